@@ -1,0 +1,401 @@
+"""Read a landmark dataset into a catalog, name its classes, curate the top-N and split it.
+
+Two layouts are understood:
+- GLDv2 as Kaggle ships it: `train.csv` (`id,landmark_id` or `id,url,landmark_id`), images
+  at `train/<id[0]>/<id[1]>/<id[2]>/<id>.jpg`, and optionally `train_label_to_category.csv`
+  whose Wikimedia category URLs become readable names.
+- One folder per class, holding that class's images.
+
+Reading never opens an image, so GLDv2's full 4.1M-row `train.csv` takes seconds. Problems
+that only affect some rows (a missing file, a duplicate id, a label that is not an integer)
+drop those rows and become messages in `Catalog.problems`; problems that make the dataset
+unreadable raise `DatasetError`.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import unquote
+
+import numpy as np
+import pandas as pd
+from sklearn.model_selection import train_test_split
+
+from glr.errors import DatasetError
+
+TRAIN_CSV = "train.csv"
+CATEGORY_CSV = "train_label_to_category.csv"
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff")
+COLUMNS = ["id", "path", "landmark_id", "name"]
+# GLDv2 ids are 16 hex digits. Anything outside this alphabet (a "/" or "..") could make
+# the derived path point outside the dataset, so such rows are refused.
+SAFE_ID_PATTERN = r"[0-9A-Za-z_-]{3,64}"
+# Above this many rows, checking every file on disk costs more than it tells; curation
+# checks the files of the classes it keeps instead.
+MAX_ROWS_TO_CHECK = 200_000
+EXAMPLES_IN_MESSAGE = 3
+
+DEFAULT_TOP_N = 100
+DEFAULT_MIN_IMAGES = 2
+DEFAULT_VAL_FRACTION = 0.2
+DEFAULT_SEED = 42
+
+
+@dataclass
+class Catalog:
+    """The images of a dataset: `df` has columns id, path, landmark_id, name."""
+
+    root: Path
+    layout: str
+    df: pd.DataFrame
+    problems: list[str] = field(default_factory=list)
+    # True while the image files have not been checked yet; curation then checks the
+    # files of the classes it keeps (see MAX_ROWS_TO_CHECK).
+    check_pending: bool = False
+
+    @property
+    def class_counts(self) -> pd.Series:
+        """Images per landmark_id, largest first."""
+        return self.df["landmark_id"].value_counts()
+
+    def names(self) -> dict[int, str]:
+        """landmark_id -> readable name."""
+        pairs = self.df.drop_duplicates("landmark_id")
+        return dict(zip(pairs["landmark_id"].astype(int), pairs["name"]))
+
+
+@dataclass
+class Split:
+    """A curated, stratified train/validation split of a catalog."""
+
+    train: pd.DataFrame
+    val: pd.DataFrame
+    labels: pd.DataFrame  # class index -> landmark_id, name, images
+    messages: list[str] = field(default_factory=list)
+
+    @property
+    def num_classes(self) -> int:
+        """Number of kept classes."""
+        return len(self.labels)
+
+    def table(self) -> pd.DataFrame:
+        """One row per image: id, landmark_id, split ("train" or "val")."""
+        parts = [self.train.assign(split="train"), self.val.assign(split="val")]
+        return pd.concat(parts, ignore_index=True)[["id", "landmark_id", "split"]]
+
+
+def _examples(values) -> str:
+    """A short 'e.g.' list for messages."""
+    shown = [repr(v) if isinstance(v, str) else str(v) for v in list(values)[:EXAMPLES_IN_MESSAGE]]
+    return ", ".join(shown)
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n:,} {word}" + ("" if n == 1 else "s")
+
+
+def category_to_name(category: str) -> str:
+    """A readable name from a Wikimedia category URL (`.../wiki/Category:Eiffel_Tower` -> "Eiffel Tower").
+
+    Plain names pass through with underscores turned into spaces.
+    """
+    text = str(category).strip()
+    if "Category:" in text:
+        text = text.split("Category:", 1)[1]
+    elif "/wiki/" in text:
+        text = text.rsplit("/wiki/", 1)[1]
+    return unquote(text).replace("_", " ").strip()
+
+
+def load_catalog(path: str | os.PathLike, check_files: bool | None = None) -> Catalog:
+    """Read a dataset folder (GLDv2 layout or one folder per class) into a Catalog.
+
+    `path` may also be a GLDv2 `train.csv` itself. `check_files=True` drops rows whose
+    image is missing; None (the default) does so for up to MAX_ROWS_TO_CHECK rows and
+    leaves larger catalogs to `curate`, which checks only the classes it keeps; False never
+    checks (for a CSV without its images). Raises `DatasetError` when nothing usable can
+    be read.
+    """
+    root = Path(path).expanduser()
+    if not root.exists():
+        raise DatasetError(f"{root}: no such file or folder")
+    if root.is_file():
+        if root.name.lower().endswith(".csv"):
+            return _load_gldv2(root.parent, root, check_files)
+        raise DatasetError(f"{root}: is a file; point glr at a dataset folder or at its train.csv")
+    if not os.access(root, os.R_OK | os.X_OK):
+        raise DatasetError(f"{root}: permission denied, the folder cannot be read")
+    csv = root / TRAIN_CSV
+    if csv.exists():
+        return _load_gldv2(root, csv, check_files)
+    return _load_class_folders(root)
+
+
+def _read_train_csv(csv: Path) -> tuple[pd.DataFrame, list[str]]:
+    """Read id and landmark_id (as text) from a GLDv2 train.csv, whatever its other columns."""
+    try:
+        with open(csv, "rb") as fh:
+            header_bytes = fh.readline(10_000)
+    except OSError as exc:
+        raise DatasetError(f"{csv}: cannot be read ({exc.strerror or exc})") from None
+    try:
+        header = [c.strip().strip('"').lower() for c in header_bytes.decode("utf-8-sig").strip().split(",")]
+    except UnicodeDecodeError:
+        raise DatasetError(f"{csv}: is not UTF-8 text; save it as UTF-8 CSV") from None
+    if header == [""]:
+        raise DatasetError(f"{csv}: is empty; expected a header line `id,landmark_id` and one row per image")
+    missing = [c for c in ("id", "landmark_id") if c not in header]
+    if missing:
+        raise DatasetError(
+            f"{csv}: missing column {' and '.join(repr(m) for m in missing)}; "
+            f"found {', '.join(repr(h) for h in header)}. Expected `id,landmark_id` or `id,url,landmark_id`"
+        )
+    try:
+        # pyarrow parses the 4.1M-row file in about a second; only two columns are kept.
+        # Labels are read as integers first (fast); text is the fallback that lets the
+        # caller name the rows that are not integers.
+        read = dict(usecols=["id", "landmark_id"], engine="pyarrow", encoding="utf-8")
+        try:
+            df = pd.read_csv(csv, dtype={"id": "string", "landmark_id": "int64"}, **read)
+        except Exception:  # noqa: BLE001
+            df = pd.read_csv(csv, dtype={"id": "string", "landmark_id": "string"}, **read)
+    except Exception as exc:  # noqa: BLE001 - any parser failure is the file's problem
+        text = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
+        if any(word in text.lower() for word in ("utf-8", "utf8", "unicode")):
+            raise DatasetError(f"{csv}: is not UTF-8 text; save it as UTF-8 CSV") from None
+        raise DatasetError(f"{csv}: cannot be parsed as CSV ({text})") from None
+    return df, []
+
+
+def _read_names(root: Path) -> tuple[dict[int, str], list[str]]:
+    """landmark_id -> name from train_label_to_category.csv, if present and readable."""
+    path = root / CATEGORY_CSV
+    if not path.exists():
+        return {}, []
+    try:
+        cats = pd.read_csv(path, dtype=str, encoding="utf-8")
+    except Exception as exc:  # noqa: BLE001
+        return {}, [f"{path.name}: could not be read ({exc.__class__.__name__}); classes are named by their id"]
+    if not {"landmark_id", "category"} <= set(cats.columns):
+        return {}, [f"{path.name}: expected columns landmark_id,category; classes are named by their id"]
+    ids = pd.to_numeric(cats["landmark_id"], errors="coerce")
+    ok = ids.notna() & cats["category"].notna()
+    return {int(i): category_to_name(c) for i, c in zip(ids[ok], cats["category"][ok])}, []
+
+
+def _load_gldv2(root: Path, csv: Path, check_files: bool | None) -> Catalog:
+    df, problems = _read_train_csv(csv)
+    if df.empty:
+        raise DatasetError(f"{csv}: has a header but no rows")
+    df = df.dropna(subset=["id"])
+    df["id"] = df["id"].str.strip()
+
+    if pd.api.types.is_integer_dtype(df["landmark_id"]):
+        labels = df["landmark_id"]
+    else:
+        labels = pd.to_numeric(df["landmark_id"].str.strip(), errors="coerce")
+    bad = labels.isna() | (labels != labels.round())
+    if bad.any():
+        problems.append(
+            f"{_plural(int(bad.sum()), 'row')} have a landmark_id that is not an integer "
+            f"(e.g. {_examples(df.loc[bad, 'landmark_id'].fillna('<empty>'))}); skipped"
+        )
+    df = df.loc[~bad].assign(landmark_id=labels[~bad].astype("int64"))
+
+    unsafe = ~df["id"].str.fullmatch(SAFE_ID_PATTERN).fillna(False).astype(bool)
+    if unsafe.any():
+        problems.append(
+            f"{_plural(int(unsafe.sum()), 'row')} have an id that is not a plain file name "
+            f"(e.g. {_examples(df.loc[unsafe, 'id'])}); skipped, so nothing outside the dataset is read"
+        )
+        df = df.loc[~unsafe]
+
+    dup = df["id"].duplicated()
+    if dup.any():
+        problems.append(
+            f"{_plural(int(dup.sum()), 'duplicate id')} (e.g. {_examples(df.loc[dup, 'id'].unique())}); "
+            "kept the first row of each"
+        )
+        df = df.loc[~dup]
+
+    ids = df["id"]
+    rel = "train/" + ids.str[0] + "/" + ids.str[1] + "/" + ids.str[2] + "/" + ids + ".jpg"
+    df = pd.DataFrame({"id": ids, "path": str(root) + "/" + rel, "landmark_id": df["landmark_id"]})
+
+    names, name_problems = _read_names(root)
+    problems += name_problems
+    df["name"] = _name_column(df["landmark_id"], names)
+
+    catalog = Catalog(root=root, layout="gldv2", df=df.reset_index(drop=True), problems=problems)
+    if check_files or (check_files is None and len(df) <= MAX_ROWS_TO_CHECK):
+        _drop_missing_files(catalog)
+    else:
+        catalog.check_pending = check_files is None
+    if catalog.df.empty:
+        raise DatasetError(f"{root}: no usable images; " + "; ".join(catalog.problems or ["train.csv lists none"]))
+    return catalog
+
+
+def _name_column(landmark_ids: pd.Series, names: dict[int, str]) -> pd.Series:
+    """Readable names for each row, falling back to "landmark <id>"; built once per class."""
+    unique = landmark_ids.unique()
+    lookup = {int(i): names.get(int(i)) or f"landmark {int(i)}" for i in unique}
+    return landmark_ids.map(lookup).astype("string")
+
+
+def _drop_missing_files(catalog: Catalog, rows: pd.Index | None = None) -> None:
+    """Drop catalog rows (all, or just `rows`) whose image file does not exist; add a problem."""
+    df = catalog.df
+    subset = df if rows is None else df.loc[rows]
+    exists = np.fromiter((os.path.isfile(p) for p in subset["path"]), dtype=bool, count=len(subset))
+    missing = subset.index[~exists]
+    if len(missing):
+        catalog.problems.append(
+            f"{_plural(len(missing), 'image file')} listed in {TRAIN_CSV} not found "
+            f"(e.g. {_examples(df.loc[missing, 'path'].map(lambda p: os.path.relpath(p, catalog.root)))}); skipped"
+        )
+        catalog.df = df.drop(index=missing)
+
+
+def _load_class_folders(root: Path) -> Catalog:
+    """One sub-folder per class; its name is the class name."""
+    try:
+        folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    except OSError as exc:
+        raise DatasetError(f"{root}: cannot be listed ({exc.strerror or exc})") from None
+    rows, skipped, loose = [], [], []
+    for label, folder in enumerate(folders):
+        name = folder.name.replace("_", " ")
+        # An integer folder name is taken as the landmark_id, as in GLDv2 exports.
+        landmark_id = int(folder.name) if folder.name.isdigit() else label
+        for file in sorted(folder.rglob("*")):
+            if not file.is_file() or file.name.startswith("."):
+                continue
+            if file.suffix.lower() not in IMAGE_EXTENSIONS:
+                skipped.append(file)
+                continue
+            rel = file.relative_to(root).with_suffix("").as_posix()
+            rows.append((rel, str(file), landmark_id, name))
+    if not rows:
+        loose = [p for p in root.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS]
+        hint = (
+            f" It holds {len(loose)} images directly; put each class's images in a folder of its own."
+            if loose else ""
+        )
+        raise DatasetError(
+            f"{root}: no dataset found. Expected a GLDv2 folder with {TRAIN_CSV} and train/, "
+            f"or one sub-folder of images per class.{hint}"
+        )
+    problems = []
+    if skipped:
+        problems.append(
+            f"{_plural(len(skipped), 'file')} in class folders are not images "
+            f"(e.g. {_examples(p.relative_to(root).as_posix() for p in skipped)}); skipped"
+        )
+    df = pd.DataFrame(rows, columns=COLUMNS)
+    df["name"] = df["name"].astype("string")
+    return Catalog(root=root, layout="folders", df=df, problems=problems)
+
+
+def curate(
+    catalog: Catalog,
+    top_n: int = DEFAULT_TOP_N,
+    min_images: int = DEFAULT_MIN_IMAGES,
+    val_fraction: float = DEFAULT_VAL_FRACTION,
+    seed: int = DEFAULT_SEED,
+) -> Split:
+    """Keep the top-N classes by image count and make a seeded, stratified train/val split.
+
+    Every kept class has at least one image in train and one in validation. Classes with
+    fewer than `min_images` (at least 2, the least that can be split) are dropped and named.
+    """
+    if top_n < 1:
+        raise DatasetError(f"top_n must be at least 1, got {top_n}")
+    if not 0 < val_fraction < 1:
+        raise DatasetError(f"val_fraction must be between 0 and 1, got {val_fraction}")
+    min_images = max(2, int(min_images))
+    messages: list[str] = []
+
+    if catalog.check_pending:
+        # Check files only for classes that could make the cut: a few times top_n.
+        ranked = catalog.class_counts
+        candidates = ranked.index[: max(top_n * 3, top_n + 50)]
+        before = len(catalog.problems)
+        _drop_missing_files(catalog, catalog.df.index[catalog.df["landmark_id"].isin(candidates)])
+        messages += catalog.problems[before:]
+        df = catalog.df[catalog.df["landmark_id"].isin(candidates)]
+    else:
+        df = catalog.df
+
+    counts = df["landmark_id"].value_counts()
+    top = counts.iloc[:top_n]
+    small = top[top < min_images]
+    if len(small):
+        names = catalog.names()
+        listed = ", ".join(f"{names.get(int(i), i)} ({n})" for i, n in small.iloc[:10].items())
+        more = f" and {len(small) - 10} more" if len(small) > 10 else ""
+        messages.append(
+            f"Dropped {_plural(len(small), 'class')} with fewer than {min_images} images "
+            f"(too small to split into train and validation): {listed}{more}"
+        )
+    kept = top[top >= min_images]
+    if kept.empty:
+        raise DatasetError(
+            f"no class has at least {min_images} images, so nothing can be split into train and validation"
+            + "".join(f". {m}" for m in messages)
+        )
+    # Sort by count then id so the class order, and thus class indices, are reproducible.
+    kept = kept.rename("images").reset_index().sort_values(["images", "landmark_id"], ascending=[False, True])
+    data = df[df["landmark_id"].isin(kept["landmark_id"])].sort_values("id").reset_index(drop=True)
+    train, val = _stratified_split(data, val_fraction, seed)
+
+    names = catalog.names()
+    labels = pd.DataFrame({
+        "index": range(len(kept)),
+        "landmark_id": kept["landmark_id"].astype(int).to_numpy(),
+        "name": [names.get(int(i), f"landmark {i}") for i in kept["landmark_id"]],
+        "images": kept["images"].astype(int).to_numpy(),
+    })
+    index_of = dict(zip(labels["landmark_id"], labels["index"]))
+    train = train.assign(label=train["landmark_id"].map(index_of).astype(int))
+    val = val.assign(label=val["landmark_id"].map(index_of).astype(int))
+    return Split(train=train.reset_index(drop=True), val=val.reset_index(drop=True), labels=labels, messages=messages)
+
+
+def _stratified_split(data: pd.DataFrame, val_fraction: float, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """sklearn's stratified split, sized so each class can have an image on both sides."""
+    n, n_classes = len(data), data["landmark_id"].nunique()
+    n_val = min(max(round(n * val_fraction), n_classes), n - n_classes)
+    train, val = train_test_split(data, test_size=n_val, stratify=data["landmark_id"], random_state=seed)
+    # Stratification rounds per class, so a small class can end up on one side only; move
+    # one image across for each such class (seeded, like the split itself).
+    rng = np.random.default_rng(seed)
+    train, val = _fill_missing_classes(train, val, rng)
+    val, train = _fill_missing_classes(val, train, rng)
+    return train.sort_values("id"), val.sort_values("id")
+
+
+def _fill_missing_classes(src: pd.DataFrame, dst: pd.DataFrame, rng) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Move one image of each class that `dst` lacks from `src` into `dst`."""
+    for landmark in sorted(set(src["landmark_id"]) - set(dst["landmark_id"])):
+        pick = rng.choice(src.index[src["landmark_id"] == landmark])
+        dst = pd.concat([dst, src.loc[[pick]]])
+        src = src.drop(index=pick)
+    return src, dst
+
+
+def summarize(catalog: Catalog) -> dict:
+    """Counts for display: classes, images, and per-class min/median/max."""
+    counts = catalog.class_counts
+    return {
+        "root": str(catalog.root),
+        "layout": catalog.layout,
+        "classes": int(len(counts)),
+        "images": int(len(catalog.df)),
+        "per_class_min": int(counts.min()),
+        "per_class_median": float(counts.median()),
+        "per_class_max": int(counts.max()),
+        "problems": len(catalog.problems),
+    }

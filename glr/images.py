@@ -1,0 +1,156 @@
+"""Safe decoding of any image file or upload into an RGB uint8 array.
+
+Photos arrive in every mode Pillow knows (palette, grey, CMYK, 16-bit, with alpha, animated,
+rotated by an EXIF tag) and sometimes are not images at all. Everything goes through
+`decode_image`, which either returns an (H, W, 3) uint8 array the right way up or raises
+`ImageError` with a message that names the file and the problem.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import struct
+import warnings
+from pathlib import Path
+from typing import BinaryIO, Union
+
+import numpy as np
+from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
+
+from glr.errors import ImageError
+
+# A 24-megapixel camera photo is normal; 80 MP is a panorama; anything past this is far more
+# likely a decompression bomb (a tiny file that inflates to gigabytes) than a photo.
+MAX_PIXELS = 90_000_000
+# Pillow would otherwise pad a truncated JPEG with grey and carry on silently.
+ImageFile.LOAD_TRUNCATED_IMAGES = False
+
+# Formats Pillow cannot open here, keyed by their magic bytes, so the message can say what
+# the file is instead of "cannot identify image file".
+_KNOWN_NON_IMAGES = [
+    (b"%PDF", "a PDF document"),
+    (b"PK\x03\x04", "a zip archive"),
+    (b"<!DOCTYPE", "an HTML page"),
+    (b"<html", "an HTML page"),
+    (b"<HTML", "an HTML page"),
+    (b"<?xml", "an XML/SVG document"),
+    (b"<svg", "an SVG drawing"),
+]
+_HEIF_BRANDS = (b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1", b"avif")
+
+ImageSource = Union[str, os.PathLike, bytes, bytearray, BinaryIO]
+
+
+def _read_bytes(source: ImageSource) -> tuple[bytes, str]:
+    """Return the raw bytes of `source` and a name to use in messages."""
+    if isinstance(source, (bytes, bytearray)):
+        return bytes(source), "the upload"
+    if isinstance(source, (str, os.PathLike)):
+        path = Path(source)
+        try:
+            return path.read_bytes(), str(path)
+        except FileNotFoundError:
+            raise ImageError(f"{path}: file not found") from None
+        except IsADirectoryError:
+            raise ImageError(f"{path}: is a folder, not an image file") from None
+        except OSError as exc:
+            raise ImageError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    # A file-like object, such as Streamlit's UploadedFile.
+    name = getattr(source, "name", None) or "the upload"
+    try:
+        data = source.read()
+    except Exception as exc:  # noqa: BLE001 - any reader failure is the upload's problem
+        raise ImageError(f"{name}: cannot be read ({exc})") from None
+    return bytes(data), str(name)
+
+
+def _sniff_unsupported(data: bytes, name: str) -> None:
+    """Raise a specific message for files we recognise but cannot decode."""
+    head = data[:64].lstrip()
+    for magic, what in _KNOWN_NON_IMAGES:
+        if head.startswith(magic):
+            raise ImageError(f"{name}: not an image, it looks like {what}")
+    if data[4:8] == b"ftyp" and data[8:12] in _HEIF_BRANDS:
+        raise ImageError(
+            f"{name}: unsupported format HEIC/HEIF/AVIF (common for iPhone photos); "
+            "convert it to JPEG or PNG first"
+        )
+
+
+def _to_rgb(img: Image.Image) -> Image.Image:
+    """Convert any Pillow mode to 8-bit RGB; transparency is composited onto white."""
+    if img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        # 16-bit and 32-bit greyscale: scale the real range to 0..255 instead of clipping.
+        arr = np.asarray(img, dtype=np.float64)
+        top = 65535.0 if img.mode.startswith("I;16") or arr.max() > 255 else 255.0
+        arr = np.clip(arr / top * 255.0, 0, 255).astype(np.uint8)
+        img = Image.fromarray(arr, mode="L")
+    if img.mode == "P" and "transparency" in img.info:
+        img = img.convert("RGBA")
+    if img.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
+        rgba = img.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        img = Image.alpha_composite(background, rgba)
+    return img.convert("RGB")
+
+
+def decode_image(source: ImageSource, max_pixels: int = MAX_PIXELS, draft_size: int | None = None) -> np.ndarray:
+    """Decode a path, bytes or file-like object into an (H, W, 3) uint8 RGB array.
+
+    EXIF orientation is applied, every mode is converted to RGB, and an animated image
+    gives its first frame. `draft_size` lets the JPEG decoder downscale while decoding
+    (much faster) when the caller will shrink the image to about that size anyway.
+    Raises `ImageError` for anything that is not a decodable image.
+    """
+    data, name = _read_bytes(source)
+    if not data:
+        raise ImageError(f"{name}: empty file (0 bytes)")
+    _sniff_unsupported(data, name)
+    try:
+        with warnings.catch_warnings():
+            # Pillow only warns between MAX_IMAGE_PIXELS and twice that; make it an error.
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as img:
+                width, height = img.size
+                if width * height > max_pixels:
+                    raise ImageError(
+                        f"{name}: {width}x{height} pixels is too large "
+                        f"(limit {max_pixels // 1_000_000} megapixels); possibly a decompression bomb"
+                    )
+                if width < 1 or height < 1:
+                    raise ImageError(f"{name}: image has no pixels ({width}x{height})")
+                img.seek(0)  # first frame of an animated GIF/WebP/PNG
+                if draft_size and img.format == "JPEG":
+                    img.draft("RGB", (draft_size, draft_size))
+                img.load()
+                img = ImageOps.exif_transpose(img)
+                return np.asarray(_to_rgb(img), dtype=np.uint8)
+    except ImageError:
+        raise
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise ImageError(f"{name}: image is too large to decode safely; possibly a decompression bomb") from None
+    except UnidentifiedImageError:
+        raise ImageError(f"{name}: not an image, or a format glr cannot read (use JPEG, PNG, WebP, GIF, BMP or TIFF)") from None
+    except (OSError, SyntaxError, ValueError, EOFError, IndexError, struct.error) as exc:
+        detail = str(exc) or exc.__class__.__name__
+        if "truncated" in detail:
+            raise ImageError(f"{name}: image file is truncated (incomplete download or copy?)") from None
+        raise ImageError(f"{name}: image is corrupt and cannot be decoded ({detail})") from None
+
+
+def image_size(path: str | os.PathLike) -> tuple[int, int] | None:
+    """Width and height from the file header only (no pixel decoding), or None if unreadable."""
+    try:
+        with Image.open(path) as img:
+            return img.size
+    except Exception:  # noqa: BLE001 - size statistics skip what they cannot read
+        return None
+
+
+def load_resized(source: ImageSource, size: int | tuple[int, int]) -> np.ndarray:
+    """Decode and resize to `size` (square int or (width, height)) with a good filter."""
+    width, height = (size, size) if isinstance(size, int) else size
+    arr = decode_image(source, draft_size=max(width, height))
+    img = Image.fromarray(arr).resize((width, height), Image.Resampling.BILINEAR, reducing_gap=2.0)
+    return np.asarray(img, dtype=np.uint8)

@@ -1,0 +1,65 @@
+"""Shared fixtures: tiny datasets written on the fly, so tests need no network and no real photos."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+
+WONDERS7 = Path(__file__).resolve().parents[2] / "shared" / "data" / "wonders7"
+
+
+def image_id(landmark_id: int, index: int) -> str:
+    """A GLDv2-style id: 16 hex digits."""
+    return hashlib.sha1(f"{landmark_id}-{index}".encode()).hexdigest()[:16]
+
+
+def write_image(path: Path, seed: int, size: int = 48) -> None:
+    """A small JPEG whose colour depends on the seed."""
+    rng = np.random.default_rng(seed)
+    arr = (rng.integers(0, 256, 3) + rng.integers(-20, 20, (size, size, 3))).clip(0, 255).astype(np.uint8)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(arr).save(path, quality=90)
+
+
+def make_gldv2(root: Path, counts: dict[int, int], names: dict[int, str] | None = None, url_column: bool = False) -> Path:
+    """Write a GLDv2-layout dataset with counts[landmark_id] images per class."""
+    rows = []
+    for landmark_id, n in counts.items():
+        for i in range(n):
+            iid = image_id(landmark_id, i)
+            write_image(root / "train" / iid[0] / iid[1] / iid[2] / f"{iid}.jpg", seed=landmark_id * 1000 + i)
+            rows.append({"id": iid, "url": f"https://example.org/{iid}.jpg", "landmark_id": landmark_id})
+    df = pd.DataFrame(rows)
+    if not url_column:
+        df = df.drop(columns="url")
+    df.to_csv(root / "train.csv", index=False)
+    if names:
+        pd.DataFrame({"landmark_id": list(names), "category": list(names.values())}).to_csv(
+            root / "train_label_to_category.csv", index=False
+        )
+    return root
+
+
+@pytest.fixture
+def gldv2(tmp_path) -> Path:
+    """Four classes of 8, 6, 4 and 3 images, with Wikimedia category names."""
+    names = {
+        7: "http://commons.wikimedia.org/wiki/Category:Eiffel_Tower",
+        12: "http://commons.wikimedia.org/wiki/Category:Sacr%C3%A9-C%C5%93ur",
+        30: "http://commons.wikimedia.org/wiki/Category:Big_Ben",
+        41: "http://commons.wikimedia.org/wiki/Category:Taj_Mahal",
+    }
+    return make_gldv2(tmp_path / "gld", {7: 8, 12: 6, 30: 4, 41: 3}, names)
+
+
+@pytest.fixture
+def wonders7() -> Path:
+    """The real photos in ../shared/data/wonders7; tests using it skip where it is absent."""
+    if not (WONDERS7 / "train.csv").exists():
+        pytest.skip("../shared/data/wonders7 is not present")
+    return WONDERS7

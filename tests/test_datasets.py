@@ -1,0 +1,214 @@
+"""glr.datasets: both layouts, readable names, every bad CSV with its message, curation and split."""
+
+import os
+import re
+
+import pandas as pd
+import pytest
+
+from conftest import make_gldv2, write_image
+from glr.datasets import category_to_name, curate, load_catalog, summarize
+from glr.errors import DatasetError
+
+
+@pytest.mark.parametrize(
+    "category, name",
+    [
+        ("http://commons.wikimedia.org/wiki/Category:Eiffel_Tower", "Eiffel Tower"),
+        ("https://commons.wikimedia.org/wiki/Category:Sacr%C3%A9-C%C5%93ur", "Sacré-Cœur"),
+        ("Taj Mahal", "Taj Mahal"),
+        ("Great_Wall_of_China", "Great Wall of China"),
+    ],
+)
+def test_category_to_name(category, name):
+    assert category_to_name(category) == name
+
+
+def test_gldv2_catalog(gldv2):
+    catalog = load_catalog(gldv2)
+    assert catalog.layout == "gldv2"
+    assert list(catalog.df.columns) == ["id", "path", "landmark_id", "name"]
+    assert len(catalog.df) == 21 and catalog.problems == []
+    row = catalog.df.iloc[0]
+    assert row["path"].endswith(f"train/{row['id'][0]}/{row['id'][1]}/{row['id'][2]}/{row['id']}.jpg")
+    assert os.path.isfile(row["path"])
+    assert set(catalog.names().values()) == {"Eiffel Tower", "Sacré-Cœur", "Big Ben", "Taj Mahal"}
+    assert summarize(catalog) | {"root": None} == {
+        "root": None, "layout": "gldv2", "classes": 4, "images": 21,
+        "per_class_min": 3, "per_class_median": 5.0, "per_class_max": 8, "problems": 0,
+    }
+
+
+def test_url_column_and_csv_path(tmp_path):
+    root = make_gldv2(tmp_path, {1: 3, 2: 3}, url_column=True)
+    catalog = load_catalog(root / "train.csv")
+    assert len(catalog.df) == 6
+    assert catalog.names() == {1: "landmark 1", 2: "landmark 2"}
+
+
+def test_missing_files_dropped_and_counted(gldv2):
+    catalog = load_catalog(gldv2)
+    for path in catalog.df["path"].iloc[:2]:
+        os.remove(path)
+    catalog = load_catalog(gldv2)
+    assert len(catalog.df) == 19
+    assert any(re.match(r"2 image files listed in train.csv not found \(e.g. 'train/", p) for p in catalog.problems)
+
+
+def test_missing_files_checked_at_curation_for_large_catalogs(gldv2, monkeypatch):
+    catalog = load_catalog(gldv2)
+    os.remove(catalog.df["path"].iloc[0])
+    monkeypatch.setattr("glr.datasets.MAX_ROWS_TO_CHECK", 5)
+    deferred = load_catalog(gldv2)
+    assert deferred.check_pending and len(deferred.df) == 21
+    split = curate(deferred, top_n=4)
+    assert len(split.train) + len(split.val) == 20
+    assert any("1 image file listed" in m for m in split.messages)
+
+
+def edit_csv(root, text):
+    (root / "train.csv").write_text(text)
+    return root
+
+
+def test_duplicates_non_integer_and_unsafe_ids(gldv2):
+    df = pd.read_csv(gldv2 / "train.csv", dtype=str)
+    extra = pd.DataFrame(
+        {
+            "id": [df["id"][0], df["id"][1], "../../etc/passwd", "a/b/c"],
+            "landmark_id": ["7", "abc", "7", "7"],
+        }
+    )
+    pd.concat([df, extra]).to_csv(gldv2 / "train.csv", index=False)
+    catalog = load_catalog(gldv2)
+    problems = " | ".join(catalog.problems)
+    assert "1 row have a landmark_id that is not an integer (e.g. 'abc'); skipped" in problems
+    assert "2 rows have an id that is not a plain file name (e.g. '../../etc/passwd', 'a/b/c')" in problems
+    assert "1 duplicate id" in problems
+    assert len(catalog.df) == 21
+    assert all(str(gldv2) in p and ".." not in p for p in catalog.df["path"])
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ("", "is empty; expected a header line `id,landmark_id`"),
+        ("id,landmark_id\n", "has a header but no rows"),
+        ("image,label\nabc,1\n", "missing column 'id' and 'landmark_id'; found 'image', 'label'"),
+        ("id,url\nabc,x\n", "missing column 'landmark_id'"),
+    ],
+    ids=["empty", "header-only", "wrong-columns", "no-label"],
+)
+def test_bad_csv_messages(gldv2, content, message):
+    edit_csv(gldv2, content)
+    with pytest.raises(DatasetError, match=re.escape(message)):
+        load_catalog(gldv2)
+
+
+def test_non_utf8_csv(gldv2):
+    (gldv2 / "train.csv").write_bytes("id,landmark_id\ncaf\xe9abc,1\n".encode("latin-1"))
+    with pytest.raises(DatasetError, match="is not UTF-8 text"):
+        load_catalog(gldv2)
+
+
+def test_unparseable_csv(gldv2):
+    (gldv2 / "train.csv").write_text('id,landmark_id\n"abc,1\n')
+    with pytest.raises(DatasetError, match="cannot be parsed as CSV|has a header but no rows|no usable images"):
+        load_catalog(gldv2)
+
+
+def test_all_files_missing(tmp_path):
+    (tmp_path / "train.csv").write_text("id,landmark_id\n0123456789abcdef,1\n")
+    with pytest.raises(DatasetError, match="no usable images; 1 image file listed in train.csv not found"):
+        load_catalog(tmp_path)
+
+
+@pytest.mark.parametrize("kind", ["missing", "file", "empty-folder"])
+def test_bad_paths(tmp_path, kind):
+    target = tmp_path / "x"
+    if kind == "file":
+        target.write_text("hello")
+    elif kind == "empty-folder":
+        target.mkdir()
+    message = {
+        "missing": "no such file or folder",
+        "file": "is a file; point glr at a dataset folder",
+        "empty-folder": "no dataset found. Expected a GLDv2 folder",
+    }[kind]
+    with pytest.raises(DatasetError, match=message):
+        load_catalog(target)
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root can read any folder")
+def test_unreadable_folder(tmp_path):
+    target = tmp_path / "locked"
+    target.mkdir()
+    target.chmod(0)
+    try:
+        with pytest.raises(DatasetError, match="permission denied"):
+            load_catalog(target)
+    finally:
+        target.chmod(0o755)
+
+
+def test_class_folders(tmp_path):
+    for name, n in {"Eiffel_Tower": 3, "Big_Ben": 2}.items():
+        for i in range(n):
+            write_image(tmp_path / name / f"{i}.jpg", seed=i)
+    (tmp_path / "Big_Ben" / "notes.txt").write_text("not an image")
+    catalog = load_catalog(tmp_path)
+    assert catalog.layout == "folders" and len(catalog.df) == 5
+    assert set(catalog.names().values()) == {"Eiffel Tower", "Big Ben"}
+    assert catalog.df["id"].is_unique
+    assert catalog.problems == ["1 file in class folders are not images (e.g. 'Big_Ben/notes.txt'); skipped"]
+
+
+def test_loose_images_hint(tmp_path):
+    write_image(tmp_path / "a.jpg", 0)
+    with pytest.raises(DatasetError, match="holds 1 images directly"):
+        load_catalog(tmp_path)
+
+
+def test_curate_top_n_and_stratified_split(gldv2):
+    catalog = load_catalog(gldv2)
+    split = curate(catalog, top_n=3, val_fraction=0.25, seed=1)
+    assert split.labels["landmark_id"].tolist() == [7, 12, 30]
+    assert split.labels["index"].tolist() == [0, 1, 2]
+    assert set(split.train["landmark_id"]) == set(split.val["landmark_id"]) == {7, 12, 30}
+    assert len(split.train) + len(split.val) == 18
+    assert not set(split.train["id"]) & set(split.val["id"])
+    assert split.table()["split"].value_counts().to_dict() == {"train": len(split.train), "val": len(split.val)}
+    again = curate(load_catalog(gldv2), top_n=3, val_fraction=0.25, seed=1)
+    assert again.val["id"].tolist() == split.val["id"].tolist()
+    other = curate(load_catalog(gldv2), top_n=3, val_fraction=0.25, seed=2)
+    assert other.val["id"].tolist() != split.val["id"].tolist()
+
+
+def test_every_class_on_both_sides_even_when_tiny(tmp_path):
+    root = make_gldv2(tmp_path, {i: 2 for i in range(1, 9)} | {99: 30})
+    split = curate(load_catalog(root), top_n=100, val_fraction=0.05)
+    assert split.num_classes == 9
+    for part in (split.train, split.val):
+        assert set(part["landmark_id"]) == set(split.labels["landmark_id"])
+
+
+def test_too_small_classes_are_dropped_and_named(gldv2):
+    split = curate(load_catalog(gldv2), top_n=4, min_images=4)
+    assert split.num_classes == 3
+    assert split.messages == [
+        "Dropped 1 class with fewer than 4 images (too small to split into train and validation): Taj Mahal (3)"
+    ]
+
+
+def test_every_class_with_one_image(tmp_path):
+    root = make_gldv2(tmp_path, {1: 1, 2: 1, 3: 1})
+    with pytest.raises(DatasetError, match="no class has at least 2 images"):
+        curate(load_catalog(root))
+
+
+def test_wonders7(wonders7):
+    catalog = load_catalog(wonders7)
+    assert len(catalog.df) == 423 and catalog.class_counts.size == 7
+    assert "Taj Mahal" in catalog.names().values()
+    split = curate(catalog)
+    assert split.num_classes == 7 and abs(len(split.val) - 85) <= 7

@@ -1,0 +1,141 @@
+"""glr.images: every mode decodes to RGB uint8; everything else raises ImageError with a clear message."""
+
+import io
+import re
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from glr.errors import ImageError
+from glr.images import MAX_PIXELS, decode_image, image_size, load_resized
+
+
+def encode(img: Image.Image, fmt: str, **kw) -> bytes:
+    buf = io.BytesIO()
+    img.save(buf, format=fmt, **kw)
+    return buf.getvalue()
+
+
+def rgb_image(w=40, h=30) -> Image.Image:
+    """Left half red, right half blue: easy to check orientation and colour."""
+    arr = np.zeros((h, w, 3), np.uint8)
+    arr[:, : w // 2] = (255, 0, 0)
+    arr[:, w // 2 :] = (0, 0, 255)
+    return Image.fromarray(arr)
+
+
+def test_decodes_path_bytes_and_filelike(tmp_path):
+    data = encode(rgb_image(), "PNG")
+    path = tmp_path / "a.png"
+    path.write_bytes(data)
+    for source in (path, str(path), data, io.BytesIO(data)):
+        out = decode_image(source)
+        assert out.shape == (30, 40, 3) and out.dtype == np.uint8
+        assert tuple(out[0, 0]) == (255, 0, 0) and tuple(out[0, -1]) == (0, 0, 255)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: encode(rgb_image().convert("CMYK"), "JPEG"),
+        lambda: encode(rgb_image().convert("L"), "PNG"),
+        lambda: encode(rgb_image().convert("P"), "GIF"),
+        lambda: encode(rgb_image(), "WEBP", lossless=True),
+        lambda: encode(rgb_image(), "BMP"),
+        lambda: encode(rgb_image(), "TIFF"),
+    ],
+    ids=["cmyk-jpeg", "grey-png", "palette-gif", "webp", "bmp", "tiff"],
+)
+def test_modes_and_formats_become_rgb(make):
+    out = decode_image(make())
+    assert out.shape == (30, 40, 3) and out.dtype == np.uint8
+
+
+def test_sixteen_bit_png_is_scaled_not_clipped():
+    arr = np.full((8, 8), 32768, np.uint16)
+    out = decode_image(encode(Image.fromarray(arr), "PNG"))
+    assert out.shape == (8, 8, 3)
+    assert 120 <= out[0, 0, 0] <= 135  # half of full scale, not 255
+
+
+def test_rgba_is_composited_on_white():
+    img = Image.new("RGBA", (4, 4), (255, 0, 0, 0))  # fully transparent red
+    out = decode_image(encode(img, "PNG"))
+    assert tuple(out[0, 0]) == (255, 255, 255)
+
+
+def test_animated_gif_gives_first_frame():
+    frames = [Image.new("RGB", (6, 6), c) for c in ((255, 0, 0), (0, 255, 0))]
+    buf = io.BytesIO()
+    frames[0].save(buf, format="GIF", save_all=True, append_images=frames[1:])
+    out = decode_image(buf.getvalue())
+    assert out[0, 0, 0] > 200 and out[0, 0, 1] < 50
+
+
+def test_exif_orientation_is_applied():
+    img = rgb_image(40, 30)
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90 CW to display"
+    out = decode_image(encode(img, "JPEG", exif=exif, quality=95))
+    assert out.shape == (40, 30, 3)  # portrait after rotation
+
+
+@pytest.mark.parametrize("size", [(1, 1), (10000, 10)])
+def test_extreme_shapes(size):
+    out = decode_image(encode(Image.new("RGB", size, (9, 9, 9)), "PNG"))
+    assert out.shape == (size[1], size[0], 3)
+
+
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        (b"", "empty file (0 bytes)"),
+        (b"\x00\x01garbage bytes that are not an image" * 10, "not an image, or a format glr cannot read"),
+        (b"%PDF-1.4\n%...", "not an image, it looks like a PDF document"),
+        (b"<!DOCTYPE html><html><body>404</body></html>", "not an image, it looks like an HTML page"),
+        (b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic", "unsupported format HEIC"),
+    ],
+    ids=["zero-byte", "random", "pdf", "html", "heic"],
+)
+def test_non_images_raise_glr_error(data, message):
+    with pytest.raises(ImageError, match=re.escape(message)):
+        decode_image(data)
+
+
+def test_truncated_jpeg():
+    data = encode(Image.effect_noise((256, 256), 50).convert("RGB"), "JPEG")
+    with pytest.raises(ImageError, match="truncated"):
+        decode_image(data[: len(data) // 2])
+
+
+def test_decompression_bomb_is_refused():
+    # A 1-bit PNG of 12000x12000 is a few kB on disk but 144 megapixels in memory.
+    data = encode(Image.new("1", (12000, 12000)), "PNG")
+    assert len(data) < 100_000 and 12000 * 12000 > MAX_PIXELS
+    with pytest.raises(ImageError, match="too large.*decompression bomb"):
+        decode_image(data)
+
+
+def test_missing_file_and_folder_named(tmp_path):
+    with pytest.raises(ImageError, match="nope.jpg: file not found"):
+        decode_image(tmp_path / "nope.jpg")
+    with pytest.raises(ImageError, match="is a folder"):
+        decode_image(tmp_path)
+
+
+def test_error_names_the_upload():
+    upload = io.BytesIO(b"not an image at all, really not")
+    upload.name = "holiday.jpg"
+    with pytest.raises(ImageError, match="^holiday.jpg: "):
+        decode_image(upload)
+
+
+def test_load_resized_and_image_size(tmp_path):
+    path = tmp_path / "p.jpg"
+    rgb_image(400, 300).save(path, quality=95)
+    assert image_size(path) == (400, 300)
+    assert image_size(tmp_path / "missing.jpg") is None
+    out = load_resized(path, 64)
+    assert out.shape == (64, 64, 3)
+    assert out[32, 5, 0] > 200 and out[32, -5, 2] > 200  # colours survive the draft decode
