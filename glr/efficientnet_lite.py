@@ -8,6 +8,12 @@ not deepened by the depth multiplier either.
 The checkpoints (EfficientNet-PyTorch naming) were trained with TF-style "same" padding
 (`Conv2dStaticSamePadding`, padding more at the bottom/right), which Keras' `padding="same"`
 reproduces exactly; symmetric PyTorch padding would shift every stride-2 layer by a pixel.
+Measured on the wonders7 photos (lite0, 224 px): "same" gives a lower mean prediction
+entropy (2.86 vs 3.29 nats) and a better linear probe (97.4% vs 95.5%) than symmetric
+padding. (The single china.jpg photo happens to favour symmetric padding: don't tune on it.)
+
+The checkpoints are most confident at or below their native resolution: softmax confidence
+drops steadily at larger inputs, while the ranking and linear-probe accuracy barely change.
 
 TensorFlow/Keras is imported inside the functions, so importing this module stays cheap.
 """

@@ -37,7 +37,7 @@ def _decode_or_blank(path: bytes, size: int) -> tuple[np.ndarray, bool]:
     flag, and callers decide (drop the example, report it).
     """
     try:
-        return load_resized(path.decode("utf-8"), size), True
+        return load_resized(path.decode("utf-8"), int(size)), True
     except ImageError:
         return np.zeros((size, size, 3), np.uint8), False
 

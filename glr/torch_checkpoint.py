@@ -18,7 +18,7 @@ import collections
 import pickle
 import struct
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -71,7 +71,6 @@ class _TensorRef:
     offset: int
     shape: tuple[int, ...]
     stride: tuple[int, ...]
-    extra: dict = field(default_factory=dict)
 
     def to_numpy(self) -> np.ndarray:
         data = self.storage.array()

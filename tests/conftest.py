@@ -18,10 +18,11 @@ def image_id(landmark_id: int, index: int) -> str:
     return hashlib.sha1(f"{landmark_id}-{index}".encode()).hexdigest()[:16]
 
 
-def write_image(path: Path, seed: int, size: int = 48) -> None:
-    """A small JPEG whose colour depends on the seed."""
-    rng = np.random.default_rng(seed)
-    arr = (rng.integers(0, 256, 3) + rng.integers(-20, 20, (size, size, 3))).clip(0, 255).astype(np.uint8)
+def write_image(path: Path, seed: int, size: int = 48, colour_seed: int | None = None) -> None:
+    """A small noisy JPEG whose base colour depends on `colour_seed` (default: the seed)."""
+    base = np.random.default_rng(seed if colour_seed is None else colour_seed).integers(0, 256, 3)
+    noise = np.random.default_rng(seed).integers(-20, 20, (size, size, 3))
+    arr = (base + noise).clip(0, 255).astype(np.uint8)
     path.parent.mkdir(parents=True, exist_ok=True)
     Image.fromarray(arr).save(path, quality=90)
 
@@ -32,7 +33,7 @@ def make_gldv2(root: Path, counts: dict[int, int], names: dict[int, str] | None 
     for landmark_id, n in counts.items():
         for i in range(n):
             iid = image_id(landmark_id, i)
-            write_image(root / "train" / iid[0] / iid[1] / iid[2] / f"{iid}.jpg", seed=landmark_id * 1000 + i)
+            write_image(root / "train" / iid[0] / iid[1] / iid[2] / f"{iid}.jpg", seed=landmark_id * 1000 + i, colour_seed=landmark_id)
             rows.append({"id": iid, "url": f"https://example.org/{iid}.jpg", "landmark_id": landmark_id})
     df = pd.DataFrame(rows)
     if not url_column:

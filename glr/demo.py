@@ -1,0 +1,1321 @@
+"""An embedded demo dataset: synthetic landmark photos in the Google Landmarks v2 layout.
+
+The study this toolkit reproduces trains on a 100-class subset of GLDv2 (about 2,000
+photos, long-tailed). That data cannot ship with the code, so this module *draws* a
+stand-in with the same shape and the same on-disk layout as the Kaggle release:
+
+    <out>/train.csv                    id,landmark_id
+    <out>/train_label_to_category.csv  landmark_id,category (a Wikimedia category URL)
+    <out>/train/<a>/<b>/<c>/<id>.jpg   a, b, c = the first three hex digits of the id
+
+Every landmark is a procedurally drawn structure (a tower, a dome, a pagoda...) with
+its own proportions, colours and ornaments. Every photo of it changes what a real photo
+changes: viewpoint, distance, crop, sky, light, weather, things in front of it, camera
+noise. The aim is a dataset that behaves like the real one for the methods under study:
+a linear probe on raw pixels does poorly (the landmark moves, shrinks and changes
+colour cast from photo to photo), while features from an ImageNet backbone, which
+see shapes and patterns wherever they are, separate the classes well.
+
+Everything is drawn with numpy and Pillow from a seed, so the same call always writes
+byte-identical files.
+
+    from glr.demo import ensure_demo
+    root = ensure_demo()          # generates once (under a minute), then reuses it
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import math
+import multiprocessing
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Optional
+from urllib.parse import quote
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFilter
+
+from glr.errors import GlrError
+from glr.paths import demo_dir
+
+# ---------------------------------------------------------------------------------------
+# Constants
+# ---------------------------------------------------------------------------------------
+
+# Bump when the drawing changes, so `ensure_demo` regenerates an older dataset.
+GENERATOR_VERSION = 1
+
+DEFAULT_CLASSES = 100
+DEFAULT_MEAN_PER_CLASS = 20
+DEFAULT_IMAGE_SIZE = 256
+DEFAULT_SEED = 0
+
+# Long tail: the biggest class holds 3x the mean, the smallest 0.3x (60 .. 6 for a mean
+# of 20), like the study's subset where a few famous landmarks dominate.
+HEAD_RATIO = 3.0
+TAIL_RATIO = 0.3
+
+# Real GLDv2 landmark ids are sparse integers up to ~203k, not 0..N-1; code that
+# assumes contiguous labels should fail on the demo just as it would on the real data.
+MAX_LANDMARK_ID = 200_000
+
+# Photos are `image_size` wide; their height varies (landscape, square, portrait).
+ASPECTS = (0.75, 1.0, 1.25)
+
+CATEGORY_URL = "http://commons.wikimedia.org/wiki/Category:"
+COMPLETE_MARKER = ".complete"
+PARTIAL_SUFFIX = ".partial-"
+
+# Two worker processes: the machine this targets has two cores.
+DEFAULT_WORKERS = 2
+
+# The structure families. Classes cycle through them, so 100 classes = 16 families with
+# 6-7 variants each; variants differ in proportions, colours, roof, tiers and patterns.
+FAMILIES = (
+    "tower", "dome", "arch", "pyramid", "bridge", "pagoda", "temple", "skyscraper",
+    "obelisk", "lighthouse", "castle", "windmill", "statue", "minaret", "lattice", "torii",
+)
+
+# Building materials for a landmark's main body, and brighter accent colours for roofs,
+# bands and ornaments. Within a family no two classes share a main colour.
+MATERIALS = (
+    (232, 228, 218),  # white marble
+    (214, 182, 128),  # sandstone
+    (158, 64, 48),    # red brick
+    (124, 126, 132),  # grey granite
+    (200, 108, 64),   # terracotta
+    (62, 62, 70),     # basalt
+    (88, 158, 136),   # copper patina
+    (206, 166, 58),   # gilded
+    (52, 86, 168),    # cobalt tile
+    (198, 136, 146),  # rose granite
+    (186, 30, 38),    # lacquer red
+    (242, 232, 196),  # ivory
+    (92, 108, 146),   # slate blue
+    (52, 128, 150),   # teal glass
+    (44, 120, 74),    # jade
+    (112, 72, 132),   # amethyst
+)
+ACCENTS = (
+    (30, 110, 70), (190, 40, 40), (230, 190, 60), (40, 70, 160), (40, 40, 44),
+    (90, 170, 150), (240, 240, 240), (150, 60, 150), (230, 120, 40), (110, 70, 40),
+    (60, 160, 210), (170, 20, 80),
+)
+WINDOW = (34, 38, 48)  # dark glass and openings
+GOLD = (228, 186, 70)
+
+WINDOW_STYLES = ("rect", "arch", "round", "slit", "band")
+
+# Surface patterns (tiles, brickwork, painted bands...), in units of one pattern period.
+# ImageNet CNNs are very sensitive to texture, so a class's pattern is one of the main
+# things that tells it from the other variants of its family.
+PATTERNS = {
+    "plain": None,
+    "stripes": lambda u, v: (v % 1) < 0.35,
+    "pinstripes": lambda u, v: (u % 1) < 0.3,
+    "checker": lambda u, v: (np.floor(u) + np.floor(v)) % 2 == 0,
+    "diamonds": lambda u, v: np.abs(u % 1 - 0.5) + np.abs(v % 1 - 0.5) < 0.28,
+    "dots": lambda u, v: (u % 1 - 0.5) ** 2 + (v % 1 - 0.5) ** 2 < 0.07,
+    "bricks": lambda u, v: ((2 * v) % 1 < 0.18) | ((u + 0.5 * np.floor(2 * v)) % 1 < 0.1),
+    "chevrons": lambda u, v: (v + np.abs(u % 1 - 0.5)) % 1 < 0.35,
+    "diagonals": lambda u, v: (u + v) % 1 < 0.3,
+}
+PATTERN_PERIOD = 0.045  # structure units (the landmark is about 1 unit tall)
+
+# Skies by time of day: (top colour, horizon colour, light colour cast, weight).
+SKIES = (
+    ((62, 120, 205), (175, 205, 238), (1.00, 1.00, 1.00), 4),   # clear day
+    ((38, 92, 190), (140, 190, 240), (1.04, 1.02, 0.98), 2),    # deep blue noon
+    ((140, 146, 158), (196, 198, 204), (0.92, 0.94, 0.98), 3),  # overcast
+    ((58, 56, 124), (246, 150, 86), (1.12, 0.95, 0.80), 2),     # dusk
+    ((118, 146, 206), (248, 204, 170), (1.06, 1.00, 0.92), 2),  # dawn
+    ((14, 20, 48), (48, 58, 96), (0.62, 0.66, 0.82), 1),        # night
+)
+GROUNDS = (
+    (82, 122, 62),    # grass
+    (128, 128, 124),  # pavement
+    (196, 178, 138),  # sand
+    (52, 92, 128),    # water
+    (222, 226, 232),  # snow
+    (116, 98, 76),    # dirt
+)
+
+# Made-up place and person names; some carry accents so the category URLs need
+# percent-escaping, as many real GLDv2 categories do.
+PLACE_HEADS = (
+    "Ald", "Bre", "Cor", "Dun", "Elm", "Fal", "Gar", "Hal", "Ister", "Kel", "Lor", "Mar",
+    "Nor", "Ost", "Pel", "Quen", "Ros", "Sal", "Tor", "Ul", "Val", "Wes", "Yar", "Zel",
+    "Bél", "Sæ", "Ør", "Mü", "Žal", "Çam", "Ås", "Lé",
+)
+PLACE_TAILS = (
+    "mere", "haven", "ford", "wick", "stad", "berg", "mont", "vik", "holm", "dale", "ton",
+    "brück", "ville", "gård", "oña", "ais", "ora", "ano", "heim", "port", "ice", "sund",
+)
+PERSONS = (
+    "Aurelia", "Benedikt", "Célestine", "Dorotea", "Émile", "Florian", "Gunnar", "Helena",
+    "Ignác", "Józef", "Kasimir", "Leontine", "Matthäus", "Nikola", "Otília", "Piotr",
+    "Renée", "Søren", "Tomás", "Ursula", "Valérie", "Wenceslas",
+)
+NAME_TEMPLATES = {
+    "tower": ("{P} Clock Tower", "Tower of {P}", "{P} Bell Tower", "Old Tower of {P}"),
+    "dome": ("{P} Cathedral", "Basilica of Saint {S}", "{P} Capitol", "Church of Saint {S}"),
+    "arch": ("Arch of {S}", "{P} Triumphal Arch", "{P} Gate", "Arc de {P}"),
+    "pyramid": ("Pyramid of {S}", "Great Pyramid of {P}", "{P} Step Pyramid"),
+    "bridge": ("{P} Bridge", "Bridge of {S}", "{P} Viaduct", "Old Bridge ({P})"),
+    "pagoda": ("{P} Pagoda", "Pagoda of {P}", "{P} Temple Pagoda"),
+    "temple": ("Temple of {S}", "{P} Pantheon", "{P} Odeon", "Temple of {P}"),
+    "skyscraper": ("{P} Tower", "{S} Building", "{P} Trade Center", "{P} Plaza"),
+    "obelisk": ("Obelisk of {S}", "{P} Needle", "{P} Obelisk"),
+    "lighthouse": ("{P} Lighthouse", "Lighthouse of {P}", "{P} Point Light"),
+    "castle": ("{P} Castle", "Castle of {S}", "{P} Fortress", "{P} Citadel"),
+    "windmill": ("{P} Windmill", "Mill of {S}", "De {P} Mill"),
+    "statue": ("Statue of {S}", "{S} Monument", "{P} Memorial", "Equestrian statue of {S}"),
+    "minaret": ("Minaret of {P}", "{P} Mosque", "Great Mosque of {P}"),
+    "lattice": ("{P} Radio Tower", "{P} Iron Tower", "{P} Observation Tower"),
+    "torii": ("{P} Shrine Gate", "Torii of {P}", "{P} Shrine"),
+}
+
+
+# ---------------------------------------------------------------------------------------
+# The classes
+# ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LandmarkClass:
+    """One demo landmark: its GLDv2 id and name, and what the drawing code needs."""
+
+    index: int          # position in the class list (0..n_classes-1)
+    landmark_id: int    # sparse GLDv2-style id
+    name: str           # readable name, e.g. "Tower of Aldmere"
+    family: str         # one of FAMILIES
+    variant: int        # which variant of its family; drives the big shape choices
+    main: tuple         # RGB of the main body
+    accent: tuple       # RGB of roofs, bands, ornaments
+    pattern: str        # surface pattern of the main body, a key of PATTERNS
+    design_seed: int    # seeds the class's proportions, identical in every photo
+
+    @property
+    def category(self) -> str:
+        """The Wikimedia-style category URL of train_label_to_category.csv."""
+        return CATEGORY_URL + quote(self.name.replace(" ", "_"), safe="_-(),.'")
+
+
+def _make_name(family: str, rng: np.random.Generator) -> str:
+    place = str(rng.choice(PLACE_HEADS)) + str(rng.choice(PLACE_TAILS))
+    person = str(rng.choice(PERSONS))
+    template = str(rng.choice(NAME_TEMPLATES[family]))
+    return template.format(P=place, S=person)
+
+
+def demo_classes(n_classes: int = DEFAULT_CLASSES, seed: int = DEFAULT_SEED) -> list[LandmarkClass]:
+    """Describe the demo's landmarks: ids, names, structure family and colours, by seed."""
+    if n_classes < 1:
+        raise GlrError(f"The demo needs at least one class, not {n_classes}.")
+    rng = np.random.default_rng([seed, 1])
+    ids = np.sort(rng.choice(MAX_LANDMARK_ID, size=n_classes, replace=False))
+    # Each family gets its own shuffled palette so its variants never share a colour.
+    palettes = {f: (rng.permutation(len(MATERIALS)), rng.permutation(len(ACCENTS)),
+                    rng.permutation(len(PATTERNS))) for f in FAMILIES}
+    # Which landmark id gets which family is shuffled too; the ids carry no structure.
+    slots = rng.permutation(n_classes)
+    classes, names = [], set()
+    for index in range(n_classes):
+        slot = int(slots[index])
+        family = FAMILIES[slot % len(FAMILIES)]
+        variant = slot // len(FAMILIES)
+        name = _make_name(family, rng)
+        while name in names:
+            name = _make_name(family, rng)
+        names.add(name)
+        mains, accents, patterns = palettes[family]
+        main = MATERIALS[mains[variant % len(MATERIALS)]]
+        accent = ACCENTS[accents[variant % len(ACCENTS)]]
+        pattern = list(PATTERNS)[patterns[variant % len(PATTERNS)]]
+        classes.append(LandmarkClass(index, int(ids[index]), name, family, variant, main, accent,
+                                     pattern, int(rng.integers(2**31))))
+    return classes
+
+
+def class_counts(n_classes: int = DEFAULT_CLASSES, mean_per_class: float = DEFAULT_MEAN_PER_CLASS,
+                 seed: int = DEFAULT_SEED) -> list[int]:
+    """Images per class: a long-tailed power curve from 3x the mean down to 0.3x.
+
+    The rank-r class (r in 0..1) gets `low + (high - low) * (1 - r) ** p`, with `p`
+    chosen so the counts average `mean_per_class`; they add up to exactly
+    `round(n_classes * mean_per_class)`. The order is shuffled by seed, so which landmark
+    is frequent carries no meaning.
+    """
+    total = int(round(n_classes * mean_per_class))
+    if n_classes < 1 or total < n_classes:
+        raise GlrError(f"Cannot draw {mean_per_class} images per class for {n_classes} classes.")
+    high = HEAD_RATIO * mean_per_class
+    low = max(1.0, round(TAIL_RATIO * mean_per_class))
+    if n_classes == 1 or mean_per_class <= low:
+        curve = np.zeros(n_classes)
+    else:
+        power = (high - low) / (mean_per_class - low) - 1.0
+        curve = (1.0 - np.linspace(0.0, 1.0, n_classes)) ** power
+    # Scale the curve above the floor so the total is exact, then round without losing
+    # images: floor everything and hand the remainder to the largest fractions.
+    spare = total - low * n_classes
+    raw = low + (curve * spare / curve.sum() if curve.sum() > 0 else spare / n_classes)
+    counts = np.floor(raw).astype(int)
+    for i in np.argsort(-(raw - counts), kind="stable")[: total - counts.sum()]:
+        counts[i] += 1
+    order = np.random.default_rng([seed, 2]).permutation(n_classes)
+    return [int(c) for c in counts[order]]
+
+
+def image_id(seed: int, landmark_id: int, index: int) -> str:
+    """A GLDv2-style image id: 16 lowercase hex digits, from a hash of (seed, class, index)."""
+    return hashlib.sha1(f"glr-demo:{seed}:{landmark_id}:{index}".encode()).hexdigest()[:16]
+
+
+def image_relpath(image_id_: str) -> str:
+    """Where GLDv2 keeps an image: train/<a>/<b>/<c>/<id>.jpg, from the id's first digits."""
+    return f"train/{image_id_[0]}/{image_id_[1]}/{image_id_[2]}/{image_id_}.jpg"
+
+
+# ---------------------------------------------------------------------------------------
+# Drawing a structure
+# ---------------------------------------------------------------------------------------
+
+
+def _shade(color, k: float) -> tuple:
+    return tuple(int(min(255, max(0, c * k))) for c in color)
+
+
+def _mix(a, b, t: float) -> tuple:
+    return tuple(int(round(x + (y - x) * t)) for x, y in zip(a, b))
+
+
+HOLE = (0, 0, 0, 0)  # "paint" transparency: an arch opening shows the scene behind
+
+
+def _arc(cx, cy, rx, ry, a0, a1, n=20):
+    """Points along an ellipse from angle a0 to a1 (degrees, counter-clockwise)."""
+    t = np.radians(np.linspace(a0, a1, n))
+    return list(zip(cx + rx * np.cos(t), cy + ry * np.sin(t)))
+
+
+class Sketch:
+    """A transparent canvas in structure units: x from -1 to 1, y from 0 (ground) up to 1.
+
+    Drawing functions describe a landmark in these units, so the same description renders
+    at any resolution. Curved parts (columns, domes, cones) get a shading that is light on
+    the left and dark on the right, which is what makes them read as 3-D to a CNN. Every
+    surface painted in the class's main colour gets the class's pattern.
+    """
+
+    def __init__(self, height: int, cls: LandmarkClass):
+        self.image = Image.new("RGBA", (2 * height, height), HOLE)
+        self.draw = ImageDraw.Draw(self.image)
+        self.unit = 0.96 * height
+        self.cx = float(height)
+        self.ground = height - 1.0
+        self.main = tuple(cls.main)
+        self.pattern = PATTERNS[cls.pattern]
+        self.ink = np.asarray(_mix(cls.main, cls.accent, 0.75), np.float32)
+
+    def xy(self, x, y):
+        return (self.cx + x * self.unit, self.ground - y * self.unit)
+
+    def poly(self, points, color):
+        if tuple(color) == self.main and self.pattern is not None:
+            self._paint(points, color, curved=False)
+            return
+        fill = color if len(color) == 4 else tuple(color) + (255,)
+        self.draw.polygon([self.xy(x, y) for x, y in points], fill=fill)
+
+    def rect(self, x0, y0, x1, y1, color):
+        self.poly([(x0, y0), (x1, y0), (x1, y1), (x0, y1)], color)
+
+    def ellipse(self, cx, cy, rx, ry, color):
+        self.poly(_arc(cx, cy, rx, ry, 0, 360, 28), color)
+
+    def line(self, points, color, width):
+        self.draw.line([self.xy(x, y) for x, y in points], fill=tuple(color) + (255,),
+                       width=max(1, int(round(width * self.unit))))
+
+    def shaded(self, points, color, vertical=0.0):
+        """Fill a polygon as a curved surface lit from the left (and from above if vertical>0)."""
+        self._paint(points, color, curved=True, vertical=vertical)
+
+    def _paint(self, points, color, curved, vertical=0.0):
+        """Fill a polygon pixel by pixel: the class pattern, then the shading, through a mask."""
+        pts = [self.xy(x, y) for x, y in points]
+        x0 = int(math.floor(min(p[0] for p in pts)))
+        y0 = int(math.floor(min(p[1] for p in pts)))
+        w = int(math.ceil(max(p[0] for p in pts))) - x0 + 1
+        h = int(math.ceil(max(p[1] for p in pts))) - y0 + 1
+        mask = Image.new("L", (w, h), 0)
+        ImageDraw.Draw(mask).polygon([(x - x0, y - y0) for x, y in pts], fill=255)
+        rgb = np.empty((h, w, 3), np.float32)
+        rgb[:] = color
+        if tuple(color) == self.main and self.pattern is not None:
+            # The pattern lives in structure units, so it scales with the landmark.
+            u = (np.arange(x0, x0 + w) - self.cx) / (self.unit * PATTERN_PERIOD)
+            v = (self.ground - np.arange(y0, y0 + h)) / (self.unit * PATTERN_PERIOD)
+            rgb[np.broadcast_to(self.pattern(u[None, :], v[:, None]), (h, w))] = self.ink
+        if curved:
+            t = np.linspace(0.0, 1.0, w)
+            k = 0.72 + 0.4 * np.cos((t - 0.3) * 0.95 * np.pi)          # cylinder profile
+            k = k[None, :] * (1.0 + vertical * (0.5 - np.linspace(0.0, 1.0, h)))[:, None]
+            rgb *= k[..., None]
+        tile = np.empty((h, w, 4), np.uint8)
+        tile[..., :3] = np.clip(rgb, 0, 255)
+        tile[..., 3] = 255
+        self.image.paste(Image.fromarray(tile, "RGBA"), (x0, y0), mask)
+
+    # -- building blocks shared by the families ------------------------------------------
+
+    def block(self, x0, y0, x1, y1, color, side=0.0):
+        """A flat-fronted mass; `side` adds a darker receding face on the right."""
+        self.rect(x0, y0, x1, y1, color)
+        if side:
+            self.poly([(x1, y0), (x1 + side, y0 + side * 0.3), (x1 + side, y1 + side * 0.3), (x1, y1)],
+                      _shade(color, 0.62))
+
+    def column(self, x0, y0, x1, y1, color, top=0.0):
+        """A round shaft; `top` < 1 tapers it (lighthouses, obelisk-like shafts)."""
+        inset = (x1 - x0) * (1 - top) / 2 if top else 0.0
+        self.shaded([(x0, y0), (x1, y0), (x1 - inset, y1), (x0 + inset, y1)], color)
+
+    def dome(self, cx, y, rx, ry, color):
+        self.shaded(_arc(cx, y, rx, ry, 0, 180), color, vertical=0.4)
+
+    def onion(self, cx, y, r, h, color):
+        t = np.linspace(0.0, 1.0, 14)
+        radius = r * (1 - t) ** 1.6 * (0.75 + 2.4 * t)  # a bulb that narrows to a point
+        right = list(zip(cx + radius, y + h * t))
+        left = list(zip(cx - radius[::-1], y + h * t[::-1]))
+        self.shaded(right + left, color, vertical=0.3)
+
+    def cone(self, cx, y, r, h, color):
+        self.shaded([(cx - r, y), (cx + r, y), (cx, y + h)], color)
+
+    def crenels(self, x0, x1, y, h, n, color):
+        """Battlements: n merlons with gaps between them."""
+        step = (x1 - x0) / (n - 0.45)
+        for i in range(n):
+            self.rect(x0 + i * step, y, x0 + i * step + 0.55 * step, y + h, color)
+
+    def windows(self, x0, y0, x1, y1, rows, cols, style, color=WINDOW):
+        """A grid of openings in one of WINDOW_STYLES."""
+        cw, ch = (x1 - x0) / cols, (y1 - y0) / rows
+        for i in range(rows):
+            cy = y0 + (i + 0.5) * ch
+            if style == "band":
+                self.rect(x0 + 0.1 * cw, cy - 0.22 * ch, x1 - 0.1 * cw, cy + 0.22 * ch, color)
+                continue
+            for j in range(cols):
+                cx, ww, wh = x0 + (j + 0.5) * cw, 0.5 * cw, 0.6 * ch
+                if style == "rect":
+                    self.rect(cx - ww / 2, cy - wh / 2, cx + ww / 2, cy + wh / 2, color)
+                elif style == "arch":
+                    self.rect(cx - ww / 2, cy - wh / 2, cx + ww / 2, cy + wh / 2 - ww / 2, color)
+                    self.poly(_arc(cx, cy + wh / 2 - ww / 2, ww / 2, ww / 2, 0, 180, 10), color)
+                elif style == "round":
+                    r = min(ww, wh) / 2
+                    self.ellipse(cx, cy, r, r, color)
+                else:  # slit
+                    self.rect(cx - ww / 6, cy - wh / 2, cx + ww / 6, cy + wh / 2, color)
+
+    def arch_opening(self, cx, y0, half, h, color=HOLE):
+        """A round-topped opening (gate, bridge arch) `h` high to the crown."""
+        spring = y0 + max(h - half, 0.0)
+        self.poly([(cx - half, y0), (cx + half, y0)] + _arc(cx, spring, half, min(half, h), 0, 180, 16),
+                  color)
+
+    def eave(self, x0, x1, y, h, overhang, color):
+        """An East-Asian roof: wide eaves whose tips curve upwards."""
+        self.shaded([(x0 - overhang, y + 0.45 * h), (x0 - 0.2 * overhang, y), (x1 + 0.2 * overhang, y),
+                     (x1 + overhang, y + 0.45 * h), (x1 - 0.1 * (x1 - x0), y + h),
+                     (x0 + 0.1 * (x1 - x0), y + h)], color)
+
+    def humanoid(self, cx, y, h, color, pose):
+        """A standing figure, `h` tall, for statues; pose is 'torch', 'wide' or 'sword'."""
+        w = h * 0.16
+        self.shaded([(cx - w * 1.3, y), (cx + w * 1.3, y), (cx + w, y + h * 0.72),
+                     (cx - w, y + h * 0.72)], color)                                   # robe
+        self.ellipse(cx, y + h * 0.82, w * 0.65, w * 0.75, _shade(color, 1.05))       # head
+        shoulder = (y + h * 0.68)
+        if pose == "torch":
+            self.line([(cx + w, shoulder), (cx + w * 1.4, y + h * 1.05)], color, w * 0.55)
+            self.cone(cx + w * 1.45, y + h * 1.05, w * 0.45, h * 0.16, GOLD)
+            self.line([(cx - w, shoulder), (cx - w * 1.5, y + h * 0.4)], color, w * 0.5)
+        elif pose == "wide":
+            self.line([(cx - w, shoulder), (cx - w * 3.2, y + h * 0.85)], color, w * 0.5)
+            self.line([(cx + w, shoulder), (cx + w * 3.2, y + h * 0.85)], color, w * 0.5)
+        else:  # sword raised
+            self.line([(cx + w, shoulder), (cx + w * 2.0, y + h * 0.9)], color, w * 0.5)
+            self.line([(cx + w * 2.0, y + h * 0.9), (cx + w * 2.2, y + h * 1.35)], (200, 200, 210), w * 0.2)
+            self.line([(cx - w, shoulder), (cx - w * 1.6, y + h * 0.35)], color, w * 0.5)
+
+
+# One drawing function per family. Each takes the sketch, the class, and two generators:
+# `r` (seeded by the class: identical in every photo, so the landmark stays the same) and
+# `photo` (seeded by the photo, for what really changes between photos, like a windmill's
+# sails). Big discrete choices come from `c.variant`, so variants of a family differ in
+# shape, not only in colour.
+
+
+def _draw_tower(sk, c, r, photo):
+    w, h = r.uniform(0.08, 0.13), r.uniform(0.5, 0.68)
+    stages = 2 + c.variant % 3
+    style = WINDOW_STYLES[r.integers(len(WINDOW_STYLES))]
+    sk.block(-w, 0, w, h, c.main, side=w * 0.3)
+    stage_h = h / stages
+    for i in range(stages):
+        y0 = i * stage_h
+        sk.rect(-w * 1.1, y0 + stage_h - 0.008, w * 1.1, y0 + stage_h + 0.008, _shade(c.main, 0.75))
+        if i < stages - 1:
+            sk.windows(-w * 0.8, y0 + 0.15 * stage_h, w * 0.8, y0 + 0.9 * stage_h, 2, 2, style)
+    top = (stages - 0.5) * stage_h
+    if c.variant % 2 == 0:  # a clock face in the top stage
+        sk.ellipse(0, top, w * 0.62, w * 0.62, c.accent)
+        sk.ellipse(0, top, w * 0.5, w * 0.5, (240, 236, 220))
+        sk.line([(0, top), (0, top + w * 0.4)], WINDOW, 0.006)
+        sk.line([(0, top), (w * 0.3, top)], WINDOW, 0.006)
+    else:                   # belfry openings
+        sk.windows(-w * 0.85, top - stage_h * 0.35, w * 0.85, top + stage_h * 0.35, 1, 2, "arch")
+    roof = c.variant % 5
+    if roof == 0:
+        sk.cone(0, h, w * 1.1, r.uniform(0.2, 0.3), c.accent)
+    elif roof == 1:
+        sk.cone(0, h, w * 1.2, w * 1.1, c.accent)
+    elif roof == 2:
+        sk.crenels(-w * 1.1, w * 1.1, h, 0.04, 4, c.main)
+        sk.line([(0, h), (0, h + 0.14)], WINDOW, 0.006)
+        sk.poly([(0, h + 0.14), (0.07, h + 0.12), (0, h + 0.1)], c.accent)
+    elif roof == 3:
+        sk.dome(0, h, w, w * 1.2, c.accent)
+        sk.column(-w * 0.2, h + w * 1.1, w * 0.2, h + w * 1.6, c.accent)
+    else:
+        sk.onion(0, h, w * 1.15, w * 2.4, c.accent)
+
+
+def _draw_dome(sk, c, r, photo):
+    bw, bh = r.uniform(0.45, 0.7), r.uniform(0.18, 0.28)
+    sk.block(-bw, 0, bw, bh, c.main, side=0.04)
+    sk.windows(-bw * 0.9, bh * 0.1, bw * 0.9, bh * 0.9, 2, int(bw * 16), "arch")
+    if c.variant % 2:  # a columned portico in front
+        pw = bw * 0.35
+        sk.rect(-pw, 0, pw, bh * 1.25, _shade(c.main, 0.5))
+        for x in np.linspace(-pw * 0.85, pw * 0.85, 6):
+            sk.column(x - 0.018, 0, x + 0.018, bh * 1.1, _shade(c.main, 1.1))
+        sk.poly([(-pw * 1.1, bh * 1.1), (pw * 1.1, bh * 1.1), (0, bh * 1.1 + 0.1)], c.main)
+    dw, dh = r.uniform(0.17, 0.26), r.uniform(0.09, 0.15)
+    sk.column(-dw, bh, dw, bh + dh, c.main)
+    sk.windows(-dw * 0.9, bh + dh * 0.15, dw * 0.9, bh + dh * 0.85, 1, 6, "slit")
+    shape, y = c.variant % 3, bh + dh
+    if shape == 0:
+        sk.dome(0, y, dw * 1.05, dw, c.accent)
+        top = y + dw
+    elif shape == 1:
+        sk.dome(0, y, dw * 1.05, dw * 1.5, c.accent)
+        top = y + dw * 1.5
+    else:
+        sk.onion(0, y, dw * 1.1, dw * 2.0, c.accent)
+        top = y + dw * 1.6
+    if r.random() < 0.6:  # ribs
+        for a in (50, 75, 105, 130):
+            sk.line([(0, top), (dw * math.cos(math.radians(a)), y)], _shade(c.accent, 0.7), 0.005)
+    sk.column(-0.03, top, 0.03, top + 0.07, c.main)
+    sk.cone(0, top + 0.07, 0.035, 0.05, GOLD)
+    if c.variant % 4 == 3:  # twin bell towers at the corners
+        for x in (-bw + 0.06, bw - 0.06):
+            sk.block(x - 0.05, bh, x + 0.05, bh + 0.22, c.main)
+            sk.dome(x, bh + 0.22, 0.05, 0.06, c.accent)
+
+
+def _draw_arch(sk, c, r, photo):
+    hw, h = r.uniform(0.3, 0.45), r.uniform(0.42, 0.6)
+    sk.block(-hw, 0, hw, h, c.main, side=0.05)
+    ah = r.uniform(0.08, 0.14)  # the attic storey on top
+    sk.block(-hw * 0.96, h, hw * 0.96, h + ah, _shade(c.main, 0.92), side=0.05)
+    sk.rect(-hw * 0.5, h + ah * 0.3, hw * 0.5, h + ah * 0.7, c.accent)  # inscription panel
+    sk.rect(-hw, h - 0.05, hw, h - 0.02, c.accent)                       # frieze
+    if c.variant % 2 == 0:   # one great opening
+        sk.arch_opening(0, 0, hw * 0.32, h * 0.72)
+        pillars = (-hw * 0.7, -hw * 0.5, hw * 0.5, hw * 0.7)
+    else:                    # three openings
+        sk.arch_opening(0, 0, hw * 0.22, h * 0.7)
+        sk.arch_opening(-hw * 0.62, 0, hw * 0.13, h * 0.45)
+        sk.arch_opening(hw * 0.62, 0, hw * 0.13, h * 0.45)
+        pillars = (-hw * 0.88, -hw * 0.36, hw * 0.36, hw * 0.88)
+    for x in pillars:
+        sk.column(x - 0.02, 0.02, x + 0.02, h - 0.06, _shade(c.main, 1.08))
+    if c.variant % 3 == 0:   # a bronze chariot group on top
+        sk.shaded([(-hw * 0.35, h + ah), (hw * 0.35, h + ah), (hw * 0.25, h + ah + 0.08),
+                   (0, h + ah + 0.13), (-hw * 0.25, h + ah + 0.08)], (70, 110, 90))
+
+
+def _draw_pyramid(sk, c, r, photo):
+    hw = r.uniform(0.5, 0.8)
+    h = min(0.9, hw * r.uniform(0.6, 0.95))
+    kind = c.variant % 3
+    if kind == 0:  # smooth faces, seen from a corner: one lit face, one in shade
+        edge, apex = r.uniform(-0.2, 0.3) * hw, r.uniform(-0.1, 0.1) * hw
+        sk.poly([(-hw, 0), (edge, 0), (apex, h)], c.main)
+        sk.poly([(edge, 0), (hw, 0), (apex, h)], _shade(c.main, 0.6))
+        for f in np.linspace(0.1, 0.9, 9):  # courses of stone
+            sk.line([(-hw + (apex + hw) * f, h * f), (hw + (apex - hw) * f, h * f)], _shade(c.main, 0.8), 0.003)
+        sk.poly([(apex - hw * 0.08, h * 0.92), (apex + hw * 0.08, h * 0.92), (apex, h)], c.accent)
+        return
+    tiers = int(r.integers(4, 8))
+    for i in range(tiers):
+        f = 1 - i / tiers
+        y0, y1 = h * i / tiers, h * (i + 1) / tiers
+        sk.block(-hw * f, y0, hw * f, y1, c.main)
+        sk.rect(-hw * f, y0, hw * f, y0 + (y1 - y0) * 0.25, _shade(c.main, 0.7))
+    if kind == 2:  # a Mesoamerican pyramid: central stair and a shrine on top
+        sk.poly([(-hw * 0.14, 0), (hw * 0.14, 0), (hw * 0.08, h), (-hw * 0.08, h)], _shade(c.main, 1.15))
+        for f in np.linspace(0.03, 0.97, 14):
+            sk.line([(-hw * (0.14 - 0.06 * f), h * f), (hw * (0.14 - 0.06 * f), h * f)], _shade(c.main, 0.7), 0.003)
+        sk.block(-hw * 0.18, h, hw * 0.18, h + 0.1, c.accent)
+        sk.rect(-hw * 0.05, h, hw * 0.05, h + 0.06, WINDOW)
+
+
+def _draw_bridge(sk, c, r, photo):
+    deck = r.uniform(0.14, 0.24)
+    kind = c.variant % 5
+    sk.rect(-1, deck, 1, deck + 0.03, _shade(c.main, 0.8))
+    if kind == 0 or kind == 3:  # suspension / cable-stayed pylons
+        tx, th = r.uniform(0.35, 0.55), r.uniform(0.6, 0.8)
+        for x in (-tx, tx):
+            sk.column(x - 0.05, 0, x - 0.025, th, c.main)
+            sk.column(x + 0.025, 0, x + 0.05, th, c.main)
+            for y in (deck + 0.04, th * 0.6, th - 0.04):
+                sk.rect(x - 0.05, y - 0.015, x + 0.05, y + 0.015, c.main)
+        if kind == 0:  # main cables hang between the towers, hangers drop to the deck
+            xs = np.linspace(-tx, tx, 30)
+            sag = deck + 0.06 + (th - deck - 0.06) * (xs / tx) ** 2
+            sk.line(list(zip(xs, sag)), c.accent, 0.008)
+            sk.line([(-1, deck + 0.05), (-tx, th)], c.accent, 0.008)
+            sk.line([(1, deck + 0.05), (tx, th)], c.accent, 0.008)
+            for x, y in zip(xs[::2], sag[::2]):
+                sk.line([(x, deck + 0.03), (x, y)], c.accent, 0.003)
+        else:          # stay cables fan out from each tower top
+            for x in (-tx, tx):
+                for d in np.linspace(0.08, 0.42, 6):
+                    for s in (-1, 1):
+                        sk.line([(x, th - 0.05), (x + s * d, deck + 0.03)], c.accent, 0.003)
+    elif kind == 1:  # stone arches carry the deck
+        n = int(r.integers(3, 6))
+        sk.rect(-1, 0, 1, deck + 0.03, c.main)
+        for x in np.linspace(-1, 1, n + 1)[:-1] + 1 / n:
+            sk.arch_opening(x, 0, 0.75 / n, deck * 0.8)
+        sk.rect(-1, deck + 0.03, 1, deck + 0.05, c.accent)  # parapet
+    elif kind == 2:  # one steel arch over the deck, hangers below it
+        span, rise = r.uniform(0.6, 0.9), r.uniform(0.3, 0.45)
+        pts = _arc(0, deck, span, rise, 0, 180, 30)
+        sk.line(pts, c.accent, 0.02)
+        for x, y in pts[3:-3:2]:
+            sk.line([(x, deck + 0.03), (x, y)], c.accent, 0.004)
+        for x in (-span, span):
+            sk.rect(x - 0.04, 0, x + 0.04, deck, _shade(c.main, 0.9))
+    else:            # truss: a zig-zag of steel above the deck
+        th = r.uniform(0.12, 0.2)
+        xs = np.linspace(-0.9, 0.9, 13)
+        sk.line([(-0.9, deck + th), (0.9, deck + th)], c.accent, 0.012)
+        zig = [(x, deck + 0.03 + (th - 0.03) * (i % 2)) for i, x in enumerate(xs)]
+        sk.line(zig, c.accent, 0.01)
+        for x in (-0.9, 0, 0.9):
+            sk.rect(x - 0.04, 0, x + 0.04, deck, c.main)
+
+
+def _draw_pagoda(sk, c, r, photo):
+    tiers = (3, 5, 7, 4, 6, 9)[c.variant % 6]
+    w0 = r.uniform(0.16, 0.24)
+    tier_h = r.uniform(0.7, 0.8) / tiers
+    y = 0.0
+    sk.block(-w0 * 1.3, 0, w0 * 1.3, 0.03, (150, 146, 136))  # stone platform
+    y = 0.03
+    for i in range(tiers):
+        w = w0 * (1 - 0.5 * i / tiers)
+        sk.block(-w, y, w, y + tier_h * 0.6, c.main)
+        sk.windows(-w * 0.7, y, w * 0.7, y + tier_h * 0.5, 1, 3, "rect")
+        sk.eave(-w, w, y + tier_h * 0.55, tier_h * 0.45, w * 0.45, c.accent)
+        y += tier_h
+    sk.line([(0, y), (0, y + 0.1)], GOLD, 0.008)
+    for k in range(4):
+        sk.ellipse(0, y + 0.02 + k * 0.02, 0.018, 0.006, GOLD)
+
+
+def _draw_temple(sk, c, r, photo):
+    hw = r.uniform(0.4, 0.62)
+    ncol = (4, 6, 8, 10)[c.variant % 4]
+    for i in range(3):  # three steps
+        sk.rect(-hw - 0.06 + 0.02 * i, 0.02 * i, hw + 0.06 - 0.02 * i, 0.02 * (i + 1), _shade(c.main, 0.9))
+    ch, base = r.uniform(0.28, 0.4), 0.06
+    sk.rect(-hw, base, hw, base + ch, _shade(c.main, 0.42))  # the cella wall, in shadow
+    cw = 0.35 * (2 * hw) / ncol
+    for x in np.linspace(-hw + cw, hw - cw, ncol):
+        sk.column(x - cw / 2, base, x + cw / 2, base + ch, c.main)
+        sk.rect(x - cw * 0.7, base + ch - 0.015, x + cw * 0.7, base + ch, _shade(c.main, 1.1))
+    top = base + ch
+    sk.block(-hw, top, hw, top + 0.06, c.main)
+    sk.rect(-hw, top + 0.02, hw, top + 0.045, c.accent)  # frieze
+    for x in np.linspace(-hw, hw, ncol * 2 + 1):  # triglyphs
+        sk.rect(x - 0.006, top + 0.02, x + 0.006, top + 0.045, _shade(c.main, 0.7))
+    top += 0.06
+    if c.variant % 3 == 2:  # a Pantheon-like drum and dome behind the front
+        sk.column(-hw * 0.6, top, hw * 0.6, top + 0.06, c.main)
+        sk.dome(0, top + 0.06, hw * 0.6, hw * 0.38, _shade(c.main, 0.95))
+    else:
+        ph = hw * r.uniform(0.22, 0.32)
+        sk.poly([(-hw - 0.02, top), (hw + 0.02, top), (0, top + ph)], c.main)
+        sk.poly([(-hw * 0.8, top + 0.012), (hw * 0.8, top + 0.012), (0, top + ph * 0.8)], c.accent)
+
+
+def _draw_skyscraper(sk, c, r, photo):
+    w, h = r.uniform(0.1, 0.17), r.uniform(0.66, 0.82)
+    setbacks = c.variant % 3
+    style = c.variant % 4
+    glass = _mix(c.accent, (200, 220, 235), 0.5)
+    y, sections = 0.0, setbacks + 1
+    for i in range(sections):
+        sw = w * (1 - 0.22 * i)
+        sh = h * (0.55 if i == 0 and sections > 1 else 1.0 / sections)
+        if i == sections - 1:
+            sh = h - y
+        sk.block(-sw, y, sw, y + sh, c.main, side=sw * 0.35)
+        if style == 0:      # window grid
+            sk.windows(-sw * 0.9, y, sw * 0.9, y + sh, max(2, int(sh * 45)), max(2, int(sw * 40)), "rect", glass)
+        elif style == 1:    # vertical glass bands
+            for x in np.linspace(-sw * 0.8, sw * 0.8, 5):
+                sk.rect(x - sw * 0.1, y + 0.01, x + sw * 0.1, y + sh - 0.01, glass)
+        elif style == 2:    # horizontal ribbon windows
+            sk.windows(-sw * 0.95, y, sw * 0.95, y + sh, max(2, int(sh * 30)), 1, "band", glass)
+        else:               # diagrid
+            for k in np.linspace(-1, 1, 5):
+                sk.line([(-sw, y + sh * (0.5 + 0.5 * k)), (sw, y + sh * (0.5 + 0.5 * k) + sw * 1.2)], glass, 0.006)
+                sk.line([(sw, y + sh * (0.5 + 0.5 * k)), (-sw, y + sh * (0.5 + 0.5 * k) + sw * 1.2)], glass, 0.006)
+        y += sh
+    sw = w * (1 - 0.22 * setbacks)
+    crown = c.variant % 5
+    if crown == 0:
+        sk.line([(0, y), (0, y + 0.12)], (200, 200, 200), 0.006)
+    elif crown == 1:
+        sk.cone(0, y, sw, sw * 1.6, c.accent)
+    elif crown == 2:
+        for k in range(3):
+            sk.block(-sw * (0.8 - 0.25 * k), y + 0.03 * k, sw * (0.8 - 0.25 * k), y + 0.03 * (k + 1), c.accent)
+    elif crown == 3:
+        sk.poly([(-sw, y), (sw, y), (sw, y + sw * 0.9)], c.accent)
+    else:
+        sk.block(-sw * 0.6, y, sw * 0.6, y + 0.03, c.accent)
+
+
+def _draw_obelisk(sk, c, r, photo):
+    bw, h = r.uniform(0.06, 0.085), r.uniform(0.6, 0.8)
+    steps = 1 + c.variant % 3
+    y = 0.0
+    for i in range(steps):  # stepped pedestal
+        pw = bw * (2.8 - 0.5 * i)
+        sk.block(-pw, y, pw, y + 0.05, _shade(c.main, 0.85), side=0.02)
+        y += 0.05
+    tw = bw * 0.65
+    sk.poly([(-bw, y), (0, y), (0, y + h), (-tw, y + h)], c.main)
+    sk.poly([(0, y), (bw, y), (tw, y + h), (0, y + h)], _shade(c.main, 0.65))
+    pattern = c.variant % 3
+    if pattern == 0:  # columns of carved glyphs
+        for k in range(int(h / 0.03)):
+            gy = y + 0.02 + k * 0.03
+            sk.rect(-bw * 0.5, gy, -bw * 0.15, gy + 0.012, _shade(c.main, 0.6))
+    elif pattern == 1:  # metal bands
+        for f in (0.15, 0.5, 0.85):
+            sk.rect(-bw, y + h * f, bw, y + h * f + 0.02, c.accent)
+    sk.poly([(-tw, y + h), (tw, y + h), (0, y + h + tw * 1.8)], c.accent if pattern != 1 else GOLD)
+
+
+def _draw_lighthouse(sk, c, r, photo):
+    bw, h = r.uniform(0.08, 0.12), r.uniform(0.5, 0.62)
+    tw = bw * r.uniform(0.6, 0.78)
+    sk.poly([(-0.3, 0), (0.32, 0), (0.2, 0.06), (-0.15, 0.07)], (96, 90, 84))  # rocks
+    bands = 2 + c.variant % 4
+    base = 0.05
+    for i in range(bands * 2):
+        f0, f1 = i / (bands * 2), (i + 1) / (bands * 2)
+        w0, w1 = bw + (tw - bw) * f0, bw + (tw - bw) * f1
+        color = c.main if i % 2 == 0 else c.accent
+        sk.shaded([(-w0, base + h * f0), (w0, base + h * f0), (w1, base + h * f1), (-w1, base + h * f1)], color)
+    top = base + h
+    sk.rect(-tw * 1.45, top, tw * 1.45, top + 0.02, (40, 40, 44))  # gallery
+    for x in np.linspace(-tw * 1.4, tw * 1.4, 7):
+        sk.line([(x, top + 0.02), (x, top + 0.045)], (40, 40, 44), 0.003)
+    sk.rect(-tw * 0.8, top + 0.02, tw * 0.8, top + 0.09, (250, 226, 140))  # the lamp room
+    for x in np.linspace(-tw * 0.8, tw * 0.8, 4):
+        sk.line([(x, top + 0.02), (x, top + 0.09)], (40, 40, 44), 0.004)
+    sk.dome(0, top + 0.09, tw * 0.9, tw * 0.8, c.accent)
+    if c.variant % 2:  # keeper's house at the foot
+        sk.block(bw * 0.9, 0.05, bw * 0.9 + 0.22, 0.15, (236, 232, 222))
+        sk.poly([(bw * 0.8, 0.15), (bw * 0.9 + 0.24, 0.15), (bw * 0.9 + 0.11, 0.22)], c.accent)
+        sk.windows(bw + 0.02, 0.07, bw + 0.2, 0.13, 1, 3, "rect")
+
+
+def _draw_castle(sk, c, r, photo):
+    ww, wh = r.uniform(0.4, 0.65), r.uniform(0.2, 0.3)
+    if c.variant % 3 != 1:  # the keep, behind the wall
+        kw, ktop = r.uniform(0.14, 0.22), wh + r.uniform(0.2, 0.32)
+        sk.block(-kw, wh * 0.5, kw, ktop, _shade(c.main, 0.9), side=0.03)
+        sk.crenels(-kw, kw, ktop, 0.035, 5, _shade(c.main, 0.9))
+        sk.windows(-kw * 0.8, wh, kw * 0.8, ktop - 0.02, 2, 3, "slit")
+    sk.block(-ww, 0, ww, wh, c.main)
+    sk.crenels(-ww, ww, wh, 0.03, int(ww * 22), c.main)
+    sk.arch_opening(0, 0, 0.06, wh * 0.7, WINDOW)
+    for y in np.linspace(0.02, wh * 0.6, 4):  # portcullis
+        sk.line([(-0.06, y), (0.06, y)], (80, 70, 60), 0.004)
+    xs = (-ww, ww) if c.variant % 2 == 0 else (-ww, -ww * 0.45, ww * 0.45, ww)
+    roof = c.variant % 3
+    for x in xs:
+        tw, th = 0.07, wh * r.uniform(1.4, 1.8)
+        sk.column(x - tw, 0, x + tw, th, c.main)
+        sk.windows(x - tw * 0.6, th * 0.3, x + tw * 0.6, th * 0.9, 2, 1, "slit")
+        if roof == 1:
+            sk.crenels(x - tw * 1.1, x + tw * 1.1, th, 0.03, 3, c.main)
+        else:
+            sk.cone(x, th, tw * 1.25, tw * (2.6 if roof == 0 else 1.6), c.accent)
+            sk.line([(x, th + tw * 2.5), (x, th + tw * 3.3)], WINDOW, 0.004)
+            sk.poly([(x, th + tw * 3.3), (x + 0.05, th + tw * 3.1), (x, th + tw * 2.9)], c.accent)
+
+
+def _draw_windmill(sk, c, r, photo):
+    bw, h = r.uniform(0.13, 0.18), r.uniform(0.38, 0.48)
+    sails = (4, 4, 5, 6)[c.variant % 4]
+    tapered = c.variant % 2 == 0
+    sk.column(-bw, 0, bw, h, c.main, top=0.62 if tapered else 0.9)
+    sk.windows(-bw * 0.4, h * 0.2, bw * 0.4, h * 0.8, 3, 1, "rect")
+    sk.arch_opening(0, 0, bw * 0.3, h * 0.2, WINDOW)
+    cap_w = bw * (0.75 if tapered else 1.0)
+    if c.variant % 3 == 0:
+        sk.dome(0, h, cap_w, cap_w * 0.9, c.accent)
+    else:
+        sk.cone(0, h, cap_w * 1.1, cap_w * 1.2, c.accent)
+    if c.variant % 5 == 4:  # a wooden stage (gallery) around the body
+        sk.rect(-bw * 1.5, h * 0.35, bw * 1.5, h * 0.38, (90, 66, 44))
+    hub = (0.0, h + cap_w * 0.3)
+    length = r.uniform(0.34, 0.42)
+    angle0 = photo.uniform(0, 360)  # the sails turn: each photo catches them elsewhere
+    sail_color = _mix(c.accent, (235, 230, 215), 0.6)
+    for k in range(sails):
+        a = math.radians(angle0 + 360 * k / sails)
+        d, n = (math.cos(a), math.sin(a)), (-math.sin(a), math.cos(a))
+        def at(s, t):
+            return (hub[0] + d[0] * s + n[0] * t, hub[1] + d[1] * s + n[1] * t)
+        sk.line([at(0, 0), at(length, 0)], (70, 52, 36), 0.008)
+        frame = [at(0.07, 0.0), at(length, 0.0), at(length, 0.06), at(0.07, 0.06)]
+        sk.poly(frame, sail_color)
+        for s in np.linspace(0.1, length, 6):  # the lattice the sailcloth is spread on
+            sk.line([at(s, 0), at(s, 0.06)], (70, 52, 36), 0.003)
+    sk.ellipse(*hub, 0.018, 0.018, (50, 40, 30))
+
+
+def _draw_statue(sk, c, r, photo):
+    pw, ph = r.uniform(0.1, 0.16), r.uniform(0.22, 0.36)
+    stone = _mix(c.accent, (170, 165, 155), 0.7)
+    sk.block(-pw * 1.3, 0, pw * 1.3, 0.04, _shade(stone, 0.9), side=0.02)
+    sk.block(-pw, 0.04, pw, ph, stone, side=0.03)
+    sk.rect(-pw * 1.15, ph - 0.03, pw * 1.15, ph, _shade(stone, 1.1))
+    sk.rect(-pw * 0.5, ph * 0.4, pw * 0.5, ph * 0.6, GOLD)  # the plaque
+    pose = ("torch", "wide", "horse", "sword", "seated")[c.variant % 5]
+    fh = r.uniform(0.42, 0.55)
+    if pose == "horse":
+        bx, by = 0.0, ph + fh * 0.35
+        sk.shaded(_arc(bx, by, fh * 0.32, fh * 0.13, 0, 360, 24), c.main)
+        for x in (-0.22, -0.12, 0.12, 0.24):
+            sk.line([(bx + x * fh, by), (bx + x * fh * 1.1, ph)], c.main, 0.012)
+        sk.shaded([(fh * 0.22, by), (fh * 0.3, by + fh * 0.1), (fh * 0.45, by + fh * 0.26),
+                   (fh * 0.5, by + fh * 0.2), (fh * 0.33, by - fh * 0.02)], c.main)
+        sk.humanoid(0.0, by + fh * 0.08, fh * 0.45, c.main, "sword")
+    elif pose == "seated":
+        sk.block(-fh * 0.22, ph, fh * 0.22, ph + fh * 0.3, _shade(c.main, 0.8))    # throne
+        sk.humanoid(0.0, ph + fh * 0.12, fh * 0.6, c.main, "wide")
+    else:
+        sk.humanoid(0.0, ph, fh, c.main, pose)
+
+
+def _draw_minaret(sk, c, r, photo):
+    w, h = r.uniform(0.05, 0.075), r.uniform(0.62, 0.8)
+    sk.column(-w * 1.4, 0, w * 1.4, 0.12, c.main)   # square-ish base
+    sk.column(-w, 0.12, w, h, c.main)
+    pattern = c.variant % 3
+    if pattern == 0:
+        for y in np.arange(0.16, h - 0.03, 0.06):
+            sk.rect(-w, y, w, y + 0.02, c.accent)
+    elif pattern == 1:
+        for y in np.arange(0.16, h - 0.05, 0.05):
+            sk.line([(-w, y), (-w / 3, y + 0.025), (w / 3, y), (w, y + 0.025)], c.accent, 0.006)
+    balconies = 1 + c.variant % 3
+    for k in range(balconies):
+        y = 0.12 + (h - 0.12) * (k + 1) / (balconies + 0.3)
+        sk.poly([(-w, y - 0.04), (w, y - 0.04), (w * 1.8, y), (-w * 1.8, y)], _shade(c.main, 0.8))
+        sk.rect(-w * 1.8, y, w * 1.8, y + 0.025, _shade(c.main, 1.1))
+    if c.variant % 2 == 0:
+        sk.cone(0, h, w * 1.2, w * 4.0, c.accent)
+        top = h + w * 4.0
+    else:
+        sk.onion(0, h, w * 1.4, w * 3.0, c.accent)
+        top = h + w * 2.7
+    sk.line([(0, top), (0, top + 0.05)], GOLD, 0.005)
+    sk.ellipse(0, top + 0.055, 0.012, 0.012, GOLD)
+    if c.variant % 4 < 2:  # the prayer hall's dome beside it
+        sk.block(0.08, 0, 0.55, 0.16, _shade(c.main, 0.95), side=0.03)
+        sk.windows(0.1, 0.02, 0.53, 0.14, 1, 5, "arch")
+        sk.column(0.2, 0.16, 0.44, 0.2, _shade(c.main, 0.95))
+        sk.dome(0.32, 0.2, 0.13, 0.14, c.accent)
+
+
+def _draw_lattice(sk, c, r, photo):
+    b, h = r.uniform(0.24, 0.34), r.uniform(0.8, 0.94)
+    shape = c.variant % 4  # Eiffel-like, radio mast, hyperboloid (Shukhov), TV tower with a sphere
+    banded = c.variant % 3 == 1  # aviation warning paint: red and white sections
+    color = (200, 40, 40) if banded else c.main
+    if shape == 2:
+        # Stacked hyperboloids: straight bars between two tilted rings project to crossing
+        # lines whose envelope is the waisted silhouette.
+        sections = 3
+        for k in range(sections):
+            y0, y1 = h * k / sections, h * (k + 1) / sections
+            r0, r1 = b * (1 - 0.28 * k), b * (1 - 0.28 * (k + 1)) * 0.95
+            for a in np.linspace(0, 2 * np.pi, 16, endpoint=False):
+                for twist in (0.9, -0.9):
+                    sk.line([(r0 * math.cos(a), y0), (r1 * math.cos(a + twist), y1)], color, 0.005)
+            sk.block(-r1, y1 - 0.015, r1, y1 + 0.01, c.main)
+        sk.line([(0, h), (0, h + 0.06)], c.accent, 0.008)
+        return
+    f = np.linspace(0, 1, 24)
+    half = b * ((1 - f) ** 2.2 if shape == 0 else 0.8 * (1 - f)) + 0.015
+    for s in (-1, 1):
+        sk.line(list(zip(s * half, h * f)), color, 0.018)
+    # Cross bracing between the legs: the X pattern is what a CNN keys on.
+    levels = np.linspace(0, 0.95, 14)
+    for i, (f0, f1) in enumerate(zip(levels[:-1], levels[1:])):
+        x0, x1 = np.interp(f0, f, half), np.interp(f1, f, half)
+        band = (240, 240, 240) if banded and i % 2 else color
+        sk.line([(-x0, h * f0), (x1, h * f1)], band, 0.007)
+        sk.line([(x0, h * f0), (-x1, h * f1)], band, 0.007)
+    for fp in (0.3, 0.6, 0.45)[: 1 + c.variant % 3]:
+        x = np.interp(fp, f, half)
+        sk.block(-x * 1.3, h * fp, x * 1.3, h * fp + 0.04, c.main)
+    if shape == 0:
+        sk.arch_opening(0, 0, b * 0.55, b * 0.45)
+    elif shape == 1:  # guy wires hold the mast
+        for s in (-1, 1):
+            sk.line([(0, h * 0.8), (s * 0.45, 0)], (90, 90, 90), 0.003)
+            sk.line([(0, h * 0.5), (s * 0.38, 0)], (90, 90, 90), 0.003)
+    else:
+        sk.shaded(_arc(0, h * 0.75, 0.1, 0.1, 0, 360, 28), c.accent, vertical=0.4)
+    sk.line([(0, h), (0, h + 0.06)], c.accent, 0.008)
+
+
+def _draw_torii(sk, c, r, photo):
+    s, h = r.uniform(0.18, 0.26), r.uniform(0.45, 0.6)
+    pw = r.uniform(0.025, 0.04)
+    if c.variant % 3 == 2:  # a shrine hall seen through the gate
+        sk.block(-0.2, 0, 0.2, 0.2, (120, 90, 60))
+        sk.eave(-0.2, 0.2, 0.19, 0.1, 0.08, (60, 60, 66))
+    for x in (-s, s):
+        sk.column(x - pw, 0, x + pw, h, c.main)
+        sk.rect(x - pw * 1.3, 0, x + pw * 1.3, 0.03, WINDOW)
+        if c.variant % 4 == 3:  # ryobu style: short braces on both sides of each pillar
+            for dx in (-0.05, 0.05):
+                sk.column(x + dx - pw / 2, 0, x + dx + pw / 2, h * 0.35, c.main)
+    sk.rect(-s - 0.08, h * 0.76, s + 0.08, h * 0.82, c.main)  # the lower beam (nuki)
+    top = (40, 36, 36) if c.variant % 2 == 0 else c.accent
+    if c.variant % 3 == 1:  # shinmei style: a straight lintel
+        sk.block(-s - 0.1, h, s + 0.1, h + 0.05, top)
+    else:                   # myojin style: a lintel whose ends sweep upwards
+        lift = r.uniform(0.03, 0.07)
+        sk.poly([(-s - 0.15, h + lift), (-s, h), (s, h), (s + 0.15, h + lift), (s + 0.15, h + lift + 0.05),
+                 (0, h + 0.05), (-s - 0.15, h + lift + 0.05)], top)         # the kasagi
+        sk.rect(-s - 0.08, h - 0.04, s + 0.08, h, c.main)                    # the shimaki below it
+    sk.rect(-0.035, h * 0.82, 0.035, h, c.accent)                            # name tablet
+
+
+FAMILY_DRAWERS = {
+    "tower": _draw_tower, "dome": _draw_dome, "arch": _draw_arch, "pyramid": _draw_pyramid,
+    "bridge": _draw_bridge, "pagoda": _draw_pagoda, "temple": _draw_temple,
+    "skyscraper": _draw_skyscraper, "obelisk": _draw_obelisk, "lighthouse": _draw_lighthouse,
+    "castle": _draw_castle, "windmill": _draw_windmill, "statue": _draw_statue,
+    "minaret": _draw_minaret, "lattice": _draw_lattice, "torii": _draw_torii,
+}
+
+
+def draw_landmark(cls: LandmarkClass, height: int, photo_rng: np.random.Generator) -> Image.Image:
+    """The landmark alone on a transparent RGBA layer, cropped to its outline."""
+    sk = Sketch(height, cls)
+    FAMILY_DRAWERS[cls.family](sk, cls, np.random.default_rng(cls.design_seed), photo_rng)
+    return sk.image.crop(sk.image.getbbox())
+
+
+# ---------------------------------------------------------------------------------------
+# Composing a photo around it
+# ---------------------------------------------------------------------------------------
+
+
+def _jitter(rng, color, amount):
+    return tuple(int(np.clip(v + rng.uniform(-amount, amount), 0, 255)) for v in color)
+
+
+def _perspective_coeffs(dst, src):
+    """Coefficients for Image.transform(PERSPECTIVE): they map output points back to input points."""
+    rows, rhs = [], []
+    for (x, y), (u, v) in zip(dst, src):
+        rows.append([x, y, 1, 0, 0, 0, -u * x, -u * y])
+        rows.append([0, 0, 0, x, y, 1, -v * x, -v * y])
+        rhs += [u, v]
+    return np.linalg.solve(np.asarray(rows, float), np.asarray(rhs, float)).tolist()
+
+
+def _warp(layer: Image.Image, rng) -> Image.Image:
+    """A change of viewpoint: keystone (looking up), shear (walking sideways), slight yaw."""
+    w, h = layer.size
+    keystone = rng.uniform(0.0, 0.08) * w      # the top recedes when you look up at it
+    shear = rng.uniform(-0.1, 0.1) * h         # leaning, as from off-axis
+    yaw = rng.uniform(-0.06, 0.06) * h         # one side nearer than the other
+    dst = [(keystone + shear, max(yaw, 0)), (w - keystone + shear, max(-yaw, 0)), (w, h), (0, h)]
+    xs = [p[0] for p in dst]
+    left = min(xs)
+    dst = [(x - left, y) for x, y in dst]
+    size = (int(math.ceil(max(xs) - left)) + 1, h)
+    coeffs = _perspective_coeffs(dst, [(0, 0), (w, 0), (w, h), (0, h)])
+    return layer.transform(size, Image.Transform.PERSPECTIVE, coeffs, Image.Resampling.BILINEAR)
+
+
+def _vertical_gradient(height, width, top, bottom, power=1.0):
+    t = np.linspace(0.0, 1.0, height, dtype=np.float32)[:, None, None] ** power
+    row = np.asarray(top, np.float32) * (1 - t) + np.asarray(bottom, np.float32) * t
+    return np.broadcast_to(row, (height, width, 3))
+
+
+def _draw_tree(d, rng, x, base, size):
+    trunk = _jitter(rng, (82, 62, 44), 15)
+    leaves = _jitter(rng, (52, 96, 48), 25)
+    d.rectangle([x - size * 0.04, base - size * 0.45, x + size * 0.04, base], fill=trunk)
+    if rng.random() < 0.35:  # a conifer
+        for k in range(3):
+            y = base - size * (0.25 + 0.22 * k)
+            d.polygon([(x - size * (0.3 - 0.07 * k), y), (x + size * (0.3 - 0.07 * k), y),
+                       (x, y - size * 0.4)], fill=_shade(leaves, 0.9 + 0.1 * k))
+        return
+    for _ in range(5):  # a broadleaf crown of overlapping blobs
+        cx = x + rng.uniform(-0.2, 0.2) * size
+        cy = base - size * rng.uniform(0.55, 0.85)
+        rr = size * rng.uniform(0.15, 0.26)
+        d.ellipse([cx - rr, cy - rr, cx + rr, cy + rr], fill=_shade(leaves, rng.uniform(0.75, 1.15)))
+
+
+def _draw_person(d, rng, x, base, size):
+    color = _jitter(rng, (50, 50, 60), 40)
+    head = size * 0.1
+    d.ellipse([x - head, base - size, x + head, base - size + 2 * head], fill=_shade(color, 1.3))
+    d.polygon([(x - size * 0.14, base - size * 0.8), (x + size * 0.14, base - size * 0.8),
+               (x + size * 0.1, base - size * 0.4), (x - size * 0.1, base - size * 0.4)], fill=color)
+    d.rectangle([x - size * 0.09, base - size * 0.42, x + size * 0.09, base], fill=_shade(color, 0.6))
+
+
+def _draw_car(d, rng, x, base, size):
+    color = tuple(int(v) for v in rng.integers(20, 230, 3))
+    d.rounded_rectangle([x - size, base - size * 0.45, x + size, base - size * 0.12],
+                        radius=size * 0.1, fill=color)
+    d.polygon([(x - size * 0.55, base - size * 0.45), (x - size * 0.35, base - size * 0.75),
+               (x + size * 0.4, base - size * 0.75), (x + size * 0.65, base - size * 0.45)],
+              fill=_shade(color, 0.8))
+    for wx in (x - size * 0.6, x + size * 0.6):
+        d.ellipse([wx - size * 0.18, base - size * 0.3, wx + size * 0.18, base + size * 0.05], fill=(20, 20, 22))
+
+
+def _draw_lamp(d, rng, x, base, size):
+    color = _jitter(rng, (40, 44, 40), 15)
+    d.rectangle([x - size * 0.015, base - size, x + size * 0.015, base], fill=color)
+    d.line([(x, base - size), (x + size * 0.12, base - size * 1.02)], fill=color, width=max(1, int(size * 0.02)))
+    d.ellipse([x + size * 0.08, base - size * 1.04, x + size * 0.18, base - size * 0.96], fill=(250, 236, 180))
+
+
+def _draw_building(d, rng, x0, x1, base, top):
+    color = _jitter(rng, (150, 140, 128), 50)
+    d.rectangle([x0, top, x1, base], fill=color)
+    rows, cols = int(rng.integers(2, 8)), int(rng.integers(2, 6))
+    cw, ch = (x1 - x0) / cols, (base - top) / rows
+    glass = _jitter(rng, (60, 70, 84), 25)
+    for i in range(rows):
+        for j in range(cols):
+            d.rectangle([x0 + (j + 0.25) * cw, top + (i + 0.25) * ch, x0 + (j + 0.7) * cw,
+                         top + (i + 0.7) * ch], fill=glass)
+
+
+OCCLUDERS = (  # (drawer, probability of appearing, how many at most, size as a share of height)
+    (_draw_tree, 0.45, 3, (0.25, 0.6)),
+    (_draw_person, 0.35, 6, (0.08, 0.22)),
+    (_draw_car, 0.25, 3, (0.06, 0.14)),
+    (_draw_lamp, 0.25, 2, (0.25, 0.5)),
+)
+
+
+def render_photo(cls: LandmarkClass, rng: np.random.Generator, width: int = DEFAULT_IMAGE_SIZE) -> Image.Image:
+    """One photo of `cls`: the landmark placed in a random scene, light, weather and camera."""
+    height = int(round(width * float(rng.choice(ASPECTS)) / 8)) * 8
+    sky_top, sky_low, cast, _ = SKIES[rng.choice(len(SKIES), p=_SKY_WEIGHTS)]
+    sky_top, sky_low = _jitter(rng, sky_top, 20), _jitter(rng, sky_low, 20)
+    ground = _jitter(rng, GROUNDS[rng.integers(len(GROUNDS))], 20)
+    horizon = int(height * rng.uniform(0.55, 0.85))
+
+    # Sky and ground as gradients; the ground fades into haze near the horizon.
+    canvas = np.empty((height, width, 3), np.float32)
+    canvas[:horizon] = _vertical_gradient(horizon, width, sky_top, sky_low, 0.8)
+    canvas[horizon:] = _vertical_gradient(height - horizon, width, _mix(ground, sky_low, 0.4), _shade(ground, 0.8))
+    scene = Image.fromarray(canvas.astype(np.uint8))
+
+    # Clouds: soft white blobs, blurred on their own mask.
+    if rng.random() < 0.6:
+        clouds = Image.new("L", (width, height), 0)
+        dc = ImageDraw.Draw(clouds)
+        for _ in range(int(rng.integers(2, 9))):
+            cx, cy = rng.uniform(0, width), rng.uniform(0, horizon * 0.7)
+            rx, ry = rng.uniform(0.05, 0.25) * width, rng.uniform(0.02, 0.06) * height
+            dc.ellipse([cx - rx, cy - ry, cx + rx, cy + ry], fill=int(rng.integers(90, 220)))
+        clouds = clouds.filter(ImageFilter.GaussianBlur(width * 0.02))
+        scene.paste(_mix(sky_low, (250, 250, 250), 0.7), (0, 0), clouds)
+
+    d = ImageDraw.Draw(scene)
+    # Background clutter: hills, a distant skyline, nearer ordinary buildings.
+    if rng.random() < 0.5:
+        xs = np.linspace(0, width, 9)
+        ys = horizon - height * np.abs(np.cumsum(rng.normal(0, 0.04, 9))) - height * 0.02
+        d.polygon([(0, horizon)] + list(zip(xs, ys)) + [(width, horizon)], fill=_mix(ground, sky_low, 0.55))
+    if rng.random() < 0.5:
+        x = rng.uniform(-20, 0)
+        while x < width:
+            w = rng.uniform(0.04, 0.1) * width
+            d.rectangle([x, horizon - rng.uniform(0.03, 0.16) * height, x + w, horizon + 1],
+                        fill=_mix((110, 110, 118), sky_low, rng.uniform(0.4, 0.7)))
+            x += w + rng.uniform(0, 0.05) * width
+    for _ in range(int(rng.integers(0, 3))):
+        x0 = rng.uniform(-0.2, 0.9) * width
+        _draw_building(d, rng, x0, x0 + rng.uniform(0.12, 0.3) * width, horizon + height * 0.03,
+                       horizon - rng.uniform(0.1, 0.4) * height)
+
+    # The landmark: drawn large, viewed from a random angle, scaled and placed off-centre.
+    layer = draw_landmark(cls, int(width * 1.5), rng)
+    if rng.random() < 0.5:
+        layer = layer.transpose(Image.Transpose.FLIP_LEFT_RIGHT)  # light from the other side
+    # Tall landmarks fill 45-95% of the frame height; wide ones are limited by the width
+    # (and may overflow it a little: a crop, as in a close-up).
+    target_h = height * rng.uniform(0.5, 1.0)
+    scale = min(target_h / layer.height, width * rng.uniform(0.75, 1.2) / layer.width)
+    layer = layer.resize((max(2, int(layer.width * scale)), max(2, int(layer.height * scale))),
+                         Image.Resampling.BILINEAR)
+    layer = _warp(layer, rng)
+    base = horizon + height * rng.uniform(0.0, 0.12)
+    cx = width * rng.uniform(0.28, 0.72)
+    scene.paste(layer, (int(cx - layer.width / 2), int(base - layer.height)), layer)
+
+    # Things in front of it.
+    for drawer, chance, most, (lo, hi) in OCCLUDERS:
+        if rng.random() < chance:
+            for _ in range(int(rng.integers(1, most + 1))):
+                foot = rng.uniform(horizon + 0.04 * height, height * 1.02)
+                drawer(d, rng, rng.uniform(0, width), foot, height * rng.uniform(lo, hi))
+
+    # Light: exposure, contrast and the colour cast of the time of day and white balance.
+    img = np.asarray(scene, np.float32)
+    gains = np.asarray(cast) * rng.uniform(0.92, 1.08, 3) * rng.uniform(0.75, 1.2)
+    mean = img.mean()
+    img = (img - mean) * rng.uniform(0.75, 1.2) + mean
+    img *= gains
+    # Weather: haze always a little, sometimes fog or rain.
+    haze = np.asarray(sky_low, np.float32)
+    img = img * (1 - (a := rng.uniform(0.0, 0.2))) + haze * a
+    if rng.random() < 0.12:
+        fog = np.linspace(rng.uniform(0.35, 0.55), rng.uniform(0.15, 0.3), height, dtype=np.float32)[:, None, None]
+        img = img * (1 - fog) + np.float32(200) * fog
+    scene = Image.fromarray(np.clip(img, 0, 255).astype(np.uint8))
+    if rng.random() < 0.12:
+        rain = Image.new("L", (width, height), 0)
+        dr = ImageDraw.Draw(rain)
+        slant = rng.uniform(-0.3, 0.3)
+        for _ in range(int(rng.integers(150, 400))):
+            x, y, length = rng.uniform(-20, width), rng.uniform(0, height), rng.uniform(6, 16)
+            dr.line([(x, y), (x + slant * length, y + length)], fill=int(rng.integers(60, 130)))
+        scene.paste((215, 218, 225), (0, 0), rain)
+    # Camera: focus blur and sensor noise (the JPEG quality is chosen by the caller).
+    if rng.random() < 0.4:
+        scene = scene.filter(ImageFilter.GaussianBlur(rng.uniform(0.3, 1.2)))
+    img = np.asarray(scene, np.float32) + rng.normal(0, rng.uniform(1, 6), (height, width, 1 if rng.random() < 0.5 else 3))
+    return Image.fromarray(np.clip(img, 0, 255).astype(np.uint8))
+
+
+_SKY_WEIGHTS = np.asarray([s[3] for s in SKIES], float) / sum(s[3] for s in SKIES)
+
+
+# ---------------------------------------------------------------------------------------
+# Writing the dataset
+# ---------------------------------------------------------------------------------------
+
+
+def _render_class(job) -> int:
+    """Worker: render and save every photo of one class. Returns how many it wrote."""
+    cls, seed, image_size, root, ids = job
+    for index, id_ in enumerate(ids):
+        # Each photo has its own generator, so the output does not depend on which
+        # worker draws it or in what order.
+        rng = np.random.default_rng([seed, cls.index, index])
+        photo = render_photo(cls, rng, image_size)
+        path = Path(root) / image_relpath(id_)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        photo.save(path, "JPEG", quality=int(rng.integers(55, 96)))
+    return len(ids)
+
+
+def _parameters(n_classes, seed, image_size, mean_per_class) -> dict:
+    return {"generator_version": GENERATOR_VERSION, "n_classes": n_classes, "seed": seed,
+            "image_size": image_size, "mean_per_class": mean_per_class}
+
+
+def _is_complete(root: Path, params: dict) -> bool:
+    try:
+        return json.loads((root / COMPLETE_MARKER).read_text()) == params
+    except (OSError, ValueError):
+        return False
+
+
+def _looks_like_demo(root: Path) -> bool:
+    """Only ever delete a folder that is empty or holds what this module writes."""
+    if not root.exists():
+        return True
+    names = {p.name for p in root.iterdir()}
+    return names <= {"train", "train.csv", "train_label_to_category.csv", COMPLETE_MARKER}
+
+
+def _remove_stale_partials(root: Path) -> None:
+    """Delete half-written siblings left by generations that were killed."""
+    for partial in root.parent.glob(root.name + PARTIAL_SUFFIX + "*"):
+        pid = partial.name.rsplit("-", 1)[-1]
+        if pid.isdigit() and not _pid_alive(int(pid)):
+            shutil.rmtree(partial, ignore_errors=True)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
+
+
+def generate_demo(out_dir=None, n_classes: int = DEFAULT_CLASSES, seed: int = DEFAULT_SEED,
+                  image_size: int = DEFAULT_IMAGE_SIZE, mean_per_class: float = DEFAULT_MEAN_PER_CLASS,
+                  progress: Optional[Callable[[int, int], None]] = None,
+                  workers: int = DEFAULT_WORKERS) -> Path:
+    """Draw the demo dataset into `out_dir` (default `demo_dir()`) and return that folder.
+
+    The files are written to a temporary sibling folder that replaces `out_dir` only once
+    complete, with a `.complete` marker (the generation parameters) written last, so a
+    reader never sees a half-written dataset. `progress(done, total)` is called as images
+    are written. `workers` processes draw in parallel; 0 or 1 draws in this process.
+    """
+    root = Path(out_dir).expanduser() if out_dir is not None else demo_dir()
+    if not _looks_like_demo(root):
+        raise GlrError(f"{root} exists and holds files that are not a glr demo dataset; "
+                       "choose an empty or new folder for the demo.")
+    classes = demo_classes(n_classes, seed)
+    counts = class_counts(n_classes, mean_per_class, seed)
+    ids = [[image_id(seed, c.landmark_id, i) for i in range(n)] for c, n in zip(classes, counts)]
+    if len({i for batch in ids for i in batch}) != sum(counts):  # 64-bit ids: never in practice
+        raise GlrError("Demo image ids collided; try another seed.")
+
+    root.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale_partials(root)
+    tmp = root.parent / f"{root.name}{PARTIAL_SUFFIX}{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    try:
+        # Biggest classes first, so two workers finish at about the same time.
+        jobs = [(c, seed, image_size, str(tmp), batch) for c, batch in zip(classes, ids)]
+        jobs.sort(key=lambda job: -len(job[4]))
+        total, done = sum(counts), 0
+        if progress:
+            progress(0, total)
+        if workers and workers > 1:
+            # "spawn" rather than fork: the caller may already run TensorFlow threads,
+            # which do not survive a fork.
+            with multiprocessing.get_context("spawn").Pool(workers) as pool:
+                for n in pool.imap_unordered(_render_class, jobs):
+                    done += n
+                    if progress:
+                        progress(done, total)
+        else:
+            for job in jobs:
+                done += _render_class(job)
+                if progress:
+                    progress(done, total)
+
+        rows = sorted((i, c.landmark_id) for c, batch in zip(classes, ids) for i in batch)
+        with open(tmp / "train.csv", "w", newline="") as f:
+            writer = csv.writer(f)
+            writer.writerow(["id", "landmark_id"])
+            writer.writerows(rows)
+        with open(tmp / "train_label_to_category.csv", "w", newline="", encoding="utf-8") as f:
+            writer = csv.writer(f)
+            writer.writerow(["landmark_id", "category"])
+            writer.writerows((c.landmark_id, c.category) for c in classes)
+        params = _parameters(n_classes, seed, image_size, mean_per_class)
+        (tmp / COMPLETE_MARKER).write_text(json.dumps(params, sort_keys=True) + "\n")
+
+        # Swap the finished folder in. Another process may have finished the same
+        # dataset meanwhile; then keep theirs.
+        if root.exists():
+            if _is_complete(root, params):
+                shutil.rmtree(tmp)
+                return root
+            shutil.rmtree(root)
+        os.replace(tmp, root)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return root
+
+
+def ensure_demo(out_dir=None, progress: Optional[Callable[[int, int], None]] = None) -> Path:
+    """Return the default demo dataset's folder, generating it first unless already complete."""
+    root = Path(out_dir).expanduser() if out_dir is not None else demo_dir()
+    params = _parameters(DEFAULT_CLASSES, DEFAULT_SEED, DEFAULT_IMAGE_SIZE, DEFAULT_MEAN_PER_CLASS)
+    if _is_complete(root, params):
+        return root
+    return generate_demo(root, progress=progress)
+
+
+def main(argv=None) -> None:
+    """`python -m glr.demo [--out DIR] [--force]`: generate the demo with a progress bar."""
+    import argparse
+
+    from tqdm import tqdm
+
+    parser = argparse.ArgumentParser(description="Generate the glr demo dataset (GLDv2 layout).")
+    parser.add_argument("--out", default=None, help=f"output folder (default {demo_dir()})")
+    parser.add_argument("--classes", type=int, default=DEFAULT_CLASSES)
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    parser.add_argument("--image-size", type=int, default=DEFAULT_IMAGE_SIZE)
+    parser.add_argument("--mean-per-class", type=float, default=DEFAULT_MEAN_PER_CLASS)
+    parser.add_argument("--workers", type=int, default=DEFAULT_WORKERS)
+    args = parser.parse_args(argv)
+    with tqdm(unit="img", desc="demo") as bar:
+        def progress(done, total):
+            bar.total = total
+            bar.update(done - bar.n)
+        root = generate_demo(args.out, args.classes, args.seed, args.image_size, args.mean_per_class,
+                             progress, args.workers)
+    print(root)
+
+
+if __name__ == "__main__":
+    main()

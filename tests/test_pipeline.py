@@ -1,0 +1,64 @@
+"""glr.pipeline: shapes, crop vs centre crop, augmentation randomness, preprocessing, bad files."""
+
+import numpy as np
+
+from conftest import write_image
+from glr.pipeline import load_size, make_dataset
+
+
+def files(tmp_path, n=5):
+    paths = []
+    for i in range(n):
+        path = tmp_path / f"{i}.jpg"
+        write_image(path, seed=i, size=40 + 10 * i)  # different sizes on purpose
+        paths.append(str(path))
+    return paths
+
+
+def test_load_size_matches_imagenet_ratio():
+    assert load_size(224) == 256 and load_size(32) == 37
+
+
+def test_eval_batches_are_deterministic_and_ordered(tmp_path):
+    paths = files(tmp_path)
+    ds = make_dataset(paths, [0, 1, 2, 3, 4], input_size=24, batch_size=2)
+    batches = list(ds)
+    assert [b[0].shape[0] for b in batches] == [2, 2, 1]
+    images = np.concatenate([b[0].numpy() for b in batches])
+    labels = np.concatenate([b[1].numpy() for b in batches])
+    assert images.shape == (5, 24, 24, 3) and images.dtype == np.float32
+    assert labels.tolist() == [0, 1, 2, 3, 4]
+    again = np.concatenate([b[0].numpy() for b in make_dataset(paths, [0] * 5, input_size=24, batch_size=2)])
+    np.testing.assert_array_equal(images, again)
+
+
+def test_training_views_differ_between_epochs(tmp_path):
+    path = tmp_path / "grad.png"
+    grad = np.tile(np.linspace(0, 255, 64, dtype=np.uint8)[None, :, None], (64, 1, 3))
+    from PIL import Image
+
+    Image.fromarray(grad).save(path)
+    ds = make_dataset([str(path)] * 8, input_size=32, training=True, batch_size=8, seed=3)
+    first, second = next(iter(ds)).numpy(), next(iter(ds)).numpy()
+    assert first.shape == (8, 32, 32, 3)
+    # Random crops and flips of a horizontal gradient give different views.
+    assert len({v.tobytes() for v in first}) > 1
+    assert not np.array_equal(first, second)
+
+
+def test_preprocess_is_applied(tmp_path):
+    paths = files(tmp_path, 2)
+    raw = next(iter(make_dataset(paths, input_size=16))).numpy()
+    pre = next(iter(make_dataset(paths, input_size=16, preprocess=lambda x: (x - 127.0) / 128.0))).numpy()
+    assert raw.max() > 1.5
+    np.testing.assert_allclose(pre, (raw - 127.0) / 128.0, atol=1e-5)
+
+
+def test_bad_file_is_flagged_not_fatal(tmp_path):
+    paths = files(tmp_path, 2)
+    bad = tmp_path / "bad.jpg"
+    bad.write_bytes(b"not a jpeg")
+    images, labels, ok = next(iter(make_dataset([paths[0], str(bad), paths[1]], [1, 2, 3], input_size=16, with_ok=True)))
+    assert ok.numpy().tolist() == [True, False, True]
+    assert labels.numpy().tolist() == [1, 2, 3]
+    assert float(np.abs(images.numpy()[1]).sum()) == 0.0
