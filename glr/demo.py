@@ -66,6 +66,7 @@ MAX_LANDMARK_ID = 200_000
 
 # Photos are `image_size` wide; their height varies (landscape, square, portrait).
 ASPECTS = (0.75, 1.0, 1.25)
+MIN_IMAGE_SIZE = 32
 
 CATEGORY_URL = "http://commons.wikimedia.org/wiki/Category:"
 COMPLETE_MARKER = ".complete"
@@ -74,11 +75,12 @@ PARTIAL_SUFFIX = ".partial-"
 # Two worker processes: the machine this targets has two cores.
 DEFAULT_WORKERS = 2
 
-# The structure families. Classes cycle through them, so 100 classes = 16 families with
-# 6-7 variants each; variants differ in proportions, colours, roof, tiers and patterns.
+# The structure families. Classes cycle through them, so 100 classes = 18 families with
+# 5-6 variants each; variants differ in proportions, colours, roof, tiers and patterns.
 FAMILIES = (
     "tower", "dome", "arch", "pyramid", "bridge", "pagoda", "temple", "skyscraper",
     "obelisk", "lighthouse", "castle", "windmill", "statue", "minaret", "lattice", "torii",
+    "wheel", "amphitheatre",
 )
 
 # Building materials for a landmark's main body, and brighter accent colours for roofs,
@@ -136,6 +138,7 @@ SKIES = (
     ((118, 146, 206), (248, 204, 170), (1.06, 1.00, 0.92), 2),  # dawn
     ((14, 20, 48), (48, 58, 96), (0.62, 0.66, 0.82), 1),        # night
 )
+SKY_WEIGHTS = np.asarray([sky[3] for sky in SKIES], float) / sum(sky[3] for sky in SKIES)
 GROUNDS = (
     (82, 122, 62),    # grass
     (128, 128, 124),  # pavement
@@ -178,6 +181,8 @@ NAME_TEMPLATES = {
     "minaret": ("Minaret of {P}", "{P} Mosque", "Great Mosque of {P}"),
     "lattice": ("{P} Radio Tower", "{P} Iron Tower", "{P} Observation Tower"),
     "torii": ("{P} Shrine Gate", "Torii of {P}", "{P} Shrine"),
+    "wheel": ("{P} Eye", "{P} Ferris Wheel", "Great Wheel of {P}"),
+    "amphitheatre": ("{P} Amphitheatre", "Arena of {P}", "Roman Theatre of {P}"),
 }
 
 
@@ -505,7 +510,7 @@ def _draw_dome(sk, c, r, photo):
     bw, bh = r.uniform(0.45, 0.7), r.uniform(0.18, 0.28)
     sk.block(-bw, 0, bw, bh, c.main, side=0.04)
     sk.windows(-bw * 0.9, bh * 0.1, bw * 0.9, bh * 0.9, 2, int(bw * 16), "arch")
-    if c.variant % 2:  # a columned portico in front
+    if c.variant % 4 >= 2:  # a columned portico in front
         pw = bw * 0.35
         sk.rect(-pw, 0, pw, bh * 1.25, _shade(c.main, 0.5))
         for x in np.linspace(-pw * 0.85, pw * 0.85, 6):
@@ -529,7 +534,7 @@ def _draw_dome(sk, c, r, photo):
             sk.line([(0, top), (dw * math.cos(math.radians(a)), y)], _shade(c.accent, 0.7), 0.005)
     sk.column(-0.03, top, 0.03, top + 0.07, c.main)
     sk.cone(0, top + 0.07, 0.035, 0.05, GOLD)
-    if c.variant % 4 == 3:  # twin bell towers at the corners
+    if c.variant % 2:  # twin bell towers at the corners
         for x in (-bw + 0.06, bw - 0.06):
             sk.block(x - 0.05, bh, x + 0.05, bh + 0.22, c.main)
             sk.dome(x, bh + 0.22, 0.05, 0.06, c.accent)
@@ -555,94 +560,118 @@ def _draw_arch(sk, c, r, photo):
     if c.variant % 3 == 0:   # a bronze chariot group on top
         sk.shaded([(-hw * 0.35, h + ah), (hw * 0.35, h + ah), (hw * 0.25, h + ah + 0.08),
                    (0, h + ah + 0.13), (-hw * 0.25, h + ah + 0.08)], (70, 110, 90))
+    if c.variant % 4 >= 2:   # statues stand on the corners of the attic
+        for x in (-hw * 0.85, hw * 0.85):
+            sk.humanoid(x, h + ah, 0.1, (225, 222, 210), "wide")
 
 
 def _draw_pyramid(sk, c, r, photo):
-    hw = r.uniform(0.5, 0.8)
-    h = min(0.9, hw * r.uniform(0.6, 0.95))
-    kind = c.variant % 3
+    hw = r.uniform(0.45, 0.7)
+    h = min(0.85, hw * r.uniform(0.65, 1.0))
+    kind, extra = c.variant % 3, c.variant % 4
+    if extra == 2:  # a smaller queen's pyramid beside it, drawn first so it stands behind
+        q = hw * 0.45
+        sk.poly([(hw * 0.5, 0), (hw * 0.5 + 2 * q, 0), (hw * 0.5 + q, q * 1.1)], _shade(c.main, 0.8))
     if kind == 0:  # smooth faces, seen from a corner: one lit face, one in shade
         edge, apex = r.uniform(-0.2, 0.3) * hw, r.uniform(-0.1, 0.1) * hw
         sk.poly([(-hw, 0), (edge, 0), (apex, h)], c.main)
         sk.poly([(edge, 0), (hw, 0), (apex, h)], _shade(c.main, 0.6))
         for f in np.linspace(0.1, 0.9, 9):  # courses of stone
             sk.line([(-hw + (apex + hw) * f, h * f), (hw + (apex - hw) * f, h * f)], _shade(c.main, 0.8), 0.003)
-        sk.poly([(apex - hw * 0.08, h * 0.92), (apex + hw * 0.08, h * 0.92), (apex, h)], c.accent)
-        return
-    tiers = int(r.integers(4, 8))
-    for i in range(tiers):
-        f = 1 - i / tiers
-        y0, y1 = h * i / tiers, h * (i + 1) / tiers
-        sk.block(-hw * f, y0, hw * f, y1, c.main)
-        sk.rect(-hw * f, y0, hw * f, y0 + (y1 - y0) * 0.25, _shade(c.main, 0.7))
-    if kind == 2:  # a Mesoamerican pyramid: central stair and a shrine on top
-        sk.poly([(-hw * 0.14, 0), (hw * 0.14, 0), (hw * 0.08, h), (-hw * 0.08, h)], _shade(c.main, 1.15))
-        for f in np.linspace(0.03, 0.97, 14):
-            sk.line([(-hw * (0.14 - 0.06 * f), h * f), (hw * (0.14 - 0.06 * f), h * f)], _shade(c.main, 0.7), 0.003)
-        sk.block(-hw * 0.18, h, hw * 0.18, h + 0.1, c.accent)
-        sk.rect(-hw * 0.05, h, hw * 0.05, h + 0.06, WINDOW)
+        if extra == 1:  # a gilded capstone
+            sk.poly([(apex - hw * 0.12, h * 0.88), (apex + hw * 0.12, h * 0.88), (apex, h)], GOLD)
+    else:
+        tiers = int(r.integers(4, 8))
+        for i in range(tiers):
+            f = 1 - i / tiers
+            y0, y1 = h * i / tiers, h * (i + 1) / tiers
+            sk.block(-hw * f, y0, hw * f, y1, c.main)
+            sk.rect(-hw * f, y0, hw * f, y0 + (y1 - y0) * 0.25, _shade(c.main, 0.7))
+        if kind == 2:  # a Mesoamerican pyramid: central stair and a shrine on top
+            sk.poly([(-hw * 0.14, 0), (hw * 0.14, 0), (hw * 0.08, h), (-hw * 0.08, h)], _shade(c.main, 1.15))
+            for f in np.linspace(0.03, 0.97, 14):
+                sk.line([(-hw * (0.14 - 0.06 * f), h * f), (hw * (0.14 - 0.06 * f), h * f)], _shade(c.main, 0.7), 0.003)
+            sk.block(-hw * 0.18, h, hw * 0.18, h + 0.1, c.accent)
+            sk.rect(-hw * 0.05, h, hw * 0.05, h + 0.06, WINDOW)
+        elif extra == 1:
+            sk.block(-hw * 0.1, h, hw * 0.1, h + 0.05, GOLD)
+    if extra == 3:  # a pair of obelisks guards the approach
+        for x in (-hw - 0.08, hw + 0.08):
+            sk.poly([(x - 0.025, 0), (x + 0.025, 0), (x + 0.016, 0.3), (x - 0.016, 0.3)], c.accent)
+            sk.poly([(x - 0.016, 0.3), (x + 0.016, 0.3), (x, 0.34)], GOLD)
 
 
 def _draw_bridge(sk, c, r, photo):
-    deck = r.uniform(0.14, 0.24)
+    end = 0.8  # the bridge runs from -end to +end: long, but still fills a photo's height
+    deck = r.uniform(0.14, 0.22)
     kind = c.variant % 5
-    sk.rect(-1, deck, 1, deck + 0.03, _shade(c.main, 0.8))
-    if kind == 0 or kind == 3:  # suspension / cable-stayed pylons
-        tx, th = r.uniform(0.35, 0.55), r.uniform(0.6, 0.8)
+    sk.rect(-end, deck, end, deck + 0.04, c.main)
+    if c.variant % 2:  # ornate lamp posts along the parapet
+        for x in np.linspace(-end * 0.95, end * 0.95, 9):
+            sk.line([(x, deck + 0.04), (x, deck + 0.11)], (40, 40, 40), 0.005)
+            sk.ellipse(x, deck + 0.12, 0.012, 0.012, (250, 230, 160))
+    if kind == 0:  # suspension: two portal towers carry the main cables
+        tx, th = end * r.uniform(0.45, 0.6), r.uniform(0.6, 0.8)
         for x in (-tx, tx):
-            sk.column(x - 0.05, 0, x - 0.025, th, c.main)
-            sk.column(x + 0.025, 0, x + 0.05, th, c.main)
+            if (c.variant // 5) % 2:  # masonry towers with pointed roofs
+                sk.block(x - 0.07, 0, x + 0.07, th - 0.08, c.main, side=0.02)
+                sk.windows(x - 0.05, deck + 0.06, x + 0.05, th - 0.1, 3, 2, "arch")
+                sk.cone(x, th - 0.08, 0.08, 0.12, c.accent)
+                continue
+            sk.column(x - 0.06, 0, x - 0.025, th, c.main)  # steel portal towers
+            sk.column(x + 0.025, 0, x + 0.06, th, c.main)
             for y in (deck + 0.04, th * 0.6, th - 0.04):
-                sk.rect(x - 0.05, y - 0.015, x + 0.05, y + 0.015, c.main)
-        if kind == 0:  # main cables hang between the towers, hangers drop to the deck
-            xs = np.linspace(-tx, tx, 30)
-            sag = deck + 0.06 + (th - deck - 0.06) * (xs / tx) ** 2
-            sk.line(list(zip(xs, sag)), c.accent, 0.008)
-            sk.line([(-1, deck + 0.05), (-tx, th)], c.accent, 0.008)
-            sk.line([(1, deck + 0.05), (tx, th)], c.accent, 0.008)
-            for x, y in zip(xs[::2], sag[::2]):
-                sk.line([(x, deck + 0.03), (x, y)], c.accent, 0.003)
-        else:          # stay cables fan out from each tower top
-            for x in (-tx, tx):
-                for d in np.linspace(0.08, 0.42, 6):
-                    for s in (-1, 1):
-                        sk.line([(x, th - 0.05), (x + s * d, deck + 0.03)], c.accent, 0.003)
+                sk.rect(x - 0.06, y - 0.018, x + 0.06, y + 0.018, c.main)
+        xs = np.linspace(-tx, tx, 30)  # the main cables sag between the towers...
+        sag = deck + 0.06 + (th - deck - 0.06) * (xs / tx) ** 2
+        sk.line(list(zip(xs, sag)), c.accent, 0.008)
+        sk.line([(-end, deck + 0.05), (-tx, th)], c.accent, 0.008)
+        sk.line([(end, deck + 0.05), (tx, th)], c.accent, 0.008)
+        for x, y in zip(xs[::2], sag[::2]):  # ...and hangers drop from them to the deck
+            sk.line([(x, deck + 0.04), (x, y)], c.accent, 0.003)
     elif kind == 1:  # stone arches carry the deck
         n = int(r.integers(3, 6))
-        sk.rect(-1, 0, 1, deck + 0.03, c.main)
-        for x in np.linspace(-1, 1, n + 1)[:-1] + 1 / n:
-            sk.arch_opening(x, 0, 0.75 / n, deck * 0.8)
-        sk.rect(-1, deck + 0.03, 1, deck + 0.05, c.accent)  # parapet
+        sk.rect(-end, 0, end, deck + 0.04, c.main)
+        for x in np.linspace(-end, end, n + 1)[:-1] + end / n:
+            sk.arch_opening(x, 0, 0.75 * end / n, deck * 0.8)
+        sk.rect(-end, deck + 0.04, end, deck + 0.06, c.accent)  # parapet
     elif kind == 2:  # one steel arch over the deck, hangers below it
-        span, rise = r.uniform(0.6, 0.9), r.uniform(0.3, 0.45)
+        span, rise = end * r.uniform(0.7, 0.95), r.uniform(0.3, 0.45)
         pts = _arc(0, deck, span, rise, 0, 180, 30)
-        sk.line(pts, c.accent, 0.02)
+        sk.line(pts, c.accent, 0.022)
         for x, y in pts[3:-3:2]:
-            sk.line([(x, deck + 0.03), (x, y)], c.accent, 0.004)
+            sk.line([(x, deck + 0.04), (x, y)], c.accent, 0.004)
         for x in (-span, span):
-            sk.rect(x - 0.04, 0, x + 0.04, deck, _shade(c.main, 0.9))
-    else:            # truss: a zig-zag of steel above the deck
-        th = r.uniform(0.12, 0.2)
-        xs = np.linspace(-0.9, 0.9, 13)
-        sk.line([(-0.9, deck + th), (0.9, deck + th)], c.accent, 0.012)
-        zig = [(x, deck + 0.03 + (th - 0.03) * (i % 2)) for i, x in enumerate(xs)]
-        sk.line(zig, c.accent, 0.01)
-        for x in (-0.9, 0, 0.9):
-            sk.rect(x - 0.04, 0, x + 0.04, deck, c.main)
+            sk.column(x - 0.05, 0, x + 0.05, deck, c.main)
+    elif kind == 3:  # cable-stayed: one A-shaped pylon, stay cables fanning out both ways
+        th = r.uniform(0.6, 0.8)
+        sk.shaded([(-0.12, 0), (-0.07, 0), (0.0, th), (-0.03, th)], c.main)
+        sk.shaded([(0.07, 0), (0.12, 0), (0.03, th), (0.0, th)], c.main)
+        for d in np.linspace(0.1, end * 0.95, 9):
+            for s in (-1, 1):
+                sk.line([(0, th - 0.03 - d * 0.2), (s * d, deck + 0.04)], c.accent, 0.004)
+    else:            # truss: a zig-zag of steel above the deck, on piers
+        th = r.uniform(0.14, 0.22)
+        xs = np.linspace(-end * 0.95, end * 0.95, 11)
+        sk.line([(xs[0], deck + th), (xs[-1], deck + th)], c.accent, 0.014)
+        sk.line([(x, deck + 0.04 + (th - 0.04) * (i % 2)) for i, x in enumerate(xs)], c.accent, 0.012)
+        for x in (-end * 0.95, 0, end * 0.95):
+            sk.column(x - 0.05, 0, x + 0.05, deck, c.main)
 
 
 def _draw_pagoda(sk, c, r, photo):
-    tiers = (3, 5, 7, 4, 6, 9)[c.variant % 6]
+    tiers = (3, 9, 5, 7, 4, 6)[c.variant % 6]
+    podium = 0.03 if c.variant % 4 < 2 else 0.12  # some stand on a tall stone podium
+    curl = 0.45 if c.variant % 2 == 0 else 0.8      # how far the eaves overhang and curl
     w0 = r.uniform(0.16, 0.24)
-    tier_h = r.uniform(0.7, 0.8) / tiers
-    y = 0.0
-    sk.block(-w0 * 1.3, 0, w0 * 1.3, 0.03, (150, 146, 136))  # stone platform
-    y = 0.03
+    tier_h = r.uniform(0.72, 0.8) * (1 - podium) / tiers
+    sk.block(-w0 * 1.4, 0, w0 * 1.4, podium, (150, 146, 136), side=0.02)
+    y = podium
     for i in range(tiers):
         w = w0 * (1 - 0.5 * i / tiers)
         sk.block(-w, y, w, y + tier_h * 0.6, c.main)
         sk.windows(-w * 0.7, y, w * 0.7, y + tier_h * 0.5, 1, 3, "rect")
-        sk.eave(-w, w, y + tier_h * 0.55, tier_h * 0.45, w * 0.45, c.accent)
+        sk.eave(-w, w, y + tier_h * 0.55, tier_h * 0.45, w * curl, c.accent)
         y += tier_h
     sk.line([(0, y), (0, y + 0.1)], GOLD, 0.008)
     for k in range(4):
@@ -666,9 +695,14 @@ def _draw_temple(sk, c, r, photo):
     for x in np.linspace(-hw, hw, ncol * 2 + 1):  # triglyphs
         sk.rect(x - 0.006, top + 0.02, x + 0.006, top + 0.045, _shade(c.main, 0.7))
     top += 0.06
-    if c.variant % 3 == 2:  # a Pantheon-like drum and dome behind the front
+    roof = c.variant % 3
+    if roof == 2:  # a Pantheon-like drum and dome behind the front
         sk.column(-hw * 0.6, top, hw * 0.6, top + 0.06, c.main)
         sk.dome(0, top + 0.06, hw * 0.6, hw * 0.38, _shade(c.main, 0.95))
+    elif roof == 1:  # a flat attic crowned with statues
+        sk.block(-hw * 0.9, top, hw * 0.9, top + 0.06, c.main)
+        for x in np.linspace(-hw * 0.8, hw * 0.8, 5):
+            sk.humanoid(x, top + 0.06, 0.09, _mix(c.accent, (230, 230, 230), 0.5), "wide")
     else:
         ph = hw * r.uniform(0.22, 0.32)
         sk.poly([(-hw - 0.02, top), (hw + 0.02, top), (0, top + ph)], c.main)
@@ -715,25 +749,34 @@ def _draw_skyscraper(sk, c, r, photo):
 
 
 def _draw_obelisk(sk, c, r, photo):
-    bw, h = r.uniform(0.06, 0.085), r.uniform(0.6, 0.8)
+    bw, h = r.uniform(0.06, 0.085), r.uniform(0.55, 0.72)
     steps = 1 + c.variant % 3
     y = 0.0
     for i in range(steps):  # stepped pedestal
         pw = bw * (2.8 - 0.5 * i)
         sk.block(-pw, y, pw, y + 0.05, _shade(c.main, 0.85), side=0.02)
         y += 0.05
+    if c.variant % 2:  # a tall plinth with a bronze relief
+        sk.block(-bw * 1.5, y, bw * 1.5, y + 0.12, _shade(c.main, 0.9), side=0.02)
+        sk.rect(-bw, y + 0.03, bw, y + 0.09, c.accent)
+        y += 0.12
     tw = bw * 0.65
     sk.poly([(-bw, y), (0, y), (0, y + h), (-tw, y + h)], c.main)
     sk.poly([(0, y), (bw, y), (tw, y + h), (0, y + h)], _shade(c.main, 0.65))
-    pattern = c.variant % 3
-    if pattern == 0:  # columns of carved glyphs
+    ornament = c.variant % 4
+    if ornament == 0:  # columns of carved glyphs
         for k in range(int(h / 0.03)):
             gy = y + 0.02 + k * 0.03
             sk.rect(-bw * 0.5, gy, -bw * 0.15, gy + 0.012, _shade(c.main, 0.6))
-    elif pattern == 1:  # metal bands
+    elif ornament == 1:  # metal bands
         for f in (0.15, 0.5, 0.85):
             sk.rect(-bw, y + h * f, bw, y + h * f + 0.02, c.accent)
-    sk.poly([(-tw, y + h), (tw, y + h), (0, y + h + tw * 1.8)], c.accent if pattern != 1 else GOLD)
+    elif ornament == 2:  # a dark base section, as if weathered
+        sk.poly([(-bw, y), (bw, y), (bw * 0.95, y + h * 0.2), (-bw * 0.95, y + h * 0.2)], _shade(c.main, 0.5))
+    top = GOLD if ornament in (1, 3) else c.accent
+    sk.poly([(-tw, y + h), (tw, y + h), (0, y + h + tw * 1.8)], top)
+    if ornament == 3:  # a star or sphere crowning it
+        sk.ellipse(0, y + h + tw * 2.2, tw * 0.6, tw * 0.6, GOLD)
 
 
 def _draw_lighthouse(sk, c, r, photo):
@@ -754,7 +797,15 @@ def _draw_lighthouse(sk, c, r, photo):
     sk.rect(-tw * 0.8, top + 0.02, tw * 0.8, top + 0.09, (250, 226, 140))  # the lamp room
     for x in np.linspace(-tw * 0.8, tw * 0.8, 4):
         sk.line([(x, top + 0.02), (x, top + 0.09)], (40, 40, 44), 0.004)
-    sk.dome(0, top + 0.09, tw * 0.9, tw * 0.8, c.accent)
+    cap = c.variant % 3
+    if cap == 0:
+        sk.dome(0, top + 0.09, tw * 0.9, tw * 0.8, c.accent)
+    elif cap == 1:
+        sk.cone(0, top + 0.09, tw * 1.0, tw * 1.4, c.accent)
+    else:  # a flat roof with a weather vane
+        sk.rect(-tw, top + 0.09, tw, top + 0.11, c.accent)
+        sk.line([(0, top + 0.11), (0, top + 0.17)], (40, 40, 44), 0.005)
+        sk.poly([(0, top + 0.17), (0.05, top + 0.16), (0, top + 0.15)], (40, 40, 44))
     if c.variant % 2:  # keeper's house at the foot
         sk.block(bw * 0.9, 0.05, bw * 0.9 + 0.22, 0.15, (236, 232, 222))
         sk.poly([(bw * 0.8, 0.15), (bw * 0.9 + 0.24, 0.15), (bw * 0.9 + 0.11, 0.22)], c.accent)
@@ -773,8 +824,9 @@ def _draw_castle(sk, c, r, photo):
     sk.arch_opening(0, 0, 0.06, wh * 0.7, WINDOW)
     for y in np.linspace(0.02, wh * 0.6, 4):  # portcullis
         sk.line([(-0.06, y), (0.06, y)], (80, 70, 60), 0.004)
-    xs = (-ww, ww) if c.variant % 2 == 0 else (-ww, -ww * 0.45, ww * 0.45, ww)
-    roof = c.variant % 3
+    xs = ((-ww, ww), (-ww, -ww * 0.45, ww * 0.45, ww), (-ww, -0.13, 0.13, ww),
+          (-ww, -ww * 0.6, -ww * 0.25, ww * 0.25, ww * 0.6, ww))[c.variant % 4]
+    roof = (c.variant // 2) % 3
     for x in xs:
         tw, th = 0.07, wh * r.uniform(1.4, 1.8)
         sk.column(x - tw, 0, x + tw, th, c.main)
@@ -819,7 +871,8 @@ def _draw_windmill(sk, c, r, photo):
 
 
 def _draw_statue(sk, c, r, photo):
-    pw, ph = r.uniform(0.1, 0.16), r.uniform(0.22, 0.36)
+    pw = r.uniform(0.1, 0.16)
+    ph = r.uniform(0.3, 0.4) if c.variant % 2 else r.uniform(0.16, 0.22)  # tall or low pedestal
     stone = _mix(c.accent, (170, 165, 155), 0.7)
     sk.block(-pw * 1.3, 0, pw * 1.3, 0.04, _shade(stone, 0.9), side=0.02)
     sk.block(-pw, 0.04, pw, ph, stone, side=0.03)
@@ -827,14 +880,16 @@ def _draw_statue(sk, c, r, photo):
     sk.rect(-pw * 0.5, ph * 0.4, pw * 0.5, ph * 0.6, GOLD)  # the plaque
     pose = ("torch", "wide", "horse", "sword", "seated")[c.variant % 5]
     fh = r.uniform(0.42, 0.55)
-    if pose == "horse":
-        bx, by = 0.0, ph + fh * 0.35
-        sk.shaded(_arc(bx, by, fh * 0.32, fh * 0.13, 0, 360, 24), c.main)
-        for x in (-0.22, -0.12, 0.12, 0.24):
-            sk.line([(bx + x * fh, by), (bx + x * fh * 1.1, ph)], c.main, 0.012)
-        sk.shaded([(fh * 0.22, by), (fh * 0.3, by + fh * 0.1), (fh * 0.45, by + fh * 0.26),
-                   (fh * 0.5, by + fh * 0.2), (fh * 0.33, by - fh * 0.02)], c.main)
-        sk.humanoid(0.0, by + fh * 0.08, fh * 0.45, c.main, "sword")
+    if pose == "horse":  # an equestrian statue: body, legs, raised neck and head, rider
+        by = ph + fh * 0.38
+        sk.shaded(_arc(0.0, by, fh * 0.26, fh * 0.12, 0, 360, 24), c.main)
+        for x, lean in ((-0.2, -0.04), (-0.12, 0.02), (0.13, 0.0), (0.2, 0.1)):
+            sk.line([(x * fh, by - fh * 0.05), ((x + lean) * fh, ph)], c.main, 0.018)
+        sk.shaded([(fh * 0.14, by + fh * 0.02), (fh * 0.26, by - fh * 0.02), (fh * 0.36, by + fh * 0.22),
+                   (fh * 0.42, by + fh * 0.2), (fh * 0.44, by + fh * 0.28), (fh * 0.3, by + fh * 0.33)],
+                  c.main)                                                         # neck and head
+        sk.line([(-fh * 0.25, by + fh * 0.04), (-fh * 0.34, by - fh * 0.2)], c.main, 0.014)  # tail
+        sk.humanoid(0.0, by + fh * 0.05, fh * 0.45, c.main, "sword")
     elif pose == "seated":
         sk.block(-fh * 0.22, ph, fh * 0.22, ph + fh * 0.3, _shade(c.main, 0.8))    # throne
         sk.humanoid(0.0, ph + fh * 0.12, fh * 0.6, c.main, "wide")
@@ -940,12 +995,65 @@ def _draw_torii(sk, c, r, photo):
     sk.rect(-0.035, h * 0.82, 0.035, h, c.accent)                            # name tablet
 
 
+def _draw_wheel(sk, c, r, photo):
+    radius = r.uniform(0.36, 0.44)
+    hub = (0.0, radius + r.uniform(0.06, 0.1))
+    spokes = (8, 12, 16, 10, 20)[c.variant % 5]
+    gondola = c.variant % 4  # round, boxy, long capsule or tiny seats
+    for s in (-1, 1):  # the A-frame that carries the axle
+        sk.line([hub, (s * radius * 0.55, 0)], c.accent, 0.02)
+    turn = photo.uniform(0, 360)  # the wheel turns between photos
+    rainbow = c.variant % 3 == 2
+    for k in range(spokes):
+        a = math.radians(turn + 360 * k / spokes)
+        rim = (hub[0] + radius * math.cos(a), hub[1] + radius * math.sin(a))
+        sk.line([hub, rim], c.main, 0.005)
+        car = ACCENTS[k % len(ACCENTS)] if rainbow else c.accent
+        gx, gy = rim[0], rim[1] - 0.03  # gondolas hang below the rim
+        if gondola == 0:
+            sk.ellipse(gx, gy, 0.028, 0.03, car)
+        elif gondola == 1:
+            sk.rect(gx - 0.025, gy - 0.025, gx + 0.025, gy + 0.025, car)
+        elif gondola == 2:
+            sk.ellipse(gx, gy, 0.045, 0.022, car)
+        else:
+            sk.rect(gx - 0.015, gy - 0.012, gx + 0.015, gy + 0.012, car)
+    sk.line(_arc(*hub, radius, radius, 0, 360, 60), c.main, 0.014)
+    if c.variant % 2:  # a second, inner rim with cross bracing
+        sk.line(_arc(*hub, radius * 0.88, radius * 0.88, 0, 360, 60), c.main, 0.008)
+    sk.ellipse(*hub, 0.03, 0.03, _shade(c.accent, 0.7))
+    if c.variant % 3 == 1:  # the boarding station at its foot
+        sk.block(-0.22, 0, 0.22, 0.07, (230, 230, 235), side=0.02)
+        sk.rect(-0.22, 0.05, 0.22, 0.07, c.accent)
+
+
+def _draw_amphitheatre(sk, c, r, photo):
+    hw, sh = r.uniform(0.42, 0.6), r.uniform(0.14, 0.18)
+    storeys = 2 + c.variant % 3
+    arches = int(r.integers(7, 11))
+    for k in range(storeys):
+        y0, y1 = k * sh, (k + 1) * sh
+        sk.column(-hw, y0, hw, y1, c.main)  # a curved wall: shaded like a drum
+        if k == storeys - 1 and c.variant % 4 >= 2:  # a closed attic with small windows
+            sk.windows(-hw * 0.95, y0, hw * 0.95, y1, 1, arches, "rect")
+        else:
+            sk.windows(-hw * 0.95, y0, hw * 0.95, y1, 1, arches, "arch")
+        sk.rect(-hw, y1 - 0.012, hw, y1, _shade(c.main, 1.15))  # cornice
+    top = storeys * sh
+    if c.variant % 2:  # a ruin: the upper storeys are broken away on one side
+        sk.poly([(hw * 0.1, top + 0.01), (hw + 0.01, top + 0.01), (hw + 0.01, sh * 1.2)], HOLE)
+    for x in np.linspace(-hw * 1.1, hw * 1.1, 5)[1:-1:2] if c.variant % 3 == 1 else ():
+        sk.line([(x, top), (x, top + 0.08)], (40, 40, 44), 0.005)  # flag poles
+        sk.poly([(x, top + 0.08), (x + 0.06, top + 0.07), (x, top + 0.055)], c.accent)
+
+
 FAMILY_DRAWERS = {
     "tower": _draw_tower, "dome": _draw_dome, "arch": _draw_arch, "pyramid": _draw_pyramid,
     "bridge": _draw_bridge, "pagoda": _draw_pagoda, "temple": _draw_temple,
     "skyscraper": _draw_skyscraper, "obelisk": _draw_obelisk, "lighthouse": _draw_lighthouse,
     "castle": _draw_castle, "windmill": _draw_windmill, "statue": _draw_statue,
     "minaret": _draw_minaret, "lattice": _draw_lattice, "torii": _draw_torii,
+    "wheel": _draw_wheel, "amphitheatre": _draw_amphitheatre,
 }
 
 
@@ -1060,22 +1168,13 @@ OCCLUDERS = (  # (drawer, probability of appearing, how many at most, size as a 
 )
 
 
-def render_photo(cls: LandmarkClass, rng: np.random.Generator, width: int = DEFAULT_IMAGE_SIZE) -> Image.Image:
-    """One photo of `cls`: the landmark placed in a random scene, light, weather and camera."""
-    height = int(round(width * float(rng.choice(ASPECTS)) / 8)) * 8
-    sky_top, sky_low, cast, _ = SKIES[rng.choice(len(SKIES), p=_SKY_WEIGHTS)]
-    sky_top, sky_low = _jitter(rng, sky_top, 20), _jitter(rng, sky_low, 20)
-    ground = _jitter(rng, GROUNDS[rng.integers(len(GROUNDS))], 20)
-    horizon = int(height * rng.uniform(0.55, 0.85))
-
-    # Sky and ground as gradients; the ground fades into haze near the horizon.
+def _sky_and_ground(rng, width, height, horizon, sky_top, sky_low, ground) -> Image.Image:
+    """Gradients for sky and ground (the ground fades into haze near the horizon), and clouds."""
     canvas = np.empty((height, width, 3), np.float32)
     canvas[:horizon] = _vertical_gradient(horizon, width, sky_top, sky_low, 0.8)
     canvas[horizon:] = _vertical_gradient(height - horizon, width, _mix(ground, sky_low, 0.4), _shade(ground, 0.8))
     scene = Image.fromarray(canvas.astype(np.uint8))
-
-    # Clouds: soft white blobs, blurred on their own mask.
-    if rng.random() < 0.6:
+    if rng.random() < 0.6:  # clouds: soft white blobs, blurred on their own mask
         clouds = Image.new("L", (width, height), 0)
         dc = ImageDraw.Draw(clouds)
         for _ in range(int(rng.integers(2, 9))):
@@ -1084,9 +1183,11 @@ def render_photo(cls: LandmarkClass, rng: np.random.Generator, width: int = DEFA
             dc.ellipse([cx - rx, cy - ry, cx + rx, cy + ry], fill=int(rng.integers(90, 220)))
         clouds = clouds.filter(ImageFilter.GaussianBlur(width * 0.02))
         scene.paste(_mix(sky_low, (250, 250, 250), 0.7), (0, 0), clouds)
+    return scene
 
-    d = ImageDraw.Draw(scene)
-    # Background clutter: hills, a distant skyline, nearer ordinary buildings.
+
+def _background(d, rng, width, height, horizon, sky_low, ground) -> None:
+    """Clutter behind the landmark: hills, a distant skyline, nearer ordinary buildings."""
     if rng.random() < 0.5:
         xs = np.linspace(0, width, 9)
         ys = horizon - height * np.abs(np.cumsum(rng.normal(0, 0.04, 9))) - height * 0.02
@@ -1103,57 +1204,88 @@ def render_photo(cls: LandmarkClass, rng: np.random.Generator, width: int = DEFA
         _draw_building(d, rng, x0, x0 + rng.uniform(0.12, 0.3) * width, horizon + height * 0.03,
                        horizon - rng.uniform(0.1, 0.4) * height)
 
-    # The landmark: drawn large, viewed from a random angle, scaled and placed off-centre.
+
+def _place_landmark(scene, cls, rng, horizon) -> None:
+    """Draw the landmark large, mirror it or not, scale it, change the viewpoint, paste it."""
+    width, height = scene.size
     layer = draw_landmark(cls, int(width * 1.5), rng)
     if rng.random() < 0.5:
         layer = layer.transpose(Image.Transpose.FLIP_LEFT_RIGHT)  # light from the other side
-    # Tall landmarks fill 45-95% of the frame height; wide ones are limited by the width
-    # (and may overflow it a little: a crop, as in a close-up).
+    # Tall landmarks fill 50-100% of the frame height; wide ones are limited by the width.
+    # Either may overflow the frame a little: a crop, as in a close-up.
     target_h = height * rng.uniform(0.5, 1.0)
     scale = min(target_h / layer.height, width * rng.uniform(0.75, 1.2) / layer.width)
     layer = layer.resize((max(2, int(layer.width * scale)), max(2, int(layer.height * scale))),
                          Image.Resampling.BILINEAR)
     layer = _warp(layer, rng)
+    # Off-centre, and standing a little below the horizon (nearer) or on it (farther).
     base = horizon + height * rng.uniform(0.0, 0.12)
     cx = width * rng.uniform(0.28, 0.72)
     scene.paste(layer, (int(cx - layer.width / 2), int(base - layer.height)), layer)
 
-    # Things in front of it.
+
+def _foreground(d, rng, width, height, horizon) -> None:
+    """Things between the camera and the landmark: trees, people, cars, lamp posts."""
     for drawer, chance, most, (lo, hi) in OCCLUDERS:
         if rng.random() < chance:
             for _ in range(int(rng.integers(1, most + 1))):
                 foot = rng.uniform(horizon + 0.04 * height, height * 1.02)
                 drawer(d, rng, rng.uniform(0, width), foot, height * rng.uniform(lo, hi))
 
-    # Light: exposure, contrast and the colour cast of the time of day and white balance.
+
+def _light_and_weather(scene, rng, cast, haze_color) -> Image.Image:
+    """Exposure, contrast, colour cast; a little haze always, sometimes fog or rain."""
     img = np.asarray(scene, np.float32)
+    # The time of day sets the cast; white balance and exposure vary on top of it.
     gains = np.asarray(cast) * rng.uniform(0.92, 1.08, 3) * rng.uniform(0.75, 1.2)
     mean = img.mean()
     img = (img - mean) * rng.uniform(0.75, 1.2) + mean
     img *= gains
-    # Weather: haze always a little, sometimes fog or rain.
-    haze = np.asarray(sky_low, np.float32)
-    img = img * (1 - (a := rng.uniform(0.0, 0.2))) + haze * a
-    if rng.random() < 0.12:
-        fog = np.linspace(rng.uniform(0.35, 0.55), rng.uniform(0.15, 0.3), height, dtype=np.float32)[:, None, None]
-        img = img * (1 - fog) + np.float32(200) * fog
+    haze = rng.uniform(0.0, 0.2)
+    img = img * (1 - haze) + np.asarray(haze_color, np.float32) * haze
+    if rng.random() < 0.12:  # fog: thicker towards the top of the frame (farther away)
+        fog = np.linspace(rng.uniform(0.35, 0.55), rng.uniform(0.15, 0.3), scene.height, dtype=np.float32)
+        img = img * (1 - fog[:, None, None]) + np.float32(200) * fog[:, None, None]
     scene = Image.fromarray(np.clip(img, 0, 255).astype(np.uint8))
-    if rng.random() < 0.12:
-        rain = Image.new("L", (width, height), 0)
+    if rng.random() < 0.12:  # rain: faint slanted streaks
+        rain = Image.new("L", scene.size, 0)
         dr = ImageDraw.Draw(rain)
         slant = rng.uniform(-0.3, 0.3)
         for _ in range(int(rng.integers(150, 400))):
-            x, y, length = rng.uniform(-20, width), rng.uniform(0, height), rng.uniform(6, 16)
+            x, y, length = rng.uniform(-20, scene.width), rng.uniform(0, scene.height), rng.uniform(6, 16)
             dr.line([(x, y), (x + slant * length, y + length)], fill=int(rng.integers(60, 130)))
         scene.paste((215, 218, 225), (0, 0), rain)
-    # Camera: focus blur and sensor noise (the JPEG quality is chosen by the caller).
+    return scene
+
+
+def _camera(scene, rng) -> Image.Image:
+    """Focus blur and sensor noise (colour or luminance); JPEG quality is the writer's."""
     if rng.random() < 0.4:
         scene = scene.filter(ImageFilter.GaussianBlur(rng.uniform(0.3, 1.2)))
-    img = np.asarray(scene, np.float32) + rng.normal(0, rng.uniform(1, 6), (height, width, 1 if rng.random() < 0.5 else 3))
+    sigma = rng.uniform(1, 6)
+    channels = 1 if rng.random() < 0.5 else 3
+    img = np.asarray(scene, np.float32) + rng.normal(0, sigma, (scene.height, scene.width, channels))
     return Image.fromarray(np.clip(img, 0, 255).astype(np.uint8))
 
 
-_SKY_WEIGHTS = np.asarray([s[3] for s in SKIES], float) / sum(s[3] for s in SKIES)
+def render_photo(cls: LandmarkClass, rng: np.random.Generator, width: int = DEFAULT_IMAGE_SIZE) -> Image.Image:
+    """One photo of `cls`: the landmark in a random scene, light, weather and camera.
+
+    Everything random comes from `rng`, so a photo is reproducible from its generator's seed.
+    """
+    height = int(round(width * float(rng.choice(ASPECTS)) / 8)) * 8
+    sky_top, sky_low, cast, _ = SKIES[rng.choice(len(SKIES), p=SKY_WEIGHTS)]
+    sky_top, sky_low = _jitter(rng, sky_top, 20), _jitter(rng, sky_low, 20)
+    ground = _jitter(rng, GROUNDS[rng.integers(len(GROUNDS))], 20)
+    horizon = int(height * rng.uniform(0.55, 0.85))
+
+    scene = _sky_and_ground(rng, width, height, horizon, sky_top, sky_low, ground)
+    d = ImageDraw.Draw(scene)
+    _background(d, rng, width, height, horizon, sky_low, ground)
+    _place_landmark(scene, cls, rng, horizon)
+    _foreground(d, rng, width, height, horizon)
+    scene = _light_and_weather(scene, rng, cast, sky_low)
+    return _camera(scene, rng)
 
 
 # ---------------------------------------------------------------------------------------
@@ -1191,6 +1323,8 @@ def _looks_like_demo(root: Path) -> bool:
     """Only ever delete a folder that is empty or holds what this module writes."""
     if not root.exists():
         return True
+    if not root.is_dir():
+        return False
     names = {p.name for p in root.iterdir()}
     return names <= {"train", "train.csv", "train_label_to_category.csv", COMPLETE_MARKER}
 
@@ -1225,6 +1359,8 @@ def generate_demo(out_dir=None, n_classes: int = DEFAULT_CLASSES, seed: int = DE
     are written. `workers` processes draw in parallel; 0 or 1 draws in this process.
     """
     root = Path(out_dir).expanduser() if out_dir is not None else demo_dir()
+    if image_size < MIN_IMAGE_SIZE:
+        raise GlrError(f"Demo images must be at least {MIN_IMAGE_SIZE} px wide, not {image_size}.")
     if not _looks_like_demo(root):
         raise GlrError(f"{root} exists and holds files that are not a glr demo dataset; "
                        "choose an empty or new folder for the demo.")
@@ -1276,10 +1412,13 @@ def generate_demo(out_dir=None, n_classes: int = DEFAULT_CLASSES, seed: int = DE
         # dataset meanwhile; then keep theirs.
         if root.exists():
             if _is_complete(root, params):
-                shutil.rmtree(tmp)
                 return root
             shutil.rmtree(root)
-        os.replace(tmp, root)
+        try:
+            os.replace(tmp, root)
+        except OSError:
+            if not _is_complete(root, params):  # lost a race to a different generation
+                raise
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return root
@@ -1291,11 +1430,12 @@ def ensure_demo(out_dir=None, progress: Optional[Callable[[int, int], None]] = N
     params = _parameters(DEFAULT_CLASSES, DEFAULT_SEED, DEFAULT_IMAGE_SIZE, DEFAULT_MEAN_PER_CLASS)
     if _is_complete(root, params):
         return root
-    return generate_demo(root, progress=progress)
+    return generate_demo(root, DEFAULT_CLASSES, DEFAULT_SEED, DEFAULT_IMAGE_SIZE, DEFAULT_MEAN_PER_CLASS,
+                         progress, DEFAULT_WORKERS)
 
 
 def main(argv=None) -> None:
-    """`python -m glr.demo [--out DIR] [--force]`: generate the demo with a progress bar."""
+    """`python -m glr.demo [--out DIR] [--seed N] ...`: generate the demo with a progress bar."""
     import argparse
 
     from tqdm import tqdm

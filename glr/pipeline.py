@@ -52,32 +52,42 @@ def make_dataset(
     batch_size: int = DEFAULT_BATCH_SIZE,
     shuffle: bool | None = None,
     seed: int = 0,
+    view_seeds: np.ndarray | None = None,
     with_ok: bool = False,
 ):
     """Build a batched, prefetched `tf.data.Dataset` of (image[, label][, ok]) from files.
 
     `training=True` applies the study's augmentation (random crop, horizontal flip) and, by
-    default, shuffles; otherwise the centre crop is taken and the order kept. `preprocess`
-    is the backbone's own input transform, applied to float32 RGB in 0..255. `with_ok`
-    adds a boolean per image that is False where the file could not be decoded.
+    default, shuffles; otherwise the centre crop is taken and the order kept. `view_seeds`
+    (one pair of ints per image) makes that augmentation reproducible instead: the same
+    pair always gives the same crop and flip, which is what lets the feature cache store a
+    view. `preprocess` is the backbone's own input transform, applied to float32 RGB in
+    0..255. `with_ok` adds a boolean per image that is False where the file could not be
+    decoded.
     """
     import tensorflow as tf
 
     big = load_size(input_size)
     paths = [str(p) for p in paths]
-    columns = (paths,) if labels is None else (paths, np.asarray(labels, dtype=np.int32))
+    n = len(paths)
+    # Without view seeds every image gets a dummy pair; only the stateless branch reads it.
+    seeds = np.zeros((n, 2), np.int64) if view_seeds is None else np.asarray(view_seeds, np.int64).reshape(n, 2)
+    columns = (paths, seeds) if labels is None else (paths, seeds, np.asarray(labels, dtype=np.int32))
     ds = tf.data.Dataset.from_tensor_slices(columns)
     if shuffle if shuffle is not None else training:
-        ds = ds.shuffle(len(paths), seed=seed, reshuffle_each_iteration=True)
+        ds = ds.shuffle(n, seed=seed, reshuffle_each_iteration=True)
 
-    def decode(path, *rest):
+    def decode(path, pair, *rest):
         image, ok = tf.numpy_function(_decode_or_blank, [path, big], [tf.uint8, tf.bool], stateful=False)
         image.set_shape((big, big, 3))
         ok.set_shape(())
-        return (image, ok, *rest)
+        return (image, pair, ok, *rest)
 
-    def transform(image, ok, *rest):
-        if training:
+    def transform(image, pair, ok, *rest):
+        if view_seeds is not None:
+            image = tf.image.stateless_random_crop(image, (input_size, input_size, 3), seed=pair)
+            image = tf.image.stateless_random_flip_left_right(image, seed=pair + 1)
+        elif training:
             image = tf.image.random_crop(image, (input_size, input_size, 3), seed=seed)
             image = tf.image.random_flip_left_right(image, seed=seed)
         else:

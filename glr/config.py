@@ -1,0 +1,93 @@
+"""Training configuration: one dataclass, JSON in and out, validated with readable messages."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+from glr import datasets
+from glr.backbones import DEFAULT_BACKBONE, list_backbones
+from glr.errors import GlrError
+
+
+class ConfigError(GlrError):
+    """A configuration value is out of range or of the wrong type."""
+
+
+@dataclass
+class TrainConfig:
+    """Everything that defines a training run. Defaults follow the study where it says."""
+
+    data: str | None = None  # dataset folder or train.csv; None: the embedded demo
+    top_n: int = datasets.DEFAULT_TOP_N
+    min_images: int = datasets.DEFAULT_MIN_IMAGES
+    val_fraction: float = datasets.DEFAULT_VAL_FRACTION
+    seed: int = datasets.DEFAULT_SEED
+    backbone: str = DEFAULT_BACKBONE
+    weights: str | None = "imagenet"  # "imagenet", a local weights file, or None (random)
+    input_size: int | None = None  # None: the backbone's native size
+    augment: bool = True  # the study's random crop and horizontal flip
+    views: int = 4  # augmented views per training image in the feature cache (K)
+    hidden: int = 512  # the head: Dense(hidden, relu) -> Dropout -> Dense(classes, softmax)
+    dropout: float = 0.5
+    epochs: int = 40
+    batch_size: int = 32
+    learning_rate: float = 1e-3
+    patience: int = 8  # early stopping on val_loss
+    fine_tune: bool = False  # phase 2, end to end; slow on a CPU
+    fine_tune_epochs: int = 3
+    fine_tune_learning_rate: float = 1e-5
+    fine_tune_layers: int = 30  # how many of the backbone's last layers to unfreeze
+
+    def validate(self) -> "TrainConfig":
+        """Raise ConfigError naming the first value that is out of range; return self."""
+        checks = [
+            (self.top_n >= 1, "top_n must be at least 1"),
+            (self.min_images >= 2, "min_images must be at least 2 (one image for training, one for validation)"),
+            (0 < self.val_fraction < 1, "val_fraction must be between 0 and 1"),
+            (self.backbone in list_backbones(), f"backbone must be one of {', '.join(list_backbones())}"),
+            (self.input_size is None or 32 <= self.input_size <= 1024, "input_size must be between 32 and 1024"),
+            (1 <= self.views <= 64, "views must be between 1 and 64"),
+            (self.hidden >= 1, "hidden must be at least 1"),
+            (0 <= self.dropout < 1, "dropout must be in [0, 1)"),
+            (self.epochs >= 1, "epochs must be at least 1"),
+            (1 <= self.batch_size <= 4096, "batch_size must be between 1 and 4096"),
+            (0 < self.learning_rate < 1, "learning_rate must be between 0 and 1"),
+            (self.patience >= 1, "patience must be at least 1"),
+            (self.fine_tune_epochs >= 0, "fine_tune_epochs must be at least 0"),
+            (0 < self.fine_tune_learning_rate < 1, "fine_tune_learning_rate must be between 0 and 1"),
+            (self.fine_tune_layers >= 1, "fine_tune_layers must be at least 1"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise ConfigError(f"invalid configuration: {message}")
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready dict."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> "TrainConfig":
+        """Build and validate from a dict; unknown keys and wrong types are errors."""
+        known = {f.name: f for f in fields(cls)}
+        unknown = sorted(set(values) - set(known))
+        if unknown:
+            raise ConfigError(f"invalid configuration: unknown setting(s) {', '.join(unknown)}")
+        defaults = cls()
+        converted = {}
+        for name, value in values.items():
+            default = getattr(defaults, name)
+            if name == "input_size" and value is not None:
+                default = 0  # an optional int
+            if value is None or default is None or isinstance(default, str):
+                converted[name] = value
+                continue
+            try:
+                kind = type(default)
+                if kind is bool and not isinstance(value, bool):
+                    raise ValueError
+                converted[name] = kind(value)
+            except (TypeError, ValueError):
+                raise ConfigError(f"invalid configuration: {name} must be a {type(default).__name__}, got {value!r}") from None
+        return cls(**converted).validate()

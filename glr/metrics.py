@@ -1,0 +1,323 @@
+"""Evaluation of a classifier on the validation split: top-k accuracy, GAP, per-class scores.
+
+Everything here is plain numpy/pandas/scikit-learn, so the app and the report can read and
+recompute metrics without importing TensorFlow. `write_evaluation` turns the model's
+validation probabilities into the run folder's `metrics.json`, `per_class.csv`,
+`confusion.csv` and `val_predictions.csv`; the `load_*` helpers read them back.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+
+from glr.atomic import read_json, write_csv, write_json
+from glr.errors import GlrError
+
+# File names inside a run folder that this module owns.
+METRICS_FILE = "metrics.json"
+CONFUSION_FILE = "confusion.csv"
+PER_CLASS_FILE = "per_class.csv"
+PREDICTIONS_FILE = "val_predictions.csv"
+LABELS_FILE = "labels.json"
+
+TOP_K = 5  # how many guesses val_predictions.csv keeps per image, and the "top-5" metric
+PREDICTION_COLUMNS = [
+    "id", "path", "true_index", "true_landmark_id", "true_name",
+    "pred_index", "pred_landmark_id", "pred_name", "confidence", "correct", "top5",
+]
+
+
+# --------------------------------------------------------------------------- scores
+
+
+def top_k_accuracy(y_true: Sequence[int], probs: np.ndarray, k: int = TOP_K) -> float:
+    """Fraction of rows whose true class index is among the `k` highest probabilities.
+
+    `k` larger than the number of classes counts every row as a hit. Equal scores are
+    ranked by class index (a stable sort), so the result never depends on chance.
+    Returns NaN for zero rows.
+    """
+    y_true = np.asarray(y_true)
+    probs = np.asarray(probs, dtype=np.float64)
+    if len(y_true) == 0:
+        return float("nan")
+    top = np.argsort(-probs, axis=1, kind="stable")[:, :k]
+    return float(np.mean(np.any(top == y_true[:, None], axis=1)))
+
+
+def _missing(value: Any) -> bool:
+    """True for None, NaN and -1: "no landmark" as a label, "no answer" as a prediction."""
+    if value is None or (np.ndim(value) == 0 and pd.isna(value)):  # also NaN, pd.NA, NaT
+        return True
+    return isinstance(value, (int, float, np.integer, np.floating)) and value == -1
+
+
+def gap(pred: Sequence[Any], confidence: Sequence[float], true: Sequence[Any], ids: Sequence[Any] | None = None) -> float:
+    """Global Average Precision (micro-AP), as scored in the Kaggle landmark competitions.
+
+    Each image has one predicted label `pred[i]` with score `confidence[i]` and a true label
+    `true[i]`. Following the reference implementation (DELF's `metrics.py`):
+
+    * all predictions are ranked by confidence, highest first;
+    * GAP = (1/M) * sum_i P(i) * rel(i), where P(i) is the precision of the first i ranked
+      predictions, rel(i) is 1 when prediction i is correct, and M is the number of images
+      that show a landmark;
+    * an image without a landmark (true is None, NaN or -1) still takes its place in the
+      ranking: it lowers P(i) for everything ranked below it, and is never relevant;
+    * an image without a prediction (pred is None, NaN or -1) is left out of the ranking but
+      still counts in M, exactly like an image missing from a Kaggle submission.
+
+    Ties: equal confidences keep their input order (a stable sort). Kaggle breaks them by
+    image id; pass `ids` to do the same. Returns NaN when no image has a landmark (M = 0).
+    """
+    if not (len(pred) == len(confidence) == len(true)) or (ids is not None and len(ids) != len(pred)):
+        raise ValueError("gap: pred, confidence, true (and ids) must have the same length")
+    positives = sum(not _missing(t) for t in true)
+    if positives == 0:
+        return float("nan")
+    answered = [i for i in range(len(pred)) if not _missing(pred[i])]
+    # sorted() is stable, so without ids the ties keep their input order.
+    if ids is None:
+        ranked = sorted(answered, key=lambda i: -float(confidence[i]))
+    else:
+        ranked = sorted(answered, key=lambda i: (-float(confidence[i]), ids[i]))
+    correct = 0
+    total = 0.0
+    for rank, i in enumerate(ranked, start=1):
+        if not _missing(true[i]) and pred[i] == true[i]:
+            correct += 1
+            total += correct / rank
+    return total / positives
+
+
+# --------------------------------------------------------------------------- tables
+
+
+def labels_frame(labels: pd.DataFrame | Sequence[dict]) -> pd.DataFrame:
+    """The labels as a DataFrame (index, landmark_id, name, ...) in class-index order.
+
+    Accepts the DataFrame itself or the list of dicts stored in `labels.json`.
+    """
+    df = labels.copy() if isinstance(labels, pd.DataFrame) else pd.DataFrame(list(labels))
+    missing = {"index", "landmark_id", "name"} - set(df.columns)
+    if missing:
+        raise GlrError(f"labels need the columns index, landmark_id and name; missing {', '.join(sorted(missing))}")
+    df = df.sort_values("index").reset_index(drop=True)
+    if not np.array_equal(df["index"].to_numpy(), np.arange(len(df))):
+        raise GlrError("labels: class indices must be 0, 1, ..., n-1 without gaps or repeats")
+    return df
+
+
+def per_class_report(y_true: Sequence[int], y_pred: Sequence[int], labels_df: pd.DataFrame | Sequence[dict]) -> pd.DataFrame:
+    """Precision, recall, F1 and support for every class in `labels_df`, in class-index order.
+
+    Classes with no validation image (support 0) or never predicted get 0, not an error:
+    in a long-tailed dataset many classes are like that.
+    """
+    from sklearn.metrics import precision_recall_fscore_support  # ~1 s to import: only when used
+
+    labels_df = labels_frame(labels_df)
+    precision, recall, f1, support = precision_recall_fscore_support(
+        np.asarray(y_true), np.asarray(y_pred), labels=labels_df["index"].to_numpy(), zero_division=0
+    )
+    return pd.DataFrame(
+        {
+            "index": labels_df["index"].to_numpy(),
+            "landmark_id": labels_df["landmark_id"].to_numpy(),
+            "name": labels_df["name"].to_numpy(),
+            "precision": precision,
+            "recall": recall,
+            "f1": f1,
+            "support": support.astype(int),
+        }
+    )
+
+
+def confusion_matrix_df(y_true: Sequence[int], y_pred: Sequence[int], n_classes: int) -> pd.DataFrame:
+    """An n_classes x n_classes count matrix: rows are true class indices, columns predicted."""
+    from sklearn.metrics import confusion_matrix
+
+    cm = confusion_matrix(np.asarray(y_true), np.asarray(y_pred), labels=np.arange(n_classes))
+    df = pd.DataFrame(cm, index=pd.RangeIndex(n_classes, name="true"), columns=pd.RangeIndex(n_classes))
+    df.columns.name = "predicted"
+    return df
+
+
+def most_confused_pairs(cm: pd.DataFrame | np.ndarray, labels_df: pd.DataFrame | Sequence[dict], k: int = 20) -> pd.DataFrame:
+    """The `k` largest off-diagonal cells: columns true, predicted (names), count, and both indices.
+
+    Sorted by count, largest first; equal counts by true then predicted index, so the table
+    is the same on every run.
+    """
+    names = labels_frame(labels_df)["name"].to_numpy()
+    counts = np.array(cm, dtype=np.int64)
+    counts[np.diag_indices_from(counts)] = 0
+    rows, cols = np.nonzero(counts)
+    pairs = pd.DataFrame({"true_index": rows, "predicted_index": cols, "count": counts[rows, cols]})
+    pairs = pairs.sort_values(["count", "true_index", "predicted_index"], ascending=[False, True, True]).head(k)
+    pairs.insert(0, "true", names[pairs["true_index"].to_numpy()])
+    pairs.insert(1, "predicted", names[pairs["predicted_index"].to_numpy()])
+    return pairs[["true", "predicted", "count", "true_index", "predicted_index"]].reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------- evaluation
+
+
+def _check_inputs(y_true: np.ndarray, probs: np.ndarray, n_classes: int) -> None:
+    """Raise GlrError when the shapes or class indices do not fit together."""
+    if probs.ndim != 2 or probs.shape[0] != len(y_true):
+        raise GlrError(f"evaluation: probabilities of shape {probs.shape} do not match {len(y_true)} labels")
+    if probs.shape[1] != n_classes:
+        raise GlrError(f"evaluation: the model gives {probs.shape[1]} classes but labels.json lists {n_classes}")
+    if len(y_true) == 0:
+        raise GlrError("evaluation: there are no validation images to evaluate")
+    if y_true.min() < 0 or y_true.max() >= n_classes:
+        raise GlrError(f"evaluation: true class indices must lie in 0..{n_classes - 1}")
+
+
+def evaluate(y_true: Sequence[int], probs: np.ndarray, labels_df: pd.DataFrame | Sequence[dict]) -> dict[str, Any]:
+    """Headline metrics of validation probabilities (rows: images, columns: class indices).
+
+    GAP uses each image's best class and its probability as the confidence. Macro averages
+    cover the classes that have validation images: a class without any has no recall to
+    measure, and counting it as 0 would only reflect the split.
+    """
+    labels_df = labels_frame(labels_df)
+    y_true = np.asarray(y_true, dtype=np.int64)
+    probs = np.asarray(probs, dtype=np.float64)
+    _check_inputs(y_true, probs, len(labels_df))
+    y_pred = probs.argmax(axis=1)
+    confidence = probs.max(axis=1)
+    report = per_class_report(y_true, y_pred, labels_df)
+    present = report[report["support"] > 0]
+    return {
+        "n_images": int(len(y_true)),
+        "n_classes": int(len(labels_df)),
+        "n_classes_in_val": int(len(present)),
+        "top1": float(np.mean(y_pred == y_true)),
+        "top5": top_k_accuracy(y_true, probs, TOP_K),
+        "gap": gap(list(y_pred), list(confidence), list(y_true)),
+        "macro_precision": float(present["precision"].mean()),
+        "macro_recall": float(present["recall"].mean()),
+        "macro_f1": float(present["f1"].mean()),
+        "weighted_f1": float(np.average(present["f1"], weights=present["support"])),
+        "mean_confidence": float(confidence.mean()),
+        "classes_never_predicted": int((~np.isin(np.arange(len(labels_df)), y_pred)).sum()),
+    }
+
+
+def predictions_frame(ids: Sequence[str], paths: Sequence[str], y_true: Sequence[int], probs: np.ndarray, labels_df: pd.DataFrame | Sequence[dict]) -> pd.DataFrame:
+    """One row per validation image in the `val_predictions.csv` layout."""
+    labels_df = labels_frame(labels_df)
+    y_true = np.asarray(y_true, dtype=np.int64)
+    probs = np.asarray(probs, dtype=np.float64)
+    top = np.argsort(-probs, axis=1, kind="stable")[:, :TOP_K]
+    pred = top[:, 0]
+    landmark_ids = labels_df["landmark_id"].to_numpy()
+    names = labels_df["name"].to_numpy()
+    return pd.DataFrame(
+        {
+            "id": list(ids),
+            "path": [str(p) for p in paths],
+            "true_index": y_true,
+            "true_landmark_id": landmark_ids[y_true],
+            "true_name": names[y_true],
+            "pred_index": pred,
+            "pred_landmark_id": landmark_ids[pred],
+            "pred_name": names[pred],
+            "confidence": np.round(probs[np.arange(len(pred)), pred], 6),
+            "correct": pred == y_true,
+            "top5": [" ".join(str(c) for c in row) for row in top],
+        },
+        columns=PREDICTION_COLUMNS,
+    )
+
+
+def write_evaluation(
+    run_dir: str | os.PathLike,
+    ids: Sequence[str],
+    paths: Sequence[str],
+    y_true: Sequence[int],
+    probs: np.ndarray,
+    labels_df: pd.DataFrame | Sequence[dict],
+) -> dict[str, Any]:
+    """Evaluate and write val_predictions.csv, per_class.csv, confusion.csv and metrics.json.
+
+    Each file is written atomically, and metrics.json comes last: once it exists the other
+    three are complete. Returns the metrics dict.
+    """
+    run_dir = Path(run_dir)
+    labels_df = labels_frame(labels_df)
+    y_true = np.asarray(y_true, dtype=np.int64)
+    probs = np.asarray(probs, dtype=np.float64)
+    if not (len(ids) == len(paths) == len(y_true)):
+        raise GlrError("evaluation: ids, paths and labels must have one entry per validation image")
+    metrics = evaluate(y_true, probs, labels_df)
+    y_pred = probs.argmax(axis=1)
+
+    write_csv(run_dir / PREDICTIONS_FILE, predictions_frame(ids, paths, y_true, probs, labels_df))
+    per_class = per_class_report(y_true, y_pred, labels_df)
+    write_csv(run_dir / PER_CLASS_FILE, per_class.round({"precision": 6, "recall": 6, "f1": 6}))
+    # write_csv drops the index, so the true class index becomes the first column.
+    write_csv(run_dir / CONFUSION_FILE, confusion_matrix_df(y_true, y_pred, len(labels_df)).reset_index())
+    write_json(run_dir / METRICS_FILE, metrics)
+    return metrics
+
+
+def summary_from_predictions(predictions: pd.DataFrame) -> dict[str, Any]:
+    """Top-1, top-5 and GAP recomputed from a `val_predictions.csv` table (when metrics.json is missing)."""
+    if predictions.empty:
+        return {"n_images": 0}
+    top5 = [str(row).split() for row in predictions["top5"].fillna("")]
+    true = predictions["true_index"].astype(int).tolist()
+    return {
+        "n_images": int(len(predictions)),
+        "top1": float((predictions["pred_index"] == predictions["true_index"]).mean()),
+        "top5": float(np.mean([str(t) in guesses for t, guesses in zip(true, top5)])),
+        "gap": gap(predictions["pred_index"].tolist(), predictions["confidence"].tolist(), true),
+    }
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def load_labels(run_dir: str | os.PathLike) -> pd.DataFrame | None:
+    """labels.json as a DataFrame in class-index order, or None when the file is missing."""
+    path = Path(run_dir) / LABELS_FILE
+    return labels_frame(read_json(path)) if path.exists() else None
+
+
+def load_metrics(run_dir: str | os.PathLike) -> dict[str, Any] | None:
+    """metrics.json as a dict, or None when the run has not been evaluated yet."""
+    path = Path(run_dir) / METRICS_FILE
+    return read_json(path) if path.exists() else None
+
+
+def load_per_class(run_dir: str | os.PathLike) -> pd.DataFrame | None:
+    """per_class.csv, or None when missing."""
+    path = Path(run_dir) / PER_CLASS_FILE
+    return pd.read_csv(path) if path.exists() else None
+
+
+def load_confusion(run_dir: str | os.PathLike) -> pd.DataFrame | None:
+    """confusion.csv as a square DataFrame with integer row and column labels, or None."""
+    path = Path(run_dir) / CONFUSION_FILE
+    if not path.exists():
+        return None
+    df = pd.read_csv(path, index_col=0)
+    df.columns = df.columns.astype(int)
+    df.columns.name = "predicted"
+    return df
+
+
+def load_predictions(run_dir: str | os.PathLike) -> pd.DataFrame | None:
+    """val_predictions.csv, or None when missing. `id` stays a string (GLDv2 ids are hex)."""
+    path = Path(run_dir) / PREDICTIONS_FILE
+    if not path.exists():
+        return None
+    return pd.read_csv(path, dtype={"id": str, "path": str, "top5": str, "true_name": str, "pred_name": str})

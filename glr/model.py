@@ -1,0 +1,87 @@
+"""The classifier: a pretrained backbone plus the study's head, and an embedding model.
+
+The head replaces the backbone's ImageNet top with two dense layers and dropout:
+pooled features -> Dense(hidden, relu) -> Dropout -> Dense(classes, softmax). It is a
+model of its own, so phase 1 can train it on cached features, and the classifier is the
+backbone and the head stacked. Models are saved as `.keras` and loaded with
+`safe_mode=True`, which refuses Lambda layers and other code hidden in a model file.
+"""
+
+from __future__ import annotations
+
+import os
+import zipfile
+from pathlib import Path
+
+from glr.atomic import write_with
+from glr.errors import CheckpointError
+
+HEAD_NAME = "head"
+
+
+def build_head(feature_dim: int, num_classes: int, hidden: int = 512, dropout: float = 0.5, seed: int = 0):
+    """Dense(hidden, relu) -> Dropout -> Dense(num_classes, softmax) on pooled features."""
+    import keras
+
+    inputs = keras.Input((feature_dim,), name="features")
+    x = keras.layers.Dense(hidden, activation="relu", name="hidden",
+                           kernel_initializer=keras.initializers.HeUniform(seed=seed))(inputs)
+    x = keras.layers.Dropout(dropout, seed=seed, name="dropout")(x)
+    outputs = keras.layers.Dense(num_classes, activation="softmax", name="classes",
+                                 kernel_initializer=keras.initializers.GlorotUniform(seed=seed + 1))(x)
+    return keras.Model(inputs, outputs, name=HEAD_NAME)
+
+
+def build_classifier(backbone, head, input_size: int):
+    """Backbone then head: preprocessed images in, class probabilities out.
+
+    The backbone is called with training=False so its BatchNorm layers stay in inference
+    mode even when some of its layers are unfrozen for fine-tuning.
+    """
+    import keras
+
+    inputs = keras.Input((input_size, input_size, 3), name="image")
+    features = backbone(inputs, training=False)
+    return keras.Model(inputs, head(features), name="classifier")
+
+
+def build_embedding_model(backbone, input_size: int):
+    """Pooled backbone features, L2-normalised: for similarity search between images."""
+    import keras
+
+    inputs = keras.Input((input_size, input_size, 3), name="image")
+    features = backbone(inputs, training=False)
+    return keras.Model(inputs, keras.layers.UnitNormalization(name="l2")(features), name="embedding")
+
+
+def split_classifier(classifier):
+    """The (backbone, head) sub-models of a classifier built by `build_classifier`."""
+    backbone, head = classifier.layers[1], classifier.get_layer(HEAD_NAME)
+    return backbone, head
+
+
+def save_model(model, path: str | os.PathLike) -> Path:
+    """Save as .keras atomically (the old file survives a crash or a full disk)."""
+    return write_with(path, lambda tmp: model.save(tmp), suffix=".keras")
+
+
+def load_model(path: str | os.PathLike, compile: bool = False):
+    """Load a .keras model with safe_mode=True; CheckpointError with the reason otherwise."""
+    import keras
+
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"{path}: model file not found")
+    if not zipfile.is_zipfile(path):
+        raise CheckpointError(f"{path}: not a .keras model file (damaged or incomplete?)")
+    try:
+        return keras.models.load_model(path, compile=compile, safe_mode=True)
+    except ValueError as exc:
+        if "safe_mode" in str(exc) or "Lambda" in str(exc):
+            raise CheckpointError(
+                f"{path}: refused to load: the model contains code (a Lambda layer), "
+                "which could run anything; glr only loads plain layers"
+            ) from None
+        raise CheckpointError(f"{path}: cannot be loaded ({str(exc).splitlines()[0]})") from None
+    except (OSError, KeyError, TypeError, zipfile.BadZipFile) as exc:
+        raise CheckpointError(f"{path}: cannot be loaded ({exc.__class__.__name__}: {exc})") from None

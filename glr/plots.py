@@ -1,0 +1,156 @@
+"""Plotly figures shared by the Streamlit pages and the HTML report.
+
+Pure functions: data in, `go.Figure` out, no file or Streamlit access, so a page calls
+`st.plotly_chart(history_figure(df))` and the report calls `fig.to_html()` on the same figure.
+"""
+
+from __future__ import annotations
+
+from typing import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
+BAR_LIMIT = 2000  # above this many classes a bar chart becomes slow; draw a line instead
+
+
+def _empty(title: str, message: str) -> go.Figure:
+    """A blank figure that says why it is blank, instead of empty axes."""
+    fig = go.Figure()
+    fig.add_annotation(text=message, showarrow=False, xref="paper", yref="paper", x=0.5, y=0.5, font={"size": 14})
+    fig.update_layout(title=title, xaxis={"visible": False}, yaxis={"visible": False}, template="plotly_white")
+    return fig
+
+
+def phase_boundary(history: pd.DataFrame) -> float | None:
+    """The x position between the last head epoch (phase 1) and the first fine-tune epoch, or None."""
+    if history is None or "phase" not in history or "epoch" not in history:
+        return None
+    later = history.loc[history["phase"] > history["phase"].min(), "epoch"]
+    return None if later.empty else float(later.min()) - 0.5
+
+
+def history_figure(history: pd.DataFrame | Mapping[str, pd.DataFrame], metric: str = "loss") -> go.Figure:
+    """Training curves of `metric` ("loss", "accuracy", ...) per epoch: train solid, validation dashed.
+
+    `history` is one run's history.csv or a dict run name -> history for an overlay; each run
+    keeps one colour. A dotted vertical line marks where fine-tuning (phase 2) starts.
+    """
+    runs = dict(history) if isinstance(history, Mapping) else {"": history}
+    title = metric.replace("_", " ")
+    fig = go.Figure()
+    for n, (run, df) in enumerate(runs.items()):
+        if df is None or df.empty:
+            continue
+        color = COLORS[n % len(COLORS)]
+        prefix = f"{run} " if run else ""
+        for column, label, dash in [(metric, "train", "solid"), (f"val_{metric}", "val", "dash")]:
+            if column in df and df[column].notna().any():
+                fig.add_trace(
+                    go.Scatter(
+                        x=df["epoch"], y=df[column], mode="lines+markers", name=f"{prefix}{label}",
+                        line={"color": color, "dash": dash}, marker={"size": 5},
+                    )
+                )
+        boundary = phase_boundary(df)
+        if boundary is not None:
+            fig.add_vline(x=boundary, line={"color": color, "dash": "dot", "width": 1},
+                          annotation_text="fine-tune", annotation_position="top right")
+    if not fig.data:
+        return _empty(title, "no training history yet")
+    fig.update_layout(title=title, xaxis_title="epoch", yaxis_title=title, template="plotly_white",
+                      hovermode="x unified", legend={"orientation": "h", "y": -0.2})
+    return fig
+
+
+def class_distribution_figure(counts: Mapping[str, int] | pd.Series | Sequence[int], log: bool = True) -> go.Figure:
+    """Images per class, classes ranked from most to fewest: the long tail at a glance.
+
+    `counts` maps class name -> image count (a dict or Series), or is a plain list of counts.
+    """
+    series = pd.Series(counts, dtype="float64") if not isinstance(counts, pd.Series) else counts.astype("float64")
+    if series.empty:
+        return _empty("images per class", "no classes")
+    series = series.sort_values(ascending=False, kind="stable")
+    rank = np.arange(1, len(series) + 1)
+    names = [str(i) for i in series.index]
+    hover = "rank %{x}: %{text}<br>%{y:.0f} images<extra></extra>"
+    if len(series) <= BAR_LIMIT:
+        trace = go.Bar(x=rank, y=series.to_numpy(), text=names, hovertemplate=hover, textposition="none", marker_color=COLORS[0])
+    else:
+        trace = go.Scattergl(x=rank, y=series.to_numpy(), text=names, hovertemplate=hover, mode="lines", line={"color": COLORS[0]})
+    fig = go.Figure(trace)
+    median = float(series.median())
+    fig.update_layout(
+        title=f"images per class ({len(series):,} classes, median {median:g})",
+        xaxis_title="class rank", yaxis_title="images", template="plotly_white",
+        yaxis_type="log" if log else "linear", bargap=0,
+    )
+    return fig
+
+
+def confused_classes(cm: np.ndarray, top: int) -> list[int]:
+    """Up to `top` class indices worth showing: those in the largest off-diagonal cells first,
+    then the best-supported classes, so a near-perfect model still gets a useful matrix."""
+    counts = np.array(cm, dtype=np.int64)
+    off = counts.copy()
+    np.fill_diagonal(off, 0)
+    chosen: list[int] = []
+    flat = np.argsort(-off, axis=None, kind="stable")
+    for cell in flat:
+        if len(chosen) >= top or off.flat[cell] == 0:
+            break
+        for c in np.unravel_index(cell, off.shape):
+            if int(c) not in chosen and len(chosen) < top:
+                chosen.append(int(c))
+    for c in np.argsort(-counts.sum(axis=1), kind="stable"):
+        if len(chosen) >= top:
+            break
+        if int(c) not in chosen:
+            chosen.append(int(c))
+    return sorted(chosen)
+
+
+def confusion_figure(cm: pd.DataFrame | np.ndarray, labels: Sequence[str], top: int = 30) -> go.Figure:
+    """Heatmap of the confusion matrix (rows true, columns predicted), limited to `top` classes.
+
+    A 100 x 100 matrix is unreadable and almost all zeros, so it shows the classes involved in
+    the largest mix-ups. `labels` are the class names in class-index order.
+    """
+    counts = np.asarray(cm, dtype=np.int64)
+    if counts.size == 0:
+        return _empty("confusion matrix", "no predictions yet")
+    keep = list(range(len(counts))) if len(counts) <= top else confused_classes(counts, top)
+    names = [str(labels[i]) for i in keep]
+    sub = counts[np.ix_(keep, keep)]
+    fig = go.Figure(
+        go.Heatmap(
+            z=sub, x=names, y=names, colorscale="Blues", hoverongaps=False,
+            hovertemplate="true %{y}<br>predicted %{x}<br>%{z} images<extra></extra>",
+        )
+    )
+    title = "confusion matrix" if len(keep) == len(counts) else f"confusion matrix: the {len(keep)} most confused classes"
+    fig.update_layout(
+        title=title, xaxis_title="predicted", yaxis_title="true", template="plotly_white",
+        yaxis={"autorange": "reversed"}, height=max(400, 18 * len(keep) + 200),
+    )
+    return fig
+
+
+def top_k_figure(names: Sequence[str], probs: Sequence[float]) -> go.Figure:
+    """Horizontal bars of one prediction's top-k classes, best on top."""
+    fig = go.Figure(
+        go.Bar(
+            x=list(probs), y=[str(n) for n in names], orientation="h", marker_color=COLORS[0],
+            text=[f"{p:.1%}" for p in probs], textposition="auto",
+            hovertemplate="%{y}: %{x:.1%}<extra></extra>",
+        )
+    )
+    fig.update_layout(
+        xaxis={"range": [0, 1], "tickformat": ".0%", "title": "probability"},
+        yaxis={"autorange": "reversed"}, template="plotly_white",
+        height=120 + 40 * len(names), margin={"l": 10, "r": 10, "t": 30, "b": 10},
+    )
+    return fig

@@ -1,0 +1,365 @@
+"""A static report of one run, written into `<run>/report/`.
+
+* `curves.html`: the interactive loss and accuracy curves (plotly);
+* `curves.png`: the same curves as a static image (matplotlib, no browser needed);
+* `collage.png`: validation photos with their true and predicted names, green when right,
+  red when wrong;
+* `summary.md`: the headline metrics, the worst classes and the most confused pairs.
+
+A run still training has no predictions yet, and an old run may lack its history: each
+missing input skips its artefact with a note in `summary.md`, never an exception.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from PIL import Image, ImageDraw, ImageFont, ImageOps
+
+from glr import metrics, plots
+from glr.atomic import read_json, write_bytes, write_text, write_with
+from glr.errors import GlrError, ImageError
+from glr.images import decode_image
+
+REPORT_DIR = "report"
+COLLAGE_IMAGES = 16  # a 4 x 4 grid: enough to see a pattern, small enough to read the captions
+TILE = 224  # pixels per photo in the collage
+CAPTION = 40  # pixels under each photo for the two caption lines
+BORDER = 5
+RIGHT = (22, 140, 50)
+WRONG = (200, 30, 30)
+GREY = (150, 150, 150)
+WORST_CLASSES = 10
+CONFUSED_PAIRS = 10
+
+# The report is opened from disk, often on a machine without internet, so plotly.js must
+# not come from a CDN. "directory" style would save space only with several HTML files per
+# folder; the report has one, so we inline plotly.js (about 4.8 MB): curves.html is a single
+# self-contained file that still works when copied, mailed or downloaded on its own.
+PLOTLYJS = True
+
+
+def _read_csv(path: Path, dtype: dict | None = None) -> pd.DataFrame | None:
+    """A CSV, or None when it is missing, empty or unreadable (the report notes it instead)."""
+    if not path.exists():
+        return None
+    try:
+        df = pd.read_csv(path, dtype=dtype)
+    except (OSError, ValueError, pd.errors.ParserError):
+        return None
+    return None if df.empty else df
+
+
+def _read_json(path: Path) -> Any:
+    """A JSON file, or None when missing or unreadable."""
+    try:
+        return read_json(path)
+    except (OSError, ValueError):
+        return None
+
+
+def _config_value(config: Any, key: str) -> Any:
+    """`key` from config.json, looked up at the top level and one level down (nested sections)."""
+    if not isinstance(config, dict):
+        return None
+    if key in config:
+        return config[key]
+    for value in config.values():
+        if isinstance(value, dict) and key in value:
+            return value[key]
+    return None
+
+
+def best_epoch(history: pd.DataFrame) -> dict[str, Any] | None:
+    """The epoch with the highest val_accuracy (the earliest on ties), else the lowest val_loss."""
+    for column, pick in [("val_accuracy", "idxmax"), ("val_loss", "idxmin")]:
+        if column in history and history[column].notna().any():
+            row = history.loc[getattr(history[column], pick)()]
+            phase = row.get("phase")
+            return {"epoch": int(row["epoch"]), "phase": 1 if pd.isna(phase) else int(phase), "by": column, "value": float(row[column])}
+    return None
+
+
+# --------------------------------------------------------------------------- curves
+
+
+def write_curves_html(history: pd.DataFrame, path: Path, include_plotlyjs: bool | str = PLOTLYJS) -> Path:
+    """Loss and accuracy figures in one HTML page; plotly.js is embedded once, in the first."""
+    figures = [plots.history_figure(history, "loss"), plots.history_figure(history, "accuracy")]
+    parts = [
+        fig.to_html(full_html=False, include_plotlyjs=include_plotlyjs if i == 0 else False)
+        for i, fig in enumerate(figures)
+    ]
+    html = (
+        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>training curves</title></head>\n"
+        "<body>\n" + "\n".join(parts) + "\n</body></html>\n"
+    )
+    return write_text(path, html)
+
+
+def write_curves_png(history: pd.DataFrame, path: Path) -> Path:
+    """Static loss and accuracy curves, side by side, with the fine-tune boundary marked.
+
+    Uses matplotlib's object API (a bare `Figure`, no pyplot), which renders with Agg and
+    touches no global backend state, so it is safe inside a Streamlit server.
+    """
+    from matplotlib.figure import Figure  # imported here: only the report needs it
+    from matplotlib.ticker import MaxNLocator
+
+    fig = Figure(figsize=(11, 4), dpi=100, layout="constrained")
+    boundary = plots.phase_boundary(history)
+    panels = [("loss", [("loss", "train"), ("val_loss", "val")]),
+              ("accuracy", [("accuracy", "train"), ("val_accuracy", "val"), ("val_top5", "val top-5")])]
+    for ax, (title, series) in zip(fig.subplots(1, 2), panels):
+        for column, label in series:
+            if column in history and history[column].notna().any():
+                ax.plot(history["epoch"], history[column], marker="o", markersize=3, label=label,
+                        linestyle="--" if column.startswith("val") else "-")
+        if boundary is not None:
+            ax.axvline(boundary, color="grey", linestyle=":", label="fine-tune starts")
+        ax.set_title(title)
+        ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole numbers
+        ax.grid(alpha=0.3)
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    return write_bytes(path, buffer.getvalue())
+
+
+# --------------------------------------------------------------------------- collage
+
+
+def pick_collage(predictions: pd.DataFrame, n: int = COLLAGE_IMAGES, seed: int = 0) -> pd.DataFrame:
+    """A deterministic sample of up to `n` predictions, half wrong and half right where possible.
+
+    Mistakes are the interesting part, but a collage of only mistakes misleads about a good
+    model; when one kind runs short the other fills the grid. Rows come back sorted by id,
+    which mixes right and wrong across the grid.
+    """
+    correct = predictions["pred_index"] == predictions["true_index"]
+    right, wrong = predictions[correct], predictions[~correct]
+    n_wrong = min(len(wrong), n // 2)
+    n_right = min(len(right), n - n_wrong)
+    n_wrong = min(len(wrong), n - n_right)
+    chosen = pd.concat([wrong.sample(n_wrong, random_state=seed), right.sample(n_right, random_state=seed)])
+    return chosen.sort_values("id", key=lambda s: s.astype(str), kind="stable")
+
+
+def _font(size: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
+    """DejaVu Sans at `size`, else Pillow's built-in font, else its tiny bitmap font.
+
+    Landmark names are often accented (Sacré-Cœur) and Pillow's own font has ASCII only;
+    matplotlib, already a dependency for the curves, ships DejaVu Sans, which covers Latin,
+    Greek and Cyrillic.
+    """
+    try:
+        import matplotlib
+
+        return ImageFont.truetype(str(Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "DejaVuSans.ttf"), size)
+    except (ImportError, OSError):
+        pass
+    try:
+        return ImageFont.load_default(size=size)
+    except (TypeError, ImportError, OSError):
+        return ImageFont.load_default()
+
+
+def _fit(draw: ImageDraw.ImageDraw, text: str, font, width: int) -> str:
+    """`text` shortened with an ellipsis until it fits `width` pixels."""
+    if draw.textlength(text, font=font) <= width:
+        return text
+    while text and draw.textlength(text + "…", font=font) > width:
+        text = text[:-1]
+    return text + "…"
+
+
+def _resolve(path: str, run_dir: Path) -> Path:
+    """An image path as stored (absolute, or relative to the working folder), else relative to the run."""
+    candidate = Path(path)
+    if candidate.is_absolute() or candidate.exists():
+        return candidate
+    return run_dir / candidate
+
+
+def _tile(row: pd.Series, run_dir: Path, font) -> Image.Image:
+    """One photo with a coloured border and two caption lines; a grey square if it will not decode."""
+    right = row["pred_index"] == row["true_index"]
+    color = RIGHT if right else WRONG
+    tile = Image.new("RGB", (TILE, TILE + CAPTION), "white")
+    side = TILE - 2 * BORDER
+    draw = ImageDraw.Draw(tile)
+    draw.rectangle([0, 0, TILE - 1, TILE - 1], fill=color)
+    try:
+        # A centre crop keeps the photo's proportions; the draft lets JPEG decode at reduced size.
+        photo = ImageOps.fit(Image.fromarray(decode_image(_resolve(str(row["path"]), run_dir), draft_size=side)), (side, side))
+        tile.paste(photo, (BORDER, BORDER))
+    except (ImageError, OSError, ValueError):
+        draw.rectangle([BORDER, BORDER, BORDER + side - 1, BORDER + side - 1], fill=GREY)
+        draw.text((TILE // 2, TILE // 2), "image not readable", fill="white", font=font, anchor="mm")
+    confidence = float(row.get("confidence", float("nan")))
+    # A long name is shortened, never the confidence after it.
+    suffix = "" if math.isnan(confidence) else f" ({confidence:.0%})"
+    pred = _fit(draw, f"pred: {row['pred_name']}", font, TILE - 8 - draw.textlength(suffix, font=font)) + suffix
+    draw.text((4, TILE + 3), _fit(draw, f"true: {row['true_name']}", font, TILE - 8), fill="black", font=font)
+    draw.text((4, TILE + 3 + CAPTION // 2), pred, fill=color, font=font)
+    return tile
+
+
+def write_collage(predictions: pd.DataFrame, run_dir: Path, path: Path, n: int = COLLAGE_IMAGES) -> Path:
+    """A grid of validation photos with true and predicted names (see `pick_collage`)."""
+    chosen = pick_collage(predictions, n)
+    cols = math.ceil(math.sqrt(len(chosen)))
+    rows = math.ceil(len(chosen) / cols)
+    font = _font(12)
+    sheet = Image.new("RGB", (cols * TILE, rows * (TILE + CAPTION)), "white")
+    for i, (_, row) in enumerate(chosen.iterrows()):
+        sheet.paste(_tile(row, run_dir, font), ((i % cols) * TILE, (i // cols) * (TILE + CAPTION)))
+    return write_with(path, lambda tmp: sheet.save(tmp, format="PNG"))
+
+
+# --------------------------------------------------------------------------- summary
+
+
+def _percent(value: Any) -> str:
+    return "n/a" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.1%}"
+
+
+def _number(value: Any) -> str:
+    return "n/a" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.4f}"
+
+
+def _table(df: pd.DataFrame) -> str:
+    """A DataFrame as a Markdown table (no tabulate dependency); pipes in names are escaped."""
+    def cell(value: Any) -> str:
+        if isinstance(value, (float, np.floating)):
+            return f"{value:.3f}"
+        return str(value).replace("|", "\\|")
+
+    lines = ["| " + " | ".join(df.columns) + " |", "|" + "---|" * len(df.columns)]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in df.itertuples(index=False)]
+    return "\n".join(lines)
+
+
+def _class_tables(run_dir: Path, predictions: pd.DataFrame | None, labels: pd.DataFrame | None) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
+    """per_class.csv and the most confused pairs, recomputed from the predictions if the files are missing."""
+    per_class = _read_csv(run_dir / metrics.PER_CLASS_FILE)
+    confusion = metrics.load_confusion(run_dir) if (run_dir / metrics.CONFUSION_FILE).exists() else None
+    if predictions is not None and labels is not None:
+        true, pred = predictions["true_index"].astype(int), predictions["pred_index"].astype(int)
+        if per_class is None:
+            per_class = metrics.per_class_report(true, pred, labels)
+        if confusion is None:
+            confusion = metrics.confusion_matrix_df(true, pred, len(labels))
+    pairs = metrics.most_confused_pairs(confusion, labels, CONFUSED_PAIRS) if confusion is not None and labels is not None else None
+    return per_class, pairs
+
+
+def summary_markdown(run_dir: Path, history: pd.DataFrame | None, predictions: pd.DataFrame | None,
+                     written: list[str], notes: list[str]) -> str:
+    """The text of summary.md."""
+    labels = None
+    try:
+        labels = metrics.load_labels(run_dir)
+    except (GlrError, OSError, ValueError) as exc:
+        notes.append(f"labels.json is unreadable ({exc}).")
+    scores = _read_json(run_dir / metrics.METRICS_FILE)
+    if not isinstance(scores, dict):
+        try:
+            scores = metrics.summary_from_predictions(predictions) if predictions is not None else None
+        except (ValueError, KeyError, TypeError):
+            scores = None
+        if scores is not None:
+            notes.append("metrics.json is missing; top-1, top-5 and GAP were recomputed from val_predictions.csv.")
+        else:
+            scores = {}
+            notes.append("No metrics.json or val_predictions.csv yet: the run has not been evaluated.")
+    config = _read_json(run_dir / "config.json")
+    status = _read_json(run_dir / "status.json")
+    n_classes = scores.get("n_classes", len(labels) if labels is not None else None)
+    best = best_epoch(history) if history is not None else None
+
+    rows = [
+        ("top-1 accuracy", _percent(scores.get("top1"))),
+        ("top-5 accuracy", _percent(scores.get("top5"))),
+        ("GAP", _number(scores.get("gap"))),
+        ("macro F1", _number(scores.get("macro_f1"))),
+        ("classes", n_classes if n_classes is not None else "n/a"),
+        ("validation images", scores.get("n_images", "n/a")),
+        ("best epoch", f"{best['epoch']} (phase {best['phase']}, {best['by']} {best['value']:.4f})" if best else "n/a"),
+        ("epochs run", len(history) if history is not None else "n/a"),
+        ("backbone", _config_value(config, "backbone") or "n/a"),
+        ("state", _config_value(status, "state") or "n/a"),
+    ]
+    out = [f"# Run {run_dir.name}", "", "| | |", "|---|---|"] + [f"| {k} | {v} |" for k, v in rows]
+    out += ["", "GAP is the Global Average Precision of the Kaggle landmark challenges: each image's best guess,",
+            "ranked by confidence over the whole validation set (see `glr.metrics.gap`).", ""]
+    if "curves.png" in written:
+        out += ["## Training curves", "", "![training curves](curves.png)", "",
+                "Interactive version: [curves.html](curves.html)", ""]
+    if "collage.png" in written:
+        out += ["## Sample predictions", "", "Green: right; red: wrong (true name above, prediction below).", "",
+                "![sample predictions](collage.png)", ""]
+
+    try:
+        per_class, pairs = _class_tables(run_dir, predictions, labels)
+    except (GlrError, ValueError, IndexError, KeyError) as exc:
+        per_class, pairs = None, None
+        notes.append(f"Per-class tables skipped: per_class.csv, confusion.csv and labels.json disagree ({exc}).")
+    if per_class is not None:
+        scored = per_class[per_class["support"] > 0]
+        worst = scored.sort_values(["f1", "support", "index"], ascending=[True, False, True], kind="stable").head(WORST_CLASSES)
+        out += [f"## The {len(worst)} worst classes (by F1)", "",
+                _table(worst[["index", "landmark_id", "name", "precision", "recall", "f1", "support"]]), ""]
+    if pairs is not None:
+        out += ["## Most confused pairs", ""]
+        out += [_table(pairs[["true", "predicted", "count"]]), ""] if not pairs.empty else ["No confusions: every validation image was classified correctly.", ""]
+    if notes:
+        out += ["## Notes", ""] + [f"- {n}" for n in notes] + [""]
+    return "\n".join(out)
+
+
+def write_report(run_dir: str | os.PathLike, include_plotlyjs: bool | str = PLOTLYJS) -> Path:
+    """Write curves.html, curves.png, collage.png and summary.md into `<run_dir>/report/`.
+
+    Inputs that are missing (no history yet, no predictions) skip their artefact with a note in
+    summary.md. Raises GlrError only when `run_dir` is not a run folder at all. Returns the
+    report folder.
+    """
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise GlrError(f"run folder {run_dir} does not exist (list runs with `python -m glr runs`)")
+    out = run_dir / REPORT_DIR
+    written: list[str] = []
+    notes: list[str] = []
+
+    history = _read_csv(run_dir / "history.csv")
+    if history is not None and "epoch" in history:
+        write_curves_html(history, out / "curves.html", include_plotlyjs)
+        write_curves_png(history, out / "curves.png")
+        written += ["curves.html", "curves.png"]
+    else:
+        history = None
+        notes.append("No training history (history.csv) yet, so no curves.")
+
+    # Text columns stay text: an all-digit GLDv2 id must keep its leading zeros.
+    text = {c: str for c in ("id", "path", "true_name", "pred_name", "top5")}
+    predictions = _read_csv(run_dir / metrics.PREDICTIONS_FILE, dtype=text)
+    needed = {"path", "true_index", "pred_index", "true_name", "pred_name"}
+    if predictions is not None and needed <= set(predictions.columns):
+        predictions["id"] = predictions.get("id", pd.Series(range(len(predictions)))).astype(str)
+        write_collage(predictions, run_dir, out / "collage.png")
+        written.append("collage.png")
+    else:
+        predictions = None
+        notes.append("No validation predictions (val_predictions.csv) yet, so no collage.")
+
+    write_text(out / "summary.md", summary_markdown(run_dir, history, predictions, written, notes))
+    return out

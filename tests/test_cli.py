@@ -1,0 +1,54 @@
+"""glr.cli: each command's output and exit codes, run in-process; errors are one line, never a traceback."""
+
+import subprocess
+import sys
+
+import pytest
+
+from glr.cli import main
+
+
+def test_inspect(gldv2, capsys):
+    assert main(["inspect", str(gldv2), "--top-n", "3"]) == 0
+    out = capsys.readouterr().out
+    assert "classes    4" in out and "images     21" in out
+    assert "per class  min 3, median 5, max 8" in out
+    assert "curated    top 3 classes" in out
+    assert "Eiffel Tower" in out and "Sacré-Cœur" in out
+    assert "problems   none" in out
+
+
+def test_inspect_lists_problems(gldv2, capsys):
+    with open(gldv2 / "train.csv", "a") as fh:
+        fh.write("0123456789abcdef,notanumber\n")
+    assert main(["inspect", str(gldv2)]) == 0
+    out = capsys.readouterr().out
+    assert "problems   1" in out and "not an integer (e.g. 'notanumber')" in out
+
+
+def test_probe_raw_pixels_last_line(gldv2, capsys):
+    assert main(["probe", str(gldv2), "--raw-pixels", "8", "--folds", "3"]) == 0
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    assert last.startswith("accuracy ") and 0.0 <= float(last.split()[1]) <= 1.0
+
+
+@pytest.mark.parametrize("args, message", [
+    (["inspect", "/no/such/folder"], "error: /no/such/folder: no such file or folder"),
+    (["probe", "/no/such/folder"], "error: /no/such/folder: no such file or folder"),
+])
+def test_errors_are_one_line(args, message, capsys):
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.strip().splitlines()[-1] == message
+    assert "Traceback" not in err
+
+
+def test_help_does_not_import_tensorflow():
+    code = "import sys; from glr.cli import build_parser; build_parser(); print('tensorflow' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"
+
+
+def test_module_entry_point(gldv2):
+    result = subprocess.run([sys.executable, "-m", "glr", "inspect", str(gldv2)], capture_output=True, text=True)
+    assert result.returncode == 0 and "classes    4" in result.stdout

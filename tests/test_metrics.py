@@ -1,0 +1,187 @@
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from glr import metrics
+from glr.errors import GlrError
+
+LABELS = [
+    {"index": 0, "landmark_id": 7, "name": "Eiffel Tower", "images": 8},
+    {"index": 1, "landmark_id": 12, "name": "Sacré-Cœur", "images": 6},
+    {"index": 2, "landmark_id": 30, "name": "Big Ben", "images": 4},
+    {"index": 3, "landmark_id": 41, "name": "Taj Mahal", "images": 3},
+]
+
+
+# --------------------------------------------------------------------------- GAP
+
+
+def test_gap_worked_example():
+    # Ranked by confidence: 0.9 right, 0.8 wrong, 0.7 right, 0.6 right, 0.5 a non-landmark.
+    # P(1) = 1/1, P(3) = 2/3, P(4) = 3/4; M = 4 images with a landmark.
+    # GAP = (1 + 2/3 + 3/4) / 4 = (12 + 8 + 9) / 48 = 29/48 = 0.6041666...
+    pred = [1, 2, 3, 4, 5]
+    conf = [0.9, 0.8, 0.7, 0.6, 0.5]
+    true = [1, 9, 3, 4, None]
+    assert metrics.gap(pred, conf, true) == pytest.approx(29 / 48)
+    # The input order does not matter, only the confidences.
+    order = [4, 2, 0, 3, 1]
+    assert metrics.gap([pred[i] for i in order], [conf[i] for i in order], [true[i] for i in order]) == pytest.approx(29 / 48)
+
+
+def test_gap_all_correct_is_one():
+    assert metrics.gap([3, 1, 2], [0.2, 0.9, 0.5], [3, 1, 2]) == 1.0
+
+
+def test_gap_non_landmark_ranked_high_lowers_it():
+    # Last: it never comes before a correct answer, so GAP stays 1.
+    assert metrics.gap([1, 2, 7], [0.9, 0.8, 0.1], [1, 2, None]) == 1.0
+    # First: the correct answers drop to P = 1/2 and 2/3; GAP = (1/2 + 2/3) / 2 = 7/12.
+    assert metrics.gap([7, 1, 2], [0.99, 0.9, 0.8], [None, 1, 2]) == pytest.approx(7 / 12)
+    # NaN and -1 mean "no landmark" as well.
+    assert metrics.gap([7, 1, 2], [0.99, 0.9, 0.8], [float("nan"), 1, 2]) == pytest.approx(7 / 12)
+    assert metrics.gap([7, 1, 2], [0.99, 0.9, 0.8], [-1, 1, 2]) == pytest.approx(7 / 12)
+
+
+def test_gap_missing_prediction_counts_in_m_only():
+    # The image without a prediction is not ranked but still counts in M = 2: GAP = (1/1) / 2.
+    assert metrics.gap([1, None], [0.9, float("nan")], [1, 2]) == pytest.approx(0.5)
+
+
+def test_gap_ties_keep_input_order_or_sort_by_id():
+    # Stable: the wrong answer (first in input) ranks first, so GAP = (1/2) / 2.
+    assert metrics.gap([1, 2], [0.5, 0.5], [9, 2]) == pytest.approx(0.25)
+    # Kaggle's tie-break by image id puts "a" (the right answer) first: GAP = 1 / 2.
+    assert metrics.gap([1, 2], [0.5, 0.5], [9, 2], ids=["b", "a"]) == pytest.approx(0.5)
+
+
+def test_gap_without_landmarks_is_nan():
+    assert math.isnan(metrics.gap([1], [0.5], [None]))
+
+
+def _reference_gap(predictions, solution):
+    """The competition's loop over dicts: id -> {class, score} and id -> list of true labels."""
+    positives = sum(1 for v in solution.values() if v)
+    ranked = sorted(sorted(predictions.items()), key=lambda kv: kv[1]["score"], reverse=True)
+    total, correct, gap = 0, 0, 0.0
+    for key, p in ranked:
+        total += 1
+        if p["class"] in solution[key]:
+            correct += 1
+            gap += correct / total
+    return gap / positives
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.integers(-1, 3), st.integers(-1, 3), st.integers(0, 5)), min_size=1, max_size=30))
+def test_gap_matches_reference_loop(rows):
+    ids = [f"{i:04x}" for i in range(len(rows))]
+    pred = [p if p >= 0 else None for p, _, _ in rows]
+    true = [t for _, t, _ in rows]
+    conf = [s / 5 for _, _, s in rows]
+    predictions = {i: {"class": p, "score": c} for i, p, c in zip(ids, pred, conf) if p is not None}
+    solution = {i: ([t] if t >= 0 else []) for i, t in zip(ids, true)}
+    if not any(solution.values()):
+        assert math.isnan(metrics.gap(pred, conf, true, ids=ids))
+    else:
+        assert metrics.gap(pred, conf, true, ids=ids) == pytest.approx(_reference_gap(predictions, solution))
+
+
+# --------------------------------------------------------------------------- top-k, tables
+
+
+def test_top_k_accuracy():
+    probs = np.array([[0.1, 0.6, 0.3], [0.5, 0.2, 0.3], [0.2, 0.3, 0.5], [0.4, 0.4, 0.2]])
+    y = [1, 2, 0, 1]
+    assert metrics.top_k_accuracy(y, probs, 1) == 0.25  # row 0 only; row 3 ties go to class 0
+    assert metrics.top_k_accuracy(y, probs, 2) == 0.75  # rows 0, 1, 3
+    assert metrics.top_k_accuracy(y, probs, 5) == 1.0  # k beyond the class count
+    assert math.isnan(metrics.top_k_accuracy([], np.zeros((0, 3)), 1))
+
+
+def test_per_class_report_covers_classes_without_support():
+    report = metrics.per_class_report([0, 0, 1, 1], [0, 1, 1, 1], LABELS)
+    assert list(report.columns) == ["index", "landmark_id", "name", "precision", "recall", "f1", "support"]
+    assert list(report["index"]) == [0, 1, 2, 3]
+    assert list(report["support"]) == [2, 2, 0, 0]
+    assert report.loc[0, "precision"] == 1.0 and report.loc[0, "recall"] == 0.5
+    assert report.loc[1, "precision"] == pytest.approx(2 / 3) and report.loc[1, "recall"] == 1.0
+    assert (report.loc[2:, ["precision", "recall", "f1"]] == 0).all().all()
+    assert report.loc[1, "name"] == "Sacré-Cœur"
+
+
+def test_confusion_and_most_confused():
+    y_true = [0, 0, 0, 1, 1, 2, 3, 3]
+    y_pred = [0, 1, 1, 1, 0, 3, 3, 3]
+    cm = metrics.confusion_matrix_df(y_true, y_pred, 4)
+    assert cm.shape == (4, 4) and cm.to_numpy().sum() == 8
+    assert cm.loc[0, 1] == 2 and cm.loc[3, 3] == 2
+    pairs = metrics.most_confused_pairs(cm, LABELS, k=2)
+    assert list(pairs.columns[:3]) == ["true", "predicted", "count"]
+    assert pairs.iloc[0][["true", "predicted", "count"]].tolist() == ["Eiffel Tower", "Sacré-Cœur", 2]
+    assert pairs.iloc[1][["true", "predicted", "count"]].tolist() == ["Sacré-Cœur", "Eiffel Tower", 1]  # tie: lower true index
+    assert len(metrics.most_confused_pairs(np.eye(4, dtype=int), LABELS)) == 0
+
+
+def test_labels_must_be_contiguous():
+    with pytest.raises(GlrError, match="without gaps"):
+        metrics.labels_frame([{"index": 0, "landmark_id": 1, "name": "a"}, {"index": 2, "landmark_id": 2, "name": "b"}])
+
+
+# --------------------------------------------------------------------------- evaluation files
+
+
+def _probs(rows):
+    """Probabilities that put `best` first with `p`, the rest spread evenly."""
+    out = []
+    for best, p in rows:
+        row = np.full(4, (1 - p) / 3)
+        row[best] = p
+        out.append(row)
+    return np.array(out)
+
+
+def test_write_evaluation_files_parse_and_agree(tmp_path):
+    y_true = [0, 0, 1, 2, 3, 3]
+    probs = _probs([(0, 0.9), (1, 0.6), (1, 0.8), (2, 0.7), (3, 0.95), (0, 0.4)])
+    ids = ["0123456789abcdef", "00000000000000a1", "1", "2", "3", "4"]
+    paths = [f"/data/{i}.jpg" for i in ids]
+    result = metrics.write_evaluation(tmp_path, ids, paths, y_true, probs, LABELS)
+
+    saved = json.loads((tmp_path / "metrics.json").read_text())
+    assert saved == result
+    assert saved["n_images"] == 6 and saved["n_classes"] == 4
+    assert saved["top1"] == pytest.approx(4 / 6)
+    # Ranked: 0.95 R, 0.9 R, 0.8 R, 0.7 R, 0.6 W, 0.4 W -> GAP = 4/6.
+    assert saved["gap"] == pytest.approx(4 / 6)
+
+    preds = metrics.load_predictions(tmp_path)
+    assert list(preds.columns) == metrics.PREDICTION_COLUMNS
+    assert preds["id"].tolist() == ids  # hex and all-digit ids stay strings
+    assert preds["correct"].sum() == 4 and preds["correct"].mean() == pytest.approx(saved["top1"])
+    assert preds.loc[1, ["pred_name", "true_name", "pred_landmark_id"]].tolist() == ["Sacré-Cœur", "Eiffel Tower", 12]
+    assert preds.loc[0, "top5"].split()[0] == "0" and len(preds.loc[0, "top5"].split()) == 4
+    assert metrics.summary_from_predictions(preds)["gap"] == pytest.approx(saved["gap"])
+    assert metrics.summary_from_predictions(preds)["top5"] == pytest.approx(saved["top5"])
+
+    cm = metrics.load_confusion(tmp_path)
+    assert cm.shape == (4, 4) and cm.to_numpy().sum() == 6
+    assert cm.loc[0, 1] == 1 and cm.loc[3, 0] == 1
+    per_class = metrics.load_per_class(tmp_path)
+    assert per_class["support"].tolist() == cm.sum(axis=1).tolist()
+    assert per_class["recall"].tolist() == pytest.approx((np.diag(cm) / cm.sum(axis=1)).tolist())
+    assert saved["macro_recall"] == pytest.approx(per_class["recall"].mean())
+    assert not list(tmp_path.glob(".*"))  # no temp files left behind
+
+
+def test_evaluate_rejects_mismatched_shapes(tmp_path):
+    with pytest.raises(GlrError, match="labels.json lists 4"):
+        metrics.evaluate([0, 1], np.ones((2, 3)) / 3, LABELS)
+    with pytest.raises(GlrError, match="no validation images"):
+        metrics.evaluate([], np.zeros((0, 4)), LABELS)
+    assert metrics.load_metrics(tmp_path) is None and metrics.load_confusion(tmp_path) is None

@@ -1,0 +1,62 @@
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from glr import plots
+
+
+def history(fine_tune: bool = True) -> pd.DataFrame:
+    rows = []
+    for epoch in range(1, 6):
+        phase = 2 if fine_tune and epoch > 3 else 1
+        rows.append({"phase": phase, "epoch": epoch, "loss": 2 / epoch, "accuracy": epoch / 6, "val_loss": 2.2 / epoch,
+                     "val_accuracy": epoch / 7, "val_top5": epoch / 5.5, "lr": 1e-3, "seconds": 0.5})
+    return pd.DataFrame(rows)
+
+
+def test_history_figure_train_and_val_with_phase_line():
+    fig = plots.history_figure(history(), "loss")
+    assert isinstance(fig, go.Figure)
+    assert [t.name for t in fig.data] == ["train", "val"]
+    assert [s.x0 for s in fig.layout.shapes] == [3.5]  # between epoch 3 (head) and 4 (fine-tune)
+    assert plots.phase_boundary(history(fine_tune=False)) is None
+
+
+def test_history_figure_overlays_runs():
+    fig = plots.history_figure({"a": history(), "b": history(fine_tune=False)}, "accuracy")
+    assert len(fig.data) == 4
+    assert fig.data[0].line.color == fig.data[1].line.color != fig.data[2].line.color
+    assert len(fig.layout.shapes) == 1
+
+
+def test_history_figure_empty():
+    fig = plots.history_figure(pd.DataFrame(columns=["phase", "epoch", "loss"]))
+    assert len(fig.data) == 0 and fig.layout.annotations[0].text == "no training history yet"
+
+
+def test_class_distribution_ranked_log():
+    fig = plots.class_distribution_figure({"a": 3, "b": 40, "c": 7})
+    assert len(fig.data) == 1 and fig.layout.yaxis.type == "log"
+    assert list(fig.data[0].y) == [40, 7, 3] and list(fig.data[0].text) == ["b", "c", "a"]
+    many = plots.class_distribution_figure(list(range(1, 5001)), log=False)
+    assert isinstance(many.data[0], go.Scattergl) and many.layout.yaxis.type == "linear"
+
+
+def test_confusion_figure_restricts_to_confused_classes():
+    n = 100
+    cm = np.diag(np.full(n, 5))
+    cm[10, 20] = 4
+    cm[30, 40] = 3
+    names = [f"class {i}" for i in range(n)]
+    fig = plots.confusion_figure(cm, names, top=6)
+    assert len(fig.data) == 1
+    shown = list(fig.data[0].x)
+    assert len(shown) == 6 and {"class 10", "class 20", "class 30", "class 40"} <= set(shown)
+    small = plots.confusion_figure(np.eye(3, dtype=int), ["a", "b", "c"])
+    assert list(small.data[0].x) == ["a", "b", "c"]
+
+
+def test_top_k_figure():
+    fig = plots.top_k_figure(["Eiffel Tower", "Big Ben", "Taj Mahal"], [0.7, 0.2, 0.1])
+    assert len(fig.data) == 1 and fig.data[0].orientation == "h"
+    assert list(fig.data[0].y) == ["Eiffel Tower", "Big Ben", "Taj Mahal"]

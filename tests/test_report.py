@@ -1,0 +1,115 @@
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+
+from conftest import write_image
+from glr import metrics, report
+from glr.errors import GlrError
+
+NAMES = ["Eiffel Tower", "Sacré-Cœur", "Big Ben", "Taj Mahal | Agra"]
+
+
+def fabricate_run(root, history=True, bad_image=False):
+    """A finished-looking run folder: labels, history, config, and an evaluation of 12 images."""
+    run = root / "runs" / "20240101-000000-test"
+    run.mkdir(parents=True)
+    labels = [{"index": i, "landmark_id": 100 + i, "name": n, "images": 10 - i} for i, n in enumerate(NAMES)]
+    (run / "labels.json").write_text(json.dumps(labels))
+    (run / "config.json").write_text(json.dumps({"backbone": "efficientnet_lite0", "epochs": 4}))
+    (run / "status.json").write_text(json.dumps({"state": "finished"}))
+    if history:
+        rows = [{"phase": 1 if e <= 3 else 2, "epoch": e, "loss": 1 / e, "accuracy": 0.2 * e, "val_loss": 1.2 / e,
+                 "val_accuracy": [0.3, 0.5, 0.6, 0.55][e - 1], "val_top5": 0.9, "lr": 1e-3, "seconds": 1.0} for e in range(1, 5)]
+        pd.DataFrame(rows).to_csv(run / "history.csv", index=False)
+    rng = np.random.default_rng(0)
+    ids, paths, y_true, probs = [], [], [], []
+    for i in range(12):
+        iid = f"{i:016x}"
+        path = root / "images" / f"{iid}.jpg"
+        write_image(path, seed=i, size=64)
+        ids.append(iid)
+        paths.append(str(path))
+        y_true.append(i % 4)
+        guess = i % 4 if i % 3 else (i + 1) % 4  # every third image is wrong
+        row = rng.random(4) * 0.1
+        row[guess] = 0.8
+        probs.append(row / row.sum())
+    if bad_image:
+        paths[0] = str(root / "images" / "missing.jpg")
+        (root / "images" / "broken.jpg").write_bytes(b"not a jpeg")
+        paths[1] = str(root / "images" / "broken.jpg")
+    metrics.write_evaluation(run, ids, paths, y_true, np.array(probs), labels)
+    return run
+
+
+def test_report_writes_all_artefacts(tmp_path):
+    run = fabricate_run(tmp_path)
+    out = report.write_report(run)
+    assert out == run / "report"
+    assert sorted(p.name for p in out.iterdir()) == ["collage.png", "curves.html", "curves.png", "summary.md"]
+
+    html = (out / "curves.html").read_text()
+    assert html.count("Plotly.newPlot") == 2
+    assert "<script src=" not in html and len(html) > 1_000_000  # plotly.js is inline, for offline use
+    assert Image.open(out / "curves.png").size[0] > 500
+    collage = Image.open(out / "collage.png").convert("RGB")
+    assert collage.size == (4 * report.TILE, 3 * (report.TILE + report.CAPTION))  # 12 images in a 4 x 3 grid
+    # Image 0 (id ...00) is wrong and comes first: its border is red. Image 1 is right: green.
+    assert collage.getpixel((1, 1)) == report.WRONG
+    assert collage.getpixel((report.TILE + 1, 1)) == report.RIGHT
+
+    summary = (out / "summary.md").read_text()
+    for expected in ["top-1 accuracy | 66.7%", "GAP |", "classes | 4", "validation images | 12",
+                     "best epoch | 3 (phase 1, val_accuracy 0.6000)", "backbone | efficientnet_lite0",
+                     "state | finished", "worst classes", "Most confused pairs", "Taj Mahal \\| Agra"]:
+        assert expected in summary, expected
+    assert "## Notes" not in summary
+    assert not list(out.glob(".*"))  # no temp files left
+
+
+def test_report_without_history_or_metrics(tmp_path):
+    run = fabricate_run(tmp_path, history=False)
+    (run / "metrics.json").unlink()
+    (run / "per_class.csv").unlink()
+    out = report.write_report(run)
+    assert sorted(p.name for p in out.iterdir()) == ["collage.png", "summary.md"]
+    summary = (out / "summary.md").read_text()
+    assert "No training history" in summary and "recomputed from val_predictions.csv" in summary
+    assert "top-1 accuracy | 66.7%" in summary and "worst classes" in summary
+
+
+def test_report_of_a_run_not_yet_evaluated(tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    out = report.write_report(run)
+    assert [p.name for p in out.iterdir()] == ["summary.md"]
+    summary = (out / "summary.md").read_text()
+    assert "not been evaluated" in summary and "no collage" in summary
+
+
+def test_collage_survives_bad_images(tmp_path):
+    run = fabricate_run(tmp_path, bad_image=True)
+    out = report.write_report(run)
+    collage = Image.open(out / "collage.png").convert("RGB")
+    # The missing file (first tile) and the broken one (second) are grey squares inside their borders.
+    assert collage.getpixel((report.BORDER + 2, report.BORDER + 2)) == report.GREY
+    assert collage.getpixel((report.TILE + report.BORDER + 2, report.BORDER + 2)) == report.GREY
+    assert collage.getpixel((2 * report.TILE + report.BORDER + 2, report.BORDER + 2)) != report.GREY
+
+
+def test_pick_collage_is_deterministic_and_mixed():
+    preds = pd.DataFrame({"id": [f"{i:03d}" for i in range(40)], "true_index": [0] * 40,
+                          "pred_index": [0] * 30 + [1] * 10})
+    first = report.pick_collage(preds, 16)
+    assert first["id"].tolist() == report.pick_collage(preds, 16)["id"].tolist()
+    assert (first["pred_index"] == 1).sum() == 8 and len(first) == 16
+    few_wrong = report.pick_collage(preds.iloc[:32], 16)  # only 2 wrong: the right ones fill the grid
+    assert (few_wrong["pred_index"] == 1).sum() == 2 and len(few_wrong) == 16
+
+
+def test_missing_run_folder_is_a_clear_error(tmp_path):
+    with pytest.raises(GlrError, match="does not exist"):
+        report.write_report(tmp_path / "nope")

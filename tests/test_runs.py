@@ -1,0 +1,371 @@
+"""Run folders, the training lock, and launching/stopping a (fake) trainer process."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from glr import runs
+from glr.runs import Run, RunError
+
+FAKE = [sys.executable, str(Path(__file__).resolve().parent / "fake_trainer.py")]
+CONFIG = {"backbone": "efficientnet_lite0", "epochs": 3}
+
+
+def wait_until(predicate, timeout: float = 5.0):
+    """Poll until `predicate()` is truthy; fail the test after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.02)
+    raise AssertionError(f"timed out after {timeout}s")
+
+
+def wait_state(run: Run, states, timeout: float = 5.0) -> dict:
+    states = {states} if isinstance(states, str) else set(states)
+    return wait_until(lambda: (s := run.status())["state"] in states and s, timeout)
+
+
+def dead_pid() -> int:
+    """The pid of a process that has just ended and been reaped."""
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+def launch_fake(results, **config) -> Run:
+    return runs.launch(results, {"backbone": "fake", **config}, argv_prefix=FAKE)
+
+
+@pytest.fixture(autouse=True)
+def no_leftover_trainers():
+    """Kill any trainer a failing test left behind, so it cannot outlive the test run."""
+    yield
+    for pid in list(runs._children):
+        runs._signal(pid, signal.SIGKILL)
+        runs._children.pop(pid).wait()
+
+
+# --- folders and status ---------------------------------------------------------------------
+
+
+def test_create_open_status_round_trip(tmp_path):
+    run = Run.create(tmp_path, CONFIG)
+    assert run.path.parent == tmp_path / "runs"
+    assert run.id.endswith("-efficientnet_lite0") and run.id[:8].isdigit()
+    again = Run.open(run.path)
+    assert again == run and again.config() == CONFIG
+    status = again.status()
+    assert status["state"] == "queued" and status["epochs"] == 3 and status["run_id"] == run.id
+    assert run.log_path.name == "train.log" and run.model_path.name == "model.keras"
+    assert run.file("labels.json") == run.labels_path
+    # Same second, same backbone: the next id gets a suffix.
+    second = Run.create(tmp_path, CONFIG)
+    assert second.id != run.id and second.id.startswith(run.id[:15])
+    with pytest.raises(RunError, match="already exists"):
+        Run.create(tmp_path, CONFIG, run_id=run.id)
+    with pytest.raises(RunError, match="no run folder"):
+        Run.open(tmp_path / "nope")
+
+
+def test_update_status_merges_atomically(tmp_path):
+    run = Run.create(tmp_path, CONFIG, run_id="r")
+    before = run.status()["updated"]
+    run.update_status(state="running", pid=os.getpid(), epoch=1)
+    run.update_status(step=5, steps=10)
+    status = run.status()
+    assert (status["state"], status["epoch"], status["step"], status["steps"]) == ("running", 1, 5, 10)
+    assert status["pid_start"] == runs.process_start(os.getpid()) and status["started"] and status["updated"] >= before
+    # Atomic writes leave no temp files behind, only the status guard.
+    assert sorted(p.name for p in run.path.iterdir()) == [".status.lock", "config.json", "status.json"]
+    # Many writers at once never produce an unreadable file.
+    threads = [threading.Thread(target=lambda i=i: [run.update_status(step=i * 100 + k) for k in range(20)]) for i in range(4)]
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+    assert run.status()["state"] == "running" and json.loads(run.status_path.read_text())["step"] % 100 == 19
+
+
+def test_final_state_sets_finished(tmp_path):
+    run = Run.create(tmp_path, CONFIG, run_id="r")
+    run.update_status(state="finished")
+    assert run.status()["finished"]
+
+
+def test_dead_pid_is_failed(tmp_path):
+    run = Run.create(tmp_path, CONFIG, run_id="r")
+    run.update_status(state="running", pid=dead_pid())
+    status = run.status()
+    assert status["state"] == "failed" and status["message"] == runs.DIED_MESSAGE
+    assert json.loads(run.status_path.read_text())["state"] == "running"  # reading never writes
+
+
+def test_live_pid_is_running_but_a_reused_pid_is_not(tmp_path):
+    run = Run.create(tmp_path, CONFIG, run_id="r")
+    run.update_status(state="running", pid=os.getpid())
+    assert run.status()["state"] == "running"
+    run.update_status(state="stopping")
+    assert run.status()["state"] == "stopping"
+    # Same pid, other start time: the pid now belongs to some other process.
+    run.update_status(pid=os.getpid(), pid_start=runs.process_start(os.getpid()) - 1)
+    assert run.status()["state"] == "failed"
+
+
+def test_truncated_status_is_damaged_and_others_still_listed(tmp_path):
+    good = Run.create(tmp_path, CONFIG, run_id="20260101-000000-good")
+    bad = Run.create(tmp_path, CONFIG, run_id="20260102-000000-bad")
+    text = bad.status_path.read_text()
+    bad.status_path.write_text(text[: len(text) // 2])
+    status = bad.status()
+    assert status["state"] == "damaged" and str(bad.status_path) in status["message"]
+    table = runs.list_runs(tmp_path)
+    assert list(table.columns) == runs.LIST_COLUMNS
+    assert set(table["run_id"]) == {good.id, bad.id}
+    assert table.set_index("run_id").loc[good.id, "state"] == "queued"
+    # A damaged run can be written again: the trainer's next update repairs it.
+    bad.update_status(state="failed")
+    assert bad.status()["state"] == "failed"
+
+
+def test_history_missing_damaged_and_listed(tmp_path):
+    run = Run.create(tmp_path, CONFIG, run_id="20260101-000000-a")
+    other = Run.create(tmp_path, CONFIG, run_id="20260102-000000-b")
+    empty = run.history()
+    assert empty.empty and list(empty.columns) == runs.HISTORY_COLUMNS
+    rows = "phase,epoch,loss,accuracy,val_loss,val_accuracy,val_top5,lr,seconds\nhead,1,1.0,0.5,1.1,0.4,0.8,0.001,1.0\nhead,2,0.8,0.6,1.0,0.55,0.9,0.001,1.0\n"
+    run.history_path.write_text(rows)
+    other.history_path.write_text(rows[:-10])  # cut mid-line
+    assert list(run.history()["val_accuracy"]) == [0.4, 0.55]
+    with pytest.raises(RunError, match="history.csv is damaged"):
+        other.history()
+    other_empty = Run.create(tmp_path, CONFIG, run_id="20260103-000000-c")
+    other_empty.history_path.write_text("")
+    with pytest.raises(RunError, match="history.csv"):
+        other_empty.history()
+    table = runs.list_runs(tmp_path).set_index("run_id")
+    assert list(table.index) == [other_empty.id, other.id, run.id]  # newest first
+    assert table.loc[run.id, "epochs_done"] == 2 and table.loc[run.id, "best_val_accuracy"] == 0.55
+    assert table.loc[run.id, "backbone"] == "efficientnet_lite0"
+    assert "history.csv is damaged" in table.loc[other.id, "message"]
+
+
+def test_list_runs_missing_dir_and_order(tmp_path):
+    assert runs.list_runs(tmp_path / "missing").empty
+    first = Run.create(tmp_path, CONFIG, run_id="a")
+    second = Run.create(tmp_path, CONFIG, run_id="b")
+    first.update_status(created="2026-01-01T00:00:00+00:00")
+    second.update_status(created="2026-01-02T00:00:00+00:00")
+    (tmp_path / "runs" / "stray").mkdir()  # no files at all: damaged, still listed
+    table = runs.list_runs(tmp_path)
+    assert list(table["run_id"])[1:] == ["b", "a"] and table.iloc[0]["state"] == "damaged"
+
+
+# --- the lock -------------------------------------------------------------------------------
+
+
+def test_lock_held_released_and_stale(tmp_path):
+    runs.acquire_lock(tmp_path, "one")
+    lock = json.loads((tmp_path / "train.lock").read_text())
+    assert lock["pid"] == os.getpid() and lock["run_id"] == "one" and lock["created"]
+    assert runs.read_lock(tmp_path)["run_id"] == "one"
+    with pytest.raises(RunError, match=rf"another training is running: one \(pid {os.getpid()}\); stop it first"):
+        runs.acquire_lock(tmp_path, "two")
+    assert not runs.release_lock(tmp_path, "two")  # not ours: left alone
+    assert runs.release_lock(tmp_path, "one") and runs.read_lock(tmp_path) is None
+    # A lock left by a dead process is cleaned up.
+    runs.acquire_lock(tmp_path, "ghost", pid=dead_pid())
+    assert runs.read_lock(tmp_path) is None
+    runs.acquire_lock(tmp_path, "three")
+    assert runs.read_lock(tmp_path)["run_id"] == "three"
+    # So is one that is not even JSON.
+    (tmp_path / "train.lock").write_text("{")
+    runs.acquire_lock(tmp_path, "four")
+    assert runs.read_lock(tmp_path)["run_id"] == "four"
+
+
+def test_concurrent_acquire_exactly_one_wins(tmp_path):
+    runs.acquire_lock(tmp_path, "ghost", pid=dead_pid())  # both contenders also see a stale lock
+    results, barrier = [], threading.Barrier(8)
+
+    def contend(i):
+        barrier.wait()
+        try:
+            runs.acquire_lock(tmp_path, f"run{i}")
+            results.append(f"run{i}")
+        except RunError:
+            results.append(None)
+
+    threads = [threading.Thread(target=contend, args=(i,)) for i in range(8)]
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+    winners = [r for r in results if r]
+    assert len(winners) == 1 and runs.read_lock(tmp_path)["run_id"] == winners[0]
+
+
+def test_training_lock_adopts_acquires_and_releases(tmp_path):
+    runs.acquire_lock(tmp_path, "mine", pid=os.getppid())  # as a launcher would
+    with runs.training_lock(tmp_path, "mine"):
+        assert runs.read_lock(tmp_path)["pid"] == os.getpid()
+    assert runs.read_lock(tmp_path) is None
+    with runs.training_lock(tmp_path, "fresh"):
+        with pytest.raises(RunError, match="another training is running: fresh"):
+            with runs.training_lock(tmp_path, "other"):
+                pass
+    assert not (tmp_path / "train.lock").exists()
+
+
+# --- processes ------------------------------------------------------------------------------
+
+
+def test_launch_runs_to_finished(tmp_path):
+    run = launch_fake(tmp_path, steps=3)
+    assert runs.read_lock(tmp_path)["run_id"] == run.id
+    status = wait_state(run, "finished")
+    assert status["finished"] and status["started"] and status["epoch"] == 3
+    assert list(run.history()["epoch"]) == [1, 2, 3]
+    assert "fake trainer pid" in run.log_path.read_text()
+    wait_until(lambda: runs.read_lock(tmp_path) is None)
+    assert not (tmp_path / "train.lock").exists()  # the trainer released it
+    row = runs.list_runs(tmp_path).iloc[0]
+    assert (row["state"], row["epochs_done"], row["best_val_accuracy"]) == ("finished", 3, 1.0)
+    with pytest.raises(RunError, match="has finished"):
+        runs.resume(run, argv_prefix=FAKE)
+
+
+def test_two_launches_at_once_exactly_one_starts(tmp_path):
+    results, barrier = [], threading.Barrier(2)
+
+    def click():
+        barrier.wait()
+        try:
+            results.append(launch_fake(tmp_path, steps=2))
+        except RunError as exc:
+            results.append(exc)
+
+    threads = [threading.Thread(target=click) for _ in range(2)]
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+    started = [r for r in results if isinstance(r, Run)]
+    assert len(started) == 1 and "another training is running" in str([r for r in results if r not in started][0])
+    wait_state(started[0], "finished")
+    assert len(runs.list_runs(tmp_path)) == 1
+
+
+def test_launch_while_training_is_refused_and_stale_lock_is_cleaned(tmp_path):
+    runs.acquire_lock(tmp_path, "ghost", pid=dead_pid())
+    run = launch_fake(tmp_path, steps=40)
+    with pytest.raises(RunError, match=f"another training is running: {run.id}"):
+        launch_fake(tmp_path, steps=2)
+    runs.stop(run, wait=True, timeout=5)
+
+
+def test_crash_is_failed_with_traceback(tmp_path):
+    run = launch_fake(tmp_path, steps=5, crash=True)
+    status = wait_state(run, "failed")
+    assert status["message"] == "fake crash" and "RuntimeError" in status["traceback"]
+
+
+def test_launch_failure_releases_lock_and_marks_failed(tmp_path):
+    with pytest.raises(RunError, match="could not start the trainer"):
+        runs.launch(tmp_path, CONFIG, argv_prefix=[str(tmp_path / "no-such-python")])
+    assert runs.read_lock(tmp_path) is None
+    assert runs.list_runs(tmp_path).iloc[0]["state"] == "failed"
+
+
+def test_stop_via_flag_then_resume(tmp_path):
+    run = launch_fake(tmp_path, steps=40)
+    wait_until(lambda: run.status()["epoch"] >= 2)
+    with pytest.raises(RunError, match="still running"):
+        runs.delete_run(run)
+    with pytest.raises(RunError, match="stop it first"):
+        runs.resume(run, argv_prefix=FAKE)
+    assert runs.stop(run)["state"] == "stopping"  # returns at once
+    status = wait_state(run, "stopped")
+    assert status["message"].startswith("stopped after")
+    done = len(run.history())
+    assert 2 <= done < 40
+
+    resumed = runs.resume(run, argv_prefix=FAKE)
+    assert resumed == run and not run.stop_requested()
+    wait_until(lambda: run.status()["state"] == "running")
+    assert runs.stop(run, wait=True, timeout=5)["state"] == "stopped"
+    assert len(run.history()) > done  # continued where it stopped, did not start over
+    assert list(run.history()["epoch"]) == list(range(1, len(run.history()) + 1))
+    assert "--resume" in run.log_path.read_text()
+    runs.delete_run(run)
+    assert not run.path.exists()
+
+
+def test_stop_hanging_trainer_sigterm_fallback(tmp_path):
+    run = launch_fake(tmp_path, steps=1, hang=True, sigterm=False)  # SIGTERM's default: die
+    wait_until(lambda: run.status()["epoch"] == 1)
+    start = time.monotonic()
+    status = runs.stop(run, wait=True, timeout=0.3, grace=5)
+    assert status["state"] == "stopped" and "SIGTERM" in status["message"]
+    assert time.monotonic() - start < 3
+    assert runs.read_lock(tmp_path) is None  # its lock is stale now, so it counts as free
+
+
+def test_stop_hanging_trainer_sigkill_fallback(tmp_path):
+    run = launch_fake(tmp_path, steps=1, hang=True)  # SIGTERM only sets the flag, which it ignores
+    wait_until(lambda: run.status()["epoch"] == 1)
+    status = runs.stop(run, wait=True, timeout=0.3, grace=0.3)
+    assert status["state"] == "stopped" and "SIGKILL" in status["message"]
+    assert run.stop_requested()
+    resumed = runs.resume(run, argv_prefix=FAKE)  # the stale lock is taken over
+    assert runs.read_lock(tmp_path)["run_id"] == resumed.id
+    runs.stop(resumed, wait=True, timeout=0.3, grace=0.3)
+
+
+def test_killed_trainer_shows_failed(tmp_path):
+    run = launch_fake(tmp_path, steps=40)
+    pid = wait_state(run, "running")["pid"]
+    os.kill(pid, signal.SIGKILL)
+    status = wait_state(run, "failed")
+    assert status["message"] == runs.DIED_MESSAGE
+    assert pid not in runs._children  # reaped: no zombie left behind
+    assert runs.read_lock(tmp_path) is None
+    runs.resume(run, argv_prefix=FAKE)  # failed runs may be resumed
+    wait_state(run, "running")
+    assert runs.stop(run, wait=True, timeout=5)["state"] == "stopped"
+
+
+def test_report_progress_is_throttled(tmp_path):
+    run = Run.create(tmp_path, CONFIG)
+    assert run.report_progress(step=1)
+    assert not run.report_progress(step=2)  # too soon: skipped
+    assert run.report_progress(force=True, step=3)
+    assert run.status()["step"] == 3
+
+
+def test_stop_before_start_and_of_finished_run(tmp_path):
+    run = Run.create(tmp_path, CONFIG)
+    assert runs.stop(run)["state"] == "stopped"
+    run.update_status(state="finished")
+    assert runs.stop(run, wait=True)["state"] == "finished"  # nothing to do
+
+
+def test_sigterm_handler_sets_stop_flag(tmp_path):
+    run = Run.create(tmp_path, CONFIG)
+    previous = signal.getsignal(signal.SIGTERM)
+    try:
+        runs.install_sigterm_handler(run)
+        os.kill(os.getpid(), signal.SIGTERM)
+        wait_until(run.stop_requested, timeout=1)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def test_import_is_light():
+    code = "import sys, glr.runs; print('pandas' in sys.modules or 'tensorflow' in sys.modules or 'streamlit' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=runs.PROJECT_ROOT)
+    assert out.stdout.strip() == "False"
