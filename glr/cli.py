@@ -106,6 +106,127 @@ def cmd_probe(args) -> int:
     return 0
 
 
+def _train_config(args):
+    """A TrainConfig from the command-line options (defaults from the dataclass)."""
+    from glr.config import TrainConfig
+
+    values = {name: getattr(args, name) for name in TrainConfig.__dataclass_fields__ if getattr(args, name, None) is not None}
+    values["data"] = args.data
+    if args.random_weights:
+        values["weights"] = None
+    if args.no_augment:
+        values["augment"] = False
+    if args.fine_tune:
+        values["fine_tune"] = True
+    return TrainConfig.from_dict(values)
+
+
+def _find_run(ref: str, results: str):
+    """A run by folder path or by id under `results`."""
+    from glr.runs import Run, RunError
+
+    path = Path(ref)
+    if not path.is_dir():
+        path = Path(results) / "runs" / ref
+    if not path.is_dir():
+        raise RunError(f"no run {ref!r} (neither a folder nor a run id under {results}/runs)")
+    return Run.open(path)
+
+
+def cmd_train(args) -> int:
+    """Train in the foreground (or the run folder given by --run-dir, as the app launches it)."""
+    from glr.train import new_run, train_run
+
+    if args.run_dir:
+        run = _find_run(args.run_dir, args.results)
+    elif args.resume:
+        run = _find_run(args.resume, args.results)
+    else:
+        run = new_run(args.results, _train_config(args))
+        print(f"run folder: {run.path}", file=sys.stderr)
+    result = train_run(run, resume=bool(args.resume), console=True)
+    status = run.status()
+    print(f"{status['state']}: {status.get('message', '')}")
+    if result:
+        print(f"top-1 {result['top1']:.3f}  top-5 {result['top5']:.3f}  GAP {result['gap']:.3f}")
+    return 0 if status["state"] in ("finished", "stopped") else 1
+
+
+def cmd_runs(args) -> int:
+    """List the runs under the results folder."""
+    from glr.runs import list_runs
+
+    table = list_runs(args.results)
+    if table.empty:
+        print(f"no runs under {args.results}; start one with: python -m glr train")
+        return 0
+    print(table.to_string(index=False))
+    return 0
+
+
+def cmd_stop(args) -> int:
+    """Ask a running training to stop after its current batch."""
+    from glr.runs import stop
+
+    status = stop(_find_run(args.run, args.results), wait=args.wait)
+    print(f"{status['state']}: {status.get('message', '')}")
+    return 0
+
+
+def cmd_report(args) -> int:
+    """Write the run's report/ folder."""
+    from glr.report import write_report
+
+    print(write_report(_find_run(args.run, args.results).path))
+    return 0
+
+
+def cmd_evaluate(args) -> int:
+    """Print a finished run's validation metrics and its weakest classes."""
+    from glr import metrics
+
+    run = _find_run(args.run, args.results)
+    values = metrics.load_metrics(run.path)
+    if values is None:
+        raise GlrError(f"{run.path}: no metrics.json yet (the run is {run.status()['state']})")
+    for key in ("top1", "top5", "gap", "macro_f1", "n_images", "n_classes"):
+        print(f"{key:<10} {values[key]:.4f}" if isinstance(values[key], float) else f"{key:<10} {values[key]}")
+    per_class = metrics.load_per_class(run.path)
+    if per_class is not None:
+        print("weakest classes (recall):")
+        print(per_class.sort_values(["recall", "support"], ascending=[True, False]).head(args.show).to_string(index=False))
+    return 0
+
+
+def cmd_predict(args) -> int:
+    """Top-k predictions for images, or a Kaggle submission CSV for a folder."""
+    from glr.predict import Predictor
+
+    run = _find_run(args.run, args.results)
+    predictor = Predictor(run.path)
+    if len(args.images) == 1 and Path(args.images[0]).is_dir():
+        from glr.predict import list_images
+
+        total = len(list_images(args.images[0]))
+        out = args.out or str(Path(args.images[0]).name or "predictions") + "-submission.csv"
+        with progress_bar(total, "predict") as advance:
+            table, predictions = predictor.predict_folder(args.images[0], out, progress=advance)
+        failed = [p for p in predictions if not p.ok]
+        for p in failed:
+            print(f"  skipped {p.error}", file=sys.stderr)
+        print(f"wrote {out}: {len(table) - len(failed)} predicted, {len(failed)} unreadable")
+        return 0
+    predictions = predictor.predict(args.images, k=args.top_k)
+    for p in predictions:
+        if not p.ok:
+            print(f"{p.source}: error: {p.error}")
+            continue
+        print(p.source)
+        for landmark_id, name, prob in p.top:
+            print(f"  {prob:6.3f}  {landmark_id:>8}  {name}")
+    return 0 if all(p.ok for p in predictions) else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argparse tree of every command."""
     from glr.backbones import DEFAULT_BACKBONE, list_backbones
@@ -134,14 +255,70 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--folds", type=int, default=5, help="cross-validation folds (default %(default)s)")
     _add_curation_args(p)
     p.set_defaults(func=cmd_probe)
+
+    from glr.config import TrainConfig
+
+    d = TrainConfig()
+    p = sub.add_parser("train", help="train a classifier into a new run folder")
+    p.add_argument("data", nargs="?", help="dataset folder or train.csv (default: the demo dataset)")
+    p.add_argument("--results", default="results", help="results folder (default %(default)s)")
+    p.add_argument("--resume", metavar="RUN", nargs="?", const=True, help="continue a stopped or failed run from its last checkpoint")
+    p.add_argument("--run-dir", help=argparse.SUPPRESS)  # used by the app's launcher
+    _add_curation_args(p)
+    model = p.add_argument_group("model")
+    model.add_argument("--backbone", choices=list_backbones(), help=f"default {d.backbone}")
+    model.add_argument("--weights", help="'imagenet' (default), a local weights file, or 'none'")
+    model.add_argument("--input-size", type=int, help="input side in pixels (default: the backbone's)")
+    model.add_argument("--hidden", type=int, help=f"dense layer size of the head (default {d.hidden})")
+    model.add_argument("--dropout", type=float, help=f"dropout of the head (default {d.dropout})")
+    fit = p.add_argument_group("training")
+    fit.add_argument("--epochs", type=int, help=f"phase 1 epochs (default {d.epochs})")
+    fit.add_argument("--batch-size", type=int, help=f"default {d.batch_size}")
+    fit.add_argument("--learning-rate", type=float, help=f"Adam learning rate (default {d.learning_rate})")
+    fit.add_argument("--patience", type=int, help=f"early-stopping patience in epochs (default {d.patience})")
+    fit.add_argument("--views", type=int, help=f"augmented views per training image in the feature cache (default {d.views})")
+    fit.add_argument("--no-augment", action="store_true", help="no random crop and flip")
+    fit.add_argument("--fine-tune", action="store_true", help="phase 2: fine-tune the backbone's last layers (slow on a CPU)")
+    fit.add_argument("--fine-tune-epochs", type=int, help=f"default {d.fine_tune_epochs}")
+    fit.add_argument("--fine-tune-layers", type=int, help=f"layers to unfreeze (default {d.fine_tune_layers})")
+    fit.add_argument("--fine-tune-learning-rate", type=float, help=f"default {d.fine_tune_learning_rate}")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("runs", help="list runs and their states")
+    p.add_argument("--results", default="results", help="results folder (default %(default)s)")
+    p.set_defaults(func=cmd_runs)
+
+    for name, func, text in (("stop", cmd_stop, "ask a running training to stop"),
+                             ("report", cmd_report, "write a run's report/ folder"),
+                             ("evaluate", cmd_evaluate, "print a run's validation metrics")):
+        p = sub.add_parser(name, help=text)
+        p.add_argument("run", help="run id or run folder")
+        p.add_argument("--results", default="results", help="results folder (default %(default)s)")
+        p.set_defaults(func=func)
+        if name == "stop":
+            p.add_argument("--wait", action="store_true", help="wait for it to end (SIGTERM after a timeout)")
+        if name == "evaluate":
+            p.add_argument("--show", type=int, default=10, help="weakest classes to list")
+
+    p = sub.add_parser("predict", help="top-k landmarks for photos, or a submission CSV for a folder")
+    p.add_argument("run", help="run id or run folder")
+    p.add_argument("images", nargs="+", help="image files, or one folder")
+    p.add_argument("--results", default="results", help="results folder (default %(default)s)")
+    p.add_argument("--top-k", type=int, default=5, help="default %(default)s")
+    p.add_argument("--out", help="submission CSV for a folder (default <folder>-submission.csv)")
+    p.set_defaults(func=cmd_predict)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of `python -m glr`; returns the exit code."""
-    args = build_parser().parse_args(argv)
-    if getattr(args, "weights", None) == "none":
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    args.random_weights = getattr(args, "weights", None) == "none"
+    if args.random_weights:
         args.weights = None
+    if getattr(args, "resume", None) is True and not args.run_dir:
+        parser.error("--resume needs a run id or folder")
     try:
         return args.func(args)
     except GlrError as exc:

@@ -99,6 +99,19 @@ def process_start(pid: int) -> int | None:
     return stat[1] if stat else None
 
 
+_IMPORTED_AT = time.time()
+
+
+def _process_started_at() -> float:
+    """When this process started (epoch seconds), from /proc; where unavailable, when this module was imported."""
+    try:
+        ticks = process_start(os.getpid())
+        boot = next(int(line.split()[1]) for line in Path("/proc/stat").read_text().splitlines() if line.startswith("btime "))
+        return boot + ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, StopIteration, TypeError, ValueError):
+        return _IMPORTED_AT
+
+
 def pid_alive(pid: Any, start: Any = None) -> bool:
     """Whether process `pid` runs; if `start` is given, also that it is the same process, not a reuse of its pid."""
     try:
@@ -153,10 +166,17 @@ def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("_.") or "run"
 
 
+def _setting(config: dict | None, key: str) -> Any:
+    """A training setting from a config dict, flat or nested under "train" (as glr.train writes it)."""
+    config = config if isinstance(config, dict) else {}
+    nested = config.get("train") if isinstance(config.get("train"), dict) else {}
+    return config.get(key, nested.get(key))
+
+
 def new_run_id(results_dir: str | os.PathLike, config: dict | None = None) -> str:
     """A free run id such as `20261127-143501-efficientnet_lite0` (`-2`, `-3`... appended if taken)."""
     runs = Path(results_dir) / RUNS_SUBDIR
-    base = f"{time.strftime('%Y%m%d-%H%M%S')}-{_slug(str((config or {}).get('backbone') or 'run'))}"
+    base = f"{time.strftime('%Y%m%d-%H%M%S')}-{_slug(str(_setting(config, 'backbone') or 'run'))}"
     run_id, n = base, 1
     while (runs / run_id).exists():
         n += 1
@@ -225,7 +245,7 @@ class Run:
         write_json(run.config_path, config)
         now = _now()
         status = dict.fromkeys(STATUS_FIELDS)
-        status.update(state="queued", run_id=run.id, epoch=0, epochs=config.get("epochs"), step=0,
+        status.update(state="queued", run_id=run.id, epoch=0, epochs=_setting(config, "epochs"), step=0,
                       created=now, updated=now, message="")
         write_json(run.status_path, status)
         return run
@@ -351,9 +371,17 @@ class Run:
         """Create the STOP flag. Safe to call from a signal handler and more than once."""
         write_text(self.stop_path, _now() + "\n")
 
-    def clear_stop(self) -> None:
-        """Remove the STOP flag (the launcher does this before a resume)."""
-        self.stop_path.unlink(missing_ok=True)
+    def clear_stop_request(self) -> None:
+        """For the trainer at start: remove a STOP flag left by an earlier stop of this run.
+
+        Only a flag older than this process goes: a stop asked for while the trainer was
+        still starting (importing TensorFlow takes seconds) must still stop it.
+        """
+        try:
+            if self.stop_path.stat().st_mtime < _process_started_at():
+                self.stop_path.unlink(missing_ok=True)
+        except FileNotFoundError:
+            pass
 
 
 def _needs_process(status: dict) -> bool:
@@ -380,7 +408,7 @@ def list_runs(results_dir: str | os.PathLike):
             row["created"] = datetime.fromtimestamp(folder.stat().st_mtime).astimezone().isoformat(timespec="seconds")
         problems = []
         try:
-            row["backbone"] = run.config().get("backbone")
+            row["backbone"] = _setting(run.config(), "backbone")
         except RunError as exc:
             problems.append(str(exc))
         try:
@@ -527,7 +555,7 @@ def launch(
     try:
         if resume_run:
             run = resume_run
-            run.clear_stop()  # the flag that stopped it last time must not stop it again
+            run.stop_path.unlink(missing_ok=True)  # the flag that stopped it last time must not stop it again
             run.update_status(state="queued", pid=None, message="resuming", traceback=None, finished=None)
         else:
             run = Run.create(results_dir, config, run_id=run_id)

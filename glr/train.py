@@ -17,7 +17,9 @@ batch, and `--resume` continues from the last checkpoint with the epochs numbere
 from __future__ import annotations
 
 import hashlib
+import os
 import platform
+import sys
 import time
 import traceback
 from dataclasses import dataclass
@@ -39,7 +41,6 @@ from glr.model import build_classifier, build_head, load_model, save_model, spli
 from glr.paths import cache_dir
 
 HISTORY_COLUMNS = ["phase", "epoch", "loss", "accuracy", "val_loss", "val_accuracy", "val_top5", "lr", "seconds"]
-STATUS_EVERY_SECONDS = 1.0  # status.json is rewritten at most this often during an epoch
 LAST, BEST, STATE = "last.keras", "best.keras", "state.json"
 
 
@@ -78,26 +79,25 @@ class Progress:
     console: bool = False
 
     def __post_init__(self):
-        self._bar, self._last = None, 0.0
+        self._bar = None
 
     def start(self, phase: str, total: int, unit: str, **status) -> None:
         """Begin a stage of `total` units (images, batches)."""
         self.close()
         self.step, self.total = 0, total
+        desc = status.pop("desc", phase)
         self.run.update_status(phase=phase, step=0, steps=total, message=status.pop("message", phase), **status)
-        if self.console:
+        if self.console and sys.stderr.isatty():
             from tqdm import tqdm
 
-            self._bar = tqdm(total=total, desc=status.get("desc", phase), unit=unit, leave=False, dynamic_ncols=True)
+            self._bar = tqdm(total=total, desc=desc, unit=unit, leave=False, dynamic_ncols=True)
 
     def advance(self, n: int = 1, **status) -> None:
         """Add n units; status.json is refreshed at most once a second."""
         self.step += n
         if self._bar:
             self._bar.update(n)
-        if time.monotonic() - self._last >= STATUS_EVERY_SECONDS or self.step >= self.total:
-            self._last = time.monotonic()
-            self.run.update_status(step=self.step, steps=self.total, **status)
+        self.run.report_progress(force=self.step >= self.total, step=self.step, steps=self.total, **status)
         if self.run.stop_requested():
             raise StopRequested
 
@@ -293,7 +293,7 @@ class Trainer:
 
         n, k = feats.shape[:2]
         table = tf.constant(feats)
-        ds = tf.data.Dataset.from_tensor_slices((np.arange(n), labels.astype(np.int32)))
+        ds = tf.data.Dataset.from_tensor_slices((np.arange(n, dtype=np.int32), labels.astype(np.int32)))
         ds = ds.shuffle(n, seed=self.cfg.seed, reshuffle_each_iteration=True)
         pick = lambda i, y: (table[i, tf.random.uniform((), 0, k, dtype=tf.int32, seed=self.cfg.seed)], y)  # noqa: E731
         return ds.map(pick, num_parallel_calls=tf.data.AUTOTUNE).batch(self.cfg.batch_size).prefetch(tf.data.AUTOTUNE)
@@ -316,7 +316,7 @@ class Trainer:
             monitor="val_loss", patience=self.cfg.patience)
         if first_epoch < epochs:
             model.fit(train_ds, validation_data=val_data, epochs=epochs, initial_epoch=first_epoch,
-                      callbacks=[callback, stopper], verbose=0)
+                      callbacks=[callback, stopper], verbose=0, shuffle=False)
         return not callback.stopped
 
     def phase1(self, train_feats: np.ndarray, val_feats: np.ndarray, resume_state: dict | None):
@@ -379,7 +379,7 @@ class Trainer:
     # -- the whole run --------------------------------------------------------------
     def train(self, resume: bool = False) -> dict:
         """Run every stage; returns the metrics. Raises StopRequested if asked to stop."""
-        from glr import metrics, report
+        from glr import metrics
 
         resume_state = self.checkpoint_state() if resume else None
         self.trim_history(resume_state["epoch"] if resume_state else 0)
@@ -411,7 +411,7 @@ class Trainer:
         result = metrics.write_evaluation(self.run.path, self.val["id"].tolist(), self.val["path"].tolist(),
                                           self.val["label"].to_numpy(), probs, self.labels)
         self.progress.advance(1)
-        report.write_report(self.run.path)
+        self.progress.close()
         return result
 
 
@@ -421,11 +421,10 @@ def train_run(run: "runs.Run", resume: bool = False, console: bool = False) -> d
     Ends as finished, stopped (on request) or failed (with the traceback). A `GlrError` is
     re-raised for the CLI to print; any other exception too, after it is recorded.
     """
-    results_dir = run.path.parent.parent
-    with runs.training_lock(results_dir, run.id):
+    with runs.training_lock(run.results_dir, run.id):
         runs.install_sigterm_handler(run)
-        run.clear_stop_request() if hasattr(run, "clear_stop_request") else None
-        run.update_status(state="running", pid=__import__("os").getpid(), started=now(), finished=None,
+        run.clear_stop_request()
+        run.update_status(state="running", pid=os.getpid(), started=now(), finished=None,
                           traceback=None, message="starting")
         try:
             config = TrainConfig.from_dict(run.config()["train"])
@@ -444,7 +443,14 @@ def train_run(run: "runs.Run", resume: bool = False, console: bool = False) -> d
             raise
         run.update_status(state="finished", finished=now(), phase="done", step=None, steps=None,
                           message=f"top-1 {result['top1']:.3f}, top-5 {result['top5']:.3f}, GAP {result['gap']:.3f}")
-        return result
+    # The report reads the final status, so it comes last; a report failure leaves the run finished.
+    from glr import report
+
+    try:
+        report.write_report(run.path)
+    except Exception as exc:  # noqa: BLE001 - the model and metrics are already safe on disk
+        run.update_status(message=f"{run.status().get('message')}; the report failed: {exc}")
+    return result
 
 
 def new_run(results_dir: str | Path, config: TrainConfig) -> "runs.Run":

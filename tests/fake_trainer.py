@@ -33,6 +33,7 @@ def main() -> int:
     with training_lock(run.results_dir, run.id):
         if config.get("sigterm", True):
             install_sigterm_handler(run)
+        run.clear_stop_request()  # a flag left by an earlier stop; a newer one still counts
         # Resuming continues after the rows already in history.csv, as a checkpoint would.
         lines = run.history_path.read_text().splitlines(keepends=True) if args.resume and run.history_path.exists() else [HEADER]
         done = len(lines) - 1

@@ -295,7 +295,7 @@ def test_stop_via_flag_then_resume(tmp_path):
     assert 2 <= done < 40
 
     resumed = runs.resume(run, argv_prefix=FAKE)
-    assert resumed == run and not run.stop_requested()
+    assert resumed == run and not run.stop_requested()  # the launcher removed the old flag
     wait_until(lambda: run.status()["state"] == "running")
     assert runs.stop(run, wait=True, timeout=5)["state"] == "stopped"
     assert len(run.history()) > done  # continued where it stopped, did not start over
@@ -337,6 +337,24 @@ def test_killed_trainer_shows_failed(tmp_path):
     runs.resume(run, argv_prefix=FAKE)  # failed runs may be resumed
     wait_state(run, "running")
     assert runs.stop(run, wait=True, timeout=5)["state"] == "stopped"
+
+
+def test_clear_stop_request_keeps_a_newer_flag(tmp_path):
+    run = Run.create(tmp_path, CONFIG)
+    run.request_stop()  # newer than this process: asked while "the trainer" was starting
+    run.clear_stop_request()
+    assert run.stop_requested()
+    old = runs._process_started_at() - 60  # left over from an earlier stop
+    os.utime(run.stop_path, (old, old))
+    run.clear_stop_request()
+    assert not run.stop_requested()
+    run.clear_stop_request()  # no flag: nothing to do
+
+
+def test_nested_config_as_glr_train_writes_it(tmp_path):
+    run = Run.create(tmp_path, {"train": {"backbone": "mobilenet_v3", "epochs": 7}, "versions": {}})
+    assert run.id.endswith("-mobilenet_v3") and run.status()["epochs"] == 7
+    assert runs.list_runs(tmp_path).iloc[0]["backbone"] == "mobilenet_v3"
 
 
 def test_report_progress_is_throttled(tmp_path):
