@@ -77,8 +77,13 @@ def _config_value(config: Any, key: str) -> Any:
 
 
 def best_epoch(history: pd.DataFrame) -> dict[str, Any] | None:
-    """The epoch with the highest val_accuracy (the earliest on ties), else the lowest val_loss."""
-    for column, pick in [("val_accuracy", "idxmax"), ("val_loss", "idxmin")]:
+    """The epoch whose model the trainer kept: the lowest val_loss of the last phase (earliest on ties).
+
+    Falls back to the highest val_accuracy when there is no val_loss.
+    """
+    if "phase" in history and history["phase"].notna().any():
+        history = history[history["phase"] == history["phase"].max()]
+    for column, pick in [("val_loss", "idxmin"), ("val_accuracy", "idxmax")]:
         if column in history and history[column].notna().any():
             row = history.loc[getattr(history[column], pick)()]
             phase = row.get("phase")
@@ -282,7 +287,6 @@ def summary_markdown(run_dir: Path, history: pd.DataFrame | None, predictions: p
             scores = {}
             notes.append("No metrics.json or val_predictions.csv yet: the run has not been evaluated.")
     config = _read_json(run_dir / "config.json")
-    status = _read_json(run_dir / "status.json")
     n_classes = scores.get("n_classes", len(labels) if labels is not None else None)
     best = best_epoch(history) if history is not None else None
 
@@ -296,7 +300,6 @@ def summary_markdown(run_dir: Path, history: pd.DataFrame | None, predictions: p
         ("best epoch", f"{best['epoch']} (phase {best['phase']}, {best['by']} {best['value']:.4f})" if best else "n/a"),
         ("epochs run", len(history) if history is not None else "n/a"),
         ("backbone", _config_value(config, "backbone") or "n/a"),
-        ("state", _config_value(status, "state") or "n/a"),
     ]
     out = [f"# Run {run_dir.name}", "", "| | |", "|---|---|"] + [f"| {k} | {v} |" for k, v in rows]
     out += ["", "GAP is the Global Average Precision of the Kaggle landmark challenges: each image's best guess,",

@@ -278,7 +278,7 @@ class Trainer:
             train_ok &= ok
             computed += n
         self.progress.close()
-        self.features_computed = computed
+        self.run.update_status(features_computed=computed)
         bad = int((~train_ok).sum() + (~val_ok).sum())
         if bad:
             names = pd.concat([self.train.loc[~train_ok, "path"], self.val.loc[~val_ok, "path"]]).head(3).tolist()
@@ -441,16 +441,15 @@ def train_run(run: "runs.Run", resume: bool = False, console: bool = False) -> d
             run.update_status(state="failed", finished=now(), message=f"{exc.__class__.__name__}: {exc}",
                               traceback=traceback.format_exc())
             raise
-        run.update_status(state="finished", finished=now(), phase="done", step=None, steps=None,
-                          message=f"top-1 {result['top1']:.3f}, top-5 {result['top5']:.3f}, GAP {result['gap']:.3f}")
-    # The report reads the final status, so it comes last; a report failure leaves the run finished.
-    from glr import report
+        message = f"top-1 {result['top1']:.3f}, top-5 {result['top5']:.3f}, GAP {result['gap']:.3f}"
+        try:
+            from glr import report
 
-    try:
-        report.write_report(run.path)
-    except Exception as exc:  # noqa: BLE001 - the model and metrics are already safe on disk
-        run.update_status(message=f"{run.status().get('message')}; the report failed: {exc}")
-    return result
+            report.write_report(run.path)
+        except Exception as exc:  # noqa: BLE001 - the model and metrics are already safe on disk
+            message += f"; the report could not be written: {exc}"
+        run.update_status(state="finished", finished=now(), phase="done", step=None, steps=None, message=message)
+        return result
 
 
 def new_run(results_dir: str | Path, config: TrainConfig) -> "runs.Run":

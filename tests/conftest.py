@@ -13,6 +13,15 @@ from PIL import Image
 WONDERS7 = Path(__file__).resolve().parents[2] / "shared" / "data" / "wonders7"
 
 
+def pytest_configure(config):
+    """Keep tests away from the user's caches: converted weights and features go to a temp dir."""
+    import os
+    import tempfile
+
+    os.environ.setdefault("GLR_CACHE_DIR", tempfile.mkdtemp(prefix="glr-test-cache-"))
+    os.environ.setdefault("GLR_DEMO_DIR", tempfile.mkdtemp(prefix="glr-test-demo-"))
+
+
 def image_id(landmark_id: int, index: int) -> str:
     """A GLDv2-style id: 16 hex digits."""
     return hashlib.sha1(f"{landmark_id}-{index}".encode()).hexdigest()[:16]
@@ -64,3 +73,31 @@ def wonders7() -> Path:
     if not (WONDERS7 / "train.csv").exists():
         pytest.skip("../shared/data/wonders7 is not present")
     return WONDERS7
+
+
+# A tiny but real configuration: real Lite0 ImageNet weights at 32 px; epochs cost milliseconds.
+TINY_TRAIN = dict(input_size=32, views=2, epochs=20, batch_size=4, hidden=32, learning_rate=1e-2, patience=100)
+
+
+def tiny_config(data: Path, **overrides):
+    """A TrainConfig that trains in seconds on a tiny dataset."""
+    from glr.config import TrainConfig
+
+    return TrainConfig.from_dict({"data": str(data), **TINY_TRAIN, **overrides})
+
+
+@pytest.fixture(scope="session")
+def tiny_data(tmp_path_factory) -> Path:
+    """Three colour-coded classes of 6 images each."""
+    names = {3: "Red_Fort", 5: "Blue_Mosque", 9: "Golden_Gate"}
+    return make_gldv2(tmp_path_factory.mktemp("tiny"), {3: 6, 5: 6, 9: 6}, names)
+
+
+@pytest.fixture(scope="session")
+def finished_run(tmp_path_factory, tiny_data):
+    """One finished tiny training run, shared by the predictor, report and app tests."""
+    from glr.train import new_run, train_run
+
+    run = new_run(tmp_path_factory.mktemp("results"), tiny_config(tiny_data))
+    train_run(run)
+    return run

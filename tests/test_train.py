@@ -1,0 +1,157 @@
+"""glr.train: a tiny real training end to end, feature-cache reuse, fine-tuning, stop/resume and SIGKILL/resume."""
+
+import json
+import os
+import signal
+import time
+
+import pandas as pd
+import pytest
+
+from conftest import tiny_config
+from glr import runs
+from glr.config import ConfigError, TrainConfig
+from glr.train import new_run, train_run
+
+RUN_FILES = ["config.json", "status.json", "history.csv", "labels.json", "split.csv", "model.keras",
+             "metrics.json", "confusion.csv", "val_predictions.csv", "checkpoints/last.keras",
+             "checkpoints/best.keras", "checkpoints/state.json", "report/summary.md", "report/collage.png"]
+
+
+def assert_run_parses(run):
+    """Every file of a finished run exists and parses."""
+    for name in RUN_FILES:
+        assert (run.path / name).is_file(), name
+    for name in ("config.json", "status.json", "labels.json", "metrics.json", "checkpoints/state.json"):
+        json.loads((run.path / name).read_text())
+    for name in ("history.csv", "split.csv", "confusion.csv", "val_predictions.csv"):
+        assert len(pd.read_csv(run.path / name)) > 0
+    from glr.model import load_model
+
+    load_model(run.path / "model.keras")
+
+
+def wait_for(run, states, timeout=120):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        status = run.status()
+        if status["state"] in states:
+            return status
+        time.sleep(0.2)
+    raise AssertionError(f"run stayed {run.status()['state']}; log:\n{run.log_path.read_text()[-3000:]}")
+
+
+def test_tiny_training_end_to_end(finished_run):
+    run = finished_run
+    status = run.status()
+    assert status["state"] == "finished" and status["message"].startswith("top-1 ")
+    assert_run_parses(run)
+    history = run.history()
+    assert history["epoch"].tolist() == list(range(1, 21)) and set(history["phase"]) == {1}
+    assert {"loss", "val_loss", "val_accuracy", "val_top5", "lr", "seconds"} <= set(history.columns)
+    config = run.config()
+    assert config["train"]["input_size"] == 32 and config["dataset"]["classes"] == 3
+    assert config["versions"]["keras"].startswith("3.")
+    labels = json.loads((run.path / "labels.json").read_text())
+    assert [c["name"] for c in labels] and {c["landmark_id"] for c in labels} == {3, 5, 9}
+    metrics = json.loads((run.path / "metrics.json").read_text())
+    # Colour-coded classes under real ImageNet features: the head must learn them.
+    assert metrics["top1"] >= 0.75 and metrics["top5"] == 1.0
+
+
+def test_second_run_computes_no_features(tmp_path, tiny_data, finished_run):
+    run = new_run(tmp_path, tiny_config(tiny_data, epochs=1))
+    train_run(run)
+    assert run.status()["features_computed"] == 0
+    assert finished_run.status()["features_computed"] > 0
+
+
+def test_fine_tune_continues_epoch_numbers(tmp_path, tiny_data):
+    run = new_run(tmp_path, tiny_config(tiny_data, epochs=2, fine_tune=True, fine_tune_epochs=1, fine_tune_layers=5))
+    train_run(run)
+    history = run.history()
+    assert history["epoch"].tolist() == [1, 2, 3]
+    assert history["phase"].tolist() == [1, 1, 2]
+    assert run.status()["state"] == "finished"
+    assert_run_parses(run)
+
+
+def test_config_is_validated():
+    with pytest.raises(ConfigError, match="dropout must be in"):
+        TrainConfig(dropout=1.5).validate()
+    with pytest.raises(ConfigError, match="epochs must be a int"):
+        TrainConfig.from_dict({"epochs": "many"})
+    with pytest.raises(ConfigError, match="unknown setting"):
+        TrainConfig.from_dict({"epochz": 3})
+
+
+def slow_config(data):
+    # Many small batches and epochs so that a stop or a kill lands in the middle of training.
+    return tiny_config(data, epochs=400, batch_size=1, patience=1000).to_dict()
+
+
+def launch(results, data):
+    from glr.train import library_versions
+
+    return runs.launch(results, {"train": slow_config(data), "versions": library_versions()})
+
+
+def wait_epochs(run, n, timeout=120):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if (run.status().get("epoch") or 0) >= n:
+            return
+        assert run.status()["state"] in runs.ACTIVE_STATES, run.log_path.read_text()[-3000:]
+        time.sleep(0.1)
+    raise AssertionError("training did not progress")
+
+
+def finish_quickly(run):
+    """Shorten the remaining epochs of a stopped run so its resume ends soon."""
+    config = run.config()
+    config["train"]["epochs"] = int(run.history()["epoch"].max()) + 2
+    (run.path / "config.json").write_text(json.dumps(config))
+
+
+def assert_history_continuous(run):
+    epochs = run.history()["epoch"].tolist()
+    assert epochs == list(range(1, len(epochs) + 1)), epochs
+
+
+def test_stop_and_resume(tmp_path, tiny_data):
+    run = launch(tmp_path, tiny_data)
+    wait_epochs(run, 2)
+    runs.stop(run)
+    status = wait_for(run, {"stopped"})
+    assert "stopped on request" in status["message"]
+    assert (run.path / "checkpoints" / "last.keras").is_file()
+    stopped_at = int(run.history()["epoch"].max())
+    finish_quickly(run)
+    runs.resume(run)
+    assert wait_for(run, {"finished", "failed"})["state"] == "finished"
+    assert_history_continuous(run)
+    assert int(run.history()["epoch"].max()) == stopped_at + 2
+    assert_run_parses(run)
+
+
+def test_sigkill_mid_epoch_then_resume(tmp_path, tiny_data):
+    run = launch(tmp_path, tiny_data)
+    wait_epochs(run, 2)
+    os.kill(run.status()["pid"], signal.SIGKILL)
+    status = wait_for(run, {"failed"})
+    assert "ended without saying so" in status["message"]
+    finish_quickly(run)
+    runs.resume(run)
+    assert wait_for(run, {"finished", "failed"})["state"] == "finished"
+    assert_history_continuous(run)
+    assert_run_parses(run)
+
+
+def test_one_training_per_results_folder(tmp_path, tiny_data):
+    first = launch(tmp_path, tiny_data)
+    try:
+        with pytest.raises(runs.RunError, match="another training is running"):
+            launch(tmp_path, tiny_data)
+    finally:
+        runs.stop(first, wait=True, timeout=60)
+    assert first.status()["state"] == "stopped"
