@@ -64,7 +64,7 @@ def test_report_writes_all_artefacts(tmp_path):
     summary = (out / "summary.md").read_text()
     for expected in ["top-1 accuracy | 66.7%", "GAP |", "classes | 4", "validation images | 12",
                      "best epoch | 4 (phase 2, val_loss 0.3000)", "backbone | efficientnet_lite0",
-                     "state | finished", "worst classes", "Most confused pairs", "Taj Mahal \\| Agra"]:
+                     "worst classes", "Most confused pairs", "Taj Mahal \\| Agra"]:
         assert expected in summary, expected
     assert "## Notes" not in summary
     assert not list(out.glob(".*"))  # no temp files left
