@@ -91,17 +91,21 @@ def cmd_probe(args) -> int:
     split = _curate(catalog, args)
     data = split.table().merge(catalog.df[["id", "path"]], on="id")
     what = f"raw {args.raw_pixels}px pixels" if args.raw_pixels else args.backbone
-    print(f"probing {len(data):,} images of {split.num_classes} classes with {what}, {args.folds}-fold", file=sys.stderr)
+    how = "the curated train/validation split" if args.holdout else f"{args.folds}-fold cross-validation"
+    print(f"probing {len(data):,} images of {split.num_classes} classes with {what}, {how}", file=sys.stderr)
     with progress_bar(len(data), "features") as advance:
         result = run_probe(
             data, backbone=args.backbone, raw_pixels=args.raw_pixels, weights=args.weights,
-            folds=args.folds, seed=args.seed, progress=advance,
+            folds=args.folds, seed=args.seed, progress=advance, holdout=args.holdout,
         )
     if result.skipped:
         print(f"{result.skipped} images could not be decoded and were left out", file=sys.stderr)
     print(f"features   {result.features}")
-    print(f"images     {result.images} in {result.classes} classes, {result.folds} folds")
-    print("folds      " + " ".join(f"{s:.3f}" for s in result.scores))
+    if args.holdout:
+        print(f"images     {result.images} in {result.classes} classes; scored on the {(data['split'] == 'val').sum()} validation images")
+    else:
+        print(f"images     {result.images} in {result.classes} classes, {result.folds} folds")
+        print("folds      " + " ".join(f"{s:.3f}" for s in result.scores))
     print(f"accuracy {result.accuracy:.3f}")
     return 0
 
@@ -253,6 +257,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--weights", default="imagenet", help="'imagenet', a local weights file, or 'none' (default %(default)s)")
     p.add_argument("--raw-pixels", type=int, metavar="N", help="probe raw NxN pixels instead of a backbone (the no-learning baseline)")
     p.add_argument("--folds", type=int, default=5, help="cross-validation folds (default %(default)s)")
+    p.add_argument("--holdout", action="store_true",
+                   help="fit on the curated train split and score its validation split (as `train` does) instead of k-fold")
     _add_curation_args(p)
     p.set_defaults(func=cmd_probe)
 

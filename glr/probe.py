@@ -51,6 +51,13 @@ def cross_validate(x: np.ndarray, y: np.ndarray, folds: int = DEFAULT_FOLDS, see
     return [float(s) for s in cross_val_score(model, x, y, cv=cv, n_jobs=1)]
 
 
+def holdout_score(x: np.ndarray, y: np.ndarray, is_val: np.ndarray) -> float:
+    """Accuracy on the rows where `is_val`, of the same logistic regression fitted on the others."""
+    model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=MAX_ITER))
+    model.fit(x[~is_val], y[~is_val])
+    return float(model.score(x[is_val], y[is_val]))
+
+
 def run_probe(
     data: pd.DataFrame,
     *,
@@ -60,11 +67,14 @@ def run_probe(
     folds: int = DEFAULT_FOLDS,
     seed: int = 0,
     progress: Callable[[int], None] | None = None,
+    holdout: bool = False,
 ) -> ProbeResult:
-    """Probe the images in `data` (columns path, landmark_id) with a backbone or raw pixels.
+    """Probe the images in `data` (columns path, landmark_id, split) with a backbone or raw pixels.
 
     Pass `raw_pixels=N` for the no-learning baseline on N x N pixels, else `backbone`.
-    Images that fail to decode are left out and counted in `skipped`.
+    k-fold cross-validation by default; `holdout=True` instead fits on the "train" rows and
+    scores the "val" rows, to compare with a training run on the same split. Images that
+    fail to decode are left out and counted in `skipped`.
     """
     paths = data["path"].tolist()
     if raw_pixels:
@@ -83,8 +93,11 @@ def run_probe(
         )
         name = spec.name
     y = data["landmark_id"].to_numpy()[ok]
-    scores = cross_validate(x[ok], y, folds=folds, seed=seed)
+    if holdout:
+        scores = [holdout_score(x[ok], y, (data["split"] == "val").to_numpy()[ok])]
+    else:
+        scores = cross_validate(x[ok], y, folds=folds, seed=seed)
     return ProbeResult(
-        features=name, folds=len(scores), scores=scores, images=int(ok.sum()),
+        features=name, folds=0 if holdout else len(scores), scores=scores, images=int(ok.sum()),
         classes=int(len(np.unique(y))), skipped=int((~ok).sum()),
     )

@@ -39,3 +39,33 @@ def test_raw_pixels(tmp_path):
     feats, ok = raw_pixel_features(paths, size=8)
     assert feats.shape == (3, 8 * 8 * 3) and ok.all()
     assert 0.0 <= feats.min() and feats.max() <= 1.0
+
+
+def test_feature_cache_reuses_by_content(tmp_path):
+    from glr.features import FeatureCache, cached_features, content_digest
+
+    paths = []
+    for i in range(3):
+        write_image(tmp_path / f"{i}.jpg", seed=i)
+        paths.append(str(tmp_path / f"{i}.jpg"))
+    copy = tmp_path / "copy.jpg"
+    copy.write_bytes((tmp_path / "0.jpg").read_bytes())  # same content, other path
+    cache = FeatureCache(tmp_path / "cache", "tiny-16-test")
+    built = []
+
+    def get_model():
+        built.append(1)
+        return tiny_model()
+
+    digests = [content_digest(p) for p in paths]
+    first, ok, computed = cached_features(get_model, paths, digests, 1, cache, input_size=16, preprocess=None)
+    assert computed == 3 and ok.all() and built == [1]
+    again, ok, computed = cached_features(get_model, paths, digests, 1, cache, input_size=16, preprocess=None)
+    assert computed == 0 and built == [1]  # nothing computed, the model never built again
+    np.testing.assert_array_equal(first, again)
+    moved, _, computed = cached_features(get_model, [str(copy)], [content_digest(str(copy))], 1, cache,
+                                         input_size=16, preprocess=None)
+    assert computed == 0
+    np.testing.assert_array_equal(moved[0], first[0])
+    _, _, computed = cached_features(get_model, paths, digests, 2, cache, input_size=16, preprocess=None)
+    assert computed == 3  # another view is another cache entry

@@ -29,3 +29,12 @@ def test_raw_pixel_probe_on_colour_classes(gldv2):
     assert result.features == "raw pixels 8x8" and result.images == 21 and result.classes == 4
     assert result.skipped == 0 and len(result.scores) == 3
     assert result.accuracy > 0.9
+
+
+def test_holdout_scores_the_validation_split(gldv2):
+    catalog = load_catalog(gldv2)
+    split = curate(catalog)
+    data = split.table().merge(catalog.df[["id", "path"]], on="id")
+    result = run_probe(data, raw_pixels=8, holdout=True)
+    assert result.folds == 0 and len(result.scores) == 1
+    assert result.accuracy > 0.9
