@@ -16,12 +16,12 @@ a linear probe on raw pixels does poorly (the landmark moves, shrinks and change
 colour cast from photo to photo), while features from an ImageNet backbone, which
 see shapes and patterns wherever they are, separate the classes well.
 
-Everything is drawn with numpy and Pillow from a seed, so the same call always writes
-byte-identical files.
-
 The drawing lives in two modules: `glr.demo_landmarks` draws the structures and
 `glr.demo_scenes` composes a photo around one. This module holds the class catalogue
 and writes the dataset; it re-exports their public names.
+
+Everything is drawn with numpy and Pillow from a seed, so the same call always writes
+byte-identical files.
 
     from glr.demo import ensure_demo
     root = ensure_demo()          # generates once (under a minute), then reuses it
@@ -59,6 +59,7 @@ GENERATOR_VERSION = 1
 
 DEFAULT_CLASSES = 100
 DEFAULT_MEAN_PER_CLASS = 20
+# DEFAULT_IMAGE_SIZE (256) is imported above from `glr.demo_scenes`, where `render_photo` uses it.
 DEFAULT_SEED = 0
 
 # Long tail: the biggest class holds 3x the mean, the smallest 0.3x (60 .. 6 for a mean
