@@ -262,7 +262,7 @@ class Trainer:
     def features(self) -> tuple[np.ndarray, np.ndarray]:
         """(train features (N, K, D), val features (M, D)); images that fail to decode are dropped."""
         cache = self.cache()
-        views = list(range(1, self.cfg.views + 1)) if self.cfg.augment else [0]
+        views = list(range(0, self.cfg.views + 1)) if self.cfg.augment else [0]
         digests = {name: [content_digest(p) for p in df["path"]] for name, df in (("train", self.train), ("val", self.val))}
         total = len(self.val) + len(self.train) * len(views)
         self.progress.start("extracting features", total, "img", desc="features")

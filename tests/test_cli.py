@@ -52,3 +52,33 @@ def test_help_does_not_import_tensorflow():
 def test_module_entry_point(gldv2):
     result = subprocess.run([sys.executable, "-m", "glr", "inspect", str(gldv2)], capture_output=True, text=True)
     assert result.returncode == 0 and "classes    4" in result.stdout
+
+
+def test_train_runs_evaluate_report_predict(tiny_data, tmp_path, capsys):
+    results = str(tmp_path / "results")
+    args = ["train", str(tiny_data), "--results", results, "--input-size", "32", "--epochs", "2", "--views", "1",
+            "--hidden", "8", "--batch-size", "4"]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "finished: top-1" in out and out.strip().splitlines()[-1].startswith("top-1 ")
+    assert main(["runs", "--results", results]) == 0
+    listing = capsys.readouterr().out
+    assert "finished" in listing
+    run_id = listing.strip().splitlines()[1].split()[0]
+    assert main(["evaluate", run_id, "--results", results]) == 0
+    assert "top1" in capsys.readouterr().out
+    assert main(["report", run_id, "--results", results]) == 0
+    assert capsys.readouterr().out.strip().endswith("report")
+    image = next((tiny_data / "train").rglob("*.jpg"))
+    assert main(["predict", run_id, str(image), "--results", results]) == 0
+    assert str(image) in capsys.readouterr().out
+
+
+def test_unknown_run(capsys, tmp_path):
+    assert main(["evaluate", "nope", "--results", str(tmp_path)]) == 2
+    assert "no run 'nope'" in capsys.readouterr().err
+
+
+def test_runs_on_empty_results(capsys, tmp_path):
+    assert main(["runs", "--results", str(tmp_path)]) == 0
+    assert "no runs under" in capsys.readouterr().out
