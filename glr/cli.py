@@ -281,6 +281,7 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("--epochs", type=int, help=f"phase 1 epochs (default {d.epochs})")
     fit.add_argument("--batch-size", type=int, help=f"default {d.batch_size}")
     fit.add_argument("--learning-rate", type=float, help=f"Adam learning rate (default {d.learning_rate})")
+    fit.add_argument("--label-smoothing", type=float, help=f"cross-entropy label smoothing (default {d.label_smoothing})")
     fit.add_argument("--patience", type=int, help=f"early-stopping patience in epochs (default {d.patience})")
     fit.add_argument("--views", type=int, help=f"augmented views per training image in the feature cache (default {d.views})")
     fit.add_argument("--no-augment", action="store_true", help="no random crop and flip")

@@ -33,6 +33,7 @@ class TrainConfig:
     epochs: int = 40
     batch_size: int = 32
     learning_rate: float = 1e-3
+    label_smoothing: float = 0.1  # cross-entropy against 0.9/0.1-smoothed targets: less over-confident
     patience: int = 8  # early stopping on val_loss
     fine_tune: bool = False  # phase 2, end to end; slow on a CPU
     fine_tune_epochs: int = 3
@@ -53,6 +54,7 @@ class TrainConfig:
             (self.epochs >= 1, "epochs must be at least 1"),
             (1 <= self.batch_size <= 4096, "batch_size must be between 1 and 4096"),
             (0 < self.learning_rate < 1, "learning_rate must be between 0 and 1"),
+            (0 <= self.label_smoothing < 1, "label_smoothing must be in [0, 1)"),
             (self.patience >= 1, "patience must be at least 1"),
             (self.fine_tune_epochs >= 0, "fine_tune_epochs must be at least 0"),
             (0 < self.fine_tune_learning_rate < 1, "fine_tune_learning_rate must be between 0 and 1"),

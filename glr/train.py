@@ -296,14 +296,23 @@ class Trainer:
         ds = tf.data.Dataset.from_tensor_slices((np.arange(n, dtype=np.int32), labels.astype(np.int32)))
         ds = ds.shuffle(n, seed=self.cfg.seed, reshuffle_each_iteration=True)
         pick = lambda i, y: (table[i, tf.random.uniform((), 0, k, dtype=tf.int32, seed=self.cfg.seed)], y)  # noqa: E731
-        return ds.map(pick, num_parallel_calls=tf.data.AUTOTUNE).batch(self.cfg.batch_size).prefetch(tf.data.AUTOTUNE)
+        ds = ds.map(pick, num_parallel_calls=tf.data.AUTOTUNE).batch(self.cfg.batch_size)
+        return self.one_hot(ds).prefetch(tf.data.AUTOTUNE)
 
     def compile(self, model, learning_rate: float) -> None:
-        """Adam and cross-entropy, as in the study; top-5 accuracy alongside top-1."""
+        """Adam and cross-entropy (with label smoothing, so on one-hot targets), as in the study."""
         import keras
 
-        model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss="sparse_categorical_crossentropy",
-                      metrics=["accuracy", keras.metrics.SparseTopKCategoricalAccuracy(k=5, name="top5")])
+        loss = keras.losses.CategoricalCrossentropy(label_smoothing=self.cfg.label_smoothing)
+        model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=loss,
+                      metrics=["accuracy", keras.metrics.TopKCategoricalAccuracy(k=5, name="top5")])
+
+    def one_hot(self, ds):
+        """Map (x, class index) batches to (x, one-hot) for the categorical loss."""
+        import tensorflow as tf
+
+        n = len(self.labels)
+        return ds.map(lambda x, y: (x, tf.one_hot(y, n)), num_parallel_calls=tf.data.AUTOTUNE)
 
     def fit(self, model, phase: int, train_ds, val_data, first_epoch: int, epochs: int, steps: int) -> bool:
         """Run Keras fit with the run callbacks; returns False if a stop was requested."""
@@ -334,7 +343,8 @@ class Trainer:
             first = 0
         self.run.update_status(phase="phase 1: training the head")
         steps = int(np.ceil(len(y_train) / self.cfg.batch_size))
-        done = self.fit(head, 1, self.head_dataset(train_feats, y_train), (val_feats, y_val), first, self.cfg.epochs, steps)
+        val_data = (val_feats, np.eye(len(self.labels), dtype=np.float32)[y_val])
+        done = self.fit(head, 1, self.head_dataset(train_feats, y_train), val_data, first, self.cfg.epochs, steps)
         if not done:
             raise StopRequested
         if (self.ckpt_dir / BEST).exists():
@@ -367,9 +377,9 @@ class Trainer:
         if not (resume_state and resume_state["phase"] == 2):
             self.compile(model, self.cfg.fine_tune_learning_rate)
         common = dict(input_size=self.input_size, preprocess=self.spec.preprocess, batch_size=self.cfg.batch_size)
-        train_ds = make_dataset(self.train["path"].tolist(), self.train["label"], training=self.cfg.augment,
-                                shuffle=True, seed=self.cfg.seed, **common)
-        val_ds = make_dataset(self.val["path"].tolist(), self.val["label"], **common)
+        train_ds = self.one_hot(make_dataset(self.train["path"].tolist(), self.train["label"], training=self.cfg.augment,
+                                             shuffle=True, seed=self.cfg.seed, **common))
+        val_ds = self.one_hot(make_dataset(self.val["path"].tolist(), self.val["label"], **common))
         self.run.update_status(phase="phase 2: fine-tuning")
         steps = int(np.ceil(len(self.train) / self.cfg.batch_size))
         if not self.fit(model, 2, train_ds, val_ds, first, self.phase_end, steps):
