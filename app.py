@@ -1,48 +1,46 @@
-"""glr's Streamlit app. For now: the dataset summary of the embedded demo (or GLR_DATA).
+"""glr's Streamlit app: look at a dataset, train a model in the background, read its results, try it on photos.
 
-Run with `streamlit run app.py`. All logic lives in `glr`; this file only lays out widgets.
+Run with `streamlit run app.py` (the README's first command). This file lists the pages
+with st.navigation and draws the sidebar every page shares; each page in pages/ only lays
+out widgets and calls `glr`. GLR_RESULTS moves the results folder, GLR_DATA sets the
+dataset the app starts with (default: the embedded demo).
 """
 
-import os
+import sys
+from pathlib import Path
 
 import streamlit as st
 
-from glr import datasets
-from glr.errors import GlrError
+# `streamlit run` puts this folder on sys.path, AppTest does not; the pages import pages.common.
+ROOT = Path(__file__).resolve().parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from glr import app_data, runs  # noqa: E402
+from glr.errors import GlrError  # noqa: E402
+from pages import common  # noqa: E402
 
 st.set_page_config(page_title="glr: landmark recognition", page_icon=":classical_building:", layout="wide")
 
+page = st.navigation([
+    st.Page(common.HOME, title="Home", icon=":material/home:", default=True),
+    st.Page(common.DATASET, title="Dataset", icon=":material/photo_library:"),
+    st.Page(common.TRAIN, title="Train", icon=":material/model_training:"),
+    st.Page(common.RESULTS, title="Results", icon=":material/insights:"),
+    st.Page(common.PREDICT, title="Predict", icon=":material/image_search:"),
+])
 
-@st.cache_data(show_spinner=False)
-def load_summary(path: str | None) -> tuple[dict, list[dict], list[str]]:
-    """Summary, top classes and problems of the dataset at `path` (None: the demo)."""
-    if path is None:
-        from glr import demo
+with st.sidebar:
+    results = common.results_dir()
+    st.markdown("**Dataset in use**")
+    st.caption(app_data.dataset_label(common.current_dataset()))
+    st.markdown("**Results folder**")
+    st.caption(str(results))
+    lock = runs.read_lock(results) if results.is_dir() else None
+    if lock:
+        st.info(f"Training: {lock.get('run_id')}", icon=":material/hourglass_top:")
 
-        path = str(demo.ensure_demo())
-    catalog = datasets.load_catalog(path)
-    split = datasets.curate(catalog)
-    return datasets.summarize(catalog), split.labels.to_dict("records"), catalog.problems + split.messages
-
-
-st.title("glr: landmark recognition")
-st.caption("Fine-grained landmark recognition on Google Landmarks v2: train, inspect and try a model in the browser.")
-
-data_path = st.text_input("Dataset folder (GLDv2 layout or one folder per class); empty for the embedded demo",
-                          value=os.environ.get("GLR_DATA", ""))
 try:
-    with st.spinner("Reading the dataset (the demo is generated on first use, under a minute)..."):
-        summary, labels, problems = load_summary(data_path.strip() or None)
-except GlrError as exc:
+    page.run()
+except GlrError as exc:  # the last net: every page handles its own errors, but never show a traceback for these
     st.error(str(exc))
-    st.stop()
-
-cols = st.columns(4)
-cols[0].metric("Classes", f"{summary['classes']:,}")
-cols[1].metric("Images", f"{summary['images']:,}")
-cols[2].metric("Images per class (median)", f"{summary['per_class_median']:g}")
-cols[3].metric("Problems found", summary["problems"])
-st.subheader(f"Curated top {len(labels)} classes")
-st.dataframe(labels, hide_index=True, use_container_width=True)
-for problem in problems:
-    st.warning(problem)

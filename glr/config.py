@@ -36,9 +36,9 @@ class TrainConfig:
     label_smoothing: float = 0.1  # cross-entropy against 0.9/0.1-smoothed targets: less over-confident
     patience: int = 8  # early stopping on val_loss
     fine_tune: bool = False  # phase 2, end to end; slow on a CPU
-    fine_tune_epochs: int = 3
-    fine_tune_learning_rate: float = 1e-5
-    fine_tune_layers: int = 30  # how many of the backbone's last layers to unfreeze
+    fine_tune_epochs: int = 8
+    fine_tune_learning_rate: float = 1e-4  # a tenth of phase 1's: the backbone is already good
+    fine_tune_layers: int = 60  # how many of the backbone's last layers to unfreeze (Lite0: the last 3 stages)
 
     def validate(self) -> "TrainConfig":
         """Raise ConfigError naming the first value that is out of range; return self."""

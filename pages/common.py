@@ -1,0 +1,207 @@
+"""Shared pieces of the app's pages: the dataset in use, cached loaders, and the buttons every empty state offers.
+
+Not a page itself: app.py lists the pages with st.navigation, so this file never shows in
+the sidebar. Everything here calls `glr`; the only state it keeps is in st.session_state.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from glr import app_data, datasets, runs
+from glr.errors import GlrError
+from glr.paths import demo_dir
+
+# Page files, relative to app.py (st.switch_page and st.page_link take these).
+HOME, DATASET, TRAIN, RESULTS, PREDICT = (
+    "pages/home.py", "pages/dataset.py", "pages/train.py", "pages/results.py", "pages/predict.py")
+
+DATASET_KEY = "glr_dataset"  # the dataset in use: a path, or None for the embedded demo
+RUN_KEY = "glr_selected_run"  # the run the Train page follows
+POLL_SECONDS = 2.0  # how often a live training view re-reads the run folder
+
+
+# --------------------------------------------------------------------------- state
+
+
+def results_dir() -> Path:
+    """The results folder (GLR_RESULTS, else results/ in the checkout)."""
+    return app_data.results_dir()
+
+
+def current_dataset() -> str | None:
+    """The dataset in use this session; starts as GLR_DATA, else the demo (None)."""
+    if DATASET_KEY not in st.session_state:
+        st.session_state[DATASET_KEY] = app_data.default_dataset()
+    return st.session_state[DATASET_KEY]
+
+
+def use_dataset(path: str | None) -> None:
+    """Switch the session to the dataset at `path` (None or "" for the demo)."""
+    st.session_state[DATASET_KEY] = (str(path).strip() or None) if path else None
+
+
+# --------------------------------------------------------------------------- cached loaders
+
+
+@st.cache_data(max_entries=4, show_spinner="Reading the dataset...")
+def _catalog(path: str, stamp: float) -> datasets.Catalog:
+    return datasets.load_catalog(path)
+
+
+def load_catalog(path: str | None) -> datasets.Catalog:
+    """The catalog of `path` (None: the demo), cached until the dataset changes; GlrError if unusable."""
+    if not path and not app_data.demo_ready():
+        raise GlrError("the demo dataset is not generated yet; generate it first (about a minute)")
+    root = path or str(demo_dir())
+    return _catalog(str(root), app_data.dataset_stamp(root))
+
+
+@st.cache_data(max_entries=16, show_spinner="Curating the top classes...")
+def _split(path: str, stamp: float, top_n: int, min_images: int, val_fraction: float, seed: int) -> datasets.Split:
+    return datasets.curate(_catalog(path, stamp), top_n=top_n, min_images=min_images, val_fraction=val_fraction, seed=seed)
+
+
+def curate(path: str | None, top_n: int, min_images: int, val_fraction: float, seed: int) -> datasets.Split:
+    """The curated split of `path` (None: the demo), cached; GlrError if it cannot be made."""
+    load_catalog(path)  # same checks and messages
+    root = path or str(demo_dir())
+    return _split(str(root), app_data.dataset_stamp(root), int(top_n), int(min_images), float(val_fraction), int(seed))
+
+
+@st.cache_data(max_entries=8, show_spinner="Reading image sizes...")
+def _size_stats(path: str, stamp: float) -> dict:
+    return app_data.image_size_stats(_catalog(path, stamp).df["path"].tolist())
+
+
+def size_stats(path: str | None) -> dict:
+    """Image-size statistics of a sample of the dataset's images (see glr.app_data.image_size_stats), cached."""
+    load_catalog(path)
+    root = path or str(demo_dir())
+    return _size_stats(str(root), app_data.dataset_stamp(root))
+
+
+@st.cache_data(max_entries=4096, show_spinner=False)
+def thumbnail(path: str, size: int = app_data.THUMBNAIL_PX):
+    """A square thumbnail of an image file, or None if it cannot be decoded."""
+    return app_data.thumbnail(path, size)
+
+
+@st.cache_resource(max_entries=2, show_spinner="Loading the model (the first time also loads TensorFlow)...")
+def predictor(run_path: str, stamp: float):
+    """The run's Predictor, loaded once per model file (the stamp is model.keras' mtime)."""
+    from glr.predict import Predictor
+
+    return Predictor(run_path)
+
+
+@st.cache_data(max_entries=8, show_spinner="Finding example images...")
+def examples(run_path: str, stamp: float) -> dict[int, list[str]]:
+    """landmark_id -> example image paths for a run (its dataset's training images where found)."""
+    catalog_df = None
+    root = app_data.run_dataset_root(run_path)
+    if root:
+        try:
+            catalog_df = _catalog(root, app_data.dataset_stamp(root)).df
+        except GlrError:
+            catalog_df = None  # the dataset moved: fall back to the run's validation images
+    return app_data.example_paths(run_path, catalog_df)
+
+
+# --------------------------------------------------------------------------- shared widgets
+
+
+def show_thumbnails(paths: list[str], captions: list[str] | None = None, columns: int = 4, size: int = 140) -> None:
+    """A grid of square thumbnails; an unreadable image shows a note instead."""
+    if not paths:
+        st.caption("no images")
+        return
+    cols = st.columns(columns)
+    for i, path in enumerate(paths):
+        caption = captions[i] if captions else None
+        with cols[i % columns]:
+            image = thumbnail(str(path), size)
+            if image is None:
+                st.caption(f"cannot show {Path(path).name}")
+            else:
+                st.image(image, caption=caption, width=size)
+
+
+def generate_demo() -> Path:
+    """Generate the demo dataset with a progress bar (about a minute); returns its folder."""
+    from glr import demo
+
+    bar = st.progress(0.0, text="Drawing the demo dataset...")
+
+    def progress(done: int, total: int) -> None:
+        bar.progress(done / total if total else 0.0, text=f"Drawing the demo dataset: {done:,} of {total:,} photos")
+
+    root = demo.ensure_demo(progress=progress)
+    bar.empty()
+    _catalog.clear()
+    return root
+
+
+def generate_demo_button(key: str) -> None:
+    """The button that generates the demo dataset, for pages whose next step needs it."""
+    if st.button("Generate the demo dataset", key=key, type="primary", icon=":material/auto_awesome:",
+                 help="100 landmark classes, about 2,000 photos drawn on this computer; under a minute"):
+        try:
+            generate_demo()
+        except GlrError as exc:
+            st.error(str(exc))
+            return
+        use_dataset(None)
+        st.rerun()
+
+
+def run_demo(results: Path) -> None:
+    """The whole demo: generate the demo dataset if needed, start a default training, go to the Train page."""
+    from glr.config import TrainConfig
+
+    lock = runs.read_lock(results) if results.is_dir() else None
+    if lock:
+        st.error(f"another training is running: {lock.get('run_id')}; stop it on the Train page first")
+        return
+    try:
+        generate_demo()
+        with st.spinner("Starting the training (recording the library versions loads TensorFlow)..."):
+            run = runs.launch(results, app_data.launch_config(TrainConfig()))
+    except GlrError as exc:  # RunError, ConfigError, DatasetError: all say what to do
+        st.error(str(exc))
+        return
+    use_dataset(None)
+    st.session_state[RUN_KEY] = run.id
+    st.switch_page(TRAIN)
+
+
+def demo_button(key: str) -> None:
+    """The one button that runs the whole demo (data, then a default training in the background)."""
+    if st.button("Run the whole demo", key=key, type="primary", icon=":material/play_arrow:",
+                 help="Generates the demo dataset if needed, then trains the default model on it "
+                      "in a background process (a few minutes on a laptop CPU)."):
+        run_demo(results_dir())
+
+
+def no_runs(what: str, key: str) -> None:
+    """The empty state of a page that needs a run: what to do next, and the buttons that do it."""
+    st.info(f"{what} Train a model first: run the whole demo with one click, or configure a training on the Train page.")
+    cols = st.columns([1, 1, 3])
+    with cols[0]:
+        demo_button(key)
+    with cols[1]:
+        st.page_link(TRAIN, label="Configure a training", icon=":material/model_training:")
+
+
+def bad_dataset(message: str, key: str) -> None:
+    """The error state of a page whose dataset cannot be read: the glr message and a way out."""
+    st.error(message)
+    if current_dataset():
+        if st.button("Use the demo dataset instead", key=key, icon=":material/undo:"):
+            use_dataset(None)
+            st.rerun()
+    else:
+        generate_demo_button(key)
+    st.page_link(DATASET, label="Choose another dataset", icon=":material/photo_library:")

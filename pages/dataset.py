@@ -1,0 +1,133 @@
+"""Dataset: choose a dataset, see its long tail, the curated top-N and its split, a gallery per class, image sizes and problems."""
+
+from pathlib import Path
+
+import streamlit as st
+
+from glr import app_data, datasets, plots
+from glr.errors import GlrError
+from pages import common
+
+st.title("Dataset")
+dataset = common.current_dataset()
+
+# --------------------------------------------------------------------------- choose
+with st.container(border=True):
+    st.markdown(f"**In use:** {app_data.dataset_label(dataset)}")
+    recent = app_data.recent_datasets()
+    sources = ["The demo dataset", "A folder on this computer"] + (["A recent one"] if recent else [])
+    source = st.radio("Dataset", sources, horizontal=True, key="dataset_source", label_visibility="collapsed",
+                      index=0 if not dataset else 1)
+    if source == "The demo dataset":
+        if dataset and st.button("Use the demo dataset", key="use_demo"):
+            common.use_dataset(None)
+            st.rerun()
+    elif source == "A folder on this computer":
+        typed = st.text_input(
+            "Dataset folder: GLDv2 layout (train.csv + train/a/b/c/id.jpg) or one sub-folder of images per class; "
+            "a GLDv2 train.csv works too",
+            value=dataset or "", key="dataset_path", placeholder="/path/to/gldv2",
+        )
+        if st.button("Use this folder", key="use_path", disabled=not typed.strip()):
+            common.use_dataset(typed.strip())
+            st.rerun()
+    else:
+        picked = st.selectbox("Recently used", recent, key="dataset_recent")
+        if st.button("Use this one", key="use_recent"):
+            common.use_dataset(picked)
+            st.rerun()
+
+# --------------------------------------------------------------------------- load
+if not dataset and not app_data.demo_ready():
+    st.info("The demo dataset is not generated yet: it is drawn on this computer (100 landmark classes, "
+            "about 2,000 photos, under a minute). Or type the folder of a dataset of your own above.")
+    common.generate_demo_button("dataset_generate")
+    st.stop()
+
+try:
+    catalog = common.load_catalog(dataset)
+except GlrError as exc:
+    common.bad_dataset(str(exc), "dataset_bad")
+    st.stop()
+if dataset:
+    app_data.remember_dataset(dataset)
+
+summary = datasets.summarize(catalog)
+cols = st.columns(5)
+cols[0].metric("Classes", f"{summary['classes']:,}")
+cols[1].metric("Images", f"{summary['images']:,}")
+cols[2].metric("Images per class (median)", f"{summary['per_class_median']:g}",
+               help=f"min {summary['per_class_min']}, max {summary['per_class_max']}")
+cols[3].metric("Layout", "GLDv2" if summary["layout"] == "gldv2" else "class folders")
+cols[4].metric("Problems found", summary["problems"])
+
+# --------------------------------------------------------------------------- long tail
+st.subheader("The long tail")
+names = catalog.names()
+counts = catalog.class_counts
+counts.index = [names.get(int(i), str(i)) for i in counts.index]
+st.plotly_chart(plots.class_distribution_figure(counts, log=True), key="class_distribution")
+tail = (catalog.class_counts <= 10).mean()
+st.caption(f"{tail:.0%} of the classes have 10 images or fewer (log scale).")
+
+# --------------------------------------------------------------------------- curate and split
+st.subheader("Curated top-N and the train/validation split")
+c = st.columns(4)
+top_n = c[0].number_input("Top-N classes", min_value=1, max_value=100_000, value=datasets.DEFAULT_TOP_N, step=10,
+                          key="curate_top_n", persist_state="session")
+min_images = c[1].number_input("Min images per class", min_value=2, max_value=1000, value=datasets.DEFAULT_MIN_IMAGES,
+                               key="curate_min_images", persist_state="session")
+val_fraction = c[2].slider("Validation fraction", 0.05, 0.5, datasets.DEFAULT_VAL_FRACTION, 0.05,
+                           key="curate_val", persist_state="session")
+seed = c[3].number_input("Seed", min_value=0, value=datasets.DEFAULT_SEED, key="curate_seed", persist_state="session")
+try:
+    split = common.curate(dataset, top_n, min_images, val_fraction, seed)
+except GlrError as exc:
+    st.error(str(exc))
+    split = None
+if split is not None:
+    m = st.columns(3)
+    m[0].metric("Classes kept", f"{split.num_classes:,}")
+    m[1].metric("Training images", f"{len(split.train):,}")
+    m[2].metric("Validation images", f"{len(split.val):,}")
+    st.dataframe(app_data.split_table(split), hide_index=True, height=300,
+                 column_config={"images": st.column_config.ProgressColumn(
+                     "images", min_value=0, max_value=int(split.labels["images"].max()), format="%d")})
+
+# --------------------------------------------------------------------------- gallery
+st.subheader("Gallery")
+g = st.columns([3, 1, 1])
+query = g[0].text_input("Search classes by name or landmark id", key="gallery_query", placeholder="e.g. tower")
+per_page = g[1].selectbox("Classes per page", [4, 8, 16], index=1, key="gallery_per_page")
+pages_total = app_data.gallery_page(catalog.df, query, 1, per_page, 1).pages
+# A new search or page size starts again at page 1 (the key changes with them).
+page_no = g[2].number_input(f"Page (of {pages_total})", min_value=1, max_value=pages_total, value=1,
+                            key=f"gallery_page_{query}_{per_page}")
+gallery = app_data.gallery_page(catalog.df, query, page_no, per_page)
+if gallery.matches == 0:
+    st.info(f"No class matches {query!r}.")
+for _, row in gallery.classes.iterrows():
+    st.markdown(f"**{row['name']}** · landmark {row['landmark_id']} · {row['images']} images")
+    common.show_thumbnails(row["examples"], columns=app_data.EXAMPLES_PER_CLASS)
+st.caption(f"{gallery.matches:,} classes match; page {gallery.page} of {gallery.pages}.")
+
+# --------------------------------------------------------------------------- image sizes
+st.subheader("Image sizes")
+sizes = common.size_stats(dataset)
+if sizes["sizes"].empty:
+    st.warning(f"None of the {sizes['sampled']} sampled images could be read.")
+else:
+    s = st.columns([1, 1])
+    s[0].dataframe(sizes["summary"], column_config={"_index": st.column_config.TextColumn("")})
+    s[1].dataframe(sizes["common"], hide_index=True)
+    st.caption(f"From the headers of {sizes['sampled']} images picked at random"
+               + (f"; {sizes['unreadable']} could not be read." if sizes["unreadable"] else "."))
+
+# --------------------------------------------------------------------------- problems
+st.subheader("Problems found")
+problems = catalog.problems + (split.messages if split is not None else [])
+if not problems:
+    st.success("No problems found: every listed image exists and every row was usable.")
+for problem in problems:
+    st.warning(problem)
+st.caption(f"Root: {Path(catalog.root)}")

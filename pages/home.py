@@ -1,0 +1,70 @@
+"""Home: what the app does, the dataset in use, the runs at a glance, and the one button that runs the whole demo."""
+
+import streamlit as st
+
+from glr import app_data, datasets, metrics, runs
+from glr.errors import GlrError
+from pages import common
+
+st.title("glr: landmark recognition")
+st.markdown(
+    "Fine-grained landmark recognition on the Google Landmarks Dataset v2 (GLDv2), on a laptop CPU: "
+    "look at a dataset, train an ImageNet backbone with a small head on its top classes, read the "
+    "results and try the model on your own photos. Training runs in its own process, so closing "
+    "this page never stops it."
+)
+
+results = common.results_dir()
+dataset = common.current_dataset()
+
+with st.container(border=True):
+    st.subheader("One click: the whole demo")
+    st.write("Generates the embedded demo dataset if needed (100 landmark classes, about 2,000 photos), "
+             "then trains the default model on it in the background and shows its progress.")
+    common.demo_button("home_demo")
+
+st.subheader("Steps")
+cols = st.columns(4)
+cols[0].page_link(common.DATASET, label="1. Dataset: classes, long tail, gallery", icon=":material/photo_library:")
+cols[1].page_link(common.TRAIN, label="2. Train: configure, start, follow", icon=":material/model_training:")
+cols[2].page_link(common.RESULTS, label="3. Results: metrics, confusions, report", icon=":material/insights:")
+cols[3].page_link(common.PREDICT, label="4. Predict: your photos", icon=":material/image_search:")
+
+st.subheader("Dataset in use")
+st.caption(app_data.dataset_label(dataset))
+if not dataset and not app_data.demo_ready():
+    st.info("The demo dataset is not generated yet. Generate it here, run the whole demo above, "
+            "or choose a dataset of your own on the Dataset page.")
+    common.generate_demo_button("home_generate")
+else:
+    try:
+        summary = datasets.summarize(common.load_catalog(dataset))
+    except GlrError as exc:
+        common.bad_dataset(str(exc), "home_bad_dataset")
+    else:
+        c = st.columns(4)
+        c[0].metric("Classes", f"{summary['classes']:,}")
+        c[1].metric("Images", f"{summary['images']:,}")
+        c[2].metric("Images per class (median)", f"{summary['per_class_median']:g}")
+        c[3].metric("Problems found", summary["problems"])
+
+st.subheader("Runs")
+table = runs.list_runs(results)
+if table.empty:
+    st.info(f"No runs yet in {results}. Run the whole demo above, or start a training on the Train page.")
+else:
+    latest = next(iter(app_data.finished_runs(results)), None)
+    if latest:
+        scores = metrics.load_metrics(results / runs.RUNS_SUBDIR / latest) or {}
+        if scores:
+            st.caption(f"Latest finished run: {latest}")
+            c = st.columns(3)
+            c[0].metric("Top-1 accuracy", f"{scores.get('top1', 0):.1%}")
+            c[1].metric("Top-5 accuracy", f"{scores.get('top5', 0):.1%}")
+            c[2].metric("GAP", f"{scores.get('gap', 0):.3f}")
+    st.dataframe(
+        table.head(10), hide_index=True,
+        column_config={"best_val_accuracy": st.column_config.ProgressColumn("best val accuracy", min_value=0.0, max_value=1.0, format="percent")},
+    )
+    if len(table) > 10:
+        st.caption(f"and {len(table) - 10} more on the Train page")

@@ -1,0 +1,129 @@
+"""Results: one run or several side by side: curves, top-1/top-5/GAP, per-class scores, confusions, mistakes, the report."""
+
+import streamlit as st
+
+from glr import app_data, metrics, plots, report, runs
+from glr.errors import GlrError
+from pages import common
+
+READ_ERRORS = (GlrError, OSError, ValueError, KeyError)  # a damaged run file: say which, never a traceback
+
+st.title("Results")
+results = common.results_dir()
+available = app_data.evaluated_runs(results)
+if not available:
+    common.no_runs(f"No run with results yet in {results}.", "results_demo")
+    st.stop()
+
+finished = app_data.finished_runs(results)
+chosen = st.multiselect("Runs (pick several to compare)", available, default=[finished[0] if finished else available[0]],
+                        key="results_runs")
+if not chosen:
+    st.info("Pick one run, or several to compare them.")
+    st.stop()
+paths = [results / runs.RUNS_SUBDIR / r for r in chosen]
+
+# --------------------------------------------------------------------------- curves (overlaid when comparing)
+histories, problems = app_data.histories(paths)
+for problem in problems:
+    st.error(problem)
+if len(chosen) > 1:
+    st.subheader("Comparison")
+    st.dataframe(app_data.metrics_table(paths), hide_index=True, column_config={
+        k: st.column_config.NumberColumn(k, format="%.3f") for k in ("top1", "top5", "gap")})
+c = st.columns(2)
+c[0].plotly_chart(plots.history_figure(histories, "loss"), key="results_loss")
+c[1].plotly_chart(plots.history_figure(histories, "accuracy"), key="results_accuracy")
+
+# --------------------------------------------------------------------------- one run in detail
+run_id = chosen[0] if len(chosen) == 1 else st.selectbox("Details for", chosen, key="results_detail")
+run = runs.Run(results / runs.RUNS_SUBDIR / run_id)
+st.header(run_id)
+status = run.status()
+if status["state"] in runs.ACTIVE_STATES:
+    st.info(f"This run is still {status['state']}: its metrics appear when it finishes. Follow it on the Train page.")
+
+try:
+    scores = metrics.load_metrics(run.path)
+except READ_ERRORS as exc:
+    st.error(f"{run.metrics_path} cannot be read: {exc}")
+    scores = None
+if scores:
+    m = st.columns(5)
+    m[0].metric("Top-1 accuracy", f"{scores.get('top1', 0):.1%}")
+    m[1].metric("Top-5 accuracy", f"{scores.get('top5', 0):.1%}")
+    m[2].metric("GAP", f"{scores.get('gap', 0):.3f}", help="Global Average Precision, as in the Kaggle competitions")
+    m[3].metric("Macro F1", f"{scores.get('macro_f1', 0):.3f}")
+    m[4].metric("Validation images", f"{scores.get('n_images', 0):,}")
+else:
+    st.info("Not evaluated yet: metrics.json appears when the training finishes.")
+
+try:
+    per_class = metrics.load_per_class(run.path)
+    confusion = metrics.load_confusion(run.path)
+    labels = metrics.load_labels(run.path)
+    predictions = metrics.load_predictions(run.path)
+except READ_ERRORS as exc:
+    st.error(f"A result file of {run_id} cannot be read: {exc}")
+    per_class = confusion = labels = predictions = None
+
+if per_class is not None:
+    st.subheader("Per class")
+    st.caption("Click a column header to sort: the weakest classes first by recall or F1.")
+    st.dataframe(per_class, hide_index=True, height=320, column_config={
+        k: st.column_config.ProgressColumn(k, min_value=0.0, max_value=1.0, format="%.2f")
+        for k in ("precision", "recall", "f1")})
+
+if confusion is not None and labels is not None:
+    st.subheader("Confusions")
+    n = len(labels)
+    top = st.slider("Classes in the heatmap (the most confused first)", 2, max(2, min(n, 60)), min(n, 30),
+                    key="results_top") if n > 2 else n
+    try:
+        st.plotly_chart(plots.confusion_figure(confusion, labels["name"].tolist(), top=top), key="results_confusion")
+        pairs = metrics.most_confused_pairs(confusion, labels, k=20)
+    except READ_ERRORS as exc:
+        st.error(f"{run.confusion_path} does not match labels.json: {exc}")
+        pairs = None
+    if pairs is not None and pairs.empty:
+        st.success("No confusions: every validation image was classified correctly.")
+    elif pairs is not None:
+        st.markdown("**Most confused pairs**")
+        st.dataframe(pairs[["true", "predicted", "count"]], hide_index=True)
+
+if predictions is not None:
+    st.subheader("Misclassified examples")
+    wrong_all = app_data.misclassified(predictions, limit=len(predictions))
+    if wrong_all.empty:
+        st.success("No validation image was misclassified.")
+    else:
+        classes = ["all classes"] + sorted(wrong_all["true_name"].astype(str).unique())
+        which = st.selectbox("True class", classes, key="results_wrong_class")
+        wrong = app_data.misclassified(predictions, limit=24, true_name=None if which == "all classes" else which)
+        st.caption(f"{len(wrong_all):,} of {len(predictions):,} validation images are wrong; "
+                   "the most confident mistakes first.")
+        common.show_thumbnails(
+            wrong["path"].tolist(),
+            [f"{t} → {p} ({c:.0%})" for t, p, c in zip(wrong["true_name"], wrong["pred_name"], wrong["confidence"])],
+            columns=6, size=150)
+
+# --------------------------------------------------------------------------- report
+st.subheader("Report")
+collage = run.report_dir / "collage.png"
+if collage.is_file():
+    st.image(str(collage), caption="Validation photos: green when right, red when wrong")
+else:
+    st.info("No report yet for this run (or no collage: it needs val_predictions.csv).")
+if st.button("Write the report" if not run.report_dir.is_dir() else "Rewrite the report", key="results_write_report",
+             icon=":material/description:"):
+    try:
+        with st.spinner("Writing the report..."):
+            report.write_report(run.path)
+    except GlrError as exc:
+        st.error(str(exc))
+    else:
+        st.rerun()
+data = app_data.report_zip(run.path)
+if data:
+    st.download_button("Download the report (zip)", data, file_name=f"{run_id}-report.zip", mime="application/zip",
+                       icon=":material/download:", key="results_download", on_click="ignore")

@@ -1,0 +1,185 @@
+"""Train: configure a run, start it as a background process, follow it live, stop or resume it.
+
+Training never runs inside Streamlit: Start calls glr.runs.launch, which starts
+`python -m glr train` in its own session. This page only reads the run folder, so closing
+the browser leaves the training alone and reopening the page finds it again.
+"""
+
+import streamlit as st
+
+from glr import app_data, backbones, plots, runs
+from glr.config import TrainConfig
+from glr.errors import GlrError
+from pages import common
+
+DEFAULTS = TrainConfig()
+LEARNING_RATES = [1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2]
+DENSE_SIZES = [32, 64, 128, 256, 512, 1024, 2048]
+
+st.title("Train")
+results = common.results_dir()
+dataset = common.current_dataset()
+
+# --------------------------------------------------------------------------- dataset
+st.markdown(f"**Dataset:** {app_data.dataset_label(dataset)} · **results folder:** {results}")
+dataset_ok = True
+if not dataset and not app_data.demo_ready():
+    st.info("The demo dataset is not generated yet. Start generates it inside the training process "
+            "(about a minute more), or generate it now and look at it on the Dataset page first.")
+    common.generate_demo_button("train_generate")
+elif dataset:
+    try:
+        common.load_catalog(dataset)
+    except GlrError as exc:
+        dataset_ok = False
+        common.bad_dataset(str(exc), "train_bad_dataset")
+
+# --------------------------------------------------------------------------- configuration
+st.subheader("Configuration")
+names = backbones.list_backbones()
+c = st.columns([1, 2])
+backbone = c[0].selectbox("Backbone", names, key="train_backbone", persist_state="session",
+                          format_func=lambda n: f"{n}: {backbones.get_backbone(n).description}")
+ready, why = backbones.weights_status(backbone)
+with c[1]:
+    st.write("")
+    (st.success if ready else st.warning)(why, icon=":material/check_circle:" if ready else ":material/cloud_download:")
+native = backbones.get_backbone(backbone).input_size
+
+c = st.columns(4)
+input_size = c[0].number_input("Image size (px)", min_value=32, max_value=1024, step=32, value=None,
+                               placeholder=f"native: {native}", key="train_input_size", persist_state="session",
+                               help="Empty: the backbone's native size. Smaller is faster and less accurate.")
+top_n = c[1].number_input("Top-N classes", min_value=1, max_value=100_000, value=DEFAULTS.top_n, step=10,
+                          key="train_top_n", persist_state="session")
+epochs = c[2].number_input("Epochs (head)", min_value=1, max_value=1000, value=DEFAULTS.epochs,
+                           key="train_epochs", persist_state="session",
+                           help="Early stopping ends sooner when the validation loss stops improving.")
+learning_rate = c[3].select_slider("Learning rate", LEARNING_RATES, value=DEFAULTS.learning_rate,
+                                   format_func=lambda v: f"{v:.0e}", key="train_lr", persist_state="session")
+
+c = st.columns(4)
+dropout = c[0].slider("Dropout", 0.0, 0.9, DEFAULTS.dropout, 0.05, key="train_dropout", persist_state="session")
+hidden = c[1].select_slider("Dense size", DENSE_SIZES, value=DEFAULTS.hidden, key="train_hidden",
+                            persist_state="session")
+views = c[2].slider("Augmented views K", 1, 16, DEFAULTS.views, key="train_views", persist_state="session",
+                    help="Crops and flips per training image whose features are cached once.")
+with c[3]:
+    augment = st.toggle("Augmentation (crop and flip)", value=DEFAULTS.augment, key="train_augment",
+                        persist_state="session")
+    fine_tune = st.toggle("Fine-tune the backbone", value=DEFAULTS.fine_tune, key="train_fine_tune",
+                          persist_state="session", help="Phase 2, end to end: slow on a CPU.")
+
+with st.expander("More settings"):
+    c = st.columns(4)
+    fine_tune_epochs = c[0].number_input("Fine-tune epochs", min_value=0, max_value=100, value=DEFAULTS.fine_tune_epochs,
+                                         key="train_ft_epochs", persist_state="session", disabled=not fine_tune)
+    batch_size = c[1].number_input("Batch size", min_value=1, max_value=4096, value=DEFAULTS.batch_size,
+                                   key="train_batch", persist_state="session")
+    patience = c[2].number_input("Patience (epochs)", min_value=1, max_value=1000, value=DEFAULTS.patience,
+                                 key="train_patience", persist_state="session")
+    weights = c[3].selectbox("Weights", ["imagenet", "random"], key="train_weights", persist_state="session",
+                             help="random: no pretrained weights (a baseline; features are not cached).")
+    c = st.columns(4)
+    min_images = c[0].number_input("Min images per class", min_value=2, max_value=1000, value=DEFAULTS.min_images,
+                                   key="train_min_images", persist_state="session")
+    val_fraction = c[1].slider("Validation fraction", 0.05, 0.5, DEFAULTS.val_fraction, 0.05, key="train_val",
+                               persist_state="session")
+    seed = c[2].number_input("Seed", min_value=0, value=DEFAULTS.seed, key="train_seed", persist_state="session")
+    label_smoothing = c[3].slider("Label smoothing", 0.0, 0.5, DEFAULTS.label_smoothing, 0.05, key="train_smoothing",
+                                  persist_state="session")
+
+lock = runs.read_lock(results) if results.is_dir() else None
+if lock:
+    st.warning(f"A training is running in this results folder: {lock.get('run_id')}. "
+               "Only one runs at a time; stop it below to start another.")
+if st.button("Start training", type="primary", icon=":material/play_arrow:", disabled=not dataset_ok, key="train_start"):
+    try:
+        config = TrainConfig.from_dict({
+            "data": dataset, "top_n": top_n, "min_images": min_images, "val_fraction": val_fraction, "seed": seed,
+            "backbone": backbone, "weights": None if weights == "random" else "imagenet", "input_size": input_size,
+            "augment": augment, "views": views, "hidden": hidden, "dropout": dropout, "epochs": epochs,
+            "batch_size": batch_size, "learning_rate": learning_rate, "label_smoothing": label_smoothing,
+            "patience": patience, "fine_tune": fine_tune, "fine_tune_epochs": fine_tune_epochs,
+        })
+        with st.spinner("Starting the training process..."):
+            run = runs.launch(results, app_data.launch_config(config))
+    except GlrError as exc:  # ConfigError, RunError ("another training is running"), ...
+        st.error(str(exc))
+    else:
+        st.session_state[common.RUN_KEY] = run.id
+        st.toast(f"Started {run.id}")
+        st.rerun()
+
+# --------------------------------------------------------------------------- runs
+st.subheader("Runs")
+table = runs.list_runs(results)
+if table.empty:
+    st.info(f"No runs yet in {results}. Set the configuration above and press Start training, "
+            "or run the whole demo from the Home page.")
+    st.stop()
+
+ids = table["run_id"].tolist()
+states = dict(zip(table["run_id"], table["state"]))
+wanted = st.session_state.get(common.RUN_KEY)
+default = wanted if wanted in ids else app_data.default_run(table)
+selected = st.selectbox("Follow run", ids, index=ids.index(default), format_func=lambda r: f"{r} ({states[r]})")
+st.session_state[common.RUN_KEY] = selected
+run = runs.Run(results / runs.RUNS_SUBDIR / selected)
+status = run.status()
+active = status["state"] in runs.ACTIVE_STATES
+
+b = st.columns([1, 1, 4])
+if active and b[0].button("Stop", icon=":material/stop:", key="train_stop",
+                          help="The trainer finishes its current batch, saves a checkpoint and ends as stopped."):
+    runs.stop(run)
+    st.rerun()
+if status["state"] in ("stopped", "failed") and b[1].button("Resume", icon=":material/resume:", key="train_resume",
+                                                             help="Continue from the last checkpoint."):
+    try:
+        runs.resume(run, results)
+    except GlrError as exc:
+        st.error(str(exc))
+    else:
+        st.rerun()
+
+
+def live_view(run_path: str, was_active: bool) -> None:
+    """Status, progress and curves of one run; polled while its training is active."""
+    run = runs.Run(run_path)
+    status = run.status()
+    state = status["state"]
+    message = status.get("message") or ""
+    shown = {"finished": st.success, "failed": st.error, "damaged": st.error, "stopped": st.warning}.get(state, st.info)
+    shown(f"**{state}**" + (f": {message}" if message else ""))
+    fraction, text = app_data.progress_of(status)
+    st.progress(fraction, text=text)
+    fraction, text = app_data.epoch_progress(status)
+    st.progress(fraction, text=text)
+    try:
+        history = run.history()
+    except runs.RunError as exc:
+        st.error(str(exc))
+        history = None
+    if history is not None:
+        c = st.columns(2)
+        c[0].plotly_chart(plots.history_figure(history, "loss"), key="live_loss")
+        c[1].plotly_chart(plots.history_figure(history, "accuracy"), key="live_accuracy")
+    if state == "failed" and status.get("traceback"):
+        with st.expander("Traceback"):
+            st.code(status["traceback"], language="text")
+    with st.expander("train.log (last lines)"):
+        st.code(app_data.log_tail(run.log_path) or "(empty)", language="text")
+    if was_active and state not in runs.ACTIVE_STATES:
+        st.rerun()  # the training ended: redraw the whole page (buttons, run list) once, without polling
+
+
+if active:
+    st.fragment(run_every=common.POLL_SECONDS)(live_view)(str(run.path), True)
+else:
+    live_view(str(run.path), False)
+
+with st.expander(f"All runs ({len(table)})", expanded=False):
+    st.dataframe(table, hide_index=True, column_config={
+        "best_val_accuracy": st.column_config.ProgressColumn("best val accuracy", min_value=0.0, max_value=1.0,
+                                                             format="percent")})

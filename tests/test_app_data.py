@@ -1,0 +1,261 @@
+"""glr.app_data: the app's helpers, tested without Streamlit."""
+
+import io
+import json
+import zipfile
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from conftest import write_image
+from glr import app_data, datasets, runs
+
+
+def _zip(members: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    return buffer.getvalue()
+
+
+def _jpeg(seed: int = 0, size: int = 40) -> bytes:
+    from PIL import Image
+
+    arr = np.random.default_rng(seed).integers(0, 256, (size, size, 3), dtype=np.uint8)
+    buffer = io.BytesIO()
+    Image.fromarray(arr).save(buffer, format="JPEG")
+    return buffer.getvalue()
+
+
+# --------------------------------------------------------------------------- where things are
+
+
+def test_results_dir_and_dataset_from_environment(monkeypatch, tmp_path):
+    monkeypatch.delenv("GLR_RESULTS", raising=False)
+    monkeypatch.delenv("GLR_DATA", raising=False)
+    assert app_data.results_dir().name == "results"
+    assert app_data.default_dataset() is None
+    assert app_data.dataset_label(None) == "the demo dataset"
+    monkeypatch.setenv("GLR_RESULTS", str(tmp_path / "r"))
+    monkeypatch.setenv("GLR_DATA", "/some/data")
+    assert app_data.results_dir() == tmp_path / "r"
+    assert app_data.default_dataset() == "/some/data"
+
+
+def test_demo_ready_follows_the_marker(monkeypatch, tmp_path):
+    monkeypatch.setenv("GLR_DEMO_DIR", str(tmp_path / "demo"))
+    assert not app_data.demo_ready()
+
+
+def test_recent_datasets_most_recent_first_without_duplicates(monkeypatch, tmp_path):
+    monkeypatch.setenv("GLR_CACHE_DIR", str(tmp_path))
+    assert app_data.recent_datasets() == []
+    app_data.remember_dataset("/a")
+    app_data.remember_dataset("/b")
+    assert app_data.remember_dataset("/a") == ["/a", "/b"]
+    for i in range(20):
+        app_data.remember_dataset(f"/d{i}", limit=3)
+    assert app_data.recent_datasets() == ["/d19", "/d18", "/d17"]
+    (tmp_path / app_data.RECENT_FILE).write_text("{not json")
+    assert app_data.recent_datasets() == []  # damaged: starts over, no exception
+    (tmp_path / app_data.RECENT_FILE).write_text(json.dumps({"a": 1}))
+    assert app_data.recent_datasets() == []
+
+
+def test_dataset_stamp_changes_when_train_csv_changes(tmp_path):
+    assert app_data.dataset_stamp(tmp_path / "missing") == 0.0
+    csv = tmp_path / "train.csv"
+    csv.write_text("id,landmark_id\n")
+    before = app_data.dataset_stamp(tmp_path)
+    import os
+
+    os.utime(csv, (before + 10, before + 10))
+    assert app_data.dataset_stamp(tmp_path) == before + 10
+
+
+# --------------------------------------------------------------------------- runs
+
+
+def _run(results, run_id, state, created, model=False, history=False):
+    run = runs.Run.create(results, {"train": {"backbone": "x", "epochs": 2}}, run_id=run_id)
+    run._merge({"state": state, "created": created})
+    if model:
+        (run.path / "model.keras").write_bytes(b"x")
+    if history:
+        (run.path / "history.csv").write_text("phase,epoch,loss\n1,1,0.5\n")
+    return run
+
+
+def test_default_run_prefers_the_newest_active(tmp_path):
+    assert app_data.default_run(runs.list_runs(tmp_path)) is None
+    _run(tmp_path, "old", "finished", "2026-01-01T00:00:00", model=True)
+    _run(tmp_path, "new", "failed", "2026-01-03T00:00:00", history=True)
+    assert app_data.default_run(runs.list_runs(tmp_path)) == "new"
+    # A queued run (no process yet) counts as active and wins over newer finished ones.
+    _run(tmp_path, "queued", "queued", "2026-01-02T00:00:00")
+    assert app_data.default_run(runs.list_runs(tmp_path)) == "queued"
+    assert app_data.finished_runs(tmp_path) == ["old"]
+    assert app_data.evaluated_runs(tmp_path) == ["new"]
+
+
+def test_progress_of_status():
+    assert app_data.progress_of({"state": "running", "phase": "features", "step": 5, "steps": 20}) == (0.25, "features: 5/20")
+    assert app_data.progress_of({"state": "queued", "step": 0, "steps": None}) == (0.0, "queued")
+    assert app_data.progress_of({"state": "running", "step": 30, "steps": 20})[0] == 1.0
+    assert app_data.progress_of({"state": "finished", "step": None, "steps": None}) == (1.0, "finished")
+    assert app_data.progress_of({"state": "running", "step": "x", "steps": 3})[0] == 0.0
+    assert app_data.epoch_progress({"epoch": 3, "epochs": 12}) == (0.25, "epoch 3 of 12")
+    assert app_data.epoch_progress({"epoch": None, "epochs": None})[0] == 0.0
+
+
+def test_metrics_table_and_histories_survive_damage(tmp_path):
+    good = _run(tmp_path, "good", "finished", "2026-01-01T00:00:00", history=True)
+    (good.path / "metrics.json").write_text(json.dumps({"top1": 0.5, "top5": 0.9, "gap": 0.4}))
+    bad = _run(tmp_path, "bad", "failed", "2026-01-02T00:00:00")
+    (bad.path / "history.csv").write_text("phase,epoch\n1,")  # cut short
+    table = app_data.metrics_table([good.path, bad.path])
+    assert table.set_index("run_id").loc["good", "top1"] == 0.5
+    assert pd.isna(table.set_index("run_id").loc["bad", "top1"])
+    found, problems = app_data.histories([good.path, bad.path])
+    assert list(found) == ["good"] and len(problems) == 1 and "history.csv" in problems[0]
+
+
+def test_log_tail(tmp_path):
+    log = tmp_path / "train.log"
+    assert app_data.log_tail(log) == ""
+    log.write_text("\n".join(f"line {i}" for i in range(100)) + "\n")
+    assert app_data.log_tail(log, lines=2) == "line 98\nline 99"
+
+
+# --------------------------------------------------------------------------- datasets
+
+
+def test_split_table_counts_both_sides(tiny_data):
+    split = datasets.curate(datasets.load_catalog(tiny_data))
+    table = app_data.split_table(split)
+    assert list(table.columns) == ["index", "landmark_id", "name", "images", "train", "val"]
+    assert (table["train"] + table["val"] == table["images"]).all()
+    assert (table["val"] >= 1).all()
+
+
+def test_gallery_pages_and_search(tiny_data):
+    df = datasets.load_catalog(tiny_data).df
+    first = app_data.gallery_page(df, "", page=1, per_page=2, per_class=3)
+    assert (first.page, first.pages, first.matches) == (1, 2, 3)
+    assert len(first.classes) == 2 and all(len(e) == 3 for e in first.classes["examples"])
+    last = app_data.gallery_page(df, "", page=99, per_page=2)
+    assert last.page == 2 and len(last.classes) == 1  # clamped
+    hit = app_data.gallery_page(df, "  BLUE ")
+    assert hit.classes["name"].tolist() == ["Blue Mosque"]
+    assert app_data.gallery_page(df, "9").classes["landmark_id"].tolist() == [9]  # by id too
+    none = app_data.gallery_page(df, "no such landmark")
+    assert none.matches == 0 and none.classes.empty and none.pages == 1
+
+
+def test_thumbnail_and_image_sizes(tmp_path):
+    good = tmp_path / "a.jpg"
+    write_image(good, seed=1, size=64)
+    bad = tmp_path / "b.jpg"
+    bad.write_bytes(b"%PDF-1.4 not an image")
+    thumb = app_data.thumbnail(good, 32)
+    assert thumb.shape == (32, 32, 3) and thumb.dtype == np.uint8
+    assert app_data.thumbnail(bad) is None
+    assert app_data.thumbnail(io.BytesIO(_jpeg()), 16).shape == (16, 16, 3)
+    stats = app_data.image_size_stats([str(good), str(bad)] * 3, sample=4)
+    assert stats["sampled"] == 4 and stats["unreadable"] + len(stats["sizes"]) == 4
+    assert stats["common"]["size"].iloc[0] == "64 x 64"
+    assert stats["summary"].loc["width", "median"] == 64
+    empty = app_data.image_size_stats([str(bad)])
+    assert empty["sizes"].empty and empty["unreadable"] == 1
+
+
+# --------------------------------------------------------------------------- results
+
+
+def test_misclassified_most_confident_first():
+    preds = pd.DataFrame({
+        "id": ["a", "b", "c", "d"], "path": ["p"] * 4, "true_name": ["X", "X", "Y", "Y"],
+        "pred_name": ["Y", "X", "X", "X"], "confidence": [0.4, 0.9, 0.8, 0.6],
+        "correct": ["False", "True", "False", "False"],  # as read from a CSV without bool parsing
+    })
+    wrong = app_data.misclassified(preds)
+    assert wrong["id"].tolist() == ["c", "d", "a"]
+    assert app_data.misclassified(preds, limit=1)["id"].tolist() == ["c"]
+    assert app_data.misclassified(preds, true_name="X")["id"].tolist() == ["a"]
+    assert app_data.misclassified(None).empty
+
+
+def test_report_zip(tmp_path):
+    run = tmp_path / "runs" / "r1"
+    assert app_data.report_zip(run) is None
+    (run / "report").mkdir(parents=True)
+    (run / "report" / "summary.md").write_text("# hi\n")
+    (run / "report" / ".tmp").write_text("partial")
+    names = zipfile.ZipFile(io.BytesIO(app_data.report_zip(run))).namelist()
+    assert names == ["r1/report/summary.md"]
+
+
+# --------------------------------------------------------------------------- predictions
+
+
+@pytest.mark.parametrize("name, safe", [
+    ("a.jpg", "a.jpg"), ("dir/./b.jpg", "dir/b.jpg"), ("dir\\c.jpg", "dir/c.jpg"),
+    ("../evil.jpg", None), ("a/../../evil.jpg", None), ("/etc/passwd", None), ("C:/x.jpg", None), ("", None),
+])
+def test_safe_member_name(name, safe):
+    assert app_data.safe_member_name(name) == safe
+
+
+def test_read_zip_images_skips_what_it_must():
+    data = _zip({
+        "photos/b.jpg": _jpeg(1), "photos/a.PNG": b"png-bytes", "../../escape.jpg": _jpeg(2),
+        "notes.txt": b"hello", "__MACOSX/photos/._b.jpg": b"junk", "photos/.hidden.jpg": b"x",
+    })
+    images, problems = app_data.read_zip_images(data, "set.zip")
+    assert [n for n, _ in images] == ["photos/a.PNG", "photos/b.jpg"]
+    assert any("unsafe" in p and "escape" in p for p in problems)
+    assert any("not images" in p and "notes.txt" in p for p in problems)
+
+
+def test_read_zip_images_limits_and_bad_zips():
+    data = _zip({f"{i}.jpg": b"x" * 100 for i in range(5)})
+    images, problems = app_data.read_zip_images(data, max_files=2)
+    assert len(images) == 2 and "3 more skipped" in problems[0]
+    images, problems = app_data.read_zip_images(data, max_bytes=250)
+    assert len(images) == 2 and "skipped past" in problems[0]
+    assert app_data.read_zip_images(b"not a zip", "x.zip") == ([], ["x.zip: not a valid zip archive"])
+    assert app_data.read_zip_images(_zip({"a.txt": b"x"}))[0] == []
+    images, problems = app_data.read_zip_images(_zip({}), "empty.zip")
+    assert images == [] and "holds no images" in problems[0]
+
+
+def test_expand_uploads_and_ids():
+    photos, problems, from_zip = app_data.expand_uploads([("one.jpg", b"1"), ("set.zip", _zip({"x/two.jpg": b"2"}))])
+    assert photos == [("one.jpg", b"1"), ("set.zip/x/two.jpg", b"2")] and problems == [] and from_zip
+    assert app_data.expand_uploads([("one.jpg", b"1")])[2] is False
+    assert app_data.photo_id("set.zip/x/0a1b2c.jpg") == "0a1b2c"
+    assert app_data.named_upload("n.jpg", b"abc").name == "n.jpg"
+
+
+def test_example_paths_from_catalog_and_fallback(finished_run):
+    catalog = datasets.load_catalog(app_data.run_dataset_root(finished_run.path))
+    with_catalog = app_data.example_paths(finished_run.path, catalog.df, per_class=2)
+    labels = json.loads((finished_run.path / "labels.json").read_text())
+    assert set(with_catalog) == {row["landmark_id"] for row in labels}
+    split = pd.read_csv(finished_run.path / "split.csv", dtype={"id": str})
+    train_ids = set(split.loc[split["split"] == "train", "id"])
+    for paths in with_catalog.values():
+        assert len(paths) == 2
+        assert all(p.rsplit("/", 1)[1][:-4] in train_ids for p in paths)  # training images, not validation
+    fallback = app_data.example_paths(finished_run.path, None)
+    assert set(fallback) == set(with_catalog) and all(len(v) >= 1 for v in fallback.values())
+
+
+def test_check_run_for_prediction(finished_run, tmp_path):
+    app_data.check_run_for_prediction(finished_run.path)
+    assert app_data.model_stamp(finished_run.path) > 0
+    with pytest.raises(app_data.GlrError, match="model.keras is missing"):
+        app_data.check_run_for_prediction(tmp_path)
+    assert app_data.run_dataset_root(tmp_path) is None

