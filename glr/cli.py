@@ -25,14 +25,41 @@ def progress_bar(total: int, desc: str, unit: str = "img"):
         yield bar.update
 
 
+class _ClassProgress:
+    """Adapts the demo generator's progress(done, total) calls to a tqdm bar."""
+
+    def __init__(self, desc: str):
+        self.desc, self.bar = desc, None
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.bar is None:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, desc=self.desc, unit="class", file=sys.stderr, leave=False)
+        self.bar.update(done - self.bar.n)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _ensure_demo(out: Path | None = None) -> Path:
+    """The demo dataset's folder, generated (with a progress bar) on first use."""
+    from glr import demo
+
+    progress = _ClassProgress("generating the demo dataset")
+    try:
+        return demo.ensure_demo(out, progress=progress)
+    finally:
+        progress.close()
+
+
 def _open_catalog(data: str | None) -> datasets.Catalog:
     """The dataset at `data`, or the embedded demo dataset (generated on first use)."""
     if data:
         return datasets.load_catalog(data)
-    from glr import demo
-
     print("No dataset given: using the embedded demo dataset.", file=sys.stderr)
-    return datasets.load_catalog(demo.ensure_demo())
+    return datasets.load_catalog(_ensure_demo())
 
 
 def _add_curation_args(parser: argparse.ArgumentParser) -> None:
@@ -52,7 +79,12 @@ def cmd_demo_data(args) -> int:
     from glr import demo
 
     out = Path(args.out) if args.out else None
-    path = demo.generate_demo(out, n_classes=args.classes, seed=args.seed) if args.force else demo.ensure_demo(out)
+    if args.force:
+        progress = _ClassProgress("generating the demo dataset")
+        path = demo.generate_demo(out, n_classes=args.classes, seed=args.seed, progress=progress)
+        progress.close()
+    else:
+        path = _ensure_demo(out)
     catalog = datasets.load_catalog(path)
     info = datasets.summarize(catalog)
     print(f"demo dataset: {path}")

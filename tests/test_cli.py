@@ -82,3 +82,11 @@ def test_unknown_run(capsys, tmp_path):
 def test_runs_on_empty_results(capsys, tmp_path):
     assert main(["runs", "--results", str(tmp_path)]) == 0
     assert "no runs under" in capsys.readouterr().out
+
+
+def test_demo_data_small(tmp_path, capsys):
+    out = tmp_path / "demo"
+    assert main(["demo-data", "--out", str(out), "--force", "--classes", "3"]) == 0
+    text = capsys.readouterr().out
+    assert f"demo dataset: {out}" in text and "3 classes" in text
+    assert (out / "train.csv").is_file() and (out / "train_label_to_category.csv").is_file()
