@@ -171,7 +171,9 @@ def test_train_form_renders(empty_results):
     assert not button(at, "Start training").disabled
     at.selectbox(key="train_backbone").set_value("resnet152").run()
     assert_no_exception(at)
-    assert "resnet152" in texts(at.success) + texts(at.warning) or "ResNet" in texts(at.success) + texts(at.warning)
+    # Keras downloads ResNet weights on first use: the page says whether they are cached here.
+    status = texts(at.success) + texts(at.warning)
+    assert "Keras downloads them" in status or "ImageNet weights found" in status
 
 
 def test_start_on_an_occupied_results_folder_shows_the_run_error(occupied):
@@ -228,7 +230,8 @@ def test_results_page_of_a_finished_run(populated):
     assert len(at.dataframe) >= 1  # per class (and the confused pairs, if any)
     per_class = at.dataframe[0].value
     assert {"precision", "recall", "f1", "support"} <= set(per_class.columns) and len(per_class) == 3
-    assert any("collage" in str(i.proto) or True for i in at.image)
+    assert "Validation photos" in texts(at.caption) or any("Validation photos" in str(i.proto) for i in at.image)
+    assert len(at.image) >= 1  # the collage (the tiny run may also show misclassified thumbnails)
     assert at.download_button and "report" in at.download_button[0].label
 
 

@@ -10,7 +10,6 @@ import pytest
 
 from conftest import tiny_config
 from glr import runs
-from glr.config import ConfigError, TrainConfig
 from glr.train import new_run, train_run
 
 RUN_FILES = ["config.json", "status.json", "history.csv", "labels.json", "split.csv", "model.keras",
@@ -74,15 +73,6 @@ def test_fine_tune_continues_epoch_numbers(tmp_path, tiny_data):
     assert history["phase"].tolist() == [1, 1, 2]
     assert run.status()["state"] == "finished"
     assert_run_parses(run)
-
-
-def test_config_is_validated():
-    with pytest.raises(ConfigError, match="dropout must be in"):
-        TrainConfig(dropout=1.5).validate()
-    with pytest.raises(ConfigError, match="epochs must be a int"):
-        TrainConfig.from_dict({"epochs": "many"})
-    with pytest.raises(ConfigError, match="unknown setting"):
-        TrainConfig.from_dict({"epochz": 3})
 
 
 def slow_config(data):

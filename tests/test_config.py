@@ -1,0 +1,24 @@
+"""glr.config: validated training configuration, JSON in and out."""
+
+import pytest
+
+from glr.config import ConfigError, TrainConfig
+
+
+def test_config_is_validated():
+    with pytest.raises(ConfigError, match="dropout must be in"):
+        TrainConfig(dropout=1.5).validate()
+    with pytest.raises(ConfigError, match="epochs must be a int"):
+        TrainConfig.from_dict({"epochs": "many"})
+    with pytest.raises(ConfigError, match="unknown setting"):
+        TrainConfig.from_dict({"epochz": 3})
+
+
+def test_round_trip_and_conversion():
+    config = TrainConfig.from_dict({"epochs": "3", "input_size": "64", "weights": None, "augment": False})
+    assert config.epochs == 3 and config.input_size == 64 and config.weights is None and config.augment is False
+    assert TrainConfig.from_dict(config.to_dict()) == config
+    with pytest.raises(ConfigError, match="augment must be a bool"):
+        TrainConfig.from_dict({"augment": "yes"})
+    with pytest.raises(ConfigError, match="backbone must be one of"):
+        TrainConfig.from_dict({"backbone": "vgg16"})

@@ -1,0 +1,78 @@
+"""glr.model: the study's head, classifier and embedding models; atomic save; safe loading refuses code."""
+
+import numpy as np
+import pytest
+
+from glr.errors import CheckpointError
+from glr.model import build_classifier, build_embedding_model, build_head, load_model, save_model, split_classifier
+
+
+def tiny_backbone(size=16, dim=6):
+    import keras
+
+    inputs = keras.Input((size, size, 3))
+    x = keras.layers.Conv2D(dim, 3, padding="same", activation="relu")(inputs)
+    return keras.Model(inputs, keras.layers.GlobalAveragePooling2D()(x), name="backbone")
+
+
+def test_head_shape_and_softmax():
+    head = build_head(6, num_classes=4, hidden=8, dropout=0.3)
+    assert [layer.name for layer in head.layers] == ["features", "l2", "hidden", "dropout", "classes"]
+    assert head.get_layer("hidden").units == 8 and head.get_layer("dropout").rate == 0.3
+    probs = head(np.random.default_rng(0).normal(size=(5, 6)).astype("float32")).numpy()
+    assert probs.shape == (5, 4)
+    np.testing.assert_allclose(probs.sum(1), 1.0, atol=1e-5)
+
+
+def test_classifier_roundtrip_and_split(tmp_path):
+    backbone = tiny_backbone()
+    head = build_head(6, 3, hidden=4)
+    model = build_classifier(backbone, head, 16)
+    x = np.random.default_rng(1).uniform(0, 1, (2, 16, 16, 3)).astype("float32")
+    path = save_model(model, tmp_path / "m.keras")
+    loaded = load_model(path)
+    np.testing.assert_allclose(loaded(x).numpy(), model(x).numpy(), atol=1e-6)
+    back, top = split_classifier(loaded)
+    assert top.name == "head" and back.name == "backbone"
+    assert list(tmp_path.iterdir()) == [path]  # no temp file left behind
+
+
+def test_embedding_is_unit_length():
+    emb = build_embedding_model(tiny_backbone(), 16)
+    out = emb(np.random.default_rng(2).uniform(0, 255, (3, 16, 16, 3)).astype("float32")).numpy()
+    np.testing.assert_allclose(np.linalg.norm(out, axis=1), 1.0, atol=1e-5)
+
+
+def test_lambda_layer_is_refused(tmp_path):
+    import keras
+
+    inputs = keras.Input((4,))
+    outputs = keras.layers.Lambda(lambda t: t * 2)(inputs)
+    path = tmp_path / "evil.keras"
+    keras.Model(inputs, outputs).save(path)
+    with pytest.raises(CheckpointError, match="refused to load: the model contains code"):
+        load_model(path)
+
+
+@pytest.mark.parametrize("content, message", [(None, "model file not found"), (b"garbage", "not a .keras model file")])
+def test_missing_or_damaged_file(tmp_path, content, message):
+    path = tmp_path / "model.keras"
+    if content is not None:
+        path.write_bytes(content)
+    with pytest.raises(CheckpointError, match=message):
+        load_model(path)
+
+
+def test_failed_save_keeps_the_old_file(tmp_path):
+    path = save_model(build_head(6, 3, hidden=4), tmp_path / "m.keras")
+    before = path.read_bytes()
+
+    class Broken:
+        def save(self, target):
+            open(target, "wb").write(b"partial")
+            raise OSError(28, "No space left on device")
+
+    with pytest.raises(OSError, match="No space left"):
+        save_model(Broken(), path)
+    assert path.read_bytes() == before
+    assert list(tmp_path.iterdir()) == [path]
