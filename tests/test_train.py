@@ -145,3 +145,10 @@ def test_one_training_per_results_folder(tmp_path, tiny_data):
     finally:
         runs.stop(first, wait=True, timeout=60)
     assert first.status()["state"] == "stopped"
+
+
+def test_same_seed_same_training(tmp_path, tiny_data, finished_run):
+    run = new_run(tmp_path, tiny_config(tiny_data))
+    train_run(run)
+    ours, theirs = run.history(), finished_run.history()
+    pd.testing.assert_frame_equal(ours.drop(columns="seconds"), theirs.drop(columns="seconds"))
