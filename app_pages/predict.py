@@ -10,7 +10,7 @@ import streamlit as st
 
 from glr import app_data, plots, predict, runs
 from glr.errors import GlrError
-from pages import common
+from app_pages import common
 
 MAX_SHOWN = 20  # photos shown in detail; all of them are in the table and the CSV
 RESULT_KEY = "predict_result"

@@ -10,7 +10,7 @@ import streamlit as st
 from glr import app_data, backbones, plots, runs
 from glr.config import TrainConfig
 from glr.errors import GlrError
-from pages import common
+from app_pages import common
 
 DEFAULTS = TrainConfig()
 LEARNING_RATES = [1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2]

@@ -4,9 +4,9 @@ import streamlit as st
 
 from glr import app_data, metrics, plots, report, runs
 from glr.errors import GlrError
-from pages import common
+from app_pages import common
 
-READ_ERRORS = (GlrError, OSError, ValueError, KeyError)  # a damaged run file: say which, never a traceback
+READ_ERRORS = (GlrError, OSError, ValueError, KeyError, IndexError)  # a damaged run file: say which, never a traceback
 
 st.title("Results")
 results = common.results_dir()

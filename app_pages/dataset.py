@@ -6,7 +6,7 @@ import streamlit as st
 
 from glr import app_data, datasets, plots
 from glr.errors import GlrError
-from pages import common
+from app_pages import common
 
 st.title("Dataset")
 dataset = common.current_dataset()

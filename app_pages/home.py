@@ -4,7 +4,7 @@ import streamlit as st
 
 from glr import app_data, datasets, metrics, runs
 from glr.errors import GlrError
-from pages import common
+from app_pages import common
 
 st.title("glr: landmark recognition")
 st.markdown(
@@ -24,11 +24,15 @@ with st.container(border=True):
     common.demo_button("home_demo")
 
 st.subheader("Steps")
-cols = st.columns(4)
-cols[0].page_link(common.DATASET, label="1. Dataset: classes, long tail, gallery", icon=":material/photo_library:")
-cols[1].page_link(common.TRAIN, label="2. Train: configure, start, follow", icon=":material/model_training:")
-cols[2].page_link(common.RESULTS, label="3. Results: metrics, confusions, report", icon=":material/insights:")
-cols[3].page_link(common.PREDICT, label="4. Predict: your photos", icon=":material/image_search:")
+steps = [
+    (common.DATASET, "1. Dataset", ":material/photo_library:", "classes, the long tail, the curated split, a gallery"),
+    (common.TRAIN, "2. Train", ":material/model_training:", "configure, start, follow live, stop, resume"),
+    (common.RESULTS, "3. Results", ":material/insights:", "top-1, top-5, GAP, confusions, mistakes, report"),
+    (common.PREDICT, "4. Predict", ":material/image_search:", "your photos, a zip, or the camera"),
+]
+for col, (page, label, icon, what) in zip(st.columns(4), steps):
+    col.page_link(page, label=label, icon=icon)
+    col.caption(what)
 
 st.subheader("Dataset in use")
 st.caption(app_data.dataset_label(dataset))
@@ -55,7 +59,11 @@ if table.empty:
 else:
     latest = next(iter(app_data.finished_runs(results)), None)
     if latest:
-        scores = metrics.load_metrics(results / runs.RUNS_SUBDIR / latest) or {}
+        try:
+            scores = metrics.load_metrics(results / runs.RUNS_SUBDIR / latest) or {}
+        except (OSError, ValueError) as exc:
+            st.error(f"metrics.json of {latest} cannot be read: {exc}")
+            scores = {}
         if scores:
             st.caption(f"Latest finished run: {latest}")
             c = st.columns(3)

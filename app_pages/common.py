@@ -16,7 +16,7 @@ from glr.paths import demo_dir
 
 # Page files, relative to app.py (st.switch_page and st.page_link take these).
 HOME, DATASET, TRAIN, RESULTS, PREDICT = (
-    "pages/home.py", "pages/dataset.py", "pages/train.py", "pages/results.py", "pages/predict.py")
+    "app_pages/home.py", "app_pages/dataset.py", "app_pages/train.py", "app_pages/results.py", "app_pages/predict.py")
 
 DATASET_KEY = "glr_dataset"  # the dataset in use: a path, or None for the embedded demo
 RUN_KEY = "glr_selected_run"  # the run the Train page follows
@@ -46,7 +46,10 @@ def use_dataset(path: str | None) -> None:
 # --------------------------------------------------------------------------- cached loaders
 
 
-@st.cache_data(max_entries=4, show_spinner="Reading the dataset...")
+# A resource, not data: st.cache_data would unpickle a copy on every rerun, seconds for GLDv2's
+# 4.1M rows. Pages only read it; curate's file check on a big catalog (over 200,000 rows)
+# drops missing files from it once, which is idempotent.
+@st.cache_resource(max_entries=4, show_spinner="Reading the dataset...")
 def _catalog(path: str, stamp: float) -> datasets.Catalog:
     return datasets.load_catalog(path)
 
@@ -83,7 +86,7 @@ def size_stats(path: str | None) -> dict:
     return _size_stats(str(root), app_data.dataset_stamp(root))
 
 
-@st.cache_data(max_entries=4096, show_spinner=False)
+@st.cache_data(max_entries=1024, show_spinner=False)  # about 60 kB each
 def thumbnail(path: str, size: int = app_data.THUMBNAIL_PX):
     """A square thumbnail of an image file, or None if it cannot be decoded."""
     return app_data.thumbnail(path, size)
