@@ -68,9 +68,7 @@ def demo_ready() -> bool:
     """Whether the embedded demo dataset is generated and complete (generating it takes a minute)."""
     from glr import demo
 
-    params = demo._parameters(demo.DEFAULT_CLASSES, demo.DEFAULT_SEED, demo.DEFAULT_IMAGE_SIZE,
-                              demo.DEFAULT_MEAN_PER_CLASS)
-    return demo._is_complete(demo_dir(), params)
+    return demo.is_ready(demo_dir())
 
 
 def dataset_label(path: str | None) -> str:

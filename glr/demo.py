@@ -335,6 +335,12 @@ def generate_demo(out_dir=None, n_classes: int = DEFAULT_CLASSES, seed: int = DE
     return root
 
 
+def is_ready(out_dir=None) -> bool:
+    """True when the default demo dataset is complete at `out_dir` (default `demo_dir()`)."""
+    root = Path(out_dir).expanduser() if out_dir is not None else demo_dir()
+    return _is_complete(root, _parameters(DEFAULT_CLASSES, DEFAULT_SEED, DEFAULT_IMAGE_SIZE, DEFAULT_MEAN_PER_CLASS))
+
+
 def ensure_demo(out_dir=None, progress: Optional[Callable[[int, int], None]] = None) -> Path:
     """Return the default demo dataset's folder, generating it first unless already complete."""
     root = Path(out_dir).expanduser() if out_dir is not None else demo_dir()

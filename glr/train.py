@@ -54,14 +54,17 @@ def now() -> str:
 
 
 def library_versions() -> dict[str, str]:
-    """Versions that decide whether a run can be reproduced."""
-    import keras
-    import sklearn
-    import tensorflow as tf
+    """Versions that decide whether a run can be reproduced (read from package metadata, so
+    the app's Start button does not have to import TensorFlow)."""
+    from importlib.metadata import PackageNotFoundError, version
 
-    return {"glr": glr.__version__, "python": platform.python_version(), "tensorflow": tf.__version__,
-            "keras": keras.__version__, "numpy": np.__version__, "pandas": pd.__version__,
-            "scikit-learn": sklearn.__version__}
+    versions = {"glr": glr.__version__, "python": platform.python_version()}
+    for package in ("tensorflow", "keras", "numpy", "pandas", "scikit-learn"):
+        try:
+            versions[package] = version(package)
+        except PackageNotFoundError:
+            versions[package] = "not installed"
+    return versions
 
 
 def split_fingerprint(split: datasets.Split) -> str:
