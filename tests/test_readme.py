@@ -16,7 +16,9 @@ def test_two_commands_open_the_readme():
     app, tests = readme_commands()
     assert app.strip().endswith("streamlit run app.py")
     assert tests.strip().endswith("pytest")
-    assert "requirements.txt" in app and "requirements-dev.txt" in tests
+    assert "requirements.txt" in app
+    setup = (ROOT / "scripts" / "setup-tests.sh").read_text()
+    assert tests.startswith("bash scripts/setup-tests.sh") and "requirements-dev.txt" in setup
 
 
 def test_ci_runs_the_readme_test_command_exactly():

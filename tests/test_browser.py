@@ -1,0 +1,272 @@
+"""The app in a real browser: `streamlit run app.py` on a free port, driven by Playwright and Debian's chromium.
+
+AppTest (test_app_pages.py) runs the page scripts without a browser; this test checks what
+only a browser shows: the sidebar navigation (one entry per page, also when the first visit
+opens a page URL directly), uploads through the real file input, and a tiny training started
+from the Train form and followed live until it finishes. Every page is saved as a screenshot
+in artifacts/screenshots/ (git-ignored).
+
+Set up with scripts/setup-tests.sh (playwright from PyPI, chromium from Debian). Never run
+`playwright install`: it downloads its own browser. Skipped when either is missing.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+if not CHROMIUM.exists():
+    pytest.skip(f"{CHROMIUM} is missing: run scripts/setup-tests.sh (apt-get install chromium)", allow_module_level=True)
+sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not importable: run scripts/setup-tests.sh",
+                               exc_type=ImportError)
+
+from glr import runs  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+SCREENSHOTS = ROOT / "artifacts" / "screenshots"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run", "--disable-quic"]
+PAGES = {"Home": "", "Dataset": "dataset", "Train": "train", "Results": "results", "Predict": "predict"}
+TITLES = {"Home": "glr: landmark recognition", "Dataset": "Dataset", "Train": "Train", "Results": "Results",
+          "Predict": "Predict"}
+CLASS_NAMES = ("Red Fort", "Blue Mosque", "Golden Gate")  # conftest.tiny_data, as the app names them
+VIEWPORT = {"width": 1280, "height": 900}
+SECOND = 1000  # Playwright timeouts are in milliseconds
+IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+
+
+# --------------------------------------------------------------------------- the server and the browser
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_healthy(url: str, proc: subprocess.Popen, log: Path, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"streamlit exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                if response.read().strip() == b"ok":
+                    return
+        except OSError:
+            pass
+        time.sleep(0.3)
+    pytest.fail(f"streamlit did not answer /_stcore/health within {timeout:.0f} s:\n{log.read_text()[-3000:]}")
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory, finished_run) -> Path:
+    """A results folder holding a copy of the session's tiny finished run."""
+    folder = tmp_path_factory.mktemp("browser-results")
+    shutil.copytree(finished_run.path, folder / runs.RUNS_SUBDIR / finished_run.path.name)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def server(results, tiny_data, tmp_path_factory):
+    """`streamlit run app.py` on a free port of 127.0.0.1; yields its URL; stops it and any training it started."""
+    port = free_port()
+    log = tmp_path_factory.mktemp("streamlit") / "streamlit.log"
+    env = {**os.environ, "GLR_RESULTS": str(results), "GLR_DATA": str(tiny_data)}
+    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+           "--server.address", "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false"]
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_healthy(url, proc, log)
+        yield url
+    finally:
+        for run_id, state in zip(*(runs.list_runs(results)[c] for c in ("run_id", "state"))):
+            if state in runs.ACTIVE_STATES:  # a test failed mid-training: trainers run in their own session
+                runs.stop(runs.Run(results / runs.RUNS_SUBDIR / run_id), timeout=20, wait=True)
+        try:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(timeout=15)
+        except ProcessLookupError:
+            pass
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_api.sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport=VIEWPORT)
+    context.set_default_timeout(30 * SECOND)
+    yield context.new_page()
+    context.close()
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def settle(page, text: str | None = None, timeout: float = 60) -> None:
+    """Wait until `text` shows (if given) and the script has stopped running.
+
+    The run state alone is not enough: right after a click it can still say "notRunning"
+    before the rerun starts, so callers also name a text the new state shows.
+    """
+    if text:
+        page.get_by_text(text).first.wait_for(timeout=timeout * SECOND)
+    page.locator(IDLE).wait_for(timeout=timeout * SECOND)
+    page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+
+
+def open_page(page, name: str, timeout: float = 60) -> None:
+    """Go to page `name` through the sidebar navigation and wait for its title."""
+    page.locator('[data-testid="stSidebarNavLink"]', has_text=name).click()
+    page.wait_for_url(lambda url: url.rstrip("/").endswith("/" + PAGES[name]) if PAGES[name] else
+                      url.rstrip("/").count("/") == 2)
+    page.get_by_role("heading", name=TITLES[name]).wait_for(timeout=timeout * SECOND)
+    settle(page, timeout=timeout)
+
+
+def assert_no_exception(page) -> None:
+    exceptions = page.locator('[data-testid="stException"]')
+    assert exceptions.count() == 0, exceptions.all_inner_texts()
+
+
+def assert_no_error(page) -> None:
+    assert_no_exception(page)
+    errors = page.locator('[data-testid="stAlertContentError"]')
+    assert errors.count() == 0, errors.all_inner_texts()
+
+
+def nav_entries(page) -> list[str]:
+    """The titles in the sidebar navigation (each link's text is its icon name, then its title)."""
+    links = page.locator('[data-testid="stSidebarNavLink"]')
+    links.first.wait_for()
+    return [text.strip().splitlines()[-1].strip() for text in links.all_inner_texts()]
+
+
+def screenshot(page, name: str) -> Path:
+    """Save the whole page: Streamlit scrolls inside stMain, so grow the viewport to its height first."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.wait_for_function("""() => [...document.querySelectorAll('[data-testid="stPlotlyChart"]')]
+                              .every(chart => chart.querySelector('.main-svg'))""")  # plotly draws after the script
+    height = page.evaluate("() => document.querySelector('[data-testid=\"stMain\"]').scrollHeight")
+    page.set_viewport_size({"width": VIEWPORT["width"], "height": max(VIEWPORT["height"], min(int(height), 8000))})
+    page.evaluate("() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path))
+    page.set_viewport_size(VIEWPORT)
+    return path
+
+
+# --------------------------------------------------------------------------- tests
+
+
+def test_every_page_renders_with_one_navigation_entry_each(server, page, tiny_data, results):
+    # The first visit opens a page URL directly (a bookmark): it must still get the shared
+    # sidebar and the st.navigation entries, not a legacy pages/ listing.
+    page.goto(f"{server}/results")
+    page.get_by_role("heading", name="Results").wait_for(timeout=90 * SECOND)
+    settle(page, "Top-1 accuracy")
+    assert nav_entries(page) == list(PAGES)
+    assert page.locator('[data-testid="stSidebarNavItems"]').count() == 1
+
+    checks = {  # a text each page shows once it has rendered with the tiny dataset and run
+        "Home": "Latest finished run",
+        "Dataset": "The long tail",
+        "Train": "Start training",
+        "Results": "Top-1 accuracy",
+        "Predict": "Drop photos here",  # after TensorFlow and the model have loaded
+    }
+    for name, text in checks.items():
+        open_page(page, name, timeout=90)
+        settle(page, text, timeout=90)
+        assert_no_error(page)
+        assert nav_entries(page) == list(PAGES), f"sidebar of {name}"
+        sidebar = page.locator('[data-testid="stSidebarUserContent"]').inner_text()
+        assert str(tiny_data) in sidebar and str(results) in sidebar, sidebar
+        if name == "Dataset":
+            page.locator('[data-testid="stPlotlyChart"]').first.wait_for()
+        screenshot(page, name.lower())
+
+
+def test_predict_a_photo_uploaded_through_the_file_input(server, page, finished_run):
+    val = pd.read_csv(finished_run.path / "val_predictions.csv", dtype={"path": str})
+    photo = Path(val["path"].iloc[0])
+    page.goto(f"{server}/predict")
+    settle(page, "Drop photos here", timeout=90)
+    page.locator('input[type="file"]').set_input_files([str(photo)])
+    settle(page, "Best guess:", timeout=60)
+    assert_no_error(page)
+    best = page.get_by_text("Best guess:").first.inner_text()
+    assert any(name in best for name in CLASS_NAMES), best
+    top_k = page.locator('[data-testid="stPlotlyChart"]').first.text_content()  # the top-k bars, drawn by plotly
+    assert sum(name in top_k for name in CLASS_NAMES) >= 2, top_k
+    assert page.get_by_text("1 of 1 photo(s) predicted").count() == 1
+    assert page.get_by_text(photo.name).count() >= 1
+    screenshot(page, "predict-photo")
+
+
+def test_tiny_training_started_from_the_train_form_finishes(server, page, results, tiny_data):
+    before = set(runs.list_runs(results)["run_id"])
+    page.goto(f"{server}/train")
+    settle(page, "Start training", timeout=90)
+    # The tiny configuration of test_app_pages: 32 px, 3 epochs, 1 view, batch 4 (seconds on a CPU).
+    # Each committed value reruns the script; wait for it before touching the next widget.
+    for label, value in (("Image size (px)", "32"), ("Epochs (head)", "3")):
+        field = page.get_by_label(label, exact=True)
+        field.fill(value)
+        field.press("Enter")
+        settle(page)
+    views = page.get_by_role("slider", name="Augmented views K")
+    views.focus()
+    views.press("Home")
+    page.locator('[data-testid="stSlider"]', has_text="Augmented views K").get_by_test_id("stSliderThumbValue") \
+        .filter(has_text="1").wait_for()
+    settle(page)
+    page.get_by_text("More settings").click()
+    batch = page.get_by_label("Batch size", exact=True)
+    batch.fill("4")
+    batch.press("Enter")
+    settle(page)
+
+    page.get_by_role("button", name="Start training").click()
+    page.get_by_role("button", name="Stop").wait_for(timeout=60 * SECOND)  # the page follows the new, active run
+    new = set(runs.list_runs(results)["run_id"]) - before
+    assert len(new) == 1, new
+    run_id = new.pop()
+    config = runs.Run(results / runs.RUNS_SUBDIR / run_id).config()["train"]
+    assert (config["input_size"], config["epochs"], config["views"], config["batch_size"]) == (32, 3, 1, 4), config
+    assert config["data"] == str(tiny_data)
+    page.locator('[data-testid="stProgress"]').first.wait_for()
+    screenshot(page, "train-live")
+
+    # When the training ends, the live view reruns the whole page: the run list says finished.
+    sync_api.expect(page.get_by_role("combobox", name="Follow run")).to_have_value(f"{run_id} (finished)",
+                                                                               timeout=90 * SECOND)
+    settle(page, "finished")
+    assert_no_error(page)
+    assert page.locator('[data-testid="stAlertContentSuccess"]', has_text="finished").count() == 1
+    assert page.get_by_role("button", name="Stop").count() == 0
+    assert page.locator('[data-testid="stPlotlyChart"]').count() == 2  # loss and accuracy curves
+    screenshot(page, "train-finished")
+    assert runs.Run(results / runs.RUNS_SUBDIR / run_id).status()["state"] == "finished"
