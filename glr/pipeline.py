@@ -100,5 +100,8 @@ def make_dataset(
         return parts if len(parts) > 1 else image
 
     ds = ds.map(decode, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-    ds = ds.map(transform, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    # Live (stateful) random crops must be drawn in a fixed order for a seeded run to repeat,
+    # so that map runs sequentially; it is cheap next to the parallel decode before it.
+    live_random = training and view_seeds is None
+    ds = ds.map(transform, num_parallel_calls=None if live_random else tf.data.AUTOTUNE, deterministic=True)
     return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)

@@ -152,3 +152,15 @@ def test_same_seed_same_training(tmp_path, tiny_data, finished_run):
     train_run(run)
     ours, theirs = run.history(), finished_run.history()
     pd.testing.assert_frame_equal(ours.drop(columns="seconds"), theirs.drop(columns="seconds"))
+
+
+def test_same_seed_same_fine_tune_from_a_warm_cache(tmp_path, tiny_data, finished_run):
+    # finished_run has filled the feature cache, so both runs below read their features
+    # from it. (A run that computes its features first still differs in phase 2: see README.)
+    histories = []
+    for name in ("a", "b"):
+        run = new_run(tmp_path / name, tiny_config(tiny_data, epochs=2, fine_tune=True, fine_tune_epochs=2,
+                                                   fine_tune_layers=5))
+        train_run(run)
+        histories.append(run.history().drop(columns="seconds"))
+    pd.testing.assert_frame_equal(*histories)
