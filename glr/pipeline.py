@@ -74,6 +74,12 @@ def make_dataset(
     seeds = np.zeros((n, 2), np.int64) if view_seeds is None else np.asarray(view_seeds, np.int64).reshape(n, 2)
     columns = (paths, seeds) if labels is None else (paths, seeds, np.asarray(labels, dtype=np.int32))
     ds = tf.data.Dataset.from_tensor_slices(columns)
+    live_random = training and view_seeds is None
+    if live_random:
+        # Live augmentation: a fresh seed pair per image, from a seeded stream that differs on
+        # every pass over the data (each epoch gets new crops) yet repeats run after run.
+        pairs = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
+        ds = tf.data.Dataset.zip(ds, pairs).map(lambda cols, pair: (cols[0], pair, *cols[2:]))
     if shuffle if shuffle is not None else training:
         ds = ds.shuffle(n, seed=seed, reshuffle_each_iteration=True)
 
@@ -84,12 +90,10 @@ def make_dataset(
         return (image, pair, ok, *rest)
 
     def transform(image, pair, ok, *rest):
-        if view_seeds is not None:
+        if view_seeds is not None or live_random:
+            # Stateless ops: the crop depends only on the pair, so a parallel map stays repeatable.
             image = tf.image.stateless_random_crop(image, (input_size, input_size, 3), seed=pair)
             image = tf.image.stateless_random_flip_left_right(image, seed=pair + 1)
-        elif training:
-            image = tf.image.random_crop(image, (input_size, input_size, 3), seed=seed)
-            image = tf.image.random_flip_left_right(image, seed=seed)
         else:
             offset = (big - input_size) // 2
             image = image[offset:offset + input_size, offset:offset + input_size, :]
@@ -100,8 +104,5 @@ def make_dataset(
         return parts if len(parts) > 1 else image
 
     ds = ds.map(decode, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-    # Live (stateful) random crops must be drawn in a fixed order for a seeded run to repeat,
-    # so that map runs sequentially; it is cheap next to the parallel decode before it.
-    live_random = training and view_seeds is None
-    ds = ds.map(transform, num_parallel_calls=None if live_random else tf.data.AUTOTUNE, deterministic=True)
+    ds = ds.map(transform, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
