@@ -59,7 +59,9 @@ def no_leftover_trainers():
 # --- folders and status ---------------------------------------------------------------------
 
 
-def test_create_open_status_round_trip(tmp_path):
+def test_create_open_status_round_trip(tmp_path, monkeypatch):
+    # Freeze the clock: two runs created in the same second (a loaded machine can cross a second).
+    monkeypatch.setattr("glr.runs.time.strftime", lambda fmt, *a: "20261127-143501")
     run = Run.create(tmp_path, CONFIG)
     assert run.path.parent == tmp_path / "runs"
     assert run.id.endswith("-efficientnet_lite0") and run.id[:8].isdigit()
@@ -71,7 +73,7 @@ def test_create_open_status_round_trip(tmp_path):
     assert run.file("labels.json") == run.labels_path
     # Same second, same backbone: the next id gets a suffix.
     second = Run.create(tmp_path, CONFIG)
-    assert second.id != run.id and second.id.startswith(run.id[:15])
+    assert second.id == run.id + "-2"
     with pytest.raises(RunError, match="already exists"):
         Run.create(tmp_path, CONFIG, run_id=run.id)
     with pytest.raises(RunError, match="no run folder"):
