@@ -121,7 +121,7 @@ def cmd_probe(args) -> int:
 
     catalog = _open_catalog(args.data)
     split = _curate(catalog, args)
-    data = split.table().merge(catalog.df[["id", "path"]], on="id")
+    data = split.table(paths=True)
     what = f"raw {args.raw_pixels}px pixels" if args.raw_pixels else args.backbone
     how = "the curated train/validation split" if args.holdout else f"{args.folds}-fold cross-validation"
     print(f"probing {len(data):,} images of {split.num_classes} classes with {what}, {how}", file=sys.stderr)

@@ -80,10 +80,11 @@ class Split:
         """Number of kept classes."""
         return len(self.labels)
 
-    def table(self) -> pd.DataFrame:
-        """One row per image: id, landmark_id, split ("train" or "val")."""
+    def table(self, paths: bool = False) -> pd.DataFrame:
+        """One row per image: id, landmark_id, split ("train" or "val"), and the path if asked."""
         parts = [self.train.assign(split="train"), self.val.assign(split="val")]
-        return pd.concat(parts, ignore_index=True)[["id", "landmark_id", "split"]]
+        columns = ["id", "landmark_id", "split"] + (["path"] if paths else [])
+        return pd.concat(parts, ignore_index=True)[columns]
 
 
 def _examples(values) -> str:

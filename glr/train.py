@@ -239,10 +239,7 @@ class Trainer:
         write_json(self.run.path / "config.json", config)
         write_json(self.run.path / "labels.json", split.labels[["index", "landmark_id", "name", "images"]].to_dict("records"))
         write_csv(self.run.path / "split.csv", split.table())
-        paths = catalog.df.set_index("id")["path"]
-        self.train = split.train.assign(path=split.train["id"].map(paths))
-        self.val = split.val.assign(path=split.val["id"].map(paths))
-        self.labels = split.labels
+        self.train, self.val, self.labels = split.train, split.val, split.labels
         self.progress.advance(1)
 
     def backbone(self):
