@@ -248,10 +248,12 @@ def _camera(scene, rng) -> Image.Image:
     return Image.fromarray(np.clip(img, 0, 255).astype(np.uint8))
 
 
-def render_photo(cls: LandmarkClass, rng: np.random.Generator, width: int = DEFAULT_IMAGE_SIZE) -> Image.Image:
+def render_photo(cls: LandmarkClass | None, rng: np.random.Generator, width: int = DEFAULT_IMAGE_SIZE) -> Image.Image:
     """One photo of `cls`: the landmark in a random scene, light, weather and camera.
 
-    Everything random comes from `rng`, so a photo is reproducible from its generator's seed.
+    With `cls=None` the same kind of street scene is drawn with no landmark in it: the
+    "not a landmark" photo that most real uploads are. Everything random comes from `rng`,
+    so a photo is reproducible from its generator's seed.
     """
     height = int(round(width * float(rng.choice(ASPECTS)) / 8)) * 8
     sky_top, sky_low, cast, _ = SKIES[rng.choice(len(SKIES), p=SKY_WEIGHTS)]
@@ -262,7 +264,13 @@ def render_photo(cls: LandmarkClass, rng: np.random.Generator, width: int = DEFA
     scene = _sky_and_ground(rng, width, height, horizon, sky_top, sky_low, ground)
     d = ImageDraw.Draw(scene)
     _background(d, rng, width, height, horizon, sky_low, ground)
-    _place_landmark(scene, cls, rng, horizon)
+    if cls is not None:
+        _place_landmark(scene, cls, rng, horizon)
+    else:  # ordinary buildings take the landmark's place in the middle of the frame
+        for _ in range(int(rng.integers(1, 4))):
+            x0 = rng.uniform(0.0, 0.7) * width
+            _draw_building(d, rng, x0, x0 + rng.uniform(0.15, 0.4) * width, horizon + height * 0.05,
+                           horizon - rng.uniform(0.2, 0.6) * height)
     _foreground(d, rng, width, height, horizon)
     scene = _light_and_weather(scene, rng, cast, sky_low)
     return _camera(scene, rng)

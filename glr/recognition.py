@@ -1,0 +1,136 @@
+"""Recognition by retrieval: kNN votes, the head+kNN blend, and the "not a known landmark" verdict.
+
+Three ways to name the landmark in a photo, all from one forward pass:
+- **head**: the trained classifier's softmax;
+- **knn**: the k most similar training photos (cosine over L2-normalised backbone
+  embeddings) vote for their class with their similarity;
+- **blend**: a weighted mean of the two.
+
+Each gives one class and a confidence per photo, which is what GAP ranks. The unknown
+verdict comes from a *known score*: the mean of the head's confidence and the similarity
+of the nearest training photo. A photo of a known landmark is usually both confidently
+classified and close to some training photo; a photo of anything else rarely is both. The
+threshold is calibrated on the validation images alone (they are never in the index): it
+keeps `KEEP_KNOWN` of them, so no distractor is needed to set it and the distractor
+figures stay out-of-sample.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from glr.errors import GlrError
+from glr.metrics import gap
+
+KNN_K = 10
+BLEND_WEIGHT = 0.5  # fixed, not tuned on validation data, so the figures below stay honest
+KEEP_KNOWN = 0.95
+NOISE = 2e-3  # how much a known score moves between evaluation and prediction (measured: under 1e-3)
+METHODS = ("head", "knn", "blend")
+DEFAULT_METHOD = "head"  # the blend or kNN becomes the default only where measured to win: see README
+
+
+def knn_scores(sims: np.ndarray, neighbour_classes: np.ndarray, num_classes: int) -> np.ndarray:
+    """Per-class votes (N, C): each of the k neighbours adds its similarity (clipped at 0) to its class, / k.
+
+    The scores lie in [0, 1], and they keep how close the neighbours were, so a photo far
+    from every training photo gets a low confidence, which is what GAP with distractors wants.
+    """
+    sims = np.clip(np.asarray(sims, np.float32), 0.0, None)
+    neighbour_classes = np.asarray(neighbour_classes, np.int64)
+    n, k = sims.shape
+    scores = np.zeros((n, num_classes), np.float32)
+    if k:
+        np.add.at(scores, (np.repeat(np.arange(n), k), neighbour_classes.ravel()), sims.ravel())
+        scores /= k
+    return scores
+
+
+def blend_scores(head_probs: np.ndarray, knn: np.ndarray, weight: float = BLEND_WEIGHT) -> np.ndarray:
+    """weight * head probabilities + (1 - weight) * kNN votes."""
+    return weight * np.asarray(head_probs, np.float32) + (1.0 - weight) * np.asarray(knn, np.float32)
+
+
+def known_score(head_probs: np.ndarray, top_similarity: np.ndarray) -> np.ndarray:
+    """How much a photo looks like a known landmark: mean of the head's top probability and the nearest similarity."""
+    return 0.5 * (np.asarray(head_probs, np.float32).max(axis=1) + np.asarray(top_similarity, np.float32))
+
+
+@dataclass
+class Calibration:
+    """The unknown threshold on the known score, and how it was set."""
+
+    threshold: float
+    keep_known: float = KEEP_KNOWN
+    calibrated_on: int = 0  # validation images
+
+    def is_unknown(self, score) -> np.ndarray:
+        """True where the known score falls below the threshold."""
+        return np.asarray(score) < self.threshold
+
+    def to_dict(self) -> dict:
+        """For retrieval.json."""
+        return asdict(self)
+
+
+def calibrate(val_known_scores: np.ndarray, keep_known: float = KEEP_KNOWN) -> Calibration:
+    """The threshold that keeps `keep_known` of the validation photos (all of which show a known landmark)."""
+    scores = np.asarray(val_known_scores, np.float64)
+    if not len(scores):
+        raise GlrError("cannot calibrate the unknown verdict: no validation images")
+    if not 0.0 < keep_known <= 1.0:
+        raise GlrError(f"keep_known must be in (0, 1], got {keep_known}")
+    # The threshold is an observed score: the m lowest fall below it, m = floor(n * (1 - keep)),
+    # so (without ties) exactly n - m validation photos stay known.
+    # NOISE is taken off so that the photo that sets the threshold stays known when it is
+    # predicted again through another decoder and the float16 index.
+    flagged = int(np.floor(len(scores) * (1.0 - keep_known) + 1e-9))
+    threshold = float(np.sort(scores)[flagged]) - NOISE if flagged < len(scores) else float("inf")
+    return Calibration(threshold=threshold, keep_known=keep_known, calibrated_on=len(scores))
+
+
+def method_scores(head_probs: np.ndarray, sims: np.ndarray, neighbour_classes: np.ndarray,
+                  weight: float = BLEND_WEIGHT) -> dict[str, np.ndarray]:
+    """{method: (N, C) scores} for head, knn and blend."""
+    knn = knn_scores(sims, neighbour_classes, head_probs.shape[1])
+    return {"head": np.asarray(head_probs, np.float32), "knn": knn, "blend": blend_scores(head_probs, knn, weight)}
+
+
+def roc_auc(known: np.ndarray, unknown: np.ndarray) -> float:
+    """How well a score separates known photos (high) from distractors (low): ROC AUC."""
+    from sklearn.metrics import roc_auc_score
+
+    if not len(known) or not len(unknown):
+        return float("nan")
+    y = np.r_[np.ones(len(known)), np.zeros(len(unknown))]
+    return float(roc_auc_score(y, np.r_[known, unknown]))
+
+
+def evaluate_methods(val_scores: dict[str, np.ndarray], val_true: np.ndarray,
+                     distractor_scores: dict[str, np.ndarray], val_known: np.ndarray,
+                     distractor_known: np.ndarray, calibration: Calibration) -> dict[str, dict]:
+    """Top-1 and GAP for each method, without and with the distractors ranked in.
+
+    `gap_distractors` ranks every distractor's best guess among the validation photos, as
+    the competition did. `gap_distractors_unknown` first moves every photo the calibrated
+    verdict calls unknown below all the others (their confidence minus 1), which is what
+    the app does when it answers "not a known landmark".
+    """
+    val_true = np.asarray(val_true)
+    unknown = np.r_[calibration.is_unknown(val_known), calibration.is_unknown(distractor_known)]
+    out = {}
+    for method, scores in val_scores.items():
+        d_scores = distractor_scores[method]
+        pred = np.r_[scores.argmax(1), d_scores.argmax(1)]
+        conf = np.r_[scores.max(1), d_scores.max(1)].astype(np.float64)
+        true = list(val_true) + [-1] * len(d_scores)
+        n = len(val_true)
+        out[method] = {
+            "top1": float(np.mean(pred[:n] == val_true)),
+            "gap": gap(list(pred[:n]), list(conf[:n]), list(val_true)),
+            "gap_distractors": gap(list(pred), list(conf), true),
+            "gap_distractors_unknown": gap(list(pred), list(conf - unknown), true),
+        }
+    return out

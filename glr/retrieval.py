@@ -1,0 +1,164 @@
+"""The embedding index: L2-normalised image embeddings with their ids and labels, searched by cosine.
+
+Every winner of the Google landmark competitions recognised by retrieval: find the most
+similar training photos, then vote. This module holds the search, behind one small
+interface (`EmbeddingIndex.search`):
+- up to `EXACT_LIMIT` vectors, exact search: one matrix product in NumPy, which is exact
+  and, at that size, faster than building any graph;
+- above it, an HNSW graph from usearch. benchmarks/bench_index.py measured usearch and
+  faiss-cpu side by side on the same vectors; its README has the figures behind the choice.
+
+On disk an index is a folder: `vectors.npy` (float16 halves the size; cosines change by
+about 1e-3) and `items.csv` (id, landmark_id, name, path), written atomically. The vectors are rounded to
+float16 when the index is built, so an index answers the same before and after a save.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from glr.atomic import write_csv, write_with
+from glr.errors import GlrError
+
+EXACT_LIMIT = 50_000
+QUERY_CHUNK = 1024  # queries per matrix product: bounds memory at QUERY_CHUNK x N floats
+ITEM_COLUMNS = ["id", "landmark_id", "name", "path"]
+
+
+def normalize(vectors: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit length (zero rows stay zero), as float32."""
+    vectors = np.asarray(vectors, np.float32)
+    if vectors.ndim != 2:
+        raise GlrError(f"embeddings must be a 2-D array, got shape {vectors.shape}")
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return vectors / np.maximum(norms, 1e-12)
+
+
+def exact_search(vectors: np.ndarray, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The k most similar rows of `vectors` for each query, by inner product (cosine for unit rows).
+
+    Returns (similarities, indices), each (queries, k), best first; ties keep the lower index.
+    """
+    vectors, queries = np.asarray(vectors, np.float32), np.asarray(queries, np.float32)
+    k = max(0, min(k, len(vectors)))
+    sims = np.zeros((len(queries), k), np.float32)
+    idx = np.zeros((len(queries), k), np.int64)
+    if k == 0:
+        return sims, idx
+    for start in range(0, len(queries), QUERY_CHUNK):
+        scores = queries[start:start + QUERY_CHUNK] @ vectors.T
+        # argpartition finds the top k in linear time; only those k are then sorted.
+        part = np.argpartition(-scores, k - 1, axis=1)[:, :k] if k < scores.shape[1] else np.tile(np.arange(k), (len(scores), 1))
+        part_scores = np.take_along_axis(scores, part, axis=1)
+        order = np.lexsort((part, -part_scores), axis=1)
+        idx[start:start + len(scores)] = np.take_along_axis(part, order, axis=1)
+        sims[start:start + len(scores)] = np.take_along_axis(part_scores, order, axis=1)
+    return sims, idx
+
+
+class _Exact:
+    """Exact search over the vectors in memory."""
+
+    name = "exact"
+
+    def __init__(self, vectors: np.ndarray):
+        self.vectors = vectors
+
+    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        return exact_search(self.vectors, queries, k)
+
+
+class _USearch:
+    """An HNSW graph from usearch; built once per loaded index."""
+
+    name = "usearch"
+
+    def __init__(self, vectors: np.ndarray):
+        from usearch.index import Index
+
+        self.size = len(vectors)
+        self.index = Index(ndim=vectors.shape[1], metric="ip", dtype="f32", connectivity=32,
+                           expansion_add=128, expansion_search=128)
+        self.index.add(np.arange(len(vectors)), vectors)
+
+    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        k = max(0, min(k, self.size))
+        if k == 0 or not len(queries):
+            return np.zeros((len(queries), k), np.float32), np.zeros((len(queries), k), np.int64)
+        matches = self.index.search(np.asarray(queries, np.float32), k)
+        keys = np.asarray(matches.keys, np.int64).reshape(len(queries), -1)
+        # usearch returns the inner-product *distance* 1 - q.v; similarity is its complement.
+        sims = 1.0 - np.asarray(matches.distances, np.float32).reshape(len(queries), -1)
+        return sims, keys
+
+
+BACKENDS = {"exact": _Exact, "usearch": _USearch}
+
+
+class EmbeddingIndex:
+    """Unit-length embeddings and a table of what each one is (id, landmark_id, name, path)."""
+
+    def __init__(self, vectors: np.ndarray, items: pd.DataFrame, backend: str = "auto"):
+        # Rounded to float16 here, as on disk, so a loaded index answers exactly as the one built.
+        self.vectors = normalize(vectors).astype(np.float16).astype(np.float32)
+        if len(items) != len(self.vectors):
+            raise GlrError(f"the index has {len(self.vectors)} vectors but {len(items)} items")
+        self.items = items.reset_index(drop=True)
+        if backend == "auto":
+            backend = "exact" if len(self.vectors) <= EXACT_LIMIT else "usearch"
+        if backend not in BACKENDS:
+            raise GlrError(f"unknown index backend {backend!r}; choose from {', '.join(BACKENDS)}")
+        self._searcher = BACKENDS[backend](self.vectors)
+
+    @property
+    def backend(self) -> str:
+        """The name of the search in use: exact or usearch."""
+        return self._searcher.name
+
+    def __len__(self) -> int:
+        return len(self.vectors)
+
+    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """(similarities, row indices) of the k nearest items for each query (normalised here)."""
+        queries = normalize(np.atleast_2d(queries))
+        if queries.shape[1] != self.vectors.shape[1]:
+            raise GlrError(f"query embeddings have {queries.shape[1]} dimensions; the index has {self.vectors.shape[1]}")
+        return self._searcher.search(queries, k)
+
+    def neighbours(self, query: np.ndarray, k: int) -> pd.DataFrame:
+        """The k most similar items to one embedding, with a `similarity` column, best first."""
+        sims, idx = self.search(query, k)
+        table = self.items.iloc[idx[0]].copy()
+        table["similarity"] = sims[0]
+        return table.reset_index(drop=True)
+
+    def save(self, folder: str | os.PathLike) -> Path:
+        """Write vectors.npy and items.csv into `folder`, each atomically."""
+        folder = Path(folder)
+        buf = io.BytesIO()
+        np.save(buf, self.vectors.astype(np.float16), allow_pickle=False)
+        write_with(folder / "vectors.npy", lambda tmp: Path(tmp).write_bytes(buf.getvalue()), suffix=".npy")
+        write_csv(folder / "items.csv", self.items[ITEM_COLUMNS])
+        return folder
+
+    @classmethod
+    def load(cls, folder: str | os.PathLike, backend: str = "auto") -> "EmbeddingIndex":
+        """Read an index written by `save`; GlrError naming the file if it is missing or damaged."""
+        folder = Path(folder)
+        try:
+            vectors = np.load(folder / "vectors.npy", allow_pickle=False)
+            items = pd.read_csv(folder / "items.csv", dtype={"id": str, "name": str, "path": str})
+        except FileNotFoundError as exc:
+            raise GlrError(f"{folder}: no embedding index ({Path(exc.filename).name} is missing)") from None
+        except (OSError, ValueError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+            raise GlrError(f"{folder}: the embedding index is damaged ({exc.__class__.__name__}); "
+                           "rebuild it with `python -m glr retrieval RUN`") from None
+        missing = [c for c in ITEM_COLUMNS if c not in items.columns]
+        if missing:
+            raise GlrError(f"{folder / 'items.csv'}: missing columns {missing}")
+        return cls(vectors.astype(np.float32), items, backend=backend)

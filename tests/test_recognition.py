@@ -1,0 +1,61 @@
+"""glr.recognition: kNN votes, the blend, calibration of the unknown verdict, and GAP with distractors."""
+
+import numpy as np
+import pytest
+
+from glr.errors import GlrError
+from glr.recognition import (
+    Calibration, blend_scores, calibrate, evaluate_methods, known_score, knn_scores, method_scores, roc_auc,
+)
+
+
+def test_knn_scores_by_hand():
+    sims = np.array([[0.9, 0.8, 0.1, -0.5]])
+    classes = np.array([[2, 0, 2, 1]])
+    scores = knn_scores(sims, classes, 3)
+    # Class 2 gets 0.9 + 0.1, class 0 gets 0.8, class 1's negative similarity counts as 0; all / k.
+    np.testing.assert_allclose(scores, [[0.8 / 4, 0.0, 1.0 / 4]])
+
+
+def test_blend_and_method_scores():
+    head = np.array([[0.7, 0.2, 0.1]], np.float32)
+    knn = np.array([[0.0, 0.6, 0.0]], np.float32)
+    np.testing.assert_allclose(blend_scores(head, knn, 0.5), [[0.35, 0.4, 0.05]])
+    scores = method_scores(head, np.array([[0.6]]), np.array([[1]]))
+    assert set(scores) == {"head", "knn", "blend"}
+    assert scores["head"].argmax() == 0 and scores["knn"].argmax() == 1 and scores["blend"].argmax() == 1
+
+
+def test_known_score_is_mean_of_confidence_and_top_similarity():
+    np.testing.assert_allclose(known_score(np.array([[0.2, 0.8], [0.5, 0.5]]), np.array([0.4, 1.0])), [0.6, 0.75])
+
+
+def test_calibration_keeps_the_asked_share_of_validation_photos():
+    scores = np.random.default_rng(0).permutation(np.linspace(0.1, 0.9, 100))
+    cal = calibrate(scores, keep_known=0.95)
+    assert (~cal.is_unknown(scores)).sum() == 95 and cal.calibrated_on == 100
+    assert (~calibrate(scores, keep_known=1.0).is_unknown(scores)).all()
+    assert cal.is_unknown(0.0) and not cal.is_unknown(0.95)
+    with pytest.raises(GlrError, match="no validation images"):
+        calibrate(np.array([]))
+    with pytest.raises(GlrError, match="keep_known"):
+        calibrate(scores, keep_known=0.0)
+
+
+def test_gap_with_distractors_and_the_unknown_verdict():
+    # Two validation photos, both right; one distractor guessed with high confidence.
+    val = {"head": np.array([[0.9, 0.1], [0.2, 0.6]])}
+    dis = {"head": np.array([[0.95, 0.05]])}
+    cal = Calibration(threshold=0.5)
+    out = evaluate_methods(val, np.array([0, 1]), dis, np.array([0.9, 0.7]), np.array([0.3]), cal)["head"]
+    assert out["top1"] == 1.0 and out["gap"] == 1.0
+    # Ranked first, the distractor halves the precision at both relevant ranks: (1/2 + 2/3) / 2.
+    assert out["gap_distractors"] == pytest.approx((1 / 2 + 2 / 3) / 2)
+    # Called unknown, it drops below both, and GAP is whole again.
+    assert out["gap_distractors_unknown"] == 1.0
+
+
+def test_roc_auc():
+    assert roc_auc(np.array([0.9, 0.8]), np.array([0.1, 0.2])) == 1.0
+    assert roc_auc(np.array([0.1]), np.array([0.9])) == 0.0
+    assert np.isnan(roc_auc(np.array([0.5]), np.array([])))

@@ -1,0 +1,117 @@
+"""glr.run_index: a finished run's index and retrieval evaluation, the recogniser, rebuild, the map."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from glr import run_index
+from glr.errors import GlrError
+from glr.predict import Predictor
+from glr.retrieval import EmbeddingIndex
+
+
+@pytest.fixture(scope="module")
+def predictor(finished_run):
+    return Predictor(finished_run.path)
+
+
+def test_training_writes_the_index_and_evaluation(finished_run):
+    result = run_index.load_retrieval(finished_run.path)
+    split = pd.read_csv(finished_run.path / "split.csv", dtype={"id": str})
+    index = EmbeddingIndex.load(finished_run.path / run_index.INDEX_DIR)
+    # Every training photo, and only those, is in the index.
+    assert sorted(index.items["id"]) == sorted(split.loc[split["split"] == "train", "id"])
+    assert result["val_images"] == (split["split"] == "val").sum()
+    assert result["distractors"] == sum(result["distractor_sources"].values()) > 20
+    table = run_index.retrieval_table(result)
+    assert table["method"].tolist() == ["head", "knn", "blend"]
+    values = table.drop(columns="method").to_numpy()
+    assert ((values >= 0) & (values <= 1)).all()
+    metrics = json.loads((finished_run.path / "metrics.json").read_text())
+    head = result["methods"]["head"]
+    assert head["top1"] == pytest.approx(metrics["top1"]) and head["gap"] == pytest.approx(metrics["gap"])
+    # Distractors can only lower GAP, and the unknown verdict only moves photos down.
+    for m in result["methods"].values():
+        assert m["gap_distractors"] <= m["gap"] + 1e-9
+    distractors = pd.read_csv(finished_run.path / run_index.DISTRACTORS_FILE)
+    assert len(distractors) == result["distractors"]
+    assert distractors["unknown"].mean() == pytest.approx(result["unknown"]["distractors_flagged"])
+
+
+def test_rebuild_reproduces_the_training_time_index(finished_run, tmp_path):
+    import shutil
+
+    copy = tmp_path / "run"
+    shutil.copytree(finished_run.path, copy)
+    before = run_index.load_retrieval(copy)
+    messages = []
+    after = run_index.rebuild(copy, progress=messages.append)
+    assert messages and after["index"] == before["index"]
+    for method in ("head", "knn", "blend"):
+        for key, value in before["methods"][method].items():
+            assert after["methods"][method][key] == pytest.approx(value, abs=1e-6), (method, key)
+    assert after["unknown"]["threshold"] == pytest.approx(before["unknown"]["threshold"], abs=1e-6)
+
+
+def test_a_training_photo_finds_itself(predictor, finished_run):
+    index = EmbeddingIndex.load(finished_run.path / run_index.INDEX_DIR)
+    path = index.items["path"].iloc[0]
+    [result] = predictor.predict([path], k=2, similar=3)
+    assert len(result.similar) == 3
+    assert result.similar[0]["path"] == path and result.similar[0]["similarity"] == pytest.approx(1.0, abs=2e-3)
+    sims = [s["similarity"] for s in result.similar]
+    assert sims == sorted(sims, reverse=True)
+    assert result.known_score is not None and not result.unknown
+
+
+def test_unknown_verdict_on_distractors(predictor, finished_run):
+    """The calibrated verdict calls the distractor photos unknown more often than the validation photos."""
+    from glr.distractors import package_images
+
+    paths = [str(p) for _, p in package_images()]
+    predictions = predictor.predict(paths, k=1)
+    flagged = np.mean([p.unknown for p in predictions])
+    val = pd.read_csv(finished_run.path / "val_predictions.csv", dtype={"id": str})
+    stored = pd.read_csv(finished_run.path / run_index.VAL_FILE)
+    # The predictor scores a validation photo as the evaluation did (its own decoding path).
+    scores = [p.known_score for p in predictor.predict(val["path"].tolist(), k=1)]
+    np.testing.assert_allclose(scores, stored["known_score"], atol=2e-3)
+    assert flagged >= 0.5, f"only {flagged:.0%} of the distractors were called unknown"
+    moon = next(p for p, path in zip(predictions, paths) if path.endswith("moon.png"))
+    assert moon.unknown and moon.known_score < predictor.recognizer.calibration.threshold
+
+
+def test_run_without_index_still_predicts(finished_run, tmp_path):
+    import shutil
+
+    copy = tmp_path / "run"
+    shutil.copytree(finished_run.path, copy)
+    (copy / run_index.RETRIEVAL_FILE).unlink()
+    predictor = Predictor(copy)
+    assert predictor.recognizer is None and "python -m glr retrieval" in predictor.retrieval_problem
+    [result] = predictor.predict([EmbeddingIndex.load(copy / "index").items["path"].iloc[0]], similar=3)
+    assert result.ok and result.similar == [] and result.known_score is None
+
+
+def test_embedding_map(finished_run):
+    for method in ("pca", "tsne"):
+        points = run_index.embedding_map(finished_run.path, method)
+        assert list(points.columns) == ["x", "y", "id", "landmark_id", "name", "path"]
+        assert np.isfinite(points[["x", "y"]].to_numpy()).all() and len(points) > 3
+    sample = run_index.embedding_map(finished_run.path, max_points=6)
+    assert len(sample) == 6 and sample["landmark_id"].nunique() == 3  # an even sample per class
+    with pytest.raises(GlrError, match="unknown projection"):
+        run_index.embedding_map(finished_run.path, "umap")
+
+
+def test_damaged_index_is_reported(finished_run, tmp_path):
+    import shutil
+
+    copy = tmp_path / "run"
+    shutil.copytree(finished_run.path, copy)
+    (copy / "index" / "items.csv").write_text("")
+    assert Predictor(copy).recognizer is None  # the head still answers
+    with pytest.raises(GlrError, match="damaged"):
+        run_index.Recognizer(copy, pd.DataFrame({"index": [0], "landmark_id": [3], "name": ["x"]}))
