@@ -6,7 +6,7 @@ prints build time, query throughput and recall@10 against the exact answer, all 
 in this one run. The summary line names the library glr uses for indexes above
 `glr.retrieval.EXACT_LIMIT`.
 
-    .venv/bin/python benchmarks/bench_index.py            # 100k x 1280 (about 5 minutes)
+    .venv/bin/python benchmarks/bench_index.py            # 100k x 1280 (about 25 minutes here)
     .venv/bin/python benchmarks/bench_index.py --tiny     # a smoke run
 """
 

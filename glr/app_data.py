@@ -10,19 +10,19 @@ browser. Nothing here imports streamlit, and nothing imports TensorFlow at impor
 - a dataset: the curated split per class, a gallery page of classes with example images,
   thumbnails, image-size statistics;
 - results: the misclassified validation images, the report as a zip;
-- predictions: uploads (single photos or zips, read safely in memory), example training
-  images of each class.
+- predictions: example training images of each class, whether a run can predict.
+
+Uploads (single photos or zips, read safely in memory) live in `glr.uploads`.
 """
 
 from __future__ import annotations
 
 import io
 import os
-import posixpath
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -36,14 +36,6 @@ RESULTS_ENV = "GLR_RESULTS"  # overrides the results folder (tests point it at a
 DATA_ENV = "GLR_DATA"  # overrides the default dataset (the embedded demo)
 RECENT_FILE = "recent_datasets.json"  # under glr.paths.cache_dir()
 RECENT_LIMIT = 8
-
-# What the Predict page accepts. Zips are read in memory, never extracted to disk, and only
-# up to these limits: a zip of a few hundred photos is normal, a zip bomb is not.
-IMAGE_TYPES = ("jpg", "jpeg", "png", "webp", "bmp", "gif", "tif", "tiff")
-UPLOAD_TYPES = IMAGE_TYPES + ("zip",)
-ZIP_MAX_FILES = 2000
-ZIP_MAX_BYTES = 500 * 1024 * 1024  # total uncompressed size of the images taken from one zip
-ZIP_SKIPPED_PREFIXES = ("__MACOSX/",)  # macOS resource forks, not photos
 
 THUMBNAIL_PX = 160
 SIZE_SAMPLE = 200  # image headers read for the size statistics
@@ -341,110 +333,6 @@ def report_zip(run_dir: str | os.PathLike) -> bytes | None:
 
 
 # --------------------------------------------------------------------------- predictions
-
-
-def safe_member_name(name: str) -> str | None:
-    """A zip member's name if it is a plain relative path inside the archive, else None (zip slip).
-
-    Absolute paths, drive letters, backslashes turned separators and `..` components are all
-    refused, so a name can never point outside wherever it might be written.
-    """
-    text = name.replace("\\", "/")
-    if not text or text.startswith("/") or (len(text) > 1 and text[1] == ":"):
-        return None
-    parts = [p for p in text.split("/") if p not in ("", ".")]
-    if not parts or any(p == ".." for p in parts):
-        return None
-    return posixpath.join(*parts)
-
-
-def read_zip_images(data: bytes, name: str = "the zip", max_files: int = ZIP_MAX_FILES,
-                    max_bytes: int = ZIP_MAX_BYTES) -> tuple[list[tuple[str, bytes]], list[str]]:
-    """The images inside a zip as (member name, bytes), in name order, and the problems found.
-
-    Nothing is written to disk. Unsafe names (zip slip), non-images, encrypted members and
-    files past `max_files` or `max_bytes` (uncompressed) are skipped with a message. A file
-    that is not a zip at all gives no images and one message.
-    """
-    try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
-    except (zipfile.BadZipFile, OSError, ValueError):
-        return [], [f"{name}: not a valid zip archive"]
-    images, problems = [], []
-    unsafe, others, encrypted, too_many, too_big = [], [], [], 0, 0
-    total = 0
-    with archive:
-        for info in sorted(archive.infolist(), key=lambda i: i.filename):
-            if info.is_dir() or info.filename.startswith(ZIP_SKIPPED_PREFIXES):
-                continue
-            member = safe_member_name(info.filename)
-            if member is None:
-                unsafe.append(info.filename)
-                continue
-            if posixpath.basename(member).startswith("."):
-                continue
-            if posixpath.splitext(member)[1].lower().lstrip(".") not in IMAGE_TYPES:
-                others.append(member)
-                continue
-            if info.flag_bits & 0x1:
-                encrypted.append(member)
-                continue
-            if len(images) >= max_files:
-                too_many += 1
-                continue
-            if total + info.file_size > max_bytes:
-                too_big += 1
-                continue
-            try:
-                content = archive.read(info)
-            except (zipfile.BadZipFile, OSError, ValueError, RuntimeError, NotImplementedError) as exc:
-                problems.append(f"{name}: {member} cannot be read ({exc})")
-                continue
-            total += len(content)
-            images.append((member, content))
-    if unsafe:
-        problems.append(f"{name}: {len(unsafe)} file(s) with unsafe paths skipped (e.g. {unsafe[0]!r})")
-    if others:
-        problems.append(f"{name}: {len(others)} file(s) that are not images skipped (e.g. {others[0]!r})")
-    if encrypted:
-        problems.append(f"{name}: {len(encrypted)} encrypted file(s) skipped (e.g. {encrypted[0]!r})")
-    if too_many:
-        problems.append(f"{name}: only the first {max_files} images are used; {too_many} more skipped")
-    if too_big:
-        problems.append(f"{name}: {too_big} image(s) skipped past {max_bytes // (1024 * 1024)} MB uncompressed")
-    if not images and not problems:
-        problems.append(f"{name}: holds no images ({', '.join(IMAGE_TYPES)})")
-    return images, problems
-
-
-def expand_uploads(files: Iterable[tuple[str, bytes]]) -> tuple[list[tuple[str, bytes]], list[str], bool]:
-    """Uploaded (name, bytes): photos pass through, zips are replaced by the images inside.
-
-    Returns (photos, problems, from_zip) where from_zip says whether any zip was opened. A
-    photo's bytes are not checked here: the predictor reports a bad one on its own.
-    """
-    photos, problems, from_zip = [], [], False
-    for name, data in files:
-        if str(name).lower().endswith(".zip"):
-            from_zip = True
-            inside, found = read_zip_images(data, name)
-            photos += [(f"{name}/{member}", content) for member, content in inside]
-            problems += found
-        else:
-            photos.append((str(name), data))
-    return photos, problems, from_zip
-
-
-def named_upload(name: str, data: bytes) -> io.BytesIO:
-    """Bytes as a file-like object with a `.name`, so the predictor's messages name the file."""
-    buffer = io.BytesIO(data)
-    buffer.name = name
-    return buffer
-
-
-def photo_id(name: str) -> str:
-    """The submission id of an uploaded photo: its file name without folders and extension."""
-    return posixpath.splitext(posixpath.basename(str(name).replace("\\", "/")))[0]
 
 
 def run_dataset_root(run_dir: str | os.PathLike) -> str | None:

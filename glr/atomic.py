@@ -1,35 +1,77 @@
 """Atomic file writes: write a temp file in the same folder, then `os.replace` it into place.
 
 A crash, a SIGKILL or a full disk therefore leaves either the old file or the new one,
-never half of one. Every file in a run folder is written through here.
+never half of one. Every file in a run folder is written through here, so a full disk
+while saving a checkpoint keeps the previous checkpoint and says which file failed.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import tempfile
 from pathlib import Path
 from typing import Any, Callable
 
+from glr.errors import GlrError
+
+# Write failures the user can fix, and what to tell them. Any other OSError is left as it is.
+_STORAGE_PROBLEMS = {
+    errno.ENOSPC: "the disk is full",
+    errno.EDQUOT: "the disk quota is used up",
+    errno.EROFS: "the file system is read-only",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "permission denied",
+}
+
+
+class StorageError(GlrError, OSError):
+    """A file could not be written (disk full, read-only, no permission); the old file is intact.
+
+    Also an OSError, so code that already handles OSError keeps working.
+    """
+
+
+def _storage_error(path: Path, exc: OSError) -> OSError:
+    """`exc` as a StorageError naming `path` and what to do, when it is a problem the user can fix."""
+    problem = _STORAGE_PROBLEMS.get(exc.errno)
+    if problem is None or isinstance(exc, StorageError):
+        return exc
+    error = StorageError(f"{path}: cannot be written, {problem} ({exc.strerror or exc}); "
+                         "the previous version of the file is kept. Free some space or fix the folder, then try again")
+    error.errno = exc.errno
+    return error
+
 
 def write_with(path: str | os.PathLike, writer: Callable[[str], None], suffix: str = "") -> Path:
     """Call `writer(tmp_path)` to produce the file, then move it onto `path` atomically.
 
-    On any failure the temp file is removed and `path` keeps its old content.
+    On any failure the temp file is removed and `path` keeps its old content. A full disk,
+    a read-only folder or a permission problem raises `StorageError` (a GlrError and an
+    OSError) naming the file.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix or ".tmp", dir=path.parent)
-    os.close(fd)
-    os.chmod(tmp, 0o644)  # mkstemp makes 0600; run files are meant to be read by the app and others
+    tmp = None
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix or ".tmp", dir=path.parent)
+        os.close(fd)
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; run files are meant to be read by the app and others
         writer(tmp)
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())  # the data must be on disk before the rename publishes it
         os.replace(tmp, path)
+    except OSError as exc:
+        if tmp:
+            Path(tmp).unlink(missing_ok=True)
+        error = _storage_error(path, exc)
+        if error is exc:
+            raise
+        raise error from exc
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        if tmp:
+            Path(tmp).unlink(missing_ok=True)
         raise
     return path
 

@@ -14,6 +14,7 @@ unreadable raise `DatasetError`.
 
 from __future__ import annotations
 
+import csv as _csv
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -94,7 +95,8 @@ def _examples(values) -> str:
 
 
 def _plural(n: int, word: str) -> str:
-    return f"{n:,} {word}" + ("" if n == 1 else "s")
+    """`1 row`, `2 rows`, `2 classes`."""
+    return f"{n:,} {word}" + ("" if n == 1 else "es" if word.endswith("s") else "s")
 
 
 def category_to_name(category: str) -> str:
@@ -129,45 +131,98 @@ def load_catalog(path: str | os.PathLike, check_files: bool | None = None) -> Ca
     if not os.access(root, os.R_OK | os.X_OK):
         raise DatasetError(f"{root}: permission denied, the folder cannot be read")
     csv = root / TRAIN_CSV
-    if csv.exists():
+    if csv.exists() or csv.is_symlink():
         return _load_gldv2(root, csv, check_files)
+    if _looks_like_gldv2_images(root / "train"):
+        # Without this, the whole train/ tree would be read as one class named "train".
+        raise DatasetError(f"{root}: has GLDv2's train/ folder of images but no {TRAIN_CSV}; "
+                           f"put {TRAIN_CSV} (columns id,landmark_id) beside train/")
     return _load_class_folders(root)
 
 
-def _read_train_csv(csv: Path) -> tuple[pd.DataFrame, list[str]]:
-    """Read id and landmark_id (as text) from a GLDv2 train.csv, whatever its other columns."""
+def _looks_like_gldv2_images(folder: Path) -> bool:
+    """Whether `folder` is laid out as GLDv2's train/: sub-folders named by one hex digit."""
+    try:
+        children = [p for p in folder.iterdir() if not p.name.startswith(".")] if folder.is_dir() else []
+    except OSError:
+        return False
+    return bool(children) and all(
+        p.is_dir() and len(p.name) == 1 and p.name in "0123456789abcdef" for p in children)
+
+
+def _read_header(csv: Path) -> list[str]:
+    """The header fields of a CSV file as written (quotes removed), from its first line."""
+    if not csv.is_file():
+        # A folder, or a pipe that would block the read forever.
+        raise DatasetError(f"{csv}: is not a regular file; expected a CSV file `id,landmark_id`")
     try:
         with open(csv, "rb") as fh:
             header_bytes = fh.readline(10_000)
     except OSError as exc:
         raise DatasetError(f"{csv}: cannot be read ({exc.strerror or exc})") from None
     try:
-        header = [c.strip().strip('"').lower() for c in header_bytes.decode("utf-8-sig").strip().split(",")]
+        line = header_bytes.decode("utf-8-sig").strip()
     except UnicodeDecodeError:
         raise DatasetError(f"{csv}: is not UTF-8 text; save it as UTF-8 CSV") from None
-    if header == [""]:
+    if not line:
         raise DatasetError(f"{csv}: is empty; expected a header line `id,landmark_id` and one row per image")
+    return next(_csv.reader([line]))
+
+
+def _read_train_csv(csv: Path) -> tuple[pd.DataFrame, list[str]]:
+    """Read id and landmark_id (both as text) from a GLDv2 train.csv, whatever its other columns.
+
+    Column names match without regard to case or surrounding spaces (`ID, Landmark_ID`).
+    """
+    fields = _read_header(csv)
+    header = [f.strip().strip('"').lower() for f in fields]
     missing = [c for c in ("id", "landmark_id") if c not in header]
     if missing:
         raise DatasetError(
             f"{csv}: missing column {' and '.join(repr(m) for m in missing)}; "
             f"found {', '.join(repr(h) for h in header)}. Expected `id,landmark_id` or `id,url,landmark_id`"
         )
+    # Our own names for the columns (the header line is skipped), so a header in another case,
+    # with spaces or quotes, or with a repeated name, still finds its two columns.
+    names = [h if h not in header[:i] else f"{h}.{i}" for i, h in enumerate(header)]
     try:
-        # pyarrow parses the 4.1M-row file in about a second; only two columns are kept.
-        # Labels are read as integers first (fast); text is the fallback that lets the
-        # caller name the rows that are not integers.
-        read = dict(usecols=["id", "landmark_id"], engine="pyarrow", encoding="utf-8")
-        try:
-            df = pd.read_csv(csv, dtype={"id": "string", "landmark_id": "int64"}, **read)
-        except Exception:  # noqa: BLE001
-            df = pd.read_csv(csv, dtype={"id": "string", "landmark_id": "string"}, **read)
+        import pyarrow as pa
+        import pyarrow.csv as pacsv
+
+        # Arrow parses the 4.1M-row file in under a second. Only two columns are kept, as
+        # text: parsing labels as int64 directly would silently turn "1.5" into 1 and wrap an
+        # overlong number around. `_parse_labels` checks them strictly instead.
+        table = pacsv.read_csv(
+            csv, read_options=pacsv.ReadOptions(column_names=names, skip_rows=1),
+            convert_options=pacsv.ConvertOptions(include_columns=["id", "landmark_id"],
+                                                 column_types={"id": pa.string(), "landmark_id": pa.string()}))
     except Exception as exc:  # noqa: BLE001 - any parser failure is the file's problem
         text = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
         if any(word in text.lower() for word in ("utf-8", "utf8", "unicode")):
             raise DatasetError(f"{csv}: is not UTF-8 text; save it as UTF-8 CSV") from None
         raise DatasetError(f"{csv}: cannot be parsed as CSV ({text})") from None
-    return df, []
+    return table.to_pandas().astype("string"), []
+
+
+def _parse_labels(text: pd.Series) -> pd.Series:
+    """landmark_id text -> integers, with <NA> wherever the text is not a plain integer.
+
+    The fast path is Arrow's strict cast (all of GLDv2 in about 0.1 s); only when some value
+    fails it does a slower row-by-row pass find which ones.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    arr = pa.array(text.array, type=pa.string()) if len(text) else pa.array([], pa.string())
+    # Arrow's cast also accepts "0x1f" as hex; a label like that is as suspect as "abc".
+    if not pc.any(pc.match_substring(arr, "x", ignore_case=True)).as_py():
+        try:
+            return pd.Series(pc.cast(arr, pa.int64()).to_numpy(zero_copy_only=False), index=text.index)
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            pass  # some label is not an integer (or is empty): find which below
+    stripped = text.str.strip()
+    plain = stripped.str.fullmatch(r"[+-]?[0-9]{1,18}").fillna(False).astype(bool)  # 18 digits fit in int64
+    return pd.to_numeric(stripped.where(plain), errors="coerce").astype("Int64")
 
 
 def _read_names(root: Path) -> tuple[dict[int, str], list[str]]:
@@ -190,18 +245,18 @@ def _load_gldv2(root: Path, csv: Path, check_files: bool | None) -> Catalog:
     df, problems = _read_train_csv(csv)
     if df.empty:
         raise DatasetError(f"{csv}: has a header but no rows")
-    df = df.dropna(subset=["id"])
     df["id"] = df["id"].str.strip()
+    no_id = df["id"].isna() | (df["id"] == "")
+    if no_id.any():
+        problems.append(f"{_plural(int(no_id.sum()), 'row')} have no id; skipped")
+        df = df.loc[~no_id]
 
-    if pd.api.types.is_integer_dtype(df["landmark_id"]):
-        labels = df["landmark_id"]
-    else:
-        labels = pd.to_numeric(df["landmark_id"].str.strip(), errors="coerce")
-    bad = labels.isna() | (labels != labels.round())
+    labels = _parse_labels(df["landmark_id"])
+    bad = labels.isna()
     if bad.any():
         problems.append(
             f"{_plural(int(bad.sum()), 'row')} have a landmark_id that is not an integer "
-            f"(e.g. {_examples(df.loc[bad, 'landmark_id'].fillna('<empty>'))}); skipped"
+            f"(e.g. {_examples(df.loc[bad, 'landmark_id'].fillna('').replace('', '<empty>'))}); skipped"
         )
     df = df.loc[~bad].assign(landmark_id=labels[~bad].astype("int64"))
 
@@ -260,6 +315,11 @@ def _drop_missing_files(catalog: Catalog, rows: pd.Index | None = None) -> None:
         catalog.df = df.drop(index=missing)
 
 
+def _is_plain_int(text: str) -> bool:
+    """Digits only (ASCII), short enough for int64: "0042" yes, "²" or "1e3" no."""
+    return text.isascii() and text.isdigit() and len(text) <= 18
+
+
 def _load_class_folders(root: Path) -> Catalog:
     """One sub-folder per class; its name is the class name."""
     try:
@@ -267,10 +327,16 @@ def _load_class_folders(root: Path) -> Catalog:
     except OSError as exc:
         raise DatasetError(f"{root}: cannot be listed ({exc.strerror or exc})") from None
     rows, skipped, loose = [], [], []
-    for label, folder in enumerate(folders):
+    # An integer folder name is taken as the landmark_id, as in GLDv2 exports; the other
+    # folders are numbered after the largest of those, so two folders never share a class.
+    numeric = [int(f.name) for f in folders if _is_plain_int(f.name)]
+    next_id = max(numeric, default=-1) + 1
+    for folder in folders:
         name = folder.name.replace("_", " ")
-        # An integer folder name is taken as the landmark_id, as in GLDv2 exports.
-        landmark_id = int(folder.name) if folder.name.isdigit() else label
+        if _is_plain_int(folder.name):
+            landmark_id = int(folder.name)
+        else:
+            landmark_id, next_id = next_id, next_id + 1
         for file in sorted(folder.rglob("*")):
             if not file.is_file() or file.name.startswith("."):
                 continue

@@ -26,18 +26,39 @@ MAX_PIXELS = 90_000_000
 # Pillow would otherwise pad a truncated JPEG with grey and carry on silently.
 ImageFile.LOAD_TRUNCATED_IMAGES = False
 
-# Formats Pillow cannot open here, keyed by their magic bytes, so the message can say what
-# the file is instead of "cannot identify image file".
+# The formats glr decodes. Pillow can open many more (EPS, PSD, ICNS, FITS...), but each is
+# more decoder code run on untrusted bytes, and EPS even runs Ghostscript; photos come as
+# these. (Camera JPEGs holding several pictures, MPO, open through the JPEG plugin.)
+ALLOWED_FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "BMP", "TIFF")
+SUPPORTED_TEXT = "JPEG, PNG, WebP, GIF, BMP or TIFF"
+
+# Files we recognise but do not decode, keyed by their magic bytes (compared without case),
+# so the message can say what the file is instead of "cannot identify image file".
 _KNOWN_NON_IMAGES = [
-    (b"%PDF", "a PDF document"),
-    (b"PK\x03\x04", "a zip archive"),
-    (b"<!DOCTYPE", "an HTML page"),
+    (b"%pdf", "a PDF document"),
+    (b"pk\x03\x04", "a zip archive"),
+    (b"<!doctype", "an HTML page"),
     (b"<html", "an HTML page"),
-    (b"<HTML", "an HTML page"),
     (b"<?xml", "an XML/SVG document"),
     (b"<svg", "an SVG drawing"),
+    (b"%!ps", "a PostScript/EPS file"),
+    (b"8bps", "a Photoshop document"),
+    (b"{", "a JSON or text file"),
 ]
-_HEIF_BRANDS = (b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1", b"avif")
+# Magic bytes of the allowed formats: a file that starts like one but cannot be opened is a
+# damaged or cut-short copy, which deserves a better message than "not an image".
+_IMAGE_MAGIC = [
+    (b"\xff\xd8\xff", "JPEG"),
+    (b"\x89PNG\r\n\x1a\n", "PNG"),
+    (b"GIF87a", "GIF"),
+    (b"GIF89a", "GIF"),
+    (b"BM", "BMP"),
+    (b"II*\x00", "TIFF"),
+    (b"MM\x00*", "TIFF"),
+]
+# ISO base media files (ftyp box): HEIF/HEIC/AVIF photos, and MP4/MOV videos.
+_HEIF_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1", b"avif", b"avis"}
+_VIDEO_BRANDS = {b"isom", b"iso2", b"mp41", b"mp42", b"qt  ", b"M4V ", b"M4A ", b"3gp4", b"3gp5", b"avc1", b"dash"}
 
 ImageSource = Union[str, os.PathLike, bytes, bytearray, BinaryIO]
 
@@ -48,6 +69,9 @@ def _read_bytes(source: ImageSource) -> tuple[bytes, str]:
         return bytes(source), "the upload"
     if isinstance(source, (str, os.PathLike)):
         path = Path(source)
+        if path.exists() and not path.is_file() and not path.is_dir():
+            # A pipe or a device: reading it could block forever or never end.
+            raise ImageError(f"{path}: not a regular file")
         try:
             return path.read_bytes(), str(path)
         except FileNotFoundError:
@@ -65,25 +89,50 @@ def _read_bytes(source: ImageSource) -> tuple[bytes, str]:
     return bytes(data), str(name)
 
 
+def _ftyp_brands(data: bytes) -> set[bytes]:
+    """The major and compatible brands of an ISO base media file's leading `ftyp` box (empty if none)."""
+    if data[4:8] != b"ftyp":
+        return set()
+    size = int.from_bytes(data[:4], "big")
+    box = data[8:min(max(size, 16), 256, len(data))]  # major brand, minor version, compatible brands
+    return {box[0:4]} | {box[i:i + 4] for i in range(8, len(box) - 3, 4)}
+
+
 def _sniff_unsupported(data: bytes, name: str) -> None:
     """Raise a specific message for files we recognise but cannot decode."""
-    head = data[:64].lstrip()
+    head = data[:64].removeprefix(b"\xef\xbb\xbf").lstrip(b" \t\r\n\x00").lower()  # also after a UTF-8 BOM
     for magic, what in _KNOWN_NON_IMAGES:
         if head.startswith(magic):
-            raise ImageError(f"{name}: not an image, it looks like {what}")
-    if data[4:8] == b"ftyp" and data[8:12] in _HEIF_BRANDS:
+            raise ImageError(f"{name}: not an image, it looks like {what}; use {SUPPORTED_TEXT}")
+    brands = _ftyp_brands(data)
+    if brands & _HEIF_BRANDS:
+        # Pillow cannot read HEIF without a plugin (pillow-heif) that glr does not install.
         raise ImageError(
             f"{name}: unsupported format HEIC/HEIF/AVIF (common for iPhone photos); "
-            "convert it to JPEG or PNG first"
+            "convert it to JPEG or PNG first (on an iPhone: Settings > Camera > Formats > Most Compatible)"
         )
+    if brands & _VIDEO_BRANDS:
+        raise ImageError(f"{name}: not an image, it looks like a video (MP4/MOV); use a photo ({SUPPORTED_TEXT})")
+
+
+def _looks_like(data: bytes) -> str | None:
+    """The allowed format whose magic bytes start `data` (WebP: RIFF....WEBP), or None."""
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "WebP"
+    return next((fmt for magic, fmt in _IMAGE_MAGIC if data.startswith(magic)), None)
 
 
 def _to_rgb(img: Image.Image) -> Image.Image:
     """Convert any Pillow mode to 8-bit RGB; transparency is composited onto white."""
     if img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
         # 16-bit and 32-bit greyscale: scale the real range to 0..255 instead of clipping.
-        arr = np.asarray(img, dtype=np.float64)
-        top = 65535.0 if img.mode.startswith("I;16") or arr.max() > 255 else 255.0
+        arr = np.nan_to_num(np.asarray(img, dtype=np.float64))
+        if img.mode.startswith("I;16") or arr.max() > 255:
+            top = 65535.0
+        elif img.mode == "F" and arr.max() <= 1.0:
+            top = 1.0  # floating-point images usually hold 0..1
+        else:
+            top = 255.0
         arr = np.clip(arr / top * 255.0, 0, 255).astype(np.uint8)
         img = Image.fromarray(arr, mode="L")
     if img.mode == "P" and "transparency" in img.info:
@@ -111,12 +160,14 @@ def decode_image(source: ImageSource, max_pixels: int = MAX_PIXELS, draft_size: 
         with warnings.catch_warnings():
             # Pillow only warns between MAX_IMAGE_PIXELS and twice that; make it an error.
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data)) as img:
+            # "Corrupt EXIF data" and the like: the pixels still decode, the warning helps nobody.
+            warnings.filterwarnings("ignore", category=UserWarning, module="PIL")
+            with Image.open(io.BytesIO(data), formats=ALLOWED_FORMATS) as img:
                 width, height = img.size
                 if width * height > max_pixels:
                     raise ImageError(
                         f"{name}: {width}x{height} pixels is too large "
-                        f"(limit {max_pixels // 1_000_000} megapixels); possibly a decompression bomb"
+                        f"(limit {max_pixels / 1_000_000:g} megapixels); possibly a decompression bomb"
                     )
                 if width < 1 or height < 1:
                     raise ImageError(f"{name}: image has no pixels ({width}x{height})")
@@ -131,10 +182,13 @@ def decode_image(source: ImageSource, max_pixels: int = MAX_PIXELS, draft_size: 
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise ImageError(f"{name}: image is too large to decode safely; possibly a decompression bomb") from None
     except UnidentifiedImageError:
-        raise ImageError(f"{name}: not an image, or a format glr cannot read (use JPEG, PNG, WebP, GIF, BMP or TIFF)") from None
+        fmt = _looks_like(data)
+        if fmt:
+            raise ImageError(f"{name}: a damaged or truncated {fmt} file (incomplete download or copy?)") from None
+        raise ImageError(f"{name}: not an image, or a format glr cannot read (use {SUPPORTED_TEXT})") from None
     except (OSError, SyntaxError, ValueError, EOFError, IndexError, struct.error) as exc:
         detail = str(exc) or exc.__class__.__name__
-        if "truncated" in detail:
+        if "truncated" in detail.lower():
             raise ImageError(f"{name}: image file is truncated (incomplete download or copy?)") from None
         raise ImageError(f"{name}: image is corrupt and cannot be decoded ({detail})") from None
 
@@ -142,7 +196,7 @@ def decode_image(source: ImageSource, max_pixels: int = MAX_PIXELS, draft_size: 
 def image_size(path: str | os.PathLike) -> tuple[int, int] | None:
     """Width and height from the file header only (no pixel decoding), or None if unreadable."""
     try:
-        with Image.open(path) as img:
+        with Image.open(path, formats=ALLOWED_FORMATS) as img:
             return img.size
     except Exception:  # noqa: BLE001 - size statistics skip what they cannot read
         return None

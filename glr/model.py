@@ -4,11 +4,13 @@ The head replaces the backbone's ImageNet top with two dense layers and dropout:
 pooled features -> Dense(hidden, relu) -> Dropout -> Dense(classes, softmax). It is a
 model of its own, so phase 1 can train it on cached features, and the classifier is the
 backbone and the head stacked. Models are saved as `.keras` and loaded with
-`safe_mode=True`, which refuses Lambda layers and other code hidden in a model file.
+`safe_mode=True`, which refuses Lambda layers and other code hidden in a model file, after
+glr's own check of the file's config.json (see `check_model_config`).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import zipfile
 from pathlib import Path
@@ -71,23 +73,70 @@ def save_model(model, path: str | os.PathLike) -> Path:
     return write_with(path, lambda tmp: model.save(tmp), suffix=".keras")
 
 
-def load_model(path: str | os.PathLike, compile: bool = False):
-    """Load a .keras model with safe_mode=True; CheckpointError with the reason otherwise."""
-    import keras
+LAMBDA_REFUSED = "refused to load: the model contains code (a Lambda layer), which could run anything; glr only loads plain layers"
+# Layers that run code or load other files by design; safe_mode refuses Lambda, and the
+# check below refuses all of them before Keras reads anything else.
+_CODE_LAYERS = {"Lambda", "TFSMLayer"}
+MAX_CONFIG_BYTES = 50 * 1024 * 1024  # a model's config.json is a few hundred kB
 
+
+def _detail(exc: BaseException) -> str:
+    """The first line of an exception, shortened: Keras errors can quote whole configs."""
+    text = (str(exc).strip().splitlines() or [""])[0] or exc.__class__.__name__
+    return text if len(text) <= 200 else text[:197] + "..."
+
+
+def check_model_config(path: str | os.PathLike) -> None:
+    """Refuse a .keras file whose config.json names code: a Lambda layer, or anything outside Keras.
+
+    Keras' own safe_mode catches Lambda layers; this check does not depend on the Keras
+    version, and it also refuses a `module` that points outside Keras (a tampered file can
+    name any importable function there). Raises CheckpointError naming the problem.
+    """
+    path = Path(path)
+    try:
+        with zipfile.ZipFile(path) as archive:
+            info = archive.getinfo("config.json")
+            if info.file_size > MAX_CONFIG_BYTES:
+                raise CheckpointError(f"{path}: config.json is {info.file_size:,} bytes, far too big for a model")
+            config = json.loads(archive.read(info))
+    except KeyError:
+        raise CheckpointError(f"{path}: not a .keras model file (it has no config.json)") from None
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError, RuntimeError, NotImplementedError) as exc:
+        raise CheckpointError(f"{path}: damaged model file ({_detail(exc)})") from None
+
+    stack = [config]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, list):
+            stack.extend(node)
+        elif isinstance(node, dict):
+            name, module = node.get("class_name"), node.get("module")
+            if name in _CODE_LAYERS:
+                raise CheckpointError(f"{path}: {LAMBDA_REFUSED}" if name == "Lambda" else
+                                      f"{path}: refused to load: the model contains a {name} layer, which loads "
+                                      "code from elsewhere; glr only loads plain layers")
+            if module is not None and not (isinstance(module, str) and (module == "keras" or module.startswith("keras."))):
+                raise CheckpointError(f"{path}: refused to load: the model refers to code outside Keras "
+                                      f"({module}.{name}); glr only loads plain Keras layers")
+            stack.extend(node.values())
+
+
+def load_model(path: str | os.PathLike, compile: bool = False):
+    """Load a .keras model with safe_mode=True after `check_model_config`; CheckpointError with the reason otherwise."""
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"{path}: model file not found")
     if not zipfile.is_zipfile(path):
         raise CheckpointError(f"{path}: not a .keras model file (damaged or incomplete?)")
+    check_model_config(path)
+    import keras
+
     try:
         return keras.models.load_model(path, compile=compile, safe_mode=True)
     except ValueError as exc:
         if "safe_mode" in str(exc) or "Lambda" in str(exc):
-            raise CheckpointError(
-                f"{path}: refused to load: the model contains code (a Lambda layer), "
-                "which could run anything; glr only loads plain layers"
-            ) from None
-        raise CheckpointError(f"{path}: cannot be loaded ({str(exc).splitlines()[0]})") from None
-    except (OSError, KeyError, TypeError, zipfile.BadZipFile) as exc:
-        raise CheckpointError(f"{path}: cannot be loaded ({exc.__class__.__name__}: {exc})") from None
+            raise CheckpointError(f"{path}: {LAMBDA_REFUSED}") from None
+        raise CheckpointError(f"{path}: cannot be loaded ({_detail(exc)})") from None
+    except (OSError, KeyError, TypeError, AttributeError, zipfile.BadZipFile, EOFError) as exc:
+        raise CheckpointError(f"{path}: cannot be loaded ({exc.__class__.__name__}: {_detail(exc)})") from None

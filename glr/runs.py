@@ -392,7 +392,8 @@ def _needs_process(status: dict) -> bool:
 def list_runs(results_dir: str | os.PathLike):
     """All runs under `<results>/runs/` as a DataFrame (LIST_COLUMNS), newest first.
 
-    A damaged run shows up with its problem in `message`; it never hides the others.
+    A damaged run (status.json, config.json or history.csv unreadable) shows up with state
+    "damaged" and its problem in `message`; it never hides the others.
     """
     import pandas as pd
 
@@ -405,7 +406,10 @@ def list_runs(results_dir: str | os.PathLike):
         row = {"run_id": run.id, "state": status["state"], "created": status.get("created"), "backbone": None,
                "epochs_done": None, "best_val_accuracy": None, "message": status.get("message") or ""}
         if not row["created"]:
-            row["created"] = datetime.fromtimestamp(folder.stat().st_mtime).astimezone().isoformat(timespec="seconds")
+            try:
+                row["created"] = datetime.fromtimestamp(folder.stat().st_mtime).astimezone().isoformat(timespec="seconds")
+            except FileNotFoundError:
+                continue  # deleted while we listed it (by another page or a shell): it is simply gone
         problems = []
         try:
             row["backbone"] = _setting(run.config(), "backbone")
@@ -420,6 +424,9 @@ def list_runs(results_dir: str | os.PathLike):
             problems.append(str(exc))
         if problems:
             row["message"] = "; ".join([row["message"], *problems] if row["message"] else problems)
+            if row["state"] not in ACTIVE_STATES:
+                # A live trainer rewrites its files; a finished or dead run's damage stays.
+                row["state"] = "damaged"
         rows.append(row)
     df = pd.DataFrame(rows, columns=LIST_COLUMNS)
     return df.sort_values(["created", "run_id"], ascending=False, ignore_index=True)
@@ -643,6 +650,11 @@ def resume(run: Run, results_dir: str | os.PathLike | None = None, *, argv_prefi
         raise RunError(f"run {run.id} has finished; start a new run to train more")
     if state == "damaged":
         raise RunError(f"run {run.id} cannot be resumed: {run.status()['message']}")
+    run.config()  # RunError naming config.json if it is damaged
+    try:
+        run.history()
+    except RunError as exc:
+        raise RunError(f"run {run.id} cannot be resumed: {exc}; start a new run") from None
     return launch(results_dir or run.results_dir, resume_run=run, argv_prefix=argv_prefix)
 
 

@@ -12,14 +12,6 @@ from conftest import write_image
 from glr import app_data, datasets, runs
 
 
-def _zip(members: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as zf:
-        for name, data in members.items():
-            zf.writestr(name, data)
-    return buffer.getvalue()
-
-
 def _jpeg(seed: int = 0, size: int = 40) -> bytes:
     from PIL import Image
 
@@ -198,45 +190,6 @@ def test_report_zip(tmp_path):
 
 
 # --------------------------------------------------------------------------- predictions
-
-
-@pytest.mark.parametrize("name, safe", [
-    ("a.jpg", "a.jpg"), ("dir/./b.jpg", "dir/b.jpg"), ("dir\\c.jpg", "dir/c.jpg"),
-    ("../evil.jpg", None), ("a/../../evil.jpg", None), ("/etc/passwd", None), ("C:/x.jpg", None), ("", None),
-])
-def test_safe_member_name(name, safe):
-    assert app_data.safe_member_name(name) == safe
-
-
-def test_read_zip_images_skips_what_it_must():
-    data = _zip({
-        "photos/b.jpg": _jpeg(1), "photos/a.PNG": b"png-bytes", "../../escape.jpg": _jpeg(2),
-        "notes.txt": b"hello", "__MACOSX/photos/._b.jpg": b"junk", "photos/.hidden.jpg": b"x",
-    })
-    images, problems = app_data.read_zip_images(data, "set.zip")
-    assert [n for n, _ in images] == ["photos/a.PNG", "photos/b.jpg"]
-    assert any("unsafe" in p and "escape" in p for p in problems)
-    assert any("not images" in p and "notes.txt" in p for p in problems)
-
-
-def test_read_zip_images_limits_and_bad_zips():
-    data = _zip({f"{i}.jpg": b"x" * 100 for i in range(5)})
-    images, problems = app_data.read_zip_images(data, max_files=2)
-    assert len(images) == 2 and "3 more skipped" in problems[0]
-    images, problems = app_data.read_zip_images(data, max_bytes=250)
-    assert len(images) == 2 and "skipped past" in problems[0]
-    assert app_data.read_zip_images(b"not a zip", "x.zip") == ([], ["x.zip: not a valid zip archive"])
-    assert app_data.read_zip_images(_zip({"a.txt": b"x"}))[0] == []
-    images, problems = app_data.read_zip_images(_zip({}), "empty.zip")
-    assert images == [] and "holds no images" in problems[0]
-
-
-def test_expand_uploads_and_ids():
-    photos, problems, from_zip = app_data.expand_uploads([("one.jpg", b"1"), ("set.zip", _zip({"x/two.jpg": b"2"}))])
-    assert photos == [("one.jpg", b"1"), ("set.zip/x/two.jpg", b"2")] and problems == [] and from_zip
-    assert app_data.expand_uploads([("one.jpg", b"1")])[2] is False
-    assert app_data.photo_id("set.zip/x/0a1b2c.jpg") == "0a1b2c"
-    assert app_data.named_upload("n.jpg", b"abc").name == "n.jpg"
 
 
 def test_example_paths_from_catalog_and_fallback(finished_run):

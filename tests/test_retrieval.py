@@ -60,8 +60,8 @@ def test_index_normalises_and_returns_cosines():
 def test_ann_backend_recall_against_exact():
     base, queries = clustered(3000, 32, 60, 0), clustered(200, 32, 60, 0)[:200]
     exact = EmbeddingIndex(base, items(3000), backend="exact")
-    ann = EmbeddingIndex(base, items(3000), backend="usearch")
-    assert exact.backend == "exact" and ann.backend == "usearch"
+    ann = EmbeddingIndex(base, items(3000), backend="faiss")
+    assert exact.backend == "exact" and ann.backend == "faiss"
     es, ei = exact.search(queries, 10)
     as_, ai = ann.search(queries, 10)
     recall = np.mean([len(set(a) & set(e)) / 10 for a, e in zip(ai, ei)])
@@ -73,7 +73,7 @@ def test_ann_backend_recall_against_exact():
 def test_auto_backend_switches_above_the_limit(monkeypatch):
     monkeypatch.setattr(retrieval, "EXACT_LIMIT", 99)
     assert EmbeddingIndex(clustered(99, 8, 3, 0), items(99)).backend == "exact"
-    assert EmbeddingIndex(clustered(100, 8, 3, 0), items(100)).backend == "usearch"
+    assert EmbeddingIndex(clustered(100, 8, 3, 0), items(100)).backend == "faiss"
 
 
 def test_save_and_load_round_trip(tmp_path):

@@ -1,0 +1,140 @@
+"""Uploaded photos and zips of photos, for the Predict page: read in memory, never extracted.
+
+People drop anything on an upload box: photos, a zip of an album, a zip made by a tool that
+stores `../` or absolute paths (zip slip), a zip bomb, a file far over the size limit. Every
+function here returns what is usable plus one message per problem, so a bad file never
+stops the good ones. Nothing is written to disk: a zip's members are read into memory, so no
+member name, however crafted, can place a file anywhere. Nothing here imports streamlit.
+"""
+
+from __future__ import annotations
+
+import io
+import posixpath
+import zipfile
+from typing import Iterable
+
+# What the Predict page accepts. Zips are read in memory, never extracted to disk, and only
+# up to these limits: a zip of a few hundred photos is normal, a zip bomb is not.
+IMAGE_TYPES = ("jpg", "jpeg", "png", "webp", "bmp", "gif", "tif", "tiff")
+UPLOAD_TYPES = IMAGE_TYPES + ("zip",)
+ZIP_MAX_FILES = 2000
+ZIP_MAX_BYTES = 500 * 1024 * 1024  # total uncompressed size of the images taken from one zip
+ZIP_SKIPPED_PREFIXES = ("__MACOSX/",)  # macOS resource forks, not photos
+MB = 1024 * 1024
+
+
+def safe_member_name(name: str) -> str | None:
+    """A zip member's name if it is a plain relative path inside the archive, else None (zip slip).
+
+    Absolute paths, drive letters, backslashes turned separators and `..` components are all
+    refused, so a name can never point outside wherever it might be written.
+    """
+    text = name.replace("\\", "/")
+    if not text or "\x00" in text or text.startswith("/") or (len(text) > 1 and text[1] == ":"):
+        return None
+    parts = [p for p in text.split("/") if p not in ("", ".")]
+    if not parts or any(p == ".." for p in parts):
+        return None
+    return posixpath.join(*parts)
+
+
+def read_zip_images(data: bytes, name: str = "the zip", max_files: int = ZIP_MAX_FILES,
+                    max_bytes: int = ZIP_MAX_BYTES) -> tuple[list[tuple[str, bytes]], list[str]]:
+    """The images inside a zip as (member name, bytes), in name order, and the problems found.
+
+    Nothing is written to disk. Unsafe names (zip slip), non-images, encrypted members and
+    files past `max_files` or `max_bytes` (uncompressed) are skipped with a message. A file
+    that is not a zip at all gives no images and one message.
+    """
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except Exception:  # noqa: BLE001 - a damaged directory fails in many ways (BadZipFile, struct, EOF...)
+        return [], [f"{name}: not a valid zip archive"]
+    images, problems = [], []
+    unsafe, others, encrypted, too_many, too_big = [], [], [], 0, 0
+    total = 0
+    with archive:
+        for info in sorted(archive.infolist(), key=lambda i: i.filename):
+            if info.is_dir() or info.filename.startswith(ZIP_SKIPPED_PREFIXES):
+                continue
+            member = safe_member_name(info.filename)
+            if member is None:
+                unsafe.append(info.filename)
+                continue
+            if posixpath.basename(member).startswith("."):
+                continue
+            if posixpath.splitext(member)[1].lower().lstrip(".") not in IMAGE_TYPES:
+                others.append(member)
+                continue
+            if info.flag_bits & 0x1:
+                encrypted.append(member)
+                continue
+            if len(images) >= max_files:
+                too_many += 1
+                continue
+            # The declared size bounds what zipfile will inflate, so checking it first means
+            # a zip bomb is refused before a byte of it is decompressed.
+            if total + info.file_size > max_bytes:
+                too_big += 1
+                continue
+            try:
+                content = archive.read(info)
+            except Exception as exc:  # noqa: BLE001 - each decompressor (zlib, bz2, lzma) has its own error type
+                problems.append(f"{name}: {member} cannot be read, the zip is damaged ({exc.__class__.__name__}: {exc})")
+                continue
+            total += len(content)
+            images.append((member, content))
+    if unsafe:
+        problems.append(f"{name}: {len(unsafe)} file(s) with unsafe paths skipped (e.g. {unsafe[0]!r}); "
+                        "nothing is extracted, so they could not escape")
+    if others:
+        problems.append(f"{name}: {len(others)} file(s) that are not images skipped (e.g. {others[0]!r})")
+    if encrypted:
+        problems.append(f"{name}: {len(encrypted)} encrypted file(s) skipped (e.g. {encrypted[0]!r})")
+    if too_many:
+        problems.append(f"{name}: only the first {max_files} images are used; {too_many} more skipped")
+    if too_big:
+        problems.append(f"{name}: {too_big} image(s) skipped past {max_bytes // MB} MB uncompressed")
+    if not images and not problems:
+        problems.append(f"{name}: holds no images ({', '.join(IMAGE_TYPES)})")
+    return images, problems
+
+
+def expand_uploads(files: Iterable[tuple[str, bytes]],
+                   max_file_bytes: int | None = None) -> tuple[list[tuple[str, bytes]], list[str], bool]:
+    """Uploaded (name, bytes): photos pass through, zips are replaced by the images inside.
+
+    Returns (photos, problems, from_zip) where from_zip says whether any zip was opened. A
+    file over `max_file_bytes` is skipped with a message: Streamlit's server already refuses
+    such uploads, and this second check holds where it is bypassed (the camera, tests, a
+    changed server option). A photo's bytes are not checked here: the predictor reports a
+    bad one on its own.
+    """
+    photos, problems, from_zip = [], [], False
+    for name, data in files:
+        name = str(name)
+        if max_file_bytes is not None and len(data) > max_file_bytes:
+            problems.append(f"{name}: {len(data) / MB:.1f} MB is over the {max_file_bytes / MB:g} MB upload limit; "
+                            "for big batches use the command line: python -m glr predict RUN FOLDER")
+            continue
+        if name.lower().endswith(".zip"):
+            from_zip = True
+            inside, found = read_zip_images(data, name)
+            photos += [(f"{name}/{member}", content) for member, content in inside]
+            problems += found
+        else:
+            photos.append((name, data))
+    return photos, problems, from_zip
+
+
+def named_upload(name: str, data: bytes) -> io.BytesIO:
+    """Bytes as a file-like object with a `.name`, so the predictor's messages name the file."""
+    buffer = io.BytesIO(data)
+    buffer.name = name
+    return buffer
+
+
+def photo_id(name: str) -> str:
+    """The submission id of an uploaded photo: its file name without folders and extension."""
+    return posixpath.splitext(posixpath.basename(str(name).replace("\\", "/")))[0]

@@ -1,0 +1,174 @@
+"""Robustness of the app (AppTest): uploads over the limit, 50 photos at once, a zip-slip zip, a
+tampered model, and a run deleted while its page is open. No case may show a traceback.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import tomllib
+import zipfile
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from PIL import Image
+from streamlit import config as st_config
+
+from glr import runs
+from test_app_pages import APP, assert_no_exception, open_page, texts
+from test_robustness_runs import _point_at_os_system_in_head, rewrite
+
+RUN_A, RUN_B = "20260101-000000-a", "20260102-000000-b"
+
+
+@pytest.fixture
+def results(monkeypatch, tmp_path, finished_run, tiny_data) -> Path:
+    """A fresh results folder with two copies of the tiny finished run (B is the newer)."""
+    folder = tmp_path / "results"
+    for name in (RUN_A, RUN_B):
+        shutil.copytree(finished_run.path, folder / runs.RUNS_SUBDIR / name)
+    monkeypatch.setenv("GLR_RESULTS", str(folder))
+    monkeypatch.setenv("GLR_DATA", str(tiny_data))
+    return folder
+
+
+@pytest.fixture(scope="module")
+def photo(finished_run) -> bytes:
+    val = pd.read_csv(finished_run.path / "val_predictions.csv", dtype={"path": str})
+    return Path(val["path"].iloc[0]).read_bytes()
+
+
+def upload(at, files):
+    at.file_uploader(key="predict_files").set_value(files).run()
+    assert_no_exception(at)
+    return at
+
+
+# --------------------------------------------------------------------------- uploads
+
+
+def test_upload_limit_is_set_for_the_server():
+    settings = tomllib.loads((APP.parent / ".streamlit" / "config.toml").read_text())
+    assert settings["server"]["maxUploadSize"] == 100  # MB; the server refuses bigger files
+
+
+def test_upload_over_the_limit_is_refused_and_the_others_predicted(results, photo):
+    # The server refuses such a file before the page sees it; the page checks the same
+    # limit again for what bypasses the server (here AppTest, in the app the camera).
+    before = st_config.get_option("server.maxUploadSize")
+    st_config.set_option("server.maxUploadSize", 1)
+    try:
+        at = open_page("app_pages/predict.py")
+        upload(at, [("huge.jpg", photo + b"\0" * (3 * 1024 * 1024 // 2), "image/jpeg"), ("good.jpg", photo, "image/jpeg")])
+    finally:
+        st_config.set_option("server.maxUploadSize", before)
+    assert texts(at.warning) == ("huge.jpg: 1.5 MB is over the 1 MB upload limit; "
+                                 "for big batches use the command line: python -m glr predict RUN FOLDER")
+    assert "1 of 1 photo(s) predicted." in texts(at.caption)
+
+
+def test_fifty_photos_at_once(results, photo):
+    img = Image.open(io.BytesIO(photo)).convert("RGB")
+    files = []
+    for i in range(50):
+        buf = io.BytesIO()
+        img.rotate(i * 7).save(buf, format="JPEG", quality=60 + i % 30)
+        files.append((f"{i:016x}.jpg", buf.getvalue(), "image/jpeg"))
+    at = upload(open_page("app_pages/predict.py"), files)
+    assert "50 of 50 photo(s) predicted." in texts(at.caption)
+    assert "Showing the first 20; all 50 are in the table and the CSV above." in texts(at.caption)
+    assert len(at.get("plotly_chart")) == 20
+    table = at.dataframe[0].value
+    assert len(table) == 50 and table["id"].tolist() == [f"{i:016x}" for i in range(50)]
+    assert "submission" in at.download_button[0].label
+
+
+def test_zip_slip_is_refused_and_nothing_is_written(results, photo, tmp_path, monkeypatch):
+    work = tmp_path / "work" / "deep"
+    work.mkdir(parents=True)
+    monkeypatch.chdir(work)  # where a naive extractor would write relative paths
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zf:
+        zf.writestr("../../escape.jpg", photo)
+        zf.writestr("ok/../../../../up.jpg", photo)
+        zf.writestr("..\\..\\windows.jpg", photo)
+        zf.writestr("/tmp/glr-absolute-escape.jpg", photo)
+        zf.writestr("album/0a1b2c3d.jpg", photo)
+    at = open_page("app_pages/predict.py")
+    before = sorted(p for p in tmp_path.rglob("*"))
+    upload(at, [("holiday.zip", buffer.getvalue(), "application/zip")])
+    assert texts(at.warning) == ("holiday.zip: 4 file(s) with unsafe paths skipped (e.g. '../../escape.jpg'); "
+                                 "nothing is extracted, so they could not escape")
+    assert "1 of 1 photo(s) predicted." in texts(at.caption)
+    assert at.dataframe[0].value["id"].tolist() == ["0a1b2c3d"]
+    assert sorted(p for p in tmp_path.rglob("*")) == before  # nothing written anywhere under here
+    assert not Path("/tmp/glr-absolute-escape.jpg").exists()
+    assert not any(Path(p, name).exists() for p in (work, work.parent, work.parent.parent)
+                   for name in ("escape.jpg", "up.jpg", "windows.jpg"))
+
+
+def test_a_zip_that_is_not_a_zip_and_an_empty_upload(results, photo):
+    at = upload(open_page("app_pages/predict.py"), [
+        ("broken.zip", b"PK\x03\x04 then nothing", "application/zip"),
+        ("empty.jpg", b"", "image/jpeg"),
+        ("good.jpg", photo, "image/jpeg"),
+    ])
+    assert "broken.zip: not a valid zip archive" in texts(at.warning)
+    assert "empty.jpg: empty file (0 bytes)" in texts(at.error)
+    assert "1 of 2 photo(s) predicted; 1 could not be read." in texts(at.caption)
+
+
+def test_heic_upload_gets_the_unsupported_message(results, photo):
+    heic = b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + bytes(500)
+    at = upload(open_page("app_pages/predict.py"), [("IMG_0001.jpg", heic, "image/jpeg")])
+    assert texts(at.error).startswith("IMG_0001.jpg: unsupported format HEIC/HEIF/AVIF (common for iPhone photos)")
+
+
+# --------------------------------------------------------------------------- runs
+
+
+def test_tampered_model_is_refused_on_the_predict_page(results):
+    for name in (RUN_A, RUN_B):
+        rewrite(results / runs.RUNS_SUBDIR / name / "model.keras", _point_at_os_system_in_head)
+    at = open_page("app_pages/predict.py")
+    assert "refused to load: the model refers to code outside Keras (subprocess.Popen)" in texts(at.error)
+    assert not at.file_uploader  # nothing to predict with
+
+
+@pytest.mark.parametrize("page", ["app_pages/home.py", "app_pages/train.py", "app_pages/results.py",
+                                  "app_pages/predict.py"])
+def test_run_deleted_while_its_page_is_open(results, page):
+    at = open_page(page)
+    if page == "app_pages/train.py":
+        assert at.selectbox[-1].value == RUN_B  # following the newest run
+    if page in ("app_pages/results.py", "app_pages/predict.py"):
+        assert RUN_B in str(at.multiselect[0].value if page.endswith("results.py") else at.selectbox[0].value)
+    shutil.rmtree(results / runs.RUNS_SUBDIR / RUN_B)
+    at.run()
+    assert_no_exception(at)
+    assert not at.error, texts(at.error)
+    if page == "app_pages/train.py":
+        assert at.selectbox[-1].value == RUN_A  # follows the run that is left
+    elif page == "app_pages/predict.py":
+        assert at.selectbox[0].value == RUN_A and at.file_uploader  # ready to predict with it
+    elif page == "app_pages/results.py":
+        assert at.multiselect[0].options == [RUN_A]  # the deleted run is no longer offered
+        assert at.multiselect[0].value == [] and "Pick one run, or several to compare them." in texts(at.info)
+    else:
+        assert len(at.dataframe[0].value) == 1
+    shutil.rmtree(results / runs.RUNS_SUBDIR)  # every run gone: the empty state, still no traceback
+    at.run()
+    assert_no_exception(at)
+    assert "No run" in texts(at.info) or "No finished run" in texts(at.info)
+
+
+def test_damaged_run_is_listed_as_damaged_on_the_train_page(results):
+    (results / runs.RUNS_SUBDIR / RUN_B / "history.csv").write_text("phase,epoch\nhead,")
+    at = open_page("app_pages/train.py")
+    follow = at.selectbox[-1]
+    assert follow.value == RUN_B and f"{RUN_A} (finished)" in follow.options
+    assert f"{RUN_B} (damaged)" in follow.options
+    assert "history.csv is damaged" in texts(at.error)
+    assert os.path.isdir(results / runs.RUNS_SUBDIR / RUN_A)

@@ -1,0 +1,274 @@
+"""Robustness of dataset reading: a dataset that cannot be read raises DatasetError naming the
+file and the problem; rows or files that are bad are skipped and listed in `problems`; nothing
+outside the dataset root is ever read.
+
+The matrix in docs/robustness.md lists each case with the test that holds it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from conftest import make_gldv2, write_image
+from glr.datasets import curate, load_catalog
+from glr.errors import DatasetError, ImageError
+from glr.images import decode_image
+
+HEADER = "id,landmark_id\n"
+
+
+@pytest.fixture
+def gld(tmp_path) -> Path:
+    """Two classes of 3 images (landmark 1 and 2)."""
+    return make_gldv2(tmp_path / "gld", {1: 3, 2: 3})
+
+
+def rows(root: Path) -> list[str]:
+    return (root / "train.csv").read_text().splitlines()[1:]
+
+
+def write_csv(root: Path, text: str | bytes) -> Path:
+    path = root / "train.csv"
+    path.write_bytes(text if isinstance(text, bytes) else text.encode())
+    return path
+
+
+# --------------------------------------------------------------------------- the CSV
+
+
+def test_missing_train_csv_beside_gldv2_images(gld):
+    (gld / "train.csv").unlink()
+    # Without the check, train/ would be read as one class named "train".
+    with pytest.raises(DatasetError, match=re.escape(
+            f"{gld}: has GLDv2's train/ folder of images but no train.csv; put train.csv (columns id,landmark_id) beside train/")):
+        load_catalog(gld)
+
+
+@pytest.mark.parametrize("content, message", [
+    ("", "is empty; expected a header line `id,landmark_id` and one row per image"),
+    ("\n\n", "is empty; expected a header line `id,landmark_id` and one row per image"),
+    (HEADER, "has a header but no rows"),
+    ("image,label\nabc,1\n", "missing column 'id' and 'landmark_id'; found 'image', 'label'"),
+    ("id;landmark_id\nabc;1\n", "missing column 'id' and 'landmark_id'; found 'id;landmark_id'"),
+    ("id,url\nabc,x\n", "missing column 'landmark_id'; found 'id', 'url'"),
+])
+def test_unusable_csv(gld, content, message):
+    csv = write_csv(gld, content)
+    with pytest.raises(DatasetError, match="^" + re.escape(f"{csv}: {message}")):
+        load_catalog(gld)
+
+
+def test_non_utf8_csv(gld):
+    csv = write_csv(gld, ("id,landmark_id\n" + "\n".join(rows(gld)) + "\ncaf\xe9,1\n").encode("latin-1"))
+    with pytest.raises(DatasetError, match="^" + re.escape(f"{csv}: is not UTF-8 text; save it as UTF-8 CSV")):
+        load_catalog(gld)
+
+
+def test_non_utf8_header(gld):
+    csv = write_csv(gld, "\xefd,landmark_id\n".encode("latin-1"))
+    with pytest.raises(DatasetError, match=re.escape(f"{csv}: is not UTF-8 text")):
+        load_catalog(gld)
+
+
+def test_a_row_with_too_many_fields_names_the_line(gld):
+    csv = write_csv(gld, HEADER + "\n".join(rows(gld)) + "\nabc,1,extra\n")
+    with pytest.raises(DatasetError, match=re.escape(f"{csv}: cannot be parsed as CSV (") + ".*abc,1,extra"):
+        load_catalog(gld)
+
+
+@pytest.mark.parametrize("label", ["1.5", "abc", "", "99999999999999999999999", "1e3", "0x1f", "inf"])
+def test_non_integer_landmark_id_rows_are_skipped_and_named(gld, label):
+    # "1.5" used to become 1 and an overlong number used to wrap around to a negative id.
+    lines = rows(gld)
+    lines[0] = lines[0].split(",")[0] + "," + label
+    write_csv(gld, HEADER + "\n".join(lines) + "\n")
+    catalog = load_catalog(gld)
+    shown = repr(label) if label else "'<empty>'"
+    assert catalog.problems == [f"1 row have a landmark_id that is not an integer (e.g. {shown}); skipped"]
+    assert len(catalog.df) == 5 and sorted(catalog.df["landmark_id"].unique()) == [1, 2]
+
+
+def test_header_in_other_case_with_spaces_bom_and_crlf(gld):
+    body = "\r\n".join(rows(gld))
+    write_csv(gld, b"\xef\xbb\xbf" + (' "ID" , Landmark_ID \r\n' + body + "\r\n").encode())
+    catalog = load_catalog(gld)
+    assert len(catalog.df) == 6 and catalog.problems == []
+
+
+def test_rows_without_an_id_are_counted(gld):
+    write_csv(gld, HEADER + "\n".join(rows(gld)) + "\n,1\n  ,2\n")
+    catalog = load_catalog(gld)
+    assert catalog.problems == ["2 rows have no id; skipped"] and len(catalog.df) == 6
+
+
+@pytest.mark.parametrize("kind", ["folder", "pipe"])
+def test_train_csv_that_is_not_a_regular_file(gld, kind):
+    csv = gld / "train.csv"
+    csv.unlink()
+    if kind == "folder":
+        csv.mkdir()
+    else:
+        os.mkfifo(csv)  # opening it would block for ever
+    with pytest.raises(DatasetError, match="^" + re.escape(f"{csv}: is not a regular file; expected a CSV file")):
+        load_catalog(gld)
+
+
+def test_train_csv_that_cannot_be_read(gld, monkeypatch):
+    # Tests run as root here, so chmod cannot make the file unreadable: fail the open instead.
+    def refuse(path, *args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr("glr.datasets.open", refuse, raising=False)
+    with pytest.raises(DatasetError, match="^" + re.escape(f"{gld / 'train.csv'}: cannot be read (Permission denied)")):
+        load_catalog(gld)
+
+
+def test_damaged_category_names_fall_back_to_ids(gld):
+    (gld / "train_label_to_category.csv").write_bytes(b"\xff\xfe\x00 not text")
+    catalog = load_catalog(gld)
+    assert catalog.problems == ["train_label_to_category.csv: could not be read (UnicodeDecodeError); "
+                                "classes are named by their id"]
+    assert set(catalog.names().values()) == {"landmark 1", "landmark 2"}
+
+
+# --------------------------------------------------------------------------- ids and files
+
+
+@pytest.mark.parametrize("bad_id", ["../../../../outside", "/etc/passwd", "a/b/c/d", "..", "x\\..\\..\\y", "ab"])
+def test_ids_that_leave_the_root_are_never_read(tmp_path, bad_id):
+    root = make_gldv2(tmp_path / "gld", {1: 3})
+    # Plant a real image exactly where the unsafe id would lead.
+    target = Path(os.path.normpath(root / "train" / bad_id[0] / bad_id[1] / bad_id[2] / f"{bad_id}.jpg")) \
+        if len(bad_id) >= 3 else None
+    if target is not None and not str(target).startswith("/etc"):
+        write_image(target, seed=1)
+    write_csv(root, HEADER + "\n".join(rows(root)) + f"\n{bad_id},1\n")
+    catalog = load_catalog(root)
+    assert catalog.problems == [f"1 row have an id that is not a plain file name (e.g. {bad_id!r}); "
+                                "skipped, so nothing outside the dataset is read"]
+    assert len(catalog.df) == 3
+    resolved_root = root.resolve()
+    assert all(Path(p).resolve().is_relative_to(resolved_root / "train") for p in catalog.df["path"])
+
+
+def test_missing_image_files_are_skipped_and_counted(gld):
+    paths = sorted((gld / "train").rglob("*.jpg"))
+    for p in paths[:2]:
+        p.unlink()
+    catalog = load_catalog(gld)
+    assert len(catalog.df) == 4
+    assert len(catalog.problems) == 1 and catalog.problems[0].startswith("2 image files listed in train.csv not found (e.g. 'train/")
+
+
+def test_every_image_file_missing(gld):
+    for p in (gld / "train").rglob("*.jpg"):
+        p.unlink()
+    with pytest.raises(DatasetError, match=re.escape(f"{gld}: no usable images; 6 image files listed in train.csv not found")):
+        load_catalog(gld)
+
+
+def test_non_image_files_in_class_folders(tmp_path):
+    for name in ("Big_Ben", "Eiffel_Tower"):
+        for i in range(3):
+            write_image(tmp_path / name / f"{i}.jpg", seed=i)
+    (tmp_path / "Big_Ben" / "notes.txt").write_text("not an image")
+    (tmp_path / "Big_Ben" / "Thumbs.db").write_bytes(b"\x00" * 10)
+    (tmp_path / "Big_Ben" / ".DS_Store").write_bytes(b"\x00")
+    fake = tmp_path / "Eiffel_Tower" / "fake.jpg"
+    fake.write_bytes(b"<!DOCTYPE html><html>403 Forbidden</html>")
+    catalog = load_catalog(tmp_path)
+    assert catalog.problems == ["2 files in class folders are not images (e.g. 'Big_Ben/Thumbs.db', 'Big_Ben/notes.txt'); skipped"]
+    # A file named like a photo is listed (reading a catalog opens no image); decoding it
+    # then fails with its own message, which training and the gallery turn into a skip.
+    assert str(fake) in set(catalog.df["path"])
+    with pytest.raises(ImageError, match="it looks like an HTML page"):
+        decode_image(fake)
+
+
+def test_undecodable_listed_image_becomes_a_flagged_blank_in_the_pipeline(tmp_path):
+    from glr.pipeline import _decode_or_blank
+
+    fake = tmp_path / "fake.jpg"
+    fake.write_bytes(b"%PDF-1.4")
+    image, ok = _decode_or_blank(str(fake).encode(), 16)
+    assert not ok and image.shape == (16, 16, 3) and not image.any()
+
+
+def test_numeric_and_named_class_folders_never_share_an_id(tmp_path):
+    # Folder "2" is landmark 2; named folders used to be numbered by position, so the second
+    # named folder also became landmark 2 and two classes were merged silently.
+    for name in ("2", "apple", "banana"):
+        for i in range(2):
+            write_image(tmp_path / name / f"{i}.jpg", seed=i)
+    catalog = load_catalog(tmp_path)
+    pairs = catalog.df.drop_duplicates("landmark_id")[["landmark_id", "name"]].values.tolist()
+    assert sorted(pairs) == [[2, "2"], [3, "apple"], [4, "banana"]]
+    assert curate(catalog).num_classes == 3
+
+
+def test_symlink_loop_in_a_class_folder_terminates(tmp_path):
+    write_image(tmp_path / "A" / "1.jpg", seed=1)
+    write_image(tmp_path / "A" / "2.jpg", seed=2)
+    (tmp_path / "A" / "loop").symlink_to(tmp_path / "A")
+    catalog = load_catalog(tmp_path)
+    assert len(catalog.df) == 2
+
+
+# --------------------------------------------------------------------------- class sizes
+
+
+def test_a_class_with_one_image_is_dropped_and_named(tmp_path):
+    root = make_gldv2(tmp_path, {1: 4, 2: 1}, names={2: "http://commons.wikimedia.org/wiki/Category:Lonely_Tower"})
+    split = curate(load_catalog(root))
+    assert split.num_classes == 1
+    assert split.messages == ["Dropped 1 class with fewer than 2 images (too small to split into train and "
+                              "validation): Lonely Tower (1)"]
+
+
+def test_every_class_with_one_image(tmp_path):
+    for name in ("A", "B", "C"):
+        write_image(tmp_path / name / "only.jpg", seed=1)
+    with pytest.raises(DatasetError, match=re.escape(
+            "no class has at least 2 images, so nothing can be split into train and validation. "
+            "Dropped 3 classes with fewer than 2 images")):
+        curate(load_catalog(tmp_path))
+
+
+def test_classes_of_two_images_split_one_each_side(tmp_path):
+    root = make_gldv2(tmp_path, {i: 2 for i in range(1, 6)})
+    split = curate(load_catalog(root), val_fraction=0.5)
+    assert split.num_classes == 5
+    assert sorted(split.train["landmark_id"]) == sorted(split.val["landmark_id"]) == [1, 2, 3, 4, 5]
+
+
+# --------------------------------------------------------------------------- the path given
+
+
+def test_path_that_does_not_exist(tmp_path):
+    with pytest.raises(DatasetError, match="^" + re.escape(f"{tmp_path / 'nope'}: no such file or folder") + "$"):
+        load_catalog(tmp_path / "nope")
+
+
+def test_path_that_is_a_file(tmp_path):
+    path = tmp_path / "photo.jpg"
+    write_image(path, seed=0)
+    with pytest.raises(DatasetError, match=re.escape(f"{path}: is a file; point glr at a dataset folder or at its train.csv")):
+        load_catalog(path)
+
+
+def test_path_that_cannot_be_read(tmp_path, monkeypatch):
+    folder = tmp_path / "locked"
+    folder.mkdir()
+    real_access = os.access
+    monkeypatch.setattr("glr.datasets.os.access", lambda p, mode: False if Path(p) == folder else real_access(p, mode))
+    with pytest.raises(DatasetError, match=re.escape(f"{folder}: permission denied, the folder cannot be read")):
+        load_catalog(folder)
+
+
+def test_empty_folder(tmp_path):
+    with pytest.raises(DatasetError, match=re.escape(f"{tmp_path}: no dataset found. Expected a GLDv2 folder")):
+        load_catalog(tmp_path)

@@ -1,0 +1,254 @@
+"""Robustness of image decoding: every bad file gets an ImageError naming it and the problem;
+every photo mode, format and shape decodes to an (H, W, 3) uint8 array the right way up.
+
+The matrix in docs/robustness.md lists each case with the test that holds it.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import zipfile
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from glr.app_data import thumbnail
+from glr.errors import ImageError
+from glr.images import MAX_PIXELS, decode_image, image_size, load_resized
+
+SUPPORTED = "JPEG, PNG, WebP, GIF, BMP or TIFF"
+
+
+def encode(img: Image.Image, fmt: str, **kw) -> bytes:
+    buf = io.BytesIO()
+    img.save(buf, format=fmt, **kw)
+    return buf.getvalue()
+
+
+def halves(w: int = 40, h: int = 30) -> Image.Image:
+    """Left half red, right half blue: shows both colour and orientation."""
+    arr = np.zeros((h, w, 3), np.uint8)
+    arr[:, : w // 2] = (255, 0, 0)
+    arr[:, w // 2 :] = (0, 0, 255)
+    return Image.fromarray(arr)
+
+
+def noise_jpeg(size: int = 128) -> bytes:
+    return encode(Image.effect_noise((size, size), 60).convert("RGB"), "JPEG", quality=90)
+
+
+def close(pixel, colour, tol: int = 40) -> bool:
+    return all(abs(int(a) - b) <= tol for a, b in zip(pixel, colour))
+
+
+# --------------------------------------------------------------------------- unreadable input
+
+
+def _zip_bytes() -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("a.txt", "hello")
+    return buf.getvalue()
+
+
+UNREADABLE = {
+    "zero-byte": (b"", "empty file (0 bytes)"),
+    "truncated-jpeg": (noise_jpeg()[: len(noise_jpeg()) // 2], "image file is truncated (incomplete download or copy?)"),
+    "jpeg-header-only": (b"\xff\xd8\xff\xe0\x00\x10JFIF", "image file is truncated (incomplete download or copy?)"),
+    "jpeg-magic-only": (b"\xff\xd8\xff", "a damaged or truncated JPEG file (incomplete download or copy?)"),
+    "truncated-png": (encode(halves(), "PNG")[:40], "a damaged or truncated PNG file"),
+    "random-bytes": (np.random.default_rng(7).integers(0, 256, 4096, dtype=np.uint8).tobytes(),
+                     f"not an image, or a format glr cannot read (use {SUPPORTED})"),
+    "pdf": (b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\n", "not an image, it looks like a PDF document"),
+    "html": (b"<!doctype html>\n<html><body>404 Not Found</body></html>", "not an image, it looks like an HTML page"),
+    "html-with-bom": (b"\xef\xbb\xbf  <HTML><body>login</body></HTML>", "not an image, it looks like an HTML page"),
+    "svg": (b'<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"/>', "not an image, it looks like an SVG drawing"),
+    "zip": (_zip_bytes(), "not an image, it looks like a zip archive"),
+    "eps": (b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 10 10\n", "not an image, it looks like a PostScript/EPS file"),
+    "mp4-video": (b"\x00\x00\x00\x20ftypisom\x00\x00\x02\x00isomiso2avc1mp41" + bytes(64),
+                  "not an image, it looks like a video (MP4/MOV)"),
+}
+
+
+@pytest.mark.parametrize("case", list(UNREADABLE), ids=list(UNREADABLE))
+def test_unreadable_file_named_jpg_gives_its_problem(tmp_path, case):
+    data, message = UNREADABLE[case]
+    path = tmp_path / f"{case}.jpg"  # every one of them named like a photo
+    path.write_bytes(data)
+    with pytest.raises(ImageError, match=f"^{re.escape(str(path))}: {re.escape(message)}"):
+        decode_image(path)
+
+
+@pytest.mark.parametrize("case", ["truncated-jpeg", "pdf", "random-bytes"])
+def test_unreadable_upload_is_named_by_its_file_name(case):
+    upload = io.BytesIO(UNREADABLE[case][0])
+    upload.name = "holiday.jpg"
+    with pytest.raises(ImageError, match=f"^holiday.jpg: {re.escape(UNREADABLE[case][1])}"):
+        decode_image(upload)
+
+
+@pytest.mark.parametrize("brand", [b"heic", b"heix", b"mif1", b"avif"])
+def test_heic_is_an_unsupported_format(tmp_path, brand):
+    # Pillow cannot open HEIF, so the ftyp box is read by hand.
+    path = tmp_path / "IMG_0001.HEIC"
+    path.write_bytes(b"\x00\x00\x00\x18ftyp" + brand + b"\x00\x00\x00\x00mif1heic" + bytes(200))
+    with pytest.raises(ImageError, match=re.escape(
+            f"{path}: unsupported format HEIC/HEIF/AVIF (common for iPhone photos); convert it to JPEG or PNG first")):
+        decode_image(path)
+
+
+def test_heic_named_only_in_the_compatible_brands():
+    data = b"\x00\x00\x00\x1cftypXYZ1\x00\x00\x00\x00msf1heic\x00\x00\x00\x00" + bytes(100)
+    with pytest.raises(ImageError, match="unsupported format HEIC"):
+        decode_image(data)
+
+
+def test_gif_whose_screen_claims_four_gigapixels_is_a_bomb():
+    data = bytearray(encode(Image.new("P", (1, 1)), "GIF"))
+    data[6:10] = (65535).to_bytes(2, "little") * 2  # logical screen 65535 x 65535, in a 40-byte file
+    with pytest.raises(ImageError, match="too large to decode safely; possibly a decompression bomb"):
+        decode_image(bytes(data))
+
+
+def test_png_bomb_over_the_pixel_limit_is_refused_before_decoding():
+    data = encode(Image.new("1", (10000, 10000)), "PNG")  # 100 MP in a few kB
+    assert 10000 * 10000 > MAX_PIXELS and len(data) < 50_000
+    with pytest.raises(ImageError, match="^the upload: image is too large to decode safely; possibly a decompression bomb$"):
+        decode_image(data)
+
+
+def test_pixel_limit_is_checked_before_decoding():
+    data = encode(Image.new("RGB", (300, 200)), "PNG")
+    with pytest.raises(ImageError, match=r"300x200 pixels is too large \(limit 0.05 megapixels\); possibly a decompression bomb"):
+        decode_image(data, max_pixels=50_000)
+
+
+@pytest.mark.parametrize("fmt", ["PPM", "ICO", "TGA", "PCX"])
+def test_formats_outside_the_allow_list_are_refused(fmt):
+    # Pillow could decode these; glr decodes only the photo formats (less decoder surface).
+    with pytest.raises(ImageError, match=re.escape(f"not an image, or a format glr cannot read (use {SUPPORTED})")):
+        decode_image(encode(halves(), fmt))
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
+def test_a_pipe_named_jpg_does_not_block(tmp_path):
+    path = tmp_path / "pipe.jpg"
+    os.mkfifo(path)
+    with pytest.raises(ImageError, match=f"^{re.escape(str(path))}: not a regular file$"):
+        decode_image(path)
+
+
+def test_missing_file_and_folder(tmp_path):
+    with pytest.raises(ImageError, match=f"^{re.escape(str(tmp_path / 'gone.jpg'))}: file not found$"):
+        decode_image(tmp_path / "gone.jpg")
+    with pytest.raises(ImageError, match="is a folder, not an image file"):
+        decode_image(tmp_path)
+
+
+def test_unreadable_image_gives_none_in_the_gallery_and_sizes(tmp_path):
+    bad = tmp_path / "bad.jpg"
+    bad.write_bytes(b"%PDF-1.4")
+    assert thumbnail(bad) is None
+    assert image_size(bad) is None
+
+
+# --------------------------------------------------------------------------- modes and formats
+
+
+def test_cmyk_jpeg_keeps_its_colours():
+    out = decode_image(encode(halves().convert("CMYK"), "JPEG", quality=95))
+    assert out.shape == (30, 40, 3) and out.dtype == np.uint8
+    assert close(out[15, 5], (255, 0, 0)) and close(out[15, 35], (0, 0, 255))
+
+
+def test_sixteen_bit_png_is_scaled_not_clipped():
+    arr = np.tile(np.array([0, 16384, 65535], np.uint16), (4, 1))
+    out = decode_image(encode(Image.fromarray(arr), "PNG"))
+    assert out.shape == (4, 3, 3)
+    assert list(out[0, :, 0]) == [0, 63, 255]
+
+
+def test_rgba_png_is_composited_on_white():
+    arr = np.zeros((4, 4, 4), np.uint8)
+    arr[:, :2] = (255, 0, 0, 255)  # opaque red
+    arr[:, 2:] = (255, 0, 0, 0)  # fully transparent red
+    out = decode_image(encode(Image.fromarray(arr, "RGBA"), "PNG"))
+    assert tuple(out[0, 0]) == (255, 0, 0) and tuple(out[0, 3]) == (255, 255, 255)
+
+
+def test_palette_gif_and_palette_png_with_transparency():
+    out = decode_image(encode(halves().convert("P", palette=Image.Palette.ADAPTIVE, colors=4), "GIF"))
+    assert close(out[15, 5], (255, 0, 0), 5) and close(out[15, 35], (0, 0, 255), 5)
+    pal = Image.new("P", (4, 4), 0)
+    pal.putpalette([0, 0, 0] + [0, 255, 0] * 255)
+    out = decode_image(encode(pal, "PNG", transparency=0))
+    assert tuple(out[0, 0]) == (255, 255, 255)  # the transparent index becomes white, not black
+
+
+def test_animated_gif_gives_its_first_frame():
+    frames = [Image.new("RGB", (8, 8), c) for c in ((255, 0, 0), (0, 255, 0), (0, 0, 255))]
+    buf = io.BytesIO()
+    frames[0].save(buf, format="GIF", save_all=True, append_images=frames[1:], duration=50, loop=0)
+    out = decode_image(buf.getvalue())
+    assert out.shape == (8, 8, 3) and close(out[4, 4], (255, 0, 0), 10)
+
+
+@pytest.mark.parametrize("orientation, shape, top, bottom", [
+    (1, (30, 40, 3), "left red", "right blue"),
+    (3, (30, 40, 3), "left blue", "right red"),  # rotated 180
+    (6, (40, 30, 3), "red", "blue"),  # rotate 90 clockwise to display: the left side goes to the top
+    (8, (40, 30, 3), "blue", "red"),  # rotate 90 counter-clockwise: the left side goes to the bottom
+])
+def test_exif_orientation_is_applied(orientation, shape, top, bottom):
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    out = decode_image(encode(halves(), "JPEG", exif=exif, quality=95))
+    assert out.shape == shape
+    red, blue = (255, 0, 0), (0, 0, 255)
+    if orientation in (1, 3):
+        left, right = (red, blue) if orientation == 1 else (blue, red)
+        assert close(out[15, 3], left) and close(out[15, 36], right)
+    else:
+        first, last = (red, blue) if top == "red" else (blue, red)
+        assert close(out[3, 15], first) and close(out[36, 15], last)
+
+
+def test_invalid_exif_orientation_is_ignored():
+    exif = Image.Exif()
+    exif[0x0112] = 9  # not a valid orientation
+    assert decode_image(encode(halves(), "JPEG", exif=exif)).shape == (30, 40, 3)
+
+
+@pytest.mark.parametrize("mode", ["L", "1", "LA", "I;16", "I", "F"])
+def test_grey_and_wide_modes(mode):
+    if mode in ("I;16", "I", "F"):
+        arr = np.full((6, 6), {"I;16": 65535, "I": 65535, "F": 1.0}[mode], dtype={"I;16": np.uint16, "I": np.int32, "F": np.float32}[mode])
+        data = encode(Image.fromarray(arr), "TIFF")
+    else:
+        data = encode(Image.new(mode, (6, 6), 255 if mode != "LA" else (255, 255)), "PNG")
+    out = decode_image(data)
+    assert out.shape == (6, 6, 3) and out.dtype == np.uint8
+    assert tuple(out[0, 0]) == (255, 255, 255)
+
+
+@pytest.mark.parametrize("fmt, kw", [("WEBP", {"lossless": True}), ("BMP", {}), ("TIFF", {}), ("PNG", {}), ("GIF", {})])
+def test_formats_decode_to_the_same_pixels(fmt, kw):
+    out = decode_image(encode(halves(), fmt, **kw))
+    assert out.shape == (30, 40, 3)
+    assert tuple(out[15, 5]) == (255, 0, 0) and tuple(out[15, 35]) == (0, 0, 255)
+
+
+# --------------------------------------------------------------------------- shapes
+
+
+@pytest.mark.parametrize("size", [(1, 1), (10000, 10), (10, 10000)])
+def test_extreme_shapes_decode_resize_and_thumbnail(size):
+    data = encode(Image.new("RGB", size, (200, 100, 50)), "PNG")
+    assert decode_image(data).shape == (size[1], size[0], 3)
+    resized = load_resized(data, 32)  # what the training pipeline and the predictor do
+    assert resized.shape == (32, 32, 3) and close(resized[16, 16], (200, 100, 50), 2)
+    thumb = thumbnail(io.BytesIO(data), 16)  # what the gallery does
+    assert thumb.shape == (16, 16, 3)

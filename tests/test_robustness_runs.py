@@ -1,0 +1,395 @@
+"""Robustness of run folders and trainings: damaged files, concurrent starts, stale locks, a full
+disk while saving, and model files tampered with to carry code.
+
+A SIGKILL in mid-epoch followed by a resume is held by tests/test_train.py (a real trainer) and
+tests/test_runs.py (the protocol, with a fake trainer); see docs/robustness.md.
+"""
+
+from __future__ import annotations
+
+import errno
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from conftest import tiny_config
+from glr import runs
+from glr.atomic import StorageError, write_json, write_with
+from glr.errors import CheckpointError, GlrError
+from glr.runs import Run, RunError
+
+TESTS = Path(__file__).resolve().parent
+FAKE = [sys.executable, str(TESTS / "fake_trainer.py")]
+CONFIG = {"backbone": "efficientnet_lite0", "epochs": 3}
+ROWS = ("phase,epoch,loss,accuracy,val_loss,val_accuracy,val_top5,lr,seconds\n"
+        "head,1,1.0,0.5,1.1,0.4,0.8,0.001,1.0\nhead,2,0.8,0.6,1.0,0.55,0.9,0.001,1.0\n")
+
+
+def wait_until(predicate, timeout: float = 20.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out after {timeout}s")
+
+
+def dead_pid() -> int:
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+# --------------------------------------------------------------------------- damaged run files
+
+
+@pytest.mark.parametrize("content, what", [
+    (None, "status.json is damaged (unreadable JSON)"),  # cut in half
+    (b"", "status.json is damaged (unreadable JSON)"),
+    (b"\x00\xff\x00garbage", "status.json is damaged (unreadable JSON)"),
+    (b"[1, 2]", "status.json is damaged (unreadable JSON)"),
+    (b'{"state": "exploded"}', "status.json has an unknown state 'exploded'"),
+])
+def test_damaged_status_shows_as_damaged_and_others_keep_working(tmp_path, content, what):
+    good = Run.create(tmp_path, CONFIG, run_id="20260101-000000-good")
+    bad = Run.create(tmp_path, CONFIG, run_id="20260102-000000-bad")
+    text = bad.status_path.read_bytes()
+    bad.status_path.write_bytes(text[: len(text) // 2] if content is None else content)
+    status = bad.status()
+    assert status["state"] == "damaged" and status["message"] == f"{bad.path}/{what}"
+    table = runs.list_runs(tmp_path).set_index("run_id")
+    assert table.loc[bad.id, "state"] == "damaged" and table.loc[good.id, "state"] == "queued"
+    with pytest.raises(RunError, match=f"run {bad.id} cannot be resumed: .*status.json"):
+        runs.resume(bad, argv_prefix=FAKE)
+    runs.delete_run(bad)  # a damaged run can be cleaned away
+    assert list(runs.list_runs(tmp_path)["run_id"]) == [good.id]
+
+
+def test_truncated_history_shows_as_damaged_and_cannot_be_resumed(tmp_path):
+    good = Run.create(tmp_path, CONFIG, run_id="20260101-000000-good")
+    bad = Run.create(tmp_path, CONFIG, run_id="20260102-000000-bad")
+    for run in (good, bad):
+        run.history_path.write_text(ROWS)
+        run.update_status(state="failed", message="killed")
+    bad.history_path.write_text(ROWS[:-12])  # cut mid-row, as a copy or a crash of another tool would
+    table = runs.list_runs(tmp_path).set_index("run_id")
+    assert table.loc[bad.id, "state"] == "damaged"
+    assert table.loc[bad.id, "message"] == f"killed; {bad.history_path} is damaged: truncated: it does not end with a newline"
+    assert (table.loc[good.id, "state"], table.loc[good.id, "epochs_done"]) == ("failed", 2)
+    with pytest.raises(RunError, match=f"run {bad.id} cannot be resumed: .*history.csv is damaged.*; start a new run"):
+        runs.resume(bad, argv_prefix=FAKE)
+    assert runs.read_lock(tmp_path) is None  # refused before taking the lock
+
+
+def test_damaged_config_shows_as_damaged(tmp_path):
+    run = Run.create(tmp_path, CONFIG, run_id="r")
+    run.update_status(state="stopped")
+    run.config_path.write_text('{"train": ')
+    row = runs.list_runs(tmp_path).iloc[0]
+    assert row["state"] == "damaged" and f"{run.config_path} is damaged" in row["message"]
+    with pytest.raises(RunError, match="config.json is damaged"):
+        runs.resume(run, argv_prefix=FAKE)
+
+
+def test_a_live_run_with_an_unreadable_history_is_still_running(tmp_path):
+    # Its trainer rewrites history.csv every epoch, so the damage is not final.
+    run = Run.create(tmp_path, CONFIG, run_id="live")
+    run.update_status(state="running", pid=os.getpid())
+    run.history_path.write_text("phase,epoch\nhead")
+    assert runs.list_runs(tmp_path).iloc[0]["state"] == "running"
+
+
+def test_run_deleted_while_it_is_listed(tmp_path, monkeypatch):
+    Run.create(tmp_path, CONFIG, run_id="a")
+    doomed = Run.create(tmp_path, CONFIG, run_id="b")
+    real_status = Run.status
+
+    def status_then_vanish(self):
+        result = real_status(self)
+        if self.id == "b" and self.path.exists():
+            shutil.rmtree(self.path)  # another page's Delete, or a shell, at the worst moment
+            return real_status(self)
+        return result
+
+    monkeypatch.setattr(Run, "status", status_then_vanish)
+    assert list(runs.list_runs(tmp_path)["run_id"]) == ["a"]
+    assert not doomed.path.exists()
+
+
+# --------------------------------------------------------------------------- concurrency and locks
+
+
+LAUNCHER = """
+import sys, time
+from pathlib import Path
+sys.path.insert(0, {root!r})
+from glr import runs
+go = Path({go!r})
+while not go.exists():
+    time.sleep(0.002)
+try:
+    run = runs.launch({results!r}, {{"backbone": "fake", "steps": 3}}, argv_prefix={fake!r})
+    print("started", run.id)
+except runs.RunError as exc:
+    print("refused", exc)
+"""
+
+
+def test_two_start_requests_from_two_processes_start_one_training(tmp_path):
+    # Two app sessions (or an app and a terminal) press Start in the same instant.
+    results, go = tmp_path / "results", tmp_path / "go"
+    script = LAUNCHER.format(root=str(TESTS.parent), go=str(go), results=str(results), fake=FAKE)
+    procs = [subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True) for _ in range(2)]
+    time.sleep(0.5)  # both are waiting for the signal
+    go.touch()
+    outputs = sorted(p.communicate(timeout=30)[0].strip() for p in procs)
+    assert outputs[0].startswith("refused another training is running: "), outputs
+    assert outputs[1].startswith("started "), outputs
+    table = runs.list_runs(results)
+    assert len(table) == 1
+    run = Run(results / runs.RUNS_SUBDIR / table.iloc[0]["run_id"])
+    wait_until(lambda: run.status()["state"] == "finished")
+    wait_until(lambda: runs.read_lock(results) is None)
+
+
+def test_stale_lock_of_a_dead_pid_is_taken_over(tmp_path):
+    runs.acquire_lock(tmp_path, "ghost", pid=dead_pid())
+    assert runs.read_lock(tmp_path) is None  # a dead holder holds nothing
+    run = runs.launch(tmp_path, {"backbone": "fake", "steps": 2}, argv_prefix=FAKE)
+    assert runs.read_lock(tmp_path)["run_id"] == run.id
+    wait_until(lambda: run.status()["state"] == "finished")
+
+
+def test_lock_whose_pid_was_reused_by_another_process_is_stale(tmp_path):
+    # The trainer died and the system gave its pid to an unrelated process (here: this one).
+    runs.acquire_lock(tmp_path, "ghost")
+    lock = json.loads((tmp_path / runs.LOCK_NAME).read_text())
+    lock["pid_start"] -= 1
+    (tmp_path / runs.LOCK_NAME).write_text(json.dumps(lock))
+    assert runs.read_lock(tmp_path) is None
+    runs.acquire_lock(tmp_path, "fresh")
+    assert runs.read_lock(tmp_path)["run_id"] == "fresh"
+    runs.release_lock(tmp_path, "fresh")
+
+
+@pytest.mark.parametrize("content", [b"", b"{", b"[]", b"\x00\x01"])
+def test_unreadable_lock_file_counts_as_stale(tmp_path, content):
+    (tmp_path / runs.LOCK_NAME).write_bytes(content)
+    assert runs.read_lock(tmp_path) is None
+    runs.acquire_lock(tmp_path, "mine")
+    assert runs.read_lock(tmp_path)["run_id"] == "mine"
+    runs.release_lock(tmp_path, "mine")
+
+
+# --------------------------------------------------------------------------- a full disk
+
+
+def disk_full(tmp: str) -> None:
+    """A writer that gets half way, then finds the disk full."""
+    Path(tmp).write_bytes(b"PK\x03\x04 half a model")
+    raise OSError(errno.ENOSPC, "No space left on device")
+
+
+def test_full_disk_keeps_the_old_file_and_says_so(tmp_path):
+    path = write_json(tmp_path / "status.json", {"state": "running"})
+    with pytest.raises(StorageError) as caught:
+        write_with(path, disk_full)
+    assert isinstance(caught.value, GlrError) and isinstance(caught.value, OSError)
+    assert caught.value.errno == errno.ENOSPC
+    assert str(caught.value) == (f"{path}: cannot be written, the disk is full (No space left on device); the previous "
+                                 "version of the file is kept. Free some space or fix the folder, then try again")
+    assert json.loads(path.read_text()) == {"state": "running"}
+    assert [p.name for p in tmp_path.iterdir()] == ["status.json"]  # no temp file left
+
+
+def test_full_disk_at_fsync_while_updating_status(tmp_path, monkeypatch):
+    run = Run.create(tmp_path, CONFIG, run_id="r")
+    before = run.status_path.read_bytes()
+
+    def no_space(fd):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr("glr.atomic.os.fsync", no_space)
+    with pytest.raises(StorageError, match="status.json: cannot be written, the disk is full"):
+        run.update_status(state="running", epoch=3)
+    assert run.status_path.read_bytes() == before
+    assert sorted(p.name for p in run.path.iterdir() if not p.name.startswith(".status.lock")) == ["config.json", "status.json"]
+
+
+def test_read_only_folder_is_a_storage_error(tmp_path, monkeypatch):
+    def read_only(*args, **kwargs):
+        raise OSError(errno.EROFS, "Read-only file system")
+
+    monkeypatch.setattr("glr.atomic.tempfile.mkstemp", read_only)
+    with pytest.raises(StorageError, match=r"x.json: cannot be written, the file system is read-only"):
+        write_json(tmp_path / "x.json", {})
+
+
+def test_other_write_errors_are_left_as_they_are(tmp_path):
+    def broken(tmp):
+        raise OSError(errno.EIO, "Input/output error")
+
+    with pytest.raises(OSError) as caught:
+        write_with(tmp_path / "x", broken)
+    assert not isinstance(caught.value, StorageError) and caught.value.errno == errno.EIO
+
+
+# --------------------------------------------------------------------------- safe loading
+
+
+def tiny_model_file(tmp_path: Path) -> Path:
+    from glr.model import build_head, save_model
+
+    return save_model(build_head(6, 3, hidden=4), tmp_path / "model.keras")
+
+
+def rewrite(path: Path, edit) -> None:
+    """Rewrite the .keras zip with `edit(config)` applied to its config.json, as an attacker would."""
+    members = {}
+    with zipfile.ZipFile(path) as zf:
+        for name in zf.namelist():
+            members[name] = zf.read(name)
+    config = json.loads(members["config.json"])
+    edit(config)
+    members["config.json"] = json.dumps(config).encode()
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    path.write_bytes(buf.getvalue())
+
+
+def lambda_layer_config() -> dict:
+    import keras
+
+    inputs = keras.Input((6,))
+    model = keras.Model(inputs, keras.layers.Lambda(lambda t: t * 2, name="l2")(inputs))
+    return next(layer for layer in model.get_config()["layers"] if layer["class_name"] == "Lambda")
+
+
+def _splice_lambda(config: dict) -> None:
+    layers = config["config"]["layers"]
+    i = next(i for i, layer in enumerate(layers) if layer["config"]["name"] == "l2")
+    evil = lambda_layer_config()
+    evil["inbound_nodes"] = layers[i]["inbound_nodes"]
+    layers[i] = evil
+
+
+def _point_at_os_system(config: dict) -> None:
+    layer = config["config"]["layers"][1]
+    layer.update(module="os", class_name="system")
+
+
+def _tfsm_layer(config: dict) -> None:
+    config["config"]["layers"][1]["class_name"] = "TFSMLayer"
+
+
+@pytest.mark.parametrize("edit, message", [
+    (_splice_lambda, "refused to load: the model contains code (a Lambda layer), which could run anything; "
+                     "glr only loads plain layers"),
+    (_point_at_os_system, "refused to load: the model refers to code outside Keras (os.system); "
+                          "glr only loads plain Keras layers"),
+    (_tfsm_layer, "refused to load: the model contains a TFSMLayer layer, which loads code from elsewhere"),
+], ids=["lambda", "os-system", "tfsm"])
+def test_model_tampered_to_carry_code_is_refused(tmp_path, edit, message):
+    from glr.model import load_model
+
+    path = tiny_model_file(tmp_path)
+    rewrite(path, edit)
+    with pytest.raises(CheckpointError, match="^" + __import__("re").escape(f"{path}: {message}")):
+        load_model(path)
+
+
+@pytest.mark.parametrize("damage, message", [
+    ("weights", "cannot be loaded ("),
+    ("config", "damaged model file ("),
+    ("no-config", "not a .keras model file (it has no config.json)"),
+    ("truncated", "not a .keras model file (damaged or incomplete?)"),
+])
+def test_damaged_model_file_is_a_checkpoint_error(tmp_path, damage, message):
+    from glr.model import load_model
+
+    path = tiny_model_file(tmp_path)
+    data = path.read_bytes()
+    if damage == "truncated":
+        path.write_bytes(data[: len(data) // 2])
+    else:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            members = {n: zf.read(n) for n in zf.namelist()}
+        if damage == "weights":
+            members["model.weights.h5"] = b"not hdf5"
+        elif damage == "config":
+            members["config.json"] = b"{not json"
+        else:
+            del members["config.json"]
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w") as zf:
+            for n, d in members.items():
+                zf.writestr(n, d)
+        path.write_bytes(buf.getvalue())
+    with pytest.raises(CheckpointError, match="^" + __import__("re").escape(f"{path}: {message}")):
+        load_model(path)
+
+
+def test_predictor_refuses_a_run_whose_model_was_tampered_with(tmp_path, finished_run):
+    from glr.predict import Predictor
+
+    run_dir = tmp_path / "run"
+    shutil.copytree(finished_run.path, run_dir)
+    rewrite(run_dir / "model.keras", _point_at_os_system_in_head)
+    with pytest.raises(GlrError, match="refused to load: the model refers to code outside Keras"):
+        Predictor(run_dir)
+
+
+def _point_at_os_system_in_head(config: dict) -> None:
+    # The classifier nests the head as a model of its own: tamper with a layer deep inside.
+    head = next(layer for layer in config["config"]["layers"] if layer["config"].get("name") == "head")
+    head["config"]["layers"][-1].update(module="subprocess", class_name="Popen")
+
+
+# --------------------------------------------------------------------------- a full disk during a real training
+
+
+def test_disk_full_while_saving_a_checkpoint_keeps_the_previous_one_and_resumes(tmp_path, tiny_data, finished_run, monkeypatch):
+    """A real tiny training: the third epoch's checkpoint hits a full disk.
+
+    It asks for finished_run only so that its features come from that run's cache (same images).
+    """
+    import glr.train as train
+    from glr.model import load_model
+
+    run = train.new_run(tmp_path, tiny_config(tiny_data, epochs=4))
+    real_save, saves = train.save_model, []
+
+    def save(model, path):
+        if Path(path).name == "last.keras":
+            saves.append(path)
+            if len(saves) == 3:
+                return write_with(path, disk_full, suffix=".keras")
+        return real_save(model, path)
+
+    monkeypatch.setattr(train, "save_model", save)
+    with pytest.raises(StorageError):
+        train.train_run(run)
+    status = run.status()
+    last = run.checkpoint_dir / "last.keras"
+    assert status["state"] == "failed" and status["traceback"] is None
+    assert status["message"].startswith(f"{last}: cannot be written, the disk is full")
+    state = json.loads((run.checkpoint_dir / "state.json").read_text())
+    assert state["epoch"] == 2  # the checkpoint of epoch 2 is still the last one, whole
+    load_model(last)
+    assert sorted(p.name for p in run.checkpoint_dir.iterdir()) == ["best.keras", "last.keras", "state.json"]
+
+    monkeypatch.setattr(train, "save_model", real_save)  # space freed
+    train.train_run(run, resume=True)
+    assert run.status()["state"] == "finished"
+    assert run.history()["epoch"].tolist() == [1, 2, 3, 4]
