@@ -8,7 +8,7 @@ import hashlib
 
 import streamlit as st
 
-from glr import app_data, plots, predict, runs
+from glr import app_data, plots, predict, run_index, runs, uploads
 from glr.errors import GlrError
 from app_pages import common
 
@@ -22,22 +22,27 @@ if not finished:
     common.no_runs(f"No finished run with a model in {results}.", "predict_demo")
     st.stop()
 
-c = st.columns([3, 1])
+c = st.columns([3, 1, 1])
 run_id = c[0].selectbox("Model (a finished run)", finished, key="predict_run")
 k = c[1].slider("Top-k", 1, 10, predict.DEFAULT_TOP_K, key="predict_k")
+n_similar = c[2].slider("Similar photos", 0, 12, 6, key="predict_similar",
+                        help="The most similar training photos, by cosine similarity of their embeddings")
 run_path = results / runs.RUNS_SUBDIR / run_id
+stamp = (app_data.model_stamp(run_path), run_index.index_stamp(run_path))
 try:
     app_data.check_run_for_prediction(run_path)
-    model = common.predictor(str(run_path), app_data.model_stamp(run_path))
+    model = common.predictor(str(run_path), stamp)
 except GlrError as exc:
     st.error(str(exc))
     st.stop()
+if model.recognizer is None:
+    st.caption(f"No similar photos or unknown verdict for this run: {model.retrieval_problem}")
 
-uploads = st.file_uploader("Drop photos here, or a zip of photos", type=list(app_data.UPLOAD_TYPES),
-                           accept_multiple_files=True, key="predict_files")
+uploaded = st.file_uploader("Drop photos here, or a zip of photos", type=list(uploads.UPLOAD_TYPES),
+                            accept_multiple_files=True, key="predict_files")
 camera = st.camera_input("Take a photo", key="predict_camera") if st.toggle("Use the camera", key="predict_use_camera") else None
 
-files = [(f.name, f.getvalue()) for f in uploads or []]
+files = [(f.name, f.getvalue()) for f in uploaded or []]
 if camera is not None:
     files.append(("camera.jpg", camera.getvalue()))
 if not files:
@@ -45,14 +50,15 @@ if not files:
             "recognises. Try a photo from the validation set, or one of your own.")
     st.stop()
 
-photos, problems, from_zip = app_data.expand_uploads(files)
+# The server refuses bigger uploads; the same limit is checked again for what bypasses it (the camera).
+photos, problems, from_zip = uploads.expand_uploads(files, max_file_bytes=st.get_option("server.maxUploadSize") * uploads.MB)
 for problem in problems:
     st.warning(problem)
 if not photos:
     st.stop()
 
 # Predict once per set of photos, model and k; widget clicks that change none of them reuse the result.
-digest = hashlib.sha1(repr((str(run_path), app_data.model_stamp(run_path), k)).encode())
+digest = hashlib.sha1(repr((str(run_path), stamp, k, n_similar)).encode())
 for name, data in photos:
     digest.update(name.encode() + b"\0" + hashlib.sha1(data).digest())
 cached = st.session_state.get(RESULT_KEY)
@@ -66,8 +72,8 @@ else:
         done[0] += n
         bar.progress(min(done[0] / len(photos), 1.0), text=f"Predicted {done[0]} of {len(photos)}")
 
-    predictions = model.predict([app_data.named_upload(n, d) for n, d in photos], k=k,
-                                names=[n for n, _ in photos], progress=advance)
+    predictions = model.predict([uploads.named_upload(n, d) for n, d in photos], k=k,
+                                names=[n for n, _ in photos], progress=advance, similar=n_similar)
     bar.empty()
     st.session_state[RESULT_KEY] = (digest.hexdigest(), predictions)
 
@@ -76,7 +82,7 @@ ok = sum(p.ok for p in predictions)
 st.caption(f"{ok} of {len(predictions)} photo(s) predicted" + (f"; {len(predictions) - ok} could not be read." if ok < len(predictions) else "."))
 
 if len(photos) > 1 or from_zip:
-    table = predict.submission_table([app_data.photo_id(n) for n, _ in photos], predictions)
+    table = predict.submission_table([uploads.photo_id(n) for n, _ in photos], predictions)
     st.download_button("Download predictions (submission CSV: id,landmarks)", table.to_csv(index=False).encode(),
                        file_name=f"submission-{run_id}.csv", mime="text/csv", icon=":material/download:",
                        key="predict_csv", on_click="ignore")
@@ -91,14 +97,27 @@ for i, ((name, data), result) in enumerate(list(zip(photos, predictions))[:MAX_S
             st.error(result.error)
             continue
         cols = st.columns([1, 2, 2])
-        preview = app_data.thumbnail(app_data.named_upload(name, data), 320)
+        preview = app_data.thumbnail(uploads.named_upload(name, data), 320)
         if preview is not None:
             cols[0].image(preview)
         landmark_id, best, probability = result.top[0]
         cols[1].plotly_chart(plots.top_k_figure([n for _, n, _ in result.top], [p for _, _, p in result.top]),
                              key=f"topk_{i}")
         with cols[2]:
-            st.markdown(f"Best guess: **{best}** ({probability:.0%}). Training images of this landmark:")
-            common.show_thumbnails(examples.get(int(landmark_id), []), columns=2, size=120)
+            if result.unknown:
+                st.warning(f"**Not a known landmark.** Its known score {result.known_score:.2f} is below the run's "
+                           f"threshold {model.recognizer.calibration.threshold:.2f}, which keeps "
+                           f"{model.recognizer.calibration.keep_known:.0%} of the validation photos. "
+                           f"The closest landmark would be {best}.", icon=":material/help:")
+            else:
+                score = f"; known score {result.known_score:.2f}" if result.known_score is not None else ""
+                st.markdown(f"Best guess: **{best}** ({probability:.0%} by {model.method}{score}). "
+                            "Training images of this landmark:")
+                common.show_thumbnails(examples.get(int(landmark_id), []), columns=2, size=120)
+        if result.similar:
+            st.markdown("Most similar training photos")
+            common.show_thumbnails([s["path"] for s in result.similar],
+                                   [f"{s['name']} · {s['similarity']:.2f}" for s in result.similar],
+                                   columns=6, size=120)
 if len(predictions) > MAX_SHOWN:
     st.caption(f"Showing the first {MAX_SHOWN}; all {len(predictions)} are in the table and the CSV above.")

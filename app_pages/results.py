@@ -2,11 +2,18 @@
 
 import streamlit as st
 
-from glr import app_data, metrics, plots, report, runs
+from glr import app_data, metrics, plots, report, run_index, runs
 from glr.errors import GlrError
 from app_pages import common
 
 READ_ERRORS = (GlrError, OSError, ValueError, KeyError, IndexError)  # a damaged run file: say which, never a traceback
+PROJECTIONS = {"PCA": "pca", "t-SNE": "tsne"}
+
+
+@st.cache_data(max_entries=4, show_spinner="Projecting the embeddings...")
+def embedding_points(run_path: str, stamp: float, method: str):
+    """The run's 2-D embedding map (recomputed when retrieval.json changes)."""
+    return run_index.embedding_map(run_path, method)
 
 st.title("Results")
 results = common.results_dir()
@@ -16,8 +23,13 @@ if not available:
     st.stop()
 
 finished = app_data.finished_runs(results)
-chosen = st.multiselect("Runs (pick several to compare)", available, default=[finished[0] if finished else available[0]],
-                        key="results_runs")
+default = [finished[0] if finished else available[0]]
+shown = st.session_state.get("results_runs")
+if shown is None:
+    st.session_state["results_runs"] = default
+elif any(r not in available for r in shown):  # a run shown here was deleted: show what is left, or the newest
+    st.session_state["results_runs"] = [r for r in shown if r in available] or default
+chosen = st.multiselect("Runs (pick several to compare)", available, key="results_runs")
 if not chosen:
     st.info("Pick one run, or several to compare them.")
     st.stop()
@@ -106,6 +118,53 @@ if predictions is not None:
             wrong["path"].tolist(),
             [f"{t} → {p} ({c:.0%})" for t, p, c in zip(wrong["true_name"], wrong["pred_name"], wrong["confidence"])],
             columns=6, size=150)
+
+# --------------------------------------------------------------------------- retrieval
+st.subheader("Similar photos and unknown photos")
+retrieval = run_index.load_retrieval(run.path) if status["state"] == "finished" else None
+if retrieval is None:
+    st.info("This run has no embedding index yet: it gives the Predict page its similar photos and its "
+            "\"not a known landmark\" verdict.")
+    if status["state"] == "finished" and st.button("Build the index", key="results_build_index", icon=":material/hub:"):
+        try:
+            with st.status("Building the index...") as box:
+                run_index.rebuild(run.path, progress=box.write)
+        except GlrError as exc:
+            st.error(str(exc))
+        else:
+            st.rerun()
+else:
+    unknown = retrieval["unknown"]
+    st.caption(f"Each validation photo named three ways: by the head, by a vote of its {retrieval['knn_k']} most similar "
+               f"training photos (kNN), and by their blend. \"With distractors\" ranks {retrieval['distractors']} photos "
+               "that show no landmark among the validation photos, as the Kaggle competitions did; \"unknown applied\" "
+               "first moves the photos the calibrated verdict calls unknown to the bottom.")
+    st.dataframe(run_index.retrieval_table(retrieval).rename(columns={
+        "top1": "top-1", "gap": "GAP", "gap_distractors": "GAP with distractors",
+        "gap_distractors_unknown": "… unknown applied"}), hide_index=True,
+        column_config={k: st.column_config.NumberColumn(k, format="%.3f")
+                       for k in ("top-1", "GAP", "GAP with distractors", "… unknown applied")})
+    u = st.columns(3)
+    u[0].metric("Unknown threshold", f"{unknown['threshold']:.3f}",
+                help=f"Calibrated on {unknown['calibrated_on']} validation photos to keep {unknown['keep_known']:.0%} of them")
+    u[1].metric("Distractors called unknown", f"{unknown['distractors_flagged']:.0%}")
+    u[2].metric("ROC AUC, known vs distractor", f"{unknown['auroc']['known_score']:.3f}")
+
+    st.markdown("**Embedding map** of the training photos: click or lasso points to see them.")
+    projection = st.segmented_control("Projection", list(PROJECTIONS), default="PCA", key="results_projection") or "PCA"
+    try:
+        points = embedding_points(str(run.path), run_index.index_stamp(run.path), PROJECTIONS[projection])
+    except READ_ERRORS as exc:
+        st.error(f"The embedding index of {run_id} cannot be read: {exc}")
+        points = None
+    if points is not None:
+        event = st.plotly_chart(plots.embedding_figure(points), key="results_map", on_select="rerun",
+                                selection_mode=("points", "lasso", "box"))
+        chosen_points = [p.get("customdata") for p in (event.selection.points if event else [])]
+        rows = [int(c[0] if isinstance(c, list) else c) for c in chosen_points if c is not None][:18]
+        if rows:
+            picked = points.iloc[rows]
+            common.show_thumbnails(picked["path"].tolist(), picked["name"].astype(str).tolist(), columns=6, size=130)
 
 # --------------------------------------------------------------------------- report
 st.subheader("Report")

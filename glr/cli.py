@@ -252,15 +252,46 @@ def cmd_predict(args) -> int:
             print(f"  skipped {p.error}", file=sys.stderr)
         print(f"wrote {out}: {len(table) - len(failed)} predicted, {len(failed)} unreadable")
         return 0
-    predictions = predictor.predict(args.images, k=args.top_k)
+    if args.similar and predictor.recognizer is None:
+        print(f"note: no similar images: {predictor.retrieval_problem}", file=sys.stderr)
+    predictions = predictor.predict(args.images, k=args.top_k, similar=args.similar)
     for p in predictions:
         if not p.ok:
             print(f"{p.source}: error: {p.error}")
             continue
-        print(p.source)
+        verdict = ""
+        if p.known_score is not None:
+            verdict = (f"  NOT A KNOWN LANDMARK (known score {p.known_score:.3f} < {predictor.recognizer.calibration.threshold:.3f})"
+                       if p.unknown else f"  (known score {p.known_score:.3f})")
+        print(f"{p.source}{verdict}")
+        print(f"  {predictor.method} confidence, landmark_id, name:")
         for landmark_id, name, prob in p.top:
             print(f"  {prob:6.3f}  {landmark_id:>8}  {name}")
+        if p.similar:
+            print("  most similar training photos (cosine similarity, landmark_id, name, path):")
+            for item in p.similar:
+                print(f"  {item['similarity']:6.3f}  {item['landmark_id']:>8}  {item['name']}  {item['path']}")
     return 0 if all(p.ok for p in predictions) else 1
+
+
+def cmd_retrieval(args) -> int:
+    """Build a run's embedding index and print head vs kNN vs blend, with and without distractors."""
+    from glr import run_index
+
+    run = _find_run(args.run, args.results)
+    result = run_index.load_retrieval(run.path)
+    if result is None or args.rebuild:
+        result = run_index.rebuild(run.path, progress=lambda message: print(f"... {message}", file=sys.stderr))
+    print(f"run {run.id}: {result['val_images']} validation photos, {result['distractors']} distractors "
+          f"({', '.join(f'{k} {v}' for k, v in result['distractor_sources'].items())}), "
+          f"index of {result['index']['items']} photos ({result['index']['backend']} search), kNN k={result['knn_k']}")
+    print(run_index.retrieval_table(result).to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    unknown = result["unknown"]
+    print(f"unknown verdict: threshold {unknown['threshold']:.3f} keeps {unknown['val_kept']:.1%} of validation photos "
+          f"and flags {unknown['distractors_flagged']:.1%} of distractors; ROC AUC known score "
+          f"{unknown['auroc']['known_score']:.3f} (top similarity {unknown['auroc']['top_similarity']:.3f}, "
+          f"head confidence {unknown['auroc']['head_confidence']:.3f})")
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -315,7 +346,10 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("--learning-rate", type=float, help=f"Adam learning rate (default {d.learning_rate})")
     fit.add_argument("--label-smoothing", type=float, help=f"cross-entropy label smoothing (default {d.label_smoothing})")
     fit.add_argument("--patience", type=int, help=f"early-stopping patience in epochs (default {d.patience})")
-    fit.add_argument("--views", type=int, help=f"augmented views per training image in the feature cache (default {d.views})")
+    fit.add_argument("--augment-space", choices=("features", "images"),
+                     help="crops as windows of the backbone's feature map, one pass per photo (features, the default), "
+                          "or as --views augmented images, one pass each (images)")
+    fit.add_argument("--views", type=int, help=f"augmented views per training image with --augment-space images (default {d.views})")
     fit.add_argument("--no-augment", action="store_true", help="no random crop and flip")
     fit.add_argument("--fine-tune", action="store_true", help="phase 2: fine-tune the backbone's last layers (slow on a CPU)")
     fit.add_argument("--fine-tune-epochs", type=int, help=f"default {d.fine_tune_epochs}")
@@ -345,7 +379,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--results", default="results", help="results folder (default %(default)s)")
     p.add_argument("--top-k", type=int, default=5, help="default %(default)s")
     p.add_argument("--out", help="submission CSV for a folder (default <folder>-submission.csv)")
+    p.add_argument("--similar", type=int, default=0, metavar="K", help="also list the K most similar training photos")
     p.set_defaults(func=cmd_predict)
+
+    p = sub.add_parser("retrieval", help="kNN and blend vs the head, GAP with distractors, the unknown verdict")
+    p.add_argument("run", help="run id or run folder")
+    p.add_argument("--results", default="results", help="results folder (default %(default)s)")
+    p.add_argument("--rebuild", action="store_true", help="build the index again even if the run has one")
+    p.set_defaults(func=cmd_retrieval)
     return parser
 
 

@@ -154,3 +154,26 @@ def top_k_figure(names: Sequence[str], probs: Sequence[float]) -> go.Figure:
         height=120 + 40 * len(names), margin={"l": 10, "r": 10, "t": 30, "b": 10},
     )
     return fig
+
+
+def embedding_figure(points: pd.DataFrame, max_legend: int = 30) -> go.Figure:
+    """A 2-D embedding map: one colour per landmark, the photo's name and id on hover.
+
+    `points` has x, y, name, id (from `glr.run_index.embedding_map`). Each point's row
+    number travels as customdata, so a page can show the photo of a selected point.
+    """
+    if points is None or points.empty:
+        return _empty("Embedding map", "no embeddings")
+    fig = go.Figure()
+    for name, group in points.groupby("name", sort=True):
+        fig.add_trace(go.Scattergl(
+            x=group["x"], y=group["y"], mode="markers", name=str(name), marker={"size": 7, "opacity": 0.8},
+            customdata=group.index.to_numpy(), text=group["id"].astype(str),
+            hovertemplate=f"{name}<br>%{{text}}<extra></extra>",
+        ))
+    fig.update_layout(
+        template="plotly_white", height=560, showlegend=points["name"].nunique() <= max_legend,
+        xaxis={"showticklabels": False, "title": None}, yaxis={"showticklabels": False, "title": None},
+        margin={"l": 10, "r": 10, "t": 30, "b": 10}, dragmode="lasso" if len(points) < 5000 else "zoom",
+    )
+    return fig

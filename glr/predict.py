@@ -20,11 +20,13 @@ from glr.backbones import get_backbone
 from glr.datasets import IMAGE_EXTENSIONS
 from glr.errors import GlrError, ImageError
 from glr.images import load_resized
-from glr.model import load_model
+from glr.model import load_model, split_classifier
 from glr.pipeline import load_size
+from glr.run_index import Recognizer
 
 DEFAULT_TOP_K = 5
 BATCH_SIZE = 16
+BACKENDS = ("tf", "onnx")  # onnx: about 1.5x faster per photo here (benchmarks/README.md)
 
 
 @dataclass
@@ -32,8 +34,11 @@ class Prediction:
     """The outcome for one image: its top-k, or the error that kept it from being read."""
 
     source: str
-    top: list[tuple[int, str, float]] = field(default_factory=list)  # (landmark_id, name, probability)
+    top: list[tuple[int, str, float]] = field(default_factory=list)  # (landmark_id, name, confidence)
     error: str | None = None
+    known_score: float | None = None  # None when the run has no embedding index
+    unknown: bool = False  # the calibrated verdict: "not a known landmark"
+    similar: list[dict] = field(default_factory=list)  # nearest training photos: id, landmark_id, name, path, similarity
 
     @property
     def ok(self) -> bool:
@@ -51,8 +56,12 @@ def eval_view(source, input_size: int) -> np.ndarray:
 class Predictor:
     """Loads a run's model and labels; predicts top-k for paths, bytes or uploads."""
 
-    def __init__(self, run_dir: str | os.PathLike):
+    def __init__(self, run_dir: str | os.PathLike, backend: str = "tf"):
+        """`backend="onnx"` runs the same forward pass through ONNX Runtime (glr.onnx_backend)."""
         import tensorflow as tf
+
+        if backend not in BACKENDS:
+            raise GlrError(f"unknown prediction backend {backend!r}; choose one of: {', '.join(BACKENDS)}")
 
         self.run_dir = Path(run_dir)
         try:
@@ -66,17 +75,50 @@ class Predictor:
         self.input_size = int(config.get("input_size") or self.spec.input_size)
         self.labels = pd.DataFrame(labels).sort_values("index")
         self.model = load_model(self.run_dir / "model.keras")
+        backbone, head = split_classifier(self.model)
+
+        def forward(x):
+            # One pass gives both: the pooled features are the embedding the index searches.
+            features = backbone(self.spec.preprocess(x), training=False)
+            return head(features, training=False), features
+
         signature = [tf.TensorSpec((None, self.input_size, self.input_size, 3), tf.float32)]
-        self._forward = tf.function(lambda x: self.model(self.spec.preprocess(x), training=False),
-                                    input_signature=signature)
+        self._forward = tf.function(forward, input_signature=signature)
+        self._onnx = None
+        if backend == "onnx":
+            from glr.onnx_backend import onnx_forward
+
+            self._onnx = onnx_forward(self.run_dir / "model.keras", self._forward, self.input_size)
+        self.recognizer, self.retrieval_problem = None, None
+        try:
+            self.recognizer = Recognizer(self.run_dir, self.labels)
+        except GlrError as exc:  # an older run, or a damaged index: the head alone still predicts
+            self.retrieval_problem = str(exc)
+
+    @property
+    def method(self) -> str:
+        """Which scores rank the classes: head, knn or blend (the run's default when it has an index)."""
+        return self.recognizer.method if self.recognizer else "head"
 
     def probabilities(self, images: np.ndarray) -> np.ndarray:
         """Class probabilities for a batch of eval views (N, S, S, 3) uint8."""
-        return self._forward(np.asarray(images, np.float32)).numpy()
+        return self.forward(images)[0]
+
+    def forward(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(head probabilities, pooled backbone features) for a batch of eval views."""
+        if self._onnx is not None:
+            probs, features = self._onnx(images)
+            return probs, features
+        probs, features = self._forward(np.asarray(images, np.float32))
+        return probs.numpy(), features.numpy()
 
     def predict(self, sources: Sequence, k: int = DEFAULT_TOP_K, names: Sequence[str] | None = None,
-                progress: Callable[[int], None] | None = None) -> list[Prediction]:
-        """Top-k for each source (path, bytes or file-like). A bad file gets its own error; the rest go on."""
+                progress: Callable[[int], None] | None = None, similar: int = 0) -> list[Prediction]:
+        """Top-k for each source (path, bytes or file-like). A bad file gets its own error; the rest go on.
+
+        With an embedding index in the run, each prediction also gets its known score, the
+        unknown verdict and the `similar` most similar training photos.
+        """
         names = list(names) if names is not None else [_name_of(s) for s in sources]
         results = [Prediction(source=n) for n in names]
         views, where = [], []
@@ -90,11 +132,19 @@ class Predictor:
                     progress(1)
         k = max(1, min(k, len(self.labels)))
         for start in range(0, len(views), BATCH_SIZE):
-            probs = self.probabilities(np.stack(views[start:start + BATCH_SIZE]))
-            for row, i in zip(probs, where[start:start + BATCH_SIZE]):
+            probs, features = self.forward(np.stack(views[start:start + BATCH_SIZE]))
+            scores, extra = probs, None
+            if self.recognizer:
+                extra = self.recognizer.recognize(features, probs, similar)
+                scores = extra["scores"]
+            for r, (row, i) in enumerate(zip(scores, where[start:start + BATCH_SIZE])):
                 best = np.argsort(-row, kind="stable")[:k]
                 results[i].top = [(int(self.labels.iloc[j]["landmark_id"]), str(self.labels.iloc[j]["name"]), float(row[j]))
                                   for j in best]
+                if extra is not None:
+                    results[i].known_score = float(extra["known"][r])
+                    results[i].unknown = bool(extra["unknown"][r])
+                    results[i].similar = extra["similar"][r].to_dict("records") if similar else []
             if progress:
                 progress(len(probs))
         return results

@@ -264,7 +264,13 @@ def test_start_launches_a_tiny_training_that_the_page_follows(empty_results):
 def test_results_page_of_a_finished_run(populated):
     at = open_page("app_pages/results.py")
     assert metric(at, "Top-1 accuracy").endswith("%") and metric(at, "GAP")
-    assert len(at.get("plotly_chart")) == 3  # loss, accuracy, confusion
+    assert len(at.get("plotly_chart")) == 4  # loss, accuracy, confusion, embedding map
+    retrieval = next(d.value for d in at.dataframe if "method" in d.value.columns)
+    assert retrieval["method"].tolist() == ["head", "knn", "blend"] and "GAP with distractors" in retrieval.columns
+    assert metric(at, "Distractors called unknown").endswith("%")
+    at.segmented_control(key="results_projection").set_value("t-SNE").run()
+    assert_no_exception(at)
+    assert '"scattergl"' in at.get("plotly_chart")[3].proto.spec
     assert len(at.dataframe) >= 1  # per class (and the confused pairs, if any)
     per_class = at.dataframe[0].value
     assert {"precision", "recall", "f1", "support"} <= set(per_class.columns) and len(per_class) == 3
@@ -323,6 +329,9 @@ def test_predict_uploads_photos_a_bad_file_and_a_zip(populated, finished_run):
     assert "unsafe" in texts(at.warning)
     assert len(at.get("plotly_chart")) == 2  # the two good photos; the bad one did not stop them
     assert "2 of 3 photo(s) predicted" in texts(at.caption)
+    assert texts(at.markdown).count("Most similar training photos") == 2
+    captions = [str(i.proto) for i in at.image]
+    assert sum(" \302\267 " in c or " · " in c for c in captions) >= 2  # similar photos captioned "name · similarity"
     csv = at.download_button[0]
     assert "submission" in csv.label
 

@@ -90,3 +90,31 @@ def test_demo_data_small(tmp_path, capsys):
     text = capsys.readouterr().out
     assert f"demo dataset: {out}" in text and "3 classes" in text
     assert (out / "train.csv").is_file() and (out / "train_label_to_category.csv").is_file()
+
+
+def test_predict_similar_and_retrieval(finished_run, capsys):
+    from glr.distractors import package_images
+    from glr.retrieval import EmbeddingIndex
+
+    run = str(finished_run.path)
+    photo = EmbeddingIndex.load(finished_run.path / "index").items["path"].iloc[0]
+    moon = next(str(p) for name, p in package_images() if name == "skimage:moon")
+    assert main(["predict", run, photo, moon, "--similar", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "most similar training photos" in out
+    lines = out.splitlines()
+    first = lines[lines.index("  most similar training photos (cosine similarity, landmark_id, name, path):") + 1]
+    assert first.strip().startswith("1.00") and first.endswith(photo)  # a training photo finds itself
+    assert f"{moon}  NOT A KNOWN LANDMARK (known score" in out
+    assert main(["retrieval", run]) == 0
+    out = capsys.readouterr().out
+    assert "method" in out and "gap_distractors" in out and "knn" in out and "blend" in out
+    assert "unknown verdict: threshold" in out and "flags" in out
+
+
+def test_retrieval_on_a_run_without_a_model(tmp_path, capsys):
+    from glr.runs import Run
+
+    run = Run.create(tmp_path, {"train": {"backbone": "efficientnet_lite0"}})
+    assert main(["retrieval", str(run.path)]) == 2
+    assert "error:" in capsys.readouterr().err
