@@ -37,6 +37,8 @@ except GlrError as exc:
     st.stop()
 if model.recognizer is None:
     st.caption(f"No similar photos or unknown verdict for this run: {model.retrieval_problem}")
+if model.backend_note:
+    st.caption(model.backend_note.capitalize())
 
 uploaded = st.file_uploader("Drop photos here, or a zip of photos", type=list(uploads.UPLOAD_TYPES),
                             accept_multiple_files=True, key="predict_files")

@@ -8,7 +8,7 @@ the browser leaves the training alone and reopening the page finds it again.
 import streamlit as st
 
 from glr import app_data, backbones, plots, runs
-from glr.config import TrainConfig
+from glr.config import AUGMENT_SPACES, TrainConfig
 from glr.errors import GlrError
 from app_pages import common
 
@@ -88,6 +88,12 @@ with st.expander("More settings"):
     seed = c[2].number_input("Seed", min_value=0, value=DEFAULTS.seed, key="train_seed", persist_state="session")
     label_smoothing = c[3].slider("Label smoothing", 0.0, 0.5, DEFAULTS.label_smoothing, 0.05, key="train_smoothing",
                                   persist_state="session")
+    c = st.columns(4)
+    augment_space = c[0].selectbox(
+        "Crops taken from", AUGMENT_SPACES, index=AUGMENT_SPACES.index(DEFAULTS.augment_space), key="train_augment_space",
+        persist_state="session", format_func=lambda v: {"images": "images (K views)", "features": "the feature map"}[v],
+        help="The feature map: one backbone pass per photo instead of K + 1, about 2x faster from an empty cache, "
+             "about half a point less accurate (benchmarks/README.md).")
 
 lock = runs.read_lock(results) if results.is_dir() else None
 if lock:
@@ -98,7 +104,7 @@ if st.button("Start training", type="primary", icon=":material/play_arrow:", dis
         config = TrainConfig.from_dict({
             "data": dataset, "top_n": top_n, "min_images": min_images, "val_fraction": val_fraction, "seed": seed,
             "backbone": backbone, "weights": None if weights == "random" else "imagenet", "input_size": input_size,
-            "augment": augment, "views": views, "hidden": hidden, "dropout": dropout, "epochs": epochs,
+            "augment": augment, "augment_space": augment_space, "views": views, "hidden": hidden, "dropout": dropout, "epochs": epochs,
             "batch_size": batch_size, "learning_rate": learning_rate, "label_smoothing": label_smoothing,
             "patience": patience, "fine_tune": fine_tune, "fine_tune_epochs": fine_tune_epochs,
         })

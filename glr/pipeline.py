@@ -1,4 +1,4 @@
-"""tf.data input pipelines: decode -> resize -> (augment | centre crop) -> preprocess -> batch.
+"""tf.data input pipelines: decode -> resize -> (augment | centre crop | whole photo) -> preprocess -> batch.
 
 Decoding goes through `glr.images` (Pillow) rather than `tf.io.decode_image`, so EXIF
 rotation, CMYK, 16-bit and palette images come out right, and the JPEG decoder can
@@ -54,6 +54,7 @@ def make_dataset(
     seed: int = 0,
     view_seeds: np.ndarray | None = None,
     with_ok: bool = False,
+    crop: bool = True,
 ):
     """Build a batched, prefetched `tf.data.Dataset` of (image[, label][, ok]) from files.
 
@@ -63,18 +64,20 @@ def make_dataset(
     pair always gives the same crop and flip, which is what lets the feature cache store a
     view. `preprocess` is the backbone's own input transform, applied to float32 RGB in
     0..255. `with_ok` adds a boolean per image that is False where the file could not be
-    decoded.
+    decoded. `crop=False` resizes each image straight to `input_size` and takes no crop at
+    all (no augmentation either): the whole photo, for a spatial feature map whose windows
+    are the crops (see `glr.features.window_features`).
     """
     import tensorflow as tf
 
-    big = load_size(input_size)
+    big = load_size(input_size) if crop else input_size
     paths = [str(p) for p in paths]
     n = len(paths)
     # Without view seeds every image gets a dummy pair; only the stateless branch reads it.
     seeds = np.zeros((n, 2), np.int64) if view_seeds is None else np.asarray(view_seeds, np.int64).reshape(n, 2)
     columns = (paths, seeds) if labels is None else (paths, seeds, np.asarray(labels, dtype=np.int32))
     ds = tf.data.Dataset.from_tensor_slices(columns)
-    live_random = training and view_seeds is None
+    live_random = training and view_seeds is None and crop
     if live_random:
         # Live augmentation: a fresh seed pair per image, from a seeded stream that differs on
         # every pass over the data (each epoch gets new crops) yet repeats run after run.
@@ -90,7 +93,9 @@ def make_dataset(
         return (image, pair, ok, *rest)
 
     def transform(image, pair, ok, *rest):
-        if view_seeds is not None or live_random:
+        if not crop:
+            pass  # already the input size: the whole photo
+        elif view_seeds is not None or live_random:
             # Stateless ops: the crop depends only on the pair, so a parallel map stays repeatable.
             image = tf.image.stateless_random_crop(image, (input_size, input_size, 3), seed=pair)
             image = tf.image.stateless_random_flip_left_right(image, seed=pair + 1)

@@ -26,7 +26,9 @@ from glr.run_index import Recognizer
 
 DEFAULT_TOP_K = 5
 BATCH_SIZE = 16
-BACKENDS = ("tf", "onnx")  # onnx: about 1.5x faster per photo here (benchmarks/README.md)
+# "auto" (the default) runs ONNX Runtime, 2.7x faster per photo here (benchmarks/README.md),
+# and falls back to TensorFlow when the model cannot be converted; "tf" and "onnx" force one.
+BACKENDS = ("auto", "tf", "onnx")
 
 
 @dataclass
@@ -56,8 +58,8 @@ def eval_view(source, input_size: int) -> np.ndarray:
 class Predictor:
     """Loads a run's model and labels; predicts top-k for paths, bytes or uploads."""
 
-    def __init__(self, run_dir: str | os.PathLike, backend: str = "tf"):
-        """`backend="onnx"` runs the same forward pass through ONNX Runtime (glr.onnx_backend)."""
+    def __init__(self, run_dir: str | os.PathLike, backend: str = "auto"):
+        """Load the run. `backend`: "auto" (ONNX Runtime if the model converts, else TensorFlow), "tf" or "onnx"."""
         import tensorflow as tf
 
         if backend not in BACKENDS:
@@ -74,6 +76,9 @@ class Predictor:
         self.spec = get_backbone(config["backbone"])
         self.input_size = int(config.get("input_size") or self.spec.input_size)
         self.labels = pd.DataFrame(labels).sort_values("index")
+        # Plain arrays for the top-k lookup: pandas .iloc per class costs more than the head.
+        self._ids = self.labels["landmark_id"].astype(int).to_numpy()
+        self._names = self.labels["name"].astype(str).to_numpy()
         self.model = load_model(self.run_dir / "model.keras")
         backbone, head = split_classifier(self.model)
 
@@ -84,11 +89,18 @@ class Predictor:
 
         signature = [tf.TensorSpec((None, self.input_size, self.input_size, 3), tf.float32)]
         self._forward = tf.function(forward, input_signature=signature)
-        self._onnx = None
-        if backend == "onnx":
+        self._onnx, self.backend, self.backend_note = None, "tf", None
+        if backend in ("auto", "onnx"):
             from glr.onnx_backend import onnx_forward
 
-            self._onnx = onnx_forward(self.run_dir / "model.keras", self._forward, self.input_size)
+            try:
+                self._onnx = onnx_forward(self.run_dir / "model.keras", self._forward, self.input_size)
+                self.backend = "onnx"
+            except Exception as exc:  # noqa: BLE001 - tf2onnx fails in many ways; TensorFlow still predicts
+                reason = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
+                if backend == "onnx":
+                    raise GlrError(f"{self.run_dir}: the ONNX backend is not available for this model ({reason})") from None
+                self.backend_note = f"predicting with TensorFlow: ONNX Runtime could not take this model ({reason})"
         self.recognizer, self.retrieval_problem = None, None
         try:
             self.recognizer = Recognizer(self.run_dir, self.labels)
@@ -139,8 +151,7 @@ class Predictor:
                 scores = extra["scores"]
             for r, (row, i) in enumerate(zip(scores, where[start:start + BATCH_SIZE])):
                 best = np.argsort(-row, kind="stable")[:k]
-                results[i].top = [(int(self.labels.iloc[j]["landmark_id"]), str(self.labels.iloc[j]["name"]), float(row[j]))
-                                  for j in best]
+                results[i].top = [(int(self._ids[j]), str(self._names[j]), float(row[j])) for j in best]
                 if extra is not None:
                     results[i].known_score = float(extra["known"][r])
                     results[i].unknown = bool(extra["unknown"][r])

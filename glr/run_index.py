@@ -81,6 +81,8 @@ def write_run_retrieval(run_dir: str | os.PathLike, labels: pd.DataFrame, train:
             **calibration.to_dict(),
             "val_kept": float(np.mean(~calibration.is_unknown(val_known))),
             "distractors_flagged": float(np.mean(d_unknown)) if len(d_unknown) else float("nan"),
+            "flagged_by_source": {str(k): float(v) for k, v in
+                                  pd.Series(d_unknown, dtype=float).groupby(distractors["source"].to_numpy()).mean().items()},
             "auroc": {"known_score": roc_auc(val_known, d_known), "top_similarity": roc_auc(val_top, d_top),
                       "head_confidence": roc_auc(val_probs.max(1), distractor_probs.max(1))},
         },

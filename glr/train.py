@@ -1,10 +1,12 @@
 """The trainer: a curated split in, a finished run folder out.
 
 Phase 1 trains the study's head on cached backbone features. The backbone is frozen, so
-its output for a given image and augmented view never changes: the cache holds K
-augmented views of every training image and the clean view of every validation image, and
-each epoch draws one view per image at random. An epoch then costs milliseconds, not a
-backbone pass over every image.
+its output for a given image and augmented view never changes: the cache holds the views
+of every training image and the clean view of every validation image, and each epoch
+draws one view per image at random. An epoch then costs milliseconds, not a backbone pass
+over every image. By default the views are windows of the backbone's feature map of the
+whole photo, one backbone pass per training photo (glr.features.window_features); with
+`augment_space="images"` they are K augmented crops and flips, one pass each.
 
 Phase 2 (optional, off by default on a CPU) fine-tunes the backbone's last layers end to
 end on live augmentation, with BatchNorm in inference mode and a low learning rate.
@@ -181,6 +183,7 @@ class Trainer:
         self.spec = get_backbone(config.backbone)
         self.input_size = int(config.input_size or self.spec.input_size)
         self._backbone = None
+        self._map_model = None
         self.ckpt_dir = run.path / "checkpoints"
         self.phase_end = config.epochs  # the last epoch number of the phase being trained
 
@@ -258,12 +261,33 @@ class Trainer:
         tag = "imagenet" if weights == "imagenet" else content_digest(weights)[:12]
         return FeatureCache(cache_dir() / "features", f"{self.spec.name}-{self.input_size}-{tag}")
 
+    def map_model(self):
+        """The backbone's spatial feature map for whole photos at the load size (built on first use)."""
+        if self._map_model is None:
+            from glr.features import spatial_model
+            from glr.pipeline import load_size
+
+            self.run.update_status(message=f"building {self.spec.name} at {load_size(self.input_size)} px")
+            # The same weights as the backbone's (copying them is quicker than loading them again,
+            # and for random init it is the only way to get the same ones).
+            big = build_backbone(self.spec.name, weights=None, input_size=load_size(self.input_size))
+            big.set_weights(self.backbone().get_weights())
+            self._map_model = spatial_model(big)
+            if self._map_model is None:
+                raise GlrError(f"{self.spec.name} does not end in global average pooling, so its crops cannot "
+                               "be taken in feature space; train with --augment-space images")
+        return self._map_model
+
     def features(self) -> tuple[np.ndarray, np.ndarray]:
         """(train features (N, K, D), val features (M, D)); images that fail to decode are dropped."""
+        from glr.features import cached_window_features
+        from glr.pipeline import load_size
+
         cache = self.cache()
-        views = list(range(0, self.cfg.views + 1)) if self.cfg.augment else [0]
+        windows = self.cfg.augment and self.cfg.augment_space == "features"
+        views = [] if windows else list(range(0, self.cfg.views + 1)) if self.cfg.augment else [0]
         digests = {name: [content_digest(p) for p in df["path"]] for name, df in (("train", self.train), ("val", self.val))}
-        total = len(self.val) + len(self.train) * len(views)
+        total = len(self.val) + len(self.train) * (1 if windows else len(views))
         self.progress.start("extracting features", total, "img", desc="features")
         computed = 0
         common = dict(input_size=self.input_size, preprocess=self.spec.preprocess,
@@ -271,6 +295,12 @@ class Trainer:
         val, val_ok, n = cached_features(self.backbone, self.val["path"].tolist(), digests["val"], 0, cache, **common)
         computed += n
         train_views, train_ok = [], np.ones(len(self.train), bool)
+        if windows:
+            # One pass per photo; its views are windows of the feature map (view 0: the whole map).
+            train_feats, train_ok, n = cached_window_features(
+                self.map_model, self.train["path"].tolist(), digests["train"], cache,
+                load_size=load_size(self.input_size), **common)
+            computed += n
         for view in views:
             feats, ok, n = cached_features(self.backbone, self.train["path"].tolist(), digests["train"], view, cache, **common)
             train_views.append(feats)
@@ -283,7 +313,9 @@ class Trainer:
             names = pd.concat([self.train.loc[~train_ok, "path"], self.val.loc[~val_ok, "path"]]).head(3).tolist()
             self.run.update_status(message=f"{bad} images could not be decoded and were left out (e.g. {names})")
         self.train, self.val = self.train[train_ok].reset_index(drop=True), self.val[val_ok].reset_index(drop=True)
-        return np.stack(train_views, axis=1)[train_ok], val[val_ok]
+        if not windows:
+            train_feats = np.stack(train_views, axis=1)
+        return train_feats[train_ok], val[val_ok]
 
     # -- phase 1 --------------------------------------------------------------------
     def head_dataset(self, feats: np.ndarray, labels: np.ndarray):
@@ -422,8 +454,47 @@ class Trainer:
         result = metrics.write_evaluation(self.run.path, self.val["id"].tolist(), self.val["path"].tolist(),
                                           self.val["label"].to_numpy(), probs, self.labels)
         self.progress.advance(1)
+        self.retrieval(classifier, val_feats, probs)
         self.progress.close()
         return result
+
+    def retrieval(self, classifier, val_feats: np.ndarray, val_probs: np.ndarray) -> None:
+        """Index the training photos and evaluate kNN, blend and the unknown verdict (glr.run_index).
+
+        The index holds each training photo's clean centre view, exactly what the predictor
+        computes for a query, so a training photo finds itself at similarity 1. A failure
+        here is reported in the status message; the model and metrics already written stay
+        valid, so the run still finishes.
+        """
+        from glr import run_index
+        from glr.features import extract_features
+
+        self.progress.start("indexing", 1, "step", message="building the similarity index")
+        try:
+            backbone, head = split_classifier(classifier)
+            common = dict(input_size=self.input_size, preprocess=self.spec.preprocess, batch_size=self.cfg.batch_size)
+            cache = self.cache()
+            paths = self.train["path"].tolist()
+            if self.cfg.fine_tune and self.cfg.fine_tune_epochs:
+                # The fine-tuned backbone has new features: embed the photos again with it.
+                cache = None
+                train_feats, _ = extract_features(backbone, paths, **common)
+                val_feats, _ = extract_features(backbone, self.val["path"].tolist(), **common)
+            else:  # view 0 of every training photo: from the feature cache unless it trained on other views
+                train_feats, _, _ = cached_features(lambda: backbone, paths, [content_digest(p) for p in paths], 0,
+                                                    cache, **common)
+            distractors, d_feats = run_index.distractor_features(lambda: backbone, cache, **common)
+            d_probs = head.predict(d_feats, verbose=0, batch_size=256)
+            result = run_index.write_run_retrieval(self.run.path, self.labels, self.train, train_feats,
+                                                   self.val["label"].to_numpy(), val_feats, val_probs,
+                                                   distractors, d_feats, d_probs)
+            unknown = result["unknown"]
+            self.run.update_status(message=f"index of {result['index']['items']} photos; "
+                                           f"{unknown['distractors_flagged']:.0%} of distractors flagged unknown")
+        except Exception as exc:  # noqa: BLE001 - retrieval is an extra; the classifier is already safe on disk
+            print(f"retrieval index failed: {exc.__class__.__name__}: {exc}", file=sys.stderr)
+            self.run.update_status(message=f"the similarity index could not be built: {exc}")
+        self.progress.advance(1)
 
 
 def train_run(run: "runs.Run", resume: bool = False, console: bool = False) -> dict:

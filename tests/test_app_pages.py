@@ -303,6 +303,19 @@ def test_results_page_writes_a_missing_report(monkeypatch, tmp_path, finished_ru
     assert at.download_button
 
 
+def test_results_page_builds_a_missing_index(monkeypatch, tmp_path, finished_run):
+    copy = tmp_path / runs.RUNS_SUBDIR / "r"
+    shutil.copytree(finished_run.path, copy)
+    (copy / "retrieval.json").unlink()
+    monkeypatch.setenv("GLR_RESULTS", str(tmp_path))
+    at = open_page("app_pages/results.py")
+    assert "no embedding index yet" in texts(at.info)
+    button(at, "Build the index").click().run()
+    assert_no_exception(at)
+    assert (copy / "retrieval.json").is_file()
+    assert any("method" in d.value.columns for d in at.dataframe)
+
+
 # --------------------------------------------------------------------------- predict page
 
 

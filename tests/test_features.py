@@ -69,3 +69,55 @@ def test_feature_cache_reuses_by_content(tmp_path):
     np.testing.assert_array_equal(moved[0], first[0])
     _, _, computed = cached_features(get_model, paths, digests, 2, cache, input_size=16, preprocess=None)
     assert computed == 3  # another view is another cache entry
+
+
+def map_then_pool():
+    """A 16 px 'backbone' with a 4x4 spatial map (4x4 average pools), ending in global average pooling."""
+    import keras
+
+    inputs = keras.Input((16, 16, 3))
+    fmap = keras.layers.AveragePooling2D(4)(inputs)
+    return keras.Model(inputs, keras.layers.GlobalAveragePooling2D()(fmap))
+
+
+def test_windows_put_the_whole_map_first():
+    from glr.features import WINDOW_SHRINK, windows
+
+    boxes = windows(8, 7)
+    assert boxes[0] == (8, 0, 0)
+    assert {(7, 0, 0), (7, 0, 1), (7, 1, 0), (7, 1, 1), (6, 2, 2)} <= set(boxes)
+    assert len(boxes) == len(set(boxes)) == 1 + sum((8 - s + 1) ** 2 for s in range(7, 7 - WINDOW_SHRINK - 1, -1))
+
+
+def test_window_features_are_pooled_map_windows(tmp_path):
+    from glr.features import WINDOW_FLIP, spatial_model, window_features, windows
+    from glr.images import load_resized
+
+    paths = []
+    for i in range(3):
+        write_image(tmp_path / f"{i}.jpg", seed=i, size=30)
+        paths.append(str(tmp_path / f"{i}.jpg"))
+    (tmp_path / "bad.jpg").write_text("nope")
+    paths.append(str(tmp_path / "bad.jpg"))
+    map_model = spatial_model(map_then_pool())
+    feats, ok = window_features(map_model, paths, load_size=16, input_size=12, preprocess=None, batch_size=2)
+    n_windows = len(windows(4, 3))
+    assert feats.shape == (4, n_windows * (2 if WINDOW_FLIP else 1), 3) and ok.tolist() == [True, True, True, False]
+    # View 0 pools the whole map: the mean colour of the whole photo at the load size.
+    np.testing.assert_allclose(feats[0, 0], load_resized(paths[0], 16).reshape(-1, 3).mean(0), atol=1e-3)
+    # A 3x3 window of the 4x4 map is the mean of a 12 px crop.
+    top_left = windows(4, 3).index((3, 0, 0))
+    np.testing.assert_allclose(feats[0, top_left], load_resized(paths[0], 16)[:12, :12].reshape(-1, 3).mean(0), atol=1e-3)
+    if WINDOW_FLIP:  # the mirror's whole-map mean is the photo's
+        np.testing.assert_allclose(feats[:3, n_windows], feats[:3, 0], atol=1e-3)
+
+
+def test_spatial_model_needs_global_pooling():
+    import keras
+
+    from glr.features import spatial_model
+
+    inputs = keras.Input((8, 8, 3))
+    flat = keras.Model(inputs, keras.layers.Flatten()(inputs))
+    assert spatial_model(flat) is None
+    assert spatial_model(map_then_pool()).output.shape[1:] == (4, 4, 3)

@@ -164,3 +164,17 @@ def test_same_seed_same_fine_tune_from_a_warm_cache(tmp_path, tiny_data, finishe
         train_run(run)
         histories.append(run.history().drop(columns="seconds"))
     pd.testing.assert_frame_equal(*histories)
+
+
+def test_feature_space_views_one_pass_per_photo(tmp_path, tiny_data):
+    config = tiny_config(tiny_data, epochs=2, augment_space="features")
+    run = new_run(tmp_path / "a", config)
+    train_run(run)
+    assert run.status()["state"] == "finished" and run.history()["epoch"].tolist() == [1, 2]
+    data = run.config()["dataset"]
+    # One backbone pass per training photo (its views are map windows), not views + 1; the
+    # validation photos may already be cached by another test's run.
+    assert data["train"] <= run.status()["features_computed"] <= data["train"] + data["val"]
+    again = new_run(tmp_path / "b", tiny_config(tiny_data, epochs=1, augment_space="features"))
+    train_run(again)
+    assert again.status()["features_computed"] == 0

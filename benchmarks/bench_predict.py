@@ -1,0 +1,94 @@
+"""Prediction latency: one photo through glr's Predictor vs the backbone's bare forward pass.
+
+The Predictor's time runs from the file's bytes to the top-5 (decode, resize, centre crop,
+preprocessing, backbone, head, ranking). The reference is the backbone alone, as a
+compiled tf.function at batch 1 on an already preprocessed tensor. The same classifier
+also runs through ONNX Runtime (glr.onnx_backend), bare and inside the Predictor.
+All timings are interleaved, so a change in the machine's load hits them alike.
+Goal: Predictor / bare backbone <= 1.2.
+
+    .venv/bin/python benchmarks/bench_predict.py [--tiny]
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import common  # noqa: E402
+
+GOAL = 1.2
+CLASSES = 100
+
+
+def make_run(folder: Path, backbone_name: str, input_size: int):
+    """A run folder the Predictor can load: config, labels and an (untrained) classifier."""
+    from glr.backbones import build_backbone, get_backbone
+    from glr.model import build_classifier, build_head, save_model
+
+    spec = get_backbone(backbone_name)
+    backbone = build_backbone(backbone_name, input_size=input_size)
+    classifier = build_classifier(backbone, build_head(spec.feature_dim, CLASSES), input_size)
+    folder.mkdir(parents=True, exist_ok=True)
+    save_model(classifier, folder / "model.keras")
+    (folder / "config.json").write_text(json.dumps({"train": {"backbone": backbone_name, "input_size": input_size}}))
+    labels = [{"index": i, "landmark_id": 1000 + i, "name": f"Landmark {i}", "images": 10} for i in range(CLASSES)]
+    (folder / "labels.json").write_text(json.dumps(labels))
+    return backbone, spec
+
+
+def main(argv=None) -> dict:
+    """Run the benchmark; returns its figures."""
+    args = common.parser(__doc__.splitlines()[0]).parse_args(argv)
+    from glr import onnx_backend
+    from glr.backbones import DEFAULT_BACKBONE
+    from glr.features import compiled_forward
+    from glr.predict import Predictor, eval_view
+
+    common.header("prediction latency, one photo at a time")
+    size = common.TINY_SIZE if args.tiny else 224
+    repeats = 5 if args.tiny else 60
+    with tempfile.TemporaryDirectory(prefix="glr-bench-predict-") as tmp, common.empty_feature_cache():
+        run_dir = Path(tmp) / "run"
+        backbone, spec = make_run(run_dir, DEFAULT_BACKBONE, size)
+        photo = Path(common.jpeg_files(Path(tmp) / "photo", 1, *((64, 48) if args.tiny else (640, 480)))[0]).read_bytes()
+        bare = compiled_forward(backbone)
+        x = spec.preprocess(eval_view(photo, size)[None].astype(np.float32))
+        predictor = Predictor(run_dir, backend="tf")
+        fns = {"bare backbone (TF)": lambda: bare(x).numpy(),
+               "Predictor, bytes to top-5 (TF)": lambda: predictor.predict([photo], k=5)}
+        if onnx_backend.available():
+            with common.Timer() as t:
+                fast = Predictor(run_dir)  # the default backend, "auto"
+            print(f"the default Predictor runs on {fast.backend}; ONNX conversion (once per model, then cached): "
+                  f"{t.seconds:.1f} s")
+            session = fast._onnx
+            raw = eval_view(photo, size)[None].astype(np.float32)
+            fns["bare classifier (ONNX Runtime)"] = lambda: session(raw)
+            fns["Predictor, bytes to top-5 (ONNX)"] = lambda: fast.predict([photo], k=5)
+            top_tf, top_onnx = predictor.predict([photo])[0].top, fast.predict([photo])[0].top
+            print(f"same top-5 from both backends: {[t[0] for t in top_tf] == [t[0] for t in top_onnx]}")
+        ms = common.interleaved_median_ms(fns, repeats)
+    for name, value in ms.items():
+        print(f"{name:36s} median {value:7.1f} ms")
+    base = ms["bare backbone (TF)"]
+    ratio = ms["Predictor, bytes to top-5 (TF)"] / base
+    result = {"ratio": ratio, **ms}
+    default = "Predictor, bytes to top-5 (ONNX)" if "Predictor, bytes to top-5 (ONNX)" in ms else "Predictor, bytes to top-5 (TF)"
+    result["default_ratio"] = ms[default] / base
+    line = (f"predict: the default Predictor ({'ONNX Runtime' if 'ONNX' in default else 'TF'}) "
+            f"{result['default_ratio']:.2f}x the bare TF backbone ({ms[default]:.1f} vs {base:.1f} ms; goal <= {GOAL}x): "
+            f"{'met' if result['default_ratio'] <= GOAL else 'NOT met'}; on TF {ratio:.2f}x")
+    if "ONNX" in default:
+        result["onnx_ratio"] = result["default_ratio"]
+    common.summary(line)
+    return result
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,228 @@
+"""Helpers shared by the benchmark scripts: machine facts, timing, temp caches, datasets.
+
+Every figure the benchmarks report is a ratio of two things measured side by side in the
+same run, because this machine is shared and its absolute speed varies by 2x or more.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # run as `python benchmarks/x.py` from anywhere
+    sys.path.insert(0, str(ROOT))
+
+# Tiny mode: real code paths on a few small images, so the smoke test runs in seconds.
+TINY_SIZE = 32
+
+
+def parser(description: str) -> argparse.ArgumentParser:
+    """An argument parser with the `--tiny` flag every benchmark has."""
+    p = argparse.ArgumentParser(description=description)
+    p.add_argument("--tiny", action="store_true", help="a few tiny images and 1-2 epochs: checks the script runs")
+    return p
+
+
+def machine() -> str:
+    """Cores, RAM and the load average right now (other work shares this machine)."""
+    ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    return f"{os.cpu_count()} cores, {ram:.0f} GiB RAM, load average {load}"
+
+
+def header(title: str) -> None:
+    """Print the benchmark's title and the machine it runs on."""
+    print(f"== {title}")
+    print(f"machine: {machine()}", flush=True)
+
+
+def summary(text: str) -> None:
+    """The one summary line every benchmark ends with."""
+    print(f"SUMMARY {text}  [load {os.getloadavg()[0]:.2f}]", flush=True)
+
+
+class Timer:
+    """`with Timer() as t: ...` then `t.seconds`."""
+
+    def __enter__(self):
+        self.start = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc):
+        self.seconds = time.perf_counter() - self.start
+
+
+def median_ms(fn, repeats: int, warmup: int = 3) -> float:
+    """Median wall time of `fn()` in milliseconds, after `warmup` untimed calls."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return 1000 * statistics.median(times)
+
+
+def interleaved_median_ms(fns: dict, repeats: int, warmup: int = 3) -> dict[str, float]:
+    """Median ms of each function, calling them in turn so load changes hit all alike."""
+    for fn in fns.values():
+        for _ in range(warmup):
+            fn()
+    times = {name: [] for name in fns}
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - start)
+    return {name: 1000 * statistics.median(t) for name, t in times.items()}
+
+
+class _StageTimer:
+    """Wraps functions with timers (the code itself is unchanged); `seconds` sums each one's time."""
+
+    def __init__(self):
+        self.seconds: dict[str, float] = {}
+        self._restore = []
+
+    def wrap(self, owner, name: str) -> None:
+        """Time every call of `owner.name` (a class method or a module function) until the end."""
+        original = getattr(owner, name)
+
+        def timed(*args, **kwargs):
+            start = time.perf_counter()
+            try:
+                return original(*args, **kwargs)
+            finally:
+                self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - start
+
+        setattr(owner, name, timed)
+        self._restore.append((owner, name, original))
+
+
+@contextlib.contextmanager
+def stage_timer():
+    """`with stage_timer() as s: s.wrap(Class, "method")`: time stages of a run without changing it."""
+    timer = _StageTimer()
+    try:
+        yield timer
+    finally:
+        for owner, name, original in reversed(timer._restore):
+            setattr(owner, name, original)
+
+
+@contextlib.contextmanager
+def empty_feature_cache():
+    """A fresh GLR_CACHE_DIR whose feature cache is empty, so extraction is counted.
+
+    Everything else in the real cache is linked in (the converted backbone weights, the
+    generated distractor photos): those are made once per machine, not per training.
+    """
+    from glr.paths import cache_dir
+
+    real = cache_dir()
+    old = os.environ.get("GLR_CACHE_DIR")
+    with tempfile.TemporaryDirectory(prefix="glr-bench-cache-") as tmp:
+        for entry in (real.iterdir() if real.is_dir() else []):
+            if entry.name not in ("features", "onnx") and entry.is_dir():
+                (Path(tmp) / entry.name).symlink_to(entry)
+        os.environ["GLR_CACHE_DIR"] = tmp
+        try:
+            yield Path(tmp)
+        finally:
+            if old is None:
+                os.environ.pop("GLR_CACHE_DIR", None)
+            else:
+                os.environ["GLR_CACHE_DIR"] = old
+
+
+def demo_root() -> Path:
+    """The embedded demo dataset, generated on first use."""
+    from glr import demo
+
+    return Path(demo.ensure_demo())
+
+
+def demo_subset(out: Path, classes: int, per_class: int, seed: int = 0) -> Path:
+    """A GLDv2 folder of the demo's `classes` largest classes, at most `per_class` images each.
+
+    The images are not copied: `train/` links to the demo's own folder.
+    """
+    src = demo_root()
+    table = pd.read_csv(src / "train.csv")
+    keep = table["landmark_id"].value_counts().index[:classes]
+    table = table[table["landmark_id"].isin(keep)]
+    table = table.sample(frac=1.0, random_state=seed).groupby("landmark_id").head(per_class).sort_index()
+    out.mkdir(parents=True, exist_ok=True)
+    table.to_csv(out / "train.csv", index=False)
+    shutil.copy(src / "train_label_to_category.csv", out / "train_label_to_category.csv")
+    if not (out / "train").exists():
+        (out / "train").symlink_to(src / "train")
+    return out
+
+
+def tiny_dataset(out: Path, classes: int = 3, per_class: int = 6, size: int = 48) -> Path:
+    """A GLDv2 folder of colour-coded noisy JPEGs: learnable, and made in a blink."""
+    from PIL import Image
+
+    rows = []
+    for c in range(classes):
+        base = np.random.default_rng(c).integers(0, 256, 3)
+        for i in range(per_class):
+            iid = f"{c:04x}{i:012x}"
+            path = out / "train" / iid[0] / iid[1] / iid[2] / f"{iid}.jpg"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            noise = np.random.default_rng(1000 * c + i).integers(-20, 20, (size, size, 3))
+            Image.fromarray((base + noise).clip(0, 255).astype(np.uint8)).save(path, quality=90)
+            rows.append({"id": iid, "landmark_id": c + 1})
+    pd.DataFrame(rows).to_csv(out / "train.csv", index=False)
+    return out
+
+
+def jpeg_files(out: Path, n: int, width: int = 640, height: int = 480) -> list[str]:
+    """`n` photo-sized JPEGs with some structure (gradients and noise), for decode timings."""
+    from PIL import Image
+
+    out.mkdir(parents=True, exist_ok=True)
+    paths = []
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[0:height, 0:width]
+    for i in range(n):
+        base = np.stack([(xx * (i + 1)) % 256, (yy * 3) % 256, (xx + yy) % 256], -1)
+        arr = (base + rng.integers(-30, 30, base.shape)).clip(0, 255).astype(np.uint8)
+        path = out / f"{i:05d}.jpg"
+        Image.fromarray(arr).save(path, quality=90)
+        paths.append(str(path))
+    return paths
+
+
+def run_child(args: list[str], env: dict | None = None) -> tuple[str, float]:
+    """Run a Python child process; return (its stdout, its peak RSS in GB).
+
+    Each child is measured alone: `ru_maxrss` of RUSAGE_CHILDREN is the largest peak of any
+    waited-for child so far, so the child reports its own peak on its last stdout line instead.
+    """
+    proc = subprocess.run([sys.executable, *args], capture_output=True, text=True, env={**os.environ, **(env or {})},
+                          cwd=ROOT)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{args} failed:\n{proc.stderr[-3000:]}")
+    lines = proc.stdout.strip().splitlines()
+    return "\n".join(lines[:-1]), float(lines[-1].split()[-1])
+
+
+def peak_rss_gb() -> float:
+    """This process's peak resident set size so far, in GB (ru_maxrss is in KiB on Linux)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1e9
