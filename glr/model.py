@@ -1,4 +1,4 @@
-"""The classifier: a pretrained backbone plus the study's head, and an embedding model.
+"""The classifier: a pretrained backbone plus the study's head; safe saving and loading.
 
 The head replaces the backbone's ImageNet top with two dense layers and dropout:
 pooled features -> Dense(hidden, relu) -> Dropout -> Dense(classes, softmax). It is a
@@ -24,7 +24,7 @@ HEAD_NAME = "head"
 def build_head(feature_dim: int, num_classes: int, hidden: int = 512, dropout: float = 0.5, seed: int = 0):
     """L2-normalise -> Dense(hidden, relu) -> Dropout -> Dense(num_classes, softmax) on pooled features.
 
-    The L2 normalisation (the same as the embedding model's) makes the head see only the
+    The L2 normalisation (the same as the similarity index's, glr.retrieval) makes the head see only the
     direction of a feature vector, not its brightness-dependent length; measured here it
     gave 1-2 points of validation accuracy on both the demo data and wonders7.
     """
@@ -51,15 +51,6 @@ def build_classifier(backbone, head, input_size: int):
     inputs = keras.Input((input_size, input_size, 3), name="image")
     features = backbone(inputs, training=False)
     return keras.Model(inputs, head(features), name="classifier")
-
-
-def build_embedding_model(backbone, input_size: int):
-    """Pooled backbone features, L2-normalised: for similarity search between images."""
-    import keras
-
-    inputs = keras.Input((input_size, input_size, 3), name="image")
-    features = backbone(inputs, training=False)
-    return keras.Model(inputs, keras.layers.UnitNormalization(name="l2")(features), name="embedding")
 
 
 def split_classifier(classifier):

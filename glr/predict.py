@@ -112,10 +112,6 @@ class Predictor:
         """Which scores rank the classes: head, knn or blend (the run's default when it has an index)."""
         return self.recognizer.method if self.recognizer else "head"
 
-    def probabilities(self, images: np.ndarray) -> np.ndarray:
-        """Class probabilities for a batch of eval views (N, S, S, 3) uint8."""
-        return self.forward(images)[0]
-
     def forward(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(head probabilities, pooled backbone features) for a batch of eval views."""
         if self._onnx is not None:

@@ -135,9 +135,11 @@ class EmbeddingIndex:
     def neighbours(self, query: np.ndarray, k: int) -> pd.DataFrame:
         """The k most similar items to one embedding, with a `similarity` column, best first."""
         sims, idx = self.search(query, k)
-        table = self.items.iloc[idx[0]].copy()
-        table["similarity"] = sims[0]
-        return table.reset_index(drop=True)
+        return self.rows(idx[0], sims[0])
+
+    def rows(self, idx: np.ndarray, sims: np.ndarray) -> pd.DataFrame:
+        """The items at `idx` (one search result row), with their `similarity`."""
+        return self.items.iloc[idx].assign(similarity=sims).reset_index(drop=True)
 
     def save(self, folder: str | os.PathLike) -> Path:
         """Write vectors.npy and items.csv into `folder`, each atomically."""

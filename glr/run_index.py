@@ -136,11 +136,7 @@ class Recognizer:
         sims, idx = self.index.search(feats, max(KNN_K, similar))
         scores = method_scores(probs, sims[:, :KNN_K], self.classes[idx[:, :KNN_K]], self.retrieval.get("blend_weight", BLEND_WEIGHT))
         known = known_score(probs, sims[:, 0])
-        neighbours = []
-        for row_sims, row_idx in zip(sims[:, :similar], idx[:, :similar]):
-            table = self.index.items.iloc[row_idx].copy()
-            table["similarity"] = row_sims
-            neighbours.append(table.reset_index(drop=True))
+        neighbours = [self.index.rows(i, s) for i, s in zip(idx[:, :similar], sims[:, :similar])]
         return {"scores": scores[self.method], "known": known, "unknown": self.calibration.is_unknown(known),
                 "similar": neighbours}
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from glr.errors import CheckpointError
-from glr.model import build_classifier, build_embedding_model, build_head, load_model, save_model, split_classifier
+from glr.model import build_classifier, build_head, load_model, save_model, split_classifier
 
 
 def tiny_backbone(size=16, dim=6):
@@ -35,12 +35,6 @@ def test_classifier_roundtrip_and_split(tmp_path):
     back, top = split_classifier(loaded)
     assert top.name == "head" and back.name == "backbone"
     assert list(tmp_path.iterdir()) == [path]  # no temp file left behind
-
-
-def test_embedding_is_unit_length():
-    emb = build_embedding_model(tiny_backbone(), 16)
-    out = emb(np.random.default_rng(2).uniform(0, 255, (3, 16, 16, 3)).astype("float32")).numpy()
-    np.testing.assert_allclose(np.linalg.norm(out, axis=1), 1.0, atol=1e-5)
 
 
 def test_lambda_layer_is_refused(tmp_path):
