@@ -85,6 +85,11 @@ def extract_features(
         paths, input_size=input_size, preprocess=preprocess, shuffle=False,
         batch_size=batch_size, view_seeds=view_seeds, with_ok=True,
     )
+    return _run_batches(forward, ds, (0,), progress)
+
+
+def _run_batches(forward: Callable, ds, empty_shape: tuple, progress: Callable[[int], None] | None):
+    """`forward` over every (images, ok) batch of `ds`: (features, ok-mask), concatenated."""
     feats, oks = [], []
     for images, ok in ds:
         feats.append(forward(images).numpy())
@@ -92,7 +97,7 @@ def extract_features(
         if progress:
             progress(len(ok))
     if not feats:
-        return np.zeros((0, 0), np.float32), np.zeros((0,), bool)
+        return np.zeros((0, *empty_shape), np.float32), np.zeros((0,), bool)
     return np.concatenate(feats).astype(np.float32), np.concatenate(oks)
 
 
@@ -157,15 +162,7 @@ def window_features(
 
     ds = make_dataset(paths, input_size=load_size, preprocess=preprocess, shuffle=False,
                       batch_size=batch_size, with_ok=True, crop=False)
-    feats, oks = [], []
-    for images, ok in ds:
-        feats.append(forward(images).numpy())
-        oks.append(ok.numpy())
-        if progress:
-            progress(len(ok))
-    if not feats:
-        return np.zeros((0, len(boxes), 0), np.float32), np.zeros((0,), bool)
-    return np.concatenate(feats).astype(np.float32), np.concatenate(oks)
+    return _run_batches(forward, ds, (len(boxes), 0), progress)
 
 
 def raw_pixel_features(
