@@ -21,26 +21,15 @@ from pathlib import Path
 import pytest
 
 from conftest import tiny_config
+from test_runs import CONFIG, FAKE, wait_until
 from glr import runs
 from glr.atomic import StorageError, write_json, write_with
 from glr.errors import CheckpointError, GlrError
 from glr.runs import Run, RunError
 
 TESTS = Path(__file__).resolve().parent
-FAKE = [sys.executable, str(TESTS / "fake_trainer.py")]
-CONFIG = {"backbone": "efficientnet_lite0", "epochs": 3}
 ROWS = ("phase,epoch,loss,accuracy,val_loss,val_accuracy,val_top5,lr,seconds\n"
         "head,1,1.0,0.5,1.1,0.4,0.8,0.001,1.0\nhead,2,0.8,0.6,1.0,0.55,0.9,0.001,1.0\n")
-
-
-def wait_until(predicate, timeout: float = 20.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout}s")
 
 
 def dead_pid() -> int:
@@ -157,8 +146,8 @@ def test_two_start_requests_from_two_processes_start_one_training(tmp_path):
     table = runs.list_runs(results)
     assert len(table) == 1
     run = Run(results / runs.RUNS_SUBDIR / table.iloc[0]["run_id"])
-    wait_until(lambda: run.status()["state"] == "finished")
-    wait_until(lambda: runs.read_lock(results) is None)
+    wait_until(lambda: run.status()["state"] == "finished", timeout=20)
+    wait_until(lambda: runs.read_lock(results) is None, timeout=20)
 
 
 def test_stale_lock_of_a_dead_pid_is_taken_over(tmp_path):
@@ -166,7 +155,7 @@ def test_stale_lock_of_a_dead_pid_is_taken_over(tmp_path):
     assert runs.read_lock(tmp_path) is None  # a dead holder holds nothing
     run = runs.launch(tmp_path, {"backbone": "fake", "steps": 2}, argv_prefix=FAKE)
     assert runs.read_lock(tmp_path)["run_id"] == run.id
-    wait_until(lambda: run.status()["state"] == "finished")
+    wait_until(lambda: run.status()["state"] == "finished", timeout=20)
 
 
 def test_lock_whose_pid_was_reused_by_another_process_is_stale(tmp_path):
