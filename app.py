@@ -22,7 +22,8 @@ ROOT = Path(__file__).resolve().parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from glr import app_data, runs  # noqa: E402
+from glr.data import browse  # noqa: E402
+from glr.training import runs
 from glr.errors import GlrError  # noqa: E402
 from app_pages import common  # noqa: E402
 
@@ -39,7 +40,7 @@ page = st.navigation([
 with st.sidebar:
     results = common.results_dir()
     st.markdown("**Dataset in use**")
-    st.caption(app_data.dataset_label(common.current_dataset()))
+    st.caption(browse.dataset_label(common.current_dataset()))
     st.markdown("**Results folder**")
     st.caption(str(results))
     lock = runs.read_lock(results) if results.is_dir() else None

@@ -10,7 +10,13 @@ from pathlib import Path
 
 import streamlit as st
 
-from glr import app_data, datasets, runs
+from glr import class_examples
+from glr import paths
+from glr.data import browse
+from glr.demo import dataset as demo
+from glr.training import trainer
+from glr.data import datasets
+from glr.training import runs
 from glr.errors import GlrError
 from glr.paths import demo_dir
 
@@ -28,13 +34,13 @@ POLL_SECONDS = 2.0  # how often a live training view re-reads the run folder
 
 def results_dir() -> Path:
     """The results folder (GLR_RESULTS, else results/ in the checkout)."""
-    return app_data.results_dir()
+    return paths.results_dir()
 
 
 def current_dataset() -> str | None:
     """The dataset in use this session; starts as GLR_DATA, else the demo (None)."""
     if DATASET_KEY not in st.session_state:
-        st.session_state[DATASET_KEY] = app_data.default_dataset()
+        st.session_state[DATASET_KEY] = paths.default_dataset()
     return st.session_state[DATASET_KEY]
 
 
@@ -56,10 +62,10 @@ def _catalog(path: str, stamp: float) -> datasets.Catalog:
 
 def load_catalog(path: str | None) -> datasets.Catalog:
     """The catalog of `path` (None: the demo), cached until the dataset changes; GlrError if unusable."""
-    if not path and not app_data.demo_ready():
+    if not path and not demo.is_ready():
         raise GlrError("the demo dataset is not generated yet; generate it first (about a minute)")
     root = path or str(demo_dir())
-    return _catalog(str(root), app_data.dataset_stamp(root))
+    return _catalog(str(root), browse.dataset_stamp(root))
 
 
 @st.cache_data(max_entries=16, show_spinner="Curating the top classes...")
@@ -71,25 +77,25 @@ def curate(path: str | None, top_n: int, min_images: int, val_fraction: float, s
     """The curated split of `path` (None: the demo), cached; GlrError if it cannot be made."""
     load_catalog(path)  # same checks and messages
     root = path or str(demo_dir())
-    return _split(str(root), app_data.dataset_stamp(root), int(top_n), int(min_images), float(val_fraction), int(seed))
+    return _split(str(root), browse.dataset_stamp(root), int(top_n), int(min_images), float(val_fraction), int(seed))
 
 
 @st.cache_data(max_entries=8, show_spinner="Reading image sizes...")
 def _size_stats(path: str, stamp: float) -> dict:
-    return app_data.image_size_stats(_catalog(path, stamp).df["path"].tolist())
+    return browse.image_size_stats(_catalog(path, stamp).df["path"].tolist())
 
 
 def size_stats(path: str | None) -> dict:
-    """Image-size statistics of a sample of the dataset's images (see glr.app_data.image_size_stats), cached."""
+    """Image-size statistics of a sample of the dataset's images (see glr.browse.image_size_stats), cached."""
     load_catalog(path)
     root = path or str(demo_dir())
-    return _size_stats(str(root), app_data.dataset_stamp(root))
+    return _size_stats(str(root), browse.dataset_stamp(root))
 
 
 @st.cache_data(max_entries=1024, show_spinner=False)  # about 60 kB each
-def thumbnail(path: str, size: int = app_data.THUMBNAIL_PX):
+def thumbnail(path: str, size: int = browse.THUMBNAIL_PX):
     """A square thumbnail of an image file, or None if it cannot be decoded."""
-    return app_data.thumbnail(path, size)
+    return browse.thumbnail(path, size)
 
 
 @st.cache_resource(max_entries=2, show_spinner="Loading the model (the first time also loads TensorFlow)...")
@@ -104,13 +110,13 @@ def predictor(run_path: str, stamp: float):
 def examples(run_path: str, stamp: float) -> dict[int, list[str]]:
     """landmark_id -> example image paths for a run (its dataset's training images where found)."""
     catalog_df = None
-    root = app_data.run_dataset_root(run_path)
+    root = class_examples.run_dataset_root(run_path)
     if root:
         try:
-            catalog_df = _catalog(root, app_data.dataset_stamp(root)).df
+            catalog_df = _catalog(root, browse.dataset_stamp(root)).df
         except GlrError:
             catalog_df = None  # the dataset moved: fall back to the run's validation images
-    return app_data.example_paths(run_path, catalog_df)
+    return class_examples.example_paths(run_path, catalog_df)
 
 
 # --------------------------------------------------------------------------- shared widgets
@@ -134,8 +140,6 @@ def show_thumbnails(paths: list[str], captions: list[str] | None = None, columns
 
 def generate_demo() -> Path:
     """Generate the demo dataset with a progress bar (about a minute); returns its folder."""
-    from glr import demo
-
     bar = st.progress(0.0, text="Drawing the demo dataset...")
 
     def progress(done: int, total: int) -> None:
@@ -162,7 +166,7 @@ def generate_demo_button(key: str) -> None:
 
 def run_demo(results: Path) -> None:
     """The whole demo: generate the demo dataset if needed, start a default training, go to the Train page."""
-    from glr.config import TrainConfig
+    from glr.training.config import TrainConfig
 
     lock = runs.read_lock(results) if results.is_dir() else None
     if lock:
@@ -171,7 +175,7 @@ def run_demo(results: Path) -> None:
     try:
         generate_demo()
         with st.spinner("Starting the training (recording the library versions loads TensorFlow)..."):
-            run = runs.launch(results, app_data.launch_config(TrainConfig()))
+            run = runs.launch(results, trainer.run_config(TrainConfig()))
     except GlrError as exc:  # RunError, ConfigError, DatasetError: all say what to do
         st.error(str(exc))
         return

@@ -4,7 +4,10 @@ from pathlib import Path
 
 import streamlit as st
 
-from glr import app_data, datasets, plots
+from glr.data import browse
+from glr.demo import dataset as demo
+from glr.data import datasets
+from glr.evaluation import plots
 from glr.errors import GlrError
 from app_pages import common
 
@@ -13,8 +16,8 @@ dataset = common.current_dataset()
 
 # --------------------------------------------------------------------------- choose
 with st.container(border=True):
-    st.markdown(f"**In use:** {app_data.dataset_label(dataset)}")
-    recent = app_data.recent_datasets()
+    st.markdown(f"**In use:** {browse.dataset_label(dataset)}")
+    recent = browse.recent_datasets()
     sources = ["The demo dataset", "A folder on this computer"] + (["A recent one"] if recent else [])
     source = st.radio("Dataset", sources, horizontal=True, key="dataset_source", label_visibility="collapsed",
                       index=0 if not dataset else 1)
@@ -38,7 +41,7 @@ with st.container(border=True):
             st.rerun()
 
 # --------------------------------------------------------------------------- load
-if not dataset and not app_data.demo_ready():
+if not dataset and not demo.is_ready():
     st.info("The demo dataset is not generated yet: it is drawn on this computer (100 landmark classes, "
             "about 2,000 photos, under a minute). Or type the folder of a dataset of your own above.")
     common.generate_demo_button("dataset_generate")
@@ -50,7 +53,7 @@ except GlrError as exc:
     common.bad_dataset(str(exc), "dataset_bad")
     st.stop()
 if dataset:
-    app_data.remember_dataset(dataset)
+    browse.remember_dataset(dataset)
 
 summary = datasets.summarize(catalog)
 cols = st.columns(5)
@@ -90,7 +93,7 @@ if split is not None:
     m[0].metric("Classes kept", f"{split.num_classes:,}")
     m[1].metric("Training images", f"{len(split.train):,}")
     m[2].metric("Validation images", f"{len(split.val):,}")
-    st.dataframe(app_data.split_table(split), hide_index=True, height=300,
+    st.dataframe(browse.split_table(split), hide_index=True, height=300,
                  column_config={"images": st.column_config.ProgressColumn(
                      "images", min_value=0, max_value=int(split.labels["images"].max()), format="%d")})
 
@@ -99,16 +102,16 @@ st.subheader("Gallery")
 g = st.columns([3, 1, 1])
 query = g[0].text_input("Search classes by name or landmark id", key="gallery_query", placeholder="e.g. tower")
 per_page = g[1].selectbox("Classes per page", [4, 8, 16], index=1, key="gallery_per_page")
-pages_total = app_data.gallery_page(catalog.df, query, 1, per_page, 1).pages
+pages_total = browse.gallery_page(catalog.df, query, 1, per_page, 1).pages
 # A new search or page size starts again at page 1 (the key changes with them).
 page_no = g[2].number_input(f"Page (of {pages_total})", min_value=1, max_value=pages_total, value=1,
                             key=f"gallery_page_{query}_{per_page}")
-gallery = app_data.gallery_page(catalog.df, query, page_no, per_page)
+gallery = browse.gallery_page(catalog.df, query, page_no, per_page)
 if gallery.matches == 0:
     st.info(f"No class matches {query!r}.")
 for _, row in gallery.classes.iterrows():
     st.markdown(f"**{row['name']}** · landmark {row['landmark_id']} · {row['images']} images")
-    common.show_thumbnails(row["examples"], columns=app_data.EXAMPLES_PER_CLASS)
+    common.show_thumbnails(row["examples"], columns=browse.EXAMPLES_PER_CLASS)
 st.caption(f"{gallery.matches:,} classes match; page {gallery.page} of {gallery.pages}.")
 
 # --------------------------------------------------------------------------- image sizes

@@ -2,7 +2,12 @@
 
 import streamlit as st
 
-from glr import app_data, datasets, metrics, runs
+from glr.data import browse
+from glr.demo import dataset as demo
+from glr.training import run_table
+from glr.data import datasets
+from glr.evaluation import metrics
+from glr.training import runs
 from glr.errors import GlrError
 from app_pages import common
 
@@ -35,8 +40,8 @@ for col, (page, label, icon, what) in zip(st.columns(4), steps):
     col.caption(what)
 
 st.subheader("Dataset in use")
-st.caption(app_data.dataset_label(dataset))
-if not dataset and not app_data.demo_ready():
+st.caption(browse.dataset_label(dataset))
+if not dataset and not demo.is_ready():
     st.info("The demo dataset is not generated yet. Generate it here, run the whole demo above, "
             "or choose a dataset of your own on the Dataset page.")
     common.generate_demo_button("home_generate")
@@ -57,7 +62,7 @@ table = runs.list_runs(results)
 if table.empty:
     st.info(f"No runs yet in {results}. Run the whole demo above, or start a training on the Train page.")
 else:
-    latest = next(iter(app_data.finished_runs(results)), None)
+    latest = next(iter(run_table.finished_runs(results)), None)
     if latest:
         try:
             scores = metrics.load_metrics(results / runs.RUNS_SUBDIR / latest) or {}

@@ -8,7 +8,13 @@ import hashlib
 
 import streamlit as st
 
-from glr import app_data, plots, predict, run_index, runs, uploads
+from glr import predict
+from glr.data import browse
+from glr.training import run_table
+from glr.evaluation import plots
+from glr.retrieval import run_index
+from glr.training import runs
+from glr.data import uploads
 from glr.errors import GlrError
 from app_pages import common
 
@@ -17,7 +23,7 @@ RESULT_KEY = "predict_result"
 
 st.title("Predict")
 results = common.results_dir()
-finished = app_data.finished_runs(results)
+finished = run_table.finished_runs(results)
 if not finished:
     common.no_runs(f"No finished run with a model in {results}.", "predict_demo")
     st.stop()
@@ -28,9 +34,9 @@ k = c[1].slider("Top-k", 1, 10, predict.DEFAULT_TOP_K, key="predict_k")
 n_similar = c[2].slider("Similar photos", 0, 12, 6, key="predict_similar",
                         help="The most similar training photos, by cosine similarity of their embeddings")
 run_path = results / runs.RUNS_SUBDIR / run_id
-stamp = (app_data.model_stamp(run_path), run_index.index_stamp(run_path))
+stamp = (run_table.model_stamp(run_path), run_index.index_stamp(run_path))
 try:
-    app_data.check_run_for_prediction(run_path)
+    run_table.check_run_for_prediction(run_path)
     model = common.predictor(str(run_path), stamp)
 except GlrError as exc:
     st.error(str(exc))
@@ -79,7 +85,7 @@ else:
     bar.empty()
     st.session_state[RESULT_KEY] = (digest.hexdigest(), predictions)
 
-examples = common.examples(str(run_path), app_data.model_stamp(run_path))
+examples = common.examples(str(run_path), run_table.model_stamp(run_path))
 ok = sum(p.ok for p in predictions)
 st.caption(f"{ok} of {len(predictions)} photo(s) predicted" + (f"; {len(predictions) - ok} could not be read." if ok < len(predictions) else "."))
 
@@ -99,7 +105,7 @@ for i, ((name, data), result) in enumerate(list(zip(photos, predictions))[:MAX_S
             st.error(result.error)
             continue
         cols = st.columns([1, 2, 2])
-        preview = app_data.thumbnail(uploads.named_upload(name, data), 320)
+        preview = browse.thumbnail(uploads.named_upload(name, data), 320)
         if preview is not None:
             cols[0].image(preview)
         landmark_id, best, probability = result.top[0]

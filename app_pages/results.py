@@ -2,7 +2,13 @@
 
 import streamlit as st
 
-from glr import app_data, metrics, plots, report, run_index, runs
+from glr.evaluation import compare
+from glr.training import run_table
+from glr.evaluation import metrics
+from glr.evaluation import plots
+from glr.evaluation import report
+from glr.retrieval import run_index
+from glr.training import runs
 from glr.errors import GlrError
 from app_pages import common
 
@@ -17,12 +23,12 @@ def embedding_points(run_path: str, stamp: float, method: str):
 
 st.title("Results")
 results = common.results_dir()
-available = app_data.evaluated_runs(results)
+available = run_table.evaluated_runs(results)
 if not available:
     common.no_runs(f"No run with results yet in {results}.", "results_demo")
     st.stop()
 
-finished = app_data.finished_runs(results)
+finished = run_table.finished_runs(results)
 default = [finished[0] if finished else available[0]]
 shown = st.session_state.get("results_runs")
 if shown is None:
@@ -36,12 +42,12 @@ if not chosen:
 paths = [results / runs.RUNS_SUBDIR / r for r in chosen]
 
 # --------------------------------------------------------------------------- curves (overlaid when comparing)
-histories, problems = app_data.histories(paths)
+histories, problems = compare.histories(paths)
 for problem in problems:
     st.error(problem)
 if len(chosen) > 1:
     st.subheader("Comparison")
-    st.dataframe(app_data.metrics_table(paths), hide_index=True, column_config={
+    st.dataframe(compare.metrics_table(paths), hide_index=True, column_config={
         k: st.column_config.NumberColumn(k, format="%.3f") for k in ("top1", "top5", "gap")})
 c = st.columns(2)
 c[0].plotly_chart(plots.history_figure(histories, "loss"), key="results_loss")
@@ -105,13 +111,13 @@ if confusion is not None and labels is not None:
 
 if predictions is not None:
     st.subheader("Misclassified examples")
-    wrong_all = app_data.misclassified(predictions, limit=len(predictions))
+    wrong_all = compare.misclassified(predictions, limit=len(predictions))
     if wrong_all.empty:
         st.success("No validation image was misclassified.")
     else:
         classes = ["all classes"] + sorted(wrong_all["true_name"].astype(str).unique())
         which = st.selectbox("True class", classes, key="results_wrong_class")
-        wrong = app_data.misclassified(predictions, limit=24, true_name=None if which == "all classes" else which)
+        wrong = compare.misclassified(predictions, limit=24, true_name=None if which == "all classes" else which)
         st.caption(f"{len(wrong_all):,} of {len(predictions):,} validation images are wrong; "
                    "the most confident mistakes first.")
         common.show_thumbnails(
@@ -182,7 +188,7 @@ if st.button("Write the report" if not run.report_dir.is_dir() else "Rewrite the
         st.error(str(exc))
     else:
         st.rerun()
-data = app_data.report_zip(run.path)
+data = compare.report_zip(run.path)
 if data:
     st.download_button("Download the report (zip)", data, file_name=f"{run_id}-report.zip", mime="application/zip",
                        icon=":material/download:", key="results_download", on_click="ignore")

@@ -1,14 +1,20 @@
 """Train: configure a run, start it as a background process, follow it live, stop or resume it.
 
-Training never runs inside Streamlit: Start calls glr.runs.launch, which starts
+Training never runs inside Streamlit: Start calls glr.training.runs.launch, which starts
 `python -m glr train` in its own session. This page only reads the run folder, so closing
 the browser leaves the training alone and reopening the page finds it again.
 """
 
 import streamlit as st
 
-from glr import app_data, backbones, plots, runs
-from glr.config import AUGMENT_SPACES, TrainConfig
+from glr.data import browse
+from glr.demo import dataset as demo
+from glr.training import run_table
+from glr.training import trainer
+from glr.backbones import registry as backbones
+from glr.evaluation import plots
+from glr.training import runs
+from glr.training.config import AUGMENT_SPACES, TrainConfig
 from glr.errors import GlrError
 from app_pages import common
 
@@ -21,9 +27,9 @@ results = common.results_dir()
 dataset = common.current_dataset()
 
 # --------------------------------------------------------------------------- dataset
-st.markdown(f"**Dataset:** {app_data.dataset_label(dataset)} · **results folder:** {results}")
+st.markdown(f"**Dataset:** {browse.dataset_label(dataset)} · **results folder:** {results}")
 dataset_ok = True
-if not dataset and not app_data.demo_ready():
+if not dataset and not demo.is_ready():
     st.info("The demo dataset is not generated yet. Start generates it inside the training process "
             "(about a minute more), or generate it now and look at it on the Dataset page first.")
     common.generate_demo_button("train_generate")
@@ -109,7 +115,7 @@ if st.button("Start training", type="primary", icon=":material/play_arrow:", dis
             "patience": patience, "fine_tune": fine_tune, "fine_tune_epochs": fine_tune_epochs,
         })
         with st.spinner("Starting the training process..."):
-            run = runs.launch(results, app_data.launch_config(config))
+            run = runs.launch(results, trainer.run_config(config))
     except GlrError as exc:  # ConfigError, RunError ("another training is running"), ...
         st.error(str(exc))
     else:
@@ -128,7 +134,7 @@ if table.empty:
 ids = table["run_id"].tolist()
 states = dict(zip(table["run_id"], table["state"]))
 wanted = st.session_state.get(common.RUN_KEY)
-default = wanted if wanted in ids else app_data.default_run(table)
+default = wanted if wanted in ids else run_table.default_run(table)
 selected = st.selectbox("Follow run", ids, index=ids.index(default), format_func=lambda r: f"{r} ({states[r]})")
 st.session_state[common.RUN_KEY] = selected
 run = runs.Run(results / runs.RUNS_SUBDIR / selected)
@@ -158,9 +164,9 @@ def live_view(run_path: str, was_active: bool) -> None:
     message = status.get("message") or ""
     shown = {"finished": st.success, "failed": st.error, "damaged": st.error, "stopped": st.warning}.get(state, st.info)
     shown(f"**{state}**" + (f": {message}" if message else ""))
-    fraction, text = app_data.progress_of(status)
+    fraction, text = run_table.progress_of(status)
     st.progress(fraction, text=text)
-    fraction, text = app_data.epoch_progress(status)
+    fraction, text = run_table.epoch_progress(status)
     st.progress(fraction, text=text)
     try:
         history = run.history()
@@ -175,7 +181,7 @@ def live_view(run_path: str, was_active: bool) -> None:
         with st.expander("Traceback"):
             st.code(status["traceback"], language="text")
     with st.expander("train.log (last lines)"):
-        st.code(app_data.log_tail(run.log_path) or "(empty)", language="text")
+        st.code(run_table.log_tail(run.log_path) or "(empty)", language="text")
     if was_active and state not in runs.ACTIVE_STATES:
         st.rerun()  # the training ended: redraw the whole page (buttons, run list) once, without polling
 

@@ -40,7 +40,7 @@ def write_train_csv(path: Path, rows: int, classes: int, seed: int = 0) -> None:
 
 def child(csv: str) -> None:
     """Time load_catalog and curate; print the figures, then the peak RSS (GB) last."""
-    from glr import datasets
+    from glr.data import datasets
 
     start = time.perf_counter()
     catalog = datasets.load_catalog(csv, check_files=False)

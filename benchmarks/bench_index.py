@@ -4,7 +4,7 @@ Builds the same clustered, L2-normalised vectors (shaped like landmark embedding
 class centres plus noise) into exact NumPy search, faiss HNSW and usearch HNSW, then
 prints build time, query throughput and recall@10 against the exact answer, all measured
 in this one run. The summary line names the library glr uses for indexes above
-`glr.retrieval.EXACT_LIMIT`.
+`glr.retrieval.index.EXACT_LIMIT`.
 
     .venv/bin/python benchmarks/bench_index.py            # 100k x 1280 (about 25 minutes here)
     .venv/bin/python benchmarks/bench_index.py --tiny     # a smoke run
@@ -21,7 +21,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from glr.retrieval import exact_search  # noqa: E402
+from glr.retrieval.index import exact_search  # noqa: E402
 
 K = 10
 

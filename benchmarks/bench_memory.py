@@ -1,6 +1,6 @@
 """Memory: peak RSS of glr's phase 1 (features + head training) for the default backbone and ResNet152.
 
-Each training runs in its own child process (glr.train.train_run on a demo subset, from an
+Each training runs in its own child process (glr.training.trainer.train_run on a demo subset, from an
 empty feature cache, so the backbone passes are included), which reports its own peak RSS
 (ru_maxrss). ResNet152 uses random weights: Keras' ImageNet weights cannot be downloaded
 here, and the weights' values do not change the memory.
@@ -29,8 +29,8 @@ CLASSES, PER_CLASS, EPOCHS = 5, 8, 5
 
 def child(backbone: str, weights: str, space: str, data: str, input_size: int, epochs: int, results: str) -> None:
     """Phase 1 of one run; prints the peak RSS in GB on the last line."""
-    from glr.config import TrainConfig
-    from glr.train import new_run, train_run
+    from glr.training.config import TrainConfig
+    from glr.training.trainer import new_run, train_run
 
     cfg = TrainConfig(data=data, top_n=CLASSES, backbone=backbone, weights=None if weights == "none" else weights,
                       input_size=input_size or None, epochs=epochs, patience=epochs, augment_space=space)

@@ -1,6 +1,6 @@
 """Input pipeline: decode + resize throughput of glr's tf.data pipeline vs the backbone's.
 
-The pipeline (glr.pipeline.make_dataset: Pillow decode with JPEG draft, resize, random
+The pipeline (glr.data.pipeline.make_dataset: Pillow decode with JPEG draft, resize, random
 crop and flip, preprocessing, batching) runs alone over photo-sized JPEGs (640x480);
 then the default backbone's compiled forward pass runs alone on batches of 32. If the
 pipeline is at least 3x faster, training never waits on its input.
@@ -25,7 +25,7 @@ BATCH = 32
 
 def pipeline_rate(paths: list[str], input_size: int, preprocess, passes: int) -> float:
     """Images per second through make_dataset (training mode), after one warm-up batch."""
-    from glr.pipeline import make_dataset
+    from glr.data.pipeline import make_dataset
 
     ds = make_dataset(paths, list(range(len(paths))), input_size=input_size, preprocess=preprocess,
                       training=True, batch_size=BATCH)
@@ -37,7 +37,7 @@ def pipeline_rate(paths: list[str], input_size: int, preprocess, passes: int) ->
 
 def backbone_rate(model, input_size: int, batches: int) -> float:
     """Images per second through the backbone's compiled forward pass at batch 32."""
-    from glr.features import compiled_forward
+    from glr.backbones.features import compiled_forward
 
     forward = compiled_forward(model)
     x = np.random.default_rng(0).uniform(-1, 1, (BATCH, input_size, input_size, 3)).astype(np.float32)
@@ -51,7 +51,7 @@ def backbone_rate(model, input_size: int, batches: int) -> float:
 def main(argv=None) -> dict:
     """Run the benchmark; returns its figures."""
     args = common.parser(__doc__.splitlines()[0]).parse_args(argv)
-    from glr.backbones import DEFAULT_BACKBONE, build_backbone, get_backbone
+    from glr.backbones.registry import DEFAULT_BACKBONE, build_backbone, get_backbone
 
     common.header("input pipeline vs backbone throughput")
     spec = get_backbone(DEFAULT_BACKBONE)

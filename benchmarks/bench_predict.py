@@ -3,7 +3,7 @@
 The Predictor's time runs from the file's bytes to the top-5 (decode, resize, centre crop,
 preprocessing, backbone, head, ranking). The reference is the backbone alone, as a
 compiled tf.function at batch 1 on an already preprocessed tensor. The same classifier
-also runs through ONNX Runtime (glr.onnx_backend), bare and inside the Predictor.
+also runs through ONNX Runtime (glr.backbones.onnx_backend), bare and inside the Predictor.
 All timings are interleaved, so a change in the machine's load hits them alike.
 Goal: Predictor / bare backbone <= 1.2.
 
@@ -28,8 +28,8 @@ CLASSES = 100
 
 def make_run(folder: Path, backbone_name: str, input_size: int):
     """A run folder the Predictor can load: config, labels and an (untrained) classifier."""
-    from glr.backbones import build_backbone, get_backbone
-    from glr.model import build_classifier, build_head, save_model
+    from glr.backbones.registry import build_backbone, get_backbone
+    from glr.training.model import build_classifier, build_head, save_model
 
     spec = get_backbone(backbone_name)
     backbone = build_backbone(backbone_name, input_size=input_size)
@@ -45,9 +45,9 @@ def make_run(folder: Path, backbone_name: str, input_size: int):
 def main(argv=None) -> dict:
     """Run the benchmark; returns its figures."""
     args = common.parser(__doc__.splitlines()[0]).parse_args(argv)
-    from glr import onnx_backend
-    from glr.backbones import DEFAULT_BACKBONE
-    from glr.features import compiled_forward
+    from glr.backbones import onnx_backend
+    from glr.backbones.registry import DEFAULT_BACKBONE
+    from glr.backbones.features import compiled_forward
     from glr.predict import Predictor, eval_view
 
     common.header("prediction latency, one photo at a time")

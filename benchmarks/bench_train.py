@@ -2,7 +2,7 @@
 
 The study's way recomputes the frozen backbone on every image in every epoch, under live
 random crop and flip, and evaluates the validation images through it after each epoch.
-glr's way (glr.train, the product as `python -m glr train` runs it, starting from an EMPTY
+glr's way (glr.training.trainer, the product as `python -m glr train` runs it, starting from an EMPTY
 feature cache so extraction is counted) runs the backbone a few times per photo and trains
 the head on cached features, in both of its augment spaces: "images" (the default: the
 clean view and 4 augmented crops, 5 passes per training photo) and "features" (windows of
@@ -38,11 +38,11 @@ MAIN = dict(backbone="efficientnet_lite0", weights="imagenet", classes=100, per_
 DEEP = dict(backbone="resnet152", weights=None, classes=10, per_class=8)
 TINY = dict(backbone="efficientnet_lite0", weights="imagenet", classes=3, per_class=6)
 TINY_EPOCHS = 2
-SPACES = ["images", "features"]  # glr's two ways of taking crops (glr.config.TrainConfig.augment_space)
+SPACES = ["images", "features"]  # glr's two ways of taking crops (glr.training.config.TrainConfig.augment_space)
 
 
 def _default_space() -> str:
-    from glr.config import TrainConfig
+    from glr.training.config import TrainConfig
 
     return TrainConfig().augment_space
 
@@ -51,7 +51,8 @@ DEFAULT_SPACE = _default_space()
 
 
 def _stages():
-    from glr import report, train
+    from glr.evaluation import report
+    from glr.training import trainer as train
 
     return [(train.Trainer, "features"), (train.Trainer, "phase1"), (train.Trainer, "retrieval"),
             (report, "write_report")]
@@ -59,7 +60,7 @@ def _stages():
 
 def config(root: Path, case: dict, epochs: int, input_size: int | None, augment_space: str):
     """glr's TrainConfig for a case; patience = epochs, so both ways train every epoch."""
-    from glr.config import TrainConfig
+    from glr.training.config import TrainConfig
 
     return TrainConfig(data=str(root), top_n=case["classes"], backbone=case["backbone"], weights=case["weights"],
                        input_size=input_size, epochs=epochs, patience=epochs, seed=SEED,
@@ -70,10 +71,10 @@ def study_way(cfg) -> dict:
     """Keras fit on backbone + head, the backbone frozen but run on every image every epoch."""
     import keras
 
-    from glr import datasets
-    from glr.backbones import build_backbone, get_backbone
-    from glr.model import build_classifier, build_head
-    from glr.pipeline import make_dataset
+    from glr.data import datasets
+    from glr.backbones.registry import build_backbone, get_backbone
+    from glr.training.model import build_classifier, build_head
+    from glr.data.pipeline import make_dataset
 
     spec = get_backbone(cfg.backbone)
     size = int(cfg.input_size or spec.input_size)
@@ -104,7 +105,7 @@ def study_way(cfg) -> dict:
 
 def glr_way(cfg, results: Path) -> dict:
     """glr's trainer end to end (features, phase 1, evaluation, index, report) from an empty feature cache."""
-    from glr.train import new_run, train_run
+    from glr.training.trainer import new_run, train_run
 
     with common.empty_feature_cache(), common.stage_timer() as stages:
         for owner, name in _stages():

@@ -151,7 +151,7 @@ def empty_feature_cache():
 
 def demo_root() -> Path:
     """The embedded demo dataset, generated on first use."""
-    from glr import demo
+    from glr.demo import dataset as demo
 
     return Path(demo.ensure_demo())
 

@@ -12,7 +12,7 @@ import sys
 from contextlib import contextmanager
 from pathlib import Path
 
-from glr import datasets
+from glr.data import datasets
 from glr.errors import GlrError
 
 
@@ -45,7 +45,7 @@ class _ClassProgress:
 
 def _ensure_demo(out: Path | None = None) -> Path:
     """The demo dataset's folder, generated (with a progress bar) on first use."""
-    from glr import demo
+    from glr.demo import dataset as demo
 
     progress = _ClassProgress("generating the demo dataset")
     try:
@@ -76,7 +76,7 @@ def _curate(catalog: datasets.Catalog, args) -> datasets.Split:
 
 def cmd_demo_data(args) -> int:
     """Generate the embedded demo dataset."""
-    from glr import demo
+    from glr.demo import dataset as demo
 
     out = Path(args.out) if args.out else None
     if args.force:
@@ -117,7 +117,7 @@ def cmd_inspect(args) -> int:
 
 def cmd_probe(args) -> int:
     """Linear probe on frozen features (or raw pixels), k-fold accuracy."""
-    from glr.probe import run_probe
+    from glr.evaluation.probe import run_probe
 
     catalog = _open_catalog(args.data)
     split = _curate(catalog, args)
@@ -144,7 +144,7 @@ def cmd_probe(args) -> int:
 
 def _train_config(args):
     """A TrainConfig from the command-line options (defaults from the dataclass)."""
-    from glr.config import TrainConfig
+    from glr.training.config import TrainConfig
 
     values = {name: getattr(args, name) for name in TrainConfig.__dataclass_fields__ if getattr(args, name, None) is not None}
     values["data"] = args.data
@@ -159,7 +159,7 @@ def _train_config(args):
 
 def _find_run(ref: str, results: str):
     """A run by folder path or by id under `results`."""
-    from glr.runs import Run, RunError
+    from glr.training.runs import Run, RunError
 
     path = Path(ref)
     if not path.is_dir():
@@ -171,7 +171,7 @@ def _find_run(ref: str, results: str):
 
 def cmd_train(args) -> int:
     """Train in the foreground (or the run folder given by --run-dir, as the app launches it)."""
-    from glr.train import new_run, train_run
+    from glr.training.trainer import new_run, train_run
 
     if args.run_dir:
         run = _find_run(args.run_dir, args.results)
@@ -190,7 +190,7 @@ def cmd_train(args) -> int:
 
 def cmd_runs(args) -> int:
     """List the runs under the results folder."""
-    from glr.runs import list_runs
+    from glr.training.runs import list_runs
 
     table = list_runs(args.results)
     if table.empty:
@@ -202,7 +202,7 @@ def cmd_runs(args) -> int:
 
 def cmd_stop(args) -> int:
     """Ask a running training to stop after its current batch."""
-    from glr.runs import stop
+    from glr.training.runs import stop
 
     status = stop(_find_run(args.run, args.results), wait=args.wait)
     print(f"{status['state']}: {status.get('message', '')}")
@@ -211,7 +211,7 @@ def cmd_stop(args) -> int:
 
 def cmd_report(args) -> int:
     """Write the run's report/ folder."""
-    from glr.report import write_report
+    from glr.evaluation.report import write_report
 
     print(write_report(_find_run(args.run, args.results).path))
     return 0
@@ -219,7 +219,7 @@ def cmd_report(args) -> int:
 
 def cmd_evaluate(args) -> int:
     """Print a finished run's validation metrics and its weakest classes."""
-    from glr import metrics
+    from glr.evaluation import metrics
 
     run = _find_run(args.run, args.results)
     values = metrics.load_metrics(run.path)
@@ -278,7 +278,7 @@ def cmd_predict(args) -> int:
 
 def cmd_retrieval(args) -> int:
     """Build a run's embedding index and print head vs kNN vs blend, with and without distractors."""
-    from glr import run_index
+    from glr.retrieval import run_index
 
     run = _find_run(args.run, args.results)
     result = run_index.load_retrieval(run.path)
@@ -301,7 +301,7 @@ def cmd_retrieval(args) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argparse tree of every command."""
-    from glr.backbones import DEFAULT_BACKBONE, list_backbones
+    from glr.backbones.registry import DEFAULT_BACKBONE, list_backbones
 
     parser = argparse.ArgumentParser(prog="python -m glr", description="Landmark recognition on GLDv2: data, training, evaluation.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -330,7 +330,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_curation_args(p)
     p.set_defaults(func=cmd_probe)
 
-    from glr.config import TrainConfig
+    from glr.training.config import TrainConfig
 
     d = TrainConfig()
     p = sub.add_parser("train", help="train a classifier into a new run folder")

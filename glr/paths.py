@@ -1,4 +1,7 @@
-"""Where glr keeps generated files: the weight cache and the embedded demo dataset."""
+"""Where glr keeps things: the results folder, the weight cache, the embedded demo dataset.
+
+The CLI and the app resolve every folder here, so both see the same runs.
+"""
 
 import os
 from pathlib import Path
@@ -20,3 +23,18 @@ def demo_dir() -> Path:
     """
     env = os.environ.get("GLR_DEMO_DIR")
     return Path(env).expanduser() if env else PROJECT_ROOT / "data" / "demo"
+
+
+RESULTS_ENV = "GLR_RESULTS"  # moves the results folder (tests point it at a temp dir)
+DATA_ENV = "GLR_DATA"  # the dataset the app starts with (default: the embedded demo)
+
+
+def results_dir() -> Path:
+    """The results folder holding `runs/`: `$GLR_RESULTS`, else `results/` in the checkout."""
+    env = os.environ.get(RESULTS_ENV)
+    return Path(env).expanduser().absolute() if env else PROJECT_ROOT / "results"
+
+
+def default_dataset() -> str | None:
+    """The dataset the app starts with: `$GLR_DATA`, else None (the embedded demo)."""
+    return os.environ.get(DATA_ENV) or None

@@ -16,13 +16,13 @@ import numpy as np
 import pandas as pd
 
 from glr.atomic import read_json, write_csv
-from glr.backbones import get_backbone
-from glr.datasets import IMAGE_EXTENSIONS
+from glr.backbones.registry import get_backbone
+from glr.data.datasets import IMAGE_EXTENSIONS
 from glr.errors import GlrError, ImageError
-from glr.images import load_resized
-from glr.model import load_model, split_classifier
-from glr.pipeline import load_size
-from glr.run_index import Recognizer
+from glr.data.images import load_resized
+from glr.training.model import load_model, split_classifier
+from glr.data.pipeline import load_size
+from glr.retrieval.run_index import Recognizer
 
 DEFAULT_TOP_K = 5
 BATCH_SIZE = 16
@@ -91,7 +91,7 @@ class Predictor:
         self._forward = tf.function(forward, input_signature=signature)
         self._onnx, self.backend, self.backend_note = None, "tf", None
         if backend in ("auto", "onnx"):
-            from glr.onnx_backend import onnx_forward
+            from glr.backbones.onnx_backend import onnx_forward
 
             try:
                 self._onnx = onnx_forward(self.run_dir / "model.keras", self._forward, self.input_size)

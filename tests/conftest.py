@@ -81,7 +81,7 @@ TINY_TRAIN = dict(input_size=32, views=2, epochs=20, batch_size=4, hidden=32, le
 
 def tiny_config(data: Path, **overrides):
     """A TrainConfig that trains in seconds on a tiny dataset."""
-    from glr.config import TrainConfig
+    from glr.training.config import TrainConfig
 
     return TrainConfig.from_dict({"data": str(data), **TINY_TRAIN, **overrides})
 
@@ -96,7 +96,7 @@ def tiny_data(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def finished_run(tmp_path_factory, tiny_data):
     """One finished tiny training run, shared by the predictor, report and app tests."""
-    from glr.train import new_run, train_run
+    from glr.training.trainer import new_run, train_run
 
     run = new_run(tmp_path_factory.mktemp("results"), tiny_config(tiny_data))
     train_run(run)

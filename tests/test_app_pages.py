@@ -18,7 +18,8 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from glr import app_data, runs
+from glr.data import browse
+from glr.training import runs
 
 APP = Path(__file__).resolve().parents[1] / "app.py"
 PAGES = ["app_pages/home.py", "app_pages/dataset.py", "app_pages/train.py", "app_pages/results.py", "app_pages/predict.py"]
@@ -160,7 +161,7 @@ def test_dataset_page_recovers_from_a_bad_path(monkeypatch, tmp_path, tiny_data)
     assert_no_exception(at)
     assert not at.error and metric(at, "Classes") == "3"
     assert f"In use:** {tiny_data}" in texts(at.markdown)
-    assert str(tiny_data) in app_data.recent_datasets()
+    assert str(tiny_data) in browse.recent_datasets()
     assert str(tiny_data) in texts(at.sidebar.caption)  # the shared sidebar follows the choice
 
 

@@ -31,7 +31,7 @@ if not CHROMIUM.exists():
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not importable: run scripts/setup-tests.sh",
                                exc_type=ImportError)
 
-from glr import runs  # noqa: E402
+from glr.training import runs  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 SCREENSHOTS = ROOT / "artifacts" / "screenshots"

@@ -93,8 +93,8 @@ def test_demo_data_small(tmp_path, capsys):
 
 
 def test_predict_similar_and_retrieval(finished_run, capsys):
-    from glr.distractors import package_images
-    from glr.retrieval import EmbeddingIndex
+    from glr.demo.distractors import package_images
+    from glr.retrieval.index import EmbeddingIndex
 
     run = str(finished_run.path)
     photo = EmbeddingIndex.load(finished_run.path / "index").items["path"].iloc[0]
@@ -113,7 +113,7 @@ def test_predict_similar_and_retrieval(finished_run, capsys):
 
 
 def test_retrieval_on_a_run_without_a_model(tmp_path, capsys):
-    from glr.runs import Run
+    from glr.training.runs import Run
 
     run = Run.create(tmp_path, {"train": {"backbone": "efficientnet_lite0"}})
     assert main(["retrieval", str(run.path)]) == 2

@@ -1,8 +1,8 @@
-"""glr.config: validated training configuration, JSON in and out."""
+"""glr.training.config: validated training configuration, JSON in and out."""
 
 import pytest
 
-from glr.config import ConfigError, TrainConfig
+from glr.training.config import ConfigError, TrainConfig
 
 
 def test_config_is_validated():

@@ -1,4 +1,4 @@
-"""glr.datasets: both layouts, readable names, every bad CSV with its message, curation and split."""
+"""glr.data.datasets: both layouts, readable names, every bad CSV with its message, curation and split."""
 
 import os
 import re
@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from conftest import make_gldv2, write_image
-from glr.datasets import category_to_name, curate, load_catalog, summarize
+from glr.data.datasets import category_to_name, curate, load_catalog, summarize
 from glr.errors import DatasetError
 
 
@@ -58,7 +58,7 @@ def test_missing_files_dropped_and_counted(gldv2):
 def test_missing_files_checked_at_curation_for_large_catalogs(gldv2, monkeypatch):
     catalog = load_catalog(gldv2)
     os.remove(catalog.df["path"].iloc[0])
-    monkeypatch.setattr("glr.datasets.MAX_ROWS_TO_CHECK", 5)
+    monkeypatch.setattr("glr.data.datasets.MAX_ROWS_TO_CHECK", 5)
     deferred = load_catalog(gldv2)
     assert deferred.check_pending and len(deferred.df) == 21
     split = curate(deferred, top_n=4)

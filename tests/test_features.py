@@ -1,9 +1,9 @@
-"""glr.features: compiled forward pass over files, order kept, bad files masked; raw-pixel baseline."""
+"""glr.backbones.features: compiled forward pass over files, order kept, bad files masked; raw-pixel baseline."""
 
 import numpy as np
 
 from conftest import write_image
-from glr.features import extract_features, raw_pixel_features
+from glr.backbones.features import extract_features, raw_pixel_features
 
 
 def tiny_model():
@@ -26,7 +26,7 @@ def test_features_in_order_with_mask(tmp_path):
     assert feats.shape == (6, 3) and ok.tolist() == [True, True, False, True, True, True]
     assert sum(done) == 6
     # Mean colour per image: matches a direct decode of the same centre crop (within JPEG/resize error).
-    from glr.images import load_resized
+    from glr.data.images import load_resized
 
     direct = load_resized(paths[0], 18)[1:17, 1:17].reshape(-1, 3).mean(0)
     np.testing.assert_allclose(feats[0], direct, atol=2.0)
@@ -42,7 +42,7 @@ def test_raw_pixels(tmp_path):
 
 
 def test_feature_cache_reuses_by_content(tmp_path):
-    from glr.features import FeatureCache, cached_features, content_digest
+    from glr.backbones.features import FeatureCache, cached_features, content_digest
 
     paths = []
     for i in range(3):
@@ -81,7 +81,7 @@ def map_then_pool():
 
 
 def test_windows_put_the_whole_map_first():
-    from glr.features import WINDOW_SHRINK, windows
+    from glr.backbones.features import WINDOW_SHRINK, windows
 
     boxes = windows(8, 7)
     assert boxes[0] == (8, 0, 0)
@@ -90,8 +90,8 @@ def test_windows_put_the_whole_map_first():
 
 
 def test_window_features_are_pooled_map_windows(tmp_path):
-    from glr.features import WINDOW_FLIP, spatial_model, window_features, windows
-    from glr.images import load_resized
+    from glr.backbones.features import WINDOW_FLIP, spatial_model, window_features, windows
+    from glr.data.images import load_resized
 
     paths = []
     for i in range(3):
@@ -115,7 +115,7 @@ def test_window_features_are_pooled_map_windows(tmp_path):
 def test_spatial_model_needs_global_pooling():
     import keras
 
-    from glr.features import spatial_model
+    from glr.backbones.features import spatial_model
 
     inputs = keras.Input((8, 8, 3))
     flat = keras.Model(inputs, keras.layers.Flatten()(inputs))

@@ -1,4 +1,4 @@
-"""glr.images: every mode decodes to RGB uint8; everything else raises ImageError with a clear message."""
+"""glr.data.images: every mode decodes to RGB uint8; everything else raises ImageError with a clear message."""
 
 import io
 import re
@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from glr.errors import ImageError
-from glr.images import MAX_PIXELS, decode_image, image_size, load_resized
+from glr.data.images import MAX_PIXELS, decode_image, image_size, load_resized
 
 
 def encode(img: Image.Image, fmt: str, **kw) -> bytes:

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from glr import metrics
+from glr.evaluation import metrics
 from glr.errors import GlrError
 
 LABELS = [

@@ -1,10 +1,10 @@
-"""glr.model: the study's head, classifier and embedding models; atomic save; safe loading refuses code."""
+"""glr.training.model: the study's head, classifier and embedding models; atomic save; safe loading refuses code."""
 
 import numpy as np
 import pytest
 
 from glr.errors import CheckpointError
-from glr.model import build_classifier, build_head, load_model, save_model, split_classifier
+from glr.training.model import build_classifier, build_head, load_model, save_model, split_classifier
 
 
 def tiny_backbone(size=16, dim=6):

@@ -1,4 +1,4 @@
-"""glr.onnx_backend: the Predictor's ONNX Runtime backend gives the TensorFlow path's answers."""
+"""glr.backbones.onnx_backend: the Predictor's ONNX Runtime backend gives the TensorFlow path's answers."""
 
 import numpy as np
 import pytest
@@ -39,7 +39,7 @@ def test_unknown_backend_is_refused(finished_run):
 
 
 def test_default_backend_is_onnx_and_falls_back_to_tensorflow(finished_run, monkeypatch):
-    from glr import onnx_backend
+    from glr.backbones import onnx_backend
     from glr.predict import Predictor
 
     default = Predictor(finished_run.path)

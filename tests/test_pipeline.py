@@ -1,9 +1,9 @@
-"""glr.pipeline: shapes, crop vs centre crop, augmentation randomness, preprocessing, bad files."""
+"""glr.data.pipeline: shapes, crop vs centre crop, augmentation randomness, preprocessing, bad files."""
 
 import numpy as np
 
 from conftest import write_image
-from glr.pipeline import load_size, make_dataset
+from glr.data.pipeline import load_size, make_dataset
 
 
 def files(tmp_path, n=5):
@@ -80,7 +80,7 @@ def test_view_seeds_make_augmentation_reproducible(tmp_path):
 
 
 def test_no_crop_gives_the_whole_photo_resized(tmp_path):
-    from glr.images import load_resized
+    from glr.data.images import load_resized
 
     paths = files(tmp_path, 2)
     for training in (False, True):  # no crop means no random crop either

@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from glr import plots
+from glr.evaluation import plots
 
 
 def history(fine_tune: bool = True) -> pd.DataFrame:

@@ -66,7 +66,7 @@ def test_not_a_run(tmp_path):
 
 
 def test_eval_view_matches_pipeline(finished_run, tmp_path):
-    from glr.pipeline import make_dataset
+    from glr.data.pipeline import make_dataset
 
     path = tmp_path / "x.jpg"
     write_image(path, seed=3, size=80)

@@ -1,9 +1,9 @@
-"""glr.probe: cross-validated logistic regression separates what is separable, and only that."""
+"""glr.evaluation.probe: cross-validated logistic regression separates what is separable, and only that."""
 
 import numpy as np
 
-from glr.datasets import curate, load_catalog
-from glr.probe import cross_validate, run_probe
+from glr.data.datasets import curate, load_catalog
+from glr.evaluation.probe import cross_validate, run_probe
 
 
 def test_separable_vs_random_features():

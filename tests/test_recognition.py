@@ -1,10 +1,10 @@
-"""glr.recognition: kNN votes, the blend, calibration of the unknown verdict, and GAP with distractors."""
+"""glr.retrieval.recognition: kNN votes, the blend, calibration of the unknown verdict, and GAP with distractors."""
 
 import numpy as np
 import pytest
 
 from glr.errors import GlrError
-from glr.recognition import (
+from glr.retrieval.recognition import (
     Calibration, blend_scores, calibrate, evaluate_methods, known_score, knn_scores, method_scores, roc_auc,
 )
 

@@ -6,7 +6,8 @@ import pytest
 from PIL import Image
 
 from conftest import write_image
-from glr import metrics, report
+from glr.evaluation import metrics
+from glr.evaluation import report
 from glr.errors import GlrError
 
 NAMES = ["Eiffel Tower", "Sacré-Cœur", "Big Ben", "Taj Mahal | Agra"]

@@ -1,12 +1,12 @@
-"""glr.retrieval: exact search against brute force, the ANN backend's recall, save and load."""
+"""glr.retrieval.index: exact search against brute force, the ANN backend's recall, save and load."""
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from glr import retrieval
+from glr.retrieval import index as retrieval
 from glr.errors import GlrError
-from glr.retrieval import EmbeddingIndex, exact_search, normalize
+from glr.retrieval.index import EmbeddingIndex, exact_search, normalize
 
 
 def items(n):

@@ -16,7 +16,7 @@ import pytest
 from PIL import Image
 from streamlit import config as st_config
 
-from glr import runs
+from glr.training import runs
 from test_app_pages import APP, assert_no_exception, open_page, texts
 from test_robustness_runs import _point_at_os_system_in_head, rewrite
 

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 from conftest import make_gldv2, write_image
-from glr.datasets import curate, load_catalog
+from glr.data.datasets import curate, load_catalog
 from glr.errors import DatasetError, ImageError
-from glr.images import decode_image
+from glr.data.images import decode_image
 
 HEADER = "id,landmark_id\n"
 
@@ -122,7 +122,7 @@ def test_train_csv_that_cannot_be_read(gld, monkeypatch):
     def refuse(path, *args, **kwargs):
         raise PermissionError(13, "Permission denied", str(path))
 
-    monkeypatch.setattr("glr.datasets.open", refuse, raising=False)
+    monkeypatch.setattr("glr.data.datasets.open", refuse, raising=False)
     with pytest.raises(DatasetError, match="^" + re.escape(f"{gld / 'train.csv'}: cannot be read (Permission denied)")):
         load_catalog(gld)
 
@@ -190,7 +190,7 @@ def test_non_image_files_in_class_folders(tmp_path):
 
 
 def test_undecodable_listed_image_becomes_a_flagged_blank_in_the_pipeline(tmp_path):
-    from glr.pipeline import _decode_or_blank
+    from glr.data.pipeline import _decode_or_blank
 
     fake = tmp_path / "fake.jpg"
     fake.write_bytes(b"%PDF-1.4")
@@ -264,7 +264,7 @@ def test_path_that_cannot_be_read(tmp_path, monkeypatch):
     folder = tmp_path / "locked"
     folder.mkdir()
     real_access = os.access
-    monkeypatch.setattr("glr.datasets.os.access", lambda p, mode: False if Path(p) == folder else real_access(p, mode))
+    monkeypatch.setattr("glr.data.datasets.os.access", lambda p, mode: False if Path(p) == folder else real_access(p, mode))
     with pytest.raises(DatasetError, match=re.escape(f"{folder}: permission denied, the folder cannot be read")):
         load_catalog(folder)
 

@@ -19,10 +19,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from glr.datasets import SAFE_ID_PATTERN, load_catalog
+from glr.data.datasets import SAFE_ID_PATTERN, load_catalog
 from glr.errors import DatasetError, ImageError
-from glr.images import decode_image
-from glr.uploads import read_zip_images, safe_member_name
+from glr.data.images import decode_image
+from glr.data.uploads import read_zip_images, safe_member_name
 
 EXAMPLES = int(os.environ.get("GLR_FUZZ_EXAMPLES", "250"))
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, database=None,

@@ -15,9 +15,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from glr.app_data import thumbnail
+from glr.data.browse import thumbnail
 from glr.errors import ImageError
-from glr.images import MAX_PIXELS, decode_image, image_size, load_resized
+from glr.data.images import MAX_PIXELS, decode_image, image_size, load_resized
 
 SUPPORTED = "JPEG, PNG, WebP, GIF, BMP or TIFF"
 

@@ -22,10 +22,10 @@ import pytest
 
 from conftest import tiny_config
 from test_runs import CONFIG, FAKE, wait_until
-from glr import runs
+from glr.training import runs
 from glr.atomic import StorageError, write_json, write_with
 from glr.errors import CheckpointError, GlrError
-from glr.runs import Run, RunError
+from glr.training.runs import Run, RunError
 
 TESTS = Path(__file__).resolve().parent
 ROWS = ("phase,epoch,loss,accuracy,val_loss,val_accuracy,val_top5,lr,seconds\n"
@@ -121,7 +121,7 @@ LAUNCHER = """
 import sys, time
 from pathlib import Path
 sys.path.insert(0, {root!r})
-from glr import runs
+from glr.training import runs
 go = Path({go!r})
 while not go.exists():
     time.sleep(0.002)
@@ -236,7 +236,7 @@ def test_other_write_errors_are_left_as_they_are(tmp_path):
 
 
 def tiny_model_file(tmp_path: Path) -> Path:
-    from glr.model import build_head, save_model
+    from glr.training.model import build_head, save_model
 
     return save_model(build_head(6, 3, hidden=4), tmp_path / "model.keras")
 
@@ -290,7 +290,7 @@ def _tfsm_layer(config: dict) -> None:
     (_tfsm_layer, "refused to load: the model contains a TFSMLayer layer, which loads code from elsewhere"),
 ], ids=["lambda", "os-system", "tfsm"])
 def test_model_tampered_to_carry_code_is_refused(tmp_path, edit, message):
-    from glr.model import load_model
+    from glr.training.model import load_model
 
     path = tiny_model_file(tmp_path)
     rewrite(path, edit)
@@ -305,7 +305,7 @@ def test_model_tampered_to_carry_code_is_refused(tmp_path, edit, message):
     ("truncated", "not a .keras model file (damaged or incomplete?)"),
 ])
 def test_damaged_model_file_is_a_checkpoint_error(tmp_path, damage, message):
-    from glr.model import load_model
+    from glr.training.model import load_model
 
     path = tiny_model_file(tmp_path)
     data = path.read_bytes()
@@ -353,8 +353,8 @@ def test_disk_full_while_saving_a_checkpoint_keeps_the_previous_one_and_resumes(
 
     It asks for finished_run only so that its features come from that run's cache (same images).
     """
-    import glr.train as train
-    from glr.model import load_model
+    import glr.training.trainer as train
+    from glr.training.model import load_model
 
     run = train.new_run(tmp_path, tiny_config(tiny_data, epochs=4))
     real_save, saves = train.save_model, []

@@ -1,4 +1,4 @@
-"""glr.run_index: a finished run's index and retrieval evaluation, the recogniser, rebuild, the map."""
+"""glr.retrieval.run_index: a finished run's index and retrieval evaluation, the recogniser, rebuild, the map."""
 
 import json
 
@@ -6,10 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from glr import run_index
+from glr.retrieval import run_index
 from glr.errors import GlrError
 from glr.predict import Predictor
-from glr.retrieval import EmbeddingIndex
+from glr.retrieval.index import EmbeddingIndex
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +68,7 @@ def test_a_training_photo_finds_itself(predictor, finished_run):
 
 def test_unknown_verdict_on_distractors(predictor, finished_run):
     """The calibrated verdict calls the distractor photos unknown more often than the validation photos."""
-    from glr.distractors import package_images
+    from glr.demo.distractors import package_images
 
     paths = [str(p) for _, p in package_images()]
     predictions = predictor.predict(paths, k=1)

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from glr import runs
-from glr.runs import Run, RunError
+from glr.training import runs
+from glr.training.runs import Run, RunError
 
 FAKE = [sys.executable, str(Path(__file__).resolve().parent / "fake_trainer.py")]
 CONFIG = {"backbone": "efficientnet_lite0", "epochs": 3}
@@ -61,7 +61,7 @@ def no_leftover_trainers():
 
 def test_create_open_status_round_trip(tmp_path, monkeypatch):
     # Freeze the clock: two runs created in the same second (a loaded machine can cross a second).
-    monkeypatch.setattr("glr.runs.time.strftime", lambda fmt, *a: "20261127-143501")
+    monkeypatch.setattr("glr.training.runs.time.strftime", lambda fmt, *a: "20261127-143501")
     run = Run.create(tmp_path, CONFIG)
     assert run.path.parent == tmp_path / "runs"
     assert run.id.endswith("-efficientnet_lite0") and run.id[:8].isdigit()
@@ -386,6 +386,6 @@ def test_sigterm_handler_sets_stop_flag(tmp_path):
 
 
 def test_import_is_light():
-    code = "import sys, glr.runs; print('pandas' in sys.modules or 'tensorflow' in sys.modules or 'streamlit' in sys.modules)"
+    code = "import sys, glr.training.runs; print('pandas' in sys.modules or 'tensorflow' in sys.modules or 'streamlit' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=runs.PROJECT_ROOT)
     assert out.stdout.strip() == "False"

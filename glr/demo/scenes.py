@@ -1,6 +1,6 @@
 """Composing a demo photo around a landmark: sky, ground, background, occluders, light, camera.
 
-`render_photo` places a landmark drawn by `glr.demo_landmarks` in a random scene and
+`render_photo` places a landmark drawn by `glr.demo.landmarks` in a random scene and
 changes what a real photo changes: viewpoint, distance, crop, sky, light, weather,
 things in front of it, camera noise. Everything random comes from one generator.
 """
@@ -12,13 +12,13 @@ import math
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
-from glr.demo_landmarks import LandmarkClass, _mix, _shade, draw_landmark
+from glr.demo.landmarks import LandmarkClass, _mix, _shade, draw_landmark
 
 # ---------------------------------------------------------------------------------------
 # Constants
 # ---------------------------------------------------------------------------------------
 
-# The photo width `render_photo` draws unless told (`glr.demo` re-exports it as the dataset's).
+# The photo width `render_photo` draws unless told (`glr.demo.dataset` re-exports it as the dataset's).
 DEFAULT_IMAGE_SIZE = 256
 
 # Photos are `image_size` wide; their height varies (landscape, square, portrait).

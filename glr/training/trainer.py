@@ -5,7 +5,7 @@ its output for a given image and augmented view never changes: the cache holds t
 of every training image and the clean view of every validation image, and each epoch
 draws one view per image at random. An epoch then costs milliseconds, not a backbone pass
 over every image. By default the views are windows of the backbone's feature map of the
-whole photo, one backbone pass per training photo (glr.features.window_features); with
+whole photo, one backbone pass per training photo (glr.backbones.features.window_features); with
 `augment_space="images"` they are K augmented crops and flips, one pass each.
 
 Phase 2 (optional, off by default on a CPU) fine-tunes the backbone's last layers end to
@@ -32,13 +32,14 @@ import numpy as np
 import pandas as pd
 
 import glr
-from glr import datasets, runs
+from glr.data import datasets
+from glr.training import runs
 from glr.atomic import read_json, write_csv, write_json
-from glr.backbones import build_backbone, get_backbone
-from glr.config import TrainConfig
+from glr.backbones.registry import build_backbone, get_backbone
+from glr.training.config import TrainConfig
 from glr.errors import GlrError
-from glr.features import FeatureCache, cached_features, content_digest
-from glr.model import build_classifier, build_head, load_model, save_model, split_classifier
+from glr.backbones.features import FeatureCache, cached_features, content_digest
+from glr.training.model import build_classifier, build_head, load_model, save_model, split_classifier
 from glr.paths import cache_dir
 
 HISTORY_COLUMNS = ["phase", "epoch", "loss", "accuracy", "val_loss", "val_accuracy", "val_top5", "lr", "seconds"]
@@ -224,7 +225,7 @@ class Trainer:
     # -- data -----------------------------------------------------------------------
     def prepare_data(self, resume: bool) -> None:
         """Load, curate and split; write labels.json and split.csv; refuse a changed dataset on resume."""
-        from glr import demo
+        from glr.demo import dataset as demo
 
         self.progress.start("reading the dataset", 1, "step")
         root = self.cfg.data or str(demo.ensure_demo())
@@ -264,8 +265,8 @@ class Trainer:
     def map_model(self):
         """The backbone's spatial feature map for whole photos at the load size (built on first use)."""
         if self._map_model is None:
-            from glr.features import spatial_model
-            from glr.pipeline import load_size
+            from glr.backbones.features import spatial_model
+            from glr.data.pipeline import load_size
 
             self.run.update_status(message=f"building {self.spec.name} at {load_size(self.input_size)} px")
             # The same weights as the backbone's (copying them is quicker than loading them again,
@@ -280,8 +281,8 @@ class Trainer:
 
     def features(self) -> tuple[np.ndarray, np.ndarray]:
         """(train features (N, K, D), val features (M, D)); images that fail to decode are dropped."""
-        from glr.features import cached_window_features
-        from glr.pipeline import load_size
+        from glr.backbones.features import cached_window_features
+        from glr.data.pipeline import load_size
 
         cache = self.cache()
         windows = self.cfg.augment and self.cfg.augment_space == "features"
@@ -389,7 +390,7 @@ class Trainer:
         """Fine-tune the backbone's last layers end to end, epochs numbered after phase 1."""
         import keras
 
-        from glr.pipeline import make_dataset
+        from glr.data.pipeline import make_dataset
 
         if resume_state and resume_state["phase"] == 2:
             model = load_model(self.ckpt_dir / LAST, compile=True)
@@ -422,7 +423,7 @@ class Trainer:
     # -- the whole run --------------------------------------------------------------
     def train(self, resume: bool = False) -> dict:
         """Run every stage; returns the metrics. Raises StopRequested if asked to stop."""
-        from glr import metrics
+        from glr.evaluation import metrics
 
         resume_state = self.checkpoint_state() if resume else None
         self.trim_history(resume_state["epoch"] if resume_state else 0)
@@ -441,8 +442,8 @@ class Trainer:
         self.progress.start("evaluating", 1, "step")
         save_model(classifier, self.run.path / "model.keras")
         if self.cfg.fine_tune and self.cfg.fine_tune_epochs:
-            from glr.features import compiled_forward
-            from glr.pipeline import make_dataset
+            from glr.backbones.features import compiled_forward
+            from glr.data.pipeline import make_dataset
 
             forward = compiled_forward(classifier)
             ds = make_dataset(self.val["path"].tolist(), input_size=self.input_size, preprocess=self.spec.preprocess,
@@ -459,15 +460,15 @@ class Trainer:
         return result
 
     def retrieval(self, classifier, val_feats: np.ndarray, val_probs: np.ndarray) -> None:
-        """Index the training photos and evaluate kNN, blend and the unknown verdict (glr.run_index).
+        """Index the training photos and evaluate kNN, blend and the unknown verdict (glr.retrieval.run_index).
 
         The index holds each training photo's clean centre view, exactly what the predictor
         computes for a query, so a training photo finds itself at similarity 1. A failure
         here is reported in the status message; the model and metrics already written stay
         valid, so the run still finishes.
         """
-        from glr import run_index
-        from glr.features import extract_features
+        from glr.retrieval import run_index
+        from glr.backbones.features import extract_features
 
         self.progress.start("indexing", 1, "step", message="building the similarity index")
         try:
@@ -525,7 +526,7 @@ def train_run(run: "runs.Run", resume: bool = False, console: bool = False) -> d
             raise
         message = f"top-1 {result['top1']:.3f}, top-5 {result['top5']:.3f}, GAP {result['gap']:.3f}"
         try:
-            from glr import report
+            from glr.evaluation import report
 
             report.write_report(run.path)
         except Exception as exc:  # noqa: BLE001 - the model and metrics are already safe on disk
@@ -534,7 +535,11 @@ def train_run(run: "runs.Run", resume: bool = False, console: bool = False) -> d
         return result
 
 
+def run_config(config: TrainConfig) -> dict:
+    """The config.json of a new run: the validated training config, the library versions, the time."""
+    return {"train": config.validate().to_dict(), "versions": library_versions(), "created": now()}
+
+
 def new_run(results_dir: str | Path, config: TrainConfig) -> "runs.Run":
     """Create a run folder whose config.json holds the validated config and library versions."""
-    config.validate()
-    return runs.Run.create(results_dir, {"train": config.to_dict(), "versions": library_versions(), "created": now()})
+    return runs.Run.create(results_dir, run_config(config))

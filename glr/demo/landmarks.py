@@ -2,8 +2,8 @@
 
 `LandmarkClass` describes a landmark (family, variant, colours, pattern, design seed);
 `draw_landmark` draws it alone on a transparent layer, in structure units that render at
-any resolution. The scene around it (sky, ground, weather, camera) is `glr.demo_scenes`';
-the class catalogue and the dataset on disk are `glr.demo`'s.
+any resolution. The scene around it (sky, ground, weather, camera) is `glr.demo.scenes`';
+the class catalogue and the dataset on disk are `glr.demo.dataset`'s.
 """
 
 from __future__ import annotations

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
-from glr import datasets
-from glr.backbones import DEFAULT_BACKBONE, list_backbones
+from glr.data import datasets
+from glr.backbones.registry import DEFAULT_BACKBONE, list_backbones
 from glr.errors import GlrError
 
 

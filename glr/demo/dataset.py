@@ -16,14 +16,14 @@ a linear probe on raw pixels does poorly (the landmark moves, shrinks and change
 colour cast from photo to photo), while features from an ImageNet backbone, which
 see shapes and patterns wherever they are, separate the classes well.
 
-The drawing lives in two modules: `glr.demo_landmarks` draws the structures and
-`glr.demo_scenes` composes a photo around one. This module holds the class catalogue
+The drawing lives in two modules: `glr.demo.landmarks` draws the structures and
+`glr.demo.scenes` composes a photo around one. This module holds the class catalogue
 and writes the dataset; it re-exports their public names.
 
 Everything is drawn with numpy and Pillow from a seed, so the same call always writes
 byte-identical files.
 
-    from glr.demo import ensure_demo
+    from glr.demo.dataset import ensure_demo
     root = ensure_demo()          # generates once (under a minute), then reuses it
 """
 
@@ -40,11 +40,11 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from glr.demo_landmarks import (  # noqa: F401  (re-exported: `from glr.demo import X` keeps working)
+from glr.demo.landmarks import (  # noqa: F401  (re-exported: `from glr.demo.dataset import X` keeps working)
     ACCENTS, CATEGORY_URL, FAMILIES, FAMILY_DRAWERS, GOLD, HOLE, MATERIALS, PATTERN_PERIOD,
     PATTERNS, WINDOW, WINDOW_STYLES, LandmarkClass, Sketch, draw_landmark,
 )
-from glr.demo_scenes import (  # noqa: F401  (re-exported likewise)
+from glr.demo.scenes import (  # noqa: F401  (re-exported likewise)
     ASPECTS, DEFAULT_IMAGE_SIZE, GROUNDS, OCCLUDERS, SKIES, SKY_WEIGHTS, render_photo,
 )
 from glr.errors import GlrError
@@ -59,7 +59,7 @@ GENERATOR_VERSION = 1
 
 DEFAULT_CLASSES = 100
 DEFAULT_MEAN_PER_CLASS = 20
-# DEFAULT_IMAGE_SIZE (256) is imported above from `glr.demo_scenes`, where `render_photo` uses it.
+# DEFAULT_IMAGE_SIZE (256) is imported above from `glr.demo.scenes`, where `render_photo` uses it.
 DEFAULT_SEED = 0
 
 # Long tail: the biggest class holds 3x the mean, the smallest 0.3x (60 .. 6 for a mean
@@ -352,7 +352,7 @@ def ensure_demo(out_dir=None, progress: Optional[Callable[[int, int], None]] = N
 
 
 def main(argv=None) -> None:
-    """`python -m glr.demo [--out DIR] [--seed N] ...`: generate the demo with a progress bar."""
+    """`python -m glr.demo.dataset [--out DIR] [--seed N] ...`: generate the demo with a progress bar."""
     import argparse
 
     from tqdm import tqdm

@@ -56,7 +56,7 @@ def package_images() -> list[tuple[str, Path]]:
 def generate_scenes(folder: str | Path, n: int = GENERATED, seed: int = SEED, width: int = 256) -> list[Path]:
     """Write `n` demo-style street scenes without a landmark to `folder` (kept if already there)."""
     from glr.atomic import write_with
-    from glr.demo_scenes import render_photo
+    from glr.demo.scenes import render_photo
 
     folder = Path(folder)
     paths = []

@@ -2,7 +2,7 @@
 
 At the end of training (or later, with `python -m glr retrieval RUN`) the run folder gains:
 - `index/`: the L2-normalised backbone embeddings of the training photos, with their ids,
-  labels and paths (see `glr.retrieval`);
+  labels and paths (see `glr.retrieval.index`);
 - `retrieval.json`: top-1 and GAP for the head, kNN and blend, without and with the
   distractors ranked in, the calibrated unknown threshold, and how well it separates;
 - `distractors.csv`: each distractor photo's best guess, known score and verdict;
@@ -24,11 +24,11 @@ import pandas as pd
 
 from glr.atomic import read_json, write_csv, write_json
 from glr.errors import GlrError
-from glr.recognition import (
+from glr.retrieval.recognition import (
     BLEND_WEIGHT, DEFAULT_METHOD, KNN_K, METHODS, Calibration, calibrate, evaluate_methods, known_score,
     method_scores, roc_auc,
 )
-from glr.retrieval import EmbeddingIndex
+from glr.retrieval.index import EmbeddingIndex
 
 INDEX_DIR = "index"
 RETRIEVAL_FILE = "retrieval.json"
@@ -145,8 +145,8 @@ class Recognizer:
 def distractor_features(get_backbone: Callable, cache, *, input_size: int, preprocess: Callable,
                         batch_size: int) -> tuple[pd.DataFrame, np.ndarray]:
     """The distractor photos and their backbone features (from the feature cache where possible)."""
-    from glr.distractors import distractor_set
-    from glr.features import cached_features, content_digest
+    from glr.demo.distractors import distractor_set
+    from glr.backbones.features import cached_features, content_digest
 
     table = distractor_set()
     paths = table["path"].tolist()
@@ -157,13 +157,13 @@ def distractor_features(get_backbone: Callable, cache, *, input_size: int, prepr
 
 def rebuild(run_dir: str | os.PathLike, progress: Callable[[str], None] | None = None) -> dict:
     """Build (or rebuild) the index and retrieval.json of a finished run from its model and dataset."""
-    from glr import datasets
-    from glr.backbones import get_backbone
-    from glr.features import FeatureCache, cached_features, content_digest
-    from glr.metrics import load_labels
-    from glr.model import load_model, split_classifier
+    from glr.data import datasets
+    from glr.backbones.registry import get_backbone
+    from glr.backbones.features import FeatureCache, cached_features, content_digest
+    from glr.evaluation.metrics import load_labels
+    from glr.training.model import load_model, split_classifier
     from glr.paths import cache_dir
-    from glr.pipeline import DEFAULT_BATCH_SIZE
+    from glr.data.pipeline import DEFAULT_BATCH_SIZE
 
     say = progress or (lambda message: None)
     run_dir = Path(run_dir)

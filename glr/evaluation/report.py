@@ -22,10 +22,11 @@ import numpy as np
 import pandas as pd
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
-from glr import metrics, plots
+from glr.evaluation import metrics
+from glr.evaluation import plots
 from glr.atomic import read_json, write_bytes, write_text, write_with
 from glr.errors import GlrError, ImageError
-from glr.images import decode_image
+from glr.data.images import decode_image
 
 REPORT_DIR = "report"
 COLLAGE_IMAGES = 16  # a 4 x 4 grid: enough to see a pattern, small enough to read the captions
@@ -303,7 +304,7 @@ def summary_markdown(run_dir: Path, history: pd.DataFrame | None, predictions: p
     ]
     out = [f"# Run {run_dir.name}", "", "| | |", "|---|---|"] + [f"| {k} | {v} |" for k, v in rows]
     out += ["", "GAP is the Global Average Precision of the Kaggle landmark challenges: each image's best guess,",
-            "ranked by confidence over the whole validation set (see `glr.metrics.gap`).", ""]
+            "ranked by confidence over the whole validation set (see `glr.evaluation.metrics.gap`).", ""]
     if "curves.png" in written:
         out += ["## Training curves", "", "![training curves](curves.png)", "",
                 "Interactive version: [curves.html](curves.html)", ""]

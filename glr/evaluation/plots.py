@@ -159,7 +159,7 @@ def top_k_figure(names: Sequence[str], probs: Sequence[float]) -> go.Figure:
 def embedding_figure(points: pd.DataFrame, max_legend: int = 30) -> go.Figure:
     """A 2-D embedding map: one colour per landmark, the photo's name and id on hover.
 
-    `points` has x, y, name, id (from `glr.run_index.embedding_map`). Each point's row
+    `points` has x, y, name, id (from `glr.retrieval.run_index.embedding_map`). Each point's row
     number travels as customdata, so a page can show the photo of a selected point.
     """
     if points is None or points.empty:

@@ -18,7 +18,7 @@ from typing import Callable
 
 import numpy as np
 
-from glr import efficientnet_lite
+from glr.backbones import efficientnet_lite
 from glr.errors import BackboneError
 
 DEFAULT_BACKBONE = "efficientnet_lite0"

@@ -1,6 +1,6 @@
 """tf.data input pipelines: decode -> resize -> (augment | centre crop | whole photo) -> preprocess -> batch.
 
-Decoding goes through `glr.images` (Pillow) rather than `tf.io.decode_image`, so EXIF
+Decoding goes through `glr.data.images` (Pillow) rather than `tf.io.decode_image`, so EXIF
 rotation, CMYK, 16-bit and palette images come out right, and the JPEG decoder can
 downscale while decoding. Pillow releases the GIL while it decodes, so the parallel map
 still uses every core.
@@ -18,7 +18,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from glr.errors import ImageError
-from glr.images import load_resized
+from glr.data.images import load_resized
 
 # 256/224: the resize-then-crop ratio of the ImageNet recipes the backbones were trained with.
 CROP_RATIO = 224 / 256
@@ -66,7 +66,7 @@ def make_dataset(
     0..255. `with_ok` adds a boolean per image that is False where the file could not be
     decoded. `crop=False` resizes each image straight to `input_size` and takes no crop at
     all (no augmentation either): the whole photo, for a spatial feature map whose windows
-    are the crops (see `glr.features.window_features`).
+    are the crops (see `glr.backbones.features.window_features`).
     """
     import tensorflow as tf
 

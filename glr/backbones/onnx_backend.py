@@ -68,7 +68,7 @@ def onnx_forward(model_file: str | os.PathLike, forward: Callable, input_size: i
     """
     if not available():
         raise GlrError("the ONNX backend needs tf2onnx and onnxruntime (pip install -r requirements.txt)")
-    from glr.features import content_digest
+    from glr.backbones.features import content_digest
 
     digest = content_digest(str(model_file))
     if not digest:

@@ -24,7 +24,7 @@ HEAD_NAME = "head"
 def build_head(feature_dim: int, num_classes: int, hidden: int = 512, dropout: float = 0.5, seed: int = 0):
     """L2-normalise -> Dense(hidden, relu) -> Dropout -> Dense(num_classes, softmax) on pooled features.
 
-    The L2 normalisation (the same as the similarity index's, glr.retrieval) makes the head see only the
+    The L2 normalisation (the same as the similarity index's, glr.retrieval.index) makes the head see only the
     direction of a feature vector, not its brightness-dependent length; measured here it
     gave 1-2 points of validation accuracy on both the demo data and wonders7.
     """

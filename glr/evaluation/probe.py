@@ -78,13 +78,13 @@ def run_probe(
     """
     paths = data["path"].tolist()
     if raw_pixels:
-        from glr.features import raw_pixel_features
+        from glr.backbones.features import raw_pixel_features
 
         x, ok = raw_pixel_features(paths, size=raw_pixels, progress=progress)
         name = f"raw pixels {raw_pixels}x{raw_pixels}"
     else:
-        from glr import backbones
-        from glr.features import extract_features
+        from glr.backbones import registry as backbones
+        from glr.backbones.features import extract_features
 
         spec = backbones.get_backbone(backbone or backbones.DEFAULT_BACKBONE)
         model = backbones.build_backbone(spec.name, weights=weights)

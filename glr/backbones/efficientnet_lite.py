@@ -298,7 +298,7 @@ def _save_weights_atomically(model, path: Path) -> None:
 
 def _load_imagenet_weights(model, variant: str) -> None:
     """Load the cached Keras weights, converting the PyTorch checkpoint first if needed."""
-    from glr.torch_checkpoint import load_state_dict
+    from glr.backbones.torch_checkpoint import load_state_dict
 
     cached = cached_weights_path(variant)
     if cached.is_file():
@@ -317,7 +317,7 @@ def _load_imagenet_weights(model, variant: str) -> None:
 
 def _load_weights_file(model, path: Path) -> None:
     """Load a local file: a PyTorch checkpoint (.pth/.pt) or Keras weights (.weights.h5)."""
-    from glr.torch_checkpoint import load_state_dict
+    from glr.backbones.torch_checkpoint import load_state_dict
 
     if not path.is_file():
         raise BackboneError(f"weights file {path} does not exist")

@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from glr.errors import GlrError
-from glr.metrics import gap
+from glr.evaluation.metrics import gap
 
 KNN_K = 10
 BLEND_WEIGHT = 0.5  # fixed, not tuned on validation data, so the figures below stay honest

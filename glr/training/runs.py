@@ -30,6 +30,7 @@ from typing import Any, Iterator
 
 from glr.atomic import read_json, write_json, write_text
 from glr.errors import GlrError
+from glr.paths import PROJECT_ROOT
 
 RUNS_SUBDIR = "runs"
 LOCK_NAME = "train.lock"
@@ -51,7 +52,6 @@ POLL_SECONDS = 0.05
 PROGRESS_SECONDS = 0.5  # report_progress writes status.json at most this often
 KILL_WAIT_SECONDS = 5.0  # after SIGKILL, how long to wait for the process to vanish
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
 TRAINER_ARGV = [sys.executable, "-m", "glr", "train"]
 
 
@@ -167,7 +167,7 @@ def _slug(text: str) -> str:
 
 
 def _setting(config: dict | None, key: str) -> Any:
-    """A training setting from a config dict, flat or nested under "train" (as glr.train writes it)."""
+    """A training setting from a config dict, flat or nested under "train" (as glr.training.trainer writes it)."""
     config = config if isinstance(config, dict) else {}
     nested = config.get("train") if isinstance(config.get("train"), dict) else {}
     return config.get(key, nested.get(key))

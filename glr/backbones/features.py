@@ -29,7 +29,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from glr.atomic import write_with
-from glr.pipeline import DEFAULT_BATCH_SIZE, make_dataset
+from glr.data.pipeline import DEFAULT_BATCH_SIZE, make_dataset
 
 CHUNK = 1 << 20
 # Windows down to this many cells smaller than the crop: for a stride-32 backbone at 224 px,

@@ -1,0 +1,7 @@
+"""Retrieval: recognising a landmark by the training photos it resembles.
+
+`index` is the embedding index (exact cosine search, or faiss HNSW for large sets);
+`recognition` turns neighbours into kNN votes, blends them with the head, and calibrates
+the "not a known landmark" verdict; `run_index` builds and evaluates a run's index and
+serves the recogniser the predictor uses.
+"""
