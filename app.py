@@ -23,7 +23,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from glr.data import browse  # noqa: E402
-from glr.training import runs
+from glr.training import launch  # noqa: E402
 from glr.errors import GlrError  # noqa: E402
 from app_pages import common  # noqa: E402
 
@@ -43,7 +43,7 @@ with st.sidebar:
     st.caption(browse.dataset_label(common.current_dataset()))
     st.markdown("**Results folder**")
     st.caption(str(results))
-    lock = runs.read_lock(results) if results.is_dir() else None
+    lock = launch.read_lock(results) if results.is_dir() else None
     if lock:
         st.info(f"Training: {lock.get('run_id')}", icon=":material/hourglass_top:")
 

@@ -14,9 +14,8 @@ from glr import class_examples
 from glr import paths
 from glr.data import browse
 from glr.demo import dataset as demo
-from glr.training import trainer
 from glr.data import datasets
-from glr.training import runs
+from glr.training import launch
 from glr.errors import GlrError
 from glr.paths import demo_dir
 
@@ -168,14 +167,14 @@ def run_demo(results: Path) -> None:
     """The whole demo: generate the demo dataset if needed, start a default training, go to the Train page."""
     from glr.training.config import TrainConfig
 
-    lock = runs.read_lock(results) if results.is_dir() else None
+    lock = launch.read_lock(results) if results.is_dir() else None
     if lock:
         st.error(f"another training is running: {lock.get('run_id')}; stop it on the Train page first")
         return
     try:
         generate_demo()
         with st.spinner("Starting the training (recording the library versions loads TensorFlow)..."):
-            run = runs.launch(results, trainer.run_config(TrainConfig()))
+            run = launch.launch(results, launch.run_config(TrainConfig()))
     except GlrError as exc:  # RunError, ConfigError, DatasetError: all say what to do
         st.error(str(exc))
         return

@@ -6,8 +6,8 @@ from glr.data import browse
 from glr.demo import dataset as demo
 from glr.training import run_table
 from glr.data import datasets
-from glr.evaluation import metrics
-from glr.training import runs
+from glr.training.run import Run
+from glr.training.run_table import list_runs
 from glr.errors import GlrError
 from app_pages import common
 
@@ -58,15 +58,15 @@ else:
         c[3].metric("Problems found", summary["problems"])
 
 st.subheader("Runs")
-table = runs.list_runs(results)
+table = list_runs(results)
 if table.empty:
     st.info(f"No runs yet in {results}. Run the whole demo above, or start a training on the Train page.")
 else:
     latest = next(iter(run_table.finished_runs(results)), None)
     if latest:
         try:
-            scores = metrics.load_metrics(results / runs.RUNS_SUBDIR / latest) or {}
-        except (OSError, ValueError) as exc:
+            scores = Run.of(results, latest).metrics() or {}
+        except GlrError as exc:
             st.error(f"metrics.json of {latest} cannot be read: {exc}")
             scores = {}
         if scores:

@@ -13,7 +13,7 @@ from glr.data import browse
 from glr.training import run_table
 from glr.evaluation import plots
 from glr.retrieval import run_index
-from glr.training import runs
+from glr.training.run import Run
 from glr.data import uploads
 from glr.errors import GlrError
 from app_pages import common
@@ -33,10 +33,11 @@ run_id = c[0].selectbox("Model (a finished run)", finished, key="predict_run")
 k = c[1].slider("Top-k", 1, 10, predict.DEFAULT_TOP_K, key="predict_k")
 n_similar = c[2].slider("Similar photos", 0, 12, 6, key="predict_similar",
                         help="The most similar training photos, by cosine similarity of their embeddings")
-run_path = results / runs.RUNS_SUBDIR / run_id
-stamp = (run_table.model_stamp(run_path), run_index.index_stamp(run_path))
+run = Run.of(results, run_id)
+run_path = run.path
+stamp = (run_table.model_stamp(run), run_index.index_stamp(run))
 try:
-    run_table.check_run_for_prediction(run_path)
+    run_table.check_run_for_prediction(run)
     model = common.predictor(str(run_path), stamp)
 except GlrError as exc:
     st.error(str(exc))
@@ -85,7 +86,7 @@ else:
     bar.empty()
     st.session_state[RESULT_KEY] = (digest.hexdigest(), predictions)
 
-examples = common.examples(str(run_path), run_table.model_stamp(run_path))
+examples = common.examples(str(run_path), run_table.model_stamp(run))
 ok = sum(p.ok for p in predictions)
 st.caption(f"{ok} of {len(predictions)} photo(s) predicted" + (f"; {len(predictions) - ok} could not be read." if ok < len(predictions) else "."))
 

@@ -4,11 +4,12 @@ import streamlit as st
 
 from glr.evaluation import compare
 from glr.training import run_table
+from glr.evaluation import finish
 from glr.evaluation import metrics
 from glr.evaluation import plots
-from glr.evaluation import report
 from glr.retrieval import run_index
-from glr.training import runs
+from glr.training.run import Run
+from glr.training.status import ACTIVE_STATES
 from glr.errors import GlrError
 from app_pages import common
 
@@ -39,7 +40,7 @@ chosen = st.multiselect("Runs (pick several to compare)", available, key="result
 if not chosen:
     st.info("Pick one run, or several to compare them.")
     st.stop()
-paths = [results / runs.RUNS_SUBDIR / r for r in chosen]
+paths = [Run.of(results, r) for r in chosen]
 
 # --------------------------------------------------------------------------- curves (overlaid when comparing)
 histories, problems = compare.histories(paths)
@@ -55,14 +56,14 @@ c[1].plotly_chart(plots.history_figure(histories, "accuracy"), key="results_accu
 
 # --------------------------------------------------------------------------- one run in detail
 run_id = chosen[0] if len(chosen) == 1 else st.selectbox("Details for", chosen, key="results_detail")
-run = runs.Run(results / runs.RUNS_SUBDIR / run_id)
+run = Run.of(results, run_id)
 st.header(run_id)
 status = run.status()
-if status["state"] in runs.ACTIVE_STATES:
+if status["state"] in ACTIVE_STATES:
     st.info(f"This run is still {status['state']}: its metrics appear when it finishes. Follow it on the Train page.")
 
 try:
-    scores = metrics.load_metrics(run.path)
+    scores = run.metrics()
 except READ_ERRORS as exc:
     st.error(f"{run.metrics_path} cannot be read: {exc}")
     scores = None
@@ -77,10 +78,10 @@ else:
     st.info("Not evaluated yet: metrics.json appears when the training finishes.")
 
 try:
-    per_class = metrics.load_per_class(run.path)
-    confusion = metrics.load_confusion(run.path)
-    labels = metrics.load_labels(run.path)
-    predictions = metrics.load_predictions(run.path)
+    per_class = run.per_class()
+    confusion = run.confusion()
+    labels = run.labels()
+    predictions = run.predictions()
 except READ_ERRORS as exc:
     st.error(f"A result file of {run_id} cannot be read: {exc}")
     per_class = confusion = labels = predictions = None
@@ -127,14 +128,14 @@ if predictions is not None:
 
 # --------------------------------------------------------------------------- retrieval
 st.subheader("Similar photos and unknown photos")
-retrieval = run_index.load_retrieval(run.path) if status["state"] == "finished" else None
+retrieval = run_index.load_retrieval(run) if status["state"] == "finished" else None
 if retrieval is None:
     st.info("This run has no embedding index yet: it gives the Predict page its similar photos and its "
             "\"not a known landmark\" verdict.")
     if status["state"] == "finished" and st.button("Build the index", key="results_build_index", icon=":material/hub:"):
         try:
             with st.status("Building the index...") as box:
-                run_index.rebuild(run.path, progress=box.write)
+                finish.rebuild_index(run, progress=box.write)
         except GlrError as exc:
             st.error(str(exc))
         else:
@@ -159,7 +160,7 @@ else:
     st.markdown("**Embedding map** of the training photos: click or lasso points to see them.")
     projection = st.segmented_control("Projection", list(PROJECTIONS), default="PCA", key="results_projection") or "PCA"
     try:
-        points = embedding_points(str(run.path), run_index.index_stamp(run.path), PROJECTIONS[projection])
+        points = embedding_points(str(run.path), run_index.index_stamp(run), PROJECTIONS[projection])
     except READ_ERRORS as exc:
         st.error(f"The embedding index of {run_id} cannot be read: {exc}")
         points = None
@@ -183,12 +184,12 @@ if st.button("Write the report" if not run.report_dir.is_dir() else "Rewrite the
              icon=":material/description:"):
     try:
         with st.spinner("Writing the report..."):
-            report.write_report(run.path)
+            finish.report_run(run)
     except GlrError as exc:
         st.error(str(exc))
     else:
         st.rerun()
-data = compare.report_zip(run.path)
+data = compare.report_zip(run)
 if data:
     st.download_button("Download the report (zip)", data, file_name=f"{run_id}-report.zip", mime="application/zip",
                        icon=":material/download:", key="results_download", on_click="ignore")

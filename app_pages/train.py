@@ -1,6 +1,6 @@
 """Train: configure a run, start it as a background process, follow it live, stop or resume it.
 
-Training never runs inside Streamlit: Start calls glr.training.runs.launch, which starts
+Training never runs inside Streamlit: Start calls glr.training.launch.launch, which starts
 `python -m glr train` in its own session. This page only reads the run folder, so closing
 the browser leaves the training alone and reopening the page finds it again.
 """
@@ -10,10 +10,11 @@ import streamlit as st
 from glr.data import browse
 from glr.demo import dataset as demo
 from glr.training import run_table
-from glr.training import trainer
 from glr.backbones import registry as backbones
 from glr.evaluation import plots
-from glr.training import runs
+from glr.training import launch
+from glr.training.run import Run, RunError
+from glr.training.status import ACTIVE_STATES
 from glr.training.config import AUGMENT_SPACES, TrainConfig
 from glr.errors import GlrError
 from app_pages import common
@@ -101,7 +102,7 @@ with st.expander("More settings"):
         help="The feature map: one backbone pass per photo instead of K + 1, about 2x faster from an empty cache, "
              "about half a point less accurate (benchmarks/README.md).")
 
-lock = runs.read_lock(results) if results.is_dir() else None
+lock = launch.read_lock(results) if results.is_dir() else None
 if lock:
     st.warning(f"A training is running in this results folder: {lock.get('run_id')}. "
                "Only one runs at a time; stop it below to start another.")
@@ -115,7 +116,7 @@ if st.button("Start training", type="primary", icon=":material/play_arrow:", dis
             "patience": patience, "fine_tune": fine_tune, "fine_tune_epochs": fine_tune_epochs,
         })
         with st.spinner("Starting the training process..."):
-            run = runs.launch(results, trainer.run_config(config))
+            run = launch.launch(results, launch.run_config(config))
     except GlrError as exc:  # ConfigError, RunError ("another training is running"), ...
         st.error(str(exc))
     else:
@@ -125,7 +126,7 @@ if st.button("Start training", type="primary", icon=":material/play_arrow:", dis
 
 # --------------------------------------------------------------------------- runs
 st.subheader("Runs")
-table = runs.list_runs(results)
+table = run_table.list_runs(results)
 if table.empty:
     st.info(f"No runs yet in {results}. Set the configuration above and press Start training, "
             "or run the whole demo from the Home page.")
@@ -137,19 +138,19 @@ wanted = st.session_state.get(common.RUN_KEY)
 default = wanted if wanted in ids else run_table.default_run(table)
 selected = st.selectbox("Follow run", ids, index=ids.index(default), format_func=lambda r: f"{r} ({states[r]})")
 st.session_state[common.RUN_KEY] = selected
-run = runs.Run(results / runs.RUNS_SUBDIR / selected)
+run = Run.of(results, selected)
 status = run.status()
-active = status["state"] in runs.ACTIVE_STATES
+active = status["state"] in ACTIVE_STATES
 
 b = st.columns([1, 1, 4])
 if active and b[0].button("Stop", icon=":material/stop:", key="train_stop",
                           help="The trainer finishes its current batch, saves a checkpoint and ends as stopped."):
-    runs.stop(run)
+    launch.stop(run)
     st.rerun()
 if status["state"] in ("stopped", "failed") and b[1].button("Resume", icon=":material/resume:", key="train_resume",
                                                              help="Continue from the last checkpoint."):
     try:
-        runs.resume(run, results)
+        launch.resume(run, results)
     except GlrError as exc:
         st.error(str(exc))
     else:
@@ -158,7 +159,7 @@ if status["state"] in ("stopped", "failed") and b[1].button("Resume", icon=":mat
 
 def live_view(run_path: str, was_active: bool) -> None:
     """Status, progress and curves of one run; polled while its training is active."""
-    run = runs.Run(run_path)
+    run = Run(run_path)
     status = run.status()
     state = status["state"]
     message = status.get("message") or ""
@@ -170,7 +171,7 @@ def live_view(run_path: str, was_active: bool) -> None:
     st.progress(fraction, text=text)
     try:
         history = run.history()
-    except runs.RunError as exc:
+    except RunError as exc:
         st.error(str(exc))
         history = None
     if history is not None:
@@ -182,7 +183,7 @@ def live_view(run_path: str, was_active: bool) -> None:
             st.code(status["traceback"], language="text")
     with st.expander("train.log (last lines)"):
         st.code(run_table.log_tail(run.log_path) or "(empty)", language="text")
-    if was_active and state not in runs.ACTIVE_STATES:
+    if was_active and state not in ACTIVE_STATES:
         st.rerun()  # the training ended: redraw the whole page (buttons, run list) once, without polling
 
 

@@ -30,7 +30,8 @@ CLASSES, PER_CLASS, EPOCHS = 5, 8, 5
 def child(backbone: str, weights: str, space: str, data: str, input_size: int, epochs: int, results: str) -> None:
     """Phase 1 of one run; prints the peak RSS in GB on the last line."""
     from glr.training.config import TrainConfig
-    from glr.training.trainer import new_run, train_run
+    from glr.training.launch import new_run
+    from glr.training.trainer import train_run
 
     cfg = TrainConfig(data=data, top_n=CLASSES, backbone=backbone, weights=None if weights == "none" else weights,
                       input_size=input_size or None, epochs=epochs, patience=epochs, augment_space=space)

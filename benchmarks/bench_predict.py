@@ -12,7 +12,6 @@ Goal: Predictor / bare backbone <= 1.2.
 
 from __future__ import annotations
 
-import json
 import sys
 import tempfile
 from pathlib import Path
@@ -28,17 +27,21 @@ CLASSES = 100
 
 def make_run(folder: Path, backbone_name: str, input_size: int):
     """A run folder the Predictor can load: config, labels and an (untrained) classifier."""
+    import pandas as pd
+
     from glr.backbones.registry import build_backbone, get_backbone
     from glr.training.model import build_classifier, build_head, save_model
+    from glr.training.run import Run
 
     spec = get_backbone(backbone_name)
     backbone = build_backbone(backbone_name, input_size=input_size)
     classifier = build_classifier(backbone, build_head(spec.feature_dim, CLASSES), input_size)
     folder.mkdir(parents=True, exist_ok=True)
-    save_model(classifier, folder / "model.keras")
-    (folder / "config.json").write_text(json.dumps({"train": {"backbone": backbone_name, "input_size": input_size}}))
-    labels = [{"index": i, "landmark_id": 1000 + i, "name": f"Landmark {i}", "images": 10} for i in range(CLASSES)]
-    (folder / "labels.json").write_text(json.dumps(labels))
+    run = Run(folder)
+    save_model(classifier, run.model_path)
+    run.write_config({"train": {"backbone": backbone_name, "input_size": input_size}})
+    run.write_labels(pd.DataFrame({"index": range(CLASSES), "landmark_id": [1000 + i for i in range(CLASSES)],
+                                   "name": [f"Landmark {i}" for i in range(CLASSES)], "images": 10}))
     return backbone, spec
 
 

@@ -51,10 +51,10 @@ DEFAULT_SPACE = _default_space()
 
 
 def _stages():
-    from glr.evaluation import report
+    from glr.evaluation import finish, report
     from glr.training import trainer as train
 
-    return [(train.Trainer, "features"), (train.Trainer, "phase1"), (train.Trainer, "retrieval"),
+    return [(train.Trainer, "features"), (train.Trainer, "phase1"), (finish, "index_run"),
             (report, "write_report")]
 
 
@@ -72,12 +72,13 @@ def study_way(cfg) -> dict:
     import keras
 
     from glr.data import datasets
-    from glr.backbones.registry import build_backbone, get_backbone
+    from glr.backbones.registry import build_backbone
     from glr.training.model import build_classifier, build_head
     from glr.data.pipeline import make_dataset
+    from glr.training.settings import resolve
 
-    spec = get_backbone(cfg.backbone)
-    size = int(cfg.input_size or spec.input_size)
+    settings = resolve(cfg)
+    spec, size = settings.spec, settings.input_size
     split = datasets.curate(datasets.load_catalog(cfg.data), top_n=cfg.top_n, min_images=cfg.min_images,
                             val_fraction=cfg.val_fraction, seed=cfg.seed)
     n = split.num_classes
@@ -105,7 +106,8 @@ def study_way(cfg) -> dict:
 
 def glr_way(cfg, results: Path) -> dict:
     """glr's trainer end to end (features, phase 1, evaluation, index, report) from an empty feature cache."""
-    from glr.training.trainer import new_run, train_run
+    from glr.training.launch import new_run
+    from glr.training.trainer import train_run
 
     with common.empty_feature_cache(), common.stage_timer() as stages:
         for owner, name in _stages():

@@ -2,64 +2,26 @@
 
 Heavy libraries (TensorFlow) are imported inside the commands that need them, so `--help`
 and `inspect` answer at once. Every `GlrError` is printed as a one-line message with exit
-code 2; anything else is a bug and keeps its traceback.
+code 2; anything else is a bug and keeps its traceback. The results folder is the app's
+(glr.paths.results_dir: `$GLR_RESULTS`, else results/ in the checkout) unless `--results`
+names another. The commands themselves are in glr.commands.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-from contextlib import contextmanager
 from pathlib import Path
 
+from glr import paths
+from glr.commands import (
+    cmd_demo_data, cmd_evaluate, cmd_inspect, cmd_predict, cmd_probe, cmd_report, cmd_retrieval, cmd_runs, cmd_stop,
+    cmd_train,
+)
 from glr.data import datasets
 from glr.errors import GlrError
 
-
-@contextmanager
-def progress_bar(total: int, desc: str, unit: str = "img"):
-    """A tqdm bar on stderr; yields a callable that advances it by n."""
-    from tqdm import tqdm
-
-    with tqdm(total=total, desc=desc, unit=unit, file=sys.stderr, dynamic_ncols=True, leave=False) as bar:
-        yield bar.update
-
-
-class _ClassProgress:
-    """Adapts the demo generator's progress(done, total) calls to a tqdm bar."""
-
-    def __init__(self, desc: str):
-        self.desc, self.bar = desc, None
-
-    def __call__(self, done: int, total: int) -> None:
-        if self.bar is None:
-            from tqdm import tqdm
-
-            self.bar = tqdm(total=total, desc=self.desc, unit="class", file=sys.stderr, leave=False)
-        self.bar.update(done - self.bar.n)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-
-
-def _ensure_demo(out: Path | None = None) -> Path:
-    """The demo dataset's folder, generated (with a progress bar) on first use."""
-    from glr.demo import dataset as demo
-
-    progress = _ClassProgress("generating the demo dataset")
-    try:
-        return demo.ensure_demo(out, progress=progress)
-    finally:
-        progress.close()
-
-
-def _open_catalog(data: str | None) -> datasets.Catalog:
-    """The dataset at `data`, or the embedded demo dataset (generated on first use)."""
-    if data:
-        return datasets.load_catalog(data)
-    print("No dataset given: using the embedded demo dataset.", file=sys.stderr)
-    return datasets.load_catalog(_ensure_demo())
+RESULTS_HELP = "results folder (default: $GLR_RESULTS, else results/ in the checkout)"
 
 
 def _add_curation_args(parser: argparse.ArgumentParser) -> None:
@@ -68,235 +30,6 @@ def _add_curation_args(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--min-images", type=int, default=datasets.DEFAULT_MIN_IMAGES, help="drop classes with fewer images (default %(default)s)")
     group.add_argument("--val-fraction", type=float, default=datasets.DEFAULT_VAL_FRACTION, help="share of each class held out (default %(default)s)")
     group.add_argument("--seed", type=int, default=datasets.DEFAULT_SEED, help="seed of the split (default %(default)s)")
-
-
-def _curate(catalog: datasets.Catalog, args) -> datasets.Split:
-    return datasets.curate(catalog, top_n=args.top_n, min_images=args.min_images, val_fraction=args.val_fraction, seed=args.seed)
-
-
-def cmd_demo_data(args) -> int:
-    """Generate the embedded demo dataset."""
-    from glr.demo import dataset as demo
-
-    out = Path(args.out) if args.out else None
-    if args.force:
-        progress = _ClassProgress("generating the demo dataset")
-        path = demo.generate_demo(out, n_classes=args.classes, seed=args.seed, progress=progress)
-        progress.close()
-    else:
-        path = _ensure_demo(out)
-    catalog = datasets.load_catalog(path)
-    info = datasets.summarize(catalog)
-    print(f"demo dataset: {path}")
-    print(f"{info['classes']} classes, {info['images']} images")
-    return 0
-
-
-def cmd_inspect(args) -> int:
-    """Describe a dataset: counts, the curated subset, problems."""
-    catalog = _open_catalog(args.data)
-    split = _curate(catalog, args)
-    info = datasets.summarize(catalog)
-    print(f"dataset    {info['root']} ({info['layout']} layout)")
-    print(f"classes    {info['classes']:,}")
-    print(f"images     {info['images']:,}")
-    print(f"per class  min {info['per_class_min']}, median {info['per_class_median']:g}, max {info['per_class_max']}")
-    print(f"curated    top {split.num_classes} classes: {len(split.train):,} train, {len(split.val):,} validation images")
-    shown = split.labels.head(args.show)
-    width = max(len(str(n)) for n in shown["name"])
-    for row in shown.itertuples():
-        print(f"  {row.landmark_id:>8}  {row.name:<{width}}  {row.images:>5}")
-    if len(split.labels) > args.show:
-        print(f"  ... and {len(split.labels) - args.show} more (--show N lists more)")
-    problems = catalog.problems + split.messages
-    print(f"problems   {len(problems) or 'none'}")
-    for problem in problems:
-        print(f"  - {problem}")
-    return 0
-
-
-def cmd_probe(args) -> int:
-    """Linear probe on frozen features (or raw pixels), k-fold accuracy."""
-    from glr.evaluation.probe import run_probe
-
-    catalog = _open_catalog(args.data)
-    split = _curate(catalog, args)
-    data = split.table(paths=True)
-    what = f"raw {args.raw_pixels}px pixels" if args.raw_pixels else args.backbone
-    how = "the curated train/validation split" if args.holdout else f"{args.folds}-fold cross-validation"
-    print(f"probing {len(data):,} images of {split.num_classes} classes with {what}, {how}", file=sys.stderr)
-    with progress_bar(len(data), "features") as advance:
-        result = run_probe(
-            data, backbone=args.backbone, raw_pixels=args.raw_pixels, weights=args.weights,
-            folds=args.folds, seed=args.seed, progress=advance, holdout=args.holdout,
-        )
-    if result.skipped:
-        print(f"{result.skipped} images could not be decoded and were left out", file=sys.stderr)
-    print(f"features   {result.features}")
-    if args.holdout:
-        print(f"images     {result.images} in {result.classes} classes; scored on the {(data['split'] == 'val').sum()} validation images")
-    else:
-        print(f"images     {result.images} in {result.classes} classes, {result.folds} folds")
-        print("folds      " + " ".join(f"{s:.3f}" for s in result.scores))
-    print(f"accuracy {result.accuracy:.3f}")
-    return 0
-
-
-def _train_config(args):
-    """A TrainConfig from the command-line options (defaults from the dataclass)."""
-    from glr.training.config import TrainConfig
-
-    values = {name: getattr(args, name) for name in TrainConfig.__dataclass_fields__ if getattr(args, name, None) is not None}
-    values["data"] = args.data
-    if args.random_weights:
-        values["weights"] = None
-    if args.no_augment:
-        values["augment"] = False
-    if args.fine_tune:
-        values["fine_tune"] = True
-    return TrainConfig.from_dict(values)
-
-
-def _find_run(ref: str, results: str):
-    """A run by folder path or by id under `results`."""
-    from glr.training.runs import Run, RunError
-
-    path = Path(ref)
-    if not path.is_dir():
-        path = Path(results) / "runs" / ref
-    if not path.is_dir():
-        raise RunError(f"no run {ref!r} (neither a folder nor a run id under {results}/runs)")
-    return Run.open(path)
-
-
-def cmd_train(args) -> int:
-    """Train in the foreground (or the run folder given by --run-dir, as the app launches it)."""
-    from glr.training.trainer import new_run, train_run
-
-    if args.run_dir:
-        run = _find_run(args.run_dir, args.results)
-    elif args.resume:
-        run = _find_run(args.resume, args.results)
-    else:
-        run = new_run(args.results, _train_config(args))
-        print(f"run folder: {run.path}", file=sys.stderr)
-    result = train_run(run, resume=bool(args.resume), console=True)
-    status = run.status()
-    print(f"{status['state']}: {status.get('message', '')}")
-    if result:
-        print(f"top-1 {result['top1']:.3f}  top-5 {result['top5']:.3f}  GAP {result['gap']:.3f}")
-    return 0 if status["state"] in ("finished", "stopped") else 1
-
-
-def cmd_runs(args) -> int:
-    """List the runs under the results folder."""
-    from glr.training.runs import list_runs
-
-    table = list_runs(args.results)
-    if table.empty:
-        print(f"no runs under {args.results}; start one with: python -m glr train")
-        return 0
-    print(table.to_string(index=False))
-    return 0
-
-
-def cmd_stop(args) -> int:
-    """Ask a running training to stop after its current batch."""
-    from glr.training.runs import stop
-
-    status = stop(_find_run(args.run, args.results), wait=args.wait)
-    print(f"{status['state']}: {status.get('message', '')}")
-    return 0
-
-
-def cmd_report(args) -> int:
-    """Write the run's report/ folder."""
-    from glr.evaluation.report import write_report
-
-    print(write_report(_find_run(args.run, args.results).path))
-    return 0
-
-
-def cmd_evaluate(args) -> int:
-    """Print a finished run's validation metrics and its weakest classes."""
-    from glr.evaluation import metrics
-
-    run = _find_run(args.run, args.results)
-    values = metrics.load_metrics(run.path)
-    if values is None:
-        raise GlrError(f"{run.path}: no metrics.json yet (the run is {run.status()['state']})")
-    for key in ("top1", "top5", "gap", "macro_f1", "n_images", "n_classes"):
-        print(f"{key:<10} {values[key]:.4f}" if isinstance(values[key], float) else f"{key:<10} {values[key]}")
-    per_class = metrics.load_per_class(run.path)
-    if per_class is not None:
-        print("weakest classes (recall):")
-        print(per_class.sort_values(["recall", "support"], ascending=[True, False]).head(args.show).to_string(index=False))
-    return 0
-
-
-def cmd_predict(args) -> int:
-    """Top-k predictions for images, or a Kaggle submission CSV for a folder."""
-    from glr.predict import Predictor
-
-    run = _find_run(args.run, args.results)
-    predictor = Predictor(run.path, backend=args.backend)
-    if predictor.backend_note:
-        print(f"note: {predictor.backend_note}", file=sys.stderr)
-    if len(args.images) == 1 and Path(args.images[0]).is_dir():
-        from glr.predict import list_images
-
-        total = len(list_images(args.images[0]))
-        out = args.out or str(Path(args.images[0]).name or "predictions") + "-submission.csv"
-        with progress_bar(total, "predict") as advance:
-            table, predictions = predictor.predict_folder(args.images[0], out, progress=advance)
-        failed = [p for p in predictions if not p.ok]
-        for p in failed:
-            print(f"  skipped {p.error}", file=sys.stderr)
-        print(f"wrote {out}: {len(table) - len(failed)} predicted, {len(failed)} unreadable")
-        return 0
-    if args.similar and predictor.recognizer is None:
-        print(f"note: no similar images: {predictor.retrieval_problem}", file=sys.stderr)
-    predictions = predictor.predict(args.images, k=args.top_k, similar=args.similar)
-    for p in predictions:
-        if not p.ok:
-            print(f"{p.source}: error: {p.error}")
-            continue
-        verdict = ""
-        if p.known_score is not None:
-            verdict = (f"  NOT A KNOWN LANDMARK (known score {p.known_score:.3f} < {predictor.recognizer.calibration.threshold:.3f})"
-                       if p.unknown else f"  (known score {p.known_score:.3f})")
-        print(f"{p.source}{verdict}")
-        print(f"  {predictor.method} confidence, landmark_id, name:")
-        for landmark_id, name, prob in p.top:
-            print(f"  {prob:6.3f}  {landmark_id:>8}  {name}")
-        if p.similar:
-            print("  most similar training photos (cosine similarity, landmark_id, name, path):")
-            for item in p.similar:
-                print(f"  {item['similarity']:6.3f}  {item['landmark_id']:>8}  {item['name']}  {item['path']}")
-    return 0 if all(p.ok for p in predictions) else 1
-
-
-def cmd_retrieval(args) -> int:
-    """Build a run's embedding index and print head vs kNN vs blend, with and without distractors."""
-    from glr.retrieval import run_index
-
-    run = _find_run(args.run, args.results)
-    result = run_index.load_retrieval(run.path)
-    if result is None or args.rebuild:
-        result = run_index.rebuild(run.path, progress=lambda message: print(f"... {message}", file=sys.stderr))
-    print(f"run {run.id}: {result['val_images']} validation photos, {result['distractors']} distractors "
-          f"({', '.join(f'{k} {v}' for k, v in result['distractor_sources'].items())}), "
-          f"index of {result['index']['items']} photos ({result['index']['backend']} search), kNN k={result['knn_k']}")
-    print(run_index.retrieval_table(result).to_string(index=False, float_format=lambda v: f"{v:.3f}"))
-    unknown = result["unknown"]
-    print(f"unknown verdict: threshold {unknown['threshold']:.3f} keeps {unknown['val_kept']:.1%} of validation photos "
-          f"and flags {unknown['distractors_flagged']:.1%} of distractors; ROC AUC known score "
-          f"{unknown['auroc']['known_score']:.3f} (top similarity {unknown['auroc']['top_similarity']:.3f}, "
-          f"head confidence {unknown['auroc']['head_confidence']:.3f})")
-    by_source = unknown.get("flagged_by_source") or {}
-    if by_source:
-        print("distractors called unknown, by source: " + ", ".join(f"{k} {v:.0%}" for k, v in by_source.items()))
-    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -335,7 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     d = TrainConfig()
     p = sub.add_parser("train", help="train a classifier into a new run folder")
     p.add_argument("data", nargs="?", help="dataset folder or train.csv (default: the demo dataset)")
-    p.add_argument("--results", default="results", help="results folder (default %(default)s)")
+    p.add_argument("--results", help=RESULTS_HELP)
     p.add_argument("--resume", metavar="RUN", nargs="?", const=True, help="continue a stopped or failed run from its last checkpoint")
     p.add_argument("--run-dir", help=argparse.SUPPRESS)  # used by the app's launcher
     _add_curation_args(p)
@@ -363,15 +96,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("runs", help="list runs and their states")
-    p.add_argument("--results", default="results", help="results folder (default %(default)s)")
+    p.add_argument("--results", help=RESULTS_HELP)
     p.set_defaults(func=cmd_runs)
 
     for name, func, text in (("stop", cmd_stop, "ask a running training to stop"),
-                             ("report", cmd_report, "write a run's report/ folder"),
+                             ("report", cmd_report, "write a run's report (curves, collage, summary)"),
                              ("evaluate", cmd_evaluate, "print a run's validation metrics")):
         p = sub.add_parser(name, help=text)
         p.add_argument("run", help="run id or run folder")
-        p.add_argument("--results", default="results", help="results folder (default %(default)s)")
+        p.add_argument("--results", help=RESULTS_HELP)
         p.set_defaults(func=func)
         if name == "stop":
             p.add_argument("--wait", action="store_true", help="wait for it to end (SIGTERM after a timeout)")
@@ -381,7 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("predict", help="top-k landmarks for photos, or a submission CSV for a folder")
     p.add_argument("run", help="run id or run folder")
     p.add_argument("images", nargs="+", help="image files, or one folder")
-    p.add_argument("--results", default="results", help="results folder (default %(default)s)")
+    p.add_argument("--results", help=RESULTS_HELP)
     p.add_argument("--top-k", type=int, default=5, help="default %(default)s")
     p.add_argument("--out", help="submission CSV for a folder (default <folder>-submission.csv)")
     p.add_argument("--similar", type=int, default=0, metavar="K", help="also list the K most similar training photos")
@@ -391,7 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("retrieval", help="kNN and blend vs the head, GAP with distractors, the unknown verdict")
     p.add_argument("run", help="run id or run folder")
-    p.add_argument("--results", default="results", help="results folder (default %(default)s)")
+    p.add_argument("--results", help=RESULTS_HELP)
     p.add_argument("--rebuild", action="store_true", help="build the index again even if the run has one")
     p.set_defaults(func=cmd_retrieval)
     return parser
@@ -401,6 +134,8 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of `python -m glr`; returns the exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    if hasattr(args, "results"):
+        args.results = Path(args.results) if args.results else paths.results_dir()
     args.random_weights = getattr(args, "weights", None) == "none"
     if args.random_weights:
         args.weights = None

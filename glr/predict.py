@@ -15,14 +15,14 @@ from typing import Callable, Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from glr.atomic import read_json, write_csv
-from glr.backbones.registry import get_backbone
+from glr.atomic import write_csv
 from glr.data.datasets import IMAGE_EXTENSIONS
-from glr.errors import GlrError, ImageError
 from glr.data.images import load_resized
-from glr.training.model import load_model, split_classifier
 from glr.data.pipeline import load_size
+from glr.errors import GlrError, ImageError
 from glr.retrieval.run_index import Recognizer
+from glr.training.model import load_model, split_classifier
+from glr.training.run import Run, RunError, as_run
 
 DEFAULT_TOP_K = 5
 BATCH_SIZE = 16
@@ -58,28 +58,27 @@ def eval_view(source, input_size: int) -> np.ndarray:
 class Predictor:
     """Loads a run's model and labels; predicts top-k for paths, bytes or uploads."""
 
-    def __init__(self, run_dir: str | os.PathLike, backend: str = "auto"):
+    def __init__(self, run: Run | str | os.PathLike, backend: str = "auto"):
         """Load the run. `backend`: "auto" (ONNX Runtime if the model converts, else TensorFlow), "tf" or "onnx"."""
         import tensorflow as tf
 
         if backend not in BACKENDS:
             raise GlrError(f"unknown prediction backend {backend!r}; choose one of: {', '.join(BACKENDS)}")
 
-        self.run_dir = Path(run_dir)
+        self.run = run = as_run(run)
+        for path in (run.config_path, run.labels_path):
+            if not path.is_file():
+                raise GlrError(f"{run.path}: not a finished run ({path.name} is missing)")
         try:
-            config = read_json(self.run_dir / "config.json")["train"]
-            labels = read_json(self.run_dir / "labels.json")
-        except FileNotFoundError as exc:
-            raise GlrError(f"{self.run_dir}: not a finished run ({Path(exc.filename).name} is missing)") from None
-        except (ValueError, KeyError, TypeError):
-            raise GlrError(f"{self.run_dir}: config.json or labels.json is damaged") from None
-        self.spec = get_backbone(config["backbone"])
-        self.input_size = int(config.get("input_size") or self.spec.input_size)
-        self.labels = pd.DataFrame(labels).sort_values("index")
+            settings = run.settings()
+            self.labels = run.labels()
+        except RunError:
+            raise GlrError(f"{run.path}: {run.config_path.name} or {run.labels_path.name} is damaged") from None
+        self.spec, self.input_size = settings.spec, settings.input_size
         # Plain arrays for the top-k lookup: pandas .iloc per class costs more than the head.
         self._ids = self.labels["landmark_id"].astype(int).to_numpy()
         self._names = self.labels["name"].astype(str).to_numpy()
-        self.model = load_model(self.run_dir / "model.keras")
+        self.model = load_model(run.model_path)
         backbone, head = split_classifier(self.model)
 
         def forward(x):
@@ -94,16 +93,16 @@ class Predictor:
             from glr.backbones.onnx_backend import onnx_forward
 
             try:
-                self._onnx = onnx_forward(self.run_dir / "model.keras", self._forward, self.input_size)
+                self._onnx = onnx_forward(run.model_path, self._forward, self.input_size)
                 self.backend = "onnx"
             except Exception as exc:  # noqa: BLE001 - tf2onnx fails in many ways; TensorFlow still predicts
                 reason = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
                 if backend == "onnx":
-                    raise GlrError(f"{self.run_dir}: the ONNX backend is not available for this model ({reason})") from None
+                    raise GlrError(f"{run.path}: the ONNX backend is not available for this model ({reason})") from None
                 self.backend_note = f"predicting with TensorFlow: ONNX Runtime could not take this model ({reason})"
         self.recognizer, self.retrieval_problem = None, None
         try:
-            self.recognizer = Recognizer(self.run_dir, self.labels)
+            self.recognizer = Recognizer(run, self.labels)
         except GlrError as exc:  # an older run, or a damaged index: the head alone still predicts
             self.retrieval_problem = str(exc)
 

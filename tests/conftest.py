@@ -96,7 +96,8 @@ def tiny_data(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def finished_run(tmp_path_factory, tiny_data):
     """One finished tiny training run, shared by the predictor, report and app tests."""
-    from glr.training.trainer import new_run, train_run
+    from glr.training.launch import new_run
+    from glr.training.trainer import train_run
 
     run = new_run(tmp_path_factory.mktemp("results"), tiny_config(tiny_data))
     train_run(run)

@@ -1,6 +1,6 @@
 """A stand-in for `python -m glr train` that follows the trainer's protocol in milliseconds.
 
-Usage: fake_trainer.py --run-dir DIR [--resume]. It reads from config.json:
+Usage: fake_trainer.py --run-dir DIR [--resume]. It reads from the run's config:
   steps (int, default 5)  one history row per step, ~0.05 s each
   crash (bool)            raise at the second step -> status "failed" with a traceback
   hang (bool)             ignore the STOP flag (to test the SIGTERM/SIGKILL fallback)
@@ -17,7 +17,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from glr.atomic import write_text  # noqa: E402
-from glr.training.runs import Run, install_sigterm_handler, training_lock  # noqa: E402
+from glr.training.launch import install_sigterm_handler, training_lock  # noqa: E402
+from glr.training.run import Run  # noqa: E402
 
 HEADER = "phase,epoch,loss,accuracy,val_loss,val_accuracy,val_top5,lr,seconds\n"
 

@@ -19,7 +19,10 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from glr.data import browse
-from glr.training import runs
+from glr.training import launch
+from glr.training.run import RUNS_SUBDIR, Run
+from glr.training.run_table import list_runs
+from glr.training.status import ACTIVE_STATES
 
 APP = Path(__file__).resolve().parents[1] / "app.py"
 PAGES = ["app_pages/home.py", "app_pages/dataset.py", "app_pages/train.py", "app_pages/results.py", "app_pages/predict.py"]
@@ -66,7 +69,7 @@ def two_runs(tmp_path_factory, finished_run) -> Path:
     """A results folder holding two copies of the tiny finished run."""
     results = tmp_path_factory.mktemp("app-results")
     for name in ("20260101-000000-a", "20260102-000000-b"):
-        shutil.copytree(finished_run.path, results / runs.RUNS_SUBDIR / name)
+        shutil.copytree(finished_run.path, results / RUNS_SUBDIR / name)
     return results
 
 
@@ -80,9 +83,9 @@ def populated(monkeypatch, two_runs, tiny_data) -> Path:
 @pytest.fixture
 def occupied(empty_results):
     """A live training (this test process) holds the results folder's lock."""
-    runs.acquire_lock(empty_results, "someone-else")
+    launch.acquire_lock(empty_results, "someone-else")
     yield empty_results
-    runs.release_lock(empty_results, "someone-else")
+    launch.release_lock(empty_results, "someone-else")
 
 
 def test_no_legacy_pages_folder():
@@ -193,7 +196,7 @@ def test_start_on_an_occupied_results_folder_shows_the_run_error(occupied):
     button(at, "Start training").click().run()
     assert_no_exception(at)
     assert "another training is running: someone-else" in texts(at.error)
-    assert runs.list_runs(occupied).empty  # nothing was created
+    assert list_runs(occupied).empty  # nothing was created
 
 
 def test_demo_button_on_an_occupied_results_folder_shows_the_error(occupied):
@@ -203,10 +206,10 @@ def test_demo_button_on_an_occupied_results_folder_shows_the_error(occupied):
     assert "another training is running: someone-else" in texts(at.error)
 
 
-def _fake_run(results: Path, run_id: str, state: str) -> runs.Run:
+def _fake_run(results: Path, run_id: str, state: str) -> Run:
     """A run folder in `state`; an active one names this test process, which is alive."""
-    run = runs.Run.create(results, {"train": {"backbone": "efficientnet_lite0", "epochs": 4}}, run_id=run_id)
-    run.update_status(state=state, pid=os.getpid() if state in runs.ACTIVE_STATES else None,
+    run = Run.create(results, {"train": {"backbone": "efficientnet_lite0", "epochs": 4}}, run_id=run_id)
+    run.update_status(state=state, pid=os.getpid() if state in ACTIVE_STATES else None,
                       phase="phase 1: epoch 2/4", step=3, steps=10, epoch=1)
     run.history_path.write_text("phase,epoch,loss,accuracy,val_loss,val_accuracy,val_top5,lr,seconds\n"
                                 "1,1,1.0,0.5,1.1,0.4,0.9,0.001,0.1\n")
@@ -242,16 +245,16 @@ def test_start_launches_a_tiny_training_that_the_page_follows(empty_results):
     button(at, "Start training").click().run()
     assert_no_exception(at)
     assert not at.error
-    table = runs.list_runs(empty_results)
+    table = list_runs(empty_results)
     assert len(table) == 1
-    run = runs.Run(empty_results / runs.RUNS_SUBDIR / table["run_id"][0])
+    run = Run(empty_results / RUNS_SUBDIR / table["run_id"][0])
     config = run.config()
     assert config["train"]["input_size"] == 32 and config["train"]["data"] == os.environ["GLR_DATA"]
     assert set(config) >= {"train", "versions", "created"}
     assert button(at, "Stop")  # the page follows the active run
     assert len(at.progress) == 2
     deadline = time.monotonic() + 120
-    while run.status()["state"] in runs.ACTIVE_STATES and time.monotonic() < deadline:
+    while run.status()["state"] in ACTIVE_STATES and time.monotonic() < deadline:
         time.sleep(0.5)
     assert run.status()["state"] == "finished", run.log_path.read_text()[-2000:]
     at = open_page("app_pages/train.py")  # a new session finds the run through its folder
@@ -293,19 +296,19 @@ def test_results_page_compares_runs(populated):
 
 
 def test_results_page_writes_a_missing_report(monkeypatch, tmp_path, finished_run):
-    shutil.copytree(finished_run.path, tmp_path / runs.RUNS_SUBDIR / "r")
-    shutil.rmtree(tmp_path / runs.RUNS_SUBDIR / "r" / "report")
+    shutil.copytree(finished_run.path, tmp_path / RUNS_SUBDIR / "r")
+    shutil.rmtree(tmp_path / RUNS_SUBDIR / "r" / "report")
     monkeypatch.setenv("GLR_RESULTS", str(tmp_path))
     at = open_page("app_pages/results.py")
     assert "No report yet" in texts(at.info) and not at.download_button
     button(at, "Write the report").click().run()
     assert_no_exception(at)
-    assert (tmp_path / runs.RUNS_SUBDIR / "r" / "report" / "collage.png").is_file()
+    assert (tmp_path / RUNS_SUBDIR / "r" / "report" / "collage.png").is_file()
     assert at.download_button
 
 
 def test_results_page_builds_a_missing_index(monkeypatch, tmp_path, finished_run):
-    copy = tmp_path / runs.RUNS_SUBDIR / "r"
+    copy = tmp_path / RUNS_SUBDIR / "r"
     shutil.copytree(finished_run.path, copy)
     (copy / "retrieval.json").unlink()
     monkeypatch.setenv("GLR_RESULTS", str(tmp_path))
@@ -367,7 +370,7 @@ def test_home_with_runs(populated):
 
 
 def test_damaged_run_files_give_messages_not_tracebacks(monkeypatch, tmp_path, finished_run):
-    run_dir = tmp_path / runs.RUNS_SUBDIR / "damaged"
+    run_dir = tmp_path / RUNS_SUBDIR / "damaged"
     shutil.copytree(finished_run.path, run_dir)
     (run_dir / "metrics.json").write_text("{not json")
     (run_dir / "history.csv").write_text("phase,epoch\n1,")  # cut short

@@ -31,7 +31,10 @@ if not CHROMIUM.exists():
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not importable: run scripts/setup-tests.sh",
                                exc_type=ImportError)
 
-from glr.training import runs  # noqa: E402
+from glr.training import launch  # noqa: E402
+from glr.training.run import RUNS_SUBDIR, Run  # noqa: E402
+from glr.training.run_table import list_runs  # noqa: E402
+from glr.training.status import ACTIVE_STATES  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 SCREENSHOTS = ROOT / "artifacts" / "screenshots"
@@ -74,7 +77,7 @@ def wait_healthy(url: str, proc: subprocess.Popen, log: Path, timeout: float = 6
 def results(tmp_path_factory, finished_run) -> Path:
     """A results folder holding a copy of the session's tiny finished run."""
     folder = tmp_path_factory.mktemp("browser-results")
-    shutil.copytree(finished_run.path, folder / runs.RUNS_SUBDIR / finished_run.path.name)
+    shutil.copytree(finished_run.path, folder / RUNS_SUBDIR / finished_run.path.name)
     return folder
 
 
@@ -93,9 +96,9 @@ def server(results, tiny_data, tmp_path_factory):
         wait_healthy(url, proc, log)
         yield url
     finally:
-        for run_id, state in zip(*(runs.list_runs(results)[c] for c in ("run_id", "state"))):
-            if state in runs.ACTIVE_STATES:  # a test failed mid-training: trainers run in their own session
-                runs.stop(runs.Run(results / runs.RUNS_SUBDIR / run_id), timeout=20, wait=True)
+        for run_id, state in zip(*(list_runs(results)[c] for c in ("run_id", "state"))):
+            if state in ACTIVE_STATES:  # a test failed mid-training: trainers run in their own session
+                launch.stop(Run(results / RUNS_SUBDIR / run_id), timeout=20, wait=True)
         try:
             os.killpg(proc.pid, signal.SIGTERM)
             proc.wait(timeout=15)
@@ -232,7 +235,7 @@ def test_predict_a_photo_uploaded_through_the_file_input(server, page, finished_
 
 
 def test_tiny_training_started_from_the_train_form_finishes(server, page, results, tiny_data):
-    before = set(runs.list_runs(results)["run_id"])
+    before = set(list_runs(results)["run_id"])
     page.goto(f"{server}/train")
     settle(page, "Start training", timeout=90)
     # The tiny configuration of test_app_pages: 32 px, 3 epochs, 1 view, batch 4 (seconds on a CPU).
@@ -256,10 +259,10 @@ def test_tiny_training_started_from_the_train_form_finishes(server, page, result
 
     page.get_by_role("button", name="Start training").click()
     page.get_by_role("button", name="Stop").wait_for(timeout=60 * SECOND)  # the page follows the new, active run
-    new = set(runs.list_runs(results)["run_id"]) - before
+    new = set(list_runs(results)["run_id"]) - before
     assert len(new) == 1, new
     run_id = new.pop()
-    config = runs.Run(results / runs.RUNS_SUBDIR / run_id).config()["train"]
+    config = Run(results / RUNS_SUBDIR / run_id).config()["train"]
     assert (config["input_size"], config["epochs"], config["views"], config["batch_size"]) == (32, 3, 1, 4), config
     assert config["data"] == str(tiny_data)
     page.locator('[data-testid="stProgress"]').first.wait_for()
@@ -274,4 +277,4 @@ def test_tiny_training_started_from_the_train_form_finishes(server, page, result
     assert page.get_by_role("button", name="Stop").count() == 0
     assert page.locator('[data-testid="stPlotlyChart"]').count() == 2  # loss and accuracy curves
     screenshot(page, "train-finished")
-    assert runs.Run(results / runs.RUNS_SUBDIR / run_id).status()["state"] == "finished"
+    assert Run(results / RUNS_SUBDIR / run_id).status()["state"] == "finished"

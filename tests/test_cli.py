@@ -113,8 +113,58 @@ def test_predict_similar_and_retrieval(finished_run, capsys):
 
 
 def test_retrieval_on_a_run_without_a_model(tmp_path, capsys):
-    from glr.training.runs import Run
+    from glr.training.run import Run
 
     run = Run.create(tmp_path, {"train": {"backbone": "efficientnet_lite0"}})
     assert main(["retrieval", str(run.path)]) == 2
     assert "error:" in capsys.readouterr().err
+
+
+def test_results_folder_follows_glr_results_from_any_folder(tmp_path):
+    """`python -m glr runs` lists the app's runs (GLR_RESULTS) wherever it is started; --results still wins."""
+    import os
+    from pathlib import Path
+
+    from glr.training.run import Run
+
+    results, elsewhere, other = tmp_path / "app-results", tmp_path / "elsewhere", tmp_path / "other"
+    elsewhere.mkdir()
+    run = Run.create(results, {"train": {"backbone": "efficientnet_lite0", "epochs": 2}})
+    root = str(Path(__file__).resolve().parents[1])
+    env = dict(os.environ, GLR_RESULTS=str(results), PYTHONPATH=os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])))
+    listed = subprocess.run([sys.executable, "-m", "glr", "runs"], cwd=elsewhere, env=env, capture_output=True, text=True)
+    assert listed.returncode == 0 and run.id in listed.stdout, listed.stderr
+    given = subprocess.run([sys.executable, "-m", "glr", "runs", "--results", str(other)], cwd=elsewhere, env=env,
+                           capture_output=True, text=True)
+    assert given.returncode == 0 and f"no runs under {other}" in given.stdout and run.id not in given.stdout
+    assert not (elsewhere / "results").exists()  # nothing made relative to the current folder
+
+
+def test_results_default_is_glr_results(monkeypatch, tmp_path, capsys):
+    monkeypatch.setenv("GLR_RESULTS", str(tmp_path / "r"))
+    assert main(["runs"]) == 0
+    assert f"no runs under {tmp_path / 'r'}" in capsys.readouterr().out
+
+
+def test_train_without_data_records_the_demo_and_generates_it_at_the_edge(tmp_path, monkeypatch, tiny_data):
+    import inspect
+
+    from glr import commands
+    from glr.training import trainer
+    from glr.training.config import TrainConfig
+    from glr.training.launch import new_run, run_config
+    from glr.training.run import Run
+
+    demo = tmp_path / "demo"
+    monkeypatch.setenv("GLR_DEMO_DIR", str(demo))
+    assert run_config(TrainConfig())["train"]["data"] == str(demo)
+    new = new_run(tmp_path / "results", TrainConfig())
+    old = Run.create(tmp_path / "results", {"train": {"backbone": "efficientnet_lite0", "data": None}})  # from before
+    given = new_run(tmp_path / "results", TrainConfig(data=str(tiny_data)))
+    made = []
+    monkeypatch.setattr(commands, "_ensure_demo", lambda: made.append(True))
+    for run in (new, old, given):
+        commands._ensure_dataset(run)
+    assert [r.config()["train"]["data"] for r in (new, old, given)] == [str(demo), str(demo), str(tiny_data)]
+    assert made == [True, True]  # the demo is generated for the two runs on it, by the command
+    assert "glr.demo" not in inspect.getsource(trainer)  # never by the trainer

@@ -7,6 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from glr.evaluation import metrics
+from glr.training.run import Run
 from glr.errors import GlrError
 
 LABELS = [
@@ -159,7 +160,7 @@ def test_write_evaluation_files_parse_and_agree(tmp_path):
     # Ranked: 0.95 R, 0.9 R, 0.8 R, 0.7 R, 0.6 W, 0.4 W -> GAP = 4/6.
     assert saved["gap"] == pytest.approx(4 / 6)
 
-    preds = metrics.load_predictions(tmp_path)
+    preds = Run(tmp_path).predictions()
     assert list(preds.columns) == metrics.PREDICTION_COLUMNS
     assert preds["id"].tolist() == ids  # hex and all-digit ids stay strings
     assert preds["correct"].sum() == 4 and preds["correct"].mean() == pytest.approx(saved["top1"])
@@ -168,10 +169,10 @@ def test_write_evaluation_files_parse_and_agree(tmp_path):
     assert metrics.summary_from_predictions(preds)["gap"] == pytest.approx(saved["gap"])
     assert metrics.summary_from_predictions(preds)["top5"] == pytest.approx(saved["top5"])
 
-    cm = metrics.load_confusion(tmp_path)
+    cm = Run(tmp_path).confusion()
     assert cm.shape == (4, 4) and cm.to_numpy().sum() == 6
     assert cm.loc[0, 1] == 1 and cm.loc[3, 0] == 1
-    per_class = metrics.load_per_class(tmp_path)
+    per_class = Run(tmp_path).per_class()
     assert per_class["support"].tolist() == cm.sum(axis=1).tolist()
     assert per_class["recall"].tolist() == pytest.approx((np.diag(cm) / cm.sum(axis=1)).tolist())
     assert saved["macro_recall"] == pytest.approx(per_class["recall"].mean())
@@ -183,4 +184,4 @@ def test_evaluate_rejects_mismatched_shapes(tmp_path):
         metrics.evaluate([0, 1], np.ones((2, 3)) / 3, LABELS)
     with pytest.raises(GlrError, match="no validation images"):
         metrics.evaluate([], np.zeros((0, 4)), LABELS)
-    assert metrics.load_metrics(tmp_path) is None and metrics.load_confusion(tmp_path) is None
+    assert Run(tmp_path).metrics() is None and Run(tmp_path).confusion() is None

@@ -16,7 +16,7 @@ import pytest
 from PIL import Image
 from streamlit import config as st_config
 
-from glr.training import runs
+from glr.training.run import RUNS_SUBDIR
 from test_app_pages import APP, assert_no_exception, open_page, texts
 from test_robustness_runs import _point_at_os_system_in_head, rewrite
 
@@ -28,7 +28,7 @@ def results(monkeypatch, tmp_path, finished_run, tiny_data) -> Path:
     """A fresh results folder with two copies of the tiny finished run (B is the newer)."""
     folder = tmp_path / "results"
     for name in (RUN_A, RUN_B):
-        shutil.copytree(finished_run.path, folder / runs.RUNS_SUBDIR / name)
+        shutil.copytree(finished_run.path, folder / RUNS_SUBDIR / name)
     monkeypatch.setenv("GLR_RESULTS", str(folder))
     monkeypatch.setenv("GLR_DATA", str(tiny_data))
     return folder
@@ -131,7 +131,7 @@ def test_heic_upload_gets_the_unsupported_message(results, photo):
 
 def test_tampered_model_is_refused_on_the_predict_page(results):
     for name in (RUN_A, RUN_B):
-        rewrite(results / runs.RUNS_SUBDIR / name / "model.keras", _point_at_os_system_in_head)
+        rewrite(results / RUNS_SUBDIR / name / "model.keras", _point_at_os_system_in_head)
     at = open_page("app_pages/predict.py")
     assert "refused to load: the model refers to code outside Keras (subprocess.Popen)" in texts(at.error)
     assert not at.file_uploader  # nothing to predict with
@@ -145,7 +145,7 @@ def test_run_deleted_while_its_page_is_open(results, page):
         assert at.selectbox[-1].value == RUN_B  # following the newest run
     if page in ("app_pages/results.py", "app_pages/predict.py"):
         assert RUN_B in str(at.multiselect[0].value if page.endswith("results.py") else at.selectbox[0].value)
-    shutil.rmtree(results / runs.RUNS_SUBDIR / RUN_B)
+    shutil.rmtree(results / RUNS_SUBDIR / RUN_B)
     at.run()
     assert_no_exception(at)
     assert not at.error, texts(at.error)
@@ -158,17 +158,17 @@ def test_run_deleted_while_its_page_is_open(results, page):
         assert at.multiselect[0].value == [RUN_A]  # it switches to the run that is left
     else:
         assert len(at.dataframe[0].value) == 1
-    shutil.rmtree(results / runs.RUNS_SUBDIR)  # every run gone: the empty state, still no traceback
+    shutil.rmtree(results / RUNS_SUBDIR)  # every run gone: the empty state, still no traceback
     at.run()
     assert_no_exception(at)
     assert "No run" in texts(at.info) or "No finished run" in texts(at.info)
 
 
 def test_damaged_run_is_listed_as_damaged_on_the_train_page(results):
-    (results / runs.RUNS_SUBDIR / RUN_B / "history.csv").write_text("phase,epoch\nhead,")
+    (results / RUNS_SUBDIR / RUN_B / "history.csv").write_text("phase,epoch\nhead,")
     at = open_page("app_pages/train.py")
     follow = at.selectbox[-1]
     assert follow.value == RUN_B and f"{RUN_A} (finished)" in follow.options
     assert f"{RUN_B} (damaged)" in follow.options
     assert "history.csv is damaged" in texts(at.error)
-    assert os.path.isdir(results / runs.RUNS_SUBDIR / RUN_A)
+    assert os.path.isdir(results / RUNS_SUBDIR / RUN_A)

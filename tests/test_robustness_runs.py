@@ -22,10 +22,11 @@ import pytest
 
 from conftest import tiny_config
 from test_runs import CONFIG, FAKE, wait_until
-from glr.training import runs
 from glr.atomic import StorageError, write_json, write_with
 from glr.errors import CheckpointError, GlrError
-from glr.training.runs import Run, RunError
+from glr.training import launch
+from glr.training.run import Run, RunError
+from glr.training.run_table import list_runs
 
 TESTS = Path(__file__).resolve().parent
 ROWS = ("phase,epoch,loss,accuracy,val_loss,val_accuracy,val_top5,lr,seconds\n"
@@ -55,12 +56,12 @@ def test_damaged_status_shows_as_damaged_and_others_keep_working(tmp_path, conte
     bad.status_path.write_bytes(text[: len(text) // 2] if content is None else content)
     status = bad.status()
     assert status["state"] == "damaged" and status["message"] == f"{bad.path}/{what}"
-    table = runs.list_runs(tmp_path).set_index("run_id")
+    table = list_runs(tmp_path).set_index("run_id")
     assert table.loc[bad.id, "state"] == "damaged" and table.loc[good.id, "state"] == "queued"
     with pytest.raises(RunError, match=f"run {bad.id} cannot be resumed: .*status.json"):
-        runs.resume(bad, argv_prefix=FAKE)
-    runs.delete_run(bad)  # a damaged run can be cleaned away
-    assert list(runs.list_runs(tmp_path)["run_id"]) == [good.id]
+        launch.resume(bad, argv_prefix=FAKE)
+    launch.delete_run(bad)  # a damaged run can be cleaned away
+    assert list(list_runs(tmp_path)["run_id"]) == [good.id]
 
 
 def test_truncated_history_shows_as_damaged_and_cannot_be_resumed(tmp_path):
@@ -70,23 +71,23 @@ def test_truncated_history_shows_as_damaged_and_cannot_be_resumed(tmp_path):
         run.history_path.write_text(ROWS)
         run.update_status(state="failed", message="killed")
     bad.history_path.write_text(ROWS[:-12])  # cut mid-row, as a copy or a crash of another tool would
-    table = runs.list_runs(tmp_path).set_index("run_id")
+    table = list_runs(tmp_path).set_index("run_id")
     assert table.loc[bad.id, "state"] == "damaged"
     assert table.loc[bad.id, "message"] == f"killed; {bad.history_path} is damaged: truncated: it does not end with a newline"
     assert (table.loc[good.id, "state"], table.loc[good.id, "epochs_done"]) == ("failed", 2)
     with pytest.raises(RunError, match=f"run {bad.id} cannot be resumed: .*history.csv is damaged.*; start a new run"):
-        runs.resume(bad, argv_prefix=FAKE)
-    assert runs.read_lock(tmp_path) is None  # refused before taking the lock
+        launch.resume(bad, argv_prefix=FAKE)
+    assert launch.read_lock(tmp_path) is None  # refused before taking the lock
 
 
 def test_damaged_config_shows_as_damaged(tmp_path):
     run = Run.create(tmp_path, CONFIG, run_id="r")
     run.update_status(state="stopped")
     run.config_path.write_text('{"train": ')
-    row = runs.list_runs(tmp_path).iloc[0]
+    row = list_runs(tmp_path).iloc[0]
     assert row["state"] == "damaged" and f"{run.config_path} is damaged" in row["message"]
     with pytest.raises(RunError, match="config.json is damaged"):
-        runs.resume(run, argv_prefix=FAKE)
+        launch.resume(run, argv_prefix=FAKE)
 
 
 def test_a_live_run_with_an_unreadable_history_is_still_running(tmp_path):
@@ -94,7 +95,7 @@ def test_a_live_run_with_an_unreadable_history_is_still_running(tmp_path):
     run = Run.create(tmp_path, CONFIG, run_id="live")
     run.update_status(state="running", pid=os.getpid())
     run.history_path.write_text("phase,epoch\nhead")
-    assert runs.list_runs(tmp_path).iloc[0]["state"] == "running"
+    assert list_runs(tmp_path).iloc[0]["state"] == "running"
 
 
 def test_run_deleted_while_it_is_listed(tmp_path, monkeypatch):
@@ -110,7 +111,7 @@ def test_run_deleted_while_it_is_listed(tmp_path, monkeypatch):
         return result
 
     monkeypatch.setattr(Run, "status", status_then_vanish)
-    assert list(runs.list_runs(tmp_path)["run_id"]) == ["a"]
+    assert list(list_runs(tmp_path)["run_id"]) == ["a"]
     assert not doomed.path.exists()
 
 
@@ -121,14 +122,14 @@ LAUNCHER = """
 import sys, time
 from pathlib import Path
 sys.path.insert(0, {root!r})
-from glr.training import runs
+from glr.training import launch, run
 go = Path({go!r})
 while not go.exists():
     time.sleep(0.002)
 try:
-    run = runs.launch({results!r}, {{"backbone": "fake", "steps": 3}}, argv_prefix={fake!r})
-    print("started", run.id)
-except runs.RunError as exc:
+    started = launch.launch({results!r}, {{"backbone": "fake", "steps": 3}}, argv_prefix={fake!r})
+    print("started", started.id)
+except run.RunError as exc:
     print("refused", exc)
 """
 
@@ -143,40 +144,40 @@ def test_two_start_requests_from_two_processes_start_one_training(tmp_path):
     outputs = sorted(p.communicate(timeout=30)[0].strip() for p in procs)
     assert outputs[0].startswith("refused another training is running: "), outputs
     assert outputs[1].startswith("started "), outputs
-    table = runs.list_runs(results)
+    table = list_runs(results)
     assert len(table) == 1
-    run = Run(results / runs.RUNS_SUBDIR / table.iloc[0]["run_id"])
+    run = Run.of(results, table.iloc[0]["run_id"])
     wait_until(lambda: run.status()["state"] == "finished", timeout=20)
-    wait_until(lambda: runs.read_lock(results) is None, timeout=20)
+    wait_until(lambda: launch.read_lock(results) is None, timeout=20)
 
 
 def test_stale_lock_of_a_dead_pid_is_taken_over(tmp_path):
-    runs.acquire_lock(tmp_path, "ghost", pid=dead_pid())
-    assert runs.read_lock(tmp_path) is None  # a dead holder holds nothing
-    run = runs.launch(tmp_path, {"backbone": "fake", "steps": 2}, argv_prefix=FAKE)
-    assert runs.read_lock(tmp_path)["run_id"] == run.id
+    launch.acquire_lock(tmp_path, "ghost", pid=dead_pid())
+    assert launch.read_lock(tmp_path) is None  # a dead holder holds nothing
+    run = launch.launch(tmp_path, {"backbone": "fake", "steps": 2}, argv_prefix=FAKE)
+    assert launch.read_lock(tmp_path)["run_id"] == run.id
     wait_until(lambda: run.status()["state"] == "finished", timeout=20)
 
 
 def test_lock_whose_pid_was_reused_by_another_process_is_stale(tmp_path):
     # The trainer died and the system gave its pid to an unrelated process (here: this one).
-    runs.acquire_lock(tmp_path, "ghost")
-    lock = json.loads((tmp_path / runs.LOCK_NAME).read_text())
+    launch.acquire_lock(tmp_path, "ghost")
+    lock = json.loads((tmp_path / launch.LOCK_NAME).read_text())
     lock["pid_start"] -= 1
-    (tmp_path / runs.LOCK_NAME).write_text(json.dumps(lock))
-    assert runs.read_lock(tmp_path) is None
-    runs.acquire_lock(tmp_path, "fresh")
-    assert runs.read_lock(tmp_path)["run_id"] == "fresh"
-    runs.release_lock(tmp_path, "fresh")
+    (tmp_path / launch.LOCK_NAME).write_text(json.dumps(lock))
+    assert launch.read_lock(tmp_path) is None
+    launch.acquire_lock(tmp_path, "fresh")
+    assert launch.read_lock(tmp_path)["run_id"] == "fresh"
+    launch.release_lock(tmp_path, "fresh")
 
 
 @pytest.mark.parametrize("content", [b"", b"{", b"[]", b"\x00\x01"])
 def test_unreadable_lock_file_counts_as_stale(tmp_path, content):
-    (tmp_path / runs.LOCK_NAME).write_bytes(content)
-    assert runs.read_lock(tmp_path) is None
-    runs.acquire_lock(tmp_path, "mine")
-    assert runs.read_lock(tmp_path)["run_id"] == "mine"
-    runs.release_lock(tmp_path, "mine")
+    (tmp_path / launch.LOCK_NAME).write_bytes(content)
+    assert launch.read_lock(tmp_path) is None
+    launch.acquire_lock(tmp_path, "mine")
+    assert launch.read_lock(tmp_path)["run_id"] == "mine"
+    launch.release_lock(tmp_path, "mine")
 
 
 # --------------------------------------------------------------------------- a full disk
@@ -354,9 +355,10 @@ def test_disk_full_while_saving_a_checkpoint_keeps_the_previous_one_and_resumes(
     It asks for finished_run only so that its features come from that run's cache (same images).
     """
     import glr.training.trainer as train
+    from glr.training.launch import new_run
     from glr.training.model import load_model
 
-    run = train.new_run(tmp_path, tiny_config(tiny_data, epochs=4))
+    run = new_run(tmp_path, tiny_config(tiny_data, epochs=4))
     real_save, saves = train.save_model, []
 
     def save(model, path):

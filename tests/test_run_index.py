@@ -6,8 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from glr.retrieval import run_index
 from glr.errors import GlrError
+from glr.evaluation import finish
+from glr.retrieval import run_index
 from glr.predict import Predictor
 from glr.retrieval.index import EmbeddingIndex
 
@@ -20,7 +21,7 @@ def predictor(finished_run):
 def test_training_writes_the_index_and_evaluation(finished_run):
     result = run_index.load_retrieval(finished_run.path)
     split = pd.read_csv(finished_run.path / "split.csv", dtype={"id": str})
-    index = EmbeddingIndex.load(finished_run.path / run_index.INDEX_DIR)
+    index = EmbeddingIndex.load(finished_run.index_dir)
     # Every training photo, and only those, is in the index.
     assert sorted(index.items["id"]) == sorted(split.loc[split["split"] == "train", "id"])
     assert result["val_images"] == (split["split"] == "val").sum()
@@ -35,7 +36,7 @@ def test_training_writes_the_index_and_evaluation(finished_run):
     # Distractors can only lower GAP, and the unknown verdict only moves photos down.
     for m in result["methods"].values():
         assert m["gap_distractors"] <= m["gap"] + 1e-9
-    distractors = pd.read_csv(finished_run.path / run_index.DISTRACTORS_FILE)
+    distractors = pd.read_csv(finished_run.distractors_path)
     assert len(distractors) == result["distractors"]
     assert distractors["unknown"].mean() == pytest.approx(result["unknown"]["distractors_flagged"])
 
@@ -47,7 +48,7 @@ def test_rebuild_reproduces_the_training_time_index(finished_run, tmp_path):
     shutil.copytree(finished_run.path, copy)
     before = run_index.load_retrieval(copy)
     messages = []
-    after = run_index.rebuild(copy, progress=messages.append)
+    after = finish.rebuild_index(copy, progress=messages.append)
     assert messages and after["index"] == before["index"]
     for method in ("head", "knn", "blend"):
         for key, value in before["methods"][method].items():
@@ -56,7 +57,7 @@ def test_rebuild_reproduces_the_training_time_index(finished_run, tmp_path):
 
 
 def test_a_training_photo_finds_itself(predictor, finished_run):
-    index = EmbeddingIndex.load(finished_run.path / run_index.INDEX_DIR)
+    index = EmbeddingIndex.load(finished_run.index_dir)
     path = index.items["path"].iloc[0]
     [result] = predictor.predict([path], k=2, similar=3)
     assert len(result.similar) == 3
@@ -74,7 +75,7 @@ def test_unknown_verdict_on_distractors(predictor, finished_run):
     predictions = predictor.predict(paths, k=1)
     flagged = np.mean([p.unknown for p in predictions])
     val = pd.read_csv(finished_run.path / "val_predictions.csv", dtype={"id": str})
-    stored = pd.read_csv(finished_run.path / run_index.VAL_FILE)
+    stored = pd.read_csv(finished_run.val_retrieval_path)
     # The predictor scores a validation photo as the evaluation did (its own decoding path).
     scores = [p.known_score for p in predictor.predict(val["path"].tolist(), k=1)]
     np.testing.assert_allclose(scores, stored["known_score"], atol=2e-3)
@@ -88,7 +89,7 @@ def test_run_without_index_still_predicts(finished_run, tmp_path):
 
     copy = tmp_path / "run"
     shutil.copytree(finished_run.path, copy)
-    (copy / run_index.RETRIEVAL_FILE).unlink()
+    (copy / finished_run.retrieval_path.name).unlink()
     predictor = Predictor(copy)
     assert predictor.recognizer is None and "python -m glr retrieval" in predictor.retrieval_problem
     [result] = predictor.predict([EmbeddingIndex.load(copy / "index").items["path"].iloc[0]], similar=3)

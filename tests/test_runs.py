@@ -13,8 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from glr.training import runs
-from glr.training.runs import Run, RunError
+from glr.training import launch, processes
+from glr.training.run import HISTORY_COLUMNS, Run, RunError
+from glr.training.run_table import LIST_COLUMNS, list_runs
+from glr.training.status import DIED_MESSAGE
 
 FAKE = [sys.executable, str(Path(__file__).resolve().parent / "fake_trainer.py")]
 CONFIG = {"backbone": "efficientnet_lite0", "epochs": 3}
@@ -44,16 +46,16 @@ def dead_pid() -> int:
 
 
 def launch_fake(results, **config) -> Run:
-    return runs.launch(results, {"backbone": "fake", **config}, argv_prefix=FAKE)
+    return launch.launch(results, {"backbone": "fake", **config}, argv_prefix=FAKE)
 
 
 @pytest.fixture(autouse=True)
 def no_leftover_trainers():
     """Kill any trainer a failing test left behind, so it cannot outlive the test run."""
     yield
-    for pid in list(runs._children):
-        runs._signal(pid, signal.SIGKILL)
-        runs._children.pop(pid).wait()
+    for pid in list(processes._children):
+        processes.signal_process(pid, signal.SIGKILL)
+        processes._children.pop(pid).wait()
 
 
 # --- folders and status ---------------------------------------------------------------------
@@ -61,7 +63,7 @@ def no_leftover_trainers():
 
 def test_create_open_status_round_trip(tmp_path, monkeypatch):
     # Freeze the clock: two runs created in the same second (a loaded machine can cross a second).
-    monkeypatch.setattr("glr.training.runs.time.strftime", lambda fmt, *a: "20261127-143501")
+    monkeypatch.setattr("glr.training.run.time.strftime", lambda fmt, *a: "20261127-143501")
     run = Run.create(tmp_path, CONFIG)
     assert run.path.parent == tmp_path / "runs"
     assert run.id.endswith("-efficientnet_lite0") and run.id[:8].isdigit()
@@ -87,7 +89,7 @@ def test_update_status_merges_atomically(tmp_path):
     run.update_status(step=5, steps=10)
     status = run.status()
     assert (status["state"], status["epoch"], status["step"], status["steps"]) == ("running", 1, 5, 10)
-    assert status["pid_start"] == runs.process_start(os.getpid()) and status["started"] and status["updated"] >= before
+    assert status["pid_start"] == processes.process_start(os.getpid()) and status["started"] and status["updated"] >= before
     # Atomic writes leave no temp files behind, only the status guard.
     assert sorted(p.name for p in run.path.iterdir()) == [".status.lock", "config.json", "status.json"]
     # Many writers at once never produce an unreadable file.
@@ -107,7 +109,7 @@ def test_dead_pid_is_failed(tmp_path):
     run = Run.create(tmp_path, CONFIG, run_id="r")
     run.update_status(state="running", pid=dead_pid())
     status = run.status()
-    assert status["state"] == "failed" and status["message"] == runs.DIED_MESSAGE
+    assert status["state"] == "failed" and status["message"] == DIED_MESSAGE
     assert json.loads(run.status_path.read_text())["state"] == "running"  # reading never writes
 
 
@@ -118,7 +120,7 @@ def test_live_pid_is_running_but_a_reused_pid_is_not(tmp_path):
     run.update_status(state="stopping")
     assert run.status()["state"] == "stopping"
     # Same pid, other start time: the pid now belongs to some other process.
-    run.update_status(pid=os.getpid(), pid_start=runs.process_start(os.getpid()) - 1)
+    run.update_status(pid=os.getpid(), pid_start=processes.process_start(os.getpid()) - 1)
     assert run.status()["state"] == "failed"
 
 
@@ -129,8 +131,8 @@ def test_truncated_status_is_damaged_and_others_still_listed(tmp_path):
     bad.status_path.write_text(text[: len(text) // 2])
     status = bad.status()
     assert status["state"] == "damaged" and str(bad.status_path) in status["message"]
-    table = runs.list_runs(tmp_path)
-    assert list(table.columns) == runs.LIST_COLUMNS
+    table = list_runs(tmp_path)
+    assert list(table.columns) == LIST_COLUMNS
     assert set(table["run_id"]) == {good.id, bad.id}
     assert table.set_index("run_id").loc[good.id, "state"] == "queued"
     # A damaged run can be written again: the trainer's next update repairs it.
@@ -142,7 +144,7 @@ def test_history_missing_damaged_and_listed(tmp_path):
     run = Run.create(tmp_path, CONFIG, run_id="20260101-000000-a")
     other = Run.create(tmp_path, CONFIG, run_id="20260102-000000-b")
     empty = run.history()
-    assert empty.empty and list(empty.columns) == runs.HISTORY_COLUMNS
+    assert empty.empty and list(empty.columns) == HISTORY_COLUMNS
     rows = "phase,epoch,loss,accuracy,val_loss,val_accuracy,val_top5,lr,seconds\nhead,1,1.0,0.5,1.1,0.4,0.8,0.001,1.0\nhead,2,0.8,0.6,1.0,0.55,0.9,0.001,1.0\n"
     run.history_path.write_text(rows)
     other.history_path.write_text(rows[:-10])  # cut mid-line
@@ -153,7 +155,7 @@ def test_history_missing_damaged_and_listed(tmp_path):
     other_empty.history_path.write_text("")
     with pytest.raises(RunError, match="history.csv"):
         other_empty.history()
-    table = runs.list_runs(tmp_path).set_index("run_id")
+    table = list_runs(tmp_path).set_index("run_id")
     assert list(table.index) == [other_empty.id, other.id, run.id]  # newest first
     assert table.loc[run.id, "epochs_done"] == 2 and table.loc[run.id, "best_val_accuracy"] == 0.55
     assert table.loc[run.id, "backbone"] == "efficientnet_lite0"
@@ -161,13 +163,13 @@ def test_history_missing_damaged_and_listed(tmp_path):
 
 
 def test_list_runs_missing_dir_and_order(tmp_path):
-    assert runs.list_runs(tmp_path / "missing").empty
+    assert list_runs(tmp_path / "missing").empty
     first = Run.create(tmp_path, CONFIG, run_id="a")
     second = Run.create(tmp_path, CONFIG, run_id="b")
     first.update_status(created="2026-01-01T00:00:00+00:00")
     second.update_status(created="2026-01-02T00:00:00+00:00")
     (tmp_path / "runs" / "stray").mkdir()  # no files at all: damaged, still listed
-    table = runs.list_runs(tmp_path)
+    table = list_runs(tmp_path)
     assert list(table["run_id"])[1:] == ["b", "a"] and table.iloc[0]["state"] == "damaged"
 
 
@@ -175,33 +177,33 @@ def test_list_runs_missing_dir_and_order(tmp_path):
 
 
 def test_lock_held_released_and_stale(tmp_path):
-    runs.acquire_lock(tmp_path, "one")
+    launch.acquire_lock(tmp_path, "one")
     lock = json.loads((tmp_path / "train.lock").read_text())
     assert lock["pid"] == os.getpid() and lock["run_id"] == "one" and lock["created"]
-    assert runs.read_lock(tmp_path)["run_id"] == "one"
+    assert launch.read_lock(tmp_path)["run_id"] == "one"
     with pytest.raises(RunError, match=rf"another training is running: one \(pid {os.getpid()}\); stop it first"):
-        runs.acquire_lock(tmp_path, "two")
-    assert not runs.release_lock(tmp_path, "two")  # not ours: left alone
-    assert runs.release_lock(tmp_path, "one") and runs.read_lock(tmp_path) is None
+        launch.acquire_lock(tmp_path, "two")
+    assert not launch.release_lock(tmp_path, "two")  # not ours: left alone
+    assert launch.release_lock(tmp_path, "one") and launch.read_lock(tmp_path) is None
     # A lock left by a dead process is cleaned up.
-    runs.acquire_lock(tmp_path, "ghost", pid=dead_pid())
-    assert runs.read_lock(tmp_path) is None
-    runs.acquire_lock(tmp_path, "three")
-    assert runs.read_lock(tmp_path)["run_id"] == "three"
+    launch.acquire_lock(tmp_path, "ghost", pid=dead_pid())
+    assert launch.read_lock(tmp_path) is None
+    launch.acquire_lock(tmp_path, "three")
+    assert launch.read_lock(tmp_path)["run_id"] == "three"
     # So is one that is not even JSON.
     (tmp_path / "train.lock").write_text("{")
-    runs.acquire_lock(tmp_path, "four")
-    assert runs.read_lock(tmp_path)["run_id"] == "four"
+    launch.acquire_lock(tmp_path, "four")
+    assert launch.read_lock(tmp_path)["run_id"] == "four"
 
 
 def test_concurrent_acquire_exactly_one_wins(tmp_path):
-    runs.acquire_lock(tmp_path, "ghost", pid=dead_pid())  # both contenders also see a stale lock
+    launch.acquire_lock(tmp_path, "ghost", pid=dead_pid())  # both contenders also see a stale lock
     results, barrier = [], threading.Barrier(8)
 
     def contend(i):
         barrier.wait()
         try:
-            runs.acquire_lock(tmp_path, f"run{i}")
+            launch.acquire_lock(tmp_path, f"run{i}")
             results.append(f"run{i}")
         except RunError:
             results.append(None)
@@ -210,17 +212,17 @@ def test_concurrent_acquire_exactly_one_wins(tmp_path):
     [t.start() for t in threads]
     [t.join() for t in threads]
     winners = [r for r in results if r]
-    assert len(winners) == 1 and runs.read_lock(tmp_path)["run_id"] == winners[0]
+    assert len(winners) == 1 and launch.read_lock(tmp_path)["run_id"] == winners[0]
 
 
 def test_training_lock_adopts_acquires_and_releases(tmp_path):
-    runs.acquire_lock(tmp_path, "mine", pid=os.getppid())  # as a launcher would
-    with runs.training_lock(tmp_path, "mine"):
-        assert runs.read_lock(tmp_path)["pid"] == os.getpid()
-    assert runs.read_lock(tmp_path) is None
-    with runs.training_lock(tmp_path, "fresh"):
+    launch.acquire_lock(tmp_path, "mine", pid=os.getppid())  # as a launcher would
+    with launch.training_lock(tmp_path, "mine"):
+        assert launch.read_lock(tmp_path)["pid"] == os.getpid()
+    assert launch.read_lock(tmp_path) is None
+    with launch.training_lock(tmp_path, "fresh"):
         with pytest.raises(RunError, match="another training is running: fresh"):
-            with runs.training_lock(tmp_path, "other"):
+            with launch.training_lock(tmp_path, "other"):
                 pass
     assert not (tmp_path / "train.lock").exists()
 
@@ -230,17 +232,17 @@ def test_training_lock_adopts_acquires_and_releases(tmp_path):
 
 def test_launch_runs_to_finished(tmp_path):
     run = launch_fake(tmp_path, steps=3)
-    assert runs.read_lock(tmp_path)["run_id"] == run.id
+    assert launch.read_lock(tmp_path)["run_id"] == run.id
     status = wait_state(run, "finished")
     assert status["finished"] and status["started"] and status["epoch"] == 3
     assert list(run.history()["epoch"]) == [1, 2, 3]
     assert "fake trainer pid" in run.log_path.read_text()
-    wait_until(lambda: runs.read_lock(tmp_path) is None)
+    wait_until(lambda: launch.read_lock(tmp_path) is None)
     assert not (tmp_path / "train.lock").exists()  # the trainer released it
-    row = runs.list_runs(tmp_path).iloc[0]
+    row = list_runs(tmp_path).iloc[0]
     assert (row["state"], row["epochs_done"], row["best_val_accuracy"]) == ("finished", 3, 1.0)
     with pytest.raises(RunError, match="has finished"):
-        runs.resume(run, argv_prefix=FAKE)
+        launch.resume(run, argv_prefix=FAKE)
 
 
 def test_two_launches_at_once_exactly_one_starts(tmp_path):
@@ -259,15 +261,15 @@ def test_two_launches_at_once_exactly_one_starts(tmp_path):
     started = [r for r in results if isinstance(r, Run)]
     assert len(started) == 1 and "another training is running" in str([r for r in results if r not in started][0])
     wait_state(started[0], "finished")
-    assert len(runs.list_runs(tmp_path)) == 1
+    assert len(list_runs(tmp_path)) == 1
 
 
 def test_launch_while_training_is_refused_and_stale_lock_is_cleaned(tmp_path):
-    runs.acquire_lock(tmp_path, "ghost", pid=dead_pid())
+    launch.acquire_lock(tmp_path, "ghost", pid=dead_pid())
     run = launch_fake(tmp_path, steps=40)
     with pytest.raises(RunError, match=f"another training is running: {run.id}"):
         launch_fake(tmp_path, steps=2)
-    runs.stop(run, wait=True, timeout=5)
+    launch.stop(run, wait=True, timeout=5)
 
 
 def test_crash_is_failed_with_traceback(tmp_path):
@@ -278,32 +280,32 @@ def test_crash_is_failed_with_traceback(tmp_path):
 
 def test_launch_failure_releases_lock_and_marks_failed(tmp_path):
     with pytest.raises(RunError, match="could not start the trainer"):
-        runs.launch(tmp_path, CONFIG, argv_prefix=[str(tmp_path / "no-such-python")])
-    assert runs.read_lock(tmp_path) is None
-    assert runs.list_runs(tmp_path).iloc[0]["state"] == "failed"
+        launch.launch(tmp_path, CONFIG, argv_prefix=[str(tmp_path / "no-such-python")])
+    assert launch.read_lock(tmp_path) is None
+    assert list_runs(tmp_path).iloc[0]["state"] == "failed"
 
 
 def test_stop_via_flag_then_resume(tmp_path):
     run = launch_fake(tmp_path, steps=40)
     wait_until(lambda: run.status()["epoch"] >= 2)
     with pytest.raises(RunError, match="still running"):
-        runs.delete_run(run)
+        launch.delete_run(run)
     with pytest.raises(RunError, match="stop it first"):
-        runs.resume(run, argv_prefix=FAKE)
-    assert runs.stop(run)["state"] == "stopping"  # returns at once
+        launch.resume(run, argv_prefix=FAKE)
+    assert launch.stop(run)["state"] == "stopping"  # returns at once
     status = wait_state(run, "stopped")
     assert status["message"].startswith("stopped after")
     done = len(run.history())
     assert 2 <= done < 40
 
-    resumed = runs.resume(run, argv_prefix=FAKE)
+    resumed = launch.resume(run, argv_prefix=FAKE)
     assert resumed == run and not run.stop_requested()  # the launcher removed the old flag
     wait_until(lambda: run.status()["state"] == "running")
-    assert runs.stop(run, wait=True, timeout=5)["state"] == "stopped"
+    assert launch.stop(run, wait=True, timeout=5)["state"] == "stopped"
     assert len(run.history()) > done  # continued where it stopped, did not start over
     assert list(run.history()["epoch"]) == list(range(1, len(run.history()) + 1))
     assert "--resume" in run.log_path.read_text()
-    runs.delete_run(run)
+    launch.delete_run(run)
     assert not run.path.exists()
 
 
@@ -311,21 +313,21 @@ def test_stop_hanging_trainer_sigterm_fallback(tmp_path):
     run = launch_fake(tmp_path, steps=1, hang=True, sigterm=False)  # SIGTERM's default: die
     wait_until(lambda: run.status()["epoch"] == 1)
     start = time.monotonic()
-    status = runs.stop(run, wait=True, timeout=0.3, grace=5)
+    status = launch.stop(run, wait=True, timeout=0.3, grace=5)
     assert status["state"] == "stopped" and "SIGTERM" in status["message"]
     assert time.monotonic() - start < 3
-    assert runs.read_lock(tmp_path) is None  # its lock is stale now, so it counts as free
+    assert launch.read_lock(tmp_path) is None  # its lock is stale now, so it counts as free
 
 
 def test_stop_hanging_trainer_sigkill_fallback(tmp_path):
     run = launch_fake(tmp_path, steps=1, hang=True)  # SIGTERM only sets the flag, which it ignores
     wait_until(lambda: run.status()["epoch"] == 1)
-    status = runs.stop(run, wait=True, timeout=0.3, grace=0.3)
+    status = launch.stop(run, wait=True, timeout=0.3, grace=0.3)
     assert status["state"] == "stopped" and "SIGKILL" in status["message"]
     assert run.stop_requested()
-    resumed = runs.resume(run, argv_prefix=FAKE)  # the stale lock is taken over
-    assert runs.read_lock(tmp_path)["run_id"] == resumed.id
-    runs.stop(resumed, wait=True, timeout=0.3, grace=0.3)
+    resumed = launch.resume(run, argv_prefix=FAKE)  # the stale lock is taken over
+    assert launch.read_lock(tmp_path)["run_id"] == resumed.id
+    launch.stop(resumed, wait=True, timeout=0.3, grace=0.3)
 
 
 def test_killed_trainer_shows_failed(tmp_path):
@@ -333,12 +335,12 @@ def test_killed_trainer_shows_failed(tmp_path):
     pid = wait_state(run, "running")["pid"]
     os.kill(pid, signal.SIGKILL)
     status = wait_state(run, "failed")
-    assert status["message"] == runs.DIED_MESSAGE
-    assert pid not in runs._children  # reaped: no zombie left behind
-    assert runs.read_lock(tmp_path) is None
-    runs.resume(run, argv_prefix=FAKE)  # failed runs may be resumed
+    assert status["message"] == DIED_MESSAGE
+    assert pid not in processes._children  # reaped: no zombie left behind
+    assert launch.read_lock(tmp_path) is None
+    launch.resume(run, argv_prefix=FAKE)  # failed runs may be resumed
     wait_state(run, "running")
-    assert runs.stop(run, wait=True, timeout=5)["state"] == "stopped"
+    assert launch.stop(run, wait=True, timeout=5)["state"] == "stopped"
 
 
 def test_clear_stop_request_keeps_a_newer_flag(tmp_path):
@@ -346,7 +348,7 @@ def test_clear_stop_request_keeps_a_newer_flag(tmp_path):
     run.request_stop()  # newer than this process: asked while "the trainer" was starting
     run.clear_stop_request()
     assert run.stop_requested()
-    old = runs._process_started_at() - 60  # left over from an earlier stop
+    old = processes.process_started_at() - 60  # left over from an earlier stop
     os.utime(run.stop_path, (old, old))
     run.clear_stop_request()
     assert not run.stop_requested()
@@ -356,7 +358,7 @@ def test_clear_stop_request_keeps_a_newer_flag(tmp_path):
 def test_nested_config_as_glr_train_writes_it(tmp_path):
     run = Run.create(tmp_path, {"train": {"backbone": "mobilenet_v3", "epochs": 7}, "versions": {}})
     assert run.id.endswith("-mobilenet_v3") and run.status()["epochs"] == 7
-    assert runs.list_runs(tmp_path).iloc[0]["backbone"] == "mobilenet_v3"
+    assert list_runs(tmp_path).iloc[0]["backbone"] == "mobilenet_v3"
 
 
 def test_report_progress_is_throttled(tmp_path):
@@ -369,16 +371,16 @@ def test_report_progress_is_throttled(tmp_path):
 
 def test_stop_before_start_and_of_finished_run(tmp_path):
     run = Run.create(tmp_path, CONFIG)
-    assert runs.stop(run)["state"] == "stopped"
+    assert launch.stop(run)["state"] == "stopped"
     run.update_status(state="finished")
-    assert runs.stop(run, wait=True)["state"] == "finished"  # nothing to do
+    assert launch.stop(run, wait=True)["state"] == "finished"  # nothing to do
 
 
 def test_sigterm_handler_sets_stop_flag(tmp_path):
     run = Run.create(tmp_path, CONFIG)
     previous = signal.getsignal(signal.SIGTERM)
     try:
-        runs.install_sigterm_handler(run)
+        launch.install_sigterm_handler(run)
         os.kill(os.getpid(), signal.SIGTERM)
         wait_until(run.stop_requested, timeout=1)
     finally:
@@ -386,6 +388,7 @@ def test_sigterm_handler_sets_stop_flag(tmp_path):
 
 
 def test_import_is_light():
-    code = "import sys, glr.training.runs; print('pandas' in sys.modules or 'tensorflow' in sys.modules or 'streamlit' in sys.modules)"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=runs.PROJECT_ROOT)
+    code = ("import sys, glr.training.run, glr.training.launch, glr.training.run_table; "
+            "print('pandas' in sys.modules or 'tensorflow' in sys.modules or 'streamlit' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=launch.PROJECT_ROOT)
     assert out.stdout.strip() == "False"

@@ -9,8 +9,11 @@ import pandas as pd
 import pytest
 
 from conftest import tiny_config
-from glr.training import runs
-from glr.training.trainer import new_run, train_run
+from glr.training import launch as launcher
+from glr.training.launch import new_run
+from glr.training.run import RunError
+from glr.training.status import ACTIVE_STATES
+from glr.training.trainer import train_run
 
 RUN_FILES = ["config.json", "status.json", "history.csv", "labels.json", "split.csv", "model.keras",
              "metrics.json", "confusion.csv", "val_predictions.csv", "checkpoints/last.keras",
@@ -81,9 +84,7 @@ def slow_config(data):
 
 
 def launch(results, data):
-    from glr.training.trainer import library_versions
-
-    return runs.launch(results, {"train": slow_config(data), "versions": library_versions()})
+    return launcher.launch(results, {"train": slow_config(data), "versions": launcher.library_versions()})
 
 
 def wait_epochs(run, n, timeout=120):
@@ -91,7 +92,7 @@ def wait_epochs(run, n, timeout=120):
     while time.monotonic() < deadline:
         if (run.status().get("epoch") or 0) >= n:
             return
-        assert run.status()["state"] in runs.ACTIVE_STATES, run.log_path.read_text()[-3000:]
+        assert run.status()["state"] in ACTIVE_STATES, run.log_path.read_text()[-3000:]
         time.sleep(0.1)
     raise AssertionError("training did not progress")
 
@@ -111,13 +112,13 @@ def assert_history_continuous(run):
 def test_stop_and_resume(tmp_path, tiny_data):
     run = launch(tmp_path, tiny_data)
     wait_epochs(run, 2)
-    runs.stop(run)
+    launcher.stop(run)
     status = wait_for(run, {"stopped"})
     assert "stopped on request" in status["message"]
     assert (run.path / "checkpoints" / "last.keras").is_file()
     stopped_at = int(run.history()["epoch"].max())
     finish_quickly(run)
-    runs.resume(run)
+    launcher.resume(run)
     assert wait_for(run, {"finished", "failed"})["state"] == "finished"
     assert_history_continuous(run)
     assert int(run.history()["epoch"].max()) == stopped_at + 2
@@ -131,7 +132,7 @@ def test_sigkill_mid_epoch_then_resume(tmp_path, tiny_data):
     status = wait_for(run, {"failed"})
     assert "ended without saying so" in status["message"]
     finish_quickly(run)
-    runs.resume(run)
+    launcher.resume(run)
     assert wait_for(run, {"finished", "failed"})["state"] == "finished"
     assert_history_continuous(run)
     assert_run_parses(run)
@@ -140,10 +141,10 @@ def test_sigkill_mid_epoch_then_resume(tmp_path, tiny_data):
 def test_one_training_per_results_folder(tmp_path, tiny_data):
     first = launch(tmp_path, tiny_data)
     try:
-        with pytest.raises(runs.RunError, match="another training is running"):
+        with pytest.raises(RunError, match="another training is running"):
             launch(tmp_path, tiny_data)
     finally:
-        runs.stop(first, wait=True, timeout=60)
+        launcher.stop(first, wait=True, timeout=60)
     assert first.status()["state"] == "stopped"
 
 

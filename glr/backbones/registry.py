@@ -41,6 +41,10 @@ class BackboneSpec:
     keras_weights_file: str | None = None  # file name in $KERAS_HOME/models, if Keras downloads it
     description: str = ""
 
+    def size(self, input_size: int | None = None) -> int:
+        """The input side in pixels: `input_size` when one is given, else the weights' native size."""
+        return int(input_size or self.input_size)
+
 
 def _to_float32(x):
     """Float32 copy of a numpy array / list, or a float32 cast of a tf tensor."""
@@ -214,7 +218,7 @@ def build_backbone(name: str = DEFAULT_BACKBONE, weights: str | os.PathLike | No
     backbone's native resolution. Raises BackboneError for anything the user can fix.
     """
     spec = get_backbone(name)
-    size = int(input_size or spec.input_size)
+    size = spec.size(input_size)
     if weights is not None and weights != "imagenet":
         if not Path(weights).is_file():
             raise BackboneError(f"weights for {name}: {weights} is neither 'imagenet', None, nor an existing file")

@@ -1,6 +1,8 @@
 """Evaluation: how good a run is, in numbers and pictures.
 
 `metrics` computes top-k accuracy, GAP, the per-class report and the confusion matrix;
-`plots` draws them with plotly; `report` writes a run's static report. `compare` puts
-several runs side by side, and `probe` is the linear-probe baseline a training must beat.
+`plots` draws them with plotly; `report` writes a run's static report. `finish` is the last
+step of a training (evaluate, index, report), also run on its own for an older run.
+`compare` puts several runs side by side, and `probe` is the linear-probe baseline a
+training must beat.
 """

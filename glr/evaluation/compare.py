@@ -1,6 +1,6 @@
 """Several runs side by side, and the parts of one run's results the Results page lists.
 
-Plain functions of run folders and DataFrames, tested without a browser.
+Plain functions of runs and DataFrames, tested without a browser.
 """
 
 from __future__ import annotations
@@ -8,32 +8,28 @@ from __future__ import annotations
 import io
 import os
 import zipfile
-from pathlib import Path
 from typing import Sequence
 
 import pandas as pd
 
-from glr.training import runs
+from glr.training.run import Run, RunError, as_run
 
 
-def metrics_table(run_dirs: Sequence[str | os.PathLike]) -> pd.DataFrame:
+def metrics_table(runs: Sequence[Run | str | os.PathLike]) -> pd.DataFrame:
     """One row per run: run_id, backbone, input size, epochs done, top-1, top-5, GAP (blank if not evaluated)."""
-    from glr.evaluation import metrics
-
     rows = []
-    for path in run_dirs:
-        run = runs.Run(path)
+    for run in map(as_run, runs):
         try:
             train = run.config().get("train", {})
-        except runs.RunError:
+        except RunError:
             train = {}
         try:
             epochs = len(run.history())
-        except runs.RunError:
+        except RunError:
             epochs = None
         try:
-            scores = metrics.load_metrics(run.path) or {}
-        except (OSError, ValueError):
+            scores = run.metrics() or {}
+        except RunError:
             scores = {}
         rows.append({"run_id": run.id, "state": run.status()["state"], "backbone": train.get("backbone"),
                      "input_size": train.get("input_size"), "epochs_done": epochs,
@@ -41,14 +37,13 @@ def metrics_table(run_dirs: Sequence[str | os.PathLike]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["run_id", "state", "backbone", "input_size", "epochs_done", "top1", "top5", "gap"])
 
 
-def histories(run_dirs: Sequence[str | os.PathLike]) -> tuple[dict[str, pd.DataFrame], list[str]]:
+def histories(runs: Sequence[Run | str | os.PathLike]) -> tuple[dict[str, pd.DataFrame], list[str]]:
     """{run_id: history} for `glr.evaluation.plots.history_figure`, and a message for each damaged history."""
     found, problems = {}, []
-    for path in run_dirs:
-        run = runs.Run(path)
+    for run in map(as_run, runs):
         try:
             found[run.id] = run.history()
-        except runs.RunError as exc:
+        except RunError as exc:
             problems.append(str(exc))
     return found, problems
 
@@ -66,15 +61,15 @@ def misclassified(predictions: pd.DataFrame | None, limit: int = 24, true_name: 
     return wrong.sort_values(["confidence", "id"], ascending=[False, True]).head(limit).reset_index(drop=True)
 
 
-def report_zip(run_dir: str | os.PathLike) -> bytes | None:
-    """The run's `report/` folder as zip bytes (paths inside start with `<run_id>/report/`); None if absent."""
-    run_dir = Path(run_dir)
-    report = run_dir / "report"
+def report_zip(run: Run | str | os.PathLike) -> bytes | None:
+    """The run's report folder as zip bytes (paths inside start with `<run_id>/report/`); None if absent."""
+    run = as_run(run)
+    report = run.report_dir
     files = sorted(p for p in report.rglob("*") if p.is_file() and not p.name.startswith(".")) if report.is_dir() else []
     if not files:
         return None
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as zf:
         for path in files:
-            zf.write(path, arcname=f"{run_dir.name}/report/{path.relative_to(report).as_posix()}")
+            zf.write(path, arcname=f"{run.id}/{report.name}/{path.relative_to(report).as_posix()}")
     return buffer.getvalue()

@@ -2,30 +2,23 @@
 
 Everything here is plain numpy/pandas/scikit-learn, so the app and the report can read and
 recompute metrics without importing TensorFlow. `write_evaluation` turns the model's
-validation probabilities into the run folder's `metrics.json`, `per_class.csv`,
-`confusion.csv` and `val_predictions.csv`; the `load_*` helpers read them back.
+validation probabilities into a run's evaluation (headline metrics, per-class scores, the
+confusion matrix and one prediction per image), which the run folder stores
+(glr.training.run.Run.metrics, .per_class, .confusion and .predictions read it back).
 """
 
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
 
-from glr.atomic import read_json, write_csv, write_json
 from glr.errors import GlrError
+from glr.training.run import LABELS_FILE, Run, as_run, labels_frame
 
-# File names inside a run folder that this module owns.
-METRICS_FILE = "metrics.json"
-CONFUSION_FILE = "confusion.csv"
-PER_CLASS_FILE = "per_class.csv"
-PREDICTIONS_FILE = "val_predictions.csv"
-LABELS_FILE = "labels.json"
-
-TOP_K = 5  # how many guesses val_predictions.csv keeps per image, and the "top-5" metric
+TOP_K = 5  # how many guesses each validation prediction keeps, and the "top-5" metric
 PREDICTION_COLUMNS = [
     "id", "path", "true_index", "true_landmark_id", "true_name",
     "pred_index", "pred_landmark_id", "pred_name", "confidence", "correct", "top5",
@@ -98,21 +91,6 @@ def gap(pred: Sequence[Any], confidence: Sequence[float], true: Sequence[Any], i
 # --------------------------------------------------------------------------- tables
 
 
-def labels_frame(labels: pd.DataFrame | Sequence[dict]) -> pd.DataFrame:
-    """The labels as a DataFrame (index, landmark_id, name, ...) in class-index order.
-
-    Accepts the DataFrame itself or the list of dicts stored in `labels.json`.
-    """
-    df = labels.copy() if isinstance(labels, pd.DataFrame) else pd.DataFrame(list(labels))
-    missing = {"index", "landmark_id", "name"} - set(df.columns)
-    if missing:
-        raise GlrError(f"labels need the columns index, landmark_id and name; missing {', '.join(sorted(missing))}")
-    df = df.sort_values("index").reset_index(drop=True)
-    if not np.array_equal(df["index"].to_numpy(), np.arange(len(df))):
-        raise GlrError("labels: class indices must be 0, 1, ..., n-1 without gaps or repeats")
-    return df
-
-
 def per_class_report(y_true: Sequence[int], y_pred: Sequence[int], labels_df: pd.DataFrame | Sequence[dict]) -> pd.DataFrame:
     """Precision, recall, F1 and support for every class in `labels_df`, in class-index order.
 
@@ -173,7 +151,7 @@ def _check_inputs(y_true: np.ndarray, probs: np.ndarray, n_classes: int) -> None
     if probs.ndim != 2 or probs.shape[0] != len(y_true):
         raise GlrError(f"evaluation: probabilities of shape {probs.shape} do not match {len(y_true)} labels")
     if probs.shape[1] != n_classes:
-        raise GlrError(f"evaluation: the model gives {probs.shape[1]} classes but labels.json lists {n_classes}")
+        raise GlrError(f"evaluation: the model gives {probs.shape[1]} classes but {LABELS_FILE} lists {n_classes}")
     if len(y_true) == 0:
         raise GlrError("evaluation: there are no validation images to evaluate")
     if y_true.min() < 0 or y_true.max() >= n_classes:
@@ -212,7 +190,7 @@ def evaluate(y_true: Sequence[int], probs: np.ndarray, labels_df: pd.DataFrame |
 
 
 def predictions_frame(ids: Sequence[str], paths: Sequence[str], y_true: Sequence[int], probs: np.ndarray, labels_df: pd.DataFrame | Sequence[dict]) -> pd.DataFrame:
-    """One row per validation image in the `val_predictions.csv` layout."""
+    """One row per validation image (PREDICTION_COLUMNS): truth, prediction, confidence and the top 5."""
     labels_df = labels_frame(labels_df)
     y_true = np.asarray(y_true, dtype=np.int64)
     probs = np.asarray(probs, dtype=np.float64)
@@ -239,19 +217,18 @@ def predictions_frame(ids: Sequence[str], paths: Sequence[str], y_true: Sequence
 
 
 def write_evaluation(
-    run_dir: str | os.PathLike,
+    run: Run | str | os.PathLike,
     ids: Sequence[str],
     paths: Sequence[str],
     y_true: Sequence[int],
     probs: np.ndarray,
     labels_df: pd.DataFrame | Sequence[dict],
 ) -> dict[str, Any]:
-    """Evaluate and write val_predictions.csv, per_class.csv, confusion.csv and metrics.json.
+    """Evaluate and store the run's evaluation: predictions, per-class scores, confusions, metrics.
 
-    Each file is written atomically, and metrics.json comes last: once it exists the other
-    three are complete. Returns the metrics dict.
+    The run writes each file atomically, the metrics last: once they exist the other three
+    are complete. Returns the metrics dict.
     """
-    run_dir = Path(run_dir)
     labels_df = labels_frame(labels_df)
     y_true = np.asarray(y_true, dtype=np.int64)
     probs = np.asarray(probs, dtype=np.float64)
@@ -259,18 +236,17 @@ def write_evaluation(
         raise GlrError("evaluation: ids, paths and labels must have one entry per validation image")
     metrics = evaluate(y_true, probs, labels_df)
     y_pred = probs.argmax(axis=1)
-
-    write_csv(run_dir / PREDICTIONS_FILE, predictions_frame(ids, paths, y_true, probs, labels_df))
-    per_class = per_class_report(y_true, y_pred, labels_df)
-    write_csv(run_dir / PER_CLASS_FILE, per_class.round({"precision": 6, "recall": 6, "f1": 6}))
-    # write_csv drops the index, so the true class index becomes the first column.
-    write_csv(run_dir / CONFUSION_FILE, confusion_matrix_df(y_true, y_pred, len(labels_df)).reset_index())
-    write_json(run_dir / METRICS_FILE, metrics)
+    as_run(run).write_evaluation(
+        predictions=predictions_frame(ids, paths, y_true, probs, labels_df),
+        per_class=per_class_report(y_true, y_pred, labels_df).round({"precision": 6, "recall": 6, "f1": 6}),
+        confusion=confusion_matrix_df(y_true, y_pred, len(labels_df)),
+        metrics=metrics,
+    )
     return metrics
 
 
 def summary_from_predictions(predictions: pd.DataFrame) -> dict[str, Any]:
-    """Top-1, top-5 and GAP recomputed from a `val_predictions.csv` table (when metrics.json is missing)."""
+    """Top-1, top-5 and GAP recomputed from the validation predictions (when the metrics are missing)."""
     if predictions.empty:
         return {"n_images": 0}
     top5 = [str(row).split() for row in predictions["top5"].fillna("")]
@@ -281,43 +257,3 @@ def summary_from_predictions(predictions: pd.DataFrame) -> dict[str, Any]:
         "top5": float(np.mean([str(t) in guesses for t, guesses in zip(true, top5)])),
         "gap": gap(predictions["pred_index"].tolist(), predictions["confidence"].tolist(), true),
     }
-
-
-# --------------------------------------------------------------------------- loading
-
-
-def load_labels(run_dir: str | os.PathLike) -> pd.DataFrame | None:
-    """labels.json as a DataFrame in class-index order, or None when the file is missing."""
-    path = Path(run_dir) / LABELS_FILE
-    return labels_frame(read_json(path)) if path.exists() else None
-
-
-def load_metrics(run_dir: str | os.PathLike) -> dict[str, Any] | None:
-    """metrics.json as a dict, or None when the run has not been evaluated yet."""
-    path = Path(run_dir) / METRICS_FILE
-    return read_json(path) if path.exists() else None
-
-
-def load_per_class(run_dir: str | os.PathLike) -> pd.DataFrame | None:
-    """per_class.csv, or None when missing."""
-    path = Path(run_dir) / PER_CLASS_FILE
-    return pd.read_csv(path) if path.exists() else None
-
-
-def load_confusion(run_dir: str | os.PathLike) -> pd.DataFrame | None:
-    """confusion.csv as a square DataFrame with integer row and column labels, or None."""
-    path = Path(run_dir) / CONFUSION_FILE
-    if not path.exists():
-        return None
-    df = pd.read_csv(path, index_col=0)
-    df.columns = df.columns.astype(int)
-    df.columns.name = "predicted"
-    return df
-
-
-def load_predictions(run_dir: str | os.PathLike) -> pd.DataFrame | None:
-    """val_predictions.csv, or None when missing. `id` stays a string (GLDv2 ids are hex)."""
-    path = Path(run_dir) / PREDICTIONS_FILE
-    if not path.exists():
-        return None
-    return pd.read_csv(path, dtype={"id": str, "path": str, "top5": str, "true_name": str, "pred_name": str})

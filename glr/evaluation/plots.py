@@ -35,7 +35,7 @@ def phase_boundary(history: pd.DataFrame) -> float | None:
 def history_figure(history: pd.DataFrame | Mapping[str, pd.DataFrame], metric: str = "loss") -> go.Figure:
     """Training curves of `metric` ("loss", "accuracy", ...) per epoch: train solid, validation dashed.
 
-    `history` is one run's history.csv or a dict run name -> history for an overlay; each run
+    `history` is one run's history or a dict run name -> history for an overlay; each run
     keeps one colour. A dotted vertical line marks where fine-tuning (phase 2) starts.
     """
     runs = dict(history) if isinstance(history, Mapping) else {"": history}

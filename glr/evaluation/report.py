@@ -1,4 +1,4 @@
-"""A static report of one run, written into `<run>/report/`.
+"""A static report of one run, written into its report folder.
 
 * `curves.html`: the interactive loss and accuracy curves (plotly);
 * `curves.png`: the same curves as a static image (matplotlib, no browser needed);
@@ -16,19 +16,18 @@ import io
 import math
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
-from glr.evaluation import metrics
-from glr.evaluation import plots
-from glr.atomic import read_json, write_bytes, write_text, write_with
-from glr.errors import GlrError, ImageError
+from glr.atomic import write_bytes, write_text, write_with
 from glr.data.images import decode_image
+from glr.errors import GlrError, ImageError
+from glr.evaluation import metrics, plots
+from glr.training.run import Run, RunError, as_run, setting
 
-REPORT_DIR = "report"
 COLLAGE_IMAGES = 16  # a 4 x 4 grid: enough to see a pattern, small enough to read the captions
 TILE = 224  # pixels per photo in the collage
 CAPTION = 40  # pixels under each photo for the two caption lines
@@ -46,35 +45,18 @@ CONFUSED_PAIRS = 10
 PLOTLYJS = True
 
 
-def _read_csv(path: Path, dtype: dict | None = None) -> pd.DataFrame | None:
-    """A CSV, or None when it is missing, empty or unreadable (the report notes it instead)."""
-    if not path.exists():
-        return None
+def _quietly(reader: Callable[[], Any]) -> Any:
+    """What `reader` reads from the run, or None when it is missing or unreadable (the report notes it instead)."""
     try:
-        df = pd.read_csv(path, dtype=dtype)
-    except (OSError, ValueError, pd.errors.ParserError):
-        return None
-    return None if df.empty else df
-
-
-def _read_json(path: Path) -> Any:
-    """A JSON file, or None when missing or unreadable."""
-    try:
-        return read_json(path)
-    except (OSError, ValueError):
+        return reader()
+    except RunError:
         return None
 
 
-def _config_value(config: Any, key: str) -> Any:
-    """`key` from config.json, looked up at the top level and one level down (nested sections)."""
-    if not isinstance(config, dict):
-        return None
-    if key in config:
-        return config[key]
-    for value in config.values():
-        if isinstance(value, dict) and key in value:
-            return value[key]
-    return None
+def _table(reader: Callable[[], pd.DataFrame | None]) -> pd.DataFrame | None:
+    """A table of the run, or None when it is missing, empty or unreadable."""
+    df = _quietly(reader)
+    return None if df is None or df.empty else df
 
 
 def best_epoch(history: pd.DataFrame) -> dict[str, Any] | None:
@@ -242,7 +224,7 @@ def _number(value: Any) -> str:
     return "n/a" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.4f}"
 
 
-def _table(df: pd.DataFrame) -> str:
+def _markdown(df: pd.DataFrame) -> str:
     """A DataFrame as a Markdown table (no tabulate dependency); pipes in names are escaped."""
     def cell(value: Any) -> str:
         if isinstance(value, (float, np.floating)):
@@ -254,10 +236,10 @@ def _table(df: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
-def _class_tables(run_dir: Path, predictions: pd.DataFrame | None, labels: pd.DataFrame | None) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
-    """per_class.csv and the most confused pairs, recomputed from the predictions if the files are missing."""
-    per_class = _read_csv(run_dir / metrics.PER_CLASS_FILE)
-    confusion = metrics.load_confusion(run_dir) if (run_dir / metrics.CONFUSION_FILE).exists() else None
+def _class_tables(run: Run, predictions: pd.DataFrame | None, labels: pd.DataFrame | None) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
+    """The per-class scores and the most confused pairs, recomputed from the predictions if the run lacks them."""
+    per_class = _table(run.per_class)
+    confusion = run.confusion()
     if predictions is not None and labels is not None:
         true, pred = predictions["true_index"].astype(int), predictions["pred_index"].astype(int)
         if per_class is None:
@@ -268,26 +250,26 @@ def _class_tables(run_dir: Path, predictions: pd.DataFrame | None, labels: pd.Da
     return per_class, pairs
 
 
-def summary_markdown(run_dir: Path, history: pd.DataFrame | None, predictions: pd.DataFrame | None,
+def summary_markdown(run: Run, history: pd.DataFrame | None, predictions: pd.DataFrame | None,
                      written: list[str], notes: list[str]) -> str:
     """The text of summary.md."""
     labels = None
     try:
-        labels = metrics.load_labels(run_dir)
-    except (GlrError, OSError, ValueError) as exc:
-        notes.append(f"labels.json is unreadable ({exc}).")
-    scores = _read_json(run_dir / metrics.METRICS_FILE)
+        labels = run.labels()
+    except RunError as exc:
+        notes.append(f"{run.labels_path.name} is unreadable ({exc}).")
+    scores, config = _quietly(run.metrics), _quietly(run.config)
     if not isinstance(scores, dict):
         try:
             scores = metrics.summary_from_predictions(predictions) if predictions is not None else None
         except (ValueError, KeyError, TypeError):
             scores = None
         if scores is not None:
-            notes.append("metrics.json is missing; top-1, top-5 and GAP were recomputed from val_predictions.csv.")
+            notes.append(f"{run.metrics_path.name} is missing; top-1, top-5 and GAP were recomputed from "
+                         f"{run.predictions_path.name}.")
         else:
             scores = {}
-            notes.append("No metrics.json or val_predictions.csv yet: the run has not been evaluated.")
-    config = _read_json(run_dir / "config.json")
+            notes.append(f"No {run.metrics_path.name} or {run.predictions_path.name} yet: the run has not been evaluated.")
     n_classes = scores.get("n_classes", len(labels) if labels is not None else None)
     best = best_epoch(history) if history is not None else None
 
@@ -300,9 +282,9 @@ def summary_markdown(run_dir: Path, history: pd.DataFrame | None, predictions: p
         ("validation images", scores.get("n_images", "n/a")),
         ("best epoch", f"{best['epoch']} (phase {best['phase']}, {best['by']} {best['value']:.4f})" if best else "n/a"),
         ("epochs run", len(history) if history is not None else "n/a"),
-        ("backbone", _config_value(config, "backbone") or "n/a"),
+        ("backbone", setting(config, "backbone") or "n/a"),
     ]
-    out = [f"# Run {run_dir.name}", "", "| | |", "|---|---|"] + [f"| {k} | {v} |" for k, v in rows]
+    out = [f"# Run {run.id}", "", "| | |", "|---|---|"] + [f"| {k} | {v} |" for k, v in rows]
     out += ["", "GAP is the Global Average Precision of the Kaggle landmark challenges: each image's best guess,",
             "ranked by confidence over the whole validation set (see `glr.evaluation.metrics.gap`).", ""]
     if "curves.png" in written:
@@ -313,57 +295,55 @@ def summary_markdown(run_dir: Path, history: pd.DataFrame | None, predictions: p
                 "![sample predictions](collage.png)", ""]
 
     try:
-        per_class, pairs = _class_tables(run_dir, predictions, labels)
+        per_class, pairs = _class_tables(run, predictions, labels)
     except (GlrError, ValueError, IndexError, KeyError) as exc:
         per_class, pairs = None, None
-        notes.append(f"Per-class tables skipped: per_class.csv, confusion.csv and labels.json disagree ({exc}).")
+        files = ", ".join(p.name for p in (run.per_class_path, run.confusion_path))
+        notes.append(f"Per-class tables skipped: {files} and {run.labels_path.name} disagree ({exc}).")
     if per_class is not None:
         scored = per_class[per_class["support"] > 0]
         worst = scored.sort_values(["f1", "support", "index"], ascending=[True, False, True], kind="stable").head(WORST_CLASSES)
         out += [f"## The {len(worst)} worst classes (by F1)", "",
-                _table(worst[["index", "landmark_id", "name", "precision", "recall", "f1", "support"]]), ""]
+                _markdown(worst[["index", "landmark_id", "name", "precision", "recall", "f1", "support"]]), ""]
     if pairs is not None:
         out += ["## Most confused pairs", ""]
-        out += [_table(pairs[["true", "predicted", "count"]]), ""] if not pairs.empty else ["No confusions: every validation image was classified correctly.", ""]
+        out += [_markdown(pairs[["true", "predicted", "count"]]), ""] if not pairs.empty else ["No confusions: every validation image was classified correctly.", ""]
     if notes:
         out += ["## Notes", ""] + [f"- {n}" for n in notes] + [""]
     return "\n".join(out)
 
 
-def write_report(run_dir: str | os.PathLike, include_plotlyjs: bool | str = PLOTLYJS) -> Path:
-    """Write curves.html, curves.png, collage.png and summary.md into `<run_dir>/report/`.
+def write_report(run: Run | str | os.PathLike, include_plotlyjs: bool | str = PLOTLYJS) -> Path:
+    """Write curves.html, curves.png, collage.png and summary.md into the run's report folder.
 
     Inputs that are missing (no history yet, no predictions) skip their artefact with a note in
-    summary.md. Raises GlrError only when `run_dir` is not a run folder at all. Returns the
+    summary.md. Raises GlrError only when `run` is not a run folder at all. Returns the
     report folder.
     """
-    run_dir = Path(run_dir)
-    if not run_dir.is_dir():
-        raise GlrError(f"run folder {run_dir} does not exist (list runs with `python -m glr runs`)")
-    out = run_dir / REPORT_DIR
+    run = as_run(run)
+    if not run.path.is_dir():
+        raise GlrError(f"run folder {run.path} does not exist (list runs with `python -m glr runs`)")
+    out = run.report_dir
     written: list[str] = []
     notes: list[str] = []
 
-    history = _read_csv(run_dir / "history.csv")
-    if history is not None and "epoch" in history:
+    history = _table(run.history)
+    if history is not None:
         write_curves_html(history, out / "curves.html", include_plotlyjs)
         write_curves_png(history, out / "curves.png")
         written += ["curves.html", "curves.png"]
     else:
-        history = None
-        notes.append("No training history (history.csv) yet, so no curves.")
+        notes.append(f"No training history ({run.history_path.name}) yet, so no curves.")
 
-    # Text columns stay text: an all-digit GLDv2 id must keep its leading zeros.
-    text = {c: str for c in ("id", "path", "true_name", "pred_name", "top5")}
-    predictions = _read_csv(run_dir / metrics.PREDICTIONS_FILE, dtype=text)
+    predictions = _table(run.predictions)
     needed = {"path", "true_index", "pred_index", "true_name", "pred_name"}
     if predictions is not None and needed <= set(predictions.columns):
         predictions["id"] = predictions.get("id", pd.Series(range(len(predictions)))).astype(str)
-        write_collage(predictions, run_dir, out / "collage.png")
+        write_collage(predictions, run.path, out / "collage.png")
         written.append("collage.png")
     else:
         predictions = None
-        notes.append("No validation predictions (val_predictions.csv) yet, so no collage.")
+        notes.append(f"No validation predictions ({run.predictions_path.name}) yet, so no collage.")
 
-    write_text(out / "summary.md", summary_markdown(run_dir, history, predictions, written, notes))
+    write_text(out / "summary.md", summary_markdown(run, history, predictions, written, notes))
     return out

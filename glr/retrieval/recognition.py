@@ -71,7 +71,7 @@ class Calibration:
         return np.asarray(score) < self.threshold
 
     def to_dict(self) -> dict:
-        """For retrieval.json."""
+        """For the run's retrieval evaluation."""
         return asdict(self)
 
 

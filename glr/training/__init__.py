@@ -1,7 +1,10 @@
 """Training: a configuration in, a finished run folder out.
 
-`config` is the validated configuration, `model` the study's head and classifier. `runs`
-owns the run folder: the only module that knows its file names, reads its config and
-status, and launches, stops and resumes a training process. `trainer` trains the head on
-cached features (phase 1) and optionally fine-tunes the backbone (phase 2).
+`config` is the validated configuration and `settings` what it implies (input size, feature
+cache, fine-tuned or not). `run` owns the run folder: the only module that knows its files,
+with `status` (the state a trainer and its watchers share, and the stop flag). `launch`
+starts, stops, resumes and deletes trainings as processes of their own (one per results
+folder, `processes` tells whether one is alive), and `run_table` lists a results folder's
+runs. `trainer` trains the head on cached features (phase 1), optionally fine-tunes the
+backbone (phase 2), reporting through `progress`; `model` is the study's head and classifier.
 """

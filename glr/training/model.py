@@ -5,7 +5,7 @@ pooled features -> Dense(hidden, relu) -> Dropout -> Dense(classes, softmax). It
 model of its own, so phase 1 can train it on cached features, and the classifier is the
 backbone and the head stacked. Models are saved as `.keras` and loaded with
 `safe_mode=True`, which refuses Lambda layers and other code hidden in a model file, after
-glr's own check of the file's config.json (see `check_model_config`).
+glr's own check of the model description inside the file (see `check_model_config`).
 """
 
 from __future__ import annotations
@@ -68,7 +68,9 @@ LAMBDA_REFUSED = "refused to load: the model contains code (a Lambda layer), whi
 # Layers that run code or load other files by design; safe_mode refuses Lambda, and the
 # check below refuses all of them before Keras reads anything else.
 _CODE_LAYERS = {"Lambda", "TFSMLayer"}
-MAX_CONFIG_BYTES = 50 * 1024 * 1024  # a model's config.json is a few hundred kB
+# The member of a .keras zip that describes the model (Keras' name; not a run folder's file).
+KERAS_CONFIG = "config.json"
+MAX_CONFIG_BYTES = 50 * 1024 * 1024  # a model's description is a few hundred kB
 
 
 def _detail(exc: BaseException) -> str:
@@ -78,7 +80,7 @@ def _detail(exc: BaseException) -> str:
 
 
 def check_model_config(path: str | os.PathLike) -> None:
-    """Refuse a .keras file whose config.json names code: a Lambda layer, or anything outside Keras.
+    """Refuse a .keras file whose model description names code: a Lambda layer, or anything outside Keras.
 
     Keras' own safe_mode catches Lambda layers; this check does not depend on the Keras
     version, and it also refuses a `module` that points outside Keras (a tampered file can
@@ -87,12 +89,12 @@ def check_model_config(path: str | os.PathLike) -> None:
     path = Path(path)
     try:
         with zipfile.ZipFile(path) as archive:
-            info = archive.getinfo("config.json")
+            info = archive.getinfo(KERAS_CONFIG)
             if info.file_size > MAX_CONFIG_BYTES:
-                raise CheckpointError(f"{path}: config.json is {info.file_size:,} bytes, far too big for a model")
+                raise CheckpointError(f"{path}: {KERAS_CONFIG} is {info.file_size:,} bytes, far too big for a model")
             config = json.loads(archive.read(info))
     except KeyError:
-        raise CheckpointError(f"{path}: not a .keras model file (it has no config.json)") from None
+        raise CheckpointError(f"{path}: not a .keras model file (it has no {KERAS_CONFIG})") from None
     except (OSError, ValueError, zipfile.BadZipFile, EOFError, RuntimeError, NotImplementedError) as exc:
         raise CheckpointError(f"{path}: damaged model file ({_detail(exc)})") from None
 

@@ -1,43 +1,83 @@
-"""The runs of a results folder at a glance: which to show, which can predict, how far each has got.
+"""The runs of a results folder at a glance: the list, which to show, which can predict, how far each has got.
 
-Read on every app rerun, so it imports nothing heavy at import time.
+Read on every app rerun, so it imports nothing heavy at import time (pandas only inside
+the functions that build tables).
 """
 
 from __future__ import annotations
 
 import os
-from pathlib import Path
-
-import pandas as pd
+from datetime import datetime
 
 from glr.errors import GlrError
-from glr.training import runs
+from glr.training.run import Run, RunError, as_run, runs_dir, setting
+from glr.training.status import ACTIVE_STATES
+
+LIST_COLUMNS = ["run_id", "state", "created", "backbone", "epochs_done", "best_val_accuracy", "message"]
 
 
-def default_run(table: pd.DataFrame) -> str | None:
+def list_runs(results_dir: str | os.PathLike):
+    """All runs under `<results>/runs/` as a DataFrame (LIST_COLUMNS), newest first.
+
+    A damaged run (its status, config or history unreadable) shows up with state "damaged"
+    and its problem in `message`; it never hides the others.
+    """
+    import pandas as pd
+
+    root = runs_dir(results_dir)
+    rows = []
+    folders = [p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")] if root.is_dir() else []
+    for folder in folders:
+        run = Run(folder)
+        status = run.status()
+        row = {"run_id": run.id, "state": status["state"], "created": status.get("created"), "backbone": None,
+               "epochs_done": None, "best_val_accuracy": None, "message": status.get("message") or ""}
+        if not row["created"]:
+            try:
+                row["created"] = datetime.fromtimestamp(folder.stat().st_mtime).astimezone().isoformat(timespec="seconds")
+            except FileNotFoundError:
+                continue  # deleted while we listed it (by another page or a shell): it is simply gone
+        problems = []
+        try:
+            row["backbone"] = setting(run.config(), "backbone")
+        except RunError as exc:
+            problems.append(str(exc))
+        try:
+            history = run.history()
+            row["epochs_done"] = len(history)
+            acc = pd.to_numeric(history["val_accuracy"], errors="coerce").dropna()
+            row["best_val_accuracy"] = float(acc.max()) if len(acc) else None
+        except RunError as exc:
+            problems.append(str(exc))
+        if problems:
+            row["message"] = "; ".join([row["message"], *problems] if row["message"] else problems)
+            if row["state"] not in ACTIVE_STATES:
+                # A live trainer rewrites its files; a finished or dead run's damage stays.
+                row["state"] = "damaged"
+        rows.append(row)
+    df = pd.DataFrame(rows, columns=LIST_COLUMNS)
+    return df.sort_values(["created", "run_id"], ascending=False, ignore_index=True)
+
+
+def default_run(table) -> str | None:
     """The run a page shows first: the newest active one (queued, running, stopping), else the newest.
 
-    `table` is `glr.training.runs.list_runs(...)` (newest first).
+    `table` is `list_runs(...)` (newest first).
     """
     if table is None or table.empty:
         return None
-    active = table[table["state"].isin(runs.ACTIVE_STATES)]
+    active = table[table["state"].isin(ACTIVE_STATES)]
     return str((active if not active.empty else table)["run_id"].iloc[0])
 
 
 def finished_runs(results: str | os.PathLike) -> list[str]:
-    """Ids of the runs that have a final model (`model.keras`), newest first: the ones that can predict."""
-    table = runs.list_runs(results)
-    root = Path(results) / runs.RUNS_SUBDIR
-    return [r for r in table["run_id"] if (root / r / "model.keras").is_file()]
+    """Ids of the runs that have a final model, newest first: the ones that can predict."""
+    return [r for r in list_runs(results)["run_id"] if Run.of(results, r).has_model()]
 
 
 def evaluated_runs(results: str | os.PathLike) -> list[str]:
     """Ids of the runs with something to show on the Results page (history or metrics), newest first."""
-    table = runs.list_runs(results)
-    root = Path(results) / runs.RUNS_SUBDIR
-    return [r for r in table["run_id"]
-            if (root / r / "history.csv").is_file() or (root / r / "metrics.json").is_file()]
+    return [r for r in list_runs(results)["run_id"] if Run.of(results, r).has_results()]
 
 
 def progress_of(status: dict) -> tuple[float, str]:
@@ -65,24 +105,21 @@ def epoch_progress(status: dict) -> tuple[float, str]:
     return fraction, text
 
 
-def check_run_for_prediction(run_dir: str | os.PathLike) -> None:
-    """Raise GlrError naming what is missing if the run cannot predict (no model.keras or labels.json)."""
-    run_dir = Path(run_dir)
-    for name in ("model.keras", "labels.json", "config.json"):
-        if not (run_dir / name).is_file():
-            raise GlrError(f"run {run_dir.name} cannot predict: {name} is missing (has it finished?)")
+def check_run_for_prediction(run: Run | str | os.PathLike) -> None:
+    """Raise GlrError naming what is missing if the run cannot predict (no model, labels or config)."""
+    run = as_run(run)
+    missing = run.missing_for_prediction()
+    if missing:
+        raise GlrError(f"run {run.id} cannot predict: {missing[0]} is missing (has it finished?)")
 
 
-def model_stamp(run_dir: str | os.PathLike) -> float:
-    """The modification time of the run's model.keras (0 if absent): part of the predictor's cache key."""
-    try:
-        return (Path(run_dir) / "model.keras").stat().st_mtime
-    except OSError:
-        return 0.0
+def model_stamp(run: Run | str | os.PathLike) -> float:
+    """When the run's final model last changed (0 if absent): part of the predictor's cache key."""
+    return as_run(run).model_stamp()
 
 
 def log_tail(path: str | os.PathLike, lines: int = 40, max_bytes: int = 64 * 1024) -> str:
-    """The last `lines` lines of a text file such as train.log ("" if it does not exist yet)."""
+    """The last `lines` lines of a text file such as a run's log ("" if it does not exist yet)."""
     try:
         with open(path, "rb") as fh:
             fh.seek(0, os.SEEK_END)

@@ -1,0 +1,313 @@
+"""What each `python -m glr` command does; glr.cli parses the command line and calls these.
+
+Each `cmd_*` takes the parsed arguments and returns the exit code. Heavy libraries
+(TensorFlow) are imported inside the commands that need them.
+"""
+
+from __future__ import annotations
+
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+
+from glr import paths
+from glr.data import datasets
+from glr.errors import GlrError
+
+
+@contextmanager
+def progress_bar(total: int, desc: str, unit: str = "img"):
+    """A tqdm bar on stderr; yields a callable that advances it by n."""
+    from tqdm import tqdm
+
+    with tqdm(total=total, desc=desc, unit=unit, file=sys.stderr, dynamic_ncols=True, leave=False) as bar:
+        yield bar.update
+
+
+class _DemoProgress:
+    """Adapts the demo generator's progress(done, total) calls (photos drawn) to a tqdm bar."""
+
+    def __init__(self, desc: str):
+        self.desc, self.bar = desc, None
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.bar is None:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, desc=self.desc, unit="photo", file=sys.stderr, leave=False)
+        self.bar.update(done - self.bar.n)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _ensure_demo(out: Path | None = None) -> Path:
+    """The demo dataset's folder, generated (with a progress bar) on first use."""
+    from glr.demo import dataset as demo
+
+    progress = _DemoProgress("generating the demo dataset")
+    try:
+        return demo.ensure_demo(out, progress=progress)
+    finally:
+        progress.close()
+
+
+def _open_catalog(data: str | None) -> datasets.Catalog:
+    """The dataset at `data`, or the embedded demo dataset (generated on first use)."""
+    if data:
+        return datasets.load_catalog(data)
+    print("No dataset given: using the embedded demo dataset.", file=sys.stderr)
+    return datasets.load_catalog(_ensure_demo())
+
+
+def _curate(catalog: datasets.Catalog, args) -> datasets.Split:
+    return datasets.curate(catalog, top_n=args.top_n, min_images=args.min_images, val_fraction=args.val_fraction, seed=args.seed)
+
+
+def cmd_demo_data(args) -> int:
+    """Generate the embedded demo dataset."""
+    from glr.demo import dataset as demo
+
+    out = Path(args.out) if args.out else None
+    if args.force:
+        progress = _DemoProgress("generating the demo dataset")
+        path = demo.generate_demo(out, n_classes=args.classes, seed=args.seed, progress=progress)
+        progress.close()
+    else:
+        path = _ensure_demo(out)
+    catalog = datasets.load_catalog(path)
+    info = datasets.summarize(catalog)
+    print(f"demo dataset: {path}")
+    print(f"{info['classes']} classes, {info['images']} images")
+    return 0
+
+
+def cmd_inspect(args) -> int:
+    """Describe a dataset: counts, the curated subset, problems."""
+    catalog = _open_catalog(args.data)
+    split = _curate(catalog, args)
+    info = datasets.summarize(catalog)
+    print(f"dataset    {info['root']} ({info['layout']} layout)")
+    print(f"classes    {info['classes']:,}")
+    print(f"images     {info['images']:,}")
+    print(f"per class  min {info['per_class_min']}, median {info['per_class_median']:g}, max {info['per_class_max']}")
+    print(f"curated    top {split.num_classes} classes: {len(split.train):,} train, {len(split.val):,} validation images")
+    shown = split.labels.head(args.show)
+    width = max(len(str(n)) for n in shown["name"])
+    for row in shown.itertuples():
+        print(f"  {row.landmark_id:>8}  {row.name:<{width}}  {row.images:>5}")
+    if len(split.labels) > args.show:
+        print(f"  ... and {len(split.labels) - args.show} more (--show N lists more)")
+    problems = catalog.problems + split.messages
+    print(f"problems   {len(problems) or 'none'}")
+    for problem in problems:
+        print(f"  - {problem}")
+    return 0
+
+
+def cmd_probe(args) -> int:
+    """Linear probe on frozen features (or raw pixels), k-fold accuracy."""
+    from glr.evaluation.probe import run_probe
+
+    catalog = _open_catalog(args.data)
+    split = _curate(catalog, args)
+    data = split.table(paths=True)
+    what = f"raw {args.raw_pixels}px pixels" if args.raw_pixels else args.backbone
+    how = "the curated train/validation split" if args.holdout else f"{args.folds}-fold cross-validation"
+    print(f"probing {len(data):,} images of {split.num_classes} classes with {what}, {how}", file=sys.stderr)
+    with progress_bar(len(data), "features") as advance:
+        result = run_probe(
+            data, backbone=args.backbone, raw_pixels=args.raw_pixels, weights=args.weights,
+            folds=args.folds, seed=args.seed, progress=advance, holdout=args.holdout,
+        )
+    if result.skipped:
+        print(f"{result.skipped} images could not be decoded and were left out", file=sys.stderr)
+    print(f"features   {result.features}")
+    if args.holdout:
+        print(f"images     {result.images} in {result.classes} classes; scored on the {(data['split'] == 'val').sum()} validation images")
+    else:
+        print(f"images     {result.images} in {result.classes} classes, {result.folds} folds")
+        print("folds      " + " ".join(f"{s:.3f}" for s in result.scores))
+    print(f"accuracy {result.accuracy:.3f}")
+    return 0
+
+
+def _train_config(args):
+    """A TrainConfig from the command-line options (defaults from the dataclass)."""
+    from glr.training.config import TrainConfig
+
+    values = {name: getattr(args, name) for name in TrainConfig.__dataclass_fields__ if getattr(args, name, None) is not None}
+    values["data"] = args.data
+    if args.random_weights:
+        values["weights"] = None
+    if args.no_augment:
+        values["augment"] = False
+    if args.fine_tune:
+        values["fine_tune"] = True
+    return TrainConfig.from_dict(values)
+
+
+def _find_run(ref: str, results):
+    """A run by folder path or by id under `results`."""
+    from glr.training.run import Run, RunError, runs_dir
+
+    run = Run(ref) if Path(ref).is_dir() else Run.of(results, ref)
+    if not run.path.is_dir():
+        raise RunError(f"no run {ref!r} (neither a folder nor a run id under {runs_dir(results)})")
+    return run
+
+
+def _ensure_dataset(run) -> None:
+    """The edge where a run's dataset is made ready: the demo is generated here, never by the trainer.
+
+    A run from before runs recorded their dataset (none named) trains on the demo, and says so.
+    """
+    config = run.config()
+    train = config.setdefault("train", {})
+    if not train.get("data"):
+        train["data"] = str(paths.demo_dir())
+        run.write_config(config)
+    if Path(train["data"]) == paths.demo_dir():
+        from glr.demo import dataset as demo
+
+        if not demo.is_ready():
+            run.update_status(message="generating the demo dataset")
+            try:
+                _ensure_demo()
+            except Exception as exc:
+                run.update_status(state="failed", message=f"the demo dataset could not be generated: {exc}")
+                raise
+
+
+def cmd_train(args) -> int:
+    """Train in the foreground (or the run folder given by --run-dir, as the app launches it)."""
+    from glr.training.launch import new_run
+    from glr.training.trainer import train_run
+
+    if args.run_dir:
+        run = _find_run(args.run_dir, args.results)
+    elif args.resume:
+        run = _find_run(args.resume, args.results)
+    else:
+        if not args.data:
+            print("No dataset given: using the embedded demo dataset.", file=sys.stderr)
+        run = new_run(args.results, _train_config(args))
+        print(f"run folder: {run.path}", file=sys.stderr)
+    _ensure_dataset(run)
+    result = train_run(run, resume=bool(args.resume), console=True)
+    status = run.status()
+    print(f"{status['state']}: {status.get('message', '')}")
+    if result:
+        print(f"top-1 {result['top1']:.3f}  top-5 {result['top5']:.3f}  GAP {result['gap']:.3f}")
+    return 0 if status["state"] in ("finished", "stopped") else 1
+
+
+def cmd_runs(args) -> int:
+    """List the runs under the results folder."""
+    from glr.training.run_table import list_runs
+
+    table = list_runs(args.results)
+    if table.empty:
+        print(f"no runs under {args.results}; start one with: python -m glr train")
+        return 0
+    print(table.to_string(index=False))
+    return 0
+
+
+def cmd_stop(args) -> int:
+    """Ask a running training to stop after its current batch."""
+    from glr.training.launch import stop
+
+    status = stop(_find_run(args.run, args.results), wait=args.wait)
+    print(f"{status['state']}: {status.get('message', '')}")
+    return 0
+
+
+def cmd_report(args) -> int:
+    """Write the run's report folder (as the end of a training does)."""
+    from glr.evaluation.finish import report_run
+
+    print(report_run(_find_run(args.run, args.results)))
+    return 0
+
+
+def cmd_evaluate(args) -> int:
+    """Print a finished run's validation metrics and its weakest classes."""
+    run = _find_run(args.run, args.results)
+    values = run.metrics()
+    if values is None:
+        raise GlrError(f"{run.path}: no {run.metrics_path.name} yet (the run is {run.status()['state']})")
+    for key in ("top1", "top5", "gap", "macro_f1", "n_images", "n_classes"):
+        print(f"{key:<10} {values[key]:.4f}" if isinstance(values[key], float) else f"{key:<10} {values[key]}")
+    per_class = run.per_class()
+    if per_class is not None:
+        print("weakest classes (recall):")
+        print(per_class.sort_values(["recall", "support"], ascending=[True, False]).head(args.show).to_string(index=False))
+    return 0
+
+
+def cmd_predict(args) -> int:
+    """Top-k predictions for images, or a Kaggle submission CSV for a folder."""
+    from glr.predict import Predictor
+
+    run = _find_run(args.run, args.results)
+    predictor = Predictor(run, backend=args.backend)
+    if predictor.backend_note:
+        print(f"note: {predictor.backend_note}", file=sys.stderr)
+    if len(args.images) == 1 and Path(args.images[0]).is_dir():
+        from glr.predict import list_images
+
+        total = len(list_images(args.images[0]))
+        out = args.out or str(Path(args.images[0]).name or "predictions") + "-submission.csv"
+        with progress_bar(total, "predict") as advance:
+            table, predictions = predictor.predict_folder(args.images[0], out, progress=advance)
+        failed = [p for p in predictions if not p.ok]
+        for p in failed:
+            print(f"  skipped {p.error}", file=sys.stderr)
+        print(f"wrote {out}: {len(table) - len(failed)} predicted, {len(failed)} unreadable")
+        return 0
+    if args.similar and predictor.recognizer is None:
+        print(f"note: no similar images: {predictor.retrieval_problem}", file=sys.stderr)
+    predictions = predictor.predict(args.images, k=args.top_k, similar=args.similar)
+    for p in predictions:
+        if not p.ok:
+            print(f"{p.source}: error: {p.error}")
+            continue
+        verdict = ""
+        if p.known_score is not None:
+            verdict = (f"  NOT A KNOWN LANDMARK (known score {p.known_score:.3f} < {predictor.recognizer.calibration.threshold:.3f})"
+                       if p.unknown else f"  (known score {p.known_score:.3f})")
+        print(f"{p.source}{verdict}")
+        print(f"  {predictor.method} confidence, landmark_id, name:")
+        for landmark_id, name, prob in p.top:
+            print(f"  {prob:6.3f}  {landmark_id:>8}  {name}")
+        if p.similar:
+            print("  most similar training photos (cosine similarity, landmark_id, name, path):")
+            for item in p.similar:
+                print(f"  {item['similarity']:6.3f}  {item['landmark_id']:>8}  {item['name']}  {item['path']}")
+    return 0 if all(p.ok for p in predictions) else 1
+
+
+def cmd_retrieval(args) -> int:
+    """Build a run's embedding index and print head vs kNN vs blend, with and without distractors."""
+    from glr.evaluation.finish import rebuild_index
+    from glr.retrieval import run_index
+
+    run = _find_run(args.run, args.results)
+    result = run_index.load_retrieval(run)
+    if result is None or args.rebuild:
+        result = rebuild_index(run, progress=lambda message: print(f"... {message}", file=sys.stderr))
+    print(f"run {run.id}: {result['val_images']} validation photos, {result['distractors']} distractors "
+          f"({', '.join(f'{k} {v}' for k, v in result['distractor_sources'].items())}), "
+          f"index of {result['index']['items']} photos ({result['index']['backend']} search), kNN k={result['knn_k']}")
+    print(run_index.retrieval_table(result).to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    unknown = result["unknown"]
+    print(f"unknown verdict: threshold {unknown['threshold']:.3f} keeps {unknown['val_kept']:.1%} of validation photos "
+          f"and flags {unknown['distractors_flagged']:.1%} of distractors; ROC AUC known score "
+          f"{unknown['auroc']['known_score']:.3f} (top similarity {unknown['auroc']['top_similarity']:.3f}, "
+          f"head confidence {unknown['auroc']['head_confidence']:.3f})")
+    by_source = unknown.get("flagged_by_source") or {}
+    if by_source:
+        print("distractors called unknown, by source: " + ", ".join(f"{k} {v:.0%}" for k, v in by_source.items()))
+    return 0

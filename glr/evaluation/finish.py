@@ -1,0 +1,160 @@
+"""Finishing a run: evaluate its model, index its training photos, write its report.
+
+The trainer ends every training with `finish_run`. Each step also stands alone, for a
+run that finished long ago: `python -m glr retrieval RUN --rebuild` (and the Results
+page's "Build the index") runs `rebuild_index`, which reads the photos back through the
+run's split; `python -m glr report RUN` runs `report_run`.
+
+The index holds each training photo's clean centre view, exactly what the predictor
+computes for a query, so a training photo finds itself at similarity 1. For a frozen
+backbone those embeddings are the cached features it trained on; a fine-tuned backbone has
+new features, so they are computed again with it.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+from glr.errors import GlrError
+from glr.evaluation import metrics, report
+from glr.retrieval import run_index
+from glr.training.run import Run, RunError, as_run
+from glr.training.settings import RunSettings
+
+
+def _class_indices(table: pd.DataFrame, labels: pd.DataFrame) -> np.ndarray:
+    """Each row's class index, through the labels' landmark_id -> index."""
+    lookup = dict(zip(labels["landmark_id"].astype(int), labels["index"].astype(int)))
+    return table["landmark_id"].astype(int).map(lookup).to_numpy(np.int64)
+
+
+def evaluate_run(run: Run, classifier, val: pd.DataFrame, labels: pd.DataFrame, settings: RunSettings,
+                 batch_size: int, val_feats: np.ndarray | None = None) -> tuple[dict, np.ndarray]:
+    """Score the validation photos and write the run's evaluation; returns (metrics, probabilities).
+
+    With the frozen backbone's features of the validation photos (`val_feats`) only the head
+    runs; after fine-tuning the whole classifier runs on the photos.
+    """
+    from glr.training.model import split_classifier
+
+    if settings.fine_tuned or val_feats is None:
+        from glr.backbones.features import compiled_forward
+        from glr.data.pipeline import make_dataset
+
+        forward = compiled_forward(classifier)
+        ds = make_dataset(val["path"].tolist(), input_size=settings.input_size, preprocess=settings.spec.preprocess,
+                          batch_size=batch_size)
+        probs = np.concatenate([forward(batch).numpy() for batch in ds])
+    else:
+        _, head = split_classifier(classifier)
+        probs = head.predict(val_feats, verbose=0, batch_size=256)
+    scores = metrics.write_evaluation(run, val["id"].tolist(), val["path"].tolist(), _class_indices(val, labels),
+                                      probs, labels)
+    return scores, probs
+
+
+def index_run(run: Run, classifier, train: pd.DataFrame, val: pd.DataFrame, labels: pd.DataFrame,
+              settings: RunSettings, batch_size: int, val_probs: np.ndarray | None = None,
+              val_feats: np.ndarray | None = None, say: Callable[[str], None] | None = None) -> dict:
+    """Index the training photos and evaluate head, kNN, blend and the unknown verdict; returns the evaluation.
+
+    `train` and `val` have id, landmark_id and path; photos that fail to decode are left out.
+    Features and head probabilities not given are computed (from the feature cache while it
+    still describes the run's backbone).
+    """
+    from glr.backbones.features import cached_features, content_digest
+    from glr.demo.distractors import distractor_set
+    from glr.training.model import split_classifier
+
+    say = say or (lambda message: None)
+    backbone, head = split_classifier(classifier)
+    cache = settings.final_feature_cache()
+    common = dict(input_size=settings.input_size, preprocess=settings.spec.preprocess, batch_size=batch_size)
+
+    def embed(table):
+        paths = table["path"].tolist()
+        feats, ok, _ = cached_features(lambda: backbone, paths, [content_digest(p) for p in paths], 0, cache, **common)
+        return table[ok].reset_index(drop=True), feats[ok], ok
+
+    def predict(feats):
+        return head.predict(feats, verbose=0, batch_size=256) if len(feats) else np.zeros((0, len(labels)), np.float32)
+
+    say("embedding the training and validation photos")
+    train, train_feats, _ = embed(train)
+    if val_feats is None:
+        val, val_feats, ok = embed(val)
+        val_probs = val_probs[ok] if val_probs is not None else None
+    val_probs = predict(val_feats) if val_probs is None else val_probs
+    say("embedding the distractors")
+    distractors, d_feats, _ = embed(distractor_set())
+    say("evaluating head, kNN and blend")
+    return run_index.write_run_retrieval(run, labels, train, train_feats, _class_indices(val, labels), val_feats,
+                                         val_probs, distractors, d_feats, predict(d_feats))
+
+
+def report_run(run: Run | str | os.PathLike) -> Path:
+    """Write the run's report (curves, collage, summary); returns its folder."""
+    return report.write_report(as_run(run))
+
+
+def finish_run(run: Run, classifier, train: pd.DataFrame, val: pd.DataFrame, *, batch_size: int,
+               val_feats: np.ndarray | None = None, progress=None) -> tuple[dict, list[str]]:
+    """The end of a training: evaluate, index, report. Returns the metrics and the problems met.
+
+    The model and its metrics are what a run is for, so only the evaluation may fail the
+    run: a failed index is reported in the status (the run still predicts with its head),
+    a failed report in the returned problems. `progress` is the trainer's (start/advance/close).
+    """
+    settings, labels = run.settings(), run.labels()
+    progress.start("evaluating", 1, "step")
+    scores, probs = evaluate_run(run, classifier, val, labels, settings, batch_size, val_feats)
+    progress.advance(1)
+    progress.start("indexing", 1, "step", message="building the similarity index")
+    try:
+        # After fine-tuning the validation photos are embedded again, with the new backbone.
+        result = index_run(run, classifier, train, val, labels, settings, batch_size, val_probs=probs,
+                           val_feats=None if settings.fine_tuned else val_feats)
+        unknown = result["unknown"]
+        run.update_status(message=f"index of {result['index']['items']} photos; "
+                                  f"{unknown['distractors_flagged']:.0%} of distractors flagged unknown")
+    except Exception as exc:  # noqa: BLE001 - retrieval is an extra; the classifier is already safe on disk
+        print(f"retrieval index failed: {exc.__class__.__name__}: {exc}", file=sys.stderr)
+        run.update_status(message=f"the similarity index could not be built: {exc}")
+    progress.advance(1)
+    progress.close()
+    problems = []
+    try:
+        report_run(run)
+    except Exception as exc:  # noqa: BLE001 - the model and metrics are already safe on disk
+        problems.append(f"the report could not be written: {exc}")
+    return scores, problems
+
+
+def rebuild_index(run: Run | str | os.PathLike, progress: Callable[[str], None] | None = None) -> dict:
+    """Build (or rebuild) the index and retrieval evaluation of a finished run from its model and dataset."""
+    from glr.data import datasets
+    from glr.data.pipeline import DEFAULT_BATCH_SIZE
+    from glr.training.model import load_model
+
+    say = progress or (lambda message: None)
+    run = as_run(run)
+    try:
+        settings, root = run.settings(), run.dataset_root()
+        labels, split = run.labels(), run.split()
+    except RunError as exc:
+        raise GlrError(f"{run.path}: {exc}") from None
+    if labels is None or split is None:
+        raise GlrError(f"{run.path}: {run.labels_path.name} or {run.split_path.name} is missing (has the run finished?)")
+    say("loading the model")
+    classifier = load_model(run.model_path)
+    say("reading the dataset")
+    paths = datasets.load_catalog(root).df.drop_duplicates("id").set_index("id")["path"]
+    split = split.assign(path=split["id"].map(paths)).dropna(subset=["path"])
+    return index_run(run, classifier, split[split["split"] == "train"], split[split["split"] == "val"], labels,
+                     settings, DEFAULT_BATCH_SIZE, say=say)

@@ -1,0 +1,317 @@
+"""Starting, stopping, resuming and deleting trainings, one at a time per results folder.
+
+Training runs as its own process (`python -m glr train --run-dir DIR`), in its own
+session, its output appended to the run's log, so closing the browser or restarting the
+app leaves it alone. `<results>/train.lock` names the one training that runs in a results
+folder; a lock whose process is dead (or whose pid now belongs to another process) is stale
+and taken over. A stop is a flag file the trainer checks after each batch, with SIGTERM,
+then SIGKILL, as the fallbacks.
+
+This is also the edge where a new run's configuration is made (`run_config`): the
+validated settings, the real dataset path and the library versions.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Iterator
+
+from filelock import FileLock
+
+from glr.atomic import read_json, write_json
+from glr.paths import PROJECT_ROOT, demo_dir
+from glr.training.processes import KILL, pid_alive, process_start, signal_process, track
+from glr.training.run import Run, RunError, new_run_id, runs_dir
+from glr.training.status import ACTIVE_STATES, FINAL_STATES, now
+
+if TYPE_CHECKING:
+    from glr.training.config import TrainConfig
+
+LOCK_NAME = "train.lock"
+LOCK_GUARD = ".train.lock.guard"  # held while anyone reads or changes train.lock
+POLL_SECONDS = 0.05
+KILL_WAIT_SECONDS = 5.0  # after SIGKILL, how long to wait for the process to vanish
+TRAINER_ARGV = [sys.executable, "-m", "glr", "train"]
+
+
+# --- a new run's configuration --------------------------------------------------------------
+
+
+def library_versions() -> dict[str, str]:
+    """Versions that decide whether a run can be reproduced (read from package metadata, so
+    the app's Start button does not have to import TensorFlow)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    import glr
+
+    versions = {"glr": glr.__version__, "python": platform.python_version()}
+    for package in ("tensorflow", "keras", "numpy", "pandas", "scikit-learn"):
+        try:
+            versions[package] = version(package)
+        except PackageNotFoundError:
+            versions[package] = "not installed"
+    return versions
+
+
+def run_config(config: "TrainConfig") -> dict:
+    """A new run's configuration: the validated settings with the real dataset path, the versions, the time.
+
+    No dataset means the embedded demo: its folder is recorded (the command that trains
+    generates it there if it is not yet).
+    """
+    train = config.validate().to_dict()
+    train["data"] = train["data"] or str(demo_dir())
+    return {"train": train, "versions": library_versions(), "created": now()}
+
+
+def new_run(results_dir: str | os.PathLike, config: "TrainConfig") -> Run:
+    """Create a run folder (not started) whose configuration is `run_config(config)`."""
+    return Run.create(results_dir, run_config(config))
+
+
+# --- the training lock ----------------------------------------------------------------------
+
+
+def _lock_path(results_dir: str | os.PathLike) -> Path:
+    return Path(results_dir) / LOCK_NAME
+
+
+def _guard(results_dir: str | os.PathLike) -> FileLock:
+    # Every look at or change of train.lock happens under this lock, so "is it stale?
+    # remove it, take it" is one step: two callers can never both clean up and both win.
+    # The operating system drops it if its holder dies.
+    Path(results_dir).mkdir(parents=True, exist_ok=True)
+    return FileLock(Path(results_dir) / LOCK_GUARD, poll_interval=0.002, preserve_lock_file=True)
+
+
+def _read_lock_unguarded(results_dir) -> dict | None:
+    try:
+        lock = read_json(_lock_path(results_dir))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError):
+        return {}  # unreadable: nobody can be shown to hold it, so it counts as stale
+    return lock if isinstance(lock, dict) else {}
+
+
+def read_lock(results_dir: str | os.PathLike) -> dict | None:
+    """The training lock ({pid, pid_start, run_id, created}), or None if no training holds one."""
+    with _guard(results_dir):
+        lock = _read_lock_unguarded(results_dir)
+    return lock if lock and pid_alive(lock.get("pid"), lock.get("pid_start")) else None
+
+
+def _write_lock(results_dir, run_id: str, pid: int, exclusive: bool, pid_start: float | None = None) -> None:
+    data = {"pid": pid, "pid_start": pid_start or process_start(pid), "run_id": run_id, "created": now()}
+    if not exclusive:
+        write_json(_lock_path(results_dir), data)
+        return
+    fd = os.open(_lock_path(results_dir), os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)  # FileExistsError if held
+    with os.fdopen(fd, "w") as fh:
+        fh.write(json.dumps(data, indent=2) + "\n")
+
+
+def acquire_lock(results_dir: str | os.PathLike, run_id: str, pid: int | None = None) -> None:
+    """Take `<results>/train.lock` for `run_id` (held by `pid`, default this process).
+
+    A lock whose process is dead is removed first. If a live training holds it: RunError.
+    """
+    with _guard(results_dir):
+        lock = _read_lock_unguarded(results_dir)
+        if lock is not None:
+            if lock and pid_alive(lock.get("pid"), lock.get("pid_start")):
+                raise RunError(f"another training is running: {lock.get('run_id')} (pid {lock.get('pid')}); stop it first")
+            _lock_path(results_dir).unlink(missing_ok=True)  # stale: its training died without cleaning up
+        try:
+            _write_lock(results_dir, run_id, pid or os.getpid(), exclusive=True)
+        except FileExistsError:  # only a process ignoring the guard gets here
+            raise RunError(f"another training is starting in {results_dir}; try again") from None
+
+
+def release_lock(results_dir: str | os.PathLike, run_id: str) -> bool:
+    """Remove the training lock if it names `run_id`; True if it did."""
+    with _guard(results_dir):
+        lock = _read_lock_unguarded(results_dir)
+        if lock and lock.get("run_id") == run_id:
+            _lock_path(results_dir).unlink(missing_ok=True)
+            return True
+    return False
+
+
+def _set_lock_pid(results_dir, run_id: str, pid: int, pid_start: float | None) -> None:
+    """Point the lock at the trainer's pid, if the lock is still this run's."""
+    with _guard(results_dir):
+        lock = _read_lock_unguarded(results_dir)
+        if lock and lock.get("run_id") == run_id:
+            _write_lock(results_dir, run_id, pid, exclusive=False, pid_start=pid_start)
+
+
+@contextmanager
+def training_lock(results_dir: str | os.PathLike, run_id: str) -> Iterator[None]:
+    """For the trainer: hold the lock for `run_id` while training, release it on exit.
+
+    If the launcher already took the lock for this run (it names `run_id` and our parent,
+    ourselves, or a dead pid), adopt it; otherwise acquire it (RunError if another holds it).
+    """
+    me = os.getpid()
+    with _guard(results_dir):
+        lock = _read_lock_unguarded(results_dir)
+        adopt = bool(lock) and lock.get("run_id") == run_id and (
+            lock.get("pid") in (me, os.getppid()) or not pid_alive(lock.get("pid"), lock.get("pid_start"))
+        )
+        if adopt:
+            _write_lock(results_dir, run_id, me, exclusive=False)
+    if not adopt:
+        acquire_lock(results_dir, run_id, me)
+    try:
+        yield
+    finally:
+        release_lock(results_dir, run_id)
+
+
+# --- launching and stopping -----------------------------------------------------------------
+
+
+def launch(
+    results_dir: str | os.PathLike,
+    config: dict | None = None,
+    *,
+    resume_run: Run | None = None,
+    argv_prefix: list[str] | None = None,
+) -> Run:
+    """Start a training process for a new run (or `resume_run`) and return at once.
+
+    The lock is taken first, so of two simultaneous launches exactly one starts and the
+    other gets RunError. The trainer runs `[*argv_prefix, "--run-dir", DIR, ("--resume")]`,
+    by default `python -m glr train ...`, in its own session, appending output to the run's log.
+    """
+    results_dir = Path(results_dir).absolute()
+    if resume_run is None and config is None:
+        raise RunError("launch needs a config for a new run, or a run to resume")
+    run_id = resume_run.id if resume_run else new_run_id(results_dir, config)
+    run_path = resume_run.path if resume_run else runs_dir(results_dir) / run_id
+    argv = [*(argv_prefix or TRAINER_ARGV), "--run-dir", str(run_path)] + (["--resume"] if resume_run else [])
+    env = dict(os.environ, PYTHONUNBUFFERED="1")  # the log fills as it happens
+    # `-m glr` must work wherever the app was started, installed or not.
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH")]))
+
+    acquire_lock(results_dir, run_id)
+    run = None
+    try:
+        if resume_run:
+            run = resume_run
+            run.stop_path.unlink(missing_ok=True)  # the flag that stopped it last time must not stop it again
+            run.update_status(state="queued", pid=None, message="resuming", traceback=None, finished=None)
+        else:
+            run = Run.create(results_dir, config, run_id=run_id)
+        with open(run.log_path, "ab") as log:
+            log.write(f"[{now()}] launching: {' '.join(argv)}\n".encode())
+            log.flush()
+            proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                                    start_new_session=True, close_fds=True, env=env)
+    except BaseException as exc:
+        release_lock(results_dir, run_id)
+        if run is not None:
+            run.update_status(state="failed", message=f"could not start the trainer: {exc}")
+        if isinstance(exc, OSError):
+            raise RunError(f"could not start the trainer ({argv[0]}): {exc}") from exc
+        raise
+    track(proc)
+    # Read the start time now, while the child is surely still there (alive or unreaped).
+    start = process_start(proc.pid)
+    _set_lock_pid(results_dir, run_id, proc.pid, start)
+    run.update_status(pid=proc.pid, pid_start=start)
+    return run
+
+
+def _wait_for(predicate, seconds: float) -> bool:
+    """Poll `predicate` until it is true or `seconds` pass."""
+    deadline = time.monotonic() + seconds
+    while True:
+        if predicate():
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(POLL_SECONDS)
+
+
+def stop(run: Run, timeout: float = 30.0, wait: bool = False, *, grace: float = 10.0) -> dict:
+    """Ask the run's trainer to stop (the stop flag, state "stopping"); return the status.
+
+    With `wait`, give it `timeout` seconds to end by itself, then SIGTERM its process
+    group, then SIGKILL after `grace` more seconds; a process that died without saying
+    so is recorded as "stopped".
+    """
+    status = run.status()
+    if status["state"] not in ACTIVE_STATES:
+        return status
+    run.request_stop()
+    if status["state"] == "queued" and not status["pid"]:
+        # No process yet: nothing to wait for. A trainer starting later still sees the flag.
+        run.update_status(state="stopped", message="stopped before it started", only_if=frozenset({"queued"}))
+        return run.status()
+    run.update_status(state="stopping", message="stop requested", only_if=ACTIVE_STATES)
+    if not wait:
+        return run.status()
+    if _wait_for(lambda: run.status()["state"] not in ACTIVE_STATES, timeout):
+        return _settle_stopped(run, None)
+    recorded = run.recorded_status() or {}
+    pid, start = recorded.get("pid"), recorded.get("pid_start")
+    gone = lambda: not pid_alive(pid, start)  # noqa: E731
+    how = None
+    if not gone():
+        how = "SIGTERM"
+        signal_process(int(pid), signal.SIGTERM)
+        if not _wait_for(lambda: gone() or run.status()["state"] in FINAL_STATES, grace):
+            how = "SIGKILL"
+            signal_process(int(pid), KILL)
+            _wait_for(gone, KILL_WAIT_SECONDS)
+    return _settle_stopped(run, how)
+
+
+def _settle_stopped(run: Run, how: str | None) -> dict:
+    """Record "stopped" for a run whose process ended while stopping without writing a final state."""
+    recorded = run.recorded_status() or {}
+    if recorded.get("state") in ACTIVE_STATES and not pid_alive(recorded.get("pid"), recorded.get("pid_start")):
+        message = f"stopped with {how}: the trainer did not stop in time" if how else "stopped"
+        run.update_status(state="stopped", message=message, only_if=ACTIVE_STATES)
+    return run.status()
+
+
+def resume(run: Run, results_dir: str | os.PathLike | None = None, *, argv_prefix: list[str] | None = None) -> Run:
+    """Continue a stopped or failed run from its last checkpoint, in a new training process."""
+    state = run.status()["state"]
+    if state in ACTIVE_STATES:
+        raise RunError(f"run {run.id} is still {state}; stop it first")
+    if state == "finished":
+        raise RunError(f"run {run.id} has finished; start a new run to train more")
+    if state == "damaged":
+        raise RunError(f"run {run.id} cannot be resumed: {run.status()['message']}")
+    run.config()  # RunError naming the file if it is damaged
+    try:
+        run.history()
+    except RunError as exc:
+        raise RunError(f"run {run.id} cannot be resumed: {exc}; start a new run") from None
+    return launch(results_dir or run.results_dir, resume_run=run, argv_prefix=argv_prefix)
+
+
+def delete_run(run: Run) -> None:
+    """Delete the run folder; RunError if its training is still going."""
+    state = run.status()["state"]
+    if state in ACTIVE_STATES:
+        raise RunError(f"run {run.id} is still {state}; stop it before deleting it")
+    shutil.rmtree(run.path)
+
+
+def install_sigterm_handler(run: Run) -> None:
+    """For the trainer (main thread): turn SIGTERM into a stop request, so it ends after the batch with a checkpoint."""
+    signal.signal(signal.SIGTERM, lambda signum, frame: run.request_stop())

@@ -1,0 +1,369 @@
+"""The run folder `<results>/runs/<run_id>/` and the one object that reads and writes it.
+
+The folder is the whole truth about a training run (results/README.md lists its files):
+the trainer writes it as it goes; the app, the CLI, the predictor, the index and the report
+only read it. `Run` is the only code that knows the files' names and formats: everything
+else asks it (`run.config()`, `run.history()`, `run.labels()`, `run.model_path`, ...).
+Every file is written atomically (glr.atomic), so a crash never leaves half of one.
+
+The app and the CLI never talk to a trainer: they read its status and history, and ask it
+to stop with a flag file (`Run` has these methods from glr.training.status). Read on every
+app rerun, so importing this module imports nothing heavy: pandas is imported by the
+methods that build tables.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from glr.atomic import read_json, write_csv, write_json
+from glr.errors import GlrError
+from glr.training.status import STATUS_FIELDS, RunStatus, now
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from glr.training.config import TrainConfig
+    from glr.training.settings import RunSettings
+
+RUNS_SUBDIR = "runs"
+LABELS_FILE = "labels.json"  # named in messages about a model's classes
+
+HISTORY_COLUMNS = ["phase", "epoch", "loss", "accuracy", "val_loss", "val_accuracy", "val_top5", "lr", "seconds"]
+# Text columns stay text: an all-digit GLDv2 id must keep its leading zeros.
+_PREDICTION_TEXT = {"id": str, "path": str, "top5": str, "true_name": str, "pred_name": str}
+
+
+class RunError(GlrError):
+    """A run folder cannot be read, or a run cannot be started, stopped or deleted."""
+
+
+def setting(config: dict | None, key: str) -> Any:
+    """A training setting from a run's config dict, flat or nested under "train" (as the trainer writes it)."""
+    config = config if isinstance(config, dict) else {}
+    nested = config.get("train") if isinstance(config.get("train"), dict) else {}
+    return config.get(key, nested.get(key))
+
+
+def runs_dir(results_dir: str | os.PathLike) -> Path:
+    """The folder holding a results folder's runs."""
+    return Path(results_dir) / RUNS_SUBDIR
+
+
+def new_run_id(results_dir: str | os.PathLike, config: dict | None = None) -> str:
+    """A free run id such as `20261127-143501-efficientnet_lite0` (`-2`, `-3`... appended if taken)."""
+    slug = re.sub(r"[^A-Za-z0-9_.-]+", "_", str(setting(config, "backbone") or "run")).strip("_.") or "run"
+    base = f"{time.strftime('%Y%m%d-%H%M%S')}-{slug}"
+    run_id, n = base, 1
+    while (runs_dir(results_dir) / run_id).exists():
+        n += 1
+        run_id = f"{base}-{n}"
+    return run_id
+
+
+def labels_frame(labels) -> "pd.DataFrame":
+    """The labels as a DataFrame (index, landmark_id, name, ...) in class-index order.
+
+    Accepts a DataFrame or the list of dicts a run stores. GlrError unless the class indices
+    are 0, 1, ..., n-1.
+    """
+    import numpy as np
+    import pandas as pd
+
+    df = labels.copy() if isinstance(labels, pd.DataFrame) else pd.DataFrame(list(labels))
+    missing = {"index", "landmark_id", "name"} - set(df.columns)
+    if missing:
+        raise GlrError(f"labels need the columns index, landmark_id and name; missing {', '.join(sorted(missing))}")
+    df = df.sort_values("index").reset_index(drop=True)
+    if not np.array_equal(df["index"].to_numpy(), np.arange(len(df))):
+        raise GlrError("labels: class indices must be 0, 1, ..., n-1 without gaps or repeats")
+    return df
+
+
+class Run(RunStatus):
+    """One run folder: its files' paths, typed readers and atomic writers, its status and its stop flag."""
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = Path(path).absolute()
+
+    def __repr__(self) -> str:
+        return f"Run({str(self.path)!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Run) and other.path == self.path
+
+    def __hash__(self) -> int:
+        return hash(self.path)
+
+    @property
+    def id(self) -> str:
+        """The run id: the folder's name."""
+        return self.path.name
+
+    # The layout of the folder, here and nowhere else.
+    results_dir = property(lambda self: self.path.parent.parent, doc="The results folder holding runs/.")
+    config_path = property(lambda self: self.path / "config.json")
+    status_path = property(lambda self: self.path / "status.json")
+    history_path = property(lambda self: self.path / "history.csv")
+    labels_path = property(lambda self: self.path / LABELS_FILE)
+    split_path = property(lambda self: self.path / "split.csv")
+    checkpoint_dir = property(lambda self: self.path / "checkpoints")
+    last_checkpoint = property(lambda self: self.checkpoint_dir / "last.keras")
+    best_checkpoint = property(lambda self: self.checkpoint_dir / "best.keras")
+    checkpoint_state_path = property(lambda self: self.checkpoint_dir / "state.json")
+    model_path = property(lambda self: self.path / "model.keras")
+    metrics_path = property(lambda self: self.path / "metrics.json")
+    per_class_path = property(lambda self: self.path / "per_class.csv")
+    confusion_path = property(lambda self: self.path / "confusion.csv")
+    predictions_path = property(lambda self: self.path / "val_predictions.csv")
+    index_dir = property(lambda self: self.path / "index")
+    retrieval_path = property(lambda self: self.path / "retrieval.json")
+    distractors_path = property(lambda self: self.path / "distractors.csv")
+    val_retrieval_path = property(lambda self: self.path / "val_retrieval.csv")
+    report_dir = property(lambda self: self.path / "report")
+    log_path = property(lambda self: self.path / "train.log")
+    stop_path = property(lambda self: self.path / "STOP")
+
+    def file(self, name: str) -> Path:
+        """The path of `name` inside the run folder."""
+        return self.path / name
+
+    # -- finding and making runs ----------------------------------------------------------
+    @classmethod
+    def create(cls, results_dir: str | os.PathLike, config: dict, run_id: str | None = None) -> "Run":
+        """Make a new run folder with its config and a "queued" status.
+
+        Without `run_id` a fresh one is chosen; an explicit `run_id` that exists is an error.
+        """
+        runs = runs_dir(results_dir)
+        runs.mkdir(parents=True, exist_ok=True)
+        while True:
+            chosen = run_id or new_run_id(results_dir, config)
+            try:
+                (runs / chosen).mkdir()  # exclusive: two creators never share a folder
+                break
+            except FileExistsError:
+                if run_id:
+                    raise RunError(f"a run named {run_id} already exists in {runs}") from None
+        run = cls(runs / chosen)
+        run.write_config(config)
+        status = dict.fromkeys(STATUS_FIELDS)
+        status.update(state="queued", run_id=run.id, epoch=0, epochs=setting(config, "epochs"), step=0,
+                      created=now(), updated=now(), message="")
+        write_json(run.status_path, status)
+        return run
+
+    @classmethod
+    def open(cls, path: str | os.PathLike) -> "Run":
+        """The run folder at `path`; RunError if there is no such folder."""
+        run = cls(path)
+        if not run.path.is_dir():
+            raise RunError(f"no run folder at {run.path}")
+        return run
+
+    @classmethod
+    def of(cls, results_dir: str | os.PathLike, run_id: str) -> "Run":
+        """The run `run_id` of a results folder (it may not exist)."""
+        return cls(runs_dir(results_dir) / run_id)
+
+    # -- reading and writing files --------------------------------------------------------
+    def _json(self, path: Path) -> Any:
+        """A JSON file of the run; None if absent; RunError naming it if damaged."""
+        try:
+            return read_json(path)
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError) as exc:
+            raise RunError(f"{path} is damaged: {exc}") from None
+
+    def _csv(self, path: Path, **read_options):
+        """A CSV file of the run as a DataFrame; None if absent; RunError naming it if damaged."""
+        import pandas as pd
+
+        if not path.is_file():
+            return None
+        try:
+            return pd.read_csv(path, **read_options)
+        except (OSError, ValueError, pd.errors.ParserError) as exc:  # EmptyDataError is a ValueError
+            raise RunError(f"{path} is damaged: {exc}") from None
+
+    # -- configuration --------------------------------------------------------------------
+    def config(self) -> dict:
+        """The run's configuration (train settings, dataset, versions); RunError naming the file if missing or damaged."""
+        config = self._json(self.config_path)
+        if config is None:
+            raise RunError(f"run {self.id} has no {self.config_path.name} ({self.config_path})")
+        if not isinstance(config, dict):
+            raise RunError(f"{self.config_path} is damaged: not a JSON object")
+        return config
+
+    def write_config(self, config: dict) -> None:
+        """Replace the run's configuration."""
+        write_json(self.config_path, config)
+
+    def train_section(self) -> dict:
+        """The `train` section of the configuration as stored; RunError if it has none."""
+        train = self.config().get("train")
+        if not isinstance(train, dict):
+            raise RunError(f"{self.config_path} is damaged: it has no training settings")
+        return train
+
+    def train_config(self) -> "TrainConfig":
+        """The validated TrainConfig the run trains with."""
+        from glr.training.config import TrainConfig
+
+        return TrainConfig.from_dict(self.train_section())
+
+    def settings(self) -> "RunSettings":
+        """Its derived settings (backbone, input size, feature cache, fine-tuned), see glr.training.settings."""
+        from glr.training.settings import resolve
+
+        return resolve(self.train_section())
+
+    def dataset_root(self) -> str | None:
+        """The dataset folder the run was trained on, or None if unknown."""
+        try:
+            config = self.config()
+        except RunError:
+            return None
+        root = (config.get("dataset") or {}).get("root") or (config.get("train") or {}).get("data")
+        return str(root) if root else None
+
+    # -- history and checkpoints ----------------------------------------------------------
+    def history(self) -> "pd.DataFrame":
+        """One row per epoch (HISTORY_COLUMNS first); empty if absent; RunError if damaged."""
+        import pandas as pd
+
+        if not self.history_path.exists():
+            return pd.DataFrame(columns=HISTORY_COLUMNS)
+        try:
+            # Every writer ends the file with a newline, so a file without one was cut short.
+            if not self.history_path.read_bytes().endswith(b"\n"):
+                raise ValueError("truncated: it does not end with a newline")
+            df = pd.read_csv(self.history_path)
+            if "epoch" not in df.columns or df["epoch"].isna().any():
+                raise ValueError("no 'epoch' value in some rows")
+        except (OSError, ValueError, pd.errors.ParserError) as exc:  # EmptyDataError is a ValueError
+            raise RunError(f"{self.history_path} is damaged: {exc}") from None
+        extra = [c for c in df.columns if c not in HISTORY_COLUMNS]
+        return df.reindex(columns=HISTORY_COLUMNS + extra)
+
+    def append_history(self, row: dict) -> None:
+        """Add one epoch's row (the small file is rewritten atomically)."""
+        import pandas as pd
+
+        history = pd.concat([self.history(), pd.DataFrame([row])], ignore_index=True)[HISTORY_COLUMNS]
+        write_csv(self.history_path, history)
+
+    def trim_history(self, epochs_done: int) -> None:
+        """Drop rows past epoch `epochs_done` (written before a crash, after the last checkpoint)."""
+        history = self.history()
+        if len(history) and history["epoch"].max() > epochs_done:
+            write_csv(self.history_path, history[history["epoch"] <= epochs_done])
+
+    def checkpoint_state(self) -> dict | None:
+        """What the last checkpoint holds (phase, epoch, best val_loss, ...), or None without one."""
+        return self._json(self.checkpoint_state_path)
+
+    def write_checkpoint_state(self, state: dict) -> None:
+        """Record what the checkpoints just saved hold."""
+        write_json(self.checkpoint_state_path, state)
+
+    # -- the data the run trained on ------------------------------------------------------
+    def labels(self) -> "pd.DataFrame | None":
+        """Class index -> landmark_id, name, images (in index order), or None before the data is read."""
+        records = self._json(self.labels_path)
+        try:
+            return None if records is None else labels_frame(records)
+        except (GlrError, TypeError, ValueError) as exc:
+            raise RunError(f"{self.labels_path} is damaged: {exc}") from None
+
+    def write_labels(self, labels: "pd.DataFrame") -> None:
+        """Store the classes: index, landmark_id, name, images."""
+        write_json(self.labels_path, labels[["index", "landmark_id", "name", "images"]].to_dict("records"))
+
+    def split(self) -> "pd.DataFrame | None":
+        """Which image went to training or validation (id, landmark_id, split), or None."""
+        return self._csv(self.split_path, dtype={"id": str})
+
+    def write_split(self, table: "pd.DataFrame") -> None:
+        """Store the split table."""
+        write_csv(self.split_path, table)
+
+    # -- evaluation -----------------------------------------------------------------------
+    def metrics(self) -> dict | None:
+        """The headline metrics on the validation split, or None before the run was evaluated."""
+        return self._json(self.metrics_path)
+
+    def per_class(self) -> "pd.DataFrame | None":
+        """Precision, recall, F1 and support per class, or None."""
+        return self._csv(self.per_class_path)
+
+    def confusion(self) -> "pd.DataFrame | None":
+        """The confusion matrix (rows true, columns predicted class index, both int), or None."""
+        df = self._csv(self.confusion_path, index_col=0)
+        if df is not None:
+            df.columns = df.columns.astype(int)
+            df.columns.name = "predicted"
+        return df
+
+    def predictions(self) -> "pd.DataFrame | None":
+        """One row per validation image: truth, prediction, confidence, top-5; or None."""
+        return self._csv(self.predictions_path, dtype=_PREDICTION_TEXT)
+
+    def write_evaluation(self, predictions: "pd.DataFrame", per_class: "pd.DataFrame", confusion: "pd.DataFrame",
+                         metrics: dict) -> None:
+        """Store an evaluation. The metrics come last: once they exist, the other files are complete."""
+        write_csv(self.predictions_path, predictions)
+        write_csv(self.per_class_path, per_class)
+        write_csv(self.confusion_path, confusion.reset_index())  # the true class index becomes the first column
+        write_json(self.metrics_path, metrics)
+
+    # -- the similarity index -------------------------------------------------------------
+    def retrieval(self) -> dict | None:
+        """The retrieval evaluation (head vs kNN vs blend, the unknown threshold), or None without an index."""
+        return self._json(self.retrieval_path)
+
+    def write_retrieval(self, index, distractors: "pd.DataFrame", val: "pd.DataFrame", retrieval: dict) -> None:
+        """Store an embedding index (`index.save(folder)`) and its evaluation, the evaluation last."""
+        index.save(self.index_dir)
+        write_csv(self.distractors_path, distractors)
+        write_csv(self.val_retrieval_path, val)
+        write_json(self.retrieval_path, retrieval)  # once it exists, the index is complete
+
+    # -- at a glance ----------------------------------------------------------------------
+    def has_model(self) -> bool:
+        """Whether the run has its final model, so it can predict."""
+        return self.model_path.is_file()
+
+    def has_results(self) -> bool:
+        """Whether the run has something to show: a history or metrics."""
+        return self.history_path.is_file() or self.metrics_path.is_file()
+
+    def missing_for_prediction(self) -> list[str]:
+        """The names of the files a prediction needs that the run lacks."""
+        return [p.name for p in (self.model_path, self.labels_path, self.config_path) if not p.is_file()]
+
+    def model_stamp(self) -> float:
+        """When the final model last changed (0 if absent): part of the app's predictor cache key."""
+        return _mtime(self.model_path)
+
+    def index_stamp(self) -> float:
+        """When the similarity index was last completed (0 if absent): part of the app's cache keys."""
+        return _mtime(self.retrieval_path)
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0
+
+
+def as_run(run: "Run | str | os.PathLike") -> Run:
+    """`run` itself, or the run folder at a path: for functions that take either."""
+    return run if isinstance(run, Run) else Run(run)

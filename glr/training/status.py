@@ -1,0 +1,136 @@
+"""A run's status and its stop flag: how a trainer and everyone watching it talk through the run folder.
+
+The status records a state (`queued`, `running`, `stopping`, `stopped`, `failed`,
+`finished`), the trainer's pid and progress, timestamps, the last message and the traceback
+of a failure. Every change is a read-merge-write under a file lock, written atomically, so
+the trainer's progress and a page's stop request never undo each other. A reader gets the
+*effective* state: a run that claims a process whose pid is gone (or now belongs to another
+process) has failed, whatever it last wrote. `Run` (glr.training.run) carries these methods.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+from typing import Any
+
+from filelock import FileLock
+
+from glr.atomic import read_json, write_json, write_text
+from glr.training.processes import pid_alive, process_start, process_started_at
+
+STATES = ("queued", "running", "stopping", "stopped", "failed", "finished", "damaged")
+ACTIVE_STATES = frozenset({"queued", "running", "stopping"})  # a process is (or may soon be) at work
+FINAL_STATES = frozenset({"stopped", "failed", "finished"})
+STATUS_FIELDS = (
+    "state", "run_id", "pid", "pid_start", "phase", "epoch", "epochs", "step", "steps",
+    "created", "started", "updated", "finished", "message", "traceback",
+)
+DIED_MESSAGE = "the training process ended without saying so (killed?)"
+PROGRESS_SECONDS = 0.5  # report_progress writes the status at most this often
+STATUS_GUARD = ".status.lock"  # locked around each read-merge-write of the status
+
+
+def now() -> str:
+    """Local time with its UTC offset, to the second: readable and sortable within one machine."""
+    return datetime.now().astimezone().isoformat(timespec="seconds")
+
+
+class RunStatus:
+    """The status and stop-flag methods of `Run`, which provides `path`, `id`, `status_path` and `stop_path`."""
+
+    _last_progress = 0.0
+
+    def recorded_status(self) -> dict | None:
+        """The status as written (no liveness check), or None if it is missing or unreadable."""
+        try:
+            status = read_json(self.status_path)
+        except (OSError, ValueError):
+            return None
+        return status if isinstance(status, dict) else None
+
+    def status(self) -> dict:
+        """The run's status with its effective state; never raises.
+
+        A queued/running/stopping run whose process is gone is reported "failed"; an
+        unreadable status file gives state "damaged" with a message naming it.
+        """
+        status = self.recorded_status()
+        if status is None:
+            what = "is missing" if not self.status_path.exists() else "is damaged (unreadable JSON)"
+            status = dict.fromkeys(STATUS_FIELDS)
+            status.update(state="damaged", run_id=self.id, message=f"{self.status_path} {what}")
+            return status
+        for key in STATUS_FIELDS:
+            status.setdefault(key, None)
+        status["run_id"] = self.id
+        if status["state"] not in STATES:
+            status.update(state="damaged", message=f"{self.status_path} has an unknown state {status['state']!r}")
+        elif _needs_process(status) and not pid_alive(status["pid"], status["pid_start"]):
+            # The trainer may have written its final state and exited just after we read it.
+            again = self.recorded_status() or {}
+            if again.get("state") in FINAL_STATES:
+                status.update(again)
+            else:
+                status.update(state="failed", message=DIED_MESSAGE)
+        return status
+
+    def update_status(self, only_if: frozenset | None = None, **fields: Any) -> bool:
+        """Merge `fields` into the status atomically and stamp `updated`; with `only_if`, only from those states.
+
+        Also fills in `pid_start` when `pid` is given, `started` when the state becomes
+        running, and `finished` when it becomes stopped/failed/finished. A stop asked for
+        while the trainer started still stands. Returns whether it wrote.
+        """
+        with FileLock(self.path / STATUS_GUARD, poll_interval=0.002, preserve_lock_file=True):
+            current = self.recorded_status() or {"run_id": self.id}  # a damaged file is replaced
+            if only_if is not None and current.get("state") not in only_if:
+                return False
+            new_state, old_state = fields.get("state"), current.get("state")
+            if new_state == "running" and old_state == "stopping":
+                fields["state"] = "stopping"
+            if fields.get("pid") and "pid_start" not in fields:
+                fields["pid_start"] = process_start(int(fields["pid"]))
+            elif "pid" in fields and not fields["pid"]:
+                fields.setdefault("pid_start", None)
+            stamp = now()
+            if new_state == "running" and old_state not in ("running", "stopping"):
+                fields.setdefault("started", stamp)
+            if new_state in FINAL_STATES:
+                fields.setdefault("finished", stamp)
+            current.update(fields, updated=stamp)
+            write_json(self.status_path, current)
+            return True
+
+    def report_progress(self, force: bool = False, **fields: Any) -> bool:
+        """update_status for per-batch progress, written at most every PROGRESS_SECONDS unless `force`."""
+        moment = time.monotonic()
+        if not force and moment - self._last_progress < PROGRESS_SECONDS:
+            return False
+        self._last_progress = moment
+        return self.update_status(**fields)
+
+    def stop_requested(self) -> bool:
+        """Whether a stop was asked for (the flag exists). The trainer checks this after each batch."""
+        return self.stop_path.exists()
+
+    def request_stop(self) -> None:
+        """Raise the stop flag. Safe to call from a signal handler and more than once."""
+        write_text(self.stop_path, now() + "\n")
+
+    def clear_stop_request(self) -> None:
+        """For the trainer at start: lower a stop flag left by an earlier stop of this run.
+
+        Only a flag older than this process goes: a stop asked for while the trainer was
+        still starting (importing TensorFlow takes seconds) must still stop it.
+        """
+        try:
+            if self.stop_path.stat().st_mtime < process_started_at():
+                self.stop_path.unlink(missing_ok=True)
+        except FileNotFoundError:
+            pass
+
+
+def _needs_process(status: dict) -> bool:
+    """Whether a recorded status claims a live process: running/stopping, or queued with a pid."""
+    return status["state"] in ("running", "stopping") or (status["state"] == "queued" and bool(status["pid"]))

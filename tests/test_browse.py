@@ -1,0 +1,90 @@
+"""glr.data.browse (and the demo marker): the Dataset page's helpers, tested without Streamlit."""
+
+import io
+import json
+
+import numpy as np
+
+from conftest import write_image
+from glr.data import browse
+from glr.data import datasets
+from glr.demo import dataset as demo
+
+
+def _jpeg(seed: int = 0, size: int = 40) -> bytes:
+    from PIL import Image
+
+    arr = np.random.default_rng(seed).integers(0, 256, (size, size, 3), dtype=np.uint8)
+    buffer = io.BytesIO()
+    Image.fromarray(arr).save(buffer, format="JPEG")
+    return buffer.getvalue()
+
+
+def test_demo_ready_follows_the_marker(monkeypatch, tmp_path):
+    monkeypatch.setenv("GLR_DEMO_DIR", str(tmp_path / "demo"))
+    assert not demo.is_ready()
+
+
+def test_recent_datasets_most_recent_first_without_duplicates(monkeypatch, tmp_path):
+    monkeypatch.setenv("GLR_CACHE_DIR", str(tmp_path))
+    assert browse.recent_datasets() == []
+    browse.remember_dataset("/a")
+    browse.remember_dataset("/b")
+    assert browse.remember_dataset("/a") == ["/a", "/b"]
+    for i in range(20):
+        browse.remember_dataset(f"/d{i}", limit=3)
+    assert browse.recent_datasets() == ["/d19", "/d18", "/d17"]
+    (tmp_path / browse.RECENT_FILE).write_text("{not json")
+    assert browse.recent_datasets() == []  # damaged: starts over, no exception
+    (tmp_path / browse.RECENT_FILE).write_text(json.dumps({"a": 1}))
+    assert browse.recent_datasets() == []
+
+
+def test_dataset_stamp_changes_when_train_csv_changes(tmp_path):
+    assert browse.dataset_stamp(tmp_path / "missing") == 0.0
+    csv = tmp_path / "train.csv"
+    csv.write_text("id,landmark_id\n")
+    before = browse.dataset_stamp(tmp_path)
+    import os
+
+    os.utime(csv, (before + 10, before + 10))
+    assert browse.dataset_stamp(tmp_path) == before + 10
+
+
+def test_split_table_counts_both_sides(tiny_data):
+    split = datasets.curate(datasets.load_catalog(tiny_data))
+    table = browse.split_table(split)
+    assert list(table.columns) == ["index", "landmark_id", "name", "images", "train", "val"]
+    assert (table["train"] + table["val"] == table["images"]).all()
+    assert (table["val"] >= 1).all()
+
+
+def test_gallery_pages_and_search(tiny_data):
+    df = datasets.load_catalog(tiny_data).df
+    first = browse.gallery_page(df, "", page=1, per_page=2, per_class=3)
+    assert (first.page, first.pages, first.matches) == (1, 2, 3)
+    assert len(first.classes) == 2 and all(len(e) == 3 for e in first.classes["examples"])
+    last = browse.gallery_page(df, "", page=99, per_page=2)
+    assert last.page == 2 and len(last.classes) == 1  # clamped
+    hit = browse.gallery_page(df, "  BLUE ")
+    assert hit.classes["name"].tolist() == ["Blue Mosque"]
+    assert browse.gallery_page(df, "9").classes["landmark_id"].tolist() == [9]  # by id too
+    none = browse.gallery_page(df, "no such landmark")
+    assert none.matches == 0 and none.classes.empty and none.pages == 1
+
+
+def test_thumbnail_and_image_sizes(tmp_path):
+    good = tmp_path / "a.jpg"
+    write_image(good, seed=1, size=64)
+    bad = tmp_path / "b.jpg"
+    bad.write_bytes(b"%PDF-1.4 not an image")
+    thumb = browse.thumbnail(good, 32)
+    assert thumb.shape == (32, 32, 3) and thumb.dtype == np.uint8
+    assert browse.thumbnail(bad) is None
+    assert browse.thumbnail(io.BytesIO(_jpeg()), 16).shape == (16, 16, 3)
+    stats = browse.image_size_stats([str(good), str(bad)] * 3, sample=4)
+    assert stats["sampled"] == 4 and stats["unreadable"] + len(stats["sizes"]) == 4
+    assert stats["common"]["size"].iloc[0] == "64 x 64"
+    assert stats["summary"].loc["width", "median"] == 64
+    empty = browse.image_size_stats([str(bad)])
+    assert empty["sizes"].empty and empty["unreadable"] == 1

@@ -1,0 +1,16 @@
+"""glr.paths: the results folder and the starting dataset follow the environment."""
+
+from glr import paths
+from glr.data import browse
+
+
+def test_results_dir_and_dataset_from_environment(monkeypatch, tmp_path):
+    monkeypatch.delenv("GLR_RESULTS", raising=False)
+    monkeypatch.delenv("GLR_DATA", raising=False)
+    assert paths.results_dir().name == "results"
+    assert paths.default_dataset() is None
+    assert browse.dataset_label(None) == "the demo dataset"
+    monkeypatch.setenv("GLR_RESULTS", str(tmp_path / "r"))
+    monkeypatch.setenv("GLR_DATA", "/some/data")
+    assert paths.results_dir() == tmp_path / "r"
+    assert paths.default_dataset() == "/some/data"
