@@ -35,7 +35,7 @@ class _ClassProgress:
         if self.bar is None:
             from tqdm import tqdm
 
-            self.bar = tqdm(total=total, desc=self.desc, unit="class", file=sys.stderr, leave=False)
+            self.bar = tqdm(total=total, desc=self.desc, unit="photo", file=sys.stderr, leave=False)
         self.bar.update(done - self.bar.n)
 
     def close(self) -> None:
