@@ -1,4 +1,22 @@
-"""Home: what the app does, the dataset in use, the runs at a glance, and the one button that runs the whole demo."""
+"""glr's Streamlit app, and its Home page: what the app does, the dataset in use, the runs at a glance, and the one
+button that runs the whole demo.
+
+Run with `streamlit run app.py` (the README's first command). Streamlit's multipage mode
+with a `pages/` folder: this file is the home page, and pages/ holds the others (Dataset,
+Train, Results, Predict), each file name giving its place in the navigation, its label
+and its URL. Every page, this one included, starts with app_common.setup(): the page config
+and the sidebar they share, so whichever page a visitor opens first looks the same.
+app_common.py lives beside this file because every .py in pages/ becomes a page. The
+pages only lay out widgets and call `glr`. GLR_RESULTS moves the results folder, GLR_DATA
+sets the dataset the app starts with (default: the embedded demo).
+"""
+
+import sys
+from pathlib import Path
+
+# `streamlit run app.py` puts this folder on sys.path, AppTest does not; glr and app_common live here.
+if (_root := str(Path(__file__).resolve().parent)) not in sys.path:
+    sys.path.insert(0, _root)
 
 import streamlit as st
 
@@ -9,7 +27,9 @@ from glr.data import datasets
 from glr.evaluation import metrics
 from glr.training import runs
 from glr.errors import GlrError
-from app_pages import common
+import app_common as common
+
+common.setup()
 
 st.title("glr: landmark recognition")
 st.markdown(
