@@ -1,7 +1,9 @@
-"""Shared pieces of the app's pages: the dataset in use, cached loaders, and the buttons every empty state offers.
+"""Shared pieces of the app's pages: the set-up every page starts with, the dataset in use, cached loaders,
+and the buttons every empty state offers.
 
-Not a page itself: app.py lists the pages with st.navigation, so this file never shows in
-the sidebar. Everything here calls `glr`; the only state it keeps is in st.session_state.
+Not a page itself: it lives beside app.py, not in pages/, because Streamlit makes a page of
+every .py file in pages/. Everything here calls `glr`; the only state it keeps is in
+st.session_state.
 """
 
 from __future__ import annotations
@@ -20,13 +22,36 @@ from glr.training import runs
 from glr.errors import GlrError
 from glr.paths import demo_dir
 
-# Page files, relative to app.py (st.switch_page and st.page_link take these).
+# Page files, relative to app.py (st.switch_page and st.page_link take these). Streamlit takes
+# each page's place in the navigation, its label and its URL from the file name.
 HOME, DATASET, TRAIN, RESULTS, PREDICT = (
-    "app_pages/home.py", "app_pages/dataset.py", "app_pages/train.py", "app_pages/results.py", "app_pages/predict.py")
+    "app.py", "pages/1_Dataset.py", "pages/2_Train.py", "pages/3_Results.py", "pages/4_Predict.py")
 
 DATASET_KEY = "glr_dataset"  # the dataset in use: a path, or None for the embedded demo
 RUN_KEY = "glr_selected_run"  # the run the Train page follows
 POLL_SECONDS = 2.0  # how often a live training view re-reads the run folder
+
+
+# --------------------------------------------------------------------------- set-up
+
+
+def setup() -> None:
+    """The page config and the shared sidebar: the first call of app.py and of every page in pages/.
+
+    Whichever page a visitor opens first (a bookmark, a tab restored after a restart), it
+    draws the same sidebar. It changes nothing but the session's starting dataset (set once),
+    so every run of every page calls it.
+    """
+    st.set_page_config(page_title="glr: landmark recognition", page_icon=":classical_building:", layout="wide")
+    with st.sidebar:
+        results = results_dir()
+        st.markdown("**Dataset in use**")
+        st.caption(browse.dataset_label(current_dataset()))
+        st.markdown("**Results folder**")
+        st.caption(str(results))
+        lock = runs.read_lock(results) if results.is_dir() else None
+        if lock:
+            st.info(f"Training: {lock.get('run_id')}", icon=":material/hourglass_top:")
 
 
 # --------------------------------------------------------------------------- state
