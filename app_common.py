@@ -23,9 +23,18 @@ from glr.errors import GlrError
 from glr.paths import demo_dir
 
 # Page files, relative to app.py (st.switch_page and st.page_link take these). Streamlit takes
-# each page's place in the navigation, its label and its URL from the file name.
+# each page's URL from its file name (/dataset, /train, ...); the number sets the order.
 HOME, DATASET, TRAIN, RESULTS, PREDICT = (
-    "app.py", "pages/1_Dataset.py", "pages/2_Train.py", "pages/3_Results.py", "pages/4_Predict.py")
+    "app.py", "pages/1_dataset.py", "pages/2_train.py", "pages/3_results.py", "pages/4_predict.py")
+# The sidebar navigation setup() draws. Streamlit's own list (hidden in .streamlit/config.toml)
+# would label the home page "app", after its file, with no way to rename it or add icons.
+NAVIGATION = (
+    (HOME, "Home", ":material/home:"),
+    (DATASET, "Dataset", ":material/photo_library:"),
+    (TRAIN, "Train", ":material/model_training:"),
+    (RESULTS, "Results", ":material/insights:"),
+    (PREDICT, "Predict", ":material/image_search:"),
+)
 
 DATASET_KEY = "glr_dataset"  # the dataset in use: a path, or None for the embedded demo
 RUN_KEY = "glr_selected_run"  # the run the Train page follows
@@ -36,7 +45,9 @@ POLL_SECONDS = 2.0  # how often a live training view re-reads the run folder
 
 
 def setup() -> None:
-    """The page config and the shared sidebar: the first call of app.py and of every page in pages/.
+    """The page config and the shared sidebar (navigation, dataset, results folder, a running training).
+
+    The first call of app.py and of every page in pages/.
 
     Whichever page a visitor opens first (a bookmark, a tab restored after a restart), it
     draws the same sidebar. It changes nothing but the session's starting dataset (set once),
@@ -44,6 +55,9 @@ def setup() -> None:
     """
     st.set_page_config(page_title="glr: landmark recognition", page_icon=":classical_building:", layout="wide")
     with st.sidebar:
+        for page, label, icon in NAVIGATION:
+            st.page_link(page, label=label, icon=icon)
+        st.divider()
         results = results_dir()
         st.markdown("**Dataset in use**")
         st.caption(browse.dataset_label(current_dataset()))

@@ -40,13 +40,14 @@ ROOT = Path(__file__).resolve().parents[1]
 SCREENSHOTS = ROOT / "artifacts" / "screenshots"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run", "--disable-quic"]
-# Navigation label -> URL path. Streamlit's pages/ mode takes both from the file names: app.py
-# is the home page ("app", at the root), pages/1_Dataset.py is "Dataset" at /Dataset, and so on.
-PAGES = {"app": "", "Dataset": "Dataset", "Train": "Train", "Results": "Results", "Predict": "Predict"}
-TITLES = {"app": "glr: landmark recognition", "Dataset": "Dataset", "Train": "Train", "Results": "Results",
+# Navigation label -> URL path. The URL comes from the file name (pages/1_dataset.py is /dataset);
+# the labels are app_common.NAVIGATION's.
+PAGES = {"Home": "", "Dataset": "dataset", "Train": "train", "Results": "results", "Predict": "predict"}
+TITLES = {"Home": "glr: landmark recognition", "Dataset": "Dataset", "Train": "Train", "Results": "Results",
           "Predict": "Predict"}
+NAV_LINK = '[data-testid="stSidebarUserContent"] [data-testid="stPageLink-NavLink"]'
 CHECKS = {  # a text each page shows once it has rendered with the tiny dataset and run
-    "app": "Latest finished run",
+    "Home": "Latest finished run",
     "Dataset": "The long tail",
     "Train": "Start training",
     "Results": "Top-1 accuracy",
@@ -159,7 +160,7 @@ def settle(page, text: str | None = None, timeout: float = 60) -> None:
 
 def open_page(page, name: str, timeout: float = 60) -> None:
     """Go to page `name` through the sidebar navigation and wait for its title."""
-    page.locator('[data-testid="stSidebarNavLink"]', has_text=name).click()
+    page.locator(NAV_LINK, has_text=name).first.click()
     page.wait_for_url(lambda url: url.rstrip("/").endswith("/" + PAGES[name]) if PAGES[name] else
                       url.rstrip("/").count("/") == 2)
     page.get_by_role("heading", name=TITLES[name]).wait_for(timeout=timeout * SECOND)
@@ -178,16 +179,16 @@ def assert_no_error(page) -> None:
 
 
 def nav_entries(page) -> list[str]:
-    """The titles in the sidebar navigation (the last line of each link's text; an icon would come first)."""
-    links = page.locator('[data-testid="stSidebarNavLink"]')
+    """The labels of the sidebar navigation links (the last line of each link's text; the icon comes first)."""
+    links = page.locator(NAV_LINK)
     links.first.wait_for()
     return [text.strip().splitlines()[-1].strip() for text in links.all_inner_texts()]
 
 
 def assert_shared_sidebar(page, tiny_data: Path, results: Path) -> None:
-    """One navigation entry per page, in the order of the file names, and the sidebar app_common.setup() draws."""
+    """One navigation entry per page, in order, no second (Streamlit's own) list, and the sidebar app_common.setup() draws."""
     assert nav_entries(page) == list(PAGES)
-    assert page.locator('[data-testid="stSidebarNavItems"]').count() == 1
+    assert page.locator('[data-testid="stSidebarNav"]').count() == 0
     sidebar = page.locator('[data-testid="stSidebarUserContent"]').inner_text()
     assert "Dataset in use" in sidebar and str(tiny_data) in sidebar and str(results) in sidebar, sidebar
 
@@ -225,7 +226,7 @@ def test_a_cold_deep_link_gets_the_page_and_the_shared_sidebar(name, page, tiny_
 
 def test_every_page_renders_with_one_navigation_entry_each(server, page, tiny_data, results):
     page.goto(server)
-    settle(page, CHECKS["app"], timeout=90)
+    settle(page, CHECKS["Home"], timeout=90)
     for name, text in CHECKS.items():
         open_page(page, name, timeout=90)
         settle(page, text, timeout=90)
@@ -233,7 +234,7 @@ def test_every_page_renders_with_one_navigation_entry_each(server, page, tiny_da
         assert_shared_sidebar(page, tiny_data, results)
         if name == "Dataset":
             page.locator('[data-testid="stPlotlyChart"]').first.wait_for()
-        screenshot(page, "home" if name == "app" else name.lower())
+        screenshot(page, name.lower())
 
 
 def test_predict_a_photo_uploaded_through_the_file_input(server, page, finished_run):
