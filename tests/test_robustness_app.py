@@ -17,7 +17,7 @@ from PIL import Image
 from streamlit import config as st_config
 
 from glr.training.run import RUNS_SUBDIR
-from test_app_pages import APP, assert_no_exception, open_page, texts
+from test_app_pages import APP, HOME, PREDICT, RESULTS, TRAIN, assert_no_exception, open_page, texts
 from test_robustness_runs import _point_at_os_system_in_head, rewrite
 
 RUN_A, RUN_B = "20260101-000000-a", "20260102-000000-b"
@@ -60,7 +60,7 @@ def test_upload_over_the_limit_is_refused_and_the_others_predicted(results, phot
     before = st_config.get_option("server.maxUploadSize")
     st_config.set_option("server.maxUploadSize", 1)
     try:
-        at = open_page("app_pages/predict.py")
+        at = open_page(PREDICT)
         upload(at, [("huge.jpg", photo + b"\0" * (3 * 1024 * 1024 // 2), "image/jpeg"), ("good.jpg", photo, "image/jpeg")])
     finally:
         st_config.set_option("server.maxUploadSize", before)
@@ -76,7 +76,7 @@ def test_fifty_photos_at_once(results, photo):
         buf = io.BytesIO()
         img.rotate(i * 7).save(buf, format="JPEG", quality=60 + i % 30)
         files.append((f"{i:016x}.jpg", buf.getvalue(), "image/jpeg"))
-    at = upload(open_page("app_pages/predict.py"), files)
+    at = upload(open_page(PREDICT), files)
     assert "50 of 50 photo(s) predicted." in texts(at.caption)
     assert "Showing the first 20; all 50 are in the table and the CSV above." in texts(at.caption)
     assert len(at.get("plotly_chart")) == 20
@@ -96,7 +96,7 @@ def test_zip_slip_is_refused_and_nothing_is_written(results, photo, tmp_path, mo
         zf.writestr("..\\..\\windows.jpg", photo)
         zf.writestr("/tmp/glr-absolute-escape.jpg", photo)
         zf.writestr("album/0a1b2c3d.jpg", photo)
-    at = open_page("app_pages/predict.py")
+    at = open_page(PREDICT)
     before = sorted(p for p in tmp_path.rglob("*"))
     upload(at, [("holiday.zip", buffer.getvalue(), "application/zip")])
     assert texts(at.warning) == ("holiday.zip: 4 file(s) with unsafe paths skipped (e.g. '../../escape.jpg'); "
@@ -110,7 +110,7 @@ def test_zip_slip_is_refused_and_nothing_is_written(results, photo, tmp_path, mo
 
 
 def test_a_zip_that_is_not_a_zip_and_an_empty_upload(results, photo):
-    at = upload(open_page("app_pages/predict.py"), [
+    at = upload(open_page(PREDICT), [
         ("broken.zip", b"PK\x03\x04 then nothing", "application/zip"),
         ("empty.jpg", b"", "image/jpeg"),
         ("good.jpg", photo, "image/jpeg"),
@@ -122,7 +122,7 @@ def test_a_zip_that_is_not_a_zip_and_an_empty_upload(results, photo):
 
 def test_heic_upload_gets_the_unsupported_message(results, photo):
     heic = b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + bytes(500)
-    at = upload(open_page("app_pages/predict.py"), [("IMG_0001.jpg", heic, "image/jpeg")])
+    at = upload(open_page(PREDICT), [("IMG_0001.jpg", heic, "image/jpeg")])
     assert texts(at.error).startswith("IMG_0001.jpg: unsupported format HEIC/HEIF/AVIF (common for iPhone photos)")
 
 
@@ -132,28 +132,27 @@ def test_heic_upload_gets_the_unsupported_message(results, photo):
 def test_tampered_model_is_refused_on_the_predict_page(results):
     for name in (RUN_A, RUN_B):
         rewrite(results / RUNS_SUBDIR / name / "model.keras", _point_at_os_system_in_head)
-    at = open_page("app_pages/predict.py")
+    at = open_page(PREDICT)
     assert "refused to load: the model refers to code outside Keras (subprocess.Popen)" in texts(at.error)
     assert not at.file_uploader  # nothing to predict with
 
 
-@pytest.mark.parametrize("page", ["app_pages/home.py", "app_pages/train.py", "app_pages/results.py",
-                                  "app_pages/predict.py"])
+@pytest.mark.parametrize("page", [HOME, TRAIN, RESULTS, PREDICT])
 def test_run_deleted_while_its_page_is_open(results, page):
     at = open_page(page)
-    if page == "app_pages/train.py":
+    if page == TRAIN:
         assert at.selectbox[-1].value == RUN_B  # following the newest run
-    if page in ("app_pages/results.py", "app_pages/predict.py"):
-        assert RUN_B in str(at.multiselect[0].value if page.endswith("results.py") else at.selectbox[0].value)
+    if page in (RESULTS, PREDICT):
+        assert RUN_B in str(at.multiselect[0].value if page == RESULTS else at.selectbox[0].value)
     shutil.rmtree(results / RUNS_SUBDIR / RUN_B)
     at.run()
     assert_no_exception(at)
     assert not at.error, texts(at.error)
-    if page == "app_pages/train.py":
+    if page == TRAIN:
         assert at.selectbox[-1].value == RUN_A  # follows the run that is left
-    elif page == "app_pages/predict.py":
+    elif page == PREDICT:
         assert at.selectbox[0].value == RUN_A and at.file_uploader  # ready to predict with it
-    elif page == "app_pages/results.py":
+    elif page == RESULTS:
         assert at.multiselect[0].options == [RUN_A]  # the deleted run is no longer offered
         assert at.multiselect[0].value == [RUN_A]  # it switches to the run that is left
     else:
@@ -166,7 +165,7 @@ def test_run_deleted_while_its_page_is_open(results, page):
 
 def test_damaged_run_is_listed_as_damaged_on_the_train_page(results):
     (results / RUNS_SUBDIR / RUN_B / "history.csv").write_text("phase,epoch\nhead,")
-    at = open_page("app_pages/train.py")
+    at = open_page(TRAIN)
     follow = at.selectbox[-1]
     assert follow.value == RUN_B and f"{RUN_A} (finished)" in follow.options
     assert f"{RUN_B} (damaged)" in follow.options

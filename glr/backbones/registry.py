@@ -1,8 +1,10 @@
 """Backbone registry: name -> Keras feature extractor, input size, preprocessing, weight source.
 
 Every backbone here is a globally pooled feature extractor whose input is an image that
-already went through `preprocess(name, x)`. Preprocessing must match the weights (see
-NOTES.md): the wrong mode quietly ruins accuracy, so it lives next to the builder.
+already went through `preprocess(name, x)`. Preprocessing must match the weights: caffe
+mode for ResNet (RGB -> BGR, ImageNet mean subtracted, no scaling), raw 0..255 for
+MobileNetV3 (the model rescales itself), `(x - 127) / 128` for EfficientNet-Lite. The
+wrong mode quietly ruins accuracy, so it lives next to the builder.
 
 Importing this module does not import TensorFlow (about 5 s); builders and tensor
 preprocessing import it when called, so listing backbones stays instant.

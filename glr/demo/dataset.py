@@ -16,9 +16,10 @@ a linear probe on raw pixels does poorly (the landmark moves, shrinks and change
 colour cast from photo to photo), while features from an ImageNet backbone, which
 see shapes and patterns wherever they are, separate the classes well.
 
-The drawing lives in two modules: `glr.demo.landmarks` draws the structures and
-`glr.demo.scenes` composes a photo around one. This module holds the class catalogue
-and writes the dataset; it re-exports their public names.
+The drawing lives elsewhere: `glr.demo.landmarks` draws the structures (with
+`glr.demo.sketch`'s vocabulary and the family drawers of `glr.demo.buildings` and
+`glr.demo.monuments`) and `glr.demo.scenes` composes a photo around one. This module holds
+the class catalogue and writes the dataset.
 
 Everything is drawn with numpy and Pillow from a seed, so the same call always writes
 byte-identical files.
@@ -40,13 +41,8 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from glr.demo.landmarks import (  # noqa: F401  (re-exported: `from glr.demo.dataset import X` keeps working)
-    ACCENTS, CATEGORY_URL, FAMILIES, FAMILY_DRAWERS, GOLD, HOLE, MATERIALS, PATTERN_PERIOD,
-    PATTERNS, WINDOW, WINDOW_STYLES, LandmarkClass, Sketch, draw_landmark,
-)
-from glr.demo.scenes import (  # noqa: F401  (re-exported likewise)
-    ASPECTS, DEFAULT_IMAGE_SIZE, GROUNDS, OCCLUDERS, SKIES, SKY_WEIGHTS, render_photo,
-)
+from glr.demo.scenes import DEFAULT_IMAGE_SIZE, render_photo
+from glr.demo.sketch import ACCENTS, FAMILIES, MATERIALS, PATTERNS, LandmarkClass
 from glr.errors import GlrError
 from glr.paths import demo_dir
 

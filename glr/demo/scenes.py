@@ -12,13 +12,14 @@ import math
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
-from glr.demo.landmarks import LandmarkClass, _mix, _shade, draw_landmark
+from glr.demo.landmarks import draw_landmark
+from glr.demo.sketch import LandmarkClass, mix, shade
 
 # ---------------------------------------------------------------------------------------
 # Constants
 # ---------------------------------------------------------------------------------------
 
-# The photo width `render_photo` draws unless told (`glr.demo.dataset` re-exports it as the dataset's).
+# The photo width `render_photo` draws unless told; `glr.demo.dataset` takes it as the dataset's default.
 DEFAULT_IMAGE_SIZE = 256
 
 # Photos are `image_size` wide; their height varies (landscape, square, portrait).
@@ -92,22 +93,22 @@ def _draw_tree(d, rng, x, base, size):
         for k in range(3):
             y = base - size * (0.25 + 0.22 * k)
             d.polygon([(x - size * (0.3 - 0.07 * k), y), (x + size * (0.3 - 0.07 * k), y),
-                       (x, y - size * 0.4)], fill=_shade(leaves, 0.9 + 0.1 * k))
+                       (x, y - size * 0.4)], fill=shade(leaves, 0.9 + 0.1 * k))
         return
     for _ in range(5):  # a broadleaf crown of overlapping blobs
         cx = x + rng.uniform(-0.2, 0.2) * size
         cy = base - size * rng.uniform(0.55, 0.85)
         rr = size * rng.uniform(0.15, 0.26)
-        d.ellipse([cx - rr, cy - rr, cx + rr, cy + rr], fill=_shade(leaves, rng.uniform(0.75, 1.15)))
+        d.ellipse([cx - rr, cy - rr, cx + rr, cy + rr], fill=shade(leaves, rng.uniform(0.75, 1.15)))
 
 
 def _draw_person(d, rng, x, base, size):
     color = _jitter(rng, (50, 50, 60), 40)
     head = size * 0.1
-    d.ellipse([x - head, base - size, x + head, base - size + 2 * head], fill=_shade(color, 1.3))
+    d.ellipse([x - head, base - size, x + head, base - size + 2 * head], fill=shade(color, 1.3))
     d.polygon([(x - size * 0.14, base - size * 0.8), (x + size * 0.14, base - size * 0.8),
                (x + size * 0.1, base - size * 0.4), (x - size * 0.1, base - size * 0.4)], fill=color)
-    d.rectangle([x - size * 0.09, base - size * 0.42, x + size * 0.09, base], fill=_shade(color, 0.6))
+    d.rectangle([x - size * 0.09, base - size * 0.42, x + size * 0.09, base], fill=shade(color, 0.6))
 
 
 def _draw_car(d, rng, x, base, size):
@@ -116,7 +117,7 @@ def _draw_car(d, rng, x, base, size):
                         radius=size * 0.1, fill=color)
     d.polygon([(x - size * 0.55, base - size * 0.45), (x - size * 0.35, base - size * 0.75),
                (x + size * 0.4, base - size * 0.75), (x + size * 0.65, base - size * 0.45)],
-              fill=_shade(color, 0.8))
+              fill=shade(color, 0.8))
     for wx in (x - size * 0.6, x + size * 0.6):
         d.ellipse([wx - size * 0.18, base - size * 0.3, wx + size * 0.18, base + size * 0.05], fill=(20, 20, 22))
 
@@ -152,7 +153,7 @@ def _sky_and_ground(rng, width, height, horizon, sky_top, sky_low, ground) -> Im
     """Gradients for sky and ground (the ground fades into haze near the horizon), and clouds."""
     canvas = np.empty((height, width, 3), np.float32)
     canvas[:horizon] = _vertical_gradient(horizon, width, sky_top, sky_low, 0.8)
-    canvas[horizon:] = _vertical_gradient(height - horizon, width, _mix(ground, sky_low, 0.4), _shade(ground, 0.8))
+    canvas[horizon:] = _vertical_gradient(height - horizon, width, mix(ground, sky_low, 0.4), shade(ground, 0.8))
     scene = Image.fromarray(canvas.astype(np.uint8))
     if rng.random() < 0.6:  # clouds: soft white blobs, blurred on their own mask
         clouds = Image.new("L", (width, height), 0)
@@ -162,7 +163,7 @@ def _sky_and_ground(rng, width, height, horizon, sky_top, sky_low, ground) -> Im
             rx, ry = rng.uniform(0.05, 0.25) * width, rng.uniform(0.02, 0.06) * height
             dc.ellipse([cx - rx, cy - ry, cx + rx, cy + ry], fill=int(rng.integers(90, 220)))
         clouds = clouds.filter(ImageFilter.GaussianBlur(width * 0.02))
-        scene.paste(_mix(sky_low, (250, 250, 250), 0.7), (0, 0), clouds)
+        scene.paste(mix(sky_low, (250, 250, 250), 0.7), (0, 0), clouds)
     return scene
 
 
@@ -171,13 +172,13 @@ def _background(d, rng, width, height, horizon, sky_low, ground) -> None:
     if rng.random() < 0.5:
         xs = np.linspace(0, width, 9)
         ys = horizon - height * np.abs(np.cumsum(rng.normal(0, 0.04, 9))) - height * 0.02
-        d.polygon([(0, horizon)] + list(zip(xs, ys)) + [(width, horizon)], fill=_mix(ground, sky_low, 0.55))
+        d.polygon([(0, horizon)] + list(zip(xs, ys)) + [(width, horizon)], fill=mix(ground, sky_low, 0.55))
     if rng.random() < 0.5:
         x = rng.uniform(-20, 0)
         while x < width:
             w = rng.uniform(0.04, 0.1) * width
             d.rectangle([x, horizon - rng.uniform(0.03, 0.16) * height, x + w, horizon + 1],
-                        fill=_mix((110, 110, 118), sky_low, rng.uniform(0.4, 0.7)))
+                        fill=mix((110, 110, 118), sky_low, rng.uniform(0.4, 0.7)))
             x += w + rng.uniform(0, 0.05) * width
     for _ in range(int(rng.integers(0, 3))):
         x0 = rng.uniform(-0.2, 0.9) * width

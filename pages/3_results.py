@@ -1,5 +1,13 @@
 """Results: one run or several side by side: curves, top-1/top-5/GAP, per-class scores, confusions, mistakes, the report."""
 
+import sys
+from pathlib import Path
+
+# `streamlit run app.py` puts the app's folder on sys.path; AppTest, and a page run on its own, do not.
+# glr and app_common live there.
+if (_root := str(Path(__file__).resolve().parents[1])) not in sys.path:
+    sys.path.insert(0, _root)
+
 import streamlit as st
 
 from glr.evaluation import compare
@@ -11,7 +19,9 @@ from glr.retrieval import run_index
 from glr.training.run import Run
 from glr.training.status import ACTIVE_STATES
 from glr.errors import GlrError
-from app_pages import common
+import app_common as common
+
+common.setup()
 
 READ_ERRORS = (GlrError, OSError, ValueError, KeyError, IndexError)  # a damaged run file: say which, never a traceback
 PROJECTIONS = {"PCA": "pca", "t-SNE": "tsne"}

@@ -1,7 +1,9 @@
-"""Shared pieces of the app's pages: the dataset in use, cached loaders, and the buttons every empty state offers.
+"""Shared pieces of the app's pages: the set-up every page starts with, the dataset in use, cached loaders,
+and the buttons every empty state offers.
 
-Not a page itself: app.py lists the pages with st.navigation, so this file never shows in
-the sidebar. Everything here calls `glr`; the only state it keeps is in st.session_state.
+Not a page itself: it lives beside app.py, not in pages/, because Streamlit makes a page of
+every .py file in pages/. Everything here calls `glr`; the only state it keeps is in
+st.session_state.
 """
 
 from __future__ import annotations
@@ -19,13 +21,50 @@ from glr.training import launch
 from glr.errors import GlrError
 from glr.paths import demo_dir
 
-# Page files, relative to app.py (st.switch_page and st.page_link take these).
+# Page files, relative to app.py (st.switch_page and st.page_link take these). Streamlit takes
+# each page's URL from its file name (/dataset, /train, ...); the number sets the order.
 HOME, DATASET, TRAIN, RESULTS, PREDICT = (
-    "app_pages/home.py", "app_pages/dataset.py", "app_pages/train.py", "app_pages/results.py", "app_pages/predict.py")
+    "app.py", "pages/1_dataset.py", "pages/2_train.py", "pages/3_results.py", "pages/4_predict.py")
+# The sidebar navigation setup() draws. Streamlit's own list (hidden in .streamlit/config.toml)
+# would label the home page "app", after its file, with no way to rename it or add icons.
+NAVIGATION = (
+    (HOME, "Home", ":material/home:"),
+    (DATASET, "Dataset", ":material/photo_library:"),
+    (TRAIN, "Train", ":material/model_training:"),
+    (RESULTS, "Results", ":material/insights:"),
+    (PREDICT, "Predict", ":material/image_search:"),
+)
 
 DATASET_KEY = "glr_dataset"  # the dataset in use: a path, or None for the embedded demo
 RUN_KEY = "glr_selected_run"  # the run the Train page follows
 POLL_SECONDS = 2.0  # how often a live training view re-reads the run folder
+
+
+# --------------------------------------------------------------------------- set-up
+
+
+def setup() -> None:
+    """The page config and the shared sidebar (navigation, dataset, results folder, a running training).
+
+    The first call of app.py and of every page in pages/.
+
+    Whichever page a visitor opens first (a bookmark, a tab restored after a restart), it
+    draws the same sidebar. It changes nothing but the session's starting dataset (set once),
+    so every run of every page calls it.
+    """
+    st.set_page_config(page_title="glr: landmark recognition", page_icon=":classical_building:", layout="wide")
+    with st.sidebar:
+        for page, label, icon in NAVIGATION:
+            st.page_link(page, label=label, icon=icon)
+        st.divider()
+        results = results_dir()
+        st.markdown("**Dataset in use**")
+        st.caption(browse.dataset_label(current_dataset()))
+        st.markdown("**Results folder**")
+        st.caption(str(results))
+        lock = launch.read_lock(results) if results.is_dir() else None
+        if lock:
+            st.info(f"Training: {lock.get('run_id')}", icon=":material/hourglass_top:")
 
 
 # --------------------------------------------------------------------------- state

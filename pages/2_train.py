@@ -5,6 +5,14 @@ Training never runs inside Streamlit: Start calls glr.training.launch.launch, wh
 the browser leaves the training alone and reopening the page finds it again.
 """
 
+import sys
+from pathlib import Path
+
+# `streamlit run app.py` puts the app's folder on sys.path; AppTest, and a page run on its own, do not.
+# glr and app_common live there.
+if (_root := str(Path(__file__).resolve().parents[1])) not in sys.path:
+    sys.path.insert(0, _root)
+
 import streamlit as st
 
 from glr.data import browse
@@ -17,7 +25,9 @@ from glr.training.run import Run, RunError
 from glr.training.status import ACTIVE_STATES
 from glr.training.config import AUGMENT_SPACES, TrainConfig
 from glr.errors import GlrError
-from app_pages import common
+import app_common as common
+
+common.setup()
 
 DEFAULTS = TrainConfig()
 LEARNING_RATES = [1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2]

@@ -5,6 +5,13 @@ zip, also give a CSV in the Kaggle submission format.
 """
 
 import hashlib
+import sys
+from pathlib import Path
+
+# `streamlit run app.py` puts the app's folder on sys.path; AppTest, and a page run on its own, do not.
+# glr and app_common live there.
+if (_root := str(Path(__file__).resolve().parents[1])) not in sys.path:
+    sys.path.insert(0, _root)
 
 import streamlit as st
 
@@ -16,7 +23,9 @@ from glr.retrieval import run_index
 from glr.training.run import Run
 from glr.data import uploads
 from glr.errors import GlrError
-from app_pages import common
+import app_common as common
+
+common.setup()
 
 MAX_SHOWN = 20  # photos shown in detail; all of them are in the table and the CSV
 RESULT_KEY = "predict_result"

@@ -1,6 +1,12 @@
 """Dataset: choose a dataset, see its long tail, the curated top-N and its split, a gallery per class, image sizes and problems."""
 
+import sys
 from pathlib import Path
+
+# `streamlit run app.py` puts the app's folder on sys.path; AppTest, and a page run on its own, do not.
+# glr and app_common live there.
+if (_root := str(Path(__file__).resolve().parents[1])) not in sys.path:
+    sys.path.insert(0, _root)
 
 import streamlit as st
 
@@ -9,7 +15,9 @@ from glr.demo import dataset as demo
 from glr.data import datasets
 from glr.evaluation import plots
 from glr.errors import GlrError
-from app_pages import common
+import app_common as common
+
+common.setup()
 
 st.title("Dataset")
 dataset = common.current_dataset()

@@ -1,0 +1,159 @@
+"""What the Dataset page shows of a catalog: galleries, thumbnails, image sizes, recent datasets.
+
+Plain functions of paths and DataFrames, tested without a browser; nothing here imports
+streamlit or TensorFlow.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from glr.atomic import read_json, write_json
+from glr.errors import ImageError
+from glr.paths import cache_dir, demo_dir
+
+RECENT_FILE = "recent_datasets.json"  # under glr.paths.cache_dir()
+RECENT_LIMIT = 8
+THUMBNAIL_PX = 160
+SIZE_SAMPLE = 200  # image headers read for the size statistics
+EXAMPLES_PER_CLASS = 4
+
+
+def dataset_label(path: str | None) -> str:
+    """How the app names a dataset choice: "the demo dataset" for None, else the path."""
+    return "the demo dataset" if not path else str(path)
+
+
+def dataset_stamp(path: str | os.PathLike | None) -> float:
+    """A number that changes when the dataset at `path` (None: the demo) is rewritten.
+
+    The latest modification time of the folder and its `train.csv` (0 if absent): a cache
+    keyed on it reloads a dataset that was regenerated or edited.
+    """
+    root = Path(path).expanduser() if path else demo_dir()
+    stamps = []
+    for candidate in (root, root / "train.csv", root / ".complete"):
+        try:
+            stamps.append(candidate.stat().st_mtime)
+        except OSError:
+            pass
+    return max(stamps, default=0.0)
+
+
+def _recent_path() -> Path:
+    return cache_dir() / RECENT_FILE
+
+
+def recent_datasets(limit: int = RECENT_LIMIT) -> list[str]:
+    """Dataset paths used before, most recent first; a missing or damaged file gives []."""
+    try:
+        data = read_json(_recent_path())
+    except (OSError, ValueError):
+        return []
+    if not isinstance(data, list):
+        return []
+    return [p for p in data if isinstance(p, str) and p][:limit]
+
+
+def remember_dataset(path: str | os.PathLike, limit: int = RECENT_LIMIT) -> list[str]:
+    """Put `path` first in the recent datasets (without duplicates, at most `limit`); return the list.
+
+    The list is a convenience: a folder that cannot be written to leaves it unchanged.
+    """
+    text = str(path).strip()
+    items = [text] + [p for p in recent_datasets(limit) if p != text]
+    items = items[:limit]
+    try:
+        write_json(_recent_path(), items)
+    except OSError:
+        pass
+    return items
+
+
+def split_table(split) -> pd.DataFrame:
+    """The curated classes with their train and validation counts: index, landmark_id, name, images, train, val."""
+    table = split.labels[["index", "landmark_id", "name", "images"]].copy()
+    for side, df in (("train", split.train), ("val", split.val)):
+        counts = df["landmark_id"].value_counts()
+        table[side] = table["landmark_id"].map(counts).fillna(0).astype(int)
+    return table
+
+
+@dataclass
+class GalleryPage:
+    """One page of the class gallery: `classes` has landmark_id, name, images and examples (a list of paths)."""
+
+    classes: pd.DataFrame
+    page: int  # 1-based, clamped to the pages there are
+    pages: int
+    matches: int  # classes matching the search
+
+
+def gallery_page(catalog_df: pd.DataFrame, query: str = "", page: int = 1, per_page: int = 6,
+                 per_class: int = EXAMPLES_PER_CLASS) -> GalleryPage:
+    """Classes whose name (or landmark_id) contains `query`, largest first, `per_page` at a time.
+
+    Each class comes with its first `per_class` image paths (sorted by id, so the same every
+    time). A page number out of range is clamped; no match gives an empty page.
+    """
+    per_page, per_class = max(1, int(per_page)), max(1, int(per_class))
+    counts = catalog_df.groupby("landmark_id", sort=False).agg(name=("name", "first"), images=("id", "size")).reset_index()
+    query = (query or "").strip().lower()
+    if query:
+        hit = counts["name"].astype(str).str.lower().str.contains(query, regex=False) | \
+            counts["landmark_id"].astype(str).str.contains(query, regex=False)
+        counts = counts[hit]
+    counts = counts.sort_values(["images", "landmark_id"], ascending=[False, True])
+    pages = max(1, -(-len(counts) // per_page))
+    page = min(max(1, int(page)), pages)
+    shown = counts.iloc[(page - 1) * per_page: page * per_page].reset_index(drop=True)
+    chosen = catalog_df[catalog_df["landmark_id"].isin(shown["landmark_id"])].sort_values("id")
+    examples = chosen.groupby("landmark_id")["path"].apply(lambda s: list(s.iloc[:per_class]))
+    shown["examples"] = shown["landmark_id"].map(examples).apply(lambda x: x if isinstance(x, list) else [])
+    return GalleryPage(classes=shown, page=page, pages=pages, matches=len(counts))
+
+
+def thumbnail(path, size: int = THUMBNAIL_PX) -> np.ndarray | None:
+    """A `size` x `size` centre crop of an image (a path, bytes or file-like; RGB uint8), or None if it cannot be decoded."""
+    from PIL import Image, ImageOps
+
+    from glr.data.images import decode_image
+
+    try:
+        arr = decode_image(path, draft_size=size)
+    except ImageError:
+        return None
+    return np.asarray(ImageOps.fit(Image.fromarray(arr), (size, size)), dtype=np.uint8)
+
+
+def image_size_stats(paths: Sequence[str], sample: int = SIZE_SAMPLE, seed: int = 0) -> dict:
+    """Width and height of a random sample of images, read from their headers only.
+
+    Returns {"sampled", "unreadable", "sizes": DataFrame(width, height), "summary":
+    DataFrame(min, median, max per dimension), "common": DataFrame(size, images) of the most
+    frequent sizes}.
+    """
+    from glr.data.images import image_size
+
+    paths = list(paths)
+    if len(paths) > sample:
+        picked = np.random.default_rng(seed).choice(len(paths), size=sample, replace=False)
+        paths = [paths[i] for i in sorted(picked)]
+    sizes = [image_size(p) for p in paths]
+    ok = [s for s in sizes if s]
+    df = pd.DataFrame(ok, columns=["width", "height"])
+    summary = pd.DataFrame(
+        {"min": df.min(), "median": df.median(), "max": df.max()} if len(df) else
+        {"min": [], "median": [], "max": []}
+    )
+    common = (df.assign(size=df["width"].astype(str) + " x " + df["height"].astype(str))["size"]
+              .value_counts().head(10).rename_axis("size").reset_index(name="images")) if len(df) else \
+        pd.DataFrame(columns=["size", "images"])
+    return {"sampled": len(paths), "unreadable": len(sizes) - len(ok), "sizes": df, "summary": summary,
+            "common": common}
