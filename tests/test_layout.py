@@ -98,3 +98,13 @@ def test_every_subpackage_says_what_it_holds():
     for init in GLR.rglob("__init__.py"):
         doc = ast.get_docstring(ast.parse(init.read_text()))
         assert doc and len(doc.split()) >= 20, f"{init.relative_to(ROOT)} needs a one-paragraph docstring"
+
+
+def test_the_readme_module_table_matches_the_tree():
+    readme = (ROOT / "README.md").read_text()
+    table = readme[readme.index("| module | job |"):]
+    table = table[:table.index("\n\n")]
+    listed = set(re.findall(r"`(glr/[\w/]+\.py)`", table))
+    on_disk = {str(p.relative_to(ROOT)) for p in GLR.rglob("*.py") if p.name != "__init__.py"}
+    assert listed - on_disk == set(), "the README lists modules that do not exist"
+    assert on_disk - listed == set(), "modules missing from the README's table"
