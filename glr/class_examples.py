@@ -1,4 +1,4 @@
-"""Example photos of each class of a run, to show beside a prediction.
+"""A run's classes for the Predict page: example photos of each, sample photos to try, what the model knows.
 
 Light on purpose (pandas only): the Predict page reads it on every rerun.
 """
@@ -6,12 +6,18 @@ Light on purpose (pandas only): the Predict page reads it on every rerun.
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
+from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
+from glr.paths import demo_dir
 from glr.training.run import Run, RunError, as_run
 
 EXAMPLES_PER_CLASS = 4
+SAMPLES = 6  # sample photos offered to try
+NAMES_QUOTED = 3  # landmark names quoted in the sentence saying what a model knows
 
 
 def run_dataset_root(run: Run | str | os.PathLike) -> str | None:
@@ -60,3 +66,90 @@ def _quietly(reader):
         return reader()
     except RunError:
         return None
+
+
+@dataclass(frozen=True)
+class SamplePhoto:
+    """A validation photo of a run, offered to try on the Predict page; its true landmark is known."""
+
+    path: str
+    landmark_id: int
+    name: str  # the true landmark's name
+
+    @property
+    def file_name(self) -> str:
+        """The name the photo goes by among the uploads: its file name."""
+        return Path(self.path).name
+
+
+def sample_photos(run: Run | str | os.PathLike, n: int = SAMPLES, catalog_df: pd.DataFrame | None = None) -> list[SamplePhoto]:
+    """Up to `n` photos of the run's validation split, each of another class, spread evenly over the classes.
+
+    The model never trained on them, so they show what it does on a photo it has not seen.
+    Read from the run's validation predictions; without them, from its split and
+    `catalog_df` (the catalog of its dataset). Only files that exist; always the same
+    photos for the same run.
+    """
+    run = as_run(run)
+    rows = _validation_photos(run, catalog_df)
+    if rows is None or rows.empty or n <= 0:
+        return []
+    rows = rows[[os.path.isfile(p) for p in rows["path"]]].sort_values(["landmark_id", "id"])
+    first = rows.drop_duplicates("landmark_id")
+    if len(first) > n:  # spread over the classes rather than the first n of them
+        first = first.iloc[np.unique(np.linspace(0, len(first) - 1, n).round().astype(int))]
+    return [SamplePhoto(str(r.path), int(r.landmark_id), str(r.name)) for r in first.itertuples(index=False)]
+
+
+def _validation_photos(run: Run, catalog_df: pd.DataFrame | None) -> pd.DataFrame | None:
+    """id, path, landmark_id, name of the run's validation photos, or None when the run cannot say."""
+    val = _quietly(run.predictions)
+    if val is not None and {"id", "path", "true_landmark_id", "true_name"} <= set(val.columns):
+        return val.rename(columns={"true_landmark_id": "landmark_id", "true_name": "name"})[
+            ["id", "path", "landmark_id", "name"]].dropna()
+    split, labels = _quietly(run.split), _quietly(run.labels)
+    if split is None or labels is None or catalog_df is None:
+        return None
+    try:
+        val = split[split["split"] == "val"]
+        paths = catalog_df.drop_duplicates("id").set_index("id")["path"]
+        names = labels.set_index("landmark_id")["name"]
+        val = val.assign(path=val["id"].map(paths), name=val["landmark_id"].map(names))
+        return val[["id", "path", "landmark_id", "name"]].dropna()
+    except (KeyError, ValueError):
+        return None
+
+
+def is_demo_run(run: Run | str | os.PathLike) -> bool:
+    """Whether the run was trained on the embedded demo dataset (its generated, invented landmarks)."""
+    root = as_run(run).dataset_root()
+    try:
+        return bool(root) and Path(root).resolve() == demo_dir().resolve()
+    except OSError:
+        return False
+
+
+def what_it_knows(run: Run | str | os.PathLike, unknown_verdict: bool = True) -> str:
+    """A sentence for the Predict page: which dataset and how many landmarks the model knows, and what it says of others.
+
+    `unknown_verdict`: whether the run can call a photo "not a known landmark" (it has an
+    embedding index); without it, every photo gets the closest known name.
+    """
+    run = as_run(run)
+    labels = _quietly(run.labels)
+    count = len(labels) if labels is not None else 0
+    names = [str(n) for n in labels["name"].head(NAMES_QUOTED)] if count else []
+    quoted = f" ({', '.join(names)}{', ...' if count > len(names) else ''})" if names else ""
+    noun = "landmark" if count == 1 else "landmarks"
+    demo = is_demo_run(run)
+    if demo:
+        what = (f"This model knows the {count} invented {noun} of the demo dataset{quoted}, drawn on this computer: "
+                "it has never seen a real landmark.")
+    else:
+        root = run.dataset_root()
+        where = f"the dataset at {root}" if root else "its training dataset"
+        what = f"This model knows the {count} {noun} of {where}{quoted}."
+    others = "anything else, a real landmark included," if demo else "anything else"
+    if unknown_verdict:
+        return what + f" A photo of {others} will be called \"not a known landmark\"."
+    return what + f" A photo of {others} still gets the closest of these names: this run has no unknown verdict."

@@ -191,3 +191,22 @@ def submission_table(ids: Iterable[str], predictions: Sequence[Prediction]) -> p
     """Kaggle's submission format: id, landmarks ("landmark_id confidence", empty if none)."""
     landmarks = [f"{p.top[0][0]} {p.top[0][2]:.6f}" if p.ok and p.top else "" for p in predictions]
     return pd.DataFrame({"id": list(ids), "landmarks": landmarks})
+
+
+
+def with_repeats(photo_ids: Sequence[str], predictions: Sequence[Prediction],
+                 repeats: Iterable[tuple[str, str]] = ()) -> tuple[list[str], list[Prediction]]:
+    """The submission's rows for uploaded photos: (ids, predictions), one row per photo id.
+
+    `repeats`: (id, id of the first copy) of photos left out as copies of an earlier one
+    (glr.data.uploads.unique_photos). A copy under a new id gets its first copy's prediction,
+    as a test set can hold the same image twice; the same id twice is one row.
+    """
+    ids, chosen = list(photo_ids), list(predictions)
+    by_id = dict(zip(ids, chosen))
+    for repeat, first in repeats:
+        if repeat not in by_id and first in by_id:
+            by_id[repeat] = by_id[first]
+            ids.append(repeat)
+            chosen.append(by_id[first])
+    return ids, chosen

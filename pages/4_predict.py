@@ -1,7 +1,9 @@
-"""Predict: drop photos (or a zip, or use the camera); each gets its top-k landmarks and examples of the best guess.
+"""Predict: drop photos (or a zip, use the camera, or try a validation photo in one click); each gets its
+top-k landmarks, where the model looked (Grad-CAM) and examples of the best guess.
 
-A bad file gets its own message and the others are still predicted. Several photos, or a
-zip, also give a CSV in the Kaggle submission format.
+The page says first which landmarks the model knows. A bad file gets its own message and
+the others are still predicted; the same photo twice is predicted once. Several photos, or
+a zip, also give a CSV in the Kaggle submission format.
 """
 
 import hashlib
@@ -15,7 +17,7 @@ if (_root := str(Path(__file__).resolve().parents[1])) not in sys.path:
 
 import streamlit as st
 
-from glr import predict
+from glr import class_examples, predict
 from glr.data import browse
 from glr.training import run_table
 from glr.evaluation import plots
@@ -29,6 +31,39 @@ common.setup()
 
 MAX_SHOWN = 20  # photos shown in detail; all of them are in the table and the CSV
 RESULT_KEY = "predict_result"
+SAMPLES_KEY = "predict_samples"  # the sample photos tried: [{"path", "file_name", "name"}]
+INPUTS_KEY = "predict_inputs"  # bumped by "Clear all": the upload box and the camera get new, empty widgets
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def samples_of(run_path: str, stamp: float) -> list[class_examples.SamplePhoto]:
+    """The run's sample photos to try (validation photos of different classes)."""
+    return class_examples.sample_photos(run_path)
+
+
+@st.cache_data(max_entries=64, show_spinner="Finding where the model looked (the first time loads TensorFlow)...")
+def heatmap(run_path: str, stamp: float, digest: str, landmark_id: int, _data: bytes):
+    """(overlay, name, probability) of a photo's Grad-CAM, once per photo content (`digest`), model and landmark."""
+    from glr import explain
+
+    return explain.gradcam_overlay(run_path, _data, landmark_id=landmark_id)
+
+
+def try_samples(chosen: list[class_examples.SamplePhoto]) -> None:
+    """Add sample photos to the ones to predict (a photo tried again is not added twice)."""
+    tried = st.session_state.setdefault(SAMPLES_KEY, [])
+    for sample in chosen:
+        if all(t["path"] != sample.path for t in tried):
+            tried.append({"path": sample.path, "file_name": sample.file_name, "name": sample.name})
+
+
+def clear_all() -> None:
+    """Empty the uploads, the camera and the samples tried."""
+    st.session_state[SAMPLES_KEY] = []
+    st.session_state[INPUTS_KEY] = st.session_state.get(INPUTS_KEY, 0) + 1
+    st.session_state["predict_use_camera"] = False
+    st.session_state.pop(RESULT_KEY, None)
+
 
 st.title("Predict")
 results = common.results_dir()
@@ -51,34 +86,64 @@ try:
 except GlrError as exc:
     st.error(str(exc))
     st.stop()
+st.info(class_examples.what_it_knows(run, unknown_verdict=model.recognizer is not None), icon=":material/school:")
 if model.recognizer is None:
     st.caption(f"No similar photos or unknown verdict for this run: {model.retrieval_problem}")
 if model.backend_note:
     st.caption(model.backend_note.capitalize())
 
+generation = st.session_state.get(INPUTS_KEY, 0)
+suffix = f"_{generation}" if generation else ""  # a new key is a new, empty widget
 uploaded = st.file_uploader("Drop photos here, or a zip of photos", type=list(uploads.UPLOAD_TYPES),
-                            accept_multiple_files=True, key="predict_files")
-camera = st.camera_input("Take a photo", key="predict_camera") if st.toggle("Use the camera", key="predict_use_camera") else None
+                            accept_multiple_files=True, key=f"predict_files{suffix}")
+camera = (st.camera_input("Take a photo", key=f"predict_camera{suffix}")
+          if st.toggle("Use the camera", key="predict_use_camera") else None)
 
+samples = samples_of(str(run_path), run_table.model_stamp(run))
+if samples:
+    st.markdown("**Or try a photo the model never trained on** (from its validation split), in one click:")
+    cols = st.columns(len(samples) + 1)
+    for i, sample in enumerate(samples):
+        with cols[i]:
+            image = common.thumbnail(sample.path, 120)
+            if image is not None:
+                st.image(image, caption=sample.name, width=120)
+            st.button("Try", key=f"predict_try_{i}", on_click=try_samples, args=([sample],),
+                      help=f"A validation photo of {sample.name}")
+    cols[-1].button(f"Try all {len(samples)}", key="predict_try_all", on_click=try_samples, args=(samples,))
+
+tried = st.session_state.get(SAMPLES_KEY, [])
+truth = {t["file_name"]: t["name"] for t in tried}
 files = [(f.name, f.getvalue()) for f in uploaded or []]
 if camera is not None:
     files.append(("camera.jpg", camera.getvalue()))
+for sample in tried:
+    try:
+        files.append((sample["file_name"], Path(sample["path"]).read_bytes()))
+    except OSError as exc:
+        st.warning(f"{sample['path']}: the sample photo cannot be read ({exc.strerror or exc})")
 if not files:
     st.info("Drop one photo or many (JPEG, PNG, WebP, BMP, GIF, TIFF), or a zip of photos, to see what the model "
-            "recognises. Try a photo from the validation set, or one of your own.")
+            "recognises, or try one of the validation photos above.")
     st.stop()
+st.button("Clear all", key="predict_clear", on_click=clear_all, icon=":material/delete_sweep:",
+          help="Remove the uploads, the camera photo and the samples tried")
 
 # The server refuses bigger uploads; the same limit is checked again for what bypasses it (the camera).
 photos, problems, from_zip = uploads.expand_uploads(files, max_file_bytes=st.get_option("server.maxUploadSize") * uploads.MB)
 for problem in problems:
     st.warning(problem)
+photos, repeats = uploads.unique_photos(photos)
+for repeat, first in repeats:
+    st.caption(f"{repeat} was added twice: predicted once." if repeat == first else
+               f"{repeat} is the same photo as {first}: predicted once.")
 if not photos:
     st.stop()
 
 # Predict once per set of photos, model and k; widget clicks that change none of them reuse the result.
 digest = hashlib.sha1(repr((str(run_path), stamp, k, n_similar)).encode())
 for name, data in photos:
-    digest.update(name.encode() + b"\0" + hashlib.sha1(data).digest())
+    digest.update(name.encode() + b"\0" + bytes.fromhex(uploads.content_digest(data)))
 cached = st.session_state.get(RESULT_KEY)
 if cached and cached[0] == digest.hexdigest():
     predictions = cached[1]
@@ -96,16 +161,22 @@ else:
     st.session_state[RESULT_KEY] = (digest.hexdigest(), predictions)
 
 examples = common.examples(str(run_path), run_table.model_stamp(run))
+show_heatmaps = st.toggle("Show where the model looked", value=True, key="predict_gradcam",
+                          help="Grad-CAM: the places in the photo whose features raised the model's score for its "
+                               "best guess, on the backbone's last feature map. Dimmed margins: cut off by the "
+                               "centre crop, the model never saw them.")
 ok = sum(p.ok for p in predictions)
 st.caption(f"{ok} of {len(predictions)} photo(s) predicted" + (f"; {len(predictions) - ok} could not be read." if ok < len(predictions) else "."))
 
-if len(photos) > 1 or from_zip:
-    table = predict.submission_table([uploads.photo_id(n) for n, _ in photos], predictions)
+if len(photos) + len(repeats) > 1 or from_zip:
+    ids, rows = predict.with_repeats([uploads.photo_id(n) for n, _ in photos], predictions,
+                                     [(uploads.photo_id(r), uploads.photo_id(f)) for r, f in repeats])
+    table = predict.submission_table(ids, rows)
     st.download_button("Download predictions (submission CSV: id,landmarks)", table.to_csv(index=False).encode(),
                        file_name=f"submission-{run_id}.csv", mime="text/csv", icon=":material/download:",
                        key="predict_csv", on_click="ignore")
-    with st.expander(f"All {len(predictions)} predictions", expanded=len(predictions) > MAX_SHOWN):
-        st.dataframe(table.assign(name=[p.top[0][1] if p.ok and p.top else (p.error or "") for p in predictions]),
+    with st.expander(f"All {len(rows)} predictions", expanded=len(rows) > MAX_SHOWN):
+        st.dataframe(table.assign(name=[p.top[0][1] if p.ok and p.top else (p.error or "") for p in rows]),
                      hide_index=True)
 
 for i, ((name, data), result) in enumerate(list(zip(photos, predictions))[:MAX_SHOWN]):
@@ -114,14 +185,23 @@ for i, ((name, data), result) in enumerate(list(zip(photos, predictions))[:MAX_S
         if not result.ok:
             st.error(result.error)
             continue
-        cols = st.columns([1, 2, 2])
+        if name in truth:
+            st.caption(f"A validation photo of {truth[name]}")
+        cols = st.columns([1, 1, 2, 2] if show_heatmaps else [1, 2, 2])
         preview = browse.thumbnail(uploads.named_upload(name, data), 320)
         if preview is not None:
             cols[0].image(preview)
         landmark_id, best, probability = result.top[0]
-        cols[1].plotly_chart(plots.top_k_figure([n for _, n, _ in result.top], [p for _, _, p in result.top]),
+        if show_heatmaps:
+            with cols[1]:
+                try:
+                    cam, cam_name, _ = heatmap(str(run_path), stamp[0], uploads.content_digest(data), int(landmark_id), data)
+                    st.image(cam, caption=f"Where the model looked for {cam_name} (Grad-CAM: red counts most)")
+                except GlrError as exc:
+                    st.caption(f"No heatmap: {exc}")
+        cols[-2].plotly_chart(plots.top_k_figure([n for _, n, _ in result.top], [p for _, _, p in result.top]),
                              key=f"topk_{i}")
-        with cols[2]:
+        with cols[-1]:
             if result.unknown:
                 st.warning(f"**Not a known landmark.** Its known score {result.known_score:.2f} is below the run's "
                            f"threshold {model.recognizer.calibration.threshold:.2f}, which keeps "

@@ -329,16 +329,16 @@ def test_results_page_builds_a_missing_index(monkeypatch, tmp_path, finished_run
 # --------------------------------------------------------------------------- predict page
 
 
-def _photo(finished_run) -> bytes:
+def _photo(finished_run, i: int = 0) -> bytes:
     val = pd.read_csv(finished_run.path / "val_predictions.csv", dtype={"path": str})
-    return Path(val["path"].iloc[0]).read_bytes()
+    return Path(val["path"].iloc[i]).read_bytes()
 
 
 def test_predict_uploads_photos_a_bad_file_and_a_zip(populated, finished_run):
     good = _photo(finished_run)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as zf:
-        zf.writestr("inner/0123abcd.jpg", good)
+        zf.writestr("inner/0123abcd.jpg", _photo(finished_run, 1))  # another photo: the same one twice is predicted once
         zf.writestr("../escape.jpg", good)
     at = open_page(PREDICT)
     assert "Drop one photo" in texts(at.info)

@@ -80,3 +80,14 @@ def test_submission_table_format():
 
     table = submission_table(["a", "b"], [Prediction("a", [(12, "x", 0.5)]), Prediction("b", error="bad")])
     assert table.to_dict("records") == [{"id": "a", "landmarks": "12 0.500000"}, {"id": "b", "landmarks": ""}]
+
+
+
+def test_with_repeats_keeps_every_id_of_a_repeated_photo():
+    from glr.predict import Prediction, with_repeats
+
+    a, b = Prediction("a.jpg", top=[(3, "A", 0.9)]), Prediction("b.jpg", top=[(5, "B", 0.8)])
+    ids, rows = with_repeats(["a", "b"], [a, b], [("a2", "a"), ("a", "a"), ("orphan", "gone")])
+    assert (ids, rows) == (["a", "b", "a2"], [a, b, a])
+    assert submission_table(ids, rows)["landmarks"].tolist() == ["3 0.900000", "5 0.800000", "3 0.900000"]
+    assert with_repeats(["a"], [a]) == (["a"], [a])

@@ -71,3 +71,12 @@ def test_expand_uploads_skips_a_file_over_the_limit():
     assert photos == [("ok.jpg", small)]
     assert problems == ["huge.jpg: 2.0 MB is over the 2 MB upload limit; "
                         "for big batches use the command line: python -m glr predict RUN FOLDER"]
+
+
+def test_unique_photos_keeps_the_first_name_of_each_content():
+    photos = [("a.jpg", b"1"), ("b.jpg", b"2"), ("a copy.jpg", b"1"), ("set.zip/a.jpg", b"1"), ("c.jpg", b"3")]
+    unique, repeats = uploads.unique_photos(photos)
+    assert unique == [("a.jpg", b"1"), ("b.jpg", b"2"), ("c.jpg", b"3")]
+    assert repeats == [("a copy.jpg", "a.jpg"), ("set.zip/a.jpg", "a.jpg")]
+    assert uploads.unique_photos([]) == ([], [])
+    assert uploads.content_digest(b"1") == uploads.content_digest(bytes(b"1")) != uploads.content_digest(b"2")

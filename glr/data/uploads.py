@@ -9,6 +9,7 @@ member name, however crafted, can place a file anywhere. Nothing here imports st
 
 from __future__ import annotations
 
+import hashlib
 import io
 import posixpath
 import zipfile
@@ -138,3 +139,25 @@ def named_upload(name: str, data: bytes) -> io.BytesIO:
 def photo_id(name: str) -> str:
     """The submission id of an uploaded photo: its file name without folders and extension."""
     return posixpath.splitext(posixpath.basename(str(name).replace("\\", "/")))[0]
+
+
+def content_digest(data: bytes) -> str:
+    """The SHA-1 of a photo's bytes: the same photo under any name has the same digest."""
+    return hashlib.sha1(data).hexdigest()
+
+
+def unique_photos(photos: Iterable[tuple[str, bytes]]) -> tuple[list[tuple[str, bytes]], list[tuple[str, str]]]:
+    """The photos without repeats of the same content, each under its first name; and (repeat, first name) pairs.
+
+    The same file uploaded twice, or a sample photo tried twice, is predicted and listed once.
+    """
+    seen: dict[str, str] = {}
+    unique, repeats = [], []
+    for name, data in photos:
+        digest = content_digest(data)
+        if digest in seen:
+            repeats.append((name, seen[digest]))
+            continue
+        seen[digest] = name
+        unique.append((name, data))
+    return unique, repeats
