@@ -107,9 +107,11 @@ if samples:
         with cols[i]:
             image = common.thumbnail(sample.path, 120)
             if image is not None:
-                st.image(image, caption=sample.name, width=120)
+                st.image(image, width=120)
+            # The button before the name: names of different lengths would stagger the buttons.
             st.button("Try", key=f"predict_try_{i}", on_click=try_samples, args=([sample],),
                       help=f"A validation photo of {sample.name}")
+            st.caption(sample.name)
     cols[-1].button(f"Try all {len(samples)}", key="predict_try_all", on_click=try_samples, args=(samples,))
 
 tried = st.session_state.get(SAMPLES_KEY, [])
@@ -196,7 +198,7 @@ for i, ((name, data), result) in enumerate(list(zip(photos, predictions))[:MAX_S
             with cols[1]:
                 try:
                     cam, cam_name, _ = heatmap(str(run_path), stamp[0], uploads.content_digest(data), int(landmark_id), data)
-                    st.image(cam, caption=f"Where the model looked for {cam_name} (Grad-CAM: red counts most)")
+                    st.image(cam, caption=f"Where it looked for {cam_name} (Grad-CAM: red counts most)")
                 except GlrError as exc:
                     st.caption(f"No heatmap: {exc}")
         cols[-2].plotly_chart(plots.top_k_figure([n for _, n, _ in result.top], [p for _, _, p in result.top]),

@@ -12,7 +12,7 @@ from conftest import write_image
 from glr.training.run import RUNS_SUBDIR
 from test_app_pages import PREDICT, assert_no_exception, button, open_page, texts
 
-HEATMAP_CAPTION = "Where the model looked for"
+HEATMAP_CAPTION = "Where it looked for"
 
 
 @pytest.fixture
