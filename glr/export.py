@@ -33,7 +33,7 @@ FORMATS = ("keras", "savedmodel", "tflite", "onnx")
 MODEL_NAMES = {"keras": "model.keras", "savedmodel": "saved_model", "tflite": "model.tflite", "onnx": "model.onnx"}
 LABELS_NAME, NOTE_NAME, EXAMPLE_NAME = "labels.json", "preprocessing.json", "predict.py"
 RUNTIMES = {"keras": "keras (pip install keras tensorflow)", "savedmodel": "tensorflow (pip install tensorflow)",
-            "tflite": "the TFLite interpreter: tensorflow's tf.lite.Interpreter, or pip install ai-edge-litert",
+            "tflite": "LiteRT, the TFLite interpreter (pip install ai-edge-litert), or TensorFlow's tf.lite.Interpreter",
             "onnx": "onnxruntime (pip install onnxruntime)"}
 # How each preprocessing function of glr.backbones.registry reads in words.
 _NORMALISATION_TEXT = {"preprocess_input": "(x - 127) / 128 (EfficientNet-Lite)",

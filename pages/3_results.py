@@ -222,6 +222,8 @@ with mistakes:
             event = st.plotly_chart(figure, key="results_confusion", on_select="rerun", selection_mode="points")
             cells = compare.selected_cells(selection_points(event))
             names = labels["name"].astype(str).tolist()
+            # A selection outlives a switch to a run with fewer classes: keep only cells this run has.
+            cells = [(t, p) for t, p in cells if t < len(names) and p < len(names)]
             for true_index, pred_index in cells[:4]:
                 photos = compare.cell_photos(predictions, true_index, pred_index)
                 what = "right" if true_index == pred_index else f"called {names[pred_index]}"
@@ -242,8 +244,8 @@ with mistakes:
         if wrong_all.empty:
             st.success("No validation image was misclassified.")
         else:
-            names = ["all classes"] + sorted(wrong_all["true_name"].astype(str).unique())
-            which = st.selectbox("True class", names, key="results_wrong_class")
+            options = ["all classes"] + sorted(wrong_all["true_name"].astype(str).unique())
+            which = st.selectbox("True class", options, key="results_wrong_class")
             wrong = compare.misclassified(predictions, limit=24, true_name=None if which == "all classes" else which)
             st.caption(f"{len(wrong_all):,} of {len(predictions):,} validation images are wrong; "
                        "the most confident mistakes first. Under each: true → predicted (confidence).")

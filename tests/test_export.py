@@ -61,9 +61,9 @@ def run_format(fmt: str, folder: Path, x: np.ndarray) -> np.ndarray:
         loaded = tf.saved_model.load(str(folder / "saved_model"))  # kept: its variables die with it
         return loaded.serve(tf.constant(x)).numpy()[0]
     if fmt == "tflite":
-        import tensorflow as tf
+        from ai_edge_litert.interpreter import Interpreter  # LiteRT: TFLite's runtime without TensorFlow
 
-        interpreter = tf.lite.Interpreter(model_path=str(folder / "model.tflite"))
+        interpreter = Interpreter(model_path=str(folder / "model.tflite"))
         interpreter.allocate_tensors()
         interpreter.set_tensor(interpreter.get_input_details()[0]["index"], x)
         interpreter.invoke()
