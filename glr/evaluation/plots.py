@@ -173,11 +173,12 @@ def confusion_figure(cm: pd.DataFrame | np.ndarray, labels: Sequence[str], top: 
 
 
 def _add_cell_markers(fig: go.Figure, sub: np.ndarray, names: list[str], keep: list[int]) -> None:
-    """An invisible square marker on each non-empty cell of a confusion heatmap, which a click selects."""
-    fig.update_traces(hoverinfo="skip", hovertemplate=None)
-    # Streamlit reports no selection on a heatmap (streamlit#8760), so each non-empty cell also
-    # gets an invisible square marker that a click selects; its customdata is [true, predicted]
-    # class index (see glr.evaluation.compare.selected_cells).
+    """An invisible square marker on each non-empty cell of a confusion heatmap, which a click selects.
+
+    Streamlit reports no selection on a heatmap trace (streamlit#8760), but does on markers.
+    Each marker's customdata is [true, predicted] class index (glr.evaluation.compare.selected_cells).
+    """
+    fig.update_traces(hoverinfo="skip", hovertemplate=None)  # the markers' hover says it, and "click"
     rows, cols = np.nonzero(sub)
     fig.add_trace(go.Scatter(
         x=[names[c] for c in cols], y=[names[r] for r in rows], mode="markers", showlegend=False,
