@@ -140,6 +140,9 @@ def export_run(run: Run | str | os.PathLike, fmt: str, out: str | os.PathLike | 
     """
     run, fmt = as_run(run), _check_format(fmt)
     folder = Path(out) if out else export_folder(run, fmt)
+    # An earlier export is replaced whole; any other folder is never touched (`--out ~/Desktop`).
+    if folder.exists() and not (folder.is_dir() and ((folder / NOTE_NAME).is_file() or not any(folder.iterdir()))):
+        raise ExportError(f"{folder} exists and is not an export folder; give a new or empty folder")
     try:
         note, labels = preprocessing_note(run), run.labels()
     except RunError as exc:

@@ -116,6 +116,12 @@ def test_bad_requests_say_what_is_wrong(finished_run, tmp_path):
         export.export_run(finished_run, "pt")
     from glr.training.run import Run
 
+    precious = tmp_path / "Desktop"
+    (precious / "notes.txt").parent.mkdir()
+    (precious / "notes.txt").write_text("keep me")
+    with pytest.raises(GlrError, match="is not an export folder"):
+        export.export_run(finished_run, "keras", out=precious)
+    assert (precious / "notes.txt").read_text() == "keep me"
     empty = Run(tmp_path / "runs" / "nothing")
     empty.path.mkdir(parents=True)
     with pytest.raises(GlrError, match="cannot be exported|no final model"):
