@@ -15,8 +15,8 @@ from pathlib import Path
 
 from glr import paths
 from glr.commands import (
-    cmd_demo_data, cmd_evaluate, cmd_inspect, cmd_predict, cmd_probe, cmd_report, cmd_retrieval, cmd_runs, cmd_stop,
-    cmd_train,
+    cmd_demo_data, cmd_evaluate, cmd_export, cmd_inspect, cmd_predict, cmd_probe, cmd_report, cmd_retrieval, cmd_runs,
+    cmd_stop, cmd_train,
 )
 from glr.data import datasets
 from glr.errors import GlrError
@@ -121,6 +121,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--backend", choices=("auto", "tf", "onnx"), default="auto",
                    help="auto (the default): ONNX Runtime, 2.7x faster here, or TensorFlow if the model does not convert")
     p.set_defaults(func=cmd_predict)
+
+    p = sub.add_parser("export", help="write a run's classifier as keras, savedmodel, tflite or onnx, with labels and predict.py")
+    p.add_argument("run", help="run id or run folder")
+    p.add_argument("--format", required=True, choices=("keras", "savedmodel", "tflite", "onnx"), help="the model format")
+    p.add_argument("--out", help="the export folder (default <run>/export/<format>/)")
+    p.add_argument("--results", help=RESULTS_HELP)
+    p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("retrieval", help="kNN and blend vs the head, GAP with distractors, the unknown verdict")
     p.add_argument("run", help="run id or run folder")

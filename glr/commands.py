@@ -232,6 +232,16 @@ def cmd_report(args) -> int:
     return 0
 
 
+def cmd_export(args) -> int:
+    """Export a run's classifier in one format, with its labels, preprocessing note and a predict.py example."""
+    from glr.export import export_run
+
+    folder = export_run(_find_run(args.run, args.results), args.format, out=args.out)
+    print(folder)
+    print(f"try it: python {folder / 'predict.py'} PHOTO")
+    return 0
+
+
 def cmd_evaluate(args) -> int:
     """Print a finished run's validation metrics and its weakest classes."""
     run = _find_run(args.run, args.results)

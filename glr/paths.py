@@ -25,6 +25,15 @@ def demo_dir() -> Path:
     return Path(env).expanduser() if env else PROJECT_ROOT / "data" / "demo"
 
 
+UPLOADS_ENV = "GLR_UPLOADS"  # moves the datasets made in the browser (tests point it at a temp dir)
+
+
+def uploads_dir() -> Path:
+    """Where datasets made in the browser go: `$GLR_UPLOADS`, else `data/uploads` in the checkout (git-ignored)."""
+    env = os.environ.get(UPLOADS_ENV)
+    return Path(env).expanduser().absolute() if env else PROJECT_ROOT / "data" / "uploads"
+
+
 RESULTS_ENV = "GLR_RESULTS"  # moves the results folder (tests point it at a temp dir)
 DATA_ENV = "GLR_DATA"  # the dataset the app starts with (default: the embedded demo)
 

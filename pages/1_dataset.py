@@ -10,7 +10,10 @@ if (_root := str(Path(__file__).resolve().parents[1])) not in sys.path:
 
 import streamlit as st
 
+from glr import paths
 from glr.data import browse
+from glr.data import from_uploads
+from glr.data import uploads
 from glr.demo import dataset as demo
 from glr.data import datasets
 from glr.evaluation import plots
@@ -19,6 +22,62 @@ import app_common as common
 
 common.setup()
 
+CLASS_COUNT_KEY = "upload_class_count"  # how many "photos per class" boxes the form shows
+BUILT_KEY = "upload_built"  # the dataset just made: (path, counts, problems)
+
+
+def upload_form() -> None:
+    """Make a dataset from uploads: a zip of class folders, or photos dropped per class (Teachable Machine style)."""
+    st.caption(f"The photos are checked and copied into a new dataset folder under {paths.uploads_dir()}, one "
+               "folder per class. A zip is read in memory: a member whose path leaves its folder is refused, and "
+               f"at most {uploads.ZIP_MAX_FILES:,} photos and {uploads.ZIP_MAX_BYTES // uploads.MB} MB are taken.")
+    name = st.text_input("Dataset name", key="upload_name", placeholder="e.g. my landmarks")
+    how = st.radio("Photos", ["A zip of class folders", "Photos per class"], horizontal=True, key="upload_how")
+    classes, problems = {}, []
+    if how == "A zip of class folders":
+        archive = st.file_uploader("A zip holding one folder per class: <class name>/<photo>.jpg", type=["zip"],
+                                   key="upload_zip")
+        if archive is not None:
+            classes, problems = from_uploads.classes_from_zip(archive.getvalue(), archive.name)
+    else:
+        count = st.session_state.setdefault(CLASS_COUNT_KEY, 2)
+        for i in range(count):
+            c = st.columns([1, 3])
+            label = c[0].text_input(f"Class {i + 1}", key=f"upload_class_{i}", placeholder="class name")
+            files = c[1].file_uploader(f"Photos of class {i + 1}", type=list(uploads.IMAGE_TYPES),
+                                       accept_multiple_files=True, key=f"upload_photos_{i}")
+            if files and not label.strip():
+                problems.append(f"class {i + 1}: {len(files)} photo(s) without a class name; name the class")
+            elif label.strip():
+                classes.setdefault(label.strip(), []).extend((f.name, f.getvalue()) for f in files or [])
+        if st.button("Add a class", key="upload_add_class", icon=":material/add:"):
+            st.session_state[CLASS_COUNT_KEY] = count + 1
+            st.rerun()
+    for problem in problems:
+        st.warning(problem)
+    if classes:
+        st.caption("Found: " + ", ".join(f"{label} ({len(photos)})" for label, photos in sorted(classes.items())))
+    if st.button("Make the dataset", key="upload_build", icon=":material/create_new_folder:", type="primary",
+                 disabled=not (classes and name.strip())):
+        try:
+            with st.spinner("Checking and copying the photos..."):
+                built = from_uploads.build_dataset(name, classes)
+        except GlrError as exc:
+            st.error(str(exc))
+        else:
+            st.session_state[BUILT_KEY] = (str(built.path), built.counts, problems + built.problems)
+    built = st.session_state.get(BUILT_KEY)
+    if built:
+        path, counts, found = built
+        st.success(f"Made {path}: {len(counts)} classes, {sum(counts.values()):,} photos.")
+        for problem in found:
+            st.warning(problem)
+        if st.button("Use this dataset", key="upload_use", icon=":material/check:"):
+            st.session_state.pop(BUILT_KEY, None)
+            common.use_dataset(path)
+            st.rerun()
+
+
 st.title("Dataset")
 dataset = common.current_dataset()
 
@@ -26,7 +85,7 @@ dataset = common.current_dataset()
 with st.container(border=True):
     st.markdown(f"**In use:** {browse.dataset_label(dataset)}")
     recent = browse.recent_datasets()
-    sources = ["The demo dataset", "A folder on this computer"] + (["A recent one"] if recent else [])
+    sources = ["The demo dataset", "A folder on this computer", "Upload photos"] + (["A recent one"] if recent else [])
     source = st.radio("Dataset", sources, horizontal=True, key="dataset_source", label_visibility="collapsed",
                       index=0 if not dataset else 1)
     if source == "The demo dataset":
@@ -42,6 +101,8 @@ with st.container(border=True):
         if st.button("Use this folder", key="use_path", disabled=not typed.strip()):
             common.use_dataset(typed.strip())
             st.rerun()
+    elif source == "Upload photos":
+        upload_form()
     else:
         picked = st.selectbox("Recently used", recent, key="dataset_recent")
         if st.button("Use this one", key="use_recent"):
@@ -77,9 +138,11 @@ st.subheader("The long tail")
 names = catalog.names()
 counts = catalog.class_counts
 counts.index = [names.get(int(i), str(i)) for i in counts.index]
-st.plotly_chart(plots.class_distribution_figure(counts, log=True), key="class_distribution")
+log = plots.use_log_scale(counts)
+st.plotly_chart(plots.class_distribution_figure(counts, log=log), key="class_distribution")
 tail = (catalog.class_counts <= 10).mean()
-st.caption(f"{tail:.0%} of the classes have 10 images or fewer (log scale).")
+st.caption(f"{tail:.0%} of the classes have 10 images or fewer "
+           + ("(log scale: the counts span a wide range)." if log else "(bars from 0: the classes are about even)."))
 
 # --------------------------------------------------------------------------- curate and split
 st.subheader("Curated top-N and the train/validation split")

@@ -1,4 +1,5 @@
-"""Results: one run or several side by side: curves, top-1/top-5/GAP, per-class scores, confusions, mistakes, the report."""
+"""Results: one run or several side by side, in tabs: overview (metrics, curves, report, exports), classes,
+mistakes (with the confusion heatmap whose cells open their photos), retrieval and the embedding map."""
 
 import sys
 from pathlib import Path
@@ -10,11 +11,13 @@ if (_root := str(Path(__file__).resolve().parents[1])) not in sys.path:
 
 import streamlit as st
 
+from glr import export
 from glr.evaluation import compare
 from glr.training import run_table
 from glr.evaluation import finish
 from glr.evaluation import metrics
 from glr.evaluation import plots
+from glr.evaluation import report
 from glr.retrieval import run_index
 from glr.training.run import Run
 from glr.training.status import ACTIVE_STATES
@@ -25,12 +28,53 @@ common.setup()
 
 READ_ERRORS = (GlrError, OSError, ValueError, KeyError, IndexError)  # a damaged run file: say which, never a traceback
 PROJECTIONS = {"PCA": "pca", "t-SNE": "tsne"}
+PROJECTION_HELP = ("PCA is instant and keeps the overall distances, so classes overlap in one cloud. t-SNE keeps each "
+                   "photo's nearest neighbours, so every landmark shows as its own cluster; it takes a few seconds to "
+                   "a minute for a couple of thousand photos here.")
+EXPORT_LABELS = {"keras": "Keras (.keras)", "savedmodel": "TensorFlow SavedModel", "tflite": "TFLite / LiteRT",
+                 "onnx": "ONNX"}
+GRID_COLUMNS = 6
 
 
 @st.cache_data(max_entries=4, show_spinner="Projecting the embeddings...")
 def embedding_points(run_path: str, stamp: float, method: str):
     """The run's 2-D embedding map (recomputed when retrieval.json changes)."""
     return run_index.embedding_map(run_path, method)
+
+
+def selection_points(event) -> list:
+    """The points of a chart's selection event (an attribute dict from the browser, a plain dict from a test)."""
+    try:
+        return list(event["selection"]["points"] or [])
+    except (TypeError, KeyError):
+        return []
+
+
+def photo_grid(paths: list[str], captions: list[str], overlay=None) -> None:
+    """Photos in rows of GRID_COLUMNS, each row its own set of columns, so captions of any length never stagger it."""
+    for start in range(0, len(paths), GRID_COLUMNS):
+        cols = st.columns(GRID_COLUMNS)
+        for col, path, caption in zip(cols, paths[start:start + GRID_COLUMNS], captions[start:start + GRID_COLUMNS]):
+            with col:
+                image = common.thumbnail(str(path), 150)
+                if image is None:
+                    st.caption(f"cannot show {Path(path).name}")
+                    continue
+                st.image(image, width="stretch")
+                if overlay is not None:
+                    overlay(path)
+                st.caption(caption)
+
+
+# ------------------------------------------------------------------------ GRAD-CAM: the place for the heatmaps
+# The Grad-CAM helper (issue #16, point 6) fills this in: given a mistake's photo, draw where the model looked
+# (for example an st.image of the heatmap over the photo, or an st.popover holding it). It is called under
+# each photo of the Mistakes tab's grid; it draws nothing until then.
+def mistake_heatmap(path: str) -> None:
+    """Grad-CAM for one misclassified photo, under its thumbnail (not yet: see the comment above)."""
+    return None
+# ------------------------------------------------------------------------ end of the Grad-CAM place
+
 
 st.title("Results")
 results = common.results_dir()
@@ -51,41 +95,9 @@ if not chosen:
     st.info("Pick one run, or several to compare them.")
     st.stop()
 paths = [Run.of(results, r) for r in chosen]
-
-# --------------------------------------------------------------------------- curves (overlaid when comparing)
-histories, problems = compare.histories(paths)
-for problem in problems:
-    st.error(problem)
-if len(chosen) > 1:
-    st.subheader("Comparison")
-    st.dataframe(compare.metrics_table(paths), hide_index=True, column_config={
-        k: st.column_config.NumberColumn(k, format="%.3f") for k in ("top1", "top5", "gap")})
-c = st.columns(2)
-c[0].plotly_chart(plots.history_figure(histories, "loss"), key="results_loss")
-c[1].plotly_chart(plots.history_figure(histories, "accuracy"), key="results_accuracy")
-
-# --------------------------------------------------------------------------- one run in detail
 run_id = chosen[0] if len(chosen) == 1 else st.selectbox("Details for", chosen, key="results_detail")
 run = Run.of(results, run_id)
-st.header(run_id)
 status = run.status()
-if status["state"] in ACTIVE_STATES:
-    st.info(f"This run is still {status['state']}: its metrics appear when it finishes. Follow it on the Train page.")
-
-try:
-    scores = run.metrics()
-except READ_ERRORS as exc:
-    st.error(f"{run.metrics_path} cannot be read: {exc}")
-    scores = None
-if scores:
-    m = st.columns(5)
-    m[0].metric("Top-1 accuracy", f"{scores.get('top1', 0):.1%}")
-    m[1].metric("Top-5 accuracy", f"{scores.get('top5', 0):.1%}")
-    m[2].metric("GAP", f"{scores.get('gap', 0):.3f}", help="Global Average Precision, as in the Kaggle competitions")
-    m[3].metric("Macro F1", f"{scores.get('macro_f1', 0):.3f}")
-    m[4].metric("Validation images", f"{scores.get('n_images', 0):,}")
-else:
-    st.info("Not evaluated yet: metrics.json appears when the training finishes.")
 
 try:
     per_class = run.per_class()
@@ -96,110 +108,208 @@ except READ_ERRORS as exc:
     st.error(f"A result file of {run_id} cannot be read: {exc}")
     per_class = confusion = labels = predictions = None
 
-if per_class is not None:
-    st.subheader("Per class")
-    st.caption("Click a column header to sort: the weakest classes first by recall or F1.")
-    st.dataframe(per_class, hide_index=True, height=320, column_config={
-        k: st.column_config.ProgressColumn(k, min_value=0.0, max_value=1.0, format="%.2f")
-        for k in ("precision", "recall", "f1")})
+overview, classes, mistakes, retrieval_tab, map_tab = st.tabs(
+    [":material/dashboard: Overview", ":material/table: Classes", ":material/error: Mistakes",
+     ":material/hub: Retrieval", ":material/scatter_plot: Map"])
 
-if confusion is not None and labels is not None:
-    st.subheader("Confusions")
-    n = len(labels)
-    top = st.slider("Classes in the heatmap (the most confused first)", 2, max(2, min(n, 60)), min(n, 30),
-                    key="results_top") if n > 2 else n
+# --------------------------------------------------------------------------- overview
+with overview:
+    histories, problems = compare.histories(paths)
+    for problem in problems:
+        st.error(problem)
+    if len(chosen) > 1:
+        st.subheader("Comparison")
+        st.dataframe(compare.metrics_table(paths), hide_index=True, column_config={
+            k: st.column_config.NumberColumn(k, format="%.3f") for k in ("top1", "top5", "gap")})
+    st.subheader(run_id)
+    if status["state"] in ACTIVE_STATES:
+        st.info(f"This run is still {status['state']}: its metrics appear when it finishes. "
+                "Follow it on the Train page.")
     try:
-        st.plotly_chart(plots.confusion_figure(confusion, labels["name"].tolist(), top=top), key="results_confusion")
-        pairs = metrics.most_confused_pairs(confusion, labels, k=20)
+        scores = run.metrics()
     except READ_ERRORS as exc:
-        st.error(f"{run.confusion_path} does not match labels.json: {exc}")
-        pairs = None
-    if pairs is not None and pairs.empty:
-        st.success("No confusions: every validation image was classified correctly.")
-    elif pairs is not None:
-        st.markdown("**Most confused pairs**")
-        st.dataframe(pairs[["true", "predicted", "count"]], hide_index=True)
-
-if predictions is not None:
-    st.subheader("Misclassified examples")
-    wrong_all = compare.misclassified(predictions, limit=len(predictions))
-    if wrong_all.empty:
-        st.success("No validation image was misclassified.")
+        st.error(f"{run.metrics_path} cannot be read: {exc}")
+        scores = None
+    if scores:
+        m = st.columns(5)
+        m[0].metric("Top-1 accuracy", f"{scores.get('top1', 0):.1%}")
+        m[1].metric("Top-5 accuracy", f"{scores.get('top5', 0):.1%}")
+        m[2].metric("GAP", f"{scores.get('gap', 0):.3f}", help="Global Average Precision, as in the Kaggle competitions")
+        m[3].metric("Macro F1", f"{scores.get('macro_f1', 0):.3f}")
+        m[4].metric("Validation images", f"{scores.get('n_images', 0):,}")
     else:
-        classes = ["all classes"] + sorted(wrong_all["true_name"].astype(str).unique())
-        which = st.selectbox("True class", classes, key="results_wrong_class")
-        wrong = compare.misclassified(predictions, limit=24, true_name=None if which == "all classes" else which)
-        st.caption(f"{len(wrong_all):,} of {len(predictions):,} validation images are wrong; "
-                   "the most confident mistakes first.")
-        common.show_thumbnails(
-            wrong["path"].tolist(),
-            [f"{t} → {p} ({c:.0%})" for t, p, c in zip(wrong["true_name"], wrong["pred_name"], wrong["confidence"])],
-            columns=6, size=150)
+        st.info("Not evaluated yet: metrics.json appears when the training finishes.")
+    c = st.columns(2)
+    c[0].plotly_chart(plots.history_figure(histories, "loss"), key="results_loss")
+    c[1].plotly_chart(plots.history_figure(histories, "accuracy"), key="results_accuracy")
 
-# --------------------------------------------------------------------------- retrieval
-st.subheader("Similar photos and unknown photos")
-retrieval = run_index.load_retrieval(run) if status["state"] == "finished" else None
-if retrieval is None:
-    st.info("This run has no embedding index yet: it gives the Predict page its similar photos and its "
-            "\"not a known landmark\" verdict.")
-    if status["state"] == "finished" and st.button("Build the index", key="results_build_index", icon=":material/hub:"):
+    st.subheader("Report")
+    collage = run.report_dir / "collage.png"
+    if collage.is_file():
         try:
-            with st.status("Building the index...") as box:
-                finish.rebuild_index(run, progress=box.write)
+            caption = report.collage_caption(predictions) if predictions is not None else None
+        except READ_ERRORS:
+            caption = None
+        st.image(str(collage), caption=caption or "Validation photos: green when right, red when wrong")
+    else:
+        st.info("No report yet for this run (or no collage: it needs val_predictions.csv).")
+    r = st.columns([1, 1, 2])
+    if r[0].button("Write the report" if not run.report_dir.is_dir() else "Rewrite the report",
+                   key="results_write_report", icon=":material/description:"):
+        try:
+            with st.spinner("Writing the report..."):
+                finish.report_run(run)
         except GlrError as exc:
             st.error(str(exc))
         else:
             st.rerun()
-else:
-    unknown = retrieval["unknown"]
-    st.caption(f"Each validation photo named three ways: by the head, by a vote of its {retrieval['knn_k']} most similar "
-               f"training photos (kNN), and by their blend. \"With distractors\" ranks {retrieval['distractors']} photos "
-               "that show no landmark among the validation photos, as the Kaggle competitions did; \"unknown applied\" "
-               "first moves the photos the calibrated verdict calls unknown to the bottom.")
-    st.dataframe(run_index.retrieval_table(retrieval).rename(columns={
-        "top1": "top-1", "gap": "GAP", "gap_distractors": "GAP with distractors",
-        "gap_distractors_unknown": "… unknown applied"}), hide_index=True,
-        column_config={k: st.column_config.NumberColumn(k, format="%.3f")
-                       for k in ("top-1", "GAP", "GAP with distractors", "… unknown applied")})
-    u = st.columns(3)
-    u[0].metric("Unknown threshold", f"{unknown['threshold']:.3f}",
-                help=f"Calibrated on {unknown['calibrated_on']} validation photos to keep {unknown['keep_known']:.0%} of them")
-    u[1].metric("Distractors called unknown", f"{unknown['distractors_flagged']:.0%}")
-    u[2].metric("ROC AUC, known vs distractor", f"{unknown['auroc']['known_score']:.3f}")
+    data = compare.report_zip(run)
+    if data:
+        r[1].download_button("Download the report (zip)", data, file_name=f"{run_id}-report.zip",
+                             mime="application/zip", icon=":material/download:", key="results_download",
+                             on_click="ignore")
 
-    st.markdown("**Embedding map** of the training photos: click or lasso points to see them.")
-    projection = st.segmented_control("Projection", list(PROJECTIONS), default="PCA", key="results_projection") or "PCA"
-    try:
-        points = embedding_points(str(run.path), run_index.index_stamp(run), PROJECTIONS[projection])
-    except READ_ERRORS as exc:
-        st.error(f"The embedding index of {run_id} cannot be read: {exc}")
-        points = None
-    if points is not None:
-        event = st.plotly_chart(plots.embedding_figure(points), key="results_map", on_select="rerun",
-                                selection_mode=("points", "lasso", "box"))
-        chosen_points = [p.get("customdata") for p in (event.selection.points if event else [])]
-        rows = [int(c[0] if isinstance(c, list) else c) for c in chosen_points if c is not None][:18]
-        if rows:
-            picked = points.iloc[rows]
-            common.show_thumbnails(picked["path"].tolist(), picked["name"].astype(str).tolist(), columns=6, size=130)
-
-# --------------------------------------------------------------------------- report
-st.subheader("Report")
-collage = run.report_dir / "collage.png"
-if collage.is_file():
-    st.image(str(collage), caption="Validation photos: green when right, red when wrong")
-else:
-    st.info("No report yet for this run (or no collage: it needs val_predictions.csv).")
-if st.button("Write the report" if not run.report_dir.is_dir() else "Rewrite the report", key="results_write_report",
-             icon=":material/description:"):
-    try:
-        with st.spinner("Writing the report..."):
-            finish.report_run(run)
-    except GlrError as exc:
-        st.error(str(exc))
+    st.subheader("Take the model away")
+    if not run.has_model():
+        st.info("This run has no final model yet: exports appear when it finishes.")
     else:
-        st.rerun()
-data = compare.report_zip(run)
-if data:
-    st.download_button("Download the report (zip)", data, file_name=f"{run_id}-report.zip", mime="application/zip",
-                       icon=":material/download:", key="results_download", on_click="ignore")
+        st.caption("The classifier in the format your device runs, with its labels, a note of the input it expects "
+                   "(RGB 0..255, resized and centre-cropped; the normalisation is inside the model) and a predict.py "
+                   "example that needs only that format's runtime. The head alone: the similar-photo vote and the "
+                   "\"not a known landmark\" verdict stay in glr. Also `python -m glr export RUN --format ...`.")
+        e = st.columns(len(export.FORMATS))
+        for col, fmt in zip(e, export.FORMATS):
+            with col:
+                if export.export_ready(run, fmt):
+                    st.download_button(EXPORT_LABELS[fmt], lambda fmt=fmt: export.export_zip(run, fmt),
+                                       file_name=f"{run_id}-{fmt}.zip", mime="application/zip",
+                                       icon=":material/download:", key=f"results_export_{fmt}", on_click="ignore")
+                elif st.button(f"Export as {EXPORT_LABELS[fmt]}", key=f"results_make_{fmt}",
+                               icon=":material/deployed_code:", help="takes a few seconds"):
+                    try:
+                        with st.spinner(f"Exporting as {EXPORT_LABELS[fmt]}..."):
+                            export.export_run(run, fmt)
+                    except GlrError as exc:
+                        st.error(str(exc))
+                    else:
+                        st.rerun()
+
+# --------------------------------------------------------------------------- classes
+with classes:
+    if per_class is not None:
+        st.caption("Click a column header to sort: the weakest classes first by recall or F1.")
+        st.dataframe(compare.display_table(per_class), hide_index=True, height=420, column_config={
+            k: st.column_config.ProgressColumn(k, min_value=0.0, max_value=1.0, format="%.2f")
+            for k in ("precision", "recall", "f1")})
+    else:
+        st.info("No per-class scores yet: they appear when the run is evaluated.")
+
+# --------------------------------------------------------------------------- mistakes
+with mistakes:
+    if confusion is not None and labels is not None:
+        st.subheader("Confusions")
+        n = len(labels)
+        top = st.slider("Classes in the heatmap (the most confused first)", 2, max(2, min(n, 60)), min(n, 30),
+                        key="results_top") if n > 2 else n
+        try:
+            figure = plots.confusion_figure(confusion, labels["name"].tolist(), top=top, clickable=True)
+            pairs = metrics.most_confused_pairs(confusion, labels, k=20)
+        except READ_ERRORS as exc:
+            st.error(f"{run.confusion_path} does not match labels.json: {exc}")
+            figure = pairs = None
+        if figure is not None:
+            st.caption("Click a cell to see the validation photos behind it.")
+            event = st.plotly_chart(figure, key="results_confusion", on_select="rerun", selection_mode="points")
+            cells = compare.selected_cells(selection_points(event))
+            names = labels["name"].astype(str).tolist()
+            # A selection outlives a switch to a run with fewer classes: keep only cells this run has.
+            cells = [(t, p) for t, p in cells if t < len(names) and p < len(names)]
+            for true_index, pred_index in cells[:4]:
+                photos = compare.cell_photos(predictions, true_index, pred_index)
+                what = "right" if true_index == pred_index else f"called {names[pred_index]}"
+                st.markdown(f"**{names[true_index]}**, {what}: {len(photos)} photo(s)")
+                if photos.empty:
+                    st.caption("no validation photo in this cell")
+                else:
+                    photo_grid(photos["path"].tolist(), [f"{c:.0%} sure" for c in photos["confidence"]])
+        if pairs is not None and pairs.empty:
+            st.success("No confusions: every validation image was classified correctly.")
+        elif pairs is not None:
+            st.markdown("**Most confused pairs**")
+            st.dataframe(pairs[["true", "predicted", "count"]], hide_index=True)
+
+    if predictions is not None:
+        st.subheader("Misclassified examples")
+        wrong_all = compare.misclassified(predictions, limit=len(predictions))
+        if wrong_all.empty:
+            st.success("No validation image was misclassified.")
+        else:
+            options = ["all classes"] + sorted(wrong_all["true_name"].astype(str).unique())
+            which = st.selectbox("True class", options, key="results_wrong_class")
+            wrong = compare.misclassified(predictions, limit=24, true_name=None if which == "all classes" else which)
+            st.caption(f"{len(wrong_all):,} of {len(predictions):,} validation images are wrong; "
+                       "the most confident mistakes first. Under each: true → predicted (confidence).")
+            photo_grid(wrong["path"].tolist(),
+                       [f"{t} → {p} ({c:.0%})" for t, p, c in zip(wrong["true_name"], wrong["pred_name"],
+                                                                  wrong["confidence"])],
+                       overlay=mistake_heatmap)
+    elif confusion is None:
+        st.info("No predictions yet: the mistakes appear when the run is evaluated.")
+
+# --------------------------------------------------------------------------- retrieval
+retrieval = run_index.load_retrieval(run) if status["state"] == "finished" else None
+with retrieval_tab:
+    if retrieval is None:
+        st.info("This run has no embedding index yet: it gives the Predict page its similar photos and its "
+                "\"not a known landmark\" verdict.")
+        if status["state"] == "finished" and st.button("Build the index", key="results_build_index",
+                                                       icon=":material/hub:"):
+            try:
+                with st.status("Building the index...") as box:
+                    finish.rebuild_index(run, progress=box.write)
+            except GlrError as exc:
+                st.error(str(exc))
+            else:
+                st.rerun()
+    else:
+        unknown = retrieval["unknown"]
+        st.caption(f"Each validation photo named three ways: by the head, by a vote of its {retrieval['knn_k']} most "
+                   f"similar training photos (kNN), and by their blend. \"With distractors\" ranks "
+                   f"{retrieval['distractors']} photos that show no landmark among the validation photos, as the "
+                   "Kaggle competitions did; \"unknown applied\" first moves the photos the calibrated verdict calls "
+                   "unknown to the bottom.")
+        st.dataframe(run_index.retrieval_table(retrieval).rename(columns={
+            "top1": "top-1", "gap": "GAP", "gap_distractors": "GAP with distractors",
+            "gap_distractors_unknown": "… unknown applied"}), hide_index=True,
+            column_config={k: st.column_config.NumberColumn(k, format="%.3f")
+                           for k in ("top-1", "GAP", "GAP with distractors", "… unknown applied")})
+        u = st.columns(3)
+        u[0].metric("Unknown threshold", f"{unknown['threshold']:.3f}",
+                    help=f"Calibrated on {unknown['calibrated_on']} validation photos to keep "
+                         f"{unknown['keep_known']:.0%} of them")
+        u[1].metric("Distractors called unknown", f"{unknown['distractors_flagged']:.0%}")
+        u[2].metric("ROC AUC, known vs distractor", f"{unknown['auroc']['known_score']:.3f}")
+
+# --------------------------------------------------------------------------- map
+with map_tab:
+    if retrieval is None:
+        st.info("The embedding map needs the run's embedding index (see the Retrieval tab).")
+    else:
+        st.markdown("**Embedding map** of the training photos: each point is a photo, each colour a landmark. "
+                    "Click or lasso points to see them.")
+        projection = st.segmented_control("Projection", list(PROJECTIONS), default="PCA", key="results_projection",
+                                          help=PROJECTION_HELP) or "PCA"
+        st.caption(PROJECTION_HELP)
+        try:
+            points = embedding_points(str(run.path), run_index.index_stamp(run), PROJECTIONS[projection])
+        except READ_ERRORS as exc:
+            st.error(f"The embedding index of {run_id} cannot be read: {exc}")
+            points = None
+        if points is not None:
+            event = st.plotly_chart(plots.embedding_figure(points), key="results_map", on_select="rerun",
+                                    selection_mode=("points", "lasso", "box"))
+            chosen_points = [p.get("customdata") for p in selection_points(event)]
+            rows = [int(c[0] if isinstance(c, list) else c) for c in chosen_points if c is not None][:18]
+            if rows:
+                picked = points.iloc[rows]
+                photo_grid(picked["path"].tolist(), picked["name"].astype(str).tolist())

@@ -43,3 +43,31 @@ def test_report_zip(tmp_path):
     (run / "report" / ".tmp").write_text("partial")
     names = zipfile.ZipFile(io.BytesIO(compare.report_zip(run))).namelist()
     assert names == ["r1/report/summary.md"]
+
+
+def test_a_clicked_confusion_cell_gives_its_photos():
+    import numpy as np
+    from glr.evaluation import plots
+
+    preds = pd.DataFrame({
+        "id": ["a", "b", "c", "d", "e"], "path": list("ABCDE"), "true_index": [0, 0, 1, 0, 2],
+        "pred_index": [1, 1, 1, 0, 1], "confidence": [0.5, 0.7, 0.9, 0.8, 0.6],
+    })
+    cm = np.array([[1, 2, 0], [0, 1, 0], [0, 1, 0]])
+    fig = plots.confusion_figure(cm, ["X", "Y", "Z"], clickable=True)
+    assert len(plots.confusion_figure(cm, ["X", "Y", "Z"]).data) == 1  # the report's: no click layer
+    cells = fig.data[1]  # the clickable layer over the heatmap: one marker per non-empty cell
+    assert sorted(map(tuple, cells.customdata)) == [(0, 0), (0, 1), (1, 1), (2, 1)]
+    # What Streamlit hands back for a click on the (X -> Y) cell, plus noise it may carry.
+    points = [{"customdata": [0, 1], "x": "Y", "y": "X"}, {"customdata": [0, 1]}, {"x": 3}, {"customdata": "bad"}]
+    assert compare.selected_cells(points) == [(0, 1)]
+    assert compare.selected_cells(None) == []
+    photos = compare.cell_photos(preds, 0, 1)
+    assert photos["id"].tolist() == ["b", "a"]  # the most confident first
+    assert compare.cell_photos(preds, 2, 0).empty and compare.cell_photos(None, 0, 1).empty
+
+
+def test_display_table_drops_the_raw_index():
+    table = pd.DataFrame({"index": [0, 1], "landmark_id": [7, 9], "name": ["a", "b"], "f1": [0.5, 1.0]})
+    assert list(compare.display_table(table).columns) == ["landmark_id", "name", "f1"]
+    assert compare.display_table(None) is None

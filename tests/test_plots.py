@@ -60,3 +60,24 @@ def test_top_k_figure():
     fig = plots.top_k_figure(["Eiffel Tower", "Big Ben", "Taj Mahal"], [0.7, 0.2, 0.1])
     assert len(fig.data) == 1 and fig.data[0].orientation == "h"
     assert list(fig.data[0].y) == ["Eiffel Tower", "Big Ben", "Taj Mahal"]
+
+
+def test_long_tail_log_axis_reads_in_full_and_a_linear_axis_starts_at_zero():
+    from glr.evaluation.plots import log_ticks
+
+    demo = plots.class_distribution_figure(dict(zip("abcdefg", [60, 45, 30, 20, 12, 8, 6])))
+    axis = demo.layout.yaxis
+    assert axis.type == "log" and list(axis.ticktext) == ["5", "10", "20", "50", "100"]  # not "6 5 4 3 2"
+    assert log_ticks(20, 60) == [20, 30, 40, 50, 60]  # less than a decade: finer, still whole numbers
+    assert log_ticks(1, 1000)[:4] == [1, 2, 5, 10]
+    wonders = plots.class_distribution_figure({"a": 62, "b": 61, "c": 59})  # 62 vs 59: linear, from 0
+    assert wonders.layout.yaxis.type == "linear" and wonders.layout.yaxis.rangemode == "tozero"
+
+
+def test_embedding_map_gives_every_landmark_its_own_colour_and_says_so():
+    points = pd.DataFrame({"x": np.arange(200.0), "y": np.arange(200.0), "name": [f"l{i % 100}" for i in range(200)],
+                           "id": [str(i) for i in range(200)]})
+    fig = plots.embedding_figure(points)
+    colors = [t.marker.color for t in fig.data]
+    assert len(colors) == 100 and len(set(colors)) == 100
+    assert "one colour per landmark (100)" in fig.layout.title.text and not fig.layout.showlegend

@@ -114,3 +114,12 @@ def test_pick_collage_is_deterministic_and_mixed():
 def test_missing_run_folder_is_a_clear_error(tmp_path):
     with pytest.raises(GlrError, match="does not exist"):
         report.write_report(tmp_path / "nope")
+
+
+def test_collage_caption_says_how_it_was_sampled():
+    preds = pd.DataFrame({"id": [f"{i:03d}" for i in range(40)], "true_index": [0] * 40,
+                          "pred_index": [0] * 36 + [1] * 4})  # 4 of 40 wrong: a 90% model
+    caption = report.collage_caption(preds, 16)
+    assert "4 of the 16 are drawn from the mistakes" in caption and "12 from the right answers" in caption
+    assert "of all 40 validation photos, 4 (10%) are wrong" in caption
+    assert caption == report.collage_caption(preds, 16)

@@ -61,6 +61,41 @@ def misclassified(predictions: pd.DataFrame | None, limit: int = 24, true_name: 
     return wrong.sort_values(["confidence", "id"], ascending=[False, True]).head(limit).reset_index(drop=True)
 
 
+def selected_cells(points: Sequence[dict] | None) -> list[tuple[int, int]]:
+    """The (true, predicted) class indices of the confusion-heatmap cells a Streamlit selection holds.
+
+    Each clickable cell carries customdata [true, predicted] (glr.evaluation.plots.confusion_figure);
+    points without it (another trace, a damaged event) are skipped; order kept, duplicates dropped.
+    """
+    cells: list[tuple[int, int]] = []
+    for point in points or []:
+        data = point.get("customdata") if isinstance(point, dict) else None
+        try:
+            cell = (int(data[0]), int(data[1]))
+        except (TypeError, ValueError, IndexError, KeyError):
+            continue
+        if cell not in cells:
+            cells.append(cell)
+    return cells
+
+
+def cell_photos(predictions: pd.DataFrame | None, true_index: int, pred_index: int, limit: int = 24) -> pd.DataFrame:
+    """The validation photos of one confusion cell: true class `true_index`, predicted `pred_index`, most confident first."""
+    needed = {"true_index", "pred_index", "confidence"}
+    if predictions is None or predictions.empty or not needed <= set(predictions.columns):
+        return pd.DataFrame(columns=list(predictions.columns) if predictions is not None else [])
+    hits = predictions[(predictions["true_index"] == int(true_index)) & (predictions["pred_index"] == int(pred_index))]
+    sort = ["confidence", "id"] if "id" in hits else ["confidence"]
+    return hits.sort_values(sort, ascending=[False] + [True] * (len(sort) - 1)).head(limit).reset_index(drop=True)
+
+
+def display_table(table: pd.DataFrame | None) -> pd.DataFrame | None:
+    """A result table as the page shows it: without the raw class `index` column (the name says which class)."""
+    if table is None:
+        return None
+    return table.drop(columns=[c for c in ("index", "true_index", "pred_index") if c in table.columns])
+
+
 def report_zip(run: Run | str | os.PathLike) -> bytes | None:
     """The run's report folder as zip bytes (paths inside start with `<run_id>/report/`); None if absent."""
     run = as_run(run)

@@ -13,6 +13,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
+LOG_SPAN = 5  # counts spanning this factor or more get a log axis by default
 BAR_LIMIT = 2000  # above this many classes a bar chart becomes slow; draw a line instead
 
 
@@ -65,15 +66,19 @@ def history_figure(history: pd.DataFrame | Mapping[str, pd.DataFrame], metric: s
     return fig
 
 
-def class_distribution_figure(counts: Mapping[str, int] | pd.Series | Sequence[int], log: bool = True) -> go.Figure:
+def class_distribution_figure(counts: Mapping[str, int] | pd.Series | Sequence[int], log: bool | None = None) -> go.Figure:
     """Images per class, classes ranked from most to fewest: the long tail at a glance.
 
     `counts` maps class name -> image count (a dict or Series), or is a plain list of counts.
+    `log`: a log axis; None (the default) picks it when the counts span a factor of `LOG_SPAN` or
+    more, and a linear axis from 0 otherwise (a log axis makes 62 against 59 look like a big gap).
     """
     series = pd.Series(counts, dtype="float64") if not isinstance(counts, pd.Series) else counts.astype("float64")
     if series.empty:
         return _empty("images per class", "no classes")
     series = series.sort_values(ascending=False, kind="stable")
+    if log is None:
+        log = use_log_scale(series)
     rank = np.arange(1, len(series) + 1)
     names = [str(i) for i in series.index]
     hover = "rank %{x}: %{text}<br>%{y:.0f} images<extra></extra>"
@@ -83,12 +88,40 @@ def class_distribution_figure(counts: Mapping[str, int] | pd.Series | Sequence[i
         trace = go.Scattergl(x=rank, y=series.to_numpy(), text=names, hovertemplate=hover, mode="lines", line={"color": COLORS[0]})
     fig = go.Figure(trace)
     median = float(series.median())
+    if log:
+        # Plotly labels a log axis spanning less than a decade with bare digits ("6 5 4 3 2 10 9 8"):
+        # say every tick in full, at 1-2-5 steps.
+        ticks = log_ticks(float(series[series > 0].min()) if (series > 0).any() else 1.0, float(series.max()))
+        yaxis = {"type": "log", "tickmode": "array", "tickvals": ticks, "ticktext": [f"{t:,g}" for t in ticks],
+                 "range": [np.log10(ticks[0]), np.log10(ticks[-1])]}
+    else:
+        yaxis = {"type": "linear", "rangemode": "tozero"}  # bars measured from 0: 62 vs 59 is not a fivefold gap
     fig.update_layout(
         title=f"images per class ({len(series):,} classes, median {median:g})",
-        xaxis_title="class rank", yaxis_title="images", template="plotly_white",
-        yaxis_type="log" if log else "linear", bargap=0,
+        xaxis_title="class rank", yaxis_title="images" + (" (log scale)" if log else ""), template="plotly_white",
+        yaxis=yaxis, bargap=0,
     )
     return fig
+
+
+def use_log_scale(counts: pd.Series | Sequence[float]) -> bool:
+    """Whether images-per-class counts need a log axis: they span a factor of LOG_SPAN or more."""
+    values = np.asarray(counts, dtype=float)
+    values = values[values > 0]
+    return bool(values.size) and values.max() / values.min() >= LOG_SPAN
+
+
+def log_ticks(low: float, high: float) -> list[float]:
+    """Tick values at 1-2-5 steps covering [low, high], with one step either side; finer steps for a short span."""
+    low, high = max(low, 1e-9), max(high, low)
+    steps = (1, 2, 5) if high / low > 3 else (1, 1.5, 2, 3, 4, 5, 6, 8)
+    ticks = []
+    for power in range(int(np.floor(np.log10(low))) - 1, int(np.ceil(np.log10(high))) + 1):
+        ticks += [m * 10.0 ** power for m in steps]
+    below = [t for t in ticks if t <= low]
+    above = [t for t in ticks if t >= high]
+    return [float(f"{t:.6g}") for t in ticks
+            if (below and t >= below[-1]) and (above and t <= above[0])]
 
 
 def confused_classes(cm: np.ndarray, top: int) -> list[int]:
@@ -113,11 +146,13 @@ def confused_classes(cm: np.ndarray, top: int) -> list[int]:
     return sorted(chosen)
 
 
-def confusion_figure(cm: pd.DataFrame | np.ndarray, labels: Sequence[str], top: int = 30) -> go.Figure:
+def confusion_figure(cm: pd.DataFrame | np.ndarray, labels: Sequence[str], top: int = 30,
+                     clickable: bool = False) -> go.Figure:
     """Heatmap of the confusion matrix (rows true, columns predicted), limited to `top` classes.
 
     A 100 x 100 matrix is unreadable and almost all zeros, so it shows the classes involved in
-    the largest mix-ups. `labels` are the class names in class-index order.
+    the largest mix-ups. `labels` are the class names in class-index order. `clickable` adds a
+    layer a click selects, one marker per non-empty cell (for a page's on_select).
     """
     counts = np.asarray(cm, dtype=np.int64)
     if counts.size == 0:
@@ -125,18 +160,34 @@ def confusion_figure(cm: pd.DataFrame | np.ndarray, labels: Sequence[str], top: 
     keep = list(range(len(counts))) if len(counts) <= top else confused_classes(counts, top)
     names = [str(labels[i]) for i in keep]
     sub = counts[np.ix_(keep, keep)]
-    fig = go.Figure(
-        go.Heatmap(
-            z=sub, x=names, y=names, colorscale="Blues", hoverongaps=False,
-            hovertemplate="true %{y}<br>predicted %{x}<br>%{z} images<extra></extra>",
-        )
-    )
+    fig = go.Figure(go.Heatmap(z=sub, x=names, y=names, colorscale="Blues", hoverongaps=False,
+                               hovertemplate="true %{y}<br>predicted %{x}<br>%{z} images<extra></extra>"))
+    if clickable:
+        _add_cell_markers(fig, sub, names, keep)
     title = "confusion matrix" if len(keep) == len(counts) else f"confusion matrix: the {len(keep)} most confused classes"
     fig.update_layout(
         title=title, xaxis_title="predicted", yaxis_title="true", template="plotly_white",
         yaxis={"autorange": "reversed"}, height=max(400, 18 * len(keep) + 200),
     )
     return fig
+
+
+def _add_cell_markers(fig: go.Figure, sub: np.ndarray, names: list[str], keep: list[int]) -> None:
+    """An invisible square marker on each non-empty cell of a confusion heatmap, which a click selects.
+
+    Streamlit reports no selection on a heatmap trace (streamlit#8760), but does on markers.
+    Each marker's customdata is [true, predicted] class index (glr.evaluation.compare.selected_cells).
+    """
+    fig.update_traces(hoverinfo="skip", hovertemplate=None)  # the markers' hover says it, and "click"
+    rows, cols = np.nonzero(sub)
+    fig.add_trace(go.Scatter(
+        x=[names[c] for c in cols], y=[names[r] for r in rows], mode="markers", showlegend=False,
+        marker={"symbol": "square", "size": max(8, min(40, 560 // max(1, len(keep)))), "color": "rgba(0,0,0,0)"},
+        customdata=[[keep[r], keep[c]] for r, c in zip(rows, cols)], text=[str(v) for v in sub[rows, cols]],
+        hovertemplate="true %{y}<br>predicted %{x}<br>%{text} images: click to see them<extra></extra>",
+        selected={"marker": {"opacity": 1}}, unselected={"marker": {"opacity": 1}},
+    ))
+    fig.update_layout(clickmode="event+select")
 
 
 def top_k_figure(names: Sequence[str], probs: Sequence[float]) -> go.Figure:
@@ -156,6 +207,23 @@ def top_k_figure(names: Sequence[str], probs: Sequence[float]) -> go.Figure:
     return fig
 
 
+def class_colors(n: int) -> list[str]:
+    """`n` distinct colours: the 10 usual ones, then hues a golden angle apart at three lightnesses.
+
+    With 100 landmarks, the 10-colour cycle gave ten classes each colour, so clusters could
+    not be told apart.
+    """
+    import colorsys
+
+    colors = COLORS[:n]
+    for i in range(n - len(colors)):
+        hue = (i * 0.618033988749895) % 1.0
+        light, sat = (0.45, 0.35, 0.6)[i % 3], (0.75, 0.9, 0.65)[(i // 3) % 3]
+        r, g, b = colorsys.hls_to_rgb(hue, light, sat)
+        colors.append(f"#{int(r * 255):02x}{int(g * 255):02x}{int(b * 255):02x}")
+    return colors
+
+
 def embedding_figure(points: pd.DataFrame, max_legend: int = 30) -> go.Figure:
     """A 2-D embedding map: one colour per landmark, the photo's name and id on hover.
 
@@ -165,15 +233,21 @@ def embedding_figure(points: pd.DataFrame, max_legend: int = 30) -> go.Figure:
     if points is None or points.empty:
         return _empty("Embedding map", "no embeddings")
     fig = go.Figure()
-    for name, group in points.groupby("name", sort=True):
+    groups = list(points.groupby("name", sort=True))
+    colors = class_colors(len(groups))
+    for (name, group), color in zip(groups, colors):
         fig.add_trace(go.Scattergl(
-            x=group["x"], y=group["y"], mode="markers", name=str(name), marker={"size": 7, "opacity": 0.8},
+            x=group["x"], y=group["y"], mode="markers", name=str(name),
+            marker={"size": 7, "opacity": 0.8, "color": color},
             customdata=group.index.to_numpy(), text=group["id"].astype(str),
             hovertemplate=f"{name}<br>%{{text}}<extra></extra>",
         ))
+    legend = len(groups) <= max_legend
+    title = (f"one colour per landmark ({len(groups)})" + ("" if legend else ": hover a point for its name, "
+             "click or lasso to see the photos"))
     fig.update_layout(
-        template="plotly_white", height=560, showlegend=points["name"].nunique() <= max_legend,
+        title={"text": title, "font": {"size": 13}}, template="plotly_white", height=560, showlegend=legend,
         xaxis={"showticklabels": False, "title": None}, yaxis={"showticklabels": False, "title": None},
-        margin={"l": 10, "r": 10, "t": 30, "b": 10}, dragmode="lasso" if len(points) < 5000 else "zoom",
+        margin={"l": 10, "r": 10, "t": 40, "b": 10}, dragmode="lasso" if len(points) < 5000 else "zoom",
     )
     return fig

@@ -141,6 +141,19 @@ def pick_collage(predictions: pd.DataFrame, n: int = COLLAGE_IMAGES, seed: int =
     return chosen.sort_values("id", key=lambda s: s.astype(str), kind="stable")
 
 
+def collage_caption(predictions: pd.DataFrame, n: int = COLLAGE_IMAGES) -> str:
+    """How the collage's photos were picked, with the true share of mistakes, so the grid is not read as the accuracy."""
+    correct = predictions["pred_index"] == predictions["true_index"]
+    wrong, total = int((~correct).sum()), len(predictions)
+    n_wrong = min(wrong, n // 2)
+    n_right = min(total - wrong, n - n_wrong)
+    n_wrong = min(wrong, n - n_right)
+    return (f"Validation photos picked at random to show mistakes: {n_wrong} of the {n_wrong + n_right} are drawn from "
+            f"the mistakes and {n_right} from the right answers, so this grid is not the accuracy: of all {total:,} "
+            f"validation photos, {wrong:,} ({wrong / max(total, 1):.0%}) are wrong. Green: right; red: wrong "
+            "(true name above, prediction below).")
+
+
 def _font(size: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
     """DejaVu Sans at `size`, else Pillow's built-in font, else its tiny bitmap font.
 
@@ -291,7 +304,8 @@ def summary_markdown(run: Run, history: pd.DataFrame | None, predictions: pd.Dat
         out += ["## Training curves", "", "![training curves](curves.png)", "",
                 "Interactive version: [curves.html](curves.html)", ""]
     if "collage.png" in written:
-        out += ["## Sample predictions", "", "Green: right; red: wrong (true name above, prediction below).", "",
+        caption = collage_caption(predictions) if predictions is not None else "Green: right; red: wrong."
+        out += ["## Sample predictions", "", caption, "",
                 "![sample predictions](collage.png)", ""]
 
     try:

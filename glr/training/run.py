@@ -125,6 +125,7 @@ class Run(RunStatus):
     distractors_path = property(lambda self: self.path / "distractors.csv")
     val_retrieval_path = property(lambda self: self.path / "val_retrieval.csv")
     report_dir = property(lambda self: self.path / "report")
+    export_dir = property(lambda self: self.path / "export", doc="Where `python -m glr export` writes, one folder per format.")
     log_path = property(lambda self: self.path / "train.log")
     stop_path = property(lambda self: self.path / "STOP")
 

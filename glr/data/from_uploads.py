@@ -1,0 +1,165 @@
+"""A dataset made in the browser: a zip of class folders, or photos dropped per class, as a folder per class.
+
+The result is the layout glr already reads (`<uploads>/<dataset>/<class>/<nnnn>.jpg`), under
+`glr.paths.uploads_dir()`. The upload rules are the Predict page's (glr.data.uploads): a zip is
+read in memory within the same limits, and a member whose name could leave a folder (zip slip)
+is refused. Every photo is decoded by glr.data.images before anything is written, and written
+again as a JPEG (orientation applied, transparency flattened), so the folder holds only photos
+glr can read under names glr chose. The folder is built beside its place and renamed into it
+whole: a failure leaves nothing behind, and an existing dataset is never overwritten.
+"""
+
+from __future__ import annotations
+
+import io
+import posixpath
+import re
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Mapping, Sequence
+
+from PIL import Image
+
+from glr.data.images import decode_image
+from glr.data.uploads import MB, ZIP_MAX_BYTES, ZIP_MAX_FILES, read_zip_images
+from glr.errors import DatasetError, ImageError
+from glr.paths import uploads_dir
+
+MAX_NAME = 64
+JPEG_QUALITY = 95
+# A dataset or class name becomes a folder name: letters (any script), digits, spaces, - _ . only.
+_NAME_OK = re.compile(r"[\w\- .]+")
+
+Photos = Sequence[tuple[str, bytes]]  # (the uploaded file's name, its bytes)
+
+
+@dataclass
+class BuiltDataset:
+    """A dataset folder made from uploads: where it is, photos per class, and the problems met."""
+
+    path: Path
+    counts: dict[str, int] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+
+
+def folder_name(text: str, what: str = "name") -> str:
+    """`text` as a folder name (spaces become `_`, as the class-folder reader turns them back); DatasetError if unsafe.
+
+    Refused: empty, `.` or `..`, a path separator, or any character but letters, digits, space, `-`, `_` and `.`.
+    """
+    text = str(text).strip()
+    if not text or text.strip(".") == "" or not _NAME_OK.fullmatch(text) or len(text) > MAX_NAME:
+        raise DatasetError(f"{what} {text!r}: use 1 to {MAX_NAME} letters, digits, spaces, '-', '_' or '.' "
+                           "(no '/', and not only dots)")
+    return re.sub(r"\s+", "_", text)
+
+
+def classes_from_zip(data: bytes, name: str = "the zip", max_files: int = ZIP_MAX_FILES,
+                     max_bytes: int = ZIP_MAX_BYTES) -> tuple[dict[str, list[tuple[str, bytes]]], list[str]]:
+    """The photos of a zip of class folders, by class, and the problems found.
+
+    The zip holds `<class>/<photo>` (or `<top folder>/<class>/<photo>`, as zipping a folder
+    makes); the class is the first folder under that. Photos outside a class folder are
+    skipped with a message. The zip rules (limits, unsafe names, non-images) are
+    `glr.data.uploads.read_zip_images`'s.
+    """
+    images, problems = read_zip_images(data, name, max_files=max_files, max_bytes=max_bytes)
+    parts = [member.split("/") for member, _ in images]
+    # One folder around everything (zipping "flowers/" gives "flowers/rose/1.jpg"): look inside it.
+    strip = 1 if parts and all(len(p) >= 3 for p in parts) and len({p[0] for p in parts}) == 1 else 0
+    classes: dict[str, list[tuple[str, bytes]]] = {}
+    loose = []
+    for (member, content), path in zip(images, parts):
+        path = path[strip:]
+        if len(path) < 2:
+            loose.append(member)
+            continue
+        classes.setdefault(path[0], []).append((member, content))
+    if loose:
+        problems.append(f"{name}: {len(loose)} photo(s) outside a class folder skipped (e.g. {loose[0]!r}); "
+                        "put each class's photos in a folder named after it")
+    if images and not classes:
+        problems.append(f"{name}: no class folders found; the zip must hold one folder of photos per class "
+                        "(<class name>/<photo>.jpg)")
+    return classes, problems
+
+
+def build_dataset(name: str, classes: Mapping[str, Photos], root: str | Path | None = None,
+                  max_files: int = ZIP_MAX_FILES, max_bytes: int = ZIP_MAX_BYTES) -> BuiltDataset:
+    """Write `classes` (class name -> photos) as the dataset folder `<root>/<name>/<class>/<nnnn>.jpg`.
+
+    `root` defaults to `glr.paths.uploads_dir()`. Each photo is decoded first; one that is
+    not a readable image is skipped with its message, and a class left with no photo is left
+    out. DatasetError, with nothing written, for a bad or taken dataset name, for no usable
+    class, or past `max_files` photos or `max_bytes` in all.
+    """
+    root = Path(root) if root is not None else uploads_dir()
+    folder = root / folder_name(name, "dataset name")
+    if folder.exists():
+        raise DatasetError(f"a dataset named {folder.name!r} already exists in {root}; choose another name")
+    total_files = sum(len(photos) for photos in classes.values())
+    total_bytes = sum(len(data) for photos in classes.values() for _, data in photos)
+    if total_files > max_files or total_bytes > max_bytes:
+        raise DatasetError(f"{total_files:,} photos, {total_bytes / MB:.0f} MB: over the limit of {max_files:,} photos "
+                           f"and {max_bytes // MB} MB for a dataset made in the browser; for more, put the class "
+                           "folders on this computer and type their folder instead")
+    problems: list[str] = []
+    prepared: dict[str, list[bytes]] = {}
+    for label, photos in classes.items():
+        try:
+            class_folder = folder_name(label, "class name")
+        except DatasetError as exc:
+            problems.append(f"{exc}; its {len(photos)} photo(s) skipped")
+            continue
+        encoded = prepared.setdefault(class_folder, [])
+        for photo_name, data in photos:
+            try:
+                encoded.append(_as_jpeg(data, f"{label}/{posixpath.basename(str(photo_name))}"))
+            except ImageError as exc:
+                problems.append(str(exc))
+    empty = [label for label, photos in prepared.items() if not photos]
+    if empty:
+        problems.append(f"{len(empty)} class(es) with no usable photo left out: {', '.join(sorted(empty))}")
+    prepared = {label: photos for label, photos in prepared.items() if photos}
+    if not prepared:
+        raise DatasetError("no class has a usable photo, so there is no dataset to make"
+                           + (f" ({problems[0]})" if problems else ""))
+    if len(prepared) < 2:
+        problems.append("only one class: a model needs at least two to tell apart; add another class")
+    _write_folder(folder, prepared)
+    return BuiltDataset(folder, {label: len(photos) for label, photos in prepared.items()}, problems)
+
+
+def _as_jpeg(data: bytes, name: str) -> bytes:
+    """The photo decoded by glr (ImageError naming it if it is not one) and encoded again as a JPEG."""
+    array = decode_image(_named(data, name))
+    buffer = io.BytesIO()
+    Image.fromarray(array).save(buffer, format="JPEG", quality=JPEG_QUALITY)
+    return buffer.getvalue()
+
+
+def _named(data: bytes, name: str) -> io.BytesIO:
+    buffer = io.BytesIO(data)
+    buffer.name = name
+    return buffer
+
+
+def _write_folder(folder: Path, classes: Mapping[str, list[bytes]]) -> None:
+    """Write the class folders into a temporary folder beside `folder`, then rename it into place."""
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+    tmp.chmod(0o755)  # mkdtemp makes 0700; a dataset is meant to be read by the app and others
+    try:
+        for label, photos in classes.items():
+            (tmp / label).mkdir()
+            for i, data in enumerate(photos, 1):
+                (tmp / label / f"{i:04d}.jpg").write_bytes(data)
+        try:
+            tmp.rename(folder)  # fails if another upload filled that name meanwhile: never merged into it
+        except OSError:
+            raise DatasetError(f"a dataset named {folder.name!r} already exists in {folder.parent}; "
+                               "choose another name") from None
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)

@@ -1,0 +1,96 @@
+"""The Dataset page (AppTest): a dataset made from a zip of class folders or from photos dropped per class,
+and the long-tail chart's axis."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from test_app_pages import DATASET, assert_no_exception, button, metric, open_page, texts
+
+
+def _jpeg(seed: int) -> bytes:
+    arr = np.random.default_rng(seed).integers(0, 256, (40, 40, 3), dtype=np.uint8)
+    buffer = io.BytesIO()
+    Image.fromarray(arr).save(buffer, format="JPEG")
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def uploads_root(monkeypatch, tmp_path, tiny_data) -> Path:
+    monkeypatch.setenv("GLR_RESULTS", str(tmp_path / "results"))
+    monkeypatch.setenv("GLR_DATA", str(tiny_data))
+    monkeypatch.setenv("GLR_UPLOADS", str(tmp_path / "uploads"))
+    return tmp_path / "uploads"
+
+
+def test_a_zip_of_class_folders_becomes_the_dataset_in_use(uploads_root):
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zf:
+        for cls, n in (("Old Bridge", 3), ("Clock Tower", 2)):
+            for i in range(n):
+                zf.writestr(f"{cls}/{i}.jpg", _jpeg(i + 10 * n))
+        zf.writestr("../../escape.jpg", _jpeg(99))
+        zf.writestr("Clock Tower/readme.txt", b"notes")
+    at = open_page(DATASET)
+    at.radio(key="dataset_source").set_value("Upload photos").run()
+    at.text_input(key="upload_name").input("my trip").run()
+    at.file_uploader(key="upload_zip").set_value([("trip.zip", buffer.getvalue(), "application/zip")]).run()
+    assert_no_exception(at)
+    warnings = texts(at.warning)
+    assert "unsafe paths skipped" in warnings and "not images skipped" in warnings
+    assert "Clock Tower (2), Old Bridge (3)" in texts(at.caption)
+    button(at, "Make the dataset").click().run()
+    assert_no_exception(at)
+    made = uploads_root / "my_trip"
+    assert f"Made {made}: 2 classes, 5 photos." in texts(at.success)
+    assert sorted(p.relative_to(made).as_posix() for p in made.rglob("*.jpg"))[:2] == ["Clock_Tower/0001.jpg",
+                                                                                      "Clock_Tower/0002.jpg"]
+    button(at, "Use this dataset").click().run()
+    assert_no_exception(at)
+    assert metric(at, "Classes") == "2" and metric(at, "Images") == "5"
+    assert f"In use:** {made}" in texts(at.markdown)
+    # The same name again is refused, and the first dataset stays as it was.
+    at.radio(key="dataset_source").set_value("Upload photos").run()
+    at.text_input(key="upload_name").input("my trip").run()
+    at.file_uploader(key="upload_zip").set_value([("trip.zip", buffer.getvalue(), "application/zip")]).run()
+    button(at, "Make the dataset").click().run()
+    assert "a dataset named 'my_trip' already exists" in texts(at.error)
+
+
+def test_photos_dropped_per_class(uploads_root):
+    at = open_page(DATASET)
+    at.radio(key="dataset_source").set_value("Upload photos").run()
+    at.radio(key="upload_how").set_value("Photos per class").run()
+    button(at, "Add a class").click().run()
+    assert len(at.file_uploader) == 3
+    at.text_input(key="upload_name").input("pets").run()
+    at.text_input(key="upload_class_0").input("cat").run()
+    at.file_uploader(key="upload_photos_0").set_value([("c1.jpg", _jpeg(1), "image/jpeg"),
+                                                       ("c2.jpg", _jpeg(2), "image/jpeg")]).run()
+    at.text_input(key="upload_class_1").input("dog").run()
+    at.file_uploader(key="upload_photos_1").set_value([("d1.jpg", _jpeg(3), "image/jpeg"),
+                                                       ("broken.jpg", b"not a photo", "image/jpeg")]).run()
+    button(at, "Make the dataset").click().run()
+    assert_no_exception(at)
+    assert "2 classes, 3 photos" in texts(at.success)
+    assert "dog/broken.jpg" in texts(at.warning)
+    assert sorted(p.name for p in (uploads_root / "pets").iterdir()) == ["cat", "dog"]
+
+
+def test_the_long_tail_axis_reads_in_full(uploads_root, tmp_path):
+    from conftest import make_gldv2
+
+    data = make_gldv2(tmp_path / "tail", {1: 30, 2: 12, 3: 6, 4: 3})
+    at = open_page(DATASET)
+    at.text_input(key="dataset_path").input(str(data)).run()
+    button(at, "Use this folder").click().run()
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    axis = spec["layout"]["yaxis"]
+    assert axis["type"] == "log" and axis["ticktext"] == ["2", "5", "10", "20", "50"]

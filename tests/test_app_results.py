@@ -1,0 +1,62 @@
+"""The Results page (AppTest): its tabs, tables without the raw index, a confusion cell's photos, the exports."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from glr.training.run import RUNS_SUBDIR
+from test_app_pages import RESULTS, assert_no_exception, button, open_page, texts
+
+RUN = "20260101-000000-a"
+
+
+@pytest.fixture
+def results(monkeypatch, tmp_path, finished_run, tiny_data) -> Path:
+    folder = tmp_path / "results"
+    shutil.copytree(finished_run.path, folder / RUNS_SUBDIR / RUN, ignore=shutil.ignore_patterns("export"))
+    monkeypatch.setenv("GLR_RESULTS", str(folder))
+    monkeypatch.setenv("GLR_DATA", str(tiny_data))
+    return folder
+
+
+def test_the_page_is_in_tabs_and_its_tables_have_no_raw_index(results):
+    at = open_page(RESULTS)
+    assert [t.label for t in at.tabs] == [":material/dashboard: Overview", ":material/table: Classes",
+                                         ":material/error: Mistakes", ":material/hub: Retrieval",
+                                         ":material/scatter_plot: Map"]
+    for frame in at.dataframe:
+        assert "index" not in frame.value.columns
+    collage = next(i for i in at.image if "Validation photos picked at random" in str(i.proto))
+    assert "so this grid is not the accuracy" in str(collage.proto)
+    assert "Click a cell to see the validation photos behind it." in texts(at.caption)
+    assert "PCA is instant" in texts(at.caption)  # what each projection shows
+    heatmap = json.loads(at.get("plotly_chart")[2].proto.spec)
+    assert [t["type"] for t in heatmap["data"]] == ["heatmap", "scatter"]  # the click layer over the cells
+
+
+def test_a_confusion_cell_shows_its_photos(results):
+    at = open_page(RESULTS)
+    spec = json.loads(at.get("plotly_chart")[2].proto.spec)
+    true_index, pred_index = spec["data"][1]["customdata"][0]
+    # What the browser sends when a cell is clicked (AppTest has no plotly click of its own).
+    at.session_state["results_confusion"] = {"selection": {"points": [{"customdata": [true_index, pred_index]}],
+                                                           "point_indices": [0], "box": [], "lasso": []}}
+    at.run()
+    assert_no_exception(at)
+    shown = texts(at.markdown)
+    assert " photo(s)" in shown and ("right:" in shown or "called" in shown)
+
+
+def test_an_export_is_made_on_request_then_downloadable(results):
+    at = open_page(RESULTS)
+    labels = [b.label for b in at.download_button]
+    assert labels == ["Download the report (zip)"]  # no export yet: nothing is built before it is asked for
+    button(at, "Export as ONNX").click().run()
+    assert_no_exception(at)
+    assert (results / RUNS_SUBDIR / RUN / "export" / "onnx" / "model.onnx").is_file()
+    assert [b.label for b in at.download_button] == ["Download the report (zip)", "ONNX"]
+    assert "Export as ONNX" not in [b.label for b in at.button]

@@ -1,0 +1,109 @@
+"""Robustness of a dataset made in the browser (glr.data.from_uploads): zip slip, non-images, oversized
+zips, a zip with no class folders, an empty class, a taken or unsafe name. Nothing unsafe is ever written."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from glr.data import datasets
+from glr.data.from_uploads import build_dataset, classes_from_zip
+from glr.errors import DatasetError
+
+
+def _zip(members: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    return buffer.getvalue()
+
+
+def _jpeg(seed: int = 0, size: int = 40, fmt: str = "JPEG") -> bytes:
+    arr = np.random.default_rng(seed).integers(0, 256, (size, size, 3), dtype=np.uint8)
+    buffer = io.BytesIO()
+    Image.fromarray(arr).save(buffer, format=fmt)
+    return buffer.getvalue()
+
+
+def files_under(folder: Path) -> list[str]:
+    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+
+
+def test_a_zip_slip_member_is_refused_and_nothing_leaves_the_folder(tmp_path):
+    root = tmp_path / "deep" / "uploads"
+    data = _zip({"tower/1.jpg": _jpeg(1), "tower/2.jpg": _jpeg(2), "bridge/1.jpg": _jpeg(3),
+                 "../../escape.jpg": _jpeg(4), "tower/../../../up.jpg": _jpeg(5), "/tmp/abs.jpg": _jpeg(6)})
+    classes, problems = classes_from_zip(data, "album.zip")
+    assert sorted(classes) == ["bridge", "tower"] and len(classes["tower"]) == 2
+    assert any("3 file(s) with unsafe paths skipped" in p for p in problems)
+    built = build_dataset("album", classes, root=root)
+    assert files_under(tmp_path) == ["deep/uploads/album/bridge/0001.jpg", "deep/uploads/album/tower/0001.jpg",
+                                     "deep/uploads/album/tower/0002.jpg"]
+    assert built.counts == {"tower": 2, "bridge": 1}
+    catalog = datasets.load_catalog(built.path)  # the folder glr reads, as any dataset
+    assert sorted(catalog.df["name"].unique()) == ["bridge", "tower"] and not catalog.problems
+
+
+def test_a_non_image_member_is_skipped_with_its_name(tmp_path):
+    data = _zip({"rose/1.jpg": _jpeg(1), "rose/notes.txt": b"hello", "tulip/fake.jpg": b"not a photo at all",
+                 "tulip/2.png": _jpeg(2, fmt="PNG")})
+    classes, problems = classes_from_zip(data, "flowers.zip")
+    assert any("1 file(s) that are not images skipped (e.g. 'rose/notes.txt')" in p for p in problems)
+    built = build_dataset("flowers", classes, root=tmp_path)
+    assert any("fake.jpg" in p and "not an image" in p for p in built.problems)
+    assert files_under(built.path) == ["rose/0001.jpg", "tulip/0001.jpg"]  # the PNG is now a JPEG glr wrote
+
+
+def test_an_oversized_zip_is_cut_at_the_limits_and_an_oversized_dataset_refused(tmp_path):
+    data = _zip({f"a/{i}.jpg": _jpeg(i, size=64) for i in range(6)})
+    classes, problems = classes_from_zip(data, "big.zip", max_files=4)
+    assert sum(map(len, classes.values())) == 4 and any("only the first 4 images" in p for p in problems)
+    classes, problems = classes_from_zip(data, "big.zip", max_bytes=len(_jpeg(0, size=64)) * 2)
+    assert any("skipped past" in p for p in problems)
+    with pytest.raises(DatasetError, match="over the limit of 3 photos"):
+        build_dataset("big", {"a": [("x.jpg", _jpeg(1))] * 2, "b": [("y.jpg", _jpeg(2))] * 2}, root=tmp_path,
+                      max_files=3)
+    assert not (tmp_path / "big").exists()
+
+
+def test_a_zip_with_no_class_folders(tmp_path):
+    classes, problems = classes_from_zip(_zip({"1.jpg": _jpeg(1), "2.jpg": _jpeg(2)}), "flat.zip")
+    assert classes == {} and any("no class folders found" in p for p in problems)
+    assert any("2 photo(s) outside a class folder skipped" in p for p in problems)
+    with pytest.raises(DatasetError, match="no class has a usable photo"):
+        build_dataset("flat", classes, root=tmp_path)
+    assert list(tmp_path.iterdir()) == []  # not even a temporary folder is left
+    # Zipping a folder puts one folder around the classes: it is looked through.
+    wrapped, _ = classes_from_zip(_zip({"trip/a/1.jpg": _jpeg(1), "trip/b/2.jpg": _jpeg(2)}), "trip.zip")
+    assert sorted(wrapped) == ["a", "b"]
+
+
+def test_an_empty_class_is_left_out_with_a_message(tmp_path):
+    built = build_dataset("pets", {"cat": [("c.jpg", _jpeg(1))], "dog": [("d.jpg", _jpeg(2))], "fish": [],
+                                   "bird": [("b.jpg", b"")]}, root=tmp_path)
+    assert sorted(built.counts) == ["cat", "dog"]
+    assert any("2 class(es) with no usable photo left out: bird, fish" in p for p in built.problems)
+    assert any("empty file" in p for p in built.problems)
+    one = build_dataset("solo", {"cat": [("c.jpg", _jpeg(1))]}, root=tmp_path)
+    assert any("only one class" in p for p in one.problems)
+
+
+def test_a_duplicate_or_unsafe_dataset_name_is_refused(tmp_path):
+    first = build_dataset("Trip 2026", {"a": [("1.jpg", _jpeg(1))], "b": [("2.jpg", _jpeg(2))]}, root=tmp_path)
+    assert first.path.name == "Trip_2026"
+    before = files_under(tmp_path)
+    with pytest.raises(DatasetError, match="a dataset named 'Trip_2026' already exists"):
+        build_dataset("Trip 2026", {"c": [("3.jpg", _jpeg(3))]}, root=tmp_path)
+    assert files_under(tmp_path) == before  # the first one is untouched
+    for bad in ("../escape", "..", "a/b", "", "x" * 100):
+        with pytest.raises(DatasetError, match="dataset name"):
+            build_dataset(bad, {"a": [("1.jpg", _jpeg(1))]}, root=tmp_path)
+    built = build_dataset("odd classes", {"../up": [("1.jpg", _jpeg(1))], "ok": [("2.jpg", _jpeg(2))]}, root=tmp_path)
+    assert any("class name '../up'" in p for p in built.problems) and list(built.counts) == ["ok"]
+    assert files_under(tmp_path / "odd_classes") == ["ok/0001.jpg"]
