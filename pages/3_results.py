@@ -66,14 +66,26 @@ def photo_grid(paths: list[str], captions: list[str], overlay=None) -> None:
                 st.caption(caption)
 
 
-# ------------------------------------------------------------------------ GRAD-CAM: the place for the heatmaps
-# The Grad-CAM helper (issue #16, point 6) fills this in: given a mistake's photo, draw where the model looked
-# (for example an st.image of the heatmap over the photo, or an st.popover holding it). It is called under
-# each photo of the Mistakes tab's grid; it draws nothing until then.
-def mistake_heatmap(path: str) -> None:
-    """Grad-CAM for one misclassified photo, under its thumbnail (not yet: see the comment above)."""
-    return None
-# ------------------------------------------------------------------------ end of the Grad-CAM place
+@st.cache_data(max_entries=64, show_spinner="Finding where the model looked (the first time loads TensorFlow)...")
+def heatmap(run_path: str, stamp: float, path: str, landmark_id: int):
+    """The Grad-CAM overlay of the guess `landmark_id` for one validation photo, once per photo, model and guess."""
+    from glr import explain
+
+    return explain.gradcam_overlay(run_path, path, landmark_id=landmark_id)[0]
+
+
+def mistake_heatmaps(run: Run, wrong) -> "callable":
+    """A photo_grid overlay: under each mistake, where the model looked for its wrong guess (Grad-CAM)."""
+    guesses = dict(zip(wrong["path"].astype(str), wrong["pred_landmark_id"]))
+    stamp = run_table.model_stamp(run)
+
+    def draw(path: str) -> None:
+        try:
+            st.image(heatmap(str(run.path), stamp, str(path), int(guesses[str(path)])), width="stretch")
+        except READ_ERRORS as exc:  # a moved photo or a model that cannot be explained: say so, keep the grid
+            st.caption(f"no heatmap: {exc}")
+
+    return draw
 
 
 st.title("Results")
@@ -249,10 +261,13 @@ with mistakes:
             wrong = compare.misclassified(predictions, limit=24, true_name=None if which == "all classes" else which)
             st.caption(f"{len(wrong_all):,} of {len(predictions):,} validation images are wrong; "
                        "the most confident mistakes first. Under each: true → predicted (confidence).")
+            explain = st.toggle("Show where the model looked", key="results_gradcam",
+                                help="Under each photo, Grad-CAM of its wrong guess: the places whose features "
+                                     "raised the model's score for the class it wrongly named.")
             photo_grid(wrong["path"].tolist(),
                        [f"{t} → {p} ({c:.0%})" for t, p, c in zip(wrong["true_name"], wrong["pred_name"],
                                                                   wrong["confidence"])],
-                       overlay=mistake_heatmap)
+                       overlay=mistake_heatmaps(run, wrong) if explain and run.has_model() else None)
     elif confusion is None:
         st.info("No predictions yet: the mistakes appear when the run is evaluated.")
 

@@ -60,3 +60,22 @@ def test_an_export_is_made_on_request_then_downloadable(results):
     assert (results / RUNS_SUBDIR / RUN / "export" / "onnx" / "model.onnx").is_file()
     assert [b.label for b in at.download_button] == ["Download the report (zip)", "ONNX"]
     assert "Export as ONNX" not in [b.label for b in at.button]
+
+
+def test_the_mistakes_show_where_the_model_looked_on_request(results):
+    from glr.training.run import Run
+
+    run = Run(results / RUNS_SUBDIR / RUN)
+    predictions = run.predictions()
+    # The tiny run makes no mistakes: turn one prediction into a confident wrong guess of another class.
+    other = predictions.loc[predictions["true_landmark_id"] != predictions.loc[0, "true_landmark_id"]].iloc[0]
+    predictions.loc[0, ["pred_landmark_id", "pred_name", "correct"]] = [other["true_landmark_id"], other["true_name"],
+                                                                        False]
+    predictions.to_csv(run.predictions_path, index=False)
+    at = open_page(RESULTS)
+    before = len(at.image)
+    toggle = next(t for t in at.toggle if t.label == "Show where the model looked")
+    toggle.set_value(True).run()
+    assert_no_exception(at)
+    assert len(at.image) == before + 1  # one heatmap under the one mistake
+    assert "no heatmap" not in texts(at.caption)
