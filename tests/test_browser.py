@@ -288,7 +288,7 @@ def test_tiny_training_started_from_the_train_form_finishes(server, page, result
     page.get_by_role("button", name="Start training").click()
     page.get_by_role("button", name="Stop").wait_for(timeout=60 * SECOND)  # the page follows the new, active run
     # While it trains, it comes first (Stop is in its box), and Start waits for it.
-    assert page.get_by_role("button", name="Start training").is_disabled()
+    sync_api.expect(page.get_by_role("button", name="Start training")).to_be_disabled()
     new = set(list_runs(results)["run_id"]) - before
     assert len(new) == 1, new
     run_id = new.pop()
@@ -308,7 +308,7 @@ def test_tiny_training_started_from_the_train_form_finishes(server, page, result
     assert page.get_by_role("button", name="Try it on photos").count() >= 1
     assert page.locator('[data-testid="stAlertContentSuccess"]', has_text="finished").count() == 1
     assert page.get_by_role("button", name="Stop").count() == 0
-    assert page.get_by_role("button", name="Start training").is_enabled()
+    sync_api.expect(page.get_by_role("button", name="Start training")).to_be_enabled()
     assert page.locator('[data-testid="stPlotlyChart"]').count() == 2  # loss and accuracy curves
     screenshot(page, "train-finished")
     assert Run(results / RUNS_SUBDIR / run_id).status()["state"] == "finished"
