@@ -17,7 +17,9 @@ from glr import paths
 from glr.data import browse
 from glr.demo import dataset as demo
 from glr.data import datasets
-from glr.training import launch
+from glr.training import launch, run_table
+from glr.training.run import Run
+from glr.training.status import ACTIVE_STATES
 from glr.errors import GlrError
 from glr.paths import demo_dir
 
@@ -38,6 +40,14 @@ NAVIGATION = (
 DATASET_KEY = "glr_dataset"  # the dataset in use: a path, or None for the embedded demo
 RUN_KEY = "glr_selected_run"  # the run the Train page follows
 POLL_SECONDS = 2.0  # how often a live training view re-reads the run folder
+WATCHED_KEY = "glr_watched_run"  # the training this session saw going, so its end is announced once
+ENDED_KEY = "glr_ended_run"  # the training that ended while this session watched it (the Train page offers next steps)
+ENDINGS = {  # how a toast announces the end of a training: (verb, icon)
+    "finished": ("finished", ":material/check_circle:"),
+    "stopped": ("stopped", ":material/stop_circle:"),
+    "failed": ("failed", ":material/error:"),
+    "damaged": ("cannot be read", ":material/error:"),
+}
 
 
 # --------------------------------------------------------------------------- set-up
@@ -62,9 +72,64 @@ def setup() -> None:
         st.caption(browse.dataset_label(current_dataset()))
         st.markdown("**Results folder**")
         st.caption(str(results))
-        lock = launch.read_lock(results) if results.is_dir() else None
-        if lock:
-            st.info(f"Training: {lock.get('run_id')}", icon=":material/hourglass_top:")
+        active = active_run(results)
+        if active:
+            st.session_state[WATCHED_KEY] = active.id
+            st.fragment(run_every=POLL_SECONDS)(_training_badge)(str(active.path))
+    announce_ended_training(results)
+
+
+def active_run(results: Path) -> Run | None:
+    """The run training in `results` now (it holds the training lock and is queued, running or stopping), or None."""
+    lock = launch.read_lock(results) if results.is_dir() else None
+    if not lock or not lock.get("run_id"):
+        return None
+    run = Run.of(results, str(lock["run_id"]))
+    return run if run.status()["state"] in ACTIVE_STATES else None
+
+
+def _training_badge(run_path: str) -> None:
+    """The sidebar's note of the training going on, re-read every POLL_SECONDS; reruns the page once it ends."""
+    run = Run(run_path)
+    status = run.status()
+    if status["state"] not in ACTIVE_STATES:
+        st.rerun()  # the whole page: setup() announces the end, and the page drops its live view
+    _, text = run_table.progress_of(status)
+    st.info(f"Training {run.label()}: {text}", icon=":material/hourglass_top:")
+    st.page_link(TRAIN, label="Follow it", icon=":material/model_training:")
+
+
+def announce_ended_training(results: Path) -> None:
+    """A toast, on whatever page is open, when the training this session watched has ended (once)."""
+    run_id = st.session_state.get(WATCHED_KEY)
+    if not run_id:
+        return
+    run = Run.of(results, run_id)
+    if not run.path.is_dir():  # deleted, or the results folder changed
+        st.session_state.pop(WATCHED_KEY, None)
+        return
+    status = run.status()
+    if status["state"] in ACTIVE_STATES:
+        return
+    st.session_state.pop(WATCHED_KEY, None)
+    st.session_state[ENDED_KEY] = run_id
+    verb, icon = ENDINGS.get(status["state"], (status["state"], ":material/info:"))
+    message = status.get("message") or ""
+    st.toast(f"Training {run.label()} {verb}" + (f": {message}" if message else ""), icon=icon, duration="long")
+
+
+def open_run(page: str, run_id: str) -> None:
+    """Go to `page` (Results, Predict, Train) with run `run_id` chosen there."""
+    st.session_state[RUN_KEY] = run_id
+    # The keys of the Results page's run list and the Predict page's model selector.
+    st.session_state["results_runs"] = [run_id]
+    st.session_state["predict_run"] = run_id
+    st.switch_page(page)
+
+
+def run_label(results: Path, run_id: str) -> str:
+    """How a selector shows a run: its name and id, or its id alone (a format_func)."""
+    return Run.of(results, run_id).label()
 
 
 # --------------------------------------------------------------------------- state
@@ -183,7 +248,8 @@ def generate_demo() -> Path:
     def progress(done: int, total: int) -> None:
         bar.progress(done / total if total else 0.0, text=f"Drawing the demo dataset: {done:,} of {total:,} photos")
 
-    root = demo.ensure_demo(progress=progress)
+    # In a child process: its drawing workers must not import this server's pages (see ensure_demo_in_child).
+    root = demo.ensure_demo_in_child(progress=progress)
     bar.empty()
     _catalog.clear()
     return root

@@ -95,8 +95,13 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("--fine-tune-learning-rate", type=float, help=f"default {d.fine_tune_learning_rate}")
     p.set_defaults(func=cmd_train)
 
-    p = sub.add_parser("runs", help="list runs and their states")
+    p = sub.add_parser("runs", help="list runs and their states; rename or delete one")
     p.add_argument("--results", help=RESULTS_HELP)
+    manage = p.add_mutually_exclusive_group()
+    manage.add_argument("--rename", nargs=2, metavar=("RUN", "NAME"),
+                        help='give a run a display name ("" removes it); its id stays the same')
+    manage.add_argument("--delete", metavar="RUN", help="delete a run folder (refused while it trains)")
+    p.add_argument("--yes", action="store_true", help="delete without asking (asked only in a terminal)")
     p.set_defaults(func=cmd_runs)
 
     for name, func, text in (("stop", cmd_stop, "ask a running training to stop"),

@@ -204,9 +204,24 @@ def cmd_train(args) -> int:
 
 
 def cmd_runs(args) -> int:
-    """List the runs under the results folder."""
+    """List the runs under the results folder; with --rename or --delete, change one first."""
     from glr.training.run_table import list_runs
 
+    if getattr(args, "rename", None):
+        run = _find_run(args.rename[0], args.results)
+        name = run.set_name(args.rename[1])
+        print(f"{run.id} is now named {name!r}" if name else f"{run.id} has no name now")
+    if getattr(args, "delete", None):
+        from glr.training.launch import delete_run
+
+        run = _find_run(args.delete, args.results)
+        if not args.yes and sys.stdin.isatty():
+            answer = input(f"Delete run {run.label()} and everything in {run.path}? [y/N] ")
+            if answer.strip().lower() not in ("y", "yes"):
+                print("not deleted")
+                return 1
+        delete_run(run)
+        print(f"deleted {run.id} ({run.path})")
     table = list_runs(args.results)
     if table.empty:
         print(f"no runs under {args.results}; start one with: python -m glr train")

@@ -1,4 +1,4 @@
-"""Train: configure a run, start it as a background process, follow it live, stop or resume it.
+"""Train: follow the training that runs (first, above everything), configure and start a run, manage the runs.
 
 Training never runs inside Streamlit: Start calls glr.training.launch.launch, which starts
 `python -m glr train` in its own session. This page only reads the run folder, so closing
@@ -21,7 +21,7 @@ from glr.training import run_table
 from glr.backbones import registry as backbones
 from glr.evaluation import plots
 from glr.training import launch
-from glr.training.run import Run, RunError
+from glr.training.run import NAME_MAX, Run, RunError
 from glr.training.status import ACTIVE_STATES
 from glr.training.config import AUGMENT_SPACES, TrainConfig
 from glr.errors import GlrError
@@ -36,6 +36,85 @@ DENSE_SIZES = [32, 64, 128, 256, 512, 1024, 2048]
 st.title("Train")
 results = common.results_dir()
 dataset = common.current_dataset()
+table = run_table.list_runs(results)
+# The training holding the results folder's lock; else a run that says it trains (started by another
+# glr, or by hand with `python -m glr train`).
+active = common.active_run(results) or next(
+    (Run.of(results, r) for r, state in zip(table["run_id"], table["state"]) if state in ACTIVE_STATES), None)
+
+
+def live_view(run_path: str, was_active: bool, key: str) -> None:
+    """A run's state, stage, one progress bar, elapsed and remaining time, curves and log; polled while it trains."""
+    run = Run(run_path)
+    status = run.status()
+    state = status["state"]
+    message = status.get("message") or ""
+    shown = {"finished": st.success, "failed": st.error, "damaged": st.error, "stopped": st.warning}.get(state, st.info)
+    shown(f"**{state}**" + (f": {message}" if message else ""))
+    try:
+        history = run.history()
+    except RunError as exc:
+        st.error(str(exc))
+        history = None
+    fraction, text = run_table.progress_of(status)
+    st.progress(fraction, text=text)
+    spent = run_table.elapsed(status)
+    if spent is not None:
+        timing = f"elapsed {run_table.duration_text(spent)}"
+        if state in ACTIVE_STATES:
+            left = run_table.time_left(status, history)
+            stage = str(status.get("phase") or "this stage")
+            timing += f" · about {run_table.duration_text(left)} left in {stage}" if left is not None else ""
+            if left is not None and status.get("unit") == "batch":
+                timing += " (early stopping may end it sooner)"
+        st.caption(timing)
+    if state in ACTIVE_STATES and st.button("Stop", icon=":material/stop:", key=f"{key}_stop",
+                                            help="The trainer finishes its current batch, saves a checkpoint "
+                                                 "and ends as stopped; Resume continues it."):
+        launch.stop(run)
+        st.rerun()
+    if history is not None and len(history):
+        c = st.columns(2)
+        c[0].plotly_chart(plots.history_figure(history, "loss"), key=f"{key}_loss")
+        c[1].plotly_chart(plots.history_figure(history, "accuracy"), key=f"{key}_accuracy")
+    if state == "failed" and status.get("traceback"):
+        with st.expander("Traceback"):
+            st.code(status["traceback"], language="text")
+    with st.expander("train.log (last lines)"):
+        st.code(run_table.log_tail(run.log_path) or "(empty)", language="text")
+    if was_active and state not in ACTIVE_STATES:
+        st.rerun()  # the training ended: redraw the whole page (toast, next steps, buttons, run list) once
+
+
+def next_steps(run: Run, key: str) -> None:
+    """What to do with a finished run: read its results, try it on photos."""
+    c = st.columns([1, 1, 3])
+    if c[0].button("See its results", icon=":material/insights:", key=f"{key}_results", type="primary"):
+        common.open_run(common.RESULTS, run.id)
+    if run.has_model() and c[1].button("Try it on photos", icon=":material/image_search:", key=f"{key}_predict"):
+        common.open_run(common.PREDICT, run.id)
+
+
+# --------------------------------------------------------------------------- the training going on, first
+if active:
+    with st.container(border=True):
+        st.subheader(f"Training now: {active.label()}")
+        st.fragment(run_every=common.POLL_SECONDS)(live_view)(str(active.path), True, "now")
+elif (ended := st.session_state.get(common.ENDED_KEY)) and Run.of(results, ended).path.is_dir():
+    ended_run = Run.of(results, ended)
+    ended_status = ended_run.status()
+    with st.container(border=True):
+        st.subheader(f"Training {ended_run.label()}: {ended_status['state']}")
+        message = ended_status.get("message") or ""
+        st.markdown(message)
+        if ended_status["state"] == "finished":
+            st.markdown("Next: read its results, or try it on photos.")
+            next_steps(ended_run, "ended")
+        else:
+            st.markdown("Resume it from the run list below, or start another.")
+        if st.button("Dismiss", key="ended_dismiss", icon=":material/close:"):
+            st.session_state.pop(common.ENDED_KEY, None)
+            st.rerun()
 
 # --------------------------------------------------------------------------- dataset
 st.markdown(f"**Dataset:** {browse.dataset_label(dataset)} · **results folder:** {results}")
@@ -113,10 +192,15 @@ with st.expander("More settings"):
              "about half a point less accurate (benchmarks/README.md).")
 
 lock = launch.read_lock(results) if results.is_dir() else None
-if lock:
+if lock and not active:  # a lock whose run is not found here: Start says what holds it
     st.warning(f"A training is running in this results folder: {lock.get('run_id')}. "
-               "Only one runs at a time; stop it below to start another.")
-if st.button("Start training", type="primary", icon=":material/play_arrow:", disabled=not dataset_ok, key="train_start"):
+               "Only one runs at a time.")
+if active:
+    st.info(f"Start is disabled while {active.label()} trains: only one training runs at a time in {results}. "
+            "Stop it above, or wait for it to end.", icon=":material/hourglass_top:")
+if st.button("Start training", type="primary", icon=":material/play_arrow:", key="train_start",
+             disabled=not dataset_ok or active is not None,
+             help=f"{active.label()} is training; stop it or wait for it to end" if active else None):
     try:
         config = TrainConfig.from_dict({
             "data": dataset, "top_n": top_n, "min_images": min_images, "val_fraction": val_fraction, "seed": seed,
@@ -131,76 +215,79 @@ if st.button("Start training", type="primary", icon=":material/play_arrow:", dis
         st.error(str(exc))
     else:
         st.session_state[common.RUN_KEY] = run.id
+        st.session_state.pop(common.ENDED_KEY, None)
         st.toast(f"Started {run.id}")
         st.rerun()
 
 # --------------------------------------------------------------------------- runs
 st.subheader("Runs")
-table = run_table.list_runs(results)
+if (done := st.session_state.pop("train_done", None)):
+    st.success(done, icon=":material/check:")
 if table.empty:
     st.info(f"No runs yet in {results}. Set the configuration above and press Start training, "
             "or run the whole demo from the Home page.")
     st.stop()
 
 ids = table["run_id"].tolist()
+labels = {r: (f"{n} · {r}" if n else r) for r, n in zip(table["run_id"], table["name"])}  # as Run.label
 states = dict(zip(table["run_id"], table["state"]))
 wanted = st.session_state.get(common.RUN_KEY)
 default = wanted if wanted in ids else run_table.default_run(table)
-selected = st.selectbox("Follow run", ids, index=ids.index(default), format_func=lambda r: f"{r} ({states[r]})")
+# The state in the label is read when the page runs; a training's own state is live above.
+selected = st.selectbox("Run", ids, index=ids.index(default),
+                        format_func=lambda r: f"{labels[r]} ({'training' if active and r == active.id else states[r]})")
 st.session_state[common.RUN_KEY] = selected
 run = Run.of(results, selected)
 status = run.status()
-active = status["state"] in ACTIVE_STATES
 
-b = st.columns([1, 1, 4])
-if active and b[0].button("Stop", icon=":material/stop:", key="train_stop",
-                          help="The trainer finishes its current batch, saves a checkpoint and ends as stopped."):
-    launch.stop(run)
-    st.rerun()
-if status["state"] in ("stopped", "failed") and b[1].button("Resume", icon=":material/resume:", key="train_resume",
-                                                             help="Continue from the last checkpoint."):
-    try:
-        launch.resume(run, results)
-    except GlrError as exc:
-        st.error(str(exc))
-    else:
-        st.rerun()
-
-
-def live_view(run_path: str, was_active: bool) -> None:
-    """Status, progress and curves of one run; polled while its training is active."""
-    run = Run(run_path)
-    status = run.status()
-    state = status["state"]
-    message = status.get("message") or ""
-    shown = {"finished": st.success, "failed": st.error, "damaged": st.error, "stopped": st.warning}.get(state, st.info)
-    shown(f"**{state}**" + (f": {message}" if message else ""))
-    fraction, text = run_table.progress_of(status)
-    st.progress(fraction, text=text)
-    fraction, text = run_table.epoch_progress(status)
-    st.progress(fraction, text=text)
-    try:
-        history = run.history()
-    except RunError as exc:
-        st.error(str(exc))
-        history = None
-    if history is not None:
-        c = st.columns(2)
-        c[0].plotly_chart(plots.history_figure(history, "loss"), key="live_loss")
-        c[1].plotly_chart(plots.history_figure(history, "accuracy"), key="live_accuracy")
-    if state == "failed" and status.get("traceback"):
-        with st.expander("Traceback"):
-            st.code(status["traceback"], language="text")
-    with st.expander("train.log (last lines)"):
-        st.code(run_table.log_tail(run.log_path) or "(empty)", language="text")
-    if was_active and state not in ACTIVE_STATES:
-        st.rerun()  # the training ended: redraw the whole page (buttons, run list) once, without polling
-
-
-if active:
-    st.fragment(run_every=common.POLL_SECONDS)(live_view)(str(run.path), True)
+if active and selected == active.id:
+    st.caption("This run is training: it is followed live at the top of the page.")
 else:
-    live_view(str(run.path), False)
+    if status["state"] == "finished" and st.session_state.get(common.ENDED_KEY) != run.id:  # else offered above
+        next_steps(run, "selected")
+    if status["state"] in ("stopped", "failed") and st.button(
+            "Resume", icon=":material/resume:", key="train_resume", disabled=active is not None,
+            help="Continue from the last checkpoint." if not active else f"{active.label()} is training"):
+        try:
+            launch.resume(run, results)
+        except GlrError as exc:
+            st.error(str(exc))
+        else:
+            st.session_state.pop(common.ENDED_KEY, None)
+            st.rerun()
+    live_view(str(run.path), False, "selected")
+
+with st.expander("Rename or delete this run"):
+    c = st.columns([3, 1])
+    name = c[0].text_input("Name", value=run.name() or "", max_chars=NAME_MAX, key=f"train_name_{run.id}",
+                           placeholder="e.g. baseline, 40 epochs", help="Shown in the run lists; the id stays the same.")
+    with c[1]:
+        st.write("")
+        st.write("")
+        if st.button("Save the name", key="train_rename", icon=":material/edit:"):
+            try:
+                run.set_name(name)
+            except GlrError as exc:
+                st.error(str(exc))
+            else:
+                st.session_state["train_done"] = f"Renamed {run.id}" if name.strip() else f"{run.id} has no name now"
+                st.rerun()
+    busy = status["state"] in ACTIVE_STATES
+    sure = st.checkbox(f"Yes, delete {run.label()} and everything in its folder (model, history, results)",
+                       key=f"train_delete_sure_{run.id}", disabled=busy)
+    if busy:
+        st.caption("A run cannot be deleted while it trains: stop it first.")
+    if st.button("Delete the run", key="train_delete", icon=":material/delete:", disabled=busy or not sure):
+        try:
+            launch.delete_run(run)
+        except GlrError as exc:  # it started training meanwhile
+            st.error(str(exc))
+        else:
+            st.session_state.pop(common.RUN_KEY, None)
+            if st.session_state.get(common.ENDED_KEY) == run.id:
+                st.session_state.pop(common.ENDED_KEY, None)
+            st.session_state["train_done"] = f"Deleted {run.label()}"
+            st.rerun()
 
 with st.expander(f"All runs ({len(table)})", expanded=False):
     st.dataframe(table, hide_index=True, column_config={

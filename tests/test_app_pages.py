@@ -216,7 +216,7 @@ def _fake_run(results: Path, run_id: str, state: str) -> Run:
     """A run folder in `state`; an active one names this test process, which is alive."""
     run = Run.create(results, {"train": {"backbone": "efficientnet_lite0", "epochs": 4}}, run_id=run_id)
     run.update_status(state=state, pid=os.getpid() if state in ACTIVE_STATES else None,
-                      phase="phase 1: epoch 2/4", step=3, steps=10, epoch=1)
+                      phase="phase 1: training the head", unit="batch", step=3, steps=10, epoch=1, epochs=4)
     run.history_path.write_text("phase,epoch,loss,accuracy,val_loss,val_accuracy,val_top5,lr,seconds\n"
                                 "1,1,1.0,0.5,1.1,0.4,0.9,0.001,0.1\n")
     return run
@@ -225,7 +225,8 @@ def _fake_run(results: Path, run_id: str, state: str) -> Run:
 def test_stop_asks_the_followed_run_to_stop(empty_results):
     run = _fake_run(empty_results, "20260101-000000-live", "running")
     at = open_page(TRAIN)
-    assert [p.value for p in at.progress] == [30, 25]  # step 3/10, epoch 1 of 4
+    # One bar for the epochs: 1 done and 3 of the second's 10 batches, (1 + 0.3) / 4.
+    assert [p.value for p in at.progress] == [32] and "epoch 2 of 4" in at.progress[0].proto.text
     assert len(at.get("plotly_chart")) == 2
     button(at, "Stop").click().run()
     assert_no_exception(at)
@@ -258,7 +259,7 @@ def test_start_launches_a_tiny_training_that_the_page_follows(empty_results):
     assert config["train"]["input_size"] == 32 and config["train"]["data"] == os.environ["GLR_DATA"]
     assert set(config) >= {"train", "versions", "created"}
     assert button(at, "Stop")  # the page follows the active run
-    assert len(at.progress) == 2
+    assert len(at.progress) == 1  # one bar, the stage's
     deadline = time.monotonic() + 120
     while run.status()["state"] in ACTIVE_STATES and time.monotonic() < deadline:
         time.sleep(0.5)

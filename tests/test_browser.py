@@ -287,6 +287,8 @@ def test_tiny_training_started_from_the_train_form_finishes(server, page, result
 
     page.get_by_role("button", name="Start training").click()
     page.get_by_role("button", name="Stop").wait_for(timeout=60 * SECOND)  # the page follows the new, active run
+    # While it trains, it comes first (Stop is in its box), and Start waits for it.
+    sync_api.expect(page.get_by_role("button", name="Start training")).to_be_disabled()
     new = set(list_runs(results)["run_id"]) - before
     assert len(new) == 1, new
     run_id = new.pop()
@@ -296,13 +298,17 @@ def test_tiny_training_started_from_the_train_form_finishes(server, page, result
     page.locator('[data-testid="stProgress"]').first.wait_for()
     screenshot(page, "train-live")
 
-    # When the training ends, the live view reruns the whole page: the run list says finished.
-    sync_api.expect(page.get_by_role("combobox", name="Follow run")).to_have_value(f"{run_id} (finished)",
-                                                                               timeout=90 * SECOND)
+    # When the training ends, the live view reruns the whole page: a toast says so, the page
+    # offers the next steps, and the run list says finished.
+    page.locator('[data-testid="stToast"]', has_text=f"Training {run_id} finished").wait_for(timeout=90 * SECOND)
+    sync_api.expect(page.get_by_role("combobox", name="Run", exact=True)).to_have_value(f"{run_id} (finished)")
     settle(page, "finished")
     assert_no_error(page)
+    assert page.get_by_role("heading", name=f"Training {run_id}: finished").count() == 1
+    assert page.get_by_role("button", name="Try it on photos").count() >= 1
     assert page.locator('[data-testid="stAlertContentSuccess"]', has_text="finished").count() == 1
     assert page.get_by_role("button", name="Stop").count() == 0
+    sync_api.expect(page.get_by_role("button", name="Start training")).to_be_enabled()
     assert page.locator('[data-testid="stPlotlyChart"]').count() == 2  # loss and accuracy curves
     screenshot(page, "train-finished")
     assert Run(results / RUNS_SUBDIR / run_id).status()["state"] == "finished"

@@ -168,3 +168,38 @@ def test_train_without_data_records_the_demo_and_generates_it_at_the_edge(tmp_pa
     assert [r.config()["train"]["data"] for r in (new, old, given)] == [str(demo), str(demo), str(tiny_data)]
     assert made == [True, True]  # the demo is generated for the two runs on it, by the command
     assert "glr.demo" not in inspect.getsource(trainer)  # never by the trainer
+
+
+def test_runs_rename_and_delete(tmp_path, capsys):
+    from glr.training.run import Run
+
+    results = str(tmp_path)
+    run = Run.create(tmp_path, {"train": {"backbone": "x", "epochs": 2}}, run_id="20260101-000000-x")
+    run.update_status(state="finished")
+    assert main(["runs", "--results", results, "--rename", run.id, "baseline 40 epochs"]) == 0
+    out = capsys.readouterr().out
+    assert "is now named 'baseline 40 epochs'" in out and "baseline 40 epochs" in out.splitlines()[-1]
+    assert run.name() == "baseline 40 epochs"
+    assert main(["runs", "--results", results, "--rename", run.id, ""]) == 0
+    assert "has no name now" in capsys.readouterr().out and run.name() is None
+    assert main(["runs", "--results", results, "--rename", run.id, "x" * 81]) == 2
+    assert "at most 80 characters" in capsys.readouterr().err
+    assert main(["runs", "--results", results, "--rename", "nope", "a"]) == 2
+    assert "no run 'nope'" in capsys.readouterr().err
+
+    assert main(["runs", "--results", results, "--delete", run.id]) == 0  # stdin is no terminal: no question
+    out = capsys.readouterr().out
+    assert f"deleted {run.id}" in out and "no runs under" in out and not run.path.exists()
+    with pytest.raises(SystemExit):  # one change at a time
+        main(["runs", "--results", results, "--delete", "a", "--rename", "b", "c"])
+
+
+def test_runs_delete_is_refused_while_the_run_trains(tmp_path, capsys):
+    import os
+
+    from glr.training.run import Run
+
+    run = Run.create(tmp_path, {"train": {"backbone": "x", "epochs": 2}}, run_id="20260101-000000-live")
+    run.update_status(state="running", pid=os.getpid())  # this process: alive
+    assert main(["runs", "--results", str(tmp_path), "--delete", run.id]) == 2
+    assert "still running; stop it before deleting it" in capsys.readouterr().err and run.path.is_dir()

@@ -148,3 +148,51 @@ def test_bad_arguments():
         demo.class_counts(0)
     with pytest.raises(GlrError):
         demo.demo_classes(0)
+
+
+MP_MAIN_MARKER = '''
+import os, sys
+from pathlib import Path
+if __name__ == "__mp_main__":  # a "spawn" worker importing its parent's main script, as one does a Streamlit page
+    Path(os.environ["MARKER_DIR"], f"imported-{os.getpid()}").touch()
+else:
+    from glr.demo import dataset as demo
+    demo.DEFAULT_CLASSES, demo.DEFAULT_MEAN_PER_CLASS, demo.DEFAULT_IMAGE_SIZE = 3, 3, 48
+    seen = []
+    if sys.argv[1] == "child":
+        demo.ensure_demo_in_child(sys.argv[2], progress=lambda done, total: seen.append((done, total)))
+    else:
+        demo.generate_demo(sys.argv[2], 3, 0, 48, 3, lambda done, total: seen.append((done, total)), workers=2)
+    print(seen[0], seen[-1], demo.is_ready(sys.argv[2]))
+'''
+
+
+@pytest.mark.parametrize("how", ["child", "in-process"])
+def test_drawing_workers_stay_out_of_the_callers_main_script(tmp_path, how):
+    """A Streamlit server runs each page as `__main__`, and a "spawn" worker imports its parent's `__main__`:
+    generated in-process, every page ran again in each drawing worker, printing Streamlit warnings.
+    ensure_demo_in_child draws in a child process whose workers import only glr."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = tmp_path / "page.py"
+    script.write_text(MP_MAIN_MARKER)
+    markers = tmp_path / "markers"
+    markers.mkdir()
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "MARKER_DIR": str(markers), "PYTHONPATH": str(root)}
+    done = subprocess.run([sys.executable, str(script), how, str(tmp_path / "demo")], env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["(0,", "9)", "(9,", "9)", "True"]  # the progress, from 0 to all 9 photos
+    imported = list(markers.iterdir())
+    assert (len(imported) == 0) if how == "child" else (len(imported) == 2), imported  # 2 workers in-process
+
+
+def test_ensure_demo_in_child_reports_a_failure_in_one_line(tmp_path):
+    (tmp_path / "mine.txt").write_text("precious")
+    with pytest.raises(GlrError, match=r"failed: .* holds files that are not a glr demo dataset"):
+        demo.ensure_demo_in_child(tmp_path)
+    assert (tmp_path / "mine.txt").read_text() == "precious"

@@ -54,3 +54,51 @@ def test_check_run_for_prediction(finished_run, tmp_path):
     with pytest.raises(GlrError, match="model.keras is missing"):
         run_table.check_run_for_prediction(tmp_path)
     assert class_examples.run_dataset_root(tmp_path) is None
+
+
+def test_one_progress_bar_for_the_epochs():
+    # Epoch 20 of 40 is under way (19 done), 5 of its 10 batches: one bar, one number.
+    status = {"state": "running", "phase": "phase 1: training the head", "unit": "batch", "epoch": 19, "epochs": 40,
+              "step": 5, "steps": 10}
+    assert run_table.progress_of(status) == (19.5 / 40, "phase 1: training the head: epoch 20 of 40")
+    # Between epochs the trainer sets step 0 once the epoch is counted: never "epoch 21" early, never past 1.
+    assert run_table.progress_of({**status, "epoch": 40, "step": 0}) == (1.0, "phase 1: training the head: epoch 40 of 40")
+    # Any other stage counts its own steps.
+    features = {"state": "running", "phase": "extracting features", "unit": "img", "epoch": 0, "epochs": 40,
+                "step": 340, "steps": 2400}
+    assert run_table.progress_of(features) == (340 / 2400, "extracting features: 340/2400")
+
+
+def test_elapsed_and_time_left():
+    from datetime import datetime, timezone
+
+    t0 = datetime(2026, 1, 1, tzinfo=timezone.utc).timestamp()
+    running = {"state": "running", "started": "2026-01-01T00:00:00+00:00", "finished": None}
+    assert run_table.elapsed(running, t0 + 90) == 90
+    assert run_table.elapsed({**running, "state": "finished", "finished": "2026-01-01T00:02:00+00:00"}, t0 + 999) == 120
+    assert run_table.elapsed({"state": "queued", "started": None}) is None
+
+    # A stage's steps at the pace since it began: 100 of 400 images in 50 s leaves 150 s.
+    features = {**running, "unit": "img", "step": 100, "steps": 400, "stage_started": "2026-01-01T00:01:00+00:00"}
+    assert run_table.time_left(features, None, t0 + 110) == pytest.approx(150)
+    assert run_table.time_left({**features, "step": 0}, None, t0 + 110) is None  # no pace yet
+    assert run_table.time_left({**features, "state": "stopping"}, None, t0 + 110) is None
+
+    # Epochs: the epochs left at the pace of this phase's last epochs in the history.
+    import pandas as pd
+
+    history = pd.DataFrame({"phase": [1, 1, 1, 1], "epoch": [1, 2, 3, 4], "seconds": [9.0, 2.0, 2.0, 2.0]})
+    epochs = {**running, "phase": "phase 1: training the head", "unit": "batch", "epoch": 4, "epochs": 10,
+              "step": 5, "steps": 10, "stage_started": "2026-01-01T00:01:00+00:00"}
+    assert run_table.time_left(epochs, history, t0 + 61) == pytest.approx(5.5 * 2.0)
+    # No history yet: the pace of this epoch's batches (5 in 1 s, so 2 s an epoch).
+    assert run_table.time_left(epochs, history.iloc[:0], t0 + 61) == pytest.approx(5.5 * 2.0)
+    # Phase 2 goes by its own epochs only.
+    phase2 = pd.concat([history, pd.DataFrame({"phase": [2], "epoch": [5], "seconds": [30.0]})])
+    assert run_table.time_left({**epochs, "phase": "phase 2: fine-tuning the backbone", "epoch": 5, "step": 0},
+                               phase2, t0 + 61) == pytest.approx(5 * 30.0)
+
+
+def test_duration_text():
+    assert [run_table.duration_text(s) for s in (None, 4.4, 200, 3 * 3600 + 5 * 60)] == [
+        "unknown", "4 s", "3 min 20 s", "3 h 05 min"]

@@ -392,3 +392,27 @@ def test_import_is_light():
             "print('pandas' in sys.modules or 'tensorflow' in sys.modules or 'streamlit' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=launch.PROJECT_ROOT)
     assert out.stdout.strip() == "False"
+
+
+# --- display names --------------------------------------------------------------------------
+
+
+def test_a_run_has_a_display_name(tmp_path):
+    from glr.training.run import NAME_MAX
+
+    run = Run.create(tmp_path, CONFIG, run_id="20260101-000000-a")
+    assert run.name() is None and run.label() == run.id
+    assert run.set_name("  baseline\n 40   epochs ") == "baseline 40 epochs"  # one line, single spaces
+    assert Run(run.path).name() == "baseline 40 epochs"
+    assert run.label() == f"baseline 40 epochs · {run.id}"
+    assert list_runs(tmp_path).set_index("run_id").loc[run.id, "name"] == "baseline 40 epochs"
+    with pytest.raises(RunError, match=f"at most {NAME_MAX} characters"):
+        run.set_name("x" * (NAME_MAX + 1))
+    assert run.name() == "baseline 40 epochs"  # unchanged
+    assert run.set_name("") is None and run.name() is None and run.label() == run.id
+    assert run.set_name(None) is None  # removing an absent name is fine
+    with pytest.raises(RunError, match="no run folder"):
+        Run(tmp_path / "missing").set_name("x")
+    assert not (tmp_path / "missing").exists()
+    run.name_path.write_bytes(b"\xff\xfe not utf-8")
+    assert run.name() is None and run.label() == run.id  # a damaged name never hides the run

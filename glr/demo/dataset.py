@@ -44,7 +44,7 @@ import numpy as np
 from glr.demo.scenes import DEFAULT_IMAGE_SIZE, render_photo
 from glr.demo.sketch import ACCENTS, FAMILIES, MATERIALS, PATTERNS, LandmarkClass
 from glr.errors import GlrError
-from glr.paths import demo_dir
+from glr.paths import PROJECT_ROOT, demo_dir
 
 # ---------------------------------------------------------------------------------------
 # Constants
@@ -347,6 +347,39 @@ def ensure_demo(out_dir=None, progress: Optional[Callable[[int, int], None]] = N
                          progress, DEFAULT_WORKERS)
 
 
+def ensure_demo_in_child(out_dir=None, progress: Optional[Callable[[int, int], None]] = None) -> Path:
+    """`ensure_demo` in a child `python -m glr.demo.dataset` process, its progress read from its output.
+
+    For a caller whose own modules must stay out of the drawing processes: a "spawn" worker
+    imports its parent's `__main__`, which in a Streamlit server is the page being run, so the
+    page would run again in every worker (printing Streamlit's "missing ScriptRunContext").
+    """
+    import subprocess
+    import sys
+    import tempfile
+
+    root = Path(out_dir).expanduser() if out_dir is not None else demo_dir()
+    if is_ready(root):
+        return root
+    argv = [sys.executable, "-m", "glr.demo.dataset", "--out", str(root), "--classes", str(DEFAULT_CLASSES),
+            "--seed", str(DEFAULT_SEED), "--image-size", str(DEFAULT_IMAGE_SIZE),
+            "--mean-per-class", str(DEFAULT_MEAN_PER_CLASS), "--workers", str(DEFAULT_WORKERS), "--progress-lines"]
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH")]))  # checkout or not
+    with tempfile.TemporaryFile() as errors:  # a file, not a pipe: a full pipe would block the child
+        with subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=errors, env=env,
+                              text=True) as proc:
+            for line in proc.stdout:
+                parts = line.split()
+                if len(parts) == 3 and parts[0] == "progress" and progress:
+                    progress(int(parts[1]), int(parts[2]))
+        if proc.returncode != 0:
+            errors.seek(0)
+            lines = errors.read().decode("utf-8", "replace").strip().splitlines()
+            raise GlrError(f"generating the demo dataset in {root} failed: {lines[-1].removeprefix('error: ') if lines else proc.returncode}")
+    return root
+
+
 def main(argv=None) -> None:
     """`python -m glr.demo.dataset [--out DIR] [--seed N] ...`: generate the demo with a progress bar."""
     import argparse
@@ -360,7 +393,15 @@ def main(argv=None) -> None:
     parser.add_argument("--image-size", type=int, default=DEFAULT_IMAGE_SIZE)
     parser.add_argument("--mean-per-class", type=float, default=DEFAULT_MEAN_PER_CLASS)
     parser.add_argument("--workers", type=int, default=DEFAULT_WORKERS)
+    parser.add_argument("--progress-lines", action="store_true", help='print "progress DONE TOTAL" lines, no bar')
     args = parser.parse_args(argv)
+    if args.progress_lines:  # for ensure_demo_in_child; a GlrError's message ends up in its error
+        try:
+            generate_demo(args.out, args.classes, args.seed, args.image_size, args.mean_per_class,
+                          lambda done, total: print("progress", done, total, flush=True), args.workers)
+        except GlrError as exc:
+            raise SystemExit(f"error: {exc}") from None
+        return
     with tqdm(unit="img", desc="demo") as bar:
         def progress(done, total):
             bar.total = total

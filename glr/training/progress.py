@@ -19,6 +19,10 @@ class StopRequested(Exception):
     """The user asked the run to stop; raised between phases, caught by `train_run`."""
 
 
+# The stage names of the two training phases, as the status and the app show them.
+PHASES = {1: "phase 1: training the head", 2: "phase 2: fine-tuning the backbone"}
+
+
 # --------------------------------------------------------------------------- progress
 @dataclass
 class Progress:
@@ -29,13 +33,17 @@ class Progress:
 
     def __post_init__(self):
         self._bar = None
+        self.phase = ""
 
     def start(self, phase: str, total: int, unit: str, **status) -> None:
-        """Begin a stage of `total` units (images, batches)."""
+        """Begin a stage of `total` units (images, batches); its name, unit and start time go to the status."""
+        from glr.training.status import now
+
         self.close()
-        self.step, self.total = 0, total
+        self.step, self.total, self.phase = 0, total, phase
         desc = status.pop("desc", phase)
-        self.run.update_status(phase=phase, step=0, steps=total, message=status.pop("message", phase), **status)
+        self.run.update_status(phase=phase, step=0, steps=total, unit=unit, stage_started=now(),
+                               message=status.pop("message", phase), **status)
         if self.console and sys.stderr.isatty():
             from tqdm import tqdm
 
@@ -72,8 +80,9 @@ def keras_callbacks():
 
         def on_epoch_begin(self, epoch, logs=None):
             self.t0 = time.monotonic()
-            self.trainer.progress.start(f"phase {self.phase}: epoch {epoch + 1}/{self.epochs}", self.steps, "batch",
-                                        epoch=epoch, epochs=self.epochs, desc=f"epoch {epoch + 1}")
+            # `epoch` in the status counts the epochs done, so the page reads "epoch {epoch + 1} of {epochs}".
+            self.trainer.progress.start(PHASES[self.phase], self.steps, "batch", epoch=epoch, epochs=self.epochs,
+                                        message=f"epoch {epoch + 1} of {self.epochs}", desc=f"epoch {epoch + 1}")
 
         def on_train_batch_end(self, batch, logs=None):
             try:

@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from glr.atomic import read_json, write_csv, write_json
+from glr.atomic import read_json, write_csv, write_json, write_text
 from glr.errors import GlrError
 from glr.training.status import STATUS_FIELDS, RunStatus, now
 
@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from glr.training.settings import RunSettings
 
 RUNS_SUBDIR = "runs"
+NAME_MAX = 80  # a run's display name, in characters: it labels selectors and tables
 LABELS_FILE = "labels.json"  # named in messages about a model's classes
 
 HISTORY_COLUMNS = ["phase", "epoch", "loss", "accuracy", "val_loss", "val_accuracy", "val_top5", "lr", "seconds"]
@@ -127,6 +128,7 @@ class Run(RunStatus):
     report_dir = property(lambda self: self.path / "report")
     export_dir = property(lambda self: self.path / "export", doc="Where `python -m glr export` writes, one folder per format.")
     log_path = property(lambda self: self.path / "train.log")
+    name_path = property(lambda self: self.path / "name.txt")
     stop_path = property(lambda self: self.path / "STOP")
 
     def file(self, name: str) -> Path:
@@ -335,6 +337,37 @@ class Run(RunStatus):
         write_csv(self.distractors_path, distractors)
         write_csv(self.val_retrieval_path, val)
         write_json(self.retrieval_path, retrieval)  # once it exists, the index is complete
+
+    # -- its display name -----------------------------------------------------------------
+    def name(self) -> str | None:
+        """The name the user gave the run, or None (then it is shown by its id)."""
+        try:
+            text = self.name_path.read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError):
+            return None
+        return text[:NAME_MAX] or None
+
+    def label(self) -> str:
+        """How lists and selectors show the run: `name · id`, or the id alone without a name."""
+        name = self.name()
+        return f"{name} · {self.id}" if name else self.id
+
+    def set_name(self, name: str | None) -> str | None:
+        """Give the run a display name (None or blank removes it); returns the name stored.
+
+        RunError for a run folder that does not exist or a name longer than NAME_MAX characters.
+        The id (the folder's name) never changes: scripts and the CLI keep finding the run by it.
+        """
+        if not self.path.is_dir():
+            raise RunError(f"no run folder at {self.path}")
+        name = " ".join(str(name or "").split())  # one line: no newlines or runs of spaces
+        if len(name) > NAME_MAX:
+            raise RunError(f"a run name has at most {NAME_MAX} characters, not {len(name)}")
+        if not name:
+            self.name_path.unlink(missing_ok=True)
+            return None
+        write_text(self.name_path, name + "\n")
+        return name
 
     # -- at a glance ----------------------------------------------------------------------
     def has_model(self) -> bool:

@@ -7,13 +7,14 @@ the functions that build tables).
 from __future__ import annotations
 
 import os
+import time
 from datetime import datetime
 
 from glr.errors import GlrError
 from glr.training.run import Run, RunError, as_run, runs_dir, setting
 from glr.training.status import ACTIVE_STATES
 
-LIST_COLUMNS = ["run_id", "state", "created", "backbone", "epochs_done", "best_val_accuracy", "message"]
+LIST_COLUMNS = ["run_id", "name", "state", "created", "backbone", "epochs_done", "best_val_accuracy", "message"]
 
 
 def list_runs(results_dir: str | os.PathLike):
@@ -30,7 +31,7 @@ def list_runs(results_dir: str | os.PathLike):
     for folder in folders:
         run = Run(folder)
         status = run.status()
-        row = {"run_id": run.id, "state": status["state"], "created": status.get("created"), "backbone": None,
+        row = {"run_id": run.id, "name": run.name() or "", "state": status["state"], "created": status.get("created"), "backbone": None,
                "epochs_done": None, "best_val_accuracy": None, "message": status.get("message") or ""}
         if not row["created"]:
             try:
@@ -81,7 +82,12 @@ def evaluated_runs(results: str | os.PathLike) -> list[str]:
 
 
 def progress_of(status: dict) -> tuple[float, str]:
-    """A progress bar's value in [0, 1] and its text, from a run's status (step/steps of the current stage)."""
+    """The one progress bar of a run: its value in [0, 1] and its text, from the run's status.
+
+    While epochs train (the stage counts batches), the bar spans the epochs: epochs done plus
+    the current epoch's share of its batches, "epoch 20 of 40". Any other stage shows its own
+    step/steps ("extracting features: 340/2400").
+    """
     if status.get("state") == "finished":
         return 1.0, "finished"
     phase = str(status.get("phase") or status.get("state") or "waiting")
@@ -91,7 +97,88 @@ def progress_of(status: dict) -> tuple[float, str]:
         return 0.0, phase
     if steps <= 0:
         return 0.0, phase
-    return min(max(step / steps, 0.0), 1.0), f"{phase}: {step}/{steps}"
+    within = min(max(step / steps, 0.0), 1.0)
+    if status.get("unit") == "batch":
+        try:
+            done, epochs = int(status.get("epoch") or 0), int(status.get("epochs"))
+        except (TypeError, ValueError):
+            epochs = 0
+        if epochs > 0:
+            current = min(done + 1, epochs)
+            return min((done + within) / epochs, 1.0), f"{phase}: epoch {current} of {epochs}"
+    return within, f"{phase}: {step}/{steps}"
+
+
+def _seconds_since(stamp, moment: float) -> float | None:
+    """Seconds from an ISO timestamp of the status to `moment` (epoch seconds), or None if unreadable."""
+    try:
+        return max(moment - datetime.fromisoformat(str(stamp)).timestamp(), 0.0)
+    except (TypeError, ValueError):
+        return None
+
+
+def elapsed(status: dict, moment: float | None = None) -> float | None:
+    """Seconds the run has trained: from `started` to `finished` (or to now while it runs); None before it starts."""
+    if not status.get("started"):
+        return None
+    end = status.get("finished") if status.get("state") not in ACTIVE_STATES else None
+    moment = time.time() if moment is None else moment
+    if end:
+        try:
+            moment = datetime.fromisoformat(str(end)).timestamp()
+        except ValueError:
+            pass
+    return _seconds_since(status["started"], moment)
+
+
+def time_left(status: dict, history=None, moment: float | None = None) -> float | None:
+    """An estimate of the seconds left in the current stage, or None if it cannot be told yet.
+
+    Training epochs: the epochs left (this one's remaining batches included) at the pace of
+    the last epochs of this phase in `history` (a DataFrame with `phase` and `seconds`), or of
+    this epoch so far. Early stopping can end sooner. Any other stage: its remaining steps at
+    the pace since the stage began (`stage_started`).
+    """
+    if status.get("state") != "running":
+        return None
+    try:
+        step, steps = int(status.get("step") or 0), int(status.get("steps"))
+    except (TypeError, ValueError):
+        return None
+    moment = time.time() if moment is None else moment
+    so_far = _seconds_since(status.get("stage_started"), moment)
+    per_step = so_far / step if so_far and step > 0 else None
+    if status.get("unit") == "batch" and status.get("epochs"):
+        try:
+            remaining = int(status["epochs"]) - int(status.get("epoch") or 0) - min(step / max(steps, 1), 1.0)
+        except (TypeError, ValueError):
+            return None
+        per_epoch = None
+        if history is not None and len(history) and "seconds" in history:
+            phase_number = str(status.get("phase") or "").removeprefix("phase ")[:1]
+            rows = history[history["phase"].astype(str) == phase_number] if phase_number.isdigit() else history
+            seconds = rows["seconds"].dropna().tail(3)
+            per_epoch = float(seconds.mean()) if len(seconds) else None
+        if per_epoch is None and per_step is not None:
+            per_epoch = per_step * steps
+        return None if per_epoch is None else max(remaining, 0.0) * per_epoch
+    if per_step is None:
+        return None
+    return max(steps - step, 0) * per_step
+
+
+def duration_text(seconds: float | None) -> str:
+    """A duration for people: "45 s", "3 min 20 s", "1 h 05 min"; "unknown" for None."""
+    if seconds is None:
+        return "unknown"
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes} min {seconds:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"
 
 
 def epoch_progress(status: dict) -> tuple[float, str]:

@@ -23,9 +23,9 @@ STATES = ("queued", "running", "stopping", "stopped", "failed", "finished", "dam
 ACTIVE_STATES = frozenset({"queued", "running", "stopping"})  # a process is (or may soon be) at work
 FINAL_STATES = frozenset({"stopped", "failed", "finished"})
 STATUS_FIELDS = (
-    "state", "run_id", "pid", "pid_start", "phase", "epoch", "epochs", "step", "steps",
+    "state", "run_id", "pid", "pid_start", "phase", "unit", "stage_started", "epoch", "epochs", "step", "steps",
     "created", "started", "updated", "finished", "message", "traceback",
-)
+)  # phase: the current stage; unit: what its steps count ("batch" while epochs train); epoch: epochs done
 DIED_MESSAGE = "the training process ended without saying so (killed?)"
 PROGRESS_SECONDS = 0.5  # report_progress writes the status at most this often
 STATUS_GUARD = ".status.lock"  # locked around each read-merge-write of the status

@@ -36,7 +36,7 @@ from glr.errors import GlrError
 from glr.training.config import TrainConfig
 from glr.training.launch import install_sigterm_handler, training_lock
 from glr.training.model import build_classifier, build_head, load_model, save_model, split_classifier
-from glr.training.progress import Progress, StopRequested, keras_callbacks
+from glr.training.progress import PHASES, Progress, StopRequested, keras_callbacks
 from glr.training.run import Run
 from glr.training.settings import resolve
 
@@ -69,7 +69,9 @@ class Trainer:
     def append_history(self, row: dict) -> None:
         """Add one epoch to the run's history."""
         self.run.append_history(row)
-        self.run.update_status(epoch=int(row["epoch"]), message=f"epoch {row['epoch']}: val_accuracy {row['val_accuracy']:.3f}")
+        # step 0: the epoch is counted in `epoch` now, not also in step/steps (the page adds the two).
+        self.run.update_status(epoch=int(row["epoch"]), step=0,
+                               message=f"epoch {row['epoch']}: val_accuracy {row['val_accuracy']:.3f}")
 
     def save_checkpoint(self, model, phase: int, epoch: int, val_loss: float | None = None, partial: bool = False) -> None:
         """Save `last` (and `best` when val_loss improved) with the state needed to resume."""
@@ -120,6 +122,7 @@ class Trainer:
             self.run.update_status(message=f"building {self.spec.name}")
             self._backbone = build_backbone(self.spec.name, weights=self.cfg.weights, input_size=self.input_size)
             self._backbone.trainable = False
+            self.run.update_status(message=self.progress.phase)  # back to the stage it was built for
         return self._backbone
 
     def map_model(self):
@@ -137,6 +140,7 @@ class Trainer:
             if self._map_model is None:
                 raise GlrError(f"{self.spec.name} does not end in global average pooling, so its crops cannot "
                                "be taken in feature space; train with --augment-space images")
+            self.run.update_status(message=self.progress.phase)
         return self._map_model
 
     def features(self) -> tuple[np.ndarray, np.ndarray]:
@@ -235,7 +239,7 @@ class Trainer:
             head = build_head(train_feats.shape[-1], len(self.labels), self.cfg.hidden, self.cfg.dropout, self.cfg.seed)
             self.compile(head, self.cfg.learning_rate)
             first = 0
-        self.run.update_status(phase="phase 1: training the head")
+        self.run.update_status(phase=PHASES[1])
         steps = int(np.ceil(len(y_train) / self.cfg.batch_size))
         val_data = (val_feats, np.eye(len(self.labels), dtype=np.float32)[y_val])
         done = self.fit(head, 1, self.head_dataset(train_feats, y_train), val_data, first, self.cfg.epochs, steps)
@@ -274,7 +278,7 @@ class Trainer:
         train_ds = self.one_hot(make_dataset(self.train["path"].tolist(), self.train["label"], training=self.cfg.augment,
                                              shuffle=True, seed=self.cfg.seed, **common))
         val_ds = self.one_hot(make_dataset(self.val["path"].tolist(), self.val["label"], **common))
-        self.run.update_status(phase="phase 2: fine-tuning")
+        self.run.update_status(phase=PHASES[2])
         steps = int(np.ceil(len(self.train) / self.cfg.batch_size))
         if not self.fit(model, 2, train_ds, val_ds, first, self.phase_end, steps):
             raise StopRequested

@@ -1,0 +1,140 @@
+"""The Train page through AppTest: the training going on comes first, Start waits for it, the end is announced
+(a toast on any page, next-step buttons), and runs can be renamed and deleted. Also the server's quiet settings.
+
+No training runs here: a "running" run is a copy of the session's tiny finished run whose status names this
+test process (alive) and which holds the results folder's lock, as a launched trainer does.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from app_common import ENDED_KEY, PREDICT, RESULTS, TRAIN, WATCHED_KEY
+from glr.training import launch
+from glr.training.progress import PHASES
+from glr.training.run import RUNS_SUBDIR, Run
+from test_app_pages import APP, assert_no_exception, button, open_page, texts
+
+RUN_ID = "20260101-000000-tiny"
+
+
+@pytest.fixture
+def results(monkeypatch, tmp_path, tiny_data, finished_run) -> Path:
+    """A results folder holding a copy of the tiny finished run; the dataset in use is the tiny one."""
+    folder = tmp_path / "results"
+    shutil.copytree(finished_run.path, folder / RUNS_SUBDIR / RUN_ID)
+    monkeypatch.setenv("GLR_RESULTS", str(folder))
+    monkeypatch.setenv("GLR_DATA", str(tiny_data))
+    return folder
+
+
+@pytest.fixture
+def training(results):
+    """The run, made to look as if it trains now: status running (this process), epoch 2 of 4, the lock held."""
+    run = Run.of(results, RUN_ID)
+    run.update_status(state="running", pid=os.getpid(), phase=PHASES[1], unit="batch", epoch=1, epochs=4, step=3,
+                      steps=10, stage_started="2026-01-01T00:00:00+00:00", finished=None, message="epoch 2 of 4")
+    launch.acquire_lock(results, RUN_ID)
+    yield run
+    launch.release_lock(results, RUN_ID)
+
+
+def finish(run: Run) -> None:
+    """What the trainer does at its end: a final status, then it lets go of the lock."""
+    run.update_status(state="finished", phase="done", step=None, steps=None, message="top-1 0.900, top-5 1.000")
+    launch.release_lock(run.results_dir, run.id)
+
+
+def subheaders(at) -> list[str]:
+    return [h.value for h in at.subheader]
+
+
+def test_a_training_run_comes_first_and_start_waits_for_it(training):
+    at = open_page(TRAIN)
+    heads = subheaders(at)
+    assert heads[0] == f"Training now: {RUN_ID}" and heads.index("Configuration") > 0, heads
+    # One progress bar, whose text and value agree: 1 epoch done, 3 of the second's 10 batches.
+    assert len(at.progress) == 1 and at.progress[0].value == 32
+    assert at.progress[0].proto.text == f"{PHASES[1]}: epoch 2 of 4"
+    timing = texts(at.caption)
+    assert "elapsed" in timing and "left in phase 1" in timing and "early stopping" in timing, timing
+    assert button(at, "Stop")
+    start = button(at, "Start training")
+    assert start.disabled and RUN_ID in texts(at.info)
+    assert f"Training {RUN_ID}" in texts(at.sidebar.info)  # the sidebar says so on every page
+    # The run cannot be deleted while it trains.
+    assert button(at, "Delete the run").disabled
+    assert at.checkbox(key=f"train_delete_sure_{RUN_ID}").disabled
+
+
+def test_the_end_of_a_training_is_announced_on_any_page(training):
+    at = open_page(RESULTS)  # the user went on elsewhere while it trained
+    assert at.session_state[WATCHED_KEY] == RUN_ID
+    finish(training)
+    at.run()
+    assert_no_exception(at)
+    toasts = [t.value for t in at.toast]
+    assert any(f"Training {RUN_ID} finished: top-1 0.900" in t for t in toasts), toasts
+    assert WATCHED_KEY not in at.session_state and at.session_state[ENDED_KEY] == RUN_ID
+    at.run()
+    assert not at.toast  # once
+
+
+def test_after_the_end_the_train_page_offers_the_next_steps(training):
+    at = open_page(TRAIN)
+    finish(training)
+    at.run()
+    assert_no_exception(at)
+    assert any("finished" in t.value for t in at.toast)
+    heads = subheaders(at)
+    assert heads[0] == f"Training {RUN_ID}: finished", heads
+    assert not button(at, "Start training").disabled
+    assert not [b for b in at.button if b.label == "Stop"]
+    button(at, "Try it on photos").click().run()
+    assert_no_exception(at)
+    assert at.session_state["predict_run"] == RUN_ID and at.title[0].value == "Predict"
+
+
+def test_see_its_results_opens_the_results_page_on_the_run(results):
+    at = open_page(TRAIN)
+    button(at, "See its results").click().run()  # the finished run, selected in the run list
+    assert_no_exception(at)
+    assert at.title[0].value == "Results" and at.session_state["results_runs"] == [RUN_ID]
+
+
+def test_rename_a_run(results):
+    at = open_page(TRAIN)
+    at.text_input(key=f"train_name_{RUN_ID}").input("  baseline,   40 epochs ")
+    button(at, "Save the name").click().run()
+    assert_no_exception(at)
+    assert Run.of(results, RUN_ID).name() == "baseline, 40 epochs"
+    assert f"Renamed {RUN_ID}" in texts(at.success)
+    assert at.selectbox[-1].format_func(RUN_ID) == f"baseline, 40 epochs · {RUN_ID} (finished)"
+    at.text_input(key=f"train_name_{RUN_ID}").input("")
+    button(at, "Save the name").click().run()
+    assert Run.of(results, RUN_ID).name() is None
+
+
+def test_delete_a_run_after_confirming(results):
+    at = open_page(TRAIN)
+    delete = button(at, "Delete the run")
+    assert delete.disabled  # not before the confirmation is ticked
+    at.checkbox(key=f"train_delete_sure_{RUN_ID}").check().run()
+    assert not button(at, "Delete the run").disabled
+    button(at, "Delete the run").click().run()
+    assert_no_exception(at)
+    assert not (results / RUNS_SUBDIR / RUN_ID).exists()
+    assert f"Deleted {RUN_ID}" in texts(at.success) and "No runs yet" in texts(at.info)
+
+
+def test_the_server_does_not_watch_files_for_a_user():
+    """A user's `streamlit run app.py` watches no files: the watcher overflowed inotify on the checkout."""
+    config = tomllib.loads((APP.parent / ".streamlit" / "config.toml").read_text())
+    assert config["server"]["fileWatcherType"] == "none" and config["server"]["runOnSave"] is False
+    text = (APP.parent / ".streamlit" / "config.toml").read_text() + (APP.parent / "README.md").read_text()
+    assert "--server.fileWatcherType" in text and "--server.runOnSave true" in text  # how a developer turns it on
