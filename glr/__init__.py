@@ -5,7 +5,8 @@ splits it and feeds photos to a backbone; `demo` draws the embedded demo dataset
 `backbones` builds ImageNet networks and computes their features; `training` turns a
 configuration into a run folder, which `training.runs` owns; `evaluation` measures and
 reports a run; `retrieval` recognises by similar photos and says "not a known landmark".
-`predict` serves a finished run, and `cli` is `python -m glr`. See README.md.
+`predict` serves a finished run, `explain` shows where it looked (Grad-CAM), `export`
+hands it over in other runtimes' formats, and `cli` is `python -m glr`. See README.md.
 """
 
 import os

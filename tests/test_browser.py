@@ -98,7 +98,7 @@ def results(tmp_path_factory, finished_run) -> Path:
 def streamlit_server(results: Path, tiny_data: Path, log: Path) -> Iterator[str]:
     """`streamlit run app.py` on a free port of 127.0.0.1, a new process each time; yields its URL."""
     port = free_port()
-    env = {**os.environ, "GLR_RESULTS": str(results), "GLR_DATA": str(tiny_data)}
+    env = {**os.environ, "GLR_RESULTS": str(results), "GLR_DATA": str(tiny_data or "")}  # "": the demo
     cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
            "--server.address", "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false"]
     with open(log, "wb") as out:
