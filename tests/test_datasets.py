@@ -111,6 +111,14 @@ def test_non_utf8_csv(gldv2):
         load_catalog(gldv2)
 
 
+@pytest.mark.parametrize("first_line", [b"\x00\r\x00", b"id,\rlandmark_id\n"])
+def test_a_carriage_return_inside_the_header_is_a_dataset_error(gldv2, first_line):
+    # Found by tests/test_robustness_fuzz.py: csv.reader refuses a lone "\r" inside a line.
+    (gldv2 / "train.csv").write_bytes(first_line)
+    with pytest.raises(DatasetError, match="its first line is not a CSV header"):
+        load_catalog(gldv2)
+
+
 def test_unparseable_csv(gldv2):
     (gldv2 / "train.csv").write_text('id,landmark_id\n"abc,1\n')
     with pytest.raises(DatasetError, match="cannot be parsed as CSV|has a header but no rows|no usable images"):

@@ -113,3 +113,8 @@ def test_the_journey_from_one_click_to_an_explained_exported_model(journey_serve
     settle(page)
     assert_no_error(page)
     screenshot(page, "journey-6-predict")
+
+    # A quiet server: all of this wrote only a few lines to the terminal that runs `streamlit run app.py`
+    # (no file-watcher floods, no warnings from the demo's drawing processes).
+    lines = (tmp_path / "streamlit.log").read_text(errors="replace").splitlines()
+    assert len(lines) < 50, "\n".join(lines[-60:])

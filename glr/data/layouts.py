@@ -80,7 +80,10 @@ def _read_header(csv: Path) -> list[str]:
         raise DatasetError(f"{csv}: is not UTF-8 text; save it as UTF-8 CSV") from None
     if not line:
         raise DatasetError(f"{csv}: is empty; expected a header line `id,landmark_id` and one row per image")
-    return next(_csv.reader([line]))
+    try:
+        return next(_csv.reader([line]))
+    except _csv.Error as exc:  # e.g. a lone carriage return inside the first line
+        raise DatasetError(f"{csv}: its first line is not a CSV header ({exc}); expected `id,landmark_id`") from None
 
 
 def _read_train_csv(csv: Path) -> tuple[pd.DataFrame, list[str]]:
