@@ -121,7 +121,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("images", nargs="+", help="image files, or one folder")
     p.add_argument("--results", help=RESULTS_HELP)
     p.add_argument("--top-k", type=int, default=5, help="default %(default)s")
-    p.add_argument("--out", help="submission CSV for a folder (default <folder>-submission.csv)")
+    p.add_argument("--out", help="submission CSV for a folder, or a folder to write submission.csv into "
+                                 "(default: <folder>-submission.csv beside the folder)")
+    p.add_argument("--unknown", choices=("last", "empty", "keep"), default="last",
+                   help="in the submission, photos called not a known landmark: ranked after every known photo "
+                        "(last, the default), without a prediction (empty), or with their raw confidence (keep)")
     p.add_argument("--similar", type=int, default=0, metavar="K", help="also list the K most similar training photos")
     p.add_argument("--backend", choices=("auto", "tf", "onnx"), default="auto",
                    help="auto (the default): ONNX Runtime, 2.7x faster here, or TensorFlow if the model does not convert")

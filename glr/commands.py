@@ -108,13 +108,15 @@ def cmd_inspect(args) -> int:
 
 def cmd_probe(args) -> int:
     """Linear probe on frozen features (or raw pixels), k-fold accuracy."""
-    from glr.evaluation.probe import run_probe
+    from glr.evaluation.probe import fold_count, run_probe
 
     catalog = _open_catalog(args.data)
     split = _curate(catalog, args)
     data = split.table(paths=True)
     what = f"raw {args.raw_pixels}px pixels" if args.raw_pixels else args.backbone
-    how = "the curated train/validation split" if args.holdout else f"{args.folds}-fold cross-validation"
+    folds = fold_count(data["landmark_id"].to_numpy(), args.folds)
+    how = "the curated train/validation split" if args.holdout else f"{folds}-fold cross-validation" + (
+        f" ({args.folds} asked: lowered so that every fold holds every class)" if folds != args.folds else "")
     print(f"probing {len(data):,} images of {split.num_classes} classes with {what}, {how}", file=sys.stderr)
     with progress_bar(len(data), "features") as advance:
         result = run_probe(
@@ -127,7 +129,8 @@ def cmd_probe(args) -> int:
     if args.holdout:
         print(f"images     {result.images} in {result.classes} classes; scored on the {(data['split'] == 'val').sum()} validation images")
     else:
-        print(f"images     {result.images} in {result.classes} classes, {result.folds} folds")
+        lowered = f" ({args.folds} asked: lowered so that every fold holds every class)" if result.folds != args.folds else ""
+        print(f"images     {result.images} in {result.classes} classes, {result.folds} folds{lowered}")
         print("folds      " + " ".join(f"{s:.3f}" for s in result.scores))
     print(f"accuracy {result.accuracy:.3f}")
     return 0
@@ -226,7 +229,20 @@ def cmd_runs(args) -> int:
     if table.empty:
         print(f"no runs under {args.results}; start one with: python -m glr train")
         return 0
-    print(table.to_string(index=False))
+    # One accuracy: the saved model's validation top-1, as every page shows it; a run without a
+    # saved model yet shows its best epoch so far, marked, since the two can differ.
+    def accuracy(row) -> str:
+        if row["model_top1"] is not None and row["model_top1"] == row["model_top1"]:
+            return f"{row['model_top1']:.3f}"
+        best = row["best_val_accuracy"]
+        return f"{best:.3f}*" if best is not None and best == best else ""
+
+    shown = table.assign(val_top1=table.apply(accuracy, axis=1)).drop(columns=["model_top1", "best_val_accuracy"])
+    columns = list(shown.columns)
+    columns.insert(columns.index("epochs_done") + 1, columns.pop(columns.index("val_top1")))
+    print(shown[columns].to_string(index=False))
+    if shown["val_top1"].str.endswith("*").any():
+        print("* no saved model yet: the best epoch's validation accuracy so far")
     return 0
 
 
@@ -281,16 +297,26 @@ def cmd_predict(args) -> int:
     if predictor.backend_note:
         print(f"note: {predictor.backend_note}", file=sys.stderr)
     if len(args.images) == 1 and Path(args.images[0]).is_dir():
-        from glr.predict import list_images
+        from glr.predict import default_submission_path, scan_folder, write_submission
 
-        total = len(list_images(args.images[0]))
-        out = args.out or str(Path(args.images[0]).name or "predictions") + "-submission.csv"
-        with progress_bar(total, "predict") as advance:
-            table, predictions = predictor.predict_folder(args.images[0], out, progress=advance)
+        folder = args.images[0]
+        target = Path(args.out or default_submission_path(folder))
+        images, skipped = scan_folder(folder)
+        for path, reason in skipped:
+            print(f"  skipped {path}: {reason}", file=sys.stderr)
+        with progress_bar(len(images), "predict") as advance:
+            table, predictions = predictor.predict_folder(folder, progress=advance, unknown=args.unknown)
+        out = write_submission(target, table)
         failed = [p for p in predictions if not p.ok]
         for p in failed:
-            print(f"  skipped {p.error}", file=sys.stderr)
-        print(f"wrote {out}: {len(table) - len(failed)} predicted, {len(failed)} unreadable")
+            print(f"  unreadable {p.error}", file=sys.stderr)
+        unknown = sum(p.ok and p.unknown for p in predictions)
+        what = {"last": "ranked after every known photo", "empty": "left without a prediction",
+                "keep": "kept with their raw confidence"}[args.unknown]
+        verdict = (f", {unknown} called not a known landmark ({what})" if predictor.recognizer is not None
+                   else " (no unknown verdict for this run)")
+        print(f"wrote {out.resolve()}: {len(table) - len(failed)} predicted{verdict}, {len(failed)} unreadable, "
+              f"{len(skipped)} skipped")
         return 0
     if args.similar and predictor.recognizer is None:
         print(f"note: no similar images: {predictor.retrieval_problem}", file=sys.stderr)

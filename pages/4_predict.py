@@ -176,7 +176,7 @@ if len(photos) + len(repeats) > 1 or from_zip:
     table = predict.submission_table(ids, rows)
     st.download_button("Download predictions (submission CSV: id,landmarks)", table.to_csv(index=False).encode(),
                        file_name=f"submission-{run_id}.csv", mime="text/csv", icon=":material/download:",
-                       key="predict_csv", on_click="ignore")
+                       key="predict_csv", on_click="ignore", help=predict.SUBMISSION_NOTE)
     with st.expander(f"All {len(rows)} predictions", expanded=len(rows) > MAX_SHOWN):
         st.dataframe(table.assign(name=[p.top[0][1] if p.ok and p.top else (p.error or "") for p in rows]),
                      hide_index=True)

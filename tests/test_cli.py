@@ -2,7 +2,9 @@
 
 import subprocess
 import sys
+from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from glr.cli import main
@@ -203,3 +205,65 @@ def test_runs_delete_is_refused_while_the_run_trains(tmp_path, capsys):
     run.update_status(state="running", pid=os.getpid())  # this process: alive
     assert main(["runs", "--results", str(tmp_path), "--delete", run.id]) == 2
     assert "still running; stop it before deleting it" in capsys.readouterr().err and run.path.is_dir()
+
+
+def test_predict_folder_writes_beside_the_folder_and_ranks_unknown_photos_last(finished_run, tmp_path, monkeypatch, capsys):
+    from glr.demo.distractors import package_images
+    from glr.retrieval.index import EmbeddingIndex
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    photo = Path(EmbeddingIndex.load(finished_run.path / "index").items["path"].iloc[0])
+    (folder / "known.jpg").write_bytes(photo.read_bytes())
+    (folder / "known.png").write_bytes(photo.read_bytes())  # the same stem: its own id
+    moon = next(p for name, p in package_images() if name == "skimage:moon")
+    (folder / "moon.png").write_bytes(Path(moon).read_bytes())
+    (folder / "README").write_text("no extension")
+    elsewhere = tmp_path / "cwd"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    assert main(["predict", str(finished_run.path), str(folder)]) == 0
+    captured = capsys.readouterr()
+    written = tmp_path / "photos-submission.csv"
+    assert f"wrote {written}: 3 predicted, 1 called not a known landmark (ranked after every known photo), " \
+           "0 unreadable, 1 skipped" in captured.out
+    assert f"skipped {folder / 'README'}: no file extension" in captured.err
+    assert list(elsewhere.iterdir()) == []  # never into the current folder
+    table = pd.read_csv(written, dtype=str, keep_default_na=False).set_index("id")
+    assert sorted(table.index) == ["known", "known.png", "moon"]
+    confidence = {i: float(cell.split()[1]) for i, cell in table["landmarks"].items()}
+    assert min(confidence["known"], confidence["known.png"]) > 0.5 > confidence["moon"]
+    out = tmp_path / "elsewhere.csv"
+    assert main(["predict", str(finished_run.path), str(folder), "--out", str(out), "--unknown", "empty"]) == 0
+    assert f"wrote {out}:" in capsys.readouterr().out
+    assert pd.read_csv(out, dtype=str, keep_default_na=False).set_index("id").loc["moon", "landmarks"] == ""
+
+
+def test_probe_prints_the_folds_it_really_used(gldv2, capsys):
+    # The smallest class has 3 photos: 5 folds asked, 3 used.
+    assert main(["probe", str(gldv2), "--raw-pixels", "8", "--folds", "5"]) == 0
+    captured = capsys.readouterr()
+    assert "3-fold cross-validation (5 asked: lowered so that every fold holds every class)" in captured.err
+    assert "4 classes, 3 folds (5 asked" in captured.out
+    assert len(captured.out.split("folds      ")[1].splitlines()[0].split()) == 3
+    assert main(["probe", str(gldv2), "--raw-pixels", "8", "--folds", "3"]) == 0
+    assert "3 folds\n" in capsys.readouterr().out
+
+
+def test_runs_shows_the_saved_models_accuracy(tmp_path, capsys):
+    from glr.training.run import Run
+
+    done = Run.create(tmp_path, {"train": {"backbone": "x"}}, run_id="20260101-000000-done")
+    done.update_status(state="finished", created="2026-01-01T00:00:00+00:00")
+    done.history_path.write_text("phase,epoch,val_accuracy\n1,1,0.5\n1,2,0.9\n")
+    done.write_evaluation(pd.DataFrame(), pd.DataFrame(), pd.DataFrame(), {"top1": 0.75})
+    live = Run.create(tmp_path, {"train": {"backbone": "x"}}, run_id="20260102-000000-live")
+    live.update_status(state="stopped", created="2026-01-02T00:00:00+00:00")
+    live.history_path.write_text("phase,epoch,val_accuracy\n1,1,0.6\n")
+    assert main(["runs", "--results", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    rows = {line.split()[0]: line for line in out.splitlines()[1:] if line.startswith("2026")}
+    assert "val_top1" in out.splitlines()[0] and "best_val_accuracy" not in out
+    assert " 0.750 " in rows[done.id] and "0.900" not in rows[done.id]
+    assert "0.600*" in rows[live.id]
+    assert out.strip().endswith("* no saved model yet: the best epoch's validation accuracy so far")

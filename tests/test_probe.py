@@ -38,3 +38,11 @@ def test_holdout_scores_the_validation_split(gldv2):
     result = run_probe(data, raw_pixels=8, holdout=True)
     assert result.folds == 0 and len(result.scores) == 1
     assert result.accuracy > 0.9
+
+
+def test_fold_count_is_what_cross_validation_uses():
+    from glr.evaluation.probe import fold_count
+
+    y = np.array([0] * 10 + [1] * 3)
+    assert fold_count(y, 5) == 3 and fold_count(y, 2) == 2 and fold_count(np.array([0, 0, 1]), 5) == 2
+    assert fold_count(np.array(["a"] * 6 + ["b"] * 6), 5) == 5  # any label type

@@ -102,3 +102,17 @@ def test_elapsed_and_time_left():
 def test_duration_text():
     assert [run_table.duration_text(s) for s in (None, 4.4, 200, 3 * 3600 + 5 * 60)] == [
         "unknown", "4 s", "3 min 20 s", "3 h 05 min"]
+
+
+def test_list_runs_gives_the_saved_models_top1_beside_the_best_epoch(tmp_path):
+    import pandas as pd
+
+    run = _run(tmp_path, "a", "finished", "2026-01-01T00:00:00+00:00")
+    run.history_path.write_text("phase,epoch,val_accuracy\n1,1,0.5\n1,2,0.9\n")
+    assert list_runs(tmp_path).iloc[0]["model_top1"] is None or pd.isna(list_runs(tmp_path).iloc[0]["model_top1"])
+    run.write_evaluation(pd.DataFrame(), pd.DataFrame(), pd.DataFrame(), {"top1": 0.75})
+    row = list_runs(tmp_path).iloc[0]
+    assert (row["model_top1"], row["best_val_accuracy"]) == (0.75, 0.9)  # they differ: both kept, each named
+    run.metrics_path.write_text("{broken")
+    row = list_runs(tmp_path).iloc[0]
+    assert row["state"] == "damaged" and "metrics.json is damaged" in row["message"]

@@ -39,13 +39,22 @@ class ProbeResult:
         return float(np.mean(self.scores))
 
 
+def fold_count(y, folds: int = DEFAULT_FOLDS) -> int:
+    """The folds cross-validation really uses for labels y: `folds`, lowered to the smallest class's size (at least 2).
+
+    Stratified folds need every class in every fold, so a class with 3 photos allows 3 folds.
+    """
+    y = np.asarray(y)
+    smallest = int(np.bincount(pd.factorize(y)[0]).min()) if len(y) else 0
+    return max(2, min(folds, smallest))
+
+
 def cross_validate(x: np.ndarray, y: np.ndarray, folds: int = DEFAULT_FOLDS, seed: int = 0) -> list[float]:
     """Per-fold accuracy of a standardised logistic regression on features x and labels y.
 
-    The fold count is lowered to the smallest class size so every fold sees every class.
+    The fold count is lowered to the smallest class size (fold_count) so every fold sees every class.
     """
-    smallest = int(np.bincount(pd.factorize(y)[0]).min())
-    folds = max(2, min(folds, smallest))
+    folds = fold_count(y, folds)
     model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=MAX_ITER))
     cv = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
     return [float(s) for s in cross_val_score(model, x, y, cv=cv, n_jobs=1)]
