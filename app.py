@@ -97,7 +97,7 @@ else:
             c[2].metric("GAP", f"{scores.get('gap', 0):.3f}")
     st.dataframe(
         table.head(10), hide_index=True,
-        column_config={"best_val_accuracy": st.column_config.ProgressColumn("best val accuracy", min_value=0.0, max_value=1.0, format="percent")},
+        column_config=common.RUN_TABLE_COLUMNS,
     )
     if len(table) > 10:
         st.caption(f"and {len(table) - 10} more on the Train page")

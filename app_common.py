@@ -37,6 +37,13 @@ NAVIGATION = (
     (PREDICT, "Predict", ":material/image_search:"),
 )
 
+# How the run tables (Home, Train) show their scores: the saved model's top-1 is what the run
+# delivers; the best epoch's validation accuracy may differ from it.
+RUN_TABLE_COLUMNS = {
+    "model_top1": st.column_config.ProgressColumn("saved model top-1", min_value=0.0, max_value=1.0, format="percent"),
+    "best_val_accuracy": st.column_config.ProgressColumn("best epoch val accuracy", min_value=0.0, max_value=1.0,
+                                                         format="percent"),
+}
 DATASET_KEY = "glr_dataset"  # the dataset in use: a path, or None for the embedded demo
 RUN_KEY = "glr_selected_run"  # the run the Train page follows
 POLL_SECONDS = 2.0  # how often a live training view re-reads the run folder

@@ -290,6 +290,4 @@ with st.expander("Rename or delete this run"):
             st.rerun()
 
 with st.expander(f"All runs ({len(table)})", expanded=False):
-    st.dataframe(table, hide_index=True, column_config={
-        "best_val_accuracy": st.column_config.ProgressColumn("best val accuracy", min_value=0.0, max_value=1.0,
-                                                             format="percent")})
+    st.dataframe(table, hide_index=True, column_config=common.RUN_TABLE_COLUMNS)

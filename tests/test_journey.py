@@ -13,6 +13,7 @@ test of the suite. Skipped without chromium or playwright, like tests/test_brows
 
 from __future__ import annotations
 
+import re
 import time
 import zipfile
 
@@ -63,7 +64,7 @@ def test_the_journey_from_one_click_to_an_explained_exported_model(journey_serve
     while Run(results / RUNS_SUBDIR / run_id).status()["state"] == "queued" and time.monotonic() < deadline:
         time.sleep(0.5)  # the trainer process imports TensorFlow before it says "running"
     settle(page, "running", timeout=60)
-    page.locator('[data-testid="stProgress"]').first.wait_for()
+    page.get_by_text(re.compile(r"extracting features: [1-9]")).first.wait_for(timeout=300 * SECOND)
     screenshot(page, "journey-2-train-live")
 
     # It finishes: a toast, and the next steps.
