@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import io
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +22,15 @@ def pytest_configure(config):
 
     os.environ.setdefault("GLR_CACHE_DIR", tempfile.mkdtemp(prefix="glr-test-cache-"))
     os.environ.setdefault("GLR_DEMO_DIR", tempfile.mkdtemp(prefix="glr-test-demo-"))
+
+
+def zip_of(members: dict[str, bytes | str]) -> bytes:
+    """The bytes of a zip holding `members` (name -> content), as a browser would upload it."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    return buffer.getvalue()
 
 
 def image_id(landmark_id: int, index: int) -> str:

@@ -4,7 +4,6 @@ zips, a zip with no class folders, an empty class, a taken or unsafe name. Nothi
 from __future__ import annotations
 
 import io
-import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -14,14 +13,7 @@ from PIL import Image
 from glr.data import datasets
 from glr.data.from_uploads import build_dataset, classes_from_zip
 from glr.errors import DatasetError
-
-
-def _zip(members: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as zf:
-        for name, data in members.items():
-            zf.writestr(name, data)
-    return buffer.getvalue()
+from conftest import zip_of
 
 
 def _jpeg(seed: int = 0, size: int = 40, fmt: str = "JPEG") -> bytes:
@@ -37,7 +29,7 @@ def files_under(folder: Path) -> list[str]:
 
 def test_a_zip_slip_member_is_refused_and_nothing_leaves_the_folder(tmp_path):
     root = tmp_path / "deep" / "uploads"
-    data = _zip({"tower/1.jpg": _jpeg(1), "tower/2.jpg": _jpeg(2), "bridge/1.jpg": _jpeg(3),
+    data = zip_of({"tower/1.jpg": _jpeg(1), "tower/2.jpg": _jpeg(2), "bridge/1.jpg": _jpeg(3),
                  "../../escape.jpg": _jpeg(4), "tower/../../../up.jpg": _jpeg(5), "/tmp/abs.jpg": _jpeg(6)})
     classes, problems = classes_from_zip(data, "album.zip")
     assert sorted(classes) == ["bridge", "tower"] and len(classes["tower"]) == 2
@@ -51,7 +43,7 @@ def test_a_zip_slip_member_is_refused_and_nothing_leaves_the_folder(tmp_path):
 
 
 def test_a_non_image_member_is_skipped_with_its_name(tmp_path):
-    data = _zip({"rose/1.jpg": _jpeg(1), "rose/notes.txt": b"hello", "tulip/fake.jpg": b"not a photo at all",
+    data = zip_of({"rose/1.jpg": _jpeg(1), "rose/notes.txt": b"hello", "tulip/fake.jpg": b"not a photo at all",
                  "tulip/2.png": _jpeg(2, fmt="PNG")})
     classes, problems = classes_from_zip(data, "flowers.zip")
     assert any("1 file(s) that are not images skipped (e.g. 'rose/notes.txt')" in p for p in problems)
@@ -61,7 +53,7 @@ def test_a_non_image_member_is_skipped_with_its_name(tmp_path):
 
 
 def test_an_oversized_zip_is_cut_at_the_limits_and_an_oversized_dataset_refused(tmp_path):
-    data = _zip({f"a/{i}.jpg": _jpeg(i, size=64) for i in range(6)})
+    data = zip_of({f"a/{i}.jpg": _jpeg(i, size=64) for i in range(6)})
     classes, problems = classes_from_zip(data, "big.zip", max_files=4)
     assert sum(map(len, classes.values())) == 4 and any("only the first 4 images" in p for p in problems)
     classes, problems = classes_from_zip(data, "big.zip", max_bytes=len(_jpeg(0, size=64)) * 2)
@@ -73,14 +65,14 @@ def test_an_oversized_zip_is_cut_at_the_limits_and_an_oversized_dataset_refused(
 
 
 def test_a_zip_with_no_class_folders(tmp_path):
-    classes, problems = classes_from_zip(_zip({"1.jpg": _jpeg(1), "2.jpg": _jpeg(2)}), "flat.zip")
+    classes, problems = classes_from_zip(zip_of({"1.jpg": _jpeg(1), "2.jpg": _jpeg(2)}), "flat.zip")
     assert classes == {} and any("no class folders found" in p for p in problems)
     assert any("2 photo(s) outside a class folder skipped" in p for p in problems)
     with pytest.raises(DatasetError, match="no class has a usable photo"):
         build_dataset("flat", classes, root=tmp_path)
     assert list(tmp_path.iterdir()) == []  # not even a temporary folder is left
     # Zipping a folder puts one folder around the classes: it is looked through.
-    wrapped, _ = classes_from_zip(_zip({"trip/a/1.jpg": _jpeg(1), "trip/b/2.jpg": _jpeg(2)}), "trip.zip")
+    wrapped, _ = classes_from_zip(zip_of({"trip/a/1.jpg": _jpeg(1), "trip/b/2.jpg": _jpeg(2)}), "trip.zip")
     assert sorted(wrapped) == ["a", "b"]
 
 

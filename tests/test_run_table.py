@@ -82,6 +82,7 @@ def test_elapsed_and_time_left():
     features = {**running, "unit": "img", "step": 100, "steps": 400, "stage_started": "2026-01-01T00:01:00+00:00"}
     assert run_table.time_left(features, None, t0 + 110) == pytest.approx(150)
     assert run_table.time_left({**features, "step": 0}, None, t0 + 110) is None  # no pace yet
+    assert run_table.time_left({**features, "step": 5}, None, t0 + 110) is None  # under 1/50 of 400: start-up
     assert run_table.time_left({**features, "state": "stopping"}, None, t0 + 110) is None
 
     # Epochs: the epochs left at the pace of this phase's last epochs in the history.

@@ -1,20 +1,12 @@
 """glr.data.uploads: photos and zips dropped on the Predict page, read in memory with limits; zip slip refused."""
 
 import io
-import zipfile
 
 import numpy as np
 import pytest
 
 from glr.data import uploads
-
-
-def _zip(members: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as zf:
-        for name, data in members.items():
-            zf.writestr(name, data)
-    return buffer.getvalue()
+from conftest import zip_of
 
 
 def _jpeg(seed: int = 0, size: int = 40) -> bytes:
@@ -35,7 +27,7 @@ def test_safe_member_name(name, safe):
 
 
 def test_read_zip_images_skips_what_it_must():
-    data = _zip({
+    data = zip_of({
         "photos/b.jpg": _jpeg(1), "photos/a.PNG": b"png-bytes", "../../escape.jpg": _jpeg(2),
         "notes.txt": b"hello", "__MACOSX/photos/._b.jpg": b"junk", "photos/.hidden.jpg": b"x",
     })
@@ -46,19 +38,19 @@ def test_read_zip_images_skips_what_it_must():
 
 
 def test_read_zip_images_limits_and_bad_zips():
-    data = _zip({f"{i}.jpg": b"x" * 100 for i in range(5)})
+    data = zip_of({f"{i}.jpg": b"x" * 100 for i in range(5)})
     images, problems = uploads.read_zip_images(data, max_files=2)
     assert len(images) == 2 and "3 more skipped" in problems[0]
     images, problems = uploads.read_zip_images(data, max_bytes=250)
     assert len(images) == 2 and "skipped past" in problems[0]
     assert uploads.read_zip_images(b"not a zip", "x.zip") == ([], ["x.zip: not a valid zip archive"])
-    assert uploads.read_zip_images(_zip({"a.txt": b"x"}))[0] == []
-    images, problems = uploads.read_zip_images(_zip({}), "empty.zip")
+    assert uploads.read_zip_images(zip_of({"a.txt": b"x"}))[0] == []
+    images, problems = uploads.read_zip_images(zip_of({}), "empty.zip")
     assert images == [] and "holds no images" in problems[0]
 
 
 def test_expand_uploads_and_ids():
-    photos, problems, from_zip = uploads.expand_uploads([("one.jpg", b"1"), ("set.zip", _zip({"x/two.jpg": b"2"}))])
+    photos, problems, from_zip = uploads.expand_uploads([("one.jpg", b"1"), ("set.zip", zip_of({"x/two.jpg": b"2"}))])
     assert photos == [("one.jpg", b"1"), ("set.zip/x/two.jpg", b"2")] and problems == [] and from_zip
     assert uploads.expand_uploads([("one.jpg", b"1")])[2] is False
     assert uploads.photo_id("set.zip/x/0a1b2c.jpg") == "0a1b2c"

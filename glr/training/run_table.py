@@ -141,6 +141,9 @@ def elapsed(status: dict, moment: float | None = None) -> float | None:
     return _seconds_since(status["started"], moment)
 
 
+PACE_AFTER = 50  # a stage's pace is trusted after 1/50 of its steps
+
+
 def time_left(status: dict, history=None, moment: float | None = None) -> float | None:
     """An estimate of the seconds left in the current stage, or None if it cannot be told yet.
 
@@ -172,7 +175,9 @@ def time_left(status: dict, history=None, moment: float | None = None) -> float 
         if per_epoch is None and per_step is not None:
             per_epoch = per_step * steps
         return None if per_epoch is None else max(remaining, 0.0) * per_epoch
-    if per_step is None:
+    # The first steps of a stage also pay its start-up (building the backbone takes seconds):
+    # a pace measured over them would promise far too long a wait.
+    if per_step is None or step < max(1, steps // PACE_AFTER):
         return None
     return max(steps - step, 0) * per_step
 
