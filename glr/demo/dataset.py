@@ -177,7 +177,9 @@ def class_counts(n_classes: int = DEFAULT_CLASSES, mean_per_class: float = DEFAU
     # Scale the curve above the floor so the total is exact, then round without losing
     # images: floor everything and hand the remainder to the largest fractions.
     spare = total - low * n_classes
-    raw = low + (curve * spare / curve.sum() if curve.sum() > 0 else spare / n_classes)
+    # A flat curve (one class, or a mean at the floor) shares the spare evenly; it must stay
+    # an array so the rounding below can index it.
+    raw = low + (curve * spare / curve.sum() if curve.sum() > 0 else np.full(n_classes, spare / n_classes))
     counts = np.floor(raw).astype(int)
     for i in np.argsort(-(raw - counts), kind="stable")[: total - counts.sum()]:
         counts[i] += 1
