@@ -37,6 +37,17 @@ def class_index(key: tuple, _catalog: datasets.Catalog) -> ClassIndex:
     return ClassIndex(_catalog.df)
 
 
+# The failure is cached too: on a big catalog without its images, each new attempt would check the
+# files of the next few hundred classes again, on every rerun.
+@st.cache_data(max_entries=16, show_spinner="Curating the top classes...")
+def curated(path: str | None, stamp: float, top_n: int, min_images: int, val_fraction: float,
+            seed: int) -> tuple[datasets.Split | None, str | None]:
+    try:
+        return common.curate(path, top_n, min_images, val_fraction, seed), None
+    except GlrError as exc:
+        return None, str(exc)
+
+
 def upload_form() -> None:
     """Make a dataset from uploads: a zip of class folders, or photos dropped per class (Teachable Machine style)."""
     st.caption(f"The photos are checked and copied into a new dataset folder under {paths.uploads_dir()}, one "
@@ -169,11 +180,9 @@ min_images = c[1].number_input("Min images per class", min_value=2, max_value=10
 val_fraction = c[2].slider("Validation fraction", 0.05, 0.5, datasets.DEFAULT_VAL_FRACTION, 0.05,
                            key="curate_val", persist_state="session")
 seed = c[3].number_input("Seed", min_value=0, value=datasets.DEFAULT_SEED, key="curate_seed", persist_state="session")
-try:
-    split = common.curate(dataset, top_n, min_images, val_fraction, seed)
-except GlrError as exc:
-    st.error(str(exc))
-    split = None
+split, curate_error = curated(dataset, browse.dataset_stamp(dataset), top_n, min_images, val_fraction, seed)
+if curate_error:
+    st.error(curate_error)
 if split is not None:
     m = st.columns(3)
     m[0].metric("Classes kept", f"{split.num_classes:,}")
