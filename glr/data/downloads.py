@@ -1,6 +1,6 @@
 """Polite, bounded, retrying HTTP downloads of photos from train.csv's `url` column.
 
-A small pool of threads shares one `requests` session whose urllib3 `Retry` re-tries 429
+A small pool of threads, each with a `requests` session whose urllib3 `Retry` re-tries 429
 and 5xx answers and failed connections with exponential back-off (and honours
 Retry-After). A time-out or a body cut short while it streams is re-tried here, with the
 same back-off. Requests start no faster than `rate` per second across the pool, under a
@@ -111,11 +111,11 @@ def download(session, url: str, timeout: float, retries: int, backoff: float, li
     return None, reason, detail
 
 
-def _one(root: Path, session, image_id: str, url: str, options: dict, limiter: RateLimiter) -> tuple[str, str, str]:
+def _one(root: Path, session: Callable, image_id: str, url: str, options: dict, limiter: RateLimiter) -> tuple[str, str, str]:
     """Download one photo and save it; (id, failure reason or "", detail)."""
     if not isinstance(url, str) or not url.startswith(("http://", "https://")):
         return image_id, f.CONNECTION, f"no usable url ({url!r})"
-    data, reason, detail = download(session, url, options["timeout"], options["retries"], options["backoff"],
+    data, reason, detail = download(session(), url, options["timeout"], options["retries"], options["backoff"],
                                     limiter, options["max_bytes"])
     if data is not None:
         reason = f.save_image(root, image_id, data) or ""
@@ -142,7 +142,15 @@ def download_all(root: Path, targets: pd.DataFrame, report: f.FetchReport,
     rows = iter(zip(targets["id"], targets["url"]))
     total, done = len(targets), 0
     limiter = RateLimiter(rate)
-    session = make_session(workers, options["retries"], backoff, user_agent)
+    # One session per thread: requests does not promise a Session is safe to share between threads.
+    local, sessions = threading.local(), []
+
+    def session():
+        if not hasattr(local, "session"):
+            local.session = make_session(1, options["retries"], backoff, user_agent)
+            sessions.append(local.session)
+        return local.session
+
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="glr-fetch")
     pending = set()
     try:
@@ -167,4 +175,5 @@ def download_all(root: Path, targets: pd.DataFrame, report: f.FetchReport,
         for future in pending:
             future.cancel()
         pool.shutdown(wait=True, cancel_futures=True)
-        session.close()
+        for each in sessions:
+            each.close()
