@@ -89,8 +89,8 @@ def gallery_page(catalog_df: pd.DataFrame, query: str = "", page: int = 1, per_p
                  per_class: int = EXAMPLES_PER_CLASS) -> GalleryPage:
     """Classes whose name (or landmark_id) contains `query`, largest first, `per_page` at a time.
 
-    Each class comes with its first `per_class` image paths (sorted by id, so the same every
-    time). A page number out of range is clamped; no match gives an empty page. A page that
+    Each class comes with its first `per_class` image paths (in the catalog's order, so the
+    same every time). A page number out of range is clamped; no match gives an empty page. A page that
     browses many pages builds a `ClassIndex` once and calls its `page` instead.
     """
     return ClassIndex(catalog_df).page(query, page, per_page, per_class)
