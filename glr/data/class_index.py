@@ -44,6 +44,7 @@ class ClassIndex:
         self.classes = classes.sort_values(["images", "landmark_id"], ascending=[False, True], kind="stable") \
             .reset_index(drop=True)
         self._search_text: pd.Series | None = None
+        self._memo: dict = {}  # the aggregates, computed on first use: the index never changes
 
     def summary(self) -> dict:
         """classes, images, and the min / median / max images per class (as `glr.data.datasets.summarize`)."""
@@ -101,16 +102,24 @@ class ClassIndex:
         return GalleryPage(classes=shown.drop(columns="start"), page=page, pages=pages, matches=len(found))
 
     def rank_size(self, points: int = CURVE_POINTS) -> pd.DataFrame:
-        """The rank-size curve (rank 1 = largest class) at about `points` log-spaced ranks, the first and last kept."""
+        """The rank-size curve (rank 1 = largest class) at about `points` log-spaced ranks, the first and last kept.
+
+        Kept once computed (the index never changes), like `size_histogram`: a page asks on every rerun.
+        """
+        if ("rank_size", points) in self._memo:
+            return self._memo[("rank_size", points)]
         sizes = self.classes["images"].to_numpy()
         if not len(sizes):
             return pd.DataFrame({"rank": [], "images": [], "name": []})
         ranks = np.unique(np.geomspace(1, len(sizes), num=min(points, len(sizes))).round().astype(int))
-        return pd.DataFrame({"rank": ranks, "images": sizes[ranks - 1],
-                             "name": self.classes["name"].astype(str).to_numpy()[ranks - 1]})
+        names = self.classes["name"].iloc[ranks - 1].astype(str).to_numpy()
+        curve = self._memo[("rank_size", points)] = pd.DataFrame({"rank": ranks, "images": sizes[ranks - 1], "name": names})
+        return curve
 
     def size_histogram(self) -> pd.DataFrame:
         """How many classes have 1, 2, 3-5, 6-10 ... images: columns size (a label), classes, images."""
+        if "histogram" in self._memo:
+            return self._memo["histogram"]
         sizes = self.classes["images"].to_numpy()
         top = int(sizes.max()) if len(sizes) else 1
         edges = [e for e in SIZE_EDGES if e <= top] + [top + 1]
@@ -118,4 +127,5 @@ class ClassIndex:
         labels = [f"{lo:,}" if hi - lo == 1 else f"{lo:,}-{hi - 1:,}" for lo, hi in zip(edges[:-1], edges[1:])]
         classes = np.bincount(which, minlength=len(labels))[: len(labels)]
         images = np.bincount(which, weights=sizes, minlength=len(labels))[: len(labels)].astype(int)
-        return pd.DataFrame({"size": labels, "classes": classes, "images": images})
+        hist = self._memo["histogram"] = pd.DataFrame({"size": labels, "classes": classes, "images": images})
+        return hist

@@ -133,8 +133,8 @@ def _load_gldv2(root: Path, csv: Path, check_files: bool | None) -> Catalog:
 def _drop_missing_files(catalog: Catalog, rows: pd.Index | None = None) -> None:
     """Drop catalog rows (all, or just `rows`) whose image file does not exist; add a problem."""
     df = catalog.df
-    subset = df if rows is None else df.loc[rows]
-    missing = subset.index[~_existing(subset["path"])]
+    paths = df["path"] if rows is None else df["path"].loc[rows]  # one column: taking all four costs seconds at 4.1M
+    missing = paths.index[~_existing(paths)]
     if len(missing):
         shown = [os.path.relpath(p, catalog.root) for p in df.loc[missing[:3], "path"]]
         catalog.problems.append(
