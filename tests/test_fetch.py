@@ -144,6 +144,11 @@ def test_fetch_downloads_only_the_curated_top_n_and_reports_every_fault(tmp_path
     assert asked == {f"/{image_id(1, 4)}.jpg", f"/{image_id(1, 5)}.jpg", f"/{image_id(2, 1)}.jpg",
                      f"/{image_id(2, 2)}.jpg"}
     assert not (root / fetch.FAILURES_CSV).exists()  # nothing failed this time
+    # Training's curation, which checks the files, keeps exactly the classes fetched.
+    from glr.data import datasets
+
+    split = datasets.curate(datasets.load_catalog(root), top_n=2)
+    assert sorted(split.labels["landmark_id"]) == [1, 2] and len(split.train) + len(split.val) == 10
 
 
 def test_a_damaged_file_on_disk_is_fetched_again(tmp_path, server):
