@@ -154,7 +154,8 @@ def _existing(paths: pd.Series) -> np.ndarray:
 
     if paths.empty:
         return np.zeros(0, dtype=bool)
-    arr = pa.array(paths.astype(str).to_numpy(dtype=object), pa.string())
+    # Arrow-backed text converts without a copy; anything else (object dtype) is converted once.
+    arr = pa.array(paths.array) if hasattr(paths.array, "__arrow_array__") else pa.array(paths.astype(str), pa.string())
     folders = pc.unique(pc.replace_substring_regex(arr, pattern=r"[\\/][^\\/]*$", replacement=""))
     found = []
     for folder in folders.to_pylist():
@@ -162,7 +163,7 @@ def _existing(paths: pd.Series) -> np.ndarray:
             found += [os.path.join(folder, name) for name in os.listdir(folder or os.sep)]
         except OSError:  # absent, or not a folder: nothing in it exists
             pass
-    return pc.is_in(arr, value_set=pa.array(found, pa.string())).to_numpy(zero_copy_only=False)
+    return pc.is_in(arr, value_set=pa.array(found, arr.type)).to_numpy(zero_copy_only=False)
 
 
 def curate(
