@@ -15,7 +15,7 @@ from pathlib import Path
 
 from glr import paths
 from glr.commands import (
-    cmd_demo_data, cmd_evaluate, cmd_export, cmd_inspect, cmd_predict, cmd_probe, cmd_report, cmd_retrieval, cmd_runs,
+    cmd_demo_data, cmd_evaluate, cmd_export, cmd_fetch, cmd_inspect, cmd_predict, cmd_probe, cmd_report, cmd_retrieval, cmd_runs,
     cmd_stop, cmd_train,
 )
 from glr.data import datasets
@@ -51,6 +51,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--show", type=int, default=10, help="classes to list (default %(default)s)")
     _add_curation_args(p)
     p.set_defaults(func=cmd_inspect)
+
+    p = sub.add_parser("fetch", help="download the curated photos of a GLDv2 release (from its URLs or its tar shards)")
+    p.add_argument("data", help="GLDv2 folder (train.csv with urls) or its train.csv / train_clean.csv")
+    _add_curation_args(p)
+    source = p.add_mutually_exclusive_group()
+    source.add_argument("--from-urls", action="store_true", help="download from train.csv's url column (the default)")
+    source.add_argument("--from-shards", metavar="FOLDER", help="take them from the release's images_NNN.tar shards in FOLDER")
+    from glr.data import downloads
+    p.add_argument("--workers", type=int, default=downloads.WORKERS, help="parallel downloads (default %(default)s)")
+    p.add_argument("--rate", type=float, default=downloads.RATE, help="requests per second at most, 0 for no limit (default %(default)s)")
+    p.add_argument("--timeout", type=float, default=downloads.TIMEOUT, help="seconds (default %(default)s)")
+    p.add_argument("--retries", type=int, default=downloads.RETRIES, help="on 5xx, time-outs, cut bodies (default %(default)s)")
+    p.add_argument("--user-agent", default=downloads.USER_AGENT, help="add your contact, as Wikimedia asks")
+    p.set_defaults(func=cmd_fetch)
 
     p = sub.add_parser("probe", help="linear-probe accuracy of frozen features: how separable is the data?")
     p.add_argument("data", nargs="?", help="dataset folder or train.csv (default: the demo dataset)")

@@ -11,7 +11,10 @@ if (_root := str(Path(__file__).resolve().parents[1])) not in sys.path:
 import streamlit as st
 
 from glr import paths
+from glr.data import attribution
 from glr.data import browse
+from glr.data import long_tail
+from glr.data.class_index import ClassIndex
 from glr.data import from_uploads
 from glr.data import uploads
 from glr.demo import dataset as demo
@@ -24,6 +27,25 @@ common.setup()
 
 CLASS_COUNT_KEY = "upload_class_count"  # how many "photos per class" boxes the form shows
 BUILT_KEY = "upload_built"  # the dataset just made: (path, counts, problems)
+BAR_CHART_CLASSES = 500  # up to this many classes, one bar per class; above, the long tail's aggregates
+
+
+# Built once per dataset (a resource: pages only read it), from the rows as listed: curation's file
+# check on a big catalog drops missing files later, and reports them under "Problems found".
+@st.cache_resource(max_entries=4, show_spinner="Indexing the classes...")
+def class_index(key: tuple, _catalog: datasets.Catalog) -> ClassIndex:
+    return ClassIndex(_catalog.df)
+
+
+# The failure is cached too: on a big catalog without its images, each new attempt would check the
+# files of the next few hundred classes again, on every rerun.
+@st.cache_data(max_entries=16, show_spinner="Curating the top classes...")
+def curated(path: str | None, stamp: float, top_n: int, min_images: int, val_fraction: float,
+            seed: int) -> tuple[datasets.Split | None, str | None]:
+    try:
+        return common.curate(path, top_n, min_images, val_fraction, seed), None
+    except GlrError as exc:
+        return None, str(exc)
 
 
 def upload_form() -> None:
@@ -124,25 +146,29 @@ except GlrError as exc:
 if dataset:
     browse.remember_dataset(dataset)
 
-summary = datasets.summarize(catalog)
+index = class_index((dataset, browse.dataset_stamp(dataset)), catalog)
+summary = index.summary()
 cols = st.columns(5)
 cols[0].metric("Classes", f"{summary['classes']:,}")
 cols[1].metric("Images", f"{summary['images']:,}")
 cols[2].metric("Images per class (median)", f"{summary['per_class_median']:g}",
                help=f"min {summary['per_class_min']}, max {summary['per_class_max']}")
-cols[3].metric("Layout", "GLDv2" if summary["layout"] == "gldv2" else "class folders")
-cols[4].metric("Problems found", summary["problems"])
+cols[3].metric("Layout", "GLDv2" if catalog.layout == "gldv2" else "class folders")
+cols[4].metric("Problems found", len(catalog.problems))
 
 # --------------------------------------------------------------------------- long tail
 st.subheader("The long tail")
-names = catalog.names()
-counts = catalog.class_counts
-counts.index = [names.get(int(i), str(i)) for i in counts.index]
-log = plots.use_log_scale(counts)
-st.plotly_chart(plots.class_distribution_figure(counts, log=log), key="class_distribution")
-tail = (catalog.class_counts <= 10).mean()
-st.caption(f"{tail:.0%} of the classes have 10 images or fewer "
-           + ("(log scale: the counts span a wide range)." if log else "(bars from 0: the classes are about even)."))
+if summary["classes"] <= BAR_CHART_CLASSES:
+    counts = index.counts()
+    log = plots.use_log_scale(counts)
+    st.plotly_chart(plots.class_distribution_figure(counts, log=log), key="class_distribution")
+    scale = "(log scale: the counts span a wide range)." if log else "(bars from 0: the classes are about even)."
+else:
+    t = st.columns(2)
+    t[0].plotly_chart(long_tail.rank_size_figure(index), key="rank_size")
+    t[1].plotly_chart(long_tail.size_histogram_figure(index), key="size_histogram")
+    scale = "(drawn from aggregates: a rank-size curve on log axes, and classes counted by size)."
+st.caption(f"{index.tail_share(10):.0%} of the classes have 10 images or fewer {scale}")
 
 # --------------------------------------------------------------------------- curate and split
 st.subheader("Curated top-N and the train/validation split")
@@ -154,11 +180,9 @@ min_images = c[1].number_input("Min images per class", min_value=2, max_value=10
 val_fraction = c[2].slider("Validation fraction", 0.05, 0.5, datasets.DEFAULT_VAL_FRACTION, 0.05,
                            key="curate_val", persist_state="session")
 seed = c[3].number_input("Seed", min_value=0, value=datasets.DEFAULT_SEED, key="curate_seed", persist_state="session")
-try:
-    split = common.curate(dataset, top_n, min_images, val_fraction, seed)
-except GlrError as exc:
-    st.error(str(exc))
-    split = None
+split, curate_error = curated(dataset, browse.dataset_stamp(dataset), top_n, min_images, val_fraction, seed)
+if curate_error:
+    st.error(curate_error)
 if split is not None:
     m = st.columns(3)
     m[0].metric("Classes kept", f"{split.num_classes:,}")
@@ -173,16 +197,18 @@ st.subheader("Gallery")
 g = st.columns([3, 1, 1])
 query = g[0].text_input("Search classes by name or landmark id", key="gallery_query", placeholder="e.g. tower")
 per_page = g[1].selectbox("Classes per page", [4, 8, 16], index=1, key="gallery_per_page")
-pages_total = browse.gallery_page(catalog.df, query, 1, per_page, 1).pages
+pages_total = index.pages(query, per_page)
 # A new search or page size starts again at page 1 (the key changes with them).
-page_no = g[2].number_input(f"Page (of {pages_total})", min_value=1, max_value=pages_total, value=1,
+page_no = g[2].number_input(f"Page (of {pages_total:,})", min_value=1, max_value=pages_total, value=1,
                             key=f"gallery_page_{query}_{per_page}")
-gallery = browse.gallery_page(catalog.df, query, page_no, per_page)
+gallery = index.page(query, page_no, per_page, browse.EXAMPLES_PER_CLASS)
 if gallery.matches == 0:
     st.info(f"No class matches {query!r}.")
 for _, row in gallery.classes.iterrows():
-    st.markdown(f"**{row['name']}** · landmark {row['landmark_id']} · {row['images']} images")
-    common.show_thumbnails(row["examples"], columns=browse.EXAMPLES_PER_CLASS)
+    st.markdown(f"**{row['name']}** · landmark {row['landmark_id']} · {row['images']:,} images")
+    credits = attribution.credits(row["examples"])
+    common.show_thumbnails(row["examples"], columns=browse.EXAMPLES_PER_CLASS,
+                           captions=[c or "" for c in credits] if any(credits) else None)
 st.caption(f"{gallery.matches:,} classes match; page {gallery.page} of {gallery.pages}.")
 
 # --------------------------------------------------------------------------- image sizes

@@ -94,3 +94,59 @@ def test_the_long_tail_axis_reads_in_full(uploads_root, tmp_path):
     spec = json.loads(at.get("plotly_chart")[0].proto.spec)
     axis = spec["layout"]["yaxis"]
     assert axis["type"] == "log" and axis["ticktext"] == ["2", "5", "10", "20", "50"]
+
+
+def _synthetic_release(root: Path, rows: int, classes: int) -> Path:
+    """A GLDv2-like train.csv (long-tailed, no images) and a few category names."""
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    weights = 1.0 / np.arange(1, classes + 1) ** 0.9
+    labels = np.concatenate([np.arange(classes), rng.choice(classes, rows - classes, p=weights / weights.sum())])
+    ids = pd.Series(rng.permutation(rows) * 7919 + 10**15).map("{:016x}".format)
+    root.mkdir(parents=True)
+    pd.DataFrame({"id": ids, "url": "https://example.org/" + ids, "landmark_id": labels * 3 + 5}).to_csv(
+        root / "train.csv", index=False)
+    # The largest class, and one in the tail.
+    pd.DataFrame({"landmark_id": [5, 45_005], "category": ["Category:Old_Harbour", "Category:Red_Fort"]}).to_csv(
+        root / "train_label_to_category.csv", index=False)
+    return root
+
+
+def test_a_large_catalog_opens_with_aggregates_search_and_paging(monkeypatch, tmp_path):
+    data = _synthetic_release(tmp_path / "big", rows=250_000, classes=20_000)
+    monkeypatch.setenv("GLR_DATA", str(data))
+    monkeypatch.setenv("GLR_RESULTS", str(tmp_path / "results"))
+    at = open_page(DATASET)
+    assert metric(at, "Classes") == "20,000" and metric(at, "Images") == "250,000"
+    charts = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    # The long tail from aggregates: a curve of a few hundred points and a dozen bars, not 20,000 bars.
+    assert [len(c["data"][0]["x"]) for c in charts][1] <= 16 and len(charts[0]["data"][0]["x"]) <= 400
+    assert charts[0]["layout"]["xaxis"]["type"] == "log"
+    assert "Old Harbour" in texts(at.markdown)  # the largest class, named from its category
+    at.text_input(key="gallery_query").input("red fort").run()
+    assert_no_exception(at)
+    assert "**Red Fort** · landmark 45005" in texts(at.markdown) and "1 classes match" in texts(at.caption)
+    at.text_input(key="gallery_query").input("45005").run()  # by id too
+    assert "**Red Fort** · landmark 45005" in texts(at.markdown)
+    at.text_input(key="gallery_query").input("").run()
+    # Page to the end: the smallest classes.
+    pages = int(at.number_input(key="gallery_page__8").max)
+    at.number_input(key="gallery_page__8").set_value(pages).run()
+    assert_no_exception(at)
+    assert f"page {pages} of {pages}" in texts(at.caption) and "· 1 images" in texts(at.markdown)
+
+
+def test_the_gallery_credits_each_photo(uploads_root, tmp_path):
+    from conftest import image_id, make_gldv2
+
+    data = make_gldv2(tmp_path / "credits", {1: 3, 2: 2})
+    (data / "train_attribution.csv").write_text(
+        "id,url,author,license,title\n"
+        f"{image_id(1, 0)},u,Jane Doe,CC BY-SA 4.0,File:Harbour.jpg\n", encoding="utf-8")
+    at = open_page(DATASET)
+    at.text_input(key="dataset_path").input(str(data)).run()
+    button(at, "Use this folder").click().run()
+    assert_no_exception(at)
+    captions = [img.caption for element in at.get("image") for img in element.proto.imgs]
+    assert '"Harbour.jpg" by Jane Doe, CC BY-SA 4.0' in captions

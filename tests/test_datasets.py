@@ -220,3 +220,15 @@ def test_wonders7(wonders7):
     assert "Taj Mahal" in catalog.names().values()
     split = curate(catalog)
     assert split.num_classes == 7 and abs(len(split.val) - 85) <= 7
+
+
+def test_train_clean_csv_reads_as_a_dataset(gldv2):
+    """GLDv2's train_clean.csv (landmark_id, space-separated ids) is the same catalog, restricted to its ids."""
+    full = load_catalog(gldv2)
+    kept = full.df.groupby("landmark_id")["id"].apply(lambda s: " ".join(s.iloc[:3]))
+    pd.DataFrame({"landmark_id": kept.index, "images": kept.to_numpy()}).to_csv(gldv2 / "train_clean.csv", index=False)
+    clean = load_catalog(gldv2 / "train_clean.csv")
+    assert clean.layout == "gldv2" and len(clean.df) == 3 * 4 and not clean.problems
+    assert set(clean.df["id"]) <= set(full.df["id"]) and clean.class_counts.eq(3).all()
+    assert clean.names() == full.names()  # train_label_to_category.csv still names the classes
+    assert curate(clean, top_n=2).num_classes == 2

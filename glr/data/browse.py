@@ -7,7 +7,6 @@ streamlit or TensorFlow.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
@@ -15,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from glr.atomic import read_json, write_json
+from glr.data.class_index import ClassIndex, GalleryPage  # noqa: F401 - GalleryPage is part of this API
 from glr.errors import ImageError
 from glr.paths import cache_dir, demo_dir
 
@@ -85,38 +85,15 @@ def split_table(split) -> pd.DataFrame:
     return table
 
 
-@dataclass
-class GalleryPage:
-    """One page of the class gallery: `classes` has landmark_id, name, images and examples (a list of paths)."""
-
-    classes: pd.DataFrame
-    page: int  # 1-based, clamped to the pages there are
-    pages: int
-    matches: int  # classes matching the search
-
-
 def gallery_page(catalog_df: pd.DataFrame, query: str = "", page: int = 1, per_page: int = 6,
                  per_class: int = EXAMPLES_PER_CLASS) -> GalleryPage:
     """Classes whose name (or landmark_id) contains `query`, largest first, `per_page` at a time.
 
-    Each class comes with its first `per_class` image paths (sorted by id, so the same every
-    time). A page number out of range is clamped; no match gives an empty page.
+    Each class comes with its first `per_class` image paths (in the catalog's order, so the
+    same every time). A page number out of range is clamped; no match gives an empty page. A page that
+    browses many pages builds a `ClassIndex` once and calls its `page` instead.
     """
-    per_page, per_class = max(1, int(per_page)), max(1, int(per_class))
-    counts = catalog_df.groupby("landmark_id", sort=False).agg(name=("name", "first"), images=("id", "size")).reset_index()
-    query = (query or "").strip().lower()
-    if query:
-        hit = counts["name"].astype(str).str.lower().str.contains(query, regex=False) | \
-            counts["landmark_id"].astype(str).str.contains(query, regex=False)
-        counts = counts[hit]
-    counts = counts.sort_values(["images", "landmark_id"], ascending=[False, True])
-    pages = max(1, -(-len(counts) // per_page))
-    page = min(max(1, int(page)), pages)
-    shown = counts.iloc[(page - 1) * per_page: page * per_page].reset_index(drop=True)
-    chosen = catalog_df[catalog_df["landmark_id"].isin(shown["landmark_id"])].sort_values("id")
-    examples = chosen.groupby("landmark_id")["path"].apply(lambda s: list(s.iloc[:per_class]))
-    shown["examples"] = shown["landmark_id"].map(examples).apply(lambda x: x if isinstance(x, list) else [])
-    return GalleryPage(classes=shown, page=page, pages=pages, matches=len(counts))
+    return ClassIndex(catalog_df).page(query, page, per_page, per_class)
 
 
 def thumbnail(path, size: int = THUMBNAIL_PX) -> np.ndarray | None:

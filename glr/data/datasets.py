@@ -133,15 +133,37 @@ def _load_gldv2(root: Path, csv: Path, check_files: bool | None) -> Catalog:
 def _drop_missing_files(catalog: Catalog, rows: pd.Index | None = None) -> None:
     """Drop catalog rows (all, or just `rows`) whose image file does not exist; add a problem."""
     df = catalog.df
-    subset = df if rows is None else df.loc[rows]
-    exists = np.fromiter((os.path.isfile(p) for p in subset["path"]), dtype=bool, count=len(subset))
-    missing = subset.index[~exists]
+    paths = df["path"] if rows is None else df["path"].loc[rows]  # one column: taking all four costs seconds at 4.1M
+    missing = paths.index[~_existing(paths)]
     if len(missing):
+        shown = [os.path.relpath(p, catalog.root) for p in df.loc[missing[:3], "path"]]
         catalog.problems.append(
-            f"{plural(len(missing), 'image file')} listed in {TRAIN_CSV} not found "
-            f"(e.g. {examples(df.loc[missing, 'path'].map(lambda p: os.path.relpath(p, catalog.root)))}); skipped"
+            f"{plural(len(missing), 'image file')} listed in {TRAIN_CSV} not found (e.g. {examples(shown)}); skipped"
         )
         catalog.df = df.drop(index=missing)
+
+
+def _existing(paths: pd.Series) -> np.ndarray:
+    """Which of `paths` exist, listing each folder once instead of a stat call per path.
+
+    GLDv2 spreads its photos over 4,096 folders (train/a/b/c), so a million paths cost a few
+    thousand listings: seconds less than a million stats, and nothing when train/ is absent.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if paths.empty:
+        return np.zeros(0, dtype=bool)
+    # Arrow-backed text converts without a copy; anything else (object dtype) is converted once.
+    arr = pa.array(paths.array) if hasattr(paths.array, "__arrow_array__") else pa.array(paths.astype(str), pa.string())
+    folders = pc.unique(pc.replace_substring_regex(arr, pattern=r"[\\/][^\\/]*$", replacement=""))
+    found = []
+    for folder in folders.to_pylist():
+        try:
+            found += [os.path.join(folder, name) for name in os.listdir(folder or os.sep)]
+        except OSError:  # absent, or not a folder: nothing in it exists
+            pass
+    return pc.is_in(arr, value_set=pa.array(found, arr.type)).to_numpy(zero_copy_only=False)
 
 
 def curate(

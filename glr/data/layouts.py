@@ -3,6 +3,8 @@
 - GLDv2 as Kaggle ships it: `train.csv` (`id,landmark_id` or `id,url,landmark_id`), images
   at `train/<id[0]>/<id[1]>/<id[2]>/<id>.jpg`, and optionally `train_label_to_category.csv`
   whose Wikimedia category URLs become readable names (`read_gldv2`).
+- GLDv2's `train_clean.csv` (`landmark_id,images`, ids separated by spaces), read as the
+  same rows: point glr at the file itself.
 - One folder per class, holding that class's images (`read_class_folders`).
 
 Both return a table with columns id, path, landmark_id, name, and the problems met as
@@ -22,6 +24,7 @@ from glr.errors import DatasetError
 
 TRAIN_CSV = "train.csv"
 CATEGORY_CSV = "train_label_to_category.csv"
+CLEAN_CSV = "train_clean.csv"  # the cleaned subset (1.58M photos, 81k classes): `landmark_id,images`
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff")
 COLUMNS = ["id", "path", "landmark_id", "name"]
 # GLDv2 ids are 16 hex digits. Anything outside this alphabet (a "/" or "..") could make
@@ -90,35 +93,52 @@ def _read_train_csv(csv: Path) -> tuple[pd.DataFrame, list[str]]:
     """Read id and landmark_id (both as text) from a GLDv2 train.csv, whatever its other columns.
 
     Column names match without regard to case or surrounding spaces (`ID, Landmark_ID`).
+    A `train_clean.csv` (`landmark_id,images`, the ids of a class separated by spaces) gives
+    one row per id, as train.csv would.
     """
     fields = _read_header(csv)
     header = [f.strip().strip('"').lower() for f in fields]
+    # Our own names for the columns (the header line is skipped), so a header in another case,
+    # with spaces or quotes, or with a repeated name, still finds its two columns.
+    names = [h if h not in header[:i] else f"{h}.{i}" for i, h in enumerate(header)]
+    if "id" not in header and {"landmark_id", "images"} <= set(header):
+        return _explode_clean(_arrow_columns(csv, names, ["landmark_id", "images"])), []
     missing = [c for c in ("id", "landmark_id") if c not in header]
     if missing:
         raise DatasetError(
             f"{csv}: missing column {' and '.join(repr(m) for m in missing)}; "
-            f"found {', '.join(repr(h) for h in header)}. Expected `id,landmark_id` or `id,url,landmark_id`"
+            f"found {', '.join(repr(h) for h in header)}. Expected `id,landmark_id` or `id,url,landmark_id` "
+            f"(or {CLEAN_CSV}'s `landmark_id,images`)"
         )
-    # Our own names for the columns (the header line is skipped), so a header in another case,
-    # with spaces or quotes, or with a repeated name, still finds its two columns.
-    names = [h if h not in header[:i] else f"{h}.{i}" for i, h in enumerate(header)]
+    return _arrow_columns(csv, names, ["id", "landmark_id"]).to_pandas().astype("string"), []
+
+
+def _arrow_columns(csv: Path, names: list[str], columns: list[str]):
+    """The named columns of a CSV, as text, in an Arrow table; DatasetError if it cannot be parsed."""
     try:
         import pyarrow as pa
         import pyarrow.csv as pacsv
 
-        # Arrow parses the 4.1M-row file in under a second. Only two columns are kept, as
+        # Arrow parses the 4.1M-row file in under a second. Only the needed columns are kept, as
         # text: parsing labels as int64 directly would silently turn "1.5" into 1 and wrap an
         # overlong number around. `_parse_labels` checks them strictly instead.
-        table = pacsv.read_csv(
+        return pacsv.read_csv(
             csv, read_options=pacsv.ReadOptions(column_names=names, skip_rows=1),
-            convert_options=pacsv.ConvertOptions(include_columns=["id", "landmark_id"],
-                                                 column_types={"id": pa.string(), "landmark_id": pa.string()}))
+            convert_options=pacsv.ConvertOptions(include_columns=columns, column_types={c: pa.string() for c in columns}))
     except Exception as exc:  # noqa: BLE001 - any parser failure is the file's problem
         text = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
         if any(word in text.lower() for word in ("utf-8", "utf8", "unicode")):
             raise DatasetError(f"{csv}: is not UTF-8 text; save it as UTF-8 CSV") from None
         raise DatasetError(f"{csv}: cannot be parsed as CSV ({text})") from None
-    return table.to_pandas().astype("string"), []
+
+
+def _explode_clean(table) -> pd.DataFrame:
+    """train_clean.csv's rows (landmark_id, "id id id ...") as one row per id: id, landmark_id (text)."""
+    import pyarrow.compute as pc
+
+    ids = pc.utf8_split_whitespace(pc.fill_null(table["images"], ""))
+    labels = pc.take(table["landmark_id"], pc.list_parent_indices(ids))
+    return pd.DataFrame({"id": pc.list_flatten(ids).to_pandas(), "landmark_id": labels.to_pandas()}).astype("string")
 
 
 def _parse_labels(text: pd.Series) -> pd.Series:

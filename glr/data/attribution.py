@@ -1,0 +1,133 @@
+"""Who took each GLDv2 photo and under which licence, from the release's `train_attribution.csv`.
+
+The photos come from Wikimedia Commons under licences (CC BY, CC BY-SA...) that require
+crediting the author, so wherever glr shows a photo it can show its credit. The file has
+one row per photo (`id`, and `author`, `license` and `title`; an `url` column is ignored);
+its 4.1M rows are read once into an Arrow table (text columns stay compact, no Python
+object per row) and looked up by id in a single vectorised pass per page of photos.
+`credits` is what a page calls with the paths it shows; photos of other datasets, or of a
+dataset without the file, simply have no credit.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from functools import lru_cache
+from pathlib import Path
+from typing import Iterable
+
+from glr.data.layouts import TRAIN_CSV
+
+ATTRIBUTION_CSV = "train_attribution.csv"
+FIELDS = ("author", "license", "title")
+# The same column under other spellings seen in exports.
+ALIASES = {"licence": "license", "licensing": "license", "artist": "author"}
+_lock = threading.Lock()
+
+
+class Attributions:
+    """The credits of one dataset: an Arrow table with id, author, license, title (missing columns empty)."""
+
+    def __init__(self, table):
+        self.table = table
+
+    def __len__(self) -> int:
+        return self.table.num_rows
+
+    @classmethod
+    def read(cls, csv: str | os.PathLike) -> "Attributions":
+        """Read a train_attribution.csv; an unreadable or unusable file gives an empty set (credits are a courtesy)."""
+        import pyarrow as pa
+        import pyarrow.csv as pacsv
+
+        empty = pa.table({name: pa.array([], pa.string()) for name in ("id",) + FIELDS})
+        try:
+            with open(csv, "rb") as fh:
+                header = fh.readline(10_000).decode("utf-8-sig")
+            names = [ALIASES.get(h, h) for h in (c.strip().strip('"').lower() for c in header.strip().split(","))]
+            if "id" not in names:
+                return cls(empty)
+            names = [n if n not in names[:i] else f"{n}.{i}" for i, n in enumerate(names)]
+            keep = ["id"] + [f for f in FIELDS if f in names]
+            table = pacsv.read_csv(csv, read_options=pacsv.ReadOptions(column_names=names, skip_rows=1),
+                                   convert_options=pacsv.ConvertOptions(
+                                       include_columns=keep, column_types={c: pa.string() for c in keep}))
+        except (OSError, UnicodeDecodeError, pa.ArrowException):
+            return cls(empty)
+        for name in FIELDS:
+            if name not in table.column_names:
+                table = table.append_column(name, pa.nulls(table.num_rows, pa.string()))
+        return cls(table.select(["id", *FIELDS]))
+
+    def lookup(self, ids: Iterable[str]) -> dict[str, dict[str, str]]:
+        """id -> {author, license, title} (only the fields that are known) for the ids that have a row."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        wanted = pa.array(sorted({str(i) for i in ids}), pa.string())
+        if not len(wanted) or not self.table.num_rows:
+            return {}
+        rows = self.table.filter(pc.is_in(self.table["id"], value_set=wanted)).to_pylist()
+        return {row["id"]: {k: str(row[k]).strip() for k in FIELDS if row[k] and str(row[k]).strip()} for row in rows}
+
+
+def credit_line(fields: dict[str, str] | None) -> str | None:
+    """'"Title" by Author, CC BY-SA 3.0' from whatever is known, or None if nothing is."""
+    if not fields:
+        return None
+    title = fields.get("title", "")
+    title = title.split(":", 1)[1] if title.lower().startswith("file:") else title
+    parts = [f'"{title}"' if title else "Photo", f"by {fields['author']}" if fields.get("author") else ""]
+    text = " ".join(p for p in parts if p)
+    if fields.get("license"):
+        text += f", {fields['license']}"
+    return text if (fields.get("author") or fields.get("license")) else None
+
+
+def dataset_root_of(path: str | os.PathLike) -> Path | None:
+    """The GLDv2 folder a photo at root/train/a/b/c/<id>.jpg belongs to, if it is laid out so."""
+    p = Path(path)
+    if len(p.parents) >= 5 and p.parents[3].name == "train" and p.parents[2].name == p.stem[:1]:
+        return p.parents[4]
+    return None
+
+
+@lru_cache(maxsize=4)
+def _load(csv: str, stamp: float) -> Attributions:
+    return Attributions.read(csv)
+
+
+def for_dataset(root: str | os.PathLike) -> Attributions | None:
+    """The dataset's attributions (read once, then kept until the file changes), or None if it has no file."""
+    csv = Path(root) / ATTRIBUTION_CSV
+    try:
+        stamp = csv.stat().st_mtime
+    except OSError:
+        return None
+    with _lock:  # two threads of the app asking at once read the file once
+        return _load(str(csv), stamp)
+
+
+def credits(paths: Iterable[str | os.PathLike]) -> list[str | None]:
+    """The credit line of each photo path (see `credit_line`), None where it is unknown.
+
+    Photos in a GLDv2 folder with a train_attribution.csv beside its train.csv get their
+    author and licence; any other photo gets None. For the gallery and the Predict page's
+    similar photos.
+    """
+    paths = [Path(p) for p in paths]
+    by_root: dict[Path, list[int]] = {}
+    for i, p in enumerate(paths):
+        root = dataset_root_of(p)
+        if root is not None and ((root / TRAIN_CSV).exists() or (root / ATTRIBUTION_CSV).exists()):
+            by_root.setdefault(root, []).append(i)
+    out: list[str | None] = [None] * len(paths)
+    for root, positions in by_root.items():
+        table = for_dataset(root)
+        if table is None:
+            continue
+        found = table.lookup(paths[i].stem for i in positions)
+        for i in positions:
+            out[i] = credit_line(found.get(paths[i].stem))
+    return out

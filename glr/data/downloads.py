@@ -1,0 +1,179 @@
+"""Polite, bounded, retrying HTTP downloads of photos from train.csv's `url` column.
+
+A small pool of threads, each with a `requests` session whose urllib3 `Retry` re-tries 429
+and 5xx answers and failed connections with exponential back-off (and honours
+Retry-After). A time-out or a body cut short while it streams is re-tried here, with the
+same back-off. Requests start no faster than `rate` per second across the pool, under a
+User-Agent that says who is asking (Wikimedia, where GLDv2's URLs point, asks for one).
+Each photo is held in memory (at most `glr.data.fetch.MAX_BYTES`), checked to decode and
+written atomically by `glr.data.fetch.save_image`.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from pathlib import Path
+from typing import Callable
+
+import pandas as pd
+
+from glr.data import fetch as f
+
+WORKERS = 8
+RATE = 10.0  # requests per second, across the pool
+TIMEOUT = 30.0  # seconds to connect, and between two bytes of the answer
+RETRIES = 3
+BACKOFF = 1.0  # seconds; the waits are BACKOFF x 1, 2, 4...
+USER_AGENT = "glr-fetch/1.0 (GLDv2 landmark recognition toolkit; python-requests)"
+CHUNK = 64 * 1024
+RETRY_STATUS = (429, 500, 502, 503, 504)
+
+
+class RateLimiter:
+    """At most `rate` starts per second across threads (rate <= 0: no limit)."""
+
+    def __init__(self, rate: float):
+        self.interval = 1.0 / rate if rate and rate > 0 else 0.0
+        self.next = time.monotonic()
+        self.lock = threading.Lock()
+
+    def wait(self) -> None:
+        """Block until this caller's turn."""
+        if not self.interval:
+            return
+        with self.lock:
+            now = time.monotonic()
+            start = max(now, self.next)
+            self.next = start + self.interval
+        if start > now:
+            time.sleep(start - now)
+
+
+def make_session(workers: int, retries: int, backoff: float, user_agent: str):
+    """A requests session that re-tries 429/5xx and failed connections (urllib3's Retry), sized for the pool."""
+    import requests
+    from requests.adapters import HTTPAdapter
+    from urllib3.util.retry import Retry
+
+    # Time-outs and bodies cut short are re-tried by `download` (read=0 here), so they are not re-tried twice over.
+    retry = Retry(total=retries, connect=retries, read=0, status=retries, other=0, backoff_factor=backoff,
+                  status_forcelist=RETRY_STATUS, allowed_methods=frozenset({"GET"}), raise_on_status=False,
+                  respect_retry_after_header=True)
+    session = requests.Session()
+    adapter = HTTPAdapter(max_retries=retry, pool_connections=workers, pool_maxsize=workers)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    session.headers["User-Agent"] = user_agent
+    return session
+
+
+def _is_timeout(exc: BaseException) -> bool:
+    """requests wraps urllib3's time-outs in several ways (ReadTimeout, ConnectionError(MaxRetryError(...)))."""
+    import requests
+
+    return isinstance(exc, requests.Timeout) or "timed out" in str(exc).lower()
+
+
+def download(session, url: str, timeout: float, retries: int, backoff: float, limiter: RateLimiter,
+             max_bytes: int = f.MAX_BYTES) -> tuple[bytes | None, str, str]:
+    """The body at `url`, or None with a failure reason and detail (see glr.data.fetch's reasons)."""
+    import requests
+
+    reason, detail = f.CONNECTION, ""
+    for attempt in range(retries + 1):
+        if attempt:
+            time.sleep(backoff * 2 ** (attempt - 1))
+        limiter.wait()
+        try:
+            with session.get(url, timeout=timeout, stream=True) as resp:
+                if resp.status_code in (404, 410):
+                    return None, f.NOT_FOUND, f"HTTP {resp.status_code}"
+                if resp.status_code >= 400:
+                    return None, f.HTTP_ERROR, f"HTTP {resp.status_code}"
+                size = int(resp.headers.get("Content-Length") or 0)
+                if size > max_bytes:
+                    return None, f.TOO_LARGE, f"{size:,} bytes"
+                body = bytearray()
+                for chunk in resp.iter_content(CHUNK):
+                    body += chunk
+                    if len(body) > max_bytes:
+                        return None, f.TOO_LARGE, f"over {max_bytes:,} bytes"
+                return bytes(body), "", ""
+        except requests.RequestException as exc:
+            # A body cut short (ChunkedEncodingError) or a time-out while streaming: try again.
+            reason = f.TIMED_OUT if _is_timeout(exc) else \
+                f.TRUNCATED if isinstance(exc, requests.exceptions.ChunkedEncodingError) else f.CONNECTION
+            detail = (str(exc).splitlines() or [exc.__class__.__name__])[0][:200]
+        except ValueError as exc:  # a URL requests cannot parse
+            return None, f.CONNECTION, str(exc)[:200]
+    return None, reason, detail
+
+
+def _one(root: Path, session: Callable, image_id: str, url: str, options: dict, limiter: RateLimiter) -> tuple[str, str, str]:
+    """Download one photo and save it; (id, failure reason or "", detail)."""
+    if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+        return image_id, f.CONNECTION, f"no usable url ({url!r})"
+    data, reason, detail = download(session(), url, options["timeout"], options["retries"], options["backoff"],
+                                    limiter, options["max_bytes"])
+    if data is not None:
+        reason = f.save_image(root, image_id, data) or ""
+        detail = "does not decode as an image" if reason == f.NOT_AN_IMAGE else detail
+    return image_id, reason, detail
+
+
+def download_all(root: Path, targets: pd.DataFrame, report: f.FetchReport,
+                 progress: Callable[[int, int], None] | None = None, workers: int = WORKERS, rate: float = RATE,
+                 timeout: float = TIMEOUT, retries: int = RETRIES, backoff: float = BACKOFF,
+                 user_agent: str = USER_AGENT, max_bytes: int = f.MAX_BYTES, ids: list[str] | None = None) -> None:
+    """Download `targets` (id, url) into root's GLDv2 layout with a bounded pool; record results in `report`.
+
+    At most `workers` downloads run at once and at most a few more wait, so memory stays
+    flat for any number of photos. On Ctrl-C the downloads under way finish (each is
+    written whole or not at all), the rest are not started, and KeyboardInterrupt goes on.
+    """
+    workers = max(1, int(workers))
+    options = {"timeout": timeout, "retries": max(0, int(retries)), "backoff": backoff, "max_bytes": max_bytes}
+    known = set(targets["id"])
+    for image_id in ids or []:
+        if image_id not in known:
+            report.fail(image_id, f.CONNECTION, "no row in train.csv")
+    rows = iter(zip(targets["id"], targets["url"]))
+    total, done = len(targets), 0
+    limiter = RateLimiter(rate)
+    # One session per thread: requests does not promise a Session is safe to share between threads.
+    local, sessions = threading.local(), []
+
+    def session():
+        if not hasattr(local, "session"):
+            local.session = make_session(1, options["retries"], backoff, user_agent)
+            sessions.append(local.session)
+        return local.session
+
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="glr-fetch")
+    pending = set()
+    try:
+        while True:
+            for image_id, url in rows:
+                pending.add(pool.submit(_one, root, session, image_id, url, options, limiter))
+                if len(pending) >= 2 * workers:
+                    break
+            if not pending:
+                break
+            finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for future in finished:
+                image_id, reason, detail = future.result()
+                if reason:
+                    report.fail(image_id, reason, detail)
+                else:
+                    report.fetched += 1
+                done += 1
+                if progress:
+                    progress(done, total)
+    finally:
+        for future in pending:
+            future.cancel()
+        pool.shutdown(wait=True, cancel_futures=True)
+        for each in sessions:
+            each.close()

@@ -1,0 +1,176 @@
+"""Get exactly the photos a curated GLDv2 subset needs, from the URLs of train.csv or from the release's tar shards.
+
+`fetch` curates the dataset (top-N classes, as training will), lists the photos that are
+not on disk yet, and hands them to one of two sources: `glr.data.downloads` (the `url`
+column of train.csv, a bounded pool of polite HTTP downloads) or `glr.data.tar_shards`
+(the `images_NNN.tar` shards, streamed once each). Every photo is checked to decode as an
+image and written atomically to `train/a/b/c/<id>.jpg`, so a run that is interrupted and
+started again skips what is there and leaves nothing half-written. What failed, and why,
+is written to a CSV beside train.csv.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import pandas as pd
+
+from glr.atomic import write_bytes, write_csv
+from glr.data import datasets
+from glr.data.layouts import TRAIN_CSV
+from glr.errors import DatasetError, ImageError
+
+FAILURES_CSV = "fetch_failures.csv"  # beside train.csv
+MAX_BYTES = 25 * 1024 * 1024  # larger than any GLDv2 photo (Commons originals are capped at 800 px by the release)
+CHECK_PX = 64  # the decode check decodes at about this size: a real decode of every byte, at a fraction of the cost
+
+# The reasons a photo can fail, as written in the failures CSV.
+NOT_FOUND, TIMED_OUT, NOT_AN_IMAGE, TOO_LARGE = "not found (404)", "timed out", "not an image", "too large"
+HTTP_ERROR, CONNECTION, TRUNCATED = "http error", "connection failed", "body cut short"
+NOT_IN_SHARDS, BAD_MD5 = "not in any shard", "bad md5"
+
+
+@dataclass
+class FetchReport:
+    """What a fetch did: counts, and one row per failed photo (id, reason, detail)."""
+
+    wanted: int = 0
+    already: int = 0
+    fetched: int = 0
+    failures: list[tuple[str, str, str]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    failures_csv: Path | None = None
+
+    def fail(self, image_id: str, reason: str, detail: str = "") -> None:
+        """Record a photo that could not be got."""
+        self.failures.append((image_id, reason, detail))
+
+    def failure_table(self) -> pd.DataFrame:
+        """The failures as a table: id, reason, detail."""
+        return pd.DataFrame(self.failures, columns=["id", "reason", "detail"])
+
+    def summary(self) -> str:
+        """A few lines for the terminal: counts, then failures by reason."""
+        lines = [f"wanted {self.wanted:,} photos: {self.already:,} already there, {self.fetched:,} fetched, "
+                 f"{len(self.failures):,} failed"]
+        if self.failures:
+            by_reason = self.failure_table()["reason"].value_counts()
+            lines += [f"  {reason}: {n:,}" for reason, n in by_reason.items()]
+            if self.failures_csv:
+                lines.append(f"failures listed in {self.failures_csv}")
+        lines += self.notes
+        return "\n".join(lines)
+
+
+def image_path(root: Path, image_id: str) -> Path:
+    """Where GLDv2's layout keeps a photo: root/train/a/b/c/<id>.jpg."""
+    return root / "train" / image_id[0] / image_id[1] / image_id[2] / f"{image_id}.jpg"
+
+
+def check_image(data: bytes, name: str) -> None:
+    """Raise ImageError unless `data` decodes as an image (a truncated JPEG or an HTML page does not)."""
+    from glr.data.images import decode_image
+
+    if not data:
+        raise ImageError(f"{name}: empty (0 bytes)")
+    decode_image(data, draft_size=CHECK_PX)
+
+
+def is_valid_file(path: Path) -> bool:
+    """Whether a photo on disk exists and decodes (a resumed fetch keeps it)."""
+    try:
+        check_image(path.read_bytes(), path.name)
+    except (OSError, ImageError):
+        return False
+    return True
+
+
+def save_image(root: Path, image_id: str, data: bytes) -> str | None:
+    """Check `data` decodes, then write it atomically to the photo's place; the failure reason, or None when saved."""
+    if len(data) > MAX_BYTES:
+        return TOO_LARGE
+    try:
+        check_image(data, image_id)
+    except ImageError:
+        return NOT_AN_IMAGE
+    write_bytes(image_path(root, image_id), data)
+    return None
+
+
+def curated_ids(data: str | os.PathLike, top_n: int, min_images: int, val_fraction: float, seed: int) -> tuple[Path, pd.Series]:
+    """The dataset's root and the ids of the photos the curated top-N classes hold (as `glr train` will curate them)."""
+    catalog = datasets.load_catalog(data, check_files=False)
+    if catalog.layout != "gldv2":
+        raise DatasetError(f"{data}: fetch needs a GLDv2 folder (train.csv, or train_clean.csv); this is {catalog.layout}")
+    split = datasets.curate(catalog, top_n=top_n, min_images=min_images, val_fraction=val_fraction, seed=seed)
+    return catalog.root, pd.concat([split.train["id"], split.val["id"]], ignore_index=True).astype(str)
+
+
+def missing_ids(root: Path, ids: pd.Series, progress: Callable[[int], None] | None = None) -> tuple[list[str], int]:
+    """The ids whose photo is absent or does not decode, and how many are there and valid."""
+    todo, have = [], 0
+    for image_id in ids:
+        if is_valid_file(image_path(root, image_id)):
+            have += 1
+        else:
+            todo.append(image_id)
+        if progress:
+            progress(1)
+    return todo, have
+
+
+def fetch(data: str | os.PathLike, top_n: int = datasets.DEFAULT_TOP_N, min_images: int = datasets.DEFAULT_MIN_IMAGES,
+          val_fraction: float = datasets.DEFAULT_VAL_FRACTION, seed: int = datasets.DEFAULT_SEED,
+          shards: str | os.PathLike | None = None, progress: Callable[[int, int], None] | None = None,
+          **download_options) -> FetchReport:
+    """Get the curated photos of `data` that are not on disk: from train.csv's URLs, or from the tar shards in `shards`.
+
+    `progress(done, total)` is called as photos are handled. `download_options` go to
+    `glr.data.downloads.download_all` (workers, rate, timeout, retries...). The failures
+    CSV is written (or removed, when nothing failed) beside train.csv.
+    """
+    root, ids = curated_ids(data, top_n, min_images, val_fraction, seed)
+    report = FetchReport(wanted=len(ids))
+    todo, report.already = missing_ids(root, ids)
+    if todo:
+        if shards is not None:
+            from glr.data.tar_shards import extract_from_shards
+
+            extract_from_shards(Path(shards), root, todo, report, progress)
+        else:
+            from glr.data.downloads import download_all
+
+            download_all(root, urls_for(data, root, todo), report, progress, ids=todo, **download_options)
+    report.failures_csv = write_failures(root, report)
+    return report
+
+
+def urls_for(data: str | os.PathLike, root: Path, ids: list[str]) -> pd.DataFrame:
+    """id, url of `ids`, read from the dataset's train.csv (which the release ships with a url column)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.csv as pacsv
+
+    csv = Path(data) if Path(data).is_file() and Path(data).name == TRAIN_CSV else root / TRAIN_CSV
+    try:
+        table = pacsv.read_csv(csv, convert_options=pacsv.ConvertOptions(
+            include_columns=["id", "url"], column_types={"id": pa.string(), "url": pa.string()}))
+    except FileNotFoundError:
+        raise DatasetError(f"{csv}: not found; fetching from URLs needs GLDv2's train.csv (id,url,landmark_id)") from None
+    except (pa.ArrowInvalid, KeyError):
+        raise DatasetError(f"{csv}: has no url column; fetching from URLs needs id,url,landmark_id "
+                           "(or use --from-shards with the release's tar shards)") from None
+    table = table.filter(pc.is_in(table["id"], value_set=pa.array(ids, pa.string())))
+    return table.to_pandas().drop_duplicates("id")
+
+
+def write_failures(root: Path, report: FetchReport) -> Path | None:
+    """Write the failures CSV beside train.csv, or remove an old one when nothing failed; its path or None."""
+    path = root / FAILURES_CSV
+    if report.failures:
+        return write_csv(path, report.failure_table())
+    path.unlink(missing_ok=True)
+    return None

@@ -1,0 +1,117 @@
+"""Take the curated photos out of GLDv2's tar shards (`images_000.tar` ... `images_499.tar`), each read once in order.
+
+The release ships 500 shards of about 1 GB, each with an md5 file
+(`md5.images_000.txt`: the hash, then the file name). A shard whose md5 file is there is
+checked first and skipped if it does not match (a partial or damaged download); the
+others are streamed member by member, and only members whose file name is a wanted id
+are read, checked to decode and written atomically to `train/a/b/c/<id>.jpg`. A shard that
+ends early (still downloading) gives the photos before its end. The path a member is
+written to comes from its id, never from the member's name, so a hostile archive cannot
+write outside the dataset.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tarfile
+from pathlib import Path, PurePosixPath
+from typing import Callable
+
+from glr.data import fetch as f
+from glr.errors import DatasetError, GlrError
+
+SHARD_GLOB = "images_*.tar"
+MD5_CHUNK = 1024 * 1024
+
+
+def md5_file(shard: Path) -> Path | None:
+    """The md5 file of a shard, as the release names it (`md5.images_000.txt`) or as `images_000.tar.md5`."""
+    for candidate in (shard.with_name(f"md5.{shard.stem}.txt"), shard.with_name(shard.name + ".md5")):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def expected_md5(shard: Path) -> str | None:
+    """The hash the shard's md5 file states (its first word), or None without one."""
+    path = md5_file(shard)
+    if path is None:
+        return None
+    words = path.read_text(encoding="utf-8", errors="replace").split()
+    return words[0].lower() if words else ""
+
+
+def file_md5(path: Path) -> str:
+    """The md5 of a file, read in chunks."""
+    digest = hashlib.md5(usedforsecurity=False)
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(MD5_CHUNK), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _check(shard: Path, report: f.FetchReport) -> bool:
+    """Whether the shard may be read: its md5 matches, or it has no md5 file."""
+    expected = expected_md5(shard)
+    if expected is None:
+        return True
+    actual = file_md5(shard)
+    if actual == expected:
+        return True
+    report.notes.append(f"{shard.name}: md5 {actual} does not match {expected} in {md5_file(shard).name}; "
+                        "skipped (a partial or damaged download: download it again)")
+    return False
+
+
+def _extract(shard: Path, root: Path, wanted: set[str], report: f.FetchReport, tick: Callable[[], None]) -> None:
+    """Stream one shard and save the wanted photos in it (removing them from `wanted`)."""
+    try:
+        with tarfile.open(shard, mode="r|*") as tar:
+            for member in tar:
+                image_id = PurePosixPath(member.name).stem
+                if not member.isfile() or image_id not in wanted:
+                    continue
+                wanted.discard(image_id)
+                if member.size > f.MAX_BYTES:
+                    report.fail(image_id, f.TOO_LARGE, f"{member.size:,} bytes in {shard.name}")
+                else:
+                    reason = f.save_image(root, image_id, tar.extractfile(member).read())
+                    if reason:
+                        report.fail(image_id, reason, f"in {shard.name}")
+                    else:
+                        report.fetched += 1
+                tick()
+    except (tarfile.TarError, EOFError) as exc:
+        report.notes.append(f"{shard.name}: ends early or is damaged ({exc}); took the photos before that point")
+    except OSError as exc:
+        if isinstance(exc, GlrError):
+            raise  # the photos cannot be written (a full disk...): not the shard's fault
+        report.notes.append(f"{shard.name}: cannot be read ({exc.strerror or exc}); skipped")
+
+
+def extract_from_shards(folder: Path, root: Path, ids: list[str], report: f.FetchReport,
+                        progress: Callable[[int, int], None] | None = None) -> None:
+    """Save the photos `ids` found in the shards of `folder`; the ids found in none are failures."""
+    shards = sorted(Path(folder).expanduser().glob(SHARD_GLOB))
+    if not shards:
+        raise DatasetError(f"{folder}: no tar shards ({SHARD_GLOB}); download some of GLDv2's train/images_NNN.tar")
+    wanted, total, skipped = set(ids), len(set(ids)), []
+    done = 0
+
+    def tick() -> None:
+        nonlocal done
+        done += 1
+        if progress:
+            progress(done, total)
+
+    for shard in shards:
+        if not wanted:
+            break
+        if _check(shard, report):
+            _extract(shard, root, wanted, report, tick)
+        else:
+            skipped.append(shard.name)
+    detail = f"searched {len(shards) - len(skipped)} of {len(shards)} shards" + (
+        f" ({f.BAD_MD5}: {', '.join(skipped[:5])})" if skipped else "")
+    for image_id in sorted(wanted):
+        report.fail(image_id, f.NOT_IN_SHARDS, detail)

@@ -1,0 +1,207 @@
+"""glr fetch from URLs, against a real HTTP server on 127.0.0.1 serving generated JPEGs and faults."""
+
+from __future__ import annotations
+
+import io
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+
+from conftest import image_id
+from glr.data import downloads, fetch
+from glr.errors import DatasetError
+
+FAST = dict(workers=4, rate=0, timeout=0.5, retries=2, backoff=0.01)
+
+
+def jpeg(seed: int, size: int = 24) -> bytes:
+    """A small JPEG's bytes."""
+    arr = np.random.default_rng(seed).integers(0, 256, (size, size, 3), dtype=np.uint8)
+    out = io.BytesIO()
+    Image.fromarray(arr).save(out, "JPEG", quality=80)
+    return out.getvalue()
+
+
+class Server:
+    """A loopback HTTP server: path -> behaviour ("ok", "404", "500-once", "500", "slow", "truncated", "html")."""
+
+    def __init__(self):
+        self.routes: dict[str, tuple[str, bytes]] = {}
+        self.hits: dict[str, int] = {}
+        self.agents: set[str] = set()
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):  # quiet
+                pass
+
+            def do_GET(self):
+                server.hits[self.path] = server.hits.get(self.path, 0) + 1
+                server.agents.add(self.headers.get("User-Agent", ""))
+                kind, body = server.routes.get(self.path, ("404", b""))
+                if kind == "500-once" and server.hits[self.path] == 1 or kind == "500":
+                    return self._send(500, b"oops", "text/plain")
+                if kind == "404":
+                    return self._send(404, b"not here", "text/plain")
+                if kind == "slow":
+                    time.sleep(2)
+                if kind == "html":
+                    return self._send(200, b"<html><body>Rate limited, try later</body></html>", "text/html")
+                if kind == "truncated":
+                    # Promises the whole photo, sends half, hangs up.
+                    self.send_response(200)
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body[: len(body) // 2])
+                    self.close_connection = True
+                    return
+                self._send(200, body, "image/jpeg")
+
+            def _send(self, code, body, kind):
+                self.send_response(code)
+                self.send_header("Content-Type", kind)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                try:
+                    self.wfile.write(body)
+                except OSError:  # the client gave up (a time-out)
+                    pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def server():
+    with Server() as s:
+        yield s
+
+
+def release(root, server, kinds: dict[int, list[str]]):
+    """A GLDv2 release folder without images: train.csv (id,url,landmark_id) whose URLs point at `server`."""
+    rows = []
+    for landmark_id, behaviours in kinds.items():
+        for i, kind in enumerate(behaviours):
+            iid = image_id(landmark_id, i)
+            server.routes[f"/{iid}.jpg"] = (kind, jpeg(landmark_id * 100 + i))
+            rows.append((iid, f"{server.url}/{iid}.jpg", landmark_id))
+    root.mkdir(parents=True, exist_ok=True)
+    pd.DataFrame(rows, columns=["id", "url", "landmark_id"]).to_csv(root / "train.csv", index=False)
+    return root
+
+
+def leftovers(root):
+    """Temp files left in the image tree (there must be none)."""
+    return [p for p in (root / "train").rglob(".*")] if (root / "train").exists() else []
+
+
+def test_fetch_downloads_only_the_curated_top_n_and_reports_every_fault(tmp_path, server):
+    root = release(tmp_path / "gld", server, {
+        1: ["ok", "ok", "500-once", "ok", "404", "truncated"],
+        2: ["ok", "html", "slow", "ok"],
+        3: ["ok", "ok"],  # the third class: not in the top 2, never asked for
+    })
+    report = fetch.fetch(root, top_n=2, **FAST)
+    assert report.wanted == 10 and report.already == 0
+    assert report.fetched == 6  # 5 ok, and the one that answered 500 before it answered
+    reasons = report.failure_table().set_index("id")["reason"].to_dict()
+    assert reasons == {image_id(1, 4): fetch.NOT_FOUND, image_id(1, 5): fetch.TRUNCATED,
+                       image_id(2, 1): fetch.NOT_AN_IMAGE, image_id(2, 2): fetch.TIMED_OUT}
+    assert server.hits[f"/{image_id(1, 2)}.jpg"] == 2  # re-tried after its 500
+    assert server.hits[f"/{image_id(1, 5)}.jpg"] == 3  # a body cut short is re-tried too
+    assert not any(p.startswith(f"/{image_id(3, 0)}") for p in server.hits)
+    assert server.agents == {downloads.USER_AGENT}
+    for i in (0, 1, 2, 3):
+        assert fetch.is_valid_file(fetch.image_path(root, image_id(1, i)))
+    assert not fetch.image_path(root, image_id(1, 5)).exists()  # the truncated one is not kept
+    assert not fetch.image_path(root, image_id(2, 1)).exists()  # nor the HTML page
+    assert leftovers(root) == []
+    failures = pd.read_csv(root / fetch.FAILURES_CSV)
+    assert set(failures["reason"]) == set(reasons.values()) and "timed out" in report.summary()
+
+    # A second run skips what is there and valid, and asks again only for the failed ones.
+    for path in list(server.routes):
+        server.routes[path] = ("ok", server.routes[path][1])
+    before = dict(server.hits)
+    again = fetch.fetch(root, top_n=2, **FAST)
+    assert again.already == 6 and again.fetched == 4 and not again.failures
+    asked = {p for p in server.hits if server.hits[p] != before.get(p)}
+    assert asked == {f"/{image_id(1, 4)}.jpg", f"/{image_id(1, 5)}.jpg", f"/{image_id(2, 1)}.jpg",
+                     f"/{image_id(2, 2)}.jpg"}
+    assert not (root / fetch.FAILURES_CSV).exists()  # nothing failed this time
+    # Training's curation, which checks the files, keeps exactly the classes fetched.
+    from glr.data import datasets
+
+    split = datasets.curate(datasets.load_catalog(root), top_n=2)
+    assert sorted(split.labels["landmark_id"]) == [1, 2] and len(split.train) + len(split.val) == 10
+
+
+def test_a_damaged_file_on_disk_is_fetched_again(tmp_path, server):
+    root = release(tmp_path / "gld", server, {1: ["ok", "ok"]})
+    damaged = fetch.image_path(root, image_id(1, 0))
+    damaged.parent.mkdir(parents=True)
+    damaged.write_bytes(jpeg(1)[:50])
+    report = fetch.fetch(root, top_n=1, **FAST)
+    assert report.already == 0 and report.fetched == 2 and fetch.is_valid_file(damaged)
+
+
+def test_too_large_is_refused_without_reading_it_all(tmp_path, server):
+    root = release(tmp_path / "gld", server, {1: ["ok", "ok"]})
+    report = fetch.fetch(root, top_n=1, max_bytes=100, **FAST)
+    assert set(report.failure_table()["reason"]) == {fetch.TOO_LARGE}
+
+
+def test_an_interrupted_fetch_leaves_nothing_half_written_and_resumes(tmp_path, server):
+    root = release(tmp_path / "gld", server, {1: ["ok"] * 12})
+
+    def stop_after_three(done, total):
+        if done == 3:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        fetch.fetch(root, top_n=1, progress=stop_after_three, **{**FAST, "workers": 2})
+    on_disk = list((root / "train").rglob("*.jpg"))
+    assert 3 <= len(on_disk) < 12 and all(fetch.is_valid_file(p) for p in on_disk)
+    assert leftovers(root) == []
+    report = fetch.fetch(root, top_n=1, **FAST)
+    assert report.already == len(on_disk) and report.fetched == 12 - len(on_disk) and not report.failures
+
+
+def test_the_rate_limit_spaces_out_requests():
+    limiter = downloads.RateLimiter(rate=50)
+    start = time.monotonic()
+    for _ in range(6):
+        limiter.wait()
+    assert time.monotonic() - start >= 5 / 50 * 0.9
+
+
+def test_a_train_csv_without_urls_is_a_clear_error(gldv2):
+    for path in (gldv2 / "train").rglob("*.jpg"):
+        path.unlink()
+    with pytest.raises(DatasetError, match="no url column"):
+        fetch.fetch(gldv2, top_n=2, **FAST)
+
+
+def test_the_command_line_prints_a_summary(tmp_path, server, capsys):
+    from glr.cli import main
+
+    root = release(tmp_path / "gld", server, {1: ["ok", "404"], 2: ["ok", "ok"]})
+    code = main(["fetch", str(root), "--top-n", "2", "--workers", "2", "--rate", "0", "--retries", "0"])
+    out = capsys.readouterr()
+    assert code == 0 and "3 fetched" in out.out and "not found (404): 1" in out.out
+    assert str(root / fetch.FAILURES_CSV) in out.out

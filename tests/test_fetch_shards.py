@@ -1,0 +1,102 @@
+"""glr fetch --from-shards: the curated photos out of GLDv2-style tar shards with md5 files."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import tarfile
+
+import pandas as pd
+import pytest
+
+from conftest import image_id
+from glr.data import fetch, tar_shards
+from glr.errors import DatasetError
+from test_fetch import jpeg
+
+
+def release(root, counts: dict[int, int]):
+    """train.csv of a release without images (id,url,landmark_id)."""
+    rows = [(image_id(lm, i), f"https://example.org/{image_id(lm, i)}.jpg", lm) for lm, n in counts.items() for i in range(n)]
+    root.mkdir(parents=True, exist_ok=True)
+    pd.DataFrame(rows, columns=["id", "url", "landmark_id"]).to_csv(root / "train.csv", index=False)
+    return [r[0] for r in rows]
+
+
+def shard(folder, index: int, members: dict[str, bytes], md5: str | None = "right") -> bytes:
+    """Write images_NNN.tar (members as a/b/c/<id>.jpg, as the release has them) and its md5 file."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name if "/" in name else f"{name[0]}/{name[1]}/{name[2]}/{name}.jpg")
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    data = buffer.getvalue()
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"images_{index:03d}.tar").write_bytes(data)
+    if md5:
+        digest = hashlib.md5(data).hexdigest() if md5 == "right" else "0" * 32
+        (folder / f"md5.images_{index:03d}.txt").write_text(f"{digest}  images_{index:03d}.tar\n")
+    return data
+
+
+def test_shards_give_only_the_curated_photos_and_report_bad_md5_and_missing(tmp_path):
+    ids = release(tmp_path / "gld", {1: 5, 2: 4, 3: 2})
+    top = set(ids[:9])  # classes 1 and 2
+    shards = tmp_path / "shards"
+    photos = {i: jpeg(n) for n, i in enumerate(ids)}
+    shard(shards, 0, {i: photos[i] for i in ids[:3]} | {"x/y/z/../../evil": jpeg(99)})
+    shard(shards, 1, {ids[3]: photos[ids[3]], ids[4]: b"<html>not a photo</html>", ids[9]: photos[ids[9]]}, md5=None)
+    shard(shards, 2, {ids[5]: photos[ids[5]], ids[6]: photos[ids[6]]}, md5="wrong")
+    shard(shards, 3, {ids[7]: photos[ids[7]]})
+    report = fetch.fetch(tmp_path / "gld", top_n=2, shards=shards)
+    root = tmp_path / "gld"
+    assert report.wanted == 9 and report.fetched == 5
+    got = {p.stem for p in (root / "train").rglob("*.jpg")}
+    assert got == set(ids[:4]) | {ids[7]} and got <= top  # class 3's photo in shard 1 is not taken
+    assert all(fetch.is_valid_file(fetch.image_path(root, i)) for i in got)
+    reasons = report.failure_table().set_index("id")["reason"].to_dict()
+    assert reasons == {ids[4]: fetch.NOT_AN_IMAGE, ids[5]: fetch.NOT_IN_SHARDS, ids[6]: fetch.NOT_IN_SHARDS,
+                       ids[8]: fetch.NOT_IN_SHARDS}
+    assert fetch.BAD_MD5 in report.failure_table().set_index("id").loc[ids[5], "detail"]
+    assert any("images_002.tar: md5" in note for note in report.notes)
+    assert not (tmp_path / "evil").exists() and not list(tmp_path.rglob("evil*"))
+
+
+def test_a_partly_downloaded_shard_gives_what_it_holds_then_a_resume_finishes(tmp_path):
+    ids = release(tmp_path / "gld", {1: 6})
+    shards = tmp_path / "shards"
+    data = shard(shards, 0, {i: jpeg(n, size=64) for n, i in enumerate(ids)}, md5=None)
+    (shards / "images_000.tar").write_bytes(data[: len(data) // 2])  # the download stopped half-way
+    report = fetch.fetch(tmp_path / "gld", top_n=1, shards=shards)
+    assert 0 < report.fetched < 6 and any("ends early" in n for n in report.notes)
+    got = list((tmp_path / "gld" / "train").rglob("*"))
+    assert all(fetch.is_valid_file(p) for p in got if p.is_file()) and not [p for p in got if p.name.startswith(".")]
+    # The rest of the download arrives (with its md5 this time): the second run takes only what is missing.
+    shard(shards, 0, {i: jpeg(n, size=64) for n, i in enumerate(ids)})
+    again = fetch.fetch(tmp_path / "gld", top_n=1, shards=shards)
+    assert again.already == report.fetched and again.fetched == 6 - report.fetched and not again.failures
+
+
+def test_no_shards_is_a_clear_error(tmp_path):
+    release(tmp_path / "gld", {1: 2})
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(DatasetError, match="no tar shards"):
+        fetch.fetch(tmp_path / "gld", top_n=1, shards=tmp_path / "empty")
+
+
+def test_md5_files_are_read_as_the_release_writes_them(tmp_path):
+    shard(tmp_path, 7, {"abc0000000000000": jpeg(1)})
+    path = tmp_path / "images_007.tar"
+    assert tar_shards.expected_md5(path) == tar_shards.file_md5(path) == hashlib.md5(path.read_bytes()).hexdigest()
+    (tmp_path / "md5.images_007.txt").unlink()
+    assert tar_shards.expected_md5(path) is None
+
+
+def test_the_command_line_takes_shards(tmp_path, capsys):
+    from glr.cli import main
+
+    ids = release(tmp_path / "gld", {1: 2})
+    shard(tmp_path / "shards", 0, {i: jpeg(n) for n, i in enumerate(ids)})
+    assert main(["fetch", str(tmp_path / "gld"), "--top-n", "1", "--from-shards", str(tmp_path / "shards")]) == 0
+    assert "2 fetched, 0 failed" in capsys.readouterr().out
