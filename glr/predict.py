@@ -71,8 +71,8 @@ class Predictor:
         """Load the run. `backend`: "auto" (ONNX Runtime if the model converts, else TensorFlow), "tf" or "onnx".
 
         With ONNX Runtime, TensorFlow is never imported in this process: a model not yet converted
-        is converted in a child process (`convert="child"`, see convert_in_child; "here" converts
-        in this one), and the converted file is cached.
+        is converted in a child process (`convert="child"`, see convert_in_child; "here", or a
+        process that has imported TensorFlow already, converts in this one), and the file is cached.
         """
         if backend not in BACKENDS:
             raise GlrError(f"unknown prediction backend {backend!r}; choose one of: {', '.join(BACKENDS)}")
@@ -96,7 +96,8 @@ class Predictor:
             from glr.backbones import onnx_backend
 
             try:
-                if convert == "child" and onnx_backend.available() and \
+                # A process that has TensorFlow loaded already converts faster itself.
+                if convert == "child" and "tensorflow" not in sys.modules and onnx_backend.available() and \
                         not onnx_backend.onnx_path(run.model_path, self.input_size).is_file():
                     convert_in_child(run)  # if it fails, the conversion below, in this process, says why
                 converted = onnx_backend.available() and onnx_backend.onnx_path(run.model_path, self.input_size).is_file()
