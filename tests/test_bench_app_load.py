@@ -8,6 +8,7 @@ like tests/test_browser.py.
 from __future__ import annotations
 
 import importlib
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -39,5 +40,5 @@ def test_two_users_at_once_get_their_results(finished_run, tiny_data, tmp_path, 
         sys.path.remove(str(BENCHMARKS))
     out = capsys.readouterr().out.strip().splitlines()
     assert out[-1].startswith("SUMMARY ") and "; 0 lost" in out[-1], out[-8:]
-    rounds = [line for line in out if line.strip().startswith("app ")]
+    rounds = [line for line in out if re.match(r"\s*app\s+\d+ \|", line)]
     assert len(rounds) == 1 and "0 lost, 0 errors" in rounds[0], out[-8:]
