@@ -8,6 +8,8 @@ st.session_state.
 
 from __future__ import annotations
 
+import io
+import sys
 from pathlib import Path
 
 import streamlit as st
@@ -18,7 +20,7 @@ from glr.data import browse
 from glr.demo import dataset as demo
 from glr.data import datasets
 from glr.training import launch, run_table
-from glr.training.run import Run
+from glr.training.run import Run, runs_dir
 from glr.training.status import ACTIVE_STATES
 from glr.errors import GlrError
 from glr.paths import demo_dir
@@ -58,6 +60,31 @@ ENDINGS = {  # how a toast announces the end of a training: (verb, icon)
 
 
 # --------------------------------------------------------------------------- set-up
+
+
+def _clean_matplotlib_only() -> None:
+    """What Streamlit's per-run clean-up does, less Keras: close matplotlib's figures."""
+    if "matplotlib.pyplot" in sys.modules:
+        sys.modules["matplotlib.pyplot"].close("all")
+
+
+def _skip_keras_cleanup() -> None:
+    """Stop Streamlit from clearing Keras' state after every script run of every session.
+
+    Once keras is imported (a Grad-CAM, the Train page's version record), Streamlit 1.67 calls
+    keras.backend.clear_session() after each run (script_runner._clean_problem_modules): a full
+    garbage collection that holds the GIL, so every other session waits (7% of the server's
+    time at 4-8 users, benchmarks/README.md), and a reset of the Keras state another session's
+    Grad-CAM may be using at that moment. glr keeps its models in st.cache_resource and needs
+    no clearing. Without that private hook (another Streamlit version) nothing changes.
+    """
+    from streamlit.runtime.scriptrunner import script_runner
+
+    if callable(getattr(script_runner, "_clean_problem_modules", None)):
+        script_runner._clean_problem_modules = _clean_matplotlib_only
+
+
+_skip_keras_cleanup()  # once per server process: this module is imported once, pages rerun
 
 
 def setup() -> None:
@@ -202,18 +229,66 @@ def size_stats(path: str | None) -> dict:
     return _size_stats(str(root), browse.dataset_stamp(root))
 
 
-@st.cache_data(max_entries=1024, show_spinner=False)  # about 60 kB each
-def thumbnail(path: str, size: int = browse.THUMBNAIL_PX):
-    """A square thumbnail of an image file, or None if it cannot be decoded."""
-    return browse.thumbnail(path, size)
+def _jpeg(image) -> bytes | None:
+    """An RGB array as JPEG bytes (None stays None): st.image sends such bytes as they are, with no re-encoding."""
+    if image is None:
+        return None
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.fromarray(image).save(out, format="JPEG", quality=85)
+    return out.getvalue()
 
 
-@st.cache_resource(max_entries=2, show_spinner="Loading the model (the first time also loads TensorFlow)...")
+# Encoded once: an array would be encoded again by st.image on every rerun of every session.
+@st.cache_data(max_entries=2048, show_spinner=False)  # about 5 kB each
+def thumbnail(path: str, size: int = browse.THUMBNAIL_PX) -> bytes | None:
+    """A square thumbnail of an image file as JPEG bytes, or None if it cannot be decoded."""
+    return _jpeg(browse.thumbnail(path, size))
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def preview(digest: str, size: int, name: str, _data: bytes) -> bytes | None:
+    """The square thumbnail of an uploaded photo as JPEG bytes, once per content (`digest`), or None."""
+    from glr.data import uploads
+
+    return _jpeg(browse.thumbnail(uploads.named_upload(name, _data), size))
+
+
+@st.cache_resource(max_entries=2, show_spinner="Loading the model...")
 def predictor(run_path: str, stamp: float):
-    """The run's Predictor, loaded once per model file (the stamp is model.keras' mtime)."""
+    """The run's Predictor, loaded once per model file (the stamp is model.keras' mtime), shared by every session.
+
+    On ONNX Runtime (the default) this process never imports TensorFlow: a new model is converted
+    in a child process the first time (glr.predict.convert_in_child).
+    """
     from glr.predict import Predictor
 
     return Predictor(run_path)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def _finished_runs(results: str, stamp: tuple) -> list[str]:
+    return run_table.finished_runs(results)
+
+
+def finished_runs(results: Path) -> list[str]:
+    """run_table.finished_runs (newest first), read again only when a run appears or goes, or its status or model changes.
+
+    Reading every run's status, metrics and history on every rerun of every session was 7% of
+    the server's time with 8 users on the Predict page.
+    """
+    def changed(path: Path) -> int:
+        try:
+            return path.stat().st_mtime_ns
+        except OSError:
+            return 0
+
+    try:
+        runs = [Run(p) for p in sorted(runs_dir(results).iterdir()) if p.is_dir()]
+    except OSError:
+        runs = []
+    return _finished_runs(str(results), tuple((r.path.name, r.model_stamp(), changed(r.status_path)) for r in runs))
 
 
 @st.cache_data(max_entries=8, show_spinner="Finding example images...")

@@ -8,6 +8,8 @@ Measured here, an eager call is about 6x slower and `model.predict` per image ab
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
@@ -21,7 +23,6 @@ from glr.data.images import load_resized
 from glr.data.pipeline import load_size
 from glr.errors import GlrError, ImageError
 from glr.retrieval.run_index import Recognizer
-from glr.training.model import load_model, split_classifier
 from glr.training.run import Run, RunError, as_run
 
 DEFAULT_TOP_K = 5
@@ -66,10 +67,13 @@ def eval_view(source, input_size: int) -> np.ndarray:
 class Predictor:
     """Loads a run's model and labels; predicts top-k for paths, bytes or uploads."""
 
-    def __init__(self, run: Run | str | os.PathLike, backend: str = "auto"):
-        """Load the run. `backend`: "auto" (ONNX Runtime if the model converts, else TensorFlow), "tf" or "onnx"."""
-        import tensorflow as tf
+    def __init__(self, run: Run | str | os.PathLike, backend: str = "auto", convert: str = "child"):
+        """Load the run. `backend`: "auto" (ONNX Runtime if the model converts, else TensorFlow), "tf" or "onnx".
 
+        With ONNX Runtime, TensorFlow is never imported in this process: a model not yet converted
+        is converted in a child process (`convert="child"`, see convert_in_child; "here", or a
+        process that has imported TensorFlow already, converts in this one), and the file is cached.
+        """
         if backend not in BACKENDS:
             raise GlrError(f"unknown prediction backend {backend!r}; choose one of: {', '.join(BACKENDS)}")
 
@@ -86,33 +90,51 @@ class Predictor:
         # Plain arrays for the top-k lookup: pandas .iloc per class costs more than the head.
         self._ids = self.labels["landmark_id"].astype(int).to_numpy()
         self._names = self.labels["name"].astype(str).to_numpy()
-        self.model = load_model(run.model_path)
-        backbone, head = split_classifier(self.model)
-
-        def forward(x):
-            # One pass gives both: the pooled features are the embedding the index searches.
-            features = backbone(self.spec.preprocess(x), training=False)
-            return head(features, training=False), features
-
-        signature = [tf.TensorSpec((None, self.input_size, self.input_size, 3), tf.float32)]
-        self._forward = tf.function(forward, input_signature=signature)
+        self.model, self._forward = None, None  # the Keras model and its tf.function: only when TF predicts
         self._onnx, self.backend, self.backend_note = None, "tf", None
         if backend in ("auto", "onnx"):
-            from glr.backbones.onnx_backend import onnx_forward
+            from glr.backbones import onnx_backend
 
             try:
-                self._onnx = onnx_forward(run.model_path, self._forward, self.input_size)
+                # A process that has TensorFlow loaded already converts faster itself.
+                if convert == "child" and "tensorflow" not in sys.modules and onnx_backend.available() and \
+                        not onnx_backend.onnx_path(run.model_path, self.input_size).is_file():
+                    convert_in_child(run)  # if it fails, the conversion below, in this process, says why
+                converted = onnx_backend.available() and onnx_backend.onnx_path(run.model_path, self.input_size).is_file()
+                self._onnx = onnx_backend.onnx_forward(run.model_path, None if converted else self._tf_forward(),
+                                                       self.input_size)
                 self.backend = "onnx"
             except Exception as exc:  # noqa: BLE001 - tf2onnx fails in many ways; TensorFlow still predicts
                 reason = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
                 if backend == "onnx":
                     raise GlrError(f"{run.path}: the ONNX backend is not available for this model ({reason})") from None
                 self.backend_note = f"predicting with TensorFlow: ONNX Runtime could not take this model ({reason})"
+        if self._onnx is None:
+            self._tf_forward()
         self.recognizer, self.retrieval_problem = None, None
         try:
             self.recognizer = Recognizer(run, self.labels)
         except GlrError as exc:  # an older run, or a damaged index: the head alone still predicts
             self.retrieval_problem = str(exc)
+
+    def _tf_forward(self):
+        """The model's forward pass as a `tf.function` (loads TensorFlow and the Keras model, once)."""
+        if self._forward is None:
+            import tensorflow as tf
+
+            from glr.training.model import load_model, split_classifier
+
+            self.model = load_model(self.run.model_path)
+            backbone, head = split_classifier(self.model)
+
+            def forward(x):
+                # One pass gives both: the pooled features are the embedding the index searches.
+                features = backbone(self.spec.preprocess(x), training=False)
+                return head(features, training=False), features
+
+            signature = [tf.TensorSpec((None, self.input_size, self.input_size, 3), tf.float32)]
+            self._forward = tf.function(forward, input_signature=signature)
+        return self._forward
 
     @property
     def method(self) -> str:
@@ -124,7 +146,7 @@ class Predictor:
         if self._onnx is not None:
             probs, features = self._onnx(images)
             return probs, features
-        probs, features = self._forward(np.asarray(images, np.float32))
+        probs, features = self._tf_forward()(np.asarray(images, np.float32))
         return probs.numpy(), features.numpy()
 
     def predict(self, sources: Sequence, k: int = DEFAULT_TOP_K, names: Sequence[str] | None = None,
@@ -184,6 +206,26 @@ def _name_of(source) -> str:
     if isinstance(source, (str, os.PathLike)):
         return str(source)
     return str(getattr(source, "name", "upload"))
+
+
+# What convert_in_child runs: a Predictor forced onto ONNX Runtime in a process that may load TensorFlow.
+_CONVERT = ("import sys; from glr.predict import Predictor; "
+            "Predictor(sys.argv[1], backend='onnx', convert='here')")
+
+
+def convert_in_child(run: Run, timeout: float = 900) -> bool:
+    """Convert the run's model to ONNX in a child process, so this one never imports TensorFlow; True if it did.
+
+    A failure is not raised here: the caller converts in its own process, which gives the reason.
+    """
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, (str(Path(__file__).resolve().parents[1]),
+                                                                     os.environ.get("PYTHONPATH"))))}
+    try:
+        done = subprocess.run([sys.executable, "-c", _CONVERT, str(run.path)], env=env, capture_output=True,
+                              timeout=timeout)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return done.returncode == 0
 
 
 def scan_folder(folder: str | os.PathLike) -> tuple[list[str], list[tuple[str, str]]]:

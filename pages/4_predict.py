@@ -6,7 +6,6 @@ the others are still predicted; the same photo twice is predicted once. Several 
 a zip, also give a CSV in the Kaggle submission format.
 """
 
-import hashlib
 import sys
 from pathlib import Path
 
@@ -18,7 +17,6 @@ if (_root := str(Path(__file__).resolve().parents[1])) not in sys.path:
 import streamlit as st
 
 from glr import class_examples, predict
-from glr.data import browse
 from glr.training import run_table
 from glr.evaluation import plots
 from glr.retrieval import run_index
@@ -30,7 +28,6 @@ import app_common as common
 common.setup()
 
 MAX_SHOWN = 20  # photos shown in detail; all of them are in the table and the CSV
-RESULT_KEY = "predict_result"
 SAMPLES_KEY = "predict_samples"  # the sample photos tried: [{"path", "file_name", "name"}]
 INPUTS_KEY = "predict_inputs"  # bumped by "Clear all": the upload box and the camera get new, empty widgets
 
@@ -41,12 +38,29 @@ def samples_of(run_path: str, stamp: float) -> list[class_examples.SamplePhoto]:
     return class_examples.sample_photos(run_path)
 
 
+@st.cache_data(max_entries=1024, show_spinner=False)
+def predicted(run_path: str, stamp: tuple, k: int, n_similar: int, digest: str, name: str,
+              _data: bytes) -> predict.Prediction:
+    """One photo's prediction, once per content (`digest`), name, model and settings, for every session.
+
+    A rerun (a click, one more photo, another user with the same photo) predicts only what is new.
+    """
+    model = common.predictor(run_path, stamp)
+    return model.predict([uploads.named_upload(name, _data)], k=k, names=[name], similar=n_similar)[0]
+
+
 @st.cache_data(max_entries=64, show_spinner="Finding where the model looked (the first time loads TensorFlow)...")
 def heatmap(run_path: str, stamp: float, digest: str, landmark_id: int, _data: bytes):
     """(overlay, name, probability) of a photo's Grad-CAM, once per photo content (`digest`), model and landmark."""
     from glr import explain
 
     return explain.gradcam_overlay(run_path, _data, landmark_id=landmark_id)
+
+
+@st.cache_resource(max_entries=512, show_spinner=False)
+def top_k_chart(names: tuple[str, ...], probabilities: tuple[float, ...]):
+    """A result's top-k bar chart, built once: plotly takes 50-90 ms to build one, and st.plotly_chart only reads it."""
+    return plots.top_k_figure(list(names), list(probabilities))
 
 
 def try_samples(chosen: list[class_examples.SamplePhoto]) -> None:
@@ -62,12 +76,11 @@ def clear_all() -> None:
     st.session_state[SAMPLES_KEY] = []
     st.session_state[INPUTS_KEY] = st.session_state.get(INPUTS_KEY, 0) + 1
     st.session_state["predict_use_camera"] = False
-    st.session_state.pop(RESULT_KEY, None)
 
 
 st.title("Predict")
 results = common.results_dir()
-finished = run_table.finished_runs(results)
+finished = common.finished_runs(results)
 if not finished:
     common.no_runs(f"No finished run with a model in {results}.", "predict_demo")
     st.stop()
@@ -80,24 +93,32 @@ n_similar = c[2].slider("Similar photos", 0, 12, 6, key="predict_similar",
 run = Run.of(results, run_id)
 run_path = run.path
 stamp = (run_table.model_stamp(run), run_index.index_stamp(run))
-try:
-    run_table.check_run_for_prediction(run)
-    model = common.predictor(str(run_path), stamp)
-except GlrError as exc:
-    st.error(str(exc))
-    st.stop()
-st.info(class_examples.what_it_knows(run, unknown_verdict=model.recognizer is not None), icon=":material/school:")
-if model.recognizer is None:
-    st.caption(f"No similar photos or unknown verdict for this run: {model.retrieval_problem}")
-if model.backend_note:
-    st.caption(model.backend_note.capitalize())
+about = st.container()  # what the model knows, shown above the upload box once the model has loaded
 
+# The upload box is drawn before the model loads, on every run: photos dropped while the page
+# reruns (another model chosen, the model loading) stay in the box and are predicted by the
+# next run that has a model, or the page says why they are not. A run that stopped before
+# drawing the box would drop them without a word.
 generation = st.session_state.get(INPUTS_KEY, 0)
 suffix = f"_{generation}" if generation else ""  # a new key is a new, empty widget
 uploaded = st.file_uploader("Drop photos here, or a zip of photos", type=list(uploads.UPLOAD_TYPES),
                             accept_multiple_files=True, key=f"predict_files{suffix}")
 camera = (st.camera_input("Take a photo", key=f"predict_camera{suffix}")
           if st.toggle("Use the camera", key="predict_use_camera") else None)
+try:
+    run_table.check_run_for_prediction(run)
+    model = common.predictor(str(run_path), stamp)
+except GlrError as exc:
+    about.error(str(exc))
+    if uploaded or camera is not None:
+        about.warning(f"Your {len(uploaded or []) + (camera is not None)} upload(s) are kept but not predicted: "
+                      "choose a model that loads.", icon=":material/pending:")
+    st.stop()
+about.info(class_examples.what_it_knows(run, unknown_verdict=model.recognizer is not None), icon=":material/school:")
+if model.recognizer is None:
+    about.caption(f"No similar photos or unknown verdict for this run: {model.retrieval_problem}")
+if model.backend_note:
+    about.caption(model.backend_note.capitalize())
 
 samples = samples_of(str(run_path), run_table.model_stamp(run))
 if samples:
@@ -105,7 +126,7 @@ if samples:
     cols = st.columns(len(samples) + 1)
     for i, sample in enumerate(samples):
         with cols[i]:
-            image = common.thumbnail(sample.path, 120)
+            image = common.thumbnail(sample.path, 120)  # JPEG bytes, encoded once per process
             if image is not None:
                 st.image(image, width=120)
             # The button before the name: names of different lengths would stagger the buttons.
@@ -142,31 +163,25 @@ for repeat, first in repeats:
 if not photos:
     st.stop()
 
-# Predict once per set of photos, model and k; widget clicks that change none of them reuse the result.
-digest = hashlib.sha1(repr((str(run_path), stamp, k, n_similar)).encode())
-for name, data in photos:
-    digest.update(name.encode() + b"\0" + bytes.fromhex(uploads.content_digest(data)))
-cached = st.session_state.get(RESULT_KEY)
-if cached and cached[0] == digest.hexdigest():
-    predictions = cached[1]
-else:
-    bar = st.progress(0.0, text=f"Predicting {len(photos)} photo(s)...")
-    done = [0]
-
-    def advance(n: int) -> None:
-        done[0] += n
-        bar.progress(min(done[0] / len(photos), 1.0), text=f"Predicted {done[0]} of {len(photos)}")
-
-    predictions = model.predict([uploads.named_upload(n, d) for n, d in photos], k=k,
-                                names=[n for n, _ in photos], progress=advance, similar=n_similar)
+# Each photo is predicted once per content, model and settings (predicted() caches it for every
+# session): a click, or one more photo, predicts only what is new.
+digests = [uploads.content_digest(data) for _, data in photos]
+bar = st.progress(0.0, text=f"Predicting {len(photos)} photo(s)...") if len(photos) > 1 else None
+predictions = []
+for i, ((name, data), digest) in enumerate(zip(photos, digests)):
+    predictions.append(predicted(str(run_path), stamp, k, n_similar, digest, name, data))
+    if bar is not None:
+        bar.progress((i + 1) / len(photos), text=f"Predicted {i + 1} of {len(photos)}")
+if bar is not None:
     bar.empty()
-    st.session_state[RESULT_KEY] = (digest.hexdigest(), predictions)
 
 examples = common.examples(str(run_path), run_table.model_stamp(run))
-show_heatmaps = st.toggle("Show where the model looked", value=True, key="predict_gradcam",
+# Off by default: Grad-CAM needs TensorFlow's gradients, and a server that loads TensorFlow takes
+# seconds and about 0.8 GB more, while ONNX Runtime predicts without it.
+show_heatmaps = st.toggle("Show where the model looked", value=False, key="predict_gradcam",
                           help="Grad-CAM: the places in the photo whose features raised the model's score for its "
                                "best guess, on the backbone's last feature map. Dimmed margins: cut off by the "
-                               "centre crop, the model never saw them.")
+                               "centre crop, the model never saw them. The first time loads TensorFlow (seconds).")
 ok = sum(p.ok for p in predictions)
 st.caption(f"{ok} of {len(predictions)} photo(s) predicted" + (f"; {len(predictions) - ok} could not be read." if ok < len(predictions) else "."))
 
@@ -181,7 +196,7 @@ if len(photos) + len(repeats) > 1 or from_zip:
         st.dataframe(table.assign(name=[p.top[0][1] if p.ok and p.top else (p.error or "") for p in rows]),
                      hide_index=True)
 
-for i, ((name, data), result) in enumerate(list(zip(photos, predictions))[:MAX_SHOWN]):
+for i, ((name, data), digest, result) in enumerate(list(zip(photos, digests, predictions))[:MAX_SHOWN]):
     with st.container(border=True):
         st.markdown(f"**{name}**")
         if not result.ok:
@@ -190,18 +205,18 @@ for i, ((name, data), result) in enumerate(list(zip(photos, predictions))[:MAX_S
         if name in truth:
             st.caption(f"A validation photo of {truth[name]}")
         cols = st.columns([1, 1, 2, 2] if show_heatmaps else [1, 2, 2])
-        preview = browse.thumbnail(uploads.named_upload(name, data), 320)
+        preview = common.preview(digest, 320, name, data)
         if preview is not None:
             cols[0].image(preview)
         landmark_id, best, probability = result.top[0]
         if show_heatmaps:
             with cols[1]:
                 try:
-                    cam, cam_name, _ = heatmap(str(run_path), stamp[0], uploads.content_digest(data), int(landmark_id), data)
+                    cam, cam_name, _ = heatmap(str(run_path), stamp[0], digest, int(landmark_id), data)
                     st.image(cam, caption=f"Where it looked for {cam_name} (Grad-CAM: red counts most)")
                 except GlrError as exc:
                     st.caption(f"No heatmap: {exc}")
-        cols[-2].plotly_chart(plots.top_k_figure([n for _, n, _ in result.top], [p for _, _, p in result.top]),
+        cols[-2].plotly_chart(top_k_chart(tuple(n for _, n, _ in result.top), tuple(p for _, _, p in result.top)),
                              key=f"topk_{i}")
         with cols[-1]:
             if result.unknown:

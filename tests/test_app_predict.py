@@ -1,14 +1,18 @@
-"""The Predict page (AppTest): what the model knows, sample photos in one click with their Grad-CAM, clear all,
-and the same photo uploaded twice listed once."""
+"""The Predict page (AppTest): what the model knows, sample photos in one click with their Grad-CAM (on request),
+clear all, the same photo uploaded twice listed once, uploads made while the page reruns, and a page that
+serves the model without TensorFlow."""
 
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from conftest import write_image
+from glr.training import run_table
 from glr.training.run import RUNS_SUBDIR
 from test_app_pages import PREDICT, assert_no_exception, button, open_page, texts
 
@@ -43,11 +47,13 @@ def test_the_page_says_what_the_model_knows_and_offers_samples(results):
     assert heatmaps(at) == 0  # nothing predicted yet
 
 
-def test_a_sample_tried_in_one_click_gets_a_prediction_and_a_heatmap(results):
+def test_a_sample_tried_in_one_click_gets_a_prediction_and_a_heatmap_on_request(results):
     at = click(open_page(PREDICT), "predict_try_0")
     assert "1 of 1 photo(s) predicted." in texts(at.caption)
     assert "A validation photo of" in texts(at.caption)
     assert len(at.get("plotly_chart")) == 1
+    assert heatmaps(at) == 0  # Grad-CAM loads TensorFlow: only when asked
+    at.toggle(key="predict_gradcam").set_value(True).run()
     assert heatmaps(at) == 1
     click(at, "predict_try_0")  # tried twice: still one entry
     assert "1 of 1 photo(s) predicted." in texts(at.caption) and heatmaps(at) == 1
@@ -60,7 +66,7 @@ def test_try_all_then_clear_all(results, tmp_path):
     n = sum(b.key.startswith("predict_try_") and b.label == "Try" for b in at.button)
     click(at, "predict_try_all")
     assert f"{n} of {n} photo(s) predicted." in texts(at.caption)
-    assert heatmaps(at) == n
+    assert len(at.get("plotly_chart")) == n
     at.file_uploader(key="predict_files").set_value([("mine.jpg", _new_photo(tmp_path), "image/jpeg")]).run()
     assert f"{n + 1} of {n + 1} photo(s) predicted." in texts(at.caption)
     click(at, "predict_clear")
@@ -87,6 +93,89 @@ def test_the_same_photo_uploaded_twice_is_listed_once(results, finished_run):
     table = at.dataframe[0].value
     assert table["id"].tolist() == ["first", "other", "again"]
     assert table["landmarks"].iloc[2] == table["landmarks"].iloc[0]
+
+
+@pytest.fixture
+def two_models(results) -> Path:
+    """A second finished run beside the first, so the model can be changed."""
+    shutil.copytree(results / RUNS_SUBDIR / "20260101-000000-a", results / RUNS_SUBDIR / "20260101-000000-b")
+    return results
+
+
+def test_an_upload_sent_with_the_model_select_rerun_is_predicted_by_the_new_model(two_models, finished_run):
+    # What the server gets when a photo is dropped while the page reruns for another model: the
+    # new model and the upload arrive together, in one rerun.
+    at = open_page(PREDICT)
+    other = next(r for r in run_table.finished_runs(two_models) if r != at.selectbox(key="predict_run").value)
+    at.selectbox(key="predict_run").set_value(other)
+    at.file_uploader(key="predict_files").set_value([("during.jpg", _photo(finished_run, 0), "image/jpeg")]).run()
+    assert_no_exception(at)
+    assert at.selectbox(key="predict_run").value == other
+    assert "1 of 1 photo(s) predicted." in texts(at.caption)
+    assert any(m.value == "**during.jpg**" for m in at.markdown)
+
+
+def test_an_upload_to_a_model_that_cannot_load_is_kept_with_a_message_then_predicted(two_models, finished_run):
+    from glr.training.run import Run
+
+    first, other = run_table.finished_runs(two_models)[:2]
+    Run.of(two_models, first).labels_path.write_text("{not json")  # the run the page chooses first
+    at = open_page(PREDICT)
+    at.file_uploader(key="predict_files").set_value([("kept.jpg", _photo(finished_run, 0), "image/jpeg")]).run()
+    assert_no_exception(at)
+    assert "is damaged" in texts(at.error)
+    assert "Your 1 upload(s) are kept but not predicted: choose a model that loads." in texts(at.warning)
+    at.selectbox(key="predict_run").set_value(other).run()  # the same upload box, still holding it
+    assert_no_exception(at)
+    assert not at.error and "1 of 1 photo(s) predicted." in texts(at.caption)
+    assert any(m.value == "**kept.jpg**" for m in at.markdown)
+
+
+def test_a_photo_already_shown_is_not_predicted_again(results, finished_run, monkeypatch):
+    from glr.predict import Predictor
+
+    calls = []
+    original = Predictor.predict
+    monkeypatch.setattr(Predictor, "predict", lambda self, sources, **kw: calls.append(len(sources)) or
+                        original(self, sources, **kw))
+    at = open_page(PREDICT)
+    photo = ("cached.jpg", _photo(finished_run, 2), "image/jpeg")
+    at.file_uploader(key="predict_files").set_value([photo]).run()
+    at.file_uploader(key="predict_files").set_value([photo, ("more.jpg", _photo(finished_run, 3), "image/jpeg")]).run()
+    assert "2 of 2 photo(s) predicted." in texts(at.caption)
+    assert calls == [1, 1]  # the new photo only
+    again = open_page(PREDICT)  # another session, the same photo
+    again.file_uploader(key="predict_files").set_value([photo]).run()
+    assert "1 of 1 photo(s) predicted." in texts(again.caption) and calls == [1, 1]
+
+
+SERVE_WITHOUT_TF = """
+import sys
+sys.path.insert(0, {root!r})
+import runpy, streamlit, app_common  # everything the page imports before its first widget
+from glr import class_examples, predict
+from glr.data import uploads
+from glr.evaluation import plots
+from glr.retrieval import run_index
+from glr.training import run_table
+from glr.predict import Predictor
+p = Predictor({run!r})
+assert p.backend == "onnx", p.backend_note
+assert p.predict([{photo!r}])[0].ok
+print("tensorflow" in sys.modules, "keras" in sys.modules)
+"""
+
+
+def test_the_page_serves_an_onnx_model_without_importing_tensorflow(finished_run):
+    pytest.importorskip("onnxruntime")
+    from glr.predict import Predictor
+
+    Predictor(finished_run.path)  # converted once (the ONNX file is cached), as the server's first visitor does
+    script = SERVE_WITHOUT_TF.format(root=str(Path(__file__).resolve().parents[1]), run=str(finished_run.path),
+                                     photo=str(finished_run.predictions()["path"].iloc[0]))
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split() == ["False", "False"]
 
 
 def _photo(finished_run, i: int) -> bytes:

@@ -138,3 +138,31 @@ def test_the_server_does_not_watch_files_for_a_user():
     assert config["server"]["fileWatcherType"] == "none" and config["server"]["runOnSave"] is False
     text = (APP.parent / ".streamlit" / "config.toml").read_text() + (APP.parent / "README.md").read_text()
     assert "--server.fileWatcherType" in text and "--server.runOnSave true" in text  # how a developer turns it on
+
+
+def test_two_sessions_press_start_one_training_starts_the_other_is_told(results, monkeypatch):
+    """Two users on the Train page, both seeing Start enabled, press it one after the other: one training."""
+    from test_runs import FAKE
+
+    real_launch = launch.launch
+
+    def slow_fake(results_dir, config=None, **kwargs):  # the fake trainer, slow enough to still run when B presses
+        return real_launch(results_dir, {**config, "steps": 400} if config else config, argv_prefix=FAKE, **kwargs)
+
+    monkeypatch.setattr(launch, "launch", slow_fake)
+    first, second = open_page(TRAIN), open_page(TRAIN)  # both opened before anyone pressed Start
+    assert not button(first, "Start training").disabled and not button(second, "Start training").disabled
+    button(first, "Start training").click().run()
+    assert_no_exception(first)
+    active = [Run.of(results, r) for r in os.listdir(results / RUNS_SUBDIR) if r != RUN_ID]
+    assert len(active) == 1
+    try:
+        button(second, "Start training").click().run()
+        assert_no_exception(second)
+        assert [r for r in os.listdir(results / RUNS_SUBDIR) if r != RUN_ID] == [active[0].id]  # still one
+        told = texts(second.error) + texts(second.info)
+        assert f"another training is running: {active[0].id}" in told or \
+            f"Start is disabled while {active[0].label()} trains" in told, told
+        assert button(second, "Start training").disabled
+    finally:
+        launch.stop(active[0], timeout=20, wait=True)

@@ -110,6 +110,7 @@ def test_the_journey_from_one_click_to_an_explained_exported_model(journey_serve
     settle(page, "This model knows the 100 invented landmarks", timeout=120)
     page.get_by_role("button", name="Try", exact=True).first.click()
     settle(page, "Best guess:", timeout=120)
+    page.get_by_text("Show where the model looked").first.click()  # Grad-CAM is on request: it loads TensorFlow
     page.get_by_text("Where it looked for").first.wait_for(timeout=180 * SECOND)
     settle(page)
     assert_no_error(page)

@@ -60,20 +60,28 @@ class OnnxForward:
         return self.session.run(None, {self.input: np.asarray(images, np.float32)})
 
 
-def onnx_forward(model_file: str | os.PathLike, forward: Callable, input_size: int) -> OnnxForward:
-    """`forward` (the TF forward pass of the model saved in `model_file`) under ONNX Runtime.
-
-    Converted on first use and cached by the model file's content and the input size, so a
-    retrained model is converted again and an unchanged one never is.
-    """
-    if not available():
-        raise GlrError("the ONNX backend needs tf2onnx and onnxruntime (pip install -r requirements.txt)")
+def onnx_path(model_file: str | os.PathLike, input_size: int) -> Path:
+    """Where the converted model of `model_file` is cached: keyed by the file's content and the input size."""
     from glr.backbones.features import content_digest
 
     digest = content_digest(str(model_file))
     if not digest:
         raise GlrError(f"{model_file}: cannot be read")
-    path = cache_dir() / "onnx" / f"{digest}-{input_size}.onnx"
+    return cache_dir() / "onnx" / f"{digest}-{input_size}.onnx"
+
+
+def onnx_forward(model_file: str | os.PathLike, forward: Callable | None, input_size: int) -> OnnxForward:
+    """`forward` (the TF forward pass of the model saved in `model_file`) under ONNX Runtime.
+
+    Converted on first use and cached by the model file's content and the input size, so a
+    retrained model is converted again and an unchanged one never is. `forward` is only
+    needed for the conversion: None when onnx_path exists already (no TensorFlow needed).
+    """
+    if not available():
+        raise GlrError("the ONNX backend needs tf2onnx and onnxruntime (pip install -r requirements.txt)")
+    path = onnx_path(model_file, input_size)
     if not path.is_file():
+        if forward is None:
+            raise GlrError(f"{model_file}: not converted to ONNX yet, and no forward pass given to convert")
         export(forward, input_size, path)
     return OnnxForward(path)
