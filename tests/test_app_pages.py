@@ -1,8 +1,9 @@
 """The Streamlit app through AppTest: every page empty, on a tiny dataset, on a bad path, and with finished runs.
 
 GLR_RESULTS and GLR_DATA point each test at its own folders. The populated tests use
-copies of the session's tiny finished run, so nothing here trains except the one test
-that starts a real (tiny, seconds-long) training from the Train page.
+copies of the session's tiny finished run, so nothing here trains: Start launches
+tests/fake_trainer.py, which follows the trainer's protocol in milliseconds. A real tiny
+training started from the Train form is followed to its end by tests/test_browser.py.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import io
 import os
 import shutil
+import sys
 import time
 import zipfile
 from pathlib import Path
@@ -32,7 +34,8 @@ PAGES = [HOME, DATASET, TRAIN, RESULTS, PREDICT]
 
 def open_page(page: str | None = None) -> AppTest:
     """Run the app, switch to `page`, and check that no exception is shown."""
-    at = AppTest.from_file(str(APP), default_timeout=60).run()
+    # A ceiling, not a wait: a page that loads TensorFlow and a model took over 60 s at load 35 (shared machine).
+    at = AppTest.from_file(str(APP), default_timeout=180).run()
     if page and page != HOME:
         at.switch_page(page).run()
     assert_no_exception(at)
@@ -241,7 +244,9 @@ def test_resume_shows_the_run_error_when_the_folder_is_busy(occupied):
     assert "another training is running: someone-else" in texts(at.error)
 
 
-def test_start_launches_a_tiny_training_that_the_page_follows(empty_results):
+def test_start_launches_a_tiny_training_that_the_page_follows(empty_results, monkeypatch):
+    # The page launches launch.TRAINER_ARGV; here the fake trainer, as a real one would be followed.
+    monkeypatch.setattr(launch, "TRAINER_ARGV", [sys.executable, str(Path(__file__).resolve().parent / "fake_trainer.py")])
     at = open_page(TRAIN)
     at.number_input(key="train_input_size").set_value(32)
     at.number_input(key="train_epochs").set_value(3)
@@ -262,8 +267,9 @@ def test_start_launches_a_tiny_training_that_the_page_follows(empty_results):
     assert len(at.progress) == 1  # one bar, the stage's
     deadline = time.monotonic() + 120
     while run.status()["state"] in ACTIVE_STATES and time.monotonic() < deadline:
-        time.sleep(0.5)
+        time.sleep(0.05)
     assert run.status()["state"] == "finished", run.log_path.read_text()[-2000:]
+    assert "fake trainer pid" in run.log_path.read_text()  # the page started TRAINER_ARGV
     at = open_page(TRAIN)  # a new session finds the run through its folder
     assert "finished" in texts(at.success)
     assert len(at.get("plotly_chart")) == 2

@@ -122,8 +122,12 @@ def test_retrieval_on_a_run_without_a_model(tmp_path, capsys):
     assert "error:" in capsys.readouterr().err
 
 
-def test_results_folder_follows_glr_results_from_any_folder(tmp_path):
-    """`python -m glr runs` lists the app's runs (GLR_RESULTS) wherever it is started; --results still wins."""
+def test_results_folder_follows_glr_results_from_any_folder(tmp_path, monkeypatch, capsys):
+    """`python -m glr runs` lists the app's runs (GLR_RESULTS) wherever it is started; --results still wins.
+
+    The first call is a new process started elsewhere, so nothing computed from the current folder at
+    import time can hide; the second, in-process from the same folder, checks that --results wins.
+    """
     import os
     from pathlib import Path
 
@@ -136,9 +140,11 @@ def test_results_folder_follows_glr_results_from_any_folder(tmp_path):
     env = dict(os.environ, GLR_RESULTS=str(results), PYTHONPATH=os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])))
     listed = subprocess.run([sys.executable, "-m", "glr", "runs"], cwd=elsewhere, env=env, capture_output=True, text=True)
     assert listed.returncode == 0 and run.id in listed.stdout, listed.stderr
-    given = subprocess.run([sys.executable, "-m", "glr", "runs", "--results", str(other)], cwd=elsewhere, env=env,
-                           capture_output=True, text=True)
-    assert given.returncode == 0 and f"no runs under {other}" in given.stdout and run.id not in given.stdout
+    monkeypatch.chdir(elsewhere)
+    monkeypatch.setenv("GLR_RESULTS", str(results))
+    assert main(["runs", "--results", str(other)]) == 0
+    given = capsys.readouterr().out
+    assert f"no runs under {other}" in given and run.id not in given
     assert not (elsewhere / "results").exists()  # nothing made relative to the current folder
 
 

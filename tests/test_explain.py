@@ -1,5 +1,6 @@
 """glr.explain: Grad-CAM built from the classifier's own layers; same probabilities, a heatmap in [0, 1], an overlay."""
 
+import functools
 import io
 import shutil
 from pathlib import Path
@@ -42,8 +43,14 @@ def run_at_128(finished_run, tmp_path_factory) -> Run:
     return run
 
 
+@functools.lru_cache(maxsize=None)
+def _classifier(model_path: Path):
+    """The run's saved classifier, loaded from disk once per file (a Lite0 model takes seconds to load)."""
+    return load_model(model_path)
+
+
 def _classifier_probs(run: Run, views: np.ndarray) -> np.ndarray:
-    model = load_model(run.model_path)
+    model = _classifier(run.model_path)
     return np.asarray(model(run.settings().spec.preprocess(views.astype(np.float32)), training=False))
 
 

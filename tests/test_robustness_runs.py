@@ -14,7 +14,6 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 import zipfile
 from pathlib import Path
 
@@ -119,11 +118,12 @@ def test_run_deleted_while_it_is_listed(tmp_path, monkeypatch):
 
 
 LAUNCHER = """
-import sys, time
+import os, sys, time
 from pathlib import Path
 sys.path.insert(0, {root!r})
 from glr.training import launch, run
 go = Path({go!r})
+(go.parent / f"ready-{{os.getpid()}}").touch()
 while not go.exists():
     time.sleep(0.002)
 try:
@@ -139,7 +139,7 @@ def test_two_start_requests_from_two_processes_start_one_training(tmp_path):
     results, go = tmp_path / "results", tmp_path / "go"
     script = LAUNCHER.format(root=str(TESTS.parent), go=str(go), results=str(results), fake=FAKE)
     procs = [subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True) for _ in range(2)]
-    time.sleep(0.5)  # both are waiting for the signal
+    wait_until(lambda: len(list(tmp_path.glob("ready-*"))) == 2, timeout=60)  # both are waiting for the signal
     go.touch()
     outputs = sorted(p.communicate(timeout=30)[0].strip() for p in procs)
     assert outputs[0].startswith("refused another training is running: "), outputs
