@@ -15,7 +15,7 @@ from pathlib import Path
 
 from glr import paths
 from glr.commands import (
-    cmd_demo_data, cmd_evaluate, cmd_export, cmd_inspect, cmd_predict, cmd_probe, cmd_report, cmd_retrieval, cmd_runs,
+    cmd_demo_data, cmd_evaluate, cmd_export, cmd_inspect, cmd_openset, cmd_predict, cmd_probe, cmd_report, cmd_retrieval, cmd_runs,
     cmd_stop, cmd_train,
 )
 from glr.data import datasets
@@ -143,6 +143,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--results", help=RESULTS_HELP)
     p.add_argument("--rebuild", action="store_true", help="build the index again even if the run has one")
     p.set_defaults(func=cmd_retrieval)
+
+    p = sub.add_parser("openset", help="open-set benchmark: leave classes out, train, score the unknown verdict on them")
+    p.add_argument("data", nargs="?", help="dataset folder or train.csv (default: the demo dataset)")
+    p.add_argument("--hold-out-classes", type=int, metavar="K", help="classes left out (default: a quarter of them)")
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="one choice of left-out classes per seed")
+    p.add_argument("--backbone", default=DEFAULT_BACKBONE, choices=list_backbones(), help="default %(default)s")
+    p.add_argument("--fine-tune", action="store_true", help="fine-tune each run (slower)")
+    p.add_argument("--epochs", type=int, help=f"phase 1 epochs (default {d.epochs})")
+    p.add_argument("--no-verify", action="store_true", help="skip the scores with spatial verification (faster)")
+    p.add_argument("--keep", metavar="DIR", help="keep the runs in this results folder (default: a temporary one)")
+    _add_curation_args(p)
+    p.set_defaults(func=cmd_openset)
     return parser
 
 

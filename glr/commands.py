@@ -362,3 +362,10 @@ def cmd_retrieval(args) -> int:
     if by_source:
         print("distractors called unknown, by source: " + ", ".join(f"{k} {v:.0%}" for k, v in by_source.items()))
     return 0
+
+
+def cmd_openset(args) -> int:
+    """Leave classes out of training, train, and score the unknown verdict on them (glr.evaluation.openset)."""
+    from glr.evaluation.openset import main
+
+    return main(args, data=args.data or str(_ensure_demo()))
