@@ -89,7 +89,10 @@ def build_parser() -> argparse.ArgumentParser:
                           "windows of the backbone's feature map, one pass per photo: faster, slightly less accurate (features)")
     fit.add_argument("--views", type=int, help=f"augmented views per training image with --augment-space images (default {d.views})")
     fit.add_argument("--no-augment", action="store_true", help="no random crop and flip")
-    fit.add_argument("--fine-tune", action="store_true", help="phase 2: fine-tune the backbone's last layers (slow on a CPU)")
+    fit.add_argument("--fine-tune", action="store_const", const=True, default="auto",
+                     help="force phase 2, fine-tuning the backbone's last layers (default: auto, on when its estimated "
+                          "cost here is a few minutes; the command says what it chose and why)")
+    fit.add_argument("--no-fine-tune", dest="fine_tune", action="store_const", const=False, help="force the linear probe only")
     fit.add_argument("--fine-tune-epochs", type=int, help=f"default {d.fine_tune_epochs}")
     fit.add_argument("--fine-tune-layers", type=int, help=f"layers to unfreeze (default {d.fine_tune_layers})")
     fit.add_argument("--fine-tune-learning-rate", type=float, help=f"default {d.fine_tune_learning_rate}")
@@ -142,6 +145,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("run", help="run id or run folder")
     p.add_argument("--results", help=RESULTS_HELP)
     p.add_argument("--rebuild", action="store_true", help="build the index again even if the run has one")
+    p.add_argument("--verify", action="store_true", help="rebuild it with spatial verification: the training photos' "
+                                                          "local features, and the unknown verdict calibrated with inliers")
     p.set_defaults(func=cmd_retrieval)
 
     p = sub.add_parser("openset", help="open-set benchmark: leave classes out, train, score the unknown verdict on them")
