@@ -22,12 +22,13 @@ FEATURES_SUBDIR = "features"  # under the user cache folder (glr.paths.cache_dir
 AUTO = "auto"
 # `fine_tune="auto"` turns phase 2 on when its estimate is at most this: "a few minutes".
 AUTO_BUDGET_SECONDS = 300.0
-# Phase 2's throughput on this machine (2 cores, no GPU), training images per second with the
-# default fine_tune_layers, batch 32, and a start-up cost in seconds (building, tracing, the
-# validation passes); measured by benchmarks/bench_fine_tune.py, see benchmarks/README.md.
-# Backbones not measured use NOTES' full fine-tuning speeds, which are slower: the estimate errs long.
-FINE_TUNE_SPEED = {"efficientnet_lite0": 9.0, "efficientnet_lite2": 4.5, "mobilenet_v3_small": 49.0,
-                   "mobilenet_v3_large": 15.0, "resnet50": 4.7, "resnet101": 2.6, "resnet152": 1.2}
+# Phase 2's throughput on this machine (2 cores, no GPU), training photos per second with the
+# default fine_tune_layers and batch size. Lite0's is measured: wonders7's 338 training photos took
+# about 70 s for 8 epochs (README, "Measured results": 1 min 37 s with phase 2, features cached),
+# so ~40/s (the demo's smaller photos went twice as fast). The others scale NOTES.md's full
+# fine-tuning speeds by the same factor (Lite0 ~ 4x EfficientNetB0's 10/s); the estimate errs long.
+FINE_TUNE_SPEED = {"efficientnet_lite0": 40.0, "efficientnet_lite2": 20.0, "mobilenet_v3_small": 196.0,
+                   "mobilenet_v3_large": 60.0, "resnet50": 19.0, "resnet101": 10.0, "resnet152": 4.8}
 FINE_TUNE_OVERHEAD = 30.0
 
 
@@ -56,7 +57,7 @@ def choose_fine_tune(backbone: str, train_images: int, epochs: int,
         return FineTuneChoice(False, "off: fine_tune_epochs is 0", 0.0, train_images)
     if seconds <= budget:
         return FineTuneChoice(True, f"on: {train_images} training photos, so fine-tuning {epochs} epochs costs {minutes} "
-                                    f"here (at most {budget / 60:.0f} min switches it on)", seconds, train_images)
+                                    f"here (auto fine-tunes when that is at most {budget / 60:.0f} min); --no-fine-tune skips it", seconds, train_images)
     return FineTuneChoice(False, f"off: {train_images} training photos would take {minutes} to fine-tune here "
                                  f"(more than {budget / 60:.0f} min); --fine-tune forces it", seconds, train_images)
 
