@@ -53,7 +53,7 @@ def test_verdict_moves_unknown_photos_below_known_ones():
 def test_tiny_run_end_to_end(tmp_path):
     """Four colour-coded classes: one left out, trained at 32 px, scored plain and with verification."""
     data = make_gldv2(tmp_path / "data", {3: 5, 5: 5, 9: 5, 11: 5})
-    config = tiny_config(data, epochs=3)
+    config = tiny_config(data, epochs=2)
     results = openset.run_openset(data, hold_out=1, seeds=[0], config=config)
     assert [r.verified for r in results] == [False, True]
     for r in results:
