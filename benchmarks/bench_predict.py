@@ -5,7 +5,9 @@ preprocessing, backbone, head, ranking). The reference is the backbone alone, as
 compiled tf.function at batch 1 on an already preprocessed tensor. The same classifier
 also runs through ONNX Runtime (glr.backbones.onnx_backend), bare and inside the Predictor.
 All timings are interleaved, so a change in the machine's load hits them alike.
-Goal: Predictor / bare backbone <= 1.2.
+Goal: Predictor / bare backbone <= 1.2. Spatial verification (glr.retrieval.verify), which a
+run indexed with local features adds to each photo, is timed beside them: one photo's SIFT
+features and RANSAC against VERIFY_K training photos, all demo-style 640 px photos.
 
     .venv/bin/python benchmarks/bench_predict.py [--tiny]
 """
@@ -45,6 +47,23 @@ def make_run(folder: Path, backbone_name: str, input_size: int):
     return backbone, spec
 
 
+def verification(folder: Path, width: int):
+    """A callable that verifies one demo photo against VERIFY_K training photos of its landmark, as the Predictor does."""
+    from glr.demo.dataset import demo_classes
+    from glr.demo.scenes import render_photo
+    from glr.retrieval.verify import VERIFY_K, LocalFeatureStore, Verifier
+
+    landmark = demo_classes()[0]
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i in range(VERIFY_K + 1):
+        paths.append(folder / f"{i}.jpg")
+        render_photo(landmark, np.random.default_rng(i), width=width).save(paths[-1], quality=90)
+    verifier = Verifier(LocalFeatureStore.build(paths[1:]))
+    rows = np.arange(VERIFY_K)[None]
+    return lambda: verifier.inliers([paths[0]], rows)
+
+
 def main(argv=None) -> dict:
     """Run the benchmark; returns its figures."""
     args = common.parser(__doc__.splitlines()[0]).parse_args(argv)
@@ -76,6 +95,8 @@ def main(argv=None) -> dict:
             fns["Predictor, bytes to top-5 (ONNX)"] = lambda: fast.predict([photo], k=5)
             top_tf, top_onnx = predictor.predict([photo])[0].top, fast.predict([photo])[0].top
             print(f"same top-5 from both backends: {[t[0] for t in top_tf] == [t[0] for t in top_onnx]}")
+        verify = verification(Path(tmp) / "verify", 64 if args.tiny else 640)
+        fns["spatial verification, one photo"] = verify
         ms = common.interleaved_median_ms(fns, repeats)
     for name, value in ms.items():
         print(f"{name:36s} median {value:7.1f} ms")
@@ -89,6 +110,10 @@ def main(argv=None) -> dict:
             f"{'met' if result['default_ratio'] <= GOAL else 'NOT met'}; on TF {ratio:.2f}x")
     if "ONNX" in default:
         result["onnx_ratio"] = result["default_ratio"]
+    verified = ms["spatial verification, one photo"]
+    result["verify_ms"] = verified
+    line += (f"; spatial verification adds {verified:.0f} ms per photo ({(ms[default] + verified) / ms[default]:.1f}x "
+             f"the default Predictor's time)")
     common.summary(line)
     return result
 

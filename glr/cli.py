@@ -15,7 +15,8 @@ from pathlib import Path
 
 from glr import paths
 from glr.commands import (
-    cmd_demo_data, cmd_evaluate, cmd_export, cmd_fetch, cmd_inspect, cmd_predict, cmd_probe, cmd_report, cmd_retrieval, cmd_runs,
+    cmd_demo_data, cmd_evaluate, cmd_export, cmd_fetch, cmd_inspect, cmd_openset, cmd_predict, cmd_probe, cmd_report,
+    cmd_retrieval, cmd_runs,
     cmd_stop, cmd_train,
 )
 from glr.data import datasets
@@ -103,7 +104,10 @@ def build_parser() -> argparse.ArgumentParser:
                           "windows of the backbone's feature map, one pass per photo: faster, slightly less accurate (features)")
     fit.add_argument("--views", type=int, help=f"augmented views per training image with --augment-space images (default {d.views})")
     fit.add_argument("--no-augment", action="store_true", help="no random crop and flip")
-    fit.add_argument("--fine-tune", action="store_true", help="phase 2: fine-tune the backbone's last layers (slow on a CPU)")
+    fit.add_argument("--fine-tune", action="store_const", const=True, default="auto",
+                     help="force phase 2, fine-tuning the backbone's last layers (default: auto, on when its estimated "
+                          "cost here is a few minutes; the command says what it chose and why)")
+    fit.add_argument("--no-fine-tune", dest="fine_tune", action="store_const", const=False, help="force the linear probe only")
     fit.add_argument("--fine-tune-epochs", type=int, help=f"default {d.fine_tune_epochs}")
     fit.add_argument("--fine-tune-layers", type=int, help=f"layers to unfreeze (default {d.fine_tune_layers})")
     fit.add_argument("--fine-tune-learning-rate", type=float, help=f"default {d.fine_tune_learning_rate}")
@@ -156,7 +160,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("run", help="run id or run folder")
     p.add_argument("--results", help=RESULTS_HELP)
     p.add_argument("--rebuild", action="store_true", help="build the index again even if the run has one")
+    p.add_argument("--verify", action="store_true", help="rebuild it with spatial verification: the training photos' "
+                                                          "local features, and the unknown verdict calibrated with inliers")
     p.set_defaults(func=cmd_retrieval)
+
+    p = sub.add_parser("openset", help="open-set benchmark: leave classes out, train, score the unknown verdict on them")
+    p.add_argument("data", nargs="?", help="dataset folder or train.csv (default: the demo dataset)")
+    p.add_argument("--hold-out-classes", type=int, metavar="K", help="classes left out (default: a quarter of them)")
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="one choice of left-out classes per seed")
+    p.add_argument("--backbone", default=DEFAULT_BACKBONE, choices=list_backbones(), help="default %(default)s")
+    p.add_argument("--fine-tune", action="store_true", help="fine-tune each run (slower)")
+    p.add_argument("--epochs", type=int, help=f"phase 1 epochs (default {d.epochs})")
+    p.add_argument("--no-verify", action="store_true", help="skip the scores with spatial verification (faster)")
+    p.add_argument("--keep", metavar="DIR", help="keep the runs in this results folder (default: a temporary one)")
+    _add_curation_args(p)
+    p.set_defaults(func=cmd_openset)
     return parser
 
 

@@ -162,8 +162,7 @@ def _train_config(args):
         values["weights"] = None
     if args.no_augment:
         values["augment"] = False
-    if args.fine_tune:
-        values["fine_tune"] = True
+    values["fine_tune"] = args.fine_tune  # True, False or "auto" (the default)
     return TrainConfig.from_dict(values)
 
 
@@ -211,7 +210,12 @@ def cmd_train(args) -> int:
     else:
         if not args.data:
             print("No dataset given: using the embedded demo dataset.", file=sys.stderr)
-        run = new_run(args.results, _train_config(args))
+        from glr.training.settings import settle_fine_tune
+
+        config, choice = settle_fine_tune(_train_config(args))
+        if choice:
+            print(f"fine-tuning (auto) {choice.reason}", file=sys.stderr)
+        run = new_run(args.results, config)
         print(f"run folder: {run.path}", file=sys.stderr)
     _ensure_dataset(run)
     result = train_run(run, resume=bool(args.resume), console=True)
@@ -363,8 +367,8 @@ def cmd_retrieval(args) -> int:
 
     run = _find_run(args.run, args.results)
     result = run_index.load_retrieval(run)
-    if result is None or args.rebuild:
-        result = rebuild_index(run, progress=lambda message: print(f"... {message}", file=sys.stderr))
+    if result is None or args.rebuild or args.verify:
+        result = rebuild_index(run, progress=lambda message: print(f"... {message}", file=sys.stderr), verify=args.verify)
     print(f"run {run.id}: {result['val_images']} validation photos, {result['distractors']} distractors "
           f"({', '.join(f'{k} {v}' for k, v in result['distractor_sources'].items())}), "
           f"index of {result['index']['items']} photos ({result['index']['backend']} search), kNN k={result['knn_k']}")
@@ -378,3 +382,10 @@ def cmd_retrieval(args) -> int:
     if by_source:
         print("distractors called unknown, by source: " + ", ".join(f"{k} {v:.0%}" for k, v in by_source.items()))
     return 0
+
+
+def cmd_openset(args) -> int:
+    """Leave classes out of training, train, and score the unknown verdict on them (glr.evaluation.openset)."""
+    from glr.evaluation.openset import main
+
+    return main(args, data=args.data or str(_ensure_demo()))

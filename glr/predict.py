@@ -50,6 +50,8 @@ class Prediction:
     known_score: float | None = None  # None when the run has no embedding index
     unknown: bool = False  # the calibrated verdict: "not a known landmark"
     similar: list[dict] = field(default_factory=list)  # nearest training photos: id, landmark_id, name, path, similarity
+    # With spatial verification: RANSAC inliers with each verified nearest training photo (best first by similarity).
+    inliers: list[dict] = field(default_factory=list)  # id, landmark_id, name, path, inliers
 
     @property
     def ok(self) -> bool:
@@ -172,7 +174,8 @@ class Predictor:
             probs, features = self.forward(np.stack(views[start:start + BATCH_SIZE]))
             scores, extra = probs, None
             if self.recognizer:
-                extra = self.recognizer.recognize(features, probs, similar)
+                batch = [sources[i] for i in where[start:start + BATCH_SIZE]]
+                extra = self.recognizer.recognize(features, probs, similar, images=batch)
                 scores = extra["scores"]
             for r, (row, i) in enumerate(zip(scores, where[start:start + BATCH_SIZE])):
                 best = np.argsort(-row, kind="stable")[:k]
@@ -181,9 +184,26 @@ class Predictor:
                     results[i].known_score = float(extra["known"][r])
                     results[i].unknown = bool(extra["unknown"][r])
                     results[i].similar = extra["similar"][r].to_dict("records") if similar else []
+                    if extra["inliers"] is not None:
+                        rows, counts = extra["neighbours"][r][:extra["inliers"].shape[1]], extra["inliers"][r]
+                        results[i].inliers = self.recognizer.index.rows(rows, np.zeros(len(rows))).drop(
+                            columns="similarity").assign(inliers=counts).to_dict("records")
             if progress:
                 progress(len(probs))
         return results
+
+    def draw_best_match(self, source, prediction: Prediction):
+        """(PIL image of the matched points between the photo and its best verified training photo, that photo's row).
+
+        The best match is the nearest training photo with the most inliers; None when the run has
+        no spatial verification or the prediction has none.
+        """
+        from glr.retrieval.verify import draw_matches
+
+        if not prediction.inliers:
+            return None
+        best = max(prediction.inliers, key=lambda row: row["inliers"])
+        return draw_matches(source, best["path"])[0], best
 
     def predict_folder(self, folder: str | os.PathLike, out_csv: str | os.PathLike | None = None,
                        progress: Callable[[int], None] | None = None,

@@ -225,3 +225,34 @@ def test_default_submission_path_is_beside_the_folder(tmp_path):
     (tmp_path / "a-file").write_text("")
     with pytest.raises(GlrError, match="cannot write the submission"):
         write_submission(tmp_path / "a-file" / "x.csv", table)
+
+
+def test_spatial_verification_in_the_predictor(finished_run, tmp_path):
+    """A run indexed with --verify: each prediction gets its nearest photos' inliers, and the best match is drawn.
+
+    (The tiny 48 px photos have almost no SIFT features, so the counts are small here;
+    tests/test_verify.py checks that they are high for the same scene and low for another.)"""
+    import shutil
+
+    from PIL import Image
+
+    from glr.evaluation.finish import rebuild_index
+    from glr.retrieval.run_index import load_retrieval
+
+    copy = tmp_path / "run"
+    shutil.copytree(finished_run.path, copy)
+    result = rebuild_index(copy, verify=True)
+    assert result["verification"]["k"] == 5 and (copy / "index" / "local_features.npz").is_file()
+    assert load_retrieval(copy)["unknown"]["threshold"] == pytest.approx(result["unknown"]["threshold"])
+    predictor = Predictor(copy, backend="tf")
+    assert predictor.recognizer.verifier is not None
+    photo = predictor.recognizer.index.items["path"].iloc[0]
+    [prediction] = predictor.predict([photo], similar=3)
+    assert prediction.ok and len(prediction.inliers) == 5
+    assert [row["path"] for row in prediction.inliers[:3]] == [row["path"] for row in prediction.similar]
+    assert prediction.similar[0]["path"] == photo and all(row["inliers"] >= 0 for row in prediction.inliers)
+    image, row = predictor.draw_best_match(photo, prediction)
+    assert isinstance(image, Image.Image) and row == max(prediction.inliers, key=lambda r: r["inliers"])
+    # Without it (the run's first index), the same photo gets no inliers and nothing to draw.
+    [plain] = Predictor(finished_run.path, backend="tf").predict([photo])
+    assert plain.inliers == [] and predictor.draw_best_match(photo, plain) is None

@@ -28,6 +28,19 @@ def test_blend_and_method_scores():
 
 def test_known_score_is_mean_of_confidence_and_top_similarity():
     np.testing.assert_allclose(known_score(np.array([[0.2, 0.8], [0.5, 0.5]]), np.array([0.4, 1.0])), [0.6, 0.75])
+    # With spatial verification, the mean of the three.
+    np.testing.assert_allclose(known_score(np.array([[0.2, 0.8], [0.5, 0.5]]), np.array([0.4, 1.0]), np.array([0.9, 0.0])),
+                               [0.7, 0.5], rtol=1e-6)
+
+
+def test_verified_scores_move_the_class_with_inliers_up():
+    from glr.retrieval.recognition import verified_scores
+
+    scores = np.array([[0.6, 0.4, 0.0]], np.float32)
+    # Neighbours: class 0 (no inliers), class 1 (verified 0.8), class 1 again (0.3): class 1's best counts.
+    out = verified_scores(scores, np.array([[0.0, 0.8, 0.3]]), np.array([[0, 1, 1]]))
+    np.testing.assert_allclose(out, [[0.3, 0.6, 0.0]], rtol=1e-6)
+    np.testing.assert_allclose(verified_scores(scores, np.zeros((1, 0)), np.zeros((1, 0), int)), 0.5 * scores)
 
 
 def test_calibration_keeps_the_asked_share_of_validation_photos():

@@ -1,5 +1,7 @@
 """glr.training.settings: a run's derived settings, the same from a TrainConfig and from its stored dict."""
 
+import pytest
+
 from glr.backbones.features import content_digest
 from glr.paths import cache_dir
 from glr.training.config import TrainConfig
@@ -29,3 +31,26 @@ def test_feature_cache_key_and_fine_tuned(tmp_path):
     assert not resolve(TrainConfig(fine_tune=True, fine_tune_epochs=0)).fine_tuned
     stored = TrainConfig(input_size=64, fine_tune=True).to_dict()
     assert resolve(stored) == resolve(TrainConfig.from_dict(stored))
+
+
+def test_fine_tune_auto_decides_from_the_dataset_size_and_the_cost_here(gldv2):
+    from glr.training.config import ConfigError
+    from glr.training.settings import AUTO_BUDGET_SECONDS, choose_fine_tune, estimate_fine_tune_seconds, settle_fine_tune
+
+    small = choose_fine_tune("efficientnet_lite0", train_images=200, epochs=8)
+    large = choose_fine_tune("efficientnet_lite0", train_images=20_000, epochs=8)
+    assert small.on and "on:" in small.reason and "200 training photos" in small.reason
+    assert not large.on and "--fine-tune forces it" in large.reason
+    assert small.estimate_seconds <= AUTO_BUDGET_SECONDS < large.estimate_seconds
+    # A slower backbone costs more for the same photos, and more epochs cost more.
+    assert estimate_fine_tune_seconds("resnet152", 200, 8) > estimate_fine_tune_seconds("efficientnet_lite0", 200, 8)
+    assert estimate_fine_tune_seconds("efficientnet_lite0", 200, 16) > small.estimate_seconds
+    assert not choose_fine_tune("efficientnet_lite0", 200, epochs=0).on
+    # "auto" is stored as is, decided from the dataset (4 classes, 21 photos: fine-tuning is cheap), and forced values stay.
+    config = TrainConfig.from_dict({"data": str(gldv2), "fine_tune": "auto"})
+    settled, choice = settle_fine_tune(config)
+    assert config.fine_tune == "auto" and settled.fine_tune is True and choice.on and choice.train_images < 21
+    assert resolve(config).fine_tuned
+    assert settle_fine_tune(TrainConfig(data=str(gldv2), fine_tune=False)) == (TrainConfig(data=str(gldv2)), None)
+    with pytest.raises(ConfigError, match="fine_tune"):
+        TrainConfig.from_dict({"fine_tune": "sometimes"})

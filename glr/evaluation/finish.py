@@ -61,12 +61,13 @@ def evaluate_run(run: Run, classifier, val: pd.DataFrame, labels: pd.DataFrame, 
 
 def index_run(run: Run, classifier, train: pd.DataFrame, val: pd.DataFrame, labels: pd.DataFrame,
               settings: RunSettings, batch_size: int, val_probs: np.ndarray | None = None,
-              val_feats: np.ndarray | None = None, say: Callable[[str], None] | None = None) -> dict:
+              val_feats: np.ndarray | None = None, say: Callable[[str], None] | None = None, verify: bool = False) -> dict:
     """Index the training photos and evaluate head, kNN, blend and the unknown verdict; returns the evaluation.
 
     `train` and `val` have id, landmark_id and path; photos that fail to decode are left out.
     Features and head probabilities not given are computed (from the feature cache while it
-    still describes the run's backbone).
+    still describes the run's backbone). `verify` also keeps the training photos' local features
+    and calibrates the unknown verdict with spatial verification (glr.retrieval.verify).
     """
     from glr.backbones.features import cached_features, content_digest
     from glr.demo.distractors import distractor_set
@@ -95,7 +96,8 @@ def index_run(run: Run, classifier, train: pd.DataFrame, val: pd.DataFrame, labe
     distractors, d_feats, _ = embed(distractor_set())
     say("evaluating head, kNN and blend")
     return run_index.write_run_retrieval(run, labels, train, train_feats, _class_indices(val, labels), val_feats,
-                                         val_probs, distractors, d_feats, predict(d_feats))
+                                         val_probs, distractors, d_feats, predict(d_feats),
+                                         val_paths=val["path"].tolist() if verify else None)
 
 
 def report_run(run: Run | str | os.PathLike) -> Path:
@@ -136,7 +138,7 @@ def finish_run(run: Run, classifier, train: pd.DataFrame, val: pd.DataFrame, *, 
     return scores, problems
 
 
-def rebuild_index(run: Run | str | os.PathLike, progress: Callable[[str], None] | None = None) -> dict:
+def rebuild_index(run: Run | str | os.PathLike, progress: Callable[[str], None] | None = None, verify: bool = False) -> dict:
     """Build (or rebuild) the index and retrieval evaluation of a finished run from its model and dataset."""
     from glr.data import datasets
     from glr.data.pipeline import DEFAULT_BATCH_SIZE
@@ -157,4 +159,4 @@ def rebuild_index(run: Run | str | os.PathLike, progress: Callable[[str], None] 
     paths = datasets.load_catalog(root).df.drop_duplicates("id").set_index("id")["path"]
     split = split.assign(path=split["id"].map(paths)).dropna(subset=["path"])
     return index_run(run, classifier, split[split["split"] == "train"], split[split["split"] == "val"], labels,
-                     settings, DEFAULT_BATCH_SIZE, say=say)
+                     settings, DEFAULT_BATCH_SIZE, say=say, verify=verify)

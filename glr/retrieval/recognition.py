@@ -53,9 +53,31 @@ def blend_scores(head_probs: np.ndarray, knn: np.ndarray, weight: float = BLEND_
     return weight * np.asarray(head_probs, np.float32) + (1.0 - weight) * np.asarray(knn, np.float32)
 
 
-def known_score(head_probs: np.ndarray, top_similarity: np.ndarray) -> np.ndarray:
-    """How much a photo looks like a known landmark: mean of the head's top probability and the nearest similarity."""
-    return 0.5 * (np.asarray(head_probs, np.float32).max(axis=1) + np.asarray(top_similarity, np.float32))
+def known_score(head_probs: np.ndarray, top_similarity: np.ndarray, verification: np.ndarray | None = None) -> np.ndarray:
+    """How much a photo looks like a known landmark: mean of the head's top probability and the nearest similarity.
+
+    With spatial verification (`verification`: each photo's best verification score, in [0, 1)),
+    the mean of the three.
+    """
+    parts = [np.asarray(head_probs, np.float32).max(axis=1), np.asarray(top_similarity, np.float32)]
+    if verification is not None:
+        parts.append(np.asarray(verification, np.float32))
+    return np.mean(parts, axis=0)
+
+
+def verified_scores(scores: np.ndarray, verification: np.ndarray, neighbour_classes: np.ndarray) -> np.ndarray:
+    """Class scores re-ranked by spatial verification: the mean of `scores` and each class's best verification score.
+
+    `verification` (N, k) scores the verified neighbours, `neighbour_classes` (N, k) their classes:
+    a class whose training photo shares many inliers with the query moves up.
+    """
+    scores = np.asarray(scores, np.float32)
+    best = np.zeros_like(scores)
+    n, k = np.shape(verification)
+    if k:
+        np.maximum.at(best, (np.repeat(np.arange(n), k), np.asarray(neighbour_classes)[:, :k].ravel()),
+                      np.asarray(verification, np.float32).ravel())
+    return 0.5 * (scores + best)
 
 
 @dataclass

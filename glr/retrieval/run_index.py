@@ -22,8 +22,9 @@ from glr.errors import GlrError
 from glr.retrieval.index import EmbeddingIndex
 from glr.retrieval.recognition import (
     BLEND_WEIGHT, DEFAULT_METHOD, KNN_K, METHODS, Calibration, calibrate, evaluate_methods, known_score,
-    method_scores, roc_auc,
+    method_scores, roc_auc, verified_scores,
 )
+from glr.retrieval.verify import INLIER_HALF, MAX_FEATURES, VERIFY_K, LocalFeatureStore, Verifier, verification_score
 from glr.training.run import Run, RunError, as_run
 
 
@@ -39,11 +40,13 @@ def class_of_items(items: pd.DataFrame, labels: pd.DataFrame) -> np.ndarray:
 def write_run_retrieval(run: Run | str | os.PathLike, labels: pd.DataFrame, train: pd.DataFrame, train_feats: np.ndarray,
                         val_true: np.ndarray, val_feats: np.ndarray, val_probs: np.ndarray,
                         distractors: pd.DataFrame, distractor_feats: np.ndarray,
-                        distractor_probs: np.ndarray) -> dict:
+                        distractor_probs: np.ndarray, val_paths: list | None = None) -> dict:
     """Save the index of the training photos and evaluate head, kNN and blend; returns the evaluation.
 
     `train` has id, landmark_id, path (one row per row of `train_feats`); `labels` has
-    index, landmark_id, name; `val_true` holds class indices.
+    index, landmark_id, name; `val_true` holds class indices. With `val_paths` (the validation
+    photos, in the order of `val_feats`) the index also gets the training photos' local
+    features, and the unknown verdict is calibrated on spatially verified known scores.
     """
     names = dict(zip(labels["landmark_id"].astype(int), labels["name"].astype(str)))
     items = pd.DataFrame({"id": train["id"].astype(str).to_numpy(), "landmark_id": train["landmark_id"].astype(int).to_numpy(),
@@ -51,13 +54,19 @@ def write_run_retrieval(run: Run | str | os.PathLike, labels: pd.DataFrame, trai
     items["name"] = items["landmark_id"].map(names)
     index = EmbeddingIndex(train_feats, items)
     classes = class_of_items(index.items, labels)
+    verifier = Verifier(LocalFeatureStore.build(index.items["path"].tolist())) if val_paths is not None else None
+    plain = {}
 
-    def scored(feats, probs):
+    def scored(feats, probs, paths):
         sims, idx = index.search(feats, KNN_K)
-        return method_scores(probs, sims, classes[idx]), known_score(probs, sims[:, 0]), sims[:, 0]
+        known = known_score(probs, sims[:, 0])
+        plain.setdefault("known", []).append(known)
+        if verifier is not None:
+            known = known_score(probs, sims[:, 0], verification_score(verifier.inliers(paths, idx)).max(1))
+        return method_scores(probs, sims, classes[idx]), known, sims[:, 0]
 
-    val_scores, val_known, val_top = scored(val_feats, val_probs)
-    d_scores, d_known, d_top = scored(distractor_feats, distractor_probs)
+    val_scores, val_known, val_top = scored(val_feats, val_probs, val_paths)
+    d_scores, d_known, d_top = scored(distractor_feats, distractor_probs, distractors["path"].tolist())
     calibration = calibrate(val_known)
     results = evaluate_methods(val_scores, val_true, d_scores, val_known, d_known, calibration)
     d_unknown = calibration.is_unknown(d_known)
@@ -77,6 +86,11 @@ def write_run_retrieval(run: Run | str | os.PathLike, labels: pd.DataFrame, trai
                       "head_confidence": roc_auc(val_probs.max(1), distractor_probs.max(1))},
         },
     }
+    if verifier is not None:
+        verifier.store.save(as_run(run).index_dir)  # before retrieval.json, which marks the index complete
+        retrieval["verification"] = {"k": VERIFY_K, "inlier_half": INLIER_HALF, "features": f"SIFT, up to {MAX_FEATURES}",
+                                     "plain_threshold": calibrate(plain["known"][0]).threshold,
+                                     "plain_auroc": roc_auc(plain["known"][0], plain["known"][1])}
     best = d_scores[DEFAULT_METHOD]
     as_run(run).write_retrieval(index, distractors=pd.DataFrame({
         "name": distractors["name"].to_numpy(), "source": distractors["source"].to_numpy(),
@@ -117,15 +131,34 @@ class Recognizer:
         unknown = self.retrieval["unknown"]
         self.calibration = Calibration(float(unknown["threshold"]), float(unknown["keep_known"]), int(unknown["calibrated_on"]))
         self.method = self.retrieval.get("default_method", DEFAULT_METHOD)
+        self.verifier, self.plain = None, self.calibration
+        verification = self.retrieval.get("verification")
+        if verification:
+            self.plain = Calibration(float(verification["plain_threshold"]), self.calibration.keep_known,
+                                     self.calibration.calibrated_on)
+            try:
+                self.verifier = Verifier(LocalFeatureStore.load(run.index_dir), int(verification["k"]))
+            except GlrError:  # the verdict then falls back to the threshold set without verification
+                self.calibration = self.plain
 
-    def recognize(self, feats: np.ndarray, probs: np.ndarray, similar: int = 0) -> dict:
-        """Scores of the default method (N, C), known scores, unknown flags and the `similar` nearest items."""
+    def recognize(self, feats: np.ndarray, probs: np.ndarray, similar: int = 0, images=None) -> dict:
+        """Scores of the default method (N, C), known scores, unknown flags and the `similar` nearest items.
+
+        With the query photos (`images`) and a run indexed with local features, the nearest
+        training photos are spatially verified: `inliers` (N, k) then feed the ranking and the known score.
+        """
         sims, idx = self.index.search(feats, max(KNN_K, similar))
-        scores = method_scores(probs, sims[:, :KNN_K], self.classes[idx[:, :KNN_K]], self.retrieval.get("blend_weight", BLEND_WEIGHT))
-        known = known_score(probs, sims[:, 0])
+        scores = method_scores(probs, sims[:, :KNN_K], self.classes[idx[:, :KNN_K]],
+                               self.retrieval.get("blend_weight", BLEND_WEIGHT))[self.method]
+        known, calibration, inliers = known_score(probs, sims[:, 0]), self.plain, None
+        if self.verifier is not None and images is not None:
+            inliers = self.verifier.inliers(images, idx)
+            verification = verification_score(inliers)
+            scores = verified_scores(scores, verification, self.classes[idx[:, :inliers.shape[1]]])
+            known, calibration = known_score(probs, sims[:, 0], verification.max(1)), self.calibration
         neighbours = [self.index.rows(i, s) for i, s in zip(idx[:, :similar], sims[:, :similar])]
-        return {"scores": scores[self.method], "known": known, "unknown": self.calibration.is_unknown(known),
-                "similar": neighbours}
+        return {"scores": scores, "known": known, "unknown": calibration.is_unknown(known),
+                "similar": neighbours, "inliers": inliers, "neighbours": idx}
 
 
 def index_stamp(run: Run | str | os.PathLike) -> float:

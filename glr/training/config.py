@@ -43,7 +43,9 @@ class TrainConfig:
     learning_rate: float = 1e-3
     label_smoothing: float = 0.1  # cross-entropy against 0.9/0.1-smoothed targets: less over-confident
     patience: int = 8  # early stopping on val_loss
-    fine_tune: bool = False  # phase 2, end to end; slow on a CPU
+    # Phase 2, end to end; slow on a CPU. "auto": on when its estimated cost on this machine is a few
+    # minutes (glr.training.settings.choose_fine_tune); the command line and the Train page default to it.
+    fine_tune: bool | str = False
     fine_tune_epochs: int = 8
     fine_tune_learning_rate: float = 1e-4  # a tenth of phase 1's: the backbone is already good
     fine_tune_layers: int = 60  # how many of the backbone's last layers to unfreeze (Lite0: the last 3 stages)
@@ -65,6 +67,7 @@ class TrainConfig:
             (0 < self.learning_rate < 1, "learning_rate must be between 0 and 1"),
             (0 <= self.label_smoothing < 1, "label_smoothing must be in [0, 1)"),
             (self.patience >= 1, "patience must be at least 1"),
+            (self.fine_tune in (True, False, "auto"), "fine_tune must be true, false or \"auto\""),
             (self.fine_tune_epochs >= 0, "fine_tune_epochs must be at least 0"),
             (0 < self.fine_tune_learning_rate < 1, "fine_tune_learning_rate must be between 0 and 1"),
             (self.fine_tune_layers >= 1, "fine_tune_layers must be at least 1"),
@@ -91,6 +94,8 @@ class TrainConfig:
             default = getattr(defaults, name)
             if name == "input_size" and value is not None:
                 default = 0  # an optional int
+            if name == "fine_tune" and value == "auto":
+                default = None  # a bool or "auto"
             if value is None or default is None or isinstance(default, str):
                 converted[name] = value
                 continue

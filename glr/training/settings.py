@@ -19,6 +19,69 @@ if TYPE_CHECKING:
     from glr.backbones.features import FeatureCache
 
 FEATURES_SUBDIR = "features"  # under the user cache folder (glr.paths.cache_dir)
+AUTO = "auto"
+# `fine_tune="auto"` turns phase 2 on when its estimate is at most this: "a few minutes".
+AUTO_BUDGET_SECONDS = 300.0
+# Phase 2's throughput on this machine (2 cores, no GPU), training photos per second with the
+# default fine_tune_layers and batch size. Lite0's is measured: wonders7's 338 training photos took
+# about 70 s for 8 epochs (README, "Measured results": 1 min 37 s with phase 2, features cached),
+# so ~40/s (the demo's smaller photos went twice as fast). The others scale NOTES.md's full
+# fine-tuning speeds by the same factor (Lite0 ~ 4x EfficientNetB0's 10/s); the estimate errs long.
+FINE_TUNE_SPEED = {"efficientnet_lite0": 40.0, "efficientnet_lite2": 20.0, "mobilenet_v3_small": 196.0,
+                   "mobilenet_v3_large": 60.0, "resnet50": 19.0, "resnet101": 10.0, "resnet152": 4.8}
+FINE_TUNE_OVERHEAD = 30.0
+
+
+@dataclass(frozen=True)
+class FineTuneChoice:
+    """What `fine_tune="auto"` decided for a dataset, and why (shown by the CLI and the Train page)."""
+
+    on: bool
+    reason: str
+    estimate_seconds: float
+    train_images: int
+
+
+def estimate_fine_tune_seconds(backbone: str, train_images: int, epochs: int) -> float:
+    """Phase 2's estimated wall time on this machine: epochs over the training images, plus its start-up."""
+    speed = FINE_TUNE_SPEED.get(backbone, min(FINE_TUNE_SPEED.values()))
+    return FINE_TUNE_OVERHEAD + epochs * train_images / speed if epochs else 0.0
+
+
+def choose_fine_tune(backbone: str, train_images: int, epochs: int,
+                     budget: float = AUTO_BUDGET_SECONDS) -> FineTuneChoice:
+    """Fine-tune when the estimate fits the budget: small datasets gain 2-5 points for about a minute."""
+    seconds = estimate_fine_tune_seconds(backbone, train_images, epochs)
+    minutes = f"about {max(1, round(seconds / 60))} min"
+    if not epochs:
+        return FineTuneChoice(False, "off: fine_tune_epochs is 0", 0.0, train_images)
+    if seconds <= budget:
+        return FineTuneChoice(True, f"on: {train_images} training photos, so fine-tuning {epochs} epochs costs {minutes} "
+                                    f"here (auto fine-tunes when that is at most {budget / 60:.0f} min); --no-fine-tune skips it", seconds, train_images)
+    return FineTuneChoice(False, f"off: {train_images} training photos would take {minutes} to fine-tune here "
+                                 f"(more than {budget / 60:.0f} min); --fine-tune forces it", seconds, train_images)
+
+
+def fine_tune_choice(config: Any) -> FineTuneChoice:
+    """The auto decision for a configuration: its dataset is read (never an image) to count the training photos."""
+    from glr.data import datasets
+    from glr.paths import demo_dir
+
+    split = datasets.curate(datasets.load_catalog(_value(config, "data") or demo_dir()), top_n=_value(config, "top_n"),
+                            min_images=_value(config, "min_images"), val_fraction=_value(config, "val_fraction"),
+                            seed=_value(config, "seed"))
+    return choose_fine_tune(get_backbone(_value(config, "backbone")).name, len(split.train),
+                            int(_value(config, "fine_tune_epochs") or 0))
+
+
+def settle_fine_tune(config):
+    """(the TrainConfig with `fine_tune` decided, the FineTuneChoice or None when it was forced)."""
+    from dataclasses import replace
+
+    if config.fine_tune != AUTO:
+        return config, None
+    choice = fine_tune_choice(config)
+    return replace(config, fine_tune=choice.on), choice
 
 
 @dataclass(frozen=True)
@@ -59,9 +122,12 @@ def _value(config: Any, key: str) -> Any:
 def resolve(config: Any) -> RunSettings:
     """The settings of a run from its TrainConfig (or the `train` section of a run's config, as a dict)."""
     spec = get_backbone(_value(config, "backbone"))
+    fine_tune = _value(config, "fine_tune")
+    if fine_tune == AUTO:  # a configuration made outside the CLI and the app, which decide it up front
+        fine_tune = fine_tune_choice(config).on
     return RunSettings(
         spec=spec,
         input_size=spec.size(_value(config, "input_size")),
         weights=_value(config, "weights"),
-        fine_tuned=bool(_value(config, "fine_tune") and _value(config, "fine_tune_epochs")),
+        fine_tuned=bool(fine_tune and _value(config, "fine_tune_epochs")),
     )

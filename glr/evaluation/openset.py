@@ -1,0 +1,261 @@
+"""The open-set benchmark: how well a run says "not a known landmark" about landmarks it never saw.
+
+The Google landmark competitions were open-set: most test photos show no landmark, or one
+not in the training set. For each seed, `run_openset` leaves K classes (a seeded choice) out
+of training, trains as usual in-process (the trainer, its feature cache, its index and its
+calibration on the validation photos), then scores what a user would meet:
+- `known_kept`: the share of the known classes' validation photos kept (not called unknown);
+- `held_out_unknown`: the share of the left-out classes' photos (all of them) called unknown;
+- `distractors_unknown`: the share of the built-in distractors called unknown;
+- `top1_kept`: top-1 among the kept validation photos; `knn_top1`: the kNN's top-1 on all of them;
+- `gap`: GAP with the left-out photos ranked among the known ones, each with its submission
+  confidence (photos called unknown after every known one); `gap_raw` ranks raw confidences;
+- `auroc`: how well the known score separates the known validation photos from the left-out ones,
+  which does not depend on where the threshold is.
+The threshold is the run's own (calibrated to keep 95% of the known validation photos), never
+set on left-out photos or distractors.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+from glr.errors import GlrError
+
+DEFAULT_SEEDS = (0, 1, 2)
+HOLD_OUT_SHARE = 0.25  # the default K: a quarter of the classes, at least 1
+METRICS = ("known_kept", "held_out_unknown", "distractors_unknown", "top1_kept", "knn_top1", "gap", "gap_raw", "auroc")
+
+
+@dataclass
+class OpenSetResult:
+    """The figures of one seed: which classes were left out, and how the run treated them."""
+
+    seed: int
+    held_out: list[str]
+    known_classes: int
+    known_val: int
+    held_out_photos: int
+    distractors: int
+    threshold: float
+    known_kept: float
+    held_out_unknown: float
+    distractors_unknown: float
+    top1_kept: float
+    knn_top1: float
+    gap: float
+    gap_raw: float
+    auroc: float
+    verified: bool = False
+
+    def to_dict(self) -> dict:
+        """Plain JSON-ready dict."""
+        return asdict(self)
+
+
+def default_hold_out(classes: int) -> int:
+    """K when not given: a quarter of the classes, at least 1, leaving at least 2 known."""
+    if classes < 3:
+        raise GlrError(f"the open-set benchmark needs at least 3 classes (2 known, 1 left out); the dataset has {classes}")
+    return int(min(classes - 2, max(1, round(classes * HOLD_OUT_SHARE))))
+
+
+def choose_held_out(landmark_ids, k: int, seed: int) -> list[int]:
+    """K landmark ids to leave out, a seeded choice (the same for the same classes and seed)."""
+    ids = sorted(int(i) for i in landmark_ids)
+    if not 1 <= k <= len(ids) - 2:
+        raise GlrError(f"--hold-out-classes must be between 1 and {len(ids) - 2} for {len(ids)} classes, got {k}")
+    return sorted(int(i) for i in np.random.default_rng(seed).choice(ids, size=k, replace=False))
+
+
+def open_set_scores(val_true, val_pred, val_conf, val_known, val_unknown, held_pred, held_conf, held_known,
+                    held_unknown, distractor_unknown, knn_pred=None) -> dict:
+    """The benchmark's figures from each group's predictions, confidences, known scores and verdicts."""
+    from glr.evaluation.metrics import gap
+    from glr.predict import submission_confidence
+    from glr.retrieval.recognition import roc_auc
+
+    val_true, val_pred, val_unknown = np.asarray(val_true), np.asarray(val_pred), np.asarray(val_unknown, bool)
+    held_unknown = np.asarray(held_unknown, bool)
+    kept = ~val_unknown
+    pred = list(np.r_[val_pred, held_pred].astype(int))
+    raw = np.r_[val_conf, held_conf].astype(float)
+    flags = np.r_[val_unknown, held_unknown]
+    true = list(val_true.astype(int)) + [-1] * len(held_pred)
+    ranked = [submission_confidence(c, u) for c, u in zip(raw, flags)]
+    distractor_unknown = np.asarray(distractor_unknown, bool)
+    return {
+        "known_kept": float(kept.mean()) if len(kept) else float("nan"),
+        "held_out_unknown": float(held_unknown.mean()) if len(held_unknown) else float("nan"),
+        "distractors_unknown": float(distractor_unknown.mean()) if len(distractor_unknown) else float("nan"),
+        "top1_kept": float(np.mean(val_pred[kept] == val_true[kept])) if kept.any() else float("nan"),
+        "knn_top1": float(np.mean(np.asarray(knn_pred) == val_true)) if knn_pred is not None and len(val_true) else float("nan"),
+        "gap": gap(pred, ranked, true),
+        "gap_raw": gap(pred, list(raw), true),
+        "auroc": roc_auc(np.asarray(val_known, float), np.asarray(held_known, float)),
+    }
+
+
+def _hold_out_trainer(held_out: list[int]):
+    """A Trainer whose split leaves the `held_out` classes out (kept in `held` for scoring)."""
+    from glr.training.trainer import Trainer
+
+    class HoldOutTrainer(Trainer):
+        def prepare_data(self, resume: bool) -> None:
+            super().prepare_data(resume)
+            out = set(held_out)
+            both = pd.concat([self.train, self.val], ignore_index=True)
+            self.held = both[both["landmark_id"].isin(out)].reset_index(drop=True)
+            labels = self.labels[~self.labels["landmark_id"].isin(out)].reset_index(drop=True)
+            labels["index"] = range(len(labels))
+            index_of = dict(zip(labels["landmark_id"].astype(int), labels["index"]))
+            keep = lambda df: df[~df["landmark_id"].isin(out)].assign(  # noqa: E731
+                label=lambda d: d["landmark_id"].astype(int).map(index_of)).reset_index(drop=True)
+            self.train, self.val, self.labels = keep(self.train), keep(self.val), labels
+            self.run.write_labels(labels)
+            self.run.write_split(pd.concat([self.train.assign(split="train"), self.val.assign(split="val")])[
+                ["id", "landmark_id", "split"]])
+
+    return HoldOutTrainer
+
+
+def score_run(run, val: pd.DataFrame, held: pd.DataFrame, batch_size: int = 32, verify: bool = True,
+              local: dict | None = None) -> dict[str, dict]:
+    """Score a trained run on its validation photos, the left-out photos and the distractors.
+
+    Returns {"plain": figures, "verified": figures} (the second with `verify`): each mode's
+    unknown threshold is calibrated, as the run does, on the known validation photos alone.
+    `local` memoises each photo's local features across seeds (path -> LocalFeatures).
+    """
+    from glr.backbones.features import cached_features, content_digest
+    from glr.demo.distractors import distractor_set
+    from glr.retrieval import verify as spatial
+    from glr.retrieval.recognition import KNN_K, calibrate, known_score, knn_scores, method_scores, verified_scores
+    from glr.retrieval.run_index import Recognizer
+    from glr.training.model import load_model, split_classifier
+
+    settings, labels = run.settings(), run.labels()
+    backbone, head = split_classifier(load_model(run.model_path))
+    recognizer = Recognizer(run, labels)
+    index, classes = recognizer.index, recognizer.classes
+    common = dict(input_size=settings.input_size, preprocess=settings.spec.preprocess, batch_size=batch_size)
+    local = {} if local is None else local
+
+    def features_of(path):
+        if path not in local:
+            try:
+                local[path] = spatial.extract(path)
+            except GlrError:
+                local[path] = spatial.LocalFeatures(np.zeros((0, 2), np.float32), np.zeros((0, 128), np.uint8))
+        return local[path]
+
+    def group(table):
+        paths = table["path"].tolist()
+        feats, ok, _ = cached_features(lambda: backbone, paths, [content_digest(p) for p in paths], 0,
+                                       settings.final_feature_cache(), **common)
+        feats, paths = feats[ok], [p for p, good in zip(paths, ok) if good]
+        probs = head.predict(feats, verbose=0, batch_size=256) if len(feats) else np.zeros((0, len(labels)), np.float32)
+        sims, idx = index.search(feats, KNN_K)
+        g = {"ok": ok, "probs": probs, "sims": sims, "idx": idx,
+             "scores": method_scores(probs, sims, classes[idx])[recognizer.method],
+             "knn_pred": knn_scores(sims, classes[idx], len(labels)).argmax(1)}
+        if verify:
+            items = index.items["path"].tolist()
+            g["inliers"] = np.array([[spatial.match(features_of(p), features_of(items[r]))[0] for r in row[:spatial.VERIFY_K]]
+                                     for p, row in zip(paths, idx)], np.int64).reshape(len(paths), -1)
+        return g
+
+    groups = {"val": group(val), "held": group(held), "distractors": group(distractor_set())}
+    lookup = dict(zip(labels["landmark_id"].astype(int), labels["index"].astype(int)))
+    val_true = val["landmark_id"].astype(int).map(lookup).to_numpy()[groups["val"]["ok"]]
+    out = {}
+    for mode in ("plain", "verified") if verify else ("plain",):
+        for g in groups.values():
+            if mode == "plain":
+                g["s"], g["known"] = g["scores"], known_score(g["probs"], g["sims"][:, 0])
+            else:
+                v = spatial.verification_score(g["inliers"])
+                g["s"] = verified_scores(g["scores"], v, classes[g["idx"][:, :v.shape[1]]])
+                g["known"] = known_score(g["probs"], g["sims"][:, 0], v.max(1) if v.shape[1] else np.zeros(len(v)))
+        calibration = calibrate(groups["val"]["known"])
+        v, h, d = (groups[k] for k in ("val", "held", "distractors"))
+        figures = open_set_scores(val_true, v["s"].argmax(1), v["s"].max(1), v["known"], calibration.is_unknown(v["known"]),
+                                  h["s"].argmax(1), h["s"].max(1), h["known"], calibration.is_unknown(h["known"]),
+                                  calibration.is_unknown(d["known"]), knn_pred=v["knn_pred"])
+        figures.update(known_val=int(v["ok"].sum()), held_out_photos=int(h["ok"].sum()),
+                       distractors=int(d["ok"].sum()), threshold=float(calibration.threshold), verified=mode == "verified")
+        out[mode] = figures
+    return out
+
+
+def run_openset(data: str | os.PathLike, hold_out: int | None = None, seeds=DEFAULT_SEEDS, config=None,
+                results: str | os.PathLike | None = None, say: Callable[[str], None] | None = None,
+                verify: bool = True) -> list[OpenSetResult]:
+    """The benchmark over `seeds`: for each, leave K classes out, train as `config` says, score. One result per seed.
+
+    `config` is a TrainConfig (its `data` is replaced by `data`); runs go to a temporary
+    results folder unless `results` names one to keep them.
+    """
+    from glr.data import datasets
+    from glr.training.config import TrainConfig
+    from glr.training.launch import new_run
+
+    say = say or (lambda message: None)
+    config = config or TrainConfig()
+    catalog = datasets.load_catalog(data)
+    split = datasets.curate(catalog, top_n=config.top_n, min_images=config.min_images,
+                            val_fraction=config.val_fraction, seed=config.seed)
+    k = hold_out if hold_out is not None else default_hold_out(split.num_classes)
+    names = dict(zip(split.labels["landmark_id"].astype(int), split.labels["name"].astype(str)))
+    config = TrainConfig.from_dict({**config.to_dict(), "data": str(data)})
+    out, local = [], {}
+    with tempfile.TemporaryDirectory(prefix="glr-openset-") as tmp:
+        folder = Path(results) if results else Path(tmp)
+        for seed in seeds:
+            held_out = choose_held_out(split.labels["landmark_id"], k, seed)
+            say(f"seed {seed}: leaving out {', '.join(names[i] for i in held_out)}; training on "
+                f"{split.num_classes - k} classes")
+            run = new_run(folder, config)
+            trainer = _hold_out_trainer(held_out)(run, config)
+            trainer.train()
+            say(f"seed {seed}: scoring")
+            for figures in score_run(run, trainer.val, trainer.held, config.batch_size, verify, local).values():
+                out.append(OpenSetResult(seed=int(seed), held_out=[names[i] for i in held_out],
+                                         known_classes=split.num_classes - k, **figures))
+    return out
+
+
+def summary_table(results: list[OpenSetResult]) -> pd.DataFrame:
+    """One row per seed and mode (plain, or with spatial verification), then a `mean` row per mode."""
+    rows = [{"mode": "verified" if r.verified else "plain", "seed": str(r.seed), "held_out": ", ".join(r.held_out),
+             **{m: getattr(r, m) for m in METRICS}} for r in results]
+    table = pd.DataFrame(rows, columns=["mode", "seed", "held_out", *METRICS])
+    means = [{"mode": mode, "seed": "mean", "held_out": f"{len(results[0].held_out)} of "
+              f"{results[0].known_classes + len(results[0].held_out)}", **part[list(METRICS)].mean().to_dict()}
+             for mode, part in table.groupby("mode", sort=False)]
+    return pd.concat([table, pd.DataFrame(means)], ignore_index=True).sort_values("mode", kind="stable") if means else table
+
+
+def main(args, data: str) -> int:
+    """`python -m glr openset`: run the benchmark with the command line's settings and print its table."""
+    import sys
+
+    from glr.training.config import TrainConfig
+
+    values = {"top_n": args.top_n, "min_images": args.min_images, "val_fraction": args.val_fraction, "seed": args.seed,
+              "backbone": args.backbone, "fine_tune": bool(args.fine_tune)}
+    if args.epochs:
+        values["epochs"] = args.epochs
+    results = run_openset(data, args.hold_out_classes, args.seeds, TrainConfig.from_dict(values), results=args.keep,
+                          verify=not args.no_verify, say=lambda message: print(f"... {message}", file=sys.stderr))
+    print(f"open-set benchmark on {data}: each mode's threshold keeps 95% of the known validation photos "
+          "(set on them alone); verified = with spatial verification of the nearest training photos")
+    print(summary_table(results).to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    return 0

@@ -1,0 +1,64 @@
+"""The open-set benchmark: the left-out choice, its figures on tiny data, and one tiny end-to-end run."""
+
+import numpy as np
+import pytest
+
+from conftest import make_gldv2, tiny_config
+from glr.errors import GlrError
+from glr.evaluation import openset
+
+
+def test_held_out_choice_is_seeded_and_bounded():
+    ids = [3, 5, 9, 11, 20]
+    first = openset.choose_held_out(ids, 2, seed=0)
+    assert first == openset.choose_held_out(list(reversed(ids)), 2, seed=0)
+    assert len(first) == 2 and set(first) <= set(ids)
+    assert {tuple(openset.choose_held_out(ids, 2, seed=s)) for s in range(10)} != {tuple(first)}
+    with pytest.raises(GlrError, match="between 1 and 3"):
+        openset.choose_held_out(ids, 4, seed=0)
+    assert openset.default_hold_out(7) == 2 and openset.default_hold_out(100) == 25 and openset.default_hold_out(3) == 1
+    with pytest.raises(GlrError, match="at least 3 classes"):
+        openset.default_hold_out(2)
+
+
+def test_scores_on_tiny_data():
+    # 4 known validation photos (one called unknown, one wrong among the kept), 2 left-out photos (one caught).
+    figures = openset.open_set_scores(
+        val_true=[0, 1, 0, 1], val_pred=[0, 1, 1, 1], val_conf=[0.9, 0.8, 0.7, 0.3],
+        val_known=[0.9, 0.8, 0.7, 0.3], val_unknown=[False, False, False, True],
+        held_pred=[0, 1], held_conf=[0.95, 0.2], held_known=[0.85, 0.1], held_unknown=[False, True],
+        distractor_unknown=[True, True, False], knn_pred=[0, 0, 0, 1])
+    assert figures["known_kept"] == pytest.approx(0.75)
+    assert figures["held_out_unknown"] == pytest.approx(0.5)
+    assert figures["distractors_unknown"] == pytest.approx(2 / 3)
+    assert figures["top1_kept"] == pytest.approx(2 / 3)
+    assert figures["knn_top1"] == pytest.approx(0.75)
+    # Raw ranking: 0.95 (left-out, wrong), 0.9 ok, 0.8 ok, 0.7 wrong, 0.3 ok, 0.2 (left-out).
+    assert figures["gap_raw"] == pytest.approx((1 / 2 + 2 / 3 + 3 / 5) / 4)
+    # With the verdict the unknown ones go last: 0.95, 0.9, 0.8, 0.7, then 0.3 ok, 0.2.
+    assert figures["gap"] == pytest.approx((1 / 2 + 2 / 3 + 3 / 5) / 4)
+    assert figures["auroc"] == pytest.approx(5 / 8)  # known above left-out in 5 of the 8 pairs
+
+
+def test_verdict_moves_unknown_photos_below_known_ones():
+    common = dict(val_true=[0, 1], val_pred=[0, 1], val_conf=[0.6, 0.5], val_known=[0.6, 0.5],
+                  val_unknown=[False, False], held_pred=[0], held_conf=[0.99], held_known=[0.2], distractor_unknown=[])
+    caught = openset.open_set_scores(held_unknown=[True], **common)
+    missed = openset.open_set_scores(held_unknown=[False], **common)
+    assert caught["gap"] == pytest.approx(1.0) and caught["gap_raw"] < 1.0
+    assert missed["gap"] == pytest.approx(missed["gap_raw"])
+    assert np.isnan(caught["distractors_unknown"])
+
+
+def test_tiny_run_end_to_end(tmp_path):
+    """Four colour-coded classes: one left out, trained at 32 px, scored plain and with verification."""
+    data = make_gldv2(tmp_path / "data", {3: 5, 5: 5, 9: 5, 11: 5})
+    config = tiny_config(data, epochs=2)
+    results = openset.run_openset(data, hold_out=1, seeds=[0], config=config)
+    assert [r.verified for r in results] == [False, True]
+    for r in results:
+        assert r.known_classes == 3 and len(r.held_out) == 1
+        assert r.held_out_photos == 5 and r.known_val >= 3 and r.distractors > 20
+        assert 0 <= r.held_out_unknown <= 1 and r.known_kept >= 0.6
+    table = openset.summary_table(results)
+    assert list(table["seed"]) == ["0", "mean", "0", "mean"] or set(table["mode"]) == {"plain", "verified"}
