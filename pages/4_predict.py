@@ -21,7 +21,7 @@ from glr.training import run_table
 from glr.evaluation import plots
 from glr.retrieval import run_index
 from glr.training.run import Run
-from glr.data import uploads
+from glr.data import attribution, uploads
 from glr.errors import GlrError
 import app_common as common
 
@@ -55,6 +55,12 @@ def heatmap(run_path: str, stamp: float, digest: str, landmark_id: int, _data: b
     from glr import explain
 
     return explain.gradcam_overlay(run_path, _data, landmark_id=landmark_id)
+
+
+@st.cache_data(max_entries=64, show_spinner="Matching local features...")
+def best_match(run_path: str, stamp: tuple, digest: str, name: str, _prediction, _data: bytes):
+    """(image of the matched points, the matched training photo's row) of a verified photo, once per content and model."""
+    return common.predictor(run_path, stamp).draw_best_match(uploads.named_upload(name, _data), _prediction)
 
 
 @st.cache_resource(max_entries=512, show_spinner=False)
@@ -182,6 +188,11 @@ show_heatmaps = st.toggle("Show where the model looked", value=False, key="predi
                           help="Grad-CAM: the places in the photo whose features raised the model's score for its "
                                "best guess, on the backbone's last feature map. Dimmed margins: cut off by the "
                                "centre crop, the model never saw them. The first time loads TensorFlow (seconds).")
+# Only for runs indexed with spatial verification (`python -m glr retrieval RUN --verify`).
+show_matches = any(p.inliers for p in predictions) and st.toggle(
+    "Show matched points", value=False, key="predict_matches",
+    help="Spatial verification: the local features of the photo that match its best verified training photo "
+         "in a geometrically consistent way (RANSAC inliers). A landmark seen before shares many; a look-alike few.")
 ok = sum(p.ok for p in predictions)
 st.caption(f"{ok} of {len(predictions)} photo(s) predicted" + (f"; {len(predictions) - ok} could not be read." if ok < len(predictions) else "."))
 
@@ -229,10 +240,16 @@ for i, ((name, data), digest, result) in enumerate(list(zip(photos, digests, pre
                 st.markdown(f"Best guess: **{best}** ({probability:.0%} by {model.method}{score}). "
                             "Training images of this landmark:")
                 common.show_thumbnails(examples.get(int(landmark_id), []), columns=2, size=120)
+        if show_matches and result.inliers:
+            drawn = best_match(str(run_path), stamp, digest, name, result, data)
+            if drawn is not None:
+                st.image(drawn[0], caption=f"{drawn[1]['inliers']} matched points with a training photo of "
+                                           f"{drawn[1]['name']} (RANSAC inliers)")
         if result.similar:
             st.markdown("Most similar training photos")
-            common.show_thumbnails([s["path"] for s in result.similar],
-                                   [f"{s['name']} · {s['similarity']:.2f}" for s in result.similar],
-                                   columns=6, size=120)
+            paths = [s["path"] for s in result.similar]
+            credits = attribution.credits(paths)  # author and licence, as the licences require
+            common.show_thumbnails(paths, [f"{s['name']} · {s['similarity']:.2f}" + (f" · {c}" if c else "")
+                                           for s, c in zip(result.similar, credits)], columns=6, size=120)
 if len(predictions) > MAX_SHOWN:
     st.caption(f"Showing the first {MAX_SHOWN}; all {len(predictions)} are in the table and the CSV above.")

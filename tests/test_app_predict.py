@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from conftest import write_image
@@ -185,3 +186,28 @@ def _photo(finished_run, i: int) -> bytes:
 def _new_photo(folder: Path) -> bytes:
     write_image(folder / "mine.jpg", seed=12345)
     return (folder / "mine.jpg").read_bytes()
+
+
+def test_similar_photos_carry_their_credits_and_verified_runs_show_matched_points(results, finished_run, tiny_data):
+    """Similar photos show author and licence from train_attribution.csv; a run indexed with
+    --verify offers its matched points, drawn on request."""
+    from glr.data import attribution
+    from glr.evaluation.finish import rebuild_index
+
+    rebuild_index(results / RUNS_SUBDIR / "20260101-000000-a", verify=True)
+    ids = pd.read_csv(tiny_data / "train.csv", dtype=str)["id"]  # every photo, so the similar ones too
+    credits_csv = tiny_data / attribution.ATTRIBUTION_CSV
+    credits_csv.write_text("id,url,author,license,title\n" + "".join(
+        f'{i},https://example.org/{i},Ann Author,CC BY-SA 4.0,"File:{i}.jpg"\n' for i in ids))
+    try:
+        at = open_page(PREDICT)
+        at.file_uploader(key="predict_files").set_value([("mine.jpg", _photo(finished_run, 0), "image/jpeg")]).run()
+        assert_no_exception(at)
+        captions = [str(image.proto) for image in at.image]
+        assert any("by Ann Author, CC BY-SA 4.0" in c for c in captions), captions
+        assert not any("matched points" in c for c in captions)  # drawn only on request
+        at.toggle(key="predict_matches").set_value(True).run()
+        assert_no_exception(at)
+        assert any("matched points with a training photo of" in str(image.proto) for image in at.image)
+    finally:
+        credits_csv.unlink()
