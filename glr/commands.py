@@ -198,7 +198,14 @@ def cmd_train(args) -> int:
         run = new_run(args.results, _train_config(args))
         print(f"run folder: {run.path}", file=sys.stderr)
     _ensure_dataset(run)
-    result = train_run(run, resume=bool(args.resume), console=True)
+    if (getattr(args, "workers", None) or 1) > 1:
+        from glr.training.workers import train_local
+
+        result = train_local(run, args.workers, resume=bool(args.resume))
+    else:
+        result = train_run(run, resume=bool(args.resume), console=True)
+    if result is None:  # a worker of a cluster, not its chief: the chief reports
+        return 0
     status = run.status()
     print(f"{status['state']}: {status.get('message', '')}")
     if result:

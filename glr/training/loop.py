@@ -42,7 +42,24 @@ def barrier(strategy) -> None:
     """Wait until every worker gets here (a one-number all-reduce); at once under one process."""
     import tensorflow as tf
 
-    tf.function(lambda: strategy.reduce("SUM", strategy.run(lambda: tf.ones(())), axis=None))().numpy()
+    def one():
+        return tf.ones(())
+
+    @tf.function(autograph=False)
+    def total():
+        return strategy.reduce("SUM", strategy.run(one), axis=None)
+
+    total().numpy()
+
+
+def weights_digest(model) -> str:
+    """A short hash of a model's weights: the workers of a cluster must end with the same one."""
+    import hashlib
+
+    digest = hashlib.sha1()
+    for w in model.get_weights():
+        digest.update(w.tobytes())
+    return digest.hexdigest()[:16]
 
 
 def build_optimizer(strategy, model) -> None:

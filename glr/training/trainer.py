@@ -42,7 +42,7 @@ from glr.errors import GlrError
 from glr.training.cluster import Cluster, cluster_from_env, drop_worker_run, make_strategy, worker_run
 from glr.training.config import TrainConfig
 from glr.training.launch import install_sigterm_handler, training_lock
-from glr.training.loop import barrier, train_epochs
+from glr.training.loop import barrier, train_epochs, weights_digest
 from glr.training.model import build_classifier, build_head, load_model, save_model, split_classifier
 from glr.training.progress import PHASES, Progress, StopRequested
 from glr.training.run import Run
@@ -344,8 +344,11 @@ class Trainer:
             classifier = self.phase2(None, resume_state)
         save_model(classifier, self.run.model_path)
         if self.distributed:
+            digest = weights_digest(classifier)
+            print(f"worker {self.cluster.index}: final weights {digest}", flush=True)
             if not self.cluster.is_chief:
                 return {}, []  # the chief alone evaluates, indexes and reports
+            self.run.update_status(weights_digest=digest)
             classifier = load_model(self.run.model_path)  # a plain copy: evaluation is no collective
         return finish_run(self.run, classifier, self.train, self.val, batch_size=self.cfg.batch_size,
                           val_feats=val_feats, progress=self.progress)
@@ -358,26 +361,25 @@ def _cluster_message(exc: BaseException) -> str:
             "--resume continues from the last checkpoint, with the same or another number of workers")
 
 
-def train_worker(run: Run, cluster: Cluster, resume: bool = False) -> dict:
+def train_worker(run: Run, cluster: Cluster, resume: bool = False) -> None:
     """A non-chief worker: train in step with the chief, writing only a temporary copy of the run folder."""
     copy = worker_run(run, cluster)
     try:
         install_sigterm_handler(copy)
         strategy = make_strategy(cluster)
         Trainer(copy, run.train_config(), strategy=strategy, cluster=cluster).train(resume=resume)
-        return {}
     except StopRequested:
-        return {}
+        pass
     finally:
         drop_worker_run(copy)
 
 
-def train_run(run: Run, resume: bool = False, console: bool = False) -> dict:
+def train_run(run: Run, resume: bool = False, console: bool = False) -> dict | None:
     """Train `run` under the results folder's lock, recording the outcome in its status.
 
     Ends as finished, stopped (on request) or failed (with the traceback). A `GlrError` is
     re-raised for the CLI to print; any other exception too, after it is recorded. Under a
-    `TF_CONFIG` cluster the chief does this; the other workers run `train_worker`.
+    `TF_CONFIG` cluster the chief does this; the other workers run `train_worker` (None).
     """
     cluster = cluster_from_env()
     if cluster is not None and not cluster.is_chief:
