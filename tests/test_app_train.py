@@ -138,3 +138,19 @@ def test_the_server_does_not_watch_files_for_a_user():
     assert config["server"]["fileWatcherType"] == "none" and config["server"]["runOnSave"] is False
     text = (APP.parent / ".streamlit" / "config.toml").read_text() + (APP.parent / "README.md").read_text()
     assert "--server.fileWatcherType" in text and "--server.runOnSave true" in text  # how a developer turns it on
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_start_a_run_with_one_or_two_workers(results, monkeypatch, workers):
+    started = []
+
+    def fake_launch(results_dir, config, **options):  # records the request; no training process starts
+        started.append(options)
+        return Run.create(results_dir, config)
+
+    monkeypatch.setattr(launch, "launch", fake_launch)
+    at = open_page(TRAIN)
+    at.radio(key="train_workers").set_value(workers).run()
+    button(at, "Start training").click().run()
+    assert_no_exception(at)
+    assert started == [{"workers": workers}]

@@ -165,6 +165,31 @@ def worker_run(run: Run, cluster: Cluster) -> Run:
     return copy
 
 
+def cluster_run(path: str | os.PathLike, config, cluster: Cluster | None) -> Run:
+    """The run folder `<results>/runs/<id>` that every worker of a cluster names with `--run-dir`.
+
+    The chief creates it (with `config`, a TrainConfig) if it does not exist yet; the other
+    workers wait for its configuration (at most START_TIMEOUT_SECONDS) and never create it.
+    """
+    import time
+
+    from glr.training.launch import run_config
+
+    path = Path(path).absolute()
+    if path.parent.name != "runs":
+        raise ClusterError(f"--run-dir {path}: a new cluster run's folder must be <results>/runs/<run id>")
+    run = Run(path)
+    if (cluster is None or cluster.is_chief) and not path.exists():
+        return Run.create(path.parent.parent, run_config(config), run_id=path.name)
+    deadline = time.monotonic() + START_TIMEOUT_SECONDS
+    while not run.config_path.exists():
+        if time.monotonic() > deadline:
+            raise ClusterError(f"worker {cluster.index}: the chief ({cluster.addresses[0]}) did not create {path} "
+                               f"within {START_TIMEOUT_SECONDS} s; is the results folder shared?")
+        time.sleep(0.5)
+    return run
+
+
 def drop_worker_run(copy: Run) -> None:
     """Delete a worker's temporary run folder."""
     shutil.rmtree(copy.path.parent, ignore_errors=True)

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import time
 import traceback
 from datetime import datetime, timezone
 
@@ -164,6 +165,7 @@ class Trainer:
         from glr.backbones.features import cached_window_features
         from glr.data.pipeline import load_size
 
+        started = time.monotonic()
         cache = self.settings.feature_cache()
         windows = self.cfg.augment and self.cfg.augment_space == "features"
         views = [] if windows else list(range(0, self.cfg.views + 1)) if self.cfg.augment else [0]
@@ -188,7 +190,7 @@ class Trainer:
             train_ok &= ok
             computed += n
         self.progress.close()
-        self.run.update_status(features_computed=computed)
+        self.run.update_status(features_computed=computed, features_seconds=round(time.monotonic() - started, 1))
         bad = int((~train_ok).sum() + (~val_ok).sum())
         if bad:
             names = pd.concat([self.train.loc[~train_ok, "path"], self.val.loc[~val_ok, "path"]]).head(3).tolist()
