@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import time
 import traceback
 from datetime import datetime, timezone
@@ -358,7 +359,7 @@ class Trainer:
 
 def _cluster_message(exc: BaseException) -> str:
     """A collective that failed because a worker died or hung up, said in one line."""
-    first = (str(exc).strip().splitlines() or [""])[0][:300]
+    first = re.sub(r"\{\{.*?\}\}\s*", "", (str(exc).strip().splitlines() or [""])[0])[:300]  # drop TF's op name
     return (f"a worker stopped answering, so training stopped ({exc.__class__.__name__}: {first}); "
             "--resume continues from the last checkpoint, with the same or another number of workers")
 

@@ -59,7 +59,7 @@ def _how(code: int) -> str:
 def _watch(procs: list[subprocess.Popen]) -> tuple[int, int] | None:
     """Wait for every worker; after the first bad exit, kill the rest past GRACE_SECONDS. (index, code) of that exit."""
     first, deadline = None, None
-    while any(p.poll() is None for p in procs):
+    while any([p.poll() is None for p in procs]):  # a list: poll every worker, not up to the first alive
         if first is None:
             first = next(((i, p.returncode) for i, p in enumerate(procs) if p.returncode not in (None, 0)), None)
             deadline = time.monotonic() + GRACE_SECONDS if first else None
