@@ -27,7 +27,7 @@ import common  # noqa: E402
 
 GLDV2_CLEAN = dict(photos=1_580_470, classes=81_313)  # train-clean (NOTES.md)
 VAL_FRACTION, VIEWS = 0.2, 4  # glr's defaults: a fifth for validation, K = 4 augmented views + the clean one
-CASE = dict(classes=10, per_class=30)  # 300 demo photos at Lite0's 224 px
+CASE = dict(classes=8, per_class=20)  # 160 demo photos at Lite0's 224 px
 ARGS = ["--epochs", "10", "--patience", "100", "--fine-tune", "--fine-tune-epochs", "1"]
 TINY_ARGS = ["--input-size", "32", "--views", "1", "--epochs", "2", "--batch-size", "4", "--hidden", "16",
              "--fine-tune", "--fine-tune-epochs", "1", "--fine-tune-layers", "3"]

@@ -203,7 +203,7 @@ def cmd_train(args) -> int:
         run = new_run(args.results, _train_config(args))
         print(f"run folder: {run.path}", file=sys.stderr)
     _ensure_dataset(run)
-    if (getattr(args, "workers", None) or 1) > 1:
+    if getattr(args, "workers", None) not in (None, 1):
         from glr.training.workers import train_local
 
         result = train_local(run, args.workers, resume=bool(args.resume))

@@ -14,10 +14,10 @@ import time
 import pytest
 
 from conftest import TINY_TRAIN, tiny_config
-from glr.training.cluster import ClusterError, cluster_from_env, make_strategy
+from glr.training import cluster as cluster_module
+from glr.training.cluster import Cluster, ClusterError, cluster_from_env, cluster_run
 from glr.training.launch import new_run
 from glr.training.run import runs_dir
-from glr.training.status import ACTIVE_STATES
 from glr.training.trainer import train_run
 from glr.training.workers import free_ports, worker_env
 
@@ -144,3 +144,27 @@ def test_tf_config_roles():
     chief = cluster_from_env({"TF_CONFIG": '{"cluster": {"chief": ["c:1"], "worker": ["a:1"]}, '
                                            '"task": {"type": "worker", "index": 0}}'})
     assert chief.size == 2 and chief.index == 1 and not chief.is_chief and chief.peers() == ["c:1"]
+
+
+def test_a_cluster_run_folder_is_made_by_the_chief_and_awaited_by_the_others(tmp_path, tiny_data, monkeypatch):
+    monkeypatch.setattr(cluster_module, "START_TIMEOUT_SECONDS", 1)
+    chief, other = Cluster(("a:1", "b:2"), 0), Cluster(("a:1", "b:2"), 1)
+    path, config = tmp_path / "runs" / "gldv2-2x", tiny_config(tiny_data)
+    with pytest.raises(ClusterError, match="did not create"):
+        cluster_run(path, config, other)
+    assert not path.exists()  # a worker never makes it
+    run = cluster_run(path, config, chief)
+    assert run.config()["train"]["input_size"] == 32 and run.status()["state"] == "queued"
+    assert cluster_run(path, config, other).path == run.path
+    with pytest.raises(ClusterError, match="runs/<run id>"):
+        cluster_run(tmp_path / "elsewhere", config, chief)
+
+
+def test_bad_worker_counts_are_refused(tmp_path, tiny_data):
+    from glr.errors import GlrError
+    from glr.training.workers import train_local
+
+    run = new_run(tmp_path, tiny_config(tiny_data))
+    for bad in (0, 17):
+        with pytest.raises(GlrError, match="--workers must be between 1 and 16"):
+            train_local(run, bad)
