@@ -86,6 +86,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--results", help=RESULTS_HELP)
     p.add_argument("--resume", metavar="RUN", nargs="?", const=True, help="continue a stopped or failed run from its last checkpoint")
     p.add_argument("--run-dir", help=argparse.SUPPRESS)  # used by the app's launcher
+    p.add_argument("--workers", type=int, default=1, metavar="N",
+                   help="train with N local worker processes under tf.distribute (default 1); on a cluster, "
+                        "set TF_CONFIG on each node instead (docs/scale-out.md)")
     _add_curation_args(p)
     model = p.add_argument_group("model")
     model.add_argument("--backbone", choices=list_backbones(), help=f"default {d.backbone}")

@@ -6,6 +6,7 @@ Each `cmd_*` takes the parsed arguments and returns the exit code. Heavy librari
 
 from __future__ import annotations
 
+import os
 import sys
 from contextlib import contextmanager
 from pathlib import Path
@@ -203,7 +204,11 @@ def cmd_train(args) -> int:
     from glr.training.launch import new_run
     from glr.training.trainer import train_run
 
-    if args.run_dir:
+    if args.run_dir and not Path(args.run_dir).is_dir() and os.environ.get("TF_CONFIG"):
+        from glr.training.cluster import cluster_from_env, cluster_run
+
+        run = cluster_run(args.run_dir, _train_config(args), cluster_from_env())
+    elif args.run_dir:
         run = _find_run(args.run_dir, args.results)
     elif args.resume:
         run = _find_run(args.resume, args.results)
@@ -218,7 +223,14 @@ def cmd_train(args) -> int:
         run = new_run(args.results, config)
         print(f"run folder: {run.path}", file=sys.stderr)
     _ensure_dataset(run)
-    result = train_run(run, resume=bool(args.resume), console=True)
+    if getattr(args, "workers", None) not in (None, 1):
+        from glr.training.workers import train_local
+
+        result = train_local(run, args.workers, resume=bool(args.resume))
+    else:
+        result = train_run(run, resume=bool(args.resume), console=True)
+    if result is None:  # a worker of a cluster, not its chief: the chief reports
+        return 0
     status = run.status()
     print(f"{status['state']}: {status.get('message', '')}")
     if result:

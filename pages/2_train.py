@@ -205,6 +205,9 @@ with st.expander("More settings"):
         persist_state="session", format_func=lambda v: {"images": "images (K views)", "features": "the feature map"}[v],
         help="The feature map: one backbone pass per photo instead of K + 1, about 2x faster from an empty cache, "
              "about half a point less accurate (benchmarks/README.md).")
+    workers = c[1].radio("Workers", [1, 2], horizontal=True, key="train_workers", persist_state="session",
+                         help="Local worker processes under tf.distribute, sharing the CPU: the cluster mode "
+                              "in small (docs/scale-out.md). Not faster on one machine's cores.")
 
 lock = launch.read_lock(results) if results.is_dir() else None
 if lock and not active:  # a lock whose run is not found here: Start says what holds it
@@ -225,7 +228,7 @@ if st.button("Start training", type="primary", icon=":material/play_arrow:", key
             "patience": patience, "fine_tune": fine_tune, "fine_tune_epochs": fine_tune_epochs,
         })
         with st.spinner("Starting the training process..."):
-            run = launch.launch(results, launch.run_config(config))
+            run = launch.launch(results, launch.run_config(config), workers=workers)
     except GlrError as exc:  # ConfigError, RunError ("another training is running"), ...
         st.error(str(exc))
     else:
@@ -264,7 +267,7 @@ else:
             "Resume", icon=":material/resume:", key="train_resume", disabled=active is not None,
             help="Continue from the last checkpoint." if not active else f"{active.label()} is training"):
         try:
-            launch.resume(run, results)
+            launch.resume(run, results, workers=workers)
         except GlrError as exc:
             st.error(str(exc))
         else:

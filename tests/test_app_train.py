@@ -166,3 +166,19 @@ def test_two_sessions_press_start_one_training_starts_the_other_is_told(results,
         assert button(second, "Start training").disabled
     finally:
         launch.stop(active[0], timeout=20, wait=True)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_start_a_run_with_one_or_two_workers(results, monkeypatch, workers):
+    started = []
+
+    def fake_launch(results_dir, config, **options):  # records the request; no training process starts
+        started.append(options)
+        return Run.create(results_dir, config)
+
+    monkeypatch.setattr(launch, "launch", fake_launch)
+    at = open_page(TRAIN)
+    at.radio(key="train_workers").set_value(workers).run()
+    button(at, "Start training").click().run()
+    assert_no_exception(at)
+    assert started == [{"workers": workers}]

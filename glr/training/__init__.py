@@ -7,4 +7,7 @@ starts, stops, resumes and deletes trainings as processes of their own (one per 
 folder, `processes` tells whether one is alive), and `run_table` lists a results folder's
 runs. `trainer` trains the head on cached features (phase 1), optionally fine-tunes the
 backbone (phase 2), reporting through `progress`; `model` is the study's head and classifier.
+Both phases train in `loop` under the tf.distribute strategy that `cluster` makes from
+`TF_CONFIG` (one process, or several workers of which only the chief writes the run folder);
+`workers` starts N local workers for `--workers N`.
 """

@@ -187,19 +187,22 @@ def launch(
     *,
     resume_run: Run | None = None,
     argv_prefix: list[str] | None = None,
+    workers: int = 1,
 ) -> Run:
     """Start a training process for a new run (or `resume_run`) and return at once.
 
     The lock is taken first, so of two simultaneous launches exactly one starts and the
     other gets RunError. The trainer runs `[*argv_prefix, "--run-dir", DIR, ("--resume")]`,
     by default `python -m glr train ...`, in its own session, appending output to the run's log.
+    With `workers` > 1 it trains with that many local worker processes (glr.training.workers).
     """
     results_dir = Path(results_dir).absolute()
     if resume_run is None and config is None:
         raise RunError("launch needs a config for a new run, or a run to resume")
     run_id = resume_run.id if resume_run else new_run_id(results_dir, config)
     run_path = resume_run.path if resume_run else runs_dir(results_dir) / run_id
-    argv = [*(argv_prefix or TRAINER_ARGV), "--run-dir", str(run_path)] + (["--resume"] if resume_run else [])
+    argv = [*(argv_prefix or TRAINER_ARGV), "--run-dir", str(run_path)] + (["--resume"] if resume_run else []) \
+        + (["--workers", str(workers)] if workers > 1 else [])
     env = dict(os.environ, PYTHONUNBUFFERED="1")  # the log fills as it happens
     # `-m glr` must work wherever the app was started, installed or not.
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH")]))
@@ -287,7 +290,8 @@ def _settle_stopped(run: Run, how: str | None) -> dict:
     return run.status()
 
 
-def resume(run: Run, results_dir: str | os.PathLike | None = None, *, argv_prefix: list[str] | None = None) -> Run:
+def resume(run: Run, results_dir: str | os.PathLike | None = None, *, argv_prefix: list[str] | None = None,
+           workers: int = 1) -> Run:
     """Continue a stopped or failed run from its last checkpoint, in a new training process."""
     state = run.status()["state"]
     if state in ACTIVE_STATES:
@@ -301,7 +305,7 @@ def resume(run: Run, results_dir: str | os.PathLike | None = None, *, argv_prefi
         run.history()
     except RunError as exc:
         raise RunError(f"run {run.id} cannot be resumed: {exc}; start a new run") from None
-    return launch(results_dir or run.results_dir, resume_run=run, argv_prefix=argv_prefix)
+    return launch(results_dir or run.results_dir, resume_run=run, argv_prefix=argv_prefix, workers=workers)
 
 
 def delete_run(run: Run) -> None:

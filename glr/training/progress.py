@@ -2,14 +2,13 @@
 
 `Progress` writes the current stage and step to the run's status (what the app's progress
 bars show) and draws a terminal bar; after every step it checks the run's stop flag and
-raises `StopRequested`. `keras_callbacks` turns Keras' fit loop into the same protocol:
-a history row and checkpoints after each epoch, a clean stop after the current batch.
+raises `StopRequested`. The training loop (glr.training.loop) reports each batch here and
+stops cleanly after the current one.
 """
 
 from __future__ import annotations
 
 import sys
-import time
 from dataclasses import dataclass
 
 from glr.training.run import Run
@@ -63,65 +62,3 @@ class Progress:
         if self._bar:
             self._bar.close()
             self._bar = None
-
-
-# --------------------------------------------------------------------------- callbacks
-def keras_callbacks():
-    """Keras callback classes, defined when Keras is imported (it is heavy)."""
-    import keras
-
-    class RunCallback(keras.callbacks.Callback):
-        """Writes the history, status and checkpoints each epoch; stops after a batch on request."""
-
-        def __init__(self, trainer, phase: int, epochs: int, steps: int):
-            super().__init__()
-            self.trainer, self.phase, self.epochs, self.steps = trainer, phase, epochs, steps
-            self.stopped = False
-
-        def on_epoch_begin(self, epoch, logs=None):
-            self.t0 = time.monotonic()
-            # `epoch` in the status counts the epochs done, so the page reads "epoch {epoch + 1} of {epochs}".
-            self.trainer.progress.start(PHASES[self.phase], self.steps, "batch", epoch=epoch, epochs=self.epochs,
-                                        message=f"epoch {epoch + 1} of {self.epochs}", desc=f"epoch {epoch + 1}")
-
-        def on_train_batch_end(self, batch, logs=None):
-            try:
-                self.trainer.progress.advance(1)
-            except StopRequested:
-                self.stopped = True
-                self.model.stop_training = True
-
-        def on_epoch_end(self, epoch, logs=None):
-            self.trainer.progress.close()
-            if self.stopped:
-                # A partial epoch: keep its weights as the last checkpoint, but do not count it;
-                # resume redoes this epoch, so history has no gap and no duplicate.
-                self.trainer.save_checkpoint(self.model, self.phase, epoch, partial=True)
-                return
-            logs = logs or {}
-            row = {"phase": self.phase, "epoch": epoch + 1, "loss": logs.get("loss"),
-                   "accuracy": logs.get("accuracy"), "val_loss": logs.get("val_loss"),
-                   "val_accuracy": logs.get("val_accuracy"), "val_top5": logs.get("val_top5"),
-                   "lr": float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate)),
-                   "seconds": round(time.monotonic() - self.t0, 3)}
-            # History first, checkpoint second: a kill between the two leaves a history row
-            # past the checkpoint, which resume trims, never a checkpoint with no row.
-            self.trainer.append_history(row)
-            self.trainer.save_checkpoint(self.model, self.phase, epoch + 1, val_loss=logs.get("val_loss"))
-            if self.trainer.console:
-                print(f"epoch {epoch + 1:>3}  loss {row['loss']:.4f}  acc {row['accuracy']:.3f}  "
-                      f"val_loss {row['val_loss']:.4f}  val_acc {row['val_accuracy']:.3f}  top5 {row['val_top5']:.3f}")
-
-    class ResumableEarlyStopping(keras.callbacks.EarlyStopping):
-        """EarlyStopping whose patience counter survives a stop and resume."""
-
-        def __init__(self, best: float | None, wait: int, **kwargs):
-            super().__init__(**kwargs)
-            self._resume_best, self._resume_wait = best, wait
-
-        def on_train_begin(self, logs=None):
-            super().on_train_begin(logs)
-            if self._resume_best is not None:
-                self.best, self.wait = self._resume_best, self._resume_wait
-
-    return RunCallback, ResumableEarlyStopping

@@ -12,17 +12,25 @@ backbone's feature map of the whole photo, one pass per training photo
 Phase 2 (optional, off by default on a CPU) fine-tunes the backbone's last layers end to
 end on live augmentation, with BatchNorm in inference mode and a low learning rate.
 
+Both phases train in one loop under a tf.distribute strategy (glr.training.loop): the
+default strategy in one process, MultiWorkerMirroredStrategy across the workers that
+`TF_CONFIG` names (glr.training.cluster). In a cluster each worker first extracts the
+features of its own shard of the photos into the shared cache; only the chief writes the
+run folder, the other workers write a private copy of it that is deleted at the end.
+
 Everything the trainer knows goes into the run folder as it goes (status, history,
 checkpoints), so the app can follow it, a stop request ends it cleanly after the current
 batch, and `--resume` continues from the last checkpoint with the epochs numbered on. The
 dataset is the one the run's configuration names (the CLI and the app record it); the
-last step, evaluation, index and report, is glr.evaluation.finish.
+last step, evaluation, index and report, is glr.evaluation.finish (on the chief).
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import re
+import time
 import traceback
 from datetime import datetime, timezone
 
@@ -33,10 +41,12 @@ from glr.backbones.features import cached_features, content_digest
 from glr.backbones.registry import build_backbone
 from glr.data import datasets
 from glr.errors import GlrError
+from glr.training.cluster import Cluster, cluster_from_env, drop_worker_run, make_strategy, worker_run
 from glr.training.config import TrainConfig
 from glr.training.launch import install_sigterm_handler, training_lock
+from glr.training.loop import barrier, train_epochs, weights_digest
 from glr.training.model import build_classifier, build_head, load_model, save_model, split_classifier
-from glr.training.progress import PHASES, Progress, StopRequested, keras_callbacks
+from glr.training.progress import PHASES, Progress, StopRequested
 from glr.training.run import Run
 from glr.training.settings import resolve
 
@@ -56,8 +66,13 @@ def split_fingerprint(split: datasets.Split) -> str:
 class Trainer:
     """Trains one run folder. Use `train_run` rather than this class directly."""
 
-    def __init__(self, run: Run, config: TrainConfig, console: bool = False):
+    def __init__(self, run: Run, config: TrainConfig, console: bool = False, strategy=None,
+                 cluster: Cluster | None = None):
+        import tensorflow as tf
+
         self.run, self.cfg, self.console = run, config, console
+        self.strategy = strategy or tf.distribute.get_strategy()
+        self.cluster, self.distributed = cluster, cluster is not None
         self.progress = Progress(run, console)
         self.settings = resolve(config)
         self.spec, self.input_size = self.settings.spec, self.settings.input_size
@@ -73,8 +88,9 @@ class Trainer:
         self.run.update_status(epoch=int(row["epoch"]), step=0,
                                message=f"epoch {row['epoch']}: val_accuracy {row['val_accuracy']:.3f}")
 
-    def save_checkpoint(self, model, phase: int, epoch: int, val_loss: float | None = None, partial: bool = False) -> None:
-        """Save `last` (and `best` when val_loss improved) with the state needed to resume."""
+    def save_checkpoint(self, model, phase: int, epoch: int, val_loss: float | None = None, partial: bool = False) -> int:
+        """Save `last` (and `best` when val_loss improved) with the state needed to resume; returns
+        the epochs since the best one (early stopping's counter)."""
         state = self.checkpoint_state() or {}
         best = state.get("best_val_loss") if state.get("phase") == phase else None
         wait = state.get("wait", 0) if state.get("phase") == phase else 0
@@ -87,6 +103,7 @@ class Trainer:
         save_model(model, self.run.last_checkpoint)
         self.run.write_checkpoint_state({"phase": phase, "epoch": epoch, "end": self.phase_end, "partial": partial,
                                          "best_val_loss": best, "wait": wait, "saved": now()})
+        return wait
 
     def checkpoint_state(self) -> dict | None:
         """The last checkpoint's state, or None."""
@@ -120,7 +137,8 @@ class Trainer:
         """The frozen backbone, built on first use (a fully cached run never builds it for features)."""
         if self._backbone is None:
             self.run.update_status(message=f"building {self.spec.name}")
-            self._backbone = build_backbone(self.spec.name, weights=self.cfg.weights, input_size=self.input_size)
+            with self.strategy.scope():  # its variables are the strategy's, for phase 2
+                self._backbone = build_backbone(self.spec.name, weights=self.cfg.weights, input_size=self.input_size)
             self._backbone.trainable = False
             self.run.update_status(message=self.progress.phase)  # back to the stage it was built for
         return self._backbone
@@ -148,15 +166,16 @@ class Trainer:
         from glr.backbones.features import cached_window_features
         from glr.data.pipeline import load_size
 
+        started = time.monotonic()
         cache = self.settings.feature_cache()
         windows = self.cfg.augment and self.cfg.augment_space == "features"
         views = [] if windows else list(range(0, self.cfg.views + 1)) if self.cfg.augment else [0]
         digests = {name: [content_digest(p) for p in df["path"]] for name, df in (("train", self.train), ("val", self.val))}
         total = len(self.val) + len(self.train) * (1 if windows else len(views))
-        self.progress.start("extracting features", total, "img", desc="features")
-        computed = 0
         common = dict(input_size=self.input_size, preprocess=self.spec.preprocess,
                       batch_size=self.cfg.batch_size, progress=self.progress.advance)
+        computed = self.share_features(digests, views, windows, cache, common)
+        self.progress.start("extracting features", total, "img", desc="features")
         val, val_ok, n = cached_features(self.backbone, self.val["path"].tolist(), digests["val"], 0, cache, **common)
         computed += n
         train_views, train_ok = [], np.ones(len(self.train), bool)
@@ -172,7 +191,7 @@ class Trainer:
             train_ok &= ok
             computed += n
         self.progress.close()
-        self.run.update_status(features_computed=computed)
+        self.run.update_status(features_computed=computed, features_seconds=round(time.monotonic() - started, 1))
         bad = int((~train_ok).sum() + (~val_ok).sum())
         if bad:
             names = pd.concat([self.train.loc[~train_ok, "path"], self.val.loc[~val_ok, "path"]]).head(3).tolist()
@@ -181,6 +200,34 @@ class Trainer:
         if not windows:
             train_feats = np.stack(train_views, axis=1)
         return train_feats[train_ok], val[val_ok]
+
+    def share_features(self, digests: dict, views: list[int], windows: bool, cache, common: dict) -> int:
+        """In a cluster: fill the shared cache with this worker's shard of the photos, then wait for every shard.
+
+        The split is stable (by the photo's content digest), so a resumed or restarted
+        worker takes the same photos. Returns the number of features this worker computed.
+        """
+        from glr.backbones.features import cached_window_features
+        from glr.data.pipeline import load_size
+
+        if not self.distributed or cache is None:
+            return 0
+        size, index = self.cluster.size, self.cluster.index
+        mine = {name: [i for i, d in enumerate(digests[name]) if int(d[:8], 16) % size == index] for name in digests}
+        paths = {name: df["path"].to_numpy()[mine[name]].tolist() for name, df in (("train", self.train), ("val", self.val))}
+        own = {name: [digests[name][i] for i in mine[name]] for name in digests}
+        total = len(own["val"]) + len(own["train"]) * (1 if windows else len(views))
+        self.progress.start(f"extracting features (shard {index + 1} of {size})", total, "img", desc="features")
+        computed = cached_features(self.backbone, paths["val"], own["val"], 0, cache, **common)[2]
+        if windows:
+            computed += cached_window_features(self.map_model, paths["train"], own["train"], cache,
+                                               load_size=load_size(self.input_size), **common)[2]
+        for view in views:
+            computed += cached_features(self.backbone, paths["train"], own["train"], view, cache, **common)[2]
+        self.progress.close()
+        self.run.update_status(message="waiting for the other workers' features")
+        barrier(self.strategy)  # every shard is in the cache once every worker has got here
+        return computed
 
     # -- phase 1 --------------------------------------------------------------------
     def head_dataset(self, feats: np.ndarray, labels: np.ndarray):
@@ -212,19 +259,10 @@ class Trainer:
         n = len(self.labels)
         return ds.map(lambda x, y: (x, tf.one_hot(y, n)), num_parallel_calls=tf.data.AUTOTUNE)
 
-    def fit(self, model, phase: int, train_ds, val_data, first_epoch: int, epochs: int, steps: int) -> bool:
-        """Run Keras fit with the run callbacks; returns False if a stop was requested."""
-        RunCallback, ResumableEarlyStopping = keras_callbacks()
-        state = self.checkpoint_state() or {}
-        same_phase = state.get("phase") == phase
-        callback = RunCallback(self, phase, epochs, steps)
-        stopper = ResumableEarlyStopping(
-            state.get("best_val_loss") if same_phase else None, state.get("wait", 0) if same_phase else 0,
-            monitor="val_loss", patience=self.cfg.patience)
-        if first_epoch < epochs:
-            model.fit(train_ds, validation_data=val_data, epochs=epochs, initial_epoch=first_epoch,
-                      callbacks=[callback, stopper], verbose=0, shuffle=False)
-        return not callback.stopped
+    def load(self, path):
+        """A saved model (and its optimizer), its variables the strategy's."""
+        with self.strategy.scope():
+            return load_model(path, compile=True)
 
     def phase1(self, train_feats: np.ndarray, val_feats: np.ndarray, resume_state: dict | None):
         """Train the head on cached features; returns the best head."""
@@ -232,21 +270,24 @@ class Trainer:
 
         keras.utils.set_random_seed(self.cfg.seed)
         y_train, y_val = self.train["label"].to_numpy(), self.val["label"].to_numpy()
+        import tensorflow as tf
+
         if resume_state and resume_state["phase"] == 1:
-            head = load_model(self.run.last_checkpoint, compile=True)
+            head = self.load(self.run.last_checkpoint)
             first = resume_state["epoch"]
         else:
-            head = build_head(train_feats.shape[-1], len(self.labels), self.cfg.hidden, self.cfg.dropout, self.cfg.seed)
-            self.compile(head, self.cfg.learning_rate)
+            with self.strategy.scope():
+                head = build_head(train_feats.shape[-1], len(self.labels), self.cfg.hidden, self.cfg.dropout, self.cfg.seed)
+                self.compile(head, self.cfg.learning_rate)
             first = 0
         self.run.update_status(phase=PHASES[1])
         steps = int(np.ceil(len(y_train) / self.cfg.batch_size))
-        val_data = (val_feats, np.eye(len(self.labels), dtype=np.float32)[y_val])
-        done = self.fit(head, 1, self.head_dataset(train_feats, y_train), val_data, first, self.cfg.epochs, steps)
-        if not done:
+        val_ds = tf.data.Dataset.from_tensor_slices(
+            (val_feats, np.eye(len(self.labels), dtype=np.float32)[y_val])).batch(self.cfg.batch_size)
+        if not train_epochs(self, head, 1, self.head_dataset(train_feats, y_train), val_ds, first, self.cfg.epochs, steps):
             raise StopRequested
         if self.run.best_checkpoint.exists():
-            head = load_model(self.run.best_checkpoint)
+            head = self.load(self.run.best_checkpoint)
         return head
 
     # -- phase 2 --------------------------------------------------------------------
@@ -257,12 +298,13 @@ class Trainer:
         from glr.data.pipeline import make_dataset
 
         if resume_state and resume_state["phase"] == 2:
-            model = load_model(self.run.last_checkpoint, compile=True)
+            model = self.load(self.run.last_checkpoint)
             backbone, head = split_classifier(model)
             first, self.phase_end = resume_state["epoch"], resume_state["end"]
         else:
             backbone = self.backbone()
-            model = build_classifier(backbone, head, self.input_size)
+            with self.strategy.scope():
+                model = build_classifier(backbone, head, self.input_size)
             first = int(self.run.history()["epoch"].max())
             self.phase_end = first + self.cfg.fine_tune_epochs
         backbone.trainable = True
@@ -273,16 +315,17 @@ class Trainer:
             if isinstance(layer, keras.layers.BatchNormalization):
                 layer.trainable = False
         if not (resume_state and resume_state["phase"] == 2):
-            self.compile(model, self.cfg.fine_tune_learning_rate)
+            with self.strategy.scope():
+                self.compile(model, self.cfg.fine_tune_learning_rate)
         common = dict(input_size=self.input_size, preprocess=self.spec.preprocess, batch_size=self.cfg.batch_size)
         train_ds = self.one_hot(make_dataset(self.train["path"].tolist(), self.train["label"], training=self.cfg.augment,
                                              shuffle=True, seed=self.cfg.seed, **common))
         val_ds = self.one_hot(make_dataset(self.val["path"].tolist(), self.val["label"], **common))
         self.run.update_status(phase=PHASES[2])
         steps = int(np.ceil(len(self.train) / self.cfg.batch_size))
-        if not self.fit(model, 2, train_ds, val_ds, first, self.phase_end, steps):
+        if not train_epochs(self, model, 2, train_ds, val_ds, first, self.phase_end, steps):
             raise StopRequested
-        return load_model(self.run.best_checkpoint) if self.run.best_checkpoint.exists() else model
+        return self.load(self.run.best_checkpoint) if self.run.best_checkpoint.exists() else model
 
     # -- the whole run --------------------------------------------------------------
     def train(self, resume: bool = False) -> tuple[dict, list[str]]:
@@ -303,23 +346,57 @@ class Trainer:
         else:
             classifier = self.phase2(None, resume_state)
         save_model(classifier, self.run.model_path)
+        if self.distributed:
+            digest = weights_digest(classifier)
+            print(f"worker {self.cluster.index}: final weights {digest}", flush=True)
+            if not self.cluster.is_chief:
+                return {}, []  # the chief alone evaluates, indexes and reports
+            self.run.update_status(weights_digest=digest)
+            classifier = load_model(self.run.model_path)  # a plain copy: evaluation is no collective
         return finish_run(self.run, classifier, self.train, self.val, batch_size=self.cfg.batch_size,
                           val_feats=val_feats, progress=self.progress)
 
 
-def train_run(run: Run, resume: bool = False, console: bool = False) -> dict:
+def _cluster_message(exc: BaseException) -> str:
+    """A collective that failed because a worker died or hung up, said in one line."""
+    first = re.sub(r"\{\{.*?\}\}\s*", "", (str(exc).strip().splitlines() or [""])[0])[:300]  # drop TF's op name
+    return (f"a worker stopped answering, so training stopped ({exc.__class__.__name__}: {first}); "
+            "--resume continues from the last checkpoint, with the same or another number of workers")
+
+
+def train_worker(run: Run, cluster: Cluster, resume: bool = False) -> None:
+    """A non-chief worker: train in step with the chief, writing only a temporary copy of the run folder."""
+    copy = worker_run(run, cluster)
+    try:
+        install_sigterm_handler(copy)
+        strategy = make_strategy(cluster)
+        Trainer(copy, run.train_config(), strategy=strategy, cluster=cluster).train(resume=resume)
+    except StopRequested:
+        pass
+    finally:
+        drop_worker_run(copy)
+
+
+def train_run(run: Run, resume: bool = False, console: bool = False) -> dict | None:
     """Train `run` under the results folder's lock, recording the outcome in its status.
 
     Ends as finished, stopped (on request) or failed (with the traceback). A `GlrError` is
-    re-raised for the CLI to print; any other exception too, after it is recorded.
+    re-raised for the CLI to print; any other exception too, after it is recorded. Under a
+    `TF_CONFIG` cluster the chief does this; the other workers run `train_worker` (None).
     """
+    cluster = cluster_from_env()
+    if cluster is not None and not cluster.is_chief:
+        return train_worker(run, cluster, resume)
     with training_lock(run.results_dir, run.id):
         install_sigterm_handler(run)
         run.clear_stop_request()
-        run.update_status(state="running", pid=os.getpid(), started=now(), finished=None,
-                          traceback=None, message="starting")
+        run.update_status(state="running", pid=os.getpid(), started=now(), finished=None, traceback=None,
+                          workers=cluster.size if cluster else 1,
+                          message=f"waiting for {cluster.size} workers" if cluster else "starting")
+        trainer = None
         try:
-            trainer = Trainer(run, run.train_config(), console=console)
+            strategy = make_strategy(cluster)
+            trainer = Trainer(run, run.train_config(), console=console, strategy=strategy, cluster=cluster)
             result, problems = trainer.train(resume=resume)
         except StopRequested:
             trainer.progress.close()
@@ -329,8 +406,11 @@ def train_run(run: Run, resume: bool = False, console: bool = False) -> dict:
             run.update_status(state="failed", finished=now(), message=str(exc), traceback=None)
             raise
         except BaseException as exc:
-            run.update_status(state="failed", finished=now(), message=f"{exc.__class__.__name__}: {exc}",
-                              traceback=traceback.format_exc())
+            lost = cluster is not None and type(exc).__module__.startswith("tensorflow")
+            run.update_status(state="failed", finished=now(), traceback=traceback.format_exc(),
+                              message=_cluster_message(exc) if lost else f"{exc.__class__.__name__}: {exc}")
+            if lost:
+                raise GlrError(_cluster_message(exc)) from None
             raise
         message = "; ".join([f"top-1 {result['top1']:.3f}, top-5 {result['top5']:.3f}, GAP {result['gap']:.3f}", *problems])
         run.update_status(state="finished", finished=now(), phase="done", step=None, steps=None, message=message)

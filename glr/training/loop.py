@@ -1,0 +1,186 @@
+"""The training loop: epochs of `strategy.run` steps, the same code for one process and for a cluster.
+
+Keras 3's `model.fit` fails under `MultiWorkerMirroredStrategy` (keras-team/keras#20585),
+so both phases train here, as TensorFlow's guide to custom training with tf.distribute
+does: the dataset is batched with the GLOBAL batch size and distributed over the replicas,
+each replica computes its per-example losses and `tf.nn.compute_average_loss` divides them by
+the global batch, and the sums that make the metrics (loss, correct top-1 and top-5,
+examples) are reduced over every replica. Under the default strategy (one process) it is
+one replica and the same arithmetic as Keras' fit: mean cross-entropy per batch, Adam.
+
+After each epoch the trainer's `end_epoch` writes history and checkpoints on every worker
+(only the chief's go to the run folder). A stop request on any worker travels in the next
+step's reduced sums, so every worker stops after the same batch and none is left waiting
+in a collective.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+from glr.training.progress import PHASES, StopRequested
+
+if TYPE_CHECKING:
+    from glr.training.trainer import Trainer
+
+TOP_K = 5  # the history's val_top5
+# The reduced sums of a step: loss * examples, correct top-1, correct top-k, examples, stop flags.
+LOSS, CORRECT, TOPK, COUNT, STOP = range(5)
+
+
+def distribute(strategy, ds):
+    """The dataset split over the strategy's replicas, by element (batches of the global size)."""
+    import tensorflow as tf
+
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    return strategy.experimental_distribute_dataset(ds.with_options(options))
+
+
+def barrier(strategy) -> None:
+    """Wait until every worker gets here (a one-number all-reduce); at once under one process."""
+    import tensorflow as tf
+
+    def one():
+        return tf.ones(())
+
+    @tf.function(autograph=False)
+    def total():
+        return strategy.reduce("SUM", strategy.run(one), axis=None)
+
+    total().numpy()
+
+
+def weights_digest(model) -> str:
+    """A short hash of a model's weights: the workers of a cluster must end with the same one."""
+    import hashlib
+
+    digest = hashlib.sha1()
+    for w in model.get_weights():
+        digest.update(w.tobytes())
+    return digest.hexdigest()[:16]
+
+
+def build_optimizer(strategy, model) -> None:
+    """Create the optimizer's slots inside the strategy's scope (fit does this before its first step)."""
+    with strategy.scope():
+        if not model.optimizer.built:
+            model.optimizer.build(model.trainable_variables)
+
+
+class Steps:
+    """The compiled train and evaluation steps of one model under one strategy."""
+
+    def __init__(self, strategy, model, label_smoothing: float, classes: int):
+        import keras
+        import tensorflow as tf
+
+        self.strategy, self.model = strategy, model
+        loss_fn = keras.losses.CategoricalCrossentropy(label_smoothing=label_smoothing, reduction=None)
+        k = min(TOP_K, classes)
+
+        def sums(y, probs, per_example, stop):
+            truth = tf.argmax(y, axis=-1)
+            correct = tf.cast(tf.equal(tf.argmax(probs, axis=-1), truth), tf.float32)
+            in_top = tf.cast(tf.math.in_top_k(truth, tf.cast(probs, tf.float32), k), tf.float32)
+            count = tf.cast(tf.shape(y)[0], tf.float32)
+            return tf.stack([tf.reduce_sum(per_example), tf.reduce_sum(correct), tf.reduce_sum(in_top), count, stop])
+
+        def train_step(x, y, stop):
+            with tf.GradientTape() as tape:
+                probs = model(x, training=True)
+                per_example = loss_fn(y, probs)
+                loss = tf.nn.compute_average_loss(per_example)  # / the global batch
+            grads = tape.gradient(loss, model.trainable_variables)
+            model.optimizer.apply_gradients(zip(grads, model.trainable_variables))
+            return sums(y, probs, per_example, stop)
+
+        def eval_step(x, y, stop):
+            probs = model(x, training=False)
+            return sums(y, probs, loss_fn(y, probs), stop)
+
+        @tf.function(reduce_retracing=True)
+        def train(batch, stop):
+            return strategy.reduce("SUM", strategy.run(train_step, args=(*batch, stop)), axis=None)
+
+        @tf.function(reduce_retracing=True)
+        def evaluate(batch, stop):
+            return strategy.reduce("SUM", strategy.run(eval_step, args=(*batch, stop)), axis=None)
+
+        self.train, self.evaluate = train, evaluate
+
+    def validate(self, val_ds, stop: float):
+        """(val_loss, val_accuracy, val_top5, whether any worker asked to stop) over the validation set.
+
+        The stop flags ride along with the sums, so every worker learns of a stop asked
+        for during the epoch's last batch at the same point.
+        """
+        import numpy as np
+        import tensorflow as tf
+
+        total = np.zeros(5)
+        for batch in val_ds:
+            total += self.evaluate(batch, tf.constant(stop)).numpy()
+        n = max(total[COUNT], 1.0)
+        return total[LOSS] / n, total[CORRECT] / n, total[TOPK] / n, bool(total[STOP] > 0 or stop)
+
+
+def train_epochs(trainer: "Trainer", model, phase: int, train_ds, val_ds, first_epoch: int, epochs: int,
+                 steps: int) -> bool:
+    """Train epochs first_epoch+1..epochs with early stopping; False if a stop was requested.
+
+    `train_ds` and `val_ds` are tf.data datasets of (x, one-hot y) batches of the global size.
+    """
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    strategy = trainer.strategy
+    build_optimizer(strategy, model)
+    step = Steps(strategy, model, trainer.cfg.label_smoothing, len(trainer.labels))
+    train_dist, val_dist = distribute(strategy, train_ds), distribute(strategy, val_ds)
+    progress, patience = trainer.progress, trainer.cfg.patience
+    for epoch in range(first_epoch, epochs):
+        t0 = time.monotonic()
+        # `epoch` in the status counts the epochs done, so the page reads "epoch {epoch + 1} of {epochs}".
+        progress.start(PHASES[phase], steps, "batch", epoch=epoch, epochs=epochs,
+                       message=f"epoch {epoch + 1} of {epochs}", desc=f"epoch {epoch + 1}")
+        total, want_stop, stopped = np.zeros(5), 0.0, False
+        for batch in train_dist:
+            sums = step.train(batch, tf.constant(want_stop)).numpy()
+            total += sums
+            if sums[STOP] > 0:
+                stopped = True  # some worker was asked to stop before this step: all stop after it
+                break
+            try:
+                progress.advance(1)
+            except StopRequested:
+                want_stop = 1.0
+                if not trainer.distributed:
+                    stopped = True  # one process: nobody to tell, stop now
+                    break
+        progress.close()
+        if stopped:
+            # A partial epoch: keep its weights as the last checkpoint, but do not count it;
+            # resume redoes this epoch, so history has no gap and no duplicate.
+            trainer.save_checkpoint(model, phase, epoch, partial=True)
+            return False
+        val_loss, val_acc, val_top5, stop_now = step.validate(val_dist, want_stop)
+        n = max(total[COUNT], 1.0)
+        row = {"phase": phase, "epoch": epoch + 1, "loss": total[LOSS] / n, "accuracy": total[CORRECT] / n,
+               "val_loss": val_loss, "val_accuracy": val_acc, "val_top5": val_top5,
+               "lr": float(keras.ops.convert_to_numpy(model.optimizer.learning_rate)),
+               "seconds": round(time.monotonic() - t0, 3)}
+        # History first, checkpoint second: a kill between the two leaves a history row
+        # past the checkpoint, which resume trims, never a checkpoint with no row.
+        trainer.append_history(row)
+        wait = trainer.save_checkpoint(model, phase, epoch + 1, val_loss=val_loss)
+        if trainer.console:
+            print(f"epoch {epoch + 1:>3}  loss {row['loss']:.4f}  acc {row['accuracy']:.3f}  "
+                  f"val_loss {val_loss:.4f}  val_acc {val_acc:.3f}  top5 {val_top5:.3f}", flush=True)
+        if stop_now:  # asked during the epoch's last batch: the epoch is whole, stop after it
+            return False
+        if wait >= patience and epoch > 0:  # Keras' EarlyStopping rule, its counter kept in the checkpoint state
+            break
+    return True
