@@ -11,6 +11,7 @@ import threading
 import time
 from pathlib import Path
 
+import psutil
 import pytest
 
 from glr.training import launch, processes
@@ -307,6 +308,15 @@ def test_stop_via_flag_then_resume(tmp_path):
     assert "--resume" in run.log_path.read_text()
     launch.delete_run(run)
     assert not run.path.exists()
+
+
+@pytest.mark.skipif(os.name != "posix", reason="niceness is POSIX's; Windows gets a priority class")
+def test_a_launched_trainer_yields_the_cpu_to_the_app(tmp_path):
+    run = launch_fake(tmp_path, steps=1, hang=True)  # stays alive until killed
+    wait_until(lambda: run.status()["epoch"] == 1)
+    mine = os.getpriority(os.PRIO_PROCESS, 0)
+    assert psutil.Process(run.status()["pid"]).nice() == min(19, mine + processes.TRAINER_NICENESS)
+    launch.stop(run, wait=True, timeout=0.3, grace=1)
 
 
 def test_stop_hanging_trainer_sigterm_fallback(tmp_path):

@@ -29,7 +29,7 @@ from filelock import FileLock
 
 from glr.atomic import read_json, write_json
 from glr.paths import PROJECT_ROOT, demo_dir
-from glr.training.processes import KILL, pid_alive, process_start, signal_process, track
+from glr.training.processes import KILL, lower_priority, pid_alive, process_start, signal_process, track
 from glr.training.run import Run, RunError, new_run_id, runs_dir
 from glr.training.status import ACTIVE_STATES, FINAL_STATES, now
 
@@ -229,6 +229,7 @@ def launch(
             raise RunError(f"could not start the trainer ({argv[0]}): {exc}") from exc
         raise
     track(proc)
+    lower_priority(proc.pid)
     # Read the start time now, while the child is surely still there (alive or unreaped).
     start = process_start(proc.pid)
     _set_lock_pid(results_dir, run_id, proc.pid, start)

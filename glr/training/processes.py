@@ -84,3 +84,18 @@ def signal_process(pid: int, sig: int) -> None:
 
 
 KILL = getattr(signal, "SIGKILL", signal.SIGTERM)  # Windows has no SIGKILL; its SIGTERM already ends a process
+
+
+# A launched training yields the CPU to the app that started it: on a shared laptop, pages
+# stay responsive while it trains (the training itself slows a little only when both compete).
+TRAINER_NICENESS = 10
+
+
+def lower_priority(pid: int) -> bool:
+    """Run process `pid` (and the workers it starts, which inherit it) at a lower CPU priority; False if it can't."""
+    try:
+        proc = psutil.Process(pid)
+        proc.nice(psutil.BELOW_NORMAL_PRIORITY_CLASS if os.name == "nt" else TRAINER_NICENESS)
+        return True
+    except (psutil.Error, OSError):
+        return False
