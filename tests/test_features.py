@@ -187,3 +187,19 @@ def test_failed_export_falls_back_to_tensorflow(tmp_path, monkeypatch):
     assert ok.all()
     with pytest.raises(ValueError, match="unknown feature engine"):
         extract_features(model, [str(tmp_path / "a.jpg")], input_size=16, preprocess=None, engine="gpu")
+
+
+def test_damaged_cache_entry_is_computed_again(tmp_path):
+    from glr.backbones.features import FeatureCache, cached_features, content_digest
+
+    write_image(tmp_path / "a.jpg", seed=4)
+    paths = [str(tmp_path / "a.jpg")]
+    digests = [content_digest(paths[0])]
+    cache = FeatureCache(tmp_path / "cache", "tiny-16-test")
+    first, _, computed = cached_features(tiny_model, paths, digests, 0, cache, input_size=16, preprocess=None)
+    entry = cache._path(digests[0], 0)
+    assert computed == 1 and entry.is_file() and not list(entry.parent.glob(".*.tmp"))  # no temp file left
+    entry.write_bytes(entry.read_bytes()[:40])  # cut short, as a crash could leave it
+    again, ok, computed = cached_features(tiny_model, paths, digests, 0, cache, input_size=16, preprocess=None)
+    assert computed == 1 and ok.all()
+    np.testing.assert_allclose(again, first)

@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
+import threading
 import weakref
 from pathlib import Path
 from typing import Callable, Sequence
@@ -236,6 +238,7 @@ class FeatureCache:
 
     def __init__(self, root: str | Path, key: str):
         self.dir = Path(root) / key
+        self._made: set[Path] = set()  # folders known to exist
 
     def _path(self, digest: str, view: int | str) -> Path:
         return self.dir / (f"view{view}" if isinstance(view, int) else view) / digest[:2] / f"{digest}.npy"
@@ -254,10 +257,26 @@ class FeatureCache:
         return vectors, np.array([v is not None for v in vectors], dtype=bool)
 
     def save(self, digest: str, view: int | str, vector: np.ndarray) -> None:
-        """Store one vector atomically."""
+        """Store one vector atomically (a temp file renamed into place).
+
+        Unlike a run's files these are not fsynced: a vector a crash damaged fails to load
+        and is computed again, and an fsync per vector cost more than the backbone's pass
+        on a busy disk (bench_cold_train.py). A write that fails goes through
+        `glr.atomic.write_with`, whose error names the file and the problem.
+        """
         buf = io.BytesIO()
         np.save(buf, np.asarray(vector, np.float32), allow_pickle=False)
-        write_with(self._path(digest, view), lambda tmp: Path(tmp).write_bytes(buf.getvalue()), suffix=".npy")
+        path = self._path(digest, view)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}-{threading.get_ident()}.tmp")
+        try:
+            if path.parent not in self._made:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                self._made.add(path.parent)
+            tmp.write_bytes(buf.getvalue())
+            os.replace(tmp, path)
+        except OSError:
+            tmp.unlink(missing_ok=True)
+            write_with(path, lambda t: Path(t).write_bytes(buf.getvalue()), suffix=".npy")
 
 
 def cached_features(
