@@ -241,7 +241,11 @@ class FeatureCache:
         self._made: set[Path] = set()  # folders known to exist
 
     def _path(self, digest: str, view: int | str) -> Path:
-        return self.dir / (f"view{view}" if isinstance(view, int) else view) / digest[:2] / f"{digest}.npy"
+        from glr.data import images
+
+        # How photos are decoded is part of the key: other pixels, other features.
+        pixels = f"-draft{images.DRAFT_SLACK:g}" if images.DRAFT_SLACK != 1 else ""
+        return self.dir / f"{f'view{view}' if isinstance(view, int) else view}{pixels}" / digest[:2] / f"{digest}.npy"
 
     def load(self, digests: Sequence[str], view: int | str) -> tuple[list[np.ndarray | None], np.ndarray]:
         """Cached vectors (None where absent or unreadable) and a found-mask."""
