@@ -44,7 +44,7 @@ WINDOW_SHRINK = 2
 WINDOW_FLIP = False
 # The engine extraction runs on: "auto" (ONNX Runtime when it is installed and the export
 # works, else TensorFlow), "onnx" (the same, but always export) or "tf". Measured here,
-# ONNX Runtime is faster at batches of 16-64 (benchmarks/bench_extract.py).
+# ONNX Runtime needs 1.06-1.29x less CPU per image at batches of 16-64 (bench_extract.py).
 ENGINE = "auto"
 ENGINES = ("auto", "onnx", "tf")
 _FORWARDS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
@@ -264,8 +264,8 @@ class FeatureCache:
         """Store one vector atomically (a temp file renamed into place).
 
         Unlike a run's files these are not fsynced: a vector a crash damaged fails to load
-        and is computed again, and an fsync per vector cost more than the backbone's pass
-        on a busy disk (bench_cold_train.py). A write that fails goes through
+        and is computed again, and the demo's 8,400 fsyncs took 117 s of a cold train's wall
+        time on a busy machine (bench_cold_train.py). A write that fails goes through
         `glr.atomic.write_with`, whose error names the file and the problem.
         """
         buf = io.BytesIO()
