@@ -2,7 +2,8 @@
 
 A frozen backbone's forward pass (a traced TF function of a preprocessed image batch) is
 converted with tf2onnx (`glr.backbones.onnx_backend.export`) and run in ONNX Runtime, which
-is faster here than TensorFlow at the batch sizes extraction uses (benchmarks/bench_extract.py).
+needs 1.06-1.29x less CPU per image here than TensorFlow at batches of 16-64
+(benchmarks/bench_extract.py).
 The exported file is keyed by the model's weights, its input shape and what the function
 computes, and kept under `<cache>/extractors`, so the conversion is paid once per backbone
 and input size on a machine (like the weight conversion), not once per run.
