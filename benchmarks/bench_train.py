@@ -10,8 +10,11 @@ the feature map of the whole photo, 1 pass at 256 px). Both ways get the same da
 backbone, head, optimiser, epochs and seed. glr keeps the best epoch by validation loss;
 for the study both its last epoch and its best epoch by validation loss are printed.
 glr's time includes everything `train` does: building the backbone, features, phase 1,
-evaluation, the similarity index (with its distractor photos) and the report.
-Goal: at least 8x faster for 20 epochs, at equal or better accuracy.
+evaluation, the similarity index (with its distractor photos) and the report. Extraction
+runs on glr's default engine (ONNX Runtime); its exported extractor, like the converted
+weights, is made once per machine and linked into the empty cache (bench_extract.py times
+the export).
+Goal (issue #15): at least 10x faster for 20 epochs, at equal or better accuracy.
 
 ResNet152, the study's backbone, runs on a smaller subset with random weights (Keras'
 ImageNet weights cannot be downloaded here), for the time ratio only.
@@ -30,7 +33,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common  # noqa: E402
 
-GOAL = 8.0
+GOAL = 10.0
 EPOCHS = 20
 SEED = 42
 # Sized so that the whole benchmark takes about 10 minutes here.

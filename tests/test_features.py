@@ -121,3 +121,85 @@ def test_spatial_model_needs_global_pooling():
     flat = keras.Model(inputs, keras.layers.Flatten()(inputs))
     assert spatial_model(flat) is None
     assert spatial_model(map_then_pool()).output.shape[1:] == (4, 4, 3)
+
+
+def conv_model():
+    """A small conv net with real weights (depthwise, BatchNorm, ReLU6, pooling), like the backbones."""
+    import keras
+
+    keras.utils.set_random_seed(3)
+    inputs = keras.Input((16, 16, 3))
+    x = keras.layers.Conv2D(8, 3, strides=2, padding="same")(inputs)
+    x = keras.layers.BatchNormalization()(x)
+    x = keras.layers.ReLU(6.0)(x)
+    x = keras.layers.DepthwiseConv2D(3, padding="same")(x)
+    return keras.Model(inputs, keras.layers.GlobalAveragePooling2D()(x), name="conv_model")
+
+
+def test_onnx_engine_matches_tensorflow_and_is_exported_once(tmp_path, monkeypatch):
+    import pytest
+
+    pytest.importorskip("onnxruntime")
+    pytest.importorskip("tf2onnx")
+    from glr.backbones import onnx_backend, onnx_features
+
+    monkeypatch.setenv("GLR_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(onnx_features, "_SESSIONS", {})
+    paths = []
+    for i in range(5):
+        write_image(tmp_path / f"{i}.jpg", seed=i, size=24)
+        paths.append(str(tmp_path / f"{i}.jpg"))
+    model = conv_model()
+    tf_feats, tf_ok = extract_features(model, paths, input_size=16, preprocess=None, batch_size=2, engine="tf")
+    onnx_feats, onnx_ok = extract_features(model, paths, input_size=16, preprocess=None, batch_size=2, engine="onnx")
+    assert list((tmp_path / "cache" / onnx_features.EXTRACTORS_SUBDIR).glob("*.onnx"))  # it really ran on ONNX
+    np.testing.assert_allclose(onnx_feats, tf_feats, atol=1e-4)
+    assert onnx_ok.tolist() == tf_ok.tolist() == [True] * 5
+    # Exported once: another session (a new process, or a model with the same weights) reuses the file.
+    onnx_features._SESSIONS.clear()  # as in a new process
+    monkeypatch.setattr(onnx_backend, "export", lambda *a, **k: pytest.fail("exported twice"))
+    again, _ = extract_features(model, paths, input_size=16, preprocess=None, engine="onnx")
+    np.testing.assert_array_equal(again, onnx_feats)
+    # Other weights are another extractor (here: not exported, so TensorFlow runs it).
+    other = conv_model()
+    other.set_weights([w + 0.5 for w in other.get_weights()])
+    assert onnx_features.model_key(other, 16) != onnx_features.model_key(model, 16)
+
+
+def test_failed_export_falls_back_to_tensorflow(tmp_path, monkeypatch):
+    import pytest
+
+    pytest.importorskip("onnxruntime")
+    from glr.backbones import onnx_backend, onnx_features
+
+    monkeypatch.setenv("GLR_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(onnx_features, "_SESSIONS", {})  # no session open from another test
+    write_image(tmp_path / "a.jpg", seed=1)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("unsupported op")
+
+    monkeypatch.setattr(onnx_backend, "export", broken)
+    model = conv_model()
+    feats, ok = extract_features(model, [str(tmp_path / "a.jpg")], input_size=16, preprocess=None, engine="onnx")
+    expected, _ = extract_features(model, [str(tmp_path / "a.jpg")], input_size=16, preprocess=None, engine="tf")
+    np.testing.assert_array_equal(feats, expected)
+    assert ok.all()
+    with pytest.raises(ValueError, match="unknown feature engine"):
+        extract_features(model, [str(tmp_path / "a.jpg")], input_size=16, preprocess=None, engine="gpu")
+
+
+def test_damaged_cache_entry_is_computed_again(tmp_path):
+    from glr.backbones.features import FeatureCache, cached_features, content_digest
+
+    write_image(tmp_path / "a.jpg", seed=4)
+    paths = [str(tmp_path / "a.jpg")]
+    digests = [content_digest(paths[0])]
+    cache = FeatureCache(tmp_path / "cache", "tiny-16-test")
+    first, _, computed = cached_features(tiny_model, paths, digests, 0, cache, input_size=16, preprocess=None)
+    entry = cache._path(digests[0], 0)
+    assert computed == 1 and entry.is_file() and not list(entry.parent.glob(".*.tmp"))  # no temp file left
+    entry.write_bytes(entry.read_bytes()[:40])  # cut short, as a crash could leave it
+    again, ok, computed = cached_features(tiny_model, paths, digests, 0, cache, input_size=16, preprocess=None)
+    assert computed == 1 and ok.all()
+    np.testing.assert_allclose(again, first)

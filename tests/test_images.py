@@ -139,3 +139,20 @@ def test_load_resized_and_image_size(tmp_path):
     out = load_resized(path, 64)
     assert out.shape == (64, 64, 3)
     assert out[32, 5, 0] > 200 and out[32, -5, 2] > 200  # colours survive the draft decode
+
+
+def test_draft_decodes_a_640x480_photo_at_half_size_for_256_px(tmp_path):
+    from PIL import Image
+
+    from glr.data.images import draft_side
+
+    path = tmp_path / "photo.jpg"
+    yy, xx = np.mgrid[0:480, 0:640]
+    smooth = np.stack([xx * 255 // 639, yy * 255 // 479, (xx + yy) * 255 // 1118], -1).astype(np.uint8)
+    Image.fromarray(smooth).save(path, quality=95)
+    # JPEG's 1/2 scale gives 320x240, slightly under 256 on one side: allowed by the slack.
+    assert decode_image(path, draft_size=draft_side(256)).shape == (240, 320, 3)
+    assert decode_image(path, draft_size=256).shape == (480, 640, 3)  # without the slack: a full decode
+    fast = load_resized(path, 256).astype(int)
+    exact = np.asarray(Image.fromarray(decode_image(path)).resize((256, 256), Image.Resampling.BILINEAR, reducing_gap=2.0))
+    assert np.abs(fast - exact.astype(int)).mean() < 2.0  # the same picture, within JPEG noise

@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
+import threading
 import weakref
 from pathlib import Path
 from typing import Callable, Sequence
@@ -40,6 +42,11 @@ WINDOW_SHRINK = 2
 # A second pass on the mirrored photo (flips, which average pooling cannot make): measured,
 # it did not pay for doubling the cost (demo 0.925 vs 0.922, wonders7 0.941 vs 0.953).
 WINDOW_FLIP = False
+# The engine extraction runs on: "auto" (ONNX Runtime when it is installed and the export
+# works, else TensorFlow), "onnx" (the same, but always export) or "tf". Measured here,
+# ONNX Runtime needs 1.06-1.29x less CPU per image at batches of 16-64 (bench_extract.py).
+ENGINE = "auto"
+ENGINES = ("auto", "onnx", "tf")
 _FORWARDS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
@@ -74,13 +81,15 @@ def extract_features(
     batch_size: int = DEFAULT_BATCH_SIZE,
     view_seeds: np.ndarray | None = None,
     progress: Callable[[int], None] | None = None,
+    engine: str | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Features for each file, in order, and a mask that is False where a file failed to decode.
 
     `view_seeds` (one int pair per file) takes that reproducible augmented view instead of
     the centre crop. `progress(n)` is called after each batch with the images done in it.
+    `engine` overrides the module's ENGINE ("auto", "onnx" or "tf").
     """
-    forward = compiled_forward(model)
+    forward = _engine(model, compiled_forward(model), input_size, len(paths), "pooled", engine)
     ds = make_dataset(
         paths, input_size=input_size, preprocess=preprocess, shuffle=False,
         batch_size=batch_size, view_seeds=view_seeds, with_ok=True,
@@ -88,12 +97,32 @@ def extract_features(
     return _run_batches(forward, ds, (0,), progress)
 
 
+def _engine(model, forward: Callable, input_size: int, n_images: int, tag: str, engine: str | None) -> Callable:
+    """`forward` on the chosen engine: a numpy batch in, a numpy array out.
+
+    ONNX Runtime when the engine allows it and the export works, TensorFlow otherwise.
+    """
+    engine = engine or ENGINE
+    if engine not in ENGINES:
+        raise ValueError(f"unknown feature engine {engine!r}; choose one of {', '.join(ENGINES)}")
+    if engine != "tf":
+        from glr.backbones.onnx_features import onnx_extractor
+
+        onnx = onnx_extractor(model, forward, input_size, n_images if engine == "auto" else 1 << 62, tag)
+        if onnx is not None:
+            return onnx
+    return lambda images: forward(images).numpy()
+
+
 def _run_batches(forward: Callable, ds, empty_shape: tuple, progress: Callable[[int], None] | None):
-    """`forward` over every (images, ok) batch of `ds`: (features, ok-mask), concatenated."""
+    """`forward` over every (images, ok) batch of `ds`: (features, ok-mask), concatenated.
+
+    tf.data decodes and resizes the next batches in its own threads while `forward` runs.
+    """
     feats, oks = [], []
-    for images, ok in ds:
-        feats.append(forward(images).numpy())
-        oks.append(ok.numpy())
+    for images, ok in ds.as_numpy_iterator():
+        feats.append(np.asarray(forward(images)))
+        oks.append(ok)
         if progress:
             progress(len(ok))
     if not feats:
@@ -138,6 +167,7 @@ def window_features(
     preprocess: Callable | None,
     batch_size: int = DEFAULT_BATCH_SIZE,
     progress: Callable[[int], None] | None = None,
+    engine: str | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(N, W, D) pooled features of the map windows of each whole photo resized to `load_size`, and an ok-mask.
 
@@ -160,9 +190,11 @@ def window_features(
         mirrored = pooled(tf.reverse(x, axis=[2])) if WINDOW_FLIP else []
         return tf.stack(pooled(x) + mirrored, axis=1)
 
+    tag = f"windows{boxes}{'-flip' if WINDOW_FLIP else ''}"
+    run = _engine(map_model, forward, load_size, len(paths), tag, engine)
     ds = make_dataset(paths, input_size=load_size, preprocess=preprocess, shuffle=False,
                       batch_size=batch_size, with_ok=True, crop=False)
-    return _run_batches(forward, ds, (len(boxes), 0), progress)
+    return _run_batches(run, ds, (len(boxes), 0), progress)
 
 
 def raw_pixel_features(
@@ -206,9 +238,14 @@ class FeatureCache:
 
     def __init__(self, root: str | Path, key: str):
         self.dir = Path(root) / key
+        self._made: set[Path] = set()  # folders known to exist
 
     def _path(self, digest: str, view: int | str) -> Path:
-        return self.dir / (f"view{view}" if isinstance(view, int) else view) / digest[:2] / f"{digest}.npy"
+        from glr.data import images
+
+        # How photos are decoded is part of the key: other pixels, other features.
+        pixels = f"-draft{images.DRAFT_SLACK:g}" if images.DRAFT_SLACK != 1 else ""
+        return self.dir / f"{f'view{view}' if isinstance(view, int) else view}{pixels}" / digest[:2] / f"{digest}.npy"
 
     def load(self, digests: Sequence[str], view: int | str) -> tuple[list[np.ndarray | None], np.ndarray]:
         """Cached vectors (None where absent or unreadable) and a found-mask."""
@@ -224,10 +261,26 @@ class FeatureCache:
         return vectors, np.array([v is not None for v in vectors], dtype=bool)
 
     def save(self, digest: str, view: int | str, vector: np.ndarray) -> None:
-        """Store one vector atomically."""
+        """Store one vector atomically (a temp file renamed into place).
+
+        Unlike a run's files these are not fsynced: a vector a crash damaged fails to load
+        and is computed again, and the demo's 8,400 fsyncs took 117 s of a cold train's wall
+        time on a busy machine (bench_cold_train.py). A write that fails goes through
+        `glr.atomic.write_with`, whose error names the file and the problem.
+        """
         buf = io.BytesIO()
         np.save(buf, np.asarray(vector, np.float32), allow_pickle=False)
-        write_with(self._path(digest, view), lambda tmp: Path(tmp).write_bytes(buf.getvalue()), suffix=".npy")
+        path = self._path(digest, view)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}-{threading.get_ident()}.tmp")
+        try:
+            if path.parent not in self._made:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                self._made.add(path.parent)
+            tmp.write_bytes(buf.getvalue())
+            os.replace(tmp, path)
+        except OSError:
+            tmp.unlink(missing_ok=True)
+            write_with(path, lambda t: Path(t).write_bytes(buf.getvalue()), suffix=".npy")
 
 
 def cached_features(
