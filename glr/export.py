@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from glr.data.images import draft_side
 from glr.errors import GlrError
 from glr.training.run import Run, RunError, as_run
 
@@ -82,6 +83,8 @@ def preprocessing_note(run: Run | str | os.PathLike) -> dict:
     size = int(settings.input_size)
     return {
         "run_id": run.id, "backbone": settings.spec.name, "input_size": size, "resize_to": load_size(size),
+        # JPEG's reduced-size decode asks for this side (glr.data.images.draft_side), as glr decodes.
+        "jpeg_draft_to": draft_side(load_size(size)),
         "resample": "bilinear", "crop": "centre",
         "input": f"float32 RGB 0..255, shape (1, {size}, {size}, 3): the photo resized to "
                  f"{load_size(size)}x{load_size(size)} (bilinear, aspect not kept), then its centre "
@@ -250,7 +253,8 @@ def eval_view(path):
     big, size = NOTE["resize_to"], NOTE["input_size"]
     with Image.open(path) as img:
         if img.format == "JPEG":
-            img.draft("RGB", (big, big))  # as glr decodes: a faster JPEG decode at about the final size
+            draft = NOTE.get("jpeg_draft_to", big)
+            img.draft("RGB", (draft, draft))  # as glr decodes: a faster JPEG decode near the final size
         img.load()
         img = ImageOps.exif_transpose(img)
         if img.mode in ("RGBA", "LA", "PA", "P"):

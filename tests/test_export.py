@@ -14,6 +14,7 @@ import pytest
 from PIL import Image, ImageOps
 
 from glr import export
+from glr.data.images import draft_side
 from glr.errors import GlrError
 
 
@@ -23,7 +24,9 @@ def photo(tmp_path_factory) -> Path:
     from conftest import write_image
 
     path = tmp_path_factory.mktemp("photo") / "red.jpg"
-    write_image(path, seed=3000, size=90, colour_seed=3)
+    # 140 px: JPEG's reduced-size decode gives 35 px when asked for draft_side(37) = 29, but 70 px when
+    # asked for 37, so a script that decoded unlike glr would see other pixels.
+    write_image(path, seed=3000, size=140, colour_seed=3)
     return path
 
 
@@ -43,7 +46,7 @@ def view_from_note(folder: Path, photo: Path) -> np.ndarray:
     note = json.loads((folder / export.NOTE_NAME).read_text())
     big, size = note["resize_to"], note["input_size"]
     with Image.open(photo) as img:
-        img.draft("RGB", (big, big))
+        img.draft("RGB", (note["jpeg_draft_to"],) * 2)
         img = ImageOps.exif_transpose(img).convert("RGB").resize((big, big), Image.Resampling.BILINEAR, reducing_gap=2.0)
     offset = (big - size) // 2
     return np.asarray(img, np.float32)[None, offset:offset + size, offset:offset + size]
@@ -81,9 +84,14 @@ def test_each_format_gives_the_predictors_top5_in_its_own_runtime(finished_run, 
     assert [row["index"] for row in labels] == list(range(len(labels)))
     note = json.loads((folder / export.NOTE_NAME).read_text())
     assert note["input_size"] == 32 and note["resize_to"] == 37 and note["format"] == fmt
+    assert note["jpeg_draft_to"] == draft_side(37)  # the script decodes as glr does
     assert "127" in note["normalisation"]  # the tiny run's backbone is EfficientNet-Lite
 
-    probs = run_format(fmt, folder, view_from_note(folder, photo))
+    from glr.predict import eval_view
+
+    view = view_from_note(folder, photo)
+    assert np.abs(view[0] - eval_view(photo, 32)).max() <= 1  # the note's recipe is glr's own view
+    probs = run_format(fmt, folder, view)
     ids, confidences = head_top5
     top = [labels[i]["landmark_id"] for i in np.argsort(-probs, kind="stable")[:5]]
     assert top == ids
