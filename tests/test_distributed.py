@@ -33,7 +33,9 @@ def cli_args(**overrides) -> list[str]:
 
 def glr_train(data, results, *extra, tmp=None, wait=True, **overrides):
     env = dict(os.environ, TMPDIR=str(tmp)) if tmp else None
-    argv = [sys.executable, "-m", "glr", "train", str(data), "--results", str(results), *cli_args(**overrides), *extra]
+    # The linear probe, like the single-process finished_run (the CLI's default would decide by itself).
+    argv = [sys.executable, "-m", "glr", "train", str(data), "--results", str(results), *cli_args(**overrides),
+            "--no-fine-tune", *extra]
     if wait:
         return subprocess.run(argv, capture_output=True, text=True, timeout=TIMEOUT, env=env)
     return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)

@@ -129,12 +129,15 @@ def test_heic_upload_gets_the_unsupported_message(results, photo):
 # --------------------------------------------------------------------------- runs
 
 
-def test_tampered_model_is_refused_on_the_predict_page(results):
+def test_tampered_model_is_refused_on_the_predict_page(results, photo):
     for name in (RUN_A, RUN_B):
         rewrite(results / RUNS_SUBDIR / name / "model.keras", _point_at_os_system_in_head)
     at = open_page(PREDICT)
     assert "refused to load: the model refers to code outside Keras (subprocess.Popen)" in texts(at.error)
-    assert not at.file_uploader  # nothing to predict with
+    # The upload box stays (what is dropped is kept), but nothing is predicted with the refused model.
+    at = upload(at, [("a.jpg", photo, "image/jpeg")])
+    assert "upload(s) are kept but not predicted: choose a model that loads" in texts(at.warning)
+    assert not at.get("plotly_chart")
 
 
 @pytest.mark.parametrize("page", [HOME, TRAIN, RESULTS, PREDICT])
