@@ -28,7 +28,7 @@ from bench_catalog import CLASSES, ROWS, write_train_csv  # noqa: E402
 APP = common.ROOT / "app.py"
 PAGE = "pages/1_dataset.py"  # relative to app.py
 GOAL_SECONDS = 10.0
-QUIET_REFERENCE = 6.9  # s: bench_catalog's read + curate on a quiet machine (benchmarks/README.md)
+QUIET_LOAD = 2.5  # load average under which the 2-core machine counts as quiet enough to judge seconds
 # Without images, a catalog of up to glr.data.datasets.MAX_ROWS_TO_CHECK rows has its files checked
 # when read, and is refused as having none: the tiny mode stays just above that size.
 TINY_ROWS, TINY_CLASSES = 210_000, 10_000
@@ -76,24 +76,28 @@ def main(argv=None) -> dict:
     common.header("Dataset page at GLDv2 size: first open, rerun, search, last gallery page")
     rows, classes = (TINY_ROWS, TINY_CLASSES) if args.tiny else (ROWS, CLASSES)
     with tempfile.TemporaryDirectory(prefix="glr-bench-page-") as tmp:
+        # The dataset gets a folder of its own: the app's cache and results folders created inside
+        # it would change its modification time, so the app would read it again as a new dataset.
+        data = Path(tmp) / "data"
+        data.mkdir()
         with common.Timer() as t:
-            write_train_csv(Path(tmp) / "train.csv", rows, classes)
+            write_train_csv(data / "train.csv", rows, classes)
         print(f"wrote {rows:,} rows, {classes:,} classes in {t.seconds:.1f} s")
         # The reference, in the same run: bench_catalog's bare read + curate of the same file.
         ref_out, _ = common.run_child([str(Path(__file__).with_name("bench_catalog.py")), "--child",
-                                       str(Path(tmp) / "train.csv")])
+                                       str(data / "train.csv")])
         ref = sum(float(part.split()[1]) for part in ref_out.splitlines()[-1].split("  "))
         print(f"reference: bench_catalog's read + curate of the same file {ref:.2f} s")
         env = {"GLR_CACHE_DIR": str(Path(tmp) / "cache"), "GLR_RESULTS": str(Path(tmp) / "results")}
-        out, peak = common.run_child([__file__, "--child", tmp], env=env)
+        out, peak = common.run_child([__file__, "--child", str(data)], env=env)
     print(out)
     times = {k: float(v) for k, v in (part.split()[:2] for part in out.splitlines()[-1].split("  "))}
-    # Absolute times swing with the machine's load; the ratio to the bare read does not.
-    quiet = times["first"] / ref * QUIET_REFERENCE
-    verdict = "met" if quiet <= GOAL_SECONDS else "NOT met"
+    # The goal is in absolute seconds, so it is judged only on a quiet machine; the ratio to the
+    # bare read (same run) is what to compare across loaded runs.
+    load = os.getloadavg()[0]
+    verdict = ("met" if times["first"] <= GOAL_SECONDS else "NOT met") if load < QUIET_LOAD else f"not judged at load {load:.1f}"
     common.summary(f"Dataset page: {rows:,} rows first open {times['first']:.1f} s = {times['first'] / ref:.2f}x the "
-                   f"bare read + curate ({ref:.1f} s here); at the quiet machine's {QUIET_REFERENCE} s that is "
-                   f"{quiet:.1f} s (goal <= {GOAL_SECONDS:.0f} s: {verdict}); rerun {times['rerun']:.2f} s, search "
+                   f"bare read + curate ({ref:.1f} s here; goal <= {GOAL_SECONDS:.0f} s: {verdict}); rerun {times['rerun']:.2f} s, search "
                    f"{times['search']:.2f} s, last gallery page {times['last_page']:.2f} s; peak RSS {peak:.2f} GB")
     return {**times, "reference": ref, "peak_gb": peak}
 

