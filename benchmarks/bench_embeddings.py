@@ -12,7 +12,7 @@ left-out classes' photos and the distractors called unknown, and the ROC AUC kno
 Candidates: pooling avg | gem (p = 3); flip: the mean of a photo and its mirror (for the head
 too); whiten: PCA whitening fitted on the index's training embeddings; the known score's
 formula (glr.retrieval.embeddings.KNOWN_SCORES). The baseline is avg, no flip, no whitening,
-head+top: what the run does today. With --fine-tune each run is fine-tuned and embeds with its
+head+top: what the run does today. (--tiny fits a logistic regression instead of training.) With --fine-tune each run is fine-tuned and embeds with its
 own backbone (no cache: slow).
 
     nice -n 10 .venv/bin/python benchmarks/bench_embeddings.py [DATA] [--seeds 0 1 2] [--fine-tune] [--tiny]
@@ -85,8 +85,20 @@ def score_candidates(head, pooled: dict, labels: pd.DataFrame, groups: dict) -> 
     return rows
 
 
-def run_dataset(data: Path, seeds, config, say=print) -> pd.DataFrame:
-    """Every candidate's figures per seed on `data` (a GLDv2 folder)."""
+class _ProbeHead:
+    """--tiny's stand-in for the trained head (training costs the smoke test too much): a logistic regression."""
+
+    def __init__(self, feats: np.ndarray, classes: np.ndarray):
+        from sklearn.linear_model import LogisticRegression
+
+        self.model = LogisticRegression(max_iter=200).fit(feats, classes)
+
+    def predict(self, feats, verbose=0, batch_size=None):
+        return self.model.predict_proba(feats).astype(np.float32)
+
+
+def run_dataset(data: Path, seeds, config, say=print, train: bool = True) -> pd.DataFrame:
+    """Every candidate's figures per seed on `data` (a GLDv2 folder); `train=False` fits a stand-in head instead."""
     from glr.backbones.features import spatial_model
     from glr.backbones.registry import build_backbone
     from glr.data import datasets
@@ -117,9 +129,15 @@ def run_dataset(data: Path, seeds, config, say=print) -> pd.DataFrame:
             run = new_run(Path(tmp), config)
             trainer = _hold_out_trainer(held_out)(run, config)
             with common.Timer() as t:
-                trainer.train()
+                trainer.train() if train else trainer.prepare_data(False)
             say(f"seed {seed}: left out {held_out}, trained in {t.seconds:.0f} s")
-            backbone, head = split_classifier(load_model(run.model_path))
+            if train:
+                backbone, head = split_classifier(load_model(run.model_path))
+            else:
+                lookup = dict(zip(trainer.labels["landmark_id"].astype(int), trainer.labels["index"].astype(int)))
+                known = trainer.train[trainer.train["path"].isin(pooled)]
+                head = _ProbeHead(np.stack([pooled[p][0] for p in known["path"]]),
+                                  known["landmark_id"].astype(int).map(lookup).to_numpy())
             seed_pooled = pooled
             if seed_pooled is None:  # fine-tuned: this run's own backbone
                 seed_pooled = pooled_table(lambda: spatial_model(backbone), all_paths, None, settings, config.batch_size)
@@ -154,7 +172,7 @@ def main(argv=None) -> dict:
         else:
             data, seeds, values = Path(args.data) if args.data else common.demo_root(), args.seeds, {}
         config = TrainConfig.from_dict({"data": str(data), "fine_tune": bool(args.fine_tune), **values})
-        table = run_dataset(data, seeds, config)
+        table = run_dataset(data, seeds, config, train=not args.tiny)
     summary = summarise(table)
     print(f"data: {'tiny' if args.tiny else data}; seeds {' '.join(map(str, seeds))}; means over seeds; "
           f"{time.perf_counter() - start:.0f} s in all")
