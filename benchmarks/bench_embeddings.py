@@ -35,7 +35,7 @@ TINY_TRAIN = dict(input_size=32, views=2, epochs=2, batch_size=4, hidden=32, lea
 FIGURES = ["knn_top1", "known_kept", "held_out_unknown", "distractors_unknown", "auroc", "top1_kept"]
 
 
-def pooled_table(get_map_model, paths, cache, settings, batch_size: int) -> dict:
+def pooled_table(get_map_model, paths, cache, settings, batch_size: int = 64) -> dict:
     """path -> (4, D) pooled views (avg, gem, mirror avg, mirror gem); photos that fail to decode are left out."""
     from glr.backbones.features import cached_pooled_features, content_digest
 
@@ -120,7 +120,7 @@ def run_dataset(data: Path, seeds, config, say=print, train: bool = True) -> pd.
         with common.Timer() as t:
             pooled = pooled_table(lambda: spatial_model(build_backbone(settings.spec.name, weights=config.weights,
                                                                        input_size=settings.input_size)),
-                                  all_paths, settings.feature_cache(), settings, config.batch_size)
+                                  all_paths, settings.feature_cache(), settings)
         say(f"pooled features of {len(pooled)} photos in {t.seconds:.0f} s")
     rows = []
     with tempfile.TemporaryDirectory(prefix="glr-bench-embed-") as tmp:
@@ -140,7 +140,7 @@ def run_dataset(data: Path, seeds, config, say=print, train: bool = True) -> pd.
                                   known["landmark_id"].astype(int).map(lookup).to_numpy())
             seed_pooled = pooled
             if seed_pooled is None:  # fine-tuned: this run's own backbone
-                seed_pooled = pooled_table(lambda: spatial_model(backbone), all_paths, None, settings, config.batch_size)
+                seed_pooled = pooled_table(lambda: spatial_model(backbone), all_paths, None, settings)
             groups = {"train": trainer.train, "val": trainer.val, "held": trainer.held, "distractors": distractors}
             rows += [{"seed": seed, **row} for row in score_candidates(head, seed_pooled, trainer.labels, groups)]
     return pd.DataFrame(rows)
