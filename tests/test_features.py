@@ -203,3 +203,39 @@ def test_damaged_cache_entry_is_computed_again(tmp_path):
     again, ok, computed = cached_features(tiny_model, paths, digests, 0, cache, input_size=16, preprocess=None)
     assert computed == 1 and ok.all()
     np.testing.assert_allclose(again, first)
+
+
+def test_gem_pool_matches_the_reference_and_averages_at_p1():
+    import tensorflow as tf
+
+    from glr.backbones.features import gem_pool
+    from glr.retrieval.embeddings import gem_numpy
+
+    fmap = np.random.default_rng(0).uniform(0, 6, (2, 3, 3, 4)).astype(np.float32)
+    assert np.allclose(gem_pool(tf.constant(fmap), 3.0).numpy(), gem_numpy(fmap, 3.0), rtol=1e-4)
+    assert np.allclose(gem_pool(tf.constant(fmap), 1.0).numpy(), fmap.mean(axis=(1, 2)), rtol=1e-4)
+    assert (gem_pool(tf.constant(fmap), 3.0).numpy() > fmap.mean(axis=(1, 2))).all()  # weighs strong cells more
+
+
+def test_pooled_features_of_a_photo_and_its_mirror_swap(tmp_path):
+    """Flip TTA is symmetric: the mirror photo's views are the photo's views swapped."""
+    import keras
+    from PIL import Image
+
+    from glr.backbones.features import pooled_features
+    from glr.retrieval.embeddings import view_embeddings
+
+    inputs = keras.Input((16, 16, 3))
+    conv = keras.layers.Conv2D(2, (1, 3), use_bias=False, activation="relu")
+    model = keras.Model(inputs, conv(inputs))  # horizontal gradients: not mirror-invariant
+    conv.set_weights([np.array([[[[1, -1], [0, 0], [0, 0]], [[0, 0]] * 3, [[-1, 1], [0, 0], [0, 0]]]], np.float32)])
+    ramp = np.linspace(0, 200, 18)[None, :, None] * np.r_[1, 0, 0]  # red grows to the right
+    pixels = (ramp + np.random.default_rng(1).integers(0, 40, (18, 18, 3))).astype(np.uint8)
+    Image.fromarray(pixels).save(tmp_path / "a.png")
+    Image.fromarray(pixels[:, ::-1]).save(tmp_path / "b.png")
+    views, ok = pooled_features(model, [str(tmp_path / "a.png"), str(tmp_path / "b.png")], input_size=16,
+                                preprocess=None, engine="tf")
+    assert views.shape == (2, 4, 2) and ok.all()
+    assert np.allclose(views[1], views[0][[2, 3, 0, 1]], rtol=1e-4, atol=1e-3)
+    assert not np.allclose(views[0][0], views[0][2], rtol=1e-2)  # the mirror really differs
+    assert np.allclose(view_embeddings(views[:1], "gem", True), view_embeddings(views[1:], "gem", True), rtol=1e-4, atol=1e-3)

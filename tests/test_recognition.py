@@ -5,7 +5,8 @@ import pytest
 
 from glr.errors import GlrError
 from glr.retrieval.recognition import (
-    Calibration, blend_scores, calibrate, evaluate_methods, known_score, knn_scores, method_scores, roc_auc,
+    Calibration, blend_scores, calibrate, class_margin, evaluate_methods, known_score, knn_scores, method_scores, roc_auc,
+    run_known_score,
 )
 
 
@@ -72,3 +73,17 @@ def test_roc_auc():
     assert roc_auc(np.array([0.9, 0.8]), np.array([0.1, 0.2])) == 1.0
     assert roc_auc(np.array([0.1]), np.array([0.9])) == 0.0
     assert np.isnan(roc_auc(np.array([0.5]), np.array([])))
+
+
+def test_class_margin_to_the_best_other_class():
+    sims = np.array([[0.9, 0.8, 0.5], [0.9, 0.85, 0.4], [0.7, 0.6, 0.2]], np.float32)
+    classes = np.array([[1, 2, 2], [1, 1, 3], [4, 4, 4]])
+    margin = class_margin(sims, classes)
+    assert margin == pytest.approx([0.1, 0.5, 0.5])  # the last: every neighbour is class 4, the k-th stands in
+    assert class_margin(np.zeros((2, 0)), np.zeros((2, 0), int)).tolist() == [0, 0]
+    np.testing.assert_allclose(run_known_score("head+top+margin", np.array([[0.6, 0.4]] * 3), sims, classes),
+                               (0.6 + sims[:, 0] + margin) / 3, rtol=1e-6)
+    np.testing.assert_allclose(run_known_score("head+top", np.array([[0.6, 0.4]] * 3), sims, classes),
+                               (0.6 + sims[:, 0]) / 2, rtol=1e-6)
+    with pytest.raises(GlrError, match="formula"):
+        run_known_score("magic", np.array([[0.6, 0.4]] * 3), sims, classes)

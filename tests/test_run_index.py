@@ -25,6 +25,7 @@ def test_training_writes_the_index_and_evaluation(finished_run):
     # Every training photo, and only those, is in the index.
     assert sorted(index.items["id"]) == sorted(split.loc[split["split"] == "train", "id"])
     assert result["val_images"] == (split["split"] == "val").sum()
+    assert result["known_score"] == "head+top"  # the formula the threshold was calibrated with
     assert result["distractors"] == sum(result["distractor_sources"].values()) > 20
     table = run_index.retrieval_table(result)
     assert table["method"].tolist() == ["head", "knn", "blend"]
@@ -116,3 +117,28 @@ def test_damaged_index_is_reported(finished_run, tmp_path):
     assert Predictor(copy).recognizer is None  # the head still answers
     with pytest.raises(GlrError, match="damaged"):
         run_index.Recognizer(copy, pd.DataFrame({"index": [0], "landmark_id": [3], "name": ["x"]}))
+
+
+def test_known_score_formula_follows_the_run_and_old_runs_keep_theirs(finished_run, tmp_path):
+    import shutil
+
+    from glr.retrieval.recognition import run_known_score
+
+    copy = tmp_path / "run"
+    shutil.copytree(finished_run.path, copy)
+    labels, path = finished_run.labels(), copy / finished_run.retrieval_path.name
+    feats = np.random.default_rng(0).normal(size=(4, EmbeddingIndex.load(copy / "index").vectors.shape[1]))
+    probs = np.full((4, len(labels)), 1.0 / len(labels), np.float32)
+    stored = json.loads(path.read_text())
+    stored.pop("known_score")  # an index built before the formula was recorded
+    path.write_text(json.dumps(stored))
+    old = run_index.Recognizer(copy, labels)
+    assert old.known_formula == "head+top"
+    sims, _ = old.index.search(feats, 10)
+    np.testing.assert_allclose(old.recognize(feats, probs)["known"], (probs.max(1) + sims[:, 0]) / 2, rtol=1e-5)
+    path.write_text(json.dumps({**stored, "known_score": "head+top+margin"}))
+    new = run_index.Recognizer(copy, labels)
+    sims, idx = new.index.search(feats, 10)
+    known = new.recognize(feats, probs)["known"]
+    np.testing.assert_allclose(known, run_known_score("head+top+margin", probs, sims, new.classes[idx]), rtol=1e-5)
+    assert not np.allclose(known, old.recognize(feats, probs)["known"])

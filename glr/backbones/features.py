@@ -197,6 +197,52 @@ def window_features(
     return _run_batches(run, ds, (len(boxes), 0), progress)
 
 
+GEM_P = 3.0  # the generalised-mean exponent: 1 is average pooling, large p tends to max pooling
+POOLINGS = ("avg", "gem")
+
+
+def gem_pool(fmap, p: float = GEM_P, eps: float = 1e-6):
+    """Generalised-mean pooling (Radenovic et al.) of a (N, H, W, D) TF map: (mean of x^p over H, W)^(1/p).
+
+    Values are clipped at `eps` first, so the root is defined (Lite0's map is ReLU6 output).
+    """
+    import tensorflow as tf
+
+    return tf.pow(tf.reduce_mean(tf.pow(tf.maximum(fmap, eps), p), axis=(1, 2)), 1.0 / p)
+
+
+def pooled_features(
+    map_model,
+    paths: Sequence[str],
+    *,
+    input_size: int,
+    preprocess: Callable | None,
+    p: float = GEM_P,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    progress: Callable[[int], None] | None = None,
+    engine: str | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(N, 4, D) pooled features of each clean centre crop, and an ok-mask.
+
+    The 4 views are: average and GeM pooling of the photo's map, then the same of its mirror
+    image (flip test-time augmentation is the mean of a view and its mirror view).
+    """
+    import tensorflow as tf
+
+    @tf.function(reduce_retracing=True)
+    def forward(x):
+        out = []
+        for image in (x, tf.reverse(x, axis=[2])):
+            fmap = map_model(image, training=False)
+            out += [tf.reduce_mean(fmap, axis=(1, 2)), gem_pool(fmap, p)]
+        return tf.stack(out, axis=1)
+
+    run = _engine(map_model, forward, input_size, len(paths), f"pooled-gem{p:g}-flip", engine)
+    ds = make_dataset(paths, input_size=input_size, preprocess=preprocess, shuffle=False,
+                      batch_size=batch_size, with_ok=True)
+    return _run_batches(run, ds, (4, 0), progress)
+
+
 def raw_pixel_features(
     paths: Sequence[str], size: int = 32, progress: Callable[[int], None] | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -329,6 +375,26 @@ def cached_window_features(
 
     # The window set is part of the key: another set must not read these vectors.
     return _through_cache(compute, paths, digests, f"windows{load_size}-s{WINDOW_SHRINK}{'-flip' if WINDOW_FLIP else ''}", cache, progress)
+
+
+def cached_pooled_features(
+    get_map_model: Callable[[], object],
+    paths: Sequence[str],
+    digests: Sequence[str],
+    cache: FeatureCache | None,
+    *,
+    input_size: int,
+    preprocess: Callable | None,
+    p: float = GEM_P,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    engine: str | None = None,
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """`pooled_features` for every path, from the cache where possible: ((N, 4, D), ok-mask, number computed)."""
+    def compute(todo_paths, _digests):
+        return pooled_features(get_map_model(), todo_paths, input_size=input_size, preprocess=preprocess, p=p,
+                               batch_size=batch_size, engine=engine)
+
+    return _through_cache(compute, paths, digests, f"pooled-gem{p:g}-flip", cache, None)
 
 
 def _through_cache(compute, paths, digests, view, cache, progress) -> tuple[np.ndarray, np.ndarray, int]:

@@ -137,7 +137,7 @@ def score_run(run, val: pd.DataFrame, held: pd.DataFrame, batch_size: int = 32, 
     from glr.backbones.features import cached_features, content_digest
     from glr.demo.distractors import distractor_set
     from glr.retrieval import verify as spatial
-    from glr.retrieval.recognition import KNN_K, calibrate, known_score, knn_scores, method_scores, verified_scores
+    from glr.retrieval.recognition import KNN_K, calibrate, knn_scores, method_scores, run_known_score, verified_scores
     from glr.retrieval.run_index import Recognizer
     from glr.training.model import load_model, split_classifier
 
@@ -179,11 +179,13 @@ def score_run(run, val: pd.DataFrame, held: pd.DataFrame, batch_size: int = 32, 
     for mode in ("plain", "verified") if verify else ("plain",):
         for g in groups.values():
             if mode == "plain":
-                g["s"], g["known"] = g["scores"], known_score(g["probs"], g["sims"][:, 0])
+                g["s"] = g["scores"]
+                g["known"] = run_known_score(recognizer.known_formula, g["probs"], g["sims"], classes[g["idx"]])
             else:
                 v = spatial.verification_score(g["inliers"])
                 g["s"] = verified_scores(g["scores"], v, classes[g["idx"][:, :v.shape[1]]])
-                g["known"] = known_score(g["probs"], g["sims"][:, 0], v.max(1) if v.shape[1] else np.zeros(len(v)))
+                g["known"] = run_known_score(recognizer.known_formula, g["probs"], g["sims"], classes[g["idx"]],
+                                             v.max(1) if v.shape[1] else np.zeros(len(v)))
         calibration = calibrate(groups["val"]["known"])
         v, h, d = (groups[k] for k in ("val", "held", "distractors"))
         figures = open_set_scores(val_true, v["s"].argmax(1), v["s"].max(1), v["known"], calibration.is_unknown(v["known"]),

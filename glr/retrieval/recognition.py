@@ -30,6 +30,11 @@ KEEP_KNOWN = 0.95
 NOISE = 2e-3  # how much a known score moves between evaluation and prediction (measured: under 1e-3)
 METHODS = ("head", "knn", "blend")
 DEFAULT_METHOD = "head"  # the blend or kNN becomes the default only where measured to win: see README
+# The known score's formula: "head+top" (head confidence and nearest similarity) or "head+top+margin"
+# (and the margin between the two best classes' similarities). A run records the one it was calibrated
+# with; an index built before the record scores "head+top". Chosen by benchmarks/bench_embeddings.py.
+KNOWN_FORMULAS = ("head+top", "head+top+margin")
+KNOWN_SCORE = "head+top"
 
 
 def knn_scores(sims: np.ndarray, neighbour_classes: np.ndarray, num_classes: int) -> np.ndarray:
@@ -53,16 +58,41 @@ def blend_scores(head_probs: np.ndarray, knn: np.ndarray, weight: float = BLEND_
     return weight * np.asarray(head_probs, np.float32) + (1.0 - weight) * np.asarray(knn, np.float32)
 
 
-def known_score(head_probs: np.ndarray, top_similarity: np.ndarray, verification: np.ndarray | None = None) -> np.ndarray:
+def known_score(head_probs: np.ndarray, top_similarity: np.ndarray, verification: np.ndarray | None = None,
+                margin: np.ndarray | None = None) -> np.ndarray:
     """How much a photo looks like a known landmark: mean of the head's top probability and the nearest similarity.
 
-    With spatial verification (`verification`: each photo's best verification score, in [0, 1)),
-    the mean of the three.
+    With spatial verification (`verification`: each photo's best verification score, in [0, 1))
+    and/or the class margin (`class_margin`), the mean of those parts too.
     """
     parts = [np.asarray(head_probs, np.float32).max(axis=1), np.asarray(top_similarity, np.float32)]
-    if verification is not None:
-        parts.append(np.asarray(verification, np.float32))
+    parts += [np.asarray(part, np.float32) for part in (verification, margin) if part is not None]
     return np.mean(parts, axis=0)
+
+
+def class_margin(sims: np.ndarray, neighbour_classes: np.ndarray) -> np.ndarray:
+    """Nearest similarity minus the nearest similarity of any other class, per photo (k neighbours, best first).
+
+    A known landmark's photo is usually much closer to its own class than to the next; a photo
+    of an unseen one often sits between several. When all k neighbours share the nearest one's
+    class, the k-th similarity stands for the other classes' best (which can only be lower).
+    """
+    sims, neighbour_classes = np.asarray(sims, np.float32), np.asarray(neighbour_classes)
+    if sims.ndim != 2 or sims.shape[1] == 0:
+        return np.zeros(len(sims), np.float32)
+    other = neighbour_classes != neighbour_classes[:, :1]
+    first = np.argmax(other, axis=1)  # sims are sorted: the first other-class neighbour is its class's best
+    second = np.where(other.any(1), sims[np.arange(len(sims)), first], sims[:, -1])
+    return np.clip(sims[:, 0] - second, 0.0, None)
+
+
+def run_known_score(formula: str, head_probs: np.ndarray, sims: np.ndarray, neighbour_classes: np.ndarray,
+                    verification: np.ndarray | None = None) -> np.ndarray:
+    """The known score by one of `KNOWN_FORMULAS`, from the k nearest similarities (best first) and their classes."""
+    if formula not in KNOWN_FORMULAS:
+        raise GlrError(f"unknown known-score formula {formula!r}: use one of {', '.join(KNOWN_FORMULAS)}")
+    margin = class_margin(sims, neighbour_classes) if formula == "head+top+margin" else None
+    return known_score(head_probs, np.asarray(sims)[:, 0], verification, margin)
 
 
 def verified_scores(scores: np.ndarray, verification: np.ndarray, neighbour_classes: np.ndarray) -> np.ndarray:

@@ -21,8 +21,8 @@ import pandas as pd
 from glr.errors import GlrError
 from glr.retrieval.index import EmbeddingIndex
 from glr.retrieval.recognition import (
-    BLEND_WEIGHT, DEFAULT_METHOD, KNN_K, METHODS, Calibration, calibrate, evaluate_methods, known_score,
-    method_scores, roc_auc, verified_scores,
+    BLEND_WEIGHT, DEFAULT_METHOD, KNN_K, KNOWN_SCORE, METHODS, Calibration, calibrate, evaluate_methods,
+    method_scores, roc_auc, run_known_score, verified_scores,
 )
 from glr.retrieval.verify import INLIER_HALF, MAX_FEATURES, VERIFY_K, LocalFeatureStore, Verifier, verification_score
 from glr.training.run import Run, RunError, as_run
@@ -59,10 +59,11 @@ def write_run_retrieval(run: Run | str | os.PathLike, labels: pd.DataFrame, trai
 
     def scored(feats, probs, paths):
         sims, idx = index.search(feats, KNN_K)
-        known = known_score(probs, sims[:, 0])
+        known = run_known_score(KNOWN_SCORE, probs, sims, classes[idx])
         plain.setdefault("known", []).append(known)
         if verifier is not None:
-            known = known_score(probs, sims[:, 0], verification_score(verifier.inliers(paths, idx)).max(1))
+            verification = verification_score(verifier.inliers(paths, idx)).max(1)
+            known = run_known_score(KNOWN_SCORE, probs, sims, classes[idx], verification)
         return method_scores(probs, sims, classes[idx]), known, sims[:, 0]
 
     val_scores, val_known, val_top = scored(val_feats, val_probs, val_paths)
@@ -71,7 +72,7 @@ def write_run_retrieval(run: Run | str | os.PathLike, labels: pd.DataFrame, trai
     results = evaluate_methods(val_scores, val_true, d_scores, val_known, d_known, calibration)
     d_unknown = calibration.is_unknown(d_known)
     retrieval = {
-        "knn_k": KNN_K, "blend_weight": BLEND_WEIGHT, "default_method": DEFAULT_METHOD,
+        "knn_k": KNN_K, "blend_weight": BLEND_WEIGHT, "default_method": DEFAULT_METHOD, "known_score": KNOWN_SCORE,
         "index": {"items": len(index), "dim": int(index.vectors.shape[1]), "backend": index.backend},
         "val_images": int(len(val_true)), "distractors": int(len(distractors)),
         "distractor_sources": {str(k): int(v) for k, v in distractors["source"].value_counts().items()},
@@ -131,6 +132,8 @@ class Recognizer:
         unknown = self.retrieval["unknown"]
         self.calibration = Calibration(float(unknown["threshold"]), float(unknown["keep_known"]), int(unknown["calibrated_on"]))
         self.method = self.retrieval.get("default_method", DEFAULT_METHOD)
+        # An index built before the formula was recorded was calibrated on "head+top".
+        self.known_formula = self.retrieval.get("known_score", "head+top")
         self.verifier, self.plain = None, self.calibration
         verification = self.retrieval.get("verification")
         if verification:
@@ -150,12 +153,14 @@ class Recognizer:
         sims, idx = self.index.search(feats, max(KNN_K, similar))
         scores = method_scores(probs, sims[:, :KNN_K], self.classes[idx[:, :KNN_K]],
                                self.retrieval.get("blend_weight", BLEND_WEIGHT))[self.method]
-        known, calibration, inliers = known_score(probs, sims[:, 0]), self.plain, None
+        near, near_classes = sims[:, :KNN_K], self.classes[idx[:, :KNN_K]]
+        known, calibration, inliers = run_known_score(self.known_formula, probs, near, near_classes), self.plain, None
         if self.verifier is not None and images is not None:
             inliers = self.verifier.inliers(images, idx)
             verification = verification_score(inliers)
             scores = verified_scores(scores, verification, self.classes[idx[:, :inliers.shape[1]]])
-            known, calibration = known_score(probs, sims[:, 0], verification.max(1)), self.calibration
+            known = run_known_score(self.known_formula, probs, near, near_classes, verification.max(1))
+            calibration = self.calibration
         neighbours = [self.index.rows(i, s) for i, s in zip(idx[:, :similar], sims[:, :similar])]
         return {"scores": scores, "known": known, "unknown": calibration.is_unknown(known),
                 "similar": neighbours, "inliers": inliers, "neighbours": idx}
