@@ -129,7 +129,9 @@ def build_ivf_pq(vectors: np.ndarray, seed: int = 0):
 
     n, dim = vectors.shape
     index = faiss.index_factory(dim, ivf_pq_spec(n, dim), faiss.METRIC_INNER_PRODUCT)
-    index.cp.niter = KMEANS_ITER  # the lists need not be optimal; each round costs a pass over the sample
+    # Neither the lists nor the codebooks need be optimal (the re-ranking is exact); each round costs a pass.
+    index.cp.niter = index.pq.cp.niter = KMEANS_ITER
+    index.do_polysemous_training = False  # the factory turns it on; glr never searches by Hamming distance
     sample = np.sort(np.random.default_rng(seed).choice(n, min(n, max(50 * index.nlist, 25_600)), replace=False))
     index.train(np.asarray(vectors[sample], np.float32))
     for start in range(0, n, ROW_CHUNK):
@@ -207,8 +209,8 @@ class _Faiss:
             return "the saved faiss index is damaged (checksum mismatch)"
         try:
             index = faiss.deserialize_index(np.frombuffer(data, np.uint8))
-        except RuntimeError as exc:
-            return f"the saved faiss index is damaged ({str(exc).splitlines()[0][:80]})"
+        except RuntimeError:
+            return "the saved faiss index is damaged (faiss cannot read it)"
         if index.ntotal != n or index.d != dim:
             return "the saved faiss index is stale (its size differs from vectors.npy)"
         self._index = index
