@@ -16,9 +16,8 @@ if (_root := str(Path(__file__).resolve().parents[1])) not in sys.path:
 
 import streamlit as st
 
-from glr import class_examples, predict
+from glr import class_examples, predict, thumbnails
 from glr.training import run_table
-from glr.evaluation import plots
 from glr.retrieval import run_index
 from glr.training.run import Run
 from glr.data import attribution, uploads
@@ -63,10 +62,20 @@ def best_match(run_path: str, stamp: tuple, digest: str, name: str, _prediction,
     return common.predictor(run_path, stamp).draw_best_match(uploads.named_upload(name, _data), _prediction)
 
 
-@st.cache_resource(max_entries=512, show_spinner=False)
-def top_k_chart(names: tuple[str, ...], probabilities: tuple[float, ...]):
-    """A result's top-k bar chart, built once: plotly takes 50-90 ms to build one, and st.plotly_chart only reads it."""
-    return plots.top_k_figure(list(names), list(probabilities))
+@st.cache_data(max_entries=8, show_spinner=False)
+def what_it_knows(run_path: str, stamp: tuple, unknown_verdict: bool) -> str:
+    """The sentence saying what the model knows, once per model: it reads the run's labels and config."""
+    return class_examples.what_it_knows(run_path, unknown_verdict=unknown_verdict)
+
+
+def top_k_bars(top: list[tuple[int, str, float]]) -> None:
+    """A result's top-k as one bar per class, best first.
+
+    Plain progress bars, not a plotly chart: serialising a cached plotly figure still took 12%
+    of the server's time with 8 users, and each browser then loads and lays out plotly.js.
+    """
+    for rank, (_, name, probability) in enumerate(top, 1):
+        st.progress(min(max(float(probability), 0.0), 1.0), text=f"{rank}. {name}: {probability:.1%}")
 
 
 def try_samples(chosen: list[class_examples.SamplePhoto]) -> None:
@@ -120,7 +129,7 @@ except GlrError as exc:
         about.warning(f"Your {len(uploaded or []) + (camera is not None)} upload(s) are kept but not predicted: "
                       "choose a model that loads.", icon=":material/pending:")
     st.stop()
-about.info(class_examples.what_it_knows(run, unknown_verdict=model.recognizer is not None), icon=":material/school:")
+about.info(what_it_knows(str(run_path), stamp, model.recognizer is not None), icon=":material/school:")
 if model.recognizer is None:
     about.caption(f"No similar photos or unknown verdict for this run: {model.retrieval_problem}")
 if model.backend_note:
@@ -132,9 +141,9 @@ if samples:
     cols = st.columns(len(samples) + 1)
     for i, sample in enumerate(samples):
         with cols[i]:
-            image = common.thumbnail(sample.path, 120)  # JPEG bytes, encoded once per process
+            image = common.thumbnail(sample.path, thumbnails.SIZE)  # a data: URL, made once per process
             if image is not None:
-                st.image(image, width=120)
+                st.image(image, width=thumbnails.SIZE)
             # The button before the name: names of different lengths would stagger the buttons.
             st.button("Try", key=f"predict_try_{i}", on_click=try_samples, args=([sample],),
                       help=f"A validation photo of {sample.name}")
@@ -227,8 +236,8 @@ for i, ((name, data), digest, result) in enumerate(list(zip(photos, digests, pre
                     st.image(cam, caption=f"Where it looked for {cam_name} (Grad-CAM: red counts most)")
                 except GlrError as exc:
                     st.caption(f"No heatmap: {exc}")
-        cols[-2].plotly_chart(top_k_chart(tuple(n for _, n, _ in result.top), tuple(p for _, _, p in result.top)),
-                             key=f"topk_{i}")
+        with cols[-2]:
+            top_k_bars(result.top)
         with cols[-1]:
             if result.unknown:
                 st.warning(f"**Not a known landmark.** Its known score {result.known_score:.2f} is below the run's "
@@ -239,7 +248,7 @@ for i, ((name, data), digest, result) in enumerate(list(zip(photos, digests, pre
                 score = f"; known score {result.known_score:.2f}" if result.known_score is not None else ""
                 st.markdown(f"Best guess: **{best}** ({probability:.0%} by {model.method}{score}). "
                             "Training images of this landmark:")
-                common.show_thumbnails(examples.get(int(landmark_id), []), columns=2, size=120)
+                common.show_thumbnails(examples.get(int(landmark_id), []), columns=2, size=thumbnails.SIZE)
         if show_matches and result.inliers:
             drawn = best_match(str(run_path), stamp, digest, name, result, data)
             if drawn is not None:
@@ -250,6 +259,6 @@ for i, ((name, data), digest, result) in enumerate(list(zip(photos, digests, pre
             paths = [s["path"] for s in result.similar]
             credits = attribution.credits(paths)  # author and licence, as the licences require
             common.show_thumbnails(paths, [f"{s['name']} · {s['similarity']:.2f}" + (f" · {c}" if c else "")
-                                           for s, c in zip(result.similar, credits)], columns=6, size=120)
+                                           for s, c in zip(result.similar, credits)], columns=6, size=thumbnails.SIZE)
 if len(predictions) > MAX_SHOWN:
     st.caption(f"Showing the first {MAX_SHOWN}; all {len(predictions)} are in the table and the CSV above.")
