@@ -78,6 +78,26 @@ def top_k_bars(top: list[tuple[int, str, float]]) -> None:
         st.progress(min(max(float(probability), 0.0), 1.0), text=f"{rank}. {name}: {probability:.1%}")
 
 
+def thumbnail_row(paths: list[str], captions: list[str] | None = None) -> None:
+    """Training photos side by side, in ONE st.image element; an unreadable one gets a note instead.
+
+    One element, not a grid of columns with an image in each: every element is a message the
+    server queues, hands to its event loop and writes to the websocket, which was most of what
+    was left of the server's time per request (benchmarks/README.md).
+    """
+    shown = [(thumb, captions[i] if captions else None, path) for i, path in enumerate(paths)
+             for thumb in [common.thumbnail(str(path), thumbnails.SIZE)]]
+    good = [(thumb, caption) for thumb, caption, _ in shown if thumb is not None]
+    if good:
+        st.image([thumb for thumb, _ in good], caption=[c or "" for _, c in good] if captions else None,
+                 width=thumbnails.SIZE)
+    for thumb, _, path in shown:
+        if thumb is None:
+            st.caption(f"cannot show {Path(path).name}")
+    if not paths:
+        st.caption("no images")
+
+
 def try_samples(chosen: list[class_examples.SamplePhoto]) -> None:
     """Add sample photos to the ones to predict (a photo tried again is not added twice)."""
     tried = st.session_state.setdefault(SAMPLES_KEY, [])
@@ -248,7 +268,7 @@ for i, ((name, data), digest, result) in enumerate(list(zip(photos, digests, pre
                 score = f"; known score {result.known_score:.2f}" if result.known_score is not None else ""
                 st.markdown(f"Best guess: **{best}** ({probability:.0%} by {model.method}{score}). "
                             "Training images of this landmark:")
-                common.show_thumbnails(examples.get(int(landmark_id), []), columns=2, size=thumbnails.SIZE)
+                thumbnail_row(examples.get(int(landmark_id), []))
         if show_matches and result.inliers:
             drawn = best_match(str(run_path), stamp, digest, name, result, data)
             if drawn is not None:
@@ -258,7 +278,7 @@ for i, ((name, data), digest, result) in enumerate(list(zip(photos, digests, pre
             st.markdown("Most similar training photos")
             paths = [s["path"] for s in result.similar]
             credits = attribution.credits(paths)  # author and licence, as the licences require
-            common.show_thumbnails(paths, [f"{s['name']} · {s['similarity']:.2f}" + (f" · {c}" if c else "")
-                                           for s, c in zip(result.similar, credits)], columns=6, size=thumbnails.SIZE)
+            thumbnail_row(paths, [f"{s['name']} · {s['similarity']:.2f}" + (f" · {c}" if c else "")
+                                  for s, c in zip(result.similar, credits)])
 if len(predictions) > MAX_SHOWN:
     st.caption(f"Showing the first {MAX_SHOWN}; all {len(predictions)} are in the table and the CSV above.")

@@ -367,6 +367,10 @@ def test_predict_uploads_photos_a_bad_file_and_a_zip(populated, finished_run):
     assert texts(at.markdown).count("Most similar training photos") == 2
     captions = [str(i.proto) for i in at.image]
     assert sum(" \302\267 " in c or " · " in c for c in captions) >= 2  # similar photos captioned "name · similarity"
+    similar = [i for i in at.image if any(" · " in c for c in i.captions)]
+    assert len(similar) == 2 and all(len(i.value) > 1 for i in similar)  # each photo's similar ones: one element
+    # Thumbnails travel inside the page's message: no media file for the server to store and serve.
+    assert all(url.startswith("data:image/jpeg;base64,") for i in at.image for url in i.value)
     csv = at.download_button[0]
     assert "submission" in csv.label
 
