@@ -232,7 +232,10 @@ if len(photos) + len(repeats) > 1 or from_zip:
     st.download_button("Download predictions (submission CSV: id,landmarks)", table.to_csv(index=False).encode(),
                        file_name=f"submission-{run_id}.csv", mime="text/csv", icon=":material/download:",
                        key="predict_csv", on_click="ignore", help=predict.SUBMISSION_NOTE)
-    with st.expander(f"All {len(rows)} predictions", expanded=len(rows) > MAX_SHOWN):
+    # A toggle, not a collapsed expander: st.dataframe's grid costs each browser about 0.3 CPU-s to set
+    # up even when folded away (a third of its work per 3-photo request, benchmarks/README.md). Above
+    # MAX_SHOWN photos the table is the only place that lists them all, so it is shown at once.
+    if len(rows) > MAX_SHOWN or st.toggle(f"Show the table of all {len(rows)} predictions", key="predict_table"):
         st.dataframe(table.assign(name=[p.top[0][1] if p.ok and p.top else (p.error or "") for p in rows]),
                      hide_index=True)
 

@@ -90,6 +90,8 @@ def test_the_same_photo_uploaded_twice_is_listed_once(results, finished_run):
     assert "2 of 2 photo(s) predicted." in texts(at.caption)
     shown = [m.value for m in at.markdown if m.value.startswith("**") and m.value.endswith(".jpg**")]
     assert shown == ["**first.jpg**", "**other.jpg**"]
+    assert not at.dataframe  # the table only on request: its grid is costly for the browser
+    at.toggle(key="predict_table").set_value(True).run()
     # The submission has one row per id: a copy under another name keeps its row and its first's prediction.
     table = at.dataframe[0].value
     assert table["id"].tolist() == ["first", "other", "again"]
