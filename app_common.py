@@ -8,14 +8,13 @@ st.session_state.
 
 from __future__ import annotations
 
-import io
 import sys
 from pathlib import Path
 
 import streamlit as st
 
 from glr import class_examples
-from glr import paths
+from glr import paths, thumbnails
 from glr.data import browse
 from glr.demo import dataset as demo
 from glr.data import datasets
@@ -229,30 +228,31 @@ def size_stats(path: str | None) -> dict:
     return _size_stats(str(root), browse.dataset_stamp(root))
 
 
-def _jpeg(image) -> bytes | None:
-    """An RGB array as JPEG bytes (None stays None): st.image sends such bytes as they are, with no re-encoding."""
-    if image is None:
-        return None
-    from PIL import Image
+def _data_url(jpeg: bytes | None) -> str | None:
+    """JPEG bytes as a data: URL (None stays None).
 
-    out = io.BytesIO()
-    Image.fromarray(image).save(out, format="JPEG", quality=85)
-    return out.getvalue()
+    st.image passes such a URL to the browser inside the page's own message: no media file
+    to store and hash on every rerun, and no HTTP request to serve for each of the thirty-odd
+    thumbnails of a Predict page (the web server's share was 20% of the server's time with 8 users).
+    """
+    import base64
+
+    return None if jpeg is None else "data:image/jpeg;base64," + base64.b64encode(jpeg).decode("ascii")
 
 
-# Encoded once: an array would be encoded again by st.image on every rerun of every session.
-@st.cache_data(max_entries=2048, show_spinner=False)  # about 5 kB each
-def thumbnail(path: str, size: int = browse.THUMBNAIL_PX) -> bytes | None:
-    """A square thumbnail of an image file as JPEG bytes, or None if it cannot be decoded."""
-    return _jpeg(browse.thumbnail(path, size))
+# Made once per process (and read from glr's disk cache once made in any process).
+@st.cache_data(max_entries=2048, show_spinner=False)  # about 7 kB each
+def thumbnail(path: str, size: int = browse.THUMBNAIL_PX) -> str | None:
+    """A square thumbnail of an image file for st.image (a JPEG data: URL), or None if it cannot be decoded."""
+    return _data_url(thumbnails.thumbnail(path, size))
 
 
 @st.cache_data(max_entries=256, show_spinner=False)
-def preview(digest: str, size: int, name: str, _data: bytes) -> bytes | None:
-    """The square thumbnail of an uploaded photo as JPEG bytes, once per content (`digest`), or None."""
+def preview(digest: str, size: int, name: str, _data: bytes) -> str | None:
+    """The square thumbnail of an uploaded photo for st.image (a JPEG data: URL), once per content (`digest`), or None."""
     from glr.data import uploads
 
-    return _jpeg(browse.thumbnail(uploads.named_upload(name, _data), size))
+    return _data_url(thumbnails.jpeg_bytes(browse.thumbnail(uploads.named_upload(name, _data), size)))
 
 
 @st.cache_resource(max_entries=2, show_spinner="Loading the model...")
@@ -264,7 +264,9 @@ def predictor(run_path: str, stamp: float):
     """
     from glr.predict import Predictor
 
-    return Predictor(run_path)
+    # One ONNX Runtime thread per call: the sessions of several users predict at once, each in its own
+    # thread (ONNX Runtime releases the GIL), and a pool of threads per call would spin between calls.
+    return Predictor(run_path, threads=1)
 
 
 @st.cache_data(max_entries=8, show_spinner=False)

@@ -69,12 +69,14 @@ def eval_view(source, input_size: int) -> np.ndarray:
 class Predictor:
     """Loads a run's model and labels; predicts top-k for paths, bytes or uploads."""
 
-    def __init__(self, run: Run | str | os.PathLike, backend: str = "auto", convert: str = "child"):
+    def __init__(self, run: Run | str | os.PathLike, backend: str = "auto", convert: str = "child",
+                 threads: int | None = None):
         """Load the run. `backend`: "auto" (ONNX Runtime if the model converts, else TensorFlow), "tf" or "onnx".
 
         With ONNX Runtime, TensorFlow is never imported in this process: a model not yet converted
         is converted in a child process (`convert="child"`, see convert_in_child; "here", or a
         process that has imported TensorFlow already, converts in this one), and the file is cached.
+        `threads`: ONNX Runtime's threads per call (None: one per core), 1 in the app's server.
         """
         if backend not in BACKENDS:
             raise GlrError(f"unknown prediction backend {backend!r}; choose one of: {', '.join(BACKENDS)}")
@@ -104,7 +106,7 @@ class Predictor:
                     convert_in_child(run)  # if it fails, the conversion below, in this process, says why
                 converted = onnx_backend.available() and onnx_backend.onnx_path(run.model_path, self.input_size).is_file()
                 self._onnx = onnx_backend.onnx_forward(run.model_path, None if converted else self._tf_forward(),
-                                                       self.input_size)
+                                                       self.input_size, threads)
                 self.backend = "onnx"
             except Exception as exc:  # noqa: BLE001 - tf2onnx fails in many ways; TensorFlow still predicts
                 reason = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__

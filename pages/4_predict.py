@@ -16,9 +16,8 @@ if (_root := str(Path(__file__).resolve().parents[1])) not in sys.path:
 
 import streamlit as st
 
-from glr import class_examples, predict
+from glr import class_examples, predict, thumbnails
 from glr.training import run_table
-from glr.evaluation import plots
 from glr.retrieval import run_index
 from glr.training.run import Run
 from glr.data import attribution, uploads
@@ -63,10 +62,40 @@ def best_match(run_path: str, stamp: tuple, digest: str, name: str, _prediction,
     return common.predictor(run_path, stamp).draw_best_match(uploads.named_upload(name, _data), _prediction)
 
 
-@st.cache_resource(max_entries=512, show_spinner=False)
-def top_k_chart(names: tuple[str, ...], probabilities: tuple[float, ...]):
-    """A result's top-k bar chart, built once: plotly takes 50-90 ms to build one, and st.plotly_chart only reads it."""
-    return plots.top_k_figure(list(names), list(probabilities))
+@st.cache_data(max_entries=8, show_spinner=False)
+def what_it_knows(run_path: str, stamp: tuple, unknown_verdict: bool) -> str:
+    """The sentence saying what the model knows, once per model: it reads the run's labels and config."""
+    return class_examples.what_it_knows(run_path, unknown_verdict=unknown_verdict)
+
+
+def top_k_bars(top: list[tuple[int, str, float]]) -> None:
+    """A result's top-k as one bar per class, best first.
+
+    Plain progress bars, not a plotly chart: serialising a cached plotly figure still took 12%
+    of the server's time with 8 users, and each browser then loads and lays out plotly.js.
+    """
+    for rank, (_, name, probability) in enumerate(top, 1):
+        st.progress(min(max(float(probability), 0.0), 1.0), text=f"{rank}. {name}: {probability:.1%}")
+
+
+def thumbnail_row(paths: list[str], captions: list[str] | None = None) -> None:
+    """Training photos side by side, in ONE st.image element; an unreadable one gets a note instead.
+
+    One element, not a grid of columns with an image in each: every element is a message the
+    server queues, hands to its event loop and writes to the websocket, which was most of what
+    was left of the server's time per request (benchmarks/README.md).
+    """
+    shown = [(thumb, captions[i] if captions else None, path) for i, path in enumerate(paths)
+             for thumb in [common.thumbnail(str(path), thumbnails.SIZE)]]
+    good = [(thumb, caption) for thumb, caption, _ in shown if thumb is not None]
+    if good:
+        st.image([thumb for thumb, _ in good], caption=[c or "" for _, c in good] if captions else None,
+                 width=thumbnails.SIZE)
+    for thumb, _, path in shown:
+        if thumb is None:
+            st.caption(f"cannot show {Path(path).name}")
+    if not paths:
+        st.caption("no images")
 
 
 def try_samples(chosen: list[class_examples.SamplePhoto]) -> None:
@@ -120,7 +149,7 @@ except GlrError as exc:
         about.warning(f"Your {len(uploaded or []) + (camera is not None)} upload(s) are kept but not predicted: "
                       "choose a model that loads.", icon=":material/pending:")
     st.stop()
-about.info(class_examples.what_it_knows(run, unknown_verdict=model.recognizer is not None), icon=":material/school:")
+about.info(what_it_knows(str(run_path), stamp, model.recognizer is not None), icon=":material/school:")
 if model.recognizer is None:
     about.caption(f"No similar photos or unknown verdict for this run: {model.retrieval_problem}")
 if model.backend_note:
@@ -132,9 +161,9 @@ if samples:
     cols = st.columns(len(samples) + 1)
     for i, sample in enumerate(samples):
         with cols[i]:
-            image = common.thumbnail(sample.path, 120)  # JPEG bytes, encoded once per process
+            image = common.thumbnail(sample.path, thumbnails.SIZE)  # a data: URL, made once per process
             if image is not None:
-                st.image(image, width=120)
+                st.image(image, width=thumbnails.SIZE)
             # The button before the name: names of different lengths would stagger the buttons.
             st.button("Try", key=f"predict_try_{i}", on_click=try_samples, args=([sample],),
                       help=f"A validation photo of {sample.name}")
@@ -203,7 +232,10 @@ if len(photos) + len(repeats) > 1 or from_zip:
     st.download_button("Download predictions (submission CSV: id,landmarks)", table.to_csv(index=False).encode(),
                        file_name=f"submission-{run_id}.csv", mime="text/csv", icon=":material/download:",
                        key="predict_csv", on_click="ignore", help=predict.SUBMISSION_NOTE)
-    with st.expander(f"All {len(rows)} predictions", expanded=len(rows) > MAX_SHOWN):
+    # A toggle, not a collapsed expander: st.dataframe's grid costs each browser about 0.3 CPU-s to set
+    # up even when folded away (a third of its work per 3-photo request, benchmarks/README.md). Above
+    # MAX_SHOWN photos the table is the only place that lists them all, so it is shown at once.
+    if len(rows) > MAX_SHOWN or st.toggle(f"Show the table of all {len(rows)} predictions", key="predict_table"):
         st.dataframe(table.assign(name=[p.top[0][1] if p.ok and p.top else (p.error or "") for p in rows]),
                      hide_index=True)
 
@@ -227,8 +259,8 @@ for i, ((name, data), digest, result) in enumerate(list(zip(photos, digests, pre
                     st.image(cam, caption=f"Where it looked for {cam_name} (Grad-CAM: red counts most)")
                 except GlrError as exc:
                     st.caption(f"No heatmap: {exc}")
-        cols[-2].plotly_chart(top_k_chart(tuple(n for _, n, _ in result.top), tuple(p for _, _, p in result.top)),
-                             key=f"topk_{i}")
+        with cols[-2]:
+            top_k_bars(result.top)
         with cols[-1]:
             if result.unknown:
                 st.warning(f"**Not a known landmark.** Its known score {result.known_score:.2f} is below the run's "
@@ -239,7 +271,7 @@ for i, ((name, data), digest, result) in enumerate(list(zip(photos, digests, pre
                 score = f"; known score {result.known_score:.2f}" if result.known_score is not None else ""
                 st.markdown(f"Best guess: **{best}** ({probability:.0%} by {model.method}{score}). "
                             "Training images of this landmark:")
-                common.show_thumbnails(examples.get(int(landmark_id), []), columns=2, size=120)
+                thumbnail_row(examples.get(int(landmark_id), []))
         if show_matches and result.inliers:
             drawn = best_match(str(run_path), stamp, digest, name, result, data)
             if drawn is not None:
@@ -249,7 +281,7 @@ for i, ((name, data), digest, result) in enumerate(list(zip(photos, digests, pre
             st.markdown("Most similar training photos")
             paths = [s["path"] for s in result.similar]
             credits = attribution.credits(paths)  # author and licence, as the licences require
-            common.show_thumbnails(paths, [f"{s['name']} · {s['similarity']:.2f}" + (f" · {c}" if c else "")
-                                           for s, c in zip(result.similar, credits)], columns=6, size=120)
+            thumbnail_row(paths, [f"{s['name']} · {s['similarity']:.2f}" + (f" · {c}" if c else "")
+                                  for s, c in zip(result.similar, credits)])
 if len(predictions) > MAX_SHOWN:
     st.caption(f"Showing the first {MAX_SHOWN}; all {len(predictions)} are in the table and the CSV above.")

@@ -56,3 +56,12 @@ def test_default_backend_is_onnx_and_falls_back_to_tensorflow(finished_run, monk
     assert fallback.predict([fallback.recognizer.index.items["path"].iloc[0]])[0].ok
     with pytest.raises(GlrError, match="the ONNX backend is not available for this model"):
         Predictor(finished_run.path, backend="onnx")
+
+
+def test_the_app_predicts_on_one_onnx_runtime_thread_with_the_same_answers(finished_run):
+    from glr.predict import Predictor
+
+    one, default = Predictor(finished_run.path, threads=1), Predictor(finished_run.path)
+    assert one._onnx.session.get_session_options().intra_op_num_threads == 1
+    photo = one.recognizer.index.items["path"].iloc[0]
+    assert [t[0] for t in one.predict([photo])[0].top] == [t[0] for t in default.predict([photo])[0].top]

@@ -47,11 +47,13 @@ def export(forward: Callable, input_size: int, path: str | os.PathLike) -> Path:
 class OnnxForward:
     """An ONNX Runtime session: an image batch (N, S, S, 3) in, the list of the function's outputs out."""
 
-    def __init__(self, path: str | os.PathLike):
+    def __init__(self, path: str | os.PathLike, threads: int | None = None):
         import onnxruntime as ort
 
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        if threads:  # e.g. 1 in a server whose sessions predict at once: no pool of threads spinning between calls
+            options.intra_op_num_threads = threads
         self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         self.input = self.session.get_inputs()[0].name
 
@@ -70,7 +72,8 @@ def onnx_path(model_file: str | os.PathLike, input_size: int) -> Path:
     return cache_dir() / "onnx" / f"{digest}-{input_size}.onnx"
 
 
-def onnx_forward(model_file: str | os.PathLike, forward: Callable | None, input_size: int) -> OnnxForward:
+def onnx_forward(model_file: str | os.PathLike, forward: Callable | None, input_size: int,
+                 threads: int | None = None) -> OnnxForward:
     """`forward` (the TF forward pass of the model saved in `model_file`) under ONNX Runtime.
 
     Converted on first use and cached by the model file's content and the input size, so a
@@ -84,4 +87,4 @@ def onnx_forward(model_file: str | os.PathLike, forward: Callable | None, input_
         if forward is None:
             raise GlrError(f"{model_file}: not converted to ONNX yet, and no forward pass given to convert")
         export(forward, input_size, path)
-    return OnnxForward(path)
+    return OnnxForward(path, threads)

@@ -1,4 +1,4 @@
-"""Finishing a run: evaluate its model, index its training photos, write its report.
+"""Finishing a run: evaluate its model, index its training photos, make the app's thumbnails, write its report.
 
 The trainer ends every training with `finish_run`. Each step also stands alone, for a
 run that finished long ago: `python -m glr retrieval RUN --rebuild` (and the Results
@@ -95,9 +95,26 @@ def index_run(run: Run, classifier, train: pd.DataFrame, val: pd.DataFrame, labe
     say("embedding the distractors")
     distractors, d_feats, _ = embed(distractor_set())
     say("evaluating head, kNN and blend")
-    return run_index.write_run_retrieval(run, labels, train, train_feats, _class_indices(val, labels), val_feats,
-                                         val_probs, distractors, d_feats, predict(d_feats),
-                                         val_paths=val["path"].tolist() if verify else None)
+    result = run_index.write_run_retrieval(run, labels, train, train_feats, _class_indices(val, labels), val_feats,
+                                           val_probs, distractors, d_feats, predict(d_feats),
+                                           val_paths=val["path"].tolist() if verify else None)
+    say("making the thumbnails the app shows of the indexed photos")
+    make_thumbnails(train["path"].tolist() + val["path"].tolist())
+    return result
+
+
+def make_thumbnails(paths: list[str]) -> int:
+    """The Predict page's thumbnails of these photos, made once now rather than on a user's request; how many.
+
+    An extra: a failure is printed and the page makes what is missing when it shows it.
+    """
+    from glr import thumbnails
+
+    try:
+        return thumbnails.make_thumbnails(paths)
+    except Exception as exc:  # noqa: BLE001 - the index and the model are already safe on disk
+        print(f"thumbnails not made: {exc.__class__.__name__}: {exc}", file=sys.stderr)
+        return 0
 
 
 def report_run(run: Run | str | os.PathLike) -> Path:

@@ -1,0 +1,85 @@
+"""glr.thumbnails: small JPEGs of image files, made once and read back from the disk cache by any process."""
+
+from __future__ import annotations
+
+import io
+import os
+
+import pytest
+from PIL import Image
+
+from conftest import write_image
+from glr import thumbnails
+
+
+@pytest.fixture
+def cache(monkeypatch, tmp_path):
+    folder = tmp_path / "cache"
+    monkeypatch.setenv("GLR_CACHE_DIR", str(folder))
+    return folder
+
+
+def test_a_thumbnail_is_a_small_square_jpeg_kept_on_disk_and_read_back(cache, tmp_path, monkeypatch):
+    photo = tmp_path / "a.jpg"
+    write_image(photo, seed=1, size=200)
+    data = thumbnails.thumbnail(photo, 40)
+    with Image.open(io.BytesIO(data)) as image:
+        assert image.format == "JPEG" and image.size == (40, 40)
+    assert thumbnails.cache_file(photo, 40).read_bytes() == data
+
+    def no_decoding(*args):
+        raise AssertionError("decoded again")
+
+    monkeypatch.setattr(thumbnails, "_make", no_decoding)
+    assert thumbnails.thumbnail(photo, 40) == data  # from the disk cache, not decoded again
+
+
+def test_a_photo_replaced_on_disk_gets_a_new_thumbnail(cache, tmp_path):
+    photo = tmp_path / "a.jpg"
+    write_image(photo, seed=1, size=64)
+    before = thumbnails.thumbnail(photo, 32)
+    where = thumbnails.cache_file(photo, 32)
+    write_image(photo, seed=2, size=80, colour_seed=7)
+    os.utime(photo, ns=(1, 10**18))  # a different modification time, whatever the clock's resolution
+    assert thumbnails.cache_file(photo, 32) != where
+    assert thumbnails.thumbnail(photo, 32) != before
+    assert thumbnails.cache_file(photo, 40) != thumbnails.cache_file(photo, 32)  # each size its own
+
+
+def test_what_cannot_be_decoded_gives_none_and_nothing_is_kept(cache, tmp_path):
+    bad = tmp_path / "bad.jpg"
+    bad.write_bytes(b"%PDF-1.4 not a photo")
+    assert thumbnails.thumbnail(bad, 32) is None
+    assert not thumbnails.cache_file(bad, 32).exists()
+    assert thumbnails.thumbnail(tmp_path / "missing.jpg", 32) is None
+    assert thumbnails.cache_file(tmp_path / "missing.jpg") is None
+
+
+def test_a_cache_that_cannot_be_written_still_gives_the_thumbnail(monkeypatch, tmp_path):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the cache folder should be")
+    monkeypatch.setenv("GLR_CACHE_DIR", str(blocker))
+    photo = tmp_path / "a.jpg"
+    write_image(photo, seed=3, size=64)
+    assert thumbnails.thumbnail(photo, 32)[:2] == b"\xff\xd8"  # a JPEG, made again on each call
+
+
+def test_make_thumbnails_makes_the_missing_ones_up_to_the_limit(cache, tmp_path):
+    photos = []
+    for i in range(5):
+        photos.append(tmp_path / f"{i}.jpg")
+        write_image(photos[-1], seed=i, size=48)
+    bad = tmp_path / "bad.jpg"
+    bad.write_bytes(b"not an image")
+    assert thumbnails.make_thumbnails(photos[:2], size=24) == 2
+    assert thumbnails.make_thumbnails(photos + [bad], size=24) == 3  # the 2 made already are skipped, bad is not made
+    assert all(thumbnails.cache_file(p, 24).is_file() for p in photos)
+    assert thumbnails.make_thumbnails(photos, size=16, limit=2) == 2
+    assert [thumbnails.cache_file(p, 16).is_file() for p in photos] == [True, True, False, False, False]
+
+
+def test_the_end_of_training_made_the_thumbnails_of_the_indexed_photos(finished_run):
+    from glr.retrieval.index import EmbeddingIndex
+
+    paths = EmbeddingIndex.load(finished_run.index_dir).items["path"].tolist()
+    assert paths and all(thumbnails.cache_file(p).is_file() for p in paths)
