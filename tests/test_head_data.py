@@ -13,9 +13,9 @@ def test_an_epoch_takes_every_photo_once_as_one_of_its_views():
     from glr.training.head_data import train_dataset
 
     feats, labels = table()
-    epochs = []
+    ds, epochs = train_dataset(feats, labels, 8, seed=1), []
     for _ in range(2):
-        xs, ys = zip(*[(x.numpy(), y.numpy()) for x, y in train_dataset(feats, labels, 8, seed=1)])
+        xs, ys = zip(*[(x.numpy(), y.numpy()) for x, y in ds])
         x, y = np.concatenate(xs), np.concatenate(ys)
         assert x.dtype == np.float32 and y.dtype == np.int32 and x.shape == (50, 4)
         rows = np.floor(x[:, 0] + 1e-3).astype(int)

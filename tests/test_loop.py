@@ -163,14 +163,14 @@ def test_an_error_mid_epoch_keeps_the_epochs_trained_as_a_partial_checkpoint(tmp
 
 
 def test_thousands_of_classes_never_build_classes_x_photos(tmp_path):
-    """3,000 classes and 40,000 validation photos: as one-hot rows they would be 480 MB; the loop's
+    """4,000 classes and 60,000 validation photos: as one-hot rows they would be 960 MB; the loop's
     memory grows by far less, since the datasets carry class indices."""
     import keras
 
     from glr.training.head_data import eval_dataset, train_dataset
     from glr.training.loop import train_epochs
 
-    classes, photos, dim = 3000, 40_000, 4
+    classes, photos, dim = 4000, 60_000, 4
     rng = np.random.default_rng(0)
     feats = rng.normal(size=(photos, dim)).astype(np.float16)
     labels = rng.integers(0, classes, photos)
@@ -180,7 +180,7 @@ def test_thousands_of_classes_never_build_classes_x_photos(tmp_path):
     with PeakRss() as peak:
         assert train_epochs(trainer, head, 1, train_dataset(feats[:512, None], labels[:512], 256, 0),
                             eval_dataset(feats, labels, 2048), 0, 1, 2)
-    assert peak.growth_mb < 200, peak.growth_mb
+    assert peak.growth_mb < 300, peak.growth_mb
     assert 0 <= trainer.rows[0]["val_accuracy"] <= 1
 
 

@@ -42,7 +42,6 @@ class Checkpoints:
         # after `count`, else a copy in memory.
         self.best_weights, self.best_is_model = None, False
         self.written = clock()
-        self.saves = 0  # files written (for the benchmark and tests)
 
     def due(self) -> bool:
         """Whether this worker would write now: the interval has passed since the last write."""
@@ -86,22 +85,18 @@ class Checkpoints:
     def write(self, model) -> None:
         """Write best (if newer weights wait in memory), then last, then the state that describes them."""
         if self.best_is_model:
-            self._save(model, self.run.best_checkpoint)
+            self.save(model, self.run.best_checkpoint)
             self.best_is_model = False
         elif self.best_weights is not None:
             current = model.get_weights()
             model.set_weights(self.best_weights)
             try:
-                self._save(model, self.run.best_checkpoint)
+                self.save(model, self.run.best_checkpoint)
             finally:
                 model.set_weights(current)
             self.best_weights = None
-        self._save(model, self.run.last_checkpoint)
+        self.save(model, self.run.last_checkpoint)
         self.run.write_checkpoint_state({"phase": self.phase, "epoch": self.epoch, "end": self.end,
                                          "partial": self.partial, "best_val_loss": self.best, "wait": self.wait,
                                          "saved": datetime.now(timezone.utc).isoformat(timespec="seconds")})
         self.written = self.clock()
-
-    def _save(self, model, path) -> None:
-        self.save(model, path)
-        self.saves += 1
