@@ -66,7 +66,7 @@ def child(data: str, results: str, engine: str, tiny: bool) -> None:
     from glr.backbones import features, onnx_backend
     from glr.data import pipeline
     from glr.evaluation import finish, report
-    from glr.training import trainer
+    from glr.training import checkpoints, trainer
 
     features.ENGINE = engine
     stages.wrap(trainer.Trainer, "prepare_data", "read the dataset")
@@ -105,7 +105,7 @@ def child(data: str, results: str, engine: str, tiny: bool) -> None:
 
     features._engine, features._run_batches, pipeline._decode_or_blank = engine_timed, run_timed, decode_timed
     stages.wrap(trainer.Trainer, "phase1", "phase 1 (all)")
-    stages.wrap(trainer.Trainer, "save_checkpoint", "  per-epoch checkpoints")
+    stages.wrap(checkpoints.Checkpoints, "write", "  checkpoint writes")
     stages.wrap(finish, "evaluate_run", "evaluate")
     stages.wrap(finish, "index_run", "similarity index")
     stages.wrap(report, "write_report", "report")

@@ -27,7 +27,7 @@ RESULTS_HELP = "results folder (default: $GLR_RESULTS, else results/ in the chec
 
 def _add_curation_args(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("curation")
-    group.add_argument("--top-n", type=int, default=datasets.DEFAULT_TOP_N, help="keep the N largest classes (default %(default)s)")
+    group.add_argument("--top-n", type=int, default=datasets.DEFAULT_TOP_N, help="keep the N largest classes, 0 for all (default %(default)s)")
     group.add_argument("--min-images", type=int, default=datasets.DEFAULT_MIN_IMAGES, help="drop classes with fewer images (default %(default)s)")
     group.add_argument("--val-fraction", type=float, default=datasets.DEFAULT_VAL_FRACTION, help="share of each class held out (default %(default)s)")
     group.add_argument("--seed", type=int, default=datasets.DEFAULT_SEED, help="seed of the split (default %(default)s)")

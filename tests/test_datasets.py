@@ -192,6 +192,15 @@ def test_curate_top_n_and_stratified_split(gldv2):
     assert other.val["id"].tolist() != split.val["id"].tolist()
 
 
+def test_top_n_zero_keeps_every_class(tmp_path):
+    root = make_gldv2(tmp_path, {i: 2 + i for i in range(1, 12)})
+    every = curate(load_catalog(root), top_n=0)
+    assert every.num_classes == 11
+    assert every.val["id"].tolist() == curate(load_catalog(root), top_n=11).val["id"].tolist()
+    with pytest.raises(DatasetError, match="top_n must be at least 1"):
+        curate(load_catalog(root), top_n=-1)
+
+
 def test_every_class_on_both_sides_even_when_tiny(tmp_path):
     root = make_gldv2(tmp_path, {i: 2 for i in range(1, 9)} | {99: 30})
     split = curate(load_catalog(root), top_n=100, val_fraction=0.05)

@@ -1,4 +1,5 @@
-"""glr.training.loop: the custom loop's arithmetic matches Keras', early stopping, stop after a batch."""
+"""glr.training.loop: the custom loop's arithmetic matches Keras' (on class indices against Keras' one-hot),
+early stopping, stop after a batch, checkpoints written when due, nothing of size classes x photos."""
 
 from types import SimpleNamespace
 
@@ -11,10 +12,10 @@ CLASSES, DIM, N = 7, 8, 40
 
 
 def data():
+    """Features and class indices (the loop's labels); Keras' fit gets the one-hot rows."""
     rng = np.random.default_rng(0)
     x = rng.normal(size=(N, DIM)).astype(np.float32)
-    y = np.eye(CLASSES, dtype=np.float32)[rng.integers(0, CLASSES, N)]
-    return x, y
+    return x, rng.integers(0, CLASSES, N).astype(np.int32)
 
 
 def model(smoothing=0.1):
@@ -27,15 +28,26 @@ def model(smoothing=0.1):
     return m
 
 
-class FakeTrainer(SimpleNamespace):
-    """What train_epochs asks of a Trainer, recorded."""
+class FakeRun(SimpleNamespace):
+    """The run folder as Checkpoints sees it: two paths and a state, recorded in memory."""
 
-    def __init__(self, patience=100, stop_after=None):
+    def __init__(self, tmp_path):
+        super().__init__(best_checkpoint=tmp_path / "best.keras", last_checkpoint=tmp_path / "last.keras", states=[])
+
+    def write_checkpoint_state(self, state):
+        self.states.append(state)
+
+
+class FakeTrainer(SimpleNamespace):
+    """What train_epochs asks of a Trainer, recorded; its checkpoints are the real policy, saving nothing."""
+
+    def __init__(self, tmp_path, patience=100, stop_after=None, state=None, interval=0.0, classes=CLASSES):
         import tensorflow as tf
 
-        super().__init__(strategy=tf.distribute.get_strategy(), distributed=False, console=False, labels=[0] * CLASSES,
-                         cfg=SimpleNamespace(label_smoothing=0.1, patience=patience), rows=[], saved=[])
-        self.best, self.wait, self.steps_done, self.stop_after = None, 0, 0, stop_after
+        super().__init__(strategy=tf.distribute.get_strategy(), distributed=False, console=False, labels=[0] * classes,
+                         cfg=SimpleNamespace(label_smoothing=0.1, patience=patience), rows=[], saved=[],
+                         run=FakeRun(tmp_path), state=state, interval=interval)
+        self.steps_done, self.stop_after = 0, stop_after
         self.progress = SimpleNamespace(start=lambda *a, **k: None, close=lambda: None, advance=self.advance)
 
     def advance(self, n=1):
@@ -46,21 +58,24 @@ class FakeTrainer(SimpleNamespace):
     def append_history(self, row):
         self.rows.append(row)
 
-    def save_checkpoint(self, model, phase, epoch, val_loss=None, partial=False):
-        self.saved.append((epoch, partial))
-        if val_loss is not None and (self.best is None or val_loss < self.best):
-            self.best, self.wait = val_loss, 0
-        elif not partial:
-            self.wait += 1
-        return self.wait
+    def checkpoints(self, phase, end):
+        from glr.training.checkpoints import Checkpoints
+
+        return Checkpoints(self.run, phase, end, self.state, save=lambda model, path: self.saved.append(path.name),
+                           interval=self.interval)
 
 
 def datasets(batch=8):
     import tensorflow as tf
 
-    x, y = data()
-    ds = tf.data.Dataset.from_tensor_slices((x, y)).batch(batch)
+    ds = tf.data.Dataset.from_tensor_slices(data()).batch(batch)
     return ds, ds
+
+
+def one_hot(x, y):
+    import tensorflow as tf
+
+    return x, tf.one_hot(y, CLASSES)
 
 
 def test_validation_sums_equal_keras_evaluate():
@@ -72,19 +87,21 @@ def test_validation_sums_equal_keras_evaluate():
     strategy = tf.distribute.get_strategy()
     x, y = data()
     loss, acc, top = Steps(strategy, m, 0.1, CLASSES).validate(distribute(strategy, datasets()[1]), 0.0)[:3]
-    expected = m.evaluate(x, y, batch_size=8, verbose=0, return_dict=True)
+    expected = m.evaluate(x, np.eye(CLASSES, dtype=np.float32)[y], batch_size=8, verbose=0, return_dict=True)
     assert loss == pytest.approx(expected["loss"], rel=1e-5)
     assert acc == pytest.approx(expected["accuracy"]) and top == pytest.approx(expected["top5"])
 
 
-def test_one_epoch_equals_keras_fit():
+def test_one_epoch_on_class_indices_equals_keras_fit_on_one_hot(tmp_path):
     from glr.training.loop import train_epochs
 
     ours, theirs = model(), model()
-    trainer = FakeTrainer()
+    trainer = FakeTrainer(tmp_path)
     train, val = datasets()
     assert train_epochs(trainer, ours, 1, train, val, 0, 1, 5)
-    history = theirs.fit(train, validation_data=val, epochs=1, verbose=0, shuffle=False).history
+    history = theirs.fit(train.map(one_hot), validation_data=val.map(one_hot), epochs=1, verbose=0, shuffle=False).history
+    assert trainer.rows[0]["accuracy"] == pytest.approx(history["accuracy"][0])
+    assert trainer.rows[0]["val_top5"] == pytest.approx(history["val_top5"][0])
     row = trainer.rows[0]
     assert row["loss"] == pytest.approx(history["loss"][0], rel=1e-4)
     assert row["val_loss"] == pytest.approx(history["val_loss"][0], rel=1e-4)
@@ -92,24 +109,109 @@ def test_one_epoch_equals_keras_fit():
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
 
 
-def test_early_stopping_follows_keras_rule():
+def test_early_stopping_follows_keras_rule(tmp_path):
     from glr.training.loop import train_epochs
 
-    trainer = FakeTrainer(patience=1)
-    trainer.save_checkpoint(None, 1, 0, val_loss=-1.0)  # a best no epoch can beat: every epoch waits
+    # A resumed phase whose best no epoch can beat: every epoch waits.
+    trainer = FakeTrainer(tmp_path, patience=1, state={"phase": 1, "epoch": 0, "best_val_loss": -1.0, "wait": 0})
     train, val = datasets()
     assert train_epochs(trainer, model(), 1, train, val, 0, 10, 5)
     assert [r["epoch"] for r in trainer.rows] == [1, 2]  # Keras never stops after the first epoch
 
 
-def test_a_stop_ends_after_the_batch_with_a_partial_checkpoint():
+def test_a_stop_ends_after_the_batch_with_a_partial_checkpoint(tmp_path):
     from glr.training.loop import train_epochs
 
-    trainer = FakeTrainer(stop_after=7)  # during the second epoch of 5 batches
+    trainer = FakeTrainer(tmp_path, stop_after=7, interval=3600.0)  # during the second epoch of 5 batches
     train, val = datasets()
     assert not train_epochs(trainer, model(), 1, train, val, 0, 10, 5)
     assert [r["epoch"] for r in trainer.rows] == [1]
-    assert trainer.saved[-1] == (1, True)  # epoch 2 is redone on resume
+    state = trainer.run.states[-1]
+    assert (state["epoch"], state["partial"]) == (1, True)  # epoch 2 is redone on resume
+    # Epoch 1 was not due for a write; the stop wrote its best weights, then the partial last.
+    assert trainer.saved == ["best.keras", "last.keras"] and len(trainer.run.states) == 1
+
+
+def test_checkpoints_are_written_when_due_and_at_the_end(tmp_path):
+    from glr.training.loop import train_epochs
+
+    train, val = datasets()
+    every = FakeTrainer(tmp_path, interval=0.0)
+    assert train_epochs(every, model(), 1, train, val, 0, 3, 5)
+    assert [s["epoch"] for s in every.run.states] == [1, 2, 3]
+    rarely = FakeTrainer(tmp_path, interval=3600.0)
+    assert train_epochs(rarely, model(), 1, train, val, 0, 3, 5)
+    assert [s["epoch"] for s in rarely.run.states] == [3]  # the phase's end only
+    assert rarely.saved == ["best.keras", "last.keras"]
+
+
+def test_an_error_mid_epoch_keeps_the_epochs_trained_as_a_partial_checkpoint(tmp_path):
+    from glr.training.loop import train_epochs
+
+    trainer = FakeTrainer(tmp_path, interval=3600.0)
+
+    def interrupted_in_epoch_3(n=1):
+        if len(trainer.rows) == 2:
+            raise KeyboardInterrupt
+
+    trainer.progress.advance = interrupted_in_epoch_3
+    train, val = datasets()
+    with pytest.raises(KeyboardInterrupt):
+        train_epochs(trainer, model(), 1, train, val, 0, 10, 5)
+    state = trainer.run.states[-1]
+    assert (state["epoch"], state["partial"]) == (2, True)  # resume redoes epoch 3 from these weights
+
+
+def test_thousands_of_classes_never_build_classes_x_photos(tmp_path):
+    """4,000 classes and 50,000 validation photos: as one-hot rows they would be 800 MB; the loop's
+    memory grows by less than half that (mostly tracing and one batch's tensors), since the datasets
+    carry class indices."""
+    import keras
+
+    from glr.training.head_data import eval_dataset, train_dataset
+    from glr.training.loop import train_epochs
+
+    classes, photos, dim = 4000, 50_000, 4
+    rng = np.random.default_rng(0)
+    feats = rng.normal(size=(photos, dim)).astype(np.float16)
+    labels = rng.integers(0, classes, photos)
+    head = keras.Sequential([keras.Input((dim,)), keras.layers.Dense(classes, activation="softmax")])
+    head.compile(optimizer=keras.optimizers.Adam(1e-3), loss="categorical_crossentropy")
+    trainer = FakeTrainer(tmp_path, classes=classes)
+    with PeakRss() as peak:
+        assert train_epochs(trainer, head, 1, train_dataset(feats[:512, None], labels[:512], 256, 0),
+                            eval_dataset(feats, labels, 1000), 0, 1, 2)
+    assert peak.growth_mb < 400, peak.growth_mb
+    assert 0 <= trainer.rows[0]["val_accuracy"] <= 1
+
+
+class PeakRss:
+    """The most this process's resident memory grew while the block ran (sampled every 5 ms)."""
+
+    def __enter__(self):
+        import threading
+
+        self.start = self.peak = rss_mb()
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self.sample, daemon=True)
+        self.thread.start()
+        return self
+
+    def sample(self):
+        while not self.done.wait(0.005):
+            self.peak = max(self.peak, rss_mb())
+
+    def __exit__(self, *exc):
+        self.done.set()
+        self.thread.join()
+        self.growth_mb = max(self.peak, rss_mb()) - self.start
+
+
+def rss_mb():
+    import os
+
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
 def test_weights_digest_tells_models_apart():

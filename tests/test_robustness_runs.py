@@ -369,6 +369,7 @@ def test_disk_full_while_saving_a_checkpoint_keeps_the_previous_one_and_resumes(
         return real_save(model, path)
 
     monkeypatch.setattr(train, "save_model", save)
+    monkeypatch.setattr("glr.training.checkpoints.SAVE_INTERVAL", 0.0)  # a checkpoint after every epoch
     with pytest.raises(StorageError):
         train.train_run(run)
     status = run.status()

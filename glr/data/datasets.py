@@ -175,13 +175,14 @@ def curate(
     val_fraction: float = DEFAULT_VAL_FRACTION,
     seed: int = DEFAULT_SEED,
 ) -> Split:
-    """Keep the top-N classes by image count and make a seeded, stratified train/val split.
+    """Keep the top-N classes by image count (`top_n=0`: every class) and make a seeded, stratified train/val split.
 
     Every kept class has at least one image in train and one in validation. Classes with
     fewer than `min_images` (at least 2, the least that can be split) are dropped and named.
     """
-    if top_n < 1:
-        raise DatasetError(f"top_n must be at least 1, got {top_n}")
+    if top_n < 0:
+        raise DatasetError(f"top_n must be at least 1 (or 0 for every class), got {top_n}")
+    top_n = top_n or len(catalog.class_counts)
     if not 0 < val_fraction < 1:
         raise DatasetError(f"val_fraction must be between 0 and 1, got {val_fraction}")
     min_images = max(2, int(min_images))

@@ -8,10 +8,18 @@ the global batch, and the sums that make the metrics (loss, correct top-1 and to
 examples) are reduced over every replica. Under the default strategy (one process) it is
 one replica and the same arithmetic as Keras' fit: mean cross-entropy per batch, Adam.
 
-After each epoch the trainer's `end_epoch` writes history and checkpoints on every worker
-(only the chief's go to the run folder). A stop request on any worker travels in the next
-step's reduced sums, so every worker stops after the same batch and none is left waiting
-in a collective.
+Labels are class indices all the way: the datasets carry one int per example and the step
+makes the one-hot targets (needed for label smoothing) per batch, inside the compiled
+function, so nothing of size examples x classes is ever held (GLDv2-clean's validation set
+alone would be 316k x 81k floats, 100 GB).
+
+After each epoch the trainer's history is written on every worker, and the checkpoints
+when glr.training.checkpoints says so (at most every ~30 s; always at a stop, at the
+phase's end and on an error). Every worker takes part in the same collectives in the same
+order: the decision to write is one all-reduce per epoch (any worker due: all write), and
+a stop request on any worker travels in the next step's reduced sums, so every worker
+stops after the same batch and none is left waiting in a collective. Only the chief's
+files go to the run folder.
 """
 
 from __future__ import annotations
@@ -52,6 +60,21 @@ def barrier(strategy) -> None:
     total().numpy()
 
 
+def any_worker(strategy, flag: bool, distributed: bool) -> bool:
+    """Whether `flag` is true on any worker (a one-number all-reduce in a cluster; just `flag` in one process)."""
+    if not distributed:
+        return flag
+    import tensorflow as tf
+
+    value = tf.constant(1.0 if flag else 0.0)
+
+    @tf.function(autograph=False)
+    def total():
+        return strategy.reduce("SUM", strategy.run(lambda: tf.identity(value)), axis=None)
+
+    return bool(total().numpy() > 0)
+
+
 def weights_digest(model) -> str:
     """A short hash of a model's weights: the workers of a cluster must end with the same one."""
     import hashlib
@@ -80,8 +103,13 @@ class Steps:
         loss_fn = keras.losses.CategoricalCrossentropy(label_smoothing=label_smoothing, reduction=None)
         k = min(TOP_K, classes)
 
+        def targets(y):
+            # One batch of one-hot rows (batch x classes), made here rather than in the
+            # dataset so the dataset holds one int per example.
+            return tf.one_hot(tf.cast(y, tf.int32), classes)
+
         def sums(y, probs, per_example, stop):
-            truth = tf.argmax(y, axis=-1)
+            truth = tf.cast(y, tf.int64)
             correct = tf.cast(tf.equal(tf.argmax(probs, axis=-1), truth), tf.float32)
             in_top = tf.cast(tf.math.in_top_k(truth, tf.cast(probs, tf.float32), k), tf.float32)
             count = tf.cast(tf.shape(y)[0], tf.float32)
@@ -90,7 +118,7 @@ class Steps:
         def train_step(x, y, stop):
             with tf.GradientTape() as tape:
                 probs = model(x, training=True)
-                per_example = loss_fn(y, probs)
+                per_example = loss_fn(targets(y), probs)
                 loss = tf.nn.compute_average_loss(per_example)  # / the global batch
             grads = tape.gradient(loss, model.trainable_variables)
             model.optimizer.apply_gradients(zip(grads, model.trainable_variables))
@@ -98,7 +126,7 @@ class Steps:
 
         def eval_step(x, y, stop):
             probs = model(x, training=False)
-            return sums(y, probs, loss_fn(y, probs), stop)
+            return sums(y, probs, loss_fn(targets(y), probs), stop)
 
         @tf.function(reduce_retracing=True)
         def train(batch, stop):
@@ -130,7 +158,8 @@ def train_epochs(trainer: "Trainer", model, phase: int, train_ds, val_ds, first_
                  steps: int) -> bool:
     """Train epochs first_epoch+1..epochs with early stopping; False if a stop was requested.
 
-    `train_ds` and `val_ds` are tf.data datasets of (x, one-hot y) batches of the global size.
+    `train_ds` and `val_ds` are tf.data datasets of (x, class index) batches of the global
+    size. The checkpoints are `trainer.checkpoints(phase, epochs)`'s (glr.training.checkpoints).
     """
     import keras
     import numpy as np
@@ -141,46 +170,59 @@ def train_epochs(trainer: "Trainer", model, phase: int, train_ds, val_ds, first_
     step = Steps(strategy, model, trainer.cfg.label_smoothing, len(trainer.labels))
     train_dist, val_dist = distribute(strategy, train_ds), distribute(strategy, val_ds)
     progress, patience = trainer.progress, trainer.cfg.patience
-    for epoch in range(first_epoch, epochs):
-        t0 = time.monotonic()
-        # `epoch` in the status counts the epochs done, so the page reads "epoch {epoch + 1} of {epochs}".
-        progress.start(PHASES[phase], steps, "batch", epoch=epoch, epochs=epochs,
-                       message=f"epoch {epoch + 1} of {epochs}", desc=f"epoch {epoch + 1}")
-        total, want_stop, stopped = np.zeros(5), 0.0, False
-        for batch in train_dist:
-            sums = step.train(batch, tf.constant(want_stop)).numpy()
-            total += sums
-            if sums[STOP] > 0:
-                stopped = True  # some worker was asked to stop before this step: all stop after it
-                break
-            try:
-                progress.advance(1)
-            except StopRequested:
-                want_stop = 1.0
-                if not trainer.distributed:
-                    stopped = True  # one process: nobody to tell, stop now
+    saver = trainer.checkpoints(phase, epochs)
+    epoch = first_epoch
+    try:
+        for epoch in range(first_epoch, epochs):
+            t0 = time.monotonic()
+            # `epoch` in the status counts the epochs done, so the page reads "epoch {epoch + 1} of {epochs}".
+            progress.start(PHASES[phase], steps, "batch", epoch=epoch, epochs=epochs,
+                           message=f"epoch {epoch + 1} of {epochs}", desc=f"epoch {epoch + 1}")
+            total, want_stop, stopped = np.zeros(5), 0.0, False
+            for batch in train_dist:
+                sums = step.train(batch, tf.constant(want_stop)).numpy()
+                total += sums
+                if sums[STOP] > 0:
+                    stopped = True  # some worker was asked to stop before this step: all stop after it
                     break
-        progress.close()
-        if stopped:
-            # A partial epoch: keep its weights as the last checkpoint, but do not count it;
-            # resume redoes this epoch, so history has no gap and no duplicate.
-            trainer.save_checkpoint(model, phase, epoch, partial=True)
-            return False
-        val_loss, val_acc, val_top5, stop_now = step.validate(val_dist, want_stop)
-        n = max(total[COUNT], 1.0)
-        row = {"phase": phase, "epoch": epoch + 1, "loss": total[LOSS] / n, "accuracy": total[CORRECT] / n,
-               "val_loss": val_loss, "val_accuracy": val_acc, "val_top5": val_top5,
-               "lr": float(keras.ops.convert_to_numpy(model.optimizer.learning_rate)),
-               "seconds": round(time.monotonic() - t0, 3)}
-        # History first, checkpoint second: a kill between the two leaves a history row
-        # past the checkpoint, which resume trims, never a checkpoint with no row.
-        trainer.append_history(row)
-        wait = trainer.save_checkpoint(model, phase, epoch + 1, val_loss=val_loss)
-        if trainer.console:
-            print(f"epoch {epoch + 1:>3}  loss {row['loss']:.4f}  acc {row['accuracy']:.3f}  "
-                  f"val_loss {val_loss:.4f}  val_acc {val_acc:.3f}  top5 {val_top5:.3f}", flush=True)
-        if stop_now:  # asked during the epoch's last batch: the epoch is whole, stop after it
-            return False
-        if wait >= patience and epoch > 0:  # Keras' EarlyStopping rule, its counter kept in the checkpoint state
-            break
+                try:
+                    progress.advance(1)
+                except StopRequested:
+                    want_stop = 1.0
+                    if not trainer.distributed:
+                        stopped = True  # one process: nobody to tell, stop now
+                        break
+            progress.close()
+            if stopped:
+                # A partial epoch: keep its weights as the last checkpoint, but do not count it.
+                saver.stop(model, epoch)
+                return False
+            val_loss, val_acc, val_top5, stop_now = step.validate(val_dist, want_stop)
+            n = max(total[COUNT], 1.0)
+            row = {"phase": phase, "epoch": epoch + 1, "loss": total[LOSS] / n, "accuracy": total[CORRECT] / n,
+                   "val_loss": val_loss, "val_accuracy": val_acc, "val_top5": val_top5,
+                   "lr": float(keras.ops.convert_to_numpy(model.optimizer.learning_rate)),
+                   "seconds": round(time.monotonic() - t0, 3)}
+            # History first, checkpoint second: a kill between the two (or before the next
+            # write) leaves history rows past the checkpoint, which resume trims, never a
+            # checkpoint with no row.
+            trainer.append_history(row)
+            # Every worker counts the same (val_loss is reduced) and decides to write together.
+            wait = saver.count(epoch + 1, val_loss)
+            last = stop_now or epoch + 1 >= epochs or (wait >= patience and epoch > 0)
+            saver.keep(model, write=any_worker(strategy, saver.due(), trainer.distributed) or last)
+            if trainer.console:
+                print(f"epoch {epoch + 1:>3}  loss {row['loss']:.4f}  acc {row['accuracy']:.3f}  "
+                      f"val_loss {val_loss:.4f}  val_acc {val_acc:.3f}  top5 {val_top5:.3f}", flush=True)
+            if stop_now:  # asked during the epoch's last batch: the epoch is whole, stop after it
+                return False
+            if wait >= patience and epoch > 0:  # Keras' EarlyStopping rule, its counter kept in the checkpoint state
+                break
+    except BaseException as exc:
+        # A failed collective (a worker died), an interrupt: keep what was trained since the
+        # last write as a partial checkpoint, then let the error end the run. Not after a
+        # failed write (a full disk): the previous checkpoint stays the last one, whole.
+        if not isinstance(exc, OSError):
+            saver.rescue(model, max(saver.epoch, epoch))
+        raise
     return True

@@ -40,6 +40,19 @@ def build_head(feature_dim: int, num_classes: int, hidden: int = 512, dropout: f
     return keras.Model(inputs, outputs, name=HEAD_NAME)
 
 
+def compile_model(model, learning_rate: float, label_smoothing: float) -> None:
+    """Adam and cross-entropy with label smoothing, as in the study.
+
+    The loss object names the training objective in the saved model; glr's training loop
+    computes it on class indices, making the one-hot targets per batch (glr.training.loop).
+    """
+    import keras
+
+    loss = keras.losses.CategoricalCrossentropy(label_smoothing=label_smoothing)
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=loss,
+                  metrics=["accuracy", keras.metrics.TopKCategoricalAccuracy(k=5, name="top5")])
+
+
 def build_classifier(backbone, head, input_size: int):
     """Backbone then head: preprocessed images in, class probabilities out.
 

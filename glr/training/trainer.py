@@ -18,9 +18,10 @@ default strategy in one process, MultiWorkerMirroredStrategy across the workers 
 features of its own shard of the photos into the shared cache; only the chief writes the
 run folder, the other workers write a private copy of it that is deleted at the end.
 
-Everything the trainer knows goes into the run folder as it goes (status, history,
-checkpoints), so the app can follow it, a stop request ends it cleanly after the current
-batch, and `--resume` continues from the last checkpoint with the epochs numbered on. The
+Everything the trainer knows goes into the run folder as it goes (status, history, and
+checkpoints at most every ~30 s: glr.training.checkpoints), so the app can follow it, a stop
+request ends it cleanly after the current batch with a checkpoint, and `--resume` continues
+from the last checkpoint with the epochs numbered on. The
 dataset is the one the run's configuration names (the CLI and the app record it); the
 last step, evaluation, index and report, is glr.evaluation.finish (on the chief).
 """
@@ -41,11 +42,12 @@ from glr.backbones.features import cached_features, content_digest
 from glr.backbones.registry import build_backbone
 from glr.data import datasets
 from glr.errors import GlrError
+from glr.training.checkpoints import Checkpoints
 from glr.training.cluster import Cluster, cluster_from_env, drop_worker_run, make_strategy, worker_run
 from glr.training.config import TrainConfig
 from glr.training.launch import install_sigterm_handler, training_lock
 from glr.training.loop import barrier, train_epochs, weights_digest
-from glr.training.model import build_classifier, build_head, load_model, save_model, split_classifier
+from glr.training.model import build_classifier, build_head, compile_model, load_model, save_model, split_classifier
 from glr.training.progress import PHASES, Progress, StopRequested
 from glr.training.run import Run
 from glr.training.settings import resolve
@@ -88,22 +90,9 @@ class Trainer:
         self.run.update_status(epoch=int(row["epoch"]), step=0,
                                message=f"epoch {row['epoch']}: val_accuracy {row['val_accuracy']:.3f}")
 
-    def save_checkpoint(self, model, phase: int, epoch: int, val_loss: float | None = None, partial: bool = False) -> int:
-        """Save `last` (and `best` when val_loss improved) with the state needed to resume; returns
-        the epochs since the best one (early stopping's counter)."""
-        state = self.checkpoint_state() or {}
-        best = state.get("best_val_loss") if state.get("phase") == phase else None
-        wait = state.get("wait", 0) if state.get("phase") == phase else 0
-        improved = val_loss is not None and (best is None or val_loss < best)
-        if improved:
-            save_model(model, self.run.best_checkpoint)
-            best, wait = val_loss, 0
-        elif not partial:
-            wait += 1
-        save_model(model, self.run.last_checkpoint)
-        self.run.write_checkpoint_state({"phase": phase, "epoch": epoch, "end": self.phase_end, "partial": partial,
-                                         "best_val_loss": best, "wait": wait, "saved": now()})
-        return wait
+    def checkpoints(self, phase: int, end: int) -> Checkpoints:
+        """The checkpoint policy of a phase that starts now (or resumes from the last checkpoint's state)."""
+        return Checkpoints(self.run, phase, end, self.checkpoint_state(), save=save_model)
 
     def checkpoint_state(self) -> dict | None:
         """The last checkpoint's state, or None."""
@@ -230,34 +219,9 @@ class Trainer:
         return computed
 
     # -- phase 1 --------------------------------------------------------------------
-    def head_dataset(self, feats: np.ndarray, labels: np.ndarray):
-        """Each epoch: every training image once, as one of its K cached views at random."""
-        import tensorflow as tf
-
-        n, k = feats.shape[:2]
-        table = tf.constant(feats)
-        ds = tf.data.Dataset.from_tensor_slices((np.arange(n, dtype=np.int32), labels.astype(np.int32)))
-        ds = ds.shuffle(n, seed=self.cfg.seed, reshuffle_each_iteration=True)
-        pick = lambda i, y: (table[i, tf.random.uniform((), 0, k, dtype=tf.int32, seed=self.cfg.seed)], y)  # noqa: E731
-        # A sequential map: the random view draws then come in the same order every run,
-        # which keeps training repeatable for a given seed (the gather costs microseconds).
-        ds = ds.map(pick).batch(self.cfg.batch_size)
-        return self.one_hot(ds).prefetch(tf.data.AUTOTUNE)
-
     def compile(self, model, learning_rate: float) -> None:
-        """Adam and cross-entropy (with label smoothing, so on one-hot targets), as in the study."""
-        import keras
-
-        loss = keras.losses.CategoricalCrossentropy(label_smoothing=self.cfg.label_smoothing)
-        model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=loss,
-                      metrics=["accuracy", keras.metrics.TopKCategoricalAccuracy(k=5, name="top5")])
-
-    def one_hot(self, ds):
-        """Map (x, class index) batches to (x, one-hot) for the categorical loss."""
-        import tensorflow as tf
-
-        n = len(self.labels)
-        return ds.map(lambda x, y: (x, tf.one_hot(y, n)), num_parallel_calls=tf.data.AUTOTUNE)
+        """Adam and cross-entropy with label smoothing, as in the study (glr.training.model.compile_model)."""
+        compile_model(model, learning_rate, self.cfg.label_smoothing)
 
     def load(self, path):
         """A saved model (and its optimizer), its variables the strategy's."""
@@ -268,9 +232,10 @@ class Trainer:
         """Train the head on cached features; returns the best head."""
         import keras
 
+        from glr.training.head_data import eval_dataset, train_dataset
+
         keras.utils.set_random_seed(self.cfg.seed)
         y_train, y_val = self.train["label"].to_numpy(), self.val["label"].to_numpy()
-        import tensorflow as tf
 
         if resume_state and resume_state["phase"] == 1:
             head = self.load(self.run.last_checkpoint)
@@ -282,9 +247,10 @@ class Trainer:
             first = 0
         self.run.update_status(phase=PHASES[1])
         steps = int(np.ceil(len(y_train) / self.cfg.batch_size))
-        val_ds = tf.data.Dataset.from_tensor_slices(
-            (val_feats, np.eye(len(self.labels), dtype=np.float32)[y_val])).batch(self.cfg.batch_size)
-        if not train_epochs(self, head, 1, self.head_dataset(train_feats, y_train), val_ds, first, self.cfg.epochs, steps):
+        # Class indices, never one-hot rows (classes x photos), and no copy of the feature tables.
+        train_ds = train_dataset(train_feats, y_train, self.cfg.batch_size, self.cfg.seed)
+        val_ds = eval_dataset(val_feats, y_val, self.cfg.batch_size)
+        if not train_epochs(self, head, 1, train_ds, val_ds, first, self.cfg.epochs, steps):
             raise StopRequested
         if self.run.best_checkpoint.exists():
             head = self.load(self.run.best_checkpoint)
@@ -318,9 +284,9 @@ class Trainer:
             with self.strategy.scope():
                 self.compile(model, self.cfg.fine_tune_learning_rate)
         common = dict(input_size=self.input_size, preprocess=self.spec.preprocess, batch_size=self.cfg.batch_size)
-        train_ds = self.one_hot(make_dataset(self.train["path"].tolist(), self.train["label"], training=self.cfg.augment,
-                                             shuffle=True, seed=self.cfg.seed, **common))
-        val_ds = self.one_hot(make_dataset(self.val["path"].tolist(), self.val["label"], **common))
+        train_ds = make_dataset(self.train["path"].tolist(), self.train["label"], training=self.cfg.augment,
+                                shuffle=True, seed=self.cfg.seed, **common)
+        val_ds = make_dataset(self.val["path"].tolist(), self.val["label"], **common)
         self.run.update_status(phase=PHASES[2])
         steps = int(np.ceil(len(self.train) / self.cfg.batch_size))
         if not train_epochs(self, model, 2, train_ds, val_ds, first, self.phase_end, steps):

@@ -1,0 +1,37 @@
+"""glr.training.head_data: phase 1's batches are the cached rows, gathered in place, with int labels."""
+
+import numpy as np
+
+
+def table(n=50, k=3, d=4):
+    # Row i, view v holds i + v / 10 in every column, so a batch says which rows and views it took.
+    values = np.arange(n)[:, None, None] + np.arange(k)[None, :, None] / 10
+    return np.broadcast_to(values, (n, k, d)).astype(np.float16), np.arange(n) % 7
+
+
+def test_an_epoch_takes_every_photo_once_as_one_of_its_views():
+    from glr.training.head_data import train_dataset
+
+    feats, labels = table()
+    ds, epochs = train_dataset(feats, labels, 8, seed=1), []
+    for _ in range(2):
+        xs, ys = zip(*[(x.numpy(), y.numpy()) for x, y in ds])
+        x, y = np.concatenate(xs), np.concatenate(ys)
+        assert x.dtype == np.float32 and y.dtype == np.int32 and x.shape == (50, 4)
+        rows = np.floor(x[:, 0] + 1e-3).astype(int)
+        assert sorted(rows) == list(range(50))  # every photo once
+        np.testing.assert_array_equal(y, labels[rows])  # with its own label
+        views = np.round((x[:, 0] - rows) * 10).astype(int)
+        assert set(views) == {0, 1, 2}  # views drawn at random, all of them used
+        np.testing.assert_array_equal(x, feats[rows, views].astype(np.float32))
+        epochs.append(rows)
+    assert list(epochs[0]) != list(epochs[1])  # reshuffled every epoch
+
+
+def test_validation_batches_are_the_rows_in_order():
+    from glr.training.head_data import eval_dataset
+
+    feats, labels = table()
+    x, y = zip(*[(x.numpy(), y.numpy()) for x, y in eval_dataset(feats[:, 0], labels, 16)])
+    np.testing.assert_array_equal(np.concatenate(x), feats[:, 0].astype(np.float32))
+    np.testing.assert_array_equal(np.concatenate(y), labels)
