@@ -79,7 +79,9 @@ def test_fifty_photos_at_once(results, photo):
     at = upload(open_page(PREDICT), files)
     assert "50 of 50 photo(s) predicted." in texts(at.caption)
     assert "Showing the first 20; all 50 are in the table and the CSV above." in texts(at.caption)
-    assert len(at.get("plotly_chart")) == 20
+    names = {f"{i:016x}.jpg" for i in range(50)}
+    shown = {m.value.strip("*") for m in at.markdown} & names  # each result's heading: **name**
+    assert shown == {f"{i:016x}.jpg" for i in range(20)}
     table = at.dataframe[0].value
     assert len(table) == 50 and table["id"].tolist() == [f"{i:016x}" for i in range(50)]
     assert "submission" in at.download_button[0].label
@@ -102,6 +104,7 @@ def test_zip_slip_is_refused_and_nothing_is_written(results, photo, tmp_path, mo
     assert texts(at.warning) == ("holiday.zip: 4 file(s) with unsafe paths skipped (e.g. '../../escape.jpg'); "
                                  "nothing is extracted, so they could not escape")
     assert "1 of 1 photo(s) predicted." in texts(at.caption)
+    at.toggle(key="predict_table").set_value(True).run()  # the table of all predictions, on request
     assert at.dataframe[0].value["id"].tolist() == ["0a1b2c3d"]
     assert sorted(p for p in tmp_path.rglob("*")) == before  # nothing written anywhere under here
     assert not Path("/tmp/glr-absolute-escape.jpg").exists()
@@ -137,7 +140,7 @@ def test_tampered_model_is_refused_on_the_predict_page(results, photo):
     # The upload box stays (what is dropped is kept), but nothing is predicted with the refused model.
     at = upload(at, [("a.jpg", photo, "image/jpeg")])
     assert "upload(s) are kept but not predicted: choose a model that loads" in texts(at.warning)
-    assert not at.get("plotly_chart")
+    assert not any(m.value.startswith("Best guess:") for m in at.markdown)
 
 
 @pytest.mark.parametrize("page", [HOME, TRAIN, RESULTS, PREDICT])
