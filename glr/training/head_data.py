@@ -36,11 +36,12 @@ def train_dataset(feats: np.ndarray, labels: np.ndarray, batch_size: int, seed: 
 
     n, k = feats.shape[:2]
     ds = tf.data.Dataset.from_tensor_slices((np.arange(n, dtype=np.int32), np.asarray(labels, np.int32)))
-    ds = ds.shuffle(n, seed=seed, reshuffle_each_iteration=True)
-    # A sequential map draws one view per photo: the draws then come in the same order every
-    # run, which keeps training repeatable for a given seed (and the same as glr's before).
-    ds = ds.map(lambda i, y: (i, tf.random.uniform((), 0, k, dtype=tf.int32, seed=seed), y)).batch(batch_size)
-    return ds.map(lambda i, view, y: (_gather(feats, i, view), y)).prefetch(tf.data.AUTOTUNE)
+    ds = ds.shuffle(n, seed=seed, reshuffle_each_iteration=True).batch(batch_size)
+    # The views are drawn per batch, one vector of draws: a map per photo cost more than the
+    # head's training steps on the demo (measured: benchmarks/README.md, "Phase 1, faster").
+    # The draws still come in the same order every run, so training stays repeatable for a seed.
+    views = lambda i: tf.random.uniform(tf.shape(i), 0, k, dtype=tf.int32, seed=seed)  # noqa: E731
+    return ds.map(lambda i, y: (_gather(feats, i, views(i)), y)).prefetch(tf.data.AUTOTUNE)
 
 
 def eval_dataset(feats: np.ndarray, labels: np.ndarray, batch_size: int):

@@ -33,6 +33,9 @@ if TYPE_CHECKING:
     from glr.training.trainer import Trainer
 
 TOP_K = 5  # the history's val_top5
+CALL_SECONDS = 0.25  # each call to the compiled loop runs about this long (Pace)
+MAX_STEPS = 4096  # and at most this many steps
+ALL = 2**31 - 1  # "every batch left": validation runs in one call
 # The reduced sums of a step: loss * examples, correct top-1, correct top-k, examples, stop flags.
 LOSS, CORRECT, TOPK, COUNT, STOP = range(5)
 
@@ -60,19 +63,21 @@ def barrier(strategy) -> None:
     total().numpy()
 
 
-def any_worker(strategy, flag: bool, distributed: bool) -> bool:
-    """Whether `flag` is true on any worker (a one-number all-reduce in a cluster; just `flag` in one process)."""
+def agree(strategy, due: bool, steps: int, distributed: bool) -> tuple[bool, int]:
+    """(any worker due to write, the workers' mean steps per call): one all-reduce in a cluster, as given in one process."""
     if not distributed:
-        return flag
+        return due, steps
     import tensorflow as tf
 
-    value = tf.constant(1.0 if flag else 0.0)
+    value = tf.constant([1.0 if due else 0.0, float(steps)])
 
     @tf.function(autograph=False)
     def total():
         return strategy.reduce("SUM", strategy.run(lambda: tf.identity(value)), axis=None)
 
-    return bool(total().numpy() > 0)
+    sums = total().numpy()
+    # Every worker gets the same sums, so the same mean: the same steps per call everywhere.
+    return bool(sums[0] > 0), max(1, int(sums[1] / strategy.num_replicas_in_sync))
 
 
 def weights_digest(model) -> str:
@@ -128,30 +133,72 @@ class Steps:
             probs = model(x, training=False)
             return sums(y, probs, loss_fn(targets(y), probs), stop)
 
-        @tf.function(reduce_retracing=True)
-        def train(batch, stop):
+        def train_one(batch, stop):
             return strategy.reduce("SUM", strategy.run(train_step, args=(*batch, stop)), axis=None)
 
-        @tf.function(reduce_retracing=True)
-        def evaluate(batch, stop):
+        def evaluate_one(batch, stop):
             return strategy.reduce("SUM", strategy.run(eval_step, args=(*batch, stop)), axis=None)
 
-        self.train, self.evaluate = train, evaluate
+        def many(one):
+            def run(iterator, n, stop):
+                # Up to n steps in one graph: no Python and no host sync between them. The
+                # sums add up in float64, as the host's did step by step. A step whose
+                # reduced sums carry a stop flag is the last (on every worker: the sums are
+                # the same); so is the last batch (agreed over the workers in a cluster).
+                def step(done, total, more):
+                    batch = iterator.get_next_as_optional()
+
+                    def train():
+                        sums = tf.cast(one(batch.get_value(), stop), tf.float64)
+                        return done + 1, total + sums, sums[STOP] <= 0
+
+                    return tf.cond(batch.has_value(), train, lambda: (done, total, tf.constant(False)))
+
+                done, total, _ = tf.while_loop(lambda done, total, more: more & (done < n), step,
+                                               (tf.constant(0), tf.zeros(5, tf.float64), tf.constant(True)))
+                return total, done
+
+            # No autograph: the loop is written in TF's own ops, and converting the model's
+            # code too made the first call (tracing) take seconds.
+            return tf.function(run, autograph=False)
+
+        # One step per call (benchmarks time these), and many: what the loop calls.
+        self.train, self.evaluate = (tf.function(f, autograph=False) for f in (train_one, evaluate_one))
+        self.train_many, self.evaluate_many = many(train_one), many(evaluate_one)
 
     def validate(self, val_ds, stop: float):
         """(val_loss, val_accuracy, val_top5, whether any worker asked to stop) over the validation set.
 
-        The stop flags ride along with the sums, so every worker learns of a stop asked
-        for during the epoch's last batch at the same point.
+        One call runs the whole validation set. The stop flags ride along with the sums, so
+        every worker learns of a stop asked for during the epoch's last call at the same point.
         """
-        import numpy as np
         import tensorflow as tf
 
-        total = np.zeros(5)
-        for batch in val_ds:
-            total += self.evaluate(batch, tf.constant(stop)).numpy()
+        total, _ = self.evaluate_many(iter(val_ds), tf.constant(ALL), tf.constant(stop))
+        total = total.numpy()
         n = max(total[COUNT], 1.0)
         return total[LOSS] / n, total[CORRECT] / n, total[TOPK] / n, bool(total[STOP] > 0 or stop)
+
+
+class Pace:
+    """How many steps each call to the compiled loop runs: about CALL_SECONDS' worth.
+
+    Progress, the stop flag and Python's per-call costs are paid once per call, so a call
+    should be long enough to make them small and short enough that the status moves and a
+    stop is heard within a fraction of a second. The first call traces the function, so
+    its time says nothing; a cluster's workers must run the same number of steps per call,
+    so they agree on it once per epoch (`agree`).
+    """
+
+    def __init__(self):
+        self.n, self.calls = 1, 0
+
+    def record(self, seconds: float, steps: int) -> None:
+        """Take in one call's time; the next call's size follows from the steps' speed."""
+        self.calls += 1
+        if steps and self.calls > 1:  # the first call traced the function
+            per_step = seconds / steps
+            self.n = int(min(MAX_STEPS, max(1, CALL_SECONDS / max(per_step, 1e-6))))
 
 
 def train_epochs(trainer: "Trainer", model, phase: int, train_ds, val_ds, first_epoch: int, epochs: int,
@@ -171,6 +218,7 @@ def train_epochs(trainer: "Trainer", model, phase: int, train_ds, val_ds, first_
     train_dist, val_dist = distribute(strategy, train_ds), distribute(strategy, val_ds)
     progress, patience = trainer.progress, trainer.cfg.patience
     saver = trainer.checkpoints(phase, epochs)
+    pace, agreed = Pace(), 1  # in a cluster, `agreed` steps per call for the whole epoch
     epoch = first_epoch
     try:
         for epoch in range(first_epoch, epochs):
@@ -179,19 +227,27 @@ def train_epochs(trainer: "Trainer", model, phase: int, train_ds, val_ds, first_
             progress.start(PHASES[phase], steps, "batch", epoch=epoch, epochs=epochs,
                            message=f"epoch {epoch + 1} of {epochs}", desc=f"epoch {epoch + 1}")
             total, want_stop, stopped = np.zeros(5), 0.0, False
-            for batch in train_dist:
-                sums = step.train(batch, tf.constant(want_stop)).numpy()
+            batches = iter(train_dist)
+            while True:
+                n = agreed if trainer.distributed else pace.n
+                started = time.monotonic()
+                sums, done = step.train_many(batches, tf.constant(n), tf.constant(want_stop))
+                sums, done = sums.numpy(), int(done)
+                pace.record(time.monotonic() - started, done)
                 total += sums
                 if sums[STOP] > 0:
-                    stopped = True  # some worker was asked to stop before this step: all stop after it
+                    stopped = True  # some worker was asked to stop before this call: all stop after its first step
                     break
-                try:
-                    progress.advance(1)
-                except StopRequested:
-                    want_stop = 1.0
-                    if not trainer.distributed:
-                        stopped = True  # one process: nobody to tell, stop now
-                        break
+                if done:
+                    try:
+                        progress.advance(done)
+                    except StopRequested:
+                        want_stop = 1.0
+                        if not trainer.distributed:
+                            stopped = True  # one process: nobody to tell, stop now
+                            break
+                if done < n:  # the epoch's batches ran out
+                    break
             progress.close()
             if stopped:
                 # A partial epoch: keep its weights as the last checkpoint, but do not count it.
@@ -207,14 +263,16 @@ def train_epochs(trainer: "Trainer", model, phase: int, train_ds, val_ds, first_
             # write) leaves history rows past the checkpoint, which resume trims, never a
             # checkpoint with no row.
             trainer.append_history(row)
-            # Every worker counts the same (val_loss is reduced) and decides to write together.
+            # Every worker counts the same (val_loss is reduced) and decides to write together,
+            # and, in the same all-reduce, on the next epoch's steps per call.
             wait = saver.count(epoch + 1, val_loss)
             last = stop_now or epoch + 1 >= epochs or (wait >= patience and epoch > 0)
-            saver.keep(model, write=any_worker(strategy, saver.due(), trainer.distributed) or last)
+            due, agreed = agree(strategy, saver.due(), pace.n, trainer.distributed)
+            saver.keep(model, write=due or last)
             if trainer.console:
                 print(f"epoch {epoch + 1:>3}  loss {row['loss']:.4f}  acc {row['accuracy']:.3f}  "
                       f"val_loss {val_loss:.4f}  val_acc {val_acc:.3f}  top5 {val_top5:.3f}", flush=True)
-            if stop_now:  # asked during the epoch's last batch: the epoch is whole, stop after it
+            if stop_now:  # asked during the epoch's last call: the epoch is whole, stop after it
                 return False
             if wait >= patience and epoch > 0:  # Keras' EarlyStopping rule, its counter kept in the checkpoint state
                 break
