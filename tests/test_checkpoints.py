@@ -90,3 +90,29 @@ def test_rescue_keeps_the_error_that_ended_training(tmp_path):
     assert run.states == []
     with pytest.raises(OSError):
         saver.stop(model, 1)
+
+
+@pytest.fixture
+def india_time(monkeypatch):
+    """The process in a time zone that is not UTC (+05:30), so a UTC stamp would show."""
+    import time
+
+    monkeypatch.setenv("TZ", "Asia/Kolkata")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def test_the_state_is_stamped_with_the_run_folders_clock(tmp_path, india_time):
+    from datetime import datetime, timedelta
+
+    from glr.training.status import now
+
+    saver, run, clock = checkpoints(tmp_path)
+    before = now()
+    saver.stop(Model(), 0)
+    saved = run.states[-1]["saved"]
+    # status.now()'s format (local time with its offset, to the second), so it sorts with the status' stamps.
+    assert datetime.fromisoformat(saved).utcoffset() == datetime.fromisoformat(before).utcoffset() != timedelta(0)
+    assert len(saved) == len(before) and before <= saved <= now()

@@ -21,8 +21,9 @@ none is left alone in a collective; only the chief's files land in the run folde
 from __future__ import annotations
 
 import time
-from datetime import datetime, timezone
 from typing import Callable
+
+from glr.training.status import now
 
 SAVE_INTERVAL = 30.0  # seconds between checkpoint writes, at most (read when a phase starts)
 
@@ -98,5 +99,5 @@ class Checkpoints:
         self.save(model, self.run.last_checkpoint)
         self.run.write_checkpoint_state({"phase": self.phase, "epoch": self.epoch, "end": self.end,
                                          "partial": self.partial, "best_val_loss": self.best, "wait": self.wait,
-                                         "saved": datetime.now(timezone.utc).isoformat(timespec="seconds")})
+                                         "saved": now()})
         self.written = self.clock()

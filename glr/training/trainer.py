@@ -33,7 +33,6 @@ import os
 import re
 import time
 import traceback
-from datetime import datetime, timezone
 
 import numpy as np
 import pandas as pd
@@ -51,11 +50,7 @@ from glr.training.model import build_classifier, build_head, compile_model, load
 from glr.training.progress import PHASES, Progress, StopRequested
 from glr.training.run import Run
 from glr.training.settings import resolve
-
-
-def now() -> str:
-    """An ISO timestamp in UTC."""
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+from glr.training.status import now  # the one clock of the run folder's timestamps
 
 
 def split_fingerprint(split: datasets.Split) -> str:
