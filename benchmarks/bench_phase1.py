@@ -46,7 +46,7 @@ def synthetic(photos: int, views: int, val: int, dim: int, classes: int, seed: i
     return train, y_train, x_val, y_val
 
 
-def child(size: dict) -> dict:
+def child(size: dict, seed: int) -> dict:
     """Phase 1 of a Trainer on synthetic features, in a fresh run folder; its figures."""
     sys.path.insert(0, os.environ.get("GLR_TREE", str(common.ROOT)))  # before common's ROOT: the tree measured
     import pandas as pd
@@ -58,7 +58,7 @@ def child(size: dict) -> dict:
     from glr.training.trainer import Trainer
 
     train, y_train, val, y_val = synthetic(**{k: v for k, v in size.items() if k != "epochs"})
-    cfg = TrainConfig(epochs=size["epochs"])
+    cfg = TrainConfig(epochs=size["epochs"], seed=seed)
     with tempfile.TemporaryDirectory(prefix="glr-bench-phase1-") as tmp:
         run = new_run(tmp, cfg)
         trainer = Trainer.__new__(Trainer)  # phase 1 alone: no dataset, no backbone
@@ -77,10 +77,11 @@ def child(size: dict) -> dict:
             "last_loss": float(history["loss"].iloc[-1])}
 
 
-def measure(tree: str, tiny: bool) -> dict:
+def measure(tree: str, tiny: bool, seed: int) -> dict:
     """Run `child` in a process that imports glr from `tree`."""
     env = dict(os.environ, GLR_TREE=tree, TF_CPP_MIN_LOG_LEVEL="2")
-    out = subprocess.run([sys.executable, __file__, "--child", *(["--tiny"] if tiny else [])], env=env, cwd=tree,
+    argv = [sys.executable, __file__, "--child", "--seeds", str(seed), *(["--tiny"] if tiny else [])]
+    out = subprocess.run(argv, env=env, cwd=tree,
                          capture_output=True, text=True, check=True).stdout
     return json.loads(out.strip().splitlines()[-1])
 
@@ -91,11 +92,13 @@ def main(argv=None) -> dict:
     p.add_argument("--tree", action="append", default=[], help="name=path of a source tree to time (repeatable); "
                    "default: this one")
     p.add_argument("--rounds", type=int, default=2)
+    p.add_argument("--seeds", default="0", help="training seeds, comma-separated: each round runs each (default 0, "
+                   "the configuration's)")
     p.add_argument("--child", action="store_true", help="(internal) run one measurement here")
     args = p.parse_args(argv)
     size = TINY if args.tiny else DEMO
     if args.child:
-        figures = child(size)
+        figures = child(size, int(args.seeds))
         import glr
 
         figures["glr"] = str(Path(glr.__file__).parent.parent)  # which tree it measured, for the record
@@ -106,18 +109,21 @@ def main(argv=None) -> dict:
         args.rounds = 1
     common.header(f"phase 1 on demo-sized synthetic features: {size}")
     results = {name: [] for name in trees}
+    seeds = [int(s) for s in args.seeds.split(",")]
     for r in range(args.rounds):
-        for name, tree in trees.items():
-            figures = measure(tree, args.tiny)
-            results[name].append(figures)
-            print(f"round {r + 1} {name:>8}: wall {figures['wall']:.1f} s, CPU {figures['cpu']:.1f} s, "
-                  f"{figures['epochs']} epochs, last val_acc {figures['last_val_acc']:.4f}, best val_loss "
-                  f"{figures['best_val_loss']:.4f} (val_acc {figures['best_val_acc']:.4f}), "
-                  f"load {os.getloadavg()[0]:.2f} (glr from {figures['glr']})", flush=True)
+        for seed in seeds:
+            for name, tree in trees.items():
+                figures = measure(tree, args.tiny, seed)
+                results[name].append(figures)
+                print(f"round {r + 1} seed {seed} {name:>8}: wall {figures['wall']:.1f} s, CPU {figures['cpu']:.1f} s, "
+                      f"{figures['epochs']} epochs, last val_acc {figures['last_val_acc']:.4f}, best val_loss "
+                      f"{figures['best_val_loss']:.4f} (val_acc {figures['best_val_acc']:.4f}), "
+                      f"load {os.getloadavg()[0]:.2f} (glr from {figures['glr']})", flush=True)
     parts = []
     for name, rows in results.items():
         parts.append(f"{name}: {np.median([r['wall'] for r in rows]):.1f} s wall, "
-                     f"{np.median([r['cpu'] for r in rows]):.1f} s CPU, val_acc {rows[-1]['last_val_acc']:.4f}")
+                     f"{np.median([r['cpu'] for r in rows]):.1f} s CPU, best epoch's val_acc "
+                     f"{np.mean([r['best_val_acc'] for r in rows]):.4f} (mean)")
     common.summary("phase 1, demo size: " + "; ".join(parts))
     return results
 

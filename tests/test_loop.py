@@ -221,3 +221,32 @@ def test_weights_digest_tells_models_apart():
     assert weights_digest(a) == weights_digest(b)
     b.layers[-1].bias.assign(np.ones(CLASSES, np.float32))
     assert weights_digest(a) != weights_digest(b)
+
+
+def test_a_call_runs_up_to_n_steps_and_ends_at_the_last_batch_or_a_stop():
+    import tensorflow as tf
+
+    from glr.training.loop import COUNT, STOP, Steps, distribute
+
+    strategy = tf.distribute.get_strategy()
+    step = Steps(strategy, model(), 0.1, CLASSES)
+    batches = iter(distribute(strategy, datasets()[0]))  # 5 batches of 8
+    calls = [step.train_many(batches, tf.constant(n), tf.constant(0.0)) for n in (3, 3, 3)]
+    assert [int(done) for _, done in calls] == [3, 2, 0]
+    assert [float(sums[COUNT]) for sums, _ in calls] == [24.0, 16.0, 0.0]
+    sums, done = step.train_many(iter(distribute(strategy, datasets()[0])), tf.constant(3), tf.constant(1.0))
+    assert int(done) == 1 and sums[STOP] > 0  # a stop flag ends the call after its first step
+
+
+def test_pace_sizes_calls_from_the_steps_speed_after_the_tracing_call():
+    from glr.training.loop import CALL_SECONDS, MAX_STEPS, Pace
+
+    pace = Pace()
+    pace.record(5.0, 1)  # the first call traces: its time says nothing
+    assert pace.n == 1
+    pace.record(0.01, 2)  # 5 ms a step
+    assert pace.n == int(CALL_SECONDS / 0.005)
+    pace.record(3.0, 1)  # a slow step: one per call
+    assert pace.n == 1
+    pace.record(1e-9, 1)
+    assert pace.n == MAX_STEPS

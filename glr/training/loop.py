@@ -20,6 +20,15 @@ order: the decision to write is one all-reduce per epoch (any worker due: all wr
 a stop request on any worker travels in the next step's reduced sums, so every worker
 stops after the same batch and none is left waiting in a collective. Only the chief's
 files go to the run folder.
+
+Speed: a call to a compiled function from Python, its host sync and the progress report
+cost more than a step of phase 1's small head, so one call runs as many steps as take
+about CALL_SECONDS (`Pace`; a `tf.while_loop` over the distributed iterator, the sums
+added up in the graph), and validation runs in one call. Progress and the stop flag are
+looked at after each call, so a stop comes within about CALL_SECONDS plus a step. On the
+demo's phase 1 this and head_data's per-batch view draws took 13.3 s of CPU to 8.5
+(benchmarks/README.md, "Phase 1, faster"). In a cluster the workers run the same number
+of steps per call: they agree on it once per epoch, in the all-reduce that decides the write.
 """
 
 from __future__ import annotations
@@ -148,11 +157,11 @@ class Steps:
                 def step(done, total, more):
                     batch = iterator.get_next_as_optional()
 
-                    def train():
+                    def take():
                         sums = tf.cast(one(batch.get_value(), stop), tf.float64)
                         return done + 1, total + sums, sums[STOP] <= 0
 
-                    return tf.cond(batch.has_value(), train, lambda: (done, total, tf.constant(False)))
+                    return tf.cond(batch.has_value(), take, lambda: (done, total, tf.constant(False)))
 
                 done, total, _ = tf.while_loop(lambda done, total, more: more & (done < n), step,
                                                (tf.constant(0), tf.zeros(5, tf.float64), tf.constant(True)))
