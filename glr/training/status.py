@@ -111,7 +111,10 @@ class RunStatus:
         return self.update_status(**fields)
 
     def stop_requested(self) -> bool:
-        """Whether a stop was asked for (the flag exists). The trainer checks this after each batch."""
+        """Whether a stop was asked for (the flag exists).
+
+        The trainer checks this between batches: about every 0.25 s, or after every batch when they are slower.
+        """
         return self.stop_path.exists()
 
     def request_stop(self) -> None:

@@ -20,7 +20,8 @@ run folder, the other workers write a private copy of it that is deleted at the 
 
 Everything the trainer knows goes into the run folder as it goes (status, history, and
 checkpoints at most every ~30 s: glr.training.checkpoints), so the app can follow it, a stop
-request ends it cleanly after the current batch with a checkpoint, and `--resume` continues
+request ends it cleanly after the current batch (or, when batches are quick, the current
+quarter second of them) with a checkpoint, and `--resume` continues
 from the last checkpoint with the epochs numbered on. The
 dataset is the one the run's configuration names (the CLI and the app record it); the
 last step, evaluation, index and report, is glr.evaluation.finish (on the chief).
