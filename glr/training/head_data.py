@@ -40,8 +40,11 @@ def train_dataset(feats: np.ndarray, labels: np.ndarray, batch_size: int, seed: 
     # The views are drawn per batch, one vector of draws: a map per photo cost more than the
     # head's training steps on the demo (measured: benchmarks/README.md, "Phase 1, faster").
     # The draws still come in the same order every run, so training stays repeatable for a seed.
-    views = lambda i: tf.random.uniform(tf.shape(i), 0, k, dtype=tf.int32, seed=seed)  # noqa: E731
-    return ds.map(lambda i, y: (_gather(feats, i, views(i)), y)).prefetch(tf.data.AUTOTUNE)
+    def rows(i, y):
+        views = tf.random.uniform(tf.shape(i), 0, k, dtype=tf.int32, seed=seed)
+        return _gather(feats, i, views), y
+
+    return ds.map(rows).prefetch(tf.data.AUTOTUNE)
 
 
 def eval_dataset(feats: np.ndarray, labels: np.ndarray, batch_size: int):
