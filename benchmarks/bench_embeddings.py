@@ -12,7 +12,7 @@ left-out classes' photos and the distractors called unknown, and the ROC AUC kno
 Candidates: pooling avg | gem (p = 3); flip: the mean of a photo and its mirror (for the head
 too); whiten: PCA whitening fitted on the index's training embeddings; the known score's
 formula (glr.retrieval.embeddings.KNOWN_SCORES). The baseline is avg, no flip, no whitening,
-head+top: what the run does today. (--tiny fits a logistic regression instead of training.) With --fine-tune each run is fine-tuned and embeds with its
+head+top: what runs did before flip averaging won here and became their default (glr.retrieval.flip). (--tiny fits a logistic regression instead of training.) With --fine-tune each run is fine-tuned and embeds with its
 own backbone (no cache: slow).
 
     nice -n 10 .venv/bin/python benchmarks/bench_embeddings.py [DATA] [--seeds 0 1 2] [--fine-tune] [--tiny]

@@ -3,6 +3,8 @@
 The model is loaded once (with safe_mode) and its forward pass is traced once as a
 `tf.function` with a fixed input signature, so every later call reuses the same graph.
 Measured here, an eager call is about 6x slower and `model.predict` per image about 2x.
+A run whose index is flip-averaged (glr.retrieval.flip) gets each photo and its mirror image
+in one batch, in one call, and the head classifies the mean of their features.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from glr.data.datasets import IMAGE_EXTENSIONS
 from glr.data.images import load_resized
 from glr.data.pipeline import load_size
 from glr.errors import GlrError, ImageError
+from glr.retrieval.flip import EMBEDDINGS, LEGACY_EMBEDDING
 from glr.retrieval.run_index import Recognizer
 from glr.training.run import Run, RunError, as_run
 
@@ -70,13 +73,15 @@ class Predictor:
     """Loads a run's model and labels; predicts top-k for paths, bytes or uploads."""
 
     def __init__(self, run: Run | str | os.PathLike, backend: str = "auto", convert: str = "child",
-                 threads: int | None = None):
+                 threads: int | None = None, embedding: str | None = None):
         """Load the run. `backend`: "auto" (ONNX Runtime if the model converts, else TensorFlow), "tf" or "onnx".
 
         With ONNX Runtime, TensorFlow is never imported in this process: a model not yet converted
         is converted in a child process (`convert="child"`, see convert_in_child; "here", or a
         process that has imported TensorFlow already, converts in this one), and the file is cached.
         `threads`: ONNX Runtime's threads per call (None: one per core), 1 in the app's server.
+        `embedding`: "single" or "flip" (glr.retrieval.flip); None (always, but in benchmarks) embeds
+        each photo as the run's index did, and with one view when the run has no index.
         """
         if backend not in BACKENDS:
             raise GlrError(f"unknown prediction backend {backend!r}; choose one of: {', '.join(BACKENDS)}")
@@ -94,19 +99,30 @@ class Predictor:
         # Plain arrays for the top-k lookup: pandas .iloc per class costs more than the head.
         self._ids = self.labels["landmark_id"].astype(int).to_numpy()
         self._names = self.labels["name"].astype(str).to_numpy()
+        self.recognizer, self.retrieval_problem = None, None
+        try:
+            self.recognizer = Recognizer(run, self.labels)
+        except GlrError as exc:  # an older run, or a damaged index: the head alone still predicts
+            self.retrieval_problem = str(exc)
+        # Queries are embedded as the index embedded its photos (an old run's index has one view).
+        self.embedding = embedding or (self.recognizer.embedding if self.recognizer else LEGACY_EMBEDDING)
+        if self.embedding not in EMBEDDINGS:
+            raise GlrError(f"unknown embedding {self.embedding!r}: use {' or '.join(EMBEDDINGS)}")
         self.model, self._forward = None, None  # the Keras model and its tf.function: only when TF predicts
         self._onnx, self.backend, self.backend_note = None, "tf", None
         if backend in ("auto", "onnx"):
             from glr.backbones import onnx_backend
 
             try:
+                if not onnx_backend.available():
+                    raise GlrError("the ONNX backend needs tf2onnx and onnxruntime (pip install -r requirements.txt)")
+                path = self._onnx_file()
                 # A process that has TensorFlow loaded already converts faster itself.
-                if convert == "child" and "tensorflow" not in sys.modules and onnx_backend.available() and \
-                        not onnx_backend.onnx_path(run.model_path, self.input_size).is_file():
-                    convert_in_child(run)  # if it fails, the conversion below, in this process, says why
-                converted = onnx_backend.available() and onnx_backend.onnx_path(run.model_path, self.input_size).is_file()
-                self._onnx = onnx_backend.onnx_forward(run.model_path, None if converted else self._tf_forward(),
-                                                       self.input_size, threads)
+                if convert == "child" and "tensorflow" not in sys.modules and not path.is_file():
+                    convert_in_child(run, self.embedding)  # if it fails, the conversion below, in this process, says why
+                if not path.is_file():
+                    onnx_backend.export(self._tf_forward(), self.input_size, path)
+                self._onnx = onnx_backend.OnnxForward(path, threads)
                 self.backend = "onnx"
             except Exception as exc:  # noqa: BLE001 - tf2onnx fails in many ways; TensorFlow still predicts
                 reason = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
@@ -115,11 +131,13 @@ class Predictor:
                 self.backend_note = f"predicting with TensorFlow: ONNX Runtime could not take this model ({reason})"
         if self._onnx is None:
             self._tf_forward()
-        self.recognizer, self.retrieval_problem = None, None
-        try:
-            self.recognizer = Recognizer(run, self.labels)
-        except GlrError as exc:  # an older run, or a damaged index: the head alone still predicts
-            self.retrieval_problem = str(exc)
+
+    def _onnx_file(self) -> Path:
+        """Where this run's forward pass is cached as ONNX: the flip-averaged one is a file of its own."""
+        from glr.backbones import onnx_backend
+
+        path = onnx_backend.onnx_path(self.run.model_path, self.input_size)
+        return path.with_name(f"{path.stem}-flip{path.suffix}") if self.embedding == "flip" else path
 
     def _tf_forward(self):
         """The model's forward pass as a `tf.function` (loads TensorFlow and the Keras model, once)."""
@@ -130,10 +148,19 @@ class Predictor:
 
             self.model = load_model(self.run.model_path)
             backbone, head = split_classifier(self.model)
+            flip = self.embedding == "flip"
 
             def forward(x):
                 # One pass gives both: the pooled features are the embedding the index searches.
-                features = backbone(self.spec.preprocess(x), training=False)
+                x = self.spec.preprocess(x)  # per pixel, so it commutes with the mirror
+                if flip:
+                    # The photos and their mirror images in one batch, one backbone call; the head
+                    # classifies the mean of the two, as the index and its calibration did.
+                    n = tf.shape(x)[0]
+                    both = backbone(tf.concat([x, tf.reverse(x, axis=[2])], axis=0), training=False)
+                    features = (both[:n] + both[n:]) / 2
+                else:
+                    features = backbone(x, training=False)
                 return head(features, training=False), features
 
             signature = [tf.TensorSpec((None, self.input_size, self.input_size, 3), tf.float32)]
@@ -146,7 +173,7 @@ class Predictor:
         return self.recognizer.method if self.recognizer else "head"
 
     def forward(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(head probabilities, pooled backbone features) for a batch of eval views."""
+        """(head probabilities, embeddings) for a batch of eval views: pooled features, flip-averaged if the run's are."""
         if self._onnx is not None:
             probs, features = self._onnx(images)
             return probs, features
@@ -232,10 +259,10 @@ def _name_of(source) -> str:
 
 # What convert_in_child runs: a Predictor forced onto ONNX Runtime in a process that may load TensorFlow.
 _CONVERT = ("import sys; from glr.predict import Predictor; "
-            "Predictor(sys.argv[1], backend='onnx', convert='here')")
+            "Predictor(sys.argv[1], backend='onnx', convert='here', embedding=sys.argv[2])")
 
 
-def convert_in_child(run: Run, timeout: float = 900) -> bool:
+def convert_in_child(run: Run, embedding: str = LEGACY_EMBEDDING, timeout: float = 900) -> bool:
     """Convert the run's model to ONNX in a child process, so this one never imports TensorFlow; True if it did.
 
     A failure is not raised here: the caller converts in its own process, which gives the reason.
@@ -243,7 +270,7 @@ def convert_in_child(run: Run, timeout: float = 900) -> bool:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, (str(Path(__file__).resolve().parents[1]),
                                                                      os.environ.get("PYTHONPATH"))))}
     try:
-        done = subprocess.run([sys.executable, "-c", _CONVERT, str(run.path)], env=env, capture_output=True,
+        done = subprocess.run([sys.executable, "-c", _CONVERT, str(run.path), embedding], env=env, capture_output=True,
                               timeout=timeout)
     except (OSError, subprocess.TimeoutExpired):
         return False

@@ -35,7 +35,7 @@ def head_top5(finished_run, photo):
     """glr's Predictor (TensorFlow, the head alone: an export has no embedding index) on the photo."""
     from glr.predict import Predictor
 
-    predictor = Predictor(finished_run, backend="tf")
+    predictor = Predictor(finished_run, backend="tf", embedding="single")  # an export is one view, no flip averaging
     predictor.recognizer = None
     (prediction,) = predictor.predict([str(photo)], k=5)
     return [landmark for landmark, _, _ in prediction.top], [p for _, _, p in prediction.top]

@@ -48,7 +48,7 @@ def test_default_backend_is_onnx_and_falls_back_to_tensorflow(finished_run, monk
     def broken(*args, **kwargs):
         raise RuntimeError("Unsupported ops: SomeOp\nmore details")
 
-    monkeypatch.setattr(onnx_backend, "onnx_forward", broken)
+    monkeypatch.setattr(onnx_backend, "OnnxForward", broken)  # the session, whichever file (one view or flip-averaged)
     fallback = Predictor(finished_run.path)
     assert fallback.backend == "tf"
     assert fallback.backend_note == ("predicting with TensorFlow: ONNX Runtime could not take this model "

@@ -5,10 +5,11 @@ run that finished long ago: `python -m glr retrieval RUN --rebuild` (and the Res
 page's "Build the index") runs `rebuild_index`, which reads the photos back through the
 run's split; `python -m glr report RUN` runs `report_run`.
 
-The index holds each training photo's clean centre view, exactly what the predictor
-computes for a query, so a training photo finds itself at similarity 1. For a frozen
-backbone those embeddings are the cached features it trained on; a fine-tuned backbone has
-new features, so they are computed again with it.
+The index holds each training photo's clean centre view averaged with its mirror image's
+(flip averaging, glr.retrieval.flip), exactly what the predictor computes for a query, so a
+training photo finds itself at similarity 1. For a frozen backbone the centre views are the
+cached features it trained on and the mirror views are cached beside them; a fine-tuned
+backbone has new features, so they are computed again with it.
 """
 
 from __future__ import annotations
@@ -35,69 +36,98 @@ def _class_indices(table: pd.DataFrame, labels: pd.DataFrame) -> np.ndarray:
 
 
 def evaluate_run(run: Run, classifier, val: pd.DataFrame, labels: pd.DataFrame, settings: RunSettings,
-                 batch_size: int, val_feats: np.ndarray | None = None) -> tuple[dict, np.ndarray]:
-    """Score the validation photos and write the run's evaluation; returns (metrics, probabilities).
+                 batch_size: int, val_feats: np.ndarray | None = None,
+                 embedding: str | None = None) -> tuple[dict, np.ndarray, np.ndarray, float | None]:
+    """Score the validation photos and write the run's evaluation.
 
-    With the frozen backbone's features of the validation photos (`val_feats`) only the head
-    runs; after fine-tuning the whole classifier runs on the photos.
+    The head classifies each photo's embedding as the predictor will: by default (glr.retrieval.flip)
+    the mean of its centre view's and its mirror view's features. With the frozen backbone's
+    features of the validation photos (`val_feats`, one view) the mirror views come from the
+    feature cache or one more pass; after fine-tuning both are computed with the new backbone.
+    Returns (metrics, probabilities, embeddings, the single view's top-1 when flip-averaged, else None).
     """
+    from glr.retrieval.flip import average, embed_views
     from glr.training.model import split_classifier
 
-    if settings.fine_tuned or val_feats is None:
-        from glr.backbones.features import compiled_forward
-        from glr.data.pipeline import make_dataset
-
-        forward = compiled_forward(classifier)
-        ds = make_dataset(val["path"].tolist(), input_size=settings.input_size, preprocess=settings.spec.preprocess,
-                          batch_size=batch_size)
-        probs = np.concatenate([forward(batch).numpy() for batch in ds])
+    flip = _embedding(embedding) == "flip"
+    backbone, head = split_classifier(classifier)
+    true = _class_indices(val, labels)
+    if val_feats is not None and not settings.fine_tuned and not flip:
+        centre, mirror = val_feats, None
     else:
-        _, head = split_classifier(classifier)
-        probs = head.predict(val_feats, verbose=0, batch_size=256)
-    scores = metrics.write_evaluation(run, val["id"].tolist(), val["path"].tolist(), _class_indices(val, labels),
-                                      probs, labels)
-    return scores, probs
+        centre, mirror, _ = embed_views(lambda: backbone, val["path"].tolist(), settings.final_feature_cache(),
+                                        flip=flip, input_size=settings.input_size,
+                                        preprocess=settings.spec.preprocess, batch_size=batch_size)
+    feats = average(centre, mirror)
+    probs = head.predict(feats, verbose=0, batch_size=256)
+    single_top1 = None
+    if mirror is not None and len(true):  # what flip averaging changed, recorded with the index
+        single_top1 = float(np.mean(head.predict(centre, verbose=0, batch_size=256).argmax(1) == true))
+    scores = metrics.write_evaluation(run, val["id"].tolist(), val["path"].tolist(), true, probs, labels)
+    return scores, probs, feats, single_top1
+
+
+def _embedding(embedding: str | None) -> str:
+    from glr.retrieval.flip import EMBEDDING, EMBEDDINGS
+
+    embedding = embedding or EMBEDDING
+    if embedding not in EMBEDDINGS:
+        raise GlrError(f"unknown embedding {embedding!r}: use {' or '.join(EMBEDDINGS)}")
+    return embedding
 
 
 def index_run(run: Run, classifier, train: pd.DataFrame, val: pd.DataFrame, labels: pd.DataFrame,
               settings: RunSettings, batch_size: int, val_probs: np.ndarray | None = None,
-              val_feats: np.ndarray | None = None, say: Callable[[str], None] | None = None, verify: bool = False) -> dict:
+              val_feats: np.ndarray | None = None, say: Callable[[str], None] | None = None, verify: bool = False,
+              embedding: str | None = None, single_view_top1: float | None = None) -> dict:
     """Index the training photos and evaluate head, kNN, blend and the unknown verdict; returns the evaluation.
 
     `train` and `val` have id, landmark_id and path; photos that fail to decode are left out.
     Features and head probabilities not given are computed (from the feature cache while it
     still describes the run's backbone). `verify` also keeps the training photos' local features
     and calibrates the unknown verdict with spatial verification (glr.retrieval.verify).
+    `embedding` ("flip", the default, or "single"; glr.retrieval.flip) is how every photo is embedded;
+    `val_feats` and `val_probs`, when given, must be embedded so (evaluate_run's are), and
+    `single_view_top1` is the head's top-1 on the single views, recorded beside the flip-averaged one.
     """
-    from glr.backbones.features import cached_features, content_digest
     from glr.demo.distractors import distractor_set
+    from glr.retrieval.flip import average, embed_views
     from glr.training.model import split_classifier
 
+    flip = _embedding(embedding) == "flip"
     say = say or (lambda message: None)
     backbone, head = split_classifier(classifier)
     cache = settings.final_feature_cache()
     common = dict(input_size=settings.input_size, preprocess=settings.spec.preprocess, batch_size=batch_size)
+    single = {}  # the validation photos' single (centre) views, when computed here
 
-    def embed(table):
-        paths = table["path"].tolist()
-        feats, ok, _ = cached_features(lambda: backbone, paths, [content_digest(p) for p in paths], 0, cache, **common)
-        return table[ok].reset_index(drop=True), feats[ok], ok
+    def embed(table, keep_single=False):
+        centre, mirror, ok = embed_views(lambda: backbone, table["path"].tolist(), cache, flip=flip, **common)
+        if keep_single:
+            single["feats"] = centre[ok]
+        return table[ok].reset_index(drop=True), average(centre, mirror)[ok], ok
 
     def predict(feats):
         return head.predict(feats, verbose=0, batch_size=256) if len(feats) else np.zeros((0, len(labels)), np.float32)
 
-    say("embedding the training and validation photos")
+    say(f"embedding the training and validation photos{' and their mirror images' if flip else ''}")
     train, train_feats, _ = embed(train)
     if val_feats is None:
-        val, val_feats, ok = embed(val)
+        val, val_feats, ok = embed(val, keep_single=flip)
         val_probs = val_probs[ok] if val_probs is not None else None
     val_probs = predict(val_feats) if val_probs is None else val_probs
+    val_true = _class_indices(val, labels)
+    if "feats" in single and len(val_true):
+        single_view_top1 = float(np.mean(predict(single["feats"]).argmax(1) == val_true))
     say("embedding the distractors")
     distractors, d_feats, _ = embed(distractor_set())
     say("evaluating head, kNN and blend")
-    result = run_index.write_run_retrieval(run, labels, train, train_feats, _class_indices(val, labels), val_feats,
+    # What flip averaging does to the head's top-1 on these photos, beside the flip-averaged one ("methods").
+    extra = {"head_top1_single_view": single_view_top1} if flip and single_view_top1 is not None else {}
+    result = run_index.write_run_retrieval(run, labels, train, train_feats, val_true, val_feats,
                                            val_probs, distractors, d_feats, predict(d_feats),
-                                           val_paths=val["path"].tolist() if verify else None)
+                                           val_paths=val["path"].tolist() if verify else None,
+                                           embedding="flip" if flip else "single", extra=extra)
     say("making the thumbnails the app shows of the indexed photos")
     make_thumbnails(train["path"].tolist() + val["path"].tolist())
     return result
@@ -132,13 +162,13 @@ def finish_run(run: Run, classifier, train: pd.DataFrame, val: pd.DataFrame, *, 
     """
     settings, labels = run.settings(), run.labels()
     progress.start("evaluating", 1, "step")
-    scores, probs = evaluate_run(run, classifier, val, labels, settings, batch_size, val_feats)
+    scores, probs, feats, single_top1 = evaluate_run(run, classifier, val, labels, settings, batch_size, val_feats)
     progress.advance(1)
     progress.start("indexing", 1, "step", message="building the similarity index")
     try:
-        # After fine-tuning the validation photos are embedded again, with the new backbone.
+        # The validation photos' embeddings (flip-averaged, and with the new backbone after fine-tuning) serve again.
         result = index_run(run, classifier, train, val, labels, settings, batch_size, val_probs=probs,
-                           val_feats=None if settings.fine_tuned else val_feats)
+                           val_feats=feats, single_view_top1=single_top1)
         unknown = result["unknown"]
         run.update_status(message=f"index of {result['index']['items']} photos; "
                                   f"{unknown['distractors_flagged']:.0%} of distractors flagged unknown")
@@ -155,8 +185,13 @@ def finish_run(run: Run, classifier, train: pd.DataFrame, val: pd.DataFrame, *, 
     return scores, problems
 
 
-def rebuild_index(run: Run | str | os.PathLike, progress: Callable[[str], None] | None = None, verify: bool = False) -> dict:
-    """Build (or rebuild) the index and retrieval evaluation of a finished run from its model and dataset."""
+def rebuild_index(run: Run | str | os.PathLike, progress: Callable[[str], None] | None = None, verify: bool = False,
+                  embedding: str | None = None, single_view_top1: float | None = None) -> dict:
+    """Build (or rebuild) the index and retrieval evaluation of a finished run from its model and dataset.
+
+    The new index is embedded as `embedding` says (default: glr.retrieval.flip.EMBEDDING), so an
+    older single-view run is upgraded; the predictor follows what the index records.
+    """
     from glr.data import datasets
     from glr.data.pipeline import DEFAULT_BATCH_SIZE
     from glr.training.model import load_model
@@ -176,4 +211,4 @@ def rebuild_index(run: Run | str | os.PathLike, progress: Callable[[str], None] 
     paths = datasets.load_catalog(root).df.drop_duplicates("id").set_index("id")["path"]
     split = split.assign(path=split["id"].map(paths)).dropna(subset=["path"])
     return index_run(run, classifier, split[split["split"] == "train"], split[split["split"] == "val"], labels,
-                     settings, DEFAULT_BATCH_SIZE, say=say, verify=verify)
+                     settings, DEFAULT_BATCH_SIZE, say=say, verify=verify, embedding=embedding)

@@ -134,8 +134,8 @@ def score_run(run, val: pd.DataFrame, held: pd.DataFrame, batch_size: int = 32, 
     unknown threshold is calibrated, as the run does, on the known validation photos alone.
     `local` memoises each photo's local features across seeds (path -> LocalFeatures).
     """
-    from glr.backbones.features import cached_features, content_digest
     from glr.demo.distractors import distractor_set
+    from glr.retrieval.flip import embed_photos
     from glr.retrieval import verify as spatial
     from glr.retrieval.recognition import KNN_K, calibrate, knn_scores, method_scores, run_known_score, verified_scores
     from glr.retrieval.run_index import Recognizer
@@ -158,8 +158,9 @@ def score_run(run, val: pd.DataFrame, held: pd.DataFrame, batch_size: int = 32, 
 
     def group(table):
         paths = table["path"].tolist()
-        feats, ok, _ = cached_features(lambda: backbone, paths, [content_digest(p) for p in paths], 0,
-                                       settings.final_feature_cache(), **common)
+        # Embedded as the run's index embedded its own photos (flip-averaged in a new run), as the predictor does.
+        feats, ok = embed_photos(lambda: backbone, paths, settings.final_feature_cache(),
+                                 flip=recognizer.embedding == "flip", **common)
         feats, paths = feats[ok], [p for p, good in zip(paths, ok) if good]
         probs = head.predict(feats, verbose=0, batch_size=256) if len(feats) else np.zeros((0, len(labels)), np.float32)
         sims, idx = index.search(feats, KNN_K)

@@ -3,7 +3,8 @@
 At the end of training (glr.evaluation.finish, or later with `python -m glr retrieval RUN`)
 the run gains:
 - its index: the L2-normalised backbone embeddings of the training photos, with their ids,
-  labels and paths (see `glr.retrieval.index`);
+  labels and paths (see `glr.retrieval.index`), flip-averaged in a new run (the evaluation
+  records how: see `glr.retrieval.flip`);
 - its retrieval evaluation: top-1 and GAP for the head, kNN and blend, without and with the
   distractors ranked in, the calibrated unknown threshold, and how well it separates;
 - each distractor photo's best guess, known score and verdict;
@@ -19,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from glr.errors import GlrError
+from glr.retrieval.flip import run_embedding
 from glr.retrieval.index import EmbeddingIndex
 from glr.retrieval.recognition import (
     BLEND_WEIGHT, DEFAULT_METHOD, KNN_K, KNOWN_SCORE, METHODS, Calibration, calibrate, evaluate_methods,
@@ -40,13 +42,16 @@ def class_of_items(items: pd.DataFrame, labels: pd.DataFrame) -> np.ndarray:
 def write_run_retrieval(run: Run | str | os.PathLike, labels: pd.DataFrame, train: pd.DataFrame, train_feats: np.ndarray,
                         val_true: np.ndarray, val_feats: np.ndarray, val_probs: np.ndarray,
                         distractors: pd.DataFrame, distractor_feats: np.ndarray,
-                        distractor_probs: np.ndarray, val_paths: list | None = None) -> dict:
+                        distractor_probs: np.ndarray, val_paths: list | None = None, embedding: str = "single",
+                        extra: dict | None = None) -> dict:
     """Save the index of the training photos and evaluate head, kNN and blend; returns the evaluation.
 
     `train` has id, landmark_id, path (one row per row of `train_feats`); `labels` has
     index, landmark_id, name; `val_true` holds class indices. With `val_paths` (the validation
     photos, in the order of `val_feats`) the index also gets the training photos' local
     features, and the unknown verdict is calibrated on spatially verified known scores.
+    `embedding` records how every feature given was embedded ("single" or "flip", glr.retrieval.flip),
+    so the predictor embeds its queries the same way. `extra` adds its entries to the evaluation.
     """
     names = dict(zip(labels["landmark_id"].astype(int), labels["name"].astype(str)))
     items = pd.DataFrame({"id": train["id"].astype(str).to_numpy(), "landmark_id": train["landmark_id"].astype(int).to_numpy(),
@@ -73,6 +78,7 @@ def write_run_retrieval(run: Run | str | os.PathLike, labels: pd.DataFrame, trai
     d_unknown = calibration.is_unknown(d_known)
     retrieval = {
         "knn_k": KNN_K, "blend_weight": BLEND_WEIGHT, "default_method": DEFAULT_METHOD, "known_score": KNOWN_SCORE,
+        "embedding": embedding, **(extra or {}),
         "index": {"items": len(index), "dim": int(index.vectors.shape[1]), "backend": index.backend},
         "val_images": int(len(val_true)), "distractors": int(len(distractors)),
         "distractor_sources": {str(k): int(v) for k, v in distractors["source"].value_counts().items()},
@@ -132,6 +138,8 @@ class Recognizer:
         unknown = self.retrieval["unknown"]
         self.calibration = Calibration(float(unknown["threshold"]), float(unknown["keep_known"]), int(unknown["calibrated_on"]))
         self.method = self.retrieval.get("default_method", DEFAULT_METHOD)
+        # How the index embedded its photos: queries must be embedded the same way (the predictor reads it).
+        self.embedding = run_embedding(self.retrieval)
         # An index built before the formula was recorded was calibrated on "head+top".
         self.known_formula = self.retrieval.get("known_score", "head+top")
         self.verifier, self.plain = None, self.calibration
