@@ -35,7 +35,7 @@ def head_top5(finished_run, photo):
     """glr's Predictor (TensorFlow, the head alone: an export has no embedding index) on the photo."""
     from glr.predict import Predictor
 
-    predictor = Predictor(finished_run, backend="tf", embedding="single")  # an export is one view, no flip averaging
+    predictor = Predictor(finished_run, backend="tf")  # the run's own embedding: a flip-averaged run exports flip-averaged
     predictor.recognizer = None
     (prediction,) = predictor.predict([str(photo)], k=5)
     return [landmark for landmark, _, _ in prediction.top], [p for _, _, p in prediction.top]
@@ -155,3 +155,19 @@ def test_cli_export(finished_run, tmp_path, capsys):
     assert (tmp_path / "k" / "model.keras").is_file()
     assert str(tmp_path / "k") in capsys.readouterr().out
     assert main(["export", str(finished_run.path), "--format", "keras", "--results", str(tmp_path)]) == 0
+
+
+def test_a_flip_averaged_run_exports_the_flip_average(finished_run, photo):
+    """The export's head sees the mean of the photo's and its mirror's features, as the Predictor's does."""
+    from glr.predict import Predictor, eval_view
+
+    assert export.run_embedding(finished_run) == "flip"  # new runs are flip-averaged (glr.retrieval.flip)
+    model = export.portable_model(finished_run)
+    view = eval_view(photo, 32)[None].astype(np.float32)
+    probs = np.asarray(model(view))
+    mirrored = np.asarray(model(np.ascontiguousarray(view[:, :, ::-1])))
+    assert np.allclose(probs, mirrored, atol=1e-5)  # blind to left and right, as flip averaging must be
+    flip_probs, _ = Predictor(finished_run, backend="tf").forward(view)
+    assert np.allclose(probs, flip_probs, atol=1e-5)
+    single_probs, _ = Predictor(finished_run, backend="tf", embedding="single").forward(view)
+    assert not np.allclose(probs, single_probs, atol=1e-7)  # the mirror pass really changed something
