@@ -68,14 +68,23 @@ def what_it_knows(run_path: str, stamp: tuple, unknown_verdict: bool) -> str:
     return class_examples.what_it_knows(run_path, unknown_verdict=unknown_verdict)
 
 
-def top_k_bars(top: list[tuple[int, str, float]]) -> None:
-    """A result's top-k as one bar per class, best first.
+BAR_CELLS = 10  # a top-k bar's resolution: 10% per cell, the percentage is printed beside it
 
-    Plain progress bars, not a plotly chart: serialising a cached plotly figure still took 12%
-    of the server's time with 8 users, and each browser then loads and lays out plotly.js.
+
+def top_k_list(top: list[tuple[int, str, float]]) -> None:
+    """A result's top-k in ONE markdown element: a numbered list, best first, each with a bar of its probability.
+
+    One element, not one st.progress per class: each element costs the browser a render of its own,
+    and the k bars were about a third of what a result cost it (benchmarks/README.md, "the Predict
+    page as a fragment"); a plotly chart, before them, cost the server 12% to serialise.
     """
+    lines = []
     for rank, (_, name, probability) in enumerate(top, 1):
-        st.progress(min(max(float(probability), 0.0), 1.0), text=f"{rank}. {name}: {probability:.1%}")
+        p = min(max(float(probability), 0.0), 1.0)
+        filled = round(p * BAR_CELLS)
+        bar = (f":red[{'█' * filled}]" if filled else "") + (f":gray[{'█' * (BAR_CELLS - filled)}]" if filled < BAR_CELLS else "")
+        lines.append(f"{rank}. {bar} {p:.1%} · {'**' + name + '**' if rank == 1 else name}")
+    st.markdown("\n".join(lines))
 
 
 def thumbnail_row(paths: list[str], captions: list[str] | None = None) -> None:
@@ -228,6 +237,13 @@ def upload_and_results(run_path: str, run_id: str, stamp: tuple, k: int, n_simil
         help="Spatial verification: the local features of the photo that match its best verified training photo "
              "in a geometrically consistent way (RANSAC inliers). A landmark seen before shares many; a look-alike "
              "few.")
+    # Off by default: a row of captioned thumbnails per photo cost each browser about as much as the rest of
+    # its result (benchmarks/README.md, "the Predict page as a fragment"); the best guess already shows
+    # training photos of its landmark. The toggle reruns only this fragment, and nothing is predicted again.
+    show_similar = any(p.similar for p in predictions) and st.toggle(
+        "Show the most similar training photos", value=False, key="predict_show_similar",
+        help=f"For each photo, the {n_similar} training photos nearest to it by cosine similarity of their "
+             "embeddings (how many: 'Similar photos' above), with their author and licence.")
     ok = sum(p.ok for p in predictions)
     st.caption(f"{ok} of {len(predictions)} photo(s) predicted" +
                (f"; {len(predictions) - ok} could not be read." if ok < len(predictions) else "."))
@@ -249,13 +265,14 @@ def upload_and_results(run_path: str, run_id: str, stamp: tuple, k: int, n_simil
     examples = common.examples(run_path, stamp[0])
     for (name, data), digest, result in list(zip(photos, digests, predictions))[:MAX_SHOWN]:
         show_result(model, run_path, stamp, name, data, digest, result, truth.get(name), examples,
-                    show_heatmaps, show_matches)
+                    show_heatmaps, show_matches, show_similar)
     if len(predictions) > MAX_SHOWN:
         st.caption(f"Showing the first {MAX_SHOWN}; all {len(predictions)} are in the table and the CSV above.")
 
 
 def show_result(model, run_path: str, stamp: tuple, name: str, data: bytes, digest: str, result: predict.Prediction,
-                truth: str | None, examples: dict[int, list[str]], show_heatmaps: bool, show_matches: bool) -> None:
+                truth: str | None, examples: dict[int, list[str]], show_heatmaps: bool, show_matches: bool,
+                show_similar: bool) -> None:
     """One photo's result in a bordered box: its preview, top-k, best guess with examples, and similar photos."""
     with st.container(border=True):
         st.markdown(f"**{name}**")
@@ -277,7 +294,7 @@ def show_result(model, run_path: str, stamp: tuple, name: str, data: bytes, dige
                 except GlrError as exc:
                     st.caption(f"No heatmap: {exc}")
         with cols[-2]:
-            top_k_bars(result.top)
+            top_k_list(result.top)
         with cols[-1]:
             if result.unknown:
                 st.warning(f"**Not a known landmark.** Its known score {result.known_score:.2f} is below the run's "
@@ -294,7 +311,7 @@ def show_result(model, run_path: str, stamp: tuple, name: str, data: bytes, dige
             if drawn is not None:
                 st.image(drawn[0], caption=f"{drawn[1]['inliers']} matched points with a training photo of "
                                            f"{drawn[1]['name']} (RANSAC inliers)")
-        if result.similar:
+        if show_similar and result.similar:
             st.markdown("Most similar training photos")
             paths = [s["path"] for s in result.similar]
             credits = attribution.credits(paths)  # author and licence, as the licences require
