@@ -256,8 +256,9 @@ def test_predict_a_photo_uploaded_through_the_file_input(server, page, finished_
     assert page.get_by_text(photo.name).count() >= 1
     # The run's index answers too, on request: the most similar training photos, captioned "name · similarity".
     page.get_by_text("Show the most similar training photos").first.click()
-    settle(page, "Most similar training photos", timeout=60)
-    assert page.get_by_text("Most similar training photos").count() == 1
+    page.get_by_text("Most similar training photos", exact=True).first.wait_for(timeout=60 * SECOND)
+    settle(page)
+    assert page.get_by_text("Most similar training photos", exact=True).count() == 1
     page.locator('[data-testid="stImage"]').nth(2).wait_for()
     captions = page.locator('[data-testid="stImageCaption"]').all_inner_texts()
     assert sum(" · " in c and any(n in c for n in CLASS_NAMES) for c in captions) >= 3, captions
