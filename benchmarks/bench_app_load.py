@@ -10,7 +10,8 @@ together. For each N it prints, per app version:
 - the server's CPU seconds per 3-photo request (its user + system time during the uploads / N);
 - the browser's CPU seconds per request (Chromium and Playwright, which share the machine's cores
   with the server: at 8 users they, not the server, set the wall time), and of it the page's main
-  thread (Chrome's Performance.getMetrics: all its tasks, and the JavaScript among them);
+  thread (Chrome's Performance.getMetrics: all its tasks, and the JavaScript among them; wall times,
+  which grow with the load: compare the apps within one round);
 - the server's peak RSS, and any session whose upload never showed results (a lost upload).
 
 Every user gets photos no other user had in that process, so no cache of earlier photos helps.
