@@ -82,7 +82,8 @@ def top_k_list(top: list[tuple[int, str, float]]) -> None:
     for rank, (_, name, probability) in enumerate(top, 1):
         p = min(max(float(probability), 0.0), 1.0)
         filled = round(p * BAR_CELLS)
-        bar = (f":red[{'█' * filled}]" if filled else "") + (f":gray[{'█' * (BAR_CELLS - filled)}]" if filled < BAR_CELLS else "")
+        bar = ((f":red[{'█' * filled}]" if filled else "") +
+               (f":gray[{'█' * (BAR_CELLS - filled)}]" if filled < BAR_CELLS else ""))
         lines.append(f"{rank}. {bar} {p:.1%} · {'**' + name + '**' if rank == 1 else name}")
     st.markdown("\n".join(lines))
 

@@ -67,7 +67,8 @@ def test_a_result_shows_its_top_k_as_one_list(results):
     top_k = [m.value for m in at.markdown if m.value.startswith("1. ")]
     lines = top_k[0].splitlines() if len(top_k) == 1 else []
     # k classes, or all 3 the tiny model knows
-    assert [line.split(".")[0] for line in lines] == [str(r) for r in range(1, min(at.slider(key="predict_k").value, 3) + 1)], top_k
+    shown = min(at.slider(key="predict_k").value, 3)
+    assert [line.split(".")[0] for line in lines] == [str(r) for r in range(1, shown + 1)], top_k
     assert "%" in top_k[0] and "**" in top_k[0].splitlines()[0]  # the best guess in bold, with its probability
     assert not at.progress  # no element per class: one markdown element per result
 
