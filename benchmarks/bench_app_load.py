@@ -9,7 +9,9 @@ together. For each N it prints, per app version:
 - upload -> results: from the upload to "N of N photo(s) predicted" with the page idle (p50, p95);
 - the server's CPU seconds per 3-photo request (its user + system time during the uploads / N);
 - the browser's CPU seconds per request (Chromium and Playwright, which share the machine's cores
-  with the server: at 8 users they, not the server, set the wall time);
+  with the server: at 8 users they, not the server, set the wall time), and of it the page's main
+  thread (Chrome's Performance.getMetrics: all its tasks, and the JavaScript among them; wall times,
+  which grow with the load: compare the apps within one round);
 - the server's peak RSS, and any session whose upload never showed results (a lost upload).
 
 Every user gets photos no other user had in that process, so no cache of earlier photos helps.
@@ -162,27 +164,43 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered) + 0.5) - 1))]
 
 
+MAIN_THREAD = ("TaskDuration", "ScriptDuration")  # Chrome's seconds of main-thread tasks, and of JavaScript
+
+
+async def main_thread(cdp) -> dict[str, float]:
+    """The page's main-thread seconds so far (Performance.getMetrics)."""
+    metrics = {m["name"]: m["value"] for m in (await cdp.send("Performance.getMetrics"))["metrics"]}
+    return {name: metrics.get(name, 0.0) for name in MAIN_THREAD}
+
+
 async def round_of(browser, server: Server, users: int, photo_sets: list[list[str]]) -> dict:
     """N users open Predict together, then upload together; their figures."""
     opened = await asyncio.gather(*(open_predict(browser, server.url) for _ in range(users)))
+    cdps = [await context.new_cdp_session(page) for context, page, _ in opened]
+    for cdp in cdps:
+        await cdp.send("Performance.enable")
+    threads = [await main_thread(cdp) for cdp in cdps]
     cpu, browser = server.cpu(), browser_cpu([server])
     took = await asyncio.gather(*(upload(page, photos) for (_, page, _), photos in zip(opened, photo_sets)))
     cpu = server.cpu() - cpu
     browser = sum(t - browser.get(pid, 0.0) for pid, t in browser_cpu([server]).items())
+    ends = [await main_thread(cdp) for cdp in cdps]
+    task, script = (sum(e[name] - t[name] for t, e in zip(threads, ends)) / users for name in MAIN_THREAD)
     errors = 0
     for context, page, _ in opened:
         errors += await page.locator('[data-testid="stException"]').count()
         await context.close()
     done = [t for t in took if t is not None]
     return {"open": [o for _, _, o in opened], "upload": done, "lost": len(took) - len(done), "errors": errors,
-            "cpu": cpu / users, "browser": browser / users, "rss": server.peak_rss}
+            "cpu": cpu / users, "browser": browser / users, "task": task, "script": script, "rss": server.peak_rss}
 
 
 def line(label: str, users: int, r: dict) -> str:
     up = r["upload"] or [float("nan")]
     return (f"{label:>7} {users:>5} | {statistics.median(up):6.2f} / {percentile(up, 95):6.2f} s | "
             f"{statistics.median(r['open']):6.2f} / {percentile(r['open'], 95):6.2f} s | {r['cpu']:6.2f} s | "
-            f"{r['browser']:6.2f} s | {r['rss'] / 2**30:5.2f} GB | {r['lost']} lost, {r['errors']} errors")
+            f"{r['browser']:6.2f} s | {r['task']:5.2f} / {r['script']:5.2f} s | {r['rss'] / 2**30:5.2f} GB | "
+            f"{r['lost']} lost, {r['errors']} errors")
 
 
 async def bench(apps: dict[str, Path], results: Path, photos: list[str], users: list[int], per_user: int,
@@ -204,7 +222,7 @@ async def bench(apps: dict[str, Path], results: Path, photos: list[str], users: 
                 print(f"{label}: first visit of a fresh server: opening Predict {seconds:.2f} s, "
                       f"first upload {first if first is None else round(first, 2)} s", flush=True)
             print(f"\n{'app':>7} {'users':>5} | upload->results p50 / p95 | opening Predict p50 / p95 | "
-                  f"CPU/request | browser CPU/request | peak RSS | lost", flush=True)
+                  f"CPU/request | browser CPU/request | main thread / JS per request | peak RSS | lost", flush=True)
             offset = per_user
             for n in users:
                 sets = [photos[(offset + i * per_user) % len(photos):][:per_user] for i in range(n)]

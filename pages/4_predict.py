@@ -68,14 +68,24 @@ def what_it_knows(run_path: str, stamp: tuple, unknown_verdict: bool) -> str:
     return class_examples.what_it_knows(run_path, unknown_verdict=unknown_verdict)
 
 
-def top_k_bars(top: list[tuple[int, str, float]]) -> None:
-    """A result's top-k as one bar per class, best first.
+BAR_CELLS = 10  # a top-k bar's resolution: 10% per cell, the percentage is printed beside it
 
-    Plain progress bars, not a plotly chart: serialising a cached plotly figure still took 12%
-    of the server's time with 8 users, and each browser then loads and lays out plotly.js.
+
+def top_k_list(top: list[tuple[int, str, float]]) -> None:
+    """A result's top-k in ONE markdown element: a numbered list, best first, each with a bar of its probability.
+
+    One element, not one st.progress per class: each element costs the browser a render of its own,
+    and the k bars were about a third of what a result cost it (benchmarks/README.md, "the Predict
+    page as a fragment"); a plotly chart, before them, cost the server 12% to serialise.
     """
+    lines = []
     for rank, (_, name, probability) in enumerate(top, 1):
-        st.progress(min(max(float(probability), 0.0), 1.0), text=f"{rank}. {name}: {probability:.1%}")
+        p = min(max(float(probability), 0.0), 1.0)
+        filled = round(p * BAR_CELLS)
+        bar = ((f":red[{'█' * filled}]" if filled else "") +
+               (f":gray[{'█' * (BAR_CELLS - filled)}]" if filled < BAR_CELLS else ""))
+        lines.append(f"{rank}. {bar} {p:.1%} · {'**' + name + '**' if rank == 1 else name}")
+    st.markdown("\n".join(lines))
 
 
 def thumbnail_row(paths: list[str], captions: list[str] | None = None) -> None:
@@ -113,6 +123,203 @@ def clear_all() -> None:
     st.session_state["predict_use_camera"] = False
 
 
+def load_model(run: Run, stamp: tuple, about) -> "tuple[predict.Predictor | None, str | None]":
+    """(the run's predictor, None), or (None, why it cannot predict) with the reason shown in `about`."""
+    try:
+        run_table.check_run_for_prediction(run)
+        model = common.predictor(str(run.path), stamp)
+    except GlrError as exc:
+        about.error(str(exc))
+        return None, str(exc)
+    about.info(what_it_knows(str(run.path), stamp, model.recognizer is not None), icon=":material/school:")
+    if model.recognizer is None:
+        about.caption(f"No similar photos or unknown verdict for this run: {model.retrieval_problem}")
+    if model.backend_note:
+        about.caption(model.backend_note.capitalize())
+    return model, None
+
+
+def sample_section(run: Run) -> None:
+    """The run's validation photos, each with a "Try" button (their clicks rerun the whole page)."""
+    samples = samples_of(str(run.path), run_table.model_stamp(run))
+    if not samples:
+        return
+    st.markdown("**Try a photo the model never trained on** (from its validation split) in one click, or drop "
+                "your own below:")
+    cols = st.columns(len(samples) + 1)
+    for i, sample in enumerate(samples):
+        with cols[i]:
+            image = common.thumbnail(sample.path, thumbnails.SIZE)  # a data: URL, made once per process
+            if image is not None:
+                st.image(image, width=thumbnails.SIZE)
+            # The button before the name: names of different lengths would stagger the buttons.
+            st.button("Try", key=f"predict_try_{i}", on_click=try_samples, args=([sample],),
+                      help=f"A validation photo of {sample.name}")
+            st.caption(sample.name)
+    cols[-1].button(f"Try all {len(samples)}", key="predict_try_all", on_click=try_samples, args=(samples,))
+
+
+# The upload box and everything below it: a fragment. An upload, a toggle, "Clear all" rerun only this
+# function: the server skips the sidebar, the run list and the samples, and sends the browser only
+# this part's elements (benchmarks/README.md, "the Predict page as a fragment"). The model select and
+# the sliders are outside: changing them reruns the whole page, this fragment included.
+@st.fragment
+def upload_and_results(run_path: str, run_id: str, stamp: tuple, k: int, n_similar: int,
+                       problem: str | None) -> None:
+    """The upload box, the camera, and the predictions of what was dropped or tried (a fragment)."""
+    # The upload box is drawn on every run, even when the model cannot load: photos dropped while
+    # the page reruns (another model chosen, the model loading) stay in the box and are predicted by
+    # the next run that has a model, or the page says why they are not. A run that skipped the box
+    # would drop them without a word.
+    generation = st.session_state.get(INPUTS_KEY, 0)
+    suffix = f"_{generation}" if generation else ""  # a new key is a new, empty widget
+    uploaded = st.file_uploader("Drop photos here, or a zip of photos", type=list(uploads.UPLOAD_TYPES),
+                                accept_multiple_files=True, key=f"predict_files{suffix}")
+    camera = (st.camera_input("Take a photo", key=f"predict_camera{suffix}")
+              if st.toggle("Use the camera", key="predict_use_camera") else None)
+    if problem is not None:
+        if uploaded or camera is not None:
+            st.warning(f"Your {len(uploaded or []) + (camera is not None)} upload(s) are kept but not predicted: "
+                       "choose a model that loads.", icon=":material/pending:")
+        return
+    model = common.predictor(run_path, stamp)
+
+    tried = st.session_state.get(SAMPLES_KEY, [])
+    truth = {t["file_name"]: t["name"] for t in tried}
+    files = [(f.name, f.getvalue()) for f in uploaded or []]
+    if camera is not None:
+        files.append(("camera.jpg", camera.getvalue()))
+    for sample in tried:
+        try:
+            files.append((sample["file_name"], Path(sample["path"]).read_bytes()))
+        except OSError as exc:
+            st.warning(f"{sample['path']}: the sample photo cannot be read ({exc.strerror or exc})")
+    if not files:
+        st.info("Drop one photo or many (JPEG, PNG, WebP, BMP, GIF, TIFF), or a zip of photos, to see what the "
+                "model recognises, or try one of the validation photos above.")
+        return
+    st.button("Clear all", key="predict_clear", on_click=clear_all, icon=":material/delete_sweep:",
+              help="Remove the uploads, the camera photo and the samples tried")
+
+    # The server refuses bigger uploads; the same limit is checked again for what bypasses it (the camera).
+    photos, problems, from_zip = uploads.expand_uploads(
+        files, max_file_bytes=st.get_option("server.maxUploadSize") * uploads.MB)
+    for problem_text in problems:
+        st.warning(problem_text)
+    photos, repeats = uploads.unique_photos(photos)
+    for repeat, first in repeats:
+        st.caption(f"{repeat} was added twice: predicted once." if repeat == first else
+                   f"{repeat} is the same photo as {first}: predicted once.")
+    if not photos:
+        return
+
+    # Each photo is predicted once per content, model and settings (predicted() caches it for every
+    # session): a click, or one more photo, predicts only what is new.
+    digests = [uploads.content_digest(data) for _, data in photos]
+    bar = st.progress(0.0, text=f"Predicting {len(photos)} photo(s)...") if len(photos) > 1 else None
+    predictions = []
+    for i, ((name, data), digest) in enumerate(zip(photos, digests)):
+        predictions.append(predicted(run_path, stamp, k, n_similar, digest, name, data))
+        if bar is not None:
+            bar.progress((i + 1) / len(photos), text=f"Predicted {i + 1} of {len(photos)}")
+    if bar is not None:
+        bar.empty()
+
+    # Off by default: Grad-CAM needs TensorFlow's gradients, and a server that loads TensorFlow takes
+    # seconds and about 0.8 GB more, while ONNX Runtime predicts without it.
+    show_heatmaps = st.toggle("Show where the model looked", value=False, key="predict_gradcam",
+                              help="Grad-CAM: the places in the photo whose features raised the model's score for "
+                                   "its best guess, on the backbone's last feature map. Dimmed margins: cut off by "
+                                   "the centre crop, the model never saw them. The first time loads TensorFlow "
+                                   "(seconds).")
+    # Only for runs indexed with spatial verification (`python -m glr retrieval RUN --verify`).
+    show_matches = any(p.inliers for p in predictions) and st.toggle(
+        "Show matched points", value=False, key="predict_matches",
+        help="Spatial verification: the local features of the photo that match its best verified training photo "
+             "in a geometrically consistent way (RANSAC inliers). A landmark seen before shares many; a look-alike "
+             "few.")
+    # Off by default: a row of captioned thumbnails per photo cost each browser about as much as the rest of
+    # its result (benchmarks/README.md, "the Predict page as a fragment"); the best guess already shows
+    # training photos of its landmark. The toggle reruns only this fragment, and nothing is predicted again.
+    show_similar = any(p.similar for p in predictions) and st.toggle(
+        "Show the most similar training photos", value=False, key="predict_show_similar",
+        help=f"For each photo, the {n_similar} training photos nearest to it by cosine similarity of their "
+             "embeddings (how many: 'Similar photos' above), with their author and licence.")
+    ok = sum(p.ok for p in predictions)
+    st.caption(f"{ok} of {len(predictions)} photo(s) predicted" +
+               (f"; {len(predictions) - ok} could not be read." if ok < len(predictions) else "."))
+
+    if len(photos) + len(repeats) > 1 or from_zip:
+        ids, rows = predict.with_repeats([uploads.photo_id(n) for n, _ in photos], predictions,
+                                         [(uploads.photo_id(r), uploads.photo_id(f)) for r, f in repeats])
+        table = predict.submission_table(ids, rows)
+        st.download_button("Download predictions (submission CSV: id,landmarks)", table.to_csv(index=False).encode(),
+                           file_name=f"submission-{run_id}.csv", mime="text/csv", icon=":material/download:",
+                           key="predict_csv", on_click="ignore", help=predict.SUBMISSION_NOTE)
+        # A toggle, not a collapsed expander: st.dataframe's grid costs each browser about 0.3 CPU-s to set
+        # up even when folded away (a third of its work per 3-photo request, benchmarks/README.md). Above
+        # MAX_SHOWN photos the table is the only place that lists them all, so it is shown at once.
+        if len(rows) > MAX_SHOWN or st.toggle(f"Show the table of all {len(rows)} predictions", key="predict_table"):
+            st.dataframe(table.assign(name=[p.top[0][1] if p.ok and p.top else (p.error or "") for p in rows]),
+                         hide_index=True)
+
+    examples = common.examples(run_path, stamp[0])
+    for (name, data), digest, result in list(zip(photos, digests, predictions))[:MAX_SHOWN]:
+        show_result(model, run_path, stamp, name, data, digest, result, truth.get(name), examples,
+                    show_heatmaps, show_matches, show_similar)
+    if len(predictions) > MAX_SHOWN:
+        st.caption(f"Showing the first {MAX_SHOWN}; all {len(predictions)} are in the table and the CSV above.")
+
+
+def show_result(model, run_path: str, stamp: tuple, name: str, data: bytes, digest: str, result: predict.Prediction,
+                truth: str | None, examples: dict[int, list[str]], show_heatmaps: bool, show_matches: bool,
+                show_similar: bool) -> None:
+    """One photo's result in a bordered box: its preview, top-k, best guess with examples, and similar photos."""
+    with st.container(border=True):
+        st.markdown(f"**{name}**")
+        if not result.ok:
+            st.error(result.error)
+            return
+        if truth:
+            st.caption(f"A validation photo of {truth}")
+        cols = st.columns([1, 1, 2, 2] if show_heatmaps else [1, 2, 2])
+        preview = common.preview(digest, 320, name, data)
+        if preview is not None:
+            cols[0].image(preview)
+        landmark_id, best, probability = result.top[0]
+        if show_heatmaps:
+            with cols[1]:
+                try:
+                    cam, cam_name, _ = heatmap(run_path, stamp[0], digest, int(landmark_id), data)
+                    st.image(cam, caption=f"Where it looked for {cam_name} (Grad-CAM: red counts most)")
+                except GlrError as exc:
+                    st.caption(f"No heatmap: {exc}")
+        with cols[-2]:
+            top_k_list(result.top)
+        with cols[-1]:
+            if result.unknown:
+                st.warning(f"**Not a known landmark.** Its known score {result.known_score:.2f} is below the run's "
+                           f"threshold {model.recognizer.calibration.threshold:.2f}, which keeps "
+                           f"{model.recognizer.calibration.keep_known:.0%} of the validation photos. "
+                           f"The closest landmark would be {best}.", icon=":material/help:")
+            else:
+                score = f"; known score {result.known_score:.2f}" if result.known_score is not None else ""
+                st.markdown(f"Best guess: **{best}** ({probability:.0%} by {model.method}{score}). "
+                            "Training images of this landmark:")
+                thumbnail_row(examples.get(int(landmark_id), []))
+        if show_matches and result.inliers:
+            drawn = best_match(run_path, stamp, digest, name, result, data)
+            if drawn is not None:
+                st.image(drawn[0], caption=f"{drawn[1]['inliers']} matched points with a training photo of "
+                                           f"{drawn[1]['name']} (RANSAC inliers)")
+        if show_similar and result.similar:
+            st.markdown("Most similar training photos")
+            paths = [s["path"] for s in result.similar]
+            credits = attribution.credits(paths)  # author and licence, as the licences require
+            thumbnail_row(paths, [f"{s['name']} · {s['similarity']:.2f}" + (f" · {c}" if c else "")
+                                  for s, c in zip(result.similar, credits)])
+
+
 st.title("Predict")
 results = common.results_dir()
 finished = common.finished_runs(results)
@@ -126,162 +333,14 @@ k = c[1].slider("Top-k", 1, 10, predict.DEFAULT_TOP_K, key="predict_k")
 n_similar = c[2].slider("Similar photos", 0, 12, 6, key="predict_similar",
                         help="The most similar training photos, by cosine similarity of their embeddings")
 run = Run.of(results, run_id)
-run_path = run.path
 stamp = (run_table.model_stamp(run), run_index.index_stamp(run))
-about = st.container()  # what the model knows, shown above the upload box once the model has loaded
-
-# The upload box is drawn before the model loads, on every run: photos dropped while the page
-# reruns (another model chosen, the model loading) stay in the box and are predicted by the
-# next run that has a model, or the page says why they are not. A run that stopped before
-# drawing the box would drop them without a word.
-generation = st.session_state.get(INPUTS_KEY, 0)
-suffix = f"_{generation}" if generation else ""  # a new key is a new, empty widget
-uploaded = st.file_uploader("Drop photos here, or a zip of photos", type=list(uploads.UPLOAD_TYPES),
-                            accept_multiple_files=True, key=f"predict_files{suffix}")
-camera = (st.camera_input("Take a photo", key=f"predict_camera{suffix}")
-          if st.toggle("Use the camera", key="predict_use_camera") else None)
-try:
-    run_table.check_run_for_prediction(run)
-    model = common.predictor(str(run_path), stamp)
-except GlrError as exc:
-    about.error(str(exc))
-    if uploaded or camera is not None:
-        about.warning(f"Your {len(uploaded or []) + (camera is not None)} upload(s) are kept but not predicted: "
-                      "choose a model that loads.", icon=":material/pending:")
-    st.stop()
-about.info(what_it_knows(str(run_path), stamp, model.recognizer is not None), icon=":material/school:")
-if model.recognizer is None:
-    about.caption(f"No similar photos or unknown verdict for this run: {model.retrieval_problem}")
-if model.backend_note:
-    about.caption(model.backend_note.capitalize())
-
-samples = samples_of(str(run_path), run_table.model_stamp(run))
-if samples:
-    st.markdown("**Or try a photo the model never trained on** (from its validation split), in one click:")
-    cols = st.columns(len(samples) + 1)
-    for i, sample in enumerate(samples):
-        with cols[i]:
-            image = common.thumbnail(sample.path, thumbnails.SIZE)  # a data: URL, made once per process
-            if image is not None:
-                st.image(image, width=thumbnails.SIZE)
-            # The button before the name: names of different lengths would stagger the buttons.
-            st.button("Try", key=f"predict_try_{i}", on_click=try_samples, args=([sample],),
-                      help=f"A validation photo of {sample.name}")
-            st.caption(sample.name)
-    cols[-1].button(f"Try all {len(samples)}", key="predict_try_all", on_click=try_samples, args=(samples,))
-
-tried = st.session_state.get(SAMPLES_KEY, [])
-truth = {t["file_name"]: t["name"] for t in tried}
-files = [(f.name, f.getvalue()) for f in uploaded or []]
-if camera is not None:
-    files.append(("camera.jpg", camera.getvalue()))
-for sample in tried:
-    try:
-        files.append((sample["file_name"], Path(sample["path"]).read_bytes()))
-    except OSError as exc:
-        st.warning(f"{sample['path']}: the sample photo cannot be read ({exc.strerror or exc})")
-if not files:
-    st.info("Drop one photo or many (JPEG, PNG, WebP, BMP, GIF, TIFF), or a zip of photos, to see what the model "
-            "recognises, or try one of the validation photos above.")
-    st.stop()
-st.button("Clear all", key="predict_clear", on_click=clear_all, icon=":material/delete_sweep:",
-          help="Remove the uploads, the camera photo and the samples tried")
-
-# The server refuses bigger uploads; the same limit is checked again for what bypasses it (the camera).
-photos, problems, from_zip = uploads.expand_uploads(files, max_file_bytes=st.get_option("server.maxUploadSize") * uploads.MB)
-for problem in problems:
-    st.warning(problem)
-photos, repeats = uploads.unique_photos(photos)
-for repeat, first in repeats:
-    st.caption(f"{repeat} was added twice: predicted once." if repeat == first else
-               f"{repeat} is the same photo as {first}: predicted once.")
-if not photos:
-    st.stop()
-
-# Each photo is predicted once per content, model and settings (predicted() caches it for every
-# session): a click, or one more photo, predicts only what is new.
-digests = [uploads.content_digest(data) for _, data in photos]
-bar = st.progress(0.0, text=f"Predicting {len(photos)} photo(s)...") if len(photos) > 1 else None
-predictions = []
-for i, ((name, data), digest) in enumerate(zip(photos, digests)):
-    predictions.append(predicted(str(run_path), stamp, k, n_similar, digest, name, data))
-    if bar is not None:
-        bar.progress((i + 1) / len(photos), text=f"Predicted {i + 1} of {len(photos)}")
-if bar is not None:
-    bar.empty()
-
-examples = common.examples(str(run_path), run_table.model_stamp(run))
-# Off by default: Grad-CAM needs TensorFlow's gradients, and a server that loads TensorFlow takes
-# seconds and about 0.8 GB more, while ONNX Runtime predicts without it.
-show_heatmaps = st.toggle("Show where the model looked", value=False, key="predict_gradcam",
-                          help="Grad-CAM: the places in the photo whose features raised the model's score for its "
-                               "best guess, on the backbone's last feature map. Dimmed margins: cut off by the "
-                               "centre crop, the model never saw them. The first time loads TensorFlow (seconds).")
-# Only for runs indexed with spatial verification (`python -m glr retrieval RUN --verify`).
-show_matches = any(p.inliers for p in predictions) and st.toggle(
-    "Show matched points", value=False, key="predict_matches",
-    help="Spatial verification: the local features of the photo that match its best verified training photo "
-         "in a geometrically consistent way (RANSAC inliers). A landmark seen before shares many; a look-alike few.")
-ok = sum(p.ok for p in predictions)
-st.caption(f"{ok} of {len(predictions)} photo(s) predicted" + (f"; {len(predictions) - ok} could not be read." if ok < len(predictions) else "."))
-
-if len(photos) + len(repeats) > 1 or from_zip:
-    ids, rows = predict.with_repeats([uploads.photo_id(n) for n, _ in photos], predictions,
-                                     [(uploads.photo_id(r), uploads.photo_id(f)) for r, f in repeats])
-    table = predict.submission_table(ids, rows)
-    st.download_button("Download predictions (submission CSV: id,landmarks)", table.to_csv(index=False).encode(),
-                       file_name=f"submission-{run_id}.csv", mime="text/csv", icon=":material/download:",
-                       key="predict_csv", on_click="ignore", help=predict.SUBMISSION_NOTE)
-    # A toggle, not a collapsed expander: st.dataframe's grid costs each browser about 0.3 CPU-s to set
-    # up even when folded away (a third of its work per 3-photo request, benchmarks/README.md). Above
-    # MAX_SHOWN photos the table is the only place that lists them all, so it is shown at once.
-    if len(rows) > MAX_SHOWN or st.toggle(f"Show the table of all {len(rows)} predictions", key="predict_table"):
-        st.dataframe(table.assign(name=[p.top[0][1] if p.ok and p.top else (p.error or "") for p in rows]),
-                     hide_index=True)
-
-for i, ((name, data), digest, result) in enumerate(list(zip(photos, digests, predictions))[:MAX_SHOWN]):
-    with st.container(border=True):
-        st.markdown(f"**{name}**")
-        if not result.ok:
-            st.error(result.error)
-            continue
-        if name in truth:
-            st.caption(f"A validation photo of {truth[name]}")
-        cols = st.columns([1, 1, 2, 2] if show_heatmaps else [1, 2, 2])
-        preview = common.preview(digest, 320, name, data)
-        if preview is not None:
-            cols[0].image(preview)
-        landmark_id, best, probability = result.top[0]
-        if show_heatmaps:
-            with cols[1]:
-                try:
-                    cam, cam_name, _ = heatmap(str(run_path), stamp[0], digest, int(landmark_id), data)
-                    st.image(cam, caption=f"Where it looked for {cam_name} (Grad-CAM: red counts most)")
-                except GlrError as exc:
-                    st.caption(f"No heatmap: {exc}")
-        with cols[-2]:
-            top_k_bars(result.top)
-        with cols[-1]:
-            if result.unknown:
-                st.warning(f"**Not a known landmark.** Its known score {result.known_score:.2f} is below the run's "
-                           f"threshold {model.recognizer.calibration.threshold:.2f}, which keeps "
-                           f"{model.recognizer.calibration.keep_known:.0%} of the validation photos. "
-                           f"The closest landmark would be {best}.", icon=":material/help:")
-            else:
-                score = f"; known score {result.known_score:.2f}" if result.known_score is not None else ""
-                st.markdown(f"Best guess: **{best}** ({probability:.0%} by {model.method}{score}). "
-                            "Training images of this landmark:")
-                thumbnail_row(examples.get(int(landmark_id), []))
-        if show_matches and result.inliers:
-            drawn = best_match(str(run_path), stamp, digest, name, result, data)
-            if drawn is not None:
-                st.image(drawn[0], caption=f"{drawn[1]['inliers']} matched points with a training photo of "
-                                           f"{drawn[1]['name']} (RANSAC inliers)")
-        if result.similar:
-            st.markdown("Most similar training photos")
-            paths = [s["path"] for s in result.similar]
-            credits = attribution.credits(paths)  # author and licence, as the licences require
-            thumbnail_row(paths, [f"{s['name']} · {s['similarity']:.2f}" + (f" · {c}" if c else "")
-                                  for s, c in zip(result.similar, credits)])
-if len(predictions) > MAX_SHOWN:
-    st.caption(f"Showing the first {MAX_SHOWN}; all {len(predictions)} are in the table and the CSV above.")
+# Three containers made on every run, whatever they hold: the fragment's id depends on its position
+# on the page, and an upload sent while the page reruns names the fragment by that id. A fragment
+# that moved (one caption more above it) would no longer be found, and the upload would be lost.
+about, samples_box, fragment_box = st.container(), st.container(), st.container()
+model, problem = load_model(run, stamp, about)
+if model is not None:
+    with samples_box:
+        sample_section(run)
+with fragment_box:
+    upload_and_results(str(run.path), run_id, stamp, k, n_similar, problem)

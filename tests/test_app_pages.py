@@ -51,8 +51,8 @@ def texts(elements) -> str:
 
 
 def top_k_results(at: AppTest) -> int:
-    """How many Predict results show their top-k (one bar per class, the best numbered 1)."""
-    return sum(bar.proto.text.startswith("1. ") for bar in at.progress)
+    """How many Predict results show their top-k (one numbered list per result, the best first)."""
+    return sum(m.value.startswith("1. ") for m in at.markdown)
 
 
 def button(at: AppTest, label: str):
@@ -364,6 +364,8 @@ def test_predict_uploads_photos_a_bad_file_and_a_zip(populated, finished_run):
     assert "unsafe" in texts(at.warning)
     assert top_k_results(at) == 2  # the two good photos; the bad one did not stop them
     assert "2 of 3 photo(s) predicted" in texts(at.caption)
+    assert "Most similar training photos" not in texts(at.markdown)  # on request: costly for the browser
+    at.toggle(key="predict_show_similar").set_value(True).run()
     assert texts(at.markdown).count("Most similar training photos") == 2
     captions = [str(i.proto) for i in at.image]
     assert sum(" \302\267 " in c or " · " in c for c in captions) >= 2  # similar photos captioned "name · similarity"

@@ -62,6 +62,45 @@ def test_a_sample_tried_in_one_click_gets_a_prediction_and_a_heatmap_on_request(
     assert heatmaps(at) == 0 and top_k_results(at) == 1
 
 
+def test_a_result_shows_its_top_k_as_one_list(results):
+    at = click(open_page(PREDICT), "predict_try_0")
+    top_k = [m.value for m in at.markdown if m.value.startswith("1. ")]
+    lines = top_k[0].splitlines() if len(top_k) == 1 else []
+    # k classes, or all 3 the tiny model knows
+    shown = min(at.slider(key="predict_k").value, 3)
+    assert [line.split(".")[0] for line in lines] == [str(r) for r in range(1, shown + 1)], top_k
+    assert "%" in top_k[0] and "**" in top_k[0].splitlines()[0]  # the best guess in bold, with its probability
+    assert not at.progress  # no element per class: one markdown element per result
+
+
+def _path_of(node, wanted, path=()):
+    """The position (child indices from the page's main block) of the widget keyed `wanted`, or None."""
+    if getattr(node, "key", None) == wanted:
+        return path
+    for i, child in getattr(node, "children", {}).items():
+        found = _path_of(child, wanted, (*path, i))
+        if found is not None:
+            return found
+    return None
+
+
+def test_the_upload_fragment_keeps_its_place_whatever_is_shown_above_it(two_models, finished_run):
+    # A fragment's id is derived from its position on the page, and an upload sent while the page
+    # reruns names the fragment by that id: if a message above it (a model that cannot load, a
+    # caption) moved the upload box, that upload would find no fragment and be lost.
+    from glr.training.run import Run
+
+    first, other = run_table.finished_runs(two_models)[:2]
+    Run.of(two_models, first).labels_path.write_text("{not json")  # the run the page chooses first
+    at = open_page(PREDICT)
+    assert "is damaged" in texts(at.error)
+    broken = _path_of(at.main, "predict_files")
+    at.selectbox(key="predict_run").set_value(other).run()
+    assert_no_exception(at)
+    assert not at.error and "This model knows" in texts(at.info)
+    assert broken is not None and _path_of(at.main, "predict_files") == broken
+
+
 def test_try_all_then_clear_all(results, tmp_path):
     at = open_page(PREDICT)
     n = sum(b.key.startswith("predict_try_") and b.label == "Try" for b in at.button)
@@ -204,6 +243,9 @@ def test_similar_photos_carry_their_credits_and_verified_runs_show_matched_point
     try:
         at = open_page(PREDICT)
         at.file_uploader(key="predict_files").set_value([("mine.jpg", _photo(finished_run, 0), "image/jpeg")]).run()
+        assert_no_exception(at)
+        assert not any("by Ann Author" in str(image.proto) for image in at.image)  # similar photos on request
+        at.toggle(key="predict_show_similar").set_value(True).run()
         assert_no_exception(at)
         captions = [str(image.proto) for image in at.image]
         assert any("by Ann Author, CC BY-SA 4.0" in c for c in captions), captions

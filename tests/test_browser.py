@@ -250,12 +250,15 @@ def test_predict_a_photo_uploaded_through_the_file_input(server, page, finished_
     assert_no_error(page)
     best = page.get_by_text("Best guess:").first.inner_text()
     assert any(name in best for name in CLASS_NAMES), best
-    top_k = " ".join(page.locator('[data-testid="stProgress"]').all_inner_texts())  # the top-k, one bar per class
+    top_k = " ".join(page.locator('[data-testid="stMarkdownContainer"] ol').all_inner_texts())  # the top-k, a list
     assert sum(name in top_k for name in CLASS_NAMES) >= 2, top_k
     assert page.get_by_text("1 of 1 photo(s) predicted").count() == 1
     assert page.get_by_text(photo.name).count() >= 1
-    # The run's index answers too: the most similar training photos, captioned "name · similarity".
-    assert page.get_by_text("Most similar training photos").count() == 1
+    # The run's index answers too, on request: the most similar training photos, captioned "name · similarity".
+    page.get_by_text("Show the most similar training photos").first.click()
+    page.get_by_text("Most similar training photos", exact=True).first.wait_for(timeout=60 * SECOND)
+    settle(page)
+    assert page.get_by_text("Most similar training photos", exact=True).count() == 1
     page.locator('[data-testid="stImage"]').nth(2).wait_for()
     captions = page.locator('[data-testid="stImageCaption"]').all_inner_texts()
     assert sum(" · " in c and any(n in c for n in CLASS_NAMES) for c in captions) >= 3, captions
