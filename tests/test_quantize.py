@@ -115,8 +115,10 @@ def test_cache_keeps_int8_and_fp32_apart(photos, tmp_path, monkeypatch):
     int8, fp32, tf = (FeatureCache(root, "k", e) for e in ("int8", "onnx", "tf"))
     assert int8.dir != fp32.dir and fp32.dir == tf.dir  # fp32 engines agree to 1e-4: one cache
     digests = [content_digest(p) for p in photos]
-    fp32.save(digests[0], 0, np.ones(4, np.float32))
-    assert int8.load(digests[:1], 0)[1].tolist() == [False]  # never read as int8
+    fp32.save(digests[0], 1, np.ones(4, np.float32))
+    assert int8.load(digests[:1], 1)[1].tolist() == [False]  # never read as int8
+    # Only the augmented views are int8: the clean view 0 (validation, the predictor's view) stays fp32.
+    assert int8.for_view(1) is int8 and int8.for_view(0).dir == fp32.dir and int8.for_view("windows").dir == fp32.dir
     # A run's settings name the engine: auto is int8 (AUTO_INT8), an old run's config (none) is fp32.
     from glr.training.settings import resolve
 
@@ -131,10 +133,10 @@ def test_cache_keeps_int8_and_fp32_apart(photos, tmp_path, monkeypatch):
     # Fallback features are stored where fp32 ones belong, not under the int8 key.
     monkeypatch.setattr(quantize, "quantize", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("no")))
     cache = FeatureCache(root, "tiny", "int8")
-    _, ok, computed = cached_features(conv_model, photos, digests, 0, cache, input_size=16, preprocess=preprocess)
+    _, ok, computed = cached_features(conv_model, photos, digests, 1, cache, input_size=16, preprocess=preprocess)
     assert computed == 6 and ok.all()
-    assert cache.load(digests, 0)[1].sum() == 0
-    assert cache.with_engine("onnx").load(digests, 0)[1].all()
+    assert cache.load(digests, 1)[1].sum() == 0
+    assert cache.with_engine("onnx").load(digests, 1)[1].all()
 
 
 def test_config_validates_the_engine():
@@ -144,3 +146,19 @@ def test_config_validates_the_engine():
     assert TrainConfig.from_dict({"feature_engine": "int8"}).feature_engine == "int8"
     with pytest.raises(ConfigError, match="feature_engine must be one of"):
         TrainConfig.from_dict({"feature_engine": "gpu"})
+
+
+def test_int8_cache_makes_augmented_views_int8_and_the_clean_view_fp32(photos, tmp_path):
+    from glr.backbones.features import FeatureCache, cached_features, content_digest, view_seeds
+
+    model = conv_model()
+    digests = [content_digest(p) for p in photos]
+    cache = FeatureCache(tmp_path / "features", "tiny", "int8")
+    clean, _, _ = cached_features(lambda: model, photos, digests, 0, cache, input_size=16, preprocess=preprocess)
+    view1, _, _ = cached_features(lambda: model, photos, digests, 1, cache, input_size=16, preprocess=preprocess)
+    fp32_clean, _ = features.extract_features(model, photos, input_size=16, preprocess=preprocess, engine="onnx")
+    np.testing.assert_allclose(clean, fp32_clean, atol=1e-6)  # what the fp32 predictor sees
+    fp32_view1, _ = features.extract_features(model, photos, input_size=16, preprocess=preprocess, engine="onnx",
+                                              view_seeds=view_seeds(digests, 1))
+    assert not np.allclose(view1, fp32_view1, atol=1e-6) and cosines(view1, fp32_view1).min() > 0.98
+    assert cache.load(digests, 1)[1].all() and not cache.with_engine("onnx").load(digests, 1)[1].any()

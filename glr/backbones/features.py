@@ -333,6 +333,10 @@ class FeatureCache:
     cache held before int8 existed. int8 features live in their own folder (`<key>-int8`),
     so they are never read as fp32 ones or the other way round; fp32 ones (ONNX Runtime or
     TensorFlow, within 1e-4) share `<key>`.
+
+    An int8 cache computes only the augmented training views (1..K) in int8 (`for_view`):
+    the clean view 0, which validation, the evaluation, the index and the predictor's fp32
+    model all see, stays fp32, so a run's reported metrics are what its predictor does.
     """
 
     def __init__(self, root: str | Path, key: str, engine: str = "fp32"):
@@ -340,6 +344,12 @@ class FeatureCache:
         self.precision = precision(self.engine)
         self.dir = self.root / (f"{key}-int8" if self.precision == "int8" else key)
         self._made: set[Path] = set()  # folders known to exist
+
+    def for_view(self, view: int | str) -> "FeatureCache":
+        """The cache that computes and keeps `view`: fp32 for everything but the augmented views 1..K."""
+        if self.precision == "int8" and not (isinstance(view, int) and view > 0):
+            return self.with_engine("onnx")  # always exported: the int8 extractor is made from it anyway
+        return self
 
     def with_engine(self, engine: str) -> "FeatureCache":
         """The same cache for features made by `engine` (itself when they are of the same precision)."""
@@ -464,9 +474,11 @@ def cached_pooled_features(
 def _through_cache(compute, paths, digests, view, cache, progress) -> tuple[np.ndarray, np.ndarray, int]:
     """Load what the cache has, `compute(paths, digests, engine, on_engine)` the rest and store it.
 
-    The rest is computed on the cache's engine; if that fell back to another precision
-    (int8 asked, fp32 made), the vectors are stored where fp32 ones belong.
+    The rest is computed on the cache's engine for that view (FeatureCache.for_view); if
+    that fell back to another precision (int8 asked, fp32 made), the vectors are stored
+    where fp32 ones belong.
     """
+    cache = cache.for_view(view) if cache else None
     vectors, found = cache.load(digests, view) if cache else ([None] * len(paths), np.zeros(len(paths), bool))
     ok = found.copy()
     if progress and found.any():
