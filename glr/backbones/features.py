@@ -154,8 +154,8 @@ def _engine(model, forward: Callable, input_size: int, n_images: int, tag: str, 
         run.engine = "tf"
     if asked in ("int8", "onnx") and run.engine != asked:
         logging.getLogger(__name__).warning(
-            "feature extraction asked for %s runs on %s instead (see the warning above for why; "
-            "these features are cached as %s)", asked, run.engine, "fp32")
+            "feature extraction: engine %s was asked for, %s (fp32) runs instead; the warning above "
+            "says why, and these features are cached as fp32", asked, run.engine)
     if on_engine:
         on_engine(run.engine)
     return run
