@@ -12,7 +12,7 @@ per-epoch checkpoints), evaluation, the similarity index and the report. Each st
 its wall time and the process's CPU time (all threads), since other work shares the
 machine. Goal (issue #15): the whole run in <= 60 s at top-1 >= 0.92.
 
-    .venv/bin/python benchmarks/bench_cold_train.py [--tiny] [--engine auto|onnx|tf]
+    .venv/bin/python benchmarks/bench_cold_train.py [--tiny] [--engine auto|int8|onnx|fp32|tf]
 """
 
 from __future__ import annotations
@@ -109,7 +109,7 @@ def child(data: str, results: str, engine: str, tiny: bool) -> None:
     stages.wrap(finish, "evaluate_run", "evaluate")
     stages.wrap(finish, "index_run", "similarity index")
     stages.wrap(report, "write_report", "report")
-    args = ["train", data, "--results", results, "--seed", "42"] + (["--epochs", "2"] if tiny else [])
+    args = ["train", data, "--results", results, "--seed", "42", "--feature-engine", engine] + (["--epochs", "2"] if tiny else [])
     code = cli.main(args)
     stages.add("total", time.perf_counter() - start_wall, time.process_time() - start_cpu)
     run = sorted((Path(results) / "runs").iterdir())[-1]
@@ -121,7 +121,7 @@ def child(data: str, results: str, engine: str, tiny: bool) -> None:
 def main(argv=None) -> dict:
     """Run the benchmark; returns its figures."""
     p = common.parser(__doc__.splitlines()[0])
-    p.add_argument("--engine", default="auto", choices=["auto", "onnx", "tf"])
+    p.add_argument("--engine", default="auto", choices=["auto", "int8", "onnx", "fp32", "tf"])
     p.add_argument("--child", nargs=2, help=argparse_hidden())
     args = p.parse_args(argv)
     if args.child:

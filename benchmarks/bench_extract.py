@@ -6,7 +6,11 @@ interleaved so that the machine's load hits every engine alike:
 - TensorFlow, its default thread pools (the traced `tf.function` glr used before);
 - TensorFlow with 2 intra-op and 1 inter-op threads (a child process: TF's threads are
   fixed once it starts);
-- ONNX Runtime as glr runs it (`glr.backbones.onnx_features`: the machine's cores, no busy-waiting).
+- ONNX Runtime as glr runs it (`glr.backbones.onnx_features`: the machine's cores, no busy-waiting);
+- ONNX Runtime on the int8 extractor (`glr.backbones.quantize`: static QDQ quantization of the
+  fp32 file, calibrated once on rendered demo photos), with its one-time cost and the cosine of
+  its features to fp32's on photos it was not calibrated on (rendered demo photos of other
+  seeds, and wonders7's photos when /work/shared/data/wonders7 is there).
 
 FLOPs per image are counted by TensorFlow's profiler (`tf.compat.v1.profiler`, float_operation:
 a multiply-add counts 2) on the frozen graph at batch 1; the peak is cores x clock x 2 FMA units
@@ -33,6 +37,40 @@ import common  # noqa: E402
 
 BATCHES = (16, 32, 64)
 TOLERANCE = 1e-4
+WONDERS7 = Path(__file__).resolve().parents[2] / "shared" / "data" / "wonders7"
+COSINE_PHOTOS = 160  # per set; the int8 features' cosine to fp32 on each
+
+
+def cosine_sets(size: int, preprocess, n: int) -> dict:
+    """Preprocessed photos the int8 extractor was not calibrated on: rendered demo ones, and wonders7's if present."""
+    from PIL import Image
+
+    from glr.backbones import quantize
+
+    sets = {"demo (rendered)": quantize.calibration_images(size, preprocess, n=n, seed=quantize.CALIBRATION_SEED + 1)}
+    files = sorted(WONDERS7.glob("train/*/*/*/*.jpg"))
+    if files:
+        files = [files[i] for i in np.random.default_rng(0).permutation(len(files))[:n]]
+        batch = np.stack([np.asarray(Image.open(f).convert("RGB").resize((size, size), Image.BILINEAR), np.float32)
+                          for f in files])
+        sets["wonders7"] = np.asarray(preprocess(batch), np.float32)
+    return sets
+
+
+class CpuTimer:
+    """`with CpuTimer() as t: ...` then `t.seconds`: this process's CPU time (all its threads)."""
+
+    def __enter__(self):
+        self.start = time.process_time()
+        return self
+
+    def __exit__(self, *exc):
+        self.seconds = time.process_time() - self.start
+
+
+def cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Row-wise cosine similarity."""
+    return (a * b).sum(1) / np.maximum(np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1), 1e-12)
 
 
 def peak_gflops() -> float:
@@ -111,7 +149,7 @@ def main(argv=None) -> dict:
     if args.child:
         return tf_threads_child(size, rounds, args.tiny)
     common.header("feature extraction: TensorFlow vs ONNX Runtime")
-    from glr.backbones import features, onnx_features
+    from glr.backbones import features, onnx_features, quantize
     from glr.backbones.registry import build_backbone
 
     with tempfile.TemporaryDirectory(prefix="glr-bench-extract-") as tmp, common.empty_feature_cache():
@@ -125,10 +163,24 @@ def main(argv=None) -> dict:
         if onnx is None:
             print("ONNX Runtime unavailable or the export failed: nothing to compare")
             return {}
+        spec = get_backbone(DEFAULT_BACKBONE)
+        with common.Timer() as quantized, CpuTimer() as quantized_cpu:
+            int8 = onnx_features.onnx_extractor(model, tf_forward, size, 1 << 30, "pooled", int8=True,
+                                                preprocess=spec.preprocess)
         x = np.random.default_rng(1).uniform(-1, 1, (8, size, size, 3)).astype(np.float32)
         diff = float(np.abs(tf_forward(x).numpy() - onnx(x)).max())
         batches = BATCHES[:1] if args.tiny else BATCHES
         engines = {"TF (default threads)": lambda b: tf_forward(b).numpy(), "ONNX Runtime": onnx}
+        cos = {}
+        if int8 is None:
+            print("int8 quantization failed: no int8 column (the warning above says why)")
+        else:
+            engines["ONNX int8"] = int8
+            for name, photos in cosine_sets(size, spec.preprocess, 16 if args.tiny else COSINE_PHOTOS).items():
+                c = np.concatenate([cosines(onnx(photos[i:i + 32]), int8(photos[i:i + 32]))
+                                    for i in range(0, len(photos), 32)])
+                cos[name] = {"median": float(np.median(c)), "p5": float(np.percentile(c, 5)), "min": float(c.min()),
+                             "n": len(c)}
         per_cpu: dict = {}
         measured = rates(engines, size, batches, rounds, per_cpu)
         child, _ = common.run_child([__file__, "--child", *(["--tiny"] if args.tiny else [])])
@@ -138,6 +190,12 @@ def main(argv=None) -> dict:
         peak = peak_gflops()
         print(f"backbone build {built.seconds:.1f} s; ONNX export (once per machine) {exported.seconds:.1f} s; "
               f"max |TF - ONNX| {diff:.2e}")
+        if int8 is not None:
+            print(f"int8 quantization (once per machine, {quantize.CALIBRATION_IMAGES} calibration photos rendered): "
+                  f"{quantized.seconds:.1f} s wall, {quantized_cpu.seconds:.1f} CPU-s")
+            for name, c in cos.items():
+                print(f"cosine int8 vs fp32 features, {c['n']} {name} photos: median {c['median']:.4f}, "
+                      f"p5 {c['p5']:.4f}, min {c['min']:.4f}")
         print(f"{DEFAULT_BACKBONE} at {size} px: {flops / 1e9:.3f} GFLOP per image (TF profiler); "
               f"peak {peak:.0f} GFLOP/s ({os.cpu_count()} cores, AVX-512 FMA)")
         for batch, row in measured.items():
@@ -150,15 +208,24 @@ def main(argv=None) -> dict:
         # The whole extraction, pipeline included, on photo-sized JPEGs.
         n = 32 if args.tiny else 320
         photos = common.jpeg_files(Path(tmp) / "jpeg", n, *((64, 48) if args.tiny else (640, 480)))
-        spec = get_backbone(DEFAULT_BACKBONE)
         whole = {}
-        for engine in ("tf", "onnx", "tf", "onnx"):
+        for engine in ("tf", "onnx", "int8", "tf", "onnx", "int8") if int8 is not None else ("tf", "onnx", "tf", "onnx"):
             with common.Timer() as t:
                 features.extract_features(model, photos, input_size=size, preprocess=spec.preprocess, engine=engine)
             whole[engine] = max(whole.get(engine, 0.0), n / t.seconds)
         print(f"extract_features on {n} 640x480 JPEGs (decode, resize, crop, backbone; batch 32): "
-              f"TF {whole['tf']:.0f} img/s, ONNX Runtime {whole['onnx']:.0f} img/s", flush=True)
-    wins = all(row["ONNX Runtime"] > max(v for k, v in row.items() if k != "ONNX Runtime") for row in measured.values())
+              f"TF {whole['tf']:.0f} img/s, ONNX Runtime {whole['onnx']:.0f} img/s"
+              + (f", int8 {whole['int8']:.0f} img/s" if "int8" in whole else ""), flush=True)
+    wins = all(row["ONNX Runtime"] > max(v for k, v in row.items() if k not in ("ONNX Runtime", "ONNX int8"))
+               for row in measured.values())
+    int8_text = ""
+    if "int8" in whole:
+        speedup = np.mean([r["ONNX int8"] / r["ONNX Runtime"] for r in measured.values()])
+        cpu_speedup = np.mean([r["ONNX int8"] / r["ONNX Runtime"] for r in per_cpu.values()])
+        int8_text = (f"; int8 {speedup:.2f}x fp32 ONNX's img/s ({cpu_speedup:.2f}x per CPU-second), whole extraction "
+                     f"{whole['int8'] / whole['onnx']:.2f}x, cosine to fp32 "
+                     + ", ".join(f"{k} median {c['median']:.4f} p5 {c['p5']:.4f}" for k, c in cos.items())
+                     + f", quantized once in {quantized.seconds:.0f} s")
     efficiency = np.mean([r["ONNX Runtime"] / r["TF (default threads)"] for r in per_cpu.values()])
     best = max(measured[b]["ONNX Runtime"] for b in measured)
     common.summary(f"extraction: ONNX Runtime {'wins' if wins else 'does NOT win'} at batches "
@@ -166,8 +233,8 @@ def main(argv=None) -> dict:
                    f"(best {best:.0f} img/s = {best * flops / 1e9:.0f} GFLOP/s, "
                    f"{100 * best * flops / 1e9 / peak:.0f}% of the {peak:.0f} GFLOP/s peak), max diff {diff:.1e} "
                    f"(goal <= {TOLERANCE:g}: {'met' if diff <= TOLERANCE else 'NOT met'}); whole extraction "
-                   f"{whole['onnx'] / whole['tf']:.2f}x TF's")
-    return {"rates": measured, "diff": diff, "flops": flops, "peak": peak, "whole": whole}
+                   f"{whole['onnx'] / whole['tf']:.2f}x TF's{int8_text}")
+    return {"rates": measured, "diff": diff, "flops": flops, "peak": peak, "whole": whole, "int8_cosine": cos}
 
 
 def argparse_hidden():

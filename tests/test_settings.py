@@ -20,6 +20,9 @@ def test_feature_cache_key_and_fine_tuned(tmp_path):
     settings = resolve(TrainConfig(input_size=32))
     assert settings.cache_key == "efficientnet_lite0-32-imagenet" and not settings.fine_tuned
     assert settings.feature_cache().dir == cache_dir() / "features" / "efficientnet_lite0-32-imagenet"
+    # int8 features sit beside them, under their own key.
+    int8 = resolve(TrainConfig(input_size=32, feature_engine="int8"))
+    assert int8.feature_cache().dir == cache_dir() / "features" / "efficientnet_lite0-32-imagenet-int8"
     assert settings.final_feature_cache().dir == settings.feature_cache().dir
     weights = tmp_path / "w.h5"
     weights.write_bytes(b"weights")

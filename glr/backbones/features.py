@@ -42,11 +42,23 @@ WINDOW_SHRINK = 2
 # A second pass on the mirrored photo (flips, which average pooling cannot make): measured,
 # it did not pay for doubling the cost (demo 0.925 vs 0.922, wonders7 0.941 vs 0.953).
 WINDOW_FLIP = False
-# The engine extraction runs on: "auto" (ONNX Runtime when it is installed and the export
-# works, else TensorFlow), "onnx" (the same, but always export) or "tf". Measured here,
-# ONNX Runtime needs 1.06-1.29x less CPU per image at batches of 16-64 (bench_extract.py).
+# The engine extraction runs on:
+# - "int8": ONNX Runtime on the statically quantized extractor (glr.backbones.quantize),
+#   made once per machine; 2.3-2.4x the images per CPU-second of fp32 here, features within
+#   a cosine of about 0.99 (in a run's cache only the augmented views: FeatureCache.for_view).
+#   Falls back to fp32 ONNX Runtime, then TensorFlow, with a warning.
+# - "onnx": ONNX Runtime in fp32, always exported; within 1e-4 of TensorFlow, and 1.06-1.29x
+#   less CPU per image at batches of 16-64 (bench_extract.py).
+# - "fp32": ONNX Runtime in fp32 when it is exported or worth exporting (MIN_IMAGES_TO_EXPORT), else TensorFlow.
+# - "tf": TensorFlow.
+# - "auto": "int8" when AUTO_INT8, else "fp32".
 ENGINE = "auto"
-ENGINES = ("auto", "onnx", "tf")
+ENGINES = ("auto", "int8", "onnx", "fp32", "tf")
+# Measured (benchmarks/README.md, "int8 feature extraction", 3 split seeds each): heads
+# trained on int8 features lost 0.3-0.6 points of top-1 on the demo and 0.4-0.8 on
+# wonders7 against fp32's, more than the half point issue #15 allows on one dataset or
+# the other, so "auto" stays fp32 and int8 is an option.
+AUTO_INT8 = False
 _FORWARDS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
@@ -72,6 +84,21 @@ def compiled_forward(model) -> Callable:
     return forward
 
 
+def resolve_engine(engine: str | None) -> str:
+    """The engine a name stands for: "auto" (or None: the module's ENGINE) becomes "int8" or "fp32"."""
+    engine = engine or ENGINE
+    if engine not in ENGINES:
+        raise ValueError(f"unknown feature engine {engine!r}; choose one of {', '.join(ENGINES)}")
+    if engine == "auto":
+        return "int8" if AUTO_INT8 else "fp32"
+    return engine
+
+
+def precision(engine: str | None) -> str:
+    """"int8" or "fp32": the kind of features an engine makes (the feature cache keeps them apart)."""
+    return "int8" if resolve_engine(engine) == "int8" else "fp32"
+
+
 def extract_features(
     model,
     paths: Sequence[str],
@@ -82,14 +109,16 @@ def extract_features(
     view_seeds: np.ndarray | None = None,
     progress: Callable[[int], None] | None = None,
     engine: str | None = None,
+    on_engine: Callable[[str], None] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Features for each file, in order, and a mask that is False where a file failed to decode.
 
     `view_seeds` (one int pair per file) takes that reproducible augmented view instead of
     the centre crop. `progress(n)` is called after each batch with the images done in it.
-    `engine` overrides the module's ENGINE ("auto", "onnx" or "tf").
+    `engine` overrides the module's ENGINE (one of ENGINES); `on_engine(name)` is told
+    the one that ran ("int8", "onnx" or "tf"), which may be a fallback.
     """
-    forward = _engine(model, compiled_forward(model), input_size, len(paths), "pooled", engine)
+    forward = _engine(model, compiled_forward(model), input_size, len(paths), "pooled", engine, preprocess, on_engine)
     ds = make_dataset(
         paths, input_size=input_size, preprocess=preprocess, shuffle=False,
         batch_size=batch_size, view_seeds=view_seeds, with_ok=True,
@@ -97,21 +126,39 @@ def extract_features(
     return _run_batches(forward, ds, (0,), progress)
 
 
-def _engine(model, forward: Callable, input_size: int, n_images: int, tag: str, engine: str | None) -> Callable:
+def _engine(model, forward: Callable, input_size: int, n_images: int, tag: str, engine: str | None,
+            preprocess: Callable | None = None, on_engine: Callable[[str], None] | None = None) -> Callable:
     """`forward` on the chosen engine: a numpy batch in, a numpy array out.
 
-    ONNX Runtime when the engine allows it and the export works, TensorFlow otherwise.
+    int8 ONNX Runtime when asked and it can be made, else fp32 ONNX Runtime when the engine
+    allows it and the export works, TensorFlow otherwise. `preprocess` makes the int8
+    extractor's calibration images.
     """
-    engine = engine or ENGINE
-    if engine not in ENGINES:
-        raise ValueError(f"unknown feature engine {engine!r}; choose one of {', '.join(ENGINES)}")
-    if engine != "tf":
+    import logging
+
+    asked = resolve_engine(engine)
+    run = None
+    if asked != "tf":
         from glr.backbones.onnx_features import onnx_extractor
 
-        onnx = onnx_extractor(model, forward, input_size, n_images if engine == "auto" else 1 << 62, tag)
-        if onnx is not None:
-            return onnx
-    return lambda images: forward(images).numpy()
+        # "auto" and "fp32" make an extractor only when it pays (enough images; a run's
+        # settings name its engine explicitly, so all its features are made alike); the others always do.
+        n = n_images if (engine or ENGINE) in ("auto", "fp32") else 1 << 62
+        if asked == "int8":
+            run = onnx_extractor(model, forward, input_size, n, tag, int8=True, preprocess=preprocess)
+        if run is None:
+            run = onnx_extractor(model, forward, input_size, n, tag)
+    if run is None:
+        def run(images):
+            return forward(images).numpy()
+        run.engine = "tf"
+    if asked in ("int8", "onnx") and run.engine != asked:
+        logging.getLogger(__name__).warning(
+            "feature extraction: engine %s was asked for, %s (fp32) runs instead; the warning above "
+            "says why, and these features are cached as fp32", asked, run.engine)
+    if on_engine:
+        on_engine(run.engine)
+    return run
 
 
 def _run_batches(forward: Callable, ds, empty_shape: tuple, progress: Callable[[int], None] | None):
@@ -168,6 +215,7 @@ def window_features(
     batch_size: int = DEFAULT_BATCH_SIZE,
     progress: Callable[[int], None] | None = None,
     engine: str | None = None,
+    on_engine: Callable[[str], None] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(N, W, D) pooled features of the map windows of each whole photo resized to `load_size`, and an ok-mask.
 
@@ -191,7 +239,7 @@ def window_features(
         return tf.stack(pooled(x) + mirrored, axis=1)
 
     tag = f"windows{boxes}{'-flip' if WINDOW_FLIP else ''}"
-    run = _engine(map_model, forward, load_size, len(paths), tag, engine)
+    run = _engine(map_model, forward, load_size, len(paths), tag, engine, preprocess, on_engine)
     ds = make_dataset(paths, input_size=load_size, preprocess=preprocess, shuffle=False,
                       batch_size=batch_size, with_ok=True, crop=False)
     return _run_batches(run, ds, (len(boxes), 0), progress)
@@ -221,6 +269,7 @@ def pooled_features(
     batch_size: int = DEFAULT_BATCH_SIZE,
     progress: Callable[[int], None] | None = None,
     engine: str | None = None,
+    on_engine: Callable[[str], None] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(N, 4, D) pooled features of each clean centre crop, and an ok-mask.
 
@@ -237,7 +286,7 @@ def pooled_features(
             out += [tf.reduce_mean(fmap, axis=(1, 2)), gem_pool(fmap, p)]
         return tf.stack(out, axis=1)
 
-    run = _engine(map_model, forward, input_size, len(paths), f"pooled-gem{p:g}-flip", engine)
+    run = _engine(map_model, forward, input_size, len(paths), f"pooled-gem{p:g}-flip", engine, preprocess, on_engine)
     ds = make_dataset(paths, input_size=input_size, preprocess=preprocess, shuffle=False,
                       batch_size=batch_size, with_ok=True)
     return _run_batches(run, ds, (4, 0), progress)
@@ -280,11 +329,36 @@ def view_seeds(digests: Sequence[str], view: int) -> np.ndarray:
 
 
 class FeatureCache:
-    """Feature vectors on disk, one .npy per (image content, view), under one backbone key."""
+    """Feature vectors on disk, one .npy per (image content, view), under one backbone key.
 
-    def __init__(self, root: str | Path, key: str):
-        self.dir = Path(root) / key
+    `engine` (one of ENGINES) is the one its missing vectors are computed with; "auto" is
+    resolved here, so that all of them are made alike. The default, "fp32", is what every
+    cache held before int8 existed. int8 features live in their own folder (`<key>-int8`),
+    so they are never read as fp32 ones or the other way round; fp32 ones (ONNX Runtime or
+    TensorFlow, within 1e-4) share `<key>`.
+
+    An int8 cache computes only the augmented training views (1..K) in int8 (`for_view`):
+    the clean view 0, which validation, the evaluation, the index and the predictor's fp32
+    model all see, stays fp32, so a run's reported metrics are what its predictor does.
+    """
+
+    def __init__(self, root: str | Path, key: str, engine: str = "fp32"):
+        self.root, self.key, self.engine = Path(root), key, resolve_engine(engine)
+        self.precision = precision(self.engine)
+        self.dir = self.root / (f"{key}-int8" if self.precision == "int8" else key)
         self._made: set[Path] = set()  # folders known to exist
+
+    def for_view(self, view: int | str) -> "FeatureCache":
+        """The cache that computes and keeps `view`: fp32 for everything but the augmented views 1..K."""
+        if self.precision == "int8" and not (isinstance(view, int) and view > 0):
+            return self.with_engine("onnx")  # always exported: the int8 extractor is made from it anyway
+        return self
+
+    def with_engine(self, engine: str) -> "FeatureCache":
+        """The same cache for features made by `engine` (itself when they are of the same precision)."""
+        if precision(engine) == self.precision:
+            return self
+        return FeatureCache(self.root, self.key, engine)
 
     def _path(self, digest: str, view: int | str) -> Path:
         from glr.data import images
@@ -346,10 +420,10 @@ def cached_features(
     `get_model` is called only if something is missing, so a fully cached run never builds
     the backbone. Returns (features, ok-mask, number computed). Failed decodes are not cached.
     """
-    def compute(todo_paths, todo_digests):
+    def compute(todo_paths, todo_digests, engine, on_engine):
         return extract_features(
             get_model(), todo_paths, input_size=input_size, preprocess=preprocess,
-            batch_size=batch_size, progress=progress,
+            batch_size=batch_size, progress=progress, engine=engine, on_engine=on_engine,
             view_seeds=view_seeds(todo_digests, view) if view > 0 else None,
         )
 
@@ -369,9 +443,10 @@ def cached_window_features(
     progress: Callable[[int], None] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, int]:
     """`window_features` for every path, from the cache where possible: ((N, W, D), ok-mask, number computed)."""
-    def compute(todo_paths, _digests):
+    def compute(todo_paths, _digests, engine, on_engine):
         return window_features(get_map_model(), todo_paths, load_size=load_size, input_size=input_size,
-                               preprocess=preprocess, batch_size=batch_size, progress=progress)
+                               preprocess=preprocess, batch_size=batch_size, progress=progress,
+                               engine=engine, on_engine=on_engine)
 
     # The window set is part of the key: another set must not read these vectors.
     return _through_cache(compute, paths, digests, f"windows{load_size}-s{WINDOW_SHRINK}{'-flip' if WINDOW_FLIP else ''}", cache, progress)
@@ -390,27 +465,38 @@ def cached_pooled_features(
     engine: str | None = None,
 ) -> tuple[np.ndarray, np.ndarray, int]:
     """`pooled_features` for every path, from the cache where possible: ((N, 4, D), ok-mask, number computed)."""
-    def compute(todo_paths, _digests):
+    def compute(todo_paths, _digests, engine, on_engine):
         return pooled_features(get_map_model(), todo_paths, input_size=input_size, preprocess=preprocess, p=p,
-                               batch_size=batch_size, engine=engine)
+                               batch_size=batch_size, engine=engine, on_engine=on_engine)
 
+    if cache and engine:
+        cache = cache.with_engine(engine)
     return _through_cache(compute, paths, digests, f"pooled-gem{p:g}-flip", cache, None)
 
 
 def _through_cache(compute, paths, digests, view, cache, progress) -> tuple[np.ndarray, np.ndarray, int]:
-    """Load what the cache has, `compute(paths, digests)` the rest and store it."""
+    """Load what the cache has, `compute(paths, digests, engine, on_engine)` the rest and store it.
+
+    The rest is computed on the cache's engine for that view (FeatureCache.for_view); if
+    that fell back to another precision (int8 asked, fp32 made), the vectors are stored
+    where fp32 ones belong.
+    """
+    cache = cache.for_view(view) if cache else None
     vectors, found = cache.load(digests, view) if cache else ([None] * len(paths), np.zeros(len(paths), bool))
     ok = found.copy()
     if progress and found.any():
         progress(int(found.sum()))
     todo = np.flatnonzero(~found)
     if len(todo):
-        feats, decoded = compute([paths[i] for i in todo], [digests[i] for i in todo])
+        used: list[str] = []
+        feats, decoded = compute([paths[i] for i in todo], [digests[i] for i in todo],
+                                 cache.engine if cache else None, used.append)
+        store = cache.with_engine(used[0]) if cache and used else cache
         for j, i in enumerate(todo):
             ok[i] = bool(decoded[j])
             vectors[i] = feats[j]
-            if cache and decoded[j] and digests[i]:
-                cache.save(digests[i], view, feats[j])
+            if store and decoded[j] and digests[i]:
+                store.save(digests[i], view, feats[j])
     shape = next((v.shape for v in vectors if v is not None), (0,))
     out = np.stack([v if v is not None else np.zeros(shape, np.float32) for v in vectors]) if vectors \
         else np.zeros((0, *shape), np.float32)

@@ -11,6 +11,11 @@ and input size on a machine (like the weight conversion), not once per run.
 Outputs match TensorFlow's to within 1e-4 (a test checks it). Anything that stops the
 export or the session (no tf2onnx, an op it cannot convert) gives None, and the caller
 falls back to TensorFlow.
+
+With `int8=True` the fp32 file is then quantized once (`glr.backbones.quantize`) into
+`<key>-int8-q<format>.onnx` beside it: 2-3x faster here, features within a cosine of about
+0.99. A quantization that fails leaves a `.failed` marker so it is not tried again on this
+machine, and gives None: the caller falls back to fp32.
 """
 
 from __future__ import annotations
@@ -48,9 +53,37 @@ def model_key(model, input_size: int, tag: str = "") -> str:
     return sha.hexdigest()[:20]
 
 
-def extractor_path(key: str) -> Path:
-    """Where the extractor with this key is (or will be) stored."""
-    return cache_dir() / EXTRACTORS_SUBDIR / f"{key}.onnx"
+def extractor_path(key: str, int8: bool = False) -> Path:
+    """Where the extractor with this key is (or will be) stored; `int8`: its quantized twin."""
+    from glr.backbones import quantize
+
+    name = f"{key}-int8-q{quantize.FORMAT}" if int8 else key
+    return cache_dir() / EXTRACTORS_SUBDIR / f"{name}.onnx"
+
+
+def _quantized(path: Path, fp32: Path, input_size: int, preprocess: Callable | None) -> bool:
+    """Make the int8 file at `path` from `fp32` unless it exists; False (and a warning) when it cannot be made."""
+    from glr.backbones import quantize
+
+    failed = path.with_suffix(".failed")
+    if path.is_file():
+        return True
+    if failed.is_file():
+        return False  # tried on this machine before: do not pay for the failure again
+    if not quantize.available():
+        log.warning("feature extraction falls back to fp32: onnxruntime.quantization cannot be imported")
+        return False
+    try:
+        log.info("quantizing the feature extractor to int8 once (%s)", path.name)
+        quantize.quantize(fp32, path, quantize.calibration_images(input_size, preprocess))
+    except Exception as exc:  # noqa: BLE001 - any quantizer failure means: stay on fp32
+        log.warning("feature extraction falls back to fp32: int8 quantization failed (%s: %s)", type(exc).__name__, exc)
+        try:
+            failed.write_text(f"{type(exc).__name__}: {exc}\n")
+        except OSError:
+            pass
+        return False
+    return True
 
 
 class ExtractorSession(onnx_backend.OnnxForward):
@@ -71,23 +104,32 @@ class ExtractorSession(onnx_backend.OnnxForward):
         self.input = self.session.get_inputs()[0].name
 
 
-def onnx_extractor(model, forward: Callable, input_size: int, n_images: int, tag: str = "") -> Callable | None:
+def onnx_extractor(model, forward: Callable, input_size: int, n_images: int, tag: str = "", *,
+                   int8: bool = False, preprocess: Callable | None = None) -> Callable | None:
     """`forward` (a TF function of a (N, S, S, 3) batch of `model`) as an ONNX Runtime callable, or None.
 
     The callable takes a numpy batch and returns the function's outputs (one array, or a
     list for several). None when ONNX Runtime is not installed, when the export fails (a
-    warning says why), or when the extractor is not exported yet and `n_images` is too few
-    to pay for it.
+    warning says why), or when the extractor is not made yet and `n_images` is too few
+    to pay for it. `int8`: the statically quantized extractor, calibrated on images made
+    with `preprocess` (what the pipeline applies before `forward`); None if it cannot be made.
     """
     if not onnx_backend.available() or not hasattr(model, "get_weights"):
         return None
     key = model_key(model, input_size, tag)
-    if key in _SESSIONS:
-        return _SESSIONS[key]
-    path = extractor_path(key)
-    if not path.is_file():
-        if n_images < MIN_IMAGES_TO_EXPORT:
+    session_key = f"{key}-int8" if int8 else key
+    if session_key in _SESSIONS:
+        return _SESSIONS[session_key]
+    fp32 = extractor_path(key)
+    path = extractor_path(key, int8)
+    if not path.is_file() and n_images < MIN_IMAGES_TO_EXPORT:
+        return None
+    if int8 and not path.is_file():
+        if not fp32.is_file() and onnx_extractor(model, forward, input_size, n_images, tag) is None:
             return None
+        if not _quantized(path, fp32, input_size, preprocess):
+            return None
+    if not path.is_file():
         try:
             onnx_backend.export(forward, input_size, path)
         except Exception as exc:  # noqa: BLE001 - any converter failure means: stay on TensorFlow
@@ -96,7 +138,8 @@ def onnx_extractor(model, forward: Callable, input_size: int, n_images: int, tag
     try:
         session = ExtractorSession(path)
     except Exception as exc:  # noqa: BLE001 - a damaged file or a runtime that refuses it
-        log.warning("feature extraction stays on TensorFlow: ONNX Runtime cannot load %s (%s)", path, exc)
+        log.warning("feature extraction falls back (%s): ONNX Runtime cannot load %s (%s)",
+                    "to fp32" if int8 else "to TensorFlow", path, exc)
         path.unlink(missing_ok=True)
         return None
 
@@ -104,7 +147,8 @@ def onnx_extractor(model, forward: Callable, input_size: int, n_images: int, tag
         outputs = session(np.asarray(images, np.float32))
         return outputs[0] if len(outputs) == 1 else outputs
 
+    run.engine = "int8" if int8 else "onnx"  # which engine made the features: the cache keys them by it
     while len(_SESSIONS) >= _KEEP_SESSIONS:
         _SESSIONS.pop(next(iter(_SESSIONS)))
-    _SESSIONS[key] = run
+    _SESSIONS[session_key] = run
     return run

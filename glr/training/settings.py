@@ -92,6 +92,9 @@ class RunSettings:
     input_size: int
     weights: str | None
     fine_tuned: bool
+    # The engine that computes (and keys) the features: "auto" resolved, so every feature of a
+    # run is made alike. A run made before int8 existed has none in its configuration: "fp32".
+    feature_engine: str = "fp32"
 
     @property
     def cache_key(self) -> str | None:
@@ -108,7 +111,8 @@ class RunSettings:
         from glr.backbones.features import FeatureCache
 
         key = self.cache_key
-        return FeatureCache(cache_dir() / FEATURES_SUBDIR, key) if key else None
+        # The cache adds the precision to the key (`<key>-int8`): int8 and fp32 vectors never meet.
+        return FeatureCache(cache_dir() / FEATURES_SUBDIR, key, self.feature_engine) if key else None
 
     def final_feature_cache(self) -> "FeatureCache | None":
         """The cache that still describes the run's final backbone: None once fine-tuning changed it."""
@@ -121,7 +125,10 @@ def _value(config: Any, key: str) -> Any:
 
 def resolve(config: Any) -> RunSettings:
     """The settings of a run from its TrainConfig (or the `train` section of a run's config, as a dict)."""
+    from glr.backbones.features import resolve_engine
+
     spec = get_backbone(_value(config, "backbone"))
+    engine = _value(config, "feature_engine")
     fine_tune = _value(config, "fine_tune")
     if fine_tune == AUTO:  # a configuration made outside the CLI and the app, which decide it up front
         fine_tune = fine_tune_choice(config).on
@@ -130,4 +137,5 @@ def resolve(config: Any) -> RunSettings:
         input_size=spec.size(_value(config, "input_size")),
         weights=_value(config, "weights"),
         fine_tuned=bool(fine_tune and _value(config, "fine_tune_epochs")),
+        feature_engine=resolve_engine(engine) if engine else "fp32",
     )
