@@ -2,8 +2,10 @@
 
 Decoding goes through `glr.data.images` (Pillow) rather than `tf.io.decode_image`, so EXIF
 rotation, CMYK, 16-bit and palette images come out right, and the JPEG decoder can
-downscale while decoding. Pillow releases the GIL while it decodes, so the parallel map
-still uses every core.
+downscale while decoding. Pillow releases the GIL while it decodes and resizes, so the
+parallel map still uses every core. The work is done per batch (one Python call decodes,
+crops and flips a whole batch; one TF op casts and preprocesses it), because per-image TF
+ops cost more than the crop itself (benchmarks/README.md, "Input pipeline").
 
 The study resized to 224x224 and augmented with random crop and flip. Here each image is
 first resized to a slightly larger square (224 -> 256, the usual ImageNet ratio), then
@@ -40,6 +42,36 @@ def _decode_or_blank(path: bytes, size: int) -> tuple[np.ndarray, bool]:
         return load_resized(path.decode("utf-8"), int(size)), True
     except ImageError:
         return np.zeros((size, size, 3), np.uint8), False
+
+
+def _load_batch(paths: np.ndarray, boxes: np.ndarray, big: int, side: int) -> tuple[np.ndarray, np.ndarray]:
+    """Decode a batch of files to `big` squares and cut each one's (row, col, flip) box of `side` px.
+
+    One Python call per batch instead of several TF ops per image: the per-image crop and
+    flip are numpy slices, and tf.data runs a few batches in parallel.
+    """
+    out = np.empty((len(paths), side, side, 3), np.uint8)
+    ok = np.empty((len(paths),), bool)
+    for i, (path, (row, col, flip)) in enumerate(zip(paths, boxes)):
+        image, ok[i] = _decode_or_blank(path, big)
+        view = image[row:row + side, col:col + side]
+        out[i] = view[:, ::-1] if flip else view
+    return out, ok
+
+
+def _view_box(pair, big: int, side: int):
+    """(row, col, flip) of the random view seed `pair` gives: the draws of TF's stateless crop and flip.
+
+    These are the draws `tf.image.stateless_random_crop` and `stateless_random_flip_left_right`
+    make on a (big, big, 3) image (TF's own code, reproduced), so a view seed gives the same
+    view as it always has and the feature cache's views stay valid.
+    """
+    import tensorflow as tf
+
+    limit = tf.constant([big - side + 1, big - side + 1, 1], tf.int32)
+    offset = tf.random.stateless_uniform([3], seed=pair, maxval=tf.int32.max, dtype=tf.int32) % limit
+    flip = tf.random.stateless_uniform([], seed=pair + 1) < 0.5
+    return tf.stack([offset[0], offset[1], tf.cast(flip, tf.int32)])
 
 
 def make_dataset(
@@ -86,28 +118,28 @@ def make_dataset(
     if shuffle if shuffle is not None else training:
         ds = ds.shuffle(n, seed=seed, reshuffle_each_iteration=True)
 
-    def decode(path, pair, *rest):
-        image, ok = tf.numpy_function(_decode_or_blank, [path, big], [tf.uint8, tf.bool], stateful=False)
-        image.set_shape((big, big, 3))
-        ok.set_shape(())
-        return (image, pair, ok, *rest)
+    augment = crop and (view_seeds is not None or live_random)
+    side = input_size if crop else big
+    centre = (big - side) // 2
 
-    def transform(image, pair, ok, *rest):
-        if not crop:
-            pass  # already the input size: the whole photo
-        elif view_seeds is not None or live_random:
-            # Stateless ops: the crop depends only on the pair, so a parallel map stays repeatable.
-            image = tf.image.stateless_random_crop(image, (input_size, input_size, 3), seed=pair)
-            image = tf.image.stateless_random_flip_left_right(image, seed=pair + 1)
+    def box(path, pair, *rest):
+        if augment:
+            # Stateless draws: the view depends only on the pair, so a parallel map stays repeatable.
+            where = _view_box(pair, big, side)
         else:
-            offset = (big - input_size) // 2
-            image = image[offset:offset + input_size, offset:offset + input_size, :]
-        image = tf.cast(image, tf.float32)
-        if preprocess is not None:
-            image = preprocess(image)
-        parts = (image, *rest) + ((ok,) if with_ok else ())
-        return parts if len(parts) > 1 else image
+            where = tf.constant([centre, centre, 0], tf.int32)  # the centre crop, or the whole photo
+        return (path, where, *rest)
 
-    ds = ds.map(decode, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-    ds = ds.map(transform, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-    return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    def load(path, where, *rest):
+        images, ok = tf.numpy_function(_load_batch, [path, where, big, side], [tf.uint8, tf.bool], stateful=False)
+        images.set_shape((None, side, side, 3))
+        ok.set_shape((None,))
+        images = tf.cast(images, tf.float32)
+        if preprocess is not None:
+            images = preprocess(images)  # once per batch: the backbones' transforms are element-wise
+        parts = (images, *rest) + ((ok,) if with_ok else ())
+        return parts if len(parts) > 1 else images
+
+    ds = ds.map(box, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).batch(batch_size)
+    ds = ds.map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    return ds.prefetch(tf.data.AUTOTUNE)
