@@ -125,3 +125,27 @@ def test_centre_crop_and_failures_within_one_batch(tmp_path):
     want = load_resized(paths[2], load_size(16))[offset:offset + 16, offset:offset + 16]
     np.testing.assert_array_equal(images.numpy()[2], want.astype(np.float32))
     assert float(np.abs(images.numpy()[1]).sum()) == 0.0
+
+
+def test_several_views_per_file_decode_once_and_equal_one_view_at_a_time(tmp_path, monkeypatch):
+    from glr.data import pipeline
+
+    paths = files(tmp_path, 5)
+    seeds = np.random.default_rng(2).integers(0, 2**31, (5, 3, 2))
+    seeds[:, 0] = pipeline.CENTRE_VIEW  # view 0: the centre crop, as glr's view 0
+    calls = []
+    real = pipeline._decode_or_blank
+    monkeypatch.setattr(pipeline, "_decode_or_blank", lambda path, size: calls.append(path) or real(path, size))
+    batches = list(make_dataset(paths, [10, 11, 12, 13, 14], input_size=16, view_seeds=seeds, batch_size=4, with_ok=True))
+    assert len(calls) == 5  # each file decoded once for its 3 views
+    assert [int(b[0].shape[0]) for b in batches] == [4, 4, 4, 3]  # batch_size images per batch, not files
+    images = np.concatenate([b[0].numpy() for b in batches])
+    labels = np.concatenate([b[1].numpy() for b in batches])
+    assert labels.tolist() == [10] * 3 + [11] * 3 + [12] * 3 + [13] * 3 + [14] * 3
+    assert np.concatenate([b[2].numpy() for b in batches]).all()
+    monkeypatch.setattr(pipeline, "_decode_or_blank", real)
+    centre = np.concatenate([b.numpy() for b in make_dataset(paths, input_size=16)])
+    np.testing.assert_array_equal(images[0::3], centre)
+    for v in (1, 2):
+        one = np.concatenate([b.numpy() for b in make_dataset(paths, input_size=16, view_seeds=seeds[:, v])])
+        np.testing.assert_array_equal(images[v::3], one)
