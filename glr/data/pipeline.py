@@ -47,7 +47,7 @@ def _decode_or_blank(path: bytes, size: int) -> tuple[np.ndarray, bool]:
 
 
 def _load_batch(paths: np.ndarray, boxes: np.ndarray, big: int, side: int) -> tuple[np.ndarray, np.ndarray]:
-    """Decode a batch of files to `big` squares and cut each one's (views, 3) (row, col, flip) boxes of `side` px.
+    """Decode a batch of files to `big` squares and cut each file's (row, col, flip) boxes of `side` px.
 
     One Python call per batch instead of several TF ops per image: the per-image crop and
     flip are numpy slices, and tf.data runs a few batches in parallel. Each file is decoded
@@ -101,9 +101,10 @@ def make_dataset(
     pair always gives the same crop and flip, which is what lets the feature cache store a
     view. `view_seeds` of shape (N, V, 2) gives V views of each file, decoded once: N * V
     images, file by file (labels and ok-flags repeated). A view seed pair whose first value
-    is negative (CENTRE_VIEW) gives the centre crop. `preprocess` is the backbone's own input transform, applied to float32 RGB in
-    0..255. `with_ok` adds a boolean per image that is False where the file could not be
-    decoded. `crop=False` resizes each image straight to `input_size` and takes no crop at
+    is negative (CENTRE_VIEW) gives the centre crop. `preprocess` is the backbone's own input
+    transform, applied to float32 RGB in 0..255 (to whole batches: it must be element-wise).
+    `with_ok` adds a boolean per image that is False where the file could not be decoded.
+    `crop=False` resizes each image straight to `input_size` and takes no crop at
     all (no augmentation either): the whole photo, for a spatial feature map whose windows
     are the crops (see `glr.backbones.features.window_features`).
     """
