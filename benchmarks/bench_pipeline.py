@@ -1,16 +1,26 @@
 """Input pipeline: decode + resize throughput of glr's tf.data pipeline vs the backbone's.
 
-The pipeline (glr.data.pipeline.make_dataset: Pillow decode with JPEG draft, resize, random
-crop and flip, preprocessing, batching) runs alone over photo-sized JPEGs (640x480);
-then the default backbone runs alone on batches of 32, on the engine feature extraction
-uses (glr.backbones.features.ENGINE: ONNX Runtime by default). If the
-pipeline is at least 3x faster, training never waits on its input.
+The pipeline (glr.data.pipeline.make_dataset in training mode: Pillow decode with JPEG
+draft, resize, random crop and flip, preprocessing, batches of 32) runs alone over
+photo-sized JPEGs (synthetic 640x480 and 1024x768 ones, the demo's photos and, when present,
+wonders7's real photos); then the default backbone runs alone on batches of 32, on the
+engine feature extraction uses (glr.backbones.features.ENGINE: ONNX Runtime by default).
+If the pipeline is at least 3x faster, extraction never waits on its input.
 
-    .venv/bin/python benchmarks/bench_pipeline.py [--tiny]
+Images per second (wall) and CPU milliseconds per image (all threads of the process, which
+the machine's load disturbs far less) are measured in a child process per code version;
+`--before REV` also runs the pipeline of git revision REV, interleaved with the current
+code's (before, after, before, after), so the two are compared in the same minutes.
+
+    .venv/bin/python benchmarks/bench_pipeline.py [--tiny] [--before REV]
 """
 
 from __future__ import annotations
 
+import json
+import os
+import resource
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -22,36 +32,99 @@ import common  # noqa: E402
 
 GOAL = 3.0
 BATCH = 32
+VIEWS = 5  # glr's default extracts 5 views of each training photo (the centre and 4 crops)
+WONDERS7 = Path("/work/shared/data/wonders7")
 
 
-def pipeline_rate(paths: list[str], input_size: int, preprocess, passes: int) -> float:
-    """Images per second through make_dataset (training mode), after one warm-up batch."""
+def _cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def pipeline_rate(paths: list[str], input_size: int, preprocess, passes: int, views: int = 0) -> tuple[float, float]:
+    """(images per second, CPU ms per image) through make_dataset (training mode), after one warm-up batch.
+
+    `views` > 0: that many seeded views of each file instead (glr's extraction of image views),
+    asked for all at once, so each file is decoded once; the figures are then per view.
+    """
     from glr.data.pipeline import make_dataset
 
+    seeds = np.random.default_rng(0).integers(0, 2**31, (len(paths), views, 2)) if views else None
     ds = make_dataset(paths, list(range(len(paths))), input_size=input_size, preprocess=preprocess,
-                      training=True, batch_size=BATCH)
+                      training=True, batch_size=BATCH, view_seeds=seeds)
     next(iter(ds))  # builds the graph and starts the worker threads
+    cpu = _cpu_seconds()
     with common.Timer() as t:
         n = sum(int(images.shape[0]) for _ in range(passes) for images, _ in ds)
-    return n / t.seconds
+    return n / t.seconds, 1000 * (_cpu_seconds() - cpu) / n
 
 
-def backbone_rate(model, input_size: int, batches: int, engine: str) -> float:
-    """Images per second through the backbone at batch 32, on the engine extraction runs it on."""
+def child(root: str, sets_file: str, input_size: int, passes: int) -> None:
+    """In a child process: the pipeline of the code in `root` over each set; prints JSON."""
+    sys.path.insert(0, root)  # after `common`, which put this checkout first
+    import glr
+    from glr.backbones.registry import DEFAULT_BACKBONE, get_backbone
+
+    assert Path(glr.__file__).resolve().is_relative_to(Path(root).resolve()), glr.__file__
+    sets = json.loads(Path(sets_file).read_text())
+    preprocess = get_backbone(DEFAULT_BACKBONE).preprocess
+    rates = {name: pipeline_rate(paths, input_size, preprocess, passes) for name, paths in sets.items()}
+    from glr.data import pipeline
+
+    if hasattr(pipeline, "CENTRE_VIEW"):  # code that can decode a file once for several views
+        for name, paths in sets.items():
+            rates[f"{name}, {VIEWS} views/file"] = pipeline_rate(paths, input_size, preprocess, 1, VIEWS)
+    print(json.dumps(rates))
+
+
+def run_version(root: Path, sets_file: Path, input_size: int, passes: int) -> dict:
+    """`child` in a fresh process (TF fixes its threads at start; each version gets its own)."""
+    proc = subprocess.run([sys.executable, __file__, "--child", str(root), str(sets_file), str(input_size), str(passes)],
+                          capture_output=True, text=True, cwd=common.ROOT)
+    if proc.returncode != 0:
+        raise RuntimeError(f"pipeline child for {root} failed:\n{proc.stderr[-3000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def checkout(rev: str, out: Path) -> Path:
+    """The `glr` package of git revision `rev`, extracted under `out`."""
+    out.mkdir(parents=True, exist_ok=True)
+    archive = subprocess.run(["git", "archive", rev, "glr"], cwd=common.ROOT, capture_output=True, check=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(out)], input=archive, check=True)
+    return out
+
+
+def backbone_rate(model, input_size: int, batches: int, engine: str) -> tuple[float, float]:
+    """(images per second, CPU ms per image) through the backbone at batch 32, on the engine extraction runs it on."""
     from glr.backbones import features
 
     forward = features._engine(model, features.compiled_forward(model), input_size, 1 << 30, "pooled", engine)
     x = np.random.default_rng(0).uniform(-1, 1, (BATCH, input_size, input_size, 3)).astype(np.float32)
     forward(x)
+    cpu = _cpu_seconds()
     with common.Timer() as t:
         for _ in range(batches):
             forward(x)
-    return batches * BATCH / t.seconds
+    return batches * BATCH / t.seconds, 1000 * (_cpu_seconds() - cpu) / (batches * BATCH)
+
+
+def mean_rates(runs: list[dict]) -> dict:
+    """Per set: (mean img/s, mean CPU ms per image) over the runs."""
+    return {name: tuple(float(np.mean([run[name][i] for run in runs])) for i in range(2)) for name in runs[0]}
+
+
+def row(name: str, kb: float, before: dict | None, after: dict, net: float, net_cpu: float) -> str:
+    """One line of the table: a set's figures before (if measured) and now, and its ratios to the backbone."""
+    cells = (f"{before[name][0]:14.0f} {before[name][1]:11.2f} " if name in before else f"{'':14s} {'':11s} ") if before else ""
+    return (f"{name:34s} {kb:8.0f} {cells}{after[name][0]:8.0f} {after[name][1]:11.2f} "
+            f"{after[name][0] / net:10.1f}x {net_cpu / after[name][1]:5.1f}x")
 
 
 def main(argv=None) -> dict:
     """Run the benchmark; returns its figures."""
-    args = common.parser(__doc__.splitlines()[0]).parse_args(argv)
+    p = common.parser(__doc__.splitlines()[0])
+    p.add_argument("--before", metavar="REV", help="also time the pipeline of this git revision, interleaved")
+    args = p.parse_args(argv)
     from glr.backbones import features
     from glr.backbones.registry import DEFAULT_BACKBONE, build_backbone, get_backbone
 
@@ -60,25 +133,59 @@ def main(argv=None) -> dict:
     size = common.TINY_SIZE if args.tiny else spec.input_size
     n, passes, batches = (16, 1, 2) if args.tiny else (320, 2, 12)
     with tempfile.TemporaryDirectory(prefix="glr-bench-jpeg-") as tmp:
-        photos = common.jpeg_files(Path(tmp), n, *((64, 48) if args.tiny else (640, 480)))
-        demo = photos if args.tiny else sorted(str(p) for p in (common.demo_root() / "train").rglob("*.jpg"))[:n]
-        pipe = pipeline_rate(photos, size, spec.preprocess, passes)
-        small = pipeline_rate(demo, size, spec.preprocess, passes)
+        tmp = Path(tmp)
+        sets = {"640x480 JPEGs": common.jpeg_files(tmp / "640", n, *((64, 48) if args.tiny else (640, 480)))}
+        if not args.tiny:
+            sets["1024x768 JPEGs"] = common.jpeg_files(tmp / "1024", n, 1024, 768)
+            sets["the demo's photos"] = sorted(str(p) for p in (common.demo_root() / "train").rglob("*.jpg"))[:n]
+            real = sorted(str(p) for p in WONDERS7.rglob("*.jpg"))[:n] if WONDERS7.is_dir() else []
+            if real:
+                sets["wonders7's photos"] = real
+        sizes = {name: np.mean([os.path.getsize(p) for p in paths]) / 1024 for name, paths in sets.items()}
+        if args.tiny:  # in process: the smoke test stays quick
+            after = {name: pipeline_rate(paths, size, spec.preprocess, passes) for name, paths in sets.items()}
+            after[f"640x480 JPEGs, {VIEWS} views/file"] = pipeline_rate(sets["640x480 JPEGs"], size, spec.preprocess, 1, VIEWS)
+            before = None
+        else:
+            sets_file = tmp / "sets.json"
+            sets_file.write_text(json.dumps(sets))
+            old = checkout(args.before, tmp / "before") if args.before else None
+            runs = {"before": [], "after": []}
+            for _ in range(2):  # interleaved: the machine's load drifts
+                if old:
+                    runs["before"].append(run_version(old, sets_file, size, passes))
+                runs["after"].append(run_version(common.ROOT, sets_file, size, passes))
+            after = mean_rates(runs["after"])
+            before = mean_rates(runs["before"]) if old else None
         model = build_backbone(DEFAULT_BACKBONE, input_size=size)
         # The engine extraction uses (ONNX Runtime by default; the tiny mode skips its export).
         engine = "tf" if args.tiny else features.ENGINE
-        net = backbone_rate(model, size, batches, engine)
-        # Before and after the backbone: the machine's load drifts.
-        pipe = (pipe + pipeline_rate(photos, size, spec.preprocess, passes)) / 2
-        small = (small + pipeline_rate(demo, size, spec.preprocess, passes)) / 2
-    ratio, demo_ratio = pipe / net, small / net
-    print(f"pipeline, 640x480 photos (decode, resize, crop, flip, preprocess): {pipe:.0f} img/s")
-    print(f"pipeline, the demo's photos (about 256 px):                       {small:.0f} img/s")
-    print(f"{DEFAULT_BACKBONE} forward at {size} px, batch {BATCH} ({engine} engine):            {net:.1f} img/s")
-    common.summary(f"pipeline: {ratio:.1f}x the backbone's throughput on 640x480 photos ({pipe:.0f} vs {net:.1f} img/s), "
-                   f"{demo_ratio:.1f}x on the demo's photos (goal >= {GOAL:.0f}x): {'met' if ratio >= GOAL else 'NOT met'}")
-    return {"ratio": ratio, "demo_ratio": demo_ratio}
+        net, net_cpu = backbone_rate(model, size, batches, engine)
+    print(f"{DEFAULT_BACKBONE} forward at {size} px, batch {BATCH} ({engine} engine): {net:.1f} img/s, "
+          f"{net_cpu:.2f} CPU ms/img")
+    # "x backbone": wall throughput over the backbone's; "x CPU": the backbone's CPU per image over the
+    # pipeline's, which the load disturbs far less and equals the former when both fill the cores.
+    print(f"{'input':34s} {'KB/file':>8s} " + (f"{'before: img/s':>14s} {'CPU ms/img':>11s} " if before else "")
+          + f"{'img/s':>8s} {'CPU ms/img':>11s} {'x backbone':>11s} {'x CPU':>6s}")
+    for name in after:
+        print(row(name, sizes[name.split(",")[0]], before, after, net, net_cpu))
+    ratio, cpu_ratio = after["640x480 JPEGs"][0] / net, net_cpu / after["640x480 JPEGs"][1]
+    change = ""
+    if before:
+        change = (f"; CPU per 640x480 photo {before['640x480 JPEGs'][1]:.2f} -> {after['640x480 JPEGs'][1]:.2f} ms, "
+                  f"per 1024x768 {before['1024x768 JPEGs'][1]:.2f} -> {after['1024x768 JPEGs'][1]:.2f} ms (vs {args.before})")
+    common.summary(f"pipeline: {ratio:.1f}x the backbone's throughput on 640x480 photos ({after['640x480 JPEGs'][0]:.0f} vs "
+                   f"{net:.1f} img/s; goal >= {GOAL:.0f}x): {'met' if ratio >= GOAL else 'NOT met'}; per CPU-ms {cpu_ratio:.1f}x{change}")
+    out = {"ratio": ratio, "cpu_ratio": cpu_ratio, "backbone": net, "after": after}
+    if not args.tiny:
+        out["demo_ratio"] = after["the demo's photos"][0] / net
+    if before:
+        out["before"] = before
+    return out
 
 
 if __name__ == "__main__":
-    main()
+    if len(sys.argv) > 1 and sys.argv[1] == "--child":
+        child(sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]))
+    else:
+        main()

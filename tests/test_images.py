@@ -156,3 +156,23 @@ def test_draft_decodes_a_640x480_photo_at_half_size_for_256_px(tmp_path):
     fast = load_resized(path, 256).astype(int)
     exact = np.asarray(Image.fromarray(decode_image(path)).resize((256, 256), Image.Resampling.BILINEAR, reducing_gap=2.0))
     assert np.abs(fast - exact.astype(int)).mean() < 2.0  # the same picture, within JPEG noise
+
+
+@pytest.mark.parametrize("mode, orientation", [("RGB", None), ("RGB", 6), ("CMYK", None), ("L", 3)])
+def test_load_resized_is_the_decoded_photo_resized_with_pillows_bilinear(tmp_path, mode, orientation):
+    # The feature cache's key assumes these exact pixels: the decode path skips copies, not steps.
+    from glr.data.images import draft_side
+
+    arr = np.random.default_rng(0).integers(0, 256, (300, 400, 3), dtype=np.uint8)
+    exif = Image.Exif()
+    if orientation:
+        exif[0x0112] = orientation
+    path = tmp_path / "p.jpg"
+    path.write_bytes(encode(Image.fromarray(arr).convert(mode), "JPEG", exif=exif, quality=90))
+    for size in (64, (50, 30), 150):
+        w, h = (size, size) if isinstance(size, int) else size
+        decoded = decode_image(path, draft_size=draft_side(max(w, h)))
+        want = np.asarray(Image.fromarray(decoded).resize((w, h), Image.Resampling.BILINEAR, reducing_gap=2.0))
+        np.testing.assert_array_equal(load_resized(path, size), want)
+    if orientation == 6:
+        assert decode_image(path).shape == (400, 300, 3)  # rotated upright

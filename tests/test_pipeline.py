@@ -87,3 +87,65 @@ def test_no_crop_gives_the_whole_photo_resized(tmp_path):
         images = next(iter(make_dataset(paths, input_size=20, crop=False, training=training, shuffle=False))).numpy()
         assert images.shape == (2, 20, 20, 3)
         np.testing.assert_array_equal(images[0], load_resized(paths[0], 20).astype(np.float32))
+
+
+def test_views_equal_tf_stateless_crop_and_flip(tmp_path):
+    # The feature cache stores views by their seed pair: the batch-level numpy crop must cut
+    # exactly what tf.image's stateless crop and flip cut from the same decoded square.
+    import tensorflow as tf
+
+    from glr.data.images import load_resized
+
+    path = tmp_path / "noise.png"
+    from PIL import Image
+
+    Image.fromarray(np.random.default_rng(0).integers(0, 256, (50, 60, 3), dtype=np.uint8)).save(path)
+    seeds = np.random.default_rng(1).integers(0, 2**31, (16, 2))
+    views = np.concatenate([b.numpy() for b in make_dataset([str(path)] * 16, input_size=32, view_seeds=seeds, batch_size=5)])
+    big = tf.constant(load_resized(path, load_size(32)))
+    flips = 0
+    for view, pair in zip(views, seeds):
+        pair = tf.constant(pair, tf.int64)
+        want = tf.image.stateless_random_crop(big, (32, 32, 3), seed=pair)
+        flipped = tf.image.stateless_random_flip_left_right(want, seed=pair + 1)
+        flips += not np.array_equal(flipped.numpy(), want.numpy())
+        np.testing.assert_array_equal(view, flipped.numpy().astype(np.float32))
+    assert 0 < flips < 16  # both branches of the flip were checked
+
+
+def test_centre_crop_and_failures_within_one_batch(tmp_path):
+    from glr.data.images import load_resized
+
+    paths = files(tmp_path, 3)
+    bad = tmp_path / "bad.jpg"
+    bad.write_bytes(b"\xff\xd8\xff broken")
+    images, ok = next(iter(make_dataset([paths[0], str(bad), paths[2]], input_size=16, with_ok=True, batch_size=3)))
+    assert ok.numpy().tolist() == [True, False, True]
+    offset = (load_size(16) - 16) // 2
+    want = load_resized(paths[2], load_size(16))[offset:offset + 16, offset:offset + 16]
+    np.testing.assert_array_equal(images.numpy()[2], want.astype(np.float32))
+    assert float(np.abs(images.numpy()[1]).sum()) == 0.0
+
+
+def test_several_views_per_file_decode_once_and_equal_one_view_at_a_time(tmp_path, monkeypatch):
+    from glr.data import pipeline
+
+    paths = files(tmp_path, 5)
+    seeds = np.random.default_rng(2).integers(0, 2**31, (5, 3, 2))
+    seeds[:, 0] = pipeline.CENTRE_VIEW  # view 0: the centre crop, as glr's view 0
+    calls = []
+    real = pipeline._decode_or_blank
+    monkeypatch.setattr(pipeline, "_decode_or_blank", lambda path, size: calls.append(path) or real(path, size))
+    batches = list(make_dataset(paths, [10, 11, 12, 13, 14], input_size=16, view_seeds=seeds, batch_size=4, with_ok=True))
+    assert len(calls) == 5  # each file decoded once for its 3 views
+    assert [int(b[0].shape[0]) for b in batches] == [4, 4, 4, 3]  # batch_size images per batch, not files
+    images = np.concatenate([b[0].numpy() for b in batches])
+    labels = np.concatenate([b[1].numpy() for b in batches])
+    assert labels.tolist() == [10] * 3 + [11] * 3 + [12] * 3 + [13] * 3 + [14] * 3
+    assert np.concatenate([b[2].numpy() for b in batches]).all()
+    monkeypatch.setattr(pipeline, "_decode_or_blank", real)
+    centre = np.concatenate([b.numpy() for b in make_dataset(paths, input_size=16)])
+    np.testing.assert_array_equal(images[0::3], centre)
+    for v in (1, 2):
+        one = np.concatenate([b.numpy() for b in make_dataset(paths, input_size=16, view_seeds=seeds[:, v])])
+        np.testing.assert_array_equal(images[v::3], one)

@@ -147,7 +147,8 @@ def _to_rgb(img: Image.Image) -> Image.Image:
         rgba = img.convert("RGBA")
         background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
         img = Image.alpha_composite(background, rgba)
-    return img.convert("RGB")
+    # Most photos are RGB already: converting would only copy them.
+    return img if img.mode == "RGB" else img.convert("RGB")
 
 
 def decode_image(source: ImageSource, max_pixels: int = MAX_PIXELS, draft_size: int | None = None) -> np.ndarray:
@@ -158,6 +159,11 @@ def decode_image(source: ImageSource, max_pixels: int = MAX_PIXELS, draft_size: 
     (much faster) when the caller will shrink the image to about that size anyway.
     Raises `ImageError` for anything that is not a decodable image.
     """
+    return np.asarray(_decode_pil(source, max_pixels, draft_size), dtype=np.uint8)
+
+
+def _decode_pil(source: ImageSource, max_pixels: int = MAX_PIXELS, draft_size: int | None = None) -> Image.Image:
+    """`decode_image`'s work, returning the RGB Pillow image (callers that resize skip one copy)."""
     data, name = _read_bytes(source)
     if not data:
         raise ImageError(f"{name}: empty file (0 bytes)")
@@ -181,8 +187,9 @@ def decode_image(source: ImageSource, max_pixels: int = MAX_PIXELS, draft_size: 
                 if draft_size and img.format == "JPEG":
                     img.draft("RGB", (draft_size, draft_size))
                 img.load()
-                img = ImageOps.exif_transpose(img)
-                return np.asarray(_to_rgb(img), dtype=np.uint8)
+                # In place: without an orientation tag, exif_transpose would return a copy.
+                ImageOps.exif_transpose(img, in_place=True)
+                return _to_rgb(img)
     except ImageError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
@@ -216,6 +223,7 @@ def draft_side(side: int) -> int:
 def load_resized(source: ImageSource, size: int | tuple[int, int]) -> np.ndarray:
     """Decode and resize to `size` (square int or (width, height)) with a good filter."""
     width, height = (size, size) if isinstance(size, int) else size
-    arr = decode_image(source, draft_size=draft_side(max(width, height)))
-    img = Image.fromarray(arr).resize((width, height), Image.Resampling.BILINEAR, reducing_gap=2.0)
+    img = _decode_pil(source, draft_size=draft_side(max(width, height)))
+    if img.size != (width, height):
+        img = img.resize((width, height), Image.Resampling.BILINEAR, reducing_gap=2.0)
     return np.asarray(img, dtype=np.uint8)

@@ -2,8 +2,10 @@
 
 Decoding goes through `glr.data.images` (Pillow) rather than `tf.io.decode_image`, so EXIF
 rotation, CMYK, 16-bit and palette images come out right, and the JPEG decoder can
-downscale while decoding. Pillow releases the GIL while it decodes, so the parallel map
-still uses every core.
+downscale while decoding. Pillow releases the GIL while it decodes and resizes, so the
+parallel map still uses every core. The work is done per batch (one Python call decodes,
+crops and flips a whole batch; one TF op casts and preprocesses it), because per-image TF
+ops cost more than the crop itself (benchmarks/README.md, "Input pipeline").
 
 The study resized to 224x224 and augmented with random crop and flip. Here each image is
 first resized to a slightly larger square (224 -> 256, the usual ImageNet ratio), then
@@ -23,6 +25,8 @@ from glr.data.images import load_resized
 # 256/224: the resize-then-crop ratio of the ImageNet recipes the backbones were trained with.
 CROP_RATIO = 224 / 256
 DEFAULT_BATCH_SIZE = 32
+# A view seed pair that asks for the centre crop (glr's own pairs are never negative).
+CENTRE_VIEW = (-1, -1)
 
 
 def load_size(input_size: int) -> int:
@@ -40,6 +44,39 @@ def _decode_or_blank(path: bytes, size: int) -> tuple[np.ndarray, bool]:
         return load_resized(path.decode("utf-8"), int(size)), True
     except ImageError:
         return np.zeros((size, size, 3), np.uint8), False
+
+
+def _load_batch(paths: np.ndarray, boxes: np.ndarray, big: int, side: int) -> tuple[np.ndarray, np.ndarray]:
+    """Decode a batch of files to `big` squares and cut each file's (row, col, flip) boxes of `side` px.
+
+    One Python call per batch instead of several TF ops per image: the per-image crop and
+    flip are numpy slices, and tf.data runs a few batches in parallel. Each file is decoded
+    once however many views are cut from it; the views come out file by file.
+    """
+    views = boxes.shape[1]
+    out = np.empty((len(paths) * views, side, side, 3), np.uint8)
+    ok = np.empty((len(paths),), bool)
+    for i, (path, file_boxes) in enumerate(zip(paths, boxes)):
+        image, ok[i] = _decode_or_blank(path, big)
+        for j, (row, col, flip) in enumerate(file_boxes):
+            view = image[row:row + side, col:col + side]
+            out[i * views + j] = view[:, ::-1] if flip else view
+    return out, np.repeat(ok, views)
+
+
+def _view_box(pair, big: int, side: int):
+    """(row, col, flip) of the random view seed `pair` gives: the draws of TF's stateless crop and flip.
+
+    These are the draws `tf.image.stateless_random_crop` and `stateless_random_flip_left_right`
+    make on a (big, big, 3) image (TF's own code, reproduced), so a view seed gives the same
+    view as it always has and the feature cache's views stay valid.
+    """
+    import tensorflow as tf
+
+    limit = tf.constant([big - side + 1, big - side + 1, 1], tf.int32)
+    offset = tf.random.stateless_uniform([3], seed=pair, maxval=tf.int32.max, dtype=tf.int32) % limit
+    flip = tf.random.stateless_uniform([], seed=pair + 1) < 0.5
+    return tf.stack([offset[0], offset[1], tf.cast(flip, tf.int32)])
 
 
 def make_dataset(
@@ -62,9 +99,12 @@ def make_dataset(
     default, shuffles; otherwise the centre crop is taken and the order kept. `view_seeds`
     (one pair of ints per image) makes that augmentation reproducible instead: the same
     pair always gives the same crop and flip, which is what lets the feature cache store a
-    view. `preprocess` is the backbone's own input transform, applied to float32 RGB in
-    0..255. `with_ok` adds a boolean per image that is False where the file could not be
-    decoded. `crop=False` resizes each image straight to `input_size` and takes no crop at
+    view. `view_seeds` of shape (N, V, 2) gives V views of each file, decoded once: N * V
+    images, file by file (labels and ok-flags repeated). A view seed pair whose first value
+    is negative (CENTRE_VIEW) gives the centre crop. `preprocess` is the backbone's own input
+    transform, applied to float32 RGB in 0..255 (to whole batches: it must be element-wise).
+    `with_ok` adds a boolean per image that is False where the file could not be decoded.
+    `crop=False` resizes each image straight to `input_size` and takes no crop at
     all (no augmentation either): the whole photo, for a spatial feature map whose windows
     are the crops (see `glr.backbones.features.window_features`).
     """
@@ -74,7 +114,11 @@ def make_dataset(
     paths = [str(p) for p in paths]
     n = len(paths)
     # Without view seeds every image gets a dummy pair; only the stateless branch reads it.
-    seeds = np.zeros((n, 2), np.int64) if view_seeds is None else np.asarray(view_seeds, np.int64).reshape(n, 2)
+    seeds = np.zeros((n, 2), np.int64) if view_seeds is None else np.asarray(view_seeds, np.int64)
+    per_file = seeds.shape[1] if seeds.ndim == 3 else 1
+    seeds = seeds.reshape(n, per_file, 2) if per_file > 1 else seeds.reshape(n, 2)
+    if per_file > 1 and not crop:
+        raise ValueError("several views per file need crop=True: without a crop every view is the whole photo")
     columns = (paths, seeds) if labels is None else (paths, seeds, np.asarray(labels, dtype=np.int32))
     ds = tf.data.Dataset.from_tensor_slices(columns)
     live_random = training and view_seeds is None and crop
@@ -86,28 +130,40 @@ def make_dataset(
     if shuffle if shuffle is not None else training:
         ds = ds.shuffle(n, seed=seed, reshuffle_each_iteration=True)
 
-    def decode(path, pair, *rest):
-        image, ok = tf.numpy_function(_decode_or_blank, [path, big], [tf.uint8, tf.bool], stateful=False)
-        image.set_shape((big, big, 3))
-        ok.set_shape(())
-        return (image, pair, ok, *rest)
+    augment = crop and (view_seeds is not None or live_random)
+    side = input_size if crop else big
+    centre = tf.constant([(big - side) // 2, (big - side) // 2, 0], tf.int32)  # the centre crop, or the whole photo
 
-    def transform(image, pair, ok, *rest):
-        if not crop:
-            pass  # already the input size: the whole photo
-        elif view_seeds is not None or live_random:
-            # Stateless ops: the crop depends only on the pair, so a parallel map stays repeatable.
-            image = tf.image.stateless_random_crop(image, (input_size, input_size, 3), seed=pair)
-            image = tf.image.stateless_random_flip_left_right(image, seed=pair + 1)
+    def view_box(pair):
+        where = _view_box(pair, big, side)
+        # CENTRE_VIEW among view seeds asks for the centre crop (live random pairs may be negative).
+        return tf.where(pair[0] < 0, centre, where) if view_seeds is not None else where
+
+    def box(path, pair, *rest):
+        if not augment:
+            where = centre[None]
+        elif per_file == 1:
+            # Stateless draws: the view depends only on the pair, so a parallel map stays repeatable.
+            where = view_box(pair)[None]
         else:
-            offset = (big - input_size) // 2
-            image = image[offset:offset + input_size, offset:offset + input_size, :]
-        image = tf.cast(image, tf.float32)
-        if preprocess is not None:
-            image = preprocess(image)
-        parts = (image, *rest) + ((ok,) if with_ok else ())
-        return parts if len(parts) > 1 else image
+            where = tf.stack([view_box(pair[v]) for v in range(per_file)])
+        return (path, where, *rest)
 
-    ds = ds.map(decode, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-    ds = ds.map(transform, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-    return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    def load(path, where, *rest):
+        images, ok = tf.numpy_function(_load_batch, [path, where, big, side], [tf.uint8, tf.bool], stateful=False)
+        images.set_shape((None, side, side, 3))
+        ok.set_shape((None,))
+        images = tf.cast(images, tf.float32)
+        if preprocess is not None:
+            images = preprocess(images)  # once per batch: the backbones' transforms are element-wise
+        rest = tuple(tf.repeat(r, per_file, axis=0) for r in rest) if per_file > 1 else rest
+        parts = (images, *rest) + ((ok,) if with_ok else ())
+        return parts if len(parts) > 1 else images
+
+    # Several views per file: batches of files that give about batch_size images, cut to size after.
+    files = max(1, batch_size // per_file)
+    ds = ds.map(box, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).batch(files)
+    ds = ds.map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    if files * per_file != batch_size:
+        ds = ds.rebatch(batch_size)
+    return ds.prefetch(tf.data.AUTOTUNE)
