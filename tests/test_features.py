@@ -239,3 +239,41 @@ def test_pooled_features_of_a_photo_and_its_mirror_swap(tmp_path):
     assert np.allclose(views[1], views[0][[2, 3, 0, 1]], rtol=1e-4, atol=1e-3)
     assert not np.allclose(views[0][0], views[0][2], rtol=1e-2)  # the mirror really differs
     assert np.allclose(view_embeddings(views[:1], "gem", True), view_embeddings(views[1:], "gem", True), rtol=1e-4, atol=1e-3)
+
+
+def quadrant_model():
+    """Mean colour of each 8x8 quadrant: it tells crops and flips apart."""
+    import keras
+
+    inputs = keras.Input((16, 16, 3))
+    return keras.Model(inputs, keras.layers.Flatten()(keras.layers.AveragePooling2D(8)(inputs)))
+
+
+def test_all_views_from_one_decode_equal_the_views_made_one_by_one(tmp_path):
+    from glr.backbones.features import FeatureCache, cached_features, cached_views, content_digest
+
+    paths = []
+    for i in range(5):
+        write_image(tmp_path / f"{i}.jpg", seed=i, size=40)
+        paths.append(str(tmp_path / f"{i}.jpg"))
+    (tmp_path / "bad.jpg").write_text("nope")
+    paths.insert(1, str(tmp_path / "bad.jpg"))
+    digests = [content_digest(p) for p in paths]
+    model = quadrant_model()
+    views = [0, 1, 2, 3]
+    together = FeatureCache(tmp_path / "together", "tiny-16-test")
+    done = []
+    feats, ok, computed = cached_views(lambda: model, paths, digests, views, together, input_size=16,
+                                       preprocess=None, batch_size=4, progress=done.append)
+    assert ok.tolist() == [True, False, True, True, True, True] and computed == 6 * 4 and sum(done) == 6 * 4
+    for view, got in zip(views, feats):
+        alone, alone_ok, _ = cached_features(lambda: model, paths, digests, view, None, input_size=16, preprocess=None)
+        np.testing.assert_allclose(got[alone_ok], alone[alone_ok], atol=1e-5)
+        # Stored under each view's own name: the one-by-one path reads them and computes nothing.
+        cached, _, n = cached_features(lambda: model, paths, digests, view, together, input_size=16, preprocess=None)
+        assert n == 1  # only the bad file, which is never cached
+        np.testing.assert_array_equal(cached[ok], got[ok])
+    assert not np.allclose(feats[1][ok], feats[2][ok])  # the views really differ
+    _, _, computed = cached_views(lambda: (_ for _ in ()).throw(AssertionError("built")), paths[2:], digests[2:],
+                                  views, together, input_size=16, preprocess=None)
+    assert computed == 0  # all cached: the model is never built

@@ -430,6 +430,72 @@ def cached_features(
     return _through_cache(compute, paths, digests, view, cache, progress)
 
 
+def cached_views(
+    get_model: Callable[[], object],
+    paths: Sequence[str],
+    digests: Sequence[str],
+    views: Sequence[int],
+    cache: FeatureCache | None,
+    *,
+    input_size: int,
+    preprocess: Callable | None,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    progress: Callable[[int], None] | None = None,
+) -> tuple[list[np.ndarray], np.ndarray, int]:
+    """Features of several views of every path ([one (N, D) array per view], ok-mask, number computed).
+
+    A photo missing any of its views is decoded once for all of them (the pipeline's
+    several-views mode: view 0 is the centre crop, view v > 0 the seeded augmented view v,
+    exactly as `cached_features` makes them), which saves the decode and resize of every
+    view but the first: most of the pipeline's cost on real photos (benchmarks/README.md).
+    Only the missing vectors are stored. When the views are not all made on one engine (the
+    int8 option keeps view 0 in fp32), each view goes through `cached_features` instead.
+    """
+    from glr.data.pipeline import CENTRE_VIEW
+
+    views, paths, digests = list(views), list(paths), list(digests)
+    common = dict(input_size=input_size, preprocess=preprocess, batch_size=batch_size, progress=progress)
+    caches = [cache.for_view(v) if cache else None for v in views]
+    if len(views) < 2 or (cache and len({c.precision for c in caches}) > 1):
+        out, ok, computed = [], np.ones(len(paths), bool), 0
+        for view in views:
+            feats, view_ok, n = cached_features(get_model, paths, digests, view, cache, **common)
+            out.append(feats)
+            ok &= view_ok
+            computed += n
+        return out, ok, computed
+    loaded = [c.load(digests, v) if c else ([None] * len(paths), np.zeros(len(paths), bool))
+              for c, v in zip(caches, views)]
+    vectors = [list(vecs) for vecs, _ in loaded]
+    found = np.stack([mask for _, mask in loaded], axis=1) if paths else np.zeros((0, len(views)), bool)
+    ok = found.all(axis=1)
+    if progress and ok.any():
+        progress(int(ok.sum()) * len(views))
+    todo = np.flatnonzero(~ok)
+    if len(todo):
+        # A photo with some views cached (rare: an older layout of the cache) gets all of them again.
+        seeds = np.stack([np.broadcast_to(np.asarray(CENTRE_VIEW, np.int64), (len(todo), 2)) if v == 0
+                          else view_seeds([digests[i] for i in todo], v) for v in views], axis=1)
+        used: list[str] = []
+        feats, decoded = extract_features(get_model(), [paths[i] for i in todo], view_seeds=seeds,
+                                          engine=caches[0].engine if caches[0] else None, on_engine=used.append,
+                                          **common)
+        feats = feats.reshape(len(todo), len(views), -1)
+        decoded = decoded.reshape(len(todo), len(views)).all(axis=1)
+        for j, i in enumerate(todo):
+            ok[i] = bool(decoded[j])
+            for k, (view, c) in enumerate(zip(views, caches)):
+                if vectors[k][i] is None:
+                    vectors[k][i] = feats[j, k]
+                    store = c.with_engine(used[0]) if c and used else c
+                    if store and decoded[j] and digests[i]:
+                        store.save(digests[i], view, feats[j, k])
+    shape = next((v.shape for vecs in vectors for v in vecs if v is not None), (0,))
+    out = [np.stack([v if v is not None else np.zeros(shape, np.float32) for v in vecs]).astype(np.float32)
+           if vecs else np.zeros((0, *shape), np.float32) for vecs in vectors]
+    return out, ok, int(len(todo) * len(views))
+
+
 def cached_window_features(
     get_map_model: Callable[[], object],
     paths: Sequence[str],
@@ -472,6 +538,16 @@ def cached_pooled_features(
     if cache and engine:
         cache = cache.with_engine(engine)
     return _through_cache(compute, paths, digests, f"pooled-gem{p:g}-flip", cache, None)
+
+
+def cached_view(compute: Callable, paths: Sequence[str], digests: Sequence[str], view: int | str,
+                cache: FeatureCache | None, progress: Callable[[int], None] | None = None):
+    """(features, ok-mask, number computed) of any view through the cache: `compute(paths, digests, engine, on_engine)`
+    makes the missing ones, as `extract_features` would with those two arguments.
+
+    For views made by other callers (the mirrored centre view of glr.retrieval.flip).
+    """
+    return _through_cache(compute, list(paths), list(digests), view, cache, progress)
 
 
 def _through_cache(compute, paths, digests, view, cache, progress) -> tuple[np.ndarray, np.ndarray, int]:

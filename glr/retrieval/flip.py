@@ -81,7 +81,7 @@ def embed_views(get_backbone: Callable[[], object], paths: Sequence[str], cache,
 
     `get_backbone` is called only when something is missing from `cache` (None: no cache).
     """
-    from glr.backbones.features import _through_cache, cached_features, content_digest, extract_features
+    from glr.backbones.features import cached_features, cached_view, content_digest, extract_features
 
     paths = [str(p) for p in paths]
     digests = [content_digest(p) for p in paths]
@@ -90,11 +90,10 @@ def embed_views(get_backbone: Callable[[], object], paths: Sequence[str], cache,
     if not flip:
         return feats, None, ok
 
-    def compute(todo_paths, _digests):
-        return extract_features(mirrored(get_backbone()), todo_paths, **common)
+    def compute(todo_paths, _digests, engine, on_engine):
+        return extract_features(mirrored(get_backbone()), todo_paths, engine=engine, on_engine=on_engine, **common)
 
-    # The cache's own load-compute-store, under the mirror's view name (glr.backbones.features has no public one).
-    mirror, ok_mirror, _ = _through_cache(compute, paths, digests, MIRROR_VIEW, cache, None)
+    mirror, ok_mirror, _ = cached_view(compute, paths, digests, MIRROR_VIEW, cache)
     return feats, mirror.reshape(feats.shape), ok & ok_mirror
 
 

@@ -38,7 +38,7 @@ import traceback
 import numpy as np
 import pandas as pd
 
-from glr.backbones.features import cached_features, content_digest
+from glr.backbones.features import cached_features, cached_views, content_digest
 from glr.backbones.registry import build_backbone
 from glr.data import datasets
 from glr.errors import GlrError
@@ -170,10 +170,9 @@ class Trainer:
                 self.map_model, self.train["path"].tolist(), digests["train"], cache,
                 load_size=load_size(self.input_size), **common)
             computed += n
-        for view in views:
-            feats, ok, n = cached_features(self.backbone, self.train["path"].tolist(), digests["train"], view, cache, **common)
-            train_views.append(feats)
-            train_ok &= ok
+        if views:
+            train_views, train_ok, n = cached_views(self.backbone, self.train["path"].tolist(), digests["train"], views,
+                                                    cache, **common)
             computed += n
         self.progress.close()
         self.run.update_status(features_computed=computed, features_seconds=round(time.monotonic() - started, 1))
@@ -207,8 +206,8 @@ class Trainer:
         if windows:
             computed += cached_window_features(self.map_model, paths["train"], own["train"], cache,
                                                load_size=load_size(self.input_size), **common)[2]
-        for view in views:
-            computed += cached_features(self.backbone, paths["train"], own["train"], view, cache, **common)[2]
+        if views:
+            computed += cached_views(self.backbone, paths["train"], own["train"], views, cache, **common)[2]
         self.progress.close()
         self.run.update_status(message="waiting for the other workers' features")
         barrier(self.strategy)  # every shard is in the cache once every worker has got here
