@@ -63,7 +63,7 @@ def child(data: str, results: str, engine: str, tiny: bool) -> None:
 
     stages.add("import tensorflow", time.perf_counter() - start_wall, time.process_time() - start_cpu)
     from glr import cli
-    from glr.backbones import features, onnx_backend
+    from glr.backbones import feature_cache, features, onnx_backend
     from glr.data import pipeline
     from glr.evaluation import finish, report
     from glr.training import checkpoints, trainer
@@ -74,8 +74,8 @@ def child(data: str, results: str, engine: str, tiny: bool) -> None:
     stages.wrap(trainer, "content_digest", "hash the photos")
     stages.wrap(trainer.Trainer, "features", "features (all)")
     stages.wrap(onnx_backend, "export", "  ONNX export")
-    stages.wrap(features.FeatureCache, "load", "  cache reads")
-    stages.wrap(features.FeatureCache, "save", "  cache writes")
+    stages.wrap(feature_cache.FeatureCache, "load", "  cache reads")
+    stages.wrap(feature_cache.FeatureCache, "save", "  cache writes")
     original_engine, original_run, original_decode = features._engine, features._run_batches, pipeline._decode_or_blank
 
     def engine_timed(*args, **kwargs):

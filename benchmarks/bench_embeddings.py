@@ -37,7 +37,8 @@ FIGURES = ["knn_top1", "known_kept", "held_out_unknown", "distractors_unknown", 
 
 def pooled_table(get_map_model, paths, cache, settings, batch_size: int = 64) -> dict:
     """path -> (4, D) pooled views (avg, gem, mirror avg, mirror gem); photos that fail to decode are left out."""
-    from glr.backbones.features import cached_pooled_features, content_digest
+    from glr.backbones.feature_cache import cached_pooled_features
+    from glr.backbones.features import content_digest
 
     paths = sorted(set(paths))
     feats, ok, _ = cached_pooled_features(get_map_model, paths, [content_digest(p) for p in paths], cache,

@@ -42,7 +42,8 @@ def test_raw_pixels(tmp_path):
 
 
 def test_feature_cache_reuses_by_content(tmp_path):
-    from glr.backbones.features import FeatureCache, cached_features, content_digest
+    from glr.backbones.feature_cache import FeatureCache, cached_features
+    from glr.backbones.features import content_digest
 
     paths = []
     for i in range(3):
@@ -190,7 +191,8 @@ def test_failed_export_falls_back_to_tensorflow(tmp_path, monkeypatch):
 
 
 def test_damaged_cache_entry_is_computed_again(tmp_path):
-    from glr.backbones.features import FeatureCache, cached_features, content_digest
+    from glr.backbones.feature_cache import FeatureCache, cached_features
+    from glr.backbones.features import content_digest
 
     write_image(tmp_path / "a.jpg", seed=4)
     paths = [str(tmp_path / "a.jpg")]
@@ -250,7 +252,8 @@ def quadrant_model():
 
 
 def test_all_views_from_one_decode_equal_the_views_made_one_by_one(tmp_path):
-    from glr.backbones.features import FeatureCache, cached_features, cached_views, content_digest
+    from glr.backbones.feature_cache import FeatureCache, cached_features, cached_views
+    from glr.backbones.features import content_digest
 
     paths = []
     for i in range(5):

@@ -40,7 +40,9 @@ def test_run_embedding_reads_the_record_and_old_indexes_have_one_view():
 def test_mirror_views_are_the_mirrored_photos_and_are_cached(tmp_path):
     from PIL import Image
 
-    from glr.backbones.features import FeatureCache, extract_features
+    from glr.backbones.feature_cache import FeatureCache
+
+    from glr.backbones.features import extract_features
 
     rng, paths, mirrors = np.random.default_rng(0), [], []
     for i in range(4):  # photos brighter on the left than on the right, and their mirror images

@@ -109,7 +109,8 @@ def test_failed_quantization_falls_back_to_fp32_once(photos, monkeypatch, caplog
 
 
 def test_cache_keeps_int8_and_fp32_apart(photos, tmp_path, monkeypatch):
-    from glr.backbones.features import FeatureCache, cached_features, content_digest
+    from glr.backbones.feature_cache import FeatureCache, cached_features
+    from glr.backbones.features import content_digest
 
     root = tmp_path / "features"
     int8, fp32, tf = (FeatureCache(root, "k", e) for e in ("int8", "onnx", "tf"))
@@ -149,7 +150,8 @@ def test_config_validates_the_engine():
 
 
 def test_int8_cache_makes_augmented_views_int8_and_the_clean_view_fp32(photos, tmp_path):
-    from glr.backbones.features import FeatureCache, cached_features, content_digest, view_seeds
+    from glr.backbones.feature_cache import FeatureCache, cached_features
+    from glr.backbones.features import content_digest, view_seeds
 
     model = conv_model()
     digests = [content_digest(p) for p in photos]

@@ -81,7 +81,8 @@ def embed_views(get_backbone: Callable[[], object], paths: Sequence[str], cache,
 
     `get_backbone` is called only when something is missing from `cache` (None: no cache).
     """
-    from glr.backbones.features import cached_features, cached_view, content_digest, extract_features
+    from glr.backbones.feature_cache import cached_features, cached_view
+    from glr.backbones.features import content_digest, extract_features
 
     paths = [str(p) for p in paths]
     digests = [content_digest(p) for p in paths]

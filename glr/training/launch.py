@@ -4,8 +4,8 @@ Training runs as its own process (`python -m glr train --run-dir DIR`), in its o
 session, its output appended to the run's log, so closing the browser or restarting the
 app leaves it alone. `<results>/train.lock` names the one training that runs in a results
 folder; a lock whose process is dead (or whose pid now belongs to another process) is stale
-and taken over. A stop is a flag file the trainer checks after each batch, with SIGTERM,
-then SIGKILL, as the fallbacks.
+and taken over. A stop is a flag file the trainer checks about every quarter second
+(between groups of batches, glr.training.loop), with SIGTERM, then SIGKILL, as the fallbacks.
 
 This is also the edge where a new run's configuration is made (`run_config`): the
 validated settings, the real dataset path and the library versions.

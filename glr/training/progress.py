@@ -2,8 +2,9 @@
 
 `Progress` writes the current stage and step to the run's status (what the app's progress
 bars show) and draws a terminal bar; after every step it checks the run's stop flag and
-raises `StopRequested`. The training loop (glr.training.loop) reports each batch here and
-stops cleanly after the current one.
+raises `StopRequested`. The training loop (glr.training.loop) reports here after each
+compiled call (a group of batches, about a quarter second of work) and stops cleanly after
+the current one.
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ from glr.backbones.registry import BackboneSpec, get_backbone
 from glr.paths import cache_dir
 
 if TYPE_CHECKING:
-    from glr.backbones.features import FeatureCache
+    from glr.backbones.feature_cache import FeatureCache
 
 FEATURES_SUBDIR = "features"  # under the user cache folder (glr.paths.cache_dir)
 AUTO = "auto"
@@ -108,7 +108,7 @@ class RunSettings:
 
     def feature_cache(self) -> "FeatureCache | None":
         """The cache of the pretrained backbone's features (None for random weights)."""
-        from glr.backbones.features import FeatureCache
+        from glr.backbones.feature_cache import FeatureCache
 
         key = self.cache_key
         # The cache adds the precision to the key (`<key>-int8`): int8 and fp32 vectors never meet.

@@ -38,7 +38,8 @@ import traceback
 import numpy as np
 import pandas as pd
 
-from glr.backbones.features import cached_features, cached_views, content_digest
+from glr.backbones.feature_cache import cached_features, cached_views
+from glr.backbones.features import content_digest
 from glr.backbones.registry import build_backbone
 from glr.data import datasets
 from glr.errors import GlrError
@@ -148,7 +149,7 @@ class Trainer:
 
     def features(self) -> tuple[np.ndarray, np.ndarray]:
         """(train features (N, K, D), val features (M, D)); images that fail to decode are dropped."""
-        from glr.backbones.features import cached_window_features
+        from glr.backbones.feature_cache import cached_window_features
         from glr.data.pipeline import load_size
 
         started = time.monotonic()
@@ -191,7 +192,7 @@ class Trainer:
         The split is stable (by the photo's content digest), so a resumed or restarted
         worker takes the same photos. Returns the number of features this worker computed.
         """
-        from glr.backbones.features import cached_window_features
+        from glr.backbones.feature_cache import cached_window_features
         from glr.data.pipeline import load_size
 
         if not self.distributed or cache is None:

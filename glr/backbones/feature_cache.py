@@ -1,0 +1,272 @@
+"""The feature cache: one vector per (photo content, view) on disk, and the cached ways to compute them.
+
+A training run's views (glr.training.trainer), the mirror views of flip averaging
+(glr.retrieval.flip) and the embedding benchmarks ask for features through here: what the
+cache holds is read, the rest is computed by glr.backbones.features and stored. The cache
+keys each vector by the image's content (its SHA-1), so a file moved or renamed is found
+again, and by how it was made (backbone, input size, weights, precision, decode).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import threading
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+
+from glr.atomic import write_with
+from glr.backbones.features import (DEFAULT_BATCH_SIZE, GEM_P, WINDOW_FLIP, WINDOW_SHRINK, extract_features,
+                                    pooled_features, precision, resolve_engine, view_seeds, window_features)
+
+class FeatureCache:
+    """Feature vectors on disk, one .npy per (image content, view), under one backbone key.
+
+    `engine` (one of ENGINES) is the one its missing vectors are computed with; "auto" is
+    resolved here, so that all of them are made alike. The default, "fp32", is what every
+    cache held before int8 existed. int8 features live in their own folder (`<key>-int8`),
+    so they are never read as fp32 ones or the other way round; fp32 ones (ONNX Runtime or
+    TensorFlow, within 1e-4) share `<key>`.
+
+    An int8 cache computes only the augmented training views (1..K) in int8 (`for_view`):
+    the clean view 0, which validation, the evaluation, the index and the predictor's fp32
+    model all see, stays fp32, so a run's reported metrics are what its predictor does.
+    """
+
+    def __init__(self, root: str | Path, key: str, engine: str = "fp32"):
+        self.root, self.key, self.engine = Path(root), key, resolve_engine(engine)
+        self.precision = precision(self.engine)
+        self.dir = self.root / (f"{key}-int8" if self.precision == "int8" else key)
+        self._made: set[Path] = set()  # folders known to exist
+
+    def for_view(self, view: int | str) -> "FeatureCache":
+        """The cache that computes and keeps `view`: fp32 for everything but the augmented views 1..K."""
+        if self.precision == "int8" and not (isinstance(view, int) and view > 0):
+            return self.with_engine("onnx")  # always exported: the int8 extractor is made from it anyway
+        return self
+
+    def with_engine(self, engine: str) -> "FeatureCache":
+        """The same cache for features made by `engine` (itself when they are of the same precision)."""
+        if precision(engine) == self.precision:
+            return self
+        return FeatureCache(self.root, self.key, engine)
+
+    def _path(self, digest: str, view: int | str) -> Path:
+        from glr.data import images
+
+        # How photos are decoded is part of the key: other pixels, other features.
+        pixels = f"-draft{images.DRAFT_SLACK:g}" if images.DRAFT_SLACK != 1 else ""
+        return self.dir / f"{f'view{view}' if isinstance(view, int) else view}{pixels}" / digest[:2] / f"{digest}.npy"
+
+    def load(self, digests: Sequence[str], view: int | str) -> tuple[list[np.ndarray | None], np.ndarray]:
+        """Cached vectors (None where absent or unreadable) and a found-mask."""
+        vectors = []
+        for digest in digests:
+            vector = None
+            if digest:
+                try:
+                    vector = np.load(self._path(digest, view), allow_pickle=False)
+                except (OSError, ValueError):
+                    vector = None  # absent, or damaged by a crash: recompute
+            vectors.append(vector)
+        return vectors, np.array([v is not None for v in vectors], dtype=bool)
+
+    def save(self, digest: str, view: int | str, vector: np.ndarray) -> None:
+        """Store one vector atomically (a temp file renamed into place).
+
+        Unlike a run's files these are not fsynced: a vector a crash damaged fails to load
+        and is computed again, and the demo's 8,400 fsyncs took 117 s of a cold train's wall
+        time on a busy machine (bench_cold_train.py). A write that fails goes through
+        `glr.atomic.write_with`, whose error names the file and the problem.
+        """
+        buf = io.BytesIO()
+        np.save(buf, np.asarray(vector, np.float32), allow_pickle=False)
+        path = self._path(digest, view)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}-{threading.get_ident()}.tmp")
+        try:
+            if path.parent not in self._made:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                self._made.add(path.parent)
+            tmp.write_bytes(buf.getvalue())
+            os.replace(tmp, path)
+        except OSError:
+            tmp.unlink(missing_ok=True)
+            write_with(path, lambda t: Path(t).write_bytes(buf.getvalue()), suffix=".npy")
+
+
+def cached_features(
+    get_model: Callable[[], object],
+    paths: Sequence[str],
+    digests: Sequence[str],
+    view: int,
+    cache: FeatureCache | None,
+    *,
+    input_size: int,
+    preprocess: Callable | None,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    progress: Callable[[int], None] | None = None,
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """Features of one view for every path, from the cache where possible.
+
+    `get_model` is called only if something is missing, so a fully cached run never builds
+    the backbone. Returns (features, ok-mask, number computed). Failed decodes are not cached.
+    """
+    def compute(todo_paths, todo_digests, engine, on_engine):
+        return extract_features(
+            get_model(), todo_paths, input_size=input_size, preprocess=preprocess,
+            batch_size=batch_size, progress=progress, engine=engine, on_engine=on_engine,
+            view_seeds=view_seeds(todo_digests, view) if view > 0 else None,
+        )
+
+    return _through_cache(compute, paths, digests, view, cache, progress)
+
+
+def cached_views(
+    get_model: Callable[[], object],
+    paths: Sequence[str],
+    digests: Sequence[str],
+    views: Sequence[int],
+    cache: FeatureCache | None,
+    *,
+    input_size: int,
+    preprocess: Callable | None,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    progress: Callable[[int], None] | None = None,
+) -> tuple[list[np.ndarray], np.ndarray, int]:
+    """Features of several views of every path ([one (N, D) array per view], ok-mask, number computed).
+
+    A photo missing any of its views is decoded once for all of them (the pipeline's
+    several-views mode: view 0 is the centre crop, view v > 0 the seeded augmented view v,
+    exactly as `cached_features` makes them), which saves the decode and resize of every
+    view but the first: most of the pipeline's cost on real photos (benchmarks/README.md).
+    Only the missing vectors are stored. When the views are not all made on one engine (the
+    int8 option keeps view 0 in fp32), each view goes through `cached_features` instead.
+    """
+    from glr.data.pipeline import CENTRE_VIEW
+
+    views, paths, digests = list(views), list(paths), list(digests)
+    common = dict(input_size=input_size, preprocess=preprocess, batch_size=batch_size, progress=progress)
+    caches = [cache.for_view(v) if cache else None for v in views]
+    if len(views) < 2 or (cache and len({c.precision for c in caches}) > 1):
+        out, ok, computed = [], np.ones(len(paths), bool), 0
+        for view in views:
+            feats, view_ok, n = cached_features(get_model, paths, digests, view, cache, **common)
+            out.append(feats)
+            ok &= view_ok
+            computed += n
+        return out, ok, computed
+    loaded = [c.load(digests, v) if c else ([None] * len(paths), np.zeros(len(paths), bool))
+              for c, v in zip(caches, views)]
+    vectors = [list(vecs) for vecs, _ in loaded]
+    found = np.stack([mask for _, mask in loaded], axis=1) if paths else np.zeros((0, len(views)), bool)
+    ok = found.all(axis=1)
+    if progress and ok.any():
+        progress(int(ok.sum()) * len(views))
+    todo = np.flatnonzero(~ok)
+    if len(todo):
+        # A photo with some views cached (rare: an older layout of the cache) gets all of them again.
+        seeds = np.stack([np.broadcast_to(np.asarray(CENTRE_VIEW, np.int64), (len(todo), 2)) if v == 0
+                          else view_seeds([digests[i] for i in todo], v) for v in views], axis=1)
+        used: list[str] = []
+        feats, decoded = extract_features(get_model(), [paths[i] for i in todo], view_seeds=seeds,
+                                          engine=caches[0].engine if caches[0] else None, on_engine=used.append,
+                                          **common)
+        feats = feats.reshape(len(todo), len(views), -1)
+        decoded = decoded.reshape(len(todo), len(views)).all(axis=1)
+        for j, i in enumerate(todo):
+            ok[i] = bool(decoded[j])
+            for k, (view, c) in enumerate(zip(views, caches)):
+                if vectors[k][i] is None:
+                    vectors[k][i] = feats[j, k]
+                    store = c.with_engine(used[0]) if c and used else c
+                    if store and decoded[j] and digests[i]:
+                        store.save(digests[i], view, feats[j, k])
+    shape = next((v.shape for vecs in vectors for v in vecs if v is not None), (0,))
+    out = [np.stack([v if v is not None else np.zeros(shape, np.float32) for v in vecs]).astype(np.float32)
+           if vecs else np.zeros((0, *shape), np.float32) for vecs in vectors]
+    return out, ok, int(len(todo) * len(views))
+
+
+def cached_window_features(
+    get_map_model: Callable[[], object],
+    paths: Sequence[str],
+    digests: Sequence[str],
+    cache: FeatureCache | None,
+    *,
+    load_size: int,
+    input_size: int,
+    preprocess: Callable | None,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    progress: Callable[[int], None] | None = None,
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """`window_features` for every path, from the cache where possible: ((N, W, D), ok-mask, number computed)."""
+    def compute(todo_paths, _digests, engine, on_engine):
+        return window_features(get_map_model(), todo_paths, load_size=load_size, input_size=input_size,
+                               preprocess=preprocess, batch_size=batch_size, progress=progress,
+                               engine=engine, on_engine=on_engine)
+
+    # The window set is part of the key: another set must not read these vectors.
+    return _through_cache(compute, paths, digests, f"windows{load_size}-s{WINDOW_SHRINK}{'-flip' if WINDOW_FLIP else ''}", cache, progress)
+
+
+def cached_pooled_features(
+    get_map_model: Callable[[], object],
+    paths: Sequence[str],
+    digests: Sequence[str],
+    cache: FeatureCache | None,
+    *,
+    input_size: int,
+    preprocess: Callable | None,
+    p: float = GEM_P,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    engine: str | None = None,
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """`pooled_features` for every path, from the cache where possible: ((N, 4, D), ok-mask, number computed)."""
+    def compute(todo_paths, _digests, engine, on_engine):
+        return pooled_features(get_map_model(), todo_paths, input_size=input_size, preprocess=preprocess, p=p,
+                               batch_size=batch_size, engine=engine, on_engine=on_engine)
+
+    if cache and engine:
+        cache = cache.with_engine(engine)
+    return _through_cache(compute, paths, digests, f"pooled-gem{p:g}-flip", cache, None)
+
+
+def cached_view(compute: Callable, paths: Sequence[str], digests: Sequence[str], view: int | str,
+                cache: FeatureCache | None, progress: Callable[[int], None] | None = None):
+    """(features, ok-mask, number computed) of any view through the cache: `compute(paths, digests, engine, on_engine)`
+    makes the missing ones, as `extract_features` would with those two arguments.
+
+    For views made by other callers (the mirrored centre view of glr.retrieval.flip).
+    """
+    return _through_cache(compute, list(paths), list(digests), view, cache, progress)
+
+
+def _through_cache(compute, paths, digests, view, cache, progress) -> tuple[np.ndarray, np.ndarray, int]:
+    """Load what the cache has, `compute(paths, digests, engine, on_engine)` the rest and store it.
+
+    The rest is computed on the cache's engine for that view (FeatureCache.for_view); if
+    that fell back to another precision (int8 asked, fp32 made), the vectors are stored
+    where fp32 ones belong.
+    """
+    cache = cache.for_view(view) if cache else None
+    vectors, found = cache.load(digests, view) if cache else ([None] * len(paths), np.zeros(len(paths), bool))
+    ok = found.copy()
+    if progress and found.any():
+        progress(int(found.sum()))
+    todo = np.flatnonzero(~found)
+    if len(todo):
+        used: list[str] = []
+        feats, decoded = compute([paths[i] for i in todo], [digests[i] for i in todo],
+                                 cache.engine if cache else None, used.append)
+        store = cache.with_engine(used[0]) if cache and used else cache
+        for j, i in enumerate(todo):
+            ok[i] = bool(decoded[j])
+            vectors[i] = feats[j]
+            if store and decoded[j] and digests[i]:
+                store.save(digests[i], view, feats[j])
+    shape = next((v.shape for v in vectors if v is not None), (0,))
+    out = np.stack([v if v is not None else np.zeros(shape, np.float32) for v in vectors]) if vectors \
+        else np.zeros((0, *shape), np.float32)
+    return out.astype(np.float32), ok, int(len(todo))
