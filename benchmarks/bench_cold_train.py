@@ -108,6 +108,8 @@ def child(data: str, results: str, engine: str, tiny: bool) -> None:
     stages.wrap(checkpoints.Checkpoints, "write", "  checkpoint writes")
     stages.wrap(finish, "evaluate_run", "evaluate")
     stages.wrap(finish, "index_run", "similarity index")
+    # Made in a thread beside phase 1 (its wall time overlaps phase 1's), then looked up by the index step.
+    stages.wrap(finish, "make_thumbnails", "  thumbnails (every call, wall)")
     stages.wrap(report, "write_report", "report")
     args = ["train", data, "--results", results, "--seed", "42", "--feature-engine", engine] + (["--epochs", "2"] if tiny else [])
     code = cli.main(args)

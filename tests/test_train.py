@@ -68,6 +68,32 @@ def test_second_run_computes_no_features(tmp_path, tiny_data, finished_run):
     assert finished_run.status()["features_computed"] > 0
 
 
+def test_thumbnails_are_made_beside_phase_1_not_after_it(tmp_path, monkeypatch):
+    import threading
+
+    from conftest import make_gldv2
+    from glr import thumbnails
+
+    data = make_gldv2(tmp_path / "data", {41: 4, 42: 4}, {41: "Red_Fort", 42: "Blue_Mosque"})  # photos never seen
+    made, real = [], thumbnails.make_thumbnails
+
+    def recording(paths, *args, **kwargs):
+        paths = list(paths)
+        n = real(paths, *args, **kwargs)
+        made.append((threading.current_thread().name, len(paths), n))
+        return n
+
+    monkeypatch.setattr(thumbnails, "make_thumbnails", recording)
+    run = new_run(tmp_path / "results", tiny_config(data, epochs=1))
+    train_run(run)
+    assert run.status()["state"] == "finished"
+    (background, n_paths, n_made), (_, _, made_at_index) = made
+    assert background == "glr-thumbnails" and n_made == n_paths == 8  # every training and validation photo
+    assert made_at_index == 0  # the index step found them all made
+    photos = list((data / "train").rglob("*.jpg"))
+    assert len(photos) == 8 and all(thumbnails.cache_file(p, thumbnails.SIZE).is_file() for p in photos)
+
+
 def test_fine_tune_continues_epoch_numbers(tmp_path, tiny_data):
     run = new_run(tmp_path, tiny_config(tiny_data, epochs=2, fine_tune=True, fine_tune_epochs=1, fine_tune_layers=5))
     train_run(run)

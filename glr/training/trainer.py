@@ -292,12 +292,15 @@ class Trainer:
     # -- the whole run --------------------------------------------------------------
     def train(self, resume: bool = False) -> tuple[dict, list[str]]:
         """Run every stage, then finish the run; returns its metrics and the problems met. StopRequested if asked to stop."""
-        from glr.evaluation.finish import finish_run
+        from glr.evaluation.finish import finish_run, thumbnails_in_background
 
         resume_state = self.checkpoint_state() if resume else None
         self.run.trim_history(resume_state["epoch"] if resume_state else 0)
         self.prepare_data(resume)
         train_feats, val_feats = self.features()
+        thumbnails = None
+        if not self.distributed or self.cluster.is_chief:  # beside phase 1, which leaves a core idle
+            thumbnails = thumbnails_in_background(self.train["path"].tolist() + self.val["path"].tolist())
         if resume_state is None or resume_state["phase"] == 1:
             head = self.phase1(train_feats, val_feats, resume_state)
             if self.settings.fine_tuned:
@@ -315,6 +318,8 @@ class Trainer:
                 return {}, []  # the chief alone evaluates, indexes and reports
             self.run.update_status(weights_digest=digest)
             classifier = load_model(self.run.model_path)  # a plain copy: evaluation is no collective
+        if thumbnails is not None:
+            thumbnails.join()  # the index step then finds them made
         return finish_run(self.run, classifier, self.train, self.val, batch_size=self.cfg.batch_size,
                           val_feats=val_feats, progress=self.progress)
 
