@@ -114,15 +114,13 @@ class Predictor:
             from glr.backbones import onnx_backend
 
             try:
-                if not onnx_backend.available():
-                    raise GlrError("the ONNX backend needs tf2onnx and onnxruntime (pip install -r requirements.txt)")
                 path = self._onnx_file()
                 # A process that has TensorFlow loaded already converts faster itself.
-                if convert == "child" and "tensorflow" not in sys.modules and not path.is_file():
+                if convert == "child" and "tensorflow" not in sys.modules and onnx_backend.available() and \
+                        not path.is_file():
                     convert_in_child(run, self.embedding)  # if it fails, the conversion below, in this process, says why
-                if not path.is_file():
-                    onnx_backend.export(self._tf_forward(), self.input_size, path)
-                self._onnx = onnx_backend.OnnxForward(path, threads)
+                self._onnx = onnx_backend.onnx_forward(run.model_path, None if path.is_file() else self._tf_forward(),
+                                                       self.input_size, threads, path=path)
                 self.backend = "onnx"
             except Exception as exc:  # noqa: BLE001 - tf2onnx fails in many ways; TensorFlow still predicts
                 reason = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__

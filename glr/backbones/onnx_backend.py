@@ -73,16 +73,17 @@ def onnx_path(model_file: str | os.PathLike, input_size: int) -> Path:
 
 
 def onnx_forward(model_file: str | os.PathLike, forward: Callable | None, input_size: int,
-                 threads: int | None = None) -> OnnxForward:
+                 threads: int | None = None, path: str | os.PathLike | None = None) -> OnnxForward:
     """`forward` (the TF forward pass of the model saved in `model_file`) under ONNX Runtime.
 
     Converted on first use and cached by the model file's content and the input size, so a
     retrained model is converted again and an unchanged one never is. `forward` is only
-    needed for the conversion: None when onnx_path exists already (no TensorFlow needed).
+    needed for the conversion: None when the file exists already (no TensorFlow needed).
+    `path` overrides where it is cached (default `onnx_path`), for another function of the same model.
     """
     if not available():
         raise GlrError("the ONNX backend needs tf2onnx and onnxruntime (pip install -r requirements.txt)")
-    path = onnx_path(model_file, input_size)
+    path = Path(path) if path is not None else onnx_path(model_file, input_size)
     if not path.is_file():
         if forward is None:
             raise GlrError(f"{model_file}: not converted to ONNX yet, and no forward pass given to convert")
