@@ -149,3 +149,16 @@ def test_several_views_per_file_decode_once_and_equal_one_view_at_a_time(tmp_pat
     for v in (1, 2):
         one = np.concatenate([b.numpy() for b in make_dataset(paths, input_size=16, view_seeds=seeds[:, v])])
         np.testing.assert_array_equal(images[v::3], one)
+
+
+def test_the_centre_mirror_seed_gives_the_centre_crop_mirrored(tmp_path):
+    from glr.data import pipeline
+
+    paths = files(tmp_path, 3)
+    seeds = np.zeros((3, 2, 2), np.int64)
+    seeds[:, 0], seeds[:, 1] = pipeline.CENTRE_VIEW, pipeline.CENTRE_MIRROR_VIEW
+    images = np.concatenate([b.numpy() for b in make_dataset(paths, input_size=16, view_seeds=seeds, batch_size=4)])
+    centre = np.concatenate([b.numpy() for b in make_dataset(paths, input_size=16)])
+    np.testing.assert_array_equal(images[0::2], centre)
+    np.testing.assert_array_equal(images[1::2], centre[:, :, ::-1])
+    assert not np.array_equal(images[1::2], centre)  # the photos are not symmetric: the mirror is another view

@@ -21,6 +21,18 @@ from glr.atomic import write_with
 from glr.backbones.features import (DEFAULT_BATCH_SIZE, GEM_P, WINDOW_FLIP, WINDOW_SHRINK, extract_features,
                                     pooled_features, precision, resolve_engine, view_seeds, window_features)
 
+# The feature cache's name for the mirror image of the centre crop (flip averaging, glr.retrieval.flip).
+MIRROR_VIEW = "view0-mirror"
+
+
+def _seeds(digests: Sequence[str], view: int | str) -> np.ndarray:
+    """The pipeline's view seed pairs of `view` for these photos: centre, mirrored centre, or seeded view v > 0."""
+    from glr.data.pipeline import CENTRE_MIRROR_VIEW, CENTRE_VIEW
+
+    if view in (0, MIRROR_VIEW):
+        return np.tile(np.asarray(CENTRE_VIEW if view == 0 else CENTRE_MIRROR_VIEW, np.int64), (len(digests), 1))
+    return view_seeds(digests, view)
+
 class FeatureCache:
     """Feature vectors on disk, one .npy per (image content, view), under one backbone key.
 
@@ -100,7 +112,7 @@ def cached_features(
     get_model: Callable[[], object],
     paths: Sequence[str],
     digests: Sequence[str],
-    view: int,
+    view: int | str,
     cache: FeatureCache | None,
     *,
     input_size: int,
@@ -110,6 +122,8 @@ def cached_features(
 ) -> tuple[np.ndarray, np.ndarray, int]:
     """Features of one view for every path, from the cache where possible.
 
+    `view` is 0 (the centre crop), MIRROR_VIEW (its mirror image) or v > 0 (seeded augmented view v).
+
     `get_model` is called only if something is missing, so a fully cached run never builds
     the backbone. Returns (features, ok-mask, number computed). Failed decodes are not cached.
     """
@@ -117,7 +131,7 @@ def cached_features(
         return extract_features(
             get_model(), todo_paths, input_size=input_size, preprocess=preprocess,
             batch_size=batch_size, progress=progress, engine=engine, on_engine=on_engine,
-            view_seeds=view_seeds(todo_digests, view) if view > 0 else None,
+            view_seeds=None if view == 0 else _seeds(todo_digests, view),
         )
 
     return _through_cache(compute, paths, digests, view, cache, progress)
@@ -127,7 +141,7 @@ def cached_views(
     get_model: Callable[[], object],
     paths: Sequence[str],
     digests: Sequence[str],
-    views: Sequence[int],
+    views: Sequence[int | str],
     cache: FeatureCache | None,
     *,
     input_size: int,
@@ -138,14 +152,12 @@ def cached_views(
     """Features of several views of every path ([one (N, D) array per view], ok-mask, number computed).
 
     A photo missing any of its views is decoded once for all of them (the pipeline's
-    several-views mode: view 0 is the centre crop, view v > 0 the seeded augmented view v,
-    exactly as `cached_features` makes them), which saves the decode and resize of every
+    several-views mode: view 0 is the centre crop, MIRROR_VIEW its mirror image, view v > 0
+    the seeded augmented view v, exactly as `cached_features` makes them), which saves the decode and resize of every
     view but the first: most of the pipeline's cost on real photos (benchmarks/README.md).
     Only the missing vectors are stored. When the views are not all made on one engine (the
     int8 option keeps view 0 in fp32), each view goes through `cached_features` instead.
     """
-    from glr.data.pipeline import CENTRE_VIEW
-
     views, paths, digests = list(views), list(paths), list(digests)
     common = dict(input_size=input_size, preprocess=preprocess, batch_size=batch_size, progress=progress)
     caches = [cache.for_view(v) if cache else None for v in views]
@@ -167,8 +179,7 @@ def cached_views(
     todo = np.flatnonzero(~ok)
     if len(todo):
         # A photo with some views cached (rare: an older layout of the cache) gets all of them again.
-        seeds = np.stack([np.broadcast_to(np.asarray(CENTRE_VIEW, np.int64), (len(todo), 2)) if v == 0
-                          else view_seeds([digests[i] for i in todo], v) for v in views], axis=1)
+        seeds = np.stack([_seeds([digests[i] for i in todo], v) for v in views], axis=1)
         used: list[str] = []
         feats, decoded = extract_features(get_model(), [paths[i] for i in todo], view_seeds=seeds,
                                           engine=caches[0].engine if caches[0] else None, on_engine=used.append,
@@ -231,16 +242,6 @@ def cached_pooled_features(
     if cache and engine:
         cache = cache.with_engine(engine)
     return _through_cache(compute, paths, digests, f"pooled-gem{p:g}-flip", cache, None)
-
-
-def cached_view(compute: Callable, paths: Sequence[str], digests: Sequence[str], view: int | str,
-                cache: FeatureCache | None, progress: Callable[[int], None] | None = None):
-    """(features, ok-mask, number computed) of any view through the cache: `compute(paths, digests, engine, on_engine)`
-    makes the missing ones, as `extract_features` would with those two arguments.
-
-    For views made by other callers (the mirrored centre view of glr.retrieval.flip).
-    """
-    return _through_cache(compute, list(paths), list(digests), view, cache, progress)
 
 
 def _through_cache(compute, paths, digests, view, cache, progress) -> tuple[np.ndarray, np.ndarray, int]:

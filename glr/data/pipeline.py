@@ -25,8 +25,9 @@ from glr.data.images import load_resized
 # 256/224: the resize-then-crop ratio of the ImageNet recipes the backbones were trained with.
 CROP_RATIO = 224 / 256
 DEFAULT_BATCH_SIZE = 32
-# A view seed pair that asks for the centre crop (glr's own pairs are never negative).
+# View seed pairs that ask for the centre crop, and for its mirror image (glr's own pairs are never negative).
 CENTRE_VIEW = (-1, -1)
+CENTRE_MIRROR_VIEW = (-2, -2)
 
 
 def load_size(input_size: int) -> int:
@@ -101,8 +102,8 @@ def make_dataset(
     pair always gives the same crop and flip, which is what lets the feature cache store a
     view. `view_seeds` of shape (N, V, 2) gives V views of each file, decoded once: N * V
     images, file by file (labels and ok-flags repeated). A view seed pair whose first value
-    is negative (CENTRE_VIEW) gives the centre crop. `preprocess` is the backbone's own input
-    transform, applied to float32 RGB in 0..255 (to whole batches: it must be element-wise).
+    is negative gives the centre crop (CENTRE_VIEW) or its mirror image (CENTRE_MIRROR_VIEW).
+    `preprocess` is the backbone's own input transform, applied to float32 RGB in 0..255 (to whole batches: it must be element-wise).
     `with_ok` adds a boolean per image that is False where the file could not be decoded.
     `crop=False` resizes each image straight to `input_size` and takes no crop at
     all (no augmentation either): the whole photo, for a spatial feature map whose windows
@@ -136,8 +137,11 @@ def make_dataset(
 
     def view_box(pair):
         where = _view_box(pair, big, side)
-        # CENTRE_VIEW among view seeds asks for the centre crop (live random pairs may be negative).
-        return tf.where(pair[0] < 0, centre, where) if view_seeds is not None else where
+        if view_seeds is None:
+            return where  # live random pairs may be negative: they are never CENTRE_VIEW
+        # CENTRE_VIEW and CENTRE_MIRROR_VIEW among view seeds ask for the centre crop, as is or mirrored.
+        fixed = centre + tf.stack([0, 0, tf.cast(pair[0] == CENTRE_MIRROR_VIEW[0], tf.int32)])
+        return tf.where(pair[0] < 0, fixed, where)
 
     def box(path, pair, *rest):
         if not augment:

@@ -13,22 +13,22 @@ the benchmark measured. `python -m glr retrieval RUN --rebuild` re-embeds an old
 
 The mirror views of the training photos are kept in the feature cache under a view of their
 own (`MIRROR_VIEW`), beside the clean view 0, so a rebuild or a second run computes nothing.
+A training run computes them with its augmented views, from the same decode, and trains its
+head on them too (glr.training.trainer): the index step then runs no backbone pass of its own.
 """
 
 from __future__ import annotations
 
-import weakref
 from typing import Callable, Sequence
 
 import numpy as np
 
+from glr.backbones.feature_cache import MIRROR_VIEW  # noqa: F401 (re-exported: the mirror views' cache name)
 from glr.errors import GlrError
 
 EMBEDDINGS = ("single", "flip")
 EMBEDDING = "flip"  # what a new index uses
 LEGACY_EMBEDDING = "single"  # an index whose retrieval.json does not say
-MIRROR_VIEW = "view0-mirror"  # the feature cache's folder of the mirrored centre views
-_MIRRORS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
 def run_embedding(retrieval: dict | None) -> str:
@@ -40,62 +40,24 @@ def run_embedding(retrieval: dict | None) -> str:
     return kind
 
 
-class Mirrored:
-    """A backbone that sees each image of the batch mirrored left to right (image width is axis 2).
-
-    It has the backbone's weights (`get_weights`, so the ONNX extractor can key and export it)
-    and a name of its own, so its exported extractor is never confused with the plain one.
-    """
-
-    def __init__(self, backbone):
-        self.backbone = backbone
-        self.name = f"{getattr(backbone, 'name', 'backbone')}_mirror"
-
-    def __call__(self, x, training=False):
-        import tensorflow as tf
-
-        return self.backbone(tf.reverse(x, axis=[2]), training=training)
-
-    def get_weights(self):
-        """The backbone's weights."""
-        return self.backbone.get_weights()
-
-
-def mirrored(backbone) -> Mirrored:
-    """The mirrored view of `backbone`, one per backbone (its traced function is then reused)."""
-    try:
-        return _MIRRORS[backbone]
-    except (KeyError, TypeError):
-        pass
-    mirror = Mirrored(backbone)
-    try:
-        _MIRRORS[backbone] = mirror
-    except TypeError:
-        pass
-    return mirror
-
-
 def embed_views(get_backbone: Callable[[], object], paths: Sequence[str], cache, *, flip: bool, input_size: int,
                 preprocess: Callable | None, batch_size: int) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
     """(centre views' features, mirror views' features or None without `flip`, ok-mask), through the feature cache.
 
     `get_backbone` is called only when something is missing from `cache` (None: no cache).
     """
-    from glr.backbones.feature_cache import cached_features, cached_view
-    from glr.backbones.features import content_digest, extract_features
+    from glr.backbones.feature_cache import cached_features, cached_views
+    from glr.backbones.features import content_digest
 
     paths = [str(p) for p in paths]
     digests = [content_digest(p) for p in paths]
     common = dict(input_size=input_size, preprocess=preprocess, batch_size=batch_size)
-    feats, ok, _ = cached_features(get_backbone, paths, digests, 0, cache, **common)
     if not flip:
+        feats, ok, _ = cached_features(get_backbone, paths, digests, 0, cache, **common)
         return feats, None, ok
-
-    def compute(todo_paths, _digests, engine, on_engine):
-        return extract_features(mirrored(get_backbone()), todo_paths, engine=engine, on_engine=on_engine, **common)
-
-    mirror, ok_mirror, _ = cached_view(compute, paths, digests, MIRROR_VIEW, cache)
-    return feats, mirror.reshape(feats.shape), ok & ok_mirror
+    # Both views from one decode; a training run has usually cached them already (its views include the mirror).
+    (feats, mirror), ok, _ = cached_views(get_backbone, paths, digests, [0, MIRROR_VIEW], cache, **common)
+    return feats, mirror, ok
 
 
 def average(centre: np.ndarray, mirror: np.ndarray | None) -> np.ndarray:

@@ -38,11 +38,12 @@ import traceback
 import numpy as np
 import pandas as pd
 
-from glr.backbones.feature_cache import cached_features, cached_views
+from glr.backbones.feature_cache import MIRROR_VIEW, cached_views
 from glr.backbones.features import content_digest
 from glr.backbones.registry import build_backbone
 from glr.data import datasets
 from glr.errors import GlrError
+from glr.retrieval.flip import EMBEDDING
 from glr.training.checkpoints import Checkpoints
 from glr.training.cluster import Cluster, cluster_from_env, drop_worker_run, make_strategy, worker_run
 from glr.training.config import TrainConfig
@@ -155,14 +156,15 @@ class Trainer:
         started = time.monotonic()
         cache = self.settings.feature_cache()
         windows = self.cfg.augment and self.cfg.augment_space == "features"
-        views = [] if windows else list(range(0, self.cfg.views + 1)) if self.cfg.augment else [0]
+        views = [] if windows else self.training_views()
         digests = {name: [content_digest(p) for p in df["path"]] for name, df in (("train", self.train), ("val", self.val))}
-        total = len(self.val) + len(self.train) * (1 if windows else len(views))
+        total = len(self.val) * len(self.val_views()) + len(self.train) * (1 if windows else len(views))
         common = dict(input_size=self.input_size, preprocess=self.spec.preprocess,
                       batch_size=self.cfg.batch_size, progress=self.progress.advance)
         computed = self.share_features(digests, views, windows, cache, common)
         self.progress.start("extracting features", total, "img", desc="features")
-        val, val_ok, n = cached_features(self.backbone, self.val["path"].tolist(), digests["val"], 0, cache, **common)
+        (val, *_), val_ok, n = cached_views(self.backbone, self.val["path"].tolist(), digests["val"],
+                                            self.val_views(), cache, **common)
         computed += n
         train_views, train_ok = [], np.ones(len(self.train), bool)
         if windows:
@@ -186,6 +188,24 @@ class Trainer:
             train_feats = np.stack(train_views, axis=1)
         return train_feats[train_ok], val[val_ok]
 
+    def training_views(self) -> list[int | str]:
+        """The views of each training photo that the head trains on, view 0 (the clean centre crop) first.
+
+        With flip averaging (glr.retrieval.flip, the default embedding) the first augmented view
+        is the centre crop's mirror image: the evaluation and the index need it anyway, so
+        training on it costs no backbone pass of its own, and each photo is decoded once for all
+        of its views. The other `views - 1` are seeded random crops and flips.
+        """
+        if not self.cfg.augment:
+            return [0]
+        if EMBEDDING == "flip":
+            return [0, MIRROR_VIEW, *range(1, self.cfg.views)]
+        return list(range(0, self.cfg.views + 1))
+
+    def val_views(self) -> list[int | str]:
+        """The views computed for each validation photo: the centre crop, and its mirror image with flip averaging."""
+        return [0, MIRROR_VIEW] if EMBEDDING == "flip" else [0]
+
     def share_features(self, digests: dict, views: list[int], windows: bool, cache, common: dict) -> int:
         """In a cluster: fill the shared cache with this worker's shard of the photos, then wait for every shard.
 
@@ -201,9 +221,9 @@ class Trainer:
         mine = {name: [i for i, d in enumerate(digests[name]) if int(d[:8], 16) % size == index] for name in digests}
         paths = {name: df["path"].to_numpy()[mine[name]].tolist() for name, df in (("train", self.train), ("val", self.val))}
         own = {name: [digests[name][i] for i in mine[name]] for name in digests}
-        total = len(own["val"]) + len(own["train"]) * (1 if windows else len(views))
+        total = len(own["val"]) * len(self.val_views()) + len(own["train"]) * (1 if windows else len(views))
         self.progress.start(f"extracting features (shard {index + 1} of {size})", total, "img", desc="features")
-        computed = cached_features(self.backbone, paths["val"], own["val"], 0, cache, **common)[2]
+        computed = cached_views(self.backbone, paths["val"], own["val"], self.val_views(), cache, **common)[2]
         if windows:
             computed += cached_window_features(self.map_model, paths["train"], own["train"], cache,
                                                load_size=load_size(self.input_size), **common)[2]
