@@ -106,7 +106,8 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("--augment-space", choices=("features", "images"),
                      help="crops as --views augmented images, one backbone pass each (images, the default), or as "
                           "windows of the backbone's feature map, one pass per photo: faster, slightly less accurate (features)")
-    fit.add_argument("--views", type=int, help=f"augmented views per training image with --augment-space images (default {d.views})")
+    fit.add_argument("--views", type=int, help="augmented views per training image with --augment-space images: the "
+                     f"centre crop's mirror image, then random crops and flips (default {d.views})")
     fit.add_argument("--feature-engine", choices=ENGINES,
                      help="what computes the frozen backbone's features: int8 (the augmented views on a quantized "
                           "ONNX Runtime extractor: about 2.3x faster, 0.3-0.8 points less top-1 measured), onnx (fp32), "

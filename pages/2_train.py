@@ -170,7 +170,8 @@ dropout = c[0].slider("Dropout", 0.0, 0.9, DEFAULTS.dropout, 0.05, key="train_dr
 hidden = c[1].select_slider("Dense size", DENSE_SIZES, value=DEFAULTS.hidden, key="train_hidden",
                             persist_state="session")
 views = c[2].slider("Augmented views K", 1, 16, DEFAULTS.views, key="train_views", persist_state="session",
-                    help="Crops and flips per training image whose features are cached once.")
+                    help="Views per training image whose features are cached once: the centre crop's mirror "
+                         "image, then random crops and flips.")
 with c[3]:
     augment = st.toggle("Augmentation (crop and flip)", value=DEFAULTS.augment, key="train_augment",
                         persist_state="session")

@@ -94,6 +94,33 @@ def test_thumbnails_are_made_beside_phase_1_not_after_it(tmp_path, monkeypatch):
     assert len(photos) == 8 and all(thumbnails.cache_file(p, thumbnails.SIZE).is_file() for p in photos)
 
 
+def test_each_photo_is_decoded_once_for_its_views_and_the_mirror_the_index_needs(tmp_path, monkeypatch):
+    import numpy as np
+
+    from conftest import make_gldv2
+    from glr.backbones.feature_cache import MIRROR_VIEW
+    from glr.backbones.features import content_digest
+    from glr.data import pipeline
+    from glr.training.settings import resolve
+
+    data = make_gldv2(tmp_path / "data", {51: 4, 52: 4}, {51: "Big_Ben", 52: "Tower_Bridge"})  # photos never seen
+    decoded, real = [], pipeline._decode_or_blank
+    monkeypatch.setattr(pipeline, "_decode_or_blank", lambda path, size: decoded.append(path.decode()) or real(path, size))
+    run = new_run(tmp_path / "results", tiny_config(data, epochs=1, views=3))
+    train_run(run)
+    assert run.status()["state"] == "finished"
+    split = pd.read_csv(run.path / "split.csv")
+    photos = [str(p) for p in sorted((data / "train").rglob("*.jpg"))]
+    # Training: view 0, the mirror and 2 random views from one decode; validation: view 0 and the mirror.
+    # The evaluation and the index step then read every mirror from the cache: no photo is decoded again.
+    assert sorted(p for p in decoded if p in photos) == photos
+    n_train, n_val = (split["split"] == "train").sum(), (split["split"] == "val").sum()
+    assert n_train and n_val and run.status()["features_computed"] == n_train * 4 + n_val * 2
+    features = resolve(run.config()["train"]).feature_cache()
+    mirrors, found = features.load([content_digest(p) for p in photos], MIRROR_VIEW)
+    assert found.all() and not any(np.allclose(m, 0) for m in mirrors)
+
+
 def test_fine_tune_continues_epoch_numbers(tmp_path, tiny_data):
     run = new_run(tmp_path, tiny_config(tiny_data, epochs=2, fine_tune=True, fine_tune_epochs=1, fine_tune_layers=5))
     train_run(run)

@@ -54,7 +54,7 @@ class FeatureCache:
         self._made: set[Path] = set()  # folders known to exist
 
     def for_view(self, view: int | str) -> "FeatureCache":
-        """The cache that computes and keeps `view`: fp32 for everything but the augmented views 1..K."""
+        """The cache that computes and keeps `view`: fp32 for everything but the random views 1..K (not the mirror)."""
         if self.precision == "int8" and not (isinstance(view, int) and view > 0):
             return self.with_engine("onnx")  # always exported: the int8 extractor is made from it anyway
         return self
