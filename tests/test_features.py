@@ -252,7 +252,7 @@ def quadrant_model():
 
 
 def test_all_views_from_one_decode_equal_the_views_made_one_by_one(tmp_path):
-    from glr.backbones.feature_cache import FeatureCache, cached_features, cached_views
+    from glr.backbones.feature_cache import MIRROR_VIEW, FeatureCache, cached_features, cached_views
     from glr.backbones.features import content_digest
 
     paths = []
@@ -263,7 +263,7 @@ def test_all_views_from_one_decode_equal_the_views_made_one_by_one(tmp_path):
     paths.insert(1, str(tmp_path / "bad.jpg"))
     digests = [content_digest(p) for p in paths]
     model = quadrant_model()
-    views = [0, 1, 2, 3]
+    views = [0, MIRROR_VIEW, 1, 2]
     together = FeatureCache(tmp_path / "together", "tiny-16-test")
     done = []
     feats, ok, computed = cached_views(lambda: model, paths, digests, views, together, input_size=16,
@@ -277,6 +277,8 @@ def test_all_views_from_one_decode_equal_the_views_made_one_by_one(tmp_path):
         assert n == 1  # only the bad file, which is never cached
         np.testing.assert_array_equal(cached[ok], got[ok])
     assert not np.allclose(feats[1][ok], feats[2][ok])  # the views really differ
+    # The quadrant model sees the mirror image's quadrants swapped left to right.
+    np.testing.assert_allclose(feats[1][ok].reshape(-1, 2, 2, 3)[:, :, ::-1], feats[0][ok].reshape(-1, 2, 2, 3), atol=1e-5)
     _, _, computed = cached_views(lambda: (_ for _ in ()).throw(AssertionError("built")), paths[2:], digests[2:],
                                   views, together, input_size=16, preprocess=None)
     assert computed == 0  # all cached: the model is never built
