@@ -1,8 +1,10 @@
 """What flip averaging costs the index step, and what it changes in the head's top-1: a demo training, then rebuilds.
 
 A default training (frozen backbone, the feature cache as the machine has it) ends with the
-evaluation and the index, both flip-averaged now (glr.retrieval.flip): the mirror views of the
-validation, training and distractor photos are computed once and kept in the feature cache. Then
+evaluation and the index, both flip-averaged now (glr.retrieval.flip). The mirror views of the
+training and validation photos are computed with their other views, in the features stage (the
+mirror is a training view); those of the distractors in the evaluation. All are kept in the
+feature cache. Then
 the same run's index is rebuilt side by side, one view ("single", what runs did before) and
 flip-averaged again (its mirror views now cached): wall and CPU seconds of each. The run's
 evaluation records the head's top-1 on the single views beside the flip-averaged one.
@@ -58,8 +60,8 @@ def main(argv=None) -> dict:
         run = new_run(Path(tmp) / "results", config)
         _, train_wall, train_cpu = timed(train_run, run)
         trained = run.retrieval()
-        rows = {"training: evaluate (flip; mirror views computed)": stages["evaluate_run"],
-                "training: index (flip; mirror views computed)": stages["index_run"]}
+        rows = {"training: evaluate (flip; distractors' mirrors computed)": stages["evaluate_run"],
+                "training: index (flip; mirrors from the features stage)": stages["index_run"]}
         single, wall, cpu = timed(finish.rebuild_index, run, embedding="single")
         rows["rebuild: index, single view"] = (wall, cpu)
         flipped, wall, cpu = timed(finish.rebuild_index, run, embedding="flip")
@@ -75,11 +77,11 @@ def main(argv=None) -> dict:
     print(f"head top-1 on the validation photos: single view {head_single:.3f}, flip-averaged {head_flip:.3f}; "
           f"kNN top-1 {result['knn_top1']['single']:.3f} -> {result['knn_top1']['flip']:.3f}; distractors called unknown "
           f"{result['distractors_flagged']['single']:.3f} -> {result['distractors_flagged']['flip']:.3f}")
-    cold = rows["training: index (flip; mirror views computed)"][1]
+    cold = rows["training: index (flip; mirrors from the features stage)"][1]
     base = rows["rebuild: index, single view"][1]
     warm = rows["rebuild: index, flip (mirror views cached)"][1]
-    common.summary(f"flip index: {cold / base:.1f}x the single-view index's CPU with the mirror views to compute "
-                   f"({cold:.0f} vs {base:.0f} CPU-s), {warm / base:.2f}x once they are cached")
+    common.summary(f"flip index: {cold / base:.1f}x the single-view index's CPU in the training (its mirror views made "
+                   f"by the features stage; {cold:.0f} vs {base:.0f} CPU-s), {warm / base:.2f}x in a rebuild")
     return result
 
 
