@@ -33,6 +33,7 @@ def _seeds(digests: Sequence[str], view: int | str) -> np.ndarray:
         return np.tile(np.asarray(CENTRE_VIEW if view == 0 else CENTRE_MIRROR_VIEW, np.int64), (len(digests), 1))
     return view_seeds(digests, view)
 
+
 class FeatureCache:
     """Feature vectors on disk, one .npy per (image content, view), under one backbone key.
 
@@ -153,8 +154,9 @@ def cached_views(
 
     A photo missing any of its views is decoded once for all of them (the pipeline's
     several-views mode: view 0 is the centre crop, MIRROR_VIEW its mirror image, view v > 0
-    the seeded augmented view v, exactly as `cached_features` makes them), which saves the decode and resize of every
-    view but the first: most of the pipeline's cost on real photos (benchmarks/README.md).
+    the seeded augmented view v, exactly as `cached_features` makes them), which saves the
+    decode and resize of every view but the first: most of the pipeline's cost on real
+    photos (benchmarks/README.md).
     Only the missing vectors are stored. When the views are not all made on one engine (the
     int8 option keeps view 0 in fp32), each view goes through `cached_features` instead.
     """

@@ -103,7 +103,8 @@ def make_dataset(
     view. `view_seeds` of shape (N, V, 2) gives V views of each file, decoded once: N * V
     images, file by file (labels and ok-flags repeated). A view seed pair whose first value
     is negative gives the centre crop (CENTRE_VIEW) or its mirror image (CENTRE_MIRROR_VIEW).
-    `preprocess` is the backbone's own input transform, applied to float32 RGB in 0..255 (to whole batches: it must be element-wise).
+    `preprocess` is the backbone's own input transform, applied to float32 RGB in 0..255 (to
+    whole batches: it must be element-wise).
     `with_ok` adds a boolean per image that is False where the file could not be decoded.
     `crop=False` resizes each image straight to `input_size` and takes no crop at
     all (no augmentation either): the whole photo, for a spatial feature map whose windows
