@@ -129,6 +129,25 @@ def test_fine_tune_continues_epoch_numbers(tmp_path, tiny_data):
     assert history["phase"].tolist() == [1, 1, 2]
     assert run.status()["state"] == "finished"
     assert_run_parses(run)
+    assert_phase_2_moved_only_the_last_layers(run, last=5)
+
+
+def assert_phase_2_moved_only_the_last_layers(run, last):
+    """The saved model's backbone against the pretrained one: phase 2 changed the unfrozen layers' weights,
+    and neither the layers before them nor any BatchNormalization (its statistics included: inference mode)."""
+    import keras
+    import numpy as np
+
+    from glr.backbones.registry import build_backbone
+    from glr.training.model import load_model, split_classifier
+
+    tuned, _ = split_classifier(load_model(run.model_path))
+    pretrained = build_backbone("efficientnet_lite0", weights="imagenet", input_size=32)
+    changed = [i for i, (a, b) in enumerate(zip(tuned.layers, pretrained.layers))
+               if any(not np.array_equal(x, y) for x, y in zip(a.get_weights(), b.get_weights()))]
+    assert changed, "phase 2 left the backbone as it was"
+    assert min(changed) >= len(tuned.layers) - last, [tuned.layers[i].name for i in changed]
+    assert not [i for i in changed if isinstance(tuned.layers[i], keras.layers.BatchNormalization)]
 
 
 def slow_config(data):
