@@ -32,10 +32,11 @@ def safe_member_name(name: str) -> str | None:
     refused, so a name can never point outside wherever it might be written.
     """
     text = name.replace("\\", "/")
-    if not text or "\x00" in text or text.startswith("/") or (len(text) > 1 and text[1] == ":"):
+    if not text or "\x00" in text or text.startswith("/"):
         return None
     parts = [p for p in text.split("/") if p not in ("", ".")]
-    if not parts or any(p == ".." for p in parts):
+    # The drive letter is looked for once "." parts are gone: "./C:x" would become "C:x".
+    if not parts or any(p == ".." for p in parts) or (len(parts[0]) > 1 and parts[0][1] == ":"):
         return None
     return posixpath.join(*parts)
 
