@@ -203,13 +203,33 @@ def line(label: str, users: int, r: dict) -> str:
             f"{r['lost']} lost, {r['errors']} errors")
 
 
+@contextlib.contextmanager
+def serving(servers: dict) -> "contextlib.AbstractContextManager[dict]":
+    """`with serving({label: Server(...)}) as servers:` ... every server is stopped on the way out."""
+    try:
+        yield servers
+    finally:
+        for server in servers.values():
+            server.close()
+
+
+def add_app_arguments(p) -> None:
+    """The arguments every app benchmark takes: the results folder it serves and the photos it uploads."""
+    p.add_argument("--results", required=True, type=Path, help="a results folder (GLR_RESULTS) with a finished run")
+    p.add_argument("--photos", required=True, type=Path, help="a folder of photos to upload (searched recursively)")
+
+
+def photo_files(folder: Path) -> list[str]:
+    """The JPEG and PNG files under `folder`, sorted."""
+    return sorted(str(f) for f in folder.rglob("*") if f.suffix.lower() in (".jpg", ".jpeg", ".png"))
+
+
 async def bench(apps: dict[str, Path], results: Path, photos: list[str], users: list[int], per_user: int,
                 logs: Path, tiny: bool = False) -> dict:
     from playwright.async_api import async_playwright
 
-    servers = {label: Server(root, results, logs / f"{label}.log") for label, root in apps.items()}
     figures: dict[str, dict[int, dict]] = {label: {} for label in apps}
-    try:
+    with serving({label: Server(root, results, logs / f"{label}.log") for label, root in apps.items()}) as servers:
         async with async_playwright() as p:
             browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
             # The first visitor of a fresh server loads the model: timed apart, with a first upload
@@ -231,23 +251,19 @@ async def bench(apps: dict[str, Path], results: Path, photos: list[str], users: 
                     figures[label][n] = await round_of(browser, server, n, sets)
                     print(line(label, n, figures[label][n]) + f"  [load {os.getloadavg()[0]:.2f}]", flush=True)
             await browser.close()
-    finally:
-        for server in servers.values():
-            server.close()
     return figures
 
 
 def main(argv=None) -> None:
     p = common.parser(__doc__.splitlines()[0])
-    p.add_argument("--results", required=True, type=Path, help="a results folder (GLR_RESULTS) with a finished run")
-    p.add_argument("--photos", required=True, type=Path, help="a folder of photos to upload (searched recursively)")
+    add_app_arguments(p)
     p.add_argument("--users", default=None, help="comma-separated numbers of users (default 1,4,8; tiny 1,2)")
     p.add_argument("--per-user", type=int, default=None, help="photos each user drops (default 3; tiny 1)")
     p.add_argument("--before", metavar="REF", help="also run the app as it was at this git ref, side by side")
     args = p.parse_args(argv)
     users = [int(u) for u in (args.users or ("1,2" if args.tiny else "1,4,8")).split(",")]
     per_user = args.per_user or (1 if args.tiny else 3)
-    photos = sorted(str(f) for f in args.photos.rglob("*") if f.suffix.lower() in (".jpg", ".jpeg", ".png"))
+    photos = photo_files(args.photos)
     if not photos:
         raise SystemExit(f"{args.photos}: no photos")
     common.header(f"the app under load: {users} users, {per_user} photo(s) each")

@@ -57,17 +57,6 @@ def cosine_sets(size: int, preprocess, n: int) -> dict:
     return sets
 
 
-class CpuTimer:
-    """`with CpuTimer() as t: ...` then `t.seconds`: this process's CPU time (all its threads)."""
-
-    def __enter__(self):
-        self.start = time.process_time()
-        return self
-
-    def __exit__(self, *exc):
-        self.seconds = time.process_time() - self.start
-
-
 def cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Row-wise cosine similarity."""
     return (a * b).sum(1) / np.maximum(np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1), 1e-12)
@@ -164,7 +153,7 @@ def main(argv=None) -> dict:
             print("ONNX Runtime unavailable or the export failed: nothing to compare")
             return {}
         spec = get_backbone(DEFAULT_BACKBONE)
-        with common.Timer() as quantized, CpuTimer() as quantized_cpu:
+        with common.Timer() as quantized, common.Timer(time.process_time) as quantized_cpu:
             int8 = onnx_features.onnx_extractor(model, tf_forward, size, 1 << 30, "pooled", int8=True,
                                                 preprocess=spec.preprocess)
         x = np.random.default_rng(1).uniform(-1, 1, (8, size, size, 3)).astype(np.float32)

@@ -45,9 +45,9 @@ async def one_upload(browser, server: load.Server, photos: list[str]) -> dict:
 async def bench(apps: list[Path], results: Path, photos: list[str], rounds: int, logs: Path) -> dict:
     from playwright.async_api import async_playwright
 
+    figures: dict[str, list[dict]] = {str(app): [] for app in apps}
     servers = {str(app): load.Server(app, results, logs / f"{i}.log") for i, app in enumerate(apps)}
-    figures: dict[str, list[dict]] = {label: [] for label in servers}
-    try:
+    with load.serving(servers):
         async with async_playwright() as p:
             browser = await p.chromium.launch(executable_path=load.CHROMIUM, args=load.CHROMIUM_ARGS)
             for server in servers.values():  # the first visitor loads the model: not counted
@@ -57,21 +57,17 @@ async def bench(apps: list[Path], results: Path, photos: list[str], rounds: int,
                 for label, server in servers.items():
                     figures[label].append(await one_upload(browser, server, chosen))
             await browser.close()
-    finally:
-        for server in servers.values():
-            server.close()
     return figures
 
 
 def main(argv=None) -> None:
     p = common.parser(__doc__.splitlines()[0])
     p.add_argument("apps", nargs="+", type=Path, help="folders holding a version of the app (app.py, pages/, glr/)")
-    p.add_argument("--results", required=True, type=Path, help="a results folder (GLR_RESULTS) with a finished run")
-    p.add_argument("--photos", required=True, type=Path, help="a folder of photos to upload (searched recursively)")
+    load.add_app_arguments(p)
     p.add_argument("--rounds", type=int, default=6, help="uploads per app (default 6; tiny 1)")
     args = p.parse_args(argv)
     rounds = 1 if args.tiny else args.rounds
-    photos = sorted(str(f) for f in args.photos.rglob("*") if f.suffix.lower() in (".jpg", ".jpeg", ".png"))
+    photos = load.photo_files(args.photos)
     if len(photos) < (rounds + 1) * PER_UPLOAD:
         raise SystemExit(f"{args.photos}: {len(photos)} photos, {(rounds + 1) * PER_UPLOAD} needed")
     common.header(f"one browser's cost of a {PER_UPLOAD}-photo upload on Predict, {rounds} rounds per app")

@@ -6,6 +6,18 @@ from conftest import write_image
 from glr.backbones.features import extract_features, raw_pixel_features
 
 
+def photos(folder, n: int, size: int = 48, bad_at: int | None = None) -> list[str]:
+    """Paths of n small JPEGs in `folder` (seeds 0..n-1), with a file that is not an image inserted at `bad_at`."""
+    paths = []
+    for i in range(n):
+        write_image(folder / f"{i}.jpg", seed=i, size=size)
+        paths.append(str(folder / f"{i}.jpg"))
+    if bad_at is not None:
+        (folder / "bad.jpg").write_text("nope")
+        paths.insert(bad_at, str(folder / "bad.jpg"))
+    return paths
+
+
 def tiny_model():
     import keras
 
@@ -15,12 +27,7 @@ def tiny_model():
 
 
 def test_features_in_order_with_mask(tmp_path):
-    paths = []
-    for i in range(5):
-        paths.append(str(tmp_path / f"{i}.jpg"))
-        write_image(tmp_path / f"{i}.jpg", seed=i)
-    (tmp_path / "bad.jpg").write_text("nope")
-    paths.insert(2, str(tmp_path / "bad.jpg"))
+    paths = photos(tmp_path, 5, bad_at=2)
     done = []
     feats, ok = extract_features(tiny_model(), paths, input_size=16, preprocess=None, batch_size=4, progress=done.append)
     assert feats.shape == (6, 3) and ok.tolist() == [True, True, False, True, True, True]
@@ -33,9 +40,7 @@ def test_features_in_order_with_mask(tmp_path):
 
 
 def test_raw_pixels(tmp_path):
-    paths = [str(tmp_path / f"{i}.jpg") for i in range(3)]
-    for i, p in enumerate(paths):
-        write_image(tmp_path / f"{i}.jpg", seed=i)
+    paths = photos(tmp_path, 3)
     feats, ok = raw_pixel_features(paths, size=8)
     assert feats.shape == (3, 8 * 8 * 3) and ok.all()
     assert 0.0 <= feats.min() and feats.max() <= 1.0
@@ -45,10 +50,7 @@ def test_feature_cache_reuses_by_content(tmp_path):
     from glr.backbones.feature_cache import FeatureCache, cached_features
     from glr.backbones.features import content_digest
 
-    paths = []
-    for i in range(3):
-        write_image(tmp_path / f"{i}.jpg", seed=i)
-        paths.append(str(tmp_path / f"{i}.jpg"))
+    paths = photos(tmp_path, 3)
     copy = tmp_path / "copy.jpg"
     copy.write_bytes((tmp_path / "0.jpg").read_bytes())  # same content, other path
     cache = FeatureCache(tmp_path / "cache", "tiny-16-test")
@@ -94,12 +96,7 @@ def test_window_features_are_pooled_map_windows(tmp_path):
     from glr.backbones.features import WINDOW_FLIP, spatial_model, window_features, windows
     from glr.data.images import load_resized
 
-    paths = []
-    for i in range(3):
-        write_image(tmp_path / f"{i}.jpg", seed=i, size=30)
-        paths.append(str(tmp_path / f"{i}.jpg"))
-    (tmp_path / "bad.jpg").write_text("nope")
-    paths.append(str(tmp_path / "bad.jpg"))
+    paths = photos(tmp_path, 3, size=30, bad_at=3)
     map_model = spatial_model(map_then_pool())
     feats, ok = window_features(map_model, paths, load_size=16, input_size=12, preprocess=None, batch_size=2)
     n_windows = len(windows(4, 3))
@@ -146,10 +143,7 @@ def test_onnx_engine_matches_tensorflow_and_is_exported_once(tmp_path, monkeypat
 
     monkeypatch.setenv("GLR_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setattr(onnx_features, "_SESSIONS", {})
-    paths = []
-    for i in range(5):
-        write_image(tmp_path / f"{i}.jpg", seed=i, size=24)
-        paths.append(str(tmp_path / f"{i}.jpg"))
+    paths = photos(tmp_path, 5, size=24)
     model = conv_model()
     tf_feats, tf_ok = extract_features(model, paths, input_size=16, preprocess=None, batch_size=2, engine="tf")
     onnx_feats, onnx_ok = extract_features(model, paths, input_size=16, preprocess=None, batch_size=2, engine="onnx")
@@ -255,12 +249,7 @@ def test_all_views_from_one_decode_equal_the_views_made_one_by_one(tmp_path):
     from glr.backbones.feature_cache import MIRROR_VIEW, FeatureCache, cached_features, cached_views
     from glr.backbones.features import content_digest
 
-    paths = []
-    for i in range(5):
-        write_image(tmp_path / f"{i}.jpg", seed=i, size=40)
-        paths.append(str(tmp_path / f"{i}.jpg"))
-    (tmp_path / "bad.jpg").write_text("nope")
-    paths.insert(1, str(tmp_path / "bad.jpg"))
+    paths = photos(tmp_path, 5, size=40, bad_at=1)
     digests = [content_digest(p) for p in paths]
     model = quadrant_model()
     views = [0, MIRROR_VIEW, 1, 2]
