@@ -4,9 +4,10 @@ The study's way recomputes the frozen backbone on every image in every epoch, un
 random crop and flip, and evaluates the validation images through it after each epoch.
 glr's way (glr.training.trainer, the product as `python -m glr train` runs it, starting from an EMPTY
 feature cache so extraction is counted) runs the backbone a few times per photo and trains
-the head on cached features, in both of its augment spaces: "images" (the default: the
-clean view and 4 augmented crops, 5 passes per training photo) and "features" (windows of
-the feature map of the whole photo, 1 pass at 256 px). Both ways get the same data, split,
+the head on cached features, in both of its augment spaces: "features" (the default:
+windows of the feature maps of the centre crop and its mirror image, 2 passes per training
+photo) and "images" (the clean view, its mirror and 3 augmented crops, 5 passes per
+training photo). Both ways get the same data, split,
 backbone, head, optimiser, epochs and seed. glr keeps the best epoch by validation loss;
 for the study both its last epoch and its best epoch by validation loss are printed.
 glr's time includes everything `train` does: building the backbone, features, phase 1,
@@ -41,7 +42,7 @@ MAIN = dict(backbone="efficientnet_lite0", weights="imagenet", classes=100, per_
 DEEP = dict(backbone="resnet152", weights=None, classes=10, per_class=8)
 TINY = dict(backbone="efficientnet_lite0", weights="imagenet", classes=3, per_class=6)
 TINY_EPOCHS = 2
-SPACES = ["images", "features"]  # glr's two ways of taking crops (glr.training.config.TrainConfig.augment_space)
+SPACES = ["features", "images"]  # glr's two ways of taking crops (glr.training.config.TrainConfig.augment_space)
 
 
 def _default_space() -> str:

@@ -104,8 +104,8 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("--label-smoothing", type=float, help=f"cross-entropy label smoothing (default {d.label_smoothing})")
     fit.add_argument("--patience", type=int, help=f"early-stopping patience in epochs (default {d.patience})")
     fit.add_argument("--augment-space", choices=("features", "images"),
-                     help="crops as --views augmented images, one backbone pass each (images, the default), or as "
-                          "windows of the backbone's feature map, one pass per photo: faster, slightly less accurate (features)")
+                     help="crops as windows of the backbone's feature maps of the centre crop and its mirror image, two "
+                          "passes per photo (features, the default), or as --views augmented images, one pass each (images)")
     fit.add_argument("--views", type=int, help="augmented views per training image with --augment-space images: the "
                      f"centre crop's mirror image, then random crops and flips (default {d.views})")
     fit.add_argument("--feature-engine", choices=ENGINES,

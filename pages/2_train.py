@@ -169,9 +169,12 @@ c = st.columns(4)
 dropout = c[0].slider("Dropout", 0.0, 0.9, DEFAULTS.dropout, 0.05, key="train_dropout", persist_state="session")
 hidden = c[1].select_slider("Dense size", DENSE_SIZES, value=DEFAULTS.hidden, key="train_hidden",
                             persist_state="session")
-views = c[2].slider("Augmented views K", 1, 16, DEFAULTS.views, key="train_views", persist_state="session",
-                    help="Views per training image whose features are cached once: the centre crop's mirror "
-                         "image, then random crops and flips.")
+augment_space = c[2].selectbox(
+    "Crops taken from", AUGMENT_SPACES, index=AUGMENT_SPACES.index(DEFAULTS.augment_space), key="train_augment_space",
+    persist_state="session", format_func=lambda v: {"images": "images (K views)", "features": "the feature maps"}[v],
+    help="The feature maps (the default): windows of the maps of the centre crop and its mirror image, two backbone "
+         "passes per photo. Images: K augmented crops, one pass each, about twice as slow from an empty cache and "
+         "no more accurate as measured (benchmarks/README.md).")
 with c[3]:
     augment = st.toggle("Augmentation (crop and flip)", value=DEFAULTS.augment, key="train_augment",
                         persist_state="session")
@@ -201,11 +204,10 @@ with st.expander("More settings"):
     label_smoothing = c[3].slider("Label smoothing", 0.0, 0.5, DEFAULTS.label_smoothing, 0.05, key="train_smoothing",
                                   persist_state="session")
     c = st.columns(4)
-    augment_space = c[0].selectbox(
-        "Crops taken from", AUGMENT_SPACES, index=AUGMENT_SPACES.index(DEFAULTS.augment_space), key="train_augment_space",
-        persist_state="session", format_func=lambda v: {"images": "images (K views)", "features": "the feature map"}[v],
-        help="The feature map: one backbone pass per photo instead of K + 1, about 2x faster from an empty cache, "
-             "about half a point less accurate (benchmarks/README.md).")
+    views = c[0].slider("Augmented views K", 1, 16, DEFAULTS.views, key="train_views", persist_state="session",
+                        disabled=augment_space != "images",
+                        help="With crops taken from images: views per training image whose features are cached "
+                             "once, the centre crop's mirror image, then random crops and flips.")
     workers = c[1].radio("Workers", [1, 2], horizontal=True, key="train_workers", persist_state="session",
                          help="Local worker processes under tf.distribute, sharing the CPU: the cluster mode "
                               "in small (docs/scale-out.md). Not faster on one machine's cores.")

@@ -195,6 +195,10 @@ def test_train_form_renders(empty_results):
         at.select_slider(key=key)
     for key in ("train_dropout", "train_views"):
         at.slider(key=key)
+    # K views apply to crops taken from images only: the default takes them from the feature maps.
+    assert at.selectbox(key="train_augment_space").value == "features" and at.slider(key="train_views").disabled
+    at.selectbox(key="train_augment_space").set_value("images").run()
+    assert not at.slider(key="train_views").disabled
     assert {t.key for t in at.toggle} >= {"train_augment", "train_fine_tune"}
     assert not button(at, "Start training").disabled
     at.selectbox(key="train_backbone").set_value("resnet152").run()
@@ -258,7 +262,6 @@ def test_start_launches_a_tiny_training_that_the_page_follows(empty_results, mon
     at.number_input(key="train_batch").set_value(4)
     at.select_slider(key="train_hidden").set_value(32)
     at.select_slider(key="train_lr").set_value(1e-2)
-    at.slider(key="train_views").set_value(1)
     button(at, "Start training").click().run()
     assert_no_exception(at)
     assert not at.error

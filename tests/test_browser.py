@@ -269,19 +269,13 @@ def test_tiny_training_started_from_the_train_form_finishes(server, page, result
     before = set(list_runs(results)["run_id"])
     page.goto(f"{server}/{PAGES['Train']}")
     settle(page, "Start training", timeout=90)
-    # The tiny configuration of test_app_pages: 32 px, 3 epochs, 1 view, batch 4 (seconds on a CPU).
+    # The tiny configuration of test_app_pages: 32 px, 3 epochs, batch 4 (seconds on a CPU).
     # Each committed value reruns the script; wait for it before touching the next widget.
     for label, value in (("Image size (px)", "32"), ("Epochs (head)", "3")):
         field = page.get_by_label(label, exact=True)
         field.fill(value)
         field.press("Enter")
         settle(page)
-    views = page.get_by_role("slider", name="Augmented views K")
-    views.focus()
-    views.press("Home")
-    page.locator('[data-testid="stSlider"]', has_text="Augmented views K").get_by_test_id("stSliderThumbValue") \
-        .filter(has_text="1").wait_for()
-    settle(page)
     page.get_by_text("More settings").click()
     batch = page.get_by_label("Batch size", exact=True)
     batch.fill("4")
@@ -296,7 +290,8 @@ def test_tiny_training_started_from_the_train_form_finishes(server, page, result
     assert len(new) == 1, new
     run_id = new.pop()
     config = Run(results / RUNS_SUBDIR / run_id).config()["train"]
-    assert (config["input_size"], config["epochs"], config["views"], config["batch_size"]) == (32, 3, 1, 4), config
+    assert (config["input_size"], config["epochs"], config["augment_space"], config["batch_size"]) == \
+        (32, 3, "features", 4), config
     assert config["data"] == str(tiny_data)
     page.locator('[data-testid="stProgress"]').first.wait_for()
     screenshot(page, "train-live")

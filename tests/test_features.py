@@ -92,22 +92,50 @@ def test_windows_put_the_whole_map_first():
     assert len(boxes) == len(set(boxes)) == 1 + sum((8 - s + 1) ** 2 for s in range(7, 7 - WINDOW_SHRINK - 1, -1))
 
 
-def test_window_features_are_pooled_map_windows(tmp_path):
-    from glr.backbones.features import WINDOW_FLIP, spatial_model, window_features, windows
+def test_window_features_are_pooled_map_windows_of_the_centre_crop_and_its_mirror(tmp_path):
+    from glr.backbones.features import spatial_model, window_features, windows
     from glr.data.images import load_resized
 
     paths = photos(tmp_path, 3, size=30, bad_at=3)
     map_model = spatial_model(map_then_pool())
-    feats, ok = window_features(map_model, paths, load_size=16, input_size=12, preprocess=None, batch_size=2)
-    n_windows = len(windows(4, 3))
-    assert feats.shape == (4, n_windows * (2 if WINDOW_FLIP else 1), 3) and ok.tolist() == [True, True, True, False]
-    # View 0 pools the whole map: the mean colour of the whole photo at the load size.
-    np.testing.assert_allclose(feats[0, 0], load_resized(paths[0], 16).reshape(-1, 3).mean(0), atol=1e-3)
-    # A 3x3 window of the 4x4 map is the mean of a 12 px crop.
-    top_left = windows(4, 3).index((3, 0, 0))
-    np.testing.assert_allclose(feats[0, top_left], load_resized(paths[0], 16)[:12, :12].reshape(-1, 3).mean(0), atol=1e-3)
-    if WINDOW_FLIP:  # the mirror's whole-map mean is the photo's
-        np.testing.assert_allclose(feats[:3, n_windows], feats[:3, 0], atol=1e-3)
+    feats, ok = window_features(map_model, paths, input_size=16, preprocess=None, batch_size=4)
+    boxes = windows(4, 4)
+    w = len(boxes)
+    assert w == 1 + 4 + 9  # the whole 4x4 map, its 3x3 and its 2x2 windows
+    assert feats.shape == (4, 2 * w, 3) and ok.tolist() == [True, True, True, False]
+    crop = load_resized(paths[0], 18)[1:17, 1:17]  # the centre crop of the 18 px load size
+    # Window 0 pools the whole map: the centre crop's mean colour, as the pooled backbone gives it.
+    np.testing.assert_allclose(feats[0, 0], crop.reshape(-1, 3).mean(0), atol=1e-3)
+    np.testing.assert_allclose(feats[:3, 0], extract_features(map_then_pool(), paths[:3], input_size=16,
+                                                              preprocess=None)[0], atol=1e-3)
+    # A 3x3 window of the 4x4 map is the mean of a 12 px crop of the centre crop.
+    top_left, top_right = boxes.index((3, 0, 0)), boxes.index((3, 0, 1))
+    np.testing.assert_allclose(feats[0, top_left], crop[:12, :12].reshape(-1, 3).mean(0), atol=1e-3)
+    # Windows w.. are the mirror image's: its whole map pools as the photo's, its top left is the photo's top right.
+    np.testing.assert_allclose(feats[:3, w], feats[:3, 0], atol=1e-3)
+    np.testing.assert_allclose(feats[:3, w + top_left], feats[:3, top_right], atol=1e-3)
+    assert not np.allclose(feats[:3, top_left], feats[:3, top_right], atol=1e-2)
+
+
+def test_cached_window_features_store_the_centre_and_mirror_views(tmp_path):
+    from glr.backbones.feature_cache import MIRROR_VIEW, FeatureCache, cached_views, cached_window_features
+    from glr.backbones.features import content_digest, spatial_model
+
+    paths = photos(tmp_path, 3, size=30)
+    digests = [content_digest(p) for p in paths]
+    cache = FeatureCache(tmp_path / "cache", "map-16-test")
+    feats, ok, computed = cached_window_features(lambda: spatial_model(map_then_pool()), paths, digests, cache,
+                                                 input_size=16, preprocess=None)
+    assert computed == 6 and ok.all()  # two backbone inputs per photo: the centre crop and its mirror
+    again, _, computed = cached_window_features(lambda: 1 / 0, paths, digests, cache, input_size=16, preprocess=None)
+    assert computed == 0
+    np.testing.assert_array_equal(again, feats)
+    # The evaluation and the index ask for views 0 and MIRROR_VIEW: the whole maps, already there.
+    (centre, mirror), _, computed = cached_views(lambda: 1 / 0, paths, digests, [0, MIRROR_VIEW], cache,
+                                                 input_size=16, preprocess=None)
+    assert computed == 0
+    np.testing.assert_array_equal(centre, feats[:, 0])
+    np.testing.assert_array_equal(mirror, feats[:, feats.shape[1] // 2])
 
 
 def test_spatial_model_needs_global_pooling():

@@ -94,7 +94,9 @@ def test_thumbnails_are_made_beside_phase_1_not_after_it(tmp_path, monkeypatch):
     assert len(photos) == 8 and all(thumbnails.cache_file(p, thumbnails.SIZE).is_file() for p in photos)
 
 
-def test_each_photo_is_decoded_once_for_its_views_and_the_mirror_the_index_needs(tmp_path, monkeypatch):
+@pytest.mark.parametrize("space, inputs_per_train_photo", [("images", 4), ("features", 2)])
+def test_each_photo_is_decoded_once_for_its_views_and_the_mirror_the_index_needs(tmp_path, monkeypatch, space,
+                                                                                 inputs_per_train_photo):
     import numpy as np
 
     from conftest import make_gldv2
@@ -103,22 +105,25 @@ def test_each_photo_is_decoded_once_for_its_views_and_the_mirror_the_index_needs
     from glr.data import pipeline
     from glr.training.settings import resolve
 
-    data = make_gldv2(tmp_path / "data", {51: 4, 52: 4}, {51: "Big_Ben", 52: "Tower_Bridge"})  # photos never seen
+    first = 51 if space == "images" else 53  # photos never seen, by this test's other case either
+    data = make_gldv2(tmp_path / "data", {first: 4, first + 1: 4}, {first: "Big_Ben", first + 1: "Tower_Bridge"})
     decoded, real = [], pipeline._decode_or_blank
     monkeypatch.setattr(pipeline, "_decode_or_blank", lambda path, size: decoded.append(path.decode()) or real(path, size))
-    run = new_run(tmp_path / "results", tiny_config(data, epochs=1, views=3))
+    run = new_run(tmp_path / "results", tiny_config(data, epochs=1, views=3, augment_space=space))
     train_run(run)
     assert run.status()["state"] == "finished"
     split = pd.read_csv(run.path / "split.csv")
     photos = [str(p) for p in sorted((data / "train").rglob("*.jpg"))]
-    # Training: view 0, the mirror and 2 random views from one decode; validation: view 0 and the mirror.
-    # The evaluation and the index step then read every mirror from the cache: no photo is decoded again.
+    # Training, images: view 0, the mirror and 2 random views from one decode; features: the centre crop and
+    # its mirror, whose map windows are the views. Validation: view 0 and the mirror. The evaluation and the
+    # index step then read every centre view and mirror from the cache: no photo is decoded again.
     assert sorted(p for p in decoded if p in photos) == photos
     n_train, n_val = (split["split"] == "train").sum(), (split["split"] == "val").sum()
-    assert n_train and n_val and run.status()["features_computed"] == n_train * 4 + n_val * 2
+    assert n_train and n_val and run.status()["features_computed"] == n_train * inputs_per_train_photo + n_val * 2
     features = resolve(run.config()["train"]).feature_cache()
-    mirrors, found = features.load([content_digest(p) for p in photos], MIRROR_VIEW)
-    assert found.all() and not any(np.allclose(m, 0) for m in mirrors)
+    for view in (0, MIRROR_VIEW):
+        vectors, found = features.load([content_digest(p) for p in photos], view)
+        assert found.all() and not any(np.allclose(v, 0) for v in vectors)
 
 
 def test_fine_tune_continues_epoch_numbers(tmp_path, tiny_data):
@@ -239,15 +244,15 @@ def test_same_seed_same_fine_tune_from_a_warm_cache(tmp_path, tiny_data, finishe
     pd.testing.assert_frame_equal(*histories)
 
 
-def test_feature_space_views_one_pass_per_photo(tmp_path, tiny_data):
+def test_feature_space_views_are_cached_for_the_next_run(tmp_path, tiny_data):
+    # The exact count of backbone inputs (two per photo) is checked on fresh photos above; these may
+    # already be in the session's cache from another test's run.
     config = tiny_config(tiny_data, epochs=2, augment_space="features")
     run = new_run(tmp_path / "a", config)
     train_run(run)
     assert run.status()["state"] == "finished" and run.history()["epoch"].tolist() == [1, 2]
     data = run.config()["dataset"]
-    # One backbone pass per training photo (its views are map windows), not views + 1; the
-    # validation photos may already be cached by another test's run.
-    assert data["train"] <= run.status()["features_computed"] <= data["train"] + data["val"]
+    assert run.status()["features_computed"] <= 2 * (data["train"] + data["val"])
     again = new_run(tmp_path / "b", tiny_config(tiny_data, epochs=1, augment_space="features"))
     train_run(again)
     assert again.status()["features_computed"] == 0

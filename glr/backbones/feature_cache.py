@@ -18,7 +18,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from glr.atomic import write_with
-from glr.backbones.features import (DEFAULT_BATCH_SIZE, GEM_P, WINDOW_FLIP, WINDOW_SHRINK, extract_features,
+from glr.backbones.features import (DEFAULT_BATCH_SIZE, GEM_P, WINDOW_SHRINK, extract_features,
                                     pooled_features, precision, resolve_engine, view_seeds, window_features)
 
 # The feature cache's name for the mirror image of the centre crop (flip averaging, glr.retrieval.flip).
@@ -208,20 +208,29 @@ def cached_window_features(
     digests: Sequence[str],
     cache: FeatureCache | None,
     *,
-    load_size: int,
     input_size: int,
     preprocess: Callable | None,
     batch_size: int = DEFAULT_BATCH_SIZE,
     progress: Callable[[int], None] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, int]:
-    """`window_features` for every path, from the cache where possible: ((N, W, D), ok-mask, number computed)."""
+    """`window_features` for every path, from the cache where possible: ((N, 2W, D), ok-mask, number computed).
+
+    A photo whose windows are computed also gets its view 0 and MIRROR_VIEW stored (its
+    windows 0 and W: the whole maps), so the evaluation and the index find them without a
+    backbone pass. The number computed counts backbone inputs: two per photo.
+    """
     def compute(todo_paths, _digests, engine, on_engine):
-        return window_features(get_map_model(), todo_paths, load_size=load_size, input_size=input_size,
-                               preprocess=preprocess, batch_size=batch_size, progress=progress,
-                               engine=engine, on_engine=on_engine)
+        return window_features(get_map_model(), todo_paths, input_size=input_size, preprocess=preprocess,
+                               batch_size=batch_size, progress=progress, engine=engine, on_engine=on_engine)
+
+    def whole_maps(store: FeatureCache, digest: str, feats: np.ndarray) -> None:
+        store.save(digest, 0, feats[0])
+        store.save(digest, MIRROR_VIEW, feats[len(feats) // 2])
 
     # The window set is part of the key: another set must not read these vectors.
-    return _through_cache(compute, paths, digests, f"windows{load_size}-s{WINDOW_SHRINK}{'-flip' if WINDOW_FLIP else ''}", cache, progress)
+    feats, ok, computed = _through_cache(compute, paths, digests, f"windows-s{WINDOW_SHRINK}-mirror", cache, progress,
+                                         inputs=2, also=whole_maps)
+    return feats, ok, 2 * computed
 
 
 def cached_pooled_features(
@@ -246,8 +255,12 @@ def cached_pooled_features(
     return _through_cache(compute, paths, digests, f"pooled-gem{p:g}-flip", cache, None)
 
 
-def _through_cache(compute, paths, digests, view, cache, progress) -> tuple[np.ndarray, np.ndarray, int]:
+def _through_cache(compute, paths, digests, view, cache, progress, inputs: int = 1,
+                   also: Callable | None = None) -> tuple[np.ndarray, np.ndarray, int]:
     """Load what the cache has, `compute(paths, digests, engine, on_engine)` the rest and store it.
+
+    `inputs`: the backbone inputs per photo that `progress` counts. `also(store, digest,
+    vector)` stores more of a newly computed vector (other views it holds).
 
     The rest is computed on the cache's engine for that view (FeatureCache.for_view); if
     that fell back to another precision (int8 asked, fp32 made), the vectors are stored
@@ -257,7 +270,7 @@ def _through_cache(compute, paths, digests, view, cache, progress) -> tuple[np.n
     vectors, found = cache.load(digests, view) if cache else ([None] * len(paths), np.zeros(len(paths), bool))
     ok = found.copy()
     if progress and found.any():
-        progress(int(found.sum()))
+        progress(inputs * int(found.sum()))
     todo = np.flatnonzero(~found)
     if len(todo):
         used: list[str] = []
@@ -269,6 +282,8 @@ def _through_cache(compute, paths, digests, view, cache, progress) -> tuple[np.n
             vectors[i] = feats[j]
             if store and decoded[j] and digests[i]:
                 store.save(digests[i], view, feats[j])
+                if also:
+                    also(store, digests[i], feats[j])
     shape = next((v.shape for v in vectors if v is not None), (0,))
     out = np.stack([v if v is not None else np.zeros(shape, np.float32) for v in vectors]) if vectors \
         else np.zeros((0, *shape), np.float32)

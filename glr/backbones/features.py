@@ -11,11 +11,11 @@ and flips whose randomness is seeded by the image content and the view number, s
 of this photo" always means the same pixels.
 
 Augmenting in feature space (`augment_space="features"`) is cheaper still: the
-backbone runs once per photo on the whole photo at the load size (256 px for 224), which
-gives a spatial feature map (8x8 for a stride-32 network), and the views are the average
-pools of windows of that map. A 7x7 window of the 8x8 map stands for a 224 px crop of the
-256 px photo, the crop the study draws at random, and a 6x6 window for a smaller crop. One
-pass at 256 px costs 1.3 passes at 224 px, instead of the K + 1 passes of image views.
+backbone runs on the centre crop and on its mirror image, which flip averaging needs for
+the index anyway, and the views are the average pools of windows of their spatial feature
+maps (7x7 for a stride-32 network at 224 px): a 6x6 window stands for a 192 px crop of the
+centre crop, a 5x5 one for a 160 px crop, and the mirror's windows are the flips. Two
+passes per training photo give all its views, instead of the K + 1 passes of image views.
 """
 
 from __future__ import annotations
@@ -29,14 +29,11 @@ import numpy as np
 from glr.data.pipeline import DEFAULT_BATCH_SIZE, make_dataset
 
 CHUNK = 1 << 20
-# Windows down to this many cells smaller than the crop: for a stride-32 backbone at 224 px,
-# windows of 7, 6 and 5 cells of the 8x8 map, 30 views with view 0. Measured on the demo
-# data (head trained with 3 seeds), 7-and-6 windows scored 0.920, adding 5 scored 0.923,
-# four image views 0.924.
+# Windows down to this many cells smaller than the map: for a stride-32 backbone at 224 px,
+# the whole 7x7 map and its windows of 6 and 5 cells, 14 views per image (28 with the mirror).
+# Measured on the demo's 8x8 maps of the whole photo before (head trained with 3 seeds),
+# windows down to 6 cells scored 0.920, down to 5 cells 0.923.
 WINDOW_SHRINK = 2
-# A second pass on the mirrored photo (flips, which average pooling cannot make): measured,
-# it did not pay for doubling the cost (demo 0.925 vs 0.922, wonders7 0.941 vs 0.953).
-WINDOW_FLIP = False
 # The engine extraction runs on:
 # - "int8": ONNX Runtime on the statically quantized extractor (glr.backbones.quantize),
 #   made once per machine; 2.3-2.4x the images per CPU-second of fp32 here, features within
@@ -187,11 +184,10 @@ def spatial_model(backbone):
 
 
 def windows(map_side: int, crop_side: int) -> list[tuple[int, int, int]]:
-    """(side, row, col) of the feature-map windows that stand for crops, view 0 first.
+    """(side, row, col) of the feature-map windows that stand for crops, the whole map first.
 
-    View 0 is the whole map (the whole photo: the closest to the centre crop, and what the
-    similarity index embeds); then every window of `crop_side` cells (the study's random
-    crop) and of up to WINDOW_SHRINK cells fewer (smaller crops, for scale).
+    Then every window of `crop_side` cells smaller than the map and of up to WINDOW_SHRINK
+    cells fewer (smaller crops, for scale).
     """
     out = [(map_side, 0, 0)]
     for side in range(crop_side, crop_side - WINDOW_SHRINK - 1, -1):
@@ -204,7 +200,6 @@ def window_features(
     map_model,
     paths: Sequence[str],
     *,
-    load_size: int,
     input_size: int,
     preprocess: Callable | None,
     batch_size: int = DEFAULT_BATCH_SIZE,
@@ -212,32 +207,37 @@ def window_features(
     engine: str | None = None,
     on_engine: Callable[[str], None] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(N, W, D) pooled features of the map windows of each whole photo resized to `load_size`, and an ok-mask.
+    """(N, 2W, D) pooled map windows of each photo's centre crop, then of its mirror image's; and an ok-mask.
 
-    `map_model` must take `load_size` inputs. The windows are `windows(map side, crop
-    side)`, where the crop side is the map side scaled by input_size / load_size.
+    `map_model` is the backbone without its global pooling (`spatial_model`), at `input_size`.
+    The W windows are `windows(map side, map side)`: the whole map first, so windows 0 and W
+    are exactly the centre crop's and the mirror image's pooled features (the feature cache's
+    view 0 and MIRROR_VIEW). Both images come from one decode.
     """
     import tensorflow as tf
 
-    map_side = int(map_model.output.shape[1])
-    crop_side = max(1, int(round(map_side * input_size / load_size)))
-    boxes = windows(map_side, crop_side)
+    from glr.data.pipeline import CENTRE_MIRROR_VIEW, CENTRE_VIEW
 
-    def pooled(x):
-        fmap = map_model(x, training=False)
-        return [tf.reduce_mean(fmap[:, i:i + k, j:j + k, :], axis=(1, 2)) for k, i, j in boxes]
+    map_side = int(map_model.output.shape[1])
+    boxes = windows(map_side, map_side)
+
+    sides = sorted({k for k, _, _ in boxes}, reverse=True)
 
     @tf.function(reduce_retracing=True)
     def forward(x):
-        # The mirror image is a second pass: average pooling is blind to a flipped map.
-        mirrored = pooled(tf.reverse(x, axis=[2])) if WINDOW_FLIP else []
-        return tf.stack(pooled(x) + mirrored, axis=1)
+        fmap = map_model(x, training=False)
+        # One average pool per window side, stride 1: its outputs, row by row, are `boxes`' windows of that side
+        # (14 slices and means made the ONNX extractor 17% slower than the pooled one; three pools cost nothing).
+        pools = [tf.nn.avg_pool2d(fmap, k, 1, "VALID") for k in sides]
+        return tf.concat([tf.reshape(p, (-1, p.shape[1] * p.shape[2], p.shape[3])) for p in pools], axis=1)
 
-    tag = f"windows{boxes}{'-flip' if WINDOW_FLIP else ''}"
-    run = _engine(map_model, forward, load_size, len(paths), tag, engine, preprocess, on_engine)
-    ds = make_dataset(paths, input_size=load_size, preprocess=preprocess, shuffle=False,
-                      batch_size=batch_size, with_ok=True, crop=False)
-    return _run_batches(run, ds, (len(boxes), 0), progress)
+    run = _engine(map_model, forward, input_size, 2 * len(paths), f"windows-pools{boxes}", engine, preprocess, on_engine)
+    seeds = np.tile(np.asarray([CENTRE_VIEW, CENTRE_MIRROR_VIEW], np.int64), (len(paths), 1, 1))
+    ds = make_dataset(paths, input_size=input_size, preprocess=preprocess, shuffle=False,
+                      batch_size=batch_size, view_seeds=seeds, with_ok=True)
+    feats, ok = _run_batches(run, ds, (len(boxes), 0), progress)
+    # The pipeline gives each photo's two images one after the other: put their windows side by side.
+    return feats.reshape(len(paths), 2 * len(boxes), -1), ok.reshape(len(paths), 2).all(axis=1)
 
 
 GEM_P = 3.0  # the generalised-mean exponent: 1 is average pooling, large p tends to max pooling

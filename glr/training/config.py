@@ -31,11 +31,11 @@ class TrainConfig:
     weights: str | None = "imagenet"  # "imagenet", a local weights file, or None (random)
     input_size: int | None = None  # None: the backbone's native size
     augment: bool = True  # the study's random crop and horizontal flip
-    # Where the crops are taken: "images" = `views` augmented crops and flips, one backbone
-    # pass each; "features" = windows of the backbone's feature map of the whole photo, one
-    # pass per photo: about 2x faster to train from an empty cache, but measured here 0.3-0.5
-    # points less accurate on average (benchmarks/README.md), so not the default.
-    augment_space: str = "images"
+    # Where the crops are taken: "features" = windows of the backbone's feature maps of the centre crop
+    # and of its mirror image (the two views flip averaging embeds anyway): 28 views for two passes per
+    # photo, as accurate as image views on the demo and wonders7 (benchmarks/README.md, "Crops as
+    # windows of the centre crop's map"); "images" = `views` augmented crops, one backbone pass each.
+    augment_space: str = "features"
     # Augmented views per training image in the feature cache (K), with augment_space "images": the centre
     # crop's mirror image (flip averaging needs it anyway), then K - 1 random crops and flips.
     views: int = 4

@@ -4,10 +4,10 @@ Phase 1 trains the study's head on cached backbone features. The backbone is fro
 its output for a given image and augmented view never changes: the cache holds the views
 of every training image and the clean view of every validation image, and each epoch
 draws one view per image at random. An epoch then costs milliseconds, not a backbone pass
-over every image. By default (`augment_space="images"`) the views are K augmented crops
-and flips, one backbone pass each; with `augment_space="features"` they are windows of the
-backbone's feature map of the whole photo, one pass per training photo
-(glr.backbones.features.window_features): faster from an empty cache, slightly less accurate.
+over every image. By default (`augment_space="features"`) the views are windows of the
+backbone's feature maps of the centre crop and its mirror image: two passes per training
+photo, which flip averaging's index needs anyway (glr.backbones.features.window_features).
+With `augment_space="images"` they are K augmented crops and flips, one pass each.
 
 Phase 2 (optional, off by default on a CPU) fine-tunes the backbone's last layers end to
 end on live augmentation, with BatchNorm in inference mode and a low learning rate.
@@ -131,34 +131,26 @@ class Trainer:
         return self._backbone
 
     def map_model(self):
-        """The backbone's spatial feature map for whole photos at the load size (built on first use)."""
+        """The frozen backbone without its global pooling: the feature map whose windows are the crops."""
         if self._map_model is None:
             from glr.backbones.features import spatial_model
-            from glr.data.pipeline import load_size
 
-            self.run.update_status(message=f"building {self.spec.name} at {load_size(self.input_size)} px")
-            # The same weights as the backbone's (copying them is quicker than loading them again,
-            # and for random init it is the only way to get the same ones).
-            big = build_backbone(self.spec.name, weights=None, input_size=load_size(self.input_size))
-            big.set_weights(self.backbone().get_weights())
-            self._map_model = spatial_model(big)
+            self._map_model = spatial_model(self.backbone())
             if self._map_model is None:
                 raise GlrError(f"{self.spec.name} does not end in global average pooling, so its crops cannot "
                                "be taken in feature space; train with --augment-space images")
-            self.run.update_status(message=self.progress.phase)
         return self._map_model
 
     def features(self) -> tuple[np.ndarray, np.ndarray]:
         """(train features (N, K, D), val features (M, D)); images that fail to decode are dropped."""
         from glr.backbones.feature_cache import cached_window_features
-        from glr.data.pipeline import load_size
 
         started = time.monotonic()
         cache = self.settings.feature_cache()
         windows = self.cfg.augment and self.cfg.augment_space == "features"
         views = [] if windows else self.training_views()
         digests = {name: [content_digest(p) for p in df["path"]] for name, df in (("train", self.train), ("val", self.val))}
-        total = len(self.val) * len(self.val_views()) + len(self.train) * (1 if windows else len(views))
+        total = len(self.val) * len(self.val_views()) + len(self.train) * (2 if windows else len(views))
         common = dict(input_size=self.input_size, preprocess=self.spec.preprocess,
                       batch_size=self.cfg.batch_size, progress=self.progress.advance)
         computed = self.share_features(digests, views, windows, cache, common)
@@ -168,10 +160,9 @@ class Trainer:
         computed += n
         train_views, train_ok = [], np.ones(len(self.train), bool)
         if windows:
-            # One pass per photo; its views are windows of the feature map (view 0: the whole map).
+            # Two passes per photo (the centre crop and its mirror); its views are windows of their feature maps.
             train_feats, train_ok, n = cached_window_features(
-                self.map_model, self.train["path"].tolist(), digests["train"], cache,
-                load_size=load_size(self.input_size), **common)
+                self.map_model, self.train["path"].tolist(), digests["train"], cache, **common)
             computed += n
         if views:
             train_views, train_ok, n = cached_views(self.backbone, self.train["path"].tolist(), digests["train"], views,
@@ -213,7 +204,6 @@ class Trainer:
         worker takes the same photos. Returns the number of features this worker computed.
         """
         from glr.backbones.feature_cache import cached_window_features
-        from glr.data.pipeline import load_size
 
         if not self.distributed or cache is None:
             return 0
@@ -221,12 +211,11 @@ class Trainer:
         mine = {name: [i for i, d in enumerate(digests[name]) if int(d[:8], 16) % size == index] for name in digests}
         paths = {name: df["path"].to_numpy()[mine[name]].tolist() for name, df in (("train", self.train), ("val", self.val))}
         own = {name: [digests[name][i] for i in mine[name]] for name in digests}
-        total = len(own["val"]) * len(self.val_views()) + len(own["train"]) * (1 if windows else len(views))
+        total = len(own["val"]) * len(self.val_views()) + len(own["train"]) * (2 if windows else len(views))
         self.progress.start(f"extracting features (shard {index + 1} of {size})", total, "img", desc="features")
         computed = cached_views(self.backbone, paths["val"], own["val"], self.val_views(), cache, **common)[2]
         if windows:
-            computed += cached_window_features(self.map_model, paths["train"], own["train"], cache,
-                                               load_size=load_size(self.input_size), **common)[2]
+            computed += cached_window_features(self.map_model, paths["train"], own["train"], cache, **common)[2]
         if views:
             computed += cached_views(self.backbone, paths["train"], own["train"], views, cache, **common)[2]
         self.progress.close()
