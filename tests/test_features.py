@@ -134,8 +134,10 @@ def test_cached_window_features_store_the_centre_and_mirror_views(tmp_path):
     (centre, mirror), _, computed = cached_views(lambda: 1 / 0, paths, digests, [0, MIRROR_VIEW], cache,
                                                  input_size=16, preprocess=None)
     assert computed == 0
-    np.testing.assert_array_equal(centre, feats[:, 0])
-    np.testing.assert_array_equal(mirror, feats[:, feats.shape[1] // 2])
+    # The windows are kept in float16 (phase 1 holds 28 per photo), the two views in float32.
+    assert feats.dtype == np.float16 and centre.dtype == np.float32
+    np.testing.assert_allclose(centre, feats[:, 0], rtol=1e-3)
+    np.testing.assert_allclose(mirror, feats[:, feats.shape[1] // 2], rtol=1e-3)
 
 
 def test_spatial_model_needs_global_pooling():

@@ -86,8 +86,8 @@ class FeatureCache:
             vectors.append(vector)
         return vectors, np.array([v is not None for v in vectors], dtype=bool)
 
-    def save(self, digest: str, view: int | str, vector: np.ndarray) -> None:
-        """Store one vector atomically (a temp file renamed into place).
+    def save(self, digest: str, view: int | str, vector: np.ndarray, dtype=np.float32) -> None:
+        """Store one vector (or table) as `dtype`, atomically (a temp file renamed into place).
 
         Unlike a run's files these are not fsynced: a vector a crash damaged fails to load
         and is computed again, and the demo's 8,400 fsyncs took 117 s of a cold train's wall
@@ -95,7 +95,7 @@ class FeatureCache:
         `glr.atomic.write_with`, whose error names the file and the problem.
         """
         buf = io.BytesIO()
-        np.save(buf, np.asarray(vector, np.float32), allow_pickle=False)
+        np.save(buf, np.asarray(vector, dtype), allow_pickle=False)
         path = self._path(digest, view)
         tmp = path.with_name(f".{path.name}.{os.getpid()}-{threading.get_ident()}.tmp")
         try:
@@ -227,9 +227,10 @@ def cached_window_features(
         store.save(digest, 0, feats[0])
         store.save(digest, MIRROR_VIEW, feats[len(feats) // 2])
 
-    # The window set is part of the key: another set must not read these vectors.
-    feats, ok, computed = _through_cache(compute, paths, digests, f"windows-s{WINDOW_SHRINK}-mirror", cache, progress,
-                                         inputs=2, also=whole_maps)
+    # The window set and the precision are part of the key: another set must not read these vectors. float16
+    # halves what phase 1 holds (N x 28 x D; head_data casts each batch to float32) and what the cache writes.
+    feats, ok, computed = _through_cache(compute, paths, digests, f"windows-s{WINDOW_SHRINK}-mirror-f16", cache,
+                                         progress, inputs=2, also=whole_maps, dtype=np.float16)
     return feats, ok, 2 * computed
 
 
@@ -256,11 +257,12 @@ def cached_pooled_features(
 
 
 def _through_cache(compute, paths, digests, view, cache, progress, inputs: int = 1,
-                   also: Callable | None = None) -> tuple[np.ndarray, np.ndarray, int]:
+                   also: Callable | None = None, dtype=np.float32) -> tuple[np.ndarray, np.ndarray, int]:
     """Load what the cache has, `compute(paths, digests, engine, on_engine)` the rest and store it.
 
     `inputs`: the backbone inputs per photo that `progress` counts. `also(store, digest,
-    vector)` stores more of a newly computed vector (other views it holds).
+    vector)` stores more of a newly computed vector (other views it holds). The vectors are
+    stored and returned as `dtype`.
 
     The rest is computed on the cache's engine for that view (FeatureCache.for_view); if
     that fell back to another precision (int8 asked, fp32 made), the vectors are stored
@@ -281,10 +283,10 @@ def _through_cache(compute, paths, digests, view, cache, progress, inputs: int =
             ok[i] = bool(decoded[j])
             vectors[i] = feats[j]
             if store and decoded[j] and digests[i]:
-                store.save(digests[i], view, feats[j])
+                store.save(digests[i], view, feats[j], dtype)
                 if also:
                     also(store, digests[i], feats[j])
     shape = next((v.shape for v in vectors if v is not None), (0,))
-    out = np.stack([v if v is not None else np.zeros(shape, np.float32) for v in vectors]) if vectors \
-        else np.zeros((0, *shape), np.float32)
-    return out.astype(np.float32), ok, int(len(todo))
+    out = np.stack([v if v is not None else np.zeros(shape, dtype) for v in vectors]) if vectors \
+        else np.zeros((0, *shape), dtype)
+    return out.astype(dtype, copy=False), ok, int(len(todo))
