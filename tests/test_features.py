@@ -191,6 +191,36 @@ def test_onnx_engine_matches_tensorflow_and_is_exported_once(tmp_path, monkeypat
     assert onnx_features.model_key(other, 16) != onnx_features.model_key(model, 16)
 
 
+def test_onnx_window_extractor_matches_tensorflow_and_the_sliced_windows(tmp_path, monkeypatch):
+    import pytest
+
+    pytest.importorskip("onnxruntime")
+    pytest.importorskip("tf2onnx")
+    from glr.backbones import onnx_features
+    from glr.backbones.features import spatial_model, window_features, windows
+
+    monkeypatch.setenv("GLR_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(onnx_features, "_SESSIONS", {})
+    paths = photos(tmp_path, 3, size=24)
+    model = conv_model()
+    map_model = spatial_model(model)
+    tf_feats, _ = window_features(map_model, paths, input_size=16, preprocess=None, engine="tf")
+    onnx_feats, ok = window_features(map_model, paths, input_size=16, preprocess=None, engine="onnx")
+    assert list((tmp_path / "cache" / onnx_features.EXTRACTORS_SUBDIR).glob("*.onnx")) and ok.all()
+    np.testing.assert_allclose(onnx_feats, tf_feats, atol=1e-4)
+    # The extractor's stride-1 pools are the windows `windows` names, in its order, sliced out of the map.
+    from glr.data.pipeline import make_dataset
+
+    images = next(iter(make_dataset(paths, input_size=16, batch_size=8)))
+    fmap = map_model(images, training=False).numpy()
+    boxes = windows(fmap.shape[1], fmap.shape[1])
+    sliced = np.stack([fmap[:, i:i + k, j:j + k].mean(axis=(1, 2)) for k, i, j in boxes], axis=1)
+    np.testing.assert_allclose(onnx_feats[:, :len(boxes)], sliced, atol=1e-4)
+    # Window 0 is the pooled backbone's feature of the centre crop.
+    np.testing.assert_allclose(onnx_feats[:, 0], extract_features(model, paths, input_size=16, preprocess=None,
+                                                                  engine="tf")[0], atol=1e-4)
+
+
 def test_failed_export_falls_back_to_tensorflow(tmp_path, monkeypatch):
     import pytest
 
