@@ -109,8 +109,9 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("--views", type=int, help="augmented views per training image with --augment-space images: the "
                      f"centre crop's mirror image, then random crops and flips (default {d.views})")
     fit.add_argument("--feature-engine", choices=ENGINES,
-                     help="what computes the frozen backbone's features: int8 (the augmented views on a quantized "
-                          "ONNX Runtime extractor: about 2.3x faster, 0.3-0.8 points less top-1 measured), onnx (fp32), "
+                     help="what computes the frozen backbone's features: int8 (with --augment-space images, the augmented "
+                          "views on a quantized ONNX Runtime extractor: about 2.3x faster, 0.3-0.8 points less top-1 "
+                          "measured), onnx (fp32), "
                           "fp32 (ONNX Runtime when worth it, else TensorFlow), tf; default auto: fp32")
     fit.add_argument("--no-augment", action="store_true", help="no random crop and flip")
     fit.add_argument("--fine-tune", action="store_const", const=True, default="auto",

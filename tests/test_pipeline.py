@@ -79,16 +79,6 @@ def test_view_seeds_make_augmentation_reproducible(tmp_path):
     assert not np.array_equal(first[0], first[1]) or not np.array_equal(first[0], first[3])
 
 
-def test_no_crop_gives_the_whole_photo_resized(tmp_path):
-    from glr.data.images import load_resized
-
-    paths = files(tmp_path, 2)
-    for training in (False, True):  # no crop means no random crop either
-        images = next(iter(make_dataset(paths, input_size=20, crop=False, training=training, shuffle=False))).numpy()
-        assert images.shape == (2, 20, 20, 3)
-        np.testing.assert_array_equal(images[0], load_resized(paths[0], 20).astype(np.float32))
-
-
 def test_views_equal_tf_stateless_crop_and_flip(tmp_path):
     # The feature cache stores views by their seed pair: the batch-level numpy crop must cut
     # exactly what tf.image's stateless crop and flip cut from the same decoded square.

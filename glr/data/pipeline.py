@@ -1,4 +1,4 @@
-"""tf.data input pipelines: decode -> resize -> (augment | centre crop | whole photo) -> preprocess -> batch.
+"""tf.data input pipelines: decode -> resize -> (augment | centre crop) -> preprocess -> batch.
 
 Decoding goes through `glr.data.images` (Pillow) rather than `tf.io.decode_image`, so EXIF
 rotation, CMYK, 16-bit and palette images come out right, and the JPEG decoder can
@@ -92,7 +92,6 @@ def make_dataset(
     seed: int = 0,
     view_seeds: np.ndarray | None = None,
     with_ok: bool = False,
-    crop: bool = True,
 ):
     """Build a batched, prefetched `tf.data.Dataset` of (image[, label][, ok]) from files.
 
@@ -106,24 +105,19 @@ def make_dataset(
     `preprocess` is the backbone's own input transform, applied to float32 RGB in 0..255 (to
     whole batches: it must be element-wise).
     `with_ok` adds a boolean per image that is False where the file could not be decoded.
-    `crop=False` resizes each image straight to `input_size` and takes no crop at
-    all (no augmentation either): the whole photo, for a spatial feature map whose windows
-    are the crops (see `glr.backbones.features.window_features`).
     """
     import tensorflow as tf
 
-    big = load_size(input_size) if crop else input_size
+    big = load_size(input_size)
     paths = [str(p) for p in paths]
     n = len(paths)
     # Without view seeds every image gets a dummy pair; only the stateless branch reads it.
     seeds = np.zeros((n, 2), np.int64) if view_seeds is None else np.asarray(view_seeds, np.int64)
     per_file = seeds.shape[1] if seeds.ndim == 3 else 1
     seeds = seeds.reshape(n, per_file, 2) if per_file > 1 else seeds.reshape(n, 2)
-    if per_file > 1 and not crop:
-        raise ValueError("several views per file need crop=True: without a crop every view is the whole photo")
     columns = (paths, seeds) if labels is None else (paths, seeds, np.asarray(labels, dtype=np.int32))
     ds = tf.data.Dataset.from_tensor_slices(columns)
-    live_random = training and view_seeds is None and crop
+    live_random = training and view_seeds is None
     if live_random:
         # Live augmentation: a fresh seed pair per image, from a seeded stream that differs on
         # every pass over the data (each epoch gets new crops) yet repeats run after run.
@@ -132,12 +126,11 @@ def make_dataset(
     if shuffle if shuffle is not None else training:
         ds = ds.shuffle(n, seed=seed, reshuffle_each_iteration=True)
 
-    augment = crop and (view_seeds is not None or live_random)
-    side = input_size if crop else big
-    centre = tf.constant([(big - side) // 2, (big - side) // 2, 0], tf.int32)  # the centre crop, or the whole photo
+    augment = view_seeds is not None or live_random
+    centre = tf.constant([(big - input_size) // 2, (big - input_size) // 2, 0], tf.int32)
 
     def view_box(pair):
-        where = _view_box(pair, big, side)
+        where = _view_box(pair, big, input_size)
         if view_seeds is None:
             return where  # live random pairs may be negative: they are never CENTRE_VIEW
         # CENTRE_VIEW and CENTRE_MIRROR_VIEW among view seeds ask for the centre crop, as is or mirrored.
@@ -155,8 +148,8 @@ def make_dataset(
         return (path, where, *rest)
 
     def load(path, where, *rest):
-        images, ok = tf.numpy_function(_load_batch, [path, where, big, side], [tf.uint8, tf.bool], stateful=False)
-        images.set_shape((None, side, side, 3))
+        images, ok = tf.numpy_function(_load_batch, [path, where, big, input_size], [tf.uint8, tf.bool], stateful=False)
+        images.set_shape((None, input_size, input_size, 3))
         ok.set_shape((None,))
         images = tf.cast(images, tf.float32)
         if preprocess is not None:

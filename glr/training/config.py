@@ -53,7 +53,8 @@ class TrainConfig:
     fine_tune_learning_rate: float = 1e-4  # a tenth of phase 1's: the backbone is already good
     fine_tune_layers: int = 60  # how many of the backbone's last layers to unfreeze (Lite0: the last 3 stages)
     # What computes the frozen backbone's features (glr.backbones.features.ENGINES): "auto" is fp32
-    # ONNX Runtime (TensorFlow when it cannot be exported); "int8" quantizes the random views, about 2.3x
+    # ONNX Runtime (TensorFlow when it cannot be exported); "int8" quantizes the random views of
+    # augment_space "images" (the map windows, like views 0 and the mirror, stay fp32), about 2.3x
     # faster and 0.3-0.8 points less accurate as measured, so it is an option (features.AUTO_INT8).
     feature_engine: str = "auto"
 
