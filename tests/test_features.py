@@ -86,10 +86,11 @@ def map_then_pool():
 def test_windows_put_the_whole_map_first():
     from glr.backbones.features import WINDOW_SHRINK, windows
 
-    boxes = windows(8, 7)
-    assert boxes[0] == (8, 0, 0)
-    assert {(7, 0, 0), (7, 0, 1), (7, 1, 0), (7, 1, 1), (6, 2, 2)} <= set(boxes)
-    assert len(boxes) == len(set(boxes)) == 1 + sum((8 - s + 1) ** 2 for s in range(7, 7 - WINDOW_SHRINK - 1, -1))
+    boxes = windows(7)
+    assert boxes[0] == (7, 0, 0)
+    assert {(6, 0, 0), (6, 0, 1), (6, 1, 0), (6, 1, 1), (5, 2, 2)} <= set(boxes)
+    assert len(boxes) == len(set(boxes)) == 1 + sum((7 - s + 1) ** 2 for s in range(6, 6 - WINDOW_SHRINK, -1))
+    assert windows(1) == [(1, 0, 0)]  # a 1x1 map (a tiny input) has no smaller window
 
 
 def test_window_features_are_pooled_map_windows_of_the_centre_crop_and_its_mirror(tmp_path):
@@ -99,7 +100,7 @@ def test_window_features_are_pooled_map_windows_of_the_centre_crop_and_its_mirro
     paths = photos(tmp_path, 3, size=30, bad_at=3)
     map_model = spatial_model(map_then_pool())
     feats, ok = window_features(map_model, paths, input_size=16, preprocess=None, batch_size=4)
-    boxes = windows(4, 4)
+    boxes = windows(4)
     w = len(boxes)
     assert w == 1 + 4 + 9  # the whole 4x4 map, its 3x3 and its 2x2 windows
     assert feats.shape == (4, 2 * w, 3) and ok.tolist() == [True, True, True, False]
@@ -213,7 +214,7 @@ def test_onnx_window_extractor_matches_tensorflow_and_the_sliced_windows(tmp_pat
 
     images = next(iter(make_dataset(paths, input_size=16, batch_size=8)))
     fmap = map_model(images, training=False).numpy()
-    boxes = windows(fmap.shape[1], fmap.shape[1])
+    boxes = windows(fmap.shape[1])
     sliced = np.stack([fmap[:, i:i + k, j:j + k].mean(axis=(1, 2)) for k, i, j in boxes], axis=1)
     np.testing.assert_allclose(onnx_feats[:, :len(boxes)], sliced, atol=1e-4)
     # Window 0 is the pooled backbone's feature of the centre crop.

@@ -183,15 +183,15 @@ def spatial_model(backbone):
     return keras.Model(backbone.input, last.input, name=f"{backbone.name}_map")
 
 
-def windows(map_side: int, crop_side: int) -> list[tuple[int, int, int]]:
-    """(side, row, col) of the feature-map windows that stand for crops, the whole map first.
+def windows(map_side: int) -> list[tuple[int, int, int]]:
+    """(side, row, col) of the feature-map windows that stand for crops: the whole map first.
 
-    Then every window of `crop_side` cells smaller than the map and of up to WINDOW_SHRINK
-    cells fewer (smaller crops, for scale).
+    Then, row by row, every window of 1 to WINDOW_SHRINK cells fewer than the map (smaller
+    crops), larger windows first: the order of `window_features`' stride-1 pools.
     """
     out = [(map_side, 0, 0)]
-    for side in range(crop_side, crop_side - WINDOW_SHRINK - 1, -1):
-        if 1 <= side < map_side:
+    for side in range(map_side - 1, map_side - WINDOW_SHRINK - 1, -1):
+        if side >= 1:
             out += [(side, i, j) for i in range(map_side - side + 1) for j in range(map_side - side + 1)]
     return out
 
@@ -210,7 +210,7 @@ def window_features(
     """(N, 2W, D) pooled map windows of each photo's centre crop, then of its mirror image's; and an ok-mask.
 
     `map_model` is the backbone without its global pooling (`spatial_model`), at `input_size`.
-    The W windows are `windows(map side, map side)`: the whole map first, so windows 0 and W
+    The W windows are `windows(map side)`: the whole map first, so windows 0 and W
     are exactly the centre crop's and the mirror image's pooled features (the feature cache's
     view 0 and MIRROR_VIEW). Both images come from one decode.
     """
@@ -219,7 +219,7 @@ def window_features(
     from glr.data.pipeline import CENTRE_MIRROR_VIEW, CENTRE_VIEW
 
     map_side = int(map_model.output.shape[1])
-    boxes = windows(map_side, map_side)
+    boxes = windows(map_side)
 
     sides = sorted({k for k, _, _ in boxes}, reverse=True)
 
