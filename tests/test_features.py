@@ -1,6 +1,7 @@
 """glr.backbones.features: compiled forward pass over files, order kept, bad files masked; raw-pixel baseline."""
 
 import numpy as np
+import pytest
 
 from conftest import write_image
 from glr.backbones.features import extract_features, raw_pixel_features
@@ -165,20 +166,26 @@ def conv_model():
     return keras.Model(inputs, keras.layers.GlobalAveragePooling2D()(x), name="conv_model")
 
 
-def test_onnx_engine_matches_tensorflow_and_is_exported_once(tmp_path, monkeypatch):
-    import pytest
-
+@pytest.fixture
+def extractors(tmp_path, monkeypatch):
+    """The extractor folder of an empty private cache, with no ONNX Runtime session left open by another test."""
     pytest.importorskip("onnxruntime")
-    pytest.importorskip("tf2onnx")
-    from glr.backbones import onnx_backend, onnx_features
+    from glr.backbones import onnx_features
 
     monkeypatch.setenv("GLR_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setattr(onnx_features, "_SESSIONS", {})
+    return tmp_path / "cache" / onnx_features.EXTRACTORS_SUBDIR
+
+
+def test_onnx_engine_matches_tensorflow_and_is_exported_once(tmp_path, monkeypatch, extractors):
+    pytest.importorskip("tf2onnx")
+    from glr.backbones import onnx_backend, onnx_features
+
     paths = photos(tmp_path, 5, size=24)
     model = conv_model()
     tf_feats, tf_ok = extract_features(model, paths, input_size=16, preprocess=None, batch_size=2, engine="tf")
     onnx_feats, onnx_ok = extract_features(model, paths, input_size=16, preprocess=None, batch_size=2, engine="onnx")
-    assert list((tmp_path / "cache" / onnx_features.EXTRACTORS_SUBDIR).glob("*.onnx"))  # it really ran on ONNX
+    assert list(extractors.glob("*.onnx"))  # it really ran on ONNX
     np.testing.assert_allclose(onnx_feats, tf_feats, atol=1e-4)
     assert onnx_ok.tolist() == tf_ok.tolist() == [True] * 5
     # Exported once: another session (a new process, or a model with the same weights) reuses the file.
@@ -192,22 +199,16 @@ def test_onnx_engine_matches_tensorflow_and_is_exported_once(tmp_path, monkeypat
     assert onnx_features.model_key(other, 16) != onnx_features.model_key(model, 16)
 
 
-def test_onnx_window_extractor_matches_tensorflow_and_the_sliced_windows(tmp_path, monkeypatch):
-    import pytest
-
-    pytest.importorskip("onnxruntime")
+def test_onnx_window_extractor_matches_tensorflow_and_the_sliced_windows(tmp_path, extractors):
     pytest.importorskip("tf2onnx")
-    from glr.backbones import onnx_features
     from glr.backbones.features import spatial_model, window_features, windows
 
-    monkeypatch.setenv("GLR_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setattr(onnx_features, "_SESSIONS", {})
     paths = photos(tmp_path, 3, size=24)
     model = conv_model()
     map_model = spatial_model(model)
     tf_feats, _ = window_features(map_model, paths, input_size=16, preprocess=None, engine="tf")
     onnx_feats, ok = window_features(map_model, paths, input_size=16, preprocess=None, engine="onnx")
-    assert list((tmp_path / "cache" / onnx_features.EXTRACTORS_SUBDIR).glob("*.onnx")) and ok.all()
+    assert list(extractors.glob("*.onnx")) and ok.all()
     np.testing.assert_allclose(onnx_feats, tf_feats, atol=1e-4)
     # The extractor's stride-1 pools are the windows `windows` names, in its order, sliced out of the map.
     from glr.data.pipeline import make_dataset
@@ -222,14 +223,9 @@ def test_onnx_window_extractor_matches_tensorflow_and_the_sliced_windows(tmp_pat
                                                                   engine="tf")[0], atol=1e-4)
 
 
-def test_failed_export_falls_back_to_tensorflow(tmp_path, monkeypatch):
-    import pytest
+def test_failed_export_falls_back_to_tensorflow(tmp_path, monkeypatch, extractors):
+    from glr.backbones import onnx_backend
 
-    pytest.importorskip("onnxruntime")
-    from glr.backbones import onnx_backend, onnx_features
-
-    monkeypatch.setenv("GLR_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setattr(onnx_features, "_SESSIONS", {})  # no session open from another test
     write_image(tmp_path / "a.jpg", seed=1)
 
     def broken(*args, **kwargs):
