@@ -230,3 +230,9 @@ def run_child(args: list[str], env: dict | None = None) -> tuple[str, float]:
 def peak_rss_gb() -> float:
     """This process's peak resident set size so far, in GB (ru_maxrss is in KiB on Linux)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1e9
+
+
+def current_rss_gb() -> float:
+    """This process's resident set size now, in GB (from /proc/self/statm)."""
+    pages = int(Path("/proc/self/statm").read_text().split()[1])
+    return pages * os.sysconf("SC_PAGE_SIZE") / 1e9

@@ -35,3 +35,31 @@ def test_validation_batches_are_the_rows_in_order():
     x, y = zip(*[(x.numpy(), y.numpy()) for x, y in eval_dataset(feats[:, 0], labels, 16)])
     np.testing.assert_array_equal(np.concatenate(x), feats[:, 0].astype(np.float32))
     np.testing.assert_array_equal(np.concatenate(y), labels)
+
+
+def test_keep_rows_moves_the_kept_rows_to_the_front_in_place(monkeypatch):
+    from glr.training.head_data import keep_rows
+
+    feats, _ = table(n=9000)  # more rows than one move of 4,096
+    feats = feats.copy()
+    mask = np.ones(9000, bool)
+    mask[[0, 5, 4095, 4096, 8999]] = False
+    expected = feats[mask].copy()
+    kept = keep_rows(feats, mask)
+    np.testing.assert_array_equal(kept, expected)
+    assert np.shares_memory(kept, feats)  # the same table, not a copy of it
+    assert keep_rows(feats, np.ones(9000, bool)) is feats
+
+
+def test_the_window_choice_keeps_all_windows_within_budget_and_the_largest_first_beyond_it():
+    from glr.training.head_data import WindowChoice
+
+    photo = np.arange(28)[:, None] * np.ones((1, 5))  # window w holds w: 14 of the centre crop, 14 of the mirror
+    roomy = WindowChoice(100, budget=100 * 28 * 5 * 2)
+    np.testing.assert_array_equal(roomy(photo), photo)
+    assert (roomy.kept, roomy.total, roomy.table_bytes(28)) == (28, 28, 28_000)
+    tight = WindowChoice(100, budget=100 * 6 * 5 * 2)  # room for 6 per photo: 3 of each half
+    np.testing.assert_array_equal(tight(photo)[:, 0], [0, 1, 2, 14, 15, 16])
+    assert (tight.kept, tight.total) == (6, 28)
+    none = WindowChoice(100, budget=0)  # never less than the two whole maps
+    np.testing.assert_array_equal(none(photo)[:, 0], [0, 14])

@@ -253,6 +253,20 @@ def test_feature_space_views_are_cached_for_the_next_run(tmp_path, tiny_data):
     assert run.status()["state"] == "finished" and run.history()["epoch"].tolist() == [1, 2]
     data = run.config()["dataset"]
     assert run.status()["features_computed"] <= 2 * (data["train"] + data["val"])
+    assert run.status()["windows_kept"] == run.status()["windows_total"]  # a small dataset: all of them
     again = new_run(tmp_path / "b", tiny_config(tiny_data, epochs=1, augment_space="features"))
     train_run(again)
     assert again.status()["features_computed"] == 0
+
+
+def test_over_its_memory_budget_phase_1_holds_fewer_windows_and_says_so(tmp_path, tiny_data, monkeypatch, capsys):
+    from glr.training import head_data
+
+    monkeypatch.setattr(head_data, "machine_memory", lambda: 4 * 1024)  # a budget of 1 KB: the two whole maps
+    # 96 px: a 3x3 map, whose whole, 2x2 and 1x1 windows are 14 per image, 28 per photo.
+    run = new_run(tmp_path, tiny_config(tiny_data, epochs=1, input_size=96, augment_space="features"))
+    train_run(run, console=True)
+    status = run.status()
+    assert status["state"] == "finished", status.get("message")
+    assert (status["windows_kept"], status["windows_total"]) == (2, 28)
+    assert f"phase 1 holds 2 of the {status['windows_total']} map windows" in capsys.readouterr().err

@@ -23,6 +23,10 @@ from glr.backbones.features import (DEFAULT_BATCH_SIZE, GEM_P, WINDOW_SHRINK, ex
 
 # The feature cache's name for the mirror image of the centre crop (flip averaging, glr.retrieval.flip).
 MIRROR_VIEW = "view0-mirror"
+# Photos per round of load, compute and store. A round's vectors (2,048 photos x 28 windows x 1,280: 0.3 GB
+# in float32) are all that is held besides the returned table, so memory follows the table, not twice it
+# (every cached vector, then their stack), at any dataset size; the demo's 1,600 training photos are one round.
+CHUNK_PHOTOS = 2048
 
 
 def _seeds(digests: Sequence[str], view: int | str) -> np.ndarray:
@@ -144,11 +148,7 @@ def cached_views(
     digests: Sequence[str],
     views: Sequence[int | str],
     cache: FeatureCache | None,
-    *,
-    input_size: int,
-    preprocess: Callable | None,
-    batch_size: int = DEFAULT_BATCH_SIZE,
-    progress: Callable[[int], None] | None = None,
+    **options,
 ) -> tuple[list[np.ndarray], np.ndarray, int]:
     """Features of several views of every path ([one (N, D) array per view], ok-mask, number computed).
 
@@ -156,10 +156,41 @@ def cached_views(
     several-views mode: view 0 is the centre crop, MIRROR_VIEW its mirror image, view v > 0
     the seeded augmented view v, exactly as `cached_features` makes them), which saves the
     decode and resize of every view but the first: most of the pipeline's cost on real
-    photos (benchmarks/README.md).
-    Only the missing vectors are stored. When the views are not all made on one engine (the
-    int8 option keeps view 0 in fp32), each view goes through `cached_features` instead.
+    photos (benchmarks/README.md). Only the missing vectors are stored. The photos go
+    CHUNK_PHOTOS at a time, so what is held besides the result stays bounded.
+    `options`: input_size, preprocess, batch_size and progress, as for `cached_features`.
     """
+    paths, digests = list(paths), list(digests)
+    if len(paths) <= CHUNK_PHOTOS:
+        return _cached_views_chunk(get_model, paths, digests, views, cache, **options)
+    out: list[np.ndarray] | None = None
+    ok, computed = np.zeros(len(paths), bool), 0
+    for start in range(0, len(paths), CHUNK_PHOTOS):
+        part = slice(start, start + CHUNK_PHOTOS)
+        feats, ok[part], n = _cached_views_chunk(get_model, paths[part], digests[part], views, cache, **options)
+        computed += n
+        if out is None and feats[0].shape[-1]:  # a round of photos that all failed has no width to go by
+            out = [np.zeros((len(paths), *f.shape[1:]), f.dtype) for f in feats]
+        for table, f in zip(out or [], feats):
+            if f.shape[-1]:
+                table[part] = f
+    return out if out is not None else [np.zeros((len(paths), 0), np.float32) for _ in views], ok, computed
+
+
+def _cached_views_chunk(
+    get_model: Callable[[], object],
+    paths: Sequence[str],
+    digests: Sequence[str],
+    views: Sequence[int | str],
+    cache: FeatureCache | None,
+    *,
+    input_size: int,
+    preprocess: Callable | None,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    progress: Callable[[int], None] | None = None,
+) -> tuple[list[np.ndarray], np.ndarray, int]:
+    """`cached_views` for one round of photos. When the views are not all made on one engine (the
+    int8 option keeps view 0 in fp32), each view goes through `cached_features` instead."""
     views, paths, digests = list(views), list(paths), list(digests)
     common = dict(input_size=input_size, preprocess=preprocess, batch_size=batch_size, progress=progress)
     caches = [cache.for_view(v) if cache else None for v in views]
@@ -212,12 +243,14 @@ def cached_window_features(
     preprocess: Callable | None,
     batch_size: int = DEFAULT_BATCH_SIZE,
     progress: Callable[[int], None] | None = None,
+    keep: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, int]:
     """`window_features` for every path, from the cache where possible: ((N, 2W, D), ok-mask, number computed).
 
     A photo whose windows are computed also gets its view 0 and MIRROR_VIEW stored (its
     windows 0 and W: the whole maps), so the evaluation and the index find them without a
-    backbone pass. The number computed counts backbone inputs: two per photo.
+    backbone pass. The number computed counts backbone inputs: two per photo. `keep` maps a
+    photo's (2W, D) windows to the ones returned (glr.training.head_data.WindowChoice); the cache gets all 2W.
     """
     def compute(todo_paths, _digests, engine, on_engine):
         return window_features(get_map_model(), todo_paths, input_size=input_size, preprocess=preprocess,
@@ -230,7 +263,8 @@ def cached_window_features(
     # The window set and the precision are part of the key: another set must not read these vectors. float16
     # halves what phase 1 holds (N x 28 x D; head_data casts each batch to float32) and what the cache writes.
     feats, ok, computed = _through_cache(compute, paths, digests, f"windows-s{WINDOW_SHRINK}-mirror-f16", cache,
-                                         progress, inputs=2, also=whole_maps, dtype=np.float16)
+                                         progress, inputs=2, also=whole_maps, dtype=np.float16,
+                                         keep=keep)
     return feats, ok, 2 * computed
 
 
@@ -257,18 +291,39 @@ def cached_pooled_features(
 
 
 def _through_cache(compute, paths, digests, view, cache, progress, inputs: int = 1,
-                   also: Callable | None = None, dtype=np.float32) -> tuple[np.ndarray, np.ndarray, int]:
+                   also: Callable | None = None, dtype=np.float32,
+                   keep: Callable[[np.ndarray], np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray, int]:
     """Load what the cache has, `compute(paths, digests, engine, on_engine)` the rest and store it.
 
     `inputs`: the backbone inputs per photo that `progress` counts. `also(store, digest,
     vector)` stores more of a newly computed vector (other views it holds). The vectors are
-    stored and returned as `dtype`.
+    stored and returned as `dtype`; `keep(vector)` is the part of each one returned (all of
+    it by default), while the cache always gets the whole vector. The photos go
+    CHUNK_PHOTOS at a time, each round written into the returned table.
 
     The rest is computed on the cache's engine for that view (FeatureCache.for_view); if
     that fell back to another precision (int8 asked, fp32 made), the vectors are stored
     where fp32 ones belong.
     """
     cache = cache.for_view(view) if cache else None
+    paths, digests = list(paths), list(digests)
+    out: np.ndarray | None = None
+    ok, computed = np.zeros(len(paths), bool), 0
+    for start in range(0, len(paths), CHUNK_PHOTOS):
+        part = slice(start, start + CHUNK_PHOTOS)
+        vectors, ok[part], n = _round_through_cache(compute, paths[part], digests[part], view, cache, progress,
+                                                    inputs, also, dtype)
+        computed += n
+        for i, vector in enumerate(vectors, start):
+            vector = keep(vector) if keep else vector
+            if out is None:
+                out = np.zeros((len(paths), *vector.shape), dtype)
+            out[i] = vector
+    return (out if out is not None else np.zeros((len(paths), 0), dtype)), ok, computed
+
+
+def _round_through_cache(compute, paths, digests, view, cache, progress, inputs, also, dtype):
+    """`_through_cache` for one round of photos: (their vectors, ok-mask, number computed)."""
     vectors, found = cache.load(digests, view) if cache else ([None] * len(paths), np.zeros(len(paths), bool))
     ok = found.copy()
     if progress and found.any():
@@ -286,7 +341,4 @@ def _through_cache(compute, paths, digests, view, cache, progress, inputs: int =
                 store.save(digests[i], view, feats[j], dtype)
                 if also:
                     also(store, digests[i], feats[j])
-    shape = next((v.shape for v in vectors if v is not None), (0,))
-    out = np.stack([v if v is not None else np.zeros(shape, dtype) for v in vectors]) if vectors \
-        else np.zeros((0, *shape), dtype)
-    return out.astype(dtype, copy=False), ok, int(len(todo))
+    return vectors, ok, int(len(todo))

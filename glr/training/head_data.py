@@ -6,12 +6,70 @@ At GLDv2-clean size the training features are 1.26M photos x K views x 1280 numb
 hold only indices: each batch's rows are gathered from the NumPy array by
 `tf.numpy_function` (a 32-row gather costs microseconds) and cast to float32 there, so the
 table may be stored in float16. Labels stay class indices (int32); the training step makes
-the one-hot targets per batch (glr.training.loop).
+the one-hot targets per batch (glr.training.loop). `WindowChoice` decides how many of the default's
+map windows per photo the table holds, within a share of the machine's memory.
 """
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
+
+# The share of the machine's memory phase 1's training table may take. The default's 28 windows per photo
+# are 72 KB in float16: 115 MB for the demo, but 91 GB for GLDv2-clean's 1.26M training photos.
+TABLE_MEMORY_SHARE = 0.25
+
+
+def machine_memory() -> int:
+    """This machine's physical memory in bytes."""
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+
+class WindowChoice:
+    """Which of each photo's map windows phase 1 holds: all of them when the table fits its memory budget.
+
+    Called with one photo's (2W, D) windows (its centre crop's W, then its mirror's), it returns
+    the kept ones; the choice is made at the first call, from the window count and width. Over
+    budget it keeps the first k of each half, k as large as fits and at least 1: the whole
+    map first, then the larger windows, so the smallest crops go first. `kept` and `total`
+    say what was chosen.
+    """
+
+    def __init__(self, photos: int, itemsize: int = 2, budget: int | None = None):
+        self.photos, self.itemsize = photos, itemsize
+        self.budget = int(TABLE_MEMORY_SHARE * machine_memory()) if budget is None else budget
+        self.index: list[int] | None = None
+        self.kept = self.total = self.dim = 0
+
+    def table_bytes(self, windows: int) -> int:
+        """The training table's size with `windows` per photo (known after the first call)."""
+        return self.photos * windows * self.dim * self.itemsize
+
+    def __call__(self, vector: np.ndarray) -> np.ndarray:
+        if self.index is None:
+            self.total, self.dim = vector.shape
+            half = self.total // 2
+            fits = self.budget // max(1, self.table_bytes(2))
+            k = int(min(half, max(1, fits)))
+            self.index = list(range(k)) + list(range(half, half + k))
+            self.kept = len(self.index)
+        return vector if self.kept == self.total else vector[self.index]
+
+
+def keep_rows(table: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """The rows of `table` where `mask` is True, moved to its front in place: `table[:k]`, never a copy of the table.
+
+    Boolean indexing would copy the whole table, which at GLDv2 size is gigabytes more at the peak.
+    """
+    rows = np.flatnonzero(mask)
+    if len(rows) == len(table):
+        return table
+    step = 4096
+    for start in range(0, len(rows), step):
+        # Each kept row moves to a lower or equal index, so no row is overwritten before it has moved.
+        table[start:start + len(rows[start:start + step])] = table[rows[start:start + step]]
+    return table[:len(rows)]
 
 
 def _gather(table: np.ndarray, index, view=None):

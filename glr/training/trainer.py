@@ -32,6 +32,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import sys
 import time
 import traceback
 
@@ -47,6 +48,7 @@ from glr.retrieval.flip import EMBEDDING
 from glr.training.checkpoints import Checkpoints
 from glr.training.cluster import Cluster, cluster_from_env, drop_worker_run, make_strategy, worker_run
 from glr.training.config import TrainConfig
+from glr.training.head_data import TABLE_MEMORY_SHARE, WindowChoice, keep_rows
 from glr.training.launch import install_sigterm_handler, training_lock
 from glr.training.loop import barrier, train_epochs, weights_digest
 from glr.training.model import build_classifier, build_head, compile_model, load_model, save_model, split_classifier
@@ -161,9 +163,11 @@ class Trainer:
         train_views, train_ok = [], np.ones(len(self.train), bool)
         if windows:
             # Two passes per photo (the centre crop and its mirror); its views are windows of their feature maps.
+            choice = WindowChoice(len(self.train))
             train_feats, train_ok, n = cached_window_features(
-                self.map_model, self.train["path"].tolist(), digests["train"], cache, **common)
+                self.map_model, self.train["path"].tolist(), digests["train"], cache, keep=choice, **common)
             computed += n
+            self.report_windows(choice)
         if views:
             train_views, train_ok, n = cached_views(self.backbone, self.train["path"].tolist(), digests["train"], views,
                                                     cache, **common)
@@ -177,7 +181,20 @@ class Trainer:
         self.train, self.val = self.train[train_ok].reset_index(drop=True), self.val[val_ok].reset_index(drop=True)
         if not windows:
             train_feats = np.stack(train_views, axis=1)
-        return train_feats[train_ok], val[val_ok]
+        return keep_rows(train_feats, train_ok), keep_rows(val, val_ok)
+
+    def report_windows(self, choice: WindowChoice) -> None:
+        """Record how many map windows per photo phase 1 holds, and say why when it is not all of them."""
+        self.run.update_status(windows_kept=choice.kept, windows_total=choice.total)
+        if choice.kept < choice.total:
+            gb = 1e9
+            message = (f"phase 1 holds {choice.kept} of the {choice.total} map windows of each training photo "
+                       f"({choice.table_bytes(choice.kept) / gb:.1f} GB): all of them would take "
+                       f"{choice.table_bytes(choice.total) / gb:.1f} GB, over its budget of {choice.budget / gb:.1f} "
+                       f"GB ({TABLE_MEMORY_SHARE:.0%} of this machine's memory)")
+            self.run.update_status(message=message)
+            if self.console:
+                print(message, file=sys.stderr)
 
     def training_views(self) -> list[int | str]:
         """The views of each training photo that the head trains on, view 0 (the clean centre crop) first.
@@ -215,7 +232,8 @@ class Trainer:
         self.progress.start(f"extracting features (shard {index + 1} of {size})", total, "img", desc="features")
         computed = cached_views(self.backbone, paths["val"], own["val"], self.val_views(), cache, **common)[2]
         if windows:
-            computed += cached_window_features(self.map_model, paths["train"], own["train"], cache, **common)[2]
+            computed += cached_window_features(self.map_model, paths["train"], own["train"], cache,
+                                               keep=WindowChoice(len(own["train"])), **common)[2]
         if views:
             computed += cached_views(self.backbone, paths["train"], own["train"], views, cache, **common)[2]
         self.progress.close()

@@ -1,0 +1,117 @@
+"""Memory of the default's training table: reading cached map windows, before and after the rounds and the budget.
+
+The default training (`--augment-space features`) holds 28 map windows per training photo for phase 1
+(float16, 1280 numbers each: 72 KB per photo). This fills a temporary feature cache with synthetic
+windows for N photos, then reads them back through `glr.backbones.feature_cache.cached_window_features`,
+exactly as a warm `python -m glr train` does, in a child process per way, each reporting the peak RSS
+it added (ru_maxrss less the RSS before the read):
+
+- **one round** (what the code did before: every cached vector loaded, then stacked);
+- **rounds** of CHUNK_PHOTOS photos written into the table (the code now), all windows kept;
+- **rounds over budget**: a budget (glr.training.head_data.WindowChoice) that leaves room for the
+  two whole maps only, as phase 1 keeps when all windows would exceed a quarter of the machine's memory.
+
+It then says what that budget keeps at GLDv2-clean's size on this machine.
+
+    .venv/bin/python benchmarks/bench_window_table.py [--tiny] [--photos N]
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import common  # noqa: E402
+
+WINDOWS, DIM = 28, 1280
+GLDV2_CLEAN_TRAIN = 1_264_376  # 80% of GLDv2-clean's 1,580,470 photos
+VIEW = "windows-s2-mirror-f16"
+
+
+def fill_cache(root: Path, photos: int, dim: int) -> list[str]:
+    """A feature cache holding synthetic windows for `photos` photos; returns their digests."""
+    from glr.backbones.feature_cache import FeatureCache
+
+    cache = FeatureCache(root, "synthetic")
+    rng = np.random.default_rng(0)
+    digests = [f"{i:040x}" for i in range(photos)]
+    for digest in digests:
+        cache.save(digest, VIEW, rng.standard_normal((WINDOWS, dim), np.float32), np.float16)
+    return digests
+
+
+def child(root: str, photos: int, way: str) -> None:
+    """Read the cached windows one way; prints JSON (seconds, table GB), then the added peak RSS in GB."""
+    from glr.backbones import feature_cache
+    from glr.training.head_data import WindowChoice
+
+    digests = [f"{i:040x}" for i in range(photos)]
+    cache = feature_cache.FeatureCache(root, "synthetic")
+    keep = None
+    if way == "one round":
+        feature_cache.CHUNK_PHOTOS = photos
+    elif way == "rounds over budget":
+        keep = WindowChoice(photos, budget=0)
+    before = common.current_rss_gb()
+
+    def never():
+        raise AssertionError("everything is cached")
+
+    started = time.monotonic()
+    feats, ok, computed = feature_cache.cached_window_features(never, [""] * photos, digests, cache, input_size=224,
+                                                               preprocess=None, keep=keep)
+    assert ok.all() and computed == 0
+    print(json.dumps({"seconds": time.monotonic() - started, "table": feats.nbytes / 1e9}))
+    print(f"peak {common.peak_rss_gb() - before:.3f}")
+
+
+def main(argv=None) -> dict:
+    """Run the benchmark; returns its figures."""
+    p = common.parser(__doc__.splitlines()[0])
+    p.add_argument("--photos", type=int, default=20_000)
+    args = p.parse_args(argv)
+    from glr.backbones.feature_cache import CHUNK_PHOTOS
+    from glr.training.head_data import TABLE_MEMORY_SHARE, WindowChoice, machine_memory
+
+    common.header("the default's training table in memory")
+    photos, dim = (64, 32) if args.tiny else (args.photos, DIM)
+    out = {}
+    with tempfile.TemporaryDirectory(prefix="glr-bench-windows-") as tmp:
+        with common.Timer() as t:
+            fill_cache(Path(tmp), photos, dim)
+        print(f"{photos:,} photos x {WINDOWS} windows x {dim} (float16) cached in {t.seconds:.1f} s; "
+              f"rounds of {CHUNK_PHOTOS:,} photos")
+        print(f"{'way':22s} {'table GB':>9s} {'added peak GB':>14s} {'x table':>8s} {'seconds':>8s}")
+        for way in ("one round", "rounds", "rounds over budget"):
+            text, peak = common.run_child([__file__, "--child", tmp, str(photos), way])
+            figures = json.loads(text.splitlines()[-1])
+            out[way] = {**figures, "peak": peak}
+            ratio = peak / figures["table"] if figures["table"] else float("nan")
+            print(f"{way:22s} {figures['table']:9.3f} {peak:14.3f} {ratio:8.2f} {figures['seconds']:8.1f}")
+    full = WindowChoice(GLDV2_CLEAN_TRAIN)
+    full(np.zeros((WINDOWS, DIM), np.float16))
+    print(f"GLDv2-clean ({GLDV2_CLEAN_TRAIN:,} training photos) on this machine "
+          f"({machine_memory() / 1e9:.1f} GB, budget {TABLE_MEMORY_SHARE:.0%} = {full.budget / 1e9:.1f} GB): "
+          f"all {WINDOWS} windows {full.table_bytes(WINDOWS) / 1e9:.1f} GB; phase 1 holds {full.kept}, "
+          f"{full.table_bytes(full.kept) / 1e9:.1f} GB")
+    before, now = out["one round"], out["rounds"]
+    common.summary(f"window table: reading {photos:,} photos' cached windows peaks at "
+                   f"{before['peak'] / before['table']:.2f}x the table before, {now['peak'] / now['table']:.2f}x "
+                   f"now ({before['peak']:.2f} -> {now['peak']:.2f} GB); over budget, 2 windows per photo: "
+                   f"{out['rounds over budget']['peak']:.2f} GB; GLDv2-clean keeps {full.kept} of {WINDOWS} windows "
+                   f"({full.table_bytes(full.kept) / 1e9:.1f} GB instead of {full.table_bytes(WINDOWS) / 1e9:.0f})")
+    out["gldv2_kept"] = full.kept
+    return out
+
+
+if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "--child":
+        child(sys.argv[2], int(sys.argv[3]), sys.argv[4])
+    else:
+        main()

@@ -1,0 +1,63 @@
+"""glr.backbones.feature_cache: photos go through the cache in rounds, so memory follows the returned table alone."""
+
+import tracemalloc
+
+import numpy as np
+
+from glr.backbones import feature_cache
+from glr.backbones.feature_cache import FeatureCache, cached_views, cached_window_features
+from glr.training.head_data import WindowChoice
+from test_features import map_then_pool, photos
+
+
+def test_rounds_of_photos_give_what_one_round_gives(tmp_path, monkeypatch):
+    from glr.backbones.features import content_digest, spatial_model
+
+    paths = photos(tmp_path, 5, size=30, bad_at=2)
+    digests = [content_digest(p) for p in paths]
+    common = dict(input_size=16, preprocess=None)
+    model = spatial_model(map_then_pool())
+    whole, whole_ok, whole_n = cached_window_features(lambda: model, paths, digests, None, **common)
+    views, views_ok, _ = cached_views(lambda: map_then_pool(), paths, digests, [0, feature_cache.MIRROR_VIEW], None,
+                                      **common)
+    monkeypatch.setattr(feature_cache, "CHUNK_PHOTOS", 2)
+    cache = FeatureCache(tmp_path / "cache", "map-16-test")
+    for _ in range(2):  # computed in rounds, then read back from the cache in rounds
+        feats, ok, n = cached_window_features(lambda: model, paths, digests, cache, **common)
+        np.testing.assert_array_equal(feats, whole)
+        assert ok.tolist() == whole_ok.tolist() == [True, True, False, True, True, True]
+        got, got_ok, _ = cached_views(lambda: map_then_pool(), paths, digests, [0, feature_cache.MIRROR_VIEW], cache,
+                                      **common)
+        assert got_ok.tolist() == views_ok.tolist()
+        for a, b in zip(got, views):
+            np.testing.assert_allclose(a[got_ok], b[views_ok], atol=1e-5)
+    assert whole_n == 12 and n == 2  # the second time only the bad file, which is never cached, is tried again
+
+
+def test_memory_follows_the_kept_windows_not_the_dataset(tmp_path, monkeypatch):
+    n, windows, dim = 512, 28, 64
+    cache = FeatureCache(tmp_path / "cache", "synthetic")
+    view = "windows-s2-mirror-f16"
+    digests = [f"{i:040x}" for i in range(n)]
+    rows = np.arange(n, dtype=np.float16)[:, None, None] + np.zeros((windows, dim), np.float16)
+    for digest, row in zip(digests, rows):
+        cache.save(digest, view, row, np.float16)
+    monkeypatch.setattr(feature_cache, "CHUNK_PHOTOS", 16)
+    full = n * windows * dim * 2  # all windows of every photo, in float16
+    choice = WindowChoice(n, budget=full // 7)  # room for 4 of the 28 windows: 2 of each half
+
+    def never():
+        raise AssertionError("everything is cached: no backbone")
+
+    tracemalloc.start()
+    try:
+        feats, ok, computed = cached_window_features(never, [f"p{i}" for i in range(n)], digests, cache,
+                                                     input_size=16, preprocess=None, keep=choice)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert computed == 0 and ok.all() and feats.shape == (n, 4, dim) and (choice.kept, choice.total) == (4, 28)
+    # The whole maps and the first window of each half are kept, photo by photo in order.
+    np.testing.assert_array_equal(feats[:, :, 0], np.repeat(np.arange(n, dtype=np.float16)[:, None], 4, axis=1))
+    # The kept table (full / 7) and one round of 16 photos; the whole table read at once took over 2x full.
+    assert peak < full / 2, (peak, full)
