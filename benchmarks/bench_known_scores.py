@@ -1,0 +1,141 @@
+"""Known scores from the head's logits (energy, max logit) and from the neighbours, against glr's head+top.
+
+The out-of-distribution literature scores a photo by its classifier's logits rather than its
+softmax: the max logit, or the energy (log-sum-exp of the logits), and by its k-th nearest
+neighbour's similarity. For each seed this trains the open-set benchmark's split as
+`python -m glr openset` does (a seeded quarter of the classes left out; the default training with
+phase 1 only), embeds every photo as the default index does (average pooling, flip averaged), and
+re-scores the same run with each candidate. The unknown threshold is calibrated on the known
+validation photos alone (95% kept), and the z-scored sums standardise each part on those photos
+too: no candidate sees a left-out photo or a distractor before it is scored.
+
+    .venv/bin/python benchmarks/bench_known_scores.py [DATA] [--seeds 0 1 2] [--tiny]
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import bench_embeddings  # noqa: E402
+import common  # noqa: E402
+
+BASELINE = "head+top"
+
+
+def part_scores(head, emb: np.ndarray, index) -> dict:
+    """Per photo: the head's top probability, max logit and energy, and the similarities of its neighbours."""
+    import keras
+
+    from glr.retrieval.recognition import KNN_K
+
+    hidden = keras.Model(head.input, head.get_layer("classes").input)
+    weights, bias = head.get_layer("classes").get_weights()
+    logits = hidden.predict(emb, verbose=0) @ weights + bias
+    top = logits.max(1, keepdims=True)
+    exp = np.exp(logits - top)
+    sims, _ = index.search(emb, KNN_K)
+    return {"maxprob": 1 / exp.sum(1), "maxlogit": top[:, 0], "energy": np.log(exp.sum(1)) + top[:, 0],
+            "top": sims[:, 0], "kth5": sims[:, min(4, sims.shape[1] - 1)], "mean10": sims.mean(1)}
+
+
+def candidates(parts: dict) -> dict:
+    """Candidate known scores per group, from the parts; z-scores use the known validation photos' statistics."""
+    def z(name, group):
+        val = parts["val"][name]
+        return (parts[group][name] - val.mean()) / (val.std() or 1.0)
+
+    formulas = {
+        BASELINE: lambda g: (parts[g]["maxprob"] + parts[g]["top"]) / 2,
+        **{name: (lambda g, name=name: parts[g][name]) for name in ("maxprob", "maxlogit", "energy", "top", "kth5", "mean10")},
+        "z(maxprob)+z(top)": lambda g: z("maxprob", g) + z("top", g),
+        "z(maxlogit)+z(top)": lambda g: z("maxlogit", g) + z("top", g),
+        "z(energy)+z(top)": lambda g: z("energy", g) + z("top", g),
+    }
+    return {name: {g: f(g) for g in parts} for name, f in formulas.items()}
+
+
+def run_dataset(data: Path, seeds, config, say=print) -> pd.DataFrame:
+    """Every candidate's open-set figures per seed on `data`."""
+    from glr.backbones.features import spatial_model
+    from glr.backbones.registry import build_backbone
+    from glr.data import datasets
+    from glr.demo.distractors import distractor_set
+    from glr.evaluation.openset import _hold_out_trainer, choose_held_out, default_hold_out
+    from glr.retrieval.embeddings import view_embeddings
+    from glr.retrieval.index import EmbeddingIndex
+    from glr.retrieval.recognition import calibrate, roc_auc
+    from glr.training.launch import new_run
+    from glr.training.model import load_model, split_classifier
+    from glr.training.settings import resolve
+
+    catalog = datasets.load_catalog(data)
+    split = datasets.curate(catalog, top_n=config.top_n, min_images=config.min_images,
+                            val_fraction=config.val_fraction, seed=config.seed)
+    settings = resolve(config)
+    distractors = distractor_set().assign(id="", landmark_id=-1)
+    paths = pd.concat([split.train, split.val])["path"].tolist() + distractors["path"].tolist()
+    pooled = bench_embeddings.pooled_table(
+        lambda: spatial_model(build_backbone(settings.spec.name, weights=config.weights, input_size=settings.input_size)),
+        paths, settings.feature_cache(), settings)
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="glr-bench-known-") as tmp:
+        for seed in seeds:
+            held_out = choose_held_out(split.labels["landmark_id"], default_hold_out(split.num_classes), seed)
+            run = new_run(Path(tmp), config)
+            trainer = _hold_out_trainer(held_out)(run, config)
+            with common.Timer() as t:
+                trainer.train()
+            say(f"seed {seed}: left out {held_out}, trained in {t.seconds:.0f} s")
+            _, head = split_classifier(load_model(run.model_path))
+            groups = {"train": trainer.train, "val": trainer.val, "held": trainer.held, "distractors": distractors}
+            tables = {g: t[t["path"].isin(pooled)].reset_index(drop=True) for g, t in groups.items()}
+            emb = {g: view_embeddings(np.stack([pooled[p] for p in t["path"]]), "avg", True) for g, t in tables.items()}
+            index = EmbeddingIndex(emb["train"], tables["train"].assign(name="")[["id", "landmark_id", "name", "path"]])
+            parts = {g: part_scores(head, emb[g], index) for g in ("val", "held", "distractors")}
+            for name, scores in candidates(parts).items():
+                cal = calibrate(scores["val"])
+                rows.append({"seed": seed, "score": name, "known_kept": 1 - cal.is_unknown(scores["val"]).mean(),
+                             "held_out_unknown": cal.is_unknown(scores["held"]).mean(),
+                             "distractors_unknown": cal.is_unknown(scores["distractors"]).mean(),
+                             "auroc": roc_auc(scores["val"], scores["held"])})
+    return pd.DataFrame(rows)
+
+
+def main(argv=None) -> dict:
+    """Run the benchmark; returns the means over seeds per candidate."""
+    p = common.parser(__doc__.splitlines()[0])
+    p.add_argument("data", nargs="?", help="a GLDv2 folder (default: the embedded demo)")
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    args = p.parse_args(argv)
+    from glr.training.config import TrainConfig
+
+    common.header("known scores from logits and neighbours")
+    start = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="glr-bench-known-data-") as tmp:
+        if args.tiny:
+            data, seeds, values = common.tiny_dataset(Path(tmp) / "tiny", classes=4, per_class=6), [0], bench_embeddings.TINY_TRAIN
+        else:
+            data, seeds, values = Path(args.data) if args.data else common.demo_root(), args.seeds, {}
+        config = TrainConfig.from_dict({"data": str(data), "fine_tune": False, **values})
+        table = run_dataset(data, seeds, config)
+    means = table.groupby("score", sort=False)[["known_kept", "held_out_unknown", "distractors_unknown", "auroc"]].mean()
+    per_seed = table.pivot(index="score", columns="seed", values="held_out_unknown").loc[means.index]
+    print(f"data: {'tiny' if args.tiny else data}; seeds {' '.join(map(str, seeds))}; means over seeds; "
+          f"{time.perf_counter() - start:.0f} s in all")
+    print(means.join(per_seed.add_prefix("held, seed ")).to_string(float_format=lambda v: f"{v:.3f}"))
+    base, best = means.loc[BASELINE], means["held_out_unknown"].idxmax()
+    common.summary(f"left-out called unknown: {BASELINE} {base['held_out_unknown']:.3f} (distractors "
+                   f"{base['distractors_unknown']:.3f}), best {best} {means.loc[best, 'held_out_unknown']:.3f} "
+                   f"(distractors {means.loc[best, 'distractors_unknown']:.3f})")
+    return means.to_dict("index")
+
+
+if __name__ == "__main__":
+    main()
