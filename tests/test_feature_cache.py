@@ -61,3 +61,20 @@ def test_memory_follows_the_kept_windows_not_the_dataset(tmp_path, monkeypatch):
     np.testing.assert_array_equal(feats[:, :, 0], np.repeat(np.arange(n, dtype=np.float16)[:, None], 4, axis=1))
     # The kept table (full / 7) and one round of 16 photos; the whole table read at once took over 2x full.
     assert peak < full / 2, (peak, full)
+
+
+def test_the_view_table_is_the_views_side_by_side_in_the_asked_dtype(tmp_path, monkeypatch):
+    from glr.backbones.feature_cache import cached_view_table
+    from glr.backbones.features import content_digest
+
+    paths = photos(tmp_path, 5, size=30)
+    digests = [content_digest(p) for p in paths]
+    views = [0, feature_cache.MIRROR_VIEW]
+    apart, ok, _ = cached_views(lambda: map_then_pool(), paths, digests, views, None, input_size=16, preprocess=None)
+    monkeypatch.setattr(feature_cache, "CHUNK_PHOTOS", 2)
+    table, table_ok, computed = cached_view_table(lambda: map_then_pool(), paths, digests, views, None,
+                                                  dtype=np.float16, input_size=16, preprocess=None)
+    assert table.dtype == np.float16 and table.shape == (5, 2, apart[0].shape[1]) and computed == 10
+    assert table_ok.tolist() == ok.tolist()
+    for v in range(2):
+        np.testing.assert_allclose(table[:, v], apart[v], rtol=1e-3, atol=1e-2)

@@ -259,14 +259,21 @@ def test_feature_space_views_are_cached_for_the_next_run(tmp_path, tiny_data):
     assert again.status()["features_computed"] == 0
 
 
-def test_over_its_memory_budget_phase_1_holds_fewer_windows_and_says_so(tmp_path, tiny_data, monkeypatch, capsys):
+@pytest.mark.parametrize("memory, kept, total, said", [
+    # 3 classes x 6 photos leave 12-15 training photos: 640 KB of memory, a budget of 160 KB, fits 2 of each half.
+    (640_000, 4, 28, "phase 1 holds 4 of the 28 map windows"),
+    # 4 KB: not even the two whole maps fit; they are all it takes, asked of the cache as views 0 and mirror.
+    (4 * 1024, 2, None, "phase 1 holds the two whole maps of each training photo"),
+])
+def test_over_its_memory_budget_phase_1_holds_fewer_windows_and_says_so(tmp_path, tiny_data, monkeypatch, capsys,
+                                                                         memory, kept, total, said):
     from glr.training import head_data
 
-    monkeypatch.setattr(head_data, "machine_memory", lambda: 4 * 1024)  # a budget of 1 KB: the two whole maps
+    monkeypatch.setattr(head_data, "machine_memory", lambda: memory)
     # 96 px: a 3x3 map, whose whole, 2x2 and 1x1 windows are 14 per image, 28 per photo.
     run = new_run(tmp_path, tiny_config(tiny_data, epochs=1, input_size=96, augment_space="features"))
     train_run(run, console=True)
     status = run.status()
     assert status["state"] == "finished", status.get("message")
-    assert (status["windows_kept"], status["windows_total"]) == (2, 28)
-    assert f"phase 1 holds 2 of the {status['windows_total']} map windows" in capsys.readouterr().err
+    assert (status["windows_kept"], status["windows_total"]) == (kept, total)
+    assert said in capsys.readouterr().err

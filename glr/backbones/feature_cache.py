@@ -156,25 +156,40 @@ def cached_views(
     several-views mode: view 0 is the centre crop, MIRROR_VIEW its mirror image, view v > 0
     the seeded augmented view v, exactly as `cached_features` makes them), which saves the
     decode and resize of every view but the first: most of the pipeline's cost on real
-    photos (benchmarks/README.md). Only the missing vectors are stored. The photos go
-    CHUNK_PHOTOS at a time, so what is held besides the result stays bounded.
+    photos (benchmarks/README.md). Only the missing vectors are stored.
     `options`: input_size, preprocess, batch_size and progress, as for `cached_features`.
     """
+    table, ok, computed = cached_view_table(get_model, paths, digests, views, cache, **options)
+    return [np.ascontiguousarray(table[:, v]) for v in range(len(views))], ok, computed
+
+
+def cached_view_table(
+    get_model: Callable[[], object],
+    paths: Sequence[str],
+    digests: Sequence[str],
+    views: Sequence[int | str],
+    cache: FeatureCache | None,
+    dtype=np.float32,
+    **options,
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """`cached_views` as one (N, V, D) table of `dtype`: what phase 1 trains on, with no stacking copy.
+
+    The photos go CHUNK_PHOTOS at a time, each round written into the table, so what is held
+    besides it stays bounded at any dataset size.
+    """
     paths, digests = list(paths), list(digests)
-    if len(paths) <= CHUNK_PHOTOS:
-        return _cached_views_chunk(get_model, paths, digests, views, cache, **options)
-    out: list[np.ndarray] | None = None
+    table: np.ndarray | None = None
     ok, computed = np.zeros(len(paths), bool), 0
     for start in range(0, len(paths), CHUNK_PHOTOS):
         part = slice(start, start + CHUNK_PHOTOS)
         feats, ok[part], n = _cached_views_chunk(get_model, paths[part], digests[part], views, cache, **options)
         computed += n
-        if out is None and feats[0].shape[-1]:  # a round of photos that all failed has no width to go by
-            out = [np.zeros((len(paths), *f.shape[1:]), f.dtype) for f in feats]
-        for table, f in zip(out or [], feats):
+        if table is None and feats[0].shape[-1]:  # a round of photos that all failed has no width to go by
+            table = np.zeros((len(paths), len(views), feats[0].shape[-1]), dtype)
+        for v, f in enumerate(feats):
             if f.shape[-1]:
-                table[part] = f
-    return out if out is not None else [np.zeros((len(paths), 0), np.float32) for _ in views], ok, computed
+                table[part, v] = f
+    return (table if table is not None else np.zeros((len(paths), len(views), 0), dtype)), ok, computed
 
 
 def _cached_views_chunk(

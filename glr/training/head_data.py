@@ -42,9 +42,17 @@ class WindowChoice:
         self.index: list[int] | None = None
         self.kept = self.total = self.dim = 0
 
-    def table_bytes(self, windows: int) -> int:
-        """The training table's size with `windows` per photo (known after the first call)."""
-        return self.photos * windows * self.dim * self.itemsize
+    def table_bytes(self, windows: int, dim: int | None = None) -> int:
+        """The training table's size with `windows` per photo of `dim` numbers (by default the width seen)."""
+        return self.photos * windows * (dim or self.dim) * self.itemsize
+
+    def whole_maps_only(self, dim: int) -> bool:
+        """Whether the budget leaves room for no more than the two whole maps per photo, whatever the window count.
+
+        Known before any feature is made, so the caller can ask for just those two views (the
+        cache's view 0 and mirror) instead of making and storing every window.
+        """
+        return self.budget // max(1, self.table_bytes(2, dim)) <= 1
 
     def __call__(self, vector: np.ndarray) -> np.ndarray:
         if self.index is None:

@@ -39,7 +39,7 @@ import traceback
 import numpy as np
 import pandas as pd
 
-from glr.backbones.feature_cache import MIRROR_VIEW, cached_views
+from glr.backbones.feature_cache import MIRROR_VIEW, cached_view_table, cached_views
 from glr.backbones.features import content_digest
 from glr.backbones.registry import build_backbone
 from glr.data import datasets
@@ -150,7 +150,7 @@ class Trainer:
         started = time.monotonic()
         cache = self.settings.feature_cache()
         windows = self.cfg.augment and self.cfg.augment_space == "features"
-        views = [] if windows else self.training_views()
+        views = self.whole_maps_only() if windows else self.training_views()
         digests = {name: [content_digest(p) for p in df["path"]] for name, df in (("train", self.train), ("val", self.val))}
         total = len(self.val) * len(self.val_views()) + len(self.train) * (2 if windows else len(views))
         common = dict(input_size=self.input_size, preprocess=self.spec.preprocess,
@@ -160,17 +160,17 @@ class Trainer:
         (val, *_), val_ok, n = cached_views(self.backbone, self.val["path"].tolist(), digests["val"],
                                             self.val_views(), cache, **common)
         computed += n
-        train_views, train_ok = [], np.ones(len(self.train), bool)
-        if windows:
+        if windows and not views:
             # Two passes per photo (the centre crop and its mirror); its views are windows of their feature maps.
             choice = WindowChoice(len(self.train))
             train_feats, train_ok, n = cached_window_features(
                 self.map_model, self.train["path"].tolist(), digests["train"], cache, keep=choice, **common)
             computed += n
             self.report_windows(choice)
-        if views:
-            train_views, train_ok, n = cached_views(self.backbone, self.train["path"].tolist(), digests["train"], views,
-                                                    cache, **common)
+        else:
+            train_feats, train_ok, n = cached_view_table(self.backbone, self.train["path"].tolist(), digests["train"],
+                                                         views, cache, dtype=np.float16 if windows else np.float32,
+                                                         **common)
             computed += n
         self.progress.close()
         self.run.update_status(features_computed=computed, features_seconds=round(time.monotonic() - started, 1))
@@ -179,9 +179,26 @@ class Trainer:
             names = pd.concat([self.train.loc[~train_ok, "path"], self.val.loc[~val_ok, "path"]]).head(3).tolist()
             self.run.update_status(message=f"{bad} images could not be decoded and were left out (e.g. {names})")
         self.train, self.val = self.train[train_ok].reset_index(drop=True), self.val[val_ok].reset_index(drop=True)
-        if not windows:
-            train_feats = np.stack(train_views, axis=1)
         return keep_rows(train_feats, train_ok), keep_rows(val, val_ok)
+
+    def whole_maps_only(self) -> list[int | str]:
+        """Map windows over the memory budget even at two per photo: the views phase 1 takes instead, else none.
+
+        The two whole maps are the cache's view 0 and mirror view, so asking for them alone
+        makes and stores 2 vectors per photo instead of every window (at GLDv2-clean size
+        13 GB of cache instead of 104 GB), for the same table.
+        """
+        choice = WindowChoice(len(self.train))
+        if not choice.whole_maps_only(self.spec.feature_dim):
+            return []
+        gb = 1e9
+        message = (f"phase 1 holds the two whole maps of each training photo (its centre crop's and its mirror's, "
+                   f"{choice.table_bytes(2, self.spec.feature_dim) / gb:.1f} GB), not its smaller windows: they would "
+                   f"exceed its budget of {choice.budget / gb:.1f} GB ({TABLE_MEMORY_SHARE:.0%} of this machine's memory)")
+        self.run.update_status(windows_kept=2, windows_total=None, message=message)
+        if self.console:
+            print(message, file=sys.stderr)
+        return [0, MIRROR_VIEW]
 
     def report_windows(self, choice: WindowChoice) -> None:
         """Record how many map windows per photo phase 1 holds, and say why when it is not all of them."""
@@ -231,11 +248,12 @@ class Trainer:
         total = len(own["val"]) * len(self.val_views()) + len(own["train"]) * (2 if windows else len(views))
         self.progress.start(f"extracting features (shard {index + 1} of {size})", total, "img", desc="features")
         computed = cached_views(self.backbone, paths["val"], own["val"], self.val_views(), cache, **common)[2]
-        if windows:
+        if windows and not views:
             computed += cached_window_features(self.map_model, paths["train"], own["train"], cache,
                                                keep=WindowChoice(len(own["train"])), **common)[2]
-        if views:
-            computed += cached_views(self.backbone, paths["train"], own["train"], views, cache, **common)[2]
+        else:
+            computed += cached_view_table(self.backbone, paths["train"], own["train"], views, cache, dtype=np.float16,
+                                          **common)[2]
         self.progress.close()
         self.run.update_status(message="waiting for the other workers' features")
         barrier(self.strategy)  # every shard is in the cache once every worker has got here
