@@ -123,3 +123,25 @@ def test_collage_caption_says_how_it_was_sampled():
     assert "4 of the 16 are drawn from the mistakes" in caption and "12 from the right answers" in caption
     assert "of all 40 validation photos, 4 (10%) are wrong" in caption
     assert caption == report.collage_caption(preds, 16)
+
+
+@pytest.mark.parametrize("config, status, said", [
+    ({"train": {"augment_space": "features"}}, {"windows_kept": 28, "windows_total": 28},
+     "all 28 map windows of the centre crop and its mirror"),
+    ({"train": {"augment_space": "features"}}, {"windows_kept": 4, "windows_total": 28},
+     "4 of the 28 map windows of the centre crop and its mirror (the memory budget)"),
+    ({"train": {"augment_space": "features"}}, {"windows_kept": 2, "windows_total": None},
+     "the whole maps of the centre crop and its mirror only (their windows were over the memory budget)"),
+    ({"train": {"augment_space": "features"}}, {}, "the map windows of the centre crop and its mirror"),  # an older run
+    ({"train": {"augment_space": "images", "views": 4}}, {}, "the centre crop, its mirror and 3 random crops"),
+    ({"train": {"augment": False}}, {}, "the centre crop only (no augmentation)"),
+])
+def test_the_summary_says_what_phase_1_trained_on(config, status, said):
+    assert report.training_crops(config, status) == said
+
+
+def test_the_summary_table_has_the_training_crops(tmp_path):
+    run = fabricate_run(tmp_path)
+    (run / "status.json").write_text(json.dumps({"state": "finished", "windows_kept": 4, "windows_total": 28}))
+    report.write_report(run)
+    assert "| training crops | 4 of the 28 map windows" in (run / "report" / "summary.md").read_text()

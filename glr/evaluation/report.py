@@ -263,6 +263,23 @@ def _class_tables(run: Run, predictions: pd.DataFrame | None, labels: pd.DataFra
     return per_class, pairs
 
 
+def training_crops(config: dict | None, status: dict | None) -> str:
+    """What phase 1 trained on per photo, in words: the map windows it held (and why fewer), or the image views."""
+    status = status if isinstance(status, dict) else {}
+    if setting(config, "augment") is False:
+        return "the centre crop only (no augmentation)"
+    if (setting(config, "augment_space") or "features") == "images":
+        views = setting(config, "views")
+        # glr.training.trainer.training_views: the mirror takes the place of one of the `views` random crops.
+        return f"the centre crop, its mirror and {int(views) - 1} random crops" if views is not None else "image views"
+    kept, total = status.get("windows_kept"), status.get("windows_total")
+    if kept is not None and total is None:
+        return "the whole maps of the centre crop and its mirror only (their windows were over the memory budget)"
+    if kept is not None and kept < total:
+        return f"{kept} of the {total} map windows of the centre crop and its mirror (the memory budget)"
+    return f"{'all ' + str(total) if total else 'the'} map windows of the centre crop and its mirror"
+
+
 def summary_markdown(run: Run, history: pd.DataFrame | None, predictions: pd.DataFrame | None,
                      written: list[str], notes: list[str]) -> str:
     """The text of summary.md."""
@@ -296,6 +313,7 @@ def summary_markdown(run: Run, history: pd.DataFrame | None, predictions: pd.Dat
         ("best epoch", f"{best['epoch']} (phase {best['phase']}, {best['by']} {best['value']:.4f})" if best else "n/a"),
         ("epochs run", len(history) if history is not None else "n/a"),
         ("backbone", setting(config, "backbone") or "n/a"),
+        ("training crops", training_crops(config, _quietly(run.status))),
     ]
     out = [f"# Run {run.id}", "", "| | |", "|---|---|"] + [f"| {k} | {v} |" for k, v in rows]
     out += ["", "GAP is the Global Average Precision of the Kaggle landmark challenges: each image's best guess,",
