@@ -98,8 +98,13 @@ class _ProbeHead:
         return self.model.predict_proba(feats).astype(np.float32)
 
 
-def run_dataset(data: Path, seeds, config, say=print, train: bool = True) -> pd.DataFrame:
-    """Every candidate's figures per seed on `data` (a GLDv2 folder); `train=False` fits a stand-in head instead."""
+def trained_splits(data: Path, seeds, config, say=print, train: bool = True):
+    """Per seed, the open-set benchmark's split of `data` trained in-process: (seed, trainer, head, pooled, distractors).
+
+    `pooled` maps each photo's path to its pooled views (`pooled_table`), from the frozen backbone
+    shared by every seed, or from the seed's own fine-tuned one. `train=False` fits a stand-in
+    head instead (a logistic regression; --tiny).
+    """
     from glr.backbones.features import spatial_model
     from glr.backbones.registry import build_backbone
     from glr.data import datasets
@@ -123,7 +128,6 @@ def run_dataset(data: Path, seeds, config, say=print, train: bool = True) -> pd.
                                                                        input_size=settings.input_size)),
                                   all_paths, settings.feature_cache(), settings)
         say(f"pooled features of {len(pooled)} photos in {t.seconds:.0f} s")
-    rows = []
     with tempfile.TemporaryDirectory(prefix="glr-bench-embed-") as tmp:
         for seed in seeds:
             held_out = choose_held_out(split.labels["landmark_id"], k, seed)
@@ -142,9 +146,23 @@ def run_dataset(data: Path, seeds, config, say=print, train: bool = True) -> pd.
             seed_pooled = pooled
             if seed_pooled is None:  # fine-tuned: this run's own backbone
                 seed_pooled = pooled_table(lambda: spatial_model(backbone), all_paths, None, settings)
-            groups = {"train": trainer.train, "val": trainer.val, "held": trainer.held, "distractors": distractors}
-            rows += [{"seed": seed, **row} for row in score_candidates(head, seed_pooled, trainer.labels, groups)]
+            yield seed, trainer, head, seed_pooled, distractors
+
+
+def run_dataset(data: Path, seeds, config, say=print, train: bool = True) -> pd.DataFrame:
+    """Every candidate's figures per seed on `data` (a GLDv2 folder); `train=False` fits a stand-in head instead."""
+    rows = []
+    for seed, trainer, head, pooled, distractors in trained_splits(data, seeds, config, say, train):
+        groups = {"train": trainer.train, "val": trainer.val, "held": trainer.held, "distractors": distractors}
+        rows += [{"seed": seed, **row} for row in score_candidates(head, pooled, trainer.labels, groups)]
     return pd.DataFrame(rows)
+
+
+def open_set_data(args, tmp: Path) -> tuple[Path, list[int], dict]:
+    """(data folder, seeds, training settings) for these arguments: a tiny dataset and one seed with --tiny."""
+    if args.tiny:
+        return common.tiny_dataset(tmp / "tiny", classes=4, per_class=6), [0], TINY_TRAIN
+    return (Path(args.data) if args.data else common.demo_root()), args.seeds, {}
 
 
 def summarise(table: pd.DataFrame) -> pd.DataFrame:
@@ -167,11 +185,7 @@ def main(argv=None) -> dict:
     common.header("embeddings for retrieval and the open set")
     start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="glr-bench-embed-data-") as tmp:
-        if args.tiny:
-            data, seeds = common.tiny_dataset(Path(tmp) / "tiny", classes=4, per_class=6), [0]
-            values = TINY_TRAIN
-        else:
-            data, seeds, values = Path(args.data) if args.data else common.demo_root(), args.seeds, {}
+        data, seeds, values = open_set_data(args, Path(tmp))
         config = TrainConfig.from_dict({"data": str(data), "fine_tune": bool(args.fine_tune), **values})
         table = run_dataset(data, seeds, config, train=not args.tiny)
     summary = summarise(table)

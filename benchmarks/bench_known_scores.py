@@ -63,48 +63,23 @@ def candidates(parts: dict) -> dict:
 
 def run_dataset(data: Path, seeds, config, say=print) -> pd.DataFrame:
     """Every candidate's open-set figures per seed on `data`."""
-    from glr.backbones.features import spatial_model
-    from glr.backbones.registry import build_backbone
-    from glr.data import datasets
-    from glr.demo.distractors import distractor_set
-    from glr.evaluation.openset import _hold_out_trainer, choose_held_out, default_hold_out
     from glr.retrieval.embeddings import view_embeddings
     from glr.retrieval.index import EmbeddingIndex
     from glr.retrieval.recognition import calibrate, roc_auc
-    from glr.training.launch import new_run
-    from glr.training.model import load_model, split_classifier
-    from glr.training.settings import resolve
 
-    catalog = datasets.load_catalog(data)
-    split = datasets.curate(catalog, top_n=config.top_n, min_images=config.min_images,
-                            val_fraction=config.val_fraction, seed=config.seed)
-    settings = resolve(config)
-    distractors = distractor_set().assign(id="", landmark_id=-1)
-    paths = pd.concat([split.train, split.val])["path"].tolist() + distractors["path"].tolist()
-    pooled = bench_embeddings.pooled_table(
-        lambda: spatial_model(build_backbone(settings.spec.name, weights=config.weights, input_size=settings.input_size)),
-        paths, settings.feature_cache(), settings)
     rows = []
-    with tempfile.TemporaryDirectory(prefix="glr-bench-known-") as tmp:
-        for seed in seeds:
-            held_out = choose_held_out(split.labels["landmark_id"], default_hold_out(split.num_classes), seed)
-            run = new_run(Path(tmp), config)
-            trainer = _hold_out_trainer(held_out)(run, config)
-            with common.Timer() as t:
-                trainer.train()
-            say(f"seed {seed}: left out {held_out}, trained in {t.seconds:.0f} s")
-            _, head = split_classifier(load_model(run.model_path))
-            groups = {"train": trainer.train, "val": trainer.val, "held": trainer.held, "distractors": distractors}
-            tables = {g: t[t["path"].isin(pooled)].reset_index(drop=True) for g, t in groups.items()}
-            emb = {g: view_embeddings(np.stack([pooled[p] for p in t["path"]]), "avg", True) for g, t in tables.items()}
-            index = EmbeddingIndex(emb["train"], tables["train"].assign(name="")[["id", "landmark_id", "name", "path"]])
-            parts = {g: part_scores(head, emb[g], index) for g in ("val", "held", "distractors")}
-            for name, scores in candidates(parts).items():
-                cal = calibrate(scores["val"])
-                rows.append({"seed": seed, "score": name, "known_kept": 1 - cal.is_unknown(scores["val"]).mean(),
-                             "held_out_unknown": cal.is_unknown(scores["held"]).mean(),
-                             "distractors_unknown": cal.is_unknown(scores["distractors"]).mean(),
-                             "auroc": roc_auc(scores["val"], scores["held"])})
+    for seed, trainer, head, pooled, distractors in bench_embeddings.trained_splits(data, seeds, config, say):
+        groups = {"train": trainer.train, "val": trainer.val, "held": trainer.held, "distractors": distractors}
+        tables = {g: t[t["path"].isin(pooled)].reset_index(drop=True) for g, t in groups.items()}
+        emb = {g: view_embeddings(np.stack([pooled[p] for p in t["path"]]), "avg", True) for g, t in tables.items()}
+        index = EmbeddingIndex(emb["train"], tables["train"].assign(name="")[["id", "landmark_id", "name", "path"]])
+        parts = {g: part_scores(head, emb[g], index) for g in ("val", "held", "distractors")}
+        for name, scores in candidates(parts).items():
+            cal = calibrate(scores["val"])
+            rows.append({"seed": seed, "score": name, "known_kept": 1 - cal.is_unknown(scores["val"]).mean(),
+                         "held_out_unknown": cal.is_unknown(scores["held"]).mean(),
+                         "distractors_unknown": cal.is_unknown(scores["distractors"]).mean(),
+                         "auroc": roc_auc(scores["val"], scores["held"])})
     return pd.DataFrame(rows)
 
 
@@ -119,10 +94,7 @@ def main(argv=None) -> dict:
     common.header("known scores from logits and neighbours")
     start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="glr-bench-known-data-") as tmp:
-        if args.tiny:
-            data, seeds, values = common.tiny_dataset(Path(tmp) / "tiny", classes=4, per_class=6), [0], bench_embeddings.TINY_TRAIN
-        else:
-            data, seeds, values = Path(args.data) if args.data else common.demo_root(), args.seeds, {}
+        data, seeds, values = bench_embeddings.open_set_data(args, Path(tmp))
         config = TrainConfig.from_dict({"data": str(data), "fine_tune": False, **values})
         table = run_dataset(data, seeds, config)
     means = table.groupby("score", sort=False)[["known_kept", "held_out_unknown", "distractors_unknown", "auroc"]].mean()
