@@ -48,7 +48,7 @@ from glr.retrieval.flip import EMBEDDING
 from glr.training.checkpoints import Checkpoints
 from glr.training.cluster import Cluster, cluster_from_env, drop_worker_run, make_strategy, worker_run
 from glr.training.config import TrainConfig
-from glr.training.head_data import TABLE_MEMORY_SHARE, WindowChoice, keep_rows
+from glr.training.head_data import WindowChoice, keep_rows
 from glr.training.launch import install_sigterm_handler, training_lock
 from glr.training.loop import barrier, train_epochs, weights_digest
 from glr.training.model import build_classifier, build_head, compile_model, load_model, save_model, split_classifier
@@ -166,7 +166,7 @@ class Trainer:
             train_feats, train_ok, n = cached_window_features(
                 self.map_model, self.train["path"].tolist(), digests["train"], cache, keep=choice, **common)
             computed += n
-            self.report_windows(choice)
+            self.note_windows(choice.kept, choice.total, choice.message())
         else:
             train_feats, train_ok, n = cached_view_table(self.backbone, self.train["path"].tolist(), digests["train"],
                                                          views, cache, dtype=np.float16 if windows else np.float32,
@@ -191,27 +191,14 @@ class Trainer:
         choice = WindowChoice(len(self.train))
         if not choice.whole_maps_only(self.spec.feature_dim):
             return []
-        gb = 1e9
-        message = (f"phase 1 holds the two whole maps of each training photo (its centre crop's and its mirror's, "
-                   f"{choice.table_bytes(2, self.spec.feature_dim) / gb:.1f} GB), not its smaller windows: they would "
-                   f"exceed its budget of {choice.budget / gb:.1f} GB ({TABLE_MEMORY_SHARE:.0%} of this machine's memory)")
-        self.run.update_status(windows_kept=2, windows_total=None, message=message)
-        if self.console:
-            print(message, file=sys.stderr)
+        self.note_windows(2, None, choice.message(self.spec.feature_dim))
         return [0, MIRROR_VIEW]
 
-    def report_windows(self, choice: WindowChoice) -> None:
+    def note_windows(self, kept: int, total: int | None, message: str | None) -> None:
         """Record how many map windows per photo phase 1 holds, and say why when it is not all of them."""
-        self.run.update_status(windows_kept=choice.kept, windows_total=choice.total)
-        if choice.kept < choice.total:
-            gb = 1e9
-            message = (f"phase 1 holds {choice.kept} of the {choice.total} map windows of each training photo "
-                       f"({choice.table_bytes(choice.kept) / gb:.1f} GB): all of them would take "
-                       f"{choice.table_bytes(choice.total) / gb:.1f} GB, over its budget of {choice.budget / gb:.1f} "
-                       f"GB ({TABLE_MEMORY_SHARE:.0%} of this machine's memory)")
-            self.run.update_status(message=message)
-            if self.console:
-                print(message, file=sys.stderr)
+        self.run.update_status(windows_kept=kept, windows_total=total, **({"message": message} if message else {}))
+        if message and self.console:
+            print(message, file=sys.stderr)
 
     def training_views(self) -> list[int | str]:
         """The views of each training photo that the head trains on, view 0 (the clean centre crop) first.
