@@ -88,14 +88,6 @@ def run_version(root: Path, sets_file: Path, input_size: int, passes: int) -> di
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def checkout(rev: str, out: Path) -> Path:
-    """The `glr` package of git revision `rev`, extracted under `out`."""
-    out.mkdir(parents=True, exist_ok=True)
-    archive = subprocess.run(["git", "archive", rev, "glr"], cwd=common.ROOT, capture_output=True, check=True).stdout
-    subprocess.run(["tar", "-x", "-C", str(out)], input=archive, check=True)
-    return out
-
-
 def backbone_rate(model, input_size: int, batches: int, engine: str) -> tuple[float, float]:
     """(images per second, CPU ms per image) through the backbone at batch 32, on the engine extraction runs it on."""
     from glr.backbones import features
@@ -151,7 +143,7 @@ def main(argv=None) -> dict:
         else:
             sets_file = tmp / "sets.json"
             sets_file.write_text(json.dumps(sets))
-            old = checkout(args.before, tmp / "before") if args.before else None
+            old = common.checkout(args.before, tmp / "before") if args.before else None
             runs = {"before": [], "after": []}
             for _ in range(2):  # interleaved: the machine's load drifts
                 if old:

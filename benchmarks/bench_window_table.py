@@ -6,14 +6,15 @@ windows for N photos, then reads them back through `glr.backbones.feature_cache.
 exactly as a warm `python -m glr train` does, in a child process per way, each reporting the peak RSS
 it added (ru_maxrss less the RSS before the read):
 
-- **one round** (what the code did before: every cached vector loaded, then stacked);
+- **before**: the `glr` of git revision `--before` (default 36e3b33, the code before the rounds: every
+  cached vector loaded, then stacked), all windows;
 - **rounds** of CHUNK_PHOTOS photos written into the table (the code now), all windows kept;
 - **rounds over budget**: a budget (glr.training.head_data.WindowChoice) that leaves room for the
   two whole maps only, as phase 1 keeps when all windows would exceed a quarter of the machine's memory.
 
 It then says what that budget keeps at GLDv2-clean's size on this machine.
 
-    .venv/bin/python benchmarks/bench_window_table.py [--tiny] [--photos N]
+    .venv/bin/python benchmarks/bench_window_table.py [--tiny] [--photos N] [--before REV]
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ import common  # noqa: E402
 WINDOWS, DIM = 28, 1280
 GLDV2_CLEAN_TRAIN = 1_264_376  # 80% of GLDv2-clean's 1,580,470 photos
 VIEW = "windows-s2-mirror-f16"
+BEFORE = "36e3b33"  # the last commit before the cache read in rounds
 
 
 def fill_cache(root: Path, photos: int, dim: int) -> list[str]:
@@ -46,18 +48,18 @@ def fill_cache(root: Path, photos: int, dim: int) -> list[str]:
     return digests
 
 
-def child(root: str, photos: int, way: str) -> None:
-    """Read the cached windows one way; prints JSON (seconds, table GB), then the added peak RSS in GB."""
+def child(root: str, photos: int, way: str, code: str) -> None:
+    """Read the cached windows one way with the `glr` under `code`; prints JSON (seconds, table GB), then the added peak RSS in GB."""
+    sys.path.insert(0, code)  # after `common`, which put this checkout first
     from glr.backbones import feature_cache
-    from glr.training.head_data import WindowChoice
 
     digests = [f"{i:040x}" for i in range(photos)]
     cache = feature_cache.FeatureCache(root, "synthetic")
-    keep = None
-    if way == "one round":
-        feature_cache.CHUNK_PHOTOS = photos
-    elif way == "rounds over budget":
-        keep = WindowChoice(photos, budget=0)
+    options = {}
+    if way == "rounds over budget":
+        from glr.training.head_data import WindowChoice
+
+        options["keep"] = WindowChoice(photos, budget=0)
     before = common.current_rss_gb()
 
     def never():
@@ -65,7 +67,7 @@ def child(root: str, photos: int, way: str) -> None:
 
     started = time.monotonic()
     feats, ok, computed = feature_cache.cached_window_features(never, [""] * photos, digests, cache, input_size=224,
-                                                               preprocess=None, keep=keep)
+                                                               preprocess=None, **options)
     assert ok.all() and computed == 0
     print(json.dumps({"seconds": time.monotonic() - started, "table": feats.nbytes / 1e9}))
     print(f"peak {common.peak_rss_gb() - before:.3f}")
@@ -75,6 +77,7 @@ def main(argv=None) -> dict:
     """Run the benchmark; returns its figures."""
     p = common.parser(__doc__.splitlines()[0])
     p.add_argument("--photos", type=int, default=20_000)
+    p.add_argument("--before", metavar="REV", default=BEFORE, help="the code to compare with (a git revision)")
     args = p.parse_args(argv)
     from glr.backbones.feature_cache import CHUNK_PHOTOS
     from glr.training.head_data import TABLE_MEMORY_SHARE, WindowChoice, machine_memory
@@ -88,8 +91,11 @@ def main(argv=None) -> dict:
         print(f"{photos:,} photos x {WINDOWS} windows x {dim} (float16) cached in {t.seconds:.1f} s; "
               f"rounds of {CHUNK_PHOTOS:,} photos")
         print(f"{'way':22s} {'table GB':>9s} {'added peak GB':>14s} {'x table':>8s} {'seconds':>8s}")
-        for way in ("one round", "rounds", "rounds over budget"):
-            text, peak = common.run_child([__file__, "--child", tmp, str(photos), way])
+        codes = {"rounds": str(common.ROOT), "rounds over budget": str(common.ROOT)}
+        if not args.tiny:  # the smoke test has no history to check out
+            codes = {"before": str(common.checkout(args.before, Path(tmp) / "before")), **codes}
+        for way, code in codes.items():
+            text, peak = common.run_child([__file__, "--child", tmp, str(photos), way, code])
             figures = json.loads(text.splitlines()[-1])
             out[way] = {**figures, "peak": peak}
             ratio = peak / figures["table"] if figures["table"] else float("nan")
@@ -100,10 +106,11 @@ def main(argv=None) -> dict:
           f"({machine_memory() / 1e9:.1f} GB, budget {TABLE_MEMORY_SHARE:.0%} = {full.budget / 1e9:.1f} GB): "
           f"all {WINDOWS} windows {full.table_bytes(WINDOWS) / 1e9:.1f} GB; phase 1 holds {full.kept}, "
           f"{full.table_bytes(full.kept) / 1e9:.1f} GB")
-    before, now = out["one round"], out["rounds"]
-    common.summary(f"window table: reading {photos:,} photos' cached windows peaks at "
-                   f"{before['peak'] / before['table']:.2f}x the table before, {now['peak'] / now['table']:.2f}x "
-                   f"now ({before['peak']:.2f} -> {now['peak']:.2f} GB); over budget, 2 windows per photo: "
+    now = out["rounds"]
+    before = (f"{out['before']['peak'] / out['before']['table']:.2f}x the table before ({args.before}, "
+              f"{out['before']['peak']:.2f} GB), " if "before" in out else "")
+    common.summary(f"window table: reading {photos:,} photos' cached windows peaks at {before}"
+                   f"{now['peak'] / now['table']:.2f}x now ({now['peak']:.2f} GB); over budget, 2 windows per photo: "
                    f"{out['rounds over budget']['peak']:.2f} GB; GLDv2-clean keeps {full.kept} of {WINDOWS} windows "
                    f"({full.table_bytes(full.kept) / 1e9:.1f} GB instead of {full.table_bytes(WINDOWS) / 1e9:.0f})")
     out["gldv2_kept"] = full.kept
@@ -112,6 +119,6 @@ def main(argv=None) -> dict:
 
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
-        child(sys.argv[2], int(sys.argv[3]), sys.argv[4])
+        child(sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5])
     else:
         main()

@@ -236,3 +236,11 @@ def current_rss_gb() -> float:
     """This process's resident set size now, in GB (from /proc/self/statm)."""
     pages = int(Path("/proc/self/statm").read_text().split()[1])
     return pages * os.sysconf("SC_PAGE_SIZE") / 1e9
+
+
+def checkout(rev: str, out: Path) -> Path:
+    """The `glr` package of git revision `rev`, extracted under `out` (put `out` first on sys.path to import it)."""
+    out.mkdir(parents=True, exist_ok=True)
+    archive = subprocess.run(["git", "archive", rev, "glr"], cwd=ROOT, capture_output=True, check=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(out)], input=archive, check=True)
+    return out

@@ -178,18 +178,30 @@ def cached_view_table(
     besides it stays bounded at any dataset size.
     """
     paths, digests = list(paths), list(digests)
-    table: np.ndarray | None = None
-    ok, computed = np.zeros(len(paths), bool), 0
-    for start in range(0, len(paths), CHUNK_PHOTOS):
+
+    def one_round(part):
+        feats, ok, n = _cached_views_chunk(get_model, paths[part], digests[part], views, cache, **options)
+        return np.stack(feats, axis=1), ok, n
+
+    return _in_rounds(len(paths), one_round, dtype, empty=(len(views), 0))
+
+
+def _in_rounds(count: int, one_round: Callable, dtype, empty: tuple = (0,)) -> tuple[np.ndarray, np.ndarray, int]:
+    """Photos 0..count-1 in rounds of CHUNK_PHOTOS, written into one table of `dtype`: (table, ok-mask, number computed).
+
+    `one_round(part)` gives (rows, ok-mask, number computed) for the photos of the slice `part`.
+    The table is made at the first round: only its rows and one round are ever held. `empty`
+    is a row's shape when there is no photo.
+    """
+    table, ok, computed = None, np.zeros(count, bool), 0
+    for start in range(0, count, CHUNK_PHOTOS):
         part = slice(start, start + CHUNK_PHOTOS)
-        feats, ok[part], n = _cached_views_chunk(get_model, paths[part], digests[part], views, cache, **options)
+        rows, ok[part], n = one_round(part)
         computed += n
-        if table is None and feats[0].shape[-1]:  # a round of photos that all failed has no width to go by
-            table = np.zeros((len(paths), len(views), feats[0].shape[-1]), dtype)
-        for v, f in enumerate(feats):
-            if f.shape[-1]:
-                table[part, v] = f
-    return (table if table is not None else np.zeros((len(paths), len(views), 0), dtype)), ok, computed
+        if table is None:
+            table = np.zeros((count, *rows.shape[1:]), dtype)
+        table[part] = rows
+    return (table if table is not None else np.zeros((count, *empty), dtype)), ok, computed
 
 
 def _cached_views_chunk(
@@ -322,19 +334,13 @@ def _through_cache(compute, paths, digests, view, cache, progress, inputs: int =
     """
     cache = cache.for_view(view) if cache else None
     paths, digests = list(paths), list(digests)
-    out: np.ndarray | None = None
-    ok, computed = np.zeros(len(paths), bool), 0
-    for start in range(0, len(paths), CHUNK_PHOTOS):
-        part = slice(start, start + CHUNK_PHOTOS)
-        vectors, ok[part], n = _round_through_cache(compute, paths[part], digests[part], view, cache, progress,
-                                                    inputs, also, dtype)
-        computed += n
-        for i, vector in enumerate(vectors, start):
-            vector = keep(vector) if keep else vector
-            if out is None:
-                out = np.zeros((len(paths), *vector.shape), dtype)
-            out[i] = vector
-    return (out if out is not None else np.zeros((len(paths), 0), dtype)), ok, computed
+
+    def one_round(part):
+        vectors, ok, n = _round_through_cache(compute, paths[part], digests[part], view, cache, progress, inputs,
+                                              also, dtype)
+        return np.stack([keep(v) if keep else v for v in vectors]).astype(dtype, copy=False), ok, n
+
+    return _in_rounds(len(paths), one_round, dtype)
 
 
 def _round_through_cache(compute, paths, digests, view, cache, progress, inputs, also, dtype):
