@@ -46,17 +46,22 @@ class WindowChoice:
         """The training table's size with `windows` per photo of `dim` numbers (by default the width seen)."""
         return self.photos * windows * (dim or self.dim) * self.itemsize
 
-    def message(self, dim: int | None = None) -> str | None:
+    def message(self) -> str | None:
         """What was kept and why, for the run's status and the CLI; None when every window fits."""
-        gb, budget = 1e9, f"its budget of {self.budget / 1e9:.1f} GB ({TABLE_MEMORY_SHARE:.0%} of this machine's memory)"
-        if dim is not None:  # whole_maps_only(dim) said so, before any window was seen
-            return (f"phase 1 holds the two whole maps of each training photo (its centre crop's and its mirror's, "
-                    f"{self.table_bytes(2, dim) / gb:.1f} GB), not its smaller windows: they would exceed {budget}")
         if self.kept == self.total:
             return None
         return (f"phase 1 holds {self.kept} of the {self.total} map windows of each training photo "
-                f"({self.table_bytes(self.kept) / gb:.1f} GB): all of them would take "
-                f"{self.table_bytes(self.total) / gb:.1f} GB, over {budget}")
+                f"({self.table_bytes(self.kept) / 1e9:.1f} GB): all of them would take "
+                f"{self.table_bytes(self.total) / 1e9:.1f} GB, over {self._budget_text()}")
+
+    def whole_maps_message(self, dim: int) -> str:
+        """`message` for a choice `whole_maps_only(dim)` made before any window was seen."""
+        return (f"phase 1 holds the two whole maps of each training photo (its centre crop's and its mirror's, "
+                f"{self.table_bytes(2, dim) / 1e9:.1f} GB), not its smaller windows: they would exceed "
+                f"{self._budget_text()}")
+
+    def _budget_text(self) -> str:
+        return f"its budget of {self.budget / 1e9:.1f} GB ({TABLE_MEMORY_SHARE:.0%} of this machine's memory)"
 
     def whole_maps_only(self, dim: int) -> bool:
         """Whether the budget leaves room for no more than the two whole maps per photo, whatever the window count.

@@ -191,7 +191,7 @@ class Trainer:
         choice = WindowChoice(len(self.train))
         if not choice.whole_maps_only(self.spec.feature_dim):
             return []
-        self.note_windows(2, None, choice.message(self.spec.feature_dim))
+        self.note_windows(2, None, choice.whole_maps_message(self.spec.feature_dim))
         return [0, MIRROR_VIEW]
 
     def note_windows(self, kept: int, total: int | None, message: str | None) -> None:
