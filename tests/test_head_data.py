@@ -63,3 +63,26 @@ def test_the_window_choice_keeps_all_windows_within_budget_and_the_largest_first
     assert (tight.kept, tight.total) == (6, 28)
     none = WindowChoice(100, budget=0)  # never less than the two whole maps
     np.testing.assert_array_equal(none(photo)[:, 0], [0, 14])
+
+
+def test_image_views_go_float16_then_fewer_over_the_budget():
+    from glr.training.head_data import views_within_budget
+
+    float32 = 100 * 5 * 8 * 4  # 100 photos, 5 views of 8 numbers
+    assert views_within_budget(100, 5, 8, budget=float32) == (5, np.float32)
+    assert views_within_budget(100, 5, 8, budget=float32 // 2) == (5, np.float16)
+    assert views_within_budget(100, 5, 8, budget=100 * 3 * 8 * 2) == (3, np.float16)
+    assert views_within_budget(100, 5, 8, budget=0) == (2, np.float16)  # never less than the centre crop and mirror
+    assert views_within_budget(100, 1, 8, budget=0) == (1, np.float16)  # no augmentation: one view
+
+
+def test_the_table_plan_asks_for_the_whole_maps_only_when_not_even_two_windows_fit(monkeypatch):
+    from glr.training import head_data
+
+    monkeypatch.setattr(head_data, "machine_memory", lambda: 4 * 100 * 2 * 8 * 2)  # a budget of 2 windows x 100 photos
+    assert head_data.table_plan(100, 8, ["centre", "mirror"], windows=True)[:3] == (["centre", "mirror"], np.float16,
+                                                                                 {"windows_kept": 2, "windows_total": None})
+    assert head_data.table_plan(50, 8, ["centre", "mirror"], windows=True) == ([], np.float16, {}, None)  # 4 fit
+    views, dtype, fields, message = head_data.table_plan(100, 8, [0, 1, 2, 3, 4], windows=False)
+    assert (views, dtype, fields) == ([0, 1], np.float16, {"views_kept": 2, "views_total": 5})
+    assert message.startswith("phase 1 holds 2 of the 5 image views")

@@ -145,3 +145,8 @@ def test_the_summary_table_has_the_training_crops(tmp_path):
     (run / "status.json").write_text(json.dumps({"state": "finished", "windows_kept": 4, "windows_total": 28}))
     report.write_report(run)
     assert "| training crops | 4 of the 28 map windows" in (run / "report" / "summary.md").read_text()
+
+
+def test_the_summary_says_when_image_views_were_cut_to_the_budget():
+    said = report.training_crops({"train": {"augment_space": "images", "views": 4}}, {"views_kept": 2, "views_total": 5})
+    assert said == "2 of the 5 image views (the centre crop, its mirror and 3 random crops), in float16 (the memory budget)"

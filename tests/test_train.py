@@ -277,3 +277,16 @@ def test_over_its_memory_budget_phase_1_holds_fewer_windows_and_says_so(tmp_path
     assert status["state"] == "finished", status.get("message")
     assert (status["windows_kept"], status["windows_total"]) == (kept, total)
     assert said in capsys.readouterr().err
+
+
+def test_image_views_over_the_memory_budget_are_fewer_and_float16(tmp_path, tiny_data, monkeypatch, capsys):
+    from glr.training import head_data
+
+    monkeypatch.setattr(head_data, "machine_memory", lambda: 4 * 1024)
+    run = new_run(tmp_path, tiny_config(tiny_data, epochs=1, views=3, augment_space="images"))
+    train_run(run, console=True)
+    status = run.status()
+    assert status["state"] == "finished", status.get("message")
+    assert (status["views_kept"], status["views_total"]) == (2, 4)  # the centre crop and its mirror of 4
+    assert "phase 1 holds 2 of the 4 image views" in capsys.readouterr().err
+    assert "| training crops | 2 of the 4 image views" in (run.path / "report" / "summary.md").read_text()

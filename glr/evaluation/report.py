@@ -271,7 +271,10 @@ def training_crops(config: dict | None, status: dict | None) -> str:
     if (setting(config, "augment_space") or "features") == "images":
         views = setting(config, "views")
         # glr.training.trainer.training_views: the mirror takes the place of one of the `views` random crops.
-        return f"the centre crop, its mirror and {int(views) - 1} random crops" if views is not None else "image views"
+        said = f"the centre crop, its mirror and {int(views) - 1} random crops" if views is not None else "image views"
+        if status.get("views_kept") is not None:
+            return f"{status['views_kept']} of the {status['views_total']} image views ({said}), in float16 (the memory budget)"
+        return said
     kept, total = status.get("windows_kept"), status.get("windows_total")
     if kept is not None and total is None:
         return "the whole maps of the centre crop and its mirror only (their windows were over the memory budget)"

@@ -26,6 +26,23 @@ def machine_memory() -> int:
     return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
 
 
+def table_budget() -> int:
+    """The bytes phase 1's training table may take on this machine."""
+    return int(TABLE_MEMORY_SHARE * machine_memory())
+
+
+def views_within_budget(photos: int, views: int, dim: int, budget: int | None = None) -> tuple[int, type]:
+    """(views per photo, dtype) of the image views' table (`--augment-space images`) within the memory budget.
+
+    All views in float32 when they fit; else in float16 (as the map windows always are); else
+    as many as fit in float16, at least the first two (the centre crop and its mirror).
+    """
+    budget = table_budget() if budget is None else budget
+    if photos * views * dim * 4 <= budget:
+        return views, np.float32
+    return int(min(views, max(min(views, 2), budget // max(1, photos * dim * 2)))), np.float16
+
+
 class WindowChoice:
     """Which of each photo's map windows phase 1 holds: all of them when the table fits its memory budget.
 
@@ -38,7 +55,7 @@ class WindowChoice:
 
     def __init__(self, photos: int, itemsize: int = 2, budget: int | None = None):
         self.photos, self.itemsize = photos, itemsize
-        self.budget = int(TABLE_MEMORY_SHARE * machine_memory()) if budget is None else budget
+        self.budget = table_budget() if budget is None else budget
         self.index: list[int] | None = None
         self.kept = self.total = self.dim = 0
 
@@ -136,3 +153,25 @@ def eval_dataset(feats: np.ndarray, labels: np.ndarray, batch_size: int):
 
     ds = tf.data.Dataset.from_tensor_slices((np.arange(len(feats), dtype=np.int32), np.asarray(labels, np.int32)))
     return ds.batch(batch_size).map(lambda i, y: (_gather(feats, i), y)).prefetch(tf.data.AUTOTUNE)
+
+
+def table_plan(photos: int, dim: int, views: list, windows: bool) -> tuple[list, type, dict, str | None]:
+    """What phase 1's training table will hold within the memory budget, decided before any feature is made.
+
+    Returns (views to ask the cache for, dtype, status fields, message or None). With the map
+    windows (`windows`; `views` are then the two whole maps' views) the views are empty,
+    WindowChoice picking windows as they come, unless not even two per photo fit: then the
+    two whole maps alone. With image views, `views_within_budget` of them.
+    """
+    if windows:
+        choice = WindowChoice(photos)
+        if not choice.whole_maps_only(dim):
+            return [], np.float16, {}, None
+        return views, np.float16, {"windows_kept": 2, "windows_total": None}, choice.whole_maps_message(dim)
+    kept, dtype = views_within_budget(photos, len(views), dim)
+    if dtype == np.float32:
+        return views, dtype, {}, None
+    return views[:kept], dtype, {"views_kept": kept, "views_total": len(views)}, (
+        f"phase 1 holds {kept} of the {len(views)} image views of each training photo, in float16: all of them "
+        f"in float32 would take {photos * len(views) * dim * 4 / 1e9:.1f} GB, over its budget of "
+        f"{table_budget() / 1e9:.1f} GB ({TABLE_MEMORY_SHARE:.0%} of this machine's memory)")

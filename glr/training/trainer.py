@@ -48,7 +48,7 @@ from glr.retrieval.flip import EMBEDDING
 from glr.training.checkpoints import Checkpoints
 from glr.training.cluster import Cluster, cluster_from_env, drop_worker_run, make_strategy, worker_run
 from glr.training.config import TrainConfig
-from glr.training.head_data import WindowChoice, keep_rows
+from glr.training.head_data import WindowChoice, keep_rows, table_plan
 from glr.training.launch import install_sigterm_handler, training_lock
 from glr.training.loop import barrier, train_epochs, weights_digest
 from glr.training.model import build_classifier, build_head, compile_model, load_model, save_model, split_classifier
@@ -150,7 +150,7 @@ class Trainer:
         started = time.monotonic()
         cache = self.settings.feature_cache()
         windows = self.cfg.augment and self.cfg.augment_space == "features"
-        views = self.whole_maps_only() if windows else self.training_views()
+        views = self.table_plan(windows)
         digests = {name: [content_digest(p) for p in df["path"]] for name, df in (("train", self.train), ("val", self.val))}
         total = len(self.val) * len(self.val_views()) + len(self.train) * (2 if windows else len(views))
         common = dict(input_size=self.input_size, preprocess=self.spec.preprocess,
@@ -166,11 +166,12 @@ class Trainer:
             train_feats, train_ok, n = cached_window_features(
                 self.map_model, self.train["path"].tolist(), digests["train"], cache, keep=choice, **common)
             computed += n
-            self.note_windows(choice.kept, choice.total, choice.message())
+            self.run.update_status(windows_kept=choice.kept, windows_total=choice.total)
+            if choice.message():
+                self.say(choice.message())
         else:
             train_feats, train_ok, n = cached_view_table(self.backbone, self.train["path"].tolist(), digests["train"],
-                                                         views, cache, dtype=np.float16 if windows else np.float32,
-                                                         **common)
+                                                         views, cache, dtype=self.views_dtype, **common)
             computed += n
         self.progress.close()
         self.run.update_status(features_computed=computed, features_seconds=round(time.monotonic() - started, 1))
@@ -181,23 +182,24 @@ class Trainer:
         self.train, self.val = self.train[train_ok].reset_index(drop=True), self.val[val_ok].reset_index(drop=True)
         return keep_rows(train_feats, train_ok), keep_rows(val, val_ok)
 
-    def whole_maps_only(self) -> list[int | str]:
-        """Map windows over the memory budget even at two per photo: the views phase 1 takes instead, else none.
+    def table_plan(self, windows: bool) -> list[int | str]:
+        """The views to ask the cache for (none: the map windows), within phase 1's memory budget (said and recorded).
 
-        The two whole maps are the cache's view 0 and mirror view, so asking for them alone
-        makes and stores 2 vectors per photo instead of every window (at GLDv2-clean size
-        13 GB of cache instead of 104 GB), for the same table.
+        Over it, the windows become the two whole maps (the cache's view 0 and mirror: 2 vectors per
+        photo made and stored, not 30), the image views float16 and fewer (glr.training.head_data.table_plan).
         """
-        choice = WindowChoice(len(self.train))
-        if not choice.whole_maps_only(self.spec.feature_dim):
-            return []
-        self.note_windows(2, None, choice.whole_maps_message(self.spec.feature_dim))
-        return [0, MIRROR_VIEW]
+        views, self.views_dtype, fields, message = table_plan(
+            len(self.train), self.spec.feature_dim, [0, MIRROR_VIEW] if windows else self.training_views(), windows)
+        if fields:
+            self.run.update_status(**fields)
+        if message:
+            self.say(message)
+        return views
 
-    def note_windows(self, kept: int, total: int | None, message: str | None) -> None:
-        """Record how many map windows per photo phase 1 holds, and say why when it is not all of them."""
-        self.run.update_status(windows_kept=kept, windows_total=total, **({"message": message} if message else {}))
-        if message and self.console:
+    def say(self, message: str) -> None:
+        """A message for the run's status and, on the command line, the terminal."""
+        self.run.update_status(message=message)
+        if self.console:
             print(message, file=sys.stderr)
 
     def training_views(self) -> list[int | str]:
