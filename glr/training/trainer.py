@@ -150,7 +150,7 @@ class Trainer:
         started = time.monotonic()
         cache = self.settings.feature_cache()
         windows = self.cfg.augment and self.cfg.augment_space == "features"
-        views = self.table_plan(windows)
+        views, dtype = self.table_plan(windows)
         digests = {name: [content_digest(p) for p in df["path"]] for name, df in (("train", self.train), ("val", self.val))}
         total = len(self.val) * len(self.val_views()) + len(self.train) * (2 if windows else len(views))
         common = dict(input_size=self.input_size, preprocess=self.spec.preprocess,
@@ -167,11 +167,11 @@ class Trainer:
                 self.map_model, self.train["path"].tolist(), digests["train"], cache, keep=choice, **common)
             computed += n
             self.run.update_status(windows_kept=choice.kept, windows_total=choice.total)
-            if choice.message():
-                self.say(choice.message())
+            if message := choice.message():
+                self.say(message)
         else:
             train_feats, train_ok, n = cached_view_table(self.backbone, self.train["path"].tolist(), digests["train"],
-                                                         views, cache, dtype=self.views_dtype, **common)
+                                                         views, cache, dtype=dtype, **common)
             computed += n
         self.progress.close()
         self.run.update_status(features_computed=computed, features_seconds=round(time.monotonic() - started, 1))
@@ -182,19 +182,19 @@ class Trainer:
         self.train, self.val = self.train[train_ok].reset_index(drop=True), self.val[val_ok].reset_index(drop=True)
         return keep_rows(train_feats, train_ok), keep_rows(val, val_ok)
 
-    def table_plan(self, windows: bool) -> list[int | str]:
-        """The views to ask the cache for (none: the map windows), within phase 1's memory budget (said and recorded).
+    def table_plan(self, windows: bool) -> tuple[list[int | str], type]:
+        """(views to ask the cache for (none: the map windows), their dtype), within phase 1's memory budget (said and recorded).
 
         Over it, the windows become the two whole maps (the cache's view 0 and mirror: 2 vectors per
         photo made and stored, not 30), the image views float16 and fewer (glr.training.head_data.table_plan).
         """
-        views, self.views_dtype, fields, message = table_plan(
+        views, dtype, fields, message = table_plan(
             len(self.train), self.spec.feature_dim, [0, MIRROR_VIEW] if windows else self.training_views(), windows)
         if fields:
             self.run.update_status(**fields)
         if message:
             self.say(message)
-        return views
+        return views, dtype
 
     def say(self, message: str) -> None:
         """A message for the run's status and, on the command line, the terminal."""
