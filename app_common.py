@@ -400,3 +400,10 @@ def bad_dataset(message: str, key: str) -> None:
     else:
         generate_demo_button(key)
     st.page_link(DATASET, label="Choose another dataset", icon=":material/photo_library:")
+
+
+def data_problems(run: Run) -> None:
+    """The problems with the data a run met (skipped files, images that would not decode), folded away."""
+    if problems := run.data_problems():
+        with st.expander(f"Problems with the data ({len(problems)})", icon=":material/warning:"):
+            st.markdown("\n".join(f"- {p}" for p in problems))

@@ -9,6 +9,20 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
+def is_utf8(name: str) -> bool:
+    """False for a name the OS gave as bytes that are not UTF-8 (Python keeps those as lone surrogates)."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def printable(name: str | os.PathLike) -> str:
+    """A file name as text every UTF-8 file, table and terminal takes: undecodable bytes become U+FFFD."""
+    return os.fsencode(name).decode("utf-8", "replace")
+
+
 def cache_dir() -> Path:
     """The user cache folder (converted weights, feature caches); `GLR_CACHE_DIR` overrides it."""
     env = os.environ.get("GLR_CACHE_DIR")

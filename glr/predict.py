@@ -24,6 +24,7 @@ from glr.data.datasets import IMAGE_EXTENSIONS
 from glr.data.images import load_resized
 from glr.data.pipeline import load_size
 from glr.errors import GlrError, ImageError
+from glr.paths import printable
 from glr.retrieval.flip import EMBEDDINGS, LEGACY_EMBEDDING
 from glr.retrieval.run_index import Recognizer
 from glr.training.run import Run, RunError, as_run
@@ -318,11 +319,11 @@ def unique_ids(paths: Sequence[str], folder: str | os.PathLike | None = None) ->
     for path in paths:
         p = Path(path)
         relative = p.relative_to(folder).as_posix() if folder is not None and p.is_relative_to(folder) else p.as_posix()
-        candidates = [p.stem, p.name, relative]
+        candidates = [printable(c) for c in (p.stem, p.name, relative)]  # ids go into a UTF-8 CSV
         chosen = next((c for c in candidates if c not in taken), None)
         n = 2
         while chosen is None:
-            chosen = f"{relative}~{n}" if f"{relative}~{n}" not in taken else None
+            chosen = f"{candidates[2]}~{n}" if f"{candidates[2]}~{n}" not in taken else None
             n += 1
         taken.add(chosen)
         ids.append(chosen)

@@ -91,6 +91,7 @@ def live_view(run_path: str, was_active: bool, key: str) -> None:
     if state == "failed" and status.get("traceback"):
         with st.expander("Traceback"):
             st.code(status["traceback"], language="text")
+    common.data_problems(run)
     with st.expander("train.log (last lines)"):
         st.code(run_table.log_tail(run.log_path) or "(empty)", language="text")
     if was_active and state not in ACTIVE_STATES:

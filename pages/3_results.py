@@ -151,6 +151,7 @@ with overview:
         m[4].metric("Validation images", f"{scores.get('n_images', 0):,}")
     else:
         st.info("Not evaluated yet: metrics.json appears when the training finishes.")
+    common.data_problems(run)
     c = st.columns(2)
     c[0].plotly_chart(plots.history_figure(histories, "loss"), key="results_loss")
     c[1].plotly_chart(plots.history_figure(histories, "accuracy"), key="results_accuracy")

@@ -100,6 +100,16 @@ def test_after_the_end_the_train_page_offers_the_next_steps(training):
     assert at.session_state["predict_run"] == RUN_ID and at.title[0].value == "Predict"
 
 
+def test_the_problems_with_the_data_show_while_it_trains(training):
+    at = open_page(TRAIN)
+    assert not [e for e in at.expander if e.label.startswith("Problems with the data")]
+    training.add_data_problem("2 images could not be decoded and were left out (e.g. 'a.jpg', 'b.jpg')")
+    at.run()
+    assert_no_exception(at)
+    panel = next(e for e in at.expander if e.label == "Problems with the data (1)")
+    assert "2 images could not be decoded" in panel.markdown[0].value
+
+
 def test_see_its_results_opens_the_results_page_on_the_run(results):
     at = open_page(TRAIN)
     button(at, "See its results").click().run()  # the finished run, selected in the run list

@@ -171,6 +171,24 @@ def test_class_folders(tmp_path):
     assert catalog.problems == ["1 file in class folders are not images (e.g. 'Big_Ben/notes.txt'); skipped"]
 
 
+def test_file_and_folder_names_that_are_not_utf8_are_skipped_and_named(tmp_path):
+    for i in range(2):
+        write_image(tmp_path / "Big_Ben" / f"{i}.jpg", seed=i)
+    write_image(tmp_path / os.fsdecode(b"Big_Ben/caf\xe9.jpg"), seed=2)  # Latin-1 bytes, as old cameras and zips write
+    write_image(tmp_path / os.fsdecode(b"Caf\xe9") / "0.jpg", seed=3)
+    catalog = load_catalog(tmp_path)
+    assert catalog.df["path"].str.endswith(("Big_Ben/0.jpg", "Big_Ben/1.jpg")).all() and len(catalog.df) == 2
+    assert catalog.problems == ["2 images with a name that is not valid UTF-8 (e.g. 'Big_Ben/caf\ufffd.jpg', "
+                                "'Caf\ufffd/0.jpg'); skipped: rename to use"]
+    assert summarize(catalog)["images"] == 2
+
+
+def test_a_folder_whose_every_name_is_not_utf8_is_a_dataset_error(tmp_path):
+    write_image(tmp_path / "Big_Ben" / os.fsdecode(b"\xe9.jpg"), seed=0)
+    with pytest.raises(DatasetError, match="no usable images. 1 image with a name that is not valid UTF-8"):
+        load_catalog(tmp_path)
+
+
 def test_loose_images_hint(tmp_path):
     write_image(tmp_path / "a.jpg", 0)
     with pytest.raises(DatasetError, match="holds 1 images directly"):

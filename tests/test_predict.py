@@ -1,6 +1,7 @@
 """glr.predict: top-k on good images, a message for bad ones (the rest still predicted), submission CSV."""
 
 import io
+import os
 
 import numpy as np
 import pandas as pd
@@ -213,6 +214,14 @@ def test_folder_with_shared_stems_and_files_without_an_extension(predictor, tmp_
     (folder / "image.webp").unlink()
     with pytest.raises(GlrError, match="no images found .*2 other file"):
         predictor.predict_folder(folder)
+
+
+def test_a_photo_whose_name_is_not_utf8_is_predicted_under_a_readable_id(predictor, tmp_path):
+    folder = tmp_path / "photos"
+    write_image(folder / os.fsdecode(b"caf\xe9.jpg"), seed=1)  # Latin-1 bytes, as old cameras and zips write
+    table, predictions = predictor.predict_folder(folder, tmp_path / "out.csv")
+    assert table["id"].tolist() == ["caf\ufffd"] and predictions[0].ok
+    assert pd.read_csv(tmp_path / "out.csv", dtype=str)["id"].tolist() == ["caf\ufffd"]
 
 
 def test_default_submission_path_is_beside_the_folder(tmp_path):

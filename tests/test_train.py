@@ -290,3 +290,27 @@ def test_image_views_over_the_memory_budget_are_fewer_and_float16(tmp_path, tiny
     assert (status["views_kept"], status["views_total"]) == (2, 4)  # the centre crop and its mirror of 4
     assert "phase 1 holds 2 of the 4 image views" in capsys.readouterr().err
     assert "| training crops | 2 of the 4 image views" in (run.path / "report" / "summary.md").read_text()
+
+
+def test_problems_with_the_data_are_said_and_kept_for_the_report(tmp_path, capsys):
+    from conftest import write_image
+
+    data = tmp_path / "folders"
+    for c, name in enumerate(["Red_Fort", "Blue_Mosque"]):
+        for i in range(6):
+            write_image(data / name / f"{i}.jpg", seed=100 * c + i, colour_seed=c)
+    (data / "Red_Fort" / "notes.txt").write_text("not a photo")
+    (data / "Blue_Mosque" / "5.jpg").write_bytes(b"\xff\xd8 not really a JPEG")  # listed, fails to decode
+    bad_name = os.fsdecode(b"Red_Fort/\xff\xfe.jpg")  # bytes no UTF-8 text can name
+    write_image(data / bad_name, seed=7)
+    run = new_run(tmp_path / "results", tiny_config(data, epochs=1))
+    train_run(run, console=True)
+    assert run.status()["state"] == "finished", run.status().get("message")
+    problems = run.data_problems()
+    assert any("1 file in class folders are not images (e.g. 'Red_Fort/notes.txt')" in p for p in problems), problems
+    assert any("not valid UTF-8" in p for p in problems), problems
+    assert "1 image could not be decoded and were left out (e.g. 'Blue_Mosque/5.jpg')" in problems
+    said = capsys.readouterr().err
+    assert all(f"dataset: {p}" in said for p in problems)
+    summary = (run.path / "report" / "summary.md").read_text()
+    assert "## Problems with the data" in summary and "- 1 image could not be decoded" in summary

@@ -269,3 +269,10 @@ def summarize(catalog: Catalog) -> dict:
         "per_class_max": int(counts.max()),
         "problems": len(catalog.problems),
     }
+
+
+def undecodable_message(paths, root: str | os.PathLike) -> str:
+    """The problem to report for images that would not decode: how many, and a few, relative to the dataset's root."""
+    paths = list(paths)
+    shown = (os.path.relpath(p, root) if root else str(p) for p in paths)
+    return f"{plural(len(paths), 'image')} could not be decoded and were left out (e.g. {examples(shown)})"

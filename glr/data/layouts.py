@@ -21,6 +21,7 @@ from urllib.parse import unquote
 import pandas as pd
 
 from glr.errors import DatasetError
+from glr.paths import is_utf8, printable
 
 TRAIN_CSV = "train.csv"
 CATEGORY_CSV = "train_label_to_category.csv"
@@ -272,7 +273,7 @@ def read_class_folders(root: Path) -> tuple[pd.DataFrame, list[str]]:
         folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
     except OSError as exc:
         raise DatasetError(f"{root}: cannot be listed ({exc.strerror or exc})") from None
-    rows, skipped, loose = [], [], []
+    rows, skipped, unnamed, loose = [], [], [], []
     # An integer folder name is taken as the landmark_id, as in GLDv2 exports; the other
     # folders are numbered after the largest of those, so two folders never share a class.
     numeric = [int(f.name) for f in folders if _is_plain_int(f.name)]
@@ -290,8 +291,12 @@ def read_class_folders(root: Path) -> tuple[pd.DataFrame, list[str]]:
                 skipped.append(file)
                 continue
             rel = file.relative_to(root).with_suffix("").as_posix()
+            if not is_utf8(str(file)):
+                # Arrow's strings, TensorFlow's paths and the run's JSON all need UTF-8 names.
+                unnamed.append(file)
+                continue
             rows.append((rel, str(file), landmark_id, name))
-    if not rows:
+    if not rows and not unnamed:
         loose = [p for p in root.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS]
         hint = (
             f" It holds {len(loose)} images directly; put each class's images in a folder of its own."
@@ -305,8 +310,15 @@ def read_class_folders(root: Path) -> tuple[pd.DataFrame, list[str]]:
     if skipped:
         problems.append(
             f"{plural(len(skipped), 'file')} in class folders are not images "
-            f"(e.g. {examples(p.relative_to(root).as_posix() for p in skipped)}); skipped"
+            f"(e.g. {examples(printable(p.relative_to(root)) for p in skipped)}); skipped"
         )
+    if unnamed:
+        problems.append(
+            f"{plural(len(unnamed), 'image')} with a name that is not valid UTF-8 "
+            f"(e.g. {examples(printable(p.relative_to(root)) for p in unnamed)}); skipped: rename to use"
+        )
+    if not rows:
+        raise DatasetError(f"{root}: no usable images. " + "; ".join(problems))
     df = pd.DataFrame(rows, columns=COLUMNS)
     df["name"] = df["name"].astype("string")
     return df, problems

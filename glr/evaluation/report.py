@@ -343,6 +343,8 @@ def summary_markdown(run: Run, history: pd.DataFrame | None, predictions: pd.Dat
     if pairs is not None:
         out += ["## Most confused pairs", ""]
         out += [_markdown(pairs[["true", "predicted", "count"]]), ""] if not pairs.empty else ["No confusions: every validation image was classified correctly.", ""]
+    if problems := run.data_problems():
+        out += ["## Problems with the data", ""] + [f"- {p}" for p in problems] + [""]
     if notes:
         out += ["## Notes", ""] + [f"- {n}" for n in notes] + [""]
     return "\n".join(out)

@@ -208,6 +208,20 @@ class Run(RunStatus):
         """Replace the run's configuration."""
         write_json(self.config_path, config)
 
+    def add_data_problem(self, problem: str) -> None:
+        """Keep a problem with the data met while training beside the dataset's own, for the report."""
+        config = self.config()
+        dataset = config.setdefault("dataset", {})
+        dataset["problems"] = [*dataset.get("problems", []), problem]
+        self.write_config(config)
+
+    def data_problems(self) -> list[str]:
+        """The dataset's problems this run met (skipped files, dropped classes, images that would not decode)."""
+        dataset = self._json(self.config_path)
+        dataset = dataset.get("dataset") if isinstance(dataset, dict) else None
+        problems = dataset.get("problems") if isinstance(dataset, dict) else None
+        return [str(p) for p in problems] if isinstance(problems, list) else []
+
     def train_section(self) -> dict:
         """The `train` section of the configuration as stored; RunError if it has none."""
         train = self.config().get("train")

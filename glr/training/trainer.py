@@ -117,6 +117,8 @@ class Trainer:
                              "classes": split.num_classes, "train": len(split.train), "val": len(split.val),
                              "fingerprint": fingerprint, "problems": catalog.problems + split.messages}
         self.run.write_config(config)
+        for problem in config["dataset"]["problems"]:
+            self.say(f"dataset: {problem}")
         self.run.write_labels(split.labels)
         self.run.write_split(split.table())
         self.train, self.val, self.labels = split.train, split.val, split.labels
@@ -175,10 +177,10 @@ class Trainer:
             computed += n
         self.progress.close()
         self.run.update_status(features_computed=computed, features_seconds=round(time.monotonic() - started, 1))
-        bad = int((~train_ok).sum() + (~val_ok).sum())
-        if bad:
-            names = pd.concat([self.train.loc[~train_ok, "path"], self.val.loc[~val_ok, "path"]]).head(3).tolist()
-            self.run.update_status(message=f"{bad} images could not be decoded and were left out (e.g. {names})")
+        if not (train_ok.all() and val_ok.all()):
+            lost = pd.concat([self.train.loc[~train_ok, "path"], self.val.loc[~val_ok, "path"]])
+            self.run.add_data_problem(problem := datasets.undecodable_message(lost, self.cfg.data))
+            self.say(f"dataset: {problem}")
         self.train, self.val = self.train[train_ok].reset_index(drop=True), self.val[val_ok].reset_index(drop=True)
         return keep_rows(train_feats, train_ok), keep_rows(val, val_ok)
 
