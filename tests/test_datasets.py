@@ -46,6 +46,16 @@ def test_url_column_and_csv_path(tmp_path):
     assert catalog.names() == {1: "landmark 1", 2: "landmark 2"}
 
 
+@pytest.mark.parametrize("delimiter", [";", "\t"])
+def test_a_train_csv_separated_by_semicolons_or_tabs_reads_as_the_comma_one(gldv2, delimiter):
+    expected = load_catalog(gldv2).df
+    csv = gldv2 / "train.csv"
+    csv.write_text(csv.read_text().replace(",", delimiter).replace("\n", "\r\n"))  # as a spreadsheet saves it
+    catalog = load_catalog(gldv2)
+    pd.testing.assert_frame_equal(catalog.df, expected)
+    assert catalog.problems == []
+
+
 def test_missing_files_dropped_and_counted(gldv2):
     catalog = load_catalog(gldv2)
     for path in catalog.df["path"].iloc[:2]:

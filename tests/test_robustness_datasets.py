@@ -53,7 +53,7 @@ def test_missing_train_csv_beside_gldv2_images(gld):
     ("\n\n", "is empty; expected a header line `id,landmark_id` and one row per image"),
     (HEADER, "has a header but no rows"),
     ("image,label\nabc,1\n", "missing column 'id' and 'landmark_id'; found 'image', 'label'"),
-    ("id;landmark_id\nabc;1\n", "missing column 'id' and 'landmark_id'; found 'id;landmark_id'"),
+    ("image;label\nabc;1\n", "missing column 'id' and 'landmark_id'; found 'image', 'label'"),  # split at its semicolons
     ("id,url\nabc,x\n", "missing column 'landmark_id'; found 'id', 'url'"),
 ])
 def test_unusable_csv(gld, content, message):

@@ -70,6 +70,10 @@ def looks_like_gldv2_images(folder: Path) -> bool:
         p.is_dir() and len(p.name) == 1 and p.name in "0123456789abcdef" for p in children)
 
 
+# Column separators a train.csv may use besides the comma Kaggle's files have.
+OTHER_DELIMITERS = (";", "\t")
+
+
 def _read_header(csv: Path) -> list[str]:
     """The header fields of a CSV file as written (quotes removed), from its first line."""
     if not csv.is_file():
@@ -99,13 +103,16 @@ def _read_train_csv(csv: Path) -> tuple[pd.DataFrame, list[str]]:
     A `train_clean.csv` (`landmark_id,images`, the ids of a class separated by spaces) gives
     one row per id, as train.csv would.
     """
-    fields = _read_header(csv)
+    fields, delimiter = _read_header(csv), ","
+    # Spreadsheets in many locales save "CSV" with semicolons, and some exports use tabs.
+    if len(fields) == 1 and (delimiter := next((d for d in OTHER_DELIMITERS if d in fields[0]), ",")) != ",":
+        fields = fields[0].split(delimiter)
     header = [f.strip().strip('"').lower() for f in fields]
     # Our own names for the columns (the header line is skipped), so a header in another case,
     # with spaces or quotes, or with a repeated name, still finds its two columns.
     names = [h if h not in header[:i] else f"{h}.{i}" for i, h in enumerate(header)]
     if "id" not in header and {"landmark_id", "images"} <= set(header):
-        return _explode_clean(_arrow_columns(csv, names, ["landmark_id", "images"])), []
+        return _explode_clean(_arrow_columns(csv, names, ["landmark_id", "images"], delimiter)), []
     missing = [c for c in ("id", "landmark_id") if c not in header]
     if missing:
         raise DatasetError(
@@ -113,10 +120,10 @@ def _read_train_csv(csv: Path) -> tuple[pd.DataFrame, list[str]]:
             f"found {', '.join(repr(h) for h in header)}. Expected `id,landmark_id` or `id,url,landmark_id` "
             f"(or {CLEAN_CSV}'s `landmark_id,images`)"
         )
-    return _arrow_frame(_arrow_columns(csv, names, ["id", "landmark_id"])), []
+    return _arrow_frame(_arrow_columns(csv, names, ["id", "landmark_id"], delimiter)), []
 
 
-def _arrow_columns(csv: Path, names: list[str], columns: list[str]):
+def _arrow_columns(csv: Path, names: list[str], columns: list[str], delimiter: str = ","):
     """The named columns of a CSV, as text, in an Arrow table; DatasetError if it cannot be parsed."""
     try:
         import pyarrow as pa
@@ -127,6 +134,7 @@ def _arrow_columns(csv: Path, names: list[str], columns: list[str]):
         # overlong number around. `_parse_labels` checks them strictly instead.
         return pacsv.read_csv(
             csv, read_options=pacsv.ReadOptions(column_names=names, skip_rows=1),
+            parse_options=pacsv.ParseOptions(delimiter=delimiter),
             convert_options=pacsv.ConvertOptions(include_columns=columns, column_types={c: pa.string() for c in columns}))
     except Exception as exc:  # noqa: BLE001 - any parser failure is the file's problem
         text = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
