@@ -1,4 +1,4 @@
-"""Known scores from the head's logits (energy, max logit) and from the neighbours, against glr's head+top.
+"""Known scores from the head's logits (energy, max logit), the neighbours and a learned mix, against an even head+top.
 
 The out-of-distribution literature scores a photo by its classifier's logits rather than its
 softmax: the max logit, or the energy (log-sum-exp of the logits), and by its k-th nearest
@@ -7,7 +7,9 @@ neighbour's similarity. For each seed this trains the open-set benchmark's split
 phase 1 only), embeds every photo as the default index does (average pooling, flip averaged), and
 re-scores the same run with each candidate. The unknown threshold is calibrated on the known
 validation photos alone (95% kept), and the z-scored sums standardise each part on those photos
-too: no candidate sees a left-out photo or a distractor before it is scored.
+too: no candidate sees a left-out photo or a distractor before it is scored. The learned mixes
+weigh the head against the nearest similarity as glr.retrieval.known_weight learns it from the
+training photos alone: as learned, and halfway to the even mix (what runs use).
 
     .venv/bin/python benchmarks/bench_known_scores.py [DATA] [--seeds 0 1 2] [--tiny]
 """
@@ -26,7 +28,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_embeddings  # noqa: E402
 import common  # noqa: E402
 
-BASELINE = "head+top"
+BASELINE = "head+top"  # the even mix, which runs used before the learned weight
+LEARNED, DEFAULT = "head+top, learned weight", "head+top, halfway to even (the default)"
 
 
 def part_scores(head, emb: np.ndarray, index) -> dict:
@@ -45,8 +48,11 @@ def part_scores(head, emb: np.ndarray, index) -> dict:
             "top": sims[:, 0], "kth5": sims[:, min(4, sims.shape[1] - 1)], "mean10": sims.mean(1)}
 
 
-def candidates(parts: dict) -> dict:
-    """Candidate known scores per group, from the parts; z-scores use the known validation photos' statistics."""
+def candidates(parts: dict, weights: dict | None = None) -> dict:
+    """Candidate known scores per group, from the parts; z-scores use the known validation photos' statistics.
+
+    `weights` (name -> the head's weight in head+top) adds a weighted head+top per entry.
+    """
     def z(name, group):
         val = parts["val"][name]
         return (parts[group][name] - val.mean()) / (val.std() or 1.0)
@@ -57,12 +63,14 @@ def candidates(parts: dict) -> dict:
         "z(maxprob)+z(top)": lambda g: z("maxprob", g) + z("top", g),
         "z(maxlogit)+z(top)": lambda g: z("maxlogit", g) + z("top", g),
         "z(energy)+z(top)": lambda g: z("energy", g) + z("top", g),
+        **{name: (lambda g, w=w: w * parts[g]["maxprob"] + (1 - w) * parts[g]["top"]) for name, w in (weights or {}).items()},
     }
     return {name: {g: f(g) for g in parts} for name, f in formulas.items()}
 
 
 def run_dataset(data: Path, seeds, config, say=print) -> pd.DataFrame:
     """Every candidate's open-set figures per seed on `data`."""
+    from glr.retrieval import known_weight
     from glr.retrieval.embeddings import view_embeddings
     from glr.retrieval.index import EmbeddingIndex
     from glr.retrieval.recognition import calibrate, roc_auc
@@ -74,7 +82,11 @@ def run_dataset(data: Path, seeds, config, say=print) -> pd.DataFrame:
         emb = {g: view_embeddings(np.stack([pooled[p] for p in t["path"]]), "avg", True) for g, t in tables.items()}
         index = EmbeddingIndex(emb["train"], tables["train"].assign(name="")[["id", "landmark_id", "name", "path"]])
         parts = {g: part_scores(head, emb[g], index) for g in ("val", "held", "distractors")}
-        for name, scores in candidates(parts).items():
+        # The head's weight as glr.retrieval.known_weight learns it from the training photos (run_index does the same).
+        args = (index.vectors, tables["train"]["landmark_id"].to_numpy(), parts["val"]["maxprob"], parts["val"]["top"])
+        weights = {LEARNED: known_weight.learned_weight(*args), DEFAULT: known_weight.head_weight(*args)}
+        say(f"seed {seed}: head weight learned {weights[LEARNED]:.3f}, used {weights[DEFAULT]:.3f}")
+        for name, scores in candidates(parts, weights).items():
             cal = calibrate(scores["val"])
             rows.append({"seed": seed, "score": name, "known_kept": 1 - cal.is_unknown(scores["val"]).mean(),
                          "held_out_unknown": cal.is_unknown(scores["held"]).mean(),

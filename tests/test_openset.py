@@ -62,3 +62,13 @@ def test_tiny_run_end_to_end(tmp_path):
         assert 0 <= r.held_out_unknown <= 1 and r.known_kept >= 0.6
     table = openset.summary_table(results)
     assert list(table["seed"]) == ["0", "mean", "0", "mean"] or set(table["mode"]) == {"plain", "verified"}
+
+
+def test_the_table_names_a_few_left_out_classes_then_how_many_more():
+    figures = dict(known_classes=75, known_val=300, held_out_photos=100, distractors=84, threshold=0.5, known_kept=0.95,
+                   held_out_unknown=0.4, distractors_unknown=0.7, top1_kept=0.95, knn_top1=0.8, gap=0.8, gap_raw=0.8,
+                   auroc=0.9, verified=False)
+    many = openset.OpenSetResult(seed=0, held_out=[f"Tower {i}" for i in range(25)], **figures)
+    few = openset.OpenSetResult(seed=1, held_out=["Petra", "Machu Picchu"], **figures)
+    table = openset.summary_table([many, few])
+    assert table["held_out"].tolist()[:2] == ["Tower 0, Tower 1, Tower 2 and 22 more", "Petra, Machu Picchu"]

@@ -130,7 +130,8 @@ def test_known_score_formula_follows_the_run_and_old_runs_keep_theirs(finished_r
     feats = np.random.default_rng(0).normal(size=(4, EmbeddingIndex.load(copy / "index").vectors.shape[1]))
     probs = np.full((4, len(labels)), 1.0 / len(labels), np.float32)
     stored = json.loads(path.read_text())
-    stored.pop("known_score")  # an index built before the formula was recorded
+    stored.pop("known_score")  # an index built before the formula and the head's weight were recorded
+    stored.pop("known_head_weight")
     path.write_text(json.dumps(stored))
     old = run_index.Recognizer(copy, labels)
     assert old.known_formula == "head+top"
@@ -142,3 +143,22 @@ def test_known_score_formula_follows_the_run_and_old_runs_keep_theirs(finished_r
     known = new.recognize(feats, probs)["known"]
     np.testing.assert_allclose(known, run_known_score("head+top+margin", probs, sims, new.classes[idx]), rtol=1e-5)
     assert not np.allclose(known, old.recognize(feats, probs)["known"])
+
+
+def test_the_run_learns_its_head_weight_and_the_recognizer_scores_with_it(finished_run):
+    from glr.retrieval.recognition import run_known_score
+
+    labels, stored = finished_run.labels(), json.loads(finished_run.retrieval_path.read_text())
+    weight = stored["known_head_weight"]
+    assert 0.0 <= weight <= 1.0
+    recognizer = run_index.Recognizer(finished_run, labels)
+    assert recognizer.head_weight == weight
+    feats = np.random.default_rng(0).normal(size=(4, recognizer.index.vectors.shape[1]))
+    probs = np.random.default_rng(1).dirichlet(np.ones(len(labels)), 4).astype(np.float32)
+    sims, idx = recognizer.index.search(feats, 10)
+    np.testing.assert_allclose(recognizer.recognize(feats, probs)["known"],
+                               weight * probs.max(1) + (1 - weight) * sims[:, 0], rtol=1e-5, atol=1e-6)
+    # The validation photos' known scores, which set the run's threshold, were made with the same weight.
+    val = pd.read_csv(finished_run.path / "val_retrieval.csv")
+    np.testing.assert_allclose(val["known_score"], weight * val["head_confidence"] + (1 - weight) * val["top_similarity"],
+                               rtol=1e-5, atol=1e-6)

@@ -181,12 +181,13 @@ def score_run(run, val: pd.DataFrame, held: pd.DataFrame, batch_size: int = 32, 
         for g in groups.values():
             if mode == "plain":
                 g["s"] = g["scores"]
-                g["known"] = run_known_score(recognizer.known_formula, g["probs"], g["sims"], classes[g["idx"]])
+                g["known"] = run_known_score(recognizer.known_formula, g["probs"], g["sims"], classes[g["idx"]],
+                                             head_weight=recognizer.head_weight)
             else:
                 v = spatial.verification_score(g["inliers"])
                 g["s"] = verified_scores(g["scores"], v, classes[g["idx"][:, :v.shape[1]]])
                 g["known"] = run_known_score(recognizer.known_formula, g["probs"], g["sims"], classes[g["idx"]],
-                                             v.max(1) if v.shape[1] else np.zeros(len(v)))
+                                             v.max(1) if v.shape[1] else np.zeros(len(v)), recognizer.head_weight)
         calibration = calibrate(groups["val"]["known"])
         v, h, d = (groups[k] for k in ("val", "held", "distractors"))
         figures = open_set_scores(val_true, v["s"].argmax(1), v["s"].max(1), v["known"], calibration.is_unknown(v["known"]),
@@ -235,9 +236,15 @@ def run_openset(data: str | os.PathLike, hold_out: int | None = None, seeds=DEFA
     return out
 
 
+def _names(held_out: list[str], shown: int = 3) -> str:
+    """The left-out classes for a table cell: a few names, then how many more (a quarter of 100 classes is 25)."""
+    more = f" and {len(held_out) - shown} more" if len(held_out) > shown else ""
+    return ", ".join(held_out[:shown]) + more
+
+
 def summary_table(results: list[OpenSetResult]) -> pd.DataFrame:
     """One row per seed and mode (plain, or with spatial verification), then a `mean` row per mode."""
-    rows = [{"mode": "verified" if r.verified else "plain", "seed": str(r.seed), "held_out": ", ".join(r.held_out),
+    rows = [{"mode": "verified" if r.verified else "plain", "seed": str(r.seed), "held_out": _names(r.held_out),
              **{m: getattr(r, m) for m in METRICS}} for r in results]
     table = pd.DataFrame(rows, columns=["mode", "seed", "held_out", *METRICS])
     means = [{"mode": mode, "seed": "mean", "held_out": f"{len(results[0].held_out)} of "

@@ -7,9 +7,10 @@ Three ways to name the landmark in a photo, all from one forward pass:
 - **blend**: a weighted mean of the two.
 
 Each gives one class and a confidence per photo, which is what GAP ranks. The unknown
-verdict comes from a *known score*: the mean of the head's confidence and the similarity
-of the nearest training photo. A photo of a known landmark is usually both confidently
-classified and close to some training photo; a photo of anything else rarely is both. The
+verdict comes from a *known score*: a weighted mean of the head's confidence and the similarity
+of the nearest training photo, the weight learned per run (glr.retrieval.known_weight). A photo
+of a known landmark is usually both confidently classified and close to some training photo;
+a photo of anything else rarely is both. The
 threshold is calibrated on the validation images alone (they are never in the index): it
 keeps `KEEP_KNOWN` of them, so no distractor is needed to set it and the distractor
 figures stay out-of-sample.
@@ -23,6 +24,7 @@ import numpy as np
 
 from glr.errors import GlrError
 from glr.evaluation.metrics import gap
+from glr.retrieval.known_weight import EVEN
 
 KNN_K = 10
 BLEND_WEIGHT = 0.5  # fixed, not tuned on validation data, so the figures below stay honest
@@ -59,15 +61,18 @@ def blend_scores(head_probs: np.ndarray, knn: np.ndarray, weight: float = BLEND_
 
 
 def known_score(head_probs: np.ndarray, top_similarity: np.ndarray, verification: np.ndarray | None = None,
-                margin: np.ndarray | None = None) -> np.ndarray:
-    """How much a photo looks like a known landmark: mean of the head's top probability and the nearest similarity.
+                margin: np.ndarray | None = None, head_weight: float = EVEN) -> np.ndarray:
+    """How much a photo looks like a known landmark: a weighted mean of the head's top probability and the nearest similarity.
 
-    With spatial verification (`verification`: each photo's best verification score, in [0, 1))
-    and/or the class margin (`class_margin`), the mean of those parts too.
+    `head_weight` is the head's share of that pair (the run's learned one: glr.retrieval.known_weight;
+    0.5, the plain mean, in runs made before). With spatial verification (`verification`: each
+    photo's best verification score, in [0, 1)) and/or the class margin (`class_margin`), those
+    parts join the mean, each counting as much as one half of the pair.
     """
-    parts = [np.asarray(head_probs, np.float32).max(axis=1), np.asarray(top_similarity, np.float32)]
-    parts += [np.asarray(part, np.float32) for part in (verification, margin) if part is not None]
-    return np.mean(parts, axis=0)
+    pair = (head_weight * np.asarray(head_probs, np.float32).max(axis=1)
+            + (1.0 - head_weight) * np.asarray(top_similarity, np.float32))
+    others = [np.asarray(part, np.float32) for part in (verification, margin) if part is not None]
+    return ((2.0 * pair + np.sum(others, axis=0)) / (2 + len(others))).astype(np.float32)
 
 
 def class_margin(sims: np.ndarray, neighbour_classes: np.ndarray) -> np.ndarray:
@@ -87,12 +92,12 @@ def class_margin(sims: np.ndarray, neighbour_classes: np.ndarray) -> np.ndarray:
 
 
 def run_known_score(formula: str, head_probs: np.ndarray, sims: np.ndarray, neighbour_classes: np.ndarray,
-                    verification: np.ndarray | None = None) -> np.ndarray:
+                    verification: np.ndarray | None = None, head_weight: float = EVEN) -> np.ndarray:
     """The known score by one of `KNOWN_FORMULAS`, from the k nearest similarities (best first) and their classes."""
     if formula not in KNOWN_FORMULAS:
         raise GlrError(f"unknown known-score formula {formula!r}: use one of {', '.join(KNOWN_FORMULAS)}")
     margin = class_margin(sims, neighbour_classes) if formula == "head+top+margin" else None
-    return known_score(head_probs, np.asarray(sims)[:, 0], verification, margin)
+    return known_score(head_probs, np.asarray(sims)[:, 0], verification, margin, head_weight)
 
 
 def verified_scores(scores: np.ndarray, verification: np.ndarray, neighbour_classes: np.ndarray) -> np.ndarray:

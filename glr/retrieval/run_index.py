@@ -22,6 +22,7 @@ import pandas as pd
 from glr.errors import GlrError
 from glr.retrieval.flip import run_embedding
 from glr.retrieval.index import EmbeddingIndex
+from glr.retrieval.known_weight import EVEN, head_weight
 from glr.retrieval.recognition import (
     BLEND_WEIGHT, DEFAULT_METHOD, KNN_K, KNOWN_SCORE, METHODS, Calibration, calibrate, evaluate_methods,
     method_scores, roc_auc, run_known_score, verified_scores,
@@ -61,24 +62,26 @@ def write_run_retrieval(run: Run | str | os.PathLike, labels: pd.DataFrame, trai
     classes = class_of_items(index.items, labels)
     verifier = Verifier(LocalFeatureStore.build(index.items["path"].tolist())) if val_paths is not None else None
     plain = {}
+    val_sims, val_idx = index.search(val_feats, KNN_K)
+    weight = head_weight(index.vectors, index.items["landmark_id"].to_numpy(), val_probs.max(1), val_sims[:, 0])
 
-    def scored(feats, probs, paths):
-        sims, idx = index.search(feats, KNN_K)
-        known = run_known_score(KNOWN_SCORE, probs, sims, classes[idx])
+    def scored(feats, probs, paths, found=None):
+        sims, idx = found or index.search(feats, KNN_K)
+        known = run_known_score(KNOWN_SCORE, probs, sims, classes[idx], head_weight=weight)
         plain.setdefault("known", []).append(known)
         if verifier is not None:
             verification = verification_score(verifier.inliers(paths, idx)).max(1)
-            known = run_known_score(KNOWN_SCORE, probs, sims, classes[idx], verification)
+            known = run_known_score(KNOWN_SCORE, probs, sims, classes[idx], verification, weight)
         return method_scores(probs, sims, classes[idx]), known, sims[:, 0]
 
-    val_scores, val_known, val_top = scored(val_feats, val_probs, val_paths)
+    val_scores, val_known, val_top = scored(val_feats, val_probs, val_paths, (val_sims, val_idx))
     d_scores, d_known, d_top = scored(distractor_feats, distractor_probs, distractors["path"].tolist())
     calibration = calibrate(val_known)
     results = evaluate_methods(val_scores, val_true, d_scores, val_known, d_known, calibration)
     d_unknown = calibration.is_unknown(d_known)
     retrieval = {
         "knn_k": KNN_K, "blend_weight": BLEND_WEIGHT, "default_method": DEFAULT_METHOD, "known_score": KNOWN_SCORE,
-        "embedding": embedding, **(extra or {}),
+        "known_head_weight": weight, "embedding": embedding, **(extra or {}),
         "index": {"items": len(index), "dim": int(index.vectors.shape[1]), "backend": index.backend},
         "val_images": int(len(val_true)), "distractors": int(len(distractors)),
         "distractor_sources": {str(k): int(v) for k, v in distractors["source"].value_counts().items()},
@@ -142,6 +145,8 @@ class Recognizer:
         self.embedding = run_embedding(self.retrieval)
         # An index built before the formula was recorded was calibrated on "head+top".
         self.known_formula = self.retrieval.get("known_score", "head+top")
+        # The head's share of the known score, learned per run (glr.retrieval.known_weight); older runs: an even mix.
+        self.head_weight = float(self.retrieval.get("known_head_weight", EVEN))
         self.verifier, self.plain = None, self.calibration
         verification = self.retrieval.get("verification")
         if verification:
@@ -162,12 +167,13 @@ class Recognizer:
         scores = method_scores(probs, sims[:, :KNN_K], self.classes[idx[:, :KNN_K]],
                                self.retrieval.get("blend_weight", BLEND_WEIGHT))[self.method]
         near, near_classes = sims[:, :KNN_K], self.classes[idx[:, :KNN_K]]
-        known, calibration, inliers = run_known_score(self.known_formula, probs, near, near_classes), self.plain, None
+        known = run_known_score(self.known_formula, probs, near, near_classes, head_weight=self.head_weight)
+        calibration, inliers = self.plain, None
         if self.verifier is not None and images is not None:
             inliers = self.verifier.inliers(images, idx)
             verification = verification_score(inliers)
             scores = verified_scores(scores, verification, self.classes[idx[:, :inliers.shape[1]]])
-            known = run_known_score(self.known_formula, probs, near, near_classes, verification.max(1))
+            known = run_known_score(self.known_formula, probs, near, near_classes, verification.max(1), self.head_weight)
             calibration = self.calibration
         neighbours = [self.index.rows(i, s) for i, s in zip(idx[:, :similar], sims[:, :similar])]
         return {"scores": scores, "known": known, "unknown": calibration.is_unknown(known),
