@@ -158,7 +158,7 @@ c = st.columns(4)
 input_size = c[0].number_input("Image size (px)", min_value=32, max_value=1024, step=32, value=None,
                                placeholder=f"native: {native}", key="train_input_size", persist_state="session",
                                help="Empty: the backbone's native size. Smaller is faster and less accurate.")
-top_n = c[1].number_input("Top-N classes", min_value=1, max_value=100_000, value=DEFAULTS.top_n, step=10,
+top_n = c[1].number_input("Top-N classes", min_value=2, max_value=100_000, value=DEFAULTS.top_n, step=10,
                           key="train_top_n", persist_state="session")
 epochs = c[2].number_input("Epochs (head)", min_value=1, max_value=1000, value=DEFAULTS.epochs,
                            key="train_epochs", persist_state="session",

@@ -12,6 +12,9 @@ def test_config_is_validated():
         TrainConfig.from_dict({"epochs": "many"})
     with pytest.raises(ConfigError, match="unknown setting"):
         TrainConfig.from_dict({"epochz": 3})
+    with pytest.raises(ConfigError, match=r"top_n must be at least 2 \(a classifier tells landmarks apart\)"):
+        TrainConfig(top_n=1).validate()
+    assert TrainConfig(top_n=0).validate().top_n == 0 and TrainConfig(top_n=2).validate().top_n == 2
 
 
 def test_round_trip_and_conversion():

@@ -229,6 +229,14 @@ def test_top_n_zero_keeps_every_class(tmp_path):
         curate(load_catalog(root), top_n=-1)
 
 
+def test_training_asks_for_two_classes_and_names_the_only_one_left(tmp_path):
+    root = make_gldv2(tmp_path, {1: 5, 2: 1}, {1: "Eiffel_Tower", 2: "Big_Ben"})
+    assert curate(load_catalog(root)).num_classes == 1  # enough to look at, as the Dataset page and fetch do
+    with pytest.raises(DatasetError, match=r"only one class \(Eiffel Tower\) is left to train on, and a classifier needs "
+                                           r"at least 2 landmarks to tell apart\. Dropped 1 class with fewer than 2 images"):
+        curate(load_catalog(root), min_classes=2)
+
+
 def test_every_class_on_both_sides_even_when_tiny(tmp_path):
     root = make_gldv2(tmp_path, {i: 2 for i in range(1, 9)} | {99: 30})
     split = curate(load_catalog(root), top_n=100, val_fraction=0.05)

@@ -314,3 +314,16 @@ def test_problems_with_the_data_are_said_and_kept_for_the_report(tmp_path, capsy
     assert all(f"dataset: {p}" in said for p in problems)
     summary = (run.path / "report" / "summary.md").read_text()
     assert "## Problems with the data" in summary and "- 1 image could not be decoded" in summary
+
+
+def test_a_dataset_with_one_class_left_fails_before_any_feature_is_made(tmp_path):
+    from conftest import make_gldv2
+    from glr.errors import DatasetError
+
+    data = make_gldv2(tmp_path / "data", {1: 5, 2: 1})
+    run = new_run(tmp_path / "results", tiny_config(data))
+    with pytest.raises(DatasetError, match="only one class .* a classifier needs at least 2 landmarks"):
+        train_run(run)
+    status = run.status()
+    assert status["state"] == "failed" and "only one class" in status["message"]
+    assert "features_computed" not in status

@@ -174,11 +174,13 @@ def curate(
     min_images: int = DEFAULT_MIN_IMAGES,
     val_fraction: float = DEFAULT_VAL_FRACTION,
     seed: int = DEFAULT_SEED,
+    min_classes: int = 1,
 ) -> Split:
     """Keep the top-N classes by image count (`top_n=0`: every class) and make a seeded, stratified train/val split.
 
     Every kept class has at least one image in train and one in validation. Classes with
     fewer than `min_images` (at least 2, the least that can be split) are dropped and named.
+    DatasetError when fewer than `min_classes` are kept (training asks for 2: one class is nothing to tell apart).
     """
     if top_n < 0:
         raise DatasetError(f"top_n must be at least 1 (or 0 for every class), got {top_n}")
@@ -215,6 +217,12 @@ def curate(
         raise DatasetError(
             f"no class has at least {min_images} images, so nothing can be split into train and validation"
             + "".join(f". {m}" for m in messages)
+        )
+    if len(kept) < min_classes:
+        only = catalog.names().get(int(kept.index[0]), f"landmark {kept.index[0]}")
+        raise DatasetError(
+            f"only one class ({only}) is left to train on, and a classifier needs at least 2 landmarks to tell apart"
+            + (" (top-N is 1)" if top_n == 1 else "") + "".join(f". {m}" for m in messages)
         )
     # Sort by count then id so the class order, and thus class indices, are reproducible.
     kept = kept.rename("images").reset_index().sort_values(["images", "landmark_id"], ascending=[False, True])

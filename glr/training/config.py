@@ -61,7 +61,7 @@ class TrainConfig:
     def validate(self) -> "TrainConfig":
         """Raise ConfigError naming the first value that is out of range; return self."""
         checks = [
-            (self.top_n >= 0, "top_n must be at least 1, or 0 for every class"),
+            (self.top_n == 0 or self.top_n >= 2, "top_n must be at least 2 (a classifier tells landmarks apart), or 0 for every class"),
             (self.min_images >= 2, "min_images must be at least 2 (one image for training, one for validation)"),
             (0 < self.val_fraction < 1, "val_fraction must be between 0 and 1"),
             (self.backbone in list_backbones(), f"backbone must be one of {', '.join(list_backbones())}"),

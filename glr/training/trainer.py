@@ -107,7 +107,7 @@ class Trainer:
             raise GlrError(f"run {self.run.id} names no dataset; start it with `python -m glr train` or from the app")
         catalog = datasets.load_catalog(root)
         split = datasets.curate(catalog, top_n=self.cfg.top_n, min_images=self.cfg.min_images,
-                                val_fraction=self.cfg.val_fraction, seed=self.cfg.seed)
+                                val_fraction=self.cfg.val_fraction, seed=self.cfg.seed, min_classes=2)
         fingerprint = split_fingerprint(split)
         config = self.run.config()
         if resume and config.get("dataset", {}).get("fingerprint") not in (None, fingerprint):
