@@ -300,8 +300,11 @@ with retrieval_tab:
             column_config={k: st.column_config.NumberColumn(k, format="%.3f")
                            for k in ("top-1", "GAP", "GAP with distractors", "… unknown applied")})
         u = st.columns(3)
+        weight = retrieval.get("known_head_weight", 0.5)
         u[0].metric("Unknown threshold", f"{unknown['threshold']:.3f}",
-                    help=f"Calibrated on {unknown['calibrated_on']} validation photos to keep "
+                    help=f"On the known score, {weight:.2f} x the head's confidence + {1 - weight:.2f} x the nearest "
+                         "training photo's similarity (the weight learned from the training photos by leaving classes "
+                         f"out); calibrated on {unknown['calibrated_on']} validation photos to keep "
                          f"{unknown['keep_known']:.0%} of them")
         u[1].metric("Distractors called unknown", f"{unknown['distractors_flagged']:.0%}")
         u[2].metric("ROC AUC, known vs distractor", f"{unknown['auroc']['known_score']:.3f}")

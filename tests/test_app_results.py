@@ -90,3 +90,10 @@ def test_the_problems_with_the_data_are_under_the_scores(results):
     assert_no_exception(at)
     panel = next(e for e in at.expander if e.label == "Problems with the data (1)")
     assert "1 image could not be decoded" in panel.markdown[0].value
+
+
+def test_the_retrieval_tab_says_how_the_known_score_mixes_its_parts(results):
+    weight = json.loads((results / RUNS_SUBDIR / RUN / "retrieval.json").read_text())["known_head_weight"]
+    at = open_page(RESULTS)
+    threshold = next(m for m in at.metric if m.label == "Unknown threshold")
+    assert f"{weight:.2f} x the head's confidence + {1 - weight:.2f} x the nearest training photo's similarity" in threshold.help
