@@ -232,7 +232,7 @@ def test_top_n_zero_keeps_every_class(tmp_path):
 def test_training_asks_for_two_classes_and_names_the_only_one_left(tmp_path):
     root = make_gldv2(tmp_path, {1: 5, 2: 1}, {1: "Eiffel_Tower", 2: "Big_Ben"})
     assert curate(load_catalog(root)).num_classes == 1  # enough to look at, as the Dataset page and fetch do
-    with pytest.raises(DatasetError, match=r"only one class \(Eiffel Tower\) is left to train on, and a classifier needs "
+    with pytest.raises(DatasetError, match=r"only 1 class \('Eiffel Tower'\) left to train on, and a classifier needs "
                                            r"at least 2 landmarks to tell apart\. Dropped 1 class with fewer than 2 images"):
         curate(load_catalog(root), min_classes=2)
 

@@ -322,8 +322,8 @@ def test_a_dataset_with_one_class_left_fails_before_any_feature_is_made(tmp_path
 
     data = make_gldv2(tmp_path / "data", {1: 5, 2: 1})
     run = new_run(tmp_path / "results", tiny_config(data))
-    with pytest.raises(DatasetError, match="only one class .* a classifier needs at least 2 landmarks"):
+    with pytest.raises(DatasetError, match="only 1 class .* a classifier needs at least 2 landmarks"):
         train_run(run)
     status = run.status()
-    assert status["state"] == "failed" and "only one class" in status["message"]
+    assert status["state"] == "failed" and "only 1 class" in status["message"]
     assert "features_computed" not in status

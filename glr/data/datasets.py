@@ -219,10 +219,11 @@ def curate(
             + "".join(f". {m}" for m in messages)
         )
     if len(kept) < min_classes:
-        only = catalog.names().get(int(kept.index[0]), f"landmark {kept.index[0]}")
+        left = examples(catalog.names().get(int(i), f"landmark {i}") for i in kept.index)
         raise DatasetError(
-            f"only one class ({only}) is left to train on, and a classifier needs at least 2 landmarks to tell apart"
-            + (" (top-N is 1)" if top_n == 1 else "") + "".join(f". {m}" for m in messages)
+            f"only {plural(len(kept), 'class')} ({left}) left to train on, and a classifier needs at least "
+            f"{min_classes} landmarks to tell apart" + (f" (top-N is {top_n})" if top_n < min_classes else "")
+            + "".join(f". {m}" for m in messages)
         )
     # Sort by count then id so the class order, and thus class indices, are reproducible.
     kept = kept.rename("images").reset_index().sort_values(["images", "landmark_id"], ascending=[False, True])

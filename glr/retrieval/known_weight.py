@@ -25,6 +25,8 @@ import warnings
 
 import numpy as np
 
+from glr.retrieval.index import normalize
+
 # The fixed mix before, the fallback when a run has too few classes to leave some out, and the
 # prior the learned weight is averaged with (PRIOR_SHARE of it), as the simulation lacks no-landmark photos.
 EVEN = 0.5
@@ -35,10 +37,6 @@ QUERY_SHARE = 0.25
 # A sample about as large as the demo's training split bounds the cost (seconds here) at any dataset size.
 MAX_CLASSES = 100
 MAX_PHOTOS = 2000
-
-
-def _unit(x: np.ndarray) -> np.ndarray:
-    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
 
 
 def _parts(fit_x: np.ndarray, fit_y: np.ndarray, *queries: np.ndarray) -> list[np.ndarray]:
@@ -88,7 +86,7 @@ def learned_weight(train_feats: np.ndarray, train_labels: np.ndarray, val_head: 
     rng = np.random.default_rng(seed)
     labels = np.asarray(train_labels)
     rows = _sample(labels, rng)
-    x, labels = _unit(np.asarray(train_feats, np.float32)[rows]), labels[rows]
+    x, labels = normalize(np.asarray(train_feats)[rows]), labels[rows]
     classes = np.unique(labels)
     if len(classes) < 3:
         return EVEN
