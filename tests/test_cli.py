@@ -273,3 +273,13 @@ def test_runs_shows_the_saved_models_accuracy(tmp_path, capsys):
     assert " 0.750 " in rows[done.id] and "0.900" not in rows[done.id]
     assert "0.600*" in rows[live.id]
     assert out.strip().endswith("* no saved model yet: the best epoch's validation accuracy so far")
+
+
+def test_train_on_one_class_says_so_and_makes_no_run(tmp_path, capsys):
+    from conftest import make_gldv2
+
+    data = make_gldv2(tmp_path / "data", {1: 5, 2: 1})
+    assert main(["train", str(data), "--results", str(tmp_path / "results")]) == 2  # the CLI's code for a GlrError
+    err = capsys.readouterr().err
+    assert "error: only 1 class ('landmark 1') left to train on, and a classifier needs at least 2 landmarks" in err
+    assert not (tmp_path / "results" / "runs").exists() or not any((tmp_path / "results" / "runs").iterdir())

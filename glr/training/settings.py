@@ -69,7 +69,7 @@ def fine_tune_choice(config: Any) -> FineTuneChoice:
 
     split = datasets.curate(datasets.load_catalog(_value(config, "data") or demo_dir()), top_n=_value(config, "top_n"),
                             min_images=_value(config, "min_images"), val_fraction=_value(config, "val_fraction"),
-                            seed=_value(config, "seed"))
+                            seed=_value(config, "seed"), min_classes=2)
     return choose_fine_tune(get_backbone(_value(config, "backbone")).name, len(split.train),
                             int(_value(config, "fine_tune_epochs") or 0))
 
