@@ -269,6 +269,12 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps
 
+try:  # HEIC photos, the iPhone default, need a plugin: pip install pi-heif
+    from pi_heif import register_heif_opener
+    register_heif_opener()
+except ImportError:
+    pass
+
 {imports}
 
 HERE = Path(__file__).resolve().parent

@@ -195,7 +195,7 @@ def upload_and_results(run_path: str, run_id: str, stamp: tuple, k: int, n_simil
         except OSError as exc:
             st.warning(f"{sample['path']}: the sample photo cannot be read ({exc.strerror or exc})")
     if not files:
-        st.info("Drop one photo or many (JPEG, PNG, WebP, BMP, GIF, TIFF), or a zip of photos, to see what the "
+        st.info("Drop one photo or many (JPEG, PNG, WebP, HEIC, AVIF, BMP, GIF, TIFF), or a zip of photos, to see what the "
                 "model recognises, or try one of the validation photos above.")
         return
     st.button("Clear all", key="predict_clear", on_click=clear_all, icon=":material/delete_sweep:",

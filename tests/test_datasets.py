@@ -2,6 +2,7 @@
 
 import os
 import re
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -179,6 +180,17 @@ def test_class_folders(tmp_path):
     assert set(catalog.names().values()) == {"Eiffel Tower", "Big Ben"}
     assert catalog.df["id"].is_unique
     assert catalog.problems == ["1 file in class folders are not images (e.g. 'Big_Ben/notes.txt'); skipped"]
+
+
+def test_iphone_photos_in_class_folders_are_images(tmp_path):
+    heic = (Path(__file__).parent / "data" / "photo.heic").read_bytes()
+    for name in ("Eiffel_Tower", "Big_Ben"):
+        for i in range(2):
+            (tmp_path / name).mkdir(exist_ok=True)
+            (tmp_path / name / f"IMG_000{i}.HEIC").write_bytes(heic)
+    write_image(tmp_path / "Big_Ben" / "2.avif", seed=3)
+    catalog = load_catalog(tmp_path)
+    assert len(catalog.df) == 5 and catalog.problems == []
 
 
 def test_file_and_folder_names_that_are_not_utf8_are_skipped_and_named(tmp_path):

@@ -94,7 +94,7 @@ def test_extreme_shapes(size):
         (b"\x00\x01garbage bytes that are not an image" * 10, "not an image, or a format glr cannot read"),
         (b"%PDF-1.4\n%...", "not an image, it looks like a PDF document"),
         (b"<!DOCTYPE html><html><body>404</body></html>", "not an image, it looks like an HTML page"),
-        (b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic", "unsupported format HEIC"),
+        (b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic", "a damaged or truncated HEIC file"),
     ],
     ids=["zero-byte", "random", "pdf", "html", "heic"],
 )

@@ -1,5 +1,7 @@
 """glr.data.pipeline: shapes, crop vs centre crop, augmentation randomness, preprocessing, bad files."""
 
+from pathlib import Path
+
 import numpy as np
 
 from conftest import write_image
@@ -62,6 +64,13 @@ def test_bad_file_is_flagged_not_fatal(tmp_path):
     assert ok.numpy().tolist() == [True, False, True]
     assert labels.numpy().tolist() == [1, 2, 3]
     assert float(np.abs(images.numpy()[1]).sum()) == 0.0
+
+
+def test_a_heic_photo_goes_through_the_pipeline(tmp_path):
+    heic = str(Path(__file__).parent / "data" / "photo.heic")
+    images, ok = next(iter(make_dataset([heic, files(tmp_path, 1)[0]], input_size=16, with_ok=True)))
+    assert ok.numpy().tolist() == [True, True]
+    assert float(images.numpy()[0].std()) > 10  # the photo's red, blue and green, not a blank
 
 
 def test_view_seeds_make_augmentation_reproducible(tmp_path):

@@ -123,10 +123,12 @@ def test_a_zip_that_is_not_a_zip_and_an_empty_upload(results, photo):
     assert "1 of 2 photo(s) predicted; 1 could not be read." in texts(at.caption)
 
 
-def test_heic_upload_gets_the_unsupported_message(results, photo):
-    heic = b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + bytes(500)
-    at = upload(open_page(PREDICT), [("IMG_0001.jpg", heic, "image/jpeg")])
-    assert texts(at.error).startswith("IMG_0001.jpg: unsupported format HEIC/HEIF/AVIF (common for iPhone photos)")
+def test_an_iphone_heic_photo_is_predicted_and_a_damaged_one_named(results):
+    heic = (Path(__file__).parent / "data" / "photo.heic").read_bytes()
+    damaged = b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + bytes(500)
+    at = upload(open_page(PREDICT), [("IMG_0001.HEIC", heic, "image/heic"), ("IMG_0002.jpg", damaged, "image/jpeg")])
+    assert texts(at.error) == "IMG_0002.jpg: a damaged or truncated HEIC file (incomplete download or copy?)"
+    assert "1 of 2 photo(s) predicted; 1 could not be read." in texts(at.caption)
 
 
 # --------------------------------------------------------------------------- runs

@@ -10,6 +10,7 @@ import io
 import os
 import re
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,7 +20,7 @@ from glr.data.browse import thumbnail
 from glr.errors import ImageError
 from glr.data.images import MAX_PIXELS, decode_image, image_size, load_resized
 
-SUPPORTED = "JPEG, PNG, WebP, GIF, BMP or TIFF"
+SUPPORTED = "JPEG, PNG, WebP, HEIC, AVIF, GIF, BMP or TIFF"
 
 
 def encode(img: Image.Image, fmt: str, **kw) -> bytes:
@@ -90,20 +91,55 @@ def test_unreadable_upload_is_named_by_its_file_name(case):
         decode_image(upload)
 
 
-@pytest.mark.parametrize("brand", [b"heic", b"heix", b"mif1", b"avif"])
-def test_heic_is_an_unsupported_format(tmp_path, brand):
-    # Pillow cannot open HEIF, so the ftyp box is read by hand.
+HEIC_FILES = Path(__file__).parent / "data"
+
+
+def test_a_heic_photo_decodes():
+    out = decode_image(HEIC_FILES / "photo.heic")
+    assert out.shape == (48, 64, 3)
+    # Red left half, blue right half, a green band on top (lossy: a few grey levels off).
+    assert np.abs(out[30, 5].astype(int) - (220, 30, 30)).max() < 12
+    assert np.abs(out[30, 60].astype(int) - (30, 30, 220)).max() < 12
+    assert np.abs(out[2, 30].astype(int) - (30, 200, 30)).max() < 12
+
+
+def test_a_portrait_heic_is_turned_once_like_the_same_jpeg():
+    # pi-heif applies the rotation itself and resets the EXIF tag: exif_transpose must not turn it again.
+    flat = decode_image(HEIC_FILES / "photo.heic")
+    out = decode_image(HEIC_FILES / "photo-rotated.heic")
+    assert out.shape == (64, 48, 3)
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    jpeg = decode_image(encode(Image.fromarray(flat), "JPEG", exif=exif.tobytes()))
+    assert np.abs(out.astype(int) - jpeg.astype(int)).mean() < 4
+
+
+def test_an_avif_photo_decodes():
+    arr = np.zeros((40, 50, 3), np.uint8)
+    arr[:, 25:] = 200
+    out = decode_image(encode(Image.fromarray(arr), "AVIF"))
+    assert out.shape == (40, 50, 3) and out[:, :20].max() < 16 and out[:, 30:].min() > 180
+
+
+@pytest.mark.parametrize("brand, fmt", [(b"heic", "HEIC"), (b"heix", "HEIC"), (b"mif1", "HEIC"), (b"avif", "AVIF")])
+def test_a_damaged_heic_or_avif_is_named(tmp_path, brand, fmt):
     path = tmp_path / "IMG_0001.HEIC"
     path.write_bytes(b"\x00\x00\x00\x18ftyp" + brand + b"\x00\x00\x00\x00mif1heic" + bytes(200))
     with pytest.raises(ImageError, match=re.escape(
-            f"{path}: unsupported format HEIC/HEIF/AVIF (common for iPhone photos); convert it to JPEG or PNG first")):
+            f"{path}: a damaged or truncated {fmt} file (incomplete download or copy?)")):
         decode_image(path)
 
 
 def test_heic_named_only_in_the_compatible_brands():
     data = b"\x00\x00\x00\x1cftypXYZ1\x00\x00\x00\x00msf1heic\x00\x00\x00\x00" + bytes(100)
-    with pytest.raises(ImageError, match="unsupported format HEIC"):
+    with pytest.raises(ImageError, match="a damaged or truncated HEIC file"):
         decode_image(data)
+
+
+def test_a_cut_short_heic_is_named():
+    data = (HEIC_FILES / "photo.heic").read_bytes()
+    with pytest.raises(ImageError, match="a damaged or truncated HEIC file"):
+        decode_image(data[: len(data) // 2])
 
 
 def test_gif_whose_screen_claims_four_gigapixels_is_a_bomb():

@@ -17,8 +17,14 @@ from typing import BinaryIO, Union
 
 import numpy as np
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
+from pi_heif import register_heif_opener
 
 from glr.errors import ImageError
+
+# iPhones save HEIC by default. pi-heif is libheif's decoder alone (no encoder) as a Pillow
+# plugin; it applies the photo's rotation while decoding and resets its EXIF orientation to 1,
+# so `ImageOps.exif_transpose` does not turn it twice.
+register_heif_opener()
 
 # A 24-megapixel camera photo is normal; 80 MP is a panorama; anything past this is far more
 # likely a decompression bomb (a tiny file that inflates to gigabytes) than a photo.
@@ -29,8 +35,8 @@ ImageFile.LOAD_TRUNCATED_IMAGES = False
 # The formats glr decodes. Pillow can open many more (EPS, PSD, ICNS, FITS...), but each is
 # more decoder code run on untrusted bytes, and EPS even runs Ghostscript; photos come as
 # these. (Camera JPEGs holding several pictures, MPO, open through the JPEG plugin.)
-ALLOWED_FORMATS = ("JPEG", "PNG", "WEBP", "GIF", "BMP", "TIFF")
-SUPPORTED_TEXT = "JPEG, PNG, WebP, GIF, BMP or TIFF"
+ALLOWED_FORMATS = ("JPEG", "PNG", "WEBP", "HEIF", "AVIF", "GIF", "BMP", "TIFF")
+SUPPORTED_TEXT = "JPEG, PNG, WebP, HEIC, AVIF, GIF, BMP or TIFF"
 
 # Files we recognise but do not decode, keyed by their magic bytes (compared without case),
 # so the message can say what the file is instead of "cannot identify image file".
@@ -111,20 +117,17 @@ def _sniff_unsupported(data: bytes, name: str) -> None:
         if head.startswith(magic):
             raise ImageError(f"{name}: not an image, it looks like {what}; use {SUPPORTED_TEXT}")
     brands = _ftyp_brands(data)
-    if brands & _HEIF_BRANDS:
-        # Pillow cannot read HEIF without a plugin (pillow-heif) that glr does not install.
-        raise ImageError(
-            f"{name}: unsupported format HEIC/HEIF/AVIF (common for iPhone photos); "
-            "convert it to JPEG or PNG first (on an iPhone: Settings > Camera > Formats > Most Compatible)"
-        )
-    if brands & _VIDEO_BRANDS:
+    if brands & _VIDEO_BRANDS and not brands & _HEIF_BRANDS:
         raise ImageError(f"{name}: not an image, it looks like a video (MP4/MOV); use a photo ({SUPPORTED_TEXT})")
 
 
 def _looks_like(data: bytes) -> str | None:
-    """The allowed format whose magic bytes start `data` (WebP: RIFF....WEBP), or None."""
+    """The allowed format whose magic bytes start `data` (WebP: RIFF....WEBP; HEIC/AVIF: their ftyp brands), or None."""
     if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
         return "WebP"
+    brands = _ftyp_brands(data)
+    if brands & _HEIF_BRANDS:
+        return "AVIF" if brands & {b"avif", b"avis"} else "HEIC"
     return next((fmt for magic, fmt in _IMAGE_MAGIC if data.startswith(magic)), None)
 
 

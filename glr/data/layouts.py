@@ -26,7 +26,7 @@ from glr.paths import is_utf8, printable
 TRAIN_CSV = "train.csv"
 CATEGORY_CSV = "train_label_to_category.csv"
 CLEAN_CSV = "train_clean.csv"  # the cleaned subset (1.58M photos, 81k classes): `landmark_id,images`
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff")
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".heic", ".heif", ".avif", ".bmp", ".gif", ".tif", ".tiff")
 COLUMNS = ["id", "path", "landmark_id", "name"]
 # GLDv2 ids are 16 hex digits. Anything outside this alphabet (a "/" or "..") could make
 # the derived path point outside the dataset, so such rows are refused.

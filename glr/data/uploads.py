@@ -17,7 +17,7 @@ from typing import Iterable
 
 # What the Predict page accepts. Zips are read in memory, never extracted to disk, and only
 # up to these limits: a zip of a few hundred photos is normal, a zip bomb is not.
-IMAGE_TYPES = ("jpg", "jpeg", "png", "webp", "bmp", "gif", "tif", "tiff")
+IMAGE_TYPES = ("jpg", "jpeg", "png", "webp", "heic", "heif", "avif", "bmp", "gif", "tif", "tiff")
 UPLOAD_TYPES = IMAGE_TYPES + ("zip",)
 ZIP_MAX_FILES = 2000
 ZIP_MAX_BYTES = 500 * 1024 * 1024  # total uncompressed size of the images taken from one zip
