@@ -141,7 +141,7 @@ def cmd_probe(args) -> int:
             folds=args.folds, seed=args.seed, progress=advance, holdout=args.holdout,
         )
     if result.skipped:
-        print(f"{result.skipped} images could not be decoded and were left out", file=sys.stderr)
+        print(f"left out {datasets.plural(result.skipped, 'image')} that could not be decoded or are blank (one flat colour)", file=sys.stderr)
     print(f"features   {result.features}")
     if args.holdout:
         print(f"images     {result.images} in {result.classes} classes; scored on the {(data['split'] == 'val').sum()} validation images")
@@ -215,6 +215,7 @@ def cmd_train(args) -> int:
     else:
         if not args.data:
             print("No dataset given: using the embedded demo dataset.", file=sys.stderr)
+            _ensure_demo()  # generated before the dataset is read to settle fine-tuning, on a fresh checkout too
         from glr.training.settings import settle_fine_tune
 
         config, choice = settle_fine_tune(_train_config(args))
@@ -341,13 +342,13 @@ def cmd_predict(args) -> int:
         out = write_submission(target, table)
         failed = [p for p in predictions if not p.ok]
         for p in failed:
-            print(f"  unreadable {p.error}", file=sys.stderr)
+            print(f"  not predicted {p.error}", file=sys.stderr)
         unknown = sum(p.ok and p.unknown for p in predictions)
         what = {"last": "ranked after every known photo", "empty": "left without a prediction",
                 "keep": "kept with their raw confidence"}[args.unknown]
         verdict = (f", {unknown} called not a known landmark ({what})" if predictor.recognizer is not None
                    else " (no unknown verdict for this run)")
-        print(f"wrote {out.resolve()}: {len(table) - len(failed)} predicted{verdict}, {len(failed)} unreadable, "
+        print(f"wrote {out.resolve()}: {len(table) - len(failed)} predicted{verdict}, {len(failed)} unreadable or blank, "
               f"{len(skipped)} skipped")
         return 0
     if args.similar and predictor.recognizer is None:

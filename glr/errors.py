@@ -14,6 +14,10 @@ class ImageError(GlrError):
     """A file or upload is not an image glr can decode."""
 
 
+class BlankImageError(ImageError):
+    """An image that decodes but is one flat colour: nothing in it to learn or recognise."""
+
+
 class DatasetError(GlrError):
     """A dataset folder or CSV cannot be read at all."""
 

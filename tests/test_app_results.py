@@ -85,11 +85,11 @@ def test_the_problems_with_the_data_are_under_the_scores(results):
     from glr.training.run import Run
 
     assert not [e for e in open_page(RESULTS).expander if e.label.startswith("Problems with the data")]
-    Run(results / RUNS_SUBDIR / RUN).add_data_problem("1 image could not be decoded and were left out (e.g. 'a/b.jpg')")
+    Run(results / RUNS_SUBDIR / RUN).add_data_problem("left out 1 image that could not be decoded (e.g. 'a/b.jpg')")
     at = open_page(RESULTS)
     assert_no_exception(at)
     panel = next(e for e in at.expander if e.label == "Problems with the data (1)")
-    assert "1 image could not be decoded" in panel.markdown[0].value
+    assert "left out 1 image that could not be decoded" in panel.markdown[0].value
 
 
 def test_the_retrieval_tab_says_how_the_known_score_mixes_its_parts(results):

@@ -103,11 +103,11 @@ def test_after_the_end_the_train_page_offers_the_next_steps(training):
 def test_the_problems_with_the_data_show_while_it_trains(training):
     at = open_page(TRAIN)
     assert not [e for e in at.expander if e.label.startswith("Problems with the data")]
-    training.add_data_problem("2 images could not be decoded and were left out (e.g. 'a.jpg', 'b.jpg')")
+    training.add_data_problem("left out 2 images that could not be decoded (e.g. 'a.jpg', 'b.jpg')")
     at.run()
     assert_no_exception(at)
     panel = next(e for e in at.expander if e.label == "Problems with the data (1)")
-    assert "2 images could not be decoded" in panel.markdown[0].value
+    assert "left out 2 images that could not be decoded" in panel.markdown[0].value
 
 
 def test_see_its_results_opens_the_results_page_on_the_run(results):

@@ -178,6 +178,22 @@ def test_train_without_data_records_the_demo_and_generates_it_at_the_edge(tmp_pa
     assert "glr.demo" not in inspect.getsource(trainer)  # never by the trainer
 
 
+def test_train_without_data_on_a_fresh_checkout_generates_the_demo_first(tmp_path, monkeypatch, tiny_data, capsys):
+    # Fine-tuning is settled from the dataset before a run exists: the demo must be there by then.
+    import shutil
+
+    from glr import commands
+    from glr.training import trainer
+
+    demo = tmp_path / "demo"
+    monkeypatch.setenv("GLR_DEMO_DIR", str(demo))
+    monkeypatch.setattr(commands, "_ensure_demo", lambda: demo if demo.exists() else shutil.copytree(tiny_data, demo))
+    monkeypatch.setattr(trainer, "train_run", lambda run, **kw: None)  # the run's training is not what is tested
+    assert main(["train", "--results", str(tmp_path / "results")]) == 0, capsys.readouterr().err
+    (run,) = (tmp_path / "results" / "runs").iterdir()
+    assert "fine-tuning (auto) on" in capsys.readouterr().err and str(demo) in (run / "config.json").read_text()
+
+
 def test_runs_rename_and_delete(tmp_path, capsys):
     from glr.training.run import Run
 
@@ -232,7 +248,7 @@ def test_predict_folder_writes_beside_the_folder_and_ranks_unknown_photos_last(f
     captured = capsys.readouterr()
     written = tmp_path / "photos-submission.csv"
     assert f"wrote {written}: 3 predicted, 1 called not a known landmark (ranked after every known photo), " \
-           "0 unreadable, 1 skipped" in captured.out
+           "0 unreadable or blank, 1 skipped" in captured.out
     assert f"skipped {folder / 'README'}: no file extension" in captured.err
     assert list(elsewhere.iterdir()) == []  # never into the current folder
     table = pd.read_csv(written, dtype=str, keep_default_na=False).set_index("id")
@@ -275,11 +291,12 @@ def test_runs_shows_the_saved_models_accuracy(tmp_path, capsys):
     assert out.strip().endswith("* no saved model yet: the best epoch's validation accuracy so far")
 
 
-def test_train_on_one_class_says_so_and_makes_no_run(tmp_path, capsys):
+@pytest.mark.parametrize("fine_tune", [[], ["--no-fine-tune"], ["--fine-tune"]], ids=["auto", "off", "on"])
+def test_train_on_one_class_says_so_and_makes_no_run(tmp_path, capsys, fine_tune):
     from conftest import make_gldv2
 
     data = make_gldv2(tmp_path / "data", {1: 5, 2: 1})
-    assert main(["train", str(data), "--results", str(tmp_path / "results")]) == 2  # the CLI's code for a GlrError
+    assert main(["train", str(data), "--results", str(tmp_path / "results"), *fine_tune]) == 2  # a GlrError's code
     err = capsys.readouterr().err
     assert "error: only 1 class ('landmark 1') left to train on, and a classifier needs at least 2 landmarks" in err
     assert not (tmp_path / "results" / "runs").exists() or not any((tmp_path / "results" / "runs").iterdir())

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from glr.errors import ImageError
-from glr.data.images import MAX_PIXELS, decode_image, image_size, load_resized
+from glr.errors import BlankImageError, ImageError
+from glr.data.images import BLANK_MESSAGE, MAX_PIXELS, decode_image, image_size, load_resized
 
 
 def encode(img: Image.Image, fmt: str, **kw) -> bytes:
@@ -176,3 +176,29 @@ def test_load_resized_is_the_decoded_photo_resized_with_pillows_bilinear(tmp_pat
         np.testing.assert_array_equal(load_resized(path, size), want)
     if orientation == 6:
         assert decode_image(path).shape == (400, 300, 3)  # rotated upright
+
+
+@pytest.mark.parametrize("colour", [(0, 0, 0), (255, 255, 255), (200, 10, 10), (128, 128, 128)])
+def test_a_flat_colour_photo_is_refused_as_blank_only_when_asked(tmp_path, colour):
+    # JPEG's noise on a flat colour, and a few grey levels of sensor noise, are still blank.
+    noise = np.random.default_rng(0).integers(-2, 3, (60, 80, 3))
+    path = tmp_path / "lens-cap.jpg"
+    Image.fromarray((np.array(colour) + noise).clip(0, 255).astype(np.uint8)).save(path, quality=85)
+    assert load_resized(path, 32).shape == (32, 32, 3)
+    with pytest.raises(BlankImageError, match=f"^{re.escape(str(path))}: {re.escape(BLANK_MESSAGE)}$"):
+        load_resized(path, 32, refuse_blank=True)
+
+
+@pytest.mark.parametrize("scene", ["night", "fog", "noise"])
+def test_dark_misty_or_noisy_photos_are_not_blank(scene):
+    rng = np.random.default_rng(1)
+    if scene == "night":  # black, with a few lit windows
+        arr = np.zeros((120, 160, 3), np.uint8)
+        arr[60:66, 40:46] = (250, 220, 120)
+        arr[70:74, 100:104] = (240, 240, 200)
+    elif scene == "fog":  # a faint tower in grey haze: 20 grey levels of contrast
+        arr = np.full((120, 160, 3), 190, np.uint8)
+        arr[20:120, 70:90] = 170
+    else:
+        arr = rng.integers(0, 256, (120, 160, 3), dtype=np.uint8)
+    assert load_resized(encode(Image.fromarray(arr), "PNG"), 64, refuse_blank=True).shape == (64, 64, 3)

@@ -73,6 +73,17 @@ def test_a_heic_photo_goes_through_the_pipeline(tmp_path):
     assert float(images.numpy()[0].std()) > 10  # the photo's red, blue and green, not a blank
 
 
+def test_a_blank_photo_is_flagged_like_a_broken_one(tmp_path):
+    from PIL import Image
+
+    blank = tmp_path / "black.jpg"
+    Image.new("RGB", (64, 48)).save(blank)
+    images, ok = next(iter(make_dataset([files(tmp_path, 1)[0], str(blank)], input_size=32, with_ok=True)))
+    assert ok.numpy().tolist() == [True, False]
+    # An 8 px raw-pixel view is not checked: that small, a resize makes any photo look flat.
+    assert next(iter(make_dataset([str(blank)], input_size=8, with_ok=True)))[1].numpy().tolist() == [True]
+
+
 def test_view_seeds_make_augmentation_reproducible(tmp_path):
     path = tmp_path / "grad.png"
     from PIL import Image

@@ -46,6 +46,17 @@ def test_bad_file_gets_its_own_message(predictor, finished_run, tmp_path):
     assert "file not found" in results[2].error
 
 
+def test_a_blank_photo_is_not_predicted_and_says_why(predictor, tmp_path):
+    from PIL import Image
+
+    from glr.data.images import BLANK_MESSAGE
+
+    path = tmp_path / "black.jpg"
+    Image.new("RGB", (300, 200)).save(path)
+    result = predictor.predict([str(path)])[0]
+    assert not result.ok and result.error == f"{path}: {BLANK_MESSAGE}"
+
+
 def test_folder_gives_submission_csv(predictor, tmp_path):
     folder = tmp_path / "photos"
     for i in range(3):

@@ -7,6 +7,7 @@ import time
 
 import pandas as pd
 import pytest
+from PIL import Image
 
 from conftest import tiny_config
 from glr.training import launch as launcher
@@ -301,6 +302,7 @@ def test_problems_with_the_data_are_said_and_kept_for_the_report(tmp_path, capsy
             write_image(data / name / f"{i}.jpg", seed=100 * c + i, colour_seed=c)
     (data / "Red_Fort" / "notes.txt").write_text("not a photo")
     (data / "Blue_Mosque" / "5.jpg").write_bytes(b"\xff\xd8 not really a JPEG")  # listed, fails to decode
+    Image.new("RGB", (40, 30), (250, 250, 250)).save(data / "Blue_Mosque" / "6.jpg")  # a blank: nothing to learn
     bad_name = os.fsdecode(b"Red_Fort/\xff\xfe.jpg")  # bytes no UTF-8 text can name
     write_image(data / bad_name, seed=7)
     run = new_run(tmp_path / "results", tiny_config(data, epochs=1))
@@ -309,11 +311,12 @@ def test_problems_with_the_data_are_said_and_kept_for_the_report(tmp_path, capsy
     problems = run.data_problems()
     assert any("1 file in class folders are not images (e.g. 'Red_Fort/notes.txt')" in p for p in problems), problems
     assert any("not valid UTF-8" in p for p in problems), problems
-    assert "1 image could not be decoded and were left out (e.g. 'Blue_Mosque/5.jpg')" in problems
+    assert ("left out 1 image that could not be decoded (e.g. 'Blue_Mosque/5.jpg'); left out 1 blank image, "
+            "one flat colour with nothing to learn from (e.g. 'Blue_Mosque/6.jpg')") in problems
     said = capsys.readouterr().err
     assert all(f"dataset: {p}" in said for p in problems)
     summary = (run.path / "report" / "summary.md").read_text()
-    assert "## Problems with the data" in summary and "- 1 image could not be decoded" in summary
+    assert "## Problems with the data" in summary and "- left out 1 image that could not be decoded" in summary
 
 
 def test_a_dataset_with_one_class_left_fails_before_any_feature_is_made(tmp_path):

@@ -280,8 +280,38 @@ def summarize(catalog: Catalog) -> dict:
     }
 
 
+# Telling a blank photo from a broken one takes a decode each: past this many left out, the message does not split them.
+RECHECK_LIMIT = 500
+
+
 def undecodable_message(paths, root: str | os.PathLike) -> str:
-    """The problem to report for images that would not decode: how many, and a few, relative to the dataset's root."""
+    """The problem to report for images left out (undecodable, or blank): how many of each, and a few, relative to `root`."""
     paths = list(paths)
-    shown = (os.path.relpath(p, root) if root else str(p) for p in paths)
-    return f"{plural(len(paths), 'image')} could not be decoded and were left out (e.g. {examples(shown)})"
+
+    def shown(group):
+        return examples(os.path.relpath(p, root) if root else str(p) for p in group)
+
+    if len(paths) > RECHECK_LIMIT:
+        return (f"left out {plural(len(paths), 'image')} that could not be decoded or are blank "
+                f"(one flat colour) (e.g. {shown(paths)})")
+    blank = {p for p in paths if _is_blank_file(p)}
+    broken = [p for p in paths if p not in blank]
+    parts = [f"left out {plural(len(broken), 'image')} that could not be decoded (e.g. {shown(broken)})"] if broken else []
+    if blank:
+        parts.append(f"left out {plural(len(blank), 'blank image')}, one flat colour with nothing to learn from "
+                     f"(e.g. {shown([p for p in paths if p in blank])})")
+    return "; ".join(parts)
+
+
+def _is_blank_file(path) -> bool:
+    """Whether the image at `path` decodes to one flat colour (as the pipeline sees it, at 256 px)."""
+    from glr.data.images import load_resized
+    from glr.errors import BlankImageError, ImageError
+
+    try:
+        load_resized(path, 256, refuse_blank=True)
+    except BlankImageError:
+        return True
+    except ImageError:
+        return False
+    return False

@@ -36,13 +36,13 @@ def load_size(input_size: int) -> int:
 
 
 def _decode_or_blank(path: bytes, size: int) -> tuple[np.ndarray, bool]:
-    """Decode and resize one file; a file that fails gives a black image and ok=False.
+    """Decode and resize one file; a file that fails, or is one flat colour, gives a black image and ok=False.
 
     Inside tf.data an exception would end the whole epoch, so the failure travels as a
     flag, and callers decide (drop the example, report it).
     """
     try:
-        return load_resized(path.decode("utf-8"), int(size)), True
+        return load_resized(path.decode("utf-8"), int(size), refuse_blank=True), True
     except ImageError:
         return np.zeros((size, size, 3), np.uint8), False
 

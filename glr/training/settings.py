@@ -62,23 +62,35 @@ def choose_fine_tune(backbone: str, train_images: int, epochs: int,
                                  f"(more than {budget / 60:.0f} min); --fine-tune forces it", seconds, train_images)
 
 
-def fine_tune_choice(config: Any) -> FineTuneChoice:
-    """The auto decision for a configuration: its dataset is read (never an image) to count the training photos."""
+def curated_split(config: Any):
+    """The dataset's curated split as training will make it (its CSV or folders read, never an image).
+
+    Raises the DatasetError training would meet, such as a dataset left with one class.
+    """
     from glr.data import datasets
     from glr.paths import demo_dir
 
-    split = datasets.curate(datasets.load_catalog(_value(config, "data") or demo_dir()), top_n=_value(config, "top_n"),
-                            min_images=_value(config, "min_images"), val_fraction=_value(config, "val_fraction"),
-                            seed=_value(config, "seed"), min_classes=2)
-    return choose_fine_tune(get_backbone(_value(config, "backbone")).name, len(split.train),
+    return datasets.curate(datasets.load_catalog(_value(config, "data") or demo_dir()), top_n=_value(config, "top_n"),
+                           min_images=_value(config, "min_images"), val_fraction=_value(config, "val_fraction"),
+                           seed=_value(config, "seed"), min_classes=2)
+
+
+def fine_tune_choice(config: Any) -> FineTuneChoice:
+    """The auto decision for a configuration: its dataset is read (never an image) to count the training photos."""
+    return choose_fine_tune(get_backbone(_value(config, "backbone")).name, len(curated_split(config).train),
                             int(_value(config, "fine_tune_epochs") or 0))
 
 
 def settle_fine_tune(config):
-    """(the TrainConfig with `fine_tune` decided, the FineTuneChoice or None when it was forced)."""
+    """(the TrainConfig with `fine_tune` decided, the FineTuneChoice or None when it was forced).
+
+    Either way the dataset is curated first, so a dataset training would refuse fails here,
+    before a run folder exists.
+    """
     from dataclasses import replace
 
     if config.fine_tune != AUTO:
+        curated_split(config)
         return config, None
     choice = fine_tune_choice(config)
     return replace(config, fine_tune=choice.on), choice
