@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import signal
 import time
 
@@ -303,6 +304,8 @@ def test_problems_with_the_data_are_said_and_kept_for_the_report(tmp_path, capsy
     (data / "Red_Fort" / "notes.txt").write_text("not a photo")
     (data / "Blue_Mosque" / "5.jpg").write_bytes(b"\xff\xd8 not really a JPEG")  # listed, fails to decode
     Image.new("RGB", (40, 30), (250, 250, 250)).save(data / "Blue_Mosque" / "6.jpg")  # a blank: nothing to learn
+    for i in range(5):  # one photo saved five times: the copies in validation would flatter its score
+        write_image(data / "Copy_Tower" / f"{i}.jpg", seed=999)
     bad_name = os.fsdecode(b"Red_Fort/\xff\xfe.jpg")  # bytes no UTF-8 text can name
     write_image(data / bad_name, seed=7)
     run = new_run(tmp_path / "results", tiny_config(data, epochs=1))
@@ -313,6 +316,11 @@ def test_problems_with_the_data_are_said_and_kept_for_the_report(tmp_path, capsy
     assert any("not valid UTF-8" in p for p in problems), problems
     assert ("left out 1 image that could not be decoded (e.g. 'Blue_Mosque/5.jpg'); left out 1 blank image, "
             "one flat colour with nothing to learn from (e.g. 'Blue_Mosque/6.jpg')") in problems
+    copies = [p for p in problems if p.startswith("left out of validation")]
+    assert len(copies) == 1 and re.match(r"left out of validation \d+ photos? identical to a training photo "
+                                         r"\(the same file twice\), so they do not inflate its score \(e.g. 'Copy_Tower/", copies[0])
+    evaluated = pd.read_csv(run.path / "val_predictions.csv")
+    assert not evaluated["path"].str.contains("Copy_Tower").any()
     said = capsys.readouterr().err
     assert all(f"dataset: {p}" in said for p in problems)
     summary = (run.path / "report" / "summary.md").read_text()

@@ -12,6 +12,7 @@ unreadable raise `DatasetError`.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -86,6 +87,11 @@ class Split:
         parts = [self.train.assign(split="train"), self.val.assign(split="val")]
         columns = ["id", "landmark_id", "split"] + (["path"] if paths else [])
         return pd.concat(parts, ignore_index=True)[columns]
+
+    def fingerprint(self) -> str:
+        """A short hash of the split (ids, classes, sides): it changes if the data changes."""
+        table = self.table().sort_values("id")
+        return hashlib.sha1(table.to_csv(index=False).encode()).hexdigest()[:16]
 
 
 def load_catalog(path: str | os.PathLike, check_files: bool | None = None) -> Catalog:

@@ -29,7 +29,6 @@ last step, evaluation, index and report, is glr.evaluation.finish (on the chief)
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import sys
@@ -43,6 +42,7 @@ from glr.backbones.feature_cache import MIRROR_VIEW, cached_view_table, cached_v
 from glr.backbones.features import content_digest
 from glr.backbones.registry import build_backbone
 from glr.data import datasets
+from glr.data.duplicates import drop_training_copies
 from glr.errors import GlrError
 from glr.retrieval.flip import EMBEDDING
 from glr.training.checkpoints import Checkpoints
@@ -56,12 +56,6 @@ from glr.training.progress import PHASES, Progress, StopRequested
 from glr.training.run import Run
 from glr.training.settings import resolve
 from glr.training.status import now  # the one clock of the run folder's timestamps
-
-
-def split_fingerprint(split: datasets.Split) -> str:
-    """A short hash of the curated split (ids, classes, sides): changes if the data changes."""
-    table = split.table().sort_values("id")
-    return hashlib.sha1(table.to_csv(index=False).encode()).hexdigest()[:16]
 
 
 # --------------------------------------------------------------------------- trainer
@@ -108,7 +102,7 @@ class Trainer:
         catalog = datasets.load_catalog(root)
         split = datasets.curate(catalog, top_n=self.cfg.top_n, min_images=self.cfg.min_images,
                                 val_fraction=self.cfg.val_fraction, seed=self.cfg.seed, min_classes=2)
-        fingerprint = split_fingerprint(split)
+        fingerprint = split.fingerprint()
         config = self.run.config()
         if resume and config.get("dataset", {}).get("fingerprint") not in (None, fingerprint):
             raise GlrError(f"the dataset at {root} changed since this run started "
@@ -154,6 +148,9 @@ class Trainer:
         windows = self.cfg.augment and self.cfg.augment_space == "features"
         views, dtype = self.table_plan(windows)
         digests = {name: [content_digest(p) for p in df["path"]] for name, df in (("train", self.train), ("val", self.val))}
+        self.val, digests, copies = drop_training_copies(self.train, self.val, digests, self.cfg.data)
+        if copies:
+            self.say(copies, problem=True)
         total = len(self.val) * len(self.val_views()) + len(self.train) * (2 if windows else len(views))
         common = dict(input_size=self.input_size, preprocess=self.spec.preprocess,
                       batch_size=self.cfg.batch_size, progress=self.progress.advance)
@@ -179,8 +176,7 @@ class Trainer:
         self.run.update_status(features_computed=computed, features_seconds=round(time.monotonic() - started, 1))
         if not (train_ok.all() and val_ok.all()):
             lost = pd.concat([self.train.loc[~train_ok, "path"], self.val.loc[~val_ok, "path"]])
-            self.run.add_data_problem(problem := datasets.undecodable_message(lost, self.cfg.data))
-            self.say(f"dataset: {problem}")
+            self.say(datasets.undecodable_message(lost, self.cfg.data), problem=True)
         self.train, self.val = self.train[train_ok].reset_index(drop=True), self.val[val_ok].reset_index(drop=True)
         return keep_rows(train_feats, train_ok), keep_rows(val, val_ok)
 
@@ -198,8 +194,11 @@ class Trainer:
             self.say(message)
         return views, dtype
 
-    def say(self, message: str) -> None:
-        """A message for the run's status and, on the command line, the terminal."""
+    def say(self, message: str, problem: bool = False) -> None:
+        """A message for the run's status and, on the command line, the terminal; a `problem` with the data is kept for the report too."""
+        if problem:
+            self.run.add_data_problem(message)
+            message = f"dataset: {message}"
         self.run.update_status(message=message)
         if self.console:
             print(message, file=sys.stderr)
