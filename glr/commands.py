@@ -84,6 +84,9 @@ def cmd_demo_data(args) -> int:
     return 0
 
 
+NAME_COLUMNS = 40  # a class name wider than this is cut short, with "…", in the CLI's tables
+
+
 def cmd_inspect(args) -> int:
     """Describe a dataset: counts, the curated subset, problems."""
     catalog = _open_catalog(args.data)
@@ -95,9 +98,9 @@ def cmd_inspect(args) -> int:
     print(f"per class  min {info['per_class_min']}, median {info['per_class_median']:g}, max {info['per_class_max']}")
     print(f"curated    top {split.num_classes} classes: {len(split.train):,} train, {len(split.val):,} validation images")
     shown = split.labels.head(args.show)
-    width = max(len(str(n)) for n in shown["name"])
+    width = min(NAME_COLUMNS, max(paths.text_columns(str(n)) for n in shown["name"]))
     for row in shown.itertuples():
-        print(f"  {row.landmark_id:>8}  {row.name:<{width}}  {row.images:>5}")
+        print(f"  {row.landmark_id:>8}  {paths.fit_columns(str(row.name), width)}  {row.images:>5}")
     if len(split.labels) > args.show:
         print(f"  ... and {len(split.labels) - args.show} more (--show N lists more)")
     problems = catalog.problems + split.messages

@@ -1,9 +1,11 @@
 """Where glr keeps things: the results folder, the weight cache, the embedded demo dataset.
 
-The CLI and the app resolve every folder here, so both see the same runs.
+The CLI and the app resolve every folder here, so both see the same runs. File and class
+names are made printable here too, and fitted to a terminal's columns.
 """
 
 import os
+import unicodedata
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -21,6 +23,20 @@ def is_utf8(name: str) -> bool:
 def printable(name: str | os.PathLike) -> str:
     """A file name as text every UTF-8 file, table and terminal takes: undecodable bytes become U+FFFD."""
     return os.fsencode(name).decode("utf-8", "replace")
+
+
+def text_columns(text: str) -> int:
+    """The terminal columns `text` takes: East Asian wide and full-width characters take two."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def fit_columns(text: str, width: int) -> str:
+    """`text` cut to `width` terminal columns (ending in "…" when cut) and padded to exactly `width`."""
+    if text_columns(text) > width:
+        while text_columns(text) > width - 1:
+            text = text[:-1]
+        text += "…"
+    return text + " " * (width - text_columns(text))
 
 
 def cache_dir() -> Path:

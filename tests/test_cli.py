@@ -1,5 +1,6 @@
 """glr.cli: each command's output and exit codes, run in-process; errors are one line, never a traceback."""
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -18,6 +19,22 @@ def test_inspect(gldv2, capsys):
     assert "curated    top 3 classes" in out
     assert "Eiffel Tower" in out and "Sacré-Cœur" in out
     assert "problems   none" in out
+
+
+def test_inspect_lines_up_wide_and_long_class_names(tmp_path, capsys):
+    from conftest import write_image
+
+    names = ["東京タワー", "  Big_Ben  ", "The_Cathedral_of_Saints_Vitus,_Wenceslaus_and_Adalbert_in_Prague_Castle"]
+    for n, name in enumerate(names):
+        for i in range(3):
+            write_image(tmp_path / name / f"{i}.jpg", seed=10 * n + i)
+    assert main(["inspect", str(tmp_path)]) == 0
+    rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("         ")]
+    assert len(rows) == 3 and any(re.search(r"\d  Big Ben ", r) for r in rows)  # the folder name's spaces trimmed
+    assert any("  The Cathedral of Saints Vitus, Wencesla…  " in r for r in rows)  # cut at 40 columns
+    from glr.paths import text_columns
+
+    assert len({text_columns(r) for r in rows}) == 1  # the counts line up, whatever the names' widths
 
 
 def test_inspect_lists_problems(gldv2, capsys):

@@ -22,3 +22,12 @@ def test_a_name_the_os_gave_as_bytes_that_are_not_utf8_is_printable_with_replace
     name = os.fsdecode(b"Caf\xe9/\xff.jpg")
     assert not paths.is_utf8(name) and paths.is_utf8("Café/ü.jpg")
     assert paths.printable(name) == "Caf\ufffd/\ufffd.jpg" and paths.printable("Café") == "Café"
+
+
+def test_names_fit_a_terminals_columns():
+    assert paths.text_columns("Big Ben") == 7 and paths.text_columns("東京タワー") == 10
+    assert paths.fit_columns("Big Ben", 10) == "Big Ben   "
+    assert paths.fit_columns("東京タワー", 12) == "東京タワー  "
+    assert paths.fit_columns("Cathedral of Saint Vitus", 10) == "Cathedral…"
+    assert paths.fit_columns("東京タワー", 6) == "東京…" + " "  # a wide character is never cut in half
+    assert all(paths.text_columns(paths.fit_columns(t, 9)) == 9 for t in ("a" * 30, "東" * 30, "x"))

@@ -287,7 +287,7 @@ def read_class_folders(root: Path) -> tuple[pd.DataFrame, list[str]]:
     numeric = [int(f.name) for f in folders if _is_plain_int(f.name)]
     next_id = max(numeric, default=-1) + 1
     for folder in folders:
-        name = folder.name.replace("_", " ")
+        name = folder.name.replace("_", " ").strip() or folder.name
         if _is_plain_int(folder.name):
             landmark_id = int(folder.name)
         else:
