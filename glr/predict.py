@@ -21,6 +21,7 @@ import pandas as pd
 
 from glr.atomic import write_csv
 from glr.data.datasets import IMAGE_EXTENSIONS
+from glr.data.layouts import is_system_file
 from glr.data.images import load_resized
 from glr.data.pipeline import load_size
 from glr.errors import GlrError, ImageError
@@ -280,14 +281,15 @@ def scan_folder(folder: str | os.PathLike) -> tuple[list[str], list[tuple[str, s
     """(image paths, [(path, why it is skipped)]) of the files under `folder`, recursively, sorted.
 
     A file counts as an image by its extension; every other file is listed with the reason,
-    never dropped in silence. Hidden files (".DS_Store", "._photo.jpg") are the system's and are passed over.
+    never dropped in silence. Hidden files (".DS_Store", "._photo.jpg") and the files an OS writes
+    into folders ("Thumbs.db", "desktop.ini") are the system's and are passed over.
     """
     root = Path(folder)
     if not root.is_dir():
         raise GlrError(f"{root}: not a folder")
     images, skipped = [], []
     for path in sorted(p for p in root.rglob("*") if p.is_file()):
-        if any(part.startswith(".") for part in path.relative_to(root).parts):
+        if any(part.startswith(".") for part in path.relative_to(root).parts) or is_system_file(path):
             continue
         if path.suffix.lower() in IMAGE_EXTENSIONS:
             images.append(str(path))

@@ -175,6 +175,8 @@ def test_class_folders(tmp_path):
         for i in range(n):
             write_image(tmp_path / name / f"{i}.jpg", seed=i)
     (tmp_path / "Big_Ben" / "notes.txt").write_text("not an image")
+    for junk in ("Thumbs.db", "desktop.ini", ".DS_Store"):  # what Windows and macOS leave: passed over in silence
+        (tmp_path / "Eiffel_Tower" / junk).write_bytes(b"\0" * 16)
     catalog = load_catalog(tmp_path)
     assert catalog.layout == "folders" and len(catalog.df) == 5
     assert set(catalog.names().values()) == {"Eiffel Tower", "Big Ben"}

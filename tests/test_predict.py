@@ -214,6 +214,7 @@ def test_folder_with_shared_stems_and_files_without_an_extension(predictor, tmp_
     (folder / "photo.jpg").rename(folder / "photo")  # a JPEG without an extension
     (folder / "notes.txt").write_text("not a photo")
     (folder / ".DS_Store").write_bytes(b"\0")
+    (folder / "Thumbs.db").write_bytes(b"\0")  # Windows' thumbnail cache: the system's, passed over like .DS_Store
     images, skipped = scan_folder(folder)
     assert [p.rsplit("/", 1)[1] for p in images] == ["image.bmp", "image.webp"]
     assert [(p.rsplit("/", 1)[1], reason.split(",")[0]) for p, reason in skipped] == [

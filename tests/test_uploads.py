@@ -30,11 +30,13 @@ def test_read_zip_images_skips_what_it_must():
     data = zip_of({
         "photos/b.jpg": _jpeg(1), "photos/a.PNG": b"png-bytes", "../../escape.jpg": _jpeg(2),
         "notes.txt": b"hello", "__MACOSX/photos/._b.jpg": b"junk", "photos/.hidden.jpg": b"x",
+        "photos/Thumbs.db": b"windows", "photos/desktop.ini": b"[x]",
     })
     images, problems = uploads.read_zip_images(data, "set.zip")
     assert [n for n, _ in images] == ["photos/a.PNG", "photos/b.jpg"]
     assert any("unsafe" in p and "escape" in p for p in problems)
     assert any("not images" in p and "notes.txt" in p for p in problems)
+    assert not any("Thumbs.db" in p or "desktop.ini" in p for p in problems)  # the OS's files, passed over
 
 
 def test_read_zip_images_limits_and_bad_zips():

@@ -15,7 +15,7 @@ wraps the rows in a `Catalog`. Reading never opens an image.
 from __future__ import annotations
 
 import csv as _csv
-from pathlib import Path
+from pathlib import Path, PurePath
 from urllib.parse import unquote
 
 import pandas as pd
@@ -27,6 +27,14 @@ TRAIN_CSV = "train.csv"
 CATEGORY_CSV = "train_label_to_category.csv"
 CLEAN_CSV = "train_clean.csv"  # the cleaned subset (1.58M photos, 81k classes): `landmark_id,images`
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".heic", ".heif", ".avif", ".bmp", ".gif", ".tif", ".tiff")
+# Files an OS writes into photo folders by itself (Windows' thumbnail cache and folder settings,
+# macOS' folder icon): passed over like hidden files, not listed as "not images".
+SYSTEM_FILES = {"thumbs.db", "ehthumbs.db", "desktop.ini", "icon\r"}
+
+
+def is_system_file(path: PurePath) -> bool:
+    """A hidden file, or one an OS writes into every folder (SYSTEM_FILES): never the user's photo."""
+    return path.name.startswith(".") or path.name.lower() in SYSTEM_FILES
 COLUMNS = ["id", "path", "landmark_id", "name"]
 # GLDv2 ids are 16 hex digits. Anything outside this alphabet (a "/" or "..") could make
 # the derived path point outside the dataset, so such rows are refused.
@@ -293,7 +301,7 @@ def read_class_folders(root: Path) -> tuple[pd.DataFrame, list[str]]:
         else:
             landmark_id, next_id = next_id, next_id + 1
         for file in sorted(folder.rglob("*")):
-            if not file.is_file() or file.name.startswith("."):
+            if not file.is_file() or is_system_file(file):
                 continue
             if file.suffix.lower() not in IMAGE_EXTENSIONS:
                 skipped.append(file)

@@ -13,7 +13,10 @@ import hashlib
 import io
 import posixpath
 import zipfile
+from pathlib import PurePosixPath
 from typing import Iterable
+
+from glr.data.layouts import is_system_file
 
 # What the Predict page accepts. Zips are read in memory, never extracted to disk, and only
 # up to these limits: a zip of a few hundred photos is normal, a zip bomb is not.
@@ -64,7 +67,7 @@ def read_zip_images(data: bytes, name: str = "the zip", max_files: int = ZIP_MAX
             if member is None:
                 unsafe.append(info.filename)
                 continue
-            if posixpath.basename(member).startswith("."):
+            if is_system_file(PurePosixPath(member)):  # .DS_Store, Thumbs.db: the OS's, not the user's
                 continue
             if posixpath.splitext(member)[1].lower().lstrip(".") not in IMAGE_TYPES:
                 others.append(member)
