@@ -80,6 +80,18 @@ def test_a_row_with_too_many_fields_names_the_line(gld):
         load_catalog(gld)
 
 
+def test_labels_written_as_decimals_are_integers(gld):
+    # pandas writes an integer column as "12.0" once it held a missing value; that is still landmark 12.
+    lines = [line.split(",")[0] + "," + line.split(",")[1] + ".0" for line in rows(gld)]
+    lines[1] = lines[1].split(",")[0] + ",1.5"  # not a whole number: still refused
+    lines[2] = lines[2].split(",")[0] + ",abc"
+    lines[3] = lines[3].split(",")[0] + ",abc"
+    write_csv(gld, HEADER + "\n".join(lines) + "\n")
+    catalog = load_catalog(gld)
+    assert sorted(catalog.df["landmark_id"].unique()) == [1, 2] and len(catalog.df) == 3
+    assert catalog.problems == ["3 rows have a landmark_id that is not an integer (e.g. '1.5', 'abc'); skipped"]
+
+
 @pytest.mark.parametrize("label", ["1.5", "abc", "", "99999999999999999999999", "1e3", "0x1f", "inf"])
 def test_non_integer_landmark_id_rows_are_skipped_and_named(gld, label):
     # "1.5" used to become 1 and an overlong number used to wrap around to a negative id.

@@ -45,9 +45,14 @@ EXAMPLES_IN_MESSAGE = 3
 
 
 def examples(values) -> str:
-    """A short 'e.g.' list for messages."""
-    shown = [repr(v) if isinstance(v, str) else str(v) for v in list(values)[:EXAMPLES_IN_MESSAGE]]
-    return ", ".join(shown)
+    """A short 'e.g.' list for messages: the first few different values."""
+    first = []
+    for value in values:  # stops early: `values` may be millions of rows
+        if value not in first:
+            first.append(value)
+            if len(first) == EXAMPLES_IN_MESSAGE:
+                break
+    return ", ".join(repr(v) if isinstance(v, str) else str(v) for v in first)
 
 
 def plural(n: int, word: str) -> str:
@@ -172,7 +177,7 @@ def _arrow_frame(table) -> pd.DataFrame:
 
 
 def _parse_labels(text: pd.Series) -> pd.Series:
-    """landmark_id text -> integers, with <NA> wherever the text is not a plain integer.
+    """landmark_id text -> integers, with <NA> wherever the text is not a plain integer ("12.0" counts as 12).
 
     The fast path is Arrow's strict cast (all of GLDv2 in about 0.1 s); only when some value
     fails it does a slower row-by-row pass find which ones.
@@ -187,7 +192,8 @@ def _parse_labels(text: pd.Series) -> pd.Series:
             return pd.Series(pc.cast(arr, pa.int64()).to_numpy(zero_copy_only=False), index=text.index)
         except (pa.ArrowInvalid, pa.ArrowTypeError):
             pass  # some label is not an integer (or is empty): find which below
-    stripped = text.str.strip()
+    # "12.0" is 12 too: pandas writes integer labels so when the column had a missing value.
+    stripped = text.str.strip().str.replace(r"\.0+$", "", regex=True)
     plain = stripped.str.fullmatch(r"[+-]?[0-9]{1,18}").fillna(False).astype(bool)  # 18 digits fit in int64
     return pd.to_numeric(stripped.where(plain), errors="coerce").astype("Int64")
 
