@@ -66,6 +66,23 @@ def test_missing_files_dropped_and_counted(gldv2):
     assert any(re.match(r"2 image files listed in train.csv not found \(e.g. 'train/", p) for p in catalog.problems)
 
 
+@pytest.mark.parametrize("large", [False, True], ids=["checked-on-load", "checked-at-curation"])
+def test_photos_saved_flat_in_train_are_found(gldv2, monkeypatch, large):
+    catalog = load_catalog(gldv2)
+    for path in catalog.df["path"].iloc[:15]:  # most photos moved to train/<id>.jpg, the rest left nested
+        os.rename(path, gldv2 / "train" / os.path.basename(path))
+    os.remove(catalog.df["path"].iloc[20])  # and one photo is missing from both places
+    if large:
+        monkeypatch.setattr("glr.data.datasets.MAX_ROWS_TO_CHECK", 5)
+    again = load_catalog(gldv2)
+    split = curate(again, top_n=4)
+    table = pd.concat([split.train, split.val])
+    assert len(table) == 20 and table["path"].map(os.path.isfile).all()
+    assert (table["path"].str.count("/") - str(gldv2).count("/")).value_counts().to_dict() == {2: 15, 5: 5}
+    problems = again.problems + split.messages
+    assert sum("1 image file listed in train.csv not found" in p for p in problems) == 1, problems
+
+
 def test_missing_files_checked_at_curation_for_large_catalogs(gldv2, monkeypatch):
     catalog = load_catalog(gldv2)
     os.remove(catalog.df["path"].iloc[0])
@@ -74,7 +91,8 @@ def test_missing_files_checked_at_curation_for_large_catalogs(gldv2, monkeypatch
     assert deferred.check_pending and len(deferred.df) == 21
     split = curate(deferred, top_n=4)
     assert len(split.train) + len(split.val) == 20
-    assert any("1 image file listed" in m for m in split.messages)
+    shown = deferred.problems + split.messages  # what inspect, train and the Dataset page list
+    assert sum("1 image file listed" in m for m in shown) == 1, shown
 
 
 def edit_csv(root, text):

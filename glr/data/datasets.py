@@ -22,7 +22,7 @@ import pandas as pd
 from sklearn.model_selection import train_test_split
 
 from glr.data.layouts import (
-    IMAGE_EXTENSIONS, SAFE_ID_PATTERN, TRAIN_CSV, category_to_name, examples, looks_like_gldv2_images, plural,
+    IMAGE_EXTENSIONS, SAFE_ID_PATTERN, TEXT, TRAIN_CSV, category_to_name, examples, looks_like_gldv2_images, plural,
     read_class_folders, read_gldv2,
 )
 from glr.errors import DatasetError
@@ -142,6 +142,15 @@ def _drop_missing_files(catalog: Catalog, rows: pd.Index | None = None) -> None:
     paths = df["path"] if rows is None else df["path"].loc[rows]  # one column: taking all four costs seconds at 4.1M
     missing = paths.index[~_existing(paths)]
     if len(missing):
+        # Photos saved flat, as train/<id>.jpg (a download script's choice, not Kaggle's), are found there.
+        flat = pd.Series([os.path.join(catalog.root, "train", f"{i}.jpg") for i in df.loc[missing, "id"]], index=missing)
+        there = _existing(flat) if os.path.isdir(os.path.join(catalog.root, "train")) else np.zeros(len(flat), bool)
+        if there.any():
+            fixed = df["path"].to_numpy(dtype=object).copy()
+            fixed[df.index.get_indexer(missing[there])] = flat[there].to_numpy()
+            df = catalog.df = df.assign(path=pd.array(fixed, dtype=TEXT))
+            missing = missing[~there]
+    if len(missing):
         shown = [os.path.relpath(p, catalog.root) for p in df.loc[missing[:3], "path"]]
         catalog.problems.append(
             f"{plural(len(missing), 'image file')} listed in {TRAIN_CSV} not found (e.g. {examples(shown)}); skipped"
@@ -195,6 +204,7 @@ def curate(
         raise DatasetError(f"val_fraction must be between 0 and 1, got {val_fraction}")
     min_images = max(2, int(min_images))
     messages: list[str] = []
+    found = []  # what the file check finds goes to catalog.problems, which every caller shows beside `messages`
 
     if catalog.check_pending:
         # Check files only for classes that could make the cut: a few times top_n.
@@ -202,7 +212,7 @@ def curate(
         candidates = ranked.index[: max(top_n * 3, top_n + 50)]
         before = len(catalog.problems)
         _drop_missing_files(catalog, catalog.df.index[catalog.df["landmark_id"].isin(candidates)])
-        messages += catalog.problems[before:]
+        found = catalog.problems[before:]
         df = catalog.df[catalog.df["landmark_id"].isin(candidates)]
     else:
         df = catalog.df
@@ -222,14 +232,14 @@ def curate(
     if kept.empty:
         raise DatasetError(
             f"no class has at least {min_images} images, so nothing can be split into train and validation"
-            + "".join(f". {m}" for m in messages)
+            + "".join(f". {m}" for m in found + messages)
         )
     if len(kept) < min_classes:
         left = examples(catalog.names().get(int(i), f"landmark {i}") for i in kept.index)
         raise DatasetError(
             f"only {plural(len(kept), 'class')} ({left}) left to train on, and a classifier needs at least "
             f"{min_classes} landmarks to tell apart" + (f" (top-N is {top_n})" if top_n < min_classes else "")
-            + "".join(f". {m}" for m in messages)
+            + "".join(f". {m}" for m in found + messages)
         )
     # Sort by count then id so the class order, and thus class indices, are reproducible.
     kept = kept.rename("images").reset_index().sort_values(["images", "landmark_id"], ascending=[False, True])
