@@ -102,7 +102,7 @@ def study_way(cfg) -> dict:
         train = make_dataset(split.train["path"].tolist(), split.train["label"], training=True, shuffle=True,
                              seed=cfg.seed, **common_args).map(one_hot)
         val = make_dataset(split.val["path"].tolist(), split.val["label"], **common_args).map(one_hot)
-        history = model.fit(train, validation_data=val, epochs=cfg.epochs, verbose=0).history
+        history = model.fit(train, validation_data=val, epochs=cfg.epochs, verbose=0, shuffle=False).history  # the dataset reshuffles itself each epoch
     best = int(np.argmin(history["val_loss"]))
     return {"seconds": t.seconds, "top1": history["val_accuracy"][-1], "top1_best": history["val_accuracy"][best],
             "train": len(split.train), "val": len(split.val), "classes": n}
