@@ -8,6 +8,7 @@ st.session_state.
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
@@ -59,6 +60,16 @@ ENDINGS = {  # how a toast announces the end of a training: (verb, icon)
 
 
 # --------------------------------------------------------------------------- set-up
+
+
+# Characters that would format a name placed inside Markdown (emphasis, links, HTML, Streamlit's
+# LaTeX and colour directives, tables): escaped, so "St_Mark's *new* [1]" shows as written.
+_MARKDOWN_SPECIALS = re.compile(r"([\\`*_\[\]<>$~|])")
+
+
+def md(text) -> str:
+    """A class or file name as literal text inside st.markdown and friends: trimmed, its Markdown escaped."""
+    return _MARKDOWN_SPECIALS.sub(r"\\\1", str(text).strip())
 
 
 def _clean_matplotlib_only() -> None:

@@ -151,10 +151,13 @@ summary = index.summary()
 cols = st.columns(5)
 cols[0].metric("Classes", f"{summary['classes']:,}")
 cols[1].metric("Images", f"{summary['images']:,}")
-cols[2].metric("Images per class (median)", f"{summary['per_class_median']:g}",
-               help=f"min {summary['per_class_min']}, max {summary['per_class_max']}")
-cols[3].metric("Layout", "GLDv2" if catalog.layout == "gldv2" else "class folders")
-cols[4].metric("Problems found", len(catalog.problems))
+cols[2].metric("Median per class", f"{summary['per_class_median']:g}",
+               help=f"Images per class: median; min {summary['per_class_min']}, max {summary['per_class_max']}")
+cols[3].metric("Layout", "GLDv2" if catalog.layout == "gldv2" else "folders",
+               help="GLDv2: train.csv and train/a/b/c/id.jpg. Folders: one sub-folder of photos per class.")
+cols[4].metric("Reading problems", len(catalog.problems),
+               help="Rows and files that could not be used as read; listed under \"Problems found\" at the bottom, "
+                    "with what the curation drops")
 
 # --------------------------------------------------------------------------- long tail
 st.subheader("The long tail")
@@ -205,7 +208,7 @@ gallery = index.page(query, page_no, per_page, browse.EXAMPLES_PER_CLASS)
 if gallery.matches == 0:
     st.info(f"No class matches {query!r}.")
 for _, row in gallery.classes.iterrows():
-    st.markdown(f"**{row['name']}** · landmark {row['landmark_id']} · {row['images']:,} images")
+    st.markdown(f"**{common.md(row['name'])}** · landmark {row['landmark_id']} · {row['images']:,} images")
     credits = attribution.credits(row["examples"])
     common.show_thumbnails(row["examples"], columns=browse.EXAMPLES_PER_CLASS,
                            captions=[c or "" for c in credits] if any(credits) else None)

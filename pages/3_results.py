@@ -240,7 +240,7 @@ with mistakes:
             for true_index, pred_index in cells[:4]:
                 photos = compare.cell_photos(predictions, true_index, pred_index)
                 what = "right" if true_index == pred_index else f"called {names[pred_index]}"
-                st.markdown(f"**{names[true_index]}**, {what}: {len(photos)} photo(s)")
+                st.markdown(f"**{common.md(names[true_index])}**, {what}: {len(photos)} photo(s)")
                 if photos.empty:
                     st.caption("no validation photo in this cell")
                 else:

@@ -84,7 +84,7 @@ def top_k_list(top: list[tuple[int, str, float]]) -> None:
         filled = round(p * BAR_CELLS)
         bar = ((f":red[{'█' * filled}]" if filled else "") +
                (f":gray[{'█' * (BAR_CELLS - filled)}]" if filled < BAR_CELLS else ""))
-        lines.append(f"{rank}. {bar} {p:.1%} · {'**' + name + '**' if rank == 1 else name}")
+        lines.append(f"{rank}. {bar} {p:.1%} · {'**' + common.md(name) + '**' if rank == 1 else common.md(name)}")
     st.markdown("\n".join(lines))
 
 
@@ -247,7 +247,7 @@ def upload_and_results(run_path: str, run_id: str, stamp: tuple, k: int, n_simil
              "embeddings (how many: 'Similar photos' above), with their author and licence.")
     ok = sum(p.ok for p in predictions)
     st.caption(f"{ok} of {len(predictions)} photo(s) predicted" +
-               (f"; {len(predictions) - ok} could not be read." if ok < len(predictions) else "."))
+               (f"; {len(predictions) - ok} could not be predicted." if ok < len(predictions) else "."))
 
     if len(photos) + len(repeats) > 1 or from_zip:
         ids, rows = predict.with_repeats([uploads.photo_id(n) for n, _ in photos], predictions,
@@ -276,7 +276,7 @@ def show_result(model, run_path: str, stamp: tuple, name: str, data: bytes, dige
                 show_similar: bool) -> None:
     """One photo's result in a bordered box: its preview, top-k, best guess with examples, and similar photos."""
     with st.container(border=True):
-        st.markdown(f"**{name}**")
+        st.markdown(f"**{common.md(name)}**")
         if not result.ok:
             st.error(result.error)
             return
@@ -301,10 +301,10 @@ def show_result(model, run_path: str, stamp: tuple, name: str, data: bytes, dige
                 st.warning(f"**Not a known landmark.** Its known score {result.known_score:.2f} is below the run's "
                            f"threshold {model.recognizer.calibration.threshold:.2f}, which keeps "
                            f"{model.recognizer.calibration.keep_known:.0%} of the validation photos. "
-                           f"The closest landmark would be {best}.", icon=":material/help:")
+                           f"The closest landmark would be {common.md(best)}.", icon=":material/help:")
             else:
                 score = f"; known score {result.known_score:.2f}" if result.known_score is not None else ""
-                st.markdown(f"Best guess: **{best}** ({probability:.0%} by {model.method}{score}). "
+                st.markdown(f"Best guess: **{common.md(best)}** ({probability:.0%} by {model.method}{score}). "
                             "Training images of this landmark:")
                 thumbnail_row(examples.get(int(landmark_id), []))
         if show_matches and result.inliers:

@@ -182,6 +182,22 @@ def test_dataset_page_recovers_from_a_bad_path(monkeypatch, tmp_path, tiny_data)
     assert str(tiny_data) in texts(at.sidebar.caption)  # the shared sidebar follows the choice
 
 
+def test_class_names_show_as_written_not_as_markdown(monkeypatch, tmp_path):
+    from app_common import md
+    from conftest import write_image
+
+    assert md("  St_Mark's *new* [1] $5 <b> ") == "St\\_Mark's \\*new\\* \\[1\\] \\$5 \\<b\\>"
+    data = tmp_path / "data"
+    for c, name in enumerate(["St Mark's *new* [1]", "Tower $5 ~ok~"]):
+        for i in range(3):
+            write_image(data / name / f"{i}.jpg", seed=10 * c + i)
+    monkeypatch.setenv("GLR_RESULTS", str(tmp_path / "results"))
+    monkeypatch.setenv("GLR_DATA", str(data))
+    at = open_page(DATASET)
+    shown = texts(at.markdown)
+    assert "**St Mark's \\*new\\* \\[1\\]** · landmark" in shown and "**Tower \\$5 \\~ok\\~** · landmark" in shown
+
+
 # --------------------------------------------------------------------------- train page
 
 

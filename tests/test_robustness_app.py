@@ -120,7 +120,7 @@ def test_a_zip_that_is_not_a_zip_and_an_empty_upload(results, photo):
     ])
     assert "broken.zip: not a valid zip archive" in texts(at.warning)
     assert "empty.jpg: empty file (0 bytes)" in texts(at.error)
-    assert "1 of 2 photo(s) predicted; 1 could not be read." in texts(at.caption)
+    assert "1 of 2 photo(s) predicted; 1 could not be predicted." in texts(at.caption)
 
 
 def test_an_iphone_heic_photo_is_predicted_and_a_damaged_one_named(results):
@@ -128,7 +128,7 @@ def test_an_iphone_heic_photo_is_predicted_and_a_damaged_one_named(results):
     damaged = b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + bytes(500)
     at = upload(open_page(PREDICT), [("IMG_0001.HEIC", heic, "image/heic"), ("IMG_0002.jpg", damaged, "image/jpeg")])
     assert texts(at.error) == "IMG_0002.jpg: a damaged or truncated HEIC file (incomplete download or copy?)"
-    assert "1 of 2 photo(s) predicted; 1 could not be read." in texts(at.caption)
+    assert "1 of 2 photo(s) predicted; 1 could not be predicted." in texts(at.caption)
 
 
 # --------------------------------------------------------------------------- runs
