@@ -152,8 +152,20 @@ def test_gif_whose_screen_claims_four_gigapixels_is_a_bomb():
 def test_png_bomb_over_the_pixel_limit_is_refused_before_decoding():
     data = encode(Image.new("1", (10000, 10000)), "PNG")  # 100 MP in a few kB
     assert 10000 * 10000 > MAX_PIXELS and len(data) < 50_000
-    with pytest.raises(ImageError, match="^the upload: image is too large to decode safely; possibly a decompression bomb$"):
+    with pytest.raises(ImageError, match=r"^the upload: 10000x10000 pixels is too large \(limit 90 megapixels\); "
+                                         r"possibly a decompression bomb$"):
         decode_image(data)
+
+
+def test_a_jpeg_over_the_limit_decodes_when_asked_at_reduced_size(monkeypatch):
+    # A 108 MP phone photo, scaled down: only what the reduced decode holds counts against the limit.
+    data = encode(halves(400, 300), "JPEG")
+    assert decode_image(data, max_pixels=50_000, draft_size=100).shape == (150, 200, 3)  # decoded at 1/2
+    with pytest.raises(ImageError, match=r"400x300 pixels is too large \(limit 0.05 megapixels\)"):
+        decode_image(data, max_pixels=50_000)  # in full: refused
+    monkeypatch.setattr("glr.data.images.MAX_JPEG_PIXELS", 100_000)
+    with pytest.raises(ImageError, match=r"400x300 pixels is too large \(limit 0.1 megapixels\)"):
+        decode_image(data, max_pixels=50_000, draft_size=100)  # past the cap even a reduced decode is refused
 
 
 def test_pixel_limit_is_checked_before_decoding():

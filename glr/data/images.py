@@ -29,6 +29,13 @@ register_heif_opener()
 # A 24-megapixel camera photo is normal; 80 MP is a panorama; anything past this is far more
 # likely a decompression bomb (a tiny file that inflates to gigabytes) than a photo.
 MAX_PIXELS = 90_000_000
+# A JPEG asked for at reduced size decodes at 1/2, 1/4 or 1/8 of its sides, so only that much
+# memory counts against MAX_PIXELS: a 108 or 200 MP phone photo is then fine. Past this many
+# source pixels even the reduced decode's Huffman pass takes too long: refused all the same.
+MAX_JPEG_PIXELS = 400_000_000
+# Pillow's own guard, at open: loosened to glr's largest limit, since glr checks each image
+# against the limit that fits how it will be decoded (below).
+Image.MAX_IMAGE_PIXELS = MAX_JPEG_PIXELS
 # Pillow would otherwise pad a truncated JPEG with grey and carry on silently.
 ImageFile.LOAD_TRUNCATED_IMAGES = False
 
@@ -197,16 +204,18 @@ def _decode_pil(source: ImageSource, max_pixels: int = MAX_PIXELS, draft_size: i
             warnings.filterwarnings("ignore", category=UserWarning, module="PIL")
             with Image.open(io.BytesIO(data), formats=ALLOWED_FORMATS) as img:
                 width, height = img.size
-                if width * height > max_pixels:
-                    raise ImageError(
-                        f"{name}: {width}x{height} pixels is too large "
-                        f"(limit {max_pixels / 1_000_000:g} megapixels); possibly a decompression bomb"
-                    )
                 if width < 1 or height < 1:
                     raise ImageError(f"{name}: image has no pixels ({width}x{height})")
                 img.seek(0)  # first frame of an animated GIF/WebP/PNG
                 if draft_size and img.format == "JPEG":
-                    img.draft("RGB", (draft_size, draft_size))
+                    img.draft("RGB", (draft_size, draft_size))  # img.size is now the size it will decode at
+                reduced = img.size != (width, height)
+                limit = MAX_JPEG_PIXELS if reduced else max_pixels
+                if width * height > limit or img.size[0] * img.size[1] > max_pixels:
+                    raise ImageError(
+                        f"{name}: {width}x{height} pixels is too large "
+                        f"(limit {limit / 1_000_000:g} megapixels); possibly a decompression bomb"
+                    )
                 img.load()
                 # In place: without an orientation tag, exif_transpose would return a copy.
                 ImageOps.exif_transpose(img, in_place=True)
