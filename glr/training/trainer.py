@@ -36,13 +36,12 @@ import time
 import traceback
 
 import numpy as np
-import pandas as pd
 
 from glr.backbones.feature_cache import MIRROR_VIEW, cached_view_table, cached_views
 from glr.backbones.features import content_digest
 from glr.backbones.registry import build_backbone
 from glr.data import datasets
-from glr.data.duplicates import drop_training_copies
+from glr.data.usable import usable_photos
 from glr.errors import GlrError
 from glr.retrieval.flip import EMBEDDING
 from glr.training.checkpoints import Checkpoints
@@ -148,9 +147,6 @@ class Trainer:
         windows = self.cfg.augment and self.cfg.augment_space == "features"
         views, dtype = self.table_plan(windows)
         digests = {name: [content_digest(p) for p in df["path"]] for name, df in (("train", self.train), ("val", self.val))}
-        self.val, digests, copies = drop_training_copies(self.train, self.val, digests, self.cfg.data)
-        if copies:
-            self.say(copies, problem=True)
         total = len(self.val) * len(self.val_views()) + len(self.train) * (2 if windows else len(views))
         common = dict(input_size=self.input_size, preprocess=self.spec.preprocess,
                       batch_size=self.cfg.batch_size, progress=self.progress.advance)
@@ -174,9 +170,10 @@ class Trainer:
             computed += n
         self.progress.close()
         self.run.update_status(features_computed=computed, features_seconds=round(time.monotonic() - started, 1))
-        if not (train_ok.all() and val_ok.all()):
-            lost = pd.concat([self.train.loc[~train_ok, "path"], self.val.loc[~val_ok, "path"]])
-            self.say(datasets.undecodable_message(lost, self.cfg.data), problem=True)
+        train_ok, val_ok, problems = usable_photos(self.train, self.val, digests, train_ok, val_ok, self.labels,
+                                                   self.cfg.data)
+        for problem in problems:
+            self.say(problem, problem=True)
         self.train, self.val = self.train[train_ok].reset_index(drop=True), self.val[val_ok].reset_index(drop=True)
         return keep_rows(train_feats, train_ok), keep_rows(val, val_ok)
 
@@ -195,7 +192,7 @@ class Trainer:
         return views, dtype
 
     def say(self, message: str, problem: bool = False) -> None:
-        """A message for the run's status and, on the command line, the terminal; a `problem` with the data is kept for the report too."""
+        """A message for the run's status and, on the command line, the terminal; a data `problem` is kept for the report."""
         if problem:
             self.run.add_data_problem(message)
             message = f"dataset: {message}"

@@ -1,0 +1,61 @@
+"""Which photos of a split training can use, and what to say about the others.
+
+After the features are made, a photo is left out when it would not decode or is blank
+(glr.data.images), and a validation photo also when its file is identical to a training
+photo's. Scraped landmark datasets hold the same file many times (GLDv2 lists some photos
+under several ids); a copy in validation is not a test of recognition, since the model has
+seen it, and would lift the score. The trainer digests every photo for the feature cache
+anyway, so the copies are found for free. Photos that only look alike (resized,
+re-encoded) are not caught here: their embeddings overlap those of distinct photos of one
+landmark. A class left with no training photo is named too: the model cannot learn it.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from glr.data.datasets import undecodable_message
+from glr.data.layouts import examples, plural
+
+
+def copies_of_training(train_digests: Sequence[str], val_digests: Sequence[str]) -> np.ndarray:
+    """A mask over the validation photos: True where the file's bytes equal a training photo's.
+
+    An empty digest (a file that could not be read) matches nothing.
+    """
+    seen = {d for d in train_digests if d}
+    return np.array([bool(d) and d in seen for d in val_digests], dtype=bool)
+
+
+def copies_message(val: pd.DataFrame, copies: np.ndarray, root: str | os.PathLike | None) -> str:
+    """The problem to report for validation photos left out as copies of training photos; "" when there are none."""
+    if not copies.any():
+        return ""
+    paths = val.loc[copies, "path"]
+    shown = (os.path.relpath(p, root) if root else str(p) for p in paths)
+    return (f"left out of validation {plural(int(copies.sum()), 'photo')} identical to a training photo "
+            f"(the same file twice), so they do not inflate its score (e.g. {examples(shown)})")
+
+
+def usable_photos(train: pd.DataFrame, val: pd.DataFrame, digests: dict, train_ok: np.ndarray, val_ok: np.ndarray,
+                  labels: pd.DataFrame, root) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """(training mask, validation mask, the problems to report) once the photos were decoded.
+
+    `train_ok` / `val_ok` say which photos decoded (and are not blank); `digests` holds each
+    side's content digests, in the same order. `labels` maps class `index` to `name`.
+    """
+    problems = []
+    if not (train_ok.all() and val_ok.all()):
+        problems.append(undecodable_message(pd.concat([train.loc[~train_ok, "path"], val.loc[~val_ok, "path"]]), root))
+    copies = copies_of_training(np.asarray(digests["train"], dtype=object)[train_ok], digests["val"]) & val_ok
+    if copies.any():
+        problems.append(copies_message(val, copies, root))
+    untrained = labels.loc[~labels["index"].isin(train.loc[train_ok, "label"]), "name"].tolist()
+    if untrained:
+        problems.append(f"no training photo left for {plural(len(untrained), 'class')} (e.g. {examples(untrained)}): "
+                        f"the model cannot learn to recognise {'it' if len(untrained) == 1 else 'them'}")
+    return train_ok, val_ok & ~copies, problems

@@ -1,0 +1,47 @@
+"""glr.data.usable: photos left out after decoding, validation copies of training photos, classes left untrained."""
+
+import numpy as np
+import pandas as pd
+
+from glr.data.usable import copies_message, copies_of_training, usable_photos
+
+LABELS = pd.DataFrame({"index": [0, 1, 2], "name": ["Alpha", "Beta", "Gamma"]})
+
+
+def test_only_exact_copies_of_training_photos_are_marked():
+    mask = copies_of_training(["aa", "bb", ""], ["bb", "cc", "", "aa"])
+    assert mask.tolist() == [True, False, False, True]  # an unreadable file ("" digest) matches nothing
+
+
+def test_copies_leave_validation_with_a_message(tmp_path):
+    train = pd.DataFrame({"path": [str(tmp_path / "a" / "1.jpg"), str(tmp_path / "c" / "9.jpg")], "label": [0, 2]})
+    val = pd.DataFrame({"path": [str(tmp_path / "a" / "2.jpg"), str(tmp_path / "b" / "3.jpg")], "label": [0, 1]})
+    ok = np.ones(2, bool)
+    train_ok, val_ok, problems = usable_photos(train, val, {"train": ["d1", "d9"], "val": ["d1", "d3"]}, ok, ok,
+                                               LABELS, tmp_path)
+    assert train_ok.tolist() == [True, True] and val_ok.tolist() == [False, True]
+    assert problems == ["left out of validation 1 photo identical to a training photo (the same file twice), "
+                        "so they do not inflate its score (e.g. 'a/2.jpg')",
+                        "no training photo left for 1 class (e.g. 'Beta'): the model cannot learn to recognise it"]
+
+
+def test_a_copy_of_a_photo_that_did_not_decode_is_no_copy(tmp_path):
+    # Broken files are often byte-identical: they are reported as broken, not as copies.
+    (tmp_path / "g").mkdir()
+    for name in ("0.jpg", "1.jpg"):
+        (tmp_path / "g" / name).write_bytes(b"\xff\xd8 broken")
+    train = pd.DataFrame({"path": [str(tmp_path / "g" / "0.jpg"), "x.jpg", "y.jpg"], "label": [2, 0, 1]})
+    val = pd.DataFrame({"path": [str(tmp_path / "g" / "1.jpg")], "label": [2]})
+    train_ok, val_ok, problems = usable_photos(train, val, {"train": ["dg", "dx", "dy"], "val": ["dg"]},
+                                               np.array([False, True, True]), np.array([False]), LABELS, tmp_path)
+    assert val_ok.tolist() == [False]
+    assert problems == ["left out 2 images that could not be decoded (e.g. 'g/0.jpg', 'g/1.jpg')",
+                        "no training photo left for 1 class (e.g. 'Gamma'): the model cannot learn to recognise it"]
+
+
+def test_nothing_to_say_when_every_photo_is_usable():
+    train = pd.DataFrame({"path": ["a.jpg", "b.jpg", "c.jpg"], "label": [0, 1, 2]})
+    val = pd.DataFrame({"path": ["d.jpg"], "label": [0]})
+    ok3, ok1 = np.ones(3, bool), np.ones(1, bool)
+    assert usable_photos(train, val, {"train": ["a", "b", "c"], "val": ["d"]}, ok3, ok1, LABELS, None)[2] == []
+    assert copies_message(val, np.zeros(1, bool), None) == ""
