@@ -144,7 +144,8 @@ def cmd_probe(args) -> int:
             folds=args.folds, seed=args.seed, progress=advance, holdout=args.holdout,
         )
     if result.skipped:
-        print(f"left out {datasets.plural(result.skipped, 'image')} that could not be decoded or are blank (one flat colour)", file=sys.stderr)
+        print(f"left out {datasets.plural(result.skipped, 'image')} that could not be decoded or are blank "
+              "(one flat colour)", file=sys.stderr)
     print(f"features   {result.features}")
     if args.holdout:
         print(f"images     {result.images} in {result.classes} classes; scored on the {(data['split'] == 'val').sum()} validation images")

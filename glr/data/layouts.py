@@ -31,10 +31,6 @@ IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".heic", ".heif", ".avif",
 # macOS' folder icon): passed over like hidden files, not listed as "not images".
 SYSTEM_FILES = {"thumbs.db", "ehthumbs.db", "desktop.ini", "icon\r"}
 
-
-def is_system_file(path: PurePath) -> bool:
-    """A hidden file, or one an OS writes into every folder (SYSTEM_FILES): never the user's photo."""
-    return path.name.startswith(".") or path.name.lower() in SYSTEM_FILES
 COLUMNS = ["id", "path", "landmark_id", "name"]
 # GLDv2 ids are 16 hex digits. Anything outside this alphabet (a "/" or "..") could make
 # the derived path point outside the dataset, so such rows are refused.
@@ -42,6 +38,11 @@ COLUMNS = ["id", "path", "landmark_id", "name"]
 TEXT = pd.StringDtype("pyarrow")
 SAFE_ID_PATTERN = r"[0-9A-Za-z_-]{3,64}"
 EXAMPLES_IN_MESSAGE = 3
+
+
+def is_system_file(path: PurePath) -> bool:
+    """A hidden file, or one an OS writes into every folder (SYSTEM_FILES): never the user's photo."""
+    return path.name.startswith(".") or path.name.lower() in SYSTEM_FILES
 
 
 def examples(values) -> str:
