@@ -193,7 +193,8 @@ def test_non_image_files_in_class_folders(tmp_path):
     fake = tmp_path / "Eiffel_Tower" / "fake.jpg"
     fake.write_bytes(b"<!DOCTYPE html><html>403 Forbidden</html>")
     catalog = load_catalog(tmp_path)
-    assert catalog.problems == ["2 files in class folders are not images (e.g. 'Big_Ben/Thumbs.db', 'Big_Ben/notes.txt'); skipped"]
+    # Thumbs.db and .DS_Store are the OS's: passed over; notes.txt is the user's: named.
+    assert catalog.problems == ["1 file in class folders are not images (e.g. 'Big_Ben/notes.txt'); skipped"]
     # A file named like a photo is listed (reading a catalog opens no image); decoding it
     # then fails with its own message, which training and the gallery turn into a skip.
     assert str(fake) in set(catalog.df["path"])
