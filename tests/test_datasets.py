@@ -219,7 +219,7 @@ def test_images_left_out_are_told_apart_broken_from_blank(tmp_path):
 
 
 def test_iphone_photos_in_class_folders_are_images(tmp_path):
-    heic = (Path(__file__).parent / "data" / "photo.heic").read_bytes()
+    heic = (Path(__file__).parent / "fixtures" / "photo.heic").read_bytes()
     for name in ("Eiffel_Tower", "Big_Ben"):
         for i in range(2):
             (tmp_path / name).mkdir(exist_ok=True)

@@ -67,7 +67,7 @@ def test_bad_file_is_flagged_not_fatal(tmp_path):
 
 
 def test_a_heic_photo_goes_through_the_pipeline(tmp_path):
-    heic = str(Path(__file__).parent / "data" / "photo.heic")
+    heic = str(Path(__file__).parent / "fixtures" / "photo.heic")
     images, ok = next(iter(make_dataset([heic, files(tmp_path, 1)[0]], input_size=16, with_ok=True)))
     assert ok.numpy().tolist() == [True, True]
     assert float(images.numpy()[0].std()) > 10  # the photo's red, blue and green, not a blank

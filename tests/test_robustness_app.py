@@ -124,7 +124,7 @@ def test_a_zip_that_is_not_a_zip_and_an_empty_upload(results, photo):
 
 
 def test_an_iphone_heic_photo_is_predicted_and_a_damaged_one_named(results):
-    heic = (Path(__file__).parent / "data" / "photo.heic").read_bytes()
+    heic = (Path(__file__).parent / "fixtures" / "photo.heic").read_bytes()
     damaged = b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + bytes(500)
     at = upload(open_page(PREDICT), [("IMG_0001.HEIC", heic, "image/heic"), ("IMG_0002.jpg", damaged, "image/jpeg")])
     assert texts(at.error) == "IMG_0002.jpg: a damaged or truncated HEIC file (incomplete download or copy?)"

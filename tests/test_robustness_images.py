@@ -91,7 +91,7 @@ def test_unreadable_upload_is_named_by_its_file_name(case):
         decode_image(upload)
 
 
-HEIC_FILES = Path(__file__).parent / "data"
+HEIC_FILES = Path(__file__).parent / "fixtures"
 
 
 def test_a_heic_photo_decodes():
