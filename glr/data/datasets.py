@@ -151,10 +151,8 @@ def _drop_missing_files(catalog: Catalog, rows: pd.Index | None = None) -> None:
             df = catalog.df = df.assign(path=pd.array(fixed, dtype=TEXT))
             missing = missing[~there]
     if len(missing):
-        shown = [os.path.relpath(p, catalog.root) for p in df.loc[missing[:3], "path"]]
-        catalog.problems.append(
-            f"{plural(len(missing), 'image file')} listed in {TRAIN_CSV} not found (e.g. {examples(shown)}); skipped"
-        )
+        shown = relative_examples(df.loc[missing[:3], "path"], catalog.root)
+        catalog.problems.append(f"{plural(len(missing), 'image file')} listed in {TRAIN_CSV} not found (e.g. {shown}); skipped")
         keep = np.ones(len(df), dtype=bool)
         keep[df.index.get_indexer(missing)] = False
         catalog.df = df[keep]  # a boolean filter: half the time of drop(index=...) at GLDv2's size
@@ -296,6 +294,11 @@ def summarize(catalog: Catalog) -> dict:
     }
 
 
+def relative_examples(paths, root: str | os.PathLike | None) -> str:
+    """`examples` of `paths`, each shown relative to the dataset's `root` (as given when there is none)."""
+    return examples(os.path.relpath(p, root) if root else str(p) for p in paths)
+
+
 # Telling a blank photo from a broken one takes a decode each: past this many left out, the message does not split them.
 RECHECK_LIMIT = 500
 
@@ -305,7 +308,7 @@ def undecodable_message(paths, root: str | os.PathLike) -> str:
     paths = list(paths)
 
     def shown(group):
-        return examples(os.path.relpath(p, root) if root else str(p) for p in group)
+        return relative_examples(group, root)
 
     if len(paths) > RECHECK_LIMIT:
         return (f"left out {plural(len(paths), 'image')} that could not be decoded or are blank "

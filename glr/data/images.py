@@ -101,29 +101,29 @@ def _source_name(source: ImageSource) -> str:
 
 
 def _read_bytes(source: ImageSource) -> tuple[bytes, str]:
-    """Return the raw bytes of `source` and a name to use in messages."""
+    """Return the raw bytes of `source` and a name to use in messages (`_source_name`'s)."""
+    name = _source_name(source)
     if isinstance(source, (bytes, bytearray)):
-        return bytes(source), "the upload"
+        return bytes(source), name
     if isinstance(source, (str, os.PathLike)):
         path = Path(source)
         if path.exists() and not path.is_file() and not path.is_dir():
             # A pipe or a device: reading it could block forever or never end.
-            raise ImageError(f"{path}: not a regular file")
+            raise ImageError(f"{name}: not a regular file")
         try:
-            return path.read_bytes(), str(path)
+            return path.read_bytes(), name
         except FileNotFoundError:
-            raise ImageError(f"{path}: file not found") from None
+            raise ImageError(f"{name}: file not found") from None
         except IsADirectoryError:
-            raise ImageError(f"{path}: is a folder, not an image file") from None
+            raise ImageError(f"{name}: is a folder, not an image file") from None
         except OSError as exc:
-            raise ImageError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+            raise ImageError(f"{name}: cannot be read ({exc.strerror or exc})") from None
     # A file-like object, such as Streamlit's UploadedFile.
-    name = getattr(source, "name", None) or "the upload"
     try:
         data = source.read()
     except Exception as exc:  # noqa: BLE001 - any reader failure is the upload's problem
         raise ImageError(f"{name}: cannot be read ({exc})") from None
-    return bytes(data), str(name)
+    return bytes(data), name
 
 
 def _ftyp_brands(data: bytes) -> set[bytes]:

@@ -18,7 +18,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from glr.data.datasets import undecodable_message
+from glr.data.datasets import relative_examples, undecodable_message
 from glr.data.layouts import examples, plural
 
 
@@ -35,10 +35,9 @@ def copies_message(val: pd.DataFrame, copies: np.ndarray, root: str | os.PathLik
     """The problem to report for validation photos left out as copies of training photos; "" when there are none."""
     if not copies.any():
         return ""
-    paths = val.loc[copies, "path"]
-    shown = (os.path.relpath(p, root) if root else str(p) for p in paths)
+    shown = relative_examples(val.loc[copies, "path"], root)
     return (f"left out of validation {plural(int(copies.sum()), 'photo')} identical to a training photo "
-            f"(the same file twice), so they do not inflate its score (e.g. {examples(shown)})")
+            f"(the same file twice), so they do not inflate its score (e.g. {shown})")
 
 
 def usable_photos(train: pd.DataFrame, val: pd.DataFrame, digests: dict, train_ok: np.ndarray, val_ok: np.ndarray,
