@@ -111,7 +111,7 @@ def test_duplicates_non_integer_and_unsafe_ids(gldv2):
     pd.concat([df, extra]).to_csv(gldv2 / "train.csv", index=False)
     catalog = load_catalog(gldv2)
     problems = " | ".join(catalog.problems)
-    assert "1 row have a landmark_id that is not an integer (e.g. 'abc'); skipped" in problems
+    assert "1 row has a landmark_id that is not an integer (e.g. 'abc'); skipped" in problems
     assert "2 rows have an id that is not a plain file name (e.g. '../../etc/passwd', 'a/b/c')" in problems
     assert "1 duplicate id" in problems
     assert len(catalog.df) == 21
@@ -199,7 +199,7 @@ def test_class_folders(tmp_path):
     assert catalog.layout == "folders" and len(catalog.df) == 5
     assert set(catalog.names().values()) == {"Eiffel Tower", "Big Ben"}
     assert catalog.df["id"].is_unique
-    assert catalog.problems == ["1 file in class folders are not images (e.g. 'Big_Ben/notes.txt'); skipped"]
+    assert catalog.problems == ["1 file in class folders is not an image (e.g. 'Big_Ben/notes.txt'); skipped"]
 
 
 def test_images_left_out_are_told_apart_broken_from_blank(tmp_path):

@@ -100,7 +100,7 @@ def test_non_integer_landmark_id_rows_are_skipped_and_named(gld, label):
     write_csv(gld, HEADER + "\n".join(lines) + "\n")
     catalog = load_catalog(gld)
     shown = repr(label) if label else "'<empty>'"
-    assert catalog.problems == [f"1 row have a landmark_id that is not an integer (e.g. {shown}); skipped"]
+    assert catalog.problems == [f"1 row has a landmark_id that is not an integer (e.g. {shown}); skipped"]
     assert len(catalog.df) == 5 and sorted(catalog.df["landmark_id"].unique()) == [1, 2]
 
 
@@ -160,7 +160,7 @@ def test_ids_that_leave_the_root_are_never_read(tmp_path, bad_id):
         write_image(target, seed=1)
     write_csv(root, HEADER + "\n".join(rows(root)) + f"\n{bad_id},1\n")
     catalog = load_catalog(root)
-    assert catalog.problems == [f"1 row have an id that is not a plain file name (e.g. {bad_id!r}); "
+    assert catalog.problems == [f"1 row has an id that is not a plain file name (e.g. {bad_id!r}); "
                                 "skipped, so nothing outside the dataset is read"]
     assert len(catalog.df) == 3
     resolved_root = root.resolve()
@@ -194,7 +194,7 @@ def test_non_image_files_in_class_folders(tmp_path):
     fake.write_bytes(b"<!DOCTYPE html><html>403 Forbidden</html>")
     catalog = load_catalog(tmp_path)
     # Thumbs.db and .DS_Store are the OS's: passed over; notes.txt is the user's: named.
-    assert catalog.problems == ["1 file in class folders are not images (e.g. 'Big_Ben/notes.txt'); skipped"]
+    assert catalog.problems == ["1 file in class folders is not an image (e.g. 'Big_Ben/notes.txt'); skipped"]
     # A file named like a photo is listed (reading a catalog opens no image); decoding it
     # then fails with its own message, which training and the gallery turn into a skip.
     assert str(fake) in set(catalog.df["path"])

@@ -312,7 +312,7 @@ def test_problems_with_the_data_are_said_and_kept_for_the_report(tmp_path, capsy
     train_run(run, console=True)
     assert run.status()["state"] == "finished", run.status().get("message")
     problems = run.data_problems()
-    assert any("1 file in class folders are not images (e.g. 'Red_Fort/notes.txt')" in p for p in problems), problems
+    assert any("1 file in class folders is not an image (e.g. 'Red_Fort/notes.txt')" in p for p in problems), problems
     assert any("not valid UTF-8" in p for p in problems), problems
     assert ("left out 1 image that could not be decoded (e.g. 'Blue_Mosque/5.jpg'); left out 1 blank image, "
             "one flat colour with nothing to learn from (e.g. 'Blue_Mosque/6.jpg')") in problems

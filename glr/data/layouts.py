@@ -56,6 +56,11 @@ def examples(values) -> str:
     return ", ".join(repr(v) if isinstance(v, str) else str(v) for v in first)
 
 
+def have(n: int) -> str:
+    """The verb after `plural(n, ...)`: "1 row has", "2 rows have"."""
+    return "has" if n == 1 else "have"
+
+
 def plural(n: int, word: str) -> str:
     """`1 row`, `2 rows`, `2 classes`."""
     return f"{n:,} {word}" + ("" if n == 1 else "es" if word.endswith("s") else "s")
@@ -228,14 +233,14 @@ def read_gldv2(root: Path, csv: Path) -> tuple[pd.DataFrame, list[str]]:
     df["id"] = df["id"].str.strip()
     no_id = df["id"].isna() | (df["id"] == "")
     if no_id.any():
-        problems.append(f"{plural(int(no_id.sum()), 'row')} have no id; skipped")
+        problems.append(f"{plural(int(no_id.sum()), 'row')} {have(int(no_id.sum()))} no id; skipped")
         df = df.loc[~no_id]
 
     labels = _parse_labels(df["landmark_id"])
     bad = labels.isna()
     if bad.any():
         problems.append(
-            f"{plural(int(bad.sum()), 'row')} have a landmark_id that is not an integer "
+            f"{plural(int(bad.sum()), 'row')} {have(int(bad.sum()))} a landmark_id that is not an integer "
             f"(e.g. {examples(df.loc[bad, 'landmark_id'].fillna('').replace('', '<empty>'))}); skipped"
         )
     df = df.loc[~bad].assign(landmark_id=labels[~bad].astype("int64"))
@@ -243,7 +248,7 @@ def read_gldv2(root: Path, csv: Path) -> tuple[pd.DataFrame, list[str]]:
     unsafe = ~df["id"].str.fullmatch(SAFE_ID_PATTERN).fillna(False).astype(bool)
     if unsafe.any():
         problems.append(
-            f"{plural(int(unsafe.sum()), 'row')} have an id that is not a plain file name "
+            f"{plural(int(unsafe.sum()), 'row')} {have(int(unsafe.sum()))} an id that is not a plain file name "
             f"(e.g. {examples(df.loc[unsafe, 'id'])}); skipped, so nothing outside the dataset is read"
         )
         df = df.loc[~unsafe]
@@ -331,8 +336,9 @@ def read_class_folders(root: Path) -> tuple[pd.DataFrame, list[str]]:
         )
     problems = []
     if skipped:
+        what = "is not an image" if len(skipped) == 1 else "are not images"
         problems.append(
-            f"{plural(len(skipped), 'file')} in class folders are not images "
+            f"{plural(len(skipped), 'file')} in class folders {what} "
             f"(e.g. {examples(printable(p.relative_to(root)) for p in skipped)}); skipped"
         )
     if unnamed:
