@@ -345,7 +345,8 @@ class Trainer:
         save_model(classifier, self.run.model_path)
         if self.distributed:
             digest = weights_digest(classifier)
-            print(f"worker {self.cluster.index}: final weights {digest}", flush=True)
+            # One write with its newline: unbuffered, print() writes the two apart, and two workers' lines could mix.
+            print(f"worker {self.cluster.index}: final weights {digest}\n", end="", flush=True)
             if not self.cluster.is_chief:
                 return {}, []  # the chief alone evaluates, indexes and reports
             self.run.update_status(weights_digest=digest)
