@@ -306,19 +306,18 @@ RECHECK_LIMIT = 500
 def undecodable_message(paths, root: str | os.PathLike) -> str:
     """The problem to report for images left out (undecodable, or blank): how many of each, and a few, relative to `root`."""
     paths = list(paths)
-
-    def shown(group):
-        return relative_examples(group, root)
-
     if len(paths) > RECHECK_LIMIT:
         return (f"left out {plural(len(paths), 'image')} that could not be decoded or are blank "
-                f"(one flat colour) (e.g. {shown(paths)})")
-    blank = {p for p in paths if _is_blank_file(p)}
+                f"(one flat colour) (e.g. {relative_examples(paths, root)})")
+    blank = [p for p in paths if _is_blank_file(p)]
     broken = [p for p in paths if p not in blank]
-    parts = [f"left out {plural(len(broken), 'image')} that could not be decoded (e.g. {shown(broken)})"] if broken else []
+    parts = []
+    if broken:
+        parts.append(f"left out {plural(len(broken), 'image')} that could not be decoded "
+                     f"(e.g. {relative_examples(broken, root)})")
     if blank:
         parts.append(f"left out {plural(len(blank), 'blank image')}, one flat colour with nothing to learn from "
-                     f"(e.g. {shown([p for p in paths if p in blank])})")
+                     f"(e.g. {relative_examples(blank, root)})")
     return "; ".join(parts)
 
 
