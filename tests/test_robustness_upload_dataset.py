@@ -99,3 +99,15 @@ def test_a_duplicate_or_unsafe_dataset_name_is_refused(tmp_path):
     built = build_dataset("odd classes", {"../up": [("1.jpg", _jpeg(1))], "ok": [("2.jpg", _jpeg(2))]}, root=tmp_path)
     assert any("class name '../up'" in p for p in built.problems) and list(built.counts) == ["ok"]
     assert files_under(tmp_path / "odd_classes") == ["ok/0001.jpg"]
+
+
+def test_an_iphone_album_of_heic_photos_becomes_a_dataset(tmp_path):
+    fixtures = Path(__file__).parent / "fixtures"
+    data = zip_of({"tower/IMG_0001.HEIC": (fixtures / "photo.heic").read_bytes(),
+                   "tower/IMG_0002.heic": (fixtures / "photo-rotated.heic").read_bytes(), "bridge/1.jpg": _jpeg(1)})
+    classes, problems = classes_from_zip(data, "iphone.zip")
+    assert sorted(classes) == ["bridge", "tower"] and len(classes["tower"]) == 2 and not problems
+    built = build_dataset("iphone", classes, root=tmp_path)
+    assert files_under(built.path) == ["bridge/0001.jpg", "tower/0001.jpg", "tower/0002.jpg"] and not built.problems
+    sizes = sorted(Image.open(built.path / "tower" / name).size for name in ("0001.jpg", "0002.jpg"))
+    assert sizes == [(48, 64), (64, 48)]  # the portrait one written upright, as a JPEG glr can read anywhere
