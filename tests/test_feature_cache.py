@@ -78,3 +78,17 @@ def test_the_view_table_is_the_views_side_by_side_in_the_asked_dtype(tmp_path, m
     assert table_ok.tolist() == ok.tolist()
     for v in range(2):
         np.testing.assert_allclose(table[:, v], apart[v], rtol=1e-3, atol=1e-2)
+
+
+def test_the_decode_rules_are_part_of_the_key(tmp_path, monkeypatch):
+    # Features cached under other decode rules are never reused: other pixels, or a photo the
+    # blank check would now refuse, must be decoded again.
+    from glr.backbones.feature_cache import FeatureCache
+    from glr.data import images
+
+    cache, digest = FeatureCache(tmp_path, "key"), "ab" * 20
+    before = cache._path(digest, 0)
+    monkeypatch.setattr(images, "BLANK_RANGE", images.BLANK_RANGE + 1)
+    after_blank = cache._path(digest, 0)
+    monkeypatch.setattr(images, "DRAFT_SLACK", 0.5)
+    assert len({before, after_blank, cache._path(digest, 0)}) == 3

@@ -73,8 +73,9 @@ class FeatureCache:
     def _path(self, digest: str, view: int | str) -> Path:
         from glr.data import images
 
-        # How photos are decoded is part of the key: other pixels, other features.
-        pixels = f"-draft{images.DRAFT_SLACK:g}" if images.DRAFT_SLACK != 1 else ""
+        # How photos are decoded is part of the key: other pixels, other features. So is which photos
+        # are refused as blank: a cached vector would let a blank photo that older code kept skip the check.
+        pixels = (f"-draft{images.DRAFT_SLACK:g}" if images.DRAFT_SLACK != 1 else "") + f"-blank{images.BLANK_RANGE}"
         return self.dir / f"{f'view{view}' if isinstance(view, int) else view}{pixels}" / digest[:2] / f"{digest}.npy"
 
     def load(self, digests: Sequence[str], view: int | str) -> tuple[list[np.ndarray | None], np.ndarray]:
