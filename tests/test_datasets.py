@@ -202,22 +202,6 @@ def test_class_folders(tmp_path):
     assert catalog.problems == ["1 file in class folders is not an image (e.g. 'Big_Ben/notes.txt'); skipped"]
 
 
-def test_images_left_out_are_told_apart_broken_from_blank(tmp_path):
-    from PIL import Image
-
-    from glr.data.datasets import undecodable_message
-
-    (tmp_path / "a").mkdir()
-    (tmp_path / "a" / "broken.jpg").write_bytes(b"\xff\xd8 not really a JPEG")
-    Image.new("RGB", (40, 30), (10, 10, 10)).save(tmp_path / "a" / "dark.jpg")
-    Image.new("RGB", (40, 30), (200, 0, 0)).save(tmp_path / "a" / "red.png")
-    paths = [str(tmp_path / "a" / n) for n in ("broken.jpg", "dark.jpg", "red.png")]
-    assert undecodable_message(paths, tmp_path) == (
-        "left out 1 image that could not be decoded (e.g. 'a/broken.jpg'); "
-        "left out 2 blank images, one flat colour with nothing to learn from (e.g. 'a/dark.jpg', 'a/red.png')")
-    assert undecodable_message(paths[:1], tmp_path) == "left out 1 image that could not be decoded (e.g. 'a/broken.jpg')"
-
-
 def test_iphone_photos_in_class_folders_are_images(tmp_path):
     heic = (Path(__file__).parent / "fixtures" / "photo.heic").read_bytes()
     for name in ("Eiffel_Tower", "Big_Ben"):

@@ -45,3 +45,19 @@ def test_nothing_to_say_when_every_photo_is_usable():
     ok3, ok1 = np.ones(3, bool), np.ones(1, bool)
     assert usable_photos(train, val, {"train": ["a", "b", "c"], "val": ["d"]}, ok3, ok1, LABELS, None)[2] == []
     assert copies_message(val, np.zeros(1, bool), None) == ""
+
+
+def test_images_left_out_are_told_apart_broken_from_blank(tmp_path):
+    from PIL import Image
+
+    from glr.data.usable import undecodable_message
+
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "broken.jpg").write_bytes(b"\xff\xd8 not really a JPEG")
+    Image.new("RGB", (40, 30), (10, 10, 10)).save(tmp_path / "a" / "dark.jpg")
+    Image.new("RGB", (40, 30), (200, 0, 0)).save(tmp_path / "a" / "red.png")
+    paths = [str(tmp_path / "a" / n) for n in ("broken.jpg", "dark.jpg", "red.png")]
+    assert undecodable_message(paths, tmp_path) == (
+        "left out 1 image that could not be decoded (e.g. 'a/broken.jpg'); "
+        "left out 2 blank images, one flat colour with nothing to learn from (e.g. 'a/dark.jpg', 'a/red.png')")
+    assert undecodable_message(paths[:1], tmp_path) == "left out 1 image that could not be decoded (e.g. 'a/broken.jpg')"

@@ -297,39 +297,3 @@ def summarize(catalog: Catalog) -> dict:
 def relative_examples(paths, root: str | os.PathLike | None) -> str:
     """`examples` of `paths`, each shown relative to the dataset's `root` (as given when there is none)."""
     return examples(os.path.relpath(p, root) if root else str(p) for p in paths)
-
-
-# Telling a blank photo from a broken one takes a decode each: past this many left out, the message does not split them.
-RECHECK_LIMIT = 500
-
-
-def undecodable_message(paths, root: str | os.PathLike) -> str:
-    """The problem to report for images left out (undecodable, or blank): how many of each, and a few, relative to `root`."""
-    paths = list(paths)
-    if len(paths) > RECHECK_LIMIT:
-        return (f"left out {plural(len(paths), 'image')} that could not be decoded or are blank "
-                f"(one flat colour) (e.g. {relative_examples(paths, root)})")
-    blank = [p for p in paths if _is_blank_file(p)]
-    broken = [p for p in paths if p not in blank]
-    parts = []
-    if broken:
-        parts.append(f"left out {plural(len(broken), 'image')} that could not be decoded "
-                     f"(e.g. {relative_examples(broken, root)})")
-    if blank:
-        parts.append(f"left out {plural(len(blank), 'blank image')}, one flat colour with nothing to learn from "
-                     f"(e.g. {relative_examples(blank, root)})")
-    return "; ".join(parts)
-
-
-def _is_blank_file(path) -> bool:
-    """Whether the image at `path` decodes to one flat colour (as the pipeline sees it, at 256 px)."""
-    from glr.data.images import load_resized
-    from glr.errors import BlankImageError, ImageError
-
-    try:
-        load_resized(path, 256, refuse_blank=True)
-    except BlankImageError:
-        return True
-    except ImageError:
-        return False
-    return False

@@ -18,8 +18,10 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from glr.data.datasets import relative_examples, undecodable_message
+from glr.data.datasets import relative_examples
+from glr.data.images import load_resized
 from glr.data.layouts import examples, plural
+from glr.errors import BlankImageError, ImageError
 
 
 def copies_of_training(train_digests: Sequence[str], val_digests: Sequence[str]) -> np.ndarray:
@@ -38,6 +40,41 @@ def copies_message(val: pd.DataFrame, copies: np.ndarray, root: str | os.PathLik
     shown = relative_examples(val.loc[copies, "path"], root)
     return (f"left out of validation {plural(int(copies.sum()), 'photo')} identical to a training photo "
             f"(the same file twice), so they do not inflate its score (e.g. {shown})")
+
+
+# Telling a blank photo from a broken one takes a decode each: past this many left out, the message does not split them.
+RECHECK_LIMIT = 500
+# The side the pipeline resizes to for the default 224 px input (glr.data.pipeline.load_size).
+BLANK_CHECK_SIDE = 256
+
+
+def undecodable_message(paths, root: str | os.PathLike) -> str:
+    """The problem to report for images left out (undecodable, or blank): how many of each, and a few, relative to `root`."""
+    paths = list(paths)
+    if len(paths) > RECHECK_LIMIT:
+        return (f"left out {plural(len(paths), 'image')} that could not be decoded or are blank "
+                f"(one flat colour) (e.g. {relative_examples(paths, root)})")
+    blank = [p for p in paths if _is_blank_file(p)]
+    broken = [p for p in paths if p not in blank]
+    parts = []
+    if broken:
+        parts.append(f"left out {plural(len(broken), 'image')} that could not be decoded "
+                     f"(e.g. {relative_examples(broken, root)})")
+    if blank:
+        parts.append(f"left out {plural(len(blank), 'blank image')}, one flat colour with nothing to learn from "
+                     f"(e.g. {relative_examples(blank, root)})")
+    return "; ".join(parts)
+
+
+def _is_blank_file(path) -> bool:
+    """Whether the image at `path` decodes to one flat colour, as the pipeline sees it (BLANK_CHECK_SIDE px)."""
+    try:
+        load_resized(path, BLANK_CHECK_SIDE, refuse_blank=True)
+    except BlankImageError:
+        return True
+    except ImageError:
+        return False
+    return False
 
 
 def usable_photos(train: pd.DataFrame, val: pd.DataFrame, digests: dict, train_ok: np.ndarray, val_ok: np.ndarray,
