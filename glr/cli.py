@@ -15,7 +15,7 @@ from pathlib import Path
 
 from glr import paths
 from glr.commands import (
-    cmd_demo_data, cmd_evaluate, cmd_export, cmd_fetch, cmd_inspect, cmd_openset, cmd_predict, cmd_probe, cmd_report,
+    cmd_cache, cmd_demo_data, cmd_evaluate, cmd_export, cmd_fetch, cmd_inspect, cmd_openset, cmd_predict, cmd_probe, cmd_report,
     cmd_retrieval, cmd_runs,
     cmd_stop, cmd_train,
 )
@@ -131,6 +131,14 @@ def build_parser() -> argparse.ArgumentParser:
     manage.add_argument("--delete", metavar="RUN", help="delete a run folder (refused while it trains)")
     p.add_argument("--yes", action="store_true", help="delete without asking (asked only in a terminal)")
     p.set_defaults(func=cmd_runs)
+
+    p = sub.add_parser("cache", help="what glr keeps in the user cache folder, its size, and what is stale")
+    tidy = p.add_mutually_exclusive_group()
+    tidy.add_argument("--prune", action="store_true", help="remove what older versions of glr left (never read again)")
+    tidy.add_argument("--clear", action="store_true",
+                      help="remove everything but the converted weights (refused while a run trains)")
+    p.add_argument("--results", help=RESULTS_HELP + "; --clear checks it for a training")
+    p.set_defaults(func=cmd_cache)
 
     for name, func, text in (("stop", cmd_stop, "ask a running training to stop"),
                              ("report", cmd_report, "write a run's report (curves, collage, summary)"),

@@ -148,7 +148,8 @@ def cmd_probe(args) -> int:
               "(one flat colour)", file=sys.stderr)
     print(f"features   {result.features}")
     if args.holdout:
-        print(f"images     {result.images} in {result.classes} classes; scored on the {(data['split'] == 'val').sum()} validation images")
+        copies = f" ({result.copies} left out as copies of training photos, as training does)" if result.copies else ""
+        print(f"images     {result.images} in {result.classes} classes; scored on {result.scored} validation images{copies}")
     else:
         lowered = f" ({args.folds} asked: lowered so that every fold holds every class)" if result.folds != args.folds else ""
         print(f"images     {result.images} in {result.classes} classes, {result.folds} folds{lowered}")
@@ -280,6 +281,17 @@ def cmd_runs(args) -> int:
     print(shown[columns].to_string(index=False))
     if shown["val_top1"].str.endswith("*").any():
         print("* no saved model yet: the best epoch's validation accuracy so far")
+    return 0
+
+
+def cmd_cache(args) -> int:
+    """List the user cache folder's parts and sizes; --prune removes what older versions left, --clear all but the weights."""
+    from glr import cache_folder
+
+    if args.prune or args.clear:
+        removed = cache_folder.clear_cache(results=args.results) if args.clear else cache_folder.prune_stale()
+        print(f"removed {len(removed)} folder(s), {cache_folder.size_text(sum(p.bytes for p in removed))}")
+    print(cache_folder.describe(cache_folder.cache_parts()))
     return 0
 
 

@@ -46,3 +46,24 @@ def test_fold_count_is_what_cross_validation_uses():
     y = np.array([0] * 10 + [1] * 3)
     assert fold_count(y, 5) == 3 and fold_count(y, 2) == 2 and fold_count(np.array([0, 0, 1]), 5) == 2
     assert fold_count(np.array(["a"] * 6 + ["b"] * 6), 5) == 5  # any label type
+
+
+def test_holdout_leaves_out_the_validation_copies_a_training_run_leaves_out(tmp_path):
+    # The probe is the baseline a run must beat: both must be scored on the same validation photos.
+    import pandas as pd
+    from PIL import Image
+    from skimage import data as samples
+
+    rows = []
+    for cls, photos in {1: ("astronaut", "coffee", "chelsea"), 2: ("rocket", "retina", "hubble_deep_field")}.items():
+        for i, name in enumerate(photos):
+            path = tmp_path / f"{cls}-{i}.jpg"
+            Image.fromarray(getattr(samples, name)()).convert("RGB").save(path)
+            rows.append({"path": str(path), "landmark_id": cls, "split": "train"})
+    copy = tmp_path / "copy.jpg"
+    Image.open(tmp_path / "1-0.jpg").resize((128, 128)).save(copy, quality=60)  # a resized copy of a training photo
+    Image.fromarray(samples.coins()).convert("RGB").save(tmp_path / "new.jpg")
+    rows += [{"path": str(copy), "landmark_id": 1, "split": "val"},
+             {"path": str(tmp_path / "new.jpg"), "landmark_id": 2, "split": "val"}]
+    result = run_probe(pd.DataFrame(rows), raw_pixels=8, holdout=True)
+    assert result.copies == 1 and result.scored == 1 and result.images == 7

@@ -285,3 +285,27 @@ def test_path_that_cannot_be_read(tmp_path, monkeypatch):
 def test_empty_folder(tmp_path):
     with pytest.raises(DatasetError, match=re.escape(f"{tmp_path}: no dataset found. Expected a GLDv2 folder")):
         load_catalog(tmp_path)
+
+
+def test_photos_a_browser_saved_as_jfif_are_images_everywhere(tmp_path):
+    # Browsers on Windows save downloaded JPEGs as .jfif (and some tools as .jpe): they are JPEGs.
+    import io
+    import zipfile
+
+    from glr.data.uploads import read_zip_images
+    from glr.predict import scan_folder
+
+    for cls in ("Eiffel_Tower", "Big_Ben"):
+        write_image(tmp_path / "data" / cls / "0.jpg", seed=len(cls))
+        write_image(tmp_path / "data" / cls / "download.jfif", seed=len(cls) + 1)
+        write_image(tmp_path / "data" / cls / "scan.JPE", seed=len(cls) + 2)
+    catalog = load_catalog(tmp_path / "data")
+    assert len(catalog.df) == 6 and catalog.problems == []
+    images, skipped = scan_folder(tmp_path / "data")
+    assert len(images) == 6 and skipped == []
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.write(tmp_path / "data" / "Big_Ben" / "download.jfif", "Big_Ben/download.jfif")
+    photos, problems = read_zip_images(buffer.getvalue())
+    assert [name for name, _ in photos] == ["Big_Ben/download.jfif"] and problems == []
+    assert decode_image(photos[0][1]).shape == (48, 48, 3)

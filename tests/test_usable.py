@@ -21,7 +21,7 @@ def test_copies_leave_validation_with_a_message(tmp_path):
                                                LABELS, tmp_path)
     assert train_ok.tolist() == [True, True] and val_ok.tolist() == [False, True]
     assert problems == ["left out of validation 1 photo identical to a training photo (the same file twice), "
-                        "so they do not inflate its score (e.g. 'a/2.jpg')",
+                        "so it does not inflate its score (e.g. 'a/2.jpg')",
                         "no training photo left for 1 class (e.g. 'Beta'): the model cannot learn to recognise it"]
 
 
@@ -61,3 +61,24 @@ def test_images_left_out_are_told_apart_broken_from_blank(tmp_path):
         "left out 1 image that could not be decoded (e.g. 'a/broken.jpg'); "
         "left out 2 blank images, one flat colour with nothing to learn from (e.g. 'a/dark.jpg', 'a/red.png')")
     assert undecodable_message(paths[:1], tmp_path) == "left out 1 image that could not be decoded (e.g. 'a/broken.jpg')"
+
+
+def test_a_resized_copy_of_a_training_photo_leaves_validation_with_a_message(tmp_path):
+    from PIL import Image
+    from skimage import data as samples
+
+    from glr.data.near_copies import HashStore
+
+    (tmp_path / "a").mkdir()
+    photo = Image.fromarray(samples.astronaut())
+    photo.save(tmp_path / "a" / "1.jpg")
+    photo.resize((200, 200)).save(tmp_path / "a" / "2.jpg", quality=60)  # the same picture, smaller
+    Image.fromarray(samples.coffee()).save(tmp_path / "a" / "3.jpg")  # another photo of the class
+    train = pd.DataFrame({"path": [str(tmp_path / "a" / "1.jpg")], "label": [0]})
+    val = pd.DataFrame({"path": [str(tmp_path / "a" / n) for n in ("2.jpg", "3.jpg")], "label": [0, 0]})
+    labels = LABELS.iloc[:1]
+    train_ok, val_ok, problems = usable_photos(train, val, {"train": ["d1"], "val": ["d2", "d3"]}, np.ones(1, bool),
+                                               np.ones(2, bool), labels, tmp_path, HashStore(tmp_path / "hashes"))
+    assert val_ok.tolist() == [False, True]
+    assert problems == ["left out of validation 1 photo that is a near-copy of a training photo of the same "
+                        "landmark (resized, re-encoded or recoloured), so it does not inflate its score (e.g. 'a/2.jpg')"]

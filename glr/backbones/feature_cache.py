@@ -29,6 +29,18 @@ MIRROR_VIEW = "view0-mirror"
 CHUNK_PHOTOS = 2048
 
 
+def decode_tag() -> str:
+    """The end of every view folder's name: how this version decodes photos and which it refuses as blank.
+
+    Other pixels, other features; and a cached vector would let a blank photo that older code
+    kept skip the check. Folders that end otherwise were made by older code and are never read
+    again (`python -m glr cache --prune` removes them).
+    """
+    from glr.data import images
+
+    return (f"-draft{images.DRAFT_SLACK:g}" if images.DRAFT_SLACK != 1 else "") + f"-blank{images.BLANK_RANGE}"
+
+
 def _seeds(digests: Sequence[str], view: int | str) -> np.ndarray:
     """The pipeline's view seed pairs of `view` for these photos: centre, mirrored centre, or seeded view v > 0."""
     from glr.data.pipeline import CENTRE_MIRROR_VIEW, CENTRE_VIEW
@@ -71,12 +83,7 @@ class FeatureCache:
         return FeatureCache(self.root, self.key, engine)
 
     def _path(self, digest: str, view: int | str) -> Path:
-        from glr.data import images
-
-        # How photos are decoded is part of the key: other pixels, other features. So is which photos
-        # are refused as blank: a cached vector would let a blank photo that older code kept skip the check.
-        pixels = (f"-draft{images.DRAFT_SLACK:g}" if images.DRAFT_SLACK != 1 else "") + f"-blank{images.BLANK_RANGE}"
-        return self.dir / f"{f'view{view}' if isinstance(view, int) else view}{pixels}" / digest[:2] / f"{digest}.npy"
+        return self.dir / f"{f'view{view}' if isinstance(view, int) else view}{decode_tag()}" / digest[:2] / f"{digest}.npy"
 
     def load(self, digests: Sequence[str], view: int | str) -> tuple[list[np.ndarray | None], np.ndarray]:
         """Cached vectors (None where absent or unreadable) and a found-mask."""

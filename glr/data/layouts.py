@@ -26,7 +26,9 @@ from glr.paths import is_utf8, printable
 TRAIN_CSV = "train.csv"
 CATEGORY_CSV = "train_label_to_category.csv"
 CLEAN_CSV = "train_clean.csv"  # the cleaned subset (1.58M photos, 81k classes): `landmark_id,images`
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".heic", ".heif", ".avif", ".bmp", ".gif", ".tif", ".tiff")
+# .jfif and .jpe are JPEGs too: browsers on Windows save downloaded photos as .jfif.
+IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".jfif", ".jpe", ".png", ".webp", ".heic", ".heif", ".avif", ".bmp", ".gif",
+                    ".tif", ".tiff")
 # Files an OS writes into photo folders by itself (Windows' thumbnail cache and folder settings,
 # macOS' folder icon): passed over like hidden files, not listed as "not images".
 SYSTEM_FILES = {"thumbs.db", "ehthumbs.db", "desktop.ini", "icon\r"}

@@ -16,11 +16,11 @@ import zipfile
 from pathlib import PurePosixPath
 from typing import Iterable
 
-from glr.data.layouts import is_system_file
+from glr.data.layouts import IMAGE_EXTENSIONS, is_system_file
 
 # What the Predict page accepts. Zips are read in memory, never extracted to disk, and only
 # up to these limits: a zip of a few hundred photos is normal, a zip bomb is not.
-IMAGE_TYPES = ("jpg", "jpeg", "png", "webp", "heic", "heif", "avif", "bmp", "gif", "tif", "tiff")
+IMAGE_TYPES = tuple(extension.lstrip(".") for extension in IMAGE_EXTENSIONS)  # as st.file_uploader names them
 UPLOAD_TYPES = IMAGE_TYPES + ("zip",)
 ZIP_MAX_FILES = 2000
 ZIP_MAX_BYTES = 500 * 1024 * 1024  # total uncompressed size of the images taken from one zip

@@ -21,6 +21,7 @@ import pandas as pd
 from glr.data.datasets import relative_examples
 from glr.data.images import load_resized
 from glr.data.layouts import examples, plural
+from glr.data.near_copies import HashStore, near_copies_of_training
 from glr.errors import BlankImageError, ImageError
 
 
@@ -37,9 +38,25 @@ def copies_message(val: pd.DataFrame, copies: np.ndarray, root: str | os.PathLik
     """The problem to report for validation photos left out as copies of training photos; "" when there are none."""
     if not copies.any():
         return ""
+    count = int(copies.sum())
     shown = relative_examples(val.loc[copies, "path"], root)
-    return (f"left out of validation {plural(int(copies.sum()), 'photo')} identical to a training photo "
-            f"(the same file twice), so they do not inflate its score (e.g. {shown})")
+    return (f"left out of validation {plural(count, 'photo')} identical to a training photo "
+            f"(the same file twice), so {_they(count)} not inflate its score (e.g. {shown})")
+
+
+def near_copies_message(val: pd.DataFrame, near: np.ndarray, root: str | os.PathLike | None) -> str:
+    """The problem to report for validation photos left out as near-copies of training photos; "" when there are none."""
+    if not near.any():
+        return ""
+    count = int(near.sum())
+    shown = relative_examples(val.loc[near, "path"], root)
+    return (f"left out of validation {plural(count, 'photo')} that {'is' if count == 1 else 'are'} a near-copy of "
+            f"a training photo of the same landmark (resized, re-encoded or recoloured), so {_they(count)} not "
+            f"inflate its score (e.g. {shown})")
+
+
+def _they(count: int) -> str:
+    return "it does" if count == 1 else "they do"
 
 
 # Telling a blank photo from a broken one takes a decode each: past this many left out, the message does not split them.
@@ -78,20 +95,40 @@ def _is_blank_file(path) -> bool:
 
 
 def usable_photos(train: pd.DataFrame, val: pd.DataFrame, digests: dict, train_ok: np.ndarray, val_ok: np.ndarray,
-                  labels: pd.DataFrame, root) -> tuple[np.ndarray, np.ndarray, list[str]]:
+                  labels: pd.DataFrame, root, hash_store: HashStore | None = None) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """(training mask, validation mask, the problems to report) once the photos were decoded.
 
     `train_ok` / `val_ok` say which photos decoded (and are not blank); `digests` holds each
     side's content digests, in the same order. `labels` maps class `index` to `name`.
+    `hash_store` keeps the near-copy check's hashes between runs.
     """
     problems = []
     if not (train_ok.all() and val_ok.all()):
         problems.append(undecodable_message(pd.concat([train.loc[~train_ok, "path"], val.loc[~val_ok, "path"]]), root))
-    copies = copies_of_training(np.asarray(digests["train"], dtype=object)[train_ok], digests["val"]) & val_ok
+    copies, near = copies_in_validation(train, val, digests, train_ok, val_ok, hash_store)
     if copies.any():
         problems.append(copies_message(val, copies, root))
+    if near.any():
+        problems.append(near_copies_message(val, near, root))
     untrained = labels.loc[~labels["index"].isin(train.loc[train_ok, "label"]), "name"].tolist()
     if untrained:
         problems.append(f"no training photo left for {plural(len(untrained), 'class')} (e.g. {examples(untrained)}): "
                         f"the model cannot learn to recognise {'it' if len(untrained) == 1 else 'them'}")
-    return train_ok, val_ok & ~copies, problems
+    return train_ok, val_ok & ~copies & ~near, problems
+
+
+def copies_in_validation(train: pd.DataFrame, val: pd.DataFrame, digests: dict, train_ok: np.ndarray,
+                         val_ok: np.ndarray, store: HashStore | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(identical, near-copy) masks over the validation photos, against the training photos that decoded.
+
+    Each side has columns path and label; `digests` and the decoded masks are as for usable_photos.
+    Only photos that decoded count: identical broken files are broken, not copies.
+    """
+    train_digests = np.asarray(digests["train"], dtype=object)[train_ok]
+    copies = copies_of_training(train_digests, digests["val"]) & val_ok
+    near = np.zeros(len(val), dtype=bool)
+    rows = np.flatnonzero(val_ok & ~copies)
+    near[rows] = near_copies_of_training(train.loc[train_ok, "path"].tolist(), train.loc[train_ok, "label"].to_numpy(),
+                                         list(train_digests), val["path"].iloc[rows].tolist(),
+                                         val["label"].to_numpy()[rows], [digests["val"][i] for i in rows], store)
+    return copies, near

@@ -32,6 +32,8 @@ class ProbeResult:
     images: int
     classes: int
     skipped: int
+    copies: int = 0  # holdout: validation photos left out as copies of training photos, as training leaves them out
+    scored: int = 0  # holdout: the validation photos scored
 
     @property
     def accuracy(self) -> float:
@@ -101,12 +103,34 @@ def run_probe(
             model, paths, input_size=spec.input_size, preprocess=spec.preprocess, progress=progress
         )
         name = spec.name
+    decoded, copies, is_val = ok.copy(), np.zeros(len(data), dtype=bool), (data["split"] == "val").to_numpy()
+    if holdout:
+        copies = _validation_copies(data, is_val, decoded)
+        ok = decoded & ~copies
     y = data["landmark_id"].to_numpy()[ok]
     if holdout:
-        scores = [holdout_score(x[ok], y, (data["split"] == "val").to_numpy()[ok])]
+        scores = [holdout_score(x[ok], y, is_val[ok])]
     else:
         scores = cross_validate(x[ok], y, folds=folds, seed=seed)
     return ProbeResult(
         features=name, folds=0 if holdout else len(scores), scores=scores, images=int(ok.sum()),
-        classes=int(len(np.unique(y))), skipped=int((~ok).sum()),
+        classes=int(len(np.unique(y))), skipped=int((~decoded).sum()), copies=int(copies.sum()),
+        scored=int((is_val & ok).sum()) if holdout else 0,
     )
+
+
+def _validation_copies(data: pd.DataFrame, is_val: np.ndarray, decoded: np.ndarray) -> np.ndarray:
+    """Over all rows: validation photos identical to, or near-copies of, a training photo (glr.data.usable), as a run leaves out."""
+    from glr.backbones.features import content_digest
+    from glr.data.near_copies import default_store
+    from glr.data.usable import copies_in_validation
+
+    table = data.assign(label=pd.factorize(data["landmark_id"])[0])
+    digests = [content_digest(p) for p in table["path"]]
+    train, val = table[~is_val].reset_index(drop=True), table[is_val].reset_index(drop=True)
+    copies, near = copies_in_validation(train, val, {"train": [d for d, v in zip(digests, is_val) if not v],
+                                                     "val": [d for d, v in zip(digests, is_val) if v]},
+                                        decoded[~is_val], decoded[is_val], default_store())
+    found = np.zeros(len(data), dtype=bool)
+    found[np.flatnonzero(is_val)] = copies | near
+    return found

@@ -41,6 +41,7 @@ from glr.backbones.feature_cache import MIRROR_VIEW, cached_view_table, cached_v
 from glr.backbones.features import content_digest
 from glr.backbones.registry import build_backbone
 from glr.data import datasets
+from glr.data.near_copies import default_store
 from glr.data.usable import usable_photos
 from glr.errors import GlrError
 from glr.retrieval.flip import EMBEDDING
@@ -171,7 +172,7 @@ class Trainer:
         self.progress.close()
         self.run.update_status(features_computed=computed, features_seconds=round(time.monotonic() - started, 1))
         train_ok, val_ok, problems = usable_photos(self.train, self.val, digests, train_ok, val_ok, self.labels,
-                                                   self.cfg.data)
+                                                   self.cfg.data, default_store())
         for problem in problems:
             self.say(problem, problem=True)
         self.train, self.val = self.train[train_ok].reset_index(drop=True), self.val[val_ok].reset_index(drop=True)
