@@ -111,3 +111,23 @@ def test_an_iphone_album_of_heic_photos_becomes_a_dataset(tmp_path):
     assert files_under(built.path) == ["bridge/0001.jpg", "tower/0001.jpg", "tower/0002.jpg"] and not built.problems
     sizes = sorted(Image.open(built.path / "tower" / name).size for name in ("0001.jpg", "0002.jpg"))
     assert sizes == [(48, 64), (64, 48)]  # the portrait one written upright, as a JPEG glr can read anywhere
+
+
+def test_a_108_megapixel_phone_photo_is_stored_at_2048_pixels_not_refused(tmp_path):
+    # Phones save 108 and 200 MP photos. A dataset made in the browser keeps them, decoded at reduced size
+    # (a full decode is over the 90 MP limit) and stored with the longer side at 2048 px: more than glr reads.
+    from PIL import ImageDraw
+
+    from glr.data.from_uploads import STORED_SIDE
+
+    photo = Image.new("RGB", (12000, 9000), (90, 140, 200))
+    ImageDraw.Draw(photo).rectangle([3000, 2000, 9000, 8000], fill=(200, 180, 120))
+    buffer = io.BytesIO()
+    photo.save(buffer, "JPEG", quality=80)
+    built = build_dataset("phone", {"tower": [("IMG_0001.jpg", buffer.getvalue())], "bridge": [("1.jpg", _jpeg(1))]},
+                          root=tmp_path)
+    assert not built.problems and built.counts == {"tower": 1, "bridge": 1}
+    stored = Image.open(built.path / "tower" / "0001.jpg")
+    assert stored.size == (STORED_SIDE, STORED_SIDE * 3 // 4)
+    assert stored.getpixel((STORED_SIDE // 2, STORED_SIDE * 3 // 8))[0] > 150  # the rectangle, where it was
+    assert Image.open(built.path / "bridge" / "0001.jpg").size == (40, 40)  # a small photo is never enlarged

@@ -75,3 +75,22 @@ def test_draw_matches_returns_an_image(photos):
     image, count = draw_matches(a, b)
     assert isinstance(image, Image.Image) and count >= 30
     assert image.width > image.height
+
+
+def test_matched_points_land_where_they_were_found_on_a_large_jpeg(tmp_path):
+    # A phone-sized JPEG decodes at a reduced size for its features; the picture shown must be that decode,
+    # or every line lands in its top-left corner. Its small copy shows the same scene: a match joins the same
+    # spot in both, at the same relative position.
+    from skimage import data as samples
+
+    from glr.retrieval.verify import match_lines
+
+    scene = Image.fromarray(samples.astronaut())
+    scene.resize((2048, 2048), Image.Resampling.BICUBIC).save(tmp_path / "large.jpg", quality=92)
+    scene.resize((400, 400)).save(tmp_path / "small.jpg", quality=92)
+    images, lines, count = match_lines(tmp_path / "large.jpg", tmp_path / "small.jpg")
+    assert count >= 20
+    width0, width1 = images[0].width, images[1].width
+    offsets = [abs(x0 / width0 - (x1 - width0) / width1) + abs(y0 / images[0].height - y1 / images[1].height)
+               for x0, y0, x1, y1 in lines]
+    assert np.median(offsets) < 0.02, np.median(offsets)

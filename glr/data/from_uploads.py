@@ -4,8 +4,8 @@ The result is the layout glr already reads (`<uploads>/<dataset>/<class>/<nnnn>.
 `glr.paths.uploads_dir()`. The upload rules are the Predict page's (glr.data.uploads): a zip is
 read in memory within the same limits, and a member whose name could leave a folder (zip slip)
 is refused. Every photo is decoded by glr.data.images before anything is written, and written
-again as a JPEG (orientation applied, transparency flattened), so the folder holds only photos
-glr can read under names glr chose. The folder is built beside its place and renamed into it
+again as a JPEG (orientation applied, transparency flattened, the longer side at most
+STORED_SIDE), so the folder holds only photos glr can read under names glr chose. The folder is built beside its place and renamed into it
 whole: a failure leaves nothing behind, and an existing dataset is never overwritten.
 """
 
@@ -29,6 +29,10 @@ from glr.paths import uploads_dir
 
 MAX_NAME = 64
 JPEG_QUALITY = 95
+# The longer side a photo is stored at. glr reads photos at 224-260 px for the model and 480 for spatial
+# verification, so nothing it uses is lost; a 108 MP phone photo (decoded at reduced size, so it is not
+# refused as too large) is stored at 2048x1536, about 1 MB instead of 20-30.
+STORED_SIDE = 2048
 # A dataset or class name becomes a folder name: letters (any script), digits, spaces, - _ . only.
 _NAME_OK = re.compile(r"[\w\- .]+")
 
@@ -133,10 +137,11 @@ def build_dataset(name: str, classes: Mapping[str, Photos], root: str | Path | N
 
 
 def _as_jpeg(data: bytes, name: str) -> bytes:
-    """The photo decoded by glr (ImageError naming it if it is not one) and encoded again as a JPEG."""
-    array = decode_image(_named(data, name))
+    """The photo decoded by glr (ImageError naming it if it is not one), at most STORED_SIDE px, encoded again as a JPEG."""
+    photo = Image.fromarray(decode_image(_named(data, name), draft_size=STORED_SIDE))
+    photo.thumbnail((STORED_SIDE, STORED_SIDE), Image.Resampling.LANCZOS)  # keeps the aspect; never enlarges
     buffer = io.BytesIO()
-    Image.fromarray(array).save(buffer, format="JPEG", quality=JPEG_QUALITY)
+    photo.save(buffer, format="JPEG", quality=JPEG_QUALITY)
     return buffer.getvalue()
 
 

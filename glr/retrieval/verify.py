@@ -41,7 +41,7 @@ STORE_FILE = "local_features.npz"
 
 @dataclass
 class LocalFeatures:
-    """One photo's SIFT keypoints (x, y in the photo's own pixels) and descriptors (uint8, 128 each)."""
+    """One photo's SIFT keypoints (x, y in the photo's own pixels, as `_decoded` gives them) and descriptors (uint8, 128 each)."""
 
     points: np.ndarray
     descriptors: np.ndarray
@@ -51,14 +51,19 @@ class LocalFeatures:
         return len(self.points)
 
 
-def _grey(source, max_side: int) -> tuple[np.ndarray, float]:
-    import cv2
-
+def _decoded(source, max_side: int) -> np.ndarray:
+    """The RGB pixels local features are found in, "the photo's own pixels": a JPEG decodes at reduced size near `max_side`."""
     from glr.data.images import decode_image
 
     if hasattr(source, "seek"):
         source.seek(0)  # an upload read once already by the predictor
-    rgb = source if isinstance(source, np.ndarray) else decode_image(source, draft_size=max_side)
+    return source if isinstance(source, np.ndarray) else decode_image(source, draft_size=max_side)
+
+
+def _grey(source, max_side: int) -> tuple[np.ndarray, float]:
+    import cv2
+
+    rgb = _decoded(source, max_side)
     grey = cv2.cvtColor(np.ascontiguousarray(rgb, np.uint8), cv2.COLOR_RGB2GRAY)
     scale = max(grey.shape) / max_side
     if scale > 1:
@@ -176,6 +181,25 @@ class Verifier:
         return counts
 
 
+def match_lines(photo, match_photo, height: int = 640) -> tuple[list, list[tuple[float, float, float, float]], int]:
+    """(the two photos as PIL images `height` pixels tall, each inlier match as a line x0, y0, x1, y1 on them side by side,
+    the inlier count).
+
+    The photos are shown decoded as their features were found (`_decoded`), so each match's
+    points land where they were found, on a 12 MP JPEG (decoded at a quarter size) as on a small one.
+    """
+    from PIL import Image
+
+    a, b = extract(photo), extract(match_photo)
+    count, pairs = match(a, b)
+    images = [Image.fromarray(np.ascontiguousarray(_decoded(source, MAX_SIDE), np.uint8)) for source in (photo, match_photo)]
+    height = min(height, max(im.height for im in images))
+    scales = [height / im.height for im in images]
+    images = [im.resize((max(1, round(im.width * s)), height)) for im, s in zip(images, scales)]
+    lines = [(xa * scales[0], ya * scales[0], images[0].width + xb * scales[1], yb * scales[1]) for xa, ya, xb, yb in pairs]
+    return images, lines, count
+
+
 def draw_matches(photo, match_photo, max_side: int = 640):
     """A PIL image: the photo and its match side by side, each inlier match a line between them.
 
@@ -183,27 +207,13 @@ def draw_matches(photo, match_photo, max_side: int = 640):
     """
     from PIL import Image, ImageDraw
 
-    from glr.data.images import decode_image
-
-    a, b = extract(photo), extract(match_photo)
-    count, pairs = match(a, b)
-    images = []
-    for source in (photo, match_photo):
-        if hasattr(source, "seek"):
-            source.seek(0)
-        rgb = source if isinstance(source, np.ndarray) else decode_image(source)
-        images.append(Image.fromarray(np.ascontiguousarray(rgb, np.uint8)))
-    height = min(max_side, max(im.height for im in images))
-    scales = [height / im.height for im in images]
-    images = [im.resize((max(1, round(im.width * s)), height)) for im, s in zip(images, scales)]
-    canvas = Image.new("RGB", (images[0].width + images[1].width, height), "white")
+    images, lines, count = match_lines(photo, match_photo, max_side)
+    canvas = Image.new("RGB", (images[0].width + images[1].width, images[0].height), "white")
     canvas.paste(images[0], (0, 0))
     canvas.paste(images[1], (images[0].width, 0))
     draw = ImageDraw.Draw(canvas)
-    for xa, ya, xb, yb in pairs:
-        start = (xa * scales[0], ya * scales[0])
-        end = (images[0].width + xb * scales[1], yb * scales[1])
-        draw.line([start, end], fill=(0, 220, 90), width=1)
-        for x, y in (start, end):
+    for x0, y0, x1, y1 in lines:
+        draw.line([(x0, y0), (x1, y1)], fill=(0, 220, 90), width=1)
+        for x, y in ((x0, y0), (x1, y1)):
             draw.ellipse([x - 2, y - 2, x + 2, y + 2], outline=(255, 200, 0))
     return canvas, count
