@@ -290,7 +290,7 @@ def cmd_cache(args) -> int:
 
     if args.prune or args.clear:
         removed = cache_folder.clear_cache(results=args.results) if args.clear else cache_folder.prune_stale()
-        print(f"removed {len(removed)} folder(s), {cache_folder.size_text(sum(p.bytes for p in removed))}")
+        print(f"removed {datasets.plural(len(removed), 'folder')}, {cache_folder.size_text(sum(p.bytes for p in removed))}")
     print(cache_folder.describe(cache_folder.cache_parts()))
     return 0
 

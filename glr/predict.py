@@ -21,7 +21,7 @@ import pandas as pd
 
 from glr.atomic import write_csv
 from glr.data.datasets import IMAGE_EXTENSIONS
-from glr.data.layouts import is_system_file
+from glr.data.layouts import is_system_file, plural
 from glr.data.images import load_resized
 from glr.data.pipeline import load_size
 from glr.errors import GlrError, ImageError
@@ -304,7 +304,7 @@ def list_images(folder: str | os.PathLike) -> list[str]:
     """Image files under `folder` (recursively), sorted; GlrError if there are none."""
     paths, skipped = scan_folder(folder)
     if not paths:
-        extra = f"; {len(skipped)} other file(s) skipped, e.g. {skipped[0][0]}: {skipped[0][1]}" if skipped else ""
+        extra = f"; {plural(len(skipped), 'other file')} skipped, e.g. {skipped[0][0]}: {skipped[0][1]}" if skipped else ""
         raise GlrError(f"{folder}: no images found (looked for {', '.join(IMAGE_EXTENSIONS)}){extra}")
     return paths
 

@@ -69,7 +69,7 @@ def upload_form() -> None:
             files = c[1].file_uploader(f"Photos of class {i + 1}", type=list(uploads.IMAGE_TYPES),
                                        accept_multiple_files=True, key=f"upload_photos_{i}")
             if files and not label.strip():
-                problems.append(f"class {i + 1}: {len(files)} photo(s) without a class name; name the class")
+                problems.append(f"class {i + 1}: {datasets.plural(len(files), 'photo')} without a class name; name the class")
             elif label.strip():
                 classes.setdefault(label.strip(), []).extend((f.name, f.getvalue()) for f in files or [])
         if st.button("Add a class", key="upload_add_class", icon=":material/add:"):

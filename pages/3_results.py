@@ -18,6 +18,7 @@ from glr.evaluation import finish
 from glr.evaluation import metrics
 from glr.evaluation import plots
 from glr.evaluation import report
+from glr.data.layouts import plural
 from glr.retrieval import run_index
 from glr.training.run import Run
 from glr.training.status import ACTIVE_STATES
@@ -240,7 +241,7 @@ with mistakes:
             for true_index, pred_index in cells[:4]:
                 photos = compare.cell_photos(predictions, true_index, pred_index)
                 what = "right" if true_index == pred_index else f"called {names[pred_index]}"
-                st.markdown(f"**{common.md(names[true_index])}**, {what}: {len(photos)} photo(s)")
+                st.markdown(f"**{common.md(names[true_index])}**, {what}: {plural(len(photos), 'photo')}")
                 if photos.empty:
                     st.caption("no validation photo in this cell")
                 else:

@@ -21,6 +21,7 @@ from glr.training import run_table
 from glr.retrieval import run_index
 from glr.training.run import Run
 from glr.data import attribution, uploads
+from glr.data.layouts import plural
 from glr.errors import GlrError
 import app_common as common
 
@@ -179,7 +180,8 @@ def upload_and_results(run_path: str, run_id: str, stamp: tuple, k: int, n_simil
               if st.toggle("Use the camera", key="predict_use_camera") else None)
     if problem is not None:
         if uploaded or camera is not None:
-            st.warning(f"Your {len(uploaded or []) + (camera is not None)} upload(s) are kept but not predicted: "
+            kept = len(uploaded or []) + (camera is not None)
+            st.warning(f"Your {plural(kept, 'upload')} {'is' if kept == 1 else 'are'} kept but not predicted: "
                        "choose a model that loads.", icon=":material/pending:")
         return
     model = common.predictor(run_path, stamp)
@@ -216,7 +218,7 @@ def upload_and_results(run_path: str, run_id: str, stamp: tuple, k: int, n_simil
     # Each photo is predicted once per content, model and settings (predicted() caches it for every
     # session): a click, or one more photo, predicts only what is new.
     digests = [uploads.content_digest(data) for _, data in photos]
-    bar = st.progress(0.0, text=f"Predicting {len(photos)} photo(s)...") if len(photos) > 1 else None
+    bar = st.progress(0.0, text=f"Predicting {len(photos)} photos...") if len(photos) > 1 else None
     predictions = []
     for i, ((name, data), digest) in enumerate(zip(photos, digests)):
         predictions.append(predicted(run_path, stamp, k, n_similar, digest, name, data))
@@ -246,7 +248,7 @@ def upload_and_results(run_path: str, run_id: str, stamp: tuple, k: int, n_simil
         help=f"For each photo, the {n_similar} training photos nearest to it by cosine similarity of their "
              "embeddings (how many: 'Similar photos' above), with their author and licence.")
     ok = sum(p.ok for p in predictions)
-    st.caption(f"{ok} of {len(predictions)} photo(s) predicted" +
+    st.caption(f"{ok} of {plural(len(predictions), 'photo')} predicted" +
                (f"; {len(predictions) - ok} could not be predicted." if ok < len(predictions) else "."))
 
     if len(photos) + len(repeats) > 1 or from_zip:

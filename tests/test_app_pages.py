@@ -382,7 +382,7 @@ def test_predict_uploads_photos_a_bad_file_and_a_zip(populated, finished_run):
     assert "bad.jpg: not an image, it looks like a PDF document" in texts(at.error)
     assert "unsafe" in texts(at.warning)
     assert top_k_results(at) == 2  # the two good photos; the bad one did not stop them
-    assert "2 of 3 photo(s) predicted" in texts(at.caption)
+    assert "2 of 3 photos predicted" in texts(at.caption)
     assert "Most similar training photos" not in texts(at.markdown)  # on request: costly for the browser
     at.toggle(key="predict_show_similar").set_value(True).run()
     assert texts(at.markdown).count("Most similar training photos") == 2

@@ -50,14 +50,14 @@ def test_the_page_says_what_the_model_knows_and_offers_samples(results):
 
 def test_a_sample_tried_in_one_click_gets_a_prediction_and_a_heatmap_on_request(results):
     at = click(open_page(PREDICT), "predict_try_0")
-    assert "1 of 1 photo(s) predicted." in texts(at.caption)
+    assert "1 of 1 photo predicted." in texts(at.caption)
     assert "A validation photo of" in texts(at.caption)
     assert top_k_results(at) == 1
     assert heatmaps(at) == 0  # Grad-CAM loads TensorFlow: only when asked
     at.toggle(key="predict_gradcam").set_value(True).run()
     assert heatmaps(at) == 1
     click(at, "predict_try_0")  # tried twice: still one entry
-    assert "1 of 1 photo(s) predicted." in texts(at.caption) and heatmaps(at) == 1
+    assert "1 of 1 photo predicted." in texts(at.caption) and heatmaps(at) == 1
     at.toggle(key="predict_gradcam").set_value(False).run()
     assert heatmaps(at) == 0 and top_k_results(at) == 1
 
@@ -105,10 +105,10 @@ def test_try_all_then_clear_all(results, tmp_path):
     at = open_page(PREDICT)
     n = sum(b.key.startswith("predict_try_") and b.label == "Try" for b in at.button)
     click(at, "predict_try_all")
-    assert f"{n} of {n} photo(s) predicted." in texts(at.caption)
+    assert f"{n} of {n} photos predicted." in texts(at.caption)
     assert top_k_results(at) == n
     at.file_uploader(key="predict_files").set_value([("mine.jpg", _new_photo(tmp_path), "image/jpeg")]).run()
-    assert f"{n + 1} of {n + 1} photo(s) predicted." in texts(at.caption)
+    assert f"{n + 1} of {n + 1} photos predicted." in texts(at.caption)
     click(at, "predict_clear")
     assert "Drop one photo" in texts(at.info)
     assert not top_k_results(at) and heatmaps(at) == 0
@@ -126,7 +126,7 @@ def test_the_same_photo_uploaded_twice_is_listed_once(results, finished_run):
     assert_no_exception(at)
     assert "first.jpg was added twice: predicted once." in texts(at.caption)
     assert "again.jpg is the same photo as first.jpg: predicted once." in texts(at.caption)
-    assert "2 of 2 photo(s) predicted." in texts(at.caption)
+    assert "2 of 2 photos predicted." in texts(at.caption)
     shown = [m.value for m in at.markdown if m.value.startswith("**") and m.value.endswith(".jpg**")]
     assert shown == ["**first.jpg**", "**other.jpg**"]
     assert not at.dataframe  # the table only on request: its grid is costly for the browser
@@ -153,7 +153,7 @@ def test_an_upload_sent_with_the_model_select_rerun_is_predicted_by_the_new_mode
     at.file_uploader(key="predict_files").set_value([("during.jpg", _photo(finished_run, 0), "image/jpeg")]).run()
     assert_no_exception(at)
     assert at.selectbox(key="predict_run").value == other
-    assert "1 of 1 photo(s) predicted." in texts(at.caption)
+    assert "1 of 1 photo predicted." in texts(at.caption)
     assert any(m.value == "**during.jpg**" for m in at.markdown)
 
 
@@ -166,10 +166,10 @@ def test_an_upload_to_a_model_that_cannot_load_is_kept_with_a_message_then_predi
     at.file_uploader(key="predict_files").set_value([("kept.jpg", _photo(finished_run, 0), "image/jpeg")]).run()
     assert_no_exception(at)
     assert "is damaged" in texts(at.error)
-    assert "Your 1 upload(s) are kept but not predicted: choose a model that loads." in texts(at.warning)
+    assert "Your 1 upload is kept but not predicted: choose a model that loads." in texts(at.warning)
     at.selectbox(key="predict_run").set_value(other).run()  # the same upload box, still holding it
     assert_no_exception(at)
-    assert not at.error and "1 of 1 photo(s) predicted." in texts(at.caption)
+    assert not at.error and "1 of 1 photo predicted." in texts(at.caption)
     assert any(m.value == "**kept.jpg**" for m in at.markdown)
 
 
@@ -184,11 +184,11 @@ def test_a_photo_already_shown_is_not_predicted_again(results, finished_run, mon
     photo = ("cached.jpg", _photo(finished_run, 2), "image/jpeg")
     at.file_uploader(key="predict_files").set_value([photo]).run()
     at.file_uploader(key="predict_files").set_value([photo, ("more.jpg", _photo(finished_run, 3), "image/jpeg")]).run()
-    assert "2 of 2 photo(s) predicted." in texts(at.caption)
+    assert "2 of 2 photos predicted." in texts(at.caption)
     assert calls == [1, 1]  # the new photo only
     again = open_page(PREDICT)  # another session, the same photo
     again.file_uploader(key="predict_files").set_value([photo]).run()
-    assert "1 of 1 photo(s) predicted." in texts(again.caption) and calls == [1, 1]
+    assert "1 of 1 photo predicted." in texts(again.caption) and calls == [1, 1]
 
 
 SERVE_WITHOUT_TF = """

@@ -252,7 +252,7 @@ def test_predict_a_photo_uploaded_through_the_file_input(server, page, finished_
     assert any(name in best for name in CLASS_NAMES), best
     top_k = " ".join(page.locator('[data-testid="stMarkdownContainer"] ol').all_inner_texts())  # the top-k, a list
     assert sum(name in top_k for name in CLASS_NAMES) >= 2, top_k
-    assert page.get_by_text("1 of 1 photo(s) predicted").count() == 1
+    assert page.get_by_text("1 of 1 photo predicted").count() == 1
     assert page.get_by_text(photo.name).count() >= 1
     # The run's index answers too, on request: the most similar training photos, captioned "name · similarity".
     page.get_by_text("Show the most similar training photos").first.click()

@@ -95,6 +95,6 @@ def test_the_cache_command_lists_prunes_and_clears(cache, tmp_path, capsys):
     assert "stale  distractors/v0" in capsys.readouterr().out
     assert main(["cache", "--prune"]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("removed 2 folder(s), 1.1 KB") and "nothing stale" in out
+    assert out.startswith("removed 2 folders, 1.1 KB") and "nothing stale" in out
     assert main(["cache", "--clear", "--results", str(tmp_path / "results")]) == 0
     assert sorted(p.name for p in root.iterdir()) == ["weights"]

@@ -88,7 +88,7 @@ def test_the_journey_from_one_click_to_an_explained_exported_model(journey_serve
     cell = heatmap.locator("g.scatterlayer path.point").first
     cell.wait_for(state="attached", timeout=60 * SECOND)
     cell.click(force=True)  # the marker over a heatmap cell is transparent: the cell is what the user sees
-    settle(page, " photo(s)", timeout=90)
+    settle(page, re.compile(r"(right|called .+): \d+ photos?$"), timeout=90)
     assert_no_error(page)
     screenshot(page, "journey-5-results-cell")
 

@@ -66,7 +66,7 @@ def test_upload_over_the_limit_is_refused_and_the_others_predicted(results, phot
         st_config.set_option("server.maxUploadSize", before)
     assert texts(at.warning) == ("huge.jpg: 1.5 MB is over the 1 MB upload limit; "
                                  "for big batches use the command line: python -m glr predict RUN FOLDER")
-    assert "1 of 1 photo(s) predicted." in texts(at.caption)
+    assert "1 of 1 photo predicted." in texts(at.caption)
 
 
 def test_fifty_photos_at_once(results, photo):
@@ -77,7 +77,7 @@ def test_fifty_photos_at_once(results, photo):
         img.rotate(i * 7).save(buf, format="JPEG", quality=60 + i % 30)
         files.append((f"{i:016x}.jpg", buf.getvalue(), "image/jpeg"))
     at = upload(open_page(PREDICT), files)
-    assert "50 of 50 photo(s) predicted." in texts(at.caption)
+    assert "50 of 50 photos predicted." in texts(at.caption)
     assert "Showing the first 20; all 50 are in the table and the CSV above." in texts(at.caption)
     names = {f"{i:016x}.jpg" for i in range(50)}
     shown = {m.value.strip("*") for m in at.markdown} & names  # each result's heading: **name**
@@ -101,9 +101,9 @@ def test_zip_slip_is_refused_and_nothing_is_written(results, photo, tmp_path, mo
     at = open_page(PREDICT)
     before = sorted(p for p in tmp_path.rglob("*"))
     upload(at, [("holiday.zip", buffer.getvalue(), "application/zip")])
-    assert texts(at.warning) == ("holiday.zip: 4 file(s) with unsafe paths skipped (e.g. '../../escape.jpg'); "
+    assert texts(at.warning) == ("holiday.zip: 4 files with unsafe paths skipped (e.g. '../../escape.jpg'); "
                                  "nothing is extracted, so they could not escape")
-    assert "1 of 1 photo(s) predicted." in texts(at.caption)
+    assert "1 of 1 photo predicted." in texts(at.caption)
     at.toggle(key="predict_table").set_value(True).run()  # the table of all predictions, on request
     assert at.dataframe[0].value["id"].tolist() == ["0a1b2c3d"]
     assert sorted(p for p in tmp_path.rglob("*")) == before  # nothing written anywhere under here
@@ -120,7 +120,7 @@ def test_a_zip_that_is_not_a_zip_and_an_empty_upload(results, photo):
     ])
     assert "broken.zip: not a valid zip archive" in texts(at.warning)
     assert "empty.jpg: empty file (0 bytes)" in texts(at.error)
-    assert "1 of 2 photo(s) predicted; 1 could not be predicted." in texts(at.caption)
+    assert "1 of 2 photos predicted; 1 could not be predicted." in texts(at.caption)
 
 
 def test_an_iphone_heic_photo_is_predicted_and_a_damaged_one_named(results):
@@ -128,7 +128,7 @@ def test_an_iphone_heic_photo_is_predicted_and_a_damaged_one_named(results):
     damaged = b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + bytes(500)
     at = upload(open_page(PREDICT), [("IMG_0001.HEIC", heic, "image/heic"), ("IMG_0002.jpg", damaged, "image/jpeg")])
     assert texts(at.error) == "IMG_0002.jpg: a damaged or truncated HEIC file (incomplete download or copy?)"
-    assert "1 of 2 photo(s) predicted; 1 could not be predicted." in texts(at.caption)
+    assert "1 of 2 photos predicted; 1 could not be predicted." in texts(at.caption)
 
 
 # --------------------------------------------------------------------------- runs
@@ -141,7 +141,7 @@ def test_tampered_model_is_refused_on_the_predict_page(results, photo):
     assert "refused to load: the model refers to code outside Keras (subprocess.Popen)" in texts(at.error)
     # The upload box stays (what is dropped is kept), but nothing is predicted with the refused model.
     at = upload(at, [("a.jpg", photo, "image/jpeg")])
-    assert "upload(s) are kept but not predicted: choose a model that loads" in texts(at.warning)
+    assert "upload is kept but not predicted: choose a model that loads" in texts(at.warning)
     assert not any(m.value.startswith("Best guess:") for m in at.markdown)
 
 

@@ -33,7 +33,7 @@ def test_a_zip_slip_member_is_refused_and_nothing_leaves_the_folder(tmp_path):
                  "../../escape.jpg": _jpeg(4), "tower/../../../up.jpg": _jpeg(5), "/tmp/abs.jpg": _jpeg(6)})
     classes, problems = classes_from_zip(data, "album.zip")
     assert sorted(classes) == ["bridge", "tower"] and len(classes["tower"]) == 2
-    assert any("3 file(s) with unsafe paths skipped" in p for p in problems)
+    assert any("3 files with unsafe paths skipped" in p for p in problems)
     built = build_dataset("album", classes, root=root)
     assert files_under(tmp_path) == ["deep/uploads/album/bridge/0001.jpg", "deep/uploads/album/tower/0001.jpg",
                                      "deep/uploads/album/tower/0002.jpg"]
@@ -46,7 +46,7 @@ def test_a_non_image_member_is_skipped_with_its_name(tmp_path):
     data = zip_of({"rose/1.jpg": _jpeg(1), "rose/notes.txt": b"hello", "tulip/fake.jpg": b"not a photo at all",
                  "tulip/2.png": _jpeg(2, fmt="PNG")})
     classes, problems = classes_from_zip(data, "flowers.zip")
-    assert any("1 file(s) that are not images skipped (e.g. 'rose/notes.txt')" in p for p in problems)
+    assert any("1 file that is not an image skipped (e.g. 'rose/notes.txt')" in p for p in problems)
     built = build_dataset("flowers", classes, root=tmp_path)
     assert any("fake.jpg" in p and "not an image" in p for p in built.problems)
     assert files_under(built.path) == ["rose/0001.jpg", "tulip/0001.jpg"]  # the PNG is now a JPEG glr wrote
@@ -67,7 +67,7 @@ def test_an_oversized_zip_is_cut_at_the_limits_and_an_oversized_dataset_refused(
 def test_a_zip_with_no_class_folders(tmp_path):
     classes, problems = classes_from_zip(zip_of({"1.jpg": _jpeg(1), "2.jpg": _jpeg(2)}), "flat.zip")
     assert classes == {} and any("no class folders found" in p for p in problems)
-    assert any("2 photo(s) outside a class folder skipped" in p for p in problems)
+    assert any("2 photos outside a class folder skipped" in p for p in problems)
     with pytest.raises(DatasetError, match="no class has a usable photo"):
         build_dataset("flat", classes, root=tmp_path)
     assert list(tmp_path.iterdir()) == []  # not even a temporary folder is left
@@ -80,7 +80,7 @@ def test_an_empty_class_is_left_out_with_a_message(tmp_path):
     built = build_dataset("pets", {"cat": [("c.jpg", _jpeg(1))], "dog": [("d.jpg", _jpeg(2))], "fish": [],
                                    "bird": [("b.jpg", b"")]}, root=tmp_path)
     assert sorted(built.counts) == ["cat", "dog"]
-    assert any("2 class(es) with no usable photo left out: bird, fish" in p for p in built.problems)
+    assert any("2 classes with no usable photo left out: bird, fish" in p for p in built.problems)
     assert any("empty file" in p for p in built.problems)
     one = build_dataset("solo", {"cat": [("c.jpg", _jpeg(1))]}, root=tmp_path)
     assert any("only one class" in p for p in one.problems)

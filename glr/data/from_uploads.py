@@ -23,6 +23,7 @@ from typing import Mapping, Sequence
 from PIL import Image
 
 from glr.data.images import decode_image
+from glr.data.layouts import plural
 from glr.data.uploads import MB, ZIP_MAX_BYTES, ZIP_MAX_FILES, read_zip_images
 from glr.errors import DatasetError, ImageError
 from glr.paths import uploads_dir
@@ -82,7 +83,7 @@ def classes_from_zip(data: bytes, name: str = "the zip", max_files: int = ZIP_MA
             continue
         classes.setdefault(path[0], []).append((member, content))
     if loose:
-        problems.append(f"{name}: {len(loose)} photo(s) outside a class folder skipped (e.g. {loose[0]!r}); "
+        problems.append(f"{name}: {plural(len(loose), 'photo')} outside a class folder skipped (e.g. {loose[0]!r}); "
                         "put each class's photos in a folder named after it")
     if images and not classes:
         problems.append(f"{name}: no class folders found; the zip must hold one folder of photos per class "
@@ -115,7 +116,7 @@ def build_dataset(name: str, classes: Mapping[str, Photos], root: str | Path | N
         try:
             class_folder = folder_name(label, "class name")
         except DatasetError as exc:
-            problems.append(f"{exc}; its {len(photos)} photo(s) skipped")
+            problems.append(f"{exc}; its {plural(len(photos), 'photo')} skipped")
             continue
         encoded = prepared.setdefault(class_folder, [])
         for photo_name, data in photos:
@@ -125,7 +126,7 @@ def build_dataset(name: str, classes: Mapping[str, Photos], root: str | Path | N
                 problems.append(str(exc))
     empty = [label for label, photos in prepared.items() if not photos]
     if empty:
-        problems.append(f"{len(empty)} class(es) with no usable photo left out: {', '.join(sorted(empty))}")
+        problems.append(f"{plural(len(empty), 'class')} with no usable photo left out: {', '.join(sorted(empty))}")
     prepared = {label: photos for label, photos in prepared.items() if photos}
     if not prepared:
         raise DatasetError("no class has a usable photo, so there is no dataset to make"

@@ -16,7 +16,7 @@ import zipfile
 from pathlib import PurePosixPath
 from typing import Iterable
 
-from glr.data.layouts import IMAGE_EXTENSIONS, is_system_file
+from glr.data.layouts import IMAGE_EXTENSIONS, is_system_file, plural
 
 # What the Predict page accepts. Zips are read in memory, never extracted to disk, and only
 # up to these limits: a zip of a few hundred photos is normal, a zip bomb is not.
@@ -91,16 +91,17 @@ def read_zip_images(data: bytes, name: str = "the zip", max_files: int = ZIP_MAX
             total += len(content)
             images.append((member, content))
     if unsafe:
-        problems.append(f"{name}: {len(unsafe)} file(s) with unsafe paths skipped (e.g. {unsafe[0]!r}); "
+        problems.append(f"{name}: {plural(len(unsafe), 'file')} with unsafe paths skipped (e.g. {unsafe[0]!r}); "
                         "nothing is extracted, so they could not escape")
     if others:
-        problems.append(f"{name}: {len(others)} file(s) that are not images skipped (e.g. {others[0]!r})")
+        problems.append(f"{name}: {plural(len(others), 'file')} that {'is not an image' if len(others) == 1 else 'are not images'} "
+                        f"skipped (e.g. {others[0]!r})")
     if encrypted:
-        problems.append(f"{name}: {len(encrypted)} encrypted file(s) skipped (e.g. {encrypted[0]!r})")
+        problems.append(f"{name}: {plural(len(encrypted), 'encrypted file')} skipped (e.g. {encrypted[0]!r})")
     if too_many:
         problems.append(f"{name}: only the first {max_files} images are used; {too_many} more skipped")
     if too_big:
-        problems.append(f"{name}: {too_big} image(s) skipped past {max_bytes // MB} MB uncompressed")
+        problems.append(f"{name}: {plural(too_big, 'image')} skipped past {max_bytes // MB} MB uncompressed")
     if not images and not problems:
         problems.append(f"{name}: holds no images ({', '.join(IMAGE_TYPES)})")
     return images, problems

@@ -96,7 +96,7 @@ class TrainConfig:
         known = {f.name: f for f in fields(cls)}
         unknown = sorted(set(values) - set(known))
         if unknown:
-            raise ConfigError(f"invalid configuration: unknown setting(s) {', '.join(unknown)}")
+            raise ConfigError(f"invalid configuration: unknown setting{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}")
         defaults = cls()
         converted = {}
         for name, value in values.items():
