@@ -34,29 +34,15 @@ def copies_of_training(train_digests: Sequence[str], val_digests: Sequence[str])
     return np.array([bool(d) and d in seen for d in val_digests], dtype=bool)
 
 
-def copies_message(val: pd.DataFrame, copies: np.ndarray, root: str | os.PathLike | None) -> str:
-    """The problem to report for validation photos left out as copies of training photos; "" when there are none."""
+def copies_message(val: pd.DataFrame, copies: np.ndarray, root: str | os.PathLike | None, near: bool = False) -> str:
+    """The problem to report for validation photos left out as copies (`near`: near-copies) of training photos; "" if none."""
     if not copies.any():
         return ""
     count = int(copies.sum())
-    shown = relative_examples(val.loc[copies, "path"], root)
-    return (f"left out of validation {plural(count, 'photo')} identical to a training photo "
-            f"(the same file twice), so {_they(count)} not inflate its score (e.g. {shown})")
-
-
-def near_copies_message(val: pd.DataFrame, near: np.ndarray, root: str | os.PathLike | None) -> str:
-    """The problem to report for validation photos left out as near-copies of training photos; "" when there are none."""
-    if not near.any():
-        return ""
-    count = int(near.sum())
-    shown = relative_examples(val.loc[near, "path"], root)
-    return (f"left out of validation {plural(count, 'photo')} that {'is' if count == 1 else 'are'} a near-copy of "
-            f"a training photo of the same landmark (resized, re-encoded or recoloured), so {_they(count)} not "
-            f"inflate its score (e.g. {shown})")
-
-
-def _they(count: int) -> str:
-    return "it does" if count == 1 else "they do"
+    what = (f"that {'is' if count == 1 else 'are'} a near-copy of a training photo of the same landmark "
+            "(resized, re-encoded or recoloured)" if near else "identical to a training photo (the same file twice)")
+    return (f"left out of validation {plural(count, 'photo')} {what}, so {'it does' if count == 1 else 'they do'} "
+            f"not inflate its score (e.g. {relative_examples(val.loc[copies, 'path'], root)})")
 
 
 # Telling a blank photo from a broken one takes a decode each: past this many left out, the message does not split them.
@@ -109,7 +95,7 @@ def usable_photos(train: pd.DataFrame, val: pd.DataFrame, digests: dict, train_o
     if copies.any():
         problems.append(copies_message(val, copies, root))
     if near.any():
-        problems.append(near_copies_message(val, near, root))
+        problems.append(copies_message(val, near, root, near=True))
     untrained = labels.loc[~labels["index"].isin(train.loc[train_ok, "label"]), "name"].tolist()
     if untrained:
         problems.append(f"no training photo left for {plural(len(untrained), 'class')} (e.g. {examples(untrained)}): "
