@@ -36,6 +36,7 @@ def _add_curation_args(parser: argparse.ArgumentParser) -> None:
 def build_parser() -> argparse.ArgumentParser:
     """The argparse tree of every command."""
     from glr.backbones.registry import DEFAULT_BACKBONE, list_backbones
+    from glr.training.settings import AUTO_MAX_FINE_TUNE_EPOCHS
 
     parser = argparse.ArgumentParser(prog="python -m glr", description="Landmark recognition on GLDv2: data, training, evaluation.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -118,7 +119,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="force phase 2, fine-tuning the backbone's last layers (default: auto, on when its estimated "
                           "cost here is a few minutes; the command says what it chose and why)")
     fit.add_argument("--no-fine-tune", dest="fine_tune", action="store_const", const=False, help="force the linear probe only")
-    fit.add_argument("--fine-tune-epochs", type=int, help=f"default {d.fine_tune_epochs}")
+    fit.add_argument("--fine-tune-epochs", type=int,
+                     help=f"phase 2's length (default {d.fine_tune_epochs}; when not given, auto runs up to "
+                          f"{AUTO_MAX_FINE_TUNE_EPOCHS} while its estimate stays a few minutes)")
     fit.add_argument("--fine-tune-layers", type=int, help=f"layers to unfreeze (default {d.fine_tune_layers})")
     fit.add_argument("--fine-tune-learning-rate", type=float, help=f"default {d.fine_tune_learning_rate}")
     p.set_defaults(func=cmd_train)

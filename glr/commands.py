@@ -223,7 +223,7 @@ def cmd_train(args) -> int:
             _ensure_demo()  # generated before the dataset is read to settle fine-tuning, on a fresh checkout too
         from glr.training.settings import settle_fine_tune
 
-        config, choice = settle_fine_tune(_train_config(args))
+        config, choice = settle_fine_tune(_train_config(args), lengthen=args.fine_tune_epochs is None)
         if choice:
             print(f"fine-tuning (auto) {choice.reason}", file=sys.stderr)
         run = new_run(args.results, config)

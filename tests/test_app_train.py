@@ -192,3 +192,26 @@ def test_start_a_run_with_one_or_two_workers(results, monkeypatch, workers):
     button(at, "Start training").click().run()
     assert_no_exception(at)
     assert started == [{"workers": workers}]
+
+
+@pytest.mark.parametrize("epochs, expected", [(None, "auto"), (5, 5)])
+def test_start_with_the_defaults_runs_autos_longer_phase_2_on_a_small_dataset(results, monkeypatch, epochs, expected):
+    from glr.training.settings import AUTO_MAX_FINE_TUNE_EPOCHS
+
+    started = []
+
+    def fake_launch(results_dir, config, **options):
+        started.append(config)
+        return Run.create(results_dir, config)
+
+    monkeypatch.setattr(launch, "launch", fake_launch)
+    at = open_page(TRAIN)
+    assert at.toggle(key="train_fine_tune").value  # the tiny dataset: fine-tuning is cheap, so on
+    assert f"fine-tuning {AUTO_MAX_FINE_TUNE_EPOCHS} epochs" in texts(at.caption)
+    if epochs is not None:  # the user's own choice is run as given
+        at.number_input(key="train_ft_epochs").set_value(epochs).run()
+    button(at, "Start training").click().run()
+    assert_no_exception(at)
+    train = started[0]["train"]
+    assert train["fine_tune"] is True
+    assert train["fine_tune_epochs"] == (AUTO_MAX_FINE_TUNE_EPOCHS if expected == "auto" else expected)

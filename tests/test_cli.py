@@ -317,3 +317,25 @@ def test_train_on_one_class_says_so_and_makes_no_run(tmp_path, capsys, fine_tune
     err = capsys.readouterr().err
     assert "error: only 1 class ('landmark 1') left to train on, and a classifier needs at least 2 landmarks" in err
     assert not (tmp_path / "results" / "runs").exists() or not any((tmp_path / "results" / "runs").iterdir())
+
+
+@pytest.mark.parametrize("given, run", [([], 16), (["--fine-tune-epochs", "3"], 3)])
+def test_auto_lengthens_phase_2_on_a_small_dataset_unless_its_length_is_given(tiny_data, tmp_path, monkeypatch, capsys,
+                                                                              given, run):
+    import json
+
+    from glr.training import trainer
+
+    monkeypatch.setattr(trainer, "train_run", lambda run, **kw: None)  # what is settled is tested, not the training
+    assert main(["train", str(tiny_data), "--results", str(tmp_path / "results"), *given]) == 0
+    (folder,) = (tmp_path / "results" / "runs").iterdir()
+    train = json.loads((folder / "config.json").read_text())["train"]
+    assert train["fine_tune"] is True and train["fine_tune_epochs"] == run
+    assert f"fine-tuning (auto) on: {tiny_data_photos(tiny_data)} training photos, so fine-tuning {run} epochs" in \
+        capsys.readouterr().err
+
+
+def tiny_data_photos(root) -> int:
+    from glr.data.datasets import curate, load_catalog
+
+    return len(curate(load_catalog(root)).train)

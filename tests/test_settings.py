@@ -47,13 +47,39 @@ def test_fine_tune_auto_decides_from_the_dataset_size_and_the_cost_here(gldv2):
     assert small.estimate_seconds <= AUTO_BUDGET_SECONDS < large.estimate_seconds
     # A slower backbone costs more for the same photos, and more epochs cost more.
     assert estimate_fine_tune_seconds("resnet152", 200, 8) > estimate_fine_tune_seconds("efficientnet_lite0", 200, 8)
-    assert estimate_fine_tune_seconds("efficientnet_lite0", 200, 16) > small.estimate_seconds
+    assert estimate_fine_tune_seconds("efficientnet_lite0", 200, 16) > estimate_fine_tune_seconds("efficientnet_lite0", 200, 8)
     assert not choose_fine_tune("efficientnet_lite0", 200, epochs=0).on
     # "auto" is stored as is, decided from the dataset (4 classes, 21 photos: fine-tuning is cheap), and forced values stay.
     config = TrainConfig.from_dict({"data": str(gldv2), "fine_tune": "auto"})
     settled, choice = settle_fine_tune(config)
     assert config.fine_tune == "auto" and settled.fine_tune is True and choice.on and choice.train_images < 21
+    assert settled.fine_tune_epochs == choice.epochs == 16  # cheap here: auto runs the longer phase 2
     assert resolve(config).fine_tuned
     assert settle_fine_tune(TrainConfig(data=str(gldv2), fine_tune=False)) == (TrainConfig(data=str(gldv2)), None)
     with pytest.raises(ConfigError, match="fine_tune"):
         TrainConfig.from_dict({"fine_tune": "sometimes"})
+
+
+def test_auto_lengthens_phase_2_while_it_stays_within_the_budget():
+    from glr.training.settings import AUTO_BUDGET_SECONDS, AUTO_MAX_FINE_TUNE_EPOCHS, choose_fine_tune
+
+    chosen = {n: choose_fine_tune("efficientnet_lite0", n, epochs=8) for n in (338, 1000, 1350, 1351)}
+    assert chosen[338].epochs == AUTO_MAX_FINE_TUNE_EPOCHS and "fine-tuning 16 epochs costs about 3 min" in chosen[338].reason
+    assert 8 < chosen[1000].epochs < AUTO_MAX_FINE_TUNE_EPOCHS  # as many as fit
+    assert chosen[1350].epochs == 8  # the minimum just fits: on, as before
+    assert not chosen[1351].on and chosen[1351].epochs == 0 and "about 5.0 min" in chosen[1351].reason
+    assert all(c.estimate_seconds <= AUTO_BUDGET_SECONDS for c in chosen.values() if c.on)
+    # Epochs the user gave are run as given, longer or shorter.
+    assert choose_fine_tune("efficientnet_lite0", 100, epochs=20, lengthen=False).epochs == 20
+    assert choose_fine_tune("efficientnet_lite0", 100, epochs=4, lengthen=False).epochs == 4
+
+
+def test_the_train_page_runs_autos_epochs_only_while_its_defaults_are_kept():
+    from glr.training.settings import FineTuneChoice, page_fine_tune_epochs
+
+    auto = FineTuneChoice(True, "on", 165.0, 338, 16)
+    assert page_fine_tune_epochs(auto, True, 8, 8) == 16
+    assert page_fine_tune_epochs(auto, True, 5, 8) == 5  # the user's own number
+    assert page_fine_tune_epochs(auto, False, 8, 8) == 8  # fine-tuning turned off: nothing to lengthen
+    assert page_fine_tune_epochs(None, True, 8, 8) == 8  # no decision (the dataset could not be read)
+    assert page_fine_tune_epochs(FineTuneChoice(False, "off", 400.0, 2000), True, 8, 8) == 8  # forced on: as asked

@@ -49,7 +49,7 @@ class TrainConfig:
     # Phase 2, end to end; slow on a CPU. "auto": on when its estimated cost on this machine is a few
     # minutes (glr.training.settings.choose_fine_tune); the command line and the Train page default to it.
     fine_tune: bool | str = False
-    fine_tune_epochs: int = 8
+    fine_tune_epochs: int = 8  # left unset, "auto" runs up to settings.AUTO_MAX_FINE_TUNE_EPOCHS within its budget
     fine_tune_learning_rate: float = 1e-4  # a tenth of phase 1's: the backbone is already good
     fine_tune_layers: int = 60  # how many of the backbone's last layers to unfreeze (Lite0: the last 3 stages)
     # What computes the frozen backbone's features (glr.backbones.features.ENGINES): "auto" is fp32

@@ -30,6 +30,11 @@ AUTO_BUDGET_SECONDS = 300.0
 FINE_TUNE_SPEED = {"efficientnet_lite0": 40.0, "efficientnet_lite2": 20.0, "mobilenet_v3_small": 196.0,
                    "mobilenet_v3_large": 60.0, "resnet50": 19.0, "resnet101": 10.0, "resnet152": 4.8}
 FINE_TUNE_OVERHEAD = 30.0
+# Under "auto", phase 2 runs from fine_tune_epochs up to this many epochs while its estimate stays within the
+# budget: small datasets take few optimizer steps per epoch (wonders7's 338 photos: 11 steps, the demo's 1,600:
+# 50), and 16 epochs were at least as good as 8 on every split seed measured (wonders7, the demo with phase 2,
+# a 20-class demo subset of wonders7's size: benchmarks/README.md, "Longer phase 2 on small datasets").
+AUTO_MAX_FINE_TUNE_EPOCHS = 16
 
 
 @dataclass(frozen=True)
@@ -40,6 +45,7 @@ class FineTuneChoice:
     reason: str
     estimate_seconds: float
     train_images: int
+    epochs: int = 0  # the phase-2 epochs chosen (0 when off)
 
 
 def estimate_fine_tune_seconds(backbone: str, train_images: int, epochs: int) -> float:
@@ -48,18 +54,35 @@ def estimate_fine_tune_seconds(backbone: str, train_images: int, epochs: int) ->
     return FINE_TUNE_OVERHEAD + epochs * train_images / speed if epochs else 0.0
 
 
-def choose_fine_tune(backbone: str, train_images: int, epochs: int,
-                     budget: float = AUTO_BUDGET_SECONDS) -> FineTuneChoice:
-    """Fine-tune when the estimate fits the budget: small datasets gain 2-5 points for about a minute."""
+def choose_fine_tune(backbone: str, train_images: int, epochs: int, budget: float = AUTO_BUDGET_SECONDS,
+                     lengthen: bool = True) -> FineTuneChoice:
+    """Fine-tune when `epochs` fit the budget: small datasets gain 2-5 points.
+
+    `lengthen` (when the user did not give the epochs): run up to AUTO_MAX_FINE_TUNE_EPOCHS that still fit.
+    """
     seconds = estimate_fine_tune_seconds(backbone, train_images, epochs)
-    minutes = f"about {max(1, round(seconds / 60))} min"
     if not epochs:
         return FineTuneChoice(False, "off: fine_tune_epochs is 0", 0.0, train_images)
-    if seconds <= budget:
-        return FineTuneChoice(True, f"on: {train_images} training photos, so fine-tuning {epochs} epochs costs {minutes} "
-                                    f"here (auto fine-tunes when that is at most {budget / 60:.0f} min); --no-fine-tune skips it", seconds, train_images)
-    return FineTuneChoice(False, f"off: {train_images} training photos would take {minutes} to fine-tune here "
-                                 f"(more than {budget / 60:.0f} min); --fine-tune forces it", seconds, train_images)
+    if seconds > budget:
+        return FineTuneChoice(False, f"off: {train_images} training photos would take about {seconds / 60:.1f} min to fine-tune "
+                                     f"here (more than {budget / 60:.0f} min); --fine-tune forces it", seconds, train_images)
+    while lengthen and epochs < AUTO_MAX_FINE_TUNE_EPOCHS and estimate_fine_tune_seconds(backbone, train_images, epochs + 1) <= budget:
+        epochs += 1
+    seconds = estimate_fine_tune_seconds(backbone, train_images, epochs)
+    return FineTuneChoice(True, f"on: {train_images} training photos, so fine-tuning {epochs} epochs costs "
+                                f"{_minutes(seconds)} here (auto fine-tunes, for up to {AUTO_MAX_FINE_TUNE_EPOCHS} "
+                                f"epochs, within {budget / 60:.0f} min); --no-fine-tune skips it", seconds, train_images, epochs)
+
+
+def _minutes(seconds: float) -> str:
+    return f"about {max(1, round(seconds / 60))} min"
+
+
+def page_fine_tune_epochs(choice: FineTuneChoice | None, fine_tune: bool, epochs: int, default: int) -> int:
+    """The phase-2 epochs a start from the Train page runs: auto's choice while the toggle and the epochs keep their defaults."""
+    if choice is not None and choice.on and fine_tune and epochs == default:
+        return choice.epochs
+    return epochs
 
 
 def curated_split(config: Any):
@@ -75,25 +98,26 @@ def curated_split(config: Any):
                            seed=_value(config, "seed"), min_classes=2)
 
 
-def fine_tune_choice(config: Any) -> FineTuneChoice:
+def fine_tune_choice(config: Any, lengthen: bool = True) -> FineTuneChoice:
     """The auto decision for a configuration: its dataset is read (never an image) to count the training photos."""
     return choose_fine_tune(get_backbone(_value(config, "backbone")).name, len(curated_split(config).train),
-                            int(_value(config, "fine_tune_epochs") or 0))
+                            int(_value(config, "fine_tune_epochs") or 0), lengthen=lengthen)
 
 
-def settle_fine_tune(config):
-    """(the TrainConfig with `fine_tune` decided, the FineTuneChoice or None when it was forced).
+def settle_fine_tune(config, lengthen: bool = True):
+    """(the TrainConfig with `fine_tune` and its epochs decided, the FineTuneChoice or None when it was forced).
 
-    Either way the dataset is curated first, so a dataset training would refuse fails here,
-    before a run folder exists.
+    `lengthen`: False when the user gave the epochs, which auto then runs as given. Either way
+    the dataset is curated first, so a dataset training would refuse fails here, before a run
+    folder exists.
     """
     from dataclasses import replace
 
     if config.fine_tune != AUTO:
         curated_split(config)
         return config, None
-    choice = fine_tune_choice(config)
-    return replace(config, fine_tune=choice.on), choice
+    choice = fine_tune_choice(config, lengthen)
+    return replace(config, fine_tune=choice.on, fine_tune_epochs=choice.epochs or config.fine_tune_epochs), choice
 
 
 @dataclass(frozen=True)
