@@ -14,17 +14,20 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from glr.backbones.onnx_features import EXTRACTORS_SUBDIR
 from glr.data.layouts import plural
+from glr.data.near_copies import HASHES_SUBDIR
 from glr.errors import GlrError
 from glr.paths import cache_dir
+from glr.training.settings import FEATURES_SUBDIR
 
 # The parts glr writes, by sub-folder. `clear` leaves the weights: converting them again is the slow first run.
 PARTS = {
     "weights": "ImageNet weights converted from their PyTorch checkpoints",
-    "extractors": "feature extractors exported to ONNX Runtime",
+    EXTRACTORS_SUBDIR: "feature extractors exported to ONNX Runtime",
     "onnx": "runs' models exported to ONNX Runtime for prediction",
-    "features": "features of photos, by backbone",
-    "photo-hashes": "perceptual hashes of photos (the near-copy check)",
+    FEATURES_SUBDIR: "features of photos, by backbone",
+    HASHES_SUBDIR: "perceptual hashes of photos (the near-copy check)",
     "thumbnails": "the app's thumbnails of photos",
     "distractors": "photos with no landmark (the unknown verdict's calibration)",
 }
@@ -61,7 +64,7 @@ def _stale_folders(root: Path) -> list[tuple[Path, str]]:
     from glr.demo.distractors import GENERATOR_VERSION
 
     stale = []
-    for key in sorted(p for p in (root / "features").glob("*") if p.is_dir()):
+    for key in sorted(p for p in (root / FEATURES_SUBDIR).glob("*") if p.is_dir()):
         for view in sorted(p for p in key.iterdir() if p.is_dir()):
             if not view.name.endswith(decode_tag()):
                 stale.append((view, "features made under older decode rules"))

@@ -5,8 +5,9 @@ The result is the layout glr already reads (`<uploads>/<dataset>/<class>/<nnnn>.
 read in memory within the same limits, and a member whose name could leave a folder (zip slip)
 is refused. Every photo is decoded by glr.data.images before anything is written, and written
 again as a JPEG (orientation applied, transparency flattened, the longer side at most
-STORED_SIDE), so the folder holds only photos glr can read under names glr chose. The folder is built beside its place and renamed into it
-whole: a failure leaves nothing behind, and an existing dataset is never overwritten.
+STORED_SIDE), so the folder holds only photos glr can read under names glr chose. The folder
+is built beside its place and renamed into it whole: a failure leaves nothing behind, and an
+existing dataset is never overwritten.
 """
 
 from __future__ import annotations

@@ -34,6 +34,7 @@ MAX_DISTANCE = 40
 # The side the hash is computed from: JPEG decodes at an eighth of 640 px, which is what makes it cheap.
 HASH_SIDE = HASH_SIZE * 4
 STORE_NAME = f"phash{HASH_SIZE}-v1.npz"
+HASHES_SUBDIR = "photo-hashes"  # under glr.paths.cache_dir()
 NO_HASH = np.zeros(HASH_BYTES, np.uint8)
 
 
@@ -83,7 +84,7 @@ def default_store() -> HashStore:
     """The hash store under the user cache folder (glr.paths.cache_dir), beside the feature cache."""
     from glr.paths import cache_dir
 
-    return HashStore(cache_dir() / "photo-hashes")
+    return HashStore(cache_dir() / HASHES_SUBDIR)
 
 
 def photo_hashes(paths: Sequence[str], digests: Sequence[str], store: HashStore | None = None,

@@ -69,13 +69,10 @@ def choose_fine_tune(backbone: str, train_images: int, epochs: int, budget: floa
     while lengthen and epochs < AUTO_MAX_FINE_TUNE_EPOCHS and estimate_fine_tune_seconds(backbone, train_images, epochs + 1) <= budget:
         epochs += 1
     seconds = estimate_fine_tune_seconds(backbone, train_images, epochs)
-    return FineTuneChoice(True, f"on: {train_images} training photos, so fine-tuning {epochs} epochs costs "
-                                f"{_minutes(seconds)} here (auto fine-tunes, for up to {AUTO_MAX_FINE_TUNE_EPOCHS} "
-                                f"epochs, within {budget / 60:.0f} min); --no-fine-tune skips it", seconds, train_images, epochs)
-
-
-def _minutes(seconds: float) -> str:
-    return f"about {max(1, round(seconds / 60))} min"
+    rule = f", for up to {AUTO_MAX_FINE_TUNE_EPOCHS} epochs," if lengthen else ""
+    return FineTuneChoice(True, f"on: {train_images} training photos, so fine-tuning {epochs} epochs costs about "
+                                f"{max(1, round(seconds / 60))} min here (auto fine-tunes{rule} within {budget / 60:.0f} "
+                                "min); --no-fine-tune skips it", seconds, train_images, epochs)
 
 
 def page_fine_tune_epochs(choice: FineTuneChoice | None, fine_tune: bool, epochs: int, default: int) -> int:
