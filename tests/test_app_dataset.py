@@ -44,7 +44,7 @@ def test_a_zip_of_class_folders_becomes_the_dataset_in_use(uploads_root):
     at.file_uploader(key="upload_zip").set_value([("trip.zip", buffer.getvalue(), "application/zip")]).run()
     assert_no_exception(at)
     warnings = texts(at.warning)
-    assert "unsafe paths skipped" in warnings and "not images skipped" in warnings
+    assert "unsafe paths skipped" in warnings and "1 file that is not an image skipped" in warnings
     assert "Clock Tower (2), Old Bridge (3)" in texts(at.caption)
     button(at, "Make the dataset").click().run()
     assert_no_exception(at)
