@@ -24,7 +24,7 @@ from glr.training import launch
 from glr.training.run import NAME_MAX, Run, RunError
 from glr.training.status import ACTIVE_STATES
 from glr.training.config import AUGMENT_SPACES, TrainConfig
-from glr.training.settings import AUTO_MAX_FINE_TUNE_EPOCHS, page_fine_tune_epochs
+from glr.training.settings import AUTO_MAX_FINE_TUNE_EPOCHS, page_fine_tune_epochs, page_fine_tune_placeholder
 from glr.errors import GlrError
 import app_common as common
 
@@ -189,10 +189,12 @@ with c[3]:
 
 with st.expander("More settings"):
     c = st.columns(4)
-    fine_tune_epochs = c[0].number_input("Fine-tune epochs", min_value=0, max_value=100, value=DEFAULTS.fine_tune_epochs,
+    fine_tune_epochs = c[0].number_input("Fine-tune epochs", min_value=0, max_value=100, value=None,
+                                         placeholder=page_fine_tune_placeholder(auto, DEFAULTS.fine_tune_epochs),
                                          key="train_ft_epochs", persist_state="session", disabled=not fine_tune,
-                                         help=f"Left at {DEFAULTS.fine_tune_epochs} with fine-tuning on by default, "
-                                              f"the choice shown above is run: up to {AUTO_MAX_FINE_TUNE_EPOCHS} epochs on a small dataset.")
+                                         help="Empty: what auto chose for this dataset, up to "
+                                              f"{AUTO_MAX_FINE_TUNE_EPOCHS} epochs on a small one "
+                                              f"({DEFAULTS.fine_tune_epochs} when fine-tuning is forced on).")
     batch_size = c[1].number_input("Batch size", min_value=1, max_value=4096, value=DEFAULTS.batch_size,
                                    key="train_batch", persist_state="session")
     patience = c[2].number_input("Patience (epochs)", min_value=1, max_value=1000, value=DEFAULTS.patience,
@@ -233,7 +235,7 @@ if st.button("Start training", type="primary", icon=":material/play_arrow:", key
             "augment": augment, "augment_space": augment_space, "views": views, "hidden": hidden, "dropout": dropout, "epochs": epochs,
             "batch_size": batch_size, "learning_rate": learning_rate, "label_smoothing": label_smoothing,
             "patience": patience, "fine_tune": fine_tune,
-            "fine_tune_epochs": page_fine_tune_epochs(auto, fine_tune, fine_tune_epochs, DEFAULTS.fine_tune_epochs),
+            "fine_tune_epochs": page_fine_tune_epochs(auto, fine_tune_epochs, DEFAULTS.fine_tune_epochs),
         })
         with st.spinner("Starting the training process..."):
             run = launch.launch(results, launch.run_config(config), workers=workers)

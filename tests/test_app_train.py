@@ -208,6 +208,8 @@ def test_start_with_the_defaults_runs_autos_longer_phase_2_on_a_small_dataset(re
     at = open_page(TRAIN)
     assert at.toggle(key="train_fine_tune").value  # the tiny dataset: fine-tuning is cheap, so on
     assert f"fine-tuning {AUTO_MAX_FINE_TUNE_EPOCHS} epochs" in texts(at.caption)
+    box = at.number_input(key="train_ft_epochs")  # empty, saying what it runs, as the caption does
+    assert box.value is None and box.proto.placeholder == f"auto: {AUTO_MAX_FINE_TUNE_EPOCHS}"
     if epochs is not None:  # the user's own choice is run as given
         at.number_input(key="train_ft_epochs").set_value(epochs).run()
     button(at, "Start training").click().run()

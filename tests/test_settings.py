@@ -74,12 +74,24 @@ def test_auto_lengthens_phase_2_while_it_stays_within_the_budget():
     assert choose_fine_tune("efficientnet_lite0", 100, epochs=4, lengthen=False).epochs == 4
 
 
-def test_the_train_page_runs_autos_epochs_only_while_its_defaults_are_kept():
-    from glr.training.settings import FineTuneChoice, page_fine_tune_epochs
+def test_the_train_page_runs_autos_epochs_while_its_box_is_empty():
+    from glr.training.settings import FineTuneChoice, page_fine_tune_epochs, page_fine_tune_placeholder
 
     auto = FineTuneChoice(True, "on", 165.0, 338, 16)
-    assert page_fine_tune_epochs(auto, True, 8, 8) == 16
-    assert page_fine_tune_epochs(auto, True, 5, 8) == 5  # the user's own number
-    assert page_fine_tune_epochs(auto, False, 8, 8) == 8  # fine-tuning turned off: nothing to lengthen
-    assert page_fine_tune_epochs(None, True, 8, 8) == 8  # no decision (the dataset could not be read)
-    assert page_fine_tune_epochs(FineTuneChoice(False, "off", 400.0, 2000), True, 8, 8) == 8  # forced on: as asked
+    assert page_fine_tune_epochs(auto, None, 8) == 16 and page_fine_tune_placeholder(auto, 8) == "auto: 16"
+    assert page_fine_tune_epochs(auto, 5, 8) == 5  # the user's own number
+    assert page_fine_tune_epochs(auto, 8, 8) == 8  # typed, even when it equals the default
+    assert page_fine_tune_epochs(None, None, 8) == 8  # no decision (the dataset could not be read)
+    off = FineTuneChoice(False, "off", 400.0, 2000)
+    assert page_fine_tune_epochs(off, None, 8) == 8 and page_fine_tune_placeholder(off, 8) == "default: 8"  # forced on
+
+
+def test_a_run_made_in_python_records_autos_decision(gldv2, tmp_path, monkeypatch):
+    from glr.training.launch import run_config
+
+    # The same decision as the command line's, so a Python-made run lengthens phase 2 as the CLI's does.
+    train = run_config(TrainConfig.from_dict({"data": str(gldv2), "fine_tune": "auto"}))["train"]
+    assert train["fine_tune"] is True and train["fine_tune_epochs"] == 16
+    # A dataset not readable yet (the demo before its first generation) keeps "auto" for the trainer to decide.
+    monkeypatch.setenv("GLR_DEMO_DIR", str(tmp_path / "not-yet"))
+    assert run_config(TrainConfig.from_dict({"fine_tune": "auto"}))["train"]["fine_tune"] == "auto"

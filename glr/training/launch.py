@@ -68,9 +68,28 @@ def run_config(config: "TrainConfig") -> dict:
     No dataset means the embedded demo: its folder is recorded (the command that trains
     generates it there if it is not yet).
     """
-    train = config.validate().to_dict()
+    config = _settled(config.validate())
+    train = config.to_dict()
     train["data"] = train["data"] or str(demo_dir())
     return {"train": train, "versions": library_versions(), "created": now()}
+
+
+def _settled(config: "TrainConfig") -> "TrainConfig":
+    """`fine_tune="auto"` decided, so the run records (and resumes with) what it does.
+
+    The command line and the Train page decide it before; this covers configurations made in
+    Python, which then lengthen phase 2 on small datasets as they do. A dataset that cannot be
+    read yet (the demo before its first generation) keeps "auto", decided when training starts.
+    """
+    from glr.errors import GlrError
+    from glr.training.settings import AUTO, settle_fine_tune
+
+    if config.fine_tune != AUTO:
+        return config
+    try:
+        return settle_fine_tune(config)[0]
+    except GlrError:
+        return config
 
 
 def new_run(results_dir: str | os.PathLike, config: "TrainConfig") -> Run:

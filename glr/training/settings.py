@@ -75,11 +75,20 @@ def choose_fine_tune(backbone: str, train_images: int, epochs: int, budget: floa
                                 "min); --no-fine-tune skips it", seconds, train_images, epochs)
 
 
-def page_fine_tune_epochs(choice: FineTuneChoice | None, fine_tune: bool, epochs: int, default: int) -> int:
-    """The phase-2 epochs a start from the Train page runs: auto's choice while the toggle and the epochs keep their defaults."""
-    if choice is not None and choice.on and fine_tune and epochs == default:
-        return choice.epochs
-    return epochs
+def page_fine_tune_epochs(choice: FineTuneChoice | None, epochs: int | None, default: int) -> int:
+    """The phase-2 epochs a start from the Train page runs: the user's number, else auto's choice, else `default`.
+
+    The page's box is left empty (None) until the user types a number, as `--fine-tune-epochs` is on the
+    command line; empty, it runs what auto chose for the dataset (longer on small ones).
+    """
+    if epochs is not None:
+        return int(epochs)
+    return choice.epochs if choice is not None and choice.on else default
+
+
+def page_fine_tune_placeholder(choice: FineTuneChoice | None, default: int) -> str:
+    """What the Train page's empty epochs box says it will run."""
+    return f"auto: {choice.epochs}" if choice is not None and choice.on else f"default: {default}"
 
 
 def curated_split(config: Any):
