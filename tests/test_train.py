@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from conftest import tiny_config
+from conftest import make_gldv2, tiny_config
 from glr.training import launch as launcher
 from glr.training.launch import new_run
 from glr.training.run import RunError
@@ -234,16 +234,19 @@ def test_same_seed_same_training(tmp_path, tiny_data, finished_run):
     pd.testing.assert_frame_equal(ours.drop(columns="seconds"), theirs.drop(columns="seconds"))
 
 
-def test_same_seed_same_fine_tune_from_a_warm_cache(tmp_path, tiny_data, finished_run):
-    # finished_run has filled the feature cache, so both runs below read their features
-    # from it. (A run that computes its features first still differs in phase 2: see README.)
-    histories = []
-    for name in ("a", "b"):
-        run = new_run(tmp_path / name, tiny_config(tiny_data, epochs=2, fine_tune=True, fine_tune_epochs=2,
-                                                   fine_tune_layers=5))
+def test_same_seed_same_fine_tune_from_a_cold_and_a_warm_cache(tmp_path):
+    # Photos no other test has seen: the first run computes their features (building the backbone
+    # before phase 1), the second reads them from the cache (building it for phase 2). Lite's
+    # drop-connect is live in phase 2 and drew its seeds when built, unseeded before the fix.
+    data = make_gldv2(tmp_path / "data", {61: 6, 62: 6, 63: 6})  # ids no other test uses
+    runs = [new_run(tmp_path / name, tiny_config(data, epochs=2, fine_tune=True, fine_tune_epochs=2, fine_tune_layers=5))
+            for name in ("cold", "warm")]
+    for run in runs:
         train_run(run)
-        histories.append(run.history().drop(columns="seconds"))
-    pd.testing.assert_frame_equal(*histories)
+    assert runs[0].status()["features_computed"] > 0 and not runs[1].status()["features_computed"]
+    cold, warm = (run.history().drop(columns="seconds") for run in runs)
+    assert cold["epoch"].tolist() == [1, 2, 3, 4]  # phase 2 ran
+    pd.testing.assert_frame_equal(cold, warm)
 
 
 def test_feature_space_views_are_cached_for_the_next_run(tmp_path, tiny_data):

