@@ -23,7 +23,8 @@ def bench():
 @pytest.mark.parametrize("name", ["bench_catalog", "bench_pipeline", "bench_predict", "bench_train", "bench_memory",
                                   "bench_index", "bench_embeddings", "bench_index_large", "bench_head",
                                   "bench_phase1", "bench_cold_train", "bench_flip_index", "bench_window_table",
-                                  "bench_known_scores", "bench_near_copies"])
+                                  "bench_known_scores", "bench_near_copies", "bench_hash_store",
+                                  "bench_regional"])
 def test_benchmark_runs_in_tiny_mode(bench, name, capsys):
     bench(name).main(["--tiny"])
     out = capsys.readouterr().out.strip().splitlines()
