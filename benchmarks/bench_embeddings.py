@@ -23,6 +23,7 @@ from __future__ import annotations
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -158,6 +159,24 @@ def run_dataset(data: Path, seeds, config, say=print, train: bool = True) -> pd.
     return pd.DataFrame(rows)
 
 
+def open_set_parser(description: str):
+    """The arguments every open-set benchmark takes: DATA (default: the embedded demo), --seeds and --tiny."""
+    p = common.parser(description)
+    p.add_argument("data", nargs="?", help="a GLDv2 folder (default: the embedded demo)")
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    return p
+
+
+@contextmanager
+def open_set_setup(args, fine_tune: bool = False):
+    """(data folder, seeds, TrainConfig) for these arguments; --tiny's dataset lives while the block runs."""
+    from glr.training.config import TrainConfig
+
+    with tempfile.TemporaryDirectory(prefix="glr-bench-open-set-data-") as tmp:
+        data, seeds, values = open_set_data(args, Path(tmp))
+        yield data, seeds, TrainConfig.from_dict({"data": str(data), "fine_tune": fine_tune, **values})
+
+
 def open_set_data(args, tmp: Path) -> tuple[Path, list[int], dict]:
     """(data folder, seeds, training settings) for these arguments: a tiny dataset and one seed with --tiny."""
     if args.tiny:
@@ -175,18 +194,12 @@ def summarise(table: pd.DataFrame) -> pd.DataFrame:
 
 def main(argv=None) -> dict:
     """Run the benchmark; returns the summary table as records."""
-    p = common.parser(__doc__.splitlines()[0])
-    p.add_argument("data", nargs="?", help="a GLDv2 folder (default: the embedded demo)")
-    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    p = open_set_parser(__doc__.splitlines()[0])
     p.add_argument("--fine-tune", action="store_true", help="fine-tune each run and embed with its backbone")
     args = p.parse_args(argv)
-    from glr.training.config import TrainConfig
-
     common.header("embeddings for retrieval and the open set")
     start = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="glr-bench-embed-data-") as tmp:
-        data, seeds, values = open_set_data(args, Path(tmp))
-        config = TrainConfig.from_dict({"data": str(data), "fine_tune": bool(args.fine_tune), **values})
+    with open_set_setup(args, fine_tune=bool(args.fine_tune)) as (data, seeds, config):
         table = run_dataset(data, seeds, config, train=not args.tiny)
     summary = summarise(table)
     print(f"data: {'tiny' if args.tiny else data}; seeds {' '.join(map(str, seeds))}; means over seeds; "

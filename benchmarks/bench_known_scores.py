@@ -17,7 +17,6 @@ training photos alone: as learned, and halfway to the even mix (what runs use).
 from __future__ import annotations
 
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -97,17 +96,10 @@ def run_dataset(data: Path, seeds, config, say=print) -> pd.DataFrame:
 
 def main(argv=None) -> dict:
     """Run the benchmark; returns the means over seeds per candidate."""
-    p = common.parser(__doc__.splitlines()[0])
-    p.add_argument("data", nargs="?", help="a GLDv2 folder (default: the embedded demo)")
-    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    args = p.parse_args(argv)
-    from glr.training.config import TrainConfig
-
+    args = bench_embeddings.open_set_parser(__doc__.splitlines()[0]).parse_args(argv)
     common.header("known scores from logits and neighbours")
     start = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="glr-bench-known-data-") as tmp:
-        data, seeds, values = bench_embeddings.open_set_data(args, Path(tmp))
-        config = TrainConfig.from_dict({"data": str(data), "fine_tune": False, **values})
+    with bench_embeddings.open_set_setup(args) as (data, seeds, config):
         table = run_dataset(data, seeds, config)
     means = table.groupby("score", sort=False)[["known_kept", "held_out_unknown", "distractors_unknown", "auroc"]].mean()
     per_seed = table.pivot(index="score", columns="seed", values="held_out_unknown").loc[means.index]

@@ -26,7 +26,6 @@ keep rates. No candidate sees a left-out photo or a distractor before it is scor
 from __future__ import annotations
 
 import sys
-import tempfile
 import time
 import warnings
 from pathlib import Path
@@ -264,17 +263,10 @@ def summarise(table: pd.DataFrame) -> pd.DataFrame:
 
 def main(argv=None) -> dict:
     """Run the benchmark; returns the means over seeds per candidate."""
-    p = common.parser(__doc__.splitlines()[0])
-    p.add_argument("data", nargs="?", help="a GLDv2 folder (default: the embedded demo)")
-    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    args = p.parse_args(argv)
-    from glr.training.config import TrainConfig
-
+    args = bench_embeddings.open_set_parser(__doc__.splitlines()[0]).parse_args(argv)
     common.header("regional (R-MAC) similarities in the known score")
     start = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="glr-bench-regional-data-") as tmp:
-        data, seeds, values = bench_embeddings.open_set_data(args, Path(tmp))
-        config = TrainConfig.from_dict({"data": str(data), "fine_tune": False, **values})
+    with bench_embeddings.open_set_setup(args) as (data, seeds, config):
         table = run_dataset(data, seeds, config, TINY_LARGE_SIZE if args.tiny else LARGE_SIZE, train=not args.tiny)
     means = summarise(table)
     print(f"data: {'tiny' if args.tiny else data}; seeds {' '.join(map(str, seeds))}; means over seeds; "
