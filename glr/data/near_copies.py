@@ -35,7 +35,6 @@ MAX_DISTANCE = 40
 HASH_SIDE = HASH_SIZE * 4
 STORE_NAME = f"phash{HASH_SIZE}-v1.npz"
 HASHES_SUBDIR = "photo-hashes"  # under glr.paths.cache_dir()
-NO_HASH = np.zeros(HASH_BYTES, np.uint8)
 
 
 def perceptual_hash(path: str | os.PathLike) -> np.ndarray | None:
