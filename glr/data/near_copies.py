@@ -72,6 +72,9 @@ _MIX = np.array([0x9E3779B97F4A7C15, 0xBF58476D1CE4E5B9, 0x94D049BB133111EB, 0xD
                  0xC2B2AE3D27D4EB4F], np.uint64)
 
 
+_EMPTY = (np.zeros(0, "S1"), np.zeros((0, HASH_BYTES), np.uint8), np.zeros(0, np.uint64))  # an empty store, as `load` gives it
+
+
 class HashStore:
     """Perceptual hashes on disk, one file keyed by content digest; losing it only costs a recomputation.
 
@@ -82,24 +85,26 @@ class HashStore:
     def __init__(self, folder: str | os.PathLike):
         self.path = Path(folder) / STORE_NAME
 
-    def load(self) -> tuple[np.ndarray, np.ndarray]:
-        """(digests as bytes, in the order of their keys; (N, HASH_BYTES) hashes); empty when missing or unreadable."""
+    def load(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(digests as bytes, (N, HASH_BYTES) hashes, their sorted `_keys`); empty when missing or unreadable."""
         try:
             with np.load(self.path, allow_pickle=False) as stored:
                 digests, hashes = stored["digests"], stored["hashes"]
-            if digests.ndim != 1 or hashes.shape != (len(digests), HASH_BYTES) or _unsorted(_keys(digests)):
+            keys = _keys(digests) if digests.ndim == 1 else None
+            if keys is None or hashes.shape != (len(digests), HASH_BYTES) or _unsorted(keys):
                 raise ValueError("not a hash store")
-            return digests, hashes.astype(np.uint8, copy=False)
+            return digests, hashes.astype(np.uint8, copy=False), keys
         except (OSError, ValueError, KeyError, TypeError):
-            return np.zeros(0, "S1"), np.zeros((0, HASH_BYTES), np.uint8)
+            return _EMPTY
 
-    def add(self, digests: np.ndarray, hashes: np.ndarray, stored: tuple[np.ndarray, np.ndarray] | None = None) -> None:
-        """Write `stored` (default: what the file holds) with these hashes added, atomically; an unwritable folder is passed over."""
+    def add(self, digests: np.ndarray, hashes: np.ndarray, stored: tuple | None = None) -> None:
+        """Write `stored` (default: what the file holds, as `load` gives it) with these hashes added, atomically;
+        an unwritable folder is passed over."""
         from glr.atomic import write_with
 
-        old_digests, old_hashes = self.load() if stored is None else stored
+        old_digests, old_hashes, old_keys = self.load() if stored is None else stored
         every, table = np.concatenate([old_digests, digests]), np.concatenate([old_hashes, hashes])
-        order = np.argsort(_keys(every), kind="stable")
+        order = np.argsort(np.concatenate([old_keys, _keys(digests)]), kind="stable")
         every, table = every[order], table[order]
         repeated = np.r_[False, every[1:] == every[:-1]]  # the same photo twice: its first hash stays
         try:
@@ -116,14 +121,14 @@ def default_store() -> HashStore:
     return HashStore(cache_dir() / HASHES_SUBDIR)
 
 
-def _rows_in(stored: np.ndarray, query: np.ndarray) -> np.ndarray:
-    """Each query digest's row among the `stored` digests (in key order), -1 when absent (and for an empty digest)."""
+def _rows_in(stored: np.ndarray, stored_keys: np.ndarray, query: np.ndarray) -> np.ndarray:
+    """Each query digest's row among the `stored` digests (sorted by `stored_keys`), -1 when absent (and for an empty digest)."""
     if not len(stored) or not len(query):
         return np.full(len(query), -1)
     keys = _keys(query)
     order = np.argsort(keys)  # sorted needles: each search starts where the last ended (2-4x faster)
     rows = np.empty(len(query), np.int64)
-    rows[order] = np.searchsorted(_keys(stored), keys[order])
+    rows[order] = np.searchsorted(stored_keys, keys[order])
     rows = rows.clip(max=len(stored) - 1)
     return np.where((stored[rows] == query) & (query != b""), rows, -1)
 
@@ -134,9 +139,9 @@ def photo_hashes(paths: Sequence[str], digests: Sequence[str], store: HashStore 
 
     Computed in threads (the decode frees the GIL). A photo that does not decode has no hash.
     """
-    stored = store.load() if store else (np.zeros(0, "S1"), np.zeros((0, HASH_BYTES), np.uint8))
+    stored = store.load() if store else _EMPTY
     query = np.asarray(list(digests), dtype="S") if len(digests) else np.zeros(0, "S1")
-    rows = _rows_in(stored[0], query)
+    rows = _rows_in(stored[0], stored[2], query)
     table, hashed = np.zeros((len(query), HASH_BYTES), np.uint8), rows >= 0
     table[hashed] = stored[1][rows[hashed]]
     missing = np.flatnonzero(~hashed)
