@@ -1,4 +1,4 @@
-"""What flip averaging costs the index step, and what it changes in the head's top-1: a demo training, then rebuilds.
+"""What flip averaging and regions cost the index step, and what they change: a demo training, then rebuilds.
 
 A default training (frozen backbone, the feature cache as the machine has it) ends with the
 evaluation and the index, both flip-averaged now (glr.retrieval.flip). The mirror views of the
@@ -6,7 +6,8 @@ training and validation photos are computed with their other views, in the featu
 mirror is a training view); those of the distractors in the evaluation. All are kept in the
 feature cache. Then
 the same run's index is rebuilt side by side, one view ("single", what runs did before) and
-flip-averaged again (its mirror views now cached): wall and CPU seconds of each. The run's
+flip-averaged again (its mirror views now cached), and by regions (glr.retrieval.regional, a
+new run's default: the windows the training cached): wall and CPU seconds of each. The run's
 evaluation records the head's top-1 on the single views beside the flip-averaged one.
 
     nice -n 10 .venv/bin/python benchmarks/bench_flip_index.py [DATA] [--tiny]
@@ -60,28 +61,35 @@ def main(argv=None) -> dict:
         run = new_run(Path(tmp) / "results", config)
         _, train_wall, train_cpu = timed(train_run, run)
         trained = run.retrieval()
-        rows = {"training: evaluate (flip; distractors' mirrors computed)": stages["evaluate_run"],
-                "training: index (flip; mirrors from the features stage)": stages["index_run"]}
+        kind = trained["embedding"]
+        rows = {f"training: evaluate ({kind})": stages["evaluate_run"],
+                f"training: index ({kind}; from the features stage)": stages["index_run"]}
         single, wall, cpu = timed(finish.rebuild_index, run, embedding="single")
         rows["rebuild: index, single view"] = (wall, cpu)
         flipped, wall, cpu = timed(finish.rebuild_index, run, embedding="flip")
         rows["rebuild: index, flip (mirror views cached)"] = (wall, cpu)
+        regional, wall, cpu = timed(finish.rebuild_index, run, embedding="rmac")
+        rows["rebuild: index, rmac (windows cached)"] = (wall, cpu)
     print(f"data: {'tiny' if args.tiny else data}; training {train_wall:.0f} s wall, {train_cpu:.0f} CPU-s in all")
     for name, (wall, cpu) in rows.items():
         print(f"{name:52s} {wall:7.1f} s wall {cpu:7.1f} CPU-s")
     head_flip, head_single = trained["methods"]["head"]["top1"], trained.get("head_top1_single_view", float("nan"))
     result = {"rows": rows, "head_top1_flip": head_flip, "head_top1_single": head_single,
-              "distractors_flagged": {"single": single["unknown"]["distractors_flagged"],
-                                      "flip": flipped["unknown"]["distractors_flagged"]},
-              "knn_top1": {"single": single["methods"]["knn"]["top1"], "flip": flipped["methods"]["knn"]["top1"]}}
+              "distractors_flagged": {k: r["unknown"]["distractors_flagged"] for k, r in
+                                      (("single", single), ("flip", flipped), ("rmac", regional))},
+              "knn_top1": {k: r["methods"]["knn"]["top1"] for k, r in
+                           (("single", single), ("flip", flipped), ("rmac", regional))}}
     print(f"head top-1 on the validation photos: single view {head_single:.3f}, flip-averaged {head_flip:.3f}; "
-          f"kNN top-1 {result['knn_top1']['single']:.3f} -> {result['knn_top1']['flip']:.3f}; distractors called unknown "
-          f"{result['distractors_flagged']['single']:.3f} -> {result['distractors_flagged']['flip']:.3f}")
-    cold = rows["training: index (flip; mirrors from the features stage)"][1]
+          f"kNN top-1 {result['knn_top1']['single']:.3f} -> {result['knn_top1']['flip']:.3f} -> "
+          f"{result['knn_top1']['rmac']:.3f} (rmac); distractors called unknown "
+          f"{result['distractors_flagged']['single']:.3f} -> {result['distractors_flagged']['flip']:.3f} -> "
+          f"{result['distractors_flagged']['rmac']:.3f}")
+    cold = rows[f"training: index ({kind}; from the features stage)"][1]
     base = rows["rebuild: index, single view"][1]
     warm = rows["rebuild: index, flip (mirror views cached)"][1]
-    common.summary(f"flip index: {cold / base:.1f}x the single-view index's CPU in the training (its mirror views made "
-                   f"by the features stage; {cold:.0f} vs {base:.0f} CPU-s), {warm / base:.2f}x in a rebuild")
+    regions = rows["rebuild: index, rmac (windows cached)"][1]
+    common.summary(f"{kind} index in the training: {cold / base:.1f}x the single-view index's CPU ({cold:.0f} vs "
+                   f"{base:.0f} CPU-s); in a rebuild flip {warm / base:.2f}x, rmac {regions / base:.2f}x")
     return result
 
 

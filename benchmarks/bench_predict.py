@@ -7,8 +7,9 @@ also runs through ONNX Runtime (glr.backbones.onnx_backend), bare and inside the
 All timings are interleaved, so a change in the machine's load hits them alike.
 Goal: Predictor / bare backbone <= 1.2. Spatial verification (glr.retrieval.verify), which a
 run indexed with local features adds to each photo, is timed beside them: one photo's SIFT
-features and RANSAC against VERIFY_K training photos, all demo-style 640 px photos. So is a
-flip-averaged Predictor (a new run's: the photo and its mirror image in one backbone call).
+features and RANSAC against VERIFY_K training photos, all demo-style 640 px photos. So are a
+flip-averaged Predictor (the photo and its mirror image in one backbone call) and a regional
+one (a new run's: R-MAC of their mean map too, glr.retrieval.regional).
 
     .venv/bin/python benchmarks/bench_predict.py [--tiny]
 """
@@ -83,11 +84,14 @@ def main(argv=None) -> dict:
         bare = compiled_forward(backbone)
         x = spec.preprocess(eval_view(photo, size)[None].astype(np.float32))
         predictor = Predictor(run_dir, backend="tf")
-        # A new run's index is flip-averaged (glr.retrieval.flip): the photo and its mirror in one backbone call.
+        # A flip-averaged index (glr.retrieval.flip): the photo and its mirror in one backbone call.
         flipped = Predictor(run_dir, backend="tf", embedding="flip")
+        # A new run's index is regional (glr.retrieval.regional): R-MAC of the flip-averaged map as well.
+        regional = Predictor(run_dir, backend="tf", embedding="rmac")
         fns = {"bare backbone (TF)": lambda: bare(x).numpy(),
                "Predictor, bytes to top-5 (TF)": lambda: predictor.predict([photo], k=5),
-               "Predictor, flip-averaged (TF)": lambda: flipped.predict([photo], k=5)}
+               "Predictor, flip-averaged (TF)": lambda: flipped.predict([photo], k=5),
+               "Predictor, regional (TF)": lambda: regional.predict([photo], k=5)}
         if onnx_backend.available():
             with common.Timer() as t:
                 fast = Predictor(run_dir)  # the default backend, "auto"
@@ -99,6 +103,8 @@ def main(argv=None) -> dict:
             fns["Predictor, bytes to top-5 (ONNX)"] = lambda: fast.predict([photo], k=5)
             fast_flip = Predictor(run_dir, embedding="flip")
             fns["Predictor, flip-averaged (ONNX)"] = lambda: fast_flip.predict([photo], k=5)
+            fast_regional = Predictor(run_dir, embedding="rmac")
+            fns["Predictor, regional (ONNX)"] = lambda: fast_regional.predict([photo], k=5)
             top_tf, top_onnx = predictor.predict([photo])[0].top, fast.predict([photo])[0].top
             print(f"same top-5 from both backends: {[t[0] for t in top_tf] == [t[0] for t in top_onnx]}")
         verify = verification(Path(tmp) / "verify", 64 if args.tiny else 640)
@@ -119,6 +125,8 @@ def main(argv=None) -> dict:
     flip = default.replace("bytes to top-5", "flip-averaged")
     result["flip_ratio"] = ms[flip] / ms[default]
     line += f"; flip averaging {result['flip_ratio']:.2f}x the default Predictor's time ({ms[flip]:.1f} ms)"
+    result["regional_ratio"] = ms[flip.replace("flip-averaged", "regional")] / ms[flip]
+    line += f", regions {result['regional_ratio']:.2f}x the flip-averaged one's"
     verified = ms["spatial verification, one photo"]
     result["verify_ms"] = verified
     line += (f"; spatial verification adds {verified:.0f} ms per photo ({(ms[default] + verified) / ms[default]:.1f}x "

@@ -8,7 +8,8 @@ regions of the same flip-averaged map, each L2-normalised, summed and normalised
 
   rmac224           the whole map + 2x2 + 3x3 overlapping windows (sides ~2n/3, ~n/2): no
                     extra backbone pass over the 224 px map a run computes anyway.
-  rmacW224          the same from the windows glr pools to train its head (glr.backbones.features.windows).
+  rmacW224          the same from the windows glr pools to train its head (glr.backbones.features.windows):
+                    what a new run's index holds now (glr.retrieval.regional).
   rmac_ms2_224_320  R-MAC at 224 and at 320 px (a second backbone pass), averaged.
 
 For each seed the open-set benchmark's split is trained in-process as bench_embeddings does
@@ -18,7 +19,8 @@ leave-training-classes-out simulation (training photos only), with that similari
 the global one. Thresholds come only from glr.retrieval.recognition.calibrate on the known
 validation photos: 95% kept (the default), and 90% and 97.5% for the left-out figure at other
 keep rates. No candidate sees a left-out photo or a distractor before it is scored.
-(--tiny fits a logistic regression instead of training, at 32 and 64 px.)
+kNN top-1 is the known validation photos' class by their 10 nearest training photos' vote, as a
+run's knn method ranks. (--tiny fits a logistic regression instead of training, at 32 and 64 px.)
 
     nice -n 10 .venv/bin/python benchmarks/bench_regional.py [DATA] [--seeds 0 1 2] [--tiny]
 """
@@ -41,7 +43,7 @@ LARGE_SIZE = 320  # ~224 * sqrt(2): Lite0's stride 32 makes a 10x10 map of it, a
 TINY_LARGE_SIZE = 64
 BASELINE = "baseline (default)"
 OTHER_KEEPS = (0.90, 0.975)  # the left-out figure at these shares of known validation photos kept too
-FIGURES = ["known_kept", "held_out_unknown", "distractors_unknown", "auroc",
+FIGURES = ["known_kept", "held_out_unknown", "distractors_unknown", "auroc", "knn_top1",
            *[f"held_unknown_keep{100 * k:g}" for k in OTHER_KEEPS]]
 
 
@@ -202,6 +204,17 @@ def candidate_reps(pooled: dict, size: int, large: int, settings, config, say=pr
     return {name: dict(zip(paths, r)) for name, r in reps.items()}, check
 
 
+def knn_top1_of(val: np.ndarray, train: np.ndarray, train_labels: np.ndarray, val_true: np.ndarray) -> float:
+    """kNN top-1 of the known validation photos among the training photos (unit rows), as a run's knn method votes."""
+    from glr.retrieval.recognition import KNN_K, knn_scores
+
+    classes, coded = np.unique(train_labels, return_inverse=True)
+    sims = val @ train.T
+    idx = np.argsort(-sims, axis=1)[:, :KNN_K]
+    votes = knn_scores(np.take_along_axis(sims, idx, 1), coded[idx], len(classes))
+    return float(np.mean(classes[votes.argmax(1)] == val_true))
+
+
 def run_dataset(data: Path, seeds, config, large: int, say=print, train: bool = True) -> pd.DataFrame:
     """Every candidate's open-set figures per seed on `data`; `train=False` fits a stand-in head instead."""
     from glr.retrieval import known_weight
@@ -241,13 +254,16 @@ def run_dataset(data: Path, seeds, config, large: int, say=print, train: bool = 
         drift = abs(head_weight_from(parts.get(BASELINE), head_top["val"], top[BASELINE]["val"]) - weights[BASELINE])
         say(f"seed {seed}: head weights {', '.join(f'{k} {w:.3f}' for k, w in weights.items())}; "
             f"check: simulation vs known_weight on the baseline {drift:.1e}")
+        val_true = tables["val"]["landmark_id"].to_numpy()
+        knn_top1 = {BASELINE: knn_top1_of(normalize(emb["val"]), normalize(emb["train"]), train_labels, val_true)}
+        knn_top1.update({name: knn_top1_of(e["val"], e["train"], train_labels, val_true) for name, e in cand.items()})
         for name, w in weights.items():
             s = {g: w * head_top[g] + (1 - w) * top[name][g] for g in scored}
             cal = calibrate(s["val"])
             row = {"seed": seed, "candidate": name, "weight": w, "known_kept": 1 - cal.is_unknown(s["val"]).mean(),
                    "held_out_unknown": cal.is_unknown(s["held"]).mean(),
                    "distractors_unknown": cal.is_unknown(s["distractors"]).mean(),
-                   "auroc": roc_auc(s["val"], s["held"])}
+                   "auroc": roc_auc(s["val"], s["held"]), "knn_top1": knn_top1[name]}
             for keep in OTHER_KEEPS:
                 row[f"held_unknown_keep{100 * keep:g}"] = calibrate(s["val"], keep).is_unknown(s["held"]).mean()
             rows.append(row)

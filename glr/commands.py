@@ -394,13 +394,13 @@ def cmd_retrieval(args) -> int:
     from glr.evaluation.finish import rebuild_index
     from glr.retrieval import run_index
 
-    run = _find_run(args.run, args.results)
-    result = run_index.load_retrieval(run)
+    result = run_index.load_retrieval(run := _find_run(args.run, args.results))
     if result is None or args.rebuild or args.verify:
         result = rebuild_index(run, progress=lambda message: print(f"... {message}", file=sys.stderr), verify=args.verify)
     print(f"run {run.id}: {result['val_images']} validation photos, {result['distractors']} distractors "
           f"({', '.join(f'{k} {v}' for k, v in result['distractor_sources'].items())}), "
-          f"index of {result['index']['items']} photos ({result['index']['backend']} search), kNN k={result['knn_k']}")
+          f"index of {result['index']['items']} photos ({result['index']['backend']} search, "
+          f"{result.get('embedding', 'single')} vectors), kNN k={result['knn_k']}")
     print(run_index.retrieval_table(result).to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     unknown = result["unknown"]
     print(f"unknown verdict: threshold {unknown['threshold']:.3f} keeps {unknown['val_kept']:.1%} of validation photos "

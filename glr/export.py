@@ -118,18 +118,22 @@ def portable_model(run: Run | str | os.PathLike):
     x = normalise(inputs)
     normalise.set_weights([matrix, bias])
     features = backbone(x, training=False)
-    if run_embedding(run) == "flip":
+    if run_embedding(run) == "flip":  # a regional ("rmac") index's head classifies the same mean
         features = keras.layers.Average(name="flip_average")([features, backbone(mirror(x, size), training=False)])
     return keras.Model(inputs, head(features, training=False), name="landmark_classifier")
 
 
 def run_embedding(run: Run) -> str:
-    """How the run's head sees a photo: "flip" (the mean of the photo's and its mirror's features) or "single"."""
-    from glr.retrieval.flip import LEGACY_EMBEDDING, run_embedding as embedding_of
+    """How the run's head sees a photo: "flip" (the mean of the photo's and its mirror's features) or "single".
+
+    A regional index ("rmac", glr.retrieval.regional) searches by other vectors, but its head sees "flip".
+    """
+    from glr.retrieval.flip import LEGACY_EMBEDDING, MIRRORED, run_embedding as embedding_of
     from glr.retrieval.run_index import load_retrieval
 
     try:
-        return embedding_of(load_retrieval(run))
+        kind = embedding_of(load_retrieval(run))
+        return "flip" if kind in MIRRORED else kind
     except GlrError:
         return LEGACY_EMBEDDING
 

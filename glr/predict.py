@@ -4,7 +4,8 @@ The model is loaded once (with safe_mode) and its forward pass is traced once as
 `tf.function` with a fixed input signature, so every later call reuses the same graph.
 Measured here, an eager call is about 6x slower and `model.predict` per image about 2x.
 A run whose index is flip-averaged (glr.retrieval.flip) gets each photo and its mirror image
-in one batch, in one call, and the head classifies the mean of their features.
+in one batch, in one call, and the head classifies the mean of their features; a run indexed
+by regions (glr.retrieval.regional) also gets the R-MAC vector of the mean of their maps.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from glr.data.images import load_resized
 from glr.data.pipeline import load_size
 from glr.errors import GlrError, ImageError
 from glr.paths import printable
-from glr.retrieval.flip import EMBEDDINGS, LEGACY_EMBEDDING
+from glr.retrieval.flip import EMBEDDINGS, LEGACY_EMBEDDING, MIRRORED
 from glr.retrieval.run_index import Recognizer
 from glr.training.run import Run, RunError, as_run
 
@@ -82,7 +83,7 @@ class Predictor:
         is converted in a child process (`convert="child"`, see convert_in_child; "here", or a
         process that has imported TensorFlow already, converts in this one), and the file is cached.
         `threads`: ONNX Runtime's threads per call (None: one per core), 1 in the app's server.
-        `embedding`: "single" or "flip" (glr.retrieval.flip); None (always, but in benchmarks) embeds
+        `embedding`: "single", "flip" or "rmac" (glr.retrieval.flip); None (always, but in benchmarks) embeds
         each photo as the run's index did, and with one view when the run has no index.
         """
         if backend not in BACKENDS:
@@ -133,26 +134,38 @@ class Predictor:
             self._tf_forward()
 
     def _onnx_file(self) -> Path:
-        """Where this run's forward pass is cached as ONNX: the flip-averaged one is a file of its own."""
+        """Where this run's forward pass is cached as ONNX: the flip-averaged and regional ones are files of their own."""
         from glr.backbones import onnx_backend
 
         path = onnx_backend.onnx_path(self.run.model_path, self.input_size)
-        return path.with_name(f"{path.stem}-flip{path.suffix}") if self.embedding == "flip" else path
+        return path if self.embedding == "single" else path.with_name(f"{path.stem}-{self.embedding}{path.suffix}")
 
     def _tf_forward(self):
         """The model's forward pass as a `tf.function` (loads TensorFlow and the Keras model, once)."""
         if self._forward is None:
             import tensorflow as tf
 
+            from glr.backbones.features import spatial_model
+            from glr.retrieval.regional import rmac_from_map
             from glr.training.model import load_model, split_classifier
 
             self.model = load_model(self.run.model_path)
             backbone, head = split_classifier(self.model)
-            flip = self.embedding == "flip"
+            flip = self.embedding in MIRRORED
+            map_model = spatial_model(backbone) if self.embedding == "rmac" else None
+            if self.embedding == "rmac" and map_model is None:
+                raise GlrError(f"{self.run.path}: the index is regional, but the backbone has no feature map")
 
             def forward(x):
                 # One pass gives both: the pooled features are the embedding the index searches.
                 x = self.spec.preprocess(x)  # per pixel, so it commutes with the mirror
+                if map_model is not None:
+                    # The mirror's map flipped back lines up with the photo's: their mean's regions are the
+                    # index's R-MAC regions, and its global average is what the head classifies ("flip").
+                    n = tf.shape(x)[0]
+                    maps = map_model(tf.concat([x, tf.reverse(x, axis=[2])], axis=0), training=False)
+                    fmap = (maps[:n] + tf.reverse(maps[n:], axis=[2])) / 2
+                    return head(tf.reduce_mean(fmap, axis=[1, 2]), training=False), rmac_from_map(fmap)
                 if flip:
                     # The photos and their mirror images in one batch, one backbone call; the head
                     # classifies the mean of the two, as the index and its calibration did.
@@ -173,7 +186,7 @@ class Predictor:
         return self.recognizer.method if self.recognizer else "head"
 
     def forward(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(head probabilities, embeddings) for a batch of eval views: pooled features, flip-averaged if the run's are."""
+        """(head probabilities, embeddings) for a batch of eval views, embedded as the run's index is."""
         if self._onnx is not None:
             probs, features = self._onnx(images)
             return probs, features

@@ -12,6 +12,7 @@ from glr.evaluation import finish
 from glr.predict import Predictor, eval_view
 from glr.retrieval import flip, run_index
 from glr.retrieval.index import EmbeddingIndex
+from glr.retrieval.regional import embed_for_index
 from glr.training.model import split_classifier
 
 
@@ -65,14 +66,16 @@ def test_mirror_views_are_the_mirrored_photos_and_are_cached(tmp_path):
     expected = extract_features(backbone, mirrors, **common)[0]
     np.testing.assert_allclose(mirror, expected, rtol=1e-4, atol=1e-3)
     assert np.linalg.norm(mirror - expected) < 0.2 * np.linalg.norm(centre - expected)  # not the centre view again
-    embedded, _ = flip.embed_photos(lambda: pytest.fail("recomputed"), paths, cache, flip=True, **common)
-    np.testing.assert_allclose(embedded, (centre + mirror) / 2, atol=1e-6)  # both views came from the cache
+    embedded = embed_for_index("flip", lambda: pytest.fail("recomputed"), paths, cache, **common)
+    np.testing.assert_allclose(embedded.search, (centre + mirror) / 2, atol=1e-6)  # both views came from the cache
+    np.testing.assert_allclose(embedded.head, embedded.search)
     assert list((tmp_path / "cache" / "tiny").glob(f"{flip.MIRROR_VIEW}*/*/*.npy")) and calls
 
 
 def test_a_new_run_is_flip_averaged(finished_run, predictor):
     retrieval = run_index.load_retrieval(finished_run.path)
-    assert retrieval["embedding"] == "flip" and predictor.embedding == "flip"
+    # Indexed by regions (glr.retrieval.regional): at 32 px Lite0's map is one cell, its only region the whole map.
+    assert retrieval["embedding"] == "rmac" and predictor.embedding == "rmac"
     assert 0 <= retrieval["head_top1_single_view"] <= 1
     # The index holds the mean of each training photo's view and mirror view: what the predictor computes.
     index = EmbeddingIndex.load(finished_run.index_dir)
@@ -128,8 +131,8 @@ def test_an_old_single_view_run_predicts_as_before_and_rebuild_upgrades_it(finis
     probs, feats = old.forward(view)
     np.testing.assert_allclose(probs, head(feats).numpy(), atol=1e-5)
     np.testing.assert_allclose(feats, backbone(old.spec.preprocess(view)).numpy(), rtol=1e-4, atol=1e-5)
-    # `python -m glr retrieval RUN --rebuild` upgrades it to flips; a new predictor follows the index.
+    # `python -m glr retrieval RUN --rebuild` upgrades it to regions of flips; a new predictor follows the index.
     after = finish.rebuild_index(copy)
-    assert after["embedding"] == "flip" and Predictor(copy, backend="tf").embedding == "flip"
+    assert after["embedding"] == "rmac" and Predictor(copy, backend="tf").embedding == "rmac"
     scores = [p.known_score for p in Predictor(copy, backend="tf").predict(paths, k=1)]
     np.testing.assert_allclose(scores, pd.read_csv(copy / "val_retrieval.csv")["known_score"], atol=2e-3)

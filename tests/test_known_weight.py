@@ -23,7 +23,7 @@ def parts_where(informative: str):
         known = (query_x @ fit_x.T).max(1) > 0.5
         signal, noise = known + 0.3 * rng.normal(size=len(known)), rng.normal(size=len(known))
         return np.c_[signal, noise] if informative == "head" else np.c_[noise, signal]
-    return lambda fit_x, fit_y, *queries: [one(fit_x, q) for q in queries]
+    return lambda fit_x, fit_y, *queries, sims=None: [one(fit_x, q) for q in queries]
 
 
 @pytest.mark.parametrize("informative", ["head", "top"])
@@ -40,6 +40,25 @@ def test_the_weight_is_for_the_raw_parts_so_a_wider_spread_gets_less(monkeypatch
     monkeypatch.setattr(known_weight, "_parts", parts_where("head"))
     wide = head_weight(*one_photo_per_class_sign(), 100 * SPREAD, SPREAD)
     assert 0.25 < wide < even
+
+
+def test_the_stand_in_head_sees_the_head_features_and_the_similarity_the_index_vectors(monkeypatch):
+    # A regional index (glr.retrieval.regional) searches by other vectors than the head classifies.
+    x, y = one_photo_per_class_sign()
+    head_feats = np.c_[x, np.ones((len(x), 2), np.float32)]  # wider, so each part's source shows
+    seen, real = [], known_weight._parts
+
+    def parts(fit_x, fit_y, *queries, sims=None):
+        seen.append((fit_x.shape[1], [q.shape[1] for q in queries], [s.shape[1] for s in sims]))
+        return real(fit_x, fit_y, *queries, sims=sims)
+
+    monkeypatch.setattr(known_weight, "_parts", parts)
+    weight = head_weight(x, y, SPREAD, SPREAD, head_feats=head_feats)
+    assert seen and all(s == (x.shape[1] + 2, [x.shape[1] + 2] * 2, [x.shape[1]] * 3) for s in seen)
+    assert 0.25 <= weight <= 0.75
+    monkeypatch.undo()
+    # The head's own features as both: the weight of an index that searches what the head classifies.
+    assert head_weight(x, y, SPREAD, SPREAD, head_feats=x) == head_weight(x, y, SPREAD, SPREAD)
 
 
 def test_fewer_than_three_classes_with_two_photos_give_the_even_mix():

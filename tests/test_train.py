@@ -117,9 +117,11 @@ def test_each_photo_is_decoded_once_for_its_views_and_the_mirror_the_index_needs
     split = pd.read_csv(run.path / "split.csv")
     photos = [str(p) for p in sorted((data / "train").rglob("*.jpg"))]
     # Training, images: view 0, the mirror and 2 random views from one decode; features: the centre crop and
-    # its mirror, whose map windows are the views. Validation: view 0 and the mirror. The evaluation and the
-    # index step then read every centre view and mirror from the cache: no photo is decoded again.
+    # its mirror, whose map windows are the views. Validation: view 0 and the mirror (and, with features, their
+    # windows). The evaluation and the index step then read every view, mirror and window from the cache: no
+    # photo is decoded again. Without cached windows the index is "flip", not regions (glr.retrieval.regional).
     assert sorted(p for p in decoded if p in photos) == photos
+    assert run.retrieval()["embedding"] == ("flip" if space == "images" else "rmac")
     n_train, n_val = (split["split"] == "train").sum(), (split["split"] == "val").sum()
     assert n_train and n_val and run.status()["features_computed"] == n_train * inputs_per_train_photo + n_val * 2
     features = resolve(run.config()["train"]).feature_cache()

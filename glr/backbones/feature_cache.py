@@ -279,6 +279,7 @@ def cached_window_features(
     batch_size: int = DEFAULT_BATCH_SIZE,
     progress: Callable[[int], None] | None = None,
     keep: Callable[[np.ndarray], np.ndarray] | None = None,
+    out_dtype=np.float16,
 ) -> tuple[np.ndarray, np.ndarray, int]:
     """`window_features` for every path, from the cache where possible: ((N, 2W, D), ok-mask, number computed).
 
@@ -286,6 +287,8 @@ def cached_window_features(
     windows 0 and W: the whole maps), so the evaluation and the index find them without a
     backbone pass. The number computed counts backbone inputs: two per photo. `keep` maps a
     photo's (2W, D) windows to the ones returned (glr.training.head_data.WindowChoice); the cache gets all 2W.
+    The cache stores float16; `out_dtype` is the returned table's (float32 keeps what `keep` derives from
+    newly computed windows exact).
     """
     def compute(todo_paths, _digests, engine, on_engine):
         return window_features(get_map_model(), todo_paths, input_size=input_size, preprocess=preprocess,
@@ -299,7 +302,7 @@ def cached_window_features(
     # halves what phase 1 holds (N x 28 x D; head_data casts each batch to float32) and what the cache writes.
     feats, ok, computed = _through_cache(compute, paths, digests, f"windows-s{WINDOW_SHRINK}-mirror-f16", cache,
                                          progress, inputs=2, also=whole_maps, dtype=np.float16,
-                                         keep=keep)
+                                         keep=keep, out_dtype=out_dtype)
     return feats, ok, 2 * computed
 
 
@@ -327,13 +330,14 @@ def cached_pooled_features(
 
 def _through_cache(compute, paths, digests, view, cache, progress, inputs: int = 1,
                    also: Callable | None = None, dtype=np.float32,
-                   keep: Callable[[np.ndarray], np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray, int]:
+                   keep: Callable[[np.ndarray], np.ndarray] | None = None,
+                   out_dtype=None) -> tuple[np.ndarray, np.ndarray, int]:
     """Load what the cache has, `compute(paths, digests, engine, on_engine)` the rest and store it.
 
     `inputs`: the backbone inputs per photo that `progress` counts. `also(store, digest,
     vector)` stores more of a newly computed vector (other views it holds). The vectors are
-    stored and returned as `dtype`; `keep(vector)` is the part of each one returned (all of
-    it by default), while the cache always gets the whole vector. The photos go
+    stored as `dtype` and returned as `out_dtype` (by default `dtype`); `keep(vector)` is the part of
+    each one returned (all of it by default), while the cache always gets the whole vector. The photos go
     CHUNK_PHOTOS at a time, each round written into the returned table.
 
     The rest is computed on the cache's engine for that view (FeatureCache.for_view); if
@@ -342,13 +346,14 @@ def _through_cache(compute, paths, digests, view, cache, progress, inputs: int =
     """
     cache = cache.for_view(view) if cache else None
     paths, digests = list(paths), list(digests)
+    out_dtype = out_dtype or dtype
 
     def one_round(part):
         vectors, ok, n = _round_through_cache(compute, paths[part], digests[part], view, cache, progress, inputs,
                                               also, dtype)
-        return np.stack([keep(v) if keep else v for v in vectors]).astype(dtype, copy=False), ok, n
+        return np.stack([keep(v) if keep else v for v in vectors]).astype(out_dtype, copy=False), ok, n
 
-    return _in_rounds(len(paths), one_round, dtype)
+    return _in_rounds(len(paths), one_round, out_dtype)
 
 
 def _round_through_cache(compute, paths, digests, view, cache, progress, inputs, also, dtype):

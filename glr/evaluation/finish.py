@@ -5,11 +5,12 @@ run that finished long ago: `python -m glr retrieval RUN --rebuild` (and the Res
 page's "Build the index") runs `rebuild_index`, which reads the photos back through the
 run's split; `python -m glr report RUN` runs `report_run`.
 
-The index holds each training photo's clean centre view averaged with its mirror image's
-(flip averaging, glr.retrieval.flip), exactly what the predictor computes for a query, so a
-training photo finds itself at similarity 1. For a frozen backbone the centre views are the
-cached features it trained on and the mirror views are cached beside them; a fine-tuned
-backbone has new features, so they are computed again with it.
+The index holds each training photo's R-MAC vector: the regions of its centre crop's map
+averaged with its mirror image's (glr.retrieval.regional; "flip", the whole maps alone, where
+the regions would cost a pass of their own), exactly what the predictor computes for a query,
+so a training photo finds itself at similarity 1. The head classifies the mean of the two whole
+maps. For a frozen backbone the windows and whole maps are the cached features it trained on;
+a fine-tuned backbone has new features, so they are computed again with it.
 """
 
 from __future__ import annotations
@@ -38,34 +39,34 @@ def _class_indices(table: pd.DataFrame, labels: pd.DataFrame) -> np.ndarray:
 
 def evaluate_run(run: Run, classifier, val: pd.DataFrame, labels: pd.DataFrame, settings: RunSettings,
                  batch_size: int, val_feats: np.ndarray | None = None,
-                 embedding: str | None = None) -> tuple[dict, np.ndarray, np.ndarray, float | None]:
+                 embedding: str | None = None) -> tuple[dict, np.ndarray, "Embedded", float | None]:
     """Score the validation photos and write the run's evaluation.
 
-    The head classifies each photo's embedding as the predictor will: by default (glr.retrieval.flip)
-    the mean of its centre view's and its mirror view's features. With the frozen backbone's
-    features of the validation photos (`val_feats`, one view) the mirror views come from the
-    feature cache or one more pass; after fine-tuning both are computed with the new backbone.
-    Returns (metrics, probabilities, embeddings, the single view's top-1 when flip-averaged, else None).
+    The head classifies each photo's features as the predictor will: for the index kinds
+    "flip" and "rmac" (glr.retrieval.flip, glr.retrieval.regional) the mean of its centre view's
+    and its mirror view's, from the feature cache or one more pass; after fine-tuning they are
+    computed with the new backbone. `val_feats` (the frozen backbone's single views) serve a
+    "single" run as they are. Returns (metrics, probabilities, the photos as embedded for the index
+    of kind `embedding` (glr.retrieval.regional.Embedded), the single view's top-1 when flip-averaged, else None).
     """
-    from glr.retrieval.flip import average, embed_views
+    from glr.retrieval.regional import Embedded, embed_for_index
     from glr.training.model import split_classifier
 
-    flip = _embedding(embedding) == "flip"
+    kind = _embedding(embedding)
     backbone, head = split_classifier(classifier)
     true = _class_indices(val, labels)
-    if val_feats is not None and not settings.fine_tuned and not flip:
-        centre, mirror = val_feats, None
+    if val_feats is not None and not settings.fine_tuned and kind == "single":
+        embedded = Embedded(val_feats, val_feats, val_feats, np.ones(len(val_feats), bool))
     else:
-        centre, mirror, _ = embed_views(lambda: backbone, val["path"].tolist(), settings.final_feature_cache(),
-                                        flip=flip, input_size=settings.input_size,
-                                        preprocess=settings.spec.preprocess, batch_size=batch_size)
-    feats = average(centre, mirror)
-    probs = head.predict(feats, verbose=0, batch_size=256)
+        embedded = embed_for_index(kind, lambda: backbone, val["path"].tolist(), settings.final_feature_cache(),
+                                   input_size=settings.input_size, preprocess=settings.spec.preprocess,
+                                   batch_size=batch_size)
+    probs = head.predict(embedded.head, verbose=0, batch_size=256)
     single_top1 = None
-    if mirror is not None and len(true):  # what flip averaging changed, recorded with the index
-        single_top1 = float(np.mean(head.predict(centre, verbose=0, batch_size=256).argmax(1) == true))
+    if kind != "single" and len(true):  # what flip averaging changed, recorded with the index
+        single_top1 = float(np.mean(head.predict(embedded.centre, verbose=0, batch_size=256).argmax(1) == true))
     scores = metrics.write_evaluation(run, val["id"].tolist(), val["path"].tolist(), true, probs, labels)
-    return scores, probs, feats, single_top1
+    return scores, probs, embedded, single_top1
 
 
 def _embedding(embedding: str | None) -> str:
@@ -77,9 +78,19 @@ def _embedding(embedding: str | None) -> str:
     return embedding
 
 
+def run_index_kind(classifier, train_photos: int, settings: RunSettings) -> str:
+    """The kind of index this run gets by default (glr.retrieval.regional.index_kind)."""
+    from glr.retrieval.regional import index_kind
+    from glr.training.model import split_classifier
+
+    # Without a cache (random weights) every photo is embedded again, windows and whole maps from one pass.
+    cached = settings.map_windows or settings.feature_cache() is None
+    return index_kind(split_classifier(classifier)[0], train_photos, settings.fine_tuned, cached)
+
+
 def index_run(run: Run, classifier, train: pd.DataFrame, val: pd.DataFrame, labels: pd.DataFrame,
               settings: RunSettings, batch_size: int, val_probs: np.ndarray | None = None,
-              val_feats: np.ndarray | None = None, say: Callable[[str], None] | None = None, verify: bool = False,
+              val_embedded=None, say: Callable[[str], None] | None = None, verify: bool = False,
               embedding: str | None = None, single_view_top1: float | None = None) -> dict:
     """Index the training photos and evaluate head, kNN, blend and the unknown verdict; returns the evaluation.
 
@@ -87,48 +98,49 @@ def index_run(run: Run, classifier, train: pd.DataFrame, val: pd.DataFrame, labe
     Features and head probabilities not given are computed (from the feature cache while it
     still describes the run's backbone). `verify` also keeps the training photos' local features
     and calibrates the unknown verdict with spatial verification (glr.retrieval.verify).
-    `embedding` ("flip", the default, or "single"; glr.retrieval.flip) is how every photo is embedded;
-    `val_feats` and `val_probs`, when given, must be embedded so (evaluate_run's are), and
-    `single_view_top1` is the head's top-1 on the single views, recorded beside the flip-averaged one.
+    `embedding` ("single", "flip" or "rmac"; by default `run_index_kind`) is how every photo is
+    embedded; `val_embedded` and `val_probs`, when given, must be embedded so (evaluate_run's are),
+    and `single_view_top1` is the head's top-1 on the single views, recorded beside the flip-averaged one.
     """
     from glr.demo.distractors import distractor_set
-    from glr.retrieval.flip import average, embed_views
+    from glr.retrieval.regional import embed_for_index
     from glr.training.model import split_classifier
 
-    flip = _embedding(embedding) == "flip"
+    kind = _embedding(embedding or run_index_kind(classifier, len(train), settings))
     say = say or (lambda message: None)
     backbone, head = split_classifier(classifier)
     cache = settings.final_feature_cache()
     common = dict(input_size=settings.input_size, preprocess=settings.spec.preprocess, batch_size=batch_size)
-    single = {}  # the validation photos' single (centre) views, when computed here
 
-    def embed(table, keep_single=False):
-        centre, mirror, ok = embed_views(lambda: backbone, table["path"].tolist(), cache, flip=flip, **common)
-        if keep_single:
-            single["feats"] = centre[ok]
-        return table[ok].reset_index(drop=True), average(centre, mirror)[ok], ok
+    def embed(table):
+        embedded = embed_for_index(kind, lambda: backbone, table["path"].tolist(), cache, **common)
+        ok = embedded.ok
+        return table[ok].reset_index(drop=True), embedded.head[ok], embedded.search[ok], embedded.centre[ok], ok
 
     def predict(feats):
         return head.predict(feats, verbose=0, batch_size=256) if len(feats) else np.zeros((0, len(labels)), np.float32)
 
-    say(f"embedding the training and validation photos{' and their mirror images' if flip else ''}")
-    train, train_feats, _ = embed(train)
-    if val_feats is None:
-        val, val_feats, ok = embed(val, keep_single=flip)
-        val_probs = val_probs[ok] if val_probs is not None else None
-    val_probs = predict(val_feats) if val_probs is None else val_probs
+    views = {"single": "", "flip": " and their mirror images", "rmac": " and their mirror images, by regions"}[kind]
+    say(f"embedding the training and validation photos{views}")
+    train, train_head, train_feats, _, _ = embed(train)
+    if val_embedded is None:
+        val, val_head, val_feats, val_centre, ok = embed(val)
+        val_probs = val_probs[ok] if val_probs is not None else predict(val_head)
+        if kind != "single" and len(val):
+            single_view_top1 = float(np.mean(predict(val_centre).argmax(1) == _class_indices(val, labels)))
+    else:
+        val_feats = val_embedded.search
     val_true = _class_indices(val, labels)
-    if "feats" in single and len(val_true):
-        single_view_top1 = float(np.mean(predict(single["feats"]).argmax(1) == val_true))
     say("embedding the distractors")
-    distractors, d_feats, _ = embed(distractor_set())
+    distractors, d_head, d_feats, _, _ = embed(distractor_set())
     say("evaluating head, kNN and blend")
     # What flip averaging does to the head's top-1 on these photos, beside the flip-averaged one ("methods").
-    extra = {"head_top1_single_view": single_view_top1} if flip and single_view_top1 is not None else {}
+    extra = {"head_top1_single_view": single_view_top1} if kind != "single" and single_view_top1 is not None else {}
     result = run_index.write_run_retrieval(run, labels, train, train_feats, val_true, val_feats,
-                                           val_probs, distractors, d_feats, predict(d_feats),
+                                           val_probs, distractors, d_feats, predict(d_head),
                                            val_paths=val["path"].tolist() if verify else None,
-                                           embedding="flip" if flip else "single", extra=extra)
+                                           embedding=kind, extra=extra,
+                                           train_head_feats=train_head if kind == "rmac" else None)
     say("making the thumbnails the app shows of the indexed photos")
     make_thumbnails(train["path"].tolist() + val["path"].tolist())
     return result
@@ -174,13 +186,15 @@ def finish_run(run: Run, classifier, train: pd.DataFrame, val: pd.DataFrame, *, 
     """
     settings, labels = run.settings(), run.labels()
     progress.start("evaluating", 1, "step")
-    scores, probs, feats, single_top1 = evaluate_run(run, classifier, val, labels, settings, batch_size, val_feats)
+    kind = run_index_kind(classifier, len(train), settings)
+    scores, probs, embedded, single_top1 = evaluate_run(run, classifier, val, labels, settings, batch_size, val_feats,
+                                                        kind)
     progress.advance(1)
     progress.start("indexing", 1, "step", message="building the similarity index")
     try:
         # The validation photos' embeddings (flip-averaged, and with the new backbone after fine-tuning) serve again.
         result = index_run(run, classifier, train, val, labels, settings, batch_size, val_probs=probs,
-                           val_feats=feats, single_view_top1=single_top1)
+                           val_embedded=embedded, embedding=kind, single_view_top1=single_top1)
         unknown = result["unknown"]
         run.update_status(message=f"index of {result['index']['items']} photos; "
                                   f"{unknown['distractors_flagged']:.0%} of distractors flagged unknown")
@@ -201,8 +215,8 @@ def rebuild_index(run: Run | str | os.PathLike, progress: Callable[[str], None] 
                   embedding: str | None = None, single_view_top1: float | None = None) -> dict:
     """Build (or rebuild) the index and retrieval evaluation of a finished run from its model and dataset.
 
-    The new index is embedded as `embedding` says (default: glr.retrieval.flip.EMBEDDING), so an
-    older single-view run is upgraded; the predictor follows what the index records.
+    The new index is embedded as `embedding` says (default: `run_index_kind`, "rmac" where it can be),
+    so an older run is upgraded; the predictor follows what the index records.
     """
     from glr.data import datasets
     from glr.data.pipeline import DEFAULT_BATCH_SIZE

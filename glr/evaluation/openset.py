@@ -135,7 +135,7 @@ def score_run(run, val: pd.DataFrame, held: pd.DataFrame, batch_size: int = 32, 
     `local` memoises each photo's local features across seeds (path -> LocalFeatures).
     """
     from glr.demo.distractors import distractor_set
-    from glr.retrieval.flip import embed_photos
+    from glr.retrieval.regional import embed_for_index
     from glr.retrieval import verify as spatial
     from glr.retrieval.recognition import KNN_K, calibrate, knn_scores, method_scores, run_known_score, verified_scores
     from glr.retrieval.run_index import Recognizer
@@ -158,12 +158,12 @@ def score_run(run, val: pd.DataFrame, held: pd.DataFrame, batch_size: int = 32, 
 
     def group(table):
         paths = table["path"].tolist()
-        # Embedded as the run's index embedded its own photos (flip-averaged in a new run), as the predictor does.
-        feats, ok = embed_photos(lambda: backbone, paths, settings.final_feature_cache(),
-                                 flip=recognizer.embedding == "flip", **common)
-        feats, paths = feats[ok], [p for p, good in zip(paths, ok) if good]
+        # Embedded as the run's index embedded its own photos (by regions in a new run), as the predictor does.
+        embedded = embed_for_index(recognizer.embedding, lambda: backbone, paths, settings.final_feature_cache(), **common)
+        ok = embedded.ok
+        feats, paths = embedded.head[ok], [p for p, good in zip(paths, ok) if good]
         probs = head.predict(feats, verbose=0, batch_size=256) if len(feats) else np.zeros((0, len(labels)), np.float32)
-        sims, idx = index.search(feats, KNN_K)
+        sims, idx = index.search(embedded.search[ok], KNN_K)
         g = {"ok": ok, "probs": probs, "sims": sims, "idx": idx,
              "scores": method_scores(probs, sims, classes[idx])[recognizer.method],
              "knn_pred": knn_scores(sims, classes[idx], len(labels)).argmax(1)}

@@ -1,8 +1,9 @@
 """Embedding variants for retrieval and the unknown verdict: pooling, flip averaging, whitening, known scores.
 
-The run's index embeds each photo by the average pooling of the backbone's last feature map
-(the features its head trains on), flip-averaged since that won here (glr.retrieval.flip). The
-variants here are what benchmarks/bench_embeddings.py measures, on kNN top-1 and on the open-set figures:
+The run's head classifies the average pooling of the backbone's last feature map, flip-averaged
+since that won here (glr.retrieval.flip); its index holds regions of the same map since they won
+in turn (glr.retrieval.regional, measured by benchmarks/bench_regional.py). The variants here are
+what benchmarks/bench_embeddings.py measures, on kNN top-1 and on the open-set figures:
 - **pooling**: average, or generalised-mean (GeM, p = 3) pooling of the same map, which
   weighs the strongest activations more;
 - **flip**: the mean of a photo's embedding and its mirror image's (one more backbone pass);

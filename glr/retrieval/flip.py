@@ -6,8 +6,9 @@ the demo and wonders7 (left-out classes' photos called unknown 0.363 -> 0.385 an
 from the other side of the street is close to a mirror image of it, and averaging the two
 views makes the embedding blind to left and right, so such a photo finds its neighbours.
 
-A run's index records how it was embedded (`retrieval.json`'s "embedding": "flip", or
-"single" for one view; an index built before the record has one view). The predictor embeds
+A run's index records how it was embedded (`retrieval.json`'s "embedding": "flip", "single"
+for one view, or "rmac", flip-averaged regions of the map (glr.retrieval.regional), which a new
+run gets; an index built before the record has one view). The predictor embeds
 queries the same way as the index, and the head classifies the same (averaged) features, as
 the benchmark measured. `python -m glr retrieval RUN --rebuild` re-embeds an older run with flips.
 
@@ -26,13 +27,14 @@ import numpy as np
 from glr.backbones.feature_cache import MIRROR_VIEW  # noqa: F401 (re-exported: the mirror views' cache name)
 from glr.errors import GlrError
 
-EMBEDDINGS = ("single", "flip")
-EMBEDDING = "flip"  # what a new index uses
+EMBEDDINGS = ("single", "flip", "rmac")
+EMBEDDING = "rmac"  # what a new index uses where it can (glr.retrieval.regional.index_kind), else "flip"
 LEGACY_EMBEDDING = "single"  # an index whose retrieval.json does not say
+MIRRORED = ("flip", "rmac")  # the kinds whose head classifies the mean of the centre crop's and the mirror's features
 
 
 def run_embedding(retrieval: dict | None) -> str:
-    """How a run's index embeds photos ("single" or "flip"), from its retrieval evaluation (None: no index)."""
+    """How a run's index embeds photos (one of EMBEDDINGS), from its retrieval evaluation (None: no index)."""
     kind = (retrieval or {}).get("embedding", LEGACY_EMBEDDING)
     if kind not in EMBEDDINGS:
         raise GlrError(f"the index was embedded as {kind!r}, which this version of glr does not know "
@@ -63,11 +65,3 @@ def embed_views(get_backbone: Callable[[], object], paths: Sequence[str], cache,
 def average(centre: np.ndarray, mirror: np.ndarray | None) -> np.ndarray:
     """The embedding: the centre view's features, or their mean with the mirror view's."""
     return centre if mirror is None else (centre + mirror) / 2
-
-
-def embed_photos(get_backbone: Callable[[], object], paths: Sequence[str], cache, *, flip: bool, input_size: int,
-                 preprocess: Callable | None, batch_size: int) -> tuple[np.ndarray, np.ndarray]:
-    """(embeddings, ok-mask) of the photos' clean centre views, flip-averaged when `flip` (see `embed_views`)."""
-    centre, mirror, ok = embed_views(get_backbone, paths, cache, flip=flip, input_size=input_size,
-                                     preprocess=preprocess, batch_size=batch_size)
-    return average(centre, mirror), ok

@@ -39,15 +39,19 @@ MAX_CLASSES = 100
 MAX_PHOTOS = 2000
 
 
-def _parts(fit_x: np.ndarray, fit_y: np.ndarray, *queries: np.ndarray) -> list[np.ndarray]:
-    """Per query set, (N, 2): the stand-in head's top probability and the nearest fit photo's cosine similarity."""
+def _parts(fit_x: np.ndarray, fit_y: np.ndarray, *queries: np.ndarray, sims: tuple | None = None) -> list[np.ndarray]:
+    """Per query set, (N, 2): the stand-in head's top probability and the nearest fit photo's cosine similarity.
+
+    `sims` (the fit photos' vectors, then each query set's) are searched instead of the head's own when given.
+    """
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
     # A looser tolerance than the probe's: a stand-in only needs its confidences roughly right (3x faster).
     head = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000, tol=1e-3)).fit(fit_x, fit_y)
-    return [np.c_[head.predict_proba(q).max(1), (q @ fit_x.T).max(1)] for q in queries]
+    fit_s, *query_s = sims or (fit_x, *queries)
+    return [np.c_[head.predict_proba(q).max(1), (s @ fit_s.T).max(1)] for q, s in zip(queries, query_s)]
 
 
 def _sample(labels: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -62,23 +66,25 @@ def _sample(labels: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 
 def head_weight(train_feats: np.ndarray, train_labels: np.ndarray, val_head: np.ndarray, val_top: np.ndarray,
-                seed: int = 0) -> float:
+                seed: int = 0, head_feats: np.ndarray | None = None) -> float:
     """The head's weight in the known score (the nearest similarity gets 1 minus it), in [0.25, 0.75]: halfway
     (PRIOR_SHARE) between `learned_weight` and EVEN."""
-    learned = learned_weight(train_feats, train_labels, val_head, val_top, seed)
+    learned = learned_weight(train_feats, train_labels, val_head, val_top, seed, head_feats)
     return PRIOR_SHARE * EVEN + (1 - PRIOR_SHARE) * learned
 
 
 def learned_weight(train_feats: np.ndarray, train_labels: np.ndarray, val_head: np.ndarray, val_top: np.ndarray,
-                   seed: int = 0) -> float:
+                   seed: int = 0, head_feats: np.ndarray | None = None) -> float:
     """The head's weight that best tells unseen classes from known ones in the simulation, in [0, 1].
 
     Learned by leaving training classes out (see the module's docstring) on `train_feats`
     (embeddings, one row per training photo) and `train_labels`; the standardised weights are
     turned into weights on the raw parts with the spread of the validation photos' own parts
     (`val_head`: the head's top probabilities, `val_top`: the nearest similarities), so the
-    mix ranks photos as the standardised one does. EVEN when there are fewer than 3 classes
-    with 2 photos or more.
+    mix ranks photos as the standardised one does. `head_feats` (one row per training photo) are
+    what the run's head classifies when the index searches with other vectors (R-MAC,
+    glr.retrieval.regional): the stand-in head is fitted on them. EVEN when there are fewer than
+    3 classes with 2 photos or more.
     """
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.linear_model import LogisticRegression
@@ -87,6 +93,7 @@ def learned_weight(train_feats: np.ndarray, train_labels: np.ndarray, val_head: 
     labels = np.asarray(train_labels)
     rows = _sample(labels, rng)
     x, labels = normalize(np.asarray(train_feats)[rows]), labels[rows]
+    hx = x if head_feats is None else normalize(np.asarray(head_feats)[rows])
     classes = np.unique(labels)
     if len(classes) < 3:
         return EVEN
@@ -101,7 +108,7 @@ def learned_weight(train_feats: np.ndarray, train_labels: np.ndarray, val_head: 
                 members = rng.permutation(np.flatnonzero(labels == c))
                 query[members[:max(1, min(len(members) - 1, round(len(members) * QUERY_SHARE)))]] = True
             fit = ~unseen & ~query
-            known, other = _parts(x[fit], labels[fit], x[query], x[unseen])
+            known, other = _parts(hx[fit], labels[fit], hx[query], hx[unseen], sims=(x[fit], x[query], x[unseen]))
             # Standardised on the known photos, as the validation photos stand for them in the run.
             mean, spread = known.mean(0), np.maximum(known.std(0), 1e-6)
             known_parts.append((known - mean) / spread)

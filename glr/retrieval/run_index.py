@@ -44,15 +44,17 @@ def write_run_retrieval(run: Run | str | os.PathLike, labels: pd.DataFrame, trai
                         val_true: np.ndarray, val_feats: np.ndarray, val_probs: np.ndarray,
                         distractors: pd.DataFrame, distractor_feats: np.ndarray,
                         distractor_probs: np.ndarray, val_paths: list | None = None, embedding: str = "single",
-                        extra: dict | None = None) -> dict:
+                        extra: dict | None = None, train_head_feats: np.ndarray | None = None) -> dict:
     """Save the index of the training photos and evaluate head, kNN and blend; returns the evaluation.
 
     `train` has id, landmark_id, path (one row per row of `train_feats`); `labels` has
     index, landmark_id, name; `val_true` holds class indices. With `val_paths` (the validation
     photos, in the order of `val_feats`) the index also gets the training photos' local
     features, and the unknown verdict is calibrated on spatially verified known scores.
-    `embedding` records how every feature given was embedded ("single" or "flip", glr.retrieval.flip),
-    so the predictor embeds its queries the same way. `extra` adds its entries to the evaluation.
+    `embedding` records how every feature given was embedded (one of glr.retrieval.flip.EMBEDDINGS),
+    so the predictor embeds its queries the same way; `train_head_feats`, what the head classifies
+    when that differs from the index's vectors ("rmac"), fit the known score's stand-in head.
+    `extra` adds its entries to the evaluation.
     """
     names = dict(zip(labels["landmark_id"].astype(int), labels["name"].astype(str)))
     items = pd.DataFrame({"id": train["id"].astype(str).to_numpy(), "landmark_id": train["landmark_id"].astype(int).to_numpy(),
@@ -63,7 +65,8 @@ def write_run_retrieval(run: Run | str | os.PathLike, labels: pd.DataFrame, trai
     verifier = Verifier(LocalFeatureStore.build(index.items["path"].tolist())) if val_paths is not None else None
     plain = {}
     val_sims, val_idx = index.search(val_feats, KNN_K)
-    weight = head_weight(index.vectors, index.items["landmark_id"].to_numpy(), val_probs.max(1), val_sims[:, 0])
+    weight = head_weight(index.vectors, index.items["landmark_id"].to_numpy(), val_probs.max(1), val_sims[:, 0],
+                         head_feats=train_head_feats)
 
     def scored(feats, probs, paths, found=None):
         sims, idx = found or index.search(feats, KNN_K)

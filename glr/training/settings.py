@@ -137,6 +137,9 @@ class RunSettings:
     # The engine that computes (and keys) the features: "auto" resolved, so every feature of a
     # run is made alike. A run made before int8 existed has none in its configuration: "fp32".
     feature_engine: str = "fp32"
+    # Whether phase 1 trained on map windows (augmented in feature space), so the cache holds every
+    # photo's windows for the regional index (glr.retrieval.regional); older configurations did.
+    map_windows: bool = True
 
     @property
     def cache_key(self) -> str | None:
@@ -180,4 +183,5 @@ def resolve(config: Any) -> RunSettings:
         weights=_value(config, "weights"),
         fine_tuned=bool(fine_tune and _value(config, "fine_tune_epochs")),
         feature_engine=resolve_engine(engine) if engine else "fp32",
+        map_windows=_value(config, "augment") is not False and _value(config, "augment_space") in (None, "features"),
     )

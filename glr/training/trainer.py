@@ -6,7 +6,8 @@ of every training image and the clean view of every validation image, and each e
 draws one view per image at random. An epoch then costs milliseconds, not a backbone pass
 over every image. By default (`augment_space="features"`) the views are windows of the
 backbone's feature maps of the centre crop and its mirror image: two passes per training
-photo, which flip averaging's index needs anyway (glr.backbones.features.window_features).
+photo, which the regional index needs anyway (glr.backbones.features.window_features,
+glr.retrieval.regional): the validation photos' windows are made with them.
 With `augment_space="images"` they are K augmented crops and flips, one pass each.
 
 Phase 2 (optional, off by default on a CPU) fine-tunes the backbone's last layers end to
@@ -21,10 +22,9 @@ run folder, the other workers write a private copy of it that is deleted at the 
 Everything the trainer knows goes into the run folder as it goes (status, history, and
 checkpoints at most every ~30 s: glr.training.checkpoints), so the app can follow it, a stop
 request ends it cleanly after the current batch (or, when batches are quick, the current
-quarter second of them) with a checkpoint, and `--resume` continues
-from the last checkpoint with the epochs numbered on. The
-dataset is the one the run's configuration names (the CLI and the app record it); the
-last step, evaluation, index and report, is glr.evaluation.finish (on the chief).
+quarter second of them) with a checkpoint, and `--resume` continues from the last checkpoint
+with the epochs numbered on. The dataset is the one the run's configuration names (the CLI and
+the app record it); the last step, evaluation, index and report, is glr.evaluation.finish (on the chief).
 """
 
 from __future__ import annotations
@@ -72,8 +72,7 @@ class Trainer:
         self.progress = Progress(run, console)
         self.settings = resolve(config)
         self.spec, self.input_size = self.settings.spec, self.settings.input_size
-        self._backbone = None
-        self._map_model = None
+        self._backbone = self._map_model = None
         self.phase_end = config.epochs  # the last epoch number of the phase being trained
 
     # -- run folder -----------------------------------------------------------------
@@ -155,8 +154,13 @@ class Trainer:
                       batch_size=self.cfg.batch_size, progress=self.progress.advance)
         computed = self.share_features(digests, views, windows, cache, common)
         self.progress.start("extracting features", total, "img", desc="features")
+        val_common = common
+        if windows and not views and EMBEDDING == "rmac":  # the index's regions (glr.retrieval.regional), in one pass
+            computed += cached_window_features(self.map_model, self.val["path"].tolist(), digests["val"], cache,
+                                               keep=lambda w: w[:1], **common)[2]
+            val_common = {**common, "progress": None}  # their whole maps are cached now: counted once
         (val, *_), val_ok, n = cached_views(self.backbone, self.val["path"].tolist(), digests["val"],
-                                            self.val_views(), cache, **common)
+                                            self.val_views(), cache, **val_common)
         computed += n
         if windows and not views:
             # Two passes per photo (the centre crop and its mirror); its views are windows of their feature maps.
@@ -206,20 +210,16 @@ class Trainer:
     def training_views(self) -> list[int | str]:
         """The views of each training photo that the head trains on, view 0 (the clean centre crop) first.
 
-        With flip averaging (glr.retrieval.flip, the default embedding) the first augmented view
-        is the centre crop's mirror image: the evaluation and the index need it anyway, so
-        training on it costs no backbone pass of its own, and each photo is decoded once for all
-        of its views. The other `views - 1` are seeded random crops and flips.
+        The head classifies the mean of a photo's and its mirror image's features (glr.retrieval.flip),
+        so the first augmented view is the centre crop's mirror image: the evaluation and the index
+        need it anyway, so training on it costs no backbone pass of its own, and each photo is
+        decoded once for all of its views. The other `views - 1` are seeded random crops and flips.
         """
-        if not self.cfg.augment:
-            return [0]
-        if EMBEDDING == "flip":
-            return [0, MIRROR_VIEW, *range(1, self.cfg.views)]
-        return list(range(0, self.cfg.views + 1))
+        return [0, MIRROR_VIEW, *range(1, self.cfg.views)] if self.cfg.augment else [0]
 
     def val_views(self) -> list[int | str]:
-        """The views computed for each validation photo: the centre crop, and its mirror image with flip averaging."""
-        return [0, MIRROR_VIEW] if EMBEDDING == "flip" else [0]
+        """The views computed for each validation photo: the centre crop and its mirror image (glr.retrieval.flip)."""
+        return [0, MIRROR_VIEW]
 
     def share_features(self, digests: dict, views: list[int], windows: bool, cache, common: dict) -> int:
         """In a cluster: fill the shared cache with this worker's shard of the photos, then wait for every shard.
