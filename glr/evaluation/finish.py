@@ -112,35 +112,32 @@ def index_run(run: Run, classifier, train: pd.DataFrame, val: pd.DataFrame, labe
     cache = settings.final_feature_cache()
     common = dict(input_size=settings.input_size, preprocess=settings.spec.preprocess, batch_size=batch_size)
 
-    def embed(table):
+    def embed(table):  # (the photos that decoded, their embeddings, the decoded mask)
         embedded = embed_for_index(kind, lambda: backbone, table["path"].tolist(), cache, **common)
-        ok = embedded.ok
-        return table[ok].reset_index(drop=True), embedded.head[ok], embedded.search[ok], embedded.centre[ok], ok
+        return table[embedded.ok].reset_index(drop=True), embedded.decoded(), embedded.ok
 
     def predict(feats):
         return head.predict(feats, verbose=0, batch_size=256) if len(feats) else np.zeros((0, len(labels)), np.float32)
 
     views = {"single": "", "flip": " and their mirror images", "rmac": " and their mirror images, by regions"}[kind]
     say(f"embedding the training and validation photos{views}")
-    train, train_head, train_feats, _, _ = embed(train)
+    train, train_embedded, _ = embed(train)
     if val_embedded is None:
-        val, val_head, val_feats, val_centre, ok = embed(val)
-        val_probs = val_probs[ok] if val_probs is not None else predict(val_head)
+        val, val_embedded, ok = embed(val)
+        val_probs = val_probs[ok] if val_probs is not None else predict(val_embedded.head)
         if kind != "single" and len(val):
-            single_view_top1 = float(np.mean(predict(val_centre).argmax(1) == _class_indices(val, labels)))
-    else:
-        val_feats = val_embedded.search
+            single_view_top1 = float(np.mean(predict(val_embedded.centre).argmax(1) == _class_indices(val, labels)))
     val_true = _class_indices(val, labels)
     say("embedding the distractors")
-    distractors, d_head, d_feats, _, _ = embed(distractor_set())
+    distractors, d_embedded, _ = embed(distractor_set())
     say("evaluating head, kNN and blend")
     # What flip averaging does to the head's top-1 on these photos, beside the flip-averaged one ("methods").
     extra = {"head_top1_single_view": single_view_top1} if kind != "single" and single_view_top1 is not None else {}
-    result = run_index.write_run_retrieval(run, labels, train, train_feats, val_true, val_feats,
-                                           val_probs, distractors, d_feats, predict(d_head),
+    result = run_index.write_run_retrieval(run, labels, train, train_embedded.search, val_true, val_embedded.search,
+                                           val_probs, distractors, d_embedded.search, predict(d_embedded.head),
                                            val_paths=val["path"].tolist() if verify else None,
                                            embedding=kind, extra=extra,
-                                           train_head_feats=train_head if kind == "rmac" else None)
+                                           train_head_feats=train_embedded.head if kind == "rmac" else None)
     say("making the thumbnails the app shows of the indexed photos")
     make_thumbnails(train["path"].tolist() + val["path"].tolist())
     return result

@@ -160,10 +160,9 @@ def score_run(run, val: pd.DataFrame, held: pd.DataFrame, batch_size: int = 32, 
         paths = table["path"].tolist()
         # Embedded as the run's index embedded its own photos (by regions in a new run), as the predictor does.
         embedded = embed_for_index(recognizer.embedding, lambda: backbone, paths, settings.final_feature_cache(), **common)
-        ok = embedded.ok
-        feats, paths = embedded.head[ok], [p for p, good in zip(paths, ok) if good]
-        probs = head.predict(feats, verbose=0, batch_size=256) if len(feats) else np.zeros((0, len(labels)), np.float32)
-        sims, idx = index.search(embedded.search[ok], KNN_K)
+        ok, paths, kept = embedded.ok, [p for p, good in zip(paths, embedded.ok) if good], embedded.decoded()
+        probs = head.predict(kept.head, verbose=0, batch_size=256) if len(paths) else np.zeros((0, len(labels)), np.float32)
+        sims, idx = index.search(kept.search, KNN_K)
         g = {"ok": ok, "probs": probs, "sims": sims, "idx": idx,
              "scores": method_scores(probs, sims, classes[idx])[recognizer.method],
              "knn_pred": knn_scores(sims, classes[idx], len(labels)).argmax(1)}

@@ -89,12 +89,15 @@ class Embedded:
     centre: np.ndarray  # (N, D) the centre view alone: the head's single-view figure
     ok: np.ndarray  # (N,) decoded
 
+    def decoded(self) -> "Embedded":
+        """The photos that decoded, alone."""
+        return Embedded(self.head[self.ok], self.search[self.ok], self.centre[self.ok], self.ok[self.ok])
+
 
 def _regional(get_backbone: Callable[[], object], paths: list[str], cache, common: dict) -> Embedded:
     """Embedded photos of the "rmac" kind: windows through the cache, the whole maps from it in float32."""
-    from glr.backbones.feature_cache import cached_window_features
+    from glr.backbones.feature_cache import MIRROR_VIEW, cached_views, cached_window_features
     from glr.backbones.features import content_digest, spatial_model
-    from glr.retrieval.flip import embed_views
 
     def keep(windows):  # the two whole maps (windows 0 and W) and the R-MAC vector: 3 rows per photo, not 28
         return np.stack([windows[0], windows[len(windows) // 2], rmac_from_windows(windows[None])[0]])
@@ -111,7 +114,7 @@ def _regional(get_backbone: Callable[[], object], paths: list[str], cache, commo
                                           **common)
     centre, mirror = table[:, 0], table[:, 1]
     if cache is not None:  # the cache stores windows in float16 but the whole maps in float32: the head gets those
-        centre, mirror, _ = embed_views(get_backbone, paths, cache, flip=True, **common)
+        (centre, mirror), _, _ = cached_views(get_backbone, paths, digests, [0, MIRROR_VIEW], cache, **common)
     return Embedded((centre + mirror) / 2, table[:, 2], centre, ok)
 
 
