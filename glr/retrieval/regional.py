@@ -104,7 +104,7 @@ def _regional(get_backbone: Callable[[], object], paths: list[str], cache, commo
 
     maps = []
 
-    def get_map_model():  # built once: each new Keras model would be exported to ONNX again
+    def get_map_model():  # built once, not once per round of photos (each would hash its weights for its ONNX key)
         if not maps:
             maps.append(spatial_model(get_backbone()))
         return maps[0]
