@@ -10,7 +10,7 @@ A run's index records how it was embedded (`retrieval.json`'s "embedding": "flip
 for one view, or "rmac", flip-averaged regions of the map (glr.retrieval.regional), which a new
 run gets; an index built before the record has one view). The predictor embeds
 queries the same way as the index, and the head classifies the same (averaged) features, as
-the benchmark measured. `python -m glr retrieval RUN --rebuild` re-embeds an older run with flips.
+the benchmark measured. `python -m glr retrieval RUN --rebuild` re-embeds an older run (by regions now).
 
 The mirror views of the training photos are kept in the feature cache under a view of their
 own (`MIRROR_VIEW`), beside the clean view 0, so a rebuild or a second run computes nothing.
