@@ -190,7 +190,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--hold-out-classes", type=int, metavar="K", help="classes left out (default: a quarter of them)")
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="one choice of left-out classes per seed")
     p.add_argument("--backbone", default=DEFAULT_BACKBONE, choices=list_backbones(), help="default %(default)s")
-    p.add_argument("--fine-tune", action="store_true", help="fine-tune each run (slower)")
+    p.add_argument("--fine-tune", action="store_const", const=True, default="auto",
+                   help="force phase 2 in every run (default: auto, decided per seed as train decides)")
+    p.add_argument("--no-fine-tune", dest="fine_tune", action="store_const", const=False,
+                   help="force the linear probe only (faster)")
     p.add_argument("--epochs", type=int, help=f"phase 1 epochs (default {d.epochs})")
     p.add_argument("--no-verify", action="store_true", help="skip the scores with spatial verification (faster)")
     p.add_argument("--keep", metavar="DIR", help="keep the runs in this results folder (default: a temporary one)")

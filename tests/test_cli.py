@@ -340,3 +340,12 @@ def tiny_data_photos(root) -> int:
     from glr.data.datasets import curate, load_catalog
 
     return len(curate(load_catalog(root)).train)
+
+
+def test_openset_defaults_to_auto_fine_tuning_as_train_does():
+    from glr.cli import build_parser
+
+    parse = build_parser().parse_args
+    assert parse(["openset"]).fine_tune == "auto"
+    assert parse(["openset", "--fine-tune"]).fine_tune is True
+    assert parse(["openset", "--no-fine-tune"]).fine_tune is False

@@ -72,3 +72,19 @@ def test_the_table_names_a_few_left_out_classes_then_how_many_more():
     few = openset.OpenSetResult(seed=1, held_out=["Petra", "Machu Picchu"], **figures)
     table = openset.summary_table([many, few])
     assert table["held_out"].tolist()[:2] == ["Tower 0, Tower 1, Tower 2 and 22 more", "Petra, Machu Picchu"]
+
+
+def test_fine_tuning_follows_trains_auto_decision_for_the_known_photos(tmp_path):
+    """"auto" is decided from the known classes' training photos, as `train` would; forced values pass through."""
+    from glr.training.settings import AUTO_MAX_FINE_TUNE_EPOCHS
+
+    said = []
+    config = tiny_config(tmp_path, fine_tune="auto", backbone="efficientnet_lite0")
+    few = openset.settle_for_known(config, 240, said.append)
+    assert few.fine_tune is True and few.fine_tune_epochs == AUTO_MAX_FINE_TUNE_EPOCHS
+    many = openset.settle_for_known(config, 100_000, said.append)
+    assert many.fine_tune is False
+    assert said[0].startswith("fine-tuning (auto) on: 240 training photos") and "off: 100000" in said[1]
+    for forced in (True, False):
+        assert openset.settle_for_known(tiny_config(tmp_path, fine_tune=forced), 240).fine_tune is forced
+

@@ -13,7 +13,8 @@ calibration on the validation photos), then scores what a user would meet:
 - `auroc`: how well the known score separates the known validation photos from the left-out ones,
   which does not depend on where the threshold is.
 The threshold is the run's own (calibrated to keep 95% of the known validation photos), never
-set on left-out photos or distractors.
+set on left-out photos or distractors. Fine-tuning follows `train`'s default: "auto" decides per
+seed from the known classes' training photos, as `train` would on a dataset of those classes.
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ class OpenSetResult:
     gap_raw: float
     auroc: float
     verified: bool = False
+    fine_tune_epochs: int = 0  # phase 2's epochs in this seed's run (0: the linear probe alone)
 
     def to_dict(self) -> dict:
         """Plain JSON-ready dict."""
@@ -225,14 +227,30 @@ def run_openset(data: str | os.PathLike, hold_out: int | None = None, seeds=DEFA
             held_out = choose_held_out(split.labels["landmark_id"], k, seed)
             say(f"seed {seed}: leaving out {', '.join(names[i] for i in held_out)}; training on "
                 f"{split.num_classes - k} classes")
-            run = new_run(folder, config)
-            trainer = _hold_out_trainer(held_out)(run, config)
+            seeded = settle_for_known(config, int((~split.train["landmark_id"].isin(held_out)).sum()), say)
+            run = new_run(folder, seeded)
+            trainer = _hold_out_trainer(held_out)(run, seeded)
             trainer.train()
             say(f"seed {seed}: scoring")
             for figures in score_run(run, trainer.val, trainer.held, config.batch_size, verify, local).values():
                 out.append(OpenSetResult(seed=int(seed), held_out=[names[i] for i in held_out],
-                                         known_classes=split.num_classes - k, **figures))
+                                         known_classes=split.num_classes - k, **figures,
+                                         fine_tune_epochs=seeded.fine_tune_epochs if seeded.fine_tune else 0))
     return out
+
+
+def settle_for_known(config, train_images: int, say: Callable[[str], None] | None = None):
+    """`config` with `fine_tune="auto"` decided for `train_images` known training photos (as given otherwise)."""
+    from dataclasses import replace
+
+    from glr.backbones.registry import get_backbone
+    from glr.training.settings import AUTO, choose_fine_tune
+
+    if config.fine_tune != AUTO:
+        return config
+    choice = choose_fine_tune(get_backbone(config.backbone).name, train_images, int(config.fine_tune_epochs or 0))
+    (say or (lambda message: None))(f"fine-tuning (auto) {choice.reason}")
+    return replace(config, fine_tune=choice.on, fine_tune_epochs=choice.epochs or config.fine_tune_epochs)
 
 
 def _names(held_out: list[str], shown: int = 3) -> str:
@@ -259,7 +277,7 @@ def main(args, data: str) -> int:
     from glr.training.config import TrainConfig
 
     values = {"top_n": args.top_n, "min_images": args.min_images, "val_fraction": args.val_fraction, "seed": args.seed,
-              "backbone": args.backbone, "fine_tune": bool(args.fine_tune)}
+              "backbone": args.backbone, "fine_tune": args.fine_tune}  # True, False or "auto" (the default)
     if args.epochs:
         values["epochs"] = args.epochs
     results = run_openset(data, args.hold_out_classes, args.seeds, TrainConfig.from_dict(values), results=args.keep,
