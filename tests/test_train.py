@@ -211,6 +211,26 @@ def test_stop_and_resume(tmp_path, tiny_data):
     assert_run_parses(run)
 
 
+def test_stop_in_phase_2_then_resume_finishes_phase_2(tmp_path, tiny_data):
+    """A stop while the backbone is fine-tuned resumes in phase 2 (not phase 1 again) and ends where phase 2 ends."""
+    from glr.training.progress import PHASES
+
+    config = tiny_config(tiny_data, epochs=2, batch_size=1, patience=1000, fine_tune=True, fine_tune_epochs=6,
+                         fine_tune_layers=5).to_dict()
+    run = launcher.launch(tmp_path, {"train": config, "versions": launcher.library_versions()})
+    wait_epochs(run, 4)  # epochs 3 and on are phase 2's
+    launcher.stop(run)
+    status = wait_for(run, {"stopped", "finished"})
+    assert status["state"] == "stopped", "phase 2 ended before the stop landed"
+    assert status["phase"] == PHASES[2] and 4 <= int(run.history()["epoch"].max()) < 8
+    launcher.resume(run)
+    status = wait_for(run, {"finished", "failed"})
+    assert status["state"] == "finished", run.log_path.read_text()[-3000:]
+    assert_history_continuous(run)
+    assert int(run.history()["epoch"].max()) == 8
+    assert_run_parses(run)
+
+
 def test_sigkill_mid_epoch_then_resume(tmp_path, tiny_data):
     run = launch(tmp_path, tiny_data)
     wait_epochs(run, 2)
