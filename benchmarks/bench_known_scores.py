@@ -5,7 +5,8 @@ softmax: the max logit, or the energy (log-sum-exp of the logits), and by its k-
 neighbour's similarity. For each seed this trains the open-set benchmark's split as
 `python -m glr openset` does (a seeded quarter of the classes left out; the default training with
 phase 1 only), embeds every photo as the default index does (average pooling, flip averaged), and
-re-scores the same run with each candidate. The unknown threshold is calibrated on the known
+re-scores the same run with each candidate, including the nearest training photo's similarity in the
+head's hidden layer (the "deep nearest neighbours" of Sun et al., 2022: normalised penultimate features). The unknown threshold is calibrated on the known
 validation photos alone (95% kept), and the z-scored sums standardise each part on those photos
 too: no candidate sees a left-out photo or a distractor before it is scored. The learned mixes
 weigh the head against the nearest similarity as glr.retrieval.known_weight learns it from the
@@ -31,20 +32,28 @@ BASELINE = "head+top"  # the even mix, which runs used before the learned weight
 LEARNED, DEFAULT = "head+top, learned weight", "head+top, halfway to even (the default)"
 
 
-def part_scores(head, emb: np.ndarray, index) -> dict:
-    """Per photo: the head's top probability, max logit and energy, and the similarities of its neighbours."""
+def hidden_layer(head, emb: np.ndarray) -> np.ndarray:
+    """The head's hidden layer for `emb`: what its last layer classifies (the dropout is off in inference)."""
     import keras
 
+    return keras.Model(head.input, head.get_layer("classes").input).predict(emb, verbose=0)
+
+
+def part_scores(head, emb: np.ndarray, index, train_hidden: np.ndarray) -> dict:
+    """Per photo: the head's top probability, max logit and energy, the similarities of its neighbours, and
+    the nearest training photo's cosine in the head's hidden layer (`train_hidden`: theirs, unit rows)."""
+    from glr.retrieval.index import normalize
     from glr.retrieval.recognition import KNN_K
 
-    hidden = keras.Model(head.input, head.get_layer("classes").input)
+    hidden = hidden_layer(head, emb)
     weights, bias = head.get_layer("classes").get_weights()
-    logits = hidden.predict(emb, verbose=0) @ weights + bias
+    logits = hidden @ weights + bias
     top = logits.max(1, keepdims=True)
     exp = np.exp(logits - top)
     sims, _ = index.search(emb, KNN_K)
     return {"maxprob": 1 / exp.sum(1), "maxlogit": top[:, 0], "energy": np.log(exp.sum(1)) + top[:, 0],
-            "top": sims[:, 0], "kth5": sims[:, min(4, sims.shape[1] - 1)], "mean10": sims.mean(1)}
+            "top": sims[:, 0], "kth5": sims[:, min(4, sims.shape[1] - 1)], "mean10": sims.mean(1),
+            "hidden": (normalize(hidden) @ train_hidden.T).max(1)}
 
 
 def candidates(parts: dict, weights: dict | None = None) -> dict:
@@ -58,10 +67,13 @@ def candidates(parts: dict, weights: dict | None = None) -> dict:
 
     formulas = {
         BASELINE: lambda g: (parts[g]["maxprob"] + parts[g]["top"]) / 2,
-        **{name: (lambda g, name=name: parts[g][name]) for name in ("maxprob", "maxlogit", "energy", "top", "kth5", "mean10")},
+        **{name: (lambda g, name=name: parts[g][name])
+           for name in ("maxprob", "maxlogit", "energy", "top", "kth5", "mean10", "hidden")},
         "z(maxprob)+z(top)": lambda g: z("maxprob", g) + z("top", g),
         "z(maxlogit)+z(top)": lambda g: z("maxlogit", g) + z("top", g),
         "z(energy)+z(top)": lambda g: z("energy", g) + z("top", g),
+        "z(maxprob)+z(hidden)": lambda g: z("maxprob", g) + z("hidden", g),
+        "z(top)+z(hidden)": lambda g: z("top", g) + z("hidden", g),
         **{name: (lambda g, w=w: w * parts[g]["maxprob"] + (1 - w) * parts[g]["top"]) for name, w in (weights or {}).items()},
     }
     return {name: {g: f(g) for g in parts} for name, f in formulas.items()}
@@ -71,7 +83,7 @@ def run_dataset(data: Path, seeds, config, say=print) -> pd.DataFrame:
     """Every candidate's open-set figures per seed on `data`."""
     from glr.retrieval import known_weight
     from glr.retrieval.embeddings import view_embeddings
-    from glr.retrieval.index import EmbeddingIndex
+    from glr.retrieval.index import EmbeddingIndex, normalize
     from glr.retrieval.recognition import calibrate, roc_auc
 
     rows = []
@@ -80,7 +92,8 @@ def run_dataset(data: Path, seeds, config, say=print) -> pd.DataFrame:
         tables = {g: t[t["path"].isin(pooled)].reset_index(drop=True) for g, t in groups.items()}
         emb = {g: view_embeddings(np.stack([pooled[p] for p in t["path"]]), "avg", True) for g, t in tables.items()}
         index = EmbeddingIndex(emb["train"], tables["train"].assign(name="")[["id", "landmark_id", "name", "path"]])
-        parts = {g: part_scores(head, emb[g], index) for g in ("val", "held", "distractors")}
+        train_hidden = normalize(hidden_layer(head, emb["train"]))
+        parts = {g: part_scores(head, emb[g], index, train_hidden) for g in ("val", "held", "distractors")}
         # The head's weight as glr.retrieval.known_weight learns it from the training photos (run_index does the same).
         args = (index.vectors, tables["train"]["landmark_id"].to_numpy(), parts["val"]["maxprob"], parts["val"]["top"])
         weights = {LEARNED: known_weight.learned_weight(*args), DEFAULT: known_weight.head_weight(*args)}

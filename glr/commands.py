@@ -399,8 +399,7 @@ def cmd_retrieval(args) -> int:
         result = rebuild_index(run, progress=lambda message: print(f"... {message}", file=sys.stderr), verify=args.verify)
     print(f"run {run.id}: {result['val_images']} validation photos, {result['distractors']} distractors "
           f"({', '.join(f'{k} {v}' for k, v in result['distractor_sources'].items())}), "
-          f"index of {result['index']['items']} photos ({result['index']['backend']} search, "
-          f"{result.get('embedding', 'single')} vectors), kNN k={result['knn_k']}")
+          f"index of {run_index.index_summary(result)}; kNN k={result['knn_k']}")
     print(run_index.retrieval_table(result).to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     unknown = result["unknown"]
     print(f"unknown verdict: threshold {unknown['threshold']:.3f} keeps {unknown['val_kept']:.1%} of validation photos "

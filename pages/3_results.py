@@ -290,6 +290,10 @@ with retrieval_tab:
                 st.rerun()
     else:
         unknown = retrieval["unknown"]
+        try:
+            st.caption(f"Index: {run_index.index_summary(retrieval)}.")
+        except READ_ERRORS as exc:  # an index from a newer glr, or a damaged file: the rest of the tab still reads
+            st.warning(str(exc))
         st.caption(f"Each validation photo named three ways: by the head, by a vote of its {retrieval['knn_k']} most "
                    f"similar training photos (kNN), and by their blend. \"With distractors\" ranks "
                    f"{retrieval['distractors']} photos that show no landmark among the validation photos, as the "

@@ -9,6 +9,7 @@ training started from the Train form is followed to its end by tests/test_browse
 from __future__ import annotations
 
 import io
+import json
 import os
 import shutil
 import sys
@@ -355,6 +356,7 @@ def test_results_page_builds_a_missing_index(monkeypatch, tmp_path, finished_run
     assert_no_exception(at)
     assert (copy / "retrieval.json").is_file()
     assert any("method" in d.value.columns for d in at.dataframe)
+    assert any(c.value.startswith("Index: ") and "search, by regions (R-MAC)" in c.value for c in at.caption)
 
 
 # --------------------------------------------------------------------------- predict page
@@ -423,3 +425,15 @@ def test_damaged_run_files_give_messages_not_tracebacks(monkeypatch, tmp_path, f
         at = open_page(page)
         assert at.error, page
     assert "history.csv is damaged" in texts(at.error) and "metrics.json" in texts(at.error)
+
+
+def test_results_page_says_when_the_index_is_of_a_kind_it_does_not_know(monkeypatch, tmp_path, finished_run):
+    copy = tmp_path / RUNS_SUBDIR / "r"
+    shutil.copytree(finished_run.path, copy)
+    retrieval = json.loads((copy / "retrieval.json").read_text())
+    (copy / "retrieval.json").write_text(json.dumps({**retrieval, "embedding": "hyperbolic"}))
+    monkeypatch.setenv("GLR_RESULTS", str(tmp_path))
+    at = open_page(RESULTS)
+    assert_no_exception(at)
+    assert any("'hyperbolic'" in w.value and "--rebuild" in w.value for w in at.warning)
+    assert any("method" in d.value.columns for d in at.dataframe)  # the rest of the tab still reads

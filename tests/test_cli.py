@@ -129,7 +129,7 @@ def test_predict_similar_and_retrieval(finished_run, capsys):
     out = capsys.readouterr().out
     assert "method" in out and "gap_distractors" in out and "knn" in out and "blend" in out
     assert "unknown verdict: threshold" in out and "flags" in out
-    assert "exact search, rmac vectors)" in out  # how the index embeds photos (glr.retrieval.regional)
+    assert "exact search, by regions (R-MAC) of each photo and its mirror image;" in out  # glr.retrieval.regional
 
 
 def test_retrieval_on_a_run_without_a_model(tmp_path, capsys):

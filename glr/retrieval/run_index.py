@@ -183,6 +183,18 @@ class Recognizer:
                 "similar": neighbours, "inliers": inliers, "neighbours": idx}
 
 
+# How each kind of index embeds photos, in words (glr.retrieval.flip.EMBEDDINGS).
+EMBEDDING_WORDS = {"single": "one view of each photo", "flip": "each photo averaged with its mirror image",
+                   "rmac": "regions (R-MAC) of each photo and its mirror image"}
+
+
+def index_summary(retrieval: dict) -> str:
+    """The index in words, for the command line and the Results page: its size, its search and how it embeds photos."""
+    index = retrieval["index"]
+    return (f"{index['items']} training photos, {index['backend']} search, by "
+            f"{EMBEDDING_WORDS[run_embedding(retrieval)]}")
+
+
 def index_stamp(run: Run | str | os.PathLike) -> float:
     """When the run's index was last completed (0 if absent): part of the app's predictor cache key."""
     return as_run(run).index_stamp()
