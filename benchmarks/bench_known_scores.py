@@ -6,7 +6,8 @@ neighbour's similarity. For each seed this trains the open-set benchmark's split
 `python -m glr openset` does (a seeded quarter of the classes left out; the default training with
 phase 1 only), embeds every photo as the default index does (average pooling, flip averaged), and
 re-scores the same run with each candidate, including the nearest training photo's similarity in the
-head's hidden layer (the "deep nearest neighbours" of Sun et al., 2022: normalised penultimate features). The unknown threshold is calibrated on the known
+head's hidden layer (the "deep nearest neighbours" of Sun et al., 2022: normalised penultimate
+features). The unknown threshold is calibrated on the known
 validation photos alone (95% kept), and the z-scored sums standardise each part on those photos
 too: no candidate sees a left-out photo or a distractor before it is scored. The learned mixes
 weigh the head against the nearest similarity as glr.retrieval.known_weight learns it from the

@@ -87,4 +87,3 @@ def test_fine_tuning_follows_trains_auto_decision_for_the_known_photos(tmp_path)
     assert said[0].startswith("fine-tuning (auto) on: 240 training photos") and "off: 100000" in said[1]
     for forced in (True, False):
         assert openset.settle_for_known(tiny_config(tmp_path, fine_tune=forced), 240).fine_tune is forced
-
