@@ -74,6 +74,17 @@ def test_the_table_names_a_few_left_out_classes_then_how_many_more():
     assert table["held_out"].tolist()[:2] == ["Tower 0, Tower 1, Tower 2 and 22 more", "Petra, Machu Picchu"]
 
 
+def test_the_table_is_followed_by_what_each_seed_trained():
+    figures = dict(known_classes=5, known_val=60, held_out_photos=120, distractors=84, threshold=0.5, known_kept=0.95,
+                   held_out_unknown=0.4, distractors_unknown=0.7, top1_kept=0.95, knn_top1=0.8, gap=0.8, gap_raw=0.8,
+                   auroc=0.9)
+    frozen = openset.OpenSetResult(seed=0, held_out=["Petra"], **figures)
+    plain, verified = (openset.OpenSetResult(seed=1, held_out=["Petra"], **figures, verified=v, fine_tune_epochs=16)
+                       for v in (False, True))
+    assert openset.fine_tuning_line([frozen, plain, verified]) == \
+        "training per seed: 0: linear probe only, 1: fine-tuned 16 epochs"
+
+
 def test_fine_tuning_follows_trains_auto_decision_for_the_known_photos(tmp_path):
     """"auto" is decided from the known classes' training photos, as `train` would; forced values pass through."""
     from glr.training.settings import AUTO_MAX_FINE_TUNE_EPOCHS

@@ -270,6 +270,13 @@ def summary_table(results: list[OpenSetResult]) -> pd.DataFrame:
     return pd.concat([table, pd.DataFrame(means)], ignore_index=True).sort_values("mode", kind="stable") if means else table
 
 
+def fine_tuning_line(results: list[OpenSetResult]) -> str:
+    """What each seed's run trained: phase 2's epochs, or the linear probe alone (printed under the table)."""
+    seen = dict.fromkeys((r.seed, r.fine_tune_epochs) for r in results)  # each seed once, in order
+    return "training per seed: " + ", ".join(f"{seed}: {f'fine-tuned {epochs} epochs' if epochs else 'linear probe only'}"
+                                           for seed, epochs in seen)
+
+
 def main(args, data: str) -> int:
     """`python -m glr openset`: run the benchmark with the command line's settings and print its table."""
     import sys
@@ -285,4 +292,5 @@ def main(args, data: str) -> int:
     print(f"open-set benchmark on {data}: each mode's threshold keeps 95% of the known validation photos "
           "(set on them alone); verified = with spatial verification of the nearest training photos")
     print(summary_table(results).to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    print(fine_tuning_line(results))
     return 0
