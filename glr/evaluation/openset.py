@@ -241,16 +241,12 @@ def run_openset(data: str | os.PathLike, hold_out: int | None = None, seeds=DEFA
 
 def settle_for_known(config, train_images: int, say: Callable[[str], None] | None = None):
     """`config` with `fine_tune="auto"` decided for `train_images` known training photos (as given otherwise)."""
-    from dataclasses import replace
+    from glr.training.settings import settle_fine_tune
 
-    from glr.backbones.registry import get_backbone
-    from glr.training.settings import AUTO, choose_fine_tune
-
-    if config.fine_tune != AUTO:
-        return config
-    choice = choose_fine_tune(get_backbone(config.backbone).name, train_images, int(config.fine_tune_epochs or 0))
-    (say or (lambda message: None))(f"fine-tuning (auto) {choice.reason}")
-    return replace(config, fine_tune=choice.on, fine_tune_epochs=choice.epochs or config.fine_tune_epochs)
+    config, choice = settle_fine_tune(config, train_images=train_images)
+    if choice and say:
+        say(f"fine-tuning (auto) {choice.reason}")
+    return config
 
 
 def _names(held_out: list[str], shown: int = 3) -> str:

@@ -104,25 +104,29 @@ def curated_split(config: Any):
                            seed=_value(config, "seed"), min_classes=2)
 
 
-def fine_tune_choice(config: Any, lengthen: bool = True) -> FineTuneChoice:
-    """The auto decision for a configuration: its dataset is read (never an image) to count the training photos."""
-    return choose_fine_tune(get_backbone(_value(config, "backbone")).name, len(curated_split(config).train),
+def fine_tune_choice(config: Any, lengthen: bool = True, train_images: int | None = None) -> FineTuneChoice:
+    """The auto decision for a configuration: its dataset is read (never an image) to count the training photos,
+    unless `train_images` gives their number (the open-set benchmark's known classes')."""
+    if train_images is None:
+        train_images = len(curated_split(config).train)
+    return choose_fine_tune(get_backbone(_value(config, "backbone")).name, train_images,
                             int(_value(config, "fine_tune_epochs") or 0), lengthen=lengthen)
 
 
-def settle_fine_tune(config, lengthen: bool = True):
+def settle_fine_tune(config, lengthen: bool = True, train_images: int | None = None):
     """(the TrainConfig with `fine_tune` and its epochs decided, the FineTuneChoice or None when it was forced).
 
-    `lengthen`: False when the user gave the epochs, which auto then runs as given. Either way
-    the dataset is curated first, so a dataset training would refuse fails here, before a run
-    folder exists.
+    `lengthen`: False when the user gave the epochs, which auto then runs as given. Without
+    `train_images` the dataset is curated first, either way, so a dataset training would refuse
+    fails here, before a run folder exists.
     """
     from dataclasses import replace
 
     if config.fine_tune != AUTO:
-        curated_split(config)
+        if train_images is None:
+            curated_split(config)
         return config, None
-    choice = fine_tune_choice(config, lengthen)
+    choice = fine_tune_choice(config, lengthen, train_images)
     return replace(config, fine_tune=choice.on, fine_tune_epochs=choice.epochs or config.fine_tune_epochs), choice
 
 
