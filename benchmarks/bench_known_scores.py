@@ -1,4 +1,4 @@
-"""Known scores from the head's logits (energy, max logit), the neighbours and a learned mix, against an even head+top.
+"""Known scores from the head's logits (energy, max logit), the neighbours, Mahalanobis and a learned mix, against an even head+top.
 
 The out-of-distribution literature scores a photo by its classifier's logits rather than its
 softmax: the max logit, or the energy (log-sum-exp of the logits), and by its k-th nearest
@@ -7,7 +7,9 @@ neighbour's similarity. For each seed this trains the open-set benchmark's split
 phase 1 only), embeds every photo as the default index does (average pooling, flip averaged), and
 re-scores the same run with each candidate, including the nearest training photo's similarity in the
 head's hidden layer (the "deep nearest neighbours" of Sun et al., 2022: normalised penultimate
-features). The unknown threshold is calibrated on the known
+features), and the Mahalanobis distance to the nearest class mean under a shared covariance (Lee et al.,
+2018), alone and relative to the distance from all training photos' mean (Ren et al., 2021), both on
+unit embeddings with Ledoit-Wolf shrinkage. The unknown threshold is calibrated on the known
 validation photos alone (95% kept), and the z-scored sums standardise each part on those photos
 too: no candidate sees a left-out photo or a distractor before it is scored. The learned mixes
 weigh the head against the nearest similarity as glr.retrieval.known_weight learns it from the
@@ -40,9 +42,33 @@ def hidden_layer(head, emb: np.ndarray) -> np.ndarray:
     return keras.Model(head.input, head.get_layer("classes").input).predict(emb, verbose=0)
 
 
-def part_scores(head, emb: np.ndarray, index, train_hidden: np.ndarray) -> dict:
+class Mahalanobis:
+    """Class-conditional Gaussians with one shared covariance on unit embeddings, and one for all photos.
+
+    Fitted with scikit-learn's Ledoit-Wolf shrinkage: a few hundred photos cannot estimate a
+    1280-dimensional covariance unaided.
+    """
+
+    def __init__(self, train_unit: np.ndarray, labels: np.ndarray):
+        from sklearn.covariance import LedoitWolf
+
+        classes, idx = np.unique(labels, return_inverse=True)
+        self.means = np.stack([train_unit[idx == i].mean(0) for i in range(len(classes))])
+        self.prec = LedoitWolf(assume_centered=True).fit(train_unit - self.means[idx]).precision_
+        self.all = LedoitWolf().fit(train_unit)
+
+    def scores(self, x_unit: np.ndarray) -> dict:
+        """{"maha": -(the nearest class mean's squared distance), "relmaha": the same minus the all-photo one's}."""
+        xp = x_unit @ self.prec
+        d = (xp * x_unit).sum(1)[:, None] - 2 * xp @ self.means.T + ((self.means @ self.prec) * self.means).sum(1)
+        d0 = self.all.mahalanobis(x_unit)
+        return {"maha": -d.min(1), "relmaha": -(d - d0[:, None]).min(1)}
+
+
+def part_scores(head, emb: np.ndarray, index, train_hidden: np.ndarray, gauss: Mahalanobis) -> dict:
     """Per photo: the head's top probability, max logit and energy, the similarities of its neighbours, and
-    the nearest training photo's cosine in the head's hidden layer (`train_hidden`: theirs, unit rows)."""
+    the nearest training photo's cosine in the head's hidden layer (`train_hidden`: theirs, unit rows), and the
+    Mahalanobis scores under `gauss`."""
     from glr.retrieval.index import normalize
     from glr.retrieval.recognition import KNN_K
 
@@ -54,7 +80,7 @@ def part_scores(head, emb: np.ndarray, index, train_hidden: np.ndarray) -> dict:
     sims, _ = index.search(emb, KNN_K)
     return {"maxprob": 1 / exp.sum(1), "maxlogit": top[:, 0], "energy": np.log(exp.sum(1)) + top[:, 0],
             "top": sims[:, 0], "kth5": sims[:, min(4, sims.shape[1] - 1)], "mean10": sims.mean(1),
-            "hidden": (normalize(hidden) @ train_hidden.T).max(1)}
+            "hidden": (normalize(hidden) @ train_hidden.T).max(1), **gauss.scores(normalize(emb))}
 
 
 def candidates(parts: dict, weights: dict | None = None) -> dict:
@@ -69,12 +95,14 @@ def candidates(parts: dict, weights: dict | None = None) -> dict:
     formulas = {
         BASELINE: lambda g: (parts[g]["maxprob"] + parts[g]["top"]) / 2,
         **{name: (lambda g, name=name: parts[g][name])
-           for name in ("maxprob", "maxlogit", "energy", "top", "kth5", "mean10", "hidden")},
+           for name in ("maxprob", "maxlogit", "energy", "top", "kth5", "mean10", "hidden", "maha", "relmaha")},
         "z(maxprob)+z(top)": lambda g: z("maxprob", g) + z("top", g),
         "z(maxlogit)+z(top)": lambda g: z("maxlogit", g) + z("top", g),
         "z(energy)+z(top)": lambda g: z("energy", g) + z("top", g),
         "z(maxprob)+z(hidden)": lambda g: z("maxprob", g) + z("hidden", g),
         "z(top)+z(hidden)": lambda g: z("top", g) + z("hidden", g),
+        "z(maxprob)+z(maha)": lambda g: z("maxprob", g) + z("maha", g),
+        "z(maxprob)+z(relmaha)": lambda g: z("maxprob", g) + z("relmaha", g),
         **{name: (lambda g, w=w: w * parts[g]["maxprob"] + (1 - w) * parts[g]["top"]) for name, w in (weights or {}).items()},
     }
     return {name: {g: f(g) for g in parts} for name, f in formulas.items()}
@@ -94,7 +122,8 @@ def run_dataset(data: Path, seeds, config, say=print) -> pd.DataFrame:
         emb = {g: view_embeddings(np.stack([pooled[p] for p in t["path"]]), "avg", True) for g, t in tables.items()}
         index = EmbeddingIndex(emb["train"], tables["train"].assign(name="")[["id", "landmark_id", "name", "path"]])
         train_hidden = normalize(hidden_layer(head, emb["train"]))
-        parts = {g: part_scores(head, emb[g], index, train_hidden) for g in ("val", "held", "distractors")}
+        gauss = Mahalanobis(normalize(emb["train"]), tables["train"]["landmark_id"].to_numpy())
+        parts = {g: part_scores(head, emb[g], index, train_hidden, gauss) for g in ("val", "held", "distractors")}
         # The head's weight as glr.retrieval.known_weight learns it from the training photos (run_index does the same).
         args = (index.vectors, tables["train"]["landmark_id"].to_numpy(), parts["val"]["maxprob"], parts["val"]["top"])
         weights = {LEARNED: known_weight.learned_weight(*args), DEFAULT: known_weight.head_weight(*args)}
