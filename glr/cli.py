@@ -23,6 +23,7 @@ from glr.data import datasets
 from glr.errors import GlrError
 
 RESULTS_HELP = "results folder (default: $GLR_RESULTS, else results/ in the checkout)"
+RUN_HELP = "run id, run folder, the name given to a run, or 'latest' (the newest run)"
 
 
 def _add_curation_args(parser: argparse.ArgumentParser) -> None:
@@ -147,7 +148,7 @@ def build_parser() -> argparse.ArgumentParser:
                              ("report", cmd_report, "write a run's report (curves, collage, summary)"),
                              ("evaluate", cmd_evaluate, "print a run's validation metrics")):
         p = sub.add_parser(name, help=text)
-        p.add_argument("run", help="run id or run folder")
+        p.add_argument("run", help=RUN_HELP)
         p.add_argument("--results", help=RESULTS_HELP)
         p.set_defaults(func=func)
         if name == "stop":
@@ -156,7 +157,7 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--show", type=int, default=10, help="weakest classes to list")
 
     p = sub.add_parser("predict", help="top-k landmarks for photos, or a submission CSV for a folder")
-    p.add_argument("run", help="run id or run folder")
+    p.add_argument("run", help=RUN_HELP)
     p.add_argument("images", nargs="+", help="image files, or one folder")
     p.add_argument("--results", help=RESULTS_HELP)
     p.add_argument("--top-k", type=int, default=5, help="default %(default)s")
@@ -171,14 +172,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_predict)
 
     p = sub.add_parser("export", help="write a run's classifier as keras, savedmodel, tflite or onnx, with labels and predict.py")
-    p.add_argument("run", help="run id or run folder")
+    p.add_argument("run", help=RUN_HELP)
     p.add_argument("--format", required=True, choices=("keras", "savedmodel", "tflite", "onnx"), help="the model format")
     p.add_argument("--out", help="the export folder (default <run>/export/<format>/)")
     p.add_argument("--results", help=RESULTS_HELP)
     p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("retrieval", help="kNN and blend vs the head, GAP with distractors, the unknown verdict")
-    p.add_argument("run", help="run id or run folder")
+    p.add_argument("run", help=RUN_HELP)
     p.add_argument("--results", help=RESULTS_HELP)
     p.add_argument("--rebuild", action="store_true", help="build the index again even if the run has one")
     p.add_argument("--verify", action="store_true", help="rebuild it with spatial verification: the training photos' "

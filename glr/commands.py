@@ -173,13 +173,10 @@ def _train_config(args):
 
 
 def _find_run(ref: str, results):
-    """A run by folder path or by id under `results`."""
-    from glr.training.run import Run, RunError, runs_dir
+    """A run by folder path, id, name or "latest" under `results` (glr.training.run_table.find_run)."""
+    from glr.training.run_table import find_run
 
-    run = Run(ref) if Path(ref).is_dir() else Run.of(results, ref)
-    if not run.path.is_dir():
-        raise RunError(f"no run {ref!r} (neither a folder nor a run id under {runs_dir(results)})")
-    return run
+    return find_run(results, ref)
 
 
 def _ensure_dataset(run) -> None:

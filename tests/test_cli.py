@@ -91,6 +91,12 @@ def test_train_runs_evaluate_report_predict(tiny_data, tmp_path, capsys):
     image = next((tiny_data / "train").rglob("*.jpg"))
     assert main(["predict", run_id, str(image), "--results", results]) == 0
     assert str(image) in capsys.readouterr().out
+    # The newest run and a name given to it stand for its id.
+    assert main(["runs", "--results", results, "--rename", run_id, "first try"]) == 0
+    capsys.readouterr()
+    for ref in ("latest", "first try"):
+        assert main(["evaluate", ref, "--results", results]) == 0
+        assert "top1" in capsys.readouterr().out
 
 
 def test_unknown_run(capsys, tmp_path):

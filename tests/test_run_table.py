@@ -31,6 +31,25 @@ def test_default_run_prefers_the_newest_active(tmp_path):
     assert run_table.evaluated_runs(tmp_path) == ["new"]
 
 
+def test_a_run_is_found_by_id_folder_name_or_latest(tmp_path):
+    from glr.training.run import RunError
+
+    with pytest.raises(RunError, match="no run 'latest': there is no run yet"):
+        run_table.find_run(tmp_path, "latest")
+    old = _run(tmp_path, "20260101-000000-x", "finished", "2026-01-01T00:00:00", model=True)
+    new = _run(tmp_path, "20260103-000000-x", "failed", "2026-01-03T00:00:00")
+    old.set_name("baseline  lite0")
+    assert run_table.find_run(tmp_path, old.id) == old
+    assert run_table.find_run(tmp_path, str(new.path)) == new
+    assert run_table.find_run(tmp_path, "latest") == new  # the newest, whatever its state
+    assert run_table.find_run(tmp_path, "baseline lite0") == old  # as stored: one line, single spaces
+    with pytest.raises(RunError, match="no run 'baseline': neither a folder, a run id, a run's name"):
+        run_table.find_run(tmp_path, "baseline")
+    new.set_name("baseline lite0")
+    with pytest.raises(RunError, match=r"2 runs are named 'baseline lite0' \(20260103-000000-x, 20260101-000000-x\)"):
+        run_table.find_run(tmp_path, "baseline lite0")
+
+
 def test_progress_of_status():
     assert run_table.progress_of({"state": "running", "phase": "features", "step": 5, "steps": 20}) == (0.25, "features: 5/20")
     assert run_table.progress_of({"state": "queued", "step": 0, "steps": None}) == (0.0, "queued")

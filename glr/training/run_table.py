@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import time
 from datetime import datetime
+from pathlib import Path
 
 from glr.errors import GlrError
 from glr.training.run import Run, RunError, as_run, runs_dir, setting
@@ -79,6 +80,33 @@ def default_run(table) -> str | None:
         return None
     active = table[table["state"].isin(ACTIVE_STATES)]
     return str((active if not active.empty else table)["run_id"].iloc[0])
+
+
+LATEST = "latest"  # the reference to the newest run, for the command line
+
+
+def find_run(results_dir: str | os.PathLike, ref: str) -> Run:
+    """A run by its folder, its id under `results_dir`, the name the user gave it, or "latest" (the newest run).
+
+    RunError when nothing matches, or when a name is shared by several runs (they are listed, by id).
+    """
+    if Path(ref).is_dir():
+        return Run(ref)
+    run = Run.of(results_dir, ref)
+    if run.path.is_dir():
+        return run
+    table = list_runs(results_dir)
+    where = f"under {runs_dir(results_dir)}; `python -m glr runs` lists them"
+    if table.empty:
+        raise RunError(f"no run {ref!r}: there is no run yet {where.split(';')[0]}")
+    if ref == LATEST:
+        return Run.of(results_dir, str(table["run_id"].iloc[0]))
+    named = table.loc[table["name"] == " ".join(ref.split()), "run_id"].tolist()
+    if len(named) > 1:
+        raise RunError(f"{len(named)} runs are named {ref!r} ({', '.join(named)}): give one's id")
+    if named:
+        return Run.of(results_dir, named[0])
+    raise RunError(f"no run {ref!r}: neither a folder, a run id, a run's name nor {LATEST!r} {where}")
 
 
 def finished_runs(results: str | os.PathLike) -> list[str]:
