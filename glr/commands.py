@@ -311,10 +311,11 @@ def cmd_report(args) -> int:
 
 def cmd_export(args) -> int:
     """Export a run's classifier in one format, with its labels, preprocessing note and a predict.py example."""
-    from glr.export import export_run
+    from glr.export import export_note, export_run
 
     folder = export_run(_find_run(args.run, args.results), args.format, out=args.out)
     print(folder)
+    print(export_note(folder)["verdict"])
     print(f"try it: python {folder / 'predict.py'} PHOTO")
     return 0
 

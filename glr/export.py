@@ -9,8 +9,10 @@ export folder holds the model, `labels.json` (class index -> landmark_id, name),
 `preprocessing.json` (the note above, as data) and `predict.py`, a standalone example that
 uses only that format's runtime, PIL and numpy to print the top-5 of a photo.
 
-The export is the classifier head alone: the Predictor's kNN blend and its "not a known
-landmark" verdict need the run's embedding index, which is not exported. A run whose head
+With the run's embedding index (glr.export_verdict), the model has a second output, the photo's
+embedding, and the folder holds the index's vectors and the verdict's settings: predict.py then
+ranks by the run's method and says "not a known landmark" as glr's Predictor does (spatial
+verification aside). A run without an index exports the classifier alone. A run whose head
 classifies flip-averaged features (`glr.retrieval.flip`) is exported the same way: the
 backbone sees the photo and its mirror image, and the head their mean, so the export
 gives the Predictor's head probabilities. The mirror is a fixed linear map along the
@@ -31,6 +33,7 @@ import numpy as np
 
 from glr.data.images import draft_side
 from glr.errors import GlrError
+from glr.export_verdict import VECTORS_NAME, portable_verdict
 from glr.training.run import Run, RunError, as_run
 
 FORMATS = ("keras", "savedmodel", "tflite", "onnx")
@@ -100,8 +103,13 @@ def preprocessing_note(run: Run | str | os.PathLike) -> dict:
     }
 
 
-def portable_model(run: Run | str | os.PathLike):
-    """The run's classifier with its normalisation as a first layer: RGB 0..255 in, probabilities out."""
+def portable_model(run: Run | str | os.PathLike, embedding: str | None = None):
+    """The run's classifier with its normalisation as a first layer: RGB 0..255 in, probabilities out.
+
+    With `embedding` ("single", "flip" or "rmac", the run's index's kind: glr.export_verdict), the model
+    has two named outputs, `probabilities` and `embedding`: the vector the index searches with, as
+    the Predictor embeds a photo.
+    """
     import keras
 
     from glr.training.model import load_model, split_classifier
@@ -117,10 +125,42 @@ def portable_model(run: Run | str | os.PathLike):
     normalise = keras.layers.Dense(3, name="normalise", trainable=False)
     x = normalise(inputs)
     normalise.set_weights([matrix, bias])
-    features = backbone(x, training=False)
-    if run_embedding(run) == "flip":  # a regional ("rmac") index's head classifies the same mean
-        features = keras.layers.Average(name="flip_average")([features, backbone(mirror(x, size), training=False)])
-    return keras.Model(inputs, head(features, training=False), name="landmark_classifier")
+    if embedding == "rmac":
+        features, vector = _regional(backbone, x, size)
+    else:
+        features = backbone(x, training=False)
+        if run_embedding(run) == "flip":  # a regional ("rmac") index's head classifies the same mean
+            features = keras.layers.Average(name="flip_average")([features, backbone(mirror(x, size), training=False)])
+        vector = features
+    probabilities = head(features, training=False)
+    if embedding is None:
+        return keras.Model(inputs, probabilities, name="landmark_classifier")
+    return keras.Model(inputs, {"probabilities": probabilities, "embedding": vector}, name="landmark_recognizer")
+
+
+def _regional(backbone, x, size: int):
+    """(the head's features, the R-MAC vector) of the flip-averaged map, with standard layers (glr.retrieval.regional)."""
+    import keras
+
+    from glr.backbones.features import spatial_model, windows
+
+    map_model = spatial_model(backbone)
+    if map_model is None:
+        raise ExportError("the index is regional, but the backbone has no feature map to take regions of")
+    centre = map_model(x, training=False)
+    n, dim = int(centre.shape[1]), int(centre.shape[-1])
+    # The mirror's map flipped back lines up with the photo's; their mean is what the Predictor pools.
+    flipped_back = mirror(map_model(mirror(x, size), training=False), n, name="map_mirror")
+    fmap = keras.layers.Average(name="flip_average")([centre, flipped_back])
+    features = keras.layers.GlobalAveragePooling2D(name="whole_map")(fmap)
+    sides = sorted({side for side, _, _ in windows(n)}, reverse=True)
+    regions = [keras.layers.Reshape((-1, dim), name=f"regions_{side}")(
+        keras.layers.AveragePooling2D(side, strides=1, padding="valid", name=f"windows_{side}")(fmap)) for side in sides]
+    stacked = keras.layers.Concatenate(axis=1, name="regions")(regions) if len(regions) > 1 else regions[0]
+    # Each region normalised, then their sum normalised (the mean has the same direction).
+    unit = keras.layers.UnitNormalization(axis=-1, name="unit_regions")(stacked)
+    summed = keras.layers.GlobalAveragePooling1D(name="region_sum")(unit)
+    return features, keras.layers.UnitNormalization(axis=-1, name="rmac")(summed)
 
 
 def run_embedding(run: Run) -> str:
@@ -138,7 +178,7 @@ def run_embedding(run: Run) -> str:
         return LEGACY_EMBEDDING
 
 
-def mirror(x, width: int):
+def mirror(x, width: int, name: str = "mirror"):
     """`x` (N, H, W, C) mirrored left to right with standard layers: a Dense along W whose weights reverse it.
 
     A Lambda or a custom layer would not load outside glr (Keras' safe mode) nor convert to
@@ -146,15 +186,29 @@ def mirror(x, width: int):
     """
     import keras
 
-    along_width = keras.layers.Permute((1, 3, 2), name="width_last")(x)
-    reverse = keras.layers.Dense(width, use_bias=False, trainable=False, name="mirror")
+    along_width = keras.layers.Permute((1, 3, 2), name=f"{name}_width_last")(x)
+    reverse = keras.layers.Dense(width, use_bias=False, trainable=False, name=name)
     flipped = reverse(along_width)
     reverse.set_weights([np.eye(width, dtype=np.float32)[::-1].copy()])
-    return keras.layers.Permute((1, 3, 2), name="width_back")(flipped)
+    return keras.layers.Permute((1, 3, 2), name=f"{name}_width_back")(flipped)
+
+
+def _predictor_forward(run: Run, embedding: str):
+    """The Predictor's own forward pass, (probabilities, embedding) from RGB 0..255: what ONNX Runtime runs in glr.
+
+    tf2onnx converted the two-output Keras model with a wrong batch size after other exports in
+    the same process (its Dense layers on 4-D tensors); the Predictor's pass, with tf.reverse for
+    the mirror, is the one glr converts and checks for every run.
+    """
+    from glr.predict import Predictor
+
+    if not run.has_model():
+        raise ExportError(f"run {run.id} has no final model to export (is it finished?)")
+    return Predictor(run, backend="tf", embedding=embedding)._tf_forward()
 
 
 def _write_model(model, fmt: str, folder: Path, size: int) -> None:
-    """The model file (or folder) of one format inside `folder`."""
+    """The model file (or folder) of one format inside `folder` (for ONNX `model` may be a TF function)."""
     target = folder / MODEL_NAMES[fmt]
     if fmt == "keras":
         model.save(target)
@@ -167,9 +221,11 @@ def _write_model(model, fmt: str, folder: Path, size: int) -> None:
             model.export(str(Path(tmp) / "sm"), format="tf_saved_model", verbose=False)
             target.write_bytes(tf.lite.TFLiteConverter.from_saved_model(str(Path(tmp) / "sm")).convert())
     else:
+        import keras
+
         from glr.backbones.onnx_backend import export as onnx_export
 
-        onnx_export(lambda x: model(x, training=False), size, target)
+        onnx_export((lambda x: model(x, training=False)) if isinstance(model, keras.Model) else model, size, target)
 
 
 def export_run(run: Run | str | os.PathLike, fmt: str, out: str | os.PathLike | None = None) -> Path:
@@ -189,7 +245,9 @@ def export_run(run: Run | str | os.PathLike, fmt: str, out: str | os.PathLike | 
         raise ExportError(f"run {run.id} cannot be exported: {exc}") from None
     if labels is None:
         raise ExportError(f"run {run.id} has no labels to export (is it finished?)")
-    model = portable_model(run)
+    verdict, verdict_line = portable_verdict(run)
+    model = (_predictor_forward(run, verdict.embedding) if verdict and fmt == "onnx"
+             else portable_model(run, verdict.embedding if verdict else None))
     folder.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
     try:
@@ -202,8 +260,12 @@ def export_run(run: Run | str | os.PathLike, fmt: str, out: str | os.PathLike | 
             raise ExportError(f"run {run.id}: the {fmt} export failed ({detail})") from None
         (tmp / LABELS_NAME).write_text(json.dumps(
             labels[["index", "landmark_id", "name"]].to_dict("records"), indent=1, ensure_ascii=False, default=int))
+        if verdict:
+            verdict.write(tmp)
+            note["output"] = (f"two outputs: 'probabilities' ({note['output']}) and 'embedding' (the vector "
+                              f"{VECTORS_NAME} holds for each training photo; compare by cosine)")
         (tmp / NOTE_NAME).write_text(json.dumps({**note, "format": fmt, "model": MODEL_NAMES[fmt],
-                                                 "runtime": RUNTIMES[fmt]}, indent=1))
+                                                 "runtime": RUNTIMES[fmt], "verdict": verdict_line}, indent=1))
         (tmp / EXAMPLE_NAME).write_text(example_script(fmt))
         old = folder.with_name(f".{folder.name}.old") if folder.exists() else None
         if old:
@@ -215,6 +277,11 @@ def export_run(run: Run | str | os.PathLike, fmt: str, out: str | os.PathLike | 
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return folder
+
+
+def export_note(folder: str | os.PathLike) -> dict:
+    """An export folder's preprocessing note: its input, outputs, runtime and what it holds of the verdict."""
+    return json.loads((Path(folder) / NOTE_NAME).read_text())
 
 
 def export_ready(run: Run | str | os.PathLike, fmt: str) -> bool:
@@ -237,96 +304,8 @@ def export_zip(run: Run | str | os.PathLike, fmt: str) -> bytes:
     return buffer.getvalue()
 
 
-# --------------------------------------------------------------------------- the example beside each export
-
-_LOADERS = {
-    "keras": ("import keras", "model = keras.saving.load_model(HERE / \"model.keras\")\n"
-              "    return lambda x: np.asarray(model(x, training=False))"),
-    "savedmodel": ("import tensorflow as tf", "model = tf.saved_model.load(str(HERE / \"saved_model\"))\n"
-                   "    return lambda x: model.serve(tf.constant(x)).numpy()"),
-    "tflite": ("try:\n    from ai_edge_litert.interpreter import Interpreter\nexcept ImportError:  # TensorFlow's own\n"
-               "    import tensorflow as tf\n\n    Interpreter = tf.lite.Interpreter",
-               "interpreter = Interpreter(model_path=str(HERE / \"model.tflite\"))\n"
-               "    interpreter.allocate_tensors()\n"
-               "    source, target = interpreter.get_input_details()[0], interpreter.get_output_details()[0]\n\n"
-               "    def run(x):\n"
-               "        interpreter.set_tensor(source[\"index\"], x)\n"
-               "        interpreter.invoke()\n"
-               "        return interpreter.get_tensor(target[\"index\"])\n"
-               "    return run"),
-    "onnx": ("import onnxruntime as ort", "session = ort.InferenceSession(str(HERE / \"model.onnx\"), "
-             "providers=[\"CPUExecutionProvider\"])\n"
-             "    name = session.get_inputs()[0].name\n"
-             "    return lambda x: session.run(None, {name: x})[0]"),
-}
-
-_EXAMPLE = '''"""Top-5 landmarks of a photo with the exported {fmt} model: python predict.py PHOTO [PHOTO...]
-
-Standalone: needs numpy, Pillow and {runtime}; not glr.
-The input is described in preprocessing.json beside this file.
-"""
-
-import json
-import sys
-from pathlib import Path
-
-import numpy as np
-from PIL import Image, ImageOps
-
-try:  # HEIC photos, the iPhone default, need a plugin: pip install pi-heif
-    from pi_heif import register_heif_opener
-    register_heif_opener()
-except ImportError:
-    pass
-
-{imports}
-
-HERE = Path(__file__).resolve().parent
-NOTE = json.loads((HERE / "preprocessing.json").read_text())
-LABELS = json.loads((HERE / "labels.json").read_text())
-
-
-def load_model():
-    """The model as a function: a float32 batch (N, S, S, 3) of RGB 0..255 in, probabilities out."""
-    {loader}
-
-
-def eval_view(path):
-    """The photo as the model expects it: RGB, resized to resize_to (bilinear), the centre input_size crop."""
-    big, size = NOTE["resize_to"], NOTE["input_size"]
-    with Image.open(path) as img:
-        if img.format == "JPEG":
-            draft = NOTE.get("jpeg_draft_to", big)
-            img.draft("RGB", (draft, draft))  # as glr decodes: a faster JPEG decode near the final size
-        img.load()
-        img = ImageOps.exif_transpose(img)
-        if img.mode in ("RGBA", "LA", "PA", "P"):
-            img = Image.alpha_composite(Image.new("RGBA", img.size, (255, 255, 255, 255)), img.convert("RGBA"))
-        img = img.convert("RGB").resize((big, big), Image.Resampling.BILINEAR, reducing_gap=2.0)
-    offset = (big - size) // 2
-    array = np.asarray(img, dtype=np.float32)[offset:offset + size, offset:offset + size]
-    return array[None]
-
-
-def main(paths):
-    """Print the top-5 of each photo: rank, name, landmark id, probability."""
-    model = load_model()
-    for path in paths:
-        probs = np.asarray(model(eval_view(path)))[0]
-        print(path)
-        for rank, i in enumerate(np.argsort(-probs, kind="stable")[:5], 1):
-            label = LABELS[int(i)]
-            print(f"  {{rank}}. {{label['name']}} (landmark {{label['landmark_id']}}): {{probs[i]:.3f}}")
-
-
-if __name__ == "__main__":
-    if len(sys.argv) < 2:
-        sys.exit(__doc__)
-    main(sys.argv[1:])
-'''
-
-
 def example_script(fmt: str) -> str:
     """The text of predict.py for one format: standalone, only that format's runtime, PIL and numpy."""
-    imports, loader = _LOADERS[_check_format(fmt)]
-    return _EXAMPLE.format(fmt=fmt, runtime=RUNTIMES[fmt], imports=imports, loader=loader)
+    from glr.export_script import example_script as script
+
+    return script(_check_format(fmt), RUNTIMES[fmt])

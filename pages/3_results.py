@@ -189,8 +189,10 @@ with overview:
     else:
         st.caption("The classifier in the format your device runs, with its labels, a note of the input it expects "
                    "(RGB 0..255, resized and centre-cropped; the normalisation is inside the model) and a predict.py "
-                   "example that needs only that format's runtime. The head alone: the similar-photo vote and the "
-                   "\"not a known landmark\" verdict stay in glr. Also `python -m glr export RUN --format ...`.")
+                   "example that needs only that format's runtime. With the run's index the export also carries the "
+                   "\"not a known landmark\" verdict: the model's second output embeds the photo, and predict.py "
+                   "compares it with the training photos' vectors as glr does (spatial verification stays in glr). "
+                   "Also `python -m glr export RUN --format ...`.")
         e = st.columns(len(export.FORMATS))
         for col, fmt in zip(e, export.FORMATS):
             with col:

@@ -105,6 +105,17 @@ def tiny_data(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def regional_run(tmp_path_factory, tiny_data):
+    """A tiny run at 96 px, where Lite0's map is 3x3: 14 windows, so its index's regions differ from the whole map."""
+    from glr.training.launch import new_run
+    from glr.training.trainer import train_run
+
+    run = new_run(tmp_path_factory.mktemp("regional"), tiny_config(tiny_data, input_size=96, epochs=5))
+    train_run(run)
+    return run
+
+
+@pytest.fixture(scope="session")
 def finished_run(tmp_path_factory, tiny_data):
     """One finished tiny training run, shared by the predictor, report and app tests."""
     from glr.training.launch import new_run

@@ -52,29 +52,44 @@ def view_from_note(folder: Path, photo: Path) -> np.ndarray:
     return np.asarray(img, np.float32)[None, offset:offset + size, offset:offset + size]
 
 
-def run_format(fmt: str, folder: Path, x: np.ndarray) -> np.ndarray:
-    """The probabilities from the format's own runtime."""
+def run_format(fmt: str, folder: Path, x: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """(the probabilities, the embedding or None) from the format's own runtime."""
     if fmt == "keras":
         import keras
 
-        return np.asarray(keras.saving.load_model(folder / "model.keras")(x, training=False))[0]
-    if fmt == "savedmodel":
+        out = keras.saving.load_model(folder / "model.keras")(x, training=False)
+    elif fmt == "savedmodel":
         import tensorflow as tf
 
         loaded = tf.saved_model.load(str(folder / "saved_model"))  # kept: its variables die with it
-        return loaded.serve(tf.constant(x)).numpy()[0]
-    if fmt == "tflite":
+        out = {k: v.numpy() for k, v in loaded.serve(tf.constant(x)).items()}
+    elif fmt == "tflite":
         from ai_edge_litert.interpreter import Interpreter  # LiteRT: TFLite's runtime without TensorFlow
 
-        interpreter = Interpreter(model_path=str(folder / "model.tflite"))
-        interpreter.allocate_tensors()
-        interpreter.set_tensor(interpreter.get_input_details()[0]["index"], x)
-        interpreter.invoke()
-        return interpreter.get_tensor(interpreter.get_output_details()[0]["index"])[0]
-    import onnxruntime as ort
+        runner = Interpreter(model_path=str(folder / "model.tflite")).get_signature_runner()
+        out = runner(**{next(iter(runner.get_input_details())): x})
+    else:
+        import onnxruntime as ort
 
-    session = ort.InferenceSession(str(folder / "model.onnx"), providers=["CPUExecutionProvider"])
-    return session.run(None, {session.get_inputs()[0].name: x})[0][0]
+        session = ort.InferenceSession(str(folder / "model.onnx"), providers=["CPUExecutionProvider"])
+        out = dict(zip(["probabilities", "embedding"], session.run(None, {session.get_inputs()[0].name: x})))
+    return np.asarray(out["probabilities"])[0], (np.asarray(out["embedding"])[0] if "embedding" in out else None)
+
+
+def run_script(folder: Path, *photos: Path, cwd: Path) -> list[str]:
+    """predict.py's output lines, run with no glr on its path."""
+    script = folder / export.EXAMPLE_NAME
+    assert "import glr" not in script.read_text() and "from glr" not in script.read_text()
+    done = subprocess.run([sys.executable, "-I", str(script), *map(str, photos)], capture_output=True, text=True,
+                          timeout=300, cwd=cwd)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout.splitlines()
+
+
+def verdict_line(prediction) -> str:
+    """The start of predict.py's first line for a photo, as glr's Predictor judged it."""
+    score = f"known score {prediction.known_score:.3f}"
+    return f"NOT A KNOWN LANDMARK ({score} <" if prediction.unknown else f"({score})"
 
 
 @pytest.mark.parametrize("fmt", export.FORMATS)
@@ -91,20 +106,25 @@ def test_each_format_gives_the_predictors_top5_in_its_own_runtime(finished_run, 
 
     view = view_from_note(folder, photo)
     assert np.abs(view[0] - eval_view(photo, 32)).max() <= 1  # the note's recipe is glr's own view
-    probs = run_format(fmt, folder, view)
+    probs, embedding = run_format(fmt, folder, view)
     ids, confidences = head_top5
     top = [labels[i]["landmark_id"] for i in np.argsort(-probs, kind="stable")[:5]]
     assert top == ids
     assert np.allclose(np.sort(probs)[::-1][:len(ids)], confidences, atol=1e-3)
 
-    # The example beside the export runs with no glr on its path and names the same top-1.
-    script = folder / export.EXAMPLE_NAME
-    assert "import glr" not in script.read_text() and "from glr" not in script.read_text()
-    done = subprocess.run([sys.executable, "-I", str(script), str(photo)], capture_output=True, text=True,
-                          timeout=300, cwd=tmp_path)
-    assert done.returncode == 0, done.stderr[-2000:]
-    first = done.stdout.splitlines()[1]
-    assert first.strip().startswith("1. ") and f"(landmark {ids[0]})" in first
+    # The run has an index, so the export carries the verdict: the embedding is the Predictor's.
+    from glr.predict import Predictor
+
+    predictor = Predictor(finished_run, backend="tf")
+    _, features = predictor.forward(view)
+    assert embedding is not None and np.allclose(embedding, features[0], atol=1e-4)
+    assert "with the verdict" in note["verdict"] and (folder / "verdict.json").is_file()
+
+    # The example beside the export runs with no glr on its path: the same top-1 and the same verdict.
+    (prediction,) = predictor.predict([str(photo)], k=5)
+    lines = run_script(folder, photo, cwd=tmp_path)
+    assert lines[0].startswith(f"{photo}  {verdict_line(prediction)}"), (lines[0], prediction.known_score)
+    assert lines[1].strip().startswith("1. ") and f"(landmark {prediction.top[0][0]})" in lines[1]
 
 
 def test_default_folder_and_zip(finished_run):
@@ -155,6 +175,54 @@ def test_cli_export(finished_run, tmp_path, capsys):
     assert (tmp_path / "k" / "model.keras").is_file()
     assert str(tmp_path / "k") in capsys.readouterr().out
     assert main(["export", str(finished_run.path), "--format", "keras", "--results", str(tmp_path)]) == 0
+
+
+def test_a_regional_run_exports_its_regions_and_predict_py_gives_the_predictors_verdict(regional_run, tmp_path):
+    """The R-MAC output built of standard layers is the Predictor's vector; unknown photos are called unknown."""
+    from glr.demo.distractors import package_images
+    from glr.predict import Predictor, eval_view
+    from glr.retrieval.run_index import load_retrieval
+
+    assert load_retrieval(regional_run)["embedding"] == "rmac"
+    folder = export.export_run(regional_run, "onnx", out=tmp_path / "onnx")
+    assert json.loads((folder / "verdict.json").read_text())["embedding"] == "rmac"
+    predictor = Predictor(regional_run.path, backend="tf")
+    import pandas as pd
+
+    photos = [Path(p) for p in pd.read_csv(regional_run.path / "val_predictions.csv")["path"][:2]]
+    photos += [path for name, path in package_images() if name in ("skimage:astronaut", "skimage:coffee")]
+    views = np.stack([eval_view(p, 96) for p in photos]).astype(np.float32)
+    probs, vectors = predictor.forward(views)
+    for view, p, v in zip(views, probs, vectors):
+        mine, embedding = run_format("onnx", folder, view[None])
+        assert np.allclose(mine, p, atol=1e-4) and np.allclose(embedding, v, atol=1e-4)
+    lines = [line for line in run_script(folder, *photos, cwd=tmp_path) if not line.startswith("  ")]
+    predictions = predictor.predict([str(p) for p in photos], k=5)
+    assert any(p.unknown for p in predictions) and not all(p.unknown for p in predictions)  # both verdicts checked
+    for line, photo, prediction in zip(lines, photos, predictions):
+        assert line.startswith(f"{photo}  {verdict_line(prediction)}"), (line, prediction.known_score)
+
+
+def test_without_an_index_or_over_its_size_the_export_is_the_classifier_alone(finished_run, tmp_path, monkeypatch):
+    import shutil
+
+    from glr import export_verdict
+    from glr.training.run import Run
+
+    monkeypatch.setattr(export_verdict, "MAX_EXPORTED_PHOTOS", 3)
+    folder = export.export_run(finished_run, "onnx", out=tmp_path / "big")
+    assert "more than the 3 an export carries" in export.export_note(folder)["verdict"]
+    monkeypatch.undo()
+    bare = Run(shutil.copytree(finished_run.path, tmp_path / "runs" / "bare", ignore=shutil.ignore_patterns("export")))
+    bare.retrieval_path.unlink()
+    folder = export.export_run(bare, "onnx", out=tmp_path / "bare-onnx")
+    note = export.export_note(folder)
+    assert note["verdict"].startswith("classifier only: the run has no embedding index")
+    assert not (folder / "verdict.json").exists() and not (folder / "index_vectors.npy").exists()
+    probs, embedding = run_format("onnx", folder, np.zeros((1, 32, 32, 3), np.float32))
+    assert embedding is None and np.isclose(probs.sum(), 1, atol=1e-4)
+    lines = run_script(folder, next(Path(finished_run.dataset_root()).rglob("*.jpg")), cwd=tmp_path)
+    assert "known score" not in lines[0] and lines[1].strip().startswith("1. ")
 
 
 def test_a_flip_averaged_run_exports_the_flip_average(finished_run, photo):

@@ -104,6 +104,7 @@ def test_the_journey_from_one_click_to_an_explained_exported_model(journey_serve
     with zipfile.ZipFile(saved) as zf:
         names = zf.namelist()
     assert any(n.endswith("model.onnx") for n in names) and any(n.endswith("predict.py") for n in names), names
+    assert any(n.endswith("verdict.json") for n in names), names  # the run's index leaves with it
 
     # Predict: a sample photo in one click, with where the model looked.
     page.get_by_role("link", name="Predict").first.click()

@@ -67,17 +67,6 @@ def test_the_kind_is_regional_unless_the_regions_would_cost_a_pass_of_their_own(
     assert regional.index_kind(pooled, 1000, fine_tuned=False, cached_windows=False) == "flip"
 
 
-@pytest.fixture(scope="module")
-def regional_run(tmp_path_factory, tiny_data):
-    """A tiny run at 96 px, where Lite0's map is 3x3: 14 windows, so the regions differ from the whole map."""
-    from glr.training.launch import new_run
-    from glr.training.trainer import train_run
-
-    run = new_run(tmp_path_factory.mktemp("regional"), tiny_config(tiny_data, input_size=96, epochs=5))
-    train_run(run)
-    return run
-
-
 def test_a_regional_run_is_indexed_by_regions_its_head_sees_flips_and_its_photos_find_themselves(regional_run):
     from glr.predict import Predictor, eval_view
     from glr.retrieval.run_index import load_retrieval

@@ -1,0 +1,147 @@
+"""The standalone predict.py written beside each export (glr.export): only its format's runtime, Pillow and numpy.
+
+It decodes a photo as glr does, runs the exported model, and prints the top-5; with the run's
+index beside it (glr.export_verdict) it also gives the "not a known landmark" verdict and the
+nearest training photo, and ranks by the run's method, as glr's Predictor does.
+"""
+
+from __future__ import annotations
+
+_LOADERS = {
+    "keras": ("import keras", "model = keras.saving.load_model(HERE / \"model.keras\")\n"
+              "    return lambda x: outputs(model(x, training=False))"),
+    "savedmodel": ("import tensorflow as tf", "model = tf.saved_model.load(str(HERE / \"saved_model\"))\n"
+                   "    return lambda x: outputs(model.serve(tf.constant(x)))"),
+    "tflite": ("try:\n    from ai_edge_litert.interpreter import Interpreter\nexcept ImportError:  # TensorFlow's own\n"
+               "    import tensorflow as tf\n\n    Interpreter = tf.lite.Interpreter",
+               "interpreter = Interpreter(model_path=str(HERE / \"model.tflite\"))\n"
+               "    runner = interpreter.get_signature_runner()  # outputs by name, whatever their order in the file\n"
+               "    name = next(iter(runner.get_input_details()))\n"
+               "    return lambda x: outputs(runner(**{name: x}))"),
+    "onnx": ("import onnxruntime as ort", "session = ort.InferenceSession(str(HERE / \"model.onnx\"), "
+             "providers=[\"CPUExecutionProvider\"])\n"
+             "    name = session.get_inputs()[0].name\n"
+             "    return lambda x: outputs(session.run(None, {name: x}))  # probabilities first, then the embedding"),
+}
+
+_EXAMPLE = '''"""Top-5 landmarks of a photo with the exported {fmt} model: python predict.py PHOTO [PHOTO...]
+
+Standalone: needs numpy, Pillow and {runtime}; not glr.
+The input is described in preprocessing.json beside this file. With verdict.json and the
+index beside it (an export of a run with an embedding index), each photo also gets the run's
+"not a known landmark" verdict and its nearest training photo, as glr's Predictor gives them.
+"""
+
+import csv
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps
+
+try:  # HEIC photos, the iPhone default, need a plugin: pip install pi-heif
+    from pi_heif import register_heif_opener
+    register_heif_opener()
+except ImportError:
+    pass
+
+{imports}
+
+HERE = Path(__file__).resolve().parent
+NOTE = json.loads((HERE / "preprocessing.json").read_text())
+LABELS = json.loads((HERE / "labels.json").read_text())
+VERDICT = json.loads((HERE / "verdict.json").read_text()) if (HERE / "verdict.json").is_file() else None
+
+
+def outputs(out):
+    """(probabilities, embedding or None) from whatever the runtime returned: a dict, a list or one array."""
+    if isinstance(out, dict):
+        out = [out["probabilities"], out["embedding"]] if "embedding" in out else list(out.values())
+    if isinstance(out, (list, tuple)):
+        return np.asarray(out[0]), (np.asarray(out[1]) if len(out) > 1 else None)
+    return np.asarray(out), None
+
+
+def load_model():
+    """The model as a function: a float32 batch (N, S, S, 3) of RGB 0..255 in, (probabilities, embedding) out."""
+    {loader}
+
+
+def eval_view(path):
+    """The photo as the model expects it: RGB, resized to resize_to (bilinear), the centre input_size crop."""
+    big, size = NOTE["resize_to"], NOTE["input_size"]
+    with Image.open(path) as img:
+        if img.format == "JPEG":
+            draft = NOTE.get("jpeg_draft_to", big)
+            img.draft("RGB", (draft, draft))  # as glr decodes: a faster JPEG decode near the final size
+        img.load()
+        img = ImageOps.exif_transpose(img)
+        if img.mode in ("RGBA", "LA", "PA", "P"):
+            img = Image.alpha_composite(Image.new("RGBA", img.size, (255, 255, 255, 255)), img.convert("RGBA"))
+        img = img.convert("RGB").resize((big, big), Image.Resampling.BILINEAR, reducing_gap=2.0)
+    offset = (big - size) // 2
+    array = np.asarray(img, dtype=np.float32)[offset:offset + size, offset:offset + size]
+    return array[None]
+
+
+class Verdict:
+    """The run's index and unknown threshold: class scores by its method, the known score, the nearest photo."""
+
+    def __init__(self):
+        self.vectors = np.load(HERE / "index_vectors.npy").astype(np.float32)
+        with open(HERE / "index_items.csv", newline="", encoding="utf-8") as f:
+            self.items = list(csv.DictReader(f))
+        index_of = {{int(label["landmark_id"]): int(label["index"]) for label in LABELS}}
+        self.classes = np.array([index_of[int(item["landmark_id"])] for item in self.items], np.int64)
+
+    def __call__(self, probs, embedding):
+        """(class scores, known score, unknown?, the nearest training photo's row and similarity)."""
+        query = embedding / max(float(np.linalg.norm(embedding)), 1e-12)
+        sims = self.vectors @ query.astype(np.float32)
+        k = min(VERDICT["knn_k"], len(sims))
+        order = np.lexsort((np.arange(len(sims)), -sims))[:k]  # best first; ties keep the lower row
+        near, near_classes = sims[order], self.classes[order]
+        votes = np.zeros(len(probs), np.float32)
+        np.add.at(votes, near_classes, np.clip(near, 0, None))
+        votes /= k
+        weight = VERDICT["blend_weight"]
+        scores = {{"head": probs, "knn": votes, "blend": weight * probs + (1 - weight) * votes}}[VERDICT["method"]]
+        w = VERDICT["known_head_weight"]
+        known = w * probs.max() + (1 - w) * near[0]
+        if VERDICT["known_score"] == "head+top+margin":  # the gap to the nearest photo of another class
+            other = near_classes != near_classes[0]
+            margin = max(near[0] - (near[np.argmax(other)] if other.any() else near[-1]), 0.0)
+            known = (2 * known + margin) / 3
+        return scores, float(known), known < VERDICT["threshold"], self.items[order[0]], float(near[0])
+
+
+def main(paths):
+    """Print each photo's verdict (when exported) and top-5: rank, name, landmark id, confidence."""
+    model = load_model()
+    verdict = Verdict() if VERDICT else None
+    for path in paths:
+        probs, embedding = model(eval_view(path))
+        scores, line = probs[0], ""
+        if verdict is not None and embedding is not None:
+            scores, known, unknown, nearest, similarity = verdict(probs[0], embedding[0])
+            line = (f"  NOT A KNOWN LANDMARK (known score {{known:.3f}} < {{VERDICT['threshold']:.3f}})" if unknown
+                    else f"  (known score {{known:.3f}})")
+            line += f"; nearest training photo {{nearest['id']}} (landmark {{nearest['landmark_id']}}, similarity {{similarity:.3f}})"
+        print(path + line)
+        for rank, i in enumerate(np.argsort(-scores, kind="stable")[:5], 1):
+            label = LABELS[int(i)]
+            print(f"  {{rank}}. {{label['name']}} (landmark {{label['landmark_id']}}): {{scores[i]:.3f}}")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) < 2:
+        sys.exit(__doc__)
+    main(sys.argv[1:])
+'''
+
+
+def example_script(fmt: str, runtime: str) -> str:
+    """The text of predict.py for format `fmt` whose runtime is described by `runtime`."""
+    imports, loader = _LOADERS[fmt]
+    return _EXAMPLE.format(fmt=fmt, runtime=runtime, imports=imports, loader=loader)

@@ -1,0 +1,85 @@
+"""The open-world half of an export: the run's index and its "not a known landmark" verdict, for predict.py.
+
+An exported classifier alone names one of the run's landmarks for any photo, an astronaut
+included. With the run's index beside it, the standalone predict.py does what glr's Predictor
+does without glr: it embeds the photo as the index did (the model's second output), finds
+the nearest training photos by cosine similarity (numpy, exact), ranks the classes by the
+run's method (head, kNN or blend), and calls the photo unknown when its known score falls
+below the run's calibrated threshold. The export holds:
+
+- `index_vectors.npy`: the training photos' unit embeddings, float16 (N, D), as the run's index;
+- `index_items.csv`: their ids and landmark ids, row for row (no paths: they are this machine's);
+- `verdict.json`: the threshold, the known score's formula and head weight, the method and its k.
+
+Spatial verification is not exported (it needs OpenCV and the training photos' local
+features): a verified run exports the threshold it calibrated without verification, as its
+Predictor uses when verification is unavailable. An index of more than `MAX_EXPORTED_PHOTOS`
+photos (about 250 MB at Lite0's 1280 dimensions) is not exported: the export is then the
+classifier alone and says why.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from glr.errors import GlrError
+from glr.training.run import Run
+
+VERDICT_NAME, VECTORS_NAME, ITEMS_NAME = "verdict.json", "index_vectors.npy", "index_items.csv"
+MAX_EXPORTED_PHOTOS = 100_000
+
+
+@dataclass
+class PortableVerdict:
+    """What an export needs to give the run's verdict: how to embed a photo, the index and the settings."""
+
+    embedding: str  # "single", "flip" or "rmac": what the exported model's second output is
+    vectors: np.ndarray  # (N, D) float16 unit rows
+    items: pd.DataFrame  # id, landmark_id per row
+    settings: dict
+
+    def write(self, folder: Path) -> None:
+        """The three files of the verdict inside an export folder."""
+        np.save(folder / VECTORS_NAME, np.ascontiguousarray(self.vectors, np.float16), allow_pickle=False)
+        self.items.to_csv(folder / ITEMS_NAME, index=False)
+        (folder / VERDICT_NAME).write_text(json.dumps(self.settings, indent=1))
+
+
+def portable_verdict(run: Run) -> tuple[PortableVerdict | None, str]:
+    """(the run's verdict ready to export, or None; a line saying what the export holds or why it has no verdict)."""
+    from glr.retrieval.flip import run_embedding
+    from glr.retrieval.index import EmbeddingIndex
+    from glr.retrieval.recognition import BLEND_WEIGHT, DEFAULT_METHOD, KNN_K
+    from glr.retrieval.run_index import load_retrieval
+
+    retrieval = load_retrieval(run)
+    if retrieval is None:
+        return None, "classifier only: the run has no embedding index (python -m glr retrieval RUN builds it)"
+    try:
+        kind = run_embedding(retrieval)
+        index = EmbeddingIndex.load(run.index_dir)
+        unknown = retrieval["unknown"]
+        verification = retrieval.get("verification")
+        threshold = float(verification["plain_threshold"] if verification else unknown["threshold"])
+    except (GlrError, KeyError, TypeError, ValueError) as exc:
+        return None, f"classifier only: the run's index cannot be read ({exc}); rebuild it with python -m glr retrieval RUN --rebuild"
+    if len(index) > MAX_EXPORTED_PHOTOS:
+        return None, (f"classifier only: the index holds {len(index):,} photos, more than the {MAX_EXPORTED_PHOTOS:,} "
+                      "an export carries; the verdict needs glr's Predictor")
+    settings = {
+        "embedding": kind, "threshold": threshold, "keep_known": float(unknown.get("keep_known", 0.95)),
+        "known_score": retrieval.get("known_score", "head+top"),
+        "known_head_weight": float(retrieval.get("known_head_weight", 0.5)),
+        "method": retrieval.get("default_method", DEFAULT_METHOD), "knn_k": int(retrieval.get("knn_k", KNN_K)),
+        "blend_weight": float(retrieval.get("blend_weight", BLEND_WEIGHT)),
+        "verification": "not exported: the threshold is the one calibrated without it" if verification else "none",
+    }
+    items = index.items[["id", "landmark_id"]].astype({"id": str, "landmark_id": int})
+    line = (f"with the verdict: an index of {len(index):,} training photos and the unknown threshold "
+            f"{threshold:.3f} (predict.py says 'not a known landmark' as glr does)")
+    return PortableVerdict(kind, np.asarray(index.vectors, np.float16), items, settings), line
