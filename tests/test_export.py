@@ -223,6 +223,12 @@ def test_without_an_index_or_over_its_size_the_export_is_the_classifier_alone(fi
     assert embedding is None and np.isclose(probs.sum(), 1, atol=1e-4)
     lines = run_script(folder, next(Path(finished_run.dataset_root()).rglob("*.jpg")), cwd=tmp_path)
     assert "known score" not in lines[0] and lines[1].strip().startswith("1. ")
+    # A damaged index: the classifier still leaves, and the note says why the verdict did not.
+    damaged = Run(shutil.copytree(finished_run.path, tmp_path / "runs" / "damaged", ignore=shutil.ignore_patterns("export")))
+    (damaged.index_dir / "vectors.npy").write_bytes(b"not an array")
+    folder = export.export_run(damaged, "keras", out=tmp_path / "damaged-keras")
+    assert export.export_note(folder)["verdict"].startswith("classifier only: the run's index cannot be read")
+    assert (folder / "model.keras").is_file() and not (folder / "verdict.json").exists()
 
 
 def test_a_flip_averaged_run_exports_the_flip_average(finished_run, photo):
