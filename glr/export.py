@@ -97,7 +97,7 @@ def preprocessing_note(run: Run | str | os.PathLike) -> dict:
                  f"{load_size(size)}x{load_size(size)} (bilinear, aspect not kept), then its centre "
                  f"{size}x{size} crop; this is glr's evaluation view",
         "normalisation": _NORMALISATION_TEXT.get(getattr(settings.spec.preprocess, "__name__", ""), "a per-channel affine map"),
-        "normalisation_in_model": "yes: the model's first layer 'normalise' computes x @ matrix + bias per pixel",
+        "normalisation_in_model": "yes: the model computes x @ matrix + bias per pixel itself (its first step)",
         "matrix": matrix.tolist(), "bias": bias.tolist(),
         "output": "softmax probabilities over the classes of labels.json, in index order",
     }

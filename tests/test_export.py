@@ -177,14 +177,16 @@ def test_cli_export(finished_run, tmp_path, capsys):
     assert main(["export", str(finished_run.path), "--format", "keras", "--results", str(tmp_path)]) == 0
 
 
-def test_a_regional_run_exports_its_regions_and_predict_py_gives_the_predictors_verdict(regional_run, tmp_path):
-    """The R-MAC output built of standard layers is the Predictor's vector; unknown photos are called unknown."""
+@pytest.mark.parametrize("fmt", ["tflite", "onnx"])
+def test_a_regional_run_exports_its_regions_and_predict_py_gives_the_predictors_verdict(regional_run, fmt, tmp_path):
+    """The R-MAC output (of standard Keras layers for TFLite, the Predictor's pass for ONNX) is the Predictor's
+    vector, and predict.py calls unknown what the Predictor calls unknown."""
     from glr.demo.distractors import package_images
     from glr.predict import Predictor, eval_view
     from glr.retrieval.run_index import load_retrieval
 
     assert load_retrieval(regional_run)["embedding"] == "rmac"
-    folder = export.export_run(regional_run, "onnx", out=tmp_path / "onnx")
+    folder = export.export_run(regional_run, fmt, out=tmp_path / fmt)
     assert json.loads((folder / "verdict.json").read_text())["embedding"] == "rmac"
     predictor = Predictor(regional_run.path, backend="tf")
     import pandas as pd
@@ -194,7 +196,7 @@ def test_a_regional_run_exports_its_regions_and_predict_py_gives_the_predictors_
     views = np.stack([eval_view(p, 96) for p in photos]).astype(np.float32)
     probs, vectors = predictor.forward(views)
     for view, p, v in zip(views, probs, vectors):
-        mine, embedding = run_format("onnx", folder, view[None])
+        mine, embedding = run_format(fmt, folder, view[None])
         assert np.allclose(mine, p, atol=1e-4) and np.allclose(embedding, v, atol=1e-4)
     lines = [line for line in run_script(folder, *photos, cwd=tmp_path) if not line.startswith("  ")]
     predictions = predictor.predict([str(p) for p in photos], k=5)
