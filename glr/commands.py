@@ -331,7 +331,8 @@ def cmd_evaluate(args) -> int:
     per_class = run.per_class()
     if per_class is not None:
         print("weakest classes (recall):")
-        print(per_class.sort_values(["recall", "support"], ascending=[True, False]).head(args.show).to_string(index=False))
+        print(per_class.sort_values(["recall", "support"], ascending=[True, False]).head(args.show)
+              .to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     return 0
 
 

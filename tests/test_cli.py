@@ -96,7 +96,9 @@ def test_train_runs_evaluate_report_predict(tiny_data, tmp_path, capsys):
     capsys.readouterr()
     for ref in ("latest", "first try"):
         assert main(["evaluate", ref, "--results", results]) == 0
-        assert "top1" in capsys.readouterr().out
+        out = capsys.readouterr().out
+        assert "top1" in out and "weakest classes (recall):" in out
+        assert not re.search(r"\d\.\d{4,}", out.split("weakest")[1])  # the table's figures to 3 decimals
 
 
 def test_unknown_run(capsys, tmp_path):
