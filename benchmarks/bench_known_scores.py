@@ -9,7 +9,10 @@ re-scores the same run with each candidate, including the nearest training photo
 head's hidden layer (the "deep nearest neighbours" of Sun et al., 2022: normalised penultimate
 features), and the Mahalanobis distance to the nearest class mean under a shared covariance (Lee et al.,
 2018), alone and relative to the distance from all training photos' mean (Ren et al., 2021), both on
-unit embeddings with Ledoit-Wolf shrinkage. The unknown threshold is calibrated on the known
+unit embeddings with Ledoit-Wolf shrinkage, and two hubness reductions of the nearest similarity (a
+training photo close to many others is near to every query too): CSLS (Conneau et al., 2018), 2 cos(q, y)
+- r(y) - r(q) with r the mean similarity to the 10 nearest training photos, and cos(q, y) - r(y) / 2. The
+unknown threshold is calibrated on the known
 validation photos alone (95% kept), and the z-scored sums standardise each part on those photos
 too: no candidate sees a left-out photo or a distractor before it is scored. The learned mixes
 weigh the head against the nearest similarity as glr.retrieval.known_weight learns it from the
@@ -65,10 +68,22 @@ class Mahalanobis:
         return {"maha": -d.min(1), "relmaha": -(d - d0[:, None]).min(1)}
 
 
-def part_scores(head, emb: np.ndarray, index, train_hidden: np.ndarray, gauss: Mahalanobis) -> dict:
+HUB_K = 10  # the neighbours whose mean similarity says how much of a hub a photo is
+
+
+def hubness(train_unit: np.ndarray, k: int = HUB_K) -> np.ndarray:
+    """Each training photo's mean cosine to its k nearest other training photos (CSLS's r)."""
+    sims = train_unit @ train_unit.T
+    np.fill_diagonal(sims, -np.inf)
+    k = max(1, min(k, len(sims) - 1))
+    return np.sort(sims, axis=1)[:, -k:].mean(1)
+
+
+def part_scores(head, emb: np.ndarray, index, train_hidden: np.ndarray, gauss: Mahalanobis,
+                hubs: np.ndarray) -> dict:
     """Per photo: the head's top probability, max logit and energy, the similarities of its neighbours, and
     the nearest training photo's cosine in the head's hidden layer (`train_hidden`: theirs, unit rows), and the
-    Mahalanobis scores under `gauss`."""
+    Mahalanobis scores under `gauss`, and the hub-discounted similarities (`hubs`: the training photos' `hubness`)."""
     from glr.retrieval.index import normalize
     from glr.retrieval.recognition import KNN_K
 
@@ -80,7 +95,16 @@ def part_scores(head, emb: np.ndarray, index, train_hidden: np.ndarray, gauss: M
     sims, _ = index.search(emb, KNN_K)
     return {"maxprob": 1 / exp.sum(1), "maxlogit": top[:, 0], "energy": np.log(exp.sum(1)) + top[:, 0],
             "top": sims[:, 0], "kth5": sims[:, min(4, sims.shape[1] - 1)], "mean10": sims.mean(1),
-            "hidden": (normalize(hidden) @ train_hidden.T).max(1), **gauss.scores(normalize(emb))}
+            "hidden": (normalize(hidden) @ train_hidden.T).max(1), **gauss.scores(normalize(emb)), **hub_scores(emb, index, hubs)}
+
+
+def hub_scores(emb: np.ndarray, index, hubs: np.ndarray) -> dict:
+    """{"csls": max over training photos of 2 cos - r(y), less the query's own r; "hub_half": max of cos - r(y) / 2}."""
+    from glr.retrieval.index import normalize
+
+    cos = normalize(emb) @ np.asarray(index.vectors, np.float32).T
+    r_query = np.sort(cos, axis=1)[:, -min(HUB_K, cos.shape[1]):].mean(1)
+    return {"csls": (2 * cos - hubs[None]).max(1) - r_query, "hub_half": (cos - hubs[None] / 2).max(1)}
 
 
 def candidates(parts: dict, weights: dict | None = None) -> dict:
@@ -95,7 +119,8 @@ def candidates(parts: dict, weights: dict | None = None) -> dict:
     formulas = {
         BASELINE: lambda g: (parts[g]["maxprob"] + parts[g]["top"]) / 2,
         **{name: (lambda g, name=name: parts[g][name])
-           for name in ("maxprob", "maxlogit", "energy", "top", "kth5", "mean10", "hidden", "maha", "relmaha")},
+           for name in ("maxprob", "maxlogit", "energy", "top", "kth5", "mean10", "hidden", "maha", "relmaha",
+                                  "csls", "hub_half")},
         "z(maxprob)+z(top)": lambda g: z("maxprob", g) + z("top", g),
         "z(maxlogit)+z(top)": lambda g: z("maxlogit", g) + z("top", g),
         "z(energy)+z(top)": lambda g: z("energy", g) + z("top", g),
@@ -103,6 +128,8 @@ def candidates(parts: dict, weights: dict | None = None) -> dict:
         "z(top)+z(hidden)": lambda g: z("top", g) + z("hidden", g),
         "z(maxprob)+z(maha)": lambda g: z("maxprob", g) + z("maha", g),
         "z(maxprob)+z(relmaha)": lambda g: z("maxprob", g) + z("relmaha", g),
+        "z(maxprob)+z(csls)": lambda g: z("maxprob", g) + z("csls", g),
+        "z(maxprob)+z(hub_half)": lambda g: z("maxprob", g) + z("hub_half", g),
         **{name: (lambda g, w=w: w * parts[g]["maxprob"] + (1 - w) * parts[g]["top"]) for name, w in (weights or {}).items()},
     }
     return {name: {g: f(g) for g in parts} for name, f in formulas.items()}
@@ -123,7 +150,8 @@ def run_dataset(data: Path, seeds, config, say=print) -> pd.DataFrame:
         index = EmbeddingIndex(emb["train"], tables["train"].assign(name="")[["id", "landmark_id", "name", "path"]])
         train_hidden = normalize(hidden_layer(head, emb["train"]))
         gauss = Mahalanobis(normalize(emb["train"]), tables["train"]["landmark_id"].to_numpy())
-        parts = {g: part_scores(head, emb[g], index, train_hidden, gauss) for g in ("val", "held", "distractors")}
+        hubs = hubness(np.asarray(index.vectors, np.float32))
+        parts = {g: part_scores(head, emb[g], index, train_hidden, gauss, hubs) for g in ("val", "held", "distractors")}
         # The head's weight as glr.retrieval.known_weight learns it from the training photos (run_index does the same).
         args = (index.vectors, tables["train"]["landmark_id"].to_numpy(), parts["val"]["maxprob"], parts["val"]["top"])
         weights = {LEARNED: known_weight.learned_weight(*args), DEFAULT: known_weight.head_weight(*args)}
