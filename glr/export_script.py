@@ -117,11 +117,18 @@ class Verdict:
 
 
 def main(paths):
-    """Print each photo's verdict (when exported) and top-5: rank, name, landmark id, confidence."""
+    """Print each photo's verdict (when exported) and top-5: rank, name, landmark id, confidence; count the unreadable."""
     model = load_model()
     verdict = Verdict() if VERDICT else None
+    failed = 0
     for path in paths:
-        probs, embedding = model(eval_view(path))
+        try:
+            view = eval_view(path)
+        except (OSError, ValueError) as exc:  # not an image, truncated, missing: say so and go on
+            print(f"{{path}}: not readable as a photo ({{exc.__class__.__name__}}: {{exc}})", file=sys.stderr)
+            failed += 1
+            continue
+        probs, embedding = model(view)
         scores, line = probs[0], ""
         if verdict is not None and embedding is not None:
             scores, known, unknown, nearest, similarity = verdict(probs[0], embedding[0])
@@ -132,12 +139,13 @@ def main(paths):
         for rank, i in enumerate(np.argsort(-scores, kind="stable")[:5], 1):
             label = LABELS[int(i)]
             print(f"  {{rank}}. {{label['name']}} (landmark {{label['landmark_id']}}): {{scores[i]:.3f}}")
+    return failed
 
 
 if __name__ == "__main__":
     if len(sys.argv) < 2:
         sys.exit(__doc__)
-    main(sys.argv[1:])
+    sys.exit(1 if main(sys.argv[1:]) else 0)
 '''
 
 
