@@ -51,35 +51,32 @@ class PortableVerdict:
 
 
 def portable_verdict(run: Run) -> tuple[PortableVerdict | None, str]:
-    """(the run's verdict ready to export, or None; a line saying what the export holds or why it has no verdict)."""
-    from glr.retrieval.flip import run_embedding
-    from glr.retrieval.index import EmbeddingIndex
-    from glr.retrieval.recognition import BLEND_WEIGHT, DEFAULT_METHOD, KNN_K
-    from glr.retrieval.run_index import load_retrieval
+    """(the run's verdict ready to export, or None; a line saying what the export holds or why it has no verdict).
 
-    retrieval = load_retrieval(run)
-    if retrieval is None:
+    The settings are the run's Recognizer's, so predict.py judges a photo as glr's Predictor does.
+    """
+    from glr.retrieval.recognition import BLEND_WEIGHT, KNN_K
+    from glr.retrieval.run_index import Recognizer, load_retrieval
+
+    if load_retrieval(run) is None:
         return None, "classifier only: the run has no embedding index (python -m glr retrieval RUN builds it)"
     try:
-        kind = run_embedding(retrieval)
-        index = EmbeddingIndex.load(run.index_dir)
-        unknown = retrieval["unknown"]
-        verification = retrieval.get("verification")
-        threshold = float(verification["plain_threshold"] if verification else unknown["threshold"])
+        recognizer = Recognizer(run, run.labels())
     except (GlrError, KeyError, TypeError, ValueError) as exc:
         return None, f"classifier only: the run's index cannot be read ({exc}); rebuild it with python -m glr retrieval RUN --rebuild"
+    index, verified = recognizer.index, bool(recognizer.retrieval.get("verification"))
     if len(index) > MAX_EXPORTED_PHOTOS:
         return None, (f"classifier only: the index holds {len(index):,} photos, more than the {MAX_EXPORTED_PHOTOS:,} "
                       "an export carries; the verdict needs glr's Predictor")
+    threshold = float(recognizer.plain.threshold)  # the one set without verification, which is not exported
     settings = {
-        "embedding": kind, "threshold": threshold, "keep_known": float(unknown.get("keep_known", 0.95)),
-        "known_score": retrieval.get("known_score", "head+top"),
-        "known_head_weight": float(retrieval.get("known_head_weight", 0.5)),
-        "method": retrieval.get("default_method", DEFAULT_METHOD), "knn_k": int(retrieval.get("knn_k", KNN_K)),
-        "blend_weight": float(retrieval.get("blend_weight", BLEND_WEIGHT)),
-        "verification": "not exported: the threshold is the one calibrated without it" if verification else "none",
+        "embedding": recognizer.embedding, "threshold": threshold, "keep_known": recognizer.plain.keep_known,
+        "known_score": recognizer.known_formula, "known_head_weight": recognizer.head_weight,
+        "method": recognizer.method, "knn_k": KNN_K,
+        "blend_weight": float(recognizer.retrieval.get("blend_weight", BLEND_WEIGHT)),
+        "verification": "not exported: the threshold is the one calibrated without it" if verified else "none",
     }
     items = index.items[["id", "landmark_id"]].astype({"id": str, "landmark_id": int})
     line = (f"with the verdict: an index of {len(index):,} training photos and the unknown threshold "
             f"{threshold:.3f} (predict.py says 'not a known landmark' as glr does)")
-    return PortableVerdict(kind, np.asarray(index.vectors, np.float16), items, settings), line
+    return PortableVerdict(recognizer.embedding, index.vectors, items, settings), line

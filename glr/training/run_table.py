@@ -95,10 +95,9 @@ def find_run(results_dir: str | os.PathLike, ref: str) -> Run:
     run = Run.of(results_dir, ref)
     if run.path.is_dir():
         return run
-    table = list_runs(results_dir)
-    where = f"under {runs_dir(results_dir)}; `python -m glr runs` lists them"
+    table, folder = list_runs(results_dir), runs_dir(results_dir)
     if table.empty:
-        raise RunError(f"no run {ref!r}: there is no run yet {where.split(';')[0]}")
+        raise RunError(f"no run {ref!r}: there is no run yet under {folder}")
     if ref == LATEST:
         return Run.of(results_dir, str(table["run_id"].iloc[0]))
     named = table.loc[table["name"] == " ".join(ref.split()), "run_id"].tolist()
@@ -106,7 +105,8 @@ def find_run(results_dir: str | os.PathLike, ref: str) -> Run:
         raise RunError(f"{len(named)} runs are named {ref!r} ({', '.join(named)}): give one's id")
     if named:
         return Run.of(results_dir, named[0])
-    raise RunError(f"no run {ref!r}: neither a folder, a run id, a run's name nor {LATEST!r} {where}")
+    raise RunError(f"no run {ref!r}: neither a folder, a run id, a run's name nor {LATEST!r} under {folder}; "
+                   "`python -m glr runs` lists them")
 
 
 def finished_runs(results: str | os.PathLike) -> list[str]:
