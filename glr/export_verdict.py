@@ -23,12 +23,15 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from glr.errors import GlrError
 from glr.training.run import Run
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 VERDICT_NAME, VECTORS_NAME, ITEMS_NAME = "verdict.json", "index_vectors.npy", "index_items.csv"
 MAX_EXPORTED_PHOTOS = 100_000
@@ -40,7 +43,7 @@ class PortableVerdict:
 
     embedding: str  # "single", "flip" or "rmac": what the exported model's second output is
     vectors: np.ndarray  # (N, D) float16 unit rows
-    items: pd.DataFrame  # id, landmark_id per row
+    items: "pd.DataFrame"  # id, landmark_id per row
     settings: dict
 
     def write(self, folder: Path) -> None:
