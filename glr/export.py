@@ -200,11 +200,12 @@ def _predictor_forward(run: Run, embedding: str):
     the same process (its Dense layers on 4-D tensors); the Predictor's pass, with tf.reverse for
     the mirror, is the one glr converts and checks for every run.
     """
-    from glr.predict import Predictor
+    from glr.predict import tf_forward
 
     if not run.has_model():
         raise ExportError(f"run {run.id} has no final model to export (is it finished?)")
-    return Predictor(run, backend="tf", embedding=embedding)._tf_forward()
+    settings = run.settings()
+    return tf_forward(run, settings.spec, int(settings.input_size), embedding)[1]
 
 
 def _write_model(model, fmt: str, folder: Path, size: int) -> None:

@@ -143,41 +143,7 @@ class Predictor:
     def _tf_forward(self):
         """The model's forward pass as a `tf.function` (loads TensorFlow and the Keras model, once)."""
         if self._forward is None:
-            import tensorflow as tf
-
-            from glr.backbones.features import spatial_model
-            from glr.retrieval.regional import rmac_from_map
-            from glr.training.model import load_model, split_classifier
-
-            self.model = load_model(self.run.model_path)
-            backbone, head = split_classifier(self.model)
-            flip = self.embedding in MIRRORED
-            map_model = spatial_model(backbone) if self.embedding == "rmac" else None
-            if self.embedding == "rmac" and map_model is None:
-                raise GlrError(f"{self.run.path}: the index is regional, but the backbone has no feature map")
-
-            def forward(x):
-                # One pass gives both: the pooled features are the embedding the index searches.
-                x = self.spec.preprocess(x)  # per pixel, so it commutes with the mirror
-                if map_model is not None:
-                    # The mirror's map flipped back lines up with the photo's: their mean's regions are the
-                    # index's R-MAC regions, and its global average is what the head classifies ("flip").
-                    n = tf.shape(x)[0]
-                    maps = map_model(tf.concat([x, tf.reverse(x, axis=[2])], axis=0), training=False)
-                    fmap = (maps[:n] + tf.reverse(maps[n:], axis=[2])) / 2
-                    return head(tf.reduce_mean(fmap, axis=[1, 2]), training=False), rmac_from_map(fmap)
-                if flip:
-                    # The photos and their mirror images in one batch, one backbone call; the head
-                    # classifies the mean of the two, as the index and its calibration did.
-                    n = tf.shape(x)[0]
-                    both = backbone(tf.concat([x, tf.reverse(x, axis=[2])], axis=0), training=False)
-                    features = (both[:n] + both[n:]) / 2
-                else:
-                    features = backbone(x, training=False)
-                return head(features, training=False), features
-
-            signature = [tf.TensorSpec((None, self.input_size, self.input_size, 3), tf.float32)]
-            self._forward = tf.function(forward, input_signature=signature)
+            self.model, self._forward = tf_forward(self.run, self.spec, self.input_size, self.embedding)
         return self._forward
 
     @property
@@ -262,6 +228,46 @@ class Predictor:
         if out_csv:
             write_submission(out_csv, table)
         return table, predictions
+
+
+def tf_forward(run: Run, spec, input_size: int, embedding: str):
+    """(the run's Keras model, its `tf.function`): RGB 0..255 in, (head probabilities, embedding) out, the photo
+    embedded as `embedding` ("single", "flip", "rmac") says; the Predictor runs it, exports convert it."""
+    import tensorflow as tf
+
+    from glr.backbones.features import spatial_model
+    from glr.retrieval.regional import rmac_from_map
+    from glr.training.model import load_model, split_classifier
+
+    model = load_model(run.model_path)
+    backbone, head = split_classifier(model)
+    flip = embedding in MIRRORED
+    map_model = spatial_model(backbone) if embedding == "rmac" else None
+    if embedding == "rmac" and map_model is None:
+        raise GlrError(f"{run.path}: the index is regional, but the backbone has no feature map")
+
+    def forward(x):
+        # One pass gives both: the pooled features are the embedding the index searches.
+        x = spec.preprocess(x)  # per pixel, so it commutes with the mirror
+        if map_model is not None:
+            # The mirror's map flipped back lines up with the photo's: their mean's regions are the
+            # index's R-MAC regions, and its global average is what the head classifies ("flip").
+            n = tf.shape(x)[0]
+            maps = map_model(tf.concat([x, tf.reverse(x, axis=[2])], axis=0), training=False)
+            fmap = (maps[:n] + tf.reverse(maps[n:], axis=[2])) / 2
+            return head(tf.reduce_mean(fmap, axis=[1, 2]), training=False), rmac_from_map(fmap)
+        if flip:
+            # The photos and their mirror images in one batch, one backbone call; the head
+            # classifies the mean of the two, as the index and its calibration did.
+            n = tf.shape(x)[0]
+            both = backbone(tf.concat([x, tf.reverse(x, axis=[2])], axis=0), training=False)
+            features = (both[:n] + both[n:]) / 2
+        else:
+            features = backbone(x, training=False)
+        return head(features, training=False), features
+
+    signature = [tf.TensorSpec((None, input_size, input_size, 3), tf.float32)]
+    return model, tf.function(forward, input_signature=signature)
 
 
 def _name_of(source) -> str:
