@@ -34,12 +34,13 @@ DEFAULTS = TrainConfig()
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def auto_fine_tune(data, backbone, top_n):
-    """`fine_tune="auto"`'s choice for the dataset (None if it cannot be read): the toggle's default."""
+def auto_fine_tune(data, backbone, top_n, input_size):
+    """`fine_tune="auto"`'s choice for the dataset at that image size (None if it cannot be read): the toggle's default."""
     from glr.training.settings import fine_tune_choice
 
     try:
-        return fine_tune_choice(TrainConfig(data=data, backbone=backbone, top_n=int(top_n)))
+        return fine_tune_choice(TrainConfig(data=data, backbone=backbone, top_n=int(top_n),
+                                            input_size=int(input_size) if input_size else None))
     except GlrError:
         return None
 LEARNING_RATES = [1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2]
@@ -180,7 +181,7 @@ augment_space = c[2].selectbox(
 with c[3]:
     augment = st.toggle("Augmentation (crop and flip)", value=DEFAULTS.augment, key="train_augment",
                         persist_state="session")
-    auto = auto_fine_tune(dataset, backbone, top_n) if dataset_ok and (dataset or demo.is_ready()) else None
+    auto = auto_fine_tune(dataset, backbone, top_n, input_size) if dataset_ok and (dataset or demo.is_ready()) else None
     fine_tune = st.toggle("Fine-tune the backbone", value=bool(auto and auto.on), key="train_fine_tune",
                           persist_state="session", help="Phase 2, end to end: slow on a CPU. On by default when its "
                                                         "estimated cost on this machine is a few minutes.")

@@ -218,6 +218,10 @@ def test_train_form_renders(empty_results):
     assert not at.slider(key="train_views").disabled
     assert {t.key for t in at.toggle} >= {"train_augment", "train_fine_tune"}
     assert not button(at, "Start training").disabled
+    # Fine-tuning's default is decided for the dataset at the image size asked for.
+    assert "Default, decided for this dataset: on:" in texts(at.caption) and " px" not in texts(at.caption)
+    at.number_input(key="train_input_size").set_value(1024).run()
+    assert "training photos at 1024 px, so fine-tuning" in texts(at.caption)
     at.selectbox(key="train_backbone").set_value("resnet152").run()
     assert_no_exception(at)
     # Keras downloads ResNet weights on first use: the page says whether they are cached here.

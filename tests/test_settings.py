@@ -74,6 +74,27 @@ def test_auto_lengthens_phase_2_while_it_stays_within_the_budget():
     assert choose_fine_tune("efficientnet_lite0", 100, epochs=4, lengthen=False).epochs == 4
 
 
+def test_auto_counts_the_image_size_the_photos_are_trained_at(gldv2):
+    from glr.training.settings import FINE_TUNE_OVERHEAD, choose_fine_tune, estimate_fine_tune_seconds, fine_tune_choice
+
+    native = estimate_fine_tune_seconds("efficientnet_lite0", 338, 8)
+    assert estimate_fine_tune_seconds("efficientnet_lite0", 338, 8, input_size=224) == native
+    # Twice the side is four times the pixels, so four times the work past the start-up.
+    doubled = estimate_fine_tune_seconds("efficientnet_lite0", 338, 8, input_size=448)
+    assert doubled - FINE_TUNE_OVERHEAD == pytest.approx(4 * (native - FINE_TUNE_OVERHEAD))
+    assert estimate_fine_tune_seconds("efficientnet_lite2", 338, 8, input_size=130) < estimate_fine_tune_seconds(
+        "efficientnet_lite2", 338, 8)
+    # wonders7's training photos: cheap at the native size, over the budget at 448 px, and the reason says why.
+    assert choose_fine_tune("efficientnet_lite0", 338, epochs=8).on
+    big = choose_fine_tune("efficientnet_lite0", 338, epochs=8, input_size=448)
+    assert not big.on and "338 training photos at 448 px would take about" in big.reason
+    assert "at 224 px" not in choose_fine_tune("efficientnet_lite0", 338, epochs=8, input_size=224).reason
+    # The configuration's input size reaches the decision (the CLI's --input-size, the Train page's box).
+    small = fine_tune_choice(TrainConfig(data=str(gldv2), fine_tune="auto"))
+    assert fine_tune_choice(TrainConfig(data=str(gldv2), fine_tune="auto", input_size=448)).estimate_seconds > \
+        small.estimate_seconds
+
+
 def test_the_train_page_runs_autos_epochs_while_its_box_is_empty():
     from glr.training.settings import FineTuneChoice, page_fine_tune_epochs, page_fine_tune_placeholder
 

@@ -27,6 +27,9 @@ AUTO_BUDGET_SECONDS = 300.0
 # about 70 s for 8 epochs (README, "Measured results": 1 min 37 s with phase 2, features cached),
 # so ~40/s (the demo's smaller photos went twice as fast). The others scale NOTES.md's full
 # fine-tuning speeds by the same factor (Lite0 ~ 4x EfficientNetB0's 10/s); the estimate errs long.
+# These are at each backbone's native input size; another size scales the cost by its pixels (measured on
+# wonders7, 4 December: Lite0's phase 2 at 320 px took 1.8x its time at 224, for 2.0x the pixels; Lite2's at
+# 320 px 1.3-1.4x its time at 260, for 1.5x), which errs long too.
 FINE_TUNE_SPEED = {"efficientnet_lite0": 40.0, "efficientnet_lite2": 20.0, "mobilenet_v3_small": 196.0,
                    "mobilenet_v3_large": 60.0, "resnet50": 19.0, "resnet101": 10.0, "resnet152": 4.8}
 FINE_TUNE_OVERHEAD = 30.0
@@ -48,29 +51,39 @@ class FineTuneChoice:
     epochs: int = 0  # the phase-2 epochs chosen (0 when off)
 
 
-def estimate_fine_tune_seconds(backbone: str, train_images: int, epochs: int) -> float:
-    """Phase 2's estimated wall time on this machine: epochs over the training images, plus its start-up."""
+def estimate_fine_tune_seconds(backbone: str, train_images: int, epochs: int, input_size: int | None = None) -> float:
+    """Phase 2's estimated wall time on this machine: epochs over the training images, plus its start-up.
+
+    `input_size`: the side the photos are trained at (None: the backbone's native one).
+    """
     speed = FINE_TUNE_SPEED.get(backbone, min(FINE_TUNE_SPEED.values()))
-    return FINE_TUNE_OVERHEAD + epochs * train_images / speed if epochs else 0.0
+    pixels = (input_size / get_backbone(backbone).input_size) ** 2 if input_size else 1.0
+    return FINE_TUNE_OVERHEAD + epochs * train_images * pixels / speed if epochs else 0.0
 
 
 def choose_fine_tune(backbone: str, train_images: int, epochs: int, budget: float = AUTO_BUDGET_SECONDS,
-                     lengthen: bool = True) -> FineTuneChoice:
+                     lengthen: bool = True, input_size: int | None = None) -> FineTuneChoice:
     """Fine-tune when `epochs` fit the budget: small datasets gain 2-5 points.
 
     `lengthen` (when the user did not give the epochs): run up to AUTO_MAX_FINE_TUNE_EPOCHS that still fit.
+    `input_size`: the side the photos are trained at (None: the backbone's native one).
     """
-    seconds = estimate_fine_tune_seconds(backbone, train_images, epochs)
+    def estimate(n_epochs: int) -> float:
+        return estimate_fine_tune_seconds(backbone, train_images, n_epochs, input_size)
+
+    native = input_size in (None, get_backbone(backbone).input_size)
+    photos = f"{train_images} training photos" + ("" if native else f" at {input_size} px")
+    seconds = estimate(epochs)
     if not epochs:
         return FineTuneChoice(False, "off: fine_tune_epochs is 0", 0.0, train_images)
     if seconds > budget:
-        return FineTuneChoice(False, f"off: {train_images} training photos would take about {seconds / 60:.1f} min to fine-tune "
+        return FineTuneChoice(False, f"off: {photos} would take about {seconds / 60:.1f} min to fine-tune "
                                      f"here (more than {budget / 60:.0f} min); --fine-tune forces it", seconds, train_images)
-    while lengthen and epochs < AUTO_MAX_FINE_TUNE_EPOCHS and estimate_fine_tune_seconds(backbone, train_images, epochs + 1) <= budget:
+    while lengthen and epochs < AUTO_MAX_FINE_TUNE_EPOCHS and estimate(epochs + 1) <= budget:
         epochs += 1
-    seconds = estimate_fine_tune_seconds(backbone, train_images, epochs)
+    seconds = estimate(epochs)
     rule = f", for up to {AUTO_MAX_FINE_TUNE_EPOCHS} epochs," if lengthen else ""
-    return FineTuneChoice(True, f"on: {train_images} training photos, so fine-tuning {epochs} epochs costs about "
+    return FineTuneChoice(True, f"on: {photos}, so fine-tuning {epochs} epochs costs about "
                                 f"{max(1, round(seconds / 60))} min here (auto fine-tunes{rule} within {budget / 60:.0f} "
                                 "min); --no-fine-tune skips it", seconds, train_images, epochs)
 
@@ -110,7 +123,8 @@ def fine_tune_choice(config: Any, lengthen: bool = True, train_images: int | Non
     if train_images is None:
         train_images = len(curated_split(config).train)
     return choose_fine_tune(get_backbone(_value(config, "backbone")).name, train_images,
-                            int(_value(config, "fine_tune_epochs") or 0), lengthen=lengthen)
+                            int(_value(config, "fine_tune_epochs") or 0), lengthen=lengthen,
+                            input_size=_value(config, "input_size"))
 
 
 def settle_fine_tune(config, lengthen: bool = True, train_images: int | None = None):
