@@ -71,11 +71,11 @@ def choose_fine_tune(backbone: str, train_images: int, epochs: int, budget: floa
     def estimate(n_epochs: int) -> float:
         return estimate_fine_tune_seconds(backbone, train_images, n_epochs, input_size)
 
+    if not epochs:
+        return FineTuneChoice(False, "off: fine_tune_epochs is 0", 0.0, train_images)
     native = input_size in (None, get_backbone(backbone).input_size)
     photos = f"{train_images} training photos" + ("" if native else f" at {input_size} px")
     seconds = estimate(epochs)
-    if not epochs:
-        return FineTuneChoice(False, "off: fine_tune_epochs is 0", 0.0, train_images)
     if seconds > budget:
         return FineTuneChoice(False, f"off: {photos} would take about {seconds / 60:.1f} min to fine-tune "
                                      f"here (more than {budget / 60:.0f} min); --fine-tune forces it", seconds, train_images)
