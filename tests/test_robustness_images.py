@@ -300,3 +300,17 @@ def test_extreme_shapes_decode_resize_and_thumbnail(size):
     assert resized.shape == (32, 32, 3) and close(resized[16, 16], (200, 100, 50), 2)
     thumb = thumbnail(io.BytesIO(data), 16)  # what the gallery does
     assert thumb.shape == (16, 16, 3)
+
+
+def test_png_with_megabytes_of_text_metadata_decodes_and_a_text_bomb_is_named():
+    from PIL import PngImagePlugin
+
+    def png_with_text(chars: int) -> bytes:
+        info = PngImagePlugin.PngInfo()
+        info.add_itxt("XML:com.adobe.xmp", "x" * chars, zip=True)  # an editor's XMP history, compressed
+        return encode(halves(), "PNG", pnginfo=info)
+
+    arr = decode_image(png_with_text(3_000_000))  # over Pillow's own 1 MB a chunk
+    assert arr.shape == (30, 40, 3) and tuple(arr[0, 0]) == (255, 0, 0)
+    with pytest.raises(ImageError, match=r"^the upload: its PNG text metadata is too large to read safely .*16 MB"):
+        decode_image(png_with_text(40_000_000))  # 40 kB on disk

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import BinaryIO, Union
 
 import numpy as np
-from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageFile, ImageOps, PngImagePlugin, UnidentifiedImageError
 from pi_heif import register_heif_opener
 
 from glr.errors import BlankImageError, ImageError
@@ -38,6 +38,11 @@ MAX_JPEG_PIXELS = 400_000_000
 Image.MAX_IMAGE_PIXELS = MAX_JPEG_PIXELS
 # Pillow would otherwise pad a truncated JPEG with grey and carry on silently.
 ImageFile.LOAD_TRUNCATED_IMAGES = False
+# Pillow refuses a PNG whose one compressed text chunk inflates past 1 MB, as a decompression
+# bomb; photo editors write XMP edit histories near that size into real photos. 16 MB a chunk
+# (with Pillow's 64 MB for all text together) still stops a bomb before it costs anything.
+PNG_TEXT_CHUNK = 16 * 1024 * 1024
+PngImagePlugin.MAX_TEXT_CHUNK = PNG_TEXT_CHUNK
 
 # The formats glr decodes. Pillow can open many more (EPS, PSD, ICNS, FITS...), but each is
 # more decoder code run on untrusted bytes, and EPS even runs Ghostscript; photos come as
@@ -231,6 +236,10 @@ def _decode_pil(source: ImageSource, max_pixels: int = MAX_PIXELS, draft_size: i
         raise ImageError(f"{name}: not an image, or a format glr cannot read (use {SUPPORTED_TEXT})") from None
     except (OSError, SyntaxError, ValueError, EOFError, IndexError, struct.error) as exc:
         detail = str(exc) or exc.__class__.__name__
+        if "MAX_TEXT" in detail:
+            raise ImageError(f"{name}: its PNG text metadata is too large to read safely (over "
+                             f"{PNG_TEXT_CHUNK >> 20} MB in one chunk or {PngImagePlugin.MAX_TEXT_MEMORY >> 20} MB in all); "
+                             "save the photo again without metadata") from None
         if "truncated" in detail.lower():
             raise ImageError(f"{name}: image file is truncated (incomplete download or copy?)") from None
         raise ImageError(f"{name}: image is corrupt and cannot be decoded ({detail})") from None
