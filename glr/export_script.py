@@ -33,6 +33,7 @@ index beside it (an export of a run with an embedding index), each photo also ge
 """
 
 import csv
+import io
 import json
 import sys
 from pathlib import Path
@@ -68,6 +69,21 @@ def load_model():
     {loader}
 
 
+def to_srgb(img, icc):
+    """The photo in sRGB, as glr decodes it: its embedded colour profile (Display P3, Adobe RGB...) applied."""
+    if not icc:
+        return img
+    try:
+        from PIL import ImageCms
+
+        profile = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+        if "srgb" in ImageCms.getProfileDescription(profile).lower():
+            return img
+        return ImageCms.profileToProfile(img, profile, ImageCms.createProfile("sRGB"), outputMode="RGB")
+    except Exception:  # an unreadable profile, or one that does not fit the photo: its pixels as they are
+        return img
+
+
 def eval_view(path):
     """The photo as the model expects it: RGB, resized to resize_to (bilinear), the centre input_size crop."""
     big, size = NOTE["resize_to"], NOTE["input_size"]
@@ -77,9 +93,12 @@ def eval_view(path):
             img.draft("RGB", (draft, draft))  # as glr decodes: a faster JPEG decode near the final size
         img.load()
         img = ImageOps.exif_transpose(img)
+        icc = img.info.get("icc_profile")
         if img.mode in ("RGBA", "LA", "PA", "P"):
             img = Image.alpha_composite(Image.new("RGBA", img.size, (255, 255, 255, 255)), img.convert("RGBA"))
-        img = img.convert("RGB").resize((big, big), Image.Resampling.BILINEAR, reducing_gap=2.0)
+        if img.mode not in ("RGB", "CMYK", "L"):
+            img = img.convert("RGB")
+        img = to_srgb(img, icc).convert("RGB").resize((big, big), Image.Resampling.BILINEAR, reducing_gap=2.0)
     offset = (big - size) // 2
     array = np.asarray(img, dtype=np.float32)[offset:offset + size, offset:offset + size]
     return array[None]

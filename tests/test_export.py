@@ -139,6 +139,25 @@ def test_default_folder_and_zip(finished_run):
     assert (finished_run.export_dir / "onnx" / export.NOTE_NAME).stat().st_mtime == stamp
 
 
+
+def test_predict_py_applies_a_photos_colour_profile_as_glr_does(finished_run, tmp_path):
+    """A photo with a Display-P3-like profile (here one with red and blue swapped) is seen in sRGB by both."""
+    import importlib.util
+
+    from test_robustness_images import SRGB_BLUE, SRGB_GREEN, SRGB_RED, halves, rgb_profile
+
+    from glr.predict import eval_view
+
+    folder = export.export_run(finished_run, "onnx", out=tmp_path / "onnx")
+    spec = importlib.util.spec_from_file_location("exported_predict", folder / "predict.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)  # reads preprocessing.json beside it; runs nothing else
+    photo = tmp_path / "tagged.png"
+    halves(140, 140).save(photo, icc_profile=rgb_profile(SRGB_BLUE, SRGB_GREEN, SRGB_RED))
+    view = script.eval_view(photo)[0]
+    assert np.abs(view - eval_view(photo, 32)).max() <= 1
+    assert view[16, 2, 2] > 200 and view[16, 2, 0] < 50  # the left half, red in the file, is blue in sRGB
+
 def test_bad_requests_say_what_is_wrong(finished_run, tmp_path):
     with pytest.raises(GlrError, match="unknown export format 'pt'"):
         export.export_run(finished_run, "pt")

@@ -289,6 +289,61 @@ def test_formats_decode_to_the_same_pixels(fmt, kw):
     assert tuple(out[15, 5]) == (255, 0, 0) and tuple(out[15, 35]) == (0, 0, 255)
 
 
+
+def rgb_profile(red, green, blue, gamma: float = 2.2, name: str = "glr test RGB") -> bytes:
+    """A minimal ICC v2 display profile: three D50 primaries (XYZ) and one gamma curve."""
+    import struct
+
+    def s15(v):
+        return struct.pack(">i", round(v * 65536))
+
+    def xyz(v):
+        return b"XYZ " + b"\0" * 4 + b"".join(s15(c) for c in v)
+
+    text = name.encode() + b"\0"
+    desc = b"desc" + b"\0" * 4 + struct.pack(">I", len(text)) + text + b"\0" * 78
+    curve = b"curv" + b"\0" * 4 + struct.pack(">IH", 1, round(gamma * 256)) + b"\0\0"
+    tags = [(b"desc", desc), (b"wtpt", xyz((0.9642, 1.0, 0.8249))), (b"rXYZ", xyz(red)), (b"gXYZ", xyz(green)),
+            (b"bXYZ", xyz(blue)), (b"rTRC", curve), (b"gTRC", curve), (b"bTRC", curve)]
+    offset, table, body = 128 + 4 + 12 * len(tags), b"", b""
+    for sig, data in tags:
+        data += b"\0" * (-len(data) % 4)
+        table, body = table + sig + struct.pack(">II", offset + len(body), len(data)), body + data
+    header = (struct.pack(">I", offset + len(body)) + b"\0" * 4 + b"\x02\x10\0\0" + b"mntrRGB XYZ " + b"\0" * 12
+              + b"acsp" + b"\0" * 28 + s15(0.9642) + s15(1.0) + s15(0.8249) + b"\0" * 48)
+    return header + struct.pack(">I", len(tags)) + table + body
+
+
+# sRGB's primaries, adapted to D50 as ICC profiles hold them.
+SRGB_RED, SRGB_GREEN, SRGB_BLUE = (0.4361, 0.2225, 0.0139), (0.3851, 0.7169, 0.0971), (0.1431, 0.0606, 0.7141)
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "TIFF", "WEBP"])
+def test_an_embedded_colour_profile_is_applied(fmt):
+    # A profile whose red channel holds sRGB's blue: a browser shows this photo's left half blue.
+    swapped = rgb_profile(SRGB_BLUE, SRGB_GREEN, SRGB_RED)
+    out = decode_image(encode(halves(), fmt, icc_profile=swapped, **({"quality": 95} if fmt == "JPEG" else {})))
+    assert close(out[15, 5], (0, 0, 255), 12) and close(out[15, 35], (255, 0, 0), 12)
+    # With alpha: composited onto white first (white stays white), then converted.
+    rgba = halves().convert("RGBA")
+    rgba.putpixel((0, 0), (0, 0, 0, 0))
+    if fmt != "JPEG":
+        out = decode_image(encode(rgba, fmt, icc_profile=swapped, **({"lossless": True} if fmt == "WEBP" else {})))
+        assert tuple(out[0, 0]) == (255, 255, 255) and close(out[15, 5], (0, 0, 255), 12)
+
+
+def test_srgb_broken_and_misfit_profiles_leave_the_pixels_as_they_are():
+    from PIL import ImageCms
+
+    plain = decode_image(encode(halves(), "PNG"))
+    srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    for profile in (srgb, b"not a colour profile at all", rgb_profile(SRGB_RED, SRGB_GREEN, SRGB_BLUE)[:200]):
+        assert np.array_equal(decode_image(encode(halves(), "PNG", icc_profile=profile)), plain)
+    # An RGB profile on a grey photo does not fit it: the grey is kept.
+    grey = decode_image(encode(Image.new("L", (6, 6), 120), "PNG", icc_profile=rgb_profile(SRGB_BLUE, SRGB_GREEN, SRGB_RED)))
+    assert tuple(grey[0, 0]) == (120, 120, 120)
+
+
 # --------------------------------------------------------------------------- shapes
 
 

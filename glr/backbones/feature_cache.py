@@ -38,7 +38,8 @@ def decode_tag() -> str:
     """
     from glr.data import images
 
-    return (f"-draft{images.DRAFT_SLACK:g}" if images.DRAFT_SLACK != 1 else "") + f"-blank{images.BLANK_RANGE}"
+    # "-srgb": embedded colour profiles are applied (glr.data.images), which changes those photos' pixels.
+    return (f"-draft{images.DRAFT_SLACK:g}" if images.DRAFT_SLACK != 1 else "") + f"-blank{images.BLANK_RANGE}-srgb"
 
 
 def _seeds(digests: Sequence[str], view: int | str) -> np.ndarray:

@@ -1,13 +1,14 @@
 """Safe decoding of any image file or upload into an RGB uint8 array.
 
 Photos arrive in every mode Pillow knows (palette, grey, CMYK, 16-bit, with alpha, animated,
-rotated by an EXIF tag) and sometimes are not images at all. Everything goes through
+rotated by an EXIF tag, in a colour space other than sRGB) and sometimes are not images at all. Everything goes through
 `decode_image`, which either returns an (H, W, 3) uint8 array the right way up or raises
 `ImageError` with a message that names the file and the problem.
 """
 
 from __future__ import annotations
 
+import functools
 import io
 import os
 import struct
@@ -16,7 +17,7 @@ from pathlib import Path
 from typing import BinaryIO, Union
 
 import numpy as np
-from PIL import Image, ImageFile, ImageOps, PngImagePlugin, UnidentifiedImageError
+from PIL import Image, ImageCms, ImageFile, ImageOps, PngImagePlugin, UnidentifiedImageError
 from pi_heif import register_heif_opener
 
 from glr.errors import BlankImageError, ImageError
@@ -161,8 +162,50 @@ def _looks_like(data: bytes) -> str | None:
     return next((fmt for magic, fmt in _IMAGE_MAGIC if data.startswith(magic)), None)
 
 
+# An embedded ICC profile says what the pixel values mean: iPhones save Display P3, cameras and
+# editors Adobe RGB, print files CMYK. Taken as sRGB, as decoders that ignore profiles take them, those
+# photos look washed out or shifted; converted, they look as a browser shows them, and as the sRGB
+# photos the backbones were trained on do. Profiles that name themselves sRGB are left alone.
+_SRGB = ImageCms.createProfile("sRGB")
+# The modes whose pixels a profile describes directly; alpha and palette images are converted after
+# compositing, as RGB.
+_PROFILE_MODES = ("RGB", "CMYK", "L")
+
+
+@functools.lru_cache(maxsize=32)
+def _srgb_transform(icc: bytes, mode: str):
+    """LittleCMS's transform from the embedded profile `icc` to sRGB for `mode` pixels, or None to keep them.
+
+    None for an sRGB profile, and for one that is unreadable or does not fit the mode: the pixels
+    are then taken as sRGB, which is what every profile-blind decoder does.
+    """
+    try:
+        profile = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+        if "srgb" in ImageCms.getProfileDescription(profile).lower():
+            return None
+        # NOCACHE: the pipeline's threads share one transform, and LittleCMS's one-pixel cache is not thread-safe.
+        return ImageCms.buildTransform(profile, _SRGB, mode, "RGB", flags=ImageCms.Flags.NOCACHE)
+    except Exception:  # noqa: BLE001 - a broken profile in an untrusted file must not refuse the photo
+        return None
+
+
 def _to_rgb(img: Image.Image) -> Image.Image:
-    """Convert any Pillow mode to 8-bit RGB; transparency is composited onto white."""
+    """Convert any Pillow mode to 8-bit sRGB: an embedded colour profile is applied; transparency goes onto white."""
+    icc = img.info.get("icc_profile")
+    if icc and img.mode in _PROFILE_MODES:
+        transform = _srgb_transform(bytes(icc), img.mode)
+        if transform is not None:
+            return ImageCms.applyTransform(img, transform)
+    rgb = _plain_rgb(img)
+    if icc and img.mode not in _PROFILE_MODES:
+        transform = _srgb_transform(bytes(icc), "RGB")
+        if transform is not None:
+            rgb = ImageCms.applyTransform(rgb, transform)
+    return rgb
+
+
+def _plain_rgb(img: Image.Image) -> Image.Image:
+    """Convert any Pillow mode to 8-bit RGB, its values as they are; transparency is composited onto white."""
     if img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
         # 16-bit and 32-bit greyscale: scale the real range to 0..255 instead of clipping.
         arr = np.nan_to_num(np.asarray(img, dtype=np.float64))
