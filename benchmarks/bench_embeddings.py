@@ -150,6 +150,28 @@ def trained_splits(data: Path, seeds, config, say=print, train: bool = True):
             yield seed, trainer, head, seed_pooled, distractors
 
 
+def split_embeddings(trainer, pooled: dict, distractors: pd.DataFrame):
+    """(tables, embeddings, index) of one trained split: its photos with pooled features, flip-averaged, and
+    the index of its known training photos. Groups: train, val, held (left out) and distractors."""
+    from glr.retrieval.embeddings import view_embeddings
+    from glr.retrieval.index import EmbeddingIndex
+
+    groups = {"train": trainer.train, "val": trainer.val, "held": trainer.held, "distractors": distractors}
+    tables = {g: t[t["path"].isin(pooled)].reset_index(drop=True) for g, t in groups.items()}
+    emb = {g: view_embeddings(np.stack([pooled[p] for p in t["path"]]), "avg", True) for g, t in tables.items()}
+    index = EmbeddingIndex(emb["train"], tables["train"].assign(name="")[["id", "landmark_id", "name", "path"]])
+    return tables, emb, index
+
+
+def print_candidates(table: pd.DataFrame, key: str, figures: list[str], tiny: bool, data, seeds, start: float) -> pd.DataFrame:
+    """Print the means over seeds per candidate (`key`), with the left-out figure per seed; returns the means."""
+    means = table.groupby(key, sort=False)[figures].mean()
+    per_seed = table.pivot(index=key, columns="seed", values="held_out_unknown").loc[means.index]
+    print(f"data: {'tiny' if tiny else data}; seeds {' '.join(map(str, seeds))}; means over seeds; "
+          f"{time.perf_counter() - start:.0f} s in all")
+    print(means.join(per_seed.add_prefix("held, seed ")).to_string(float_format=lambda v: f"{v:.3f}"))
+    return means
+
 def run_dataset(data: Path, seeds, config, say=print, train: bool = True) -> pd.DataFrame:
     """Every candidate's figures per seed on `data` (a GLDv2 folder); `train=False` fits a stand-in head instead."""
     rows = []

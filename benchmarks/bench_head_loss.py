@@ -89,16 +89,11 @@ def train_head(name: str, x: np.ndarray, y: np.ndarray, classes: int, config, se
 
 def run_dataset(data: Path, seeds, config, say=print) -> pd.DataFrame:
     """Every loss's open-set figures and top-1 per seed on `data`."""
-    from glr.retrieval.embeddings import view_embeddings
-    from glr.retrieval.index import EmbeddingIndex
     from glr.retrieval.recognition import calibrate, roc_auc
 
     rows = []
     for seed, trainer, head, pooled, distractors in bench_embeddings.trained_splits(data, seeds, config, say):
-        groups = {"train": trainer.train, "val": trainer.val, "held": trainer.held, "distractors": distractors}
-        tables = {g: t[t["path"].isin(pooled)].reset_index(drop=True) for g, t in groups.items()}
-        emb = {g: view_embeddings(np.stack([pooled[p] for p in t["path"]]), "avg", True) for g, t in tables.items()}
-        index = EmbeddingIndex(emb["train"], tables["train"].assign(name="")[["id", "landmark_id", "name", "path"]])
+        tables, emb, index = bench_embeddings.split_embeddings(trainer, pooled, distractors)
         top = {g: index.search(emb[g], 1)[0][:, 0] for g in ("val", "held", "distractors")}
         y = {g: tables[g]["label"].to_numpy().astype(int) for g in ("train", "val")}
         heads = {GLR: lambda feats: head.predict(feats, verbose=0)}
@@ -124,12 +119,8 @@ def main(argv=None) -> dict:
     start = time.perf_counter()
     with bench_embeddings.open_set_setup(args) as (data, seeds, config):
         table = run_dataset(data, seeds, config)
-    figures = ["known_kept", "held_out_unknown", "distractors_unknown", "auroc", "top1"]
-    means = table.groupby("head", sort=False)[figures].mean()
-    per_seed = table.pivot(index="head", columns="seed", values="held_out_unknown").loc[means.index]
-    print(f"data: {'tiny' if args.tiny else data}; seeds {' '.join(map(str, seeds))}; means over seeds; "
-          f"{time.perf_counter() - start:.0f} s in all")
-    print(means.join(per_seed.add_prefix("held, seed ")).to_string(float_format=lambda v: f"{v:.3f}"))
+    means = bench_embeddings.print_candidates(table, "head", ["known_kept", "held_out_unknown", "distractors_unknown",
+                                                              "auroc", "top1"], args.tiny, data, seeds, start)
     base, best = means.loc["smoothing 0.1 (glr's loss)"], means["held_out_unknown"].idxmax()
     common.summary(f"left-out called unknown: glr's loss {base['held_out_unknown']:.3f} (distractors "
                    f"{base['distractors_unknown']:.3f}), best {best} {means.loc[best, 'held_out_unknown']:.3f} "

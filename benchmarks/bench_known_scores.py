@@ -138,16 +138,12 @@ def candidates(parts: dict, weights: dict | None = None) -> dict:
 def run_dataset(data: Path, seeds, config, say=print) -> pd.DataFrame:
     """Every candidate's open-set figures per seed on `data`."""
     from glr.retrieval import known_weight
-    from glr.retrieval.embeddings import view_embeddings
-    from glr.retrieval.index import EmbeddingIndex, normalize
+    from glr.retrieval.index import normalize
     from glr.retrieval.recognition import calibrate, roc_auc
 
     rows = []
     for seed, trainer, head, pooled, distractors in bench_embeddings.trained_splits(data, seeds, config, say):
-        groups = {"train": trainer.train, "val": trainer.val, "held": trainer.held, "distractors": distractors}
-        tables = {g: t[t["path"].isin(pooled)].reset_index(drop=True) for g, t in groups.items()}
-        emb = {g: view_embeddings(np.stack([pooled[p] for p in t["path"]]), "avg", True) for g, t in tables.items()}
-        index = EmbeddingIndex(emb["train"], tables["train"].assign(name="")[["id", "landmark_id", "name", "path"]])
+        tables, emb, index = bench_embeddings.split_embeddings(trainer, pooled, distractors)
         train_hidden = normalize(hidden_layer(head, emb["train"]))
         gauss = Mahalanobis(normalize(emb["train"]), tables["train"]["landmark_id"].to_numpy())
         hubs = hubness(np.asarray(index.vectors, np.float32))
@@ -172,11 +168,8 @@ def main(argv=None) -> dict:
     start = time.perf_counter()
     with bench_embeddings.open_set_setup(args) as (data, seeds, config):
         table = run_dataset(data, seeds, config)
-    means = table.groupby("score", sort=False)[["known_kept", "held_out_unknown", "distractors_unknown", "auroc"]].mean()
-    per_seed = table.pivot(index="score", columns="seed", values="held_out_unknown").loc[means.index]
-    print(f"data: {'tiny' if args.tiny else data}; seeds {' '.join(map(str, seeds))}; means over seeds; "
-          f"{time.perf_counter() - start:.0f} s in all")
-    print(means.join(per_seed.add_prefix("held, seed ")).to_string(float_format=lambda v: f"{v:.3f}"))
+    means = bench_embeddings.print_candidates(table, "score", ["known_kept", "held_out_unknown", "distractors_unknown",
+                                                               "auroc"], args.tiny, data, seeds, start)
     base, best = means.loc[BASELINE], means["held_out_unknown"].idxmax()
     common.summary(f"left-out called unknown: {BASELINE} {base['held_out_unknown']:.3f} (distractors "
                    f"{base['distractors_unknown']:.3f}), best {best} {means.loc[best, 'held_out_unknown']:.3f} "
