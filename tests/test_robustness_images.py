@@ -83,6 +83,23 @@ def test_unreadable_file_named_jpg_gives_its_problem(tmp_path, case):
         decode_image(path)
 
 
+
+def test_a_well_formed_file_glr_has_no_decoder_for_is_not_called_damaged():
+    import struct
+
+    import cv2
+
+    ok, tiff = cv2.imencode(".tiff", np.random.default_rng(0).random((20, 20, 3)).astype(np.float32))  # float RGB
+    with pytest.raises(ImageError, match=r"^the upload: a kind of TIFF that glr cannot decode \(unknown pixel mode\); "
+                                         r"save it again as an 8-bit JPEG or PNG$"):
+        decode_image(tiff.tobytes())
+    bmp = bytearray(encode(halves(), "BMP"))
+    bmp[28:30] = struct.pack("<H", 64)  # 64 bits per pixel: Pillow reads up to 32
+    with pytest.raises(ImageError, match=r"a kind of BMP that glr cannot decode \(Unsupported BMP pixel depth \(64\)\)"):
+        decode_image(bytes(bmp))
+    with pytest.raises(ImageError, match="a damaged or truncated TIFF file"):  # a cut-short copy is still damaged
+        decode_image(tiff.tobytes()[:60])
+
 @pytest.mark.parametrize("case", ["truncated-jpeg", "pdf", "random-bytes"])
 def test_unreadable_upload_is_named_by_its_file_name(case):
     upload = io.BytesIO(UNREADABLE[case][0])

@@ -189,6 +189,37 @@ def _srgb_transform(icc: bytes, mode: str):
         return None
 
 
+# Pillow's words for a well-formed file in a variant it has no decoder for (a float RGB TIFF, a
+# 64-bit BMP), as opposed to a damaged one: the first needs converting, the second a new copy.
+_UNSUPPORTED_WORDS = ("unsupported", "unknown pixel mode", "not supported")
+_PILLOW_FORMATS = {"WebP": "WEBP", "HEIC": "HEIF"}  # `_looks_like`'s names that Pillow spells otherwise
+
+
+def _is_unsupported(reason: str) -> bool:
+    """Whether Pillow's message says the file is a variant it cannot decode, rather than damaged."""
+    return any(word in reason.lower() for word in _UNSUPPORTED_WORDS)
+
+
+def _unsupported(name: str, fmt: str, reason: str) -> ImageError:
+    """The error for a well-formed file glr has no decoder for: what it is, and what to do."""
+    return ImageError(f"{name}: a kind of {fmt} that glr cannot decode ({reason}); save it again as an 8-bit JPEG or PNG")
+
+
+def _plugin_reason(data: bytes, fmt: str) -> str | None:
+    """Why Pillow's plugin for `fmt` refuses `data`, in its own words (Image.open keeps them to itself), or None."""
+    Image.init()
+    opener = Image.OPEN.get(_PILLOW_FORMATS.get(fmt, fmt))
+    if opener is None:
+        return None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            opener[0](io.BytesIO(data)).close()
+    except Exception as exc:  # noqa: BLE001 - any refusal is the answer asked for
+        return str(exc) or None
+    return None
+
+
 def _to_rgb(img: Image.Image) -> Image.Image:
     """Convert any Pillow mode to 8-bit sRGB: an embedded colour profile is applied; transparency goes onto white."""
     icc = img.info.get("icc_profile")
@@ -274,6 +305,9 @@ def _decode_pil(source: ImageSource, max_pixels: int = MAX_PIXELS, draft_size: i
         raise ImageError(f"{name}: image is too large to decode safely; possibly a decompression bomb") from None
     except UnidentifiedImageError:
         fmt = _looks_like(data)
+        reason = _plugin_reason(data, fmt) if fmt else None
+        if reason and _is_unsupported(reason):
+            raise _unsupported(name, fmt, reason) from None
         if fmt:
             raise ImageError(f"{name}: a damaged or truncated {fmt} file (incomplete download or copy?)") from None
         raise ImageError(f"{name}: not an image, or a format glr cannot read (use {SUPPORTED_TEXT})") from None
@@ -285,6 +319,8 @@ def _decode_pil(source: ImageSource, max_pixels: int = MAX_PIXELS, draft_size: i
                              "save the photo again without metadata") from None
         if "truncated" in detail.lower():
             raise ImageError(f"{name}: image file is truncated (incomplete download or copy?)") from None
+        if _is_unsupported(detail):
+            raise _unsupported(name, _looks_like(data) or "image", detail) from None
         raise ImageError(f"{name}: image is corrupt and cannot be decoded ({detail})") from None
 
 
