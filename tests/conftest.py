@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import struct
 import zipfile
 from pathlib import Path
 
@@ -124,3 +125,30 @@ def finished_run(tmp_path_factory, tiny_data):
     run = new_run(tmp_path_factory.mktemp("results"), tiny_config(tiny_data))
     train_run(run)
     return run
+
+
+def rgb_profile(red, green, blue, gamma: float = 2.2, name: str = "glr test RGB") -> bytes:
+    """A minimal ICC v2 display profile: three D50 primaries (XYZ) and one gamma curve (tests of colour management)."""
+
+    def s15(v):
+        return struct.pack(">i", round(v * 65536))
+
+    def xyz(v):
+        return b"XYZ " + b"\0" * 4 + b"".join(s15(c) for c in v)
+
+    text = name.encode() + b"\0"
+    desc = b"desc" + b"\0" * 4 + struct.pack(">I", len(text)) + text + b"\0" * 78
+    curve = b"curv" + b"\0" * 4 + struct.pack(">IH", 1, round(gamma * 256)) + b"\0\0"
+    tags = [(b"desc", desc), (b"wtpt", xyz((0.9642, 1.0, 0.8249))), (b"rXYZ", xyz(red)), (b"gXYZ", xyz(green)),
+            (b"bXYZ", xyz(blue)), (b"rTRC", curve), (b"gTRC", curve), (b"bTRC", curve)]
+    offset, table, body = 128 + 4 + 12 * len(tags), b"", b""
+    for sig, data in tags:
+        data += b"\0" * (-len(data) % 4)
+        table, body = table + sig + struct.pack(">II", offset + len(body), len(data)), body + data
+    header = (struct.pack(">I", offset + len(body)) + b"\0" * 4 + b"\x02\x10\0\0" + b"mntrRGB XYZ " + b"\0" * 12
+              + b"acsp" + b"\0" * 28 + s15(0.9642) + s15(1.0) + s15(0.8249) + b"\0" * 48)
+    return header + struct.pack(">I", len(tags)) + table + body
+
+
+# sRGB's primaries, adapted to D50 as ICC profiles hold them.
+SRGB_RED, SRGB_GREEN, SRGB_BLUE = (0.4361, 0.2225, 0.0139), (0.3851, 0.7169, 0.0971), (0.1431, 0.0606, 0.7141)

@@ -144,7 +144,7 @@ def test_predict_py_applies_a_photos_colour_profile_as_glr_does(finished_run, tm
     """A photo with a Display-P3-like profile (here one with red and blue swapped) is seen in sRGB by both."""
     import importlib.util
 
-    from test_robustness_images import SRGB_BLUE, SRGB_GREEN, SRGB_RED, halves, rgb_profile
+    from conftest import SRGB_BLUE, SRGB_GREEN, SRGB_RED, rgb_profile
 
     from glr.predict import eval_view
 
@@ -153,7 +153,10 @@ def test_predict_py_applies_a_photos_colour_profile_as_glr_does(finished_run, tm
     script = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(script)  # reads preprocessing.json beside it; runs nothing else
     photo = tmp_path / "tagged.png"
-    halves(140, 140).save(photo, icc_profile=rgb_profile(SRGB_BLUE, SRGB_GREEN, SRGB_RED))
+    pixels = np.zeros((140, 140, 3), np.uint8)
+    pixels[:, :70] = (255, 0, 0)
+    pixels[:, 70:] = (0, 0, 255)
+    Image.fromarray(pixels).save(photo, icc_profile=rgb_profile(SRGB_BLUE, SRGB_GREEN, SRGB_RED))
     view = script.eval_view(photo)[0]
     assert np.abs(view - eval_view(photo, 32)).max() <= 1
     assert view[16, 2, 2] > 200 and view[16, 2, 0] < 50  # the left half, red in the file, is blue in sRGB

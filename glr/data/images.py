@@ -1,9 +1,10 @@
 """Safe decoding of any image file or upload into an RGB uint8 array.
 
 Photos arrive in every mode Pillow knows (palette, grey, CMYK, 16-bit, with alpha, animated,
-rotated by an EXIF tag, in a colour space other than sRGB) and sometimes are not images at all. Everything goes through
-`decode_image`, which either returns an (H, W, 3) uint8 array the right way up or raises
-`ImageError` with a message that names the file and the problem.
+rotated by an EXIF tag, in a colour space other than sRGB) and sometimes are not images at
+all. Everything goes through `decode_image`, which either returns an (H, W, 3) uint8 sRGB
+array the right way up or raises `ImageError` with a message that names the file and the
+problem.
 """
 
 from __future__ import annotations
