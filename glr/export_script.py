@@ -96,9 +96,10 @@ def eval_view(path):
         icc = img.info.get("icc_profile")
         if img.mode in ("RGBA", "LA", "PA", "P"):
             img = Image.alpha_composite(Image.new("RGBA", img.size, (255, 255, 255, 255)), img.convert("RGBA"))
-        if img.mode not in ("RGB", "CMYK", "L"):
-            img = img.convert("RGB")
-        img = to_srgb(img, icc).convert("RGB").resize((big, big), Image.Resampling.BILINEAR, reducing_gap=2.0)
+        if img.mode in ("CMYK", "L"):  # converted from their own values, before resizing; RGB after, as glr does
+            img, icc = to_srgb(img, icc), None
+        img = img.convert("RGB").resize((big, big), Image.Resampling.BILINEAR, reducing_gap=2.0)
+        img = to_srgb(img, icc).convert("RGB")
     offset = (big - size) // 2
     array = np.asarray(img, dtype=np.float32)[offset:offset + size, offset:offset + size]
     return array[None]

@@ -314,8 +314,14 @@ def test_formats_decode_to_the_same_pixels(fmt, kw):
 def test_an_embedded_colour_profile_is_applied(fmt):
     # A profile whose red channel holds sRGB's blue: a browser shows this photo's left half blue.
     swapped = rgb_profile(SRGB_BLUE, SRGB_GREEN, SRGB_RED)
-    out = decode_image(encode(halves(), fmt, icc_profile=swapped, **({"quality": 95} if fmt == "JPEG" else {})))
+    data = encode(halves(), fmt, icc_profile=swapped, **({"quality": 95} if fmt == "JPEG" else {}))
+    out = decode_image(data)
     assert close(out[15, 5], (0, 0, 255), 12) and close(out[15, 35], (255, 0, 0), 12)
+    # What training and prediction see: resized first, then converted (fewer pixels to convert), alike.
+    small = load_resized(data, (20, 15))
+    assert close(small[7, 2], (0, 0, 255), 12) and close(small[7, 17], (255, 0, 0), 12)
+    full_then_small = np.asarray(Image.fromarray(out).resize((20, 15), Image.Resampling.BILINEAR, reducing_gap=2.0))
+    assert np.abs(small.astype(int) - full_then_small).max() <= 12  # measured: up to 6, at the edge between the halves
     # With alpha: composited onto white first (white stays white), then converted.
     rgba = halves().convert("RGBA")
     rgba.putpixel((0, 0), (0, 0, 0, 0))
