@@ -85,7 +85,6 @@ def test_unreadable_file_named_jpg_gives_its_problem(tmp_path, case):
         decode_image(path)
 
 
-
 def test_a_well_formed_file_glr_has_no_decoder_for_is_not_called_damaged():
     import struct
 
@@ -306,8 +305,6 @@ def test_formats_decode_to_the_same_pixels(fmt, kw):
     out = decode_image(encode(halves(), fmt, **kw))
     assert out.shape == (30, 40, 3)
     assert tuple(out[15, 5]) == (255, 0, 0) and tuple(out[15, 35]) == (0, 0, 255)
-
-
 
 
 @pytest.mark.parametrize("fmt", ["JPEG", "PNG", "TIFF", "WEBP"])
