@@ -25,6 +25,7 @@ import tempfile
 import time
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -171,6 +172,32 @@ def print_candidates(table: pd.DataFrame, key: str, figures: list[str], tiny: bo
           f"{time.perf_counter() - start:.0f} s in all")
     print(means.join(per_seed.add_prefix("held, seed ")).to_string(float_format=lambda v: f"{v:.3f}"))
     return means
+
+def open_set_figures(known: dict) -> dict:
+    """One candidate's figures from its known scores per group ("val", "held", "distractors"): the threshold
+    calibrated on the known validation photos alone (95% kept), as runs set it."""
+    from glr.retrieval.recognition import calibrate, roc_auc
+
+    cal = calibrate(known["val"])
+    return {"known_kept": 1 - cal.is_unknown(known["val"]).mean(), "held_out_unknown": cal.is_unknown(known["held"]).mean(),
+            "distractors_unknown": cal.is_unknown(known["distractors"]).mean(), "auroc": roc_auc(known["val"], known["held"])}
+
+
+def candidates_main(argv, doc: str, title: str, run: Callable, key: str, figures: list[str], baseline: str,
+                    label: str) -> dict:
+    """A candidates benchmark's main: run it over the seeds, print the table, end with the summary line
+    comparing `baseline` (called `label` there) with the candidate that catches most left-out photos."""
+    args = open_set_parser(doc.splitlines()[0]).parse_args(argv)
+    common.header(title)
+    start = time.perf_counter()
+    with open_set_setup(args) as (data, seeds, config):
+        table = run(data, seeds, config)
+    means = print_candidates(table, key, figures, args.tiny, data, seeds, start)
+    base, best = means.loc[baseline], means["held_out_unknown"].idxmax()
+    common.summary(f"left-out called unknown: {label} {base['held_out_unknown']:.3f} (distractors "
+                   f"{base['distractors_unknown']:.3f}), best {best} {means.loc[best, 'held_out_unknown']:.3f} "
+                   f"(distractors {means.loc[best, 'distractors_unknown']:.3f})")
+    return means.to_dict("index")
 
 def run_dataset(data: Path, seeds, config, say=print, train: bool = True) -> pd.DataFrame:
     """Every candidate's figures per seed on `data` (a GLDv2 folder); `train=False` fits a stand-in head instead."""

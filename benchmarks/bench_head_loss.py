@@ -19,7 +19,6 @@ threshold keeps 95% of the known validation photos, as runs calibrate it.
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -27,7 +26,6 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_embeddings  # noqa: E402
-import common  # noqa: E402
 
 GLR = "glr's head (image views, smoothing 0.1)"
 SCALE = 16.0  # the cosine heads' logit scale
@@ -89,8 +87,6 @@ def train_head(name: str, x: np.ndarray, y: np.ndarray, classes: int, config, se
 
 def run_dataset(data: Path, seeds, config, say=print) -> pd.DataFrame:
     """Every loss's open-set figures and top-1 per seed on `data`."""
-    from glr.retrieval.recognition import calibrate, roc_auc
-
     rows = []
     for seed, trainer, head, pooled, distractors in bench_embeddings.trained_splits(data, seeds, config, say):
         tables, emb, index = bench_embeddings.split_embeddings(trainer, pooled, distractors)
@@ -102,11 +98,7 @@ def run_dataset(data: Path, seeds, config, say=print) -> pd.DataFrame:
         for name, predict in heads.items():
             probs = {g: predict(emb[g]) for g in ("val", "held", "distractors")}
             known = {g: (probs[g].max(1) + top[g]) / 2 for g in probs}
-            cal = calibrate(known["val"])
-            rows.append({"seed": seed, "head": name, "known_kept": 1 - cal.is_unknown(known["val"]).mean(),
-                         "held_out_unknown": cal.is_unknown(known["held"]).mean(),
-                         "distractors_unknown": cal.is_unknown(known["distractors"]).mean(),
-                         "auroc": roc_auc(known["val"], known["held"]),
+            rows.append({"seed": seed, "head": name, **bench_embeddings.open_set_figures(known),
                          "top1": float((probs["val"].argmax(1) == y["val"]).mean())})
         say(f"seed {seed}: {len(heads)} heads scored")
     return pd.DataFrame(rows)
@@ -114,18 +106,9 @@ def run_dataset(data: Path, seeds, config, say=print) -> pd.DataFrame:
 
 def main(argv=None) -> dict:
     """Run the benchmark; returns the means over seeds per head."""
-    args = bench_embeddings.open_set_parser(__doc__.splitlines()[0]).parse_args(argv)
-    common.header("the head's loss and the open set")
-    start = time.perf_counter()
-    with bench_embeddings.open_set_setup(args) as (data, seeds, config):
-        table = run_dataset(data, seeds, config)
-    means = bench_embeddings.print_candidates(table, "head", ["known_kept", "held_out_unknown", "distractors_unknown",
-                                                              "auroc", "top1"], args.tiny, data, seeds, start)
-    base, best = means.loc["smoothing 0.1 (glr's loss)"], means["held_out_unknown"].idxmax()
-    common.summary(f"left-out called unknown: glr's loss {base['held_out_unknown']:.3f} (distractors "
-                   f"{base['distractors_unknown']:.3f}), best {best} {means.loc[best, 'held_out_unknown']:.3f} "
-                   f"(distractors {means.loc[best, 'distractors_unknown']:.3f})")
-    return means.to_dict("index")
+    return bench_embeddings.candidates_main(argv, __doc__, "the head's loss and the open set", run_dataset, "head",
+                                            ["known_kept", "held_out_unknown", "distractors_unknown", "auroc", "top1"],
+                                            "smoothing 0.1 (glr's loss)", "glr's loss")
 
 
 if __name__ == "__main__":

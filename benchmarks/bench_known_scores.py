@@ -24,7 +24,6 @@ training photos alone: as learned, and halfway to the even mix (what runs use).
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -32,7 +31,6 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_embeddings  # noqa: E402
-import common  # noqa: E402
 
 BASELINE = "head+top"  # the even mix, which runs used before the learned weight
 LEARNED, DEFAULT = "head+top, learned weight", "head+top, halfway to even (the default)"
@@ -139,7 +137,6 @@ def run_dataset(data: Path, seeds, config, say=print) -> pd.DataFrame:
     """Every candidate's open-set figures per seed on `data`."""
     from glr.retrieval import known_weight
     from glr.retrieval.index import normalize
-    from glr.retrieval.recognition import calibrate, roc_auc
 
     rows = []
     for seed, trainer, head, pooled, distractors in bench_embeddings.trained_splits(data, seeds, config, say):
@@ -153,28 +150,15 @@ def run_dataset(data: Path, seeds, config, say=print) -> pd.DataFrame:
         weights = {LEARNED: known_weight.learned_weight(*args), DEFAULT: known_weight.head_weight(*args)}
         say(f"seed {seed}: head weight learned {weights[LEARNED]:.3f}, used {weights[DEFAULT]:.3f}")
         for name, scores in candidates(parts, weights).items():
-            cal = calibrate(scores["val"])
-            rows.append({"seed": seed, "score": name, "known_kept": 1 - cal.is_unknown(scores["val"]).mean(),
-                         "held_out_unknown": cal.is_unknown(scores["held"]).mean(),
-                         "distractors_unknown": cal.is_unknown(scores["distractors"]).mean(),
-                         "auroc": roc_auc(scores["val"], scores["held"])})
+            rows.append({"seed": seed, "score": name, **bench_embeddings.open_set_figures(scores)})
     return pd.DataFrame(rows)
 
 
 def main(argv=None) -> dict:
     """Run the benchmark; returns the means over seeds per candidate."""
-    args = bench_embeddings.open_set_parser(__doc__.splitlines()[0]).parse_args(argv)
-    common.header("known scores from logits and neighbours")
-    start = time.perf_counter()
-    with bench_embeddings.open_set_setup(args) as (data, seeds, config):
-        table = run_dataset(data, seeds, config)
-    means = bench_embeddings.print_candidates(table, "score", ["known_kept", "held_out_unknown", "distractors_unknown",
-                                                               "auroc"], args.tiny, data, seeds, start)
-    base, best = means.loc[BASELINE], means["held_out_unknown"].idxmax()
-    common.summary(f"left-out called unknown: {BASELINE} {base['held_out_unknown']:.3f} (distractors "
-                   f"{base['distractors_unknown']:.3f}), best {best} {means.loc[best, 'held_out_unknown']:.3f} "
-                   f"(distractors {means.loc[best, 'distractors_unknown']:.3f})")
-    return means.to_dict("index")
+    return bench_embeddings.candidates_main(argv, __doc__, "known scores from logits and neighbours", run_dataset, "score",
+                                            ["known_kept", "held_out_unknown", "distractors_unknown", "auroc"],
+                                            BASELINE, BASELINE)
 
 
 if __name__ == "__main__":
