@@ -60,7 +60,7 @@ for col, (page, label, icon, what) in zip(st.columns(4), steps):
     col.caption(what)
 
 st.subheader("Dataset in use")
-st.caption(browse.dataset_label(dataset))
+st.caption(common.md(browse.dataset_label(dataset)))
 if not dataset and not demo.is_ready():
     st.info("The demo dataset is not generated yet. Generate it here, run the whole demo above, "
             "or choose a dataset of your own on the Dataset page.")
@@ -80,14 +80,14 @@ else:
 st.subheader("Runs")
 table = list_runs(results)
 if table.empty:
-    st.info(f"No runs yet in {results}. Run the whole demo above, or start a training on the Train page.")
+    st.info(f"No runs yet in {common.md(results)}. Run the whole demo above, or start a training on the Train page.")
 else:
     latest = next(iter(run_table.finished_runs(results)), None)
     if latest:
         try:
             scores = Run.of(results, latest).metrics() or {}
         except GlrError as exc:
-            st.error(f"metrics.json of {latest} cannot be read: {exc}")
+            st.error(f"metrics.json of {latest} cannot be read: {common.md(exc)}")
             scores = {}
         if scores:
             st.caption(f"Latest finished run: {latest}")

@@ -68,7 +68,8 @@ _MARKDOWN_SPECIALS = re.compile(r"([\\`*_\[\]<>$~|])")
 
 
 def md(text) -> str:
-    """A class or file name as literal text inside st.markdown and friends: trimmed, its Markdown escaped."""
+    """Text from outside the code (a class or file name, a path, a glr message naming a file) as literal
+    text inside st.markdown and the other elements that read Markdown: trimmed, its Markdown escaped."""
     return _MARKDOWN_SPECIALS.sub(r"\\\1", str(text).strip())
 
 
@@ -113,9 +114,9 @@ def setup() -> None:
         st.divider()
         results = results_dir()
         st.markdown("**Dataset in use**")
-        st.caption(browse.dataset_label(current_dataset()))
+        st.caption(md(browse.dataset_label(current_dataset())))
         st.markdown("**Results folder**")
-        st.caption(str(results))
+        st.caption(md(results))
         active = active_run(results)
         if active:
             st.session_state[WATCHED_KEY] = active.id
@@ -139,7 +140,7 @@ def _training_badge(run_path: str) -> None:
     if status["state"] not in ACTIVE_STATES:
         st.rerun()  # the whole page: setup() announces the end, and the page drops its live view
     _, text = run_table.progress_of(status)
-    st.info(f"Training {run.label()}: {text}", icon=":material/hourglass_top:")
+    st.info(f"Training {md(run.label())}: {text}", icon=":material/hourglass_top:")
     st.page_link(TRAIN, label="Follow it", icon=":material/model_training:")
 
 
@@ -159,7 +160,7 @@ def announce_ended_training(results: Path) -> None:
     st.session_state[ENDED_KEY] = run_id
     verb, icon = ENDINGS.get(status["state"], (status["state"], ":material/info:"))
     message = status.get("message") or ""
-    st.toast(f"Training {run.label()} {verb}" + (f": {message}" if message else ""), icon=icon, duration="long")
+    st.toast(f"Training {md(run.label())} {verb}" + (f": {md(message)}" if message else ""), icon=icon, duration="long")
 
 
 def open_run(page: str, run_id: str) -> None:
@@ -331,7 +332,7 @@ def show_thumbnails(paths: list[str], captions: list[str] | None = None, columns
         with cols[i % columns]:
             image = thumbnail(str(path), size)
             if image is None:
-                st.caption(f"cannot show {Path(path).name}")
+                st.caption(f"cannot show {md(Path(path).name)}")
             else:
                 st.image(image, caption=caption, width=size)
 
@@ -357,7 +358,7 @@ def generate_demo_button(key: str) -> None:
         try:
             generate_demo()
         except GlrError as exc:
-            st.error(str(exc))
+            st.error(md(exc))
             return
         use_dataset(None)
         st.rerun()
@@ -376,7 +377,7 @@ def run_demo(results: Path) -> None:
         with st.spinner("Starting the training (recording the library versions loads TensorFlow)..."):
             run = launch.launch(results, launch.run_config(TrainConfig()))
     except GlrError as exc:  # RunError, ConfigError, DatasetError: all say what to do
-        st.error(str(exc))
+        st.error(md(exc))
         return
     use_dataset(None)
     st.session_state[RUN_KEY] = run.id
@@ -403,7 +404,7 @@ def no_runs(what: str, key: str) -> None:
 
 def bad_dataset(message: str, key: str) -> None:
     """The error state of a page whose dataset cannot be read: the glr message and a way out."""
-    st.error(message)
+    st.error(md(message))
     if current_dataset():
         if st.button("Use the demo dataset instead", key=key, icon=":material/undo:"):
             use_dataset(None)
@@ -417,4 +418,4 @@ def data_problems(run: Run) -> None:
     """The problems with the data a run met (skipped files, images that would not decode), folded away."""
     if problems := run.data_problems():
         with st.expander(f"Problems with the data ({len(problems)})", icon=":material/warning:"):
-            st.markdown("\n".join(f"- {p}" for p in problems))
+            st.markdown("\n".join(f"- {md(p)}" for p in problems))

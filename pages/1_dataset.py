@@ -50,7 +50,7 @@ def curated(path: str | None, stamp: float, top_n: int, min_images: int, val_fra
 
 def upload_form() -> None:
     """Make a dataset from uploads: a zip of class folders, or photos dropped per class (Teachable Machine style)."""
-    st.caption(f"The photos are checked and copied into a new dataset folder under {paths.uploads_dir()}, one "
+    st.caption(f"The photos are checked and copied into a new dataset folder under {common.md(paths.uploads_dir())}, one "
                "folder per class. A zip is read in memory: a member whose path leaves its folder is refused, and "
                f"at most {uploads.ZIP_MAX_FILES:,} photos and {uploads.ZIP_MAX_BYTES // uploads.MB} MB are taken.")
     name = st.text_input("Dataset name", key="upload_name", placeholder="e.g. my landmarks")
@@ -76,24 +76,24 @@ def upload_form() -> None:
             st.session_state[CLASS_COUNT_KEY] = count + 1
             st.rerun()
     for problem in problems:
-        st.warning(problem)
+        st.warning(common.md(problem))
     if classes:
-        st.caption("Found: " + ", ".join(f"{label} ({len(photos)})" for label, photos in sorted(classes.items())))
+        st.caption("Found: " + ", ".join(f"{common.md(label)} ({len(photos)})" for label, photos in sorted(classes.items())))
     if st.button("Make the dataset", key="upload_build", icon=":material/create_new_folder:", type="primary",
                  disabled=not (classes and name.strip())):
         try:
             with st.spinner("Checking and copying the photos..."):
                 built = from_uploads.build_dataset(name, classes)
         except GlrError as exc:
-            st.error(str(exc))
+            st.error(common.md(exc))
         else:
             st.session_state[BUILT_KEY] = (str(built.path), built.counts, problems + built.problems)
     built = st.session_state.get(BUILT_KEY)
     if built:
         path, counts, found = built
-        st.success(f"Made {path}: {len(counts)} classes, {sum(counts.values()):,} photos.")
+        st.success(f"Made {common.md(path)}: {len(counts)} classes, {sum(counts.values()):,} photos.")
         for problem in found:
-            st.warning(problem)
+            st.warning(common.md(problem))
         if st.button("Use this dataset", key="upload_use", icon=":material/check:"):
             st.session_state.pop(BUILT_KEY, None)
             common.use_dataset(path)
@@ -105,7 +105,7 @@ dataset = common.current_dataset()
 
 # --------------------------------------------------------------------------- choose
 with st.container(border=True):
-    st.markdown(f"**In use:** {browse.dataset_label(dataset)}")
+    st.markdown(f"**In use:** {common.md(browse.dataset_label(dataset))}")
     recent = browse.recent_datasets()
     sources = ["The demo dataset", "A folder on this computer", "Upload photos"] + (["A recent one"] if recent else [])
     source = st.radio("Dataset", sources, horizontal=True, key="dataset_source", label_visibility="collapsed",
@@ -185,7 +185,7 @@ val_fraction = c[2].slider("Validation fraction", 0.05, 0.5, datasets.DEFAULT_VA
 seed = c[3].number_input("Seed", min_value=0, value=datasets.DEFAULT_SEED, key="curate_seed", persist_state="session")
 split, curate_error = curated(dataset, browse.dataset_stamp(dataset), top_n, min_images, val_fraction, seed)
 if curate_error:
-    st.error(curate_error)
+    st.error(common.md(curate_error))
 if split is not None:
     m = st.columns(3)
     m[0].metric("Classes kept", f"{split.num_classes:,}")
@@ -206,7 +206,7 @@ page_no = g[2].number_input(f"Page (of {pages_total:,})", min_value=1, max_value
                             key=f"gallery_page_{query}_{per_page}")
 gallery = index.page(query, page_no, per_page, browse.EXAMPLES_PER_CLASS)
 if gallery.matches == 0:
-    st.info(f"No class matches {query!r}.")
+    st.info(f"No class matches {common.md(repr(query))}.")
 for _, row in gallery.classes.iterrows():
     st.markdown(f"**{common.md(row['name'])}** · landmark {row['landmark_id']} · {row['images']:,} images")
     credits = attribution.credits(row["examples"])
@@ -232,5 +232,5 @@ problems = catalog.problems + (split.messages if split is not None else [])
 if not problems:
     st.success("No problems found: every listed image exists and every row was usable.")
 for problem in problems:
-    st.warning(problem)
-st.caption(f"Root: {Path(catalog.root)}")
+    st.warning(common.md(problem))
+st.caption(f"Root: {common.md(Path(catalog.root))}")

@@ -63,11 +63,11 @@ def live_view(run_path: str, was_active: bool, key: str) -> None:
     state = status["state"]
     message = status.get("message") or ""
     shown = {"finished": st.success, "failed": st.error, "damaged": st.error, "stopped": st.warning}.get(state, st.info)
-    shown(f"**{state}**" + (f": {message}" if message else ""))
+    shown(f"**{state}**" + (f": {common.md(message)}" if message else ""))
     try:
         history = run.history()
     except RunError as exc:
-        st.error(str(exc))
+        st.error(common.md(exc))
         history = None
     fraction, text = run_table.progress_of(status)
     st.progress(fraction, text=text)
@@ -112,15 +112,15 @@ def next_steps(run: Run, key: str) -> None:
 # --------------------------------------------------------------------------- the training going on, first
 if active:
     with st.container(border=True):
-        st.subheader(f"Training now: {active.label()}")
+        st.subheader(f"Training now: {common.md(active.label())}")
         st.fragment(run_every=common.POLL_SECONDS)(live_view)(str(active.path), True, "now")
 elif (ended := st.session_state.get(common.ENDED_KEY)) and Run.of(results, ended).path.is_dir():
     ended_run = Run.of(results, ended)
     ended_status = ended_run.status()
     with st.container(border=True):
-        st.subheader(f"Training {ended_run.label()}: {ended_status['state']}")
+        st.subheader(f"Training {common.md(ended_run.label())}: {ended_status['state']}")
         message = ended_status.get("message") or ""
-        st.markdown(message)
+        st.markdown(common.md(message))
         if ended_status["state"] == "finished":
             st.markdown("Next: read its results, or try it on photos.")
             next_steps(ended_run, "ended")
@@ -131,7 +131,7 @@ elif (ended := st.session_state.get(common.ENDED_KEY)) and Run.of(results, ended
             st.rerun()
 
 # --------------------------------------------------------------------------- dataset
-st.markdown(f"**Dataset:** {browse.dataset_label(dataset)} · **results folder:** {results}")
+st.markdown(f"**Dataset:** {common.md(browse.dataset_label(dataset))} · **results folder:** {common.md(results)}")
 dataset_ok = True
 if not dataset and not demo.is_ready():
     st.info("The demo dataset is not generated yet. Start generates it inside the training process "
@@ -224,11 +224,11 @@ if lock and not active:  # a lock whose run is not found here: Start says what h
     st.warning(f"A training is running in this results folder: {lock.get('run_id')}. "
                "Only one runs at a time.")
 if active:
-    st.info(f"Start is disabled while {active.label()} trains: only one training runs at a time in {results}. "
+    st.info(f"Start is disabled while {common.md(active.label())} trains: only one training runs at a time in {common.md(results)}. "
             "Stop it above, or wait for it to end.", icon=":material/hourglass_top:")
 if st.button("Start training", type="primary", icon=":material/play_arrow:", key="train_start",
              disabled=not dataset_ok or active is not None,
-             help=f"{active.label()} is training; stop it or wait for it to end" if active else None):
+             help=f"{common.md(active.label())} is training; stop it or wait for it to end" if active else None):
     try:
         config = TrainConfig.from_dict({
             "data": dataset, "top_n": top_n, "min_images": min_images, "val_fraction": val_fraction, "seed": seed,
@@ -241,7 +241,7 @@ if st.button("Start training", type="primary", icon=":material/play_arrow:", key
         with st.spinner("Starting the training process..."):
             run = launch.launch(results, launch.run_config(config), workers=workers)
     except GlrError as exc:  # ConfigError, RunError ("another training is running"), ...
-        st.error(str(exc))
+        st.error(common.md(exc))
     else:
         st.session_state[common.RUN_KEY] = run.id
         st.session_state.pop(common.ENDED_KEY, None)
@@ -253,7 +253,7 @@ st.subheader("Runs")
 if (done := st.session_state.pop("train_done", None)):
     st.success(done, icon=":material/check:")
 if table.empty:
-    st.info(f"No runs yet in {results}. Set the configuration above and press Start training, "
+    st.info(f"No runs yet in {common.md(results)}. Set the configuration above and press Start training, "
             "or run the whole demo from the Home page.")
     st.stop()
 
@@ -280,7 +280,7 @@ else:
         try:
             launch.resume(run, results, workers=workers)
         except GlrError as exc:
-            st.error(str(exc))
+            st.error(common.md(exc))
         else:
             st.session_state.pop(common.ENDED_KEY, None)
             st.rerun()
@@ -297,7 +297,7 @@ with st.expander("Rename or delete this run"):
             try:
                 run.set_name(name)
             except GlrError as exc:
-                st.error(str(exc))
+                st.error(common.md(exc))
             else:
                 st.session_state["train_done"] = f"Renamed {run.id}" if name.strip() else f"{run.id} has no name now"
                 st.rerun()
@@ -310,7 +310,7 @@ with st.expander("Rename or delete this run"):
         try:
             launch.delete_run(run)
         except GlrError as exc:  # it started training meanwhile
-            st.error(str(exc))
+            st.error(common.md(exc))
         else:
             st.session_state.pop(common.RUN_KEY, None)
             if st.session_state.get(common.ENDED_KEY) == run.id:

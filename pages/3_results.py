@@ -59,7 +59,7 @@ def photo_grid(paths: list[str], captions: list[str], overlay=None) -> None:
             with col:
                 image = common.thumbnail(str(path), 150)
                 if image is None:
-                    st.caption(f"cannot show {Path(path).name}")
+                    st.caption(f"cannot show {common.md(Path(path).name)}")
                     continue
                 st.image(image, width="stretch")
                 if overlay is not None:
@@ -84,7 +84,7 @@ def mistake_heatmaps(run: Run, wrong) -> "callable":
         try:
             st.image(heatmap(str(run.path), stamp, str(path), int(guesses[str(path)])), width="stretch")
         except READ_ERRORS as exc:  # a moved photo or a model that cannot be explained: say so, keep the grid
-            st.caption(f"no heatmap: {exc}")
+            st.caption(f"no heatmap: {common.md(exc)}")
 
     return draw
 
@@ -118,7 +118,7 @@ try:
     labels = run.labels()
     predictions = run.predictions()
 except READ_ERRORS as exc:
-    st.error(f"A result file of {run_id} cannot be read: {exc}")
+    st.error(f"A result file of {run_id} cannot be read: {common.md(exc)}")
     per_class = confusion = labels = predictions = None
 
 overview, classes, mistakes, retrieval_tab, map_tab = st.tabs(
@@ -129,7 +129,7 @@ overview, classes, mistakes, retrieval_tab, map_tab = st.tabs(
 with overview:
     histories, problems = compare.histories(paths)
     for problem in problems:
-        st.error(problem)
+        st.error(common.md(problem))
     if len(chosen) > 1:
         st.subheader("Comparison")
         st.dataframe(compare.metrics_table(paths), hide_index=True, column_config={
@@ -141,7 +141,7 @@ with overview:
     try:
         scores = run.metrics()
     except READ_ERRORS as exc:
-        st.error(f"{run.metrics_path} cannot be read: {exc}")
+        st.error(f"{common.md(run.metrics_path)} cannot be read: {common.md(exc)}")
         scores = None
     if scores:
         m = st.columns(5)
@@ -174,7 +174,7 @@ with overview:
             with st.spinner("Writing the report..."):
                 finish.report_run(run)
         except GlrError as exc:
-            st.error(str(exc))
+            st.error(common.md(exc))
         else:
             st.rerun()
     data = compare.report_zip(run)
@@ -206,7 +206,7 @@ with overview:
                         with st.spinner(f"Exporting as {EXPORT_LABELS[fmt]}..."):
                             export.export_run(run, fmt)
                     except GlrError as exc:
-                        st.error(str(exc))
+                        st.error(common.md(exc))
                     else:
                         st.rerun()
 
@@ -231,7 +231,7 @@ with mistakes:
             figure = plots.confusion_figure(confusion, labels["name"].tolist(), top=top, clickable=True)
             pairs = metrics.most_confused_pairs(confusion, labels, k=20)
         except READ_ERRORS as exc:
-            st.error(f"{run.confusion_path} does not match labels.json: {exc}")
+            st.error(f"{common.md(run.confusion_path)} does not match labels.json: {common.md(exc)}")
             figure = pairs = None
         if figure is not None:
             st.caption("Click a cell to see the validation photos behind it.")
@@ -287,7 +287,7 @@ with retrieval_tab:
                 with st.status("Building the index...") as box:
                     finish.rebuild_index(run, progress=box.write)
             except GlrError as exc:
-                st.error(str(exc))
+                st.error(common.md(exc))
             else:
                 st.rerun()
     else:
@@ -295,7 +295,7 @@ with retrieval_tab:
         try:
             st.caption(f"Index: {run_index.index_summary(retrieval)}.")
         except READ_ERRORS as exc:  # an index from a newer glr, or a damaged file: the rest of the tab still reads
-            st.warning(str(exc))
+            st.warning(common.md(exc))
         st.caption(f"Each validation photo named three ways: by the head, by a vote of its {retrieval['knn_k']} most "
                    f"similar training photos (kNN), and by their blend. \"With distractors\" ranks "
                    f"{retrieval['distractors']} photos that show no landmark among the validation photos, as the "
@@ -329,7 +329,7 @@ with map_tab:
         try:
             points = embedding_points(str(run.path), run_index.index_stamp(run), PROJECTIONS[projection])
         except READ_ERRORS as exc:
-            st.error(f"The embedding index of {run_id} cannot be read: {exc}")
+            st.error(f"The embedding index of {run_id} cannot be read: {common.md(exc)}")
             points = None
         if points is not None:
             event = st.plotly_chart(plots.embedding_figure(points), key="results_map", on_select="rerun",

@@ -104,7 +104,7 @@ def thumbnail_row(paths: list[str], captions: list[str] | None = None) -> None:
                  width=thumbnails.SIZE)
     for thumb, _, path in shown:
         if thumb is None:
-            st.caption(f"cannot show {Path(path).name}")
+            st.caption(f"cannot show {common.md(Path(path).name)}")
     if not paths:
         st.caption("no images")
 
@@ -155,8 +155,8 @@ def sample_section(run: Run) -> None:
                 st.image(image, width=thumbnails.SIZE)
             # The button before the name: names of different lengths would stagger the buttons.
             st.button("Try", key=f"predict_try_{i}", on_click=try_samples, args=([sample],),
-                      help=f"A validation photo of {sample.name}")
-            st.caption(sample.name)
+                      help=f"A validation photo of {common.md(sample.name)}")
+            st.caption(common.md(sample.name))
     cols[-1].button(f"Try all {len(samples)}", key="predict_try_all", on_click=try_samples, args=(samples,))
 
 
@@ -195,7 +195,7 @@ def upload_and_results(run_path: str, run_id: str, stamp: tuple, k: int, n_simil
         try:
             files.append((sample["file_name"], Path(sample["path"]).read_bytes()))
         except OSError as exc:
-            st.warning(f"{sample['path']}: the sample photo cannot be read ({exc.strerror or exc})")
+            st.warning(common.md(f"{sample['path']}: the sample photo cannot be read ({exc.strerror or exc})"))
     if not files:
         st.info("Drop one photo or many (JPEG, PNG, WebP, HEIC, AVIF, BMP, GIF, TIFF), or a zip of photos, to see what the "
                 "model recognises, or try one of the validation photos above.")
@@ -207,11 +207,11 @@ def upload_and_results(run_path: str, run_id: str, stamp: tuple, k: int, n_simil
     photos, problems, from_zip = uploads.expand_uploads(
         files, max_file_bytes=st.get_option("server.maxUploadSize") * uploads.MB)
     for problem_text in problems:
-        st.warning(problem_text)
+        st.warning(common.md(problem_text))
     photos, repeats = uploads.unique_photos(photos)
     for repeat, first in repeats:
-        st.caption(f"{repeat} was added twice: predicted once." if repeat == first else
-                   f"{repeat} is the same photo as {first}: predicted once.")
+        st.caption(f"{common.md(repeat)} was added twice: predicted once." if repeat == first else
+                   f"{common.md(repeat)} is the same photo as {common.md(first)}: predicted once.")
     if not photos:
         return
 
@@ -280,10 +280,10 @@ def show_result(model, run_path: str, stamp: tuple, name: str, data: bytes, dige
     with st.container(border=True):
         st.markdown(f"**{common.md(name)}**")
         if not result.ok:
-            st.error(result.error)
+            st.error(common.md(result.error))
             return
         if truth:
-            st.caption(f"A validation photo of {truth}")
+            st.caption(f"A validation photo of {common.md(truth)}")
         cols = st.columns([1, 1, 2, 2] if show_heatmaps else [1, 2, 2])
         preview = common.preview(digest, 320, name, data)
         if preview is not None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import shutil
 import sys
 import time
@@ -47,7 +48,17 @@ def assert_no_exception(at: AppTest) -> None:
     assert not at.exception, [e.value for e in at.exception]
 
 
+# Markdown's backslash escapes (app_common.md puts them before names, paths and messages).
+_ESCAPED = re.compile(r"\\([!-/:-@\[-`{-~])")
+
+
 def texts(elements) -> str:
+    """The elements' text as a reader sees it: Markdown's backslash escapes undone."""
+    return _ESCAPED.sub(r"\1", "\n".join(str(e.value) for e in elements))
+
+
+def raw_texts(elements) -> str:
+    """The elements' Markdown source, escapes and all."""
     return "\n".join(str(e.value) for e in elements)
 
 
@@ -195,8 +206,10 @@ def test_class_names_show_as_written_not_as_markdown(monkeypatch, tmp_path):
     monkeypatch.setenv("GLR_RESULTS", str(tmp_path / "results"))
     monkeypatch.setenv("GLR_DATA", str(data))
     at = open_page(DATASET)
-    shown = texts(at.markdown)
+    shown = raw_texts(at.markdown)
     assert "**St Mark's \\*new\\* \\[1\\]** · landmark" in shown and "**Tower \\$5 \\~ok\\~** · landmark" in shown
+    # The folder's path and the sidebar's: Markdown-escaped too, so they read as written.
+    assert f"In use:** {md(data)}" in shown and md(data) in raw_texts(at.sidebar.caption)
 
 
 # --------------------------------------------------------------------------- train page
@@ -400,6 +413,23 @@ def test_predict_uploads_photos_a_bad_file_and_a_zip(populated, finished_run):
     assert all(url.startswith("data:image/jpeg;base64,") for i in at.image for url in i.value)
     csv = at.download_button[0]
     assert "submission" in csv.label
+
+
+def test_predict_names_files_as_written_not_as_markdown(populated, finished_run):
+    """A file name is text, not Markdown: `$5 *sale* ~old~.jpg` must not turn into maths, italics or strikethrough."""
+    from app_common import md
+
+    at = open_page(PREDICT)
+    at.file_uploader(key="predict_files").set_value([
+        ("$5 *sale* ~old~.jpg", b"%PDF-1.4 this is a document", "image/jpeg"),
+        ("_DSC0001 [2].jpg", _photo(finished_run), "image/jpeg"),
+        ("_DSC0001 [2] copy.jpg", _photo(finished_run), "image/jpeg"),
+    ]).run()
+    assert_no_exception(at)
+    assert md("$5 *sale* ~old~.jpg: not an image, it looks like a PDF document") in raw_texts(at.error)
+    assert "\\$5 \\*sale\\* \\~old\\~.jpg" in raw_texts(at.error)
+    assert "\\_DSC0001 \\[2\\] copy.jpg is the same photo as \\_DSC0001 \\[2\\].jpg" in raw_texts(at.caption)
+    assert "$5 *sale* ~old~.jpg: not an image" in texts(at.error)  # as the reader sees it
 
 
 def test_predict_from_the_camera(populated, finished_run):
