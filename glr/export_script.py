@@ -88,7 +88,7 @@ def eval_view(path):
     """The photo as the model expects it: RGB, resized to resize_to (bilinear), the centre input_size crop."""
     big, size = NOTE["resize_to"], NOTE["input_size"]
     with Image.open(path) as img:
-        if img.format == "JPEG":
+        if img.format in ("JPEG", "MPO"):  # MPO: a JPEG holding more pictures (Ultra HDR, 3D cameras)
             draft = NOTE.get("jpeg_draft_to", big)
             img.draft("RGB", (draft, draft))  # as glr decodes: a faster JPEG decode near the final size
         img.load()

@@ -202,3 +202,38 @@ def test_dark_misty_or_noisy_photos_are_not_blank(scene):
     else:
         arr = rng.integers(0, 256, (120, 160, 3), dtype=np.uint8)
     assert load_resized(encode(Image.fromarray(arr), "PNG"), 64, refuse_blank=True).shape == (64, 64, 3)
+
+
+# --------------------------------------------------------------------------- files from phones, cameras and the web
+
+
+def quadrants(w: int = 64, h: int = 48) -> np.ndarray:
+    """Red, green / blue, white quadrants: shows colour, orientation and which picture of a file was read."""
+    arr = np.zeros((h, w, 3), np.uint8)
+    arr[: h // 2, : w // 2] = (255, 0, 0)
+    arr[: h // 2, w // 2 :] = (0, 255, 0)
+    arr[h // 2 :, : w // 2] = (0, 0, 255)
+    arr[h // 2 :, w // 2 :] = (255, 255, 255)
+    return arr
+
+
+def quadrant_colours(arr: np.ndarray) -> list[tuple[int, ...]]:
+    """The colours at the centres of the four quadrants (top-left, top-right, bottom-left, bottom-right)."""
+    h, w = arr.shape[:2]
+    return [tuple(int(v) for v in arr[y, x]) for y, x in ((h // 4, w // 4), (h // 4, 3 * w // 4),
+                                                          (3 * h // 4, w // 4), (3 * h // 4, 3 * w // 4))]
+
+
+def test_an_mpo_photo_is_decoded_at_reduced_size_like_a_jpeg():
+    """Android's Ultra HDR photos and 3D cameras' pictures are MPO: a JPEG with more pictures after the first."""
+    from glr.data.images import _decode_pil, draft_side
+
+    photo = Image.fromarray(np.kron(quadrants(), np.ones((10, 10, 1), np.uint8)))  # 640x480
+    mpo = encode(photo, "MPO", save_all=True, append_images=[photo.rotate(180)])
+    assert Image.open(io.BytesIO(mpo)).format == "MPO"
+    jpeg = encode(photo, "JPEG")
+    assert _decode_pil(mpo, draft_size=draft_side(64)).size == _decode_pil(jpeg, draft_size=draft_side(64)).size == (80, 60)
+    resized = load_resized(mpo, 64)
+    assert np.abs(resized.astype(int) - load_resized(jpeg, 64)).max() <= 2
+    for got, want in zip(quadrant_colours(resized), [(255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 255)]):
+        assert np.abs(np.subtract(got, want)).max() <= 8  # the first picture, not the second

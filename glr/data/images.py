@@ -292,7 +292,8 @@ def _decode_pil(source: ImageSource, max_pixels: int = MAX_PIXELS, draft_size: i
                 if width < 1 or height < 1:
                     raise ImageError(f"{name}: image has no pixels ({width}x{height})")
                 img.seek(0)  # first frame of an animated GIF/WebP/PNG
-                if draft_size and img.format == "JPEG":
+                # MPO: a JPEG with more pictures after the first (Android's Ultra HDR gain map, 3D cameras).
+                if draft_size and img.format in ("JPEG", "MPO"):
                     img.draft("RGB", (draft_size, draft_size))  # img.size is now the size it will decode at
                 reduced = img.size != (width, height)
                 limit = MAX_JPEG_PIXELS if reduced else max_pixels
