@@ -2,6 +2,7 @@
 
 import io
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -237,3 +238,34 @@ def test_an_mpo_photo_is_decoded_at_reduced_size_like_a_jpeg():
     assert np.abs(resized.astype(int) - load_resized(jpeg, 64)).max() <= 2
     for got, want in zip(quadrant_colours(resized), [(255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 255)]):
         assert np.abs(np.subtract(got, want)).max() <= 8  # the first picture, not the second
+
+
+def test_file_names_not_in_utf8_or_with_a_newline_give_a_one_line_message_and_a_thumbnail(tmp_path, monkeypatch):
+    import os
+
+    from glr import thumbnails
+
+    monkeypatch.setenv("GLR_CACHE_DIR", str(tmp_path / "cache"))
+    latin1 = os.fsdecode(os.fsencode(tmp_path) + b"/caf\xe9.jpg")  # a Latin-1 name from an old camera or zip
+    newline = str(tmp_path / "two\nlines.jpg")
+    for name, shown in ((latin1, "caf\\xe9.jpg"), (newline, "two\\nlines.jpg")):
+        Path(name).write_bytes(b"not a photo")
+        with pytest.raises(ImageError) as caught:
+            decode_image(name)
+        message = str(caught.value)
+        message.encode("utf-8")  # the app and the logs write UTF-8: a surrogate there would crash them
+        assert "\n" not in message and message.startswith(f"{tmp_path}/{shown}: not an image")
+    good = os.fsdecode(os.fsencode(tmp_path) + b"/tour_\xe9t\xe9.jpg")
+    Path(good).write_bytes(encode(rgb_image(), "JPEG"))
+    data = thumbnails.thumbnail(good, 32)  # was a UnicodeEncodeError while making the cache key
+    assert Image.open(io.BytesIO(data)).size == (32, 32)
+    assert thumbnails.thumbnail(good, 32) == data  # and read back from the cache
+
+
+def test_a_file_name_too_long_for_the_file_system_is_an_image_error(tmp_path):
+    from glr.data.browse import thumbnail
+
+    path = tmp_path / ("a" * 300 + ".jpg")  # over the 255 bytes a name may have
+    with pytest.raises(ImageError, match=r"cannot be read \(File name too long\)$"):
+        decode_image(path)
+    assert thumbnail(path) is None  # was an OSError out of the gallery

@@ -99,12 +99,25 @@ ImageSource = Union[str, os.PathLike, bytes, bytearray, BinaryIO]
 
 
 def _source_name(source: ImageSource) -> str:
-    """The name `_read_bytes` gives `source` in messages."""
+    """The name `_read_bytes` gives `source` in messages: printable, on one line."""
     if isinstance(source, (bytes, bytearray)):
         return "the upload"
     if isinstance(source, (str, os.PathLike)):
-        return str(Path(source))
-    return str(getattr(source, "name", None) or "the upload")
+        return _printable(str(Path(os.fsdecode(source))))
+    return _printable(str(getattr(source, "name", None) or "the upload"))
+
+
+def _printable(name: str) -> str:
+    """`name` with undecodable bytes and control characters escaped (\\xe9, \\n).
+
+    A Latin-1 file name arrives with surrogates that no UTF-8 output (the app, a log) can encode,
+    and a newline in a name would break a one-line message in two.
+    """
+    try:
+        name = name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:  # a surrogate that stands for no byte
+        name = name.encode("utf-8", "backslashreplace").decode("utf-8")
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in name)
 
 
 def _read_bytes(source: ImageSource) -> tuple[bytes, str]:
@@ -114,10 +127,10 @@ def _read_bytes(source: ImageSource) -> tuple[bytes, str]:
         return bytes(source), name
     if isinstance(source, (str, os.PathLike)):
         path = Path(source)
-        if path.exists() and not path.is_file() and not path.is_dir():
-            # A pipe or a device: reading it could block forever or never end.
-            raise ImageError(f"{name}: not a regular file")
         try:
+            if path.exists() and not path.is_file() and not path.is_dir():
+                # A pipe or a device: reading it could block forever or never end.
+                raise ImageError(f"{name}: not a regular file")
             return path.read_bytes(), name
         except FileNotFoundError:
             raise ImageError(f"{name}: file not found") from None
