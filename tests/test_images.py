@@ -240,6 +240,46 @@ def test_an_mpo_photo_is_decoded_at_reduced_size_like_a_jpeg():
         assert np.abs(np.subtract(got, want)).max() <= 8  # the first picture, not the second
 
 
+def _header(magic: bytes) -> bytes:
+    return magic + bytes(range(256)) * 2
+
+
+OTHER_FORMATS = {
+    "jp2": (lambda: encode(Image.fromarray(quadrants()), "JPEG2000"), "a JPEG 2000 image"),
+    "j2k": (lambda: encode(Image.fromarray(quadrants()), "JPEG2000", no_jp2=True), "a JPEG 2000 image"),
+    "jxl": (lambda: _header(b"\xff\x0a\xfa\x1f"), "a JPEG XL image"),
+    "jxl-container": (lambda: _header(b"\x00\x00\x00\x0cJXL \r\n\x87\n\x00\x00\x00\x14ftypjxl "), "a JPEG XL image"),
+    "jxr": (lambda: _header(b"II\xbc\x01"), "a JPEG XR image"),
+    "cr3": (lambda: _header(b"\x00\x00\x00\x18ftypcrx \x00\x00\x00\x01crx isom"), "a Canon RAW (CR3) photo"),
+}
+
+
+@pytest.mark.parametrize("case", list(OTHER_FORMATS))
+def test_an_image_in_a_format_glr_does_not_read_is_named(tmp_path, case):
+    make, what = OTHER_FORMATS[case]
+    path = tmp_path / "photo.jpg"
+    path.write_bytes(make())
+    with pytest.raises(ImageError, match=f"^{re.escape(str(path))}: {re.escape(what)}, a format glr cannot read; "):
+        decode_image(path)
+
+
+def test_a_twelve_bit_jpeg_is_a_kind_glr_cannot_decode_not_a_damaged_file():
+    jpeg = bytearray(encode(rgb_image(), "JPEG"))
+    sof = jpeg.find(b"\xff\xc0")
+    jpeg[sof + 1], jpeg[sof + 4] = 0xC1, 12  # extended sequential, 12 bits a sample: medical and some camera files
+    with pytest.raises(ImageError, match=r"^the upload: a kind of JPEG that glr cannot decode \(cannot handle 12-bit "
+                                         r"layers\); save it again as an 8-bit JPEG or PNG$"):
+        decode_image(bytes(jpeg))
+
+
+def test_a_bigtiff_decodes_and_a_cut_short_one_is_called_damaged():
+    bigtiff = encode(Image.fromarray(quadrants()), "TIFF", big_tiff=True)
+    assert bigtiff[:4] == b"II+\x00"
+    assert quadrant_colours(decode_image(bigtiff)) == [(255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 255)]
+    with pytest.raises(ImageError, match="^the upload: a damaged or truncated TIFF file"):
+        decode_image(bigtiff[:20])
+
+
 def test_file_names_not_in_utf8_or_with_a_newline_give_a_one_line_message_and_a_thumbnail(tmp_path, monkeypatch):
     import os
 

@@ -75,9 +75,22 @@ _IMAGE_MAGIC = [
     (b"BM", "BMP"),
     (b"II*\x00", "TIFF"),
     (b"MM\x00*", "TIFF"),
+    (b"II+\x00", "TIFF"),  # BigTIFF, for files over 4 GB (microscopes, scanners, stitched panoramas)
+    (b"MM\x00+", "TIFF"),
+]
+# Images in formats glr does not decode, by their exact magic bytes: saying which format it is
+# tells the user what to convert, where "not an image" would leave them puzzled.
+_OTHER_IMAGE_FORMATS = [
+    (b"\x00\x00\x00\x0cjP  \r\n\x87\n", "JPEG 2000"),
+    (b"\xffO\xffQ", "JPEG 2000"),  # a bare codestream (.j2k)
+    (b"\x00\x00\x00\x0cJXL \r\n\x87\n", "JPEG XL"),
+    (b"\xff\x0a", "JPEG XL"),  # a bare codestream
+    (b"II\xbc", "JPEG XR"),
+    (b"qoif", "QOI"),
 ]
 # ISO base media files (ftyp box): HEIF/HEIC/AVIF photos, and MP4/MOV videos.
 _HEIF_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1", b"avif", b"avis"}
+_RAW_BRANDS = {b"crx ": "a Canon RAW (CR3) photo"}  # ISO base media too, with the video brand isom
 _VIDEO_BRANDS = {b"isom", b"iso2", b"mp41", b"mp42", b"qt  ", b"M4V ", b"M4A ", b"3gp4", b"3gp5", b"avc1", b"dash"}
 
 # JPEG's reduced-size decoding (1/2, 1/4, 1/8) may stop at a side down to this fraction
@@ -161,7 +174,14 @@ def _sniff_unsupported(data: bytes, name: str) -> None:
     for magic, what in _KNOWN_NON_IMAGES:
         if head.startswith(magic):
             raise ImageError(f"{name}: not an image, it looks like {what}; use {SUPPORTED_TEXT}")
+    for magic, what in _OTHER_IMAGE_FORMATS:
+        if data.startswith(magic):
+            raise ImageError(f"{name}: a {what} image, a format glr cannot read; save it again as JPEG or PNG "
+                             f"(glr reads {SUPPORTED_TEXT})")
     brands = _ftyp_brands(data)
+    raw = next((_RAW_BRANDS[b] for b in brands if b in _RAW_BRANDS), None)
+    if raw:
+        raise ImageError(f"{name}: {raw}, a format glr cannot read; export it as JPEG first (glr reads {SUPPORTED_TEXT})")
     if brands & _VIDEO_BRANDS and not brands & _HEIF_BRANDS:
         raise ImageError(f"{name}: not an image, it looks like a video (MP4/MOV); use a photo ({SUPPORTED_TEXT})")
 
@@ -205,7 +225,7 @@ def _srgb_transform(icc: bytes, mode: str):
 
 # Pillow's words for a well-formed file in a variant it has no decoder for (a float RGB TIFF, a
 # 64-bit BMP), as opposed to a damaged one: the first needs converting, the second a new copy.
-_UNSUPPORTED_WORDS = ("unsupported", "unknown pixel mode", "not supported")
+_UNSUPPORTED_WORDS = ("unsupported", "unknown pixel mode", "not supported", "cannot handle")  # JPEG: 12-bit
 _PILLOW_FORMATS = {"WebP": "WEBP", "HEIC": "HEIF"}  # `_looks_like`'s names that Pillow spells otherwise
 
 
