@@ -309,3 +309,86 @@ def test_a_file_name_too_long_for_the_file_system_is_an_image_error(tmp_path):
     with pytest.raises(ImageError, match=r"cannot be read \(File name too long\)$"):
         decode_image(path)
     assert thumbnail(path) is None  # was an OSError out of the gallery
+
+
+def _bmp(bits: int, pixels: bytes, width: int, height: int, compression: int = 0, extra: bytes = b"",
+         header: int = 40) -> bytes:
+    """A BMP file written by hand: Pillow writes neither RLE, nor top-down rows, nor alpha bitfields."""
+    import struct
+
+    info = struct.pack("<IiiHHIIiiII", header, width, height, 1, bits, compression, len(pixels), 2835, 2835,
+                       len(extra) // 4 if bits <= 8 else 0, 0)
+    info = (info + (extra if bits > 8 else b"")).ljust(header, b"\0")
+    palette = extra if bits <= 8 else b""
+    offset = 14 + len(info) + len(palette)
+    return b"BM" + struct.pack("<IHHI", offset + len(pixels), 0, 0, offset) + info + palette + pixels
+
+
+def _variants() -> dict:
+    """Files that phones, cameras, scanners and web tools write, each holding the quadrants (or noted otherwise)."""
+    import struct
+
+    from PIL import ImageCms
+
+    photo = Image.fromarray(quadrants())
+    inverse = Image.fromarray(255 - quadrants())
+    transparent_top = np.dstack([quadrants(), np.full((48, 64), 255, np.uint8)])
+    transparent_top[:24, :, 3] = 0
+    rotated = Image.Exif()
+    rotated[0x0112] = 6
+    gif = encode(photo.quantize(4), "GIF")  # its palette moved from the file's header to the picture (a local one)
+    flags, table = gif[10], 3 * 2 ** ((gif[10] & 7) + 1)
+    rest = gif[13 + table:]
+    at = rest.find(b"\x2c")
+    local_palette = (gif[:10] + bytes([flags & 0x70]) + gif[11:13] + rest[:at] + rest[at:at + 9]
+                     + bytes([0x80 | (flags & 7)]) + gif[13:13 + table] + rest[at + 10:])
+    red_blue = struct.pack("<4B4B", 0, 0, 255, 0, 255, 0, 0, 0)  # BMP palette: 0 red, 1 blue (BGRX)
+    long_exif = b"Exif\0\0II*\0\x08\0\0\0\x01\0\x12\x01\x04\0\x01\0\0\0\x06\0\0\0\0\0\0\0"  # orientation as a LONG
+    return {
+        "apng": (encode(photo, "PNG", save_all=True, append_images=[inverse]), "quadrants"),
+        "animated-webp-with-alpha": (encode(Image.fromarray(transparent_top), "WEBP", save_all=True,
+                                            append_images=[inverse.convert("RGBA")], lossless=True), "white top"),
+        "lossless-webp-with-alpha": (encode(Image.fromarray(transparent_top), "WEBP", lossless=True), "white top"),
+        "avif-with-alpha": (encode(Image.fromarray(transparent_top), "AVIF", quality=95), "white top"),
+        "multi-page-tiff": (encode(photo, "TIFF", save_all=True, append_images=[inverse]), "quadrants"),
+        "tiff-jpeg": (encode(photo, "TIFF", compression="jpeg"), "quadrants"),
+        "tiff-lzw": (encode(photo, "TIFF", compression="tiff_lzw"), "quadrants"),
+        "tiff-zip": (encode(photo, "TIFF", compression="tiff_adobe_deflate"), "quadrants"),
+        "tiff-lab": (encode(ImageCms.applyTransform(photo, ImageCms.buildTransform(
+            ImageCms.createProfile("sRGB"), ImageCms.createProfile("LAB"), "RGB", "LAB")), "TIFF"), "quadrants"),
+        "png-holding-a-jpeg": (encode(photo, "JPEG", quality=95), "quadrants"),
+        "gif-with-a-local-palette-only": (local_palette, "quadrants"),
+        "exif-orientation-as-long": (encode(photo, "JPEG", quality=95, exif=long_exif), "turned"),
+        "malformed-exif": (encode(photo, "JPEG", quality=95, exif=b"Exif\0\0II*\0\xff\xff\xff\0"), "quadrants"),
+        "tiff-orientation-tag": (encode(photo, "TIFF", exif=rotated), "turned"),
+        "png-exif-orientation": (encode(photo, "PNG", exif=rotated), "turned"),
+        "avif-exif-orientation": (encode(photo, "AVIF", quality=95, exif=rotated), "turned"),
+        "bmp-rle8": (_bmp(8, bytes([4, 1, 0, 0, 4, 0, 0, 1]), 4, 2, 1, red_blue), "red over blue"),
+        "bmp-rle4": (_bmp(4, bytes([4, 0x11, 0, 0, 4, 0x00, 0, 1]), 4, 2, 2, red_blue), "red over blue"),
+        "bmp-top-down": (_bmp(24, bytes([0, 0, 255] * 4 + [255, 0, 0] * 4), 4, -2), "red over blue"),
+        "bmp-32-bit-alpha": (_bmp(32, bytes([255, 0, 0, 255] * 4 + [0, 0, 255, 0] * 4), 4, 2, 3,
+                                  struct.pack("<4I", 0xFF0000, 0xFF00, 0xFF, 0xFF000000), header=108), "white over blue"),
+    }
+
+
+VARIANTS = _variants()
+EXPECTED = {
+    "quadrants": [(255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 255)],
+    "white top": [(255, 255, 255), (255, 255, 255), (0, 0, 255), (255, 255, 255)],
+    "turned": [(0, 0, 255), (255, 0, 0), (255, 255, 255), (0, 255, 0)],  # orientation 6: a quarter turn clockwise
+    "red over blue": [(255, 0, 0), (255, 0, 0), (0, 0, 255), (0, 0, 255)],
+    "white over blue": [(255, 255, 255), (255, 255, 255), (0, 0, 255), (0, 0, 255)],
+}
+
+
+@pytest.mark.parametrize("case", list(VARIANTS))
+def test_phone_camera_and_web_variants_decode_to_the_right_pixels(tmp_path, case):
+    data, expected = VARIANTS[case]
+    path = tmp_path / ("photo.png" if case == "png-holding-a-jpeg" else "photo")  # the bytes decide, not the name
+    path.write_bytes(data)
+    out = decode_image(path)
+    if expected == "turned":
+        assert out.shape == (64, 48, 3)
+    for got, want in zip(quadrant_colours(out), EXPECTED[expected]):
+        assert np.abs(np.subtract(got, want)).max() <= (25 if case == "tiff-lab" else 6), (got, want)  # 8-bit Lab
+    assert load_resized(data, 32).shape == (32, 32, 3)
