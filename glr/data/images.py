@@ -22,6 +22,7 @@ from PIL import Image, ImageCms, ImageFile, ImageOps, PngImagePlugin, Unidentifi
 from pi_heif import register_heif_opener
 
 from glr.errors import BlankImageError, ImageError
+from glr.paths import printable
 
 # iPhones save HEIC by default. pi-heif is libheif's decoder alone (no encoder) as a Pillow
 # plugin; it applies the photo's rotation while decoding and resets its EXIF orientation to 1,
@@ -121,15 +122,15 @@ def _source_name(source: ImageSource) -> str:
 
 
 def _printable(name: str) -> str:
-    """`name` with undecodable bytes and control characters escaped (\\xe9, \\n).
+    """`name` on one printable line: undecodable bytes as U+FFFD (as glr.paths.printable), control characters escaped.
 
     A Latin-1 file name arrives with surrogates that no UTF-8 output (the app, a log) can encode,
     and a newline in a name would break a one-line message in two.
     """
     try:
-        name = name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-    except UnicodeEncodeError:  # a surrogate that stands for no byte
-        name = name.encode("utf-8", "backslashreplace").decode("utf-8")
+        name = printable(name)
+    except UnicodeEncodeError:  # a surrogate that stands for no byte (not from the OS)
+        name = name.encode("utf-8", "replace").decode("utf-8")
     return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in name)
 
 
