@@ -49,6 +49,10 @@ except ImportError:
 
 {imports}
 
+# As glr: a 200-megapixel phone photo is a photo, decoded at reduced size below; Pillow's default
+# refuses anything over 179 MP as a decompression bomb.
+Image.MAX_IMAGE_PIXELS = 400_000_000
+
 HERE = Path(__file__).resolve().parent
 NOTE = json.loads((HERE / "preprocessing.json").read_text())
 LABELS = json.loads((HERE / "labels.json").read_text())
@@ -88,9 +92,11 @@ def eval_view(path):
     """The photo as the model expects it: RGB, resized to resize_to (bilinear), the centre input_size crop."""
     big, size = NOTE["resize_to"], NOTE["input_size"]
     with Image.open(path) as img:
-        if img.format == "JPEG":
+        if img.format in ("JPEG", "MPO"):  # MPO: a JPEG holding more pictures (Ultra HDR, 3D cameras)
             draft = NOTE.get("jpeg_draft_to", big)
             img.draft("RGB", (draft, draft))  # as glr decodes: a faster JPEG decode near the final size
+        if img.size[0] * img.size[1] > 90_000_000:  # as glr: a full decode this big is more likely a bomb than a photo
+            raise ValueError(f"{{img.size[0]}}x{{img.size[1]}} pixels is too large to decode safely")
         img.load()
         img = ImageOps.exif_transpose(img)
         icc = img.info.get("icc_profile")
@@ -98,6 +104,11 @@ def eval_view(path):
             img = Image.alpha_composite(Image.new("RGBA", img.size, (255, 255, 255, 255)), img.convert("RGBA"))
         if img.mode in ("CMYK", "L"):  # converted from their own values, before resizing; RGB after, as glr does
             img, icc = to_srgb(img, icc), None
+        if img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):  # 16/32-bit grey: scaled to 0..255 as glr does, not clipped
+            arr = np.nan_to_num(np.asarray(img, dtype=np.float64))
+            top = 65535.0 if img.mode.startswith("I;16") or arr.max() > 255 else 255.0
+            top = 1.0 if img.mode == "F" and arr.max() <= 1 else top  # floating-point images usually hold 0..1
+            img = Image.fromarray(np.clip(arr / top * 255.0, 0, 255).astype(np.uint8))
         img = img.convert("RGB").resize((big, big), Image.Resampling.BILINEAR, reducing_gap=2.0)
         img = to_srgb(img, icc).convert("RGB")
     offset = (big - size) // 2
@@ -144,7 +155,7 @@ def main(paths):
     for path in paths:
         try:
             view = eval_view(path)
-        except (OSError, ValueError) as exc:  # not an image, truncated, missing: say so and go on
+        except Exception as exc:  # noqa: BLE001 - not an image, truncated, a bomb, missing: say so and go on
             print(f"{{path}}: not readable as a photo ({{exc.__class__.__name__}}: {{exc}})", file=sys.stderr)
             failed += 1
             continue

@@ -49,7 +49,8 @@ def cache_file(path: str | os.PathLike, size: int = SIZE) -> Path | None:
         st = os.stat(path)
     except OSError:
         return None
-    key = hashlib.sha1(f"{path}\0{st.st_size}\0{st.st_mtime_ns}\0{size}".encode()).hexdigest()
+    # The path's own bytes: a name that is not UTF-8 (Latin-1 from an old camera or zip) has no str encoding.
+    key = hashlib.sha1(os.fsencode(path) + f"\0{st.st_size}\0{st.st_mtime_ns}\0{size}".encode()).hexdigest()
     return cache_dir() / "thumbnails" / key[:2] / f"{key}.jpg"
 
 

@@ -276,3 +276,39 @@ def test_a_flip_averaged_run_exports_the_flip_average(finished_run, photo):
     assert np.allclose(probs, flip_probs, atol=1e-5)
     single_probs, _ = Predictor(finished_run, backend="tf", embedding="single").forward(view)
     assert not np.allclose(probs, single_probs, atol=1e-7)  # the mirror pass really changed something
+
+
+def test_predict_py_reads_phone_mpo_and_sixteen_bit_grey_as_glr_does_and_reports_a_bomb(tmp_path, capsys):
+    """The template alone (no run needed): an Ultra HDR/MPO photo, a 16-bit grey scan, a decompression bomb."""
+    import importlib.util
+
+    from glr.export_script import example_script
+    from glr.predict import eval_view
+
+    size, big = 32, 37
+    (tmp_path / "predict.py").write_text(example_script("onnx", "onnxruntime"))
+    (tmp_path / export.NOTE_NAME).write_text(json.dumps({"resize_to": big, "input_size": size,
+                                                         "jpeg_draft_to": draft_side(big)}))
+    (tmp_path / "labels.json").write_text(json.dumps([{"index": 0, "landmark_id": 7, "name": "tower"}]))
+    spec = importlib.util.spec_from_file_location("exported_predict_template", tmp_path / "predict.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    pixels = np.zeros((480, 640, 3), np.uint8)
+    pixels[:240, :320], pixels[:240, 320:], pixels[240:, :320] = (255, 0, 0), (0, 255, 0), (0, 0, 255)
+    photo = Image.fromarray(pixels)
+    photo.save(tmp_path / "ultra_hdr.jpg", format="MPO", save_all=True, append_images=[photo.rotate(180)])
+    grey = np.zeros((480, 640), np.uint16)
+    grey[:, 320:], grey[:240, :320] = 65535, 32768
+    Image.fromarray(grey).save(tmp_path / "scan.png")
+    for name in ("ultra_hdr.jpg", "scan.png"):  # MPO was decoded in full, 16-bit grey clipped to white
+        assert np.abs(script.eval_view(tmp_path / name)[0] - eval_view(tmp_path / name, size)).max() <= 1, name
+    assert abs(script.eval_view(tmp_path / "scan.png")[0][8, 8, 0] - 128) <= 1
+    bomb = tmp_path / "bomb.gif"
+    bomb.write_bytes(b"GIF89a\xff\xff\xff\xff\x00\x00\x00,\x00\x00\x00\x00\xff\xff\xff\xff\x00\x02\x02D\x01\x00;")
+    png_bomb = tmp_path / "bomb.png"
+    Image.new("1", (10000, 10000)).save(png_bomb)  # 100 MP in a few kB: under Pillow's guard, over glr's
+    script.load_model = lambda: (lambda x: (np.ones((len(x), 1), np.float32), None))
+    assert script.main([str(bomb), str(png_bomb), str(tmp_path / "scan.png")]) == 2  # the GIF was a traceback
+    out, err = capsys.readouterr()
+    assert f"{bomb}: not readable as a photo (DecompressionBombError" in err and "1. tower (landmark 7)" in out
+    assert f"{png_bomb}: not readable as a photo (ValueError: 10000x10000 pixels is too large to decode safely)" in err

@@ -2,6 +2,7 @@
 
 import io
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -202,3 +203,192 @@ def test_dark_misty_or_noisy_photos_are_not_blank(scene):
     else:
         arr = rng.integers(0, 256, (120, 160, 3), dtype=np.uint8)
     assert load_resized(encode(Image.fromarray(arr), "PNG"), 64, refuse_blank=True).shape == (64, 64, 3)
+
+
+# --------------------------------------------------------------------------- files from phones, cameras and the web
+
+
+def quadrants(w: int = 64, h: int = 48) -> np.ndarray:
+    """Red, green / blue, white quadrants: shows colour, orientation and which picture of a file was read."""
+    arr = np.zeros((h, w, 3), np.uint8)
+    arr[: h // 2, : w // 2] = (255, 0, 0)
+    arr[: h // 2, w // 2 :] = (0, 255, 0)
+    arr[h // 2 :, : w // 2] = (0, 0, 255)
+    arr[h // 2 :, w // 2 :] = (255, 255, 255)
+    return arr
+
+
+def quadrant_colours(arr: np.ndarray) -> list[tuple[int, ...]]:
+    """The colours at the centres of the four quadrants (top-left, top-right, bottom-left, bottom-right)."""
+    h, w = arr.shape[:2]
+    return [tuple(int(v) for v in arr[y, x]) for y, x in ((h // 4, w // 4), (h // 4, 3 * w // 4),
+                                                          (3 * h // 4, w // 4), (3 * h // 4, 3 * w // 4))]
+
+
+def test_an_mpo_photo_is_decoded_at_reduced_size_like_a_jpeg():
+    """Android's Ultra HDR photos and 3D cameras' pictures are MPO: a JPEG with more pictures after the first."""
+    from glr.data.images import _decode_pil, draft_side
+
+    photo = Image.fromarray(np.kron(quadrants(), np.ones((10, 10, 1), np.uint8)))  # 640x480
+    mpo = encode(photo, "MPO", save_all=True, append_images=[photo.rotate(180)])
+    assert Image.open(io.BytesIO(mpo)).format == "MPO"
+    jpeg = encode(photo, "JPEG")
+    assert _decode_pil(mpo, draft_size=draft_side(64)).size == _decode_pil(jpeg, draft_size=draft_side(64)).size == (80, 60)
+    resized = load_resized(mpo, 64)
+    assert np.abs(resized.astype(int) - load_resized(jpeg, 64)).max() <= 2
+    for got, want in zip(quadrant_colours(resized), [(255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 255)]):
+        assert np.abs(np.subtract(got, want)).max() <= 8  # the first picture, not the second
+
+
+def _header(magic: bytes) -> bytes:
+    return magic + bytes(range(256)) * 2
+
+
+OTHER_FORMATS = {
+    "jp2": (lambda: encode(Image.fromarray(quadrants()), "JPEG2000"), "a JPEG 2000 image"),
+    "j2k": (lambda: encode(Image.fromarray(quadrants()), "JPEG2000", no_jp2=True), "a JPEG 2000 image"),
+    "jxl": (lambda: _header(b"\xff\x0a\xfa\x1f"), "a JPEG XL image"),
+    "jxl-container": (lambda: _header(b"\x00\x00\x00\x0cJXL \r\n\x87\n\x00\x00\x00\x14ftypjxl "), "a JPEG XL image"),
+    "jxr": (lambda: _header(b"II\xbc\x01"), "a JPEG XR image"),
+    "cr3": (lambda: _header(b"\x00\x00\x00\x18ftypcrx \x00\x00\x00\x01crx isom"), "a Canon RAW (CR3) photo"),
+}
+
+
+@pytest.mark.parametrize("case", list(OTHER_FORMATS))
+def test_an_image_in_a_format_glr_does_not_read_is_named(tmp_path, case):
+    make, what = OTHER_FORMATS[case]
+    path = tmp_path / "photo.jpg"
+    path.write_bytes(make())
+    with pytest.raises(ImageError, match=f"^{re.escape(str(path))}: {re.escape(what)}, a format glr cannot read; "):
+        decode_image(path)
+
+
+def test_a_twelve_bit_jpeg_is_a_kind_glr_cannot_decode_not_a_damaged_file():
+    jpeg = bytearray(encode(rgb_image(), "JPEG"))
+    sof = jpeg.find(b"\xff\xc0")
+    jpeg[sof + 1], jpeg[sof + 4] = 0xC1, 12  # extended sequential, 12 bits a sample: medical and some camera files
+    with pytest.raises(ImageError, match=r"^the upload: a kind of JPEG that glr cannot decode \(cannot handle 12-bit "
+                                         r"layers\); save it again as an 8-bit JPEG or PNG$"):
+        decode_image(bytes(jpeg))
+
+
+def test_a_bigtiff_decodes_and_a_cut_short_one_is_called_damaged():
+    bigtiff = encode(Image.fromarray(quadrants()), "TIFF", big_tiff=True)
+    assert bigtiff[:4] == b"II+\x00"
+    assert quadrant_colours(decode_image(bigtiff)) == [(255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 255)]
+    with pytest.raises(ImageError, match="^the upload: a damaged or truncated TIFF file"):
+        decode_image(bigtiff[:20])
+
+
+def test_file_names_not_in_utf8_or_with_a_newline_give_a_one_line_message_and_a_thumbnail(tmp_path, monkeypatch):
+    import os
+
+    from glr import thumbnails
+
+    monkeypatch.setenv("GLR_CACHE_DIR", str(tmp_path / "cache"))
+    latin1 = os.fsdecode(os.fsencode(tmp_path) + b"/caf\xe9.jpg")  # a Latin-1 name from an old camera or zip
+    newline = str(tmp_path / "two\nlines.jpg")
+    for name, shown in ((latin1, "caf\ufffd.jpg"), (newline, "two\\nlines.jpg")):  # as glr.paths.printable
+        Path(name).write_bytes(b"not a photo")
+        with pytest.raises(ImageError) as caught:
+            decode_image(name)
+        message = str(caught.value)
+        message.encode("utf-8")  # the app and the logs write UTF-8: a surrogate there would crash them
+        assert "\n" not in message and message.startswith(f"{tmp_path}/{shown}: not an image")
+    good = os.fsdecode(os.fsencode(tmp_path) + b"/tour_\xe9t\xe9.jpg")
+    Path(good).write_bytes(encode(rgb_image(), "JPEG"))
+    data = thumbnails.thumbnail(good, 32)  # was a UnicodeEncodeError while making the cache key
+    assert Image.open(io.BytesIO(data)).size == (32, 32)
+    assert thumbnails.thumbnail(good, 32) == data  # and read back from the cache
+
+
+def test_a_file_name_too_long_for_the_file_system_is_an_image_error(tmp_path):
+    from glr.data.browse import thumbnail
+
+    path = tmp_path / ("a" * 300 + ".jpg")  # over the 255 bytes a name may have
+    with pytest.raises(ImageError, match=r"cannot be read \(File name too long\)$"):
+        decode_image(path)
+    assert thumbnail(path) is None  # was an OSError out of the gallery
+
+
+def _bmp(bits: int, pixels: bytes, width: int, height: int, compression: int = 0, extra: bytes = b"",
+         header: int = 40) -> bytes:
+    """A BMP file written by hand: Pillow writes neither RLE, nor top-down rows, nor alpha bitfields."""
+    import struct
+
+    info = struct.pack("<IiiHHIIiiII", header, width, height, 1, bits, compression, len(pixels), 2835, 2835,
+                       len(extra) // 4 if bits <= 8 else 0, 0)
+    info = (info + (extra if bits > 8 else b"")).ljust(header, b"\0")
+    palette = extra if bits <= 8 else b""
+    offset = 14 + len(info) + len(palette)
+    return b"BM" + struct.pack("<IHHI", offset + len(pixels), 0, 0, offset) + info + palette + pixels
+
+
+def _variants() -> dict:
+    """Files that phones, cameras, scanners and web tools write, each holding the quadrants (or noted otherwise)."""
+    import struct
+
+    from PIL import ImageCms
+
+    photo = Image.fromarray(quadrants())
+    inverse = Image.fromarray(255 - quadrants())
+    transparent_top = np.dstack([quadrants(), np.full((48, 64), 255, np.uint8)])
+    transparent_top[:24, :, 3] = 0
+    rotated = Image.Exif()
+    rotated[0x0112] = 6
+    gif = encode(photo.quantize(4), "GIF")  # its palette moved from the file's header to the picture (a local one)
+    flags, table = gif[10], 3 * 2 ** ((gif[10] & 7) + 1)
+    rest = gif[13 + table:]
+    at = rest.find(b"\x2c")
+    local_palette = (gif[:10] + bytes([flags & 0x70]) + gif[11:13] + rest[:at] + rest[at:at + 9]
+                     + bytes([0x80 | (flags & 7)]) + gif[13:13 + table] + rest[at + 10:])
+    red_blue = struct.pack("<4B4B", 0, 0, 255, 0, 255, 0, 0, 0)  # BMP palette: 0 red, 1 blue (BGRX)
+    long_exif = b"Exif\0\0II*\0\x08\0\0\0\x01\0\x12\x01\x04\0\x01\0\0\0\x06\0\0\0\0\0\0\0"  # orientation as a LONG
+    return {
+        "apng": (encode(photo, "PNG", save_all=True, append_images=[inverse]), "quadrants"),
+        "animated-webp-with-alpha": (encode(Image.fromarray(transparent_top), "WEBP", save_all=True,
+                                            append_images=[inverse.convert("RGBA")], lossless=True), "white top"),
+        "lossless-webp-with-alpha": (encode(Image.fromarray(transparent_top), "WEBP", lossless=True), "white top"),
+        "avif-with-alpha": (encode(Image.fromarray(transparent_top), "AVIF", quality=95), "white top"),
+        "multi-page-tiff": (encode(photo, "TIFF", save_all=True, append_images=[inverse]), "quadrants"),
+        "tiff-jpeg": (encode(photo, "TIFF", compression="jpeg"), "quadrants"),
+        "tiff-lzw": (encode(photo, "TIFF", compression="tiff_lzw"), "quadrants"),
+        "tiff-zip": (encode(photo, "TIFF", compression="tiff_adobe_deflate"), "quadrants"),
+        "tiff-lab": (encode(ImageCms.applyTransform(photo, ImageCms.buildTransform(
+            ImageCms.createProfile("sRGB"), ImageCms.createProfile("LAB"), "RGB", "LAB")), "TIFF"), "quadrants"),
+        "png-holding-a-jpeg": (encode(photo, "JPEG", quality=95), "quadrants"),
+        "gif-with-a-local-palette-only": (local_palette, "quadrants"),
+        "exif-orientation-as-long": (encode(photo, "JPEG", quality=95, exif=long_exif), "turned"),
+        "malformed-exif": (encode(photo, "JPEG", quality=95, exif=b"Exif\0\0II*\0\xff\xff\xff\0"), "quadrants"),
+        "tiff-orientation-tag": (encode(photo, "TIFF", exif=rotated), "turned"),
+        "png-exif-orientation": (encode(photo, "PNG", exif=rotated), "turned"),
+        "avif-exif-orientation": (encode(photo, "AVIF", quality=95, exif=rotated), "turned"),
+        "bmp-rle8": (_bmp(8, bytes([4, 1, 0, 0, 4, 0, 0, 1]), 4, 2, 1, red_blue), "red over blue"),
+        "bmp-rle4": (_bmp(4, bytes([4, 0x11, 0, 0, 4, 0x00, 0, 1]), 4, 2, 2, red_blue), "red over blue"),
+        "bmp-top-down": (_bmp(24, bytes([0, 0, 255] * 4 + [255, 0, 0] * 4), 4, -2), "red over blue"),
+        "bmp-32-bit-alpha": (_bmp(32, bytes([255, 0, 0, 255] * 4 + [0, 0, 255, 0] * 4), 4, 2, 3,
+                                  struct.pack("<4I", 0xFF0000, 0xFF00, 0xFF, 0xFF000000), header=108), "white over blue"),
+    }
+
+
+VARIANTS = _variants()
+EXPECTED = {
+    "quadrants": [(255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 255)],
+    "white top": [(255, 255, 255), (255, 255, 255), (0, 0, 255), (255, 255, 255)],
+    "turned": [(0, 0, 255), (255, 0, 0), (255, 255, 255), (0, 255, 0)],  # orientation 6: a quarter turn clockwise
+    "red over blue": [(255, 0, 0), (255, 0, 0), (0, 0, 255), (0, 0, 255)],
+    "white over blue": [(255, 255, 255), (255, 255, 255), (0, 0, 255), (0, 0, 255)],
+}
+
+
+@pytest.mark.parametrize("case", list(VARIANTS))
+def test_phone_camera_and_web_variants_decode_to_the_right_pixels(tmp_path, case):
+    data, expected = VARIANTS[case]
+    path = tmp_path / ("photo.png" if case == "png-holding-a-jpeg" else "photo")  # the bytes decide, not the name
+    path.write_bytes(data)
+    out = decode_image(path)
+    if expected == "turned":
+        assert out.shape == (64, 48, 3)
+    for got, want in zip(quadrant_colours(out), EXPECTED[expected]):
+        assert np.abs(np.subtract(got, want)).max() <= (25 if case == "tiff-lab" else 6), (got, want)  # 8-bit Lab
+    assert load_resized(data, 32).shape == (32, 32, 3)

@@ -22,6 +22,7 @@ from PIL import Image, ImageCms, ImageFile, ImageOps, PngImagePlugin, Unidentifi
 from pi_heif import register_heif_opener
 
 from glr.errors import BlankImageError, ImageError
+from glr.paths import printable
 
 # iPhones save HEIC by default. pi-heif is libheif's decoder alone (no encoder) as a Pillow
 # plugin; it applies the photo's rotation while decoding and resets its EXIF orientation to 1,
@@ -75,9 +76,22 @@ _IMAGE_MAGIC = [
     (b"BM", "BMP"),
     (b"II*\x00", "TIFF"),
     (b"MM\x00*", "TIFF"),
+    (b"II+\x00", "TIFF"),  # BigTIFF, for files over 4 GB (microscopes, scanners, stitched panoramas)
+    (b"MM\x00+", "TIFF"),
+]
+# Images in formats glr does not decode, by their exact magic bytes: saying which format it is
+# tells the user what to convert, where "not an image" would leave them puzzled.
+_OTHER_IMAGE_FORMATS = [
+    (b"\x00\x00\x00\x0cjP  \r\n\x87\n", "JPEG 2000"),
+    (b"\xffO\xffQ", "JPEG 2000"),  # a bare codestream (.j2k)
+    (b"\x00\x00\x00\x0cJXL \r\n\x87\n", "JPEG XL"),
+    (b"\xff\x0a", "JPEG XL"),  # a bare codestream
+    (b"II\xbc", "JPEG XR"),
+    (b"qoif", "QOI"),
 ]
 # ISO base media files (ftyp box): HEIF/HEIC/AVIF photos, and MP4/MOV videos.
 _HEIF_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1", b"avif", b"avis"}
+_RAW_BRANDS = {b"crx ": "a Canon RAW (CR3) photo"}  # ISO base media too, with the video brand isom
 _VIDEO_BRANDS = {b"isom", b"iso2", b"mp41", b"mp42", b"qt  ", b"M4V ", b"M4A ", b"3gp4", b"3gp5", b"avc1", b"dash"}
 
 # JPEG's reduced-size decoding (1/2, 1/4, 1/8) may stop at a side down to this fraction
@@ -99,12 +113,25 @@ ImageSource = Union[str, os.PathLike, bytes, bytearray, BinaryIO]
 
 
 def _source_name(source: ImageSource) -> str:
-    """The name `_read_bytes` gives `source` in messages."""
+    """The name `_read_bytes` gives `source` in messages: printable, on one line."""
     if isinstance(source, (bytes, bytearray)):
         return "the upload"
     if isinstance(source, (str, os.PathLike)):
-        return str(Path(source))
-    return str(getattr(source, "name", None) or "the upload")
+        return _printable(str(Path(os.fsdecode(source))))
+    return _printable(str(getattr(source, "name", None) or "the upload"))
+
+
+def _printable(name: str) -> str:
+    """`name` on one printable line: undecodable bytes as U+FFFD (as glr.paths.printable), control characters escaped.
+
+    A Latin-1 file name arrives with surrogates that no UTF-8 output (the app, a log) can encode,
+    and a newline in a name would break a one-line message in two.
+    """
+    try:
+        name = printable(name)
+    except UnicodeEncodeError:  # a surrogate that stands for no byte (not from the OS)
+        name = name.encode("utf-8", "replace").decode("utf-8")
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in name)
 
 
 def _read_bytes(source: ImageSource) -> tuple[bytes, str]:
@@ -114,10 +141,10 @@ def _read_bytes(source: ImageSource) -> tuple[bytes, str]:
         return bytes(source), name
     if isinstance(source, (str, os.PathLike)):
         path = Path(source)
-        if path.exists() and not path.is_file() and not path.is_dir():
-            # A pipe or a device: reading it could block forever or never end.
-            raise ImageError(f"{name}: not a regular file")
         try:
+            if path.exists() and not path.is_file() and not path.is_dir():
+                # A pipe or a device: reading it could block forever or never end.
+                raise ImageError(f"{name}: not a regular file")
             return path.read_bytes(), name
         except FileNotFoundError:
             raise ImageError(f"{name}: file not found") from None
@@ -148,7 +175,14 @@ def _sniff_unsupported(data: bytes, name: str) -> None:
     for magic, what in _KNOWN_NON_IMAGES:
         if head.startswith(magic):
             raise ImageError(f"{name}: not an image, it looks like {what}; use {SUPPORTED_TEXT}")
+    for magic, what in _OTHER_IMAGE_FORMATS:
+        if data.startswith(magic):
+            raise ImageError(f"{name}: a {what} image, a format glr cannot read; save it again as JPEG or PNG "
+                             f"(glr reads {SUPPORTED_TEXT})")
     brands = _ftyp_brands(data)
+    raw = next((_RAW_BRANDS[b] for b in brands if b in _RAW_BRANDS), None)
+    if raw:
+        raise ImageError(f"{name}: {raw}, a format glr cannot read; export it as JPEG first (glr reads {SUPPORTED_TEXT})")
     if brands & _VIDEO_BRANDS and not brands & _HEIF_BRANDS:
         raise ImageError(f"{name}: not an image, it looks like a video (MP4/MOV); use a photo ({SUPPORTED_TEXT})")
 
@@ -192,7 +226,7 @@ def _srgb_transform(icc: bytes, mode: str):
 
 # Pillow's words for a well-formed file in a variant it has no decoder for (a float RGB TIFF, a
 # 64-bit BMP), as opposed to a damaged one: the first needs converting, the second a new copy.
-_UNSUPPORTED_WORDS = ("unsupported", "unknown pixel mode", "not supported")
+_UNSUPPORTED_WORDS = ("unsupported", "unknown pixel mode", "not supported", "cannot handle")  # JPEG: 12-bit
 _PILLOW_FORMATS = {"WebP": "WEBP", "HEIC": "HEIF"}  # `_looks_like`'s names that Pillow spells otherwise
 
 
@@ -292,7 +326,8 @@ def _decode_pil(source: ImageSource, max_pixels: int = MAX_PIXELS, draft_size: i
                 if width < 1 or height < 1:
                     raise ImageError(f"{name}: image has no pixels ({width}x{height})")
                 img.seek(0)  # first frame of an animated GIF/WebP/PNG
-                if draft_size and img.format == "JPEG":
+                # MPO: a JPEG with more pictures after the first (Android's Ultra HDR gain map, 3D cameras).
+                if draft_size and img.format in ("JPEG", "MPO"):
                     img.draft("RGB", (draft_size, draft_size))  # img.size is now the size it will decode at
                 reduced = img.size != (width, height)
                 limit = MAX_JPEG_PIXELS if reduced else max_pixels
