@@ -98,7 +98,7 @@ def cmd_inspect(args) -> int:
     print(f"per class  min {info['per_class_min']}, median {info['per_class_median']:g}, max {info['per_class_max']}")
     print(f"curated    top {split.num_classes} classes: {len(split.train):,} train, {len(split.val):,} validation images")
     shown = split.labels.head(args.show)
-    width = min(NAME_COLUMNS, max(paths.text_columns(str(n)) for n in shown["name"]))
+    width = min(NAME_COLUMNS, max((paths.text_columns(str(n)) for n in shown["name"]), default=0))
     for row in shown.itertuples():
         print(f"  {row.landmark_id:>8}  {paths.fit_columns(str(row.name), width)}  {row.images:>5}")
     if len(split.labels) > args.show:
@@ -329,7 +329,7 @@ def cmd_evaluate(args) -> int:
     for key in ("top1", "top5", "gap", "macro_f1", "n_images", "n_classes"):
         print(f"{key:<10} {values[key]:.4f}" if isinstance(values[key], float) else f"{key:<10} {values[key]}")
     per_class = run.per_class()
-    if per_class is not None:
+    if per_class is not None and args.show:  # --show 0: the metrics alone
         print("weakest classes (recall):")
         print(per_class.sort_values(["recall", "support"], ascending=[True, False]).head(args.show)
               .to_string(index=False, float_format=lambda v: f"{v:.3f}"))

@@ -309,3 +309,11 @@ def test_train_clean_csv_reads_as_a_dataset(gldv2):
     assert set(clean.df["id"]) <= set(full.df["id"]) and clean.class_counts.eq(3).all()
     assert clean.names() == full.names()  # train_label_to_category.csv still names the classes
     assert curate(clean, top_n=2).num_classes == 2
+
+
+@pytest.mark.parametrize("seed", [-1, 2**32])
+def test_a_seed_outside_what_the_generators_take_is_refused(gldv2, seed):
+    # sklearn's split takes 0 .. 2**32 - 1: anything else was its InvalidParameterError, with a traceback.
+    with pytest.raises(DatasetError, match=re.escape(f"seed must be between 0 and 4294967295, got {seed}")):
+        curate(load_catalog(gldv2), seed=seed)
+    curate(load_catalog(gldv2), seed=2**32 - 1)  # the largest is fine

@@ -32,7 +32,7 @@ from glr.errors import DatasetError
 __all__ = [
     "Catalog", "Split", "load_catalog", "curate", "summarize", "category_to_name",
     "IMAGE_EXTENSIONS", "SAFE_ID_PATTERN", "TRAIN_CSV", "MAX_ROWS_TO_CHECK",
-    "DEFAULT_TOP_N", "DEFAULT_MIN_IMAGES", "DEFAULT_VAL_FRACTION", "DEFAULT_SEED",
+    "DEFAULT_TOP_N", "DEFAULT_MIN_IMAGES", "DEFAULT_VAL_FRACTION", "DEFAULT_SEED", "MAX_SEED",
 ]
 
 # Above this many rows, checking every file on disk costs more than it tells; curation
@@ -43,6 +43,8 @@ DEFAULT_TOP_N = 100
 DEFAULT_MIN_IMAGES = 2
 DEFAULT_VAL_FRACTION = 0.2
 DEFAULT_SEED = 42
+# Seeds go to sklearn's and numpy's generators, which take 0 .. 2**32 - 1 only.
+MAX_SEED = 2**32 - 1
 
 
 @dataclass
@@ -200,6 +202,8 @@ def curate(
     top_n = top_n or len(catalog.class_counts)
     if not 0 < val_fraction < 1:
         raise DatasetError(f"val_fraction must be between 0 and 1, got {val_fraction}")
+    if not 0 <= seed <= MAX_SEED:
+        raise DatasetError(f"seed must be between 0 and {MAX_SEED}, got {seed}")
     min_images = max(2, int(min_images))
     messages: list[str] = []
     found = []  # what the file check finds goes to catalog.problems, which every caller shows beside `messages`
