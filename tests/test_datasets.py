@@ -317,3 +317,42 @@ def test_a_seed_outside_what_the_generators_take_is_refused(gldv2, seed):
     with pytest.raises(DatasetError, match=re.escape(f"seed must be between 0 and 4294967295, got {seed}")):
         curate(load_catalog(gldv2), seed=seed)
     curate(load_catalog(gldv2), seed=2**32 - 1)  # the largest is fine
+
+
+def test_folders_an_os_archiver_or_nas_writes_are_never_classes_or_photos(tmp_path):
+    # A Mac's zip adds __MACOSX/ (AppleDouble "._" files named like photos), a Synology NAS an
+    # @eaDir/ of thumbnails in every folder: they were classes of their own, and the thumbnails
+    # inside a class folder were taken as that landmark's photos.
+    for name in ("Big_Ben", "Eiffel_Tower"):
+        for i in range(3):
+            write_image(tmp_path / name / f"{i}.jpg", seed=i)
+    write_image(tmp_path / "__MACOSX" / "Big_Ben" / "._0.jpg", seed=7)
+    write_image(tmp_path / "@eaDir" / "Big_Ben" / "SYNOPHOTO_THUMB_M.jpg", seed=7)
+    write_image(tmp_path / "Big_Ben" / "@eaDir" / "0.jpg" / "SYNOPHOTO_THUMB_M.jpg", seed=7)
+    write_image(tmp_path / "Big_Ben" / ".thumbnails" / "0.jpg", seed=7)
+    write_image(tmp_path / "$RECYCLE.BIN" / "old.jpg", seed=7)
+    (tmp_path / "lost+found").mkdir()
+    write_image(tmp_path / "Big_Ben" / "close-ups" / "3.jpg", seed=3)  # the user's own sub-folder still counts
+    catalog = load_catalog(tmp_path)
+    assert sorted(set(catalog.df["name"])) == ["Big Ben", "Eiffel Tower"]
+    assert len(catalog.df) == 7 and catalog.problems == []
+    assert not catalog.df["path"].str.contains("eaDir|MACOSX|thumbnails").any()
+
+
+def test_gldv2_images_with_a_nas_thumbnail_folder_still_ask_for_train_csv(tmp_path):
+    root = make_gldv2(tmp_path / "gld", {1: 3, 2: 3})
+    (root / "train.csv").unlink()
+    write_image(root / "train" / "@eaDir" / "x.jpg", seed=1)  # a Synology NAS indexes train/ too
+    with pytest.raises(DatasetError, match="has GLDv2's train/ folder of images but no train.csv"):
+        load_catalog(root)
+
+
+def test_class_folders_1_and_001_are_two_classes(tmp_path):
+    # Both were read as landmark 1, so two folders were merged into one class in silence.
+    for name in ("001", "1", "abc"):
+        for i in range(2):
+            write_image(tmp_path / name / f"{i}.jpg", seed=i)
+    catalog = load_catalog(tmp_path)
+    pairs = sorted(catalog.df.drop_duplicates("landmark_id")[["landmark_id", "name"]].values.tolist())
+    assert pairs == [[1, "1"], [2, "001"], [3, "abc"]]
+    assert curate(catalog).num_classes == 3

@@ -277,3 +277,14 @@ def test_spatial_verification_in_the_predictor(finished_run, tmp_path):
     # Without it (the run's first index), the same photo gets no inliers and nothing to draw.
     [plain] = Predictor(finished_run.path, backend="tf").predict([photo])
     assert plain.inliers == [] and predictor.draw_best_match(photo, plain) is None
+
+
+def test_scan_folder_passes_over_nas_and_mac_folders(tmp_path):
+    from glr.predict import scan_folder
+
+    write_image(tmp_path / "a.jpg", seed=1)
+    write_image(tmp_path / "trip" / "b.jpg", seed=2)
+    write_image(tmp_path / "@eaDir" / "a.jpg" / "SYNOPHOTO_THUMB_XL.jpg", seed=3)  # a Synology NAS's thumbnails
+    write_image(tmp_path / "__MACOSX" / "._a.jpg", seed=4)
+    images, skipped = scan_folder(tmp_path)
+    assert images == [str(tmp_path / "a.jpg"), str(tmp_path / "trip" / "b.jpg")] and skipped == []

@@ -32,6 +32,11 @@ IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".jfif", ".jpe", ".png", ".webp", ".heic", 
 # Files an OS writes into photo folders by itself (Windows' thumbnail cache and folder settings,
 # macOS' folder icon): passed over like hidden files, not listed as "not images".
 SYSTEM_FILES = {"thumbs.db", "ehthumbs.db", "desktop.ini", "icon\r"}
+# Folders an OS, an archiver or a NAS writes beside the user's (macOS zips' resource forks, a
+# Synology NAS's thumbnails in every folder, recycle bins, ext4's lost+found): never a class or
+# a class's photos, so passed over like hidden folders.
+SYSTEM_FOLDERS = {"__macosx", "@eadir", "#recycle", "#snapshot", "$recycle.bin", "system volume information",
+                  "lost+found"}
 
 COLUMNS = ["id", "path", "landmark_id", "name"]
 # GLDv2 ids are 16 hex digits. Anything outside this alphabet (a "/" or "..") could make
@@ -45,6 +50,11 @@ EXAMPLES_IN_MESSAGE = 3
 def is_system_file(path: PurePath) -> bool:
     """A hidden file, or one an OS writes into every folder (SYSTEM_FILES): never the user's photo."""
     return path.name.startswith(".") or path.name.lower() in SYSTEM_FILES
+
+
+def is_system_folder(name: str) -> bool:
+    """A hidden folder, or one an OS, archiver or NAS writes (SYSTEM_FOLDERS): never the user's photos."""
+    return name.startswith(".") or name.lower() in SYSTEM_FOLDERS
 
 
 def examples(values) -> str:
@@ -84,7 +94,7 @@ def category_to_name(category: str) -> str:
 def looks_like_gldv2_images(folder: Path) -> bool:
     """Whether `folder` is laid out as GLDv2's train/: sub-folders named by one hex digit."""
     try:
-        children = [p for p in folder.iterdir() if not p.name.startswith(".")] if folder.is_dir() else []
+        children = [p for p in folder.iterdir() if not is_system_folder(p.name)] if folder.is_dir() else []
     except OSError:
         return False
     return bool(children) and all(
@@ -300,7 +310,7 @@ def _is_plain_int(text: str) -> bool:
 def read_class_folders(root: Path) -> tuple[pd.DataFrame, list[str]]:
     """The rows of a folder with one sub-folder per class (its name is the class name), and the problems met."""
     try:
-        folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+        folders = sorted(p for p in root.iterdir() if p.is_dir() and not is_system_folder(p.name))
     except OSError as exc:
         raise DatasetError(f"{root}: cannot be listed ({exc.strerror or exc})") from None
     rows, skipped, unnamed, loose = [], [], [], []
@@ -308,14 +318,17 @@ def read_class_folders(root: Path) -> tuple[pd.DataFrame, list[str]]:
     # folders are numbered after the largest of those, so two folders never share a class.
     numeric = [int(f.name) for f in folders if _is_plain_int(f.name)]
     next_id = max(numeric, default=-1) + 1
+    # "1" and "001" are one number but two folders: the plain spelling keeps it, the other is numbered on.
+    taken = {int(f.name) for f in folders if _is_plain_int(f.name) and f.name == str(int(f.name))}
     for folder in folders:
         name = folder.name.replace("_", " ").strip() or folder.name
-        if _is_plain_int(folder.name):
+        if _is_plain_int(folder.name) and (folder.name == str(int(folder.name)) or int(folder.name) not in taken):
             landmark_id = int(folder.name)
+            taken.add(landmark_id)
         else:
             landmark_id, next_id = next_id, next_id + 1
         for file in sorted(folder.rglob("*")):
-            if not file.is_file() or is_system_file(file):
+            if not file.is_file() or is_system_file(file) or any(map(is_system_folder, file.relative_to(folder).parts[:-1])):
                 continue
             if file.suffix.lower() not in IMAGE_EXTENSIONS:
                 skipped.append(file)
