@@ -356,3 +356,38 @@ def test_class_folders_1_and_001_are_two_classes(tmp_path):
     pairs = sorted(catalog.df.drop_duplicates("landmark_id")[["landmark_id", "name"]].values.tolist())
     assert pairs == [[1, "1"], [2, "001"], [3, "abc"]]
     assert curate(catalog).num_classes == 3
+
+
+@pytest.mark.parametrize("large", [False, True], ids=["checked-at-loading", "checked-at-curation"])
+def test_ids_in_upper_case_find_gldv2s_lower_case_files(gldv2, monkeypatch, large):
+    # GLDv2's ids and file names are lower-case hex; a train.csv with them in upper case had
+    # every photo "not found" (on a case-sensitive file system) and no usable image.
+    csv = pd.read_csv(gldv2 / "train.csv", dtype=str)
+    csv["id"] = csv["id"].str.upper()
+    csv.to_csv(gldv2 / "train.csv", index=False)
+    first = load_catalog(gldv2).df.sort_values("id")["path"].iloc[0]
+    os.rename(first, gldv2 / "train" / os.path.basename(first))  # and one of them saved flat
+    if large:
+        monkeypatch.setattr("glr.data.datasets.MAX_ROWS_TO_CHECK", 5)
+    catalog = load_catalog(gldv2)
+    split = curate(catalog, top_n=4)
+    table = pd.concat([split.train, split.val])
+    assert len(table) == 21 and table["path"].map(os.path.isfile).all()
+    assert catalog.problems == [] and table["id"].str.isupper().all()
+
+
+def test_a_photo_listed_under_two_landmarks_is_skipped_and_named(gldv2):
+    # It was kept under the first row's landmark in silence ("1 duplicate id ... kept the first
+    # row"), so the model trained on, and was scored against, a label the CSV also contradicts.
+    csv = pd.read_csv(gldv2 / "train.csv", dtype=str)
+    torn, repeated = csv["id"][0], csv["id"][1]  # both of landmark 7
+    extra = pd.DataFrame({"id": [torn, torn, repeated], "landmark_id": ["12", "30", "7"]})
+    pd.concat([csv, extra]).to_csv(gldv2 / "train.csv", index=False)
+    catalog = load_catalog(gldv2)
+    assert catalog.problems == [
+        f"1 id listed under more than one landmark_id (e.g. {torn!r}: 7, 12, 30); skipped, as which landmark "
+        "the photo shows is unknown",
+        f"1 duplicate id (e.g. {repeated!r}); kept the first row of each",  # the same label twice: no doubt
+    ]
+    assert torn not in set(catalog.df["id"]) and len(catalog.df) == 20
+    assert catalog.df.loc[catalog.df["id"] == repeated, "landmark_id"].tolist() == [7]

@@ -22,8 +22,8 @@ import pandas as pd
 from sklearn.model_selection import train_test_split
 
 from glr.data.layouts import (
-    IMAGE_EXTENSIONS, SAFE_ID_PATTERN, TEXT, TRAIN_CSV, category_to_name, examples, looks_like_gldv2_images, plural,
-    read_class_folders, read_gldv2,
+    IMAGE_EXTENSIONS, SAFE_ID_PATTERN, TEXT, TRAIN_CSV, category_to_name, examples, image_paths, looks_like_gldv2_images,
+    plural, read_class_folders, read_gldv2,
 )
 from glr.errors import DatasetError
 
@@ -143,21 +143,38 @@ def _drop_missing_files(catalog: Catalog, rows: pd.Index | None = None) -> None:
     df = catalog.df
     paths = df["path"] if rows is None else df["path"].loc[rows]  # one column: taking all four costs seconds at 4.1M
     missing = paths.index[~_existing(paths)]
-    if len(missing):
-        # Photos saved flat, as train/<id>.jpg (a download script's choice, not Kaggle's), are found there.
-        flat = pd.Series([os.path.join(catalog.root, "train", f"{i}.jpg") for i in df.loc[missing, "id"]], index=missing)
-        there = _existing(flat) if os.path.isdir(os.path.join(catalog.root, "train")) else np.zeros(len(flat), bool)
-        if there.any():
-            fixed = df["path"].to_numpy(dtype=object).copy()
-            fixed[df.index.get_indexer(missing[there])] = flat[there].to_numpy()
+    if len(missing) and os.path.isdir(os.path.join(catalog.root, "train")):
+        fixed = None
+        # Photos saved flat, as train/<id>.jpg (a download script's choice, not Kaggle's), are found there;
+        # ids written in upper case are found under GLDv2's lower-case file names, nested or flat.
+        upper = bool(df.loc[missing, "id"].str.contains("[A-Z]", regex=True).any())  # else no second look
+        for where in (_flat_paths, _lower_case_paths, lambda root, ids: _flat_paths(root, ids.str.lower()))[:3 if upper else 1]:
+            candidates = where(catalog.root, df.loc[missing, "id"])
+            there = _existing(candidates)
+            if there.any():
+                fixed = df["path"].to_numpy(dtype=object).copy() if fixed is None else fixed
+                fixed[df.index.get_indexer(missing[there])] = candidates[there].to_numpy()
+                missing = missing[~there]
+            if not len(missing):
+                break
+        if fixed is not None:
             df = catalog.df = df.assign(path=pd.array(fixed, dtype=TEXT))
-            missing = missing[~there]
     if len(missing):
         shown = relative_examples(df.loc[missing[:3], "path"], catalog.root)
         catalog.problems.append(f"{plural(len(missing), 'image file')} listed in {TRAIN_CSV} not found (e.g. {shown}); skipped")
         keep = np.ones(len(df), dtype=bool)
         keep[df.index.get_indexer(missing)] = False
         catalog.df = df[keep]  # a boolean filter: half the time of drop(index=...) at GLDv2's size
+
+
+def _flat_paths(root: Path, ids: pd.Series) -> pd.Series:
+    """root/train/<id>.jpg for each id."""
+    return pd.Series([os.path.join(root, "train", f"{i}.jpg") for i in ids], index=ids.index, dtype=object)
+
+
+def _lower_case_paths(root: Path, ids: pd.Series) -> pd.Series:
+    """GLDv2's nested path of each id in lower case (its file names are lower-case hex)."""
+    return image_paths(root, ids.str.lower()).astype(object)
 
 
 def _existing(paths: pd.Series) -> np.ndarray:

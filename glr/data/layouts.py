@@ -267,13 +267,26 @@ def read_gldv2(root: Path, csv: Path) -> tuple[pd.DataFrame, list[str]]:
 
     dup = df["id"].duplicated()
     if dup.any():
+        # The same photo under two landmarks: which one it shows is unknown, and keeping the first
+        # row would train (and score) it as a landmark the CSV also says it is not.
+        repeated = df.loc[df["id"].duplicated(keep=False), ["id", "landmark_id"]]
+        labels_per_id = repeated.groupby("id", sort=False)["landmark_id"].nunique()
+        torn = labels_per_id.index[labels_per_id > 1]
+        if len(torn):
+            shown = "; ".join(f"{i!r}: {', '.join(map(str, sorted(set(repeated.loc[repeated['id'] == i, 'landmark_id']))))}"
+                              for i in torn[:EXAMPLES_IN_MESSAGE])
+            problems.append(f"{plural(len(torn), 'id')} listed under more than one landmark_id (e.g. {shown}); "
+                            "skipped, as which landmark the photo shows is unknown")
+            df = df.loc[~df["id"].isin(torn)]
+            dup = df["id"].duplicated()
+    if dup.any():
         problems.append(
             f"{plural(int(dup.sum()), 'duplicate id')} (e.g. {examples(df.loc[dup, 'id'].unique())}); "
             "kept the first row of each"
         )
         df = df.loc[~dup]
 
-    df = pd.DataFrame({"id": df["id"], "path": _image_paths(root, df["id"]), "landmark_id": df["landmark_id"]})
+    df = pd.DataFrame({"id": df["id"], "path": image_paths(root, df["id"]), "landmark_id": df["landmark_id"]})
 
     names, name_problems = _read_names(root)
     problems += name_problems
@@ -282,7 +295,7 @@ def read_gldv2(root: Path, csv: Path) -> tuple[pd.DataFrame, list[str]]:
     return df.reset_index(drop=True), problems
 
 
-def _image_paths(root: Path, ids: pd.Series) -> pd.Series:
+def image_paths(root: Path, ids: pd.Series) -> pd.Series:
     """GLDv2's path of each id: root/train/a/b/c/abc....jpg, built by Arrow in one pass per part."""
     import pyarrow as pa
     import pyarrow.compute as pc
