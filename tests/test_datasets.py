@@ -391,3 +391,20 @@ def test_a_photo_listed_under_two_landmarks_is_skipped_and_named(gldv2):
     ]
     assert torn not in set(catalog.df["id"]) and len(catalog.df) == 20
     assert catalog.df.loc[catalog.df["id"] == repeated, "landmark_id"].tolist() == [7]
+
+
+def test_category_names_read_as_train_csv_is_read(tmp_path):
+    # A header in another case was "expected columns landmark_id,category" (every class named by
+    # its id), "1.7" named landmark 1, and of two names for one id the last won in silence.
+    root = make_gldv2(tmp_path / "gld", {1: 3, 2: 3, 3: 3})
+    (root / "train_label_to_category.csv").write_text(
+        " Landmark_ID , Category\n"
+        "1,http://commons.wikimedia.org/wiki/Category:Big_Ben\n"
+        "1.7,http://commons.wikimedia.org/wiki/Category:Not_Big_Ben\n"
+        "2,http://commons.wikimedia.org/wiki/Category:Eiffel_Tower\n"
+        "2,http://commons.wikimedia.org/wiki/Category:Tour_Eiffel\n"
+        "3,http://commons.wikimedia.org/wiki/Category:Taj_Mahal\n"
+        "3,http://commons.wikimedia.org/wiki/Category:Taj_Mahal\n")
+    catalog = load_catalog(root)
+    assert catalog.names() == {1: "Big Ben", 2: "Eiffel Tower", 3: "Taj Mahal"}
+    assert catalog.problems == ["train_label_to_category.csv: 1 landmark_id given two names (e.g. 2); the first name kept"]

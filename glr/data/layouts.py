@@ -225,11 +225,23 @@ def _read_names(root: Path) -> tuple[dict[int, str], list[str]]:
         cats = pd.read_csv(path, dtype=str, encoding="utf-8")
     except Exception as exc:  # noqa: BLE001
         return {}, [f"{path.name}: could not be read ({exc.__class__.__name__}); classes are named by their id"]
+    # Matched as train.csv's columns are: `Landmark_ID, Category` is the same file.
+    cats.columns = [str(c).strip().strip('"').lower() for c in cats.columns]
     if not {"landmark_id", "category"} <= set(cats.columns):
         return {}, [f"{path.name}: expected columns landmark_id,category; classes are named by their id"]
-    ids = pd.to_numeric(cats["landmark_id"], errors="coerce")
+    # Strictly, as train.csv's labels: "1.7" would otherwise name landmark 1.
+    ids = _parse_labels(cats["landmark_id"].astype("string"))
     ok = ids.notna() & cats["category"].notna()
-    return {int(i): category_to_name(c) for i, c in zip(ids[ok], cats["category"][ok])}, []
+    ids, categories = ids[ok].astype("int64"), cats["category"][ok]
+    problems = []
+    twice = ids.duplicated() & ~pd.Series(list(zip(ids, categories)), index=ids.index).duplicated()
+    if twice.any():
+        problems.append(f"{path.name}: {plural(int(ids[twice].nunique()), 'landmark_id')} given two names "
+                        f"(e.g. {examples(ids[twice].tolist())}); the first name kept")
+    names: dict[int, str] = {}
+    for i, c in zip(ids, categories):
+        names.setdefault(int(i), category_to_name(c))
+    return names, problems
 
 
 def read_gldv2(root: Path, csv: Path) -> tuple[pd.DataFrame, list[str]]:
