@@ -408,3 +408,11 @@ def test_category_names_read_as_train_csv_is_read(tmp_path):
     catalog = load_catalog(root)
     assert catalog.names() == {1: "Big Ben", 2: "Eiffel Tower", 3: "Taj Mahal"}
     assert catalog.problems == ["train_label_to_category.csv: 1 landmark_id given two names (e.g. 2); the first name kept"]
+
+
+def test_train_csv_named_in_another_case_is_found(tmp_path):
+    # A copy from a Windows share or a FAT card may say TRAIN.CSV: glr said there was no train.csv.
+    root = make_gldv2(tmp_path / "gld", {1: 3, 2: 3})
+    (root / "train.csv").rename(root / "TRAIN.CSV")
+    catalog = load_catalog(root)
+    assert catalog.layout == "gldv2" and len(catalog.df) == 6 and catalog.problems == []

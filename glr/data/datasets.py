@@ -115,6 +115,9 @@ def load_catalog(path: str | os.PathLike, check_files: bool | None = None) -> Ca
     if not os.access(root, os.R_OK | os.X_OK):
         raise DatasetError(f"{root}: permission denied, the folder cannot be read")
     csv = root / TRAIN_CSV
+    if not (csv.exists() or csv.is_symlink()):
+        # `TRAIN.CSV` or `Train.csv`, as a copy from Windows or a camera card may name it: the same file.
+        csv = next((p for p in sorted(root.iterdir()) if p.name.lower() == TRAIN_CSV and p.is_file()), csv)
     if csv.exists() or csv.is_symlink():
         return _load_gldv2(root, csv, check_files)
     if looks_like_gldv2_images(root / "train"):
