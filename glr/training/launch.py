@@ -339,3 +339,33 @@ def delete_run(run: Run) -> None:
 def install_sigterm_handler(run: Run) -> None:
     """For the trainer (main thread): turn SIGTERM into a stop request, so it ends after the batch with a checkpoint."""
     signal.signal(signal.SIGTERM, lambda signum, frame: run.request_stop())
+
+
+@contextmanager
+def stop_on_signals(run: Run) -> Iterator[None]:
+    """For the trainer (main thread): SIGTERM and the first Ctrl-C become a stop request, so the run ends
+    after the batch as `stopped`, with a checkpoint to resume from; a second Ctrl-C quits at once.
+
+    A Ctrl-C used to raise KeyboardInterrupt wherever it landed: the run ended `failed`, with
+    "KeyboardInterrupt: " as its message. SIGINT's handler is put back on leaving.
+    """
+    install_sigterm_handler(run)
+    previous = signal.getsignal(signal.SIGINT)
+    if previous is not signal.default_int_handler:  # ignored (a background job) or someone else's: leave it
+        yield
+        return
+    asked = []
+
+    def on_ctrl_c(signum, frame):
+        if asked:
+            raise KeyboardInterrupt("Ctrl-C twice: quit at once; --resume continues from the last checkpoint")
+        asked.append(signum)
+        run.request_stop()
+        print(f"\nstopping after this batch (Ctrl-C again to quit at once); "
+              f"python -m glr train --resume {run.id} continues", file=sys.stderr, flush=True)
+
+    signal.signal(signal.SIGINT, on_ctrl_c)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
