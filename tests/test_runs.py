@@ -461,3 +461,15 @@ def test_ctrl_c_ignored_by_the_shell_stays_ignored(tmp_path):
     finally:
         signal.signal(signal.SIGINT, signal.default_int_handler)
         signal.signal(signal.SIGTERM, previous_term)
+
+
+def test_no_run_is_made_while_another_training_holds_the_results_folder(tmp_path):
+    # `python -m glr train` made the run folder, then found the lock taken: the run stayed
+    # "queued" for ever and became `latest`, so `glr stop latest` stopped it, not the training.
+    from glr.training.config import TrainConfig
+
+    with launch.training_lock(tmp_path, "20260101-000000-efficientnet_lite0"):
+        with pytest.raises(RunError, match=r"another training is running: 20260101-000000-efficientnet_lite0 \(pid \d+\)"):
+            launch.new_run(tmp_path, TrainConfig())
+        assert list_runs(tmp_path).empty
+    assert launch.new_run(tmp_path, TrainConfig()).status()["state"] == "queued"  # once it has ended

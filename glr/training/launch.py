@@ -93,7 +93,15 @@ def _settled(config: "TrainConfig") -> "TrainConfig":
 
 
 def new_run(results_dir: str | os.PathLike, config: "TrainConfig") -> Run:
-    """Create a run folder (not started) whose configuration is `run_config(config)`."""
+    """Create a run folder (not started) whose configuration is `run_config(config)`.
+
+    RunError while another training holds the results folder: the new run could not start, and
+    a run left "queued" for ever would become `latest`, so `glr stop latest` would stop it
+    instead of the training that runs.
+    """
+    lock = read_lock(results_dir) if Path(results_dir, LOCK_NAME).exists() else None
+    if lock:
+        raise RunError(f"another training is running: {lock.get('run_id')} (pid {lock.get('pid')}); stop it first")
     return Run.create(results_dir, run_config(config))
 
 
