@@ -90,9 +90,9 @@ class Predictor:
             raise GlrError(f"unknown prediction backend {backend!r}; choose one of: {', '.join(BACKENDS)}")
 
         self.run = run = as_run(run)
-        for path in (run.config_path, run.labels_path):
+        for path in (run.config_path, run.labels_path, run.model_path):  # a running or failed run has no model.keras
             if not path.is_file():
-                raise GlrError(f"{run.path}: not a finished run ({path.name} is missing)")
+                raise GlrError(f"{run.path}: not a finished run ({path.name} is missing; the run is {run.status()['state']})")
         try:
             settings = run.settings()
             self.labels = run.labels()

@@ -421,3 +421,14 @@ def test_glr_results_naming_a_file_is_named_as_the_variable(tmp_path, monkeypatc
     with pytest.raises(SystemExit):
         main(["runs"])
     assert capsys.readouterr().err.strip().endswith(f"error: $GLR_RESULTS: {file} is a file, not a folder")
+
+
+def test_retrieval_on_a_run_without_its_model_yet_says_its_state(finished_run, tmp_path, capsys):
+    import shutil
+
+    from glr.training.run import Run
+
+    run = Run(shutil.copytree(finished_run.path, tmp_path / finished_run.id))
+    (run.path / "model.keras").unlink()
+    assert main(["retrieval", str(run.path), "--rebuild"]) == 2
+    assert f"error: {run.path}: not a finished run (model.keras missing; the run is " in capsys.readouterr().err
