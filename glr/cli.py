@@ -10,6 +10,7 @@ names another. The commands themselves are in glr.commands.
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from pathlib import Path
 
@@ -36,6 +37,21 @@ def int_at_least(low: int, high: int | None = None):
         if value < low or (high is not None and value > high):
             bound = f"between {low} and {high}" if high is not None else f"at least {low}"
             raise argparse.ArgumentTypeError(f"must be {bound}, got {value}")
+        return value
+
+    return parse
+
+
+def float_above(low: float, inclusive: bool = False):
+    """An argparse `type` for a finite number over `low` (or at least it): --timeout 0 or nan failed every download
+    as "connection failed"."""
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"invalid number: {text!r}") from None
+        if not math.isfinite(value) or value < low or (value == low and not inclusive):
+            raise argparse.ArgumentTypeError(f"must be {'at least' if inclusive else 'over'} {low:g}, got {text}")
         return value
 
     return parse
@@ -85,8 +101,8 @@ def build_parser() -> argparse.ArgumentParser:
     source.add_argument("--from-shards", metavar="FOLDER", help="take them from the release's images_NNN.tar shards in FOLDER")
     from glr.data import downloads
     p.add_argument("--workers", type=int_at_least(1), default=downloads.WORKERS, help="parallel downloads (default %(default)s)")
-    p.add_argument("--rate", type=float, default=downloads.RATE, help="requests per second at most, 0 for no limit (default %(default)s)")
-    p.add_argument("--timeout", type=float, default=downloads.TIMEOUT, help="seconds (default %(default)s)")
+    p.add_argument("--rate", type=float_above(0, inclusive=True), default=downloads.RATE, help="requests per second at most, 0 for no limit (default %(default)s)")
+    p.add_argument("--timeout", type=float_above(0), default=downloads.TIMEOUT, help="seconds (default %(default)s)")
     p.add_argument("--retries", type=int_at_least(0), default=downloads.RETRIES, help="on 5xx, time-outs, cut bodies (default %(default)s)")
     p.add_argument("--user-agent", default=downloads.USER_AGENT, help="add your contact, as Wikimedia asks")
     p.set_defaults(func=cmd_fetch)
@@ -235,6 +251,8 @@ def main(argv: list[str] | None = None) -> int:
     args.random_weights = getattr(args, "weights", None) == "none"
     if args.random_weights:
         args.weights = None
+    if getattr(args, "data", None) == "":  # `glr train "$DATA"` with DATA unset: not a request for the demo
+        parser.error("the dataset path is empty; leave it out to use the embedded demo dataset")
     if getattr(args, "resume", None) is True and not args.run_dir:
         parser.error("--resume needs a run id or folder")
     # Folders glr makes: a file where one of them (or a parent) must go is a usage error, not a

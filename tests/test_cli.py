@@ -376,6 +376,10 @@ def test_openset_defaults_to_auto_fine_tuning_as_train_does():
     (["train", "DATA", "--workers", "0"], "argument --workers: must be at least 1, got 0"),
     (["fetch", "DATA", "--workers", "0"], "argument --workers: must be at least 1, got 0"),
     (["inspect", "DATA", "--show", "x"], "argument --show: invalid int value: 'x'"),
+    # --timeout 0, negative or nan failed every download as "connection failed".
+    (["fetch", "DATA", "--timeout", "0"], "argument --timeout: must be over 0, got 0"),
+    (["fetch", "DATA", "--timeout", "nan"], "argument --timeout: must be over 0, got nan"),
+    (["fetch", "DATA", "--rate", "-1"], "argument --rate: must be at least 0, got -1"),
 ])
 def test_out_of_range_options_are_usage_errors(gldv2, args, message, capsys):
     with pytest.raises(SystemExit) as exit_:
@@ -432,3 +436,13 @@ def test_retrieval_on_a_run_without_its_model_yet_says_its_state(finished_run, t
     (run.path / "model.keras").unlink()
     assert main(["retrieval", str(run.path), "--rebuild"]) == 2
     assert f"error: {run.path}: not a finished run (model.keras missing; the run is " in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", ["inspect", "train", "probe"])
+def test_an_empty_dataset_path_is_not_the_demo(command, capsys):
+    # `python -m glr train "$DATA"` with DATA unset used the demo dataset in silence (generating it first).
+    with pytest.raises(SystemExit) as exit_:
+        main([command, ""])
+    assert exit_.value.code == 2
+    assert capsys.readouterr().err.strip().endswith(
+        "error: the dataset path is empty; leave it out to use the embedded demo dataset")
