@@ -416,3 +416,39 @@ def test_train_csv_named_in_another_case_is_found(tmp_path):
     (root / "train.csv").rename(root / "TRAIN.CSV")
     catalog = load_catalog(root)
     assert catalog.layout == "gldv2" and len(catalog.df) == 6 and catalog.problems == []
+
+
+def test_photos_beside_the_class_folders_are_named_not_dropped_in_silence(tmp_path):
+    for name in ("Big_Ben", "Eiffel_Tower"):
+        for i in range(2):
+            write_image(tmp_path / name / f"{i}.jpg", seed=i)
+    for i in range(4):
+        write_image(tmp_path / f"IMG_{i}.jpg", seed=10 + i)
+    (tmp_path / "README.txt").write_text("my photos")
+    catalog = load_catalog(tmp_path)
+    assert len(catalog.df) == 4 and catalog.problems == [
+        "4 images directly in the dataset folder, in no class folder (e.g. 'IMG_0.jpg', 'IMG_1.jpg', 'IMG_2.jpg'); "
+        "skipped: move each into its class's folder"]
+
+
+def test_a_line_of_spaces_in_train_csv_is_an_empty_line(tmp_path):
+    # An editor's last line of spaces made the whole file "cannot be parsed as CSV (Expected 2 columns, got 1)".
+    root = make_gldv2(tmp_path / "gld", {1: 3, 2: 3})
+    with open(root / "train.csv", "a") as fh:
+        fh.write("   \n\t\n")
+    catalog = load_catalog(root)
+    assert len(catalog.df) == 6 and catalog.problems == []
+    with open(root / "train.csv", "a") as fh:
+        fh.write("abc\n")  # a real row short of a field is still named
+    with pytest.raises(DatasetError, match=re.escape("cannot be parsed as CSV (") + ".*abc"):
+        load_catalog(root)
+
+
+def test_train_clean_csv_with_spaces_around_its_ids_and_a_class_without_photos(tmp_path):
+    # A trailing space or an empty images field was counted as "rows have no id".
+    root = make_gldv2(tmp_path / "gld", {1: 3, 2: 3})
+    ids = pd.read_csv(root / "train.csv", dtype=str).groupby("landmark_id")["id"].apply(list)
+    (root / "train_clean.csv").write_text(
+        f"landmark_id,images\n1, {' '.join(ids['1'])} \n2,{'  '.join(ids['2'])}\n3,\n")
+    catalog = load_catalog(root / "train_clean.csv")
+    assert len(catalog.df) == 6 and catalog.problems == []

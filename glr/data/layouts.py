@@ -15,6 +15,7 @@ wraps the rows in a `Catalog`. Reading never opens an image.
 from __future__ import annotations
 
 import csv as _csv
+import re
 from pathlib import Path, PurePath
 from urllib.parse import unquote
 
@@ -163,10 +164,20 @@ def _arrow_columns(csv: Path, names: list[str], columns: list[str], delimiter: s
         # Arrow parses the 4.1M-row file in under a second. Only the needed columns are kept, as
         # text: parsing labels as int64 directly would silently turn "1.5" into 1 and wrap an
         # overlong number around. `_parse_labels` checks them strictly instead.
-        return pacsv.read_csv(
-            csv, read_options=pacsv.ReadOptions(column_names=names, skip_rows=1),
-            parse_options=pacsv.ParseOptions(delimiter=delimiter),
-            convert_options=pacsv.ConvertOptions(include_columns=columns, column_types={c: pa.string() for c in columns}))
+        def read(handler=None):
+            return pacsv.read_csv(
+                csv, read_options=pacsv.ReadOptions(column_names=names, skip_rows=1),
+                parse_options=pacsv.ParseOptions(delimiter=delimiter, invalid_row_handler=handler),
+                convert_options=pacsv.ConvertOptions(include_columns=columns, column_types={c: pa.string() for c in columns}))
+
+        try:
+            return read()
+        except pa.ArrowInvalid as exc:
+            # A line of only spaces (an editor's last line) is an empty line, not a row short of its fields. Only
+            # then is the file read again with a row handler: Arrow decodes each bad row for it, noisily if not UTF-8.
+            if not re.search(r"Expected \d+ columns, got 1:\s*$", str(exc).splitlines()[0] if str(exc) else ""):
+                raise
+            return read(_skip_blank_row)
     except Exception as exc:  # noqa: BLE001 - any parser failure is the file's problem
         text = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
         if any(word in text.lower() for word in ("utf-8", "utf8", "unicode")):
@@ -174,15 +185,23 @@ def _arrow_columns(csv: Path, names: list[str], columns: list[str], delimiter: s
         raise DatasetError(f"{csv}: cannot be parsed as CSV ({text})") from None
 
 
+def _skip_blank_row(row) -> str:
+    """Arrow's verdict on a row without the header's columns: a line of only spaces (an editor's last line) is
+    skipped as an empty one is; any other is an error naming the line."""
+    return "skip" if not (row.text or "").strip() else "error"
+
+
 def _explode_clean(table) -> pd.DataFrame:
     """train_clean.csv's rows (landmark_id, "id id id ...") as one row per id: id, landmark_id (text)."""
     import pyarrow.compute as pc
 
-    ids = pc.utf8_split_whitespace(pc.fill_null(table["images"], ""))
-    labels = pc.take(table["landmark_id"], pc.list_parent_indices(ids))
     import pyarrow as pa
 
-    return _arrow_frame(pa.table({"id": pc.list_flatten(ids), "landmark_id": labels}))
+    # Trimmed first: a trailing space or an empty images field is no photo, not a row without an id.
+    ids = pc.utf8_split_whitespace(pc.utf8_trim_whitespace(pc.fill_null(table["images"], "")))
+    flat, labels = pc.list_flatten(ids), pc.take(table["landmark_id"], pc.list_parent_indices(ids))
+    keep = pc.not_equal(flat, "")
+    return _arrow_frame(pa.table({"id": flat.filter(keep), "landmark_id": labels.filter(keep)}))
 
 
 def _arrow_frame(table) -> pd.DataFrame:
@@ -364,8 +383,9 @@ def read_class_folders(root: Path) -> tuple[pd.DataFrame, list[str]]:
                 unnamed.append(file)
                 continue
             rows.append((rel, str(file), landmark_id, name))
+    loose = sorted(p for p in root.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS
+                   and not is_system_file(p))
     if not rows and not unnamed:
-        loose = [p for p in root.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS]
         hint = (
             f" It holds {len(loose)} images directly; put each class's images in a folder of its own."
             if loose else ""
@@ -375,6 +395,9 @@ def read_class_folders(root: Path) -> tuple[pd.DataFrame, list[str]]:
             f"or one sub-folder of images per class.{hint}"
         )
     problems = []
+    if loose:  # a photo beside the class folders belongs to no class: said, not dropped in silence
+        problems.append(f"{plural(len(loose), 'image')} directly in the dataset folder, in no class folder "
+                        f"(e.g. {examples(printable(p.name) for p in loose)}); skipped: move each into its class's folder")
     if skipped:
         what = "is not an image" if len(skipped) == 1 else "are not images"
         problems.append(
