@@ -241,10 +241,28 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# What `train` makes a run from; a resumed run keeps its own (RUN/config.json), so giving one with --resume is an error.
+RUN_SETTINGS = ("data", "top_n", "min_images", "val_fraction", "seed", "backbone", "weights", "input_size", "hidden",
+                "dropout", "epochs", "batch_size", "learning_rate", "label_smoothing", "patience", "augment_space", "views",
+                "feature_engine", "no_augment", "fine_tune", "fine_tune_epochs", "fine_tune_layers", "fine_tune_learning_rate")
+
+
+def _ignored_by_resume(parser: argparse.ArgumentParser, args) -> list[str]:
+    """The run settings given beside --resume, as typed: they were ignored in silence (--epochs 5 ran to the run's 40)."""
+    defaults = vars(parser.parse_args([args.command]))
+    given = [k for k in RUN_SETTINGS if getattr(args, k) != defaults[k]]
+    return ["DATA" if k == "data" else "--fine-tune/--no-fine-tune" if k == "fine_tune" else f"--{k.replace('_', '-')}"
+            for k in given]
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of `python -m glr`; returns the exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    if getattr(args, "resume", None) is True and not args.run_dir:
+        parser.error("--resume needs a run id or folder")
+    if getattr(args, "resume", None) and not args.run_dir and (ignored := _ignored_by_resume(parser, args)):
+        parser.error(f"--resume continues a run with its own dataset and settings; leave out {', '.join(ignored)}")
     results_option = "--results" if getattr(args, "results", None) else f"${paths.RESULTS_ENV}"  # for the message below
     if hasattr(args, "results"):
         args.results = Path(args.results) if args.results else paths.results_dir()
@@ -253,8 +271,6 @@ def main(argv: list[str] | None = None) -> int:
         args.weights = None
     if getattr(args, "data", None) == "":  # `glr train "$DATA"` with DATA unset: not a request for the demo
         parser.error("the dataset path is empty; leave it out to use the embedded demo dataset")
-    if getattr(args, "resume", None) is True and not args.run_dir:
-        parser.error("--resume needs a run id or folder")
     # Folders glr makes: a file where one of them (or a parent) must go is a usage error, not a
     # FileExistsError from the mkdir deep inside the command. --out is a file or a folder: its parent.
     for option, folder in ((results_option, getattr(args, "results", None)), ("--keep", getattr(args, "keep", None)),

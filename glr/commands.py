@@ -203,7 +203,7 @@ def _ensure_dataset(run) -> None:
 
 def cmd_train(args) -> int:
     """Train in the foreground (or the run folder given by --run-dir, as the app launches it)."""
-    from glr.training.launch import new_run
+    from glr.training.launch import new_run, resumable
     from glr.training.trainer import train_run
 
     if args.run_dir and not Path(args.run_dir).is_dir() and os.environ.get("TF_CONFIG"):
@@ -213,7 +213,7 @@ def cmd_train(args) -> int:
     elif args.run_dir:
         run = _find_run(args.run_dir, args.results)
     elif args.resume:
-        run = _find_run(args.resume, args.results)
+        run = resumable(_find_run(args.resume, args.results))
     else:
         if not args.data:
             print("No dataset given: using the embedded demo dataset.", file=sys.stderr)

@@ -446,3 +446,21 @@ def test_an_empty_dataset_path_is_not_the_demo(command, capsys):
     assert exit_.value.code == 2
     assert capsys.readouterr().err.strip().endswith(
         "error: the dataset path is empty; leave it out to use the embedded demo dataset")
+
+
+def test_resume_of_a_finished_run_is_refused_as_the_app_refuses_it(finished_run, capsys):
+    # `train --resume` on a finished run evaluated it and wrote its files again.
+    before = (finished_run.path / "status.json").read_text()
+    assert main(["train", "--resume", str(finished_run.path)]) == 2
+    assert f"error: run {finished_run.id} has finished; start a new run to train more" in capsys.readouterr().err
+    assert (finished_run.path / "status.json").read_text() == before
+
+
+def test_resume_with_a_dataset_or_settings_is_a_usage_error(gldv2, capsys):
+    # They were ignored in silence: `--resume RUN --epochs 5` trained on to the run's own 40 epochs.
+    with pytest.raises(SystemExit) as exit_:
+        main(["train", str(gldv2), "--resume", "latest", "--epochs", "5", "--no-fine-tune", "--weights", "none"])
+    assert exit_.value.code == 2
+    assert capsys.readouterr().err.strip().endswith(
+        "error: --resume continues a run with its own dataset and settings; "
+        "leave out DATA, --weights, --epochs, --fine-tune/--no-fine-tune")

@@ -321,6 +321,14 @@ def _settle_stopped(run: Run, how: str | None) -> dict:
 def resume(run: Run, results_dir: str | os.PathLike | None = None, *, argv_prefix: list[str] | None = None,
            workers: int = 1) -> Run:
     """Continue a stopped or failed run from its last checkpoint, in a new training process."""
+    return launch(results_dir or run.results_dir, resume_run=resumable(run), argv_prefix=argv_prefix, workers=workers)
+
+
+def resumable(run: Run) -> Run:
+    """`run` if it can be resumed (stopped or failed, its files readable); else RunError saying why.
+
+    `python -m glr train --resume` asks this too: a finished run was evaluated and written again.
+    """
     state = run.status()["state"]
     if state in ACTIVE_STATES:
         raise RunError(f"run {run.id} is still {state}; stop it first")
@@ -333,7 +341,7 @@ def resume(run: Run, results_dir: str | os.PathLike | None = None, *, argv_prefi
         run.history()
     except RunError as exc:
         raise RunError(f"run {run.id} cannot be resumed: {exc}; start a new run") from None
-    return launch(results_dir or run.results_dir, resume_run=run, argv_prefix=argv_prefix, workers=workers)
+    return run
 
 
 def delete_run(run: Run) -> None:
