@@ -452,3 +452,14 @@ def test_train_clean_csv_with_spaces_around_its_ids_and_a_class_without_photos(t
         f"landmark_id,images\n1, {' '.join(ids['1'])} \n2,{'  '.join(ids['2'])}\n3,\n")
     catalog = load_catalog(root / "train_clean.csv")
     assert len(catalog.df) == 6 and catalog.problems == []
+
+
+def test_class_folders_whose_names_differ_only_in_case_or_underscores_are_pointed_out(tmp_path):
+    # "Tower" and "tower", or "Big_Ben" and "Big Ben", were two landmarks in silence: most likely one twice.
+    for name in ("Tower", "tower", "Big_Ben", "Big Ben", "Eiffel Tower"):
+        for i in range(2):
+            write_image(tmp_path / name / f"{i}.jpg", seed=i)
+    catalog = load_catalog(tmp_path)
+    assert catalog.class_counts.size == 5  # kept apart: only the user knows
+    assert catalog.problems == ["4 class folders with names that differ only in case, spaces or '_' "
+                                "(e.g. 'Big Ben', 'Big_Ben'): kept as different landmarks; merge them if they are one"]

@@ -125,7 +125,20 @@ def load_catalog(path: str | os.PathLike, check_files: bool | None = None) -> Ca
         raise DatasetError(f"{root}: has GLDv2's train/ folder of images but no {TRAIN_CSV}; "
                            f"put {TRAIN_CSV} (columns id,landmark_id) beside train/")
     df, problems = read_class_folders(root)
-    return Catalog(root=root, layout="folders", df=df, problems=problems)
+    return Catalog(root=root, layout="folders", df=df, problems=problems + _look_alike_classes(df))
+
+
+def _look_alike_classes(df: pd.DataFrame) -> list[str]:
+    """A note on class folders whose names differ only in case, spaces or '_' ("Tower", "tower", "Big_Ben",
+    "Big Ben"): most likely one landmark twice, which the model would be taught to tell apart from itself."""
+    folders = df.drop_duplicates("landmark_id")["id"].str.split("/").str[0]
+    key = folders.str.replace("_", " ").str.split().str.join(" ").str.casefold()
+    alike = folders[key.duplicated(keep=False)]
+    if alike.empty:
+        return []
+    first = alike[key[alike.index] == key[alike.index[0]]]
+    return [f"{plural(len(alike), 'class folder')} with names that differ only in case, spaces or '_' (e.g. "
+            f"{', '.join(repr(f) for f in first)}): kept as different landmarks; merge them if they are one"]
 
 
 def _load_gldv2(root: Path, csv: Path, check_files: bool | None) -> Catalog:
