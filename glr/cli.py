@@ -264,8 +264,11 @@ def main(argv: list[str] | None = None) -> int:
     if getattr(args, "resume", None) and not args.run_dir and (ignored := _ignored_by_resume(parser, args)):
         parser.error(f"--resume continues a run with its own dataset and settings; leave out {', '.join(ignored)}")
     results_option = "--results" if getattr(args, "results", None) else f"${paths.RESULTS_ENV}"  # for the message below
+    for option in ("out", "keep"):  # `--out=~/x`: the shell leaves a ~ after "=" as it is, glr made a folder named ~
+        if getattr(args, option, None):
+            setattr(args, option, str(Path(getattr(args, option)).expanduser()))
     if hasattr(args, "results"):
-        args.results = Path(args.results) if args.results else paths.results_dir()
+        args.results = Path(args.results).expanduser() if args.results else paths.results_dir()
     args.random_weights = getattr(args, "weights", None) == "none"
     if args.random_weights:
         args.weights = None

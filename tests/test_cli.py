@@ -464,3 +464,13 @@ def test_resume_with_a_dataset_or_settings_is_a_usage_error(gldv2, capsys):
     assert capsys.readouterr().err.strip().endswith(
         "error: --resume continues a run with its own dataset and settings; "
         "leave out DATA, --weights, --epochs, --fine-tune/--no-fine-tune")
+
+
+def test_a_tilde_the_shell_left_in_an_option_is_the_home_folder(tmp_path, monkeypatch, capsys):
+    # `--results=~/runs`: bash leaves a ~ after "=" as it is, and glr made a folder named "~" here.
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.chdir(tmp_path)
+    assert main(["runs", "--results=~/runs"]) == 0
+    assert f"no runs under {tmp_path / 'home' / 'runs'};" in capsys.readouterr().out
+    assert main(["demo-data", "--out=~/demo", "--force", "--classes", "2"]) == 0
+    assert (tmp_path / "home" / "demo" / "train.csv").is_file() and not (tmp_path / "~").exists()
