@@ -10,6 +10,7 @@ names another. The commands themselves are in glr.commands.
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from pathlib import Path
 
@@ -22,6 +23,43 @@ from glr.commands import (
 from glr.data import datasets
 from glr.errors import GlrError
 
+def int_at_least(low: int, high: int | None = None):
+    """An argparse `type` for an integer in [low, high]: anything else is a usage error naming the range.
+
+    Without it, a negative --show or --top-k was taken as Python's "all but the last",
+    --raw-pixels 0 fell back to the backbone in silence, and a negative seed crashed sklearn.
+    """
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"invalid int value: {text!r}") from None
+        if value < low or (high is not None and value > high):
+            bound = f"between {low} and {high}" if high is not None else f"at least {low}"
+            raise argparse.ArgumentTypeError(f"must be {bound}, got {value}")
+        return value
+
+    return parse
+
+
+def float_above(low: float, inclusive: bool = False):
+    """An argparse `type` for a finite number over `low` (or at least it): --timeout 0 or nan failed every download
+    as "connection failed"."""
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"invalid number: {text!r}") from None
+        if not math.isfinite(value) or value < low or (value == low and not inclusive):
+            raise argparse.ArgumentTypeError(f"must be {'at least' if inclusive else 'over'} {low:g}, got {text}")
+        return value
+
+    return parse
+
+
+SEED = int_at_least(0, datasets.MAX_SEED)  # numpy's and sklearn's generators take 0 .. 2**32 - 1
+
+
 RESULTS_HELP = "results folder (default: $GLR_RESULTS, else results/ in the checkout)"
 RUN_HELP = "run id, run folder, the name given to a run, or 'latest' (the newest run)"
 
@@ -31,7 +69,7 @@ def _add_curation_args(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--top-n", type=int, default=datasets.DEFAULT_TOP_N, help="keep the N largest classes, 0 for all (default %(default)s)")
     group.add_argument("--min-images", type=int, default=datasets.DEFAULT_MIN_IMAGES, help="drop classes with fewer images (default %(default)s)")
     group.add_argument("--val-fraction", type=float, default=datasets.DEFAULT_VAL_FRACTION, help="share of each class held out (default %(default)s)")
-    group.add_argument("--seed", type=int, default=datasets.DEFAULT_SEED, help="seed of the split (default %(default)s)")
+    group.add_argument("--seed", type=SEED, default=datasets.DEFAULT_SEED, help="seed of the split (default %(default)s)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -46,12 +84,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="folder to write (default: the git-ignored data/demo)")
     p.add_argument("--force", action="store_true", help="regenerate even if it exists")
     p.add_argument("--classes", type=int, default=100, help="number of classes with --force (default %(default)s)")
-    p.add_argument("--seed", type=int, default=0, help="generator seed with --force (default %(default)s)")
+    p.add_argument("--seed", type=SEED, default=0, help="generator seed with --force (default %(default)s)")
     p.set_defaults(func=cmd_demo_data)
 
     p = sub.add_parser("inspect", help="classes, images, the curated subset and problems of a dataset")
     p.add_argument("data", nargs="?", help="dataset folder or train.csv (default: the demo dataset)")
-    p.add_argument("--show", type=int, default=10, help="classes to list (default %(default)s)")
+    p.add_argument("--show", type=int_at_least(0), default=10, help="classes to list (default %(default)s)")
     _add_curation_args(p)
     p.set_defaults(func=cmd_inspect)
 
@@ -62,10 +100,10 @@ def build_parser() -> argparse.ArgumentParser:
     source.add_argument("--from-urls", action="store_true", help="download from train.csv's url column (the default)")
     source.add_argument("--from-shards", metavar="FOLDER", help="take them from the release's images_NNN.tar shards in FOLDER")
     from glr.data import downloads
-    p.add_argument("--workers", type=int, default=downloads.WORKERS, help="parallel downloads (default %(default)s)")
-    p.add_argument("--rate", type=float, default=downloads.RATE, help="requests per second at most, 0 for no limit (default %(default)s)")
-    p.add_argument("--timeout", type=float, default=downloads.TIMEOUT, help="seconds (default %(default)s)")
-    p.add_argument("--retries", type=int, default=downloads.RETRIES, help="on 5xx, time-outs, cut bodies (default %(default)s)")
+    p.add_argument("--workers", type=int_at_least(1), default=downloads.WORKERS, help="parallel downloads (default %(default)s)")
+    p.add_argument("--rate", type=float_above(0, inclusive=True), default=downloads.RATE, help="requests per second at most, 0 for no limit (default %(default)s)")
+    p.add_argument("--timeout", type=float_above(0), default=downloads.TIMEOUT, help="seconds (default %(default)s)")
+    p.add_argument("--retries", type=int_at_least(0), default=downloads.RETRIES, help="on 5xx, time-outs, cut bodies (default %(default)s)")
     p.add_argument("--user-agent", default=downloads.USER_AGENT, help="add your contact, as Wikimedia asks")
     p.set_defaults(func=cmd_fetch)
 
@@ -73,8 +111,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("data", nargs="?", help="dataset folder or train.csv (default: the demo dataset)")
     p.add_argument("--backbone", default=DEFAULT_BACKBONE, choices=list_backbones(), help="default %(default)s")
     p.add_argument("--weights", default="imagenet", help="'imagenet', a local weights file, or 'none' (default %(default)s)")
-    p.add_argument("--raw-pixels", type=int, metavar="N", help="probe raw NxN pixels instead of a backbone (the no-learning baseline)")
-    p.add_argument("--folds", type=int, default=5, help="cross-validation folds (default %(default)s)")
+    p.add_argument("--raw-pixels", type=int_at_least(1, 256), metavar="N", help="probe raw NxN pixels instead of a backbone (the no-learning baseline)")
+    p.add_argument("--folds", type=int_at_least(2), default=5, help="cross-validation folds (default %(default)s)")
     p.add_argument("--holdout", action="store_true",
                    help="fit on the curated train split and score its validation split (as `train` does) instead of k-fold")
     _add_curation_args(p)
@@ -89,7 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--results", help=RESULTS_HELP)
     p.add_argument("--resume", metavar="RUN", nargs="?", const=True, help="continue a stopped or failed run from its last checkpoint")
     p.add_argument("--run-dir", help=argparse.SUPPRESS)  # used by the app's launcher
-    p.add_argument("--workers", type=int, default=1, metavar="N",
+    p.add_argument("--workers", type=int_at_least(1), default=1, metavar="N",
                    help="train with N local worker processes under tf.distribute (default 1); on a cluster, "
                         "set TF_CONFIG on each node instead (docs/scale-out.md)")
     _add_curation_args(p)
@@ -154,19 +192,19 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "stop":
             p.add_argument("--wait", action="store_true", help="wait for it to end (SIGTERM after a timeout)")
         if name == "evaluate":
-            p.add_argument("--show", type=int, default=10, help="weakest classes to list")
+            p.add_argument("--show", type=int_at_least(0), default=10, help="weakest classes to list")
 
     p = sub.add_parser("predict", help="top-k landmarks for photos, or a submission CSV for a folder")
     p.add_argument("run", help=RUN_HELP)
     p.add_argument("images", nargs="+", help="image files, or one folder")
     p.add_argument("--results", help=RESULTS_HELP)
-    p.add_argument("--top-k", type=int, default=5, help="default %(default)s")
+    p.add_argument("--top-k", type=int_at_least(1), default=5, help="default %(default)s")
     p.add_argument("--out", help="submission CSV for a folder, or a folder to write submission.csv into "
                                  "(default: <folder>-submission.csv beside the folder)")
     p.add_argument("--unknown", choices=("last", "empty", "keep"), default="last",
                    help="in the submission, photos called not a known landmark: ranked after every known photo "
                         "(last, the default), without a prediction (empty), or with their raw confidence (keep)")
-    p.add_argument("--similar", type=int, default=0, metavar="K", help="also list the K most similar training photos")
+    p.add_argument("--similar", type=int_at_least(0), default=0, metavar="K", help="also list the K most similar training photos")
     p.add_argument("--backend", choices=("auto", "tf", "onnx"), default="auto",
                    help="auto (the default): ONNX Runtime, 2.7x faster here, or TensorFlow if the model does not convert")
     p.set_defaults(func=cmd_predict)
@@ -188,8 +226,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("openset", help="open-set benchmark: leave classes out, train, score the unknown verdict on them")
     p.add_argument("data", nargs="?", help="dataset folder or train.csv (default: the demo dataset)")
-    p.add_argument("--hold-out-classes", type=int, metavar="K", help="classes left out (default: a quarter of them)")
-    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="one choice of left-out classes per seed")
+    p.add_argument("--hold-out-classes", type=int_at_least(1), metavar="K", help="classes left out (default: a quarter of them)")
+    p.add_argument("--seeds", type=SEED, nargs="+", default=[0, 1, 2], help="one choice of left-out classes per seed")
     p.add_argument("--backbone", default=DEFAULT_BACKBONE, choices=list_backbones(), help="default %(default)s")
     p.add_argument("--fine-tune", action="store_const", const=True, default="auto",
                    help="force phase 2 in every run (default: auto, decided per seed as train decides)")
@@ -203,17 +241,45 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# What `train` makes a run from; a resumed run keeps its own (RUN/config.json), so giving one with --resume is an error.
+RUN_SETTINGS = ("data", "top_n", "min_images", "val_fraction", "seed", "backbone", "weights", "input_size", "hidden",
+                "dropout", "epochs", "batch_size", "learning_rate", "label_smoothing", "patience", "augment_space", "views",
+                "feature_engine", "no_augment", "fine_tune", "fine_tune_epochs", "fine_tune_layers", "fine_tune_learning_rate")
+
+
+def _ignored_by_resume(parser: argparse.ArgumentParser, args) -> list[str]:
+    """The run settings given beside --resume, as typed: they were ignored in silence (--epochs 5 ran to the run's 40)."""
+    defaults = vars(parser.parse_args([args.command]))
+    given = [k for k in RUN_SETTINGS if getattr(args, k) != defaults[k]]
+    return ["DATA" if k == "data" else "--fine-tune/--no-fine-tune" if k == "fine_tune" else f"--{k.replace('_', '-')}"
+            for k in given]
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of `python -m glr`; returns the exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    if getattr(args, "resume", None) is True and not args.run_dir:
+        parser.error("--resume needs a run id or folder")
+    if getattr(args, "resume", None) and not args.run_dir and (ignored := _ignored_by_resume(parser, args)):
+        parser.error(f"--resume continues a run with its own dataset and settings; leave out {', '.join(ignored)}")
+    results_option = "--results" if getattr(args, "results", None) else f"${paths.RESULTS_ENV}"  # for the message below
+    for option in ("out", "keep"):  # `--out=~/x`: the shell leaves a ~ after "=" as it is, glr made a folder named ~
+        if getattr(args, option, None):
+            setattr(args, option, str(Path(getattr(args, option)).expanduser()))
     if hasattr(args, "results"):
-        args.results = Path(args.results) if args.results else paths.results_dir()
+        args.results = Path(args.results).expanduser() if args.results else paths.results_dir()
     args.random_weights = getattr(args, "weights", None) == "none"
     if args.random_weights:
         args.weights = None
-    if getattr(args, "resume", None) is True and not args.run_dir:
-        parser.error("--resume needs a run id or folder")
+    if getattr(args, "data", None) == "":  # `glr train "$DATA"` with DATA unset: not a request for the demo
+        parser.error("the dataset path is empty; leave it out to use the embedded demo dataset")
+    # Folders glr makes: a file where one of them (or a parent) must go is a usage error, not a
+    # FileExistsError from the mkdir deep inside the command. --out is a file or a folder: its parent.
+    for option, folder in ((results_option, getattr(args, "results", None)), ("--keep", getattr(args, "keep", None)),
+                           ("--out", Path(args.out).expanduser().absolute().parent if getattr(args, "out", None) else None)):
+        if folder and (blocker := paths.file_in_the_way(folder)):
+            parser.error(f"{option}: {blocker} is a file, not a folder")
     try:
         return args.func(args)
     except GlrError as exc:

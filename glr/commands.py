@@ -98,7 +98,7 @@ def cmd_inspect(args) -> int:
     print(f"per class  min {info['per_class_min']}, median {info['per_class_median']:g}, max {info['per_class_max']}")
     print(f"curated    top {split.num_classes} classes: {len(split.train):,} train, {len(split.val):,} validation images")
     shown = split.labels.head(args.show)
-    width = min(NAME_COLUMNS, max(paths.text_columns(str(n)) for n in shown["name"]))
+    width = min(NAME_COLUMNS, max((paths.text_columns(str(n)) for n in shown["name"]), default=0))
     for row in shown.itertuples():
         print(f"  {row.landmark_id:>8}  {paths.fit_columns(str(row.name), width)}  {row.images:>5}")
     if len(split.labels) > args.show:
@@ -203,7 +203,7 @@ def _ensure_dataset(run) -> None:
 
 def cmd_train(args) -> int:
     """Train in the foreground (or the run folder given by --run-dir, as the app launches it)."""
-    from glr.training.launch import new_run
+    from glr.training.launch import new_run, resumable
     from glr.training.trainer import train_run
 
     if args.run_dir and not Path(args.run_dir).is_dir() and os.environ.get("TF_CONFIG"):
@@ -213,7 +213,7 @@ def cmd_train(args) -> int:
     elif args.run_dir:
         run = _find_run(args.run_dir, args.results)
     elif args.resume:
-        run = _find_run(args.resume, args.results)
+        run = resumable(_find_run(args.resume, args.results))
     else:
         if not args.data:
             print("No dataset given: using the embedded demo dataset.", file=sys.stderr)
@@ -329,7 +329,7 @@ def cmd_evaluate(args) -> int:
     for key in ("top1", "top5", "gap", "macro_f1", "n_images", "n_classes"):
         print(f"{key:<10} {values[key]:.4f}" if isinstance(values[key], float) else f"{key:<10} {values[key]}")
     per_class = run.per_class()
-    if per_class is not None:
+    if per_class is not None and args.show:  # --show 0: the metrics alone
         print("weakest classes (recall):")
         print(per_class.sort_values(["recall", "support"], ascending=[True, False]).head(args.show)
               .to_string(index=False, float_format=lambda v: f"{v:.3f}"))

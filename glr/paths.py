@@ -39,6 +39,16 @@ def fit_columns(text: str, width: int) -> str:
     return text + " " * (width - text_columns(text))
 
 
+def file_in_the_way(folder: str | os.PathLike) -> Path | None:
+    """The first of `folder` and its parents that exists but is not a folder, or None.
+
+    Making a folder there fails with FileExistsError or NotADirectoryError, deep inside
+    whatever tried; callers check first to name the file that is in the way.
+    """
+    path = Path(folder).expanduser().absolute()
+    return next((p for p in reversed([path, *path.parents]) if p.exists() and not p.is_dir()), None)
+
+
 def cache_dir() -> Path:
     """The user cache folder (converted weights, feature caches); `GLR_CACHE_DIR` overrides it."""
     env = os.environ.get("GLR_CACHE_DIR")

@@ -22,7 +22,7 @@ import pandas as pd
 
 from glr.atomic import write_csv
 from glr.data.datasets import IMAGE_EXTENSIONS
-from glr.data.layouts import is_system_file, plural
+from glr.data.layouts import is_system_file, is_system_folder, plural
 from glr.data.images import load_resized
 from glr.data.pipeline import load_size
 from glr.errors import GlrError, ImageError
@@ -90,9 +90,9 @@ class Predictor:
             raise GlrError(f"unknown prediction backend {backend!r}; choose one of: {', '.join(BACKENDS)}")
 
         self.run = run = as_run(run)
-        for path in (run.config_path, run.labels_path):
+        for path in (run.config_path, run.labels_path, run.model_path):  # a running or failed run has no model.keras
             if not path.is_file():
-                raise GlrError(f"{run.path}: not a finished run ({path.name} is missing)")
+                raise GlrError(f"{run.path}: not a finished run ({path.name} is missing; the run is {run.status()['state']})")
         try:
             settings = run.settings()
             self.labels = run.labels()
@@ -308,7 +308,7 @@ def scan_folder(folder: str | os.PathLike) -> tuple[list[str], list[tuple[str, s
         raise GlrError(f"{root}: not a folder")
     images, skipped = [], []
     for path in sorted(p for p in root.rglob("*") if p.is_file()):
-        if any(part.startswith(".") for part in path.relative_to(root).parts) or is_system_file(path):
+        if any(map(is_system_folder, path.relative_to(root).parts[:-1])) or is_system_file(path):
             continue
         if path.suffix.lower() in IMAGE_EXTENSIONS:
             images.append(str(path))

@@ -357,3 +357,120 @@ def test_openset_defaults_to_auto_fine_tuning_as_train_does():
     assert parse(["openset"]).fine_tune == "auto"
     assert parse(["openset", "--fine-tune"]).fine_tune is True
     assert parse(["openset", "--no-fine-tune"]).fine_tune is False
+
+
+@pytest.mark.parametrize("args, message", [
+    # A negative seed crashed sklearn's split (or numpy's generator, for the demo) with a traceback.
+    (["inspect", "DATA", "--seed", "-1"], "argument --seed: must be between 0 and 4294967295, got -1"),
+    (["inspect", "DATA", "--seed", "4294967296"], "argument --seed: must be between 0 and 4294967295, got 4294967296"),
+    (["demo-data", "--force", "--seed", "-1"], "argument --seed: must be between 0 and 4294967295, got -1"),
+    (["openset", "DATA", "--seeds", "0", "-1"], "argument --seeds: must be between 0 and 4294967295, got -1"),
+    # A negative count was Python's "all but the last N"; --raw-pixels 0 probed the backbone instead, in silence.
+    (["inspect", "DATA", "--show", "-1"], "argument --show: must be at least 0, got -1"),
+    (["evaluate", "latest", "--show", "-2"], "argument --show: must be at least 0, got -2"),
+    (["predict", "latest", "x.jpg", "--top-k", "0"], "argument --top-k: must be at least 1, got 0"),
+    (["predict", "latest", "x.jpg", "--similar", "-1"], "argument --similar: must be at least 0, got -1"),
+    (["probe", "DATA", "--raw-pixels", "0"], "argument --raw-pixels: must be between 1 and 256, got 0"),
+    (["probe", "DATA", "--raw-pixels", "100000"], "argument --raw-pixels: must be between 1 and 256, got 100000"),
+    (["probe", "DATA", "--folds", "1"], "argument --folds: must be at least 2, got 1"),
+    (["train", "DATA", "--workers", "0"], "argument --workers: must be at least 1, got 0"),
+    (["fetch", "DATA", "--workers", "0"], "argument --workers: must be at least 1, got 0"),
+    (["inspect", "DATA", "--show", "x"], "argument --show: invalid int value: 'x'"),
+    # --timeout 0, negative or nan failed every download as "connection failed".
+    (["fetch", "DATA", "--timeout", "0"], "argument --timeout: must be over 0, got 0"),
+    (["fetch", "DATA", "--timeout", "nan"], "argument --timeout: must be over 0, got nan"),
+    (["fetch", "DATA", "--rate", "-1"], "argument --rate: must be at least 0, got -1"),
+])
+def test_out_of_range_options_are_usage_errors(gldv2, args, message, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main([str(gldv2) if a == "DATA" else a for a in args])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert err.strip().splitlines()[-1].endswith(f"error: {message}") and "Traceback" not in err
+
+
+def test_show_zero_lists_no_class_and_no_empty_table(gldv2, finished_run, capsys):
+    # --show 0 crashed inspect (max() of nothing) and printed "Empty DataFrame" in evaluate.
+    assert main(["inspect", str(gldv2), "--show", "0"]) == 0
+    assert "  ... and 4 more (--show N lists more)" in capsys.readouterr().out
+    assert main(["evaluate", str(finished_run.path), "--show", "0"]) == 0
+    out = capsys.readouterr().out
+    assert "top1" in out and "weakest" not in out and "Empty DataFrame" not in out
+
+
+@pytest.mark.parametrize("args, option", [
+    (["runs", "--results", "FILE"], "--results"),
+    (["train", "DATA", "--results", "FILE/x"], "--results"),
+    (["cache", "--clear", "--results", "FILE"], "--results"),
+    (["openset", "DATA", "--keep", "FILE"], "--keep"),
+    (["export", "latest", "--format", "keras", "--out", "FILE/export"], "--out"),
+    (["demo-data", "--out", "FILE/demo"], "--out"),
+    (["predict", "latest", "DATA", "--out", "FILE/submission.csv"], "--out"),
+])
+def test_a_file_where_a_folder_must_go_is_named(gldv2, tmp_path, args, option, capsys):
+    # Each of these was a FileExistsError or NotADirectoryError traceback from a mkdir deep inside.
+    file = tmp_path / "notes.txt"
+    file.write_text("not a folder")
+    args = [str(gldv2) if a == "DATA" else a.replace("FILE", str(file)) for a in args]
+    with pytest.raises(SystemExit) as exit_:
+        main(args)
+    assert exit_.value.code == 2
+    assert capsys.readouterr().err.strip().splitlines()[-1].endswith(f"error: {option}: {file} is a file, not a folder")
+
+
+def test_glr_results_naming_a_file_is_named_as_the_variable(tmp_path, monkeypatch, capsys):
+    file = tmp_path / "results"
+    file.write_text("")
+    monkeypatch.setenv("GLR_RESULTS", str(file))
+    with pytest.raises(SystemExit):
+        main(["runs"])
+    assert capsys.readouterr().err.strip().endswith(f"error: $GLR_RESULTS: {file} is a file, not a folder")
+
+
+def test_retrieval_on_a_run_without_its_model_yet_says_its_state(finished_run, tmp_path, capsys):
+    import shutil
+
+    from glr.training.run import Run
+
+    run = Run(shutil.copytree(finished_run.path, tmp_path / finished_run.id))
+    (run.path / "model.keras").unlink()
+    assert main(["retrieval", str(run.path), "--rebuild"]) == 2
+    assert f"error: {run.path}: not a finished run (model.keras missing; the run is " in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", ["inspect", "train", "probe"])
+def test_an_empty_dataset_path_is_not_the_demo(command, capsys):
+    # `python -m glr train "$DATA"` with DATA unset used the demo dataset in silence (generating it first).
+    with pytest.raises(SystemExit) as exit_:
+        main([command, ""])
+    assert exit_.value.code == 2
+    assert capsys.readouterr().err.strip().endswith(
+        "error: the dataset path is empty; leave it out to use the embedded demo dataset")
+
+
+def test_resume_of_a_finished_run_is_refused_as_the_app_refuses_it(finished_run, capsys):
+    # `train --resume` on a finished run evaluated it and wrote its files again.
+    before = (finished_run.path / "status.json").read_text()
+    assert main(["train", "--resume", str(finished_run.path)]) == 2
+    assert f"error: run {finished_run.id} has finished; start a new run to train more" in capsys.readouterr().err
+    assert (finished_run.path / "status.json").read_text() == before
+
+
+def test_resume_with_a_dataset_or_settings_is_a_usage_error(gldv2, capsys):
+    # They were ignored in silence: `--resume RUN --epochs 5` trained on to the run's own 40 epochs.
+    with pytest.raises(SystemExit) as exit_:
+        main(["train", str(gldv2), "--resume", "latest", "--epochs", "5", "--no-fine-tune", "--weights", "none"])
+    assert exit_.value.code == 2
+    assert capsys.readouterr().err.strip().endswith(
+        "error: --resume continues a run with its own dataset and settings; "
+        "leave out DATA, --weights, --epochs, --fine-tune/--no-fine-tune")
+
+
+def test_a_tilde_the_shell_left_in_an_option_is_the_home_folder(tmp_path, monkeypatch, capsys):
+    # `--results=~/runs`: bash leaves a ~ after "=" as it is, and glr made a folder named "~" here.
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.chdir(tmp_path)
+    assert main(["runs", "--results=~/runs"]) == 0
+    assert f"no runs under {tmp_path / 'home' / 'runs'};" in capsys.readouterr().out
+    assert main(["demo-data", "--out=~/demo", "--force", "--classes", "2"]) == 0
+    assert (tmp_path / "home" / "demo" / "train.csv").is_file() and not (tmp_path / "~").exists()

@@ -25,3 +25,11 @@ def test_round_trip_and_conversion():
         TrainConfig.from_dict({"augment": "yes"})
     with pytest.raises(ConfigError, match="backbone must be one of"):
         TrainConfig.from_dict({"backbone": "vgg16"})
+
+
+def test_a_seed_the_generators_cannot_take_is_refused_before_the_run_starts():
+    # The Train page's seed box has no upper bound: 2**32 reached sklearn's split and failed the run with a traceback.
+    for seed in (-1, 2**32):
+        with pytest.raises(ConfigError, match="seed must be between 0 and 4294967295"):
+            TrainConfig(seed=seed).validate()
+    assert TrainConfig(seed=2**32 - 1).validate().seed == 2**32 - 1

@@ -309,3 +309,157 @@ def test_train_clean_csv_reads_as_a_dataset(gldv2):
     assert set(clean.df["id"]) <= set(full.df["id"]) and clean.class_counts.eq(3).all()
     assert clean.names() == full.names()  # train_label_to_category.csv still names the classes
     assert curate(clean, top_n=2).num_classes == 2
+
+
+@pytest.mark.parametrize("seed", [-1, 2**32])
+def test_a_seed_outside_what_the_generators_take_is_refused(gldv2, seed):
+    # sklearn's split takes 0 .. 2**32 - 1: anything else was its InvalidParameterError, with a traceback.
+    with pytest.raises(DatasetError, match=re.escape(f"seed must be between 0 and 4294967295, got {seed}")):
+        curate(load_catalog(gldv2), seed=seed)
+    curate(load_catalog(gldv2), seed=2**32 - 1)  # the largest is fine
+
+
+def test_folders_an_os_archiver_or_nas_writes_are_never_classes_or_photos(tmp_path):
+    # A Mac's zip adds __MACOSX/ (AppleDouble "._" files named like photos), a Synology NAS an
+    # @eaDir/ of thumbnails in every folder: they were classes of their own, and the thumbnails
+    # inside a class folder were taken as that landmark's photos.
+    for name in ("Big_Ben", "Eiffel_Tower"):
+        for i in range(3):
+            write_image(tmp_path / name / f"{i}.jpg", seed=i)
+    write_image(tmp_path / "__MACOSX" / "Big_Ben" / "._0.jpg", seed=7)
+    write_image(tmp_path / "@eaDir" / "Big_Ben" / "SYNOPHOTO_THUMB_M.jpg", seed=7)
+    write_image(tmp_path / "Big_Ben" / "@eaDir" / "0.jpg" / "SYNOPHOTO_THUMB_M.jpg", seed=7)
+    write_image(tmp_path / "Big_Ben" / ".thumbnails" / "0.jpg", seed=7)
+    write_image(tmp_path / "$RECYCLE.BIN" / "old.jpg", seed=7)
+    (tmp_path / "lost+found").mkdir()
+    write_image(tmp_path / "Big_Ben" / "close-ups" / "3.jpg", seed=3)  # the user's own sub-folder still counts
+    catalog = load_catalog(tmp_path)
+    assert sorted(set(catalog.df["name"])) == ["Big Ben", "Eiffel Tower"]
+    assert len(catalog.df) == 7 and catalog.problems == []
+    assert not catalog.df["path"].str.contains("eaDir|MACOSX|thumbnails").any()
+
+
+def test_gldv2_images_with_a_nas_thumbnail_folder_still_ask_for_train_csv(tmp_path):
+    root = make_gldv2(tmp_path / "gld", {1: 3, 2: 3})
+    (root / "train.csv").unlink()
+    write_image(root / "train" / "@eaDir" / "x.jpg", seed=1)  # a Synology NAS indexes train/ too
+    with pytest.raises(DatasetError, match="has GLDv2's train/ folder of images but no train.csv"):
+        load_catalog(root)
+
+
+def test_class_folders_1_and_001_are_two_classes(tmp_path):
+    # Both were read as landmark 1, so two folders were merged into one class in silence.
+    for name in ("001", "1", "abc"):
+        for i in range(2):
+            write_image(tmp_path / name / f"{i}.jpg", seed=i)
+    catalog = load_catalog(tmp_path)
+    pairs = sorted(catalog.df.drop_duplicates("landmark_id")[["landmark_id", "name"]].values.tolist())
+    assert pairs == [[1, "1"], [2, "001"], [3, "abc"]]
+    assert curate(catalog).num_classes == 3
+
+
+@pytest.mark.parametrize("large", [False, True], ids=["checked-at-loading", "checked-at-curation"])
+def test_ids_in_upper_case_find_gldv2s_lower_case_files(gldv2, monkeypatch, large):
+    # GLDv2's ids and file names are lower-case hex; a train.csv with them in upper case had
+    # every photo "not found" (on a case-sensitive file system) and no usable image.
+    csv = pd.read_csv(gldv2 / "train.csv", dtype=str)
+    csv["id"] = csv["id"].str.upper()
+    csv.to_csv(gldv2 / "train.csv", index=False)
+    first = load_catalog(gldv2).df.sort_values("id")["path"].iloc[0]
+    os.rename(first, gldv2 / "train" / os.path.basename(first))  # and one of them saved flat
+    if large:
+        monkeypatch.setattr("glr.data.datasets.MAX_ROWS_TO_CHECK", 5)
+    catalog = load_catalog(gldv2)
+    split = curate(catalog, top_n=4)
+    table = pd.concat([split.train, split.val])
+    assert len(table) == 21 and table["path"].map(os.path.isfile).all()
+    assert catalog.problems == [] and table["id"].str.isupper().all()
+
+
+def test_a_photo_listed_under_two_landmarks_is_skipped_and_named(gldv2):
+    # It was kept under the first row's landmark in silence ("1 duplicate id ... kept the first
+    # row"), so the model trained on, and was scored against, a label the CSV also contradicts.
+    csv = pd.read_csv(gldv2 / "train.csv", dtype=str)
+    torn, repeated = csv["id"][0], csv["id"][1]  # both of landmark 7
+    extra = pd.DataFrame({"id": [torn, torn, repeated], "landmark_id": ["12", "30", "7"]})
+    pd.concat([csv, extra]).to_csv(gldv2 / "train.csv", index=False)
+    catalog = load_catalog(gldv2)
+    assert catalog.problems == [
+        f"1 id listed under more than one landmark_id (e.g. {torn!r}: 7, 12, 30); skipped, as which landmark "
+        "the photo shows is unknown",
+        f"1 duplicate id (e.g. {repeated!r}); kept the first row of each",  # the same label twice: no doubt
+    ]
+    assert torn not in set(catalog.df["id"]) and len(catalog.df) == 20
+    assert catalog.df.loc[catalog.df["id"] == repeated, "landmark_id"].tolist() == [7]
+
+
+def test_category_names_read_as_train_csv_is_read(tmp_path):
+    # A header in another case was "expected columns landmark_id,category" (every class named by
+    # its id), "1.7" named landmark 1, and of two names for one id the last won in silence.
+    root = make_gldv2(tmp_path / "gld", {1: 3, 2: 3, 3: 3})
+    (root / "train_label_to_category.csv").write_text(
+        " Landmark_ID , Category\n"
+        "1,http://commons.wikimedia.org/wiki/Category:Big_Ben\n"
+        "1.7,http://commons.wikimedia.org/wiki/Category:Not_Big_Ben\n"
+        "2,http://commons.wikimedia.org/wiki/Category:Eiffel_Tower\n"
+        "2,http://commons.wikimedia.org/wiki/Category:Tour_Eiffel\n"
+        "3,http://commons.wikimedia.org/wiki/Category:Taj_Mahal\n"
+        "3,http://commons.wikimedia.org/wiki/Category:Taj_Mahal\n")
+    catalog = load_catalog(root)
+    assert catalog.names() == {1: "Big Ben", 2: "Eiffel Tower", 3: "Taj Mahal"}
+    assert catalog.problems == ["train_label_to_category.csv: 1 landmark_id given two names (e.g. 2); the first name kept"]
+
+
+def test_train_csv_named_in_another_case_is_found(tmp_path):
+    # A copy from a Windows share or a FAT card may say TRAIN.CSV: glr said there was no train.csv.
+    root = make_gldv2(tmp_path / "gld", {1: 3, 2: 3})
+    (root / "train.csv").rename(root / "TRAIN.CSV")
+    catalog = load_catalog(root)
+    assert catalog.layout == "gldv2" and len(catalog.df) == 6 and catalog.problems == []
+
+
+def test_photos_beside_the_class_folders_are_named_not_dropped_in_silence(tmp_path):
+    for name in ("Big_Ben", "Eiffel_Tower"):
+        for i in range(2):
+            write_image(tmp_path / name / f"{i}.jpg", seed=i)
+    for i in range(4):
+        write_image(tmp_path / f"IMG_{i}.jpg", seed=10 + i)
+    (tmp_path / "README.txt").write_text("my photos")
+    catalog = load_catalog(tmp_path)
+    assert len(catalog.df) == 4 and catalog.problems == [
+        "4 images directly in the dataset folder, in no class folder (e.g. 'IMG_0.jpg', 'IMG_1.jpg', 'IMG_2.jpg'); "
+        "skipped: move each into its class's folder"]
+
+
+def test_a_line_of_spaces_in_train_csv_is_an_empty_line(tmp_path):
+    # An editor's last line of spaces made the whole file "cannot be parsed as CSV (Expected 2 columns, got 1)".
+    root = make_gldv2(tmp_path / "gld", {1: 3, 2: 3})
+    with open(root / "train.csv", "a") as fh:
+        fh.write("   \n\t\n")
+    catalog = load_catalog(root)
+    assert len(catalog.df) == 6 and catalog.problems == []
+    with open(root / "train.csv", "a") as fh:
+        fh.write("abc\n")  # a real row short of a field is still named
+    with pytest.raises(DatasetError, match=re.escape("cannot be parsed as CSV (") + ".*abc"):
+        load_catalog(root)
+
+
+def test_train_clean_csv_with_spaces_around_its_ids_and_a_class_without_photos(tmp_path):
+    # A trailing space or an empty images field was counted as "rows have no id".
+    root = make_gldv2(tmp_path / "gld", {1: 3, 2: 3})
+    ids = pd.read_csv(root / "train.csv", dtype=str).groupby("landmark_id")["id"].apply(list)
+    (root / "train_clean.csv").write_text(
+        f"landmark_id,images\n1, {' '.join(ids['1'])} \n2,{'  '.join(ids['2'])}\n3,\n")
+    catalog = load_catalog(root / "train_clean.csv")
+    assert len(catalog.df) == 6 and catalog.problems == []
+
+
+def test_class_folders_whose_names_differ_only_in_case_or_underscores_are_pointed_out(tmp_path):
+    # "Tower" and "tower", or "Big_Ben" and "Big Ben", were two landmarks in silence: most likely one twice.
+    for name in ("Tower", "tower", "Big_Ben", "Big Ben", "Eiffel Tower"):
+        for i in range(2):
+            write_image(tmp_path / name / f"{i}.jpg", seed=i)
+    catalog = load_catalog(tmp_path)
+    assert catalog.class_counts.size == 5  # kept apart: only the user knows
+    assert catalog.problems == ["4 class folders with names that differ only in case, spaces or '_' "
+                                "(e.g. 'Big Ben', 'Big_Ben'): kept as different landmarks; merge them if they are one"]

@@ -1,6 +1,7 @@
 """glr.predict: top-k on good images, a message for bad ones (the rest still predicted), submission CSV."""
 
 import io
+import re
 import os
 
 import numpy as np
@@ -277,3 +278,28 @@ def test_spatial_verification_in_the_predictor(finished_run, tmp_path):
     # Without it (the run's first index), the same photo gets no inliers and nothing to draw.
     [plain] = Predictor(finished_run.path, backend="tf").predict([photo])
     assert plain.inliers == [] and predictor.draw_best_match(photo, plain) is None
+
+
+def test_scan_folder_passes_over_nas_and_mac_folders(tmp_path):
+    from glr.predict import scan_folder
+
+    write_image(tmp_path / "a.jpg", seed=1)
+    write_image(tmp_path / "trip" / "b.jpg", seed=2)
+    write_image(tmp_path / "@eaDir" / "a.jpg" / "SYNOPHOTO_THUMB_XL.jpg", seed=3)  # a Synology NAS's thumbnails
+    write_image(tmp_path / "__MACOSX" / "._a.jpg", seed=4)
+    images, skipped = scan_folder(tmp_path)
+    assert images == [str(tmp_path / "a.jpg"), str(tmp_path / "trip" / "b.jpg")] and skipped == []
+
+
+def test_a_run_without_its_model_yet_says_its_state(finished_run, tmp_path):
+    # A running or failed run has labels but no model.keras: this said "model.keras: model file
+    # not found", as if a file had been lost, instead of that the run has not finished.
+    import shutil
+
+    from glr.training.run import Run
+
+    run = Run(shutil.copytree(finished_run.path, tmp_path / finished_run.id))
+    (run.path / "model.keras").unlink()
+    run.update_status(state="failed", message="the disk is full")
+    with pytest.raises(GlrError, match=re.escape(f"{run.path}: not a finished run (model.keras is missing; the run is failed)")):
+        Predictor(run)

@@ -426,3 +426,50 @@ def test_a_run_has_a_display_name(tmp_path):
     assert not (tmp_path / "missing").exists()
     run.name_path.write_bytes(b"\xff\xfe not utf-8")
     assert run.name() is None and run.label() == run.id  # a damaged name never hides the run
+
+
+def test_first_ctrl_c_asks_the_trainer_to_stop_and_a_second_quits(tmp_path, capsys):
+    # A Ctrl-C in `python -m glr train` raised KeyboardInterrupt wherever it landed: the run ended
+    # "failed" with the message "KeyboardInterrupt: ". Now it ends after the batch as "stopped".
+    run = Run.create(tmp_path, CONFIG)
+    previous_term = signal.getsignal(signal.SIGTERM)
+    try:
+        with launch.stop_on_signals(run):
+            os.kill(os.getpid(), signal.SIGINT)
+            wait_until(run.stop_requested, timeout=1)
+            assert f"stopping after this batch (Ctrl-C again to quit at once); python -m glr train --resume {run.id}" \
+                in capsys.readouterr().err
+            with pytest.raises(KeyboardInterrupt, match="Ctrl-C twice"):
+                os.kill(os.getpid(), signal.SIGINT)
+                time.sleep(1)  # the handler runs at the next bytecode; never reached
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # put back on leaving
+    finally:
+        signal.signal(signal.SIGTERM, previous_term)
+
+
+def test_ctrl_c_ignored_by_the_shell_stays_ignored(tmp_path):
+    # A trainer started in the background (`... &`) inherits SIGINT ignored: it must stay so.
+    run = Run.create(tmp_path, CONFIG)
+    previous_term = signal.getsignal(signal.SIGTERM)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        with launch.stop_on_signals(run):
+            assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.1)
+            assert not run.stop_requested()
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGTERM, previous_term)
+
+
+def test_no_run_is_made_while_another_training_holds_the_results_folder(tmp_path):
+    # `python -m glr train` made the run folder, then found the lock taken: the run stayed
+    # "queued" for ever and became `latest`, so `glr stop latest` stopped it, not the training.
+    from glr.training.config import TrainConfig
+
+    with launch.training_lock(tmp_path, "20260101-000000-efficientnet_lite0"):
+        with pytest.raises(RunError, match=r"another training is running: 20260101-000000-efficientnet_lite0 \(pid \d+\)"):
+            launch.new_run(tmp_path, TrainConfig())
+        assert list_runs(tmp_path).empty
+    assert launch.new_run(tmp_path, TrainConfig()).status()["state"] == "queued"  # once it has ended

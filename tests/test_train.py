@@ -244,6 +244,18 @@ def test_sigkill_mid_epoch_then_resume(tmp_path, tiny_data):
     assert_run_parses(run)
 
 
+def test_ctrl_c_stops_the_run_to_resume_it_instead_of_failing_it(tmp_path, tiny_data):
+    # Ctrl-C in `python -m glr train` raised KeyboardInterrupt mid-batch: the run ended "failed"
+    # with the message "KeyboardInterrupt: ". Now it ends after the batch as "stopped", resumable.
+    run = launch(tmp_path, tiny_data)
+    wait_epochs(run, 2)
+    os.kill(run.status()["pid"], signal.SIGINT)
+    status = wait_for(run, {"stopped", "failed", "finished"})
+    assert status["state"] == "stopped" and "stopped on request" in status["message"], status
+    assert (run.path / "checkpoints" / "last.keras").is_file()
+    assert "stopping after this batch (Ctrl-C again to quit at once)" in run.log_path.read_text()
+
+
 def test_one_training_per_results_folder(tmp_path, tiny_data):
     first = launch(tmp_path, tiny_data)
     try:

@@ -74,3 +74,11 @@ def test_unique_photos_keeps_the_first_name_of_each_content():
     assert repeats == [("a copy.jpg", "a.jpg"), ("set.zip/a.jpg", "a.jpg")]
     assert uploads.unique_photos([]) == ([], [])
     assert uploads.content_digest(b"1") == uploads.content_digest(bytes(b"1")) != uploads.content_digest(b"2")
+
+
+def test_read_zip_images_passes_over_nas_thumbnail_folders():
+    # A zip of a folder on a Synology NAS holds @eaDir/ thumbnails beside every photo.
+    data = zip_of({"tower/a.jpg": _jpeg(1), "tower/@eaDir/a.jpg/SYNOPHOTO_THUMB_M.jpg": _jpeg(2),
+                   "@eaDir/tower/SYNOPHOTO_THUMB_S.jpg": _jpeg(3)})
+    images, problems = uploads.read_zip_images(data, "set.zip")
+    assert [n for n, _ in images] == ["tower/a.jpg"] and problems == []

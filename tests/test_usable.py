@@ -1,9 +1,13 @@
 """glr.data.usable: photos left out after decoding, validation copies of training photos, classes left untrained."""
 
+import re
+
 import numpy as np
 import pandas as pd
+import pytest
 
 from glr.data.usable import copies_message, copies_of_training, usable_photos
+from glr.errors import DatasetError
 
 LABELS = pd.DataFrame({"index": [0, 1, 2], "name": ["Alpha", "Beta", "Gamma"]})
 
@@ -25,16 +29,31 @@ def test_copies_leave_validation_with_a_message(tmp_path):
                         "no training photo left for 1 class (e.g. 'Beta'): the model cannot learn to recognise it"]
 
 
+def test_no_validation_or_training_photo_left_stops_before_any_epoch(tmp_path):
+    # Every class of two photos saved twice: all of validation left out as copies. Training ran its
+    # epochs on an empty validation set (val_acc 0.000), then failed with an IndexError when scoring.
+    train = pd.DataFrame({"path": [str(tmp_path / c / "0.jpg") for c in "abc"], "label": [0, 1, 2]})
+    val = pd.DataFrame({"path": [str(tmp_path / c / "1.jpg") for c in "abc"], "label": [0, 1, 2]})
+    ok = np.ones(3, bool)
+    with pytest.raises(DatasetError, match=re.escape(
+            "no validation photo left to score the model on: left out of validation 3 photos identical to a training "
+            "photo (the same file twice), so they do not inflate its score (e.g. 'a/1.jpg', 'b/1.jpg', 'c/1.jpg'). "
+            "Each class needs at least two different photos that decode")):
+        usable_photos(train, val, {"train": ["da", "db", "dc"], "val": ["da", "db", "dc"]}, ok, ok, LABELS, tmp_path)
+    with pytest.raises(DatasetError, match="^no training photo left: left out 3 images that could not be decoded"):
+        usable_photos(train, val, {"train": ["da", "db", "dc"], "val": ["va", "vb", "vc"]}, ~ok, ok, LABELS, tmp_path)
+
+
 def test_a_copy_of_a_photo_that_did_not_decode_is_no_copy(tmp_path):
     # Broken files are often byte-identical: they are reported as broken, not as copies.
     (tmp_path / "g").mkdir()
     for name in ("0.jpg", "1.jpg"):
         (tmp_path / "g" / name).write_bytes(b"\xff\xd8 broken")
     train = pd.DataFrame({"path": [str(tmp_path / "g" / "0.jpg"), "x.jpg", "y.jpg"], "label": [2, 0, 1]})
-    val = pd.DataFrame({"path": [str(tmp_path / "g" / "1.jpg")], "label": [2]})
-    train_ok, val_ok, problems = usable_photos(train, val, {"train": ["dg", "dx", "dy"], "val": ["dg"]},
-                                               np.array([False, True, True]), np.array([False]), LABELS, tmp_path)
-    assert val_ok.tolist() == [False]
+    val = pd.DataFrame({"path": [str(tmp_path / "g" / "1.jpg"), "z.jpg"], "label": [2, 0]})
+    train_ok, val_ok, problems = usable_photos(train, val, {"train": ["dg", "dx", "dy"], "val": ["dg", "dz"]},
+                                               np.array([False, True, True]), np.array([False, True]), LABELS, tmp_path)
+    assert val_ok.tolist() == [False, True]
     assert problems == ["left out 2 images that could not be decoded (e.g. 'g/0.jpg', 'g/1.jpg')",
                         "no training photo left for 1 class (e.g. 'Gamma'): the model cannot learn to recognise it"]
 

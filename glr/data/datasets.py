@@ -22,8 +22,8 @@ import pandas as pd
 from sklearn.model_selection import train_test_split
 
 from glr.data.layouts import (
-    IMAGE_EXTENSIONS, SAFE_ID_PATTERN, TEXT, TRAIN_CSV, category_to_name, examples, looks_like_gldv2_images, plural,
-    read_class_folders, read_gldv2,
+    IMAGE_EXTENSIONS, SAFE_ID_PATTERN, TEXT, TRAIN_CSV, category_to_name, examples, image_paths, looks_like_gldv2_images,
+    plural, read_class_folders, read_gldv2,
 )
 from glr.errors import DatasetError
 
@@ -32,7 +32,7 @@ from glr.errors import DatasetError
 __all__ = [
     "Catalog", "Split", "load_catalog", "curate", "summarize", "category_to_name",
     "IMAGE_EXTENSIONS", "SAFE_ID_PATTERN", "TRAIN_CSV", "MAX_ROWS_TO_CHECK",
-    "DEFAULT_TOP_N", "DEFAULT_MIN_IMAGES", "DEFAULT_VAL_FRACTION", "DEFAULT_SEED",
+    "DEFAULT_TOP_N", "DEFAULT_MIN_IMAGES", "DEFAULT_VAL_FRACTION", "DEFAULT_SEED", "MAX_SEED",
 ]
 
 # Above this many rows, checking every file on disk costs more than it tells; curation
@@ -43,6 +43,8 @@ DEFAULT_TOP_N = 100
 DEFAULT_MIN_IMAGES = 2
 DEFAULT_VAL_FRACTION = 0.2
 DEFAULT_SEED = 42
+# Seeds go to sklearn's and numpy's generators, which take 0 .. 2**32 - 1 only.
+MAX_SEED = 2**32 - 1
 
 
 @dataclass
@@ -113,6 +115,9 @@ def load_catalog(path: str | os.PathLike, check_files: bool | None = None) -> Ca
     if not os.access(root, os.R_OK | os.X_OK):
         raise DatasetError(f"{root}: permission denied, the folder cannot be read")
     csv = root / TRAIN_CSV
+    if not (csv.exists() or csv.is_symlink()):
+        # `TRAIN.CSV` or `Train.csv`, as a copy from Windows or a camera card may name it: the same file.
+        csv = next((p for p in sorted(root.iterdir()) if p.name.lower() == TRAIN_CSV and p.is_file()), csv)
     if csv.exists() or csv.is_symlink():
         return _load_gldv2(root, csv, check_files)
     if looks_like_gldv2_images(root / "train"):
@@ -120,7 +125,20 @@ def load_catalog(path: str | os.PathLike, check_files: bool | None = None) -> Ca
         raise DatasetError(f"{root}: has GLDv2's train/ folder of images but no {TRAIN_CSV}; "
                            f"put {TRAIN_CSV} (columns id,landmark_id) beside train/")
     df, problems = read_class_folders(root)
-    return Catalog(root=root, layout="folders", df=df, problems=problems)
+    return Catalog(root=root, layout="folders", df=df, problems=problems + _look_alike_classes(df))
+
+
+def _look_alike_classes(df: pd.DataFrame) -> list[str]:
+    """A note on class folders whose names differ only in case, spaces or '_' ("Tower", "tower", "Big_Ben",
+    "Big Ben"): most likely one landmark twice, which the model would be taught to tell apart from itself."""
+    folders = df.drop_duplicates("landmark_id")["id"].str.split("/").str[0]
+    key = folders.str.replace("_", " ").str.split().str.join(" ").str.casefold()
+    alike = folders[key.duplicated(keep=False)]
+    if alike.empty:
+        return []
+    first = alike[key[alike.index] == key[alike.index[0]]]
+    return [f"{plural(len(alike), 'class folder')} with names that differ only in case, spaces or '_' (e.g. "
+            f"{', '.join(repr(f) for f in first)}): kept as different landmarks; merge them if they are one"]
 
 
 def _load_gldv2(root: Path, csv: Path, check_files: bool | None) -> Catalog:
@@ -141,21 +159,38 @@ def _drop_missing_files(catalog: Catalog, rows: pd.Index | None = None) -> None:
     df = catalog.df
     paths = df["path"] if rows is None else df["path"].loc[rows]  # one column: taking all four costs seconds at 4.1M
     missing = paths.index[~_existing(paths)]
-    if len(missing):
-        # Photos saved flat, as train/<id>.jpg (a download script's choice, not Kaggle's), are found there.
-        flat = pd.Series([os.path.join(catalog.root, "train", f"{i}.jpg") for i in df.loc[missing, "id"]], index=missing)
-        there = _existing(flat) if os.path.isdir(os.path.join(catalog.root, "train")) else np.zeros(len(flat), bool)
-        if there.any():
-            fixed = df["path"].to_numpy(dtype=object).copy()
-            fixed[df.index.get_indexer(missing[there])] = flat[there].to_numpy()
+    if len(missing) and os.path.isdir(os.path.join(catalog.root, "train")):
+        fixed = None
+        # Photos saved flat, as train/<id>.jpg (a download script's choice, not Kaggle's), are found there;
+        # ids written in upper case are found under GLDv2's lower-case file names, nested or flat.
+        upper = bool(df.loc[missing, "id"].str.contains("[A-Z]", regex=True).any())  # else no second look
+        for where in (_flat_paths, _lower_case_paths, lambda root, ids: _flat_paths(root, ids.str.lower()))[:3 if upper else 1]:
+            candidates = where(catalog.root, df.loc[missing, "id"])
+            there = _existing(candidates)
+            if there.any():
+                fixed = df["path"].to_numpy(dtype=object).copy() if fixed is None else fixed
+                fixed[df.index.get_indexer(missing[there])] = candidates[there].to_numpy()
+                missing = missing[~there]
+            if not len(missing):
+                break
+        if fixed is not None:
             df = catalog.df = df.assign(path=pd.array(fixed, dtype=TEXT))
-            missing = missing[~there]
     if len(missing):
         shown = relative_examples(df.loc[missing[:3], "path"], catalog.root)
         catalog.problems.append(f"{plural(len(missing), 'image file')} listed in {TRAIN_CSV} not found (e.g. {shown}); skipped")
         keep = np.ones(len(df), dtype=bool)
         keep[df.index.get_indexer(missing)] = False
         catalog.df = df[keep]  # a boolean filter: half the time of drop(index=...) at GLDv2's size
+
+
+def _flat_paths(root: Path, ids: pd.Series) -> pd.Series:
+    """root/train/<id>.jpg for each id."""
+    return pd.Series([os.path.join(root, "train", f"{i}.jpg") for i in ids], index=ids.index, dtype=object)
+
+
+def _lower_case_paths(root: Path, ids: pd.Series) -> pd.Series:
+    """GLDv2's nested path of each id in lower case (its file names are lower-case hex)."""
+    return image_paths(root, ids.str.lower()).astype(object)
 
 
 def _existing(paths: pd.Series) -> np.ndarray:
@@ -200,6 +235,8 @@ def curate(
     top_n = top_n or len(catalog.class_counts)
     if not 0 < val_fraction < 1:
         raise DatasetError(f"val_fraction must be between 0 and 1, got {val_fraction}")
+    if not 0 <= seed <= MAX_SEED:
+        raise DatasetError(f"seed must be between 0 and {MAX_SEED}, got {seed}")
     min_images = max(2, int(min_images))
     messages: list[str] = []
     found = []  # what the file check finds goes to catalog.problems, which every caller shows beside `messages`

@@ -24,7 +24,7 @@ from typing import Mapping, Sequence
 from PIL import Image
 
 from glr.data.images import decode_image
-from glr.data.layouts import plural
+from glr.data.layouts import is_system_folder, plural
 from glr.data.uploads import MB, ZIP_MAX_BYTES, ZIP_MAX_FILES, read_zip_images
 from glr.errors import DatasetError, ImageError
 from glr.paths import uploads_dir
@@ -53,12 +53,16 @@ class BuiltDataset:
 def folder_name(text: str, what: str = "name") -> str:
     """`text` as a folder name (spaces become `_`, as the class-folder reader turns them back); DatasetError if unsafe.
 
-    Refused: empty, `.` or `..`, a path separator, or any character but letters, digits, space, `-`, `_` and `.`.
+    Refused: empty, `.` or `..`, a path separator, or any character but letters, digits, space, `-`, `_` and `.`;
+    and a name glr passes over when reading (`.hidden`, `__MACOSX`).
     """
     text = str(text).strip()
     if not text or text.strip(".") == "" or not _NAME_OK.fullmatch(text) or len(text) > MAX_NAME:
         raise DatasetError(f"{what} {text!r}: use 1 to {MAX_NAME} letters, digits, spaces, '-', '_' or '.' "
                            "(no '/', and not only dots)")
+    if is_system_folder(text):  # ".trip", "__MACOSX", "@eaDir": glr passes such folders over, so it would never be read
+        raise DatasetError(f"{what} {text!r}: a hidden or system folder's name, which glr does not read; "
+                           "do not start it with '.', and choose another")
     return re.sub(r"\s+", "_", text)
 
 

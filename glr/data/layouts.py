@@ -15,6 +15,7 @@ wraps the rows in a `Catalog`. Reading never opens an image.
 from __future__ import annotations
 
 import csv as _csv
+import re
 from pathlib import Path, PurePath
 from urllib.parse import unquote
 
@@ -32,6 +33,11 @@ IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".jfif", ".jpe", ".png", ".webp", ".heic", 
 # Files an OS writes into photo folders by itself (Windows' thumbnail cache and folder settings,
 # macOS' folder icon): passed over like hidden files, not listed as "not images".
 SYSTEM_FILES = {"thumbs.db", "ehthumbs.db", "desktop.ini", "icon\r"}
+# Folders an OS, an archiver or a NAS writes beside the user's (macOS zips' resource forks, a
+# Synology NAS's thumbnails in every folder, recycle bins, ext4's lost+found): never a class or
+# a class's photos, so passed over like hidden folders.
+SYSTEM_FOLDERS = {"__macosx", "@eadir", "#recycle", "#snapshot", "$recycle.bin", "system volume information",
+                  "lost+found"}
 
 COLUMNS = ["id", "path", "landmark_id", "name"]
 # GLDv2 ids are 16 hex digits. Anything outside this alphabet (a "/" or "..") could make
@@ -45,6 +51,11 @@ EXAMPLES_IN_MESSAGE = 3
 def is_system_file(path: PurePath) -> bool:
     """A hidden file, or one an OS writes into every folder (SYSTEM_FILES): never the user's photo."""
     return path.name.startswith(".") or path.name.lower() in SYSTEM_FILES
+
+
+def is_system_folder(name: str) -> bool:
+    """A hidden folder, or one an OS, archiver or NAS writes (SYSTEM_FOLDERS): never the user's photos."""
+    return name.startswith(".") or name.lower() in SYSTEM_FOLDERS
 
 
 def examples(values) -> str:
@@ -84,7 +95,7 @@ def category_to_name(category: str) -> str:
 def looks_like_gldv2_images(folder: Path) -> bool:
     """Whether `folder` is laid out as GLDv2's train/: sub-folders named by one hex digit."""
     try:
-        children = [p for p in folder.iterdir() if not p.name.startswith(".")] if folder.is_dir() else []
+        children = [p for p in folder.iterdir() if not is_system_folder(p.name)] if folder.is_dir() else []
     except OSError:
         return False
     return bool(children) and all(
@@ -153,10 +164,20 @@ def _arrow_columns(csv: Path, names: list[str], columns: list[str], delimiter: s
         # Arrow parses the 4.1M-row file in under a second. Only the needed columns are kept, as
         # text: parsing labels as int64 directly would silently turn "1.5" into 1 and wrap an
         # overlong number around. `_parse_labels` checks them strictly instead.
-        return pacsv.read_csv(
-            csv, read_options=pacsv.ReadOptions(column_names=names, skip_rows=1),
-            parse_options=pacsv.ParseOptions(delimiter=delimiter),
-            convert_options=pacsv.ConvertOptions(include_columns=columns, column_types={c: pa.string() for c in columns}))
+        def read(handler=None):
+            return pacsv.read_csv(
+                csv, read_options=pacsv.ReadOptions(column_names=names, skip_rows=1),
+                parse_options=pacsv.ParseOptions(delimiter=delimiter, invalid_row_handler=handler),
+                convert_options=pacsv.ConvertOptions(include_columns=columns, column_types={c: pa.string() for c in columns}))
+
+        try:
+            return read()
+        except pa.ArrowInvalid as exc:
+            # A line of only spaces (an editor's last line) is an empty line, not a row short of its fields. Only
+            # then is the file read again with a row handler: Arrow decodes each bad row for it, noisily if not UTF-8.
+            if not re.search(r"Expected \d+ columns, got 1:\s*$", str(exc).splitlines()[0] if str(exc) else ""):
+                raise
+            return read(_skip_blank_row)
     except Exception as exc:  # noqa: BLE001 - any parser failure is the file's problem
         text = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
         if any(word in text.lower() for word in ("utf-8", "utf8", "unicode")):
@@ -164,15 +185,23 @@ def _arrow_columns(csv: Path, names: list[str], columns: list[str], delimiter: s
         raise DatasetError(f"{csv}: cannot be parsed as CSV ({text})") from None
 
 
+def _skip_blank_row(row) -> str:
+    """Arrow's verdict on a row without the header's columns: a line of only spaces (an editor's last line) is
+    skipped as an empty one is; any other is an error naming the line."""
+    return "skip" if not (row.text or "").strip() else "error"
+
+
 def _explode_clean(table) -> pd.DataFrame:
     """train_clean.csv's rows (landmark_id, "id id id ...") as one row per id: id, landmark_id (text)."""
     import pyarrow.compute as pc
 
-    ids = pc.utf8_split_whitespace(pc.fill_null(table["images"], ""))
-    labels = pc.take(table["landmark_id"], pc.list_parent_indices(ids))
     import pyarrow as pa
 
-    return _arrow_frame(pa.table({"id": pc.list_flatten(ids), "landmark_id": labels}))
+    # Trimmed first: a trailing space or an empty images field is no photo, not a row without an id.
+    ids = pc.utf8_split_whitespace(pc.utf8_trim_whitespace(pc.fill_null(table["images"], "")))
+    flat, labels = pc.list_flatten(ids), pc.take(table["landmark_id"], pc.list_parent_indices(ids))
+    keep = pc.not_equal(flat, "")
+    return _arrow_frame(pa.table({"id": flat.filter(keep), "landmark_id": labels.filter(keep)}))
 
 
 def _arrow_frame(table) -> pd.DataFrame:
@@ -215,11 +244,23 @@ def _read_names(root: Path) -> tuple[dict[int, str], list[str]]:
         cats = pd.read_csv(path, dtype=str, encoding="utf-8")
     except Exception as exc:  # noqa: BLE001
         return {}, [f"{path.name}: could not be read ({exc.__class__.__name__}); classes are named by their id"]
+    # Matched as train.csv's columns are: `Landmark_ID, Category` is the same file.
+    cats.columns = [str(c).strip().strip('"').lower() for c in cats.columns]
     if not {"landmark_id", "category"} <= set(cats.columns):
         return {}, [f"{path.name}: expected columns landmark_id,category; classes are named by their id"]
-    ids = pd.to_numeric(cats["landmark_id"], errors="coerce")
+    # Strictly, as train.csv's labels: "1.7" would otherwise name landmark 1.
+    ids = _parse_labels(cats["landmark_id"].astype("string"))
     ok = ids.notna() & cats["category"].notna()
-    return {int(i): category_to_name(c) for i, c in zip(ids[ok], cats["category"][ok])}, []
+    ids, categories = ids[ok].astype("int64"), cats["category"][ok]
+    problems = []
+    twice = ids.duplicated() & ~pd.Series(list(zip(ids, categories)), index=ids.index).duplicated()
+    if twice.any():
+        problems.append(f"{path.name}: {plural(int(ids[twice].nunique()), 'landmark_id')} given two names "
+                        f"(e.g. {examples(ids[twice].tolist())}); the first name kept")
+    names: dict[int, str] = {}
+    for i, c in zip(ids, categories):
+        names.setdefault(int(i), category_to_name(c))
+    return names, problems
 
 
 def read_gldv2(root: Path, csv: Path) -> tuple[pd.DataFrame, list[str]]:
@@ -257,13 +298,26 @@ def read_gldv2(root: Path, csv: Path) -> tuple[pd.DataFrame, list[str]]:
 
     dup = df["id"].duplicated()
     if dup.any():
+        # The same photo under two landmarks: which one it shows is unknown, and keeping the first
+        # row would train (and score) it as a landmark the CSV also says it is not.
+        repeated = df.loc[df["id"].duplicated(keep=False), ["id", "landmark_id"]]
+        labels_per_id = repeated.groupby("id", sort=False)["landmark_id"].nunique()
+        torn = labels_per_id.index[labels_per_id > 1]
+        if len(torn):
+            shown = "; ".join(f"{i!r}: {', '.join(map(str, sorted(set(repeated.loc[repeated['id'] == i, 'landmark_id']))))}"
+                              for i in torn[:EXAMPLES_IN_MESSAGE])
+            problems.append(f"{plural(len(torn), 'id')} listed under more than one landmark_id (e.g. {shown}); "
+                            "skipped, as which landmark the photo shows is unknown")
+            df = df.loc[~df["id"].isin(torn)]
+            dup = df["id"].duplicated()
+    if dup.any():
         problems.append(
             f"{plural(int(dup.sum()), 'duplicate id')} (e.g. {examples(df.loc[dup, 'id'].unique())}); "
             "kept the first row of each"
         )
         df = df.loc[~dup]
 
-    df = pd.DataFrame({"id": df["id"], "path": _image_paths(root, df["id"]), "landmark_id": df["landmark_id"]})
+    df = pd.DataFrame({"id": df["id"], "path": image_paths(root, df["id"]), "landmark_id": df["landmark_id"]})
 
     names, name_problems = _read_names(root)
     problems += name_problems
@@ -272,7 +326,7 @@ def read_gldv2(root: Path, csv: Path) -> tuple[pd.DataFrame, list[str]]:
     return df.reset_index(drop=True), problems
 
 
-def _image_paths(root: Path, ids: pd.Series) -> pd.Series:
+def image_paths(root: Path, ids: pd.Series) -> pd.Series:
     """GLDv2's path of each id: root/train/a/b/c/abc....jpg, built by Arrow in one pass per part."""
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -300,7 +354,7 @@ def _is_plain_int(text: str) -> bool:
 def read_class_folders(root: Path) -> tuple[pd.DataFrame, list[str]]:
     """The rows of a folder with one sub-folder per class (its name is the class name), and the problems met."""
     try:
-        folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+        folders = sorted(p for p in root.iterdir() if p.is_dir() and not is_system_folder(p.name))
     except OSError as exc:
         raise DatasetError(f"{root}: cannot be listed ({exc.strerror or exc})") from None
     rows, skipped, unnamed, loose = [], [], [], []
@@ -308,14 +362,17 @@ def read_class_folders(root: Path) -> tuple[pd.DataFrame, list[str]]:
     # folders are numbered after the largest of those, so two folders never share a class.
     numeric = [int(f.name) for f in folders if _is_plain_int(f.name)]
     next_id = max(numeric, default=-1) + 1
+    # "1" and "001" are one number but two folders: the plain spelling keeps it, the other is numbered on.
+    taken = {int(f.name) for f in folders if _is_plain_int(f.name) and f.name == str(int(f.name))}
     for folder in folders:
         name = folder.name.replace("_", " ").strip() or folder.name
-        if _is_plain_int(folder.name):
+        if _is_plain_int(folder.name) and (folder.name == str(int(folder.name)) or int(folder.name) not in taken):
             landmark_id = int(folder.name)
+            taken.add(landmark_id)
         else:
             landmark_id, next_id = next_id, next_id + 1
         for file in sorted(folder.rglob("*")):
-            if not file.is_file() or is_system_file(file):
+            if not file.is_file() or is_system_file(file) or any(map(is_system_folder, file.relative_to(folder).parts[:-1])):
                 continue
             if file.suffix.lower() not in IMAGE_EXTENSIONS:
                 skipped.append(file)
@@ -326,8 +383,9 @@ def read_class_folders(root: Path) -> tuple[pd.DataFrame, list[str]]:
                 unnamed.append(file)
                 continue
             rows.append((rel, str(file), landmark_id, name))
+    loose = sorted(p for p in root.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS
+                   and not is_system_file(p))
     if not rows and not unnamed:
-        loose = [p for p in root.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS]
         hint = (
             f" It holds {len(loose)} images directly; put each class's images in a folder of its own."
             if loose else ""
@@ -337,6 +395,9 @@ def read_class_folders(root: Path) -> tuple[pd.DataFrame, list[str]]:
             f"or one sub-folder of images per class.{hint}"
         )
     problems = []
+    if loose:  # a photo beside the class folders belongs to no class: said, not dropped in silence
+        problems.append(f"{plural(len(loose), 'image')} directly in the dataset folder, in no class folder "
+                        f"(e.g. {examples(printable(p.name) for p in loose)}); skipped: move each into its class's folder")
     if skipped:
         what = "is not an image" if len(skipped) == 1 else "are not images"
         problems.append(

@@ -16,7 +16,7 @@ import zipfile
 from pathlib import PurePosixPath
 from typing import Iterable
 
-from glr.data.layouts import IMAGE_EXTENSIONS, is_system_file, plural
+from glr.data.layouts import IMAGE_EXTENSIONS, is_system_file, is_system_folder, plural
 
 # What the Predict page accepts. Zips are read in memory, never extracted to disk, and only
 # up to these limits: a zip of a few hundred photos is normal, a zip bomb is not.
@@ -67,7 +67,8 @@ def read_zip_images(data: bytes, name: str = "the zip", max_files: int = ZIP_MAX
             if member is None:
                 unsafe.append(info.filename)
                 continue
-            if is_system_file(PurePosixPath(member)):  # .DS_Store, Thumbs.db: the OS's, not the user's
+            # .DS_Store, Thumbs.db, a Synology NAS's @eaDir/ thumbnails: the system's, not the user's.
+            if is_system_file(PurePosixPath(member)) or any(map(is_system_folder, PurePosixPath(member).parts[:-1])):
                 continue
             if posixpath.splitext(member)[1].lower().lstrip(".") not in IMAGE_TYPES:
                 others.append(member)

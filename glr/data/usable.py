@@ -22,7 +22,7 @@ from glr.data.datasets import relative_examples
 from glr.data.images import load_resized
 from glr.data.layouts import examples, plural
 from glr.data.near_copies import HashStore, near_copies_of_training
-from glr.errors import BlankImageError, ImageError
+from glr.errors import BlankImageError, DatasetError, ImageError
 
 
 def copies_of_training(train_digests: Sequence[str], val_digests: Sequence[str]) -> np.ndarray:
@@ -100,7 +100,13 @@ def usable_photos(train: pd.DataFrame, val: pd.DataFrame, digests: dict, train_o
     if untrained:
         problems.append(f"no training photo left for {plural(len(untrained), 'class')} (e.g. {examples(untrained)}): "
                         f"the model cannot learn to recognise {'it' if len(untrained) == 1 else 'them'}")
-    return train_ok, val_ok & ~copies & ~near, problems
+    val_usable = val_ok & ~copies & ~near
+    if not (train_ok.any() and val_usable.any()):
+        # Epochs on nothing, then a crash when scoring: stop here, saying what went.
+        side = "validation photo left to score the model on" if train_ok.any() else "training photo left"
+        raise DatasetError(f"no {side}: {'; '.join(problems)}. Each class needs at least two different "
+                           "photos that decode")
+    return train_ok, val_usable, problems
 
 
 def copies_in_validation(train: pd.DataFrame, val: pd.DataFrame, digests: dict, train_ok: np.ndarray,

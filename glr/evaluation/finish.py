@@ -226,8 +226,9 @@ def rebuild_index(run: Run | str | os.PathLike, progress: Callable[[str], None] 
         labels, split = run.labels(), run.split()
     except RunError as exc:
         raise GlrError(f"{run.path}: {exc}") from None
-    if labels is None or split is None:
-        raise GlrError(f"{run.path}: {run.labels_path.name} or {run.split_path.name} is missing (has the run finished?)")
+    missing = [p.name for p in (run.labels_path, run.split_path, run.model_path) if not p.is_file()]
+    if labels is None or split is None or missing:  # model.keras: a running or failed run has none yet
+        raise GlrError(f"{run.path}: not a finished run ({' and '.join(missing)} missing; the run is {run.status()['state']})")
     say("loading the model")
     classifier = load_model(run.model_path)
     say("reading the dataset")

@@ -64,6 +64,7 @@ class TrainConfig:
             (self.top_n == 0 or self.top_n >= 2, "top_n must be at least 2 (a classifier tells landmarks apart), or 0 for every class"),
             (self.min_images >= 2, "min_images must be at least 2 (one image for training, one for validation)"),
             (0 < self.val_fraction < 1, "val_fraction must be between 0 and 1"),
+            (0 <= self.seed <= datasets.MAX_SEED, f"seed must be between 0 and {datasets.MAX_SEED}"),
             (self.backbone in list_backbones(), f"backbone must be one of {', '.join(list_backbones())}"),
             (self.input_size is None or 32 <= self.input_size <= 1024, "input_size must be between 32 and 1024"),
             (self.augment_space in AUGMENT_SPACES, f"augment_space must be one of {', '.join(AUGMENT_SPACES)}"),

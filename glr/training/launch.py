@@ -93,7 +93,15 @@ def _settled(config: "TrainConfig") -> "TrainConfig":
 
 
 def new_run(results_dir: str | os.PathLike, config: "TrainConfig") -> Run:
-    """Create a run folder (not started) whose configuration is `run_config(config)`."""
+    """Create a run folder (not started) whose configuration is `run_config(config)`.
+
+    RunError while another training holds the results folder: the new run could not start, and
+    a run left "queued" for ever would become `latest`, so `glr stop latest` would stop it
+    instead of the training that runs.
+    """
+    lock = read_lock(results_dir) if Path(results_dir, LOCK_NAME).exists() else None
+    if lock:
+        raise RunError(f"another training is running: {lock.get('run_id')} (pid {lock.get('pid')}); stop it first")
     return Run.create(results_dir, run_config(config))
 
 
@@ -313,6 +321,14 @@ def _settle_stopped(run: Run, how: str | None) -> dict:
 def resume(run: Run, results_dir: str | os.PathLike | None = None, *, argv_prefix: list[str] | None = None,
            workers: int = 1) -> Run:
     """Continue a stopped or failed run from its last checkpoint, in a new training process."""
+    return launch(results_dir or run.results_dir, resume_run=resumable(run), argv_prefix=argv_prefix, workers=workers)
+
+
+def resumable(run: Run) -> Run:
+    """`run` if it can be resumed (stopped or failed, its files readable); else RunError saying why.
+
+    `python -m glr train --resume` asks this too: a finished run was evaluated and written again.
+    """
     state = run.status()["state"]
     if state in ACTIVE_STATES:
         raise RunError(f"run {run.id} is still {state}; stop it first")
@@ -325,7 +341,7 @@ def resume(run: Run, results_dir: str | os.PathLike | None = None, *, argv_prefi
         run.history()
     except RunError as exc:
         raise RunError(f"run {run.id} cannot be resumed: {exc}; start a new run") from None
-    return launch(results_dir or run.results_dir, resume_run=run, argv_prefix=argv_prefix, workers=workers)
+    return run
 
 
 def delete_run(run: Run) -> None:
@@ -339,3 +355,33 @@ def delete_run(run: Run) -> None:
 def install_sigterm_handler(run: Run) -> None:
     """For the trainer (main thread): turn SIGTERM into a stop request, so it ends after the batch with a checkpoint."""
     signal.signal(signal.SIGTERM, lambda signum, frame: run.request_stop())
+
+
+@contextmanager
+def stop_on_signals(run: Run) -> Iterator[None]:
+    """For the trainer (main thread): SIGTERM and the first Ctrl-C become a stop request, so the run ends
+    after the batch as `stopped`, with a checkpoint to resume from; a second Ctrl-C quits at once.
+
+    A Ctrl-C used to raise KeyboardInterrupt wherever it landed: the run ended `failed`, with
+    "KeyboardInterrupt: " as its message. SIGINT's handler is put back on leaving.
+    """
+    install_sigterm_handler(run)
+    previous = signal.getsignal(signal.SIGINT)
+    if previous is not signal.default_int_handler:  # ignored (a background job) or someone else's: leave it
+        yield
+        return
+    asked = []
+
+    def on_ctrl_c(signum, frame):
+        if asked:
+            raise KeyboardInterrupt("Ctrl-C twice: quit at once; --resume continues from the last checkpoint")
+        asked.append(signum)
+        run.request_stop()
+        print(f"\nstopping after this batch (Ctrl-C again to quit at once); "
+              f"python -m glr train --resume {run.id} continues", file=sys.stderr, flush=True)
+
+    signal.signal(signal.SIGINT, on_ctrl_c)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)

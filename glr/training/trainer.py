@@ -49,7 +49,7 @@ from glr.training.checkpoints import Checkpoints
 from glr.training.cluster import Cluster, cluster_from_env, drop_worker_run, make_strategy, worker_run
 from glr.training.config import TrainConfig
 from glr.training.head_data import WindowChoice, keep_rows, table_plan
-from glr.training.launch import install_sigterm_handler, training_lock
+from glr.training.launch import install_sigterm_handler, stop_on_signals, training_lock
 from glr.training.loop import barrier, train_epochs, weights_digest
 from glr.training.model import build_classifier, build_head, compile_model, load_model, save_model, split_classifier
 from glr.training.progress import PHASES, Progress, StopRequested
@@ -390,8 +390,7 @@ def train_run(run: Run, resume: bool = False, console: bool = False) -> dict | N
     cluster = cluster_from_env()
     if cluster is not None and not cluster.is_chief:
         return train_worker(run, cluster, resume)
-    with training_lock(run.results_dir, run.id):
-        install_sigterm_handler(run)
+    with training_lock(run.results_dir, run.id), stop_on_signals(run):
         run.clear_stop_request()
         run.update_status(state="running", pid=os.getpid(), started=now(), finished=None, traceback=None,
                           workers=cluster.size if cluster else 1,
