@@ -473,3 +473,21 @@ def test_no_run_is_made_while_another_training_holds_the_results_folder(tmp_path
             launch.new_run(tmp_path, TrainConfig())
         assert list_runs(tmp_path).empty
     assert launch.new_run(tmp_path, TrainConfig()).status()["state"] == "queued"  # once it has ended
+
+
+def test_a_weights_file_that_is_not_there_is_refused_before_a_run_exists(tmp_path, monkeypatch):
+    # The trainer found out only once it built the backbone: a run folder was made, then failed.
+    from glr.training.config import ConfigError, TrainConfig
+
+    with pytest.raises(ConfigError, match=r"weights '/nowhere/lite0\.h5' is not a file"):
+        launch.new_run(tmp_path, TrainConfig(weights="/nowhere/lite0.h5"))
+    assert list_runs(tmp_path).empty
+    # A relative path is recorded absolute: the app's training process does not share the caller's folder.
+    (tmp_path / "w").mkdir()
+    (tmp_path / "w" / "mine.weights.h5").write_bytes(b"x")
+    monkeypatch.chdir(tmp_path / "w")
+    run = launch.new_run(tmp_path / "results", TrainConfig(weights="mine.weights.h5"))
+    assert run.config()["train"]["weights"] == str(tmp_path / "w" / "mine.weights.h5")
+    # "imagenet" and random weights are recorded as given.
+    assert launch.run_config(TrainConfig())["train"]["weights"] == "imagenet"
+    assert launch.run_config(TrainConfig(weights=None))["train"]["weights"] is None

@@ -71,7 +71,26 @@ def run_config(config: "TrainConfig") -> dict:
     config = _settled(config.validate())
     train = config.to_dict()
     train["data"] = train["data"] or str(demo_dir())
+    train["weights"] = _weights_file(train["weights"])
     return {"train": train, "versions": library_versions(), "created": now()}
+
+
+def _weights_file(weights: str | None) -> str | None:
+    """`weights` as a new run records it: "imagenet", None, or a weights file's absolute path.
+
+    Checked here, not in TrainConfig.validate: a run made with a file that was moved since must
+    still load. A file that is not there is refused before any run folder exists, and a relative
+    path is made absolute, since the app's training process does not share the caller's folder.
+    """
+    if weights in (None, "imagenet"):
+        return weights
+    from glr.training.config import ConfigError
+
+    path = Path(weights).expanduser()
+    if not path.is_file():
+        raise ConfigError(f"invalid configuration: weights {weights!r} is not a file; give 'imagenet', 'none' "
+                          "or a local weights file")
+    return str(path.resolve())
 
 
 def _settled(config: "TrainConfig") -> "TrainConfig":
