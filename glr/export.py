@@ -33,7 +33,7 @@ import numpy as np
 
 from glr.data.images import draft_side
 from glr.errors import GlrError
-from glr.export_verdict import VECTORS_NAME, portable_verdict
+from glr.export_verdict import ITEMS_NAME, VECTORS_NAME, VERDICT_NAME, portable_verdict
 from glr.training.run import Run, RunError, as_run
 
 FORMATS = ("keras", "savedmodel", "tflite", "onnx")
@@ -224,9 +224,31 @@ def _write_model(model, fmt: str, folder: Path, size: int) -> None:
     else:
         import keras
 
-        from glr.backbones.onnx_backend import export as onnx_export
+        from glr.backbones.onnx_backend import export as onnx_export, name_outputs
 
-        onnx_export((lambda x: model(x, training=False)) if isinstance(model, keras.Model) else model, size, target)
+        keras_model = isinstance(model, keras.Model)
+        onnx_export((lambda x: model(x, training=False)) if keras_model else model, size, target)
+        # The names preprocessing.json gives (the Predictor's pass has two outputs, the classifier one).
+        name_outputs(target, ["probabilities"] if keras_model else ["probabilities", "embedding"])
+
+
+def _check_replaceable(folder: Path) -> None:
+    """ExportError unless `folder` is new, empty, or an earlier export holding only what an export writes.
+
+    An earlier export is replaced whole, so a photo or a note someone put beside its predict.py
+    would go with it; any other folder is never touched (`--out ~/Desktop`).
+    """
+    if not folder.exists():
+        return
+    if not folder.is_dir() or not ((folder / NOTE_NAME).is_file() or not any(folder.iterdir())):
+        raise ExportError(f"{folder} exists and is not an export folder; give a new or empty folder")
+    ours = {*MODEL_NAMES.values(), LABELS_NAME, NOTE_NAME, EXAMPLE_NAME, VERDICT_NAME, VECTORS_NAME, ITEMS_NAME,
+            "__pycache__"}
+    others = sorted(p.name for p in folder.iterdir() if p.name not in ours)
+    if others:
+        raise ExportError(f"{folder} is an earlier export that also holds {', '.join(others[:3])}"
+                          f"{' ...' if len(others) > 3 else ''}, which exporting again would delete; "
+                          "move them out or give another folder")
 
 
 def export_run(run: Run | str | os.PathLike, fmt: str, out: str | os.PathLike | None = None) -> Path:
@@ -237,9 +259,7 @@ def export_run(run: Run | str | os.PathLike, fmt: str, out: str | os.PathLike | 
     """
     run, fmt = as_run(run), _check_format(fmt)
     folder = Path(out) if out else export_folder(run, fmt)
-    # An earlier export is replaced whole; any other folder is never touched (`--out ~/Desktop`).
-    if folder.exists() and not (folder.is_dir() and ((folder / NOTE_NAME).is_file() or not any(folder.iterdir()))):
-        raise ExportError(f"{folder} exists and is not an export folder; give a new or empty folder")
+    _check_replaceable(folder)
     try:
         note, labels = preprocessing_note(run), run.labels()
     except RunError as exc:

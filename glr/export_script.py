@@ -7,6 +7,8 @@ nearest training photo, and ranks by the run's method, as glr's Predictor does.
 
 from __future__ import annotations
 
+import textwrap
+
 _LOADERS = {
     "keras": ("import keras", "model = keras.saving.load_model(HERE / \"model.keras\")\n"
               "    return lambda x: outputs(model(x, training=False))"),
@@ -24,12 +26,13 @@ _LOADERS = {
              "    return lambda x: outputs(session.run(None, {name: x}))  # probabilities first, then the embedding"),
 }
 
-_EXAMPLE = '''"""Top-5 landmarks of a photo with the exported {fmt} model: python predict.py PHOTO [PHOTO...]
+_EXAMPLE = '''"""Top-5 landmarks of a photo with the exported {fmt} model: python predict.py PHOTO_OR_FOLDER [...]
 
 Standalone: needs numpy, Pillow and {runtime}; not glr.
 The input is described in preprocessing.json beside this file. With verdict.json and the
 index beside it (an export of a run with an embedding index), each photo also gets the run's
 "not a known landmark" verdict and its nearest training photo, as glr's Predictor gives them.
+A folder stands for the photos in it and its sub-folders (by extension), as with glr.
 """
 
 import csv
@@ -38,8 +41,11 @@ import json
 import sys
 from pathlib import Path
 
-import numpy as np
-from PIL import Image, ImageOps
+try:
+    import numpy as np
+    from PIL import Image, ImageOps
+except ImportError as exc:  # a bare environment: say what to install, not a traceback
+    sys.exit(f"predict.py needs numpy and Pillow ({{exc}}): pip install numpy pillow")
 
 try:  # HEIC photos, the iPhone default, need a plugin: pip install pi-heif
     from pi_heif import register_heif_opener
@@ -47,11 +53,18 @@ try:  # HEIC photos, the iPhone default, need a plugin: pip install pi-heif
 except ImportError:
     pass
 
+try:
 {imports}
+except ImportError as exc:  # the format's runtime is missing: name it and how to install it
+    sys.exit(f"predict.py needs {runtime} ({{exc}})")
 
 # As glr: a 200-megapixel phone photo is a photo, decoded at reduced size below; Pillow's default
 # refuses anything over 179 MP as a decompression bomb.
 Image.MAX_IMAGE_PIXELS = 400_000_000
+# As glr (glr.data.images, glr.data.layouts): a photo of one flat colour has nothing to recognise,
+# and a folder's photos are found by extension, past the folders an OS or a NAS writes.
+BLANK_RANGE, BLANK_MIN_SIDE, BLANK_MESSAGE = {blank_range}, {blank_min_side}, {blank_message!r}
+IMAGE_EXTENSIONS, SYSTEM_FOLDERS = {image_extensions!r}, {system_folders!r}
 
 HERE = Path(__file__).resolve().parent
 NOTE = json.loads((HERE / "preprocessing.json").read_text())
@@ -111,9 +124,33 @@ def eval_view(path):
             img = Image.fromarray(np.clip(arr / top * 255.0, 0, 255).astype(np.uint8))
         img = img.convert("RGB").resize((big, big), Image.Resampling.BILINEAR, reducing_gap=2.0)
         img = to_srgb(img, icc).convert("RGB")
+        if big >= BLANK_MIN_SIDE and max(high - low for low, high in img.getextrema()) <= BLANK_RANGE:
+            raise Blank(BLANK_MESSAGE)
     offset = (big - size) // 2
     array = np.asarray(img, dtype=np.float32)[offset:offset + size, offset:offset + size]
     return array[None]
+
+
+class Blank(ValueError):
+    """A photo of one flat colour: glr's Predictor gives no landmark for it, nor does this script."""
+
+
+def photos_of(paths):
+    """The photos to predict: each file as given, each folder's image files (recursively, sorted)."""
+    for path in map(Path, paths):
+        if not path.is_dir():
+            yield str(path)
+            continue
+        for found in sorted(p for p in path.rglob("*") if p.is_file()):
+            parts = found.relative_to(path).parts
+            hidden = any(part.startswith(".") or part.lower() in SYSTEM_FOLDERS for part in parts[:-1])
+            if not hidden and not found.name.startswith(".") and found.suffix.lower() in IMAGE_EXTENSIONS:
+                yield str(found)
+
+
+def one_line(text):
+    """A name on one line: a newline or tab in a class name would break the listing apart."""
+    return " ".join(str(text).split())
 
 
 class Verdict:
@@ -152,9 +189,13 @@ def main(paths):
     model = load_model()
     verdict = Verdict() if VERDICT else None
     failed = 0
-    for path in paths:
+    for path in photos_of(paths):
         try:
             view = eval_view(path)
+        except Blank as exc:  # as glr's Predictor: no landmark for nothing
+            print(f"{{path}}: {{exc}}", file=sys.stderr)
+            failed += 1
+            continue
         except Exception as exc:  # noqa: BLE001 - not an image, truncated, a bomb, missing: say so and go on
             print(f"{{path}}: not readable as a photo ({{exc.__class__.__name__}}: {{exc}})", file=sys.stderr)
             failed += 1
@@ -169,7 +210,7 @@ def main(paths):
         print(path + line)
         for rank, i in enumerate(np.argsort(-scores, kind="stable")[:5], 1):
             label = LABELS[int(i)]
-            print(f"  {{rank}}. {{label['name']}} (landmark {{label['landmark_id']}}): {{scores[i]:.3f}}")
+            print(f"  {{rank}}. {{one_line(label['name'])}} (landmark {{label['landmark_id']}}): {{scores[i]:.3f}}")
     return failed
 
 
@@ -182,5 +223,10 @@ if __name__ == "__main__":
 
 def example_script(fmt: str, runtime: str) -> str:
     """The text of predict.py for format `fmt` whose runtime is described by `runtime`."""
+    from glr.data.images import BLANK_MESSAGE, BLANK_MIN_SIDE, BLANK_RANGE
+    from glr.data.layouts import IMAGE_EXTENSIONS, SYSTEM_FOLDERS
+
     imports, loader = _LOADERS[fmt]
-    return _EXAMPLE.format(fmt=fmt, runtime=runtime, imports=imports, loader=loader)
+    return _EXAMPLE.format(fmt=fmt, runtime=runtime, imports=textwrap.indent(imports, "    "), loader=loader,
+                           blank_range=BLANK_RANGE, blank_min_side=BLANK_MIN_SIDE, blank_message=BLANK_MESSAGE,
+                           image_extensions=IMAGE_EXTENSIONS, system_folders=sorted(SYSTEM_FOLDERS))

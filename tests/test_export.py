@@ -72,7 +72,12 @@ def run_format(fmt: str, folder: Path, x: np.ndarray) -> tuple[np.ndarray, np.nd
         import onnxruntime as ort
 
         session = ort.InferenceSession(str(folder / "model.onnx"), providers=["CPUExecutionProvider"])
-        out = dict(zip(["probabilities", "embedding"], session.run(None, {session.get_inputs()[0].name: x})))
+        # By the names preprocessing.json gives; the batch dimension is named, not tf2onnx's `unk__729`.
+        names = [o.name for o in session.get_outputs()]
+        assert names in (["probabilities", "embedding"], ["probabilities"]), names
+        assert [session.get_inputs()[0].name, session.get_inputs()[0].shape[0], session.get_outputs()[0].shape[0]] \
+            == ["image", "batch", "batch"]
+        out = dict(zip(names, session.run(None, {"image": x})))
     return np.asarray(out["probabilities"])[0], (np.asarray(out["embedding"])[0] if "embedding" in out else None)
 
 
@@ -165,6 +170,15 @@ def test_bad_requests_say_what_is_wrong(finished_run, tmp_path):
     with pytest.raises(GlrError, match="unknown export format 'pt'"):
         export.export_run(finished_run, "pt")
     from glr.training.run import Run
+
+    # Exporting again replaces an earlier export whole: a photo put beside its predict.py would be deleted.
+    earlier = export.export_run(finished_run, "keras", out=tmp_path / "earlier")
+    (earlier / "my photo.jpg").write_bytes(b"mine")
+    with pytest.raises(GlrError, match="also holds my photo.jpg, which exporting again would delete"):
+        export.export_run(finished_run, "keras", out=earlier)
+    assert (earlier / "my photo.jpg").read_bytes() == b"mine" and (earlier / "model.keras").is_file()
+    (earlier / "my photo.jpg").unlink()
+    assert export.export_run(finished_run, "keras", out=earlier) == earlier  # an export alone is replaced
 
     precious = tmp_path / "Desktop"
     (precious / "notes.txt").parent.mkdir()
@@ -312,3 +326,59 @@ def test_predict_py_reads_phone_mpo_and_sixteen_bit_grey_as_glr_does_and_reports
     out, err = capsys.readouterr()
     assert f"{bomb}: not readable as a photo (DecompressionBombError" in err and "1. tower (landmark 7)" in out
     assert f"{png_bomb}: not readable as a photo (ValueError: 10000x10000 pixels is too large to decode safely)" in err
+
+
+def template_script(tmp_path: Path, labels: list[dict], fmt: str = "onnx"):
+    """predict.py of `fmt` with a tiny note and `labels` beside it, loaded as a module (no model, no run)."""
+    import importlib.util
+
+    from glr.export_script import example_script
+
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    (tmp_path / "predict.py").write_text(example_script(fmt, export.RUNTIMES[fmt]))
+    (tmp_path / export.NOTE_NAME).write_text(json.dumps({"resize_to": 37, "input_size": 32, "jpeg_draft_to": draft_side(37)}))
+    (tmp_path / "labels.json").write_text(json.dumps(labels, ensure_ascii=False))
+    spec = importlib.util.spec_from_file_location(f"exported_predict_{fmt}", tmp_path / "predict.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    return script
+
+
+def test_predict_py_takes_a_folder_keeps_a_name_on_one_line_and_refuses_a_blank_photo_as_glr_does(tmp_path, capsys):
+    """A folder was "not readable as a photo (IsADirectoryError)", a name with a newline split the listing, and a
+    flat grey photo got a landmark where glr's Predictor says it is blank."""
+    from conftest import write_image
+
+    from glr.predict import scan_folder
+
+    script = template_script(tmp_path / "export", [{"index": 0, "landmark_id": 5, "name": "Blue\nMosque, \"old\" 🕌"}])
+    script.load_model = lambda: (lambda x: (np.ones((len(x), 1), np.float32), None))
+    photos = tmp_path / "photos"
+    write_image(photos / "a.jpg", seed=1, size=60)
+    write_image(photos / "trip" / "day 2" / "b.png", seed=2, size=60)
+    (photos / "notes.txt").write_text("not a photo")
+    write_image(photos / "@eaDir" / "a.jpg" / "SYNOFILE_THUMB_M.jpg", seed=3)  # a NAS's thumbnail: passed over
+    Image.new("RGB", (80, 60), (128, 128, 128)).save(photos / "trip" / "grey.jpg")
+    assert script.main([str(photos)]) == 1  # the blank photo is not predicted
+    out, err = capsys.readouterr()
+    listed = [line for line in out.splitlines() if not line.startswith("  ")]
+    assert listed == [str(photos / "a.jpg"), str(photos / "trip" / "day 2" / "b.png")]  # glr's order, images only
+    assert listed == [p for p in scan_folder(photos)[0] if "grey" not in p]
+    assert "  1. Blue Mosque, \"old\" 🕌 (landmark 5): 1.000" in out.splitlines()
+    assert err.strip() == f"{photos / 'trip' / 'grey.jpg'}: a blank photo (one flat colour): nothing in it to recognise"
+    from glr.data.images import BlankImageError
+    from glr.predict import eval_view
+
+    with pytest.raises(BlankImageError):  # glr says the same of the same photo
+        eval_view(photos / "trip" / "grey.jpg", 32)
+
+
+@pytest.mark.parametrize("fmt", export.FORMATS)
+def test_predict_py_without_its_runtime_says_what_to_install(tmp_path, fmt):
+    template_script(tmp_path, [{"index": 0, "landmark_id": 5, "name": "x"}], fmt)
+    hide = "sys.modules.update(dict.fromkeys(['onnxruntime', 'ai_edge_litert', 'ai_edge_litert.interpreter', 'tensorflow', 'keras']))"
+    code = f"import runpy, sys; {hide}; sys.argv = ['predict.py', 'x.jpg']; runpy.run_path({str(tmp_path / 'predict.py')!r}, run_name='__main__')"
+    done = subprocess.run([sys.executable, "-I", "-c", code], capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr[-2000:]
+    assert done.stderr.startswith(f"predict.py needs {export.RUNTIMES[fmt]} (")
+    assert "pip install" in done.stderr

@@ -44,6 +44,30 @@ def export(forward: Callable, input_size: int, path: str | os.PathLike) -> Path:
     return write_with(path, lambda tmp: Path(tmp).write_bytes(data), suffix=".onnx")
 
 
+def name_outputs(path: str | os.PathLike, names: list[str], batch: str = "batch") -> None:
+    """Give an ONNX file's outputs these names (in order) and its batch dimension a name, in place.
+
+    tf2onnx names a function's outputs `Identity:0`, `Identity_1:0` and the batch `unk__729`: an
+    exported model is used by others, who look its outputs up by the names its note gives.
+    """
+    import onnx
+
+    model = onnx.load(str(path))
+    graph = model.graph
+    renames = {out.name: name for out, name in zip(graph.output, names)}
+    for node in graph.node:
+        node.output[:] = [renames.get(n, n) for n in node.output]
+        node.input[:] = [renames.get(n, n) for n in node.input]
+    for value in list(graph.output) + list(graph.input):
+        value.name = renames.get(value.name, value.name)
+        dims = value.type.tensor_type.shape.dim
+        if dims and not dims[0].HasField("dim_value"):
+            dims[0].dim_param = batch
+    onnx.checker.check_model(model)
+    data = model.SerializeToString()
+    write_with(path, lambda tmp: Path(tmp).write_bytes(data), suffix=".onnx")
+
+
 class OnnxForward:
     """An ONNX Runtime session: an image batch (N, S, S, 3) in, the list of the function's outputs out."""
 
