@@ -130,6 +130,32 @@ def test_unreachable_peer_gives_up_naming_its_address(monkeypatch):
     assert f"could not reach 127.0.0.1:{ports[0]}" in done.stderr, done.stderr[-2000:]
 
 
+def test_a_worker_whose_port_is_taken_says_so_not_that_its_peers_are_unreachable():
+    """It said "could not reach <the other worker> within 120 s; is every worker started with the same TF_CONFIG?"."""
+    import socket
+
+    with socket.socket() as taken:  # another program listening on worker 0's port
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        ports = [port, free_ports(1)[0]]
+        env = dict(worker_env(ports, 0, 1), GLR_CLUSTER_START_TIMEOUT="3")
+        code = "from glr.training.cluster import *; make_strategy(cluster_from_env())"
+        done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode != 0
+    assert f"worker 0 could not listen on its own address 127.0.0.1:{port}: the port is in use" in done.stderr, \
+        done.stderr[-2000:]
+    assert "could not reach" not in done.stderr
+
+
+def test_free_ports_are_free_on_every_interface():
+    import socket
+
+    for port in free_ports(3):
+        with socket.socket() as s:
+            s.bind(("0.0.0.0", port))  # where TensorFlow's server listens
+
+
 @pytest.mark.parametrize("text, problem", [
     ("{", "not a valid cluster description"),
     ('{"cluster": {"worker": ["a:1", "b:2"]}, "task": {"type": "worker", "index": 5}}', "is not in its cluster"),

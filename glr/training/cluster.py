@@ -140,8 +140,14 @@ def make_strategy(cluster: Cluster | None):
     try:
         return tf.distribute.MultiWorkerMirroredStrategy(communication_options=options)
     except (tf.errors.OpError, RuntimeError) as exc:
-        silent = [a for a in cluster.peers() if not reachable(a)] or cluster.peers()
         first = (str(exc).strip().splitlines() or [exc.__class__.__name__])[0][:300]
+        if "Could not start gRPC server" in str(exc):
+            # Its own port taken: waiting for the others, or checking TF_CONFIG, would not help. (Asking
+            # the port afterwards would not tell: a server that did start holds it until exit.)
+            raise ClusterError(f"worker {cluster.index} could not listen on its own address {cluster.address}: "
+                               "the port is in use by another program; free it or give this worker another port "
+                               f"in TF_CONFIG (--workers N picks new free ports when started again) ({first})") from None
+        silent = [a for a in cluster.peers() if not reachable(a)] or cluster.peers()
         raise ClusterError(f"worker {cluster.index} ({cluster.address}) could not reach {', '.join(silent)} "
                            f"within {START_TIMEOUT_SECONDS} s; is every worker started with the same TF_CONFIG? "
                            f"({first})") from None

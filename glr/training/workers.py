@@ -33,11 +33,15 @@ POLL_SECONDS = 0.2
 
 
 def free_ports(n: int) -> list[int]:
-    """n distinct free TCP ports on 127.0.0.1 (held open together, so they differ)."""
+    """n distinct free TCP ports (held open together, so they differ).
+
+    Free on every interface, not only 127.0.0.1: TensorFlow's server listens on 0.0.0.0, and
+    fails on a port another program holds on any address.
+    """
     with ExitStack() as stack:
         sockets = [stack.enter_context(socket.socket()) for _ in range(n)]
         for s in sockets:
-            s.bind(("127.0.0.1", 0))
+            s.bind(("", 0))
         return [s.getsockname()[1] for s in sockets]
 
 
