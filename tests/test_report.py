@@ -101,6 +101,19 @@ def test_collage_survives_bad_images(tmp_path):
     assert collage.getpixel((2 * report.TILE + report.BORDER + 2, report.BORDER + 2)) != report.GREY
 
 
+def test_a_class_name_with_a_newline_gets_its_report_and_a_one_line_caption(tmp_path, monkeypatch):
+    """The run said "the report could not be written: can't measure length of multiline text"."""
+    from PIL import ImageDraw
+
+    monkeypatch.setitem(globals(), "NAMES", ["Blue\nMosque", 'Fort,\t"Red"', *NAMES[2:]])
+    out = report.write_report(fabricate_run(tmp_path))
+    assert (out / "collage.png").is_file()
+    text = next(out.glob("*.md")).read_text()
+    assert "| Blue Mosque |" in text and "Blue\nMosque" not in text  # one table row, not two broken ones
+    draw = ImageDraw.Draw(Image.new("RGB", (1, 1)))
+    assert report._fit(draw, "true: Blue\nMosque", report._font(12), 1000) == "true: Blue Mosque"
+
+
 def test_pick_collage_is_deterministic_and_mixed():
     preds = pd.DataFrame({"id": [f"{i:03d}" for i in range(40)], "true_index": [0] * 40,
                           "pred_index": [0] * 30 + [1] * 10})

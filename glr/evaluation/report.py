@@ -174,7 +174,10 @@ def _font(size: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
 
 
 def _fit(draw: ImageDraw.ImageDraw, text: str, font, width: int) -> str:
-    """`text` shortened with an ellipsis until it fits `width` pixels."""
+    """`text` on one line, shortened with an ellipsis until it fits `width` pixels."""
+    # A class name may hold a newline or a tab (a category CSV's quoted cell): Pillow cannot
+    # measure multiline text, and the report failed as a whole.
+    text = " ".join(text.split())
     if draw.textlength(text, font=font) <= width:
         return text
     while text and draw.textlength(text + "…", font=font) > width:
@@ -242,7 +245,7 @@ def _markdown(df: pd.DataFrame) -> str:
     def cell(value: Any) -> str:
         if isinstance(value, (float, np.floating)):
             return f"{value:.3f}"
-        return str(value).replace("|", "\\|")
+        return " ".join(str(value).split()).replace("|", "\\|")  # a newline in a name would end the row
 
     lines = ["| " + " | ".join(df.columns) + " |", "|" + "---|" * len(df.columns)]
     lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in df.itertuples(index=False)]
