@@ -280,14 +280,15 @@ def export_run(run: Run | str | os.PathLike, fmt: str, out: str | os.PathLike | 
             detail = (str(exc).strip().splitlines() or [exc.__class__.__name__])[0][:200]
             raise ExportError(f"run {run.id}: the {fmt} export failed ({detail})") from None
         (tmp / LABELS_NAME).write_text(json.dumps(
-            labels[["index", "landmark_id", "name"]].to_dict("records"), indent=1, ensure_ascii=False, default=int))
+            labels[["index", "landmark_id", "name"]].to_dict("records"), indent=1, ensure_ascii=False, default=int),
+            encoding="utf-8")  # names in any script (東京, emoji): not the locale's encoding, which is cp1252 on Windows
         if verdict:
             verdict.write(tmp)
             note["output"] = (f"two outputs: 'probabilities' ({note['output']}) and 'embedding' (the vector "
                               f"{VECTORS_NAME} holds for each training photo; compare by cosine)")
         (tmp / NOTE_NAME).write_text(json.dumps({**note, "format": fmt, "model": MODEL_NAMES[fmt],
-                                                 "runtime": RUNTIMES[fmt], "verdict": verdict_line}, indent=1))
-        (tmp / EXAMPLE_NAME).write_text(example_script(fmt))
+                                                 "runtime": RUNTIMES[fmt], "verdict": verdict_line}, indent=1), encoding="utf-8")
+        (tmp / EXAMPLE_NAME).write_text(example_script(fmt), encoding="utf-8")
         old = folder.with_name(f".{folder.name}.old") if folder.exists() else None
         if old:
             shutil.rmtree(old, ignore_errors=True)
@@ -302,7 +303,7 @@ def export_run(run: Run | str | os.PathLike, fmt: str, out: str | os.PathLike | 
 
 def export_note(folder: str | os.PathLike) -> dict:
     """An export folder's preprocessing note: its input, outputs, runtime and what it holds of the verdict."""
-    return json.loads((Path(folder) / NOTE_NAME).read_text())
+    return json.loads((Path(folder) / NOTE_NAME).read_text(encoding="utf-8"))
 
 
 def export_ready(run: Run | str | os.PathLike, fmt: str) -> bool:

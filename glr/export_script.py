@@ -58,6 +58,7 @@ try:
 except ImportError as exc:  # the format's runtime is missing: name it and how to install it
     sys.exit(f"predict.py needs {runtime} ({{exc}})")
 
+# The files beside this script are UTF-8 (glr writes them so): names in any script, read the same on Windows.
 # As glr: a 200-megapixel phone photo is a photo, decoded at reduced size below; Pillow's default
 # refuses anything over 179 MP as a decompression bomb.
 Image.MAX_IMAGE_PIXELS = 400_000_000
@@ -67,9 +68,9 @@ BLANK_RANGE, BLANK_MIN_SIDE, BLANK_MESSAGE = {blank_range}, {blank_min_side}, {b
 IMAGE_EXTENSIONS, SYSTEM_FOLDERS = {image_extensions!r}, {system_folders!r}
 
 HERE = Path(__file__).resolve().parent
-NOTE = json.loads((HERE / "preprocessing.json").read_text())
-LABELS = json.loads((HERE / "labels.json").read_text())
-VERDICT = json.loads((HERE / "verdict.json").read_text()) if (HERE / "verdict.json").is_file() else None
+NOTE = json.loads((HERE / "preprocessing.json").read_text(encoding="utf-8"))
+LABELS = json.loads((HERE / "labels.json").read_text(encoding="utf-8"))
+VERDICT = json.loads((HERE / "verdict.json").read_text(encoding="utf-8")) if (HERE / "verdict.json").is_file() else None
 
 
 def outputs(out):
@@ -186,6 +187,9 @@ class Verdict:
 
 def main(paths):
     """Print each photo's verdict (when exported) and top-5: rank, name, landmark id, confidence; count the unreadable."""
+    for stream in (sys.stdout, sys.stderr):  # a console that is not UTF-8 (Windows' cp1252): a CJK name as \\u6771, not a crash
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
     model = load_model()
     verdict = Verdict() if VERDICT else None
     failed = 0

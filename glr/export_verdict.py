@@ -50,7 +50,7 @@ class PortableVerdict:
         """The three files of the verdict inside an export folder."""
         np.save(folder / VECTORS_NAME, np.ascontiguousarray(self.vectors, np.float16), allow_pickle=False)
         self.items.to_csv(folder / ITEMS_NAME, index=False)
-        (folder / VERDICT_NAME).write_text(json.dumps(self.settings, indent=1))
+        (folder / VERDICT_NAME).write_text(json.dumps(self.settings, indent=1), encoding="utf-8")
 
 
 def portable_verdict(run: Run) -> tuple[PortableVerdict | None, str]:

@@ -335,9 +335,9 @@ def template_script(tmp_path: Path, labels: list[dict], fmt: str = "onnx"):
     from glr.export_script import example_script
 
     tmp_path.mkdir(parents=True, exist_ok=True)
-    (tmp_path / "predict.py").write_text(example_script(fmt, export.RUNTIMES[fmt]))
+    (tmp_path / "predict.py").write_text(example_script(fmt, export.RUNTIMES[fmt]), encoding="utf-8")
     (tmp_path / export.NOTE_NAME).write_text(json.dumps({"resize_to": 37, "input_size": 32, "jpeg_draft_to": draft_side(37)}))
-    (tmp_path / "labels.json").write_text(json.dumps(labels, ensure_ascii=False))
+    (tmp_path / "labels.json").write_text(json.dumps(labels, ensure_ascii=False), encoding="utf-8")
     spec = importlib.util.spec_from_file_location(f"exported_predict_{fmt}", tmp_path / "predict.py")
     script = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(script)
@@ -382,3 +382,27 @@ def test_predict_py_without_its_runtime_says_what_to_install(tmp_path, fmt):
     assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr[-2000:]
     assert done.stderr.startswith(f"predict.py needs {export.RUNTIMES[fmt]} (")
     assert "pip install" in done.stderr
+
+
+def test_predict_py_reads_its_files_as_utf8_and_survives_a_console_that_is_not(tmp_path):
+    """labels.json was read in the locale's encoding (cp1252 on Windows: 東京 as mojibake), and a CJK or emoji
+    name printed to such a console stopped the script with UnicodeEncodeError."""
+    from conftest import write_image
+
+    template_script(tmp_path, [{"index": 0, "landmark_id": 9, "name": "東京タワー 🗼"}])
+    write_image(tmp_path / "a.jpg", seed=1, size=60)
+    code = ("import importlib.util, sys, warnings, numpy, PIL.Image, PIL.ImageOps, onnxruntime\n"
+            "spec = importlib.util.spec_from_file_location('p', 'predict.py'); m = importlib.util.module_from_spec(spec)\n"
+            "with warnings.catch_warnings(record=True) as seen:\n"
+            "    warnings.simplefilter('always', EncodingWarning)\n"
+            "    spec.loader.exec_module(m)\n"
+            "assert not [w for w in seen if w.category is EncodingWarning], [str(w.message) for w in seen]\n"
+            "m.load_model = lambda: (lambda x: (numpy.ones((len(x), 1), numpy.float32), None))\n"
+            "sys.exit(m.main(['a.jpg']))\n")
+    import os
+
+    env = dict(os.environ, PYTHONIOENCODING="ascii")  # a console that cannot show the name
+    done = subprocess.run([sys.executable, "-X", "warn_default_encoding", "-c", code], capture_output=True, text=True,
+                          timeout=120, cwd=tmp_path, env=env)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "  1. \\u6771\\u4eac\\u30bf\\u30ef\\u30fc \\U0001f5fc (landmark 9): 1.000" in done.stdout.splitlines()
