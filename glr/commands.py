@@ -232,8 +232,8 @@ def cmd_train(args) -> int:
         result = train_local(run, args.workers, resume=bool(args.resume))
     else:
         result = train_run(run, resume=bool(args.resume), console=True)
-    if result is None:  # a worker of a cluster, not its chief: the chief reports
-        return 0
+    if result is None or (args.run_dir and os.environ.get("GLR_LOCAL_WORKER")):  # the chief, or --workers N's launcher, reports
+        return 0 if result is None or run.status()["state"] in ("finished", "stopped") else 1
     status = run.status()
     print(f"{status['state']}: {status.get('message', '')}")
     if result:

@@ -63,6 +63,8 @@ def test_both_workers_end_with_identical_weights(two_workers):
     digests = dict(line.split(": final weights ") for line in output.splitlines() if ": final weights " in line)
     assert set(digests) == {"worker 0", "worker 1"}, output[-3000:]
     assert digests["worker 0"] == digests["worker 1"] == run.status()["weights_digest"]
+    # The outcome once (the launcher's), not again from the chief as if two runs had finished.
+    assert output.count("finished: top-1") == 1 and output.count("top-5 ") == 2, output[-3000:]
 
 
 def test_the_chief_folder_is_complete_and_worker_1_wrote_nothing(two_workers, finished_run):

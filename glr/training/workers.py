@@ -28,6 +28,8 @@ from glr.training.run import Run
 from glr.training.status import ACTIVE_STATES, now
 
 MAX_WORKERS = 16
+# Set for the workers `--workers N` starts: the launcher prints the run's outcome, once, not its chief too.
+LOCAL_WORKER_ENV = "GLR_LOCAL_WORKER"
 GRACE_SECONDS = float(os.environ.get("GLR_WORKER_GRACE", "60"))  # > the coordination heartbeat (cluster.py)
 POLL_SECONDS = 0.2
 
@@ -51,6 +53,7 @@ def worker_env(ports: list[int], index: int, threads: int, base: dict | None = N
     env[TF_CONFIG] = json.dumps({"cluster": {"worker": [f"127.0.0.1:{p}" for p in ports]},
                                  "task": {"type": "worker", "index": index}})
     env[THREADS_ENV] = str(threads)
+    env[LOCAL_WORKER_ENV] = "1"
     env["OMP_NUM_THREADS"] = str(threads)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH")]))
     return env
