@@ -137,16 +137,18 @@ class Blank(ValueError):
 
 
 def photos_of(paths):
-    """The photos to predict: each file as given, each folder's image files (recursively, sorted)."""
+    """(the photos to predict: each file as given, each folder's image files, recursively, sorted; the empty folders)."""
+    photos, empty = [], []
     for path in map(Path, paths):
         if not path.is_dir():
-            yield str(path)
+            photos.append(str(path))
             continue
-        for found in sorted(p for p in path.rglob("*") if p.is_file()):
-            parts = found.relative_to(path).parts
-            hidden = any(part.startswith(".") or part.lower() in SYSTEM_FOLDERS for part in parts[:-1])
-            if not hidden and not found.name.startswith(".") and found.suffix.lower() in IMAGE_EXTENSIONS:
-                yield str(found)
+        found = [str(f) for f in sorted(p for p in path.rglob("*") if p.is_file())
+                 if not any(part.startswith(".") or part.lower() in SYSTEM_FOLDERS for part in f.relative_to(path).parts[:-1])
+                 and not f.name.startswith(".") and f.suffix.lower() in IMAGE_EXTENSIONS]
+        photos += found
+        empty += [] if found else [str(path)]
+    return photos, empty
 
 
 def one_line(text):
@@ -192,8 +194,11 @@ def main(paths):
             stream.reconfigure(errors="backslashreplace")
     model = load_model()
     verdict = Verdict() if VERDICT else None
-    failed = 0
-    for path in photos_of(paths):
+    photos, empty = photos_of(paths)
+    for folder in empty:  # as glr: said, not an empty listing
+        print(f"{{folder}}: no photos in this folder ({{', '.join(IMAGE_EXTENSIONS)}})", file=sys.stderr)
+    failed = len(empty)
+    for path in photos:
         try:
             view = eval_view(path)
         except Blank as exc:  # as glr's Predictor: no landmark for nothing

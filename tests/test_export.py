@@ -371,6 +371,11 @@ def test_predict_py_takes_a_folder_keeps_a_name_on_one_line_and_refuses_a_blank_
 
     with pytest.raises(BlankImageError):  # glr says the same of the same photo
         eval_view(photos / "trip" / "grey.jpg", 32)
+    (tmp_path / "nothing").mkdir()
+    (tmp_path / "nothing" / "notes.txt").write_text("no photo")
+    assert script.main([str(tmp_path / "nothing")]) == 1  # said, not an empty listing and success
+    out, err = capsys.readouterr()
+    assert out == "" and err.startswith(f"{tmp_path / 'nothing'}: no photos in this folder (.jpg, .jpeg")
 
 
 @pytest.mark.parametrize("fmt", export.FORMATS)
