@@ -98,9 +98,9 @@ def cmd_inspect(args) -> int:
     print(f"per class  min {info['per_class_min']}, median {info['per_class_median']:g}, max {info['per_class_max']}")
     print(f"curated    top {split.num_classes} classes: {len(split.train):,} train, {len(split.val):,} validation images")
     shown = split.labels.head(args.show)
-    width = min(NAME_COLUMNS, max((paths.text_columns(str(n)) for n in shown["name"]), default=0))
+    width = min(NAME_COLUMNS, max((paths.text_columns(paths.one_line(n)) for n in shown["name"]), default=0))
     for row in shown.itertuples():
-        print(f"  {row.landmark_id:>8}  {paths.fit_columns(str(row.name), width)}  {row.images:>5}")
+        print(f"  {row.landmark_id:>8}  {paths.fit_columns(paths.one_line(row.name), width)}  {row.images:>5}")
     if len(split.labels) > args.show:
         print(f"  ... and {len(split.labels) - args.show} more (--show N lists more)")
     problems = catalog.problems + split.messages
@@ -380,11 +380,11 @@ def cmd_predict(args) -> int:
         print(f"{p.source}{verdict}")
         print(f"  {predictor.method} confidence, landmark_id, name:")
         for landmark_id, name, prob in p.top:
-            print(f"  {prob:6.3f}  {landmark_id:>8}  {name}")
+            print(f"  {prob:6.3f}  {landmark_id:>8}  {paths.one_line(name)}")
         if p.similar:
             print("  most similar training photos (cosine similarity, landmark_id, name, path):")
             for item in p.similar:
-                print(f"  {item['similarity']:6.3f}  {item['landmark_id']:>8}  {item['name']}  {item['path']}")
+                print(f"  {item['similarity']:6.3f}  {item['landmark_id']:>8}  {paths.one_line(item['name'])}  {item['path']}")
     return 0 if all(p.ok for p in predictions) else 1
 
 

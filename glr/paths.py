@@ -25,6 +25,11 @@ def printable(name: str | os.PathLike) -> str:
     return os.fsencode(name).decode("utf-8", "replace")
 
 
+def one_line(text) -> str:
+    """`text` on one line: a class name may hold a newline or a tab (a quoted cell of a category CSV)."""
+    return " ".join(str(text).split())
+
+
 def text_columns(text: str) -> int:
     """The terminal columns `text` takes: East Asian wide and full-width characters take two."""
     return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)

@@ -474,3 +474,14 @@ def test_a_tilde_the_shell_left_in_an_option_is_the_home_folder(tmp_path, monkey
     assert f"no runs under {tmp_path / 'home' / 'runs'};" in capsys.readouterr().out
     assert main(["demo-data", "--out=~/demo", "--force", "--classes", "2"]) == 0
     assert (tmp_path / "home" / "demo" / "train.csv").is_file() and not (tmp_path / "~").exists()
+
+
+def test_inspect_lists_a_class_name_holding_a_newline_on_one_line(tmp_path, capsys):
+    # A quoted cell of train_label_to_category.csv may hold a newline: the listing stays one line a class.
+    from conftest import make_gldv2
+
+    data = make_gldv2(tmp_path / "gldv2", {1: 3, 2: 3}, names={1: "Category:Blue\nMosque", 2: "Category:Fort"})
+    assert main(["inspect", str(data)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert any(re.fullmatch(r"\s+1\s+Blue Mosque\s+3", line) for line in lines), lines
+    assert not any(line.strip() == "Mosque" or line.rstrip().endswith("Blue") for line in lines)

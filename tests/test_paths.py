@@ -31,3 +31,11 @@ def test_names_fit_a_terminals_columns():
     assert paths.fit_columns("Cathedral of Saint Vitus", 10) == "Cathedral…"
     assert paths.fit_columns("東京タワー", 6) == "東京…" + " "  # a wide character is never cut in half
     assert all(paths.text_columns(paths.fit_columns(t, 9)) == 9 for t in ("a" * 30, "東" * 30, "x"))
+
+
+def test_a_name_with_a_newline_or_a_tab_is_printed_on_one_line():
+    from glr.paths import one_line
+
+    assert one_line("Blue\nMosque") == "Blue Mosque"
+    assert one_line("  Fort,\t\"Red\"\r\n ") == 'Fort, "Red"'
+    assert one_line("東京タワー 🗼") == "東京タワー 🗼"

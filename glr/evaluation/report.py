@@ -26,6 +26,7 @@ from glr.atomic import write_bytes, write_text, write_with
 from glr.data.images import decode_image
 from glr.errors import GlrError, ImageError
 from glr.evaluation import metrics, plots
+from glr.paths import one_line
 from glr.training.run import Run, RunError, as_run, setting
 
 COLLAGE_IMAGES = 16  # a 4 x 4 grid: enough to see a pattern, small enough to read the captions
@@ -177,7 +178,7 @@ def _fit(draw: ImageDraw.ImageDraw, text: str, font, width: int) -> str:
     """`text` on one line, shortened with an ellipsis until it fits `width` pixels."""
     # A class name may hold a newline or a tab (a category CSV's quoted cell): Pillow cannot
     # measure multiline text, and the report failed as a whole.
-    text = " ".join(text.split())
+    text = one_line(text)
     if draw.textlength(text, font=font) <= width:
         return text
     while text and draw.textlength(text + "…", font=font) > width:
@@ -245,7 +246,7 @@ def _markdown(df: pd.DataFrame) -> str:
     def cell(value: Any) -> str:
         if isinstance(value, (float, np.floating)):
             return f"{value:.3f}"
-        return " ".join(str(value).split()).replace("|", "\\|")  # a newline in a name would end the row
+        return one_line(value).replace("|", "\\|")  # a newline in a name would end the row
 
     lines = ["| " + " | ".join(df.columns) + " |", "|" + "---|" * len(df.columns)]
     lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in df.itertuples(index=False)]
