@@ -120,8 +120,8 @@ with st.container(border=True):
             "a GLDv2 train.csv works too",
             value=dataset or "", key="dataset_path", placeholder="/path/to/gldv2",
         )
-        if st.button("Use this folder", key="use_path", disabled=not typed.strip()):
-            common.use_dataset(typed.strip())
+        if st.button("Use this folder", key="use_path", disabled=not browse.typed_path(typed)):
+            common.use_dataset(browse.typed_path(typed))
             st.rerun()
     elif source == "Upload photos":
         upload_form()
@@ -206,7 +206,7 @@ page_no = g[2].number_input(f"Page (of {pages_total:,})", min_value=1, max_value
                             key=f"gallery_page_{query}_{per_page}")
 gallery = index.page(query, page_no, per_page, browse.EXAMPLES_PER_CLASS)
 if gallery.matches == 0:
-    st.info(f"No class matches {common.md(repr(query))}.")
+    st.info(f"No class matches “{common.md(query)}”.")  # as typed: repr() would double a backslash
 for _, row in gallery.classes.iterrows():
     st.markdown(f"**{common.md(row['name'])}** · landmark {row['landmark_id']} · {row['images']:,} images")
     credits = attribution.credits(row["examples"])

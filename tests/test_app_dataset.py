@@ -150,3 +150,32 @@ def test_the_gallery_credits_each_photo(uploads_root, tmp_path):
     assert_no_exception(at)
     captions = [img.caption for element in at.get("image") for img in element.proto.imgs]
     assert '"Harbour.jpg" by Jane Doe, CC BY-SA 4.0' in captions
+
+
+@pytest.mark.parametrize("typed", ['"{}"', "'{}/'", "  {}/  ", "file://{}"])
+def test_a_path_pasted_with_quotes_a_slash_or_as_a_file_url_is_the_folder(uploads_root, tmp_path, typed):
+    # A file manager's "copy path" quotes a path with spaces; a dragged folder is a file:// URL.
+    from conftest import write_image
+    from glr.data import browse
+
+    data = tmp_path / "My Photos ü"
+    for c, name in enumerate(["東京タワー", "Big Ben"]):
+        for i in range(3):
+            write_image(data / name / f"{i}.jpg", seed=10 * c + i)
+    at = open_page(DATASET)
+    text = typed.format(str(data).replace(" ", "%20") if typed.startswith("file:") else data)
+    at.text_input(key="dataset_path").input(text).run()
+    button(at, "Use this folder").click().run()
+    assert_no_exception(at)
+    assert not at.error and metric(at, "Classes") == "2"
+    assert browse.recent_datasets()[0] == str(data)  # one entry, however it was typed
+
+
+def test_a_search_with_regex_characters_is_literal_and_echoed_as_typed(uploads_root):
+    at = open_page(DATASET)
+    for query in ("(", "[", "*", ".*"):
+        at.text_input(key="gallery_query").input(query).run()
+        assert_no_exception(at)
+    assert "No class matches “.*”" in texts(at.info)  # literal text, not a pattern matching every class
+    at.text_input(key="gallery_query").input("\\").run()
+    assert "No class matches “\\”." in texts(at.info)  # one backslash, as typed (repr showed two)
