@@ -217,3 +217,21 @@ def test_start_with_the_defaults_runs_autos_longer_phase_2_on_a_small_dataset(re
     train = started[0]["train"]
     assert train["fine_tune"] is True
     assert train["fine_tune_epochs"] == (AUTO_MAX_FINE_TUNE_EPOCHS if expected == "auto" else expected)
+
+
+def test_a_results_folder_that_is_a_file_is_named_not_a_traceback(monkeypatch, tmp_path, tiny_data):
+    from app_common import HOME
+
+    blocker = tmp_path / "results"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("GLR_RESULTS", str(blocker / "sub"))
+    monkeypatch.setenv("GLR_DATA", str(tiny_data))
+    at = open_page(TRAIN)
+    assert f"{blocker} is a file, not a folder" in texts(at.sidebar.error)  # said at once, on every page
+    button(at, "Start training").click().run()
+    assert_no_exception(at)  # was NotADirectoryError
+    assert f"cannot be made: {blocker} is a file, not a folder" in texts(at.error)
+    at = open_page(HOME)
+    button(at, "Run the whole demo").click().run()
+    assert_no_exception(at)  # was FileExistsError, after a minute of drawing the demo
+    assert f"{blocker} is a file, not a folder: no run can be saved" in texts(at.main.error)
