@@ -238,6 +238,8 @@ if st.button("Start training", type="primary", icon=":material/play_arrow:", key
             "patience": patience, "fine_tune": fine_tune,
             "fine_tune_epochs": page_fine_tune_epochs(auto, fine_tune_epochs, DEFAULTS.fine_tune_epochs),
         })
+        if dataset or demo.is_ready():  # a refused curation said now, with no run made to fail a second later
+            common.curate(dataset, top_n, min_images, val_fraction, seed)
         with st.spinner("Starting the training process..."):
             run = launch.launch(results, launch.run_config(config), workers=workers)
     except GlrError as exc:  # ConfigError, RunError ("another training is running"), ...
@@ -276,7 +278,7 @@ else:
         next_steps(run, "selected")
     if status["state"] in ("stopped", "failed") and st.button(
             "Resume", icon=":material/resume:", key="train_resume", disabled=active is not None,
-            help="Continue from the last checkpoint." if not active else f"{active.label()} is training"):
+            help="Continue from the last checkpoint." if not active else f"{common.md(active.label())} is training"):
         try:
             launch.resume(run, results, workers=workers)
         except GlrError as exc:
@@ -302,11 +304,12 @@ with st.expander("Rename or delete this run"):
                 st.session_state["train_done"] = f"Renamed {run.id}" if name.strip() else f"{run.id} has no name now"
                 st.rerun()
     busy = status["state"] in ACTIVE_STATES
-    sure = st.checkbox(f"Yes, delete {run.label()} and everything in its folder (model, history, results)",
+    sure = st.checkbox(f"Yes, delete {common.md(run.label())} and everything in its folder (model, history, results)",
                        key=f"train_delete_sure_{run.id}", disabled=busy)
     if busy:
         st.caption("A run cannot be deleted while it trains: stop it first.")
     if st.button("Delete the run", key="train_delete", icon=":material/delete:", disabled=busy or not sure):
+        label = run.label()  # read before its folder, which holds the name, goes
         try:
             launch.delete_run(run)
         except GlrError as exc:  # it started training meanwhile
@@ -315,7 +318,7 @@ with st.expander("Rename or delete this run"):
             st.session_state.pop(common.RUN_KEY, None)
             if st.session_state.get(common.ENDED_KEY) == run.id:
                 st.session_state.pop(common.ENDED_KEY, None)
-            st.session_state["train_done"] = f"Deleted {run.label()}"
+            st.session_state["train_done"] = f"Deleted {common.md(label)}"
             st.rerun()
 
 with st.expander(f"All runs ({len(table)})", expanded=False):

@@ -235,3 +235,28 @@ def test_a_results_folder_that_is_a_file_is_named_not_a_traceback(monkeypatch, t
     button(at, "Run the whole demo").click().run()
     assert_no_exception(at)  # was FileExistsError, after a minute of drawing the demo
     assert f"{blocker} is a file, not a folder: no run can be saved" in texts(at.main.error)
+
+
+def test_start_with_settings_curation_refuses_says_why_and_makes_no_run(monkeypatch, tmp_path, tiny_data):
+    from glr.training.run_table import list_runs
+
+    monkeypatch.setenv("GLR_RESULTS", str(tmp_path / "results"))
+    monkeypatch.setenv("GLR_DATA", str(tiny_data))
+    at = open_page(TRAIN)
+    at.number_input(key="train_min_images").set_value(100)
+    button(at, "Start training").click().run()
+    assert_no_exception(at)
+    assert "no class has at least 100 images" in texts(at.error)
+    assert list_runs(tmp_path / "results").empty  # was a run that failed in its trainer
+
+
+def test_a_run_name_with_markdown_shows_as_written(results):
+    at = open_page(TRAIN)
+    at.text_input(key=f"train_name_{RUN_ID}").input("**big** <b>x</b> $y$")
+    button(at, "Save the name").click().run()
+    box = at.checkbox(key=f"train_delete_sure_{RUN_ID}")
+    assert box.label.startswith(r"Yes, delete \*\*big\*\* \<b\>x\</b\> \$y\$ · ")  # was bold, a tag and maths
+    box.check().run()
+    button(at, "Delete the run").click().run()
+    assert_no_exception(at)
+    assert rf"Deleted \*\*big\*\* \<b\>x\</b\> \$y\$ · {RUN_ID}" in "\n".join(s.value for s in at.success)  # with its name
