@@ -93,7 +93,7 @@ st.title("Results")
 results = common.results_dir()
 available = run_table.evaluated_runs(results)
 if not available:
-    common.no_runs(f"No run with results yet in {results}.", "results_demo")
+    common.no_runs(f"No run with results yet in {common.md(results)}.", "results_demo")
     st.stop()
 
 finished = run_table.finished_runs(results)
@@ -242,7 +242,7 @@ with mistakes:
             cells = [(t, p) for t, p in cells if t < len(names) and p < len(names)]
             for true_index, pred_index in cells[:4]:
                 photos = compare.cell_photos(predictions, true_index, pred_index)
-                what = "right" if true_index == pred_index else f"called {names[pred_index]}"
+                what = "right" if true_index == pred_index else f"called {common.md(names[pred_index])}"
                 st.markdown(f"**{common.md(names[true_index])}**, {what}: {plural(len(photos), 'photo')}")
                 if photos.empty:
                     st.caption("no validation photo in this cell")
@@ -269,7 +269,7 @@ with mistakes:
                                 help="Under each photo, Grad-CAM of its wrong guess: the places whose features "
                                      "raised the model's score for the class it wrongly named.")
             photo_grid(wrong["path"].tolist(),
-                       [f"{t} → {p} ({c:.0%})" for t, p, c in zip(wrong["true_name"], wrong["pred_name"],
+                       [f"{common.md(t)} → {common.md(p)} ({c:.0%})" for t, p, c in zip(wrong["true_name"], wrong["pred_name"],
                                                                   wrong["confidence"])],
                        overlay=mistake_heatmaps(run, wrong) if explain and run.has_model() else None)
     elif confusion is None:
@@ -338,4 +338,4 @@ with map_tab:
             rows = [int(c[0] if isinstance(c, list) else c) for c in chosen_points if c is not None][:18]
             if rows:
                 picked = points.iloc[rows]
-                photo_grid(picked["path"].tolist(), picked["name"].astype(str).tolist())
+                photo_grid(picked["path"].tolist(), [common.md(n) for n in picked["name"].astype(str)])

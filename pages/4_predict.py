@@ -326,7 +326,7 @@ st.title("Predict")
 results = common.results_dir()
 finished = common.finished_runs(results)
 if not finished:
-    common.no_runs(f"No finished run with a model in {results}.", "predict_demo")
+    common.no_runs(f"No finished run with a model in {common.md(results)}.", "predict_demo")
     st.stop()
 
 c = st.columns([3, 1, 1])

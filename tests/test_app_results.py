@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from glr.training.run import RUNS_SUBDIR
-from test_app_pages import RESULTS, assert_no_exception, button, open_page, texts
+from test_app_pages import RESULTS, assert_no_exception, button, open_page, raw_texts, texts
 
 RUN = "20260101-000000-a"
 
@@ -98,3 +98,28 @@ def test_the_retrieval_tab_says_how_the_known_score_mixes_its_parts(results):
     at = open_page(RESULTS)
     threshold = next(m for m in at.metric if m.label == "Unknown threshold")
     assert f"{weight:.2f} x the head's confidence + {1 - weight:.2f} x the nearest training photo's similarity" in threshold.help
+
+
+def test_class_names_in_mistakes_and_confusion_cells_show_as_written(results):
+    import pandas as pd
+
+    from app_common import md
+
+    run = results / RUNS_SUBDIR / RUN
+    labels = json.loads((run / "labels.json").read_text())
+    odd = {e["name"]: f"St_Mark *{e['index']}* ~ok~" for e in labels}  # would be italics and strikethrough
+    (run / "labels.json").write_text(json.dumps([{**e, "name": odd[e["name"]]} for e in labels]))
+    df = pd.read_csv(run / "val_predictions.csv")
+    df["true_name"] = df["true_name"].map(odd)
+    df["pred_index"] = (df["true_index"] + 1) % len(labels)  # every photo wrong, so every one is a mistake
+    df["pred_name"] = df["pred_index"].map({e["index"]: odd[e["name"]] for e in labels})
+    df["correct"] = False
+    df.to_csv(run / "val_predictions.csv", index=False)
+    at = open_page(RESULTS)
+    t, p = df.loc[0, ["true_name", "pred_name"]]
+    assert f"{md(t)} → {md(p)} (" in raw_texts(at.caption)  # was the raw name, formatted as Markdown
+    at.session_state["results_confusion"] = {"selection": {"points": [{"customdata": [int(df.loc[0, "true_index"]),
+                                                                                     int(df.loc[0, "pred_index"])]}]}}
+    at.run()
+    assert_no_exception(at)
+    assert f"**{md(t)}**, called {md(p)}: " in raw_texts(at.markdown)
