@@ -332,7 +332,7 @@ def show_thumbnails(paths: list[str], captions: list[str] | None = None, columns
             if image is None:
                 st.caption(f"cannot show {md(Path(path).name)}")
             else:
-                st.image(image, caption=caption, width=size)
+                st.image(image, caption=md(caption) if caption else None, width=size)  # captions read Markdown
 
 
 def generate_demo() -> Path:
