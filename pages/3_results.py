@@ -151,7 +151,7 @@ with overview:
         m[3].metric("Macro F1", f"{scores.get('macro_f1', 0):.3f}")
         m[4].metric("Validation images", f"{scores.get('n_images', 0):,}")
     else:
-        st.info("Not evaluated yet: metrics.json appears when the training finishes.")
+        st.info(common.md(run_table.no_metrics_note(status)))
     common.data_problems(run)
     c = st.columns(2)
     c[0].plotly_chart(plots.history_figure(histories, "loss"), key="results_loss")
@@ -218,7 +218,7 @@ with classes:
             k: st.column_config.ProgressColumn(k, min_value=0.0, max_value=1.0, format="%.2f")
             for k in ("precision", "recall", "f1")})
     else:
-        st.info("No per-class scores yet: they appear when the run is evaluated.")
+        st.info(common.md(run_table.no_metrics_note(status, run.per_class_path.name)))
 
 # --------------------------------------------------------------------------- mistakes
 with mistakes:
@@ -272,8 +272,8 @@ with mistakes:
                        [f"{common.md(t)} → {common.md(p)} ({c:.0%})" for t, p, c in zip(wrong["true_name"], wrong["pred_name"],
                                                                   wrong["confidence"])],
                        overlay=mistake_heatmaps(run, wrong) if explain and run.has_model() else None)
-    elif confusion is None:
-        st.info("No predictions yet: the mistakes appear when the run is evaluated.")
+    elif confusion is None or labels is None:  # else the tab was left empty
+        st.info(common.md(run_table.no_metrics_note(status, run.predictions_path.name)))
 
 # --------------------------------------------------------------------------- retrieval
 retrieval = run_index.load_retrieval(run) if status["state"] == "finished" else None

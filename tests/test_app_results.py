@@ -123,3 +123,26 @@ def test_class_names_in_mistakes_and_confusion_cells_show_as_written(results):
     at.run()
     assert_no_exception(at)
     assert f"**{md(t)}**, called {md(p)}: " in raw_texts(at.markdown)
+
+
+def test_a_failed_run_and_a_finished_one_missing_its_scores_say_why(results):
+    from glr.training.run import Run
+
+    failed = Run.create(results, {"train": {"backbone": "efficientnet_lite0", "epochs": 4}}, run_id="20260102-000000-f")
+    failed.update_status(state="failed", message="RuntimeError: boom")
+    failed.history_path.write_text("phase,epoch,loss,accuracy,val_loss,val_accuracy,val_top5,lr,seconds\n"
+                                   "1,1,1.0,0.5,1.1,0.4,0.9,0.001,0.1\n")
+    at = open_page(RESULTS)
+    at.multiselect(key="results_runs").set_value([failed.id]).run()
+    assert_no_exception(at)
+    shown = texts(at.info)
+    assert "This run failed before it was evaluated (RuntimeError: boom): resume it on the Train page" in shown
+    assert "appears when the training finishes" not in shown  # it will not finish by itself
+    for name in ("metrics.json", "per_class.csv", "val_predictions.csv", "labels.json"):
+        (results / RUNS_SUBDIR / RUN / name).unlink()
+    at.multiselect(key="results_runs").set_value([RUN]).run()
+    assert_no_exception(at)
+    shown = texts(at.info)
+    assert "This run finished but its metrics.json is missing (deleted?)" in shown
+    assert "its per_class.csv is missing" in shown
+    assert "its val_predictions.csv is missing" in shown  # the Mistakes tab was left empty
