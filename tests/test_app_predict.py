@@ -281,3 +281,21 @@ def test_class_names_and_credits_with_markdown_show_as_written(results, finished
         credits_csv.unlink()
     captions = [img.caption for element in at.get("image") for img in element.proto.imgs if img.caption]
     assert any(md('by *Ann* <b>Author</b>, CC BY-SA 4.0') in c for c in captions), captions  # was italics and a tag
+
+
+def test_a_mac_zip_of_nested_folders_and_two_empty_files(results, finished_run):
+    from conftest import zip_of
+
+    album = zip_of({"trip/day1/a.jpg": _photo(finished_run, 0), "trip/day2/b.jpg": _photo(finished_run, 1),
+                    "__MACOSX/trip/day1/._a.jpg": b"\x00\x05\x16\x07 resource fork", "trip/.DS_Store": b"x",
+                    "trip/empty.jpg": b""})
+    at = open_page(PREDICT)
+    at.file_uploader(key="predict_files").set_value([("album.zip", album, "application/zip"),
+                                                      ("zero.jpg", b"", "image/jpeg")]).run()
+    assert_no_exception(at)
+    shown = texts(at.markdown)
+    assert "album.zip/trip/day1/a.jpg" in shown and "album.zip/trip/day2/b.jpg" in shown  # nested folders read
+    assert "_a.jpg" not in shown + texts(at.error) + texts(at.warning)  # the Mac's resource forks passed over
+    assert "same photo" not in texts(at.caption)  # two empty files are no photo, not one photo twice
+    assert "zero.jpg" in shown and "album.zip/trip/empty.jpg" in shown
+    assert len(at.error) == 2 and "2 of 4 photos predicted; 2 could not be predicted." in texts(at.caption)
