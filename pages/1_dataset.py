@@ -148,16 +148,16 @@ if dataset:
 
 index = class_index((dataset, browse.dataset_stamp(dataset)), catalog)
 summary = index.summary()
-cols = st.columns(5)
-cols[0].metric("Classes", f"{summary['classes']:,}")
-cols[1].metric("Images", f"{summary['images']:,}")
-cols[2].metric("Median per class", f"{summary['per_class_median']:g}",
-               help=f"Images per class: median; min {summary['per_class_min']}, max {summary['per_class_max']}")
-cols[3].metric("Layout", "GLDv2" if catalog.layout == "gldv2" else "folders",
-               help="GLDv2: train.csv and train/a/b/c/id.jpg. Folders: one sub-folder of photos per class.")
-cols[4].metric("Reading problems", len(catalog.problems),
-               help="Rows and files that could not be used as read; listed under \"Problems found\" at the bottom, "
-                    "with what the curation drops")
+cols = st.container(horizontal=True, gap="large")  # wraps in a narrow window; columns cut values to "10…"
+cols.metric("Classes", f"{summary['classes']:,}", width="content")
+cols.metric("Images", f"{summary['images']:,}", width="content")
+cols.metric("Median per class", f"{summary['per_class_median']:g}", width="content",
+            help=f"Images per class: median; min {summary['per_class_min']}, max {summary['per_class_max']}")
+cols.metric("Layout", "GLDv2" if catalog.layout == "gldv2" else "folders", width="content",
+            help="GLDv2: train.csv and train/a/b/c/id.jpg. Folders: one sub-folder of photos per class.")
+cols.metric("Reading problems", len(catalog.problems), width="content",
+            help="Rows and files that could not be used as read; listed under \"Problems found\" at the bottom, "
+                 "with what the curation drops")
 
 # --------------------------------------------------------------------------- long tail
 st.subheader("The long tail")

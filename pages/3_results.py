@@ -144,12 +144,14 @@ with overview:
         st.error(f"{common.md(run.metrics_path)} cannot be read: {common.md(exc)}")
         scores = None
     if scores:
-        m = st.columns(5)
-        m[0].metric("Top-1 accuracy", f"{scores.get('top1', 0):.1%}")
-        m[1].metric("Top-5 accuracy", f"{scores.get('top5', 0):.1%}")
-        m[2].metric("GAP", f"{scores.get('gap', 0):.3f}", help="Global Average Precision, as in the Kaggle competitions")
-        m[3].metric("Macro F1", f"{scores.get('macro_f1', 0):.3f}")
-        m[4].metric("Validation images", f"{scores.get('n_images', 0):,}")
+        # A row that wraps: five columns cut "100.0%" to "10…" in a narrow window.
+        m = st.container(horizontal=True, gap="large")
+        m.metric("Top-1 accuracy", f"{scores.get('top1', 0):.1%}", width="content")
+        m.metric("Top-5 accuracy", f"{scores.get('top5', 0):.1%}", width="content")
+        m.metric("GAP", f"{scores.get('gap', 0):.3f}", help="Global Average Precision, as in the Kaggle competitions",
+                 width="content")
+        m.metric("Macro F1", f"{scores.get('macro_f1', 0):.3f}", width="content")
+        m.metric("Validation images", f"{scores.get('n_images', 0):,}", width="content")
     else:
         st.info(common.md(run_table.no_metrics_note(status)))
     common.data_problems(run)
@@ -167,8 +169,8 @@ with overview:
         st.image(str(collage), caption=caption or "Validation photos: green when right, red when wrong")
     else:
         st.info("No report yet for this run (or no collage: it needs val_predictions.csv).")
-    r = st.columns([1, 1, 2])
-    if r[0].button("Write the report" if not run.report_dir.is_dir() else "Rewrite the report",
+    r = st.container(horizontal=True)  # buttons in columns were cut to "Rewrit…" in a narrow window
+    if r.button("Write the report" if not run.report_dir.is_dir() else "Rewrite the report",
                    key="results_write_report", icon=":material/description:"):
         try:
             with st.spinner("Writing the report..."):
@@ -179,7 +181,7 @@ with overview:
             st.rerun()
     data = compare.report_zip(run)
     if data:
-        r[1].download_button("Download the report (zip)", data, file_name=f"{run_id}-report.zip",
+        r.download_button("Download the report (zip)", data, file_name=f"{run_id}-report.zip",
                              mime="application/zip", icon=":material/download:", key="results_download",
                              on_click="ignore")
 
@@ -193,9 +195,9 @@ with overview:
                    "\"not a known landmark\" verdict: the model's second output embeds the photo, and predict.py "
                    "compares it with the training photos' vectors as glr does (spatial verification stays in glr). "
                    "Also `python -m glr export RUN --format ...`.")
-        e = st.columns(len(export.FORMATS))
-        for col, fmt in zip(e, export.FORMATS):
-            with col:
+        e = st.container(horizontal=True)  # in columns, a narrow window cut every label to "Export …"
+        for fmt in export.FORMATS:
+            with e:
                 if export.export_ready(run, fmt):
                     st.download_button(EXPORT_LABELS[fmt], lambda fmt=fmt: export.export_zip(run, fmt),
                                        file_name=f"{run_id}-{fmt}.zip", mime="application/zip",
@@ -306,15 +308,15 @@ with retrieval_tab:
             "gap_distractors_unknown": "… unknown applied"}), hide_index=True,
             column_config={k: st.column_config.NumberColumn(k, format="%.3f")
                            for k in ("top-1", "GAP", "GAP with distractors", "… unknown applied")})
-        u = st.columns(3)
+        u = st.container(horizontal=True, gap="large")  # wraps in a narrow window; columns cut values to "10…"
         weight = retrieval.get("known_head_weight", 0.5)
-        u[0].metric("Unknown threshold", f"{unknown['threshold']:.3f}",
-                    help=f"On the known score, {weight:.2f} x the head's confidence + {1 - weight:.2f} x the nearest "
-                         "training photo's similarity (the weight learned from the training photos by leaving classes "
-                         f"out); calibrated on {unknown['calibrated_on']} validation photos to keep "
-                         f"{unknown['keep_known']:.0%} of them")
-        u[1].metric("Distractors called unknown", f"{unknown['distractors_flagged']:.0%}")
-        u[2].metric("ROC AUC, known vs distractor", f"{unknown['auroc']['known_score']:.3f}")
+        u.metric("Unknown threshold", f"{unknown['threshold']:.3f}",
+                 help=f"On the known score, {weight:.2f} x the head's confidence + {1 - weight:.2f} x the nearest "
+                      "training photo's similarity (the weight learned from the training photos by leaving classes "
+                      f"out); calibrated on {unknown['calibrated_on']} validation photos to keep "
+                      f"{unknown['keep_known']:.0%} of them", width="content")
+        u.metric("Distractors called unknown", f"{unknown['distractors_flagged']:.0%}", width="content")
+        u.metric("ROC AUC, known vs distractor", f"{unknown['auroc']['known_score']:.3f}", width="content")
 
 # --------------------------------------------------------------------------- map
 with map_tab:

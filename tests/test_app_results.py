@@ -146,3 +146,29 @@ def test_a_failed_run_and_a_finished_one_missing_its_scores_say_why(results):
     assert "This run finished but its metrics.json is missing (deleted?)" in shown
     assert "its per_class.csv is missing" in shown
     assert "its val_predictions.csv is missing" in shown  # the Mistakes tab was left empty
+
+
+def _parents_of(node, wanted: set[str], found: list | None = None) -> list:
+    """(label, parent block proto) of every element under `node` whose type is in `wanted`."""
+    found = [] if found is None else found
+    for child in getattr(node, "children", {}).values():
+        if getattr(child, "type", None) in wanted:
+            found.append((child.proto.label, node.proto))
+        _parents_of(child, wanted, found)
+    return found
+
+
+@pytest.mark.parametrize("page", ["app.py", "pages/1_dataset.py", RESULTS])
+def test_scores_and_export_buttons_wrap_in_a_narrow_window_instead_of_being_cut(results, page):
+    # In st.columns, an 800 px window with the sidebar open cut "100.0%" to "10…", "folders" to "fol…"
+    # and all four export buttons to "Export …" (seen in Chromium); a wrapping row moves them down instead.
+    at = open_page(page)
+    found = [(label, parent) for label, parent in _parents_of(at.main, {"metric", "button"})
+             if label.startswith(("Export as", "Rewrite the report")) or label in {m.label for m in at.metric}]
+    top_level = [label for label, _ in found if label in ("Classes", "Top-1 accuracy", "Export as ONNX")]
+    assert top_level, [label for label, _ in found]
+    for label, parent in found:
+        if label in ("Classes kept", "Training images", "Validation images") and page != RESULTS:
+            continue  # the Dataset page's split: three short values
+        flex = parent.flex_container if "flex_container" in parent.DESCRIPTOR.fields_by_name else None  # not a column
+        assert flex is not None and flex.wrap and flex.direction == flex.HORIZONTAL, label
