@@ -182,7 +182,8 @@ min_images = c[1].number_input("Min images per class", min_value=2, max_value=10
                                key="curate_min_images", persist_state="session")
 val_fraction = c[2].slider("Validation fraction", 0.05, 0.5, datasets.DEFAULT_VAL_FRACTION, 0.05,
                            key="curate_val", persist_state="session")
-seed = c[3].number_input("Seed", min_value=0, value=datasets.DEFAULT_SEED, key="curate_seed", persist_state="session")
+seed = c[3].number_input("Seed", min_value=0, max_value=datasets.MAX_SEED, value=datasets.DEFAULT_SEED,
+                        key="curate_seed", persist_state="session")
 split, curate_error = curated(dataset, browse.dataset_stamp(dataset), top_n, min_images, val_fraction, seed)
 if curate_error:
     st.error(common.md(curate_error))

@@ -16,6 +16,7 @@ if (_root := str(Path(__file__).resolve().parents[1])) not in sys.path:
 import streamlit as st
 
 from glr.data import browse
+from glr.data.datasets import MAX_SEED
 from glr.demo import dataset as demo
 from glr.training import run_table
 from glr.backbones import registry as backbones
@@ -207,7 +208,8 @@ with st.expander("More settings"):
                                    key="train_min_images", persist_state="session")
     val_fraction = c[1].slider("Validation fraction", 0.05, 0.5, DEFAULTS.val_fraction, 0.05, key="train_val",
                                persist_state="session")
-    seed = c[2].number_input("Seed", min_value=0, value=DEFAULTS.seed, key="train_seed", persist_state="session")
+    seed = c[2].number_input("Seed", min_value=0, max_value=MAX_SEED, value=DEFAULTS.seed, key="train_seed",
+                             persist_state="session")
     label_smoothing = c[3].slider("Label smoothing", 0.0, 0.5, DEFAULTS.label_smoothing, 0.05, key="train_smoothing",
                                   persist_state="session")
     c = st.columns(4)

@@ -179,3 +179,11 @@ def test_a_search_with_regex_characters_is_literal_and_echoed_as_typed(uploads_r
     assert "No class matches “.*”" in texts(at.info)  # literal text, not a pattern matching every class
     at.text_input(key="gallery_query").input("\\").run()
     assert "No class matches “\\”." in texts(at.info)  # one backslash, as typed (repr showed two)
+
+
+def test_the_seed_boxes_stop_at_the_largest_seed_a_split_takes(uploads_root):
+    from glr.data.datasets import MAX_SEED
+
+    # Without a maximum, 2**32 was taken and refused later: "seed must be between 0 and 4294967295".
+    assert open_page(DATASET).number_input(key="curate_seed").max == MAX_SEED == 2**32 - 1
+    assert open_page("pages/2_train.py").number_input(key="train_seed").max == MAX_SEED
