@@ -169,7 +169,7 @@ epochs = c[2].number_input("Epochs (head)", min_value=1, max_value=1000, value=D
 learning_rate = c[3].select_slider("Learning rate", LEARNING_RATES, value=DEFAULTS.learning_rate,
                                    format_func=lambda v: f"{v:.0e}", key="train_lr", persist_state="session")
 
-c = st.columns(4)
+c = st.columns(3)
 dropout = c[0].slider("Dropout", 0.0, 0.9, DEFAULTS.dropout, 0.05, key="train_dropout", persist_state="session")
 hidden = c[1].select_slider("Dense size", DENSE_SIZES, value=DEFAULTS.hidden, key="train_hidden",
                             persist_state="session")
@@ -179,15 +179,15 @@ augment_space = c[2].selectbox(
     help="The feature maps (the default): windows of the maps of the centre crop and its mirror image, two backbone "
          "passes per photo. Images: K augmented crops, one pass each, about twice as slow from an empty cache and "
          "no more accurate as measured (benchmarks/README.md).")
-with c[3]:
-    augment = st.toggle("Augmentation (crop and flip)", value=DEFAULTS.augment, key="train_augment",
-                        persist_state="session")
-    auto = auto_fine_tune(dataset, backbone, top_n, input_size) if dataset_ok and (dataset or demo.is_ready()) else None
-    fine_tune = st.toggle("Fine-tune the backbone", value=bool(auto and auto.on), key="train_fine_tune",
-                          persist_state="session", help="Phase 2, end to end: slow on a CPU. On by default when its "
-                                                        "estimated cost on this machine is a few minutes.")
-    if auto:
-        st.caption(f"Default, decided for this dataset: {auto.reason}.")
+toggles = st.container(horizontal=True, gap="large")  # in a fourth column, 800 px cut them to "Augmen…", "Fine-…"
+augment = toggles.toggle("Augmentation (crop and flip)", value=DEFAULTS.augment, key="train_augment",
+                         persist_state="session")
+auto = auto_fine_tune(dataset, backbone, top_n, input_size) if dataset_ok and (dataset or demo.is_ready()) else None
+fine_tune = toggles.toggle("Fine-tune the backbone", value=bool(auto and auto.on), key="train_fine_tune",
+                           persist_state="session", help="Phase 2, end to end: slow on a CPU. On by default when its "
+                                                         "estimated cost on this machine is a few minutes.")
+if auto:
+    st.caption(f"Default, decided for this dataset: {auto.reason}.")
 
 with st.expander("More settings"):
     c = st.columns(4)

@@ -260,3 +260,13 @@ def test_a_run_name_with_markdown_shows_as_written(results):
     button(at, "Delete the run").click().run()
     assert_no_exception(at)
     assert rf"Deleted \*\*big\*\* \<b\>x\</b\> \$y\$ · {RUN_ID}" in "\n".join(s.value for s in at.success)  # with its name
+
+
+def test_the_two_toggles_wrap_in_a_narrow_window_instead_of_being_cut(results):
+    from test_app_results import _parents_of
+
+    # In a fourth column, an 800 px window with the sidebar open cut them to "Augmen…" and "Fine-…" (Chromium).
+    found = dict(_parents_of(open_page(TRAIN).main, {"toggle"}))
+    for label in ("Augmentation (crop and flip)", "Fine-tune the backbone"):
+        flex = found[label].flex_container if "flex_container" in found[label].DESCRIPTOR.fields_by_name else None
+        assert flex is not None and flex.wrap and flex.direction == flex.HORIZONTAL, label
