@@ -194,7 +194,9 @@ if split is not None:
     m[2].metric("Validation images", f"{len(split.val):,}")
     st.dataframe(browse.split_table(split), hide_index=True, height=300,
                  column_config={"images": st.column_config.ProgressColumn(
-                     "images", min_value=0, max_value=int(split.labels["images"].max()), format="%d")})
+                     "images", min_value=0, max_value=int(split.labels["images"].max()), format="%d"),
+                     # At most "medium": sized to a 120-character class name, it pushed the counts out of view.
+                     "name": st.column_config.TextColumn("name", width="medium")})
 
 # --------------------------------------------------------------------------- gallery
 st.subheader("Gallery")

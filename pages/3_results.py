@@ -35,6 +35,8 @@ PROJECTION_HELP = ("PCA is instant and keeps the overall distances, so classes o
 EXPORT_LABELS = {"keras": "Keras (.keras)", "savedmodel": "TensorFlow SavedModel", "tflite": "TFLite / LiteRT",
                  "onnx": "ONNX"}
 GRID_COLUMNS = 6
+# A class name's column at most "medium": sized to a 120-character name, it pushed the scores out of view.
+NAME_COLUMN = st.column_config.TextColumn("name", width="medium")
 
 
 @st.cache_data(max_entries=4, show_spinner="Projecting the embeddings...")
@@ -217,8 +219,9 @@ with classes:
     if per_class is not None:
         st.caption("Click a column header to sort: the weakest classes first by recall or F1.")
         st.dataframe(compare.display_table(per_class), hide_index=True, height=420, column_config={
-            k: st.column_config.ProgressColumn(k, min_value=0.0, max_value=1.0, format="%.2f")
-            for k in ("precision", "recall", "f1")})
+            **{k: st.column_config.ProgressColumn(k, min_value=0.0, max_value=1.0, format="%.2f")
+               for k in ("precision", "recall", "f1")},
+            "name": NAME_COLUMN})
     else:
         st.info(common.md(run_table.no_metrics_note(status, run.per_class_path.name)))
 

@@ -172,3 +172,11 @@ def test_scores_and_export_buttons_wrap_in_a_narrow_window_instead_of_being_cut(
             continue  # the Dataset page's split: three short values
         flex = parent.flex_container if "flex_container" in parent.DESCRIPTOR.fields_by_name else None  # not a column
         assert flex is not None and flex.wrap and flex.direction == flex.HORIZONTAL, label
+
+
+@pytest.mark.parametrize("page", ["pages/1_dataset.py", RESULTS])
+def test_a_long_class_name_never_pushes_the_scores_out_of_view(results, page):
+    # Sized to its content, a 120-character name took the table's width (seen in Chromium at 1280 px).
+    at = open_page(page)
+    table = next(d for d in at.dataframe if {"name", "images" if page != RESULTS else "f1"} <= set(d.value.columns))
+    assert json.loads(table.proto.columns)["name"]["width"] == "medium"
