@@ -175,8 +175,10 @@ st.caption(f"{index.tail_share(10):.0%} of the classes have 10 images or fewer {
 
 # --------------------------------------------------------------------------- curate and split
 st.subheader("Curated top-N and the train/validation split")
+st.caption("A preview of what a training keeps: the Train page has the same settings, set there for each run.")
 c = st.columns(4)
-top_n = c[0].number_input("Top-N classes", min_value=1, max_value=100_000, value=datasets.DEFAULT_TOP_N, step=10,
+# At least 2, as on the Train page: a split of one class is no classifier's data (curation took 1 in silence).
+top_n = c[0].number_input("Top-N classes", min_value=2, max_value=100_000, value=datasets.DEFAULT_TOP_N, step=10,
                           key="curate_top_n", persist_state="session")
 min_images = c[1].number_input("Min images per class", min_value=2, max_value=1000, value=datasets.DEFAULT_MIN_IMAGES,
                                key="curate_min_images", persist_state="session")

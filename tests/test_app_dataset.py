@@ -187,3 +187,9 @@ def test_the_seed_boxes_stop_at_the_largest_seed_a_split_takes(uploads_root):
     # Without a maximum, 2**32 was taken and refused later: "seed must be between 0 and 4294967295".
     assert open_page(DATASET).number_input(key="curate_seed").max == MAX_SEED == 2**32 - 1
     assert open_page("pages/2_train.py").number_input(key="train_seed").max == MAX_SEED
+
+
+def test_the_split_preview_says_the_train_page_decides_and_asks_for_two_classes_at_least(uploads_root):
+    at = open_page(DATASET)
+    assert "the Train page has the same settings, set there for each run" in texts(at.caption)
+    assert at.number_input(key="curate_top_n").min == 2 == open_page("pages/2_train.py").number_input(key="train_top_n").min
