@@ -53,8 +53,11 @@ def upload_form() -> None:
     st.caption(f"The photos are checked and copied into a new dataset folder under {common.md(paths.uploads_dir())}, one "
                "folder per class. A zip is read in memory: a member whose path leaves its folder is refused, and "
                f"at most {uploads.ZIP_MAX_FILES:,} photos and {uploads.ZIP_MAX_BYTES // uploads.MB} MB are taken.")
-    name = st.text_input("Dataset name", key="upload_name", placeholder="e.g. my landmarks")
-    how = st.radio("Photos", ["A zip of class folders", "Photos per class"], horizontal=True, key="upload_how")
+    # The names typed are kept when the form is hidden (another source chosen, the other way of uploading): an
+    # unrendered widget's state is dropped. Photos dropped are not kept: an upload box has no such setting.
+    name = st.text_input("Dataset name", key="upload_name", placeholder="e.g. my landmarks", persist_state="session")
+    how = st.radio("Photos", ["A zip of class folders", "Photos per class"], horizontal=True, key="upload_how",
+                   persist_state="session")
     classes, problems = {}, []
     if how == "A zip of class folders":
         archive = st.file_uploader("A zip holding one folder per class: <class name>/<photo>.jpg", type=["zip"],
@@ -65,7 +68,8 @@ def upload_form() -> None:
         count = st.session_state.setdefault(CLASS_COUNT_KEY, 2)
         for i in range(count):
             c = st.columns([1, 3])
-            label = c[0].text_input(f"Class {i + 1}", key=f"upload_class_{i}", placeholder="class name")
+            label = c[0].text_input(f"Class {i + 1}", key=f"upload_class_{i}", placeholder="class name",
+                                    persist_state="session")
             files = c[1].file_uploader(f"Photos of class {i + 1}", type=list(uploads.IMAGE_TYPES),
                                        accept_multiple_files=True, key=f"upload_photos_{i}")
             if files and not label.strip():

@@ -193,3 +193,18 @@ def test_the_split_preview_says_the_train_page_decides_and_asks_for_two_classes_
     at = open_page(DATASET)
     assert "the Train page has the same settings, set there for each run" in texts(at.caption)
     assert at.number_input(key="curate_top_n").min == 2 == open_page("pages/2_train.py").number_input(key="train_top_n").min
+
+
+def test_the_names_typed_in_the_upload_form_survive_a_look_at_another_source(uploads_root):
+    at = open_page(DATASET)
+    at.radio(key="dataset_source").set_value("Upload photos").run()
+    at.text_input(key="upload_name").input("Trip 2026").run()
+    at.radio(key="upload_how").set_value("Photos per class").run()
+    at.text_input(key="upload_class_0").input("Old Bridge").run()
+    at.radio(key="dataset_source").set_value("A folder on this computer").run()
+    at.radio(key="dataset_source").set_value("Upload photos").run()
+    assert_no_exception(at)
+    # Were emptied: a widget that is not drawn for one run loses its state.
+    assert at.text_input(key="upload_name").value == "Trip 2026"
+    assert at.radio(key="upload_how").value == "Photos per class"
+    assert at.text_input(key="upload_class_0").value == "Old Bridge"
