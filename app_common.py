@@ -394,11 +394,9 @@ def demo_button(key: str) -> None:
 def no_runs(what: str, key: str) -> None:
     """The empty state of a page that needs a run: what to do next, and the buttons that do it."""
     st.info(f"{what} Train a model first: run the whole demo with one click, or configure a training on the Train page.")
-    cols = st.columns([1, 1, 3])
-    with cols[0]:
+    with st.container(horizontal=True):  # in columns, an 800 px window cut the labels to "Ru…" and "Configu"
         demo_button(key)
-    with cols[1]:
-        st.page_link(TRAIN, label="Configure a training", icon=":material/model_training:")
+        st.page_link(TRAIN, label="Configure a training", icon=":material/model_training:", width="content")
 
 
 def bad_dataset(message: str, key: str) -> None:

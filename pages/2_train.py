@@ -103,10 +103,10 @@ def live_view(run_path: str, was_active: bool, key: str) -> None:
 
 def next_steps(run: Run, key: str) -> None:
     """What to do with a finished run: read its results, try it on photos."""
-    c = st.columns([1, 1, 3])
-    if c[0].button("See its results", icon=":material/insights:", key=f"{key}_results", type="primary"):
+    c = st.container(horizontal=True)  # columns cut the labels in a narrow window
+    if c.button("See its results", icon=":material/insights:", key=f"{key}_results", type="primary"):
         common.open_run(common.RESULTS, run.id)
-    if run.has_model() and c[1].button("Try it on photos", icon=":material/image_search:", key=f"{key}_predict"):
+    if run.has_model() and c.button("Try it on photos", icon=":material/image_search:", key=f"{key}_predict"):
         common.open_run(common.PREDICT, run.id)
 
 

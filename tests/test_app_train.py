@@ -270,3 +270,20 @@ def test_the_two_toggles_wrap_in_a_narrow_window_instead_of_being_cut(results):
     for label in ("Augmentation (crop and flip)", "Fine-tune the backbone"):
         flex = found[label].flex_container if "flex_container" in found[label].DESCRIPTOR.fields_by_name else None
         assert flex is not None and flex.wrap and flex.direction == flex.HORIZONTAL, label
+
+
+def test_next_step_buttons_and_the_empty_states_buttons_wrap_instead_of_being_cut(results, monkeypatch, tmp_path):
+    from test_app_results import _parents_of
+
+    def flex_of(at, label):
+        parent = dict(_parents_of(at.main, {"button", "page_link"}))[label]
+        return parent.flex_container if "flex_container" in parent.DESCRIPTOR.fields_by_name else None
+
+    # In narrow columns an 800 px window cut them to "Ru…" and "Configu" (seen in Chromium).
+    flex = flex_of(open_page(TRAIN), "See its results")
+    assert flex is not None and flex.direction == flex.HORIZONTAL and flex.wrap
+    monkeypatch.setenv("GLR_RESULTS", str(tmp_path / "empty"))
+    at = open_page(RESULTS)
+    for label in ("Run the whole demo", "Configure a training"):
+        flex = flex_of(at, label)
+        assert flex is not None and flex.direction == flex.HORIZONTAL and flex.wrap, label
