@@ -291,20 +291,17 @@ else:
     live_view(str(run.path), False, "selected")
 
 with st.expander("Rename or delete this run"):
-    c = st.columns([3, 1])
-    name = c[0].text_input("Name", value=run.name() or "", max_chars=NAME_MAX, key=f"train_name_{run.id}",
-                           placeholder="e.g. baseline, 40 epochs", help="Shown in the run lists; the id stays the same.")
-    with c[1]:
-        st.write("")
-        st.write("")
-        if st.button("Save the name", key="train_rename", icon=":material/edit:"):
-            try:
-                run.set_name(name)
-            except GlrError as exc:
-                st.error(common.md(exc))
-            else:
-                st.session_state["train_done"] = f"Renamed {run.id}" if name.strip() else f"{run.id} has no name now"
-                st.rerun()
+    c = st.container(horizontal=True, vertical_alignment="bottom")  # a quarter column cut the button to "Save t…"
+    name = c.text_input("Name", value=run.name() or "", max_chars=NAME_MAX, key=f"train_name_{run.id}",
+                        placeholder="e.g. baseline, 40 epochs", help="Shown in the run lists; the id stays the same.")
+    if c.button("Save the name", key="train_rename", icon=":material/edit:"):
+        try:
+            run.set_name(name)
+        except GlrError as exc:
+            st.error(common.md(exc))
+        else:
+            st.session_state["train_done"] = f"Renamed {run.id}" if name.strip() else f"{run.id} has no name now"
+            st.rerun()
     busy = status["state"] in ACTIVE_STATES
     sure = st.checkbox(f"Yes, delete {common.md(run.label())} and everything in its folder (model, history, results)",
                        key=f"train_delete_sure_{run.id}", disabled=busy)
