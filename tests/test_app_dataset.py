@@ -152,8 +152,8 @@ def test_the_gallery_credits_each_photo(uploads_root, tmp_path):
     assert '"Harbour.jpg" by Jane Doe, CC BY-SA 4.0' in captions
 
 
-@pytest.mark.parametrize("typed", ['"{}"', "'{}/'", "  {}/  ", "file://{}"])
-def test_a_path_pasted_with_quotes_a_slash_or_as_a_file_url_is_the_folder(uploads_root, tmp_path, typed):
+@pytest.mark.parametrize("typed", ['"{}"', "'{}/'", "  {}/  ", "file://{}", "~/My Photos ü"])
+def test_a_path_pasted_with_quotes_a_slash_or_as_a_file_url_is_the_folder(uploads_root, tmp_path, typed, monkeypatch):
     # A file manager's "copy path" quotes a path with spaces; a dragged folder is a file:// URL.
     from conftest import write_image
     from glr.data import browse
@@ -162,6 +162,7 @@ def test_a_path_pasted_with_quotes_a_slash_or_as_a_file_url_is_the_folder(upload
     for c, name in enumerate(["東京タワー", "Big Ben"]):
         for i in range(3):
             write_image(data / name / f"{i}.jpg", seed=10 * c + i)
+    monkeypatch.setenv("HOME", str(tmp_path))  # "~" is recorded as the folder it names
     at = open_page(DATASET)
     text = typed.format(str(data).replace(" ", "%20") if typed.startswith("file:") else data)
     at.text_input(key="dataset_path").input(text).run()

@@ -32,8 +32,8 @@ def dataset_label(path: str | None) -> str:
 
 def typed_path(text: str) -> str:
     """A dataset path as typed or pasted, cleaned: trimmed, one pair of surrounding quotes and a
-    `file://` prefix removed (a file manager's "copy path" and a dragged folder add them), and a
-    trailing slash dropped, so one folder is one entry in the recent list."""
+    `file://` prefix removed (a file manager's "copy path" and a dragged folder add them), a
+    trailing slash dropped, so one folder is one entry in the recent list, and `~` expanded."""
     from urllib.parse import unquote, urlsplit
 
     text = text.strip()
@@ -42,7 +42,8 @@ def typed_path(text: str) -> str:
         text = text[1:-1].strip()
     if text.lower().startswith("file://"):
         text = unquote(urlsplit(text).path)
-    return text.rstrip("/\\") or text[:1]
+    # "~" made absolute here: the run records the path, and the Results and Predict pages read it back.
+    return os.path.expanduser(text.rstrip("/\\") or text[:1])
 
 
 def dataset_stamp(path: str | os.PathLike | None) -> float:
