@@ -71,11 +71,11 @@ else:
     except GlrError as exc:
         common.bad_dataset(str(exc), "home_bad_dataset")
     else:
-        c = st.columns(4)
-        c[0].metric("Classes", f"{summary['classes']:,}")
-        c[1].metric("Images", f"{summary['images']:,}")
-        c[2].metric("Images per class (median)", f"{summary['per_class_median']:g}")
-        c[3].metric("Problems found", summary["problems"])
+        c = st.container(horizontal=True, gap="large")  # wraps in a narrow window; columns cut values to "10…"
+        c.metric("Classes", f"{summary['classes']:,}", width="content")
+        c.metric("Images", f"{summary['images']:,}", width="content")
+        c.metric("Images per class (median)", f"{summary['per_class_median']:g}", width="content")
+        c.metric("Problems found", summary["problems"], width="content")
 
 st.subheader("Runs")
 table = list_runs(results)
@@ -91,10 +91,10 @@ else:
             scores = {}
         if scores:
             st.caption(f"Latest finished run: {latest}")
-            c = st.columns(3)
-            c[0].metric("Top-1 accuracy", f"{scores.get('top1', 0):.1%}")
-            c[1].metric("Top-5 accuracy", f"{scores.get('top5', 0):.1%}")
-            c[2].metric("GAP", f"{scores.get('gap', 0):.3f}")
+            c = st.container(horizontal=True, gap="large")
+            c.metric("Top-1 accuracy", f"{scores.get('top1', 0):.1%}", width="content")
+            c.metric("Top-5 accuracy", f"{scores.get('top5', 0):.1%}", width="content")
+            c.metric("GAP", f"{scores.get('gap', 0):.3f}", width="content")
     st.dataframe(
         table.head(10), hide_index=True,
         column_config=common.RUN_TABLE_COLUMNS,

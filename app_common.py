@@ -101,11 +101,8 @@ _skip_keras_cleanup()  # once per server process: this module is imported once, 
 def setup() -> None:
     """The page config and the shared sidebar (navigation, dataset, results folder, a running training).
 
-    The first call of app.py and of every page in pages/.
-
-    Whichever page a visitor opens first (a bookmark, a tab restored after a restart), it
-    draws the same sidebar. It changes nothing but the session's starting dataset (set once),
-    so every run of every page calls it.
+    The first call of app.py and of every page in pages/, so whichever page a visitor opens first (a
+    bookmark, a tab restored) draws the same sidebar. It changes nothing but the session's starting dataset.
     """
     st.set_page_config(page_title="glr: landmark recognition", page_icon=":classical_building:", layout="wide")
     with st.sidebar:
@@ -117,6 +114,8 @@ def setup() -> None:
         st.caption(md(browse.dataset_label(current_dataset())))
         st.markdown("**Results folder**")
         st.caption(md(results))
+        if blocker := paths.file_in_the_way(results):  # every Start would fail: say so on every page, at once
+            st.error(f"{md(blocker)} is a file, not a folder: no run can be saved here; set GLR_RESULTS to a folder")
         active = active_run(results)
         if active:
             st.session_state[WATCHED_KEY] = active.id
@@ -243,9 +242,8 @@ def size_stats(path: str | None) -> dict:
 def _data_url(jpeg: bytes | None) -> str | None:
     """JPEG bytes as a data: URL (None stays None).
 
-    st.image passes such a URL to the browser inside the page's own message: no media file
-    to store and hash on every rerun, and no HTTP request to serve for each of the thirty-odd
-    thumbnails of a Predict page (the web server's share was 20% of the server's time with 8 users).
+    st.image passes it inside the page's own message: no media file to store and hash on every rerun, and
+    no HTTP request per thumbnail of a Predict page (the web server's share was 20% of the time with 8 users).
     """
     import base64
 
@@ -334,7 +332,7 @@ def show_thumbnails(paths: list[str], captions: list[str] | None = None, columns
             if image is None:
                 st.caption(f"cannot show {md(Path(path).name)}")
             else:
-                st.image(image, caption=caption, width=size)
+                st.image(image, caption=md(caption) if caption else None, width=size)  # captions read Markdown
 
 
 def generate_demo() -> Path:
@@ -369,8 +367,9 @@ def run_demo(results: Path) -> None:
     from glr.training.config import TrainConfig
 
     lock = launch.read_lock(results) if results.is_dir() else None
-    if lock:
-        st.error(f"another training is running: {lock.get('run_id')}; stop it on the Train page first")
+    if lock or (blocker := paths.file_in_the_way(results)):  # before a minute of drawing the demo
+        st.error(f"another training is running: {lock.get('run_id')}; stop it on the Train page first" if lock
+                 else f"{md(blocker)} is a file, not a folder: no run can be saved in {md(results)}")
         return
     try:
         generate_demo()
@@ -395,11 +394,9 @@ def demo_button(key: str) -> None:
 def no_runs(what: str, key: str) -> None:
     """The empty state of a page that needs a run: what to do next, and the buttons that do it."""
     st.info(f"{what} Train a model first: run the whole demo with one click, or configure a training on the Train page.")
-    cols = st.columns([1, 1, 3])
-    with cols[0]:
+    with st.container(horizontal=True):  # in columns, an 800 px window cut the labels to "Ru…" and "Configu"
         demo_button(key)
-    with cols[1]:
-        st.page_link(TRAIN, label="Configure a training", icon=":material/model_training:")
+        st.page_link(TRAIN, label="Configure a training", icon=":material/model_training:", width="content")
 
 
 def bad_dataset(message: str, key: str) -> None:

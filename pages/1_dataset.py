@@ -53,8 +53,11 @@ def upload_form() -> None:
     st.caption(f"The photos are checked and copied into a new dataset folder under {common.md(paths.uploads_dir())}, one "
                "folder per class. A zip is read in memory: a member whose path leaves its folder is refused, and "
                f"at most {uploads.ZIP_MAX_FILES:,} photos and {uploads.ZIP_MAX_BYTES // uploads.MB} MB are taken.")
-    name = st.text_input("Dataset name", key="upload_name", placeholder="e.g. my landmarks")
-    how = st.radio("Photos", ["A zip of class folders", "Photos per class"], horizontal=True, key="upload_how")
+    # The names typed are kept when the form is hidden (another source chosen, the other way of uploading): an
+    # unrendered widget's state is dropped. Photos dropped are not kept: an upload box has no such setting.
+    name = st.text_input("Dataset name", key="upload_name", placeholder="e.g. my landmarks", persist_state="session")
+    how = st.radio("Photos", ["A zip of class folders", "Photos per class"], horizontal=True, key="upload_how",
+                   persist_state="session")
     classes, problems = {}, []
     if how == "A zip of class folders":
         archive = st.file_uploader("A zip holding one folder per class: <class name>/<photo>.jpg", type=["zip"],
@@ -65,7 +68,8 @@ def upload_form() -> None:
         count = st.session_state.setdefault(CLASS_COUNT_KEY, 2)
         for i in range(count):
             c = st.columns([1, 3])
-            label = c[0].text_input(f"Class {i + 1}", key=f"upload_class_{i}", placeholder="class name")
+            label = c[0].text_input(f"Class {i + 1}", key=f"upload_class_{i}", placeholder="class name",
+                                    persist_state="session")
             files = c[1].file_uploader(f"Photos of class {i + 1}", type=list(uploads.IMAGE_TYPES),
                                        accept_multiple_files=True, key=f"upload_photos_{i}")
             if files and not label.strip():
@@ -120,8 +124,8 @@ with st.container(border=True):
             "a GLDv2 train.csv works too",
             value=dataset or "", key="dataset_path", placeholder="/path/to/gldv2",
         )
-        if st.button("Use this folder", key="use_path", disabled=not typed.strip()):
-            common.use_dataset(typed.strip())
+        if st.button("Use this folder", key="use_path", disabled=not browse.typed_path(typed)):
+            common.use_dataset(browse.typed_path(typed))
             st.rerun()
     elif source == "Upload photos":
         upload_form()
@@ -148,16 +152,16 @@ if dataset:
 
 index = class_index((dataset, browse.dataset_stamp(dataset)), catalog)
 summary = index.summary()
-cols = st.columns(5)
-cols[0].metric("Classes", f"{summary['classes']:,}")
-cols[1].metric("Images", f"{summary['images']:,}")
-cols[2].metric("Median per class", f"{summary['per_class_median']:g}",
-               help=f"Images per class: median; min {summary['per_class_min']}, max {summary['per_class_max']}")
-cols[3].metric("Layout", "GLDv2" if catalog.layout == "gldv2" else "folders",
-               help="GLDv2: train.csv and train/a/b/c/id.jpg. Folders: one sub-folder of photos per class.")
-cols[4].metric("Reading problems", len(catalog.problems),
-               help="Rows and files that could not be used as read; listed under \"Problems found\" at the bottom, "
-                    "with what the curation drops")
+cols = st.container(horizontal=True, gap="large")  # wraps in a narrow window; columns cut values to "10…"
+cols.metric("Classes", f"{summary['classes']:,}", width="content")
+cols.metric("Images", f"{summary['images']:,}", width="content")
+cols.metric("Median per class", f"{summary['per_class_median']:g}", width="content",
+            help=f"Images per class: median; min {summary['per_class_min']}, max {summary['per_class_max']}")
+cols.metric("Layout", "GLDv2" if catalog.layout == "gldv2" else "folders", width="content",
+            help="GLDv2: train.csv and train/a/b/c/id.jpg. Folders: one sub-folder of photos per class.")
+cols.metric("Reading problems", len(catalog.problems), width="content",
+            help="Rows and files that could not be used as read; listed under \"Problems found\" at the bottom, "
+                 "with what the curation drops")
 
 # --------------------------------------------------------------------------- long tail
 st.subheader("The long tail")
@@ -175,14 +179,17 @@ st.caption(f"{index.tail_share(10):.0%} of the classes have 10 images or fewer {
 
 # --------------------------------------------------------------------------- curate and split
 st.subheader("Curated top-N and the train/validation split")
+st.caption("A preview of what a training keeps: the Train page has the same settings, set there for each run.")
 c = st.columns(4)
-top_n = c[0].number_input("Top-N classes", min_value=1, max_value=100_000, value=datasets.DEFAULT_TOP_N, step=10,
+# At least 2, as on the Train page: a split of one class is no classifier's data (curation took 1 in silence).
+top_n = c[0].number_input("Top-N classes", min_value=2, max_value=100_000, value=datasets.DEFAULT_TOP_N, step=10,
                           key="curate_top_n", persist_state="session")
 min_images = c[1].number_input("Min images per class", min_value=2, max_value=1000, value=datasets.DEFAULT_MIN_IMAGES,
                                key="curate_min_images", persist_state="session")
 val_fraction = c[2].slider("Validation fraction", 0.05, 0.5, datasets.DEFAULT_VAL_FRACTION, 0.05,
                            key="curate_val", persist_state="session")
-seed = c[3].number_input("Seed", min_value=0, value=datasets.DEFAULT_SEED, key="curate_seed", persist_state="session")
+seed = c[3].number_input("Seed", min_value=0, max_value=datasets.MAX_SEED, value=datasets.DEFAULT_SEED,
+                        key="curate_seed", persist_state="session")
 split, curate_error = curated(dataset, browse.dataset_stamp(dataset), top_n, min_images, val_fraction, seed)
 if curate_error:
     st.error(common.md(curate_error))
@@ -193,7 +200,9 @@ if split is not None:
     m[2].metric("Validation images", f"{len(split.val):,}")
     st.dataframe(browse.split_table(split), hide_index=True, height=300,
                  column_config={"images": st.column_config.ProgressColumn(
-                     "images", min_value=0, max_value=int(split.labels["images"].max()), format="%d")})
+                     "images", min_value=0, max_value=int(split.labels["images"].max()), format="%d"),
+                     # At most "medium": sized to a 120-character class name, it pushed the counts out of view.
+                     "name": st.column_config.TextColumn("name", width="medium")})
 
 # --------------------------------------------------------------------------- gallery
 st.subheader("Gallery")
@@ -206,7 +215,7 @@ page_no = g[2].number_input(f"Page (of {pages_total:,})", min_value=1, max_value
                             key=f"gallery_page_{query}_{per_page}")
 gallery = index.page(query, page_no, per_page, browse.EXAMPLES_PER_CLASS)
 if gallery.matches == 0:
-    st.info(f"No class matches {common.md(repr(query))}.")
+    st.info(f"No class matches “{common.md(query)}”.")  # as typed: repr() would double a backslash
 for _, row in gallery.classes.iterrows():
     st.markdown(f"**{common.md(row['name'])}** · landmark {row['landmark_id']} · {row['images']:,} images")
     credits = attribution.credits(row["examples"])

@@ -16,6 +16,7 @@ if (_root := str(Path(__file__).resolve().parents[1])) not in sys.path:
 import streamlit as st
 
 from glr.data import browse
+from glr.data.datasets import MAX_SEED
 from glr.demo import dataset as demo
 from glr.training import run_table
 from glr.backbones import registry as backbones
@@ -102,10 +103,10 @@ def live_view(run_path: str, was_active: bool, key: str) -> None:
 
 def next_steps(run: Run, key: str) -> None:
     """What to do with a finished run: read its results, try it on photos."""
-    c = st.columns([1, 1, 3])
-    if c[0].button("See its results", icon=":material/insights:", key=f"{key}_results", type="primary"):
+    c = st.container(horizontal=True)  # columns cut the labels in a narrow window
+    if c.button("See its results", icon=":material/insights:", key=f"{key}_results", type="primary"):
         common.open_run(common.RESULTS, run.id)
-    if run.has_model() and c[1].button("Try it on photos", icon=":material/image_search:", key=f"{key}_predict"):
+    if run.has_model() and c.button("Try it on photos", icon=":material/image_search:", key=f"{key}_predict"):
         common.open_run(common.PREDICT, run.id)
 
 
@@ -168,7 +169,7 @@ epochs = c[2].number_input("Epochs (head)", min_value=1, max_value=1000, value=D
 learning_rate = c[3].select_slider("Learning rate", LEARNING_RATES, value=DEFAULTS.learning_rate,
                                    format_func=lambda v: f"{v:.0e}", key="train_lr", persist_state="session")
 
-c = st.columns(4)
+c = st.columns(3)
 dropout = c[0].slider("Dropout", 0.0, 0.9, DEFAULTS.dropout, 0.05, key="train_dropout", persist_state="session")
 hidden = c[1].select_slider("Dense size", DENSE_SIZES, value=DEFAULTS.hidden, key="train_hidden",
                             persist_state="session")
@@ -178,15 +179,15 @@ augment_space = c[2].selectbox(
     help="The feature maps (the default): windows of the maps of the centre crop and its mirror image, two backbone "
          "passes per photo. Images: K augmented crops, one pass each, about twice as slow from an empty cache and "
          "no more accurate as measured (benchmarks/README.md).")
-with c[3]:
-    augment = st.toggle("Augmentation (crop and flip)", value=DEFAULTS.augment, key="train_augment",
-                        persist_state="session")
-    auto = auto_fine_tune(dataset, backbone, top_n, input_size) if dataset_ok and (dataset or demo.is_ready()) else None
-    fine_tune = st.toggle("Fine-tune the backbone", value=bool(auto and auto.on), key="train_fine_tune",
-                          persist_state="session", help="Phase 2, end to end: slow on a CPU. On by default when its "
-                                                        "estimated cost on this machine is a few minutes.")
-    if auto:
-        st.caption(f"Default, decided for this dataset: {auto.reason}.")
+toggles = st.container(horizontal=True, gap="large")  # in a fourth column, 800 px cut them to "Augmen…", "Fine-…"
+augment = toggles.toggle("Augmentation (crop and flip)", value=DEFAULTS.augment, key="train_augment",
+                         persist_state="session")
+auto = auto_fine_tune(dataset, backbone, top_n, input_size) if dataset_ok and (dataset or demo.is_ready()) else None
+fine_tune = toggles.toggle("Fine-tune the backbone", value=bool(auto and auto.on), key="train_fine_tune",
+                           persist_state="session", help="Phase 2, end to end: slow on a CPU. On by default when its "
+                                                         "estimated cost on this machine is a few minutes.")
+if auto:
+    st.caption(f"Default, decided for this dataset: {auto.reason}.")
 
 with st.expander("More settings"):
     c = st.columns(4)
@@ -207,7 +208,8 @@ with st.expander("More settings"):
                                    key="train_min_images", persist_state="session")
     val_fraction = c[1].slider("Validation fraction", 0.05, 0.5, DEFAULTS.val_fraction, 0.05, key="train_val",
                                persist_state="session")
-    seed = c[2].number_input("Seed", min_value=0, value=DEFAULTS.seed, key="train_seed", persist_state="session")
+    seed = c[2].number_input("Seed", min_value=0, max_value=MAX_SEED, value=DEFAULTS.seed, key="train_seed",
+                             persist_state="session")
     label_smoothing = c[3].slider("Label smoothing", 0.0, 0.5, DEFAULTS.label_smoothing, 0.05, key="train_smoothing",
                                   persist_state="session")
     c = st.columns(4)
@@ -238,6 +240,8 @@ if st.button("Start training", type="primary", icon=":material/play_arrow:", key
             "patience": patience, "fine_tune": fine_tune,
             "fine_tune_epochs": page_fine_tune_epochs(auto, fine_tune_epochs, DEFAULTS.fine_tune_epochs),
         })
+        if dataset or demo.is_ready():  # a refused curation said now, with no run made to fail a second later
+            common.curate(dataset, top_n, min_images, val_fraction, seed)
         with st.spinner("Starting the training process..."):
             run = launch.launch(results, launch.run_config(config), workers=workers)
     except GlrError as exc:  # ConfigError, RunError ("another training is running"), ...
@@ -276,7 +280,7 @@ else:
         next_steps(run, "selected")
     if status["state"] in ("stopped", "failed") and st.button(
             "Resume", icon=":material/resume:", key="train_resume", disabled=active is not None,
-            help="Continue from the last checkpoint." if not active else f"{active.label()} is training"):
+            help="Continue from the last checkpoint." if not active else f"{common.md(active.label())} is training"):
         try:
             launch.resume(run, results, workers=workers)
         except GlrError as exc:
@@ -287,26 +291,24 @@ else:
     live_view(str(run.path), False, "selected")
 
 with st.expander("Rename or delete this run"):
-    c = st.columns([3, 1])
-    name = c[0].text_input("Name", value=run.name() or "", max_chars=NAME_MAX, key=f"train_name_{run.id}",
-                           placeholder="e.g. baseline, 40 epochs", help="Shown in the run lists; the id stays the same.")
-    with c[1]:
-        st.write("")
-        st.write("")
-        if st.button("Save the name", key="train_rename", icon=":material/edit:"):
-            try:
-                run.set_name(name)
-            except GlrError as exc:
-                st.error(common.md(exc))
-            else:
-                st.session_state["train_done"] = f"Renamed {run.id}" if name.strip() else f"{run.id} has no name now"
-                st.rerun()
+    c = st.container(horizontal=True, vertical_alignment="bottom")  # a quarter column cut the button to "Save t…"
+    name = c.text_input("Name", value=run.name() or "", max_chars=NAME_MAX, key=f"train_name_{run.id}",
+                        placeholder="e.g. baseline, 40 epochs", help="Shown in the run lists; the id stays the same.")
+    if c.button("Save the name", key="train_rename", icon=":material/edit:"):
+        try:
+            run.set_name(name)
+        except GlrError as exc:
+            st.error(common.md(exc))
+        else:
+            st.session_state["train_done"] = f"Renamed {run.id}" if name.strip() else f"{run.id} has no name now"
+            st.rerun()
     busy = status["state"] in ACTIVE_STATES
-    sure = st.checkbox(f"Yes, delete {run.label()} and everything in its folder (model, history, results)",
+    sure = st.checkbox(f"Yes, delete {common.md(run.label())} and everything in its folder (model, history, results)",
                        key=f"train_delete_sure_{run.id}", disabled=busy)
     if busy:
         st.caption("A run cannot be deleted while it trains: stop it first.")
     if st.button("Delete the run", key="train_delete", icon=":material/delete:", disabled=busy or not sure):
+        label = run.label()  # read before its folder, which holds the name, goes
         try:
             launch.delete_run(run)
         except GlrError as exc:  # it started training meanwhile
@@ -315,7 +317,7 @@ with st.expander("Rename or delete this run"):
             st.session_state.pop(common.RUN_KEY, None)
             if st.session_state.get(common.ENDED_KEY) == run.id:
                 st.session_state.pop(common.ENDED_KEY, None)
-            st.session_state["train_done"] = f"Deleted {run.label()}"
+            st.session_state["train_done"] = f"Deleted {common.md(label)}"
             st.rerun()
 
 with st.expander(f"All runs ({len(table)})", expanded=False):

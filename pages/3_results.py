@@ -35,6 +35,8 @@ PROJECTION_HELP = ("PCA is instant and keeps the overall distances, so classes o
 EXPORT_LABELS = {"keras": "Keras (.keras)", "savedmodel": "TensorFlow SavedModel", "tflite": "TFLite / LiteRT",
                  "onnx": "ONNX"}
 GRID_COLUMNS = 6
+# A class name's column at most "medium": sized to a 120-character name, it pushed the scores out of view.
+NAME_COLUMN = st.column_config.TextColumn("name", width="medium")
 
 
 @st.cache_data(max_entries=4, show_spinner="Projecting the embeddings...")
@@ -93,7 +95,7 @@ st.title("Results")
 results = common.results_dir()
 available = run_table.evaluated_runs(results)
 if not available:
-    common.no_runs(f"No run with results yet in {results}.", "results_demo")
+    common.no_runs(f"No run with results yet in {common.md(results)}.", "results_demo")
     st.stop()
 
 finished = run_table.finished_runs(results)
@@ -144,14 +146,16 @@ with overview:
         st.error(f"{common.md(run.metrics_path)} cannot be read: {common.md(exc)}")
         scores = None
     if scores:
-        m = st.columns(5)
-        m[0].metric("Top-1 accuracy", f"{scores.get('top1', 0):.1%}")
-        m[1].metric("Top-5 accuracy", f"{scores.get('top5', 0):.1%}")
-        m[2].metric("GAP", f"{scores.get('gap', 0):.3f}", help="Global Average Precision, as in the Kaggle competitions")
-        m[3].metric("Macro F1", f"{scores.get('macro_f1', 0):.3f}")
-        m[4].metric("Validation images", f"{scores.get('n_images', 0):,}")
+        # A row that wraps: five columns cut "100.0%" to "10…" in a narrow window.
+        m = st.container(horizontal=True, gap="large")
+        m.metric("Top-1 accuracy", f"{scores.get('top1', 0):.1%}", width="content")
+        m.metric("Top-5 accuracy", f"{scores.get('top5', 0):.1%}", width="content")
+        m.metric("GAP", f"{scores.get('gap', 0):.3f}", help="Global Average Precision, as in the Kaggle competitions",
+                 width="content")
+        m.metric("Macro F1", f"{scores.get('macro_f1', 0):.3f}", width="content")
+        m.metric("Validation images", f"{scores.get('n_images', 0):,}", width="content")
     else:
-        st.info("Not evaluated yet: metrics.json appears when the training finishes.")
+        st.info(common.md(run_table.no_metrics_note(status)))
     common.data_problems(run)
     c = st.columns(2)
     c[0].plotly_chart(plots.history_figure(histories, "loss"), key="results_loss")
@@ -167,8 +171,8 @@ with overview:
         st.image(str(collage), caption=caption or "Validation photos: green when right, red when wrong")
     else:
         st.info("No report yet for this run (or no collage: it needs val_predictions.csv).")
-    r = st.columns([1, 1, 2])
-    if r[0].button("Write the report" if not run.report_dir.is_dir() else "Rewrite the report",
+    r = st.container(horizontal=True)  # buttons in columns were cut to "Rewrit…" in a narrow window
+    if r.button("Write the report" if not run.report_dir.is_dir() else "Rewrite the report",
                    key="results_write_report", icon=":material/description:"):
         try:
             with st.spinner("Writing the report..."):
@@ -179,7 +183,7 @@ with overview:
             st.rerun()
     data = compare.report_zip(run)
     if data:
-        r[1].download_button("Download the report (zip)", data, file_name=f"{run_id}-report.zip",
+        r.download_button("Download the report (zip)", data, file_name=f"{run_id}-report.zip",
                              mime="application/zip", icon=":material/download:", key="results_download",
                              on_click="ignore")
 
@@ -193,9 +197,9 @@ with overview:
                    "\"not a known landmark\" verdict: the model's second output embeds the photo, and predict.py "
                    "compares it with the training photos' vectors as glr does (spatial verification stays in glr). "
                    "Also `python -m glr export RUN --format ...`.")
-        e = st.columns(len(export.FORMATS))
-        for col, fmt in zip(e, export.FORMATS):
-            with col:
+        e = st.container(horizontal=True)  # in columns, a narrow window cut every label to "Export …"
+        for fmt in export.FORMATS:
+            with e:
                 if export.export_ready(run, fmt):
                     st.download_button(EXPORT_LABELS[fmt], lambda fmt=fmt: export.export_zip(run, fmt),
                                        file_name=f"{run_id}-{fmt}.zip", mime="application/zip",
@@ -215,10 +219,11 @@ with classes:
     if per_class is not None:
         st.caption("Click a column header to sort: the weakest classes first by recall or F1.")
         st.dataframe(compare.display_table(per_class), hide_index=True, height=420, column_config={
-            k: st.column_config.ProgressColumn(k, min_value=0.0, max_value=1.0, format="%.2f")
-            for k in ("precision", "recall", "f1")})
+            **{k: st.column_config.ProgressColumn(k, min_value=0.0, max_value=1.0, format="%.2f")
+               for k in ("precision", "recall", "f1")},
+            "name": NAME_COLUMN})
     else:
-        st.info("No per-class scores yet: they appear when the run is evaluated.")
+        st.info(common.md(run_table.no_metrics_note(status, run.per_class_path.name)))
 
 # --------------------------------------------------------------------------- mistakes
 with mistakes:
@@ -242,7 +247,7 @@ with mistakes:
             cells = [(t, p) for t, p in cells if t < len(names) and p < len(names)]
             for true_index, pred_index in cells[:4]:
                 photos = compare.cell_photos(predictions, true_index, pred_index)
-                what = "right" if true_index == pred_index else f"called {names[pred_index]}"
+                what = "right" if true_index == pred_index else f"called {common.md(names[pred_index])}"
                 st.markdown(f"**{common.md(names[true_index])}**, {what}: {plural(len(photos), 'photo')}")
                 if photos.empty:
                     st.caption("no validation photo in this cell")
@@ -269,11 +274,11 @@ with mistakes:
                                 help="Under each photo, Grad-CAM of its wrong guess: the places whose features "
                                      "raised the model's score for the class it wrongly named.")
             photo_grid(wrong["path"].tolist(),
-                       [f"{t} → {p} ({c:.0%})" for t, p, c in zip(wrong["true_name"], wrong["pred_name"],
+                       [f"{common.md(t)} → {common.md(p)} ({c:.0%})" for t, p, c in zip(wrong["true_name"], wrong["pred_name"],
                                                                   wrong["confidence"])],
                        overlay=mistake_heatmaps(run, wrong) if explain and run.has_model() else None)
-    elif confusion is None:
-        st.info("No predictions yet: the mistakes appear when the run is evaluated.")
+    elif confusion is None or labels is None:  # else the tab was left empty
+        st.info(common.md(run_table.no_metrics_note(status, run.predictions_path.name)))
 
 # --------------------------------------------------------------------------- retrieval
 retrieval = run_index.load_retrieval(run) if status["state"] == "finished" else None
@@ -306,15 +311,15 @@ with retrieval_tab:
             "gap_distractors_unknown": "… unknown applied"}), hide_index=True,
             column_config={k: st.column_config.NumberColumn(k, format="%.3f")
                            for k in ("top-1", "GAP", "GAP with distractors", "… unknown applied")})
-        u = st.columns(3)
+        u = st.container(horizontal=True, gap="large")  # wraps in a narrow window; columns cut values to "10…"
         weight = retrieval.get("known_head_weight", 0.5)
-        u[0].metric("Unknown threshold", f"{unknown['threshold']:.3f}",
-                    help=f"On the known score, {weight:.2f} x the head's confidence + {1 - weight:.2f} x the nearest "
-                         "training photo's similarity (the weight learned from the training photos by leaving classes "
-                         f"out); calibrated on {unknown['calibrated_on']} validation photos to keep "
-                         f"{unknown['keep_known']:.0%} of them")
-        u[1].metric("Distractors called unknown", f"{unknown['distractors_flagged']:.0%}")
-        u[2].metric("ROC AUC, known vs distractor", f"{unknown['auroc']['known_score']:.3f}")
+        u.metric("Unknown threshold", f"{unknown['threshold']:.3f}",
+                 help=f"On the known score, {weight:.2f} x the head's confidence + {1 - weight:.2f} x the nearest "
+                      "training photo's similarity (the weight learned from the training photos by leaving classes "
+                      f"out); calibrated on {unknown['calibrated_on']} validation photos to keep "
+                      f"{unknown['keep_known']:.0%} of them", width="content")
+        u.metric("Distractors called unknown", f"{unknown['distractors_flagged']:.0%}", width="content")
+        u.metric("ROC AUC, known vs distractor", f"{unknown['auroc']['known_score']:.3f}", width="content")
 
 # --------------------------------------------------------------------------- map
 with map_tab:
@@ -338,4 +343,4 @@ with map_tab:
             rows = [int(c[0] if isinstance(c, list) else c) for c in chosen_points if c is not None][:18]
             if rows:
                 picked = points.iloc[rows]
-                photo_grid(picked["path"].tolist(), picked["name"].astype(str).tolist())
+                photo_grid(picked["path"].tolist(), [common.md(n) for n in picked["name"].astype(str)])

@@ -100,7 +100,8 @@ def thumbnail_row(paths: list[str], captions: list[str] | None = None) -> None:
              for thumb in [common.thumbnail(str(path), thumbnails.SIZE)]]
     good = [(thumb, caption) for thumb, caption, _ in shown if thumb is not None]
     if good:
-        st.image([thumb for thumb, _ in good], caption=[c or "" for _, c in good] if captions else None,
+        # Image captions read Markdown: a name or a photo's credit line is shown as written.
+        st.image([thumb for thumb, _ in good], caption=[common.md(c or "") for _, c in good] if captions else None,
                  width=thumbnails.SIZE)
     for thumb, _, path in shown:
         if thumb is None:
@@ -130,11 +131,11 @@ def load_model(run: Run, stamp: tuple, about) -> "tuple[predict.Predictor | None
         run_table.check_run_for_prediction(run)
         model = common.predictor(str(run.path), stamp)
     except GlrError as exc:
-        about.error(str(exc))
+        about.error(common.md(exc))
         return None, str(exc)
-    about.info(what_it_knows(str(run.path), stamp, model.recognizer is not None), icon=":material/school:")
+    about.info(common.md(what_it_knows(str(run.path), stamp, model.recognizer is not None)), icon=":material/school:")
     if model.recognizer is None:
-        about.caption(f"No similar photos or unknown verdict for this run: {model.retrieval_problem}")
+        about.caption(f"No similar photos or unknown verdict for this run: {common.md(model.retrieval_problem)}")
     if model.backend_note:
         about.caption(model.backend_note.capitalize())
     return model, None
@@ -293,9 +294,9 @@ def show_result(model, run_path: str, stamp: tuple, name: str, data: bytes, dige
             with cols[1]:
                 try:
                     cam, cam_name, _ = heatmap(run_path, stamp[0], digest, int(landmark_id), data)
-                    st.image(cam, caption=f"Where it looked for {cam_name} (Grad-CAM: red counts most)")
+                    st.image(cam, caption=f"Where it looked for {common.md(cam_name)} (Grad-CAM: red counts most)")
                 except GlrError as exc:
-                    st.caption(f"No heatmap: {exc}")
+                    st.caption(f"No heatmap: {common.md(exc)}")
         with cols[-2]:
             top_k_list(result.top)
         with cols[-1]:
@@ -313,7 +314,7 @@ def show_result(model, run_path: str, stamp: tuple, name: str, data: bytes, dige
             drawn = best_match(run_path, stamp, digest, name, result, data)
             if drawn is not None:
                 st.image(drawn[0], caption=f"{drawn[1]['inliers']} matched points with a training photo of "
-                                           f"{drawn[1]['name']} (RANSAC inliers)")
+                                           f"{common.md(drawn[1]['name'])} (RANSAC inliers)")
         if show_similar and result.similar:
             st.markdown("Most similar training photos")
             paths = [s["path"] for s in result.similar]
@@ -326,7 +327,7 @@ st.title("Predict")
 results = common.results_dir()
 finished = common.finished_runs(results)
 if not finished:
-    common.no_runs(f"No finished run with a model in {results}.", "predict_demo")
+    common.no_runs(f"No finished run with a model in {common.md(results)}.", "predict_demo")
     st.stop()
 
 c = st.columns([3, 1, 1])

@@ -150,3 +150,62 @@ def test_the_gallery_credits_each_photo(uploads_root, tmp_path):
     assert_no_exception(at)
     captions = [img.caption for element in at.get("image") for img in element.proto.imgs]
     assert '"Harbour.jpg" by Jane Doe, CC BY-SA 4.0' in captions
+
+
+@pytest.mark.parametrize("typed", ['"{}"', "'{}/'", "  {}/  ", "file://{}", "~/My Photos ü"])
+def test_a_path_pasted_with_quotes_a_slash_or_as_a_file_url_is_the_folder(uploads_root, tmp_path, typed, monkeypatch):
+    # A file manager's "copy path" quotes a path with spaces; a dragged folder is a file:// URL.
+    from conftest import write_image
+    from glr.data import browse
+
+    data = tmp_path / "My Photos ü"
+    for c, name in enumerate(["東京タワー", "Big Ben"]):
+        for i in range(3):
+            write_image(data / name / f"{i}.jpg", seed=10 * c + i)
+    monkeypatch.setenv("HOME", str(tmp_path))  # "~" is recorded as the folder it names
+    at = open_page(DATASET)
+    text = typed.format(str(data).replace(" ", "%20") if typed.startswith("file:") else data)
+    at.text_input(key="dataset_path").input(text).run()
+    button(at, "Use this folder").click().run()
+    assert_no_exception(at)
+    assert not at.error and metric(at, "Classes") == "2"
+    assert browse.recent_datasets()[0] == str(data)  # one entry, however it was typed
+
+
+def test_a_search_with_regex_characters_is_literal_and_echoed_as_typed(uploads_root):
+    at = open_page(DATASET)
+    for query in ("(", "[", "*", ".*"):
+        at.text_input(key="gallery_query").input(query).run()
+        assert_no_exception(at)
+    assert "No class matches “.*”" in texts(at.info)  # literal text, not a pattern matching every class
+    at.text_input(key="gallery_query").input("\\").run()
+    assert "No class matches “\\”." in texts(at.info)  # one backslash, as typed (repr showed two)
+
+
+def test_the_seed_boxes_stop_at_the_largest_seed_a_split_takes(uploads_root):
+    from glr.data.datasets import MAX_SEED
+
+    # Without a maximum, 2**32 was taken and refused later: "seed must be between 0 and 4294967295".
+    assert open_page(DATASET).number_input(key="curate_seed").max == MAX_SEED == 2**32 - 1
+    assert open_page("pages/2_train.py").number_input(key="train_seed").max == MAX_SEED
+
+
+def test_the_split_preview_says_the_train_page_decides_and_asks_for_two_classes_at_least(uploads_root):
+    at = open_page(DATASET)
+    assert "the Train page has the same settings, set there for each run" in texts(at.caption)
+    assert at.number_input(key="curate_top_n").min == 2 == open_page("pages/2_train.py").number_input(key="train_top_n").min
+
+
+def test_the_names_typed_in_the_upload_form_survive_a_look_at_another_source(uploads_root):
+    at = open_page(DATASET)
+    at.radio(key="dataset_source").set_value("Upload photos").run()
+    at.text_input(key="upload_name").input("Trip 2026").run()
+    at.radio(key="upload_how").set_value("Photos per class").run()
+    at.text_input(key="upload_class_0").input("Old Bridge").run()
+    at.radio(key="dataset_source").set_value("A folder on this computer").run()
+    at.radio(key="dataset_source").set_value("Upload photos").run()
+    assert_no_exception(at)
+    # Were emptied: a widget that is not drawn for one run loses its state.
+    assert at.text_input(key="upload_name").value == "Trip 2026"
+    assert at.radio(key="upload_how").value == "Photos per class"
+    assert at.text_input(key="upload_class_0").value == "Old Bridge"

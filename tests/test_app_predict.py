@@ -255,3 +255,47 @@ def test_similar_photos_carry_their_credits_and_verified_runs_show_matched_point
         assert any("matched points with a training photo of" in str(image.proto) for image in at.image)
     finally:
         credits_csv.unlink()
+
+
+def test_class_names_and_credits_with_markdown_show_as_written(results, finished_run, tiny_data):
+    import json
+
+    from app_common import md
+    from glr.data import attribution
+
+    run = results / RUNS_SUBDIR / "20260101-000000-a"
+    labels = json.loads((run / "labels.json").read_text())
+    odd = [f"Tower_{e['index']} $5 ~ok~" for e in labels]  # two $ make maths, ~ strikes through
+    (run / "labels.json").write_text(json.dumps([{**e, "name": n} for e, n in zip(labels, odd)]))
+    ids = pd.read_csv(tiny_data / "train.csv", dtype=str)["id"]
+    credits_csv = tiny_data / attribution.ATTRIBUTION_CSV
+    credits_csv.write_text("id,url,author,license,title\n" + "".join(
+        f"{i},https://example.org/{i},*Ann* <b>Author</b>,CC BY-SA 4.0,File:_DSC_{i}_.jpg\n" for i in ids))
+    try:
+        at = open_page(PREDICT)
+        assert md(odd[0]) in at.info[0].value  # what the model knows: was raw Markdown
+        at.file_uploader(key="predict_files").set_value([("mine.jpg", _photo(finished_run, 0), "image/jpeg")]).run()
+        at.toggle(key="predict_show_similar").set_value(True).run()
+        assert_no_exception(at)
+    finally:
+        credits_csv.unlink()
+    captions = [img.caption for element in at.get("image") for img in element.proto.imgs if img.caption]
+    assert any(md('by *Ann* <b>Author</b>, CC BY-SA 4.0') in c for c in captions), captions  # was italics and a tag
+
+
+def test_a_mac_zip_of_nested_folders_and_two_empty_files(results, finished_run):
+    from conftest import zip_of
+
+    album = zip_of({"trip/day1/a.jpg": _photo(finished_run, 0), "trip/day2/b.jpg": _photo(finished_run, 1),
+                    "__MACOSX/trip/day1/._a.jpg": b"\x00\x05\x16\x07 resource fork", "trip/.DS_Store": b"x",
+                    "trip/empty.jpg": b""})
+    at = open_page(PREDICT)
+    at.file_uploader(key="predict_files").set_value([("album.zip", album, "application/zip"),
+                                                      ("zero.jpg", b"", "image/jpeg")]).run()
+    assert_no_exception(at)
+    shown = texts(at.markdown)
+    assert "album.zip/trip/day1/a.jpg" in shown and "album.zip/trip/day2/b.jpg" in shown  # nested folders read
+    assert "_a.jpg" not in shown + texts(at.error) + texts(at.warning)  # the Mac's resource forks passed over
+    assert "same photo" not in texts(at.caption)  # two empty files are no photo, not one photo twice
+    assert "zero.jpg" in shown and "album.zip/trip/empty.jpg" in shown
+    assert len(at.error) == 2 and "2 of 4 photos predicted; 2 could not be predicted." in texts(at.caption)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from glr.training.run import RUNS_SUBDIR
-from test_app_pages import RESULTS, assert_no_exception, button, open_page, texts
+from test_app_pages import RESULTS, assert_no_exception, button, open_page, raw_texts, texts
 
 RUN = "20260101-000000-a"
 
@@ -98,3 +98,85 @@ def test_the_retrieval_tab_says_how_the_known_score_mixes_its_parts(results):
     at = open_page(RESULTS)
     threshold = next(m for m in at.metric if m.label == "Unknown threshold")
     assert f"{weight:.2f} x the head's confidence + {1 - weight:.2f} x the nearest training photo's similarity" in threshold.help
+
+
+def test_class_names_in_mistakes_and_confusion_cells_show_as_written(results):
+    import pandas as pd
+
+    from app_common import md
+
+    run = results / RUNS_SUBDIR / RUN
+    labels = json.loads((run / "labels.json").read_text())
+    odd = {e["name"]: f"St_Mark *{e['index']}* ~ok~" for e in labels}  # would be italics and strikethrough
+    (run / "labels.json").write_text(json.dumps([{**e, "name": odd[e["name"]]} for e in labels]))
+    df = pd.read_csv(run / "val_predictions.csv")
+    df["true_name"] = df["true_name"].map(odd)
+    df["pred_index"] = (df["true_index"] + 1) % len(labels)  # every photo wrong, so every one is a mistake
+    df["pred_name"] = df["pred_index"].map({e["index"]: odd[e["name"]] for e in labels})
+    df["correct"] = False
+    df.to_csv(run / "val_predictions.csv", index=False)
+    at = open_page(RESULTS)
+    t, p = df.loc[0, ["true_name", "pred_name"]]
+    assert f"{md(t)} → {md(p)} (" in raw_texts(at.caption)  # was the raw name, formatted as Markdown
+    at.session_state["results_confusion"] = {"selection": {"points": [{"customdata": [int(df.loc[0, "true_index"]),
+                                                                                     int(df.loc[0, "pred_index"])]}]}}
+    at.run()
+    assert_no_exception(at)
+    assert f"**{md(t)}**, called {md(p)}: " in raw_texts(at.markdown)
+
+
+def test_a_failed_run_and_a_finished_one_missing_its_scores_say_why(results):
+    from glr.training.run import Run
+
+    failed = Run.create(results, {"train": {"backbone": "efficientnet_lite0", "epochs": 4}}, run_id="20260102-000000-f")
+    failed.update_status(state="failed", message="RuntimeError: boom")
+    failed.history_path.write_text("phase,epoch,loss,accuracy,val_loss,val_accuracy,val_top5,lr,seconds\n"
+                                   "1,1,1.0,0.5,1.1,0.4,0.9,0.001,0.1\n")
+    at = open_page(RESULTS)
+    at.multiselect(key="results_runs").set_value([failed.id]).run()
+    assert_no_exception(at)
+    shown = texts(at.info)
+    assert "This run failed before it was evaluated (RuntimeError: boom): resume it on the Train page" in shown
+    assert "appears when the training finishes" not in shown  # it will not finish by itself
+    for name in ("metrics.json", "per_class.csv", "val_predictions.csv", "labels.json"):
+        (results / RUNS_SUBDIR / RUN / name).unlink()
+    at.multiselect(key="results_runs").set_value([RUN]).run()
+    assert_no_exception(at)
+    shown = texts(at.info)
+    assert "This run finished but its metrics.json is missing (deleted?)" in shown
+    assert "its per_class.csv is missing" in shown
+    assert "its val_predictions.csv is missing" in shown  # the Mistakes tab was left empty
+
+
+def _parents_of(node, wanted: set[str], found: list | None = None) -> list:
+    """(label, parent block proto) of every element under `node` whose type is in `wanted`."""
+    found = [] if found is None else found
+    for child in getattr(node, "children", {}).values():
+        if getattr(child, "type", None) in wanted:
+            found.append((child.proto.label, node.proto))
+        _parents_of(child, wanted, found)
+    return found
+
+
+@pytest.mark.parametrize("page", ["app.py", "pages/1_dataset.py", RESULTS])
+def test_scores_and_export_buttons_wrap_in_a_narrow_window_instead_of_being_cut(results, page):
+    # In st.columns, an 800 px window with the sidebar open cut "100.0%" to "10…", "folders" to "fol…"
+    # and all four export buttons to "Export …" (seen in Chromium); a wrapping row moves them down instead.
+    at = open_page(page)
+    found = [(label, parent) for label, parent in _parents_of(at.main, {"metric", "button"})
+             if label.startswith(("Export as", "Rewrite the report")) or label in {m.label for m in at.metric}]
+    top_level = [label for label, _ in found if label in ("Classes", "Top-1 accuracy", "Export as ONNX")]
+    assert top_level, [label for label, _ in found]
+    for label, parent in found:
+        if label in ("Classes kept", "Training images", "Validation images") and page != RESULTS:
+            continue  # the Dataset page's split: three short values
+        flex = parent.flex_container if "flex_container" in parent.DESCRIPTOR.fields_by_name else None  # not a column
+        assert flex is not None and flex.wrap and flex.direction == flex.HORIZONTAL, label
+
+
+@pytest.mark.parametrize("page", ["pages/1_dataset.py", RESULTS])
+def test_a_long_class_name_never_pushes_the_scores_out_of_view(results, page):
+    # Sized to its content, a 120-character name took the table's width (seen in Chromium at 1280 px).
+    at = open_page(page)
+    table = next(d for d in at.dataframe if {"name", "images" if page != RESULTS else "f1"} <= set(d.value.columns))
+    assert json.loads(table.proto.columns)["name"]["width"] == "medium"

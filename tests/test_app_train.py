@@ -217,3 +217,75 @@ def test_start_with_the_defaults_runs_autos_longer_phase_2_on_a_small_dataset(re
     train = started[0]["train"]
     assert train["fine_tune"] is True
     assert train["fine_tune_epochs"] == (AUTO_MAX_FINE_TUNE_EPOCHS if expected == "auto" else expected)
+
+
+def test_a_results_folder_that_is_a_file_is_named_not_a_traceback(monkeypatch, tmp_path, tiny_data):
+    from app_common import HOME
+
+    blocker = tmp_path / "results"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("GLR_RESULTS", str(blocker / "sub"))
+    monkeypatch.setenv("GLR_DATA", str(tiny_data))
+    at = open_page(TRAIN)
+    assert f"{blocker} is a file, not a folder" in texts(at.sidebar.error)  # said at once, on every page
+    button(at, "Start training").click().run()
+    assert_no_exception(at)  # was NotADirectoryError
+    assert f"cannot be made: {blocker} is a file, not a folder" in texts(at.error)
+    at = open_page(HOME)
+    button(at, "Run the whole demo").click().run()
+    assert_no_exception(at)  # was FileExistsError, after a minute of drawing the demo
+    assert f"{blocker} is a file, not a folder: no run can be saved" in texts(at.main.error)
+
+
+def test_start_with_settings_curation_refuses_says_why_and_makes_no_run(monkeypatch, tmp_path, tiny_data):
+    from glr.training.run_table import list_runs
+
+    monkeypatch.setenv("GLR_RESULTS", str(tmp_path / "results"))
+    monkeypatch.setenv("GLR_DATA", str(tiny_data))
+    at = open_page(TRAIN)
+    at.number_input(key="train_min_images").set_value(100)
+    button(at, "Start training").click().run()
+    assert_no_exception(at)
+    assert "no class has at least 100 images" in texts(at.error)
+    assert list_runs(tmp_path / "results").empty  # was a run that failed in its trainer
+
+
+def test_a_run_name_with_markdown_shows_as_written(results):
+    at = open_page(TRAIN)
+    at.text_input(key=f"train_name_{RUN_ID}").input("**big** <b>x</b> $y$")
+    button(at, "Save the name").click().run()
+    box = at.checkbox(key=f"train_delete_sure_{RUN_ID}")
+    assert box.label.startswith(r"Yes, delete \*\*big\*\* \<b\>x\</b\> \$y\$ · ")  # was bold, a tag and maths
+    box.check().run()
+    button(at, "Delete the run").click().run()
+    assert_no_exception(at)
+    assert rf"Deleted \*\*big\*\* \<b\>x\</b\> \$y\$ · {RUN_ID}" in "\n".join(s.value for s in at.success)  # with its name
+
+
+def test_the_two_toggles_wrap_in_a_narrow_window_instead_of_being_cut(results):
+    from test_app_results import _parents_of
+
+    # In a fourth column, an 800 px window with the sidebar open cut them to "Augmen…" and "Fine-…" (Chromium).
+    found = dict(_parents_of(open_page(TRAIN).main, {"toggle"}))
+    for label in ("Augmentation (crop and flip)", "Fine-tune the backbone"):
+        flex = found[label].flex_container if "flex_container" in found[label].DESCRIPTOR.fields_by_name else None
+        assert flex is not None and flex.wrap and flex.direction == flex.HORIZONTAL, label
+
+
+def test_next_step_buttons_and_the_empty_states_buttons_wrap_instead_of_being_cut(results, monkeypatch, tmp_path):
+    from test_app_results import _parents_of
+
+    def flex_of(at, label):
+        parent = dict(_parents_of(at.main, {"button", "page_link"}))[label]
+        return parent.flex_container if "flex_container" in parent.DESCRIPTOR.fields_by_name else None
+
+    # In narrow columns an 800 px window cut them to "Ru…" and "Configu" (seen in Chromium).
+    at = open_page(TRAIN)
+    for label in ("See its results", "Save the name"):  # "Save the name" was cut to "Save t…" in a quarter column
+        flex = flex_of(at, label)
+        assert flex is not None and flex.direction == flex.HORIZONTAL and flex.wrap, label
+    monkeypatch.setenv("GLR_RESULTS", str(tmp_path / "empty"))
+    at = open_page(RESULTS)
+    for label in ("Run the whole demo", "Configure a training"):
+        flex = flex_of(at, label)
+        assert flex is not None and flex.direction == flex.HORIZONTAL and flex.wrap, label

@@ -463,3 +463,17 @@ def test_class_folders_whose_names_differ_only_in_case_or_underscores_are_pointe
     assert catalog.class_counts.size == 5  # kept apart: only the user knows
     assert catalog.problems == ["4 class folders with names that differ only in case, spaces or '_' "
                                 "(e.g. 'Big Ben', 'Big_Ben'): kept as different landmarks; merge them if they are one"]
+
+
+def test_a_photo_given_as_the_dataset_names_the_folder_above_its_class_folder(tmp_path):
+    from conftest import write_image
+
+    photo = tmp_path / "trip" / "Big Ben" / "1.jpg"
+    write_image(photo, seed=1)
+    with pytest.raises(DatasetError, match=re.escape(
+            f"{photo}: is a file; point glr at a dataset folder or at its train.csv (a photo: for one folder of photos "
+            f"per class, that is the folder above the class folders, {tmp_path / 'trip'})")):
+        load_catalog(photo)
+    with pytest.raises(DatasetError, match=r"at its train\.csv$"):  # any other file: no guess
+        (tmp_path / "notes.txt").write_text("x")
+        load_catalog(tmp_path / "notes.txt")

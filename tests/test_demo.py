@@ -196,3 +196,19 @@ def test_ensure_demo_in_child_reports_a_failure_in_one_line(tmp_path):
     with pytest.raises(GlrError, match=r"failed: .* holds files that are not a glr demo dataset"):
         demo.ensure_demo_in_child(tmp_path)
     assert (tmp_path / "mine.txt").read_text() == "precious"
+
+
+@pytest.mark.parametrize("lost", ["train.csv", "train"])
+def test_a_demo_folder_that_lost_its_csv_or_photos_is_not_ready_and_is_drawn_again(tmp_path, monkeypatch, lost):
+    import shutil
+
+    monkeypatch.setattr(demo, "DEFAULT_CLASSES", 3)
+    monkeypatch.setattr(demo, "DEFAULT_MEAN_PER_CLASS", 3)
+    monkeypatch.setattr(demo, "DEFAULT_IMAGE_SIZE", 48)
+    monkeypatch.setattr(demo, "DEFAULT_WORKERS", 0)
+    root = demo.ensure_demo(tmp_path / "d")
+    shutil.rmtree(root / lost) if lost == "train" else (root / lost).unlink()
+    # Was ready (the marker alone was checked): the app's "Generate the demo dataset" then did nothing.
+    assert not demo.is_ready(root)
+    demo.ensure_demo(root)
+    assert demo.is_ready(root) and len(list((root / "train").rglob("*.jpg"))) == 9

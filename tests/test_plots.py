@@ -81,3 +81,13 @@ def test_embedding_map_gives_every_landmark_its_own_colour_and_says_so():
     colors = [t.marker.color for t in fig.data]
     assert len(colors) == 100 and len(set(colors)) == 100
     assert "one colour per landmark (100)" in fig.layout.title.text and not fig.layout.showlegend
+
+
+def test_confusion_figure_cuts_long_tick_labels_and_keeps_classes_that_share_a_name_apart():
+    long_name = "W" * 120
+    fig = plots.confusion_figure(np.array([[2, 1, 0], [0, 3, 0], [1, 0, 2]]), [long_name, "Big Ben", "Big Ben"])
+    # Two classes shown under one name were drawn as one row and one column (plotly merges categories).
+    assert list(fig.data[0].x) == [long_name, "Big Ben (class 1)", "Big Ben (class 2)"]
+    # A 120-character label took the heatmap's width (seen in Chromium): cut in the ticks, whole in the hover.
+    assert fig.layout.xaxis.ticktext[0] == "W" * (plots.TICK_CHARS - 1) + "…"
+    assert list(fig.layout.yaxis.tickvals) == list(fig.data[0].y) and fig.layout.yaxis.autorange == "reversed"

@@ -136,3 +136,14 @@ def test_list_runs_gives_the_saved_models_top1_beside_the_best_epoch(tmp_path):
     run.metrics_path.write_text("{broken")
     row = list_runs(tmp_path).iloc[0]
     assert row["state"] == "damaged" and "metrics.json is damaged" in row["message"]
+
+
+def test_no_metrics_note_says_why_by_the_runs_state():
+    note = run_table.no_metrics_note
+    assert note({"state": "running"}) == "Not evaluated yet: metrics.json appears when the training finishes."
+    assert note({"state": "failed", "message": "RuntimeError: boom"}).startswith(
+        "This run failed before it was evaluated (RuntimeError: boom): resume it on the Train page")
+    assert note({"state": "stopped"}).startswith("This run was stopped before it was evaluated: resume it")
+    assert "per_class.csv is missing (deleted?)" in note({"state": "finished"}, "per_class.csv")
+    assert note({"state": "damaged", "message": "status.json is damaged"}).startswith(
+        "This run's files cannot be read (status.json is damaged)")

@@ -491,3 +491,11 @@ def test_a_weights_file_that_is_not_there_is_refused_before_a_run_exists(tmp_pat
     # "imagenet" and random weights are recorded as given.
     assert launch.run_config(TrainConfig())["train"]["weights"] == "imagenet"
     assert launch.run_config(TrainConfig(weights=None))["train"]["weights"] is None
+
+
+def test_a_results_folder_blocked_by_a_file_is_a_run_error(tmp_path):
+    from glr.training.launch import acquire_lock
+
+    (tmp_path / "results").write_text("")
+    with pytest.raises(RunError, match="results is a file, not a folder"):
+        acquire_lock(tmp_path / "results" / "runs", "r1")

@@ -82,3 +82,8 @@ def test_read_zip_images_passes_over_nas_thumbnail_folders():
                    "@eaDir/tower/SYNOPHOTO_THUMB_S.jpg": _jpeg(3)})
     images, problems = uploads.read_zip_images(data, "set.zip")
     assert [n for n, _ in images] == ["tower/a.jpg"] and problems == []
+
+
+def test_empty_files_are_never_repeats_of_each_other():
+    unique, repeats = uploads.unique_photos([("a.jpg", b""), ("b.jpg", b""), ("c.jpg", b"1")])
+    assert unique == [("a.jpg", b""), ("b.jpg", b""), ("c.jpg", b"1")] and repeats == []

@@ -30,6 +30,22 @@ def dataset_label(path: str | None) -> str:
     return "the demo dataset" if not path else str(path)
 
 
+def typed_path(text: str) -> str:
+    """A dataset path as typed or pasted, cleaned: trimmed, one pair of surrounding quotes and a
+    `file://` prefix removed (a file manager's "copy path" and a dragged folder add them), a
+    trailing slash dropped, so one folder is one entry in the recent list, and `~` expanded."""
+    from urllib.parse import unquote, urlsplit
+
+    text = text.strip()
+    quoted = len(text) >= 2 and text[0] == text[-1] and text[0] in "'\""
+    if quoted and not Path(text).expanduser().exists():  # a folder really named 'x' is left alone
+        text = text[1:-1].strip()
+    if text.lower().startswith("file://"):
+        text = unquote(urlsplit(text).path)
+    # "~" made absolute here: the run records the path, and the Results and Predict pages read it back.
+    return os.path.expanduser(text.rstrip("/\\") or text[:1])
+
+
 def dataset_stamp(path: str | os.PathLike | None) -> float:
     """A number that changes when the dataset at `path` (None: the demo) is rewritten.
 

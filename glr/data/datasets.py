@@ -111,7 +111,10 @@ def load_catalog(path: str | os.PathLike, check_files: bool | None = None) -> Ca
     if root.is_file():
         if root.name.lower().endswith(".csv"):
             return _load_gldv2(root.parent, root, check_files)
-        raise DatasetError(f"{root}: is a file; point glr at a dataset folder or at its train.csv")
+        # A photo pasted from a class folder: name the folder above the class folders, most likely the dataset.
+        photo = (f" (a photo: for one folder of photos per class, that is the folder above the class folders, "
+                 f"{root.parent.parent})") if root.suffix.lower() in IMAGE_EXTENSIONS else ""
+        raise DatasetError(f"{root}: is a file; point glr at a dataset folder or at its train.csv{photo}")
     if not os.access(root, os.R_OK | os.X_OK):
         raise DatasetError(f"{root}: permission denied, the folder cannot be read")
     csv = root / TRAIN_CSV

@@ -155,13 +155,14 @@ def content_digest(data: bytes) -> str:
 def unique_photos(photos: Iterable[tuple[str, bytes]]) -> tuple[list[tuple[str, bytes]], list[tuple[str, str]]]:
     """The photos without repeats of the same content, each under its first name; and (repeat, first name) pairs.
 
-    The same file uploaded twice, or a sample photo tried twice, is predicted and listed once.
+    The same file uploaded twice, or a sample photo tried twice, is predicted and listed once. Empty
+    files are no photo: each keeps its own "empty file" message, not "the same photo as" another.
     """
     seen: dict[str, str] = {}
     unique, repeats = [], []
     for name, data in photos:
         digest = content_digest(data)
-        if digest in seen:
+        if data and digest in seen:
             repeats.append((name, seen[digest]))
             continue
         seen[digest] = name

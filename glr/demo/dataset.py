@@ -223,9 +223,11 @@ def _parameters(n_classes, seed, image_size, mean_per_class) -> dict:
 
 def _is_complete(root: Path, params: dict) -> bool:
     try:
-        return json.loads((root / COMPLETE_MARKER).read_text()) == params
+        marker = json.loads((root / COMPLETE_MARKER).read_text())
     except (OSError, ValueError):
         return False
+    # A marker beside no train.csv or train/ (deleted by hand): "Generate" must draw it again, not return at once.
+    return marker == params and (root / "train.csv").is_file() and (root / "train").is_dir()
 
 
 def _looks_like_demo(root: Path) -> bool:

@@ -158,7 +158,7 @@ def confusion_figure(cm: pd.DataFrame | np.ndarray, labels: Sequence[str], top: 
     if counts.size == 0:
         return _empty("confusion matrix", "no predictions yet")
     keep = list(range(len(counts))) if len(counts) <= top else confused_classes(counts, top)
-    names = [str(labels[i]) for i in keep]
+    names = _unique_names([str(labels[i]) for i in keep], keep)
     sub = counts[np.ix_(keep, keep)]
     fig = go.Figure(go.Heatmap(z=sub, x=names, y=names, colorscale="Blues", hoverongaps=False,
                                hovertemplate="true %{y}<br>predicted %{x}<br>%{z} images<extra></extra>"))
@@ -167,9 +167,27 @@ def confusion_figure(cm: pd.DataFrame | np.ndarray, labels: Sequence[str], top: 
     title = "confusion matrix" if len(keep) == len(counts) else f"confusion matrix: the {len(keep)} most confused classes"
     fig.update_layout(
         title=title, xaxis_title="predicted", yaxis_title="true", template="plotly_white",
-        yaxis={"autorange": "reversed"}, height=max(400, 18 * len(keep) + 200),
+        height=max(400, 18 * len(keep) + 200),
+        # Short tick labels, the full names in the hover: one 120-character name took the width of the heatmap.
+        xaxis=_short_ticks(names), yaxis={"autorange": "reversed", **_short_ticks(names)},
     )
     return fig
+
+
+TICK_CHARS = 28  # a confusion heatmap's tick labels are cut to this; its hover shows the whole name
+
+
+def _short_ticks(names: list[str]) -> dict:
+    """Axis settings that label the categories `names` with at most TICK_CHARS characters each."""
+    text = [n if len(n) <= TICK_CHARS else n[:TICK_CHARS - 1] + "…" for n in names]
+    return {"tickmode": "array", "tickvals": names, "ticktext": text}
+
+
+def _unique_names(names: list[str], indices: list[int]) -> list[str]:
+    """Category names for a heatmap's axes: a name two classes share ("Big_Ben" and "Big Ben" are both
+    shown as "Big Ben") gets its class index, or plotly would draw the two classes as one row."""
+    seen = {n for n in names if names.count(n) > 1}
+    return [f"{n} (class {i})" if n in seen else n for n, i in zip(names, indices)]
 
 
 def _add_cell_markers(fig: go.Figure, sub: np.ndarray, names: list[str], keep: list[int]) -> None:

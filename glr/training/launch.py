@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Iterator
 from filelock import FileLock
 
 from glr.atomic import read_json, write_json
-from glr.paths import PROJECT_ROOT, demo_dir
+from glr.paths import PROJECT_ROOT, demo_dir, file_in_the_way
 from glr.training.processes import KILL, lower_priority, pid_alive, process_start, signal_process, track
 from glr.training.run import Run, RunError, new_run_id, runs_dir
 from glr.training.status import ACTIVE_STATES, FINAL_STATES, now
@@ -135,7 +135,12 @@ def _guard(results_dir: str | os.PathLike) -> FileLock:
     # Every look at or change of train.lock happens under this lock, so "is it stale?
     # remove it, take it" is one step: two callers can never both clean up and both win.
     # The operating system drops it if its holder dies.
-    Path(results_dir).mkdir(parents=True, exist_ok=True)
+    if blocker := file_in_the_way(results_dir):  # else FileExistsError or NotADirectoryError from mkdir
+        raise RunError(f"the results folder {results_dir} cannot be made: {blocker} is a file, not a folder")
+    try:
+        Path(results_dir).mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # read-only, permission denied
+        raise RunError(f"the results folder {results_dir} cannot be made: {exc.strerror}") from None
     return FileLock(Path(results_dir) / LOCK_GUARD, poll_interval=0.002, preserve_lock_file=True)
 
 

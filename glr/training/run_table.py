@@ -260,3 +260,19 @@ def log_tail(path: str | os.PathLike, lines: int = 40, max_bytes: int = 64 * 102
         return ""
     text = data.decode("utf-8", errors="replace").replace("\r", "\n")
     return "\n".join([line for line in text.splitlines() if line.strip()][-lines:])
+
+
+def no_metrics_note(status: dict, metrics_file: str = "metrics.json") -> str:
+    """Why a run shows no scores, by its state: a failed or stopped run will not finish by itself, and a
+    finished one without them lost the file (the Results page said "appears when the training finishes")."""
+    state, message = status.get("state"), status.get("message") or ""
+    why = f" ({message})" if message else ""
+    if state == "damaged":
+        return f"This run's files cannot be read{why}: its scores cannot be shown."
+    if state in ("failed", "stopped"):
+        verb = "failed" if state == "failed" else "was stopped"
+        return f"This run {verb} before it was evaluated{why}: resume it on the Train page to get its scores."
+    if state == "finished":
+        return (f"This run finished but its {metrics_file} is missing (deleted?): its scores cannot be shown. "
+                "Train a new run to get them.")
+    return f"Not evaluated yet: {metrics_file} appears when the training finishes."
