@@ -66,17 +66,22 @@ def test_missing_files_dropped_and_counted(gldv2):
     assert any(re.match(r"2 image files listed in train.csv not found \(e.g. 'train/", p) for p in catalog.problems)
 
 
+def _read_and_curate(gldv2, monkeypatch, large: bool):
+    """(catalog, its top-4 split, train and validation rows together), with the file check sampled when `large`."""
+    if large:
+        monkeypatch.setattr("glr.data.datasets.MAX_ROWS_TO_CHECK", 5)
+    catalog = load_catalog(gldv2)
+    split = curate(catalog, top_n=4)
+    return catalog, split, pd.concat([split.train, split.val])
+
+
 @pytest.mark.parametrize("large", [False, True], ids=["checked-on-load", "checked-at-curation"])
 def test_photos_saved_flat_in_train_are_found(gldv2, monkeypatch, large):
     catalog = load_catalog(gldv2)
     for path in catalog.df["path"].iloc[:15]:  # most photos moved to train/<id>.jpg, the rest left nested
         os.rename(path, gldv2 / "train" / os.path.basename(path))
     os.remove(catalog.df["path"].iloc[20])  # and one photo is missing from both places
-    if large:
-        monkeypatch.setattr("glr.data.datasets.MAX_ROWS_TO_CHECK", 5)
-    again = load_catalog(gldv2)
-    split = curate(again, top_n=4)
-    table = pd.concat([split.train, split.val])
+    again, split, table = _read_and_curate(gldv2, monkeypatch, large)
     assert len(table) == 20 and table["path"].map(os.path.isfile).all()
     assert (table["path"].str.count("/") - str(gldv2).count("/")).value_counts().to_dict() == {2: 15, 5: 5}
     problems = again.problems + split.messages
@@ -367,11 +372,7 @@ def test_ids_in_upper_case_find_gldv2s_lower_case_files(gldv2, monkeypatch, larg
     csv.to_csv(gldv2 / "train.csv", index=False)
     first = load_catalog(gldv2).df.sort_values("id")["path"].iloc[0]
     os.rename(first, gldv2 / "train" / os.path.basename(first))  # and one of them saved flat
-    if large:
-        monkeypatch.setattr("glr.data.datasets.MAX_ROWS_TO_CHECK", 5)
-    catalog = load_catalog(gldv2)
-    split = curate(catalog, top_n=4)
-    table = pd.concat([split.train, split.val])
+    catalog, split, table = _read_and_curate(gldv2, monkeypatch, large)
     assert len(table) == 21 and table["path"].map(os.path.isfile).all()
     assert catalog.problems == [] and table["id"].str.isupper().all()
 
