@@ -206,12 +206,12 @@ class Predictor:
         The best match is the nearest training photo with the most inliers; None when the run has
         no spatial verification or the prediction has none.
         """
-        from glr.retrieval.verify import draw_matches
+        from glr.retrieval.verify import draw_training_match
 
         if not prediction.inliers:
             return None
         best = max(prediction.inliers, key=lambda row: row["inliers"])
-        return draw_matches(source, best["path"])[0], best
+        return draw_training_match(source, best["path"]), best  # GlrError if that photo is gone
 
     def predict_folder(self, folder: str | os.PathLike, out_csv: str | os.PathLike | None = None,
                        progress: Callable[[int], None] | None = None,

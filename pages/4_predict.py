@@ -311,7 +311,11 @@ def show_result(model, run_path: str, stamp: tuple, name: str, data: bytes, dige
                             "Training images of this landmark:")
                 thumbnail_row(examples.get(int(landmark_id), []))
         if show_matches and result.inliers:
-            drawn = best_match(run_path, stamp, digest, name, result, data)
+            try:
+                drawn = best_match(run_path, stamp, digest, name, result, data)
+            except GlrError as exc:  # the training photo is gone (a dataset moved since the index was built)
+                drawn = None
+                st.caption(f"No matched points: {common.md(exc)}")
             if drawn is not None:
                 st.image(drawn[0], caption=f"{drawn[1]['inliers']} matched points with a training photo of "
                                            f"{common.md(drawn[1]['name'])} (RANSAC inliers)")

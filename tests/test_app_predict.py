@@ -257,6 +257,27 @@ def test_similar_photos_carry_their_credits_and_verified_runs_show_matched_point
         credits_csv.unlink()
 
 
+def test_matched_points_with_a_training_photo_gone_since_indexing_say_so(results, finished_run):
+    """A dataset moved after its run was indexed with --verify: the matched points name the missing photo.
+    They raised ImageError ("file not found") out of the page, a traceback instead of the results."""
+    from glr.evaluation.finish import rebuild_index
+
+    run = results / RUNS_SUBDIR / "20260101-000000-a"
+    rebuild_index(run, verify=True)
+    items = pd.read_csv(run / "index" / "items.csv", dtype=str)
+    # As if the dataset had been moved: the index's paths lead nowhere (the shared dataset stays where it is).
+    items.assign(path=items["path"].str.replace(str(Path(items["path"].iloc[0]).parents[3]), "/moved-away", regex=False)
+                 ).to_csv(run / "index" / "items.csv", index=False)
+    at = open_page(PREDICT)
+    at.file_uploader(key="predict_files").set_value([("mine.jpg", _photo(finished_run, 0), "image/jpeg")]).run()
+    at.toggle(key="predict_matches").set_value(True).run()
+    assert_no_exception(at)
+    assert "1 of 1 photo predicted." in texts(at.caption)
+    assert "No matched points: /moved-away/" in texts(at.caption)
+    assert "the matched training photo is no longer there" in texts(at.caption)
+    assert "was the run's dataset moved or deleted since its index was built?" in texts(at.caption)
+
+
 def test_class_names_and_credits_with_markdown_show_as_written(results, finished_run, tiny_data):
     import json
 

@@ -8,7 +8,7 @@ from glr.demo.dataset import demo_classes
 from glr.demo.scenes import render_photo
 from glr.errors import GlrError
 from glr.retrieval.verify import (
-    STORE_FILE, LocalFeatureStore, Verifier, draw_matches, extract, match, verification_score,
+    STORE_FILE, LocalFeatureStore, Verifier, draw_matches, draw_training_match, extract, match, verification_score,
 )
 
 
@@ -94,3 +94,24 @@ def test_matched_points_land_where_they_were_found_on_a_large_jpeg(tmp_path):
     offsets = [abs(x0 / width0 - (x1 - width0) / width1) + abs(y0 / images[0].height - y1 / images[1].height)
                for x0, y0, x1, y1 in lines]
     assert np.median(offsets) < 0.02, np.median(offsets)
+
+
+def test_a_panorama_strip_is_verified_not_a_crash(photos):
+    # A 10000x10 strip's short side rounded to 0 pixels when shrunk to 480: OpenCV's resize
+    # raised cv2.error, which crashed the prediction of any such photo on a run with --verify.
+    for shape in ((10, 10000, 3), (10000, 10, 3)):
+        strip = np.random.default_rng(0).integers(0, 255, shape, dtype=np.uint8)
+        features = extract(strip)
+        assert features.scale == pytest.approx(10000 / 480) and len(features.points) == len(features.descriptors)
+        store = LocalFeatureStore([extract(photos[0])])
+        assert Verifier(store).inliers([strip], np.array([[0]])).shape == (1, 1)
+
+
+def test_a_training_photo_gone_since_indexing_is_named_when_its_matches_are_drawn(photos, tmp_path):
+    Image.fromarray(photos[0]).save(tmp_path / "query.jpg")
+    Image.fromarray(photos[0]).save(tmp_path / "train.jpg")
+    assert isinstance(draw_training_match(str(tmp_path / "query.jpg"), str(tmp_path / "train.jpg")), Image.Image)
+    gone = str(tmp_path / "moved-dataset" / "train.jpg")
+    with pytest.raises(GlrError, match=r"moved-dataset/train.jpg: the matched training photo is no longer there "
+                                       r"\(.*file not found\); was the run's dataset moved or deleted"):
+        draw_training_match(str(tmp_path / "query.jpg"), gone)

@@ -67,7 +67,9 @@ def _grey(source, max_side: int) -> tuple[np.ndarray, float]:
     grey = cv2.cvtColor(np.ascontiguousarray(rgb, np.uint8), cv2.COLOR_RGB2GRAY)
     scale = max(grey.shape) / max_side
     if scale > 1:
-        grey = cv2.resize(grey, (round(grey.shape[1] / scale), round(grey.shape[0] / scale)), interpolation=cv2.INTER_AREA)
+        # At least one pixel: a 10000x10 panorama strip's short side would round to 0, which OpenCV refuses.
+        size = (max(1, round(grey.shape[1] / scale)), max(1, round(grey.shape[0] / scale)))
+        grey = cv2.resize(grey, size, interpolation=cv2.INTER_AREA)
     return grey, max(scale, 1.0)
 
 
@@ -217,3 +219,18 @@ def draw_matches(photo, match_photo, max_side: int = 640):
         for x, y in ((x0, y0), (x1, y1)):
             draw.ellipse([x - 2, y - 2, x + 2, y + 2], outline=(255, 200, 0))
     return canvas, count
+
+
+def draw_training_match(photo, training_photo: str):
+    """`draw_matches`' image of a photo and one of the index's training photos (its path as indexed).
+
+    GlrError when that photo is gone: the index keeps the paths of the dataset it was built from,
+    and a dataset moved, renamed or deleted since then leaves nothing to draw the matches on.
+    """
+    try:
+        return draw_matches(photo, training_photo)[0]
+    except ImageError as exc:
+        if os.path.isfile(training_photo):
+            raise
+        raise GlrError(f"{training_photo}: the matched training photo is no longer there ({exc}); was the run's "
+                       "dataset moved or deleted since its index was built? Put it back where it was") from None
