@@ -119,6 +119,41 @@ def test_damaged_index_is_reported(finished_run, tmp_path):
         run_index.Recognizer(copy, pd.DataFrame({"index": [0], "landmark_id": [3], "name": ["x"]}))
 
 
+def test_a_retrieval_json_without_its_threshold_is_damaged_not_a_key_error(finished_run, predictor, tmp_path):
+    # A retrieval.json cut or edited into other JSON crashed the Predictor with KeyError 'unknown';
+    # one that was not JSON at all was said to be "no embedding index yet".
+    import shutil
+
+    copy = tmp_path / "run"
+    shutil.copytree(finished_run.path, copy)
+    retrieval = json.loads((copy / "retrieval.json").read_text())
+    for edit in ({"index": {}}, {**retrieval, "unknown": {"threshold": "high"}},
+                 {**retrieval, "verification": {"k": 5}}):
+        (copy / "retrieval.json").write_text(json.dumps(edit))
+        with pytest.raises(GlrError, match=r"retrieval.json: damaged \(its unknown threshold cannot be read"):
+            run_index.Recognizer(copy, predictor.labels)
+        model = Predictor(copy, backend="tf")
+        assert model.recognizer is None and "retrieval.json: damaged" in model.retrieval_problem
+    (copy / "retrieval.json").write_text("{")
+    with pytest.raises(GlrError, match=r"retrieval.json: damaged; rebuild the index with `python -m glr retrieval"):
+        run_index.Recognizer(copy, predictor.labels)
+
+
+def test_rebuilding_the_index_of_a_run_whose_dataset_moved_says_so(finished_run, tmp_path):
+    # It said only "<dataset>: no such file or folder", without that it is the run's dataset, needed to index it.
+    import shutil
+
+    copy = tmp_path / "run"
+    shutil.copytree(finished_run.path, copy)
+    config = json.loads((copy / "config.json").read_text())
+    config["train"]["data"] = str(tmp_path / "moved")
+    config.get("dataset", {}).update(root=str(tmp_path / "moved"))
+    (copy / "config.json").write_text(json.dumps(config))
+    with pytest.raises(GlrError, match=r"the index is built from the run's dataset, which cannot be read now "
+                                       r"\(.*moved: no such file or folder\); put it back"):
+        finish.rebuild_index(copy)
+
+
 def test_known_score_formula_follows_the_run_and_old_runs_keep_theirs(finished_run, tmp_path):
     import shutil
 

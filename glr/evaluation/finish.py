@@ -232,7 +232,11 @@ def rebuild_index(run: Run | str | os.PathLike, progress: Callable[[str], None] 
     say("loading the model")
     classifier = load_model(run.model_path)
     say("reading the dataset")
-    paths = datasets.load_catalog(root).df.drop_duplicates("id").set_index("id")["path"]
+    try:
+        paths = datasets.load_catalog(root).df.drop_duplicates("id").set_index("id")["path"]
+    except GlrError as exc:  # moved, renamed or deleted since training: the index is built from the same photos
+        raise GlrError(f"{run.path}: the index is built from the run's dataset, which cannot be read now ({exc}); "
+                       "put it back where it was trained from") from None
     split = split.assign(path=split["id"].map(paths)).dropna(subset=["path"])
     return index_run(run, classifier, split[split["split"] == "train"], split[split["split"] == "val"], labels,
                      settings, DEFAULT_BATCH_SIZE, say=say, verify=verify, embedding=embedding)

@@ -138,11 +138,21 @@ class Recognizer:
         run = as_run(run)
         self.retrieval = load_retrieval(run)
         if self.retrieval is None:
-            raise GlrError(f"run {run.id} has no embedding index yet: run `python -m glr retrieval {run.path}`")
+            damaged = run.retrieval_path.exists()  # there, but not readable as JSON: not "no index yet"
+            raise GlrError(f"{run.retrieval_path}: damaged; rebuild the index with `python -m glr retrieval {run.path}`"
+                           if damaged else f"run {run.id} has no embedding index yet: run `python -m glr retrieval {run.path}`")
         self.index = EmbeddingIndex.load(run.index_dir)
         self.classes = class_of_items(self.index.items, labels)
-        unknown = self.retrieval["unknown"]
-        self.calibration = Calibration(float(unknown["threshold"]), float(unknown["keep_known"]), int(unknown["calibrated_on"]))
+        try:  # a file edited by hand or cut short still parses as JSON: its threshold must be there
+            unknown, verification = self.retrieval["unknown"], self.retrieval.get("verification")
+            self.calibration = Calibration(float(unknown["threshold"]), float(unknown["keep_known"]),
+                                           int(unknown["calibrated_on"]))
+            self.plain = self.calibration if not verification else Calibration(
+                float(verification["plain_threshold"]), self.calibration.keep_known, self.calibration.calibrated_on)
+            verify_k = int(verification["k"]) if verification else 0
+        except (KeyError, TypeError, ValueError) as exc:
+            raise GlrError(f"{run.retrieval_path}: damaged (its unknown threshold cannot be read: {exc.__class__.__name__} {exc}); "
+                           f"rebuild the index with `python -m glr retrieval {run.path}`") from None
         self.method = self.retrieval.get("default_method", DEFAULT_METHOD)
         # How the index embedded its photos: queries must be embedded the same way (the predictor reads it).
         self.embedding = run_embedding(self.retrieval)
@@ -150,13 +160,10 @@ class Recognizer:
         self.known_formula = self.retrieval.get("known_score", "head+top")
         # The head's share of the known score, learned per run (glr.retrieval.known_weight); older runs: an even mix.
         self.head_weight = float(self.retrieval.get("known_head_weight", EVEN))
-        self.verifier, self.plain = None, self.calibration
-        verification = self.retrieval.get("verification")
+        self.verifier = None
         if verification:
-            self.plain = Calibration(float(verification["plain_threshold"]), self.calibration.keep_known,
-                                     self.calibration.calibrated_on)
             try:
-                self.verifier = Verifier(LocalFeatureStore.load(run.index_dir), int(verification["k"]))
+                self.verifier = Verifier(LocalFeatureStore.load(run.index_dir), verify_k)
             except GlrError:  # the verdict then falls back to the threshold set without verification
                 self.calibration = self.plain
 
