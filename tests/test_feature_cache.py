@@ -92,3 +92,16 @@ def test_the_decode_rules_are_part_of_the_key(tmp_path, monkeypatch):
     after_blank = cache._path(digest, 0)
     monkeypatch.setattr(images, "DRAFT_SLACK", 0.5)
     assert len({before, after_blank, cache._path(digest, 0)}) == 3
+
+
+def test_a_cache_folder_that_is_a_file_is_named_not_a_not_a_directory_error(tmp_path):
+    # GLR_CACHE_DIR naming a file: the fallback's clean-up raised NotADirectoryError itself, so a
+    # rebuild of the index (or a training) ended in that traceback instead of glr's storage message.
+    import pytest
+
+    from glr.atomic import StorageError
+
+    (tmp_path / "cache").write_text("not a folder")
+    cache = FeatureCache(tmp_path / "cache" / "sub", "key")
+    with pytest.raises(StorageError, match=r"cannot be written, .*/cache is a file where a folder must be \(Not a directory\)"):
+        cache.save("ab" * 20, 0, np.ones(4, np.float32))

@@ -9,6 +9,7 @@ again, and by how it was made (backbone, input size, weights, precision, decode)
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import threading
@@ -118,7 +119,8 @@ class FeatureCache:
             tmp.write_bytes(buf.getvalue())
             os.replace(tmp, path)
         except OSError:
-            tmp.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):  # a file where the folder should be: unlink fails too (ENOTDIR)
+                tmp.unlink(missing_ok=True)
             write_with(path, lambda t: Path(t).write_bytes(buf.getvalue()), suffix=".npy")
 
 
