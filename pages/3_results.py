@@ -282,10 +282,15 @@ with mistakes:
 
 # --------------------------------------------------------------------------- retrieval
 retrieval = run_index.load_retrieval(run) if status["state"] == "finished" else None
+damaged = run_index.retrieval_problem(run, retrieval) if retrieval is not None else None
+retrieval = None if damaged else retrieval  # a damaged evaluation is shown as none, with the way to build it again
 with retrieval_tab:
     if retrieval is None:
-        st.info("This run has no embedding index yet: it gives the Predict page its similar photos and its "
-                "\"not a known landmark\" verdict.")
+        if damaged:
+            st.warning(common.md(damaged))
+        else:
+            st.info("This run has no embedding index yet: it gives the Predict page its similar photos and its "
+                    "\"not a known landmark\" verdict.")
         if status["state"] == "finished" and st.button("Build the index", key="results_build_index",
                                                        icon=":material/hub:"):
             try:

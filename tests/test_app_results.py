@@ -100,6 +100,15 @@ def test_the_retrieval_tab_says_how_the_known_score_mixes_its_parts(results):
     assert f"{weight:.2f} x the head's confidence + {1 - weight:.2f} x the nearest training photo's similarity" in threshold.help
 
 
+def test_a_retrieval_json_without_its_threshold_says_damaged_and_offers_the_rebuild(results):
+    # Valid JSON without the evaluation's keys (cut or edited by hand) raised KeyError 'unknown' out of the page.
+    (results / RUNS_SUBDIR / RUN / "retrieval.json").write_text(json.dumps({"index": {"items": 14}}))
+    at = open_page(RESULTS)
+    assert "retrieval.json: damaged (its unknown threshold cannot be read: KeyError 'unknown')" in texts(at.warning)
+    assert any(b.key == "results_build_index" for b in at.button)
+    assert not any(m.label == "Unknown threshold" for m in at.metric) and "no embedding index yet" not in texts(at.info)
+
+
 def test_class_names_in_mistakes_and_confusion_cells_show_as_written(results):
     import pandas as pd
 

@@ -131,6 +131,39 @@ def retrieval_table(retrieval: dict) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["method", "top1", "gap", "gap_distractors", "gap_distractors_unknown"])
 
 
+def read_calibration(run: Run | str | os.PathLike, retrieval: dict) -> tuple[Calibration, Calibration, int]:
+    """(the unknown verdict's calibration, the one without verification, verified neighbours k or 0) of `retrieval`.
+
+    GlrError naming retrieval.json when they cannot be read: a file cut or edited by hand still parses as JSON.
+    """
+    run = as_run(run)
+    try:
+        unknown, verification = retrieval["unknown"], retrieval.get("verification")
+        calibration = Calibration(float(unknown["threshold"]), float(unknown["keep_known"]), int(unknown["calibrated_on"]))
+        plain = calibration if not verification else Calibration(
+            float(verification["plain_threshold"]), calibration.keep_known, calibration.calibrated_on)
+        return calibration, plain, int(verification["k"]) if verification else 0
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise GlrError(f"{run.retrieval_path}: damaged (its unknown threshold cannot be read: {exc.__class__.__name__} "
+                       f"{exc}); rebuild the index with `python -m glr retrieval {run.path}`") from None
+
+
+def retrieval_problem(run: Run | str | os.PathLike, retrieval: dict) -> str | None:
+    """Why the run's retrieval evaluation cannot be shown (a damaged retrieval.json), or None when it can."""
+    try:
+        read_calibration(run, retrieval)
+        unknown = retrieval["unknown"]
+        for value in (unknown["distractors_flagged"], unknown["auroc"]["known_score"], retrieval["knn_k"],
+                      retrieval["distractors"]):  # what the Results page shows
+            float(value)
+    except GlrError as exc:
+        return str(exc)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        return (f"{as_run(run).retrieval_path}: damaged ({exc.__class__.__name__} {exc}); rebuild the index with "
+                f"`python -m glr retrieval {as_run(run).path}`")
+    return None
+
+
 class Recognizer:
     """A run's index and calibration, applied to a batch of embeddings and head probabilities."""
 
@@ -143,16 +176,7 @@ class Recognizer:
                            if damaged else f"run {run.id} has no embedding index yet: run `python -m glr retrieval {run.path}`")
         self.index = EmbeddingIndex.load(run.index_dir)
         self.classes = class_of_items(self.index.items, labels)
-        try:  # a file edited by hand or cut short still parses as JSON: its threshold must be there
-            unknown, verification = self.retrieval["unknown"], self.retrieval.get("verification")
-            self.calibration = Calibration(float(unknown["threshold"]), float(unknown["keep_known"]),
-                                           int(unknown["calibrated_on"]))
-            self.plain = self.calibration if not verification else Calibration(
-                float(verification["plain_threshold"]), self.calibration.keep_known, self.calibration.calibrated_on)
-            verify_k = int(verification["k"]) if verification else 0
-        except (KeyError, TypeError, ValueError) as exc:
-            raise GlrError(f"{run.retrieval_path}: damaged (its unknown threshold cannot be read: {exc.__class__.__name__} {exc}); "
-                           f"rebuild the index with `python -m glr retrieval {run.path}`") from None
+        self.calibration, self.plain, verify_k = read_calibration(run, self.retrieval)
         self.method = self.retrieval.get("default_method", DEFAULT_METHOD)
         # How the index embedded its photos: queries must be embedded the same way (the predictor reads it).
         self.embedding = run_embedding(self.retrieval)
@@ -161,7 +185,7 @@ class Recognizer:
         # The head's share of the known score, learned per run (glr.retrieval.known_weight); older runs: an even mix.
         self.head_weight = float(self.retrieval.get("known_head_weight", EVEN))
         self.verifier = None
-        if verification:
+        if verify_k:
             try:
                 self.verifier = Verifier(LocalFeatureStore.load(run.index_dir), verify_k)
             except GlrError:  # the verdict then falls back to the threshold set without verification
