@@ -246,3 +246,19 @@ def test_the_command_line_prints_a_summary(tmp_path, server, capsys):
     out = capsys.readouterr()
     assert code == 0 and "3 fetched" in out.out and "not found (404): 1" in out.out
     assert str(root / fetch.FAILURES_CSV) in out.out
+
+
+def test_rows_without_a_usable_url_are_named_so_and_an_upper_case_scheme_is_fetched(tmp_path, server):
+    root = release(tmp_path / "gld", server, {1: ["ok"] * 7})
+    table = pd.read_csv(root / "train.csv")
+    ok_url = table.loc[6, "url"]
+    table["url"] = ["", "ftp://example.org/a.jpg", "file:///etc/passwd", "javascript:alert(1)", "a/b.jpg",
+                    "  " + ok_url.replace("http://", "HTTP://") + " ", ok_url]
+    table.to_csv(root / "train.csv", index=False)
+    report = fetch.fetch(root, top_n=1, **FAST)
+    assert report.fetched == 2  # HTTP://... is http, and spaces around a url are not part of it
+    reasons = report.failure_table().set_index("id")
+    assert set(reasons["reason"]) == {fetch.NO_URL}  # not "connection failed": nothing was asked
+    assert sorted(reasons["detail"]) == sorted(["empty", "ftp://example.org/a.jpg", "file:///etc/passwd",
+                                                "javascript:alert(1)", "a/b.jpg"])
+    assert "no usable url: 5" in report.summary()

@@ -149,8 +149,10 @@ def download(session, url: str, timeout: float, retries: int, backoff: float, li
 
 def _one(root: Path, session: Callable, image_id: str, url: str, options: dict, limiter: RateLimiter) -> tuple[str, str, str]:
     """Download one photo and save it; (id, failure reason or "", detail)."""
-    if not isinstance(url, str) or not url.startswith(("http://", "https://")):
-        return image_id, f.CONNECTION, f"no usable url ({url!r})"
+    url = url.strip() if isinstance(url, str) else ""
+    # Schemes are case-insensitive (HTTP://...); anything but http(s) is never asked for (file:, ftp:, javascript:).
+    if not url.lower().startswith(("http://", "https://")):
+        return image_id, f.NO_URL, "empty" if not url else url[:200]
     data, reason, detail = download(session(), url, options["timeout"], options["retries"], options["backoff"],
                                     limiter, options["max_bytes"], options["deadline"])
     if data is not None:
@@ -176,7 +178,7 @@ def download_all(root: Path, targets: pd.DataFrame, report: f.FetchReport,
     known = set(targets["id"])
     for image_id in ids or []:
         if image_id not in known:
-            report.fail(image_id, f.CONNECTION, "no row in train.csv")
+            report.fail(image_id, f.NO_URL, "no row in train.csv")
     rows = iter(zip(targets["id"], targets["url"]))
     total, done = len(targets), 0
     limiter = RateLimiter(rate)
