@@ -214,6 +214,13 @@ def run_openset(data: str | os.PathLike, hold_out: int | None = None, seeds=DEFA
 
     say = say or (lambda message: None)
     config = config or TrainConfig()
+    if results and Path(results).exists() and not Path(results).is_dir():
+        raise GlrError(f"{results}: is a file; --keep needs a folder to keep the runs in (a new or an existing one)")
+    # A seed given twice would train the same run twice and count it twice in the mean.
+    unique = list(dict.fromkeys(int(s) for s in seeds))
+    if len(unique) < len(list(seeds)):
+        say(f"seeds given more than once are run once: {' '.join(map(str, unique))}")
+    seeds = unique
     catalog = datasets.load_catalog(data)
     split = datasets.curate(catalog, top_n=config.top_n, min_images=config.min_images,
                             val_fraction=config.val_fraction, seed=config.seed)
@@ -232,7 +239,11 @@ def run_openset(data: str | os.PathLike, hold_out: int | None = None, seeds=DEFA
             trainer = _hold_out_trainer(held_out)(run, seeded)
             trainer.train()
             say(f"seed {seed}: scoring")
-            for figures in score_run(run, trainer.val, trainer.held, config.batch_size, verify, local).values():
+            scored = score_run(run, trainer.val, trainer.held, config.batch_size, verify, local)
+            if not scored["plain"]["held_out_photos"]:
+                say(f"seed {seed}: none of the left-out classes' photos could be decoded, so held_out_unknown "
+                    "and auroc are NaN for this seed")
+            for figures in scored.values():
                 out.append(OpenSetResult(seed=int(seed), held_out=[names[i] for i in held_out],
                                          known_classes=split.num_classes - k, **figures,
                                          fine_tune_epochs=seeded.fine_tune_epochs if seeded.fine_tune else 0))
