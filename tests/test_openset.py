@@ -124,3 +124,9 @@ def test_a_repeated_seed_is_run_once_and_undecodable_left_out_photos_are_said(tm
     assert said[0] == "seeds given more than once are run once: 0"
     assert any("none of the left-out classes' photos could be decoded" in m for m in said)
     assert sum(m.endswith("scoring") for m in said) == 1
+
+
+def test_too_few_classes_for_a_given_hold_out_says_so():
+    # It said "--hold-out-classes must be between 1 and 0 for 2 classes".
+    with pytest.raises(GlrError, match="needs at least 3 classes .* the dataset has 2"):
+        openset.choose_held_out([3, 5], 1, seed=0)

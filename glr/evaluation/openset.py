@@ -72,6 +72,8 @@ def default_hold_out(classes: int) -> int:
 def choose_held_out(landmark_ids, k: int, seed: int) -> list[int]:
     """K landmark ids to leave out, a seeded choice (the same for the same classes and seed)."""
     ids = sorted(int(i) for i in landmark_ids)
+    if len(ids) < 3:  # else "between 1 and 0"
+        default_hold_out(len(ids))
     if not 1 <= k <= len(ids) - 2:
         raise GlrError(f"--hold-out-classes must be between 1 and {len(ids) - 2} for {len(ids)} classes, got {k}")
     return sorted(int(i) for i in np.random.default_rng(seed).choice(ids, size=k, replace=False))
