@@ -130,3 +130,12 @@ def test_too_few_classes_for_a_given_hold_out_says_so():
     # It said "--hold-out-classes must be between 1 and 0 for 2 classes".
     with pytest.raises(GlrError, match="needs at least 3 classes .* the dataset has 2"):
         openset.choose_held_out([3, 5], 1, seed=0)
+
+
+def test_classes_curation_drops_are_said(tmp_path):
+    # A class of one photo was left out of the benchmark in silence (train and inspect say it).
+    data = make_gldv2(tmp_path / "data", {3: 4, 5: 4, 9: 4, 11: 1})
+    said = []
+    with pytest.raises(GlrError, match="between 1 and 1 for 3 classes"):
+        openset.run_openset(data, hold_out=2, seeds=[0], config=tiny_config(data), say=said.append)
+    assert len(said) == 1 and said[0].startswith("Dropped 1 class with fewer than 2 images")

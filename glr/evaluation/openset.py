@@ -226,6 +226,8 @@ def run_openset(data: str | os.PathLike, hold_out: int | None = None, seeds=DEFA
     catalog = datasets.load_catalog(data)
     split = datasets.curate(catalog, top_n=config.top_n, min_images=config.min_images,
                             val_fraction=config.val_fraction, seed=config.seed)
+    for message in catalog.problems + split.messages:  # classes and photos left out of the benchmark, as train says
+        say(message)
     k = hold_out if hold_out is not None else default_hold_out(split.num_classes)
     names = dict(zip(split.labels["landmark_id"].astype(int), split.labels["name"].astype(str)))
     config = TrainConfig.from_dict({**config.to_dict(), "data": str(data)})
