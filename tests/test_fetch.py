@@ -68,6 +68,8 @@ class Server:
                     except OSError:  # the client gave up
                         pass
                     return
+                if kind == "empty":
+                    return self._send(200, b"", "image/jpeg")
                 if kind == "html":
                     return self._send(200, b"<html><body>Rate limited, try later</body></html>", "text/html")
                 if kind == "truncated":
@@ -262,3 +264,11 @@ def test_rows_without_a_usable_url_are_named_so_and_an_upper_case_scheme_is_fetc
     assert sorted(reasons["detail"]) == sorted(["empty", "ftp://example.org/a.jpg", "file:///etc/passwd",
                                                 "javascript:alert(1)", "a/b.jpg"])
     assert "no usable url: 5" in report.summary()
+
+
+def test_an_empty_answer_and_an_html_page_are_named_as_such(tmp_path, server):
+    # Both were "does not decode as an image", which hides a block or rate-limit page.
+    root = release(tmp_path / "gld", server, {1: ["empty", "html", "ok"]})
+    details = fetch.fetch(root, top_n=1, **FAST).failure_table().set_index("id")["detail"]
+    assert details[image_id(1, 0)] == "empty (0 bytes)"
+    assert details[image_id(1, 1)].startswith("an HTML/XML page, not a photo ('<html><body>Rate limited")

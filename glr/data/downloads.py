@@ -147,6 +147,15 @@ def download(session, url: str, timeout: float, retries: int, backoff: float, li
     return None, reason, detail
 
 
+def _not_an_image(data: bytes) -> str:
+    """What a body that does not decode looks like: a 0-byte answer and an HTML page (a block or rate-limit page) are named."""
+    if not data:
+        return "empty (0 bytes)"
+    if data.lstrip()[:1] == b"<":
+        return f"an HTML/XML page, not a photo ({data.lstrip()[:60].decode('utf-8', 'replace')!r}...)"
+    return "does not decode as an image"
+
+
 def _one(root: Path, session: Callable, image_id: str, url: str, options: dict, limiter: RateLimiter) -> tuple[str, str, str]:
     """Download one photo and save it; (id, failure reason or "", detail)."""
     url = url.strip() if isinstance(url, str) else ""
@@ -157,7 +166,7 @@ def _one(root: Path, session: Callable, image_id: str, url: str, options: dict, 
                                     limiter, options["max_bytes"], options["deadline"])
     if data is not None:
         reason = f.save_image(root, image_id, data) or ""
-        detail = "does not decode as an image" if reason == f.NOT_AN_IMAGE else detail
+        detail = _not_an_image(data) if reason == f.NOT_AN_IMAGE else detail
     return image_id, reason, detail
 
 
