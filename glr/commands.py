@@ -143,9 +143,8 @@ def cmd_probe(args) -> int:
             data, backbone=args.backbone, raw_pixels=args.raw_pixels, weights=args.weights,
             folds=args.folds, seed=args.seed, progress=advance, holdout=args.holdout,
         )
-    if result.skipped:
-        print(f"left out {datasets.plural(result.skipped, 'image')} that could not be decoded or are blank "
-              "(one flat colour)", file=sys.stderr)
+    for note in result.notes():
+        print(note, file=sys.stderr)
     print(f"features   {result.features}")
     if args.holdout:
         copies = f" ({result.copies} left out as copies of training photos, as training does)" if result.copies else ""

@@ -50,6 +50,26 @@ class Server:
                     return self._send(404, b"not here", "text/plain")
                 if kind == "slow":
                     time.sleep(2)
+                if kind == "429-wait":  # asks to come back in an hour
+                    self.send_response(429)
+                    self.send_header("Retry-After", "3600")
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                if kind == "drip":  # a byte every 0.1 s: never silent for a whole time-out, never done
+                    self.send_response(200)
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    try:
+                        for i in range(len(body)):
+                            self.wfile.write(body[i:i + 1])
+                            self.wfile.flush()
+                            time.sleep(0.1)
+                    except OSError:  # the client gave up
+                        pass
+                    return
+                if kind == "empty":
+                    return self._send(200, b"", "image/jpeg")
                 if kind == "html":
                     return self._send(200, b"<html><body>Rate limited, try later</body></html>", "text/html")
                 if kind == "truncated":
@@ -182,6 +202,29 @@ def test_an_interrupted_fetch_leaves_nothing_half_written_and_resumes(tmp_path, 
     assert report.already == len(on_disk) and report.fetched == 12 - len(on_disk) and not report.failures
 
 
+def test_a_long_retry_after_is_waited_only_up_to_the_cap(tmp_path, server, monkeypatch):
+    # urllib3 sleeps whatever Retry-After says: an hour per retry, per photo, in silence.
+    monkeypatch.setattr(downloads, "MAX_RETRY_AFTER", 0.2)
+    root = release(tmp_path / "gld", server, {1: ["429-wait", "ok"]})
+    start = time.monotonic()
+    report = fetch.fetch(root, top_n=1, **{**FAST, "retries": 1})
+    assert time.monotonic() - start < 10
+    assert report.fetched == 1 and server.hits[f"/{image_id(1, 0)}.jpg"] == 2  # waited (0.2 s), asked once more
+    detail = report.failure_table().set_index("id").loc[image_id(1, 0), "detail"]
+    assert detail.startswith("HTTP 429 (rate limited") and "--rate" in detail
+
+
+def test_a_body_sent_a_byte_at_a_time_is_given_up_at_the_deadline(tmp_path, server):
+    # Each byte comes before the time-out, so only a deadline on the whole body ends it (the photo takes minutes).
+    root = release(tmp_path / "gld", server, {1: ["drip", "ok"]})
+    start = time.monotonic()
+    report = fetch.fetch(root, top_n=1, deadline=0.8, **FAST)
+    assert time.monotonic() - start < 10
+    failure = report.failure_table().set_index("id").loc[image_id(1, 0)]
+    assert failure["reason"] == fetch.TIMED_OUT and "still sending after 0.8 s" in failure["detail"]
+    assert report.fetched == 1 and not fetch.image_path(root, image_id(1, 0)).exists() and leftovers(root) == []
+
+
 def test_the_rate_limit_spaces_out_requests():
     limiter = downloads.RateLimiter(rate=50)
     start = time.monotonic()
@@ -205,3 +248,27 @@ def test_the_command_line_prints_a_summary(tmp_path, server, capsys):
     out = capsys.readouterr()
     assert code == 0 and "3 fetched" in out.out and "not found (404): 1" in out.out
     assert str(root / fetch.FAILURES_CSV) in out.out
+
+
+def test_rows_without_a_usable_url_are_named_so_and_an_upper_case_scheme_is_fetched(tmp_path, server):
+    root = release(tmp_path / "gld", server, {1: ["ok"] * 7})
+    table = pd.read_csv(root / "train.csv")
+    ok_url = table.loc[6, "url"]
+    table["url"] = ["", "ftp://example.org/a.jpg", "file:///etc/passwd", "javascript:alert(1)", "a/b.jpg",
+                    "  " + ok_url.replace("http://", "HTTP://") + " ", ok_url]
+    table.to_csv(root / "train.csv", index=False)
+    report = fetch.fetch(root, top_n=1, **FAST)
+    assert report.fetched == 2  # HTTP://... is http, and spaces around a url are not part of it
+    reasons = report.failure_table().set_index("id")
+    assert set(reasons["reason"]) == {fetch.NO_URL}  # not "connection failed": nothing was asked
+    assert sorted(reasons["detail"]) == sorted(["empty", "ftp://example.org/a.jpg", "file:///etc/passwd",
+                                                "javascript:alert(1)", "a/b.jpg"])
+    assert "no usable url: 5" in report.summary()
+
+
+def test_an_empty_answer_and_an_html_page_are_named_as_such(tmp_path, server):
+    # Both were "does not decode as an image", which hides a block or rate-limit page.
+    root = release(tmp_path / "gld", server, {1: ["empty", "html", "ok"]})
+    details = fetch.fetch(root, top_n=1, **FAST).failure_table().set_index("id")["detail"]
+    assert details[image_id(1, 0)] == "empty (0 bytes)"
+    assert details[image_id(1, 1)].startswith("an HTML/XML page, not a photo ('<html><body>Rate limited")

@@ -100,3 +100,26 @@ def test_the_command_line_takes_shards(tmp_path, capsys):
     shard(tmp_path / "shards", 0, {i: jpeg(n) for n, i in enumerate(ids)})
     assert main(["fetch", str(tmp_path / "gld"), "--top-n", "1", "--from-shards", str(tmp_path / "shards")]) == 0
     assert "2 fetched, 0 failed" in capsys.readouterr().out
+
+
+def test_an_md5_file_that_holds_no_md5_does_not_condemn_its_shard(tmp_path):
+    # An empty md5 file, or an error page saved under its name, states no hash: the shard was skipped as "damaged".
+    for n, content in enumerate(["", "<html><body>404 Not Found</body></html>"]):
+        ids = release(tmp_path / f"gld{n}", {1: 2})
+        shards = tmp_path / f"shards{n}"
+        shard(shards, 0, {i: jpeg(k) for k, i in enumerate(ids)}, md5=None)
+        (shards / "md5.images_000.txt").write_text(content)
+        report = fetch.fetch(tmp_path / f"gld{n}", top_n=1, shards=shards)
+        assert report.fetched == 2 and not report.failures
+        assert any(note.startswith("md5.images_000.txt: holds no md5") and "read unchecked" in note for note in report.notes)
+
+
+def test_photos_missing_after_a_shard_cut_short_are_said_to_be_maybe_in_it(tmp_path):
+    ids = release(tmp_path / "gld", {1: 6})
+    shards = tmp_path / "shards"
+    data = shard(shards, 0, {i: jpeg(n, size=64) for n, i in enumerate(ids)}, md5=None)
+    (shards / "images_000.tar").write_bytes(data[: len(data) // 2])
+    shard(shards, 1, {"abc0000000000000": jpeg(1)}, md5=None)  # a whole shard without them
+    report = fetch.fetch(tmp_path / "gld", top_n=1, shards=shards)
+    details = set(report.failure_table()["detail"])
+    assert details == {"searched 1 of 2 shards whole (cut short, damaged or unreadable, so it may be in: images_000.tar)"}

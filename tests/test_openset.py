@@ -98,3 +98,44 @@ def test_fine_tuning_follows_trains_auto_decision_for_the_known_photos(tmp_path)
     assert said[0].startswith("fine-tuning (auto) on: 240 training photos") and "off: 100000" in said[1]
     for forced in (True, False):
         assert openset.settle_for_known(tiny_config(tmp_path, fine_tune=forced), 240).fine_tune is forced
+
+
+def test_keep_naming_a_file_is_a_clear_error_before_any_training(tmp_path):
+    data = make_gldv2(tmp_path / "data", {3: 4, 5: 4, 9: 4})
+    (tmp_path / "results.txt").write_text("notes")
+    with pytest.raises(GlrError, match="results.txt: is a file; --keep needs a folder"):  # NotADirectoryError before
+        openset.run_openset(data, hold_out=1, seeds=[0], config=tiny_config(data, epochs=1), results=tmp_path / "results.txt")
+
+
+def test_a_repeated_seed_is_run_once_and_undecodable_left_out_photos_are_said(tmp_path):
+    """`--seeds 0 0` trained the same run twice and counted it twice in the mean; a left-out class that does not
+    decode gave NaN figures without a word."""
+    from conftest import image_id
+
+    data = make_gldv2(tmp_path / "data", {3: 4, 5: 4, 9: 4})
+    [out] = openset.choose_held_out([3, 5, 9], 1, seed=0)
+    for i in range(4):
+        iid = image_id(out, i)
+        (data / "train" / iid[0] / iid[1] / iid[2] / f"{iid}.jpg").write_bytes(b"not a jpeg")
+    said = []
+    results = openset.run_openset(data, hold_out=1, seeds=[0, 0], config=tiny_config(data, epochs=1), verify=False,
+                                  say=said.append)
+    assert [r.seed for r in results] == [0] and results[0].held_out_photos == 0
+    assert said[0] == "seeds given more than once are run once: 0"
+    assert any("none of the left-out classes' photos could be decoded" in m for m in said)
+    assert sum(m.endswith("scoring") for m in said) == 1
+
+
+def test_too_few_classes_for_a_given_hold_out_says_so():
+    # It said "--hold-out-classes must be between 1 and 0 for 2 classes".
+    with pytest.raises(GlrError, match="needs at least 3 classes .* the dataset has 2"):
+        openset.choose_held_out([3, 5], 1, seed=0)
+
+
+def test_classes_curation_drops_are_said(tmp_path):
+    # A class of one photo was left out of the benchmark in silence (train and inspect say it).
+    data = make_gldv2(tmp_path / "data", {3: 4, 5: 4, 9: 4, 11: 1})
+    said = []
+    with pytest.raises(GlrError, match="between 1 and 1 for 3 classes"):
+        openset.run_openset(data, hold_out=2, seeds=[0], config=tiny_config(data), say=said.append)
+    assert len(said) == 1 and said[0].startswith("Dropped 1 class with fewer than 2 images")

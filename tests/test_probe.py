@@ -67,3 +67,43 @@ def test_holdout_leaves_out_the_validation_copies_a_training_run_leaves_out(tmp_
              {"path": str(tmp_path / "new.jpg"), "landmark_id": 2, "split": "val"}]
     result = run_probe(pd.DataFrame(rows), raw_pixels=8, holdout=True)
     assert result.copies == 1 and result.scored == 1 and result.images == 7
+
+
+def _with_undecodable(root, counts, bad):
+    """make_gldv2, then `bad[landmark_id]` of that class's photos overwritten with bytes that do not decode."""
+    from conftest import image_id, make_gldv2
+
+    make_gldv2(root, counts)
+    for landmark_id, n in bad.items():
+        for i in range(n):
+            iid = image_id(landmark_id, i)
+            (root / "train" / iid[0] / iid[1] / iid[2] / f"{iid}.jpg").write_bytes(b"not a jpeg")
+    catalog = load_catalog(root)
+    return curate(catalog).table(paths=True)
+
+
+def test_a_class_left_with_one_decodable_photo_is_left_out_not_scored_nan(tmp_path):
+    # It put one fold's training photos in a single class: a NaN fold, and "accuracy nan".
+    data = _with_undecodable(tmp_path / "d", {1: 6, 2: 6, 3: 3}, {3: 2})
+    result = run_probe(data, raw_pixels=8, folds=3)
+    assert result.thin == 1 and result.classes == 2 and result.skipped == 2 and result.images == 12
+    assert not np.isnan(result.accuracy) and not any(np.isnan(result.scores))
+    assert result.notes() == ["left out 2 images that could not be decoded or are blank (one flat colour)",
+                              "left out 1 class with fewer than 2 usable images "
+                              "(cross-validation needs one to fit on and one to score)"]
+
+
+def test_too_few_decodable_photos_to_probe_is_a_clear_error(tmp_path):
+    import pytest
+
+    from glr.errors import DatasetError
+
+    # k-fold with every photo undecodable, and k-fold / holdout with one class left: sklearn's ValueError before.
+    data = _with_undecodable(tmp_path / "all", {1: 3, 2: 3}, {1: 3, 2: 3})
+    with pytest.raises(DatasetError, match="needs 2 classes with usable images to tell apart; 0 usable images in 0 classes"):
+        run_probe(data, raw_pixels=8)
+    data = _with_undecodable(tmp_path / "one", {1: 6, 2: 3}, {2: 2})
+    with pytest.raises(DatasetError, match="1 class "):
+        run_probe(data, raw_pixels=8)
+    with pytest.raises(DatasetError, match="in the training split"):
+        run_probe(data, raw_pixels=8, holdout=True)

@@ -2,8 +2,9 @@
 
 A small pool of threads, each with a `requests` session whose urllib3 `Retry` re-tries 429
 and 5xx answers and failed connections with exponential back-off (and honours
-Retry-After). A time-out or a body cut short while it streams is re-tried here, with the
-same back-off. Requests start no faster than `rate` per second across the pool, under a
+Retry-After, up to MAX_RETRY_AFTER). A time-out or a body cut short while it streams is
+re-tried here, with the same back-off; one photo's body must arrive within DEADLINE, however
+slowly the server sends it. Requests start no faster than `rate` per second across the pool, under a
 User-Agent that says who is asking (Wikimedia, where GLDv2's URLs point, asks for one).
 Each photo is held in memory (at most `glr.data.fetch.MAX_BYTES`), checked to decode and
 written atomically by `glr.data.fetch.save_image`.
@@ -29,6 +30,8 @@ BACKOFF = 1.0  # seconds; the waits are BACKOFF x 1, 2, 4...
 USER_AGENT = "glr-fetch/1.0 (GLDv2 landmark recognition toolkit; python-requests)"
 CHUNK = 64 * 1024
 RETRY_STATUS = (429, 500, 502, 503, 504)
+MAX_RETRY_AFTER = 60.0  # seconds: the longest Retry-After honoured (a server may ask for an hour, or a date in 2099)
+DEADLINE = 300.0  # seconds for one photo's whole answer: TIMEOUT alone lets a server that drips a byte at a time hold a worker for ever
 
 
 class RateLimiter:
@@ -51,14 +54,24 @@ class RateLimiter:
             time.sleep(start - now)
 
 
+def _capped_retry():
+    """urllib3's Retry, waiting at most MAX_RETRY_AFTER when a 429/503 says Retry-After (it would sleep whatever it is told)."""
+    from urllib3.util.retry import Retry
+
+    class CappedRetry(Retry):
+        def get_retry_after(self, response):
+            after = super().get_retry_after(response)
+            return None if after is None else min(max(after, 0.0), MAX_RETRY_AFTER)
+
+    return CappedRetry
+
+
 def make_session(workers: int, retries: int, backoff: float, user_agent: str):
     """A requests session that re-tries 429/5xx and failed connections (urllib3's Retry), sized for the pool."""
     import requests
     from requests.adapters import HTTPAdapter
-    from urllib3.util.retry import Retry
-
     # Time-outs and bodies cut short are re-tried by `download` (read=0 here), so they are not re-tried twice over.
-    retry = Retry(total=retries, connect=retries, read=0, status=retries, other=0, backoff_factor=backoff,
+    retry = _capped_retry()(total=retries, connect=retries, read=0, status=retries, other=0, backoff_factor=backoff,
                   status_forcelist=RETRY_STATUS, allowed_methods=frozenset({"GET"}), raise_on_status=False,
                   respect_retry_after_header=True)
     session = requests.Session()
@@ -76,10 +89,36 @@ def _is_timeout(exc: BaseException) -> bool:
     return isinstance(exc, requests.Timeout) or "timed out" in str(exc).lower()
 
 
+def _content_length(resp) -> int:
+    """The Content-Length the answer states, 0 when it states none or nonsense ("abc", "-5"): the body is counted anyway."""
+    try:
+        return max(0, int(resp.headers.get("Content-Length") or 0))
+    except ValueError:
+        return 0
+
+
+def _read_body(resp, max_bytes: int, deadline: float) -> tuple[bytes | None, str, str]:
+    """The body, read one network read at a time (read1) so the deadline is checked however slowly it comes."""
+    body, started = bytearray(), time.monotonic()
+    while True:
+        chunk = resp.raw.read1(CHUNK, decode_content=True)
+        if not chunk:
+            return bytes(body), "", ""
+        body += chunk
+        if len(body) > max_bytes:
+            return None, f.TOO_LARGE, f"over {max_bytes:,} bytes"
+        if time.monotonic() - started > deadline:
+            return None, f.TIMED_OUT, f"still sending after {deadline:g} s ({len(body):,} bytes so far)"
+
+
 def download(session, url: str, timeout: float, retries: int, backoff: float, limiter: RateLimiter,
-             max_bytes: int = f.MAX_BYTES) -> tuple[bytes | None, str, str]:
-    """The body at `url`, or None with a failure reason and detail (see glr.data.fetch's reasons)."""
+             max_bytes: int = f.MAX_BYTES, deadline: float = DEADLINE) -> tuple[bytes | None, str, str]:
+    """The body at `url`, or None with a failure reason and detail (see glr.data.fetch's reasons).
+
+    `timeout` bounds each wait for the server, `deadline` the whole body of one attempt.
+    """
     import requests
+    import urllib3
 
     reason, detail = f.CONNECTION, ""
     for attempt in range(retries + 1):
@@ -91,42 +130,51 @@ def download(session, url: str, timeout: float, retries: int, backoff: float, li
                 if resp.status_code in (404, 410):
                     return None, f.NOT_FOUND, f"HTTP {resp.status_code}"
                 if resp.status_code >= 400:
-                    return None, f.HTTP_ERROR, f"HTTP {resp.status_code}"
-                size = int(resp.headers.get("Content-Length") or 0)
+                    limited = " (rate limited: fetch again later, or with a lower --rate)" if resp.status_code == 429 else ""
+                    return None, f.HTTP_ERROR, f"HTTP {resp.status_code}{limited}"
+                size = _content_length(resp)
                 if size > max_bytes:
                     return None, f.TOO_LARGE, f"{size:,} bytes"
-                body = bytearray()
-                for chunk in resp.iter_content(CHUNK):
-                    body += chunk
-                    if len(body) > max_bytes:
-                        return None, f.TOO_LARGE, f"over {max_bytes:,} bytes"
-                return bytes(body), "", ""
-        except requests.RequestException as exc:
-            # A body cut short (ChunkedEncodingError) or a time-out while streaming: try again.
+                return _read_body(resp, max_bytes, deadline)  # a deadline overrun is not re-tried: it took long enough
+        except (requests.RequestException, urllib3.exceptions.HTTPError) as exc:
+            # A body cut short (urllib3's ProtocolError) or a time-out while streaming: try again.
             reason = f.TIMED_OUT if _is_timeout(exc) else \
-                f.TRUNCATED if isinstance(exc, requests.exceptions.ChunkedEncodingError) else f.CONNECTION
+                f.TRUNCATED if isinstance(exc, (requests.exceptions.ChunkedEncodingError, urllib3.exceptions.ProtocolError)) \
+                else f.CONNECTION
             detail = (str(exc).splitlines() or [exc.__class__.__name__])[0][:200]
         except ValueError as exc:  # a URL requests cannot parse
             return None, f.CONNECTION, str(exc)[:200]
     return None, reason, detail
 
 
+def _not_an_image(data: bytes) -> str:
+    """What a body that does not decode looks like: a 0-byte answer and an HTML page (a block or rate-limit page) are named."""
+    if not data:
+        return "empty (0 bytes)"
+    if data.lstrip()[:1] == b"<":
+        return f"an HTML/XML page, not a photo ({data.lstrip()[:60].decode('utf-8', 'replace')!r}...)"
+    return "does not decode as an image"
+
+
 def _one(root: Path, session: Callable, image_id: str, url: str, options: dict, limiter: RateLimiter) -> tuple[str, str, str]:
     """Download one photo and save it; (id, failure reason or "", detail)."""
-    if not isinstance(url, str) or not url.startswith(("http://", "https://")):
-        return image_id, f.CONNECTION, f"no usable url ({url!r})"
+    url = url.strip() if isinstance(url, str) else ""
+    # Schemes are case-insensitive (HTTP://...); anything but http(s) is never asked for (file:, ftp:, javascript:).
+    if not url.lower().startswith(("http://", "https://")):
+        return image_id, f.NO_URL, "empty" if not url else url[:200]
     data, reason, detail = download(session(), url, options["timeout"], options["retries"], options["backoff"],
-                                    limiter, options["max_bytes"])
+                                    limiter, options["max_bytes"], options["deadline"])
     if data is not None:
         reason = f.save_image(root, image_id, data) or ""
-        detail = "does not decode as an image" if reason == f.NOT_AN_IMAGE else detail
+        detail = _not_an_image(data) if reason == f.NOT_AN_IMAGE else detail
     return image_id, reason, detail
 
 
 def download_all(root: Path, targets: pd.DataFrame, report: f.FetchReport,
                  progress: Callable[[int, int], None] | None = None, workers: int = WORKERS, rate: float = RATE,
                  timeout: float = TIMEOUT, retries: int = RETRIES, backoff: float = BACKOFF,
-                 user_agent: str = USER_AGENT, max_bytes: int = f.MAX_BYTES, ids: list[str] | None = None) -> None:
+                 user_agent: str = USER_AGENT, max_bytes: int = f.MAX_BYTES, ids: list[str] | None = None,
+                 deadline: float = DEADLINE) -> None:
     """Download `targets` (id, url) into root's GLDv2 layout with a bounded pool; record results in `report`.
 
     At most `workers` downloads run at once and at most a few more wait, so memory stays
@@ -134,11 +182,12 @@ def download_all(root: Path, targets: pd.DataFrame, report: f.FetchReport,
     written whole or not at all), the rest are not started, and KeyboardInterrupt goes on.
     """
     workers = max(1, int(workers))
-    options = {"timeout": timeout, "retries": max(0, int(retries)), "backoff": backoff, "max_bytes": max_bytes}
+    options = {"timeout": timeout, "retries": max(0, int(retries)), "backoff": backoff, "max_bytes": max_bytes,
+               "deadline": max(deadline, timeout)}
     known = set(targets["id"])
     for image_id in ids or []:
         if image_id not in known:
-            report.fail(image_id, f.CONNECTION, "no row in train.csv")
+            report.fail(image_id, f.NO_URL, "no row in train.csv")
     rows = iter(zip(targets["id"], targets["url"]))
     total, done = len(targets), 0
     limiter = RateLimiter(rate)

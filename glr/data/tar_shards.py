@@ -13,6 +13,7 @@ write outside the dataset.
 from __future__ import annotations
 
 import hashlib
+import re
 import tarfile
 from pathlib import Path, PurePosixPath
 from typing import Callable
@@ -22,6 +23,7 @@ from glr.errors import DatasetError, GlrError
 
 SHARD_GLOB = "images_*.tar"
 MD5_CHUNK = 1024 * 1024
+MD5_PATTERN = re.compile(r"[0-9a-f]{32}")
 
 
 def md5_file(shard: Path) -> Path | None:
@@ -55,6 +57,12 @@ def _check(shard: Path, report: f.FetchReport) -> bool:
     expected = expected_md5(shard)
     if expected is None:
         return True
+    if not MD5_PATTERN.fullmatch(expected):
+        # An empty md5 file, or an error page saved under its name: it states no hash, so it cannot condemn a
+        # 1 GB shard (each photo is still checked to decode).
+        report.notes.append(f"{md5_file(shard).name}: holds no md5 ({expected[:40] or 'empty'!r}); "
+                            f"{shard.name} read unchecked (download the md5 file again to check it)")
+        return True
     actual = file_md5(shard)
     if actual == expected:
         return True
@@ -63,8 +71,8 @@ def _check(shard: Path, report: f.FetchReport) -> bool:
     return False
 
 
-def _extract(shard: Path, root: Path, wanted: set[str], report: f.FetchReport, tick: Callable[[], None]) -> None:
-    """Stream one shard and save the wanted photos in it (removing them from `wanted`)."""
+def _extract(shard: Path, root: Path, wanted: set[str], report: f.FetchReport, tick: Callable[[], None]) -> bool:
+    """Stream one shard and save the wanted photos in it (removing them from `wanted`); whether it was read to its end."""
     try:
         with tarfile.open(shard, mode="r|*") as tar:
             for member in tar:
@@ -83,10 +91,13 @@ def _extract(shard: Path, root: Path, wanted: set[str], report: f.FetchReport, t
                 tick()
     except (tarfile.TarError, EOFError) as exc:
         report.notes.append(f"{shard.name}: ends early or is damaged ({exc}); took the photos before that point")
+        return False
     except OSError as exc:
         if isinstance(exc, GlrError):
             raise  # the photos cannot be written (a full disk...): not the shard's fault
         report.notes.append(f"{shard.name}: cannot be read ({exc.strerror or exc}); skipped")
+        return False
+    return True
 
 
 def extract_from_shards(folder: Path, root: Path, ids: list[str], report: f.FetchReport,
@@ -95,7 +106,7 @@ def extract_from_shards(folder: Path, root: Path, ids: list[str], report: f.Fetc
     shards = sorted(Path(folder).expanduser().glob(SHARD_GLOB))
     if not shards:
         raise DatasetError(f"{folder}: no tar shards ({SHARD_GLOB}); download some of GLDv2's train/images_NNN.tar")
-    wanted, total, skipped = set(ids), len(set(ids)), []
+    wanted, total, skipped, partial = set(ids), len(set(ids)), [], []
     done = 0
 
     def tick() -> None:
@@ -107,11 +118,13 @@ def extract_from_shards(folder: Path, root: Path, ids: list[str], report: f.Fetc
     for shard in shards:
         if not wanted:
             break
-        if _check(shard, report):
-            _extract(shard, root, wanted, report, tick)
-        else:
+        if not _check(shard, report):
             skipped.append(shard.name)
-    detail = f"searched {len(shards) - len(skipped)} of {len(shards)} shards" + (
-        f" ({f.BAD_MD5}: {', '.join(skipped[:5])})" if skipped else "")
+        elif not _extract(shard, root, wanted, report, tick):
+            partial.append(shard.name)
+    # A photo missing from a shard that could not be read whole may be in its missing part: say so.
+    detail = f"searched {len(shards) - len(skipped) - len(partial)} of {len(shards)} shards whole" + (
+        f" ({f.BAD_MD5}: {', '.join(skipped[:5])})" if skipped else "") + (
+        f" (cut short, damaged or unreadable, so it may be in: {', '.join(partial[:5])})" if partial else "")
     for image_id in sorted(wanted):
         report.fail(image_id, f.NOT_IN_SHARDS, detail)

@@ -72,6 +72,8 @@ def default_hold_out(classes: int) -> int:
 def choose_held_out(landmark_ids, k: int, seed: int) -> list[int]:
     """K landmark ids to leave out, a seeded choice (the same for the same classes and seed)."""
     ids = sorted(int(i) for i in landmark_ids)
+    if len(ids) < 3:  # else "between 1 and 0"
+        default_hold_out(len(ids))
     if not 1 <= k <= len(ids) - 2:
         raise GlrError(f"--hold-out-classes must be between 1 and {len(ids) - 2} for {len(ids)} classes, got {k}")
     return sorted(int(i) for i in np.random.default_rng(seed).choice(ids, size=k, replace=False))
@@ -214,9 +216,18 @@ def run_openset(data: str | os.PathLike, hold_out: int | None = None, seeds=DEFA
 
     say = say or (lambda message: None)
     config = config or TrainConfig()
+    if results and Path(results).exists() and not Path(results).is_dir():
+        raise GlrError(f"{results}: is a file; --keep needs a folder to keep the runs in (a new or an existing one)")
+    # A seed given twice would train the same run twice and count it twice in the mean.
+    unique = list(dict.fromkeys(int(s) for s in seeds))
+    if len(unique) < len(list(seeds)):
+        say(f"seeds given more than once are run once: {' '.join(map(str, unique))}")
+    seeds = unique
     catalog = datasets.load_catalog(data)
     split = datasets.curate(catalog, top_n=config.top_n, min_images=config.min_images,
                             val_fraction=config.val_fraction, seed=config.seed)
+    for message in catalog.problems + split.messages:  # classes and photos left out of the benchmark, as train says
+        say(message)
     k = hold_out if hold_out is not None else default_hold_out(split.num_classes)
     names = dict(zip(split.labels["landmark_id"].astype(int), split.labels["name"].astype(str)))
     config = TrainConfig.from_dict({**config.to_dict(), "data": str(data)})
@@ -232,7 +243,11 @@ def run_openset(data: str | os.PathLike, hold_out: int | None = None, seeds=DEFA
             trainer = _hold_out_trainer(held_out)(run, seeded)
             trainer.train()
             say(f"seed {seed}: scoring")
-            for figures in score_run(run, trainer.val, trainer.held, config.batch_size, verify, local).values():
+            scored = score_run(run, trainer.val, trainer.held, config.batch_size, verify, local)
+            if not scored["plain"]["held_out_photos"]:
+                say(f"seed {seed}: none of the left-out classes' photos could be decoded, so held_out_unknown "
+                    "and auroc are NaN for this seed")
+            for figures in scored.values():
                 out.append(OpenSetResult(seed=int(seed), held_out=[names[i] for i in held_out],
                                          known_classes=split.num_classes - k, **figures,
                                          fine_tune_epochs=seeded.fine_tune_epochs if seeded.fine_tune else 0))

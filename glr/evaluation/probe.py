@@ -18,6 +18,8 @@ from sklearn.model_selection import StratifiedKFold, cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from glr.errors import DatasetError
+
 DEFAULT_FOLDS = 5
 MAX_ITER = 1000
 
@@ -34,6 +36,18 @@ class ProbeResult:
     skipped: int
     copies: int = 0  # holdout: validation photos left out as copies of training photos, as training leaves them out
     scored: int = 0  # holdout: the validation photos scored
+    thin: int = 0  # classes left out because fewer than 2 of their photos decode (k-fold cannot score them)
+
+    def notes(self) -> list[str]:
+        """What was left out and why, for the terminal."""
+        from glr.data.datasets import plural
+
+        out = [f"left out {plural(self.skipped, 'image')} that could not be decoded or are blank (one flat colour)"] \
+            if self.skipped else []
+        if self.thin:
+            out.append(f"left out {plural(self.thin, 'class')} with fewer than 2 usable images "
+                       "(cross-validation needs one to fit on and one to score)")
+        return out
 
     @property
     def accuracy(self) -> float:
@@ -107,6 +121,7 @@ def run_probe(
     if holdout:
         copies = _validation_copies(data, is_val, decoded)
         ok = decoded & ~copies
+    ok, thin = _usable(data["landmark_id"].to_numpy(), ok, is_val, holdout)
     y = data["landmark_id"].to_numpy()[ok]
     if holdout:
         scores = [holdout_score(x[ok], y, is_val[ok])]
@@ -115,8 +130,31 @@ def run_probe(
     return ProbeResult(
         features=name, folds=0 if holdout else len(scores), scores=scores, images=int(ok.sum()),
         classes=int(len(np.unique(y))), skipped=int((~decoded).sum()), copies=int(copies.sum()),
-        scored=int((is_val & ok).sum()) if holdout else 0,
+        scored=int((is_val & ok).sum()) if holdout else 0, thin=thin,
     )
+
+
+def _usable(labels: np.ndarray, ok: np.ndarray, is_val: np.ndarray, holdout: bool) -> tuple[np.ndarray, int]:
+    """The rows a probe can use, and how many classes were left out; DatasetError when nothing can be scored.
+
+    Photos that do not decode can leave a class with one photo (k-fold then fits folds on
+    a single class: a NaN fold and a NaN accuracy) or a split with one class (sklearn's ValueError).
+    """
+    thin = 0
+    if not holdout:
+        kept, counts = np.unique(labels[ok], return_counts=True)
+        small = kept[counts < 2]
+        ok, thin = ok & ~np.isin(labels, small), len(small)
+    train_classes = len(np.unique(labels[ok & ~is_val] if holdout else labels[ok]))
+    if train_classes < 2 or (holdout and not (ok & is_val).any()):
+        where = "in the training split " if holdout else ""
+        from glr.data.datasets import plural
+
+        raise DatasetError(f"the probe needs 2 classes with usable images {where}to tell apart"
+                           + ("" if train_classes < 2 else " and validation images to score")
+                           + f"; {plural(int(ok.sum()), 'usable image')} in {plural(train_classes, 'class')} "
+                           f"({int((~ok).sum())} left out: they do not decode, are blank, or their class has too few)")
+    return ok, thin
 
 
 def _validation_copies(data: pd.DataFrame, is_val: np.ndarray, decoded: np.ndarray) -> np.ndarray:
