@@ -62,18 +62,22 @@ class OpenSetResult:
         return asdict(self)
 
 
-def default_hold_out(classes: int) -> int:
-    """K when not given: a quarter of the classes, at least 1, leaving at least 2 known."""
+def _check_enough_classes(classes: int) -> None:
+    """GlrError unless there are 3 classes or more: 2 known, 1 left out."""
     if classes < 3:
         raise GlrError(f"the open-set benchmark needs at least 3 classes (2 known, 1 left out); the dataset has {classes}")
+
+
+def default_hold_out(classes: int) -> int:
+    """K when not given: a quarter of the classes, at least 1, leaving at least 2 known."""
+    _check_enough_classes(classes)
     return int(min(classes - 2, max(1, round(classes * HOLD_OUT_SHARE))))
 
 
 def choose_held_out(landmark_ids, k: int, seed: int) -> list[int]:
     """K landmark ids to leave out, a seeded choice (the same for the same classes and seed)."""
     ids = sorted(int(i) for i in landmark_ids)
-    if len(ids) < 3:  # else "between 1 and 0"
-        default_hold_out(len(ids))
+    _check_enough_classes(len(ids))  # else "--hold-out-classes must be between 1 and 0"
     if not 1 <= k <= len(ids) - 2:
         raise GlrError(f"--hold-out-classes must be between 1 and {len(ids) - 2} for {len(ids)} classes, got {k}")
     return sorted(int(i) for i in np.random.default_rng(seed).choice(ids, size=k, replace=False))
