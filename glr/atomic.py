@@ -36,15 +36,16 @@ class StorageError(GlrError, OSError):
 def _storage_error(path: Path, exc: OSError) -> OSError:
     """`exc` as a StorageError naming `path` and what to do, when it is a problem the user can fix."""
     problem = _STORAGE_PROBLEMS.get(exc.errno)
+    advice = "the previous version of the file is kept. Free some space or fix the folder, then try again"
     if exc.errno in (errno.ENOTDIR, errno.EEXIST):  # e.g. GLR_CACHE_DIR naming a file: say which file is in the way
         from glr.paths import file_in_the_way
 
         blocker = file_in_the_way(path.parent)
         problem = f"{blocker} is a file where a folder must be" if blocker else None
+        advice = "move that file away, or choose another place"
     if problem is None or isinstance(exc, StorageError):
         return exc
-    error = StorageError(f"{path}: cannot be written, {problem} ({exc.strerror or exc}); "
-                         "the previous version of the file is kept. Free some space or fix the folder, then try again")
+    error = StorageError(f"{path}: cannot be written, {problem} ({exc.strerror or exc}); {advice}")
     error.errno = exc.errno
     return error
 

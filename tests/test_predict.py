@@ -245,7 +245,9 @@ def test_default_submission_path_is_beside_the_folder(tmp_path):
     table = pd.DataFrame({"id": ["a"], "landmarks": ["1 0.5"]})
     assert write_submission(tmp_path, table) == tmp_path / "submission.csv"  # a folder: submission.csv inside
     (tmp_path / "a-file").write_text("")
-    with pytest.raises(GlrError, match="cannot write the submission"):
+    # glr.atomic names the file in the way (it said "cannot write the submission (File exists)" before).
+    with pytest.raises(GlrError, match=r"x\.csv: cannot be written, .*/a-file is a file where a folder must be .*"
+                                       r"move that file away, or choose another place"):
         write_submission(tmp_path / "a-file" / "x.csv", table)
 
 
