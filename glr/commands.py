@@ -204,6 +204,7 @@ def cmd_train(args) -> int:
     """Train in the foreground (or the run folder given by --run-dir, as the app launches it)."""
     from glr.training.launch import new_run, resumable
     from glr.training.trainer import train_run
+    from glr.training.workers import LOCAL_WORKER_ENV, train_local
 
     if args.run_dir and not Path(args.run_dir).is_dir() and os.environ.get("TF_CONFIG"):
         from glr.training.cluster import cluster_from_env, cluster_run
@@ -226,12 +227,10 @@ def cmd_train(args) -> int:
         print(f"run folder: {run.path}", file=sys.stderr)
     _ensure_dataset(run)
     if getattr(args, "workers", None) not in (None, 1):
-        from glr.training.workers import train_local
-
         result = train_local(run, args.workers, resume=bool(args.resume))
     else:
         result = train_run(run, resume=bool(args.resume), console=True)
-    if result is None or (args.run_dir and os.environ.get("GLR_LOCAL_WORKER")):  # the chief, or --workers N's launcher, reports
+    if result is None or (args.run_dir and os.environ.get(LOCAL_WORKER_ENV)):  # the chief, or --workers N's launcher, reports
         return 0 if result is None or run.status()["state"] in ("finished", "stopped") else 1
     status = run.status()
     print(f"{status['state']}: {status.get('message', '')}")
