@@ -111,6 +111,11 @@ def _settled(config: "TrainConfig") -> "TrainConfig":
         return config
 
 
+def _busy(lock: dict) -> RunError:
+    """The error of a start refused because the training holding `lock` is running."""
+    return RunError(f"another training is running: {lock.get('run_id')} (pid {lock.get('pid')}); stop it first")
+
+
 def new_run(results_dir: str | os.PathLike, config: "TrainConfig") -> Run:
     """Create a run folder (not started) whose configuration is `run_config(config)`.
 
@@ -120,7 +125,7 @@ def new_run(results_dir: str | os.PathLike, config: "TrainConfig") -> Run:
     """
     lock = read_lock(results_dir) if Path(results_dir, LOCK_NAME).exists() else None
     if lock:
-        raise RunError(f"another training is running: {lock.get('run_id')} (pid {lock.get('pid')}); stop it first")
+        raise _busy(lock)
     return Run.create(results_dir, run_config(config))
 
 
@@ -180,7 +185,7 @@ def acquire_lock(results_dir: str | os.PathLike, run_id: str, pid: int | None = 
         lock = _read_lock_unguarded(results_dir)
         if lock is not None:
             if lock and pid_alive(lock.get("pid"), lock.get("pid_start")):
-                raise RunError(f"another training is running: {lock.get('run_id')} (pid {lock.get('pid')}); stop it first")
+                raise _busy(lock)
             _lock_path(results_dir).unlink(missing_ok=True)  # stale: its training died without cleaning up
         try:
             _write_lock(results_dir, run_id, pid or os.getpid(), exclusive=True)
