@@ -134,7 +134,7 @@ def test_train_csv_that_cannot_be_read(gld, monkeypatch):
     def refuse(path, *args, **kwargs):
         raise PermissionError(13, "Permission denied", str(path))
 
-    monkeypatch.setattr("glr.data.layouts.open", refuse, raising=False)  # where train.csv is opened
+    monkeypatch.setattr("glr.data.train_csv.open", refuse, raising=False)  # where train.csv is opened
     with pytest.raises(DatasetError, match="^" + re.escape(f"{gld / 'train.csv'}: cannot be read (Permission denied)")):
         load_catalog(gld)
 

@@ -9,24 +9,23 @@
 
 Both return a table with columns id, path, landmark_id, name, and the problems met as
 messages; `glr.data.datasets.load_catalog` chooses the layout, checks the image files and
-wraps the rows in a `Catalog`. Reading never opens an image.
+wraps the rows in a `Catalog`. Reading never opens an image; parsing the CSV files is
+`glr.data.train_csv`'s job.
 """
 
 from __future__ import annotations
 
-import csv as _csv
-import re
 from pathlib import Path, PurePath
 from urllib.parse import unquote
 
 import pandas as pd
 
+from glr.data.train_csv import TEXT, parse_labels, read_train_csv
 from glr.errors import DatasetError
 from glr.paths import is_utf8, printable
 
 TRAIN_CSV = "train.csv"
 CATEGORY_CSV = "train_label_to_category.csv"
-CLEAN_CSV = "train_clean.csv"  # the cleaned subset (1.58M photos, 81k classes): `landmark_id,images`
 # .jfif and .jpe are JPEGs too: browsers on Windows save downloaded photos as .jfif.
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".jfif", ".jpe", ".png", ".webp", ".heic", ".heif", ".avif", ".bmp", ".gif",
                     ".tif", ".tiff")
@@ -42,8 +41,6 @@ SYSTEM_FOLDERS = {"__macosx", "@eadir", "#recycle", "#snapshot", "$recycle.bin",
 COLUMNS = ["id", "path", "landmark_id", "name"]
 # GLDv2 ids are 16 hex digits. Anything outside this alphabet (a "/" or "..") could make
 # the derived path point outside the dataset, so such rows are refused.
-# Text columns are Arrow-backed: at GLDv2's 4.1M rows every string step is several times faster.
-TEXT = pd.StringDtype("pyarrow")
 SAFE_ID_PATTERN = r"[0-9A-Za-z_-]{3,64}"
 EXAMPLES_IN_MESSAGE = 3
 
@@ -102,139 +99,6 @@ def looks_like_gldv2_images(folder: Path) -> bool:
         p.is_dir() and len(p.name) == 1 and p.name in "0123456789abcdef" for p in children)
 
 
-# Column separators a train.csv may use besides the comma Kaggle's files have.
-OTHER_DELIMITERS = (";", "\t")
-
-
-def _read_header(csv: Path) -> list[str]:
-    """The header fields of a CSV file as written (quotes removed), from its first line."""
-    if not csv.is_file():
-        # A folder, or a pipe that would block the read forever.
-        raise DatasetError(f"{csv}: is not a regular file; expected a CSV file `id,landmark_id`")
-    try:
-        with open(csv, "rb") as fh:
-            header_bytes = fh.readline(10_000)
-    except OSError as exc:
-        raise DatasetError(f"{csv}: cannot be read ({exc.strerror or exc})") from None
-    try:
-        line = header_bytes.decode("utf-8-sig").strip()
-    except UnicodeDecodeError:
-        raise DatasetError(f"{csv}: is not UTF-8 text; save it as UTF-8 CSV") from None
-    if not line:
-        raise DatasetError(f"{csv}: is empty; expected a header line `id,landmark_id` and one row per image")
-    try:
-        return next(_csv.reader([line]))
-    except _csv.Error as exc:  # e.g. a lone carriage return inside the first line
-        raise DatasetError(f"{csv}: its first line is not a CSV header ({exc}); expected `id,landmark_id`") from None
-
-
-def _read_train_csv(csv: Path) -> tuple[pd.DataFrame, list[str]]:
-    """Read id and landmark_id (both as text) from a GLDv2 train.csv, whatever its other columns.
-
-    Column names match without regard to case or surrounding spaces (`ID, Landmark_ID`).
-    A `train_clean.csv` (`landmark_id,images`, the ids of a class separated by spaces) gives
-    one row per id, as train.csv would.
-    """
-    fields, delimiter = _read_header(csv), ","
-    # Spreadsheets in many locales save "CSV" with semicolons, and some exports use tabs.
-    if len(fields) == 1 and (delimiter := next((d for d in OTHER_DELIMITERS if d in fields[0]), ",")) != ",":
-        fields = fields[0].split(delimiter)
-    header = [f.strip().strip('"').lower() for f in fields]
-    # Our own names for the columns (the header line is skipped), so a header in another case,
-    # with spaces or quotes, or with a repeated name, still finds its two columns.
-    names = [h if h not in header[:i] else f"{h}.{i}" for i, h in enumerate(header)]
-    if "id" not in header and {"landmark_id", "images"} <= set(header):
-        return _explode_clean(_arrow_columns(csv, names, ["landmark_id", "images"], delimiter)), []
-    missing = [c for c in ("id", "landmark_id") if c not in header]
-    if missing:
-        raise DatasetError(
-            f"{csv}: missing column {' and '.join(repr(m) for m in missing)}; "
-            f"found {', '.join(repr(h) for h in header)}. Expected `id,landmark_id` or `id,url,landmark_id` "
-            f"(or {CLEAN_CSV}'s `landmark_id,images`)"
-        )
-    return _arrow_frame(_arrow_columns(csv, names, ["id", "landmark_id"], delimiter)), []
-
-
-def _arrow_columns(csv: Path, names: list[str], columns: list[str], delimiter: str = ","):
-    """The named columns of a CSV, as text, in an Arrow table; DatasetError if it cannot be parsed."""
-    try:
-        import pyarrow as pa
-        import pyarrow.csv as pacsv
-
-        # Arrow parses the 4.1M-row file in under a second. Only the needed columns are kept, as
-        # text: parsing labels as int64 directly would silently turn "1.5" into 1 and wrap an
-        # overlong number around. `_parse_labels` checks them strictly instead.
-        def read(handler=None):
-            return pacsv.read_csv(
-                csv, read_options=pacsv.ReadOptions(column_names=names, skip_rows=1),
-                parse_options=pacsv.ParseOptions(delimiter=delimiter, invalid_row_handler=handler),
-                convert_options=pacsv.ConvertOptions(include_columns=columns, column_types={c: pa.string() for c in columns}))
-
-        try:
-            return read()
-        except pa.ArrowInvalid as exc:
-            # A line of only spaces (an editor's last line) is an empty line, not a row short of its fields. Only
-            # then is the file read again with a row handler: Arrow decodes each bad row for it, noisily if not UTF-8.
-            if not re.search(r"Expected \d+ columns, got 1:\s*$", str(exc).splitlines()[0] if str(exc) else ""):
-                raise
-            return read(_skip_blank_row)
-    except Exception as exc:  # noqa: BLE001 - any parser failure is the file's problem
-        text = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
-        if any(word in text.lower() for word in ("utf-8", "utf8", "unicode")):
-            raise DatasetError(f"{csv}: is not UTF-8 text; save it as UTF-8 CSV") from None
-        raise DatasetError(f"{csv}: cannot be parsed as CSV ({text})") from None
-
-
-def _skip_blank_row(row) -> str:
-    """Arrow's verdict on a row without the header's columns: a line of only spaces (an editor's last line) is
-    skipped as an empty one is; any other is an error naming the line."""
-    return "skip" if not (row.text or "").strip() else "error"
-
-
-def _explode_clean(table) -> pd.DataFrame:
-    """train_clean.csv's rows (landmark_id, "id id id ...") as one row per id: id, landmark_id (text)."""
-    import pyarrow.compute as pc
-
-    import pyarrow as pa
-
-    # Trimmed first: a trailing space or an empty images field is no photo, not a row without an id.
-    ids = pc.utf8_split_whitespace(pc.utf8_trim_whitespace(pc.fill_null(table["images"], "")))
-    flat, labels = pc.list_flatten(ids), pc.take(table["landmark_id"], pc.list_parent_indices(ids))
-    keep = pc.not_equal(flat, "")
-    return _arrow_frame(pa.table({"id": flat.filter(keep), "landmark_id": labels.filter(keep)}))
-
-
-def _arrow_frame(table) -> pd.DataFrame:
-    """An Arrow table of text columns as a DataFrame of Arrow-backed `string` columns, without a copy.
-
-    Python-object strings would cost a conversion here and several seconds more in each
-    later step at GLDv2's 4.1M rows (strip, the id check, paths, duplicates).
-    """
-    return table.to_pandas(types_mapper=lambda t: TEXT if str(t) in ("string", "large_string") else None)
-
-
-def _parse_labels(text: pd.Series) -> pd.Series:
-    """landmark_id text -> integers, with <NA> wherever the text is not a plain integer ("12.0" counts as 12).
-
-    The fast path is Arrow's strict cast (all of GLDv2 in about 0.1 s); only when some value
-    fails it does a slower row-by-row pass find which ones.
-    """
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    arr = pa.array(text.array, type=pa.string()) if len(text) else pa.array([], pa.string())
-    # Arrow's cast also accepts "0x1f" as hex; a label like that is as suspect as "abc".
-    if not pc.any(pc.match_substring(arr, "x", ignore_case=True)).as_py():
-        try:
-            return pd.Series(pc.cast(arr, pa.int64()).to_numpy(zero_copy_only=False), index=text.index)
-        except (pa.ArrowInvalid, pa.ArrowTypeError):
-            pass  # some label is not an integer (or is empty): find which below
-    # "12.0" is 12 too: pandas writes integer labels so when the column had a missing value.
-    stripped = text.str.strip().str.replace(r"\.0+$", "", regex=True)
-    plain = stripped.str.fullmatch(r"[+-]?[0-9]{1,18}").fillna(False).astype(bool)  # 18 digits fit in int64
-    return pd.to_numeric(stripped.where(plain), errors="coerce").astype("Int64")
-
-
 def _read_names(root: Path) -> tuple[dict[int, str], list[str]]:
     """landmark_id -> name from train_label_to_category.csv, if present and readable."""
     path = root / CATEGORY_CSV
@@ -249,7 +113,7 @@ def _read_names(root: Path) -> tuple[dict[int, str], list[str]]:
     if not {"landmark_id", "category"} <= set(cats.columns):
         return {}, [f"{path.name}: expected columns landmark_id,category; classes are named by their id"]
     # Strictly, as train.csv's labels: "1.7" would otherwise name landmark 1.
-    ids = _parse_labels(cats["landmark_id"].astype("string"))
+    ids = parse_labels(cats["landmark_id"].astype("string"))
     ok = ids.notna() & cats["category"].notna()
     ids, categories = ids[ok].astype("int64"), cats["category"][ok]
     problems = []
@@ -270,7 +134,7 @@ def read_gldv2(root: Path, csv: Path) -> tuple[pd.DataFrame, list[str]]:
     plain file name, or repeating an id are dropped and counted in the problems. The image
     files are not looked at (see `glr.data.datasets.load_catalog`).
     """
-    df, problems = _read_train_csv(csv)
+    df, problems = read_train_csv(csv)
     if df.empty:
         raise DatasetError(f"{csv}: has a header but no rows")
     df["id"] = df["id"].str.strip()
@@ -279,7 +143,7 @@ def read_gldv2(root: Path, csv: Path) -> tuple[pd.DataFrame, list[str]]:
         problems.append(f"{plural(int(no_id.sum()), 'row')} {have(int(no_id.sum()))} no id; skipped")
         df = df.loc[~no_id]
 
-    labels = _parse_labels(df["landmark_id"])
+    labels = parse_labels(df["landmark_id"])
     bad = labels.isna()
     if bad.any():
         problems.append(
