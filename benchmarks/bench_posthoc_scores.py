@@ -31,7 +31,7 @@ from bench_known_scores import hidden_layer  # noqa: E402
 BASELINE = "glr's (head+top, the run's weight)"
 CLIP_PERCENTILE = 90  # ReAct's
 ASH_KEEP = 0.1  # ASH-S keeps the top 10% of activations
-VIM_DIMS = (8, 32, 128, 256, "4C")  # "4C": four dimensions per known class
+VIM_DIMS = (8, 32, 128, 256, "4C", "90%", "99%")  # "4C": four per known class; "90%": those holding 90% of the variance
 PCA_DIMS = (16, 64)
 GROUPS = ("val", "held", "distractors")
 
@@ -60,7 +60,8 @@ def part_scores(head, emb: dict, index) -> dict:
     hidden = {g: hidden_layer(head, emb[g]) for g in emb}
     clip = np.percentile(hidden["train"], CLIP_PERCENTILE)
     origin = -np.linalg.pinv(weights.T) @ bias  # where the logits are all zero: ViM's centre
-    _, _, hidden_axes = np.linalg.svd(hidden["train"] - origin, full_matrices=False)
+    _, hidden_sv, hidden_axes = np.linalg.svd(hidden["train"] - origin, full_matrices=False)
+    explained = np.cumsum(hidden_sv ** 2) / np.sum(hidden_sv ** 2)
     unit_train = normalize(emb["train"])
     centre = unit_train.mean(0)
     _, _, emb_axes = np.linalg.svd(unit_train - centre, full_matrices=False)
@@ -71,7 +72,8 @@ def part_scores(head, emb: dict, index) -> dict:
         p["react"], p["react_prob"] = energy_and_prob(np.minimum(h, clip) @ weights + bias)
         p["ash"], _ = energy_and_prob(ash_s(h) @ weights + bias)
         for d in VIM_DIMS:
-            dims = 4 * weights.shape[1] if d == "4C" else d
+            dims = (4 * weights.shape[1] if d == "4C" else int(np.searchsorted(explained, float(d[:-1]) / 100)) + 1
+                    if isinstance(d, str) else d)
             p[f"resid{d}"] = np.linalg.norm((h - origin) @ hidden_axes[min(dims, len(hidden_axes) - 1):].T, axis=1)
         for d in PCA_DIMS:
             p[f"pca{d}"] = -np.linalg.norm((normalize(emb[g]) - centre) @ emb_axes[min(d, len(emb_axes) - 1):].T, axis=1)
