@@ -5,8 +5,9 @@ not on disk yet, and hands them to one of two sources: `glr.data.downloads` (the
 column of train.csv, a bounded pool of polite HTTP downloads) or `glr.data.tar_shards`
 (the `images_NNN.tar` shards, streamed once each). Every photo is checked to decode as an
 image and written atomically to `train/a/b/c/<id>.jpg`, so a run that is interrupted and
-started again skips what is there and leaves nothing half-written. What failed, and why,
-is written to a CSV beside train.csv.
+started again skips what is there and leaves nothing half-written; Ctrl-C raises
+`FetchInterrupted`, which holds the report of what was done. What failed, and why, is
+written to a CSV beside train.csv.
 """
 
 from __future__ import annotations
@@ -53,6 +54,13 @@ class FetchReport:
         """The failures as a table: id, reason, detail."""
         return pd.DataFrame(self.failures, columns=["id", "reason", "detail"])
 
+    def interrupted_summary(self) -> str:
+        """What a fetch stopped by Ctrl-C kept, and how to go on."""
+        on_disk = self.already + self.fetched
+        return (f"interrupted: kept the {self.fetched:,} photos fetched before the stop; {on_disk:,} of the {self.wanted:,} "
+                f"wanted are on disk, each one whole. Run the same command again to fetch the other "
+                f"{self.wanted - on_disk:,} (what is there is skipped)")
+
     def summary(self) -> str:
         """A few lines for the terminal: counts, then failures by reason."""
         lines = [f"wanted {self.wanted:,} photos: {self.already:,} already there, {self.fetched:,} fetched, "
@@ -64,6 +72,14 @@ class FetchReport:
                 lines.append(f"failures listed in {self.failures_csv}")
         lines += self.notes
         return "\n".join(lines)
+
+
+class FetchInterrupted(KeyboardInterrupt):
+    """Ctrl-C stopped a fetch; `report` says what it had done (the failures CSV is left as the last whole run wrote it)."""
+
+    def __init__(self, report: FetchReport):
+        super().__init__("fetch interrupted")
+        self.report = report
 
 
 def image_path(root: Path, image_id: str) -> Path:
@@ -131,20 +147,24 @@ def fetch(data: str | os.PathLike, top_n: int = datasets.DEFAULT_TOP_N, min_imag
 
     `progress(done, total)` is called as photos are handled. `download_options` go to
     `glr.data.downloads.download_all` (workers, rate, timeout, retries...). The failures
-    CSV is written (or removed, when nothing failed) beside train.csv.
+    CSV is written (or removed, when nothing failed) beside train.csv. Ctrl-C raises
+    FetchInterrupted with the report so far.
     """
     root, ids = curated_ids(data, top_n, min_images, val_fraction, seed)
     report = FetchReport(wanted=len(ids))
-    todo, report.already = missing_ids(root, ids)
-    if todo:
-        if shards is not None:
-            from glr.data.tar_shards import extract_from_shards
+    try:
+        todo, report.already = missing_ids(root, ids)
+        if todo:
+            if shards is not None:
+                from glr.data.tar_shards import extract_from_shards
 
-            extract_from_shards(Path(shards), root, todo, report, progress)
-        else:
-            from glr.data.downloads import download_all
+                extract_from_shards(Path(shards), root, todo, report, progress)
+            else:
+                from glr.data.downloads import download_all
 
-            download_all(root, urls_for(data, root, todo), report, progress, ids=todo, **download_options)
+                download_all(root, urls_for(data, root, todo), report, progress, ids=todo, **download_options)
+    except KeyboardInterrupt:
+        raise FetchInterrupted(report) from None
     report.failures_csv = write_failures(root, report)
     return report
 
