@@ -310,3 +310,15 @@ def test_ctrl_c_against_a_stalled_server_stops_at_once_and_leaves_no_half_writte
     assert not server.released.is_set()  # the server was still stalling
     assert server.hits[stalled[3]] == 1  # the Retry-After wait was cut short: never asked again
     assert [p.stem for p in (root / "train").rglob("*.jpg")] == [image_id(1, 4)] and leftovers(root) == []
+
+
+@pytest.mark.parametrize("sep, header", [(", ", "ID, URL, Landmark_ID"), (";", "id;url;landmark_id"),
+                                         ("\t", "id\turl\tlandmark_id")])
+def test_a_train_csv_the_catalog_reads_gives_its_urls_too(tmp_path, server, sep, header):
+    # Spaces after the commas, a spreadsheet's semicolons or tabs: training read the file, but fetch said
+    # "has no url column" of a file that has one.
+    root = release(tmp_path / "gld", server, {1: ["ok", "ok"]})
+    table = pd.read_csv(root / "train.csv")
+    (root / "train.csv").write_text(header + "\n" + "".join(f"{sep.join(map(str, row))}\n" for row in table.itertuples(index=False)))
+    report = fetch.fetch(root, top_n=1, **FAST)
+    assert report.fetched == 2 and not report.failures
