@@ -191,7 +191,8 @@ def urls_for(data: str | os.PathLike, root: Path, ids: list[str]) -> pd.DataFram
                            "(or use --from-shards with the release's tar shards)")
     names = [h if h not in header[:i] else f"{h}.{i}" for i, h in enumerate(header)]  # as the catalog names them
     table = layouts._arrow_columns(csv, names, ["id", "url"], delimiter)
-    table = table.set_column(table.schema.get_field_index("id"), "id", pc.utf8_trim_whitespace(table["id"]))  # the catalog's ids are trimmed too
+    # The catalog trims its ids: so must the look-up.
+    table = table.set_column(table.schema.get_field_index("id"), "id", pc.utf8_trim_whitespace(table["id"]))
     table = table.filter(pc.is_in(table["id"], value_set=pa.array(ids, pa.string())))
     return table.to_pandas().drop_duplicates("id")
 

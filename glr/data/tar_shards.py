@@ -134,7 +134,7 @@ def _bad_copies(copies: list[tuple[str, str]]) -> tuple[str, str]:
 
 def extract_from_shards(folder: Path, root: Path, ids: list[str], report: f.FetchReport,
                         progress: Callable[[int, int], None] | None = None) -> None:
-    """Save the photos `ids` found in the shards of `folder` (or in the one shard it names); the ids found in none are failures."""
+    """Save the photos `ids` found in the shards of `folder` (or in the one shard it names); those in none are failures."""
     folder = Path(folder).expanduser()
     if not folder.exists():
         raise DatasetError(f"{folder}: no such folder; --from-shards takes the folder that holds the images_NNN.tar shards")
