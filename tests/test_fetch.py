@@ -322,3 +322,17 @@ def test_a_train_csv_the_catalog_reads_gives_its_urls_too(tmp_path, server, sep,
     (root / "train.csv").write_text(header + "\n" + "".join(f"{sep.join(map(str, row))}\n" for row in table.itertuples(index=False)))
     report = fetch.fetch(root, top_n=1, **FAST)
     assert report.fetched == 2 and not report.failures
+
+
+def test_ctrl_c_while_downloads_wait_their_turn_under_a_slow_rate_stops_at_once(tmp_path, server):
+    # At --rate 0.01 a worker sleeps 100 s before its request; Ctrl-C waited for those sleeps to end.
+    root = release(tmp_path / "gld", server, {1: ["ok"] * 3})
+
+    def ctrl_c(done, total):
+        raise KeyboardInterrupt
+
+    start = time.monotonic()
+    with pytest.raises(fetch.FetchInterrupted) as stopped:
+        fetch.fetch(root, top_n=1, progress=ctrl_c, **{**FAST, "workers": 3, "rate": 0.01})
+    assert time.monotonic() - start < 50  # generous: the old code slept out the 100 s and 200 s turns
+    assert stopped.value.report.fetched == 1 and len(list((root / "train").rglob("*.jpg"))) == 1

@@ -190,3 +190,20 @@ def test_shards_named_by_a_missing_folder_or_by_one_shard_file(tmp_path):
         fetch.fetch(tmp_path / "gld", top_n=1, shards=tmp_path / "no-such-folder")
     shard(tmp_path / "shards", 0, {i: jpeg(n) for n, i in enumerate(ids)})  # one shard named itself: it is read
     assert fetch.fetch(tmp_path / "gld", top_n=1, shards=tmp_path / "shards" / "images_000.tar").fetched == 2
+
+
+def test_ctrl_c_while_extracting_keeps_the_photos_written_and_says_how_many(tmp_path):
+    ids = release(tmp_path / "gld", {1: 4})
+    shard(tmp_path / "shards", 0, {i: jpeg(n) for n, i in enumerate(ids)})
+
+    def ctrl_c_after_two(done, total):
+        if done == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(fetch.FetchInterrupted) as stopped:
+        fetch.fetch(tmp_path / "gld", top_n=1, shards=tmp_path / "shards", progress=ctrl_c_after_two)
+    report = stopped.value.report
+    assert report.fetched == 2 and len(list((tmp_path / "gld" / "train").rglob("*.jpg"))) == 2
+    assert report.interrupted_summary() == (
+        "interrupted: kept the 2 photos fetched before the stop; 2 of the 4 wanted are on disk, each one whole. "
+        "Run the same command again to fetch the other 2 (what is there is skipped)")
