@@ -17,6 +17,13 @@ INTERRUPTED = 130  # the shell's code for a command ended by Ctrl-C (128 + SIGIN
 def download_options(args) -> dict:
     """The options `glr.data.downloads.download_all` takes, from the parsed arguments (none for --from-shards)."""
     if args.from_shards:
+        from glr.data import downloads as d
+
+        defaults = dict(workers=d.WORKERS, rate=d.RATE, timeout=d.TIMEOUT, deadline=None, retries=d.RETRIES,
+                        user_agent=d.USER_AGENT)  # the parser's defaults for these flags
+        if given := [f"--{k.replace('_', '-')}" for k, value in defaults.items() if getattr(args, k) != value]:
+            print(f"note: {', '.join(given)} set how photos are downloaded from URLs; "
+                  "--from-shards reads the shards one after another and ignores them", file=sys.stderr)
         return {}
     options = dict(workers=args.workers, rate=args.rate, timeout=args.timeout, retries=args.retries,
                    user_agent=args.user_agent)

@@ -71,3 +71,18 @@ def test_ctrl_c_against_a_stalled_server_ends_at_once_saying_what_was_kept_and_h
     assert err == ("interrupted: kept the 2 photos fetched before the stop; 2 of the 3 wanted are on disk, each one "
                    "whole. Run the same command again to fetch the other 1 (what is there is skipped)")
     assert sorted((root / "train").rglob("*.jpg")) == sorted(kept) and leftovers(root) == []
+
+
+def test_download_flags_given_with_from_shards_are_said_to_be_ignored(tmp_path, capsys):
+    # --workers 2 --from-shards looked like parallel extraction; the flags were dropped without a word.
+    from test_fetch_shards import release as shard_release, shard
+    from test_fetch import jpeg
+
+    ids = shard_release(tmp_path / "gld", {1: 2})
+    shard(tmp_path / "shards", 0, {i: jpeg(n) for n, i in enumerate(ids)})
+    assert main(["fetch", str(tmp_path / "gld"), "--top-n", "1", "--from-shards", str(tmp_path / "shards"),
+                 "--workers", "2", "--deadline", "60"]) == 0
+    out = capsys.readouterr()
+    assert "2 fetched, 0 failed" in out.out
+    assert out.err.strip().splitlines()[0] == ("note: --workers, --deadline set how photos are downloaded from URLs; "
+                                               "--from-shards reads the shards one after another and ignores them")
