@@ -4,7 +4,7 @@ Heavy libraries (TensorFlow) are imported inside the commands that need them, so
 and `inspect` answer at once. Every `GlrError` is printed as a one-line message with exit
 code 2; anything else is a bug and keeps its traceback. The results folder is the app's
 (glr.paths.results_dir: `$GLR_RESULTS`, else results/ in the checkout) unless `--results`
-names another. The commands themselves are in glr.commands.
+names another. The commands themselves are in glr.commands (fetch's in glr.fetch_command).
 """
 
 from __future__ import annotations
@@ -16,12 +16,13 @@ from pathlib import Path
 
 from glr import paths
 from glr.commands import (
-    cmd_cache, cmd_demo_data, cmd_evaluate, cmd_export, cmd_fetch, cmd_inspect, cmd_openset, cmd_predict, cmd_probe, cmd_report,
+    cmd_cache, cmd_demo_data, cmd_evaluate, cmd_export, cmd_inspect, cmd_openset, cmd_predict, cmd_probe, cmd_report,
     cmd_retrieval, cmd_runs,
     cmd_stop, cmd_train,
 )
 from glr.data import datasets
 from glr.errors import GlrError
+from glr.fetch_command import cmd_fetch
 
 def int_at_least(low: int, high: int | None = None):
     """An argparse `type` for an integer in [low, high]: anything else is a usage error naming the range.
@@ -102,7 +103,11 @@ def build_parser() -> argparse.ArgumentParser:
     from glr.data import downloads
     p.add_argument("--workers", type=int_at_least(1), default=downloads.WORKERS, help="parallel downloads (default %(default)s)")
     p.add_argument("--rate", type=float_above(0, inclusive=True), default=downloads.RATE, help="requests per second at most, 0 for no limit (default %(default)s)")
-    p.add_argument("--timeout", type=float_above(0), default=downloads.TIMEOUT, help="seconds (default %(default)s)")
+    p.add_argument("--timeout", type=float_above(0), default=downloads.TIMEOUT,
+                   help="seconds to wait for the server: to connect, and between two bytes (default %(default)s)")
+    p.add_argument("--deadline", type=float_above(0), metavar="SECONDS",
+                   help=f"seconds one photo's answer may take in all, however slowly it comes; at least --timeout "
+                        f"(default {downloads.DEADLINE:g}, or --timeout if longer)")
     p.add_argument("--retries", type=int_at_least(0), default=downloads.RETRIES, help="on 5xx, time-outs, cut bodies (default %(default)s)")
     p.add_argument("--user-agent", default=downloads.USER_AGENT, help="add your contact, as Wikimedia asks")
     p.set_defaults(func=cmd_fetch)

@@ -110,22 +110,6 @@ def cmd_inspect(args) -> int:
     return 0
 
 
-def cmd_fetch(args) -> int:
-    """Get the curated photos of a GLDv2 release, from train.csv's URLs or its tar shards; print a summary."""
-    from glr.data.fetch import fetch
-
-    options = {} if args.from_shards else dict(workers=args.workers, rate=args.rate, timeout=args.timeout,
-                                                retries=args.retries, user_agent=args.user_agent)
-    progress = _DemoProgress("fetching photos")
-    try:
-        report = fetch(args.data, args.top_n, args.min_images, args.val_fraction, args.seed,
-                       shards=args.from_shards, progress=progress, **options)
-    finally:
-        progress.close()
-    print(report.summary())
-    return 0
-
-
 def cmd_probe(args) -> int:
     """Linear probe on frozen features (or raw pixels), k-fold accuracy."""
     from glr.evaluation.probe import fold_count, run_probe

@@ -34,6 +34,7 @@ class Server:
         self.routes: dict[str, tuple[str, bytes]] = {}
         self.hits: dict[str, int] = {}
         self.agents: set[str] = set()
+        self.released = threading.Event()  # ends every stall (set when the server closes)
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -50,6 +51,18 @@ class Server:
                     return self._send(404, b"not here", "text/plain")
                 if kind == "slow":
                     time.sleep(2)
+                if kind == "stall":  # says nothing until the server closes (a minute at most)
+                    server.released.wait(60)
+                    return
+                if kind in ("stall-body", "stall-body-unsized"):  # half the photo, then nothing (with or without its size)
+                    self.send_response(200)
+                    if kind == "stall-body":
+                        self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body[: len(body) // 2])
+                    self.wfile.flush()
+                    server.released.wait(60)
+                    return
                 if kind == "429-wait":  # asks to come back in an hour
                     self.send_response(429)
                     self.send_header("Retry-After", "3600")
@@ -102,6 +115,7 @@ class Server:
         return self
 
     def __exit__(self, *exc):
+        self.released.set()
         self.httpd.shutdown()
         self.httpd.server_close()
 
@@ -272,3 +286,53 @@ def test_an_empty_answer_and_an_html_page_are_named_as_such(tmp_path, server):
     details = fetch.fetch(root, top_n=1, **FAST).failure_table().set_index("id")["detail"]
     assert details[image_id(1, 0)] == "empty (0 bytes)"
     assert details[image_id(1, 1)].startswith("an HTML/XML page, not a photo ('<html><body>Rate limited")
+
+
+def test_ctrl_c_against_a_stalled_server_stops_at_once_and_leaves_no_half_written_photo(tmp_path, server):
+    # The downloads under way waited for the stalled server up to the time-out (30 s here, 30 s a retry by
+    # default, and up to the 300 s deadline for a dripping body) before Ctrl-C took effect.
+    # ... or slept out a Retry-After of up to a minute.
+    root = release(tmp_path / "gld", server, {1: ["stall", "stall-body", "stall-body-unsized", "429-wait", "ok"]})
+    stalled = [f"/{image_id(1, i)}.jpg" for i in range(4)]
+    photo = jpeg(7)  # the unsized body's first half decodes: only the stop tells it from a whole answer
+    server.routes[stalled[2]] = ("stall-body-unsized", photo + b"\0" * (len(photo) + 100))
+
+    def ctrl_c_once_the_good_one_is_in(done, total):
+        while not all(server.hits.get(p) for p in stalled):  # every stall has begun: its worker is waiting
+            time.sleep(0.01)
+        raise KeyboardInterrupt
+
+    start = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        fetch.fetch(root, top_n=1, progress=ctrl_c_once_the_good_one_is_in,
+                    **{**FAST, "workers": 5, "timeout": 30, "retries": 1})
+    assert time.monotonic() - start < 15  # generous: the old code took the 30 s time-out
+    assert not server.released.is_set()  # the server was still stalling
+    assert server.hits[stalled[3]] == 1  # the Retry-After wait was cut short: never asked again
+    assert [p.stem for p in (root / "train").rglob("*.jpg")] == [image_id(1, 4)] and leftovers(root) == []
+
+
+@pytest.mark.parametrize("sep, header", [(", ", "ID, URL, Landmark_ID"), (";", "id;url;landmark_id"),
+                                         ("\t", "id\turl\tlandmark_id")])
+def test_a_train_csv_the_catalog_reads_gives_its_urls_too(tmp_path, server, sep, header):
+    # Spaces after the commas, a spreadsheet's semicolons or tabs: training read the file, but fetch said
+    # "has no url column" of a file that has one.
+    root = release(tmp_path / "gld", server, {1: ["ok", "ok"]})
+    table = pd.read_csv(root / "train.csv")
+    (root / "train.csv").write_text(header + "\n" + "".join(f"{sep.join(map(str, row))}\n" for row in table.itertuples(index=False)))
+    report = fetch.fetch(root, top_n=1, **FAST)
+    assert report.fetched == 2 and not report.failures
+
+
+def test_ctrl_c_while_downloads_wait_their_turn_under_a_slow_rate_stops_at_once(tmp_path, server):
+    # At --rate 0.01 a worker sleeps 100 s before its request; Ctrl-C waited for those sleeps to end.
+    root = release(tmp_path / "gld", server, {1: ["ok"] * 3})
+
+    def ctrl_c(done, total):
+        raise KeyboardInterrupt
+
+    start = time.monotonic()
+    with pytest.raises(fetch.FetchInterrupted) as stopped:
+        fetch.fetch(root, top_n=1, progress=ctrl_c, **{**FAST, "workers": 3, "rate": 0.01})
+    assert time.monotonic() - start < 50  # generous: the old code slept out the 100 s and 200 s turns
+    assert stopped.value.report.fetched == 1 and len(list((root / "train").rglob("*.jpg"))) == 1

@@ -121,5 +121,89 @@ def test_photos_missing_after_a_shard_cut_short_are_said_to_be_maybe_in_it(tmp_p
     (shards / "images_000.tar").write_bytes(data[: len(data) // 2])
     shard(shards, 1, {"abc0000000000000": jpeg(1)}, md5=None)  # a whole shard without them
     report = fetch.fetch(tmp_path / "gld", top_n=1, shards=shards)
-    details = set(report.failure_table()["detail"])
+    failures = report.failure_table()
+    cut = failures[failures["reason"] == fetch.TRUNCATED]  # the member the shard's end cut off is named as such
+    assert len(cut) == 1 and cut["detail"].tolist() == ["in images_000.tar, which ends early"]
+    details = set(failures[failures["reason"] != fetch.TRUNCATED]["detail"])
     assert details == {"searched 1 of 2 shards whole (cut short, damaged or unreadable, so it may be in: images_000.tar)"}
+
+
+def test_a_damaged_first_copy_gives_way_to_a_good_copy_in_a_later_shard(tmp_path):
+    # The first copy's fault (bad bytes, a member cut off by the shard's end, a shard whose md5 fails) used to
+    # condemn the photo: the good copy in a later shard was never looked at.
+    ids = release(tmp_path / "gld", {1: 3})
+    shards = tmp_path / "shards"
+    photos = {i: jpeg(n, size=64) for n, i in enumerate(ids)}
+    shard(shards, 0, {ids[0]: b"<html>not a photo</html>"}, md5=None)
+    shard(shards, 1, {ids[1]: photos[ids[1]]}, md5="wrong")
+    cut = shard(shards, 2, {ids[2]: photos[ids[2]]}, md5=None)
+    (shards / "images_002.tar").write_bytes(cut[:700])  # the member's header and part of its bytes
+    shard(shards, 3, photos, md5=None)
+    report = fetch.fetch(tmp_path / "gld", top_n=1, shards=shards)
+    assert report.fetched == 3 and not report.failures
+    assert all(fetch.image_path(tmp_path / "gld", i).read_bytes() == photos[i] for i in ids)
+
+
+def test_the_same_photo_in_two_shards_is_taken_once_or_failed_once_naming_both(tmp_path):
+    ids = release(tmp_path / "gld", {1: 2})
+    shards = tmp_path / "shards"
+    first, second = jpeg(1), jpeg(2)
+    shard(shards, 0, {ids[0]: first, ids[1]: b"not a photo"}, md5=None)
+    shard(shards, 1, {ids[0]: second, ids[1]: b"<html>nor this</html>"}, md5=None)
+    report = fetch.fetch(tmp_path / "gld", top_n=1, shards=shards)
+    assert report.fetched == 1 and fetch.image_path(tmp_path / "gld", ids[0]).read_bytes() == first
+    failures = report.failure_table()
+    assert len(failures) == 1 and failures.loc[0, "id"] == ids[1] and failures.loc[0, "reason"] == fetch.NOT_AN_IMAGE
+    assert failures.loc[0, "detail"] == "2 copies, none usable: not an image in images_000.tar; not an image in images_001.tar"
+
+
+def test_a_shard_cut_between_two_members_is_not_taken_as_whole(tmp_path):
+    # tarfile stops in silence at a missing header, so a download that stopped between two members was "read
+    # whole" and the photos after the cut were "not in any shard" (searched 1 of 1 shards whole).
+    ids = release(tmp_path / "gld", {1: 3})
+    shards = tmp_path / "shards"
+    data = shard(shards, 0, {i: jpeg(n) for n, i in enumerate(ids)}, md5=None)
+    second = tarfile.open(fileobj=io.BytesIO(data)).getmembers()[1].offset
+    (shards / "images_000.tar").write_bytes(data[:second])
+    report = fetch.fetch(tmp_path / "gld", top_n=1, shards=shards)
+    assert report.fetched == 1 and any(n.startswith("images_000.tar: ends early or is damaged") for n in report.notes)
+    assert set(report.failure_table()["detail"]) == {
+        "searched 0 of 1 shards whole (cut short, damaged or unreadable, so it may be in: images_000.tar)"}
+
+
+def test_a_shard_that_is_not_a_tar_is_said_so_and_the_others_are_read(tmp_path):
+    ids = release(tmp_path / "gld", {1: 2})
+    shards = tmp_path / "shards"
+    shards.mkdir()
+    (shards / "images_000.tar").write_text("<html><body>403 Forbidden</body></html>")
+    (shards / "images_001.tar").write_bytes(b"")
+    shard(shards, 2, {i: jpeg(n) for n, i in enumerate(ids)}, md5=None)
+    report = fetch.fetch(tmp_path / "gld", top_n=1, shards=shards)
+    assert report.fetched == 2 and not report.failures
+    assert [n.split(" (")[0] for n in report.notes] == ["images_000.tar: not a tar archive", "images_001.tar: not a tar archive"]
+    assert all(n.endswith("; skipped (download it again)") for n in report.notes)
+
+
+def test_shards_named_by_a_missing_folder_or_by_one_shard_file(tmp_path):
+    ids = release(tmp_path / "gld", {1: 2})
+    with pytest.raises(DatasetError, match="no-such-folder: no such folder"):
+        fetch.fetch(tmp_path / "gld", top_n=1, shards=tmp_path / "no-such-folder")
+    shard(tmp_path / "shards", 0, {i: jpeg(n) for n, i in enumerate(ids)})  # one shard named itself: it is read
+    assert fetch.fetch(tmp_path / "gld", top_n=1, shards=tmp_path / "shards" / "images_000.tar").fetched == 2
+
+
+def test_ctrl_c_while_extracting_keeps_the_photos_written_and_says_how_many(tmp_path):
+    ids = release(tmp_path / "gld", {1: 4})
+    shard(tmp_path / "shards", 0, {i: jpeg(n) for n, i in enumerate(ids)})
+
+    def ctrl_c_after_two(done, total):
+        if done == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(fetch.FetchInterrupted) as stopped:
+        fetch.fetch(tmp_path / "gld", top_n=1, shards=tmp_path / "shards", progress=ctrl_c_after_two)
+    report = stopped.value.report
+    assert report.fetched == 2 and len(list((tmp_path / "gld" / "train").rglob("*.jpg"))) == 2
+    assert report.interrupted_summary() == (
+        "interrupted: kept the 2 photos fetched before the stop; 2 of the 4 wanted are on disk, each one whole. "
+        "Run the same command again to fetch the other 2 (what is there is skipped)")

@@ -7,13 +7,16 @@ re-tried here, with the same back-off; one photo's body must arrive within DEADL
 slowly the server sends it. Requests start no faster than `rate` per second across the pool, under a
 User-Agent that says who is asking (Wikimedia, where GLDv2's URLs point, asks for one).
 Each photo is held in memory (at most `glr.data.fetch.MAX_BYTES`), checked to decode and
-written atomically by `glr.data.fetch.save_image`.
+written atomically by `glr.data.fetch.save_image`. On Ctrl-C a `StopSwitch` ends every wait and
+shuts every socket under way, so a stalled server holds nobody up to its time-out.
 """
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
+import weakref
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import Callable
@@ -34,6 +37,54 @@ MAX_RETRY_AFTER = 60.0  # seconds: the longest Retry-After honoured (a server ma
 DEADLINE = 300.0  # seconds for one photo's whole answer: TIMEOUT alone lets a server that drips a byte at a time hold a worker for ever
 
 
+class Stopped(Exception):
+    """A download given up because the fetch is stopping (Ctrl-C); never recorded as the photo's failure."""
+
+
+class StopSwitch:
+    """Stops the downloads under way at once: their sleeps end, and their sockets are shut.
+
+    A thread blocked on a silent server wakes only when its socket is shut from outside, so
+    every connection is tracked from the moment it is made (`tracked_adapter`).
+    """
+
+    def __init__(self):
+        self.event = threading.Event()
+        self.sockets: weakref.WeakSet = weakref.WeakSet()
+        self.lock = threading.Lock()
+
+    def wait(self, seconds: float) -> None:
+        """Sleep `seconds`, or raise Stopped as soon as the switch is thrown."""
+        if self.event.wait(max(0.0, seconds)):
+            raise Stopped
+
+    def check(self) -> None:
+        """Raise Stopped if the switch is thrown."""
+        self.wait(0)
+
+    def track(self, sock: socket.socket) -> None:
+        """Shut `sock` when the switch is thrown (at once if it already is: it was thrown while this one connected)."""
+        with self.lock:
+            self.sockets.add(sock)
+        if self.event.is_set():
+            _shut(sock)
+
+    def stop(self) -> None:
+        """Throw the switch: first the flag, so that a body cut short by the shut socket is never taken as whole."""
+        self.event.set()
+        with self.lock:
+            sockets = list(self.sockets)
+        for sock in sockets:
+            _shut(sock)
+
+
+def _shut(sock: socket.socket) -> None:
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:  # already closed
+        pass
+
+
 class RateLimiter:
     """At most `rate` starts per second across threads (rate <= 0: no limit)."""
 
@@ -42,8 +93,8 @@ class RateLimiter:
         self.next = time.monotonic()
         self.lock = threading.Lock()
 
-    def wait(self) -> None:
-        """Block until this caller's turn."""
+    def wait(self, sleep: Callable[[float], None] = time.sleep) -> None:
+        """Block until this caller's turn (sleeping with `sleep`, which a StopSwitch cuts short)."""
         if not self.interval:
             return
         with self.lock:
@@ -51,11 +102,12 @@ class RateLimiter:
             start = max(now, self.next)
             self.next = start + self.interval
         if start > now:
-            time.sleep(start - now)
+            sleep(start - now)
 
 
-def _capped_retry():
-    """urllib3's Retry, waiting at most MAX_RETRY_AFTER when a 429/503 says Retry-After (it would sleep whatever it is told)."""
+def _capped_retry(stop: StopSwitch):
+    """urllib3's Retry, waiting at most MAX_RETRY_AFTER when a 429/503 says Retry-After (it would sleep whatever it is
+    told), and sleeping on `stop` so that Ctrl-C ends the wait."""
     from urllib3.util.retry import Retry
 
     class CappedRetry(Retry):
@@ -63,19 +115,62 @@ def _capped_retry():
             after = super().get_retry_after(response)
             return None if after is None else min(max(after, 0.0), MAX_RETRY_AFTER)
 
+        def sleep(self, response=None):
+            after = self.get_retry_after(response) if self.respect_retry_after_header and response else None
+            stop.wait(after if after else self.get_backoff_time())
+
     return CappedRetry
 
 
-def make_session(workers: int, retries: int, backoff: float, user_agent: str):
-    """A requests session that re-tries 429/5xx and failed connections (urllib3's Retry), sized for the pool."""
-    import requests
+def tracked_adapter(stop: StopSwitch, **options):
+    """requests' HTTPAdapter whose connections `stop` can shut: each new socket is handed to it as it is made."""
+    import urllib3
     from requests.adapters import HTTPAdapter
+    from urllib3.connection import HTTPConnection, HTTPSConnection
+
+    def tracked(base):
+        class Tracked(base):
+            def _new_conn(self):  # urllib3's one place a connection's socket is made (1.x and 2.x)
+                stop.check()
+                sock = super()._new_conn()
+                stop.track(sock)
+                return sock
+        return Tracked
+
+    class HTTPPool(urllib3.HTTPConnectionPool):
+        ConnectionCls = tracked(HTTPConnection)
+
+    class HTTPSPool(urllib3.HTTPSConnectionPool):
+        ConnectionCls = tracked(HTTPSConnection)
+
+    pools = {"http": HTTPPool, "https": HTTPSPool}
+
+    class Adapter(HTTPAdapter):
+        def init_poolmanager(self, *args, **kwargs):
+            super().init_poolmanager(*args, **kwargs)
+            self.poolmanager.pool_classes_by_scheme = pools
+
+        def proxy_manager_for(self, proxy, **kwargs):
+            manager = super().proxy_manager_for(proxy, **kwargs)
+            if isinstance(manager, urllib3.ProxyManager):  # an http(s) proxy; a SOCKS one keeps its own pools
+                manager.pool_classes_by_scheme = pools
+            return manager
+
+    return Adapter(**options)
+
+
+def make_session(workers: int, retries: int, backoff: float, user_agent: str, stop: StopSwitch | None = None):
+    """A requests session that re-tries 429/5xx and failed connections (urllib3's Retry), sized for the pool;
+    `stop` ends its waits and shuts its connections."""
+    import requests
+
+    stop = stop or StopSwitch()
     # Time-outs and bodies cut short are re-tried by `download` (read=0 here), so they are not re-tried twice over.
-    retry = _capped_retry()(total=retries, connect=retries, read=0, status=retries, other=0, backoff_factor=backoff,
+    retry = _capped_retry(stop)(total=retries, connect=retries, read=0, status=retries, other=0, backoff_factor=backoff,
                   status_forcelist=RETRY_STATUS, allowed_methods=frozenset({"GET"}), raise_on_status=False,
                   respect_retry_after_header=True)
     session = requests.Session()
-    adapter = HTTPAdapter(max_retries=retry, pool_connections=workers, pool_maxsize=workers)
+    adapter = tracked_adapter(stop, max_retries=retry, pool_connections=workers, pool_maxsize=workers)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     session.headers["User-Agent"] = user_agent
@@ -112,19 +207,22 @@ def _read_body(resp, max_bytes: int, deadline: float) -> tuple[bytes | None, str
 
 
 def download(session, url: str, timeout: float, retries: int, backoff: float, limiter: RateLimiter,
-             max_bytes: int = f.MAX_BYTES, deadline: float = DEADLINE) -> tuple[bytes | None, str, str]:
+             max_bytes: int = f.MAX_BYTES, deadline: float = DEADLINE,
+             stop: StopSwitch | None = None) -> tuple[bytes | None, str, str]:
     """The body at `url`, or None with a failure reason and detail (see glr.data.fetch's reasons).
 
-    `timeout` bounds each wait for the server, `deadline` the whole body of one attempt.
+    `timeout` bounds each wait for the server, `deadline` the whole body of one attempt. Raises
+    Stopped when `stop` is thrown (the session's connections must be `stop`'s too).
     """
     import requests
     import urllib3
 
+    stop = stop or StopSwitch()
     reason, detail = f.CONNECTION, ""
     for attempt in range(retries + 1):
         if attempt:
-            time.sleep(backoff * 2 ** (attempt - 1))
-        limiter.wait()
+            stop.wait(backoff * 2 ** (attempt - 1))
+        limiter.wait(stop.wait)
         try:
             with session.get(url, timeout=timeout, stream=True) as resp:
                 if resp.status_code in (404, 410):
@@ -156,14 +254,16 @@ def _not_an_image(data: bytes) -> str:
     return "does not decode as an image"
 
 
-def _one(root: Path, session: Callable, image_id: str, url: str, options: dict, limiter: RateLimiter) -> tuple[str, str, str]:
+def _one(root: Path, session: Callable, image_id: str, url: str, options: dict, limiter: RateLimiter,
+         stop: StopSwitch) -> tuple[str, str, str]:
     """Download one photo and save it; (id, failure reason or "", detail)."""
     url = url.strip() if isinstance(url, str) else ""
     # Schemes are case-insensitive (HTTP://...); anything but http(s) is never asked for (file:, ftp:, javascript:).
     if not url.lower().startswith(("http://", "https://")):
         return image_id, f.NO_URL, "empty" if not url else url[:200]
     data, reason, detail = download(session(), url, options["timeout"], options["retries"], options["backoff"],
-                                    limiter, options["max_bytes"], options["deadline"])
+                                    limiter, options["max_bytes"], options["deadline"], stop)
+    stop.check()  # a body whose socket the switch shut may look whole (no Content-Length): never save it
     if data is not None:
         reason = f.save_image(root, image_id, data) or ""
         detail = _not_an_image(data) if reason == f.NOT_AN_IMAGE else detail
@@ -178,8 +278,9 @@ def download_all(root: Path, targets: pd.DataFrame, report: f.FetchReport,
     """Download `targets` (id, url) into root's GLDv2 layout with a bounded pool; record results in `report`.
 
     At most `workers` downloads run at once and at most a few more wait, so memory stays
-    flat for any number of photos. On Ctrl-C the downloads under way finish (each is
-    written whole or not at all), the rest are not started, and KeyboardInterrupt goes on.
+    flat for any number of photos. On Ctrl-C the downloads under way are given up at once
+    (their sockets shut; a photo is written whole or not at all), the rest are not started,
+    and KeyboardInterrupt goes on.
     """
     workers = max(1, int(workers))
     options = {"timeout": timeout, "retries": max(0, int(retries)), "backoff": backoff, "max_bytes": max_bytes,
@@ -190,13 +291,13 @@ def download_all(root: Path, targets: pd.DataFrame, report: f.FetchReport,
             report.fail(image_id, f.NO_URL, "no row in train.csv")
     rows = iter(zip(targets["id"], targets["url"]))
     total, done = len(targets), 0
-    limiter = RateLimiter(rate)
+    limiter, stop = RateLimiter(rate), StopSwitch()
     # One session per thread: requests does not promise a Session is safe to share between threads.
     local, sessions = threading.local(), []
 
     def session():
         if not hasattr(local, "session"):
-            local.session = make_session(1, options["retries"], backoff, user_agent)
+            local.session = make_session(1, options["retries"], backoff, user_agent, stop)
             sessions.append(local.session)
         return local.session
 
@@ -205,7 +306,7 @@ def download_all(root: Path, targets: pd.DataFrame, report: f.FetchReport,
     try:
         while True:
             for image_id, url in rows:
-                pending.add(pool.submit(_one, root, session, image_id, url, options, limiter))
+                pending.add(pool.submit(_one, root, session, image_id, url, options, limiter, stop))
                 if len(pending) >= 2 * workers:
                     break
             if not pending:
@@ -221,6 +322,7 @@ def download_all(root: Path, targets: pd.DataFrame, report: f.FetchReport,
                 if progress:
                     progress(done, total)
     finally:
+        stop.stop()  # a no-op after the last photo; on Ctrl-C it frees the workers a stalled server holds
         for future in pending:
             future.cancel()
         pool.shutdown(wait=True, cancel_futures=True)

@@ -5,8 +5,9 @@ not on disk yet, and hands them to one of two sources: `glr.data.downloads` (the
 column of train.csv, a bounded pool of polite HTTP downloads) or `glr.data.tar_shards`
 (the `images_NNN.tar` shards, streamed once each). Every photo is checked to decode as an
 image and written atomically to `train/a/b/c/<id>.jpg`, so a run that is interrupted and
-started again skips what is there and leaves nothing half-written. What failed, and why,
-is written to a CSV beside train.csv.
+started again skips what is there and leaves nothing half-written; Ctrl-C raises
+`FetchInterrupted`, which holds the report of what was done. What failed, and why, is
+written to a CSV beside train.csv.
 """
 
 from __future__ import annotations
@@ -53,6 +54,13 @@ class FetchReport:
         """The failures as a table: id, reason, detail."""
         return pd.DataFrame(self.failures, columns=["id", "reason", "detail"])
 
+    def interrupted_summary(self) -> str:
+        """What a fetch stopped by Ctrl-C kept, and how to go on."""
+        on_disk = self.already + self.fetched
+        return (f"interrupted: kept the {self.fetched:,} photos fetched before the stop; {on_disk:,} of the {self.wanted:,} "
+                f"wanted are on disk, each one whole. Run the same command again to fetch the other "
+                f"{self.wanted - on_disk:,} (what is there is skipped)")
+
     def summary(self) -> str:
         """A few lines for the terminal: counts, then failures by reason."""
         lines = [f"wanted {self.wanted:,} photos: {self.already:,} already there, {self.fetched:,} fetched, "
@@ -64,6 +72,14 @@ class FetchReport:
                 lines.append(f"failures listed in {self.failures_csv}")
         lines += self.notes
         return "\n".join(lines)
+
+
+class FetchInterrupted(KeyboardInterrupt):
+    """Ctrl-C stopped a fetch; `report` says what it had done (the failures CSV is left as the last whole run wrote it)."""
+
+    def __init__(self, report: FetchReport):
+        super().__init__("fetch interrupted")
+        self.report = report
 
 
 def image_path(root: Path, image_id: str) -> Path:
@@ -131,39 +147,52 @@ def fetch(data: str | os.PathLike, top_n: int = datasets.DEFAULT_TOP_N, min_imag
 
     `progress(done, total)` is called as photos are handled. `download_options` go to
     `glr.data.downloads.download_all` (workers, rate, timeout, retries...). The failures
-    CSV is written (or removed, when nothing failed) beside train.csv.
+    CSV is written (or removed, when nothing failed) beside train.csv. Ctrl-C raises
+    FetchInterrupted with the report so far.
     """
     root, ids = curated_ids(data, top_n, min_images, val_fraction, seed)
     report = FetchReport(wanted=len(ids))
-    todo, report.already = missing_ids(root, ids)
-    if todo:
-        if shards is not None:
-            from glr.data.tar_shards import extract_from_shards
+    try:
+        todo, report.already = missing_ids(root, ids)
+        if todo:
+            if shards is not None:
+                from glr.data.tar_shards import extract_from_shards
 
-            extract_from_shards(Path(shards), root, todo, report, progress)
-        else:
-            from glr.data.downloads import download_all
+                extract_from_shards(Path(shards), root, todo, report, progress)
+            else:
+                from glr.data.downloads import download_all
 
-            download_all(root, urls_for(data, root, todo), report, progress, ids=todo, **download_options)
+                download_all(root, urls_for(data, root, todo), report, progress, ids=todo, **download_options)
+    except KeyboardInterrupt:
+        raise FetchInterrupted(report) from None
     report.failures_csv = write_failures(root, report)
     return report
 
 
 def urls_for(data: str | os.PathLike, root: Path, ids: list[str]) -> pd.DataFrame:
-    """id, url of `ids`, read from the dataset's train.csv (which the release ships with a url column)."""
+    """id, url of `ids`, read from the dataset's train.csv (which the release ships with a url column).
+
+    The file is read as the catalog reads it (glr.data.layouts): column names in any case,
+    with spaces around them, and a spreadsheet's semicolons or tabs for commas.
+    """
     import pyarrow as pa
     import pyarrow.compute as pc
-    import pyarrow.csv as pacsv
+
+    from glr.data import layouts
 
     csv = Path(data) if Path(data).is_file() and Path(data).name == TRAIN_CSV else root / TRAIN_CSV
-    try:
-        table = pacsv.read_csv(csv, convert_options=pacsv.ConvertOptions(
-            include_columns=["id", "url"], column_types={"id": pa.string(), "url": pa.string()}))
-    except FileNotFoundError:
-        raise DatasetError(f"{csv}: not found; fetching from URLs needs GLDv2's train.csv (id,url,landmark_id)") from None
-    except (pa.ArrowInvalid, KeyError):
+    if not csv.is_file():
+        raise DatasetError(f"{csv}: not found; fetching from URLs needs GLDv2's train.csv (id,url,landmark_id)")
+    fields = layouts._read_header(csv)
+    delimiter = next((d for d in layouts.OTHER_DELIMITERS if len(fields) == 1 and d in fields[0]), ",")
+    header = [name.strip().strip('"').lower() for name in (fields[0].split(delimiter) if delimiter != "," else fields)]
+    if not {"id", "url"} <= set(header):
         raise DatasetError(f"{csv}: has no url column; fetching from URLs needs id,url,landmark_id "
-                           "(or use --from-shards with the release's tar shards)") from None
+                           "(or use --from-shards with the release's tar shards)")
+    names = [h if h not in header[:i] else f"{h}.{i}" for i, h in enumerate(header)]  # as the catalog names them
+    table = layouts._arrow_columns(csv, names, ["id", "url"], delimiter)
+    # The catalog trims its ids: so must the look-up.
+    table = table.set_column(table.schema.get_field_index("id"), "id", pc.utf8_trim_whitespace(table["id"]))
     table = table.filter(pc.is_in(table["id"], value_set=pa.array(ids, pa.string())))
     return table.to_pandas().drop_duplicates("id")
 

@@ -1,0 +1,57 @@
+"""`python -m glr fetch`: its options checked, the fetch run with a progress bar, and its outcome printed.
+
+The fetching itself is glr.data.fetch; this is only what the terminal needs around it:
+options that make sense together, and what to say after Ctrl-C (what was kept, how to go on).
+"""
+
+from __future__ import annotations
+
+import sys
+
+from glr.commands import _DemoProgress
+from glr.errors import GlrError
+
+INTERRUPTED = 130  # the shell's code for a command ended by Ctrl-C (128 + SIGINT)
+
+
+def download_options(args) -> dict:
+    """The options `glr.data.downloads.download_all` takes, from the parsed arguments (none for --from-shards)."""
+    if args.from_shards:
+        from glr.data import downloads as d
+
+        defaults = dict(workers=d.WORKERS, rate=d.RATE, timeout=d.TIMEOUT, deadline=None, retries=d.RETRIES,
+                        user_agent=d.USER_AGENT)  # the parser's defaults for these flags
+        if given := [f"--{k.replace('_', '-')}" for k, value in defaults.items() if getattr(args, k) != value]:
+            print(f"note: {', '.join(given)} set how photos are downloaded from URLs; "
+                  "--from-shards reads the shards one after another and ignores them", file=sys.stderr)
+        return {}
+    options = dict(workers=args.workers, rate=args.rate, timeout=args.timeout, retries=args.retries,
+                   user_agent=args.user_agent)
+    if args.deadline is not None:
+        if args.deadline < args.timeout:
+            # The deadline is checked between two reads, each of which may wait --timeout: a shorter one cannot hold.
+            raise GlrError(f"--deadline {args.deadline:g} is shorter than --timeout {args.timeout:g}; "
+                           f"give a --deadline of at least {args.timeout:g} s, or a shorter --timeout")
+        options["deadline"] = args.deadline
+    return options
+
+
+def cmd_fetch(args) -> int:
+    """Get the curated photos of a GLDv2 release, from train.csv's URLs or its tar shards; print a summary."""
+    from glr.data.fetch import FetchInterrupted, fetch
+
+    options = download_options(args)
+    progress = _DemoProgress("fetching photos")
+    interrupted = None
+    try:
+        report = fetch(args.data, args.top_n, args.min_images, args.val_fraction, args.seed,
+                       shards=args.from_shards, progress=progress, **options)
+    except FetchInterrupted as stop:
+        interrupted = stop.report
+    finally:
+        progress.close()  # before printing, so the bar does not cut the lines
+    if interrupted:
+        print(interrupted.interrupted_summary(), file=sys.stderr)
+        return INTERRUPTED
+    print(report.summary())
+    return 0

@@ -1,0 +1,88 @@
+"""`python -m glr fetch` from the terminal: --deadline, and Ctrl-C against a stalled server."""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+
+import pandas as pd
+import pytest
+
+from conftest import image_id
+from glr.cli import main
+from glr.data import fetch
+from test_fetch import Server, leftovers, release
+
+QUICK = ["--top-n", "1", "--rate", "0", "--retries", "0"]
+
+
+@pytest.fixture
+def server():
+    with Server() as s:
+        yield s
+
+
+def test_deadline_is_a_flag_and_reaches_the_downloads(tmp_path, server, capsys):
+    # The 300 s deadline on one photo's answer could not be changed from the command line.
+    root = release(tmp_path / "gld", server, {1: ["drip", "ok"]})
+    assert main(["fetch", str(root), *QUICK, "--timeout", "0.5", "--deadline", "0.8"]) == 0
+    assert "1 fetched, 1 failed" in capsys.readouterr().out
+    failure = pd.read_csv(root / fetch.FAILURES_CSV).iloc[0]
+    assert failure["reason"] == fetch.TIMED_OUT and failure["detail"].startswith("still sending after 0.8 s")
+
+
+def test_deadline_is_in_the_help_and_shorter_than_the_timeout_is_refused(tmp_path, server, capsys):
+    with pytest.raises(SystemExit):
+        main(["fetch", "--help"])
+    assert "--deadline SECONDS" in capsys.readouterr().out
+    root = release(tmp_path / "gld", server, {1: ["ok"]})
+    assert main(["fetch", str(root), "--timeout", "30", "--deadline", "5"]) == 2
+    err = capsys.readouterr().err
+    assert err.strip() == "error: --deadline 5 is shorter than --timeout 30; give a --deadline of at least 30 s, " \
+                          "or a shorter --timeout"
+
+
+def test_ctrl_c_against_a_stalled_server_ends_at_once_saying_what_was_kept_and_how_to_go_on(tmp_path, server, capsys):
+    # The worker waiting on the stalled server held Ctrl-C up for the whole time-out (30 s here; every retry
+    # again), and the terminal said only "interrupted".
+    root = release(tmp_path / "gld", server, {1: ["stall", "ok", "ok"]})
+    stalled, kept = f"/{image_id(1, 0)}.jpg", [fetch.image_path(root, image_id(1, i)) for i in (1, 2)]
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)  # Ctrl-C raises KeyboardInterrupt, as in a shell
+    main_thread = threading.main_thread().ident
+
+    def press_ctrl_c():
+        while not (server.hits.get(stalled) and all(p.exists() for p in kept)):
+            time.sleep(0.01)
+        signal.pthread_kill(main_thread, signal.SIGINT)
+
+    presser = threading.Thread(target=press_ctrl_c, daemon=True)
+    presser.start()
+    try:
+        start = time.monotonic()
+        code = main(["fetch", str(root), "--top-n", "1", "--rate", "0", "--workers", "3", "--timeout", "30"])
+        elapsed = time.monotonic() - start
+    finally:
+        presser.join(timeout=60)
+        signal.signal(signal.SIGINT, previous)
+    assert code == 130 and elapsed < 15  # generous: the old code took the 30 s time-out
+    assert not server.released.is_set()  # the server was still stalling
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err == ("interrupted: kept the 2 photos fetched before the stop; 2 of the 3 wanted are on disk, each one "
+                   "whole. Run the same command again to fetch the other 1 (what is there is skipped)")
+    assert sorted((root / "train").rglob("*.jpg")) == sorted(kept) and leftovers(root) == []
+
+
+def test_download_flags_given_with_from_shards_are_said_to_be_ignored(tmp_path, capsys):
+    # --workers 2 --from-shards looked like parallel extraction; the flags were dropped without a word.
+    from test_fetch_shards import release as shard_release, shard
+    from test_fetch import jpeg
+
+    ids = shard_release(tmp_path / "gld", {1: 2})
+    shard(tmp_path / "shards", 0, {i: jpeg(n) for n, i in enumerate(ids)})
+    assert main(["fetch", str(tmp_path / "gld"), "--top-n", "1", "--from-shards", str(tmp_path / "shards"),
+                 "--workers", "2", "--deadline", "60"]) == 0
+    out = capsys.readouterr()
+    assert "2 fetched, 0 failed" in out.out
+    assert out.err.strip().splitlines()[0] == ("note: --workers, --deadline set how photos are downloaded from URLs; "
+                                               "--from-shards reads the shards one after another and ignores them")
