@@ -25,8 +25,8 @@ def progress_bar(total: int, desc: str, unit: str = "img"):
         yield bar.update
 
 
-class _DemoProgress:
-    """Adapts the demo generator's progress(done, total) calls (photos drawn) to a tqdm bar."""
+class PhotoProgress:
+    """A progress(done, total) callback in photos (drawn by the demo generator, or fetched) shown as a tqdm bar."""
 
     def __init__(self, desc: str):
         self.desc, self.bar = desc, None
@@ -47,7 +47,7 @@ def _ensure_demo(out: Path | None = None) -> Path:
     """The demo dataset's folder, generated (with a progress bar) on first use."""
     from glr.demo import dataset as demo
 
-    progress = _DemoProgress("generating the demo dataset")
+    progress = PhotoProgress("generating the demo dataset")
     try:
         return demo.ensure_demo(out, progress=progress)
     finally:
@@ -72,7 +72,7 @@ def cmd_demo_data(args) -> int:
 
     out = Path(args.out) if args.out else None
     if args.force:
-        progress = _DemoProgress("generating the demo dataset")
+        progress = PhotoProgress("generating the demo dataset")
         path = demo.generate_demo(out, n_classes=args.classes, seed=args.seed, progress=progress)
         progress.close()
     else:

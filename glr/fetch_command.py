@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 
-from glr.commands import _DemoProgress
+from glr.commands import PhotoProgress
 from glr.errors import GlrError
 
 INTERRUPTED = 130  # the shell's code for a command ended by Ctrl-C (128 + SIGINT)
@@ -41,7 +41,7 @@ def cmd_fetch(args) -> int:
     from glr.data.fetch import FetchInterrupted, fetch
 
     options = download_options(args)
-    progress = _DemoProgress("fetching photos")
+    progress = PhotoProgress("fetching photos")
     interrupted = None
     try:
         report = fetch(args.data, args.top_n, args.min_images, args.val_fraction, args.seed,

@@ -172,25 +172,22 @@ def fetch(data: str | os.PathLike, top_n: int = datasets.DEFAULT_TOP_N, min_imag
 def urls_for(data: str | os.PathLike, root: Path, ids: list[str]) -> pd.DataFrame:
     """id, url of `ids`, read from the dataset's train.csv (which the release ships with a url column).
 
-    The file is read as the catalog reads it (glr.data.layouts): column names in any case,
+    The file is read as the catalog reads it (glr.data.train_csv): column names in any case,
     with spaces around them, and a spreadsheet's semicolons or tabs for commas.
     """
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    from glr.data import layouts
+    from glr.data import train_csv
 
     csv = Path(data) if Path(data).is_file() and Path(data).name == TRAIN_CSV else root / TRAIN_CSV
     if not csv.is_file():
         raise DatasetError(f"{csv}: not found; fetching from URLs needs GLDv2's train.csv (id,url,landmark_id)")
-    fields = layouts._read_header(csv)
-    delimiter = next((d for d in layouts.OTHER_DELIMITERS if len(fields) == 1 and d in fields[0]), ",")
-    header = [name.strip().strip('"').lower() for name in (fields[0].split(delimiter) if delimiter != "," else fields)]
+    header, names, delimiter = train_csv.read_layout(csv)
     if not {"id", "url"} <= set(header):
         raise DatasetError(f"{csv}: has no url column; fetching from URLs needs id,url,landmark_id "
                            "(or use --from-shards with the release's tar shards)")
-    names = [h if h not in header[:i] else f"{h}.{i}" for i, h in enumerate(header)]  # as the catalog names them
-    table = layouts._arrow_columns(csv, names, ["id", "url"], delimiter)
+    table = train_csv.arrow_columns(csv, names, ["id", "url"], delimiter)
     # The catalog trims its ids: so must the look-up.
     table = table.set_column(table.schema.get_field_index("id"), "id", pc.utf8_trim_whitespace(table["id"]))
     table = table.filter(pc.is_in(table["id"], value_set=pa.array(ids, pa.string())))

@@ -46,6 +46,19 @@ def read_header(csv: Path) -> list[str]:
         raise DatasetError(f"{csv}: its first line is not a CSV header ({exc}); expected `id,landmark_id`") from None
 
 
+def read_layout(csv: Path) -> tuple[list[str], list[str], str]:
+    """(header, column names, delimiter) of a CSV file: the header's fields lower-cased and trimmed, and the
+    unique names `arrow_columns` reads the columns by."""
+    fields, delimiter = read_header(csv), ","
+    # Spreadsheets in many locales save "CSV" with semicolons, and some exports use tabs.
+    if len(fields) == 1 and (delimiter := next((d for d in OTHER_DELIMITERS if d in fields[0]), ",")) != ",":
+        fields = fields[0].split(delimiter)
+    header = [f.strip().strip('"').lower() for f in fields]
+    # Our own names for the columns (the header line is skipped), so a header in another case,
+    # with spaces or quotes, or with a repeated name, still finds its columns.
+    return header, [h if h not in header[:i] else f"{h}.{i}" for i, h in enumerate(header)], delimiter
+
+
 def read_train_csv(csv: Path) -> tuple[pd.DataFrame, list[str]]:
     """Read id and landmark_id (both as text) from a GLDv2 train.csv, whatever its other columns.
 
@@ -53,14 +66,7 @@ def read_train_csv(csv: Path) -> tuple[pd.DataFrame, list[str]]:
     A `train_clean.csv` (`landmark_id,images`, the ids of a class separated by spaces) gives
     one row per id, as train.csv would.
     """
-    fields, delimiter = read_header(csv), ","
-    # Spreadsheets in many locales save "CSV" with semicolons, and some exports use tabs.
-    if len(fields) == 1 and (delimiter := next((d for d in OTHER_DELIMITERS if d in fields[0]), ",")) != ",":
-        fields = fields[0].split(delimiter)
-    header = [f.strip().strip('"').lower() for f in fields]
-    # Our own names for the columns (the header line is skipped), so a header in another case,
-    # with spaces or quotes, or with a repeated name, still finds its two columns.
-    names = [h if h not in header[:i] else f"{h}.{i}" for i, h in enumerate(header)]
+    header, names, delimiter = read_layout(csv)
     if "id" not in header and {"landmark_id", "images"} <= set(header):
         return explode_clean(arrow_columns(csv, names, ["landmark_id", "images"], delimiter)), []
     missing = [c for c in ("id", "landmark_id") if c not in header]
