@@ -203,15 +203,15 @@ class Predictor:
     def draw_best_match(self, source, prediction: Prediction):
         """(PIL image of the matched points between the photo and its best verified training photo, that photo's row).
 
-        The best match is the nearest training photo with the most inliers; None when the run has
-        no spatial verification or the prediction has none.
-        """
+        The best match is the nearest training photo with the most inliers, its row's count the points drawn (that
+        photo as it is now). None when the run has no spatial verification or the prediction has none."""
         from glr.retrieval.verify import draw_training_match
 
         if not prediction.inliers:
             return None
         best = max(prediction.inliers, key=lambda row: row["inliers"])
-        return draw_training_match(source, best["path"]), best  # GlrError if that photo is gone
+        image, count = draw_training_match(source, best["path"])  # GlrError if that photo is gone
+        return image, {**best, "inliers": count}
 
     def predict_folder(self, folder: str | os.PathLike, out_csv: str | os.PathLike | None = None,
                        progress: Callable[[int], None] | None = None,

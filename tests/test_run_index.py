@@ -1,6 +1,7 @@
 """glr.retrieval.run_index: a finished run's index and retrieval evaluation, the recogniser, rebuild, the map."""
 
 import json
+import os
 
 import numpy as np
 import pandas as pd
@@ -197,3 +198,49 @@ def test_the_run_learns_its_head_weight_and_the_recognizer_scores_with_it(finish
     val = pd.read_csv(finished_run.path / "val_retrieval.csv")
     np.testing.assert_allclose(val["known_score"], weight * val["head_confidence"] + (1 - weight) * val["top_similarity"],
                                rtol=1e-5, atol=1e-6)
+
+
+def test_a_verified_index_records_absolute_paths_and_matches_a_replaced_photo_as_it_is_now(finished_run, tiny_data,
+                                                                                            tmp_path, monkeypatch):
+    # Trained on a dataset named by a relative path, the index still names its photos from any folder; a training
+    # photo replaced since then is verified as it is now, not by the stored features of the photo it replaced.
+    import shutil
+
+    from PIL import Image
+
+    from glr.demo.dataset import demo_classes
+    from glr.demo.scenes import render_photo
+    from glr.retrieval.verify import draw_training_match, extract, match
+
+    copy = tmp_path / "run"
+    shutil.copytree(finished_run.path, copy)
+    shutil.copytree(tiny_data, tmp_path / "data")
+    config = json.loads((copy / "config.json").read_text())
+    config["train"]["data"] = "data"
+    config.get("dataset", {}).update(root="data")
+    (copy / "config.json").write_text(json.dumps(config))
+    monkeypatch.chdir(tmp_path)
+    finish.rebuild_index(copy, verify=True)
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    labels = finished_run.labels()
+    recognizer = run_index.Recognizer(copy, labels)
+    paths = recognizer.index.items["path"].tolist()
+    assert all(p.startswith(str(tmp_path / "data")) and os.path.isfile(p) for p in paths)
+    assert recognizer.verifier.store.paths == paths
+
+    # The first training photo becomes a large, detailed scene; the query is that scene.
+    row, scene = 0, np.asarray(render_photo(demo_classes()[0], np.random.default_rng(0), width=480))
+    with Image.open(paths[row]) as old:
+        kind = old.format
+    Image.fromarray(scene).save(paths[row], format=kind)
+    query = str(tmp_path / "query.png")
+    Image.fromarray(scene).save(query)
+    feats = recognizer.index.vectors[[row]].astype(np.float32)
+    probs = np.full((1, len(labels)), 1.0 / len(labels), np.float32)
+    result = recognizer.recognize(feats, probs, images=[query])
+    assert result["neighbours"][0, 0] == row
+    now = match(extract(query), extract(paths[row]))[0]
+    assert now >= 30 and result["inliers"][0, 0] == now  # the tiny photo it replaced shared next to none
+    assert match(extract(query), recognizer.verifier.store[row])[0] == now
+    assert draw_training_match(query, paths[row])[1] == now  # what the Predict page draws, with this count

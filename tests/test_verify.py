@@ -1,5 +1,7 @@
 """Spatial verification: SIFT + RANSAC inliers, the local-feature store, the match drawing."""
 
+import os
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -7,8 +9,10 @@ from PIL import Image
 from glr.demo.dataset import demo_classes
 from glr.demo.scenes import render_photo
 from glr.errors import GlrError
+from glr.retrieval import verify
 from glr.retrieval.verify import (
-    STORE_FILE, LocalFeatureStore, Verifier, draw_matches, draw_training_match, extract, match, verification_score,
+    STORE_FILE, LocalFeatureStore, Verifier, draw_matches, draw_training_match, extract, match, read_stamped,
+    verification_score,
 )
 
 
@@ -51,7 +55,7 @@ def test_store_round_trip_and_verifier(photos, tmp_path):
     store = LocalFeatureStore.build([b, d])
     store.save(tmp_path)
     loaded = LocalFeatureStore.load(tmp_path)
-    assert len(loaded) == 2
+    assert len(loaded) == 2 and loaded.stamps == [None, None]  # photos given as pixels: nothing to check them by
     assert np.array_equal(loaded[0].descriptors, store[0].descriptors)
     counts = Verifier(loaded, k=2).inliers([a, c], np.array([[0, 1], [0, 1]]))
     assert counts[0, 0] > counts[0, 1] and counts[1, 1] > counts[1, 0]
@@ -110,8 +114,164 @@ def test_a_panorama_strip_is_verified_not_a_crash(photos):
 def test_a_training_photo_gone_since_indexing_is_named_when_its_matches_are_drawn(photos, tmp_path):
     Image.fromarray(photos[0]).save(tmp_path / "query.jpg")
     Image.fromarray(photos[0]).save(tmp_path / "train.jpg")
-    assert isinstance(draw_training_match(str(tmp_path / "query.jpg"), str(tmp_path / "train.jpg")), Image.Image)
+    image, count = draw_training_match(str(tmp_path / "query.jpg"), str(tmp_path / "train.jpg"))
+    assert isinstance(image, Image.Image) and count >= 30
     gone = str(tmp_path / "moved-dataset" / "train.jpg")
     with pytest.raises(GlrError, match=r"moved-dataset/train.jpg: the matched training photo is no longer there "
                                        r"\(.*file not found\); was the run's dataset moved or deleted"):
         draw_training_match(str(tmp_path / "query.jpg"), gone)
+
+
+# A training photo changed on disk after indexing: the store must describe the file as it is now.
+
+
+def indexed(folder, pictures):
+    """The pictures saved as training photos, their store built and saved, and loaded as the Recognizer loads it."""
+    (folder / "data").mkdir(parents=True, exist_ok=True)
+    paths = [str(folder / "data" / f"{i}.png") for i in range(len(pictures))]
+    for path, picture in zip(paths, pictures):
+        Image.fromarray(picture).save(path)
+    LocalFeatureStore.build(paths).save(folder / "index")
+    return paths, LocalFeatureStore.load(folder / "index", paths)
+
+
+@pytest.fixture
+def extractions(monkeypatch):
+    """Every photo `verify.extract` is called on, as a list (an array query shows as its shape)."""
+    seen = []
+    real = verify.extract
+
+    def counted(source, *args, **kwargs):
+        seen.append(getattr(source, "shape", source))
+        return real(source, *args, **kwargs)
+
+    monkeypatch.setattr(verify, "extract", counted)
+    return seen
+
+
+def test_the_store_records_what_each_photo_was_when_indexed(photos, tmp_path):
+    paths, store = indexed(tmp_path, [crops(photos[0])[1], crops(photos[1])[1]])
+    assert [s.digest for s in store.stamps] == [read_stamped(p)[1].digest for p in paths]
+    assert store.stamps == LocalFeatureStore.build(paths).stamps == [read_stamped(p)[1] for p in paths]
+    # A photo gone at indexing time has no features and no stamp: it is looked at again when it is used.
+    assert LocalFeatureStore.build([str(tmp_path / "gone.png")]).stamps == [None]
+
+
+def test_a_training_photo_replaced_since_indexing_is_matched_as_it_is_now(photos, tmp_path, extractions):
+    # The bug: the count came from the replaced photo's stored features while the Predict page drew the new one.
+    (a, b), (c, d) = crops(photos[0]), crops(photos[1])
+    paths, store = indexed(tmp_path, [b, d])
+    assert Verifier(store, k=2).inliers([a], np.array([[0, 1]]))[0, 0] >= 30
+    before = os.stat(paths[0])
+    Image.fromarray(c).save(paths[0])  # another landmark under the same name, its mtime even set back
+    os.utime(paths[0], ns=(before.st_atime_ns, before.st_mtime_ns))
+    now = match(extract(a), extract(paths[0]))[0]
+    assert now < 15
+    for verifier in (Verifier(store, k=2), Verifier(LocalFeatureStore.load(tmp_path / "index", paths), k=2)):
+        extractions.clear()
+        assert verifier.inliers([a], np.array([[0, 1]]))[0, 0] == now
+        assert len(extractions) == 2 and verifier.store.refreshed == 1  # the query, and the replaced photo
+        assert verifier.store.stamps[0] == read_stamped(paths[0])[1]
+        extractions.clear()
+        assert verifier.inliers([a], np.array([[0, 1]]))[0, 0] == now and len(extractions) == 1  # remembered
+    # The drawing reads the same file: its count is the verifier's, and the one to show with its lines.
+    assert draw_training_match(a, paths[0])[1] == now
+
+
+def test_a_training_photo_touched_or_copied_back_is_not_extracted_again(photos, tmp_path, extractions):
+    a, b = crops(photos[0])
+    paths, store = indexed(tmp_path, [b])
+    counts = Verifier(store).inliers([a], np.array([[0]]))
+    st = os.stat(paths[0])
+    os.utime(paths[0], ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))  # touched
+    extractions.clear()
+    assert np.array_equal(Verifier(store).inliers([a], np.array([[0]])), counts)
+    assert len(extractions) == 1 and store.refreshed == 0  # only the query's features were found
+    assert store.stamps[0].mtime_ns == st.st_mtime_ns + 10**9  # the new stat is taken: the next check is a stat
+    data = open(paths[0], "rb").read()
+    os.remove(paths[0])
+    open(paths[0], "wb").write(data)  # the same bytes written again: another file, the same photo
+    extractions.clear()
+    assert np.array_equal(Verifier(store).inliers([a], np.array([[0]])), counts) and len(extractions) == 1
+
+
+def test_a_training_photo_deleted_or_its_folder_moved_keeps_its_features_and_says_so_when_drawn(photos, tmp_path):
+    # Its features still describe the photo as indexed, as its embedding still votes; the drawing names it gone.
+    a, b = crops(photos[0])
+    paths, store = indexed(tmp_path, [b])
+    counts = Verifier(store).inliers([a], np.array([[0]]))
+    os.rename(tmp_path / "data", tmp_path / "moved")
+    reloaded = LocalFeatureStore.load(tmp_path / "index", paths)
+    assert np.array_equal(Verifier(reloaded).inliers([a], np.array([[0]])), counts)
+    assert np.array_equal(Verifier(store).inliers([a], np.array([[0]])), counts) and store.refreshed == 0
+    with pytest.raises(GlrError, match=r"data/0.png: the matched training photo is no longer there "
+                                       r"\(.*file not found\); was the run's dataset moved or deleted"):
+        draw_training_match(a, paths[0])
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "0.png").mkdir()  # a folder where the photo was: gone too, and never opened
+    assert np.array_equal(Verifier(store).inliers([a], np.array([[0]])), counts)
+
+
+def test_a_training_photo_replaced_by_a_damaged_file_verifies_nothing(photos, tmp_path):
+    a, b = crops(photos[0])
+    paths, store = indexed(tmp_path, [b])
+    open(paths[0], "wb").write(b"\x89PNG\r\n\x1a\n cut short")
+    assert Verifier(store).inliers([a], np.array([[0]]))[0, 0] == 0
+    assert len(store[0]) == 0 and store.refreshed == 1
+    with pytest.raises(GlrError, match=r"0.png: "):  # ImageError, shown by the Predict page instead of the matches
+        draw_training_match(a, paths[0])
+
+
+def test_only_the_matched_photos_are_looked_at(photos, tmp_path):
+    # The Predict page stays quick: a query checks its k neighbours' files, never the whole index.
+    pictures = [crops(photos[i % 2])[1] for i in range(6)]
+    paths, store = indexed(tmp_path, pictures)
+    for path in paths:
+        open(path, "wb").write(b"damaged")
+    stamps = list(store.stamps)
+    Verifier(store, k=2).inliers([crops(photos[0])[0]], np.array([[4, 1, 0]]))
+    assert [store.stamps[i] == stamps[i] for i in range(6)] == [True, False, True, True, False, True]
+    assert store.refreshed == 2
+
+
+def legacy_store(folder):
+    """Rewrite the folder's store as one written before stamps: offsets, points, descriptors and scales only."""
+    path = folder / STORE_FILE
+    with np.load(path) as data:
+        arrays = {k: data[k] for k in ("offsets", "points", "descriptors", "scales")}
+    np.savez(path, **arrays)
+    return path
+
+
+def test_a_store_from_before_stamps_loads_and_checks_what_it_can(photos, tmp_path, extractions):
+    (a, b), (c, d) = crops(photos[0]), crops(photos[1])
+    paths, _ = indexed(tmp_path, [b, d])
+    counts = Verifier(LocalFeatureStore.load(tmp_path / "index")).inliers([a], np.array([[0, 1]]))
+    path = legacy_store(tmp_path / "index")
+    # Photos whose ctime is older than the store file are the ones it was extracted from: they are only hashed.
+    newest = max(os.stat(p).st_ctime_ns for p in paths)
+    os.utime(path, ns=(newest + 10**9, newest + 10**9))
+    store = LocalFeatureStore.load(tmp_path / "index", paths)
+    assert store.stamps == [None, None] and store.written_ns == newest + 10**9
+    extractions.clear()
+    assert np.array_equal(Verifier(store).inliers([a], np.array([[0, 1]])), counts)
+    assert len(extractions) == 1 and store.refreshed == 0 and store.stamps == [read_stamped(p)[1] for p in paths]
+    # A photo changed after the store was written (its ctime later, whatever its mtime) is extracted again.
+    Image.fromarray(c).save(paths[0])
+    os.utime(path, ns=(newest - 1, newest - 1))
+    store = LocalFeatureStore.load(tmp_path / "index", paths)
+    assert Verifier(store, k=1).inliers([a], np.array([[0]]))[0, 0] == match(extract(a), extract(paths[0]))[0] < 15
+    assert store.refreshed == 1
+    # Without the index's paths it loads as before, and nothing is checked.
+    assert LocalFeatureStore.load(tmp_path / "index").paths is None
+
+
+def test_a_store_that_does_not_fit_the_index_is_refused(photos, tmp_path):
+    paths, _ = indexed(tmp_path, [crops(photos[0])[1], crops(photos[1])[1]])
+    with pytest.raises(GlrError, match=r"holds the local features of 2 photos, the index 3; rebuild the index"):
+        LocalFeatureStore.load(tmp_path / "index", paths + paths[:1])
+    with np.load(tmp_path / "index" / STORE_FILE) as data:
+        arrays = dict(data)
+    np.savez(tmp_path / "index" / STORE_FILE, **{**arrays, "stamp_digests": arrays["stamp_digests"][:1]})
+    with pytest.raises(GlrError, match=r"local_features.npz: damaged \(ValueError\); rebuild the index"):
+        LocalFeatureStore.load(tmp_path / "index", paths)

@@ -57,8 +57,9 @@ def write_run_retrieval(run: Run | str | os.PathLike, labels: pd.DataFrame, trai
     `extra` adds its entries to the evaluation.
     """
     names = dict(zip(labels["landmark_id"].astype(int), labels["name"].astype(str)))
+    # Absolute: a dataset given as a relative path must name the same photos from any folder the predictor runs in.
     items = pd.DataFrame({"id": train["id"].astype(str).to_numpy(), "landmark_id": train["landmark_id"].astype(int).to_numpy(),
-                          "path": train["path"].astype(str).to_numpy()})
+                          "path": [os.path.abspath(p) for p in train["path"].astype(str)]})
     items["name"] = items["landmark_id"].map(names)
     index = EmbeddingIndex(train_feats, items)
     classes = class_of_items(index.items, labels)
@@ -187,7 +188,10 @@ class Recognizer:
         self.verifier = None
         if verify_k:
             try:
-                self.verifier = Verifier(LocalFeatureStore.load(run.index_dir), verify_k)
+                # With the index's paths, each matched photo is checked when verified: a photo replaced since
+                # indexing is matched as it is now, never by the features of the one it replaced.
+                store = LocalFeatureStore.load(run.index_dir, self.index.items["path"].astype(str).tolist())
+                self.verifier = Verifier(store, verify_k)
             except GlrError:  # the verdict then falls back to the threshold set without verification
                 self.calibration = self.plain
 

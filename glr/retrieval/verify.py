@@ -11,6 +11,20 @@ before shares many matches that one homography explains, a look-alike shares few
   (`LocalFeatureStore`, one `local_features.npz` in the index folder), so a query costs one
   extraction and `VERIFY_K` matchings (timed in benchmarks/bench_predict.py).
 
+A training photo replaced since indexing is never matched by the features of the picture it
+replaced (`LocalFeatureStore.current`). Each row keeps its photo's fingerprint (`Stamp`: size,
+mtime and ctime in ns, and the SHA-256 of the very bytes its features were found in). Only the
+photos a query is verified against are checked: a stat each (about 2 us here); when the stat
+differs the file is hashed (about 50 us for a 100 kB photo, against 40-70 ms to extract its
+features), and only different content is extracted again. The fresh features replace the row in
+memory for the life of the process; the file is not rewritten at query time, since that costs
+the whole store per changed photo and could overwrite a store that a rebuild has just written.
+A store from before fingerprints has no stamps: a photo whose ctime is older than the store
+file is taken as the one indexed (ctime cannot be set back, mtime can), any other is extracted
+again at its first use. A photo gone (or unreadable) keeps its stored features, as its
+embedding keeps its vote: they still describe the photo as indexed, and the verdict was
+calibrated with them; `draw_training_match` says it is gone.
+
 `verification_score` maps an inlier count to [0, 1): n / (n + INLIER_HALF). INLIER_HALF is
 fixed from the usual reading of RANSAC counts (a dozen or so inliers can happen by chance,
 a few dozen rarely), not tuned on any dataset.
@@ -18,8 +32,12 @@ a few dozen rarely), not tuned on any dataset.
 
 from __future__ import annotations
 
+import hashlib
 import io
+import logging
 import os
+import stat
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
@@ -28,6 +46,8 @@ import numpy as np
 
 from glr.atomic import write_with
 from glr.errors import GlrError, ImageError
+
+log = logging.getLogger(__name__)
 
 MAX_SIDE = 480
 MAX_FEATURES = 500
@@ -112,11 +132,57 @@ def verification_score(inliers) -> np.ndarray:
     return n / (n + INLIER_HALF)
 
 
-class LocalFeatureStore:
-    """The local features of an index's photos, in the index's row order, saved as one npz file."""
+NO_FEATURES = LocalFeatures(np.zeros((0, 2), np.float32), np.zeros((0, 128), np.uint8))
 
-    def __init__(self, features: Sequence[LocalFeatures]):
+
+@dataclass(frozen=True)
+class Stamp:
+    """A photo file as its features were found in it: its stat (size, mtime, ctime, in ns) and its content's SHA-256."""
+
+    size: int
+    mtime_ns: int
+    ctime_ns: int
+    digest: bytes
+
+    def same_stat(self, st: os.stat_result) -> bool:
+        """True when `st` is the stat this stamp was taken with (then the content is taken as unchanged)."""
+        return (self.size, self.mtime_ns, self.ctime_ns) == (st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
+def read_stamped(path: str | os.PathLike) -> tuple[bytes, Stamp]:
+    """A photo file's bytes and its `Stamp`, both of one read; OSError if it cannot be read or is not a regular file."""
+    if not stat.S_ISREG(os.stat(path).st_mode):  # checked before opening: a pipe would block
+        raise OSError(f"{path}: not a regular file")
+    with open(path, "rb") as fh:
+        st = os.fstat(fh.fileno())  # before the read: a change during it makes the next stat differ
+        data = fh.read()
+    return data, Stamp(st.st_size, st.st_mtime_ns, st.st_ctime_ns, hashlib.sha256(data).digest())
+
+
+def _features_of(source) -> LocalFeatures:
+    """`extract` of a photo (its bytes, or an array); none when it is not an image (it then never verifies)."""
+    try:
+        return extract(source)
+    except ImageError:
+        return NO_FEATURES
+
+
+class LocalFeatureStore:
+    """The local features of an index's photos, in the index's row order, saved as one npz file.
+
+    With `paths` (each row's photo as indexed), `current(row)` checks the photo before its
+    features are used (see the module docstring). `stamps[i]` is row i's `Stamp`, None where
+    unknown; `written_ns`, for a store from before stamps, when its file was written.
+    """
+
+    def __init__(self, features: Sequence[LocalFeatures], stamps: Sequence[Stamp | None] | None = None,
+                 paths: Sequence[str | None] | None = None, written_ns: int | None = None):
         self.features = list(features)
+        self.stamps = list(stamps) if stamps is not None else [None] * len(self.features)
+        self.paths = list(paths) if paths is not None else None
+        self.written_ns = written_ns
+        self.refreshed = 0  # rows whose photo changed since indexing, extracted again in this process
+        self._lock = threading.Lock()  # the app's sessions verify in threads: a row's features and stamp go together
 
     def __len__(self) -> int:
         return len(self.features)
@@ -126,42 +192,99 @@ class LocalFeatureStore:
 
     @classmethod
     def build(cls, paths: Sequence, progress: Callable[[int], None] | None = None) -> "LocalFeatureStore":
-        """Extract every photo's features; a photo that cannot be read gets none (it then never verifies)."""
-        features = []
-        for path in paths:
-            try:
-                features.append(extract(path))
-            except ImageError:
-                features.append(LocalFeatures(np.zeros((0, 2), np.float32), np.zeros((0, 128), np.uint8)))
+        """Extract every photo's features; a photo that cannot be read gets none (it then never verifies).
+
+        A photo given by its path gets the `Stamp` of the bytes its features were found in.
+        """
+        features, stamps, names = [], [], []
+        for source in paths:
+            stamp, name = None, None
+            if isinstance(source, (str, os.PathLike)):
+                name = str(source)
+                try:
+                    source, stamp = read_stamped(source)  # the features are found in these bytes: the stamp is theirs
+                except OSError:
+                    source = None  # gone or unreadable: no features, no stamp (looked at again when used)
+            features.append(NO_FEATURES if source is None else _features_of(source))
+            stamps.append(stamp)
+            names.append(name)
             if progress:
                 progress(1)
-        return cls(features)
+        return cls(features, stamps, names)
+
+    def current(self, i: int) -> LocalFeatures:
+        """Row i's features, of its photo as it is on disk now: only this row's photo is looked at.
+
+        Same stat as stamped: the stored features. Otherwise the file is hashed: the same
+        content (a photo touched or copied back) keeps its features and gets the new stat; other
+        content is extracted again (none if it is not an image). A photo gone or unreadable keeps
+        the stored features. A store from before stamps trusts a photo older than itself (ctime).
+        """
+        path = self.paths[i] if self.paths is not None else None
+        with self._lock:
+            features, stamp = self.features[i], self.stamps[i]
+        if path is None:
+            return features
+        try:
+            if stamp is not None and stamp.same_stat(os.stat(path)):
+                return features
+            data, now = read_stamped(path)
+        except OSError:
+            return features
+        legacy_unchanged = stamp is None and self.written_ns is not None and now.ctime_ns < self.written_ns
+        if not (legacy_unchanged or (stamp is not None and stamp.digest == now.digest)):
+            features = _features_of(data)
+            with self._lock:
+                self.refreshed += 1
+            log.warning("%s: changed since the index was built; its local features were extracted again for spatial "
+                        "verification (rebuild the index to bring its embedding up to date too)", path)
+        with self._lock:
+            self.features[i], self.stamps[i] = features, now
+        return features
 
     def save(self, folder: str | os.PathLike) -> Path:
-        """Write `local_features.npz` into the index folder, atomically."""
+        """Write `local_features.npz` into the index folder, atomically, with each row's stamp (-1 where none)."""
         counts = np.array([len(f) for f in self.features], np.int64)
+        stamped = [s or Stamp(-1, -1, -1, bytes(32)) for s in self.stamps]
         buf = io.BytesIO()
         np.savez(buf, offsets=np.r_[0, np.cumsum(counts)].astype(np.int64),
                  points=np.concatenate([f.points for f in self.features] or [np.zeros((0, 2), np.float32)]),
                  descriptors=np.concatenate([f.descriptors for f in self.features] or [np.zeros((0, 128), np.uint8)]),
-                 scales=np.array([f.scale for f in self.features], np.float32))
+                 scales=np.array([f.scale for f in self.features], np.float32),
+                 stamp_stats=np.array([(s.size, s.mtime_ns, s.ctime_ns) for s in stamped], np.int64).reshape(-1, 3),
+                 stamp_digests=np.frombuffer(b"".join(s.digest for s in stamped), np.uint8).reshape(-1, 32))
         path = Path(folder) / STORE_FILE
         write_with(path, lambda tmp: Path(tmp).write_bytes(buf.getvalue()), suffix=".npz")
         return path
 
     @classmethod
-    def load(cls, folder: str | os.PathLike) -> "LocalFeatureStore":
-        """Read the store of an index folder; GlrError if it is missing or damaged."""
+    def load(cls, folder: str | os.PathLike, paths: Sequence[str] | None = None) -> "LocalFeatureStore":
+        """Read the store of an index folder; GlrError if it is missing or damaged.
+
+        `paths`: the index's photo paths, row for row, to check each photo when its features are
+        used (`current`); GlrError when the store has another number of rows. A store written
+        before stamps loads without them (see the module docstring).
+        """
         path = Path(folder) / STORE_FILE
         try:
             with np.load(path, allow_pickle=False) as data:
                 offsets, points, descriptors, scales = (data[k] for k in ("offsets", "points", "descriptors", "scales"))
+                stats, digests = (data[k] if k in data.files else None for k in ("stamp_stats", "stamp_digests"))
+            written_ns = None if stats is not None else path.stat().st_mtime_ns
+            n = len(scales)
+            if len(offsets) != n + 1 or (stats is not None and (stats.shape != (n, 3) or digests.shape != (n, 32))):
+                raise ValueError("its arrays disagree on the number of photos")
         except FileNotFoundError:
             raise GlrError(f"{folder}: no local features for spatial verification ({STORE_FILE} is missing)") from None
-        except (OSError, ValueError, KeyError) as exc:
+        except (OSError, ValueError, KeyError, AttributeError) as exc:
             raise GlrError(f"{path}: damaged ({exc.__class__.__name__}); rebuild the index") from None
-        return cls([LocalFeatures(points[s:e], descriptors[s:e], float(c))
-                    for s, e, c in zip(offsets[:-1], offsets[1:], scales)])
+        if paths is not None and len(paths) != n:
+            raise GlrError(f"{path}: holds the local features of {n} photos, the index {len(paths)}; rebuild the index")
+        stamps = [None] * n if stats is None else [Stamp(a, b, c, bytes(d)) if a >= 0 else None
+                                                   for (a, b, c), d in zip(stats.tolist(), digests)]
+        features = [LocalFeatures(points[s:e], descriptors[s:e], float(c))
+                    for s, e, c in zip(offsets[:-1], offsets[1:], scales)]
+        return cls(features, stamps, paths, written_ns)
 
 
 class Verifier:
@@ -171,7 +294,11 @@ class Verifier:
         self.store, self.k = store, k
 
     def inliers(self, images: Sequence, neighbours: np.ndarray) -> np.ndarray:
-        """(N, k) inlier counts of each query photo against its first k neighbours (index rows)."""
+        """(N, k) inlier counts of each query photo against its first k neighbours (index rows).
+
+        Each neighbour's features are of its photo as it is now (`LocalFeatureStore.current`):
+        only these k photos per query are looked at.
+        """
         neighbours = np.asarray(neighbours)[:, :self.k]
         counts = np.zeros(neighbours.shape, np.int64)
         for i, (image, rows) in enumerate(zip(images, neighbours)):
@@ -179,7 +306,7 @@ class Verifier:
                 query = extract(image)
             except ImageError:
                 continue
-            counts[i] = [match(query, self.store[int(r)])[0] for r in rows]
+            counts[i] = [match(query, self.store.current(int(r)))[0] for r in rows]
         return counts
 
 
@@ -222,13 +349,16 @@ def draw_matches(photo, match_photo, max_side: int = 640):
 
 
 def draw_training_match(photo, training_photo: str):
-    """`draw_matches`' image of a photo and one of the index's training photos (its path as indexed).
+    """`draw_matches` of a photo and one of the index's training photos (its path as indexed): (image, inlier count).
 
+    Both photos are read now, so the count and the points drawn are of the training photo on disk,
+    as the verifier's are (`LocalFeatureStore.current`), and the count is the one to show with them.
     GlrError when that photo is gone: the index keeps the paths of the dataset it was built from,
     and a dataset moved, renamed or deleted since then leaves nothing to draw the matches on.
+    A photo replaced by a file that is not an image raises its ImageError (a GlrError too).
     """
     try:
-        return draw_matches(photo, training_photo)[0]
+        return draw_matches(photo, training_photo)
     except ImageError as exc:
         if os.path.isfile(training_photo):
             raise
