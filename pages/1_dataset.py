@@ -125,17 +125,20 @@ def zip_box(box: staging.Staging) -> dict[str, list]:
 
 def class_boxes(box: staging.Staging) -> dict[str, list]:
     """One name and one upload box per class; the classes named whose photos are kept (name -> [(file name, path)])."""
-    classes = {}
-    count = st.session_state.setdefault(CLASS_COUNT_KEY, 2)
+    classes, recorded = {}, box.labels()
+    # After a refresh (a new session), as many boxes as the kept photos need, named as they were.
+    kept_boxes = [int(slot.split("-")[1]) + 1 for slot in box.slots("class-")]
+    count = st.session_state[CLASS_COUNT_KEY] = max([st.session_state.get(CLASS_COUNT_KEY, 2), *kept_boxes])
     for i in range(count):
         slot = f"class-{i}"
         c = st.columns([1, 3])
-        label = c[0].text_input(f"Class {i + 1}", key=f"upload_class_{i}", placeholder="class name",
-                                persist_state="session").strip()
+        label = c[0].text_input(f"Class {i + 1}", value=recorded.get(slot, ""), key=f"upload_class_{i}",
+                                placeholder="class name", persist_state="session").strip()
         files = c[1].file_uploader(f"Photos of class {i + 1}", type=list(uploads.IMAGE_TYPES),
                                    accept_multiple_files=True, key=f"upload_photos_{i}_{round_of(slot)}")
         if files:
-            keep(box, slot, [(slot, [(f"{label or f'class {i + 1}'}/{f.name}", f.getvalue()) for f in files], None)])
+            keep(box, slot, [(slot, [(f"{label or f'class {i + 1}'}/{f.name}", f.getvalue()) for f in files],
+                              label or None)])
         kept = box.photos(slot)
         if kept:
             k = c[1].container(horizontal=True, vertical_alignment="center")
@@ -149,6 +152,8 @@ def class_boxes(box: staging.Staging) -> dict[str, list]:
             c[1].warning(f"{datasets.plural(len(kept), 'photo')} without a class name: name the class")
         elif kept:
             classes.setdefault(label, []).extend((p.name, p) for p in kept)
+            if recorded.get(slot) != label:
+                box.set_label(slot, label)
     if st.button("Add a class", key="upload_add_class", icon=":material/add:"):
         st.session_state[CLASS_COUNT_KEY] = count + 1
         st.rerun()
@@ -166,7 +171,12 @@ def upload_form() -> None:
     how = st.radio("Photos", ["A zip of class folders", "Photos per class"], horizontal=True, key="upload_how",
                    persist_state="session")
     box = staging_box()
-    classes = zip_box(box) if how == "A zip of class folders" else class_boxes(box)
+    by_zip = how == "A zip of class folders"
+    classes = zip_box(box) if by_zip else class_boxes(box)
+    if elsewhere := sum(len(box.photos(slot)) for slot in box.slots("class-" if by_zip else "zip-")):
+        st.caption(f"Also kept: {datasets.plural(elsewhere, 'photo')} " + (
+            "dropped per class; choose “Photos per class” to see them." if by_zip
+            else "from a zip; choose “A zip of class folders” to see them."))
     if classes:
         st.caption("Kept, ready for the dataset: "
                    + ", ".join(f"{common.md(label)} ({len(photos)})" for label, photos in sorted(classes.items())))

@@ -261,6 +261,9 @@ def test_kept_photos_come_back_after_a_refresh_and_can_be_removed(uploads_root):
     at.radio(key="upload_how").set_value("Photos per class").run()
     at.text_input(key="upload_class_0").input("cat").run()
     drop(at, "Photos of class 1", [("c1.jpg", _jpeg(1)), ("c2.jpg", _jpeg(2))])
+    button(at, "Add a class").click().run()
+    at.text_input(key="upload_class_2").input("owl").run()
+    drop(at, "Photos of class 3", [("o1.jpg", _jpeg(3))])
     key = at.query_params["upload"]
     # A refresh is a new session: it finds the photos through the key in the page's URL.
     again = AppTest.from_file(str(APP), default_timeout=180)
@@ -268,13 +271,15 @@ def test_kept_photos_come_back_after_a_refresh_and_can_be_removed(uploads_root):
     again.run().switch_page(DATASET).run()
     again.query_params["upload"] = key  # the URL the refreshed page was opened with
     again.radio(key="dataset_source").set_value("Upload photos").run()
+    assert "Also kept: 3 photos dropped per class" in texts(again.caption)  # the other way of uploading is shown
     again.radio(key="upload_how").set_value("Photos per class").run()
-    again.text_input(key="upload_class_0").input("cat").run()
     assert_no_exception(again)
-    assert "2 photos kept for cat" in texts(again.caption)
-    button(again, "Remove them").click().run()
-    assert_no_exception(again)
-    assert "kept for cat" not in texts(again.caption) and _staged(uploads_root) == []
+    shown = texts(again.caption)  # the boxes and the names come back with the photos
+    assert "2 photos kept for cat" in shown and "1 photo kept for owl" in shown and len(again.file_uploader) == 3
+    for _ in range(2):
+        button(again, "Remove them").click().run()
+        assert_no_exception(again)
+    assert "kept for" not in texts(again.caption) and _staged(uploads_root) == []
 
 
 def test_a_zips_photos_survive_hiding_the_form(uploads_root):

@@ -36,7 +36,7 @@ from glr.paths import uploads_dir
 STAGING_SUBDIR = ".staging"
 MAX_STAGINGS = 8
 MAX_AGE_SECONDS = 24 * 3600
-LABELS_FILE = "labels.json"  # slot -> class name, for the slots whose name came with the photos (a zip's folders)
+LABELS_FILE = "labels.json"  # slot -> class name (a zip's folder, or the name typed for a box)
 _KEY = re.compile(r"[0-9a-f]{32}")
 _SLOT = re.compile(r"[a-z]+-\d+")
 
@@ -90,6 +90,12 @@ class Staging:
             return {}
         return labels if isinstance(labels, dict) else {}
 
+    def set_label(self, slot: str, label: str) -> None:
+        """Record the class name of `slot`'s photos, so a new session (a refresh) shows it again."""
+        self._slot(slot)
+        if self.path.is_dir():
+            write_json(self.path / LABELS_FILE, {**self.labels(), slot: label})
+
     def totals(self) -> tuple[int, int]:
         """(photos, bytes) kept in all slots."""
         files = [p for p in self.path.glob("*/*.jpg")]
@@ -120,8 +126,8 @@ class Staging:
             folder.mkdir(parents=True, exist_ok=True)
             write_bytes(target, jpeg)
             added, count, size = added + 1, count + 1, size + len(jpeg)
-        if label is not None:
-            write_json(self.path / LABELS_FILE, {**self.labels(), slot: label})
+        if label is not None and added:
+            self.set_label(slot, label)
         if again:
             problems.append(f"{plural(again, 'photo')} dropped again, kept once")
         if over:
