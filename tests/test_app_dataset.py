@@ -296,3 +296,15 @@ def test_a_zips_photos_survive_hiding_the_form(uploads_root):
     assert "Gate (2), Tower (1)" in texts(at.caption) and "1 file that is not an image skipped" in texts(at.warning)
     button(at, "Make the dataset").click().run()
     assert "2 classes, 3 photos" in texts(at.success) and _staged(uploads_root) == []
+
+
+def test_a_one_class_dataset_is_said_to_be_no_classifiers_data(uploads_root, tmp_path, monkeypatch):
+    from conftest import write_image
+
+    for i in range(6):
+        write_image(tmp_path / "one" / "Tower" / f"{i}.jpg", seed=i)
+    monkeypatch.setenv("GLR_DATA", str(tmp_path / "one"))
+    at = open_page(DATASET)
+    assert metric(at, "Classes") == "1"  # still shown: the gallery and the sizes are worth a look
+    # Was a preview of a one-class split, which the Train page then trained and failed.
+    assert "only 1 class ('Tower') left to train on, and a classifier needs at least 2" in texts(at.error)
