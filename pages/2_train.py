@@ -82,7 +82,9 @@ def live_view(run_path: str, was_active: bool, key: str) -> None:
             if left is not None and status.get("unit") == "batch":
                 timing += " (early stopping may end it sooner)"
         st.caption(timing)
-    if state in ACTIVE_STATES and st.button("Stop", icon=":material/stop:", key=f"{key}_stop",
+    if state == "stopping":  # a second Stop would change nothing; Start comes back once it has stopped
+        st.caption("Stopping: the trainer finishes its current batch, saves a checkpoint and ends as stopped.")
+    elif state in ACTIVE_STATES and st.button("Stop", icon=":material/stop:", key=f"{key}_stop",
                                             help="The trainer finishes its current batch, saves a checkpoint "
                                                  "and ends as stopped; Resume continues it."):
         launch.stop(run)
@@ -225,7 +227,10 @@ lock = launch.read_lock(results) if results.is_dir() else None
 if lock and not active:  # a lock whose run is not found here: Start says what holds it
     st.warning(f"A training is running in this results folder: {lock.get('run_id')}. "
                "Only one runs at a time.")
-if active:
+if active and active.status()["state"] == "stopping":  # "stop it" would read as if the Stop pressed was lost
+    st.info(f"{common.md(active.label())} is stopping: Start comes back once it has stopped (after its current "
+            "batch and a checkpoint).", icon=":material/hourglass_top:")
+elif active:
     st.info(f"Start is disabled while {common.md(active.label())} trains: only one training runs at a time in {common.md(results)}. "
             "Stop it above, or wait for it to end.", icon=":material/hourglass_top:")
 if st.button("Start training", type="primary", icon=":material/play_arrow:", key="train_start",
