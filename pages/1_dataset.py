@@ -185,16 +185,19 @@ def upload_form() -> None:
         try:
             with st.spinner("Copying the photos..."):
                 built = from_uploads.build_dataset(name, classes)
+                # Inside the spinner: a second click cuts the run at its end, and its rerun must find the
+                # photos gone (Make disabled), not make the dataset again ("already exists").
+                used = sorted({path.parent.name for photos in classes.values() for _, path in photos})
+                met = drop_problems(used)
+                for slot in used:  # the dataset holds them now; photos of an unnamed class stay, with their warning
+                    forget(box, slot)
+                if not box.slots():
+                    forget(box)
+                st.session_state[BUILT_KEY] = (str(built.path), built.counts, met + built.problems)
         except GlrError as exc:
             st.error(common.md(exc))
         else:
-            used = sorted({path.parent.name for photos in classes.values() for _, path in photos})
-            met = drop_problems(used)
-            for slot in used:  # the dataset holds them now; photos of an unnamed class stay, with their warning
-                forget(box, slot)
-            if not box.slots():
-                forget(box)
-            st.session_state[BUILT_KEY] = (str(built.path), built.counts, met + built.problems)
+            st.rerun()  # the form above was drawn with the photos kept: draw it again without them
     built = st.session_state.get(BUILT_KEY)
     if built:
         path, counts, found = built

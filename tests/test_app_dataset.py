@@ -247,6 +247,8 @@ def test_photos_dropped_per_class_survive_hiding_the_form_and_go_once_the_datase
     button(at, "Make the dataset").click().run()
     assert_no_exception(at)
     assert "2 classes, 6 photos" in texts(at.success)
+    # The form is drawn again without them: it showed "4 photos kept for cat" and Make enabled, for a dataset made.
+    assert "kept for" not in texts(at.caption) and button(at, "Make the dataset").disabled
     assert sorted(len(list(p.iterdir())) for p in (uploads_root / "pets").iterdir()) == [2, 4]
     assert not (uploads_root / ".staging").exists() or _staged(uploads_root) == []  # kept photos go with the build
 

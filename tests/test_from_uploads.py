@@ -60,3 +60,16 @@ def test_photos_given_as_paths_are_copied_as_they_are(tmp_path):
     built = build_dataset("trip", {"gate": [("0.jpg", kept[0])], "bridge": [("1.jpg", kept[1])]}, root=tmp_path / "up")
     assert (built.path / "gate" / "0001.jpg").read_bytes() == kept[0].read_bytes()
     assert built.counts == {"gate": 1, "bridge": 1}
+
+
+def test_a_kept_photo_removed_meanwhile_is_named_not_a_traceback(tmp_path):
+    from glr.data.from_uploads import stored_jpeg
+
+    kept = [tmp_path / f"{i}.jpg" for i in range(3)]
+    for i, path in enumerate(kept):
+        path.write_bytes(stored_jpeg(_jpeg(i), path.name))
+    kept[1].unlink()  # another tab removed it, or it was pruned
+    built = build_dataset("trip", {"gate": [("0.jpg", kept[0]), ("1.jpg", kept[1])], "bridge": [("2.jpg", kept[2])]},
+                          root=tmp_path / "up")
+    assert built.counts == {"gate": 1, "bridge": 1}
+    assert built.problems == ["gate/1.jpg: no longer kept (removed meanwhile); drop it again"]  # was FileNotFoundError

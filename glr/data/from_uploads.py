@@ -135,7 +135,10 @@ def build_dataset(name: str, classes: Mapping[str, Photos], root: str | Path | N
         encoded = prepared.setdefault(class_folder, [])
         for photo_name, data in photos:
             if isinstance(data, Path):  # checked and stored by glr.data.staging already
-                encoded.append(data)
+                if data.is_file():
+                    encoded.append(data)
+                else:  # removed meanwhile (another tab, or pruned after a day)
+                    problems.append(f"{label}/{photo_name}: no longer kept (removed meanwhile); drop it again")
                 continue
             try:
                 encoded.append(stored_jpeg(data, f"{label}/{posixpath.basename(str(photo_name))}"))
@@ -165,7 +168,12 @@ def stored_jpeg(data: bytes, name: str) -> bytes:
 
 
 def _size(data: bytes | Path) -> int:
-    return data.stat().st_size if isinstance(data, Path) else len(data)
+    if not isinstance(data, Path):
+        return len(data)
+    try:
+        return data.stat().st_size
+    except OSError:  # gone: said when the photo is reached
+        return 0
 
 
 def _named(data: bytes, name: str) -> io.BytesIO:
@@ -184,7 +192,11 @@ def _write_folder(folder: Path, classes: Mapping[str, list[bytes | Path]]) -> No
             (tmp / label).mkdir()
             for i, data in enumerate(photos, 1):
                 if isinstance(data, Path):
-                    shutil.copyfile(data, tmp / label / f"{i:04d}.jpg")
+                    try:
+                        shutil.copyfile(data, tmp / label / f"{i:04d}.jpg")
+                    except FileNotFoundError:  # removed between the check and now: nothing is left half made
+                        raise DatasetError(f"{label}/{data.name}: no longer kept (removed meanwhile); "
+                                           "drop it again") from None
                 else:
                     (tmp / label / f"{i:04d}.jpg").write_bytes(data)
         try:
