@@ -125,7 +125,7 @@ def zip_box(box: staging.Staging) -> dict[str, list]:
 
 def class_boxes(box: staging.Staging) -> dict[str, list]:
     """One name and one upload box per class; the classes named whose photos are kept (name -> [(file name, path)])."""
-    classes, recorded = {}, box.labels()
+    classes, recorded, named = {}, box.labels(), {}  # named: a class name, casefolded -> its first box
     # After a refresh (a new session), as many boxes as the kept photos need, named as they were.
     kept_boxes = [int(slot.split("-")[1]) + 1 for slot in box.slots("class-")]
     count = st.session_state[CLASS_COUNT_KEY] = max([st.session_state.get(CLASS_COUNT_KEY, 2), *kept_boxes])
@@ -151,6 +151,8 @@ def class_boxes(box: staging.Staging) -> dict[str, list]:
         if kept and not label:
             c[1].warning(f"{datasets.plural(len(kept), 'photo')} without a class name: name the class")
         elif kept:
+            if (first := named.setdefault(label.casefold(), i)) != i:  # said now, not only once the dataset is made
+                c[1].warning(f"Named like class {first + 1}: their photos make one class.")
             classes.setdefault(label, []).extend((p.name, p) for p in kept)
             if recorded.get(slot) != label:
                 box.set_label(slot, label)
@@ -201,7 +203,8 @@ def upload_form() -> None:
     built = st.session_state.get(BUILT_KEY)
     if built:
         path, counts, found = built
-        st.success(f"Made {common.md(path)}: {len(counts)} classes, {sum(counts.values()):,} photos.")
+        st.success(f"Made {common.md(path)}: {datasets.plural(len(counts), 'class')}, "
+                   f"{datasets.plural(sum(counts.values()), 'photo')}.")
         for problem in found:
             st.warning(common.md(problem))
         if st.button("Use this dataset", key="upload_use", icon=":material/check:"):

@@ -310,3 +310,19 @@ def test_a_one_class_dataset_is_said_to_be_no_classifiers_data(uploads_root, tmp
     assert metric(at, "Classes") == "1"  # still shown: the gallery and the sizes are worth a look
     # Was a preview of a one-class split, which the Train page then trained and failed.
     assert "only 1 class ('Tower') left to train on, and a classifier needs at least 2" in texts(at.error)
+
+
+def test_two_classes_named_alike_are_said_to_be_one_class_before_the_dataset_is_made(uploads_root):
+    at = open_page(DATASET)
+    at.radio(key="dataset_source").set_value("Upload photos").run()
+    at.radio(key="upload_how").set_value("Photos per class").run()
+    button(at, "Add a class").click().run()
+    at.text_input(key="upload_name").input("trip").run()
+    for i, (name, seed) in enumerate((("Tower", 1), ("tower", 3), ("Gate", 5))):
+        at.text_input(key=f"upload_class_{i}").input(name).run()
+        drop(at, f"Photos of class {i + 1}", [(f"{seed}.jpg", _jpeg(seed)), (f"{seed + 1}.jpg", _jpeg(seed + 1))])
+    assert "Named like class 1: their photos make one class." in texts(at.warning)  # was silent
+    button(at, "Make the dataset").click().run()
+    assert_no_exception(at)
+    assert "2 classes, 6 photos" in texts(at.success)  # were 3 classes, "Tower" and "tower"
+    assert sorted(p.name for p in (uploads_root / "trip").iterdir()) == ["Gate", "Tower"]

@@ -73,3 +73,12 @@ def test_a_kept_photo_removed_meanwhile_is_named_not_a_traceback(tmp_path):
                           root=tmp_path / "up")
     assert built.counts == {"gate": 1, "bridge": 1}
     assert built.problems == ["gate/1.jpg: no longer kept (removed meanwhile); drop it again"]  # was FileNotFoundError
+
+
+def test_a_dataset_name_that_differs_only_in_case_from_one_made_is_taken(tmp_path):
+    photos = {"gate": [("a.jpg", _jpeg(1))], "bridge": [("b.jpg", _jpeg(2))]}
+    build_dataset("Trip", photos, root=tmp_path)
+    # Was a second folder "trip" beside "Trip" here, and the first one's folder (or a crash) on macOS and Windows.
+    with pytest.raises(DatasetError, match="a dataset named 'Trip' already exists"):
+        build_dataset("trip", photos, root=tmp_path)
+    assert [p.name for p in tmp_path.iterdir()] == ["Trip"]

@@ -109,8 +109,11 @@ def build_dataset(name: str, classes: Mapping[str, Photos], root: str | Path | N
     """
     root = Path(root) if root is not None else uploads_dir()
     folder = root / folder_name(name, "dataset name")
-    if folder.exists():
-        raise DatasetError(f"a dataset named {folder.name!r} already exists in {root}; choose another name")
+    # "Trip" beside "trip" is one folder on macOS and Windows (their disks ignore case), and two look-alikes here.
+    taken = [p.name for p in _listed(root) if p.name.casefold() == folder.name.casefold()]
+    if folder.exists() or taken:
+        raise DatasetError(f"a dataset named {(taken or [folder.name])[0]!r} already exists in {root}; "
+                           "choose another name")
     total_files = sum(len(photos) for photos in classes.values())
     total_bytes = sum(_size(data) for photos in classes.values() for _, data in photos)
     if total_files > max_files or total_bytes > max_bytes:
@@ -165,6 +168,13 @@ def stored_jpeg(data: bytes, name: str) -> bytes:
     buffer = io.BytesIO()
     photo.save(buffer, format="JPEG", quality=JPEG_QUALITY)
     return buffer.getvalue()
+
+
+def _listed(root: Path) -> list[Path]:
+    try:
+        return list(root.iterdir())
+    except OSError:  # not made yet
+        return []
 
 
 def _size(data: bytes | Path) -> int:
