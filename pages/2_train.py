@@ -27,6 +27,7 @@ from glr.training.status import ACTIVE_STATES
 from glr.training.config import AUGMENT_SPACES, TrainConfig
 from glr.training.settings import AUTO_MAX_FINE_TUNE_EPOCHS, page_fine_tune_epochs, page_fine_tune_placeholder
 from glr.errors import GlrError
+from glr.paths import demo_dir
 import app_common as common
 
 common.setup()
@@ -112,10 +113,25 @@ def next_steps(run: Run, key: str) -> None:
         common.open_run(common.PREDICT, run.id)
 
 
+def trained_elsewhere(run: Run) -> str | None:
+    """The dataset `run` trains on, if it is not the one in use here (chosen since Start, or in another tab)."""
+    def where(path) -> Path:
+        return Path(path or demo_dir()).expanduser().resolve()
+
+    try:
+        data = run.config()["train"]["data"]
+    except (GlrError, KeyError, TypeError):  # a damaged config: its own message is in the run list
+        return None
+    return data if data and where(data) != where(dataset) else None
+
+
 # --------------------------------------------------------------------------- the training going on, first
 if active:
     with st.container(border=True):
         st.subheader(f"Training now: {common.md(active.label())}")
+        if other := trained_elsewhere(active):
+            st.caption(f"It trains on {common.md(other)}. Start will use the dataset in use now, "
+                       f"{common.md(browse.dataset_label(dataset))}.")
         st.fragment(run_every=common.POLL_SECONDS)(live_view)(str(active.path), True, "now")
 elif (ended := st.session_state.get(common.ENDED_KEY)) and Run.of(results, ended).path.is_dir():
     ended_run = Run.of(results, ended)

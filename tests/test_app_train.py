@@ -367,3 +367,19 @@ def test_a_stopping_run_offers_no_second_stop_and_says_start_comes_back(training
     at.run()
     assert_no_exception(at)
     assert not button(at, "Start training").disabled
+
+
+def test_a_training_says_its_dataset_once_another_is_in_use(training, tmp_path):
+    from conftest import make_gldv2
+
+    at = open_page(TRAIN)
+    assert "It trains on" not in texts(at.caption)  # the dataset in use: nothing to say
+    other = make_gldv2(tmp_path / "other", {1: 5, 2: 5})
+    at.switch_page("pages/1_dataset.py").run()
+    at.text_input(key="dataset_path").input(str(other)).run()
+    button(at, "Use this folder").click().run()  # chosen while it trains
+    at.switch_page(TRAIN).run()
+    assert_no_exception(at)
+    # Was only "Dataset: <the new one>" under "Training now", as if the run trained on it.
+    trained = training.config()["train"]["data"]
+    assert f"It trains on {trained}. Start will use the dataset in use now, {other}." in texts(at.caption)
