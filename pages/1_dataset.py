@@ -82,7 +82,10 @@ def keep(box: staging.Staging, box_key: str, drops: list[tuple[str, list, str | 
             for slot, photos, label in drops:
                 found[slot] = found.get(slot, []) + box.add(slot, photos, label)[1]
         except OSError as exc:  # the uploads folder is read-only, full, or a file
-            found[drops[0][0]] = [f"the photos cannot be kept in {box.path}: {exc}"]
+            blocker = paths.file_in_the_way(box.path)
+            found[drops[0][0]] = [f"{blocker} is a file, not a folder: no photo can be kept or dataset made under "
+                                  f"{paths.uploads_dir()}; set GLR_UPLOADS to a folder" if blocker
+                                  else f"the photos cannot be kept in {box.path}: {exc.strerror or exc}"]
         rounds = st.session_state.setdefault(ROUND_KEY, {})
         rounds[box_key] = rounds.get(box_key, 0) + 1  # inside the spinner: a click cuts the run at its end
     st.rerun()

@@ -326,3 +326,16 @@ def test_two_classes_named_alike_are_said_to_be_one_class_before_the_dataset_is_
     assert_no_exception(at)
     assert "2 classes, 6 photos" in texts(at.success)  # were 3 classes, "Tower" and "tower"
     assert sorted(p.name for p in (uploads_root / "trip").iterdir()) == ["Gate", "Tower"]
+
+
+def test_an_uploads_folder_that_is_a_file_is_named_when_photos_are_dropped(uploads_root, tmp_path, monkeypatch):
+    (tmp_path / "afile").write_text("not a folder")
+    monkeypatch.setenv("GLR_UPLOADS", str(tmp_path / "afile" / "uploads"))
+    at = open_page(DATASET)
+    at.radio(key="dataset_source").set_value("Upload photos").run()
+    at.radio(key="upload_how").set_value("Photos per class").run()
+    at.text_input(key="upload_name").input("pets").run()
+    at.text_input(key="upload_class_0").input("cat").run()
+    drop(at, "Photos of class 1", [("c1.jpg", _jpeg(1))])
+    assert_no_exception(at)  # was NotADirectoryError from Make the dataset
+    assert f"{tmp_path / 'afile'} is a file, not a folder: no photo can be kept" in texts(at.warning)

@@ -82,3 +82,11 @@ def test_a_dataset_name_that_differs_only_in_case_from_one_made_is_taken(tmp_pat
     with pytest.raises(DatasetError, match="a dataset named 'Trip' already exists"):
         build_dataset("trip", photos, root=tmp_path)
     assert [p.name for p in tmp_path.iterdir()] == ["Trip"]
+
+
+def test_an_uploads_folder_that_is_a_file_is_named_not_a_traceback(tmp_path):
+    (tmp_path / "afile").write_text("not a folder")
+    photos = {"gate": [("a.jpg", _jpeg(1))], "bridge": [("b.jpg", _jpeg(2))]}
+    # Was NotADirectoryError from the writing, on the Dataset page's Make the dataset.
+    with pytest.raises(DatasetError, match=r"afile is a file, not a folder: no dataset can be made"):
+        build_dataset("trip", photos, root=tmp_path / "afile" / "uploads")

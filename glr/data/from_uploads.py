@@ -27,7 +27,7 @@ from glr.data.images import decode_image
 from glr.data.layouts import is_system_folder, plural
 from glr.data.uploads import MB, ZIP_MAX_BYTES, ZIP_MAX_FILES, read_zip_images
 from glr.errors import DatasetError, ImageError
-from glr.paths import uploads_dir
+from glr.paths import file_in_the_way, uploads_dir
 
 MAX_NAME = 64
 JPEG_QUALITY = 95
@@ -109,6 +109,9 @@ def build_dataset(name: str, classes: Mapping[str, Photos], root: str | Path | N
     """
     root = Path(root) if root is not None else uploads_dir()
     folder = root / folder_name(name, "dataset name")
+    if blocker := file_in_the_way(root):  # else NotADirectoryError deep in the writing, after every photo was read
+        raise DatasetError(f"{blocker} is a file, not a folder: no dataset can be made in {root}; "
+                           "set GLR_UPLOADS to a folder")
     # "Trip" beside "trip" is one folder on macOS and Windows (their disks ignore case), and two look-alikes here.
     taken = [p.name for p in _listed(root) if p.name.casefold() == folder.name.casefold()]
     if folder.exists() or taken:
@@ -194,8 +197,11 @@ def _named(data: bytes, name: str) -> io.BytesIO:
 
 def _write_folder(folder: Path, classes: Mapping[str, list[bytes | Path]]) -> None:
     """Write the class folders into a temporary folder beside `folder`, then rename it into place."""
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+    try:
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+    except OSError as exc:  # read-only, permission denied
+        raise DatasetError(f"no dataset can be made in {folder.parent}: {exc.strerror or exc}") from None
     tmp.chmod(0o755)  # mkdtemp makes 0700; a dataset is meant to be read by the app and others
     try:
         for label, photos in classes.items():
