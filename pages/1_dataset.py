@@ -31,6 +31,7 @@ BUILT_KEY = "upload_built"  # the dataset just made: (path, counts, problems)
 STAGING_KEY = "upload_staging"  # this session's key of glr.data.staging, where dropped photos are kept
 ROUND_KEY = "upload_rounds"  # upload box -> its round, part of its key (see round_of)
 DROP_PROBLEMS_KEY = "upload_drop_problems"  # staging slot -> the problems met when its photos were dropped
+KEPT_KEY = "upload_kept"  # this session kept photos and has not discarded them all: their loss is said
 BAR_CHART_CLASSES = 500  # up to this many classes, one bar per class; above, the long tail's aggregates
 
 
@@ -61,7 +62,13 @@ def staging_box() -> staging.Staging:
     st.session_state[STAGING_KEY] = key
     if st.query_params.get("upload") != key:
         st.query_params["upload"] = key
-    return staging.Staging(key)
+    box = staging.Staging(key)
+    if st.session_state.get(KEPT_KEY) and not box.path.is_dir():  # not by this session: said, not silent
+        st.session_state.pop(KEPT_KEY)
+        st.warning(f"The photos kept in this form were cleared: kept photos untouched for "
+                   f"{staging.MAX_AGE_SECONDS // 3600} hours, or beyond the {staging.MAX_STAGINGS} most recently "
+                   "used on this server, are removed. Drop them again.")
+    return box
 
 
 def round_of(box_key: str) -> int:
@@ -86,6 +93,8 @@ def keep(box: staging.Staging, box_key: str, drops: list[tuple[str, list, str | 
             found[drops[0][0]] = [f"{blocker} is a file, not a folder: no photo can be kept or dataset made under "
                                   f"{paths.uploads_dir()}; set GLR_UPLOADS to a folder" if blocker
                                   else f"the photos cannot be kept in {box.path}: {exc.strerror or exc}"]
+        if box.slots():
+            st.session_state[KEPT_KEY] = True
         rounds = st.session_state.setdefault(ROUND_KEY, {})
         rounds[box_key] = rounds.get(box_key, 0) + 1  # inside the spinner: a click cuts the run at its end
     st.rerun()
@@ -94,6 +103,8 @@ def keep(box: staging.Staging, box_key: str, drops: list[tuple[str, list, str | 
 def forget(box: staging.Staging, slot: str | None = None) -> None:
     """Discard the photos kept in `slot` (every slot: None) and what their drop met."""
     box.clear(slot)
+    if slot is None:
+        st.session_state.pop(KEPT_KEY, None)
     found = st.session_state.setdefault(DROP_PROBLEMS_KEY, {})
     for name in [slot] if slot else list(found):
         found.pop(name, None)

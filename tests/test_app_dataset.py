@@ -339,3 +339,19 @@ def test_an_uploads_folder_that_is_a_file_is_named_when_photos_are_dropped(uploa
     drop(at, "Photos of class 1", [("c1.jpg", _jpeg(1))])
     assert_no_exception(at)  # was NotADirectoryError from Make the dataset
     assert f"{tmp_path / 'afile'} is a file, not a folder: no photo can be kept" in texts(at.warning)
+
+
+def test_kept_photos_cleared_by_the_servers_cap_are_said_to_be_gone(uploads_root):
+    from glr.data import staging
+
+    at = open_page(DATASET)
+    at.radio(key="dataset_source").set_value("Upload photos").run()
+    at.radio(key="upload_how").set_value("Photos per class").run()
+    at.text_input(key="upload_class_0").input("cat").run()
+    drop(at, "Photos of class 1", [("c1.jpg", _jpeg(1))])
+    assert staging.prune(uploads_root, keep=0)  # newer uploads of other sessions pushed it out
+    at.run()
+    assert_no_exception(at)
+    assert "The photos kept in this form were cleared" in texts(at.warning) and "kept for cat" not in texts(at.caption)
+    at.run()
+    assert "were cleared" not in texts(at.warning)  # said once
