@@ -113,15 +113,20 @@ def next_steps(run: Run, key: str) -> None:
         common.open_run(common.PREDICT, run.id)
 
 
+def run_dataset(run: Run) -> str | None:
+    """The dataset folder `run` trains on, as its configuration records it (None if it cannot be read)."""
+    try:
+        return run.config()["train"]["data"] or None
+    except (GlrError, KeyError, TypeError):  # a damaged config: its own message is in the run list
+        return None
+
+
 def trained_elsewhere(run: Run) -> str | None:
     """The dataset `run` trains on, if it is not the one in use here (chosen since Start, or in another tab)."""
     def where(path) -> Path:
         return Path(path or demo_dir()).expanduser().resolve()
 
-    try:
-        data = run.config()["train"]["data"]
-    except (GlrError, KeyError, TypeError):  # a damaged config: its own message is in the run list
-        return None
+    data = run_dataset(run)
     return data if data and where(data) != where(dataset) else None
 
 
@@ -303,6 +308,9 @@ else:
             "Resume", icon=":material/resume:", key="train_resume", disabled=active is not None,
             help="Continue from the last checkpoint." if not active else f"{common.md(active.label())} is training"):
         try:
+            if (gone := run_dataset(run)) and not Path(gone).exists() and Path(gone) != demo_dir():
+                raise GlrError(f"{run.id} trains on {gone}, which is no longer there: put it back to resume "
+                               "the run, or start a new run on another dataset")  # the trainer failed on it seconds later
             launch.resume(run, results, workers=workers)
         except GlrError as exc:
             st.error(common.md(exc))

@@ -383,3 +383,22 @@ def test_a_training_says_its_dataset_once_another_is_in_use(training, tmp_path):
     # Was only "Dataset: <the new one>" under "Training now", as if the run trained on it.
     trained = training.config()["train"]["data"]
     assert f"It trains on {trained}. Start will use the dataset in use now, {other}." in texts(at.caption)
+
+
+def test_resume_of_a_run_whose_dataset_was_deleted_says_so_and_starts_nothing(results, monkeypatch, tmp_path):
+    from conftest import make_gldv2
+
+    data = make_gldv2(tmp_path / "gone", {1: 5, 2: 5})
+    run = Run.of(results, RUN_ID)
+    config = run.config()
+    config["train"]["data"] = str(data)
+    run.config_path.write_text(__import__("json").dumps(config))
+    run.update_status(state="stopped", message="stopped on request")
+    shutil.rmtree(data)  # deleted since (the page may be open)
+    resumed = []
+    monkeypatch.setattr(launch, "resume", lambda *a, **k: resumed.append(a))
+    at = open_page(TRAIN)
+    button(at, "Resume").click().run()
+    assert_no_exception(at)
+    # Was a training process started, which failed seconds later: "<folder>: no such file or folder".
+    assert f"{RUN_ID} trains on {data}, which is no longer there" in texts(at.error) and resumed == []
