@@ -9,7 +9,6 @@ st.session_state.
 from __future__ import annotations
 
 import re
-import sys
 from pathlib import Path
 
 import streamlit as st
@@ -24,6 +23,7 @@ from glr.training.run import Run, runs_dir
 from glr.training.status import ACTIVE_STATES
 from glr.errors import GlrError
 from glr.paths import demo_dir
+import app_server  # noqa: F401  (its changes to Streamlit's server process, made once on import)
 
 # Page files, relative to app.py (st.switch_page and st.page_link take these). Streamlit takes
 # each page's URL from its file name (/dataset, /train, ...); the number sets the order.
@@ -71,31 +71,6 @@ def md(text) -> str:
     """Text from outside the code (a class or file name, a path, a glr message naming a file) as literal
     text inside st.markdown and the other elements that read Markdown: trimmed, its Markdown escaped."""
     return _MARKDOWN_SPECIALS.sub(r"\\\1", str(text).strip())
-
-
-def _clean_matplotlib_only() -> None:
-    """What Streamlit's per-run clean-up does, less Keras: close matplotlib's figures."""
-    if "matplotlib.pyplot" in sys.modules:
-        sys.modules["matplotlib.pyplot"].close("all")
-
-
-def _skip_keras_cleanup() -> None:
-    """Stop Streamlit from clearing Keras' state after every script run of every session.
-
-    Once keras is imported (a Grad-CAM, the Train page's version record), Streamlit 1.67 calls
-    keras.backend.clear_session() after each run (script_runner._clean_problem_modules): a full
-    garbage collection that holds the GIL, so every other session waits (7% of the server's
-    time at 4-8 users, benchmarks/README.md), and a reset of the Keras state another session's
-    Grad-CAM may be using at that moment. glr keeps its models in st.cache_resource and needs
-    no clearing. Without that private hook (another Streamlit version) nothing changes.
-    """
-    from streamlit.runtime.scriptrunner import script_runner
-
-    if callable(getattr(script_runner, "_clean_problem_modules", None)):
-        script_runner._clean_problem_modules = _clean_matplotlib_only
-
-
-_skip_keras_cleanup()  # once per server process: this module is imported once, pages rerun
 
 
 def setup() -> None:
@@ -216,15 +191,20 @@ def load_catalog(path: str | None) -> datasets.Catalog:
 
 
 @st.cache_data(max_entries=16, show_spinner="Curating the top classes...")
-def _split(path: str, stamp: float, top_n: int, min_images: int, val_fraction: float, seed: int) -> datasets.Split:
-    return datasets.curate(_catalog(path, stamp), top_n=top_n, min_images=min_images, val_fraction=val_fraction, seed=seed)
+def _split(path: str, stamp: float, top_n: int, min_images: int, val_fraction: float, seed: int,
+           min_classes: int) -> datasets.Split:
+    return datasets.curate(_catalog(path, stamp), top_n=top_n, min_images=min_images, val_fraction=val_fraction,
+                           seed=seed, min_classes=min_classes)
 
 
-def curate(path: str | None, top_n: int, min_images: int, val_fraction: float, seed: int) -> datasets.Split:
-    """The curated split of `path` (None: the demo), cached; GlrError if it cannot be made."""
+def curate(path: str | None, top_n: int, min_images: int, val_fraction: float, seed: int,
+           min_classes: int = 2) -> datasets.Split:
+    """The curated split of `path` (None: the demo), cached; GlrError if it cannot be made or keeps under `min_classes`
+    (2 by default, as training asks: one class is nothing to tell apart)."""
     load_catalog(path)  # same checks and messages
     root = path or str(demo_dir())
-    return _split(str(root), browse.dataset_stamp(root), int(top_n), int(min_images), float(val_fraction), int(seed))
+    return _split(str(root), browse.dataset_stamp(root), int(top_n), int(min_images), float(val_fraction), int(seed),
+                  int(min_classes))
 
 
 @st.cache_data(max_entries=8, show_spinner="Reading image sizes...")

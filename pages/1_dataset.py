@@ -16,6 +16,7 @@ from glr.data import browse
 from glr.data import long_tail
 from glr.data.class_index import ClassIndex
 from glr.data import from_uploads
+from glr.data import staging
 from glr.data import uploads
 from glr.demo import dataset as demo
 from glr.data import datasets
@@ -27,6 +28,10 @@ common.setup()
 
 CLASS_COUNT_KEY = "upload_class_count"  # how many "photos per class" boxes the form shows
 BUILT_KEY = "upload_built"  # the dataset just made: (path, counts, problems)
+STAGING_KEY = "upload_staging"  # this session's key of glr.data.staging, where dropped photos are kept
+ROUND_KEY = "upload_rounds"  # upload box -> its round, part of its key (see round_of)
+DROP_PROBLEMS_KEY = "upload_drop_problems"  # staging slot -> the problems met when its photos were dropped
+KEPT_KEY = "upload_kept"  # this session kept photos and has not discarded them all: their loss is said
 BAR_CHART_CLASSES = 500  # up to this many classes, one bar per class; above, the long tail's aggregates
 
 
@@ -48,54 +53,172 @@ def curated(path: str | None, stamp: float, top_n: int, min_images: int, val_fra
         return None, str(exc)
 
 
+def staging_box() -> staging.Staging:
+    """This session's kept photos. Its key is also in the URL, so a refresh of this page finds them again."""
+    key = st.session_state.get(STAGING_KEY) or st.query_params.get("upload")
+    if not staging.is_key(key):
+        key = staging.new_key()
+        staging.prune(spare=key)  # once per session: the stagings of old sessions go
+    st.session_state[STAGING_KEY] = key
+    if st.query_params.get("upload") != key:
+        st.query_params["upload"] = key
+    box = staging.Staging(key)
+    if st.session_state.get(KEPT_KEY) and not box.path.is_dir():  # not by this session: said, not silent
+        st.session_state.pop(KEPT_KEY)
+        st.warning(f"The photos kept in this form were cleared: kept photos untouched for "
+                   f"{staging.MAX_AGE_SECONDS // 3600} hours, or beyond the {staging.MAX_STAGINGS} most recently "
+                   "used on this server, are removed. Drop them again.")
+    return box
+
+
+def round_of(box_key: str) -> int:
+    """Part of an upload box's key: a new round empties the box once its photos are kept."""
+    return st.session_state.get(ROUND_KEY, {}).get(box_key, 0)
+
+
+def keep(box: staging.Staging, box_key: str, drops: list[tuple[str, list, str | None]]) -> None:
+    """Check and keep photos dropped in the upload box `box_key` ((slot, photos, class name or None) each), then empty it.
+
+    The box is emptied (a new key) because the photos now live in the staging folder: an upload box
+    forgets its files when it is hidden, and showing them twice would leave two lists to keep in step.
+    Only that box: one whose upload ends meanwhile keeps its files for the next run.
+    """
+    with st.spinner("Checking the photos..."):
+        found = st.session_state.setdefault(DROP_PROBLEMS_KEY, {})
+        try:
+            for slot, photos, label in drops:
+                found[slot] = found.get(slot, []) + box.add(slot, photos, label)[1]
+        except OSError as exc:  # the uploads folder is read-only, full, or a file
+            blocker = paths.file_in_the_way(box.path)
+            found[drops[0][0]] = [f"{blocker} is a file, not a folder: no photo can be kept or dataset made under "
+                                  f"{paths.uploads_dir()}; set GLR_UPLOADS to a folder" if blocker
+                                  else f"the photos cannot be kept in {box.path}: {exc.strerror or exc}"]
+        if box.slots():
+            st.session_state[KEPT_KEY] = True
+        rounds = st.session_state.setdefault(ROUND_KEY, {})
+        rounds[box_key] = rounds.get(box_key, 0) + 1  # inside the spinner: a click cuts the run at its end
+    st.rerun()
+
+
+def forget(box: staging.Staging, slot: str | None = None) -> None:
+    """Discard the photos kept in `slot` (every slot: None) and what their drop met."""
+    box.clear(slot)
+    if slot is None:
+        st.session_state.pop(KEPT_KEY, None)
+    found = st.session_state.setdefault(DROP_PROBLEMS_KEY, {})
+    for name in [slot] if slot else list(found):
+        found.pop(name, None)
+
+
+def drop_problems(slots: list[str]) -> list[str]:
+    """The problems met when the photos of `slots` were dropped."""
+    found = st.session_state.get(DROP_PROBLEMS_KEY, {})
+    return [problem for slot in slots for problem in found.get(slot, [])]
+
+
+def zip_box(box: staging.Staging) -> dict[str, list]:
+    """The zip's upload box, and the classes kept from the zip dropped last (name -> [(file name, path)])."""
+    archive = st.file_uploader("A zip holding one folder per class: <class name>/<photo>.jpg", type=["zip"],
+                               key=f"upload_zip_{round_of('zip')}")
+    if archive is not None:
+        classes, found = from_uploads.classes_from_zip(archive.getvalue(), archive.name)
+        for slot in box.slots("zip-"):  # a new zip replaces the one kept
+            forget(box, slot)
+        st.session_state.setdefault(DROP_PROBLEMS_KEY, {})["zip-0"] = found
+        keep(box, "zip", [(f"zip-{i}", photos, label) for i, (label, photos) in enumerate(classes.items())])
+    labels = box.labels()
+    kept = {labels.get(slot, slot): [(p.name, p) for p in box.photos(slot)] for slot in box.slots("zip-")}
+    if kept and st.button("Remove the zip's photos", key="upload_clear_zip", icon=":material/delete:"):
+        for slot in box.slots("zip-"):
+            forget(box, slot)
+        st.rerun()
+    for problem in drop_problems(["zip-0"] + box.slots("zip-")):
+        st.warning(common.md(problem))
+    return kept
+
+
+def class_boxes(box: staging.Staging) -> dict[str, list]:
+    """One name and one upload box per class; the classes named whose photos are kept (name -> [(file name, path)])."""
+    classes, recorded, named = {}, box.labels(), {}  # named: a class name, casefolded -> its first box
+    # After a refresh (a new session), as many boxes as the kept photos need, named as they were.
+    kept_boxes = [int(slot.split("-")[1]) + 1 for slot in box.slots("class-")]
+    count = st.session_state[CLASS_COUNT_KEY] = max([st.session_state.get(CLASS_COUNT_KEY, 2), *kept_boxes])
+    for i in range(count):
+        slot = f"class-{i}"
+        c = st.columns([1, 3])
+        label = c[0].text_input(f"Class {i + 1}", value=recorded.get(slot, ""), key=f"upload_class_{i}",
+                                placeholder="class name", persist_state="session").strip()
+        files = c[1].file_uploader(f"Photos of class {i + 1}", type=list(uploads.IMAGE_TYPES),
+                                   accept_multiple_files=True, key=f"upload_photos_{i}_{round_of(slot)}")
+        if files:
+            keep(box, slot, [(slot, [(f"{label or f'class {i + 1}'}/{f.name}", f.getvalue()) for f in files],
+                              label or None)])
+        kept = box.photos(slot)
+        if kept:
+            k = c[1].container(horizontal=True, vertical_alignment="center")
+            k.caption(f"{datasets.plural(len(kept), 'photo')} kept for {common.md(label) if label else f'class {i + 1}'}")
+            if k.button("Remove them", key=f"upload_clear_{slot}", icon=":material/delete:"):
+                forget(box, slot)
+                st.rerun()
+        for problem in drop_problems([slot]):
+            c[1].warning(common.md(problem))
+        if kept and not label:
+            c[1].warning(f"{datasets.plural(len(kept), 'photo')} without a class name: name the class")
+        elif kept:
+            if (first := named.setdefault(label.casefold(), i)) != i:  # said now, not only once the dataset is made
+                c[1].warning(f"Named like class {first + 1}: their photos make one class.")
+            classes.setdefault(label, []).extend((p.name, p) for p in kept)
+            if recorded.get(slot) != label:
+                box.set_label(slot, label)
+    if st.button("Add a class", key="upload_add_class", icon=":material/add:"):
+        st.session_state[CLASS_COUNT_KEY] = count + 1
+        st.rerun()
+    return classes
+
+
 def upload_form() -> None:
     """Make a dataset from uploads: a zip of class folders, or photos dropped per class (Teachable Machine style)."""
-    st.caption(f"The photos are checked and copied into a new dataset folder under {common.md(paths.uploads_dir())}, one "
-               "folder per class. A zip is read in memory: a member whose path leaves its folder is refused, and "
-               f"at most {uploads.ZIP_MAX_FILES:,} photos and {uploads.ZIP_MAX_BYTES // uploads.MB} MB are taken.")
-    # The names typed are kept when the form is hidden (another source chosen, the other way of uploading): an
-    # unrendered widget's state is dropped. Photos dropped are not kept: an upload box has no such setting.
+    st.caption(f"The photos are checked as they are dropped and kept in {common.md(paths.uploads_dir())} until the "
+               "dataset is made or they are removed, so hiding this form loses nothing; then copied into a new dataset "
+               "folder there, one folder per class. A zip is read in memory: a member whose path leaves its folder is "
+               f"refused, and at most {uploads.ZIP_MAX_FILES:,} photos and {uploads.ZIP_MAX_BYTES // uploads.MB} MB "
+               "are taken.")
     name = st.text_input("Dataset name", key="upload_name", placeholder="e.g. my landmarks", persist_state="session")
     how = st.radio("Photos", ["A zip of class folders", "Photos per class"], horizontal=True, key="upload_how",
                    persist_state="session")
-    classes, problems = {}, []
-    if how == "A zip of class folders":
-        archive = st.file_uploader("A zip holding one folder per class: <class name>/<photo>.jpg", type=["zip"],
-                                   key="upload_zip")
-        if archive is not None:
-            classes, problems = from_uploads.classes_from_zip(archive.getvalue(), archive.name)
-    else:
-        count = st.session_state.setdefault(CLASS_COUNT_KEY, 2)
-        for i in range(count):
-            c = st.columns([1, 3])
-            label = c[0].text_input(f"Class {i + 1}", key=f"upload_class_{i}", placeholder="class name",
-                                    persist_state="session")
-            files = c[1].file_uploader(f"Photos of class {i + 1}", type=list(uploads.IMAGE_TYPES),
-                                       accept_multiple_files=True, key=f"upload_photos_{i}")
-            if files and not label.strip():
-                problems.append(f"class {i + 1}: {datasets.plural(len(files), 'photo')} without a class name; name the class")
-            elif label.strip():
-                classes.setdefault(label.strip(), []).extend((f.name, f.getvalue()) for f in files or [])
-        if st.button("Add a class", key="upload_add_class", icon=":material/add:"):
-            st.session_state[CLASS_COUNT_KEY] = count + 1
-            st.rerun()
-    for problem in problems:
-        st.warning(common.md(problem))
+    box = staging_box()
+    by_zip = how == "A zip of class folders"
+    classes = zip_box(box) if by_zip else class_boxes(box)
+    if elsewhere := sum(len(box.photos(slot)) for slot in box.slots("class-" if by_zip else "zip-")):
+        st.caption(f"Also kept: {datasets.plural(elsewhere, 'photo')} " + (
+            "dropped per class; choose “Photos per class” to see them." if by_zip
+            else "from a zip; choose “A zip of class folders” to see them."))
     if classes:
-        st.caption("Found: " + ", ".join(f"{common.md(label)} ({len(photos)})" for label, photos in sorted(classes.items())))
+        st.caption("Kept, ready for the dataset: "
+                   + ", ".join(f"{common.md(label)} ({len(photos)})" for label, photos in sorted(classes.items())))
     if st.button("Make the dataset", key="upload_build", icon=":material/create_new_folder:", type="primary",
                  disabled=not (classes and name.strip())):
         try:
-            with st.spinner("Checking and copying the photos..."):
+            with st.spinner("Copying the photos..."):
                 built = from_uploads.build_dataset(name, classes)
+                # Inside the spinner: a second click cuts the run at its end, and its rerun must find the
+                # photos gone (Make disabled), not make the dataset again ("already exists").
+                used = sorted({path.parent.name for photos in classes.values() for _, path in photos})
+                met = drop_problems(used)
+                for slot in used:  # the dataset holds them now; photos of an unnamed class stay, with their warning
+                    forget(box, slot)
+                if not box.slots():
+                    forget(box)
+                st.session_state[BUILT_KEY] = (str(built.path), built.counts, met + built.problems)
         except GlrError as exc:
             st.error(common.md(exc))
         else:
-            st.session_state[BUILT_KEY] = (str(built.path), built.counts, problems + built.problems)
+            st.rerun()  # the form above was drawn with the photos kept: draw it again without them
     built = st.session_state.get(BUILT_KEY)
     if built:
         path, counts, found = built
-        st.success(f"Made {common.md(path)}: {len(counts)} classes, {sum(counts.values()):,} photos.")
+        st.success(f"Made {common.md(path)}: {datasets.plural(len(counts), 'class')}, "
+                   f"{datasets.plural(sum(counts.values()), 'photo')}.")
         for problem in found:
             st.warning(common.md(problem))
         if st.button("Use this dataset", key="upload_use", icon=":material/check:"):

@@ -27,6 +27,7 @@ from glr.training.status import ACTIVE_STATES
 from glr.training.config import AUGMENT_SPACES, TrainConfig
 from glr.training.settings import AUTO_MAX_FINE_TUNE_EPOCHS, page_fine_tune_epochs, page_fine_tune_placeholder
 from glr.errors import GlrError
+from glr.paths import demo_dir
 import app_common as common
 
 common.setup()
@@ -82,7 +83,9 @@ def live_view(run_path: str, was_active: bool, key: str) -> None:
             if left is not None and status.get("unit") == "batch":
                 timing += " (early stopping may end it sooner)"
         st.caption(timing)
-    if state in ACTIVE_STATES and st.button("Stop", icon=":material/stop:", key=f"{key}_stop",
+    if state == "stopping":  # a second Stop would change nothing; Start comes back once it has stopped
+        st.caption("Stopping: the trainer finishes its current batch, saves a checkpoint and ends as stopped.")
+    elif state in ACTIVE_STATES and st.button("Stop", icon=":material/stop:", key=f"{key}_stop",
                                             help="The trainer finishes its current batch, saves a checkpoint "
                                                  "and ends as stopped; Resume continues it."):
         launch.stop(run)
@@ -110,10 +113,30 @@ def next_steps(run: Run, key: str) -> None:
         common.open_run(common.PREDICT, run.id)
 
 
+def run_dataset(run: Run) -> str | None:
+    """The dataset folder `run` trains on, as its configuration records it (None if it cannot be read)."""
+    try:
+        return run.config()["train"]["data"] or None
+    except (GlrError, KeyError, TypeError):  # a damaged config: its own message is in the run list
+        return None
+
+
+def trained_elsewhere(run: Run) -> str | None:
+    """The dataset `run` trains on, if it is not the one in use here (chosen since Start, or in another tab)."""
+    def where(path) -> Path:
+        return Path(path or demo_dir()).expanduser().resolve()
+
+    data = run_dataset(run)
+    return data if data and where(data) != where(dataset) else None
+
+
 # --------------------------------------------------------------------------- the training going on, first
 if active:
     with st.container(border=True):
         st.subheader(f"Training now: {common.md(active.label())}")
+        if other := trained_elsewhere(active):
+            st.caption(f"It trains on {common.md(other)}. Start will use the dataset in use now, "
+                       f"{common.md(browse.dataset_label(dataset))}.")
         st.fragment(run_every=common.POLL_SECONDS)(live_view)(str(active.path), True, "now")
 elif (ended := st.session_state.get(common.ENDED_KEY)) and Run.of(results, ended).path.is_dir():
     ended_run = Run.of(results, ended)
@@ -225,7 +248,10 @@ lock = launch.read_lock(results) if results.is_dir() else None
 if lock and not active:  # a lock whose run is not found here: Start says what holds it
     st.warning(f"A training is running in this results folder: {lock.get('run_id')}. "
                "Only one runs at a time.")
-if active:
+if active and active.status()["state"] == "stopping":  # "stop it" would read as if the Stop pressed was lost
+    st.info(f"{common.md(active.label())} is stopping: Start comes back once it has stopped (after its current "
+            "batch and a checkpoint).", icon=":material/hourglass_top:")
+elif active:
     st.info(f"Start is disabled while {common.md(active.label())} trains: only one training runs at a time in {common.md(results)}. "
             "Stop it above, or wait for it to end.", icon=":material/hourglass_top:")
 if st.button("Start training", type="primary", icon=":material/play_arrow:", key="train_start",
@@ -282,6 +308,9 @@ else:
             "Resume", icon=":material/resume:", key="train_resume", disabled=active is not None,
             help="Continue from the last checkpoint." if not active else f"{common.md(active.label())} is training"):
         try:
+            if (gone := run_dataset(run)) and not Path(gone).exists() and Path(gone) != demo_dir():
+                raise GlrError(f"{run.id} trains on {gone}, which is no longer there: put it back to resume "
+                               "the run, or start a new run on another dataset")  # the trainer failed on it seconds later
             launch.resume(run, results, workers=workers)
         except GlrError as exc:
             st.error(common.md(exc))

@@ -22,6 +22,13 @@ def _jpeg(seed: int) -> bytes:
     return buffer.getvalue()
 
 
+def drop(at, label: str, files: list[tuple[str, bytes]]):
+    """Drop `files` on the upload box labelled `label` (its key changes each time its photos are kept)."""
+    box = next(u for u in at.file_uploader if u.label.startswith(label))
+    kind = "application/zip" if files[0][0].endswith(".zip") else "image/jpeg"
+    return box.set_value([(name, data, kind) for name, data in files]).run()
+
+
 @pytest.fixture
 def uploads_root(monkeypatch, tmp_path, tiny_data) -> Path:
     monkeypatch.setenv("GLR_RESULTS", str(tmp_path / "results"))
@@ -41,7 +48,7 @@ def test_a_zip_of_class_folders_becomes_the_dataset_in_use(uploads_root):
     at = open_page(DATASET)
     at.radio(key="dataset_source").set_value("Upload photos").run()
     at.text_input(key="upload_name").input("my trip").run()
-    at.file_uploader(key="upload_zip").set_value([("trip.zip", buffer.getvalue(), "application/zip")]).run()
+    drop(at, "A zip", [("trip.zip", buffer.getvalue())])
     assert_no_exception(at)
     warnings = texts(at.warning)
     assert "unsafe paths skipped" in warnings and "1 file that is not an image skipped" in warnings
@@ -59,7 +66,7 @@ def test_a_zip_of_class_folders_becomes_the_dataset_in_use(uploads_root):
     # The same name again is refused, and the first dataset stays as it was.
     at.radio(key="dataset_source").set_value("Upload photos").run()
     at.text_input(key="upload_name").input("my trip").run()
-    at.file_uploader(key="upload_zip").set_value([("trip.zip", buffer.getvalue(), "application/zip")]).run()
+    drop(at, "A zip", [("trip.zip", buffer.getvalue())])
     button(at, "Make the dataset").click().run()
     assert "a dataset named 'my_trip' already exists" in texts(at.error)
 
@@ -72,11 +79,9 @@ def test_photos_dropped_per_class(uploads_root):
     assert len(at.file_uploader) == 3
     at.text_input(key="upload_name").input("pets").run()
     at.text_input(key="upload_class_0").input("cat").run()
-    at.file_uploader(key="upload_photos_0").set_value([("c1.jpg", _jpeg(1), "image/jpeg"),
-                                                       ("c2.jpg", _jpeg(2), "image/jpeg")]).run()
+    drop(at, "Photos of class 1", [("c1.jpg", _jpeg(1)), ("c2.jpg", _jpeg(2))])
     at.text_input(key="upload_class_1").input("dog").run()
-    at.file_uploader(key="upload_photos_1").set_value([("d1.jpg", _jpeg(3), "image/jpeg"),
-                                                       ("broken.jpg", b"not a photo", "image/jpeg")]).run()
+    drop(at, "Photos of class 2", [("d1.jpg", _jpeg(3)), ("broken.jpg", b"not a photo")])
     button(at, "Make the dataset").click().run()
     assert_no_exception(at)
     assert "2 classes, 3 photos" in texts(at.success)
@@ -209,3 +214,144 @@ def test_the_names_typed_in_the_upload_form_survive_a_look_at_another_source(upl
     assert at.text_input(key="upload_name").value == "Trip 2026"
     assert at.radio(key="upload_how").value == "Photos per class"
     assert at.text_input(key="upload_class_0").value == "Old Bridge"
+
+
+def _staged(uploads_root: Path) -> list[str]:
+    return sorted(p.name for p in (uploads_root / ".staging").glob("*/*/*.jpg"))
+
+
+def test_photos_dropped_per_class_survive_hiding_the_form_and_go_once_the_dataset_is_made(uploads_root):
+    at = open_page(DATASET)
+    at.radio(key="dataset_source").set_value("Upload photos").run()
+    at.radio(key="upload_how").set_value("Photos per class").run()
+    at.text_input(key="upload_name").input("pets").run()
+    at.text_input(key="upload_class_0").input("cat").run()
+    drop(at, "Photos of class 1", [(f"c{i}.jpg", _jpeg(i)) for i in range(3)])
+    at.text_input(key="upload_class_1").input("dog").run()
+    drop(at, "Photos of class 2", [("d1.jpg", _jpeg(10)), ("d2.jpg", _jpeg(11))])
+    assert "3 photos kept for cat" in texts(at.caption) and len(_staged(uploads_root)) == 5
+    # Were lost in silence: an upload box forgets its files when it is not drawn.
+    at.radio(key="dataset_source").set_value("A folder on this computer").run()  # another source
+    at.radio(key="dataset_source").set_value("Upload photos").run()
+    at.radio(key="upload_how").set_value("A zip of class folders").run()  # the other way of uploading
+    at.radio(key="upload_how").set_value("Photos per class").run()
+    at.switch_page("pages/2_train.py").run()  # another page
+    at.switch_page(DATASET).run()
+    at.radio(key="dataset_source").set_value("Upload photos").run()
+    assert_no_exception(at)
+    shown = texts(at.caption)
+    assert "3 photos kept for cat" in shown and "2 photos kept for dog" in shown and "cat (3), dog (2)" in shown
+    assert not [u for u in at.file_uploader if u.value]  # the boxes are empty again, ready for more
+    drop(at, "Photos of class 1", [("c0 again.jpg", _jpeg(0)), ("c9.jpg", _jpeg(9))])  # one new, one the same file
+    assert "4 photos kept for cat" in texts(at.caption) and "1 photo dropped again, kept once" in texts(at.warning)
+    button(at, "Make the dataset").click().run()
+    assert_no_exception(at)
+    assert "2 classes, 6 photos" in texts(at.success)
+    # The form is drawn again without them: it showed "4 photos kept for cat" and Make enabled, for a dataset made.
+    assert "kept for" not in texts(at.caption) and button(at, "Make the dataset").disabled
+    assert sorted(len(list(p.iterdir())) for p in (uploads_root / "pets").iterdir()) == [2, 4]
+    assert not (uploads_root / ".staging").exists() or _staged(uploads_root) == []  # kept photos go with the build
+
+
+def test_kept_photos_come_back_after_a_refresh_and_can_be_removed(uploads_root):
+    from streamlit.testing.v1 import AppTest
+
+    from test_app_pages import APP
+
+    at = open_page(DATASET)
+    at.radio(key="dataset_source").set_value("Upload photos").run()
+    at.radio(key="upload_how").set_value("Photos per class").run()
+    at.text_input(key="upload_class_0").input("cat").run()
+    drop(at, "Photos of class 1", [("c1.jpg", _jpeg(1)), ("c2.jpg", _jpeg(2))])
+    button(at, "Add a class").click().run()
+    at.text_input(key="upload_class_2").input("owl").run()
+    drop(at, "Photos of class 3", [("o1.jpg", _jpeg(3))])
+    key = at.query_params["upload"]
+    # A refresh is a new session: it finds the photos through the key in the page's URL.
+    again = AppTest.from_file(str(APP), default_timeout=180)
+    again.query_params["upload"] = key
+    again.run().switch_page(DATASET).run()
+    again.query_params["upload"] = key  # the URL the refreshed page was opened with
+    again.radio(key="dataset_source").set_value("Upload photos").run()
+    assert "Also kept: 3 photos dropped per class" in texts(again.caption)  # the other way of uploading is shown
+    again.radio(key="upload_how").set_value("Photos per class").run()
+    assert_no_exception(again)
+    shown = texts(again.caption)  # the boxes and the names come back with the photos
+    assert "2 photos kept for cat" in shown and "1 photo kept for owl" in shown and len(again.file_uploader) == 3
+    for _ in range(2):
+        button(again, "Remove them").click().run()
+        assert_no_exception(again)
+    assert "kept for" not in texts(again.caption) and _staged(uploads_root) == []
+
+
+def test_a_zips_photos_survive_hiding_the_form(uploads_root):
+    from conftest import zip_of
+
+    at = open_page(DATASET)
+    at.radio(key="dataset_source").set_value("Upload photos").run()
+    at.text_input(key="upload_name").input("trip").run()
+    drop(at, "A zip", [("trip.zip", zip_of({"Gate/1.jpg": _jpeg(1), "Gate/2.jpg": _jpeg(2), "Tower/1.jpg": _jpeg(3),
+                                             "Tower/notes.txt": b"notes"}))])
+    at.radio(key="upload_how").set_value("Photos per class").run()
+    at.radio(key="upload_how").set_value("A zip of class folders").run()
+    assert_no_exception(at)
+    assert "Gate (2), Tower (1)" in texts(at.caption) and "1 file that is not an image skipped" in texts(at.warning)
+    button(at, "Make the dataset").click().run()
+    assert "2 classes, 3 photos" in texts(at.success) and _staged(uploads_root) == []
+
+
+def test_a_one_class_dataset_is_said_to_be_no_classifiers_data(uploads_root, tmp_path, monkeypatch):
+    from conftest import write_image
+
+    for i in range(6):
+        write_image(tmp_path / "one" / "Tower" / f"{i}.jpg", seed=i)
+    monkeypatch.setenv("GLR_DATA", str(tmp_path / "one"))
+    at = open_page(DATASET)
+    assert metric(at, "Classes") == "1"  # still shown: the gallery and the sizes are worth a look
+    # Was a preview of a one-class split, which the Train page then trained and failed.
+    assert "only 1 class ('Tower') left to train on, and a classifier needs at least 2" in texts(at.error)
+
+
+def test_two_classes_named_alike_are_said_to_be_one_class_before_the_dataset_is_made(uploads_root):
+    at = open_page(DATASET)
+    at.radio(key="dataset_source").set_value("Upload photos").run()
+    at.radio(key="upload_how").set_value("Photos per class").run()
+    button(at, "Add a class").click().run()
+    at.text_input(key="upload_name").input("trip").run()
+    for i, (name, seed) in enumerate((("Tower", 1), ("tower", 3), ("Gate", 5))):
+        at.text_input(key=f"upload_class_{i}").input(name).run()
+        drop(at, f"Photos of class {i + 1}", [(f"{seed}.jpg", _jpeg(seed)), (f"{seed + 1}.jpg", _jpeg(seed + 1))])
+    assert "Named like class 1: their photos make one class." in texts(at.warning)  # was silent
+    button(at, "Make the dataset").click().run()
+    assert_no_exception(at)
+    assert "2 classes, 6 photos" in texts(at.success)  # were 3 classes, "Tower" and "tower"
+    assert sorted(p.name for p in (uploads_root / "trip").iterdir()) == ["Gate", "Tower"]
+
+
+def test_an_uploads_folder_that_is_a_file_is_named_when_photos_are_dropped(uploads_root, tmp_path, monkeypatch):
+    (tmp_path / "afile").write_text("not a folder")
+    monkeypatch.setenv("GLR_UPLOADS", str(tmp_path / "afile" / "uploads"))
+    at = open_page(DATASET)
+    at.radio(key="dataset_source").set_value("Upload photos").run()
+    at.radio(key="upload_how").set_value("Photos per class").run()
+    at.text_input(key="upload_name").input("pets").run()
+    at.text_input(key="upload_class_0").input("cat").run()
+    drop(at, "Photos of class 1", [("c1.jpg", _jpeg(1))])
+    assert_no_exception(at)  # was NotADirectoryError from Make the dataset
+    assert f"{tmp_path / 'afile'} is a file, not a folder: no photo can be kept" in texts(at.warning)
+
+
+def test_kept_photos_cleared_by_the_servers_cap_are_said_to_be_gone(uploads_root):
+    from glr.data import staging
+
+    at = open_page(DATASET)
+    at.radio(key="dataset_source").set_value("Upload photos").run()
+    at.radio(key="upload_how").set_value("Photos per class").run()
+    at.text_input(key="upload_class_0").input("cat").run()
+    drop(at, "Photos of class 1", [("c1.jpg", _jpeg(1))])
+    assert staging.prune(uploads_root, keep=0)  # newer uploads of other sessions pushed it out
+    at.run()
+    assert_no_exception(at)
+    assert "The photos kept in this form were cleared" in texts(at.warning) and "kept for cat" not in texts(at.caption)
+    at.run()
+    assert "were cleared" not in texts(at.warning)  # said once

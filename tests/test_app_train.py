@@ -289,3 +289,116 @@ def test_next_step_buttons_and_the_empty_states_buttons_wrap_instead_of_being_cu
     for label in ("Run the whole demo", "Configure a training"):
         flex = flex_of(at, label)
         assert flex is not None and flex.direction == flex.HORIZONTAL and flex.wrap, label
+
+
+def stale_click(widget):
+    """A click the browser sent before the rerun that drew `widget` disabled (or hid it): AppTest refuses a plain
+    click on a disabled widget, as a browser does once it has drawn it so."""
+    widget._value = True  # what Button.click() sets
+    return widget
+
+
+@pytest.fixture
+def fake_launches(results, monkeypatch):
+    """Start launches the fake trainer, slow enough (20 s) to still run while the test clicks; stopped at the end."""
+    from test_runs import FAKE
+
+    real_launch, started = launch.launch, []
+
+    def slow_fake(results_dir, config=None, **kwargs):
+        run = real_launch(results_dir, {**config, "steps": 400} if config else config, argv_prefix=FAKE, **kwargs)
+        started.append(run)
+        return run
+
+    monkeypatch.setattr(launch, "launch", slow_fake)
+    yield started
+    for run in started:
+        launch.stop(run, timeout=20, wait=True)
+
+
+def test_a_double_click_on_start_starts_one_run_and_follows_it(fake_launches):
+    """The second click of a double click lands before the rerun that draws Start disabled.
+
+    In that rerun the page sees its own run training and draws Start disabled, and Streamlit (1.67) drops the
+    value a disabled widget reports: one run, followed, no "another training is running" about the user's own
+    run. Seen the same in Chromium (a double click, and two clicks 0.05-1 s apart).
+    """
+    at = open_page(TRAIN)
+    button(at, "Start training").click().run()
+    assert_no_exception(at)
+    assert len(fake_launches) == 1
+    mine = fake_launches[0]
+    stale_click(button(at, "Start training")).run()
+    assert_no_exception(at)
+    assert len(fake_launches) == 1 and not at.error, texts(at.error)
+    assert texts(at.subheader).startswith(f"Training now: {mine.label()}") and button(at, "Stop")
+
+
+def test_start_on_a_one_class_dataset_says_why_and_makes_no_run(monkeypatch, tmp_path):
+    from conftest import write_image
+    from glr.training.run_table import list_runs
+
+    for i in range(6):
+        write_image(tmp_path / "one" / "Tower" / f"{i}.jpg", seed=i)
+    monkeypatch.setenv("GLR_RESULTS", str(tmp_path / "results"))
+    monkeypatch.setenv("GLR_DATA", str(tmp_path / "one"))
+    started = []
+    monkeypatch.setattr(launch, "launch", lambda *a, **k: started.append(a))  # no trainer, whatever the page does
+    at = open_page(TRAIN)
+    button(at, "Start training").click().run()
+    assert_no_exception(at)
+    # Was a run made and started, which failed a few seconds later in its trainer with this message.
+    assert "only 1 class ('Tower') left to train on, and a classifier needs at least 2" in texts(at.error)
+    assert started == [] and list_runs(tmp_path / "results").empty
+
+
+def test_a_stopping_run_offers_no_second_stop_and_says_start_comes_back(training):
+    at = open_page(TRAIN)
+    button(at, "Stop").click().run()  # Start, then at once Stop: the trainer still has its batch to finish
+    assert_no_exception(at)
+    assert training.status()["state"] == "stopping"
+    # Were a second Stop button and "Stop it above, or wait for it to end" about the run just stopped.
+    assert not [b for b in at.button if b.label == "Stop"]
+    assert f"{RUN_ID} is stopping: Start comes back once it has stopped" in texts(at.info)
+    assert "finishes its current batch, saves a checkpoint" in texts(at.caption)
+    assert button(at, "Start training").disabled
+    finish(training)  # it ends as the trainer ends it; Start is back
+    training.update_status(state="stopped", message="stopped on request")
+    at.run()
+    assert_no_exception(at)
+    assert not button(at, "Start training").disabled
+
+
+def test_a_training_says_its_dataset_once_another_is_in_use(training, tmp_path):
+    from conftest import make_gldv2
+
+    at = open_page(TRAIN)
+    assert "It trains on" not in texts(at.caption)  # the dataset in use: nothing to say
+    other = make_gldv2(tmp_path / "other", {1: 5, 2: 5})
+    at.switch_page("pages/1_dataset.py").run()
+    at.text_input(key="dataset_path").input(str(other)).run()
+    button(at, "Use this folder").click().run()  # chosen while it trains
+    at.switch_page(TRAIN).run()
+    assert_no_exception(at)
+    # Was only "Dataset: <the new one>" under "Training now", as if the run trained on it.
+    trained = training.config()["train"]["data"]
+    assert f"It trains on {trained}. Start will use the dataset in use now, {other}." in texts(at.caption)
+
+
+def test_resume_of_a_run_whose_dataset_was_deleted_says_so_and_starts_nothing(results, monkeypatch, tmp_path):
+    from conftest import make_gldv2
+
+    data = make_gldv2(tmp_path / "gone", {1: 5, 2: 5})
+    run = Run.of(results, RUN_ID)
+    config = run.config()
+    config["train"]["data"] = str(data)
+    run.config_path.write_text(__import__("json").dumps(config))
+    run.update_status(state="stopped", message="stopped on request")
+    shutil.rmtree(data)  # deleted since (the page may be open)
+    resumed = []
+    monkeypatch.setattr(launch, "resume", lambda *a, **k: resumed.append(a))
+    at = open_page(TRAIN)
+    button(at, "Resume").click().run()
+    assert_no_exception(at)
+    # Was a training process started, which failed seconds later: "<folder>: no such file or folder".
+    assert f"{RUN_ID} trains on {data}, which is no longer there" in texts(at.error) and resumed == []

@@ -36,3 +36,57 @@ def test_a_class_named_like_a_hidden_folder_is_skipped_with_a_message_not_lost(t
     assert built.problems[0].startswith("class name '.tower': a hidden or system folder's name")
     assert not (built.path / ".tower").exists()
     assert sorted(set(load_catalog(built.path).df["name"])) == ["bridge", "gate"]
+
+
+def test_classes_that_differ_only_in_case_are_one_class_with_a_message(tmp_path):
+    # Two folders "Tower" and "tower" were two classes of one landmark (and one folder, or a crash, on
+    # the case-blind disks of macOS and Windows); "Old Bridge" and "Old_Bridge" were merged in silence.
+    built = build_dataset("trip", {"Tower": [("a.jpg", _jpeg(1)), ("b.jpg", _jpeg(2))], "tower": [("c.jpg", _jpeg(3))],
+                                   "Old Bridge": [("d.jpg", _jpeg(4))], "Old_Bridge": [("e.jpg", _jpeg(5))]},
+                          root=tmp_path)
+    assert built.counts == {"Tower": 3, "Old_Bridge": 2}
+    assert "classes 'Tower' and 'tower' name the same folder" in built.problems[0]
+    assert "classes 'Old Bridge' and 'Old_Bridge' name the same folder" in built.problems[1]
+    assert sorted(p.name for p in built.path.iterdir()) == ["Old_Bridge", "Tower"]
+
+
+def test_photos_given_as_paths_are_copied_as_they_are(tmp_path):
+    from glr.data.from_uploads import stored_jpeg
+
+    kept = []
+    for i in range(2):
+        kept.append(tmp_path / f"{i}.jpg")
+        kept[-1].write_bytes(stored_jpeg(_jpeg(i), f"{i}.jpg"))
+    built = build_dataset("trip", {"gate": [("0.jpg", kept[0])], "bridge": [("1.jpg", kept[1])]}, root=tmp_path / "up")
+    assert (built.path / "gate" / "0001.jpg").read_bytes() == kept[0].read_bytes()
+    assert built.counts == {"gate": 1, "bridge": 1}
+
+
+def test_a_kept_photo_removed_meanwhile_is_named_not_a_traceback(tmp_path):
+    from glr.data.from_uploads import stored_jpeg
+
+    kept = [tmp_path / f"{i}.jpg" for i in range(3)]
+    for i, path in enumerate(kept):
+        path.write_bytes(stored_jpeg(_jpeg(i), path.name))
+    kept[1].unlink()  # another tab removed it, or it was pruned
+    built = build_dataset("trip", {"gate": [("0.jpg", kept[0]), ("1.jpg", kept[1])], "bridge": [("2.jpg", kept[2])]},
+                          root=tmp_path / "up")
+    assert built.counts == {"gate": 1, "bridge": 1}
+    assert built.problems == ["gate/1.jpg: no longer kept (removed meanwhile); drop it again"]  # was FileNotFoundError
+
+
+def test_a_dataset_name_that_differs_only_in_case_from_one_made_is_taken(tmp_path):
+    photos = {"gate": [("a.jpg", _jpeg(1))], "bridge": [("b.jpg", _jpeg(2))]}
+    build_dataset("Trip", photos, root=tmp_path)
+    # Was a second folder "trip" beside "Trip" here, and the first one's folder (or a crash) on macOS and Windows.
+    with pytest.raises(DatasetError, match="a dataset named 'Trip' already exists"):
+        build_dataset("trip", photos, root=tmp_path)
+    assert [p.name for p in tmp_path.iterdir()] == ["Trip"]
+
+
+def test_an_uploads_folder_that_is_a_file_is_named_not_a_traceback(tmp_path):
+    (tmp_path / "afile").write_text("not a folder")
+    photos = {"gate": [("a.jpg", _jpeg(1))], "bridge": [("b.jpg", _jpeg(2))]}
+    # Was NotADirectoryError from the writing, on the Dataset page's Make the dataset.
+    with pytest.raises(DatasetError, match=r"afile is a file, not a folder: no dataset can be made"):
+        build_dataset("trip", photos, root=tmp_path / "afile" / "uploads")

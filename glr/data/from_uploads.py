@@ -27,7 +27,7 @@ from glr.data.images import decode_image
 from glr.data.layouts import is_system_folder, plural
 from glr.data.uploads import MB, ZIP_MAX_BYTES, ZIP_MAX_FILES, read_zip_images
 from glr.errors import DatasetError, ImageError
-from glr.paths import uploads_dir
+from glr.paths import file_in_the_way, uploads_dir
 
 MAX_NAME = 64
 JPEG_QUALITY = 95
@@ -38,7 +38,8 @@ STORED_SIDE = 2048
 # A dataset or class name becomes a folder name: letters (any script), digits, spaces, - _ . only.
 _NAME_OK = re.compile(r"[\w\- .]+")
 
-Photos = Sequence[tuple[str, bytes]]  # (the uploaded file's name, its bytes)
+# (the uploaded file's name, its bytes), or (name, path) of a photo glr.data.staging checked and stored already
+Photos = Sequence[tuple[str, "bytes | Path"]]
 
 
 @dataclass
@@ -102,31 +103,51 @@ def build_dataset(name: str, classes: Mapping[str, Photos], root: str | Path | N
 
     `root` defaults to `glr.paths.uploads_dir()`. Each photo is decoded first; one that is
     not a readable image is skipped with its message, and a class left with no photo is left
-    out. DatasetError, with nothing written, for a bad or taken dataset name, for no usable
+    out (a photo given as a Path, which glr.data.staging checked and stored, is copied as it is).
+    Classes whose folders would differ only in case are one class, with a message. DatasetError, with nothing written, for a bad or taken dataset name, for no usable
     class, or past `max_files` photos or `max_bytes` in all.
     """
     root = Path(root) if root is not None else uploads_dir()
     folder = root / folder_name(name, "dataset name")
-    if folder.exists():
-        raise DatasetError(f"a dataset named {folder.name!r} already exists in {root}; choose another name")
+    if blocker := file_in_the_way(root):  # else NotADirectoryError deep in the writing, after every photo was read
+        raise DatasetError(f"{blocker} is a file, not a folder: no dataset can be made in {root}; "
+                           "set GLR_UPLOADS to a folder")
+    # "Trip" beside "trip" is one folder on macOS and Windows (their disks ignore case), and two look-alikes here.
+    taken = [p.name for p in _listed(root) if p.name.casefold() == folder.name.casefold()]
+    if folder.exists() or taken:
+        raise DatasetError(f"a dataset named {(taken or [folder.name])[0]!r} already exists in {root}; "
+                           "choose another name")
     total_files = sum(len(photos) for photos in classes.values())
-    total_bytes = sum(len(data) for photos in classes.values() for _, data in photos)
+    total_bytes = sum(_size(data) for photos in classes.values() for _, data in photos)
     if total_files > max_files or total_bytes > max_bytes:
         raise DatasetError(f"{total_files:,} photos, {total_bytes / MB:.0f} MB: over the limit of {max_files:,} photos "
                            f"and {max_bytes // MB} MB for a dataset made in the browser; for more, put the class "
                            "folders on this computer and type their folder instead")
     problems: list[str] = []
-    prepared: dict[str, list[bytes]] = {}
+    prepared: dict[str, list[bytes | Path]] = {}
+    first: dict[str, tuple[str, str]] = {}  # a folder's name, casefolded -> (that folder, the class name that made it)
     for label, photos in classes.items():
         try:
             class_folder = folder_name(label, "class name")
         except DatasetError as exc:
             problems.append(f"{exc}; its {plural(len(photos), 'photo')} skipped")
             continue
+        # "Tower" and "tower" would be two classes of one landmark here, and one folder (or a crash) on
+        # macOS and Windows, whose disks ignore case; "Old Bridge" and "Old_Bridge" are one folder anywhere.
+        class_folder, earlier = first.setdefault(class_folder.casefold(), (class_folder, label))
+        if earlier != label:
+            problems.append(f"classes {earlier!r} and {label!r} name the same folder (letters differ only in case, "
+                            f"or '_' for a space): their photos are one class, {class_folder}")
         encoded = prepared.setdefault(class_folder, [])
         for photo_name, data in photos:
+            if isinstance(data, Path):  # checked and stored by glr.data.staging already
+                if data.is_file():
+                    encoded.append(data)
+                else:  # removed meanwhile (another tab, or pruned after a day)
+                    problems.append(f"{label}/{photo_name}: no longer kept (removed meanwhile); drop it again")
+                continue
             try:
-                encoded.append(_as_jpeg(data, f"{label}/{posixpath.basename(str(photo_name))}"))
+                encoded.append(stored_jpeg(data, f"{label}/{posixpath.basename(str(photo_name))}"))
             except ImageError as exc:
                 problems.append(str(exc))
     empty = [label for label, photos in prepared.items() if not photos]
@@ -142,13 +163,30 @@ def build_dataset(name: str, classes: Mapping[str, Photos], root: str | Path | N
     return BuiltDataset(folder, {label: len(photos) for label, photos in prepared.items()}, problems)
 
 
-def _as_jpeg(data: bytes, name: str) -> bytes:
-    """The photo decoded by glr (ImageError naming it if it is not one), at most STORED_SIDE px, encoded again as a JPEG."""
+def stored_jpeg(data: bytes, name: str) -> bytes:
+    """The photo as a dataset made here stores it: decoded by glr (ImageError naming it if it is not one), at most
+    STORED_SIDE px, encoded again as a JPEG."""
     photo = Image.fromarray(decode_image(_named(data, name), draft_size=STORED_SIDE))
     photo.thumbnail((STORED_SIDE, STORED_SIDE), Image.Resampling.LANCZOS)  # keeps the aspect; never enlarges
     buffer = io.BytesIO()
     photo.save(buffer, format="JPEG", quality=JPEG_QUALITY)
     return buffer.getvalue()
+
+
+def _listed(root: Path) -> list[Path]:
+    try:
+        return list(root.iterdir())
+    except OSError:  # not made yet
+        return []
+
+
+def _size(data: bytes | Path) -> int:
+    if not isinstance(data, Path):
+        return len(data)
+    try:
+        return data.stat().st_size
+    except OSError:  # gone: said when the photo is reached
+        return 0
 
 
 def _named(data: bytes, name: str) -> io.BytesIO:
@@ -157,16 +195,26 @@ def _named(data: bytes, name: str) -> io.BytesIO:
     return buffer
 
 
-def _write_folder(folder: Path, classes: Mapping[str, list[bytes]]) -> None:
+def _write_folder(folder: Path, classes: Mapping[str, list[bytes | Path]]) -> None:
     """Write the class folders into a temporary folder beside `folder`, then rename it into place."""
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+    try:
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+    except OSError as exc:  # read-only, permission denied
+        raise DatasetError(f"no dataset can be made in {folder.parent}: {exc.strerror or exc}") from None
     tmp.chmod(0o755)  # mkdtemp makes 0700; a dataset is meant to be read by the app and others
     try:
         for label, photos in classes.items():
             (tmp / label).mkdir()
             for i, data in enumerate(photos, 1):
-                (tmp / label / f"{i:04d}.jpg").write_bytes(data)
+                if isinstance(data, Path):
+                    try:
+                        shutil.copyfile(data, tmp / label / f"{i:04d}.jpg")
+                    except FileNotFoundError:  # removed between the check and now: nothing is left half made
+                        raise DatasetError(f"{label}/{data.name}: no longer kept (removed meanwhile); "
+                                           "drop it again") from None
+                else:
+                    (tmp / label / f"{i:04d}.jpg").write_bytes(data)
         try:
             tmp.rename(folder)  # fails if another upload filled that name meanwhile: never merged into it
         except OSError:

@@ -1,0 +1,79 @@
+"""glr.data.staging: the photos dropped in the Dataset page's upload form, kept on disk (checked, once each,
+within limits) until the dataset is made or they are discarded; old stagings pruned."""
+
+from __future__ import annotations
+
+import io
+import os
+import time
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from glr.data import staging
+from glr.data.staging import Staging, new_key, prune
+from glr.errors import DatasetError
+
+
+def _jpeg(seed: int, size: int = 40) -> bytes:
+    arr = np.random.default_rng(seed).integers(0, 256, (size, size, 3), dtype=np.uint8)
+    buffer = io.BytesIO()
+    Image.fromarray(arr).save(buffer, format="JPEG")
+    return buffer.getvalue()
+
+
+def test_dropped_photos_are_checked_and_kept_once(tmp_path):
+    box = Staging(new_key(), root=tmp_path)
+    added, problems = box.add("class-0", [("a.jpg", _jpeg(1)), ("b.jpg", _jpeg(2)), ("bad.jpg", b"not a photo")])
+    assert added == 2 and len(problems) == 1 and "bad.jpg" in problems[0]
+    added, problems = box.add("class-0", [("a copy.jpg", _jpeg(1)), ("c.jpg", _jpeg(3))])  # the same file again
+    assert added == 1 and problems == ["1 photo dropped again, kept once"]
+    assert len(box.photos("class-0")) == 3 and box.slots() == ["class-0"]
+    assert box.path.parent == tmp_path / ".staging"  # a hidden folder: no dataset read there lists it
+    Image.open(box.photos("class-0")[0]).verify()  # stored as the JPEG the dataset will hold
+
+
+def test_the_limits_hold_and_say_so(tmp_path):
+    box = Staging(new_key(), root=tmp_path, max_files=3)
+    added, problems = box.add("class-0", [(f"{i}.jpg", _jpeg(i)) for i in range(2)])
+    added, problems = box.add("class-1", [(f"{i}.jpg", _jpeg(i)) for i in range(10, 13)])
+    assert added == 1 and "2 photos not kept: a dataset made in the browser holds at most 3 photos" in problems[0]
+    assert box.totals()[0] == 3
+
+
+def test_a_zips_class_names_are_kept_with_their_slots_and_clearing_forgets_them(tmp_path):
+    box = Staging(new_key(), root=tmp_path)
+    box.add("zip-0", [("Old Bridge/1.jpg", _jpeg(1))], label="Old Bridge")
+    box.add("zip-1", [("Clock Tower/1.jpg", _jpeg(2))], label="Clock Tower")
+    box.add("class-0", [("x.jpg", _jpeg(3))])
+    assert box.slots("zip-") == ["zip-0", "zip-1"] and box.labels() == {"zip-0": "Old Bridge", "zip-1": "Clock Tower"}
+    box.clear("zip-0")
+    assert box.slots() == ["class-0", "zip-1"] and box.labels() == {"zip-1": "Clock Tower"}
+    box.clear()
+    assert not box.path.exists() and box.slots() == [] and box.photos("class-0") == []
+
+
+@pytest.mark.parametrize("key", ["../x", "a" * 31, "A" * 32, "", None])
+def test_a_key_that_is_not_one_is_refused(tmp_path, key):
+    with pytest.raises(DatasetError):
+        Staging(key, root=tmp_path)
+    with pytest.raises(DatasetError):
+        Staging(new_key(), root=tmp_path).photos("../../etc")
+
+
+def test_old_stagings_and_all_but_the_most_recent_are_pruned(tmp_path):
+    keys = [new_key() for _ in range(5)]
+    for i, key in enumerate(keys):
+        box = Staging(key, root=tmp_path)
+        box.add("class-0", [("a.jpg", _jpeg(i))])
+        stamp = time.time() - (5 - i) * 60  # keys[4] the most recent
+        os.utime(box.path, (stamp, stamp))
+    old = Staging(keys[0], root=tmp_path).path
+    os.utime(old, (time.time() - staging.MAX_AGE_SECONDS - 1,) * 2)
+    gone = prune(tmp_path, keep=3, spare=keys[1])
+    assert sorted(p.name for p in gone) == sorted([keys[0]])  # keys[1] is the caller's own: spared
+    assert sorted(p.name for p in (tmp_path / ".staging").iterdir()) == sorted(keys[1:])
+    gone = prune(tmp_path, keep=2)
+    assert sorted(p.name for p in gone) == sorted(keys[1:3])
+    assert prune(tmp_path / "nothing-here") == []
