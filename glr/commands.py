@@ -327,7 +327,7 @@ def cmd_predict(args) -> int:
     if predictor.backend_note:
         print(f"note: {predictor.backend_note}", file=sys.stderr)
     if len(args.images) == 1 and Path(args.images[0]).is_dir():
-        from glr.predict import default_submission_path, scan_folder, write_submission
+        from glr.submission import default_submission_path, scan_folder, write_submission
 
         folder = args.images[0]
         target = Path(args.out or default_submission_path(folder))

@@ -16,7 +16,7 @@ if (_root := str(Path(__file__).resolve().parents[1])) not in sys.path:
 
 import streamlit as st
 
-from glr import class_examples, predict, thumbnails
+from glr import class_examples, predict, submission, thumbnails
 from glr.training import run_table
 from glr.retrieval import run_index
 from glr.training.run import Run
@@ -253,12 +253,12 @@ def upload_and_results(run_path: str, run_id: str, stamp: tuple, k: int, n_simil
                (f"; {len(predictions) - ok} could not be predicted." if ok < len(predictions) else "."))
 
     if len(photos) + len(repeats) > 1 or from_zip:
-        ids, rows = predict.with_repeats([uploads.photo_id(n) for n, _ in photos], predictions,
+        ids, rows = submission.with_repeats([uploads.photo_id(n) for n, _ in photos], predictions,
                                          [(uploads.photo_id(r), uploads.photo_id(f)) for r, f in repeats])
-        table = predict.submission_table(ids, rows)
+        table = submission.submission_table(ids, rows)
         st.download_button("Download predictions (submission CSV: id,landmarks)", table.to_csv(index=False).encode(),
                            file_name=f"submission-{run_id}.csv", mime="text/csv", icon=":material/download:",
-                           key="predict_csv", on_click="ignore", help=predict.SUBMISSION_NOTE)
+                           key="predict_csv", on_click="ignore", help=submission.SUBMISSION_NOTE)
         # A toggle, not a collapsed expander: st.dataframe's grid costs each browser about 0.3 CPU-s to set
         # up even when folded away (a third of its work per 3-photo request, benchmarks/README.md). Above
         # MAX_SHOWN photos the table is the only place that lists them all, so it is shown at once.

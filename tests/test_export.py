@@ -349,7 +349,7 @@ def test_predict_py_takes_a_folder_keeps_a_name_on_one_line_and_refuses_a_blank_
     flat grey photo got a landmark where glr's Predictor says it is blank."""
     from conftest import write_image
 
-    from glr.predict import scan_folder
+    from glr.submission import scan_folder
 
     script = template_script(tmp_path / "export", [{"index": 0, "landmark_id": 5, "name": "Blue\nMosque, \"old\" 🕌"}])
     script.load_model = lambda: (lambda x: (np.ones((len(x), 1), np.float32), None))

@@ -10,7 +10,7 @@ import pytest
 
 from conftest import write_image
 from glr.errors import GlrError
-from glr.predict import Predictor, eval_view, submission_table
+from glr.predict import Predictor, eval_view
 
 
 @pytest.fixture(scope="module")
@@ -88,125 +88,11 @@ def test_eval_view_matches_pipeline(finished_run, tmp_path):
     np.testing.assert_array_equal(direct, via_pipeline)
 
 
-def test_submission_table_format():
-    from glr.predict import Prediction
-
-    table = submission_table(["a", "b"], [Prediction("a", [(12, "x", 0.5)]), Prediction("b", error="bad")])
-    assert table.to_dict("records") == [{"id": "a", "landmarks": "12 0.500000"}, {"id": "b", "landmarks": ""}]
-
-
-
-def test_with_repeats_keeps_every_id_of_a_repeated_photo():
-    from glr.predict import Prediction, with_repeats
-
-    a, b = Prediction("a.jpg", top=[(3, "A", 0.9)]), Prediction("b.jpg", top=[(5, "B", 0.8)])
-    ids, rows = with_repeats(["a", "b"], [a, b], [("a2", "a"), ("a", "a"), ("orphan", "gone")])
-    assert (ids, rows) == (["a", "b", "a2"], [a, b, a])
-    assert submission_table(ids, rows)["landmarks"].tolist() == ["3 0.900000", "5 0.800000", "3 0.900000"]
-    assert with_repeats(["a"], [a]) == (["a"], [a])
-
-
-# --- the submission respects the unknown verdict ----------------------------------------------
-
-
-def _known_and_distractors(seed=0, n_known=40, n_distractors=25, wrong_verdicts=3):
-    """Predictions for known photos (true label) and distractors (true -1) with a verdict that is mostly right.
-
-    The distractors get confidences as high as the known photos', as a look-alike does;
-    `wrong_verdicts` known photos are called unknown and as many distractors known.
-    """
-    from glr.predict import Prediction
-
-    rng = np.random.default_rng(seed)
-    predictions, true = [], []
-    for i in range(n_known + n_distractors):
-        distractor = i >= n_known
-        label = int(rng.integers(0, 5))
-        pred = label if distractor or rng.random() < 0.8 else (label + 1) % 5
-        unknown = distractor != (i < wrong_verdicts or n_known <= i < n_known + wrong_verdicts)
-        predictions.append(Prediction(f"p{i}", top=[(pred, f"L{pred}", float(rng.uniform(0.2, 1.0)))],
-                                      known_score=0.1 if unknown else 0.9, unknown=unknown))
-        true.append(-1 if distractor else label)
-    return predictions, true
-
-
-def _parsed(table):
-    cells = [c.split() for c in table["landmarks"]]
-    return [int(c[0]) if c else None for c in cells], [float(c[1]) if c else 0.0 for c in cells]
-
-
-@pytest.mark.parametrize("seed", range(5))
-def test_submission_ranks_unknown_photos_last_and_gap_with_distractors_rises(seed):
-    from glr.evaluation.metrics import gap
-
-    predictions, true = _known_and_distractors(seed)
-    ids = [p.source for p in predictions]
-    raw = [p.top[0][2] for p in predictions]
-    pred, conf = _parsed(submission_table(ids, predictions))
-    unknown = np.array([p.unknown for p in predictions])
-    known_conf, unknown_conf = np.array(conf)[~unknown], np.array(conf)[unknown]
-    assert known_conf.min() > 0.5 > unknown_conf.max()  # every unknown photo after every known one
-    for group in (~unknown, unknown):  # the order within each group is kept
-        order = np.argsort(-np.array(raw)[group], kind="stable")
-        assert np.all(np.diff(np.array(conf)[group][order]) <= 0)
-    before = gap([p.top[0][0] for p in predictions], raw, true, ids=ids)
-    after = gap(pred, conf, true, ids=ids)
-    assert after > before
-    # The same ranking as the retrieval evaluation's gap_distractors_unknown (confidence minus 1 when unknown).
-    assert after == pytest.approx(gap([p.top[0][0] for p in predictions], list(np.array(raw) - unknown), true, ids=ids))
-    # Empty predictions drop the false unknowns' hits too: never above "last".
-    empty_pred, empty_conf = _parsed(submission_table(ids, predictions, unknown="empty"))
-    assert [p for p, u in zip(empty_pred, unknown) if u] == [None] * unknown.sum()
-    assert gap(empty_pred, empty_conf, true, ids=ids) <= after
-    assert _parsed(submission_table(ids, predictions, unknown="keep"))[1] == pytest.approx(raw, abs=1e-6)
-
-
-def test_gap_with_distractors_never_drops_even_when_the_verdict_is_wrong():
-    from glr.evaluation.metrics import gap
-    from glr.predict import Prediction
-
-    # A verdict exactly backwards still keeps the known photos' relative order: GAP without distractors is unchanged.
-    predictions, true = _known_and_distractors(1, wrong_verdicts=0)
-    for p in predictions:
-        p.unknown = not p.unknown
-    pred, conf = _parsed(submission_table([p.source for p in predictions], predictions))
-    known = [i for i, t in enumerate(true) if t != -1]
-    assert gap([pred[i] for i in known], [conf[i] for i in known], [true[i] for i in known]) == pytest.approx(
-        gap([predictions[i].top[0][0] for i in known], [predictions[i].top[0][2] for i in known], [true[i] for i in known]))
-    # No verdict (an older run): the raw confidence, as before.
-    old = [Prediction("a", [(1, "x", 0.25)])]
-    assert submission_table(["a"], old)["landmarks"].tolist() == ["1 0.250000"]
-    with pytest.raises(GlrError, match="choose one of: last, empty, keep"):
-        submission_table(["a"], old, unknown="drop")
-
-
-def test_submission_confidence_bounds():
-    from glr.predict import submission_confidence
-
-    assert submission_confidence(0.0, False) > 0.5 and f"{submission_confidence(0.0, False):.6f}" > "0.500000"
-    assert submission_confidence(1.0, True) < 0.5 and f"{submission_confidence(1.0, True):.6f}" < "0.500000"
-    assert submission_confidence(1.0, False) == 1.0 and submission_confidence(0.0, True) == 0.0
-    assert submission_confidence(0.8, False) == pytest.approx(0.9) and submission_confidence(0.8, True) == pytest.approx(0.4)
-
-
 # --- the folder: ids, skipped files, where the CSV goes ------------------------------------------
 
 
-def test_ids_stay_unique_when_files_share_a_stem(tmp_path):
-    from glr.predict import unique_ids
-
-    root = tmp_path / "photos"
-    paths = [root / "a" / "image.jpg", root / "image.bmp", root / "image.webp", root / "image.webp.png", root / "image.jpg"]
-    ids = unique_ids([str(p) for p in paths], root)
-    # The first keeps its stem; the others add their extension, then their path in the folder, then ~2.
-    assert ids == ["image", "image.bmp", "image.webp", "image.webp.png", "image.jpg"]
-    again = unique_ids([str(root / "b" / "x.jpg"), str(root / "c" / "x.jpg"), str(root / "d" / "x.jpg"), str(root / "x.jpg")], root)
-    assert again == ["x", "x.jpg", "d/x.jpg", "x.jpg~2"]
-    assert len(set(again)) == len(again)
-
-
 def test_folder_with_shared_stems_and_files_without_an_extension(predictor, tmp_path):
-    from glr.predict import scan_folder
+    from glr.submission import scan_folder
 
     folder = tmp_path / "photos"
     write_image(folder / "image.bmp", seed=1)
@@ -235,20 +121,6 @@ def test_a_photo_whose_name_is_not_utf8_is_predicted_under_a_readable_id(predict
     table, predictions = predictor.predict_folder(folder, tmp_path / "out.csv")
     assert table["id"].tolist() == ["caf\ufffd"] and predictions[0].ok
     assert pd.read_csv(tmp_path / "out.csv", dtype=str)["id"].tolist() == ["caf\ufffd"]
-
-
-def test_default_submission_path_is_beside_the_folder(tmp_path):
-    from glr.predict import default_submission_path, write_submission
-
-    assert default_submission_path(tmp_path / "photos") == tmp_path / "photos-submission.csv"
-    assert default_submission_path(str(tmp_path / "photos") + "/") == tmp_path / "photos-submission.csv"
-    table = pd.DataFrame({"id": ["a"], "landmarks": ["1 0.5"]})
-    assert write_submission(tmp_path, table) == tmp_path / "submission.csv"  # a folder: submission.csv inside
-    (tmp_path / "a-file").write_text("")
-    # glr.atomic names the file in the way (it said "cannot write the submission (File exists)" before).
-    with pytest.raises(GlrError, match=r"x\.csv: cannot be written, .*/a-file is a file where a folder must be .*"
-                                       r"move that file away, or choose another place"):
-        write_submission(tmp_path / "a-file" / "x.csv", table)
 
 
 def test_spatial_verification_in_the_predictor(finished_run, tmp_path):
@@ -280,17 +152,6 @@ def test_spatial_verification_in_the_predictor(finished_run, tmp_path):
     # Without it (the run's first index), the same photo gets no inliers and nothing to draw.
     [plain] = Predictor(finished_run.path, backend="tf").predict([photo])
     assert plain.inliers == [] and predictor.draw_best_match(photo, plain) is None
-
-
-def test_scan_folder_passes_over_nas_and_mac_folders(tmp_path):
-    from glr.predict import scan_folder
-
-    write_image(tmp_path / "a.jpg", seed=1)
-    write_image(tmp_path / "trip" / "b.jpg", seed=2)
-    write_image(tmp_path / "@eaDir" / "a.jpg" / "SYNOPHOTO_THUMB_XL.jpg", seed=3)  # a Synology NAS's thumbnails
-    write_image(tmp_path / "__MACOSX" / "._a.jpg", seed=4)
-    images, skipped = scan_folder(tmp_path)
-    assert images == [str(tmp_path / "a.jpg"), str(tmp_path / "trip" / "b.jpg")] and skipped == []
 
 
 def test_a_run_without_its_model_yet_says_its_state(finished_run, tmp_path):

@@ -293,7 +293,7 @@ def test_photos_a_browser_saved_as_jfif_are_images_everywhere(tmp_path):
     import zipfile
 
     from glr.data.uploads import read_zip_images
-    from glr.predict import scan_folder
+    from glr.submission import scan_folder
 
     for cls in ("Eiffel_Tower", "Big_Ben"):
         write_image(tmp_path / "data" / cls / "0.jpg", seed=len(cls))

@@ -87,7 +87,7 @@ def open_set_scores(val_true, val_pred, val_conf, val_known, val_unknown, held_p
                     held_unknown, distractor_unknown, knn_pred=None) -> dict:
     """The benchmark's figures from each group's predictions, confidences, known scores and verdicts."""
     from glr.evaluation.metrics import gap
-    from glr.predict import submission_confidence
+    from glr.submission import submission_confidence
     from glr.retrieval.recognition import roc_auc
 
     val_true, val_pred, val_unknown = np.asarray(val_true), np.asarray(val_pred), np.asarray(val_unknown, bool)

@@ -1,0 +1,155 @@
+"""A folder of photos in, a Kaggle submission out: which files are photos, their ids, and the CSV.
+
+The predictor (glr.predict) names the landmarks; this module decides what is listed and how.
+Every file under the folder is either a photo or listed as skipped with the reason; each photo
+gets a unique id (its stem, as Kaggle names test photos); and the photos the run calls "not a
+known landmark" are ranked after every known one, so in GAP they no longer push real landmarks down.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Iterable, Sequence
+
+import pandas as pd
+
+from glr.atomic import write_csv
+from glr.data.datasets import IMAGE_EXTENSIONS
+from glr.data.layouts import is_system_file, is_system_folder, plural
+from glr.errors import GlrError
+from glr.paths import printable
+
+if TYPE_CHECKING:
+    from glr.predict import Prediction
+
+# What a submission does with a photo the unknown verdict calls "not a known landmark": rank it
+# after every known photo (its confidence in [0, 0.5), the known ones' in (0.5, 1]), give it an
+# empty prediction, or keep the raw confidence as if there were no verdict.
+UNKNOWN_POLICIES = ("last", "empty", "keep")
+LOWEST_KNOWN, HIGHEST_UNKNOWN = 0.500001, 0.499999  # stay apart at the CSV's 6 decimals
+SUBMISSION_NOTE = ("Photos called not a known landmark are ranked after every known one: their confidence is "
+                   "below 0.5, the known photos' above (0.5 + confidence / 2), so in GAP they no longer push real "
+                   "landmarks down.")
+
+
+def scan_folder(folder: str | os.PathLike) -> tuple[list[str], list[tuple[str, str]]]:
+    """(image paths, [(path, why it is skipped)]) of the files under `folder`, recursively, sorted.
+
+    A file counts as an image by its extension; every other file is listed with the reason,
+    never dropped in silence. Hidden files (".DS_Store", "._photo.jpg") and the files an OS writes
+    into folders ("Thumbs.db", "desktop.ini") are the system's and are passed over.
+    """
+    root = Path(folder)
+    if not root.is_dir():
+        raise GlrError(f"{root}: not a folder")
+    images, skipped = [], []
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        if any(map(is_system_folder, path.relative_to(root).parts[:-1])) or is_system_file(path):
+            continue
+        if path.suffix.lower() in IMAGE_EXTENSIONS:
+            images.append(str(path))
+        elif not path.suffix:
+            skipped.append((str(path), "no file extension, so its type is unknown: add one (.jpg, .png, ...)"))
+        else:
+            skipped.append((str(path), f"{path.suffix} is not an image type ({', '.join(IMAGE_EXTENSIONS)})"))
+    return images, skipped
+
+
+def list_images(folder: str | os.PathLike) -> list[str]:
+    """Image files under `folder` (recursively), sorted; GlrError if there are none."""
+    paths, skipped = scan_folder(folder)
+    if not paths:
+        extra = f"; {plural(len(skipped), 'other file')} skipped, e.g. {skipped[0][0]}: {skipped[0][1]}" if skipped else ""
+        raise GlrError(f"{folder}: no images found (looked for {', '.join(IMAGE_EXTENSIONS)}){extra}")
+    return paths
+
+
+def unique_ids(paths: Sequence[str], folder: str | os.PathLike | None = None) -> list[str]:
+    """A submission id per path, all different: the file's stem, as Kaggle names its test photos.
+
+    When a stem is taken already (image.bmp, then image.webp), the later file, in the order
+    given (list_images sorts them), gets its file name with the extension ("image.webp"), then
+    its path under `folder` ("b/image.webp"), then that path with "~2", "~3"... So the first
+    file keeps the bare stem and the ids do not depend on chance.
+    """
+    taken, ids = set(), []
+    for path in paths:
+        p = Path(path)
+        relative = p.relative_to(folder).as_posix() if folder is not None and p.is_relative_to(folder) else p.as_posix()
+        candidates = [printable(c) for c in (p.stem, p.name, relative)]  # ids go into a UTF-8 CSV
+        chosen = next((c for c in candidates if c not in taken), None)
+        n = 2
+        while chosen is None:
+            chosen = f"{candidates[2]}~{n}" if f"{candidates[2]}~{n}" not in taken else None
+            n += 1
+        taken.add(chosen)
+        ids.append(chosen)
+    return ids
+
+
+def default_submission_path(folder: str | os.PathLike) -> Path:
+    """Where a folder's submission goes unless told: beside the folder, `<folder>-submission.csv`."""
+    root = Path(folder).resolve()
+    return root.parent / f"{root.name or 'predictions'}-submission.csv"
+
+
+def write_submission(out: str | os.PathLike, table: pd.DataFrame) -> Path:
+    """Write the submission CSV (into `out`/submission.csv if `out` is a folder); returns the file written."""
+    out = Path(out)
+    if out.is_dir():
+        out = out / "submission.csv"
+    try:
+        return write_csv(out, table)
+    except GlrError:  # a full disk or a read-only folder: glr.atomic says so already
+        raise
+    except OSError as exc:
+        raise GlrError(f"{out}: cannot write the submission ({exc.strerror or exc}); choose another file with --out") from None
+
+
+def submission_confidence(confidence: float, unknown: bool) -> float:
+    """A confidence that ranks every photo called unknown below every known one, and keeps each group's order.
+
+    Known photos map c in [0, 1] to 0.5 + c/2, in (0.5, 1]; unknown ones to c/2, in [0, 0.5).
+    """
+    c = min(max(float(confidence), 0.0), 1.0)
+    return min(0.5 * c, HIGHEST_UNKNOWN) if unknown else max(0.5 + 0.5 * c, LOWEST_KNOWN)
+
+
+def submission_table(ids: Iterable[str], predictions: Sequence[Prediction], unknown: str = "last") -> pd.DataFrame:
+    """Kaggle's submission format: id, landmarks ("landmark_id confidence", empty if none).
+
+    When the run gives the unknown verdict, `unknown` says what its "not a known landmark"
+    photos get (UNKNOWN_POLICIES): "last" ranks them after every known photo, so in GAP they
+    no longer push real landmarks down; "empty" leaves them without a prediction; "keep" writes
+    the raw confidence. Without a verdict (an older run), the raw confidence is written.
+    """
+    if unknown not in UNKNOWN_POLICIES:
+        raise GlrError(f"unknown photos: {unknown!r} is not a choice; choose one of: {', '.join(UNKNOWN_POLICIES)}")
+    verdict = unknown != "keep" and any(p.known_score is not None for p in predictions)
+
+    def cell(p: Prediction) -> str:
+        if not (p.ok and p.top) or (verdict and p.unknown and unknown == "empty"):
+            return ""
+        confidence = submission_confidence(p.top[0][2], p.unknown) if verdict and unknown == "last" else p.top[0][2]
+        return f"{p.top[0][0]} {confidence:.6f}"
+
+    return pd.DataFrame({"id": list(ids), "landmarks": [cell(p) for p in predictions]})
+
+
+def with_repeats(photo_ids: Sequence[str], predictions: Sequence[Prediction],
+                 repeats: Iterable[tuple[str, str]] = ()) -> tuple[list[str], list[Prediction]]:
+    """The submission's rows for uploaded photos: (ids, predictions), one row per photo id.
+
+    `repeats`: (id, id of the first copy) of photos left out as copies of an earlier one
+    (glr.data.uploads.unique_photos). A copy under a new id gets its first copy's prediction,
+    as a test set can hold the same image twice; the same id twice is one row.
+    """
+    ids, chosen = list(photo_ids), list(predictions)
+    by_id = dict(zip(ids, chosen))
+    for repeat, first in repeats:
+        if repeat not in by_id and first in by_id:
+            by_id[repeat] = by_id[first]
+            ids.append(repeat)
+            chosen.append(by_id[first])
+    return ids, chosen
