@@ -33,6 +33,10 @@ if act == "fail":
     print(f"error: worker {index} could not import something_needed", file=sys.stderr, flush=True)
     print("I0000 00:00:1 some.cc:2] a TensorFlow log line after", file=sys.stderr, flush=True)
     sys.exit(2)
+if act == "train":  # the chief at its epochs, deaf to the stop flag (as in a long step)
+    from glr.training.run import Run
+    Run(sys.argv[sys.argv.index("--run-dir") + 1]).update_status(phase="phase 1: training the head")
+    print("sigint at the epochs", flush=True)
 time.sleep(600)  # "waiting for the others to join": only a kill ends it
 """
 
@@ -100,6 +104,36 @@ def test_a_signal_before_the_epochs_stops_every_worker_at_once(fake_workers, cap
     # A terminal's Ctrl-C reaches the workers too: they ignore it, the launcher alone decides.
     assert said == ["sigint ignored"] * 2
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the launcher's handlers are gone
+
+
+def test_while_the_epochs_train_ctrl_c_asks_the_chief_and_a_second_one_quits_at_once(fake_workers, capfd):
+    run = fake_workers("train", "wait")
+    said, alive_after_first = [], []
+
+    def press_ctrl_c_twice():
+        while len(said) < 3:  # both up, and the chief at its epochs
+            said.extend(line for line in capfd.readouterr().out.splitlines() if line.startswith("sigint"))
+            time.sleep(0.05)
+        os.kill(os.getpid(), signal.SIGINT)
+        while not run.stop_path.exists():  # the chief's stop flag: every worker hears it in the next step's sums
+            time.sleep(0.05)
+        alive_after_first.extend(alive(run.status()["worker_pids"]))
+        os.kill(os.getpid(), signal.SIGINT)
+
+    threading.Thread(target=press_ctrl_c_twice, daemon=True).start()
+    assert train_local(run, 2) == {}
+    assert len(alive_after_first) == 2  # the first Ctrl-C killed nobody: they stop after the batch
+    status = run.status()
+    assert status["state"] == "failed"
+    assert status["message"] == "Ctrl-C twice: quit at once; --resume continues from the last checkpoint"
+    assert not alive(status["worker_pids"])
+
+
+def test_more_workers_than_cores_says_they_share_them(fake_workers, capfd, monkeypatch):
+    """It trained three times slower than one process, in silence."""
+    monkeypatch.setattr(workers_module.os, "cpu_count", lambda: 2)
+    train_local(fake_workers("fail", "wait", "wait"), 3)
+    assert "3 workers on 2 CPU cores: they share the cores, one thread each" in capfd.readouterr().err
 
 
 @pytest.mark.parametrize("text, reason", [

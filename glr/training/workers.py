@@ -221,7 +221,11 @@ def train_local(run: Run, workers: int, resume: bool = False) -> dict:
 
         raise GlrError(f"--workers must be between 1 and {MAX_WORKERS}, got {workers}")
     ports = free_ports(workers)
-    threads = max(1, (os.cpu_count() or 1) // workers)
+    cores = os.cpu_count() or 1
+    threads = max(1, cores // workers)
+    if workers > cores:  # it works, but the user may expect a speed-up
+        print(f"{workers} workers on {cores} CPU cores: they share the cores, one thread each, so this trains "
+              "slower than one process; --workers N on one machine is the cluster mode in small", file=sys.stderr)
     argv = [*WORKER_ARGV, "--run-dir", str(run.path)] + (["--resume"] if resume else [])
     signals = Signals(run)
     with training_lock(run.results_dir, run.id):
