@@ -33,10 +33,11 @@ if act == "fail":
     print(f"error: worker {index} could not import something_needed", file=sys.stderr, flush=True)
     print("I0000 00:00:1 some.cc:2] a TensorFlow log line after", file=sys.stderr, flush=True)
     sys.exit(2)
-if act == "train":  # the chief at its epochs, deaf to the stop flag (as in a long step)
+if index == 0:  # the chief records itself, as train_run does; "train": at its epochs, deaf to the stop flag
     from glr.training.run import Run
-    Run(sys.argv[sys.argv.index("--run-dir") + 1]).update_status(phase="phase 1: training the head")
-    print("sigint at the epochs", flush=True)
+    Run(sys.argv[sys.argv.index("--run-dir") + 1]).update_status(
+        state="running", pid=os.getpid(), **({"phase": "phase 1: training the head"} if act == "train" else {}))
+    print("sigint: the chief is running", flush=True)
 time.sleep(600)  # "waiting for the others to join": only a kill ends it
 """
 
@@ -52,6 +53,20 @@ def fake_workers(monkeypatch, tmp_path, tiny_data):
         return new_run(results, tiny_config(tiny_data))
 
     return start
+
+
+def once_up(capfd, then) -> list[str]:
+    """Call `then()` in a thread once both stand-ins are up and the chief is running; what they said of Ctrl-C."""
+    said = []
+
+    def wait_then():
+        while len(said) < 3:  # each says how it takes Ctrl-C; the chief also that it runs
+            said.extend(line for line in capfd.readouterr().out.splitlines() if line.startswith("sigint"))
+            time.sleep(0.05)
+        then()
+
+    threading.Thread(target=wait_then, daemon=True).start()
+    return said
 
 
 def alive(pids) -> list[int]:
@@ -86,15 +101,7 @@ def test_a_chief_that_fails_at_start_leaves_the_finished_runs_beside_it_alone(fa
 def test_a_signal_before_the_epochs_stops_every_worker_at_once(fake_workers, capfd, signum):
     """Ctrl-C raised KeyboardInterrupt in the launcher and left the run "running" (then "failed": killed?)."""
     run = fake_workers("wait", "wait")
-    said = []
-
-    def signal_when_started():
-        while len(said) < 2:  # both workers are up (and say how they take Ctrl-C)
-            said.extend(line for line in capfd.readouterr().out.splitlines() if line.startswith("sigint"))
-            time.sleep(0.05)
-        os.kill(os.getpid(), signum)
-
-    threading.Thread(target=signal_when_started, daemon=True).start()
+    said = once_up(capfd, lambda: os.kill(os.getpid(), signum))
     assert train_local(run, 2) == {}
     status = run.status()
     assert status["state"] == "stopped", status
@@ -102,30 +109,53 @@ def test_a_signal_before_the_epochs_stops_every_worker_at_once(fake_workers, cap
     assert not alive(status["worker_pids"])
     assert resumable(run) is run
     # A terminal's Ctrl-C reaches the workers too: they ignore it, the launcher alone decides.
-    assert said == ["sigint ignored"] * 2
+    assert said.count("sigint ignored") == 2
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the launcher's handlers are gone
 
 
 def test_while_the_epochs_train_ctrl_c_asks_the_chief_and_a_second_one_quits_at_once(fake_workers, capfd):
     run = fake_workers("train", "wait")
-    said, alive_after_first = [], []
+    alive_after_first = []
 
     def press_ctrl_c_twice():
-        while len(said) < 3:  # both up, and the chief at its epochs
-            said.extend(line for line in capfd.readouterr().out.splitlines() if line.startswith("sigint"))
-            time.sleep(0.05)
         os.kill(os.getpid(), signal.SIGINT)
         while not run.stop_path.exists():  # the chief's stop flag: every worker hears it in the next step's sums
             time.sleep(0.05)
         alive_after_first.extend(alive(run.status()["worker_pids"]))
         os.kill(os.getpid(), signal.SIGINT)
 
-    threading.Thread(target=press_ctrl_c_twice, daemon=True).start()
+    once_up(capfd, press_ctrl_c_twice)
     assert train_local(run, 2) == {}
     assert len(alive_after_first) == 2  # the first Ctrl-C killed nobody: they stop after the batch
     status = run.status()
     assert status["state"] == "failed"
     assert status["message"] == "Ctrl-C twice: quit at once; --resume continues from the last checkpoint"
+    assert not alive(status["worker_pids"])
+
+
+def test_a_worker_killed_before_the_epochs_fails_the_run_at_once(fake_workers, capfd):
+    run = fake_workers("wait", "wait")
+    once_up(capfd, lambda: os.kill(run.status()["worker_pids"][1], signal.SIGKILL))
+    started = time.monotonic()
+    train_local(run, 2)
+    assert time.monotonic() - started < 150
+    status = run.status()
+    assert status["state"] == "failed"
+    assert status["message"] == ("worker 1 was killed by SIGKILL; the others were stopped; "
+                                 "--resume continues from the last checkpoint")
+    assert not alive(status["worker_pids"])
+
+
+def test_a_worker_killed_before_the_epochs_fails_the_run_at_once(fake_workers, capfd):
+    run = fake_workers("wait", "wait")
+    once_up(capfd, lambda: os.kill(run.status()["worker_pids"][1], signal.SIGKILL))
+    started = time.monotonic()
+    train_local(run, 2)
+    assert time.monotonic() - started < 150
+    status = run.status()
+    assert status["state"] == "failed"
+    assert status["message"] == ("worker 1 was killed by SIGKILL; the others were stopped; "
+                                 "--resume continues from the last checkpoint")
     assert not alive(status["worker_pids"])
 
 

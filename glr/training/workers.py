@@ -206,8 +206,9 @@ def _watch(workers: list[Worker], run: Run, signals: Signals) -> tuple[int, int]
 
 def _failure(run: Run, workers: list[Worker], index: int, code: int) -> str:
     """The message of a run that worker `index` ended with `code`: the worker, how it ended, its reason."""
-    status = run.status()
-    said = status.get("message") if status["state"] == "failed" else None  # the chief's own account
+    status = run.recorded_status() or {}
+    # The chief's own account, if it wrote one; not "ended without saying so" for a chief we killed.
+    said = status.get("message") if status.get("state") == "failed" else None
     reason = workers[index].reason() if code > 0 else None
     message = f"worker {index} {_how(code)}" + (f": {reason}; the others were stopped" if reason else
                                                 f"; {said or 'the others were stopped'}")
