@@ -98,11 +98,14 @@ class Worker:
 
     _write_lock = threading.Lock()  # one worker's chunk at a time on our stderr
 
-    def __init__(self, argv: list[str], env: dict):
-        self.proc = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    def __init__(self, argv: list[str], env: dict, terminal: bool = False):
+        # terminal: give it our terminal itself (the chief's progress bar needs one), its reason then
+        # only in its recorded status.
+        self.proc = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stderr=None if terminal else subprocess.PIPE)
         self.tail, self.muted = b"", False
         self._copier = threading.Thread(target=self._copy, daemon=True)
-        self._copier.start()
+        if not terminal:
+            self._copier.start()
 
     def _copy(self) -> None:
         out = getattr(sys.stderr, "buffer", None)
@@ -119,7 +122,8 @@ class Worker:
 
     def reason(self) -> str | None:
         """Its last error line, once its output has ended."""
-        self._copier.join(timeout=5)
+        if self._copier.is_alive():
+            self._copier.join(timeout=5)
         return last_error(self.tail.decode(errors="replace"))
 
     def kill(self) -> None:
@@ -160,15 +164,16 @@ class Signals:
     @contextmanager
     def start(self, argvs_envs):
         """Start the workers with SIGINT ignored (inherited through exec) and our handlers on; put them back after."""
+        terminal = sys.stderr.isatty()
         if threading.current_thread() is not threading.main_thread():  # signals are the main thread's
-            self.workers += [Worker(a, e) for a, e in argvs_envs]
+            self.workers += [Worker(a, e, terminal and i == 0) for i, (a, e) in enumerate(argvs_envs)]
             yield self.workers
             return
         previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         try:
-            for argv, env in argvs_envs:
-                self.workers.append(Worker(argv, env))
+            for i, (argv, env) in enumerate(argvs_envs):
+                self.workers.append(Worker(argv, env, terminal and i == 0))
             for s in previous:
                 signal.signal(s, self._on)
             yield self.workers
