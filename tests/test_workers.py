@@ -35,8 +35,9 @@ if act == "fail":
     sys.exit(2)
 if index == 0:  # the chief records itself, as train_run does; "train": at its epochs, deaf to the stop flag
     from glr.training.run import Run
-    Run(sys.argv[sys.argv.index("--run-dir") + 1]).update_status(
-        state="running", pid=os.getpid(), **({"phase": "phase 1: training the head"} if act == "train" else {}))
+    at = {"train": {"phase": "phase 1: training the head"}, "finish": {"state": "finished", "phase": "done"}}
+    Run(sys.argv[sys.argv.index("--run-dir") + 1]).update_status(**{"state": "running", "pid": os.getpid(),
+                                                                    **at.get(act, {})})
     print("sigint: the chief is running", flush=True)
 time.sleep(600)  # "waiting for the others to join": only a kill ends it
 """
@@ -157,6 +158,14 @@ def test_a_worker_killed_before_the_epochs_fails_the_run_at_once(fake_workers, c
     assert status["message"] == ("worker 1 was killed by SIGKILL; the others were stopped; "
                                  "--resume continues from the last checkpoint")
     assert not alive(status["worker_pids"])
+
+
+def test_a_worker_that_fails_after_the_chief_finished_leaves_the_run_finished(fake_workers, capfd):
+    """The finished run was marked "failed: worker 1 was killed by SIGKILL"."""
+    run = fake_workers("finish", "wait")
+    once_up(capfd, lambda: os.kill(run.status()["worker_pids"][1], signal.SIGKILL))
+    train_local(run, 2)
+    assert run.status()["state"] == "finished"
 
 
 def test_more_workers_than_cores_says_they_share_them(fake_workers, capfd, monkeypatch):

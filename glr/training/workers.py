@@ -244,15 +244,16 @@ def train_local(run: Run, workers: int, resume: bool = False) -> dict:
                 bad = _watch(started, run, signals)
         finally:
             kill_all(signals.workers)
-    status = run.status()
-    if signals.quit:
+    state = run.status()["state"]
+    if state == "finished":
+        pass  # the chief wrote it whole: a late Ctrl-C, or a worker that failed after its part, changes nothing
+    elif signals.quit:
         run.update_status(state="failed", message="Ctrl-C twice: quit at once; --resume continues from the last checkpoint")
-    elif signals.stop and status["state"] != "finished":
-        # Stopped on request, whatever a worker caught in the middle of it said.
-        if status["state"] != "stopped":
+    elif signals.stop:
+        if state != "stopped":  # stopped on request, whatever a worker caught in the middle of it said
             run.update_status(state="stopped", message=f"stopped on request ({signals.stop}); --resume continues")
     elif bad is not None:
         run.update_status(state="failed", finished=now(), message=_failure(run, signals.workers, *bad))
-    elif status["state"] in ACTIVE_STATES:
+    elif state in ACTIVE_STATES:
         run.update_status(state="failed", finished=now(), message="the workers ended without finishing the run")
     return (run.metrics() or {}) if run.status()["state"] == "finished" else {}
