@@ -3,27 +3,42 @@
 Each worker is `python -m glr train --run-dir RUN` with its own `TF_CONFIG` (the same
 cluster of free 127.0.0.1 ports, its own task index) and its share of the CPU threads,
 exactly as a scheduler would start them on N machines; worker 0, the chief, writes the run
-folder (glr.training.cluster). This process holds the results folder's training lock (the
-chief adopts it) and watches the workers: when one ends badly, the others get
-GRACE_SECONDS to notice through their collectives and stop, then they are killed, and the
-run ends `failed` with a message naming the worker, so `--resume` can continue it with
-any number of workers.
+folder (glr.training.cluster). This process, the launcher, holds the results folder's
+training lock (the chief adopts it) and watches the workers:
+
+- Ctrl-C (the terminal sends it to every process of the group) and SIGTERM reach the
+  launcher alone: the workers start with SIGINT ignored. While the epochs train, the
+  launcher raises the chief's stop flag, which travels in the next step's reduced sums, so
+  every worker stops after the same batch and the run ends `stopped` with a checkpoint.
+  Before the epochs (starting, joining, extracting features) the workers are killed at once:
+  every feature is already in the cache, written atomically, and a worker waiting in a
+  collective (to join, or for the others' features) could not hear a stop anyway. A second
+  Ctrl-C kills them at once whatever they do.
+- A worker that ends badly before the epochs train (it could not start, import, listen or
+  join) has the others killed at once: they would only wait for it. One that dies while
+  epochs train gives the others GRACE_SECONDS to notice through their collectives and save
+  a checkpoint, then they are killed. Either way the run ends `failed` with a message
+  naming the worker and its reason (the last error line it printed), so `--resume` can
+  continue it with any number of workers.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 
 from glr.paths import PROJECT_ROOT
 from glr.training.cluster import TF_CONFIG, THREADS_ENV
 from glr.training.launch import training_lock
+from glr.training.progress import PHASES
 from glr.training.run import Run
 from glr.training.status import ACTIVE_STATES, now
 
@@ -32,6 +47,11 @@ MAX_WORKERS = 16
 LOCAL_WORKER_ENV = "GLR_LOCAL_WORKER"
 GRACE_SECONDS = float(os.environ.get("GLR_WORKER_GRACE", "60"))  # > the coordination heartbeat (cluster.py)
 POLL_SECONDS = 0.2
+WORKER_ARGV = [sys.executable, "-m", "glr", "train"]  # what each worker runs (tests swap in a stand-in)
+TAIL_BYTES = 8192  # how much of a worker's last output is kept to find its reason
+# TensorFlow's and absl's log lines: never a worker's reason, though they come after it.
+LOG_LINE = re.compile(r"^([IWEF]\d{4} |WARNING: All log messages|\s)")
+ERROR_LINE = re.compile(r"^(error: |[\w.]*(Error|Exception|Interrupt|Exit)\b)")
 
 
 def free_ports(n: int) -> list[int]:
@@ -63,21 +83,141 @@ def _how(code: int) -> str:
     return f"was killed by {signal.Signals(-code).name}" if code < 0 else f"exited with code {code}"
 
 
-def _watch(procs: list[subprocess.Popen]) -> tuple[int, int] | None:
-    """Wait for every worker; after the first bad exit, kill the rest past GRACE_SECONDS. (index, code) of that exit."""
-    first, deadline = None, None
+def last_error(text: str) -> str | None:
+    """The reason a worker gave for failing: its last error line (glr's `error: ...`, a Python exception), else None.
+
+    TensorFlow's log lines that follow it at exit are passed over.
+    """
+    lines = [line.strip() for line in re.split(r"[\r\n]+", text) if line.strip() and not LOG_LINE.match(line)]
+    found = next((line for line in reversed(lines) if ERROR_LINE.match(line)), None)
+    return found.removeprefix("error: ")[:400] if found else None
+
+
+class Worker:
+    """One local worker process, its stderr copied to ours as it comes, the end of it kept for its reason."""
+
+    _write_lock = threading.Lock()  # one worker's chunk at a time on our stderr
+
+    def __init__(self, argv: list[str], env: dict, terminal: bool = False):
+        # terminal: give it our terminal itself (the chief's progress bar needs one), its reason then
+        # only in its recorded status.
+        self.proc = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stderr=None if terminal else subprocess.PIPE)
+        self.tail, self.muted = b"", False
+        self._copier = threading.Thread(target=self._copy, daemon=True)
+        if not terminal:
+            self._copier.start()
+
+    def _copy(self) -> None:
+        out = getattr(sys.stderr, "buffer", None)
+        while chunk := self.proc.stderr.read1(65536):
+            self.tail = (self.tail + chunk)[-TAIL_BYTES:]
+            if self.muted:
+                continue
+            with self._write_lock:
+                try:
+                    out.write(chunk) if out else sys.stderr.write(chunk.decode(errors="replace"))
+                    sys.stderr.flush()
+                except (OSError, ValueError):
+                    pass  # our stderr is gone (a closed terminal): keep reading, so the worker never blocks
+
+    def reason(self) -> str | None:
+        """Its last error line, once its output has ended."""
+        if self._copier.is_alive():
+            self._copier.join(timeout=5)
+        return last_error(self.tail.decode(errors="replace"))
+
+    def kill(self) -> None:
+        """SIGKILL it (if still running) and reap it."""
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+
+
+def kill_all(workers: list[Worker]) -> None:
+    """Kill every worker, muted first: what one prints as the other dies (a peer "reset by peer") is no news."""
+    for w in workers:
+        w.muted = True
+    for w in workers:
+        if w.proc.poll() is None:
+            w.proc.kill()
+    for w in workers:
+        w.kill()
+
+
+class Signals:
+    """The launcher's SIGINT and SIGTERM while its workers train: the first asks them all to stop, a second Ctrl-C quits."""
+
+    def __init__(self, run: Run):
+        self.run, self.workers = run, []
+        self.stop, self.quit = None, False  # the signal that asked for the stop; Ctrl-C twice
+
+    def _on(self, signum, frame) -> None:
+        if self.stop and signum == signal.SIGINT:
+            self.quit = True
+            return
+        if self.stop is None:
+            print(f"\nstopping the workers (Ctrl-C again to quit at once); "
+                  f"python -m glr train --resume {self.run.id} continues", file=sys.stderr, flush=True)
+        self.stop = signal.Signals(signum).name
+        self.run.request_stop()  # the chief's flag: every worker hears it in the next step's sums
+
+    @contextmanager
+    def start(self, argvs_envs):
+        """Start the workers with SIGINT ignored (inherited through exec) and our handlers on; put them back after."""
+        terminal = sys.stderr.isatty()
+        if threading.current_thread() is not threading.main_thread():  # signals are the main thread's
+            self.workers += [Worker(a, e, terminal and i == 0) for i, (a, e) in enumerate(argvs_envs)]
+            yield self.workers
+            return
+        previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        try:
+            for i, (argv, env) in enumerate(argvs_envs):
+                self.workers.append(Worker(argv, env, terminal and i == 0))
+            for s in previous:
+                signal.signal(s, self._on)
+            yield self.workers
+        finally:
+            for s, handler in previous.items():
+                signal.signal(s, handler)
+
+
+def _training(run: Run) -> bool:
+    """Whether the chief has reached the epochs (it may have something to save if a worker dies now)."""
+    return (run.recorded_status() or {}).get("phase") in PHASES.values()
+
+
+def _watch(workers: list[Worker], run: Run, signals: Signals) -> tuple[int, int] | None:
+    """Wait for every worker, killing them all when waiting is pointless. (index, code) of the first bad exit."""
+    procs = [w.proc for w in workers]
+    first, deadline, trained = None, None, False  # trained: the chief has reached the epochs
     while any([p.poll() is None for p in procs]):  # a list: poll every worker, not up to the first alive
+        trained = trained or _training(run)
         if first is None:
             first = next(((i, p.returncode) for i, p in enumerate(procs) if p.returncode not in (None, 0)), None)
-            deadline = time.monotonic() + GRACE_SECONDS if first else None
-        elif time.monotonic() > deadline:
-            for p in procs:
-                if p.poll() is None:
-                    p.kill()
+            if first:
+                deadline = time.monotonic() + (GRACE_SECONDS if trained else 0)
+        # Nothing more can come of them: past the grace; Ctrl-C twice; a stop before the epochs
+        # (see the module's docstring); or a stopped run's chief has ended (a worker still in a
+        # collective with it would only fail).
+        if signals.quit or (signals.stop and (not trained or procs[0].returncode is not None)) \
+                or (first and time.monotonic() > deadline):
+            kill_all(workers)
         time.sleep(POLL_SECONDS)
     if first is None:
         first = next(((i, p.returncode) for i, p in enumerate(procs) if p.returncode != 0), None)
     return first
+
+
+def _failure(run: Run, workers: list[Worker], index: int, code: int) -> str:
+    """The message of a run that worker `index` ended with `code`: the worker, how it ended, its reason."""
+    status = run.recorded_status() or {}
+    # The chief's own account, if it wrote one; not "ended without saying so" for a chief we killed.
+    said = status.get("message") if status.get("state") == "failed" else None
+    reason = workers[index].reason() if code > 0 else None
+    message = f"worker {index} {_how(code)}" + (f": {reason}; the others were stopped" if reason else
+                                                f"; {said or 'the others were stopped'}")
+    return message + ("" if "--resume" in message else "; --resume continues from the last checkpoint")
 
 
 def train_local(run: Run, workers: int, resume: bool = False) -> dict:
@@ -87,29 +227,33 @@ def train_local(run: Run, workers: int, resume: bool = False) -> dict:
 
         raise GlrError(f"--workers must be between 1 and {MAX_WORKERS}, got {workers}")
     ports = free_ports(workers)
-    threads = max(1, (os.cpu_count() or 1) // workers)
-    argv = [sys.executable, "-m", "glr", "train", "--run-dir", str(run.path)] + (["--resume"] if resume else [])
+    cores = os.cpu_count() or 1
+    threads = max(1, cores // workers)
+    if workers > cores:  # it works, but the user may expect a speed-up
+        print(f"{workers} workers on {cores} CPU cores: they share the cores, one thread each, so this trains "
+              "slower than one process; --workers N on one machine is the cluster mode in small", file=sys.stderr)
+    argv = [*WORKER_ARGV, "--run-dir", str(run.path)] + (["--resume"] if resume else [])
+    signals = Signals(run)
     with training_lock(run.results_dir, run.id):
-        run.update_status(state="running", pid=os.getpid(), workers=workers, finished=None, traceback=None,
+        # phase None: a resumed run's old phase must not count as "training" (_watch) before the chief says so.
+        run.update_status(state="running", pid=os.getpid(), workers=workers, finished=None, traceback=None, phase=None,
                           message=f"starting {workers} workers on 127.0.0.1:{','.join(map(str, ports))}")
-        procs = []
         try:
-            for i in range(workers):
-                procs.append(subprocess.Popen(argv, env=worker_env(ports, i, threads), stdin=subprocess.DEVNULL))
-            run.update_status(worker_pids=[p.pid for p in procs])
-            bad = _watch(procs)
+            with signals.start([(argv, worker_env(ports, i, threads)) for i in range(workers)]) as started:
+                run.update_status(worker_pids=[w.proc.pid for w in started])
+                bad = _watch(started, run, signals)
         finally:
-            for p in procs:
-                if p.poll() is None:
-                    p.kill()
-                    p.wait()
-    status = run.status()
-    if bad is not None:
-        index, code = bad
-        said = status.get("message") if status["state"] == "failed" else None
-        run.update_status(state="failed", finished=now(), message=f"worker {index} {_how(code)}; "
-                          + (said or "the others were stopped") + ("" if said and "--resume" in said else
-                                                                   "; --resume continues from the last checkpoint"))
-    elif status["state"] in ACTIVE_STATES:
+            kill_all(signals.workers)
+    state = run.status()["state"]
+    if state == "finished":
+        pass  # the chief wrote it whole: a late Ctrl-C, or a worker that failed after its part, changes nothing
+    elif signals.quit:
+        run.update_status(state="failed", message="Ctrl-C twice: quit at once; --resume continues from the last checkpoint")
+    elif signals.stop:
+        if state != "stopped":  # stopped on request, whatever a worker caught in the middle of it said
+            run.update_status(state="stopped", message=f"stopped on request ({signals.stop}); --resume continues")
+    elif bad is not None:
+        run.update_status(state="failed", finished=now(), message=_failure(run, signals.workers, *bad))
+    elif state in ACTIVE_STATES:
         run.update_status(state="failed", finished=now(), message="the workers ended without finishing the run")
     return (run.metrics() or {}) if run.status()["state"] == "finished" else {}

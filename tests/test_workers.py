@@ -1,0 +1,269 @@
+"""The `--workers N` launcher (glr.training.workers): stopping every worker together, and failing at once, clearly.
+
+The fast tests start stand-in workers (a few lines of Python, no TensorFlow) in place of
+`python -m glr train`; the others start real ones, as tests/test_distributed.py does.
+"""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import psutil
+import pytest
+
+from conftest import tiny_config
+from glr.training import workers as workers_module
+from glr.training.launch import LOCK_NAME, new_run, resumable
+from glr.training.run import runs_dir
+from glr.training.workers import last_error, train_local
+from test_distributed import TIMEOUT, glr_train, only_run
+
+# A stand-in worker: TF_CONFIG says who it is, its stand-in config says what it does.
+FAKE = """
+import json, os, signal, sys, time
+index = json.loads(os.environ["TF_CONFIG"])["task"]["index"]
+act = json.loads(os.environ["FAKE_WORKERS"])[index]
+print("sigint ignored" if signal.getsignal(signal.SIGINT) == signal.SIG_IGN else "sigint NOT ignored", flush=True)
+if act == "fail":
+    print("W0000 00:00:1 some.cc:1] a TensorFlow log line before", file=sys.stderr, flush=True)
+    print(f"error: worker {index} could not import something_needed", file=sys.stderr, flush=True)
+    print("I0000 00:00:1 some.cc:2] a TensorFlow log line after", file=sys.stderr, flush=True)
+    sys.exit(2)
+if index == 0:  # the chief records itself, as train_run does; "train": at its epochs, deaf to the stop flag
+    from glr.training.run import Run
+    at = {"train": {"phase": "phase 1: training the head"}, "finish": {"state": "finished", "phase": "done"}}
+    Run(sys.argv[sys.argv.index("--run-dir") + 1]).update_status(**{"state": "running", "pid": os.getpid(),
+                                                                    **at.get(act, {})})
+    print("sigint: the chief is running", flush=True)
+time.sleep(600)  # "waiting for the others to join": only a kill ends it
+"""
+
+
+@pytest.fixture
+def fake_workers(monkeypatch, tmp_path, tiny_data):
+    """A new run and a way to have `train_local` start stand-in workers that do what they are told."""
+    monkeypatch.setattr(workers_module, "WORKER_ARGV", [sys.executable, "-c", FAKE])
+    monkeypatch.setattr(workers_module, "GRACE_SECONDS", 300)  # the old launcher waited this out
+
+    def start(*acts, results=tmp_path):
+        monkeypatch.setenv("FAKE_WORKERS", json.dumps(acts))
+        return new_run(results, tiny_config(tiny_data))
+
+    return start
+
+
+def once_up(capfd, then) -> list[str]:
+    """Call `then()` in a thread once both stand-ins are up and the chief is running; what they said of Ctrl-C."""
+    said = []
+
+    def wait_then():
+        while len(said) < 3:  # each says how it takes Ctrl-C; the chief also that it runs
+            said.extend(line for line in capfd.readouterr().out.splitlines() if line.startswith("sigint"))
+            time.sleep(0.05)
+        then()
+
+    threading.Thread(target=wait_then, daemon=True).start()
+    return said
+
+
+def alive(pids) -> list[int]:
+    return [p for p in pids if psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE]
+
+
+def test_a_worker_that_fails_at_start_fails_the_run_at_once_naming_it_and_its_reason(fake_workers, capfd):
+    """It waited the launcher's whole grace (60 s) for the others, then said only "worker 1 exited with code 2"."""
+    run = fake_workers("wait", "fail")
+    started = time.monotonic()
+    assert train_local(run, 2) == {}
+    assert time.monotonic() - started < 150  # far below the grace (300 s) it used to wait out
+    status = run.status()
+    assert status["state"] == "failed"
+    assert status["message"] == ("worker 1 exited with code 2: worker 1 could not import something_needed; "
+                                 "the others were stopped; --resume continues from the last checkpoint")
+    assert not alive(status["worker_pids"])
+    assert not (run.results_dir / LOCK_NAME).exists()
+    assert "could not import something_needed" in capfd.readouterr().err  # its output still reaches the terminal
+
+
+def test_a_chief_that_fails_at_start_leaves_the_finished_runs_beside_it_alone(fake_workers, finished_run):
+    before = {p: p.read_bytes() for p in finished_run.path.rglob("*") if p.is_file()}
+    run = fake_workers("fail", "wait", results=finished_run.results_dir)
+    train_local(run, 2)
+    assert run.status()["state"] == "failed" and run.status()["message"].startswith("worker 0 exited with code 2: ")
+    assert {p: p.read_bytes() for p in finished_run.path.rglob("*") if p.is_file()} == before
+    assert finished_run.status()["state"] == "finished"
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_before_the_epochs_stops_every_worker_at_once(fake_workers, capfd, signum):
+    """Ctrl-C raised KeyboardInterrupt in the launcher and left the run "running" (then "failed": killed?)."""
+    run = fake_workers("wait", "wait")
+    said = once_up(capfd, lambda: os.kill(os.getpid(), signum))
+    assert train_local(run, 2) == {}
+    status = run.status()
+    assert status["state"] == "stopped", status
+    assert status["message"] == f"stopped on request ({signal.Signals(signum).name}); --resume continues"
+    assert not alive(status["worker_pids"])
+    assert resumable(run) is run
+    # A terminal's Ctrl-C reaches the workers too: they ignore it, the launcher alone decides.
+    assert said.count("sigint ignored") == 2
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the launcher's handlers are gone
+
+
+def test_while_the_epochs_train_ctrl_c_asks_the_chief_and_a_second_one_quits_at_once(fake_workers, capfd):
+    run = fake_workers("train", "wait")
+    alive_after_first = []
+
+    def press_ctrl_c_twice():
+        os.kill(os.getpid(), signal.SIGINT)
+        while not run.stop_path.exists():  # the chief's stop flag: every worker hears it in the next step's sums
+            time.sleep(0.05)
+        alive_after_first.extend(alive(run.status()["worker_pids"]))
+        os.kill(os.getpid(), signal.SIGINT)
+
+    once_up(capfd, press_ctrl_c_twice)
+    assert train_local(run, 2) == {}
+    assert len(alive_after_first) == 2  # the first Ctrl-C killed nobody: they stop after the batch
+    status = run.status()
+    assert status["state"] == "failed"
+    assert status["message"] == "Ctrl-C twice: quit at once; --resume continues from the last checkpoint"
+    assert not alive(status["worker_pids"])
+
+
+def test_a_worker_killed_before_the_epochs_fails_the_run_at_once(fake_workers, capfd):
+    run = fake_workers("wait", "wait")
+    once_up(capfd, lambda: os.kill(run.status()["worker_pids"][1], signal.SIGKILL))
+    started = time.monotonic()
+    train_local(run, 2)
+    assert time.monotonic() - started < 150
+    status = run.status()
+    assert status["state"] == "failed"
+    assert status["message"] == ("worker 1 was killed by SIGKILL; the others were stopped; "
+                                 "--resume continues from the last checkpoint")
+    assert not alive(status["worker_pids"])
+
+
+def test_a_worker_killed_before_the_epochs_fails_the_run_at_once(fake_workers, capfd):
+    run = fake_workers("wait", "wait")
+    once_up(capfd, lambda: os.kill(run.status()["worker_pids"][1], signal.SIGKILL))
+    started = time.monotonic()
+    train_local(run, 2)
+    assert time.monotonic() - started < 150
+    status = run.status()
+    assert status["state"] == "failed"
+    assert status["message"] == ("worker 1 was killed by SIGKILL; the others were stopped; "
+                                 "--resume continues from the last checkpoint")
+    assert not alive(status["worker_pids"])
+
+
+def test_a_worker_that_fails_after_the_chief_finished_leaves_the_run_finished(fake_workers, capfd):
+    """The finished run was marked "failed: worker 1 was killed by SIGKILL"."""
+    run = fake_workers("finish", "wait")
+    once_up(capfd, lambda: os.kill(run.status()["worker_pids"][1], signal.SIGKILL))
+    train_local(run, 2)
+    assert run.status()["state"] == "finished"
+
+
+def test_more_workers_than_cores_says_they_share_them(fake_workers, capfd, monkeypatch):
+    """It trained three times slower than one process, in silence."""
+    monkeypatch.setattr(workers_module.os, "cpu_count", lambda: 2)
+    train_local(fake_workers("fail", "wait", "wait"), 3)
+    assert "3 workers on 2 CPU cores: they share the cores, one thread each" in capfd.readouterr().err
+
+
+@pytest.mark.parametrize("text, reason", [
+    ("loading\nerror: the dataset at /x changed since this run started\nI0000 00:00:1 a.cc:1] bye\n",
+     "the dataset at /x changed since this run started"),
+    ("Traceback (most recent call last):\n  File \"x\", line 1\nModuleNotFoundError: No module named 'tensorflow'\n",
+     "ModuleNotFoundError: No module named 'tensorflow'"),
+    ("W0000 00:00:1 a.cc:1] nothing but logs\n", None),
+    ("", None),
+])
+def test_last_error_is_the_workers_own_error_line(text, reason):
+    assert last_error(text) == reason
+
+
+# --- real workers --------------------------------------------------------------------------
+
+
+def wait_for_epoch(proc, results, epoch: int):
+    deadline = time.monotonic() + TIMEOUT
+    while not (runs_dir(results).is_dir() and any(runs_dir(results).iterdir())
+               and (only_run(results).status().get("epoch") or 0) >= epoch):
+        assert proc.poll() is None and time.monotonic() < deadline, proc.stdout.read()[-3000:]
+        time.sleep(0.2)
+    return only_run(results)
+
+
+@pytest.mark.parametrize("how", ["Ctrl-C", "SIGTERM"])
+def test_ctrl_c_or_sigterm_stops_every_worker_after_the_same_batch_and_resume_finishes(tmp_path, tiny_data, how):
+    """Ctrl-C: "interrupted", the workers killed, the run "failed" (killed?). SIGTERM: the launcher died, the workers trained on."""
+    results = tmp_path / "results"
+    argv = [sys.executable, "-m", "glr", "train", str(tiny_data), "--results", str(results), "--input-size", "32",
+            "--views", "2", "--epochs", "400", "--batch-size", "1", "--hidden", "32", "--patience", "1000",
+            "--no-fine-tune", "--workers", "2"]
+    # Its own session, as a terminal's foreground job: Ctrl-C is SIGINT to the whole group.
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    try:
+        run = wait_for_epoch(proc, results, 2)
+        children = [c.pid for c in psutil.Process(proc.pid).children(recursive=True)]
+        if how == "Ctrl-C":
+            os.killpg(proc.pid, signal.SIGINT)
+        else:
+            os.kill(proc.pid, signal.SIGTERM)
+        output, _ = proc.communicate(timeout=TIMEOUT)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == 0, output[-3000:]
+    status = run.status()
+    assert status["state"] == "stopped" and status["message"] == "stopped on request; --resume continues", status
+    assert "Traceback" not in output and last_error(output) is None, output[-3000:]
+    assert "stopped: stopped on request" in output
+    assert len(children) == 2 and not alive(children)
+    assert not (results / LOCK_NAME).exists()
+    # Every worker stopped after the same batch: the chief's checkpoint is the stop's, and one process resumes it.
+    assert run.checkpoint_state() is not None
+    config = run.config()
+    config["train"]["epochs"] = int(run.history()["epoch"].max()) + 2
+    (run.path / "config.json").write_text(json.dumps(config))
+    from glr.training.trainer import train_run
+
+    run.stop_path.unlink()  # the flag of the stop (a new trainer process clears it itself; this one is older)
+    train_run(resumable(run), resume=True)
+    assert run.status()["state"] == "finished"
+    epochs = run.history()["epoch"].tolist()
+    assert epochs == list(range(1, len(epochs) + 1))
+
+
+def test_a_worker_whose_port_is_taken_fails_the_run_at_once_naming_it(tmp_path, tiny_data, monkeypatch):
+    """The chief waited to join for the launcher's grace (60 s); the run's message said only "exited with code 2"."""
+    import socket
+
+    monkeypatch.setattr(workers_module, "GRACE_SECONDS", 300)
+    run = new_run(tmp_path, tiny_config(tiny_data))
+    with socket.socket() as taken:  # another program listening on worker 1's port
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        chief = workers_module.free_ports(1)[0]
+        monkeypatch.setattr(workers_module, "free_ports", lambda n: [chief, port])
+        started = time.monotonic()
+        train_local(run, 2)
+    assert time.monotonic() - started < 150
+    status = run.status()
+    assert status["state"] == "failed"
+    assert status["message"].startswith(f"worker 1 exited with code 2: worker 1 could not listen on its own address "
+                                        f"127.0.0.1:{port}: the port is in use"), status["message"]
+    assert not alive(status["worker_pids"])
+
+
+def test_glr_train_workers_1_trains_in_one_process(tmp_path, tiny_data):
+    done = glr_train(tiny_data, tmp_path, "--workers", "1", epochs=2)
+    assert done.returncode == 0, done.stderr[-3000:]
+    status = only_run(tmp_path).status()
+    assert status["state"] == "finished" and status.get("workers") == 1
