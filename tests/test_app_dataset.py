@@ -15,6 +15,14 @@ from PIL import Image
 from test_app_pages import DATASET, assert_no_exception, button, metric, open_page, texts
 
 
+def _per_class_form():
+    """The Dataset page with its upload form open at "Photos per class"."""
+    at = open_page(DATASET)
+    at.radio(key="dataset_source").set_value("Upload photos").run()
+    at.radio(key="upload_how").set_value("Photos per class").run()
+    return at
+
+
 def _jpeg(seed: int) -> bytes:
     arr = np.random.default_rng(seed).integers(0, 256, (40, 40, 3), dtype=np.uint8)
     buffer = io.BytesIO()
@@ -72,9 +80,7 @@ def test_a_zip_of_class_folders_becomes_the_dataset_in_use(uploads_root):
 
 
 def test_photos_dropped_per_class(uploads_root):
-    at = open_page(DATASET)
-    at.radio(key="dataset_source").set_value("Upload photos").run()
-    at.radio(key="upload_how").set_value("Photos per class").run()
+    at = _per_class_form()
     button(at, "Add a class").click().run()
     assert len(at.file_uploader) == 3
     at.text_input(key="upload_name").input("pets").run()
@@ -221,9 +227,7 @@ def _staged(uploads_root: Path) -> list[str]:
 
 
 def test_photos_dropped_per_class_survive_hiding_the_form_and_go_once_the_dataset_is_made(uploads_root):
-    at = open_page(DATASET)
-    at.radio(key="dataset_source").set_value("Upload photos").run()
-    at.radio(key="upload_how").set_value("Photos per class").run()
+    at = _per_class_form()
     at.text_input(key="upload_name").input("pets").run()
     at.text_input(key="upload_class_0").input("cat").run()
     drop(at, "Photos of class 1", [(f"c{i}.jpg", _jpeg(i)) for i in range(3)])
@@ -258,9 +262,7 @@ def test_kept_photos_come_back_after_a_refresh_and_can_be_removed(uploads_root):
 
     from test_app_pages import APP
 
-    at = open_page(DATASET)
-    at.radio(key="dataset_source").set_value("Upload photos").run()
-    at.radio(key="upload_how").set_value("Photos per class").run()
+    at = _per_class_form()
     at.text_input(key="upload_class_0").input("cat").run()
     drop(at, "Photos of class 1", [("c1.jpg", _jpeg(1)), ("c2.jpg", _jpeg(2))])
     button(at, "Add a class").click().run()
@@ -313,9 +315,7 @@ def test_a_one_class_dataset_is_said_to_be_no_classifiers_data(uploads_root, tmp
 
 
 def test_two_classes_named_alike_are_said_to_be_one_class_before_the_dataset_is_made(uploads_root):
-    at = open_page(DATASET)
-    at.radio(key="dataset_source").set_value("Upload photos").run()
-    at.radio(key="upload_how").set_value("Photos per class").run()
+    at = _per_class_form()
     button(at, "Add a class").click().run()
     at.text_input(key="upload_name").input("trip").run()
     for i, (name, seed) in enumerate((("Tower", 1), ("tower", 3), ("Gate", 5))):
@@ -331,9 +331,7 @@ def test_two_classes_named_alike_are_said_to_be_one_class_before_the_dataset_is_
 def test_an_uploads_folder_that_is_a_file_is_named_when_photos_are_dropped(uploads_root, tmp_path, monkeypatch):
     (tmp_path / "afile").write_text("not a folder")
     monkeypatch.setenv("GLR_UPLOADS", str(tmp_path / "afile" / "uploads"))
-    at = open_page(DATASET)
-    at.radio(key="dataset_source").set_value("Upload photos").run()
-    at.radio(key="upload_how").set_value("Photos per class").run()
+    at = _per_class_form()
     at.text_input(key="upload_name").input("pets").run()
     at.text_input(key="upload_class_0").input("cat").run()
     drop(at, "Photos of class 1", [("c1.jpg", _jpeg(1))])
@@ -344,9 +342,7 @@ def test_an_uploads_folder_that_is_a_file_is_named_when_photos_are_dropped(uploa
 def test_kept_photos_cleared_by_the_servers_cap_are_said_to_be_gone(uploads_root):
     from glr.data import staging
 
-    at = open_page(DATASET)
-    at.radio(key="dataset_source").set_value("Upload photos").run()
-    at.radio(key="upload_how").set_value("Photos per class").run()
+    at = _per_class_form()
     at.text_input(key="upload_class_0").input("cat").run()
     drop(at, "Photos of class 1", [("c1.jpg", _jpeg(1))])
     assert staging.prune(uploads_root, keep=0)  # newer uploads of other sessions pushed it out

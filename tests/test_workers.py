@@ -147,19 +147,6 @@ def test_a_worker_killed_before_the_epochs_fails_the_run_at_once(fake_workers, c
     assert not alive(status["worker_pids"])
 
 
-def test_a_worker_killed_before_the_epochs_fails_the_run_at_once(fake_workers, capfd):
-    run = fake_workers("wait", "wait")
-    once_up(capfd, lambda: os.kill(run.status()["worker_pids"][1], signal.SIGKILL))
-    started = time.monotonic()
-    train_local(run, 2)
-    assert time.monotonic() - started < 150
-    status = run.status()
-    assert status["state"] == "failed"
-    assert status["message"] == ("worker 1 was killed by SIGKILL; the others were stopped; "
-                                 "--resume continues from the last checkpoint")
-    assert not alive(status["worker_pids"])
-
-
 def test_a_worker_that_fails_after_the_chief_finished_leaves_the_run_finished(fake_workers, capfd):
     """The finished run was marked "failed: worker 1 was killed by SIGKILL"."""
     run = fake_workers("finish", "wait")
