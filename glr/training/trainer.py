@@ -40,7 +40,6 @@ import numpy as np
 from glr.backbones.feature_cache import MIRROR_VIEW, cached_view_table, cached_views
 from glr.backbones.features import content_digest
 from glr.backbones.registry import build_backbone
-from glr.data import datasets
 from glr.data.near_copies import default_store
 from glr.data.usable import usable_photos
 from glr.errors import GlrError
@@ -52,6 +51,7 @@ from glr.training.head_data import WindowChoice, keep_rows, table_plan
 from glr.training.launch import install_sigterm_handler, stop_on_signals, training_lock
 from glr.training.loop import barrier, train_epochs, weights_digest
 from glr.training.model import build_classifier, build_head, compile_model, load_model, save_model, split_classifier
+from glr.training import run_data
 from glr.training.progress import PHASES, Progress, StopRequested
 from glr.training.run import Run
 from glr.training.settings import resolve
@@ -93,27 +93,16 @@ class Trainer:
 
     # -- data -----------------------------------------------------------------------
     def prepare_data(self, resume: bool) -> None:
-        """Load, curate and split; store the labels and the split; refuse a changed dataset on resume."""
+        """Load, curate and split (on resume: the run's recorded split, glr.training.run_data); store the labels and the split."""
         self.progress.start("reading the dataset", 1, "step")
-        root = self.cfg.data
-        if not root:
-            raise GlrError(f"run {self.run.id} names no dataset; start it with `python -m glr train` or from the app")
-        catalog = datasets.load_catalog(root)
-        split = datasets.curate(catalog, top_n=self.cfg.top_n, min_images=self.cfg.min_images,
-                                val_fraction=self.cfg.val_fraction, seed=self.cfg.seed, min_classes=2)
-        fingerprint = split.fingerprint()
+        split, catalog, problems = run_data.prepare(self.run, self.cfg, resume)
         config = self.run.config()
-        if resume and config.get("dataset", {}).get("fingerprint") not in (None, fingerprint):
-            raise GlrError(f"the dataset at {root} changed since this run started "
-                           "(different images or classes); start a new run instead of resuming")
-        config["dataset"] = {"root": str(catalog.root), "layout": catalog.layout, "images": len(split.train) + len(split.val),
-                             "classes": split.num_classes, "train": len(split.train), "val": len(split.val),
-                             "fingerprint": fingerprint, "problems": catalog.problems + split.messages}
+        config["dataset"] = run_data.dataset_record(catalog, split, problems)
         self.run.write_config(config)
-        for problem in config["dataset"]["problems"]:
+        for problem in problems:
             self.say(f"dataset: {problem}")
         self.run.write_labels(split.labels)
-        self.run.write_split(split.table())
+        self.run.write_split(split.table())  # what the run trains on: on resume, its photos still in the dataset
         self.train, self.val, self.labels = split.train, split.val, split.labels
         self.progress.advance(1)
 
