@@ -44,7 +44,7 @@ from glr.data.near_copies import default_store
 from glr.data.usable import usable_photos
 from glr.errors import GlrError
 from glr.retrieval.flip import EMBEDDING
-from glr.training.checkpoints import Checkpoints
+from glr.training.checkpoints import Checkpoints, resume_model
 from glr.training.cluster import Cluster, cluster_from_env, drop_worker_run, make_strategy, worker_run
 from glr.training.config import TrainConfig
 from glr.training.head_data import WindowChoice, keep_rows, table_plan
@@ -85,7 +85,11 @@ class Trainer:
 
     def checkpoints(self, phase: int, end: int) -> Checkpoints:
         """The checkpoint policy of a phase that starts now (or resumes from the last checkpoint's state)."""
-        return Checkpoints(self.run, phase, end, self.checkpoint_state(), save=save_model)
+        return Checkpoints(self.run, phase, end, self.checkpoint_state(), save=save_model, about=self.about())
+
+    def about(self) -> dict:
+        """What the weights of this run fit, recorded with its checkpoints and checked on resume."""
+        return {"backbone": self.spec.name, "input_size": self.input_size, "classes": len(self.labels)}
 
     def checkpoint_state(self) -> dict | None:
         """The last checkpoint's state, or None."""
@@ -258,7 +262,7 @@ class Trainer:
         y_train, y_val = self.train["label"].to_numpy(), self.val["label"].to_numpy()
 
         if resume_state and resume_state["phase"] == 1:
-            head = self.load(self.run.last_checkpoint)
+            head = resume_model(self.run, self.load, self.about(), train_feats.shape[-1:], len(self.labels))
             first = resume_state["epoch"]
         else:
             with self.strategy.scope():
@@ -284,7 +288,8 @@ class Trainer:
         from glr.data.pipeline import make_dataset
 
         if resume_state and resume_state["phase"] == 2:
-            model = self.load(self.run.last_checkpoint)
+            size = (self.input_size, self.input_size, 3)
+            model = resume_model(self.run, self.load, self.about(), size, len(self.labels))
             backbone, head = split_classifier(model)
             first, self.phase_end = resume_state["epoch"], resume_state["end"]
         else:
