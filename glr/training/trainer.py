@@ -85,7 +85,11 @@ class Trainer:
 
     def checkpoints(self, phase: int, end: int) -> Checkpoints:
         """The checkpoint policy of a phase that starts now (or resumes from the last checkpoint's state)."""
-        return Checkpoints(self.run, phase, end, self.checkpoint_state(), save=save_model, about=self.about())
+        return Checkpoints(self.run, phase, end, self.checkpoint_state(), save=self.save, about=self.about())
+
+    def save(self, model, path) -> None:
+        """Save a model into the run folder (atomic); RunError if the folder was deleted, which the save would make again."""
+        self.run.write_file(lambda target: save_model(model, target), path)
 
     def about(self) -> dict:
         """What the weights of this run fit, recorded with its checkpoints and checked on resume."""
@@ -339,7 +343,7 @@ class Trainer:
                 classifier = build_classifier(self.backbone(), head, self.input_size)
         else:
             classifier = self.phase2(None, resume_state)
-        save_model(classifier, self.run.model_path)
+        self.save(classifier, self.run.model_path)
         if self.distributed:
             digest = weights_digest(classifier)
             # One write with its newline: unbuffered, print() writes the two apart, and two workers' lines could mix.

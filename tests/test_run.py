@@ -1,0 +1,46 @@
+"""glr.training.run: the run folder's writers never make a deleted run folder again, half."""
+
+from __future__ import annotations
+
+import shutil
+
+import pandas as pd
+import pytest
+
+from conftest import tiny_config
+from glr.training import trainer as training
+from glr.training.launch import new_run
+from glr.training.run import Run, RunError
+from glr.training.run_table import list_runs
+
+CONFIG = {"train": {"backbone": "efficientnet_lite0", "epochs": 3}}
+
+
+def test_a_deleted_run_folder_is_not_made_again_by_its_writers(tmp_path):
+    run = Run.create(tmp_path, CONFIG)
+    shutil.rmtree(run.path)
+    for write in (lambda: run.write_config(CONFIG), lambda: run.append_history({"phase": 1, "epoch": 1}),
+                  lambda: run.write_checkpoint_state({"phase": 1}), lambda: run.write_split(pd.DataFrame({"id": []}))):
+        with pytest.raises(RunError, match=f"the run folder {run.path} is gone"):
+            write()
+    assert run.update_status(state="failed") is False
+    assert not run.path.exists() and list_runs(tmp_path).empty
+
+
+def test_a_run_folder_deleted_while_it_trains_stops_the_training_and_stays_gone(tmp_path, tiny_data, monkeypatch):
+    # Before: the trainer wrote on, and its writers made the folder again with status.json, history.csv,
+    # checkpoints and model.keras but no config.json: a half run listed as damaged; the error said "no config.json".
+    run = new_run(tmp_path, tiny_config(tiny_data, epochs=6))
+    real = training.Trainer.append_history
+
+    def append_history(self, row):
+        real(self, row)
+        if row["epoch"] == 2:
+            shutil.rmtree(self.run.path)  # `rm -rf` from a shell, mid-training
+
+    monkeypatch.setattr(training.Trainer, "append_history", append_history)
+    monkeypatch.setattr("glr.training.checkpoints.SAVE_INTERVAL", 0.0)  # a checkpoint is due right after the deletion
+    with pytest.raises(RunError, match=f"the run folder {run.path} is gone"):
+        training.train_run(run)
+    assert not run.path.exists() and list_runs(tmp_path).empty
+    new_run(tmp_path, tiny_config(tiny_data, epochs=1))  # the results folder's lock was released
