@@ -44,3 +44,41 @@ def test_a_run_folder_deleted_while_it_trains_stops_the_training_and_stays_gone(
         training.train_run(run)
     assert not run.path.exists() and list_runs(tmp_path).empty
     new_run(tmp_path, tiny_config(tiny_data, epochs=1))  # the results folder's lock was released
+
+
+@pytest.mark.parametrize("target, calls", [("history.csv", 3), ("model.keras", 1), ("metrics.json", 1)])
+def test_disk_full_while_writing_the_history_the_model_or_the_metrics(tmp_path, tiny_data, monkeypatch, target, calls):
+    """The write of `target` hits a full disk: the run fails saying which file, the files written before are whole,
+    and once space is freed a resume finishes it without training an epoch twice."""
+    import errno
+    from pathlib import Path
+
+    import glr.atomic
+    from glr.atomic import StorageError
+
+    run = new_run(tmp_path, tiny_config(tiny_data, epochs=3))
+    monkeypatch.setattr("glr.training.checkpoints.SAVE_INTERVAL", 0.0)  # a checkpoint after every epoch
+    real, seen = glr.atomic.write_with, []
+
+    def write_with(path, writer, suffix=""):
+        if Path(path).name == target:
+            seen.append(path)
+            if len(seen) == calls:
+                writer = lambda tmp: (_ for _ in ()).throw(OSError(errno.ENOSPC, "No space left on device"))  # noqa: E731
+        return real(path, writer, suffix)
+
+    for module in ("glr.atomic", "glr.training.model"):
+        monkeypatch.setattr(f"{module}.write_with", write_with)
+    with pytest.raises(StorageError):
+        training.train_run(run)
+    status = run.status()
+    assert status["state"] == "failed" and status["traceback"] is None
+    assert status["message"].startswith(f"{run.path / target}: cannot be written, the disk is full")
+    done = run.history()["epoch"].tolist()
+    assert done == ([1, 2] if target == "history.csv" else [1, 2, 3])  # the history before, whole
+    assert not run.model_path.exists() or target == "metrics.json"
+    monkeypatch.setattr("glr.atomic.write_with", real)  # space freed
+    monkeypatch.setattr("glr.training.model.write_with", real)
+    training.train_run(run, resume=True)
+    assert run.status()["state"] == "finished" and run.history()["epoch"].tolist() == [1, 2, 3]
+    assert run.metrics()["top1"] >= 0
