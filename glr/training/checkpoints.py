@@ -21,6 +21,7 @@ none is left alone in a collective; only the chief's files land in the run folde
 from __future__ import annotations
 
 import time
+import zipfile
 from typing import Callable
 
 from glr.errors import CheckpointError
@@ -130,3 +131,23 @@ def resume_model(run, load: Callable, about: dict, inputs: tuple, classes: int):
                               f"needs {tuple(inputs)} and {classes} (a checkpoint of another run or backbone?); "
                               f"delete {path.parent} to train the run again from its first epoch, or start a new run")
     return model
+
+
+def checkpoint_problem(run) -> str | None:
+    """Why a resume could not start from the run's last checkpoint (state.json or last.keras damaged or lost), or None.
+
+    Cheap enough for every listing of the runs: it reads state.json and the end of last.keras' zip.
+    """
+    from glr.training.run import RunError
+
+    try:
+        state = run.checkpoint_state()
+    except RunError as exc:
+        return f"{exc}; delete {run.checkpoint_dir} to train the run again from its first epoch"
+    if state is None:
+        return None  # no checkpoint yet: a resume starts from the first epoch
+    path = run.last_checkpoint
+    if not zipfile.is_zipfile(path):
+        what = "not a .keras model file (damaged or incomplete?)" if path.exists() else "missing"
+        return f"{path} is {what}; delete {run.checkpoint_dir} to train the run again from its first epoch"
+    return None
