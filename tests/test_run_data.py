@@ -159,3 +159,10 @@ def test_labels_json_lost_resumes_if_the_dataset_is_unchanged_else_names_it(tmp_
     with pytest.raises(GlrError, match=f"run {other.id} cannot be resumed: labels.json is missing, so the run's "
                                        "classes cannot be read back, and the dataset at .* changed"):
         train_run(other, resume=True)
+
+
+def test_a_run_stopped_before_it_read_its_data_resumes_without_a_word_about_its_record(tmp_path, gld):
+    run = new_run(tmp_path / "results", tiny_config(gld, epochs=2))
+    run.update_status(state="stopped")  # stopped while TensorFlow was still importing: no labels, split or fingerprint
+    train_run(run, resume=True)
+    assert run.status()["state"] == "finished" and "missing" not in problems(run)

@@ -58,7 +58,7 @@ def prepare(run: Run, cfg: TrainConfig, resume: bool) -> tuple[datasets.Split, d
             lost = f"{unreadable}, so the run's classes cannot be read back, and " if unreadable else ""
             raise GlrError(f"run {run.id} cannot be resumed: {lost}the dataset at {root} changed since this run "
                            "started (different images or classes); start a new run instead of resuming")
-        if unreadable:
+        if unreadable and recorded_print is not None:  # without a fingerprint the run never got to write them
             fresh.messages.append(f"{unreadable}: made again from the dataset, unchanged since the run started")
         return fresh, catalog, catalog.problems + fresh.messages
     split, changes = from_record(catalog, *record, fresh=fresh)
