@@ -82,3 +82,12 @@ def test_disk_full_while_writing_the_history_the_model_or_the_metrics(tmp_path, 
     training.train_run(run, resume=True)
     assert run.status()["state"] == "finished" and run.history()["epoch"].tolist() == [1, 2, 3]
     assert run.metrics()["top1"] >= 0
+
+
+def test_a_history_with_a_column_added_by_hand_keeps_it(tmp_path):
+    # Before: the next epoch's row dropped every column glr does not write (a note, a newer version's).
+    run = Run.create(tmp_path, CONFIG)
+    run.history_path.write_text("phase,epoch,loss,note\n1,1,0.9,warm-up\n")
+    run.append_history({"phase": 1, "epoch": 2, "loss": 0.5})
+    history = pd.read_csv(run.history_path)
+    assert history["epoch"].tolist() == [1, 2] and history["note"].tolist()[0] == "warm-up"

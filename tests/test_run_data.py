@@ -166,3 +166,12 @@ def test_a_run_stopped_before_it_read_its_data_resumes_without_a_word_about_its_
     run.update_status(state="stopped")  # stopped while TensorFlow was still importing: no labels, split or fingerprint
     train_run(run, resume=True)
     assert run.status()["state"] == "finished" and "missing" not in problems(run)
+
+
+def test_a_dataset_moved_away_names_it_and_says_to_put_it_back(tmp_path, gld):
+    run = stopped_run(tmp_path / "results", gld)
+    gld.rename(tmp_path / "elsewhere")
+    with pytest.raises(GlrError, match=f"run {run.id} cannot be resumed: the dataset it trains on cannot be read now "
+                                       rf"\({gld}: no such file or folder\); put it back where the run found it"):
+        train_run(run, resume=True)
+    assert run.last_checkpoint.is_file() and run.history()["epoch"].tolist() == [1, 2]

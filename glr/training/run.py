@@ -287,10 +287,11 @@ class Run(RunStatus, RunResults):
         return df.reindex(columns=HISTORY_COLUMNS + extra)
 
     def append_history(self, row: dict) -> None:
-        """Add one epoch's row (the small file is rewritten atomically)."""
+        """Add one epoch's row (the small file is rewritten atomically); columns added to the file by hand are kept."""
         import pandas as pd
 
-        history = pd.concat([self.history(), pd.DataFrame([row])], ignore_index=True)[HISTORY_COLUMNS]
+        history = self.history()
+        history = pd.concat([history, pd.DataFrame([row])], ignore_index=True)[list(history.columns)]
         self.write_file(write_csv, self.history_path, history)
 
     def trim_history(self, epochs_done: int) -> None:

@@ -42,7 +42,13 @@ def prepare(run: Run, cfg: TrainConfig, resume: bool) -> tuple[datasets.Split, d
     root = cfg.data
     if not root:
         raise GlrError(f"run {run.id} names no dataset; start it with `python -m glr train` or from the app")
-    catalog = datasets.load_catalog(root)
+    try:
+        catalog = datasets.load_catalog(root)
+    except DatasetError as exc:
+        if not resume:
+            raise
+        raise DatasetError(f"run {run.id} cannot be resumed: the dataset it trains on cannot be read now ({exc}); "
+                           "put it back where the run found it") from None
     recorded_print = (run.config().get("dataset") or {}).get("fingerprint") if resume else None
     record, unreadable = _record(run) if resume else (None, None)
     try:
