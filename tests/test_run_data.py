@@ -175,3 +175,13 @@ def test_a_dataset_moved_away_names_it_and_says_to_put_it_back(tmp_path, gld):
                                        rf"\({gld}: no such file or folder\); put it back where the run found it"):
         train_run(run, resume=True)
     assert run.last_checkpoint.is_file() and run.history()["epoch"].tolist() == [1, 2]
+
+
+def test_a_landmark_renamed_in_the_category_file_takes_its_new_name_and_says_so(tmp_path, gld):
+    run = stopped_run(tmp_path / "results", gld)
+    names = gld / "train_label_to_category.csv"
+    names.write_text("landmark_id,category\n3,Red Fort\n5,Blue Mosque (Istanbul)\n9,Golden Gate\n")
+    resumed(run)
+    assert "1 class of the run has another name now (e.g. 'Blue Mosque' is now 'Blue Mosque (Istanbul)'): " \
+           "the run uses the new names" in problems(run)
+    assert sorted(run.labels()["name"]) == ["Blue Mosque (Istanbul)", "Golden Gate", "Red Fort"]

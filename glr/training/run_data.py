@@ -138,6 +138,14 @@ def from_record(catalog: datasets.Catalog, table: pd.DataFrame, labels: pd.DataF
             changes.append(f"{plural(len(new), 'class')} the run does not know ({examples(new)}) "
                            f"{_are(len(new))} left out: a resumed run keeps its own classes; "
                            "start a new run to train on them")
+    if key == "landmark_id":  # GLDv2 names its classes in train_label_to_category.csv: a new name is only a name
+        current = catalog.names()
+        renamed = [(name, current[i]) for i, name in known["name"].items() if current.get(i, name) != name]
+        if renamed:
+            changes.append(f"{plural(len(renamed), 'class')} of the run {'has' if len(renamed) == 1 else 'have'} another "
+                           f"name now (e.g. {renamed[0][0]!r} is now {renamed[0][1]!r}): the run uses the new names")
+            labels = labels.assign(name=[current.get(i, name) for i, name in zip(labels["landmark_id"], labels["name"])])
+            known = labels.set_index("landmark_id")
     index = dict(zip(known.index, known["index"]))
     kept = kept.assign(name=kept["landmark_id"].map(known["name"]), label=kept["landmark_id"].map(index).astype(int))
     columns = ["id", "path", "landmark_id", "name", "label"]
