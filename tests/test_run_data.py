@@ -185,3 +185,14 @@ def test_a_landmark_renamed_in_the_category_file_takes_its_new_name_and_says_so(
     assert "1 class of the run has another name now (e.g. 'Blue Mosque' is now 'Blue Mosque (Istanbul)'): " \
            "the run uses the new names" in problems(run)
     assert sorted(run.labels()["name"]) == ["Blue Mosque (Istanbul)", "Golden Gate", "Red Fort"]
+
+
+def test_a_split_that_does_not_match_the_labels_is_no_record(tmp_path, gld):
+    # Without this check: "1 class of the run (...) is gone from the dataset", which it is not.
+    run = stopped_run(tmp_path / "results", gld)
+    split = run.split()
+    run.write_split(split.assign(landmark_id=split["landmark_id"].replace({3: 4})))
+    add_gldv2_photos(gld, 3, 1)
+    with pytest.raises(GlrError, match="cannot be resumed: split.csv and labels.json do not name the same classes "
+                                       r"\(one replaced\?\), so the run's classes cannot be read back"):
+        train_run(run, resume=True)

@@ -81,6 +81,8 @@ def _record(run: Run) -> tuple[tuple[pd.DataFrame, pd.DataFrame] | None, str | N
         return None, " and ".join(f"{p.name} is missing" for p in (run.labels_path, run.split_path) if not p.is_file())
     if not {"id", "landmark_id", "split"} <= set(table.columns) or not table["split"].isin(["train", "val"]).all():
         return None, f"{run.split_path} is damaged: it needs columns id, landmark_id and split (train or val)"
+    if set(table["landmark_id"]) != set(labels["landmark_id"]):
+        return None, f"{run.split_path.name} and {run.labels_path.name} do not name the same classes (one replaced?)"
     return (table, labels), None
 
 

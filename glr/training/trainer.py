@@ -24,7 +24,8 @@ checkpoints at most every ~30 s: glr.training.checkpoints), so the app can follo
 request ends it cleanly after the current batch (or, when batches are quick, the current
 quarter second of them) with a checkpoint, and `--resume` continues from the last checkpoint
 with the epochs numbered on. The dataset is the one the run's configuration names (the CLI and
-the app record it); the last step, evaluation, index and report, is glr.evaluation.finish (on the chief).
+the app record it), and a resume trains on the run's own recorded split of it (glr.training.run_data);
+the last step, evaluation, index and report, is glr.evaluation.finish (on the chief).
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ from glr.data.near_copies import default_store
 from glr.data.usable import usable_photos
 from glr.errors import GlrError
 from glr.retrieval.flip import EMBEDDING
+from glr.training import run_data
 from glr.training.checkpoints import Checkpoints, resume_model
 from glr.training.cluster import Cluster, cluster_from_env, drop_worker_run, make_strategy, worker_run
 from glr.training.config import TrainConfig
@@ -51,7 +53,6 @@ from glr.training.head_data import WindowChoice, keep_rows, table_plan
 from glr.training.launch import install_sigterm_handler, stop_on_signals, training_lock
 from glr.training.loop import barrier, train_epochs, weights_digest
 from glr.training.model import build_classifier, build_head, compile_model, load_model, save_model, split_classifier
-from glr.training import run_data
 from glr.training.progress import PHASES, Progress, StopRequested
 from glr.training.run import Run
 from glr.training.settings import resolve
