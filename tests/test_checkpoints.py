@@ -116,3 +116,51 @@ def test_the_state_is_stamped_with_the_run_folders_clock(tmp_path, india_time):
     # status.now()'s format (local time with its offset, to the second), so it sorts with the status' stamps.
     assert datetime.fromisoformat(saved).utcoffset() == datetime.fromisoformat(before).utcoffset() != timedelta(0)
     assert len(saved) == len(before) and before <= saved <= now()
+
+
+# --------------------------------------------------------------------------- resuming from the last checkpoint
+
+
+def test_the_state_records_what_the_weights_fit(tmp_path):
+    saver, run, _ = checkpoints(tmp_path)
+    saver.about = {"backbone": "efficientnet_lite0", "input_size": 32, "classes": 3}
+    saver.stop(Model(), 1)
+    assert {k: run.states[-1][k] for k in saver.about} == saver.about
+
+
+def test_a_checkpoint_of_another_backbone_or_size_is_refused_naming_the_setting(tmp_path):
+    from glr.errors import CheckpointError
+    from glr.training.checkpoints import resume_model
+
+    run = SimpleNamespace(id="r1", last_checkpoint=tmp_path / "checkpoints" / "last.keras",
+                          config_path=tmp_path / "config.json",
+                          checkpoint_state=lambda: {"phase": 1, "backbone": "efficientnet_lite0", "input_size": 224})
+    about = {"backbone": "mobilenet_v3_small", "input_size": 224, "classes": 3}
+    with pytest.raises(CheckpointError, match="run r1 cannot be resumed from checkpoints/last.keras: it was trained with "
+                                              "backbone 'efficientnet_lite0', and config.json now says 'mobilenet_v3_small'"):
+        resume_model(run, lambda path: pytest.fail("loaded"), about, (1280,), 3)
+
+
+def test_a_checkpoint_of_another_run_or_a_damaged_one_is_refused_and_the_run_kept(tmp_path):
+    # Before: a head of 7 classes copied in failed in Keras ("Arguments `target` and `output` must
+    # have the same shape"), recorded with a traceback; a truncated one said only "not a .keras model file".
+    from test_run_data import stopped_run
+    from conftest import make_gldv2
+    from glr.errors import CheckpointError
+    from glr.training.model import build_head, compile_model, save_model
+    from glr.training.trainer import train_run
+
+    data = make_gldv2(tmp_path / "gld", {3: 6, 5: 6, 9: 6})
+    run = stopped_run(tmp_path / "results", data)
+    history = run.history_path.read_bytes()
+    head = build_head(1280, 7, 32, 0.1, 0)
+    compile_model(head, 1e-3, 0.1)
+    save_model(head, run.last_checkpoint)
+    with pytest.raises(CheckpointError, match=r"cannot be resumed from checkpoints/last.keras: it takes inputs of shape "
+                                              r"\(1280,\) and scores 7 classes, and the run needs \(1280,\) and 3"):
+        train_run(run, resume=True)
+    assert run.status()["traceback"] is None and run.history_path.read_bytes() == history
+    run.last_checkpoint.write_bytes(b"PK\x03\x04 cut short")
+    with pytest.raises(CheckpointError, match=r"cannot be resumed from checkpoints/last.keras: .*last.keras: not a .keras "
+                                              r"model file \(damaged or incomplete\?\); delete .*checkpoints to train"):
+        train_run(run, resume=True)

@@ -250,3 +250,20 @@ def test_pace_sizes_calls_from_the_steps_speed_after_the_tracing_call():
     assert pace.n == 1
     pace.record(1e-9, 1)
     assert pace.n == MAX_STEPS
+
+
+def test_a_resume_after_early_stopping_trains_no_epoch_past_it(tmp_path):
+    # Early stopping ended the phase at epoch 8, then model.keras could not be written (a full disk).
+    # Before: the resume trained epoch 9, after the phase had ended.
+    from glr.training.loop import train_epochs
+
+    ended = {"phase": 1, "epoch": 8, "end": 30, "partial": False, "best_val_loss": 0.4, "wait": 2}
+    trainer = FakeTrainer(tmp_path, patience=2, state=ended)
+    train, val = datasets()
+    assert train_epochs(trainer, model(), 1, train, val, 8, 30, 5)
+    assert trainer.rows == [] and trainer.saved == []
+    # Stopped mid-epoch or short of its patience, it trains on.
+    for state in ({**ended, "partial": True}, {**ended, "wait": 1}):
+        trainer = FakeTrainer(tmp_path, patience=2, state=state)
+        train_epochs(trainer, model(), 1, train, val, 8, 30, 5)
+        assert trainer.rows[0]["epoch"] == 9

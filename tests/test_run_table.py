@@ -147,3 +147,22 @@ def test_no_metrics_note_says_why_by_the_runs_state():
     assert "per_class.csv is missing (deleted?)" in note({"state": "finished"}, "per_class.csv")
     assert note({"state": "damaged", "message": "status.json is damaged"}).startswith(
         "This run's files cannot be read (status.json is damaged)")
+
+
+def test_a_stopped_runs_damaged_checkpoint_is_listed_as_damaged_naming_the_file(tmp_path):
+    # Before: listed as "stopped", and Resume then failed on the checkpoint.
+    fresh = _run(tmp_path, "20260101-000000-fresh", "stopped", "2026-01-01T00:00:00", history=True)  # stopped before one
+    cut = _run(tmp_path, "20260102-000000-cut", "stopped", "2026-01-02T00:00:00", history=True)
+    cut.write_checkpoint_state({"phase": 1, "epoch": 1})
+    cut.last_checkpoint.write_bytes(b"PK\x03\x04 cut short")
+    lost = _run(tmp_path, "20260103-000000-lost", "failed", "2026-01-03T00:00:00", history=True)
+    lost.checkpoint_dir.mkdir()
+    lost.checkpoint_state_path.write_text('{"phase": 1, "ep')
+    done = _run(tmp_path, "20260104-000000-done", "finished", "2026-01-04T00:00:00", model=True)
+    done.checkpoint_dir.mkdir()
+    done.last_checkpoint.write_bytes(b"")  # a finished run needs no checkpoint: not damaged
+    table = list_runs(tmp_path).set_index("run_id")
+    assert table["state"].to_dict() == {done.id: "finished", lost.id: "damaged", cut.id: "damaged", fresh.id: "stopped"}
+    assert f"{cut.last_checkpoint} is not a .keras model file (damaged or incomplete?); delete {cut.checkpoint_dir}" \
+        in table.loc[cut.id, "message"]
+    assert f"{lost.checkpoint_state_path} is damaged" in table.loc[lost.id, "message"]

@@ -21,8 +21,10 @@ none is left alone in a collective; only the chief's files land in the run folde
 from __future__ import annotations
 
 import time
+import zipfile
 from typing import Callable
 
+from glr.errors import CheckpointError
 from glr.training.status import now
 
 SAVE_INTERVAL = 30.0  # seconds between checkpoint writes, at most (read when a phase starts)
@@ -32,8 +34,9 @@ class Checkpoints:
     """One phase's checkpoint policy: the early-stopping counter, the best weights, and when to write."""
 
     def __init__(self, run, phase: int, end: int, state: dict | None, save: Callable, interval: float | None = None,
-                 clock: Callable[[], float] = time.monotonic):
+                 clock: Callable[[], float] = time.monotonic, about: dict | None = None):
         self.run, self.phase, self.end, self.save, self.clock = run, phase, end, save, clock
+        self.about = about or {}  # what the weights fit (backbone, input size, classes), recorded with them
         self.interval = SAVE_INTERVAL if interval is None else interval
         same = bool(state) and state.get("phase") == phase  # a resume of this phase: carry on its counters
         self.best = state.get("best_val_loss") if same else None
@@ -99,5 +102,52 @@ class Checkpoints:
         self.save(model, self.run.last_checkpoint)
         self.run.write_checkpoint_state({"phase": self.phase, "epoch": self.epoch, "end": self.end,
                                          "partial": self.partial, "best_val_loss": self.best, "wait": self.wait,
-                                         "saved": now()})
+                                         "saved": now(), **self.about})
         self.written = self.clock()
+
+
+def resume_model(run, load: Callable, about: dict, inputs: tuple, classes: int):
+    """The last checkpoint, loaded to resume from, once it is known to fit the run as it is configured now.
+
+    `about` is what the run's settings say the weights fit (as `Checkpoints` records it),
+    `inputs` the shape of one example the model must take and `classes` its outputs.
+    CheckpointError naming the file and the setting otherwise: a checkpoint of another
+    backbone, size or class count would fail deep inside Keras, or train on in silence.
+    """
+    state, path = run.checkpoint_state() or {}, run.last_checkpoint
+    cannot = f"run {run.id} cannot be resumed from {path.parent.name}/{path.name}"
+    for key, value in about.items():
+        if state.get(key) not in (None, value):
+            raise CheckpointError(f"{cannot}: it was trained with {key} {state[key]!r}, and {run.config_path.name} "
+                                  f"now says {value!r}; put that setting back, or start a new run")
+    try:
+        model = load(path)
+    except CheckpointError as exc:
+        raise CheckpointError(f"{cannot}: {exc}; delete {path.parent} to train the run again from its first "
+                              "epoch, or start a new run") from None
+    took, gives = tuple(model.inputs[0].shape[1:]), model.outputs[0].shape[-1]
+    if took != tuple(inputs) or gives != classes:
+        raise CheckpointError(f"{cannot}: it takes inputs of shape {took} and scores {gives} classes, and the run "
+                              f"needs {tuple(inputs)} and {classes} (a checkpoint of another run or backbone?); "
+                              f"delete {path.parent} to train the run again from its first epoch, or start a new run")
+    return model
+
+
+def checkpoint_problem(run) -> str | None:
+    """Why a resume could not start from the run's last checkpoint (state.json or last.keras damaged or lost), or None.
+
+    Cheap enough for every listing of the runs: it reads state.json and the end of last.keras' zip.
+    """
+    from glr.training.run import RunError
+
+    try:
+        state = run.checkpoint_state()
+    except RunError as exc:
+        return f"{exc}; delete {run.checkpoint_dir} to train the run again from its first epoch"
+    if state is None:
+        return None  # no checkpoint yet: a resume starts from the first epoch
+    path = run.last_checkpoint
+    if not zipfile.is_zipfile(path):
+        what = "not a .keras model file (damaged or incomplete?)" if path.exists() else "missing"
+        return f"{path} is {what}; delete {run.checkpoint_dir} to train the run again from its first epoch"
+    return None

@@ -227,6 +227,10 @@ def train_epochs(trainer: "Trainer", model, phase: int, train_ds, val_ds, first_
     train_dist, val_dist = distribute(strategy, train_ds), distribute(strategy, val_ds)
     progress, patience = trainer.progress, trainer.cfg.patience
     saver = trainer.checkpoints(phase, epochs)
+    if first_epoch > 1 and saver.epoch == first_epoch and not saver.partial and saver.wait >= patience:
+        # Early stopping ended this phase, and then something failed (saving the model, the disk full):
+        # the resume goes on from that end, without one more epoch past it.
+        return True
     pace, agreed = Pace(), 1  # in a cluster, `agreed` steps per call for the whole epoch
     epoch = first_epoch
     try:

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from glr.atomic import read_json, write_csv, write_json, write_text
 from glr.errors import GlrError
+from glr.training.run_results import RunResults
 from glr.training.status import STATUS_FIELDS, RunStatus, now
 
 if TYPE_CHECKING:
@@ -35,8 +36,6 @@ NAME_MAX = 80  # a run's display name, in characters: it labels selectors and ta
 LABELS_FILE = "labels.json"  # named in messages about a model's classes
 
 HISTORY_COLUMNS = ["phase", "epoch", "loss", "accuracy", "val_loss", "val_accuracy", "val_top5", "lr", "seconds"]
-# Text columns stay text: an all-digit GLDv2 id must keep its leading zeros.
-_PREDICTION_TEXT = {"id": str, "path": str, "top5": str, "true_name": str, "pred_name": str}
 
 
 class RunError(GlrError):
@@ -85,8 +84,11 @@ def labels_frame(labels) -> "pd.DataFrame":
     return df
 
 
-class Run(RunStatus):
-    """One run folder: its files' paths, typed readers and atomic writers, its status and its stop flag."""
+class Run(RunStatus, RunResults):
+    """One run folder: its files' paths, typed readers and atomic writers, its status and its stop flag.
+
+    Its evaluation and index files are read and written by the methods of RunResults (glr.training.run_results).
+    """
 
     def __init__(self, path: str | os.PathLike):
         self.path = Path(path).absolute()
@@ -174,6 +176,21 @@ class Run(RunStatus):
         return cls(runs_dir(results_dir) / run_id)
 
     # -- reading and writing files --------------------------------------------------------
+    def gone(self) -> str:
+        """The message for a run folder deleted while something still writes to it ("" while it is there)."""
+        if self.path.is_dir():
+            return ""
+        return f"the run folder {self.path} is gone (deleted while it trained?); nothing more is written to it"
+
+    def write_file(self, writer, path: Path, *data) -> None:
+        """`writer(path, *data)` (an atomic writer, glr.atomic); RunError if the run folder is gone.
+
+        The writer would make the folder again, holding that one file: a half run that lists as damaged.
+        """
+        if gone := self.gone():
+            raise RunError(gone)
+        writer(path, *data)
+
     def _json(self, path: Path) -> Any:
         """A JSON file of the run; None if absent; RunError naming it if damaged."""
         try:
@@ -206,7 +223,7 @@ class Run(RunStatus):
 
     def write_config(self, config: dict) -> None:
         """Replace the run's configuration."""
-        write_json(self.config_path, config)
+        self.write_file(write_json, self.config_path, config)
 
     def add_data_problem(self, problem: str) -> None:
         """Keep a problem with the data met while training beside the dataset's own, for the report."""
@@ -270,17 +287,18 @@ class Run(RunStatus):
         return df.reindex(columns=HISTORY_COLUMNS + extra)
 
     def append_history(self, row: dict) -> None:
-        """Add one epoch's row (the small file is rewritten atomically)."""
+        """Add one epoch's row (the small file is rewritten atomically); columns added to the file by hand are kept."""
         import pandas as pd
 
-        history = pd.concat([self.history(), pd.DataFrame([row])], ignore_index=True)[HISTORY_COLUMNS]
-        write_csv(self.history_path, history)
+        history = self.history()
+        history = pd.concat([history, pd.DataFrame([row])], ignore_index=True)[list(history.columns)]
+        self.write_file(write_csv, self.history_path, history)
 
     def trim_history(self, epochs_done: int) -> None:
         """Drop rows past epoch `epochs_done` (written before a crash, after the last checkpoint)."""
         history = self.history()
         if len(history) and history["epoch"].max() > epochs_done:
-            write_csv(self.history_path, history[history["epoch"] <= epochs_done])
+            self.write_file(write_csv, self.history_path, history[history["epoch"] <= epochs_done])
 
     def checkpoint_state(self) -> dict | None:
         """What the last checkpoint holds (phase, epoch, best val_loss, ...), or None without one."""
@@ -288,7 +306,7 @@ class Run(RunStatus):
 
     def write_checkpoint_state(self, state: dict) -> None:
         """Record what the checkpoints just saved hold."""
-        write_json(self.checkpoint_state_path, state)
+        self.write_file(write_json, self.checkpoint_state_path, state)
 
     # -- the data the run trained on ------------------------------------------------------
     def labels(self) -> "pd.DataFrame | None":
@@ -301,7 +319,7 @@ class Run(RunStatus):
 
     def write_labels(self, labels: "pd.DataFrame") -> None:
         """Store the classes: index, landmark_id, name, images."""
-        write_json(self.labels_path, labels[["index", "landmark_id", "name", "images"]].to_dict("records"))
+        self.write_file(write_json, self.labels_path, labels[["index", "landmark_id", "name", "images"]].to_dict("records"))
 
     def split(self) -> "pd.DataFrame | None":
         """Which image went to training or validation (id, landmark_id, split), or None."""
@@ -309,48 +327,7 @@ class Run(RunStatus):
 
     def write_split(self, table: "pd.DataFrame") -> None:
         """Store the split table."""
-        write_csv(self.split_path, table)
-
-    # -- evaluation -----------------------------------------------------------------------
-    def metrics(self) -> dict | None:
-        """The headline metrics on the validation split, or None before the run was evaluated."""
-        return self._json(self.metrics_path)
-
-    def per_class(self) -> "pd.DataFrame | None":
-        """Precision, recall, F1 and support per class, or None."""
-        return self._csv(self.per_class_path)
-
-    def confusion(self) -> "pd.DataFrame | None":
-        """The confusion matrix (rows true, columns predicted class index, both int), or None."""
-        df = self._csv(self.confusion_path, index_col=0)
-        if df is not None:
-            df.columns = df.columns.astype(int)
-            df.columns.name = "predicted"
-        return df
-
-    def predictions(self) -> "pd.DataFrame | None":
-        """One row per validation image: truth, prediction, confidence, top-5; or None."""
-        return self._csv(self.predictions_path, dtype=_PREDICTION_TEXT)
-
-    def write_evaluation(self, predictions: "pd.DataFrame", per_class: "pd.DataFrame", confusion: "pd.DataFrame",
-                         metrics: dict) -> None:
-        """Store an evaluation. The metrics come last: once they exist, the other files are complete."""
-        write_csv(self.predictions_path, predictions)
-        write_csv(self.per_class_path, per_class)
-        write_csv(self.confusion_path, confusion.reset_index())  # the true class index becomes the first column
-        write_json(self.metrics_path, metrics)
-
-    # -- the similarity index -------------------------------------------------------------
-    def retrieval(self) -> dict | None:
-        """The retrieval evaluation (head vs kNN vs blend, the unknown threshold), or None without an index."""
-        return self._json(self.retrieval_path)
-
-    def write_retrieval(self, index, distractors: "pd.DataFrame", val: "pd.DataFrame", retrieval: dict) -> None:
-        """Store an embedding index (`index.save(folder)`) and its evaluation, the evaluation last."""
-        index.save(self.index_dir)
-        write_csv(self.distractors_path, distractors)
-        write_csv(self.val_retrieval_path, val)
-        write_json(self.retrieval_path, retrieval)  # once it exists, the index is complete
+        self.write_file(write_csv, self.split_path, table)
 
     # -- its display name -----------------------------------------------------------------
     def name(self) -> str | None:

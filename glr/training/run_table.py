@@ -12,6 +12,7 @@ from datetime import datetime
 from pathlib import Path
 
 from glr.errors import GlrError
+from glr.training.checkpoints import checkpoint_problem
 from glr.training.run import Run, RunError, as_run, runs_dir, setting
 from glr.training.status import ACTIVE_STATES
 
@@ -25,7 +26,7 @@ LIST_COLUMNS = ["run_id", "name", "state", "created", "backbone", "epochs_done",
 def list_runs(results_dir: str | os.PathLike):
     """All runs under `<results>/runs/` as a DataFrame (LIST_COLUMNS), newest first.
 
-    A damaged run (its status, config or history unreadable) shows up with state "damaged"
+    A damaged run (its status, config or history unreadable; a stopped or failed one's checkpoint) shows up with state "damaged"
     and its problem in `message`; it never hides the others.
     """
     import pandas as pd
@@ -61,6 +62,8 @@ def list_runs(results_dir: str | os.PathLike):
             row["model_top1"] = float(top1) if isinstance(top1, (int, float)) else None
         except RunError as exc:
             problems.append(str(exc))
+        if row["state"] in ("stopped", "failed") and (problem := checkpoint_problem(run)):
+            problems.append(problem)  # a resume would fail on it: said before the user asks for one
         if problems:
             row["message"] = "; ".join([row["message"], *problems] if row["message"] else problems)
             if row["state"] not in ACTIVE_STATES:

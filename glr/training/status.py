@@ -80,8 +80,10 @@ class RunStatus:
 
         Also fills in `pid_start` when `pid` is given, `started` when the state becomes
         running, and `finished` when it becomes stopped/failed/finished. A stop asked for
-        while the trainer started still stands. Returns whether it wrote.
+        while the trainer started still stands. Returns whether it wrote (never into a deleted run folder).
         """
+        if not self.path.is_dir():
+            return False  # the folder was deleted: writing would make it again, holding a status alone
         with FileLock(self.path / STATUS_GUARD, poll_interval=0.002, preserve_lock_file=True):
             current = self.recorded_status() or {"run_id": self.id}  # a damaged file is replaced
             if only_if is not None and current.get("state") not in only_if:

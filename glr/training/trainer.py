@@ -24,7 +24,8 @@ checkpoints at most every ~30 s: glr.training.checkpoints), so the app can follo
 request ends it cleanly after the current batch (or, when batches are quick, the current
 quarter second of them) with a checkpoint, and `--resume` continues from the last checkpoint
 with the epochs numbered on. The dataset is the one the run's configuration names (the CLI and
-the app record it); the last step, evaluation, index and report, is glr.evaluation.finish (on the chief).
+the app record it), and a resume trains on the run's own recorded split of it (glr.training.run_data);
+the last step, evaluation, index and report, is glr.evaluation.finish (on the chief).
 """
 
 from __future__ import annotations
@@ -40,12 +41,12 @@ import numpy as np
 from glr.backbones.feature_cache import MIRROR_VIEW, cached_view_table, cached_views
 from glr.backbones.features import content_digest
 from glr.backbones.registry import build_backbone
-from glr.data import datasets
 from glr.data.near_copies import default_store
 from glr.data.usable import usable_photos
 from glr.errors import GlrError
 from glr.retrieval.flip import EMBEDDING
-from glr.training.checkpoints import Checkpoints
+from glr.training import run_data
+from glr.training.checkpoints import Checkpoints, resume_model
 from glr.training.cluster import Cluster, cluster_from_env, drop_worker_run, make_strategy, worker_run
 from glr.training.config import TrainConfig
 from glr.training.head_data import WindowChoice, keep_rows, table_plan
@@ -85,7 +86,15 @@ class Trainer:
 
     def checkpoints(self, phase: int, end: int) -> Checkpoints:
         """The checkpoint policy of a phase that starts now (or resumes from the last checkpoint's state)."""
-        return Checkpoints(self.run, phase, end, self.checkpoint_state(), save=save_model)
+        return Checkpoints(self.run, phase, end, self.checkpoint_state(), save=self.save, about=self.about())
+
+    def save(self, model, path) -> None:
+        """Save a model into the run folder (atomic); RunError if the folder was deleted, which the save would make again."""
+        self.run.write_file(lambda target: save_model(model, target), path)
+
+    def about(self) -> dict:
+        """What the weights of this run fit, recorded with its checkpoints and checked on resume."""
+        return {"backbone": self.spec.name, "input_size": self.input_size, "classes": len(self.labels)}
 
     def checkpoint_state(self) -> dict | None:
         """The last checkpoint's state, or None."""
@@ -93,27 +102,16 @@ class Trainer:
 
     # -- data -----------------------------------------------------------------------
     def prepare_data(self, resume: bool) -> None:
-        """Load, curate and split; store the labels and the split; refuse a changed dataset on resume."""
+        """Load, curate and split (on resume: the run's recorded split, glr.training.run_data); store the labels and the split."""
         self.progress.start("reading the dataset", 1, "step")
-        root = self.cfg.data
-        if not root:
-            raise GlrError(f"run {self.run.id} names no dataset; start it with `python -m glr train` or from the app")
-        catalog = datasets.load_catalog(root)
-        split = datasets.curate(catalog, top_n=self.cfg.top_n, min_images=self.cfg.min_images,
-                                val_fraction=self.cfg.val_fraction, seed=self.cfg.seed, min_classes=2)
-        fingerprint = split.fingerprint()
+        split, catalog, problems = run_data.prepare(self.run, self.cfg, resume)
         config = self.run.config()
-        if resume and config.get("dataset", {}).get("fingerprint") not in (None, fingerprint):
-            raise GlrError(f"the dataset at {root} changed since this run started "
-                           "(different images or classes); start a new run instead of resuming")
-        config["dataset"] = {"root": str(catalog.root), "layout": catalog.layout, "images": len(split.train) + len(split.val),
-                             "classes": split.num_classes, "train": len(split.train), "val": len(split.val),
-                             "fingerprint": fingerprint, "problems": catalog.problems + split.messages}
+        config["dataset"] = run_data.dataset_record(catalog, split, problems)
         self.run.write_config(config)
-        for problem in config["dataset"]["problems"]:
+        for problem in problems:
             self.say(f"dataset: {problem}")
         self.run.write_labels(split.labels)
-        self.run.write_split(split.table())
+        self.run.write_split(split.table())  # what the run trains on: on resume, its photos still in the dataset
         self.train, self.val, self.labels = split.train, split.val, split.labels
         self.progress.advance(1)
 
@@ -269,7 +267,7 @@ class Trainer:
         y_train, y_val = self.train["label"].to_numpy(), self.val["label"].to_numpy()
 
         if resume_state and resume_state["phase"] == 1:
-            head = self.load(self.run.last_checkpoint)
+            head = resume_model(self.run, self.load, self.about(), train_feats.shape[-1:], len(self.labels))
             first = resume_state["epoch"]
         else:
             with self.strategy.scope():
@@ -295,7 +293,8 @@ class Trainer:
         from glr.data.pipeline import make_dataset
 
         if resume_state and resume_state["phase"] == 2:
-            model = self.load(self.run.last_checkpoint)
+            size = (self.input_size, self.input_size, 3)
+            model = resume_model(self.run, self.load, self.about(), size, len(self.labels))
             backbone, head = split_classifier(model)
             first, self.phase_end = resume_state["epoch"], resume_state["end"]
         else:
@@ -345,7 +344,7 @@ class Trainer:
                 classifier = build_classifier(self.backbone(), head, self.input_size)
         else:
             classifier = self.phase2(None, resume_state)
-        save_model(classifier, self.run.model_path)
+        self.save(classifier, self.run.model_path)
         if self.distributed:
             digest = weights_digest(classifier)
             # One write with its newline: unbuffered, print() writes the two apart, and two workers' lines could mix.
