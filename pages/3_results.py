@@ -17,6 +17,7 @@ from glr.training import run_table
 from glr.evaluation import finish
 from glr.evaluation import metrics
 from glr.evaluation import plots
+from glr.evaluation import readout
 from glr.evaluation import report
 from glr.data.layouts import plural
 from glr.retrieval import run_index
@@ -114,14 +115,11 @@ run_id = chosen[0] if len(chosen) == 1 else st.selectbox("Details for", chosen, 
 run = Run.of(results, run_id)
 status = run.status()
 
-try:
-    per_class = run.per_class()
-    confusion = run.confusion()
-    labels = run.labels()
-    predictions = run.predictions()
-except READ_ERRORS as exc:
-    st.error(f"A result file of {run_id} cannot be read: {common.md(exc)}")
-    per_class = confusion = labels = predictions = None
+# Each file read and checked on its own: one damaged file is named, and the others still show.
+found, damaged_files = readout.read_results(run)
+labels, per_class, confusion, predictions = (found[k] for k in ("labels", "per_class", "confusion", "predictions"))
+for problem in damaged_files:
+    st.error(common.md(problem))
 
 overview, classes, mistakes, retrieval_tab, map_tab = st.tabs(
     [":material/dashboard: Overview", ":material/table: Classes", ":material/error: Mistakes",
@@ -141,20 +139,18 @@ with overview:
         st.info(f"This run is still {status['state']}: its metrics appear when it finishes. "
                 "Follow it on the Train page.")
     try:
-        scores = run.metrics()
+        scores, unreadable = readout.scores_of(run), False
     except READ_ERRORS as exc:
-        st.error(f"{common.md(run.metrics_path)} cannot be read: {common.md(exc)}")
-        scores = None
+        st.error(common.md(exc))
+        scores, unreadable = None, True  # said as damaged above, not as "missing"
     if scores:
         # A row that wraps: five columns cut "100.0%" to "10…" in a narrow window.
         m = st.container(horizontal=True, gap="large")
-        m.metric("Top-1 accuracy", f"{scores.get('top1', 0):.1%}", width="content")
-        m.metric("Top-5 accuracy", f"{scores.get('top5', 0):.1%}", width="content")
-        m.metric("GAP", f"{scores.get('gap', 0):.3f}", help="Global Average Precision, as in the Kaggle competitions",
-                 width="content")
-        m.metric("Macro F1", f"{scores.get('macro_f1', 0):.3f}", width="content")
-        m.metric("Validation images", f"{scores.get('n_images', 0):,}", width="content")
-    else:
+        for score in readout.headline(scores):
+            why = f"No value: {score.why}." if score.why else None
+            m.metric(score.label, score.text, width="content",
+                     help=why or ("Global Average Precision, as in the Kaggle competitions" if score.key == "gap" else None))
+    elif not unreadable:
         st.info(common.md(run_table.no_metrics_note(status)))
     common.data_problems(run)
     c = st.columns(2)
@@ -217,12 +213,13 @@ with overview:
 # --------------------------------------------------------------------------- classes
 with classes:
     if per_class is not None:
-        st.caption("Click a column header to sort: the weakest classes first by recall or F1.")
-        st.dataframe(compare.display_table(per_class), hide_index=True, height=420, column_config={
-            **{k: st.column_config.ProgressColumn(k, min_value=0.0, max_value=1.0, format="%.2f")
-               for k in ("precision", "recall", "f1")},
-            "name": NAME_COLUMN})
-    else:
+        st.caption("Click a column header to sort: the weakest classes first by recall or F1. An empty cell has no "
+                   "value: a class with no validation photo has no recall, one never predicted has no precision "
+                   "(its note says which).")
+        st.dataframe(compare.display_table(readout.class_table(per_class, confusion)), hide_index=True, height=420,
+                     column_config={**{k: st.column_config.ProgressColumn(k, min_value=0.0, max_value=1.0, format="%.2f")
+                                       for k in ("precision", "recall", "f1")}, "name": NAME_COLUMN})
+    elif not run.per_class_path.is_file():  # a damaged one is named above
         st.info(common.md(run_table.no_metrics_note(status, run.per_class_path.name)))
 
 # --------------------------------------------------------------------------- mistakes
@@ -252,7 +249,7 @@ with mistakes:
                 if photos.empty:
                     st.caption("no validation photo in this cell")
                 else:
-                    photo_grid(photos["path"].tolist(), [f"{c:.0%} sure" for c in photos["confidence"]])
+                    photo_grid(photos["path"].tolist(), [f"{readout.percent(c)} sure" for c in photos["confidence"]])
         if pairs is not None and pairs.empty:
             st.success("No confusions: every validation image was classified correctly.")
         elif pairs is not None:
@@ -274,10 +271,10 @@ with mistakes:
                                 help="Under each photo, Grad-CAM of its wrong guess: the places whose features "
                                      "raised the model's score for the class it wrongly named.")
             photo_grid(wrong["path"].tolist(),
-                       [f"{common.md(t)} → {common.md(p)} ({c:.0%})" for t, p, c in zip(wrong["true_name"], wrong["pred_name"],
-                                                                  wrong["confidence"])],
+                       [f"{common.md(t)} → {common.md(p)} ({readout.percent(c)})"
+                        for t, p, c in zip(wrong["true_name"], wrong["pred_name"], wrong["confidence"])],
                        overlay=mistake_heatmaps(run, wrong) if explain and run.has_model() else None)
-    elif confusion is None or labels is None:  # else the tab was left empty
+    elif (confusion is None or labels is None) and not run.predictions_path.is_file():  # a damaged one is named above
         st.info(common.md(run_table.no_metrics_note(status, run.predictions_path.name)))
 
 # --------------------------------------------------------------------------- retrieval

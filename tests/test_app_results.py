@@ -189,3 +189,66 @@ def test_a_long_class_name_never_pushes_the_scores_out_of_view(results, page):
     at = open_page(page)
     table = next(d for d in at.dataframe if {"name", "images" if page != RESULTS else "f1"} <= set(d.value.columns))
     assert json.loads(table.proto.columns)["name"]["width"] == "medium"
+
+
+def test_a_metrics_json_that_is_damaged_is_named_and_the_other_tabs_still_show(results):
+    run = results / RUNS_SUBDIR / RUN
+    (run / "metrics.json").write_text("[1, 2]")  # valid JSON, not the scores: 'list' object has no attribute 'get'
+    at = open_page(RESULTS)
+    assert "metrics.json is damaged: not a JSON object of scores" in texts(at.error)
+    assert "missing (deleted?)" not in texts(at.info)  # it is there, damaged: not "missing"
+    assert any("f1" in d.value.columns for d in at.dataframe)  # the Classes tab still shows
+
+
+def test_one_damaged_result_file_is_named_and_the_others_still_show(results):
+    run = results / RUNS_SUBDIR / RUN
+    (run / "per_class.csv").write_text("")
+    at = open_page(RESULTS)
+    errors = texts(at.error)
+    assert "per_class.csv is damaged: No columns to parse from file" in errors
+    # It hid the confusion matrix and the mistakes too, and said val_predictions.csv was "missing (deleted?)".
+    assert "val_predictions.csv is missing" not in texts(at.info) and "per_class.csv is missing" not in texts(at.info)
+    assert len(at.get("plotly_chart")) >= 3  # loss, accuracy, and the confusion heatmap
+
+
+def test_a_confidence_that_is_not_a_number_names_the_file_instead_of_a_traceback(results):
+    import pandas as pd
+
+    path = results / RUNS_SUBDIR / RUN / "val_predictions.csv"
+    df = pd.read_csv(path)
+    df["confidence"] = df["confidence"].astype(object)
+    df.loc[0, "confidence"] = "high"
+    df.loc[0, "correct"] = False  # a mistake, so its caption "(high)" is formatted as a percentage
+    df.to_csv(path, index=False)
+    at = open_page(RESULTS)  # raised "Unknown format code '%' for object of type 'str'"
+    assert "val_predictions.csv is damaged: its 'confidence' column holds 'high', not a number" in texts(at.error)
+
+
+def test_scores_with_no_value_show_a_dash_and_say_why(results):
+    run = results / RUNS_SUBDIR / RUN
+    scores = json.loads((run / "metrics.json").read_text())
+    (run / "metrics.json").write_text(json.dumps({**scores, "gap": float("nan")}))  # Python's json writes NaN
+    at = open_page(RESULTS)
+    top5 = next(m for m in at.metric if m.label == "Top-5 accuracy")
+    # The tiny run has 3 classes: top-5 was a meaningless "100.0%".
+    assert top5.value == "—" and "only 3 classes" in top5.help
+    gap = next(m for m in at.metric if m.label == "GAP")
+    assert gap.value == "—" and "no validation photo shows a known landmark" in gap.help  # was "nan"
+    assert not any("nan" in m.value for m in at.metric)
+
+
+def test_the_class_table_leaves_undefined_scores_empty_and_says_why(results):
+    import pandas as pd
+
+    run = results / RUNS_SUBDIR / RUN
+    per_class = pd.read_csv(run / "per_class.csv")
+    per_class.loc[0, ["precision", "recall", "f1", "support"]] = [0.0, 0.0, 0.0, 0]  # no validation photo
+    per_class.to_csv(run / "per_class.csv", index=False)
+    confusion = pd.read_csv(run / "confusion.csv", index_col=0)
+    confusion.iloc[:, 0] = 0  # and never predicted
+    confusion.to_csv(run / "confusion.csv")
+    at = open_page(RESULTS)
+    table = next(d.value for d in at.dataframe if "f1" in d.value.columns)
+    row = table.iloc[0]
+    assert pd.isna(row["recall"]) and pd.isna(row["precision"])  # were 0.00, read as "always wrong"
+    assert row["note"] == "no validation photo: recall and F1 are undefined; never predicted: precision is undefined"
