@@ -133,7 +133,11 @@ with overview:
     if len(chosen) > 1:
         st.subheader("Comparison")
         st.dataframe(compare.metrics_table(paths), hide_index=True, column_config={
-            k: st.column_config.NumberColumn(k, format="%.3f") for k in ("top1", "top5", "gap")})
+            **{k: st.column_config.NumberColumn(k, format="%.3f") for k in ("top1", "top5", "gap")},
+            **{k: st.column_config.NumberColumn(k, format="%d") for k in ("classes", "val_photos")}})
+        st.caption("A blank score has no value: the run is not evaluated, or has 5 classes or fewer (top-5).")
+        if note := compare.comparison_note(paths):
+            st.warning(common.md(note))
     st.subheader(run_id)
     if status["state"] in ACTIVE_STATES:
         st.info(f"This run is still {status['state']}: its metrics appear when it finishes. "

@@ -252,3 +252,18 @@ def test_the_class_table_leaves_undefined_scores_empty_and_says_why(results):
     row = table.iloc[0]
     assert pd.isna(row["recall"]) and pd.isna(row["precision"])  # were 0.00, read as "always wrong"
     assert row["note"] == "no validation photo: recall and F1 are undefined; never predicted: precision is undefined"
+
+
+def test_comparing_runs_that_know_different_classes_says_so(results):
+    from glr.training.run import Run
+
+    other = results / RUNS_SUBDIR / "20260102-000000-b"
+    shutil.copytree(results / RUNS_SUBDIR / RUN, other)
+    labels = json.loads((other / "labels.json").read_text())
+    (other / "labels.json").write_text(json.dumps(labels[:2]))  # trained on 2 of the 3 classes
+    at = open_page(RESULTS)
+    at.multiselect(key="results_runs").set_value([RUN, Run(other).id]).run()
+    assert_no_exception(at)
+    assert "These runs know different classes (3 in 20260101-000000-a, 2 in 20260102-000000-b)" in texts(at.warning)
+    table = at.dataframe[0].value
+    assert table["classes"].tolist() == [3, 2] and table["top5"].isna().all()  # 3 classes: top-5 has no value
