@@ -106,12 +106,16 @@ if shown is None:
     st.session_state["results_runs"] = default
 elif any(r not in available for r in shown):  # a run shown here was deleted: show what is left, or the newest
     st.session_state["results_runs"] = [r for r in shown if r in available] or default
-chosen = st.multiselect("Runs (pick several to compare)", available, key="results_runs")
+# Shown by name (given on the Train page or `runs --rename`) and id, read at every rerun: a rename in another
+# tab shows at once, and the selection (ids) survives it.
+label = {r: Run.of(results, r).label() for r in available}
+chosen = st.multiselect("Runs (pick several to compare)", available, key="results_runs", format_func=label.get)
 if not chosen:
     st.info("Pick one run, or several to compare them.")
     st.stop()
 paths = [Run.of(results, r) for r in chosen]
-run_id = chosen[0] if len(chosen) == 1 else st.selectbox("Details for", chosen, key="results_detail")
+run_id = chosen[0] if len(chosen) == 1 else st.selectbox("Details for", chosen, key="results_detail",
+                                                         format_func=label.get)
 run = Run.of(results, run_id)
 status = run.status()
 
@@ -138,7 +142,7 @@ with overview:
         st.caption("A blank score has no value: the run is not evaluated, or has 5 classes or fewer (top-5).")
         if note := compare.comparison_note(paths):
             st.warning(common.md(note))
-    st.subheader(run_id)
+    st.subheader(common.md(label[run_id]), anchor=False)
     if status["state"] in ACTIVE_STATES:
         st.info(f"This run is still {status['state']}: its metrics appear when it finishes. "
                 "Follow it on the Train page.")

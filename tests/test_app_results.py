@@ -267,3 +267,19 @@ def test_comparing_runs_that_know_different_classes_says_so(results):
     assert "These runs know different classes (3 in 20260101-000000-a, 2 in 20260102-000000-b)" in texts(at.warning)
     table = at.dataframe[0].value
     assert table["classes"].tolist() == [3, 2] and table["top5"].isna().all()  # 3 classes: top-5 has no value
+
+
+def test_runs_are_listed_by_their_name_and_a_rename_in_another_tab_shows_at_once(results):
+    from glr.training.run import Run
+
+    run = Run(results / RUNS_SUBDIR / RUN)
+    run.set_name("baseline *v1*")
+    at = open_page(RESULTS)
+    # Named on the Train page, the run was listed here by its id alone.
+    assert at.multiselect(key="results_runs").options == [f"baseline *v1* · {RUN}"]
+    run.set_name("lite0 at 32 px")  # renamed meanwhile, in another tab or with `runs --rename`
+    at.run()
+    assert_no_exception(at)
+    assert at.multiselect(key="results_runs").options == [f"lite0 at 32 px · {RUN}"]
+    assert at.multiselect(key="results_runs").value == [RUN]  # still shown
+    assert any(h.value == f"lite0 at 32 px · {RUN}" for h in at.subheader)
