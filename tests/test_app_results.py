@@ -283,3 +283,39 @@ def test_runs_are_listed_by_their_name_and_a_rename_in_another_tab_shows_at_once
     assert at.multiselect(key="results_runs").options == [f"lite0 at 32 px · {RUN}"]
     assert at.multiselect(key="results_runs").value == [RUN]  # still shown
     assert any(h.value == f"lite0 at 32 px · {RUN}" for h in at.subheader)
+
+
+def test_photos_moved_since_training_are_named_in_the_grids_and_the_report_is_still_written(results):
+    import pandas as pd
+
+    run = results / RUNS_SUBDIR / RUN
+    df = pd.read_csv(run / "val_predictions.csv")
+    df["path"] = [f"/gone/{i}.jpg" for i in df["id"]]  # the dataset moved or deleted
+    df["pred_index"] = (df["true_index"] + 1) % 3
+    df["correct"] = False
+    df.to_csv(run / "val_predictions.csv", index=False)
+    shutil.rmtree(run / "report")
+    at = open_page(RESULTS)
+    at.session_state["results_confusion"] = {"selection": {"points": [{"customdata": [int(df.loc[0, "true_index"]),
+                                                                                     int(df.loc[0, "pred_index"])]}]}}
+    at.run()
+    assert_no_exception(at)
+    assert f"cannot show {df.loc[0, 'id']}.jpg" in texts(at.caption)  # in the cell's photos and the mistakes
+    button(at, "Write the report").click().run()
+    assert_no_exception(at)
+    assert (run / "report" / "collage.png").is_file()  # grey "image not readable" tiles, not a failed report
+
+
+def test_a_run_still_training_shows_its_curves_and_says_its_scores_come_at_the_end(results, capsys):
+    from glr.cli import main
+    from test_app_pages import _fake_run
+
+    live = _fake_run(results, "20260102-000000-live", "running")  # one epoch done, no evaluation yet
+    at = open_page(RESULTS)
+    at.multiselect(key="results_runs").set_value([live.id]).run()
+    assert_no_exception(at)
+    assert "This run is still running: its metrics appear when it finishes." in texts(at.info)
+    assert not at.error and not at.metric
+    assert len(at.get("plotly_chart")) == 2  # its loss and accuracy so far
+    assert main(["evaluate", str(live.path)]) == 2
+    assert capsys.readouterr().err.strip() == f"error: {live.path}: no metrics.json yet (the run is running)"
