@@ -323,13 +323,18 @@ with retrieval_tab:
                            for k in ("top-1", "GAP", "GAP with distractors", "… unknown applied")})
         u = st.container(horizontal=True, gap="large")  # wraps in a narrow window; columns cut values to "10…"
         weight = retrieval.get("known_head_weight", 0.5)
-        u.metric("Unknown threshold", f"{unknown['threshold']:.3f}",
+        u.metric("Unknown threshold", readout.decimal(unknown["threshold"]),
                  help=f"On the known score, {weight:.2f} x the head's confidence + {1 - weight:.2f} x the nearest "
                       "training photo's similarity (the weight learned from the training photos by leaving classes "
                       f"out); calibrated on {unknown['calibrated_on']} validation photos to keep "
                       f"{unknown['keep_known']:.0%} of them", width="content")
-        u.metric("Distractors called unknown", f"{unknown['distractors_flagged']:.0%}", width="content")
-        u.metric("ROC AUC, known vs distractor", f"{unknown['auroc']['known_score']:.3f}", width="content")
+        # NaN when no distractor (or no validation photo) could be scored: "—", never "nan%".
+        no_value = "No value: no distractor photo, or no validation photo, could be scored."
+        flagged, auroc = unknown["distractors_flagged"], unknown["auroc"]["known_score"]
+        u.metric("Distractors called unknown", readout.percent(flagged), width="content",
+                 help=no_value if readout.number(flagged) is None else None)
+        u.metric("ROC AUC, known vs distractor", readout.decimal(auroc), width="content",
+                 help=no_value if readout.number(auroc) is None else None)
 
 # --------------------------------------------------------------------------- map
 with map_tab:

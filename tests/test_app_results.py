@@ -319,3 +319,15 @@ def test_a_run_still_training_shows_its_curves_and_says_its_scores_come_at_the_e
     assert len(at.get("plotly_chart")) == 2  # its loss and accuracy so far
     assert main(["evaluate", str(live.path)]) == 2
     assert capsys.readouterr().err.strip() == f"error: {live.path}: no metrics.json yet (the run is running)"
+
+
+def test_retrieval_scores_with_no_value_show_a_dash_not_nan(results):
+    path = results / RUNS_SUBDIR / RUN / "retrieval.json"
+    retrieval = json.loads(path.read_text())
+    retrieval["unknown"]["distractors_flagged"] = float("nan")  # what an index with no distractor scored stores
+    retrieval["unknown"]["auroc"]["known_score"] = float("nan")
+    path.write_text(json.dumps(retrieval))
+    at = open_page(RESULTS)
+    shown = {m.label: m.value for m in at.metric}
+    assert shown["Distractors called unknown"] == "—" and shown["ROC AUC, known vs distractor"] == "—"  # "nan%", "nan"
+    assert not any("nan" in value for value in shown.values())

@@ -50,6 +50,12 @@ def percent(value: Any) -> str:
     return NONE if value is None else f"{value:.0%}"
 
 
+def decimal(value: Any, digits: int = 3) -> str:
+    """A score as "0.873", or NONE when it is missing or not a number."""
+    value = number(value)
+    return NONE if value is None else f"{value:.{digits}f}"
+
+
 def scores_of(run: Run) -> dict | None:
     """The run's metrics.json as a dict, None before it is evaluated; RunError naming the file if damaged."""
     scores = run.metrics()
