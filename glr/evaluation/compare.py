@@ -128,11 +128,17 @@ def display_table(table: pd.DataFrame | None) -> pd.DataFrame | None:
     return table.drop(columns=[c for c in ("index", "true_index", "pred_index") if c in table.columns])
 
 
+def report_files(run: Run | str | os.PathLike) -> list:
+    """The files of the run's report folder (none when it has no report), without temp files."""
+    report = as_run(run).report_dir
+    return sorted(p for p in report.rglob("*") if p.is_file() and not p.name.startswith(".")) if report.is_dir() else []
+
+
 def report_zip(run: Run | str | os.PathLike) -> bytes | None:
     """The run's report folder as zip bytes (paths inside start with `<run_id>/report/`); None if absent."""
     run = as_run(run)
     report = run.report_dir
-    files = sorted(p for p in report.rglob("*") if p.is_file() and not p.name.startswith(".")) if report.is_dir() else []
+    files = report_files(run)
     if not files:
         return None
     buffer = io.BytesIO()
