@@ -193,3 +193,11 @@ def test_a_metrics_json_that_is_not_an_object_is_said_damaged_in_the_summary(tmp
     summary = (report.write_report(run) / "summary.md").read_text()
     assert "metrics.json is damaged: not a JSON object of scores." in summary
     assert "metrics.json is damaged; top-1, top-5 and GAP were recomputed from val_predictions.csv." in summary
+
+
+def test_top5_over_five_classes_or_fewer_is_said_to_say_nothing(tmp_path):
+    run = fabricate_run(tmp_path)  # 4 classes: every photo's class is among any 5 guesses
+    summary = (report.write_report(run) / "summary.md").read_text()
+    # It read "top-5 accuracy | 100.0%", as if the model were perfect at it.
+    assert ("top-5 accuracy | n/a (only 4 classes: every photo's class is among its 5 best guesses, so top-5 says "
+            "nothing here)") in summary

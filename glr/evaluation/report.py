@@ -238,6 +238,11 @@ def _percent(value: Any) -> str:
     return "n/a" if value is None else f"{value:.1%}"
 
 
+def _why(scores: dict, key: str) -> str:
+    """Why a score has no value although it was stored (top-5 with 5 classes or fewer), as the page says; else ""."""
+    return next((h.why for h in readout.headline(scores) if h.key == key and key in scores), "")
+
+
 def _number(value: Any) -> str:
     value = readout.number(value)
     return "n/a" if value is None else f"{value:.4f}"
@@ -320,7 +325,7 @@ def summary_markdown(run: Run, history: pd.DataFrame | None, predictions: pd.Dat
 
     rows = [
         ("top-1 accuracy", _percent(scores.get("top1"))),
-        ("top-5 accuracy", _percent(scores.get("top5"))),
+        ("top-5 accuracy", _percent(scores.get("top5")) if not (why := _why(scores, "top5")) else f"n/a ({why})"),
         ("GAP", _number(scores.get("gap"))),
         ("macro F1", _number(scores.get("macro_f1"))),
         ("classes", n_classes if n_classes is not None else "n/a"),
