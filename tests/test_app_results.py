@@ -343,3 +343,20 @@ def test_the_report_zip_is_built_on_the_click_not_at_every_rerun(results, monkey
     at.slider(key="results_top").set_value(2).run()  # any click reruns the page
     # It zipped the 4.8 MB report (plotly inline) on every rerun: ~0.2 s, and 1.7 MB sent to the browser each time.
     assert calls == [] and [b.label for b in at.download_button] == ["Download the report (zip)"]
+
+
+def test_a_confusion_cell_without_its_predictions_file_says_why_not_zero_photos(results):
+    run = results / RUNS_SUBDIR / RUN
+    (run / "val_predictions.csv").write_text("id,path\n")  # damaged: no prediction columns
+    at = open_page(RESULTS)
+    spec = json.loads(at.get("plotly_chart")[2].proto.spec)
+    true_index, pred_index = spec["data"][1]["customdata"][0]
+    at.session_state["results_confusion"] = {"selection": {"points": [{"customdata": [true_index, pred_index]}]}}
+    at.run()
+    assert_no_exception(at)
+    import pandas as pd
+
+    count = int(pd.read_csv(run / "confusion.csv", index_col=0).iat[true_index, pred_index])
+    assert f": {count} photo" in texts(at.markdown) and count > 0  # the cell's count: it said "0 photos"
+    assert "Its photos cannot be shown: val_predictions.csv is damaged (above)." in texts(at.caption)
+    assert "no validation photo in this cell" not in texts(at.caption)
