@@ -360,3 +360,20 @@ def test_a_confusion_cell_without_its_predictions_file_says_why_not_zero_photos(
     assert f": {count} photo" in texts(at.markdown) and count > 0  # the cell's count: it said "0 photos"
     assert "Its photos cannot be shown: val_predictions.csv is damaged (above)." in texts(at.caption)
     assert "no validation photo in this cell" not in texts(at.caption)
+
+
+def test_a_long_class_name_never_pushes_the_confused_pairs_count_out_of_view(results):
+    import pandas as pd
+
+    run = results / RUNS_SUBDIR / RUN
+    confusion = pd.read_csv(run / "confusion.csv", index_col=0)
+    confusion.iat[0, 1] = 2  # one confusion, so the pairs table shows
+    confusion.to_csv(run / "confusion.csv")
+    labels = json.loads((run / "labels.json").read_text())
+    labels[0]["name"] = "W" * 120
+    (run / "labels.json").write_text(json.dumps(labels))
+    at = open_page(RESULTS)
+    pairs = next(d for d in at.dataframe if "count" in d.value.columns)
+    assert pairs.value["true"].tolist() == ["W" * 120]
+    columns = json.loads(pairs.proto.columns)
+    assert columns["true"]["width"] == "medium" and columns["predicted"]["width"] == "medium"
