@@ -304,17 +304,20 @@ def cmd_export(args) -> int:
 
 def cmd_evaluate(args) -> int:
     """Print a finished run's validation metrics and its weakest classes."""
+    from glr.evaluation import readout
+
     run = _find_run(args.run, args.results)
-    values = run.metrics()
+    values = readout.scores_of(run)  # a damaged file: GlrError naming it, one line
     if values is None:
         raise GlrError(f"{run.path}: no {run.metrics_path.name} yet (the run is {run.status()['state']})")
-    for key in ("top1", "top5", "gap", "macro_f1", "n_images", "n_classes"):
-        print(f"{key:<10} {values[key]:.4f}" if isinstance(values[key], float) else f"{key:<10} {values[key]}")
-    per_class = run.per_class()
+    print("\n".join(readout.score_lines(values)))
+    per_class = readout.read_one(run, "per_class")
     if per_class is not None and args.show:  # --show 0: the metrics alone
-        print("weakest classes (recall):")
-        print(per_class.sort_values(["recall", "support"], ascending=[True, False]).head(args.show)
-              .to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+        try:
+            confusion = readout.read_one(run, "confusion")  # tells "never predicted" apart; optional
+        except GlrError:
+            confusion = None
+        print("\n".join(readout.weakest_lines(per_class, args.show, confusion)))
     return 0
 
 

@@ -17,6 +17,7 @@ from glr.training import run_table
 from glr.evaluation import finish
 from glr.evaluation import metrics
 from glr.evaluation import plots
+from glr.evaluation import readout
 from glr.evaluation import report
 from glr.data.layouts import plural
 from glr.retrieval import run_index
@@ -105,23 +106,24 @@ if shown is None:
     st.session_state["results_runs"] = default
 elif any(r not in available for r in shown):  # a run shown here was deleted: show what is left, or the newest
     st.session_state["results_runs"] = [r for r in shown if r in available] or default
-chosen = st.multiselect("Runs (pick several to compare)", available, key="results_runs")
+# Shown by name (given on the Train page or `runs --rename`) and id, read at every rerun: a rename in another
+# tab shows at once, and the selection (ids) survives it.
+label = {r: Run.of(results, r).label() for r in available}
+chosen = st.multiselect("Runs (pick several to compare)", available, key="results_runs", format_func=label.get)
 if not chosen:
     st.info("Pick one run, or several to compare them.")
     st.stop()
 paths = [Run.of(results, r) for r in chosen]
-run_id = chosen[0] if len(chosen) == 1 else st.selectbox("Details for", chosen, key="results_detail")
+run_id = chosen[0] if len(chosen) == 1 else st.selectbox("Details for", chosen, key="results_detail",
+                                                         format_func=label.get)
 run = Run.of(results, run_id)
 status = run.status()
 
-try:
-    per_class = run.per_class()
-    confusion = run.confusion()
-    labels = run.labels()
-    predictions = run.predictions()
-except READ_ERRORS as exc:
-    st.error(f"A result file of {run_id} cannot be read: {common.md(exc)}")
-    per_class = confusion = labels = predictions = None
+# Each file read and checked on its own: one damaged file is named, and the others still show.
+found, damaged_files = readout.read_results(run)
+labels, per_class, confusion, predictions = (found[k] for k in ("labels", "per_class", "confusion", "predictions"))
+for problem in damaged_files:
+    st.error(common.md(problem))
 
 overview, classes, mistakes, retrieval_tab, map_tab = st.tabs(
     [":material/dashboard: Overview", ":material/table: Classes", ":material/error: Mistakes",
@@ -135,26 +137,28 @@ with overview:
     if len(chosen) > 1:
         st.subheader("Comparison")
         st.dataframe(compare.metrics_table(paths), hide_index=True, column_config={
-            k: st.column_config.NumberColumn(k, format="%.3f") for k in ("top1", "top5", "gap")})
-    st.subheader(run_id)
+            **{k: st.column_config.NumberColumn(k, format="%.3f") for k in ("top1", "top5", "gap")},
+            **{k: st.column_config.NumberColumn(k, format="%d") for k in ("classes", "val_photos")}})
+        st.caption("A blank score has no value: the run is not evaluated, or has 5 classes or fewer (top-5).")
+        if note := compare.comparison_note(paths):
+            st.warning(common.md(note))
+    st.subheader(common.md(label[run_id]), anchor=False)
     if status["state"] in ACTIVE_STATES:
         st.info(f"This run is still {status['state']}: its metrics appear when it finishes. "
                 "Follow it on the Train page.")
     try:
-        scores = run.metrics()
+        scores, unreadable = readout.scores_of(run), False
     except READ_ERRORS as exc:
-        st.error(f"{common.md(run.metrics_path)} cannot be read: {common.md(exc)}")
-        scores = None
+        st.error(common.md(exc))
+        scores, unreadable = None, True  # said as damaged above, not as "missing"
     if scores:
         # A row that wraps: five columns cut "100.0%" to "10…" in a narrow window.
         m = st.container(horizontal=True, gap="large")
-        m.metric("Top-1 accuracy", f"{scores.get('top1', 0):.1%}", width="content")
-        m.metric("Top-5 accuracy", f"{scores.get('top5', 0):.1%}", width="content")
-        m.metric("GAP", f"{scores.get('gap', 0):.3f}", help="Global Average Precision, as in the Kaggle competitions",
-                 width="content")
-        m.metric("Macro F1", f"{scores.get('macro_f1', 0):.3f}", width="content")
-        m.metric("Validation images", f"{scores.get('n_images', 0):,}", width="content")
-    else:
+        for score in readout.headline(scores):
+            why = f"No value: {score.why}." if score.why else None
+            m.metric(score.label, score.text, width="content",
+                     help=why or ("Global Average Precision, as in the Kaggle competitions" if score.key == "gap" else None))
+    elif not unreadable:
         st.info(common.md(run_table.no_metrics_note(status)))
     common.data_problems(run)
     c = st.columns(2)
@@ -181,9 +185,8 @@ with overview:
             st.error(common.md(exc))
         else:
             st.rerun()
-    data = compare.report_zip(run)
-    if data:
-        r.download_button("Download the report (zip)", data, file_name=f"{run_id}-report.zip",
+    if compare.report_files(run):  # zipped on the click only: built here, every rerun cost ~0.2 s and 1.7 MB
+        r.download_button("Download the report (zip)", lambda: compare.report_zip(run), file_name=f"{run_id}-report.zip",
                              mime="application/zip", icon=":material/download:", key="results_download",
                              on_click="ignore")
 
@@ -217,12 +220,13 @@ with overview:
 # --------------------------------------------------------------------------- classes
 with classes:
     if per_class is not None:
-        st.caption("Click a column header to sort: the weakest classes first by recall or F1.")
-        st.dataframe(compare.display_table(per_class), hide_index=True, height=420, column_config={
-            **{k: st.column_config.ProgressColumn(k, min_value=0.0, max_value=1.0, format="%.2f")
-               for k in ("precision", "recall", "f1")},
-            "name": NAME_COLUMN})
-    else:
+        st.caption("Click a column header to sort: the weakest classes first by recall or F1. An empty cell has no "
+                   "value: a class with no validation photo has no recall, one never predicted has no precision "
+                   "(its note says which).")
+        st.dataframe(compare.display_table(readout.class_table(per_class, confusion)), hide_index=True, height=420,
+                     column_config={**{k: st.column_config.ProgressColumn(k, min_value=0.0, max_value=1.0, format="%.2f")
+                                       for k in ("precision", "recall", "f1")}, "name": NAME_COLUMN})
+    elif not run.per_class_path.is_file():  # a damaged one is named above
         st.info(common.md(run_table.no_metrics_note(status, run.per_class_path.name)))
 
 # --------------------------------------------------------------------------- mistakes
@@ -248,16 +252,21 @@ with mistakes:
             for true_index, pred_index in cells[:4]:
                 photos = compare.cell_photos(predictions, true_index, pred_index)
                 what = "right" if true_index == pred_index else f"called {common.md(names[pred_index])}"
-                st.markdown(f"**{common.md(names[true_index])}**, {what}: {plural(len(photos), 'photo')}")
-                if photos.empty:
+                count = int(confusion.iat[true_index, pred_index])  # the cell's own count, whatever the photos say
+                st.markdown(f"**{common.md(names[true_index])}**, {what}: {plural(count, 'photo')}")
+                if predictions is None:  # it said "0 photos, no validation photo in this cell"
+                    st.caption(f"Its photos cannot be shown: {common.md(run.predictions_path.name)} is "
+                               f"{'damaged (above)' if run.predictions_path.exists() else 'missing'}.")
+                elif photos.empty:
                     st.caption("no validation photo in this cell")
                 else:
-                    photo_grid(photos["path"].tolist(), [f"{c:.0%} sure" for c in photos["confidence"]])
+                    photo_grid(photos["path"].tolist(), [f"{readout.percent(c)} sure" for c in photos["confidence"]])
         if pairs is not None and pairs.empty:
             st.success("No confusions: every validation image was classified correctly.")
         elif pairs is not None:
             st.markdown("**Most confused pairs**")
-            st.dataframe(pairs[["true", "predicted", "count"]], hide_index=True)
+            st.dataframe(pairs[["true", "predicted", "count"]], hide_index=True, column_config={  # names capped, as above
+                k: st.column_config.TextColumn(k, width="medium") for k in ("true", "predicted")})
 
     if predictions is not None:
         st.subheader("Misclassified examples")
@@ -274,10 +283,10 @@ with mistakes:
                                 help="Under each photo, Grad-CAM of its wrong guess: the places whose features "
                                      "raised the model's score for the class it wrongly named.")
             photo_grid(wrong["path"].tolist(),
-                       [f"{common.md(t)} → {common.md(p)} ({c:.0%})" for t, p, c in zip(wrong["true_name"], wrong["pred_name"],
-                                                                  wrong["confidence"])],
+                       [f"{common.md(t)} → {common.md(p)} ({readout.percent(c)})"
+                        for t, p, c in zip(wrong["true_name"], wrong["pred_name"], wrong["confidence"])],
                        overlay=mistake_heatmaps(run, wrong) if explain and run.has_model() else None)
-    elif confusion is None or labels is None:  # else the tab was left empty
+    elif (confusion is None or labels is None) and not run.predictions_path.is_file():  # a damaged one is named above
         st.info(common.md(run_table.no_metrics_note(status, run.predictions_path.name)))
 
 # --------------------------------------------------------------------------- retrieval
@@ -318,13 +327,18 @@ with retrieval_tab:
                            for k in ("top-1", "GAP", "GAP with distractors", "… unknown applied")})
         u = st.container(horizontal=True, gap="large")  # wraps in a narrow window; columns cut values to "10…"
         weight = retrieval.get("known_head_weight", 0.5)
-        u.metric("Unknown threshold", f"{unknown['threshold']:.3f}",
+        u.metric("Unknown threshold", readout.decimal(unknown["threshold"]),
                  help=f"On the known score, {weight:.2f} x the head's confidence + {1 - weight:.2f} x the nearest "
                       "training photo's similarity (the weight learned from the training photos by leaving classes "
                       f"out); calibrated on {unknown['calibrated_on']} validation photos to keep "
                       f"{unknown['keep_known']:.0%} of them", width="content")
-        u.metric("Distractors called unknown", f"{unknown['distractors_flagged']:.0%}", width="content")
-        u.metric("ROC AUC, known vs distractor", f"{unknown['auroc']['known_score']:.3f}", width="content")
+        # NaN when no distractor (or no validation photo) could be scored: "—", never "nan%".
+        no_value = "No value: no distractor photo, or no validation photo, could be scored."
+        flagged, auroc = unknown["distractors_flagged"], unknown["auroc"]["known_score"]
+        u.metric("Distractors called unknown", readout.percent(flagged), width="content",
+                 help=no_value if readout.number(flagged) is None else None)
+        u.metric("ROC AUC, known vs distractor", readout.decimal(auroc), width="content",
+                 help=no_value if readout.number(auroc) is None else None)
 
 # --------------------------------------------------------------------------- map
 with map_tab:

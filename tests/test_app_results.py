@@ -189,3 +189,191 @@ def test_a_long_class_name_never_pushes_the_scores_out_of_view(results, page):
     at = open_page(page)
     table = next(d for d in at.dataframe if {"name", "images" if page != RESULTS else "f1"} <= set(d.value.columns))
     assert json.loads(table.proto.columns)["name"]["width"] == "medium"
+
+
+def test_a_metrics_json_that_is_damaged_is_named_and_the_other_tabs_still_show(results):
+    run = results / RUNS_SUBDIR / RUN
+    (run / "metrics.json").write_text("[1, 2]")  # valid JSON, not the scores: 'list' object has no attribute 'get'
+    at = open_page(RESULTS)
+    assert "metrics.json is damaged: not a JSON object of scores" in texts(at.error)
+    assert "missing (deleted?)" not in texts(at.info)  # it is there, damaged: not "missing"
+    assert any("f1" in d.value.columns for d in at.dataframe)  # the Classes tab still shows
+
+
+def test_one_damaged_result_file_is_named_and_the_others_still_show(results):
+    run = results / RUNS_SUBDIR / RUN
+    (run / "per_class.csv").write_text("")
+    at = open_page(RESULTS)
+    errors = texts(at.error)
+    assert "per_class.csv is damaged: No columns to parse from file" in errors
+    # It hid the confusion matrix and the mistakes too, and said val_predictions.csv was "missing (deleted?)".
+    assert "val_predictions.csv is missing" not in texts(at.info) and "per_class.csv is missing" not in texts(at.info)
+    assert len(at.get("plotly_chart")) >= 3  # loss, accuracy, and the confusion heatmap
+
+
+def test_a_confidence_that_is_not_a_number_names_the_file_instead_of_a_traceback(results):
+    import pandas as pd
+
+    path = results / RUNS_SUBDIR / RUN / "val_predictions.csv"
+    df = pd.read_csv(path)
+    df["confidence"] = df["confidence"].astype(object)
+    df.loc[0, "confidence"] = "high"
+    df.loc[0, "correct"] = False  # a mistake, so its caption "(high)" is formatted as a percentage
+    df.to_csv(path, index=False)
+    at = open_page(RESULTS)  # raised "Unknown format code '%' for object of type 'str'"
+    assert "val_predictions.csv is damaged: its 'confidence' column holds 'high', not a number" in texts(at.error)
+
+
+def test_scores_with_no_value_show_a_dash_and_say_why(results):
+    run = results / RUNS_SUBDIR / RUN
+    scores = json.loads((run / "metrics.json").read_text())
+    (run / "metrics.json").write_text(json.dumps({**scores, "gap": float("nan")}))  # Python's json writes NaN
+    at = open_page(RESULTS)
+    top5 = next(m for m in at.metric if m.label == "Top-5 accuracy")
+    # The tiny run has 3 classes: top-5 was a meaningless "100.0%".
+    assert top5.value == "—" and "only 3 classes" in top5.help
+    gap = next(m for m in at.metric if m.label == "GAP")
+    assert gap.value == "—" and "no validation photo shows a known landmark" in gap.help  # was "nan"
+    assert not any("nan" in m.value for m in at.metric)
+
+
+def test_the_class_table_leaves_undefined_scores_empty_and_says_why(results):
+    import pandas as pd
+
+    run = results / RUNS_SUBDIR / RUN
+    per_class = pd.read_csv(run / "per_class.csv")
+    per_class.loc[0, ["precision", "recall", "f1", "support"]] = [0.0, 0.0, 0.0, 0]  # no validation photo
+    per_class.to_csv(run / "per_class.csv", index=False)
+    confusion = pd.read_csv(run / "confusion.csv", index_col=0)
+    confusion.iloc[:, 0] = 0  # and never predicted
+    confusion.to_csv(run / "confusion.csv")
+    at = open_page(RESULTS)
+    table = next(d.value for d in at.dataframe if "f1" in d.value.columns)
+    row = table.iloc[0]
+    assert pd.isna(row["recall"]) and pd.isna(row["precision"])  # were 0.00, read as "always wrong"
+    assert row["note"] == "no validation photo: recall and F1 are undefined; never predicted: precision is undefined"
+
+
+def test_comparing_runs_that_know_different_classes_says_so(results):
+    from glr.training.run import Run
+
+    other = results / RUNS_SUBDIR / "20260102-000000-b"
+    shutil.copytree(results / RUNS_SUBDIR / RUN, other)
+    labels = json.loads((other / "labels.json").read_text())
+    (other / "labels.json").write_text(json.dumps(labels[:2]))  # trained on 2 of the 3 classes
+    at = open_page(RESULTS)
+    at.multiselect(key="results_runs").set_value([RUN, Run(other).id]).run()
+    assert_no_exception(at)
+    assert "These runs know different classes (3 in 20260101-000000-a, 2 in 20260102-000000-b)" in texts(at.warning)
+    table = at.dataframe[0].value
+    assert table["classes"].tolist() == [3, 2] and table["top5"].isna().all()  # 3 classes: top-5 has no value
+
+
+def test_runs_are_listed_by_their_name_and_a_rename_in_another_tab_shows_at_once(results):
+    from glr.training.run import Run
+
+    run = Run(results / RUNS_SUBDIR / RUN)
+    run.set_name("baseline *v1*")
+    at = open_page(RESULTS)
+    # Named on the Train page, the run was listed here by its id alone.
+    assert at.multiselect(key="results_runs").options == [f"baseline *v1* · {RUN}"]
+    run.set_name("lite0 at 32 px")  # renamed meanwhile, in another tab or with `runs --rename`
+    at.run()
+    assert_no_exception(at)
+    assert at.multiselect(key="results_runs").options == [f"lite0 at 32 px · {RUN}"]
+    assert at.multiselect(key="results_runs").value == [RUN]  # still shown
+    assert any(h.value == f"lite0 at 32 px · {RUN}" for h in at.subheader)
+
+
+def test_photos_moved_since_training_are_named_in_the_grids_and_the_report_is_still_written(results):
+    import pandas as pd
+
+    run = results / RUNS_SUBDIR / RUN
+    df = pd.read_csv(run / "val_predictions.csv")
+    df["path"] = [f"/gone/{i}.jpg" for i in df["id"]]  # the dataset moved or deleted
+    df["pred_index"] = (df["true_index"] + 1) % 3
+    df["correct"] = False
+    df.to_csv(run / "val_predictions.csv", index=False)
+    shutil.rmtree(run / "report")
+    at = open_page(RESULTS)
+    at.session_state["results_confusion"] = {"selection": {"points": [{"customdata": [int(df.loc[0, "true_index"]),
+                                                                                     int(df.loc[0, "pred_index"])]}]}}
+    at.run()
+    assert_no_exception(at)
+    assert f"cannot show {df.loc[0, 'id']}.jpg" in texts(at.caption)  # in the cell's photos and the mistakes
+    button(at, "Write the report").click().run()
+    assert_no_exception(at)
+    assert (run / "report" / "collage.png").is_file()  # grey "image not readable" tiles, not a failed report
+
+
+def test_a_run_still_training_shows_its_curves_and_says_its_scores_come_at_the_end(results, capsys):
+    from glr.cli import main
+    from test_app_pages import _fake_run
+
+    live = _fake_run(results, "20260102-000000-live", "running")  # one epoch done, no evaluation yet
+    at = open_page(RESULTS)
+    at.multiselect(key="results_runs").set_value([live.id]).run()
+    assert_no_exception(at)
+    assert "This run is still running: its metrics appear when it finishes." in texts(at.info)
+    assert not at.error and not at.metric
+    assert len(at.get("plotly_chart")) == 2  # its loss and accuracy so far
+    assert main(["evaluate", str(live.path)]) == 2
+    assert capsys.readouterr().err.strip() == f"error: {live.path}: no metrics.json yet (the run is running)"
+
+
+def test_retrieval_scores_with_no_value_show_a_dash_not_nan(results):
+    path = results / RUNS_SUBDIR / RUN / "retrieval.json"
+    retrieval = json.loads(path.read_text())
+    retrieval["unknown"]["distractors_flagged"] = float("nan")  # what an index with no distractor scored stores
+    retrieval["unknown"]["auroc"]["known_score"] = float("nan")
+    path.write_text(json.dumps(retrieval))
+    at = open_page(RESULTS)
+    shown = {m.label: m.value for m in at.metric}
+    assert shown["Distractors called unknown"] == "—" and shown["ROC AUC, known vs distractor"] == "—"  # "nan%", "nan"
+    assert not any("nan" in value for value in shown.values())
+
+
+def test_the_report_zip_is_built_on_the_click_not_at_every_rerun(results, monkeypatch):
+    from glr.evaluation import compare
+
+    calls = []
+    real = compare.report_zip
+    monkeypatch.setattr(compare, "report_zip", lambda run: calls.append(run) or real(run))
+    at = open_page(RESULTS)
+    at.slider(key="results_top").set_value(2).run()  # any click reruns the page
+    # It zipped the 4.8 MB report (plotly inline) on every rerun: ~0.2 s, and 1.7 MB sent to the browser each time.
+    assert calls == [] and [b.label for b in at.download_button] == ["Download the report (zip)"]
+
+
+def test_a_confusion_cell_without_its_predictions_file_says_why_not_zero_photos(results):
+    run = results / RUNS_SUBDIR / RUN
+    (run / "val_predictions.csv").write_text("id,path\n")  # damaged: no prediction columns
+    at = open_page(RESULTS)
+    spec = json.loads(at.get("plotly_chart")[2].proto.spec)
+    true_index, pred_index = spec["data"][1]["customdata"][0]
+    at.session_state["results_confusion"] = {"selection": {"points": [{"customdata": [true_index, pred_index]}]}}
+    at.run()
+    assert_no_exception(at)
+    import pandas as pd
+
+    count = int(pd.read_csv(run / "confusion.csv", index_col=0).iat[true_index, pred_index])
+    assert f": {count} photo" in texts(at.markdown) and count > 0  # the cell's count: it said "0 photos"
+    assert "Its photos cannot be shown: val_predictions.csv is damaged (above)." in texts(at.caption)
+    assert "no validation photo in this cell" not in texts(at.caption)
+
+
+def test_a_long_class_name_never_pushes_the_confused_pairs_count_out_of_view(results):
+    import pandas as pd
+
+    run = results / RUNS_SUBDIR / RUN
+    confusion = pd.read_csv(run / "confusion.csv", index_col=0)
+    confusion.iat[0, 1] = 2  # one confusion, so the pairs table shows
+    confusion.to_csv(run / "confusion.csv")
+    labels = json.loads((run / "labels.json").read_text())
+    labels[0]["name"] = "W" * 120
+    (run / "labels.json").write_text(json.dumps(labels))
+    at = open_page(RESULTS)
+    pairs = next(d for d in at.dataframe if "count" in d.value.columns)
+    assert pairs.value["true"].tolist() == ["W" * 120]
+    columns = json.loads(pairs.proto.columns)
+    assert columns["true"]["width"] == "medium" and columns["predicted"]["width"] == "medium"

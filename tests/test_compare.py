@@ -71,3 +71,29 @@ def test_display_table_drops_the_raw_index():
     table = pd.DataFrame({"index": [0, 1], "landmark_id": [7, 9], "name": ["a", "b"], "f1": [0.5, 1.0]})
     assert list(compare.display_table(table).columns) == ["landmark_id", "name", "f1"]
     assert compare.display_table(None) is None
+
+
+def test_metrics_table_survives_a_metrics_json_that_is_not_scores_and_blanks_what_has_no_value(tmp_path):
+    damaged = _run(tmp_path, "damaged", "finished", "2026-01-01T00:00:00")
+    (damaged.path / "metrics.json").write_text("[1, 2]")  # 'list' object has no attribute 'get'
+    odd = _run(tmp_path, "odd", "finished", "2026-01-02T00:00:00")
+    (odd.path / "metrics.json").write_text(json.dumps({"top1": "high", "top5": 1.0, "gap": 0.4, "n_classes": 3,
+                                                       "n_images": 9}))
+    table = compare.metrics_table([damaged.path, odd.path]).set_index("run_id")
+    assert table.loc["damaged", ["top1", "top5", "gap"]].isna().all()
+    # "high" was shown as it was written; top-5 over 3 classes (every photo a hit) as a real 1.000.
+    assert pd.isna(table.loc["odd", "top1"]) and pd.isna(table.loc["odd", "top5"]) and table.loc["odd", "gap"] == 0.4
+    assert table.loc["odd", "classes"] == 3 and table.loc["odd", "val_photos"] == 9
+
+
+def test_runs_that_know_different_classes_are_said_not_to_compare(tmp_path):
+    runs = []
+    for name, ids in (("a", [1, 2, 3]), ("b", [1, 2, 3]), ("c", [1, 2, 4])):
+        run = _run(tmp_path, name, "finished", "2026-01-01T00:00:00")
+        (run.path / "labels.json").write_text(json.dumps(
+            [{"index": i, "landmark_id": lid, "name": f"n{lid}", "images": 5} for i, lid in enumerate(ids)]))
+        runs.append(run.path)
+    assert compare.comparison_note(runs[:2]) is None
+    note = compare.comparison_note(runs)  # the same number of classes, not the same classes
+    assert note.startswith("These runs know different classes (3 in a, 3 in b, 3 in c)")
+    assert compare.metrics_table(runs)["classes"].tolist() == [3, 3, 3]

@@ -91,3 +91,22 @@ def test_confusion_figure_cuts_long_tick_labels_and_keeps_classes_that_share_a_n
     # A 120-character label took the heatmap's width (seen in Chromium): cut in the ticks, whole in the hover.
     assert fig.layout.xaxis.ticktext[0] == "W" * (plots.TICK_CHARS - 1) + "…"
     assert list(fig.layout.yaxis.tickvals) == list(fig.data[0].y) and fig.layout.yaxis.autorange == "reversed"
+
+
+def test_class_names_with_html_show_as_written_in_the_heatmap_the_map_and_the_top_k_bars():
+    import html
+
+    names = ["<b>Red</b> Fort", "Fort & <i>Co</i>", "Big\nBen", "Big Ben", "100%{x} Tower"]
+    fig = plots.confusion_figure(np.eye(5, dtype=int) + 1, names, clickable=True)
+    # Plotly reads <b>, <i>, <br>, <a href> in labels and hovers: "<b>Red</b> Fort" showed as a bold "Red".
+    assert list(fig.data[0].x[:2]) == ["&lt;b&gt;Red&lt;/b&gt; Fort", "Fort &amp; &lt;i&gt;Co&lt;/i&gt;"]
+    # A newline made two names one after plotly's whitespace: still two rows.
+    assert list(fig.data[0].x[2:4]) == ["Big Ben (class 2)", "Big Ben (class 3)"]
+    assert list(fig.data[1].x[:1]) == ["&lt;b&gt;Red&lt;/b&gt; Fort"]  # the click layer sits on the same cells
+    assert list(fig.layout.xaxis.tickvals) == list(fig.data[0].x)
+    assert [html.unescape(t) for t in fig.layout.xaxis.ticktext[:2]] == ["<b>Red</b> Fort", "Fort & <i>Co</i>"]
+    points = pd.DataFrame({"x": [0.0, 1.0], "y": [0.0, 1.0], "name": [names[0], names[4]], "id": ["a", "b"]})
+    traces = {t.name: t for t in plots.embedding_figure(points).data}
+    assert set(traces) == {"100%{x} Tower", "&lt;b&gt;Red&lt;/b&gt; Fort"}
+    assert traces["100%{x} Tower"].hovertemplate == "100&#37;{x} Tower<br>%{text}<extra></extra>"  # no placeholder
+    assert list(plots.top_k_figure(names[:2], [0.6, 0.4]).data[0].y) == list(fig.data[0].x[:2])

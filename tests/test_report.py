@@ -163,3 +163,41 @@ def test_the_summary_table_has_the_training_crops(tmp_path):
 def test_the_summary_says_when_image_views_were_cut_to_the_budget():
     said = report.training_crops({"train": {"augment_space": "images", "views": 4}}, {"views_kept": 2, "views_total": 5})
     assert said == "2 of the 5 image views (the centre crop, its mirror and 3 random crops), in float16 (the memory budget)"
+
+
+def test_damaged_evaluation_files_are_named_in_the_summary_not_a_failed_report(tmp_path):
+    import warnings
+
+    run = fabricate_run(tmp_path)
+    scores = json.loads((run / "metrics.json").read_text())
+    (run / "metrics.json").write_text(json.dumps({**scores, "top1": "high"}))  # "Unknown format code '%'"
+    df = pd.read_csv(run / "val_predictions.csv")
+    df["confidence"] = df["confidence"].astype(object)
+    df.loc[0, "confidence"] = "sure"  # "could not convert string to float: 'sure'" out of the collage
+    df.to_csv(run / "val_predictions.csv", index=False)
+    text = (run / "confusion.csv").read_text()
+    (run / "confusion.csv").write_text(text[:-4])  # cut: its empty cells were cast with a RuntimeWarning
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = report.write_report(run)
+    summary = (out / "summary.md").read_text()
+    assert "top-1 accuracy | n/a" in summary and "GAP | 0." in summary
+    assert "val_predictions.csv is damaged (its 'confidence' column holds 'sure', not a number), so no collage." in summary
+    assert f"Per-class tables skipped: {run / 'confusion.csv'} is damaged: truncated" in summary
+    assert not (out / "collage.png").exists()
+
+
+def test_a_metrics_json_that_is_not_an_object_is_said_damaged_in_the_summary(tmp_path):
+    run = fabricate_run(tmp_path)
+    (run / "metrics.json").write_text("[]")
+    summary = (report.write_report(run) / "summary.md").read_text()
+    assert "metrics.json is damaged: not a JSON object of scores." in summary
+    assert "metrics.json is damaged; top-1, top-5 and GAP were recomputed from val_predictions.csv." in summary
+
+
+def test_top5_over_five_classes_or_fewer_is_said_to_say_nothing(tmp_path):
+    run = fabricate_run(tmp_path)  # 4 classes: every photo's class is among any 5 guesses
+    summary = (report.write_report(run) / "summary.md").read_text()
+    # It read "top-5 accuracy | 100.0%", as if the model were perfect at it.
+    assert ("top-5 accuracy | n/a (only 4 classes: every photo's class is among its 5 best guesses, so top-5 says "
+            "nothing here)") in summary

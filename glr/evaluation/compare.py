@@ -15,8 +15,17 @@ import pandas as pd
 from glr.training.run import Run, RunError, as_run
 
 
+COMPARED = ["run_id", "state", "backbone", "input_size", "epochs_done", "classes", "val_photos", "top1", "top5", "gap"]
+
+
 def metrics_table(runs: Sequence[Run | str | os.PathLike]) -> pd.DataFrame:
-    """One row per run: run_id, backbone, input size, epochs done, top-1, top-5, GAP (blank if not evaluated)."""
+    """One row per run: run_id, backbone, input size, epochs done, classes, validation photos, top-1, top-5, GAP.
+
+    A score is blank when the run is not evaluated, its metrics.json is damaged, or it has no value
+    (glr.evaluation.readout: top-5 with 5 classes or fewer is every photo, so it is left blank too).
+    """
+    from glr.evaluation import readout
+
     rows = []
     for run in map(as_run, runs):
         try:
@@ -28,13 +37,36 @@ def metrics_table(runs: Sequence[Run | str | os.PathLike]) -> pd.DataFrame:
         except RunError:
             epochs = None
         try:
-            scores = run.metrics() or {}
+            scores = readout.scores_of(run) or {}
         except RunError:
             scores = {}
+        undefined = {h.key for h in readout.headline(scores) if h.why}
+        values = {k: None if k in undefined else readout.number(scores.get(k)) for k in ("top1", "top5", "gap")}
+        classes = _class_ids(run)
         rows.append({"run_id": run.id, "state": run.status()["state"], "backbone": train.get("backbone"),
                      "input_size": train.get("input_size"), "epochs_done": epochs,
-                     "top1": scores.get("top1"), "top5": scores.get("top5"), "gap": scores.get("gap")})
-    return pd.DataFrame(rows, columns=["run_id", "state", "backbone", "input_size", "epochs_done", "top1", "top5", "gap"])
+                     "classes": len(classes) if classes is not None else readout.number(scores.get("n_classes")),
+                     "val_photos": readout.number(scores.get("n_images")), **values})
+    return pd.DataFrame(rows, columns=COMPARED)
+
+
+def _class_ids(run: Run) -> frozenset | None:
+    """The landmark ids a run knows (labels.json), or None when it has none readable yet."""
+    try:
+        labels = run.labels()
+    except RunError:
+        return None
+    return None if labels is None else frozenset(labels["landmark_id"].astype(str))
+
+
+def comparison_note(runs: Sequence[Run | str | os.PathLike]) -> str | None:
+    """Why the runs' scores do not compare directly (they know different classes), or None when they do."""
+    known = {run.id: ids for run in map(as_run, runs) if (ids := _class_ids(run)) is not None}
+    if len(set(known.values())) <= 1:
+        return None
+    sizes = ", ".join(f"{len(ids):,} in {run_id}" for run_id, ids in known.items())
+    return (f"These runs know different classes ({sizes}): a score over fewer or easier classes is not a better "
+            "model, so compare runs trained on the same classes.")
 
 
 def histories(runs: Sequence[Run | str | os.PathLike]) -> tuple[dict[str, pd.DataFrame], list[str]]:
@@ -96,11 +128,17 @@ def display_table(table: pd.DataFrame | None) -> pd.DataFrame | None:
     return table.drop(columns=[c for c in ("index", "true_index", "pred_index") if c in table.columns])
 
 
+def report_files(run: Run | str | os.PathLike) -> list:
+    """The files of the run's report folder (none when it has no report), without temp files."""
+    report = as_run(run).report_dir
+    return sorted(p for p in report.rglob("*") if p.is_file() and not p.name.startswith(".")) if report.is_dir() else []
+
+
 def report_zip(run: Run | str | os.PathLike) -> bytes | None:
     """The run's report folder as zip bytes (paths inside start with `<run_id>/report/`); None if absent."""
     run = as_run(run)
     report = run.report_dir
-    files = sorted(p for p in report.rglob("*") if p.is_file() and not p.name.startswith(".")) if report.is_dir() else []
+    files = report_files(run)
     if not files:
         return None
     buffer = io.BytesIO()

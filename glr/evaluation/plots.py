@@ -6,6 +6,7 @@ Pure functions: data in, `go.Figure` out, no file or Streamlit access, so a page
 
 from __future__ import annotations
 
+import html
 from typing import Mapping, Sequence
 
 import numpy as np
@@ -158,7 +159,8 @@ def confusion_figure(cm: pd.DataFrame | np.ndarray, labels: Sequence[str], top: 
     if counts.size == 0:
         return _empty("confusion matrix", "no predictions yet")
     keep = list(range(len(counts))) if len(counts) <= top else confused_classes(counts, top)
-    names = _unique_names([str(labels[i]) for i in keep], keep)
+    raw = _unique_names([" ".join(str(labels[i]).split()) for i in keep], keep)  # one line, then told apart
+    names = [_literal(n) for n in raw]
     sub = counts[np.ix_(keep, keep)]
     fig = go.Figure(go.Heatmap(z=sub, x=names, y=names, colorscale="Blues", hoverongaps=False,
                                hovertemplate="true %{y}<br>predicted %{x}<br>%{z} images<extra></extra>"))
@@ -169,7 +171,7 @@ def confusion_figure(cm: pd.DataFrame | np.ndarray, labels: Sequence[str], top: 
         title=title, xaxis_title="predicted", yaxis_title="true", template="plotly_white",
         height=max(400, 18 * len(keep) + 200),
         # Short tick labels, the full names in the hover: one 120-character name took the width of the heatmap.
-        xaxis=_short_ticks(names), yaxis={"autorange": "reversed", **_short_ticks(names)},
+        xaxis=_short_ticks(raw), yaxis={"autorange": "reversed", **_short_ticks(raw)},
     )
     return fig
 
@@ -178,9 +180,15 @@ TICK_CHARS = 28  # a confusion heatmap's tick labels are cut to this; its hover 
 
 
 def _short_ticks(names: list[str]) -> dict:
-    """Axis settings that label the categories `names` with at most TICK_CHARS characters each."""
+    """Axis settings that label the categories `names` (as written) with at most TICK_CHARS characters each."""
     text = [n if len(n) <= TICK_CHARS else n[:TICK_CHARS - 1] + "…" for n in names]
-    return {"tickmode": "array", "tickvals": names, "ticktext": text}
+    return {"tickmode": "array", "tickvals": [_literal(n) for n in names], "ticktext": [_literal(t) for t in text]}
+
+
+def _literal(text: str) -> str:
+    """`text` as plotly shows it literally: plotly reads <b>, <i>, <a href>, <br> in any label or hover, and
+    decodes HTML entities, so a class named "<b>Fort</b>" showed as a bold "Fort". One line, too."""
+    return html.escape(" ".join(str(text).split()), quote=False)
 
 
 def _unique_names(names: list[str], indices: list[int]) -> list[str]:
@@ -212,7 +220,7 @@ def top_k_figure(names: Sequence[str], probs: Sequence[float]) -> go.Figure:
     """Horizontal bars of one prediction's top-k classes, best on top."""
     fig = go.Figure(
         go.Bar(
-            x=list(probs), y=[str(n) for n in names], orientation="h", marker_color=COLORS[0],
+            x=list(probs), y=[_literal(n) for n in names], orientation="h", marker_color=COLORS[0],
             text=[f"{p:.1%}" for p in probs], textposition="auto",
             hovertemplate="%{y}: %{x:.1%}<extra></extra>",
         )
@@ -255,10 +263,11 @@ def embedding_figure(points: pd.DataFrame, max_legend: int = 30) -> go.Figure:
     colors = class_colors(len(groups))
     for (name, group), color in zip(groups, colors):
         fig.add_trace(go.Scattergl(
-            x=group["x"], y=group["y"], mode="markers", name=str(name),
+            x=group["x"], y=group["y"], mode="markers", name=_literal(name),
             marker={"size": 7, "opacity": 0.8, "color": color},
             customdata=group.index.to_numpy(), text=group["id"].astype(str),
-            hovertemplate=f"{name}<br>%{{text}}<extra></extra>",
+            # The name in the template itself: escaped, and its "%{" cannot start a placeholder.
+            hovertemplate=f"{_literal(name).replace('%', '&#37;')}<br>%{{text}}<extra></extra>",
         ))
     legend = len(groups) <= max_legend
     title = (f"one colour per landmark ({len(groups)})" + ("" if legend else ": hover a point for its name, "

@@ -25,7 +25,7 @@ from PIL import Image, ImageDraw, ImageFont, ImageOps
 from glr.atomic import write_bytes, write_text, write_with
 from glr.data.images import decode_image
 from glr.errors import GlrError, ImageError
-from glr.evaluation import metrics, plots
+from glr.evaluation import metrics, plots, readout
 from glr.paths import one_line
 from glr.training.run import Run, RunError, as_run, setting
 
@@ -234,11 +234,18 @@ def write_collage(predictions: pd.DataFrame, run_dir: Path, path: Path, n: int =
 
 
 def _percent(value: Any) -> str:
-    return "n/a" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.1%}"
+    value = readout.number(value)  # also a damaged metrics.json's text: "n/a", not a failed report
+    return "n/a" if value is None else f"{value:.1%}"
+
+
+def _why(scores: dict, key: str) -> str:
+    """Why a score has no value although it was stored (top-5 with 5 classes or fewer), as the page says; else ""."""
+    return next((h.why for h in readout.headline(scores) if h.key == key and key in scores), "")
 
 
 def _number(value: Any) -> str:
-    return "n/a" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.4f}"
+    value = readout.number(value)
+    return "n/a" if value is None else f"{value:.4f}"
 
 
 def _markdown(df: pd.DataFrame) -> str:
@@ -255,8 +262,9 @@ def _markdown(df: pd.DataFrame) -> str:
 
 def _class_tables(run: Run, predictions: pd.DataFrame | None, labels: pd.DataFrame | None) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
     """The per-class scores and the most confused pairs, recomputed from the predictions if the run lacks them."""
-    per_class = _table(run.per_class)
-    confusion = run.confusion()
+    per_class = readout.read_one(run, "per_class")  # a cut file's empty cells: named, not cast to garbage
+    per_class = None if per_class is None or per_class.empty else per_class
+    confusion = readout.read_one(run, "confusion")
     if predictions is not None and labels is not None:
         true, pred = predictions["true_index"].astype(int), predictions["pred_index"].astype(int)
         if per_class is None:
@@ -295,15 +303,20 @@ def summary_markdown(run: Run, history: pd.DataFrame | None, predictions: pd.Dat
         labels = run.labels()
     except RunError as exc:
         notes.append(f"{run.labels_path.name} is unreadable ({exc}).")
-    scores, config = _quietly(run.metrics), _quietly(run.config)
+    config = _quietly(run.config)
+    try:
+        scores = readout.scores_of(run)
+    except RunError as exc:
+        scores = None
+        notes.append(f"{exc}.")
     if not isinstance(scores, dict):
         try:
             scores = metrics.summary_from_predictions(predictions) if predictions is not None else None
         except (ValueError, KeyError, TypeError):
             scores = None
         if scores is not None:
-            notes.append(f"{run.metrics_path.name} is missing; top-1, top-5 and GAP were recomputed from "
-                         f"{run.predictions_path.name}.")
+            notes.append(f"{run.metrics_path.name} is {'damaged' if run.metrics_path.exists() else 'missing'}; top-1, "
+                         f"top-5 and GAP were recomputed from {run.predictions_path.name}.")
         else:
             scores = {}
             notes.append(f"No {run.metrics_path.name} or {run.predictions_path.name} yet: the run has not been evaluated.")
@@ -312,7 +325,7 @@ def summary_markdown(run: Run, history: pd.DataFrame | None, predictions: pd.Dat
 
     rows = [
         ("top-1 accuracy", _percent(scores.get("top1"))),
-        ("top-5 accuracy", _percent(scores.get("top5"))),
+        ("top-5 accuracy", _percent(scores.get("top5")) if not (why := _why(scores, "top5")) else f"n/a ({why})"),
         ("GAP", _number(scores.get("gap"))),
         ("macro F1", _number(scores.get("macro_f1"))),
         ("classes", n_classes if n_classes is not None else "n/a"),
@@ -335,6 +348,9 @@ def summary_markdown(run: Run, history: pd.DataFrame | None, predictions: pd.Dat
 
     try:
         per_class, pairs = _class_tables(run, predictions, labels)
+    except RunError as exc:  # one of them damaged: named as such
+        per_class, pairs = None, None
+        notes.append(f"Per-class tables skipped: {exc}.")
     except (GlrError, ValueError, IndexError, KeyError) as exc:
         per_class, pairs = None, None
         files = ", ".join(p.name for p in (run.per_class_path, run.confusion_path))
@@ -376,15 +392,20 @@ def write_report(run: Run | str | os.PathLike, include_plotlyjs: bool | str = PL
     else:
         notes.append(f"No training history ({run.history_path.name}) yet, so no curves.")
 
-    predictions = _table(run.predictions)
-    needed = {"path", "true_index", "pred_index", "true_name", "pred_name"}
-    if predictions is not None and needed <= set(predictions.columns):
+    try:
+        predictions = readout.read_one(run, "predictions")
+    except RunError as exc:  # a hand-edited or cut file: no collage, and the summary says why
+        predictions = None
+        notes.append(f"{run.predictions_path.name} is damaged ({str(exc).removeprefix(f'{run.predictions_path} is damaged: ')}), "
+                     "so no collage.")
+    else:
+        if predictions is None or predictions.empty:
+            predictions = None
+            notes.append(f"No validation predictions ({run.predictions_path.name}) yet, so no collage.")
+    if predictions is not None:
         predictions["id"] = predictions.get("id", pd.Series(range(len(predictions)))).astype(str)
         write_collage(predictions, run.path, out / "collage.png")
         written.append("collage.png")
-    else:
-        predictions = None
-        notes.append(f"No validation predictions ({run.predictions_path.name}) yet, so no collage.")
 
     write_text(out / "summary.md", summary_markdown(run, history, predictions, written, notes))
     return out

@@ -1,0 +1,260 @@
+"""A run's evaluation as a reader sees it, on the Results page and in `python -m glr evaluate`.
+
+* `read_results` reads the evaluation files one at a time and checks each, so a damaged one is
+  named as damaged (not "missing") and the others still show;
+* `headline` gives the headline scores in words: "—" with the reason where a score is undefined
+  (top-5 with 5 classes or fewer, GAP with no landmark photo) or unreadable, never "nan";
+* `class_table` marks the per-class cells that are undefined, a class with no validation photo
+  (no recall) or one the model never predicted (no precision), instead of showing them as 0.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, NamedTuple
+
+import numpy as np
+import pandas as pd
+
+from glr.evaluation.metrics import TOP_K
+from glr.paths import one_line
+from glr.training.run import Run, RunError
+
+NONE = "—"  # what a reader sees for a score that does not exist
+NO_PHOTO = "no validation photo: recall and F1 are undefined"
+NEVER_PREDICTED = "never predicted: precision is undefined"
+NUMERIC = {"per_class": ("index", "precision", "recall", "f1", "support"),
+           "predictions": ("true_index", "pred_index", "confidence")}
+TEXT = {"per_class": ("name",), "predictions": ("path", "true_name", "pred_name")}
+
+
+class Headline(NamedTuple):
+    """One headline score: its metrics.json key, label, the text shown, and why it shows "—" (else "")."""
+
+    key: str
+    label: str
+    text: str
+    why: str
+
+
+def number(value: Any) -> float | None:
+    """`value` as a finite float, or None (missing, NaN, infinite, text, a bool)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        return None
+    return float(value) if math.isfinite(value) else None
+
+
+def percent(value: Any) -> str:
+    """A share as "87%", or NONE when it is missing or not a number."""
+    value = number(value)
+    return NONE if value is None else f"{value:.0%}"
+
+
+def decimal(value: Any, digits: int = 3) -> str:
+    """A score as "0.873", or NONE when it is missing or not a number."""
+    value = number(value)
+    return NONE if value is None else f"{value:.{digits}f}"
+
+
+def scores_of(run: Run) -> dict | None:
+    """The run's metrics.json as a dict, None before it is evaluated; RunError naming the file if damaged."""
+    scores = run.metrics()
+    if scores is not None and not isinstance(scores, dict):
+        raise RunError(f"{run.metrics_path} is damaged: not a JSON object of scores")
+    return scores
+
+
+def headline(scores: dict) -> list[Headline]:
+    """Top-1, top-5, GAP, macro F1 and the photo count in words; "—" and the reason where one has no value."""
+    n_classes = number(scores.get("n_classes"))
+    n_images = number(scores.get("n_images"))
+    items = [("top1", "Top-1 accuracy", "{:.1%}"), ("top5", "Top-5 accuracy", "{:.1%}"), ("gap", "GAP", "{:.3f}"),
+             ("macro_f1", "Macro F1", "{:.3f}"), ("n_images", "Validation images", "{:,.0f}")]
+    out = []
+    for key, label, form in items:
+        raw = scores.get(key)
+        value = number(raw)
+        if key == "top5" and n_classes is not None and n_classes <= TOP_K:
+            why = (f"only {n_classes:.0f} classes: every photo's class is among its {TOP_K} best guesses, "
+                   "so top-5 says nothing here")
+        elif raw is None:
+            why = f"metrics.json has no {key}"
+        elif value is None and not isinstance(raw, (float, np.floating)):
+            why = f"metrics.json holds {one_line(raw)[:40]!r} for {key}, not a number"
+        elif value is None and n_images == 0:
+            why = "no validation photo was scored"
+        elif value is None:
+            why = "no validation photo shows a known landmark" if key == "gap" else "undefined for these photos"
+        else:
+            why = ""
+        out.append(Headline(key, label, NONE if why else form.format(value), why))
+    return out
+
+
+# --------------------------------------------------------------------------- the files
+
+
+def check_table(table: pd.DataFrame | None, kind: str) -> pd.DataFrame | None:
+    """`table` with its NUMERIC[kind] columns as numbers; ValueError naming the first column missing or holding text."""
+    if table is None:
+        return None
+    for column in TEXT[kind]:
+        if column not in table.columns:
+            raise ValueError(f"it has no {column!r} column")
+    for column in NUMERIC[kind]:
+        if column not in table.columns:
+            raise ValueError(f"it has no {column!r} column")
+        values = pd.to_numeric(table[column], errors="coerce")
+        bad = values.isna() & table[column].notna()
+        if bad.any():
+            raise ValueError(f"its {column!r} column holds {one_line(table.loc[bad.idxmax(), column])[:40]!r}, "
+                             "not a number")
+        table[column] = values
+    return table
+
+
+def check_confusion(confusion: pd.DataFrame | None) -> pd.DataFrame | None:
+    """A confusion matrix as read: square, whole counts; ValueError saying what is wrong."""
+    if confusion is None:
+        return None
+    counts = confusion.apply(pd.to_numeric, errors="coerce")
+    if counts.shape[0] != counts.shape[1] or counts.isna().any().any() or (counts < 0).any().any():
+        raise ValueError(f"it is not a square table of counts ({counts.shape[0]} rows, {counts.shape[1]} columns"
+                         f"{', some cells empty or not numbers' if counts.isna().any().any() else ''})")
+    return counts.astype(np.int64)
+
+
+def _cut_short(path) -> bool:
+    """True when a CSV of the run does not end with a newline: every writer ends it with one (cut by a crash or a copy)."""
+    try:
+        with open(path, "rb") as f:
+            if f.seek(0, 2) == 0:
+                return False  # empty: pandas names it ("No columns to parse")
+            f.seek(-1, 2)
+            return f.read(1) != b"\n"
+    except OSError:
+        return False  # missing or unreadable: the reader says which
+
+
+def read_one(run: Run, name: str) -> Any:
+    """One of the run's evaluation files ("labels", "per_class", "confusion", "predictions"), read and checked.
+
+    None when it is missing; RunError naming the file when it is damaged: cut short, unparsable,
+    a column missing or holding text where numbers belong.
+    """
+    path, read, check = {
+        "labels": (run.labels_path, run.labels, None),
+        "per_class": (run.per_class_path, run.per_class, lambda t: check_table(t, "per_class")),
+        "confusion": (run.confusion_path, run.confusion, check_confusion),
+        "predictions": (run.predictions_path, run.predictions, lambda t: check_table(t, "predictions")),
+    }[name]
+    try:
+        if path.suffix == ".csv" and _cut_short(path):
+            raise ValueError("truncated: it does not end with a newline")
+        table = read()
+        return check(table) if check is not None else table
+    except RunError:
+        raise
+    except (ValueError, TypeError, KeyError, IndexError) as exc:
+        raise RunError(f"{path} is damaged: {exc}") from None
+
+
+def read_results(run: Run) -> tuple[dict[str, Any], list[str]]:
+    """The run's labels, per-class table, confusion matrix and predictions, each read and checked on its own.
+
+    Returns ({name: table or None}, problems): a file that is missing is None with no problem (the
+    page says why by the run's state); one that is damaged is None with a message naming it.
+    """
+    found: dict[str, Any] = {}
+    problems: list[str] = []
+    for name in ("labels", "per_class", "confusion", "predictions"):
+        try:
+            found[name] = read_one(run, name)
+        except RunError as exc:
+            found[name] = None
+            problems.append(str(exc))
+    labels, confusion = found["labels"], found["confusion"]
+    if labels is not None and confusion is not None and len(confusion) != len(labels):
+        found["confusion"] = None
+        problems.append(f"{run.confusion_path} does not match {run.labels_path.name}: {len(confusion)} classes "
+                        f"against {len(labels)}")
+    return found, problems
+
+
+# --------------------------------------------------------------------------- per class
+
+
+def class_table(per_class: pd.DataFrame, confusion: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The per-class scores with their undefined cells empty and a `note` saying why.
+
+    A class with no validation photo has no recall (nor F1); a class the model never predicted has
+    no precision: scikit-learn stores both as 0 (zero_division), which reads as "always wrong".
+    "Never predicted" needs the confusion matrix's column sums; without it precision stays as stored.
+    """
+    table = per_class.copy()
+    notes = [[] for _ in range(len(table))]
+    if "support" in table:
+        none = (pd.to_numeric(table["support"], errors="coerce").fillna(0) == 0).to_numpy()
+        table.loc[none, [c for c in ("recall", "f1") if c in table]] = np.nan
+        for i in np.flatnonzero(none):
+            notes[i].append(NO_PHOTO)
+    if confusion is not None and "index" in table and len(confusion) == len(table):
+        predicted = np.asarray(confusion, dtype=np.int64).sum(axis=0)
+        index = pd.to_numeric(table["index"], errors="coerce").fillna(-1).astype(int).to_numpy()
+        never = np.array([0 <= i < len(predicted) and predicted[i] == 0 for i in index], dtype=bool)
+        if "precision" in table:
+            table.loc[never, "precision"] = np.nan
+        for i in np.flatnonzero(never):
+            notes[i].append(NEVER_PREDICTED)
+    table["note"] = pd.Series(["; ".join(n) for n in notes], index=table.index, dtype=object)
+    return table
+
+
+# --------------------------------------------------------------------------- the terminal
+
+NAME_CHARS = 40  # a class name's width in the terminal's table: a 200-character name padded every row
+
+
+def score_lines(scores: dict) -> list[str]:
+    """`python -m glr evaluate`'s headline: one "key value" line per score, "—" and the reason where it has none."""
+    lines = []
+    shown = {h.key: h for h in headline(scores)}
+    for key in ("top1", "top5", "gap", "macro_f1", "n_images", "n_classes"):
+        value = number(scores.get(key))
+        if key in shown and shown[key].why:
+            lines.append(f"{key:<10} {NONE}  ({shown[key].why})")
+        elif value is None:
+            lines.append(f"{key:<10} {NONE}  (metrics.json has no usable {key})")
+        else:
+            lines.append(f"{key:<10} {value:.0f}" if key.startswith("n_") else f"{key:<10} {value:.4f}")
+    return lines
+
+
+def weakest_lines(per_class: pd.DataFrame, show: int, confusion: pd.DataFrame | None = None) -> list[str]:
+    """The `show` weakest classes by recall as a terminal table; classes with no validation photo are left
+    out of the ranking (their recall is undefined, not 0) and named under it."""
+    table = class_table(per_class, confusion)
+    scored = table[~table["note"].str.startswith(NO_PHOTO)]
+    lines = []
+    if scored.empty:
+        lines.append("no class has a validation photo to rank" if len(table) else "per_class.csv lists no class")
+    else:
+        weakest = scored.sort_values(["recall", "support"], ascending=[True, False], kind="stable").head(show)
+        never = weakest["note"].str.contains(NEVER_PREDICTED, regex=False).any()
+        weakest = weakest.drop(columns=["note"]).assign(name=[_cut(n) for n in weakest["name"]])
+        lines.append("weakest classes (recall):")
+        lines.append(weakest.to_string(index=False, na_rep=NONE, float_format=lambda v: f"{v:.3f}"))
+        if never:
+            lines.append(f"({NONE}: the precision of a class never predicted is undefined)")
+    unseen = table.loc[table["note"].str.startswith(NO_PHOTO), "name"]
+    if len(unseen):
+        names = ", ".join(_cut(n) for n in unseen.head(5)) + (", ..." if len(unseen) > 5 else "")
+        lines.append(f"{len(unseen)} class{'es' if len(unseen) != 1 else ''} with no validation photo, "
+                     f"not ranked: {names}")
+    return lines
+
+
+def _cut(name: Any) -> str:
+    """A class name on one line, at most NAME_CHARS characters."""
+    name = one_line(name)
+    return name if len(name) <= NAME_CHARS else name[:NAME_CHARS - 1] + "…"

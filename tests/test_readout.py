@@ -1,0 +1,120 @@
+"""A run's evaluation as a reader sees it: scores with no value say why, each file is read and checked on its own."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from glr.evaluation import readout
+from glr.training.run import Run, RunError
+
+
+@pytest.fixture
+def run(tmp_path, finished_run) -> Run:
+    """A copy of the tiny finished run (3 classes), free to damage."""
+    shutil.copytree(finished_run.path, tmp_path / "run", ignore=shutil.ignore_patterns("export", "index"))
+    return Run(tmp_path / "run")
+
+
+def shown(scores: dict) -> dict[str, tuple[str, str]]:
+    return {h.key: (h.text, h.why) for h in readout.headline(scores)}
+
+
+def test_a_score_with_no_value_shows_a_dash_and_says_why_never_nan():
+    full = {"top1": 0.5, "top5": 0.9, "gap": 0.4, "macro_f1": 0.3, "n_images": 1200, "n_classes": 150}
+    assert shown(full) == {"top1": ("50.0%", ""), "top5": ("90.0%", ""), "gap": ("0.400", ""),
+                           "macro_f1": ("0.300", ""), "n_images": ("1,200", "")}
+    # Top-5 with 5 classes or fewer is 100% by construction: it was shown as a real 100.0%.
+    assert shown({**full, "n_classes": 3})["top5"] == (
+        "—", "only 3 classes: every photo's class is among its 5 best guesses, so top-5 says nothing here")
+    # GAP with no photo of a known landmark is undefined (NaN): it was shown as "nan".
+    assert shown({**full, "gap": float("nan")})["gap"] == ("—", "no validation photo shows a known landmark")
+    assert shown({**full, "top1": float("nan"), "n_images": 0})["top1"] == ("—", "no validation photo was scored")
+    # A key missing was shown as 0.0%; a text value raised "Unknown format code '%' for object of type 'str'".
+    assert shown({"top1": 0.5})["macro_f1"] == ("—", "metrics.json has no macro_f1")
+    assert shown({**full, "top1": "high"})["top1"] == ("—", "metrics.json holds 'high' for top1, not a number")
+    for scores in ({}, {"top1": None, "gap": float("inf")}, {k: float("nan") for k in full}):
+        assert all("nan" not in text.lower() and "inf" not in text for text, _ in shown(scores).values())
+
+
+def test_a_metrics_json_that_is_not_an_object_is_named_as_damaged(run):
+    run.metrics_path.write_text("[1, 2]")  # 'list' object has no attribute 'get' on the Results and Home pages
+    with pytest.raises(RunError, match=r"metrics.json is damaged: not a JSON object of scores"):
+        readout.scores_of(run)
+    run.metrics_path.unlink()
+    assert readout.scores_of(run) is None  # not evaluated yet: no error
+
+
+def test_each_result_file_is_read_and_checked_on_its_own(run):
+    text = run.per_class_path.read_text()
+    run.per_class_path.write_text(text[: len(text) // 2])  # cut mid-row: it was read with NaN cells
+    predictions = pd.read_csv(run.predictions_path)
+    found, problems = readout.read_results(run)
+    assert problems == [f"{run.per_class_path} is damaged: truncated: it does not end with a newline"]
+    assert found["per_class"] is None and len(found["predictions"]) == len(predictions)  # the others still show
+    assert found["confusion"] is not None and found["labels"] is not None
+
+    predictions["confidence"] = predictions["confidence"].astype(object)
+    predictions.loc[0, "confidence"] = "high"  # raised "Unknown format code '%'" out of the Mistakes tab
+    predictions.to_csv(run.predictions_path, index=False)
+    cut = run.confusion_path.read_text().rstrip("\n")
+    run.confusion_path.write_text(cut.rsplit(",", 1)[0] + ",\n")  # the last cell empty
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # "invalid value encountered in cast" was printed by the report
+        found, problems = readout.read_results(run)
+    assert found["predictions"] is None and found["confusion"] is None
+    assert f"{run.predictions_path} is damaged: its 'confidence' column holds 'high', not a number" in problems
+    assert any(p.startswith(f"{run.confusion_path} is damaged: it is not a square table of counts") for p in problems)
+
+
+def test_a_confusion_matrix_of_another_class_count_is_named_against_the_labels(run):
+    labels = json.loads(run.labels_path.read_text())
+    run.labels_path.write_text(json.dumps(labels[:2]))
+    found, problems = readout.read_results(run)
+    assert found["confusion"] is None
+    assert problems == [f"{run.confusion_path} does not match labels.json: 3 classes against 2"]
+
+
+def per_class_of(support, predicted_column_sums):
+    n = len(support)
+    per_class = pd.DataFrame({"index": range(n), "landmark_id": range(10, 10 + n), "name": [f"c{i}" for i in range(n)],
+                              "precision": 0.0, "recall": 0.0, "f1": 0.0, "support": support})
+    confusion = pd.DataFrame(np.diag(predicted_column_sums))
+    return per_class, confusion
+
+
+def test_undefined_per_class_cells_are_empty_with_a_note_not_zero():
+    per_class, confusion = per_class_of([2, 0, 3], [2, 1, 0])
+    table = readout.class_table(per_class, confusion)
+    assert table.loc[1, ["recall", "f1"]].isna().all() and table.loc[1, "note"] == readout.NO_PHOTO
+    assert np.isnan(table.loc[2, "precision"]) and table.loc[2, "note"] == readout.NEVER_PREDICTED
+    assert table.loc[0, ["precision", "recall", "f1"]].tolist() == [0.0, 0.0, 0.0] and table.loc[0, "note"] == ""
+    assert per_class.loc[1, "recall"] == 0.0  # the run's own table is left as it is
+    assert readout.class_table(per_class).loc[2, "precision"] == 0.0  # without the matrix, nothing is guessed
+
+
+def test_the_terminals_weakest_classes_leave_out_those_without_a_photo():
+    per_class, confusion = per_class_of([2, 0, 3], [2, 1, 0])
+    per_class.loc[0, "name"] = "A" * 200  # padded every row of the table to 200 columns
+    per_class.loc[1, "name"] = "Empty\nclass"
+    lines = readout.weakest_lines(per_class, 10, confusion)
+    assert lines[0] == "weakest classes (recall):"
+    table = lines[1]
+    assert "A" * 39 + "…" in table and "A" * 41 not in table and "c2" in table and "Empty" not in table
+    assert "nan" not in table.lower() and "—" in table  # c2's precision
+    assert lines[2:] == ["(—: the precision of a class never predicted is undefined)",
+                         "1 class with no validation photo, not ranked: Empty class"]
+    assert readout.weakest_lines(per_class.iloc[:0], 10) == ["per_class.csv lists no class"]
+
+
+def test_terminal_score_lines_never_print_nan():
+    lines = readout.score_lines({"top1": float("nan"), "top5": 1.0, "gap": None, "n_images": 0, "n_classes": 3})
+    assert lines[0] == "top1       —  (no validation photo was scored)"
+    assert lines[1].startswith("top5       —  (only 3 classes")
+    assert lines[-2:] == ["n_images   0", "n_classes  3"]
+    assert not any("nan" in line.lower() for line in lines)
