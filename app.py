@@ -24,6 +24,7 @@ from glr.data import browse
 from glr.demo import dataset as demo
 from glr.training import run_table
 from glr.data import datasets
+from glr.evaluation import readout
 from glr.training.run import Run
 from glr.training.run_table import list_runs
 from glr.errors import GlrError
@@ -92,9 +93,8 @@ else:
         if scores:
             st.caption(f"Latest finished run: {latest}")
             c = st.container(horizontal=True, gap="large")
-            c.metric("Top-1 accuracy", f"{scores.get('top1', 0):.1%}", width="content")
-            c.metric("Top-5 accuracy", f"{scores.get('top5', 0):.1%}", width="content")
-            c.metric("GAP", f"{scores.get('gap', 0):.3f}", width="content")
+            for score in readout.headline(scores)[:3]:  # top-1, top-5, GAP: "—" and why where one has no value
+                c.metric(score.label, score.text, width="content", help=f"No value: {score.why}." if score.why else None)
     st.dataframe(
         table.head(10), hide_index=True,
         column_config=common.RUN_TABLE_COLUMNS,

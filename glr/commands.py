@@ -307,7 +307,7 @@ def cmd_evaluate(args) -> int:
     from glr.evaluation import readout
 
     run = _find_run(args.run, args.results)
-    values = readout.scores_of(run)  # a damaged file: GlrError naming it, one line
+    values = run.metrics()  # a damaged file: GlrError naming it, one line
     if values is None:
         raise GlrError(f"{run.path}: no {run.metrics_path.name} yet (the run is {run.status()['state']})")
     print("\n".join(readout.score_lines(values)))

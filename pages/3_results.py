@@ -147,7 +147,7 @@ with overview:
         st.info(f"This run is still {status['state']}: its metrics appear when it finishes. "
                 "Follow it on the Train page.")
     try:
-        scores, unreadable = readout.scores_of(run), False
+        scores, unreadable = run.metrics(), False
     except READ_ERRORS as exc:
         st.error(common.md(exc))
         scores, unreadable = None, True  # said as damaged above, not as "missing"

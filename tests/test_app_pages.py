@@ -448,6 +448,19 @@ def test_home_with_runs(populated):
     assert len(at.dataframe[0].value) == 2
 
 
+@pytest.mark.parametrize("scores, shown", [('{"top1": "high", "top5": 0.9, "gap": 0.5}', "—"),
+                                           ("[1, 2]", "metrics.json is damaged: not a JSON object of scores")])
+def test_home_shows_a_metrics_json_that_is_not_scores_without_a_traceback(monkeypatch, tmp_path, finished_run, scores,
+                                                                          shown):
+    run_dir = tmp_path / RUNS_SUBDIR / "r"
+    shutil.copytree(finished_run.path, run_dir)
+    (run_dir / "metrics.json").write_text(scores)
+    monkeypatch.setenv("GLR_RESULTS", str(tmp_path))
+    at = open_page(HOME)
+    assert_no_exception(at)  # was "Unknown format code '%'" and "'list' object has no attribute 'get'"
+    assert shown in (metric(at, "Top-1 accuracy") if shown == "—" else texts(at.error))
+
+
 def test_damaged_run_files_give_messages_not_tracebacks(monkeypatch, tmp_path, finished_run):
     run_dir = tmp_path / RUNS_SUBDIR / "damaged"
     shutil.copytree(finished_run.path, run_dir)

@@ -91,3 +91,12 @@ def test_a_history_with_a_column_added_by_hand_keeps_it(tmp_path):
     run.append_history({"phase": 1, "epoch": 2, "loss": 0.5})
     history = pd.read_csv(run.history_path)
     assert history["epoch"].tolist() == [1, 2] and history["note"].tolist()[0] == "warm-up"
+
+
+def test_a_metrics_json_that_is_not_an_object_is_named_as_damaged(tmp_path):
+    run = Run.create(tmp_path, CONFIG)
+    run.metrics_path.write_text("[1, 2]")  # 'list' object has no attribute 'get' on the Results and Home pages
+    with pytest.raises(RunError, match=r"metrics.json is damaged: not a JSON object of scores"):
+        run.metrics()
+    run.metrics_path.unlink()
+    assert run.metrics() is None  # not evaluated yet: no error

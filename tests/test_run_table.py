@@ -138,6 +138,16 @@ def test_list_runs_gives_the_saved_models_top1_beside_the_best_epoch(tmp_path):
     assert row["state"] == "damaged" and "metrics.json is damaged" in row["message"]
 
 
+@pytest.mark.parametrize("text, why", [("[1, 2]", "not a JSON object of scores"),
+                                       ('{"top1": "high"}', "its top1 is 'high', not a number")])
+def test_a_finished_runs_metrics_that_are_not_scores_list_it_as_damaged(tmp_path, text, why):
+    run = _run(tmp_path, "a", "finished", "2026-01-01T00:00:00+00:00", model=True)
+    run.metrics_path.write_text(text)
+    row = list_runs(tmp_path).iloc[0]
+    # Was listed as finished, "no saved model yet", or a crash on the list's .get.
+    assert row["state"] == "damaged" and f"metrics.json is damaged: {why}" in row["message"]
+
+
 def test_no_metrics_note_says_why_by_the_runs_state():
     note = run_table.no_metrics_note
     assert note({"state": "running"}) == "Not evaluated yet: metrics.json appears when the training finishes."

@@ -37,7 +37,7 @@ def metrics_table(runs: Sequence[Run | str | os.PathLike]) -> pd.DataFrame:
         except RunError:
             epochs = None
         try:
-            scores = readout.scores_of(run) or {}
+            scores = run.metrics() or {}
         except RunError:
             scores = {}
         undefined = {h.key for h in readout.headline(scores) if h.why}

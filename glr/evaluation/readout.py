@@ -56,14 +56,6 @@ def decimal(value: Any, digits: int = 3) -> str:
     return NONE if value is None else f"{value:.{digits}f}"
 
 
-def scores_of(run: Run) -> dict | None:
-    """The run's metrics.json as a dict, None before it is evaluated; RunError naming the file if damaged."""
-    scores = run.metrics()
-    if scores is not None and not isinstance(scores, dict):
-        raise RunError(f"{run.metrics_path} is damaged: not a JSON object of scores")
-    return scores
-
-
 def headline(scores: dict) -> list[Headline]:
     """Top-1, top-5, GAP, macro F1 and the photo count in words; "—" and the reason where one has no value."""
     n_classes = number(scores.get("n_classes"))

@@ -305,7 +305,7 @@ def summary_markdown(run: Run, history: pd.DataFrame | None, predictions: pd.Dat
         notes.append(f"{run.labels_path.name} is unreadable ({exc}).")
     config = _quietly(run.config)
     try:
-        scores = readout.scores_of(run)
+        scores = run.metrics()
     except RunError as exc:
         scores = None
         notes.append(f"{exc}.")

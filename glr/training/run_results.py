@@ -23,8 +23,14 @@ class RunResults:
 
     # -- evaluation -----------------------------------------------------------------------
     def metrics(self) -> dict | None:
-        """The headline metrics on the validation split, or None before the run was evaluated."""
-        return self._json(self.metrics_path)
+        """The headline metrics on the validation split, or None before the run was evaluated; RunError naming the
+        file when it is not a JSON object of scores."""
+        from glr.training.run import RunError  # run.py builds Run on this class: imported when used
+
+        scores = self._json(self.metrics_path)
+        if scores is not None and not isinstance(scores, dict):
+            raise RunError(f"{self.metrics_path} is damaged: not a JSON object of scores")
+        return scores
 
     def per_class(self) -> "pd.DataFrame | None":
         """Precision, recall, F1 and support per class, or None."""

@@ -57,9 +57,10 @@ def list_runs(results_dir: str | os.PathLike):
         except RunError as exc:
             problems.append(str(exc))
         try:
-            values = run.metrics()
-            top1 = values.get("top1") if isinstance(values, dict) else None
-            row["model_top1"] = float(top1) if isinstance(top1, (int, float)) else None
+            top1 = (run.metrics() or {}).get("top1")
+            if top1 is not None and not isinstance(top1, (int, float)):
+                raise RunError(f"{run.metrics_path} is damaged: its top1 is {str(top1)[:40]!r}, not a number")
+            row["model_top1"] = None if top1 is None else float(top1)
         except RunError as exc:
             problems.append(str(exc))
         if row["state"] in ("stopped", "failed") and (problem := checkpoint_problem(run)):
