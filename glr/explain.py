@@ -98,6 +98,9 @@ class GradCam:
         else:  # a head without a softmax Dense: explain the probability itself
             self.model = keras.Model(image, [feature_map, head(pooled, training=False)], name="gradcam")
         self.feature_map_shape = tuple(int(d) for d in feature_map.shape[1:3])
+        classes = int(self.model.outputs[1].shape[-1])
+        if classes != len(labels):  # labels.json from another run: the guess would be named wrongly, or not at all
+            raise GlrError(f"the model has {classes} classes but its labels list {len(labels)}")
 
         def gradients(x, class_index):
             with tf.GradientTape() as tape:

@@ -142,3 +142,10 @@ def test_heatmap_and_overlay_arithmetic():
     assert (out[:5, :5] == round(200 * explain.OUTSIDE_DIM)).all()  # outside the crop: dimmed, no colour
     assert not (out[10:30, 20:60] == out[10, 20]).all()  # inside: coloured by the heat
     assert explain.overlay(np.zeros((1000, 500, 3), np.uint8), heat, max_side=100).shape == (100, 50, 3)
+
+
+def test_labels_that_do_not_match_the_model_are_refused(finished_run, tmp_path):
+    # Two labels for a model of 3 classes: its best guess (class 2) was an IndexError traceback.
+    labels = finished_run.labels().head(2)
+    with pytest.raises(GlrError, match="the model has 3 classes but its labels list 2"):
+        explain.GradCam(_classifier(finished_run.model_path), finished_run.settings().spec, 32, labels)
