@@ -319,22 +319,28 @@ def cmd_evaluate(args) -> int:
 
 
 def cmd_predict(args) -> int:
-    """Top-k predictions for images, or a Kaggle submission CSV for a folder."""
+    """Top-k predictions for images, or a Kaggle submission CSV for a folder (or for the images, with --out)."""
     from glr.predict import Predictor
+    from glr.submission import (default_submission_path, list_images, scan_folder, submission_table, unique_ids,
+                                write_submission)
 
     run = _find_run(args.run, args.results)
+    images = _given_once(args.images)
+    folder = images[0] if len(images) == 1 and Path(images[0]).is_dir() else None
+    if folder:
+        found, skipped = scan_folder(folder)
+        if not found:
+            list_images(folder)  # says why, before the model is loaded
     predictor = Predictor(run, backend=args.backend)
     if predictor.backend_note:
         print(f"note: {predictor.backend_note}", file=sys.stderr)
-    if len(args.images) == 1 and Path(args.images[0]).is_dir():
-        from glr.submission import default_submission_path, scan_folder, write_submission
-
-        folder = args.images[0]
+    if predictor.recognizer is None:
+        print(f"note: no unknown verdict or similar photos: {predictor.retrieval_problem}", file=sys.stderr)
+    if folder:
         target = Path(args.out or default_submission_path(folder))
-        images, skipped = scan_folder(folder)
         for path, reason in skipped:
             print(f"  skipped {path}: {reason}", file=sys.stderr)
-        with progress_bar(len(images), "predict") as advance:
+        with progress_bar(len(found), "predict") as advance:
             table, predictions = predictor.predict_folder(folder, progress=advance, unknown=args.unknown)
         out = write_submission(target, table)
         failed = [p for p in predictions if not p.ok]
@@ -348,9 +354,7 @@ def cmd_predict(args) -> int:
         print(f"wrote {out.resolve()}: {len(table) - len(failed)} predicted{verdict}, {len(failed)} unreadable or blank, "
               f"{len(skipped)} skipped")
         return 0
-    if args.similar and predictor.recognizer is None:
-        print(f"note: no similar images: {predictor.retrieval_problem}", file=sys.stderr)
-    predictions = predictor.predict(args.images, k=args.top_k, similar=args.similar)
+    predictions = predictor.predict(images, k=args.top_k, similar=args.similar)
     for p in predictions:
         if not p.ok:
             print(f"{p.source}: error: {p.error}")
@@ -367,7 +371,22 @@ def cmd_predict(args) -> int:
             print("  most similar training photos (cosine similarity, landmark_id, name, path):")
             for item in p.similar:
                 print(f"  {item['similarity']:6.3f}  {item['landmark_id']:>8}  {paths.one_line(item['name'])}  {item['path']}")
+    if args.out:  # the photos' submission too: --out was ignored for anything but a folder
+        out = write_submission(args.out, submission_table(unique_ids(images), predictions, unknown=args.unknown))
+        print(f"wrote {out.resolve()}")
     return 0 if all(p.ok for p in predictions) else 1
+
+
+def _given_once(images: list[str]) -> list[str]:
+    """The photos asked for, each once ("a.jpg ./a.jpg" is one photo), a quoted "~/x.jpg" expanded as a shell would."""
+    kept: dict[str, str] = {}
+    for image in images:
+        path = str(Path(image).expanduser())
+        key = os.path.abspath(path)
+        if key in kept:
+            print(f"note: {image} was given twice: predicted once", file=sys.stderr)
+        kept.setdefault(key, path)
+    return list(kept.values())
 
 
 def cmd_retrieval(args) -> int:
