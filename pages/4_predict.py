@@ -125,6 +125,11 @@ def clear_all() -> None:
     st.session_state["predict_use_camera"] = False
 
 
+def model_stamps(run_path: str) -> tuple:
+    """When the run's model and its index last changed: the key of everything cached of this model."""
+    return run_table.model_stamp(run_path), run_index.index_stamp(run_path)
+
+
 def load_model(run: Run, stamp: tuple, about) -> "tuple[predict.Predictor | None, str | None]":
     """(the run's predictor, None), or (None, why it cannot predict) with the reason shown in `about`."""
     try:
@@ -179,6 +184,11 @@ def upload_and_results(run_path: str, run_id: str, stamp: tuple, k: int, n_simil
                                 accept_multiple_files=True, key=f"predict_files{suffix}")
     camera = (st.camera_input("Take a photo", key=f"predict_camera{suffix}")
               if st.toggle("Use the camera", key="predict_use_camera") else None)
+    if model_stamps(run_path) != stamp:
+        # The model or its index changed on disk since the page was drawn (a resumed run finished, the
+        # index rebuilt, the run deleted): a fragment-only rerun still holds that page's stamp, whose cached
+        # predictor is the old model. The whole page again, with the model as it is now (the uploads stay).
+        st.rerun()
     if problem is not None:
         if uploaded or camera is not None:
             kept = len(uploaded or []) + (camera is not None)
@@ -335,16 +345,21 @@ if not finished:
     st.stop()
 
 c = st.columns([3, 1, 1])
+gone = st.session_state.get("predict_run")  # the run chosen before this rerun; the select falls back to the newest
+gone = gone if gone is not None and gone not in finished else None
 run_id = c[0].selectbox("Model (a finished run)", finished, key="predict_run")
 k = c[1].slider("Top-k", 1, 10, predict.DEFAULT_TOP_K, key="predict_k")
 n_similar = c[2].slider("Similar photos", 0, 12, 6, key="predict_similar",
                         help="The most similar training photos, by cosine similarity of their embeddings")
 run = Run.of(results, run_id)
-stamp = (run_table.model_stamp(run), run_index.index_stamp(run))
+stamp = model_stamps(str(run.path))
 # Three containers made on every run, whatever they hold: the fragment's id depends on its position
 # on the page, and an upload sent while the page reruns names the fragment by that id. A fragment
 # that moved (one caption more above it) would no longer be found, and the upload would be lost.
 about, samples_box, fragment_box = st.container(), st.container(), st.container()
+if gone is not None:  # deleted, or its model removed, since the page was drawn: say so, not switch in silence
+    about.warning(f"Run {common.md(gone)} is no longer among the finished runs (deleted, or its model removed): "
+                  f"showing {common.md(run_id)}.", icon=":material/swap_horiz:")
 model, problem = load_model(run, stamp, about)
 if model is not None:
     with samples_box:

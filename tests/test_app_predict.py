@@ -4,6 +4,7 @@ serves the model without TensorFlow."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -13,6 +14,7 @@ import pandas as pd
 import pytest
 
 from conftest import write_image
+from glr.retrieval import run_index
 from glr.training import run_table
 from glr.training.run import RUNS_SUBDIR
 from test_app_pages import PREDICT, assert_no_exception, button, open_page, texts, top_k_results
@@ -199,6 +201,7 @@ from glr import class_examples, predict
 from glr.data import uploads
 from glr.evaluation import plots
 from glr.retrieval import run_index
+from glr.retrieval import run_index
 from glr.training import run_table
 from glr.predict import Predictor
 p = Predictor({run!r})
@@ -320,3 +323,47 @@ def test_a_mac_zip_of_nested_folders_and_two_empty_files(results, finished_run):
     assert "same photo" not in texts(at.caption)  # two empty files are no photo, not one photo twice
     assert "zero.jpg" in shown and "album.zip/trip/empty.jpg" in shown
     assert len(at.error) == 2 and "2 of 4 photos predicted; 2 could not be predicted." in texts(at.caption)
+
+
+def test_a_model_changed_on_disk_since_the_page_was_drawn_is_not_used_stale(results, finished_run, regional_run,
+                                                                               monkeypatch):
+    # A run re-trained (or its index rebuilt) while the page is open: a photo dropped then reruns only
+    # the upload fragment, which still holds the stamp of the page drawn before, and the predictor cached
+    # under that stamp is the old model. It predicted with it. Faked here: the page's stamp is the old one.
+    from glr.predict import Predictor
+
+    sizes = []
+    original = Predictor.predict
+    monkeypatch.setattr(Predictor, "predict", lambda self, sources, **kw: sizes.append(self.input_size) or
+                        original(self, sources, **kw))
+    at = open_page(PREDICT)
+    at.file_uploader(key="predict_files").set_value([("before.jpg", _photo(finished_run, 0), "image/jpeg")]).run()
+    assert sizes == [32]
+    run_dir = results / RUNS_SUBDIR / "20260101-000000-a"
+    old = (run_table.model_stamp(run_dir), run_index.index_stamp(run_dir))
+    shutil.copytree(regional_run.path, run_dir, dirs_exist_ok=True)  # re-trained: another model, at 96 px
+    os.utime(run_dir / "model.keras")  # written now (copytree kept the other run's time)
+    for module, function, value in ((run_table, "model_stamp", old[0]), (run_index, "index_stamp", old[1])):
+        stale, real = iter([value]), getattr(module, function)  # the next run reads the page's old stamp first
+        monkeypatch.setattr(module, function, lambda run, stale=stale, real=real: next(stale, None) or real(run))
+    at.file_uploader(key="predict_files").set_value([("before.jpg", _photo(finished_run, 0), "image/jpeg"),
+                                                     ("after.jpg", _photo(finished_run, 1), "image/jpeg")]).run()
+    assert_no_exception(at)
+    assert sizes[1:] and set(sizes[1:]) == {96}, sizes  # both photos by the new model, none by the old one
+    assert "2 of 2 photos predicted." in texts(at.caption)
+
+
+def test_the_chosen_run_deleted_while_the_page_is_open_is_said_not_switched_in_silence(two_models, finished_run):
+    # The select fell back to another run without a word: the next photos were predicted by another model.
+    at = open_page(PREDICT)
+    first, other = run_table.finished_runs(two_models)[:2]
+    at.selectbox(key="predict_run").set_value(other).run()
+    shutil.rmtree(two_models / RUNS_SUBDIR / other)
+    at.file_uploader(key="predict_files").set_value([("after.jpg", _photo(finished_run, 1), "image/jpeg")]).run()
+    assert_no_exception(at)
+    assert at.selectbox(key="predict_run").value == first
+    assert f"Run {other} is no longer among the finished runs (deleted, or its model removed): showing {first}." \
+        in texts(at.warning)
+    assert "1 of 1 photo predicted." in texts(at.caption)
+    at.toggle(key="predict_gradcam").set_value(False).run()  # said once, not on every rerun
+    assert "is no longer among" not in texts(at.warning)
