@@ -103,8 +103,12 @@ def thumbnail_row(paths: list[str], captions: list[str] | None = None) -> None:
         # Image captions read Markdown: a name or a photo's credit line is shown as written.
         st.image([thumb for thumb, _ in good], caption=[common.md(c or "") for _, c in good] if captions else None,
                  width=thumbnails.SIZE)
+    gone = [path for thumb, _, path in shown if thumb is None and not Path(path).exists()]
+    if gone:  # one line, not one per photo: they went together, with the dataset
+        st.caption(f"{plural(len(gone), 'training photo')} {'is' if len(gone) == 1 else 'are'} no longer there, e.g. "
+                   f"{common.md(gone[0])}: was the run's dataset moved or deleted since it was trained?")
     for thumb, _, path in shown:
-        if thumb is None:
+        if thumb is None and path not in gone:
             st.caption(f"cannot show {common.md(Path(path).name)}")
     if not paths:
         st.caption("no images")

@@ -367,3 +367,20 @@ def test_the_chosen_run_deleted_while_the_page_is_open_is_said_not_switched_in_s
     assert "1 of 1 photo predicted." in texts(at.caption)
     at.toggle(key="predict_gradcam").set_value(False).run()  # said once, not on every rerun
     assert "is no longer among" not in texts(at.warning)
+
+
+def test_similar_photos_moved_since_indexing_are_said_in_one_line(results, finished_run):
+    # The dataset moved after indexing: each similar photo got its own "cannot show <name>" line, six in a
+    # row, without saying why.
+    run = results / RUNS_SUBDIR / "20260101-000000-a"
+    items = pd.read_csv(run / "index" / "items.csv", dtype=str)
+    items.assign(path=items["path"].str.replace(str(Path(items["path"].iloc[0]).parents[3]), "/moved-away", regex=False)
+                 ).to_csv(run / "index" / "items.csv", index=False)
+    at = open_page(PREDICT)
+    at.file_uploader(key="predict_files").set_value([("mine.jpg", _photo(finished_run, 0), "image/jpeg")]).run()
+    at.toggle(key="predict_show_similar").set_value(True).run()
+    assert_no_exception(at)
+    shown = at.slider(key="predict_similar").value
+    assert f"{shown} training photos are no longer there, e.g. /moved-away/" in texts(at.caption)
+    assert "was the run's dataset moved or deleted since it was trained?" in texts(at.caption)
+    assert "cannot show" not in texts(at.caption)
