@@ -161,7 +161,8 @@ class GradCam:
         c = int(c)
         return Explanation(source=name, landmark_id=int(self._ids[c]), name=str(self._names[c]),
                            probability=float(np.asarray(probs)[0, c]), heatmap=heatmap,
-                           overlay=overlay(photo, heatmap, self.input_size / load_size(self.input_size), max_side),
+                           overlay=overlay(photo, heatmap, self.input_size / load_size(self.input_size), max_side,
+                                           min_side=min(load_size(self.input_size), max_side)),
                            probabilities=np.asarray(probs)[0])
 
 
@@ -197,8 +198,11 @@ def gradcam_heatmap(feature_map: np.ndarray, gradients: np.ndarray) -> np.ndarra
     return (cam / top if top > 0 else np.zeros_like(cam)).astype(np.float32)
 
 
-def overlay(photo: np.ndarray, heatmap: np.ndarray, crop_fraction: float = 1.0, max_side: int = OVERLAY_PX) -> np.ndarray:
-    """The heatmap in colour over the photo (RGB uint8, longest side at most `max_side`).
+def overlay(photo: np.ndarray, heatmap: np.ndarray, crop_fraction: float = 1.0, max_side: int = OVERLAY_PX,
+            min_side: int = 0) -> np.ndarray:
+    """The heatmap in colour over the photo (RGB uint8, longest side at most `max_side`, at least `min_side`).
+
+    A photo smaller than `min_side` is enlarged, as the model enlarged it: a 6 px icon's heatmap was 6 px wide.
 
     The model sees the central `crop_fraction` of the photo in each direction (the
     predictor resizes to a square and takes its centre crop), so the heatmap covers that
@@ -209,6 +213,10 @@ def overlay(photo: np.ndarray, heatmap: np.ndarray, crop_fraction: float = 1.0, 
     image = Image.fromarray(np.asarray(photo, np.uint8))
     if max(image.size) > max_side:
         image.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
+    elif max(image.size) < min_side:
+        scale = min_side / max(image.size)
+        image = image.resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))),
+                             Image.Resampling.BICUBIC)
     base = np.asarray(image, np.float32)
     height, width = base.shape[:2]
     top, left = int(round(height * (1 - crop_fraction) / 2)), int(round(width * (1 - crop_fraction) / 2))
