@@ -236,9 +236,13 @@ _CACHE_LOCK = threading.Lock()  # the app's sessions run in threads
 
 
 def gradcam_for(run: Run | str | os.PathLike) -> GradCam:
-    """The run's heatmap model, built once per model file and kept for the next photo."""
+    """The run's heatmap model, built once per model file and labels file, and kept for the next photo."""
     run = as_run(run)
-    key = (str(run.path), run.model_stamp())
+    try:  # a class renamed in labels.json is named so in the next heatmap's caption
+        labels_stamp = run.labels_path.stat().st_mtime_ns
+    except OSError:
+        labels_stamp = 0
+    key = (str(run.path), run.model_stamp(), labels_stamp)
     with _CACHE_LOCK:
         if key in _CACHE:
             _CACHE.move_to_end(key)

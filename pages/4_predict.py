@@ -50,7 +50,7 @@ def predicted(run_path: str, stamp: tuple, k: int, n_similar: int, digest: str, 
 
 
 @st.cache_data(max_entries=64, show_spinner="Finding where the model looked (the first time loads TensorFlow)...")
-def heatmap(run_path: str, stamp: float, digest: str, landmark_id: int, _data: bytes):
+def heatmap(run_path: str, stamp: tuple, digest: str, landmark_id: int, _data: bytes):
     """(overlay, name, probability) of a photo's Grad-CAM, once per photo content (`digest`), model and landmark."""
     from glr import explain
 
@@ -130,8 +130,18 @@ def clear_all() -> None:
 
 
 def model_stamps(run_path: str) -> tuple:
-    """When the run's model and its index last changed: the key of everything cached of this model."""
-    return run_table.model_stamp(run_path), run_index.index_stamp(run_path)
+    """When the run's model, its index and its labels and settings last changed: the key of all cached of this model.
+
+    The labels and the settings too: a class renamed in labels.json while the app serves the run was never seen.
+    """
+    run = Run(run_path)
+    files = []
+    for path in (run.labels_path, run.config_path):
+        try:
+            files.append(path.stat().st_mtime_ns)
+        except OSError:
+            files.append(0)
+    return run_table.model_stamp(run), run_index.index_stamp(run), *files
 
 
 def load_model(run: Run, stamp: tuple, about) -> "tuple[predict.Predictor | None, str | None]":
@@ -307,7 +317,7 @@ def show_result(model, run_path: str, stamp: tuple, name: str, data: bytes, dige
         if show_heatmaps:
             with cols[1]:
                 try:
-                    cam, cam_name, _ = heatmap(run_path, stamp[0], digest, int(landmark_id), data)
+                    cam, cam_name, _ = heatmap(run_path, stamp, digest, int(landmark_id), data)
                     st.image(cam, caption=f"Where it looked for {common.md(cam_name)} (Grad-CAM: red counts most)")
                 except GlrError as exc:
                     st.caption(f"No heatmap: {common.md(exc)}")

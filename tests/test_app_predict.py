@@ -384,3 +384,23 @@ def test_similar_photos_moved_since_indexing_are_said_in_one_line(results, finis
     assert f"{shown} training photos are no longer there, e.g. /moved-away/" in texts(at.caption)
     assert "was the run's dataset moved or deleted since it was trained?" in texts(at.caption)
     assert "cannot show" not in texts(at.caption)
+
+
+def test_a_class_renamed_in_labels_json_while_the_app_serves_the_run_is_named_so(results, finished_run):
+    # The predictor, its predictions and the heatmap model were cached by the model file's time only: a
+    # name fixed in labels.json kept showing the old name until the app restarted.
+    import json
+
+    run_dir = results / RUNS_SUBDIR / "20260101-000000-a"
+    at = open_page(PREDICT)
+    at.file_uploader(key="predict_files").set_value([("mine.jpg", _photo(finished_run, 0), "image/jpeg")]).run()
+    at.toggle(key="predict_gradcam").set_value(True).run()
+    best = next(m.value for m in at.markdown if m.value.startswith("1. ")).split("**")[1]
+    labels = json.loads((run_dir / "labels.json").read_text())
+    for label in labels:
+        label["name"] = f"{label['name']} renamed"
+    (run_dir / "labels.json").write_text(json.dumps(labels))
+    at.run()
+    assert_no_exception(at)
+    assert next(m.value for m in at.markdown if m.value.startswith("1. ")).split("**")[1] == f"{best} renamed"
+    assert any(f"{HEATMAP_CAPTION} {best} renamed" in str(image.proto) for image in at.image)
