@@ -156,7 +156,8 @@ def load_model(run: Run, stamp: tuple, about) -> "tuple[predict.Predictor | None
     if model.recognizer is None:
         about.caption(f"No similar photos or unknown verdict for this run: {common.md(model.retrieval_problem)}")
     if model.backend_note:
-        about.caption(model.backend_note.capitalize())
+        # Not str.capitalize(): it lowercases the rest, the reason's own words ("TensorFlow", an op's name) included.
+        about.caption(common.md(model.backend_note[:1].upper() + model.backend_note[1:]))
     return model, None
 
 

@@ -404,3 +404,43 @@ def test_a_class_renamed_in_labels_json_while_the_app_serves_the_run_is_named_so
     assert_no_exception(at)
     assert next(m.value for m in at.markdown if m.value.startswith("1. ")).split("**")[1] == f"{best} renamed"
     assert any(f"{HEATMAP_CAPTION} {best} renamed" in str(image.proto) for image in at.image)
+
+
+def test_two_sessions_predict_with_two_different_runs_at_once(results, finished_run, regional_run, monkeypatch):
+    # Two tabs, two models: each photo is predicted by its own session's run (the caches are keyed by run).
+    from glr.predict import Predictor
+
+    shutil.copytree(regional_run.path, results / RUNS_SUBDIR / "20260101-000000-r")
+    seen = []
+    original = Predictor.predict
+    monkeypatch.setattr(Predictor, "predict", lambda self, sources, **kw: seen.append((self.run.id, self.input_size))
+                        or original(self, sources, **kw))
+    tabs = {run_id: open_page(PREDICT) for run_id in ("20260101-000000-a", "20260101-000000-r")}
+    for run_id, at in tabs.items():
+        at.selectbox(key="predict_run").set_value(run_id).run()
+    photo = ("same.jpg", _photo(finished_run, 0), "image/jpeg")
+    for at in tabs.values():  # the same photo in both, one after the other, then each again
+        at.file_uploader(key="predict_files").set_value([photo]).run()
+    for at in tabs.values():
+        at.run()
+        assert_no_exception(at)
+        assert "1 of 1 photo predicted." in texts(at.caption)
+    assert sorted(seen) == [("20260101-000000-a", 32), ("20260101-000000-r", 96)]  # once each, by its own model
+
+
+def test_a_model_onnx_runtime_cannot_take_is_predicted_by_tensorflow_and_said_once(results, finished_run, monkeypatch):
+    # Said once, above the photos. The note went through str.capitalize(), which lowercased all but its first
+    # letter: "predicting with tensorflow: onnx runtime could not take this model (... fancyop)".
+    from glr.backbones import onnx_backend
+
+    def refuse(*args, **kwargs):
+        raise RuntimeError("tf2onnx: unsupported op FancyOp")
+
+    monkeypatch.setattr(onnx_backend, "onnx_forward", refuse)
+    at = open_page(PREDICT)
+    at.file_uploader(key="predict_files").set_value(
+        [(f"p{i}.jpg", _photo(finished_run, i), "image/jpeg") for i in range(3)]).run()
+    assert_no_exception(at)
+    assert "3 of 3 photos predicted." in texts(at.caption)
+    note = "Predicting with TensorFlow: ONNX Runtime could not take this model (tf2onnx: unsupported op FancyOp)"
+    assert texts(at.caption).count(note) == 1  # once for the page, not per photo
