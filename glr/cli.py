@@ -76,6 +76,8 @@ def _add_curation_args(parser: argparse.ArgumentParser) -> None:
 
 def submission_file(value: str) -> str:
     """predict's --out: a path ending in a slash names a folder, made if missing, to hold submission.csv."""
+    if Path(value).suffix.lower() in datasets.IMAGE_EXTENSIONS:  # `--out photos/a.jpg` wrote the CSV over the photo
+        raise argparse.ArgumentTypeError(f"{value} names a photo; the submission is a CSV file (or give a folder)")
     # main() normalises --out as a Path, which drops the trailing slash: a missing "new/" became a file named "new".
     return os.path.join(value, "submission.csv") if value.endswith(("/", os.sep)) else value
 

@@ -324,6 +324,17 @@ def test_predict_out_for_photos_and_for_a_new_folder_named_with_a_slash(finished
     assert f"wrote {tmp_path / 'new' / 'submission.csv'}: 1 predicted" in capsys.readouterr().out
 
 
+def test_predict_out_naming_a_photo_is_refused_and_the_photo_kept(finished_run, home_photo, capsys):
+    # `--out photos/a.jpg` (a slip for the folder) wrote the submission CSV over the photo.
+    before = home_photo.read_bytes()
+    for given in (str(home_photo.parent), str(home_photo)):
+        with pytest.raises(SystemExit) as exit_code:
+            main(["predict", str(finished_run.path), given, "--out", str(home_photo)])
+        assert exit_code.value.code == 2
+        assert f"argument --out: {home_photo} names a photo; the submission is a CSV file" in capsys.readouterr().err
+    assert home_photo.read_bytes() == before
+
+
 def test_predict_an_empty_folder_says_so_before_loading_the_model(finished_run, tmp_path, monkeypatch, capsys):
     import glr.predict
 
