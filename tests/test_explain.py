@@ -160,3 +160,12 @@ def test_a_photo_much_smaller_than_the_input_is_shown_at_the_size_the_model_saw(
     found = explain.GradCam.of_run(run_at_128).explain(buffer.getvalue())
     side = load_size(128)
     assert found.overlay.shape == (round(4 * side / 6), side, 3) and np.isfinite(found.heatmap).all()
+
+
+def test_a_feature_map_of_nan_or_inf_gives_an_empty_heatmap_not_nan():
+    # A degenerate photo (or a model gone numerically wrong): the overlay must still be drawable.
+    fmap = np.full((2, 2, 3), np.nan, np.float32)
+    fmap[0, 0] = np.inf
+    heat = explain.gradcam_heatmap(fmap, np.ones((2, 2, 3), np.float32))
+    assert np.isfinite(heat).all() and not heat.any()
+    assert explain.overlay(np.full((20, 20, 3), 90, np.uint8), heat).dtype == np.uint8
