@@ -320,29 +320,29 @@ def cmd_evaluate(args) -> int:
 
 def cmd_predict(args) -> int:
     """Top-k predictions for images, or a Kaggle submission CSV for a folder (or for the images, with --out)."""
-    from glr.predict import Predictor
-    from glr.submission import (default_submission_path, list_images, scan_folder, submission_table, unique_ids,
-                                write_submission)
+    from glr.predict import DEFAULT_TOP_K, Predictor
+    from glr import submission
 
     run = _find_run(args.run, args.results)
     images = _given_once(args.images)
     folder = images[0] if len(images) == 1 and Path(images[0]).is_dir() else None
-    if folder:
-        found, skipped = scan_folder(folder)
-        if not found:
-            list_images(folder)  # says why, before the model is loaded
+    found, skipped = submission.scan_folder(folder) if folder else ([], [])
+    if folder and not found:
+        submission.list_images(folder)  # says why, before the model is loaded
     predictor = Predictor(run, backend=args.backend)
     if predictor.backend_note:
         print(f"note: {predictor.backend_note}", file=sys.stderr)
     if predictor.recognizer is None:
         print(f"note: no unknown verdict or similar photos: {predictor.retrieval_problem}", file=sys.stderr)
     if folder:
-        target = Path(args.out or default_submission_path(folder))
+        if args.top_k != DEFAULT_TOP_K or args.similar:
+            print("note: --top-k and --similar are for photos; a folder's submission has each one's best", file=sys.stderr)
+        target = Path(args.out or submission.default_submission_path(folder))
         for path, reason in skipped:
             print(f"  skipped {path}: {reason}", file=sys.stderr)
         with progress_bar(len(found), "predict") as advance:
             table, predictions = predictor.predict_folder(folder, progress=advance, unknown=args.unknown)
-        out = write_submission(target, table)
+        out = submission.write_submission(target, table)
         failed = [p for p in predictions if not p.ok]
         for p in failed:
             print(f"  not predicted {p.error}", file=sys.stderr)
@@ -372,8 +372,8 @@ def cmd_predict(args) -> int:
             for item in p.similar:
                 print(f"  {item['similarity']:6.3f}  {item['landmark_id']:>8}  {paths.one_line(item['name'])}  {item['path']}")
     if args.out:  # the photos' submission too: --out was ignored for anything but a folder
-        out = write_submission(args.out, submission_table(unique_ids(images), predictions, unknown=args.unknown))
-        print(f"wrote {out.resolve()}")
+        table = submission.submission_table(submission.unique_ids(images), predictions, unknown=args.unknown)
+        print(f"wrote {submission.write_submission(args.out, table).resolve()}")
     return 0 if all(p.ok for p in predictions) else 1
 
 

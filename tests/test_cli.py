@@ -335,6 +335,15 @@ def test_predict_out_naming_a_photo_is_refused_and_the_photo_kept(finished_run, 
     assert home_photo.read_bytes() == before
 
 
+def test_predict_a_folder_with_top_k_or_similar_says_they_are_for_photos(finished_run, home_photo, capsys):
+    # A folder gives a submission, one landmark per photo: --top-k 3 and --similar 2 were ignored without a word.
+    assert main(["predict", str(finished_run.path), str(home_photo.parent), "--top-k", "3", "--similar", "2"]) == 0
+    assert "note: --top-k and --similar are for photos; a folder's submission has each one's best" in \
+        capsys.readouterr().err
+    assert main(["predict", str(finished_run.path), str(home_photo.parent)]) == 0
+    assert "--top-k" not in capsys.readouterr().err
+
+
 def test_predict_an_empty_folder_says_so_before_loading_the_model(finished_run, tmp_path, monkeypatch, capsys):
     import glr.predict
 
