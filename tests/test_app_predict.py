@@ -444,3 +444,16 @@ def test_a_model_onnx_runtime_cannot_take_is_predicted_by_tensorflow_and_said_on
     assert "3 of 3 photos predicted." in texts(at.caption)
     note = "Predicting with TensorFlow: ONNX Runtime could not take this model (tf2onnx: unsupported op FancyOp)"
     assert texts(at.caption).count(note) == 1  # once for the page, not per photo
+
+
+def test_a_run_whose_labels_do_not_match_its_model_is_refused_with_a_message(results, finished_run):
+    # labels.json from another run, with 2 classes for a model of 3: predicting a photo was an IndexError traceback.
+    import json
+
+    labels_path = results / RUNS_SUBDIR / "20260101-000000-a" / "labels.json"
+    labels_path.write_text(json.dumps(json.loads(labels_path.read_text())[:2]))
+    at = open_page(PREDICT)
+    at.file_uploader(key="predict_files").set_value([("mine.jpg", _photo(finished_run, 0), "image/jpeg")]).run()
+    assert_no_exception(at)
+    assert "the model has 3 classes but labels.json lists 2" in texts(at.error)
+    assert "Your 1 upload is kept but not predicted: choose a model that loads." in texts(at.warning)
