@@ -380,12 +380,10 @@ def cmd_predict(args) -> int:
 def _given_once(images: list[str]) -> list[str]:
     """The photos asked for, each once ("a.jpg ./a.jpg" is one photo), a quoted "~/x.jpg" expanded as a shell would."""
     kept: dict[str, str] = {}
-    for image in images:
-        path = str(Path(image).expanduser())
-        key = os.path.abspath(path)
-        if key in kept:
+    for image in (str(Path(given).expanduser()) for given in images):
+        if (key := os.path.abspath(image)) in kept:
             print(f"note: {image} was given twice: predicted once", file=sys.stderr)
-        kept.setdefault(key, path)
+        kept.setdefault(key, image)
     return list(kept.values())
 
 
