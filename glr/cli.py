@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import sys
 from pathlib import Path
 
@@ -71,6 +72,14 @@ def _add_curation_args(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--min-images", type=int, default=datasets.DEFAULT_MIN_IMAGES, help="drop classes with fewer images (default %(default)s)")
     group.add_argument("--val-fraction", type=float, default=datasets.DEFAULT_VAL_FRACTION, help="share of each class held out (default %(default)s)")
     group.add_argument("--seed", type=SEED, default=datasets.DEFAULT_SEED, help="seed of the split (default %(default)s)")
+
+
+def submission_file(value: str) -> str:
+    """predict's --out: a path ending in a slash names a folder, made if missing, to hold submission.csv."""
+    if Path(value).suffix.lower() in datasets.IMAGE_EXTENSIONS:  # `--out photos/a.jpg` wrote the CSV over the photo
+        raise argparse.ArgumentTypeError(f"{value} names a photo; the submission is a CSV file (or give a folder)")
+    # main() normalises --out as a Path, which drops the trailing slash: a missing "new/" became a file named "new".
+    return os.path.join(value, "submission.csv") if value.endswith(("/", os.sep)) else value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -204,8 +213,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("images", nargs="+", help="image files, or one folder")
     p.add_argument("--results", help=RESULTS_HELP)
     p.add_argument("--top-k", type=int_at_least(1), default=5, help="default %(default)s")
-    p.add_argument("--out", help="submission CSV for a folder, or a folder to write submission.csv into "
-                                 "(default: <folder>-submission.csv beside the folder)")
+    p.add_argument("--out", type=submission_file,
+                   help="submission CSV for a folder (or for the images), or a folder to write submission.csv into "
+                        "(default: <folder>-submission.csv beside the folder)")
     p.add_argument("--unknown", choices=("last", "empty", "keep"), default="last",
                    help="in the submission, photos called not a known landmark: ranked after every known photo "
                         "(last, the default), without a prediction (empty), or with their raw confidence (keep)")

@@ -98,6 +98,9 @@ class GradCam:
         else:  # a head without a softmax Dense: explain the probability itself
             self.model = keras.Model(image, [feature_map, head(pooled, training=False)], name="gradcam")
         self.feature_map_shape = tuple(int(d) for d in feature_map.shape[1:3])
+        classes = int(self.model.outputs[1].shape[-1])
+        if classes != len(labels):  # labels.json from another run: the guess would be named wrongly, or not at all
+            raise GlrError(f"the model has {classes} classes but its labels list {len(labels)}")
 
         def gradients(x, class_index):
             with tf.GradientTape() as tape:
@@ -158,7 +161,8 @@ class GradCam:
         c = int(c)
         return Explanation(source=name, landmark_id=int(self._ids[c]), name=str(self._names[c]),
                            probability=float(np.asarray(probs)[0, c]), heatmap=heatmap,
-                           overlay=overlay(photo, heatmap, self.input_size / load_size(self.input_size), max_side),
+                           overlay=overlay(photo, heatmap, self.input_size / load_size(self.input_size), max_side,
+                                           min_side=min(load_size(self.input_size), max_side)),
                            probabilities=np.asarray(probs)[0])
 
 
@@ -194,8 +198,11 @@ def gradcam_heatmap(feature_map: np.ndarray, gradients: np.ndarray) -> np.ndarra
     return (cam / top if top > 0 else np.zeros_like(cam)).astype(np.float32)
 
 
-def overlay(photo: np.ndarray, heatmap: np.ndarray, crop_fraction: float = 1.0, max_side: int = OVERLAY_PX) -> np.ndarray:
-    """The heatmap in colour over the photo (RGB uint8, longest side at most `max_side`).
+def overlay(photo: np.ndarray, heatmap: np.ndarray, crop_fraction: float = 1.0, max_side: int = OVERLAY_PX,
+            min_side: int = 0) -> np.ndarray:
+    """The heatmap in colour over the photo (RGB uint8, longest side at most `max_side`, at least `min_side`).
+
+    A photo smaller than `min_side` is enlarged, as the model enlarged it: a 6 px icon's heatmap was 6 px wide.
 
     The model sees the central `crop_fraction` of the photo in each direction (the
     predictor resizes to a square and takes its centre crop), so the heatmap covers that
@@ -206,6 +213,10 @@ def overlay(photo: np.ndarray, heatmap: np.ndarray, crop_fraction: float = 1.0, 
     image = Image.fromarray(np.asarray(photo, np.uint8))
     if max(image.size) > max_side:
         image.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
+    elif max(image.size) < min_side:
+        scale = min_side / max(image.size)
+        image = image.resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))),
+                             Image.Resampling.BICUBIC)
     base = np.asarray(image, np.float32)
     height, width = base.shape[:2]
     top, left = int(round(height * (1 - crop_fraction) / 2)), int(round(width * (1 - crop_fraction) / 2))
@@ -225,9 +236,13 @@ _CACHE_LOCK = threading.Lock()  # the app's sessions run in threads
 
 
 def gradcam_for(run: Run | str | os.PathLike) -> GradCam:
-    """The run's heatmap model, built once per model file and kept for the next photo."""
+    """The run's heatmap model, built once per model file and labels file, and kept for the next photo."""
     run = as_run(run)
-    key = (str(run.path), run.model_stamp())
+    try:  # a class renamed in labels.json is named so in the next heatmap's caption
+        labels_stamp = run.labels_path.stat().st_mtime_ns
+    except OSError:
+        labels_stamp = 0
+    key = (str(run.path), run.model_stamp(), labels_stamp)
     with _CACHE_LOCK:
         if key in _CACHE:
             _CACHE.move_to_end(key)

@@ -119,6 +119,11 @@ class Predictor:
                 self.backend_note = f"predicting with TensorFlow: ONNX Runtime could not take this model ({reason})"
         if self._onnx is None:
             self._tf_forward()
+        # labels.json edited or copied from another run: the top-k would name the wrong landmarks, or none.
+        classes = self.forward(np.zeros((1, self.input_size, self.input_size, 3), np.float32))[0].shape[-1]
+        if classes != len(self.labels):
+            raise GlrError(f"{run.path}: the model has {classes} classes but {run.labels_path.name} lists "
+                           f"{len(self.labels)}: the two files come from different runs; train the run again")
 
     def _onnx_file(self) -> Path:
         """Where this run's forward pass is cached as ONNX: the flip-averaged and regional ones are files of their own."""

@@ -19,6 +19,7 @@ from glr.data.datasets import IMAGE_EXTENSIONS
 from glr.data.layouts import is_system_file, is_system_folder, plural
 from glr.errors import GlrError
 from glr.paths import printable
+from glr.training.run import Run
 
 if TYPE_CHECKING:
     from glr.predict import Prediction
@@ -38,14 +39,19 @@ def scan_folder(folder: str | os.PathLike) -> tuple[list[str], list[tuple[str, s
 
     A file counts as an image by its extension; every other file is listed with the reason,
     never dropped in silence. Hidden files (".DS_Store", "._photo.jpg") and the files an OS writes
-    into folders ("Thumbs.db", "desktop.ini") are the system's and are passed over.
+    into folders ("Thumbs.db", "desktop.ini") are the system's and are passed over. A glr run folder
+    inside (a folder holding the results) is listed once, and nothing in it is read as a photo.
     """
     root = Path(folder)
     if not root.is_dir():
         raise GlrError(f"{root}: not a folder")
     images, skipped = [], []
+    # A results folder inside (a run's report charts, its exports): not photos to predict, listed once per run.
+    runs = {p.parent for p in root.rglob(Run(root).status_path.name) if _is_run(p.parent)}
+    skipped += [(str(run), "a glr run folder: its charts and files are not photos to predict") for run in sorted(runs)]
     for path in sorted(p for p in root.rglob("*") if p.is_file()):
-        if any(map(is_system_folder, path.relative_to(root).parts[:-1])) or is_system_file(path):
+        if any(map(is_system_folder, path.relative_to(root).parts[:-1])) or is_system_file(path) or \
+                not runs.isdisjoint(path.parents):
             continue
         if path.suffix.lower() in IMAGE_EXTENSIONS:
             images.append(str(path))
@@ -54,6 +60,12 @@ def scan_folder(folder: str | os.PathLike) -> tuple[list[str], list[tuple[str, s
         else:
             skipped.append((str(path), f"{path.suffix} is not an image type ({', '.join(IMAGE_EXTENSIONS)})"))
     return images, skipped
+
+
+def _is_run(folder: Path) -> bool:
+    """Whether `folder` is a glr run folder (it holds a run's status and configuration)."""
+    run = Run(folder)
+    return run.status_path.is_file() and run.config_path.is_file()
 
 
 def list_images(folder: str | os.PathLike) -> list[str]:

@@ -50,7 +50,7 @@ def predicted(run_path: str, stamp: tuple, k: int, n_similar: int, digest: str, 
 
 
 @st.cache_data(max_entries=64, show_spinner="Finding where the model looked (the first time loads TensorFlow)...")
-def heatmap(run_path: str, stamp: float, digest: str, landmark_id: int, _data: bytes):
+def heatmap(run_path: str, stamp: tuple, digest: str, landmark_id: int, _data: bytes):
     """(overlay, name, probability) of a photo's Grad-CAM, once per photo content (`digest`), model and landmark."""
     from glr import explain
 
@@ -103,8 +103,12 @@ def thumbnail_row(paths: list[str], captions: list[str] | None = None) -> None:
         # Image captions read Markdown: a name or a photo's credit line is shown as written.
         st.image([thumb for thumb, _ in good], caption=[common.md(c or "") for _, c in good] if captions else None,
                  width=thumbnails.SIZE)
+    gone = [path for thumb, _, path in shown if thumb is None and not Path(path).exists()]
+    if gone:  # one line, not one per photo: they went together, with the dataset
+        st.caption(f"{plural(len(gone), 'training photo')} {'is' if len(gone) == 1 else 'are'} no longer there, e.g. "
+                   f"{common.md(gone[0])}: was the run's dataset moved or deleted since it was trained?")
     for thumb, _, path in shown:
-        if thumb is None:
+        if thumb is None and path not in gone:
             st.caption(f"cannot show {common.md(Path(path).name)}")
     if not paths:
         st.caption("no images")
@@ -125,6 +129,21 @@ def clear_all() -> None:
     st.session_state["predict_use_camera"] = False
 
 
+def model_stamps(run_path: str) -> tuple:
+    """When the run's model, its index and its labels and settings last changed: the key of all cached of this model.
+
+    The labels and the settings too: a class renamed in labels.json while the app serves the run was never seen.
+    """
+    run = Run(run_path)
+    files = []
+    for path in (run.labels_path, run.config_path):
+        try:
+            files.append(path.stat().st_mtime_ns)
+        except OSError:
+            files.append(0)
+    return run_table.model_stamp(run), run_index.index_stamp(run), *files
+
+
 def load_model(run: Run, stamp: tuple, about) -> "tuple[predict.Predictor | None, str | None]":
     """(the run's predictor, None), or (None, why it cannot predict) with the reason shown in `about`."""
     try:
@@ -137,7 +156,8 @@ def load_model(run: Run, stamp: tuple, about) -> "tuple[predict.Predictor | None
     if model.recognizer is None:
         about.caption(f"No similar photos or unknown verdict for this run: {common.md(model.retrieval_problem)}")
     if model.backend_note:
-        about.caption(model.backend_note.capitalize())
+        # Not str.capitalize(): it lowercases the rest, the reason's own words ("TensorFlow", an op's name) included.
+        about.caption(common.md(model.backend_note[:1].upper() + model.backend_note[1:]))
     return model, None
 
 
@@ -179,6 +199,11 @@ def upload_and_results(run_path: str, run_id: str, stamp: tuple, k: int, n_simil
                                 accept_multiple_files=True, key=f"predict_files{suffix}")
     camera = (st.camera_input("Take a photo", key=f"predict_camera{suffix}")
               if st.toggle("Use the camera", key="predict_use_camera") else None)
+    if model_stamps(run_path) != stamp:
+        # The model or its index changed on disk since the page was drawn (a resumed run finished, the
+        # index rebuilt, the run deleted): a fragment-only rerun still holds that page's stamp, whose cached
+        # predictor is the old model. The whole page again, with the model as it is now (the uploads stay).
+        st.rerun()
     if problem is not None:
         if uploaded or camera is not None:
             kept = len(uploaded or []) + (camera is not None)
@@ -293,7 +318,7 @@ def show_result(model, run_path: str, stamp: tuple, name: str, data: bytes, dige
         if show_heatmaps:
             with cols[1]:
                 try:
-                    cam, cam_name, _ = heatmap(run_path, stamp[0], digest, int(landmark_id), data)
+                    cam, cam_name, _ = heatmap(run_path, stamp, digest, int(landmark_id), data)
                     st.image(cam, caption=f"Where it looked for {common.md(cam_name)} (Grad-CAM: red counts most)")
                 except GlrError as exc:
                     st.caption(f"No heatmap: {common.md(exc)}")
@@ -335,16 +360,21 @@ if not finished:
     st.stop()
 
 c = st.columns([3, 1, 1])
+gone = st.session_state.get("predict_run")  # the run chosen before this rerun; the select falls back to the newest
+gone = gone if gone is not None and gone not in finished else None
 run_id = c[0].selectbox("Model (a finished run)", finished, key="predict_run")
 k = c[1].slider("Top-k", 1, 10, predict.DEFAULT_TOP_K, key="predict_k")
 n_similar = c[2].slider("Similar photos", 0, 12, 6, key="predict_similar",
                         help="The most similar training photos, by cosine similarity of their embeddings")
 run = Run.of(results, run_id)
-stamp = (run_table.model_stamp(run), run_index.index_stamp(run))
+stamp = model_stamps(str(run.path))
 # Three containers made on every run, whatever they hold: the fragment's id depends on its position
 # on the page, and an upload sent while the page reruns names the fragment by that id. A fragment
 # that moved (one caption more above it) would no longer be found, and the upload would be lost.
 about, samples_box, fragment_box = st.container(), st.container(), st.container()
+if gone is not None:  # deleted, or its model removed, since the page was drawn: say so, not switch in silence
+    about.warning(f"Run {common.md(gone)} is no longer among the finished runs (deleted, or its model removed): "
+                  f"showing {common.md(run_id)}.", icon=":material/swap_horiz:")
 model, problem = load_model(run, stamp, about)
 if model is not None:
     with samples_box:

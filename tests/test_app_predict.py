@@ -4,6 +4,7 @@ serves the model without TensorFlow."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -13,6 +14,7 @@ import pandas as pd
 import pytest
 
 from conftest import write_image
+from glr.retrieval import run_index
 from glr.training import run_table
 from glr.training.run import RUNS_SUBDIR
 from test_app_pages import PREDICT, assert_no_exception, button, open_page, texts, top_k_results
@@ -199,6 +201,7 @@ from glr import class_examples, predict
 from glr.data import uploads
 from glr.evaluation import plots
 from glr.retrieval import run_index
+from glr.retrieval import run_index
 from glr.training import run_table
 from glr.predict import Predictor
 p = Predictor({run!r})
@@ -320,3 +323,137 @@ def test_a_mac_zip_of_nested_folders_and_two_empty_files(results, finished_run):
     assert "same photo" not in texts(at.caption)  # two empty files are no photo, not one photo twice
     assert "zero.jpg" in shown and "album.zip/trip/empty.jpg" in shown
     assert len(at.error) == 2 and "2 of 4 photos predicted; 2 could not be predicted." in texts(at.caption)
+
+
+def test_a_model_changed_on_disk_since_the_page_was_drawn_is_not_used_stale(results, finished_run, regional_run,
+                                                                               monkeypatch):
+    # A run re-trained (or its index rebuilt) while the page is open: a photo dropped then reruns only
+    # the upload fragment, which still holds the stamp of the page drawn before, and the predictor cached
+    # under that stamp is the old model. It predicted with it. Faked here: the page's stamp is the old one.
+    from glr.predict import Predictor
+
+    sizes = []
+    original = Predictor.predict
+    monkeypatch.setattr(Predictor, "predict", lambda self, sources, **kw: sizes.append(self.input_size) or
+                        original(self, sources, **kw))
+    at = open_page(PREDICT)
+    at.file_uploader(key="predict_files").set_value([("before.jpg", _photo(finished_run, 0), "image/jpeg")]).run()
+    assert sizes == [32]
+    run_dir = results / RUNS_SUBDIR / "20260101-000000-a"
+    old = (run_table.model_stamp(run_dir), run_index.index_stamp(run_dir))
+    shutil.copytree(regional_run.path, run_dir, dirs_exist_ok=True)  # re-trained: another model, at 96 px
+    os.utime(run_dir / "model.keras")  # written now (copytree kept the other run's time)
+    for module, function, value in ((run_table, "model_stamp", old[0]), (run_index, "index_stamp", old[1])):
+        stale, real = iter([value]), getattr(module, function)  # the next run reads the page's old stamp first
+        monkeypatch.setattr(module, function, lambda run, stale=stale, real=real: next(stale, None) or real(run))
+    at.file_uploader(key="predict_files").set_value([("before.jpg", _photo(finished_run, 0), "image/jpeg"),
+                                                     ("after.jpg", _photo(finished_run, 1), "image/jpeg")]).run()
+    assert_no_exception(at)
+    assert sizes[1:] and set(sizes[1:]) == {96}, sizes  # both photos by the new model, none by the old one
+    assert "2 of 2 photos predicted." in texts(at.caption)
+
+
+def test_the_chosen_run_deleted_while_the_page_is_open_is_said_not_switched_in_silence(two_models, finished_run):
+    # The select fell back to another run without a word: the next photos were predicted by another model.
+    at = open_page(PREDICT)
+    first, other = run_table.finished_runs(two_models)[:2]
+    at.selectbox(key="predict_run").set_value(other).run()
+    shutil.rmtree(two_models / RUNS_SUBDIR / other)
+    at.file_uploader(key="predict_files").set_value([("after.jpg", _photo(finished_run, 1), "image/jpeg")]).run()
+    assert_no_exception(at)
+    assert at.selectbox(key="predict_run").value == first
+    assert f"Run {other} is no longer among the finished runs (deleted, or its model removed): showing {first}." \
+        in texts(at.warning)
+    assert "1 of 1 photo predicted." in texts(at.caption)
+    at.toggle(key="predict_gradcam").set_value(False).run()  # said once, not on every rerun
+    assert "is no longer among" not in texts(at.warning)
+
+
+def test_similar_photos_moved_since_indexing_are_said_in_one_line(results, finished_run):
+    # The dataset moved after indexing: each similar photo got its own "cannot show <name>" line, six in a
+    # row, without saying why.
+    run = results / RUNS_SUBDIR / "20260101-000000-a"
+    items = pd.read_csv(run / "index" / "items.csv", dtype=str)
+    items.assign(path=items["path"].str.replace(str(Path(items["path"].iloc[0]).parents[3]), "/moved-away", regex=False)
+                 ).to_csv(run / "index" / "items.csv", index=False)
+    at = open_page(PREDICT)
+    at.file_uploader(key="predict_files").set_value([("mine.jpg", _photo(finished_run, 0), "image/jpeg")]).run()
+    at.toggle(key="predict_show_similar").set_value(True).run()
+    assert_no_exception(at)
+    shown = at.slider(key="predict_similar").value
+    assert f"{shown} training photos are no longer there, e.g. /moved-away/" in texts(at.caption)
+    assert "was the run's dataset moved or deleted since it was trained?" in texts(at.caption)
+    assert "cannot show" not in texts(at.caption)
+
+
+def test_a_class_renamed_in_labels_json_while_the_app_serves_the_run_is_named_so(results, finished_run):
+    # The predictor, its predictions and the heatmap model were cached by the model file's time only: a
+    # name fixed in labels.json kept showing the old name until the app restarted.
+    import json
+
+    run_dir = results / RUNS_SUBDIR / "20260101-000000-a"
+    at = open_page(PREDICT)
+    at.file_uploader(key="predict_files").set_value([("mine.jpg", _photo(finished_run, 0), "image/jpeg")]).run()
+    at.toggle(key="predict_gradcam").set_value(True).run()
+    best = next(m.value for m in at.markdown if m.value.startswith("1. ")).split("**")[1]
+    labels = json.loads((run_dir / "labels.json").read_text())
+    for label in labels:
+        label["name"] = f"{label['name']} renamed"
+    (run_dir / "labels.json").write_text(json.dumps(labels))
+    at.run()
+    assert_no_exception(at)
+    assert next(m.value for m in at.markdown if m.value.startswith("1. ")).split("**")[1] == f"{best} renamed"
+    assert any(f"{HEATMAP_CAPTION} {best} renamed" in str(image.proto) for image in at.image)
+
+
+def test_two_sessions_predict_with_two_different_runs_at_once(results, finished_run, regional_run, monkeypatch):
+    # Two tabs, two models: each photo is predicted by its own session's run (the caches are keyed by run).
+    from glr.predict import Predictor
+
+    shutil.copytree(regional_run.path, results / RUNS_SUBDIR / "20260101-000000-r")
+    seen = []
+    original = Predictor.predict
+    monkeypatch.setattr(Predictor, "predict", lambda self, sources, **kw: seen.append((self.run.id, self.input_size))
+                        or original(self, sources, **kw))
+    tabs = {run_id: open_page(PREDICT) for run_id in ("20260101-000000-a", "20260101-000000-r")}
+    for run_id, at in tabs.items():
+        at.selectbox(key="predict_run").set_value(run_id).run()
+    photo = ("same.jpg", _photo(finished_run, 0), "image/jpeg")
+    for at in tabs.values():  # the same photo in both, one after the other, then each again
+        at.file_uploader(key="predict_files").set_value([photo]).run()
+    for at in tabs.values():
+        at.run()
+        assert_no_exception(at)
+        assert "1 of 1 photo predicted." in texts(at.caption)
+    assert sorted(seen) == [("20260101-000000-a", 32), ("20260101-000000-r", 96)]  # once each, by its own model
+
+
+def test_a_model_onnx_runtime_cannot_take_is_predicted_by_tensorflow_and_said_once(results, finished_run, monkeypatch):
+    # Said once, above the photos. The note went through str.capitalize(), which lowercased all but its first
+    # letter: "predicting with tensorflow: onnx runtime could not take this model (... fancyop)".
+    from glr.backbones import onnx_backend
+
+    def refuse(*args, **kwargs):
+        raise RuntimeError("tf2onnx: unsupported op FancyOp")
+
+    monkeypatch.setattr(onnx_backend, "onnx_forward", refuse)
+    at = open_page(PREDICT)
+    at.file_uploader(key="predict_files").set_value(
+        [(f"p{i}.jpg", _photo(finished_run, i), "image/jpeg") for i in range(3)]).run()
+    assert_no_exception(at)
+    assert "3 of 3 photos predicted." in texts(at.caption)
+    note = "Predicting with TensorFlow: ONNX Runtime could not take this model (tf2onnx: unsupported op FancyOp)"
+    assert texts(at.caption).count(note) == 1  # once for the page, not per photo
+
+
+def test_a_run_whose_labels_do_not_match_its_model_is_refused_with_a_message(results, finished_run):
+    # labels.json from another run, with 2 classes for a model of 3: predicting a photo was an IndexError traceback.
+    import json
+
+    labels_path = results / RUNS_SUBDIR / "20260101-000000-a" / "labels.json"
+    labels_path.write_text(json.dumps(json.loads(labels_path.read_text())[:2]))
+    at = open_page(PREDICT)
+    at.file_uploader(key="predict_files").set_value([("mine.jpg", _photo(finished_run, 0), "image/jpeg")]).run()
+    assert_no_exception(at)
+    assert "the model has 3 classes but labels.json lists 2" in texts(at.error)
+    assert "Your 1 upload is kept but not predicted: choose a model that loads." in texts(at.warning)

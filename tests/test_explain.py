@@ -125,7 +125,7 @@ def test_a_keras_applications_backbone():
     Image.fromarray(views[0].astype(np.uint8)).save(buffer, "PNG")
     found = cam.explain(buffer.getvalue())
     assert found.heatmap.shape == cam.feature_map_shape == (2, 2)
-    assert found.overlay.shape == (64, 64, 3)
+    assert found.overlay.shape == (73, 73, 3)  # as the model saw it: resized to 73 px, then 64 cropped
 
 
 def test_heatmap_and_overlay_arithmetic():
@@ -142,3 +142,30 @@ def test_heatmap_and_overlay_arithmetic():
     assert (out[:5, :5] == round(200 * explain.OUTSIDE_DIM)).all()  # outside the crop: dimmed, no colour
     assert not (out[10:30, 20:60] == out[10, 20]).all()  # inside: coloured by the heat
     assert explain.overlay(np.zeros((1000, 500, 3), np.uint8), heat, max_side=100).shape == (100, 50, 3)
+
+
+def test_labels_that_do_not_match_the_model_are_refused(finished_run, tmp_path):
+    # Two labels for a model of 3 classes: its best guess (class 2) was an IndexError traceback.
+    labels = finished_run.labels().head(2)
+    with pytest.raises(GlrError, match="the model has 3 classes but its labels list 2"):
+        explain.GradCam(_classifier(finished_run.model_path), finished_run.settings().spec, 32, labels)
+
+
+def test_a_photo_much_smaller_than_the_input_is_shown_at_the_size_the_model_saw(run_at_128):
+    # A 6x4 px photo: the model enlarges it to 146 px and crops 128, and its overlay was 6x4 px, invisible.
+    from glr.data.pipeline import load_size
+
+    buffer = io.BytesIO()
+    Image.fromarray(np.random.default_rng(1).integers(0, 256, (4, 6, 3)).astype(np.uint8)).save(buffer, "PNG")
+    found = explain.GradCam.of_run(run_at_128).explain(buffer.getvalue())
+    side = load_size(128)
+    assert found.overlay.shape == (round(4 * side / 6), side, 3) and np.isfinite(found.heatmap).all()
+
+
+def test_a_feature_map_of_nan_or_inf_gives_an_empty_heatmap_not_nan():
+    # A degenerate photo (or a model gone numerically wrong): the overlay must still be drawable.
+    fmap = np.full((2, 2, 3), np.nan, np.float32)
+    fmap[0, 0] = np.inf
+    heat = explain.gradcam_heatmap(fmap, np.ones((2, 2, 3), np.float32))
+    assert np.isfinite(heat).all() and not heat.any()
+    assert explain.overlay(np.full((20, 20, 3), 90, np.uint8), heat).dtype == np.uint8

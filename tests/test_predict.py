@@ -166,3 +166,21 @@ def test_a_run_without_its_model_yet_says_its_state(finished_run, tmp_path):
     run.update_status(state="failed", message="the disk is full")
     with pytest.raises(GlrError, match=re.escape(f"{run.path}: not a finished run (model.keras is missing; the run is failed)")):
         Predictor(run)
+
+
+@pytest.mark.parametrize("change", ["fewer", "more"])
+def test_labels_that_do_not_match_the_model_are_refused(finished_run, tmp_path, change):
+    # labels.json from another run: with fewer classes than the model this was an IndexError traceback,
+    # with more the model silently named only the first ones (the page said it knew 4 landmarks).
+    import json
+    import shutil
+
+    from glr.training.run import Run
+
+    run = Run(shutil.copytree(finished_run.path, tmp_path / finished_run.id))
+    labels = json.loads(run.labels_path.read_text())
+    labels = labels[:2] if change == "fewer" else labels + [dict(labels[-1], index=3, landmark_id=77, name="Extra")]
+    run.labels_path.write_text(json.dumps(labels))
+    for backend in ("onnx", "tf"):
+        with pytest.raises(GlrError, match=f"the model has 3 classes but labels.json lists {len(labels)}"):
+            Predictor(run, backend=backend)

@@ -147,3 +147,18 @@ def test_scan_folder_passes_over_nas_and_mac_folders(tmp_path):
     write_image(tmp_path / "__MACOSX" / "._a.jpg", seed=4)
     images, skipped = scan_folder(tmp_path)
     assert images == [str(tmp_path / "a.jpg"), str(tmp_path / "trip" / "b.jpg")] and skipped == []
+
+
+def test_scan_folder_lists_a_run_folder_inside_once_and_reads_nothing_in_it(finished_run, tmp_path):
+    # A folder holding the results: the run's report charts (collage.png, curves.png) were predicted as
+    # photos, and its model, index and tables listed one by one as skipped files.
+    import shutil
+
+    from glr.submission import scan_folder
+
+    write_image(tmp_path / "a.jpg", seed=1)
+    run = shutil.copytree(finished_run.path, tmp_path / "results" / "runs" / finished_run.id)
+    assert list(run.rglob("*.png"))  # the report's charts are there
+    images, skipped = scan_folder(tmp_path)
+    assert images == [str(tmp_path / "a.jpg")]
+    assert skipped == [(str(run), "a glr run folder: its charts and files are not photos to predict")]

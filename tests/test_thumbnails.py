@@ -83,3 +83,23 @@ def test_the_end_of_training_made_the_thumbnails_of_the_indexed_photos(finished_
 
     paths = EmbeddingIndex.load(finished_run.index_dir).items["path"].tolist()
     assert paths and all(thumbnails.cache_file(p).is_file() for p in paths)
+
+
+def test_a_photo_with_exif_rotation_gets_an_upright_thumbnail_as_the_prediction_sees_it(cache, tmp_path):
+    # A phone photo stored sideways with EXIF orientation 6 (rotate 90 degrees clockwise to view):
+    # its thumbnail is upright, red on top, as glr.predict.eval_view sees it.
+    import numpy as np
+
+    from glr.predict import eval_view
+
+    stored = np.zeros((60, 120, 3), np.uint8)
+    stored[:, :60], stored[:, 60:] = (255, 0, 0), (0, 0, 255)  # red left, blue right as stored
+    exif = Image.new("RGB", (1, 1)).getexif()
+    exif[0x0112] = 6
+    Image.fromarray(stored).save(tmp_path / "phone.jpg", exif=exif.tobytes())
+    with Image.open(io.BytesIO(thumbnails.thumbnail(tmp_path / "phone.jpg", 40))) as image:
+        thumb = np.asarray(image.convert("RGB"), np.float32)
+    view = eval_view(str(tmp_path / "phone.jpg"), 32).astype(np.float32)
+    for upright in (thumb, view):
+        assert upright[:5, :, 0].mean() > 200 > upright[:5, :, 2].mean()  # red on top
+        assert upright[-5:, :, 2].mean() > 200 > upright[-5:, :, 0].mean()  # blue at the bottom
