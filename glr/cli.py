@@ -4,7 +4,8 @@ Heavy libraries (TensorFlow) are imported inside the commands that need them, so
 and `inspect` answer at once. Every `GlrError` is printed as a one-line message with exit
 code 2; anything else is a bug and keeps its traceback. The results folder is the app's
 (glr.paths.results_dir: `$GLR_RESULTS`, else results/ in the checkout) unless `--results`
-names another. The commands themselves are in glr.commands (fetch's in glr.fetch_command).
+names another. The commands themselves are in glr.commands (fetch's in glr.fetch_command, predict's
+in glr.predict_command).
 """
 
 from __future__ import annotations
@@ -17,13 +18,14 @@ from pathlib import Path
 
 from glr import paths
 from glr.commands import (
-    cmd_cache, cmd_demo_data, cmd_evaluate, cmd_export, cmd_inspect, cmd_openset, cmd_predict, cmd_probe, cmd_report,
+    cmd_cache, cmd_demo_data, cmd_evaluate, cmd_export, cmd_inspect, cmd_openset, cmd_probe, cmd_report,
     cmd_retrieval, cmd_runs,
     cmd_stop, cmd_train,
 )
 from glr.data import datasets
 from glr.errors import GlrError
 from glr.fetch_command import cmd_fetch
+from glr.predict_command import cmd_predict
 
 def int_at_least(low: int, high: int | None = None):
     """An argparse `type` for an integer in [low, high]: anything else is a usage error naming the range.

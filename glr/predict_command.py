@@ -1,0 +1,84 @@
+"""`python -m glr predict`: top-k predictions for photos, or a Kaggle submission for a folder, in the terminal.
+
+The predicting is glr.predict and the submission glr.submission; this is what the terminal needs
+around them: each photo once, a folder's skipped files listed, notes on stderr, the outcome printed.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from glr import paths
+from glr.commands import progress_bar
+from glr.training.run_table import find_run
+
+
+def cmd_predict(args) -> int:
+    """Top-k predictions for images, or a Kaggle submission CSV for a folder (or for the images, with --out)."""
+    from glr.predict import DEFAULT_TOP_K, Predictor
+    from glr import submission
+
+    run = find_run(args.results, args.run)
+    images = _given_once(args.images)
+    folder = images[0] if len(images) == 1 and Path(images[0]).is_dir() else None
+    found, skipped = submission.scan_folder(folder) if folder else ([], [])
+    if folder and not found:
+        submission.list_images(folder)  # says why, before the model is loaded
+    predictor = Predictor(run, backend=args.backend)
+    if predictor.backend_note:
+        print(f"note: {predictor.backend_note}", file=sys.stderr)
+    if predictor.recognizer is None:
+        print(f"note: no unknown verdict or similar photos: {predictor.retrieval_problem}", file=sys.stderr)
+    if folder:
+        if args.top_k != DEFAULT_TOP_K or args.similar:
+            print("note: --top-k and --similar are for photos; a folder's submission has each one's best", file=sys.stderr)
+        target = Path(args.out or submission.default_submission_path(folder))
+        for path, reason in skipped:
+            print(f"  skipped {path}: {reason}", file=sys.stderr)
+        with progress_bar(len(found), "predict") as advance:
+            table, predictions = predictor.predict_folder(folder, progress=advance, unknown=args.unknown)
+        out = submission.write_submission(target, table)
+        failed = [p for p in predictions if not p.ok]
+        for p in failed:
+            print(f"  not predicted {p.error}", file=sys.stderr)
+        unknown = sum(p.ok and p.unknown for p in predictions)
+        what = {"last": "ranked after every known photo", "empty": "left without a prediction",
+                "keep": "kept with their raw confidence"}[args.unknown]
+        verdict = (f", {unknown} called not a known landmark ({what})" if predictor.recognizer is not None
+                   else " (no unknown verdict for this run)")
+        print(f"wrote {out.resolve()}: {len(table) - len(failed)} predicted{verdict}, {len(failed)} unreadable or blank, "
+              f"{len(skipped)} skipped")
+        return 0
+    predictions = predictor.predict(images, k=args.top_k, similar=args.similar)
+    for p in predictions:
+        if not p.ok:
+            print(f"{p.source}: error: {p.error}")
+            continue
+        verdict = ""
+        if p.known_score is not None:
+            verdict = (f"  NOT A KNOWN LANDMARK (known score {p.known_score:.3f} < {predictor.recognizer.calibration.threshold:.3f})"
+                       if p.unknown else f"  (known score {p.known_score:.3f})")
+        print(f"{p.source}{verdict}")
+        print(f"  {predictor.method} confidence, landmark_id, name:")
+        for landmark_id, name, prob in p.top:
+            print(f"  {prob:6.3f}  {landmark_id:>8}  {paths.one_line(name)}")
+        if p.similar:
+            print("  most similar training photos (cosine similarity, landmark_id, name, path):")
+            for item in p.similar:
+                print(f"  {item['similarity']:6.3f}  {item['landmark_id']:>8}  {paths.one_line(item['name'])}  {item['path']}")
+    if args.out:  # the photos' submission too: --out was ignored for anything but a folder
+        table = submission.submission_table(submission.unique_ids(images), predictions, unknown=args.unknown)
+        print(f"wrote {submission.write_submission(args.out, table).resolve()}")
+    return 0 if all(p.ok for p in predictions) else 1
+
+
+def _given_once(images: list[str]) -> list[str]:
+    """The photos asked for, each once ("a.jpg ./a.jpg" is one photo), a quoted "~/x.jpg" expanded as a shell would."""
+    kept: dict[str, str] = {}
+    for image in (str(Path(given).expanduser()) for given in images):
+        if (key := os.path.abspath(image)) in kept:
+            print(f"note: {image} was given twice: predicted once", file=sys.stderr)
+        kept.setdefault(key, image)
+    return list(kept.values())
