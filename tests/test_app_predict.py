@@ -260,6 +260,13 @@ def test_similar_photos_carry_their_credits_and_verified_runs_show_matched_point
         credits_csv.unlink()
 
 
+def _move_dataset_away(run: Path) -> None:
+    """As if the run's dataset had been moved: its index's paths lead to /moved-away (the shared dataset stays put)."""
+    items = pd.read_csv(run / "index" / "items.csv", dtype=str)
+    items.assign(path=items["path"].str.replace(str(Path(items["path"].iloc[0]).parents[3]), "/moved-away", regex=False)
+                 ).to_csv(run / "index" / "items.csv", index=False)
+
+
 def test_matched_points_with_a_training_photo_gone_since_indexing_say_so(results, finished_run):
     """A dataset moved after its run was indexed with --verify: the matched points name the missing photo.
     They raised ImageError ("file not found") out of the page, a traceback instead of the results."""
@@ -267,10 +274,7 @@ def test_matched_points_with_a_training_photo_gone_since_indexing_say_so(results
 
     run = results / RUNS_SUBDIR / "20260101-000000-a"
     rebuild_index(run, verify=True)
-    items = pd.read_csv(run / "index" / "items.csv", dtype=str)
-    # As if the dataset had been moved: the index's paths lead nowhere (the shared dataset stays where it is).
-    items.assign(path=items["path"].str.replace(str(Path(items["path"].iloc[0]).parents[3]), "/moved-away", regex=False)
-                 ).to_csv(run / "index" / "items.csv", index=False)
+    _move_dataset_away(run)
     at = open_page(PREDICT)
     at.file_uploader(key="predict_files").set_value([("mine.jpg", _photo(finished_run, 0), "image/jpeg")]).run()
     at.toggle(key="predict_matches").set_value(True).run()
@@ -373,9 +377,7 @@ def test_similar_photos_moved_since_indexing_are_said_in_one_line(results, finis
     # The dataset moved after indexing: each similar photo got its own "cannot show <name>" line, six in a
     # row, without saying why.
     run = results / RUNS_SUBDIR / "20260101-000000-a"
-    items = pd.read_csv(run / "index" / "items.csv", dtype=str)
-    items.assign(path=items["path"].str.replace(str(Path(items["path"].iloc[0]).parents[3]), "/moved-away", regex=False)
-                 ).to_csv(run / "index" / "items.csv", index=False)
+    _move_dataset_away(run)
     at = open_page(PREDICT)
     at.file_uploader(key="predict_files").set_value([("mine.jpg", _photo(finished_run, 0), "image/jpeg")]).run()
     at.toggle(key="predict_show_similar").set_value(True).run()
