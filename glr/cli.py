@@ -54,7 +54,9 @@ def float_above(low: float, inclusive: bool = False):
             value = float(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"invalid number: {text!r}") from None
-        if not math.isfinite(value) or value < low or (value == low and not inclusive):
+        if not math.isfinite(value):
+            raise argparse.ArgumentTypeError(f"must be a finite number, got {text}")
+        if value < low or (value == low and not inclusive):
             raise argparse.ArgumentTypeError(f"must be {'at least' if inclusive else 'over'} {low:g}, got {text}")
         return value
 

@@ -456,11 +456,11 @@ def test_openset_defaults_to_auto_fine_tuning_as_train_does():
     (["inspect", "DATA", "--show", "x"], "argument --show: invalid int value: 'x'"),
     # --timeout 0, negative or nan failed every download as "connection failed".
     (["fetch", "DATA", "--timeout", "0"], "argument --timeout: must be over 0, got 0"),
-    (["fetch", "DATA", "--timeout", "nan"], "argument --timeout: must be over 0, got nan"),
+    (["fetch", "DATA", "--timeout", "nan"], "argument --timeout: must be a finite number, got nan"),
     (["fetch", "DATA", "--rate", "-1"], "argument --rate: must be at least 0, got -1"),
     (["fetch", "DATA", "--deadline", "0"], "argument --deadline: must be over 0, got 0"),
     (["fetch", "DATA", "--deadline", "-5"], "argument --deadline: must be over 0, got -5"),
-    (["fetch", "DATA", "--deadline", "inf"], "argument --deadline: must be over 0, got inf"),
+    (["fetch", "DATA", "--deadline", "inf"], "argument --deadline: must be a finite number, got inf"),
     (["fetch", "DATA", "--deadline", "5m"], "argument --deadline: invalid number: '5m'"),
 ])
 def test_out_of_range_options_are_usage_errors(gldv2, args, message, capsys):
