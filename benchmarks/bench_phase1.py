@@ -55,6 +55,7 @@ def child(size: dict, seed: int) -> dict:
     from glr.training.config import TrainConfig
     from glr.training.launch import new_run
     from glr.training.progress import Progress
+    from glr.training.settings import resolve
     from glr.training.trainer import Trainer
 
     train, y_train, val, y_val = synthetic(**{k: v for k, v in size.items() if k != "epochs"})
@@ -67,6 +68,8 @@ def child(size: dict, seed: int) -> dict:
         trainer.progress, trainer.phase_end = Progress(run), cfg.epochs
         trainer.train, trainer.val = pd.DataFrame({"label": y_train}), pd.DataFrame({"label": y_val})
         trainer.labels = list(range(size["classes"]))
+        settings = resolve(cfg)  # what the checkpoints record the weights fit (Trainer.about)
+        trainer.spec, trainer.input_size = settings.spec, settings.input_size
         wall, cpu = time.perf_counter(), time.process_time()
         trainer.phase1(train, val, None)
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
