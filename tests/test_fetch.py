@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import ssl
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -10,6 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import numpy as np
 import pandas as pd
 import pytest
+import trustme
 from PIL import Image
 
 from conftest import image_id
@@ -30,7 +32,7 @@ def jpeg(seed: int, size: int = 24) -> bytes:
 class Server:
     """A loopback HTTP server: path -> behaviour ("ok", "404", "500-once", "500", "slow", "truncated", "html")."""
 
-    def __init__(self):
+    def __init__(self, tls=None):
         self.routes: dict[str, tuple[str, bytes]] = {}
         self.hits: dict[str, int] = {}
         self.agents: set[str] = set()
@@ -108,6 +110,11 @@ class Server:
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        if tls is not None:  # a trustme CA: HTTPS with a certificate for 127.0.0.1
+            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            tls.issue_cert("127.0.0.1").configure_cert(context)
+            self.httpd.socket = context.wrap_socket(self.httpd.socket, server_side=True)
+            self.url = self.url.replace("http://", "https://")
         self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
 
     def __enter__(self):
@@ -310,6 +317,29 @@ def test_ctrl_c_against_a_stalled_server_stops_at_once_and_leaves_no_half_writte
     assert not server.released.is_set()  # the server was still stalling
     assert server.hits[stalled[3]] == 1  # the Retry-After wait was cut short: never asked again
     assert [p.stem for p in (root / "train").rglob("*.jpg")] == [image_id(1, 4)] and leftovers(root) == []
+
+
+def test_ctrl_c_against_a_stalled_https_server_stops_at_once(tmp_path, monkeypatch):
+    # GLDv2's URLs are https: TLS detached the socket the stop tracked, so a stalled photo held Ctrl-C up to the
+    # time-out (30 s here, up to the 300 s deadline for a dripping one).
+    ca = trustme.CA()
+    with ca.cert_pem.tempfile() as ca_file, Server(tls=ca) as server:
+        monkeypatch.setenv("REQUESTS_CA_BUNDLE", ca_file)  # requests then trusts the test's CA
+        root = release(tmp_path / "gld", server, {1: ["stall-body", "ok"]})
+        stalled = f"/{image_id(1, 0)}.jpg"
+
+        def ctrl_c_once_the_stall_has_begun(done, total):
+            while not server.hits.get(stalled):
+                time.sleep(0.01)
+            raise KeyboardInterrupt
+
+        start = time.monotonic()
+        with pytest.raises(KeyboardInterrupt):
+            fetch.fetch(root, top_n=1, progress=ctrl_c_once_the_stall_has_begun,
+                        **{**FAST, "workers": 2, "timeout": 30, "retries": 0})
+        assert time.monotonic() - start < 15  # generous: the old code took the 30 s time-out
+        assert not server.released.is_set()  # the server was still stalling
+        assert [p.stem for p in (root / "train").rglob("*.jpg")] == [image_id(1, 1)] and leftovers(root) == []
 
 
 @pytest.mark.parametrize("sep, header", [(", ", "ID, URL, Landmark_ID"), (";", "id;url;landmark_id"),

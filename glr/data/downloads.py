@@ -135,6 +135,11 @@ def tracked_adapter(stop: StopSwitch, **options):
                 sock = super()._new_conn()
                 stop.track(sock)
                 return sock
+
+            def connect(self):
+                super().connect()
+                # HTTPS wraps the socket in TLS, which detaches the one tracked above: the stop must shut this one.
+                stop.track(self.sock)
         return Tracked
 
     class HTTPPool(urllib3.HTTPConnectionPool):
