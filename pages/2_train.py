@@ -22,7 +22,7 @@ from glr.training import run_table
 from glr.backbones import registry as backbones
 from glr.evaluation import plots
 from glr.training import launch
-from glr.training.run import NAME_MAX, Run, RunError
+from glr.training.run import NAME_MAX, Run, RunError, setting
 from glr.training.status import ACTIVE_STATES
 from glr.training.config import AUGMENT_SPACES, TrainConfig
 from glr.training.settings import AUTO_MAX_FINE_TUNE_EPOCHS, page_fine_tune_epochs, page_fine_tune_placeholder
@@ -116,8 +116,8 @@ def next_steps(run: Run, key: str) -> None:
 def run_dataset(run: Run) -> str | None:
     """The dataset folder `run` trains on, as its configuration records it (None if it cannot be read)."""
     try:
-        return run.config()["train"]["data"] or None
-    except (GlrError, KeyError, TypeError):  # a damaged config: its own message is in the run list
+        return setting(run.config(), "data") or None
+    except GlrError:  # a damaged config: its own message is in the run list
         return None
 
 
@@ -308,9 +308,6 @@ else:
             "Resume", icon=":material/resume:", key="train_resume", disabled=active is not None,
             help="Continue from the last checkpoint." if not active else f"{common.md(active.label())} is training"):
         try:
-            if (gone := run_dataset(run)) and not Path(gone).exists() and Path(gone) != demo_dir():
-                raise GlrError(f"{run.id} trains on {gone}, which is no longer there: put it back to resume "
-                               "the run, or start a new run on another dataset")  # the trainer failed on it seconds later
             launch.resume(run, results, workers=workers)
         except GlrError as exc:
             st.error(common.md(exc))

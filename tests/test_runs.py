@@ -499,3 +499,18 @@ def test_a_results_folder_blocked_by_a_file_is_a_run_error(tmp_path):
     (tmp_path / "results").write_text("")
     with pytest.raises(RunError, match="results is a file, not a folder"):
         acquire_lock(tmp_path / "results" / "runs", "r1")
+
+
+def test_resume_of_a_run_whose_dataset_is_gone_is_refused_before_any_process(tmp_path, monkeypatch):
+    # The Train page alone checked this (the CLI started a trainer that failed seconds later), and without
+    # expanding "~": a run started on "~/photos" trained, then could not be resumed from the app.
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    (tmp_path / "home" / "photos").mkdir(parents=True)
+    run = Run.create(tmp_path / "results", {"train": {**CONFIG, "data": "~/photos"}})
+    run.update_status(state="stopped")
+    assert launch.resumable(run) is run
+    (tmp_path / "home" / "photos").rmdir()
+    with pytest.raises(RunError, match=f"run {run.id} trains on {tmp_path / 'home' / 'photos'}, which is no longer "
+                                       "there: put it back to resume the run"):
+        launch.resume(run, argv_prefix=FAKE)
+    assert run.status()["state"] == "stopped"

@@ -30,7 +30,7 @@ from filelock import FileLock
 from glr.atomic import read_json, write_json
 from glr.paths import PROJECT_ROOT, demo_dir, file_in_the_way
 from glr.training.processes import KILL, lower_priority, pid_alive, process_start, signal_process, track
-from glr.training.run import Run, RunError, new_run_id, runs_dir
+from glr.training.run import Run, RunError, new_run_id, runs_dir, setting
 from glr.training.status import ACTIVE_STATES, FINAL_STATES, now
 
 if TYPE_CHECKING:
@@ -365,7 +365,10 @@ def resumable(run: Run) -> Run:
         raise RunError(f"run {run.id} has finished; start a new run to train more")
     if state == "damaged":
         raise RunError(f"run {run.id} cannot be resumed: {run.status()['message']}")
-    run.config()  # RunError naming the file if it is damaged
+    data = Path(setting(run.config(), "data") or demo_dir()).expanduser()  # RunError if config.json is damaged
+    if not data.exists() and data != demo_dir():  # the trainer makes the demo; any other dataset failed it seconds later
+        raise RunError(f"run {run.id} trains on {data}, which is no longer there: put it back to resume the run, "
+                       "or start a new run on another dataset")
     try:
         run.history()
     except RunError as exc:
