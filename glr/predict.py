@@ -207,14 +207,15 @@ class Predictor:
 
     def predict_folder(self, folder: str | os.PathLike, out_csv: str | os.PathLike | None = None,
                        progress: Callable[[int], None] | None = None,
-                       unknown: str = "last") -> tuple[pd.DataFrame, list[Prediction]]:
+                       unknown: str = "last", paths: Sequence[str] | None = None) -> tuple[pd.DataFrame, list[Prediction]]:
         """Predict every image under `folder`; returns the Kaggle submission table (and writes it to `out_csv`).
 
         The submission has `id,landmarks` with "landmark_id confidence" per image; an image
         that cannot be read gets an empty prediction and is listed among the failures.
         `unknown` (glr.submission.UNKNOWN_POLICIES) says what becomes of the photos called not a known landmark.
+        `paths`: the folder's images when the caller has listed them already (glr.submission.scan_folder).
         """
-        paths = list_images(folder)
+        paths = list(paths) if paths else list_images(folder)
         predictions = self.predict(paths, k=1, progress=progress)
         table = submission_table(unique_ids(paths, folder), predictions, unknown=unknown)
         if out_csv:

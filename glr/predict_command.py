@@ -38,7 +38,7 @@ def cmd_predict(args) -> int:
         for path, reason in skipped:
             print(f"  skipped {path}: {reason}", file=sys.stderr)
         with progress_bar(len(found), "predict") as advance:
-            table, predictions = predictor.predict_folder(folder, progress=advance, unknown=args.unknown)
+            table, predictions = predictor.predict_folder(folder, progress=advance, unknown=args.unknown, paths=found)
         out = submission.write_submission(target, table)
         failed = [p for p in predictions if not p.ok]
         for p in failed:

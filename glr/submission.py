@@ -46,10 +46,11 @@ def scan_folder(folder: str | os.PathLike) -> tuple[list[str], list[tuple[str, s
     if not root.is_dir():
         raise GlrError(f"{root}: not a folder")
     images, skipped = [], []
+    files = sorted(p for p in root.rglob("*") if p.is_file())  # one walk: a Kaggle test folder holds 118k photos
     # A results folder inside (a run's report charts, its exports): not photos to predict, listed once per run.
-    runs = {p.parent for p in root.rglob(Run(root).status_path.name) if _is_run(p.parent)}
+    runs = {p.parent for p in files if p.name == Run(root).status_path.name and _is_run(p.parent)}
     skipped += [(str(run), "a glr run folder: its charts and files are not photos to predict") for run in sorted(runs)]
-    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+    for path in files:
         if any(map(is_system_folder, path.relative_to(root).parts[:-1])) or is_system_file(path) or \
                 not runs.isdisjoint(path.parents):
             continue
