@@ -166,7 +166,8 @@ class Signals:
         """Start the workers with SIGINT ignored (inherited through exec) and our handlers on; put them back after."""
         terminal = sys.stderr.isatty()
         if threading.current_thread() is not threading.main_thread():  # signals are the main thread's
-            self.workers += [Worker(a, e, terminal and i == 0) for i, (a, e) in enumerate(argvs_envs)]
+            for i, (argv, env) in enumerate(argvs_envs):  # one by one: a failed start leaves the others listed, to kill
+                self.workers.append(Worker(argv, env, terminal and i == 0))
             yield self.workers
             return
         previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
