@@ -18,7 +18,7 @@ import pytest
 from conftest import tiny_config
 from glr.training import workers as workers_module
 from glr.training.launch import LOCK_NAME, new_run, resumable
-from glr.training.run import runs_dir
+from glr.training.run import Run, runs_dir
 from glr.training.workers import last_error, train_local
 from test_distributed import TIMEOUT, glr_train, only_run
 
@@ -254,3 +254,29 @@ def test_glr_train_workers_1_trains_in_one_process(tmp_path, tiny_data):
     assert done.returncode == 0, done.stderr[-3000:]
     status = only_run(tmp_path).status()
     assert status["state"] == "finished" and status.get("workers") == 1
+
+
+@pytest.mark.parametrize("main_thread", [True, False])
+def test_workers_started_before_one_that_cannot_start_are_listed_to_be_killed(tmp_path, monkeypatch, main_thread):
+    # Off the main thread a list comprehension made them: a failed second start lost the running first one.
+    from glr.training import workers
+
+    def start(argv, env, terminal):
+        if argv == "second":
+            raise OSError("no such program")
+        return argv
+
+    monkeypatch.setattr(workers, "Worker", start)
+    signals = workers.Signals(Run.create(tmp_path, {"train": {}}))
+
+    def launch():
+        with pytest.raises(OSError), signals.start([("first", {}), ("second", {})]):
+            pass
+
+    if main_thread:
+        launch()
+    else:
+        thread = threading.Thread(target=launch)
+        thread.start()
+        thread.join()
+    assert signals.workers == ["first"]
