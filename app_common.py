@@ -191,20 +191,17 @@ def load_catalog(path: str | None) -> datasets.Catalog:
 
 
 @st.cache_data(max_entries=16, show_spinner="Curating the top classes...")
-def _split(path: str, stamp: float, top_n: int, min_images: int, val_fraction: float, seed: int,
-           min_classes: int) -> datasets.Split:
+def _split(path: str, stamp: float, top_n: int, min_images: int, val_fraction: float, seed: int) -> datasets.Split:
     return datasets.curate(_catalog(path, stamp), top_n=top_n, min_images=min_images, val_fraction=val_fraction,
-                           seed=seed, min_classes=min_classes)
+                           seed=seed, min_classes=datasets.TRAIN_MIN_CLASSES)
 
 
-def curate(path: str | None, top_n: int, min_images: int, val_fraction: float, seed: int,
-           min_classes: int = 2) -> datasets.Split:
-    """The curated split of `path` (None: the demo), cached; GlrError if it cannot be made or keeps under `min_classes`
-    (2 by default, as training asks: one class is nothing to tell apart)."""
+def curate(path: str | None, top_n: int, min_images: int, val_fraction: float, seed: int) -> datasets.Split:
+    """The curated split of `path` (None: the demo), cached; GlrError if it cannot be made or keeps fewer classes
+    than training asks for (datasets.TRAIN_MIN_CLASSES)."""
     load_catalog(path)  # same checks and messages
     root = path or str(demo_dir())
-    return _split(str(root), browse.dataset_stamp(root), int(top_n), int(min_images), float(val_fraction), int(seed),
-                  int(min_classes))
+    return _split(str(root), browse.dataset_stamp(root), int(top_n), int(min_images), float(val_fraction), int(seed))
 
 
 @st.cache_data(max_entries=8, show_spinner="Reading image sizes...")

@@ -32,7 +32,7 @@ from glr.errors import DatasetError
 __all__ = [
     "Catalog", "Split", "load_catalog", "curate", "summarize", "category_to_name",
     "IMAGE_EXTENSIONS", "SAFE_ID_PATTERN", "TRAIN_CSV", "MAX_ROWS_TO_CHECK",
-    "DEFAULT_TOP_N", "DEFAULT_MIN_IMAGES", "DEFAULT_VAL_FRACTION", "DEFAULT_SEED", "MAX_SEED",
+    "DEFAULT_TOP_N", "DEFAULT_MIN_IMAGES", "DEFAULT_VAL_FRACTION", "DEFAULT_SEED", "MAX_SEED", "TRAIN_MIN_CLASSES",
 ]
 
 # Above this many rows, checking every file on disk costs more than it tells; curation
@@ -41,6 +41,7 @@ MAX_ROWS_TO_CHECK = 200_000
 
 DEFAULT_TOP_N = 100
 DEFAULT_MIN_IMAGES = 2
+TRAIN_MIN_CLASSES = 2  # what training curates for: one class is nothing for a classifier to tell apart
 DEFAULT_VAL_FRACTION = 0.2
 DEFAULT_SEED = 42
 # Seeds go to sklearn's and numpy's generators, which take 0 .. 2**32 - 1 only.

@@ -53,7 +53,7 @@ def prepare(run: Run, cfg: TrainConfig, resume: bool) -> tuple[datasets.Split, d
     record, unreadable = _record(run) if resume else (None, None)
     try:
         fresh = datasets.curate(catalog, top_n=cfg.top_n, min_images=cfg.min_images, val_fraction=cfg.val_fraction,
-                                seed=cfg.seed, min_classes=2)
+                                seed=cfg.seed, min_classes=datasets.TRAIN_MIN_CLASSES)
     except DatasetError:
         if record is None:
             raise

@@ -114,7 +114,7 @@ def curated_split(config: Any):
 
     return datasets.curate(datasets.load_catalog(_value(config, "data") or demo_dir()), top_n=_value(config, "top_n"),
                            min_images=_value(config, "min_images"), val_fraction=_value(config, "val_fraction"),
-                           seed=_value(config, "seed"), min_classes=2)
+                           seed=_value(config, "seed"), min_classes=datasets.TRAIN_MIN_CLASSES)
 
 
 def fine_tune_choice(config: Any, lengthen: bool = True, train_images: int | None = None) -> FineTuneChoice:
