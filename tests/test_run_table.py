@@ -139,13 +139,21 @@ def test_list_runs_gives_the_saved_models_top1_beside_the_best_epoch(tmp_path):
 
 
 @pytest.mark.parametrize("text, why", [("[1, 2]", "not a JSON object of scores"),
-                                       ('{"top1": "high"}', "its top1 is 'high', not a number")])
+                                       ('{"top1": "high"}', "its top1 is 'high', not a number"),
+                                       ('{"top1": true}', "its top1 is 'True', not a number")])
 def test_a_finished_runs_metrics_that_are_not_scores_list_it_as_damaged(tmp_path, text, why):
     run = _run(tmp_path, "a", "finished", "2026-01-01T00:00:00+00:00", model=True)
     run.metrics_path.write_text(text)
     row = list_runs(tmp_path).iloc[0]
     # Was listed as finished, "no saved model yet", or a crash on the list's .get.
     assert row["state"] == "damaged" and f"metrics.json is damaged: {why}" in row["message"]
+
+
+def test_a_finished_runs_nan_top1_is_no_score_not_nan(tmp_path):
+    run = _run(tmp_path, "a", "finished", "2026-01-01T00:00:00+00:00", model=True)
+    run.metrics_path.write_text('{"top1": NaN}')  # what json writes when no validation photo was scored
+    row = list_runs(tmp_path).iloc[0]
+    assert row["state"] == "finished" and row["model_top1"] is None
 
 
 def test_no_metrics_note_says_why_by_the_runs_state():

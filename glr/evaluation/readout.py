@@ -44,16 +44,16 @@ def number(value: Any) -> float | None:
     return float(value) if math.isfinite(value) else None
 
 
-def percent(value: Any) -> str:
-    """A share as "87%", or NONE when it is missing or not a number."""
+def percent(value: Any, digits: int = 0, none: str = NONE) -> str:
+    """A share as "87%" (with `digits` decimals), or `none` when it is missing or not a number."""
     value = number(value)
-    return NONE if value is None else f"{value:.0%}"
+    return none if value is None else f"{value:.{digits}%}"
 
 
-def decimal(value: Any, digits: int = 3) -> str:
-    """A score as "0.873", or NONE when it is missing or not a number."""
+def decimal(value: Any, digits: int = 3, none: str = NONE) -> str:
+    """A score as "0.873", or `none` when it is missing or not a number."""
     value = number(value)
-    return NONE if value is None else f"{value:.{digits}f}"
+    return none if value is None else f"{value:.{digits}f}"
 
 
 def headline(scores: dict) -> list[Headline]:

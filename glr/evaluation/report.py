@@ -233,19 +233,9 @@ def write_collage(predictions: pd.DataFrame, run_dir: Path, path: Path, n: int =
 # --------------------------------------------------------------------------- summary
 
 
-def _percent(value: Any) -> str:
-    value = readout.number(value)  # also a damaged metrics.json's text: "n/a", not a failed report
-    return "n/a" if value is None else f"{value:.1%}"
-
-
 def _why(scores: dict, key: str) -> str:
     """Why a score has no value although it was stored (top-5 with 5 classes or fewer), as the page says; else ""."""
     return next((h.why for h in readout.headline(scores) if h.key == key and key in scores), "")
-
-
-def _number(value: Any) -> str:
-    value = readout.number(value)
-    return "n/a" if value is None else f"{value:.4f}"
 
 
 def _markdown(df: pd.DataFrame) -> str:
@@ -324,10 +314,10 @@ def summary_markdown(run: Run, history: pd.DataFrame | None, predictions: pd.Dat
     best = best_epoch(history) if history is not None else None
 
     rows = [
-        ("top-1 accuracy", _percent(scores.get("top1"))),
-        ("top-5 accuracy", _percent(scores.get("top5")) if not (why := _why(scores, "top5")) else f"n/a ({why})"),
-        ("GAP", _number(scores.get("gap"))),
-        ("macro F1", _number(scores.get("macro_f1"))),
+        ("top-1 accuracy", readout.percent(scores.get("top1"), 1, "n/a")),
+        ("top-5 accuracy", f"n/a ({why})" if (why := _why(scores, "top5")) else readout.percent(scores.get("top5"), 1, "n/a")),
+        ("GAP", readout.decimal(scores.get("gap"), 4, "n/a")),
+        ("macro F1", readout.decimal(scores.get("macro_f1"), 4, "n/a")),
         ("classes", n_classes if n_classes is not None else "n/a"),
         ("validation images", scores.get("n_images", "n/a")),
         ("best epoch", f"{best['epoch']} (phase {best['phase']}, {best['by']} {best['value']:.4f})" if best else "n/a"),

@@ -6,6 +6,7 @@ the functions that build tables).
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from datetime import datetime
@@ -58,9 +59,9 @@ def list_runs(results_dir: str | os.PathLike):
             problems.append(str(exc))
         try:
             top1 = (run.metrics() or {}).get("top1")
-            if top1 is not None and not isinstance(top1, (int, float)):
+            if top1 is not None and (isinstance(top1, bool) or not isinstance(top1, (int, float))):
                 raise RunError(f"{run.metrics_path} is damaged: its top1 is {str(top1)[:40]!r}, not a number")
-            row["model_top1"] = None if top1 is None else float(top1)
+            row["model_top1"] = None if top1 is None or not math.isfinite(top1) else float(top1)  # NaN: no photo scored
         except RunError as exc:
             problems.append(str(exc))
         if row["state"] in ("stopped", "failed") and (problem := checkpoint_problem(run)):
