@@ -4,7 +4,8 @@ An upload box forgets its files as soon as it is not drawn (another source chose
 way of uploading, another page), so the page saves each photo the moment it is dropped: decoded
 by glr and stored as the JPEG the dataset will hold (`from_uploads.stored_jpeg`), in
 `<uploads>/.staging/<key>/<slot>/<sha1 of the upload>.jpg`. The key is one browser session's
-(a random hex string, so no other session can name it); a slot is one box of the form
+(a random hex string no other session can guess; the page keeps it in its address, so a refresh
+finds the photos again, and whoever is given that address shares them); a slot is one box of the form
 (`class-0`, `class-1`, ... or `zip-0`, ... for the classes of a zip, whose names are kept
 beside their photos). A photo that is not one is refused then, with its message, and the same
 file dropped twice is kept once. The leading dot keeps `.staging` out of any dataset read there.
@@ -42,7 +43,7 @@ _SLOT = re.compile(r"[a-z]+-\d+")
 
 
 def new_key() -> str:
-    """A new staging key: random, so one session's photos cannot be named from another."""
+    """A new staging key: random, so one session's photos cannot be guessed from another."""
     return uuid.uuid4().hex
 
 
