@@ -11,6 +11,7 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import psutil
 import pytest
@@ -27,7 +28,10 @@ FAKE = """
 import json, os, signal, sys, time
 index = json.loads(os.environ["TF_CONFIG"])["task"]["index"]
 act = json.loads(os.environ["FAKE_WORKERS"])[index]
-print("sigint ignored" if signal.getsignal(signal.SIGINT) == signal.SIG_IGN else "sigint NOT ignored", flush=True)
+def say(text):  # into a file of the test's own: a child's stdout is not always the capture's (pytest's capfd)
+    with open(os.environ["FAKE_SAID"], "a") as said:
+        said.write(text + "\\n")
+say("sigint ignored" if signal.getsignal(signal.SIGINT) == signal.SIG_IGN else "sigint NOT ignored")
 if act == "fail":
     print("W0000 00:00:1 some.cc:1] a TensorFlow log line before", file=sys.stderr, flush=True)
     print(f"error: worker {index} could not import something_needed", file=sys.stderr, flush=True)
@@ -38,7 +42,7 @@ if index == 0:  # the chief records itself, as train_run does; "train": at its e
     at = {"train": {"phase": "phase 1: training the head"}, "finish": {"state": "finished", "phase": "done"}}
     Run(sys.argv[sys.argv.index("--run-dir") + 1]).update_status(**{"state": "running", "pid": os.getpid(),
                                                                     **at.get(act, {})})
-    print("sigint: the chief is running", flush=True)
+    say("sigint: the chief is running")
 time.sleep(600)  # "waiting for the others to join": only a kill ends it
 """
 
@@ -51,18 +55,20 @@ def fake_workers(monkeypatch, tmp_path, tiny_data):
 
     def start(*acts, results=tmp_path):
         monkeypatch.setenv("FAKE_WORKERS", json.dumps(acts))
+        monkeypatch.setenv("FAKE_SAID", str(tmp_path / "said.txt"))
         return new_run(results, tiny_config(tiny_data))
 
     return start
 
 
-def once_up(capfd, then) -> list[str]:
+def once_up(then) -> list[str]:
     """Call `then()` in a thread once both stand-ins are up and the chief is running; what they said of Ctrl-C."""
-    said = []
+    said, file = [], Path(os.environ["FAKE_SAID"])
 
     def wait_then():
         while len(said) < 3:  # each says how it takes Ctrl-C; the chief also that it runs
-            said.extend(line for line in capfd.readouterr().out.splitlines() if line.startswith("sigint"))
+            lines = file.read_text().splitlines() if file.is_file() else []
+            said[:] = [line for line in lines if line.startswith("sigint")]
             time.sleep(0.05)
         then()
 
@@ -99,10 +105,10 @@ def test_a_chief_that_fails_at_start_leaves_the_finished_runs_beside_it_alone(fa
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
-def test_a_signal_before_the_epochs_stops_every_worker_at_once(fake_workers, capfd, signum):
+def test_a_signal_before_the_epochs_stops_every_worker_at_once(fake_workers, signum):
     """Ctrl-C raised KeyboardInterrupt in the launcher and left the run "running" (then "failed": killed?)."""
     run = fake_workers("wait", "wait")
-    said = once_up(capfd, lambda: os.kill(os.getpid(), signum))
+    said = once_up(lambda: os.kill(os.getpid(), signum))
     assert train_local(run, 2) == {}
     status = run.status()
     assert status["state"] == "stopped", status
@@ -114,7 +120,7 @@ def test_a_signal_before_the_epochs_stops_every_worker_at_once(fake_workers, cap
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the launcher's handlers are gone
 
 
-def test_while_the_epochs_train_ctrl_c_asks_the_chief_and_a_second_one_quits_at_once(fake_workers, capfd):
+def test_while_the_epochs_train_ctrl_c_asks_the_chief_and_a_second_one_quits_at_once(fake_workers):
     run = fake_workers("train", "wait")
     alive_after_first = []
 
@@ -125,7 +131,7 @@ def test_while_the_epochs_train_ctrl_c_asks_the_chief_and_a_second_one_quits_at_
         alive_after_first.extend(alive(run.status()["worker_pids"]))
         os.kill(os.getpid(), signal.SIGINT)
 
-    once_up(capfd, press_ctrl_c_twice)
+    once_up(press_ctrl_c_twice)
     assert train_local(run, 2) == {}
     assert len(alive_after_first) == 2  # the first Ctrl-C killed nobody: they stop after the batch
     status = run.status()
@@ -134,9 +140,9 @@ def test_while_the_epochs_train_ctrl_c_asks_the_chief_and_a_second_one_quits_at_
     assert not alive(status["worker_pids"])
 
 
-def test_a_worker_killed_before_the_epochs_fails_the_run_at_once(fake_workers, capfd):
+def test_a_worker_killed_before_the_epochs_fails_the_run_at_once(fake_workers):
     run = fake_workers("wait", "wait")
-    once_up(capfd, lambda: os.kill(run.status()["worker_pids"][1], signal.SIGKILL))
+    once_up(lambda: os.kill(run.status()["worker_pids"][1], signal.SIGKILL))
     started = time.monotonic()
     train_local(run, 2)
     assert time.monotonic() - started < 150
@@ -147,10 +153,10 @@ def test_a_worker_killed_before_the_epochs_fails_the_run_at_once(fake_workers, c
     assert not alive(status["worker_pids"])
 
 
-def test_a_worker_that_fails_after_the_chief_finished_leaves_the_run_finished(fake_workers, capfd):
+def test_a_worker_that_fails_after_the_chief_finished_leaves_the_run_finished(fake_workers):
     """The finished run was marked "failed: worker 1 was killed by SIGKILL"."""
     run = fake_workers("finish", "wait")
-    once_up(capfd, lambda: os.kill(run.status()["worker_pids"][1], signal.SIGKILL))
+    once_up(lambda: os.kill(run.status()["worker_pids"][1], signal.SIGKILL))
     train_local(run, 2)
     assert run.status()["state"] == "finished"
 
