@@ -295,6 +295,20 @@ def test_an_empty_answer_and_an_html_page_are_named_as_such(tmp_path, server):
     assert details[image_id(1, 1)].startswith("an HTML/XML page, not a photo ('<html><body>Rate limited")
 
 
+def fetch_until_ctrl_c(root, server, stalled: list[str], **options) -> float:
+    """Fetch `root` (30 s time-out), pressing Ctrl-C once every `stalled` path has been asked for (its worker is
+    waiting on the server); the seconds until the fetch gave up."""
+    def ctrl_c_once_the_stalls_have_begun(done, total):
+        while not all(server.hits.get(p) for p in stalled):
+            time.sleep(0.01)
+        raise KeyboardInterrupt
+
+    start = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        fetch.fetch(root, top_n=1, progress=ctrl_c_once_the_stalls_have_begun, **{**FAST, "timeout": 30, **options})
+    return time.monotonic() - start
+
+
 def test_ctrl_c_against_a_stalled_server_stops_at_once_and_leaves_no_half_written_photo(tmp_path, server):
     # The downloads under way waited for the stalled server up to the time-out (30 s here, 30 s a retry by
     # default, and up to the 300 s deadline for a dripping body) before Ctrl-C took effect.
@@ -304,16 +318,8 @@ def test_ctrl_c_against_a_stalled_server_stops_at_once_and_leaves_no_half_writte
     photo = jpeg(7)  # the unsized body's first half decodes: only the stop tells it from a whole answer
     server.routes[stalled[2]] = ("stall-body-unsized", photo + b"\0" * (len(photo) + 100))
 
-    def ctrl_c_once_the_good_one_is_in(done, total):
-        while not all(server.hits.get(p) for p in stalled):  # every stall has begun: its worker is waiting
-            time.sleep(0.01)
-        raise KeyboardInterrupt
-
-    start = time.monotonic()
-    with pytest.raises(KeyboardInterrupt):
-        fetch.fetch(root, top_n=1, progress=ctrl_c_once_the_good_one_is_in,
-                    **{**FAST, "workers": 5, "timeout": 30, "retries": 1})
-    assert time.monotonic() - start < 15  # generous: the old code took the 30 s time-out
+    seconds = fetch_until_ctrl_c(root, server, stalled, workers=5, retries=1)
+    assert seconds < 15  # generous: the old code took the 30 s time-out
     assert not server.released.is_set()  # the server was still stalling
     assert server.hits[stalled[3]] == 1  # the Retry-After wait was cut short: never asked again
     assert [p.stem for p in (root / "train").rglob("*.jpg")] == [image_id(1, 4)] and leftovers(root) == []
@@ -326,18 +332,8 @@ def test_ctrl_c_against_a_stalled_https_server_stops_at_once(tmp_path, monkeypat
     with ca.cert_pem.tempfile() as ca_file, Server(tls=ca) as server:
         monkeypatch.setenv("REQUESTS_CA_BUNDLE", ca_file)  # requests then trusts the test's CA
         root = release(tmp_path / "gld", server, {1: ["stall-body", "ok"]})
-        stalled = f"/{image_id(1, 0)}.jpg"
-
-        def ctrl_c_once_the_stall_has_begun(done, total):
-            while not server.hits.get(stalled):
-                time.sleep(0.01)
-            raise KeyboardInterrupt
-
-        start = time.monotonic()
-        with pytest.raises(KeyboardInterrupt):
-            fetch.fetch(root, top_n=1, progress=ctrl_c_once_the_stall_has_begun,
-                        **{**FAST, "workers": 2, "timeout": 30, "retries": 0})
-        assert time.monotonic() - start < 15  # generous: the old code took the 30 s time-out
+        seconds = fetch_until_ctrl_c(root, server, [f"/{image_id(1, 0)}.jpg"], workers=2, retries=0)
+        assert seconds < 15  # generous: the old code took the 30 s time-out
         assert not server.released.is_set()  # the server was still stalling
         assert [p.stem for p in (root / "train").rglob("*.jpg")] == [image_id(1, 1)] and leftovers(root) == []
 
