@@ -8,12 +8,14 @@ slowly the server sends it. Requests start no faster than `rate` per second acro
 User-Agent that says who is asking (Wikimedia, where GLDv2's URLs point, asks for one).
 Each photo is held in memory (at most `glr.data.fetch.MAX_BYTES`), checked to decode and
 written atomically by `glr.data.fetch.save_image`. On Ctrl-C a `StopSwitch` ends every wait and
-shuts every socket under way, so a stalled server holds nobody up to its time-out.
+shuts every socket under way (connecting, in its TLS handshake, or reading), so a stalled server holds
+nobody up to its time-out.
 """
 
 from __future__ import annotations
 
 import socket
+import sys
 import threading
 import time
 import weakref
@@ -78,6 +80,28 @@ class StopSwitch:
             _shut(sock)
 
 
+# The switch of the connection this thread is making, for `_on_audit`: urllib3 makes and connects a socket in one
+# call, so Python's "socket.connect" audit event is the one moment the socket can be had before its connect blocks.
+_connecting = threading.local()
+_hook_lock = threading.Lock()
+_hooked = False
+
+
+def _on_audit(event: str, args: tuple) -> None:
+    if event == "socket.connect" and (switch := getattr(_connecting, "switch", None)) is not None:
+        switch.track(args[0])  # a connect under way is woken by its socket's shutdown (Linux)
+        switch.check()
+
+
+def _hook_connects() -> None:
+    """Install `_on_audit` once per process (an audit hook cannot be removed; it does nothing outside a fetch's connect)."""
+    global _hooked
+    with _hook_lock:
+        if not _hooked:
+            sys.addaudithook(_on_audit)
+            _hooked = True
+
+
 def _shut(sock: socket.socket) -> None:
     try:
         sock.shutdown(socket.SHUT_RDWR)
@@ -128,18 +152,31 @@ def tracked_adapter(stop: StopSwitch, **options):
     from requests.adapters import HTTPAdapter
     from urllib3.connection import HTTPConnection, HTTPSConnection
 
+    _hook_connects()
+
     def tracked(base):
         class Tracked(base):
             def _new_conn(self):  # urllib3's one place a connection's socket is made (1.x and 2.x)
                 stop.check()
-                sock = super()._new_conn()
-                stop.track(sock)
+                _connecting.switch = stop  # the socket is tracked as its connect begins (`_on_audit`)
+                try:
+                    sock = super()._new_conn()
+                finally:
+                    _connecting.switch = None
+                # TLS detaches `sock` before its handshake: a copy of it (the same connection) is what the stop
+                # can shut while the handshake waits.
+                self.glr_copy = sock.dup()
+                stop.track(self.glr_copy)
                 return sock
 
             def connect(self):
-                super().connect()
-                # HTTPS wraps the socket in TLS, which detaches the one tracked above: the stop must shut this one.
-                stop.track(self.sock)
+                try:
+                    super().connect()
+                finally:
+                    if getattr(self, "glr_copy", None) is not None:
+                        self.glr_copy.close()
+                        self.glr_copy = None
+                stop.track(self.sock)  # the TLS socket, once there is one
         return Tracked
 
     class HTTPPool(urllib3.HTTPConnectionPool):
@@ -330,6 +367,9 @@ def download_all(root: Path, targets: pd.DataFrame, report: f.FetchReport,
         stop.stop()  # a no-op after the last photo; on Ctrl-C it frees the workers a stalled server holds
         for future in pending:
             future.cancel()
+        # A socket shut in the instant before its connect began is not woken by it: shut them again until all are out.
+        while wait(pending, timeout=0.25).not_done:
+            stop.stop()
         pool.shutdown(wait=True, cancel_futures=True)
         for each in sessions:
             each.close()

@@ -1,0 +1,108 @@
+"""glr.data.downloads: Ctrl-C while a worker connects or shakes hands, against servers on 127.0.0.1 that never answer."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+import time
+
+import pandas as pd
+import pytest
+import trustme
+
+from conftest import image_id
+from glr.data import fetch
+from test_fetch import FAST, Server, leftovers, release
+
+
+@contextlib.contextmanager
+def unanswered_connects():
+    """A port whose connects hang in the TCP handshake: its listener's queue is full and it never accepts, so the
+    kernel drops every new SYN (as a host behind a firewall that drops packets)."""
+    listener = socket.create_server(("127.0.0.1", 0), backlog=0)
+    queued = []
+    try:
+        for _ in range(4):  # fill the queue (backlog 0 still holds one); the last ones wait in SYN_SENT themselves
+            sock = socket.socket()
+            sock.setblocking(False)
+            sock.connect_ex(listener.getsockname())
+            queued.append(sock)
+        time.sleep(0.05)
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    finally:
+        for sock in queued:
+            sock.close()
+        listener.close()
+
+
+@contextlib.contextmanager
+def silent_after_accept():
+    """A port that accepts connections and then says nothing: a TLS client waits in its handshake. `.accepted` is set
+    once a connection has come."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    held, accepted = [], threading.Event()
+
+    def hold():
+        while True:
+            try:
+                held.append(listener.accept()[0])
+            except OSError:  # the listener closed
+                return
+            accepted.set()
+
+    threading.Thread(target=hold, daemon=True).start()
+    try:
+        yield f"https://127.0.0.1:{listener.getsockname()[1]}", accepted
+    finally:
+        listener.close()
+        for sock in held:
+            sock.close()
+
+
+def fetch_then_ctrl_c(root, ready) -> float:
+    """Fetch `root` (20 s time-out, a retry), pressing Ctrl-C once a photo is done and `ready()` says the other
+    worker is waiting on its server; the seconds from Ctrl-C until the fetch gave up."""
+    pressed = []
+
+    def ctrl_c(done, total):
+        deadline = time.monotonic() + 5
+        while not ready() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        pressed.append(time.monotonic())
+        raise KeyboardInterrupt
+
+    with pytest.raises(fetch.FetchInterrupted) as stopped:
+        fetch.fetch(root, top_n=1, progress=ctrl_c, **{**FAST, "workers": 2, "timeout": 20, "retries": 1})
+    assert stopped.value.report.fetched == 1
+    return time.monotonic() - pressed[0]
+
+
+def point_first_photo_at(root, url: str) -> None:
+    table = pd.read_csv(root / "train.csv")
+    table.loc[0, "url"] = f"{url}/{table.loc[0, 'id']}.jpg"
+    table.to_csv(root / "train.csv", index=False)
+
+
+def test_ctrl_c_while_a_worker_connects_to_a_silent_host_stops_at_once(tmp_path):
+    # The connect waited for the whole time-out (30 s by default, again for each retry) before Ctrl-C took effect.
+    with Server() as server, unanswered_connects() as url:
+        root = release(tmp_path / "gld", server, {1: ["ok", "ok"]})
+        point_first_photo_at(root, url)
+        started = time.monotonic()
+        seconds = fetch_then_ctrl_c(root, lambda: time.monotonic() - started > 0.3)
+    assert seconds < 2  # the old code took the 20 s time-out
+    assert [p.stem for p in (root / "train").rglob("*.jpg")] == [image_id(1, 1)] and leftovers(root) == []
+
+
+def test_ctrl_c_while_a_worker_waits_in_the_tls_handshake_stops_at_once(tmp_path, monkeypatch):
+    # TLS detached the socket the stop tracked before its handshake: a server that accepted and said nothing held
+    # Ctrl-C up for the whole time-out.
+    ca = trustme.CA()
+    with ca.cert_pem.tempfile() as ca_file, Server(tls=ca) as server, silent_after_accept() as (url, accepted):
+        monkeypatch.setenv("REQUESTS_CA_BUNDLE", ca_file)
+        root = release(tmp_path / "gld", server, {1: ["ok", "ok"]})
+        point_first_photo_at(root, url)
+        seconds = fetch_then_ctrl_c(root, accepted.is_set)
+    assert seconds < 2  # the old code took the 20 s time-out
+    assert [p.stem for p in (root / "train").rglob("*.jpg")] == [image_id(1, 1)] and leftovers(root) == []
