@@ -1,17 +1,43 @@
 """`python -m glr fetch`: its options checked, the fetch run with a progress bar, and its outcome printed.
 
 The fetching itself is glr.data.fetch; this is only what the terminal needs around it:
-options that make sense together, and what to say after Ctrl-C (what was kept, how to go on).
+options that make sense together, and what to say after Ctrl-C or SIGTERM (what was kept, how to go on).
 """
 
 from __future__ import annotations
 
+import signal
 import sys
+import threading
+from contextlib import contextmanager
+from typing import Iterator
 
 from glr.commands import PhotoProgress
 from glr.errors import GlrError
 
 INTERRUPTED = 130  # the shell's code for a command ended by Ctrl-C (128 + SIGINT)
+TERMINATED = 143  # ... and by SIGTERM (128 + SIGTERM)
+
+
+@contextmanager
+def sigterm_as_ctrl_c(received: list) -> Iterator[None]:
+    """SIGTERM (`kill`, a container's stop) ends the fetch as Ctrl-C does: the downloads under way are given up,
+    every photo kept is whole, and what was done is said. Its signal number goes to `received`; a second SIGTERM
+    does not cut that clean ending short. Main thread only (where signals are taken); the old handler is put back."""
+    if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGTERM) == signal.SIG_IGN:
+        yield
+        return
+
+    def on_sigterm(signum, frame):
+        if not received:
+            received.append(signum)
+            raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, on_sigterm)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def download_options(args) -> dict:
@@ -42,16 +68,22 @@ def cmd_fetch(args) -> int:
 
     options = download_options(args)
     progress = PhotoProgress("fetching photos")
-    interrupted = None
+    interrupted, terminated = None, []
     try:
-        report = fetch(args.data, args.top_n, args.min_images, args.val_fraction, args.seed,
-                       shards=args.from_shards, progress=progress, **options)
+        with sigterm_as_ctrl_c(terminated):
+            report = fetch(args.data, args.top_n, args.min_images, args.val_fraction, args.seed,
+                           shards=args.from_shards, progress=progress, **options)
     except FetchInterrupted as stop:
         interrupted = stop.report
+    except KeyboardInterrupt:
+        if not terminated:
+            raise
+        print("stopped by SIGTERM before any photo was asked for", file=sys.stderr)  # while the dataset was read
+        return TERMINATED
     finally:
         progress.close()  # before printing, so the bar does not cut the lines
     if interrupted:
-        print(interrupted.interrupted_summary(), file=sys.stderr)
-        return INTERRUPTED
+        print(interrupted.interrupted_summary("stopped by SIGTERM" if terminated else "interrupted"), file=sys.stderr)
+        return TERMINATED if terminated else INTERRUPTED
     print(report.summary())
     return 0

@@ -86,3 +86,36 @@ def test_download_flags_given_with_from_shards_are_said_to_be_ignored(tmp_path, 
     assert "2 fetched, 0 failed" in out.out
     assert out.err.strip().splitlines()[0] == ("note: --workers, --deadline set how photos are downloaded from URLs; "
                                                "--from-shards reads the shards one after another and ignores them")
+
+
+def test_sigterm_against_a_stalled_server_ends_as_ctrl_c_does(tmp_path, server, capsys):
+    # `kill` or a container's stop ended the fetch on the spot: no word of what was kept or how to go on.
+    root = release(tmp_path / "gld", server, {1: ["stall", "ok", "ok"]})
+    stalled, kept = f"/{image_id(1, 0)}.jpg", [fetch.image_path(root, image_id(1, i)) for i in (1, 2)]
+    got = []
+    # Stands in for the default (which would end pytest itself) should fetch not take SIGTERM.
+    stand_in = lambda signum, frame: got.append(signum)  # noqa: E731
+    previous = signal.signal(signal.SIGTERM, stand_in)
+    main_thread = threading.main_thread().ident
+
+    def send_sigterm():
+        while not (server.hits.get(stalled) and all(p.exists() for p in kept)):
+            time.sleep(0.01)
+        signal.pthread_kill(main_thread, signal.SIGTERM)
+
+    sender = threading.Thread(target=send_sigterm, daemon=True)
+    sender.start()
+    try:
+        start = time.monotonic()
+        code = main(["fetch", str(root), "--top-n", "1", "--rate", "0", "--workers", "3", "--timeout", "20"])
+        elapsed = time.monotonic() - start
+    finally:
+        sender.join(timeout=60)
+        now = signal.signal(signal.SIGTERM, previous)
+    assert now is stand_in and not got  # fetch took SIGTERM, then put the old handler back
+    assert code == 143 and elapsed < 10  # 128 + SIGTERM, as a shell says of a command it ended
+    assert not server.released.is_set()
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err == ("stopped by SIGTERM: kept the 2 photos fetched before the stop; 2 of the 3 wanted are on disk, each "
+                   "one whole. Run the same command again to fetch the other 1 (what is there is skipped)")
+    assert sorted((root / "train").rglob("*.jpg")) == sorted(kept) and leftovers(root) == []

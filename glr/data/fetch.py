@@ -54,10 +54,10 @@ class FetchReport:
         """The failures as a table: id, reason, detail."""
         return pd.DataFrame(self.failures, columns=["id", "reason", "detail"])
 
-    def interrupted_summary(self) -> str:
-        """What a fetch stopped by Ctrl-C kept, and how to go on."""
+    def interrupted_summary(self, how: str = "interrupted") -> str:
+        """What a fetch stopped by Ctrl-C (or SIGTERM: `how` says which) kept, and how to go on."""
         on_disk = self.already + self.fetched
-        return (f"interrupted: kept the {self.fetched:,} photos fetched before the stop; {on_disk:,} of the {self.wanted:,} "
+        return (f"{how}: kept the {self.fetched:,} photos fetched before the stop; {on_disk:,} of the {self.wanted:,} "
                 f"wanted are on disk, each one whole. Run the same command again to fetch the other "
                 f"{self.wanted - on_disk:,} (what is there is skipped)")
 
