@@ -362,3 +362,24 @@ def test_ctrl_c_while_downloads_wait_their_turn_under_a_slow_rate_stops_at_once(
         fetch.fetch(root, top_n=1, progress=ctrl_c, **{**FAST, "workers": 3, "rate": 0.01})
     assert time.monotonic() - start < 50  # generous: the old code slept out the 100 s and 200 s turns
     assert stopped.value.report.fetched == 1 and len(list((root / "train").rglob("*.jpg"))) == 1
+
+
+def test_an_id_listed_twice_with_different_urls_is_fetched_from_its_first_usable_url_and_said(tmp_path, server):
+    # The second url was dropped without a word (and an empty first url failed the photo though a second was there).
+    root = release(tmp_path / "gld", server, {1: ["ok"] * 4})
+    table = pd.read_csv(root / "train.csv")
+    first, second = table.loc[0, "id"], table.loc[1, "id"]
+    table = pd.concat([table, pd.DataFrame([
+        (first, f"{server.url}/{table.loc[2, 'id']}.jpg", 1),  # a second url for the first photo: not asked for
+        (second, f"{server.url}/{table.loc[3, 'id']}.jpg", 1),
+    ], columns=table.columns)], ignore_index=True)
+    table.loc[1, "url"] = ""  # the second photo's first url is empty: its next one is used
+    table.to_csv(root / "train.csv", index=False)
+    report = fetch.fetch(root, top_n=1, **{**FAST, "workers": 1})
+    assert report.fetched == 4 and not report.failures
+    assert fetch.image_path(root, first).read_bytes() == jpeg(100)  # its own photo, from its first url
+    assert fetch.image_path(root, second).read_bytes() == jpeg(103)  # from its only usable url
+    assert server.hits[f"/{first}.jpg"] == 1 and server.hits[f"/{table.loc[2, 'id']}.jpg"] == 1  # once: its own row
+    # An empty url is no other photo: only the first one's two urls are worth a word.
+    assert (f"train.csv lists 1 id more than once with different urls (e.g. {first!r}); "
+            "each was fetched from its first usable url, the others not asked for") in report.summary()

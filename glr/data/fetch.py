@@ -162,18 +162,20 @@ def fetch(data: str | os.PathLike, top_n: int = datasets.DEFAULT_TOP_N, min_imag
             else:
                 from glr.data.downloads import download_all
 
-                download_all(root, urls_for(data, root, todo), report, progress, ids=todo, **download_options)
+                download_all(root, urls_for(data, root, todo, report), report, progress, ids=todo, **download_options)
     except KeyboardInterrupt:
         raise FetchInterrupted(report) from None
     report.failures_csv = write_failures(root, report)
     return report
 
 
-def urls_for(data: str | os.PathLike, root: Path, ids: list[str]) -> pd.DataFrame:
+def urls_for(data: str | os.PathLike, root: Path, ids: list[str], report: FetchReport | None = None) -> pd.DataFrame:
     """id, url of `ids`, read from the dataset's train.csv (which the release ships with a url column).
 
     The file is read as the catalog reads it (glr.data.train_csv): column names in any case,
-    with spaces around them, and a spreadsheet's semicolons or tabs for commas.
+    with spaces around them, and a spreadsheet's semicolons or tabs for commas. An id listed
+    more than once takes its first usable (http or https) url, and `report` notes the ids whose
+    urls differ: one photo, one download, never two racing to one file.
     """
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -191,7 +193,22 @@ def urls_for(data: str | os.PathLike, root: Path, ids: list[str]) -> pd.DataFram
     # The catalog trims its ids: so must the look-up.
     table = table.set_column(table.schema.get_field_index("id"), "id", pc.utf8_trim_whitespace(table["id"]))
     table = table.filter(pc.is_in(table["id"], value_set=pa.array(ids, pa.string())))
-    return table.to_pandas().drop_duplicates("id")
+    return first_usable_url(table.to_pandas(), report)
+
+
+def first_usable_url(rows: pd.DataFrame, report: FetchReport | None = None) -> pd.DataFrame:
+    """One row per id: its first http(s) url (else its first row); ids listed with different urls are noted in `report`."""
+    urls = rows["url"].fillna("").astype(str).str.strip()
+    usable = urls.str.lower().str.startswith(("http://", "https://"))
+    torn = urls[usable].groupby(rows["id"][usable], sort=False).nunique()
+    torn = list(torn.index[torn > 1])
+    if torn and report is not None:
+        shown = ", ".join(map(repr, torn[:3])) + (", ..." if len(torn) > 3 else "")
+        report.notes.append(f"train.csv lists {len(torn):,} id{'s' if len(torn) > 1 else ''} more than once with "
+                            f"different urls (e.g. {shown}); each was fetched from its first usable url, "
+                            "the others not asked for")
+    first = rows.assign(usable=usable).sort_values("usable", ascending=False, kind="stable").drop_duplicates("id")
+    return first.sort_index().drop(columns="usable")
 
 
 def write_failures(root: Path, report: FetchReport) -> Path | None:
