@@ -113,16 +113,17 @@ def build_parser() -> argparse.ArgumentParser:
     source = p.add_mutually_exclusive_group()
     source.add_argument("--from-urls", action="store_true", help="download from train.csv's url column (the default)")
     source.add_argument("--from-shards", metavar="FOLDER", help="take them from the release's images_NNN.tar shards in FOLDER")
+    # No defaults here: a flag not given is left to glr.data.downloads, their one owner (the help reads them there).
     from glr.data import downloads
-    p.add_argument("--workers", type=int_at_least(1), default=downloads.WORKERS, help="parallel downloads (default %(default)s)")
-    p.add_argument("--rate", type=float_above(0, inclusive=True), default=downloads.RATE, help="requests per second at most, 0 for no limit (default %(default)s)")
-    p.add_argument("--timeout", type=float_above(0), default=downloads.TIMEOUT,
-                   help="seconds to wait for the server: to connect, and between two bytes (default %(default)s)")
+    p.add_argument("--workers", type=int_at_least(1), help=f"parallel downloads (default {downloads.WORKERS})")
+    p.add_argument("--rate", type=float_above(0, inclusive=True), help=f"requests per second at most, 0 for no limit (default {downloads.RATE:g})")
+    p.add_argument("--timeout", type=float_above(0),
+                   help=f"seconds to wait for the server: to connect, and between two bytes (default {downloads.TIMEOUT:g})")
     p.add_argument("--deadline", type=float_above(0), metavar="SECONDS",
                    help=f"seconds one photo's answer may take in all, however slowly it comes; at least --timeout "
                         f"(default {downloads.DEADLINE:g}, or --timeout if longer)")
-    p.add_argument("--retries", type=int_at_least(0), default=downloads.RETRIES, help="on 5xx, time-outs, cut bodies (default %(default)s)")
-    p.add_argument("--user-agent", default=downloads.USER_AGENT, help="add your contact, as Wikimedia asks")
+    p.add_argument("--retries", type=int_at_least(0), help=f"on 5xx, time-outs, cut bodies (default {downloads.RETRIES})")
+    p.add_argument("--user-agent", help=f"add your contact, as Wikimedia asks (default {downloads.USER_AGENT!r})")
     p.set_defaults(func=cmd_fetch)
 
     p = sub.add_parser("probe", help="linear-probe accuracy of frozen features: how separable is the data?")

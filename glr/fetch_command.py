@@ -40,26 +40,27 @@ def sigterm_as_ctrl_c(received: list) -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-def download_options(args) -> dict:
-    """The options `glr.data.downloads.download_all` takes, from the parsed arguments (none for --from-shards)."""
-    if args.from_shards:
-        from glr.data import downloads as d
+DOWNLOAD_FLAGS = ("workers", "rate", "timeout", "deadline", "retries", "user_agent")  # None when not given
 
-        defaults = dict(workers=d.WORKERS, rate=d.RATE, timeout=d.TIMEOUT, deadline=None, retries=d.RETRIES,
-                        user_agent=d.USER_AGENT)  # the parser's defaults for these flags
-        if given := [f"--{k.replace('_', '-')}" for k, value in defaults.items() if getattr(args, k) != value]:
-            print(f"note: {', '.join(given)} set how photos are downloaded from URLs; "
+
+def download_options(args) -> dict:
+    """The download options given on the command line, for `glr.data.downloads.download_all` (whose defaults
+    fill in the rest); none for --from-shards, which ignores them and says so."""
+    given = {name: getattr(args, name) for name in DOWNLOAD_FLAGS if getattr(args, name) is not None}
+    if args.from_shards:
+        if given:
+            print(f"note: {', '.join('--' + k.replace('_', '-') for k in given)} set how photos are downloaded from URLs; "
                   "--from-shards reads the shards one after another and ignores them", file=sys.stderr)
         return {}
-    options = dict(workers=args.workers, rate=args.rate, timeout=args.timeout, retries=args.retries,
-                   user_agent=args.user_agent)
-    if args.deadline is not None:
-        if args.deadline < args.timeout:
+    if "deadline" in given:
+        from glr.data.downloads import TIMEOUT
+
+        timeout = given.get("timeout", TIMEOUT)
+        if given["deadline"] < timeout:
             # The deadline is checked between two reads, each of which may wait --timeout: a shorter one cannot hold.
-            raise GlrError(f"--deadline {args.deadline:g} is shorter than --timeout {args.timeout:g}; "
-                           f"give a --deadline of at least {args.timeout:g} s, or a shorter --timeout")
-        options["deadline"] = args.deadline
-    return options
+            raise GlrError(f"--deadline {given['deadline']:g} is shorter than --timeout {timeout:g}; "
+                           f"give a --deadline of at least {timeout:g} s, or a shorter --timeout")
+    return given
 
 
 def cmd_fetch(args) -> int:

@@ -119,3 +119,34 @@ def test_sigterm_against_a_stalled_server_ends_as_ctrl_c_does(tmp_path, server, 
     assert err == ("stopped by SIGTERM: kept the 2 photos fetched before the stop; 2 of the 3 wanted are on disk, each "
                    "one whole. Run the same command again to fetch the other 1 (what is there is skipped)")
     assert sorted((root / "train").rglob("*.jpg")) == sorted(kept) and leftovers(root) == []
+
+
+def test_the_download_defaults_have_one_owner_glr_data_downloads(tmp_path, server, capsys, monkeypatch):
+    # The command restated them (and its --from-shards note compared against its own copy): a default changed in
+    # downloads was not the one used, and `--workers 8 --from-shards` (8 being the default) was ignored unsaid.
+    from glr.data import downloads
+
+    monkeypatch.setattr(downloads, "RETRIES", 7)
+    with pytest.raises(SystemExit):
+        main(["fetch", "--help"])
+    assert "(default 7)" in " ".join(capsys.readouterr().out.split())  # the help reads it from there
+    asked = []
+    monkeypatch.setattr(downloads, "download_all", lambda root, targets, report, progress, **options: asked.append(options))
+    root = release(tmp_path / "gld", server, {1: ["ok", "ok"]})
+    ids = sorted([image_id(1, 0), image_id(1, 1)])
+    assert main(["fetch", str(root), "--top-n", "1"]) == 0
+    assert [sorted(o.pop("ids")) for o in asked] == [ids]
+    assert asked == [{}]  # no flag given: download_all's own defaults, nothing restated
+    assert main(["fetch", str(root), "--top-n", "1", "--workers", "8", "--retries", "3", "--timeout", "5"]) == 0
+    assert sorted(asked[-1].pop("ids")) == ids and asked[-1] == {"workers": 8, "retries": 3, "timeout": 5.0}
+
+
+def test_a_download_flag_given_at_its_default_with_from_shards_is_said_to_be_ignored_too(tmp_path, capsys):
+    from test_fetch_shards import release as shard_release, shard
+    from test_fetch import jpeg
+
+    ids = shard_release(tmp_path / "gld", {1: 2})
+    shard(tmp_path / "shards", 0, {i: jpeg(n) for n, i in enumerate(ids)})
+    assert main(["fetch", str(tmp_path / "gld"), "--top-n", "1", "--from-shards", str(tmp_path / "shards"),
+                 "--workers", "8", "--rate", "10"]) == 0
+    assert capsys.readouterr().err.strip().splitlines()[0].startswith("note: --workers, --rate set how photos are")
