@@ -150,3 +150,29 @@ def test_a_download_flag_given_at_its_default_with_from_shards_is_said_to_be_ign
     assert main(["fetch", str(tmp_path / "gld"), "--top-n", "1", "--from-shards", str(tmp_path / "shards"),
                  "--workers", "8", "--rate", "10"]) == 0
     assert capsys.readouterr().err.strip().splitlines()[0].startswith("note: --workers, --rate set how photos are")
+
+
+def test_a_disk_full_mid_fetch_says_what_was_kept_and_how_to_go_on(tmp_path, server, capsys, monkeypatch):
+    # The error named the photo and "the previous version of the file is kept", but not that the photos fetched
+    # before are whole and kept, nor that running the command again goes on from there.
+    import errno
+    from pathlib import Path
+
+    from glr import atomic
+
+    writes, write_bytes = [], fetch.write_bytes
+
+    def fills_up(path, data):
+        writes.append(path)
+        if len(writes) > 2:  # as os.write raises it, through atomic's own wording
+            raise atomic._storage_error(Path(path), OSError(errno.ENOSPC, "No space left on device"))
+        return write_bytes(path, data)
+
+    monkeypatch.setattr(fetch, "write_bytes", fills_up)
+    root = release(tmp_path / "gld", server, {1: ["ok"] * 6})
+    assert main(["fetch", str(root), *QUICK, "--workers", "1"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err.startswith("error: ") and "cannot be written, the disk is full (No space left on device)" in err
+    assert err.endswith("; the fetch stopped and kept the 2 photos fetched before; 2 of the 6 wanted are on disk, each "
+                        "one whole. Run the same command again to fetch the other 4 (what is there is skipped)")
+    assert len(list((root / "train").rglob("*.jpg"))) == 2 and leftovers(root) == []

@@ -19,7 +19,7 @@ from typing import Callable
 
 import pandas as pd
 
-from glr.atomic import write_bytes, write_csv
+from glr.atomic import StorageError, write_bytes, write_csv
 from glr.data import datasets
 from glr.data.layouts import TRAIN_CSV
 from glr.errors import DatasetError, ImageError
@@ -54,12 +54,16 @@ class FetchReport:
         """The failures as a table: id, reason, detail."""
         return pd.DataFrame(self.failures, columns=["id", "reason", "detail"])
 
-    def interrupted_summary(self, how: str = "interrupted") -> str:
-        """What a fetch stopped by Ctrl-C (or SIGTERM: `how` says which) kept, and how to go on."""
+    def kept(self, before: str = " the stop") -> str:
+        """What a fetch that stopped part way kept, and how to go on."""
         on_disk = self.already + self.fetched
-        return (f"{how}: kept the {self.fetched:,} photos fetched before the stop; {on_disk:,} of the {self.wanted:,} "
+        return (f"kept the {self.fetched:,} photos fetched before{before}; {on_disk:,} of the {self.wanted:,} "
                 f"wanted are on disk, each one whole. Run the same command again to fetch the other "
                 f"{self.wanted - on_disk:,} (what is there is skipped)")
+
+    def interrupted_summary(self, how: str = "interrupted") -> str:
+        """What a fetch stopped by Ctrl-C (or SIGTERM: `how` says which) kept, and how to go on."""
+        return f"{how}: {self.kept()}"
 
     def summary(self) -> str:
         """A few lines for the terminal: counts, then failures by reason."""
@@ -165,6 +169,10 @@ def fetch(data: str | os.PathLike, top_n: int = datasets.DEFAULT_TOP_N, min_imag
                 download_all(root, urls_for(data, root, todo, report), report, progress, ids=todo, **download_options)
     except KeyboardInterrupt:
         raise FetchInterrupted(report) from None
+    except StorageError as exc:  # a full disk, a read-only folder: what was fetched before is whole, and kept
+        error = StorageError(f"{exc}; the fetch stopped and {report.kept('')}")
+        error.errno = exc.errno
+        raise error from exc
     report.failures_csv = write_failures(root, report)
     return report
 
