@@ -1,4 +1,5 @@
-"""glr.data.downloads: Ctrl-C while a worker connects or shakes hands, against servers on 127.0.0.1 that never answer."""
+"""glr.data.downloads: Ctrl-C while a worker connects or shakes hands, and redirects that go nowhere, against servers on
+127.0.0.1."""
 
 from __future__ import annotations
 
@@ -78,9 +79,16 @@ def fetch_then_ctrl_c(root, ready) -> float:
     return time.monotonic() - pressed[0]
 
 
-def point_first_photo_at(root, url: str) -> None:
+def point_first_photo_at(root, server_url: str) -> None:
+    """Point train.csv's first photo at `server_url` (its file name added)."""
     table = pd.read_csv(root / "train.csv")
-    table.loc[0, "url"] = f"{url}/{table.loc[0, 'id']}.jpg"
+    set_url(root, 0, f"{server_url}/{table.loc[0, 'id']}.jpg")
+
+
+def set_url(root, row: int, url: str) -> None:
+    """Give train.csv's `row` the url `url`."""
+    table = pd.read_csv(root / "train.csv")
+    table.loc[row, "url"] = url
     table.to_csv(root / "train.csv", index=False)
 
 
@@ -106,3 +114,26 @@ def test_ctrl_c_while_a_worker_waits_in_the_tls_handshake_stops_at_once(tmp_path
         seconds = fetch_then_ctrl_c(root, accepted.is_set)
     assert seconds < 2  # the old code took the 20 s time-out
     assert [p.stem for p in (root / "train").rglob("*.jpg")] == [image_id(1, 1)] and leftovers(root) == []
+
+
+def test_redirects_to_a_page_in_a_loop_or_off_the_web_are_named_and_not_asked_again(tmp_path):
+    # A redirect loop (30 redirects an attempt) and a redirect to ftp: were re-tried with back-off as if the network
+    # had failed, and called "connection failed"; so was "http://", which names no host.
+    with Server() as server:
+        root = release(tmp_path / "gld", server, {1: ["redirect"] * 3 + ["ok"] * 2})
+        set_url(root, 4, "http://")
+        paths = [f"/{image_id(1, i)}.jpg" for i in range(3)]
+        server.routes[paths[0]] = ("redirect", b"/blocked")
+        server.routes["/blocked"] = ("html", b"")
+        server.routes[paths[1]] = ("redirect", paths[1].encode())  # to itself
+        server.routes[paths[2]] = ("redirect", b"ftp://example.org/a.jpg")
+        failures = fetch.fetch(root, top_n=1, **FAST).failure_table().set_index("id")
+    assert failures.loc[image_id(1, 0), "reason"] == fetch.NOT_AN_IMAGE
+    assert failures.loc[image_id(1, 0), "detail"].startswith("an HTML/XML page, not a photo")
+    assert failures.loc[image_id(1, 1), "reason"] == fetch.HTTP_ERROR
+    assert failures.loc[image_id(1, 1), "detail"].startswith("redirected too many times (a loop?)")
+    assert failures.loc[image_id(1, 2), "reason"] == fetch.HTTP_ERROR
+    assert failures.loc[image_id(1, 2), "detail"] == "redirected to ftp://example.org/a.jpg, which is not http(s)"
+    assert failures.loc[image_id(1, 4), "reason"] == fetch.NO_URL
+    assert failures.loc[image_id(1, 4), "detail"].startswith("Invalid URL 'http://'")
+    assert server.hits[paths[1]] <= 31 and server.hits[paths[2]] == 1  # one attempt each

@@ -83,6 +83,12 @@ class Server:
                     except OSError:  # the client gave up
                         pass
                     return
+                if kind == "redirect":  # to the address in its body
+                    self.send_response(302)
+                    self.send_header("Location", body.decode())
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 if kind == "empty":
                     return self._send(200, b"", "image/jpeg")
                 if kind == "html":
@@ -383,3 +389,4 @@ def test_an_id_listed_twice_with_different_urls_is_fetched_from_its_first_usable
     # An empty url is no other photo: only the first one's two urls are worth a word.
     assert (f"train.csv lists 1 id more than once with different urls (e.g. {first!r}); "
             "each was fetched from its first usable url, the others not asked for") in report.summary()
+

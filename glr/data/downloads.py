@@ -14,6 +14,7 @@ nobody up to its time-out.
 
 from __future__ import annotations
 
+import re
 import socket
 import sys
 import threading
@@ -226,6 +227,11 @@ def _is_timeout(exc: BaseException) -> bool:
     return isinstance(exc, requests.Timeout) or "timed out" in str(exc).lower()
 
 
+def _first_line(exc: BaseException) -> str:
+    """An error's first line, short enough for the failures CSV."""
+    return (str(exc).splitlines() or [exc.__class__.__name__])[0][:200]
+
+
 def _content_length(resp) -> int:
     """The Content-Length the answer states, 0 when it states none or nonsense ("abc", "-5"): the body is counted anyway."""
     try:
@@ -276,12 +282,19 @@ def download(session, url: str, timeout: float, retries: int, backoff: float, li
                 if size > max_bytes:
                     return None, f.TOO_LARGE, f"{size:,} bytes"
                 return _read_body(resp, max_bytes, deadline)  # a deadline overrun is not re-tried: it took long enough
+        except requests.TooManyRedirects as exc:  # a loop, or a chain no browser would follow: asking again is no cure
+            return None, f.HTTP_ERROR, f"redirected too many times (a loop?): {_first_line(exc)}"
+        except requests.exceptions.InvalidSchema as exc:  # `url` is http(s): a redirect led off the web (ftp:, file:...)
+            target = re.search(r"'(.*)'", str(exc))
+            return None, f.HTTP_ERROR, f"redirected to {target[1] if target else '?'}, which is not http(s)"
+        except (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema) as exc:  # "http://", no host
+            return None, f.NO_URL, _first_line(exc)
         except (requests.RequestException, urllib3.exceptions.HTTPError) as exc:
             # A body cut short (urllib3's ProtocolError) or a time-out while streaming: try again.
             reason = f.TIMED_OUT if _is_timeout(exc) else \
                 f.TRUNCATED if isinstance(exc, (requests.exceptions.ChunkedEncodingError, urllib3.exceptions.ProtocolError)) \
                 else f.CONNECTION
-            detail = (str(exc).splitlines() or [exc.__class__.__name__])[0][:200]
+            detail = _first_line(exc)
         except ValueError as exc:  # a URL requests cannot parse
             return None, f.CONNECTION, str(exc)[:200]
     return None, reason, detail
