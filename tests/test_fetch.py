@@ -390,3 +390,23 @@ def test_an_id_listed_twice_with_different_urls_is_fetched_from_its_first_usable
     assert (f"train.csv lists 1 id more than once with different urls (e.g. {first!r}); "
             "each was fetched from its first usable url, the others not asked for") in report.summary()
 
+
+
+def test_ctrl_c_while_the_photos_on_disk_are_checked_does_not_say_none_are_there(tmp_path, server, monkeypatch):
+    # It said "0 of the 4 wanted are on disk" of a folder that held them: the check had not counted them yet.
+    root = release(tmp_path / "gld", server, {1: ["ok"] * 4})
+    fetch.fetch(root, top_n=1, **FAST)
+    checked = []
+
+    def ctrl_c_at_the_third(path):
+        checked.append(path)
+        if len(checked) == 3:
+            raise KeyboardInterrupt
+        return True
+
+    monkeypatch.setattr(fetch, "is_valid_file", ctrl_c_at_the_third)
+    with pytest.raises(fetch.FetchInterrupted) as stopped:
+        fetch.fetch(root, top_n=1, **FAST)
+    assert stopped.value.report.interrupted_summary() == (
+        "interrupted while checking the photos already on disk (2 of the 4 wanted checked so far, 2 of them whole); "
+        "nothing was downloaded. Run the same command again to go on")

@@ -41,6 +41,8 @@ class FetchReport:
 
     wanted: int = 0
     already: int = 0
+    checked: int = 0  # photos on disk checked so far (`checking` while that goes on: the counts are partial)
+    checking: bool = False
     fetched: int = 0
     failures: list[tuple[str, str, str]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -63,6 +65,10 @@ class FetchReport:
 
     def interrupted_summary(self, how: str = "interrupted") -> str:
         """What a fetch stopped by Ctrl-C (or SIGTERM: `how` says which) kept, and how to go on."""
+        if self.checking:
+            return (f"{how} while checking the photos already on disk ({self.checked:,} of the {self.wanted:,} wanted "
+                    f"checked so far, {self.already:,} of them whole); nothing was downloaded. "
+                    "Run the same command again to go on")
         return f"{how}: {self.kept()}"
 
     def summary(self) -> str:
@@ -130,16 +136,23 @@ def curated_ids(data: str | os.PathLike, top_n: int, min_images: int, val_fracti
     return catalog.root, pd.concat([split.train["id"], split.val["id"]], ignore_index=True).astype(str)
 
 
-def missing_ids(root: Path, ids: pd.Series, progress: Callable[[int], None] | None = None) -> tuple[list[str], int]:
-    """The ids whose photo is absent or does not decode, and how many are there and valid."""
+def missing_ids(root: Path, ids: pd.Series, progress: Callable[[int], None] | None = None,
+                report: FetchReport | None = None) -> tuple[list[str], int]:
+    """The ids whose photo is absent or does not decode, and how many are there and valid (counted in `report`'s
+    `checked` and `already` as they go, so that a stop part way says how far it got)."""
     todo, have = [], 0
+    report = report or FetchReport()
+    report.checking = True
     for image_id in ids:
         if is_valid_file(image_path(root, image_id)):
             have += 1
+            report.already += 1
         else:
             todo.append(image_id)
+        report.checked += 1
         if progress:
             progress(1)
+    report.checking = False
     return todo, have
 
 
@@ -157,7 +170,7 @@ def fetch(data: str | os.PathLike, top_n: int = datasets.DEFAULT_TOP_N, min_imag
     root, ids = curated_ids(data, top_n, min_images, val_fraction, seed)
     report = FetchReport(wanted=len(ids))
     try:
-        todo, report.already = missing_ids(root, ids)
+        todo, report.already = missing_ids(root, ids, report=report)
         if todo:
             if shards is not None:
                 from glr.data.tar_shards import extract_from_shards
