@@ -68,12 +68,17 @@ def cmd_fetch(args) -> int:
     from glr.data.fetch import FetchInterrupted, fetch
 
     options = download_options(args)
-    progress = PhotoProgress("fetching photos")
+    progress, checking = PhotoProgress("fetching photos"), PhotoProgress("checking the photos on disk")
+
+    def check(done: int, total: int) -> None:  # thousands of photos take a while to check: say so
+        checking(done, total)
+        if done == total:
+            checking.close()
     interrupted, terminated = None, []
     try:
         with sigterm_as_ctrl_c(terminated):
             report = fetch(args.data, args.top_n, args.min_images, args.val_fraction, args.seed,
-                           shards=args.from_shards, progress=progress, **options)
+                           shards=args.from_shards, progress=progress, checking=check, **options)
     except FetchInterrupted as stop:
         interrupted = stop.report
     except KeyboardInterrupt:
@@ -82,7 +87,8 @@ def cmd_fetch(args) -> int:
         print("stopped by SIGTERM before any photo was asked for", file=sys.stderr)  # while the dataset was read
         return TERMINATED
     finally:
-        progress.close()  # before printing, so the bar does not cut the lines
+        checking.close()
+        progress.close()  # before printing, so the bars do not cut the lines
     if interrupted:
         print(interrupted.interrupted_summary("stopped by SIGTERM" if terminated else "interrupted"), file=sys.stderr)
         return TERMINATED if terminated else INTERRUPTED

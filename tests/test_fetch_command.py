@@ -176,3 +176,13 @@ def test_a_disk_full_mid_fetch_says_what_was_kept_and_how_to_go_on(tmp_path, ser
     assert err.endswith("; the fetch stopped and kept the 2 photos fetched before; 2 of the 6 wanted are on disk, each "
                         "one whole. Run the same command again to fetch the other 4 (what is there is skipped)")
     assert len(list((root / "train").rglob("*.jpg"))) == 2 and leftovers(root) == []
+
+
+def test_the_check_of_the_photos_on_disk_has_a_progress_bar(tmp_path, server, capsys):
+    # Thousands of photos on disk took minutes to check, and the terminal said nothing until the downloads began.
+    root = release(tmp_path / "gld", server, {1: ["ok"] * 3})
+    assert main(["fetch", str(root), *QUICK]) == 0
+    capsys.readouterr()
+    assert main(["fetch", str(root), *QUICK]) == 0
+    out = capsys.readouterr()
+    assert "\rchecking the photos on disk:   0%|          | 0/3 [" in out.err and "3 already there" in out.out

@@ -159,10 +159,11 @@ def missing_ids(root: Path, ids: pd.Series, progress: Callable[[int], None] | No
 def fetch(data: str | os.PathLike, top_n: int = datasets.DEFAULT_TOP_N, min_images: int = datasets.DEFAULT_MIN_IMAGES,
           val_fraction: float = datasets.DEFAULT_VAL_FRACTION, seed: int = datasets.DEFAULT_SEED,
           shards: str | os.PathLike | None = None, progress: Callable[[int, int], None] | None = None,
-          **download_options) -> FetchReport:
+          checking: Callable[[int, int], None] | None = None, **download_options) -> FetchReport:
     """Get the curated photos of `data` that are not on disk: from train.csv's URLs, or from the tar shards in `shards`.
 
-    `progress(done, total)` is called as photos are handled. `download_options` go to
+    `progress(done, total)` is called as photos are handled, `checking(done, total)` as the
+    photos already on disk are checked (which takes a while for many). `download_options` go to
     `glr.data.downloads.download_all` (workers, rate, timeout, retries...). The failures
     CSV is written (or removed, when nothing failed) beside train.csv. Ctrl-C raises
     FetchInterrupted with the report so far.
@@ -170,7 +171,8 @@ def fetch(data: str | os.PathLike, top_n: int = datasets.DEFAULT_TOP_N, min_imag
     root, ids = curated_ids(data, top_n, min_images, val_fraction, seed)
     report = FetchReport(wanted=len(ids))
     try:
-        todo, report.already = missing_ids(root, ids, report=report)
+        tick = (lambda _: checking(report.checked, report.wanted)) if checking else None
+        todo, report.already = missing_ids(root, ids, tick, report)
         if todo:
             if shards is not None:
                 from glr.data.tar_shards import extract_from_shards
