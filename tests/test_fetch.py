@@ -388,7 +388,7 @@ def test_an_id_listed_twice_with_different_urls_is_fetched_from_its_first_usable
     assert server.hits[f"/{first}.jpg"] == 1 and server.hits[f"/{table.loc[2, 'id']}.jpg"] == 1  # once: its own row
     # An empty url is no other photo: only the first one's two urls are worth a word.
     assert (f"train.csv lists 1 id more than once with different urls (e.g. {first!r}); "
-            "each was fetched from its first usable url, the others not asked for") in report.summary()
+            "only the first usable url of each was asked for") in report.summary()
 
 
 
