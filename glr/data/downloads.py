@@ -285,8 +285,8 @@ def download(session, url: str, timeout: float, retries: int, backoff: float, li
         except requests.TooManyRedirects as exc:  # a loop, or a chain no browser would follow: asking again is no cure
             return None, f.HTTP_ERROR, f"redirected too many times (a loop?): {_first_line(exc)}"
         except requests.exceptions.InvalidSchema as exc:  # `url` is http(s): a redirect led off the web (ftp:, file:...)
-            target = re.search(r"'(.*)'", str(exc))
-            return None, f.HTTP_ERROR, f"redirected to {target[1] if target else '?'}, which is not http(s)"
+            target = re.search(r"No connection adapters were found for '(.*)'", str(exc))  # else a SOCKS proxy's
+            return None, f.HTTP_ERROR, f"redirected to {target[1]}, which is not http(s)" if target else _first_line(exc)
         except (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema) as exc:  # "http://", no host
             return None, f.NO_URL, _first_line(exc)
         except (requests.RequestException, urllib3.exceptions.HTTPError) as exc:
