@@ -136,11 +136,12 @@ with overview:
         st.error(common.md(problem))
     if len(chosen) > 1:
         st.subheader("Comparison")
-        st.dataframe(compare.metrics_table(paths), hide_index=True, column_config={
+        table, note = compare.comparison(paths)  # each run's labels.json read once for both
+        st.dataframe(table, hide_index=True, column_config={
             **{k: st.column_config.NumberColumn(k, format="%.3f") for k in ("top1", "top5", "gap")},
             **{k: st.column_config.NumberColumn(k, format="%d") for k in ("classes", "val_photos")}})
         st.caption("A blank score has no value: the run is not evaluated, or has 5 classes or fewer (top-5).")
-        if note := compare.comparison_note(paths):
+        if note:
             st.warning(common.md(note))
     st.subheader(common.md(label[run_id]), anchor=False)
     if status["state"] in ACTIVE_STATES:

@@ -97,3 +97,20 @@ def test_runs_that_know_different_classes_are_said_not_to_compare(tmp_path):
     note = compare.comparison_note(runs)  # the same number of classes, not the same classes
     assert note.startswith("These runs know different classes (3 in a, 3 in b, 3 in c)")
     assert compare.metrics_table(runs)["classes"].tolist() == [3, 3, 3]
+
+
+def test_comparing_runs_reads_each_runs_labels_once(tmp_path, monkeypatch):
+    from glr.training.run import Run
+
+    runs = []
+    for name, ids in (("a", [1, 2, 3]), ("b", [1, 2, 4])):
+        run = _run(tmp_path, name, "finished", "2026-01-01T00:00:00")
+        (run.path / "labels.json").write_text(json.dumps(
+            [{"index": i, "landmark_id": lid, "name": f"n{lid}", "images": 5} for i, lid in enumerate(ids)]))
+        runs.append(run.path)
+    reads = []
+    real = Run.labels
+    monkeypatch.setattr(Run, "labels", lambda self: reads.append(self.id) or real(self))
+    table, note = compare.comparison(runs)
+    assert sorted(reads) == ["a", "b"]  # the table and the note each read them: twice per run
+    assert table["classes"].tolist() == [3, 3] and note.startswith("These runs know different classes")

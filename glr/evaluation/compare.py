@@ -18,16 +18,36 @@ from glr.training.run import Run, RunError, as_run
 COMPARED = ["run_id", "state", "backbone", "input_size", "epochs_done", "classes", "val_photos", "top1", "top5", "gap"]
 
 
+def comparison(runs: Sequence[Run | str | os.PathLike]) -> tuple[pd.DataFrame, str | None]:
+    """`metrics_table` and `comparison_note` of the same runs, each run's labels.json read once for both.
+
+    The page shows both; read separately, a 5,000-class labels.json was parsed twice per run at every rerun.
+    """
+    runs = list(map(as_run, runs))
+    known = {run.id: _class_ids(run) for run in runs}
+    return _table(runs, known), _note({k: v for k, v in known.items() if v is not None})
+
+
 def metrics_table(runs: Sequence[Run | str | os.PathLike]) -> pd.DataFrame:
     """One row per run: run_id, backbone, input size, epochs done, classes, validation photos, top-1, top-5, GAP.
 
     A score is blank when the run is not evaluated, its metrics.json is damaged, or it has no value
     (glr.evaluation.readout: top-5 with 5 classes or fewer is every photo, so it is left blank too).
     """
+    return comparison(runs)[0]
+
+
+def comparison_note(runs: Sequence[Run | str | os.PathLike]) -> str | None:
+    """Why the runs' scores do not compare directly (they know different classes), or None when they do."""
+    return comparison(runs)[1]
+
+
+def _table(runs: list[Run], known: dict[str, frozenset | None]) -> pd.DataFrame:
+    """The rows of `metrics_table`, with each run's class ids `known` already read."""
     from glr.evaluation import readout
 
     rows = []
-    for run in map(as_run, runs):
+    for run in runs:
         try:
             train = run.config().get("train", {})
         except RunError:
@@ -42,7 +62,7 @@ def metrics_table(runs: Sequence[Run | str | os.PathLike]) -> pd.DataFrame:
             scores = {}
         undefined = {h.key for h in readout.headline(scores) if h.why}
         values = {k: None if k in undefined else readout.number(scores.get(k)) for k in ("top1", "top5", "gap")}
-        classes = _class_ids(run)
+        classes = known[run.id]
         rows.append({"run_id": run.id, "state": run.status()["state"], "backbone": train.get("backbone"),
                      "input_size": train.get("input_size"), "epochs_done": epochs,
                      "classes": len(classes) if classes is not None else readout.number(scores.get("n_classes")),
@@ -59,9 +79,8 @@ def _class_ids(run: Run) -> frozenset | None:
     return None if labels is None else frozenset(labels["landmark_id"].astype(str))
 
 
-def comparison_note(runs: Sequence[Run | str | os.PathLike]) -> str | None:
-    """Why the runs' scores do not compare directly (they know different classes), or None when they do."""
-    known = {run.id: ids for run in map(as_run, runs) if (ids := _class_ids(run)) is not None}
+def _note(known: dict[str, frozenset]) -> str | None:
+    """`comparison_note` of the runs' class ids `known` (run id -> ids)."""
     if len(set(known.values())) <= 1:
         return None
     sizes = ", ".join(f"{len(ids):,} in {run_id}" for run_id, ids in known.items())
