@@ -140,7 +140,7 @@ with overview:
         st.dataframe(table, hide_index=True, column_config={
             **{k: st.column_config.NumberColumn(k, format="%.3f") for k in ("top1", "top5", "gap")},
             **{k: st.column_config.NumberColumn(k, format="%d") for k in ("classes", "val_photos")}})
-        st.caption("A blank score has no value: the run is not evaluated, or has 5 classes or fewer (top-5).")
+        st.caption("A blank score has no value: its note says why.")
         if note:
             st.warning(common.md(note))
     st.subheader(common.md(label[run_id]), anchor=False)
@@ -155,7 +155,7 @@ with overview:
     if scores:
         # A row that wraps: five columns cut "100.0%" to "10…" in a narrow window.
         m = st.container(horizontal=True, gap="large")
-        for score in readout.headline(scores):
+        for score in readout.headline(scores, len(labels) if labels is not None else None):
             why = f"No value: {score.why}." if score.why else None
             m.metric(score.label, score.text, width="content",
                      help=why or ("Global Average Precision, as in the Kaggle competitions" if score.key == "gap" else None))

@@ -267,6 +267,8 @@ def test_comparing_runs_that_know_different_classes_says_so(results):
     assert "These runs know different classes (3 in 20260101-000000-a, 2 in 20260102-000000-b)" in texts(at.warning)
     table = at.dataframe[0].value
     assert table["classes"].tolist() == [3, 2] and table["top5"].isna().all()  # 3 classes: top-5 has no value
+    assert table["note"].str.startswith("top5: only 3 classes").all()  # a blank cell said nothing of why
+    assert "A blank score has no value: its note says why." in texts(at.caption)
 
 
 def test_runs_are_listed_by_their_name_and_a_rename_in_another_tab_shows_at_once(results):

@@ -114,3 +114,25 @@ def test_comparing_runs_reads_each_runs_labels_once(tmp_path, monkeypatch):
     table, note = compare.comparison(runs)
     assert sorted(reads) == ["a", "b"]  # the table and the note each read them: twice per run
     assert table["classes"].tolist() == [3, 3] and note.startswith("These runs know different classes")
+
+
+def test_a_top5_over_five_classes_is_blank_in_the_table_when_only_labels_json_counts_them(tmp_path):
+    run = _run(tmp_path, "old", "finished", "2026-01-01T00:00:00")
+    (run.path / "labels.json").write_text(json.dumps(
+        [{"index": i, "landmark_id": i, "name": f"n{i}", "images": 5} for i in range(3)]))
+    (run.path / "metrics.json").write_text(json.dumps({"top1": 0.5, "top5": 1.0, "gap": 0.4}))  # no n_classes
+    row = compare.metrics_table([run.path]).iloc[0]
+    assert pd.isna(row["top5"]) and row["top1"] == 0.5 and row["classes"] == 3  # top-5 read as a real 1.000
+    assert row["note"].startswith("top5: only 3 classes: every photo's class is among its 5 best guesses")
+
+
+def test_the_table_says_why_each_score_is_blank(tmp_path):
+    fresh = _run(tmp_path, "fresh", "running", "2026-01-01T00:00:00")
+    cut = _run(tmp_path, "cut", "finished", "2026-01-02T00:00:00")
+    (cut.path / "metrics.json").write_text('{"top1": 0.')
+    good = _run(tmp_path, "good", "finished", "2026-01-03T00:00:00")
+    (good.path / "metrics.json").write_text(json.dumps({"top1": 0.5, "top5": 0.9, "gap": float("nan"), "n_classes": 9,
+                                                        "n_images": 9}))
+    notes = compare.metrics_table([fresh.path, cut.path, good.path]).set_index("run_id")["note"]
+    assert notes["fresh"] == "not evaluated yet" and notes["cut"] == "metrics.json is damaged"
+    assert notes["good"] == "gap: no validation photo shows a known landmark"

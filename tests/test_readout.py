@@ -110,3 +110,13 @@ def test_terminal_score_lines_never_print_nan():
     assert lines[1].startswith("top5       —  (only 3 classes")
     assert lines[-2:] == ["n_images   0", "n_classes  3"]
     assert not any("nan" in line.lower() for line in lines)
+
+
+def test_top5_over_five_classes_is_blank_when_the_scores_lack_a_class_count_but_the_labels_have_it():
+    # Scores recomputed from val_predictions.csv (the report's fallback) or an older metrics.json carry no
+    # n_classes: top-5 over 3 classes showed as a real 100.0%.
+    scores = {"top1": 0.5, "top5": 1.0, "gap": 0.4, "n_images": 9}
+    assert [h.text for h in readout.headline(scores, 3)][1] == readout.NONE
+    assert [h.text for h in readout.headline(scores, 6)][1] == "100.0%"  # 6 classes: top-5 says something
+    assert [h.text for h in readout.headline({**scores, "n_classes": 12}, 3)][1] == "100.0%"  # the stored count wins
+    assert any(line.startswith("top5       —  (only 3 classes") for line in readout.score_lines(scores, 3))

@@ -15,7 +15,8 @@ import pandas as pd
 from glr.training.run import Run, RunError, as_run
 
 
-COMPARED = ["run_id", "state", "backbone", "input_size", "epochs_done", "classes", "val_photos", "top1", "top5", "gap"]
+COMPARED = ["run_id", "state", "backbone", "input_size", "epochs_done", "classes", "val_photos", "top1", "top5", "gap",
+            "note"]
 
 
 def comparison(runs: Sequence[Run | str | os.PathLike]) -> tuple[pd.DataFrame, str | None]:
@@ -32,7 +33,8 @@ def metrics_table(runs: Sequence[Run | str | os.PathLike]) -> pd.DataFrame:
     """One row per run: run_id, backbone, input size, epochs done, classes, validation photos, top-1, top-5, GAP.
 
     A score is blank when the run is not evaluated, its metrics.json is damaged, or it has no value
-    (glr.evaluation.readout: top-5 with 5 classes or fewer is every photo, so it is left blank too).
+    (glr.evaluation.readout: top-5 with 5 classes or fewer is every photo, so it is left blank too);
+    the `note` column says which of these it is.
     """
     return comparison(runs)[0]
 
@@ -57,16 +59,19 @@ def _table(runs: list[Run], known: dict[str, frozenset | None]) -> pd.DataFrame:
         except RunError:
             epochs = None
         try:
-            scores = run.metrics() or {}
+            scores, unread = run.metrics() or {}, "not evaluated yet"
         except RunError:
-            scores = {}
-        undefined = {h.key for h in readout.headline(scores) if h.why}
-        values = {k: None if k in undefined else readout.number(scores.get(k)) for k in ("top1", "top5", "gap")}
+            scores, unread = {}, f"{run.metrics_path.name} is damaged"
         classes = known[run.id]
+        compared = ("top1", "top5", "gap")
+        why = {h.key: h.why for h in readout.headline(scores, len(classes) if classes else None) if h.why}
+        values = {k: None if k in why else readout.number(scores.get(k)) for k in compared}
+        # A blank cell says nothing by itself: the note gives each blank score's reason ("top5: only 3 classes ...").
+        note = unread if not scores else "; ".join(f"{k}: {why[k]}" for k in compared if k in why)
         rows.append({"run_id": run.id, "state": run.status()["state"], "backbone": train.get("backbone"),
                      "input_size": train.get("input_size"), "epochs_done": epochs,
                      "classes": len(classes) if classes is not None else readout.number(scores.get("n_classes")),
-                     "val_photos": readout.number(scores.get("n_images")), **values})
+                     "val_photos": readout.number(scores.get("n_images")), **values, "note": note})
     return pd.DataFrame(rows, columns=COMPARED)
 
 

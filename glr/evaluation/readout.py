@@ -56,9 +56,14 @@ def decimal(value: Any, digits: int = 3, none: str = NONE) -> str:
     return none if value is None else f"{value:.{digits}f}"
 
 
-def headline(scores: dict) -> list[Headline]:
-    """Top-1, top-5, GAP, macro F1 and the photo count in words; "—" and the reason where one has no value."""
+def headline(scores: dict, classes: int | None = None) -> list[Headline]:
+    """Top-1, top-5, GAP, macro F1 and the photo count in words; "—" and the reason where one has no value.
+
+    `classes` (the run's labels.json) stands in when `scores` has no n_classes: scores recomputed from
+    the predictions, or an older metrics.json, still get their top-5 over 5 classes or fewer blanked.
+    """
     n_classes = number(scores.get("n_classes"))
+    n_classes = number(classes) if n_classes is None else n_classes
     n_images = number(scores.get("n_images"))
     items = [("top1", "Top-1 accuracy", "{:.1%}"), ("top5", "Top-5 accuracy", "{:.1%}"), ("gap", "GAP", "{:.3f}"),
              ("macro_f1", "Macro F1", "{:.3f}"), ("n_images", "Validation images", "{:,.0f}")]
@@ -207,10 +212,11 @@ def class_table(per_class: pd.DataFrame, confusion: pd.DataFrame | None = None) 
 NAME_CHARS = 40  # a class name's width in the terminal's table: a 200-character name padded every row
 
 
-def score_lines(scores: dict) -> list[str]:
-    """`python -m glr evaluate`'s headline: one "key value" line per score, "—" and the reason where it has none."""
+def score_lines(scores: dict, classes: int | None = None) -> list[str]:
+    """`python -m glr evaluate`'s headline: one "key value" line per score, "—" and the reason where it has none
+    (`classes`: as for `headline`)."""
     lines = []
-    shown = {h.key: h for h in headline(scores)}
+    shown = {h.key: h for h in headline(scores, classes)}
     for key in ("top1", "top5", "gap", "macro_f1", "n_images", "n_classes"):
         value = number(scores.get(key))
         if key in shown and shown[key].why:

@@ -92,8 +92,20 @@ def write_curves_html(history: pd.DataFrame, path: Path, include_plotlyjs: bool 
     return write_text(path, html)
 
 
-def write_curves_png(history: pd.DataFrame, path: Path) -> Path:
-    """Static loss and accuracy curves, side by side, with the fine-tune boundary marked.
+def curve_panels(classes: int | None = None) -> list[tuple[str, list[tuple[str, str]]]]:
+    """The panels of curves.png: (title, [(history column, label), ...]).
+
+    No top-5 curve with `classes` 5 or fewer: every photo's class is among its 5 best guesses, so
+    the line sat at 100% and read as a perfect model.
+    """
+    accuracy = [("accuracy", "train"), ("val_accuracy", "val")]
+    if classes is None or classes > metrics.TOP_K:
+        accuracy.append(("val_top5", "val top-5"))
+    return [("loss", [("loss", "train"), ("val_loss", "val")]), ("accuracy", accuracy)]
+
+
+def write_curves_png(history: pd.DataFrame, path: Path, classes: int | None = None) -> Path:
+    """Static loss and accuracy curves, side by side, with the fine-tune boundary marked (`classes`: see curve_panels).
 
     Uses matplotlib's object API (a bare `Figure`, no pyplot), which renders with Agg and
     touches no global backend state, so it is safe inside a Streamlit server.
@@ -103,9 +115,7 @@ def write_curves_png(history: pd.DataFrame, path: Path) -> Path:
 
     fig = Figure(figsize=(11, 4), dpi=100, layout="constrained")
     boundary = plots.phase_boundary(history)
-    panels = [("loss", [("loss", "train"), ("val_loss", "val")]),
-              ("accuracy", [("accuracy", "train"), ("val_accuracy", "val"), ("val_top5", "val top-5")])]
-    for ax, (title, series) in zip(fig.subplots(1, 2), panels):
+    for ax, (title, series) in zip(fig.subplots(1, 2), curve_panels(classes)):
         for column, label in series:
             if column in history and history[column].notna().any():
                 ax.plot(history["epoch"], history[column], marker="o", markersize=3, label=label,
@@ -233,9 +243,11 @@ def write_collage(predictions: pd.DataFrame, run_dir: Path, path: Path, n: int =
 # --------------------------------------------------------------------------- summary
 
 
-def _why(scores: dict, key: str) -> str:
-    """Why a score has no value although it was stored (top-5 with 5 classes or fewer), as the page says; else ""."""
-    return next((h.why for h in readout.headline(scores) if h.key == key and key in scores), "")
+def _why(scores: dict, key: str, classes: int | None = None) -> str:
+    """Why a score has no value although it was stored (top-5 with 5 classes or fewer), as the page says; else "".
+
+    `classes` (labels.json) counts the classes when `scores` were recomputed from the predictions (no n_classes)."""
+    return next((h.why for h in readout.headline(scores, classes) if h.key == key and key in scores), "")
 
 
 def _markdown(df: pd.DataFrame) -> str:
@@ -315,7 +327,7 @@ def summary_markdown(run: Run, history: pd.DataFrame | None, predictions: pd.Dat
 
     rows = [
         ("top-1 accuracy", readout.percent(scores.get("top1"), 1, "n/a")),
-        ("top-5 accuracy", f"n/a ({why})" if (why := _why(scores, "top5")) else readout.percent(scores.get("top5"), 1, "n/a")),
+        ("top-5 accuracy", f"n/a ({why})" if (why := _why(scores, "top5", len(labels) if labels is not None else None)) else readout.percent(scores.get("top5"), 1, "n/a")),
         ("GAP", readout.decimal(scores.get("gap"), 4, "n/a")),
         ("macro F1", readout.decimal(scores.get("macro_f1"), 4, "n/a")),
         ("classes", n_classes if n_classes is not None else "n/a"),
@@ -377,7 +389,8 @@ def write_report(run: Run | str | os.PathLike, include_plotlyjs: bool | str = PL
     history = _table(run.history)
     if history is not None:
         write_curves_html(history, out / "curves.html", include_plotlyjs)
-        write_curves_png(history, out / "curves.png")
+        labels = _quietly(run.labels)  # unreadable: said in the summary
+        write_curves_png(history, out / "curves.png", len(labels) if labels is not None else None)
         written += ["curves.html", "curves.png"]
     else:
         notes.append(f"No training history ({run.history_path.name}) yet, so no curves.")
