@@ -136,3 +136,19 @@ def test_the_table_says_why_each_score_is_blank(tmp_path):
     notes = compare.metrics_table([fresh.path, cut.path, good.path]).set_index("run_id")["note"]
     assert notes["fresh"] == "not evaluated yet" and notes["cut"] == "metrics.json is damaged"
     assert notes["good"] == "gap: no validation photo shows a known landmark"
+
+
+def test_a_cut_heatmap_says_what_it_shows_and_the_whole_matrix_downloads_by_name():
+    assert compare.heatmap_note(30, 30, 5, 5) is None  # all classes shown: nothing to say
+    assert compare.heatmap_note(5000, 30, 120, 4000) == (
+        "The heatmap shows 30 of the 5,000 classes, those in the largest confusions: their cells hold 120 of the "
+        "4,000 mistakes (3%). A 5,000 x 5,000 heatmap cannot be read; the whole matrix is in the CSV, the most "
+        "confused pairs under the heatmap.")
+    assert "hold 17 of the 3,981 mistakes (under 1%)." in compare.heatmap_note(5000, 30, 17, 3981)
+    assert "30 of the 5,000 classes, those with the most validation photos, as no photo is misclassified." in (
+        compare.heatmap_note(5000, 30, 0, 0))
+    labels = pd.DataFrame({"index": [0, 1], "landmark_id": [7, 9], "name": ["Big, Ben", "Tour\nEiffel"]})
+    cm = pd.DataFrame([[3, 1], [0, 2]])
+    back = pd.read_csv(io.BytesIO(compare.confusion_csv(cm, labels)), index_col=0)
+    assert back.index.tolist() == ["Big, Ben", "Tour Eiffel"] and back.columns.tolist() == ["Big, Ben", "Tour Eiffel"]
+    assert back.to_numpy().tolist() == [[3, 1], [0, 2]]

@@ -10,8 +10,10 @@ import os
 import zipfile
 from typing import Sequence
 
+import numpy as np
 import pandas as pd
 
+from glr.paths import one_line
 from glr.training.run import Run, RunError, as_run
 
 
@@ -143,6 +145,27 @@ def cell_photos(predictions: pd.DataFrame | None, true_index: int, pred_index: i
     hits = predictions[(predictions["true_index"] == int(true_index)) & (predictions["pred_index"] == int(pred_index))]
     sort = ["confidence", "id"] if "id" in hits else ["confidence"]
     return hits.sort_values(sort, ascending=[False] + [True] * (len(sort) - 1)).head(limit).reset_index(drop=True)
+
+
+def heatmap_note(classes: int, shown: int, mistakes_shown: int, mistakes: int) -> str | None:
+    """What a confusion heatmap cut to `shown` of `classes` classes shows, or None when it shows them all.
+
+    `mistakes_shown` of the `mistakes` (off-diagonal counts) fall in its cells (glr.evaluation.plots.shown_mistakes).
+    """
+    if shown >= classes:
+        return None
+    share = mistakes_shown / mistakes if mistakes else None
+    share = "" if share is None else " (under 1%)" if 0 < share < 0.01 else f" ({share:.0%})"  # not "(0%)" for 17
+    which = (f"those in the largest confusions: their cells hold {mistakes_shown:,} of the {mistakes:,} mistakes{share}"
+             if mistakes else "those with the most validation photos, as no photo is misclassified")
+    return (f"The heatmap shows {shown} of the {classes:,} classes, {which}. A {classes:,} x {classes:,} heatmap cannot "
+            "be read; the whole matrix is in the CSV, the most confused pairs under the heatmap.")
+
+
+def confusion_csv(confusion: pd.DataFrame, labels: pd.DataFrame) -> bytes:
+    """The whole confusion matrix as CSV: a row per true class, a column per predicted class, both by name."""
+    names = pd.Index([one_line(n) for n in labels["name"]], name="true \\ predicted")
+    return pd.DataFrame(np.asarray(confusion), index=names, columns=names).to_csv().encode("utf-8")
 
 
 def display_table(table: pd.DataFrame | None) -> pd.DataFrame | None:

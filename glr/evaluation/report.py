@@ -15,6 +15,7 @@ from __future__ import annotations
 import io
 import math
 import os
+import re
 from pathlib import Path
 from typing import Any, Callable
 
@@ -244,18 +245,20 @@ def write_collage(predictions: pd.DataFrame, run_dir: Path, path: Path, n: int =
 
 
 def _why(scores: dict, key: str, classes: int | None = None) -> str:
-    """Why a score has no value although it was stored (top-5 with 5 classes or fewer), as the page says; else "".
-
-    `classes` (labels.json) counts the classes when `scores` were recomputed from the predictions (no n_classes)."""
+    """Why a stored score has no value (top-5 with 5 classes or fewer; `classes`: readout.headline's), else ""."""
     return next((h.why for h in readout.headline(scores, classes) if h.key == key and key in scores), "")
 
 
+MARKDOWN_SPECIALS = re.compile(r"([\\`*_\[\]<>$~|])")  # as the pages' app_common.md escapes them
+
+
 def _markdown(df: pd.DataFrame) -> str:
-    """A DataFrame as a Markdown table (no tabulate dependency); pipes in names are escaped."""
+    """A DataFrame as a Markdown table (no tabulate dependency); names as written (their Markdown and HTML escaped)."""
     def cell(value: Any) -> str:
         if isinstance(value, (float, np.floating)):
             return f"{value:.3f}"
-        return one_line(value).replace("|", "\\|")  # a newline in a name would end the row
+        # A newline in a name would end the row, a pipe split it; "St_Mark *1*" showed in italics, "<b>" in bold.
+        return MARKDOWN_SPECIALS.sub(r"\\\1", one_line(value))
 
     lines = ["| " + " | ".join(df.columns) + " |", "|" + "---|" * len(df.columns)]
     lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in df.itertuples(index=False)]
@@ -365,6 +368,9 @@ def summary_markdown(run: Run, history: pd.DataFrame | None, predictions: pd.Dat
     if pairs is not None:
         out += ["## Most confused pairs", ""]
         out += [_markdown(pairs[["true", "predicted", "count"]]), ""] if not pairs.empty else ["No confusions: every validation image was classified correctly.", ""]
+        if run.confusion_path.is_file():  # no heatmap here: at thousands of classes one cannot be read
+            out += [f"The whole {len(labels):,} x {len(labels):,} confusion matrix is {run.confusion_path.name} in the run folder "
+                    f"(rows true, columns predicted, by class index as in {run.labels_path.name}).", ""]
     if problems := run.data_problems():
         out += ["## Problems with the data", ""] + [f"- {p}" for p in problems] + [""]
     if notes:
