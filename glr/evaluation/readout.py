@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import math
+import re
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -260,3 +261,41 @@ def _cut(name: Any) -> str:
     """A class name on one line, at most NAME_CHARS characters."""
     name = one_line(name)
     return name if len(name) <= NAME_CHARS else name[:NAME_CHARS - 1] + "…"
+
+
+# --------------------------------------------------------------------------- the report (Markdown)
+
+MARKDOWN_SPECIALS = re.compile(r"([\\`*_\[\]<>$~|])")  # as the pages' app_common.md escapes them
+
+
+def markdown_text(value: Any) -> str:
+    """A name as written in Markdown, on one line: "St_Mark *1*" showed in italics, "<b>" in bold, a pipe split a row."""
+    return MARKDOWN_SPECIALS.sub(r"\\\1", one_line(value))
+
+
+def markdown_table(df: pd.DataFrame) -> str:
+    """A DataFrame as a Markdown table (no tabulate dependency): scores to 3 decimals, "—" where none, names as written."""
+    def cell(value: Any) -> str:
+        if isinstance(value, (float, np.floating)):
+            return NONE if math.isnan(value) else f"{value:.3f}"
+        return markdown_text(value)
+
+    lines = ["| " + " | ".join(df.columns) + " |", "|" + "---|" * len(df.columns)]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in df.itertuples(index=False)]
+    return "\n".join(lines)
+
+
+def worst_markdown(table: pd.DataFrame, show: int) -> list[str]:
+    """The report's `show` worst classes by F1, from a `class_table`: a Markdown section whose "—" says why, and
+    the classes with no validation photo named under it (their F1 is undefined, not 0: never ranked)."""
+    unseen = table["note"].str.startswith(NO_PHOTO)
+    worst = table[~unseen].sort_values(["f1", "support", "index"], ascending=[True, False, True], kind="stable").head(show)
+    lines = [f"## The {len(worst)} worst classes (by F1)", "",
+             markdown_table(worst[["index", "landmark_id", "name", "precision", "recall", "f1", "support"]]), ""]
+    if worst["note"].str.contains(NEVER_PREDICTED, regex=False).any():
+        lines += [f"{NONE}: the precision of a class never predicted is undefined.", ""]
+    if unseen.any():
+        names = ", ".join(markdown_text(_cut(n)) for n in table.loc[unseen, "name"].head(5))
+        lines += [f"{int(unseen.sum())} class{'es' if unseen.sum() != 1 else ''} with no validation photo, not ranked: "
+                  f"{names}{', ...' if unseen.sum() > 5 else ''}", ""]
+    return lines

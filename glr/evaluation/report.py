@@ -15,7 +15,6 @@ from __future__ import annotations
 import io
 import math
 import os
-import re
 from pathlib import Path
 from typing import Any, Callable
 
@@ -249,24 +248,9 @@ def _why(scores: dict, key: str, classes: int | None = None) -> str:
     return next((h.why for h in readout.headline(scores, classes) if h.key == key and key in scores), "")
 
 
-MARKDOWN_SPECIALS = re.compile(r"([\\`*_\[\]<>$~|])")  # as the pages' app_common.md escapes them
-
-
-def _markdown(df: pd.DataFrame) -> str:
-    """A DataFrame as a Markdown table (no tabulate dependency); names as written (their Markdown and HTML escaped)."""
-    def cell(value: Any) -> str:
-        if isinstance(value, (float, np.floating)):
-            return f"{value:.3f}"
-        # A newline in a name would end the row, a pipe split it; "St_Mark *1*" showed in italics, "<b>" in bold.
-        return MARKDOWN_SPECIALS.sub(r"\\\1", one_line(value))
-
-    lines = ["| " + " | ".join(df.columns) + " |", "|" + "---|" * len(df.columns)]
-    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in df.itertuples(index=False)]
-    return "\n".join(lines)
-
-
 def _class_tables(run: Run, predictions: pd.DataFrame | None, labels: pd.DataFrame | None) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
-    """The per-class scores and the most confused pairs, recomputed from the predictions if the run lacks them."""
+    """The per-class scores (readout.class_table's) and the most confused pairs, recomputed from the predictions if
+    the run lacks them."""
     per_class = readout.read_one(run, "per_class")  # a cut file's empty cells: named, not cast to garbage
     per_class = None if per_class is None or per_class.empty else per_class
     confusion = readout.read_one(run, "confusion")
@@ -277,7 +261,7 @@ def _class_tables(run: Run, predictions: pd.DataFrame | None, labels: pd.DataFra
         if confusion is None:
             confusion = metrics.confusion_matrix_df(true, pred, len(labels))
     pairs = metrics.most_confused_pairs(confusion, labels, CONFUSED_PAIRS) if confusion is not None and labels is not None else None
-    return per_class, pairs
+    return (readout.class_table(per_class, confusion) if per_class is not None else None), pairs
 
 
 def training_crops(config: dict | None, status: dict | None) -> str:
@@ -361,13 +345,10 @@ def summary_markdown(run: Run, history: pd.DataFrame | None, predictions: pd.Dat
         files = ", ".join(p.name for p in (run.per_class_path, run.confusion_path))
         notes.append(f"Per-class tables skipped: {files} and {run.labels_path.name} disagree ({exc}).")
     if per_class is not None:
-        scored = per_class[per_class["support"] > 0]
-        worst = scored.sort_values(["f1", "support", "index"], ascending=[True, False, True], kind="stable").head(WORST_CLASSES)
-        out += [f"## The {len(worst)} worst classes (by F1)", "",
-                _markdown(worst[["index", "landmark_id", "name", "precision", "recall", "f1", "support"]]), ""]
+        out += readout.worst_markdown(per_class, WORST_CLASSES)
     if pairs is not None:
         out += ["## Most confused pairs", ""]
-        out += [_markdown(pairs[["true", "predicted", "count"]]), ""] if not pairs.empty else ["No confusions: every validation image was classified correctly.", ""]
+        out += [readout.markdown_table(pairs[["true", "predicted", "count"]]), ""] if not pairs.empty else ["No confusions: every validation image was classified correctly.", ""]
         if run.confusion_path.is_file():  # no heatmap here: at thousands of classes one cannot be read
             out += [f"The whole {len(labels):,} x {len(labels):,} confusion matrix is {run.confusion_path.name} in the run folder "
                     f"(rows true, columns predicted, by class index as in {run.labels_path.name}).", ""]
