@@ -391,7 +391,7 @@ def test_a_run_of_many_classes_shows_its_most_confused_part_and_a_click_still_op
     from glr.evaluation import metrics
     from glr.training.run import Run
 
-    n = 80  # more than the heatmap's 60 at most: it was drawn whole up to that, then cut without a word
+    n = 80  # more than the heatmap's 60 at most: cut, it said neither how much it left out nor where the rest was
     big = Run.create(results, {"train": {"backbone": "efficientnet_lite0"}}, run_id="20260103-000000-big")
     labels = pd.DataFrame({"index": range(n), "landmark_id": range(1000, 1000 + n),
                            "name": [f"Landmark {i}" for i in range(n)], "images": 3})

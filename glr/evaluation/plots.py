@@ -164,8 +164,8 @@ def confusion_figure(cm: pd.DataFrame | np.ndarray, labels: Sequence[str], top: 
                      clickable: bool = False, keep: Sequence[int] | None = None) -> go.Figure:
     """Heatmap of the confusion matrix (rows true, columns predicted), limited to `top` classes.
 
-    A 100 x 100 matrix is unreadable and almost all zeros (at 5,000 classes its figure was 35 MB
-    of JSON), so it shows the classes involved in the largest mix-ups: `keep`, the class indices
+    A 100 x 100 matrix is unreadable and almost all zeros (a whole 5,000-class one is 35 MB of
+    figure JSON), so it shows the classes involved in the largest mix-ups: `keep`, the class indices
     to show, else `confused_classes(cm, top)`. `labels` are the class names in class-index order.
     `clickable` adds a layer a click selects, one marker per non-empty cell (for a page's on_select).
     """
