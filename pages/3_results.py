@@ -234,6 +234,11 @@ with classes:
 
 # --------------------------------------------------------------------------- mistakes
 with mistakes:
+    if confusion is None and labels is not None and not run.confusion_path.exists():  # deleted: the heatmap went too
+        confusion = compare.confusion_from(predictions, len(labels))
+        if confusion is not None:
+            st.caption(f"{run.confusion_path.name} is missing: the confusions below are recomputed from "
+                       f"{run.predictions_path.name}.")
     if confusion is not None and labels is not None:
         st.subheader("Confusions")
         n = len(labels)

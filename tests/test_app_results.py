@@ -432,3 +432,12 @@ def test_a_resumed_run_says_its_scores_are_from_before_it_resumed(results):
     assert ("This run is still running: the scores below are from its evaluation before it was resumed; new ones "
             "replace them when it finishes.") in texts(at.info)
     assert "Top-1 accuracy" in [m.label for m in at.metric]
+
+
+def test_a_run_whose_confusion_csv_is_gone_still_has_its_heatmap_from_the_predictions(results):
+    (results / RUNS_SUBDIR / RUN / "confusion.csv").unlink()
+    at = open_page(RESULTS)
+    # The Mistakes tab lost its heatmap and most confused pairs without a word.
+    assert "confusion.csv is missing: the confusions below are recomputed from val_predictions.csv." in texts(at.caption)
+    assert "Click a cell to see the validation photos behind it." in texts(at.caption)
+    assert [t["type"] for t in json.loads(at.get("plotly_chart")[2].proto.spec)["data"]] == ["heatmap", "scatter"]

@@ -152,3 +152,11 @@ def test_a_cut_heatmap_says_what_it_shows_and_the_whole_matrix_downloads_by_name
     back = pd.read_csv(io.BytesIO(compare.confusion_csv(cm, labels)), index_col=0)
     assert back.index.tolist() == ["Big, Ben", "Tour Eiffel"] and back.columns.tolist() == ["Big, Ben", "Tour Eiffel"]
     assert back.to_numpy().tolist() == [[3, 1], [0, 2]]
+
+
+def test_a_confusion_matrix_is_recomputed_from_the_predictions_when_its_file_is_gone():
+    preds = pd.DataFrame({"true_index": [0, 0, 1, 2], "pred_index": [0, 1, 1, 1]})
+    assert compare.confusion_from(preds, 3).to_numpy().tolist() == [[1, 1, 0], [0, 1, 0], [0, 1, 0]]
+    assert compare.confusion_from(preds, 2) is None  # class 2 is not among 2 classes: not a matrix of this run
+    assert compare.confusion_from(preds.assign(pred_index=["1", "x", 1, 1]), 3) is None
+    assert compare.confusion_from(None, 3) is None and compare.confusion_from(preds.drop(columns="pred_index"), 3) is None
