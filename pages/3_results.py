@@ -136,25 +136,28 @@ with overview:
         st.error(common.md(problem))
     if len(chosen) > 1:
         st.subheader("Comparison")
-        st.dataframe(compare.metrics_table(paths), hide_index=True, column_config={
+        table, note = compare.comparison(paths)  # each run's labels.json read once for both
+        st.dataframe(table, hide_index=True, column_config={
             **{k: st.column_config.NumberColumn(k, format="%.3f") for k in ("top1", "top5", "gap")},
             **{k: st.column_config.NumberColumn(k, format="%d") for k in ("classes", "val_photos")}})
-        st.caption("A blank score has no value: the run is not evaluated, or has 5 classes or fewer (top-5).")
-        if note := compare.comparison_note(paths):
+        st.caption("A blank score has no value: its note says why.")
+        if note:
             st.warning(common.md(note))
     st.subheader(common.md(label[run_id]), anchor=False)
-    if status["state"] in ACTIVE_STATES:
-        st.info(f"This run is still {status['state']}: its metrics appear when it finishes. "
-                "Follow it on the Train page.")
     try:
         scores, unreadable = run.metrics(), False
     except READ_ERRORS as exc:
         st.error(common.md(exc))
         scores, unreadable = None, True  # said as damaged above, not as "missing"
+    if status["state"] in ACTIVE_STATES:
+        # A resumed run keeps the evaluation of its earlier end until the new one replaces it.
+        st.info(f"This run is still {status['state']}: "
+                + ("the scores below are from its evaluation before it was resumed; new ones replace them when it "
+                   "finishes. " if scores else "its metrics appear when it finishes. ") + "Follow it on the Train page.")
     if scores:
         # A row that wraps: five columns cut "100.0%" to "10…" in a narrow window.
         m = st.container(horizontal=True, gap="large")
-        for score in readout.headline(scores):
+        for score in readout.headline(scores, len(labels) if labels is not None else None):
             why = f"No value: {score.why}." if score.why else None
             m.metric(score.label, score.text, width="content",
                      help=why or ("Global Average Precision, as in the Kaggle competitions" if score.key == "gap" else None))
@@ -231,18 +234,30 @@ with classes:
 
 # --------------------------------------------------------------------------- mistakes
 with mistakes:
+    if confusion is None and labels is not None and not run.confusion_path.exists():  # deleted: the heatmap went too
+        confusion = compare.confusion_from(predictions, len(labels))
+        if confusion is not None:
+            st.caption(f"{run.confusion_path.name} is missing: the confusions below are recomputed from "
+                       f"{run.predictions_path.name}.")
     if confusion is not None and labels is not None:
         st.subheader("Confusions")
         n = len(labels)
         top = st.slider("Classes in the heatmap (the most confused first)", 2, max(2, min(n, 60)), min(n, 30),
                         key="results_top") if n > 2 else n
         try:
-            figure = plots.confusion_figure(confusion, labels["name"].tolist(), top=top, clickable=True)
+            keep = list(range(n)) if n <= top else plots.confused_classes(confusion, top)
+            figure = plots.confusion_figure(confusion, labels["name"].tolist(), clickable=True, keep=keep)
             pairs = metrics.most_confused_pairs(confusion, labels, k=20)
         except READ_ERRORS as exc:
             st.error(f"{common.md(run.confusion_path)} does not match labels.json: {common.md(exc)}")
             figure = pairs = None
         if figure is not None:
+            # Thousands of classes cannot be drawn as a readable heatmap: say what part of it is shown.
+            if cut := compare.heatmap_note(n, len(keep), *plots.shown_mistakes(confusion, keep)):
+                st.caption(common.md(cut))
+            st.download_button("Download the whole confusion matrix (CSV)", lambda: compare.confusion_csv(confusion, labels),
+                               file_name=f"{run_id}-confusion.csv", mime="text/csv", icon=":material/download:",
+                               key="results_confusion_csv", on_click="ignore")
             st.caption("Click a cell to see the validation photos behind it.")
             event = st.plotly_chart(figure, key="results_confusion", on_select="rerun", selection_mode="points")
             cells = compare.selected_cells(selection_points(event))

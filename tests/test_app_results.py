@@ -13,6 +13,7 @@ from glr.training.run import RUNS_SUBDIR
 from test_app_pages import RESULTS, assert_no_exception, button, open_page, raw_texts, texts
 
 RUN = "20260101-000000-a"
+CONFUSION_CSV = "Download the whole confusion matrix (CSV)"
 
 
 @pytest.fixture
@@ -55,11 +56,12 @@ def test_a_confusion_cell_shows_its_photos(results):
 def test_an_export_is_made_on_request_then_downloadable(results):
     at = open_page(RESULTS)
     labels = [b.label for b in at.download_button]
-    assert labels == ["Download the report (zip)"]  # no export yet: nothing is built before it is asked for
+    # No export yet: nothing is built before it is asked for (the confusion matrix is in the Mistakes tab).
+    assert labels == ["Download the report (zip)", CONFUSION_CSV]
     button(at, "Export as ONNX").click().run(timeout=180)  # tf2onnx: over a minute on a loaded machine
     assert_no_exception(at)
     assert (results / RUNS_SUBDIR / RUN / "export" / "onnx" / "model.onnx").is_file()
-    assert [b.label for b in at.download_button] == ["Download the report (zip)", "ONNX"]
+    assert [b.label for b in at.download_button] == ["Download the report (zip)", "ONNX", CONFUSION_CSV]
     assert "Export as ONNX" not in [b.label for b in at.button]
 
 
@@ -267,6 +269,8 @@ def test_comparing_runs_that_know_different_classes_says_so(results):
     assert "These runs know different classes (3 in 20260101-000000-a, 2 in 20260102-000000-b)" in texts(at.warning)
     table = at.dataframe[0].value
     assert table["classes"].tolist() == [3, 2] and table["top5"].isna().all()  # 3 classes: top-5 has no value
+    assert table["note"].str.startswith("top5: only 3 classes").all()  # a blank cell said nothing of why
+    assert "A blank score has no value: its note says why." in texts(at.caption)
 
 
 def test_runs_are_listed_by_their_name_and_a_rename_in_another_tab_shows_at_once(results):
@@ -339,10 +343,11 @@ def test_the_report_zip_is_built_on_the_click_not_at_every_rerun(results, monkey
     calls = []
     real = compare.report_zip
     monkeypatch.setattr(compare, "report_zip", lambda run: calls.append(run) or real(run))
+    monkeypatch.setattr(compare, "confusion_csv", lambda *a: calls.append(a) or b"")  # 50 MB at 5,000 classes
     at = open_page(RESULTS)
     at.slider(key="results_top").set_value(2).run()  # any click reruns the page
     # It zipped the 4.8 MB report (plotly inline) on every rerun: ~0.2 s, and 1.7 MB sent to the browser each time.
-    assert calls == [] and [b.label for b in at.download_button] == ["Download the report (zip)"]
+    assert calls == [] and [b.label for b in at.download_button] == ["Download the report (zip)", CONFUSION_CSV]
 
 
 def test_a_confusion_cell_without_its_predictions_file_says_why_not_zero_photos(results):
@@ -377,3 +382,62 @@ def test_a_long_class_name_never_pushes_the_confused_pairs_count_out_of_view(res
     assert pairs.value["true"].tolist() == ["W" * 120]
     columns = json.loads(pairs.proto.columns)
     assert columns["true"]["width"] == "medium" and columns["predicted"]["width"] == "medium"
+
+
+def test_a_run_of_many_classes_shows_its_most_confused_part_and_a_click_still_opens_a_cell(results):
+    import numpy as np
+    import pandas as pd
+
+    from glr.evaluation import metrics
+    from glr.training.run import Run
+
+    n = 80  # more than the heatmap's 60 at most: cut, it said neither how much it left out nor where the rest was
+    big = Run.create(results, {"train": {"backbone": "efficientnet_lite0"}}, run_id="20260103-000000-big")
+    labels = pd.DataFrame({"index": range(n), "landmark_id": range(1000, 1000 + n),
+                           "name": [f"Landmark {i}" for i in range(n)], "images": 3})
+    big.write_labels(labels)
+    y = np.repeat(np.arange(n), 2)
+    guess = y.copy()
+    guess[-1] = 3  # one photo of the last class called class 3: the only confusion, far outside the first 60
+    probs = np.full((len(y), n), 0.001)
+    probs[np.arange(len(y)), guess] = 0.9
+    metrics.write_evaluation(big, [f"{i:04d}" for i in range(len(y))], [f"/gone/{i}.jpg" for i in range(len(y))],
+                             y, probs, labels)
+    big.update_status(state="finished")
+    at = open_page(RESULTS)
+    at.multiselect(key="results_runs").set_value([big.id]).run()
+    assert_no_exception(at)
+    assert ("The heatmap shows 30 of the 80 classes, those in the largest confusions: their cells hold 1 of the 1 "
+            "mistakes (100%).") in texts(at.caption)
+    assert CONFUSION_CSV in [b.label for b in at.download_button]
+    spec = json.loads(at.get("plotly_chart")[2].proto.spec)
+    assert spec["layout"]["title"]["text"] == "confusion matrix: the 30 most confused of 80 classes"
+    assert [79, 3] in spec["data"][1]["customdata"]  # the click layer keeps the classes' own indices
+    at.session_state["results_confusion"] = {"selection": {"points": [{"customdata": [79, 3]}]}}
+    at.run()
+    assert_no_exception(at)
+    assert "**Landmark 79**, called Landmark 3: 1 photo" in raw_texts(at.markdown)
+    assert "cannot show 159.jpg" in raw_texts(at.caption)  # the cell's photo, named though it is gone
+
+
+def test_a_resumed_run_says_its_scores_are_from_before_it_resumed(results):
+    from test_app_pages import _fake_run
+
+    live = _fake_run(results, "20260102-000000-live", "running")
+    shutil.copy(results / RUNS_SUBDIR / RUN / "metrics.json", live.metrics_path)  # evaluated when it stopped
+    at = open_page(RESULTS)
+    at.multiselect(key="results_runs").set_value([live.id]).run()
+    assert_no_exception(at)
+    # It said "its metrics appear when it finishes" above the scores it showed.
+    assert ("This run is still running: the scores below are from its evaluation before it was resumed; new ones "
+            "replace them when it finishes.") in texts(at.info)
+    assert "Top-1 accuracy" in [m.label for m in at.metric]
+
+
+def test_a_run_whose_confusion_csv_is_gone_still_has_its_heatmap_from_the_predictions(results):
+    (results / RUNS_SUBDIR / RUN / "confusion.csv").unlink()
+    at = open_page(RESULTS)
+    # The Mistakes tab lost its heatmap and most confused pairs without a word.
+    assert "confusion.csv is missing: the confusions below are recomputed from val_predictions.csv." in texts(at.caption)
+    assert "Click a cell to see the validation photos behind it." in texts(at.caption)
+    assert [t["type"] for t in json.loads(at.get("plotly_chart")[2].proto.spec)["data"]] == ["heatmap", "scatter"]

@@ -97,3 +97,66 @@ def test_runs_that_know_different_classes_are_said_not_to_compare(tmp_path):
     note = compare.comparison_note(runs)  # the same number of classes, not the same classes
     assert note.startswith("These runs know different classes (3 in a, 3 in b, 3 in c)")
     assert compare.metrics_table(runs)["classes"].tolist() == [3, 3, 3]
+
+
+def test_comparing_runs_reads_each_runs_labels_once(tmp_path, monkeypatch):
+    from glr.training.run import Run
+
+    runs = []
+    for name, ids in (("a", [1, 2, 3]), ("b", [1, 2, 4])):
+        run = _run(tmp_path, name, "finished", "2026-01-01T00:00:00")
+        (run.path / "labels.json").write_text(json.dumps(
+            [{"index": i, "landmark_id": lid, "name": f"n{lid}", "images": 5} for i, lid in enumerate(ids)]))
+        runs.append(run.path)
+    reads = []
+    real = Run.labels
+    monkeypatch.setattr(Run, "labels", lambda self: reads.append(self.id) or real(self))
+    table, note = compare.comparison(runs)
+    assert sorted(reads) == ["a", "b"]  # the table and the note each read them: twice per run
+    assert table["classes"].tolist() == [3, 3] and note.startswith("These runs know different classes")
+
+
+def test_a_top5_over_five_classes_is_blank_in_the_table_when_only_labels_json_counts_them(tmp_path):
+    run = _run(tmp_path, "old", "finished", "2026-01-01T00:00:00")
+    (run.path / "labels.json").write_text(json.dumps(
+        [{"index": i, "landmark_id": i, "name": f"n{i}", "images": 5} for i in range(3)]))
+    (run.path / "metrics.json").write_text(json.dumps({"top1": 0.5, "top5": 1.0, "gap": 0.4}))  # no n_classes
+    row = compare.metrics_table([run.path]).iloc[0]
+    assert pd.isna(row["top5"]) and row["top1"] == 0.5 and row["classes"] == 3  # top-5 read as a real 1.000
+    assert row["note"].startswith("top5: only 3 classes: every photo's class is among its 5 best guesses")
+
+
+def test_the_table_says_why_each_score_is_blank(tmp_path):
+    fresh = _run(tmp_path, "fresh", "running", "2026-01-01T00:00:00")
+    cut = _run(tmp_path, "cut", "finished", "2026-01-02T00:00:00")
+    (cut.path / "metrics.json").write_text('{"top1": 0.')
+    good = _run(tmp_path, "good", "finished", "2026-01-03T00:00:00")
+    (good.path / "metrics.json").write_text(json.dumps({"top1": 0.5, "top5": 0.9, "gap": float("nan"), "n_classes": 9,
+                                                        "n_images": 9}))
+    notes = compare.metrics_table([fresh.path, cut.path, good.path]).set_index("run_id")["note"]
+    assert notes["fresh"] == "not evaluated yet" and notes["cut"] == "metrics.json is damaged"
+    assert notes["good"] == "gap: no validation photo shows a known landmark"
+
+
+def test_a_cut_heatmap_says_what_it_shows_and_the_whole_matrix_downloads_by_name():
+    assert compare.heatmap_note(30, 30, 5, 5) is None  # all classes shown: nothing to say
+    assert compare.heatmap_note(5000, 30, 120, 4000) == (
+        "The heatmap shows 30 of the 5,000 classes, those in the largest confusions: their cells hold 120 of the "
+        "4,000 mistakes (3%). A 5,000 x 5,000 heatmap cannot be read; the whole matrix is in the CSV, the most "
+        "confused pairs under the heatmap.")
+    assert "hold 17 of the 3,981 mistakes (under 1%)." in compare.heatmap_note(5000, 30, 17, 3981)
+    assert "30 of the 5,000 classes, those with the most validation photos, as no photo is misclassified." in (
+        compare.heatmap_note(5000, 30, 0, 0))
+    labels = pd.DataFrame({"index": [0, 1], "landmark_id": [7, 9], "name": ["Big, Ben", "Tour\nEiffel"]})
+    cm = pd.DataFrame([[3, 1], [0, 2]])
+    back = pd.read_csv(io.BytesIO(compare.confusion_csv(cm, labels)), index_col=0)
+    assert back.index.tolist() == ["Big, Ben", "Tour Eiffel"] and back.columns.tolist() == ["Big, Ben", "Tour Eiffel"]
+    assert back.to_numpy().tolist() == [[3, 1], [0, 2]]
+
+
+def test_a_confusion_matrix_is_recomputed_from_the_predictions_when_its_file_is_gone():
+    preds = pd.DataFrame({"true_index": [0, 0, 1, 2], "pred_index": [0, 1, 1, 1]})
+    assert compare.confusion_from(preds, 3).to_numpy().tolist() == [[1, 1, 0], [0, 1, 0], [0, 1, 0]]
+    assert compare.confusion_from(preds, 2) is None  # class 2 is not among 2 classes: not a matrix of this run
+    assert compare.confusion_from(preds.assign(pred_index=["1", "x", 1, 1]), 3) is None
+    assert compare.confusion_from(None, 3) is None and compare.confusion_from(preds.drop(columns="pred_index"), 3) is None

@@ -110,3 +110,27 @@ def test_terminal_score_lines_never_print_nan():
     assert lines[1].startswith("top5       —  (only 3 classes")
     assert lines[-2:] == ["n_images   0", "n_classes  3"]
     assert not any("nan" in line.lower() for line in lines)
+
+
+def test_top5_over_five_classes_is_blank_when_the_scores_lack_a_class_count_but_the_labels_have_it():
+    # Scores recomputed from val_predictions.csv (the report's fallback) or an older metrics.json carry no
+    # n_classes: top-5 over 3 classes showed as a real 100.0%.
+    scores = {"top1": 0.5, "top5": 1.0, "gap": 0.4, "n_images": 9}
+    assert [h.text for h in readout.headline(scores, 3)][1] == readout.NONE
+    assert [h.text for h in readout.headline(scores, 6)][1] == "100.0%"  # 6 classes: top-5 says something
+    assert [h.text for h in readout.headline({**scores, "n_classes": 12}, 3)][1] == "100.0%"  # the stored count wins
+    assert any(line.startswith("top5       —  (only 3 classes") for line in readout.score_lines(scores, 3))
+
+
+def test_the_reports_worst_classes_leave_undefined_scores_as_a_dash_and_name_the_classes_without_a_photo():
+    per_class = pd.DataFrame({"index": [0, 1, 2, 3], "landmark_id": [7, 8, 9, 10],
+                              "name": ["St_Mark *1*", "Never", "Unseen <b>", "Fine"],
+                              "precision": [0.5, 0.0, 0.0, 1.0], "recall": [1.0, 0.0, 0.0, 1.0],
+                              "f1": [0.667, 0.0, 0.0, 1.0], "support": [1, 1, 0, 1]})
+    confusion = pd.DataFrame([[1, 0, 0, 0], [1, 0, 0, 0], [0, 0, 0, 0], [0, 0, 0, 1]])  # class 1 never predicted
+    text = "\n".join(readout.worst_markdown(readout.class_table(per_class, confusion), 10))
+    assert "## The 3 worst classes (by F1)" in text
+    assert "| 1 | 8 | Never | — | 0.000 | 0.000 | 1 |" in text  # its undefined precision read 0.000
+    assert "—: the precision of a class never predicted is undefined." in text
+    assert "| St\\_Mark \\*1\\* |" in text  # shown in italics before
+    assert "| 2 | 9 |" not in text and "1 class with no validation photo, not ranked: Unseen \\<b\\>" in text

@@ -65,7 +65,8 @@ def test_report_writes_all_artefacts(tmp_path):
     summary = (out / "summary.md").read_text()
     for expected in ["top-1 accuracy | 66.7%", "GAP |", "classes | 4", "validation images | 12",
                      "best epoch | 4 (phase 2, val_loss 0.3000)", "backbone | efficientnet_lite0",
-                     "worst classes", "Most confused pairs", "Taj Mahal \\| Agra"]:
+                     "worst classes", "Most confused pairs", "Taj Mahal \\| Agra",
+                     "The whole 4 x 4 confusion matrix is confusion.csv in the run folder"]:
         assert expected in summary, expected
     assert "## Notes" not in summary
     assert not list(out.glob(".*"))  # no temp files left
@@ -201,3 +202,30 @@ def test_top5_over_five_classes_or_fewer_is_said_to_say_nothing(tmp_path):
     # It read "top-5 accuracy | 100.0%", as if the model were perfect at it.
     assert ("top-5 accuracy | n/a (only 4 classes: every photo's class is among its 5 best guesses, so top-5 says "
             "nothing here)") in summary
+
+
+def test_the_curves_have_no_top5_line_over_five_classes_or_fewer(tmp_path, monkeypatch):
+    drawn = []
+    real = report.write_curves_png
+    monkeypatch.setattr(report, "write_curves_png", lambda h, p, classes=None: drawn.append(classes) or real(h, p, classes))
+    report.write_report(fabricate_run(tmp_path))  # 4 classes
+    assert drawn == [4]
+    # A flat line at 100% read as a perfect model; with 6 classes it says something and stays.
+    assert "val_top5" not in str(report.curve_panels(4)) and "val_top5" in str(report.curve_panels(6))
+    assert "val_top5" in str(report.curve_panels(None))  # labels.json unreadable: drawn as before
+
+
+def test_top5_recomputed_from_the_predictions_over_five_classes_or_fewer_says_nothing(tmp_path):
+    run = fabricate_run(tmp_path)
+    (run / "metrics.json").write_text("{cut")  # recomputed from val_predictions.csv, which has no class count
+    summary = (report.write_report(run) / "summary.md").read_text()
+    assert "top-5 accuracy | n/a (only 4 classes" in summary  # it read "top-5 accuracy | 100.0%"
+
+
+def test_class_names_with_markdown_or_html_read_as_written_in_the_summary(tmp_path, monkeypatch):
+    monkeypatch.setitem(globals(), "NAMES", ["St_Mark *1*", "<b>Fort</b>", "[Big](Ben)", "Taj Mahal | Agra"])
+    summary = (report.write_report(fabricate_run(tmp_path)) / "summary.md").read_text()
+    # They showed in italics, in bold and as a link in any Markdown viewer.
+    for escaped in ("St\\_Mark \\*1\\*", "\\<b\\>Fort\\</b\\>", "\\[Big\\](Ben)", "Taj Mahal \\| Agra"):
+        assert escaped in summary, escaped
+    assert "*1*" not in summary.replace("\\*", "") and "<b>" not in summary

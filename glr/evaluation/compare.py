@@ -10,24 +10,48 @@ import os
 import zipfile
 from typing import Sequence
 
+import numpy as np
 import pandas as pd
 
+from glr.paths import one_line
 from glr.training.run import Run, RunError, as_run
 
 
-COMPARED = ["run_id", "state", "backbone", "input_size", "epochs_done", "classes", "val_photos", "top1", "top5", "gap"]
+COMPARED = ["run_id", "state", "backbone", "input_size", "epochs_done", "classes", "val_photos", "top1", "top5", "gap",
+            "note"]
+
+
+def comparison(runs: Sequence[Run | str | os.PathLike]) -> tuple[pd.DataFrame, str | None]:
+    """`metrics_table` and `comparison_note` of the same runs, each run's labels.json read once for both.
+
+    The page shows both; read separately, a 5,000-class labels.json was parsed twice per run at every rerun.
+    """
+    runs = list(map(as_run, runs))
+    known = {run.id: _class_ids(run) for run in runs}
+    return _table(runs, known), _note({k: v for k, v in known.items() if v is not None})
 
 
 def metrics_table(runs: Sequence[Run | str | os.PathLike]) -> pd.DataFrame:
     """One row per run: run_id, backbone, input size, epochs done, classes, validation photos, top-1, top-5, GAP.
 
     A score is blank when the run is not evaluated, its metrics.json is damaged, or it has no value
-    (glr.evaluation.readout: top-5 with 5 classes or fewer is every photo, so it is left blank too).
+    (glr.evaluation.readout: top-5 with 5 classes or fewer is every photo, so it is left blank too);
+    the `note` column says which of these it is.
     """
+    return comparison(runs)[0]
+
+
+def comparison_note(runs: Sequence[Run | str | os.PathLike]) -> str | None:
+    """Why the runs' scores do not compare directly (they know different classes), or None when they do."""
+    return comparison(runs)[1]
+
+
+def _table(runs: list[Run], known: dict[str, frozenset | None]) -> pd.DataFrame:
+    """The rows of `metrics_table`, with each run's class ids `known` already read."""
     from glr.evaluation import readout
 
     rows = []
-    for run in map(as_run, runs):
+    for run in runs:
         try:
             train = run.config().get("train", {})
         except RunError:
@@ -37,16 +61,19 @@ def metrics_table(runs: Sequence[Run | str | os.PathLike]) -> pd.DataFrame:
         except RunError:
             epochs = None
         try:
-            scores = run.metrics() or {}
+            scores, unread = run.metrics() or {}, "not evaluated yet"
         except RunError:
-            scores = {}
-        undefined = {h.key for h in readout.headline(scores) if h.why}
-        values = {k: None if k in undefined else readout.number(scores.get(k)) for k in ("top1", "top5", "gap")}
-        classes = _class_ids(run)
+            scores, unread = {}, f"{run.metrics_path.name} is damaged"
+        classes = known[run.id]
+        compared = ("top1", "top5", "gap")
+        why = {h.key: h.why for h in readout.headline(scores, len(classes) if classes else None) if h.why}
+        values = {k: None if k in why else readout.number(scores.get(k)) for k in compared}
+        # A blank cell says nothing by itself: the note gives each blank score's reason ("top5: only 3 classes ...").
+        note = unread if not scores else "; ".join(f"{k}: {why[k]}" for k in compared if k in why)
         rows.append({"run_id": run.id, "state": run.status()["state"], "backbone": train.get("backbone"),
                      "input_size": train.get("input_size"), "epochs_done": epochs,
                      "classes": len(classes) if classes is not None else readout.number(scores.get("n_classes")),
-                     "val_photos": readout.number(scores.get("n_images")), **values})
+                     "val_photos": readout.number(scores.get("n_images")), **values, "note": note})
     return pd.DataFrame(rows, columns=COMPARED)
 
 
@@ -59,9 +86,8 @@ def _class_ids(run: Run) -> frozenset | None:
     return None if labels is None else frozenset(labels["landmark_id"].astype(str))
 
 
-def comparison_note(runs: Sequence[Run | str | os.PathLike]) -> str | None:
-    """Why the runs' scores do not compare directly (they know different classes), or None when they do."""
-    known = {run.id: ids for run in map(as_run, runs) if (ids := _class_ids(run)) is not None}
+def _note(known: dict[str, frozenset]) -> str | None:
+    """`comparison_note` of the runs' class ids `known` (run id -> ids)."""
     if len(set(known.values())) <= 1:
         return None
     sizes = ", ".join(f"{len(ids):,} in {run_id}" for run_id, ids in known.items())
@@ -119,6 +145,40 @@ def cell_photos(predictions: pd.DataFrame | None, true_index: int, pred_index: i
     hits = predictions[(predictions["true_index"] == int(true_index)) & (predictions["pred_index"] == int(pred_index))]
     sort = ["confidence", "id"] if "id" in hits else ["confidence"]
     return hits.sort_values(sort, ascending=[False] + [True] * (len(sort) - 1)).head(limit).reset_index(drop=True)
+
+
+def heatmap_note(classes: int, shown: int, mistakes_shown: int, mistakes: int) -> str | None:
+    """What a confusion heatmap cut to `shown` of `classes` classes shows, or None when it shows them all.
+
+    `mistakes_shown` of the `mistakes` (off-diagonal counts) fall in its cells (glr.evaluation.plots.shown_mistakes).
+    """
+    if shown >= classes:
+        return None
+    share = mistakes_shown / mistakes if mistakes else None
+    share = "" if share is None else " (under 1%)" if 0 < share < 0.01 else f" ({share:.0%})"  # not "(0%)" for 17
+    which = (f"those in the largest confusions: their cells hold {mistakes_shown:,} of the {mistakes:,} mistakes{share}"
+             if mistakes else "those with the most validation photos, as no photo is misclassified")
+    return (f"The heatmap shows {shown} of the {classes:,} classes, {which}. A {classes:,} x {classes:,} heatmap cannot "
+            "be read; the whole matrix is in the CSV, the most confused pairs under the heatmap.")
+
+
+def confusion_from(predictions: pd.DataFrame | None, classes: int) -> pd.DataFrame | None:
+    """The confusion matrix recomputed from the validation predictions, for a run whose confusion.csv is gone;
+    None when there are none or their class indices do not fit `classes`."""
+    from glr.evaluation.metrics import confusion_matrix_df
+
+    if predictions is None or predictions.empty or not {"true_index", "pred_index"} <= set(predictions.columns):
+        return None
+    true, pred = (pd.to_numeric(predictions[c], errors="coerce") for c in ("true_index", "pred_index"))
+    if true.isna().any() or pred.isna().any() or min(true.min(), pred.min()) < 0 or max(true.max(), pred.max()) >= classes:
+        return None
+    return confusion_matrix_df(true.astype(int), pred.astype(int), classes)
+
+
+def confusion_csv(confusion: pd.DataFrame, labels: pd.DataFrame) -> bytes:
+    """The whole confusion matrix as CSV: a row per true class, a column per predicted class, both by name."""
+    names = pd.Index([one_line(n) for n in labels["name"]], name="true \\ predicted")
+    return pd.DataFrame(np.asarray(confusion), index=names, columns=names).to_csv().encode("utf-8")
 
 
 def display_table(table: pd.DataFrame | None) -> pd.DataFrame | None:

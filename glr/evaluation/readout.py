@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import math
+import re
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -56,9 +57,14 @@ def decimal(value: Any, digits: int = 3, none: str = NONE) -> str:
     return none if value is None else f"{value:.{digits}f}"
 
 
-def headline(scores: dict) -> list[Headline]:
-    """Top-1, top-5, GAP, macro F1 and the photo count in words; "—" and the reason where one has no value."""
+def headline(scores: dict, classes: int | None = None) -> list[Headline]:
+    """Top-1, top-5, GAP, macro F1 and the photo count in words; "—" and the reason where one has no value.
+
+    `classes` (the run's labels.json) stands in when `scores` has no n_classes: scores recomputed from
+    the predictions, or an older metrics.json, still get their top-5 over 5 classes or fewer blanked.
+    """
     n_classes = number(scores.get("n_classes"))
+    n_classes = number(classes) if n_classes is None else n_classes
     n_images = number(scores.get("n_images"))
     items = [("top1", "Top-1 accuracy", "{:.1%}"), ("top5", "Top-5 accuracy", "{:.1%}"), ("gap", "GAP", "{:.3f}"),
              ("macro_f1", "Macro F1", "{:.3f}"), ("n_images", "Validation images", "{:,.0f}")]
@@ -109,10 +115,14 @@ def check_confusion(confusion: pd.DataFrame | None) -> pd.DataFrame | None:
     """A confusion matrix as read: square, whole counts; ValueError saying what is wrong."""
     if confusion is None:
         return None
-    counts = confusion.apply(pd.to_numeric, errors="coerce")
-    if counts.shape[0] != counts.shape[1] or counts.isna().any().any() or (counts < 0).any().any():
+    if all(pd.api.types.is_integer_dtype(t) for t in confusion.dtypes):  # as written: 1 s less at 5,000 classes
+        counts, empty = confusion, False
+    else:
+        counts = confusion.apply(pd.to_numeric, errors="coerce")
+        empty = bool(counts.isna().to_numpy().any())
+    if counts.shape[0] != counts.shape[1] or empty or (counts.to_numpy() < 0).any():
         raise ValueError(f"it is not a square table of counts ({counts.shape[0]} rows, {counts.shape[1]} columns"
-                         f"{', some cells empty or not numbers' if counts.isna().any().any() else ''})")
+                         f"{', some cells empty or not numbers' if empty else ''})")
     return counts.astype(np.int64)
 
 
@@ -207,10 +217,11 @@ def class_table(per_class: pd.DataFrame, confusion: pd.DataFrame | None = None) 
 NAME_CHARS = 40  # a class name's width in the terminal's table: a 200-character name padded every row
 
 
-def score_lines(scores: dict) -> list[str]:
-    """`python -m glr evaluate`'s headline: one "key value" line per score, "—" and the reason where it has none."""
+def score_lines(scores: dict, classes: int | None = None) -> list[str]:
+    """`python -m glr evaluate`'s headline: one "key value" line per score, "—" and the reason where it has none
+    (`classes`: as for `headline`)."""
     lines = []
-    shown = {h.key: h for h in headline(scores)}
+    shown = {h.key: h for h in headline(scores, classes)}
     for key in ("top1", "top5", "gap", "macro_f1", "n_images", "n_classes"):
         value = number(scores.get(key))
         if key in shown and shown[key].why:
@@ -250,3 +261,41 @@ def _cut(name: Any) -> str:
     """A class name on one line, at most NAME_CHARS characters."""
     name = one_line(name)
     return name if len(name) <= NAME_CHARS else name[:NAME_CHARS - 1] + "…"
+
+
+# --------------------------------------------------------------------------- the report (Markdown)
+
+MARKDOWN_SPECIALS = re.compile(r"([\\`*_\[\]<>$~|])")  # as the pages' app_common.md escapes them
+
+
+def markdown_text(value: Any) -> str:
+    """A name as written in Markdown, on one line: "St_Mark *1*" showed in italics, "<b>" in bold, a pipe split a row."""
+    return MARKDOWN_SPECIALS.sub(r"\\\1", one_line(value))
+
+
+def markdown_table(df: pd.DataFrame) -> str:
+    """A DataFrame as a Markdown table (no tabulate dependency): scores to 3 decimals, "—" where none, names as written."""
+    def cell(value: Any) -> str:
+        if isinstance(value, (float, np.floating)):
+            return NONE if math.isnan(value) else f"{value:.3f}"
+        return markdown_text(value)
+
+    lines = ["| " + " | ".join(df.columns) + " |", "|" + "---|" * len(df.columns)]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in df.itertuples(index=False)]
+    return "\n".join(lines)
+
+
+def worst_markdown(table: pd.DataFrame, show: int) -> list[str]:
+    """The report's `show` worst classes by F1, from a `class_table`: a Markdown section whose "—" says why, and
+    the classes with no validation photo named under it (their F1 is undefined, not 0: never ranked)."""
+    unseen = table["note"].str.startswith(NO_PHOTO)
+    worst = table[~unseen].sort_values(["f1", "support", "index"], ascending=[True, False, True], kind="stable").head(show)
+    lines = [f"## The {len(worst)} worst classes (by F1)", "",
+             markdown_table(worst[["index", "landmark_id", "name", "precision", "recall", "f1", "support"]]), ""]
+    if worst["note"].str.contains(NEVER_PREDICTED, regex=False).any():
+        lines += [f"{NONE}: the precision of a class never predicted is undefined.", ""]
+    if unseen.any():
+        names = ", ".join(markdown_text(_cut(n)) for n in table.loc[unseen, "name"].head(5))
+        lines += [f"{int(unseen.sum())} class{'es' if unseen.sum() != 1 else ''} with no validation photo, not ranked: "
+                  f"{names}{', ...' if unseen.sum() > 5 else ''}", ""]
+    return lines

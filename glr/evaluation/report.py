@@ -92,8 +92,20 @@ def write_curves_html(history: pd.DataFrame, path: Path, include_plotlyjs: bool 
     return write_text(path, html)
 
 
-def write_curves_png(history: pd.DataFrame, path: Path) -> Path:
-    """Static loss and accuracy curves, side by side, with the fine-tune boundary marked.
+def curve_panels(classes: int | None = None) -> list[tuple[str, list[tuple[str, str]]]]:
+    """The panels of curves.png: (title, [(history column, label), ...]).
+
+    No top-5 curve with `classes` 5 or fewer: every photo's class is among its 5 best guesses, so
+    the line sat at 100% and read as a perfect model.
+    """
+    accuracy = [("accuracy", "train"), ("val_accuracy", "val")]
+    if classes is None or classes > metrics.TOP_K:
+        accuracy.append(("val_top5", "val top-5"))
+    return [("loss", [("loss", "train"), ("val_loss", "val")]), ("accuracy", accuracy)]
+
+
+def write_curves_png(history: pd.DataFrame, path: Path, classes: int | None = None) -> Path:
+    """Static loss and accuracy curves, side by side, with the fine-tune boundary marked (`classes`: see curve_panels).
 
     Uses matplotlib's object API (a bare `Figure`, no pyplot), which renders with Agg and
     touches no global backend state, so it is safe inside a Streamlit server.
@@ -103,9 +115,7 @@ def write_curves_png(history: pd.DataFrame, path: Path) -> Path:
 
     fig = Figure(figsize=(11, 4), dpi=100, layout="constrained")
     boundary = plots.phase_boundary(history)
-    panels = [("loss", [("loss", "train"), ("val_loss", "val")]),
-              ("accuracy", [("accuracy", "train"), ("val_accuracy", "val"), ("val_top5", "val top-5")])]
-    for ax, (title, series) in zip(fig.subplots(1, 2), panels):
+    for ax, (title, series) in zip(fig.subplots(1, 2), curve_panels(classes)):
         for column, label in series:
             if column in history and history[column].notna().any():
                 ax.plot(history["epoch"], history[column], marker="o", markersize=3, label=label,
@@ -233,25 +243,14 @@ def write_collage(predictions: pd.DataFrame, run_dir: Path, path: Path, n: int =
 # --------------------------------------------------------------------------- summary
 
 
-def _why(scores: dict, key: str) -> str:
-    """Why a score has no value although it was stored (top-5 with 5 classes or fewer), as the page says; else ""."""
-    return next((h.why for h in readout.headline(scores) if h.key == key and key in scores), "")
-
-
-def _markdown(df: pd.DataFrame) -> str:
-    """A DataFrame as a Markdown table (no tabulate dependency); pipes in names are escaped."""
-    def cell(value: Any) -> str:
-        if isinstance(value, (float, np.floating)):
-            return f"{value:.3f}"
-        return one_line(value).replace("|", "\\|")  # a newline in a name would end the row
-
-    lines = ["| " + " | ".join(df.columns) + " |", "|" + "---|" * len(df.columns)]
-    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in df.itertuples(index=False)]
-    return "\n".join(lines)
+def _why(scores: dict, key: str, classes: int | None = None) -> str:
+    """Why a stored score has no value (top-5 with 5 classes or fewer; `classes`: readout.headline's), else ""."""
+    return next((h.why for h in readout.headline(scores, classes) if h.key == key and key in scores), "")
 
 
 def _class_tables(run: Run, predictions: pd.DataFrame | None, labels: pd.DataFrame | None) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
-    """The per-class scores and the most confused pairs, recomputed from the predictions if the run lacks them."""
+    """The per-class scores (readout.class_table's) and the most confused pairs, recomputed from the predictions if
+    the run lacks them."""
     per_class = readout.read_one(run, "per_class")  # a cut file's empty cells: named, not cast to garbage
     per_class = None if per_class is None or per_class.empty else per_class
     confusion = readout.read_one(run, "confusion")
@@ -262,7 +261,7 @@ def _class_tables(run: Run, predictions: pd.DataFrame | None, labels: pd.DataFra
         if confusion is None:
             confusion = metrics.confusion_matrix_df(true, pred, len(labels))
     pairs = metrics.most_confused_pairs(confusion, labels, CONFUSED_PAIRS) if confusion is not None and labels is not None else None
-    return per_class, pairs
+    return (readout.class_table(per_class, confusion) if per_class is not None else None), pairs
 
 
 def training_crops(config: dict | None, status: dict | None) -> str:
@@ -315,7 +314,7 @@ def summary_markdown(run: Run, history: pd.DataFrame | None, predictions: pd.Dat
 
     rows = [
         ("top-1 accuracy", readout.percent(scores.get("top1"), 1, "n/a")),
-        ("top-5 accuracy", f"n/a ({why})" if (why := _why(scores, "top5")) else readout.percent(scores.get("top5"), 1, "n/a")),
+        ("top-5 accuracy", f"n/a ({why})" if (why := _why(scores, "top5", len(labels) if labels is not None else None)) else readout.percent(scores.get("top5"), 1, "n/a")),
         ("GAP", readout.decimal(scores.get("gap"), 4, "n/a")),
         ("macro F1", readout.decimal(scores.get("macro_f1"), 4, "n/a")),
         ("classes", n_classes if n_classes is not None else "n/a"),
@@ -346,13 +345,13 @@ def summary_markdown(run: Run, history: pd.DataFrame | None, predictions: pd.Dat
         files = ", ".join(p.name for p in (run.per_class_path, run.confusion_path))
         notes.append(f"Per-class tables skipped: {files} and {run.labels_path.name} disagree ({exc}).")
     if per_class is not None:
-        scored = per_class[per_class["support"] > 0]
-        worst = scored.sort_values(["f1", "support", "index"], ascending=[True, False, True], kind="stable").head(WORST_CLASSES)
-        out += [f"## The {len(worst)} worst classes (by F1)", "",
-                _markdown(worst[["index", "landmark_id", "name", "precision", "recall", "f1", "support"]]), ""]
+        out += readout.worst_markdown(per_class, WORST_CLASSES)
     if pairs is not None:
         out += ["## Most confused pairs", ""]
-        out += [_markdown(pairs[["true", "predicted", "count"]]), ""] if not pairs.empty else ["No confusions: every validation image was classified correctly.", ""]
+        out += [readout.markdown_table(pairs[["true", "predicted", "count"]]), ""] if not pairs.empty else ["No confusions: every validation image was classified correctly.", ""]
+        if run.confusion_path.is_file():  # no heatmap here: at thousands of classes one cannot be read
+            out += [f"The whole {len(labels):,} x {len(labels):,} confusion matrix is {run.confusion_path.name} in the run folder "
+                    f"(rows true, columns predicted, by class index as in {run.labels_path.name}).", ""]
     if problems := run.data_problems():
         out += ["## Problems with the data", ""] + [f"- {p}" for p in problems] + [""]
     if notes:
@@ -377,7 +376,8 @@ def write_report(run: Run | str | os.PathLike, include_plotlyjs: bool | str = PL
     history = _table(run.history)
     if history is not None:
         write_curves_html(history, out / "curves.html", include_plotlyjs)
-        write_curves_png(history, out / "curves.png")
+        labels = _quietly(run.labels)  # unreadable: said in the summary
+        write_curves_png(history, out / "curves.png", len(labels) if labels is not None else None)
         written += ["curves.html", "curves.png"]
     else:
         notes.append(f"No training history ({run.history_path.name}) yet, so no curves.")
