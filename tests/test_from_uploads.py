@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from glr.data.datasets import load_catalog
-from glr.data.from_uploads import build_dataset, folder_name
+from glr.data.from_uploads import build_dataset, folder_name, new_dataset_folder
 from glr.errors import DatasetError
 
 
@@ -90,3 +90,13 @@ def test_an_uploads_folder_that_is_a_file_is_named_not_a_traceback(tmp_path):
     # Was NotADirectoryError from the writing, on the Dataset page's Make the dataset.
     with pytest.raises(DatasetError, match=r"afile is a file, not a folder: no dataset can be made"):
         build_dataset("trip", photos, root=tmp_path / "afile" / "uploads")
+
+
+@pytest.mark.parametrize("name, problem", [("", "use 1 to 64"), ("   ", "use 1 to 64"), ("..", "not only dots"),
+                                           ("a/b", "no '/'"), ("x" * 65, "use 1 to 64"), ("trip", "already exists"),
+                                           ("TRIP", "a dataset named 'trip' already exists")])
+def test_a_dataset_name_is_checked_before_any_photo_is_read(tmp_path, name, problem):
+    (tmp_path / "trip").mkdir()
+    with pytest.raises(DatasetError, match=problem.replace("(", r"\(")):
+        new_dataset_folder(name, root=tmp_path)
+    assert new_dataset_folder(" My Trip ", root=tmp_path) == tmp_path / "My_Trip"  # the folder build_dataset makes
