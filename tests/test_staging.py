@@ -102,16 +102,14 @@ def test_what_is_kept_is_read_from_disk_once_per_change(tmp_path):
 
 def test_the_dataset_name_is_kept_with_the_photos_and_goes_with_them(tmp_path):
     box = Staging(new_key(), root=tmp_path)
-    assert box.name() == ""
-    assert box.set_name("Trip 2026") and Staging(box.path.name, root=tmp_path).name() == "Trip 2026"  # a refresh
+    assert box.name() == "" and box.set_name("Trip") is False and not box.path.exists()  # no photo: no folder
     box.add("class-0", [("a.jpg", _jpeg(1))])
+    assert box.set_name("Trip 2026") and Staging(box.path.name, root=tmp_path).name() == "Trip 2026"  # a refresh
     box.clear("class-0")
     assert box.name() == "Trip 2026"  # removing a class keeps the name
+    assert len(box.set_name("x" * 10_000) and box.name()) == staging.MAX_NAME_CHARS  # bounded on disk
     box.clear()
     assert box.name() == ""
-    assert len(box.set_name("x" * 10_000) and box.name()) == staging.MAX_NAME_CHARS  # bounded on disk
-    (tmp_path / "file").write_text("not a folder")
-    assert Staging(new_key(), root=tmp_path / "file").set_name("trip") is False  # not a traceback
 
 
 def test_the_same_photo_in_two_classes_is_refused_naming_the_first(tmp_path):
@@ -131,3 +129,23 @@ def test_a_photo_can_be_removed_alone(tmp_path):
     assert box.remove("class-0", [staging.photo_name(_jpeg(1)), "../labels.json", "nothing.jpg"]) == 1
     assert [p.name for p in box.photos("class-0")] == [staging.photo_name(_jpeg(2))]
     assert (tmp_path / ".staging" / box.path.name).is_dir()
+
+
+def test_an_upload_box_is_synced_once_per_file_and_mirrors_what_is_taken_out(tmp_path):
+    box, handled = Staging(new_key(), root=tmp_path), {}
+    reads = []
+
+    def held(*items):
+        return [(file_id, f"{file_id}.jpg", lambda d=data, i=file_id: reads.append(i) or d) for file_id, data in items]
+
+    a, b, bad = ("a", _jpeg(1)), ("b", _jpeg(2)), ("bad", b"not a photo")
+    problems = box.sync("class-0", handled, held(a, b, bad), label="cat")
+    assert len(box.photos("class-0")) == 2 and len(problems) == 1 and handled["bad"] == ""
+    a_again = ("a2", _jpeg(1))  # the same photo under another name
+    problems = box.sync("class-0", handled, held(a, b, bad, a_again))
+    assert reads == ["a", "b", "bad", "a2"]  # the files held already are not read again
+    assert problems == ["1 photo dropped again, kept once"]
+    box.sync("class-0", handled, held(b, bad, a_again))  # a taken out: its photo stays, a2 is it too
+    assert len(box.photos("class-0")) == 2
+    box.sync("class-0", handled, held(bad, a_again))  # b taken out
+    assert [p.name for p in box.photos("class-0")] == [staging.photo_name(_jpeg(1))] and set(handled) == {"bad", "a2"}

@@ -33,7 +33,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable
 
 from glr.atomic import read_json, write_bytes, write_json
 from glr.data.from_uploads import stored_jpeg
@@ -127,13 +127,19 @@ class Staging:
         return self.snapshot().name
 
     def set_name(self, name: str) -> bool:
-        """Keep the dataset name typed in the form, so a refresh shows it again; False if it cannot be written."""
+        """Keep the dataset name typed in the form, so a refresh shows it again; False if not kept.
+
+        Kept once photos are: a name alone makes no staging folder, which would count among the
+        MAX_STAGINGS most recently used and push out another session's photos.
+        """
         name = str(name)[:MAX_NAME_CHARS]
         if name == self.name():
             return True
+        if not self.path.is_dir():
+            return False
         try:
-            write_json(self.path / FORM_FILE, {"name": name})  # makes the folder: a name may come before any photo
-        except OSError:  # the uploads folder is read-only or a file: said when photos are dropped
+            write_json(self.path / FORM_FILE, {"name": name})
+        except OSError:  # the uploads folder is read-only or full: said when photos are dropped
             return False
         finally:
             _changed(self.path)
@@ -194,6 +200,33 @@ class Staging:
         if self.path.is_dir():
             os.utime(self.path)  # in use: the last to be pruned
         return added, problems
+
+    def sync(self, slot: str, handled: dict[str, str], files: Iterable[tuple[str, str, Callable[[], bytes]]],
+             label: str | None = None) -> list[str]:
+        """Keep the photos newly in `slot`'s upload box and forget those taken out of it; the problems met.
+
+        `files`: what the box holds, as (upload id, name, a function returning the bytes: read only for a
+        new file). `handled` (upload id -> the photo_name kept, "" if refused) is updated in place, so a
+        file is checked once however often the page runs; a photo taken out is forgotten unless another
+        file in the box is the same photo.
+        """
+        files = list(files)
+        present = {file_id for file_id, _, _ in files}
+        taken_out = {name for file_id, name in handled.items() if file_id not in present and name}
+        for file_id in [i for i in handled if i not in present]:
+            del handled[file_id]
+        if gone := taken_out - set(handled.values()):
+            self.remove(slot, gone)
+        new = [(file_id, name, read()) for file_id, name, read in files if file_id not in handled]
+        if not new:
+            return []
+        try:
+            problems = self.add(slot, [(name, data) for _, name, data in new], label)[1]
+        finally:  # also when a write failed: what was kept is handled, and the rest tried again with the next drop
+            kept = {p.name for p in self.photos(slot)}
+            for file_id, _, data in new:
+                handled[file_id] = name if (name := photo_name(data)) in kept else ""
+        return problems
 
     def remove(self, slot: str, names: Iterable[str]) -> int:
         """Forget the photos `names` (their `photo_name`) of `slot`; how many were kept."""
