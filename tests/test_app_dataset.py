@@ -417,7 +417,9 @@ def test_the_dataset_name_comes_back_after_a_refresh(uploads_root):
     assert_no_exception(again)
     assert again.text_input(key="upload_name").value == "Trip 2026"  # was empty: only the classes came back
     again.text_input(key="upload_name").input("Trip 2027").run()
-    assert _refreshed(again).text_input(key="upload_name").value == "Trip 2027"  # the name typed last
+    from glr.data.staging import Staging
+
+    assert Staging(again.query_params["upload"]).name() == "Trip 2027"  # the name typed last, for the next refresh
 
 
 def test_a_class_named_so_it_cannot_be_a_folder_is_said_at_once_and_its_photos_stay(uploads_root):
@@ -446,3 +448,17 @@ def test_the_same_photo_dropped_into_two_classes_is_kept_in_the_first_only(uploa
         drop(at, f"Photos of class {i + 1}", [(f"{i}.jpg", _jpeg(i)), ("same.jpg", _jpeg(9))])
     assert "Clock Tower/same.jpg: the same photo is kept for 'Old Bridge' already" in texts(at.warning)
     assert "Old Bridge (2)" in texts(at.caption) and "Clock Tower (1)" in texts(at.caption)
+
+
+def test_a_zip_taken_out_of_its_box_takes_its_photos_and_another_zip_replaces_them(uploads_root):
+    from conftest import zip_of
+
+    at = open_page(DATASET)
+    at.radio(key="dataset_source").set_value("Upload photos").run()
+    drop(at, "A zip", [("a.zip", zip_of({"Gate/1.jpg": _jpeg(1), "Tower/1.jpg": _jpeg(2)}))])
+    assert "Gate (1), Tower (1)" in texts(at.caption)
+    drop(at, "A zip", [("b.zip", zip_of({"Bridge/1.jpg": _jpeg(3), "Bridge/2.jpg": _jpeg(4), "Fort/1.jpg": _jpeg(5)}))])
+    assert "Bridge (2), Fort (1)" in texts(at.caption) and len(_staged(uploads_root)) == 3  # the first zip's are gone
+    at.file_uploader[0].clear().run()  # its ✕: the box shows the zip its photos came from
+    assert_no_exception(at)
+    assert "Kept, ready" not in texts(at.caption) and _staged(uploads_root) == []
