@@ -121,7 +121,8 @@ def forget(box: staging.Staging, slot: str | None = None, empty: bool = True) ->
     for name in [slot] if slot else list(found):
         found.pop(name, None)
     if empty:
-        for box_key in [("zip" if slot.startswith("zip-") else slot)] if slot else list(st.session_state.get(HANDLED_KEY, {})):
+        boxes = [("zip" if slot.startswith("zip-") else slot)] if slot else list(st.session_state.get(HANDLED_KEY, {}))
+        for box_key in boxes:
             empty_box(box_key)
 
 
@@ -270,6 +271,9 @@ def upload_form() -> None:
                     forget(box, slot)
                 if not box.slots():
                     forget(box)
+                # The name is taken now: left in its box, it was said to be so under the dataset just made.
+                box.set_name("")
+                st.session_state.pop("upload_name", None)
                 st.session_state[BUILT_KEY] = (str(built.path), built.counts, met + built.problems)
         except GlrError as exc:
             st.error(common.md(exc))

@@ -99,6 +99,8 @@ def test_photos_dropped_per_class(uploads_root):
     assert_no_exception(at)
     assert "2 classes, 3 photos" in texts(at.success)
     assert "dog/broken.jpg" in texts(at.warning)
+    # The name box is empty for the next dataset: it said "a dataset named 'pets' already exists" under this one.
+    assert "already exists" not in texts(at.warning) and at.text_input(key="upload_name").value == ""
     assert sorted(p.name for p in (uploads_root / "pets").iterdir()) == ["cat", "dog"]
 
 

@@ -7,8 +7,8 @@ by glr and stored as the JPEG the dataset will hold (`from_uploads.stored_jpeg`)
 (a random hex string no other session can guess; the page keeps it in its address, so a refresh
 finds the photos again, and whoever is given that address shares them); a slot is one box of the form
 (`class-0`, `class-1`, ... or `zip-0`, ... for the classes of a zip, whose names are kept
-beside their photos). A photo that is not one is refused then, with its message, and the same
-file dropped twice is kept once. The leading dot keeps `.staging` out of any dataset read there.
+beside their photos). A photo that is not one is refused then, with its message; the same
+file dropped twice is kept once, and one kept for another class is refused, naming it. The leading dot keeps `.staging` out of any dataset read there.
 The dataset name typed in the form is kept there too (`form.json`), so a refresh shows it again.
 
 The page asks for the photos of every slot on each rerun (any click), so what is kept is read from
@@ -275,7 +275,7 @@ def _changed(path: Path) -> None:
 
 
 def _stamp(path: Path) -> tuple:
-    """What changes whenever the staging's content does: its generation here, and the folders' times (changes elsewhere)."""
+    """What changes whenever the staging's content does: its generation here, the folders' times (changes elsewhere)."""
     try:
         with os.scandir(path) as entries:
             times = tuple(sorted((e.name, e.stat().st_mtime_ns) for e in entries))
@@ -303,8 +303,8 @@ def _snapshot(path: Path, stamp: tuple) -> Snapshot:
             files, size = files + len(found), size + sum(s for *_, s in found)
     labels = _read_dict(path / LABELS_FILE)
     name = _read_dict(path / FORM_FILE).get("name", "")
-    return Snapshot(slots, {k: v for k, v in labels.items() if isinstance(v, str)}, name if isinstance(name, str) else "",
-                    files, size)
+    labels = {slot: label for slot, label in labels.items() if isinstance(label, str)}
+    return Snapshot(slots, labels, name if isinstance(name, str) else "", files, size)
 
 
 def _read_dict(path: Path) -> dict:
