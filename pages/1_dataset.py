@@ -275,12 +275,13 @@ def upload_form() -> None:
                 box.set_name("")
                 st.session_state.pop("upload_name", None)
                 st.session_state[BUILT_KEY] = (str(built.path), built.counts, met + built.problems)
+                box.set_built(*st.session_state[BUILT_KEY])  # a refresh meanwhile found the photos gone, unsaid
         except GlrError as exc:
             st.error(common.md(exc))
         else:
             st.rerun()  # the form above was drawn with the photos kept: draw it again without them
-    built = st.session_state.get(BUILT_KEY)
-    if built:
+    built = st.session_state.get(BUILT_KEY) or box.built()
+    if built and Path(built[0]).is_dir():
         path, counts, found = built
         st.success(f"Made {common.md(path)}: {datasets.plural(len(counts), 'class')}, "
                    f"{datasets.plural(sum(counts.values()), 'photo')}.")
@@ -288,6 +289,7 @@ def upload_form() -> None:
             st.warning(common.md(problem))
         if st.button("Use this dataset", key="upload_use", icon=":material/check:"):
             st.session_state.pop(BUILT_KEY, None)
+            box.set_built(None)
             common.use_dataset(path)
             st.rerun()
 

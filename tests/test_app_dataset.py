@@ -464,3 +464,20 @@ def test_a_zip_taken_out_of_its_box_takes_its_photos_and_another_zip_replaces_th
     at.file_uploader[0].clear().run()  # its ✕: the box shows the zip its photos came from
     assert_no_exception(at)
     assert "Kept, ready" not in texts(at.caption) and _staged(uploads_root) == []
+
+
+def test_a_refresh_while_the_dataset_is_made_says_it_was_made(uploads_root):
+    at = _per_class_form()
+    at.text_input(key="upload_name").input("pets").run()
+    for i, name in enumerate(("cat", "dog")):
+        at.text_input(key=f"upload_class_{i}").input(name).run()
+        drop(at, f"Photos of class {i + 1}", [(f"{i}.jpg", _jpeg(i))])
+    again = _refreshed(at)  # opened while the first session makes the dataset
+    button(at, "Make the dataset").click().run()
+    again.run()
+    assert_no_exception(again)
+    # The photos were gone with no word of where: the dataset made was said only in the session that made it.
+    assert f"Made {uploads_root / 'pets'}: 2 classes, 2 photos." in texts(again.success)
+    button(again, "Use this dataset").click().run()
+    assert metric(again, "Classes") == "2"
+    assert "Made" not in texts(_refreshed(again).success)  # said until it is used

@@ -149,3 +149,16 @@ def test_an_upload_box_is_synced_once_per_file_and_mirrors_what_is_taken_out(tmp
     assert len(box.photos("class-0")) == 2
     box.sync("class-0", handled, held(bad, a_again))  # b taken out
     assert [p.name for p in box.photos("class-0")] == [staging.photo_name(_jpeg(1))] and set(handled) == {"bad", "a2"}
+
+
+def test_the_dataset_made_is_kept_for_a_refresh_until_forgotten(tmp_path):
+    box = Staging(new_key(), root=tmp_path)
+    assert box.built() is None
+    assert box.set_built(tmp_path / "pets", {"cat": 2}, ["1 photo skipped"])  # makes the folder: the photos are gone
+    again = Staging(box.path.name, root=tmp_path)
+    assert again.built() == (str(tmp_path / "pets"), {"cat": 2}, ["1 photo skipped"])
+    again.set_built(None)
+    assert box.built() is None and box.set_name("next") and box.name() == "next"
+    (box.path / staging.FORM_FILE).write_text('{"built": "not a list", "name": 3}')  # a file edited by hand
+    os.utime(box.path / staging.FORM_FILE, ns=(1, 1))
+    assert box.built() is None and box.name() == ""

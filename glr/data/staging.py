@@ -46,7 +46,7 @@ STAGING_SUBDIR = ".staging"
 MAX_STAGINGS = 8
 MAX_AGE_SECONDS = 24 * 3600
 LABELS_FILE = "labels.json"  # slot -> class name (a zip's folder, or the name typed for a box)
-FORM_FILE = "form.json"  # what else the form had typed: {"name": the dataset name}
+FORM_FILE = "form.json"  # the rest of the form: {"name": the dataset name, "built": the last dataset made}
 MAX_NAME_CHARS = 256  # a name kept for the form; a longer one is refused when the dataset is made anyway
 _KEY = re.compile(r"[0-9a-f]{32}")
 _SLOT = re.compile(r"[a-z]+-\d+")
@@ -58,7 +58,7 @@ class Snapshot:
 
     slots: dict[str, tuple[Path, ...]] = field(default_factory=dict)  # only slots holding photos
     labels: dict[str, str] = field(default_factory=dict)
-    name: str = ""
+    form: dict = field(default_factory=dict)
     files: int = 0
     bytes: int = 0
 
@@ -124,7 +124,8 @@ class Staging:
 
     def name(self) -> str:
         """The dataset name last typed in the form ("" if none)."""
-        return self.snapshot().name
+        name = self.snapshot().form.get("name", "")
+        return name if isinstance(name, str) else ""
 
     def set_name(self, name: str) -> bool:
         """Keep the dataset name typed in the form, so a refresh shows it again; False if not kept.
@@ -133,13 +134,33 @@ class Staging:
         MAX_STAGINGS most recently used and push out another session's photos.
         """
         name = str(name)[:MAX_NAME_CHARS]
-        if name == self.name():
-            return True
-        if not self.path.is_dir():
+        return name == self.name() or self.set_form(name=name)
+
+    def built(self) -> tuple[str, dict[str, int], list[str]] | None:
+        """The last dataset made from this staging (its folder, photos per class, problems), until set_built(None)."""
+        made = self.snapshot().form.get("built")
+        if (isinstance(made, list) and len(made) == 3 and isinstance(made[0], str) and isinstance(made[1], dict)
+                and isinstance(made[2], list)):
+            return made[0], dict(made[1]), [str(problem) for problem in made[2]]
+        return None
+
+    def set_built(self, path: str | Path | None, counts: dict[str, int] | None = None,
+                  problems: list[str] | None = None) -> bool:
+        """Keep what was made (None: forget it), so a refresh during the making still says so; False if not kept.
+
+        Makes the staging folder: the photos, and their folder, went once the dataset held them.
+        """
+        if path is None:
+            return self.set_form(built=None)
+        return self.set_form(make=True, built=[str(path), counts or {}, problems or []])
+
+    def set_form(self, make: bool = False, **values) -> bool:
+        """Keep `values` in the form's file beside the photos; `make`: make the staging folder if there is none."""
+        if not (make or self.path.is_dir()):
             return False
         try:
-            write_json(self.path / FORM_FILE, {"name": name})
-        except OSError:  # the uploads folder is read-only or full: said when photos are dropped
+            write_json(self.path / FORM_FILE, {**self.snapshot().form, **values})
+        except OSError:  # the uploads folder is read-only, full or a file: said when photos are dropped
             return False
         finally:
             _changed(self.path)
@@ -278,7 +299,7 @@ def _stamp(path: Path) -> tuple:
     """What changes whenever the staging's content does: its generation here, the folders' times (changes elsewhere)."""
     try:
         with os.scandir(path) as entries:
-            times = tuple(sorted((e.name, e.stat().st_mtime_ns) for e in entries))
+            times = tuple(sorted((e.name, e.stat().st_mtime_ns) for e in entries)) + (path.stat().st_mtime_ns,)
     except OSError:
         times = None
     return _GENERATIONS.get(path, 0), times
@@ -290,7 +311,7 @@ def _snapshot(path: Path, stamp: tuple) -> Snapshot:
     if stamp[1] is None:  # no staging folder: nothing kept
         return Snapshot()
     slots, files, size = {}, 0, 0
-    for slot in (name for name, _ in stamp[1] if _SLOT.fullmatch(name)):
+    for slot in (entry[0] for entry in stamp[1][:-1] if _SLOT.fullmatch(entry[0])):
         try:
             with os.scandir(path / slot) as entries:
                 found = [(e.stat().st_mtime, e.name, e.stat().st_size) for e in entries if e.name.endswith(".jpg")
@@ -301,10 +322,8 @@ def _snapshot(path: Path, stamp: tuple) -> Snapshot:
             found.sort()
             slots[slot] = tuple(path / slot / name for _, name, _ in found)
             files, size = files + len(found), size + sum(s for *_, s in found)
-    labels = _read_dict(path / LABELS_FILE)
-    name = _read_dict(path / FORM_FILE).get("name", "")
-    labels = {slot: label for slot, label in labels.items() if isinstance(label, str)}
-    return Snapshot(slots, labels, name if isinstance(name, str) else "", files, size)
+    labels = {slot: label for slot, label in _read_dict(path / LABELS_FILE).items() if isinstance(label, str)}
+    return Snapshot(slots, labels, _read_dict(path / FORM_FILE), files, size)
 
 
 def _read_dict(path: Path) -> dict:
