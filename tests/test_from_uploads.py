@@ -100,3 +100,9 @@ def test_a_dataset_name_is_checked_before_any_photo_is_read(tmp_path, name, prob
     with pytest.raises(DatasetError, match=problem.replace("(", r"\(")):
         new_dataset_folder(name, root=tmp_path)
     assert new_dataset_folder(" My Trip ", root=tmp_path) == tmp_path / "My_Trip"  # the folder build_dataset makes
+
+
+def test_a_name_pasted_by_mistake_is_echoed_in_part():
+    with pytest.raises(DatasetError) as caught:
+        folder_name("word " * 2000, "dataset name")
+    assert "(9,999 characters)" in str(caught.value) and len(str(caught.value)) < 300  # was all 10,000 of them

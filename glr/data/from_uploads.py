@@ -58,11 +58,13 @@ def folder_name(text: str, what: str = "name") -> str:
     and a name glr passes over when reading (`.hidden`, `__MACOSX`).
     """
     text = str(text).strip()
+    # A name pasted by mistake (a paragraph, a path) is echoed in part: the message must stay readable.
+    shown = repr(text) if len(text) <= 2 * MAX_NAME else f"{text[:MAX_NAME]!r}... ({len(text):,} characters)"
     if not text or text.strip(".") == "" or not _NAME_OK.fullmatch(text) or len(text) > MAX_NAME:
-        raise DatasetError(f"{what} {text!r}: use 1 to {MAX_NAME} letters, digits, spaces, '-', '_' or '.' "
+        raise DatasetError(f"{what} {shown}: use 1 to {MAX_NAME} letters, digits, spaces, '-', '_' or '.' "
                            "(no '/', and not only dots)")
     if is_system_folder(text):  # ".trip", "__MACOSX", "@eaDir": glr passes such folders over, so it would never be read
-        raise DatasetError(f"{what} {text!r}: a hidden or system folder's name, which glr does not read; "
+        raise DatasetError(f"{what} {shown}: a hidden or system folder's name, which glr does not read; "
                            "do not start it with '.', and choose another")
     return re.sub(r"\s+", "_", text)
 
