@@ -182,7 +182,9 @@ def dataset_name(box: staging.Staging) -> tuple[str, str | None]:
     """The dataset name box (kept with the photos, so a refresh shows it again); the name and why it cannot be used."""
     if "upload_name" not in st.session_state and box.name():  # a new session: a refresh, or the page's address
         st.session_state["upload_name"] = box.name()
-    name = st.text_input("Dataset name", key="upload_name", placeholder="e.g. my landmarks", persist_state="session")
+    # max_chars: a name is a folder's, at most MAX_NAME characters; a longer one pasted is cut where it shows.
+    name = st.text_input("Dataset name", key="upload_name", placeholder="e.g. my landmarks", persist_state="session",
+                         max_chars=from_uploads.MAX_NAME)
     if not name.strip():
         return name, "name the dataset"
     try:
@@ -203,7 +205,8 @@ def class_boxes(box: staging.Staging) -> dict[str, list]:
         slot = f"class-{i}"
         c = st.columns([1, 3])
         label = c[0].text_input(f"Class {i + 1}", value=recorded.get(slot, ""), key=f"upload_class_{i}",
-                                placeholder="class name", persist_state="session").strip()
+                                placeholder="class name", persist_state="session",
+                                max_chars=from_uploads.MAX_NAME).strip()
         widget_key = f"upload_photos_{i}_{round_of(slot)}"
         handled = upload_box(slot, widget_key)
         files = c[1].file_uploader(f"Photos of class {i + 1}", type=list(uploads.IMAGE_TYPES),
