@@ -79,11 +79,8 @@ def round_of(box_key: str) -> int:
 
 
 def upload_box(box_key: str, widget_key: str) -> dict[str, str]:
-    """The files already kept from the upload box `box_key` (file id -> photo_name), drawn next as `widget_key`.
-
-    Empty when the box comes back after it was not drawn (another source, page or way of uploading): it
-    comes back empty then, and the photos it held stay kept.
-    """
+    """The files kept from the upload box `box_key` (file id -> photo_name), drawn next as `widget_key`; none
+    when it comes back (empty) after it was not drawn: another source, page or way of uploading."""
     handled = st.session_state.setdefault(HANDLED_KEY, {})
     if widget_key not in st.session_state:
         handled[box_key] = {}
@@ -120,10 +117,9 @@ def forget(box: staging.Staging, slot: str | None = None, empty: bool = True) ->
     found = st.session_state.setdefault(DROP_PROBLEMS_KEY, {})
     for name in [slot] if slot else list(found):
         found.pop(name, None)
-    if empty:
-        boxes = [("zip" if slot.startswith("zip-") else slot)] if slot else list(st.session_state.get(HANDLED_KEY, {}))
-        for box_key in boxes:
-            empty_box(box_key)
+    boxes = list(st.session_state.get(HANDLED_KEY, {})) if slot is None else ["zip" if slot[:4] == "zip-" else slot]
+    for box_key in boxes if empty else []:
+        empty_box(box_key)
 
 
 def drop_problems(slots: list[str]) -> list[str]:
@@ -167,17 +163,6 @@ def zip_box(box: staging.Staging) -> dict[str, list]:
     return kept
 
 
-def class_name_problem(label: str) -> str | None:
-    """Why `label` cannot name a class folder (empty, "..", a "/", too long...), or None."""
-    if not label:
-        return "the class has no name"
-    try:
-        from_uploads.folder_name(label, "class name")
-    except GlrError as exc:
-        return str(exc)
-    return None
-
-
 def dataset_name(box: staging.Staging) -> tuple[str, str | None]:
     """The dataset name box (kept with the photos, so a refresh shows it again); the name and why it cannot be used."""
     if "upload_name" not in st.session_state and box.name():  # a new session: a refresh, or the page's address
@@ -187,12 +172,9 @@ def dataset_name(box: staging.Staging) -> tuple[str, str | None]:
                          max_chars=from_uploads.MAX_NAME)
     if not name.strip():
         return name, "name the dataset"
-    try:
-        from_uploads.new_dataset_folder(name)
-    except GlrError as exc:
-        st.warning(common.md(exc))  # said as typed, not only once Make is clicked
-        return name, str(exc)
-    return name, None
+    if problem := from_uploads.name_problem(name, "dataset name"):
+        st.warning(common.md(problem))  # said as typed, not only once Make is clicked
+    return name, problem
 
 
 def class_boxes(box: staging.Staging) -> dict[str, list]:
@@ -227,7 +209,7 @@ def class_boxes(box: staging.Staging) -> dict[str, list]:
             c[1].warning(common.md(problem))
         if kept and label and recorded.get(slot) != label:
             box.set_label(slot, label)
-        if kept and (problem := class_name_problem(label)):  # said now; at Make its photos were skipped, then deleted
+        if kept and (problem := from_uploads.name_problem(label) if label else "the class has no name"):  # said now; at Make its photos were skipped, then deleted
             c[1].warning(f"{datasets.plural(len(kept), 'photo')} not in the dataset until the class is named again: "
                          f"{common.md(problem)}")
         elif kept:

@@ -69,6 +69,15 @@ def folder_name(text: str, what: str = "name") -> str:
     return re.sub(r"\s+", "_", text)
 
 
+def name_problem(name: str, what: str = "class name", root: str | Path | None = None) -> str | None:
+    """Why `name` cannot be a class's folder (a "dataset name": a new dataset's, in `root`), or None; for a form."""
+    try:
+        new_dataset_folder(name, root) if what == "dataset name" else folder_name(name, what)
+    except DatasetError as exc:
+        return str(exc)
+    return None
+
+
 def new_dataset_folder(name: str, root: str | Path | None = None) -> Path:
     """Where a dataset named `name` would be made; DatasetError if the name is unsafe or taken (in any case).
 
