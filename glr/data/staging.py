@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import itertools
 import os
 import re
 import shutil
@@ -66,6 +67,7 @@ class Snapshot:
 # A change made through this module: the staging's generation goes up, so the next snapshot is read again.
 # (Sessions are threads of one server process: another tab sharing the key sees the change too.)
 _GENERATIONS: dict[Path, int] = {}
+_TICKS = itertools.count(1)
 
 
 def photo_name(data: bytes) -> str:
@@ -292,7 +294,7 @@ def prune(root: str | Path | None = None, keep: int = MAX_STAGINGS, max_age: flo
 
 
 def _changed(path: Path) -> None:
-    _GENERATIONS[path] = _GENERATIONS.get(path, 0) + 1
+    _GENERATIONS[path] = next(_TICKS)  # unique: two sessions' changes at once never share one (a += 1 could)
 
 
 def _stamp(path: Path) -> tuple:
