@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import uuid
 import zipfile
 from pathlib import Path
 
@@ -30,11 +31,16 @@ def _jpeg(seed: int) -> bytes:
     return buffer.getvalue()
 
 
-def drop(at, label: str, files: list[tuple[str, bytes]]):
-    """Drop `files` on the upload box labelled `label` (its key changes each time its photos are kept)."""
+def drop(at, label: str, files: list[tuple[str, bytes]], run: bool = True):
+    """Drop `files` on the upload box labelled `label`: added to those it holds, as a browser does (a zip replaces)."""
     box = next(u for u in at.file_uploader if u.label.startswith(label))
     kind = "application/zip" if files[0][0].endswith(".zip") else "image/jpeg"
-    return box.set_value([(name, data, kind) for name, data in files]).run()
+    if not box.accept_multiple_files:
+        return box.set_value((files[0][0], files[0][1], kind)).run()
+    # set_value would give the files held new upload ids, as if dropped again; a browser keeps them.
+    held = [(f.file_id, f.name, f.getvalue(), f.type) for f in box.value or []]
+    box._files = held + [(str(uuid.uuid4()), name, data, kind) for name, data in files]
+    return box.run() if run else box
 
 
 @pytest.fixture
@@ -71,12 +77,13 @@ def test_a_zip_of_class_folders_becomes_the_dataset_in_use(uploads_root):
     assert_no_exception(at)
     assert metric(at, "Classes") == "2" and metric(at, "Images") == "5"
     assert f"In use:** {made}" in texts(at.markdown)
-    # The same name again is refused, and the first dataset stays as it was.
+    # The same name again is refused as it is typed (it was said only once Make was clicked), and the
+    # first dataset stays as it was.
     at.radio(key="dataset_source").set_value("Upload photos").run()
     at.text_input(key="upload_name").input("my trip").run()
     drop(at, "A zip", [("trip.zip", buffer.getvalue())])
-    button(at, "Make the dataset").click().run()
-    assert "a dataset named 'my_trip' already exists" in texts(at.error)
+    assert "a dataset named 'my_trip' already exists" in texts(at.warning) and button(at, "Make the dataset").disabled
+    assert len(list(made.rglob("*.jpg"))) == 5
 
 
 def test_photos_dropped_per_class(uploads_root):
@@ -92,6 +99,8 @@ def test_photos_dropped_per_class(uploads_root):
     assert_no_exception(at)
     assert "2 classes, 3 photos" in texts(at.success)
     assert "dog/broken.jpg" in texts(at.warning)
+    # The name box is empty for the next dataset: it said "a dataset named 'pets' already exists" under this one.
+    assert "already exists" not in texts(at.warning) and at.text_input(key="upload_name").value == ""
     assert sorted(p.name for p in (uploads_root / "pets").iterdir()) == ["cat", "dog"]
 
 
@@ -351,3 +360,125 @@ def test_kept_photos_cleared_by_the_servers_cap_are_said_to_be_gone(uploads_root
     assert "The photos kept in this form were cleared" in texts(at.warning) and "kept for cat" not in texts(at.caption)
     at.run()
     assert "were cleared" not in texts(at.warning)  # said once
+
+
+def _refreshed(at):
+    """The page opened again in a new session (a browser refresh) at the address `at` had, the upload form open."""
+    from streamlit.testing.v1 import AppTest
+
+    from test_app_pages import APP
+
+    key = at.query_params["upload"]
+    again = AppTest.from_file(str(APP), default_timeout=180)
+    again.query_params["upload"] = key
+    again.run().switch_page(DATASET).run()
+    again.query_params["upload"] = key  # the URL the refreshed page was opened with
+    again.radio(key="dataset_source").set_value("Upload photos").run()
+    return again
+
+
+def test_a_second_batch_dropped_while_the_first_is_checked_is_kept(uploads_root):
+    at = _per_class_form()
+    at.text_input(key="upload_class_0").input("cat").run()
+    shown = at._tree  # what the browser shows while the run keeping the first batch goes on
+    box = drop(at, "Photos of class 1", [("c1.jpg", _jpeg(1)), ("c2.jpg", _jpeg(2))], run=False)
+    at.run()
+    assert "2 photos kept for cat" in texts(at.caption)
+    # The second batch lands on the box the browser showed then. The box had a new key once the first
+    # batch was kept, so the second was dropped on a box no longer drawn: lost, in silence.
+    at._tree = shown
+    box._files = box._files + [(str(uuid.uuid4()), "c3.jpg", _jpeg(3), "image/jpeg")]
+    at.run()
+    assert_no_exception(at)
+    assert "3 photos kept for cat" in texts(at.caption) and len(_staged(uploads_root)) == 3
+    assert "dropped again" not in texts(at.warning)  # the first batch is not checked twice
+    drop(at, "Photos of class 1", [("c4.jpg", _jpeg(4))])  # and one more, in the box as drawn now
+    assert "4 photos kept for cat" in texts(at.caption) and not at.warning
+
+
+def test_a_photo_taken_out_of_its_box_is_no_longer_kept(uploads_root):
+    at = _per_class_form()
+    at.text_input(key="upload_class_0").input("cat").run()
+    drop(at, "Photos of class 1", [("c1.jpg", _jpeg(1)), ("c2.jpg", _jpeg(2)), ("c3.jpg", _jpeg(3))])
+    box = at.file_uploader[0]
+    box._files = [(f.file_id, f.name, f.getvalue(), f.type) for f in box.value if f.name != "c2.jpg"]  # its ✕
+    box.run()
+    assert_no_exception(at)
+    assert "2 photos kept for cat" in texts(at.caption) and len(_staged(uploads_root)) == 2
+    from glr.data.staging import photo_name
+
+    assert photo_name(_jpeg(2)) not in _staged(uploads_root)
+
+
+def test_the_dataset_name_comes_back_after_a_refresh(uploads_root):
+    at = _per_class_form()
+    at.text_input(key="upload_name").input("Trip 2026").run()
+    at.text_input(key="upload_class_0").input("cat").run()
+    drop(at, "Photos of class 1", [("c1.jpg", _jpeg(1))])
+    again = _refreshed(at)
+    assert_no_exception(again)
+    assert again.text_input(key="upload_name").value == "Trip 2026"  # was empty: only the classes came back
+    again.text_input(key="upload_name").input("Trip 2027").run()
+    from glr.data.staging import Staging
+
+    assert Staging(again.query_params["upload"]).name() == "Trip 2027"  # the name typed last, for the next refresh
+
+
+def test_a_class_named_so_it_cannot_be_a_folder_is_said_at_once_and_its_photos_stay(uploads_root):
+    at = _per_class_form()
+    at.text_input(key="upload_name").input("pets").run()
+    at.text_input(key="upload_class_0").input("dog").run()
+    drop(at, "Photos of class 1", [("d1.jpg", _jpeg(1))])
+    drop(at, "Photos of class 2", [("c1.jpg", _jpeg(2)), ("c2.jpg", _jpeg(3))])
+    # A longer name cannot be typed: the browser cuts it at 64 characters, a folder name's most.
+    assert at.text_input(key="upload_class_1").max_chars == 64 == at.text_input(key="upload_name").max_chars
+    for label, problem in [("   ", "the class has no name"), ("cats/dogs", "no '/'"), ("..", "not only dots")]:
+        at.text_input(key="upload_class_1").input(label).run()
+        assert_no_exception(at)
+        warnings = texts(at.warning)
+        assert "2 photos not in the dataset until the class is named again" in warnings and problem in warnings
+    button(at, "Make the dataset").click().run()
+    # Were skipped by Make with a message, and their kept photos deleted with the others.
+    assert "1 class, 1 photo" in texts(at.success) and len(_staged(uploads_root)) == 2
+    at.text_input(key="upload_class_1").input("cat").run()
+    assert "cat (2)" in texts(at.caption)
+
+
+def test_the_same_photo_dropped_into_two_classes_is_kept_in_the_first_only(uploads_root):
+    at = _per_class_form()
+    for i, name in enumerate(("Old Bridge", "Clock Tower")):
+        at.text_input(key=f"upload_class_{i}").input(name).run()
+        drop(at, f"Photos of class {i + 1}", [(f"{i}.jpg", _jpeg(i)), ("same.jpg", _jpeg(9))])
+    assert "Clock Tower/same.jpg: the same photo is kept for 'Old Bridge' already" in texts(at.warning)
+    assert "Old Bridge (2)" in texts(at.caption) and "Clock Tower (1)" in texts(at.caption)
+
+
+def test_a_zip_taken_out_of_its_box_takes_its_photos_and_another_zip_replaces_them(uploads_root):
+    from conftest import zip_of
+
+    at = open_page(DATASET)
+    at.radio(key="dataset_source").set_value("Upload photos").run()
+    drop(at, "A zip", [("a.zip", zip_of({"Gate/1.jpg": _jpeg(1), "Tower/1.jpg": _jpeg(2)}))])
+    assert "Gate (1), Tower (1)" in texts(at.caption)
+    drop(at, "A zip", [("b.zip", zip_of({"Bridge/1.jpg": _jpeg(3), "Bridge/2.jpg": _jpeg(4), "Fort/1.jpg": _jpeg(5)}))])
+    assert "Bridge (2), Fort (1)" in texts(at.caption) and len(_staged(uploads_root)) == 3  # the first zip's are gone
+    at.file_uploader[0].clear().run()  # its ✕: the box shows the zip its photos came from
+    assert_no_exception(at)
+    assert "Kept, ready" not in texts(at.caption) and _staged(uploads_root) == []
+
+
+def test_a_refresh_while_the_dataset_is_made_says_it_was_made(uploads_root):
+    at = _per_class_form()
+    at.text_input(key="upload_name").input("pets").run()
+    for i, name in enumerate(("cat", "dog")):
+        at.text_input(key=f"upload_class_{i}").input(name).run()
+        drop(at, f"Photos of class {i + 1}", [(f"{i}.jpg", _jpeg(i))])
+    again = _refreshed(at)  # opened while the first session makes the dataset
+    button(at, "Make the dataset").click().run()
+    again.run()
+    assert_no_exception(again)
+    # The photos were gone with no word of where: the dataset made was said only in the session that made it.
+    assert f"Made {uploads_root / 'pets'}: 2 classes, 2 photos." in texts(again.success)
+    button(again, "Use this dataset").click().run()
+    assert metric(again, "Classes") == "2"
+    assert "Made" not in texts(_refreshed(again).success)  # said until it is used

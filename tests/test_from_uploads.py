@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from glr.data.datasets import load_catalog
-from glr.data.from_uploads import build_dataset, folder_name
+from glr.data.from_uploads import build_dataset, folder_name, name_problem, new_dataset_folder
 from glr.errors import DatasetError
 
 
@@ -90,3 +90,21 @@ def test_an_uploads_folder_that_is_a_file_is_named_not_a_traceback(tmp_path):
     # Was NotADirectoryError from the writing, on the Dataset page's Make the dataset.
     with pytest.raises(DatasetError, match=r"afile is a file, not a folder: no dataset can be made"):
         build_dataset("trip", photos, root=tmp_path / "afile" / "uploads")
+
+
+@pytest.mark.parametrize("name, problem", [("", "use 1 to 64"), ("   ", "use 1 to 64"), ("..", "not only dots"),
+                                           ("a/b", "no '/'"), ("x" * 65, "use 1 to 64"), ("trip", "already exists"),
+                                           ("TRIP", "a dataset named 'trip' already exists")])
+def test_a_dataset_name_is_checked_before_any_photo_is_read(tmp_path, name, problem):
+    (tmp_path / "trip").mkdir()
+    with pytest.raises(DatasetError, match=problem.replace("(", r"\(")):
+        new_dataset_folder(name, root=tmp_path)
+    assert new_dataset_folder(" My Trip ", root=tmp_path) == tmp_path / "My_Trip"  # the folder build_dataset makes
+    assert problem.split(" (")[0] in name_problem(name, "dataset name", root=tmp_path)  # the form's words
+    assert name_problem("My Trip", "dataset name", root=tmp_path) is None
+
+
+def test_a_name_pasted_by_mistake_is_echoed_in_part():
+    with pytest.raises(DatasetError) as caught:
+        folder_name("word " * 2000, "dataset name")
+    assert "(9,999 characters)" in str(caught.value) and len(str(caught.value)) < 300  # was all 10,000 of them

@@ -77,3 +77,88 @@ def test_old_stagings_and_all_but_the_most_recent_are_pruned(tmp_path):
     gone = prune(tmp_path, keep=2)
     assert sorted(p.name for p in gone) == sorted(keys[1:3])
     assert prune(tmp_path / "nothing-here") == []
+
+
+def test_what_is_kept_is_read_from_disk_once_per_change(tmp_path):
+    box = Staging(new_key(), root=tmp_path)
+    box.add("class-0", [(f"{i}.jpg", _jpeg(i)) for i in range(3)], label="cat")
+    assert len(box.photos("class-0")) == 3 and box.totals()[0] == 3
+    # Behind the module's back, with the folder's time put back: were the photos listed again, it would show 2.
+    # (The page asked for every slot's photos on each click, stat-ing each photo twice: slow with hundreds.)
+    folder = box.path / "class-0"
+    stamp = folder.stat().st_mtime_ns
+    box.photos("class-0")[0].unlink()
+    os.utime(folder, ns=(stamp, stamp))
+    again = Staging(box.path.name, root=tmp_path)  # another session's view of the same staging: one cache
+    assert len(again.photos("class-0")) == 3 and again.labels() == {"class-0": "cat"}
+    # A change made here is seen at once...
+    again.add("class-1", [("d.jpg", _jpeg(10))])
+    assert box.slots() == ["class-0", "class-1"] and len(box.photos("class-0")) == 2 and box.totals()[0] == 3
+    # ... and one made elsewhere (another process) once it changes the folder's time.
+    (folder / f"{'0' * 40}.jpg").write_bytes(_jpeg(11))
+    os.utime(folder, ns=(stamp + 10**9, stamp + 10**9))
+    assert len(box.photos("class-0")) == 3
+
+
+def test_the_dataset_name_is_kept_with_the_photos_and_goes_with_them(tmp_path):
+    box = Staging(new_key(), root=tmp_path)
+    assert box.name() == "" and box.set_name("Trip") is False and not box.path.exists()  # no photo: no folder
+    box.add("class-0", [("a.jpg", _jpeg(1))])
+    assert box.set_name("Trip 2026") and Staging(box.path.name, root=tmp_path).name() == "Trip 2026"  # a refresh
+    box.clear("class-0")
+    assert box.name() == "Trip 2026"  # removing a class keeps the name
+    assert len(box.set_name("x" * 10_000) and box.name()) == staging.MAX_NAME_CHARS  # bounded on disk
+    box.clear()
+    assert box.name() == ""
+
+
+def test_the_same_photo_in_two_classes_is_refused_naming_the_first(tmp_path):
+    box = Staging(new_key(), root=tmp_path)
+    box.add("class-0", [("a.jpg", _jpeg(1))], label="Old Bridge")
+    added, problems = box.add("class-1", [("a copy.jpg", _jpeg(1)), ("b.jpg", _jpeg(2))])
+    assert added == 1 and len(problems) == 1
+    assert "a copy.jpg: the same photo is kept for 'Old Bridge' already" in problems[0]
+    added, problems = box.add("class-2", [("x.jpg", _jpeg(2))])
+    assert added == 0 and "kept for 'class 2' already" in problems[0]  # an unnamed class: by its box
+    assert box.add("zip-0", [("a.jpg", _jpeg(1))], label="Gate")[0] == 1  # a zip's classes are another dataset
+
+
+def test_a_photo_can_be_removed_alone(tmp_path):
+    box = Staging(new_key(), root=tmp_path)
+    box.add("class-0", [("a.jpg", _jpeg(1)), ("b.jpg", _jpeg(2))])
+    assert box.remove("class-0", [staging.photo_name(_jpeg(1)), "../labels.json", "nothing.jpg"]) == 1
+    assert [p.name for p in box.photos("class-0")] == [staging.photo_name(_jpeg(2))]
+    assert (tmp_path / ".staging" / box.path.name).is_dir()
+
+
+def test_an_upload_box_is_synced_once_per_file_and_mirrors_what_is_taken_out(tmp_path):
+    box, handled = Staging(new_key(), root=tmp_path), {}
+    reads = []
+
+    def held(*items):
+        return [(file_id, f"{file_id}.jpg", lambda d=data, i=file_id: reads.append(i) or d) for file_id, data in items]
+
+    a, b, bad = ("a", _jpeg(1)), ("b", _jpeg(2)), ("bad", b"not a photo")
+    problems = box.sync("class-0", handled, held(a, b, bad), label="cat")
+    assert len(box.photos("class-0")) == 2 and len(problems) == 1 and handled["bad"] == ""
+    a_again = ("a2", _jpeg(1))  # the same photo under another name
+    problems = box.sync("class-0", handled, held(a, b, bad, a_again))
+    assert reads == ["a", "b", "bad", "a2"]  # the files held already are not read again
+    assert problems == ["1 photo dropped again, kept once"]
+    box.sync("class-0", handled, held(b, bad, a_again))  # a taken out: its photo stays, a2 is it too
+    assert len(box.photos("class-0")) == 2
+    box.sync("class-0", handled, held(bad, a_again))  # b taken out
+    assert [p.name for p in box.photos("class-0")] == [staging.photo_name(_jpeg(1))] and set(handled) == {"bad", "a2"}
+
+
+def test_the_dataset_made_is_kept_for_a_refresh_until_forgotten(tmp_path):
+    box = Staging(new_key(), root=tmp_path)
+    assert box.built() is None
+    assert box.set_built(tmp_path / "pets", {"cat": 2}, ["1 photo skipped"])  # makes the folder: the photos are gone
+    again = Staging(box.path.name, root=tmp_path)
+    assert again.built() == (str(tmp_path / "pets"), {"cat": 2}, ["1 photo skipped"])
+    again.set_built(None)
+    assert box.built() is None and box.set_name("next") and box.name() == "next"
+    (box.path / staging.FORM_FILE).write_text('{"built": "not a list", "name": 3}')  # a file edited by hand
+    os.utime(box.path / staging.FORM_FILE, ns=(1, 1))
+    assert box.built() is None and box.name() == ""

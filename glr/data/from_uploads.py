@@ -58,13 +58,39 @@ def folder_name(text: str, what: str = "name") -> str:
     and a name glr passes over when reading (`.hidden`, `__MACOSX`).
     """
     text = str(text).strip()
+    # A name pasted by mistake (a paragraph, a path) is echoed in part: the message must stay readable.
+    shown = repr(text) if len(text) <= 2 * MAX_NAME else f"{text[:MAX_NAME]!r}... ({len(text):,} characters)"
     if not text or text.strip(".") == "" or not _NAME_OK.fullmatch(text) or len(text) > MAX_NAME:
-        raise DatasetError(f"{what} {text!r}: use 1 to {MAX_NAME} letters, digits, spaces, '-', '_' or '.' "
+        raise DatasetError(f"{what} {shown}: use 1 to {MAX_NAME} letters, digits, spaces, '-', '_' or '.' "
                            "(no '/', and not only dots)")
     if is_system_folder(text):  # ".trip", "__MACOSX", "@eaDir": glr passes such folders over, so it would never be read
-        raise DatasetError(f"{what} {text!r}: a hidden or system folder's name, which glr does not read; "
+        raise DatasetError(f"{what} {shown}: a hidden or system folder's name, which glr does not read; "
                            "do not start it with '.', and choose another")
     return re.sub(r"\s+", "_", text)
+
+
+def name_problem(name: str, what: str = "class name", root: str | Path | None = None) -> str | None:
+    """Why `name` cannot be a class's folder (a "dataset name": a new dataset's, in `root`), or None; for a form."""
+    try:
+        new_dataset_folder(name, root) if what == "dataset name" else folder_name(name, what)
+    except DatasetError as exc:
+        return str(exc)
+    return None
+
+
+def new_dataset_folder(name: str, root: str | Path | None = None) -> Path:
+    """Where a dataset named `name` would be made; DatasetError if the name is unsafe or taken (in any case).
+
+    The form checks it as the name is typed, and build_dataset again before writing.
+    """
+    root = Path(root) if root is not None else uploads_dir()
+    folder = root / folder_name(name, "dataset name")
+    # "Trip" beside "trip" is one folder on macOS and Windows (their disks ignore case), and two look-alikes here.
+    taken = [p.name for p in _listed(root) if p.name.casefold() == folder.name.casefold()]
+    if folder.exists() or taken:
+        raise DatasetError(f"a dataset named {(taken or [folder.name])[0]!r} already exists in {root}; "
+                           "choose another name")
+    return folder
 
 
 def classes_from_zip(data: bytes, name: str = "the zip", max_files: int = ZIP_MAX_FILES,
@@ -108,15 +134,11 @@ def build_dataset(name: str, classes: Mapping[str, Photos], root: str | Path | N
     class, or past `max_files` photos or `max_bytes` in all.
     """
     root = Path(root) if root is not None else uploads_dir()
-    folder = root / folder_name(name, "dataset name")
+    folder_name(name, "dataset name")  # a bad name is said before a folder in the way
     if blocker := file_in_the_way(root):  # else NotADirectoryError deep in the writing, after every photo was read
         raise DatasetError(f"{blocker} is a file, not a folder: no dataset can be made in {root}; "
                            "set GLR_UPLOADS to a folder")
-    # "Trip" beside "trip" is one folder on macOS and Windows (their disks ignore case), and two look-alikes here.
-    taken = [p.name for p in _listed(root) if p.name.casefold() == folder.name.casefold()]
-    if folder.exists() or taken:
-        raise DatasetError(f"a dataset named {(taken or [folder.name])[0]!r} already exists in {root}; "
-                           "choose another name")
+    folder = new_dataset_folder(name, root)
     total_files = sum(len(photos) for photos in classes.values())
     total_bytes = sum(_size(data) for photos in classes.values() for _, data in photos)
     if total_files > max_files or total_bytes > max_bytes:
