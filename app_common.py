@@ -243,17 +243,34 @@ def preview(digest: str, size: int, name: str, _data: bytes) -> str | None:
 
 
 @st.cache_resource(max_entries=2, show_spinner="Loading the model...")
-def predictor(run_path: str, stamp: float):
-    """The run's Predictor, loaded once per model file (the stamp is model.keras' mtime), shared by every session.
+def _loaded(run_path: str, stamp: tuple):
+    """(the run's Predictor, None), or (None, why it cannot load): once per run and stamp, shared by every session.
 
-    On ONNX Runtime (the default) this process never imports TensorFlow: a new model is converted
-    in a child process the first time (glr.predict.convert_in_child).
+    A failure is kept too: a model that cannot load (labels.json from another run, a damaged file) was
+    loaded again on every rerun of every session, only to fail again. A file changed on disk changes the
+    stamp (pages/4_predict.py model_stamps), and the next rerun tries again.
     """
     from glr.predict import Predictor
 
-    # One ONNX Runtime thread per call: the sessions of several users predict at once, each in its own
-    # thread (ONNX Runtime releases the GIL), and a pool of threads per call would spin between calls.
-    return Predictor(run_path, threads=1)
+    try:
+        # One ONNX Runtime thread per call: the sessions of several users predict at once, each in its own
+        # thread (ONNX Runtime releases the GIL), and a pool of threads per call would spin between calls.
+        return Predictor(run_path, threads=1), None
+    except GlrError as exc:
+        return None, str(exc)
+
+
+def predictor(run_path: str, stamp: tuple):
+    """The run's Predictor, loaded once per stamp (when its model, index, labels and settings last changed).
+
+    GlrError, without loading anything again, when it could not load for this stamp. On ONNX Runtime
+    (the default) this process never imports TensorFlow: a new model is converted in a child process the
+    first time (glr.predict.convert_in_child).
+    """
+    model, problem = _loaded(run_path, stamp)
+    if problem is not None:
+        raise GlrError(problem)
+    return model
 
 
 @st.cache_data(max_entries=8, show_spinner=False)

@@ -29,6 +29,7 @@ from glr.data.images import decode_image
 from glr.data.pipeline import load_size
 from glr.errors import GlrError, ImageError
 from glr.training.run import Run, RunError, as_run
+from glr.training.run_table import labels_stamp
 
 OVERLAY_PX = 384  # the overlay's longest side: a camera photo is not shown at 4000 px
 ALPHA = 0.5  # how much of the heatmap's colour covers the hottest places
@@ -236,13 +237,10 @@ _CACHE_LOCK = threading.Lock()  # the app's sessions run in threads
 
 
 def gradcam_for(run: Run | str | os.PathLike) -> GradCam:
-    """The run's heatmap model, built once per model file and labels file, and kept for the next photo."""
+    """The run's heatmap model, built once per model file, labels and settings (config.json), and kept for the next photo."""
     run = as_run(run)
-    try:  # a class renamed in labels.json is named so in the next heatmap's caption
-        labels_stamp = run.labels_path.stat().st_mtime_ns
-    except OSError:
-        labels_stamp = 0
-    key = (str(run.path), run.model_stamp(), labels_stamp)
+    # A class renamed in labels.json is named so in the next heatmap's caption; a setting changed in config.json is used.
+    key = (str(run.path), run.model_stamp(), *labels_stamp(run))
     with _CACHE_LOCK:
         if key in _CACHE:
             _CACHE.move_to_end(key)

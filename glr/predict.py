@@ -10,9 +10,11 @@ by regions (glr.retrieval.regional) also gets the R-MAC vector of the mean of th
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
@@ -22,17 +24,20 @@ import pandas as pd
 
 from glr.data.images import load_resized
 from glr.data.pipeline import load_size
-from glr.errors import GlrError, ImageError
+from glr.errors import CheckpointError, GlrError, ImageError
 from glr.retrieval.flip import EMBEDDINGS, LEGACY_EMBEDDING, MIRRORED
 from glr.retrieval.run_index import Recognizer
 from glr.submission import list_images, submission_table, unique_ids, write_submission
-from glr.training.run import Run, RunError, as_run
+from glr.training.run import Run, as_run
 
 DEFAULT_TOP_K = 5
 BATCH_SIZE = 16
 # "auto" (the default) runs ONNX Runtime, 2.7x faster per photo here (benchmarks/README.md),
 # and falls back to TensorFlow when the model cannot be converted; "tf" and "onnx" force one.
 BACKENDS = ("auto", "tf", "onnx")
+TF_NOTE = "predicting with TensorFlow: ONNX Runtime could not take this model ({reason})"
+
+
 @dataclass
 class Prediction:
     """The outcome for one image: its top-k, or the error that kept it from being read."""
@@ -80,15 +85,15 @@ class Predictor:
         for path in (run.config_path, run.labels_path, run.model_path):  # a running or failed run has no model.keras
             if not path.is_file():
                 raise GlrError(f"{run.path}: not a finished run ({path.name} is missing; the run is {run.status()['state']})")
-        try:
-            settings = run.settings()
-            self.labels = run.labels()
-        except RunError:
-            raise GlrError(f"{run.path}: {run.config_path.name} or {run.labels_path.name} is damaged") from None
+        settings, self.labels = _settings_and_labels(run)
         self.spec, self.input_size = settings.spec, settings.input_size
         # Plain arrays for the top-k lookup: pandas .iloc per class costs more than the head.
-        self._ids = self.labels["landmark_id"].astype(int).to_numpy()
+        self._ids = self.labels["landmark_id"].to_numpy()
         self._names = self.labels["name"].astype(str).to_numpy()
+        # Before anything heavy (the index, a conversion, TensorFlow): labels.json or config.json from
+        # another run is said at once, from the model file's own description, not after loading it all.
+        saved_size, classes = saved_shape(run.model_path)
+        _check_shape(run, saved_size, classes, self.input_size, len(self.labels))
         self.recognizer, self.retrieval_problem = None, None
         try:
             self.recognizer = Recognizer(run, self.labels)
@@ -101,29 +106,46 @@ class Predictor:
         self.model, self._forward = None, None  # the Keras model and its tf.function: only when TF predicts
         self._onnx, self.backend, self.backend_note = None, "tf", None
         if backend in ("auto", "onnx"):
-            from glr.backbones import onnx_backend
-
-            try:
-                path = self._onnx_file()
-                # A process that has TensorFlow loaded already converts faster itself.
-                if convert == "child" and "tensorflow" not in sys.modules and onnx_backend.available() and \
-                        not path.is_file():
-                    convert_in_child(run, self.embedding)  # if it fails, the conversion below, in this process, says why
-                self._onnx = onnx_backend.onnx_forward(run.model_path, None if path.is_file() else self._tf_forward(),
-                                                       self.input_size, threads, path=path)
-                self.backend = "onnx"
-            except Exception as exc:  # noqa: BLE001 - tf2onnx fails in many ways; TensorFlow still predicts
-                reason = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
-                if backend == "onnx":
-                    raise GlrError(f"{run.path}: the ONNX backend is not available for this model ({reason})") from None
-                self.backend_note = f"predicting with TensorFlow: ONNX Runtime could not take this model ({reason})"
+            self._load_onnx(backend, convert, threads)
         if self._onnx is None:
             self._tf_forward()
-        # labels.json edited or copied from another run: the top-k would name the wrong landmarks, or none.
-        classes = self.forward(np.zeros((1, self.input_size, self.input_size, 3), np.float32))[0].shape[-1]
-        if classes != len(self.labels):
-            raise GlrError(f"{run.path}: the model has {classes} classes but {run.labels_path.name} lists "
-                           f"{len(self.labels)}: the two files come from different runs; train the run again")
+        if classes is None:  # a model file whose description did not say: one forward pass tells
+            _check_shape(run, None, self.forward(np.zeros((1, self.input_size, self.input_size, 3), np.float32))[0].shape[-1],
+                         self.input_size, len(self.labels))
+
+    def _load_onnx(self, backend: str, convert: str, threads: int | None) -> None:
+        """Serve with ONNX Runtime (self._onnx), or leave it None and say in self.backend_note why TensorFlow predicts.
+
+        A conversion that failed for this model before is not tried again ("auto"); a damaged cached file is
+        converted again at once. `backend="onnx"` tries whatever happened before, and raises if it cannot.
+        """
+        from glr.backbones import onnx_backend
+
+        try:
+            path = self._onnx_file()
+            for attempt in range(2):  # the second time only after a damaged cached file was removed
+                # A process that has TensorFlow loaded already converts faster itself.
+                if convert == "child" and "tensorflow" not in sys.modules and onnx_backend.available() and \
+                        not path.is_file() and not onnx_backend.conversion_failure(path):
+                    convert_in_child(self.run, self.embedding)  # if it fails it says why in the failure marker
+                if backend == "auto" and not path.is_file() and (reason := onnx_backend.conversion_failure(path)):
+                    self.backend_note = TF_NOTE.format(reason=reason)  # remembered: no seconds spent to fail again
+                    return
+                try:
+                    self._onnx = onnx_backend.onnx_forward(self.run.model_path, None if path.is_file() else self._tf_forward(),
+                                                           self.input_size, threads, path=path)
+                    self.backend = "onnx"
+                    return
+                except onnx_backend.CachedFileDamaged:
+                    if attempt:
+                        raise
+        except CheckpointError:
+            raise  # the model file itself: TensorFlow cannot load it either
+        except Exception as exc:  # noqa: BLE001 - tf2onnx fails in many ways; TensorFlow still predicts
+            reason = onnx_backend.failure_reason(exc)
+            if backend == "onnx":
+                raise GlrError(f"{self.run.path}: the ONNX backend is not available for this model ({reason})") from None
+            self.backend_note = TF_NOTE.format(reason=reason)
 
     def _onnx_file(self) -> Path:
         """Where this run's forward pass is cached as ONNX: the flip-averaged and regional ones are files of their own."""
@@ -135,7 +157,10 @@ class Predictor:
     def _tf_forward(self):
         """The model's forward pass as a `tf.function` (loads TensorFlow and the Keras model, once)."""
         if self._forward is None:
-            self.model, self._forward = tf_forward(self.run, self.spec, self.input_size, self.embedding)
+            try:
+                self.model, self._forward = tf_forward(self.run, self.spec, self.input_size, self.embedding)
+            except CheckpointError as exc:  # the description was fine, the weights are not
+                raise CheckpointError(f"{exc}; {RESTORE.format(name=self.run.model_path.name)}") from None
         return self._forward
 
     @property
@@ -221,6 +246,71 @@ class Predictor:
         if out_csv:
             write_submission(out_csv, table)
         return table, predictions
+
+
+# What to do about a run file that keeps the run from predicting.
+RESTORE = "this run cannot predict until {name} is restored (from a copy of the run folder) or the run is trained again"
+
+
+def _settings_and_labels(run: Run):
+    """The run's settings and labels (landmark ids as integers); GlrError naming the damaged file and what to do."""
+    def read(path, reader):
+        try:
+            return reader()
+        except (GlrError, TypeError, ValueError, KeyError) as exc:
+            detail = str(exc) if str(path) in str(exc) else f"{path} is damaged ({exc.__class__.__name__}: {exc})"
+            raise GlrError(f"{detail}; {RESTORE.format(name=path.name)}") from None
+
+    settings = read(run.config_path, run.settings)
+    labels = read(run.labels_path, lambda: (lambda df: df.assign(landmark_id=df["landmark_id"].astype(int)))(run.labels()))
+    return settings, labels
+
+def saved_shape(model_file: str | os.PathLike) -> tuple[int | None, int | None]:
+    """(input size, classes) of a saved classifier, read from the .keras file's description without loading it.
+
+    None for what the description does not say; CheckpointError naming the file when it is not a
+    readable .keras file, or names code (glr.training.model.check_model_config).
+    """
+    from glr.training.model import KERAS_CONFIG, check_model_config
+
+    path = Path(model_file)
+    try:
+        if not zipfile.is_zipfile(path):
+            raise CheckpointError(f"{path}: not a .keras model file (damaged or incomplete?)")
+        check_model_config(path)
+        with zipfile.ZipFile(path) as archive:
+            config = json.loads(archive.read(KERAS_CONFIG))
+    except CheckpointError as exc:
+        raise CheckpointError(f"{exc}; {RESTORE.format(name=path.name)}") from None
+    except (OSError, ValueError, zipfile.BadZipFile) as exc:  # changed since it was checked
+        raise CheckpointError(f"{path}: damaged model file ({exc}); {RESTORE.format(name=path.name)}") from None
+    return _follow(config, "input_layers", "batch_shape", 1), _follow(config, "output_layers", "units")
+
+
+def _follow(node, ends: str, key: str, at: int | None = None) -> int | None:
+    """A value of the layer at the model's inputs or outputs (`ends`), through nested models; None if not found."""
+    try:
+        for _ in range(8):
+            config = node["config"]
+            if key in config:
+                value = config[key] if at is None else config[key][at]
+                return int(value) if value is not None else None
+            first = config[ends][0]
+            name = first[0] if isinstance(first, list) else first
+            node = next(layer for layer in config["layers"] if layer.get("name", layer["config"].get("name")) == name)
+    except (KeyError, TypeError, IndexError, ValueError, StopIteration, AttributeError):
+        return None
+    return None
+
+
+def _check_shape(run: Run, input_size: int | None, classes: int | None, expected_size: int, labels: int) -> None:
+    """GlrError when the model does not take the run's input size or name as many classes as labels.json."""
+    if classes is not None and classes != labels:
+        raise GlrError(f"{run.path}: the model has {classes} classes but {run.labels_path.name} lists "
+                       f"{labels}: the two files come from different runs; train the run again")
+    if input_size is not None and input_size != expected_size:
+        raise GlrError(f"{run.path}: the model takes {input_size} px photos but {run.config_path.name} says "
+                       f"{expected_size}: the two files come from different runs; train the run again")
 
 
 def tf_forward(run: Run, spec, input_size: int, embedding: str):

@@ -135,13 +135,7 @@ def model_stamps(run_path: str) -> tuple:
     The labels and the settings too: a class renamed in labels.json while the app serves the run was never seen.
     """
     run = Run(run_path)
-    files = []
-    for path in (run.labels_path, run.config_path):
-        try:
-            files.append(path.stat().st_mtime_ns)
-        except OSError:
-            files.append(0)
-    return run_table.model_stamp(run), run_index.index_stamp(run), *files
+    return run_table.model_stamp(run), run_index.index_stamp(run), *run_table.labels_stamp(run)
 
 
 def load_model(run: Run, stamp: tuple, about) -> "tuple[predict.Predictor | None, str | None]":

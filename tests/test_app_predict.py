@@ -459,3 +459,54 @@ def test_a_run_whose_labels_do_not_match_its_model_is_refused_with_a_message(res
     assert_no_exception(at)
     assert "the model has 3 classes but labels.json lists 2" in texts(at.error)
     assert "Your 1 upload is kept but not predicted: choose a model that loads." in texts(at.warning)
+
+
+def test_a_model_that_cannot_load_is_not_loaded_again_until_its_files_change(results, finished_run, monkeypatch):
+    # The failure was not cached: every rerun of every session (a click, a toggle, a photo dropped) loaded the
+    # index and the model again, only to fail again on the same labels.json.
+    import json
+
+    from glr.predict import Predictor
+
+    loads = []
+    original = Predictor.__init__
+    monkeypatch.setattr(Predictor, "__init__", lambda self, *a, **kw: loads.append(a) or original(self, *a, **kw))
+    labels_path = results / RUNS_SUBDIR / "20260101-000000-a" / "labels.json"
+    good = labels_path.read_text()
+    labels_path.write_text(json.dumps(json.loads(good)[:2]))
+    at = open_page(PREDICT)
+    at.file_uploader(key="predict_files").set_value([("mine.jpg", _photo(finished_run, 0), "image/jpeg")]).run()
+    at.toggle(key="predict_use_camera").set_value(False).run()
+    assert_no_exception(at)
+    assert "the model has 3 classes but labels.json lists 2" in texts(at.error) and len(loads) == 1
+    labels_path.write_text(good)  # fixed: the next rerun tries again (a later time, whatever the clock's step)
+    os.utime(labels_path, ns=(labels_path.stat().st_atime_ns, labels_path.stat().st_mtime_ns + 10**9))
+    at.run()
+    assert_no_exception(at)
+    assert not at.error and "1 of 1 photo predicted." in texts(at.caption) and len(loads) == 2
+
+
+@pytest.mark.parametrize("how", ["deleted", "empty", "cut in half"])
+@pytest.mark.parametrize("name", ["model.keras", "labels.json", "config.json", "retrieval.json", "index/items.csv",
+                                  "index/vectors.npy", "status.json", "checkpoints/state.json", "ONNX"])
+def test_the_page_with_each_run_file_damaged(finished_run, tmp_path, monkeypatch, name, how):
+    # An empty index/vectors.npy was an EOFError traceback instead of the page.
+    from test_predict import NOTED, REFUSED, damaged_run
+
+    run, _ = damaged_run(finished_run, tmp_path, monkeypatch, name, how)
+    monkeypatch.setenv("GLR_RESULTS", str(tmp_path))
+    at = open_page(PREDICT)
+    if name == "model.keras" and how == "deleted":  # no longer a finished run: not offered
+        assert "No finished run with a model" in texts(at.info)
+        return
+    at.file_uploader(key="predict_files").set_value([("mine.jpg", _photo(finished_run, 0), "image/jpeg")]).run()
+    assert_no_exception(at)
+    if name in REFUSED:
+        assert name in texts(at.error) and ("is missing" if how == "deleted" else "cannot predict until") in texts(at.error)
+        assert "Your 1 upload is kept but not predicted" in texts(at.warning)
+        return
+    assert not at.error and "1 of 1 photo predicted." in texts(at.caption)
+    if name in NOTED:
+        where, todo = NOTED[name]
+        note = next(c for c in texts(at.caption).splitlines() if c.startswith("No similar photos or unknown verdict"))
+        assert where in note and todo in note, note

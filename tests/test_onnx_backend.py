@@ -38,7 +38,8 @@ def test_unknown_backend_is_refused(finished_run):
         Predictor(finished_run.path, backend="tpu")
 
 
-def test_default_backend_is_onnx_and_falls_back_to_tensorflow(finished_run, monkeypatch):
+def test_default_backend_is_onnx_and_falls_back_to_tensorflow(finished_run, monkeypatch, tmp_path):
+    from glr.atomic import write_bytes
     from glr.backbones import onnx_backend
     from glr.predict import Predictor
 
@@ -48,6 +49,9 @@ def test_default_backend_is_onnx_and_falls_back_to_tensorflow(finished_run, monk
     def broken(*args, **kwargs):
         raise RuntimeError("Unsupported ops: SomeOp\nmore details")
 
+    # A cache of its own: the failure is remembered there (and a "conversion" is a few bytes, not seconds).
+    monkeypatch.setenv("GLR_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(onnx_backend, "export", lambda forward, size, path: write_bytes(path, b"converted"))
     monkeypatch.setattr(onnx_backend, "OnnxForward", broken)  # the session, whichever file (one view or flip-averaged)
     fallback = Predictor(finished_run.path)
     assert fallback.backend == "tf"
@@ -65,3 +69,59 @@ def test_the_app_predicts_on_one_onnx_runtime_thread_with_the_same_answers(finis
     assert one._onnx.session.get_session_options().intra_op_num_threads == 1
     photo = one.recognizer.index.items["path"].iloc[0]
     assert [t[0] for t in one.predict([photo])[0].top] == [t[0] for t in default.predict([photo])[0].top]
+
+
+def test_a_failed_conversion_is_remembered_and_a_new_model_is_tried_again(finished_run, monkeypatch, tmp_path):
+    # tf2onnx failing on a model cost seconds on every load (a child process, then TensorFlow in this one),
+    # only to fail again and predict with TensorFlow.
+    import shutil
+    import zipfile
+
+    from glr.atomic import write_bytes
+    from glr.backbones import onnx_backend
+    from glr.predict import Predictor
+
+    tries = []
+
+    def refuse(forward, size, path):
+        tries.append(path)
+        raise RuntimeError("Unsupported ops: FancyOp\nmore details")
+
+    monkeypatch.setenv("GLR_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(onnx_backend, "export", refuse)
+    note = "predicting with TensorFlow: ONNX Runtime could not take this model (Unsupported ops: FancyOp)"
+    first = Predictor(finished_run.path, convert="here")
+    assert (first.backend, first.backend_note, len(tries)) == ("tf", note, 1)
+    assert onnx_backend.conversion_failure(tries[0]) == "Unsupported ops: FancyOp" and not tries[0].exists()
+    again = Predictor(finished_run.path)
+    assert (again.backend, again.backend_note, len(tries)) == ("tf", note, 1)  # straight to TensorFlow, same note
+    photo = again.recognizer.index.items["path"].iloc[0]
+    assert again.predict([photo])[0].ok
+    retrained = shutil.copytree(finished_run.path, tmp_path / "retrained", ignore=shutil.ignore_patterns("report"))
+    with zipfile.ZipFile(retrained / "model.keras", "a") as archive:  # other bytes: another model to the cache
+        archive.comment = b"trained again"
+    assert Predictor(retrained, convert="here").backend_note == note and len(tries) == 2  # tried, not taken as known
+    with pytest.raises(GlrError, match="the ONNX backend is not available for this model .Unsupported ops: FancyOp"):
+        Predictor(finished_run.path, backend="onnx", convert="here")  # asked for by name: tried again
+    assert len(tries) == 3
+    monkeypatch.setattr(onnx_backend, "_converter_version", lambda: "99.0")  # tf2onnx upgraded: worth another try
+    Predictor(finished_run.path, convert="here")
+    assert len(tries) == 4
+
+
+def test_a_damaged_cached_onnx_file_is_converted_again(finished_run, monkeypatch, tmp_path):
+    # It was kept: every later load fell back to TensorFlow with ONNX Runtime's "Protobuf parsing failed" as its note.
+    from glr.atomic import write_bytes
+    from glr.backbones import onnx_backend
+    from glr.predict import Predictor
+
+    path = Predictor(finished_run.path)._onnx_file()
+    converted = path.read_bytes()
+    monkeypatch.setenv("GLR_CACHE_DIR", str(tmp_path))
+    cut = tmp_path / "onnx" / path.name
+    cut.parent.mkdir()
+    cut.write_bytes(converted[:len(converted) // 2])
+    monkeypatch.setattr(onnx_backend, "export", lambda forward, size, path: write_bytes(path, converted))
+    again = Predictor(finished_run.path, convert="here")
+    assert (again.backend, again.backend_note) == ("onnx", None)
+    assert cut.read_bytes() == converted

@@ -1,5 +1,6 @@
 """glr.predict: top-k on good images, a message for bad ones (the rest still predicted), submission CSV."""
 
+import functools
 import io
 import re
 import os
@@ -184,3 +185,154 @@ def test_labels_that_do_not_match_the_model_are_refused(finished_run, tmp_path, 
     for backend in ("onnx", "tf"):
         with pytest.raises(GlrError, match=f"the model has 3 classes but labels.json lists {len(labels)}"):
             Predictor(run, backend=backend)
+
+
+def test_labels_or_settings_from_another_run_are_found_before_anything_is_loaded(finished_run, tmp_path, monkeypatch):
+    # The class count was checked after loading the index, converting or loading the model and running a
+    # forward pass: seconds (a child process converting to ONNX) to say what the model file says itself.
+    import json
+    import shutil
+
+    from glr import predict
+    from glr.atomic import write_bytes
+    from glr.backbones import onnx_backend
+    from glr.training.run import Run
+
+    def loaded(*args, **kwargs):
+        raise AssertionError("loaded before the labels were checked")
+
+    for module, name in ((predict, "tf_forward"), (predict, "Recognizer"), (predict, "convert_in_child"),
+                         (onnx_backend, "onnx_forward")):
+        monkeypatch.setattr(module, name, loaded)
+    run = Run(shutil.copytree(finished_run.path, tmp_path / finished_run.id))
+    good = run.labels_path.read_text()
+    run.labels_path.write_text(json.dumps(json.loads(good)[:2]))
+    for backend in ("auto", "tf"):
+        with pytest.raises(GlrError, match="the model has 3 classes but labels.json lists 2"):
+            Predictor(run, backend=backend)
+    run.labels_path.write_text(good)
+    config = json.loads(run.config_path.read_text())
+    config["train"]["input_size"] = 64  # the model takes 32 px: its forward pass failed in TensorFlow's own words
+    run.config_path.write_text(json.dumps(config))
+    with pytest.raises(GlrError, match="the model takes 32 px photos but config.json says 64"):
+        Predictor(run)
+
+
+def test_saved_shape_reads_the_model_file_without_loading_it(finished_run, tmp_path):
+    from glr.errors import CheckpointError
+    from glr.predict import saved_shape
+
+    assert saved_shape(finished_run.model_path) == (32, 3)
+    cut = tmp_path / "model.keras"
+    cut.write_bytes(finished_run.model_path.read_bytes()[:1000])
+    with pytest.raises(CheckpointError, match=re.escape(f"{cut}: not a .keras model file (damaged or incomplete?); "
+                                                        "this run cannot predict until model.keras is restored")):
+        saved_shape(cut)
+
+
+@pytest.mark.parametrize("field, value, problem", [
+    ("labels.json", "landmark_id", "invalid literal for int"),  # int("abc"): a ValueError traceback
+    ("config.json", "input_size", "invalid literal"),  # the same, from the settings
+    ("retrieval.json", "default_method", "its default_method is 'abc'"),  # a KeyError at the first photo
+    ("retrieval.json", "known_head_weight", "could not convert"),  # a ValueError traceback
+])
+def test_a_field_edited_by_hand_is_named(finished_run, tmp_path, field, value, problem):
+    import json
+    import shutil
+
+    from glr.training.run import Run
+
+    run = Run(shutil.copytree(finished_run.path, tmp_path / finished_run.id))
+    path = run.path / field
+    data = json.loads(path.read_text())
+    if field == "labels.json":
+        data[0][value] = "abc"
+    else:
+        (data["train"] if field == "config.json" else data)[value] = "abc"
+    path.write_text(json.dumps(data))
+    if field == "retrieval.json":  # the head alone still predicts, and the note says which file and what to do
+        predictor = Predictor(run)
+        assert f"{path}: damaged ({problem}" in predictor.retrieval_problem and "glr retrieval" in predictor.retrieval_problem
+        assert predictor.predict([str(finished_run.predictions()["path"].iloc[0])])[0].ok
+        return
+    with pytest.raises(GlrError, match=re.escape(str(path)) + f".*{problem}.*this run cannot predict until {field} is restored"):
+        Predictor(run)
+
+
+# --- every file of a finished run damaged in turn: `python -m glr predict RUN PHOTO` says which and what to do ---
+
+RUN_FILES = ["model.keras", "labels.json", "config.json", "retrieval.json", "index/items.csv", "index/vectors.npy",
+             "status.json", "checkpoints/state.json", "ONNX"]
+DAMAGES = ["deleted", "empty", "cut in half", "garbage"]
+
+
+def damage(path, how: str) -> None:
+    """Delete, empty, cut or overwrite a file (replaced, never written through: it may be a hard link)."""
+    data = path.read_bytes()
+    path.unlink()
+    if how != "deleted":
+        path.write_bytes({"empty": b"", "cut in half": data[:len(data) // 2], "garbage": bytes(range(256)) * 3}[how])
+
+
+@functools.lru_cache(maxsize=1)
+def converted_files(run_path: str) -> dict[str, bytes]:
+    """The run's ONNX files (the index's embedding first, then one view, for a run without its index), converted once."""
+    files = [Predictor(run_path, embedding=embedding)._onnx_file() for embedding in (None, "single")]
+    return {path.name: path.read_bytes() for path in files}
+
+
+def damaged_run(finished_run, tmp_path, monkeypatch, name: str, how: str):
+    """A copy of the finished run with one file damaged; "ONNX": its cached ONNX file, in a cache of its own.
+
+    A conversion is then only a copy of the good file: the test checks what the predictor does, not tf2onnx.
+    """
+    import shutil
+
+    from glr.atomic import write_bytes
+    from glr.backbones import onnx_backend
+    from glr.training.run import Run
+
+    files = converted_files(str(finished_run.path))
+    run = Run(shutil.copytree(finished_run.path, tmp_path / "runs" / finished_run.id,
+                              ignore=shutil.ignore_patterns("report", "*.png", "*.html")))
+    cache = tmp_path / "cache"
+    (cache / "onnx").mkdir(parents=True)
+    for file_name, data in files.items():
+        (cache / "onnx" / file_name).write_bytes(data)
+    monkeypatch.setenv("GLR_CACHE_DIR", str(cache))
+    monkeypatch.setattr(onnx_backend, "export", lambda forward, size, path: write_bytes(path, files[path.name]))
+    target = cache / "onnx" / next(iter(files)) if name == "ONNX" else run.path / name
+    damage(target, how)
+    return run, target
+
+
+# What each damaged file must lead to: refused with the file named, or predicted (a note naming what is missing).
+REFUSED = {"model.keras", "labels.json", "config.json"}
+NOTED = {"retrieval.json": ("retrieval", "glr retrieval"), "index/items.csv": ("index", "glr retrieval"),
+         "index/vectors.npy": ("index", "glr retrieval")}
+
+
+@pytest.mark.parametrize("how", DAMAGES)
+@pytest.mark.parametrize("name", RUN_FILES)
+def test_predict_command_with_each_run_file_damaged(finished_run, tmp_path, monkeypatch, capsys, name, how):
+    # An empty index/vectors.npy was an EOFError traceback; a damaged labels.json or config.json was
+    # "config.json or labels.json is damaged" (which one? what to do?); a damaged cached ONNX file sent every
+    # later load to TensorFlow with an ONNX Runtime error as its note.
+    from glr import cli
+
+    run, target = damaged_run(finished_run, tmp_path, monkeypatch, name, how)
+    photo = str(finished_run.predictions()["path"].iloc[0])
+    code = cli.main(["predict", str(run.path), photo])
+    out, err = capsys.readouterr()
+    if name in REFUSED:
+        assert code == 2 and f"error: {run.path}" in err and name in err, err
+        assert ("not a finished run" if how == "deleted" else "this run cannot predict until") in err
+        return
+    assert code == 0 and photo in out, err
+    if name in NOTED:
+        where, todo = NOTED[name]
+        assert "note: no unknown verdict or similar photos" in err and where in err and todo in err, err
+    else:  # the run's state files, or the cached ONNX file: converted again
+        assert "note" not in err, err
+    if name == "ONNX":
+        assert target.stat().st_size > 1000  # converted again, not left damaged for the next load

@@ -120,6 +120,21 @@ def test_damaged_index_is_reported(finished_run, tmp_path):
         run_index.Recognizer(copy, pd.DataFrame({"index": [0], "landmark_id": [3], "name": ["x"]}))
 
 
+def test_an_empty_vectors_file_is_a_damaged_index_not_an_eof_error(finished_run, tmp_path):
+    # numpy says EOFError for an empty .npy, which EmbeddingIndex.load let through: a traceback on the Predict page.
+    import shutil
+
+    copy = tmp_path / "run"
+    shutil.copytree(finished_run.path, copy, ignore=shutil.ignore_patterns("report"))
+    (copy / "index" / "vectors.npy").write_bytes(b"")
+    with pytest.raises(GlrError, match=f"{copy / 'index'}: the embedding index is damaged .an empty file.; "
+                                       f"rebuild it with `python -m glr retrieval {copy}`"):
+        run_index.load_index(copy)
+    (copy / "index" / "vectors.npy").unlink()  # said by EmbeddingIndex.load, with what to do added
+    with pytest.raises(GlrError, match=r"vectors.npy is missing.; rebuild it with `python -m glr retrieval"):
+        run_index.load_index(copy)
+
+
 def test_a_retrieval_json_without_its_threshold_is_damaged_not_a_key_error(finished_run, predictor, tmp_path):
     # A retrieval.json cut or edited into other JSON crashed the Predictor with KeyError 'unknown';
     # one that was not JSON at all was said to be "no embedding index yet".

@@ -50,6 +50,23 @@ def test_a_run_is_found_by_id_folder_name_or_latest(tmp_path):
         run_table.find_run(tmp_path, "baseline lite0")
 
 
+def test_labels_stamp_changes_with_labels_or_settings(tmp_path):
+    # One stamp for the Predict page's cache key and Grad-CAM's (each read labels.json's time its own way,
+    # and neither config.json's: a setting changed by hand was served with the old one).
+    import os
+
+    run = _run(tmp_path, "r", "finished", "2026-01-01T00:00:00", model=True)
+    assert run_table.labels_stamp(run)[0] == 0 and run_table.labels_stamp(run)[1] > 0  # no labels yet
+    run.labels_path.write_text("[]")
+    first = run_table.labels_stamp(run.path)
+    assert first[0] > 0
+    for path in (run.labels_path, run.config_path):
+        later = path.stat().st_mtime_ns + 10**9
+        os.utime(path, ns=(later, later))
+        assert run_table.labels_stamp(run) != first
+        first = run_table.labels_stamp(run)
+
+
 def test_progress_of_status():
     assert run_table.progress_of({"state": "running", "phase": "features", "step": 5, "steps": 20}) == (0.25, "features: 5/20")
     assert run_table.progress_of({"state": "queued", "step": 0, "steps": None}) == (0.0, "queued")

@@ -16,7 +16,7 @@ from typing import Callable
 
 import numpy as np
 
-from glr.atomic import write_with
+from glr.atomic import read_json, write_json, write_with
 from glr.errors import GlrError
 from glr.paths import cache_dir
 
@@ -96,6 +96,53 @@ def onnx_path(model_file: str | os.PathLike, input_size: int) -> Path:
     return cache_dir() / "onnx" / f"{digest}-{input_size}.onnx"
 
 
+class CachedFileDamaged(GlrError):
+    """The cached ONNX file of a model could not be opened; it has been removed, so it is converted again."""
+
+
+def failure_marker(path: str | os.PathLike) -> Path:
+    """The marker beside an ONNX cache file saying why its conversion failed (its name carries the same key)."""
+    return Path(path).with_suffix(".failed")
+
+
+def _converter_version() -> str:
+    """The installed tf2onnx's version, read without importing it (importing it imports TensorFlow)."""
+    from importlib import metadata
+
+    try:
+        return metadata.version("tf2onnx")
+    except metadata.PackageNotFoundError:
+        return ""
+
+
+def conversion_failure(path: str | os.PathLike) -> str | None:
+    """Why the model cached at `path` could not be converted, when an earlier load tried with this tf2onnx; else None.
+
+    The marker is keyed as the ONNX file is (the model file's content and the input size): a new model is
+    tried again, and so is every model after tf2onnx is upgraded.
+    """
+    try:
+        failure = read_json(failure_marker(path))
+    except (OSError, ValueError):
+        return None  # none, or unreadable: try the conversion again, which writes a good one if it fails
+    if not isinstance(failure, dict) or failure.get("tf2onnx") != _converter_version():
+        return None
+    return str(failure.get("reason") or "the conversion failed")
+
+
+def _remember_failure(path: Path, reason: str) -> None:
+    """Write the failure marker of `path` (atomically); a cache that cannot be written only costs the next try."""
+    try:
+        write_json(failure_marker(path), {"reason": reason, "tf2onnx": _converter_version()})
+    except OSError:
+        pass
+
+
+def failure_reason(exc: BaseException) -> str:
+    """An exception in one line, as the notes quote it: its first line, or its class name."""
+    return str(exc).splitlines()[0] if str(exc).strip() else exc.__class__.__name__
+
+
 def onnx_forward(model_file: str | os.PathLike, forward: Callable | None, input_size: int,
                  threads: int | None = None, path: str | os.PathLike | None = None) -> OnnxForward:
     """`forward` (the TF forward pass of the model saved in `model_file`) under ONNX Runtime.
@@ -104,12 +151,31 @@ def onnx_forward(model_file: str | os.PathLike, forward: Callable | None, input_
     retrained model is converted again and an unchanged one never is. `forward` is only
     needed for the conversion: None when the file exists already (no TensorFlow needed).
     `path` overrides where it is cached (default `onnx_path`), for another function of the same model.
+
+    A conversion that fails leaves a marker beside the file with the reason (`conversion_failure`), so
+    the predictor goes straight to TensorFlow next time instead of paying seconds to fail again. A cached
+    file ONNX Runtime cannot open (cut short, edited) is removed: CachedFileDamaged, converted again next.
     """
     if not available():
         raise GlrError("the ONNX backend needs tf2onnx and onnxruntime (pip install -r requirements.txt)")
     path = Path(path) if path is not None else onnx_path(model_file, input_size)
-    if not path.is_file():
-        if forward is None:
-            raise GlrError(f"{model_file}: not converted to ONNX yet, and no forward pass given to convert")
+    if path.is_file():
+        try:
+            return OnnxForward(path, threads)
+        except Exception as exc:  # noqa: BLE001 - ONNX Runtime refuses a damaged file in many ways
+            path.unlink(missing_ok=True)
+            raise CachedFileDamaged(f"{path}: the cached ONNX file is damaged ({failure_reason(exc)}): "
+                                    "removed, so the model is converted again") from None
+    if forward is None:
+        raise GlrError(f"{model_file}: not converted to ONNX yet, and no forward pass given to convert")
+    try:
         export(forward, input_size, path)
-    return OnnxForward(path, threads)
+        session = OnnxForward(path, threads)
+    except OSError:
+        raise  # the disk or the cache folder (a full disk is a StorageError), not the model: worth another try
+    except Exception as exc:  # noqa: BLE001 - tf2onnx fails in many ways; each is this model's, until tf2onnx changes
+        path.unlink(missing_ok=True)
+        _remember_failure(path, failure_reason(exc))
+        raise
+    failure_marker(path).unlink(missing_ok=True)  # converted after all (asked for ONNX again): nothing to remember
+    return session

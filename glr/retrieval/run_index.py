@@ -175,7 +175,7 @@ class Recognizer:
             damaged = run.retrieval_path.exists()  # there, but not readable as JSON: not "no index yet"
             raise GlrError(f"{run.retrieval_path}: damaged; rebuild the index with `python -m glr retrieval {run.path}`"
                            if damaged else f"run {run.id} has no embedding index yet: run `python -m glr retrieval {run.path}`")
-        self.index = EmbeddingIndex.load(run.index_dir)
+        self.index = load_index(run)
         self.classes = class_of_items(self.index.items, labels)
         self.calibration, self.plain, verify_k = read_calibration(run, self.retrieval)
         self.method = self.retrieval.get("default_method", DEFAULT_METHOD)
@@ -183,8 +183,15 @@ class Recognizer:
         self.embedding = run_embedding(self.retrieval)
         # An index built before the formula was recorded was calibrated on "head+top".
         self.known_formula = self.retrieval.get("known_score", "head+top")
-        # The head's share of the known score, learned per run (glr.retrieval.known_weight); older runs: an even mix.
-        self.head_weight = float(self.retrieval.get("known_head_weight", EVEN))
+        try:  # read now, not at the first photo: a value edited by hand is said here, not as a traceback then
+            if self.method not in METHODS:
+                raise ValueError(f"its default_method is {self.method!r}, not one of {', '.join(METHODS)}")
+            # The head's share of the known score, learned per run (glr.retrieval.known_weight); older runs: an even mix.
+            self.head_weight = float(self.retrieval.get("known_head_weight", EVEN))
+            self.blend_weight = float(self.retrieval.get("blend_weight", BLEND_WEIGHT))
+        except (TypeError, ValueError) as exc:
+            raise GlrError(f"{run.retrieval_path}: damaged ({exc}); rebuild the index with "
+                           f"`python -m glr retrieval {run.path}`") from None
         self.verifier = None
         if verify_k:
             try:
@@ -192,7 +199,7 @@ class Recognizer:
                 # indexing is matched as it is now, never by the features of the one it replaced.
                 store = LocalFeatureStore.load(run.index_dir, self.index.items["path"].astype(str).tolist())
                 self.verifier = Verifier(store, verify_k)
-            except GlrError:  # the verdict then falls back to the threshold set without verification
+            except (GlrError, EOFError):  # (an empty file) the verdict then falls back to the threshold without verification
                 self.calibration = self.plain
 
     def recognize(self, feats: np.ndarray, probs: np.ndarray, similar: int = 0, images=None) -> dict:
@@ -202,8 +209,7 @@ class Recognizer:
         training photos are spatially verified: `inliers` (N, k) then feed the ranking and the known score.
         """
         sims, idx = self.index.search(feats, max(KNN_K, similar))
-        scores = method_scores(probs, sims[:, :KNN_K], self.classes[idx[:, :KNN_K]],
-                               self.retrieval.get("blend_weight", BLEND_WEIGHT))[self.method]
+        scores = method_scores(probs, sims[:, :KNN_K], self.classes[idx[:, :KNN_K]], self.blend_weight)[self.method]
         near, near_classes = sims[:, :KNN_K], self.classes[idx[:, :KNN_K]]
         known = run_known_score(self.known_formula, probs, near, near_classes, head_weight=self.head_weight)
         calibration, inliers = self.plain, None
@@ -235,6 +241,19 @@ def index_stamp(run: Run | str | os.PathLike) -> float:
     return as_run(run).index_stamp()
 
 
+def load_index(run: Run | str | os.PathLike) -> EmbeddingIndex:
+    """The run's embedding index; GlrError naming its folder and how to rebuild it when it is missing or damaged."""
+    run = as_run(run)
+    rebuild = f"rebuild it with `python -m glr retrieval {run.path}`"
+    try:
+        return EmbeddingIndex.load(run.index_dir)
+    except EOFError:  # numpy's word for an empty vectors.npy, which EmbeddingIndex.load lets through
+        raise GlrError(f"{run.index_dir}: the embedding index is damaged (an empty file); {rebuild}") from None
+    except GlrError as exc:  # e.g. "the index has 14 vectors but 7 items": which index, and what to do
+        message = str(exc) if str(run.index_dir) in str(exc) else f"{run.index_dir}: {exc}"
+        raise GlrError(message if "rebuild" in message else f"{message}; {rebuild}") from None
+
+
 def embedding_map(run: Run | str | os.PathLike, method: str = "pca", max_points: int = 3000, seed: int = 0) -> pd.DataFrame:
     """A 2-D projection of the run's training embeddings: columns x, y, id, landmark_id, name, path.
 
@@ -245,7 +264,7 @@ def embedding_map(run: Run | str | os.PathLike, method: str = "pca", max_points:
     from sklearn.decomposition import PCA
     from sklearn.manifold import TSNE
 
-    index = EmbeddingIndex.load(as_run(run).index_dir)
+    index = load_index(run)
     items = index.items.copy()
     rows = np.arange(len(items))
     if len(rows) > max_points:

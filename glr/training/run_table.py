@@ -253,6 +253,22 @@ def model_stamp(run: Run | str | os.PathLike) -> float:
     return as_run(run).model_stamp()
 
 
+def labels_stamp(run: Run | str | os.PathLike) -> tuple[int, int]:
+    """When the run's labels.json and config.json last changed (ns; 0 if absent): part of every cache key of its model.
+
+    A class renamed in labels.json, or a setting changed in config.json, while the app serves the run is
+    seen by the next load: the predictor and the heatmap model are keyed by it (pages/4_predict.py, glr.explain).
+    """
+    run = as_run(run)
+    stamps = []
+    for path in (run.labels_path, run.config_path):
+        try:
+            stamps.append(path.stat().st_mtime_ns)
+        except OSError:
+            stamps.append(0)
+    return stamps[0], stamps[1]
+
+
 def log_tail(path: str | os.PathLike, lines: int = 40, max_bytes: int = 64 * 1024) -> str:
     """The last `lines` lines of a text file such as a run's log ("" if it does not exist yet)."""
     try:
