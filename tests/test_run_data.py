@@ -123,7 +123,14 @@ def test_a_class_gone_is_refused_naming_it_and_the_run_kept(tmp_path, change):
                                        r"photos in the run's own split is there \(deleted, or the class folder renamed\?\)"):
         train_run(run, resume=True)
     assert all(p.read_bytes() == content for p, content in kept.items())
-    assert run.status()["state"] == "failed" and "is gone from the dataset" in run.status()["message"]
+    # It was marked "failed" by the refusal: a stopped run stays stopped, resumable once the class is back.
+    status = run.status()
+    assert status["state"] == "stopped" and status["message"].startswith("resume refused: 1 class of the run ('Beta')")
+    assert status["message"].endswith("; the run is stopped as before, and resumable")
+    assert status["epoch"] == 2 and status["phase"] == "phase 1: training the head"
+    from glr.training.launch import resumable
+
+    assert resumable(run) is run
 
 
 def test_a_photo_given_another_landmark_in_train_csv_is_refused(tmp_path, gld):
@@ -196,3 +203,20 @@ def test_a_split_that_does_not_match_the_labels_is_no_record(tmp_path, gld):
     with pytest.raises(GlrError, match="cannot be resumed: split.csv and labels.json do not name the same classes "
                                        r"\(one replaced\?\), so the run's classes cannot be read back"):
         train_run(run, resume=True)
+
+
+def test_a_resume_after_the_dataset_changed_keeps_the_first_starts_notes(tmp_path):
+    """The notes of the first start (a class dropped, a photo that did not decode) were replaced by the resume's own."""
+    gld = make_gldv2(tmp_path / "gld", {3: 6, 5: 6, 9: 6, 20: 1}, {**NAMES, 20: "Lonely"})
+    photo = sorted((gld / "train").rglob("*.jpg"))[0]
+    photo.write_bytes(photo.read_bytes()[:40])
+    run = stopped_run(tmp_path / "results", gld)
+    first = run.config()["dataset"]["problems"]
+    assert any(p.startswith("Dropped 1 class with fewer than") for p in first)
+    assert any("could not be decoded" in p for p in first)
+    add_gldv2_photos(gld, 3, 1)  # the dataset changes: the resume has a note of its own
+    resumed(run)
+    notes = run.config()["dataset"]["problems"]
+    assert notes[:len(first)] == first  # kept, in their order, once each
+    assert len(notes) == len(set(notes))
+    assert "1 photo added to the run's classes since it started" in " | ".join(notes[len(first):])
