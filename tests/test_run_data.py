@@ -108,10 +108,20 @@ def test_a_class_folder_added_before_the_others_does_not_shift_the_labels(tmp_pa
     assert "1 class the run does not know ('Aardvark') is left out" in problems(run)
 
 
-@pytest.mark.parametrize("change", ["renamed", "removed"])
-def test_a_class_gone_is_refused_naming_it_and_the_run_kept(tmp_path, change):
+@pytest.mark.parametrize("change, how", [("renamed", "cli"), ("removed", "app")])
+def test_a_class_gone_is_refused_naming_it_and_the_run_kept(tmp_path, change, how):
+    import sys
+
+    from glr.training import launch
+
     data = class_folders(tmp_path / "folders")
     run = stopped_run(tmp_path / "results", data)
+    if how == "app":  # Resume on the Train page: launch queues the run, then its trainer process refuses
+        import time
+
+        launch.resume(run, argv_prefix=[sys.executable, "-c", "pass"])  # a stand-in that ends at once
+        while run.status()["state"] != "failed":  # "queued" by a process that is gone
+            time.sleep(0.02)
     kept = {p: p.read_bytes() for p in (run.labels_path, run.split_path, run.last_checkpoint, run.history_path)}
     if change == "renamed":
         (data / "Beta").rename(data / "Bravo")
