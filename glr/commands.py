@@ -188,15 +188,14 @@ def _ensure_dataset(run, resume: bool = False) -> None:
 
 def cmd_train(args) -> int:
     """Train in the foreground (or the run folder given by --run-dir, as the app launches it)."""
+    from glr.training.processes import LAUNCHER_ENV, exit_with_parent
+
+    if os.environ.get(LAUNCHER_ENV, "").isdigit():  # a local worker: it ends when its launcher does, killed or not
+        exit_with_parent(int(os.environ[LAUNCHER_ENV]))  # before TensorFlow's import, which takes seconds
     from glr.training.launch import new_run
     from glr.training.resuming import resumable, set_epochs
     from glr.training.trainer import train_run
-    from glr.training.workers import LAUNCHER_ENV, LOCAL_WORKER_ENV, train_local
-
-    if os.environ.get(LAUNCHER_ENV, "").isdigit():  # a local worker: it ends when its launcher does, killed or not
-        from glr.training.processes import exit_with_parent
-
-        exit_with_parent(int(os.environ[LAUNCHER_ENV]))
+    from glr.training.workers import LOCAL_WORKER_ENV, train_local
     if args.run_dir and not Path(args.run_dir).is_dir() and os.environ.get("TF_CONFIG"):
         from glr.training.cluster import cluster_from_env, cluster_run
 

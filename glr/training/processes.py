@@ -140,6 +140,7 @@ def any_alive(pairs: list[tuple[int, float]]) -> bool:
 
 
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
+LAUNCHER_ENV = "GLR_LAUNCHER_PID"  # a local worker's launcher: the worker ends itself when it is no longer its parent
 
 
 def die_with_parent():

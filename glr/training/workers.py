@@ -42,7 +42,7 @@ from contextlib import ExitStack, contextmanager
 from glr.paths import PROJECT_ROOT
 from glr.training.cluster import TF_CONFIG, THREADS_ENV
 from glr.training.launch import training_lock
-from glr.training.processes import die_with_parent, process_start
+from glr.training.processes import LAUNCHER_ENV, die_with_parent, process_start
 from glr.training.progress import PHASES
 from glr.training.resuming import refused, restore, snapshot
 from glr.training.run import Run
@@ -53,7 +53,6 @@ from glr.training.trainer_signals import HANGUP, leave_terminal, terminal_fds
 MAX_WORKERS = 16
 # Set for the workers `--workers N` starts: the launcher prints the run's outcome, once, not its chief too.
 LOCAL_WORKER_ENV = trainer_signals.LOCAL_WORKER_ENV
-LAUNCHER_ENV = "GLR_LAUNCHER_PID"  # a worker ends itself when its parent is no longer this launcher
 GRACE_SECONDS = float(os.environ.get("GLR_WORKER_GRACE", "60"))  # > the coordination heartbeat (cluster.py)
 POLL_SECONDS = 0.2
 WORKER_ARGV = [sys.executable, "-m", "glr", "train"]  # what each worker runs (tests swap in a stand-in)
