@@ -409,3 +409,27 @@ def test_a_resume_whose_trainer_cannot_start_leaves_the_run_stopped(tmp_path, ti
     assert status["state"] == "stopped" and status["epoch"] == 2
     assert status["message"].startswith("resume refused: could not start the trainer: ")
     assert launcher.read_lock(tmp_path) is None and launcher.resumable(run) is run
+
+
+def test_a_closed_terminal_stops_the_run_to_resume_it_instead_of_failing_it(tmp_path, tiny_data, monkeypatch):
+    # SIGHUP (the terminal of `python -m glr train` closed) killed the trainer: the run ended "failed" (killed?).
+    from glr.training import trainer
+
+    run = new_run(tmp_path, tiny_config(tiny_data, epochs=6))
+    real = trainer.Trainer.append_history
+
+    def append_history(self, row):
+        real(self, row)
+        if row["epoch"] == 2:
+            os.kill(os.getpid(), signal.SIGHUP)
+
+    monkeypatch.setattr(trainer.Trainer, "append_history", append_history)
+    hups = []
+    signal.signal(signal.SIGHUP, lambda signum, frame: hups.append(signum))  # a SIGHUP missed must not end pytest
+    try:
+        train_run(run)
+    finally:
+        signal.signal(signal.SIGHUP, signal.SIG_DFL)
+    status = run.status()
+    assert hups == [] and status["state"] == "stopped" and "stopped on request" in status["message"], status
+    assert run.checkpoint_state()["epoch"] == 2 and launcher.resumable(run) is run
