@@ -690,13 +690,3 @@ def test_resume_with_epochs_and_another_setting_refuses_the_other_alone(capsys):
     assert capsys.readouterr().err.strip().endswith(
         "error: --resume continues a run with its own dataset and settings; leave out --batch-size")
 
-
-def test_resume_with_epochs_really_trains_on_to_the_new_total(tmp_path, capsys):
-    from conftest import make_gldv2
-    from test_run_data import stopped_run
-
-    run = stopped_run(tmp_path / "results", make_gldv2(tmp_path / "gld", {3: 6, 5: 6, 9: 6}), epochs=3)
-    assert main(["train", "--resume", str(run.path), "--epochs", "4"]) == 0
-    status = run.status()
-    assert status["state"] == "finished" and status["epochs"] == 4, status
-    assert run.history()["epoch"].tolist() == [1, 2, 3, 4]

@@ -71,15 +71,24 @@ def add_gldv2_photos(root, landmark_id, n, first=100):
     pd.concat([df, pd.DataFrame(rows)]).to_csv(root / "train.csv", index=False)
 
 
-def test_photos_and_a_class_added_are_said_and_left_out(tmp_path, gld):
+def test_photos_and_a_class_added_are_said_and_left_out_and_the_first_starts_notes_kept(tmp_path):
     # Before: "the dataset changed since this run started; start a new run" for one photo added.
+    # Then: the notes of the first start (a class dropped, a photo that did not decode) were replaced by the resume's.
+    gld = make_gldv2(tmp_path / "gld", {3: 6, 5: 6, 9: 6, 20: 1}, {**NAMES, 20: "Lonely"})
+    photo = sorted((gld / "train").rglob("*.jpg"))[0]
+    photo.write_bytes(photo.read_bytes()[:40])
     run = stopped_run(tmp_path / "results", gld)
+    first = run.config()["dataset"]["problems"]
+    assert any(p.startswith("Dropped 1 class with fewer than") for p in first)
+    assert any("could not be decoded" in p for p in first)
     split = run.split_path.read_text()
     add_gldv2_photos(gld, 3, 1)
     add_gldv2_photos(gld, 11, 6)
     resumed(run)
     assert run.split_path.read_text() == split and len(run.labels()) == 3
-    said = problems(run)
+    notes = run.config()["dataset"]["problems"]
+    assert notes[:len(first)] == first and len(notes) == len(set(notes))  # kept, in their order, once each
+    said = " | ".join(notes[len(first):])
     assert "1 photo added to the run's classes since it started" in said and "are not used" not in said
     assert "1 class the run does not know ('landmark 11') is left out" in said
 
@@ -214,19 +223,3 @@ def test_a_split_that_does_not_match_the_labels_is_no_record(tmp_path, gld):
                                        r"\(one replaced\?\), so the run's classes cannot be read back"):
         train_run(run, resume=True)
 
-
-def test_a_resume_after_the_dataset_changed_keeps_the_first_starts_notes(tmp_path):
-    """The notes of the first start (a class dropped, a photo that did not decode) were replaced by the resume's own."""
-    gld = make_gldv2(tmp_path / "gld", {3: 6, 5: 6, 9: 6, 20: 1}, {**NAMES, 20: "Lonely"})
-    photo = sorted((gld / "train").rglob("*.jpg"))[0]
-    photo.write_bytes(photo.read_bytes()[:40])
-    run = stopped_run(tmp_path / "results", gld)
-    first = run.config()["dataset"]["problems"]
-    assert any(p.startswith("Dropped 1 class with fewer than") for p in first)
-    assert any("could not be decoded" in p for p in first)
-    add_gldv2_photos(gld, 3, 1)  # the dataset changes: the resume has a note of its own
-    resumed(run)
-    notes = run.config()["dataset"]["problems"]
-    assert notes[:len(first)] == first  # kept, in their order, once each
-    assert len(notes) == len(set(notes))
-    assert "1 photo added to the run's classes since it started" in " | ".join(notes[len(first):])

@@ -7,8 +7,8 @@ folder (glr.training.cluster). This process, the launcher, holds the results fol
 training lock (the chief adopts it) and watches the workers:
 
 - Ctrl-C and a closed terminal's SIGHUP (the terminal sends them to every process of the
-  group) and SIGTERM reach the launcher alone: the workers start with SIGINT and SIGHUP ignored. While the epochs train, the
-  launcher raises the chief's stop flag, which travels in the next step's reduced sums, so
+  group) and SIGTERM reach the launcher alone: the workers start with SIGINT and SIGHUP
+  ignored. While the epochs train, the launcher raises the chief's stop flag, which travels in the next step's reduced sums, so
   every worker stops after the same batch and the run ends `stopped` with a checkpoint.
   Before the epochs (starting, joining, extracting features) the workers are killed at once:
   every feature is already in the cache, written atomically, and a worker waiting in a
@@ -47,12 +47,11 @@ from glr.training.progress import PHASES
 from glr.training.resuming import refused, restore, snapshot
 from glr.training.run import Run
 from glr.training.status import ACTIVE_STATES, now
-from glr.training import trainer_signals
-from glr.training.trainer_signals import HANGUP, leave_terminal, terminal_fds
+from glr.training.trainer_signals import HANGUP, LOCAL_WORKER_ENV, leave_terminal, terminal_fds
 
 MAX_WORKERS = 16
-# Set for the workers `--workers N` starts: the launcher prints the run's outcome, once, not its chief too.
-LOCAL_WORKER_ENV = trainer_signals.LOCAL_WORKER_ENV
+# LOCAL_WORKER_ENV is set for the workers `--workers N` starts: the launcher prints the run's outcome, once, not its
+# chief too.
 GRACE_SECONDS = float(os.environ.get("GLR_WORKER_GRACE", "60"))  # > the coordination heartbeat (cluster.py)
 POLL_SECONDS = 0.2
 WORKER_ARGV = [sys.executable, "-m", "glr", "train"]  # what each worker runs (tests swap in a stand-in)
@@ -155,7 +154,8 @@ def kill_all(workers: list[Worker]) -> None:
 
 
 class Signals:
-    """The launcher's SIGINT, SIGTERM and SIGHUP while its workers train: the first asks them all to stop, a second Ctrl-C quits."""
+    """The launcher's SIGINT, SIGTERM and SIGHUP while its workers train: the first asks them all to stop, a second
+    Ctrl-C quits."""
 
     def __init__(self, run: Run):
         self.run, self.workers = run, []
