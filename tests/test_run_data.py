@@ -71,7 +71,7 @@ def add_gldv2_photos(root, landmark_id, n, first=100):
     pd.concat([df, pd.DataFrame(rows)]).to_csv(root / "train.csv", index=False)
 
 
-def test_photos_and_a_class_added_are_said_and_left_out_and_the_first_starts_notes_kept(tmp_path):
+def test_photos_and_a_class_added_are_said_and_left_out(tmp_path):
     # Before: "the dataset changed since this run started; start a new run" for one photo added.
     # Then: the notes of the first start (a class dropped, a photo that did not decode) were replaced by the resume's.
     gld = make_gldv2(tmp_path / "gld", {3: 6, 5: 6, 9: 6, 20: 1}, {**NAMES, 20: "Lonely"})
