@@ -316,19 +316,18 @@ else:
     if status["state"] in ("stopped", "failed"):
         total = run_epochs(run)
         c = st.container(horizontal=True, vertical_alignment="bottom")
-        new_total = c.number_input("Epochs in all (head)", min_value=1, max_value=10_000,
+        new_total = c.number_input("Epochs in all (head)", min_value=1, max_value=max(10_000, total or 0),
                                    value=total, key=f"train_resume_epochs_{run.id}",
                                    help="Phase 1's epochs: more than it has done trains it longer.")
-        resume = c.button("Resume", icon=":material/resume:", key="train_resume", disabled=active is not None,
-                          help="Continue from the last checkpoint." if not active else f"{common.md(active.label())} is training")
-    if status["state"] in ("stopped", "failed") and resume:
-        try:
-            launch.resume(run, results, workers=workers, epochs=new_total if new_total not in (None, total) else None)
-        except GlrError as exc:
-            st.error(common.md(exc))
-        else:
-            st.session_state.pop(common.ENDED_KEY, None)
-            st.rerun()
+        if c.button("Resume", icon=":material/resume:", key="train_resume", disabled=active is not None,
+                    help="Continue from the last checkpoint." if not active else f"{common.md(active.label())} is training"):
+            try:
+                launch.resume(run, results, workers=workers, epochs=new_total if new_total not in (None, total) else None)
+            except GlrError as exc:
+                st.error(common.md(exc))
+            else:
+                st.session_state.pop(common.ENDED_KEY, None)
+                st.rerun()
     live_view(str(run.path), False, "selected")
 
 with st.expander("Rename or delete this run"):
