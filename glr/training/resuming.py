@@ -54,9 +54,9 @@ def resumable(run: Run, epochs: int | None = None) -> Run:
         raise RunError(f"run {run.id} cannot be resumed: {exc}; start a new run") from None
     if epochs is not None:
         _check_epochs(run, epochs, done)
-    from glr.training.launch import _busy, read_lock
+    from glr.training.launch import LOCK_NAME, _busy, read_lock  # launch imports this module
 
-    if Path(run.results_dir, "train.lock").exists() and (lock := read_lock(run.results_dir)):
+    if Path(run.results_dir, LOCK_NAME).exists() and (lock := read_lock(run.results_dir)):
         raise _busy(lock)
     return run
 
