@@ -690,3 +690,17 @@ def test_resume_with_epochs_and_another_setting_refuses_the_other_alone(capsys):
     assert capsys.readouterr().err.strip().endswith(
         "error: --resume continues a run with its own dataset and settings; leave out --batch-size")
 
+
+
+def test_resume_while_another_training_holds_the_folder_changes_nothing(tiny_data, tmp_path, fake_train_run, capsys):
+    from glr.training.launch import acquire_lock, release_lock
+
+    run = stopped_at(tmp_path, tiny_data, done=3, total=4)
+    before = run.status_path.read_bytes(), run.config_path.read_bytes()
+    acquire_lock(tmp_path, "someone-else")  # held by this (live) process
+    try:
+        assert main(["train", "--resume", run.id, "--results", str(tmp_path), "--epochs", "9"]) == 2
+    finally:
+        release_lock(tmp_path, "someone-else")
+    assert "error: another training is running: someone-else" in capsys.readouterr().err
+    assert (run.status_path.read_bytes(), run.config_path.read_bytes()) == before and fake_train_run == []
