@@ -144,7 +144,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("train", help="train a classifier into a new run folder")
     p.add_argument("data", nargs="?", help="dataset folder or train.csv (default: the demo dataset)")
     p.add_argument("--results", help=RESULTS_HELP)
-    p.add_argument("--resume", metavar="RUN", nargs="?", const=True, help="continue a stopped or failed run from its last checkpoint")
+    p.add_argument("--resume", metavar="RUN", nargs="?", const=True,
+                   help="continue a stopped or failed run from its last checkpoint (--epochs N: its new total)")
     p.add_argument("--run-dir", help=argparse.SUPPRESS)  # used by the app's launcher
     p.add_argument("--workers", type=int_at_least(1), default=1, metavar="N",
                    help="train with N local worker processes under tf.distribute (default 1); on a cluster, "
@@ -261,9 +262,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-# What `train` makes a run from; a resumed run keeps its own (RUN/config.json), so giving one with --resume is an error.
+# What `train` makes a run from; a resumed run keeps its own (RUN/config.json), so giving one with --resume is an
+# error; but --epochs, which sets a stopped run's new total (glr.training.resuming).
 RUN_SETTINGS = ("data", "top_n", "min_images", "val_fraction", "seed", "backbone", "weights", "input_size", "hidden",
-                "dropout", "epochs", "batch_size", "learning_rate", "label_smoothing", "patience", "augment_space", "views",
+                "dropout", "batch_size", "learning_rate", "label_smoothing", "patience", "augment_space", "views",
                 "feature_engine", "no_augment", "fine_tune", "fine_tune_epochs", "fine_tune_layers", "fine_tune_learning_rate")
 
 

@@ -162,10 +162,11 @@ def _find_run(ref: str, results):
     return find_run(results, ref)
 
 
-def _ensure_dataset(run) -> None:
+def _ensure_dataset(run, resume: bool = False) -> None:
     """The edge where a run's dataset is made ready: the demo is generated here, never by the trainer.
 
     A run from before runs recorded their dataset (none named) trains on the demo, and says so.
+    A resumed run the demo could not be made for stays as it was (stopped or failed), resumable.
     """
     config = run.config()
     train = config.setdefault("train", {})
@@ -180,16 +181,21 @@ def _ensure_dataset(run) -> None:
             try:
                 _ensure_demo()
             except Exception as exc:
-                run.update_status(state="failed", message=f"the demo dataset could not be generated: {exc}")
+                if not resume:
+                    run.update_status(state="failed", message=f"the demo dataset could not be generated: {exc}")
                 raise
 
 
 def cmd_train(args) -> int:
     """Train in the foreground (or the run folder given by --run-dir, as the app launches it)."""
-    from glr.training.launch import new_run, resumable
+    from glr.training.processes import LAUNCHER_ENV, exit_with_parent
+
+    if os.environ.get(LAUNCHER_ENV, "").isdigit():  # a local worker: it ends when its launcher does, killed or not
+        exit_with_parent(int(os.environ[LAUNCHER_ENV]))  # before TensorFlow's import, which takes seconds
+    from glr.training.launch import new_run
+    from glr.training.resuming import resumable, set_epochs
     from glr.training.trainer import train_run
     from glr.training.workers import LOCAL_WORKER_ENV, train_local
-
     if args.run_dir and not Path(args.run_dir).is_dir() and os.environ.get("TF_CONFIG"):
         from glr.training.cluster import cluster_from_env, cluster_run
 
@@ -197,7 +203,8 @@ def cmd_train(args) -> int:
     elif args.run_dir:
         run = _find_run(args.run_dir, args.results)
     elif args.resume:
-        run = resumable(_find_run(args.resume, args.results))
+        run = resumable(_find_run(args.resume, args.results), args.epochs)
+        set_epochs(run, args.epochs)  # --epochs N: the run's new total
     else:
         if not args.data:
             print("No dataset given: using the embedded demo dataset.", file=sys.stderr)
@@ -209,7 +216,7 @@ def cmd_train(args) -> int:
             print(f"fine-tuning (auto) {choice.reason}", file=sys.stderr)
         run = new_run(args.results, config)
         print(f"run folder: {run.path}", file=sys.stderr)
-    _ensure_dataset(run)
+    _ensure_dataset(run, resume=bool(args.resume))
     if getattr(args, "workers", None) not in (None, 1):
         result = train_local(run, args.workers, resume=bool(args.resume))
     else:
@@ -225,6 +232,7 @@ def cmd_train(args) -> int:
 
 def cmd_runs(args) -> int:
     """List the runs under the results folder; with --rename or --delete, change one first."""
+    from glr.training.run import Run
     from glr.training.run_table import list_runs
 
     if getattr(args, "rename", None):
@@ -254,9 +262,18 @@ def cmd_runs(args) -> int:
         best = row["best_val_accuracy"]
         return f"{best:.3f}*" if best is not None and best == best else ""
 
-    shown = table.assign(val_top1=table.apply(accuracy, axis=1)).drop(columns=["model_top1", "best_val_accuracy"])
+    def epochs(row) -> str:
+        """Epochs done; "done/total" for a run that has more to train (its total changes with --resume --epochs)."""
+        done = row["epochs_done"]
+        if done is None or done != done:
+            return ""
+        total = Run.of(args.results, row["run_id"]).status().get("epochs") if row["state"] != "finished" else None
+        return f"{int(done)}/{total}" if isinstance(total, int) and total > done else str(int(done))
+
+    shown = table.assign(val_top1=table.apply(accuracy, axis=1), epochs_done=table.apply(epochs, axis=1))
+    shown = shown.drop(columns=["model_top1", "best_val_accuracy"]).rename(columns={"epochs_done": "epochs"})
     columns = list(shown.columns)
-    columns.insert(columns.index("epochs_done") + 1, columns.pop(columns.index("val_top1")))
+    columns.insert(columns.index("epochs") + 1, columns.pop(columns.index("val_top1")))
     print(shown[columns].to_string(index=False))
     if shown["val_top1"].str.endswith("*").any():
         print("* no saved model yet: the best epoch's validation accuracy so far")

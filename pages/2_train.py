@@ -121,6 +121,15 @@ def run_dataset(run: Run) -> str | None:
         return None
 
 
+def run_epochs(run: Run) -> int | None:
+    """The run's total of phase-1 epochs, as its configuration records it (None if it cannot be read)."""
+    try:
+        total = setting(run.config(), "epochs")
+    except GlrError:  # a damaged config: its own message is in the run list
+        return None
+    return total if isinstance(total, int) else None
+
+
 def trained_elsewhere(run: Run) -> str | None:
     """The dataset `run` trains on, if it is not the one in use here (chosen since Start, or in another tab)."""
     def where(path) -> Path:
@@ -304,16 +313,21 @@ if active and selected == active.id:
 else:
     if status["state"] == "finished" and st.session_state.get(common.ENDED_KEY) != run.id:  # else offered above
         next_steps(run, "selected")
-    if status["state"] in ("stopped", "failed") and st.button(
-            "Resume", icon=":material/resume:", key="train_resume", disabled=active is not None,
-            help="Continue from the last checkpoint." if not active else f"{common.md(active.label())} is training"):
-        try:
-            launch.resume(run, results, workers=workers)
-        except GlrError as exc:
-            st.error(common.md(exc))
-        else:
-            st.session_state.pop(common.ENDED_KEY, None)
-            st.rerun()
+    if status["state"] in ("stopped", "failed"):
+        total = run_epochs(run)
+        c = st.container(horizontal=True, vertical_alignment="bottom")
+        new_total = c.number_input("Epochs in all (head)", min_value=1, max_value=max(10_000, total or 0),
+                                   value=total, key=f"train_resume_epochs_{run.id}",
+                                   help="Phase 1's epochs: more than it has done trains it longer.")
+        if c.button("Resume", icon=":material/resume:", key="train_resume", disabled=active is not None,
+                    help="Continue from the last checkpoint." if not active else f"{common.md(active.label())} is training"):
+            try:
+                launch.resume(run, results, workers=workers, epochs=new_total if new_total not in (None, total) else None)
+            except GlrError as exc:
+                st.error(common.md(exc))
+            else:
+                st.session_state.pop(common.ENDED_KEY, None)
+                st.rerun()
     live_view(str(run.path), False, "selected")
 
 with st.expander("Rename or delete this run"):

@@ -402,3 +402,23 @@ def test_resume_of_a_run_whose_dataset_was_deleted_says_so_and_starts_nothing(re
     assert_no_exception(at)
     # Was a training process started, which failed seconds later: "<folder>: no such file or folder".
     assert f"{RUN_ID} trains on {data}, which is no longer there" in texts(at.error) and resumed == []
+
+
+@pytest.mark.parametrize("total, said", [(30, None), (5, "has done 20 epochs, so --epochs 5 would end it before its next one")])
+def test_resume_offers_the_runs_total_of_epochs_and_trains_it_longer(results, monkeypatch, total, said):
+    # Resume continued a stopped run to its old total only; the CLI refused --epochs beside --resume.
+    run = Run.of(results, RUN_ID)
+    run.update_status(state="stopped", message="stopped on request")
+    assert len(run.history()) == 20 and run.config()["train"]["epochs"] == 20
+    resumed = []
+    monkeypatch.setattr(launch, "launch", lambda *a, **k: resumed.append(k))  # launch.resume checks first
+    at = open_page(TRAIN)
+    field = next(n for n in at.number_input if n.label == "Epochs in all (head)")
+    assert field.value == 20
+    field.set_value(total).run()
+    button(at, "Resume").click().run()
+    assert_no_exception(at)
+    if said:
+        assert said in texts(at.error) and resumed == []
+    else:
+        assert [k["epochs"] for k in resumed] == [30]

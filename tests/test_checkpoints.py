@@ -160,6 +160,8 @@ def test_a_checkpoint_of_another_run_or_a_damaged_one_is_refused_and_the_run_kep
                                               r"\(1280,\) and scores 7 classes, and the run needs \(1280,\) and 3"):
         train_run(run, resume=True)
     assert run.status()["traceback"] is None and run.history_path.read_bytes() == history
+    # It was marked "failed": a checkpoint that does not fit refuses the resume, and the run stays stopped.
+    assert run.status()["state"] == "stopped" and run.status()["message"].startswith("resume refused: run ")
     run.last_checkpoint.write_bytes(b"PK\x03\x04 cut short")
     with pytest.raises(CheckpointError, match=r"cannot be resumed from checkpoints/last.keras: .*last.keras: not a .keras "
                                               r"model file \(damaged or incomplete\?\); delete .*checkpoints to train"):

@@ -71,15 +71,24 @@ def add_gldv2_photos(root, landmark_id, n, first=100):
     pd.concat([df, pd.DataFrame(rows)]).to_csv(root / "train.csv", index=False)
 
 
-def test_photos_and_a_class_added_are_said_and_left_out(tmp_path, gld):
+def test_photos_and_a_class_added_are_said_and_left_out(tmp_path):
     # Before: "the dataset changed since this run started; start a new run" for one photo added.
+    # Then: the notes of the first start (a class dropped, a photo that did not decode) were replaced by the resume's.
+    gld = make_gldv2(tmp_path / "gld", {3: 6, 5: 6, 9: 6, 20: 1}, {**NAMES, 20: "Lonely"})
+    photo = sorted((gld / "train").rglob("*.jpg"))[0]
+    photo.write_bytes(photo.read_bytes()[:40])
     run = stopped_run(tmp_path / "results", gld)
+    first = run.config()["dataset"]["problems"]
+    assert any(p.startswith("Dropped 1 class with fewer than") for p in first)
+    assert any("could not be decoded" in p for p in first)
     split = run.split_path.read_text()
     add_gldv2_photos(gld, 3, 1)
     add_gldv2_photos(gld, 11, 6)
     resumed(run)
     assert run.split_path.read_text() == split and len(run.labels()) == 3
-    said = problems(run)
+    notes = run.config()["dataset"]["problems"]
+    assert notes[:len(first)] == first and len(notes) == len(set(notes))  # kept, in their order, once each
+    said = " | ".join(notes[len(first):])
     assert "1 photo added to the run's classes since it started" in said and "are not used" not in said
     assert "1 class the run does not know ('landmark 11') is left out" in said
 
@@ -108,10 +117,20 @@ def test_a_class_folder_added_before_the_others_does_not_shift_the_labels(tmp_pa
     assert "1 class the run does not know ('Aardvark') is left out" in problems(run)
 
 
-@pytest.mark.parametrize("change", ["renamed", "removed"])
-def test_a_class_gone_is_refused_naming_it_and_the_run_kept(tmp_path, change):
+@pytest.mark.parametrize("change, how", [("renamed", "cli"), ("removed", "app")])
+def test_a_class_gone_is_refused_naming_it_and_the_run_kept(tmp_path, change, how):
+    import sys
+
+    from glr.training import launch
+
     data = class_folders(tmp_path / "folders")
     run = stopped_run(tmp_path / "results", data)
+    if how == "app":  # Resume on the Train page: launch queues the run, then its trainer process refuses
+        import time
+
+        launch.resume(run, argv_prefix=[sys.executable, "-c", "pass"])  # a stand-in that ends at once
+        while run.status()["state"] != "failed":  # "queued" by a process that is gone
+            time.sleep(0.02)
     kept = {p: p.read_bytes() for p in (run.labels_path, run.split_path, run.last_checkpoint, run.history_path)}
     if change == "renamed":
         (data / "Beta").rename(data / "Bravo")
@@ -123,7 +142,14 @@ def test_a_class_gone_is_refused_naming_it_and_the_run_kept(tmp_path, change):
                                        r"photos in the run's own split is there \(deleted, or the class folder renamed\?\)"):
         train_run(run, resume=True)
     assert all(p.read_bytes() == content for p, content in kept.items())
-    assert run.status()["state"] == "failed" and "is gone from the dataset" in run.status()["message"]
+    # It was marked "failed" by the refusal: a stopped run stays stopped, resumable once the class is back.
+    status = run.status()
+    assert status["state"] == "stopped" and status["message"].startswith("resume refused: 1 class of the run ('Beta')")
+    assert status["message"].endswith("; the run is stopped as before, and resumable")
+    assert status["epoch"] == 2 and status["phase"] == "phase 1: training the head"
+    from glr.training.launch import resumable
+
+    assert resumable(run) is run
 
 
 def test_a_photo_given_another_landmark_in_train_csv_is_refused(tmp_path, gld):
@@ -196,3 +222,4 @@ def test_a_split_that_does_not_match_the_labels_is_no_record(tmp_path, gld):
     with pytest.raises(GlrError, match="cannot be resumed: split.csv and labels.json do not name the same classes "
                                        r"\(one replaced\?\), so the run's classes cannot be read back"):
         train_run(run, resume=True)
+

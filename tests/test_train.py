@@ -380,3 +380,56 @@ def test_a_dataset_with_one_class_left_fails_before_any_feature_is_made(tmp_path
     status = run.status()
     assert status["state"] == "failed" and "only 1 class" in status["message"]
     assert "features_computed" not in status
+
+
+def stopped_without_training(results, data, done=2, total=4):
+    """A run stopped after `done` of `total` epochs: its history and status written, no training."""
+    run = new_run(results, tiny_config(data, epochs=total))
+    rows = "".join(f"1,{e},0.5,0.5,0.5,0.5,0.5,0.001,0.1\n" for e in range(1, done + 1))
+    run.history_path.write_text("phase,epoch,loss,accuracy,val_loss,val_accuracy,val_top5,lr,seconds\n" + rows)
+    run.update_status(state="stopped", epoch=done, epochs=total, message="stopped on request; --resume continues")
+    return run
+
+
+def test_resume_with_epochs_records_the_new_total_for_the_trainer_it_starts(tmp_path, tiny_data):
+    import sys
+
+    run = stopped_without_training(tmp_path, tiny_data)
+    launcher.resume(run, argv_prefix=[sys.executable, "-c", "pass"], epochs=6)  # a stand-in trainer
+    assert run.config()["train"]["epochs"] == 6 and run.recorded_status()["epochs"] == 6
+    assert run.recorded_status()["resumed_from"]["state"] == "stopped"  # for the trainer, if it refuses
+
+
+def test_a_resume_whose_trainer_cannot_start_leaves_the_run_stopped(tmp_path, tiny_data):
+    # It was marked "failed: could not start the trainer".
+    run = stopped_without_training(tmp_path, tiny_data)
+    with pytest.raises(RunError, match="could not start the trainer"):
+        launcher.resume(run, argv_prefix=[str(tmp_path / "no-such-python")])
+    status = run.status()
+    assert status["state"] == "stopped" and status["epoch"] == 2
+    assert status["message"].startswith("resume refused: could not start the trainer: ")
+    assert launcher.read_lock(tmp_path) is None and launcher.resumable(run) is run
+
+
+def test_a_closed_terminal_stops_the_run_to_resume_it_instead_of_failing_it(tmp_path, tiny_data, monkeypatch):
+    # SIGHUP (the terminal of `python -m glr train` closed) killed the trainer: the run ended "failed" (killed?).
+    from glr.training import trainer
+
+    run = new_run(tmp_path, tiny_config(tiny_data, epochs=6))
+    real = trainer.Trainer.append_history
+
+    def append_history(self, row):
+        real(self, row)
+        if row["epoch"] == 2:
+            os.kill(os.getpid(), signal.SIGHUP)
+
+    monkeypatch.setattr(trainer.Trainer, "append_history", append_history)
+    hups = []
+    signal.signal(signal.SIGHUP, lambda signum, frame: hups.append(signum))  # a SIGHUP missed must not end pytest
+    try:
+        train_run(run)
+    finally:
+        signal.signal(signal.SIGHUP, signal.SIG_DFL)
+    status = run.status()
+    assert hups == [] and status["state"] == "stopped" and "stopped on request" in status["message"], status
+    assert run.checkpoint_state()["epoch"] == 2 and launcher.resumable(run) is run

@@ -32,6 +32,7 @@ def say(text):  # into a file of the test's own: a child's stdout is not always 
     with open(os.environ["FAKE_SAID"], "a") as said:
         said.write(text + "\\n")
 say("sigint ignored" if signal.getsignal(signal.SIGINT) == signal.SIG_IGN else "sigint NOT ignored")
+say("sighup ignored" if signal.getsignal(signal.SIGHUP) == signal.SIG_IGN else "sighup NOT ignored")
 if act == "fail":
     print("W0000 00:00:1 some.cc:1] a TensorFlow log line before", file=sys.stderr, flush=True)
     print(f"error: worker {index} could not import something_needed", file=sys.stderr, flush=True)
@@ -104,9 +105,10 @@ def test_a_chief_that_fails_at_start_leaves_the_finished_runs_beside_it_alone(fa
     assert finished_run.status()["state"] == "finished"
 
 
-@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
 def test_a_signal_before_the_epochs_stops_every_worker_at_once(fake_workers, signum):
-    """Ctrl-C raised KeyboardInterrupt in the launcher and left the run "running" (then "failed": killed?)."""
+    """Ctrl-C raised KeyboardInterrupt in the launcher and left the run "running" (then "failed": killed?).
+    A closed terminal's SIGHUP killed the launcher and its workers: the run "failed"."""
     run = fake_workers("wait", "wait")
     said = once_up(lambda: os.kill(os.getpid(), signum))
     assert train_local(run, 2) == {}
@@ -115,8 +117,9 @@ def test_a_signal_before_the_epochs_stops_every_worker_at_once(fake_workers, sig
     assert status["message"] == f"stopped on request ({signal.Signals(signum).name}); --resume continues"
     assert not alive(status["worker_pids"])
     assert resumable(run) is run
-    # A terminal's Ctrl-C reaches the workers too: they ignore it, the launcher alone decides.
+    # A terminal's Ctrl-C (and SIGHUP) reaches the workers too: they ignore it, the launcher alone decides.
     assert said.count("sigint ignored") == 2
+    assert Path(os.environ["FAKE_SAID"]).read_text().count("sighup ignored") == 2
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the launcher's handlers are gone
 
 
@@ -286,3 +289,111 @@ def test_workers_started_before_one_that_cannot_start_are_listed_to_be_killed(tm
         thread.start()
         thread.join()
     assert signals.workers == ["first"]
+
+
+@pytest.mark.parametrize("acts", [("wait", "fail"), ("fail", "wait")], ids=["worker", "chief"])
+def test_a_resume_a_worker_refuses_leaves_the_run_stopped(fake_workers, acts):
+    """It was marked "failed": a stopped run that a resume could not start stayed failed."""
+    run = fake_workers(*acts)
+    run.update_status(state="stopped", epoch=3, epochs=10, message="stopped on request; --resume continues")
+    assert train_local(run, 2, resume=True) == {}
+    status = run.status()
+    index = acts.index("fail")
+    assert status["state"] == "stopped" and status["epoch"] == 3, status
+    assert status["message"] == (f"resume refused: worker {index} exited with code 2: worker {index} could not import "
+                                 "something_needed; the others were stopped; --resume continues from the last "
+                                 "checkpoint; the run is stopped as before, and resumable")
+    assert not alive(c.pid for c in psutil.Process().children())  # the stand-in workers: killed and reaped
+    assert resumable(run) is run
+
+
+# --- a launcher killed outright, and `glr stop --wait` ----------------------------------------
+
+# The `--workers 2` launcher in a process of its own, with the stand-in workers.
+LAUNCHER = """
+import sys
+from glr.training import workers
+from glr.training.run import Run
+workers.WORKER_ARGV = [sys.executable, "-c", sys.argv[2]]
+if sys.argv[3] == "no-prctl":  # where the kernel cannot do it (macOS, Windows): the workers' own watch
+    workers.die_with_parent = lambda: None
+workers.train_local(Run(sys.argv[1]), 2)
+"""
+# The portable fallback, as `python -m glr train` starts it in each local worker.
+WATCHING = ("import os\nfrom glr.training.processes import exit_with_parent\n"
+            "exit_with_parent(int(os.environ['GLR_LAUNCHER_PID']), interval=0.05)\n")
+
+
+@pytest.mark.parametrize("how", ["prctl", "no-prctl"])
+def test_workers_end_when_their_launcher_is_killed(fake_workers, how):
+    """SIGKILL of a `--workers N` launcher left its workers waiting in their collectives for ever."""
+    run = fake_workers("wait", "wait")
+    stand_in = (WATCHING if how == "no-prctl" else "") + FAKE
+    env = dict(os.environ, PYTHONPATH=str(workers_module.PROJECT_ROOT))
+    launcher = subprocess.Popen([sys.executable, "-c", LAUNCHER, str(run.path), stand_in, how], env=env)
+    try:
+        said = Path(os.environ["FAKE_SAID"])
+        deadline = time.monotonic() + 60
+        while not (said.is_file() and said.read_text().count("sigint") >= 3):  # both up, the chief running
+            assert launcher.poll() is None and time.monotonic() < deadline
+            time.sleep(0.05)
+        pids = run.recorded_status()["worker_pids"]
+        assert len(alive(pids)) == 2
+        launcher.kill()
+        launcher.wait()
+        deadline = time.monotonic() + 10
+        while alive(pids) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not alive(pids)
+    finally:
+        if launcher.poll() is None:
+            launcher.kill()
+        for pid in alive(run.recorded_status().get("worker_pids") or []):
+            os.kill(pid, signal.SIGKILL)
+
+
+def test_a_local_worker_ends_at_once_when_its_launcher_is_gone():
+    """`python -m glr train` in a local worker whose launcher died (it is no longer its parent) ends itself."""
+    env = dict(os.environ, GLR_LAUNCHER_PID="1", GLR_LOCAL_WORKER="1")
+    done = subprocess.run([sys.executable, "-m", "glr", "train", "--run-dir", "/nonexistent/runs/x"], env=env,
+                          cwd=workers_module.PROJECT_ROOT, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1 and "no run folder" not in done.stderr  # before it got to look for the run
+
+
+# A hung run: a launcher and its two workers that take no stop flag and no SIGTERM; the chief records itself.
+HUNG = """
+import os, signal, subprocess, sys, time
+from glr.training.processes import process_start
+from glr.training.run import Run
+signal.signal(signal.SIGTERM, signal.SIG_IGN)  # inherited by the workers
+kids = [subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"]) for _ in range(2)]
+Run(sys.argv[1]).update_status(state="running", pid=kids[0].pid, launcher_pid=os.getpid(),
+                               launcher_start=process_start(os.getpid()), worker_pids=[k.pid for k in kids],
+                               worker_starts=[process_start(k.pid) for k in kids])
+time.sleep(600)
+"""
+
+
+def test_stop_wait_kills_the_launcher_and_every_worker_of_a_hung_run(tmp_path):
+    """The SIGKILL went to the chief alone (the status's pid, not a group leader): the launcher and worker 1 lived on."""
+    from glr.training.launch import stop
+
+    run = Run.create(tmp_path, {"train": {}})
+    env = dict(os.environ, PYTHONPATH=str(workers_module.PROJECT_ROOT))
+    launcher = subprocess.Popen([sys.executable, "-c", HUNG, str(run.path)], env=env, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not (run.recorded_status() or {}).get("worker_pids"):
+            assert launcher.poll() is None and time.monotonic() < deadline
+            time.sleep(0.05)
+        pids = [launcher.pid, *run.recorded_status()["worker_pids"]]
+        status = stop(run, timeout=0.2, wait=True, grace=0.3)
+        launcher.wait(timeout=10)  # reaped: our child
+        assert not alive(pids)
+        assert status["state"] == "stopped" and status["message"] == ("stopped with SIGKILL: the trainer did not "
+                                                                      "stop in time")
+    finally:
+        if launcher.poll() is None:
+            os.killpg(launcher.pid, signal.SIGKILL)
+        for pid in alive(run.recorded_status().get("worker_pids") or []):
+            os.kill(pid, signal.SIGKILL)

@@ -164,8 +164,9 @@ def worker_run(run: Run, cluster: Cluster) -> Run:
     path.mkdir()
     copy = Run(path)
     shutil.copy2(run.config_path, copy.config_path)
-    if run.history_path.exists():
-        shutil.copy2(run.history_path, copy.history_path)
+    for name in ("history_path", "labels_path", "split_path"):  # a resume trains on the run's own recorded split
+        if getattr(run, name).exists():
+            shutil.copy2(getattr(run, name), getattr(copy, name))
     if run.checkpoint_dir.is_dir():
         shutil.copytree(run.checkpoint_dir, copy.checkpoint_dir)
     return copy
@@ -199,3 +200,12 @@ def cluster_run(path: str | os.PathLike, config, cluster: Cluster | None) -> Run
 def drop_worker_run(copy: Run) -> None:
     """Delete a worker's temporary run folder."""
     shutil.rmtree(copy.path.parent, ignore_errors=True)
+
+
+def lost_worker_message(exc: BaseException) -> str:
+    """A collective that failed because a worker died or hung up, said in one line."""
+    import re
+
+    first = re.sub(r"\{\{.*?\}\}\s*", "", (str(exc).strip().splitlines() or [""])[0])[:300]  # drop TF's op name
+    return (f"a worker stopped answering, so training stopped ({exc.__class__.__name__}: {first}); "
+            "--resume continues from the last checkpoint, with the same or another number of workers")

@@ -29,9 +29,12 @@ from filelock import FileLock
 
 from glr.atomic import read_json, write_json
 from glr.paths import PROJECT_ROOT, demo_dir, file_in_the_way
-from glr.training.processes import KILL, lower_priority, pid_alive, process_start, signal_process, track
-from glr.training.run import Run, RunError, new_run_id, runs_dir, setting
+from glr.training.processes import (KILL, any_alive, kill_processes, lower_priority, pid_alive, process_start,
+                                    run_processes, signal_process, track)
+from glr.training.run import Run, RunError, new_run_id, runs_dir
+from glr.training.resuming import restore, resumable, set_epochs, snapshot
 from glr.training.status import ACTIVE_STATES, FINAL_STATES, now
+from glr.training.trainer_signals import install_sigterm_handler, stop_on_signals  # noqa: F401 (the trainer's)
 
 if TYPE_CHECKING:
     from glr.training.config import TrainConfig
@@ -244,8 +247,9 @@ def launch(
     resume_run: Run | None = None,
     argv_prefix: list[str] | None = None,
     workers: int = 1,
+    epochs: int | None = None,
 ) -> Run:
-    """Start a training process for a new run (or `resume_run`) and return at once.
+    """Start a training process for a new run (or `resume_run`, with `epochs` its new total if given) and return at once.
 
     The lock is taken first, so of two simultaneous launches exactly one starts and the
     other gets RunError. The trainer runs `[*argv_prefix, "--run-dir", DIR, ("--resume")]`,
@@ -267,9 +271,11 @@ def launch(
     run = None
     try:
         if resume_run:
-            run = resume_run
+            run, before = resume_run, snapshot(resume_run)
             run.stop_path.unlink(missing_ok=True)  # the flag that stopped it last time must not stop it again
-            run.update_status(state="queued", pid=None, message="resuming", traceback=None, finished=None)
+            set_epochs(run, epochs)
+            run.update_status(state="queued", pid=None, message="resuming", traceback=None, finished=None,
+                              refused=None, resumed_from=before)  # the trainer puts it back if it refuses
         else:
             run = Run.create(results_dir, config, run_id=run_id)
         with open(run.log_path, "ab") as log:
@@ -279,7 +285,9 @@ def launch(
                                     start_new_session=True, close_fds=True, env=env)
     except BaseException as exc:
         release_lock(results_dir, run_id)
-        if run is not None:
+        if run is not None and resume_run:
+            restore(run, before, f"could not start the trainer: {exc}")
+        elif run is not None:
             run.update_status(state="failed", message=f"could not start the trainer: {exc}")
         if isinstance(exc, OSError):
             raise RunError(f"could not start the trainer ({argv[0]}): {exc}") from exc
@@ -308,8 +316,9 @@ def stop(run: Run, timeout: float = 30.0, wait: bool = False, *, grace: float = 
     """Ask the run's trainer to stop (the stop flag, state "stopping"); return the status.
 
     With `wait`, give it `timeout` seconds to end by itself, then SIGTERM its process
-    group, then SIGKILL after `grace` more seconds; a process that died without saying
-    so is recorded as "stopped".
+    group (and a `--workers N` launcher), then SIGKILL after `grace` more seconds to every
+    process of the run: the chief's group, the launcher, its local workers and their children.
+    A process that died without saying so is recorded as "stopped".
     """
     status = run.status()
     if status["state"] not in ACTIVE_STATES:
@@ -331,10 +340,15 @@ def stop(run: Run, timeout: float = 30.0, wait: bool = False, *, grace: float = 
     if not gone():
         how = "SIGTERM"
         signal_process(int(pid), signal.SIGTERM)
+        launcher = recorded.get("launcher_pid")
+        if launcher != pid and pid_alive(launcher, recorded.get("launcher_start")):
+            signal_process(int(launcher), signal.SIGTERM)  # it stops its workers together
         if not _wait_for(lambda: gone() or run.status()["state"] in FINAL_STATES, grace):
             how = "SIGKILL"
+            every = run_processes(run.recorded_status() or recorded)  # listed first: a dead parent hides its children
             signal_process(int(pid), KILL)
-            _wait_for(gone, KILL_WAIT_SECONDS)
+            kill_processes(every)
+            _wait_for(lambda: gone() and not any_alive(every), KILL_WAIT_SECONDS)
     return _settle_stopped(run, how)
 
 
@@ -348,32 +362,10 @@ def _settle_stopped(run: Run, how: str | None) -> dict:
 
 
 def resume(run: Run, results_dir: str | os.PathLike | None = None, *, argv_prefix: list[str] | None = None,
-           workers: int = 1) -> Run:
-    """Continue a stopped or failed run from its last checkpoint, in a new training process."""
-    return launch(results_dir or run.results_dir, resume_run=resumable(run), argv_prefix=argv_prefix, workers=workers)
-
-
-def resumable(run: Run) -> Run:
-    """`run` if it can be resumed (stopped or failed, its files readable); else RunError saying why.
-
-    `python -m glr train --resume` asks this too: a finished run was evaluated and written again.
-    """
-    state = run.status()["state"]
-    if state in ACTIVE_STATES:
-        raise RunError(f"run {run.id} is still {state}; stop it first")
-    if state == "finished":
-        raise RunError(f"run {run.id} has finished; start a new run to train more")
-    if state == "damaged":
-        raise RunError(f"run {run.id} cannot be resumed: {run.status()['message']}")
-    data = Path(setting(run.config(), "data") or demo_dir()).expanduser()  # RunError if config.json is damaged
-    if not data.exists() and data != demo_dir():  # the trainer makes the demo; any other dataset failed it seconds later
-        raise RunError(f"run {run.id} trains on {data}, which is no longer there: put it back to resume the run, "
-                       "or start a new run on another dataset")
-    try:
-        run.history()
-    except RunError as exc:
-        raise RunError(f"run {run.id} cannot be resumed: {exc}; start a new run") from None
-    return run
+           workers: int = 1, epochs: int | None = None) -> Run:
+    """Continue a stopped or failed run from its last checkpoint, in a new training process; `epochs`: its new total."""
+    return launch(results_dir or run.results_dir, resume_run=resumable(run, epochs), argv_prefix=argv_prefix,
+                  workers=workers, epochs=epochs)
 
 
 def delete_run(run: Run) -> None:
@@ -382,38 +374,3 @@ def delete_run(run: Run) -> None:
     if state in ACTIVE_STATES:
         raise RunError(f"run {run.id} is still {state}; stop it before deleting it")
     shutil.rmtree(run.path)
-
-
-def install_sigterm_handler(run: Run) -> None:
-    """For the trainer (main thread): turn SIGTERM into a stop request, so it ends after the batch with a checkpoint."""
-    signal.signal(signal.SIGTERM, lambda signum, frame: run.request_stop())
-
-
-@contextmanager
-def stop_on_signals(run: Run) -> Iterator[None]:
-    """For the trainer (main thread): SIGTERM and the first Ctrl-C become a stop request, so the run ends
-    after the batch as `stopped`, with a checkpoint to resume from; a second Ctrl-C quits at once.
-
-    A Ctrl-C used to raise KeyboardInterrupt wherever it landed: the run ended `failed`, with
-    "KeyboardInterrupt: " as its message. SIGINT's handler is put back on leaving.
-    """
-    install_sigterm_handler(run)
-    previous = signal.getsignal(signal.SIGINT)
-    if previous is not signal.default_int_handler:  # ignored (a background job) or someone else's: leave it
-        yield
-        return
-    asked = []
-
-    def on_ctrl_c(signum, frame):
-        if asked:
-            raise KeyboardInterrupt("Ctrl-C twice: quit at once; --resume continues from the last checkpoint")
-        asked.append(signum)
-        run.request_stop()
-        print(f"\nstopping after this batch (Ctrl-C again to quit at once); "
-              f"python -m glr train --resume {run.id} continues", file=sys.stderr, flush=True)
-
-    signal.signal(signal.SIGINT, on_ctrl_c)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import sys
 import threading
 import time
 from typing import Any
@@ -99,3 +100,81 @@ def lower_priority(pid: int) -> bool:
         return True
     except (psutil.Error, OSError):
         return False
+
+
+# --- a run's processes, and local workers that end with their launcher -----------------------
+
+
+def run_processes(status: dict) -> list[tuple[int, float]]:
+    """(pid, start) of every live process of a run: its trainer (the chief), the `--workers N` launcher,
+    its local workers, and their children. Each recorded pid counts only with its start time."""
+    pairs = [(status.get("pid"), status.get("pid_start")), (status.get("launcher_pid"), status.get("launcher_start"))]
+    pairs += list(zip(status.get("worker_pids") or [], status.get("worker_starts") or []))
+    found: dict[int, float] = {}
+    for pid, start in pairs:
+        if start is None or not pid_alive(pid, start):
+            continue
+        try:
+            proc = psutil.Process(int(pid))
+            found[proc.pid] = start
+            for child in proc.children(recursive=True):
+                found[child.pid] = child.create_time()
+        except psutil.Error:
+            pass
+    return list(found.items())
+
+
+def kill_processes(pairs: list[tuple[int, float]]) -> None:
+    """SIGKILL each (pid, start) that is still that process."""
+    for pid, start in pairs:
+        if pid_alive(pid, start) and pid != os.getpid():
+            try:
+                psutil.Process(pid).kill()
+            except psutil.Error:
+                pass
+
+
+def any_alive(pairs: list[tuple[int, float]]) -> bool:
+    """Whether any (pid, start) still runs (a zombie does not)."""
+    return any(pid_alive(pid, start) for pid, start in pairs)
+
+
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+LAUNCHER_ENV = "GLR_LAUNCHER_PID"  # a local worker's launcher: the worker ends itself when it is no longer its parent
+
+
+def die_with_parent():
+    """A `preexec_fn` that has the child SIGKILLed when this process dies (Linux); None elsewhere.
+
+    A launcher killed with SIGKILL runs no cleanup: its local workers, waiting in a collective,
+    would run on for ever. The kernel signals the child when the thread that started it ends, so
+    start children from the thread that outlives them. `exit_with_parent` is the portable fallback.
+    """
+    if not sys.platform.startswith("linux"):
+        return None
+    import ctypes
+
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl  # looked up here: the child only calls it
+    except (OSError, AttributeError):
+        return None
+    parent = os.getpid()
+
+    def preexec() -> None:
+        prctl(PR_SET_PDEATHSIG, int(KILL))
+        if os.getppid() != parent:  # it died before prctl: no signal will come
+            os._exit(1)
+
+    return preexec
+
+
+def exit_with_parent(parent: int, interval: float = 0.5) -> threading.Thread:
+    """Watch, in a daemon thread, that `parent` is still our parent; end this process at once when it is not."""
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(interval)
+        os._exit(1)
+
+    thread = threading.Thread(target=watch, daemon=True, name="exit-with-parent")
+    thread.start()
+    return thread

@@ -226,9 +226,11 @@ class Run(RunStatus, RunResults):
         self.write_file(write_json, self.config_path, config)
 
     def add_data_problem(self, problem: str) -> None:
-        """Keep a problem with the data met while training beside the dataset's own, for the report."""
+        """Keep a problem with the data met while training beside the dataset's own, for the report (once: a resume meets it again)."""
         config = self.config()
         dataset = config.setdefault("dataset", {})
+        if problem in dataset.get("problems", []):
+            return
         dataset["problems"] = [*dataset.get("problems", []), problem]
         self.write_config(config)
 

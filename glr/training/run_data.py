@@ -159,8 +159,14 @@ def _are(n: int) -> str:
     return "is" if n == 1 else "are"
 
 
-def dataset_record(catalog: datasets.Catalog, split: datasets.Split, problems: list[str]) -> dict:
-    """The `dataset` section of a run's config: where, what layout, how many, the split's fingerprint, the problems."""
+def dataset_record(catalog: datasets.Catalog, split: datasets.Split, problems: list[str], kept: dict | None = None) -> dict:
+    """The `dataset` section of a run's config: where, what layout, how many, the split's fingerprint, the problems.
+
+    On a resume, `kept` is the section as the run's earlier starts left it: their problems stay
+    (what the first curation dropped, photos that did not decode), and this start's new ones follow.
+    """
+    earlier = kept.get("problems") if isinstance(kept, dict) else None
+    earlier = [str(p) for p in earlier] if isinstance(earlier, list) else []
     return {"root": str(catalog.root), "layout": catalog.layout, "images": len(split.train) + len(split.val),
             "classes": split.num_classes, "train": len(split.train), "val": len(split.val),
-            "fingerprint": split.fingerprint(), "problems": problems}
+            "fingerprint": split.fingerprint(), "problems": [*earlier, *(p for p in problems if p not in earlier)]}

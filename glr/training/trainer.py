@@ -31,7 +31,6 @@ the last step, evaluation, index and report, is glr.evaluation.finish (on the ch
 from __future__ import annotations
 
 import os
-import re
 import sys
 import time
 import traceback
@@ -47,15 +46,18 @@ from glr.errors import GlrError
 from glr.retrieval.flip import EMBEDDING
 from glr.training import run_data
 from glr.training.checkpoints import Checkpoints, resume_model
-from glr.training.cluster import Cluster, cluster_from_env, drop_worker_run, make_strategy, worker_run
+from glr.training.cluster import (Cluster, cluster_from_env, drop_worker_run, lost_worker_message, make_strategy,
+                                  worker_run)
 from glr.training.config import TrainConfig
 from glr.training.head_data import WindowChoice, keep_rows, table_plan
-from glr.training.launch import install_sigterm_handler, stop_on_signals, training_lock
+from glr.training.launch import training_lock
+from glr.training.resuming import restore, snapshot
 from glr.training.loop import barrier, train_epochs, weights_digest
 from glr.training.model import build_classifier, build_head, compile_model, load_model, save_model, split_classifier
 from glr.training.progress import PHASES, Progress, StopRequested
 from glr.training.run import Run
 from glr.training.settings import resolve
+from glr.training.trainer_signals import install_sigterm_handler, stop_on_signals
 from glr.training.status import now  # the one clock of the run folder's timestamps
 
 
@@ -106,7 +108,7 @@ class Trainer:
         self.progress.start("reading the dataset", 1, "step")
         split, catalog, problems = run_data.prepare(self.run, self.cfg, resume)
         config = self.run.config()
-        config["dataset"] = run_data.dataset_record(catalog, split, problems)
+        config["dataset"] = run_data.dataset_record(catalog, split, problems, kept=config.get("dataset") if resume else None)
         self.run.write_config(config)
         for problem in problems:
             self.say(f"dataset: {problem}")
@@ -359,13 +361,6 @@ class Trainer:
                           val_feats=val_feats, progress=self.progress)
 
 
-def _cluster_message(exc: BaseException) -> str:
-    """A collective that failed because a worker died or hung up, said in one line."""
-    first = re.sub(r"\{\{.*?\}\}\s*", "", (str(exc).strip().splitlines() or [""])[0])[:300]  # drop TF's op name
-    return (f"a worker stopped answering, so training stopped ({exc.__class__.__name__}: {first}); "
-            "--resume continues from the last checkpoint, with the same or another number of workers")
-
-
 def train_worker(run: Run, cluster: Cluster, resume: bool = False) -> None:
     """A non-chief worker: train in step with the chief, writing only a temporary copy of the run folder."""
     copy = worker_run(run, cluster)
@@ -391,8 +386,9 @@ def train_run(run: Run, resume: bool = False, console: bool = False) -> dict | N
         return train_worker(run, cluster, resume)
     with training_lock(run.results_dir, run.id), stop_on_signals(run):
         run.clear_stop_request()
+        before = snapshot(run) if resume else None  # put back if the resume is refused before its epochs
         run.update_status(state="running", pid=os.getpid(), started=now(), finished=None, traceback=None,
-                          workers=cluster.size if cluster else 1,
+                          workers=cluster.size if cluster else 1, refused=None, resumed_from=None, phase=None,
                           message=f"waiting for {cluster.size} workers" if cluster else "starting")
         trainer = None
         try:
@@ -404,14 +400,17 @@ def train_run(run: Run, resume: bool = False, console: bool = False) -> dict | N
             run.update_status(state="stopped", finished=now(), message="stopped on request; --resume continues")
             return {}
         except GlrError as exc:
-            run.update_status(state="failed", finished=now(), message=str(exc), traceback=None)
+            if before and (run.recorded_status() or {}).get("phase") not in PHASES.values():
+                restore(run, before, str(exc))  # refused before any epoch: the run stays as it was
+            else:
+                run.update_status(state="failed", finished=now(), message=str(exc), traceback=None)
             raise
         except BaseException as exc:
             lost = cluster is not None and type(exc).__module__.startswith("tensorflow")
             run.update_status(state="failed", finished=now(), traceback=traceback.format_exc(),
-                              message=_cluster_message(exc) if lost else f"{exc.__class__.__name__}: {exc}")
+                              message=lost_worker_message(exc) if lost else f"{exc.__class__.__name__}: {exc}")
             if lost:
-                raise GlrError(_cluster_message(exc)) from None
+                raise GlrError(lost_worker_message(exc)) from None
             raise
         message = "; ".join([f"top-1 {result['top1']:.3f}, top-5 {result['top5']:.3f}, GAP {result['gap']:.3f}", *problems])
         run.update_status(state="finished", finished=now(), phase="done", step=None, steps=None, message=message)

@@ -6,9 +6,9 @@ exactly as a scheduler would start them on N machines; worker 0, the chief, writ
 folder (glr.training.cluster). This process, the launcher, holds the results folder's
 training lock (the chief adopts it) and watches the workers:
 
-- Ctrl-C (the terminal sends it to every process of the group) and SIGTERM reach the
-  launcher alone: the workers start with SIGINT ignored. While the epochs train, the
-  launcher raises the chief's stop flag, which travels in the next step's reduced sums, so
+- Ctrl-C and a closed terminal's SIGHUP (the terminal sends them to every process of the
+  group) and SIGTERM reach the launcher alone: the workers start with SIGINT and SIGHUP
+  ignored. While the epochs train, the launcher raises the chief's stop flag, which travels in the next step's reduced sums, so
   every worker stops after the same batch and the run ends `stopped` with a checkpoint.
   Before the epochs (starting, joining, extracting features) the workers are killed at once:
   every feature is already in the cache, written atomically, and a worker waiting in a
@@ -20,6 +20,10 @@ training lock (the chief adopts it) and watches the workers:
   a checkpoint, then they are killed. Either way the run ends `failed` with a message
   naming the worker and its reason (the last error line it printed), so `--resume` can
   continue it with any number of workers.
+- A launcher that is killed outright (SIGKILL) takes its workers with it: the kernel kills
+  each when it dies (Linux), and each worker also watches that its launcher is still its parent.
+- A resume refused before the epochs (a worker's `error: ...`) leaves the run as it was
+  (glr.training.resuming): a stopped run stays stopped.
 """
 
 from __future__ import annotations
@@ -38,13 +42,16 @@ from contextlib import ExitStack, contextmanager
 from glr.paths import PROJECT_ROOT
 from glr.training.cluster import TF_CONFIG, THREADS_ENV
 from glr.training.launch import training_lock
+from glr.training.processes import LAUNCHER_ENV, die_with_parent, process_start
 from glr.training.progress import PHASES
+from glr.training.resuming import refused, restore, snapshot
 from glr.training.run import Run
 from glr.training.status import ACTIVE_STATES, now
+from glr.training.trainer_signals import HANGUP, LOCAL_WORKER_ENV, leave_terminal, terminal_fds
 
 MAX_WORKERS = 16
-# Set for the workers `--workers N` starts: the launcher prints the run's outcome, once, not its chief too.
-LOCAL_WORKER_ENV = "GLR_LOCAL_WORKER"
+# LOCAL_WORKER_ENV is set for the workers `--workers N` starts: the launcher prints the run's outcome, once, not its
+# chief too.
 GRACE_SECONDS = float(os.environ.get("GLR_WORKER_GRACE", "60"))  # > the coordination heartbeat (cluster.py)
 POLL_SECONDS = 0.2
 WORKER_ARGV = [sys.executable, "-m", "glr", "train"]  # what each worker runs (tests swap in a stand-in)
@@ -74,6 +81,7 @@ def worker_env(ports: list[int], index: int, threads: int, base: dict | None = N
                                  "task": {"type": "worker", "index": index}})
     env[THREADS_ENV] = str(threads)
     env[LOCAL_WORKER_ENV] = "1"
+    env[LAUNCHER_ENV] = str(os.getpid())
     env["OMP_NUM_THREADS"] = str(threads)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH")]))
     return env
@@ -101,7 +109,8 @@ class Worker:
     def __init__(self, argv: list[str], env: dict, terminal: bool = False):
         # terminal: give it our terminal itself (the chief's progress bar needs one), its reason then
         # only in its recorded status.
-        self.proc = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stderr=None if terminal else subprocess.PIPE)
+        self.proc = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stderr=None if terminal else subprocess.PIPE,
+                                     preexec_fn=die_with_parent())
         self.tail, self.muted = b"", False
         self._copier = threading.Thread(target=self._copy, daemon=True)
         if not terminal:
@@ -145,7 +154,8 @@ def kill_all(workers: list[Worker]) -> None:
 
 
 class Signals:
-    """The launcher's SIGINT and SIGTERM while its workers train: the first asks them all to stop, a second Ctrl-C quits."""
+    """The launcher's SIGINT, SIGTERM and SIGHUP while its workers train: the first asks them all to stop, a second
+    Ctrl-C quits."""
 
     def __init__(self, run: Run):
         self.run, self.workers = run, []
@@ -170,13 +180,19 @@ class Signals:
                 self.workers.append(Worker(argv, env, terminal and i == 0))
             yield self.workers
             return
-        previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+        hangup = HANGUP is not None and signal.getsignal(HANGUP) is not signal.SIG_IGN  # nohup: left ignored
+        previous = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM, *([HANGUP] if hangup else []))}
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+        if hangup:
+            signal.signal(HANGUP, signal.SIG_IGN)
+        fds = terminal_fds()
         try:
             for i, (argv, env) in enumerate(argvs_envs):
                 self.workers.append(Worker(argv, env, terminal and i == 0))
             for s in previous:
                 signal.signal(s, self._on)
+            if hangup:  # the terminal is gone: our output with it, then a stop as for SIGTERM
+                signal.signal(HANGUP, lambda signum, frame: (leave_terminal(fds), self._on(signum, frame)))
             yield self.workers
         finally:
             for s, handler in previous.items():
@@ -188,8 +204,11 @@ def _training(run: Run) -> bool:
     return (run.recorded_status() or {}).get("phase") in PHASES.values()
 
 
-def _watch(workers: list[Worker], run: Run, signals: Signals) -> tuple[int, int] | None:
-    """Wait for every worker, killing them all when waiting is pointless. (index, code) of the first bad exit."""
+def _watch(workers: list[Worker], run: Run, signals: Signals) -> tuple[tuple[int, int] | None, bool]:
+    """Wait for every worker, killing them all when waiting is pointless.
+
+    ((index, code) of the first bad exit, whether the chief reached the epochs).
+    """
     procs = [w.proc for w in workers]
     first, deadline, trained = None, None, False  # trained: the chief has reached the epochs
     while any([p.poll() is None for p in procs]):  # a list: poll every worker, not up to the first alive
@@ -207,7 +226,7 @@ def _watch(workers: list[Worker], run: Run, signals: Signals) -> tuple[int, int]
         time.sleep(POLL_SECONDS)
     if first is None:
         first = next(((i, p.returncode) for i, p in enumerate(procs) if p.returncode != 0), None)
-    return first
+    return first, trained
 
 
 def _failure(run: Run, workers: list[Worker], index: int, code: int) -> str:
@@ -236,17 +255,24 @@ def train_local(run: Run, workers: int, resume: bool = False) -> dict:
     argv = [*WORKER_ARGV, "--run-dir", str(run.path)] + (["--resume"] if resume else [])
     signals = Signals(run)
     with training_lock(run.results_dir, run.id):
+        before = snapshot(run) if resume else None  # put back if the resume is refused before the epochs
         # phase None: a resumed run's old phase must not count as "training" (_watch) before the chief says so.
         run.update_status(state="running", pid=os.getpid(), workers=workers, finished=None, traceback=None, phase=None,
-                          message=f"starting {workers} workers on 127.0.0.1:{','.join(map(str, ports))}")
+                          launcher_pid=os.getpid(), launcher_start=process_start(os.getpid()), refused=None,
+                          resumed_from=None, message=f"starting {workers} workers on 127.0.0.1:{','.join(map(str, ports))}")
         try:
             with signals.start([(argv, worker_env(ports, i, threads)) for i in range(workers)]) as started:
-                run.update_status(worker_pids=[w.proc.pid for w in started])
-                bad = _watch(started, run, signals)
+                # With their start times: `glr stop --wait` kills every one of them, never a later process given a pid.
+                run.update_status(worker_pids=[w.proc.pid for w in started],
+                                  worker_starts=[process_start(w.proc.pid) for w in started])
+                bad, trained = _watch(started, run, signals)
         finally:
             kill_all(signals.workers)
-    state = run.status()["state"]
-    if state == "finished":
+    status = run.status()
+    state = status["state"]
+    if before and bad and bad[1] > 0 and not trained and not signals.stop:  # refused: by the chief, or a worker's error
+        restore(run, before, status["refused"] if refused(status) else _failure(run, signals.workers, *bad))
+    elif state == "finished":
         pass  # the chief wrote it whole: a late Ctrl-C, or a worker that failed after its part, changes nothing
     elif signals.quit:
         run.update_status(state="failed", message="Ctrl-C twice: quit at once; --resume continues from the last checkpoint")

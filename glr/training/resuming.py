@@ -1,0 +1,112 @@
+"""Resuming a run: whether it can be, its total of epochs changed on the way, and a refused resume undone.
+
+A stopped or failed run continues from its last checkpoint (`python -m glr train --resume RUN`,
+the Train page's Resume). `--epochs N` beside it sets the run's new total of phase-1 epochs
+(more than it has done), recorded in its configuration, status and log, so the pages, `glr runs`
+and the report show it. A finished run is never trained again: its model and report stay.
+
+A resume refused once it has begun (the dataset changed under the run, a checkpoint that no
+longer fits its settings, a worker that could not start) leaves the run as it was before the
+attempt: a stopped run stays stopped, and resumable, with the reason in its message.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from glr.paths import demo_dir
+from glr.training.run import Run, RunError, setting
+from glr.training.status import ACTIVE_STATES, now
+
+REFUSED = "resume refused"
+# What a resume attempt rewrites in the status, put back as it was if the resume is refused.
+RESTORED = ("state", "pid", "pid_start", "phase", "unit", "stage_started", "epoch", "epochs", "step", "steps",
+            "started", "finished", "traceback", "workers", "worker_pids")
+
+
+def epochs_done(run: Run) -> int:
+    """The epochs the run has trained, as its history (and `glr runs`) counts them."""
+    history = run.history()
+    return int(history["epoch"].max()) if len(history) else 0
+
+
+def resumable(run: Run, epochs: int | None = None) -> Run:
+    """`run` if it can be resumed (stopped or failed, its files readable, `epochs` more than it has done); else RunError.
+
+    `python -m glr train --resume` asks this too: a finished run was evaluated and written again.
+    """
+    state = run.status()["state"]
+    if state in ACTIVE_STATES:
+        raise RunError(f"run {run.id} is still {state}; stop it first")
+    if state == "finished":
+        raise RunError(f"run {run.id} has finished; start a new run to train more" + (
+            f" (a finished run is not trained again: its model and report stay as they are; a new run with "
+            f"--epochs {epochs} and the settings in {run.config_path} trains {epochs} epochs)" if epochs else ""))
+    if state == "damaged":
+        raise RunError(f"run {run.id} cannot be resumed: {run.status()['message']}")
+    data = Path(setting(run.config(), "data") or demo_dir()).expanduser()  # RunError if config.json is damaged
+    if not data.exists() and data != demo_dir():  # the trainer makes the demo; any other dataset failed it seconds later
+        raise RunError(f"run {run.id} trains on {data}, which is no longer there: put it back to resume the run, "
+                       "or start a new run on another dataset")
+    try:
+        done = epochs_done(run)
+    except RunError as exc:
+        raise RunError(f"run {run.id} cannot be resumed: {exc}; start a new run") from None
+    if epochs is not None:
+        _check_epochs(run, epochs, done)
+    from glr.training.launch import LOCK_NAME, _busy, read_lock  # launch imports this module
+
+    if Path(run.results_dir, LOCK_NAME).exists() and (lock := read_lock(run.results_dir)):
+        raise _busy(lock)
+    return run
+
+
+def _check_epochs(run: Run, epochs: int, done: int) -> None:
+    """RunError unless `epochs` can be the run's new total: more than it has done, and phase 1 not over."""
+    state = run.checkpoint_state() or {}
+    if state.get("phase") == 2:
+        raise RunError(f"run {run.id} is fine-tuning (phase 2, {done} epochs done of {state.get('end')}): --epochs "
+                       "sets phase 1's length, which is over; resume it without --epochs")
+    if epochs <= done:
+        raise RunError(f"run {run.id} has done {done} epochs, so --epochs {epochs} would end it before its next one; "
+                       f"give more than {done} (its total now: {setting(run.config(), 'epochs')})")
+
+
+def set_epochs(run: Run, epochs: int | None) -> None:
+    """Record `epochs` as the run's new total of phase-1 epochs: its config.json, its status and its log."""
+    config = run.config()
+    old = setting(config, "epochs")
+    if epochs is None or epochs == old:
+        return
+    config["train"]["epochs"] = int(epochs)
+    config["epochs_changed"] = [*config.get("epochs_changed", []), {"from": old, "to": int(epochs), "at": now()}]
+    run.write_config(config)  # atomic: the old file or the new one, never half of one
+    run.update_status(epochs=int(epochs), message=f"epochs: {old} -> {epochs} (resumed with --epochs {epochs})")
+    with open(run.log_path, "a", encoding="utf-8") as log:  # the log is only ever appended to
+        log.write(f"[{now()}] epochs: {old} -> {epochs}, resuming\n")
+
+
+def snapshot(run: Run) -> dict:
+    """The run's recorded status before this resume attempt, to put back if the resume is refused.
+
+    A run the app queued for resuming carries it (`launch` wrote it in `resumed_from`).
+    """
+    status = run.recorded_status() or {}
+    if status.get("state") == "queued" and isinstance(status.get("resumed_from"), dict):
+        return status["resumed_from"]
+    return {key: value for key, value in status.items() if key != "resumed_from"}
+
+
+def restore(run: Run, before: dict, reason: str) -> None:
+    """Put the status of `before` back after a refused resume, with the reason in its message and `refused`."""
+    if before.get("state") not in ("stopped", "failed"):
+        run.update_status(state="failed", message=reason)
+        return
+    kept = {key: before.get(key) for key in RESTORED}
+    run.update_status(**kept, refused=reason, message=f"{REFUSED}: {reason}; the run is {before['state']} as before, "
+                                                       "and resumable")
+
+
+def refused(status: dict) -> bool:
+    """Whether the run's last resume was refused (`restore`)."""
+    return bool(status.get("refused")) and status.get("state") in ("stopped", "failed")

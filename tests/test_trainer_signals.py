@@ -1,0 +1,64 @@
+"""glr.training.trainer_signals: a closed terminal (SIGHUP) stops the trainer cleanly, as SIGTERM and Ctrl-C do."""
+
+import os
+import pty
+import signal
+import time
+
+from glr.training.run import Run
+from glr.training.trainer_signals import leave_terminal, stop_on_signals, terminal_fds
+
+CONFIG = {"train": {"epochs": 4}}
+
+
+def wait_until(predicate, timeout=1.0):
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+
+
+def test_sighup_asks_the_trainer_to_stop_and_its_handler_is_put_back(tmp_path):
+    # Closing the terminal killed `python -m glr train`: the run ended "failed" (killed?), not "stopped".
+    run = Run.create(tmp_path, CONFIG)
+    previous_term, hups = signal.getsignal(signal.SIGTERM), []
+    signal.signal(signal.SIGHUP, lambda signum, frame: hups.append(signum))  # so a missed SIGHUP cannot end pytest
+    try:
+        with stop_on_signals(run):
+            os.kill(os.getpid(), signal.SIGHUP)
+            wait_until(run.stop_requested)
+        assert hups == []  # it was the trainer's
+        os.kill(os.getpid(), signal.SIGHUP)
+        wait_until(lambda: hups == [signal.SIGHUP])  # put back on leaving
+    finally:
+        signal.signal(signal.SIGHUP, signal.SIG_DFL)
+        signal.signal(signal.SIGTERM, previous_term)
+
+
+def test_sighup_ignored_by_nohup_stays_ignored(tmp_path):
+    run = Run.create(tmp_path, CONFIG)
+    previous_term = signal.getsignal(signal.SIGTERM)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    try:
+        with stop_on_signals(run):
+            assert signal.getsignal(signal.SIGHUP) is signal.SIG_IGN
+            os.kill(os.getpid(), signal.SIGHUP)
+            time.sleep(0.05)
+            assert not run.stop_requested()
+    finally:
+        signal.signal(signal.SIGHUP, signal.SIG_DFL)
+        signal.signal(signal.SIGTERM, previous_term)
+
+
+def test_a_closed_terminals_output_goes_nowhere_instead_of_failing():
+    # Every write to a hung-up terminal fails (EIO): the trainer's last lines ended the run "failed".
+    master, slave = pty.openpty()
+    try:
+        assert os.isatty(slave)
+        leave_terminal([slave])
+        assert not os.isatty(slave)
+        os.close(master)  # the terminal is gone
+        assert os.write(slave, b"stopped: stopped on request\n") == 28
+    finally:
+        os.close(slave)
+    assert all(os.isatty(fd) for fd in terminal_fds())  # only terminals are listed (none under pytest's capture)
