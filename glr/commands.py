@@ -226,7 +226,9 @@ def cmd_train(args) -> int:
     status = run.status()
     print(f"{status['state']}: {status.get('message', '')}")
     if result:
-        print(f"top-1 {result['top1']:.3f}  top-5 {result['top5']:.3f}  GAP {result['gap']:.3f}")
+        from glr.evaluation import readout
+
+        print(readout.end_line(result, sep="  "))
     return 0 if status["state"] in ("finished", "stopped") else 1
 
 

@@ -134,3 +134,10 @@ def test_the_reports_worst_classes_leave_undefined_scores_as_a_dash_and_name_the
     assert "—: the precision of a class never predicted is undefined." in text
     assert "| St\\_Mark \\*1\\* |" in text  # shown in italics before
     assert "| 2 | 9 |" not in text and "1 class with no validation photo, not ranked: Unseen \\<b\\>" in text
+
+
+def test_the_end_line_gives_scores_to_three_places_and_a_dash_for_a_top5_that_says_nothing():
+    scores = {"top1": 0.95312, "top5": 1.0, "gap": 0.9, "n_classes": 3}
+    assert readout.end_line(scores) == "top-1 0.953, top-5 —, GAP 0.900"
+    assert readout.end_line({**scores, "n_classes": 40, "top5": 0.99, "gap": float("nan")}, sep="  ") == \
+        "top-1 0.953  top-5 0.990  GAP —"

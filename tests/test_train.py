@@ -49,6 +49,7 @@ def test_tiny_training_end_to_end(finished_run):
     run = finished_run
     status = run.status()
     assert status["state"] == "finished" and status["message"].startswith("top-1 ")
+    assert "top-5 —" in status["message"]  # 3 classes: a top-5 of 1.000 would say nothing
     assert_run_parses(run)
     history = run.history()
     assert history["epoch"].tolist() == list(range(1, 21)) and set(history["phase"]) == {1}

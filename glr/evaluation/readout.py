@@ -89,6 +89,14 @@ def headline(scores: dict, classes: int | None = None) -> list[Headline]:
     return out
 
 
+def end_line(scores: dict, sep: str = ", ") -> str:
+    """"top-1 0.953, top-5 —, GAP 0.912": the scores a finished training ends on, "—" where one has no value
+    or says nothing (top-5 over 5 classes or fewer)."""
+    shown = {h.key: h for h in headline(scores)}
+    return sep.join(f"{label} {NONE if shown[key].why else decimal(scores.get(key))}"
+                    for key, label in (("top1", "top-1"), ("top5", "top-5"), ("gap", "GAP")))
+
+
 # --------------------------------------------------------------------------- the files
 
 

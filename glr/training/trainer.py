@@ -43,6 +43,7 @@ from glr.backbones.registry import build_backbone
 from glr.data.near_copies import default_store
 from glr.data.usable import usable_photos
 from glr.errors import GlrError
+from glr.evaluation import readout
 from glr.retrieval.flip import EMBEDDING
 from glr.training import run_data
 from glr.training.checkpoints import Checkpoints, resume_model
@@ -412,6 +413,6 @@ def train_run(run: Run, resume: bool = False, console: bool = False) -> dict | N
             if lost:
                 raise GlrError(lost_worker_message(exc)) from None
             raise
-        message = "; ".join([f"top-1 {result['top1']:.3f}, top-5 {result['top5']:.3f}, GAP {result['gap']:.3f}", *problems])
+        message = "; ".join([readout.end_line(result), *problems])
         run.update_status(state="finished", finished=now(), phase="done", step=None, steps=None, message=message)
         return result
