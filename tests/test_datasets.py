@@ -147,9 +147,10 @@ def test_non_utf8_csv(gldv2):
 
 @pytest.mark.parametrize("first_line", [b"\x00\r\x00", b"id,\rlandmark_id\n"])
 def test_a_carriage_return_inside_the_header_is_a_dataset_error(gldv2, first_line):
-    # Found by tests/test_robustness_fuzz.py: csv.reader refuses a lone "\r" inside a line.
+    # Found by tests/test_robustness_fuzz.py: csv.reader refused a lone "\r" inside a line. It now ends the
+    # line, as it does for Arrow (Excel for Mac's CSV ends lines so), so what is before it is the header.
     (gldv2 / "train.csv").write_bytes(first_line)
-    with pytest.raises(DatasetError, match="its first line is not a CSV header"):
+    with pytest.raises(DatasetError, match="missing column"):
         load_catalog(gldv2)
 
 
@@ -462,7 +463,7 @@ def test_class_folders_whose_names_differ_only_in_case_or_underscores_are_pointe
             write_image(tmp_path / name / f"{i}.jpg", seed=i)
     catalog = load_catalog(tmp_path)
     assert catalog.class_counts.size == 5  # kept apart: only the user knows
-    assert catalog.problems == ["4 class folders with names that differ only in case, spaces or '_' "
+    assert catalog.problems == ["4 class folders with names that differ only in case, spaces, '_' or Unicode form "
                                 "(e.g. 'Big Ben', 'Big_Ben'): kept as different landmarks; merge them if they are one"]
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -136,13 +137,17 @@ def _look_alike_classes(df: pd.DataFrame) -> list[str]:
     """A note on class folders whose names differ only in case, spaces or '_' ("Tower", "tower", "Big_Ben",
     "Big Ben"): most likely one landmark twice, which the model would be taught to tell apart from itself."""
     folders = df.drop_duplicates("landmark_id")["id"].str.split("/").str[0]
-    key = folders.str.replace("_", " ").str.split().str.join(" ").str.casefold()
+    # NFKC: "Café" typed on Linux (NFC) and copied from a Mac (NFD, é as e + accent) look the same and are two names.
+    key = folders.map(lambda f: unicodedata.normalize("NFKC", f)).str.replace("_", " ").str.split().str.join(" ").str.casefold()
     alike = folders[key.duplicated(keep=False)]
     if alike.empty:
         return []
     first = alike[key[alike.index] == key[alike.index[0]]]
-    return [f"{plural(len(alike), 'class folder')} with names that differ only in case, spaces or '_' (e.g. "
-            f"{', '.join(repr(f) for f in first)}): kept as different landmarks; merge them if they are one"]
+    # Names that print the same need saying how they differ, or the note would read "'Café', 'Café'".
+    forms = (": the same letters, one with its accents as separate characters, as macOS writes names"
+             if first.map(lambda f: unicodedata.normalize("NFC", f)).duplicated().any() else "")
+    return [f"{plural(len(alike), 'class folder')} with names that differ only in case, spaces, '_' or Unicode form (e.g. "
+            f"{', '.join(repr(f) for f in first)}{forms}): kept as different landmarks; merge them if they are one"]
 
 
 def _load_gldv2(root: Path, csv: Path, check_files: bool | None) -> Catalog:
