@@ -392,3 +392,38 @@ def test_phone_camera_and_web_variants_decode_to_the_right_pixels(tmp_path, case
     for got, want in zip(quadrant_colours(out), EXPECTED[expected]):
         assert np.abs(np.subtract(got, want)).max() <= (25 if case == "tiff-lab" else 6), (got, want)  # 8-bit Lab
     assert load_resized(data, 32).shape == (32, 32, 3)
+
+
+def _jpeg_of_many_scans(side: int, scans: int) -> bytes:
+    """A grey progressive JPEG whose AC scans each code the whole picture as one run of empty blocks: a few
+    bytes a scan, yet each is decoded over every block."""
+    import struct
+
+    def segment(marker: int, payload: bytes) -> bytes:
+        return bytes([0xFF, marker]) + struct.pack(">H", len(payload) + 2) + payload
+
+    def stuffed(bits: str) -> bytes:  # entropy-coded bytes: padded with 1s, each 0xFF followed by 0x00
+        bits += "1" * (-len(bits) % 8)
+        return b"".join(b"\xff\x00" if b == 255 else bytes([b]) for b in (int(bits[i:i + 8], 2) for i in range(0, len(bits), 8)))
+
+    blocks = ((side + 7) // 8) ** 2  # at least 16384 (side 1024): the one AC symbol is EOB14
+    k = -(-blocks // 32767)
+    runs = [blocks // k + (i < blocks % k) for i in range(k)]  # runs of 16384..32767 blocks: code "0", then 14 bits
+    ac_scan = segment(0xDA, bytes([1, 1, 0, 1, 63, 0])) + stuffed("".join("0" + format(r - 16384, "014b") for r in runs))
+    return (b"\xff\xd8" + segment(0xDB, b"\x00" + bytes([1] * 64))
+            + segment(0xC2, struct.pack(">BHHB", 8, side, side, 1) + bytes([1, 0x11, 0]))
+            + segment(0xC4, b"\x00" + bytes([1] + [0] * 15) + b"\x00") + segment(0xC4, b"\x10" + bytes([1] + [0] * 15) + b"\xe0")
+            + segment(0xDA, bytes([1, 1, 0, 0, 0, 0])) + stuffed("0" * blocks) + ac_scan * scans + b"\xff\xd9")
+
+
+def test_a_jpeg_of_thousands_of_scans_is_refused_before_decoding_and_a_progressive_photo_decodes():
+    # 30,000 such scans of a 4000 px square (a 1 MB file) took 77 s to decode; a larger square takes longer still.
+    import time
+
+    few = _jpeg_of_many_scans(1024, 20)
+    assert decode_image(few).shape == (1024, 1024, 3)  # the same file with 21 scans is a picture
+    start = time.perf_counter()
+    with pytest.raises(ImageError, match="a JPEG of 2,001 scans, each decoded over the whole picture .*decompression bomb"):
+        load_resized(_jpeg_of_many_scans(2048, 2000), 224)
+    assert time.perf_counter() - start < 0.5
+    assert decode_image(encode(rgb_image(), "JPEG", progressive=True, quality=95))[0, 0, 0] > 240

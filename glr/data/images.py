@@ -36,6 +36,10 @@ MAX_PIXELS = 90_000_000
 # memory counts against MAX_PIXELS: a 108 or 200 MP phone photo is then fine. Past this many
 # source pixels even the reduced decode's Huffman pass takes too long: refused all the same.
 MAX_JPEG_PIXELS = 400_000_000
+# A progressive JPEG is decoded scan by scan, each over the whole picture: encoders write at most a few
+# dozen, while a 1 MB file of 30,000 near-empty scans keeps a core busy for minutes (djpeg's -maxscans guards
+# against the same). Counted as SOS markers, which entropy-coded data cannot hold (its 0xFF bytes are stuffed).
+MAX_JPEG_SCANS = 100
 # Pillow's own guard, at open: loosened to glr's largest limit, since glr checks each image
 # against the limit that fits how it will be decoded (below).
 Image.MAX_IMAGE_PIXELS = MAX_JPEG_PIXELS
@@ -336,6 +340,9 @@ def _decode_pil(source: ImageSource, max_pixels: int = MAX_PIXELS, draft_size: i
                         f"{name}: {width}x{height} pixels is too large "
                         f"(limit {limit / 1_000_000:g} megapixels); possibly a decompression bomb"
                     )
+                if img.format in ("JPEG", "MPO") and (scans := data.count(b"\xff\xda")) > MAX_JPEG_SCANS:
+                    raise ImageError(f"{name}: a JPEG of {scans:,} scans, each decoded over the whole picture (photos have at most "
+                                     "a few dozen); possibly a decompression bomb")
                 img.load()
                 # In place: without an orientation tag, exif_transpose would return a copy.
                 ImageOps.exif_transpose(img, in_place=True)
