@@ -435,3 +435,24 @@ def test_an_arithmetic_coded_jpeg_decodes(name):
     out = decode_image(Path(__file__).parent / "fixtures" / name)
     for got, want in zip(quadrant_colours(out), [(255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 255)]):
         assert np.abs(np.subtract(got, want)).max() <= 6, (got, want)
+
+
+def test_a_ycck_jpeg_as_photoshop_saves_cmyk_keeps_its_colours():
+    # Photoshop writes CMYK JPEGs as YCCK (Adobe marker, transform 2); Pillow writes plain CMYK, so the YCCK
+    # file is made by storing the YCC of the inverted CMY (what the decoder undoes) and setting the flag.
+    cmyk = np.zeros((16, 16, 4), np.uint8)
+    cmyk[:8, :8], cmyk[:8, 8:], cmyk[8:, :8], cmyk[8:, 8:] = (0, 128, 255, 30), (255, 0, 255, 0), (255, 255, 0, 0), (40, 90, 10, 60)
+    rgb = 255 - cmyk[..., :3].astype(float)
+    ycc = rgb @ np.array([[0.299, -0.168736, 0.5], [0.587, -0.331264, -0.418688], [0.114, 0.5, -0.081312]]) + (0, 128, 128)
+    stored = np.dstack([np.clip(np.round(ycc), 0, 255), cmyk[..., 3]]).astype(np.uint8)
+    data = bytearray(encode(Image.fromarray(stored, "CMYK"), "JPEG", quality=100, subsampling=0))
+    flag = data.find(b"Adobe") + 11
+    assert data[flag] == 0
+    plain = decode_image(encode(Image.fromarray(cmyk, "CMYK"), "JPEG", quality=100, subsampling=0))
+    data[flag] = 2
+    assert np.abs(quadrant_array(decode_image(bytes(data))) - quadrant_array(plain)).max() <= 4
+
+
+def quadrant_array(arr: np.ndarray) -> np.ndarray:
+    """`quadrant_colours` as a signed array, for differences."""
+    return np.array(quadrant_colours(arr), dtype=int)
