@@ -456,3 +456,17 @@ def test_a_ycck_jpeg_as_photoshop_saves_cmyk_keeps_its_colours():
 def quadrant_array(arr: np.ndarray) -> np.ndarray:
     """`quadrant_colours` as a signed array, for differences."""
     return np.array(quadrant_colours(arr), dtype=int)
+
+
+def test_a_heic_or_avif_photo_without_its_decoder_installed_says_what_to_install(monkeypatch):
+    # Without pi-heif glr did not start (an ImportError); a Pillow built without libavif called a good AVIF damaged.
+    from PIL import AvifImagePlugin
+
+    monkeypatch.delitem(Image.OPEN, "HEIF")
+    with pytest.raises(ImageError, match=r"photo.heic: a HEIC photo, and this installation has no HEIC decoder; "
+                                         r"install glr's requirements \(pip install -r requirements.txt"):
+        decode_image(Path(__file__).parent / "fixtures" / "photo.heic")
+    avif = encode(rgb_image(), "AVIF", quality=90)
+    monkeypatch.setattr(AvifImagePlugin, "SUPPORTED", False)
+    with pytest.raises(ImageError, match="an AVIF photo, and this installation has no AVIF decoder"):
+        decode_image(avif)

@@ -9,6 +9,7 @@ problem.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import io
 import os
@@ -19,29 +20,28 @@ from typing import BinaryIO, Callable, Union
 
 import numpy as np
 from PIL import Image, ImageCms, ImageFile, ImageOps, PngImagePlugin, UnidentifiedImageError
-from pi_heif import register_heif_opener
 
 from glr.errors import BlankImageError, ImageError
 from glr.paths import printable
 
 # iPhones save HEIC by default. pi-heif is libheif's decoder alone (no encoder) as a Pillow
 # plugin; it applies the photo's rotation while decoding and resets its EXIF orientation to 1,
-# so `ImageOps.exif_transpose` does not turn it twice.
-register_heif_opener()
+# so `ImageOps.exif_transpose` does not turn it twice. Without it, a HEIC photo is refused naming what to install.
+with contextlib.suppress(ImportError):
+    from pi_heif import register_heif_opener
+    register_heif_opener()
 
-# A 24-megapixel camera photo is normal; 80 MP is a panorama; anything past this is far more
-# likely a decompression bomb (a tiny file that inflates to gigabytes) than a photo.
+# A 24-megapixel camera photo is normal; 80 MP is a panorama; anything past this is far more likely
+# a decompression bomb (a tiny file that inflates to gigabytes) than a photo.
 MAX_PIXELS = 90_000_000
 # A JPEG asked for at reduced size decodes at 1/2, 1/4 or 1/8 of its sides, so only that much
 # memory counts against MAX_PIXELS: a 108 or 200 MP phone photo is then fine. Past this many
 # source pixels even the reduced decode's Huffman pass takes too long: refused all the same.
 MAX_JPEG_PIXELS = 400_000_000
-# A progressive JPEG is decoded scan by scan, each over the whole picture: encoders write at most a few
-# dozen, while a 1 MB file of 30,000 near-empty scans keeps a core busy for minutes (djpeg's -maxscans guards
-# against the same). Counted as SOS markers, which entropy-coded data cannot hold (its 0xFF bytes are stuffed).
+# A progressive JPEG is decoded scan by scan, each over the whole picture: encoders write a few dozen at most; 1 MB
+# of 30,000 empty scans took 77 s (djpeg's -maxscans guards the same). SOS markers: coded data stuffs its 0xFF bytes.
 MAX_JPEG_SCANS = 100
-# Pillow's own guard, at open: loosened to glr's largest limit, since glr checks each image
-# against the limit that fits how it will be decoded (below).
+# Pillow's own guard, at open: loosened to glr's largest limit; glr checks each image against the one for its decode.
 Image.MAX_IMAGE_PIXELS = MAX_JPEG_PIXELS
 # Pillow would otherwise pad a truncated JPEG with grey and carry on silently.
 ImageFile.LOAD_TRUNCATED_IMAGES = False
@@ -234,6 +234,12 @@ _UNSUPPORTED_WORDS = ("unsupported", "unknown pixel mode", "not supported", "can
 _PILLOW_FORMATS = {"WebP": "WEBP", "HEIC": "HEIF"}  # `_looks_like`'s names that Pillow spells otherwise
 
 
+def _open_formats() -> list[str]:
+    """ALLOWED_FORMATS that have a plugin here (pi-heif may be missing): Image.open raises KeyError for any other."""
+    Image.init()
+    return [f for f in ALLOWED_FORMATS if f in Image.OPEN]
+
+
 def _is_unsupported(reason: str) -> bool:
     """Whether Pillow's message says the file is a variant it cannot decode, rather than damaged."""
     return any(word in reason.lower() for word in _UNSUPPORTED_WORDS)
@@ -325,7 +331,7 @@ def _decode_pil(source: ImageSource, max_pixels: int = MAX_PIXELS, draft_size: i
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             # "Corrupt EXIF data" and the like: the pixels still decode, the warning helps nobody.
             warnings.filterwarnings("ignore", category=UserWarning, module="PIL")
-            with Image.open(io.BytesIO(data), formats=ALLOWED_FORMATS) as img:
+            with Image.open(io.BytesIO(data), formats=_open_formats()) as img:
                 width, height = img.size
                 if width < 1 or height < 1:
                     raise ImageError(f"{name}: image has no pixels ({width}x{height})")
@@ -354,6 +360,9 @@ def _decode_pil(source: ImageSource, max_pixels: int = MAX_PIXELS, draft_size: i
     except UnidentifiedImageError:
         fmt = _looks_like(data)
         reason = _plugin_reason(data, fmt) if fmt else None
+        if fmt in ("HEIC", "AVIF") and (_PILLOW_FORMATS.get(fmt, fmt) not in Image.OPEN or "not installed" in (reason or "")):
+            raise ImageError(f"{name}: {'an' if fmt == 'AVIF' else 'a'} {fmt} photo, and this installation has no {fmt} decoder; "
+                             "install glr's requirements (pip install -r requirements.txt), or export the photo as JPEG") from None
         if reason and _is_unsupported(reason):
             raise _unsupported(name, fmt, reason) from None
         if fmt:
@@ -375,7 +384,7 @@ def _decode_pil(source: ImageSource, max_pixels: int = MAX_PIXELS, draft_size: i
 def image_size(path: str | os.PathLike) -> tuple[int, int] | None:
     """Width and height from the file header only (no pixel decoding), or None if unreadable."""
     try:
-        with Image.open(path, formats=ALLOWED_FORMATS) as img:
+        with Image.open(path, formats=_open_formats()) as img:
             return img.size
     except Exception:  # noqa: BLE001 - size statistics skip what they cannot read
         return None
