@@ -75,3 +75,16 @@ def test_a_header_repeated_inside_the_file_is_no_row(tmp_path):
     csv = tmp_path / "train.csv"
     csv.write_text("id,landmark_id\nabc1,7\nid,landmark_id\nabc2,8\n")
     assert _rows(read_train_csv(csv)[0]) == [("abc1", "7"), ("abc2", "8")]
+
+
+@pytest.mark.parametrize("data, what", [
+    (b"PK\x03\x04\x14\x00\x06\x00[Content_Types].xml", r"an Excel workbook \(.xlsx\)"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1\x00\x00", r"an old Excel workbook \(.xls\)"),
+    ("id\tlandmark_id\nabc1\t7\n".encode("utf-16"), r"UTF-16 text \(Excel's \"Unicode Text\"\)"),
+])
+def test_a_spreadsheet_saved_under_a_csv_name_is_named(tmp_path, data, what):
+    # Was "is not UTF-8 text; save it as UTF-8 CSV" (or "missing column" for an .xlsx whose first line decoded).
+    csv = tmp_path / "train.csv"
+    csv.write_bytes(data)
+    with pytest.raises(DatasetError, match=f"train.csv: is {what}, not a CSV file; save it as \"CSV UTF-8"):
+        read_train_csv(csv)

@@ -40,6 +40,11 @@ def read_header(csv: Path, expected: str = "id,landmark_id") -> list[str]:
             header_bytes = fh.readline(10_000)
     except OSError as exc:
         raise DatasetError(f"{csv}: cannot be read ({exc.strerror or exc})") from None
+    # Files saved from Excel under a .csv name: say what they are, where "not UTF-8" would leave the user guessing.
+    for magic, what in ((b"PK\x03\x04", "an Excel workbook (.xlsx)"), (b"\xd0\xcf\x11\xe0", "an old Excel workbook (.xls)"),
+                        (b"\xff\xfe", "UTF-16 text (Excel's \"Unicode Text\")"), (b"\xfe\xff", "UTF-16 text")):
+        if header_bytes.startswith(magic):
+            raise DatasetError(f"{csv}: is {what}, not a CSV file; save it as \"CSV UTF-8 (comma delimited)\"")
     # Excel for Mac's "CSV (Macintosh)" ends lines with a bare carriage return, which Arrow reads as
     # a line end too: the first line stops there.
     header_bytes = header_bytes.split(b"\r", 1)[0]
