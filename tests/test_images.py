@@ -368,7 +368,39 @@ def _variants() -> dict:
         "bmp-top-down": (_bmp(24, bytes([0, 0, 255] * 4 + [255, 0, 0] * 4), 4, -2), "red over blue"),
         "bmp-32-bit-alpha": (_bmp(32, bytes([255, 0, 0, 255] * 4 + [0, 0, 255, 0] * 4), 4, 2, 3,
                                   struct.pack("<4I", 0xFF0000, 0xFF00, 0xFF, 0xFF000000), header=108), "white over blue"),
+        # Tried on 5 December and decoded right already; held here.
+        "progressive-jpeg": (encode(photo, "JPEG", quality=95, progressive=True), "quadrants"),
+        "jpeg-restart-markers": (encode(photo, "JPEG", quality=95, restart_marker_blocks=1), "quadrants"),
+        "jpeg-with-bytes-after-its-end": (encode(photo, "JPEG", quality=95) + b"\0garbage" * 50, "quadrants"),
+        "jpeg-orientation-0": (encode(photo, "JPEG", quality=95, exif=_orientation(0)), "quadrants"),
+        "jpeg-orientation-65535": (encode(photo, "JPEG", quality=95, exif=_orientation(65535)), "quadrants"),
+        "png-48-bit": (_png16(quadrants().astype(np.uint16) * 257, 2), "quadrants"),
+        "png-64-bit-rgba": (_png16(np.dstack([quadrants().astype(np.uint16) * 257, np.full((48, 64), 65535, np.uint16)]), 6),
+                            "quadrants"),
+        "png-2-bit-palette": (encode(photo.quantize(4), "PNG", bits=2), "quadrants"),
+        "gif-interlaced": (encode(photo.quantize(4), "GIF", interlace=True), "quadrants"),
+        "tiff-cmyk-jpeg": (encode(photo.convert("CMYK"), "TIFF", compression="jpeg"), "quadrants"),
     }
+
+
+def _orientation(value: int) -> Image.Exif:
+    exif = Image.Exif()
+    exif[0x0112] = value
+    return exif
+
+
+def _png16(pixels: np.ndarray, colour_type: int) -> bytes:
+    """A 16-bit PNG written by hand (Pillow writes 16 bits for grey only): colour type 2 RGB, 6 RGBA."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    height, width = pixels.shape[:2]
+    rows = b"".join(b"\0" + row.astype(">u2").tobytes() for row in pixels)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 16, colour_type, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
 
 
 VARIANTS = _variants()
