@@ -88,3 +88,15 @@ def test_a_spreadsheet_saved_under_a_csv_name_is_named(tmp_path, data, what):
     csv.write_bytes(data)
     with pytest.raises(DatasetError, match=f"train.csv: is {what}, not a CSV file; save it as \"CSV UTF-8"):
         read_train_csv(csv)
+
+
+@pytest.mark.parametrize("content", [
+    "sep=;\nid;landmark_id\nabc1;7\nabc2;8\n",  # Excel's line saying the separator, before the header
+    "\ufeffsep=,\r\nid,landmark_id\r\nabc1,7\r\nabc2,8\r\n",
+    "id|url|landmark_id\nabc1|http://x|7\nabc2|http://y|8\n",  # a pipe-separated export
+])
+def test_excels_sep_line_and_a_pipe_separator_are_read(tmp_path, content):
+    # Were "missing column 'id' and 'landmark_id'; found 'sep=', ''" and "... found 'id|url|landmark_id'".
+    csv = tmp_path / "train.csv"
+    csv.write_bytes(content.encode())
+    assert _rows(read_train_csv(csv)[0]) == [("abc1", "7"), ("abc2", "8")]

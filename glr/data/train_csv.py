@@ -21,7 +21,7 @@ TEXT = pd.StringDtype("pyarrow")
 
 
 # Column separators a train.csv may use besides the comma Kaggle's files have.
-OTHER_DELIMITERS = (";", "\t")
+OTHER_DELIMITERS = (";", "\t", "|")
 # Other names people and tools give GLDv2's columns (`image_id` in many Kaggle kernels' CSVs): read as
 # the column they stand for when that one is absent. Names as open as `label` or `class` are not taken.
 ALIASES = {"id": ("image_id", "imageid", "image id", "img_id"),
@@ -29,7 +29,7 @@ ALIASES = {"id": ("image_id", "imageid", "image id", "img_id"),
            "category": ("name", "landmark_name", "category_name")}
 
 
-def read_header(csv: Path, expected: str = "id,landmark_id") -> list[str]:
+def read_header(csv: Path, expected: str = "id,landmark_id", delimiter: str = ",") -> list[str]:
     """The header fields of a CSV file as written (quotes removed), from its first line; `expected`: the
     columns the file should have, for the messages."""
     if not csv.is_file():
@@ -37,7 +37,7 @@ def read_header(csv: Path, expected: str = "id,landmark_id") -> list[str]:
         raise DatasetError(f"{csv}: is not a regular file; expected a CSV file `{expected}`")
     try:
         with open(csv, "rb") as fh:
-            header_bytes = fh.readline(10_000)
+            header_bytes = fh.read(10_000)
     except OSError as exc:
         raise DatasetError(f"{csv}: cannot be read ({exc.strerror or exc})") from None
     # Files saved from Excel under a .csv name: say what they are, where "not UTF-8" would leave the user guessing.
@@ -46,8 +46,8 @@ def read_header(csv: Path, expected: str = "id,landmark_id") -> list[str]:
         if header_bytes.startswith(magic):
             raise DatasetError(f"{csv}: is {what}, not a CSV file; save it as \"CSV UTF-8 (comma delimited)\"")
     # Excel for Mac's "CSV (Macintosh)" ends lines with a bare carriage return, which Arrow reads as
-    # a line end too: the first line stops there.
-    header_bytes = header_bytes.split(b"\r", 1)[0]
+    # a line end too: the first line stops there. After Excel's `sep=;` line, the header is the second.
+    header_bytes = re.split(rb"\r\n|\r|\n", header_bytes, maxsplit=2)[1 if declared_separator(csv) else 0]
     try:
         line = header_bytes.decode("utf-8-sig").strip()
     except UnicodeDecodeError:
@@ -56,22 +56,35 @@ def read_header(csv: Path, expected: str = "id,landmark_id") -> list[str]:
         raise DatasetError(f"{csv}: is empty; expected a header line `{expected}` and one row per "
                            f"{'image' if expected.startswith('id') else 'landmark'}")
     try:
-        return next(_csv.reader([line]))
-    except _csv.Error as exc:  # e.g. a lone carriage return inside the first line
+        return next(_csv.reader([line], delimiter=delimiter))
+    except _csv.Error as exc:  # a malformed first line
         raise DatasetError(f"{csv}: its first line is not a CSV header ({exc}); expected `{expected}`") from None
 
 
 def read_layout(csv: Path, expected: str = "id,landmark_id") -> tuple[list[str], list[str], str]:
     """(header, column names, delimiter) of a CSV file: the header's fields lower-cased and trimmed, and the
     unique names `arrow_columns` reads the columns by."""
-    fields, delimiter = read_header(csv, expected), ","
+    delimiter = declared_separator(csv) or ","
+    fields = read_header(csv, expected, delimiter)
     # Spreadsheets in many locales save "CSV" with semicolons, and some exports use tabs.
-    if len(fields) == 1 and (delimiter := next((d for d in OTHER_DELIMITERS if d in fields[0]), ",")) != ",":
+    if delimiter == "," and len(fields) == 1 and (delimiter := next((d for d in OTHER_DELIMITERS if d in fields[0]), ",")) != ",":
         fields = fields[0].split(delimiter)
     header = with_aliases([f.strip().strip('"').lower() for f in fields])
     # Our own names for the columns (the header line is skipped), so a header in another case,
     # with spaces or quotes, or with a repeated name, still finds its columns.
     return header, [h if h not in header[:i] else f"{h}.{i}" for i, h in enumerate(header)], delimiter
+
+
+def declared_separator(csv: Path) -> str | None:
+    """The separator a first line `sep=;` declares (Excel writes and reads it), or None if the file has none."""
+    if not csv.is_file():  # a pipe would block the read: `read_header` names it
+        return None
+    try:
+        with open(csv, "rb") as fh:
+            match = re.match(rb"(?:\xef\xbb\xbf)?sep=([^\r\n])(?:\r\n|\r|\n)", fh.read(16))
+    except OSError:
+        return None
+    return match.group(1).decode("latin-1") if match else None
 
 
 def with_aliases(header: list[str]) -> list[str]:
@@ -141,7 +154,7 @@ def arrow_columns(csv: Path, names: list[str], columns: list[str], delimiter: st
         # overlong number around. `parse_labels` checks them strictly instead.
         def read(handler=None):
             return pacsv.read_csv(
-                csv, read_options=pacsv.ReadOptions(column_names=names, skip_rows=1),
+                csv, read_options=pacsv.ReadOptions(column_names=names, skip_rows=2 if declared_separator(csv) else 1),
                 parse_options=pacsv.ParseOptions(delimiter=delimiter, invalid_row_handler=handler),
                 convert_options=pacsv.ConvertOptions(include_columns=columns, column_types={c: pa.string() for c in columns}))
 
