@@ -21,6 +21,7 @@ from typing import BinaryIO, Callable, Union
 import numpy as np
 from PIL import Image, ImageCms, ImageFile, ImageOps, PngImagePlugin, UnidentifiedImageError
 
+from glr.data.sniff import SUPPORTED_TEXT, looks_like, refuse_known_non_images
 from glr.errors import BlankImageError, ImageError
 from glr.paths import printable
 
@@ -55,48 +56,6 @@ PngImagePlugin.MAX_TEXT_CHUNK = PNG_TEXT_CHUNK
 # more decoder code run on untrusted bytes, and EPS even runs Ghostscript; photos come as
 # these. (Camera JPEGs holding several pictures, MPO, open through the JPEG plugin.)
 ALLOWED_FORMATS = ("JPEG", "PNG", "WEBP", "HEIF", "AVIF", "GIF", "BMP", "TIFF")
-SUPPORTED_TEXT = "JPEG, PNG, WebP, HEIC, AVIF, GIF, BMP or TIFF"
-
-# Files we recognise but do not decode, keyed by their magic bytes (compared without case),
-# so the message can say what the file is instead of "cannot identify image file".
-_KNOWN_NON_IMAGES = [
-    (b"%pdf", "a PDF document"),
-    (b"pk\x03\x04", "a zip archive"),
-    (b"<!doctype", "an HTML page"),
-    (b"<html", "an HTML page"),
-    (b"<?xml", "an XML/SVG document"),
-    (b"<svg", "an SVG drawing"),
-    (b"%!ps", "a PostScript/EPS file"),
-    (b"8bps", "a Photoshop document"),
-    (b"{", "a JSON or text file"),
-]
-# Magic bytes of the allowed formats: a file that starts like one but cannot be opened is a
-# damaged or cut-short copy, which deserves a better message than "not an image".
-_IMAGE_MAGIC = [
-    (b"\xff\xd8\xff", "JPEG"),
-    (b"\x89PNG\r\n\x1a\n", "PNG"),
-    (b"GIF87a", "GIF"),
-    (b"GIF89a", "GIF"),
-    (b"BM", "BMP"),
-    (b"II*\x00", "TIFF"),
-    (b"MM\x00*", "TIFF"),
-    (b"II+\x00", "TIFF"),  # BigTIFF, for files over 4 GB (microscopes, scanners, stitched panoramas)
-    (b"MM\x00+", "TIFF"),
-]
-# Images in formats glr does not decode, by their exact magic bytes: saying which format it is
-# tells the user what to convert, where "not an image" would leave them puzzled.
-_OTHER_IMAGE_FORMATS = [
-    (b"\x00\x00\x00\x0cjP  \r\n\x87\n", "JPEG 2000"),
-    (b"\xffO\xffQ", "JPEG 2000"),  # a bare codestream (.j2k)
-    (b"\x00\x00\x00\x0cJXL \r\n\x87\n", "JPEG XL"),
-    (b"\xff\x0a", "JPEG XL"),  # a bare codestream
-    (b"II\xbc", "JPEG XR"),
-    (b"qoif", "QOI"),
-]
-# ISO base media files (ftyp box): HEIF/HEIC/AVIF photos, and MP4/MOV videos.
-_HEIF_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1", b"avif", b"avis"}
-_RAW_BRANDS = {b"crx ": "a Canon RAW (CR3) photo"}  # ISO base media too, with the video brand isom
-_VIDEO_BRANDS = {b"isom", b"iso2", b"mp41", b"mp42", b"qt  ", b"M4V ", b"M4A ", b"3gp4", b"3gp5", b"avc1", b"dash"}
 
 # JPEG's reduced-size decoding (1/2, 1/4, 1/8) may stop at a side down to this fraction
 # of the target, which is then reached by a slight upscale: a 640x480 photo decodes at
@@ -164,43 +123,6 @@ def _read_bytes(source: ImageSource) -> tuple[bytes, str]:
     return bytes(data), name
 
 
-def _ftyp_brands(data: bytes) -> set[bytes]:
-    """The major and compatible brands of an ISO base media file's leading `ftyp` box (empty if none)."""
-    if data[4:8] != b"ftyp":
-        return set()
-    size = int.from_bytes(data[:4], "big")
-    box = data[8:min(max(size, 16), 256, len(data))]  # major brand, minor version, compatible brands
-    return {box[0:4]} | {box[i:i + 4] for i in range(8, len(box) - 3, 4)}
-
-
-def _sniff_unsupported(data: bytes, name: str) -> None:
-    """Raise a specific message for files we recognise but cannot decode."""
-    head = data[:64].removeprefix(b"\xef\xbb\xbf").lstrip(b" \t\r\n\x00").lower()  # also after a UTF-8 BOM
-    for magic, what in _KNOWN_NON_IMAGES:
-        if head.startswith(magic):
-            raise ImageError(f"{name}: not an image, it looks like {what}; use {SUPPORTED_TEXT}")
-    for magic, what in _OTHER_IMAGE_FORMATS:
-        if data.startswith(magic):
-            raise ImageError(f"{name}: a {what} image, a format glr cannot read; save it again as JPEG or PNG "
-                             f"(glr reads {SUPPORTED_TEXT})")
-    brands = _ftyp_brands(data)
-    raw = next((_RAW_BRANDS[b] for b in brands if b in _RAW_BRANDS), None)
-    if raw:
-        raise ImageError(f"{name}: {raw}, a format glr cannot read; export it as JPEG first (glr reads {SUPPORTED_TEXT})")
-    if brands & _VIDEO_BRANDS and not brands & _HEIF_BRANDS:
-        raise ImageError(f"{name}: not an image, it looks like a video (MP4/MOV); use a photo ({SUPPORTED_TEXT})")
-
-
-def _looks_like(data: bytes) -> str | None:
-    """The allowed format whose magic bytes start `data` (WebP: RIFF....WEBP; HEIC/AVIF: their ftyp brands), or None."""
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "WebP"
-    brands = _ftyp_brands(data)
-    if brands & _HEIF_BRANDS:
-        return "AVIF" if brands & {b"avif", b"avis"} else "HEIC"
-    return next((fmt for magic, fmt in _IMAGE_MAGIC if data.startswith(magic)), None)
-
-
 # An embedded ICC profile says what the pixel values mean: iPhones save Display P3, cameras and
 # editors Adobe RGB, print files CMYK. Taken as sRGB, as decoders that ignore profiles take them, those
 # photos look washed out or shifted; converted, they look as a browser shows them, and as the sRGB
@@ -231,7 +153,7 @@ def _srgb_transform(icc: bytes, mode: str):
 # Pillow's words for a well-formed file in a variant it has no decoder for (a float RGB TIFF, a
 # 64-bit BMP), as opposed to a damaged one: the first needs converting, the second a new copy.
 _UNSUPPORTED_WORDS = ("unsupported", "unknown pixel mode", "not supported", "cannot handle")  # JPEG: 12-bit
-_PILLOW_FORMATS = {"WebP": "WEBP", "HEIC": "HEIF"}  # `_looks_like`'s names that Pillow spells otherwise
+_PILLOW_FORMATS = {"WebP": "WEBP", "HEIC": "HEIF"}  # `looks_like`'s names that Pillow spells otherwise
 
 
 def _open_formats() -> list[str]:
@@ -324,7 +246,7 @@ def _decode_pil(source: ImageSource, max_pixels: int = MAX_PIXELS, draft_size: i
     data, name = _read_bytes(source)
     if not data:
         raise ImageError(f"{name}: empty file (0 bytes)")
-    _sniff_unsupported(data, name)
+    refuse_known_non_images(data, name)
     try:
         with warnings.catch_warnings():
             # Pillow only warns between MAX_IMAGE_PIXELS and twice that; make it an error.
@@ -358,7 +280,7 @@ def _decode_pil(source: ImageSource, max_pixels: int = MAX_PIXELS, draft_size: i
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise ImageError(f"{name}: image is too large to decode safely; possibly a decompression bomb") from None
     except UnidentifiedImageError:
-        fmt = _looks_like(data)
+        fmt = looks_like(data)
         reason = _plugin_reason(data, fmt) if fmt else None
         if fmt in ("HEIC", "AVIF") and (_PILLOW_FORMATS.get(fmt, fmt) not in Image.OPEN or "not installed" in (reason or "")):
             raise ImageError(f"{name}: {'an' if fmt == 'AVIF' else 'a'} {fmt} photo, and this installation has no {fmt} decoder; "
@@ -377,7 +299,7 @@ def _decode_pil(source: ImageSource, max_pixels: int = MAX_PIXELS, draft_size: i
         if "truncated" in detail.lower():
             raise ImageError(f"{name}: image file is truncated (incomplete download or copy?)") from None
         if _is_unsupported(detail):
-            raise _unsupported(name, _looks_like(data) or "image", detail) from None
+            raise _unsupported(name, looks_like(data) or "image", detail) from None
         raise ImageError(f"{name}: image is corrupt and cannot be decoded ({detail})") from None
 
 
