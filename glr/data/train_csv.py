@@ -1,8 +1,10 @@
 """GLDv2's train.csv and train_clean.csv, parsed with Arrow into text columns, strictly.
 
 `glr.data.layouts` turns these columns into dataset rows; this module only reads the file: its
-header in any case or quoting, a comma, semicolon or tab separator, `train_clean.csv`'s one row
-per class exploded into one row per id, and landmark ids checked as plain integers.
+header in any case or quoting or under a common other name (`image_id`), a comma, semicolon, tab or
+pipe separator (or the one Excel's `sep=;` line declares), any line ends (a bare CR too),
+`train_clean.csv`'s one row per class exploded into one row per id, and landmark ids checked as plain
+integers. The category and attribution files are read through it as well.
 """
 
 from __future__ import annotations
