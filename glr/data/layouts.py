@@ -156,8 +156,12 @@ def read_gldv2(root: Path, csv: Path) -> tuple[pd.DataFrame, list[str]]:
     df, problems = read_train_csv(csv)
     if df.empty:
         raise DatasetError(f"{csv}: has a header but no rows")
-    # An id written as its file's name (`abc.jpg`, from a listing of the folder) is that id.
-    df["id"] = df["id"].str.strip().str.replace(r"\.(?i:jpe?g)$", "", regex=True)
+    df["id"] = df["id"].str.strip()
+    # An id written as its file's name (`abc.jpg`, from a listing of the folder) is that id. Only ids with a
+    # dot are rewritten: the regex over all of GLDv2's 4.1M ids would cost 0.6 s for a rare case.
+    dotted = df["id"].str.contains(".", regex=False).fillna(False).astype(bool)
+    if dotted.any():
+        df.loc[dotted, "id"] = df.loc[dotted, "id"].str.replace(r"\.(?i:jpe?g)$", "", regex=True)
     no_id = df["id"].isna() | (df["id"] == "")
     if no_id.any():
         problems.append(f"{plural(int(no_id.sum()), 'row')} {have(int(no_id.sum()))} no id; skipped")

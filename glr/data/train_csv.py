@@ -136,9 +136,17 @@ def read_train_csv(csv: Path) -> tuple[pd.DataFrame, list[str]]:
 def drop_repeated_headers(df: pd.DataFrame) -> pd.DataFrame:
     """`df` without rows that repeat the header (`id,landmark_id` again): what `cat part1.csv part2.csv`
     leaves in the middle of a file put together from parts."""
-    ids, labels = (df[c].str.strip().str.strip('"').str.lower() for c in ("id", "landmark_id"))
-    repeated = (ids.isin(["id", *ALIASES["id"]]) & labels.isin(["landmark_id", *ALIASES["landmark_id"]])).fillna(False)
-    return df.loc[~repeated.astype(bool)] if repeated.any() else df
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    # Only a label that is not all digits can be a header's: Arrow's check costs 0.02 s at GLDv2's 4.1M rows.
+    digits = pc.ascii_is_decimal(pa.array(df["landmark_id"].array, type=pa.string())).to_numpy(zero_copy_only=False)
+    worded = pd.Series(digits != True, index=df.index)  # noqa: E712 - a null (no label) is a candidate too
+    if not worded.any():
+        return df
+    ids, labels = (df.loc[worded, c].str.strip().str.strip('"').str.lower() for c in ("id", "landmark_id"))
+    repeated = ids.isin(["id", *ALIASES["id"]]) & labels.isin(["landmark_id", *ALIASES["landmark_id"]])
+    return df.drop(index=repeated.index[repeated.fillna(False).astype(bool)])
 
 
 def arrow_columns(csv: Path, names: list[str], columns: list[str], delimiter: str = ",", bad_rows: list | None = None):
