@@ -46,3 +46,20 @@ def test_lookups_scale_to_many_rows(tmp_path):
         tmp_path / attribution.ATTRIBUTION_CSV, index=False)
     table = attribution.Attributions.read(tmp_path / attribution.ATTRIBUTION_CSV)
     assert len(table) == 200_000 and set(table.lookup(ids[-3:])) == set(ids[-3:])
+
+
+def test_a_file_saved_by_a_spreadsheet_or_with_one_bad_row_keeps_its_other_credits(tmp_path):
+    # Semicolons and a bare CR (Excel for Mac) read nothing, and one unquoted comma in a title lost every credit.
+    csv = tmp_path / attribution.ATTRIBUTION_CSV
+    csv.write_bytes(b"id;author;license;title\rabc;Ann;CC BY 2.0;Tower\rdef;Bob;CC0;a; b\r")
+    table = attribution.Attributions.read(csv)
+    assert table.lookup(["abc", "def"]) == {"abc": {"author": "Ann", "license": "CC BY 2.0", "title": "Tower"}}
+    csv.write_text("id,author,license,title\nabc,Ann,CC BY 2.0,Tower, at night\ndef,Bob,CC0,Bridge\n")
+    assert attribution.Attributions.read(csv).lookup(["abc", "def"]) == {"def": {"author": "Bob", "license": "CC0", "title": "Bridge"}}
+
+
+def test_a_named_pipe_as_the_file_gives_no_credits_and_does_not_block(tmp_path):
+    import os
+
+    os.mkfifo(tmp_path / attribution.ATTRIBUTION_CSV)
+    assert len(attribution.Attributions.read(tmp_path / attribution.ATTRIBUTION_CSV)) == 0

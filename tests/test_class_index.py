@@ -58,3 +58,16 @@ def test_the_long_tail_aggregates_stay_small_at_any_size():
 def test_an_empty_catalog_has_an_empty_index():
     index = ClassIndex(catalog_df({}).reindex(columns=["id", "path", "landmark_id", "name"]))
     assert index.summary()["classes"] == 0 and index.rank_size().empty and index.page().matches == 0
+
+
+def test_a_search_finds_a_name_written_in_another_unicode_form():
+    # A class folder copied from a Mac is named with decomposed accents (NFD); "Café" typed in a browser is
+    # composed (NFC). The search found nothing; "STRASSE" did not find "Straße" either.
+    import unicodedata
+
+    df = catalog_df({1: 2, 2: 2, 3: 2})
+    df["name"] = df["landmark_id"].map({1: unicodedata.normalize("NFD", "Café de Flore"), 2: "Straße", 3: "Tower"})
+    index = ClassIndex(df)
+    assert index.search(unicodedata.normalize("NFC", "café"))["landmark_id"].tolist() == [1]
+    assert index.search(unicodedata.normalize("NFD", "CAFÉ"))["landmark_id"].tolist() == [1]
+    assert index.search("STRASSE")["landmark_id"].tolist() == [2]

@@ -142,8 +142,8 @@ def test_train_csv_that_cannot_be_read(gld, monkeypatch):
 def test_damaged_category_names_fall_back_to_ids(gld):
     (gld / "train_label_to_category.csv").write_bytes(b"\xff\xfe\x00 not text")
     catalog = load_catalog(gld)
-    assert catalog.problems == ["train_label_to_category.csv: could not be read (UnicodeDecodeError); "
-                                "classes are named by their id"]
+    assert catalog.problems == ["train_label_to_category.csv: is UTF-16 text (Excel's \"Unicode Text\"), not a CSV file; "
+                                "save it as \"CSV UTF-8 (comma delimited)\"; classes are named by their id"]
     assert set(catalog.names().values()) == {"landmark 1", "landmark 2"}
 
 

@@ -35,3 +35,68 @@ def test_a_file_without_the_columns_names_what_it_found(tmp_path):
 def test_labels_are_plain_integers_only():
     labels = parse_labels(pd.Series(["12", "12.0", "1.5", "0x1f", "", "abc", "+3"], dtype="string"))
     assert labels.tolist() == [12, 12, pd.NA, pd.NA, pd.NA, pd.NA, 3]
+
+
+@pytest.mark.parametrize("header", ["image_id,landmark_id", "id,Landmark", "Image ID;landmark id"])
+def test_other_names_for_the_columns_are_read_as_them(tmp_path, header):
+    # Many Kaggle kernels write `image_id`; it was "missing column 'id'".
+    csv = tmp_path / "train.csv"
+    sep = ";" if ";" in header else ","
+    csv.write_text(f"{header}\nabc1{sep}7\nabc2{sep}8\n")
+    assert _rows(read_train_csv(csv)[0]) == [("abc1", "7"), ("abc2", "8")]
+
+
+def test_a_column_that_may_be_the_landmark_or_its_name_is_named_not_guessed(tmp_path):
+    csv = tmp_path / "train.csv"
+    csv.write_text("id,label\nabc1,7\n")
+    with pytest.raises(DatasetError, match="missing column 'landmark_id'.*if 'label' holds the landmark ids, rename it landmark_id"):
+        read_train_csv(csv)
+
+
+def test_a_file_without_its_header_line_says_so(tmp_path):
+    # Was "missing column 'id' and 'landmark_id'; found 'd52e...', 'https://...', '7'".
+    csv = tmp_path / "train.csv"
+    csv.write_text("d52e1bb9aa5e1a4f,https://example.org/a.jpg,7\nabc2,https://example.org/b.jpg,8\n")
+    with pytest.raises(DatasetError, match=r"has no header line: its first line \('d52e1bb9aa5e1a4f', .*is a row of data; "
+                                           "add a first line naming the columns, `id,landmark_id`"):
+        read_train_csv(csv)
+
+
+def test_lines_ended_by_a_bare_carriage_return_are_read(tmp_path):
+    # Excel for Mac's "CSV (Macintosh)": was "its first line is not a CSV header (new-line character seen ...)".
+    csv = tmp_path / "train.csv"
+    csv.write_bytes(b"id,url,landmark_id\rabc1,http://x,7\rabc2,http://y,8\r")
+    assert _rows(read_train_csv(csv)[0]) == [("abc1", "7"), ("abc2", "8")]
+
+
+def test_a_header_repeated_inside_the_file_is_no_row(tmp_path):
+    # `cat part1.csv part2.csv > train.csv` leaves the second header as a row: it was listed as a row whose
+    # landmark_id 'landmark_id' is not an integer.
+    csv = tmp_path / "train.csv"
+    csv.write_text("id,landmark_id\nabc1,7\nid,landmark_id\nabc2,8\n")
+    assert _rows(read_train_csv(csv)[0]) == [("abc1", "7"), ("abc2", "8")]
+
+
+@pytest.mark.parametrize("data, what", [
+    (b"PK\x03\x04\x14\x00\x06\x00[Content_Types].xml", r"an Excel workbook \(.xlsx\)"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1\x00\x00", r"an old Excel workbook \(.xls\)"),
+    ("id\tlandmark_id\nabc1\t7\n".encode("utf-16"), r"UTF-16 text \(Excel's \"Unicode Text\"\)"),
+])
+def test_a_spreadsheet_saved_under_a_csv_name_is_named(tmp_path, data, what):
+    # Was "is not UTF-8 text; save it as UTF-8 CSV" (or "missing column" for an .xlsx whose first line decoded).
+    csv = tmp_path / "train.csv"
+    csv.write_bytes(data)
+    with pytest.raises(DatasetError, match=f"train.csv: is {what}, not a CSV file; save it as \"CSV UTF-8"):
+        read_train_csv(csv)
+
+
+@pytest.mark.parametrize("content", [
+    "sep=;\nid;landmark_id\nabc1;7\nabc2;8\n",  # Excel's line saying the separator, before the header
+    "\ufeffsep=,\r\nid,landmark_id\r\nabc1,7\r\nabc2,8\r\n",
+    "id|url|landmark_id\nabc1|http://x|7\nabc2|http://y|8\n",  # a pipe-separated export
+])
+def test_excels_sep_line_and_a_pipe_separator_are_read(tmp_path, content):
+    # Were "missing column 'id' and 'landmark_id'; found 'sep=', ''" and "... found 'id|url|landmark_id'".
+    csv = tmp_path / "train.csv"
+    csv.write_bytes(content.encode())
+    assert _rows(read_train_csv(csv)[0]) == [("abc1", "7"), ("abc2", "8")]

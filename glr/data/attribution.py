@@ -37,23 +37,26 @@ class Attributions:
 
     @classmethod
     def read(cls, csv: str | os.PathLike) -> "Attributions":
-        """Read a train_attribution.csv; an unreadable or unusable file gives an empty set (credits are a courtesy)."""
+        """Read a train_attribution.csv; an unreadable or unusable file gives an empty set (credits are a courtesy).
+
+        Read as train.csv is (`glr.data.train_csv`: `;` or tab separators, a bare CR for line ends, never a
+        pipe's endless read); a row that does not parse (an unquoted comma in a title) costs its own credit only.
+        """
         import pyarrow as pa
-        import pyarrow.csv as pacsv
+
+        from glr.data.train_csv import arrow_columns, read_layout
+        from glr.errors import DatasetError
 
         empty = pa.table({name: pa.array([], pa.string()) for name in ("id",) + FIELDS})
         try:
-            with open(csv, "rb") as fh:
-                header = fh.readline(10_000).decode("utf-8-sig")
-            names = [ALIASES.get(h, h) for h in (c.strip().strip('"').lower() for c in header.strip().split(","))]
+            header, _, delimiter = read_layout(Path(csv), "id,author,license,title")
+            names = [ALIASES.get(h, h) for h in header]
             if "id" not in names:
                 return cls(empty)
             names = [n if n not in names[:i] else f"{n}.{i}" for i, n in enumerate(names)]
             keep = ["id"] + [f for f in FIELDS if f in names]
-            table = pacsv.read_csv(csv, read_options=pacsv.ReadOptions(column_names=names, skip_rows=1),
-                                   convert_options=pacsv.ConvertOptions(
-                                       include_columns=keep, column_types={c: pa.string() for c in keep}))
-        except (OSError, UnicodeDecodeError, pa.ArrowException):
+            table = arrow_columns(Path(csv), names, keep, delimiter, bad_rows=[])
+        except DatasetError:
             return cls(empty)
         for name in FIELDS:
             if name not in table.column_names:

@@ -10,6 +10,7 @@ id, and a gallery page that reads the rows of the classes it shows only.
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 
 import numpy as np
@@ -65,13 +66,15 @@ class ClassIndex:
         return float((self.classes["images"] <= at_most).mean()) if len(self.classes) else 0.0
 
     def search(self, query: str) -> pd.DataFrame:
-        """The classes whose name or landmark_id contains `query` (case-insensitive), largest first."""
-        query = (query or "").strip().lower()
+        """The classes whose name or landmark_id contains `query` (case-insensitive, in any Unicode form), largest first."""
+        # NFKC: a class folder copied from a Mac is named "Café" with a separate accent (NFD), which the
+        # "Café" typed in a browser (NFC) would not match, nor "ﬁ" the "fi" typed.
+        query = unicodedata.normalize("NFKC", (query or "").strip()).casefold()
         if not query:
             return self.classes
         if self._search_text is None:
-            # Built on the first search and kept: lower-cased "name id" of every class.
-            self._search_text = self.classes["name"].astype(str).str.lower() + " " + \
+            # Built on the first search and kept: the normalised, case-folded "name id" of every class.
+            self._search_text = self.classes["name"].astype(str).str.normalize("NFKC").str.casefold() + " " + \
                 self.classes["landmark_id"].astype(str)
         hit = self._search_text.str.contains(query, regex=False).to_numpy()
         return self.classes[hit]

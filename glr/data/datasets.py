@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,8 +23,8 @@ import pandas as pd
 from sklearn.model_selection import train_test_split
 
 from glr.data.layouts import (
-    IMAGE_EXTENSIONS, SAFE_ID_PATTERN, TEXT, TRAIN_CSV, category_to_name, examples, image_paths, looks_like_gldv2_images,
-    plural, read_class_folders, read_gldv2,
+    IMAGE_EXTENSIONS, SAFE_ID_PATTERN, TEXT, TRAIN_CSV, category_to_name, examples, image_paths, is_system_folder,
+    looks_like_gldv2_images, plural, read_class_folders, read_gldv2,
 )
 from glr.errors import DatasetError
 
@@ -124,25 +125,57 @@ def load_catalog(path: str | os.PathLike, check_files: bool | None = None) -> Ca
         csv = next((p for p in sorted(root.iterdir()) if p.name.lower() == TRAIN_CSV and p.is_file()), csv)
     if csv.exists() or csv.is_symlink():
         return _load_gldv2(root, csv, check_files)
+    inner = _inner_gldv2(root)
+    if inner:  # a GLDv2 folder unzipped into a folder of its own: its train/ tree would be read as one class
+        raise DatasetError(f"{root}: has no {TRAIN_CSV}, but its only folder '{inner.name}' does; point glr at {inner}")
     if looks_like_gldv2_images(root / "train"):
         # Without this, the whole train/ tree would be read as one class named "train".
         raise DatasetError(f"{root}: has GLDv2's train/ folder of images but no {TRAIN_CSV}; "
                            f"put {TRAIN_CSV} (columns id,landmark_id) beside train/")
     df, problems = read_class_folders(root)
-    return Catalog(root=root, layout="folders", df=df, problems=problems + _look_alike_classes(df))
+    return Catalog(root=root, layout="folders", df=df, problems=problems + _look_alike_classes(df) + _one_level_up(root, df))
+
+
+def _inner_gldv2(root: Path) -> Path | None:
+    """The folder inside `root` that holds a train.csv, when it is `root`'s only folder (an unzipped GLDv2)."""
+    try:
+        folders = [p for p in root.iterdir() if p.is_dir() and not is_system_folder(p.name)]
+    except OSError:
+        return None
+    if len(folders) != 1 or not folders[0].joinpath(TRAIN_CSV).is_file():
+        return None
+    return folders[0]
+
+
+def _one_level_up(root: Path, df: pd.DataFrame) -> list[str]:
+    """A note when the only class folder keeps its photos in sub-folders (`photos/Tower`, `photos/Bridge`): most
+    likely the dataset one level down, as unzipping into a folder of the same name leaves it."""
+    parts = df["id"].str.split("/")
+    if df["landmark_id"].nunique() != 1 or not (parts.str.len() > 2).all():
+        return []
+    inner = sorted(set(parts.str[1]))
+    if len(inner) < 2:
+        return []
+    top = parts.iloc[0][0]
+    return [f"the only class folder, {top!r}, keeps its photos in {len(inner)} sub-folders (e.g. "
+            f"{examples(inner)}): if those are the classes, point glr at {root / top}"]
 
 
 def _look_alike_classes(df: pd.DataFrame) -> list[str]:
     """A note on class folders whose names differ only in case, spaces or '_' ("Tower", "tower", "Big_Ben",
     "Big Ben"): most likely one landmark twice, which the model would be taught to tell apart from itself."""
     folders = df.drop_duplicates("landmark_id")["id"].str.split("/").str[0]
-    key = folders.str.replace("_", " ").str.split().str.join(" ").str.casefold()
+    # NFKC: "Café" typed on Linux (NFC) and copied from a Mac (NFD, é as e + accent) look the same and are two names.
+    key = folders.map(lambda f: unicodedata.normalize("NFKC", f)).str.replace("_", " ").str.split().str.join(" ").str.casefold()
     alike = folders[key.duplicated(keep=False)]
     if alike.empty:
         return []
     first = alike[key[alike.index] == key[alike.index[0]]]
-    return [f"{plural(len(alike), 'class folder')} with names that differ only in case, spaces or '_' (e.g. "
-            f"{', '.join(repr(f) for f in first)}): kept as different landmarks; merge them if they are one"]
+    # Names that print the same need saying how they differ, or the note would read "'Café', 'Café'".
+    forms = (": the same letters, one with its accents as separate characters, as macOS writes names"
+             if first.map(lambda f: unicodedata.normalize("NFC", f)).duplicated().any() else "")
+    return [f"{plural(len(alike), 'class folder')} with names that differ only in case, spaces, '_' or Unicode form (e.g. "
+            f"{', '.join(repr(f) for f in first)}{forms}): kept as different landmarks; merge them if they are one"]
 
 
 def _load_gldv2(root: Path, csv: Path, check_files: bool | None) -> Catalog:
@@ -278,7 +311,8 @@ def curate(
         raise DatasetError(
             f"only {plural(len(kept), 'class')} ({left}) left to train on, and a classifier needs at least "
             f"{min_classes} landmarks to tell apart" + (f" (top-N is {top_n})" if top_n < min_classes else "")
-            + "".join(f". {m}" for m in found + messages)
+            # The catalog's problems too: one may say why (a dataset one folder down, read as a single class).
+            + "".join(f". {m[:1].upper()}{m[1:]}" for m in [p for p in catalog.problems if p not in found] + found + messages)
         )
     # Sort by count then id so the class order, and thus class indices, are reproducible.
     kept = kept.rename("images").reset_index().sort_values(["images", "landmark_id"], ascending=[False, True])

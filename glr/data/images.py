@@ -9,6 +9,7 @@ problem.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import io
 import os
@@ -19,25 +20,29 @@ from typing import BinaryIO, Callable, Union
 
 import numpy as np
 from PIL import Image, ImageCms, ImageFile, ImageOps, PngImagePlugin, UnidentifiedImageError
-from pi_heif import register_heif_opener
 
+from glr.data.sniff import SUPPORTED_TEXT, looks_like, refuse_known_non_images
 from glr.errors import BlankImageError, ImageError
 from glr.paths import printable
 
 # iPhones save HEIC by default. pi-heif is libheif's decoder alone (no encoder) as a Pillow
 # plugin; it applies the photo's rotation while decoding and resets its EXIF orientation to 1,
-# so `ImageOps.exif_transpose` does not turn it twice.
-register_heif_opener()
+# so `ImageOps.exif_transpose` does not turn it twice. Without it, a HEIC photo is refused naming what to install.
+with contextlib.suppress(ImportError):
+    from pi_heif import register_heif_opener
+    register_heif_opener()
 
-# A 24-megapixel camera photo is normal; 80 MP is a panorama; anything past this is far more
-# likely a decompression bomb (a tiny file that inflates to gigabytes) than a photo.
+# A 24-megapixel camera photo is normal; 80 MP is a panorama; anything past this is far more likely
+# a decompression bomb (a tiny file that inflates to gigabytes) than a photo.
 MAX_PIXELS = 90_000_000
 # A JPEG asked for at reduced size decodes at 1/2, 1/4 or 1/8 of its sides, so only that much
 # memory counts against MAX_PIXELS: a 108 or 200 MP phone photo is then fine. Past this many
 # source pixels even the reduced decode's Huffman pass takes too long: refused all the same.
 MAX_JPEG_PIXELS = 400_000_000
-# Pillow's own guard, at open: loosened to glr's largest limit, since glr checks each image
-# against the limit that fits how it will be decoded (below).
+# A progressive JPEG is decoded scan by scan, each over the whole picture: encoders write a few dozen at most; 1 MB
+# of 30,000 empty scans took 77 s (djpeg's -maxscans guards the same). SOS markers: coded data stuffs its 0xFF bytes.
+MAX_JPEG_SCANS = 100
+# Pillow's own guard, at open: loosened to glr's largest limit; glr checks each image against the one for its decode.
 Image.MAX_IMAGE_PIXELS = MAX_JPEG_PIXELS
 # Pillow would otherwise pad a truncated JPEG with grey and carry on silently.
 ImageFile.LOAD_TRUNCATED_IMAGES = False
@@ -51,48 +56,6 @@ PngImagePlugin.MAX_TEXT_CHUNK = PNG_TEXT_CHUNK
 # more decoder code run on untrusted bytes, and EPS even runs Ghostscript; photos come as
 # these. (Camera JPEGs holding several pictures, MPO, open through the JPEG plugin.)
 ALLOWED_FORMATS = ("JPEG", "PNG", "WEBP", "HEIF", "AVIF", "GIF", "BMP", "TIFF")
-SUPPORTED_TEXT = "JPEG, PNG, WebP, HEIC, AVIF, GIF, BMP or TIFF"
-
-# Files we recognise but do not decode, keyed by their magic bytes (compared without case),
-# so the message can say what the file is instead of "cannot identify image file".
-_KNOWN_NON_IMAGES = [
-    (b"%pdf", "a PDF document"),
-    (b"pk\x03\x04", "a zip archive"),
-    (b"<!doctype", "an HTML page"),
-    (b"<html", "an HTML page"),
-    (b"<?xml", "an XML/SVG document"),
-    (b"<svg", "an SVG drawing"),
-    (b"%!ps", "a PostScript/EPS file"),
-    (b"8bps", "a Photoshop document"),
-    (b"{", "a JSON or text file"),
-]
-# Magic bytes of the allowed formats: a file that starts like one but cannot be opened is a
-# damaged or cut-short copy, which deserves a better message than "not an image".
-_IMAGE_MAGIC = [
-    (b"\xff\xd8\xff", "JPEG"),
-    (b"\x89PNG\r\n\x1a\n", "PNG"),
-    (b"GIF87a", "GIF"),
-    (b"GIF89a", "GIF"),
-    (b"BM", "BMP"),
-    (b"II*\x00", "TIFF"),
-    (b"MM\x00*", "TIFF"),
-    (b"II+\x00", "TIFF"),  # BigTIFF, for files over 4 GB (microscopes, scanners, stitched panoramas)
-    (b"MM\x00+", "TIFF"),
-]
-# Images in formats glr does not decode, by their exact magic bytes: saying which format it is
-# tells the user what to convert, where "not an image" would leave them puzzled.
-_OTHER_IMAGE_FORMATS = [
-    (b"\x00\x00\x00\x0cjP  \r\n\x87\n", "JPEG 2000"),
-    (b"\xffO\xffQ", "JPEG 2000"),  # a bare codestream (.j2k)
-    (b"\x00\x00\x00\x0cJXL \r\n\x87\n", "JPEG XL"),
-    (b"\xff\x0a", "JPEG XL"),  # a bare codestream
-    (b"II\xbc", "JPEG XR"),
-    (b"qoif", "QOI"),
-]
-# ISO base media files (ftyp box): HEIF/HEIC/AVIF photos, and MP4/MOV videos.
-_HEIF_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1", b"avif", b"avis"}
-_RAW_BRANDS = {b"crx ": "a Canon RAW (CR3) photo"}  # ISO base media too, with the video brand isom
-_VIDEO_BRANDS = {b"isom", b"iso2", b"mp41", b"mp42", b"qt  ", b"M4V ", b"M4A ", b"3gp4", b"3gp5", b"avc1", b"dash"}
 
 # JPEG's reduced-size decoding (1/2, 1/4, 1/8) may stop at a side down to this fraction
 # of the target, which is then reached by a slight upscale: a 640x480 photo decodes at
@@ -160,43 +123,6 @@ def _read_bytes(source: ImageSource) -> tuple[bytes, str]:
     return bytes(data), name
 
 
-def _ftyp_brands(data: bytes) -> set[bytes]:
-    """The major and compatible brands of an ISO base media file's leading `ftyp` box (empty if none)."""
-    if data[4:8] != b"ftyp":
-        return set()
-    size = int.from_bytes(data[:4], "big")
-    box = data[8:min(max(size, 16), 256, len(data))]  # major brand, minor version, compatible brands
-    return {box[0:4]} | {box[i:i + 4] for i in range(8, len(box) - 3, 4)}
-
-
-def _sniff_unsupported(data: bytes, name: str) -> None:
-    """Raise a specific message for files we recognise but cannot decode."""
-    head = data[:64].removeprefix(b"\xef\xbb\xbf").lstrip(b" \t\r\n\x00").lower()  # also after a UTF-8 BOM
-    for magic, what in _KNOWN_NON_IMAGES:
-        if head.startswith(magic):
-            raise ImageError(f"{name}: not an image, it looks like {what}; use {SUPPORTED_TEXT}")
-    for magic, what in _OTHER_IMAGE_FORMATS:
-        if data.startswith(magic):
-            raise ImageError(f"{name}: a {what} image, a format glr cannot read; save it again as JPEG or PNG "
-                             f"(glr reads {SUPPORTED_TEXT})")
-    brands = _ftyp_brands(data)
-    raw = next((_RAW_BRANDS[b] for b in brands if b in _RAW_BRANDS), None)
-    if raw:
-        raise ImageError(f"{name}: {raw}, a format glr cannot read; export it as JPEG first (glr reads {SUPPORTED_TEXT})")
-    if brands & _VIDEO_BRANDS and not brands & _HEIF_BRANDS:
-        raise ImageError(f"{name}: not an image, it looks like a video (MP4/MOV); use a photo ({SUPPORTED_TEXT})")
-
-
-def _looks_like(data: bytes) -> str | None:
-    """The allowed format whose magic bytes start `data` (WebP: RIFF....WEBP; HEIC/AVIF: their ftyp brands), or None."""
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "WebP"
-    brands = _ftyp_brands(data)
-    if brands & _HEIF_BRANDS:
-        return "AVIF" if brands & {b"avif", b"avis"} else "HEIC"
-    return next((fmt for magic, fmt in _IMAGE_MAGIC if data.startswith(magic)), None)
-
-
 # An embedded ICC profile says what the pixel values mean: iPhones save Display P3, cameras and
 # editors Adobe RGB, print files CMYK. Taken as sRGB, as decoders that ignore profiles take them, those
 # photos look washed out or shifted; converted, they look as a browser shows them, and as the sRGB
@@ -227,7 +153,13 @@ def _srgb_transform(icc: bytes, mode: str):
 # Pillow's words for a well-formed file in a variant it has no decoder for (a float RGB TIFF, a
 # 64-bit BMP), as opposed to a damaged one: the first needs converting, the second a new copy.
 _UNSUPPORTED_WORDS = ("unsupported", "unknown pixel mode", "not supported", "cannot handle")  # JPEG: 12-bit
-_PILLOW_FORMATS = {"WebP": "WEBP", "HEIC": "HEIF"}  # `_looks_like`'s names that Pillow spells otherwise
+_PILLOW_FORMATS = {"WebP": "WEBP", "HEIC": "HEIF"}  # `looks_like`'s names that Pillow spells otherwise
+
+
+def _open_formats() -> list[str]:
+    """ALLOWED_FORMATS that have a plugin here (pi-heif may be missing): Image.open raises KeyError for any other."""
+    Image.init()
+    return [f for f in ALLOWED_FORMATS if f in Image.OPEN]
 
 
 def _is_unsupported(reason: str) -> bool:
@@ -314,14 +246,14 @@ def _decode_pil(source: ImageSource, max_pixels: int = MAX_PIXELS, draft_size: i
     data, name = _read_bytes(source)
     if not data:
         raise ImageError(f"{name}: empty file (0 bytes)")
-    _sniff_unsupported(data, name)
+    refuse_known_non_images(data, name)
     try:
         with warnings.catch_warnings():
             # Pillow only warns between MAX_IMAGE_PIXELS and twice that; make it an error.
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             # "Corrupt EXIF data" and the like: the pixels still decode, the warning helps nobody.
             warnings.filterwarnings("ignore", category=UserWarning, module="PIL")
-            with Image.open(io.BytesIO(data), formats=ALLOWED_FORMATS) as img:
+            with Image.open(io.BytesIO(data), formats=_open_formats()) as img:
                 width, height = img.size
                 if width < 1 or height < 1:
                     raise ImageError(f"{name}: image has no pixels ({width}x{height})")
@@ -336,6 +268,9 @@ def _decode_pil(source: ImageSource, max_pixels: int = MAX_PIXELS, draft_size: i
                         f"{name}: {width}x{height} pixels is too large "
                         f"(limit {limit / 1_000_000:g} megapixels); possibly a decompression bomb"
                     )
+                if img.format in ("JPEG", "MPO") and (scans := data.count(b"\xff\xda")) > MAX_JPEG_SCANS:
+                    raise ImageError(f"{name}: a JPEG of {scans:,} scans, each decoded over the whole picture (photos have at most "
+                                     "a few dozen); possibly a decompression bomb")
                 img.load()
                 # In place: without an orientation tag, exif_transpose would return a copy.
                 ImageOps.exif_transpose(img, in_place=True)
@@ -345,8 +280,11 @@ def _decode_pil(source: ImageSource, max_pixels: int = MAX_PIXELS, draft_size: i
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise ImageError(f"{name}: image is too large to decode safely; possibly a decompression bomb") from None
     except UnidentifiedImageError:
-        fmt = _looks_like(data)
+        fmt = looks_like(data)
         reason = _plugin_reason(data, fmt) if fmt else None
+        if fmt in ("HEIC", "AVIF") and (_PILLOW_FORMATS.get(fmt, fmt) not in Image.OPEN or "not installed" in (reason or "")):
+            raise ImageError(f"{name}: {'an' if fmt == 'AVIF' else 'a'} {fmt} photo, and this installation has no {fmt} decoder; "
+                             "install glr's requirements (pip install -r requirements.txt), or export the photo as JPEG") from None
         if reason and _is_unsupported(reason):
             raise _unsupported(name, fmt, reason) from None
         if fmt:
@@ -361,14 +299,14 @@ def _decode_pil(source: ImageSource, max_pixels: int = MAX_PIXELS, draft_size: i
         if "truncated" in detail.lower():
             raise ImageError(f"{name}: image file is truncated (incomplete download or copy?)") from None
         if _is_unsupported(detail):
-            raise _unsupported(name, _looks_like(data) or "image", detail) from None
+            raise _unsupported(name, looks_like(data) or "image", detail) from None
         raise ImageError(f"{name}: image is corrupt and cannot be decoded ({detail})") from None
 
 
 def image_size(path: str | os.PathLike) -> tuple[int, int] | None:
     """Width and height from the file header only (no pixel decoding), or None if unreadable."""
     try:
-        with Image.open(path, formats=ALLOWED_FORMATS) as img:
+        with Image.open(path, formats=_open_formats()) as img:
             return img.size
     except Exception:  # noqa: BLE001 - size statistics skip what they cannot read
         return None

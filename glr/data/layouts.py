@@ -15,12 +15,13 @@ wraps the rows in a `Catalog`. Reading never opens an image; parsing the CSV fil
 
 from __future__ import annotations
 
+import re
 from pathlib import Path, PurePath
-from urllib.parse import unquote
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import pandas as pd
 
-from glr.data.train_csv import TEXT, parse_labels, read_train_csv
+from glr.data.train_csv import TEXT, arrow_columns, arrow_frame, parse_labels, read_layout, read_train_csv
 from glr.errors import DatasetError
 from glr.paths import is_utf8, printable
 
@@ -79,14 +80,22 @@ def plural(n: int, word: str) -> str:
 def category_to_name(category: str) -> str:
     """A readable name from a Wikimedia category URL (`.../wiki/Category:Eiffel_Tower` -> "Eiffel Tower").
 
-    Plain names pass through with underscores turned into spaces.
+    A URL's query and fragment (`?uselang=fr`, `#History`) and a trailing `/` are no part of the name,
+    and `index.php?title=Category:X` names X. Plain names pass through with underscores turned into spaces.
     """
     text = str(category).strip()
+    if re.match(r"https?://", text, re.IGNORECASE):
+        parts = urlsplit(text)
+        text = parse_qs(parts.query).get("title", [parts.path])[0].rstrip("/")
     if "Category:" in text:
         text = text.split("Category:", 1)[1]
     elif "/wiki/" in text:
         text = text.rsplit("/wiki/", 1)[1]
-    return unquote(text).replace("_", " ").strip()
+    try:
+        text = unquote(text, errors="strict")
+    except UnicodeDecodeError:  # a percent-escape cut short: the name as written beats a "�"
+        pass
+    return text.replace("_", " ").strip()
 
 
 def looks_like_gldv2_images(folder: Path) -> bool:
@@ -100,23 +109,33 @@ def looks_like_gldv2_images(folder: Path) -> bool:
 
 
 def _read_names(root: Path) -> tuple[dict[int, str], list[str]]:
-    """landmark_id -> name from train_label_to_category.csv, if present and readable."""
+    """landmark_id -> name from train_label_to_category.csv, if present and readable.
+
+    Read as train.csv is (`glr.data.train_csv`: header in any case, `;` or tab separators, a bare
+    carriage return for line ends, a `name` column for `category`); a row that does not parse costs
+    its own name only, and is listed.
+    """
     path = root / CATEGORY_CSV
     if not path.exists():
         return {}, []
+    bad_rows: list[str] = []
     try:
-        cats = pd.read_csv(path, dtype=str, encoding="utf-8")
-    except Exception as exc:  # noqa: BLE001
-        return {}, [f"{path.name}: could not be read ({exc.__class__.__name__}); classes are named by their id"]
-    # Matched as train.csv's columns are: `Landmark_ID, Category` is the same file.
-    cats.columns = [str(c).strip().strip('"').lower() for c in cats.columns]
-    if not {"landmark_id", "category"} <= set(cats.columns):
-        return {}, [f"{path.name}: expected columns landmark_id,category; classes are named by their id"]
+        header, columns, delimiter = read_layout(path, "landmark_id,category")
+        if not {"landmark_id", "category"} <= set(header):
+            return {}, [f"{path.name}: expected columns landmark_id,category (found "
+                        f"{', '.join(repr(h) for h in header)}); classes are named by their id"]
+        cats = arrow_frame(arrow_columns(path, columns, ["landmark_id", "category"], delimiter, bad_rows))
+    except DatasetError as exc:
+        return {}, [f"{exc}; classes are named by their id".replace(str(path), path.name, 1)]
+    problems = []
+    if bad_rows:
+        problems.append(f"{path.name}: {plural(len(bad_rows), 'row')} without the header's columns (e.g. "
+                        f"{examples(printable(r[:80]) for r in bad_rows)}; a name holding the separator must be "
+                        "in quotes); those landmarks are named by their id")
     # Strictly, as train.csv's labels: "1.7" would otherwise name landmark 1.
-    ids = parse_labels(cats["landmark_id"].astype("string"))
+    ids = parse_labels(cats["landmark_id"])
     ok = ids.notna() & cats["category"].notna()
     ids, categories = ids[ok].astype("int64"), cats["category"][ok]
-    problems = []
     twice = ids.duplicated() & ~pd.Series(list(zip(ids, categories)), index=ids.index).duplicated()
     if twice.any():
         problems.append(f"{path.name}: {plural(int(ids[twice].nunique()), 'landmark_id')} given two names "
@@ -138,6 +157,11 @@ def read_gldv2(root: Path, csv: Path) -> tuple[pd.DataFrame, list[str]]:
     if df.empty:
         raise DatasetError(f"{csv}: has a header but no rows")
     df["id"] = df["id"].str.strip()
+    # An id written as its file's name (`abc.jpg`, from a listing of the folder) is that id. Only ids with a
+    # dot are rewritten: the regex over all of GLDv2's 4.1M ids would cost 0.6 s for a rare case.
+    dotted = df["id"].str.contains(".", regex=False).fillna(False).astype(bool)
+    if dotted.any():
+        df.loc[dotted, "id"] = df.loc[dotted, "id"].str.replace(r"\.(?i:jpe?g)$", "", regex=True)
     no_id = df["id"].isna() | (df["id"] == "")
     if no_id.any():
         problems.append(f"{plural(int(no_id.sum()), 'row')} {have(int(no_id.sum()))} no id; skipped")
@@ -151,6 +175,14 @@ def read_gldv2(root: Path, csv: Path) -> tuple[pd.DataFrame, list[str]]:
             f"(e.g. {examples(df.loc[bad, 'landmark_id'].fillna('').replace('', '<empty>'))}); skipped"
         )
     df = df.loc[~bad].assign(landmark_id=labels[~bad].astype("int64"))
+    negative = df["landmark_id"] < 0
+    if negative.any():
+        # Landmark ids count from 0; -1 is what many tools write for "no landmark" (a distractor, an unlabelled
+        # photo). Kept, those photos would be taught as one landmark made of everything else.
+        problems.append(
+            f"{plural(int(negative.sum()), 'row')} {have(int(negative.sum()))} a negative landmark_id "
+            f"(e.g. {examples(df.loc[negative, 'landmark_id'])}; -1 often marks a photo of no landmark); skipped")
+        df = df.loc[~negative]
 
     unsafe = ~df["id"].str.fullmatch(SAFE_ID_PATTERN).fillna(False).astype(bool)
     if unsafe.any():
@@ -221,7 +253,7 @@ def read_class_folders(root: Path) -> tuple[pd.DataFrame, list[str]]:
         folders = sorted(p for p in root.iterdir() if p.is_dir() and not is_system_folder(p.name))
     except OSError as exc:
         raise DatasetError(f"{root}: cannot be listed ({exc.strerror or exc})") from None
-    rows, skipped, unnamed, loose = [], [], [], []
+    rows, skipped, unnamed, loose, empty = [], [], [], [], []
     # An integer folder name is taken as the landmark_id, as in GLDv2 exports; the other
     # folders are numbered after the largest of those, so two folders never share a class.
     numeric = [int(f.name) for f in folders if _is_plain_int(f.name)]
@@ -235,6 +267,7 @@ def read_class_folders(root: Path) -> tuple[pd.DataFrame, list[str]]:
             taken.add(landmark_id)
         else:
             landmark_id, next_id = next_id, next_id + 1
+        before = len(rows) + len(unnamed)
         for file in sorted(folder.rglob("*")):
             if not file.is_file() or is_system_file(file) or any(map(is_system_folder, file.relative_to(folder).parts[:-1])):
                 continue
@@ -247,6 +280,8 @@ def read_class_folders(root: Path) -> tuple[pd.DataFrame, list[str]]:
                 unnamed.append(file)
                 continue
             rows.append((rel, str(file), landmark_id, name))
+        if len(rows) + len(unnamed) == before:
+            empty.append(folder)
     loose = sorted(p for p in root.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS
                    and not is_system_file(p))
     if not rows and not unnamed:
@@ -268,6 +303,9 @@ def read_class_folders(root: Path) -> tuple[pd.DataFrame, list[str]]:
             f"{plural(len(skipped), 'file')} in class folders {what} "
             f"(e.g. {examples(printable(p.relative_to(root)) for p in skipped)}); skipped"
         )
+    if empty and rows:  # a class folder left empty (or holding only sub-folders) is no class: said, not dropped in silence
+        problems.append(f"{plural(len(empty), 'class folder')} {have(len(empty))} no images "
+                        f"(e.g. {examples(printable(p.name) for p in empty)}); no class made of {'it' if len(empty) == 1 else 'them'}")
     if unnamed:
         problems.append(
             f"{plural(len(unnamed), 'image')} with a name that is not valid UTF-8 "

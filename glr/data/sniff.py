@@ -1,0 +1,91 @@
+"""What a file is, from its first bytes: the image formats glr decodes, and what else people name `.jpg`.
+
+`glr.data.images` asks before decoding: `refuse_known_non_images` raises `ImageError` naming a
+PDF, an HTML page, a video, a JPEG XL or a raw photo, where Pillow would only say "cannot identify
+image file"; `looks_like` names the allowed format a file starts as, so one that then fails to
+open is called a damaged copy of it rather than "not an image".
+"""
+
+from __future__ import annotations
+
+from glr.errors import ImageError
+
+SUPPORTED_TEXT = "JPEG, PNG, WebP, HEIC, AVIF, GIF, BMP or TIFF"
+
+# Files we recognise but do not decode, keyed by their magic bytes (compared without case),
+# so the message can say what the file is instead of "cannot identify image file".
+_KNOWN_NON_IMAGES = [
+    (b"%pdf", "a PDF document"),
+    (b"pk\x03\x04", "a zip archive"),
+    (b"<!doctype", "an HTML page"),
+    (b"<html", "an HTML page"),
+    (b"<?xml", "an XML/SVG document"),
+    (b"<svg", "an SVG drawing"),
+    (b"%!ps", "a PostScript/EPS file"),
+    (b"8bps", "a Photoshop document"),
+    (b"{", "a JSON or text file"),
+]
+# Magic bytes of the allowed formats: a file that starts like one but cannot be opened is a
+# damaged or cut-short copy, which deserves a better message than "not an image".
+_IMAGE_MAGIC = [
+    (b"\xff\xd8\xff", "JPEG"),
+    (b"\x89PNG\r\n\x1a\n", "PNG"),
+    (b"GIF87a", "GIF"),
+    (b"GIF89a", "GIF"),
+    (b"BM", "BMP"),
+    (b"II*\x00", "TIFF"),
+    (b"MM\x00*", "TIFF"),
+    (b"II+\x00", "TIFF"),  # BigTIFF, for files over 4 GB (microscopes, scanners, stitched panoramas)
+    (b"MM\x00+", "TIFF"),
+]
+# Images in formats glr does not decode, by their exact magic bytes: saying which format it is
+# tells the user what to convert, where "not an image" would leave them puzzled.
+_OTHER_IMAGE_FORMATS = [
+    (b"\x00\x00\x00\x0cjP  \r\n\x87\n", "JPEG 2000"),
+    (b"\xffO\xffQ", "JPEG 2000"),  # a bare codestream (.j2k)
+    (b"\x00\x00\x00\x0cJXL \r\n\x87\n", "JPEG XL"),
+    (b"\xff\x0a", "JPEG XL"),  # a bare codestream
+    (b"II\xbc", "JPEG XR"),
+    (b"qoif", "QOI"),
+]
+# ISO base media files (ftyp box): HEIF/HEIC/AVIF photos, and MP4/MOV videos.
+_HEIF_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1", b"avif", b"avis"}
+_RAW_BRANDS = {b"crx ": "a Canon RAW (CR3) photo"}  # ISO base media too, with the video brand isom
+_VIDEO_BRANDS = {b"isom", b"iso2", b"mp41", b"mp42", b"qt  ", b"M4V ", b"M4A ", b"3gp4", b"3gp5", b"avc1", b"dash"}
+
+
+def _ftyp_brands(data: bytes) -> set[bytes]:
+    """The major and compatible brands of an ISO base media file's leading `ftyp` box (empty if none)."""
+    if data[4:8] != b"ftyp":
+        return set()
+    size = int.from_bytes(data[:4], "big")
+    box = data[8:min(max(size, 16), 256, len(data))]  # major brand, minor version, compatible brands
+    return {box[0:4]} | {box[i:i + 4] for i in range(8, len(box) - 3, 4)}
+
+
+def refuse_known_non_images(data: bytes, name: str) -> None:
+    """Raise a specific message for files we recognise but cannot decode."""
+    head = data[:64].removeprefix(b"\xef\xbb\xbf").lstrip(b" \t\r\n\x00").lower()  # also after a UTF-8 BOM
+    for magic, what in _KNOWN_NON_IMAGES:
+        if head.startswith(magic):
+            raise ImageError(f"{name}: not an image, it looks like {what}; use {SUPPORTED_TEXT}")
+    for magic, what in _OTHER_IMAGE_FORMATS:
+        if data.startswith(magic):
+            raise ImageError(f"{name}: a {what} image, a format glr cannot read; save it again as JPEG or PNG "
+                             f"(glr reads {SUPPORTED_TEXT})")
+    brands = _ftyp_brands(data)
+    raw = next((_RAW_BRANDS[b] for b in brands if b in _RAW_BRANDS), None)
+    if raw:
+        raise ImageError(f"{name}: {raw}, a format glr cannot read; export it as JPEG first (glr reads {SUPPORTED_TEXT})")
+    if brands & _VIDEO_BRANDS and not brands & _HEIF_BRANDS:
+        raise ImageError(f"{name}: not an image, it looks like a video (MP4/MOV); use a photo ({SUPPORTED_TEXT})")
+
+
+def looks_like(data: bytes) -> str | None:
+    """The allowed format whose magic bytes start `data` (WebP: RIFF....WEBP; HEIC/AVIF: their ftyp brands), or None."""
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "WebP"
+    brands = _ftyp_brands(data)
+    if brands & _HEIF_BRANDS:
+        return "AVIF" if brands & {b"avif", b"avis"} else "HEIC"
+    return next((fmt for magic, fmt in _IMAGE_MAGIC if data.startswith(magic)), None)
