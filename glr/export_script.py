@@ -111,6 +111,9 @@ def eval_view(path):
             img.draft("RGB", (draft, draft))  # as glr decodes: a faster JPEG decode near the final size
         if img.size[0] * img.size[1] > 90_000_000:  # as glr: a full decode this big is more likely a bomb than a photo
             raise ValueError(f"{{img.size[0]}}x{{img.size[1]}} pixels is too large to decode safely")
+        # as glr: each scan of a progressive JPEG is decoded over the whole picture, and photos have a few dozen
+        if img.format in ("JPEG", "MPO") and (scans := Path(path).read_bytes().count(b"\\xff\\xda")) > 100:
+            raise ValueError(f"a JPEG of {{scans:,}} scans is too slow to decode safely")
         img.load()
         img = ImageOps.exif_transpose(img)
         icc = img.info.get("icc_profile")

@@ -50,6 +50,16 @@ def test_classes_that_differ_only_in_case_are_one_class_with_a_message(tmp_path)
     assert sorted(p.name for p in built.path.iterdir()) == ["Old_Bridge", "Tower"]
 
 
+def test_a_class_name_from_a_mac_in_decomposed_unicode_is_the_same_class_as_the_one_typed(tmp_path):
+    import unicodedata
+
+    typed, from_mac = "Café", unicodedata.normalize("NFD", "Café")  # a Mac writes the accent as its own character
+    built = build_dataset("trip", {typed: [("a.jpg", _jpeg(1))], from_mac: [("b.jpg", _jpeg(2))],
+                                   "Tower": [("c.jpg", _jpeg(3))]}, root=tmp_path)
+    assert built.counts == {"Café": 2, "Tower": 1}  # the decomposed name was refused as "unsafe" before
+    assert "name the same folder" in built.problems[0] and "Unicode form" in built.problems[0]
+
+
 def test_photos_given_as_paths_are_copied_as_they_are(tmp_path):
     from glr.data.from_uploads import stored_jpeg
 

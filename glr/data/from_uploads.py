@@ -17,6 +17,7 @@ import posixpath
 import re
 import shutil
 import tempfile
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping, Sequence
@@ -57,7 +58,9 @@ def folder_name(text: str, what: str = "name") -> str:
     Refused: empty, `.` or `..`, a path separator, or any character but letters, digits, space, `-`, `_` and `.`;
     and a name glr passes over when reading (`.hidden`, `__MACOSX`).
     """
-    text = str(text).strip()
+    # NFC: "Café" typed here and "Café" from a Mac (its accent a separate character, which the check below
+    # refuses) are one name, and one folder.
+    text = unicodedata.normalize("NFC", str(text)).strip()
     # A name pasted by mistake (a paragraph, a path) is echoed in part: the message must stay readable.
     shown = repr(text) if len(text) <= 2 * MAX_NAME else f"{text[:MAX_NAME]!r}... ({len(text):,} characters)"
     if not text or text.strip(".") == "" or not _NAME_OK.fullmatch(text) or len(text) > MAX_NAME:
@@ -158,8 +161,8 @@ def build_dataset(name: str, classes: Mapping[str, Photos], root: str | Path | N
         # macOS and Windows, whose disks ignore case; "Old Bridge" and "Old_Bridge" are one folder anywhere.
         class_folder, earlier = first.setdefault(class_folder.casefold(), (class_folder, label))
         if earlier != label:
-            problems.append(f"classes {earlier!r} and {label!r} name the same folder (letters differ only in case, "
-                            f"or '_' for a space): their photos are one class, {class_folder}")
+            problems.append(f"classes {earlier!r} and {label!r} name the same folder (letters differ only in case "
+                            f"or Unicode form, or '_' for a space): their photos are one class, {class_folder}")
         encoded = prepared.setdefault(class_folder, [])
         for photo_name, data in photos:
             if isinstance(data, Path):  # checked and stored by glr.data.staging already
