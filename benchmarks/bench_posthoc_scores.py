@@ -9,7 +9,9 @@ does (average pooling, flip averaged; no regions), and scores the same run with:
 - ViM (Wang et al., 2022): the energy less the hidden layer's norm outside its principal subspace (D
   dimensions, around the origin the last layer implies), scaled on the training photos;
 - the unit embedding's distance outside the training photos' top D principal components (a PCA
-  reconstruction error, which needs no head), added to glr's score as a z-score.
+  reconstruction error, which needs no head), added to glr's score as a z-score;
+- the head, the nearest similarity and that PCA residual (D=16) mixed with weights learned per run by leaving
+  training classes out, as glr.retrieval.known_weight learns its two (raw, and halfway to glr's even mix).
 The unknown threshold keeps 95% of the known validation photos, and the z-scores use those photos'
 statistics only: no candidate sees a left-out photo or a distractor before it is scored.
 
@@ -33,6 +35,7 @@ CLIP_PERCENTILE = 90  # ReAct's
 ASH_KEEP = 0.1  # ASH-S keeps the top 10% of activations
 VIM_DIMS = (8, 32, 128, 256, "4C", "90%", "99%")  # "4C": four per known class; "90%": those holding 90% of the variance
 PCA_DIMS = (16, 64)
+LEARNED_PCA_DIMS = 16
 GROUPS = ("val", "held", "distractors")
 
 
@@ -51,6 +54,48 @@ def ash_s(hidden: np.ndarray) -> np.ndarray:
     return kept * np.exp(hidden.sum(1, keepdims=True) / np.maximum(kept.sum(1, keepdims=True), 1e-9))
 
 
+def pca_residual(fit_unit: np.ndarray, query_unit: np.ndarray, dims: int) -> np.ndarray:
+    """Minus each query row's distance outside the fit rows' top `dims` principal components (higher: more known)."""
+    centre = fit_unit.mean(0)
+    _, _, axes = np.linalg.svd(fit_unit - centre, full_matrices=False)
+    return -np.linalg.norm((query_unit - centre) @ axes[min(dims, len(axes) - 1):].T, axis=1)
+
+
+def learned_three(train_feats: np.ndarray, train_labels: np.ndarray, seed: int = 0) -> np.ndarray:
+    """Weights of (head, nearest similarity, PCA residual) on standardised parts, summing to 1: the simulation of
+    glr.retrieval.known_weight (leave a quarter of the classes out, ten rounds) with the residual as a third part."""
+    from sklearn.linear_model import LogisticRegression
+
+    from glr.retrieval import known_weight as kw
+    from glr.retrieval.index import normalize
+
+    rng = np.random.default_rng(seed)
+    labels = np.asarray(train_labels)
+    rows = kw._sample(labels, rng)
+    x, labels = normalize(np.asarray(train_feats)[rows]), labels[rows]
+    classes = np.unique(labels)
+    if len(classes) < 3:  # nothing to leave out (as known_weight, which keeps its even mix then)
+        return np.array([0.5, 0.5, 0.0])
+    known_parts, unseen_parts = [], []
+    for _ in range(kw.ROUNDS):
+        unseen = np.isin(labels, rng.choice(classes, max(1, int(len(classes) * kw.LEFT_OUT_SHARE)), replace=False))
+        query = np.zeros(len(labels), bool)
+        for c in np.unique(labels[~unseen]):
+            members = rng.permutation(np.flatnonzero(labels == c))
+            query[members[:max(1, min(len(members) - 1, round(len(members) * kw.QUERY_SHARE)))]] = True
+        fit = ~unseen & ~query
+        known, other = kw._parts(x[fit], labels[fit], x[query], x[unseen])
+        known = np.c_[known, pca_residual(x[fit], x[query], LEARNED_PCA_DIMS)]
+        other = np.c_[other, pca_residual(x[fit], x[unseen], LEARNED_PCA_DIMS)]
+        mean, spread = known.mean(0), np.maximum(known.std(0), 1e-6)
+        known_parts.append((known - mean) / spread)
+        unseen_parts.append((other - mean) / spread)
+    is_known = np.r_[np.ones(sum(map(len, known_parts))), np.zeros(sum(map(len, unseen_parts)))]
+    weights = np.maximum(LogisticRegression(max_iter=1000).fit(np.concatenate(known_parts + unseen_parts),
+                                                                is_known).coef_[0], 0)
+    return weights / weights.sum() if weights.sum() else np.array([0.5, 0.5, 0.0])
+
+
 def part_scores(head, emb: dict, index) -> dict:
     """Per group, the parts each candidate is built from (see the module's docstring)."""
     from glr.retrieval.index import normalize
@@ -63,8 +108,6 @@ def part_scores(head, emb: dict, index) -> dict:
     _, hidden_sv, hidden_axes = np.linalg.svd(hidden["train"] - origin, full_matrices=False)
     explained = np.cumsum(hidden_sv ** 2) / np.sum(hidden_sv ** 2)
     unit_train = normalize(emb["train"])
-    centre = unit_train.mean(0)
-    _, _, emb_axes = np.linalg.svd(unit_train - centre, full_matrices=False)
     parts = {}
     for g, h in hidden.items():
         p = {}
@@ -76,7 +119,7 @@ def part_scores(head, emb: dict, index) -> dict:
                     if isinstance(d, str) else d)
             p[f"resid{d}"] = np.linalg.norm((h - origin) @ hidden_axes[min(dims, len(hidden_axes) - 1):].T, axis=1)
         for d in PCA_DIMS:
-            p[f"pca{d}"] = -np.linalg.norm((normalize(emb[g]) - centre) @ emb_axes[min(d, len(emb_axes) - 1):].T, axis=1)
+            p[f"pca{d}"] = pca_residual(unit_train, normalize(emb[g]), d)
         p["top"] = index.search(emb[g], KNN_K)[0][:, 0]
         parts[g] = p
     train_max_logit = (hidden["train"] @ weights + bias).max(1).sum()
@@ -87,8 +130,9 @@ def part_scores(head, emb: dict, index) -> dict:
     return parts
 
 
-def candidates(parts: dict, weight: float) -> dict:
-    """Candidate known scores per group ("val", "held", "distractors"); `weight` is the run's head weight."""
+def candidates(parts: dict, weight: float, three: np.ndarray) -> dict:
+    """Candidate known scores per group ("val", "held", "distractors"); `weight` is the run's head weight, `three`
+    the learned weights of (head, top, PCA residual)."""
     def z(name, g):
         val = parts["val"][name]
         return (parts[g][name] - val.mean()) / (val.std() or 1.0)
@@ -109,6 +153,9 @@ def candidates(parts: dict, weight: float) -> dict:
         **{f"ViM, D={d}": (lambda g, d=d: parts[g][f"vim{d}"]) for d in VIM_DIMS},
         **{f"z(ViM, D={d})+z(top)": (lambda g, d=d: z(f"vim{d}", g) + z("top", g)) for d in VIM_DIMS},
         **{f"z(glr's)+z(PCA residual, D={d})/2": (lambda g, d=d: z("glr", g) + z(f"pca{d}", g) / 2) for d in PCA_DIMS},
+        **{f"learned: head, top, PCA residual D={LEARNED_PCA_DIMS} ({how})": (lambda g, w=w: w[0] * z("maxprob", g) +
+           w[1] * z("top", g) + w[2] * z(f"pca{LEARNED_PCA_DIMS}", g))
+           for how, w in (("raw", three), ("halfway to even", (three + np.array([0.5, 0.5, 0.0])) / 2))},
     }
     return {name: {g: f(g) for g in GROUPS} for name, f in formulas.items()}
 
@@ -124,7 +171,9 @@ def run_dataset(data: Path, seeds, config, say=print) -> pd.DataFrame:
         # The head's weight as a run learns it from its training photos (glr.retrieval.run_index does the same).
         weight = known_weight.head_weight(index.vectors, tables["train"]["landmark_id"].to_numpy(),
                                           parts["val"]["maxprob"], parts["val"]["top"])
-        for name, scores in candidates(parts, weight).items():
+        three = learned_three(index.vectors, tables["train"]["landmark_id"].to_numpy())
+        say(f"seed {seed}: learned weights of head, top, PCA residual {np.round(three, 3).tolist()}")
+        for name, scores in candidates(parts, weight, three).items():
             rows.append({"seed": seed, "score": name, **bench_embeddings.open_set_figures(scores)})
     return pd.DataFrame(rows)
 

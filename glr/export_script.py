@@ -87,6 +87,22 @@ def load_model():
     {loader}
 
 
+def jpeg_scans(data):
+    """The scans of a JPEG's first picture, as glr counts them: its markers walked to its end, so a motion photo's
+    video or an EXIF thumbnail after or inside it is not counted."""
+    i, n, scans = 2, len(data), 0
+    while (i := data.find(b"\\xff", i)) != -1 and i + 1 < n:
+        marker = data[i + 1]
+        if marker in (0x00, 0x01, 0xFF) or 0xD0 <= marker <= 0xD8:
+            i += 1 if marker == 0xFF else 2
+            continue
+        if marker == 0xD9:
+            break
+        scans += marker == 0xDA
+        i += 2 + int.from_bytes(data[i + 2:i + 4], "big")
+    return scans
+
+
 def to_srgb(img, icc):
     """The photo in sRGB, as glr decodes it: its embedded colour profile (Display P3, Adobe RGB...) applied."""
     if not icc:
@@ -112,7 +128,7 @@ def eval_view(path):
         if img.size[0] * img.size[1] > 90_000_000:  # as glr: a full decode this big is more likely a bomb than a photo
             raise ValueError(f"{{img.size[0]}}x{{img.size[1]}} pixels is too large to decode safely")
         # as glr: each scan of a progressive JPEG is decoded over the whole picture, and photos have a few dozen
-        if img.format in ("JPEG", "MPO") and (scans := Path(path).read_bytes().count(b"\\xff\\xda")) > 100:
+        if img.format in ("JPEG", "MPO") and (scans := jpeg_scans(Path(path).read_bytes())) > 100:
             raise ValueError(f"a JPEG of {{scans:,}} scans is too slow to decode safely")
         img.load()
         img = ImageOps.exif_transpose(img)

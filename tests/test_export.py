@@ -321,13 +321,20 @@ def test_predict_py_reads_phone_mpo_and_sixteen_bit_grey_as_glr_does_and_reports
     bomb.write_bytes(b"GIF89a\xff\xff\xff\xff\x00\x00\x00,\x00\x00\x00\x00\xff\xff\xff\xff\x00\x02\x02D\x01\x00;")
     png_bomb = tmp_path / "bomb.png"
     Image.new("1", (10000, 10000)).save(png_bomb)  # 100 MP in a few kB: under Pillow's guard, over glr's
+    from glr.data.sniff import jpeg_scans
     from test_images import _jpeg_of_many_scans
 
     scan_bomb = tmp_path / "scans.jpg"
     scan_bomb.write_bytes(_jpeg_of_many_scans(1024, 500))  # a real one of 30,000 scans took minutes to decode
+    motion = tmp_path / "motion.jpg"  # a phone's motion photo: the picture, then its video (here random bytes)
+    motion.write_bytes((tmp_path / "ultra_hdr.jpg").read_bytes()
+                       + np.random.default_rng(0).integers(0, 256, 8 * 2**20, np.uint8).tobytes())
+    for path in (motion, scan_bomb):
+        assert script.jpeg_scans(path.read_bytes()) == jpeg_scans(path.read_bytes())
     script.load_model = lambda: (lambda x: (np.ones((len(x), 1), np.float32), None))
-    assert script.main([str(bomb), str(png_bomb), str(scan_bomb), str(tmp_path / "scan.png")]) == 3  # the GIF was a traceback
+    assert script.main([str(bomb), str(png_bomb), str(scan_bomb), str(motion), str(tmp_path / "scan.png")]) == 3
     out, err = capsys.readouterr()
+    assert str(motion) not in err  # its video's bytes are no scans
     assert f"{scan_bomb}: not readable as a photo (ValueError: a JPEG of 50" in err
     assert f"{bomb}: not readable as a photo (DecompressionBombError" in err and "1. tower (landmark 7)" in out
     assert f"{png_bomb}: not readable as a photo (ValueError: 10000x10000 pixels is too large to decode safely)" in err

@@ -23,3 +23,32 @@ def test_files_that_are_not_photos_glr_reads_are_named(head, what):
     with pytest.raises(ImageError, match=f"x.jpg: .*{what}"):
         refuse_known_non_images(head, "x.jpg")
     refuse_known_non_images(b"\xff\xd8\xff\xe0", "x.jpg")  # a JPEG passes
+
+
+def test_the_scans_of_a_jpeg_are_counted_in_its_picture_only():
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    from glr.data.images import decode_image
+    from glr.data.sniff import jpeg_scans
+    from test_images import _jpeg_of_many_scans
+
+    rng = np.random.default_rng(0)
+    photo = Image.fromarray(rng.integers(0, 255, (48, 64, 3), np.uint8))
+    baseline, progressive = io.BytesIO(), io.BytesIO()
+    photo.save(baseline, "JPEG")
+    photo.save(progressive, "JPEG", progressive=True)
+    assert jpeg_scans(baseline.getvalue()) == 1
+    assert jpeg_scans(progressive.getvalue()) == progressive.getvalue().count(b"\xff\xda") > 1
+    assert jpeg_scans(_jpeg_of_many_scans(1024, 2000)) == 2001
+    # A motion photo: the picture, then a video of some MB (random bytes hold an FF DA every 64 kB or so).
+    trailer = rng.integers(0, 256, 8 * 2**20, np.uint8).tobytes()
+    motion = baseline.getvalue() + trailer
+    assert trailer.count(b"\xff\xda") > 100 and jpeg_scans(motion) == 1
+    assert decode_image(motion).shape == (48, 64, 3)  # refused as "a JPEG of 120 scans" before
+    # An APP segment (an EXIF thumbnail, maker notes) is skipped by its length, whatever bytes it holds.
+    app = b"\xff\xda" * 300
+    with_app = b"\xff\xd8\xff\xe1" + (len(app) + 2).to_bytes(2, "big") + app + baseline.getvalue()[2:]
+    assert jpeg_scans(with_app) == 1 and decode_image(with_app).shape == (48, 64, 3)

@@ -21,7 +21,7 @@ from typing import BinaryIO, Callable, Union
 import numpy as np
 from PIL import Image, ImageCms, ImageFile, ImageOps, PngImagePlugin, UnidentifiedImageError
 
-from glr.data.sniff import SUPPORTED_TEXT, looks_like, refuse_known_non_images
+from glr.data.sniff import SUPPORTED_TEXT, jpeg_scans, looks_like, refuse_known_non_images
 from glr.errors import BlankImageError, ImageError
 from glr.paths import printable
 
@@ -40,7 +40,7 @@ MAX_PIXELS = 90_000_000
 # source pixels even the reduced decode's Huffman pass takes too long: refused all the same.
 MAX_JPEG_PIXELS = 400_000_000
 # A progressive JPEG is decoded scan by scan, each over the whole picture: encoders write a few dozen at most; 1 MB
-# of 30,000 empty scans took 77 s (djpeg's -maxscans guards the same). SOS markers: coded data stuffs its 0xFF bytes.
+# of 30,000 empty scans took 77 s (djpeg's -maxscans guards the same). Counted in the picture only (sniff.jpeg_scans).
 MAX_JPEG_SCANS = 100
 # Pillow's own guard, at open: loosened to glr's largest limit; glr checks each image against the one for its decode.
 Image.MAX_IMAGE_PIXELS = MAX_JPEG_PIXELS
@@ -268,7 +268,7 @@ def _decode_pil(source: ImageSource, max_pixels: int = MAX_PIXELS, draft_size: i
                         f"{name}: {width}x{height} pixels is too large "
                         f"(limit {limit / 1_000_000:g} megapixels); possibly a decompression bomb"
                     )
-                if img.format in ("JPEG", "MPO") and (scans := data.count(b"\xff\xda")) > MAX_JPEG_SCANS:
+                if img.format in ("JPEG", "MPO") and (scans := jpeg_scans(data)) > MAX_JPEG_SCANS:
                     raise ImageError(f"{name}: a JPEG of {scans:,} scans, each decoded over the whole picture (photos have at most "
                                      "a few dozen); possibly a decompression bomb")
                 img.load()

@@ -89,3 +89,23 @@ def looks_like(data: bytes) -> str | None:
     if brands & _HEIF_BRANDS:
         return "AVIF" if brands & {b"avif", b"avis"} else "HEIC"
     return next((fmt for magic, fmt in _IMAGE_MAGIC if data.startswith(magic)), None)
+
+
+def jpeg_scans(data: bytes) -> int:
+    """The scans (SOS segments) of a JPEG's first picture, its markers walked from its start to its end (EOI).
+
+    Counting every FF DA in the file would also count bytes that are no scan: a phone's motion photo
+    carries a video after the picture, an EXIF block a thumbnail, and a few MB of either hold a hundred.
+    """
+    i, n, scans = 2, len(data), 0
+    while (i := data.find(b"\xff", i)) != -1 and i + 1 < n:
+        marker = data[i + 1]
+        if marker in (0x00, 0x01, 0xFF) or 0xD0 <= marker <= 0xD8:  # stuffed byte, fill, restart: no length follows
+            i += 1 if marker == 0xFF else 2
+            continue
+        if marker == 0xD9:  # the picture's end: what follows is not its own
+            break
+        scans += marker == 0xDA
+        # A segment's length covers its header; a scan's coded bytes come after it, walked to the next marker.
+        i += 2 + int.from_bytes(data[i + 2:i + 4], "big")
+    return scans
