@@ -181,8 +181,13 @@ def _ensure_dataset(run, resume: bool = False) -> None:
             try:
                 _ensure_demo()
             except Exception as exc:
-                if not resume:
-                    run.update_status(state="failed", message=f"the demo dataset could not be generated: {exc}")
+                reason = f"the demo dataset could not be generated: {exc}"
+                if resume:  # refused before it began: the run stays as it was (the app's queued one too)
+                    from glr.training.resuming import restore, snapshot
+
+                    restore(run, snapshot(run), reason)
+                else:
+                    run.update_status(state="failed", message=reason)
                 raise
 
 

@@ -17,8 +17,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from glr.atomic import write_text  # noqa: E402
-from glr.training.launch import install_sigterm_handler, training_lock  # noqa: E402
+from glr.training.launch import training_lock  # noqa: E402
 from glr.training.run import Run  # noqa: E402
+from glr.training.trainer_signals import install_sigterm_handler  # noqa: E402
 
 HEADER = "phase,epoch,loss,accuracy,val_loss,val_accuracy,val_top5,lr,seconds\n"
 

@@ -205,6 +205,28 @@ def test_train_without_data_records_the_demo_and_generates_it_at_the_edge(tmp_pa
     assert "glr.demo" not in inspect.getsource(trainer)  # never by the trainer
 
 
+def test_a_resume_whose_demo_cannot_be_generated_leaves_the_run_as_it_was(tmp_path, monkeypatch):
+    # The app's queued resume ended "failed: ... (killed?)" with the reason only in train.log.
+    from glr import commands
+    from glr.training.config import TrainConfig
+    from glr.training.launch import new_run
+
+    monkeypatch.setenv("GLR_DEMO_DIR", str(tmp_path / "demo"))
+    run = new_run(tmp_path / "results", TrainConfig())
+    run.update_status(state="stopped", epoch=2, message="stopped on request")
+    run.update_status(state="queued", message="resuming", resumed_from=run.recorded_status())  # as launch leaves it
+
+    def full_disk():
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(commands, "_ensure_demo", full_disk)
+    with pytest.raises(OSError):
+        commands._ensure_dataset(run, resume=True)
+    status = run.status()
+    assert status["state"] == "stopped" and status["epoch"] == 2
+    assert status["message"].startswith("resume refused: the demo dataset could not be generated: [Errno 28]")
+
+
 def test_train_without_data_on_a_fresh_checkout_generates_the_demo_first(tmp_path, monkeypatch, tiny_data, capsys):
     # Fine-tuning is settled from the dataset before a run exists: the demo must be there by then.
     import shutil

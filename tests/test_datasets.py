@@ -273,6 +273,10 @@ def test_training_asks_for_two_classes_and_names_the_only_one_left(tmp_path):
     with pytest.raises(DatasetError, match=r"only 1 class \('Eiffel Tower'\) left to train on, and a classifier needs "
                                            r"at least 2 landmarks to tell apart\. Dropped 1 class with fewer than 2 images"):
         curate(load_catalog(root), min_classes=2)
+    # A problem that starts with a file's name keeps the name as it is on disk ("Train_label_to_category.csv").
+    (root / "train_label_to_category.csv").write_bytes(b"\xff\xfe\x00\x01")
+    with pytest.raises(DatasetError, match=r"to tell apart\. train_label_to_category\.csv"):
+        curate(load_catalog(root), min_classes=2)
 
 
 def test_every_class_on_both_sides_even_when_tiny(tmp_path):

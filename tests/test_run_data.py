@@ -123,14 +123,19 @@ def test_a_class_gone_is_refused_naming_it_and_the_run_kept(tmp_path, change, ho
 
     from glr.training import launch
 
+    from glr.training.resuming import set_epochs
+
     data = class_folders(tmp_path / "folders")
     run = stopped_run(tmp_path / "results", data)
+    config = run.config()
     if how == "app":  # Resume on the Train page: launch queues the run, then its trainer process refuses
         import time
 
-        launch.resume(run, argv_prefix=[sys.executable, "-c", "pass"])  # a stand-in that ends at once
+        launch.resume(run, argv_prefix=[sys.executable, "-c", "pass"], epochs=7)  # a stand-in that ends at once
         while run.status()["state"] != "failed":  # "queued" by a process that is gone
             time.sleep(0.02)
+    else:
+        set_epochs(run, 7)  # `train --resume RUN --epochs 7`, as cmd_train does before the trainer
     kept = {p: p.read_bytes() for p in (run.labels_path, run.split_path, run.last_checkpoint, run.history_path)}
     if change == "renamed":
         (data / "Beta").rename(data / "Bravo")
@@ -147,6 +152,9 @@ def test_a_class_gone_is_refused_naming_it_and_the_run_kept(tmp_path, change, ho
     assert status["state"] == "stopped" and status["message"].startswith("resume refused: 1 class of the run ('Beta')")
     assert status["message"].endswith("; the run is stopped as before, and resumable")
     assert status["epoch"] == 2 and status["phase"] == "phase 1: training the head"
+    # The attempt's --epochs 7 is undone with it: config.json said 7 and the next plain --resume trained to 7.
+    assert run.config()["train"] == config["train"] and "epochs_changed" not in run.config() and status["epochs"] == 4
+    assert "epochs: 7 -> 4 again: the resume was refused" in run.log_path.read_text()
     from glr.training.launch import resumable
 
     assert resumable(run) is run

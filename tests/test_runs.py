@@ -14,7 +14,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from glr.training import launch, processes
+from glr.training import launch, processes, trainer_signals
 from glr.training.run import HISTORY_COLUMNS, Run, RunError
 from glr.training.run_table import LIST_COLUMNS, list_runs
 from glr.training.status import DIED_MESSAGE
@@ -390,7 +390,7 @@ def test_sigterm_handler_sets_stop_flag(tmp_path):
     run = Run.create(tmp_path, CONFIG)
     previous = signal.getsignal(signal.SIGTERM)
     try:
-        launch.install_sigterm_handler(run)
+        trainer_signals.install_sigterm_handler(run)
         os.kill(os.getpid(), signal.SIGTERM)
         wait_until(run.stop_requested, timeout=1)
     finally:
@@ -434,7 +434,7 @@ def test_first_ctrl_c_asks_the_trainer_to_stop_and_a_second_quits(tmp_path, caps
     run = Run.create(tmp_path, CONFIG)
     previous_term = signal.getsignal(signal.SIGTERM)
     try:
-        with launch.stop_on_signals(run):
+        with trainer_signals.stop_on_signals(run):
             os.kill(os.getpid(), signal.SIGINT)
             wait_until(run.stop_requested, timeout=1)
             assert f"stopping after this batch (Ctrl-C again to quit at once); python -m glr train --resume {run.id}" \
@@ -453,7 +453,7 @@ def test_ctrl_c_ignored_by_the_shell_stays_ignored(tmp_path):
     previous_term = signal.getsignal(signal.SIGTERM)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
-        with launch.stop_on_signals(run):
+        with trainer_signals.stop_on_signals(run):
             assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
             os.kill(os.getpid(), signal.SIGINT)
             time.sleep(0.1)

@@ -30,6 +30,8 @@ def test_sighup_asks_the_trainer_to_stop_and_its_handler_is_put_back(tmp_path):
         assert hups == []  # it was the trainer's
         os.kill(os.getpid(), signal.SIGHUP)
         wait_until(lambda: hups == [signal.SIGHUP])  # put back on leaving
+        # SIGTERM's too: it stayed the ended run's stop request, and the process could no longer be terminated.
+        assert signal.getsignal(signal.SIGTERM) is previous_term
     finally:
         signal.signal(signal.SIGHUP, signal.SIG_DFL)
         signal.signal(signal.SIGTERM, previous_term)
@@ -61,4 +63,18 @@ def test_a_closed_terminals_output_goes_nowhere_instead_of_failing():
         assert os.write(slave, b"stopped: stopped on request\n") == 28
     finally:
         os.close(slave)
-    assert all(os.isatty(fd) for fd in terminal_fds())  # only terminals are listed (none under pytest's capture)
+
+
+def test_only_the_outputs_on_a_terminal_are_listed():
+    import subprocess
+    import sys
+
+    master, slave = pty.openpty()
+    try:
+        listed = subprocess.run([sys.executable, "-c", "import sys; from glr.training.trainer_signals import terminal_fds; "
+                                 "sys.stderr.write(repr(terminal_fds()))"], stdin=subprocess.DEVNULL, stdout=slave,
+                                stderr=subprocess.PIPE, text=True, timeout=60, check=True).stderr
+    finally:
+        os.close(slave)
+        os.close(master)
+    assert listed == "[1]"  # stdout on the terminal; stderr a pipe, whose writes never fail on a hang-up

@@ -397,3 +397,22 @@ def test_stop_wait_kills_the_launcher_and_every_worker_of_a_hung_run(tmp_path):
             os.killpg(launcher.pid, signal.SIGKILL)
         for pid in alive(run.recorded_status().get("worker_pids") or []):
             os.kill(pid, signal.SIGKILL)
+
+
+def test_a_worker_whose_dead_launchers_pid_stays_its_parent_id_still_ends(monkeypatch):
+    """Windows never re-parents an orphan: getppid keeps the dead launcher's pid, and the watch waited for ever."""
+    import threading
+
+    from glr.training import processes
+
+    launcher = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    ended = threading.Event()
+    monkeypatch.setattr(processes.os, "getppid", lambda: launcher.pid)
+    monkeypatch.setattr(processes.os, "_exit", lambda code: ended.set())
+    watch = processes.exit_with_parent(launcher.pid, interval=0.02)
+    time.sleep(0.2)
+    assert not ended.is_set()  # the launcher lives: the worker too
+    launcher.kill()
+    launcher.wait()
+    watch.join(timeout=10)
+    assert ended.is_set()

@@ -253,6 +253,12 @@ def _existing(paths: pd.Series) -> np.ndarray:
     return pc.is_in(arr, value_set=pa.array(found, arr.type)).to_numpy(zero_copy_only=False)
 
 
+def _sentence(message: str) -> str:
+    """`message` starting as a sentence; one that starts with a file or folder name keeps its case, as on disk."""
+    first = message.split(" ", 1)[0]
+    return message if any(c in first for c in "./\\'\"") else message[:1].upper() + message[1:]
+
+
 def curate(
     catalog: Catalog,
     top_n: int = DEFAULT_TOP_N,
@@ -312,7 +318,7 @@ def curate(
             f"only {plural(len(kept), 'class')} ({left}) left to train on, and a classifier needs at least "
             f"{min_classes} landmarks to tell apart" + (f" (top-N is {top_n})" if top_n < min_classes else "")
             # The catalog's problems too: one may say why (a dataset one folder down, read as a single class).
-            + "".join(f". {m[:1].upper()}{m[1:]}" for m in [p for p in catalog.problems if p not in found] + found + messages)
+            + "".join(f". {_sentence(m)}" for m in [p for p in catalog.problems if p not in found] + found + messages)
         )
     # Sort by count then id so the class order, and thus class indices, are reproducible.
     kept = kept.rename("images").reset_index().sort_values(["images", "landmark_id"], ascending=[False, True])

@@ -34,7 +34,6 @@ from glr.training.processes import (KILL, any_alive, kill_processes, lower_prior
 from glr.training.run import Run, RunError, new_run_id, runs_dir
 from glr.training.resuming import restore, resumable, set_epochs, snapshot
 from glr.training.status import ACTIVE_STATES, FINAL_STATES, now
-from glr.training.trainer_signals import install_sigterm_handler, stop_on_signals  # noqa: F401 (the trainer's)
 
 if TYPE_CHECKING:
     from glr.training.config import TrainConfig

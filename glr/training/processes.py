@@ -170,8 +170,12 @@ def die_with_parent():
 
 def exit_with_parent(parent: int, interval: float = 0.5) -> threading.Thread:
     """Watch, in a daemon thread, that `parent` is still our parent; end this process at once when it is not."""
+    # With its start time: Windows never re-parents an orphan (getppid keeps the dead launcher's pid), and a
+    # later process may be given that pid.
+    start = process_start(parent) if os.getppid() == parent else None
+
     def watch() -> None:
-        while os.getppid() == parent:
+        while os.getppid() == parent and start is not None and pid_alive(parent, start):
             time.sleep(interval)
         os._exit(1)
 

@@ -73,7 +73,13 @@ def _check_epochs(run: Run, epochs: int, done: int) -> None:
 
 
 def set_epochs(run: Run, epochs: int | None) -> None:
-    """Record `epochs` as the run's new total of phase-1 epochs: its config.json, its status and its log."""
+    """Record `epochs` as the run's new total of phase-1 epochs: its config.json, its status and its log.
+
+    Called at the start of every resume attempt: the change stays pending (undone by `restore` if this
+    attempt is refused) until the next attempt, so one attempt's refusal never undoes an earlier change.
+    """
+    if (run.recorded_status() or {}).get("epochs_pending"):
+        run.update_status(epochs_pending=None)  # an earlier attempt's change, which that attempt kept
     config = run.config()
     old = setting(config, "epochs")
     if epochs is None or epochs == old:
@@ -81,7 +87,8 @@ def set_epochs(run: Run, epochs: int | None) -> None:
     config["train"]["epochs"] = int(epochs)
     config["epochs_changed"] = [*config.get("epochs_changed", []), {"from": old, "to": int(epochs), "at": now()}]
     run.write_config(config)  # atomic: the old file or the new one, never half of one
-    run.update_status(epochs=int(epochs), message=f"epochs: {old} -> {epochs} (resumed with --epochs {epochs})")
+    run.update_status(epochs=int(epochs), epochs_pending={"from": old, "to": int(epochs)},
+                      message=f"epochs: {old} -> {epochs} (resumed with --epochs {epochs})")
     with open(run.log_path, "a", encoding="utf-8") as log:  # the log is only ever appended to
         log.write(f"[{now()}] epochs: {old} -> {epochs}, resuming\n")
 
@@ -98,15 +105,35 @@ def snapshot(run: Run) -> dict:
 
 
 def restore(run: Run, before: dict, reason: str) -> None:
-    """Put the status of `before` back after a refused resume, with the reason in its message and `refused`."""
+    """Put the status of `before` back after a refused resume, with the reason in its message and `refused`; an
+    --epochs change this attempt made is undone in config.json too (and said in the log)."""
     if before.get("state") not in ("stopped", "failed"):
         run.update_status(state="failed", message=reason)
-        return
-    kept = {key: before.get(key) for key in RESTORED}
-    run.update_status(**kept, refused=reason, message=f"{REFUSED}: {reason}; the run is {before['state']} as before, "
-                                                       "and resumable")
+    else:
+        kept = {key: before.get(key) for key in RESTORED}
+        run.update_status(**kept, refused=reason, message=f"{REFUSED}: {reason}; the run is {before['state']} as "
+                                                           "before, and resumable")
+    _undo_epochs(run)  # after: `before` may have been taken after this attempt's change (the CLI makes it first)
 
 
 def refused(status: dict) -> bool:
     """Whether the run's last resume was refused (`restore`)."""
     return bool(status.get("refused")) and status.get("state") in ("stopped", "failed")
+
+
+def _undo_epochs(run: Run) -> None:
+    """The run's total of epochs as it was before this refused attempt's `set_epochs`, if it made a change."""
+    pending = (run.recorded_status() or {}).get("epochs_pending")
+    if not isinstance(pending, dict):
+        return
+    config = run.config()
+    config["train"]["epochs"] = pending["from"]
+    changes = config.get("epochs_changed", [])
+    if changes and changes[-1].get("to") == pending["to"]:
+        changes.pop()
+    if not changes:
+        config.pop("epochs_changed", None)
+    run.write_config(config)
+    run.update_status(epochs=pending["from"], epochs_pending=None)
+    with open(run.log_path, "a", encoding="utf-8") as log:
+        log.write(f"[{now()}] epochs: {pending['to']} -> {pending['from']} again: the resume was refused\n")

@@ -76,8 +76,10 @@ def stop_on_signals(run: "Run") -> Iterator[None]:
     after the batch as `stopped`, with a checkpoint to resume from; a second Ctrl-C quits at once.
 
     A Ctrl-C used to raise KeyboardInterrupt wherever it landed, and closing the terminal killed
-    the trainer: either way the run ended `failed`. SIGINT's and SIGHUP's handlers are put back on leaving.
+    the trainer: either way the run ended `failed`. SIGTERM's, SIGINT's and SIGHUP's handlers are put back on
+    leaving, so a process that trained in-process (a notebook, a test) can be terminated again.
     """
+    previous_term = signal.getsignal(signal.SIGTERM)
     install_sigterm_handler(run)
     previous_hup = signal.getsignal(HANGUP) if HANGUP else None
     if not on_hangup(run.request_stop) and os.environ.get(LOCAL_WORKER_ENV):
@@ -89,6 +91,8 @@ def stop_on_signals(run: "Run") -> Iterator[None]:
     finally:
         if HANGUP and previous_hup is not None:
             signal.signal(HANGUP, previous_hup)
+        if previous_term is not None:  # None: set outside Python, which cannot be put back
+            signal.signal(signal.SIGTERM, previous_term)
 
 
 @contextmanager

@@ -1,0 +1,18 @@
+"""glr.training.resuming: an --epochs change belongs to its resume attempt (the resumes themselves: test_run_data, test_cli)."""
+
+from glr.training.resuming import restore, set_epochs, snapshot
+from glr.training.run import Run, setting
+
+
+def test_a_refusal_undoes_only_its_own_attempts_epochs_change(tmp_path):
+    run = Run.create(tmp_path, {"train": {"epochs": 4}, "data": str(tmp_path)})
+    run.update_status(state="stopped", epochs=4, message="stopped on request")
+    set_epochs(run, 6)  # an attempt that went on to train: its change stays
+    run.update_status(state="stopped", epochs=6, message="stopped on request")
+    set_epochs(run, None)  # the next attempt, with no --epochs, is refused
+    restore(run, snapshot(run), "a class is gone")
+    assert setting(run.config(), "epochs") == 6 and run.status()["epochs"] == 6
+    set_epochs(run, 9)  # and one with --epochs 9, refused: back to 6
+    restore(run, snapshot(run), "a class is gone")
+    assert setting(run.config(), "epochs") == 6 and [c["to"] for c in run.config()["epochs_changed"]] == [6]
+    assert run.status()["state"] == "stopped" and run.status()["message"].startswith("resume refused: a class is gone")
