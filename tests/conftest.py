@@ -127,6 +127,21 @@ def finished_run(tmp_path_factory, tiny_data):
     return run
 
 
+def at_epoch(monkeypatch, epoch: int, action) -> None:
+    """Have the trainer call `action(trainer)` just after it records `epoch` in its history: a stop, a signal or a
+    deleted run folder mid-training, at a known point."""
+    from glr.training import trainer
+
+    real = trainer.Trainer.append_history
+
+    def append_history(self, row):
+        real(self, row)
+        if row["epoch"] == epoch:
+            action(self)
+
+    monkeypatch.setattr(trainer.Trainer, "append_history", append_history)
+
+
 def rgb_profile(red, green, blue, gamma: float = 2.2, name: str = "glr test RGB") -> bytes:
     """A minimal ICC v2 display profile: three D50 primaries (XYZ) and one gamma curve (tests of colour management)."""
 

@@ -7,7 +7,7 @@ import shutil
 import pandas as pd
 import pytest
 
-from conftest import tiny_config
+from conftest import at_epoch, tiny_config
 from glr.training import trainer as training
 from glr.training.launch import new_run
 from glr.training.run import Run, RunError
@@ -31,14 +31,7 @@ def test_a_run_folder_deleted_while_it_trains_stops_the_training_and_stays_gone(
     # Before: the trainer wrote on, and its writers made the folder again with status.json, history.csv,
     # checkpoints and model.keras but no config.json: a half run listed as damaged; the error said "no config.json".
     run = new_run(tmp_path, tiny_config(tiny_data, epochs=6))
-    real = training.Trainer.append_history
-
-    def append_history(self, row):
-        real(self, row)
-        if row["epoch"] == 2:
-            shutil.rmtree(self.run.path)  # `rm -rf` from a shell, mid-training
-
-    monkeypatch.setattr(training.Trainer, "append_history", append_history)
+    at_epoch(monkeypatch, 2, lambda trainer: shutil.rmtree(trainer.run.path))  # `rm -rf` from a shell, mid-training
     monkeypatch.setattr("glr.training.checkpoints.SAVE_INTERVAL", 0.0)  # a checkpoint is due right after the deletion
     with pytest.raises(RunError, match=f"the run folder {run.path} is gone"):
         training.train_run(run)

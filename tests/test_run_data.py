@@ -7,9 +7,8 @@ import json
 import pandas as pd
 import pytest
 
-from conftest import image_id, make_gldv2, tiny_config, write_image
+from conftest import at_epoch, image_id, make_gldv2, tiny_config, write_image
 from glr.errors import GlrError
-from glr.training import trainer as training
 from glr.training.launch import new_run
 from glr.training.trainer import train_run
 
@@ -19,18 +18,9 @@ NAMES = {3: "Red_Fort", 5: "Blue_Mosque", 9: "Golden_Gate"}
 def stopped_run(results, data, epochs=4):
     """A tiny run stopped on request after its second epoch, with its checkpoint, as the Stop button leaves it."""
     run = new_run(results, tiny_config(data, epochs=epochs))
-    real = training.Trainer.append_history
-
-    def append_history(self, row):
-        real(self, row)
-        if row["epoch"] == 2:
-            self.run.request_stop()
-
-    training.Trainer.append_history = append_history
-    try:
+    with pytest.MonkeyPatch.context() as patch:
+        at_epoch(patch, 2, lambda trainer: trainer.run.request_stop())
         train_run(run)
-    finally:
-        training.Trainer.append_history = real
     run.stop_path.unlink()  # in another process (the Stop button's) the trainer itself would lower it
     assert run.status()["state"] == "stopped" and run.history()["epoch"].tolist() == [1, 2]
     return run

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from conftest import make_gldv2, tiny_config
+from conftest import at_epoch, make_gldv2, tiny_config
 from glr.training import launch as launcher
 from glr.training.launch import new_run
 from glr.training.run import RunError
@@ -414,17 +414,8 @@ def test_a_resume_whose_trainer_cannot_start_leaves_the_run_stopped(tmp_path, ti
 
 def test_a_closed_terminal_stops_the_run_to_resume_it_instead_of_failing_it(tmp_path, tiny_data, monkeypatch):
     # SIGHUP (the terminal of `python -m glr train` closed) killed the trainer: the run ended "failed" (killed?).
-    from glr.training import trainer
-
     run = new_run(tmp_path, tiny_config(tiny_data, epochs=6))
-    real = trainer.Trainer.append_history
-
-    def append_history(self, row):
-        real(self, row)
-        if row["epoch"] == 2:
-            os.kill(os.getpid(), signal.SIGHUP)
-
-    monkeypatch.setattr(trainer.Trainer, "append_history", append_history)
+    at_epoch(monkeypatch, 2, lambda trainer: os.kill(os.getpid(), signal.SIGHUP))
     hups = []
     signal.signal(signal.SIGHUP, lambda signum, frame: hups.append(signum))  # a SIGHUP missed must not end pytest
     try:
