@@ -4,7 +4,9 @@
 from __future__ import annotations
 
 import contextlib
+import datetime
 import socket
+import sys
 import threading
 import time
 
@@ -137,3 +139,73 @@ def test_redirects_to_a_page_in_a_loop_or_off_the_web_are_named_and_not_asked_ag
     assert failures.loc[image_id(1, 4), "reason"] == fetch.NO_URL
     assert failures.loc[image_id(1, 4), "detail"].startswith("Invalid URL 'http://'")
     assert server.hits[paths[1]] <= 31 and server.hits[paths[2]] == 1  # one attempt each
+
+
+def test_ctrl_c_while_a_worker_waits_for_a_hanging_dns_resolver_stops_at_once(tmp_path, monkeypatch):
+    # getaddrinfo cannot be interrupted: a worker resolving a host whose DNS server never answers held Ctrl-C (and the
+    # end of the process) for the resolver's own time-out, 20 s here.
+    real, entered, released = socket.getaddrinfo, threading.Event(), threading.Event()
+
+    def hanging_resolver(host, *args, **kwargs):
+        if host != "dns-hangs.invalid":
+            return real(host, *args, **kwargs)
+        entered.set()
+        released.wait(20)
+        raise socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")
+
+    monkeypatch.setattr(socket, "getaddrinfo", hanging_resolver)
+    try:
+        with Server() as server:
+            root = release(tmp_path / "gld", server, {1: ["ok", "ok"]})
+            point_first_photo_at(root, "http://dns-hangs.invalid")
+            seconds = fetch_then_ctrl_c(root, entered.is_set)
+    finally:
+        released.set()
+    assert entered.is_set() and seconds < 2  # the old code waited out the resolver's 20 s
+    assert [p.stem for p in (root / "train").rglob("*.jpg")] == [image_id(1, 1)] and leftovers(root) == []
+
+
+@pytest.mark.parametrize("trusted, cert, said", [
+    (False, {}, "unable to get local issuer certificate"),  # signed by a CA this computer does not know
+    (True, {"host": "example.org"}, "IP address mismatch, certificate is not valid for '127.0.0.1'."),
+    (True, {"not_after": datetime.datetime(2020, 1, 1, tzinfo=datetime.timezone.utc)}, "certificate has expired"),
+])
+def test_a_certificate_that_is_not_trusted_is_named_and_not_asked_again(tmp_path, monkeypatch, trusted, cert, said):
+    # It was re-tried with back-off (1 + 2 + 4 s by default) and called "connection failed": it never heals.
+    ca = trustme.CA()
+    with ca.cert_pem.tempfile() as ca_file, Server(tls=ca, **cert) as server:
+        if trusted:
+            monkeypatch.setenv("REQUESTS_CA_BUNDLE", ca_file)
+        root = release(tmp_path / "gld", server, {1: ["ok", "ok"]})
+        started = time.monotonic()
+        report = fetch.fetch(root, top_n=1, **{**FAST, "retries": 2, "backoff": 1})
+    assert time.monotonic() - started < 1.5  # the old code slept 1 + 2 s between its three attempts
+    assert sorted(report.failures) == [(image_id(1, i), "certificate not trusted", said) for i in range(2)]
+
+
+def test_a_body_that_says_gzip_and_is_not_is_named_and_not_asked_again(tmp_path):
+    # urllib3's DecodeError was re-tried with back-off as if the network had failed, and called "connection failed".
+    with Server() as server:
+        root = release(tmp_path / "gld", server, {1: ["bad-gzip", "ok"]})
+        report = fetch.fetch(root, top_n=1, **FAST)
+    (failed, reason, detail), = report.failures
+    assert (failed, reason) == (image_id(1, 0), fetch.BAD_ENCODING) and "content-encoding: gzip" in detail
+    assert server.hits[f"/{failed}.jpg"] == 1 and report.fetched == 1
+
+
+def test_a_host_that_refuses_connections_is_tried_retries_times_not_retries_squared(tmp_path):
+    # urllib3 re-tried the connect `retries` times with back-off, then glr re-tried the whole of that `retries` times
+    # more: 16 connects and about 31 s a photo at the defaults, 10 hours for 10,000 rows of a host that is gone.
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    listener.close()  # nothing listens there now: every connect is refused
+    connects = []
+    with Server() as server:
+        root = release(tmp_path / "gld", server, {1: ["ok", "ok"]})
+        set_url(root, 0, f"http://127.0.0.1:{port}/a.jpg")
+        hook = lambda event, args: connects.append(args[1]) if event == "socket.connect" and args[1][1] == port else None  # noqa: E731
+        sys.addaudithook(hook)  # cannot be removed: it only counts connects to this test's port
+        report = fetch.fetch(root, top_n=1, **{**FAST, "retries": 2, "workers": 1})
+    assert len(connects) == 3  # the first try and 2 retries (the old code made 9)
+    (failed, reason, detail), = report.failures
+    assert reason == fetch.CONNECTION and detail.startswith("Failed to establish a new connection: [Errno 111]")

@@ -32,7 +32,7 @@ def jpeg(seed: int, size: int = 24) -> bytes:
 class Server:
     """A loopback HTTP server: path -> behaviour ("ok", "404", "500-once", "500", "slow", "truncated", "html")."""
 
-    def __init__(self, tls=None):
+    def __init__(self, tls=None, host: str = "127.0.0.1", **cert):
         self.routes: dict[str, tuple[str, bytes]] = {}
         self.hits: dict[str, int] = {}
         self.agents: set[str] = set()
@@ -89,6 +89,13 @@ class Server:
                     self.send_header("Content-Length", "0")
                     self.end_headers()
                     return
+                if kind == "bad-gzip":  # says gzip, sends the photo as it is
+                    self.send_response(200)
+                    self.send_header("Content-Encoding", "gzip")
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                    return
                 if kind == "empty":
                     return self._send(200, b"", "image/jpeg")
                 if kind == "html":
@@ -116,9 +123,9 @@ class Server:
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        if tls is not None:  # a trustme CA: HTTPS with a certificate for 127.0.0.1
+        if tls is not None:  # a trustme CA: HTTPS with a certificate for `host` (`cert`: not_after...)
             context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-            tls.issue_cert("127.0.0.1").configure_cert(context)
+            tls.issue_cert(host, **cert).configure_cert(context)
             self.httpd.socket = context.wrap_socket(self.httpd.socket, server_side=True)
             self.url = self.url.replace("http://", "https://")
         self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)

@@ -32,6 +32,7 @@ CHECK_PX = 64  # the decode check decodes at about this size: a real decode of e
 NOT_FOUND, TIMED_OUT, NOT_AN_IMAGE, TOO_LARGE = "not found (404)", "timed out", "not an image", "too large"
 HTTP_ERROR, CONNECTION, TRUNCATED = "http error", "connection failed", "body cut short"
 NOT_IN_SHARDS, BAD_MD5 = "not in any shard", "bad md5"
+UNTRUSTED, BAD_ENCODING = "certificate not trusted", "body does not decompress"  # never re-tried: no cure
 NO_URL = "no usable url"  # empty, not http(s) (ftp:, file:, javascript:, a relative path), or no row: nothing was asked
 
 
