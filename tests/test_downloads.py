@@ -9,6 +9,8 @@ import socket
 import sys
 import threading
 import time
+import urllib.parse
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pandas as pd
 import pytest
@@ -61,6 +63,37 @@ def silent_after_accept():
         listener.close()
         for sock in held:
             sock.close()
+
+
+@contextlib.contextmanager
+def forward_proxy(origin: Server):
+    """An HTTP proxy on 127.0.0.1 answering for `origin` (from its routes: "ok", or "stall" until it closes); yields its
+    url and the list of what it was asked (absolute urls, as a client asks a proxy)."""
+    asked = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args):  # quiet
+            pass
+
+        def do_GET(self):
+            asked.append(self.path)
+            kind, body = origin.routes.get(urllib.parse.urlsplit(self.path).path, ("404", b""))
+            if kind == "stall":
+                origin.released.wait(60)
+                return
+            self.send_response(200 if kind == "ok" else 404)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    httpd.daemon_threads = True
+    threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}", asked
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
 
 
 def fetch_then_ctrl_c(root, ready) -> float:
@@ -209,3 +242,17 @@ def test_a_host_that_refuses_connections_is_tried_retries_times_not_retries_squa
     assert len(connects) == 3  # the first try and 2 retries (the old code made 9)
     (failed, reason, detail), = report.failures
     assert reason == fetch.CONNECTION and detail.startswith("Failed to establish a new connection: [Errno 111]")
+
+
+def test_downloads_go_through_the_http_proxy_the_environment_names_and_ctrl_c_stops_one_stalled_there(tmp_path, monkeypatch):
+    # HTTP(S)_PROXY is how a campus or company network lets a fetch out: every photo must be asked of the proxy, and a
+    # stalled proxy connection shut by Ctrl-C as a direct one is.
+    for name in ("NO_PROXY", "no_proxy", "http_proxy", "all_proxy", "ALL_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    with Server() as server, forward_proxy(server) as (proxy, asked):
+        monkeypatch.setenv("HTTP_PROXY", proxy)
+        root = release(tmp_path / "gld", server, {1: ["stall", "ok"]})
+        urls = [f"{server.url}/{image_id(1, i)}.jpg" for i in range(2)]
+        seconds = fetch_then_ctrl_c(root, lambda: urls[0] in asked)
+        assert server.hits == {} and sorted(asked) == sorted(urls)  # all through the proxy, none straight
+    assert seconds < 2

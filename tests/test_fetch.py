@@ -417,3 +417,41 @@ def test_ctrl_c_while_the_photos_on_disk_are_checked_does_not_say_none_are_there
     assert stopped.value.report.interrupted_summary() == (
         "interrupted while checking the photos already on disk (2 of the 4 wanted checked so far, 2 of them whole); "
         "nothing was downloaded. Run the same command again to go on")
+
+
+def test_a_stopped_fetch_lists_the_failures_before_the_stop_not_an_earlier_runs(tmp_path, server):
+    # fetch_failures.csv was left as the last whole run wrote it: photos fetched since were listed as failed, and the
+    # failure of this run was not.
+    root = release(tmp_path / "gld", server, {1: ["404", "404", "ok", "404", "ok"]})
+    fetch.fetch(root, top_n=1, **FAST)
+    assert len(pd.read_csv(root / fetch.FAILURES_CSV)) == 3
+    ids = [image_id(1, i) for i in range(5)]
+    server.routes[f"/{ids[0]}.jpg"] = ("ok", jpeg(100))
+    server.routes[f"/{ids[1]}.jpg"] = ("500", b"")
+    server.routes[f"/{ids[3]}.jpg"] = ("ok", jpeg(103))
+
+    def ctrl_c_after_two(done, total):
+        if done == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(fetch.FetchInterrupted) as stopped:
+        fetch.fetch(root, top_n=1, progress=ctrl_c_after_two, **{**FAST, "workers": 1})
+    listed = pd.read_csv(root / fetch.FAILURES_CSV)
+    assert list(listed["id"]) == [ids[1]] and list(listed["detail"]) == ["HTTP 500"]
+    assert stopped.value.report.interrupted_summary().splitlines()[1] == (
+        f"1 failed before the stop, listed in {root / fetch.FAILURES_CSV} (only the photos asked for before the stop)")
+
+
+def test_a_fetch_stopped_before_any_failure_removes_an_earlier_runs_list_and_says_so(tmp_path, server):
+    root = release(tmp_path / "gld", server, {1: ["404", "ok", "ok"]})
+    fetch.fetch(root, top_n=1, **FAST)
+    server.routes[f"/{image_id(1, 0)}.jpg"] = ("ok", jpeg(100))
+
+    def ctrl_c(done, total):
+        raise KeyboardInterrupt
+
+    with pytest.raises(fetch.FetchInterrupted) as stopped:
+        fetch.fetch(root, top_n=1, progress=ctrl_c, **FAST)
+    assert not (root / fetch.FAILURES_CSV).exists()
+    assert stopped.value.report.interrupted_summary().splitlines()[1:] == [
+        f"{root / fetch.FAILURES_CSV}, the list of an earlier run's failures, is removed: none failed before the stop"]
