@@ -214,6 +214,9 @@ def test_a_certificate_that_is_not_trusted_is_named_and_not_asked_again(tmp_path
         report = fetch.fetch(root, top_n=1, **{**FAST, "retries": 2, "backoff": 1})
     assert time.monotonic() - started < 1.5  # the old code slept 1 + 2 s between its three attempts
     assert sorted(report.failures) == [(image_id(1, i), "certificate not trusted", said) for i in range(2)]
+    assert report.summary().splitlines()[-1] == (  # every one: the cause is likely this computer's
+        "every photo asked for failed with 'certificate not trusted': a proxy that inspects TLS needs its certificate "
+        "in REQUESTS_CA_BUNDLE; or is this computer's clock wrong?")
 
 
 def test_a_body_that_says_gzip_and_is_not_is_named_and_not_asked_again(tmp_path):
@@ -256,3 +259,31 @@ def test_downloads_go_through_the_http_proxy_the_environment_names_and_ctrl_c_st
         seconds = fetch_then_ctrl_c(root, lambda: urls[0] in asked)
         assert server.hits == {} and sorted(asked) == sorted(urls)  # all through the proxy, none straight
     assert seconds < 2
+
+
+def test_a_url_with_spaces_or_accents_is_asked_for_percent_encoded(tmp_path):
+    with Server() as server:
+        root = release(tmp_path / "gld", server, {1: ["ok", "ok"]})
+        set_url(root, 0, f"{server.url}/Tour Eiffel é.jpg")
+        server.routes["/Tour%20Eiffel%20%C3%A9.jpg"] = ("ok", server.routes[f"/{image_id(1, 0)}.jpg"][1])
+        report = fetch.fetch(root, top_n=1, **FAST)
+    assert report.fetched == 2 and not report.failures
+
+
+def test_a_429_without_retry_after_is_asked_again_with_back_off_then_said_to_be_a_rate_limit(tmp_path):
+    with Server() as server:
+        root = release(tmp_path / "gld", server, {1: ["429", "ok"]})
+        report = fetch.fetch(root, top_n=1, **FAST)
+    assert report.failures == [(image_id(1, 0), fetch.HTTP_ERROR,
+                                "HTTP 429 (rate limited: fetch again later, or with a lower --rate)")]
+    assert server.hits[f"/{image_id(1, 0)}.jpg"] == FAST["retries"] + 1
+
+
+def test_a_body_shorter_than_its_content_length_says_how_much_came(tmp_path):
+    # The detail was "('Connection broken: IncompleteRead(537 bytes read, 537 more expected)', IncompleteRead(...))".
+    with Server() as server:
+        root = release(tmp_path / "gld", server, {1: ["truncated", "ok"]})
+        size = len(server.routes[f"/{image_id(1, 0)}.jpg"][1])
+        report = fetch.fetch(root, top_n=1, **FAST)
+    assert report.failures == [(image_id(1, 0), fetch.TRUNCATED, f"{size // 2:,} bytes of the {size:,} its "
+                                "Content-Length promised, then the connection closed")]

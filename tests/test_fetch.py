@@ -51,6 +51,8 @@ class Server:
                     return self._send(500, b"oops", "text/plain")
                 if kind == "404":
                     return self._send(404, b"not here", "text/plain")
+                if kind == "429":  # rate limited, without saying for how long
+                    return self._send(429, b"slow down", "text/plain")
                 if kind == "slow":
                     time.sleep(2)
                 if kind == "stall":  # says nothing until the server closes (a minute at most)
@@ -455,3 +457,16 @@ def test_a_fetch_stopped_before_any_failure_removes_an_earlier_runs_list_and_say
     assert not (root / fetch.FAILURES_CSV).exists()
     assert stopped.value.report.interrupted_summary().splitlines()[1:] == [
         f"{root / fetch.FAILURES_CSV}, the list of an earlier run's failures, is removed: none failed before the stop"]
+
+
+def test_a_summary_where_every_photo_failed_to_connect_asks_whether_the_computer_is_online():
+    # 10,000 lines of "connection failed" and nothing said of the likely cause: no network, or a proxy not set.
+    report = fetch.FetchReport(wanted=10_000)
+    for i in range(10_000):
+        report.fail(f"{i:016x}", fetch.CONNECTION, "Failed to resolve 'upload.wikimedia.org'")
+    assert report.summary().splitlines() == [
+        "wanted 10,000 photos: 0 already there, 0 fetched, 10,000 failed", "  connection failed: 10,000",
+        "every photo asked for failed with 'connection failed': is this computer online? Behind a proxy, set "
+        "HTTPS_PROXY and HTTP_PROXY"]
+    report.fetched, report.wanted = 1, 10_001  # one came: the network is there
+    assert len(report.summary().splitlines()) == 2

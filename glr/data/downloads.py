@@ -121,6 +121,18 @@ def _cause(exc: BaseException, kind: type | tuple) -> BaseException | None:
     return None
 
 
+def _detail(exc: BaseException) -> str:
+    """What went wrong, for the failures CSV: the cause urllib3 wraps, without the name of its connection pool."""
+    import urllib3
+
+    if (cut := _cause(exc, urllib3.exceptions.IncompleteRead)) is not None and isinstance(cut.partial, int):
+        return (f"{cut.partial:,} bytes of the {cut.partial + cut.expected:,} its Content-Length promised, "
+                "then the connection closed")
+    retried = _cause(exc, urllib3.exceptions.MaxRetryError)
+    inner = retried.reason if retried is not None and retried.reason is not None else exc
+    return re.sub(r"^\w+\(host=.*?\): ", "", _first_line(inner))
+
+
 def _incurable(exc: BaseException) -> tuple[str, str] | None:
     """The failure reason and detail of an error that asking again cannot cure, or None."""
     import urllib3
@@ -193,13 +205,12 @@ def download(session, url: str, timeout: float, retries: int, backoff: float, li
             reason = f.TIMED_OUT if _is_timeout(exc) else \
                 f.TRUNCATED if isinstance(exc, (requests.exceptions.ChunkedEncodingError, urllib3.exceptions.ProtocolError)) \
                 else f.CONNECTION
-            detail = _first_line(exc)
+            detail = _detail(exc)
             if (final := _incurable(exc)) is not None:
                 return None, *final
             retried = _cause(exc, urllib3.exceptions.MaxRetryError)
             if retried is not None and isinstance(retried.reason, urllib3.exceptions.ConnectTimeoutError):
-                # Refused, no such host, no answer: urllib3 has re-tried it `retries` times already.
-                return None, reason, re.sub(r"^\w+\(host=.*?\): ", "", _first_line(retried.reason))
+                return None, reason, detail  # refused, no such host, no answer: urllib3 has re-tried it `retries` times
             # A body cut short (urllib3's ProtocolError), a time-out while streaming, a connection dropped: try again.
         except ValueError as exc:  # a URL requests cannot parse
             return None, f.CONNECTION, str(exc)[:200]

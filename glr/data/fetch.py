@@ -34,6 +34,10 @@ HTTP_ERROR, CONNECTION, TRUNCATED = "http error", "connection failed", "body cut
 NOT_IN_SHARDS, BAD_MD5 = "not in any shard", "bad md5"
 UNTRUSTED, BAD_ENCODING = "certificate not trusted", "body does not decompress"  # never re-tried: no cure
 NO_URL = "no usable url"  # empty, not http(s) (ftp:, file:, javascript:, a relative path), or no row: nothing was asked
+# When every photo asked for fails for one of these, the cause is likely this computer's, not the photos'.
+HINTS = {CONNECTION: "is this computer online? Behind a proxy, set HTTPS_PROXY and HTTP_PROXY",
+         UNTRUSTED: "a proxy that inspects TLS needs its certificate in REQUESTS_CA_BUNDLE; or is this computer's "
+                    "clock wrong?"}
 
 
 @dataclass
@@ -85,6 +89,8 @@ class FetchReport:
             lines += [f"  {reason}: {n:,}" for reason, n in by_reason.items()]
             if self.failures_csv:
                 lines.append(f"failures listed in {self.failures_csv}")
+            if not self.fetched and len(by_reason) == 1 and by_reason.index[0] in HINTS:  # one cause, and none came
+                lines.append(f"every photo asked for failed with '{by_reason.index[0]}': {HINTS[by_reason.index[0]]}")
         lines += self.notes
         return "\n".join(lines)
 
