@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import importlib.util
 import socket
 import sys
 import threading
@@ -287,3 +288,41 @@ def test_a_body_shorter_than_its_content_length_says_how_much_came(tmp_path):
         report = fetch.fetch(root, top_n=1, **FAST)
     assert report.failures == [(image_id(1, 0), fetch.TRUNCATED, f"{size // 2:,} bytes of the {size:,} its "
                                 "Content-Length promised, then the connection closed")]
+
+
+def test_a_proxy_that_fails_is_named_as_the_cause_and_not_asked_again(tmp_path, monkeypatch):
+    # A proxy that refused connections (or a CONNECT) was "connection failed", re-tried (retries + 1) squared times,
+    # and the detail named urllib3's internals: ('Unable to connect to proxy', NewConnectionError("Tracked(host=...
+    for name in ("NO_PROXY", "no_proxy", "http_proxy", "https_proxy", "all_proxy", "ALL_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    listener = socket.create_server(("127.0.0.1", 0))
+    dead = f"http://127.0.0.1:{listener.getsockname()[1]}"
+    listener.close()
+    with Server() as server, forward_proxy(server) as (no_tunnels, asked):
+        monkeypatch.setenv("HTTP_PROXY", dead)
+        monkeypatch.setenv("HTTPS_PROXY", no_tunnels)  # answers GET, not CONNECT (501)
+        root = release(tmp_path / "gld", server, {1: ["ok", "ok"]})
+        set_url(root, 1, "https://127.0.0.1:9/a.jpg")
+        report = fetch.fetch(root, top_n=1, **{**FAST, "retries": 2})
+    failures = dict((i, (reason, detail)) for i, reason, detail in report.failures)
+    assert failures == {
+        image_id(1, 0): (fetch.PROXY, "the proxy (HTTPS_PROXY, HTTP_PROXY) failed: Failed to establish a new "
+                                      "connection: [Errno 111] Connection refused"),
+        image_id(1, 1): (fetch.PROXY, "the proxy (HTTPS_PROXY, HTTP_PROXY) failed: Tunnel connection failed: 501 "
+                                      "Unsupported method ('CONNECT')")}
+    assert server.hits == {} and asked == []
+    assert report.summary().splitlines()[-1] == ("every photo asked for failed with 'proxy failed': check HTTPS_PROXY "
+                                                 "and HTTP_PROXY (and NO_PROXY, the hosts asked directly), or unset them")
+
+
+def test_a_socks_proxy_without_pysocks_says_what_to_install(tmp_path, monkeypatch):
+    if importlib.util.find_spec("socks") is not None:
+        pytest.skip("PySocks is installed here")
+    for name in ("NO_PROXY", "no_proxy", "http_proxy", "all_proxy", "ALL_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", "socks5://127.0.0.1:9")
+    with Server() as server:
+        root = release(tmp_path / "gld", server, {1: ["ok", "ok"]})
+        report = fetch.fetch(root, top_n=1, **FAST)
+    assert {(reason, detail) for _, reason, detail in report.failures} == {
+        (fetch.PROXY, "a SOCKS proxy is set (ALL_PROXY, HTTPS_PROXY...): it needs `pip install PySocks`")}

@@ -197,7 +197,9 @@ def download(session, url: str, timeout: float, retries: int, backoff: float, li
         except requests.TooManyRedirects as exc:  # a loop, or a chain no browser would follow: asking again is no cure
             return None, f.HTTP_ERROR, f"redirected too many times (a loop?): {_first_line(exc)}"
         except requests.exceptions.InvalidSchema as exc:  # `url` is http(s): a redirect led off the web (ftp:, file:...)
-            target = re.search(r"No connection adapters were found for '(.*)'", str(exc))  # else a SOCKS proxy's
+            if "SOCKS" in str(exc):  # "Missing dependencies for SOCKS support."
+                return None, f.PROXY, "a SOCKS proxy is set (ALL_PROXY, HTTPS_PROXY...): it needs `pip install PySocks`"
+            target = re.search(r"No connection adapters were found for '(.*)'", str(exc))
             return None, f.HTTP_ERROR, f"redirected to {target[1]}, which is not http(s)" if target else _first_line(exc)
         except (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema) as exc:  # "http://", no host
             return None, f.NO_URL, _first_line(exc)
@@ -209,6 +211,9 @@ def download(session, url: str, timeout: float, retries: int, backoff: float, li
             if (final := _incurable(exc)) is not None:
                 return None, *final
             retried = _cause(exc, urllib3.exceptions.MaxRetryError)
+            if retried is not None and isinstance(retried.reason, urllib3.exceptions.ProxyError):  # re-tried, as below
+                # Its url is not said: it may hold a user name and password.
+                return None, f.PROXY, f"the proxy (HTTPS_PROXY, HTTP_PROXY) failed: {_detail(retried.reason.original_error)}"
             if retried is not None and isinstance(retried.reason, urllib3.exceptions.ConnectTimeoutError):
                 return None, reason, detail  # refused, no such host, no answer: urllib3 has re-tried it `retries` times
             # A body cut short (urllib3's ProtocolError), a time-out while streaming, a connection dropped: try again.

@@ -33,9 +33,11 @@ NOT_FOUND, TIMED_OUT, NOT_AN_IMAGE, TOO_LARGE = "not found (404)", "timed out", 
 HTTP_ERROR, CONNECTION, TRUNCATED = "http error", "connection failed", "body cut short"
 NOT_IN_SHARDS, BAD_MD5 = "not in any shard", "bad md5"
 UNTRUSTED, BAD_ENCODING = "certificate not trusted", "body does not decompress"  # never re-tried: no cure
+PROXY = "proxy failed"
 NO_URL = "no usable url"  # empty, not http(s) (ftp:, file:, javascript:, a relative path), or no row: nothing was asked
 # When every photo asked for fails for one of these, the cause is likely this computer's, not the photos'.
 HINTS = {CONNECTION: "is this computer online? Behind a proxy, set HTTPS_PROXY and HTTP_PROXY",
+         PROXY: "check HTTPS_PROXY and HTTP_PROXY (and NO_PROXY, the hosts asked directly), or unset them",
          UNTRUSTED: "a proxy that inspects TLS needs its certificate in REQUESTS_CA_BUNDLE; or is this computer's "
                     "clock wrong?"}
 
