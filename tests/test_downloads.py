@@ -278,6 +278,7 @@ def test_a_429_without_retry_after_is_asked_again_with_back_off_then_said_to_be_
     assert report.failures == [(image_id(1, 0), fetch.HTTP_ERROR,
                                 "HTTP 429 (rate limited: fetch again later, or with a lower --rate)")]
     assert server.hits[f"/{image_id(1, 0)}.jpg"] == FAST["retries"] + 1
+    assert "every photo asked for failed" not in report.summary()  # one came: the server is not refusing everyone
 
 
 def test_a_body_shorter_than_its_content_length_says_how_much_came(tmp_path):

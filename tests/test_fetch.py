@@ -470,3 +470,8 @@ def test_a_summary_where_every_photo_failed_to_connect_asks_whether_the_computer
         "HTTPS_PROXY and HTTP_PROXY"]
     report.fetched, report.wanted = 1, 10_001  # one came: the network is there
     assert len(report.summary().splitlines()) == 2
+    report = fetch.FetchReport(wanted=2, failures=[("a", fetch.HTTP_ERROR, "HTTP 403")] * 2)
+    assert report.summary().splitlines()[-1] == (
+        "every photo asked for failed with 'http error': the server refuses them: if it says HTTP 429, fetch later or "
+        "with a lower --rate; if HTTP 403, give a --user-agent that says who you are (Wikimedia asks for one with a "
+        "contact)")

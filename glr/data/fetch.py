@@ -37,6 +37,8 @@ PROXY = "proxy failed"
 NO_URL = "no usable url"  # empty, not http(s) (ftp:, file:, javascript:, a relative path), or no row: nothing was asked
 # When every photo asked for fails for one of these, the cause is likely this computer's, not the photos'.
 HINTS = {CONNECTION: "is this computer online? Behind a proxy, set HTTPS_PROXY and HTTP_PROXY",
+         HTTP_ERROR: "the server refuses them: if it says HTTP 429, fetch later or with a lower --rate; if HTTP 403, "
+                     "give a --user-agent that says who you are (Wikimedia asks for one with a contact)",
          PROXY: "check HTTPS_PROXY and HTTP_PROXY (and NO_PROXY, the hosts asked directly), or unset them",
          UNTRUSTED: "a proxy that inspects TLS needs its certificate in REQUESTS_CA_BUNDLE; or is this computer's "
                     "clock wrong?"}
