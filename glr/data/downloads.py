@@ -130,6 +130,8 @@ def _detail(exc: BaseException) -> str:
                 "then the connection closed")
     retried = _cause(exc, urllib3.exceptions.MaxRetryError)
     inner = retried.reason if retried is not None and retried.reason is not None else exc
+    if len(inner.args) > 1 and isinstance(inner.args[-1], str) and not isinstance(inner.args[0], str):
+        return _first_line(Exception(inner.args[-1]))  # (connection, message): a connect time-out
     return re.sub(r"^\w+\(host=.*?\): ", "", _first_line(inner))
 
 
