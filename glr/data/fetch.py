@@ -207,9 +207,10 @@ def fetch(data: str | os.PathLike, top_n: int = datasets.DEFAULT_TOP_N, min_imag
                 report.failures_csv = None
         raise FetchInterrupted(report) from None
     except StorageError as exc:  # a full disk, a read-only folder: what was fetched before is whole, and kept
+        said = len(report.notes)
         list_failures(root, report, stopped=True)
         listed = f" ({len(report.failures):,} failed, listed in {report.failures_csv})" if report.failures_csv else ""
-        error = StorageError(f"{exc}; the fetch stopped and {report.kept('')}{listed}")
+        error = StorageError("; ".join([f"{exc}; the fetch stopped and {report.kept('')}{listed}", *report.notes[said:]]))
         error.errno = exc.errno
         raise error from exc
     list_failures(root, report)
@@ -260,7 +261,7 @@ def first_usable_url(rows: pd.DataFrame, report: FetchReport | None = None) -> p
 
 
 def list_failures(root: Path, report: FetchReport, stopped: bool = False) -> None:
-    """Write the failures CSV (`report.failures_csv`), or remove an earlier run's; never raises StorageError.
+    """Write the failures CSV (`report.failures_csv`), or remove an earlier run's; never raises OSError.
 
     A list that cannot be written is said in `report.notes`, and an earlier run's list is removed rather than left
     to pass for this run's; so is one that a `stopped` run with no failures yet leaves behind.
@@ -269,7 +270,7 @@ def list_failures(root: Path, report: FetchReport, stopped: bool = False) -> Non
     existed = path.exists()
     try:
         report.failures_csv = write_failures(root, report)
-    except StorageError as exc:
+    except OSError as exc:  # a StorageError (a full disk...), or another failure of the disk
         report.failures_csv = None
         why = f"cannot be written ({os.strerror(exc.errno)})" if exc.errno else str(exc)
         try:
