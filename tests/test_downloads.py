@@ -4,9 +4,14 @@
 from __future__ import annotations
 
 import contextlib
+import datetime
+import importlib.util
 import socket
+import sys
 import threading
 import time
+import urllib.parse
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pandas as pd
 import pytest
@@ -59,6 +64,37 @@ def silent_after_accept():
         listener.close()
         for sock in held:
             sock.close()
+
+
+@contextlib.contextmanager
+def forward_proxy(origin: Server):
+    """An HTTP proxy on 127.0.0.1 answering for `origin` (from its routes: "ok", or "stall" until it closes); yields its
+    url and the list of what it was asked (absolute urls, as a client asks a proxy)."""
+    asked = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args):  # quiet
+            pass
+
+        def do_GET(self):
+            asked.append(self.path)
+            kind, body = origin.routes.get(urllib.parse.urlsplit(self.path).path, ("404", b""))
+            if kind == "stall":
+                origin.released.wait(60)
+                return
+            self.send_response(200 if kind == "ok" else 404)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    httpd.daemon_threads = True
+    threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}", asked
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
 
 
 def fetch_then_ctrl_c(root, ready) -> float:
@@ -137,3 +173,169 @@ def test_redirects_to_a_page_in_a_loop_or_off_the_web_are_named_and_not_asked_ag
     assert failures.loc[image_id(1, 4), "reason"] == fetch.NO_URL
     assert failures.loc[image_id(1, 4), "detail"].startswith("Invalid URL 'http://'")
     assert server.hits[paths[1]] <= 31 and server.hits[paths[2]] == 1  # one attempt each
+
+
+def test_ctrl_c_while_a_worker_waits_for_a_hanging_dns_resolver_stops_at_once(tmp_path, monkeypatch):
+    # getaddrinfo cannot be interrupted: a worker resolving a host whose DNS server never answers held Ctrl-C (and the
+    # end of the process) for the resolver's own time-out, 20 s here.
+    real, entered, released = socket.getaddrinfo, threading.Event(), threading.Event()
+
+    def hanging_resolver(host, *args, **kwargs):
+        if host != "dns-hangs.invalid":
+            return real(host, *args, **kwargs)
+        entered.set()
+        released.wait(20)
+        raise socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")
+
+    monkeypatch.setattr(socket, "getaddrinfo", hanging_resolver)
+    try:
+        with Server() as server:
+            root = release(tmp_path / "gld", server, {1: ["ok", "ok"]})
+            point_first_photo_at(root, "http://dns-hangs.invalid")
+            seconds = fetch_then_ctrl_c(root, entered.is_set)
+    finally:
+        released.set()
+    assert entered.is_set() and seconds < 2  # the old code waited out the resolver's 20 s
+    assert [p.stem for p in (root / "train").rglob("*.jpg")] == [image_id(1, 1)] and leftovers(root) == []
+
+
+@pytest.mark.parametrize("trusted, cert, said", [
+    (False, {}, "unable to get local issuer certificate"),  # signed by a CA this computer does not know
+    (True, {"host": "example.org"}, "IP address mismatch, certificate is not valid for '127.0.0.1'."),
+    (True, {"not_after": datetime.datetime(2020, 1, 1, tzinfo=datetime.timezone.utc)}, "certificate has expired"),
+])
+def test_a_certificate_that_is_not_trusted_is_named_and_not_asked_again(tmp_path, monkeypatch, trusted, cert, said):
+    # It was re-tried with back-off (1 + 2 + 4 s by default) and called "connection failed": it never heals.
+    ca = trustme.CA()
+    with ca.cert_pem.tempfile() as ca_file, Server(tls=ca, **cert) as server:
+        if trusted:
+            monkeypatch.setenv("REQUESTS_CA_BUNDLE", ca_file)
+        root = release(tmp_path / "gld", server, {1: ["ok", "ok"]})
+        started = time.monotonic()
+        report = fetch.fetch(root, top_n=1, **{**FAST, "retries": 2, "backoff": 1})
+    assert time.monotonic() - started < 1.5  # the old code slept 1 + 2 s between its three attempts
+    assert sorted(report.failures) == [(image_id(1, i), "certificate not trusted", said) for i in range(2)]
+    assert report.summary().splitlines()[-1] == (  # every one: the cause is likely this computer's
+        "every photo asked for failed with 'certificate not trusted': a proxy that inspects TLS needs its certificate "
+        "in REQUESTS_CA_BUNDLE; or is this computer's clock wrong?")
+
+
+def test_a_body_that_says_gzip_and_is_not_is_named_and_not_asked_again(tmp_path):
+    # urllib3's DecodeError was re-tried with back-off as if the network had failed, and called "connection failed".
+    with Server() as server:
+        root = release(tmp_path / "gld", server, {1: ["bad-gzip", "ok"]})
+        report = fetch.fetch(root, top_n=1, **FAST)
+    (failed, reason, detail), = report.failures
+    assert (failed, reason) == (image_id(1, 0), fetch.BAD_ENCODING) and "content-encoding: gzip" in detail
+    assert server.hits[f"/{failed}.jpg"] == 1 and report.fetched == 1
+
+
+@contextlib.contextmanager
+def refused_connects():
+    """A port where nothing listens: every connect is refused at once."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    listener.close()
+    yield f"http://127.0.0.1:{port}"
+
+
+@pytest.mark.parametrize("host, reason, said", [
+    (refused_connects, fetch.CONNECTION, "Failed to establish a new connection: [Errno 111] Connection refused"),
+    (unanswered_connects, fetch.TIMED_OUT, "Connection to 127.0.0.1 timed out. (connect timeout=0.2)"),
+])
+def test_a_host_that_refuses_or_ignores_connections_is_tried_retries_times_not_retries_squared(tmp_path, host, reason,
+                                                                                                said):
+    # urllib3 re-tried the connect `retries` times with back-off, then glr re-tried the whole of that `retries` times
+    # more: 16 connects a photo at the defaults, about 31 s for a host that is gone (8 minutes for one that drops
+    # packets), 10 hours for 10,000 rows of such a host.
+    connects = []
+    with Server() as server, host() as url:
+        port = int(url.rsplit(":", 1)[1])
+        root = release(tmp_path / "gld", server, {1: ["ok", "ok"]})
+        set_url(root, 0, f"{url}/a.jpg")
+        hook = lambda event, args: connects.append(args[1]) if event == "socket.connect" and args[1][1] == port else None  # noqa: E731
+        sys.addaudithook(hook)  # cannot be removed: it only counts connects to this test's port
+        report = fetch.fetch(root, top_n=1, **{**FAST, "retries": 2, "workers": 1, "timeout": 0.2})
+    assert len(connects) == 3  # the first try and 2 retries (the old code made 9)
+    assert report.failures == [(image_id(1, 0), reason, said)]
+
+
+def test_downloads_go_through_the_http_proxy_the_environment_names_and_ctrl_c_stops_one_stalled_there(tmp_path, monkeypatch):
+    # HTTP(S)_PROXY is how a campus or company network lets a fetch out: every photo must be asked of the proxy, and a
+    # stalled proxy connection shut by Ctrl-C as a direct one is.
+    for name in ("NO_PROXY", "no_proxy", "http_proxy", "all_proxy", "ALL_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    with Server() as server, forward_proxy(server) as (proxy, asked):
+        monkeypatch.setenv("HTTP_PROXY", proxy)
+        root = release(tmp_path / "gld", server, {1: ["stall", "ok"]})
+        urls = [f"{server.url}/{image_id(1, i)}.jpg" for i in range(2)]
+        seconds = fetch_then_ctrl_c(root, lambda: urls[0] in asked)
+        assert server.hits == {} and sorted(asked) == sorted(urls)  # all through the proxy, none straight
+    assert seconds < 2
+
+
+def test_a_url_with_spaces_or_accents_is_asked_for_percent_encoded(tmp_path):
+    with Server() as server:
+        root = release(tmp_path / "gld", server, {1: ["ok", "ok"]})
+        set_url(root, 0, f"{server.url}/Tour Eiffel é.jpg")
+        server.routes["/Tour%20Eiffel%20%C3%A9.jpg"] = ("ok", server.routes[f"/{image_id(1, 0)}.jpg"][1])
+        report = fetch.fetch(root, top_n=1, **FAST)
+    assert report.fetched == 2 and not report.failures
+
+
+def test_a_429_without_retry_after_is_asked_again_with_back_off_then_said_to_be_a_rate_limit(tmp_path):
+    with Server() as server:
+        root = release(tmp_path / "gld", server, {1: ["429", "ok"]})
+        report = fetch.fetch(root, top_n=1, **FAST)
+    assert report.failures == [(image_id(1, 0), fetch.HTTP_ERROR,
+                                "HTTP 429 (rate limited: fetch again later, or with a lower --rate)")]
+    assert server.hits[f"/{image_id(1, 0)}.jpg"] == FAST["retries"] + 1
+    assert "every photo asked for failed" not in report.summary()  # one came: the server is not refusing everyone
+
+
+def test_a_body_shorter_than_its_content_length_says_how_much_came(tmp_path):
+    # The detail was "('Connection broken: IncompleteRead(537 bytes read, 537 more expected)', IncompleteRead(...))".
+    with Server() as server:
+        root = release(tmp_path / "gld", server, {1: ["truncated", "ok"]})
+        size = len(server.routes[f"/{image_id(1, 0)}.jpg"][1])
+        report = fetch.fetch(root, top_n=1, **FAST)
+    assert report.failures == [(image_id(1, 0), fetch.TRUNCATED, f"{size // 2:,} bytes of the {size:,} its "
+                                "Content-Length promised, then the connection closed")]
+
+
+def test_a_proxy_that_fails_is_named_as_the_cause_and_not_asked_again(tmp_path, monkeypatch):
+    # A proxy that refused connections (or a CONNECT) was "connection failed", re-tried (retries + 1) squared times,
+    # and the detail named urllib3's internals: ('Unable to connect to proxy', NewConnectionError("Tracked(host=...
+    for name in ("NO_PROXY", "no_proxy", "http_proxy", "https_proxy", "all_proxy", "ALL_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    listener = socket.create_server(("127.0.0.1", 0))
+    dead = f"http://127.0.0.1:{listener.getsockname()[1]}"
+    listener.close()
+    with Server() as server, forward_proxy(server) as (no_tunnels, asked):
+        monkeypatch.setenv("HTTP_PROXY", dead)
+        monkeypatch.setenv("HTTPS_PROXY", no_tunnels)  # answers GET, not CONNECT (501)
+        root = release(tmp_path / "gld", server, {1: ["ok", "ok"]})
+        set_url(root, 1, "https://127.0.0.1:9/a.jpg")
+        report = fetch.fetch(root, top_n=1, **{**FAST, "retries": 2})
+    failures = dict((i, (reason, detail)) for i, reason, detail in report.failures)
+    assert failures == {
+        image_id(1, 0): (fetch.PROXY, "the proxy (HTTPS_PROXY, HTTP_PROXY) failed: Failed to establish a new "
+                                      "connection: [Errno 111] Connection refused"),
+        image_id(1, 1): (fetch.PROXY, "the proxy (HTTPS_PROXY, HTTP_PROXY) failed: Tunnel connection failed: 501 "
+                                      "Unsupported method ('CONNECT')")}
+    assert server.hits == {} and asked == []
+    assert report.summary().splitlines()[-1] == ("every photo asked for failed with 'proxy failed': check HTTPS_PROXY "
+                                                 "and HTTP_PROXY (and NO_PROXY, the hosts asked directly), or unset them")
+
+
+def test_a_socks_proxy_without_pysocks_says_what_to_install(tmp_path, monkeypatch):
+    if importlib.util.find_spec("socks") is not None:
+        pytest.skip("PySocks is installed here")
+    for name in ("NO_PROXY", "no_proxy", "http_proxy", "all_proxy", "ALL_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", "socks5://127.0.0.1:9")
+    with Server() as server:
+        root = release(tmp_path / "gld", server, {1: ["ok", "ok"]})
+        report = fetch.fetch(root, top_n=1, **FAST)
+    assert {(reason, detail) for _, reason, detail in report.failures} == {
+        (fetch.PROXY, "a SOCKS proxy is set (ALL_PROXY, HTTPS_PROXY...): it needs `pip install PySocks`")}

@@ -32,7 +32,7 @@ def jpeg(seed: int, size: int = 24) -> bytes:
 class Server:
     """A loopback HTTP server: path -> behaviour ("ok", "404", "500-once", "500", "slow", "truncated", "html")."""
 
-    def __init__(self, tls=None):
+    def __init__(self, tls=None, host: str = "127.0.0.1", **cert):
         self.routes: dict[str, tuple[str, bytes]] = {}
         self.hits: dict[str, int] = {}
         self.agents: set[str] = set()
@@ -51,6 +51,8 @@ class Server:
                     return self._send(500, b"oops", "text/plain")
                 if kind == "404":
                     return self._send(404, b"not here", "text/plain")
+                if kind == "429":  # rate limited, without saying for how long
+                    return self._send(429, b"slow down", "text/plain")
                 if kind == "slow":
                     time.sleep(2)
                 if kind == "stall":  # says nothing until the server closes (a minute at most)
@@ -89,6 +91,13 @@ class Server:
                     self.send_header("Content-Length", "0")
                     self.end_headers()
                     return
+                if kind == "bad-gzip":  # says gzip, sends the photo as it is
+                    self.send_response(200)
+                    self.send_header("Content-Encoding", "gzip")
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                    return
                 if kind == "empty":
                     return self._send(200, b"", "image/jpeg")
                 if kind == "html":
@@ -116,9 +125,9 @@ class Server:
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        if tls is not None:  # a trustme CA: HTTPS with a certificate for 127.0.0.1
+        if tls is not None:  # a trustme CA: HTTPS with a certificate for `host` (`cert`: not_after...)
             context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-            tls.issue_cert("127.0.0.1").configure_cert(context)
+            tls.issue_cert(host, **cert).configure_cert(context)
             self.httpd.socket = context.wrap_socket(self.httpd.socket, server_side=True)
             self.url = self.url.replace("http://", "https://")
         self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
@@ -410,3 +419,59 @@ def test_ctrl_c_while_the_photos_on_disk_are_checked_does_not_say_none_are_there
     assert stopped.value.report.interrupted_summary() == (
         "interrupted while checking the photos already on disk (2 of the 4 wanted checked so far, 2 of them whole); "
         "nothing was downloaded. Run the same command again to go on")
+
+
+def test_a_stopped_fetch_lists_the_failures_before_the_stop_not_an_earlier_runs(tmp_path, server):
+    # fetch_failures.csv was left as the last whole run wrote it: photos fetched since were listed as failed, and the
+    # failure of this run was not.
+    root = release(tmp_path / "gld", server, {1: ["404", "404", "ok", "404", "ok"]})
+    fetch.fetch(root, top_n=1, **FAST)
+    assert len(pd.read_csv(root / fetch.FAILURES_CSV)) == 3
+    ids = [image_id(1, i) for i in range(5)]
+    server.routes[f"/{ids[0]}.jpg"] = ("ok", jpeg(100))
+    server.routes[f"/{ids[1]}.jpg"] = ("500", b"")
+    server.routes[f"/{ids[3]}.jpg"] = ("ok", jpeg(103))
+
+    def ctrl_c_after_two(done, total):
+        if done == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(fetch.FetchInterrupted) as stopped:
+        fetch.fetch(root, top_n=1, progress=ctrl_c_after_two, **{**FAST, "workers": 1})
+    listed = pd.read_csv(root / fetch.FAILURES_CSV)
+    assert list(listed["id"]) == [ids[1]] and list(listed["detail"]) == ["HTTP 500"]
+    assert stopped.value.report.interrupted_summary().splitlines()[1] == (
+        f"1 failed before the stop, listed in {root / fetch.FAILURES_CSV} (only the photos asked for before the stop)")
+
+
+def test_a_fetch_stopped_before_any_failure_removes_an_earlier_runs_list_and_says_so(tmp_path, server):
+    root = release(tmp_path / "gld", server, {1: ["404", "ok", "ok"]})
+    fetch.fetch(root, top_n=1, **FAST)
+    server.routes[f"/{image_id(1, 0)}.jpg"] = ("ok", jpeg(100))
+
+    def ctrl_c(done, total):
+        raise KeyboardInterrupt
+
+    with pytest.raises(fetch.FetchInterrupted) as stopped:
+        fetch.fetch(root, top_n=1, progress=ctrl_c, **FAST)
+    assert not (root / fetch.FAILURES_CSV).exists()
+    assert stopped.value.report.interrupted_summary().splitlines()[1:] == [
+        f"{root / fetch.FAILURES_CSV}, the list of an earlier run's failures, is removed: none failed before the stop"]
+
+
+def test_a_summary_where_every_photo_failed_to_connect_asks_whether_the_computer_is_online():
+    # 10,000 lines of "connection failed" and nothing said of the likely cause: no network, or a proxy not set.
+    report = fetch.FetchReport(wanted=10_000)
+    for i in range(10_000):
+        report.fail(f"{i:016x}", fetch.CONNECTION, "Failed to resolve 'upload.wikimedia.org'")
+    assert report.summary().splitlines() == [
+        "wanted 10,000 photos: 0 already there, 0 fetched, 10,000 failed", "  connection failed: 10,000",
+        "every photo asked for failed with 'connection failed': is this computer online? Behind a proxy, set "
+        "HTTPS_PROXY and HTTP_PROXY"]
+    report.fetched, report.wanted = 1, 10_001  # one came: the network is there
+    assert len(report.summary().splitlines()) == 2
+    report = fetch.FetchReport(wanted=2, failures=[("a", fetch.HTTP_ERROR, "HTTP 403")] * 2)
+    assert report.summary().splitlines()[-1] == (
+        "every photo asked for failed with 'http error': the server refuses them: if it says HTTP 429, fetch later or "
+        "with a lower --rate; if HTTP 403, give a --user-agent that says who you are (Wikimedia asks for one with a "
+        "contact)")

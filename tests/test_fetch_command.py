@@ -186,3 +186,47 @@ def test_the_check_of_the_photos_on_disk_has_a_progress_bar(tmp_path, server, ca
     assert main(["fetch", str(root), *QUICK]) == 0
     out = capsys.readouterr()
     assert "\rchecking the photos on disk:   0%|          | 0/3 [" in out.err and "3 already there" in out.out
+
+
+def test_a_disk_full_when_the_failures_are_listed_still_prints_the_summary(tmp_path, server, capsys, monkeypatch):
+    # The StorageError of fetch_failures.csv was printed instead of the summary, and an earlier run's list stayed.
+    import errno
+
+    from glr import atomic
+
+    root = release(tmp_path / "gld", server, {1: ["404", "404", "ok"]})
+    assert main(["fetch", str(root), *QUICK]) == 0
+    server.routes[f"/{image_id(1, 1)}.jpg"] = ("ok", b"")  # an empty answer now
+
+    def disk_full(path, table):
+        raise atomic._storage_error(path, OSError(errno.ENOSPC, "No space left on device"))
+
+    monkeypatch.setattr(fetch, "write_csv", disk_full)
+    capsys.readouterr()
+    assert main(["fetch", str(root), *QUICK]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out == ["wanted 3 photos: 1 already there, 0 fetched, 2 failed", "  not found (404): 1",
+                   "  not an image: 1", f"the failures are not listed: {root / fetch.FAILURES_CSV} cannot be written "
+                   "(No space left on device); the list of an earlier run that was there is removed"]
+    assert not (root / fetch.FAILURES_CSV).exists()
+
+
+def test_a_disk_full_mid_fetch_does_not_leave_an_earlier_runs_failures_listed(tmp_path, server, capsys, monkeypatch):
+    # fetch_failures.csv still listed the earlier run's 404, which this run had not asked for again.
+    import errno
+
+    from glr import atomic
+
+    root = release(tmp_path / "gld", server, {1: ["404", "ok"]})
+    assert main(["fetch", str(root), *QUICK]) == 0
+    server.routes[f"/{image_id(1, 0)}.jpg"] = ("ok", server.routes[f"/{image_id(1, 1)}.jpg"][1])
+
+    def disk_full(path, data):
+        raise atomic._storage_error(path, OSError(errno.ENOSPC, "No space left on device"))
+
+    monkeypatch.setattr(fetch, "write_bytes", disk_full)
+    capsys.readouterr()
+    assert main(["fetch", str(root), *QUICK]) == 2
+    assert capsys.readouterr().err.strip().endswith(
+        f"; {root / fetch.FAILURES_CSV}, the list of an earlier run's failures, is removed: none failed before the stop")
+    assert not (root / fetch.FAILURES_CSV).exists()

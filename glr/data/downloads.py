@@ -7,19 +7,18 @@ re-tried here, with the same back-off; one photo's body must arrive within DEADL
 slowly the server sends it. Requests start no faster than `rate` per second across the pool, under a
 User-Agent that says who is asking (Wikimedia, where GLDv2's URLs point, asks for one).
 Each photo is held in memory (at most `glr.data.fetch.MAX_BYTES`), checked to decode and
-written atomically by `glr.data.fetch.save_image`. On Ctrl-C a `StopSwitch` ends every wait and
-shuts every socket under way (connecting, in its TLS handshake, or reading), so a stalled server holds
-nobody up to its time-out.
+written atomically by `glr.data.fetch.save_image`. On Ctrl-C a `glr.data.stop_switch.StopSwitch` ends
+every wait and shuts every socket under way, so a stalled server (or resolver) holds nobody up to its time-out.
+A failure that asking again cannot cure (an untrusted certificate, a body that does not decompress, a connection
+that urllib3 has already re-tried) is named and not asked again.
 """
 
 from __future__ import annotations
 
 import re
-import socket
-import sys
+import ssl
 import threading
 import time
-import weakref
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import Callable
@@ -27,6 +26,7 @@ from typing import Callable
 import pandas as pd
 
 from glr.data import fetch as f
+from glr.data.stop_switch import StopSwitch, tracked_adapter
 
 WORKERS = 8
 RATE = 10.0  # requests per second, across the pool
@@ -38,76 +38,6 @@ CHUNK = 64 * 1024
 RETRY_STATUS = (429, 500, 502, 503, 504)
 MAX_RETRY_AFTER = 60.0  # seconds: the longest Retry-After honoured (a server may ask for an hour, or a date in 2099)
 DEADLINE = 300.0  # seconds for one photo's whole answer: TIMEOUT alone lets a server that drips a byte at a time hold a worker for ever
-
-
-class Stopped(Exception):
-    """A download given up because the fetch is stopping (Ctrl-C); never recorded as the photo's failure."""
-
-
-class StopSwitch:
-    """Stops the downloads under way at once: their sleeps end, and their sockets are shut.
-
-    A thread blocked on a silent server wakes only when its socket is shut from outside, so
-    every connection is tracked from the moment it is made (`tracked_adapter`).
-    """
-
-    def __init__(self):
-        self.event = threading.Event()
-        self.sockets: weakref.WeakSet = weakref.WeakSet()
-        self.lock = threading.Lock()
-
-    def wait(self, seconds: float) -> None:
-        """Sleep `seconds`, or raise Stopped as soon as the switch is thrown."""
-        if self.event.wait(max(0.0, seconds)):
-            raise Stopped
-
-    def check(self) -> None:
-        """Raise Stopped if the switch is thrown."""
-        self.wait(0)
-
-    def track(self, sock: socket.socket) -> None:
-        """Shut `sock` when the switch is thrown (at once if it already is: it was thrown while this one connected)."""
-        with self.lock:
-            self.sockets.add(sock)
-        if self.event.is_set():
-            _shut(sock)
-
-    def stop(self) -> None:
-        """Throw the switch: first the flag, so that a body cut short by the shut socket is never taken as whole."""
-        self.event.set()
-        with self.lock:
-            sockets = list(self.sockets)
-        for sock in sockets:
-            _shut(sock)
-
-
-# The switch of the connection this thread is making, for `_on_audit`: urllib3 makes and connects a socket in one
-# call, so Python's "socket.connect" audit event is the one moment the socket can be had before its connect blocks.
-_connecting = threading.local()
-_hook_lock = threading.Lock()
-_hooked = False
-
-
-def _on_audit(event: str, args: tuple) -> None:
-    if event == "socket.connect" and (switch := getattr(_connecting, "switch", None)) is not None:
-        switch.track(args[0])  # a connect under way is woken by its socket's shutdown (Linux)
-        switch.check()
-
-
-def _hook_connects() -> None:
-    """Install `_on_audit` once per process (an audit hook cannot be removed; it does nothing outside a fetch's connect)."""
-    global _hooked
-    with _hook_lock:
-        if not _hooked:
-            sys.addaudithook(_on_audit)
-            _hooked = True
-
-
-def _shut(sock: socket.socket) -> None:
-    try:
-        sock.shutdown(socket.SHUT_RDWR)
-    except OSError:  # already closed
-        pass
 
 
 class RateLimiter:
@@ -147,61 +77,6 @@ def _capped_retry(stop: StopSwitch):
     return CappedRetry
 
 
-def tracked_adapter(stop: StopSwitch, **options):
-    """requests' HTTPAdapter whose connections `stop` can shut: each new socket is handed to it as it is made."""
-    import urllib3
-    from requests.adapters import HTTPAdapter
-    from urllib3.connection import HTTPConnection, HTTPSConnection
-
-    _hook_connects()
-
-    def tracked(base):
-        class Tracked(base):
-            def _new_conn(self):  # urllib3's one place a connection's socket is made (1.x and 2.x)
-                stop.check()
-                _connecting.switch = stop  # the socket is tracked as its connect begins (`_on_audit`)
-                try:
-                    sock = super()._new_conn()
-                finally:
-                    _connecting.switch = None
-                # TLS detaches `sock` before its handshake: a copy of it (the same connection) is what the stop
-                # can shut while the handshake waits.
-                self.glr_copy = sock.dup()
-                stop.track(self.glr_copy)
-                return sock
-
-            def connect(self):
-                try:
-                    super().connect()
-                finally:
-                    if getattr(self, "glr_copy", None) is not None:
-                        self.glr_copy.close()
-                        self.glr_copy = None
-                stop.track(self.sock)  # the TLS socket, once there is one
-        return Tracked
-
-    class HTTPPool(urllib3.HTTPConnectionPool):
-        ConnectionCls = tracked(HTTPConnection)
-
-    class HTTPSPool(urllib3.HTTPSConnectionPool):
-        ConnectionCls = tracked(HTTPSConnection)
-
-    pools = {"http": HTTPPool, "https": HTTPSPool}
-
-    class Adapter(HTTPAdapter):
-        def init_poolmanager(self, *args, **kwargs):
-            super().init_poolmanager(*args, **kwargs)
-            self.poolmanager.pool_classes_by_scheme = pools
-
-        def proxy_manager_for(self, proxy, **kwargs):
-            manager = super().proxy_manager_for(proxy, **kwargs)
-            if isinstance(manager, urllib3.ProxyManager):  # an http(s) proxy; a SOCKS one keeps its own pools
-                manager.pool_classes_by_scheme = pools
-            return manager
-
-    return Adapter(**options)
-
-
 def make_session(workers: int, retries: int, backoff: float, user_agent: str, stop: StopSwitch | None = None):
     """A requests session that re-tries 429/5xx and failed connections (urllib3's Retry), sized for the pool;
     `stop` ends its waits and shuts its connections."""
@@ -230,6 +105,45 @@ def _is_timeout(exc: BaseException) -> bool:
 def _first_line(exc: BaseException) -> str:
     """An error's first line, short enough for the failures CSV."""
     return (str(exc).splitlines() or [exc.__class__.__name__])[0][:200]
+
+
+def _cause(exc: BaseException, kind: type | tuple) -> BaseException | None:
+    """The first exception of `kind` in what `exc` wraps (requests and urllib3 nest them in args, .reason and causes)."""
+    seen, todo = set(), [exc]
+    while todo:
+        each = todo.pop(0)
+        if not isinstance(each, BaseException) or id(each) in seen:
+            continue
+        if isinstance(each, kind):
+            return each
+        seen.add(id(each))
+        todo += [*each.args, getattr(each, "reason", None), each.__cause__, each.__context__]
+    return None
+
+
+def _detail(exc: BaseException) -> str:
+    """What went wrong, for the failures CSV: the cause urllib3 wraps, without the name of its connection pool."""
+    import urllib3
+
+    if (cut := _cause(exc, urllib3.exceptions.IncompleteRead)) is not None and isinstance(cut.partial, int):
+        return (f"{cut.partial:,} bytes of the {cut.partial + cut.expected:,} its Content-Length promised, "
+                "then the connection closed")
+    retried = _cause(exc, urllib3.exceptions.MaxRetryError)
+    inner = retried.reason if retried is not None and retried.reason is not None else exc
+    if len(inner.args) > 1 and isinstance(inner.args[-1], str) and not isinstance(inner.args[0], str):
+        return _first_line(Exception(inner.args[-1]))  # (connection, message): a connect time-out
+    return re.sub(r"^\w+\(host=.*?\): ", "", _first_line(inner))
+
+
+def _incurable(exc: BaseException) -> tuple[str, str] | None:
+    """The failure reason and detail of an error that asking again cannot cure, or None."""
+    import urllib3
+
+    if (cert := _cause(exc, ssl.SSLCertVerificationError)) is not None:  # self-signed, expired, another host's...
+        return f.UNTRUSTED, (getattr(cert, "verify_message", "") or _first_line(cert))[:200]
+    if (bad := _cause(exc, urllib3.exceptions.DecodeError)) is not None:  # says gzip (or deflate, br...), is not
+        return f.BAD_ENCODING, _first_line(bad)
+    return None
 
 
 def _content_length(resp) -> int:
@@ -285,16 +199,26 @@ def download(session, url: str, timeout: float, retries: int, backoff: float, li
         except requests.TooManyRedirects as exc:  # a loop, or a chain no browser would follow: asking again is no cure
             return None, f.HTTP_ERROR, f"redirected too many times (a loop?): {_first_line(exc)}"
         except requests.exceptions.InvalidSchema as exc:  # `url` is http(s): a redirect led off the web (ftp:, file:...)
-            target = re.search(r"No connection adapters were found for '(.*)'", str(exc))  # else a SOCKS proxy's
+            if "SOCKS" in str(exc):  # "Missing dependencies for SOCKS support."
+                return None, f.PROXY, "a SOCKS proxy is set (ALL_PROXY, HTTPS_PROXY...): it needs `pip install PySocks`"
+            target = re.search(r"No connection adapters were found for '(.*)'", str(exc))
             return None, f.HTTP_ERROR, f"redirected to {target[1]}, which is not http(s)" if target else _first_line(exc)
         except (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema) as exc:  # "http://", no host
             return None, f.NO_URL, _first_line(exc)
         except (requests.RequestException, urllib3.exceptions.HTTPError) as exc:
-            # A body cut short (urllib3's ProtocolError) or a time-out while streaming: try again.
             reason = f.TIMED_OUT if _is_timeout(exc) else \
                 f.TRUNCATED if isinstance(exc, (requests.exceptions.ChunkedEncodingError, urllib3.exceptions.ProtocolError)) \
                 else f.CONNECTION
-            detail = _first_line(exc)
+            detail = _detail(exc)
+            if (final := _incurable(exc)) is not None:
+                return None, *final
+            retried = _cause(exc, urllib3.exceptions.MaxRetryError)
+            if retried is not None and isinstance(retried.reason, urllib3.exceptions.ProxyError):  # re-tried, as below
+                # Its url is not said: it may hold a user name and password.
+                return None, f.PROXY, f"the proxy (HTTPS_PROXY, HTTP_PROXY) failed: {_detail(retried.reason.original_error)}"
+            if retried is not None and isinstance(retried.reason, urllib3.exceptions.ConnectTimeoutError):
+                return None, reason, detail  # refused, no such host, no answer: urllib3 has re-tried it `retries` times
+            # A body cut short (urllib3's ProtocolError), a time-out while streaming, a connection dropped: try again.
         except ValueError as exc:  # a URL requests cannot parse
             return None, f.CONNECTION, str(exc)[:200]
     return None, reason, detail

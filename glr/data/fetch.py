@@ -32,7 +32,16 @@ CHECK_PX = 64  # the decode check decodes at about this size: a real decode of e
 NOT_FOUND, TIMED_OUT, NOT_AN_IMAGE, TOO_LARGE = "not found (404)", "timed out", "not an image", "too large"
 HTTP_ERROR, CONNECTION, TRUNCATED = "http error", "connection failed", "body cut short"
 NOT_IN_SHARDS, BAD_MD5 = "not in any shard", "bad md5"
+UNTRUSTED, BAD_ENCODING = "certificate not trusted", "body does not decompress"  # never re-tried: no cure
+PROXY = "proxy failed"
 NO_URL = "no usable url"  # empty, not http(s) (ftp:, file:, javascript:, a relative path), or no row: nothing was asked
+# When every photo asked for fails for one of these, the cause is likely this computer's, not the photos'.
+HINTS = {CONNECTION: "is this computer online? Behind a proxy, set HTTPS_PROXY and HTTP_PROXY",
+         HTTP_ERROR: "the server refuses them: if it says HTTP 429, fetch later or with a lower --rate; if HTTP 403, "
+                     "give a --user-agent that says who you are (Wikimedia asks for one with a contact)",
+         PROXY: "check HTTPS_PROXY and HTTP_PROXY (and NO_PROXY, the hosts asked directly), or unset them",
+         UNTRUSTED: "a proxy that inspects TLS needs its certificate in REQUESTS_CA_BUNDLE; or is this computer's "
+                    "clock wrong?"}
 
 
 @dataclass
@@ -69,7 +78,11 @@ class FetchReport:
             return (f"{how} while checking the photos already on disk ({self.checked:,} of the {self.wanted:,} wanted "
                     f"checked so far, {self.already:,} of them whole); nothing was downloaded. "
                     "Run the same command again to go on")
-        return f"{how}: {self.kept()}"
+        lines = [f"{how}: {self.kept()}"]
+        if self.failures:
+            listed = f", listed in {self.failures_csv} (only the photos asked for before the stop)" if self.failures_csv else ""
+            lines.append(f"{len(self.failures):,} failed before the stop{listed}")
+        return "\n".join(lines + self.notes)
 
     def summary(self) -> str:
         """A few lines for the terminal: counts, then failures by reason."""
@@ -80,12 +93,14 @@ class FetchReport:
             lines += [f"  {reason}: {n:,}" for reason, n in by_reason.items()]
             if self.failures_csv:
                 lines.append(f"failures listed in {self.failures_csv}")
+            if not self.fetched and len(by_reason) == 1 and by_reason.index[0] in HINTS:  # one cause, and none came
+                lines.append(f"every photo asked for failed with '{by_reason.index[0]}': {HINTS[by_reason.index[0]]}")
         lines += self.notes
         return "\n".join(lines)
 
 
 class FetchInterrupted(KeyboardInterrupt):
-    """Ctrl-C stopped a fetch; `report` says what it had done (the failures CSV is left as the last whole run wrote it)."""
+    """Ctrl-C stopped a fetch; `report` says what it had done (the failures CSV lists the failures before the stop)."""
 
     def __init__(self, report: FetchReport):
         super().__init__("fetch interrupted")
@@ -166,14 +181,16 @@ def fetch(data: str | os.PathLike, top_n: int = datasets.DEFAULT_TOP_N, min_imag
     photos already on disk are checked (which takes a while for many). `download_options` go to
     `glr.data.downloads.download_all` (workers, rate, timeout, retries...). The failures
     CSV is written (or removed, when nothing failed) beside train.csv. Ctrl-C raises
-    FetchInterrupted with the report so far.
+    FetchInterrupted with the report so far, once the CSV lists the failures before the stop.
     """
     root, ids = curated_ids(data, top_n, min_images, val_fraction, seed)
     report = FetchReport(wanted=len(ids))
+    asked = False  # whether photos were asked for: an earlier run's failures CSV is then no longer true
     try:
         tick = (lambda _: checking(report.checked, report.wanted)) if checking else None
         todo, report.already = missing_ids(root, ids, tick, report)
         if todo:
+            asked = True
             if shards is not None:
                 from glr.data.tar_shards import extract_from_shards
 
@@ -183,12 +200,20 @@ def fetch(data: str | os.PathLike, top_n: int = datasets.DEFAULT_TOP_N, min_imag
 
                 download_all(root, urls_for(data, root, todo, report), report, progress, ids=todo, **download_options)
     except KeyboardInterrupt:
+        if asked:
+            try:
+                list_failures(root, report, stopped=True)
+            except KeyboardInterrupt:  # a second Ctrl-C: the CSV is written atomically, so it is whole or as it was
+                report.failures_csv = None
         raise FetchInterrupted(report) from None
     except StorageError as exc:  # a full disk, a read-only folder: what was fetched before is whole, and kept
-        error = StorageError(f"{exc}; the fetch stopped and {report.kept('')}")
+        said = len(report.notes)
+        list_failures(root, report, stopped=True)
+        listed = f" ({len(report.failures):,} failed, listed in {report.failures_csv})" if report.failures_csv else ""
+        error = StorageError("; ".join([f"{exc}; the fetch stopped and {report.kept('')}{listed}", *report.notes[said:]]))
         error.errno = exc.errno
         raise error from exc
-    report.failures_csv = write_failures(root, report)
+    list_failures(root, report)
     return report
 
 
@@ -233,6 +258,30 @@ def first_usable_url(rows: pd.DataFrame, report: FetchReport | None = None) -> p
                             f"different urls (e.g. {shown}); only the first usable url of each was asked for")
     first = rows.assign(usable=usable).sort_values("usable", ascending=False, kind="stable").drop_duplicates("id")
     return first.sort_index().drop(columns="usable")
+
+
+def list_failures(root: Path, report: FetchReport, stopped: bool = False) -> None:
+    """Write the failures CSV (`report.failures_csv`), or remove an earlier run's; never raises OSError.
+
+    A list that cannot be written is said in `report.notes`, and an earlier run's list is removed rather than left
+    to pass for this run's; so is one that a `stopped` run with no failures yet leaves behind.
+    """
+    path = root / FAILURES_CSV
+    existed = path.exists()
+    try:
+        report.failures_csv = write_failures(root, report)
+    except OSError as exc:  # a StorageError (a full disk...), or another failure of the disk
+        report.failures_csv = None
+        why = f"cannot be written ({os.strerror(exc.errno)})" if exc.errno else str(exc)
+        try:
+            path.unlink(missing_ok=True)
+            gone = "; the list of an earlier run that was there is removed" if existed else ""
+        except OSError:
+            gone = "; the list there is an earlier run's" if existed else ""
+        report.notes.append(f"the failures are not listed: {path} {why}{gone}")
+        return
+    if stopped and existed and not report.failures:
+        report.notes.append(f"{path}, the list of an earlier run's failures, is removed: none failed before the stop")
 
 
 def write_failures(root: Path, report: FetchReport) -> Path | None:

@@ -1,0 +1,166 @@
+"""Ctrl-C that stops HTTP downloads at once: a switch that ends their waits and shuts their sockets, however far
+each has got (resolving the host, connecting, in its TLS handshake, or reading).
+
+A thread blocked on a silent server wakes only when its socket is shut from outside, so every connection
+`tracked_adapter` makes is handed to the `StopSwitch` from the moment its socket exists. A host name is
+resolved (getaddrinfo, which nothing can interrupt) in a daemon thread that a stopped download leaves behind.
+"""
+
+from __future__ import annotations
+
+import socket
+import sys
+import threading
+import weakref
+from typing import Callable
+
+
+class Stopped(Exception):
+    """A download given up because the fetch is stopping (Ctrl-C); never recorded as the photo's failure."""
+
+
+class StopSwitch:
+    """Stops the downloads under way at once: their sleeps end, and their sockets are shut.
+
+    A thread blocked on a silent server wakes only when its socket is shut from outside, so
+    every connection is tracked from the moment it is made (`tracked_adapter`).
+    """
+
+    def __init__(self):
+        self.event = threading.Event()
+        self.sockets: weakref.WeakSet = weakref.WeakSet()
+        self.lock = threading.Lock()
+
+    def wait(self, seconds: float) -> None:
+        """Sleep `seconds`, or raise Stopped as soon as the switch is thrown."""
+        if self.event.wait(max(0.0, seconds)):
+            raise Stopped
+
+    def check(self) -> None:
+        """Raise Stopped if the switch is thrown."""
+        self.wait(0)
+
+    def track(self, sock: socket.socket) -> None:
+        """Shut `sock` when the switch is thrown (at once if it already is: it was thrown while this one connected)."""
+        with self.lock:
+            self.sockets.add(sock)
+        if self.event.is_set():
+            _shut(sock)
+
+    def stop(self) -> None:
+        """Throw the switch: first the flag, so that a body cut short by the shut socket is never taken as whole."""
+        self.event.set()
+        with self.lock:
+            sockets = list(self.sockets)
+        for sock in sockets:
+            _shut(sock)
+
+
+# The switch of the connection this thread is making, for `_on_audit`: urllib3 makes and connects a socket in one
+# call, so Python's "socket.connect" audit event is the one moment the socket can be had before its connect blocks.
+_connecting = threading.local()
+_hook_lock = threading.Lock()
+_hooked = False
+
+
+def _on_audit(event: str, args: tuple) -> None:
+    if event == "socket.connect" and (switch := getattr(_connecting, "switch", None)) is not None:
+        switch.track(args[0])  # a connect under way is woken by its socket's shutdown (Linux)
+        switch.check()
+
+
+def _hook_connects() -> None:
+    """Install `_on_audit` once per process (an audit hook cannot be removed; it does nothing outside a fetch's connect)."""
+    global _hooked
+    with _hook_lock:
+        if not _hooked:
+            sys.addaudithook(_on_audit)
+            _hooked = True
+
+
+def _shut(sock: socket.socket) -> None:
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:  # already closed
+        pass
+
+
+
+def abandonable(stop: StopSwitch, connect: Callable[[], socket.socket]) -> socket.socket:
+    """`connect()`'s socket, made in a daemon thread that this one leaves behind (raising Stopped) when `stop` is thrown.
+
+    urllib3 resolves the host (getaddrinfo) and connects in one call, and nothing interrupts a resolver that hangs: a
+    worker waiting on one would hold Ctrl-C, and the interpreter's exit, for the resolver's own time-out (tens of
+    seconds). The connect itself is shut by `stop` as ever (`_on_audit`), and a socket made after the stop is closed.
+    """
+    done, out = threading.Event(), {}
+
+    def run():
+        _connecting.switch = stop  # the socket is tracked as its connect begins (`_on_audit`)
+        try:
+            out["sock"] = connect()
+        except BaseException as exc:  # handed to the waiting thread, as if it had connected itself
+            out["error"] = exc
+        finally:
+            _connecting.switch = None
+            done.set()
+        if stop.event.is_set() and "sock" in out:  # nobody may be waiting for it any more
+            out["sock"].close()
+
+    threading.Thread(target=run, name="glr-fetch-connect", daemon=True).start()
+    while not done.wait(0.05):
+        stop.check()
+    if "error" in out:
+        raise out.pop("error")
+    return out["sock"]
+
+
+def tracked_adapter(stop: StopSwitch, **options):
+    """requests' HTTPAdapter whose connections `stop` can shut: each new socket is handed to it as it is made."""
+    import urllib3
+    from requests.adapters import HTTPAdapter
+    from urllib3.connection import HTTPConnection, HTTPSConnection
+
+    _hook_connects()
+
+    def tracked(base):
+        class Tracked(base):
+            def _new_conn(self):  # urllib3's one place a connection's socket is made (1.x and 2.x)
+                stop.check()
+                sock = abandonable(stop, super()._new_conn)
+                # TLS detaches `sock` before its handshake: a copy of it (the same connection) is what the stop
+                # can shut while the handshake waits.
+                self.glr_copy = sock.dup()
+                stop.track(self.glr_copy)
+                return sock
+
+            def connect(self):
+                try:
+                    super().connect()
+                finally:
+                    if getattr(self, "glr_copy", None) is not None:
+                        self.glr_copy.close()
+                        self.glr_copy = None
+                stop.track(self.sock)  # the TLS socket, once there is one
+        return Tracked
+
+    class HTTPPool(urllib3.HTTPConnectionPool):
+        ConnectionCls = tracked(HTTPConnection)
+
+    class HTTPSPool(urllib3.HTTPSConnectionPool):
+        ConnectionCls = tracked(HTTPSConnection)
+
+    pools = {"http": HTTPPool, "https": HTTPSPool}
+
+    class Adapter(HTTPAdapter):
+        def init_poolmanager(self, *args, **kwargs):
+            super().init_poolmanager(*args, **kwargs)
+            self.poolmanager.pool_classes_by_scheme = pools
+
+        def proxy_manager_for(self, proxy, **kwargs):
+            manager = super().proxy_manager_for(proxy, **kwargs)
+            if isinstance(manager, urllib3.ProxyManager):  # an http(s) proxy; a SOCKS one keeps its own pools
+                manager.pool_classes_by_scheme = pools
+            return manager
+
+    return Adapter(**options)
