@@ -586,7 +586,7 @@ def test_one_kept_photo_can_be_seen_and_removed_after_a_refresh(uploads_root):
     assert pick.options == ["IMG_0.jpg", "IMG_1.jpg", "IMG_2.jpg"]  # the names dropped, not the names kept under
     pick.select(photo_name(_jpeg(1))).run()
     shown = [img.caption for element in again.get("image") for img in element.proto.imgs]
-    assert "IMG\\_1.jpg" in shown and "IMG\\_0.jpg" not in shown  # a thumbnail of the photo picked, to check
+    assert "IMG\\_1.jpg" in shown and "IMG\\_0.jpg" not in shown  # a thumbnail of the photo picked (its caption Markdown)
     button(again, "Remove 1 photo").click().run()
     assert_no_exception(again)
     assert "2 photos kept for cat" in texts(again.caption)
