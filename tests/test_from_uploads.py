@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -118,3 +119,28 @@ def test_a_name_pasted_by_mistake_is_echoed_in_part():
     with pytest.raises(DatasetError) as caught:
         folder_name("word " * 2000, "dataset name")
     assert "(9,999 characters)" in str(caught.value) and len(str(caught.value)) < 300  # was all 10,000 of them
+
+
+def test_half_written_datasets_a_killed_server_left_are_cleaned_when_the_next_is_made(tmp_path):
+    import os
+    import time
+
+    old = time.time() - 7200
+
+    def half_written(name: str, recent_class: bool = False) -> Path:
+        folder = tmp_path / name
+        (folder / "cat").mkdir(parents=True)
+        (folder / "cat" / "0001.jpg").write_bytes(_jpeg(1))
+        os.utime(folder, (old, old))
+        os.utime(folder / "cat", (time.time(),) * 2 if recent_class else (old, old))
+        return folder
+
+    stale, earlier, busy = half_written(".trip.k2j4h5g6.partial"), half_written(".pets.ab12cd34"), \
+        half_written(".dogs.zz99yy88.partial", recent_class=True)  # another build writing its photos now
+    mine = tmp_path / ".my notes"  # hidden folders that are not glr's are left alone
+    mine.mkdir()
+    os.utime(mine, (old, old))
+    build_dataset("fresh", {"a": [("1.jpg", _jpeg(2))], "b": [("2.jpg", _jpeg(3))]}, root=tmp_path)
+    # Were left for ever: hidden, so no one saw them, each up to 500 MB.
+    assert not stale.exists() and not earlier.exists() and busy.exists() and mine.exists()
+    assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith(".")) == ["fresh"]

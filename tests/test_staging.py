@@ -144,7 +144,7 @@ def test_an_upload_box_is_synced_once_per_file_and_mirrors_what_is_taken_out(tmp
     a_again = ("a2", _jpeg(1))  # the same photo under another name
     problems = box.sync("class-0", handled, held(a, b, bad, a_again))
     assert reads == ["a", "b", "bad", "a2"]  # the files held already are not read again
-    assert problems == ["1 photo dropped again, kept once"]
+    assert problems == [(("a2",), "1 photo dropped again, kept once")]  # with the file it is about
     box.sync("class-0", handled, held(b, bad, a_again))  # a taken out: its photo stays, a2 is it too
     assert len(box.photos("class-0")) == 2
     box.sync("class-0", handled, held(bad, a_again))  # b taken out
@@ -162,3 +162,36 @@ def test_the_dataset_made_is_kept_for_a_refresh_until_forgotten(tmp_path):
     (box.path / staging.FORM_FILE).write_text('{"built": "not a list", "name": 3}')  # a file edited by hand
     os.utime(box.path / staging.FORM_FILE, ns=(1, 1))
     assert box.built() is None and box.name() == ""
+
+
+def test_class_names_typed_and_the_names_photos_were_dropped_under_are_kept(tmp_path):
+    box = Staging(new_key(), root=tmp_path)
+    assert box.set_label("class-1", "owl") is False and not box.path.exists()  # no photo: no staging place taken
+    box.add("class-0", [("cam/IMG_1.jpg", _jpeg(1)), ("IMG_2.jpg", _jpeg(2))])
+    one, two = staging.photo_name(_jpeg(1)), staging.photo_name(_jpeg(2))
+    assert box.set_label("class-1", "owl")  # a class with no photo yet: a refresh shows its name again
+    again = Staging(box.path.name, root=tmp_path)
+    assert again.labels() == {"class-1": "owl"} and again.names("class-0") == {one: "IMG_1.jpg", two: "IMG_2.jpg"}
+    box.remove("class-0", [one])
+    assert box.names("class-0") == {two: "IMG_2.jpg"}
+    assert box.set_label("class-1", "") and box.labels() == {}
+    box.clear("class-0")
+    assert box.names("class-0") == {} and not box.snapshot().names
+
+
+def test_a_sync_names_the_files_each_problem_is_about(tmp_path):
+    box, handled = Staging(new_key(), root=tmp_path), {}
+    files = [("a", "a.jpg", lambda: _jpeg(1)), ("bad", "bad.jpg", lambda: b"no"), ("a2", "a2.jpg", lambda: _jpeg(1))]
+    problems = box.sync("class-0", handled, files)
+    assert [ids for ids, _ in problems] == [("bad",), ("a2",)] and "bad.jpg" in problems[0][1]
+    # A file whose bytes are gone (released from the server's memory) cannot be kept: refused, not read.
+    assert box.sync("class-0", handled, files + [("gone", "", None)]) == [] and handled["gone"] == ""
+
+
+def test_pruning_also_cleans_a_dataset_a_killed_server_left_half_written(tmp_path):
+    half = tmp_path / ".trip.abcd1234.partial" / "cat"
+    half.mkdir(parents=True)
+    for path in (half, half.parent):
+        os.utime(path, (time.time() - 7200,) * 2)
+    prune(tmp_path)
+    assert not half.parent.exists()

@@ -6,8 +6,10 @@ read in memory within the same limits, and a member whose name could leave a fol
 is refused. Every photo is decoded by glr.data.images before anything is written, and written
 again as a JPEG (orientation applied, transparency flattened, the longer side at most
 STORED_SIDE), so the folder holds only photos glr can read under names glr chose. The folder
-is built beside its place and renamed into it whole: a failure leaves nothing behind, and an
-existing dataset is never overwritten.
+is built beside its place (a hidden `.<name>.<random>.partial` folder) and renamed into it whole: a
+failure leaves nothing behind, and an existing dataset is never overwritten. A server killed while
+writing leaves its hidden folder: `clean_partial` deletes those untouched for PARTIAL_MAX_AGE, whenever
+the uploads folder is next used (a dataset made, an upload form opened).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import posixpath
 import re
 import shutil
 import tempfile
+import time
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +41,12 @@ JPEG_QUALITY = 95
 STORED_SIDE = 2048
 # A dataset or class name becomes a folder name: letters (any script), digits, spaces, - _ . only.
 _NAME_OK = re.compile(r"[\w\- .]+")
+PARTIAL_SUFFIX = ".partial"
+# A dataset is written in seconds (at most ZIP_MAX_BYTES, copied on one disk); a folder being written is touched
+# with every photo. One untouched for an hour is a killed server's, never one still in use.
+PARTIAL_MAX_AGE = 3600
+# tempfile.mkdtemp's names: ".<dataset>.<8 random characters>", ".partial" since it was added to them.
+_PARTIAL = re.compile(r"\..+\.[a-z0-9_]{8}(\.partial)?")
 
 # (the uploaded file's name, its bytes), or (name, path) of a photo glr.data.staging checked and stored already
 Photos = Sequence[tuple[str, "bytes | Path"]]
@@ -188,6 +197,23 @@ def build_dataset(name: str, classes: Mapping[str, Photos], root: str | Path | N
     return BuiltDataset(folder, {label: len(photos) for label, photos in prepared.items()}, problems)
 
 
+def clean_partial(root: str | Path | None = None, max_age: float = PARTIAL_MAX_AGE) -> list[Path]:
+    """Delete the hidden folders datasets were being written into in `root` (the uploads folder) and untouched for
+    `max_age` seconds: left by a server killed while writing. Those deleted."""
+    cutoff, gone = time.time() - max_age, []
+    for path in _listed(Path(root) if root is not None else uploads_dir()):
+        if not _PARTIAL.fullmatch(path.name) or path.is_symlink() or not path.is_dir():
+            continue
+        try:  # its class folders are touched by every photo written; the folder itself only by a new class
+            touched = max([path.stat().st_mtime] + [p.stat().st_mtime for p in path.iterdir() if p.is_dir()])
+        except OSError:  # renamed into place or removed meanwhile
+            continue
+        if touched < cutoff:
+            shutil.rmtree(path, ignore_errors=True)
+            gone.append(path)
+    return gone
+
+
 def stored_jpeg(data: bytes, name: str) -> bytes:
     """The photo as a dataset made here stores it: decoded by glr (ImageError naming it if it is not one), at most
     STORED_SIDE px, encoded again as a JPEG."""
@@ -224,7 +250,8 @@ def _write_folder(folder: Path, classes: Mapping[str, list[bytes | Path]]) -> No
     """Write the class folders into a temporary folder beside `folder`, then rename it into place."""
     try:
         folder.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+        clean_partial(folder.parent)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=PARTIAL_SUFFIX, dir=folder.parent))
     except OSError as exc:  # read-only, permission denied
         raise DatasetError(f"no dataset can be made in {folder.parent}: {exc.strerror or exc}") from None
     tmp.chmod(0o755)  # mkdtemp makes 0700; a dataset is meant to be read by the app and others

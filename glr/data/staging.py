@@ -9,7 +9,10 @@ finds the photos again, and whoever is given that address shares them); a slot i
 (`class-0`, `class-1`, ... or `zip-0`, ... for the classes of a zip, whose names are kept
 beside their photos). A photo that is not one is refused then, with its message; the same
 file dropped twice is kept once, and one kept for another class is refused, naming it. The leading dot keeps `.staging` out of any dataset read there.
-The dataset name typed in the form is kept there too (`form.json`), so a refresh shows it again.
+The dataset name typed in the form is kept there too (`form.json`), and the class names typed (`labels.json`, also
+for a box with no photo yet), so a refresh shows them again; and each photo's name as dropped (`names.json`), so a
+refreshed page can list them to remove one. None of these makes a staging folder: a session with no photo kept
+takes none of the MAX_STAGINGS places.
 
 The page asks for the photos of every slot on each rerun (any click), so what is kept is read from
 disk once per change (`Staging.snapshot`): a change made here bumps the staging's generation, and one
@@ -37,7 +40,7 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from glr.atomic import read_json, write_bytes, write_json
-from glr.data.from_uploads import stored_jpeg
+from glr.data.from_uploads import clean_partial, stored_jpeg
 from glr.data.layouts import plural
 from glr.data.uploads import MB, ZIP_MAX_BYTES, ZIP_MAX_FILES
 from glr.errors import DatasetError, ImageError
@@ -48,6 +51,7 @@ MAX_STAGINGS = 8
 MAX_AGE_SECONDS = 24 * 3600
 LABELS_FILE = "labels.json"  # slot -> class name (a zip's folder, or the name typed for a box)
 FORM_FILE = "form.json"  # the rest of the form: {"name": the dataset name, "built": the last dataset made}
+NAMES_FILE = "names.json"  # slot -> {photo_name: the file's name as dropped}
 MAX_NAME_CHARS = 256  # a name kept for the form; a longer one is refused when the dataset is made anyway
 _KEY = re.compile(r"[0-9a-f]{32}")
 _SLOT = re.compile(r"[a-z]+-\d+")
@@ -60,6 +64,7 @@ class Snapshot:
     slots: dict[str, tuple[Path, ...]] = field(default_factory=dict)  # only slots holding photos
     labels: dict[str, str] = field(default_factory=dict)
     form: dict = field(default_factory=dict)
+    names: dict[str, dict[str, str]] = field(default_factory=dict)
     files: int = 0
     bytes: int = 0
 
@@ -114,15 +119,31 @@ class Staging:
         return sorted((n for n in self.snapshot().slots if n.startswith(prefix)), key=lambda n: int(n.split("-")[1]))
 
     def labels(self) -> dict[str, str]:
-        """The class names recorded with their slots (a zip's folders)."""
+        """The class names recorded with their slots (a zip's folders, the names typed for the boxes)."""
         return dict(self.snapshot().labels)
 
-    def set_label(self, slot: str, label: str) -> None:
-        """Record the class name of `slot`'s photos, so a new session (a refresh) shows it again."""
+    def set_label(self, slot: str, label: str) -> bool:
+        """Record the class name of `slot` ("" forgets it), so a new session (a refresh) shows it again; False if not.
+
+        Also for a slot with no photo yet, once the staging holds photos: a name alone makes no staging folder.
+        """
         self._slot(slot)
-        if self.path.is_dir():
-            write_json(self.path / LABELS_FILE, {**self.labels(), slot: label})
+        labels, label = self.labels(), str(label)[:MAX_NAME_CHARS]
+        if labels.get(slot, "") == label or not self.path.is_dir():
+            return labels.get(slot, "") == label
+        labels.update({slot: label}) if label else labels.pop(slot, None)
+        try:
+            write_json(self.path / LABELS_FILE, labels)
+        except OSError:  # the uploads folder is read-only or full: said when photos are dropped
+            return False
+        finally:
             _changed(self.path)
+        return True
+
+    def names(self, slot: str) -> dict[str, str]:
+        """The names the photos of `slot` were dropped under (photo_name -> name; a photo kept before names were: none)."""
+        self._slot(slot)
+        return dict(self.snapshot().names.get(slot, {}))
 
     def name(self) -> str:
         """The dataset name last typed in the form ("" if none)."""
@@ -181,57 +202,67 @@ class Staging:
         class: a photo of two classes teaches a model nothing but noise. Past the limits, the rest are
         refused with one message.
         """
+        added, problems = self._add(slot, photos, label)
+        return added, [problem for _, problem in problems]
+
+    def _add(self, slot: str, photos: Iterable[tuple[str, bytes]],
+             label: str | None = None) -> tuple[int, list[tuple[tuple[int, ...], str]]]:
+        """add(), each problem with the positions in `photos` of the files it is about."""
         folder = self._slot(slot)
         snap = self.snapshot()
         count, size = snap.files, snap.bytes
         kind = slot.split("-")[0]
         elsewhere = {p.name: other for other, kept in snap.slots.items()
                      if other != slot and other.split("-")[0] == kind for p in kept}
-        added, again, over, problems = 0, 0, 0, []
+        added, again, over, problems, named = 0, [], [], [], {}
         try:
-            for name, data in photos:
+            for i, (name, data) in enumerate(photos):
                 target = folder / photo_name(data)
                 if target.exists():
-                    again += 1
+                    again.append(i)
                     continue
                 if (other := elsewhere.get(target.name)) is not None:
                     title = snap.labels.get(other) or f"class {int(other.split('-')[1]) + 1}"
-                    problems.append(f"{name}: the same photo is kept for {title!r} already; a photo belongs to one "
-                                    "class, so it is not kept twice (remove it there first to move it)")
+                    problems.append(((i,), f"{name}: the same photo is kept for {title!r} already; a photo belongs to "
+                                           "one class, so it is not kept twice (remove it there first to move it)"))
                     continue
                 try:
                     jpeg = stored_jpeg(data, str(name))
                 except ImageError as exc:
-                    problems.append(str(exc))
+                    problems.append(((i,), str(exc)))
                     continue
                 if count + 1 > self.max_files or size + len(jpeg) > self.max_bytes:
-                    over += 1
+                    over.append(i)
                     continue
                 folder.mkdir(parents=True, exist_ok=True)
                 write_bytes(target, jpeg)
                 added, count, size = added + 1, count + 1, size + len(jpeg)
-        finally:  # also when a write fails half way: the photos written are counted
+                named[target.name] = str(name).replace("\\", "/").rsplit("/", 1)[-1][:MAX_NAME_CHARS]
+        finally:  # also when a write fails half way: the photos written are counted (and named)
+            if named:
+                self._write_names(slot, named)
             _changed(self.path)
         if label is not None and added:
             self.set_label(slot, label)
         if again:
-            problems.append(f"{plural(again, 'photo')} dropped again, kept once")
+            problems.append((tuple(again), f"{plural(len(again), 'photo')} dropped again, kept once"))
         if over:
-            problems.append(f"{plural(over, 'photo')} not kept: a dataset made in the browser holds at most "
-                            f"{self.max_files:,} photos and {self.max_bytes // MB} MB; for more, put the class folders "
-                            "on this computer and type their folder instead")
+            problems.append((tuple(over), f"{plural(len(over), 'photo')} not kept: a dataset made in the browser holds "
+                                          f"at most {self.max_files:,} photos and {self.max_bytes // MB} MB; for more, "
+                                          "put the class folders on this computer and type their folder instead"))
         if self.path.is_dir():
             os.utime(self.path)  # in use: the last to be pruned
         return added, problems
 
-    def sync(self, slot: str, handled: dict[str, str], files: Iterable[tuple[str, str, Callable[[], bytes]]],
-             label: str | None = None) -> list[str]:
-        """Keep the photos newly in `slot`'s upload box and forget those taken out of it; the problems met.
+    def sync(self, slot: str, handled: dict[str, str], files: Iterable[tuple[str, str, Callable[[], bytes] | None]],
+             label: str | None = None) -> list[tuple[tuple[str, ...], str]]:
+        """Keep the photos newly in `slot`'s upload box and forget those taken out of it; the problems met, each with
+        the upload ids of the files it is about (so the page can take it away with them).
 
         `files`: what the box holds, as (upload id, name, a function returning the bytes: read only for a
-        new file). `handled` (upload id -> the photo_name kept, "" if refused) is updated in place, so a
-        file is checked once however often the page runs; a photo taken out is forgotten unless another
-        file in the box is the same photo.
+        new file; None when the bytes are no longer held, so the file cannot be kept). `handled` (upload
+        id -> the photo_name kept, "" if refused) is updated in place, so a file is checked once however
+        often the page runs; a photo taken out is forgotten unless another file in the box is the same photo.
         """
         files = list(files)
         present = {file_id for file_id, _, _ in files}
@@ -240,26 +271,40 @@ class Staging:
             del handled[file_id]
         if gone := taken_out - set(handled.values()):
             self.remove(slot, gone)
+        handled.update({file_id: "" for file_id, _, read in files if read is None and file_id not in handled})
         new = [(file_id, name, read()) for file_id, name, read in files if file_id not in handled]
         if not new:
             return []
         try:
-            problems = self.add(slot, [(name, data) for _, name, data in new], label)[1]
+            added, problems = self._add(slot, [(name, data) for _, name, data in new], label)
         finally:  # also when a write failed: what was kept is handled, and the rest tried again with the next drop
             kept = {p.name for p in self.photos(slot)}
             for file_id, _, data in new:
                 handled[file_id] = name if (name := photo_name(data)) in kept else ""
-        return problems
+        return [(tuple(new[i][0] for i in where), problem) for where, problem in problems]
 
     def remove(self, slot: str, names: Iterable[str]) -> int:
         """Forget the photos `names` (their `photo_name`) of `slot`; how many were kept."""
-        folder, gone = self._slot(slot), 0
+        folder, gone = self._slot(slot), set()
         for name in set(names):
             if re.fullmatch(r"[0-9a-f]{40}\.jpg", name) and (folder / name).is_file():
                 (folder / name).unlink(missing_ok=True)
-                gone += 1
+                gone.add(name)
+        if gone and any(name in gone for name in self.names(slot)):
+            self._write_names(slot, {name: None for name in gone})
         _changed(self.path)
-        return gone
+        return len(gone)
+
+    def _write_names(self, slot: str, names: dict[str, str | None]) -> None:
+        """Update `slot`'s names as dropped (None: forget that photo's)."""
+        every = {s: dict(n) for s, n in self.snapshot().names.items()}
+        mine = every.setdefault(slot, {})
+        mine.update(names)
+        every[slot] = {k: v for k, v in mine.items() if v is not None}
+        try:
+            write_json(self.path / NAMES_FILE, {s: n for s, n in every.items() if n})
+        except OSError:  # only the names shown to remove one photo are lost; said when photos are dropped
+            pass
 
     def clear(self, slot: str | None = None) -> None:
         """Forget the photos of `slot`, or of every slot (the whole staging folder goes, the name typed too)."""
@@ -271,6 +316,8 @@ class Staging:
             labels = self.labels()
             if labels.pop(slot, None) is not None:
                 write_json(self.path / LABELS_FILE, labels)
+            if self.snapshot().names.get(slot):
+                self._write_names(slot, {name: None for name in self.snapshot().names[slot]})
         finally:
             _changed(self.path)
 
@@ -279,8 +326,9 @@ def prune(root: str | Path | None = None, keep: int = MAX_STAGINGS, max_age: flo
           spare: str | None = None) -> list[Path]:
     """Delete the stagings untouched for `max_age` seconds and all but the `keep` most recently used; those deleted.
 
-    `spare` (the caller's own key) is never deleted.
+    `spare` (the caller's own key) is never deleted. The datasets a killed server left half written go too.
     """
+    clean_partial(root)
     folder = Path(root if root is not None else uploads_dir()) / STAGING_SUBDIR
     try:
         stagings = sorted((p for p in folder.iterdir() if p.is_dir() and is_key(p.name)), key=_mtime, reverse=True)
@@ -325,7 +373,9 @@ def _snapshot(path: Path, stamp: tuple) -> Snapshot:
             slots[slot] = tuple(path / slot / name for _, name, _ in found)
             files, size = files + len(found), size + sum(s for *_, s in found)
     labels = {slot: label for slot, label in _read_dict(path / LABELS_FILE).items() if isinstance(label, str)}
-    return Snapshot(slots, labels, _read_dict(path / FORM_FILE), files, size)
+    names = {slot: {k: v for k, v in named.items() if isinstance(v, str)}
+             for slot, named in _read_dict(path / NAMES_FILE).items() if isinstance(named, dict)}
+    return Snapshot(slots, labels, _read_dict(path / FORM_FILE), names, files, size)
 
 
 def _read_dict(path: Path) -> dict:
