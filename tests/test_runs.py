@@ -432,25 +432,20 @@ def test_first_ctrl_c_asks_the_trainer_to_stop_and_a_second_quits(tmp_path, caps
     # A Ctrl-C in `python -m glr train` raised KeyboardInterrupt wherever it landed: the run ended
     # "failed" with the message "KeyboardInterrupt: ". Now it ends after the batch as "stopped".
     run = Run.create(tmp_path, CONFIG)
-    previous_term = signal.getsignal(signal.SIGTERM)
-    try:
-        with trainer_signals.stop_on_signals(run):
+    with trainer_signals.stop_on_signals(run):  # SIGTERM's handler too is put back on leaving
+        os.kill(os.getpid(), signal.SIGINT)
+        wait_until(run.stop_requested, timeout=1)
+        assert f"stopping after this batch (Ctrl-C again to quit at once); python -m glr train --resume {run.id}" \
+            in capsys.readouterr().err
+        with pytest.raises(KeyboardInterrupt, match="Ctrl-C twice"):
             os.kill(os.getpid(), signal.SIGINT)
-            wait_until(run.stop_requested, timeout=1)
-            assert f"stopping after this batch (Ctrl-C again to quit at once); python -m glr train --resume {run.id}" \
-                in capsys.readouterr().err
-            with pytest.raises(KeyboardInterrupt, match="Ctrl-C twice"):
-                os.kill(os.getpid(), signal.SIGINT)
-                time.sleep(1)  # the handler runs at the next bytecode; never reached
-        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # put back on leaving
-    finally:
-        signal.signal(signal.SIGTERM, previous_term)
+            time.sleep(1)  # the handler runs at the next bytecode; never reached
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # put back on leaving
 
 
 def test_ctrl_c_ignored_by_the_shell_stays_ignored(tmp_path):
     # A trainer started in the background (`... &`) inherits SIGINT ignored: it must stay so.
     run = Run.create(tmp_path, CONFIG)
-    previous_term = signal.getsignal(signal.SIGTERM)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         with trainer_signals.stop_on_signals(run):
@@ -460,7 +455,6 @@ def test_ctrl_c_ignored_by_the_shell_stays_ignored(tmp_path):
             assert not run.stop_requested()
     finally:
         signal.signal(signal.SIGINT, signal.default_int_handler)
-        signal.signal(signal.SIGTERM, previous_term)
 
 
 def test_no_run_is_made_while_another_training_holds_the_results_folder(tmp_path):
