@@ -191,7 +191,7 @@ def dataset_name(box: staging.Staging) -> tuple[str, str | None]:
                          max_chars=from_uploads.MAX_NAME)
     if not name.strip():
         return name, "name the dataset"
-    if problem := from_uploads.name_problem(name, "dataset name"):
+    if problem := from_uploads.name_problem(name, dataset=True):
         st.warning(common.md(problem))  # said as typed, not only once Make is clicked
     return name, problem
 

@@ -84,7 +84,8 @@ def cmd_fetch(args) -> int:
     except KeyboardInterrupt:
         if not terminated:
             raise
-        print("stopped by SIGTERM before any photo was asked for", file=sys.stderr)  # while the dataset was read
+        # While the dataset was read, or as fetch ended: either way every photo on disk is whole.
+        print("stopped by SIGTERM; the photos on disk are whole: run the same command again to go on", file=sys.stderr)
         return TERMINATED
     finally:
         checking.close()

@@ -111,8 +111,8 @@ def test_a_dataset_name_is_checked_before_any_photo_is_read(tmp_path, name, prob
     with pytest.raises(DatasetError, match=problem.replace("(", r"\(")):
         new_dataset_folder(name, root=tmp_path)
     assert new_dataset_folder(" My Trip ", root=tmp_path) == tmp_path / "My_Trip"  # the folder build_dataset makes
-    assert problem.split(" (")[0] in name_problem(name, "dataset name", root=tmp_path)  # the form's words
-    assert name_problem("My Trip", "dataset name", root=tmp_path) is None
+    assert problem.split(" (")[0] in name_problem(name, dataset=True, root=tmp_path)  # the form's words
+    assert name_problem("My Trip", dataset=True, root=tmp_path) is None
 
 
 def test_a_name_pasted_by_mistake_is_echoed_in_part():

@@ -76,6 +76,7 @@ def test_old_stagings_and_all_but_the_most_recent_are_pruned(tmp_path):
     assert sorted(p.name for p in (tmp_path / ".staging").iterdir()) == sorted(keys[1:])
     gone = prune(tmp_path, keep=2)
     assert sorted(p.name for p in gone) == sorted(keys[1:3])
+    assert not set(gone + [old]) & set(staging._GENERATIONS)  # what is known of them goes with them
     assert prune(tmp_path / "nothing-here") == []
 
 
@@ -149,6 +150,26 @@ def test_an_upload_box_is_synced_once_per_file_and_mirrors_what_is_taken_out(tmp
     assert len(box.photos("class-0")) == 2
     box.sync("class-0", handled, held(bad, a_again))  # b taken out
     assert [p.name for p in box.photos("class-0")] == [staging.photo_name(_jpeg(1))] and set(handled) == {"bad", "a2"}
+
+
+def test_photos_a_full_disk_did_not_let_be_kept_are_tried_again(tmp_path, monkeypatch):
+    # They were marked refused, and with the box unchanged the page never tried them again, saying nothing.
+    box, handled = Staging(new_key(), root=tmp_path), {}
+    files = [(i, f"{i}.jpg", lambda d=_jpeg(n): d) for n, i in enumerate("abc")]
+    real, writes = staging.write_bytes, []
+
+    def full_at_the_second(path, data):
+        writes.append(path)
+        if len(writes) == 2:
+            raise OSError(28, "No space left on device")
+        real(path, data)
+
+    monkeypatch.setattr(staging, "write_bytes", full_at_the_second)
+    with pytest.raises(OSError):
+        box.sync("class-0", handled, files, label="cat")
+    assert len(box.photos("class-0")) == 1 and list(handled) == ["a"]  # b and c: still to be kept
+    box.sync("class-0", handled, files)  # room again: the page's next run
+    assert len(box.photos("class-0")) == 3 and set(handled) == {"a", "b", "c"} and all(handled.values())
 
 
 def test_the_dataset_made_is_kept_for_a_refresh_until_forgotten(tmp_path):

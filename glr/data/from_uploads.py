@@ -81,10 +81,10 @@ def folder_name(text: str, what: str = "name") -> str:
     return re.sub(r"\s+", "_", text)
 
 
-def name_problem(name: str, what: str = "class name", root: str | Path | None = None) -> str | None:
-    """Why `name` cannot be a class's folder (a "dataset name": a new dataset's, in `root`), or None; for a form."""
+def name_problem(name: str, dataset: bool = False, root: str | Path | None = None) -> str | None:
+    """Why `name` cannot be a class's folder (`dataset`: a new dataset's, in `root`, and not taken), or None; for a form."""
     try:
-        new_dataset_folder(name, root) if what == "dataset name" else folder_name(name, what)
+        new_dataset_folder(name, root) if dataset else folder_name(name, "class name")
     except DatasetError as exc:
         return str(exc)
     return None

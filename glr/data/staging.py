@@ -275,12 +275,17 @@ class Staging:
         new = [(file_id, name, read()) for file_id, name, read in files if file_id not in handled]
         if not new:
             return []
+        checked = False
         try:
             added, problems = self._add(slot, [(name, data) for _, name, data in new], label)
-        finally:  # also when a write failed: what was kept is handled, and the rest tried again with the next drop
+            checked = True
+        finally:
             kept = {p.name for p in self.photos(slot)}
             for file_id, _, data in new:
-                handled[file_id] = name if (name := photo_name(data)) in kept else ""
+                if (name := photo_name(data)) in kept or checked:
+                    handled[file_id] = name if name in kept else ""
+                # else a write failed (a full disk): left unhandled, so its bytes stay held and the page's next
+                # run tries it again, once there is room
         return [(tuple(new[i][0] for i in where), problem) for where, problem in problems]
 
     def remove(self, slot: str, names: Iterable[str]) -> int:
@@ -338,6 +343,7 @@ def prune(root: str | Path | None = None, keep: int = MAX_STAGINGS, max_age: flo
     gone = [p for i, p in enumerate(stagings) if p.name != spare and (i >= keep or _mtime(p) < cutoff)]
     for path in gone:
         shutil.rmtree(path, ignore_errors=True)
+        _GENERATIONS.pop(path, None)  # a server that runs for months sees many stagings come and go
     return gone
 
 

@@ -66,7 +66,11 @@ _hooked = False
 def _on_audit(event: str, args: tuple) -> None:
     if event == "socket.connect" and (switch := getattr(_connecting, "switch", None)) is not None:
         switch.track(args[0])  # a connect under way is woken by its socket's shutdown (Linux)
-        switch.check()
+        try:
+            switch.check()
+        except BaseException:  # urllib3 closes the socket on an OSError only: a stop would leave it to the collector
+            args[0].close()
+            raise
 
 
 def _hook_connects() -> None:
