@@ -268,23 +268,13 @@ def test_photos_dropped_per_class_survive_hiding_the_form_and_go_once_the_datase
 
 
 def test_kept_photos_come_back_after_a_refresh_and_can_be_removed(uploads_root):
-    from streamlit.testing.v1 import AppTest
-
-    from test_app_pages import APP
-
     at = _per_class_form()
     at.text_input(key="upload_class_0").input("cat").run()
     drop(at, "Photos of class 1", [("c1.jpg", _jpeg(1)), ("c2.jpg", _jpeg(2))])
     button(at, "Add a class").click().run()
     at.text_input(key="upload_class_2").input("owl").run()
     drop(at, "Photos of class 3", [("o1.jpg", _jpeg(3))])
-    key = at.query_params["upload"]
-    # A refresh is a new session: it finds the photos through the key in the page's URL.
-    again = AppTest.from_file(str(APP), default_timeout=180)
-    again.query_params["upload"] = key
-    again.run().switch_page(DATASET).run()
-    again.query_params["upload"] = key  # the URL the refreshed page was opened with
-    again.radio(key="dataset_source").set_value("Upload photos").run()
+    again = _refreshed(at)  # a new session: it finds the photos through the key in the page's URL
     assert "Also kept: 3 photos dropped per class" in texts(again.caption)  # the other way of uploading is shown
     again.radio(key="upload_how").set_value("Photos per class").run()
     assert_no_exception(again)

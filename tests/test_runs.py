@@ -443,20 +443,6 @@ def test_first_ctrl_c_asks_the_trainer_to_stop_and_a_second_quits(tmp_path, caps
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # put back on leaving
 
 
-def test_ctrl_c_ignored_by_the_shell_stays_ignored(tmp_path):
-    # A trainer started in the background (`... &`) inherits SIGINT ignored: it must stay so.
-    run = Run.create(tmp_path, CONFIG)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        with trainer_signals.stop_on_signals(run):
-            assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
-            os.kill(os.getpid(), signal.SIGINT)
-            time.sleep(0.1)
-            assert not run.stop_requested()
-    finally:
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-
-
 def test_no_run_is_made_while_another_training_holds_the_results_folder(tmp_path):
     # `python -m glr train` made the run folder, then found the lock taken: the run stayed
     # "queued" for ever and became `latest`, so `glr stop latest` stopped it, not the training.

@@ -5,6 +5,8 @@ import pty
 import signal
 import time
 
+import pytest
+
 from glr.training.run import Run
 from glr.training.trainer_signals import leave_terminal, stop_on_signals, terminal_fds
 
@@ -37,19 +39,20 @@ def test_sighup_asks_the_trainer_to_stop_and_its_handler_is_put_back(tmp_path):
         signal.signal(signal.SIGTERM, previous_term)
 
 
-def test_sighup_ignored_by_nohup_stays_ignored(tmp_path):
+@pytest.mark.parametrize("signum, put_back", [(signal.SIGINT, signal.default_int_handler), (signal.SIGHUP, signal.SIG_DFL)],
+                         ids=["ctrl-c-of-a-background-job", "sighup-under-nohup"])
+def test_a_signal_the_shell_ignores_stays_ignored(tmp_path, signum, put_back):
+    # A trainer started in the background (`... &`) inherits SIGINT ignored, one under `nohup` SIGHUP: both must stay so.
     run = Run.create(tmp_path, CONFIG)
-    previous_term = signal.getsignal(signal.SIGTERM)
-    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    signal.signal(signum, signal.SIG_IGN)
     try:
         with stop_on_signals(run):
-            assert signal.getsignal(signal.SIGHUP) is signal.SIG_IGN
-            os.kill(os.getpid(), signal.SIGHUP)
+            assert signal.getsignal(signum) is signal.SIG_IGN
+            os.kill(os.getpid(), signum)
             time.sleep(0.05)
             assert not run.stop_requested()
     finally:
-        signal.signal(signal.SIGHUP, signal.SIG_DFL)
-        signal.signal(signal.SIGTERM, previous_term)
+        signal.signal(signum, put_back)
 
 
 def test_a_closed_terminals_output_goes_nowhere_instead_of_failing():
