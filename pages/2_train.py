@@ -316,9 +316,9 @@ else:
     if status["state"] in ("stopped", "failed"):
         total = run_epochs(run)
         c = st.container(horizontal=True, vertical_alignment="bottom")
-        new_total = c.number_input("Epochs in all (head)", min_value=1, max_value=max(10_000, total or 0),
+        new_total = c.number_input("Total epochs (phase 1)", min_value=1, max_value=max(10_000, total or 0),
                                    value=total, key=f"train_resume_epochs_{run.id}",
-                                   help="Phase 1's epochs: more than it has done trains it longer.")
+                                   help="Phase 1 (the head): more epochs than it has done trains it longer.")
         if c.button("Resume", icon=":material/resume:", key="train_resume", disabled=active is not None,
                     help="Continue from the last checkpoint." if not active else f"{common.md(active.label())} is training"):
             try:

@@ -413,7 +413,7 @@ def test_resume_offers_the_runs_total_of_epochs_and_trains_it_longer(results, mo
     resumed = []
     monkeypatch.setattr(launch, "launch", lambda *a, **k: resumed.append(k))  # launch.resume checks first
     at = open_page(TRAIN)
-    field = next(n for n in at.number_input if n.label == "Epochs in all (head)")
+    field = next(n for n in at.number_input if n.label == "Total epochs (phase 1)")
     assert field.value == 20
     field.set_value(total).run()
     button(at, "Resume").click().run()
