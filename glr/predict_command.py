@@ -31,6 +31,8 @@ def cmd_predict(args) -> int:
         print(f"note: {predictor.backend_note}", file=sys.stderr)
     if predictor.recognizer is None:
         print(f"note: no unknown verdict or similar photos: {predictor.retrieval_problem}", file=sys.stderr)
+    elif predictor.recognizer.verify_problem:
+        print(f"note: no spatial verification: {predictor.recognizer.verify_problem}", file=sys.stderr)
     if folder:
         if args.top_k != DEFAULT_TOP_K or args.similar:
             print("note: --top-k and --similar are for photos; a folder's submission has each one's best", file=sys.stderr)
