@@ -336,3 +336,27 @@ def test_predict_command_with_each_run_file_damaged(finished_run, tmp_path, monk
         assert "note" not in err, err
     if name == "ONNX":
         assert target.stat().st_size > 1000  # converted again, not left damaged for the next load
+
+
+def test_a_class_without_a_name_is_landmark_and_its_id_in_the_command(finished_run, tmp_path, capsys):
+    # labels.json names of null, a number or none at all were printed as "None" or "nan", for the guesses and
+    # for the similar photos (items.csv keeps the name the class had when indexed, as text: "None").
+    import json
+    import shutil
+
+    from glr import cli
+
+    copy = tmp_path / "runs" / finished_run.id
+    shutil.copytree(finished_run.path, copy, ignore=shutil.ignore_patterns("report", "*.png", "*.html"))
+    labels = json.loads((copy / "labels.json").read_text())
+    labels[0]["name"], labels[1]["name"] = None, 42
+    del labels[2]["name"]
+    (copy / "labels.json").write_text(json.dumps(labels))
+    items = pd.read_csv(copy / "index" / "items.csv", dtype=str)
+    items.assign(name="None").to_csv(copy / "index" / "items.csv", index=False)
+    photo = str(finished_run.predictions()["path"].iloc[0])
+    assert cli.main(["predict", str(copy), photo, "--similar", "3"]) == 0
+    out = capsys.readouterr().out
+    names = [f"landmark {label['landmark_id']}" for label in labels]
+    assert all(name in out for name in names) and "None" not in out and "nan" not in out and " 42" not in out, out
+    assert Predictor(copy).predict([photo], similar=2)[0].similar[0]["name"] in names
