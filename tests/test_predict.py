@@ -380,3 +380,17 @@ def test_a_big_folder_is_decoded_a_batch_at_a_time(predictor, monkeypatch):
     assert events == ["decode"] * predict.BATCH_SIZE + [predict.BATCH_SIZE] + ["decode"] * 4 + [3]
     assert done[0] == (predict.BATCH_SIZE, predict.BATCH_SIZE) and sum(n for n, _ in done) == len(sources)
     assert [r.ok for r in results] == [True] * (predict.BATCH_SIZE + 3) + [False]
+
+
+def test_thousands_of_skipped_files_are_counted_not_listed(capsys):
+    # A photo export with a .json beside each photo printed one "skipped" line per file.
+    from glr import predict_command
+
+    skipped = [(f"/p/{i}.json", ".json is not an image type") for i in range(10_000)] + [("/p/README", "no extension")]
+    predict_command._say_skipped(skipped)
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == predict_command.SKIPPED_LISTED + 1 and lines[0] == "  skipped /p/0.json: .json is not an image type"
+    assert lines[-1] == f"  skipped {len(skipped) - predict_command.SKIPPED_LISTED} more files that are not photos: " \
+                        "9980 .json, 1 without an extension"
+    predict_command._say_skipped(skipped[:2])
+    assert capsys.readouterr().err.count("skipped") == 2
