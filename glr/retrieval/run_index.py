@@ -57,7 +57,7 @@ def write_run_retrieval(run: Run | str | os.PathLike, labels: pd.DataFrame, trai
     when that differs from the index's vectors ("rmac"), fit the known score's stand-in head.
     `extra` adds its entries to the evaluation.
     """
-    names = dict(zip(labels["landmark_id"].astype(int), labels["name"].astype(str)))
+    names = dict(zip(labels["landmark_id"].astype(int), class_names(labels)))
     # Absolute: a dataset given as a relative path must name the same photos from any folder the predictor runs in.
     items = pd.DataFrame({"id": train["id"].astype(str).to_numpy(), "landmark_id": train["landmark_id"].astype(int).to_numpy(),
                           "path": [os.path.abspath(p) for p in train["path"].astype(str)]})
