@@ -394,3 +394,22 @@ def test_thousands_of_skipped_files_are_counted_not_listed(capsys):
                         "9980 .json, 1 without an extension"
     predict_command._say_skipped(skipped[:2])
     assert capsys.readouterr().err.count("skipped") == 2
+
+
+def test_a_damaged_local_features_file_is_a_note_and_the_photo_is_predicted(finished_run, tmp_path, monkeypatch, capsys):
+    # An empty local_features.npz turned spatial verification off without a word (a cut one was a traceback).
+    import json
+
+    from glr import cli
+
+    run, _ = damaged_run(finished_run, tmp_path, monkeypatch, "status.json", "deleted")
+    retrieval = json.loads(run.retrieval_path.read_text())
+    retrieval["verification"] = {"k": 5, "plain_threshold": retrieval["unknown"]["threshold"]}
+    run.retrieval_path.write_text(json.dumps(retrieval))
+    (run.index_dir / "local_features.npz").write_bytes(b"")
+    photo = str(finished_run.predictions()["path"].iloc[0])
+    assert cli.main(["predict", str(run.path), photo]) == 0
+    out, err = capsys.readouterr()
+    assert photo in out and "known score" in out
+    assert (f"note: no spatial verification: {run.index_dir / 'local_features.npz'}: damaged (an empty file); rebuild "
+            f"the index with `python -m glr retrieval {run.path}`") in err, err
