@@ -29,7 +29,7 @@ from glr.data.images import decode_image
 from glr.data.pipeline import load_size
 from glr.errors import GlrError, ImageError
 from glr.training.run import Run, RunError, as_run
-from glr.training.run_table import labels_stamp
+from glr.training.run_table import class_names, labels_stamp
 
 OVERLAY_PX = 384  # the overlay's longest side: a camera photo is not shown at 4000 px
 ALPHA = 0.5  # how much of the heatmap's colour covers the hottest places
@@ -86,7 +86,7 @@ class GradCam:
 
         self.spec, self.input_size, self.labels = spec, int(input_size), labels
         self._ids = labels["landmark_id"].astype(int).to_numpy()
-        self._names = labels["name"].astype(str).to_numpy()
+        self._names = np.array(class_names(labels), dtype=object)  # never "nan" or "None"
         backbone, head = split_classifier(model)
         features = keras.Model(backbone.inputs, [last_feature_map(backbone), backbone.output], name="gradcam_features")
         image = keras.Input((self.input_size, self.input_size, 3), name="image")
@@ -122,7 +122,12 @@ class GradCam:
 
     @classmethod
     def of_run(cls, run: Run | str | os.PathLike) -> "GradCam":
-        """The heatmap model of a finished run: its model file, settings and labels (GlrError if it has none)."""
+        """The heatmap model of a finished run: its model file, settings and labels (GlrError if it has none).
+
+        labels.json or config.json from another run is said from the model file's description, as the
+        Predictor says it, before the model is loaded (seconds, and the model's size in memory).
+        """
+        from glr.predict import check_shape, saved_shape
         from glr.training.model import load_model
 
         run = as_run(run)
@@ -132,6 +137,7 @@ class GradCam:
             raise GlrError(f"{run.path}: cannot explain its predictions ({exc})") from None
         if labels is None:
             raise GlrError(f"{run.path}: not a finished run (it has no labels)")
+        check_shape(run, *saved_shape(run.model_path), settings.input_size, len(labels))
         return cls(load_model(run.model_path), settings.spec, settings.input_size, labels)
 
     def probabilities(self, views: np.ndarray) -> np.ndarray:

@@ -29,6 +29,7 @@ from glr.retrieval.flip import EMBEDDINGS, LEGACY_EMBEDDING, MIRRORED
 from glr.retrieval.run_index import Recognizer
 from glr.submission import list_images, submission_table, unique_ids, write_submission
 from glr.training.run import Run, as_run
+from glr.training.run_table import class_names
 
 DEFAULT_TOP_K = 5
 BATCH_SIZE = 16
@@ -89,11 +90,11 @@ class Predictor:
         self.spec, self.input_size = settings.spec, settings.input_size
         # Plain arrays for the top-k lookup: pandas .iloc per class costs more than the head.
         self._ids = self.labels["landmark_id"].to_numpy()
-        self._names = self.labels["name"].astype(str).to_numpy()
+        self._names = self.labels["name"].to_numpy()  # every one text: glr.training.run_table.class_names
         # Before anything heavy (the index, a conversion, TensorFlow): labels.json or config.json from
         # another run is said at once, from the model file's own description, not after loading it all.
         saved_size, classes = saved_shape(run.model_path)
-        _check_shape(run, saved_size, classes, self.input_size, len(self.labels))
+        check_shape(run, saved_size, classes, self.input_size, len(self.labels))
         self.recognizer, self.retrieval_problem = None, None
         try:
             self.recognizer = Recognizer(run, self.labels)
@@ -110,7 +111,7 @@ class Predictor:
         if self._onnx is None:
             self._tf_forward()
         if classes is None:  # a model file whose description did not say: one forward pass tells
-            _check_shape(run, None, self.forward(np.zeros((1, self.input_size, self.input_size, 3), np.float32))[0].shape[-1],
+            check_shape(run, None, self.forward(np.zeros((1, self.input_size, self.input_size, 3), np.float32))[0].shape[-1],
                          self.input_size, len(self.labels))
 
     def _load_onnx(self, backend: str, convert: str, threads: int | None) -> None:
@@ -185,24 +186,27 @@ class Predictor:
         """
         names = list(names) if names is not None else [_name_of(s) for s in sources]
         results = [Prediction(source=n) for n in names]
-        views, where = [], []
-        for i, source in enumerate(sources):
-            try:
-                views.append(eval_view(source, self.input_size))
-                where.append(i)
-            except ImageError as exc:
-                results[i].error = str(exc)
-                if progress:
-                    progress(1)
         k = max(1, min(k, len(self.labels)))
-        for start in range(0, len(views), BATCH_SIZE):
-            probs, features = self.forward(np.stack(views[start:start + BATCH_SIZE]))
+        # Decoded a batch at a time: a folder of 10,000 photos held all its views at once (1.5 GB at 224 px),
+        # and its progress stood still until every photo was decoded.
+        for start in range(0, len(sources), BATCH_SIZE):
+            views, where = [], []
+            for i in range(start, min(start + BATCH_SIZE, len(sources))):
+                try:
+                    views.append(eval_view(sources[i], self.input_size))
+                    where.append(i)
+                except ImageError as exc:
+                    results[i].error = str(exc)
+                    if progress:
+                        progress(1)
+            if not views:
+                continue
+            probs, features = self.forward(np.stack(views))
             scores, extra = probs, None
             if self.recognizer:
-                batch = [sources[i] for i in where[start:start + BATCH_SIZE]]
-                extra = self.recognizer.recognize(features, probs, similar, images=batch)
+                extra = self.recognizer.recognize(features, probs, similar, images=[sources[i] for i in where])
                 scores = extra["scores"]
-            for r, (row, i) in enumerate(zip(scores, where[start:start + BATCH_SIZE])):
+            for r, (row, i) in enumerate(zip(scores, where)):
                 best = np.argsort(-row, kind="stable")[:k]
                 results[i].top = [(int(self._ids[j]), str(self._names[j]), float(row[j])) for j in best]
                 if extra is not None:
@@ -263,7 +267,7 @@ def _settings_and_labels(run: Run):
 
     settings = read(run.config_path, run.settings)
     labels = read(run.labels_path, lambda: (lambda df: df.assign(landmark_id=df["landmark_id"].astype(int)))(run.labels()))
-    return settings, labels
+    return settings, labels.assign(name=class_names(labels))
 
 def saved_shape(model_file: str | os.PathLike) -> tuple[int | None, int | None]:
     """(input size, classes) of a saved classifier, read from the .keras file's description without loading it.
@@ -303,7 +307,7 @@ def _follow(node, ends: str, key: str, at: int | None = None) -> int | None:
     return None
 
 
-def _check_shape(run: Run, input_size: int | None, classes: int | None, expected_size: int, labels: int) -> None:
+def check_shape(run: Run, input_size: int | None, classes: int | None, expected_size: int, labels: int) -> None:
     """GlrError when the model does not take the run's input size or name as many classes as labels.json."""
     if classes is not None and classes != labels:
         raise GlrError(f"{run.path}: the model has {classes} classes but {run.labels_path.name} lists "

@@ -14,6 +14,8 @@ from glr import paths
 from glr.commands import progress_bar
 from glr.training.run_table import find_run
 
+SKIPPED_LISTED = 20  # skipped files named one per line; the rest are counted by type
+
 
 def cmd_predict(args) -> int:
     """Top-k predictions for images, or a Kaggle submission CSV for a folder (or for the images, with --out)."""
@@ -31,12 +33,13 @@ def cmd_predict(args) -> int:
         print(f"note: {predictor.backend_note}", file=sys.stderr)
     if predictor.recognizer is None:
         print(f"note: no unknown verdict or similar photos: {predictor.retrieval_problem}", file=sys.stderr)
+    elif predictor.recognizer.verify_problem:
+        print(f"note: no spatial verification: {predictor.recognizer.verify_problem}", file=sys.stderr)
     if folder:
         if args.top_k != DEFAULT_TOP_K or args.similar:
             print("note: --top-k and --similar are for photos; a folder's submission has each one's best", file=sys.stderr)
         target = Path(args.out or submission.default_submission_path(folder))
-        for path, reason in skipped:
-            print(f"  skipped {path}: {reason}", file=sys.stderr)
+        _say_skipped(skipped)
         with progress_bar(len(found), "predict") as advance:
             table, predictions = predictor.predict_folder(folder, progress=advance, unknown=args.unknown, paths=found)
         out = submission.write_submission(target, table)
@@ -82,3 +85,18 @@ def _given_once(images: list[str]) -> list[str]:
             print(f"note: {image} was given twice: predicted once", file=sys.stderr)
         kept.setdefault(key, image)
     return list(kept.values())
+
+
+def _say_skipped(skipped: list[tuple[str, str]]) -> None:
+    """Name the first SKIPPED_LISTED files that are not photos on stderr, and count the rest by extension.
+
+    A photo export with a .json beside each photo (Google Takeout) printed one line per file, 10,000 for 10,000.
+    """
+    from collections import Counter
+
+    for path, reason in skipped[:SKIPPED_LISTED]:
+        print(f"  skipped {path}: {reason}", file=sys.stderr)
+    if len(skipped) > SKIPPED_LISTED:
+        kinds = Counter(Path(path).suffix.lower() or "without an extension" for path, _ in skipped[SKIPPED_LISTED:])
+        counted = ", ".join(f"{n} {kind}" for kind, n in kinds.most_common())
+        print(f"  skipped {len(skipped) - SKIPPED_LISTED} more files that are not photos: {counted}", file=sys.stderr)

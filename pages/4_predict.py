@@ -149,6 +149,8 @@ def load_model(run: Run, stamp: tuple, about) -> "tuple[predict.Predictor | None
     about.info(common.md(what_it_knows(str(run.path), stamp, model.recognizer is not None)), icon=":material/school:")
     if model.recognizer is None:
         about.caption(f"No similar photos or unknown verdict for this run: {common.md(model.retrieval_problem)}")
+    elif model.recognizer.verify_problem:
+        about.caption(f"No spatial verification for this run: {common.md(model.recognizer.verify_problem)}")
     if model.backend_note:
         # Not str.capitalize(): it lowercases the rest, the reason's own words ("TensorFlow", an op's name) included.
         about.caption(common.md(model.backend_note[:1].upper() + model.backend_note[1:]))

@@ -510,3 +510,22 @@ def test_the_page_with_each_run_file_damaged(finished_run, tmp_path, monkeypatch
         where, todo = NOTED[name]
         note = next(c for c in texts(at.caption).splitlines() if c.startswith("No similar photos or unknown verdict"))
         assert where in note and todo in note, note
+
+
+def test_a_class_without_a_name_is_landmark_and_its_id_on_the_page(results, finished_run):
+    # A labels.json name of null or a number was shown as "None" or "nan": in what the model knows and the top-k
+    # (the Grad-CAM caption: tests/test_explain.py).
+    import json
+
+    run_dir = results / RUNS_SUBDIR / "20260101-000000-a"
+    labels = json.loads((run_dir / "labels.json").read_text())
+    for label, name in zip(labels, (None, 42, float("nan"))):
+        label["name"] = name
+    (run_dir / "labels.json").write_text(json.dumps(labels))
+    names = [f"landmark {label['landmark_id']}" for label in labels]
+    at = open_page(PREDICT)
+    assert "landmarks of the dataset at" in texts(at.info) and f"({', '.join(names)})" in texts(at.info)
+    at.file_uploader(key="predict_files").set_value([("mine.jpg", _photo(finished_run, 0), "image/jpeg")]).run()
+    assert_no_exception(at)
+    top = next(m.value for m in at.markdown if m.value.startswith("1. "))
+    assert top.split("**")[1] in names and "None" not in top and "nan" not in top, top

@@ -169,3 +169,26 @@ def test_a_feature_map_of_nan_or_inf_gives_an_empty_heatmap_not_nan():
     heat = explain.gradcam_heatmap(fmap, np.ones((2, 2, 3), np.float32))
     assert np.isfinite(heat).all() and not heat.any()
     assert explain.overlay(np.full((20, 20, 3), 90, np.uint8), heat).dtype == np.uint8
+
+
+def test_labels_of_another_run_are_refused_before_the_model_is_loaded(finished_run, tmp_path, monkeypatch):
+    # GradCam.of_run loaded the whole Keras model before it found that labels.json names another number of classes.
+    import json
+
+    from glr.training import model
+
+    run = Run(shutil.copytree(finished_run.path, tmp_path / "runs" / finished_run.id,
+                              ignore=shutil.ignore_patterns("report", "index", "*.png", "*.html")))
+    run.labels_path.write_text(json.dumps(json.loads(run.labels_path.read_text())[:2]))
+    monkeypatch.setattr(model, "load_model", lambda path: pytest.fail("the model was loaded"))
+    with pytest.raises(GlrError, match=f"{run.path}: the model has 3 classes but labels.json lists 2: the two files "
+                                       "come from different runs"):
+        explain.GradCam.of_run(run)
+
+
+def test_a_class_without_a_name_is_explained_as_landmark_and_its_id(finished_run, val_photo):
+    # A labels.json name of null, a number or blank made the Grad-CAM caption say "nan" or "None".
+    labels = finished_run.labels().assign(name=[None, 7, " "])
+    cam = explain.GradCam(_classifier(finished_run.model_path), finished_run.settings().spec, 32, labels)
+    ids = labels["landmark_id"].tolist()
+    assert [cam.explain(val_photo, landmark_id=i).name for i in ids] == [f"landmark {i}" for i in ids]

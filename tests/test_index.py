@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from glr.errors import GlrError
 from glr.retrieval import index as retrieval
 from glr.retrieval.index import ANN_FILE, ANN_META, EmbeddingIndex, exact_search, normalize
 
@@ -149,3 +150,14 @@ def test_a_folder_that_cannot_be_written_still_searches(folder, caplog, monkeypa
     with caplog.at_level(logging.WARNING, logger="glr.retrieval.index"):
         sims, idx = EmbeddingIndex.load(folder).search(QUERIES[:5], 3)
     assert idx.shape == (5, 3) and "could not be saved" in caplog.text
+
+
+@pytest.mark.parametrize("how", ["empty", "cut"])
+def test_an_empty_or_cut_vectors_file_is_a_glr_error_naming_it(tmp_path, how):
+    # An empty vectors.npy was numpy's EOFError out of EmbeddingIndex.load (only glr.retrieval.run_index caught it).
+    items = pd.DataFrame({"id": ["a", "b"], "landmark_id": [1, 2], "name": ["A", "B"], "path": ["a.jpg", "b.jpg"]})
+    EmbeddingIndex(np.eye(2, 8, dtype=np.float32), items).save(tmp_path)
+    data = (tmp_path / "vectors.npy").read_bytes()
+    (tmp_path / "vectors.npy").write_bytes(b"" if how == "empty" else data[:len(data) // 2])
+    with pytest.raises(GlrError, match=f"{tmp_path / 'vectors.npy'}: the embedding index is damaged"):
+        EmbeddingIndex.load(tmp_path)

@@ -125,3 +125,38 @@ def test_a_damaged_cached_onnx_file_is_converted_again(finished_run, monkeypatch
     again = Predictor(finished_run.path, convert="here")
     assert (again.backend, again.backend_note) == ("onnx", None)
     assert cut.read_bytes() == converted
+
+
+def test_a_model_file_is_hashed_again_only_when_its_stat_changed(monkeypatch, tmp_path):
+    # Every load hashed the whole model file for its ONNX cache key: 0.2 s for ResNet152's 230 MB, each time.
+    import hashlib
+    import os
+    import time
+
+    from glr.backbones import features, onnx_backend
+
+    monkeypatch.setenv("GLR_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(onnx_backend, "_digests", {})
+    hashed = []
+    monkeypatch.setattr(features, "content_digest", lambda path: hashed.append(path) or hashlib.sha1(
+        open(path, "rb").read()).hexdigest())
+    model = tmp_path / "model.keras"
+    model.write_bytes(b"a" * 1000)
+    first = onnx_backend.onnx_path(model, 32)
+    assert first.name == f"{hashlib.sha1(b'a' * 1000).hexdigest()}-32.onnx" and len(hashed) == 1
+    assert onnx_backend.onnx_path(model, 64).name.startswith(first.name[:40]) and len(hashed) == 1
+    onnx_backend._digests.clear()  # another process: it reads what this one remembered
+    assert onnx_backend.onnx_path(model, 32) == first and len(hashed) == 1
+    stat = model.stat()
+    model.write_bytes(b"b" * 1000)  # the same size, another content
+    os.utime(model, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
+    assert onnx_backend.onnx_path(model, 32).name.startswith(hashlib.sha1(b"b" * 1000).hexdigest()) and len(hashed) == 2
+    time.sleep(0.02)  # past the kernel's coarse clock tick, so the ctime moves on
+    model.write_bytes(b"c" * 1000)
+    os.utime(model, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))  # its time set back as it was: the ctime is not
+    assert onnx_backend.onnx_path(model, 32).name.startswith(hashlib.sha1(b"c" * 1000).hexdigest()) and len(hashed) == 3
+    onnx_backend._digests.clear()
+    (tmp_path / "cache" / "onnx" / onnx_backend.DIGESTS_FILE).write_text("{")  # damaged: only a hash again
+    assert onnx_backend.onnx_path(model, 32).name.startswith(hashlib.sha1(b"c" * 1000).hexdigest()) and len(hashed) == 4
+    with pytest.raises(GlrError, match="cannot be read"):
+        onnx_backend.onnx_path(tmp_path / "gone.keras", 32)

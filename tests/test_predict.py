@@ -336,3 +336,80 @@ def test_predict_command_with_each_run_file_damaged(finished_run, tmp_path, monk
         assert "note" not in err, err
     if name == "ONNX":
         assert target.stat().st_size > 1000  # converted again, not left damaged for the next load
+
+
+def test_a_class_without_a_name_is_landmark_and_its_id_in_the_command(finished_run, tmp_path, capsys):
+    # labels.json names of null, a number or none at all were printed as "None" or "nan", for the guesses and
+    # for the similar photos (items.csv keeps the name the class had when indexed, as text: "None").
+    import json
+    import shutil
+
+    from glr import cli
+
+    copy = tmp_path / "runs" / finished_run.id
+    shutil.copytree(finished_run.path, copy, ignore=shutil.ignore_patterns("report", "*.png", "*.html"))
+    labels = json.loads((copy / "labels.json").read_text())
+    labels[0]["name"], labels[1]["name"] = None, 42
+    del labels[2]["name"]
+    (copy / "labels.json").write_text(json.dumps(labels))
+    items = pd.read_csv(copy / "index" / "items.csv", dtype=str)
+    items.assign(name="None").to_csv(copy / "index" / "items.csv", index=False)
+    photo = str(finished_run.predictions()["path"].iloc[0])
+    assert cli.main(["predict", str(copy), photo, "--similar", "3"]) == 0
+    out = capsys.readouterr().out
+    names = [f"landmark {label['landmark_id']}" for label in labels]
+    assert all(name in out for name in names) and "None" not in out and "nan" not in out and " 42" not in out, out
+    assert Predictor(copy).predict([photo], similar=2)[0].similar[0]["name"] in names
+
+
+def test_a_big_folder_is_decoded_a_batch_at_a_time(predictor, monkeypatch):
+    # Every photo was decoded before the first was predicted: 10,000 photos held 1.5 GB of views at 224 px,
+    # and the progress bar stood at 0 until all were decoded.
+    from glr import predict
+
+    events, decode, forward = [], predict.eval_view, predictor.forward
+    monkeypatch.setattr(predict, "eval_view", lambda source, size: events.append("decode") or decode(source, size))
+    monkeypatch.setattr(predictor, "forward", lambda views: events.append(len(views)) or forward(views))
+    photo = io.BytesIO()
+    from PIL import Image
+
+    Image.fromarray(np.random.default_rng(0).integers(0, 256, (40, 40, 3), np.uint8)).save(photo, "PNG")
+    sources = [photo.getvalue()] * (predict.BATCH_SIZE + 3) + [b"not a photo"]
+    done = []
+    results = predictor.predict(sources, progress=lambda n: done.append((n, events.count("decode"))))
+    assert events == ["decode"] * predict.BATCH_SIZE + [predict.BATCH_SIZE] + ["decode"] * 4 + [3]
+    assert done[0] == (predict.BATCH_SIZE, predict.BATCH_SIZE) and sum(n for n, _ in done) == len(sources)
+    assert [r.ok for r in results] == [True] * (predict.BATCH_SIZE + 3) + [False]
+
+
+def test_thousands_of_skipped_files_are_counted_not_listed(capsys):
+    # A photo export with a .json beside each photo printed one "skipped" line per file.
+    from glr import predict_command
+
+    skipped = [(f"/p/{i}.json", ".json is not an image type") for i in range(10_000)] + [("/p/README", "no extension")]
+    predict_command._say_skipped(skipped)
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == predict_command.SKIPPED_LISTED + 1 and lines[0] == "  skipped /p/0.json: .json is not an image type"
+    assert lines[-1] == f"  skipped {len(skipped) - predict_command.SKIPPED_LISTED} more files that are not photos: " \
+                        "9980 .json, 1 without an extension"
+    predict_command._say_skipped(skipped[:2])
+    assert capsys.readouterr().err.count("skipped") == 2
+
+
+def test_a_damaged_local_features_file_is_a_note_and_the_photo_is_predicted(finished_run, tmp_path, monkeypatch, capsys):
+    # An empty local_features.npz turned spatial verification off without a word (a cut one was a traceback).
+    import json
+
+    from glr import cli
+
+    run, _ = damaged_run(finished_run, tmp_path, monkeypatch, "status.json", "deleted")
+    retrieval = json.loads(run.retrieval_path.read_text())
+    retrieval["verification"] = {"k": 5, "plain_threshold": retrieval["unknown"]["threshold"]}
+    run.retrieval_path.write_text(json.dumps(retrieval))
+    (run.index_dir / "local_features.npz").write_bytes(b"")
+    photo = str(finished_run.predictions()["path"].iloc[0])
+    assert cli.main(["predict", str(run.path), photo]) == 0
+    out, err = capsys.readouterr()
+    assert photo in out and "known score" in out
+    assert (f"note: no spatial verification: {run.index_dir / 'local_features.npz'}: damaged (an empty file); rebuild "
+            f"the index with `python -m glr retrieval {run.path}`") in err, err

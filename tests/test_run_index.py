@@ -127,8 +127,8 @@ def test_an_empty_vectors_file_is_a_damaged_index_not_an_eof_error(finished_run,
     copy = tmp_path / "run"
     shutil.copytree(finished_run.path, copy, ignore=shutil.ignore_patterns("report"))
     (copy / "index" / "vectors.npy").write_bytes(b"")
-    with pytest.raises(GlrError, match=f"{copy / 'index'}: the embedding index is damaged .an empty file.; "
-                                       f"rebuild it with `python -m glr retrieval {copy}`"):
+    with pytest.raises(GlrError, match=f"{copy / 'index' / 'vectors.npy'}: the embedding index is damaged .an empty "
+                                       f"file.; rebuild it with `python -m glr retrieval {copy}`"):
         run_index.load_index(copy)
     (copy / "index" / "vectors.npy").unlink()  # said by EmbeddingIndex.load, with what to do added
     with pytest.raises(GlrError, match=r"vectors.npy is missing.; rebuild it with `python -m glr retrieval"):
@@ -259,3 +259,31 @@ def test_a_verified_index_records_absolute_paths_and_matches_a_replaced_photo_as
     assert now >= 30 and result["inliers"][0, 0] == now  # the tiny photo it replaced shared next to none
     assert match(extract(query), recognizer.verifier.store[row])[0] == now
     assert draw_training_match(query, paths[row])[1] == now  # what the Predict page draws, with this count
+
+
+@pytest.mark.parametrize("how", ["empty", "cut"])
+def test_a_damaged_local_features_file_still_predicts_and_says_so(finished_run, predictor, tmp_path, how):
+    # An empty local_features.npz was an EOFError that only Recognizer caught, and a cut one (BadZipFile) a
+    # traceback; either way the verdict fell back to no verification without a word.
+    import shutil
+
+    from glr.retrieval.verify import STORE_FILE, LocalFeatures, LocalFeatureStore
+
+    copy = tmp_path / "run"
+    shutil.copytree(finished_run.path, copy, ignore=shutil.ignore_patterns("report", "*.png", "*.html"))
+    retrieval = json.loads((copy / "retrieval.json").read_text())
+    threshold = retrieval["unknown"]["threshold"]
+    retrieval["verification"] = {"k": 5, "plain_threshold": threshold - 0.01}
+    (copy / "retrieval.json").write_text(json.dumps(retrieval))
+    none = LocalFeatures(np.zeros((0, 2), np.float32), np.zeros((0, 128), np.uint8))
+    store = LocalFeatureStore.save(LocalFeatureStore([none] * len(predictor.recognizer.index)), copy / "index")
+    assert run_index.Recognizer(copy, predictor.labels).verify_problem is None
+    data = store.read_bytes()
+    store.write_bytes(b"" if how == "empty" else data[:len(data) // 2])
+    with pytest.raises(GlrError, match=f"{store}: damaged"):
+        LocalFeatureStore.load(copy / "index")
+    recognizer = run_index.Recognizer(copy, predictor.labels)
+    assert recognizer.verifier is None and recognizer.calibration.threshold == pytest.approx(threshold - 0.01)
+    assert recognizer.verify_problem.startswith(f"{store}: damaged")
+    assert recognizer.verify_problem.endswith(f"; rebuild the index with `python -m glr retrieval {copy}`")
+    assert STORE_FILE in recognizer.verify_problem

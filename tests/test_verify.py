@@ -1,6 +1,7 @@
 """Spatial verification: SIFT + RANSAC inliers, the local-feature store, the match drawing."""
 
 import os
+import re
 
 import numpy as np
 import pytest
@@ -72,6 +73,12 @@ def test_unreadable_photo_gets_no_features_and_damaged_store_is_named(tmp_path):
     (tmp_path / "idx" / STORE_FILE).write_bytes(b"garbage")
     with pytest.raises(GlrError, match="damaged"):
         LocalFeatureStore.load(tmp_path / "idx")
+    # Empty (numpy's EOFError) or cut (zipfile's BadZipFile): both escaped as tracebacks.
+    good = LocalFeatureStore.save(store, tmp_path / "idx").read_bytes()
+    for data, why in ((b"", "an empty file"), (good[:len(good) // 2], "BadZipFile")):
+        (tmp_path / "idx" / STORE_FILE).write_bytes(data)
+        with pytest.raises(GlrError, match=re.escape(f"{tmp_path / 'idx' / STORE_FILE}: damaged ({why}); rebuild")):
+            LocalFeatureStore.load(tmp_path / "idx")
 
 
 def test_draw_matches_returns_an_image(photos):

@@ -2,7 +2,8 @@
 
 A run's forward pass (the backbone's preprocessing, the backbone and the head, so the input
 is RGB 0..255 like the TensorFlow path's) is converted once with tf2onnx and cached under
-`~/.cache/glr/onnx`, keyed by the model file's content; the run folder is not touched.
+`~/.cache/glr/onnx`, keyed by the model file's content (its digest remembered by the file's stat, so an
+unchanged model is not read again to find it); the run folder is not touched.
 Outputs match TensorFlow's to within about 1e-5 (a test checks it).
 
 Use it through the predictor: `Predictor(run_dir, backend="onnx")`.
@@ -88,12 +89,65 @@ class OnnxForward:
 
 def onnx_path(model_file: str | os.PathLike, input_size: int) -> Path:
     """Where the converted model of `model_file` is cached: keyed by the file's content and the input size."""
-    from glr.backbones.features import content_digest
+    return cache_dir() / "onnx" / f"{model_digest(model_file)}-{input_size}.onnx"
 
-    digest = content_digest(str(model_file))
+
+DIGESTS_FILE = "model-digests.json"  # in the ONNX cache folder: {absolute path: [size, mtime_ns, ctime_ns, digest]}
+DIGESTS_KEPT = 256  # model files remembered, the most recently hashed
+_digests: dict[str, list] = {}  # this process's, so the app's loads do not read the file either
+
+
+def model_digest(model_file: str | os.PathLike) -> str:
+    """The SHA-1 of a model file's bytes (its ONNX cache key), hashed again only when its stat changed.
+
+    Hashing reads the whole file (ResNet152's is 230 MB) on every load; the digest is remembered
+    by path, size, mtime and ctime (ctime cannot be set back, so a file replaced by one of the same
+    size and restored mtime is hashed again), in this process and in DIGESTS_FILE for the next one.
+    GlrError if the file cannot be read.
+    """
+    path = os.path.abspath(model_file)
+    try:
+        before = os.stat(path)
+    except OSError:
+        raise GlrError(f"{model_file}: cannot be read") from None
+    stamp = [before.st_size, before.st_mtime_ns, before.st_ctime_ns]
+    if path not in _digests:
+        _digests.update(_read_digests())
+    known = _digests.get(path)
+    if isinstance(known, list) and len(known) == 4 and known[:3] == stamp and isinstance(known[3], str):
+        return known[3]
+    from glr.backbones.features import content_digest  # here: the module imports more than a remembered digest needs
+
+    digest = content_digest(path)
     if not digest:
         raise GlrError(f"{model_file}: cannot be read")
-    return cache_dir() / "onnx" / f"{digest}-{input_size}.onnx"
+    try:
+        after = os.stat(path)
+    except OSError:
+        return digest
+    if [after.st_size, after.st_mtime_ns, after.st_ctime_ns] == stamp:  # not changed while it was read
+        _digests.pop(path, None)
+        _digests[path] = stamp + [digest]
+        _write_digests()
+    return digest
+
+
+def _read_digests() -> dict:
+    """The remembered digests of DIGESTS_FILE; none when it is missing or damaged (the models are then hashed)."""
+    try:
+        found = read_json(cache_dir() / "onnx" / DIGESTS_FILE)
+    except (OSError, ValueError, GlrError):
+        return {}
+    return found if isinstance(found, dict) else {}
+
+
+def _write_digests() -> None:
+    """Save the remembered digests (the latest DIGESTS_KEPT); a cache that cannot be written costs only a hash."""
+    kept = dict(list(_digests.items())[-DIGESTS_KEPT:])
+    try:
+        write_json(cache_dir() / "onnx" / DIGESTS_FILE, kept)
+    except (OSError, GlrError):
+        pass
 
 
 class CachedFileDamaged(GlrError):

@@ -313,13 +313,18 @@ class EmbeddingIndex:
     def load(cls, folder: str | os.PathLike, backend: str = "auto") -> "EmbeddingIndex":
         """Read an index written by `save`; GlrError naming the file if it is missing or damaged."""
         folder = Path(folder)
+        file = folder / "vectors.npy"
         try:
-            vectors = np.load(folder / "vectors.npy", allow_pickle=False)
-            items = pd.read_csv(folder / "items.csv", dtype={"id": str, "name": str, "path": str})
+            vectors = np.load(file, allow_pickle=False)
+            file = folder / "items.csv"
+            items = pd.read_csv(file, dtype={"id": str, "name": str, "path": str})
         except FileNotFoundError as exc:
             raise GlrError(f"{folder}: no embedding index ({Path(exc.filename).name} is missing)") from None
+        except EOFError:  # numpy's word for an empty .npy
+            raise GlrError(f"{file}: the embedding index is damaged (an empty file); "
+                           "rebuild it with `python -m glr retrieval RUN`") from None
         except (OSError, ValueError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-            raise GlrError(f"{folder}: the embedding index is damaged ({exc.__class__.__name__}); "
+            raise GlrError(f"{file}: the embedding index is damaged ({exc.__class__.__name__}); "
                            "rebuild it with `python -m glr retrieval RUN`") from None
         missing = [c for c in ITEM_COLUMNS if c not in items.columns]
         if missing:

@@ -29,6 +29,7 @@ from glr.retrieval.recognition import (
 )
 from glr.retrieval.verify import INLIER_HALF, MAX_FEATURES, VERIFY_K, LocalFeatureStore, Verifier, verification_score
 from glr.training.run import Run, RunError, as_run
+from glr.training.run_table import class_names
 
 
 def class_of_items(items: pd.DataFrame, labels: pd.DataFrame) -> np.ndarray:
@@ -56,7 +57,7 @@ def write_run_retrieval(run: Run | str | os.PathLike, labels: pd.DataFrame, trai
     when that differs from the index's vectors ("rmac"), fit the known score's stand-in head.
     `extra` adds its entries to the evaluation.
     """
-    names = dict(zip(labels["landmark_id"].astype(int), labels["name"].astype(str)))
+    names = dict(zip(labels["landmark_id"].astype(int), class_names(labels)))
     # Absolute: a dataset given as a relative path must name the same photos from any folder the predictor runs in.
     items = pd.DataFrame({"id": train["id"].astype(str).to_numpy(), "landmark_id": train["landmark_id"].astype(int).to_numpy(),
                           "path": [os.path.abspath(p) for p in train["path"].astype(str)]})
@@ -177,6 +178,9 @@ class Recognizer:
                            if damaged else f"run {run.id} has no embedding index yet: run `python -m glr retrieval {run.path}`")
         self.index = load_index(run)
         self.classes = class_of_items(self.index.items, labels)
+        # The similar photos are named as the predictor names their classes: by labels.json as it is now, and never
+        # "nan" for a class without a name (items.csv keeps the name at indexing time, as text).
+        self.index.items["name"] = np.asarray(class_names(labels), dtype=object)[self.classes]
         self.calibration, self.plain, verify_k = read_calibration(run, self.retrieval)
         self.method = self.retrieval.get("default_method", DEFAULT_METHOD)
         # How the index embedded its photos: queries must be embedded the same way (the predictor reads it).
@@ -192,15 +196,17 @@ class Recognizer:
         except (TypeError, ValueError) as exc:
             raise GlrError(f"{run.retrieval_path}: damaged ({exc}); rebuild the index with "
                            f"`python -m glr retrieval {run.path}`") from None
-        self.verifier = None
+        self.verifier, self.verify_problem = None, None  # verify_problem: why the index's local features are not used
         if verify_k:
             try:
                 # With the index's paths, each matched photo is checked when verified: a photo replaced since
                 # indexing is matched as it is now, never by the features of the one it replaced.
                 store = LocalFeatureStore.load(run.index_dir, self.index.items["path"].astype(str).tolist())
                 self.verifier = Verifier(store, verify_k)
-            except (GlrError, EOFError):  # (an empty file) the verdict then falls back to the threshold without verification
+            except GlrError as exc:  # missing or damaged: the verdict then falls back to the threshold without verification
                 self.calibration = self.plain
+                self.verify_problem = (f"{str(exc).removesuffix('; rebuild the index')}; rebuild the index with "
+                                       f"`python -m glr retrieval {run.path}`")
 
     def recognize(self, feats: np.ndarray, probs: np.ndarray, similar: int = 0, images=None) -> dict:
         """Scores of the default method (N, C), known scores, unknown flags and the `similar` nearest items.
@@ -247,10 +253,9 @@ def load_index(run: Run | str | os.PathLike) -> EmbeddingIndex:
     rebuild = f"rebuild it with `python -m glr retrieval {run.path}`"
     try:
         return EmbeddingIndex.load(run.index_dir)
-    except EOFError:  # numpy's word for an empty vectors.npy, which EmbeddingIndex.load lets through
-        raise GlrError(f"{run.index_dir}: the embedding index is damaged (an empty file); {rebuild}") from None
     except GlrError as exc:  # e.g. "the index has 14 vectors but 7 items": which index, and what to do
-        message = str(exc) if str(run.index_dir) in str(exc) else f"{run.index_dir}: {exc}"
+        message = str(exc).replace("python -m glr retrieval RUN", f"python -m glr retrieval {run.path}")
+        message = message if str(run.index_dir) in message else f"{run.index_dir}: {message}"
         raise GlrError(message if "rebuild" in message else f"{message}; {rebuild}") from None
 
 

@@ -38,6 +38,7 @@ import logging
 import os
 import stat
 import threading
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
@@ -276,7 +277,9 @@ class LocalFeatureStore:
                 raise ValueError("its arrays disagree on the number of photos")
         except FileNotFoundError:
             raise GlrError(f"{folder}: no local features for spatial verification ({STORE_FILE} is missing)") from None
-        except (OSError, ValueError, KeyError, AttributeError) as exc:
+        except EOFError:  # numpy's word for an empty file
+            raise GlrError(f"{path}: damaged (an empty file); rebuild the index") from None
+        except (OSError, ValueError, KeyError, AttributeError, zipfile.BadZipFile) as exc:  # BadZipFile: a cut file
             raise GlrError(f"{path}: damaged ({exc.__class__.__name__}); rebuild the index") from None
         if paths is not None and len(paths) != n:
             raise GlrError(f"{path}: holds the local features of {n} photos, the index {len(paths)}; rebuild the index")
