@@ -257,6 +257,8 @@ def _loaded(run_path: str, stamp: tuple):
         # thread (ONNX Runtime releases the GIL), and a pool of threads per call would spin between calls.
         return Predictor(run_path, threads=1), None
     except GlrError as exc:
+        if isinstance(exc, OSError):  # a full disk or a permission (StorageError): raised, so not kept, and tried again
+            raise
         return None, str(exc)
 
 

@@ -486,6 +486,28 @@ def test_a_model_that_cannot_load_is_not_loaded_again_until_its_files_change(res
     assert not at.error and "1 of 1 photo predicted." in texts(at.caption) and len(loads) == 2
 
 
+def test_a_full_disk_while_the_model_loads_is_tried_again_at_the_next_rerun(results, finished_run, monkeypatch):
+    # Kept like a model's own failure: "free some space and try again" did not work until the app restarted.
+    from glr.atomic import StorageError
+    from glr.predict import Predictor
+
+    original, full = Predictor.__init__, [True]
+
+    def load(self, *args, **kwargs):
+        if full.pop() if full else False:
+            raise StorageError("the ONNX cache: No space left on device")
+        original(self, *args, **kwargs)
+
+    monkeypatch.setattr(Predictor, "__init__", load)
+    at = open_page(PREDICT)
+    assert_no_exception(at)
+    assert "No space left on device" in texts(at.error)
+    at.file_uploader(key="predict_files").set_value([("mine.jpg", _photo(finished_run, 0), "image/jpeg")]).run()
+    at.toggle(key="predict_use_camera").set_value(False).run()
+    assert_no_exception(at)
+    assert not at.error and "1 of 1 photo predicted." in texts(at.caption)
+
+
 @pytest.mark.parametrize("how", ["deleted", "empty", "cut in half"])
 @pytest.mark.parametrize("name", ["model.keras", "labels.json", "config.json", "retrieval.json", "index/items.csv",
                                   "index/vectors.npy", "status.json", "checkpoints/state.json", "ONNX"])

@@ -109,6 +109,21 @@ def test_a_failed_conversion_is_remembered_and_a_new_model_is_tried_again(finish
     assert len(tries) == 4
 
 
+@pytest.mark.parametrize("failure, remembered", [(MemoryError(), False), (RuntimeError("Unsupported ops: FancyOp"), True)])
+def test_only_the_models_own_conversion_failures_are_remembered(tmp_path, monkeypatch, failure, remembered):
+    # Memory short for a moment (another model loading) cost the model its ONNX backend until tf2onnx changed.
+    from glr.backbones import onnx_backend
+
+    def fail(forward, size, path):
+        raise failure
+
+    monkeypatch.setattr(onnx_backend, "export", fail)
+    path = tmp_path / "model-32.onnx"
+    with pytest.raises(type(failure)):
+        onnx_backend.onnx_forward(tmp_path / "model.keras", lambda x: x, 32, path=path)
+    assert onnx_backend.failure_marker(path).exists() is remembered
+
+
 def test_a_damaged_cached_onnx_file_is_converted_again(finished_run, monkeypatch, tmp_path):
     # It was kept: every later load fell back to TensorFlow with ONNX Runtime's "Protobuf parsing failed" as its note.
     from glr.atomic import write_bytes

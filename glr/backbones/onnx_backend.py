@@ -154,6 +154,10 @@ class CachedFileDamaged(GlrError):
     """The cached ONNX file of a model could not be opened; it has been removed, so it is converted again."""
 
 
+# Failures of the moment, not of the model (memory short while another model loads): never remembered.
+PASSING_FAILURES = ("MemoryError", "ResourceExhaustedError")
+
+
 def failure_marker(path: str | os.PathLike) -> Path:
     """The marker beside an ONNX cache file saying why its conversion failed (its name carries the same key)."""
     return Path(path).with_suffix(".failed")
@@ -229,7 +233,8 @@ def onnx_forward(model_file: str | os.PathLike, forward: Callable | None, input_
         raise  # the disk or the cache folder (a full disk is a StorageError), not the model: worth another try
     except Exception as exc:  # noqa: BLE001 - tf2onnx fails in many ways; each is this model's, until tf2onnx changes
         path.unlink(missing_ok=True)
-        _remember_failure(path, failure_reason(exc))
+        if type(exc).__name__ not in PASSING_FAILURES:
+            _remember_failure(path, failure_reason(exc))
         raise
     failure_marker(path).unlink(missing_ok=True)  # converted after all (asked for ONNX again): nothing to remember
     return session
