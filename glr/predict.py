@@ -269,6 +269,7 @@ def _settings_and_labels(run: Run):
     labels = read(run.labels_path, lambda: (lambda df: df.assign(landmark_id=df["landmark_id"].astype(int)))(run.labels()))
     return settings, labels.assign(name=class_names(labels))
 
+
 def saved_shape(model_file: str | os.PathLike) -> tuple[int | None, int | None]:
     """(input size, classes) of a saved classifier, read from the .keras file's description without loading it.
 
