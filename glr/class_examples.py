@@ -13,8 +13,7 @@ import numpy as np
 import pandas as pd
 
 from glr.paths import demo_dir
-from glr.training.run import Run, RunError, as_run
-from glr.training.run_table import class_names
+from glr.training.run import Run, RunError, as_run, class_names
 
 EXAMPLES_PER_CLASS = 4
 SAMPLES = 6  # sample photos offered to try

@@ -28,8 +28,8 @@ from PIL import Image
 from glr.data.images import decode_image
 from glr.data.pipeline import load_size
 from glr.errors import GlrError, ImageError
-from glr.training.run import Run, RunError, as_run
-from glr.training.run_table import class_names, labels_stamp
+from glr.training.run import Run, RunError, as_run, class_names
+from glr.training.run_table import labels_stamp
 
 OVERLAY_PX = 384  # the overlay's longest side: a camera photo is not shown at 4000 px
 ALPHA = 0.5  # how much of the heatmap's colour covers the hottest places

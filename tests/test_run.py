@@ -93,3 +93,14 @@ def test_a_metrics_json_that_is_not_an_object_is_named_as_damaged(tmp_path):
         run.metrics()
     run.metrics_path.unlink()
     assert run.metrics() is None  # not evaluated yet: no error
+
+
+def test_a_class_without_a_name_in_labels_json_is_read_as_landmark_and_its_id(tmp_path):
+    # The Results page, the open-set report and the comparison showed "None" or "nan" (the predictor named it already).
+    import json
+
+    run = Run.create(tmp_path, {"train": {}})
+    run.labels_path.write_text(json.dumps([{"index": 0, "landmark_id": 7, "name": None},
+                                           {"index": 1, "landmark_id": 9, "name": "  "},
+                                           {"index": 2, "landmark_id": 12, "name": "Big Ben"}]))
+    assert run.labels()["name"].tolist() == ["landmark 7", "landmark 9", "Big Ben"]

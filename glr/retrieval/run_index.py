@@ -28,8 +28,7 @@ from glr.retrieval.recognition import (
     method_scores, roc_auc, run_known_score, verified_scores,
 )
 from glr.retrieval.verify import INLIER_HALF, MAX_FEATURES, VERIFY_K, LocalFeatureStore, Verifier, verification_score
-from glr.training.run import Run, RunError, as_run
-from glr.training.run_table import class_names
+from glr.training.run import Run, RunError, as_run, class_names
 
 
 def class_of_items(items: pd.DataFrame, labels: pd.DataFrame) -> np.ndarray:

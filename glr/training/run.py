@@ -81,7 +81,17 @@ def labels_frame(labels) -> "pd.DataFrame":
     df = df.sort_values("index").reset_index(drop=True)
     if not np.array_equal(df["index"].to_numpy(), np.arange(len(df))):
         raise GlrError("labels: class indices must be 0, 1, ..., n-1 without gaps or repeats")
-    return df
+    return df.assign(name=class_names(df))  # every reader (Results, openset, the report) gets text, never "nan"
+
+
+def class_names(labels) -> list[str]:
+    """Each class's name as the predictor shows it, in labels order: labels.json's name, or "landmark <id>".
+
+    A name that is not text (null, missing, a number) or blank would show as "nan" or "None"; it gets the
+    words glr.data gives a landmark without a category.
+    """
+    return [name if isinstance(name, str) and name.strip() else f"landmark {int(landmark_id)}"
+            for landmark_id, name in zip(labels["landmark_id"], labels["name"])]
 
 
 class Run(RunStatus, RunResults):

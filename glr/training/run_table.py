@@ -297,13 +297,3 @@ def no_metrics_note(status: dict, metrics_file: str = "metrics.json") -> str:
         return (f"This run finished but its {metrics_file} is missing (deleted?): its scores cannot be shown. "
                 "Train a new run to get them.")
     return f"Not evaluated yet: {metrics_file} appears when the training finishes."
-
-
-def class_names(labels) -> list[str]:
-    """Each class's name as the predictor shows it, in labels order: labels.json's name, or "landmark <id>".
-
-    A name that is not text (null, missing, a number) or blank would show as "nan" or "None"; it gets the
-    words glr.data gives a landmark without a category.
-    """
-    return [name if isinstance(name, str) and name.strip() else f"landmark {int(landmark_id)}"
-            for landmark_id, name in zip(labels["landmark_id"], labels["name"])]
