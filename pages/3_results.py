@@ -267,7 +267,7 @@ with mistakes:
             for true_index, pred_index in cells[:4]:
                 photos = compare.cell_photos(predictions, true_index, pred_index)
                 what = "right" if true_index == pred_index else f"called {common.md(names[pred_index])}"
-                count = int(confusion.iat[true_index, pred_index])  # the cell's own count, whatever the photos say
+                count = int(confusion[true_index, pred_index])  # sparse: the cell's own count, whatever the photos say
                 st.markdown(f"**{common.md(names[true_index])}**, {what}: {plural(count, 'photo')}")
                 if predictions is None:  # it said "0 photos, no validation photo in this cell"
                     st.caption(f"Its photos cannot be shown: {common.md(run.predictions_path.name)} is "

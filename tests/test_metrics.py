@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from glr.evaluation import metrics
+from glr.evaluation import confusion, metrics
 from glr.training.run import Run
 from glr.errors import GlrError
 
@@ -118,9 +118,9 @@ def test_per_class_report_covers_classes_without_support():
 def test_confusion_and_most_confused():
     y_true = [0, 0, 0, 1, 1, 2, 3, 3]
     y_pred = [0, 1, 1, 1, 0, 3, 3, 3]
-    cm = metrics.confusion_matrix_df(y_true, y_pred, 4)
-    assert cm.shape == (4, 4) and cm.to_numpy().sum() == 8
-    assert cm.loc[0, 1] == 2 and cm.loc[3, 3] == 2
+    cm = metrics.confusion_counts(y_true, y_pred, 4)
+    assert cm.shape == (4, 4) and cm.sum() == 8 and cm.nnz == 6  # sparse: only the cells that hold photos
+    assert cm[0, 1] == 2 and cm[3, 3] == 2
     pairs = metrics.most_confused_pairs(cm, LABELS, k=2)
     assert list(pairs.columns[:3]) == ["true", "predicted", "count"]
     assert pairs.iloc[0][["true", "predicted", "count"]].tolist() == ["Eiffel Tower", "Sacré-Cœur", 2]
@@ -169,9 +169,12 @@ def test_write_evaluation_files_parse_and_agree(tmp_path):
     assert metrics.summary_from_predictions(preds)["gap"] == pytest.approx(saved["gap"])
     assert metrics.summary_from_predictions(preds)["top5"] == pytest.approx(saved["top5"])
 
-    cm = Run(tmp_path).confusion()
-    assert cm.shape == (4, 4) and cm.to_numpy().sum() == 6
-    assert cm.loc[0, 1] == 1 and cm.loc[3, 0] == 1
+    # One row per non-empty cell, the last class's own cell always there: the file says how many classes.
+    assert (tmp_path / "confusion.csv").read_text().splitlines() == ["true,predicted,count", "0,0,1", "0,1,1", "1,1,1",
+                                                                   "2,2,1", "3,0,1", "3,3,1"]
+    cm = confusion.read(tmp_path / "confusion.csv").toarray()
+    assert cm.shape == (4, 4) and cm.sum() == 6
+    assert cm[0, 1] == 1 and cm[3, 0] == 1
     per_class = Run(tmp_path).per_class()
     assert per_class["support"].tolist() == cm.sum(axis=1).tolist()
     assert per_class["recall"].tolist() == pytest.approx((np.diag(cm) / cm.sum(axis=1)).tolist())
@@ -184,4 +187,4 @@ def test_evaluate_rejects_mismatched_shapes(tmp_path):
         metrics.evaluate([0, 1], np.ones((2, 3)) / 3, LABELS)
     with pytest.raises(GlrError, match="no validation images"):
         metrics.evaluate([], np.zeros((0, 4)), LABELS)
-    assert Run(tmp_path).metrics() is None and Run(tmp_path).confusion() is None
+    assert Run(tmp_path).metrics() is None and confusion.read(tmp_path / "confusion.csv") is None

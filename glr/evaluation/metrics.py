@@ -3,20 +3,25 @@
 Everything here is plain numpy/pandas/scikit-learn, so the app and the report can read and
 recompute metrics without importing TensorFlow. `write_evaluation` turns the model's
 validation probabilities into a run's evaluation (headline metrics, per-class scores, the
-confusion matrix and one prediction per image), which the run folder stores
-(glr.training.run.Run.metrics, .per_class, .confusion and .predictions read it back).
+sparse confusion matrix and one prediction per image), which the run folder stores
+(glr.training.run.Run.metrics, .per_class and .predictions read it back; glr.evaluation.confusion.read
+the confusions).
 """
 
 from __future__ import annotations
 
 import os
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 import pandas as pd
 
 from glr.errors import GlrError
+from glr.evaluation import confusion
 from glr.training.run import LABELS_FILE, Run, as_run, labels_frame
+
+if TYPE_CHECKING:
+    from scipy import sparse
 
 TOP_K = 5  # how many guesses each validation prediction keeps, and the "top-5" metric
 PREDICTION_COLUMNS = [
@@ -116,28 +121,22 @@ def per_class_report(y_true: Sequence[int], y_pred: Sequence[int], labels_df: pd
     )
 
 
-def confusion_matrix_df(y_true: Sequence[int], y_pred: Sequence[int], n_classes: int) -> pd.DataFrame:
-    """An n_classes x n_classes count matrix: rows are true class indices, columns predicted."""
-    from sklearn.metrics import confusion_matrix
-
-    cm = confusion_matrix(np.asarray(y_true), np.asarray(y_pred), labels=np.arange(n_classes))
-    df = pd.DataFrame(cm, index=pd.RangeIndex(n_classes, name="true"), columns=pd.RangeIndex(n_classes))
-    df.columns.name = "predicted"
-    return df
+def confusion_counts(y_true: Sequence[int], y_pred: Sequence[int], n_classes: int) -> "sparse.csr_array":
+    """The n_classes x n_classes count matrix (rows true, columns predicted class index), sparse:
+    dense, it was 52 GB at GLDv2-clean's 81,000 classes (glr.evaluation.confusion)."""
+    return confusion.counts(y_true, y_pred, n_classes)
 
 
-def most_confused_pairs(cm: pd.DataFrame | np.ndarray, labels_df: pd.DataFrame | Sequence[dict], k: int = 20) -> pd.DataFrame:
+def most_confused_pairs(cm: Any, labels_df: pd.DataFrame | Sequence[dict], k: int = 20) -> pd.DataFrame:
     """The `k` largest off-diagonal cells: columns true, predicted (names), count, and both indices.
 
-    Sorted by count, largest first; equal counts by true then predicted index, so the table
-    is the same on every run.
+    `cm` is sparse or dense. Sorted by count, largest first; equal counts by true then predicted
+    index, so the table is the same on every run. Only the non-empty cells are sorted.
     """
     names = labels_frame(labels_df)["name"].to_numpy()
-    counts = np.array(cm, dtype=np.int64)
-    counts[np.diag_indices_from(counts)] = 0
-    rows, cols = np.nonzero(counts)
-    pairs = pd.DataFrame({"true_index": rows, "predicted_index": cols, "count": counts[rows, cols]})
-    pairs = pairs.sort_values(["count", "true_index", "predicted_index"], ascending=[False, True, True]).head(k)
+    rows, cols, data = confusion.cells(cm, off_diagonal=True)
+    order = np.lexsort((cols, rows, -data))[:k]
+    pairs = pd.DataFrame({"true_index": rows[order], "predicted_index": cols[order], "count": data[order]})
     pairs.insert(0, "true", names[pairs["true_index"].to_numpy()])
     pairs.insert(1, "predicted", names[pairs["predicted_index"].to_numpy()])
     return pairs[["true", "predicted", "count", "true_index", "predicted_index"]].reset_index(drop=True)
@@ -239,7 +238,7 @@ def write_evaluation(
     as_run(run).write_evaluation(
         predictions=predictions_frame(ids, paths, y_true, probs, labels_df),
         per_class=per_class_report(y_true, y_pred, labels_df).round({"precision": 6, "recall": 6, "f1": 6}),
-        confusion=confusion_matrix_df(y_true, y_pred, len(labels_df)),
+        confusion=confusion.to_frame(confusion_counts(y_true, y_pred, len(labels_df))),
         metrics=metrics,
     )
     return metrics
