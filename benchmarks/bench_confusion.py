@@ -7,6 +7,9 @@ peak RSS, the imports included, and that process's RSS before the step):
 - write: the confusion matrix built from the predictions and stored as Run.write_evaluation stores it; now
   sparse (glr.evaluation.confusion: one row per non-empty cell), before a dense N x N table (sklearn's
   confusion_matrix, a DataFrame, `to_csv`, as glr.evaluation.metrics did), and the file's size;
+- write_evaluation: the whole evaluation a training ends with (`--photos` validation photos x N float32
+  probabilities: predictions and their top 5, per-class scores, confusions, metrics), and with `--before REF` that
+  of glr at REF (not above `--dense-max`);
 - page: the Results page opened on the run (AppTest: the app, then a switch to Results, timed, then a rerun,
   what each click costs once the imports are done): labels.json,
   per_class.csv, val_predictions.csv, the confusion matrix, the heatmap and the most confused pairs. With
@@ -101,6 +104,29 @@ def step_write(n: int, folder: Path, dense: bool) -> dict:
             "bytes": (folder / "confusion.csv").stat().st_size}
 
 
+def step_evaluate(n: int, photos: int, folder: Path, root: Path) -> dict:
+    """The whole metrics.write_evaluation of glr at `root` on `photos` x `n` float32 probabilities, as a training
+    ends: predictions with their top 5, per-class scores, the confusion matrix, the metrics."""
+    sys.path.insert(0, str(root))
+    from glr.evaluation import metrics
+
+    rng = np.random.default_rng(1)
+    true = rng.integers(0, n, photos)
+    probs = rng.random((photos, n), dtype=np.float32)
+    right = rng.random(photos) < 0.7
+    probs[np.flatnonzero(right), true[right]] = 2.0  # 70% right
+    probs /= probs.sum(axis=1, keepdims=True)
+    _, _, labels = synthetic(n)
+    ids = [f"{i:06d}" for i in range(photos)]
+    folder.mkdir(parents=True, exist_ok=True)
+    before = rss_mb()
+    start = time.perf_counter()
+    metrics.write_evaluation(folder, ids, [f"/gone/{i}.jpg" for i in ids], true, probs, labels)
+    seconds = time.perf_counter() - start
+    return {"seconds": seconds, "rss_before": before, "rss_peak": rss_mb(),
+            "bytes": (folder / "confusion.csv").stat().st_size}
+
+
 def step_page(results: Path, root: Path) -> dict:
     """Open the app of the checkout `root` on `results`, then time the Results page's load."""
     import os
@@ -160,6 +186,7 @@ def main(argv=None) -> None:
     p.add_argument("--classes", type=int, nargs="+", default=[1000, 20000, 81000])
     p.add_argument("--dense-max", type=int, default=20000, help="skip the dense (before) steps above this many classes")
     p.add_argument("--before", help="git ref of the glr whose Results page reads the dense file")
+    p.add_argument("--photos", type=int, default=2000, help="validation photos of the whole evaluation step")
     args = p.parse_args(argv)
     common.header("confusion matrix at GLDv2 scale: sparse confusion.csv against the dense N x N table")
     sizes = [50] if args.tiny else args.classes
@@ -185,6 +212,14 @@ def main(argv=None) -> None:
                 print(f"  write, dense (before): not run: its {n:,} x {n:,} int64 matrix alone is "
                       f"{n * n * 8 / 1e9:,.1f} GB", flush=True)
             row = f"{n}: write {after.get('seconds', float('nan')):.2f} s / {after.get('rss_peak', 0):.0f} MB"
+            photos = 20 if args.tiny else args.photos
+            whole = measure("step_evaluate", n=n, photos=photos, folder=tmp / f"eval-{n}", root=common.ROOT)
+            print(line(f"write_evaluation, {photos:,} photos", whole), flush=True)
+            row += f", write_evaluation {whole.get('seconds', float('nan')):.2f} s / {whole.get('rss_peak', 0):.0f} MB"
+            if old_root is not None and dense_ok:
+                old = in_process("step_evaluate", n=n, photos=photos, folder=tmp / f"eval-old-{n}", root=old_root)
+                print(line(f"write_evaluation at {args.before}, {photos:,} photos", old), flush=True)
+                row += f" (before {old.get('seconds', float('nan')):.2f} s / {old.get('rss_peak', 0):.0f} MB)"
             if not args.tiny:
                 page = in_process("step_page", results=sparse_results, root=common.ROOT)
                 print(line("Results page, sparse", page), flush=True)

@@ -188,3 +188,17 @@ def test_evaluate_rejects_mismatched_shapes(tmp_path):
     with pytest.raises(GlrError, match="no validation images"):
         metrics.evaluate([], np.zeros((0, 4)), LABELS)
     assert Run(tmp_path).metrics() is None and confusion.read(tmp_path / "confusion.csv") is None
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_top_classes_ranks_as_a_stable_sort_of_each_row_without_sorting_it(monkeypatch, dtype):
+    rng = np.random.default_rng(0)
+    probs = rng.integers(0, 4, (50, 12)).astype(dtype)  # many ties, some across the 5th place
+    probs[3] = 1  # a row of ties: the first 5 classes
+    monkeypatch.setattr(metrics, "CHUNK_CELLS", 40)  # several blocks of rows
+    for k in (1, 5, 12, 20):
+        expected = np.argsort(-probs.astype(np.float64), axis=1, kind="stable")[:, :k]
+        assert (metrics.top_classes(probs, k) == expected).all(), k
+    assert metrics.top_classes(probs, 5)[3].tolist() == [0, 1, 2, 3, 4]
+    assert metrics.top_k_accuracy(np.zeros(50, int), probs, 5) == pytest.approx(np.mean(
+        (np.argsort(-probs, axis=1, kind="stable")[:, :5] == 0).any(axis=1)))
