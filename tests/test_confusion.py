@@ -19,11 +19,16 @@ def test_the_stored_form_is_the_non_empty_cells_and_says_how_many_classes(tmp_pa
     assert back.shape == (5, 5) and (back.toarray() == cm.toarray()).all()
 
 
-def test_an_older_runs_dense_confusion_csv_still_reads(tmp_path):
+@pytest.mark.parametrize("block", [4, 1 << 23])  # a row at a time, or all at once
+def test_an_older_runs_dense_confusion_csv_still_reads(tmp_path, monkeypatch, block):
+    monkeypatch.setattr(confusion, "DENSE_BLOCK_CELLS", block)
     path = tmp_path / "confusion.csv"
     path.write_text("true,0,1,2\n0,3,1,0\n1,0,2,0\n2,0,0,0\n")  # as glr wrote it before: a column per predicted class
     cm = confusion.read(path)
     assert cm.shape == (3, 3) and cm.toarray().tolist() == [[3, 1, 0], [0, 2, 0], [0, 0, 0]]
+    path.write_text("true,0,1,2\n0,3,1,0\n1,0,2,0\n")
+    with pytest.raises(ValueError, match=r"not a square table of counts \(2 rows, 3 columns\)"):
+        confusion.read(path)
     path.write_text("true,0,1\n0,3,x\n1,0,2\n")
     with pytest.raises(ValueError, match="not a square table of counts"):
         confusion.read(path)
