@@ -463,3 +463,20 @@ def test_a_run_saved_before_the_sparse_confusion_csv_still_opens(results):
     assert str(matrix[0, 1]) == cells["text"][cells["customdata"].index([0, 1])]
     pairs = next(d.value for d in at.dataframe if "count" in d.value.columns)
     assert pairs["count"].iloc[0] == matrix[0, 1]
+
+
+def test_the_confusion_matrix_is_read_once_per_version_of_its_file(results, monkeypatch):
+    from glr.evaluation import confusion
+
+    calls = []
+    read = confusion.read
+    monkeypatch.setattr(confusion, "read", lambda path: calls.append(path) or read(path))
+    at = open_page(RESULTS)
+    assert len(calls) == 1
+    at.run()  # a click: an older run's dense table of 20,000 classes took a minute at each
+    assert len(calls) == 1
+    edit_confusion(results / RUNS_SUBDIR / RUN, lambda m: m.__setitem__((0, 1), m[0, 1] + 5))  # rewritten: read again
+    before = len(calls)  # the edit read it too
+    at.run()
+    assert_no_exception(at)
+    assert len(calls) == before + 1

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Any, NamedTuple
+from pathlib import Path
+from typing import Any, Callable, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -131,16 +132,17 @@ def _cut_short(path) -> bool:
         return False  # missing or unreadable: the reader says which
 
 
-def read_one(run: Run, name: str) -> Any:
+def read_one(run: Run, name: str, read_confusion: Callable[[Path], Any] = conf.read) -> Any:
     """One of the run's evaluation files ("labels", "per_class", "confusion", "predictions"), read and checked.
 
     None when it is missing; RunError naming the file when it is damaged: cut short, unparsable,
-    a column missing or holding text where numbers belong.
+    a column missing or holding text where numbers belong. `read_confusion` reads confusion.csv
+    (glr.evaluation.confusion.read, or a cached one).
     """
     path, read, check = {
         "labels": (run.labels_path, run.labels, None),
         "per_class": (run.per_class_path, run.per_class, lambda t: check_table(t, "per_class")),
-        "confusion": (run.confusion_path, lambda: conf.read(run.confusion_path), None),  # sparse, or an old run's dense
+        "confusion": (run.confusion_path, lambda: read_confusion(run.confusion_path), None),  # sparse, or dense (older)
         "predictions": (run.predictions_path, run.predictions, lambda t: check_table(t, "predictions")),
     }[name]
     try:
@@ -154,17 +156,18 @@ def read_one(run: Run, name: str) -> Any:
         raise RunError(f"{path} is damaged: {exc}") from None
 
 
-def read_results(run: Run) -> tuple[dict[str, Any], list[str]]:
+def read_results(run: Run, read_confusion: Callable[[Path], Any] = conf.read) -> tuple[dict[str, Any], list[str]]:
     """The run's labels, per-class table, confusion matrix and predictions, each read and checked on its own.
 
     Returns ({name: table or None}, problems): a file that is missing is None with no problem (the
     page says why by the run's state); one that is damaged is None with a message naming it.
+    `read_confusion`: as for `read_one`.
     """
     found: dict[str, Any] = {}
     problems: list[str] = []
     for name in ("labels", "per_class", "confusion", "predictions"):
         try:
-            found[name] = read_one(run, name)
+            found[name] = read_one(run, name, read_confusion)
         except RunError as exc:
             found[name] = None
             problems.append(str(exc))
