@@ -13,6 +13,7 @@ import streamlit as st
 
 from glr import export
 from glr.evaluation import compare
+from glr.evaluation import confusion as confusion_file  # `confusion` below is the run's matrix
 from glr.training import run_table
 from glr.evaluation import finish
 from glr.evaluation import metrics
@@ -119,8 +120,24 @@ run_id = chosen[0] if len(chosen) == 1 else st.selectbox("Details for", chosen, 
 run = Run.of(results, run_id)
 status = run.status()
 
+@st.cache_data(max_entries=2, show_spinner="Reading the confusion matrix...")
+def read_confusion(path: str, stamp: tuple | None):
+    """A run's confusion matrix, read once per version of the file (`stamp`): an older run's dense table of 20,000
+    classes took a minute at every click."""
+    return confusion_file.read(path)
+
+
+def confusion_reader(path: Path):
+    """`read_confusion` keyed on the file's size and modification time, so a rewritten file is read again."""
+    try:
+        info = path.stat()
+    except OSError:
+        return confusion_file.read(path)  # missing: None; unreadable: named as damaged
+    return read_confusion(str(path), (info.st_mtime_ns, info.st_size))
+
+
 # Each file read and checked on its own: one damaged file is named, and the others still show.
-found, damaged_files = readout.read_results(run)
+found, damaged_files = readout.read_results(run, read_confusion=confusion_reader)
 labels, per_class, confusion, predictions = (found[k] for k in ("labels", "per_class", "confusion", "predictions"))
 for problem in damaged_files:
     st.error(common.md(problem))
@@ -267,7 +284,7 @@ with mistakes:
             for true_index, pred_index in cells[:4]:
                 photos = compare.cell_photos(predictions, true_index, pred_index)
                 what = "right" if true_index == pred_index else f"called {common.md(names[pred_index])}"
-                count = int(confusion.iat[true_index, pred_index])  # the cell's own count, whatever the photos say
+                count = int(confusion[true_index, pred_index])  # sparse: the cell's own count, whatever the photos say
                 st.markdown(f"**{common.md(names[true_index])}**, {what}: {plural(count, 'photo')}")
                 if predictions is None:  # it said "0 photos, no validation photo in this cell"
                     st.caption(f"Its photos cannot be shown: {common.md(run.predictions_path.name)} is "

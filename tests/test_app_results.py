@@ -16,6 +16,15 @@ RUN = "20260101-000000-a"
 CONFUSION_CSV = "Download the whole confusion matrix (CSV)"
 
 
+def edit_confusion(run: Path, edit) -> None:
+    """Change a run's confusion.csv through its dense matrix: `edit(matrix)` changes it in place, stored sparse."""
+    from glr.evaluation import confusion
+
+    matrix = confusion.read(run / "confusion.csv").toarray()
+    edit(matrix)
+    confusion.to_frame(matrix).reset_index().to_csv(run / "confusion.csv", index=False)
+
+
 @pytest.fixture
 def results(monkeypatch, tmp_path, finished_run, tiny_data) -> Path:
     folder = tmp_path / "results"
@@ -246,9 +255,7 @@ def test_the_class_table_leaves_undefined_scores_empty_and_says_why(results):
     per_class = pd.read_csv(run / "per_class.csv")
     per_class.loc[0, ["precision", "recall", "f1", "support"]] = [0.0, 0.0, 0.0, 0]  # no validation photo
     per_class.to_csv(run / "per_class.csv", index=False)
-    confusion = pd.read_csv(run / "confusion.csv", index_col=0)
-    confusion.iloc[:, 0] = 0  # and never predicted
-    confusion.to_csv(run / "confusion.csv")
+    edit_confusion(run, lambda m: m.__setitem__((slice(None), 0), 0))  # and never predicted
     at = open_page(RESULTS)
     table = next(d.value for d in at.dataframe if "f1" in d.value.columns)
     row = table.iloc[0]
@@ -359,21 +366,17 @@ def test_a_confusion_cell_without_its_predictions_file_says_why_not_zero_photos(
     at.session_state["results_confusion"] = {"selection": {"points": [{"customdata": [true_index, pred_index]}]}}
     at.run()
     assert_no_exception(at)
-    import pandas as pd
+    from glr.evaluation import confusion
 
-    count = int(pd.read_csv(run / "confusion.csv", index_col=0).iat[true_index, pred_index])
+    count = int(confusion.read(run / "confusion.csv")[true_index, pred_index])
     assert f": {count} photo" in texts(at.markdown) and count > 0  # the cell's count: it said "0 photos"
     assert "Its photos cannot be shown: val_predictions.csv is damaged (above)." in texts(at.caption)
     assert "no validation photo in this cell" not in texts(at.caption)
 
 
 def test_a_long_class_name_never_pushes_the_confused_pairs_count_out_of_view(results):
-    import pandas as pd
-
     run = results / RUNS_SUBDIR / RUN
-    confusion = pd.read_csv(run / "confusion.csv", index_col=0)
-    confusion.iat[0, 1] = 2  # one confusion, so the pairs table shows
-    confusion.to_csv(run / "confusion.csv")
+    edit_confusion(run, lambda m: m.__setitem__((0, 1), 2))  # one confusion, so the pairs table shows
     labels = json.loads((run / "labels.json").read_text())
     labels[0]["name"] = "W" * 120
     (run / "labels.json").write_text(json.dumps(labels))
@@ -441,3 +444,39 @@ def test_a_run_whose_confusion_csv_is_gone_still_has_its_heatmap_from_the_predic
     assert "confusion.csv is missing: the confusions below are recomputed from val_predictions.csv." in texts(at.caption)
     assert "Click a cell to see the validation photos behind it." in texts(at.caption)
     assert [t["type"] for t in json.loads(at.get("plotly_chart")[2].proto.spec)["data"]] == ["heatmap", "scatter"]
+
+
+def test_a_run_saved_before_the_sparse_confusion_csv_still_opens(results):
+    import pandas as pd
+
+    from glr.evaluation import confusion
+
+    run = results / RUNS_SUBDIR / RUN
+    matrix = confusion.read(run / "confusion.csv").toarray()
+    matrix[0, 1] += 3  # a confusion of this file's own, to see it is the one read
+    dense = pd.DataFrame(matrix, index=pd.RangeIndex(len(matrix), name="true"))
+    dense.reset_index().to_csv(run / "confusion.csv", index=False)  # as glr wrote it before: N x N
+    assert (run / "confusion.csv").read_text().startswith("true,0,1")
+    at = open_page(RESULTS)
+    assert not at.error
+    cells = json.loads(at.get("plotly_chart")[2].proto.spec)["data"][1]  # the click layer: a marker per cell
+    assert str(matrix[0, 1]) == cells["text"][cells["customdata"].index([0, 1])]
+    pairs = next(d.value for d in at.dataframe if "count" in d.value.columns)
+    assert pairs["count"].iloc[0] == matrix[0, 1]
+
+
+def test_the_confusion_matrix_is_read_once_per_version_of_its_file(results, monkeypatch):
+    from glr.evaluation import confusion
+
+    calls = []
+    read = confusion.read
+    monkeypatch.setattr(confusion, "read", lambda path: calls.append(path) or read(path))
+    at = open_page(RESULTS)
+    assert len(calls) == 1
+    at.run()  # a click: an older run's dense table of 20,000 classes took a minute at each
+    assert len(calls) == 1
+    edit_confusion(results / RUNS_SUBDIR / RUN, lambda m: m.__setitem__((0, 1), m[0, 1] + 5))  # rewritten: read again
+    before = len(calls)  # the edit read it too
+    at.run()
+    assert_no_exception(at)
+    assert len(calls) == before + 1

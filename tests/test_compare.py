@@ -6,7 +6,7 @@ import zipfile
 
 import pandas as pd
 
-from glr.evaluation import compare
+from glr.evaluation import compare, confusion
 from test_run_table import _run
 
 
@@ -148,15 +148,17 @@ def test_a_cut_heatmap_says_what_it_shows_and_the_whole_matrix_downloads_by_name
     assert "30 of the 5,000 classes, those with the most validation photos, as no photo is misclassified." in (
         compare.heatmap_note(5000, 30, 0, 0))
     labels = pd.DataFrame({"index": [0, 1], "landmark_id": [7, 9], "name": ["Big, Ben", "Tour\nEiffel"]})
-    cm = pd.DataFrame([[3, 1], [0, 2]])
-    back = pd.read_csv(io.BytesIO(compare.confusion_csv(cm, labels)), index_col=0)
-    assert back.index.tolist() == ["Big, Ben", "Tour Eiffel"] and back.columns.tolist() == ["Big, Ben", "Tour Eiffel"]
-    assert back.to_numpy().tolist() == [[3, 1], [0, 2]]
+    cm = pd.DataFrame([[3, 1], [0, 2]])  # dense or sparse, it downloads as one row per non-empty cell
+    for matrix in (cm, confusion.as_sparse(cm)):
+        back = pd.read_csv(io.BytesIO(compare.confusion_csv(matrix, labels)))
+        assert back.to_numpy().tolist() == [["Big, Ben", "Big, Ben", 3, 0, 0], ["Big, Ben", "Tour Eiffel", 1, 0, 1],
+                                            ["Tour Eiffel", "Tour Eiffel", 2, 1, 1]]
+        assert back.columns.tolist() == ["true", "predicted", "count", "true_index", "predicted_index"]
 
 
 def test_a_confusion_matrix_is_recomputed_from_the_predictions_when_its_file_is_gone():
     preds = pd.DataFrame({"true_index": [0, 0, 1, 2], "pred_index": [0, 1, 1, 1]})
-    assert compare.confusion_from(preds, 3).to_numpy().tolist() == [[1, 1, 0], [0, 1, 0], [0, 1, 0]]
+    assert compare.confusion_from(preds, 3).toarray().tolist() == [[1, 1, 0], [0, 1, 0], [0, 1, 0]]
     assert compare.confusion_from(preds, 2) is None  # class 2 is not among 2 classes: not a matrix of this run
     assert compare.confusion_from(preds.assign(pred_index=["1", "x", 1, 1]), 3) is None
     assert compare.confusion_from(None, 3) is None and compare.confusion_from(preds.drop(columns="pred_index"), 3) is None

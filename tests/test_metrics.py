@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from glr.evaluation import metrics
+from glr.evaluation import confusion, metrics
 from glr.training.run import Run
 from glr.errors import GlrError
 
@@ -118,9 +118,9 @@ def test_per_class_report_covers_classes_without_support():
 def test_confusion_and_most_confused():
     y_true = [0, 0, 0, 1, 1, 2, 3, 3]
     y_pred = [0, 1, 1, 1, 0, 3, 3, 3]
-    cm = metrics.confusion_matrix_df(y_true, y_pred, 4)
-    assert cm.shape == (4, 4) and cm.to_numpy().sum() == 8
-    assert cm.loc[0, 1] == 2 and cm.loc[3, 3] == 2
+    cm = metrics.confusion_counts(y_true, y_pred, 4)
+    assert cm.shape == (4, 4) and cm.sum() == 8 and cm.nnz == 6  # sparse: only the cells that hold photos
+    assert cm[0, 1] == 2 and cm[3, 3] == 2
     pairs = metrics.most_confused_pairs(cm, LABELS, k=2)
     assert list(pairs.columns[:3]) == ["true", "predicted", "count"]
     assert pairs.iloc[0][["true", "predicted", "count"]].tolist() == ["Eiffel Tower", "Sacré-Cœur", 2]
@@ -169,9 +169,12 @@ def test_write_evaluation_files_parse_and_agree(tmp_path):
     assert metrics.summary_from_predictions(preds)["gap"] == pytest.approx(saved["gap"])
     assert metrics.summary_from_predictions(preds)["top5"] == pytest.approx(saved["top5"])
 
-    cm = Run(tmp_path).confusion()
-    assert cm.shape == (4, 4) and cm.to_numpy().sum() == 6
-    assert cm.loc[0, 1] == 1 and cm.loc[3, 0] == 1
+    # One row per non-empty cell, the last class's own cell always there: the file says how many classes.
+    assert (tmp_path / "confusion.csv").read_text().splitlines() == ["true,predicted,count", "0,0,1", "0,1,1", "1,1,1",
+                                                                   "2,2,1", "3,0,1", "3,3,1"]
+    cm = confusion.read(tmp_path / "confusion.csv").toarray()
+    assert cm.shape == (4, 4) and cm.sum() == 6
+    assert cm[0, 1] == 1 and cm[3, 0] == 1
     per_class = Run(tmp_path).per_class()
     assert per_class["support"].tolist() == cm.sum(axis=1).tolist()
     assert per_class["recall"].tolist() == pytest.approx((np.diag(cm) / cm.sum(axis=1)).tolist())
@@ -184,4 +187,18 @@ def test_evaluate_rejects_mismatched_shapes(tmp_path):
         metrics.evaluate([0, 1], np.ones((2, 3)) / 3, LABELS)
     with pytest.raises(GlrError, match="no validation images"):
         metrics.evaluate([], np.zeros((0, 4)), LABELS)
-    assert Run(tmp_path).metrics() is None and Run(tmp_path).confusion() is None
+    assert Run(tmp_path).metrics() is None and confusion.read(tmp_path / "confusion.csv") is None
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_top_classes_ranks_as_a_stable_sort_of_each_row_without_sorting_it(monkeypatch, dtype):
+    rng = np.random.default_rng(0)
+    probs = rng.integers(0, 4, (50, 12)).astype(dtype)  # many ties, some across the 5th place
+    probs[3] = 1  # a row of ties: the first 5 classes
+    monkeypatch.setattr(metrics, "CHUNK_CELLS", 40)  # several blocks of rows
+    for k in (1, 5, 12, 20):
+        expected = np.argsort(-probs.astype(np.float64), axis=1, kind="stable")[:, :k]
+        assert (metrics.top_classes(probs, k) == expected).all(), k
+    assert metrics.top_classes(probs, 5)[3].tolist() == [0, 1, 2, 3, 4]
+    assert metrics.top_k_accuracy(np.zeros(50, int), probs, 5) == pytest.approx(np.mean(
+        (np.argsort(-probs, axis=1, kind="stable")[:, :5] == 0).any(axis=1)))

@@ -61,7 +61,8 @@ def test_each_result_file_is_read_and_checked_on_its_own(run):
         found, problems = readout.read_results(run)
     assert found["predictions"] is None and found["confusion"] is None
     assert f"{run.predictions_path} is damaged: its 'confidence' column holds 'high', not a number" in problems
-    assert any(p.startswith(f"{run.confusion_path} is damaged: it is not a square table of counts") for p in problems)
+    assert any(p.startswith(f"{run.confusion_path} is damaged: row ") and p.endswith(
+        "in 'count', not a whole number of 0 or more") for p in problems)
 
 
 def test_a_confusion_matrix_of_another_class_count_is_named_against_the_labels(run):

@@ -66,7 +66,7 @@ def test_report_writes_all_artefacts(tmp_path):
     for expected in ["top-1 accuracy | 66.7%", "GAP |", "classes | 4", "validation images | 12",
                      "best epoch | 4 (phase 2, val_loss 0.3000)", "backbone | efficientnet_lite0",
                      "worst classes", "Most confused pairs", "Taj Mahal \\| Agra",
-                     "The whole 4 x 4 confusion matrix is confusion.csv in the run folder"]:
+                     "The whole 4 x 4 confusion matrix is confusion.csv in the run folder: one row per non-empty cell"]:
         assert expected in summary, expected
     assert "## Notes" not in summary
     assert not list(out.glob(".*"))  # no temp files left
@@ -229,3 +229,17 @@ def test_class_names_with_markdown_or_html_read_as_written_in_the_summary(tmp_pa
     for escaped in ("St\\_Mark \\*1\\*", "\\<b\\>Fort\\</b\\>", "\\[Big\\](Ben)", "Taj Mahal \\| Agra"):
         assert escaped in summary, escaped
     assert "*1*" not in summary.replace("\\*", "") and "<b>" not in summary
+
+
+def test_a_run_saved_with_the_dense_confusion_csv_still_gets_its_confused_pairs(tmp_path):
+    from glr.evaluation import confusion
+
+    run = fabricate_run(tmp_path)
+    matrix = confusion.read(run / "confusion.csv").toarray()
+    matrix[2, 3] = 9  # the largest confusion, in this file only
+    dense = pd.DataFrame(matrix, index=pd.RangeIndex(len(matrix), name="true"))
+    dense.reset_index().to_csv(run / "confusion.csv", index=False)  # as glr wrote it before: 4 x 4
+    summary = (report.write_report(run) / "summary.md").read_text()
+    pairs = summary.split("## Most confused pairs")[1]
+    assert "| 9 |" in pairs.splitlines()[4]  # the first row under the header
+    assert "## Notes" not in summary

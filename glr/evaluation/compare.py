@@ -162,23 +162,28 @@ def heatmap_note(classes: int, shown: int, mistakes_shown: int, mistakes: int) -
             "be read; the whole matrix is in the CSV, the most confused pairs under the heatmap.")
 
 
-def confusion_from(predictions: pd.DataFrame | None, classes: int) -> pd.DataFrame | None:
-    """The confusion matrix recomputed from the validation predictions, for a run whose confusion.csv is gone;
-    None when there are none or their class indices do not fit `classes`."""
-    from glr.evaluation.metrics import confusion_matrix_df
+def confusion_from(predictions: pd.DataFrame | None, classes: int):
+    """The confusion matrix (sparse) recomputed from the validation predictions, for a run whose confusion.csv
+    is gone; None when there are none or their class indices do not fit `classes`."""
+    from glr.evaluation import confusion
 
     if predictions is None or predictions.empty or not {"true_index", "pred_index"} <= set(predictions.columns):
         return None
     true, pred = (pd.to_numeric(predictions[c], errors="coerce") for c in ("true_index", "pred_index"))
     if true.isna().any() or pred.isna().any() or min(true.min(), pred.min()) < 0 or max(true.max(), pred.max()) >= classes:
         return None
-    return confusion_matrix_df(true.astype(int), pred.astype(int), classes)
+    return confusion.counts(true.astype(int), pred.astype(int), classes)
 
 
-def confusion_csv(confusion: pd.DataFrame, labels: pd.DataFrame) -> bytes:
-    """The whole confusion matrix as CSV: a row per true class, a column per predicted class, both by name."""
-    names = pd.Index([one_line(n) for n in labels["name"]], name="true \\ predicted")
-    return pd.DataFrame(np.asarray(confusion), index=names, columns=names).to_csv().encode("utf-8")
+def confusion_csv(cm, labels: pd.DataFrame) -> bytes:
+    """The whole confusion matrix as CSV, one row per non-empty cell: true and predicted class by name, the count,
+    and both class indices (two classes may share a name). A dense N x N table was 52 GB at 81,000 classes."""
+    from glr.evaluation import confusion
+
+    names = np.array([one_line(n) for n in labels["name"]], dtype=object)
+    rows, cols, data = confusion.cells(cm)
+    return pd.DataFrame({"true": names[rows], "predicted": names[cols], "count": data, "true_index": rows,
+                         "predicted_index": cols}).to_csv(index=False).encode("utf-8")
 
 
 def display_table(table: pd.DataFrame | None) -> pd.DataFrame | None:

@@ -12,15 +12,16 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Any, NamedTuple
+from pathlib import Path
+from typing import Any, Callable, NamedTuple
 
 import numpy as np
 import pandas as pd
 
+from glr.evaluation import confusion as conf
 from glr.evaluation.metrics import TOP_K
 from glr.paths import one_line
 from glr.training.run import Run, RunError
-
 NONE = "—"  # what a reader sees for a score that does not exist
 NO_PHOTO = "no validation photo: recall and F1 are undefined"
 NEVER_PREDICTED = "never predicted: precision is undefined"
@@ -119,21 +120,6 @@ def check_table(table: pd.DataFrame | None, kind: str) -> pd.DataFrame | None:
     return table
 
 
-def check_confusion(confusion: pd.DataFrame | None) -> pd.DataFrame | None:
-    """A confusion matrix as read: square, whole counts; ValueError saying what is wrong."""
-    if confusion is None:
-        return None
-    if all(pd.api.types.is_integer_dtype(t) for t in confusion.dtypes):  # as written: 1 s less at 5,000 classes
-        counts, empty = confusion, False
-    else:
-        counts = confusion.apply(pd.to_numeric, errors="coerce")
-        empty = bool(counts.isna().to_numpy().any())
-    if counts.shape[0] != counts.shape[1] or empty or (counts.to_numpy() < 0).any():
-        raise ValueError(f"it is not a square table of counts ({counts.shape[0]} rows, {counts.shape[1]} columns"
-                         f"{', some cells empty or not numbers' if empty else ''})")
-    return counts.astype(np.int64)
-
-
 def _cut_short(path) -> bool:
     """True when a CSV of the run does not end with a newline: every writer ends it with one (cut by a crash or a copy)."""
     try:
@@ -146,16 +132,17 @@ def _cut_short(path) -> bool:
         return False  # missing or unreadable: the reader says which
 
 
-def read_one(run: Run, name: str) -> Any:
+def read_one(run: Run, name: str, read_confusion: Callable[[Path], Any] = conf.read) -> Any:
     """One of the run's evaluation files ("labels", "per_class", "confusion", "predictions"), read and checked.
 
     None when it is missing; RunError naming the file when it is damaged: cut short, unparsable,
-    a column missing or holding text where numbers belong.
+    a column missing or holding text where numbers belong. `read_confusion` reads confusion.csv
+    (glr.evaluation.confusion.read, or a cached one).
     """
     path, read, check = {
         "labels": (run.labels_path, run.labels, None),
         "per_class": (run.per_class_path, run.per_class, lambda t: check_table(t, "per_class")),
-        "confusion": (run.confusion_path, run.confusion, check_confusion),
+        "confusion": (run.confusion_path, lambda: read_confusion(run.confusion_path), None),  # sparse, or dense (older)
         "predictions": (run.predictions_path, run.predictions, lambda t: check_table(t, "predictions")),
     }[name]
     try:
@@ -169,24 +156,25 @@ def read_one(run: Run, name: str) -> Any:
         raise RunError(f"{path} is damaged: {exc}") from None
 
 
-def read_results(run: Run) -> tuple[dict[str, Any], list[str]]:
+def read_results(run: Run, read_confusion: Callable[[Path], Any] = conf.read) -> tuple[dict[str, Any], list[str]]:
     """The run's labels, per-class table, confusion matrix and predictions, each read and checked on its own.
 
     Returns ({name: table or None}, problems): a file that is missing is None with no problem (the
     page says why by the run's state); one that is damaged is None with a message naming it.
+    `read_confusion`: as for `read_one`.
     """
     found: dict[str, Any] = {}
     problems: list[str] = []
     for name in ("labels", "per_class", "confusion", "predictions"):
         try:
-            found[name] = read_one(run, name)
+            found[name] = read_one(run, name, read_confusion)
         except RunError as exc:
             found[name] = None
             problems.append(str(exc))
     labels, confusion = found["labels"], found["confusion"]
-    if labels is not None and confusion is not None and len(confusion) != len(labels):
+    if labels is not None and confusion is not None and conf.size(confusion) != len(labels):
         found["confusion"] = None
-        problems.append(f"{run.confusion_path} does not match {run.labels_path.name}: {len(confusion)} classes "
+        problems.append(f"{run.confusion_path} does not match {run.labels_path.name}: {conf.size(confusion)} classes "
                         f"against {len(labels)}")
     return found, problems
 
@@ -194,12 +182,12 @@ def read_results(run: Run) -> tuple[dict[str, Any], list[str]]:
 # --------------------------------------------------------------------------- per class
 
 
-def class_table(per_class: pd.DataFrame, confusion: pd.DataFrame | None = None) -> pd.DataFrame:
+def class_table(per_class: pd.DataFrame, confusion: Any = None) -> pd.DataFrame:
     """The per-class scores with their undefined cells empty and a `note` saying why.
 
     A class with no validation photo has no recall (nor F1); a class the model never predicted has
     no precision: scikit-learn stores both as 0 (zero_division), which reads as "always wrong".
-    "Never predicted" needs the confusion matrix's column sums; without it precision stays as stored.
+    "Never predicted" needs the confusion matrix's column sums (sparse or dense); without it precision stays as stored.
     """
     table = per_class.copy()
     notes = [[] for _ in range(len(table))]
@@ -208,8 +196,8 @@ def class_table(per_class: pd.DataFrame, confusion: pd.DataFrame | None = None) 
         table.loc[none, [c for c in ("recall", "f1") if c in table]] = np.nan
         for i in np.flatnonzero(none):
             notes[i].append(NO_PHOTO)
-    if confusion is not None and "index" in table and len(confusion) == len(table):
-        predicted = np.asarray(confusion, dtype=np.int64).sum(axis=0)
+    if confusion is not None and "index" in table and conf.size(confusion) == len(table):
+        predicted = conf.predicted_totals(confusion)
         index = pd.to_numeric(table["index"], errors="coerce").fillna(-1).astype(int).to_numpy()
         never = np.array([0 <= i < len(predicted) and predicted[i] == 0 for i in index], dtype=bool)
         if "precision" in table:
@@ -241,7 +229,7 @@ def score_lines(scores: dict, classes: int | None = None) -> list[str]:
     return lines
 
 
-def weakest_lines(per_class: pd.DataFrame, show: int, confusion: pd.DataFrame | None = None) -> list[str]:
+def weakest_lines(per_class: pd.DataFrame, show: int, confusion: Any = None) -> list[str]:
     """The `show` weakest classes by recall as a terminal table; classes with no validation photo are left
     out of the ranking (their recall is undefined, not 0) and named under it."""
     table = class_table(per_class, confusion)

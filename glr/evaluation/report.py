@@ -259,7 +259,7 @@ def _class_tables(run: Run, predictions: pd.DataFrame | None, labels: pd.DataFra
         if per_class is None:
             per_class = metrics.per_class_report(true, pred, labels)
         if confusion is None:
-            confusion = metrics.confusion_matrix_df(true, pred, len(labels))
+            confusion = metrics.confusion_counts(true, pred, len(labels))
     pairs = metrics.most_confused_pairs(confusion, labels, CONFUSED_PAIRS) if confusion is not None and labels is not None else None
     return (readout.class_table(per_class, confusion) if per_class is not None else None), pairs
 
@@ -350,8 +350,8 @@ def summary_markdown(run: Run, history: pd.DataFrame | None, predictions: pd.Dat
         out += ["## Most confused pairs", ""]
         out += [readout.markdown_table(pairs[["true", "predicted", "count"]]), ""] if not pairs.empty else ["No confusions: every validation image was classified correctly.", ""]
         if run.confusion_path.is_file():  # no heatmap here: at thousands of classes one cannot be read
-            out += [f"The whole {len(labels):,} x {len(labels):,} confusion matrix is {run.confusion_path.name} in the run folder "
-                    f"(rows true, columns predicted, by class index as in {run.labels_path.name}).", ""]
+            out += [f"The whole {len(labels):,} x {len(labels):,} confusion matrix is {run.confusion_path.name} in the run folder: "
+                    f"one row per non-empty cell (true, predicted, count), by class index as in {run.labels_path.name}.", ""]
     if problems := run.data_problems():
         out += ["## Problems with the data", ""] + [f"- {p}" for p in problems] + [""]
     if notes:
