@@ -36,14 +36,6 @@ class RunResults:
         """Precision, recall, F1 and support per class, or None."""
         return self._csv(self.per_class_path)
 
-    def confusion(self) -> "pd.DataFrame | None":
-        """The confusion matrix (rows true, columns predicted class index, both int), or None."""
-        df = self._csv(self.confusion_path, index_col=0)
-        if df is not None:
-            df.columns = df.columns.astype(int)
-            df.columns.name = "predicted"
-        return df
-
     def predictions(self) -> "pd.DataFrame | None":
         """One row per validation image: truth, prediction, confidence, top-5; or None."""
         return self._csv(self.predictions_path, dtype=_PREDICTION_TEXT)
