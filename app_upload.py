@@ -165,8 +165,12 @@ def zip_box(box: staging.Staging) -> dict[str, list]:
 
         def drop() -> list[tuple[tuple[str, ...], str]]:
             handled[archive.file_id] = "zip"  # first: a damaged zip is not read again on every run
-            return [((), problem) for i, (label, photos) in enumerate(classes.items())
-                    for problem in box.add(f"zip-{i}", photos, label)[1]]
+            try:
+                return [((), problem) for i, (label, photos) in enumerate(classes.items())
+                        for problem in box.add(f"zip-{i}", photos, label)[1]]
+            except OSError:  # a full disk: kept in memory, and tried again at the next run once there is room
+                handled.pop(archive.file_id, None)
+                raise
 
         keep(box, "zip-0", drop)
     release([archive] if archive is not None else [], handled)

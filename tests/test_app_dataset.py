@@ -302,6 +302,30 @@ def test_a_zips_photos_survive_hiding_the_form(uploads_root):
     assert "2 classes, 3 photos" in texts(at.success) and _staged(uploads_root) == []
 
 
+def test_a_zip_a_full_disk_kept_from_being_kept_is_tried_again_once_there_is_room(uploads_root, monkeypatch):
+    # It was marked handled and released: freeing space did nothing until the zip was removed and dropped again.
+    from conftest import zip_of
+    from glr.data import staging
+
+    real, full = staging.write_bytes, [True]
+
+    def write_bytes(path, data):
+        if full:
+            raise OSError(28, "No space left on device")
+        real(path, data)
+
+    monkeypatch.setattr(staging, "write_bytes", write_bytes)
+    at = open_page(DATASET)
+    at.radio(key="dataset_source").set_value("Upload photos").run()
+    drop(at, "A zip", [("trip.zip", zip_of({"Gate/1.jpg": _jpeg(1), "Tower/1.jpg": _jpeg(3)}))])
+    assert_no_exception(at)
+    assert "No space left on device" in texts(at.warning) + texts(at.error)
+    full.clear()  # room again
+    at.run()
+    assert_no_exception(at)
+    assert "Gate (1), Tower (1)" in texts(at.caption)
+
+
 def test_a_one_class_dataset_is_said_to_be_no_classifiers_data(uploads_root, tmp_path, monkeypatch):
     from conftest import write_image
 

@@ -16,3 +16,19 @@ def test_a_refusal_undoes_only_its_own_attempts_epochs_change(tmp_path):
     restore(run, snapshot(run), "a class is gone")
     assert setting(run.config(), "epochs") == 6 and [c["to"] for c in run.config()["epochs_changed"]] == [6]
     assert run.status()["state"] == "stopped" and run.status()["message"].startswith("resume refused: a class is gone")
+
+
+def test_an_epochs_change_a_training_took_up_is_no_longer_undone(tmp_path, monkeypatch):
+    # A later refused attempt that made no change of its own (a cluster's `--run-dir X --resume`) undid it.
+    from conftest import at_epoch
+    from glr.training.trainer import train_run
+    from test_run_data import class_folders, stopped_run
+
+    run = stopped_run(tmp_path / "results", class_folders(tmp_path / "folders"))  # 2 of 4 epochs
+    set_epochs(run, 6)
+    at_epoch(monkeypatch, 3, lambda trainer: trainer.run.request_stop())
+    train_run(run, resume=True)  # under way, then stopped again after epoch 3
+    run.stop_path.unlink(missing_ok=True)
+    assert run.status()["state"] == "stopped" and not run.status().get("epochs_pending")
+    restore(run, snapshot(run), "a worker could not start")
+    assert setting(run.config(), "epochs") == 6 and run.status()["epochs"] == 6

@@ -45,8 +45,9 @@ PARTIAL_SUFFIX = ".partial"
 # A dataset is written in seconds (at most ZIP_MAX_BYTES, copied on one disk); a folder being written is touched
 # with every photo. One untouched for an hour is a killed server's, never one still in use.
 PARTIAL_MAX_AGE = 3600
-# tempfile.mkdtemp's names: ".<dataset>.<8 random characters>", ".partial" since it was added to them.
-_PARTIAL = re.compile(r"\..+\.[a-z0-9_]{8}(\.partial)?")
+# tempfile.mkdtemp's names: ".<dataset>.<8 random characters>.partial". Without the suffix (as before it was
+# added) a name could be any hidden folder of the user's in GLR_UPLOADS: never deleted.
+_PARTIAL = re.compile(r"\..+\.[a-z0-9_]{8}\.partial")
 
 # (the uploaded file's name, its bytes), or (name, path) of a photo glr.data.staging checked and stored already
 Photos = Sequence[tuple[str, "bytes | Path"]]

@@ -172,10 +172,10 @@ def exit_with_parent(parent: int, interval: float = 0.5) -> threading.Thread:
     """Watch, in a daemon thread, that `parent` is still our parent; end this process at once when it is not."""
     # With its start time: Windows never re-parents an orphan (getppid keeps the dead launcher's pid), and a
     # later process may be given that pid.
-    start = process_start(parent) if os.getppid() == parent else None
+    start = process_start(parent)  # None where it cannot be read (access denied): getppid alone then
 
     def watch() -> None:
-        while os.getppid() == parent and start is not None and pid_alive(parent, start):
+        while os.getppid() == parent and (start is None or pid_alive(parent, start)):
             time.sleep(interval)
         os._exit(1)
 

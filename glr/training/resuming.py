@@ -75,8 +75,9 @@ def _check_epochs(run: Run, epochs: int, done: int) -> None:
 def set_epochs(run: Run, epochs: int | None) -> None:
     """Record `epochs` as the run's new total of phase-1 epochs: its config.json, its status and its log.
 
-    Called at the start of every resume attempt: the change stays pending (undone by `restore` if this
-    attempt is refused) until the next attempt, so one attempt's refusal never undoes an earlier change.
+    Called at the start of a resume attempt (by the CLI and the app): the change stays pending, undone by
+    `restore` if this attempt is refused, until the trainer's epochs begin (or the next attempt through here), so
+    a later attempt's refusal, a cluster's `--run-dir --resume` among them, never undoes an accepted change.
     """
     if (run.recorded_status() or {}).get("epochs_pending"):
         run.update_status(epochs_pending=None)  # an earlier attempt's change, which that attempt kept

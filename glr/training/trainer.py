@@ -277,7 +277,7 @@ class Trainer:
                 head = build_head(train_feats.shape[-1], len(self.labels), self.cfg.hidden, self.cfg.dropout, self.cfg.seed)
                 self.compile(head, self.cfg.learning_rate)
             first = 0
-        self.run.update_status(phase=PHASES[1])
+        self.run.update_status(phase=PHASES[1], epochs_pending=None)  # under way: a refusal can no longer undo --epochs
         steps = int(np.ceil(len(y_train) / self.cfg.batch_size))
         # Class indices, never one-hot rows (classes x photos), and no copy of the feature tables.
         train_ds = train_dataset(train_feats, y_train, self.cfg.batch_size, self.cfg.seed)
@@ -320,7 +320,7 @@ class Trainer:
         train_ds = make_dataset(self.train["path"].tolist(), self.train["label"], training=self.cfg.augment,
                                 shuffle=True, seed=self.cfg.seed, **common)
         val_ds = make_dataset(self.val["path"].tolist(), self.val["label"], **common)
-        self.run.update_status(phase=PHASES[2])
+        self.run.update_status(phase=PHASES[2], epochs_pending=None)
         steps = int(np.ceil(len(self.train) / self.cfg.batch_size))
         if not train_epochs(self, model, 2, train_ds, val_ds, first, self.phase_end, steps):
             raise StopRequested
