@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from glr.paths import demo_dir
-from glr.training.run import Run, RunError, as_run, class_names
+from glr.training.run import Run, RunError, as_run
 
 EXAMPLES_PER_CLASS = 4
 SAMPLES = 6  # sample photos offered to try
@@ -138,7 +138,7 @@ def what_it_knows(run: Run | str | os.PathLike, unknown_verdict: bool = True) ->
     run = as_run(run)
     labels = _quietly(run.labels)
     count = len(labels) if labels is not None else 0
-    names = class_names(labels.head(NAMES_QUOTED)) if count else []  # a class without a name: "landmark <id>"
+    names = labels["name"].head(NAMES_QUOTED).tolist() if count else []  # Run.labels: "landmark <id>" if unnamed
     quoted = f" ({', '.join(names)}{', ...' if count > len(names) else ''})" if names else ""
     noun = "landmark" if count == 1 else "landmarks"
     demo = is_demo_run(run)

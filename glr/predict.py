@@ -28,7 +28,7 @@ from glr.errors import CheckpointError, GlrError, ImageError
 from glr.retrieval.flip import EMBEDDINGS, LEGACY_EMBEDDING, MIRRORED
 from glr.retrieval.run_index import Recognizer
 from glr.submission import list_images, submission_table, unique_ids, write_submission
-from glr.training.run import Run, as_run, class_names
+from glr.training.run import Run, as_run
 
 DEFAULT_TOP_K = 5
 BATCH_SIZE = 16
@@ -89,7 +89,7 @@ class Predictor:
         self.spec, self.input_size = settings.spec, settings.input_size
         # Plain arrays for the top-k lookup: pandas .iloc per class costs more than the head.
         self._ids = self.labels["landmark_id"].to_numpy()
-        self._names = self.labels["name"].to_numpy()  # every one text: glr.training.run.class_names
+        self._names = self.labels["name"].to_numpy()  # every one text (Run.labels)
         # Before anything heavy (the index, a conversion, TensorFlow): labels.json or config.json from
         # another run is said at once, from the model file's own description, not after loading it all.
         saved_size, classes = saved_shape(run.model_path)
@@ -266,7 +266,7 @@ def _settings_and_labels(run: Run):
 
     settings = read(run.config_path, run.settings)
     labels = read(run.labels_path, lambda: (lambda df: df.assign(landmark_id=df["landmark_id"].astype(int)))(run.labels()))
-    return settings, labels.assign(name=class_names(labels))
+    return settings, labels  # every name text: Run.labels gives one without a name "landmark <id>"
 
 
 def saved_shape(model_file: str | os.PathLike) -> tuple[int | None, int | None]:
