@@ -1,12 +1,14 @@
+import gc
 import json
 import math
+import weakref
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from glr.evaluation import confusion, metrics
+from glr.evaluation import confusion, metrics, ranked
 from glr.training.run import Run
 from glr.errors import GlrError
 
@@ -190,15 +192,91 @@ def test_evaluate_rejects_mismatched_shapes(tmp_path):
     assert Run(tmp_path).metrics() is None and confusion.read(tmp_path / "confusion.csv") is None
 
 
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_top_classes_ranks_as_a_stable_sort_of_each_row_without_sorting_it(monkeypatch, dtype):
+def test_top_k_accuracy_over_blocks_of_rows(monkeypatch):
     rng = np.random.default_rng(0)
-    probs = rng.integers(0, 4, (50, 12)).astype(dtype)  # many ties, some across the 5th place
-    probs[3] = 1  # a row of ties: the first 5 classes
-    monkeypatch.setattr(metrics, "CHUNK_CELLS", 40)  # several blocks of rows
-    for k in (1, 5, 12, 20):
-        expected = np.argsort(-probs.astype(np.float64), axis=1, kind="stable")[:, :k]
-        assert (metrics.top_classes(probs, k) == expected).all(), k
-    assert metrics.top_classes(probs, 5)[3].tolist() == [0, 1, 2, 3, 4]
+    probs = rng.integers(0, 4, (50, 12)).astype(np.float32)  # many ties, some across the 5th place
+    monkeypatch.setattr(ranked, "CHUNK_CELLS", 40)  # several blocks of rows
     assert metrics.top_k_accuracy(np.zeros(50, int), probs, 5) == pytest.approx(np.mean(
         (np.argsort(-probs, axis=1, kind="stable")[:, :5] == 0).any(axis=1)))
+
+
+# --------------------------------------------------------------------------- streamed: blocks of rows, not the matrix
+
+LABELS5 = [{"index": i, "landmark_id": 100 + i, "name": f"Landmark {i}", "images": 3} for i in range(5)]
+
+
+def _dense_reference(y_true, probs, labels):
+    """The evaluation as glr computed it on the whole matrix: argmax, max, sklearn, a stable sort for the top 5."""
+    from sklearn.metrics import precision_recall_fscore_support
+
+    y_true = np.asarray(y_true)
+    pred, confidence = probs.argmax(axis=1), probs.max(axis=1).astype(np.float64)
+    top = np.argsort(-probs.astype(np.float64), axis=1, kind="stable")[:, :metrics.TOP_K]
+    p, r, f, support = precision_recall_fscore_support(y_true, pred, labels=np.arange(len(labels)), zero_division=0)
+    present = support > 0
+    return {"top1": np.mean(pred == y_true), "top5": np.mean((top == y_true[:, None]).any(axis=1)),
+            "gap": metrics.gap(list(pred), list(confidence), list(y_true)), "macro_f1": f[present].mean(),
+            "macro_precision": p[present].mean(), "macro_recall": r[present].mean(),
+            "mean_confidence": confidence.mean(), "n_classes_in_val": int(present.sum()),
+            "classes_never_predicted": int(len(labels) - len(np.unique(pred)))}, pred, top, confidence
+
+
+@pytest.mark.parametrize("photos, classes, rows", [(40, 5, 7), (1, 5, 1), (25, 3, 4), (30, 5, 30)])
+def test_write_evaluation_of_blocks_equals_the_dense_matrix(tmp_path, photos, classes, rows):
+    """Blocks of rows (the head's batches) write the same files, byte for byte, as the matrix, and the values
+    of the evaluation computed on the whole matrix: ties, a class with no photo, one photo, k > classes."""
+    rng = np.random.default_rng(photos + classes)
+    labels = LABELS5[:classes]
+    probs = rng.integers(1, 4, (photos, classes)).astype(np.float32)  # ties on the best and across the top 5
+    probs /= probs.sum(axis=1, keepdims=True)
+    y_true = rng.integers(0, classes - 1, photos)  # the last class has no photo
+    ids = [f"{i:04d}" for i in range(photos)]
+    paths = [f"/data/{i}.jpg" for i in ids]
+    (tmp_path / "whole").mkdir(), (tmp_path / "streamed").mkdir()
+    whole = metrics.write_evaluation(tmp_path / "whole", ids, paths, y_true, probs, labels)
+    streamed = metrics.write_evaluation(tmp_path / "streamed", ids, paths, y_true,
+                                        (probs[s:s + rows] for s in range(0, photos, rows)), labels)
+    assert streamed == whole
+    for name in ("metrics.json", "val_predictions.csv", "per_class.csv", "confusion.csv"):
+        assert (tmp_path / "streamed" / name).read_bytes() == (tmp_path / "whole" / name).read_bytes(), name
+    want, pred, top, confidence = _dense_reference(y_true, probs, labels)
+    for key, value in want.items():
+        assert streamed[key] == pytest.approx(value, nan_ok=True), key
+    preds = Run(tmp_path / "streamed").predictions()
+    assert preds["pred_index"].tolist() == pred.tolist()
+    assert preds["top5"].tolist() == [" ".join(map(str, row)) for row in top]
+    assert preds["confidence"].tolist() == pytest.approx(np.round(confidence, 6).tolist())
+    assert Run(tmp_path / "streamed").per_class()["support"].iloc[-1] == 0
+
+
+def test_write_evaluation_reads_one_block_at_a_time(tmp_path):
+    """The head's probabilities as a generator of batches: each is let go before the next is made, so the
+    whole matrix never exists. (glr once needed the matrix: a generator was not an evaluation's input.)"""
+    made, alive_when_made = [], []
+
+    def batches(rng=np.random.default_rng(3)):
+        for _ in range(8):
+            gc.collect()
+            alive_when_made.append(sum(ref() is not None for ref in made))
+            block = rng.random((16, 5), dtype=np.float32)
+            made.append(weakref.ref(block))
+            yield block
+            del block
+
+    y_true = np.arange(128) % 5
+    ids = [str(i) for i in range(128)]
+    scores = metrics.write_evaluation(tmp_path, ids, ids, y_true, batches(), LABELS5)
+    assert scores["n_images"] == 128 and len(made) == 8
+    assert max(alive_when_made) <= 1, alive_when_made
+
+
+def test_evaluate_of_blocks_names_a_mismatch():
+    block = np.ones((2, 4)) / 4
+    with pytest.raises(GlrError, match=r"probabilities of shape \(4, 4\) do not match 3 labels"):
+        metrics.evaluate([0, 1, 2], iter([block, block]), LABELS)
+    with pytest.raises(GlrError, match="the model gives 3 classes but labels.json lists 4"):
+        metrics.evaluate([0, 1], iter([np.ones((2, 3)) / 3]), LABELS)
+    with pytest.raises(GlrError, match="no validation images"):
+        metrics.evaluate([], iter([]), LABELS)
+    with pytest.raises(GlrError, match="must lie in 0..3"):
+        metrics.evaluate([0, 7], iter([block]), LABELS)

@@ -18,12 +18,12 @@ import pandas as pd
 
 from glr.errors import GlrError
 from glr.evaluation import confusion
+from glr.evaluation.ranked import CHUNK_CELLS, TOP_K, Ranked, as_probabilities, blocks, rank, top_classes  # noqa: F401
 from glr.training.run import LABELS_FILE, Run, as_run, labels_frame
 
 if TYPE_CHECKING:
     from scipy import sparse
 
-TOP_K = 5  # how many guesses each validation prediction keeps, and the "top-5" metric
 PREDICTION_COLUMNS = [
     "id", "path", "true_index", "true_landmark_id", "true_name",
     "pred_index", "pred_landmark_id", "pred_name", "confidence", "correct", "top5",
@@ -44,41 +44,6 @@ def top_k_accuracy(y_true: Sequence[int], probs: np.ndarray, k: int = TOP_K) -> 
     if len(y_true) == 0:
         return float("nan")
     return float(np.mean(np.any(top_classes(probs, k) == y_true[:, None], axis=1)))
-
-
-CHUNK_CELLS = 1 << 22  # rows of probabilities ranked at a time: 32 MB of float64 whatever the class count
-
-
-def _probabilities(probs: Any) -> np.ndarray:
-    """`probs` as a float array, float32 kept as it is: a float64 copy doubled a 20,000-photo x 81,000-class matrix."""
-    probs = np.asarray(probs)
-    return probs if probs.dtype in (np.float32, np.float64) else probs.astype(np.float64)
-
-
-def top_classes(probs: np.ndarray, k: int = TOP_K) -> np.ndarray:
-    """Each row's `k` best class indices, best first; equal scores by class index, as a stable sort of the row.
-
-    A stable sort of every row cost rows x classes x log(classes) time and rows x classes int64s (5 GB at
-    81,000 classes and 8,000 photos): this partitions each block of rows and sorts only the scores that tie
-    with or beat the k-th best.
-    """
-    probs = _probabilities(probs)
-    n, classes = probs.shape
-    k = min(k, classes)
-    out = np.empty((n, k), dtype=np.int64)
-    step = max(1, CHUNK_CELLS // max(1, classes))
-    for start in range(0, n, step):
-        block = probs[start:start + step]
-        if k == 0 or k == classes or np.isnan(block).any():
-            out[start:start + step] = np.argsort(-block, axis=1, kind="stable")[:, :k]
-            continue
-        kth = -np.partition(-block, k - 1, axis=1)[:, k - 1]  # the k-th best score of each row
-        rows, cols = np.nonzero(block >= kth[:, None])  # at least k per row: ties with the k-th included
-        order = np.lexsort((cols, -block[rows, cols], rows))
-        rows, cols = rows[order], cols[order]
-        rank = np.arange(len(rows)) - np.searchsorted(rows, rows)  # place within its row
-        out[start:start + step] = cols[rank < k].reshape(len(block), k)
-    return out
 
 
 def _missing(value: Any) -> bool:
@@ -178,39 +143,47 @@ def most_confused_pairs(cm: Any, labels_df: pd.DataFrame | Sequence[dict], k: in
 # --------------------------------------------------------------------------- evaluation
 
 
-def _check_inputs(y_true: np.ndarray, probs: np.ndarray, n_classes: int) -> None:
-    """Raise GlrError when the shapes or class indices do not fit together."""
-    if probs.ndim != 2 or probs.shape[0] != len(y_true):
-        raise GlrError(f"evaluation: probabilities of shape {probs.shape} do not match {len(y_true)} labels")
-    if probs.shape[1] != n_classes:
-        raise GlrError(f"evaluation: the model gives {probs.shape[1]} classes but {LABELS_FILE} lists {n_classes}")
+def _check_inputs(y_true: np.ndarray, shape: tuple[int, ...], n_classes: int) -> None:
+    """Raise GlrError when the probabilities' `shape`, the labels and the class indices do not fit together."""
+    if len(shape) != 2 or shape[0] != len(y_true):
+        raise GlrError(f"evaluation: probabilities of shape {shape} do not match {len(y_true)} labels")
+    if shape[1] != n_classes:
+        raise GlrError(f"evaluation: the model gives {shape[1]} classes but {LABELS_FILE} lists {n_classes}")
     if len(y_true) == 0:
         raise GlrError("evaluation: there are no validation images to evaluate")
     if y_true.min() < 0 or y_true.max() >= n_classes:
         raise GlrError(f"evaluation: true class indices must lie in 0..{n_classes - 1}")
 
 
-def evaluate(y_true: Sequence[int], probs: np.ndarray, labels_df: pd.DataFrame | Sequence[dict]) -> dict[str, Any]:
-    """Headline metrics of validation probabilities (rows: images, columns: class indices).
+def ranked(y_true: np.ndarray, probs: Any, n_classes: int) -> Ranked:
+    """Each photo's best guesses (glr.evaluation.ranked) from `probs`, checked against `y_true` and the class count.
 
-    GAP uses each image's best class and its probability as the confidence. Macro averages
-    cover the classes that have validation images: a class without any has no recall to
-    measure, and counting it as 0 would only reflect the split.
+    `probs` is the whole matrix (rows: photos, columns: class indices) or any other iterable of its
+    blocks of rows in photo order, such as the head's predictions made batch by batch: those are read
+    one block at a time and never joined, so memory stays one block's whatever the photo count.
     """
-    labels_df = labels_frame(labels_df)
-    y_true = np.asarray(y_true, dtype=np.int64)
-    probs = _probabilities(probs)
-    _check_inputs(y_true, probs, len(labels_df))
-    y_pred = probs.argmax(axis=1)
-    confidence = probs.max(axis=1).astype(np.float64)
-    report = per_class_report(y_true, y_pred, labels_df)
+    if isinstance(probs, np.ndarray) or (isinstance(probs, (list, tuple)) and probs and np.ndim(probs[0]) < 2):
+        probs = as_probabilities(probs)  # a matrix (or nested lists of numbers): checked before it is ranked
+        _check_inputs(y_true, probs.shape, n_classes)
+        return rank(blocks(probs), n_classes)
+    if len(y_true) == 0:
+        raise GlrError("evaluation: there are no validation images to evaluate")
+    top = rank(probs, n_classes)
+    _check_inputs(y_true, (len(top.pred), n_classes), n_classes)
+    return top
+
+
+def scores(y_true: np.ndarray, top: Ranked, labels_df: pd.DataFrame, report: pd.DataFrame | None = None) -> dict[str, Any]:
+    """The headline metrics of photos ranked (`ranked`); `report` is their `per_class_report` when already made."""
+    y_pred, confidence = top.pred, top.confidence
+    report = per_class_report(y_true, y_pred, labels_df) if report is None else report
     present = report[report["support"] > 0]
     return {
         "n_images": int(len(y_true)),
         "n_classes": int(len(labels_df)),
         "n_classes_in_val": int(len(present)),
         "top1": float(np.mean(y_pred == y_true)),
-        "top5": top_k_accuracy(y_true, probs, TOP_K),
+        "top5": float(np.mean(np.any(top.top == y_true[:, None], axis=1))),
         "gap": gap(list(y_pred), list(confidence), list(y_true)),
         "macro_precision": float(present["precision"].mean()),
         "macro_recall": float(present["recall"].mean()),
@@ -221,13 +194,26 @@ def evaluate(y_true: Sequence[int], probs: np.ndarray, labels_df: pd.DataFrame |
     }
 
 
-def predictions_frame(ids: Sequence[str], paths: Sequence[str], y_true: Sequence[int], probs: np.ndarray, labels_df: pd.DataFrame | Sequence[dict]) -> pd.DataFrame:
-    """One row per validation image (PREDICTION_COLUMNS): truth, prediction, confidence and the top 5."""
+def evaluate(y_true: Sequence[int], probs: Any, labels_df: pd.DataFrame | Sequence[dict]) -> dict[str, Any]:
+    """Headline metrics of validation probabilities: the matrix (rows: images, columns: class indices) or its
+    blocks of rows (as for `ranked`).
+
+    GAP uses each image's best class and its probability as the confidence. Macro averages
+    cover the classes that have validation images: a class without any has no recall to
+    measure, and counting it as 0 would only reflect the split.
+    """
     labels_df = labels_frame(labels_df)
     y_true = np.asarray(y_true, dtype=np.int64)
-    probs = _probabilities(probs)
-    top = top_classes(probs, TOP_K)
-    pred = top[:, 0]
+    return scores(y_true, ranked(y_true, probs, len(labels_df)), labels_df)
+
+
+def predictions_frame(ids: Sequence[str], paths: Sequence[str], y_true: Sequence[int], top: Ranked,
+                      labels_df: pd.DataFrame | Sequence[dict]) -> pd.DataFrame:
+    """One row per validation image (PREDICTION_COLUMNS) of photos ranked (`ranked`): truth, prediction,
+    confidence and the top 5."""
+    labels_df = labels_frame(labels_df)
+    y_true = np.asarray(y_true, dtype=np.int64)
+    pred = top.top[:, 0]
     landmark_ids = labels_df["landmark_id"].to_numpy()
     names = labels_df["name"].to_numpy()
     return pd.DataFrame(
@@ -240,9 +226,9 @@ def predictions_frame(ids: Sequence[str], paths: Sequence[str], y_true: Sequence
             "pred_index": pred,
             "pred_landmark_id": landmark_ids[pred],
             "pred_name": names[pred],
-            "confidence": np.round(probs[np.arange(len(pred)), pred].astype(np.float64), 6),
+            "confidence": np.round(top.top_score, 6),
             "correct": pred == y_true,
-            "top5": [" ".join(str(c) for c in row) for row in top],
+            "top5": [" ".join(str(c) for c in row) for row in top.top],
         },
         columns=PREDICTION_COLUMNS,
     )
@@ -253,25 +239,26 @@ def write_evaluation(
     ids: Sequence[str],
     paths: Sequence[str],
     y_true: Sequence[int],
-    probs: np.ndarray,
+    probs: Any,
     labels_df: pd.DataFrame | Sequence[dict],
 ) -> dict[str, Any]:
     """Evaluate and store the run's evaluation: predictions, per-class scores, confusions, metrics.
 
-    The run writes each file atomically, the metrics last: once they exist the other three
-    are complete. Returns the metrics dict.
+    `probs` is the probability matrix or an iterable of its blocks of rows, read one at a time
+    (`ranked`): the head's predictions need never be held whole. The run writes each file
+    atomically, the metrics last: once they exist the other three are complete. Returns the metrics dict.
     """
     labels_df = labels_frame(labels_df)
     y_true = np.asarray(y_true, dtype=np.int64)
-    probs = _probabilities(probs)
     if not (len(ids) == len(paths) == len(y_true)):
         raise GlrError("evaluation: ids, paths and labels must have one entry per validation image")
-    metrics = evaluate(y_true, probs, labels_df)
-    y_pred = probs.argmax(axis=1)
+    top = ranked(y_true, probs, len(labels_df))
+    report = per_class_report(y_true, top.pred, labels_df)
+    metrics = scores(y_true, top, labels_df, report)
     as_run(run).write_evaluation(
-        predictions=predictions_frame(ids, paths, y_true, probs, labels_df),
-        per_class=per_class_report(y_true, y_pred, labels_df).round({"precision": 6, "recall": 6, "f1": 6}),
-        confusion=confusion.to_frame(confusion_counts(y_true, y_pred, len(labels_df))),
+        predictions=predictions_frame(ids, paths, y_true, top, labels_df),
+        per_class=report.round({"precision": 6, "recall": 6, "f1": 6}),
+        confusion=confusion.to_frame(confusion_counts(y_true, top.pred, len(labels_df))),
         metrics=metrics,
     )
     return metrics
