@@ -19,7 +19,7 @@ import os
 import sys
 import threading
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import numpy as np
 import pandas as pd
@@ -37,17 +37,43 @@ def _class_indices(table: pd.DataFrame, labels: pd.DataFrame) -> np.ndarray:
     return table["landmark_id"].astype(int).map(lookup).to_numpy(np.int64)
 
 
+PREDICT_BATCH = 256  # the head's batch in model.predict
+
+
+def head_blocks(head, feats: np.ndarray, classes: int) -> Iterator[np.ndarray]:
+    """The head's probabilities of `feats`, a block of rows at a time: at most max(256, CHUNK_CELLS / classes)
+    photos x `classes`, whatever the photo count (100,000 photos x 81,313 classes were 32 GB whole).
+
+    A block is a whole number of predict batches, so every value is the one a single `predict` of all gives.
+    """
+    from glr.evaluation.ranked import CHUNK_CELLS
+
+    rows = max(PREDICT_BATCH, CHUNK_CELLS // max(1, classes) // PREDICT_BATCH * PREDICT_BATCH)
+    for start in range(0, len(feats), rows):
+        yield head.predict(feats[start:start + rows], verbose=0, batch_size=PREDICT_BATCH)
+
+
+def head_top1(head, feats: np.ndarray, true: np.ndarray, classes: int) -> float:
+    """The head's top-1 accuracy on `feats` (rows of `true`), its probabilities made and dropped block by block."""
+    hits, start = 0, 0
+    for block in head_blocks(head, feats, classes):
+        hits += int(np.sum(block.argmax(1) == true[start:start + len(block)]))
+        start += len(block)
+    return hits / len(true)
+
+
 def evaluate_run(run: Run, classifier, val: pd.DataFrame, labels: pd.DataFrame, settings: RunSettings,
                  batch_size: int, val_feats: np.ndarray | None = None,
-                 embedding: str | None = None) -> tuple[dict, np.ndarray, "Embedded", float | None]:
+                 embedding: str | None = None) -> tuple[dict, "Embedded", float | None]:
     """Score the validation photos and write the run's evaluation.
 
     The head classifies each photo's features as the predictor will: for the index kinds
     "flip" and "rmac" (glr.retrieval.flip, glr.retrieval.regional) the mean of its centre view's
     and its mirror view's, from the feature cache or one more pass; after fine-tuning they are
     computed with the new backbone. `val_feats` (the frozen backbone's single views) serve a
-    "single" run as they are. Returns (metrics, probabilities, the photos as embedded for the index
-    of kind `embedding` (glr.retrieval.regional.Embedded), the single view's top-1 when flip-averaged, else None).
+    "single" run as they are. The head's probabilities are made and ranked a block of photos at a time
+    (`head_blocks`, glr.evaluation.ranked), never held whole. Returns (metrics, the photos as embedded for the
+    index of kind `embedding` (glr.retrieval.regional.Embedded), the single view's top-1 when flip-averaged, else None).
     """
     from glr.retrieval.regional import Embedded, embed_for_index
     from glr.training.model import split_classifier
@@ -61,12 +87,12 @@ def evaluate_run(run: Run, classifier, val: pd.DataFrame, labels: pd.DataFrame, 
         embedded = embed_for_index(kind, lambda: backbone, val["path"].tolist(), settings.final_feature_cache(),
                                    input_size=settings.input_size, preprocess=settings.spec.preprocess,
                                    batch_size=batch_size)
-    probs = head.predict(embedded.head, verbose=0, batch_size=256)
     single_top1 = None
     if kind != "single" and len(true):  # what flip averaging changed, recorded with the index
-        single_top1 = float(np.mean(head.predict(embedded.centre, verbose=0, batch_size=256).argmax(1) == true))
-    scores = metrics.write_evaluation(run, val["id"].tolist(), val["path"].tolist(), true, probs, labels)
-    return scores, probs, embedded, single_top1
+        single_top1 = head_top1(head, embedded.centre, true, len(labels))
+    scores = metrics.write_evaluation(run, val["id"].tolist(), val["path"].tolist(), true,
+                                      head_blocks(head, embedded.head, len(labels)), labels)
+    return scores, embedded, single_top1
 
 
 def _embedding(embedding: str | None) -> str:
@@ -99,7 +125,8 @@ def index_run(run: Run, classifier, train: pd.DataFrame, val: pd.DataFrame, labe
     still describes the run's backbone). `verify` also keeps the training photos' local features
     and calibrates the unknown verdict with spatial verification (glr.retrieval.verify).
     `embedding` ("single", "flip" or "rmac"; by default `run_index_kind`) is how every photo is
-    embedded; `val_embedded` and `val_probs`, when given, must be embedded so (evaluate_run's are),
+    embedded; `val_embedded` and `val_probs`, when given, must be embedded so (evaluate_run's are; the
+    probabilities are made from `val_embedded` when not given),
     and `single_view_top1` is the head's top-1 on the single views, recorded beside the flip-averaged one.
     """
     from glr.demo.distractors import distractor_set
@@ -126,7 +153,9 @@ def index_run(run: Run, classifier, train: pd.DataFrame, val: pd.DataFrame, labe
         val, val_embedded, ok = embed(val)
         val_probs = val_probs[ok] if val_probs is not None else predict(val_embedded.head)
         if kind != "single" and len(val):
-            single_view_top1 = float(np.mean(predict(val_embedded.centre).argmax(1) == _class_indices(val, labels)))
+            single_view_top1 = head_top1(head, val_embedded.centre, _class_indices(val, labels), len(labels))
+    elif val_probs is None:  # evaluate_run keeps no probabilities: the retrieval evaluation needs them whole
+        val_probs = predict(val_embedded.head)
     val_true = _class_indices(val, labels)
     say("embedding the distractors")
     distractors, d_embedded, _ = embed(distractor_set())
@@ -184,13 +213,12 @@ def finish_run(run: Run, classifier, train: pd.DataFrame, val: pd.DataFrame, *, 
     settings, labels = run.settings(), run.labels()
     progress.start("evaluating", 1, "step")
     kind = run_index_kind(classifier, len(train), settings)
-    scores, probs, embedded, single_top1 = evaluate_run(run, classifier, val, labels, settings, batch_size, val_feats,
-                                                        kind)
+    scores, embedded, single_top1 = evaluate_run(run, classifier, val, labels, settings, batch_size, val_feats, kind)
     progress.advance(1)
     progress.start("indexing", 1, "step", message="building the similarity index")
     try:
         # The validation photos' embeddings (flip-averaged, and with the new backbone after fine-tuning) serve again.
-        result = index_run(run, classifier, train, val, labels, settings, batch_size, val_probs=probs,
+        result = index_run(run, classifier, train, val, labels, settings, batch_size,
                            val_embedded=embedded, embedding=kind, single_view_top1=single_top1)
         unknown = result["unknown"]
         run.update_status(message=f"index of {result['index']['items']} photos; "
