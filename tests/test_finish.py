@@ -1,0 +1,85 @@
+"""evaluate_run without the whole probability matrix: a stand-in head (a numpy softmax) records what it is asked."""
+
+import types
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from glr.evaluation import finish, metrics, ranked
+from glr.training.model import HEAD_NAME
+from glr.training.run import Run
+
+
+class Head:
+    """A linear softmax head with Keras' predict signature; it records how many photos each call classifies."""
+
+    def __init__(self, dim: int, classes: int, seed: int = 0):
+        self.weights = np.random.default_rng(seed).normal(size=(dim, classes)).astype(np.float32)
+        self.calls: list[int] = []
+
+    def predict(self, feats, verbose=0, batch_size=32):
+        self.calls.append(len(feats))
+        logits = np.asarray(feats, np.float32) @ self.weights
+        logits = np.round(logits)  # ties on the best and across the top 5
+        e = np.exp(logits - logits.max(axis=1, keepdims=True))
+        return e / e.sum(axis=1, keepdims=True)
+
+
+def _classifier(head):
+    return types.SimpleNamespace(layers=[None, None], get_layer=lambda name: head if name == HEAD_NAME else None)
+
+
+@pytest.fixture
+def validation():
+    """600 photos of 40 classes (the last with none), their features and labels."""
+    rng = np.random.default_rng(1)
+    classes, photos = 40, 600
+    labels = pd.DataFrame({"index": range(classes), "landmark_id": range(500, 500 + classes),
+                           "name": [f"L{i}" for i in range(classes)], "images": 3})
+    true = rng.integers(0, classes - 1, photos)
+    val = pd.DataFrame({"id": [f"{i:05d}" for i in range(photos)], "landmark_id": 500 + true,
+                        "path": [f"/gone/{i}.jpg" for i in range(photos)]})
+    return val, labels, rng.normal(size=(photos, 8)).astype(np.float32)
+
+
+def test_evaluate_run_classifies_a_block_of_photos_at_a_time(tmp_path, monkeypatch, validation):
+    """The head is asked for at most max(256, CHUNK_CELLS / classes) photos at once, never the whole split,
+    and the run's evaluation is the one of the whole matrix, file for file."""
+    val, labels, feats = validation
+    monkeypatch.setattr(ranked, "CHUNK_CELLS", 256 * len(labels))  # blocks of 256 photos
+    head = Head(feats.shape[1], len(labels))
+    (tmp_path / "run").mkdir()
+    settings = types.SimpleNamespace(fine_tuned=False)
+    result = finish.evaluate_run(Run(tmp_path / "run"), _classifier(head), val, labels, settings,
+                                 batch_size=8, val_feats=feats, embedding="single")
+    assert head.calls == [256, 256, 88]  # whole predict batches, then the rest
+    scores, embedded, single = result
+    assert single is None and embedded.head is feats
+
+    (tmp_path / "whole").mkdir()
+    true = finish._class_indices(val, labels)
+    whole = metrics.write_evaluation(tmp_path / "whole", val["id"].tolist(), val["path"].tolist(), true,
+                                     Head(feats.shape[1], len(labels)).predict(feats), labels)
+    assert scores == whole
+    for name in ("metrics.json", "val_predictions.csv", "per_class.csv", "confusion.csv"):
+        assert (tmp_path / "run" / name).read_bytes() == (tmp_path / "whole" / name).read_bytes(), name
+
+
+def test_head_blocks_stay_one_predict_batch_at_many_classes(validation):
+    """At GLDv2's 81,313 classes a block is one predict batch of 256 photos (83 MB), however many photos."""
+    _, _, feats = validation
+    head = Head(feats.shape[1], 3)
+    head.predict = lambda x, verbose=0, batch_size=32: head.calls.append(len(x)) or np.ones((len(x), 81_313), np.float32)
+    for block in finish.head_blocks(head, feats, 81_313):
+        assert block.shape == (len(block), 81_313)
+    assert head.calls == [256, 256, 88]
+
+
+def test_head_top1_counts_hits_over_blocks(monkeypatch, validation):
+    val, labels, feats = validation
+    monkeypatch.setattr(ranked, "CHUNK_CELLS", 256 * len(labels))
+    head = Head(feats.shape[1], len(labels))
+    true = finish._class_indices(val, labels)
+    assert finish.head_top1(head, feats, true, len(labels)) == np.mean(head.predict(feats).argmax(1) == true)
+    assert head.calls == [256, 256, 88, 600]
