@@ -280,3 +280,13 @@ def test_evaluate_of_blocks_names_a_mismatch():
         metrics.evaluate([], iter([]), LABELS)
     with pytest.raises(GlrError, match="must lie in 0..3"):
         metrics.evaluate([0, 7], iter([block]), LABELS)
+
+
+def test_evaluate_takes_the_matrix_as_an_array_a_frame_or_lists_of_rows():
+    import pandas as pd
+
+    probs = _probs([(0, 0.9), (1, 0.6), (1, 0.8), (2, 0.7)])
+    want = metrics.evaluate([0, 0, 1, 2], probs, LABELS)
+    assert metrics.evaluate([0, 0, 1, 2], pd.DataFrame(probs), LABELS) == want
+    assert metrics.evaluate([0, 0, 1, 2], probs.tolist(), LABELS) == want
+    assert metrics.evaluate([0, 0, 1, 2], [probs[:3], probs[3:]], LABELS) == want  # a list of blocks

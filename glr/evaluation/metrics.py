@@ -155,14 +155,14 @@ def _check_inputs(y_true: np.ndarray, shape: tuple[int, ...], n_classes: int) ->
         raise GlrError(f"evaluation: true class indices must lie in 0..{n_classes - 1}")
 
 
-def ranked(y_true: np.ndarray, probs: Any, n_classes: int) -> Ranked:
+def rank_probabilities(y_true: np.ndarray, probs: Any, n_classes: int) -> Ranked:
     """Each photo's best guesses (glr.evaluation.ranked) from `probs`, checked against `y_true` and the class count.
 
     `probs` is the whole matrix (rows: photos, columns: class indices) or any other iterable of its
     blocks of rows in photo order, such as the head's predictions made batch by batch: those are read
     one block at a time and never joined, so memory stays one block's whatever the photo count.
     """
-    if isinstance(probs, np.ndarray) or (isinstance(probs, (list, tuple)) and probs and np.ndim(probs[0]) < 2):
+    if hasattr(probs, "__array__") or (isinstance(probs, (list, tuple)) and probs and np.ndim(probs[0]) < 2):
         probs = as_probabilities(probs)  # a matrix (or nested lists of numbers): checked before it is ranked
         _check_inputs(y_true, probs.shape, n_classes)
         return rank(blocks(probs), n_classes)
@@ -174,7 +174,7 @@ def ranked(y_true: np.ndarray, probs: Any, n_classes: int) -> Ranked:
 
 
 def scores(y_true: np.ndarray, top: Ranked, labels_df: pd.DataFrame, report: pd.DataFrame | None = None) -> dict[str, Any]:
-    """The headline metrics of photos ranked (`ranked`); `report` is their `per_class_report` when already made."""
+    """The headline metrics of photos ranked (`rank_probabilities`); `report` is their `per_class_report` when already made."""
     y_pred, confidence = top.pred, top.confidence
     report = per_class_report(y_true, y_pred, labels_df) if report is None else report
     present = report[report["support"] > 0]
@@ -196,7 +196,7 @@ def scores(y_true: np.ndarray, top: Ranked, labels_df: pd.DataFrame, report: pd.
 
 def evaluate(y_true: Sequence[int], probs: Any, labels_df: pd.DataFrame | Sequence[dict]) -> dict[str, Any]:
     """Headline metrics of validation probabilities: the matrix (rows: images, columns: class indices) or its
-    blocks of rows (as for `ranked`).
+    blocks of rows (as for `rank_probabilities`).
 
     GAP uses each image's best class and its probability as the confidence. Macro averages
     cover the classes that have validation images: a class without any has no recall to
@@ -204,12 +204,12 @@ def evaluate(y_true: Sequence[int], probs: Any, labels_df: pd.DataFrame | Sequen
     """
     labels_df = labels_frame(labels_df)
     y_true = np.asarray(y_true, dtype=np.int64)
-    return scores(y_true, ranked(y_true, probs, len(labels_df)), labels_df)
+    return scores(y_true, rank_probabilities(y_true, probs, len(labels_df)), labels_df)
 
 
 def predictions_frame(ids: Sequence[str], paths: Sequence[str], y_true: Sequence[int], top: Ranked,
                       labels_df: pd.DataFrame | Sequence[dict]) -> pd.DataFrame:
-    """One row per validation image (PREDICTION_COLUMNS) of photos ranked (`ranked`): truth, prediction,
+    """One row per validation image (PREDICTION_COLUMNS) of photos ranked (`rank_probabilities`): truth, prediction,
     confidence and the top 5."""
     labels_df = labels_frame(labels_df)
     y_true = np.asarray(y_true, dtype=np.int64)
@@ -245,14 +245,14 @@ def write_evaluation(
     """Evaluate and store the run's evaluation: predictions, per-class scores, confusions, metrics.
 
     `probs` is the probability matrix or an iterable of its blocks of rows, read one at a time
-    (`ranked`): the head's predictions need never be held whole. The run writes each file
+    (`rank_probabilities`): the head's predictions need never be held whole. The run writes each file
     atomically, the metrics last: once they exist the other three are complete. Returns the metrics dict.
     """
     labels_df = labels_frame(labels_df)
     y_true = np.asarray(y_true, dtype=np.int64)
     if not (len(ids) == len(paths) == len(y_true)):
         raise GlrError("evaluation: ids, paths and labels must have one entry per validation image")
-    top = ranked(y_true, probs, len(labels_df))
+    top = rank_probabilities(y_true, probs, len(labels_df))
     report = per_class_report(y_true, top.pred, labels_df)
     metrics = scores(y_true, top, labels_df, report)
     as_run(run).write_evaluation(
