@@ -24,7 +24,8 @@ def bench():
                                   "bench_index", "bench_embeddings", "bench_index_large", "bench_head",
                                   "bench_phase1", "bench_cold_train", "bench_flip_index", "bench_window_table",
                                   "bench_known_scores", "bench_near_copies", "bench_hash_store",
-                                  "bench_regional", "bench_head_loss", "bench_posthoc_scores", "bench_confusion"])
+                                  "bench_regional", "bench_head_loss", "bench_posthoc_scores", "bench_confusion",
+                                  "bench_evaluation"])
 def test_benchmark_runs_in_tiny_mode(bench, name, capsys):
     bench(name).main(["--tiny"])
     out = capsys.readouterr().out.strip().splitlines()
