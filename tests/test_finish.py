@@ -83,3 +83,28 @@ def test_head_top1_counts_hits_over_blocks(monkeypatch, validation):
     true = finish._class_indices(val, labels)
     assert finish.head_top1(head, feats, true, len(labels)) == np.mean(head.predict(feats).argmax(1) == true)
     assert head.calls == [256, 256, 88, 600]
+
+
+def test_retrieval_too_big_says_how_much_it_needs():
+    assert finish.retrieval_too_big(100, 50, available=10**9) == ""
+    why = finish.retrieval_too_big(100_000, 81_313, available=16 * 10**9)
+    assert why.startswith("the similarity index was not built") and "130.1 GB" in why and "16.0 GB" in why
+    assert "100,000 validation photos x 81,313 classes" in why
+
+
+def test_finish_run_skips_an_index_too_big_for_memory_and_still_finishes(tmp_path, monkeypatch, validation):
+    """At GLDv2 size the index's dense evaluation would have the trainer killed before the run is finished: it is
+    skipped with the reason in the status, the evaluation and the report still written."""
+    val, labels, _ = validation
+    run = Run.create(tmp_path, {"train": {"backbone": "efficientnet_lite0"}}, run_id="20260101-000000-big")
+    run.write_labels(labels)
+    monkeypatch.setattr(finish, "run_index_kind", lambda *a: "single")
+    monkeypatch.setattr(finish, "evaluate_run", lambda *a, **k: ({"top1": 0.5}, None, None))
+    monkeypatch.setattr(finish, "index_run", lambda *a, **k: pytest.fail("the index was built"))
+    reported = []
+    monkeypatch.setattr(finish, "report_run", reported.append)
+    monkeypatch.setattr(finish, "_available_memory", lambda: 1000)
+    progress = types.SimpleNamespace(start=lambda *a, **k: None, advance=lambda *a: None, close=lambda: None)
+    scores, problems = finish.finish_run(run, None, val, val, batch_size=8, progress=progress)
+    assert scores == {"top1": 0.5} and problems == [] and reported == [run]
+    assert run.status()["message"].startswith("the similarity index was not built")

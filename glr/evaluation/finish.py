@@ -216,16 +216,21 @@ def finish_run(run: Run, classifier, train: pd.DataFrame, val: pd.DataFrame, *, 
     scores, embedded, single_top1 = evaluate_run(run, classifier, val, labels, settings, batch_size, val_feats, kind)
     progress.advance(1)
     progress.start("indexing", 1, "step", message="building the similarity index")
-    try:
-        # The validation photos' embeddings (flip-averaged, and with the new backbone after fine-tuning) serve again.
-        result = index_run(run, classifier, train, val, labels, settings, batch_size,
-                           val_embedded=embedded, embedding=kind, single_view_top1=single_top1)
-        unknown = result["unknown"]
-        run.update_status(message=f"index of {result['index']['items']} photos; "
-                                  f"{unknown['distractors_flagged']:.0%} of distractors flagged unknown")
-    except Exception as exc:  # noqa: BLE001 - retrieval is an extra; the classifier is already safe on disk
-        print(f"retrieval index failed: {exc.__class__.__name__}: {exc}", file=sys.stderr)
-        run.update_status(message=f"the similarity index could not be built: {exc}")
+    too_big = retrieval_too_big(len(val), len(labels))
+    if too_big:  # killed for memory, the run would never be marked finished
+        print(too_big, file=sys.stderr)
+        run.update_status(message=too_big)
+    else:
+        try:
+            # The validation photos' embeddings (flip-averaged, and with the new backbone after fine-tuning) serve again.
+            result = index_run(run, classifier, train, val, labels, settings, batch_size,
+                               val_embedded=embedded, embedding=kind, single_view_top1=single_top1)
+            unknown = result["unknown"]
+            run.update_status(message=f"index of {result['index']['items']} photos; "
+                                      f"{unknown['distractors_flagged']:.0%} of distractors flagged unknown")
+        except Exception as exc:  # noqa: BLE001 - retrieval is an extra; the classifier is already safe on disk
+            print(f"retrieval index failed: {exc.__class__.__name__}: {exc}", file=sys.stderr)
+            run.update_status(message=f"the similarity index could not be built: {exc}")
     progress.advance(1)
     progress.close()
     problems = []
@@ -234,6 +239,38 @@ def finish_run(run: Run, classifier, train: pd.DataFrame, val: pd.DataFrame, *, 
     except Exception as exc:  # noqa: BLE001 - the model and metrics are already safe on disk
         problems.append(f"the report could not be written: {exc}")
     return scores, problems
+
+
+RETRIEVAL_COPIES = 4  # photo x class float32 matrices the retrieval evaluation holds: head, kNN and blend scores, a copy
+
+
+def retrieval_too_big(photos: int, classes: int, available: int | None = None) -> str:
+    """Why the index's evaluation of `photos` validation photos cannot run in `available` bytes (by default the
+    memory free now), or "" when it can.
+
+    Unlike the classifier's evaluation (`evaluate_run`, streamed), it holds RETRIEVAL_COPIES dense photo x class
+    score matrices (glr.retrieval.run_index, glr.retrieval.recognition.method_scores): 130 GB at 100,000 photos
+    x 81,313 classes, which the system would end by killing the trainer before it marks the run finished.
+    """
+    need = RETRIEVAL_COPIES * 4 * photos * classes
+    available = _available_memory() if available is None else available
+    if available is None or need <= available:
+        return ""
+    return (f"the similarity index was not built: evaluating it holds about {need / 1e9:,.1f} GB of scores "
+            f"({photos:,} validation photos x {classes:,} classes) and {available / 1e9:,.1f} GB of memory is free; "
+            "the run predicts with its head")
+
+
+def _available_memory() -> int | None:
+    """The memory the system can give now (MemAvailable), in bytes; None where /proc/meminfo cannot be read."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as f:
+            for row in f:
+                if row.startswith("MemAvailable:"):
+                    return int(row.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
 
 
 def rebuild_index(run: Run | str | os.PathLike, progress: Callable[[str], None] | None = None, verify: bool = False,
