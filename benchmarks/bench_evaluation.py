@@ -13,7 +13,7 @@ is that process's RSS with TensorFlow, the head and the features loaded.
   their concatenation: about 2 x photos x classes x 4 bytes), so it runs at the smaller `--before-photos`
   sizes and the figure at the streamed sizes is extrapolated from them.
 
-    .venv/bin/python benchmarks/bench_evaluation.py [--photos 30000] [--before-photos 2000 5000] [--classes 81313]
+    .venv/bin/python benchmarks/bench_evaluation.py [--photos 20000] [--before-photos 2000 4000] [--classes 81313]
     .venv/bin/python benchmarks/bench_evaluation.py --tiny   (200 photos x 50 classes)
 """
 
@@ -85,8 +85,8 @@ def line(what: str, m: dict) -> str:
 
 def main(argv=None) -> None:
     p = common.parser(__doc__.splitlines()[0])
-    p.add_argument("--photos", type=int, nargs="+", default=[30000], help="validation photos, streamed")
-    p.add_argument("--before-photos", type=int, nargs="+", default=[2000, 5000],
+    p.add_argument("--photos", type=int, nargs="+", default=[20000], help="validation photos, streamed")
+    p.add_argument("--before-photos", type=int, nargs="+", default=[2000, 4000],
                    help="validation photos of the whole-matrix path (its memory grows with them)")
     p.add_argument("--classes", type=int, default=81313, help="the head's classes (GLDv2-clean: 81,313)")
     args = p.parse_args(argv)
