@@ -316,22 +316,23 @@ import sys
 from glr.training import workers
 from glr.training.run import Run
 workers.WORKER_ARGV = [sys.executable, "-c", sys.argv[2]]
-if sys.argv[3] == "no-prctl":  # where the kernel cannot do it (macOS, Windows): the workers' own watch
-    workers.die_with_parent = lambda: None
 workers.train_local(Run(sys.argv[1]), 2)
 """
-# The portable fallback, as `python -m glr train` starts it in each local worker.
-WATCHING = ("import os\nfrom glr.training.processes import exit_with_parent\n"
-            "exit_with_parent(int(os.environ['GLR_LAUNCHER_PID']), interval=0.05)\n")
+# What `python -m glr train` does first in each local worker. "prctl": the kernel alone (its watch looks once an
+# hour); "no-prctl", where the kernel cannot do it (macOS, Windows): the worker's own watch.
+WATCHING = {"prctl": "import os\nfrom glr.training.processes import exit_with_parent\n"
+                     "exit_with_parent(int(os.environ['GLR_LAUNCHER_PID']), interval=3600)\n",
+            "no-prctl": "import os\nfrom glr.training.processes import exit_with_parent\n"
+                        "exit_with_parent(int(os.environ['GLR_LAUNCHER_PID']), interval=0.05, kernel=False)\n"}
 
 
 @pytest.mark.parametrize("how", ["prctl", "no-prctl"])
 def test_workers_end_when_their_launcher_is_killed(fake_workers, how):
     """SIGKILL of a `--workers N` launcher left its workers waiting in their collectives for ever."""
     run = fake_workers("wait", "wait")
-    stand_in = (WATCHING if how == "no-prctl" else "") + FAKE
+    stand_in = WATCHING[how] + FAKE
     env = dict(os.environ, PYTHONPATH=str(workers_module.PROJECT_ROOT))
-    launcher = subprocess.Popen([sys.executable, "-c", LAUNCHER, str(run.path), stand_in, how], env=env)
+    launcher = subprocess.Popen([sys.executable, "-c", LAUNCHER, str(run.path), stand_in], env=env)
     try:
         said = Path(os.environ["FAKE_SAID"])
         deadline = time.monotonic() + 60
@@ -410,10 +411,30 @@ def test_a_worker_whose_dead_launchers_pid_stays_its_parent_id_still_ends(monkey
     ended = threading.Event()
     monkeypatch.setattr(processes.os, "getppid", lambda: launcher.pid)
     monkeypatch.setattr(processes.os, "_exit", lambda code: ended.set())
-    watch = processes.exit_with_parent(launcher.pid, interval=0.02)
+    watch = processes.exit_with_parent(launcher.pid, interval=0.02, kernel=False)  # kernel: not for pytest itself
     time.sleep(0.2)
     assert not ended.is_set()  # the launcher lives: the worker too
     launcher.kill()
     launcher.wait()
     watch.join(timeout=10)
     assert ended.is_set()
+
+
+def test_workers_start_without_code_run_between_fork_and_exec(monkeypatch):
+    """A `preexec_fn` (prctl in the child before exec) may deadlock in a launcher with threads (Python's docs)."""
+    seen = []
+
+    class Spy:
+        def __init__(self, argv, **kwargs):
+            seen.append(kwargs)
+            self.pid, self.stderr = 0, None
+
+    monkeypatch.setattr(workers_module.subprocess, "Popen", Spy)
+    workers_module.Worker(["worker"], {}, terminal=True)
+    assert seen and seen[0].get("preexec_fn") is None
+
+
+def test_a_worker_knows_its_launcher_by_pid_and_start_time():
+    env = workers_module.worker_env([1, 2], 1, 1, base={})
+    assert env["GLR_LAUNCHER_PID"] == str(os.getpid())
+    assert float(env["GLR_LAUNCHER_START"]) == psutil.Process().create_time()

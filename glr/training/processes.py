@@ -141,41 +141,69 @@ def any_alive(pairs: list[tuple[int, float]]) -> bool:
 
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
 LAUNCHER_ENV = "GLR_LAUNCHER_PID"  # a local worker's launcher: the worker ends itself when it is no longer its parent
+LAUNCHER_START_ENV = "GLR_LAUNCHER_START"  # and its start time, to tell it from a later process given its pid
 
 
-def die_with_parent():
-    """A `preexec_fn` that has the child SIGKILLed when this process dies (Linux); None elsewhere.
+def launcher_env() -> dict[str, str]:
+    """The environment that names this process as a local worker's launcher (its pid and start time)."""
+    return {LAUNCHER_ENV: str(os.getpid()), LAUNCHER_START_ENV: repr(process_started_at())}
 
-    A launcher killed with SIGKILL runs no cleanup: its local workers, waiting in a collective,
-    would run on for ever. The kernel signals the child when the thread that started it ends, so
-    start children from the thread that outlives them. `exit_with_parent` is the portable fallback.
+
+def die_with_parent(parent: int, start: float | None = None) -> bool:
+    """Have the kernel SIGKILL this process when its parent `parent` dies (Linux); False where it cannot.
+
+    Called by the child itself, first thing (before TensorFlow's import), never as Popen's
+    `preexec_fn`: code run between fork and exec may deadlock in a process with threads (the
+    app's server, TensorFlow). A launcher killed with SIGKILL runs no cleanup: its local workers,
+    waiting in a collective, would run on for ever. If `parent` (of start time `start`) is no
+    longer our parent, it died before the kernel was asked, no signal will come: exit at once.
+    The kernel signals when the parent's thread that started us ends, so a launcher starts
+    its workers from the thread that outlives them.
     """
     if not sys.platform.startswith("linux"):
-        return None
+        return False
     import ctypes
 
     try:
-        prctl = ctypes.CDLL(None, use_errno=True).prctl  # looked up here: the child only calls it
+        asked = ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, int(KILL)) == 0
     except (OSError, AttributeError):
-        return None
-    parent = os.getpid()
-
-    def preexec() -> None:
-        prctl(PR_SET_PDEATHSIG, int(KILL))
-        if os.getppid() != parent:  # it died before prctl: no signal will come
-            os._exit(1)
-
-    return preexec
+        asked = False
+    if not _still_parent(parent, start):
+        os._exit(1)
+    return asked
 
 
-def exit_with_parent(parent: int, interval: float = 0.5) -> threading.Thread:
-    """Watch, in a daemon thread, that `parent` is still our parent; end this process at once when it is not."""
+def _still_parent(parent: int, start: float | None) -> bool:
     # With its start time: Windows never re-parents an orphan (getppid keeps the dead launcher's pid), and a
     # later process may be given that pid.
-    start = process_start(parent)  # None where it cannot be read (access denied): getppid alone then
+    return os.getppid() == parent and (start is None or pid_alive(parent, start))
+
+
+def _recorded_start(parent: int) -> float | None:
+    """`parent`'s start time as the launcher recorded it in our environment, else as read now (None if unreadable)."""
+    if os.environ.get(LAUNCHER_ENV) == str(parent):
+        try:
+            return float(os.environ[LAUNCHER_START_ENV])
+        except (KeyError, ValueError):
+            pass
+    return process_start(parent)
+
+
+def exit_with_parent(parent: int, start: float | None = None, interval: float = 0.5,
+                     kernel: bool = True) -> threading.Thread:
+    """End this process at once when `parent` is no longer our parent, killed or not; call it first thing.
+
+    With `kernel`, the kernel kills us when it dies (`die_with_parent`, Linux); a daemon thread
+    also watches, every `interval` seconds, the portable fallback. `start` is the parent's start
+    time: by default the one the launcher recorded (LAUNCHER_START_ENV), read in the parent itself
+    before we existed, so a pid reused since it died is never taken for it.
+    """
+    start = _recorded_start(parent) if start is None else start  # None (access denied): getppid alone then
+    if kernel:
+        die_with_parent(parent, start)
 
     def watch() -> None:
-        while os.getppid() == parent and (start is None or pid_alive(parent, start)):
+        while _still_parent(parent, start):
             time.sleep(interval)
         os._exit(1)
 

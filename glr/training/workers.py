@@ -20,8 +20,9 @@ training lock (the chief adopts it) and watches the workers:
   a checkpoint, then they are killed. Either way the run ends `failed` with a message
   naming the worker and its reason (the last error line it printed), so `--resume` can
   continue it with any number of workers.
-- A launcher that is killed outright (SIGKILL) takes its workers with it: the kernel kills
-  each when it dies (Linux), and each worker also watches that its launcher is still its parent.
+- A launcher that is killed outright (SIGKILL) takes its workers with it: each worker, first
+  thing, asks the kernel to kill it when its launcher dies (Linux), and also watches that its
+  launcher (pid and start time, from its environment) is still its parent.
 - A resume refused before the epochs (a worker's `error: ...`) leaves the run as it was
   (glr.training.resuming): a stopped run stays stopped.
 """
@@ -42,7 +43,7 @@ from contextlib import ExitStack, contextmanager
 from glr.paths import PROJECT_ROOT
 from glr.training.cluster import TF_CONFIG, THREADS_ENV
 from glr.training.launch import training_lock
-from glr.training.processes import LAUNCHER_ENV, die_with_parent, process_start
+from glr.training.processes import launcher_env, process_start
 from glr.training.progress import PHASES
 from glr.training.resuming import refused, restore, snapshot
 from glr.training.run import Run
@@ -81,7 +82,7 @@ def worker_env(ports: list[int], index: int, threads: int, base: dict | None = N
                                  "task": {"type": "worker", "index": index}})
     env[THREADS_ENV] = str(threads)
     env[LOCAL_WORKER_ENV] = "1"
-    env[LAUNCHER_ENV] = str(os.getpid())
+    env.update(launcher_env())  # the worker ends itself when we die (glr.training.processes.exit_with_parent)
     env["OMP_NUM_THREADS"] = str(threads)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH")]))
     return env
@@ -109,8 +110,9 @@ class Worker:
     def __init__(self, argv: list[str], env: dict, terminal: bool = False):
         # terminal: give it our terminal itself (the chief's progress bar needs one), its reason then
         # only in its recorded status.
-        self.proc = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stderr=None if terminal else subprocess.PIPE,
-                                     preexec_fn=die_with_parent())
+        # No preexec_fn: code between fork and exec can deadlock in a process with threads. The
+        # worker asks the kernel itself to end it with us, first thing (exit_with_parent).
+        self.proc = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stderr=None if terminal else subprocess.PIPE)
         self.tail, self.muted = b"", False
         self._copier = threading.Thread(target=self._copy, daemon=True)
         if not terminal:
