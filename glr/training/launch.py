@@ -161,11 +161,16 @@ def _read_lock_unguarded(results_dir) -> dict | None:
     return lock if isinstance(lock, dict) else {}
 
 
+def _held(lock: dict) -> bool:
+    """Whether the process a lock names still holds it (not a later process given its pid)."""
+    return pid_alive(lock.get("pid"), lock.get("pid_start"), lock.get("created"))
+
+
 def read_lock(results_dir: str | os.PathLike) -> dict | None:
     """The training lock ({pid, pid_start, run_id, created}), or None if no training holds one."""
     with _guard(results_dir):
         lock = _read_lock_unguarded(results_dir)
-    return lock if lock and pid_alive(lock.get("pid"), lock.get("pid_start")) else None
+    return lock if lock and _held(lock) else None
 
 
 def _write_lock(results_dir, run_id: str, pid: int, exclusive: bool, pid_start: float | None = None) -> None:
@@ -186,7 +191,7 @@ def acquire_lock(results_dir: str | os.PathLike, run_id: str, pid: int | None = 
     with _guard(results_dir):
         lock = _read_lock_unguarded(results_dir)
         if lock is not None:
-            if lock and pid_alive(lock.get("pid"), lock.get("pid_start")):
+            if lock and _held(lock):
                 raise _busy(lock)
             _lock_path(results_dir).unlink(missing_ok=True)  # stale: its training died without cleaning up
         try:
@@ -224,7 +229,7 @@ def training_lock(results_dir: str | os.PathLike, run_id: str) -> Iterator[None]
     with _guard(results_dir):
         lock = _read_lock_unguarded(results_dir)
         adopt = bool(lock) and lock.get("run_id") == run_id and (
-            lock.get("pid") in (me, os.getppid()) or not pid_alive(lock.get("pid"), lock.get("pid_start"))
+            lock.get("pid") in (me, os.getppid()) or not _held(lock)
         )
         if adopt:
             _write_lock(results_dir, run_id, me, exclusive=False)
@@ -334,13 +339,13 @@ def stop(run: Run, timeout: float = 30.0, wait: bool = False, *, grace: float = 
         return _settle_stopped(run, None)
     recorded = run.recorded_status() or {}
     pid, start = recorded.get("pid"), recorded.get("pid_start")
-    gone = lambda: not pid_alive(pid, start)  # noqa: E731
+    gone = lambda: not pid_alive(pid, start, recorded.get("updated"))  # noqa: E731
     how = None
     if not gone():
         how = "SIGTERM"
         signal_process(int(pid), signal.SIGTERM)
         launcher = recorded.get("launcher_pid")
-        if launcher != pid and pid_alive(launcher, recorded.get("launcher_start")):
+        if launcher != pid and pid_alive(launcher, recorded.get("launcher_start"), recorded.get("updated")):
             signal_process(int(launcher), signal.SIGTERM)  # it stops its workers together
         if not _wait_for(lambda: gone() or run.status()["state"] in FINAL_STATES, grace):
             how = "SIGKILL"
@@ -354,7 +359,8 @@ def stop(run: Run, timeout: float = 30.0, wait: bool = False, *, grace: float = 
 def _settle_stopped(run: Run, how: str | None) -> dict:
     """Record "stopped" for a run whose process ended while stopping without writing a final state."""
     recorded = run.recorded_status() or {}
-    if recorded.get("state") in ACTIVE_STATES and not pid_alive(recorded.get("pid"), recorded.get("pid_start")):
+    if recorded.get("state") in ACTIVE_STATES and not pid_alive(recorded.get("pid"), recorded.get("pid_start"),
+                                                                      recorded.get("updated")):
         message = f"stopped with {how}: the trainer did not stop in time" if how else "stopped"
         run.update_status(state="stopped", message=message, only_if=ACTIVE_STATES)
     return run.status()

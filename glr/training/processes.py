@@ -13,6 +13,7 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import datetime
 from typing import Any
 
 import psutil
@@ -50,12 +51,18 @@ def process_started_at() -> float:
     return process_start(os.getpid()) or _IMPORTED_AT
 
 
-def pid_alive(pid: Any, start: Any = None) -> bool:
-    """Whether process `pid` runs; if `start` is given, also that it is the same process, not a reuse of its pid."""
+def pid_alive(pid: Any, start: Any = None, written: Any = None) -> bool:
+    """Whether process `pid` runs; if `start` is given, also that it is the same process, not a reuse of its pid.
+
+    `written`: when the record naming `pid` was written (ISO time). A record without `start`
+    (made by glr before it kept start times) then counts only a process started before it.
+    """
     try:
         pid = int(pid)
     except (TypeError, ValueError):
         return False
+    if start is None and written is not None:
+        start = _started_before(pid, written)
     if pid <= 0:
         return False
     _reap()
@@ -71,6 +78,16 @@ def pid_alive(pid: Any, start: Any = None) -> bool:
         return False
     except psutil.AccessDenied:
         return True  # it exists, and nothing more can be known
+
+
+def _started_before(pid: int, written: Any) -> float | None:
+    """The start time of process `pid` if it started before `written` (to the second); else one no process has."""
+    try:
+        moment = datetime.fromisoformat(str(written)).timestamp()
+    except ValueError:
+        return None  # nothing to compare with: the pid alone, as before
+    start = process_start(pid)
+    return start if start is not None and start < moment + 1 else -1.0  # +1: `written` is cut to the second
 
 
 def signal_process(pid: int, sig: int) -> None:

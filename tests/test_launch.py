@@ -1,0 +1,53 @@
+"""glr.training.launch: the training lock and `stop` never take a later process, given a dead trainer's pid, for it."""
+
+import json
+import subprocess
+import sys
+from datetime import datetime, timedelta
+
+import pytest
+
+from glr.training import launch
+from glr.training.run import Run
+from glr.training.status import DIED_MESSAGE
+
+
+@pytest.fixture
+def stranger():
+    """An unrelated process, started now: the system gave it the pid a dead trainer had."""
+    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+    yield proc
+    proc.kill()
+    proc.wait()
+
+
+def long_ago() -> str:
+    return (datetime.now().astimezone() - timedelta(minutes=5)).isoformat(timespec="seconds")
+
+
+def test_a_run_recorded_without_a_start_time_whose_pid_was_reused_is_not_running_and_stop_spares_the_process(
+        tmp_path, stranger):
+    """A status written before glr kept start times showed "running" for ever, and `stop --wait` killed the stranger."""
+    run = Run.create(tmp_path, {"train": {}})
+    status = json.loads(run.status_path.read_text())
+    status.update(state="running", pid=stranger.pid, pid_start=None, started=long_ago(), updated=long_ago())
+    run.status_path.write_text(json.dumps(status))
+    assert run.status()["state"] == "failed" and run.status()["message"] == DIED_MESSAGE
+    launch.stop(run, timeout=0.2, wait=True, grace=0.2)
+    assert stranger.poll() is None  # never signalled
+
+
+def test_a_live_trainer_recorded_without_a_start_time_is_still_running(tmp_path, stranger):
+    run = Run.create(tmp_path, {"train": {}})
+    status = json.loads(run.status_path.read_text())
+    status.update(state="running", pid=stranger.pid, pid_start=None)  # written now, after it started
+    run.status_path.write_text(json.dumps(status))
+    assert run.status()["state"] == "running"
+
+
+def test_a_lock_recorded_without_a_start_time_whose_pid_was_reused_is_stale(tmp_path, stranger):
+    """"another training is running" for ever: the lock's pid now belonged to an unrelated process."""
+    (tmp_path / launch.LOCK_NAME).write_text(json.dumps({"pid": stranger.pid, "run_id": "old", "created": long_ago()}))
+    assert launch.read_lock(tmp_path) is None
+    launch.acquire_lock(tmp_path, "fresh")
+    assert launch.read_lock(tmp_path)["run_id"] == "fresh"
