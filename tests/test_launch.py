@@ -1,5 +1,6 @@
 """glr.training.launch: the training lock and `stop` never take a later process, given a dead trainer's pid, for it."""
 
+import errno
 import json
 import subprocess
 import sys
@@ -8,7 +9,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from glr.training import launch
-from glr.training.run import Run
+from glr.training.run import Run, RunError
 from glr.training.status import DIED_MESSAGE
 
 
@@ -51,3 +52,49 @@ def test_a_lock_recorded_without_a_start_time_whose_pid_was_reused_is_stale(tmp_
     assert launch.read_lock(tmp_path) is None
     launch.acquire_lock(tmp_path, "fresh")
     assert launch.read_lock(tmp_path)["run_id"] == "fresh"
+
+
+# --- a results folder that cannot be written (a read-only file system, a shared folder) -----------------------------
+
+
+class ReadOnlyGuard:
+    """The guard lock of a results folder on a read-only file system: it cannot even be opened."""
+
+    def __init__(self, path, **kwargs):
+        self.path = str(path)
+
+    def acquire(self):
+        raise OSError(errno.EROFS, "Read-only file system", self.path)
+
+    def release(self):
+        pass
+
+    __enter__ = acquire
+
+    def __exit__(self, *exc):
+        self.release()
+
+
+def test_a_read_only_results_folder_still_shows_its_lock_and_refuses_a_start_clearly(tmp_path, monkeypatch):
+    """OSError from the guard: every page's sidebar (which reads the lock) failed with a traceback."""
+    launch.acquire_lock(tmp_path, "running-elsewhere")  # held by this process: a live training
+    monkeypatch.setattr(launch, "FileLock", ReadOnlyGuard)
+    assert launch.read_lock(tmp_path)["run_id"] == "running-elsewhere"
+    (tmp_path / launch.LOCK_NAME).unlink()
+    assert launch.read_lock(tmp_path) is None
+    with pytest.raises(RunError, match=r"cannot be written \(Read-only file system\): a training writes its run "
+                                       r"there; choose a writable results folder"):
+        launch.launch(tmp_path, {"train": {}}, argv_prefix=[sys.executable, "-c", "pass"])
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
+
+
+def test_deleting_a_run_in_a_read_only_results_folder_says_so(tmp_path, monkeypatch):
+    run = Run.create(tmp_path, {"train": {}})
+    run.update_status(state="stopped")
+
+    def read_only(path, *args, **kwargs):
+        raise OSError(errno.EROFS, "Read-only file system", str(path / "status.json"))
+
+    monkeypatch.setattr(launch.shutil, "rmtree", read_only)
+    with pytest.raises(RunError, match=f"run {run.id} could not be deleted: .*status.json: Read-only file system"):
+        launch.delete_run(run)

@@ -151,6 +151,29 @@ def _guard(results_dir: str | os.PathLike) -> FileLock:
     return FileLock(Path(results_dir) / LOCK_GUARD, poll_interval=0.002, preserve_lock_file=True)
 
 
+@contextmanager
+def _guarded(results_dir, reading: bool = False) -> Iterator[None]:
+    """Hold the guard while looking at (`reading`) or changing train.lock.
+
+    A results folder that cannot be written (a read-only file system, no permission) takes no
+    guard. Reading goes on without it: no training can change train.lock there either, and the
+    pages that show a shared read-only results folder must not fail. Changing it is a RunError.
+    """
+    guard = _guard(results_dir)
+    try:
+        guard.acquire()
+    except OSError as exc:
+        if not reading:
+            raise RunError(f"the results folder {results_dir} cannot be written ({exc.strerror or exc}): a training "
+                           "writes its run there; choose a writable results folder (GLR_RESULTS, or --results)") from None
+        yield
+        return
+    try:
+        yield
+    finally:
+        guard.release()
+
+
 def _read_lock_unguarded(results_dir) -> dict | None:
     try:
         lock = read_json(_lock_path(results_dir))
@@ -168,7 +191,7 @@ def _held(lock: dict) -> bool:
 
 def read_lock(results_dir: str | os.PathLike) -> dict | None:
     """The training lock ({pid, pid_start, run_id, created}), or None if no training holds one."""
-    with _guard(results_dir):
+    with _guarded(results_dir, reading=True):
         lock = _read_lock_unguarded(results_dir)
     return lock if lock and _held(lock) else None
 
@@ -188,7 +211,7 @@ def acquire_lock(results_dir: str | os.PathLike, run_id: str, pid: int | None = 
 
     A lock whose process is dead is removed first. If a live training holds it: RunError.
     """
-    with _guard(results_dir):
+    with _guarded(results_dir):
         lock = _read_lock_unguarded(results_dir)
         if lock is not None:
             if lock and _held(lock):
@@ -202,7 +225,7 @@ def acquire_lock(results_dir: str | os.PathLike, run_id: str, pid: int | None = 
 
 def release_lock(results_dir: str | os.PathLike, run_id: str) -> bool:
     """Remove the training lock if it names `run_id`; True if it did."""
-    with _guard(results_dir):
+    with _guarded(results_dir):
         lock = _read_lock_unguarded(results_dir)
         if lock and lock.get("run_id") == run_id:
             _lock_path(results_dir).unlink(missing_ok=True)
@@ -212,7 +235,7 @@ def release_lock(results_dir: str | os.PathLike, run_id: str) -> bool:
 
 def _set_lock_pid(results_dir, run_id: str, pid: int, pid_start: float | None) -> None:
     """Point the lock at the trainer's pid, if the lock is still this run's."""
-    with _guard(results_dir):
+    with _guarded(results_dir):
         lock = _read_lock_unguarded(results_dir)
         if lock and lock.get("run_id") == run_id:
             _write_lock(results_dir, run_id, pid, exclusive=False, pid_start=pid_start)
@@ -226,7 +249,7 @@ def training_lock(results_dir: str | os.PathLike, run_id: str) -> Iterator[None]
     ourselves, or a dead pid), adopt it; otherwise acquire it (RunError if another holds it).
     """
     me = os.getpid()
-    with _guard(results_dir):
+    with _guarded(results_dir):
         lock = _read_lock_unguarded(results_dir)
         adopt = bool(lock) and lock.get("run_id") == run_id and (
             lock.get("pid") in (me, os.getppid()) or not _held(lock)
@@ -378,4 +401,7 @@ def delete_run(run: Run) -> None:
     state = run.status()["state"]
     if state in ACTIVE_STATES:
         raise RunError(f"run {run.id} is still {state}; stop it before deleting it")
-    shutil.rmtree(run.path)
+    try:
+        shutil.rmtree(run.path)
+    except OSError as exc:  # a read-only results folder (shared, on a mounted disk), no permission
+        raise RunError(f"run {run.id} could not be deleted: {exc.filename}: {exc.strerror or exc}") from None
