@@ -2,12 +2,15 @@
 
 import errno
 import json
+import os
 import subprocess
 import sys
+import time
 from datetime import datetime, timedelta
 
 import pytest
 
+from glr.paths import PROJECT_ROOT
 from glr.training import launch
 from glr.training.run import Run, RunError
 from glr.training.status import DIED_MESSAGE
@@ -98,3 +101,42 @@ def test_deleting_a_run_in_a_read_only_results_folder_says_so(tmp_path, monkeypa
     monkeypatch.setattr(launch.shutil, "rmtree", read_only)
     with pytest.raises(RunError, match=f"run {run.id} could not be deleted: .*status.json: Read-only file system"):
         launch.delete_run(run)
+
+
+# --- stop while the run finishes --------------------------------------------------------------------------------------
+
+# A trainer at its end: the model saved, evaluating until the test says "go"; SIGTERM asks a stop, as the trainer's does.
+FINISHER = """
+import os, signal, sys, time
+from pathlib import Path
+from glr.training.run import Run
+run = Run(sys.argv[1])
+signal.signal(signal.SIGTERM, lambda *_: run.request_stop())
+run.update_status(state="running", pid=os.getpid(), phase="evaluating")
+go = Path(sys.argv[2])
+while not go.exists():
+    time.sleep(0.02)
+run.update_status(state="finished", phase="done", message="top-1 0.9")
+"""
+
+
+def test_stop_wait_of_a_run_finishing_its_evaluation_lets_it_finish(tmp_path):
+    """SIGTERM, then SIGKILL 10 s later: a trained, saved model lost its evaluation and the run ended "stopped"."""
+    run = Run.create(tmp_path, {"train": {}})
+    go = tmp_path / "go"
+    proc = subprocess.Popen([sys.executable, "-c", FINISHER, str(run.path), str(go)],
+                            env=dict(os.environ, PYTHONPATH=str(PROJECT_ROOT)))
+    try:
+        deadline = time.monotonic() + 60
+        while (run.recorded_status() or {}).get("phase") != "evaluating":
+            assert proc.poll() is None and time.monotonic() < deadline
+            time.sleep(0.02)
+        status = launch.stop(run, timeout=0.2, wait=True, grace=0.2)
+        assert status["state"] == "stopping" and status["message"] == launch.FINISHING_MESSAGE
+        assert proc.poll() is None  # no signal that ends it
+        go.touch()
+        assert proc.wait(timeout=60) == 0
+        assert run.status()["state"] == "finished"
+    finally:
+        proc.kill()
+        proc.wait()

@@ -43,6 +43,9 @@ LOCK_GUARD = ".train.lock.guard"  # held while anyone reads or changes train.loc
 POLL_SECONDS = 0.05
 KILL_WAIT_SECONDS = 5.0  # after SIGKILL, how long to wait for the process to vanish
 TRAINER_ARGV = [sys.executable, "-m", "glr", "train"]
+FINISHING = frozenset({"evaluating", "indexing"})  # glr.evaluation.finish's stages: the model is saved, the end is near
+FINISHING_MESSAGE = ("stop requested while it finishes: its model is saved and being evaluated, so it ends finished "
+                     "by itself; stopping it now would only lose the evaluation")
 
 
 # --- a new run's configuration --------------------------------------------------------------
@@ -342,6 +345,7 @@ def _wait_for(predicate, seconds: float) -> bool:
 def stop(run: Run, timeout: float = 30.0, wait: bool = False, *, grace: float = 10.0) -> dict:
     """Ask the run's trainer to stop (the stop flag, state "stopping"); return the status.
 
+    A run finishing (its model saved, being evaluated) ends `finished` by itself and is sent no signal.
     With `wait`, give it `timeout` seconds to end by itself, then SIGTERM its process
     group (and a `--workers N` launcher), then SIGKILL after `grace` more seconds to every
     process of the run: the chief's group, the launcher, its local workers and their children.
@@ -355,12 +359,16 @@ def stop(run: Run, timeout: float = 30.0, wait: bool = False, *, grace: float = 
         # No process yet: nothing to wait for. A trainer starting later still sees the flag.
         run.update_status(state="stopped", message="stopped before it started", only_if=frozenset({"queued"}))
         return run.status()
-    run.update_status(state="stopping", message="stop requested", only_if=ACTIVE_STATES)
+    finishing = status.get("phase") in FINISHING
+    run.update_status(state="stopping", message=FINISHING_MESSAGE if finishing else "stop requested", only_if=ACTIVE_STATES)
     if not wait:
         return run.status()
     if _wait_for(lambda: run.status()["state"] not in ACTIVE_STATES, timeout):
         return _settle_stopped(run, None)
     recorded = run.recorded_status() or {}
+    if recorded.get("phase") in FINISHING:  # no signal: SIGKILL would cost the evaluation of a model already saved
+        run.update_status(message=FINISHING_MESSAGE, only_if=ACTIVE_STATES)
+        return run.status()
     pid, start = recorded.get("pid"), recorded.get("pid_start")
     gone = lambda: not pid_alive(pid, start, recorded.get("updated"))  # noqa: E731
     how = None
