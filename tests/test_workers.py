@@ -438,3 +438,53 @@ def test_a_worker_knows_its_launcher_by_pid_and_start_time():
     env = workers_module.worker_env([1, 2], 1, 1, base={})
     assert env["GLR_LAUNCHER_PID"] == str(os.getpid())
     assert float(env["GLR_LAUNCHER_START"]) == psutil.Process().create_time()
+
+
+# The launcher of 3 stand-in workers on "1 core" (so it warns that they share it), its stderr full or closed.
+QUIET_LAUNCHER = """
+import sys
+from glr.training import workers
+from glr.training.run import Run
+workers.WORKER_ARGV = [sys.executable, "-c", sys.argv[2]]
+workers.os.cpu_count = lambda: 1
+workers.train_local(Run(sys.argv[1]), 3)
+"""
+
+
+@pytest.mark.parametrize("stderr", ["/dev/full", "closed"])
+def test_a_launcher_whose_stderr_cannot_be_written_still_trains_and_stops_cleanly(fake_workers, stderr):
+    """/dev/full: the warning's OSError ended the launcher, the run left "queued" for ever; closed: AttributeError.
+    A SIGTERM's message failing in its handler turned the clean stop into a crash ("failed")."""
+    run = fake_workers("wait", "wait", "wait")
+    env = dict(os.environ, PYTHONPATH=str(workers_module.PROJECT_ROOT))
+    argv = [sys.executable, "-c", QUIET_LAUNCHER, str(run.path), FAKE]
+    if stderr == "closed":  # as `glr train --workers 3 2>&-` starts it
+        argv = ["sh", "-c", 'exec "$@" 2>&-', "sh", *argv]
+    with open(os.devnull if stderr == "closed" else stderr, "w") as err:
+        launcher = subprocess.Popen(argv, env=env, stderr=err, stdout=err)
+    try:
+        said = Path(os.environ["FAKE_SAID"])
+        deadline = time.monotonic() + 60
+        while not (said.is_file() and said.read_text().count("sigint") >= 4):  # all three up, the chief running
+            assert launcher.poll() is None and time.monotonic() < deadline, run.status()
+            time.sleep(0.05)
+        launcher.send_signal(signal.SIGTERM)
+        assert launcher.wait(timeout=60) == 0
+        status = run.status()
+        assert status["state"] == "stopped" and status["message"] == "stopped on request (SIGTERM); --resume continues"
+        assert not alive(status["worker_pids"])
+    finally:
+        if launcher.poll() is None:
+            launcher.kill()
+        for pid in alive(run.recorded_status().get("worker_pids") or []):
+            os.kill(pid, signal.SIGKILL)
+
+
+def test_the_launchers_stop_is_asked_even_if_its_message_cannot_be_written(tmp_path, monkeypatch):
+    from test_trainer_signals import Full
+
+    run = Run.create(tmp_path, {"train": {}})
+    signals = workers_module.Signals(run)
+    monkeypatch.setattr("sys.stderr", Full())
+    signals._on(signal.SIGTERM, None)
+    assert run.stop_requested() and signals.stop == "SIGTERM"

@@ -48,7 +48,7 @@ from glr.training.progress import PHASES
 from glr.training.resuming import refused, restore, snapshot
 from glr.training.run import Run
 from glr.training.status import ACTIVE_STATES, now
-from glr.training.trainer_signals import HANGUP, LOCAL_WORKER_ENV, leave_terminal, terminal_fds
+from glr.training.trainer_signals import HANGUP, LOCAL_WORKER_ENV, leave_terminal, say, terminal_fds
 
 MAX_WORKERS = 16
 # LOCAL_WORKER_ENV is set for the workers `--workers N` starts: the launcher prints the run's outcome, once, not its
@@ -128,8 +128,8 @@ class Worker:
                 try:
                     out.write(chunk) if out else sys.stderr.write(chunk.decode(errors="replace"))
                     sys.stderr.flush()
-                except (OSError, ValueError):
-                    pass  # our stderr is gone (a closed terminal): keep reading, so the worker never blocks
+                except (OSError, ValueError, AttributeError):  # AttributeError: started with stderr closed (None)
+                    pass  # our stderr is gone (a closed terminal, /dev/full): keep reading, so the worker never blocks
 
     def reason(self) -> str | None:
         """Its last error line, once its output has ended."""
@@ -155,6 +155,14 @@ def kill_all(workers: list[Worker]) -> None:
         w.kill()
 
 
+def _on_terminal() -> bool:
+    """Whether our stderr is a terminal (not when closed, or None: started with it closed)."""
+    try:
+        return bool(sys.stderr and sys.stderr.isatty())
+    except (OSError, ValueError):
+        return False
+
+
 class Signals:
     """The launcher's SIGINT, SIGTERM and SIGHUP while its workers train: the first asks them all to stop, a second
     Ctrl-C quits."""
@@ -167,16 +175,16 @@ class Signals:
         if self.stop and signum == signal.SIGINT:
             self.quit = True
             return
-        if self.stop is None:
-            print(f"\nstopping the workers (Ctrl-C again to quit at once); "
-                  f"python -m glr train --resume {self.run.id} continues", file=sys.stderr, flush=True)
-        self.stop = signal.Signals(signum).name
+        first, self.stop = self.stop is None, signal.Signals(signum).name
         self.run.request_stop()  # the chief's flag: every worker hears it in the next step's sums
+        if first:
+            say(f"\nstopping the workers (Ctrl-C again to quit at once); "
+                f"python -m glr train --resume {self.run.id} continues")
 
     @contextmanager
     def start(self, argvs_envs):
         """Start the workers with SIGINT ignored (inherited through exec) and our handlers on; put them back after."""
-        terminal = sys.stderr.isatty()
+        terminal = _on_terminal()
         if threading.current_thread() is not threading.main_thread():  # signals are the main thread's
             for i, (argv, env) in enumerate(argvs_envs):  # one by one: a failed start leaves the others listed, to kill
                 self.workers.append(Worker(argv, env, terminal and i == 0))
@@ -252,8 +260,8 @@ def train_local(run: Run, workers: int, resume: bool = False) -> dict:
     cores = os.cpu_count() or 1
     threads = max(1, cores // workers)
     if workers > cores:  # it works, but the user may expect a speed-up
-        print(f"{workers} workers on {cores} CPU cores: they share the cores, one thread each, so this trains "
-              "slower than one process; --workers N on one machine is the cluster mode in small", file=sys.stderr)
+        say(f"{workers} workers on {cores} CPU cores: they share the cores, one thread each, so this trains "
+            "slower than one process; --workers N on one machine is the cluster mode in small")
     argv = [*WORKER_ARGV, "--run-dir", str(run.path)] + (["--resume"] if resume else [])
     signals = Signals(run)
     with training_lock(run.results_dir, run.id):
