@@ -29,12 +29,15 @@ def long_ago() -> str:
     return (datetime.now().astimezone() - timedelta(minutes=5)).isoformat(timespec="seconds")
 
 
-def test_a_run_recorded_without_a_start_time_whose_pid_was_reused_is_not_running_and_stop_spares_the_process(
-        tmp_path, stranger):
+@pytest.mark.parametrize("recorded", ["no start time", "another start time"])
+def test_a_run_whose_pid_was_reused_is_not_running_and_stop_spares_the_process(tmp_path, stranger, recorded):
     """A status written before glr kept start times showed "running" for ever, and `stop --wait` killed the stranger."""
+    from glr.training.processes import process_start
+
     run = Run.create(tmp_path, {"train": {}})
     status = json.loads(run.status_path.read_text())
-    status.update(state="running", pid=stranger.pid, pid_start=None, started=long_ago(), updated=long_ago())
+    start = None if recorded == "no start time" else process_start(stranger.pid) - 60
+    status.update(state="running", pid=stranger.pid, pid_start=start, started=long_ago(), updated=long_ago())
     run.status_path.write_text(json.dumps(status))
     assert run.status()["state"] == "failed" and run.status()["message"] == DIED_MESSAGE
     launch.stop(run, timeout=0.2, wait=True, grace=0.2)
