@@ -236,6 +236,31 @@ def test_ctrl_c_or_sigterm_stops_every_worker_after_the_same_batch_and_resume_fi
     assert epochs == list(range(1, len(epochs) + 1))
 
 
+def test_real_workers_end_when_their_launcher_is_killed(tmp_path, tiny_data):
+    """`python -m glr train` itself, first thing, has the kernel end each worker with its launcher: no preexec_fn."""
+    results = tmp_path / "results"
+    argv = [sys.executable, "-m", "glr", "train", str(tiny_data), "--results", str(results), "--input-size", "32",
+            "--views", "2", "--epochs", "400", "--batch-size", "1", "--hidden", "32", "--patience", "1000",
+            "--no-fine-tune", "--workers", "2"]
+    proc, children = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                      start_new_session=True), []
+    try:
+        run = wait_for_epoch(proc, results, 1)  # in their collectives: none would end by itself
+        children = [c.pid for c in psutil.Process(proc.pid).children(recursive=True)]
+        proc.kill()
+        proc.wait()
+        deadline = time.monotonic() + 30
+        while alive(children) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(children) == 2 and not alive(children)
+        assert run.status()["state"] == "failed"  # killed: shown as such, and resumable
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+        for pid in alive(children):
+            os.kill(pid, signal.SIGKILL)
+
+
 def test_a_worker_whose_port_is_taken_fails_the_run_at_once_naming_it(tmp_path, tiny_data, monkeypatch):
     """The chief waited to join for the launcher's grace (60 s); the run's message said only "exited with code 2"."""
     import socket
