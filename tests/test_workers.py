@@ -434,6 +434,7 @@ def test_a_worker_whose_dead_launchers_pid_stays_its_parent_id_still_ends(monkey
 
     launcher = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     ended = threading.Event()
+    monkeypatch.setattr(processes, "ORPHANS_KEEP_PARENT_PID", True)  # as on Windows
     monkeypatch.setattr(processes.os, "getppid", lambda: launcher.pid)
     monkeypatch.setattr(processes.os, "_exit", lambda code: ended.set())
     watch = processes.exit_with_parent(launcher.pid, interval=0.02, kernel=False)  # kernel: not for pytest itself

@@ -190,10 +190,14 @@ def die_with_parent(parent: int, start: float | None = None) -> bool:
     return asked
 
 
+# Windows never re-parents an orphan: getppid keeps a dead launcher's pid, which a later process may be given, so
+# there its start time tells. Elsewhere getppid alone is exact, and a start time read again later can move with the
+# wall clock (psutil adds the boot time, which a clock step shifts): a live launcher would look gone, ending its workers.
+ORPHANS_KEEP_PARENT_PID = os.name == "nt"
+
+
 def _still_parent(parent: int, start: float | None) -> bool:
-    # With its start time: Windows never re-parents an orphan (getppid keeps the dead launcher's pid), and a
-    # later process may be given that pid.
-    return os.getppid() == parent and (start is None or pid_alive(parent, start))
+    return os.getppid() == parent and (start is None or not ORPHANS_KEEP_PARENT_PID or pid_alive(parent, start))
 
 
 def _recorded_start(parent: int) -> float | None:

@@ -22,7 +22,7 @@ training lock (the chief adopts it) and watches the workers:
   continue it with any number of workers.
 - A launcher that is killed outright (SIGKILL) takes its workers with it: each worker, first
   thing, asks the kernel to kill it when its launcher dies (Linux), and also watches that its
-  launcher (pid and start time, from its environment) is still its parent.
+  launcher is still its parent (on Windows, which keeps a dead parent's pid, by its start time too).
 - A resume refused before the epochs (a worker's `error: ...`) leaves the run as it was
   (glr.training.resuming): a stopped run stays stopped.
 """
