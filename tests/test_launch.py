@@ -143,3 +143,13 @@ def test_stop_wait_of_a_run_finishing_its_evaluation_lets_it_finish(tmp_path):
     finally:
         proc.kill()
         proc.wait()
+
+
+def test_glr_train_into_a_read_only_results_folder_says_so_before_making_a_run(tmp_path, monkeypatch, tiny_data):
+    """`python -m glr train --results <read-only>`: a traceback, OSError from the run folder's mkdir."""
+    from conftest import tiny_config
+
+    monkeypatch.setattr(launch, "FileLock", ReadOnlyGuard)
+    with pytest.raises(RunError, match="cannot be written \\(Read-only file system\\)"):
+        launch.new_run(tmp_path, tiny_config(tiny_data))
+    assert not (tmp_path / "runs").exists()

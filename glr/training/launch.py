@@ -126,10 +126,11 @@ def new_run(results_dir: str | os.PathLike, config: "TrainConfig") -> Run:
 
     RunError while another training holds the results folder: the new run could not start, and
     a run left "queued" for ever would become `latest`, so `glr stop latest` would stop it
-    instead of the training that runs.
+    instead of the training that runs. RunError too if the results folder cannot be written.
     """
-    lock = read_lock(results_dir) if Path(results_dir, LOCK_NAME).exists() else None
-    if lock:
+    with _guarded(results_dir):  # a read-only folder: said here, not an OSError from the run folder's mkdir
+        lock = _read_lock_unguarded(results_dir)
+    if lock and _held(lock):
         raise _busy(lock)
     return Run.create(results_dir, run_config(config))
 
