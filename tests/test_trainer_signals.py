@@ -81,3 +81,35 @@ def test_only_the_outputs_on_a_terminal_are_listed():
         os.close(slave)
         os.close(master)
     assert listed == "[1]"  # stdout on the terminal; stderr a pipe, whose writes never fail on a hang-up
+
+
+class Full:
+    """A stderr on a full disk or /dev/full: every write fails."""
+
+    def write(self, text):
+        raise OSError(28, "No space left on device")
+
+    def flush(self):
+        raise OSError(28, "No space left on device")
+
+
+def test_ctrl_c_with_stderr_unwritable_still_asks_the_stop(tmp_path, monkeypatch):
+    """`glr train 2>/dev/full`, then `kill -INT`: the message's OSError came out of the handler in the middle of a
+    batch, and the run ended "failed" instead of "stopped"."""
+    run = Run.create(tmp_path, CONFIG)
+    monkeypatch.setattr("sys.stderr", Full())
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    with stop_on_signals(run):
+        os.kill(os.getpid(), signal.SIGINT)
+        wait_until(run.stop_requested)
+        time.sleep(0.05)  # the handler has run: anything it raised came out here
+    assert run.stop_requested()
+
+
+@pytest.mark.parametrize("stderr", [Full(), None], ids=["full", "closed"])
+def test_say_writes_nothing_where_stderr_cannot_be_written(stderr, monkeypatch, capsys):
+    from glr.training.trainer_signals import say
+
+    monkeypatch.setattr("sys.stderr", stderr)
+    say("stopping")
+    assert capsys.readouterr().out == ""  # print(file=None) would have written to stdout

@@ -236,6 +236,31 @@ def test_ctrl_c_or_sigterm_stops_every_worker_after_the_same_batch_and_resume_fi
     assert epochs == list(range(1, len(epochs) + 1))
 
 
+def test_real_workers_end_when_their_launcher_is_killed(tmp_path, tiny_data):
+    """`python -m glr train` itself, first thing, has the kernel end each worker with its launcher: no preexec_fn."""
+    results = tmp_path / "results"
+    argv = [sys.executable, "-m", "glr", "train", str(tiny_data), "--results", str(results), "--input-size", "32",
+            "--views", "2", "--epochs", "400", "--batch-size", "1", "--hidden", "32", "--patience", "1000",
+            "--no-fine-tune", "--workers", "2"]
+    proc, children = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                      start_new_session=True), []
+    try:
+        run = wait_for_epoch(proc, results, 1)  # in their collectives: none would end by itself
+        children = [c.pid for c in psutil.Process(proc.pid).children(recursive=True)]
+        proc.kill()
+        proc.wait()
+        deadline = time.monotonic() + 30
+        while alive(children) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(children) == 2 and not alive(children)
+        assert run.status()["state"] == "failed"  # killed: shown as such, and resumable
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+        for pid in alive(children):
+            os.kill(pid, signal.SIGKILL)
+
+
 def test_a_worker_whose_port_is_taken_fails_the_run_at_once_naming_it(tmp_path, tiny_data, monkeypatch):
     """The chief waited to join for the launcher's grace (60 s); the run's message said only "exited with code 2"."""
     import socket
@@ -316,22 +341,23 @@ import sys
 from glr.training import workers
 from glr.training.run import Run
 workers.WORKER_ARGV = [sys.executable, "-c", sys.argv[2]]
-if sys.argv[3] == "no-prctl":  # where the kernel cannot do it (macOS, Windows): the workers' own watch
-    workers.die_with_parent = lambda: None
 workers.train_local(Run(sys.argv[1]), 2)
 """
-# The portable fallback, as `python -m glr train` starts it in each local worker.
-WATCHING = ("import os\nfrom glr.training.processes import exit_with_parent\n"
-            "exit_with_parent(int(os.environ['GLR_LAUNCHER_PID']), interval=0.05)\n")
+# What `python -m glr train` does first in each local worker. "prctl": the kernel alone (its watch looks once an
+# hour); "no-prctl", where the kernel cannot do it (macOS, Windows): the worker's own watch.
+WATCHING = {"prctl": "import os\nfrom glr.training.processes import exit_with_parent\n"
+                     "exit_with_parent(int(os.environ['GLR_LAUNCHER_PID']), interval=3600)\n",
+            "no-prctl": "import os\nfrom glr.training.processes import exit_with_parent\n"
+                        "exit_with_parent(int(os.environ['GLR_LAUNCHER_PID']), interval=0.05, kernel=False)\n"}
 
 
 @pytest.mark.parametrize("how", ["prctl", "no-prctl"])
 def test_workers_end_when_their_launcher_is_killed(fake_workers, how):
     """SIGKILL of a `--workers N` launcher left its workers waiting in their collectives for ever."""
     run = fake_workers("wait", "wait")
-    stand_in = (WATCHING if how == "no-prctl" else "") + FAKE
+    stand_in = WATCHING[how] + FAKE
     env = dict(os.environ, PYTHONPATH=str(workers_module.PROJECT_ROOT))
-    launcher = subprocess.Popen([sys.executable, "-c", LAUNCHER, str(run.path), stand_in, how], env=env)
+    launcher = subprocess.Popen([sys.executable, "-c", LAUNCHER, str(run.path), stand_in], env=env)
     try:
         said = Path(os.environ["FAKE_SAID"])
         deadline = time.monotonic() + 60
@@ -408,12 +434,83 @@ def test_a_worker_whose_dead_launchers_pid_stays_its_parent_id_still_ends(monkey
 
     launcher = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     ended = threading.Event()
+    monkeypatch.setattr(processes, "ORPHANS_KEEP_PARENT_PID", True)  # as on Windows
     monkeypatch.setattr(processes.os, "getppid", lambda: launcher.pid)
     monkeypatch.setattr(processes.os, "_exit", lambda code: ended.set())
-    watch = processes.exit_with_parent(launcher.pid, interval=0.02)
+    watch = processes.exit_with_parent(launcher.pid, interval=0.02, kernel=False)  # kernel: not for pytest itself
     time.sleep(0.2)
     assert not ended.is_set()  # the launcher lives: the worker too
     launcher.kill()
     launcher.wait()
     watch.join(timeout=10)
     assert ended.is_set()
+
+
+def test_workers_start_without_code_run_between_fork_and_exec(monkeypatch):
+    """A `preexec_fn` (prctl in the child before exec) may deadlock in a launcher with threads (Python's docs)."""
+    seen = []
+
+    class Spy:
+        def __init__(self, argv, **kwargs):
+            seen.append(kwargs)
+            self.pid, self.stderr = 0, None
+
+    monkeypatch.setattr(workers_module.subprocess, "Popen", Spy)
+    workers_module.Worker(["worker"], {}, terminal=True)
+    assert seen and seen[0].get("preexec_fn") is None
+
+
+def test_a_worker_knows_its_launcher_by_pid_and_start_time():
+    env = workers_module.worker_env([1, 2], 1, 1, base={})
+    assert env["GLR_LAUNCHER_PID"] == str(os.getpid())
+    assert float(env["GLR_LAUNCHER_START"]) == psutil.Process().create_time()
+
+
+# The launcher of 3 stand-in workers on "1 core" (so it warns that they share it), its stderr full or closed.
+QUIET_LAUNCHER = """
+import sys
+from glr.training import workers
+from glr.training.run import Run
+workers.WORKER_ARGV = [sys.executable, "-c", sys.argv[2]]
+workers.os.cpu_count = lambda: 1
+workers.train_local(Run(sys.argv[1]), 3)
+"""
+
+
+@pytest.mark.parametrize("stderr", ["/dev/full", "closed"])
+def test_a_launcher_whose_stderr_cannot_be_written_still_trains_and_stops_cleanly(fake_workers, stderr):
+    """/dev/full: the warning's OSError ended the launcher, the run left "queued" for ever; closed: AttributeError.
+    A SIGTERM's message failing in its handler turned the clean stop into a crash ("failed")."""
+    run = fake_workers("wait", "wait", "wait")
+    env = dict(os.environ, PYTHONPATH=str(workers_module.PROJECT_ROOT))
+    argv = [sys.executable, "-c", QUIET_LAUNCHER, str(run.path), FAKE]
+    if stderr == "closed":  # as `glr train --workers 3 2>&-` starts it
+        argv = ["sh", "-c", 'exec "$@" 2>&-', "sh", *argv]
+    with open(os.devnull if stderr == "closed" else stderr, "w") as err:
+        launcher = subprocess.Popen(argv, env=env, stderr=err, stdout=err)
+    try:
+        said = Path(os.environ["FAKE_SAID"])
+        deadline = time.monotonic() + 60
+        while not (said.is_file() and said.read_text().count("sigint") >= 4):  # all three up, the chief running
+            assert launcher.poll() is None and time.monotonic() < deadline, run.status()
+            time.sleep(0.05)
+        launcher.send_signal(signal.SIGTERM)
+        assert launcher.wait(timeout=60) == 0
+        status = run.status()
+        assert status["state"] == "stopped" and status["message"] == "stopped on request (SIGTERM); --resume continues"
+        assert not alive(status["worker_pids"])
+    finally:
+        if launcher.poll() is None:
+            launcher.kill()
+        for pid in alive(run.recorded_status().get("worker_pids") or []):
+            os.kill(pid, signal.SIGKILL)
+
+
+def test_the_launchers_stop_is_asked_even_if_its_message_cannot_be_written(tmp_path, monkeypatch):
+    from test_trainer_signals import Full
+
+    run = Run.create(tmp_path, {"train": {}})
+    signals = workers_module.Signals(run)
+    monkeypatch.setattr("sys.stderr", Full())
+    signals._on(signal.SIGTERM, None)
+    assert run.stop_requested() and signals.stop == "SIGTERM"

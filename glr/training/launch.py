@@ -43,6 +43,9 @@ LOCK_GUARD = ".train.lock.guard"  # held while anyone reads or changes train.loc
 POLL_SECONDS = 0.05
 KILL_WAIT_SECONDS = 5.0  # after SIGKILL, how long to wait for the process to vanish
 TRAINER_ARGV = [sys.executable, "-m", "glr", "train"]
+FINISHING = frozenset({"evaluating", "indexing"})  # glr.evaluation.finish's stages: the model is saved, the end is near
+FINISHING_MESSAGE = ("stop requested while it finishes: its model is saved and being evaluated, so it ends finished "
+                     "by itself; stopping it now would only lose the evaluation")
 
 
 # --- a new run's configuration --------------------------------------------------------------
@@ -123,10 +126,11 @@ def new_run(results_dir: str | os.PathLike, config: "TrainConfig") -> Run:
 
     RunError while another training holds the results folder: the new run could not start, and
     a run left "queued" for ever would become `latest`, so `glr stop latest` would stop it
-    instead of the training that runs.
+    instead of the training that runs. RunError too if the results folder cannot be written.
     """
-    lock = read_lock(results_dir) if Path(results_dir, LOCK_NAME).exists() else None
-    if lock:
+    with _guarded(results_dir):  # a read-only folder: said here, not an OSError from the run folder's mkdir
+        lock = _read_lock_unguarded(results_dir)
+    if lock and _held(lock):
         raise _busy(lock)
     return Run.create(results_dir, run_config(config))
 
@@ -151,6 +155,29 @@ def _guard(results_dir: str | os.PathLike) -> FileLock:
     return FileLock(Path(results_dir) / LOCK_GUARD, poll_interval=0.002, preserve_lock_file=True)
 
 
+@contextmanager
+def _guarded(results_dir, reading: bool = False) -> Iterator[None]:
+    """Hold the guard while looking at (`reading`) or changing train.lock.
+
+    A results folder that cannot be written (a read-only file system, no permission) takes no
+    guard. Reading goes on without it: no training can change train.lock there either, and the
+    pages that show a shared read-only results folder must not fail. Changing it is a RunError.
+    """
+    guard = _guard(results_dir)
+    try:
+        guard.acquire()
+    except OSError as exc:
+        if not reading:
+            raise RunError(f"the results folder {results_dir} cannot be written ({exc.strerror or exc}): a training "
+                           "writes its run there; choose a writable results folder (GLR_RESULTS, or --results)") from None
+        yield
+        return
+    try:
+        yield
+    finally:
+        guard.release()
+
+
 def _read_lock_unguarded(results_dir) -> dict | None:
     try:
         lock = read_json(_lock_path(results_dir))
@@ -161,11 +188,16 @@ def _read_lock_unguarded(results_dir) -> dict | None:
     return lock if isinstance(lock, dict) else {}
 
 
+def _held(lock: dict) -> bool:
+    """Whether the process a lock names still holds it (not a later process given its pid)."""
+    return pid_alive(lock.get("pid"), lock.get("pid_start"), lock.get("created"))
+
+
 def read_lock(results_dir: str | os.PathLike) -> dict | None:
     """The training lock ({pid, pid_start, run_id, created}), or None if no training holds one."""
-    with _guard(results_dir):
+    with _guarded(results_dir, reading=True):
         lock = _read_lock_unguarded(results_dir)
-    return lock if lock and pid_alive(lock.get("pid"), lock.get("pid_start")) else None
+    return lock if lock and _held(lock) else None
 
 
 def _write_lock(results_dir, run_id: str, pid: int, exclusive: bool, pid_start: float | None = None) -> None:
@@ -183,10 +215,10 @@ def acquire_lock(results_dir: str | os.PathLike, run_id: str, pid: int | None = 
 
     A lock whose process is dead is removed first. If a live training holds it: RunError.
     """
-    with _guard(results_dir):
+    with _guarded(results_dir):
         lock = _read_lock_unguarded(results_dir)
         if lock is not None:
-            if lock and pid_alive(lock.get("pid"), lock.get("pid_start")):
+            if lock and _held(lock):
                 raise _busy(lock)
             _lock_path(results_dir).unlink(missing_ok=True)  # stale: its training died without cleaning up
         try:
@@ -197,7 +229,7 @@ def acquire_lock(results_dir: str | os.PathLike, run_id: str, pid: int | None = 
 
 def release_lock(results_dir: str | os.PathLike, run_id: str) -> bool:
     """Remove the training lock if it names `run_id`; True if it did."""
-    with _guard(results_dir):
+    with _guarded(results_dir):
         lock = _read_lock_unguarded(results_dir)
         if lock and lock.get("run_id") == run_id:
             _lock_path(results_dir).unlink(missing_ok=True)
@@ -207,7 +239,7 @@ def release_lock(results_dir: str | os.PathLike, run_id: str) -> bool:
 
 def _set_lock_pid(results_dir, run_id: str, pid: int, pid_start: float | None) -> None:
     """Point the lock at the trainer's pid, if the lock is still this run's."""
-    with _guard(results_dir):
+    with _guarded(results_dir):
         lock = _read_lock_unguarded(results_dir)
         if lock and lock.get("run_id") == run_id:
             _write_lock(results_dir, run_id, pid, exclusive=False, pid_start=pid_start)
@@ -221,10 +253,10 @@ def training_lock(results_dir: str | os.PathLike, run_id: str) -> Iterator[None]
     ourselves, or a dead pid), adopt it; otherwise acquire it (RunError if another holds it).
     """
     me = os.getpid()
-    with _guard(results_dir):
+    with _guarded(results_dir):
         lock = _read_lock_unguarded(results_dir)
         adopt = bool(lock) and lock.get("run_id") == run_id and (
-            lock.get("pid") in (me, os.getppid()) or not pid_alive(lock.get("pid"), lock.get("pid_start"))
+            lock.get("pid") in (me, os.getppid()) or not _held(lock)
         )
         if adopt:
             _write_lock(results_dir, run_id, me, exclusive=False)
@@ -314,6 +346,7 @@ def _wait_for(predicate, seconds: float) -> bool:
 def stop(run: Run, timeout: float = 30.0, wait: bool = False, *, grace: float = 10.0) -> dict:
     """Ask the run's trainer to stop (the stop flag, state "stopping"); return the status.
 
+    A run finishing (its model saved, being evaluated) ends `finished` by itself and is sent no signal.
     With `wait`, give it `timeout` seconds to end by itself, then SIGTERM its process
     group (and a `--workers N` launcher), then SIGKILL after `grace` more seconds to every
     process of the run: the chief's group, the launcher, its local workers and their children.
@@ -327,20 +360,24 @@ def stop(run: Run, timeout: float = 30.0, wait: bool = False, *, grace: float = 
         # No process yet: nothing to wait for. A trainer starting later still sees the flag.
         run.update_status(state="stopped", message="stopped before it started", only_if=frozenset({"queued"}))
         return run.status()
-    run.update_status(state="stopping", message="stop requested", only_if=ACTIVE_STATES)
+    finishing = status.get("phase") in FINISHING
+    run.update_status(state="stopping", message=FINISHING_MESSAGE if finishing else "stop requested", only_if=ACTIVE_STATES)
     if not wait:
         return run.status()
     if _wait_for(lambda: run.status()["state"] not in ACTIVE_STATES, timeout):
         return _settle_stopped(run, None)
     recorded = run.recorded_status() or {}
+    if recorded.get("phase") in FINISHING:  # no signal: SIGKILL would cost the evaluation of a model already saved
+        run.update_status(message=FINISHING_MESSAGE, only_if=ACTIVE_STATES)
+        return run.status()
     pid, start = recorded.get("pid"), recorded.get("pid_start")
-    gone = lambda: not pid_alive(pid, start)  # noqa: E731
+    gone = lambda: not pid_alive(pid, start, recorded.get("updated"))  # noqa: E731
     how = None
     if not gone():
         how = "SIGTERM"
         signal_process(int(pid), signal.SIGTERM)
         launcher = recorded.get("launcher_pid")
-        if launcher != pid and pid_alive(launcher, recorded.get("launcher_start")):
+        if launcher != pid and pid_alive(launcher, recorded.get("launcher_start"), recorded.get("updated")):
             signal_process(int(launcher), signal.SIGTERM)  # it stops its workers together
         if not _wait_for(lambda: gone() or run.status()["state"] in FINAL_STATES, grace):
             how = "SIGKILL"
@@ -354,7 +391,8 @@ def stop(run: Run, timeout: float = 30.0, wait: bool = False, *, grace: float = 
 def _settle_stopped(run: Run, how: str | None) -> dict:
     """Record "stopped" for a run whose process ended while stopping without writing a final state."""
     recorded = run.recorded_status() or {}
-    if recorded.get("state") in ACTIVE_STATES and not pid_alive(recorded.get("pid"), recorded.get("pid_start")):
+    if recorded.get("state") in ACTIVE_STATES and not pid_alive(recorded.get("pid"), recorded.get("pid_start"),
+                                                                      recorded.get("updated")):
         message = f"stopped with {how}: the trainer did not stop in time" if how else "stopped"
         run.update_status(state="stopped", message=message, only_if=ACTIVE_STATES)
     return run.status()
@@ -372,4 +410,7 @@ def delete_run(run: Run) -> None:
     state = run.status()["state"]
     if state in ACTIVE_STATES:
         raise RunError(f"run {run.id} is still {state}; stop it before deleting it")
-    shutil.rmtree(run.path)
+    try:
+        shutil.rmtree(run.path)
+    except OSError as exc:  # a read-only results folder (shared, on a mounted disk), no permission
+        raise RunError(f"run {run.id} could not be deleted: {exc.filename}: {exc.strerror or exc}") from None

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import datetime
 from typing import Any
 
 import psutil
@@ -50,12 +51,18 @@ def process_started_at() -> float:
     return process_start(os.getpid()) or _IMPORTED_AT
 
 
-def pid_alive(pid: Any, start: Any = None) -> bool:
-    """Whether process `pid` runs; if `start` is given, also that it is the same process, not a reuse of its pid."""
+def pid_alive(pid: Any, start: Any = None, written: Any = None) -> bool:
+    """Whether process `pid` runs; if `start` is given, also that it is the same process, not a reuse of its pid.
+
+    `written`: when the record naming `pid` was written (ISO time). A record without `start`
+    (made by glr before it kept start times) then counts only a process started before it.
+    """
     try:
         pid = int(pid)
     except (TypeError, ValueError):
         return False
+    if start is None and written is not None:
+        start = _started_before(pid, written)
     if pid <= 0:
         return False
     _reap()
@@ -71,6 +78,16 @@ def pid_alive(pid: Any, start: Any = None) -> bool:
         return False
     except psutil.AccessDenied:
         return True  # it exists, and nothing more can be known
+
+
+def _started_before(pid: int, written: Any) -> float | None:
+    """The start time of process `pid` if it started before `written` (to the second); else one no process has."""
+    try:
+        moment = datetime.fromisoformat(str(written)).timestamp()
+    except ValueError:
+        return None  # nothing to compare with: the pid alone, as before
+    start = process_start(pid)
+    return start if start is not None and start < moment + 1 else -1.0  # +1: `written` is cut to the second
 
 
 def signal_process(pid: int, sig: int) -> None:
@@ -141,41 +158,73 @@ def any_alive(pairs: list[tuple[int, float]]) -> bool:
 
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
 LAUNCHER_ENV = "GLR_LAUNCHER_PID"  # a local worker's launcher: the worker ends itself when it is no longer its parent
+LAUNCHER_START_ENV = "GLR_LAUNCHER_START"  # and its start time, to tell it from a later process given its pid
 
 
-def die_with_parent():
-    """A `preexec_fn` that has the child SIGKILLed when this process dies (Linux); None elsewhere.
+def launcher_env() -> dict[str, str]:
+    """The environment that names this process as a local worker's launcher (its pid and start time)."""
+    return {LAUNCHER_ENV: str(os.getpid()), LAUNCHER_START_ENV: repr(process_started_at())}
 
-    A launcher killed with SIGKILL runs no cleanup: its local workers, waiting in a collective,
-    would run on for ever. The kernel signals the child when the thread that started it ends, so
-    start children from the thread that outlives them. `exit_with_parent` is the portable fallback.
+
+def die_with_parent(parent: int, start: float | None = None) -> bool:
+    """Have the kernel SIGKILL this process when its parent `parent` dies (Linux); False where it cannot.
+
+    Called by the child itself, first thing (before TensorFlow's import), never as Popen's
+    `preexec_fn`: code run between fork and exec may deadlock in a process with threads (the
+    app's server, TensorFlow). A launcher killed with SIGKILL runs no cleanup: its local workers,
+    waiting in a collective, would run on for ever. If `parent` (of start time `start`) is no
+    longer our parent, it died before the kernel was asked, no signal will come: exit at once.
+    The kernel signals when the parent's thread that started us ends, so a launcher starts
+    its workers from the thread that outlives them.
     """
     if not sys.platform.startswith("linux"):
-        return None
+        return False
     import ctypes
 
     try:
-        prctl = ctypes.CDLL(None, use_errno=True).prctl  # looked up here: the child only calls it
+        asked = ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, int(KILL)) == 0
     except (OSError, AttributeError):
-        return None
-    parent = os.getpid()
-
-    def preexec() -> None:
-        prctl(PR_SET_PDEATHSIG, int(KILL))
-        if os.getppid() != parent:  # it died before prctl: no signal will come
-            os._exit(1)
-
-    return preexec
+        asked = False
+    if not _still_parent(parent, start):
+        os._exit(1)
+    return asked
 
 
-def exit_with_parent(parent: int, interval: float = 0.5) -> threading.Thread:
-    """Watch, in a daemon thread, that `parent` is still our parent; end this process at once when it is not."""
-    # With its start time: Windows never re-parents an orphan (getppid keeps the dead launcher's pid), and a
-    # later process may be given that pid.
-    start = process_start(parent)  # None where it cannot be read (access denied): getppid alone then
+# Windows never re-parents an orphan: getppid keeps a dead launcher's pid, which a later process may be given, so
+# there its start time tells. Elsewhere getppid alone is exact, and a start time read again later can move with the
+# wall clock (psutil adds the boot time, which a clock step shifts): a live launcher would look gone, ending its workers.
+ORPHANS_KEEP_PARENT_PID = os.name == "nt"
+
+
+def _still_parent(parent: int, start: float | None) -> bool:
+    return os.getppid() == parent and (start is None or not ORPHANS_KEEP_PARENT_PID or pid_alive(parent, start))
+
+
+def _recorded_start(parent: int) -> float | None:
+    """`parent`'s start time as the launcher recorded it in our environment, else as read now (None if unreadable)."""
+    if os.environ.get(LAUNCHER_ENV) == str(parent):
+        try:
+            return float(os.environ[LAUNCHER_START_ENV])
+        except (KeyError, ValueError):
+            pass
+    return process_start(parent)
+
+
+def exit_with_parent(parent: int, start: float | None = None, interval: float = 0.5,
+                     kernel: bool = True) -> threading.Thread:
+    """End this process at once when `parent` is no longer our parent, killed or not; call it first thing.
+
+    With `kernel`, the kernel kills us when it dies (`die_with_parent`, Linux); a daemon thread
+    also watches, every `interval` seconds, the portable fallback. `start` is the parent's start
+    time: by default the one the launcher recorded (LAUNCHER_START_ENV), read in the parent itself
+    before we existed, so a pid reused since it died is never taken for it.
+    """
+    start = _recorded_start(parent) if start is None else start  # None (access denied): getppid alone then
+    if kernel:
+        die_with_parent(parent, start)
 
     def watch() -> None:
-        while os.getppid() == parent and (start is None or pid_alive(parent, start)):
+        while _still_parent(parent, start):
             time.sleep(interval)
         os._exit(1)
 

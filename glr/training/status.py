@@ -66,7 +66,7 @@ class RunStatus:
         status["run_id"] = self.id
         if status["state"] not in STATES:
             status.update(state="damaged", message=f"{self.status_path} has an unknown state {status['state']!r}")
-        elif _needs_process(status) and not pid_alive(status["pid"], status["pid_start"]):
+        elif _needs_process(status) and not pid_alive(status["pid"], status["pid_start"], status["updated"]):
             # The trainer may have written its final state and exited just after we read it.
             again = self.recorded_status() or {}
             if again.get("state") in FINAL_STATES:

@@ -20,6 +20,20 @@ HANGUP = getattr(signal, "SIGHUP", None)  # Windows has none
 LOCAL_WORKER_ENV = "GLR_LOCAL_WORKER"  # set for the workers `--workers N` starts (glr.training.workers)
 
 
+def say(text: str) -> None:
+    """Print `text` on stderr; nothing if it cannot be written (closed, a hung-up terminal, a full disk, /dev/full).
+
+    What is said here is in the run's status too, and a failed write in a signal handler would
+    raise wherever the trainer is, ending a clean stop as a crash.
+    """
+    if sys.stderr is None:  # started with stderr closed: print() would write to stdout instead
+        return
+    try:
+        print(text, file=sys.stderr, flush=True)
+    except (OSError, ValueError):
+        pass
+
+
 def install_sigterm_handler(run: "Run") -> None:
     """For the trainer (main thread): turn SIGTERM into a stop request, so it ends after the batch with a checkpoint."""
     signal.signal(signal.SIGTERM, lambda signum, frame: run.request_stop())
@@ -109,8 +123,7 @@ def _ctrl_c(run: "Run") -> Iterator[None]:
             raise KeyboardInterrupt("Ctrl-C twice: quit at once; --resume continues from the last checkpoint")
         asked.append(signum)
         run.request_stop()
-        print(f"\nstopping after this batch (Ctrl-C again to quit at once); "
-              f"python -m glr train --resume {run.id} continues", file=sys.stderr, flush=True)
+        say(f"\nstopping after this batch (Ctrl-C again to quit at once); python -m glr train --resume {run.id} continues")
 
     signal.signal(signal.SIGINT, on_ctrl_c)
     try:

@@ -20,8 +20,9 @@ training lock (the chief adopts it) and watches the workers:
   a checkpoint, then they are killed. Either way the run ends `failed` with a message
   naming the worker and its reason (the last error line it printed), so `--resume` can
   continue it with any number of workers.
-- A launcher that is killed outright (SIGKILL) takes its workers with it: the kernel kills
-  each when it dies (Linux), and each worker also watches that its launcher is still its parent.
+- A launcher that is killed outright (SIGKILL) takes its workers with it: each worker, first
+  thing, asks the kernel to kill it when its launcher dies (Linux), and also watches that its
+  launcher is still its parent (on Windows, which keeps a dead parent's pid, by its start time too).
 - A resume refused before the epochs (a worker's `error: ...`) leaves the run as it was
   (glr.training.resuming): a stopped run stays stopped.
 """
@@ -42,12 +43,12 @@ from contextlib import ExitStack, contextmanager
 from glr.paths import PROJECT_ROOT
 from glr.training.cluster import TF_CONFIG, THREADS_ENV
 from glr.training.launch import training_lock
-from glr.training.processes import LAUNCHER_ENV, die_with_parent, process_start
+from glr.training.processes import launcher_env, process_start
 from glr.training.progress import PHASES
 from glr.training.resuming import refused, restore, snapshot
 from glr.training.run import Run
 from glr.training.status import ACTIVE_STATES, now
-from glr.training.trainer_signals import HANGUP, LOCAL_WORKER_ENV, leave_terminal, terminal_fds
+from glr.training.trainer_signals import HANGUP, LOCAL_WORKER_ENV, leave_terminal, say, terminal_fds
 
 MAX_WORKERS = 16
 # LOCAL_WORKER_ENV is set for the workers `--workers N` starts: the launcher prints the run's outcome, once, not its
@@ -81,7 +82,7 @@ def worker_env(ports: list[int], index: int, threads: int, base: dict | None = N
                                  "task": {"type": "worker", "index": index}})
     env[THREADS_ENV] = str(threads)
     env[LOCAL_WORKER_ENV] = "1"
-    env[LAUNCHER_ENV] = str(os.getpid())
+    env.update(launcher_env())  # the worker ends itself when we die (glr.training.processes.exit_with_parent)
     env["OMP_NUM_THREADS"] = str(threads)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH")]))
     return env
@@ -109,8 +110,9 @@ class Worker:
     def __init__(self, argv: list[str], env: dict, terminal: bool = False):
         # terminal: give it our terminal itself (the chief's progress bar needs one), its reason then
         # only in its recorded status.
-        self.proc = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stderr=None if terminal else subprocess.PIPE,
-                                     preexec_fn=die_with_parent())
+        # No preexec_fn: code between fork and exec can deadlock in a process with threads. The
+        # worker asks the kernel itself to end it with us, first thing (exit_with_parent).
+        self.proc = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stderr=None if terminal else subprocess.PIPE)
         self.tail, self.muted = b"", False
         self._copier = threading.Thread(target=self._copy, daemon=True)
         if not terminal:
@@ -126,8 +128,8 @@ class Worker:
                 try:
                     out.write(chunk) if out else sys.stderr.write(chunk.decode(errors="replace"))
                     sys.stderr.flush()
-                except (OSError, ValueError):
-                    pass  # our stderr is gone (a closed terminal): keep reading, so the worker never blocks
+                except (OSError, ValueError, AttributeError):  # AttributeError: started with stderr closed (None)
+                    pass  # our stderr is gone (a closed terminal, /dev/full): keep reading, so the worker never blocks
 
     def reason(self) -> str | None:
         """Its last error line, once its output has ended."""
@@ -153,6 +155,14 @@ def kill_all(workers: list[Worker]) -> None:
         w.kill()
 
 
+def _on_terminal() -> bool:
+    """Whether our stderr is a terminal (not when closed, or None: started with it closed)."""
+    try:
+        return bool(sys.stderr and sys.stderr.isatty())
+    except (OSError, ValueError):
+        return False
+
+
 class Signals:
     """The launcher's SIGINT, SIGTERM and SIGHUP while its workers train: the first asks them all to stop, a second
     Ctrl-C quits."""
@@ -165,16 +175,16 @@ class Signals:
         if self.stop and signum == signal.SIGINT:
             self.quit = True
             return
-        if self.stop is None:
-            print(f"\nstopping the workers (Ctrl-C again to quit at once); "
-                  f"python -m glr train --resume {self.run.id} continues", file=sys.stderr, flush=True)
-        self.stop = signal.Signals(signum).name
+        first, self.stop = self.stop is None, signal.Signals(signum).name
         self.run.request_stop()  # the chief's flag: every worker hears it in the next step's sums
+        if first:
+            say(f"\nstopping the workers (Ctrl-C again to quit at once); "
+                f"python -m glr train --resume {self.run.id} continues")
 
     @contextmanager
     def start(self, argvs_envs):
         """Start the workers with SIGINT ignored (inherited through exec) and our handlers on; put them back after."""
-        terminal = sys.stderr.isatty()
+        terminal = _on_terminal()
         if threading.current_thread() is not threading.main_thread():  # signals are the main thread's
             for i, (argv, env) in enumerate(argvs_envs):  # one by one: a failed start leaves the others listed, to kill
                 self.workers.append(Worker(argv, env, terminal and i == 0))
@@ -250,8 +260,8 @@ def train_local(run: Run, workers: int, resume: bool = False) -> dict:
     cores = os.cpu_count() or 1
     threads = max(1, cores // workers)
     if workers > cores:  # it works, but the user may expect a speed-up
-        print(f"{workers} workers on {cores} CPU cores: they share the cores, one thread each, so this trains "
-              "slower than one process; --workers N on one machine is the cluster mode in small", file=sys.stderr)
+        say(f"{workers} workers on {cores} CPU cores: they share the cores, one thread each, so this trains "
+            "slower than one process; --workers N on one machine is the cluster mode in small")
     argv = [*WORKER_ARGV, "--run-dir", str(run.path)] + (["--resume"] if resume else [])
     signals = Signals(run)
     with training_lock(run.results_dir, run.id):

@@ -1,0 +1,155 @@
+"""glr.training.launch: the training lock and `stop` never take a later process, given a dead trainer's pid, for it."""
+
+import errno
+import json
+import os
+import subprocess
+import sys
+import time
+from datetime import datetime, timedelta
+
+import pytest
+
+from glr.paths import PROJECT_ROOT
+from glr.training import launch
+from glr.training.run import Run, RunError
+from glr.training.status import DIED_MESSAGE
+
+
+@pytest.fixture
+def stranger():
+    """An unrelated process, started now: the system gave it the pid a dead trainer had."""
+    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+    yield proc
+    proc.kill()
+    proc.wait()
+
+
+def long_ago() -> str:
+    return (datetime.now().astimezone() - timedelta(minutes=5)).isoformat(timespec="seconds")
+
+
+@pytest.mark.parametrize("recorded", ["no start time", "another start time"])
+def test_a_run_whose_pid_was_reused_is_not_running_and_stop_spares_the_process(tmp_path, stranger, recorded):
+    """A status written before glr kept start times showed "running" for ever, and `stop --wait` killed the stranger."""
+    from glr.training.processes import process_start
+
+    run = Run.create(tmp_path, {"train": {}})
+    status = json.loads(run.status_path.read_text())
+    start = None if recorded == "no start time" else process_start(stranger.pid) - 60
+    status.update(state="running", pid=stranger.pid, pid_start=start, started=long_ago(), updated=long_ago())
+    run.status_path.write_text(json.dumps(status))
+    assert run.status()["state"] == "failed" and run.status()["message"] == DIED_MESSAGE
+    launch.stop(run, timeout=0.2, wait=True, grace=0.2)
+    assert stranger.poll() is None  # never signalled
+
+
+def test_a_live_trainer_recorded_without_a_start_time_is_still_running(tmp_path, stranger):
+    run = Run.create(tmp_path, {"train": {}})
+    status = json.loads(run.status_path.read_text())
+    status.update(state="running", pid=stranger.pid, pid_start=None)  # written now, after it started
+    run.status_path.write_text(json.dumps(status))
+    assert run.status()["state"] == "running"
+
+
+def test_a_lock_recorded_without_a_start_time_whose_pid_was_reused_is_stale(tmp_path, stranger):
+    """"another training is running" for ever: the lock's pid now belonged to an unrelated process."""
+    (tmp_path / launch.LOCK_NAME).write_text(json.dumps({"pid": stranger.pid, "run_id": "old", "created": long_ago()}))
+    assert launch.read_lock(tmp_path) is None
+    launch.acquire_lock(tmp_path, "fresh")
+    assert launch.read_lock(tmp_path)["run_id"] == "fresh"
+
+
+# --- a results folder that cannot be written (a read-only file system, a shared folder) -----------------------------
+
+
+class ReadOnlyGuard:
+    """The guard lock of a results folder on a read-only file system: it cannot even be opened."""
+
+    def __init__(self, path, **kwargs):
+        self.path = str(path)
+
+    def acquire(self):
+        raise OSError(errno.EROFS, "Read-only file system", self.path)
+
+    def release(self):
+        pass
+
+    __enter__ = acquire
+
+    def __exit__(self, *exc):
+        self.release()
+
+
+def test_a_read_only_results_folder_still_shows_its_lock_and_refuses_a_start_clearly(tmp_path, monkeypatch):
+    """OSError from the guard: every page's sidebar (which reads the lock) failed with a traceback."""
+    launch.acquire_lock(tmp_path, "running-elsewhere")  # held by this process: a live training
+    monkeypatch.setattr(launch, "FileLock", ReadOnlyGuard)
+    assert launch.read_lock(tmp_path)["run_id"] == "running-elsewhere"
+    (tmp_path / launch.LOCK_NAME).unlink()
+    assert launch.read_lock(tmp_path) is None
+    with pytest.raises(RunError, match=r"cannot be written \(Read-only file system\): a training writes its run "
+                                       r"there; choose a writable results folder"):
+        launch.launch(tmp_path, {"train": {}}, argv_prefix=[sys.executable, "-c", "pass"])
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
+
+
+def test_deleting_a_run_in_a_read_only_results_folder_says_so(tmp_path, monkeypatch):
+    run = Run.create(tmp_path, {"train": {}})
+    run.update_status(state="stopped")
+
+    def read_only(path, *args, **kwargs):
+        raise OSError(errno.EROFS, "Read-only file system", str(path / "status.json"))
+
+    monkeypatch.setattr(launch.shutil, "rmtree", read_only)
+    with pytest.raises(RunError, match=f"run {run.id} could not be deleted: .*status.json: Read-only file system"):
+        launch.delete_run(run)
+
+
+# --- stop while the run finishes --------------------------------------------------------------------------------------
+
+# A trainer at its end: the model saved, evaluating until the test says "go"; SIGTERM asks a stop, as the trainer's does.
+FINISHER = """
+import os, signal, sys, time
+from pathlib import Path
+from glr.training.run import Run
+run = Run(sys.argv[1])
+signal.signal(signal.SIGTERM, lambda *_: run.request_stop())
+run.update_status(state="running", pid=os.getpid(), phase="evaluating")
+go = Path(sys.argv[2])
+while not go.exists():
+    time.sleep(0.02)
+run.update_status(state="finished", phase="done", message="top-1 0.9")
+"""
+
+
+def test_stop_wait_of_a_run_finishing_its_evaluation_lets_it_finish(tmp_path):
+    """SIGTERM, then SIGKILL 10 s later: a trained, saved model lost its evaluation and the run ended "stopped"."""
+    run = Run.create(tmp_path, {"train": {}})
+    go = tmp_path / "go"
+    proc = subprocess.Popen([sys.executable, "-c", FINISHER, str(run.path), str(go)],
+                            env=dict(os.environ, PYTHONPATH=str(PROJECT_ROOT)))
+    try:
+        deadline = time.monotonic() + 60
+        while (run.recorded_status() or {}).get("phase") != "evaluating":
+            assert proc.poll() is None and time.monotonic() < deadline
+            time.sleep(0.02)
+        status = launch.stop(run, timeout=0.2, wait=True, grace=0.2)
+        assert status["state"] == "stopping" and status["message"] == launch.FINISHING_MESSAGE
+        assert proc.poll() is None  # no signal that ends it
+        go.touch()
+        assert proc.wait(timeout=60) == 0
+        assert run.status()["state"] == "finished"
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def test_glr_train_into_a_read_only_results_folder_says_so_before_making_a_run(tmp_path, monkeypatch, tiny_data):
+    """`python -m glr train --results <read-only>`: a traceback, OSError from the run folder's mkdir."""
+    from conftest import tiny_config
+
+    monkeypatch.setattr(launch, "FileLock", ReadOnlyGuard)
+    with pytest.raises(RunError, match="cannot be written \\(Read-only file system\\)"):
+        launch.new_run(tmp_path, tiny_config(tiny_data))
+    assert not (tmp_path / "runs").exists()

@@ -1,0 +1,80 @@
+"""glr.training.processes: a local worker ends itself with its launcher, asking the kernel from inside the child."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from glr.paths import PROJECT_ROOT
+
+linux = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
+
+# A child as `python -m glr train` starts in a local worker: exit_with_parent first, then it says what the kernel
+# will do when its parent dies (PR_GET_PDEATHSIG = 2 writes the signal number into an int).
+CHILD = """
+import ctypes, os, sys
+from glr.training import processes
+processes.ORPHANS_KEEP_PARENT_PID = sys.argv[2] == "windows"
+processes.exit_with_parent(int(sys.argv[1]), interval=3600)
+signal = ctypes.c_int(-1)
+ctypes.CDLL(None).prctl(2, ctypes.byref(signal))
+print(signal.value, flush=True)
+"""
+
+
+def child(parent: int, env: dict | None = None, system: str = "linux") -> subprocess.CompletedProcess:
+    env = dict(os.environ if env is None else env, PYTHONPATH=str(PROJECT_ROOT))
+    return subprocess.run([sys.executable, "-c", CHILD, str(parent), system], env=env, capture_output=True,
+                          text=True, timeout=60)
+
+
+@linux
+def test_the_child_itself_asks_the_kernel_to_kill_it_with_its_parent():
+    """Only the launcher's preexec_fn asked it, between fork and exec: not safe in a process with threads."""
+    done = child(os.getpid())
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["9"]  # SIGKILL
+
+
+def test_a_child_whose_parent_is_already_gone_ends_at_once():
+    done = child(1)  # not our parent: the parent it was started by died before it asked the kernel
+    assert done.returncode == 1 and done.stdout == "", done.stderr
+
+
+def test_a_child_whose_parents_pid_was_given_to_another_process_ends_at_once():
+    """Where orphans keep their dead parent's pid (Windows), the start time was read in the child: a launcher dead,
+    its pid reused, took the new process for the launcher."""
+    from glr.training.processes import LAUNCHER_ENV, LAUNCHER_START_ENV, process_started_at
+
+    # Our pid, but not our start time: the launcher that started the worker is another process, now gone.
+    env = dict(os.environ, **{LAUNCHER_ENV: str(os.getpid()), LAUNCHER_START_ENV: repr(process_started_at() - 50)})
+    done = child(os.getpid(), env, system="windows")
+    assert done.returncode == 1 and done.stdout == "", done.stderr
+
+
+def test_a_workers_watch_is_not_fooled_by_a_clock_step(monkeypatch):
+    """A stepped wall clock moves every start time psutil reads: a live launcher looked gone, and its workers exited."""
+    import threading
+
+    from glr.training import processes
+
+    parent, looks, ended = os.getppid(), [], threading.Event()
+
+    def getppid():
+        looks.append(1)
+        return parent if len(looks) < 5 else 1  # the launcher dies at the fifth look
+
+    monkeypatch.setattr(processes, "ORPHANS_KEEP_PARENT_PID", False, raising=False)
+    monkeypatch.setattr(processes.os, "getppid", getppid)
+    monkeypatch.setattr(processes, "pid_alive", lambda *args: False)  # its start time now reads otherwise
+    monkeypatch.setattr(processes.os, "_exit", lambda code: ended.set())
+    processes.exit_with_parent(parent, start=123.0, interval=0.01, kernel=False).join(timeout=10)
+    assert ended.is_set() and len(looks) == 5
+
+
+def test_a_child_of_the_launcher_named_in_its_environment_runs_on():
+    from glr.training.processes import launcher_env
+
+    done = child(os.getpid(), dict(os.environ, **launcher_env()))
+    assert done.returncode == 0, done.stderr
