@@ -86,3 +86,71 @@ def test_class_folders_named_alike_in_two_unicode_forms_are_pointed_out(tmp_path
     catalog = load_catalog(tmp_path)
     assert catalog.class_counts.size == 2
     assert len(catalog.problems) == 1 and "the same letters, one with its accents as separate characters" in catalog.problems[0]
+
+
+@pytest.mark.parametrize("category, name", [
+    ("https://example.com/places/Old_Bridge", "Old Bridge"),
+    ("https://example.com/places/Caf%C3%A9_de_Flore/", "Café de Flore"),
+    ("https://www.wikidata.org/wiki/Q243", "Q243"),
+    ("http://example.com/", ""),  # nothing names it: the reader falls back to "landmark <id>"
+])
+def test_a_category_url_outside_wikimedia_is_named_by_its_last_part(category, name):
+    # Was "/places/Old Bridge": the whole path, its slashes and all.
+    assert category_to_name(category) == name
+
+
+def test_ids_a_spreadsheet_turned_into_numbers_are_named_as_such(gld):
+    # Excel shows an all-digit id as 1.23457E+15 and saves it so: "not a plain file name ... so nothing outside the
+    # dataset is read" did not say what happened or what to do.
+    with open(gld / "train.csv", "a") as fh:
+        fh.write("1.23457E+15,7\n1.23457E+14,12\n")
+    catalog = load_catalog(gld)
+    assert len(catalog.df) == 6
+    assert catalog.problems == ["2 rows have an id a spreadsheet turned into a number (e.g. '1.23457E+15', "
+                                "'1.23457E+14'), losing its digits; skipped: format the id column as Text and "
+                                "save train.csv again from the original file"]
+
+
+def _two_classes(root, n=2):
+    for name in ("Tower", "Bridge"):
+        for i in range(n):
+            write_image(root / name / f"{i}.jpg", seed=i + (10 if name == "Tower" else 0))
+
+
+def test_a_link_whose_photo_is_gone_is_named(tmp_path):
+    # A dataset assembled from links, whose photo was then moved: dropped in silence.
+    _two_classes(tmp_path)
+    (tmp_path / "Tower" / "moved.jpg").symlink_to(tmp_path / "elsewhere" / "moved.jpg")
+    catalog = load_catalog(tmp_path)
+    assert len(catalog.df) == 4
+    assert catalog.problems == ["1 link in class folders points to a photo that is not there (e.g. 'Tower/moved.jpg'); "
+                                "skipped: was the photo moved or deleted?"]
+
+
+@pytest.mark.parametrize("target", ["Tower", "Tower/old"])
+def test_a_class_folder_that_links_to_another_class_is_not_a_second_class(tmp_path, target):
+    # `Tower_link -> Tower` (a shortcut) read the same photos as a second landmark, taught apart from itself.
+    _two_classes(tmp_path)
+    write_image(tmp_path / "Tower" / "old" / "9.jpg", seed=9)
+    (tmp_path / "A_link").symlink_to(tmp_path / target)  # sorts first: the real folder is still the one kept
+    catalog = load_catalog(tmp_path)
+    assert sorted(catalog.names().values()) == ["Bridge", "Tower"] and len(catalog.df) == 5
+    assert catalog.problems == ["1 class folder is a link to another class's photos (e.g. 'A_link' -> 'Tower'); "
+                                "skipped, so the same photos are not taught as two landmarks"]
+
+
+def test_a_class_folder_linked_from_outside_the_dataset_is_a_class(tmp_path):
+    _two_classes(tmp_path / "data")
+    write_image(tmp_path / "elsewhere" / "Castle" / "0.jpg", seed=5)
+    write_image(tmp_path / "elsewhere" / "Castle" / "1.jpg", seed=6)
+    (tmp_path / "data" / "Castle").symlink_to(tmp_path / "elsewhere" / "Castle")
+    catalog = load_catalog(tmp_path / "data")
+    assert sorted(catalog.names().values()) == ["Bridge", "Castle", "Tower"] and catalog.problems == []
+
+
+def test_office_lock_files_in_a_class_folder_are_passed_over(tmp_path):
+    # `~$notes.docx`, left by Word while a document is open (hidden on Windows): listed as "not an image".
+    _two_classes(tmp_path)
+    (tmp_path / "Tower" / "~$notes.docx").write_bytes(b"\x00" * 162)
+    catalog = load_catalog(tmp_path)
+    assert len(catalog.df) == 4 and catalog.problems == []

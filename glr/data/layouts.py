@@ -47,8 +47,9 @@ EXAMPLES_IN_MESSAGE = 3
 
 
 def is_system_file(path: PurePath) -> bool:
-    """A hidden file, or one an OS writes into every folder (SYSTEM_FILES): never the user's photo."""
-    return path.name.startswith(".") or path.name.lower() in SYSTEM_FILES
+    """A hidden file, one an OS writes into every folder (SYSTEM_FILES), or an open Office document's lock
+    file (`~$notes.docx`, hidden on Windows and left behind in zips and copies): never the user's photo."""
+    return path.name.startswith((".", "~$")) or path.name.lower() in SYSTEM_FILES
 
 
 def is_system_folder(name: str) -> bool:
@@ -84,13 +85,16 @@ def category_to_name(category: str) -> str:
     and `index.php?title=Category:X` names X. Plain names pass through with underscores turned into spaces.
     """
     text = str(category).strip()
-    if re.match(r"https?://", text, re.IGNORECASE):
+    url = re.match(r"https?://", text, re.IGNORECASE)
+    if url:
         parts = urlsplit(text)
         text = parse_qs(parts.query).get("title", [parts.path])[0].rstrip("/")
     if "Category:" in text:
         text = text.split("Category:", 1)[1]
     elif "/wiki/" in text:
         text = text.rsplit("/wiki/", 1)[1]
+    elif url:  # a URL elsewhere (`https://example.com/my/Old_Bridge`): its last part names it
+        text = text.rstrip("/").rsplit("/", 1)[-1]
     try:
         text = unquote(text, errors="strict")
     except UnicodeDecodeError:  # a percent-escape cut short: the name as written beats a "�"
@@ -185,6 +189,15 @@ def read_gldv2(root: Path, csv: Path) -> tuple[pd.DataFrame, list[str]]:
         df = df.loc[~negative]
 
     unsafe = ~df["id"].str.fullmatch(SAFE_ID_PATTERN).fillna(False).astype(bool)
+    # A spreadsheet shows an id of digits only (`1234567890123456`, valid hex) as `1.23457E+15` and saves it so:
+    # its digits are lost, and "not a plain file name" would not say why.
+    numbers = unsafe & df["id"].str.fullmatch(r"[0-9]+(?:[.,][0-9]*)?[eE]\+?[0-9]+").fillna(False).astype(bool)
+    if numbers.any():
+        problems.append(
+            f"{plural(int(numbers.sum()), 'row')} {have(int(numbers.sum()))} an id a spreadsheet turned into a number "
+            f"(e.g. {examples(df.loc[numbers, 'id'])}), losing its digits; skipped: format the id column as Text "
+            f"and save {csv.name} again from the original file")
+        df, unsafe = df.loc[~numbers], unsafe[~numbers]
     if unsafe.any():
         problems.append(
             f"{plural(int(unsafe.sum()), 'row')} {have(int(unsafe.sum()))} an id that is not a plain file name "
@@ -247,13 +260,30 @@ def _is_plain_int(text: str) -> bool:
     return text.isascii() and text.isdigit() and len(text) <= 18
 
 
+def _without_linked_copies(folders: list[Path]) -> tuple[list[Path], list[tuple[Path, Path]]]:
+    """`folders` without those that are links to another class folder (or into one), and (link, other) pairs.
+
+    A link made as a shortcut (`Tower_link -> Tower`) would read the same photos as a second class. Of two
+    names for one folder the real one is kept (of two links, the first)."""
+    real = {f: f.resolve() for f in folders}
+    linked = []
+    for i, f in enumerate(folders):
+        if f.is_symlink():
+            other = next((g for j, g in enumerate(folders) if j != i and (real[g] in real[f].parents or (
+                real[g] == real[f] and (not g.is_symlink() or j < i)))), None)
+            if other is not None:
+                linked.append((f, other))
+    return [f for f in folders if f not in dict(linked)], linked
+
+
 def read_class_folders(root: Path) -> tuple[pd.DataFrame, list[str]]:
     """The rows of a folder with one sub-folder per class (its name is the class name), and the problems met."""
     try:
         folders = sorted(p for p in root.iterdir() if p.is_dir() and not is_system_folder(p.name))
     except OSError as exc:
         raise DatasetError(f"{root}: cannot be listed ({exc.strerror or exc})") from None
-    rows, skipped, unnamed, loose, empty = [], [], [], [], []
+    rows, skipped, unnamed, loose, empty, dangling = [], [], [], [], [], []
+    folders, linked = _without_linked_copies(folders)
     # An integer folder name is taken as the landmark_id, as in GLDv2 exports; the other
     # folders are numbered after the largest of those, so two folders never share a class.
     numeric = [int(f.name) for f in folders if _is_plain_int(f.name)]
@@ -269,7 +299,11 @@ def read_class_folders(root: Path) -> tuple[pd.DataFrame, list[str]]:
             landmark_id, next_id = next_id, next_id + 1
         before = len(rows) + len(unnamed)
         for file in sorted(folder.rglob("*")):
-            if not file.is_file() or is_system_file(file) or any(map(is_system_folder, file.relative_to(folder).parts[:-1])):
+            if is_system_file(file) or any(map(is_system_folder, file.relative_to(folder).parts[:-1])):
+                continue
+            if not file.is_file():
+                if file.is_symlink() and not file.exists() and file.suffix.lower() in IMAGE_EXTENSIONS:
+                    dangling.append(file)  # a link whose photo was moved or deleted: said, not lost in silence
                 continue
             if file.suffix.lower() not in IMAGE_EXTENSIONS:
                 skipped.append(file)
@@ -306,6 +340,14 @@ def read_class_folders(root: Path) -> tuple[pd.DataFrame, list[str]]:
     if empty and rows:  # a class folder left empty (or holding only sub-folders) is no class: said, not dropped in silence
         problems.append(f"{plural(len(empty), 'class folder')} {have(len(empty))} no images "
                         f"(e.g. {examples(printable(p.name) for p in empty)}); no class made of {'it' if len(empty) == 1 else 'them'}")
+    if dangling:
+        problems.append(f"{plural(len(dangling), 'link')} in class folders {'points' if len(dangling) == 1 else 'point'} "
+                        f"to a photo that is not there (e.g. {examples(printable(p.relative_to(root)) for p in dangling)}); "
+                        "skipped: was the photo moved or deleted?")
+    if linked:
+        problems.append(f"{plural(len(linked), 'class folder')} {'is a link' if len(linked) == 1 else 'are links'} to "
+                        f"another class's photos (e.g. {', '.join(f'{printable(a.name)!r} -> {printable(b.name)!r}' for a, b in linked[:EXAMPLES_IN_MESSAGE])}); "
+                        "skipped, so the same photos are not taught as two landmarks")
     if unnamed:
         problems.append(
             f"{plural(len(unnamed), 'image')} with a name that is not valid UTF-8 "
