@@ -100,3 +100,44 @@ def test_excels_sep_line_and_a_pipe_separator_are_read(tmp_path, content):
     csv = tmp_path / "train.csv"
     csv.write_bytes(content.encode())
     assert _rows(read_train_csv(csv)[0]) == [("abc1", "7"), ("abc2", "8")]
+
+
+@pytest.mark.parametrize("text", [
+    "id,landmark_id\nabc1,7,\nabc2,8,\n",  # a script's trailing separator
+    "sep=;\r\nid;landmark_id\r\nabc1;7;;\r\nabc2;8;;\r\n",  # a spreadsheet's empty columns past the header
+    "id,landmark_id\nabc1,7,\nabc2,8,",  # no line end after the last row
+])
+def test_rows_ending_in_empty_fields_the_header_lacks_are_read(tmp_path, text):
+    # Was "cannot be parsed as CSV (Expected 2 columns, got 3: abc1,7,)": the whole file refused.
+    csv = tmp_path / "train.csv"
+    csv.write_text(text)
+    df, _ = read_train_csv(csv)
+    assert _rows(df) == [("abc1", "7"), ("abc2", "8")]
+
+
+def test_a_row_with_a_value_past_the_header_is_still_refused(tmp_path):
+    csv = tmp_path / "train.csv"
+    csv.write_text("id,landmark_id\nabc1,7,\nabc2,8,x\n")
+    with pytest.raises(DatasetError, match="cannot be parsed as CSV"):
+        read_train_csv(csv)
+
+
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be"])
+def test_utf16_without_its_byte_order_mark_is_named(tmp_path, encoding):
+    # PowerShell's Out-File and some exports: "missing column 'id' and 'landmark_id'; found 'i\x00d\x00', ...".
+    csv = tmp_path / "train.csv"
+    csv.write_bytes("id,landmark_id\r\nabc1,7\r\n".encode(encoding))
+    with pytest.raises(DatasetError, match=r'train.csv: is UTF-16 text, not a CSV file; save it as "CSV UTF-8'):
+        read_train_csv(csv)
+
+
+def test_a_file_padded_or_filled_with_zero_bytes_says_it_was_never_written(tmp_path):
+    # A crash or a cut copy leaves zeros where the text should be: the message quoted the raw NUL bytes.
+    csv = tmp_path / "train.csv"
+    csv.write_bytes(b"id,landmark_id\nabc1,7\nabc2,8\n" + b"\x00" * 64)
+    with pytest.raises(DatasetError, match="holds zero bytes where text should be, so part of it was never written") as err:
+        read_train_csv(csv)
+    assert "\x00" not in str(err.value)
+    csv.write_bytes(b"\x00" * 4096)
+    with pytest.raises(DatasetError, match="holds only zero bytes, so it was never written"):
+        read_train_csv(csv)
