@@ -116,9 +116,9 @@ def classes_from_zip(data: bytes, name: str = "the zip", max_files: int = ZIP_MA
     `glr.data.uploads.read_zip_images`'s.
     """
     images, problems = read_zip_images(data, name, max_files=max_files, max_bytes=max_bytes)
+    images = [(_unmangled(member), content) for member, content in images]
     parts = [member.split("/") for member, _ in images]
-    # One folder around everything (zipping "flowers/" gives "flowers/rose/1.jpg"): look inside it.
-    strip = 1 if parts and all(len(p) >= 3 for p in parts) and len({p[0] for p in parts}) == 1 else 0
+    strip = _folders_around(parts)
     classes: dict[str, list[tuple[str, bytes]]] = {}
     loose = []
     for (member, content), path in zip(images, parts):
@@ -134,6 +134,28 @@ def classes_from_zip(data: bytes, name: str = "the zip", max_files: int = ZIP_MA
         problems.append(f"{name}: no class folders found; the zip must hold one folder of photos per class "
                         "(<class name>/<photo>.jpg)")
     return classes, problems
+
+
+def _folders_around(parts: list[list[str]]) -> int:
+    """How many folders wrap every member's class folder: one when zipping "flowers/" gave "flowers/rose/1.jpg",
+    two for "flowers/flowers/rose/1.jpg" (a folder unzipped into one of its name, then zipped again).
+
+    A folder is looked inside while every member is in it and more of them sit in its sub-folders than
+    directly in it (a cover photo beside the class folders is then said to be outside a class)."""
+    strip = 0
+    while (parts and all(len(p) >= strip + 2 for p in parts) and len({p[strip] for p in parts}) == 1
+           and sum(len(p) >= strip + 3 for p in parts) > sum(len(p) == strip + 2 for p in parts)):
+        strip += 1
+    return strip
+
+
+def _unmangled(member: str) -> str:
+    """A member name as its zip meant it: macOS' Finder (and other tools) write UTF-8 names without the zip flag
+    that says so, which Python then reads as the old DOS code page ("Café/1.jpg" as "Cafe╠ü/1.jpg")."""
+    try:
+        return member.encode("cp437").decode("utf-8") if not member.isascii() else member
+    except (UnicodeEncodeError, UnicodeDecodeError):  # a name read right already, or a real DOS-code-page name
+        return member
 
 
 def build_dataset(name: str, classes: Mapping[str, Photos], root: str | Path | None = None,
