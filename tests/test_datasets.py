@@ -498,3 +498,32 @@ def test_a_dataset_one_folder_down_is_pointed_to(tmp_path):
     make_gldv2(tmp_path / "outer" / "gld", {1: 2, 2: 2})
     with pytest.raises(DatasetError, match=re.escape(f"has no train.csv, but its only folder 'gld' does; point glr at {tmp_path / 'outer' / 'gld'}")):
         load_catalog(tmp_path / "outer")
+
+
+@pytest.mark.parametrize("large", [False, True])
+def test_gldv2_photos_unpacked_without_their_train_folder_are_found(gldv2, monkeypatch, large):
+    # GLDv2's tar shards hold a/b/c/abc.jpg; unpacked straight into the dataset folder (beside train.csv) every
+    # photo was "not found" and the dataset "has no usable images".
+    for folder in list((gldv2 / "train").iterdir()):
+        os.rename(folder, gldv2 / folder.name)
+    os.rmdir(gldv2 / "train")
+    monkeypatch.setattr("glr.data.datasets.MAX_ROWS_TO_CHECK", 5 if large else 200_000)
+    catalog = load_catalog(gldv2)
+    split = curate(catalog, top_n=4)
+    assert len(split.train) + len(split.val) == 21 and catalog.problems == []
+    assert all(os.path.isfile(p) for p in split.train["path"])
+
+
+@pytest.mark.parametrize("train_folder", [True, False])
+def test_ids_of_digits_a_spreadsheet_stripped_of_leading_zeros_are_found(tmp_path, train_folder):
+    # Excel reads 0012345678901234 as a number and saves 12345678901234: "1 image file ... not found".
+    ids = ["0012345678901234", "0a1b2c3d4e5f6a7b", "1b2c3d4e5f6a7b8c", "2c3d4e5f6a7b8c9d"]
+    for i, iid in enumerate(ids):
+        write_image(tmp_path / ("train" if train_folder else "") / iid[0] / iid[1] / iid[2] / f"{iid}.jpg", seed=i)
+    (tmp_path / "train.csv").write_text("id,landmark_id\n12345678901234,1\n0a1b2c3d4e5f6a7b,1\n"
+                                        "1b2c3d4e5f6a7b8c,2\n2c3d4e5f6a7b8c9d,2\n123,2\n")
+    catalog = load_catalog(tmp_path)
+    assert len(catalog.df) == 4 and os.path.isfile(catalog.df["path"].iloc[0])
+    assert catalog.problems == ["1 id in train.csv lost its leading zeros (saved from a spreadsheet?); found as "
+                                "GLDv2's 16-digit ids",
+                                "1 image file listed in train.csv not found (e.g. 'train/1/2/3/123.jpg'); skipped"]
