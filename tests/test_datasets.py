@@ -527,3 +527,20 @@ def test_ids_of_digits_a_spreadsheet_stripped_of_leading_zeros_are_found(tmp_pat
     assert catalog.problems == ["1 id in train.csv lost its leading zeros (saved from a spreadsheet?); found as "
                                 "GLDv2's 16-digit ids",
                                 "1 image file listed in train.csv not found (e.g. 'train/1/2/3/123.jpg'); skipped"]
+
+
+@pytest.mark.parametrize("packed, how", [("train.csv.zip", " (`unzip train.csv.zip`)"), ("Train.csv.gz", " (`gunzip Train.csv.gz`)"),
+                                         ("train.csv.7z", "")])
+def test_a_train_csv_still_packed_as_kaggle_downloads_it_is_named(gldv2, packed, how):
+    # Kaggle's download of one file is zipped: "has GLDv2's train/ folder of images but no train.csv" left the
+    # user looking for a file they could see.
+    os.rename(gldv2 / "train.csv", gldv2 / packed)
+    with pytest.raises(DatasetError, match=re.escape(f"{gldv2}: has {packed} but no train.csv; unpack it here{how}, then try again")):
+        load_catalog(gldv2)
+
+
+def test_an_archive_given_as_the_dataset_says_to_unpack_it(tmp_path):
+    (tmp_path / "landmarks.zip").write_bytes(b"PK\x05\x06" + b"\x00" * 18)
+    with pytest.raises(DatasetError, match=re.escape("landmarks.zip: is a file; point glr at a dataset folder or at its "
+                                                     "train.csv (an archive: unpack it first, and point glr at the folder it gives)")):
+        load_catalog(tmp_path / "landmarks.zip")

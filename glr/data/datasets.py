@@ -39,6 +39,7 @@ __all__ = [
 # Above this many rows, checking every file on disk costs more than it tells; curation
 # checks the files of the classes it keeps instead.
 MAX_ROWS_TO_CHECK = 200_000
+ARCHIVES = (".zip", ".gz", ".tgz", ".tar", ".bz2", ".xz", ".7z", ".rar")  # files glr does not read inside of
 SHORT_DIGITS = r"[0-9]{1,15}"  # a GLDv2 id of digits only, its leading zeros lost (GLDv2's ids have 16 hex digits)
 
 DEFAULT_TOP_N = 100
@@ -117,6 +118,8 @@ def load_catalog(path: str | os.PathLike, check_files: bool | None = None) -> Ca
         # A photo pasted from a class folder: name the folder above the class folders, most likely the dataset.
         photo = (f" (a photo: for one folder of photos per class, that is the folder above the class folders, "
                  f"{root.parent.parent})") if root.suffix.lower() in IMAGE_EXTENSIONS else ""
+        if root.name.lower().endswith(ARCHIVES):
+            photo = " (an archive: unpack it first, and point glr at the folder it gives)"
         raise DatasetError(f"{root}: is a file; point glr at a dataset folder or at its train.csv{photo}")
     if not os.access(root, os.R_OK | os.X_OK):
         raise DatasetError(f"{root}: permission denied, the folder cannot be read")
@@ -126,6 +129,12 @@ def load_catalog(path: str | os.PathLike, check_files: bool | None = None) -> Ca
         csv = next((p for p in sorted(root.iterdir()) if p.name.lower() == TRAIN_CSV and p.is_file()), csv)
     if csv.exists() or csv.is_symlink():
         return _load_gldv2(root, csv, check_files)
+    packed = next((p.name for p in sorted(root.iterdir()) if p.name.lower().startswith(TRAIN_CSV + ".")
+                   and p.name.lower().endswith(ARCHIVES)), None)
+    if packed:  # Kaggle's download of one file is zipped: train.csv.zip
+        tool = {"zip": "unzip", "gz": "gunzip"}.get(packed.rsplit(".", 1)[-1].lower())
+        raise DatasetError(f"{root}: has {packed} but no {TRAIN_CSV}; unpack it here"
+                           + (f" (`{tool} {packed}`)" if tool else "") + ", then try again")
     inner = _inner_gldv2(root)
     if inner:  # a GLDv2 folder unzipped into a folder of its own: its train/ tree would be read as one class
         raise DatasetError(f"{root}: has no {TRAIN_CSV}, but its only folder '{inner.name}' does; point glr at {inner}")
