@@ -154,3 +154,19 @@ def test_office_lock_files_in_a_class_folder_are_passed_over(tmp_path):
     (tmp_path / "Tower" / "~$notes.docx").write_bytes(b"\x00" * 162)
     catalog = load_catalog(tmp_path)
     assert len(catalog.df) == 4 and catalog.problems == []
+
+
+def test_ids_written_as_their_photos_paths_are_their_ids(gld):
+    # Kaggle notebooks save the path (`/kaggle/input/.../train/a/b/c/abc.jpg`): "not a plain file name", every
+    # row skipped. A path whose folders do not match its id, or that climbs out, is still refused.
+    csv = gld / "train.csv"
+    lines = csv.read_text().splitlines()
+    ids = [line.split(",")[0] for line in lines[1:]]
+    forms = ["/kaggle/input/landmark-recognition-2021/train/{0}/{1}/{2}/{3}.jpg", "./train/{0}/{1}/{2}/{3}",
+             "{0}/{1}/{2}/{3}.JPG", "train/{3}", "TRAIN\\{3}", "train/{2}/{1}/{0}/{3}"]
+    csv.write_text("\n".join([lines[0]] + [form.format(*i[:3], i) + "," + line.split(",")[1]
+                                           for form, i, line in zip(forms, ids, lines[1:])]) + "\n")
+    catalog = load_catalog(gld, check_files=False)
+    assert catalog.df["id"].tolist() == ids[:4]
+    assert len(catalog.problems) == 1 and catalog.problems[0].startswith("2 rows have an id that is not a plain file name")
+    assert load_catalog(gld).problems == catalog.problems  # the four are found on disk

@@ -166,6 +166,17 @@ def read_gldv2(root: Path, csv: Path) -> tuple[pd.DataFrame, list[str]]:
     dotted = df["id"].str.contains(".", regex=False).fillna(False).astype(bool)
     if dotted.any():
         df.loc[dotted, "id"] = df.loc[dotted, "id"].str.replace(r"\.(?i:jpe?g)$", "", regex=True)
+    # An id written as its photo's path (`train/0/1/2/012...`, `/kaggle/input/.../train/0/1/2/012...`, as Kaggle
+    # notebooks save their tables) is the id at its end, when GLDv2's folders match it. Only that id is kept,
+    # so the path never leads anywhere.
+    slashed = df["id"].str.contains("/", regex=False).fillna(False).astype(bool)
+    if slashed.any():
+        parts = df.loc[slashed, "id"].str.extract(
+            r"(?:^|/)(?:([0-9a-fA-F])/([0-9a-fA-F])/([0-9a-fA-F])/|train/)([0-9a-fA-F]{3,64})$")
+        nested = parts[3].notna() & (parts[0].isna() |  # train/<id>: saved flat
+                                     (parts[3].str[:3].str.lower() == (parts[0] + parts[1] + parts[2]).str.lower()))
+        nested = nested.fillna(False).astype(bool)
+        df.loc[nested.index[nested], "id"] = parts.loc[nested, 3]
     no_id = df["id"].isna() | (df["id"] == "")
     if no_id.any():
         problems.append(f"{plural(int(no_id.sum()), 'row')} {have(int(no_id.sum()))} no id; skipped")
