@@ -170,3 +170,38 @@ def test_ids_written_as_their_photos_paths_are_their_ids(gld):
     assert catalog.df["id"].tolist() == ids[:4]
     assert len(catalog.problems) == 1 and catalog.problems[0].startswith("2 rows have an id that is not a plain file name")
     assert load_catalog(gld).problems == catalog.problems  # the four are found on disk
+
+
+def test_class_folders_inside_train_and_val_folders_are_the_classes(tmp_path):
+    # Keras' and many Kaggle datasets ship train/<class>/ and val/<class>/: read as folders, "train" and "val"
+    # became the two classes, and the model was taught to tell the splits apart, in silence.
+    for split, seed in (("train", 0), ("val", 10), ("validation", 20)):
+        for j, name in enumerate(("Tower", "Big_Ben")):
+            write_image(tmp_path / split / name / f"{split}{j}.jpg", seed=seed + j)
+    (tmp_path / "val" / "Castle").mkdir()  # empty here, and nowhere else: still said
+    (tmp_path / "validation" / "Tower" / "old").mkdir()
+    write_image(tmp_path / "test" / "unlabelled.jpg", seed=99)  # Kaggle's test set: photos in no class
+    catalog = load_catalog(tmp_path)
+    assert catalog.names() == {0: "Big Ben", 2: "Tower"} and catalog.class_counts.to_dict() == {0: 3, 2: 3}
+    assert sorted(catalog.df["id"])[:2] == ["Big_Ben/train/train1", "Big_Ben/val/val1"]
+    assert catalog.problems == [
+        "the class folders inside 'train', 'val', 'validation' are read as one dataset: glr makes its own "
+        "train/validation split",
+        "1 image in split folders, in no class folder (e.g. 'test/unlabelled.jpg'; an unlabelled test set?); skipped",
+        "1 class folder has no images (e.g. 'Castle'); no class made of it"]
+
+
+def test_a_class_empty_in_one_split_only_is_not_called_empty(tmp_path):
+    for j, name in enumerate(("Tower", "Bridge")):
+        write_image(tmp_path / "train" / name / "0.jpg", seed=j)
+        write_image(tmp_path / "train" / name / "1.jpg", seed=j + 5)
+    (tmp_path / "val" / "Tower").mkdir(parents=True)
+    catalog = load_catalog(tmp_path)
+    assert len(catalog.df) == 4 and not any("no images" in p for p in catalog.problems)
+
+
+def test_folders_named_train_and_test_holding_photos_are_classes(tmp_path):
+    for j, name in enumerate(("train", "test")):  # no class folders inside: they are the classes
+        for i in range(2):
+            write_image(tmp_path / name / f"{i}.jpg", seed=j * 10 + i)
+    assert sorted(load_catalog(tmp_path).names().values()) == ["test", "train"]

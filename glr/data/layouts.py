@@ -39,6 +39,9 @@ SYSTEM_FILES = {"thumbs.db", "ehthumbs.db", "desktop.ini", "icon\r"}
 SYSTEM_FOLDERS = {"__macosx", "@eadir", "#recycle", "#snapshot", "$recycle.bin", "system volume information",
                   "lost+found"}
 
+# Folders that hold a train/validation/test split of class folders, not a class.
+SPLIT_FOLDERS = {"train", "training", "val", "valid", "validation", "test", "testing"}
+
 COLUMNS = ["id", "path", "landmark_id", "name"]
 # GLDv2 ids are 16 hex digits. Anything outside this alphabet (a "/" or "..") could make
 # the derived path point outside the dataset, so such rows are refused.
@@ -271,6 +274,20 @@ def _is_plain_int(text: str) -> bool:
     return text.isascii() and text.isdigit() and len(text) <= 18
 
 
+def _class_folders_of_splits(folders: list[Path]) -> tuple[list[Path], list[Path]]:
+    """The class folders inside split folders (`train/Tower`, `val/Tower`, as Keras and Kaggle datasets ship
+    them) when every folder is one of SPLIT_FOLDERS holding class folders, and the photos loose in those splits;
+    else `folders` as they are. glr makes its own split: read as folders, the splits were the classes."""
+    if not folders or any(f.name.lower() not in SPLIT_FOLDERS for f in folders):
+        return folders, []
+    inner = [sorted(p for p in f.iterdir() if p.is_dir() and not is_system_folder(p.name)) for f in folders]
+    if not any(inner):
+        return folders, []
+    loose = [p for f in folders for p in sorted(f.iterdir())
+             if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS and not is_system_file(p)]
+    return sorted((c for group in inner for c in group), key=lambda c: (c.name, c.parent.name)), loose
+
+
 def _without_linked_copies(folders: list[Path]) -> tuple[list[Path], list[tuple[Path, Path]]]:
     """`folders` without those that are links to another class folder (or into one), and (link, other) pairs.
 
@@ -294,6 +311,7 @@ def read_class_folders(root: Path) -> tuple[pd.DataFrame, list[str]]:
     except OSError as exc:
         raise DatasetError(f"{root}: cannot be listed ({exc.strerror or exc})") from None
     rows, skipped, unnamed, loose, empty, dangling = [], [], [], [], [], []
+    folders, split_loose = _class_folders_of_splits(folders)
     folders, linked = _without_linked_copies(folders)
     # An integer folder name is taken as the landmark_id, as in GLDv2 exports; the other
     # folders are numbered after the largest of those, so two folders never share a class.
@@ -301,14 +319,20 @@ def read_class_folders(root: Path) -> tuple[pd.DataFrame, list[str]]:
     next_id = max(numeric, default=-1) + 1
     # "1" and "001" are one number but two folders: the plain spelling keeps it, the other is numbered on.
     taken = {int(f.name) for f in folders if _is_plain_int(f.name) and f.name == str(int(f.name))}
+    ids: dict[str, int] = {}  # a class's folders in several splits (train/Tower, val/Tower) are one class
     for folder in folders:
         name = folder.name.replace("_", " ").strip() or folder.name
-        if _is_plain_int(folder.name) and (folder.name == str(int(folder.name)) or int(folder.name) not in taken):
+        if folder.name in ids:
+            landmark_id = ids[folder.name]
+        elif _is_plain_int(folder.name) and (folder.name == str(int(folder.name)) or int(folder.name) not in taken):
             landmark_id = int(folder.name)
             taken.add(landmark_id)
         else:
             landmark_id, next_id = next_id, next_id + 1
+        ids[folder.name] = landmark_id
         before = len(rows) + len(unnamed)
+        # The id starts with the class folder's name (`Tower/val/1` in a split), as the look-alike check reads it.
+        prefix = folder.name if folder.parent == root else f"{folder.name}/{folder.parent.name}"
         for file in sorted(folder.rglob("*")):
             if is_system_file(file) or any(map(is_system_folder, file.relative_to(folder).parts[:-1])):
                 continue
@@ -319,14 +343,16 @@ def read_class_folders(root: Path) -> tuple[pd.DataFrame, list[str]]:
             if file.suffix.lower() not in IMAGE_EXTENSIONS:
                 skipped.append(file)
                 continue
-            rel = file.relative_to(root).with_suffix("").as_posix()
+            rel = f"{prefix}/{file.relative_to(folder).with_suffix('').as_posix()}"
             if not is_utf8(str(file)):
                 # Arrow's strings, TensorFlow's paths and the run's JSON all need UTF-8 names.
                 unnamed.append(file)
                 continue
             rows.append((rel, str(file), landmark_id, name))
-        if len(rows) + len(unnamed) == before:
+        if len(rows) + len(unnamed) == before and not any(r[2] == landmark_id for r in rows[-1:]):
             empty.append(folder)
+    # A class empty in one split (val/Tower) and not in another is no empty class.
+    empty = [f for f in empty if not any(r[2] == ids[f.name] for r in rows)] if empty else empty
     loose = sorted(p for p in root.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS
                    and not is_system_file(p))
     if not rows and not unnamed:
@@ -339,6 +365,13 @@ def read_class_folders(root: Path) -> tuple[pd.DataFrame, list[str]]:
             f"or one sub-folder of images per class.{hint}"
         )
     problems = []
+    splits = sorted({f.parent.name for f in folders if f.parent != root})
+    if splits and rows:
+        problems.append(f"the class folders inside {', '.join(repr(printable(s)) for s in splits)} are read as one "
+                        "dataset: glr makes its own train/validation split")
+    if split_loose:
+        problems.append(f"{plural(len(split_loose), 'image')} in split folders, in no class folder (e.g. "
+                        f"{examples(printable(p.relative_to(root)) for p in split_loose)}; an unlabelled test set?); skipped")
     if loose:  # a photo beside the class folders belongs to no class: said, not dropped in silence
         problems.append(f"{plural(len(loose), 'image')} directly in the dataset folder, in no class folder "
                         f"(e.g. {examples(printable(p.name) for p in loose)}); skipped: move each into its class's folder")
