@@ -191,3 +191,15 @@ def test_a_class_named_in_utf8_by_a_zip_that_does_not_say_so_keeps_its_name(tmp_
     assert sorted(classes) == ["Café", "Tower"] and problems == []
     built = build_dataset("trip", classes, root=tmp_path)
     assert built.counts == {"Café": 2, "Tower": 2} and built.problems == []
+
+
+def test_class_folders_inside_train_and_val_folders_of_a_zip_are_the_classes():
+    # "train" and "val" were the two classes of the dataset, each holding every landmark.
+    zipped = zip_of({**{f"flowers/{s}/{c}/{i}.jpg": _jpeg(i) for s in ("train", "val") for c in ("rose", "tulip")
+                        for i in range(2)}, "flowers/test/unknown.jpg": _jpeg(7)})
+    classes, problems = classes_from_zip(zipped)
+    assert {c: len(p) for c, p in classes.items()} == {"rose": 4, "tulip": 4}
+    assert problems == ["the zip: the class folders inside train, val are read as one dataset: glr makes its own "
+                        "train/validation split",
+                        "the zip: 1 photo outside a class folder skipped (e.g. 'flowers/test/unknown.jpg'); put each "
+                        "class's photos in a folder named after it"]

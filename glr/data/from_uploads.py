@@ -28,7 +28,7 @@ from typing import Mapping, Sequence
 from PIL import Image
 
 from glr.data.images import decode_image
-from glr.data.layouts import is_system_folder, plural
+from glr.data.layouts import SPLIT_FOLDERS, is_system_folder, plural
 from glr.data.uploads import MB, ZIP_MAX_BYTES, ZIP_MAX_FILES, read_zip_images
 from glr.errors import DatasetError, ImageError
 from glr.paths import file_in_the_way, uploads_dir
@@ -119,14 +119,20 @@ def classes_from_zip(data: bytes, name: str = "the zip", max_files: int = ZIP_MA
     images = [(_unmangled(member), content) for member, content in images]
     parts = [member.split("/") for member, _ in images]
     strip = _folders_around(parts)
+    # train/<class>/, val/<class>/ (Keras' and Kaggle's layout): the classes are inside the splits, and glr
+    # makes its own split. Read as they come, "train" and "val" would be the two classes.
+    splits = all(p[strip].lower() in SPLIT_FOLDERS for p in parts) and any(len(p) >= strip + 3 for p in parts)
     classes: dict[str, list[tuple[str, bytes]]] = {}
     loose = []
     for (member, content), path in zip(images, parts):
-        path = path[strip:]
+        path = path[strip + splits:]
         if len(path) < 2:
             loose.append(member)
             continue
         classes.setdefault(path[0], []).append((member, content))
+    if splits and classes:
+        problems.append(f"{name}: the class folders inside {', '.join(sorted({p[strip] for p in parts if len(p) >= strip + 3}))} are "
+                        "read as one dataset: glr makes its own train/validation split")
     if loose:
         problems.append(f"{name}: {plural(len(loose), 'photo')} outside a class folder skipped (e.g. {loose[0]!r}); "
                         "put each class's photos in a folder named after it")
