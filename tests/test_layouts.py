@@ -205,3 +205,16 @@ def test_folders_named_train_and_test_holding_photos_are_classes(tmp_path):
         for i in range(2):
             write_image(tmp_path / name / f"{i}.jpg", seed=j * 10 + i)
     assert sorted(load_catalog(tmp_path).names().values()) == ["test", "train"]
+
+
+def test_photos_that_differ_only_in_their_extension_get_ids_of_their_own(tmp_path):
+    # IMG_1.JPG beside IMG_1.png (or .HEIC): both had the id 'Tower/IMG_1', so the split, the run's split.csv and
+    # a resume mixed the two up.
+    _two_classes(tmp_path)
+    write_image(tmp_path / "Tower" / "IMG_1.JPG", seed=30)
+    write_image(tmp_path / "Tower" / "IMG_1.jpg", seed=31)
+    (tmp_path / "Tower" / "IMG_1.png").write_bytes((tmp_path / "Tower" / "0.jpg").read_bytes())
+    catalog = load_catalog(tmp_path)
+    assert catalog.df["id"].is_unique and len(catalog.df) == 7
+    assert sorted(catalog.df["id"])[-3:] == ["Tower/IMG_1.JPG", "Tower/IMG_1.jpg", "Tower/IMG_1.png"]
+    assert "Tower/0" in set(catalog.df["id"])  # the others keep their ids, so earlier runs still resume

@@ -400,5 +400,8 @@ def read_class_folders(root: Path) -> tuple[pd.DataFrame, list[str]]:
     if not rows:
         raise DatasetError(f"{root}: no usable images. " + "; ".join(problems))
     df = pd.DataFrame(rows, columns=COLUMNS)
+    twice = df["id"].duplicated(keep=False)
+    if twice.any():  # IMG_1.JPG beside IMG_1.png (a camera's photo and an editor's): two photos, one id without this
+        df.loc[twice, "id"] = df.loc[twice, "id"] + df.loc[twice, "path"].map(lambda p: PurePath(p).suffix)
     df["name"] = df["name"].astype("string")
     return df, problems
