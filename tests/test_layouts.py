@@ -1,5 +1,6 @@
 """glr.data.layouts: GLDv2's rows and names, and class folders, as real datasets write them."""
 
+import re
 import unicodedata
 
 import pytest
@@ -7,6 +8,7 @@ import pytest
 from conftest import make_gldv2, write_image
 from glr.data.datasets import load_catalog
 from glr.data.layouts import category_to_name
+from glr.errors import DatasetError
 
 
 @pytest.mark.parametrize("category, name", [
@@ -218,3 +220,14 @@ def test_photos_that_differ_only_in_their_extension_get_ids_of_their_own(tmp_pat
     assert catalog.df["id"].is_unique and len(catalog.df) == 7
     assert sorted(catalog.df["id"])[-3:] == ["Tower/IMG_1.JPG", "Tower/IMG_1.jpg", "Tower/IMG_1.png"]
     assert "Tower/0" in set(catalog.df["id"])  # the others keep their ids, so earlier runs still resume
+
+
+def test_a_class_left_as_a_zip_beside_the_class_folders_is_said(tmp_path):
+    # A class downloaded as Castle.zip and never unpacked: passed over in silence (or "no dataset found" alone).
+    (tmp_path / "Castle.zip").write_bytes(b"PK\x05\x06" + b"\x00" * 18)
+    with pytest.raises(DatasetError, match=re.escape("It holds 1 archive (e.g. 'Castle.zip'), which glr does not read "
+                                                     "inside: unpack it first.")):
+        load_catalog(tmp_path)
+    _two_classes(tmp_path)
+    assert load_catalog(tmp_path).problems == ["1 archive (e.g. 'Castle.zip'), which glr does not read inside: unpack "
+                                               "it into a class folder to use its photos"]

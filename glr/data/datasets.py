@@ -23,7 +23,7 @@ import pandas as pd
 from sklearn.model_selection import train_test_split
 
 from glr.data.layouts import (
-    IMAGE_EXTENSIONS, SAFE_ID_PATTERN, TEXT, TRAIN_CSV, category_to_name, examples, image_paths, is_system_folder,
+    ARCHIVES, IMAGE_EXTENSIONS, SAFE_ID_PATTERN, TEXT, TRAIN_CSV, category_to_name, examples, image_paths, is_system_folder,
     looks_like_gldv2_images, plural, read_class_folders, read_gldv2,
 )
 from glr.errors import DatasetError
@@ -39,7 +39,6 @@ __all__ = [
 # Above this many rows, checking every file on disk costs more than it tells; curation
 # checks the files of the classes it keeps instead.
 MAX_ROWS_TO_CHECK = 200_000
-ARCHIVES = (".zip", ".gz", ".tgz", ".tar", ".bz2", ".xz", ".7z", ".rar")  # files glr does not read inside of
 SHORT_DIGITS = r"[0-9]{1,15}"  # a GLDv2 id of digits only, its leading zeros lost (GLDv2's ids have 16 hex digits)
 
 DEFAULT_TOP_N = 100

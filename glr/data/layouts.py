@@ -39,6 +39,7 @@ SYSTEM_FILES = {"thumbs.db", "ehthumbs.db", "desktop.ini", "icon\r"}
 SYSTEM_FOLDERS = {"__macosx", "@eadir", "#recycle", "#snapshot", "$recycle.bin", "system volume information",
                   "lost+found"}
 
+ARCHIVES = (".zip", ".gz", ".tgz", ".tar", ".bz2", ".xz", ".7z", ".rar")  # files glr does not read inside of
 # Folders that hold a train/validation/test split of class folders, not a class.
 SPLIT_FOLDERS = {"train", "training", "val", "valid", "validation", "test", "testing"}
 
@@ -355,10 +356,13 @@ def read_class_folders(root: Path) -> tuple[pd.DataFrame, list[str]]:
     empty = [f for f in empty if not any(r[2] == ids[f.name] for r in rows)] if empty else empty
     loose = sorted(p for p in root.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS
                    and not is_system_file(p))
+    # A class downloaded or sent as a zip and not unpacked: glr never reads inside archives.
+    packed = sorted(p.name for p in root.iterdir() if p.is_file() and p.name.lower().endswith(ARCHIVES))
+    unpack = f"{plural(len(packed), 'archive')} (e.g. {examples(printable(n) for n in packed)}), which glr does not read inside: unpack"
     if not rows and not unnamed:
         hint = (
             f" It holds {len(loose)} images directly; put each class's images in a folder of its own."
-            if loose else ""
+            if loose else f" It holds {unpack} {'it' if len(packed) == 1 else 'them'} first." if packed else ""
         )
         raise DatasetError(
             f"{root}: no dataset found. Expected a GLDv2 folder with {TRAIN_CSV} and train/, "
@@ -369,6 +373,8 @@ def read_class_folders(root: Path) -> tuple[pd.DataFrame, list[str]]:
     if splits and rows:
         problems.append(f"the class folders inside {', '.join(repr(printable(s)) for s in splits)} are read as one "
                         "dataset: glr makes its own train/validation split")
+    if packed:
+        problems.append(f"{unpack} {'it' if len(packed) == 1 else 'each'} into a class folder to use its photos")
     if split_loose:
         problems.append(f"{plural(len(split_loose), 'image')} in split folders, in no class folder (e.g. "
                         f"{examples(printable(p.relative_to(root)) for p in split_loose)}; an unlabelled test set?); skipped")
