@@ -303,11 +303,17 @@ def _decode_pil(source: ImageSource, max_pixels: int = MAX_PIXELS, draft_size: i
         raise ImageError(f"{name}: image is corrupt and cannot be decoded ({detail})") from None
 
 
+ORIENTATION = 0x0112  # the EXIF tag
+
+
 def image_size(path: str | os.PathLike) -> tuple[int, int] | None:
-    """Width and height from the file header only (no pixel decoding), or None if unreadable."""
+    """Width and height as the photo is shown (its EXIF rotation applied), from the file header only (no pixel
+    decoding), or None if unreadable."""
     try:
         with Image.open(path, formats=_open_formats()) as img:
-            return img.size
+            # Phones store a portrait photo as landscape pixels with an orientation of 5-8 (turned a quarter).
+            turned = img.getexif().get(ORIENTATION) in (5, 6, 7, 8)
+            return img.size[::-1] if turned else img.size
     except Exception:  # noqa: BLE001 - size statistics skip what they cannot read
         return None
 
