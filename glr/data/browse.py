@@ -7,6 +7,7 @@ streamlit or TensorFlow.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Sequence
 
@@ -32,7 +33,8 @@ def dataset_label(path: str | None) -> str:
 
 def typed_path(text: str) -> str:
     """A dataset path as typed or pasted, cleaned: trimmed, one pair of surrounding quotes and a
-    `file://` prefix removed (a file manager's "copy path" and a dragged folder add them), a
+    `file://` prefix removed (a file manager's "copy path" and a dragged folder add them), a terminal's
+    backslash escapes undone when only the unescaped folder exists, a
     trailing slash dropped, so one folder is one entry in the recent list, and `~` expanded."""
     from urllib.parse import unquote, urlsplit
 
@@ -42,6 +44,10 @@ def typed_path(text: str) -> str:
         text = text[1:-1].strip()
     if text.lower().startswith("file://"):
         text = unquote(urlsplit(text).path)
+    # A folder dragged into a terminal (macOS, Linux) comes out escaped for the shell: `My\ Photos\ \(2024\)`.
+    unescaped = re.sub(r"\\([^A-Za-z0-9])", r"\1", text)
+    if unescaped != text and not Path(text).expanduser().exists() and Path(unescaped).expanduser().exists():
+        text = unescaped
     # "~" made absolute here: the run records the path, and the Results and Predict pages read it back.
     return os.path.expanduser(text.rstrip("/\\") or text[:1])
 
