@@ -231,3 +231,14 @@ def test_a_class_left_as_a_zip_beside_the_class_folders_is_said(tmp_path):
     _two_classes(tmp_path)
     assert load_catalog(tmp_path).problems == ["1 archive (e.g. 'Castle.zip'), which glr does not read inside: unpack "
                                                "it into a class folder to use its photos"]
+
+
+def test_ids_with_invisible_characters_or_quotes_around_them_are_their_ids(gld):
+    # A zero-width space pasted from a web page, or `"abc" , 7`: "an id that is not a plain file name", skipped.
+    csv = gld / "train.csv"
+    lines = csv.read_text().splitlines()
+    wrapped = ["\u200b{}", '"{}" ', "{}\u2060", "\ufeff{}"]
+    csv.write_text("\n".join([lines[0]] + [wrapped[k % 4].format(line.split(",")[0]) + "," + line.split(",")[1]
+                                           for k, line in enumerate(lines[1:])]) + "\n")
+    catalog = load_catalog(gld)
+    assert len(catalog.df) == 6 and catalog.problems == []

@@ -1,5 +1,7 @@
 """Parsing GLDv2's train.csv and train_clean.csv."""
 
+import re
+
 import pandas as pd
 import pytest
 
@@ -141,3 +143,33 @@ def test_a_file_padded_or_filled_with_zero_bytes_says_it_was_never_written(tmp_p
     csv.write_bytes(b"\x00" * 4096)
     with pytest.raises(DatasetError, match="holds only zero bytes, so it was never written"):
         read_train_csv(csv)
+
+
+@pytest.mark.parametrize("text, what", [
+    ("<!DOCTYPE html>\n<html><body>Sign in to Kaggle</body></html>\n",
+     "is an HTML page, not a CSV file (a download that failed, or asked for a login?); download it again"),
+    ("\ufeff  <html lang=en>", "is an HTML page, not a CSV file"),
+    ('[{"id": "abc1", "landmark_id": 7}]', "is JSON, not a CSV file; save it as CSV with a header `id,landmark_id`"),
+    ("\n\nid,landmark_id\nabc1,7\n", "its first line is blank; delete the blank lines above its header `id,landmark_id`"),
+])
+def test_a_file_that_is_no_csv_or_starts_blank_says_so(tmp_path, text, what):
+    # Were "missing column 'id' and 'landmark_id'; found '<!doctype html>...'" and "is empty" for a file with rows.
+    csv = tmp_path / "train.csv"
+    csv.write_text(text)
+    with pytest.raises(DatasetError, match=re.escape(what)):
+        read_train_csv(csv)
+
+
+def test_a_header_repeated_after_a_bom_is_no_row(tmp_path):
+    # `cat part1.csv part2.csv` of two files Excel saved as "CSV UTF-8": the second header starts with a BOM and
+    # was read as a row whose landmark_id 'landmark_id' is not an integer.
+    csv = tmp_path / "train.csv"
+    csv.write_text("\ufeffid,landmark_id\nabc1,7\n\ufeffid,landmark_id\nabc2,8\n")
+    df, _ = read_train_csv(csv)
+    assert _rows(df) == [("abc1", "7"), ("abc2", "8")]
+
+
+def test_labels_in_quotes_after_a_space_or_with_invisible_characters_are_integers():
+    # `abc , "12"`: the parser keeps quotes that follow a space; a zero-width space comes with a pasted value.
+    labels = parse_labels(pd.Series([' "12"', "\u200b7", "8\ufeff", '"x"'], dtype="string"))
+    assert labels.tolist() == [12, 7, 8, pd.NA]

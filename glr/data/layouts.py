@@ -21,7 +21,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import pandas as pd
 
-from glr.data.train_csv import TEXT, arrow_columns, arrow_frame, parse_labels, read_layout, read_train_csv
+from glr.data.train_csv import INVISIBLE, TEXT, arrow_columns, arrow_frame, parse_labels, read_layout, read_train_csv
 from glr.errors import DatasetError
 from glr.paths import is_utf8, printable
 
@@ -204,6 +204,9 @@ def read_gldv2(root: Path, csv: Path) -> tuple[pd.DataFrame, list[str]]:
         df = df.loc[~negative]
 
     unsafe = ~df["id"].str.fullmatch(SAFE_ID_PATTERN).fillna(False).astype(bool)
+    if unsafe.any():  # characters no one sees, pasted from a web page or a chat, and quotes after a space
+        df.loc[unsafe, "id"] = df.loc[unsafe, "id"].str.strip(INVISIBLE).str.strip()
+        unsafe = ~df["id"].str.fullmatch(SAFE_ID_PATTERN).fillna(False).astype(bool)
     # A spreadsheet shows an id of digits only (`1234567890123456`, valid hex) as `1.23457E+15` and saves it so:
     # its digits are lost, and "not a plain file name" would not say why.
     numbers = unsafe & df["id"].str.fullmatch(r"[0-9]+(?:[.,][0-9]*)?[eE]\+?[0-9]+").fillna(False).astype(bool)

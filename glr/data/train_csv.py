@@ -22,6 +22,8 @@ CLEAN_CSV = "train_clean.csv"  # the cleaned subset (1.58M photos, 81k classes):
 TEXT = pd.StringDtype("pyarrow")
 
 
+# Characters around a value that no one sees or means (zero-width spaces and joiners, a BOM) and stray quotes.
+INVISIBLE = '\u200b\u200c\u200d\u2060\ufeff" \t'
 # The name given to a column past the header that the first row leaves empty (`abc,1,`).
 EMPTY_COLUMN = "<empty> "
 # Column separators a train.csv may use besides the comma Kaggle's files have.
@@ -56,13 +58,23 @@ def read_header(csv: Path, expected: str = "id,landmark_id", delimiter: str = ",
     if header_bytes and not header_bytes.strip(b"\x00"):
         raise DatasetError(f"{csv}: holds only zero bytes, so it was never written (a crash, or a copy cut short?); "
                            "copy or save it again")
+    # A failed download (a login or error page saved under the file's name) or a JSON export: said as what it is.
+    start = header_bytes.lstrip(b"\xef\xbb\xbf \t\r\n")[:15].lower()
+    for magic, what in ((b"<!doctype html", "an HTML page"), (b"<html", "an HTML page"), (b"<?xml", "an XML file"),
+                        (b"[{", "JSON"), (b"{", "JSON")):
+        if start.startswith(magic):
+            raise DatasetError(f"{csv}: is {what}, not a CSV file" + (" (a download that failed, or asked for a login?); "
+                               "download it again" if "HTML" in what else f"; save it as CSV with a header `{expected}`"))
     # Excel for Mac's "CSV (Macintosh)" ends lines with a bare carriage return, which Arrow reads as
     # a line end too: the first line stops there. After Excel's `sep=;` line, the header is the second.
-    header_bytes = re.split(rb"\r\n|\r|\n", header_bytes, maxsplit=2)[1 if declared_separator(csv) else 0]
+    lines = re.split(rb"\r\n|\r|\n", header_bytes, maxsplit=2)
+    header_bytes = lines[1 if declared_separator(csv) else 0]
     try:
         line = header_bytes.decode("utf-8-sig").strip()
     except UnicodeDecodeError:
         raise DatasetError(f"{csv}: is not UTF-8 text; save it as UTF-8 CSV") from None
+    if not line and any(part.strip() for part in lines[1:]):
+        raise DatasetError(f"{csv}: its first line is blank; delete the blank lines above its header `{expected}`")
     if not line:
         raise DatasetError(f"{csv}: is empty; expected a header line `{expected}` and one row per "
                            f"{'image' if expected.startswith('id') else 'landmark'}")
@@ -170,7 +182,8 @@ def drop_repeated_headers(df: pd.DataFrame) -> pd.DataFrame:
     worded = pd.Series(digits != True, index=df.index)  # noqa: E712 - a null (no label) is a candidate too
     if not worded.any():
         return df
-    ids, labels = (df.loc[worded, c].str.strip().str.strip('"').str.lower() for c in ("id", "landmark_id"))
+    # A BOM too: each part of `cat part1.csv part2.csv` saved by Excel starts with one.
+    ids, labels = (df.loc[worded, c].str.strip().str.strip('"\ufeff').str.lower() for c in ("id", "landmark_id"))
     repeated = ids.isin(["id", *ALIASES["id"]]) & labels.isin(["landmark_id", *ALIASES["landmark_id"]])
     return df.drop(index=repeated.index[repeated.fillna(False).astype(bool)])
 
@@ -283,6 +296,7 @@ def parse_labels(text: pd.Series) -> pd.Series:
         except (pa.ArrowInvalid, pa.ArrowTypeError):
             pass  # some label is not an integer (or is empty): find which below
     # "12.0" is 12 too: pandas writes integer labels so when the column had a missing value.
-    stripped = text.str.strip().str.replace(r"\.0+$", "", regex=True)
+    # Quotes after a space (`abc , "12"`) are no CSV quotes to the parser: they stay in the text.
+    stripped = text.str.strip().str.strip(INVISIBLE).str.strip().str.replace(r"\.0+$", "", regex=True)
     plain = stripped.str.fullmatch(r"[+-]?[0-9]{1,18}").fillna(False).astype(bool)  # 18 digits fit in int64
     return pd.to_numeric(stripped.where(plain), errors="coerce").astype("Int64")
