@@ -173,3 +173,14 @@ def test_labels_in_quotes_after_a_space_or_with_invisible_characters_are_integer
     # `abc , "12"`: the parser keeps quotes that follow a space; a zero-width space comes with a pasted value.
     labels = parse_labels(pd.Series([' "12"', "\u200b7", "8\ufeff", '"x"'], dtype="string"))
     assert labels.tolist() == [12, 7, 8, pd.NA]
+
+
+@pytest.mark.parametrize("header", ["id,url", "id"])
+def test_gldv2s_test_or_index_csv_given_as_the_dataset_is_named(tmp_path, header):
+    # GLDv2's test.csv and index.csv carry no landmarks: "missing column 'landmark_id'; found 'id', 'url'" alone
+    # left the user looking for a column that the file never had.
+    csv = tmp_path / "test.csv"
+    csv.write_text(header + "\n" + ",".join(["abc1", "http://x/abc1.jpg"][:header.count(",") + 1]) + "\n")
+    with pytest.raises(DatasetError, match=re.escape("GLDv2's test.csv and index.csv list photos without their "
+                                                     "landmarks: use train.csv (or train_clean.csv)")):
+        read_train_csv(csv)

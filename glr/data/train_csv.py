@@ -17,6 +17,7 @@ import pandas as pd
 
 from glr.errors import DatasetError
 
+TRAIN_NAME = "train.csv"
 CLEAN_CSV = "train_clean.csv"  # the cleaned subset (1.58M photos, 81k classes): `landmark_id,images`
 # Text columns are Arrow-backed strings: Python objects would cost seconds per step at GLDv2's 4.1M rows.
 TEXT = pd.StringDtype("pyarrow")
@@ -167,6 +168,9 @@ def read_train_csv(csv: Path) -> tuple[pd.DataFrame, list[str]]:
             f"found {', '.join(repr(h) for h in header)}. Expected `id,landmark_id` or `id,url,landmark_id` "
             f"(or {CLEAN_CSV}'s `landmark_id,images`)"
             + (f"; if {maybe[0]!r} holds the landmark ids, rename it landmark_id" if maybe else "")
+            # GLDv2's test.csv and index.csv (`id,url`, or `id` alone) are photos without their landmarks.
+            + (f"; GLDv2's test.csv and index.csv list photos without their landmarks: use {TRAIN_NAME} (or {CLEAN_CSV})"
+               if missing == ["landmark_id"] and set(header) <= {"id", "url", "images"} else "")
         )
     return drop_repeated_headers(arrow_frame(arrow_columns(csv, names, ["id", "landmark_id"], delimiter))), []
 
