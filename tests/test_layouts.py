@@ -242,3 +242,15 @@ def test_ids_with_invisible_characters_or_quotes_around_them_are_their_ids(gld):
                                            for k, line in enumerate(lines[1:])]) + "\n")
     catalog = load_catalog(gld)
     assert len(catalog.df) == 6 and catalog.problems == []
+
+
+def test_photos_kept_in_icloud_only_are_said(tmp_path):
+    # macOS' "Optimize Mac Storage" leaves `.IMG_7.HEIC.icloud` in place of a photo: a hidden file, passed over in
+    # silence, so a class of 50 photos trained on the 5 that were downloaded.
+    _two_classes(tmp_path)
+    (tmp_path / "Tower" / ".IMG_7.HEIC.icloud").write_bytes(b"bplist00")
+    (tmp_path / "Tower" / ".notes.txt.icloud").write_bytes(b"bplist00")  # no photo: passed over as before
+    catalog = load_catalog(tmp_path)
+    assert len(catalog.df) == 4
+    assert catalog.problems == ["1 photo in iCloud only, not on this disk (e.g. 'Tower/IMG_7.HEIC'); skipped: download "
+                                "it first (Finder: Download Now)"]

@@ -314,7 +314,7 @@ def read_class_folders(root: Path) -> tuple[pd.DataFrame, list[str]]:
         folders = sorted(p for p in root.iterdir() if p.is_dir() and not is_system_folder(p.name))
     except OSError as exc:
         raise DatasetError(f"{root}: cannot be listed ({exc.strerror or exc})") from None
-    rows, skipped, unnamed, loose, empty, dangling = [], [], [], [], [], []
+    rows, skipped, unnamed, loose, empty, dangling, cloud = [], [], [], [], [], [], []
     folders, split_loose = _class_folders_of_splits(folders)
     folders, linked = _without_linked_copies(folders)
     # An integer folder name is taken as the landmark_id, as in GLDv2 exports; the other
@@ -339,6 +339,8 @@ def read_class_folders(root: Path) -> tuple[pd.DataFrame, list[str]]:
         prefix = folder.name if folder.parent == root else f"{folder.name}/{folder.parent.name}"
         for file in sorted(folder.rglob("*")):
             if is_system_file(file) or any(map(is_system_folder, file.relative_to(folder).parts[:-1])):
+                if re.fullmatch(r"\..+\.icloud", file.name) and PurePath(file.name[:-7]).suffix.lower() in IMAGE_EXTENSIONS:
+                    cloud.append(file)  # `.IMG_1.HEIC.icloud`: a photo macOS keeps in iCloud only ("Optimize Mac Storage")
                 continue
             if not file.is_file():
                 if file.is_symlink() and not file.exists() and file.suffix.lower() in IMAGE_EXTENSIONS:
@@ -363,14 +365,10 @@ def read_class_folders(root: Path) -> tuple[pd.DataFrame, list[str]]:
     packed = sorted(p.name for p in root.iterdir() if p.is_file() and p.name.lower().endswith(ARCHIVES))
     unpack = f"{plural(len(packed), 'archive')} (e.g. {examples(printable(n) for n in packed)}), which glr does not read inside: unpack"
     if not rows and not unnamed:
-        hint = (
-            f" It holds {len(loose)} images directly; put each class's images in a folder of its own."
-            if loose else f" It holds {unpack} {'it' if len(packed) == 1 else 'them'} first." if packed else ""
-        )
-        raise DatasetError(
-            f"{root}: no dataset found. Expected a GLDv2 folder with {TRAIN_CSV} and train/, "
-            f"or one sub-folder of images per class.{hint}"
-        )
+        hint = (f" It holds {len(loose)} images directly; put each class's images in a folder of its own." if loose
+                else f" It holds {unpack} {'it' if len(packed) == 1 else 'them'} first." if packed else "")
+        raise DatasetError(f"{root}: no dataset found. Expected a GLDv2 folder with {TRAIN_CSV} and train/, "
+                           f"or one sub-folder of images per class.{hint}")
     problems = []
     splits = sorted({f.parent.name for f in folders if f.parent != root})
     if splits and rows:
@@ -385,11 +383,8 @@ def read_class_folders(root: Path) -> tuple[pd.DataFrame, list[str]]:
         problems.append(f"{plural(len(loose), 'image')} directly in the dataset folder, in no class folder "
                         f"(e.g. {examples(printable(p.name) for p in loose)}); skipped: move each into its class's folder")
     if skipped:
-        what = "is not an image" if len(skipped) == 1 else "are not images"
-        problems.append(
-            f"{plural(len(skipped), 'file')} in class folders {what} "
-            f"(e.g. {examples(printable(p.relative_to(root)) for p in skipped)}); skipped"
-        )
+        problems.append(f"{plural(len(skipped), 'file')} in class folders {'is not an image' if len(skipped) == 1 else 'are not images'} "
+                        f"(e.g. {examples(printable(p.relative_to(root)) for p in skipped)}); skipped")
     if empty and rows:  # a class folder left empty (or holding only sub-folders) is no class: said, not dropped in silence
         problems.append(f"{plural(len(empty), 'class folder')} {have(len(empty))} no images "
                         f"(e.g. {examples(printable(p.name) for p in empty)}); no class made of {'it' if len(empty) == 1 else 'them'}")
@@ -398,14 +393,17 @@ def read_class_folders(root: Path) -> tuple[pd.DataFrame, list[str]]:
                         f"to a photo that is not there (e.g. {examples(printable(p.relative_to(root)) for p in dangling)}); "
                         "skipped: was the photo moved or deleted?")
     if linked:
+        pairs = ", ".join(f"{printable(a.name)!r} -> {printable(b.name)!r}" for a, b in linked[:EXAMPLES_IN_MESSAGE])
         problems.append(f"{plural(len(linked), 'class folder')} {'is a link' if len(linked) == 1 else 'are links'} to "
-                        f"another class's photos (e.g. {', '.join(f'{printable(a.name)!r} -> {printable(b.name)!r}' for a, b in linked[:EXAMPLES_IN_MESSAGE])}); "
+                        f"another class's photos (e.g. {pairs}); "
                         "skipped, so the same photos are not taught as two landmarks")
     if unnamed:
-        problems.append(
-            f"{plural(len(unnamed), 'image')} with a name that is not valid UTF-8 "
-            f"(e.g. {examples(printable(p.relative_to(root)) for p in unnamed)}); skipped: rename to use"
-        )
+        problems.append(f"{plural(len(unnamed), 'image')} with a name that is not valid UTF-8 "
+                        f"(e.g. {examples(printable(p.relative_to(root)) for p in unnamed)}); skipped: rename to use")
+    if cloud:
+        shown = examples(printable(p.parent.relative_to(root) / p.name[1:-7]) for p in cloud)
+        problems.append(f"{plural(len(cloud), 'photo')} in iCloud only, not on this disk (e.g. {shown}); "
+                        f"skipped: download {'it' if len(cloud) == 1 else 'them'} first (Finder: Download Now)")
     if not rows:
         raise DatasetError(f"{root}: no usable images. " + "; ".join(problems))
     df = pd.DataFrame(rows, columns=COLUMNS)
