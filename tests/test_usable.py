@@ -101,3 +101,17 @@ def test_a_resized_copy_of_a_training_photo_leaves_validation_with_a_message(tmp
     assert val_ok.tolist() == [False, True]
     assert problems == ["left out of validation 1 photo that is a near-copy of a training photo of the same "
                         "landmark (resized, re-encoded or recoloured), so it does not inflate its score (e.g. 'a/2.jpg')"]
+
+
+def test_a_photo_copied_into_two_classes_is_left_out_of_both_and_named(tmp_path):
+    # The same file in Alpha/ and Gamma/ (dragged into the wrong folder as a copy): it was trained as both
+    # landmarks, or scored as one against a model taught it is the other.
+    train = pd.DataFrame({"path": [str(tmp_path / "a" / "x.jpg"), str(tmp_path / "a" / "1.jpg"),
+                                   str(tmp_path / "c" / "9.jpg")], "label": [0, 0, 2]})
+    val = pd.DataFrame({"path": [str(tmp_path / "c" / "x.jpg"), str(tmp_path / "b" / "3.jpg")], "label": [2, 1]})
+    ok = np.ones(3, bool)
+    train_ok, val_ok, problems = usable_photos(train, val, {"train": ["dx", "d1", "d9"], "val": ["dx", "d3"]},
+                                               ok, np.ones(2, bool), LABELS, tmp_path)
+    assert train_ok.tolist() == [False, True, True] and val_ok.tolist() == [False, True]
+    assert problems[0] == ("left out 2 photos whose file is in more than one class (e.g. 'a/x.jpg', 'c/x.jpg'): "
+                           "which landmark it shows is unknown; keep each photo in its own class's folder only")
