@@ -544,3 +544,18 @@ def test_an_archive_given_as_the_dataset_says_to_unpack_it(tmp_path):
     with pytest.raises(DatasetError, match=re.escape("landmarks.zip: is a file; point glr at a dataset folder or at its "
                                                      "train.csv (an archive: unpack it first, and point glr at the folder it gives)")):
         load_catalog(tmp_path / "landmarks.zip")
+
+
+def test_gldv2s_folder_of_images_given_as_the_dataset_names_the_folder_above(gldv2, tmp_path):
+    # Read as class folders, train/'s sub-folders "0" to "f" became up to 16 classes of unrelated photos, in silence.
+    with pytest.raises(DatasetError, match=re.escape(
+            f"{gldv2 / 'train'}: is GLDv2's folder of images (a/b/c/abc.jpg), not one folder per class; point glr at "
+            f"the folder above it, {gldv2}")):
+        load_catalog(gldv2 / "train")
+    (gldv2 / "train.csv").unlink()
+    with pytest.raises(DatasetError, match=re.escape(f"the folder above it, {gldv2}, with train.csv put there")):
+        load_catalog(gldv2 / "train")
+    for digit in "012":  # classes named by digits are classes
+        for i in range(2):
+            write_image(tmp_path / "digits" / digit / f"{i}.jpg", seed=i)
+    assert sorted(load_catalog(tmp_path / "digits").names()) == [0, 1, 2]

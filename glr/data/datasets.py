@@ -137,6 +137,11 @@ def load_catalog(path: str | os.PathLike, check_files: bool | None = None) -> Ca
     inner = _inner_gldv2(root)
     if inner:  # a GLDv2 folder unzipped into a folder of its own: its train/ tree would be read as one class
         raise DatasetError(f"{root}: has no {TRAIN_CSV}, but its only folder '{inner.name}' does; point glr at {inner}")
+    if looks_like_gldv2_images(root) and looks_like_gldv2_images(next(p for p in sorted(root.iterdir()) if p.is_dir())):
+        # GLDv2's images folder itself (train/a/b/c/): read as class folders, "0" to "f" would be 16 classes.
+        above = f"point glr at the folder above it, {root.parent}" + ("" if (root.parent / TRAIN_CSV).is_file() else
+                                                                       f", with {TRAIN_CSV} put there")
+        raise DatasetError(f"{root}: is GLDv2's folder of images (a/b/c/abc.jpg), not one folder per class; {above}")
     if looks_like_gldv2_images(root / "train"):
         # Without this, the whole train/ tree would be read as one class named "train".
         raise DatasetError(f"{root}: has GLDv2's train/ folder of images but no {TRAIN_CSV}; "
