@@ -559,3 +559,11 @@ def test_gldv2s_folder_of_images_given_as_the_dataset_names_the_folder_above(gld
         for i in range(2):
             write_image(tmp_path / "digits" / digit / f"{i}.jpg", seed=i)
     assert sorted(load_catalog(tmp_path / "digits").names()) == [0, 1, 2]
+
+
+def test_a_gldv2_folder_with_train_clean_csv_only_says_to_point_at_it(gldv2):
+    # "put train.csv beside train/" while the cleaned subset's list was right there.
+    (gldv2 / "train.csv").rename(gldv2 / "train_clean.csv")
+    with pytest.raises(DatasetError, match=re.escape(f"no train.csv; point glr at {gldv2 / 'train_clean.csv'} to read "
+                                                     "the cleaned subset it lists")):
+        load_catalog(gldv2)

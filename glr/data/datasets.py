@@ -144,8 +144,10 @@ def load_catalog(path: str | os.PathLike, check_files: bool | None = None) -> Ca
         raise DatasetError(f"{root}: is GLDv2's folder of images (a/b/c/abc.jpg), not one folder per class; {above}")
     if looks_like_gldv2_images(root / "train"):
         # Without this, the whole train/ tree would be read as one class named "train".
-        raise DatasetError(f"{root}: has GLDv2's train/ folder of images but no {TRAIN_CSV}; "
-                           f"put {TRAIN_CSV} (columns id,landmark_id) beside train/")
+        clean = next((p for p in sorted(root.iterdir()) if p.name.lower() == "train_clean.csv"), None)
+        raise DatasetError(f"{root}: has GLDv2's train/ folder of images but no {TRAIN_CSV}; " + (
+            f"point glr at {clean} to read the cleaned subset it lists" if clean else
+            f"put {TRAIN_CSV} (columns id,landmark_id) beside train/"))
     df, problems = read_class_folders(root)
     return Catalog(root=root, layout="folders", df=df, problems=problems + _look_alike_classes(df) + _one_level_up(root, df))
 
