@@ -124,6 +124,7 @@ def in_two_classes(train: pd.DataFrame, val: pd.DataFrame, digests: dict, train_
                           "label": np.concatenate([train["label"].to_numpy(), val["label"].to_numpy()]),
                           "ok": np.concatenate([train_ok, val_ok])})
     found = found[found["ok"] & (found["digest"] != "")]
+    found = found[found["digest"].duplicated(keep=False)]  # a file met once is in one class: no grouping for it
     per_digest = found.groupby("digest")["label"].nunique()
     torn = set(per_digest.index[per_digest > 1])
     if not torn:
