@@ -69,6 +69,16 @@ def undecodable_message(paths, root: str | os.PathLike) -> str:
     return "; ".join(parts)
 
 
+def _why(path) -> str:
+    """Why the image at `path` does not decode, as glr.data.images says it, without its path."""
+    try:
+        load_resized(path, BLANK_CHECK_SIDE)
+    except ImageError as exc:
+        text = str(exc)
+        return text[len(str(path)) + 2:] if text.startswith(f"{path}: ") else text
+    return "decodes now (changed since?)"
+
+
 def _is_blank_file(path) -> bool:
     """Whether the image at `path` decodes to one flat colour, as the pipeline sees it (BLANK_CHECK_SIDE px)."""
     try:
@@ -90,7 +100,12 @@ def usable_photos(train: pd.DataFrame, val: pd.DataFrame, digests: dict, train_o
     """
     problems = []
     if not (train_ok.all() and val_ok.all()):
-        problems.append(undecodable_message(pd.concat([train.loc[~train_ok, "path"], val.loc[~val_ok, "path"]]), root))
+        left_out = pd.concat([train.loc[~train_ok, "path"], val.loc[~val_ok, "path"]])
+        problems.append(undecodable_message(left_out, root))
+        # The first one's reason: "could not be decoded" alone hides a cause shared by all (Git LFS pointers).
+        first = next((p for p in left_out[:RECHECK_LIMIT] if not _is_blank_file(p)), None)
+        if first is not None:
+            problems.append(f"why {relative_examples([first], root)} did not decode: {_why(first)}")
     torn_train, torn_val = in_two_classes(train, val, digests, train_ok, val_ok)
     if torn_train.any() or torn_val.any():
         # One file copied into two class folders: the model would be taught it as both landmarks, and scored on it.
