@@ -514,3 +514,14 @@ def test_image_size_is_the_size_the_photo_is_shown_at(tmp_path, orientation):
     Image.new("RGB", (60, 40), (200, 30, 30)).save(path, exif=exif)
     height, width = decode_image(path).shape[:2]
     assert image_size(path) == (width, height) == ((40, 60) if orientation in (6, 8) else (60, 40))
+
+
+def test_a_link_whose_photo_is_gone_says_where_it_pointed(tmp_path):
+    # Was "file not found" for a file the user sees listed in its folder.
+    link = tmp_path / "tower.jpg"
+    link.symlink_to(tmp_path / "old" / "tower.jpg")
+    with pytest.raises(ImageError, match=re.escape(f"tower.jpg: a link to {tmp_path / 'old' / 'tower.jpg'}, which is "
+                                                   "not there (moved or deleted?)")):
+        decode_image(link)
+    with pytest.raises(ImageError, match="file not found"):
+        decode_image(tmp_path / "none.jpg")

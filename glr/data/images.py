@@ -110,6 +110,9 @@ def _read_bytes(source: ImageSource) -> tuple[bytes, str]:
                 raise ImageError(f"{name}: not a regular file")
             return path.read_bytes(), name
         except FileNotFoundError:
+            if path.is_symlink():  # "file not found" for a name the user can see listed would puzzle
+                raise ImageError(f"{name}: a link to {_printable(os.readlink(path))}, which is not there (moved or "
+                                 "deleted?)") from None
             raise ImageError(f"{name}: file not found") from None
         except IsADirectoryError:
             raise ImageError(f"{name}: is a folder, not an image file") from None
