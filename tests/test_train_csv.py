@@ -184,3 +184,12 @@ def test_gldv2s_test_or_index_csv_given_as_the_dataset_is_named(tmp_path, header
     with pytest.raises(DatasetError, match=re.escape("GLDv2's test.csv and index.csv list photos without their "
                                                      "landmarks: use train.csv (or train_clean.csv)")):
         read_train_csv(csv)
+
+
+def test_a_train_csv_that_links_to_a_file_gone_says_so(tmp_path):
+    # Was "is not a regular file; expected a CSV file": the link is listed as train.csv, and is one.
+    csv = tmp_path / "train.csv"
+    csv.symlink_to(tmp_path / "moved" / "train.csv")
+    with pytest.raises(DatasetError, match=re.escape(f"train.csv: is a link to {tmp_path / 'moved' / 'train.csv'}, "
+                                                     "which is not there (moved or deleted?)")):
+        read_train_csv(csv)

@@ -10,6 +10,7 @@ integers. The category and attribution files are read through it as well.
 from __future__ import annotations
 
 import csv as _csv
+import os
 import re
 from pathlib import Path
 
@@ -39,6 +40,8 @@ ALIASES = {"id": ("image_id", "imageid", "image id", "img_id"),
 def read_header(csv: Path, expected: str = "id,landmark_id", delimiter: str = ",") -> list[str]:
     """The header fields of a CSV file as written (quotes removed), from its first line; `expected`: the
     columns the file should have, for the messages."""
+    if csv.is_symlink() and not csv.exists():
+        raise DatasetError(f"{csv}: is a link to {os.readlink(csv)}, which is not there (moved or deleted?)")
     if not csv.is_file():
         # A folder, or a pipe that would block the read forever.
         raise DatasetError(f"{csv}: is not a regular file; expected a CSV file `{expected}`")
