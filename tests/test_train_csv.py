@@ -193,3 +193,11 @@ def test_a_train_csv_that_links_to_a_file_gone_says_so(tmp_path):
     with pytest.raises(DatasetError, match=re.escape(f"train.csv: is a link to {tmp_path / 'moved' / 'train.csv'}, "
                                                      "which is not there (moved or deleted?)")):
         read_train_csv(csv)
+
+
+def test_a_header_with_characters_no_one_sees_finds_its_columns(tmp_path):
+    # A header pasted from a web page: "missing column 'id'; found '\u200bid', 'landmark_id\u00a0'".
+    csv = tmp_path / "train.csv"
+    csv.write_text("\u200bid,landmark_id\u00a0\u2060\nabc1,7\n")
+    df, _ = read_train_csv(csv)
+    assert _rows(df) == [("abc1", "7")]

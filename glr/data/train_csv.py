@@ -96,7 +96,7 @@ def read_layout(csv: Path, expected: str = "id,landmark_id") -> tuple[list[str],
     # Spreadsheets in many locales save "CSV" with semicolons, and some exports use tabs.
     if delimiter == "," and len(fields) == 1 and (delimiter := next((d for d in OTHER_DELIMITERS if d in fields[0]), ",")) != ",":
         fields = fields[0].split(delimiter)
-    header = with_aliases([f.strip().strip('"').lower() for f in fields])
+    header = with_aliases([f.strip().strip(INVISIBLE).strip().lower() for f in fields])
     # Our own names for the columns (the header line is skipped), so a header in another case,
     # with spaces or quotes, or with a repeated name, still finds its columns.
     names = [h if h not in header[:i] else f"{h}.{i}" for i, h in enumerate(header)]
