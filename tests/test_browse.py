@@ -99,3 +99,17 @@ def test_a_path_a_terminal_escaped_is_the_folder_it_names(tmp_path):
     odd.mkdir()
     assert browse.typed_path(str(odd)) == str(odd)
     assert browse.typed_path(f"{tmp_path}/not\\ there") == f"{tmp_path}/not\\ there"
+
+
+def test_dataset_stamp_changes_when_a_photo_is_added_to_a_class_folder(tmp_path):
+    # The page's catalog is cached on this stamp: a photo dropped into Tower/ (or train/Tower/) left the old
+    # counts and gallery on the page until the server restarted.
+    import os
+
+    for folder in ("Tower", "train/Bridge"):
+        write_image(tmp_path / folder / "0.jpg", seed=0)
+        stamp = browse.dataset_stamp(tmp_path)
+        later = stamp + 100
+        write_image(tmp_path / folder / "1.jpg", seed=1)
+        os.utime(tmp_path / folder, (later, later))  # what adding the photo does, beyond the clock's resolution
+        assert browse.dataset_stamp(tmp_path) == later

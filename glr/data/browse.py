@@ -55,8 +55,8 @@ def typed_path(text: str) -> str:
 def dataset_stamp(path: str | os.PathLike | None) -> float:
     """A number that changes when the dataset at `path` (None: the demo) is rewritten.
 
-    The latest modification time of the folder and its `train.csv` (0 if absent): a cache
-    keyed on it reloads a dataset that was regenerated or edited.
+    The latest modification time of the folder, its `train.csv` and its class folders (0 if absent):
+    a cache keyed on it reloads a dataset that was regenerated or edited, or had photos added.
     """
     root = Path(path).expanduser() if path else demo_dir()
     stamps = []
@@ -65,7 +65,27 @@ def dataset_stamp(path: str | os.PathLike | None) -> float:
             stamps.append(candidate.stat().st_mtime)
         except OSError:
             pass
+    # A photo added to or deleted from a class folder changes that folder's time, not the dataset's: each class
+    # folder is looked at too (inside train/, val/ ... as well), or the page would show the old counts.
+    stamps += _folder_stamps(root, depth=2)
     return max(stamps, default=0.0)
+
+
+def _folder_stamps(folder: Path, depth: int) -> list[float]:
+    """The modification times of the folders in `folder`, and `depth` - 1 levels down inside split folders."""
+    from glr.data.layouts import SPLIT_FOLDERS
+
+    stamps = []
+    try:
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                if entry.is_dir() and not entry.name.startswith("."):
+                    stamps.append(entry.stat().st_mtime)
+                    if depth > 1 and entry.name.lower() in SPLIT_FOLDERS:
+                        stamps += _folder_stamps(Path(entry.path), depth - 1)
+    except OSError:
+        pass
+    return stamps
 
 
 def _recent_path() -> Path:
