@@ -88,3 +88,28 @@ def test_thumbnail_and_image_sizes(tmp_path):
     assert stats["summary"].loc["width", "median"] == 64
     empty = browse.image_size_stats([str(bad)])
     assert empty["sizes"].empty and empty["unreadable"] == 1
+
+
+def test_a_path_a_terminal_escaped_is_the_folder_it_names(tmp_path):
+    # A folder dragged into a terminal, then pasted: `My\ Photos\ \(2024\)` was "no such file or folder".
+    folder = tmp_path / "My Photos (2024)"
+    folder.mkdir()
+    assert browse.typed_path(f"{tmp_path}/My\\ Photos\\ \\(2024\\)/") == str(folder)
+    odd = tmp_path / "a\\ b"  # a folder whose name really holds a backslash is left alone
+    odd.mkdir()
+    assert browse.typed_path(str(odd)) == str(odd)
+    assert browse.typed_path(f"{tmp_path}/not\\ there") == f"{tmp_path}/not\\ there"
+
+
+def test_dataset_stamp_changes_when_a_photo_is_added_to_a_class_folder(tmp_path):
+    # The page's catalog is cached on this stamp: a photo dropped into Tower/ (or train/Tower/) left the old
+    # counts and gallery on the page until the server restarted.
+    import os
+
+    for folder in ("Tower", "train/Bridge"):
+        write_image(tmp_path / folder / "0.jpg", seed=0)
+        stamp = browse.dataset_stamp(tmp_path)
+        later = stamp + 100
+        write_image(tmp_path / folder / "1.jpg", seed=1)
+        os.utime(tmp_path / folder, (later, later))  # what adding the photo does, beyond the clock's resolution
+        assert browse.dataset_stamp(tmp_path) == later

@@ -498,3 +498,72 @@ def test_a_dataset_one_folder_down_is_pointed_to(tmp_path):
     make_gldv2(tmp_path / "outer" / "gld", {1: 2, 2: 2})
     with pytest.raises(DatasetError, match=re.escape(f"has no train.csv, but its only folder 'gld' does; point glr at {tmp_path / 'outer' / 'gld'}")):
         load_catalog(tmp_path / "outer")
+
+
+@pytest.mark.parametrize("large", [False, True])
+def test_gldv2_photos_unpacked_without_their_train_folder_are_found(gldv2, monkeypatch, large):
+    # GLDv2's tar shards hold a/b/c/abc.jpg; unpacked straight into the dataset folder (beside train.csv) every
+    # photo was "not found" and the dataset "has no usable images".
+    for folder in list((gldv2 / "train").iterdir()):
+        os.rename(folder, gldv2 / folder.name)
+    os.rmdir(gldv2 / "train")
+    monkeypatch.setattr("glr.data.datasets.MAX_ROWS_TO_CHECK", 5 if large else 200_000)
+    catalog = load_catalog(gldv2)
+    split = curate(catalog, top_n=4)
+    assert len(split.train) + len(split.val) == 21 and catalog.problems == []
+    assert all(os.path.isfile(p) for p in split.train["path"])
+
+
+@pytest.mark.parametrize("train_folder", [True, False])
+def test_ids_of_digits_a_spreadsheet_stripped_of_leading_zeros_are_found(tmp_path, train_folder):
+    # Excel reads 0012345678901234 as a number and saves 12345678901234: "1 image file ... not found".
+    ids = ["0012345678901234", "0a1b2c3d4e5f6a7b", "1b2c3d4e5f6a7b8c", "2c3d4e5f6a7b8c9d"]
+    for i, iid in enumerate(ids):
+        write_image(tmp_path / ("train" if train_folder else "") / iid[0] / iid[1] / iid[2] / f"{iid}.jpg", seed=i)
+    (tmp_path / "train.csv").write_text("id,landmark_id\n12345678901234,1\n0a1b2c3d4e5f6a7b,1\n"
+                                        "1b2c3d4e5f6a7b8c,2\n2c3d4e5f6a7b8c9d,2\n123,2\n")
+    catalog = load_catalog(tmp_path)
+    assert len(catalog.df) == 4 and os.path.isfile(catalog.df["path"].iloc[0])
+    assert catalog.problems == ["1 id in train.csv lost its leading zeros (saved from a spreadsheet?); found as "
+                                "GLDv2's 16-digit ids",
+                                "1 image file listed in train.csv not found (e.g. 'train/1/2/3/123.jpg'); skipped"]
+
+
+@pytest.mark.parametrize("packed, how", [("train.csv.zip", " (`unzip train.csv.zip`)"), ("Train.csv.gz", " (`gunzip Train.csv.gz`)"),
+                                         ("train.csv.7z", "")])
+def test_a_train_csv_still_packed_as_kaggle_downloads_it_is_named(gldv2, packed, how):
+    # Kaggle's download of one file is zipped: "has GLDv2's train/ folder of images but no train.csv" left the
+    # user looking for a file they could see.
+    os.rename(gldv2 / "train.csv", gldv2 / packed)
+    with pytest.raises(DatasetError, match=re.escape(f"{gldv2}: has {packed} but no train.csv; unpack it here{how}, then try again")):
+        load_catalog(gldv2)
+
+
+def test_an_archive_given_as_the_dataset_says_to_unpack_it(tmp_path):
+    (tmp_path / "landmarks.zip").write_bytes(b"PK\x05\x06" + b"\x00" * 18)
+    with pytest.raises(DatasetError, match=re.escape("landmarks.zip: is a file; point glr at a dataset folder or at its "
+                                                     "train.csv (an archive: unpack it first, and point glr at the folder it gives)")):
+        load_catalog(tmp_path / "landmarks.zip")
+
+
+def test_gldv2s_folder_of_images_given_as_the_dataset_names_the_folder_above(gldv2, tmp_path):
+    # Read as class folders, train/'s sub-folders "0" to "f" became up to 16 classes of unrelated photos, in silence.
+    with pytest.raises(DatasetError, match=re.escape(
+            f"{gldv2 / 'train'}: is GLDv2's folder of images (a/b/c/abc.jpg), not one folder per class; point glr at "
+            f"the folder above it, {gldv2}")):
+        load_catalog(gldv2 / "train")
+    (gldv2 / "train.csv").unlink()
+    with pytest.raises(DatasetError, match=re.escape(f"the folder above it, {gldv2}, with train.csv put there")):
+        load_catalog(gldv2 / "train")
+    for digit in "012":  # classes named by digits are classes
+        for i in range(2):
+            write_image(tmp_path / "digits" / digit / f"{i}.jpg", seed=i)
+    assert sorted(load_catalog(tmp_path / "digits").names()) == [0, 1, 2]
+
+
+def test_a_gldv2_folder_with_train_clean_csv_only_says_to_point_at_it(gldv2):
+    # "put train.csv beside train/" while the cleaned subset's list was right there.
+    (gldv2 / "train.csv").rename(gldv2 / "train_clean.csv")
+    with pytest.raises(DatasetError, match=re.escape(f"no train.csv; point glr at {gldv2 / 'train_clean.csv'} to read "
+                                                     "the cleaned subset it lists")):
+        load_catalog(gldv2)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +11,8 @@ import pytest
 from PIL import Image
 
 from glr.data.datasets import load_catalog
-from glr.data.from_uploads import build_dataset, folder_name, name_problem, new_dataset_folder
+from conftest import zip_of
+from glr.data.from_uploads import build_dataset, classes_from_zip, folder_name, name_problem, new_dataset_folder
 from glr.errors import DatasetError
 
 
@@ -143,3 +145,61 @@ def test_half_written_datasets_a_killed_server_left_are_cleaned_when_the_next_is
     # Were left for ever: hidden, so no one saw them, each up to 500 MB.
     assert not stale.exists() and busy.exists() and all(folder.exists() for folder in mine)
     assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith(".")) == ["fresh"]
+
+
+def _classes(zipped: bytes) -> dict[str, list[str]]:
+    classes, _ = classes_from_zip(zipped)
+    return {name: [member for member, _ in photos] for name, photos in classes.items()}
+
+
+def test_class_folders_two_folders_down_are_found():
+    # A folder unzipped into one of its name, then zipped again: "trip/trip/Tower/a.jpg" made one class, "trip".
+    zipped = zip_of({f"trip/trip/{c}/{i}.jpg": _jpeg(i) for c in ("Tower", "Bridge") for i in range(2)})
+    assert _classes(zipped) == {"Bridge": ["trip/trip/Bridge/0.jpg", "trip/trip/Bridge/1.jpg"],
+                                "Tower": ["trip/trip/Tower/0.jpg", "trip/trip/Tower/1.jpg"]}
+
+
+def test_a_photo_beside_the_class_folders_in_the_zips_folder_is_said_not_made_a_class_of_everything():
+    # "trip/cover.jpg" beside trip/Tower and trip/Bridge made one class, "trip", of every photo.
+    zipped = zip_of({"trip/cover.jpg": _jpeg(9), **{f"trip/{c}/{i}.jpg": _jpeg(i) for c in ("Tower", "Bridge") for i in range(2)}})
+    classes, problems = classes_from_zip(zipped)
+    assert sorted(classes) == ["Bridge", "Tower"]
+    assert problems == ["the zip: 1 photo outside a class folder skipped (e.g. 'trip/cover.jpg'); "
+                        "put each class's photos in a folder named after it"]
+
+
+def test_one_class_folder_with_a_sub_folder_is_still_that_class():
+    zipped = zip_of({"Tower/a.jpg": _jpeg(1), "Tower/b.jpg": _jpeg(2), "Tower/2019/c.jpg": _jpeg(3)})
+    assert _classes(zipped) == {"Tower": ["Tower/2019/c.jpg", "Tower/a.jpg", "Tower/b.jpg"]}
+
+
+def _finder_zip(members: dict[str, bytes]) -> bytes:
+    """A zip as macOS' Finder writes it: UTF-8 names without the flag that says they are UTF-8."""
+    placeholders = {name: "".join(c if c.isascii() else "Q" * len(c.encode()) for c in name) for name in members}
+    zipped = zip_of({placeholders[n]: data for n, data in members.items()})
+    for name, placeholder in placeholders.items():
+        zipped = zipped.replace(placeholder.encode(), name.encode())
+    return zipped
+
+
+def test_a_class_named_in_utf8_by_a_zip_that_does_not_say_so_keeps_its_name(tmp_path):
+    # Python reads such names as the DOS code page: "Café" became "Caf├⌐" (or "Cafe╠ü" from a Mac), refused
+    # as a class name ("use letters, digits ...").
+    zipped = _finder_zip({"Café/a.jpg": _jpeg(1), "Café/b.jpg": _jpeg(2), "Tower/c.jpg": _jpeg(3), "Tower/d.jpg": _jpeg(4)})
+    assert not any(i.flag_bits & 0x800 for i in zipfile.ZipFile(io.BytesIO(zipped)).infolist())
+    classes, problems = classes_from_zip(zipped)
+    assert sorted(classes) == ["Café", "Tower"] and problems == []
+    built = build_dataset("trip", classes, root=tmp_path)
+    assert built.counts == {"Café": 2, "Tower": 2} and built.problems == []
+
+
+def test_class_folders_inside_train_and_val_folders_of_a_zip_are_the_classes():
+    # "train" and "val" were the two classes of the dataset, each holding every landmark.
+    zipped = zip_of({**{f"flowers/{s}/{c}/{i}.jpg": _jpeg(i) for s in ("train", "val") for c in ("rose", "tulip")
+                        for i in range(2)}, "flowers/test/unknown.jpg": _jpeg(7)})
+    classes, problems = classes_from_zip(zipped)
+    assert {c: len(p) for c, p in classes.items()} == {"rose": 4, "tulip": 4}
+    assert problems == ["the zip: the class folders inside train, val are read as one dataset: glr makes its own "
+                        "train/validation split",
+                        "the zip: 1 photo outside a class folder skipped (e.g. 'flowers/test/unknown.jpg'); put each "
+                        "class's photos in a folder named after it"]

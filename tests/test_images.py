@@ -502,3 +502,26 @@ def test_a_heic_or_avif_photo_without_its_decoder_installed_says_what_to_install
     monkeypatch.setattr(AvifImagePlugin, "SUPPORTED", False)
     with pytest.raises(ImageError, match="an AVIF photo, and this installation has no AVIF decoder"):
         decode_image(avif)
+
+
+@pytest.mark.parametrize("orientation", [1, 3, 6, 8, 9])
+def test_image_size_is_the_size_the_photo_is_shown_at(tmp_path, orientation):
+    # A phone's portrait photo is landscape pixels turned by EXIF (6 or 8): the Dataset page's size statistics
+    # called it 60 x 40 while every other part of glr (and the model) sees it 40 x 60.
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    path = tmp_path / "phone.jpg"
+    Image.new("RGB", (60, 40), (200, 30, 30)).save(path, exif=exif)
+    height, width = decode_image(path).shape[:2]
+    assert image_size(path) == (width, height) == ((40, 60) if orientation in (6, 8) else (60, 40))
+
+
+def test_a_link_whose_photo_is_gone_says_where_it_pointed(tmp_path):
+    # Was "file not found" for a file the user sees listed in its folder.
+    link = tmp_path / "tower.jpg"
+    link.symlink_to(tmp_path / "old" / "tower.jpg")
+    with pytest.raises(ImageError, match=re.escape(f"tower.jpg: a link to {tmp_path / 'old' / 'tower.jpg'}, which is "
+                                                   "not there (moved or deleted?)")):
+        decode_image(link)
+    with pytest.raises(ImageError, match="file not found"):
+        decode_image(tmp_path / "none.jpg")

@@ -1,5 +1,6 @@
 """glr.data.layouts: GLDv2's rows and names, and class folders, as real datasets write them."""
 
+import re
 import unicodedata
 
 import pytest
@@ -7,6 +8,7 @@ import pytest
 from conftest import make_gldv2, write_image
 from glr.data.datasets import load_catalog
 from glr.data.layouts import category_to_name
+from glr.errors import DatasetError
 
 
 @pytest.mark.parametrize("category, name", [
@@ -86,3 +88,169 @@ def test_class_folders_named_alike_in_two_unicode_forms_are_pointed_out(tmp_path
     catalog = load_catalog(tmp_path)
     assert catalog.class_counts.size == 2
     assert len(catalog.problems) == 1 and "the same letters, one with its accents as separate characters" in catalog.problems[0]
+
+
+@pytest.mark.parametrize("category, name", [
+    ("https://example.com/places/Old_Bridge", "Old Bridge"),
+    ("https://example.com/places/Caf%C3%A9_de_Flore/", "Café de Flore"),
+    ("https://www.wikidata.org/wiki/Q243", "Q243"),
+    ("http://example.com/", ""),  # nothing names it: the reader falls back to "landmark <id>"
+])
+def test_a_category_url_outside_wikimedia_is_named_by_its_last_part(category, name):
+    # Was "/places/Old Bridge": the whole path, its slashes and all.
+    assert category_to_name(category) == name
+
+
+def test_ids_a_spreadsheet_turned_into_numbers_are_named_as_such(gld):
+    # Excel shows an all-digit id as 1.23457E+15 and saves it so: "not a plain file name ... so nothing outside the
+    # dataset is read" did not say what happened or what to do.
+    with open(gld / "train.csv", "a") as fh:
+        fh.write("1.23457E+15,7\n1.23457E+14,12\n")
+    catalog = load_catalog(gld)
+    assert len(catalog.df) == 6
+    assert catalog.problems == ["2 rows have an id a spreadsheet turned into a number (e.g. '1.23457E+15', "
+                                "'1.23457E+14'), losing its digits; skipped: format the id column as Text and "
+                                "save train.csv again from the original file"]
+
+
+def _two_classes(root, n=2):
+    for name in ("Tower", "Bridge"):
+        for i in range(n):
+            write_image(root / name / f"{i}.jpg", seed=i + (10 if name == "Tower" else 0))
+
+
+def test_a_link_whose_photo_is_gone_is_named(tmp_path):
+    # A dataset assembled from links, whose photo was then moved: dropped in silence.
+    _two_classes(tmp_path)
+    (tmp_path / "Tower" / "moved.jpg").symlink_to(tmp_path / "elsewhere" / "moved.jpg")
+    catalog = load_catalog(tmp_path)
+    assert len(catalog.df) == 4
+    assert catalog.problems == ["1 link in class folders points to a photo that is not there (e.g. 'Tower/moved.jpg'); "
+                                "skipped: was the photo moved or deleted?"]
+
+
+@pytest.mark.parametrize("target", ["Tower", "Tower/old"])
+def test_a_class_folder_that_links_to_another_class_is_not_a_second_class(tmp_path, target):
+    # `Tower_link -> Tower` (a shortcut) read the same photos as a second landmark, taught apart from itself.
+    _two_classes(tmp_path)
+    write_image(tmp_path / "Tower" / "old" / "9.jpg", seed=9)
+    (tmp_path / "A_link").symlink_to(tmp_path / target)  # sorts first: the real folder is still the one kept
+    catalog = load_catalog(tmp_path)
+    assert sorted(catalog.names().values()) == ["Bridge", "Tower"] and len(catalog.df) == 5
+    assert catalog.problems == ["1 class folder is a link to another class's photos (e.g. 'A_link' -> 'Tower'); "
+                                "skipped, so the same photos are not taught as two landmarks"]
+
+
+def test_a_class_folder_linked_from_outside_the_dataset_is_a_class(tmp_path):
+    _two_classes(tmp_path / "data")
+    write_image(tmp_path / "elsewhere" / "Castle" / "0.jpg", seed=5)
+    write_image(tmp_path / "elsewhere" / "Castle" / "1.jpg", seed=6)
+    (tmp_path / "data" / "Castle").symlink_to(tmp_path / "elsewhere" / "Castle")
+    catalog = load_catalog(tmp_path / "data")
+    assert sorted(catalog.names().values()) == ["Bridge", "Castle", "Tower"] and catalog.problems == []
+
+
+def test_office_lock_files_in_a_class_folder_are_passed_over(tmp_path):
+    # `~$notes.docx`, left by Word while a document is open (hidden on Windows): listed as "not an image".
+    _two_classes(tmp_path)
+    (tmp_path / "Tower" / "~$notes.docx").write_bytes(b"\x00" * 162)
+    catalog = load_catalog(tmp_path)
+    assert len(catalog.df) == 4 and catalog.problems == []
+
+
+def test_ids_written_as_their_photos_paths_are_their_ids(gld):
+    # Kaggle notebooks save the path (`/kaggle/input/.../train/a/b/c/abc.jpg`): "not a plain file name", every
+    # row skipped. A path whose folders do not match its id, or that climbs out, is still refused.
+    csv = gld / "train.csv"
+    lines = csv.read_text().splitlines()
+    ids = [line.split(",")[0] for line in lines[1:]]
+    forms = ["/kaggle/input/landmark-recognition-2021/train/{0}/{1}/{2}/{3}.jpg", "./train/{0}/{1}/{2}/{3}",
+             "{0}/{1}/{2}/{3}.JPG", "train/{3}", "TRAIN\\{3}", "train/{2}/{1}/{0}/{3}"]
+    csv.write_text("\n".join([lines[0]] + [form.format(*i[:3], i) + "," + line.split(",")[1]
+                                           for form, i, line in zip(forms, ids, lines[1:])]) + "\n")
+    catalog = load_catalog(gld, check_files=False)
+    assert catalog.df["id"].tolist() == ids[:4]
+    assert len(catalog.problems) == 1 and catalog.problems[0].startswith("2 rows have an id that is not a plain file name")
+    assert load_catalog(gld).problems == catalog.problems  # the four are found on disk
+
+
+def test_class_folders_inside_train_and_val_folders_are_the_classes(tmp_path):
+    # Keras' and many Kaggle datasets ship train/<class>/ and val/<class>/: read as folders, "train" and "val"
+    # became the two classes, and the model was taught to tell the splits apart, in silence.
+    for split, seed in (("train", 0), ("val", 10), ("validation", 20)):
+        for j, name in enumerate(("Tower", "Big_Ben")):
+            write_image(tmp_path / split / name / f"{split}{j}.jpg", seed=seed + j)
+    (tmp_path / "val" / "Castle").mkdir()  # empty here, and nowhere else: still said
+    (tmp_path / "validation" / "Tower" / "old").mkdir()
+    write_image(tmp_path / "test" / "unlabelled.jpg", seed=99)  # Kaggle's test set: photos in no class
+    catalog = load_catalog(tmp_path)
+    assert catalog.names() == {0: "Big Ben", 2: "Tower"} and catalog.class_counts.to_dict() == {0: 3, 2: 3}
+    assert sorted(catalog.df["id"])[:2] == ["Big_Ben/train/train1", "Big_Ben/val/val1"]
+    assert catalog.problems == [
+        "the class folders inside 'train', 'val', 'validation' are read as one dataset: glr makes its own "
+        "train/validation split",
+        "1 image in split folders, in no class folder (e.g. 'test/unlabelled.jpg'; an unlabelled test set?); skipped",
+        "1 class folder has no images (e.g. 'Castle'); no class made of it"]
+
+
+def test_a_class_empty_in_one_split_only_is_not_called_empty(tmp_path):
+    for j, name in enumerate(("Tower", "Bridge")):
+        write_image(tmp_path / "train" / name / "0.jpg", seed=j)
+        write_image(tmp_path / "train" / name / "1.jpg", seed=j + 5)
+    (tmp_path / "val" / "Tower").mkdir(parents=True)
+    catalog = load_catalog(tmp_path)
+    assert len(catalog.df) == 4 and not any("no images" in p for p in catalog.problems)
+
+
+def test_folders_named_train_and_test_holding_photos_are_classes(tmp_path):
+    for j, name in enumerate(("train", "test")):  # no class folders inside: they are the classes
+        for i in range(2):
+            write_image(tmp_path / name / f"{i}.jpg", seed=j * 10 + i)
+    assert sorted(load_catalog(tmp_path).names().values()) == ["test", "train"]
+
+
+def test_photos_that_differ_only_in_their_extension_get_ids_of_their_own(tmp_path):
+    # IMG_1.JPG beside IMG_1.png (or .HEIC): both had the id 'Tower/IMG_1', so the split, the run's split.csv and
+    # a resume mixed the two up.
+    _two_classes(tmp_path)
+    write_image(tmp_path / "Tower" / "IMG_1.JPG", seed=30)
+    write_image(tmp_path / "Tower" / "IMG_1.jpg", seed=31)
+    (tmp_path / "Tower" / "IMG_1.png").write_bytes((tmp_path / "Tower" / "0.jpg").read_bytes())
+    catalog = load_catalog(tmp_path)
+    assert catalog.df["id"].is_unique and len(catalog.df) == 7
+    assert sorted(catalog.df["id"])[-3:] == ["Tower/IMG_1.JPG", "Tower/IMG_1.jpg", "Tower/IMG_1.png"]
+    assert "Tower/0" in set(catalog.df["id"])  # the others keep their ids, so earlier runs still resume
+
+
+def test_a_class_left_as_a_zip_beside_the_class_folders_is_said(tmp_path):
+    # A class downloaded as Castle.zip and never unpacked: passed over in silence (or "no dataset found" alone).
+    (tmp_path / "Castle.zip").write_bytes(b"PK\x05\x06" + b"\x00" * 18)
+    with pytest.raises(DatasetError, match=re.escape("It holds 1 archive (e.g. 'Castle.zip'), which glr does not read "
+                                                     "inside: unpack it first.")):
+        load_catalog(tmp_path)
+    _two_classes(tmp_path)
+    assert load_catalog(tmp_path).problems == ["1 archive (e.g. 'Castle.zip'), which glr does not read inside: unpack "
+                                               "it into a class folder to use its photos"]
+
+
+def test_ids_with_invisible_characters_or_quotes_around_them_are_their_ids(gld):
+    # A zero-width space pasted from a web page, or `"abc" , 7`: "an id that is not a plain file name", skipped.
+    csv = gld / "train.csv"
+    lines = csv.read_text().splitlines()
+    wrapped = ["\u200b{}", '"{}" ', "{}\u2060", "\ufeff{}"]
+    csv.write_text("\n".join([lines[0]] + [wrapped[k % 4].format(line.split(",")[0]) + "," + line.split(",")[1]
+                                           for k, line in enumerate(lines[1:])]) + "\n")
+    catalog = load_catalog(gld)
+    assert len(catalog.df) == 6 and catalog.problems == []
+
+
+def test_photos_kept_in_icloud_only_are_said(tmp_path):
+    # macOS' "Optimize Mac Storage" leaves `.IMG_7.HEIC.icloud` in place of a photo: a hidden file, passed over in
+    # silence, so a class of 50 photos trained on the 5 that were downloaded.
+    _two_classes(tmp_path)
+    (tmp_path / "Tower" / ".IMG_7.HEIC.icloud").write_bytes(b"bplist00")
+    (tmp_path / "Tower" / ".notes.txt.icloud").write_bytes(b"bplist00")  # no photo: passed over as before
+    catalog = load_catalog(tmp_path)
+    assert len(catalog.df) == 4
+    assert catalog.problems == ["1 photo in iCloud only, not on this disk (e.g. 'Tower/IMG_7.HEIC'); skipped: download "
+                                "it first (Finder: Download Now)"]

@@ -1,5 +1,7 @@
 """glr.data.sniff: a file's kind from its first bytes (decoding itself is tests/test_images.py's)."""
 
+import re
+
 import pytest
 
 from glr.data.sniff import looks_like, refuse_known_non_images
@@ -52,3 +54,14 @@ def test_the_scans_of_a_jpeg_are_counted_in_its_picture_only():
     app = b"\xff\xda" * 300
     with_app = b"\xff\xd8\xff\xe1" + (len(app) + 2).to_bytes(2, "big") + app + baseline.getvalue()[2:]
     assert jpeg_scans(with_app) == 1 and decode_image(with_app).shape == (48, 64, 3)
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"version https://git-lfs.github.com/spec/v1\noid sha256:4d7a2146\nsize 48213\n",
+     "a Git LFS pointer, not the photo (the repository was cloned without its LFS files); run `git lfs pull` in it"),
+    (b"/annex/objects/SHA256E-s48213--4d7a2146.jpg\n", "a git-annex link whose photo is not here; run `git annex get` on it"),
+])
+def test_a_version_control_placeholder_is_named_with_what_to_run(content, message):
+    # Was "not an image, or a format glr cannot read": nothing said the photos were never downloaded.
+    with pytest.raises(ImageError, match=re.escape(f"photo.jpg: {message}")):
+        refuse_known_non_images(content, "photo.jpg")

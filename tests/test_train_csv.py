@@ -1,5 +1,7 @@
 """Parsing GLDv2's train.csv and train_clean.csv."""
 
+import re
+
 import pandas as pd
 import pytest
 
@@ -100,3 +102,102 @@ def test_excels_sep_line_and_a_pipe_separator_are_read(tmp_path, content):
     csv = tmp_path / "train.csv"
     csv.write_bytes(content.encode())
     assert _rows(read_train_csv(csv)[0]) == [("abc1", "7"), ("abc2", "8")]
+
+
+@pytest.mark.parametrize("text", [
+    "id,landmark_id\nabc1,7,\nabc2,8,\n",  # a script's trailing separator
+    "sep=;\r\nid;landmark_id\r\nabc1;7;;\r\nabc2;8;;\r\n",  # a spreadsheet's empty columns past the header
+    "id,landmark_id\nabc1,7,\nabc2,8,",  # no line end after the last row
+])
+def test_rows_ending_in_empty_fields_the_header_lacks_are_read(tmp_path, text):
+    # Was "cannot be parsed as CSV (Expected 2 columns, got 3: abc1,7,)": the whole file refused.
+    csv = tmp_path / "train.csv"
+    csv.write_text(text)
+    df, _ = read_train_csv(csv)
+    assert _rows(df) == [("abc1", "7"), ("abc2", "8")]
+
+
+def test_a_row_with_a_value_past_the_header_is_still_refused(tmp_path):
+    csv = tmp_path / "train.csv"
+    csv.write_text("id,landmark_id\nabc1,7,\nabc2,8,x\n")
+    with pytest.raises(DatasetError, match="cannot be parsed as CSV"):
+        read_train_csv(csv)
+
+
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be"])
+def test_utf16_without_its_byte_order_mark_is_named(tmp_path, encoding):
+    # PowerShell's Out-File and some exports: "missing column 'id' and 'landmark_id'; found 'i\x00d\x00', ...".
+    csv = tmp_path / "train.csv"
+    csv.write_bytes("id,landmark_id\r\nabc1,7\r\n".encode(encoding))
+    with pytest.raises(DatasetError, match=r'train.csv: is UTF-16 text, not a CSV file; save it as "CSV UTF-8'):
+        read_train_csv(csv)
+
+
+def test_a_file_padded_or_filled_with_zero_bytes_says_it_was_never_written(tmp_path):
+    # A crash or a cut copy leaves zeros where the text should be: the message quoted the raw NUL bytes.
+    csv = tmp_path / "train.csv"
+    csv.write_bytes(b"id,landmark_id\nabc1,7\nabc2,8\n" + b"\x00" * 64)
+    with pytest.raises(DatasetError, match="holds zero bytes where text should be, so part of it was never written") as err:
+        read_train_csv(csv)
+    assert "\x00" not in str(err.value)
+    csv.write_bytes(b"\x00" * 4096)
+    with pytest.raises(DatasetError, match="holds only zero bytes, so it was never written"):
+        read_train_csv(csv)
+
+
+@pytest.mark.parametrize("text, what", [
+    ("<!DOCTYPE html>\n<html><body>Sign in to Kaggle</body></html>\n",
+     "is an HTML page, not a CSV file (a download that failed, or asked for a login?); download it again"),
+    ("\ufeff  <html lang=en>", "is an HTML page, not a CSV file"),
+    ('[{"id": "abc1", "landmark_id": 7}]', "is JSON, not a CSV file; save it as CSV with a header `id,landmark_id`"),
+    ("\n\nid,landmark_id\nabc1,7\n", "its first line is blank; delete the blank lines above its header `id,landmark_id`"),
+])
+def test_a_file_that_is_no_csv_or_starts_blank_says_so(tmp_path, text, what):
+    # Were "missing column 'id' and 'landmark_id'; found '<!doctype html>...'" and "is empty" for a file with rows.
+    csv = tmp_path / "train.csv"
+    csv.write_text(text)
+    with pytest.raises(DatasetError, match=re.escape(what)):
+        read_train_csv(csv)
+
+
+def test_a_header_repeated_after_a_bom_is_no_row(tmp_path):
+    # `cat part1.csv part2.csv` of two files Excel saved as "CSV UTF-8": the second header starts with a BOM and
+    # was read as a row whose landmark_id 'landmark_id' is not an integer.
+    csv = tmp_path / "train.csv"
+    csv.write_text("\ufeffid,landmark_id\nabc1,7\n\ufeffid,landmark_id\nabc2,8\n")
+    df, _ = read_train_csv(csv)
+    assert _rows(df) == [("abc1", "7"), ("abc2", "8")]
+
+
+def test_labels_in_quotes_after_a_space_or_with_invisible_characters_are_integers():
+    # `abc , "12"`: the parser keeps quotes that follow a space; a zero-width space comes with a pasted value.
+    labels = parse_labels(pd.Series([' "12"', "\u200b7", "8\ufeff", '"x"'], dtype="string"))
+    assert labels.tolist() == [12, 7, 8, pd.NA]
+
+
+@pytest.mark.parametrize("header", ["id,url", "id"])
+def test_gldv2s_test_or_index_csv_given_as_the_dataset_is_named(tmp_path, header):
+    # GLDv2's test.csv and index.csv carry no landmarks: "missing column 'landmark_id'; found 'id', 'url'" alone
+    # left the user looking for a column that the file never had.
+    csv = tmp_path / "test.csv"
+    csv.write_text(header + "\n" + ",".join(["abc1", "http://x/abc1.jpg"][:header.count(",") + 1]) + "\n")
+    with pytest.raises(DatasetError, match=re.escape("GLDv2's test.csv and index.csv list photos without their "
+                                                     "landmarks: use train.csv (or train_clean.csv)")):
+        read_train_csv(csv)
+
+
+def test_a_train_csv_that_links_to_a_file_gone_says_so(tmp_path):
+    # Was "is not a regular file; expected a CSV file": the link is listed as train.csv, and is one.
+    csv = tmp_path / "train.csv"
+    csv.symlink_to(tmp_path / "moved" / "train.csv")
+    with pytest.raises(DatasetError, match=re.escape(f"train.csv: is a link to {tmp_path / 'moved' / 'train.csv'}, "
+                                                     "which is not there (moved or deleted?)")):
+        read_train_csv(csv)
+
+
+def test_a_header_with_characters_no_one_sees_finds_its_columns(tmp_path):
+    # A header pasted from a web page: "missing column 'id'; found '\u200bid', 'landmark_id\u00a0'".
+    csv = tmp_path / "train.csv"
+    csv.write_text("\u200bid,landmark_id\u00a0\u2060\nabc1,7\n")
+    df, _ = read_train_csv(csv)
+    assert _rows(df) == [("abc1", "7")]

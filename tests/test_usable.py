@@ -55,7 +55,29 @@ def test_a_copy_of_a_photo_that_did_not_decode_is_no_copy(tmp_path):
                                                np.array([False, True, True]), np.array([False, True]), LABELS, tmp_path)
     assert val_ok.tolist() == [False, True]
     assert problems == ["left out 2 images that could not be decoded (e.g. 'g/0.jpg', 'g/1.jpg')",
+                        "why 'g/0.jpg' did not decode: not an image, or a format glr cannot read (use JPEG, PNG, WebP, "
+                        "HEIC, AVIF, GIF, BMP or TIFF)",
                         "no training photo left for 1 class (e.g. 'Gamma'): the model cannot learn to recognise it"]
+
+
+def test_photos_a_clone_left_as_git_lfs_pointers_say_so_when_training_stops(tmp_path):
+    # A dataset cloned without `git lfs pull`: every .jpg a 130-byte pointer. Training stopped with "left out 4
+    # images that could not be decoded" and no word of why.
+    pointer = (b"version https://git-lfs.github.com/spec/v1\noid sha256:4d7a214614ab2935c943f9e0ff69d22eadbb8f32b1258daaa5"
+               b"e2ca24d17e2393\nsize 48213\n")
+    paths = []
+    for c in "ab":
+        for i in range(2):
+            (tmp_path / c).mkdir(exist_ok=True)
+            (tmp_path / c / f"{i}.jpg").write_bytes(pointer)
+            paths.append(str(tmp_path / c / f"{i}.jpg"))
+    train = pd.DataFrame({"path": paths[0::2], "label": [0, 1]})
+    val = pd.DataFrame({"path": paths[1::2], "label": [0, 1]})
+    bad = np.zeros(2, bool)
+    with pytest.raises(DatasetError, match=re.escape(
+            "why 'a/0.jpg' did not decode: a Git LFS pointer, not the photo (the repository was cloned without its "
+            "LFS files); run `git lfs pull` in it")):
+        usable_photos(train, val, {"train": ["", ""], "val": ["", ""]}, bad, bad, LABELS, tmp_path)
 
 
 def test_nothing_to_say_when_every_photo_is_usable():
@@ -101,3 +123,17 @@ def test_a_resized_copy_of_a_training_photo_leaves_validation_with_a_message(tmp
     assert val_ok.tolist() == [False, True]
     assert problems == ["left out of validation 1 photo that is a near-copy of a training photo of the same "
                         "landmark (resized, re-encoded or recoloured), so it does not inflate its score (e.g. 'a/2.jpg')"]
+
+
+def test_a_photo_copied_into_two_classes_is_left_out_of_both_and_named(tmp_path):
+    # The same file in Alpha/ and Gamma/ (dragged into the wrong folder as a copy): it was trained as both
+    # landmarks, or scored as one against a model taught it is the other.
+    train = pd.DataFrame({"path": [str(tmp_path / "a" / "x.jpg"), str(tmp_path / "a" / "1.jpg"),
+                                   str(tmp_path / "c" / "9.jpg")], "label": [0, 0, 2]})
+    val = pd.DataFrame({"path": [str(tmp_path / "c" / "x.jpg"), str(tmp_path / "b" / "3.jpg")], "label": [2, 1]})
+    ok = np.ones(3, bool)
+    train_ok, val_ok, problems = usable_photos(train, val, {"train": ["dx", "d1", "d9"], "val": ["dx", "d3"]},
+                                               ok, np.ones(2, bool), LABELS, tmp_path)
+    assert train_ok.tolist() == [False, True, True] and val_ok.tolist() == [False, True]
+    assert problems[0] == ("left out 2 photos whose file is in more than one class (e.g. 'a/x.jpg', 'c/x.jpg'): "
+                           "which landmark it shows is unknown; keep each photo in its own class's folder only")

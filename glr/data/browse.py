@@ -7,6 +7,7 @@ streamlit or TensorFlow.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Sequence
 
@@ -32,7 +33,8 @@ def dataset_label(path: str | None) -> str:
 
 def typed_path(text: str) -> str:
     """A dataset path as typed or pasted, cleaned: trimmed, one pair of surrounding quotes and a
-    `file://` prefix removed (a file manager's "copy path" and a dragged folder add them), a
+    `file://` prefix removed (a file manager's "copy path" and a dragged folder add them), a terminal's
+    backslash escapes undone when only the unescaped folder exists, a
     trailing slash dropped, so one folder is one entry in the recent list, and `~` expanded."""
     from urllib.parse import unquote, urlsplit
 
@@ -42,6 +44,10 @@ def typed_path(text: str) -> str:
         text = text[1:-1].strip()
     if text.lower().startswith("file://"):
         text = unquote(urlsplit(text).path)
+    # A folder dragged into a terminal (macOS, Linux) comes out escaped for the shell: `My\ Photos\ \(2024\)`.
+    unescaped = re.sub(r"\\([^A-Za-z0-9])", r"\1", text)
+    if unescaped != text and not Path(text).expanduser().exists() and Path(unescaped).expanduser().exists():
+        text = unescaped
     # "~" made absolute here: the run records the path, and the Results and Predict pages read it back.
     return os.path.expanduser(text.rstrip("/\\") or text[:1])
 
@@ -49,8 +55,8 @@ def typed_path(text: str) -> str:
 def dataset_stamp(path: str | os.PathLike | None) -> float:
     """A number that changes when the dataset at `path` (None: the demo) is rewritten.
 
-    The latest modification time of the folder and its `train.csv` (0 if absent): a cache
-    keyed on it reloads a dataset that was regenerated or edited.
+    The latest modification time of the folder, its `train.csv` and its class folders (0 if absent):
+    a cache keyed on it reloads a dataset that was regenerated or edited, or had photos added.
     """
     root = Path(path).expanduser() if path else demo_dir()
     stamps = []
@@ -59,7 +65,27 @@ def dataset_stamp(path: str | os.PathLike | None) -> float:
             stamps.append(candidate.stat().st_mtime)
         except OSError:
             pass
+    # A photo added to or deleted from a class folder changes that folder's time, not the dataset's: each class
+    # folder is looked at too (inside train/, val/ ... as well), or the page would show the old counts.
+    stamps += _folder_stamps(root, depth=2)
     return max(stamps, default=0.0)
+
+
+def _folder_stamps(folder: Path, depth: int) -> list[float]:
+    """The modification times of the folders in `folder`, and `depth` - 1 levels down inside split folders."""
+    from glr.data.layouts import SPLIT_FOLDERS
+
+    stamps = []
+    try:
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                if entry.is_dir() and not entry.name.startswith("."):
+                    stamps.append(entry.stat().st_mtime)
+                    if depth > 1 and entry.name.lower() in SPLIT_FOLDERS:
+                        stamps += _folder_stamps(Path(entry.path), depth - 1)
+    except OSError:
+        pass
+    return stamps
 
 
 def _recent_path() -> Path:

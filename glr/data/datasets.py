@@ -23,7 +23,7 @@ import pandas as pd
 from sklearn.model_selection import train_test_split
 
 from glr.data.layouts import (
-    IMAGE_EXTENSIONS, SAFE_ID_PATTERN, TEXT, TRAIN_CSV, category_to_name, examples, image_paths, is_system_folder,
+    ARCHIVES, IMAGE_EXTENSIONS, SAFE_ID_PATTERN, TEXT, TRAIN_CSV, category_to_name, examples, image_paths, is_system_folder,
     looks_like_gldv2_images, plural, read_class_folders, read_gldv2,
 )
 from glr.errors import DatasetError
@@ -39,6 +39,7 @@ __all__ = [
 # Above this many rows, checking every file on disk costs more than it tells; curation
 # checks the files of the classes it keeps instead.
 MAX_ROWS_TO_CHECK = 200_000
+SHORT_DIGITS = r"[0-9]{1,15}"  # a GLDv2 id of digits only, its leading zeros lost (GLDv2's ids have 16 hex digits)
 
 DEFAULT_TOP_N = 100
 DEFAULT_MIN_IMAGES = 2
@@ -116,6 +117,8 @@ def load_catalog(path: str | os.PathLike, check_files: bool | None = None) -> Ca
         # A photo pasted from a class folder: name the folder above the class folders, most likely the dataset.
         photo = (f" (a photo: for one folder of photos per class, that is the folder above the class folders, "
                  f"{root.parent.parent})") if root.suffix.lower() in IMAGE_EXTENSIONS else ""
+        if root.name.lower().endswith(ARCHIVES):
+            photo = " (an archive: unpack it first, and point glr at the folder it gives)"
         raise DatasetError(f"{root}: is a file; point glr at a dataset folder or at its train.csv{photo}")
     if not os.access(root, os.R_OK | os.X_OK):
         raise DatasetError(f"{root}: permission denied, the folder cannot be read")
@@ -125,13 +128,26 @@ def load_catalog(path: str | os.PathLike, check_files: bool | None = None) -> Ca
         csv = next((p for p in sorted(root.iterdir()) if p.name.lower() == TRAIN_CSV and p.is_file()), csv)
     if csv.exists() or csv.is_symlink():
         return _load_gldv2(root, csv, check_files)
+    packed = next((p.name for p in sorted(root.iterdir()) if p.name.lower().startswith(TRAIN_CSV + ".")
+                   and p.name.lower().endswith(ARCHIVES)), None)
+    if packed:  # Kaggle's download of one file is zipped: train.csv.zip
+        tool = {"zip": "unzip", "gz": "gunzip"}.get(packed.rsplit(".", 1)[-1].lower())
+        raise DatasetError(f"{root}: has {packed} but no {TRAIN_CSV}; unpack it here"
+                           + (f" (`{tool} {packed}`)" if tool else "") + ", then try again")
     inner = _inner_gldv2(root)
     if inner:  # a GLDv2 folder unzipped into a folder of its own: its train/ tree would be read as one class
         raise DatasetError(f"{root}: has no {TRAIN_CSV}, but its only folder '{inner.name}' does; point glr at {inner}")
+    if looks_like_gldv2_images(root) and looks_like_gldv2_images(next(p for p in sorted(root.iterdir()) if p.is_dir())):
+        # GLDv2's images folder itself (train/a/b/c/): read as class folders, "0" to "f" would be 16 classes.
+        above = f"point glr at the folder above it, {root.parent}" + ("" if (root.parent / TRAIN_CSV).is_file() else
+                                                                       f", with {TRAIN_CSV} put there")
+        raise DatasetError(f"{root}: is GLDv2's folder of images (a/b/c/abc.jpg), not one folder per class; {above}")
     if looks_like_gldv2_images(root / "train"):
         # Without this, the whole train/ tree would be read as one class named "train".
-        raise DatasetError(f"{root}: has GLDv2's train/ folder of images but no {TRAIN_CSV}; "
-                           f"put {TRAIN_CSV} (columns id,landmark_id) beside train/")
+        clean = next((p for p in sorted(root.iterdir()) if p.name.lower() == "train_clean.csv"), None)
+        raise DatasetError(f"{root}: has GLDv2's train/ folder of images but no {TRAIN_CSV}; " + (
+            f"point glr at {clean} to read the cleaned subset it lists" if clean else
+            f"put {TRAIN_CSV} (columns id,landmark_id) beside train/"))
     df, problems = read_class_folders(root)
     return Catalog(root=root, layout="folders", df=df, problems=problems + _look_alike_classes(df) + _one_level_up(root, df))
 
@@ -196,14 +212,22 @@ def _drop_missing_files(catalog: Catalog, rows: pd.Index | None = None) -> None:
     df = catalog.df
     paths = df["path"] if rows is None else df["path"].loc[rows]  # one column: taking all four costs seconds at 4.1M
     missing = paths.index[~_existing(paths)]
-    if len(missing) and os.path.isdir(os.path.join(catalog.root, "train")):
+    padded = 0
+    if len(missing):
         fixed = None
         # Photos saved flat, as train/<id>.jpg (a download script's choice, not Kaggle's), are found there;
-        # ids written in upper case are found under GLDv2's lower-case file names, nested or flat.
+        # ids written in upper case are found under GLDv2's lower-case file names, nested or flat. Without a
+        # train/ folder, GLDv2's tar shards were unpacked straight into the dataset folder (a/b/c/abc.jpg).
         upper = bool(df.loc[missing, "id"].str.contains("[A-Z]", regex=True).any())  # else no second look
-        for where in (_flat_paths, _lower_case_paths, lambda root, ids: _flat_paths(root, ids.str.lower()))[:3 if upper else 1]:
+        tries = ([_flat_paths, _lower_case_paths, lambda root, ids: _flat_paths(root, ids.str.lower())][:3 if upper else 1]
+                 if os.path.isdir(os.path.join(catalog.root, "train")) else [_paths_without_train])
+        # A spreadsheet reads an id of digits only as a number, and drops its leading zeros: 0123... as 123...
+        if df.loc[missing, "id"].str.fullmatch(SHORT_DIGITS).fillna(False).astype(bool).any():
+            tries.append(_zero_padded)
+        for where in tries:
             candidates = where(catalog.root, df.loc[missing, "id"])
             there = _existing(candidates)
+            padded += int(there.sum()) if where is _zero_padded else 0
             if there.any():
                 fixed = df["path"].to_numpy(dtype=object).copy() if fixed is None else fixed
                 fixed[df.index.get_indexer(missing[there])] = candidates[there].to_numpy()
@@ -212,6 +236,9 @@ def _drop_missing_files(catalog: Catalog, rows: pd.Index | None = None) -> None:
                 break
         if fixed is not None:
             df = catalog.df = df.assign(path=pd.array(fixed, dtype=TEXT))
+    if padded:
+        catalog.problems.append(f"{plural(padded, 'id')} in {TRAIN_CSV} lost {'its' if padded == 1 else 'their'} "
+                                "leading zeros (saved from a spreadsheet?); found as GLDv2's 16-digit ids")
     if len(missing):
         shown = relative_examples(df.loc[missing[:3], "path"], catalog.root)
         catalog.problems.append(f"{plural(len(missing), 'image file')} listed in {TRAIN_CSV} not found (e.g. {shown}); skipped")
@@ -223,6 +250,17 @@ def _drop_missing_files(catalog: Catalog, rows: pd.Index | None = None) -> None:
 def _flat_paths(root: Path, ids: pd.Series) -> pd.Series:
     """root/train/<id>.jpg for each id."""
     return pd.Series([os.path.join(root, "train", f"{i}.jpg") for i in ids], index=ids.index, dtype=object)
+
+
+def _paths_without_train(root: Path, ids: pd.Series) -> pd.Series:
+    """root/a/b/c/abc....jpg for each id: GLDv2's nesting, in the dataset folder itself."""
+    return image_paths(root, ids).str.replace(f"{root}/train/", f"{root}/", n=1, regex=False).astype(object)
+
+
+def _zero_padded(root: Path, ids: pd.Series) -> pd.Series:
+    """GLDv2's path of each id of digits written without its leading zeros (as 16 digits), in train/ or not."""
+    ids = ids.where(~ids.str.fullmatch(SHORT_DIGITS).fillna(False).astype(bool), ids.str.zfill(16))
+    return (image_paths(root, ids) if os.path.isdir(os.path.join(root, "train")) else _paths_without_train(root, ids)).astype(object)
 
 
 def _lower_case_paths(root: Path, ids: pd.Series) -> pd.Series:

@@ -28,7 +28,7 @@ from typing import Mapping, Sequence
 from PIL import Image
 
 from glr.data.images import decode_image
-from glr.data.layouts import is_system_folder, plural
+from glr.data.layouts import SPLIT_FOLDERS, is_system_folder, plural
 from glr.data.uploads import MB, ZIP_MAX_BYTES, ZIP_MAX_FILES, read_zip_images
 from glr.errors import DatasetError, ImageError
 from glr.paths import file_in_the_way, uploads_dir
@@ -116,17 +116,23 @@ def classes_from_zip(data: bytes, name: str = "the zip", max_files: int = ZIP_MA
     `glr.data.uploads.read_zip_images`'s.
     """
     images, problems = read_zip_images(data, name, max_files=max_files, max_bytes=max_bytes)
+    images = [(_unmangled(member), content) for member, content in images]
     parts = [member.split("/") for member, _ in images]
-    # One folder around everything (zipping "flowers/" gives "flowers/rose/1.jpg"): look inside it.
-    strip = 1 if parts and all(len(p) >= 3 for p in parts) and len({p[0] for p in parts}) == 1 else 0
+    strip = _folders_around(parts)
+    # train/<class>/, val/<class>/ (Keras' and Kaggle's layout): the classes are inside the splits, and glr
+    # makes its own split. Read as they come, "train" and "val" would be the two classes.
+    splits = all(p[strip].lower() in SPLIT_FOLDERS for p in parts) and any(len(p) >= strip + 3 for p in parts)
     classes: dict[str, list[tuple[str, bytes]]] = {}
     loose = []
     for (member, content), path in zip(images, parts):
-        path = path[strip:]
+        path = path[strip + splits:]
         if len(path) < 2:
             loose.append(member)
             continue
         classes.setdefault(path[0], []).append((member, content))
+    if splits and classes:
+        problems.append(f"{name}: the class folders inside {', '.join(sorted({p[strip] for p in parts if len(p) >= strip + 3}))} are "
+                        "read as one dataset: glr makes its own train/validation split")
     if loose:
         problems.append(f"{name}: {plural(len(loose), 'photo')} outside a class folder skipped (e.g. {loose[0]!r}); "
                         "put each class's photos in a folder named after it")
@@ -134,6 +140,28 @@ def classes_from_zip(data: bytes, name: str = "the zip", max_files: int = ZIP_MA
         problems.append(f"{name}: no class folders found; the zip must hold one folder of photos per class "
                         "(<class name>/<photo>.jpg)")
     return classes, problems
+
+
+def _folders_around(parts: list[list[str]]) -> int:
+    """How many folders wrap every member's class folder: one when zipping "flowers/" gave "flowers/rose/1.jpg",
+    two for "flowers/flowers/rose/1.jpg" (a folder unzipped into one of its name, then zipped again).
+
+    A folder is looked inside while every member is in it and more of them sit in its sub-folders than
+    directly in it (a cover photo beside the class folders is then said to be outside a class)."""
+    strip = 0
+    while (parts and all(len(p) >= strip + 2 for p in parts) and len({p[strip] for p in parts}) == 1
+           and sum(len(p) >= strip + 3 for p in parts) > sum(len(p) == strip + 2 for p in parts)):
+        strip += 1
+    return strip
+
+
+def _unmangled(member: str) -> str:
+    """A member name as its zip meant it: macOS' Finder (and other tools) write UTF-8 names without the zip flag
+    that says so, which Python then reads as the old DOS code page ("Café/1.jpg" as "Cafe╠ü/1.jpg")."""
+    try:
+        return member.encode("cp437").decode("utf-8") if not member.isascii() else member
+    except (UnicodeEncodeError, UnicodeDecodeError):  # a name read right already, or a real DOS-code-page name
+        return member
 
 
 def build_dataset(name: str, classes: Mapping[str, Photos], root: str | Path | None = None,

@@ -110,6 +110,9 @@ def _read_bytes(source: ImageSource) -> tuple[bytes, str]:
                 raise ImageError(f"{name}: not a regular file")
             return path.read_bytes(), name
         except FileNotFoundError:
+            if path.is_symlink():  # "file not found" for a name the user can see listed would puzzle
+                raise ImageError(f"{name}: a link to {_printable(os.readlink(path))}, which is not there (moved or "
+                                 "deleted?)") from None
             raise ImageError(f"{name}: file not found") from None
         except IsADirectoryError:
             raise ImageError(f"{name}: is a folder, not an image file") from None
@@ -303,11 +306,17 @@ def _decode_pil(source: ImageSource, max_pixels: int = MAX_PIXELS, draft_size: i
         raise ImageError(f"{name}: image is corrupt and cannot be decoded ({detail})") from None
 
 
+ORIENTATION = 0x0112  # the EXIF tag
+
+
 def image_size(path: str | os.PathLike) -> tuple[int, int] | None:
-    """Width and height from the file header only (no pixel decoding), or None if unreadable."""
+    """Width and height as the photo is shown (its EXIF rotation applied), from the file header only (no pixel
+    decoding), or None if unreadable."""
     try:
         with Image.open(path, formats=_open_formats()) as img:
-            return img.size
+            # Phones store a portrait photo as landscape pixels with an orientation of 5-8 (turned a quarter).
+            turned = img.getexif().get(ORIENTATION) in (5, 6, 7, 8)
+            return img.size[::-1] if turned else img.size
     except Exception:  # noqa: BLE001 - size statistics skip what they cannot read
         return None
 

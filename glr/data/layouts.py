@@ -21,7 +21,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import pandas as pd
 
-from glr.data.train_csv import TEXT, arrow_columns, arrow_frame, parse_labels, read_layout, read_train_csv
+from glr.data.train_csv import INVISIBLE, TEXT, arrow_columns, arrow_frame, parse_labels, read_layout, read_train_csv
 from glr.errors import DatasetError
 from glr.paths import is_utf8, printable
 
@@ -39,6 +39,10 @@ SYSTEM_FILES = {"thumbs.db", "ehthumbs.db", "desktop.ini", "icon\r"}
 SYSTEM_FOLDERS = {"__macosx", "@eadir", "#recycle", "#snapshot", "$recycle.bin", "system volume information",
                   "lost+found"}
 
+ARCHIVES = (".zip", ".gz", ".tgz", ".tar", ".bz2", ".xz", ".7z", ".rar")  # files glr does not read inside of
+# Folders that hold a train/validation/test split of class folders, not a class.
+SPLIT_FOLDERS = {"train", "training", "val", "valid", "validation", "test", "testing"}
+
 COLUMNS = ["id", "path", "landmark_id", "name"]
 # GLDv2 ids are 16 hex digits. Anything outside this alphabet (a "/" or "..") could make
 # the derived path point outside the dataset, so such rows are refused.
@@ -47,8 +51,9 @@ EXAMPLES_IN_MESSAGE = 3
 
 
 def is_system_file(path: PurePath) -> bool:
-    """A hidden file, or one an OS writes into every folder (SYSTEM_FILES): never the user's photo."""
-    return path.name.startswith(".") or path.name.lower() in SYSTEM_FILES
+    """A hidden file, one an OS writes into every folder (SYSTEM_FILES), or an open Office document's lock
+    file (`~$notes.docx`, hidden on Windows and left behind in zips and copies): never the user's photo."""
+    return path.name.startswith((".", "~$")) or path.name.lower() in SYSTEM_FILES
 
 
 def is_system_folder(name: str) -> bool:
@@ -84,13 +89,16 @@ def category_to_name(category: str) -> str:
     and `index.php?title=Category:X` names X. Plain names pass through with underscores turned into spaces.
     """
     text = str(category).strip()
-    if re.match(r"https?://", text, re.IGNORECASE):
+    url = re.match(r"https?://", text, re.IGNORECASE)
+    if url:
         parts = urlsplit(text)
         text = parse_qs(parts.query).get("title", [parts.path])[0].rstrip("/")
     if "Category:" in text:
         text = text.split("Category:", 1)[1]
     elif "/wiki/" in text:
         text = text.rsplit("/wiki/", 1)[1]
+    elif url:  # a URL elsewhere (`https://example.com/my/Old_Bridge`): its last part names it
+        text = text.rstrip("/").rsplit("/", 1)[-1]
     try:
         text = unquote(text, errors="strict")
     except UnicodeDecodeError:  # a percent-escape cut short: the name as written beats a "�"
@@ -162,6 +170,17 @@ def read_gldv2(root: Path, csv: Path) -> tuple[pd.DataFrame, list[str]]:
     dotted = df["id"].str.contains(".", regex=False).fillna(False).astype(bool)
     if dotted.any():
         df.loc[dotted, "id"] = df.loc[dotted, "id"].str.replace(r"\.(?i:jpe?g)$", "", regex=True)
+    # An id written as its photo's path (`train/0/1/2/012...`, `/kaggle/input/.../train/0/1/2/012...`, as Kaggle
+    # notebooks save their tables) is the id at its end, when GLDv2's folders match it. Only that id is kept,
+    # so the path never leads anywhere.
+    slashed = df["id"].str.contains("/", regex=False).fillna(False).astype(bool)
+    if slashed.any():
+        parts = df.loc[slashed, "id"].str.extract(
+            r"(?:^|/)(?:([0-9a-fA-F])/([0-9a-fA-F])/([0-9a-fA-F])/|train/)([0-9a-fA-F]{3,64})$")
+        nested = parts[3].notna() & (parts[0].isna() |  # train/<id>: saved flat
+                                     (parts[3].str[:3].str.lower() == (parts[0] + parts[1] + parts[2]).str.lower()))
+        nested = nested.fillna(False).astype(bool)
+        df.loc[nested.index[nested], "id"] = parts.loc[nested, 3]
     no_id = df["id"].isna() | (df["id"] == "")
     if no_id.any():
         problems.append(f"{plural(int(no_id.sum()), 'row')} {have(int(no_id.sum()))} no id; skipped")
@@ -185,6 +204,18 @@ def read_gldv2(root: Path, csv: Path) -> tuple[pd.DataFrame, list[str]]:
         df = df.loc[~negative]
 
     unsafe = ~df["id"].str.fullmatch(SAFE_ID_PATTERN).fillna(False).astype(bool)
+    if unsafe.any():  # characters no one sees, pasted from a web page or a chat, and quotes after a space
+        df.loc[unsafe, "id"] = df.loc[unsafe, "id"].str.strip(INVISIBLE).str.strip()
+        unsafe = ~df["id"].str.fullmatch(SAFE_ID_PATTERN).fillna(False).astype(bool)
+    # A spreadsheet shows an id of digits only (`1234567890123456`, valid hex) as `1.23457E+15` and saves it so:
+    # its digits are lost, and "not a plain file name" would not say why.
+    numbers = unsafe & df["id"].str.fullmatch(r"[0-9]+(?:[.,][0-9]*)?[eE]\+?[0-9]+").fillna(False).astype(bool)
+    if numbers.any():
+        problems.append(
+            f"{plural(int(numbers.sum()), 'row')} {have(int(numbers.sum()))} an id a spreadsheet turned into a number "
+            f"(e.g. {examples(df.loc[numbers, 'id'])}), losing its digits; skipped: format the id column as Text "
+            f"and save {csv.name} again from the original file")
+        df, unsafe = df.loc[~numbers], unsafe[~numbers]
     if unsafe.any():
         problems.append(
             f"{plural(int(unsafe.sum()), 'row')} {have(int(unsafe.sum()))} an id that is not a plain file name "
@@ -247,72 +278,137 @@ def _is_plain_int(text: str) -> bool:
     return text.isascii() and text.isdigit() and len(text) <= 18
 
 
+def _class_folders_of_splits(folders: list[Path]) -> tuple[list[Path], list[Path]]:
+    """The class folders inside split folders (`train/Tower`, `val/Tower`, as Keras and Kaggle datasets ship
+    them) when every folder is one of SPLIT_FOLDERS holding class folders, and the photos loose in those splits;
+    else `folders` as they are. glr makes its own split: read as folders, the splits were the classes."""
+    if not folders or any(f.name.lower() not in SPLIT_FOLDERS for f in folders):
+        return folders, []
+    inner = [sorted(p for p in f.iterdir() if p.is_dir() and not is_system_folder(p.name)) for f in folders]
+    if not any(inner):
+        return folders, []
+    loose = [p for f in folders for p in sorted(f.iterdir())
+             if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS and not is_system_file(p)]
+    return sorted((c for group in inner for c in group), key=lambda c: (c.name, c.parent.name)), loose
+
+
+def _without_linked_copies(folders: list[Path]) -> tuple[list[Path], list[tuple[Path, Path]]]:
+    """`folders` without those that are links to another class folder (or into one), and (link, other) pairs.
+
+    A link made as a shortcut (`Tower_link -> Tower`) would read the same photos as a second class. Of two
+    names for one folder the real one is kept (of two links, the first)."""
+    real = {f: f.resolve() for f in folders}
+    linked = []
+    for i, f in enumerate(folders):
+        if f.is_symlink():
+            other = next((g for j, g in enumerate(folders) if j != i and (real[g] in real[f].parents or (
+                real[g] == real[f] and (not g.is_symlink() or j < i)))), None)
+            if other is not None:
+                linked.append((f, other))
+    return [f for f in folders if f not in dict(linked)], linked
+
+
 def read_class_folders(root: Path) -> tuple[pd.DataFrame, list[str]]:
     """The rows of a folder with one sub-folder per class (its name is the class name), and the problems met."""
     try:
         folders = sorted(p for p in root.iterdir() if p.is_dir() and not is_system_folder(p.name))
     except OSError as exc:
         raise DatasetError(f"{root}: cannot be listed ({exc.strerror or exc})") from None
-    rows, skipped, unnamed, loose, empty = [], [], [], [], []
+    rows, skipped, unnamed, loose, empty, dangling, cloud = [], [], [], [], [], [], []
+    folders, split_loose = _class_folders_of_splits(folders)
+    folders, linked = _without_linked_copies(folders)
     # An integer folder name is taken as the landmark_id, as in GLDv2 exports; the other
     # folders are numbered after the largest of those, so two folders never share a class.
     numeric = [int(f.name) for f in folders if _is_plain_int(f.name)]
     next_id = max(numeric, default=-1) + 1
     # "1" and "001" are one number but two folders: the plain spelling keeps it, the other is numbered on.
     taken = {int(f.name) for f in folders if _is_plain_int(f.name) and f.name == str(int(f.name))}
+    ids: dict[str, int] = {}  # a class's folders in several splits (train/Tower, val/Tower) are one class
     for folder in folders:
         name = folder.name.replace("_", " ").strip() or folder.name
-        if _is_plain_int(folder.name) and (folder.name == str(int(folder.name)) or int(folder.name) not in taken):
+        if folder.name in ids:
+            landmark_id = ids[folder.name]
+        elif _is_plain_int(folder.name) and (folder.name == str(int(folder.name)) or int(folder.name) not in taken):
             landmark_id = int(folder.name)
             taken.add(landmark_id)
         else:
             landmark_id, next_id = next_id, next_id + 1
+        ids[folder.name] = landmark_id
         before = len(rows) + len(unnamed)
+        # The id starts with the class folder's name (`Tower/val/1` in a split), as the look-alike check reads it.
+        prefix = folder.name if folder.parent == root else f"{folder.name}/{folder.parent.name}"
         for file in sorted(folder.rglob("*")):
-            if not file.is_file() or is_system_file(file) or any(map(is_system_folder, file.relative_to(folder).parts[:-1])):
+            if is_system_file(file) or any(map(is_system_folder, file.relative_to(folder).parts[:-1])):
+                if re.fullmatch(r"\..+\.icloud", file.name) and PurePath(file.name[:-7]).suffix.lower() in IMAGE_EXTENSIONS:
+                    cloud.append(file)  # `.IMG_1.HEIC.icloud`: a photo macOS keeps in iCloud only ("Optimize Mac Storage")
+                continue
+            if not file.is_file():
+                if file.is_symlink() and not file.exists() and file.suffix.lower() in IMAGE_EXTENSIONS:
+                    dangling.append(file)  # a link whose photo was moved or deleted: said, not lost in silence
                 continue
             if file.suffix.lower() not in IMAGE_EXTENSIONS:
                 skipped.append(file)
                 continue
-            rel = file.relative_to(root).with_suffix("").as_posix()
+            rel = f"{prefix}/{file.relative_to(folder).with_suffix('').as_posix()}"
             if not is_utf8(str(file)):
                 # Arrow's strings, TensorFlow's paths and the run's JSON all need UTF-8 names.
                 unnamed.append(file)
                 continue
             rows.append((rel, str(file), landmark_id, name))
-        if len(rows) + len(unnamed) == before:
+        if len(rows) + len(unnamed) == before and not any(r[2] == landmark_id for r in rows[-1:]):
             empty.append(folder)
+    # A class empty in one split (val/Tower) and not in another is no empty class.
+    empty = [f for f in empty if not any(r[2] == ids[f.name] for r in rows)] if empty else empty
     loose = sorted(p for p in root.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS
                    and not is_system_file(p))
+    # A class downloaded or sent as a zip and not unpacked: glr never reads inside archives.
+    packed = sorted(p.name for p in root.iterdir() if p.is_file() and p.name.lower().endswith(ARCHIVES))
+    unpack = f"{plural(len(packed), 'archive')} (e.g. {examples(printable(n) for n in packed)}), which glr does not read inside: unpack"
     if not rows and not unnamed:
-        hint = (
-            f" It holds {len(loose)} images directly; put each class's images in a folder of its own."
-            if loose else ""
-        )
-        raise DatasetError(
-            f"{root}: no dataset found. Expected a GLDv2 folder with {TRAIN_CSV} and train/, "
-            f"or one sub-folder of images per class.{hint}"
-        )
+        hint = (f" It holds {len(loose)} images directly; put each class's images in a folder of its own." if loose
+                else f" It holds {unpack} {'it' if len(packed) == 1 else 'them'} first." if packed else "")
+        raise DatasetError(f"{root}: no dataset found. Expected a GLDv2 folder with {TRAIN_CSV} and train/, "
+                           f"or one sub-folder of images per class.{hint}")
     problems = []
+    splits = sorted({f.parent.name for f in folders if f.parent != root})
+    if splits and rows:
+        problems.append(f"the class folders inside {', '.join(repr(printable(s)) for s in splits)} are read as one "
+                        "dataset: glr makes its own train/validation split")
+    if packed:
+        problems.append(f"{unpack} {'it' if len(packed) == 1 else 'each'} into a class folder to use its photos")
+    if split_loose:
+        problems.append(f"{plural(len(split_loose), 'image')} in split folders, in no class folder (e.g. "
+                        f"{examples(printable(p.relative_to(root)) for p in split_loose)}; an unlabelled test set?); skipped")
     if loose:  # a photo beside the class folders belongs to no class: said, not dropped in silence
         problems.append(f"{plural(len(loose), 'image')} directly in the dataset folder, in no class folder "
                         f"(e.g. {examples(printable(p.name) for p in loose)}); skipped: move each into its class's folder")
     if skipped:
-        what = "is not an image" if len(skipped) == 1 else "are not images"
-        problems.append(
-            f"{plural(len(skipped), 'file')} in class folders {what} "
-            f"(e.g. {examples(printable(p.relative_to(root)) for p in skipped)}); skipped"
-        )
+        problems.append(f"{plural(len(skipped), 'file')} in class folders {'is not an image' if len(skipped) == 1 else 'are not images'} "
+                        f"(e.g. {examples(printable(p.relative_to(root)) for p in skipped)}); skipped")
     if empty and rows:  # a class folder left empty (or holding only sub-folders) is no class: said, not dropped in silence
         problems.append(f"{plural(len(empty), 'class folder')} {have(len(empty))} no images "
                         f"(e.g. {examples(printable(p.name) for p in empty)}); no class made of {'it' if len(empty) == 1 else 'them'}")
+    if dangling:
+        problems.append(f"{plural(len(dangling), 'link')} in class folders {'points' if len(dangling) == 1 else 'point'} "
+                        f"to a photo that is not there (e.g. {examples(printable(p.relative_to(root)) for p in dangling)}); "
+                        "skipped: was the photo moved or deleted?")
+    if linked:
+        pairs = ", ".join(f"{printable(a.name)!r} -> {printable(b.name)!r}" for a, b in linked[:EXAMPLES_IN_MESSAGE])
+        problems.append(f"{plural(len(linked), 'class folder')} {'is a link' if len(linked) == 1 else 'are links'} to "
+                        f"another class's photos (e.g. {pairs}); "
+                        "skipped, so the same photos are not taught as two landmarks")
     if unnamed:
-        problems.append(
-            f"{plural(len(unnamed), 'image')} with a name that is not valid UTF-8 "
-            f"(e.g. {examples(printable(p.relative_to(root)) for p in unnamed)}); skipped: rename to use"
-        )
+        problems.append(f"{plural(len(unnamed), 'image')} with a name that is not valid UTF-8 "
+                        f"(e.g. {examples(printable(p.relative_to(root)) for p in unnamed)}); skipped: rename to use")
+    if cloud:
+        shown = examples(printable(p.parent.relative_to(root) / p.name[1:-7]) for p in cloud)
+        problems.append(f"{plural(len(cloud), 'photo')} in iCloud only, not on this disk (e.g. {shown}); "
+                        f"skipped: download {'it' if len(cloud) == 1 else 'them'} first (Finder: Download Now)")
     if not rows:
         raise DatasetError(f"{root}: no usable images. " + "; ".join(problems))
     df = pd.DataFrame(rows, columns=COLUMNS)
+    twice = df["id"].duplicated(keep=False)
+    if twice.any():  # IMG_1.JPG beside IMG_1.png (a camera's photo and an editor's): two photos, one id without this
+        df.loc[twice, "id"] = df.loc[twice, "id"] + df.loc[twice, "path"].map(lambda p: PurePath(p).suffix)
     df["name"] = df["name"].astype("string")
     return df, problems

@@ -63,9 +63,20 @@ def _ftyp_brands(data: bytes) -> set[bytes]:
     return {box[0:4]} | {box[i:i + 4] for i in range(8, len(box) - 3, 4)}
 
 
+# Stand-ins that version control and file sync leave where a photo should be, with what to do to get it.
+_PLACEHOLDERS = [
+    (b"version https://git-lfs", "a Git LFS pointer, not the photo (the repository was cloned without its LFS "
+                                 "files); run `git lfs pull` in it"),
+    (b"/annex/objects/", "a git-annex link whose photo is not here; run `git annex get` on it"),
+]
+
+
 def refuse_known_non_images(data: bytes, name: str) -> None:
     """Raise a specific message for files we recognise but cannot decode."""
     head = data[:64].removeprefix(b"\xef\xbb\xbf").lstrip(b" \t\r\n\x00").lower()  # also after a UTF-8 BOM
+    for magic, what in _PLACEHOLDERS:
+        if magic in data[:200] and len(data) < 1024:
+            raise ImageError(f"{name}: {what}")
     for magic, what in _KNOWN_NON_IMAGES:
         if head.startswith(magic):
             raise ImageError(f"{name}: not an image, it looks like {what}; use {SUPPORTED_TEXT}")

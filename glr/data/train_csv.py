@@ -10,6 +10,7 @@ integers. The category and attribution files are read through it as well.
 from __future__ import annotations
 
 import csv as _csv
+import os
 import re
 from pathlib import Path
 
@@ -17,11 +18,16 @@ import pandas as pd
 
 from glr.errors import DatasetError
 
+TRAIN_NAME = "train.csv"
 CLEAN_CSV = "train_clean.csv"  # the cleaned subset (1.58M photos, 81k classes): `landmark_id,images`
 # Text columns are Arrow-backed strings: Python objects would cost seconds per step at GLDv2's 4.1M rows.
 TEXT = pd.StringDtype("pyarrow")
 
 
+# Characters around a value that no one sees or means (zero-width spaces and joiners, a BOM) and stray quotes.
+INVISIBLE = '\u200b\u200c\u200d\u2060\ufeff" \t'
+# The name given to a column past the header that the first row leaves empty (`abc,1,`).
+EMPTY_COLUMN = "<empty> "
 # Column separators a train.csv may use besides the comma Kaggle's files have.
 OTHER_DELIMITERS = (";", "\t", "|")
 # Other names people and tools give GLDv2's columns (`image_id` in many Kaggle kernels' CSVs): read as
@@ -34,6 +40,8 @@ ALIASES = {"id": ("image_id", "imageid", "image id", "img_id"),
 def read_header(csv: Path, expected: str = "id,landmark_id", delimiter: str = ",") -> list[str]:
     """The header fields of a CSV file as written (quotes removed), from its first line; `expected`: the
     columns the file should have, for the messages."""
+    if csv.is_symlink() and not csv.exists():
+        raise DatasetError(f"{csv}: is a link to {os.readlink(csv)}, which is not there (moved or deleted?)")
     if not csv.is_file():
         # A folder, or a pipe that would block the read forever.
         raise DatasetError(f"{csv}: is not a regular file; expected a CSV file `{expected}`")
@@ -47,13 +55,30 @@ def read_header(csv: Path, expected: str = "id,landmark_id", delimiter: str = ",
                         (b"\xff\xfe", "UTF-16 text (Excel's \"Unicode Text\")"), (b"\xfe\xff", "UTF-16 text")):
         if header_bytes.startswith(magic):
             raise DatasetError(f"{csv}: is {what}, not a CSV file; save it as \"CSV UTF-8 (comma delimited)\"")
+    # UTF-16 without its byte-order mark (PowerShell's `Out-File`, some exports): every other byte of ASCII is 0.
+    zeros = sorted((header_bytes[0::2].count(0), header_bytes[1::2].count(0)))
+    if len(header_bytes) >= 4 and zeros[1] > len(header_bytes) // 4 and zeros[0] < len(header_bytes) // 20:
+        raise DatasetError(f"{csv}: is UTF-16 text, not a CSV file; save it as \"CSV UTF-8 (comma delimited)\"")
+    if header_bytes and not header_bytes.strip(b"\x00"):
+        raise DatasetError(f"{csv}: holds only zero bytes, so it was never written (a crash, or a copy cut short?); "
+                           "copy or save it again")
+    # A failed download (a login or error page saved under the file's name) or a JSON export: said as what it is.
+    start = header_bytes.lstrip(b"\xef\xbb\xbf \t\r\n")[:15].lower()
+    for magic, what in ((b"<!doctype html", "an HTML page"), (b"<html", "an HTML page"), (b"<?xml", "an XML file"),
+                        (b"[{", "JSON"), (b"{", "JSON")):
+        if start.startswith(magic):
+            raise DatasetError(f"{csv}: is {what}, not a CSV file" + (" (a download that failed, or asked for a login?); "
+                               "download it again" if "HTML" in what else f"; save it as CSV with a header `{expected}`"))
     # Excel for Mac's "CSV (Macintosh)" ends lines with a bare carriage return, which Arrow reads as
     # a line end too: the first line stops there. After Excel's `sep=;` line, the header is the second.
-    header_bytes = re.split(rb"\r\n|\r|\n", header_bytes, maxsplit=2)[1 if declared_separator(csv) else 0]
+    lines = re.split(rb"\r\n|\r|\n", header_bytes, maxsplit=2)
+    header_bytes = lines[1 if declared_separator(csv) else 0]
     try:
         line = header_bytes.decode("utf-8-sig").strip()
     except UnicodeDecodeError:
         raise DatasetError(f"{csv}: is not UTF-8 text; save it as UTF-8 CSV") from None
+    if not line and any(part.strip() for part in lines[1:]):
+        raise DatasetError(f"{csv}: its first line is blank; delete the blank lines above its header `{expected}`")
     if not line:
         raise DatasetError(f"{csv}: is empty; expected a header line `{expected}` and one row per "
                            f"{'image' if expected.startswith('id') else 'landmark'}")
@@ -71,10 +96,27 @@ def read_layout(csv: Path, expected: str = "id,landmark_id") -> tuple[list[str],
     # Spreadsheets in many locales save "CSV" with semicolons, and some exports use tabs.
     if delimiter == "," and len(fields) == 1 and (delimiter := next((d for d in OTHER_DELIMITERS if d in fields[0]), ",")) != ",":
         fields = fields[0].split(delimiter)
-    header = with_aliases([f.strip().strip('"').lower() for f in fields])
+    header = with_aliases([f.strip().strip(INVISIBLE).strip().lower() for f in fields])
     # Our own names for the columns (the header line is skipped), so a header in another case,
     # with spaces or quotes, or with a repeated name, still finds its columns.
-    return header, [h if h not in header[:i] else f"{h}.{i}" for i, h in enumerate(header)], delimiter
+    names = [h if h not in header[:i] else f"{h}.{i}" for i, h in enumerate(header)]
+    # Rows ending in a separator the header lacks (`abc,1,`: a script's or a spreadsheet's empty last column):
+    # read with that column unnamed, instead of refusing every row as one field too many.
+    extra = _empty_fields_past_the_header(csv, delimiter, len(fields))
+    return header, names + [f"{EMPTY_COLUMN}{i}" for i in range(extra)], delimiter
+
+
+def _empty_fields_past_the_header(csv: Path, delimiter: str, width: int) -> int:
+    """How many fields the first row has beyond the header's `width`, when all of them are empty (else 0)."""
+    try:
+        with open(csv, "rb") as fh:
+            data = fh.read(10_000)
+        lines = re.split(rb"\r\n|\r|\n", data)[1 + bool(declared_separator(csv)):]
+        lines = [line for line in (lines[:-1] if len(data) == 10_000 else lines) if line.strip()]  # whole lines only
+        row = next(_csv.reader([lines[0].decode("utf-8")], delimiter=delimiter)) if lines else []
+    except (OSError, UnicodeDecodeError, _csv.Error):
+        return 0  # the parse names what is wrong with the file
+    return len(row) - width if len(row) > width and not any(f.strip() for f in row[width:]) else 0
 
 
 def declared_separator(csv: Path) -> str | None:
@@ -129,6 +171,9 @@ def read_train_csv(csv: Path) -> tuple[pd.DataFrame, list[str]]:
             f"found {', '.join(repr(h) for h in header)}. Expected `id,landmark_id` or `id,url,landmark_id` "
             f"(or {CLEAN_CSV}'s `landmark_id,images`)"
             + (f"; if {maybe[0]!r} holds the landmark ids, rename it landmark_id" if maybe else "")
+            # GLDv2's test.csv and index.csv (`id,url`, or `id` alone) are photos without their landmarks.
+            + (f"; GLDv2's test.csv and index.csv list photos without their landmarks: use {TRAIN_NAME} (or {CLEAN_CSV})"
+               if missing == ["landmark_id"] and set(header) <= {"id", "url", "images"} else "")
         )
     return drop_repeated_headers(arrow_frame(arrow_columns(csv, names, ["id", "landmark_id"], delimiter))), []
 
@@ -144,7 +189,8 @@ def drop_repeated_headers(df: pd.DataFrame) -> pd.DataFrame:
     worded = pd.Series(digits != True, index=df.index)  # noqa: E712 - a null (no label) is a candidate too
     if not worded.any():
         return df
-    ids, labels = (df.loc[worded, c].str.strip().str.strip('"').str.lower() for c in ("id", "landmark_id"))
+    # A BOM too: each part of `cat part1.csv part2.csv` saved by Excel starts with one.
+    ids, labels = (df.loc[worded, c].str.strip().str.strip('"\ufeff').str.lower() for c in ("id", "landmark_id"))
     repeated = ids.isin(["id", *ALIASES["id"]]) & labels.isin(["landmark_id", *ALIASES["landmark_id"]])
     return df.drop(index=repeated.index[repeated.fillna(False).astype(bool)])
 
@@ -153,8 +199,31 @@ def arrow_columns(csv: Path, names: list[str], columns: list[str], delimiter: st
     """The named columns of a CSV, as text, in an Arrow table; DatasetError if it cannot be parsed.
 
     `bad_rows`: rows without the header's number of fields are skipped and their text added to this list,
-    instead of refusing the file (for a file whose rows are each worth keeping on their own).
+    instead of refusing the file (for a file whose rows are each worth keeping on their own). Columns past the
+    header that `read_layout` named EMPTY_COLUMN must be empty: a row with a value there is such a bad row.
     """
+    import pyarrow.compute as pc
+
+    padding = [n for n in names if n.startswith(EMPTY_COLUMN)]
+    table = _arrow_columns(csv, names, columns + padding, delimiter, bad_rows)
+    if not padding:
+        return table
+    filled = pc.and_kleene(pc.is_valid(table[padding[0]]), pc.not_equal(pc.utf8_trim_whitespace(table[padding[0]]), ""))
+    for name in padding[1:]:
+        filled = pc.or_kleene(filled, pc.and_kleene(pc.is_valid(table[name]), pc.not_equal(pc.utf8_trim_whitespace(table[name]), "")))
+    filled = pc.fill_null(filled, False)
+    if pc.any(filled).as_py():
+        row = table.filter(filled).slice(0, 1).to_pylist()[0]
+        text = delimiter.join(str(row[c] or "") for c in columns + padding)
+        if bad_rows is None:
+            raise DatasetError(f"{csv}: cannot be parsed as CSV (a row has a value past the header's columns: {text})")
+        bad_rows.extend(delimiter.join(str(r[c] or "") for c in columns + padding) for r in table.filter(filled).to_pylist())
+        table = table.filter(pc.invert(filled))
+    return table.select(columns)
+
+
+def _arrow_columns(csv: Path, names: list[str], columns: list[str], delimiter: str = ",", bad_rows: list | None = None):
+    """`arrow_columns` without the check of the columns past the header."""
     try:
         import pyarrow as pa
         import pyarrow.csv as pacsv
@@ -182,6 +251,10 @@ def arrow_columns(csv: Path, names: list[str], columns: list[str], delimiter: st
         text = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
         if any(word in text.lower() for word in ("utf-8", "utf8", "unicode")):
             raise DatasetError(f"{csv}: is not UTF-8 text; save it as UTF-8 CSV") from None
+        if "\x00" in text:
+            # A file whose end was never written (a crash, a sync or copy cut short) is padded with zero bytes.
+            raise DatasetError(f"{csv}: holds zero bytes where text should be, so part of it was never written (a "
+                               "crash, or a copy cut short?); copy or save it again") from None
         raise DatasetError(f"{csv}: cannot be parsed as CSV ({text})") from None
 
 
@@ -230,6 +303,7 @@ def parse_labels(text: pd.Series) -> pd.Series:
         except (pa.ArrowInvalid, pa.ArrowTypeError):
             pass  # some label is not an integer (or is empty): find which below
     # "12.0" is 12 too: pandas writes integer labels so when the column had a missing value.
-    stripped = text.str.strip().str.replace(r"\.0+$", "", regex=True)
+    # Quotes after a space (`abc , "12"`) are no CSV quotes to the parser: they stay in the text.
+    stripped = text.str.strip().str.strip(INVISIBLE).str.strip().str.replace(r"\.0+$", "", regex=True)
     plain = stripped.str.fullmatch(r"[+-]?[0-9]{1,18}").fillna(False).astype(bool)  # 18 digits fit in int64
     return pd.to_numeric(stripped.where(plain), errors="coerce").astype("Int64")

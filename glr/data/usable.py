@@ -69,6 +69,16 @@ def undecodable_message(paths, root: str | os.PathLike) -> str:
     return "; ".join(parts)
 
 
+def _why(path) -> str:
+    """Why the image at `path` does not decode, as glr.data.images says it, without its path."""
+    try:
+        load_resized(path, BLANK_CHECK_SIDE)
+    except ImageError as exc:
+        text = str(exc)
+        return text[len(str(path)) + 2:] if text.startswith(f"{path}: ") else text
+    return "decodes now (changed since?)"
+
+
 def _is_blank_file(path) -> bool:
     """Whether the image at `path` decodes to one flat colour, as the pipeline sees it (BLANK_CHECK_SIDE px)."""
     try:
@@ -90,7 +100,20 @@ def usable_photos(train: pd.DataFrame, val: pd.DataFrame, digests: dict, train_o
     """
     problems = []
     if not (train_ok.all() and val_ok.all()):
-        problems.append(undecodable_message(pd.concat([train.loc[~train_ok, "path"], val.loc[~val_ok, "path"]]), root))
+        left_out = pd.concat([train.loc[~train_ok, "path"], val.loc[~val_ok, "path"]])
+        problems.append(undecodable_message(left_out, root))
+        # The first one's reason: "could not be decoded" alone hides a cause shared by all (Git LFS pointers).
+        first = next((p for p in left_out[:RECHECK_LIMIT] if not _is_blank_file(p)), None)
+        if first is not None:
+            problems.append(f"why {relative_examples([first], root)} did not decode: {_why(first)}")
+    torn_train, torn_val = in_two_classes(train, val, digests, train_ok, val_ok)
+    if torn_train.any() or torn_val.any():
+        # One file copied into two class folders: the model would be taught it as both landmarks, and scored on it.
+        paths = pd.concat([train.loc[torn_train, "path"], val.loc[torn_val, "path"]])
+        problems.append(f"left out {plural(len(paths), 'photo')} whose file is in more than one class (e.g. "
+                        f"{relative_examples(sorted(paths, key=os.path.basename), root)}): which landmark it shows is "
+                        "unknown; keep each photo in its own class's folder only")
+        train_ok, val_ok = train_ok & ~torn_train, val_ok & ~torn_val
     copies, near = copies_in_validation(train, val, digests, train_ok, val_ok, hash_store)
     if copies.any():
         problems.append(copies_message(val, copies, root))
@@ -107,6 +130,22 @@ def usable_photos(train: pd.DataFrame, val: pd.DataFrame, digests: dict, train_o
         raise DatasetError(f"no {side}: {'; '.join(problems)}. Each class needs at least two different "
                            "photos that decode")
     return train_ok, val_usable, problems
+
+
+def in_two_classes(train: pd.DataFrame, val: pd.DataFrame, digests: dict, train_ok: np.ndarray,
+                   val_ok: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Masks over the training and validation photos that decoded and whose file (by digest) is in two classes or more."""
+    found = pd.DataFrame({"digest": list(digests["train"]) + list(digests["val"]),
+                          "label": np.concatenate([train["label"].to_numpy(), val["label"].to_numpy()]),
+                          "ok": np.concatenate([train_ok, val_ok])})
+    found = found[found["ok"] & (found["digest"] != "")]
+    found = found[found["digest"].duplicated(keep=False)]  # a file met once is in one class: no grouping for it
+    per_digest = found.groupby("digest")["label"].nunique()
+    torn = set(per_digest.index[per_digest > 1])
+    if not torn:
+        return np.zeros(len(train), dtype=bool), np.zeros(len(val), dtype=bool)
+    return (np.isin(np.asarray(digests["train"], dtype=object), list(torn)) & train_ok,
+            np.isin(np.asarray(digests["val"], dtype=object), list(torn)) & val_ok)
 
 
 def copies_in_validation(train: pd.DataFrame, val: pd.DataFrame, digests: dict, train_ok: np.ndarray,
