@@ -19,7 +19,8 @@ import trustme
 
 from conftest import image_id
 from glr.data import fetch
-from test_fetch import FAST, Server, leftovers, release
+from fetch_servers import FAST, Server, fetch_until_ctrl_c, jpeg, leftovers, release, server  # noqa: F401
+from glr.data import downloads
 
 
 @contextlib.contextmanager
@@ -348,3 +349,107 @@ def test_a_socks_proxy_without_pysocks_says_what_to_install(tmp_path, monkeypatc
         report = fetch.fetch(root, top_n=1, **FAST)
     assert {(reason, detail) for _, reason, detail in report.failures} == {
         (fetch.PROXY, "a SOCKS proxy is set (ALL_PROXY, HTTPS_PROXY...): it needs `pip install PySocks`")}
+
+
+def test_too_large_is_refused_without_reading_it_all(tmp_path, server):
+    root = release(tmp_path / "gld", server, {1: ["ok", "ok"]})
+    report = fetch.fetch(root, top_n=1, max_bytes=100, **FAST)
+    assert set(report.failure_table()["reason"]) == {fetch.TOO_LARGE}
+
+
+def test_a_long_retry_after_is_waited_only_up_to_the_cap(tmp_path, server, monkeypatch):
+    # urllib3 sleeps whatever Retry-After says: an hour per retry, per photo, in silence.
+    monkeypatch.setattr(downloads, "MAX_RETRY_AFTER", 0.2)
+    root = release(tmp_path / "gld", server, {1: ["429-wait", "ok"]})
+    start = time.monotonic()
+    report = fetch.fetch(root, top_n=1, **{**FAST, "retries": 1})
+    assert time.monotonic() - start < 10
+    assert report.fetched == 1 and server.hits[f"/{image_id(1, 0)}.jpg"] == 2  # waited (0.2 s), asked once more
+    detail = report.failure_table().set_index("id").loc[image_id(1, 0), "detail"]
+    assert detail.startswith("HTTP 429 (rate limited") and "--rate" in detail
+
+
+def test_a_body_sent_a_byte_at_a_time_is_given_up_at_the_deadline(tmp_path, server):
+    # Each byte comes before the time-out, so only a deadline on the whole body ends it (the photo takes minutes).
+    root = release(tmp_path / "gld", server, {1: ["drip", "ok"]})
+    start = time.monotonic()
+    report = fetch.fetch(root, top_n=1, deadline=0.8, **FAST)
+    assert time.monotonic() - start < 10
+    failure = report.failure_table().set_index("id").loc[image_id(1, 0)]
+    assert failure["reason"] == fetch.TIMED_OUT and "still sending after 0.8 s" in failure["detail"]
+    assert report.fetched == 1 and not fetch.image_path(root, image_id(1, 0)).exists() and leftovers(root) == []
+
+
+def test_the_rate_limit_spaces_out_requests():
+    limiter = downloads.RateLimiter(rate=50)
+    start = time.monotonic()
+    for _ in range(6):
+        limiter.wait()
+    assert time.monotonic() - start >= 5 / 50 * 0.9
+
+
+def test_rows_without_a_usable_url_are_named_so_and_an_upper_case_scheme_is_fetched(tmp_path, server):
+    root = release(tmp_path / "gld", server, {1: ["ok"] * 7})
+    table = pd.read_csv(root / "train.csv")
+    ok_url = table.loc[6, "url"]
+    table["url"] = ["", "ftp://example.org/a.jpg", "file:///etc/passwd", "javascript:alert(1)", "a/b.jpg",
+                    "  " + ok_url.replace("http://", "HTTP://") + " ", ok_url]
+    table.to_csv(root / "train.csv", index=False)
+    report = fetch.fetch(root, top_n=1, **FAST)
+    assert report.fetched == 2  # HTTP://... is http, and spaces around a url are not part of it
+    reasons = report.failure_table().set_index("id")
+    assert set(reasons["reason"]) == {fetch.NO_URL}  # not "connection failed": nothing was asked
+    assert sorted(reasons["detail"]) == sorted(["empty", "ftp://example.org/a.jpg", "file:///etc/passwd",
+                                                "javascript:alert(1)", "a/b.jpg"])
+    assert "no usable url: 5" in report.summary()
+
+
+def test_an_empty_answer_and_an_html_page_are_named_as_such(tmp_path, server):
+    # Both were "does not decode as an image", which hides a block or rate-limit page.
+    root = release(tmp_path / "gld", server, {1: ["empty", "html", "ok"]})
+    details = fetch.fetch(root, top_n=1, **FAST).failure_table().set_index("id")["detail"]
+    assert details[image_id(1, 0)] == "empty (0 bytes)"
+    assert details[image_id(1, 1)].startswith("an HTML/XML page, not a photo ('<html><body>Rate limited")
+
+
+def test_ctrl_c_against_a_stalled_server_stops_at_once_and_leaves_no_half_written_photo(tmp_path, server):
+    # The downloads under way waited for the stalled server up to the time-out (30 s here, 30 s a retry by
+    # default, and up to the 300 s deadline for a dripping body) before Ctrl-C took effect.
+    # ... or slept out a Retry-After of up to a minute.
+    root = release(tmp_path / "gld", server, {1: ["stall", "stall-body", "stall-body-unsized", "429-wait", "ok"]})
+    stalled = [f"/{image_id(1, i)}.jpg" for i in range(4)]
+    photo = jpeg(7)  # the unsized body's first half decodes: only the stop tells it from a whole answer
+    server.routes[stalled[2]] = ("stall-body-unsized", photo + b"\0" * (len(photo) + 100))
+
+    seconds = fetch_until_ctrl_c(root, server, stalled, workers=5, retries=1)
+    assert seconds < 15  # generous: the old code took the 30 s time-out
+    assert not server.released.is_set()  # the server was still stalling
+    assert server.hits[stalled[3]] == 1  # the Retry-After wait was cut short: never asked again
+    assert [p.stem for p in (root / "train").rglob("*.jpg")] == [image_id(1, 4)] and leftovers(root) == []
+
+
+def test_ctrl_c_against_a_stalled_https_server_stops_at_once(tmp_path, monkeypatch):
+    # GLDv2's URLs are https: TLS detached the socket the stop tracked, so a stalled photo held Ctrl-C up to the
+    # time-out (30 s here, up to the 300 s deadline for a dripping one).
+    ca = trustme.CA()
+    with ca.cert_pem.tempfile() as ca_file, Server(tls=ca) as server:
+        monkeypatch.setenv("REQUESTS_CA_BUNDLE", ca_file)  # requests then trusts the test's CA
+        root = release(tmp_path / "gld", server, {1: ["stall-body", "ok"]})
+        seconds = fetch_until_ctrl_c(root, server, [f"/{image_id(1, 0)}.jpg"], workers=2, retries=0)
+        assert seconds < 15  # generous: the old code took the 30 s time-out
+        assert not server.released.is_set()  # the server was still stalling
+        assert [p.stem for p in (root / "train").rglob("*.jpg")] == [image_id(1, 1)] and leftovers(root) == []
+
+
+def test_ctrl_c_while_downloads_wait_their_turn_under_a_slow_rate_stops_at_once(tmp_path, server):
+    # At --rate 0.01 a worker sleeps 100 s before its request; Ctrl-C waited for those sleeps to end.
+    root = release(tmp_path / "gld", server, {1: ["ok"] * 3})
+
+    def ctrl_c(done, total):
+        raise KeyboardInterrupt
+
+    start = time.monotonic()
+    with pytest.raises(fetch.FetchInterrupted) as stopped:
+        fetch.fetch(root, top_n=1, progress=ctrl_c, **{**FAST, "workers": 3, "rate": 0.01})
+    assert time.monotonic() - start < 50  # generous: the old code slept out the 100 s and 200 s turns
+    assert stopped.value.report.fetched == 1 and len(list((root / "train").rglob("*.jpg"))) == 1

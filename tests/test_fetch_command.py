@@ -12,15 +12,9 @@ import pytest
 from conftest import image_id
 from glr.cli import main
 from glr.data import fetch
-from test_fetch import Server, leftovers, release
+from fetch_servers import leftovers, release, server  # noqa: F401 (server: a fixture)
 
 QUICK = ["--top-n", "1", "--rate", "0", "--retries", "0"]
-
-
-@pytest.fixture
-def server():
-    with Server() as s:
-        yield s
 
 
 def test_deadline_is_a_flag_and_reaches_the_downloads(tmp_path, server, capsys):
@@ -205,3 +199,13 @@ def test_a_disk_full_mid_fetch_does_not_leave_an_earlier_runs_failures_listed(tm
     assert capsys.readouterr().err.strip().endswith(
         f"; {root / fetch.FAILURES_CSV}, the list of an earlier run's failures, is removed: none failed before the stop")
     assert not (root / fetch.FAILURES_CSV).exists()
+
+
+def test_the_command_line_prints_a_summary(tmp_path, server, capsys):
+    from glr.cli import main
+
+    root = release(tmp_path / "gld", server, {1: ["ok", "404"], 2: ["ok", "ok"]})
+    code = main(["fetch", str(root), "--top-n", "2", "--workers", "2", "--rate", "0", "--retries", "0"])
+    out = capsys.readouterr()
+    assert code == 0 and "3 fetched" in out.out and "not found (404): 1" in out.out
+    assert str(root / fetch.FAILURES_CSV) in out.out

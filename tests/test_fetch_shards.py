@@ -12,7 +12,7 @@ import pytest
 from conftest import image_id
 from glr.data import fetch, tar_shards
 from glr.errors import DatasetError
-from test_fetch import jpeg
+from fetch_servers import jpeg
 
 
 def release(root, counts: dict[int, int]):
