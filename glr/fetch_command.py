@@ -17,6 +17,7 @@ from glr.errors import GlrError
 
 INTERRUPTED = 130  # the shell's code for a command ended by Ctrl-C (128 + SIGINT)
 TERMINATED = 143  # ... and by SIGTERM (128 + SIGTERM)
+GOT_NOTHING = 1  # every photo asked for failed (2 is for a bad command line or input, as for every glr command)
 
 
 @contextmanager
@@ -94,4 +95,7 @@ def cmd_fetch(args) -> int:
         print(interrupted.interrupted_summary("stopped by SIGTERM" if terminated else "interrupted"), file=sys.stderr)
         return TERMINATED if terminated else INTERRUPTED
     print(report.summary())
+    if (problem := report.got_nothing()) is not None:  # a script running `glr fetch && glr train` must see it
+        print(f"error: {problem}", file=sys.stderr)
+        return GOT_NOTHING
     return 0

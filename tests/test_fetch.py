@@ -138,16 +138,17 @@ def test_ctrl_c_while_the_photos_on_disk_are_checked_does_not_say_none_are_there
         "nothing was downloaded. Run the same command again to go on")
 
 
-def test_a_stopped_fetch_lists_the_failures_before_the_stop_not_an_earlier_runs(tmp_path, server):
+def test_a_stopped_fetch_lists_its_failures_and_keeps_the_earlier_runs_for_photos_it_did_not_get(tmp_path, server):
     # fetch_failures.csv was left as the last whole run wrote it: photos fetched since were listed as failed, and the
-    # failure of this run was not.
+    # failure of this run was not. Then the stopped run's list replaced it, and the earlier failures of the photos
+    # not asked again before the stop were lost.
     root = release(tmp_path / "gld", server, {1: ["404", "404", "ok", "404", "ok"]})
     fetch.fetch(root, top_n=1, **FAST)
     assert len(pd.read_csv(root / fetch.FAILURES_CSV)) == 3
     ids = [image_id(1, i) for i in range(5)]
     server.routes[f"/{ids[0]}.jpg"] = ("ok", jpeg(100))
     server.routes[f"/{ids[1]}.jpg"] = ("500", b"")
-    server.routes[f"/{ids[3]}.jpg"] = ("ok", jpeg(103))
+    server.routes[f"/{ids[3]}.jpg"] = ("stall", b"")  # never got before the stop
 
     def ctrl_c_after_two(done, total):
         if done == 2:
@@ -156,9 +157,12 @@ def test_a_stopped_fetch_lists_the_failures_before_the_stop_not_an_earlier_runs(
     with pytest.raises(fetch.FetchInterrupted) as stopped:
         fetch.fetch(root, top_n=1, progress=ctrl_c_after_two, **{**FAST, "workers": 1})
     listed = pd.read_csv(root / fetch.FAILURES_CSV)
-    assert list(listed["id"]) == [ids[1]] and list(listed["detail"]) == ["HTTP 500"]
-    assert stopped.value.report.interrupted_summary().splitlines()[1] == (
-        f"1 failed before the stop, listed in {root / fetch.FAILURES_CSV} (only the photos asked for before the stop)")
+    assert list(listed["id"]) == [ids[1], ids[3]]
+    assert list(listed["detail"]) == ["HTTP 500", "in an earlier run: HTTP 404"]
+    assert stopped.value.report.interrupted_summary().splitlines()[1:] == [
+        f"1 failed before the stop, listed in {root / fetch.FAILURES_CSV} (only the photos asked for before the stop)",
+        f"earlier failures kept in {root / fetch.FAILURES_CSV}: 1 (photos not on disk that this run did not fail; "
+        "marked 'in an earlier run:')"]
 
 
 def test_a_fetch_stopped_before_any_failure_removes_an_earlier_runs_list_and_says_so(tmp_path, server):
@@ -173,7 +177,8 @@ def test_a_fetch_stopped_before_any_failure_removes_an_earlier_runs_list_and_say
         fetch.fetch(root, top_n=1, progress=ctrl_c, **FAST)
     assert not (root / fetch.FAILURES_CSV).exists()
     assert stopped.value.report.interrupted_summary().splitlines()[1:] == [
-        f"{root / fetch.FAILURES_CSV}, the list of an earlier run's failures, is removed: none failed before the stop"]
+        f"{root / fetch.FAILURES_CSV}, the list of an earlier run's failures, is removed: none failed before the stop, "
+        "and the photos it listed are on disk now"]
 
 
 def test_a_summary_where_every_photo_failed_to_connect_asks_whether_the_computer_is_online():
@@ -192,3 +197,21 @@ def test_a_summary_where_every_photo_failed_to_connect_asks_whether_the_computer
         "every photo asked for failed with 'http error': the server refuses them: if it says HTTP 429, fetch later or "
         "with a lower --rate; if HTTP 403, give a --user-agent that says who you are (Wikimedia asks for one with a "
         "contact)")
+
+
+def test_a_full_disk_before_any_photo_is_asked_for_leaves_an_earlier_runs_failures_list_alone(tmp_path, server,
+                                                                                              monkeypatch):
+    # A StorageError before the downloads began still ran the stopped run's listing, which removed the earlier list.
+    from glr.atomic import StorageError
+
+    root = release(tmp_path / "gld", server, {1: ["404", "ok"]})
+    fetch.fetch(root, top_n=1, **FAST)
+    before = (root / fetch.FAILURES_CSV).read_bytes()
+
+    def disk_full(path):
+        raise StorageError(f"{path}: cannot be written, the disk is full")
+
+    monkeypatch.setattr(fetch, "is_valid_file", disk_full)
+    with pytest.raises(StorageError):
+        fetch.fetch(root, top_n=1, **FAST)
+    assert (root / fetch.FAILURES_CSV).read_bytes() == before

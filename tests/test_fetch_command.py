@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import socket
 import threading
 import time
 
@@ -170,18 +171,22 @@ def test_a_disk_full_when_the_failures_are_listed_still_prints_the_summary(tmp_p
     def disk_full(path, table):
         raise atomic._storage_error(path, OSError(errno.ENOSPC, "No space left on device"))
 
+    before = (root / fetch.FAILURES_CSV).read_bytes()
     monkeypatch.setattr(fetch, "write_csv", disk_full)
     capsys.readouterr()
-    assert main(["fetch", str(root), *QUICK]) == 0
+    assert main(["fetch", str(root), *QUICK]) == 1  # every photo asked for failed
     out = capsys.readouterr().out.splitlines()
-    assert out == ["wanted 3 photos: 1 already there, 0 fetched, 2 failed", "  not found (404): 1",
-                   "  not an image: 1", f"the failures are not listed: {root / fetch.FAILURES_CSV} cannot be written "
-                   "(No space left on device); the list of an earlier run that was there is removed"]
-    assert not (root / fetch.FAILURES_CSV).exists()
+    assert out == ["wanted 3 photos: 1 already there, 0 fetched, 2 failed", "  not an image: 1",
+                   "  not found (404): 1", f"the failures are not listed: {root / fetch.FAILURES_CSV} cannot be written "
+                   "(No space left on device); the list there is an earlier run's, left as it was"]
+    # It was removed: a list is never lost, and the note says whose it is.
+    assert (root / fetch.FAILURES_CSV).read_bytes() == before
 
 
-def test_a_disk_full_mid_fetch_does_not_leave_an_earlier_runs_failures_listed(tmp_path, server, capsys, monkeypatch):
-    # fetch_failures.csv still listed the earlier run's 404, which this run had not asked for again.
+def test_a_disk_full_mid_fetch_keeps_an_earlier_runs_failures_listed_and_marked_as_such(tmp_path, server, capsys,
+                                                                                       monkeypatch):
+    # fetch_failures.csv still listed the earlier run's 404 as if it were this run's; then it was removed, and with it
+    # the only record of a photo that is still not on disk.
     import errno
 
     from glr import atomic
@@ -197,8 +202,9 @@ def test_a_disk_full_mid_fetch_does_not_leave_an_earlier_runs_failures_listed(tm
     capsys.readouterr()
     assert main(["fetch", str(root), *QUICK]) == 2
     assert capsys.readouterr().err.strip().endswith(
-        f"; {root / fetch.FAILURES_CSV}, the list of an earlier run's failures, is removed: none failed before the stop")
-    assert not (root / fetch.FAILURES_CSV).exists()
+        f"(0 failed, and 1 of an earlier run not got yet, listed in {root / fetch.FAILURES_CSV})")
+    listed = pd.read_csv(root / fetch.FAILURES_CSV)
+    assert list(listed["id"]) == [image_id(1, 0)] and list(listed["detail"]) == ["in an earlier run: HTTP 404"]
 
 
 def test_the_command_line_prints_a_summary(tmp_path, server, capsys):
@@ -209,3 +215,42 @@ def test_the_command_line_prints_a_summary(tmp_path, server, capsys):
     out = capsys.readouterr()
     assert code == 0 and "3 fetched" in out.out and "not found (404): 1" in out.out
     assert str(root / fetch.FAILURES_CSV) in out.out
+
+
+def closed_port_url() -> str:
+    """An http address on 127.0.0.1 where nothing listens (connections are refused)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{sock.getsockname()[1]}"
+
+
+@pytest.mark.parametrize("unreachable", [False, True], ids=["every-url-404", "host-unreachable"])
+def test_a_fetch_where_every_photo_fails_exits_non_zero_with_one_line_naming_the_cause(tmp_path, server, capsys,
+                                                                                       unreachable):
+    # It printed the counts and exited 0, so `glr fetch ... && glr train ...` went on to train on nothing.
+    root = release(tmp_path / "gld", server, {1: ["404", "404"]})
+    if unreachable:
+        table = pd.read_csv(root / "train.csv")
+        table["url"] = [f"{closed_port_url()}/{i}.jpg" for i in table["id"]]
+        table.to_csv(root / "train.csv", index=False)
+    assert main(["fetch", str(root), *QUICK]) == 1
+    err = capsys.readouterr().err.strip().splitlines()[-1:]  # after the progress bars
+    csv = root / fetch.FAILURES_CSV
+    cause = ("'connection failed' (is this computer online? Behind a proxy, set HTTPS_PROXY and HTTP_PROXY)"
+             if unreachable else "'not found (404)'")
+    assert err == [f"error: none of the 2 photos asked for could be got: {cause}; listed in {csv}; "
+                   "0 of the 2 wanted are on disk"]
+    assert len(pd.read_csv(csv)) == 2  # the list is still written
+
+
+def test_a_partial_failure_or_a_rerun_that_finds_only_dead_urls_left_exits_0(tmp_path, server, capsys):
+    # GLDv2 always has dead URLs: a fetch that got the rest, or one run again over a complete dataset, succeeded.
+    root = release(tmp_path / "gld", server, {1: ["ok", "404"]})
+    assert main(["fetch", str(root), *QUICK]) == 0
+    assert main(["fetch", str(root), *QUICK]) == 0  # only the 404 left to ask for, and it is gone for good
+    out = capsys.readouterr()
+    assert "1 already there, 0 fetched, 1 failed" in out.out and "error" not in out.err
+    server.routes[f"/{image_id(1, 1)}.jpg"] = ("500", b"")  # but a server error is no dead url: it may pass
+    assert main(["fetch", str(root), *QUICK]) == 1
+    assert capsys.readouterr().err.strip().splitlines()[-1].startswith(
+        "error: none of the 1 photos asked for could be got: 'http error'")

@@ -34,7 +34,9 @@ HTTP_ERROR, CONNECTION, TRUNCATED = "http error", "connection failed", "body cut
 NOT_IN_SHARDS, BAD_MD5 = "not in any shard", "bad md5"
 UNTRUSTED, BAD_ENCODING = "certificate not trusted", "body does not decompress"  # never re-tried: no cure
 PROXY = "proxy failed"
+EARLIER = "in an earlier run: "  # the detail of a row a stopped run keeps from the earlier list
 NO_URL = "no usable url"  # empty, not http(s) (ftp:, file:, javascript:, a relative path), or no row: nothing was asked
+GONE = {NOT_FOUND, NO_URL, NOT_IN_SHARDS}  # the photo is not there to get: asking again changes nothing
 # When every photo asked for fails for one of these, the cause is likely this computer's, not the photos'.
 HINTS = {CONNECTION: "is this computer online? Behind a proxy, set HTTPS_PROXY and HTTP_PROXY",
          HTTP_ERROR: "the server refuses them: if it says HTTP 429, fetch later or with a lower --rate; if HTTP 403, "
@@ -56,6 +58,7 @@ class FetchReport:
     failures: list[tuple[str, str, str]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     failures_csv: Path | None = None
+    earlier_listed: int = 0  # rows a stopped run kept in the failures CSV from the earlier list
 
     def fail(self, image_id: str, reason: str, detail: str = "") -> None:
         """Record a photo that could not be got."""
@@ -64,6 +67,10 @@ class FetchReport:
     def failure_table(self) -> pd.DataFrame:
         """The failures as a table: id, reason, detail."""
         return pd.DataFrame(self.failures, columns=["id", "reason", "detail"])
+
+    def by_reason(self) -> pd.Series:
+        """How many failed for each reason, most first; ties by name (the workers finish in any order)."""
+        return self.failure_table()["reason"].value_counts().sort_index().sort_values(ascending=False, kind="stable")
 
     def kept(self, before: str = " the stop") -> str:
         """What a fetch that stopped part way kept, and how to go on."""
@@ -82,6 +89,9 @@ class FetchReport:
         if self.failures:
             listed = f", listed in {self.failures_csv} (only the photos asked for before the stop)" if self.failures_csv else ""
             lines.append(f"{len(self.failures):,} failed before the stop{listed}")
+        if self.earlier_listed and self.failures_csv:
+            lines.append(f"earlier failures kept in {self.failures_csv}: {self.earlier_listed:,} (photos not on disk that "
+                         f"this run did not fail; marked '{EARLIER.strip()}')")
         return "\n".join(lines + self.notes)
 
     def summary(self) -> str:
@@ -89,7 +99,7 @@ class FetchReport:
         lines = [f"wanted {self.wanted:,} photos: {self.already:,} already there, {self.fetched:,} fetched, "
                  f"{len(self.failures):,} failed"]
         if self.failures:
-            by_reason = self.failure_table()["reason"].value_counts()
+            by_reason = self.by_reason()
             lines += [f"  {reason}: {n:,}" for reason, n in by_reason.items()]
             if self.failures_csv:
                 lines.append(f"failures listed in {self.failures_csv}")
@@ -97,6 +107,25 @@ class FetchReport:
                 lines.append(f"every photo asked for failed with '{by_reason.index[0]}': {HINTS[by_reason.index[0]]}")
         lines += self.notes
         return "\n".join(lines)
+
+    def got_nothing(self) -> str | None:
+        """One line naming the problem when every photo asked for failed (the command then exits non-zero), else None.
+
+        A partial failure is None: GLDv2 always has dead URLs, and training uses what is on disk. So is a run that
+        finds only photos gone for good (404, no usable url) left to fetch, beside photos already on disk: a fetch run
+        again over a complete dataset has nothing more to get, which is no error.
+        """
+        if self.fetched or not self.failures:
+            return None
+        by_reason = self.by_reason()
+        if self.already and set(by_reason.index) <= GONE:
+            return None
+        main, n = by_reason.index[0], int(by_reason.iloc[0])
+        most = f"'{main}'" if n == len(self.failures) else f"mostly '{main}' ({n:,})"
+        hint = f" ({HINTS[main]})" if main in HINTS else ""
+        listed = f"; listed in {self.failures_csv}" if self.failures_csv else ""
+        return (f"none of the {len(self.failures):,} photos asked for could be got: {most}{hint}{listed}; "
+                f"{self.already:,} of the {self.wanted:,} wanted are on disk")
 
 
 class FetchInterrupted(KeyboardInterrupt):
@@ -208,8 +237,10 @@ def fetch(data: str | os.PathLike, top_n: int = datasets.DEFAULT_TOP_N, min_imag
         raise FetchInterrupted(report) from None
     except StorageError as exc:  # a full disk, a read-only folder: what was fetched before is whole, and kept
         said = len(report.notes)
-        list_failures(root, report, stopped=True)
-        listed = f" ({len(report.failures):,} failed, listed in {report.failures_csv})" if report.failures_csv else ""
+        if asked:  # before that, this run knows nothing that an earlier run's list does not: it is left alone
+            list_failures(root, report, stopped=True)
+        earlier = f", and {report.earlier_listed:,} of an earlier run not got yet" if report.earlier_listed else ""
+        listed = f" ({len(report.failures):,} failed{earlier}, listed in {report.failures_csv})" if report.failures_csv else ""
         error = StorageError("; ".join([f"{exc}; the fetch stopped and {report.kept('')}{listed}", *report.notes[said:]]))
         error.errno = exc.errno
         raise error from exc
@@ -261,33 +292,50 @@ def first_usable_url(rows: pd.DataFrame, report: FetchReport | None = None) -> p
 
 
 def list_failures(root: Path, report: FetchReport, stopped: bool = False) -> None:
-    """Write the failures CSV (`report.failures_csv`), or remove an earlier run's; never raises OSError.
+    """Write the failures CSV (`report.failures_csv`) atomically, or remove it when nothing failed; never raises OSError.
 
-    A list that cannot be written is said in `report.notes`, and an earlier run's list is removed rather than left
-    to pass for this run's; so is one that a `stopped` run with no failures yet leaves behind.
+    A list is never lost: a `stopped` run keeps the rows of the earlier list whose photos it did not get (marked
+    EARLIER: not asked again before the stop, or asked and not yet answered), and a list that cannot be written
+    (a full disk...) leaves the earlier one whole where it is, which `report.notes` says.
     """
     path = root / FAILURES_CSV
+    table = report.failure_table()
+    if stopped:
+        earlier = not_asked_again(root, report)
+        report.earlier_listed = len(earlier)
+        table = pd.concat([table, earlier], ignore_index=True) if len(earlier) else table
     existed = path.exists()
     try:
-        report.failures_csv = write_failures(root, report)
+        if len(table):
+            report.failures_csv = write_csv(path, table)
+        else:
+            report.failures_csv = None
+            path.unlink(missing_ok=True)
     except OSError as exc:  # a StorageError (a full disk...), or another failure of the disk
         report.failures_csv = None
         why = f"cannot be written ({os.strerror(exc.errno)})" if exc.errno else str(exc)
-        try:
-            path.unlink(missing_ok=True)
-            gone = "; the list of an earlier run that was there is removed" if existed else ""
-        except OSError:
-            gone = "; the list there is an earlier run's" if existed else ""
-        report.notes.append(f"the failures are not listed: {path} {why}{gone}")
+        kept = "; the list there is an earlier run's, left as it was" if path.exists() else ""
+        report.notes.append(f"the failures are not listed: {path} {why}{kept}")
         return
-    if stopped and existed and not report.failures:
-        report.notes.append(f"{path}, the list of an earlier run's failures, is removed: none failed before the stop")
+    if stopped and existed and not len(table):
+        report.notes.append(f"{path}, the list of an earlier run's failures, is removed: none failed before the stop, "
+                            "and the photos it listed are on disk now")
 
 
-def write_failures(root: Path, report: FetchReport) -> Path | None:
-    """Write the failures CSV beside train.csv, or remove an old one when nothing failed; its path or None."""
+def not_asked_again(root: Path, report: FetchReport) -> pd.DataFrame:
+    """The rows of the earlier failures CSV that a stopped run leaves true: photos not on disk that it did not fail
+    itself (their detail marked EARLIER). Empty when there is no readable list."""
     path = root / FAILURES_CSV
-    if report.failures:
-        return write_csv(path, report.failure_table())
-    path.unlink(missing_ok=True)
-    return None
+    try:
+        old = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except (OSError, ValueError):  # none, or not a list this wrote (pandas' parse errors are ValueErrors): no loss
+        return report.failure_table().iloc[:0]
+    if not {"id", "reason", "detail"} <= set(old.columns):
+        return report.failure_table().iloc[:0]
+    mine = {image_id for image_id, _, _ in report.failures}
+    ids = old["id"].str.strip()
+    gone = ids.map(lambda i: len(i) >= 3 and "/" not in i and image_path(root, i).exists())
+    keep = old.loc[~ids.isin(mine) & ~gone, ["id", "reason", "detail"]].copy()
+    marked = keep["detail"].str.startswith(EARLIER)
+    keep.loc[~marked, "detail"] = EARLIER + keep.loc[~marked, "detail"]
+    return keep.reset_index(drop=True)
