@@ -34,6 +34,7 @@ class Server:
     def __init__(self, tls=None, host: str = "127.0.0.1", **cert):
         self.routes: dict[str, tuple[str, bytes]] = {}
         self.hits: dict[str, int] = {}
+        self.log: list[tuple[float, str]] = []  # (when, path) of every request, in the order they came
         self.agents: set[str] = set()
         self.released = threading.Event()  # ends every stall (set when the server closes)
         server = self
@@ -44,6 +45,7 @@ class Server:
 
             def do_GET(self):
                 server.hits[self.path] = server.hits.get(self.path, 0) + 1
+                server.log.append((time.monotonic(), self.path))
                 server.agents.add(self.headers.get("User-Agent", ""))
                 kind, body = server.routes.get(self.path, ("404", b""))
                 if kind == "500-once" and server.hits[self.path] == 1 or kind == "500":
@@ -65,6 +67,12 @@ class Server:
                     self.wfile.write(body[: len(body) // 2])
                     self.wfile.flush()
                     server.released.wait(60)
+                    return
+                if kind in ("429-once", "503-once") and server.hits[self.path] == 1:  # come back in a second
+                    self.send_response(int(kind[:3]))
+                    self.send_header("Retry-After", "1")
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
                     return
                 if kind == "429-wait":  # asks to come back in an hour
                     self.send_response(429)

@@ -453,3 +453,18 @@ def test_ctrl_c_while_downloads_wait_their_turn_under_a_slow_rate_stops_at_once(
         fetch.fetch(root, top_n=1, progress=ctrl_c, **{**FAST, "workers": 3, "rate": 0.01})
     assert time.monotonic() - start < 50  # generous: the old code slept out the 100 s and 200 s turns
     assert stopped.value.report.fetched == 1 and len(list((root / "train").rglob("*.jpg"))) == 1
+
+
+@pytest.mark.parametrize("status", ["429", "503"])
+def test_a_429_or_503_with_retry_after_pauses_every_worker_and_says_so(tmp_path, server, status):
+    # Each worker backed off on its own: the one answered waited its Retry-After while the others went on asking, so
+    # N workers kept asking a server that had said to slow down.
+    root = release(tmp_path / "gld", server, {1: [f"{status}-once"] + ["ok"] * 19})
+    report = fetch.fetch(root, top_n=1, **{**FAST, "workers": 4, "rate": 10, "retries": 1})
+    assert report.fetched == 20 and not report.failures
+    answered = min(when for when, path in server.log if path == f"/{image_id(1, 0)}.jpg")
+    # Requests sent before the answer arrived may come just after it; none may come in the rest of the second.
+    asked_in_the_pause = [path for when, path in server.log if answered + 0.25 < when < answered + 1.0]
+    assert asked_in_the_pause == []
+    assert ("rate limited: the server answered 429 or 503 1 time, and every download paused together (the longest "
+            "pause 1 s); a lower --rate, or fewer --workers, asks less often") in report.summary().splitlines()

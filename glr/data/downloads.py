@@ -2,7 +2,8 @@
 
 A small pool of threads, each with a `requests` session whose urllib3 `Retry` re-tries 429
 and 5xx answers and failed connections with exponential back-off (and honours
-Retry-After, up to MAX_RETRY_AFTER). A time-out or a body cut short while it streams is
+Retry-After, up to MAX_RETRY_AFTER). A 429 or 503 pauses the whole pool, not only the worker it answered, and the
+report says the server asked to slow down. A time-out or a body cut short while it streams is
 re-tried here, with the same back-off; one photo's body must arrive within DEADLINE, however
 slowly the server sends it. Requests start no faster than `rate` per second across the pool, under a
 User-Agent that says who is asking (Wikimedia, where GLDv2's URLs point, asks for one).
@@ -36,33 +37,59 @@ BACKOFF = 1.0  # seconds; the waits are BACKOFF x 1, 2, 4...
 USER_AGENT = "glr-fetch/1.0 (GLDv2 landmark recognition toolkit; python-requests)"
 CHUNK = 64 * 1024
 RETRY_STATUS = (429, 500, 502, 503, 504)
+SLOW_DOWN = (429, 503)  # "too many requests", "unavailable": the server's words for "slow down", said to the whole pool
 MAX_RETRY_AFTER = 60.0  # seconds: the longest Retry-After honoured (a server may ask for an hour, or a date in 2099)
 DEADLINE = 300.0  # seconds for one photo's whole answer: TIMEOUT alone lets a server that drips a byte at a time hold a worker for ever
 
 
 class RateLimiter:
-    """At most `rate` starts per second across threads (rate <= 0: no limit)."""
+    """At most `rate` starts per second across threads (rate <= 0: no limit), and one pause for them all when the
+    server says to slow down (`hold`)."""
 
     def __init__(self, rate: float):
         self.interval = 1.0 / rate if rate and rate > 0 else 0.0
         self.next = time.monotonic()
+        self.paused_until = 0.0
+        self.pauses, self.longest = 0, 0.0  # how often the server asked to slow down, and the longest pause
         self.lock = threading.Lock()
+
+    def hold(self, seconds: float) -> None:
+        """Start nothing for `seconds` (a 429/503's Retry-After, at most MAX_RETRY_AFTER): a server that says to slow
+        down means the whole pool, not the one worker it answered, so N workers do not keep asking N times as often."""
+        seconds = min(max(seconds, 0.0), MAX_RETRY_AFTER)
+        with self.lock:
+            self.paused_until = max(self.paused_until, time.monotonic() + seconds)
+            self.pauses += 1
+            self.longest = max(self.longest, seconds)
 
     def wait(self, sleep: Callable[[float], None] = time.sleep) -> None:
         """Block until this caller's turn (sleeping with `sleep`, which a StopSwitch cuts short)."""
-        if not self.interval:
-            return
-        with self.lock:
-            now = time.monotonic()
-            start = max(now, self.next)
-            self.next = start + self.interval
-        if start > now:
-            sleep(start - now)
+        while True:
+            with self.lock:
+                now = time.monotonic()
+                turn = now >= self.paused_until
+                start = max(now, self.next) if turn and self.interval else now if turn else self.paused_until
+                if turn and self.interval:
+                    self.next = start + self.interval
+            if start > now:
+                sleep(start - now)
+            # A pause that began while this caller waited its turn holds it too: the turn is taken again after it.
+            if turn and time.monotonic() >= self.paused_until:
+                return
+
+    def said(self) -> str | None:
+        """A note for the report when the server asked the fetch to slow down, else None."""
+        if not self.pauses:
+            return None
+        return (f"rate limited: the server answered 429 or 503 {self.pauses:,} time{'s' if self.pauses > 1 else ''}, "
+                f"and every download paused together (the longest pause {self.longest:g} s); a lower --rate, or "
+                "fewer --workers, asks less often")
 
 
-def _capped_retry(stop: StopSwitch):
+def _capped_retry(stop: StopSwitch, limiter: RateLimiter | None = None):
     """urllib3's Retry, waiting at most MAX_RETRY_AFTER when a 429/503 says Retry-After (it would sleep whatever it is
-    told), and sleeping on `stop` so that Ctrl-C ends the wait."""
+    told), and sleeping on `stop` so that Ctrl-C ends the wait. A 429 or 503 pauses every worker of `limiter`'s pool
+    (for its Retry-After, else the back-off), not only the one that was answered."""
     from urllib3.util.retry import Retry
 
     class CappedRetry(Retry):
@@ -72,19 +99,24 @@ def _capped_retry(stop: StopSwitch):
 
         def sleep(self, response=None):
             after = self.get_retry_after(response) if self.respect_retry_after_header and response else None
+            if limiter is not None and response is not None and response.status in SLOW_DOWN:
+                limiter.hold(after if after is not None else max(self.get_backoff_time(), self.backoff_factor))
+                limiter.wait(stop.wait)  # the pause, then this worker's turn at the rate, as any other start
+                return
             stop.wait(after if after else self.get_backoff_time())
 
     return CappedRetry
 
 
-def make_session(workers: int, retries: int, backoff: float, user_agent: str, stop: StopSwitch | None = None):
+def make_session(workers: int, retries: int, backoff: float, user_agent: str, stop: StopSwitch | None = None,
+                 limiter: RateLimiter | None = None):
     """A requests session that re-tries 429/5xx and failed connections (urllib3's Retry), sized for the pool;
-    `stop` ends its waits and shuts its connections."""
+    `stop` ends its waits and shuts its connections; a 429/503 pauses every start of `limiter`."""
     import requests
 
     stop = stop or StopSwitch()
     # Time-outs and bodies cut short are re-tried by `download` (read=0 here), so they are not re-tried twice over.
-    retry = _capped_retry(stop)(total=retries, connect=retries, read=0, status=retries, other=0, backoff_factor=backoff,
+    retry = _capped_retry(stop, limiter)(total=retries, connect=retries, read=0, status=retries, other=0, backoff_factor=backoff,
                   status_forcelist=RETRY_STATUS, allowed_methods=frozenset({"GET"}), raise_on_status=False,
                   respect_retry_after_header=True)
     session = requests.Session()
@@ -276,7 +308,7 @@ def download_all(root: Path, targets: pd.DataFrame, report: f.FetchReport,
 
     def session():
         if not hasattr(local, "session"):
-            local.session = make_session(1, options["retries"], backoff, user_agent, stop)
+            local.session = make_session(1, options["retries"], backoff, user_agent, stop, limiter)
             sessions.append(local.session)
         return local.session
 
@@ -301,6 +333,8 @@ def download_all(root: Path, targets: pd.DataFrame, report: f.FetchReport,
                 if progress:
                     progress(done, total)
     finally:
+        if (slowed := limiter.said()) is not None:
+            report.notes.append(slowed)
         stop.stop()  # a no-op after the last photo; on Ctrl-C it frees the workers a stalled server holds
         for future in pending:
             future.cancel()
