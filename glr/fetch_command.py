@@ -64,11 +64,20 @@ def download_options(args) -> dict:
     return given
 
 
+def say_above_the_bars(text: str) -> None:
+    """Print a note while the progress bars run (from any thread), without cutting a bar in two."""
+    from tqdm import tqdm
+
+    tqdm.write(f"note: {text}", file=sys.stderr)
+
+
 def cmd_fetch(args) -> int:
     """Get the curated photos of a GLDv2 release, from train.csv's URLs or its tar shards; print a summary."""
     from glr.data.fetch import FetchInterrupted, fetch
 
     options = download_options(args)
+    if not args.from_shards:
+        options["notice"] = say_above_the_bars
     progress, checking = PhotoProgress("fetching photos"), PhotoProgress("checking the photos on disk")
 
     def check(done: int, total: int) -> None:  # thousands of photos take a while to check: say so

@@ -13,6 +13,7 @@ import pytest
 from conftest import image_id
 from glr.cli import main
 from glr.data import fetch
+from glr.fetch_command import say_above_the_bars
 from fetch_servers import leftovers, release, server  # noqa: F401 (server: a fixture)
 
 QUICK = ["--top-n", "1", "--rate", "0", "--retries", "0"]
@@ -106,9 +107,11 @@ def test_the_download_defaults_have_one_owner_glr_data_downloads(tmp_path, serve
     ids = sorted([image_id(1, 0), image_id(1, 1)])
     assert main(["fetch", str(root), "--top-n", "1"]) == 0
     assert [sorted(o.pop("ids")) for o in asked] == [ids]
+    assert [o.pop("notice") for o in asked] == [say_above_the_bars]  # where a rate-limited fetch says so
     assert asked == [{}]  # no flag given: download_all's own defaults, nothing restated
     assert main(["fetch", str(root), "--top-n", "1", "--workers", "8", "--retries", "3", "--timeout", "5"]) == 0
-    assert sorted(asked[-1].pop("ids")) == ids and asked[-1] == {"workers": 8, "retries": 3, "timeout": 5.0}
+    assert sorted(asked[-1].pop("ids")) == ids and asked[-1].pop("notice") is say_above_the_bars
+    assert asked[-1] == {"workers": 8, "retries": 3, "timeout": 5.0}
 
 
 def test_a_download_flag_given_at_its_default_with_from_shards_is_said_to_be_ignored_too(tmp_path, capsys):
@@ -254,3 +257,13 @@ def test_a_partial_failure_or_a_rerun_that_finds_only_dead_urls_left_exits_0(tmp
     assert main(["fetch", str(root), *QUICK]) == 1
     assert capsys.readouterr().err.strip().splitlines()[-1].startswith(
         "error: none of the 1 photos asked for could be got: 'http error'")
+
+
+def test_a_server_that_says_to_slow_down_is_said_to_as_the_fetch_goes(tmp_path, server, capsys):
+    # A fetch paused by 429s looked stalled: nothing said why until the end, if at all.
+    root = release(tmp_path / "gld", server, {1: ["429-once", "ok"]})
+    assert main(["fetch", str(root), "--top-n", "1", "--rate", "0", "--retries", "1"]) == 0
+    out = capsys.readouterr()
+    assert ("note: the server says to slow down (HTTP 429): every download pauses 1 s (and as often as it asks again; "
+            "a lower --rate asks less often)") in out.err.splitlines()
+    assert "rate limited: the server answered 429 or 503 1 time" in out.out

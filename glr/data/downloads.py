@@ -46,14 +46,15 @@ class RateLimiter:
     """At most `rate` starts per second across threads (rate <= 0: no limit), and one pause for them all when the
     server says to slow down (`hold`)."""
 
-    def __init__(self, rate: float):
+    def __init__(self, rate: float, notice: Callable[[str], None] | None = None):
+        self.notice = notice  # told of the first pause as it begins (the terminal's fetch prints it)
         self.interval = 1.0 / rate if rate and rate > 0 else 0.0
         self.next = time.monotonic()
         self.paused_until = 0.0
         self.pauses, self.longest = 0, 0.0  # how often the server asked to slow down, and the longest pause
         self.lock = threading.Lock()
 
-    def hold(self, seconds: float) -> None:
+    def hold(self, seconds: float, status: int = 429) -> None:
         """Start nothing for `seconds` (a 429/503's Retry-After, at most MAX_RETRY_AFTER): a server that says to slow
         down means the whole pool, not the one worker it answered, so N workers do not keep asking N times as often."""
         seconds = min(max(seconds, 0.0), MAX_RETRY_AFTER)
@@ -61,6 +62,10 @@ class RateLimiter:
             self.paused_until = max(self.paused_until, time.monotonic() + seconds)
             self.pauses += 1
             self.longest = max(self.longest, seconds)
+            first = self.pauses == 1
+        if first and self.notice is not None:
+            self.notice(f"the server says to slow down (HTTP {status}): every download pauses {seconds:g} s "
+                        "(and as often as it asks again; a lower --rate asks less often)")
 
     def wait(self, sleep: Callable[[float], None] = time.sleep) -> None:
         """Block until this caller's turn (sleeping with `sleep`, which a StopSwitch cuts short)."""
@@ -100,7 +105,8 @@ def _capped_retry(stop: StopSwitch, limiter: RateLimiter | None = None):
         def sleep(self, response=None):
             after = self.get_retry_after(response) if self.respect_retry_after_header and response else None
             if limiter is not None and response is not None and response.status in SLOW_DOWN:
-                limiter.hold(after if after is not None else max(self.get_backoff_time(), self.backoff_factor))
+                limiter.hold(after if after is not None else max(self.get_backoff_time(), self.backoff_factor),
+                             response.status)
                 limiter.wait(stop.wait)  # the pause, then this worker's turn at the rate, as any other start
                 return
             stop.wait(after if after else self.get_backoff_time())
@@ -285,13 +291,14 @@ def download_all(root: Path, targets: pd.DataFrame, report: f.FetchReport,
                  progress: Callable[[int, int], None] | None = None, workers: int = WORKERS, rate: float = RATE,
                  timeout: float = TIMEOUT, retries: int = RETRIES, backoff: float = BACKOFF,
                  user_agent: str = USER_AGENT, max_bytes: int = f.MAX_BYTES, ids: list[str] | None = None,
-                 deadline: float = DEADLINE) -> None:
+                 deadline: float = DEADLINE, notice: Callable[[str], None] | None = None) -> None:
     """Download `targets` (id, url) into root's GLDv2 layout with a bounded pool; record results in `report`.
 
     At most `workers` downloads run at once and at most a few more wait, so memory stays
     flat for any number of photos. On Ctrl-C the downloads under way are given up at once
     (their sockets shut; a photo is written whole or not at all), the rest are not started,
-    and KeyboardInterrupt goes on.
+    and KeyboardInterrupt goes on. `notice(text)` is told, from a worker thread, when the server first says to
+    slow down.
     """
     workers = max(1, int(workers))
     options = {"timeout": timeout, "retries": max(0, int(retries)), "backoff": backoff, "max_bytes": max_bytes,
@@ -302,7 +309,7 @@ def download_all(root: Path, targets: pd.DataFrame, report: f.FetchReport,
             report.fail(image_id, f.NO_URL, "no row in train.csv")
     rows = iter(zip(targets["id"], targets["url"]))
     total, done = len(targets), 0
-    limiter, stop = RateLimiter(rate), StopSwitch()
+    limiter, stop = RateLimiter(rate, notice), StopSwitch()
     # One session per thread: requests does not promise a Session is safe to share between threads.
     local, sessions = threading.local(), []
 
