@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import datetime
 import importlib.util
+import signal
 import socket
 import sys
 import threading
@@ -468,3 +469,47 @@ def test_a_429_or_503_with_retry_after_pauses_every_worker_and_says_so(tmp_path,
     assert asked_in_the_pause == []
     assert ("rate limited: the server answered 429 or 503 1 time, and every download paused together (the longest "
             "pause 1 s); a lower --rate, or fewer --workers, asks less often") in report.summary().splitlines()
+
+
+def test_a_second_ctrl_c_while_the_workers_are_stopped_leaves_none_behind(tmp_path, server, monkeypatch):
+    # Ctrl-C twice: the second cut the stopping of the workers short, and the one on a stalled server was left
+    # waiting; "interrupted" was printed, then the interpreter's exit waited on it for the whole time-out.
+    from glr.data import stop_switch
+
+    class PressedTwice(stop_switch.StopSwitch):
+        def stop(self):
+            if not getattr(self, "pressed", False):  # the second Ctrl-C, as the workers are being stopped
+                self.pressed = True
+                signal.raise_signal(signal.SIGINT)
+            super().stop()
+
+    monkeypatch.setattr(downloads, "StopSwitch", PressedTwice)
+    root = release(tmp_path / "gld", server, {1: ["stall", "ok", "ok"]})
+    fetch_until_ctrl_c(root, server, [f"/{image_id(1, 0)}.jpg"], workers=2, retries=0)  # raises FetchInterrupted
+    assert [t.name for t in threading.enumerate() if t.name.startswith("glr-fetch_")] == []
+    assert not server.released.is_set()  # the stalled server did not end it: the stop did
+
+
+def test_ctrl_c_pressed_again_while_the_first_unwinds_is_dropped_and_the_stop_finishes(tmp_path, server, monkeypatch):
+    # The second KeyboardInterrupt, raised while the first unwound a wait on a lock, broke the lock ("RuntimeError:
+    # release unlocked lock", a traceback) or cut the stop short, leaving a worker on a stalled server.
+    pressed = []
+
+    def ctrl_c_again(self):
+        pressed.append(1)
+        signal.raise_signal(signal.SIGINT)  # as the first Ctrl-C's KeyboardInterrupt unwinds download_all
+        return None
+
+    monkeypatch.setattr(downloads.RateLimiter, "said", ctrl_c_again)
+    root = release(tmp_path / "gld", server, {1: ["stall", "ok", "ok"]})
+
+    def ctrl_c(done, total):
+        while not server.hits.get(f"/{image_id(1, 0)}.jpg"):
+            time.sleep(0.01)
+        signal.raise_signal(signal.SIGINT)
+
+    with pytest.raises(fetch.FetchInterrupted):
+        fetch.fetch(root, top_n=1, progress=ctrl_c, **{**FAST, "workers": 2, "timeout": 30, "retries": 0})
+    assert pressed == [1]
+    assert [t.name for t in threading.enumerate() if t.name.startswith("glr-fetch_")] == []
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # Ctrl-C is Ctrl-C again after the fetch

@@ -27,7 +27,7 @@ from typing import Callable
 import pandas as pd
 
 from glr.data import fetch as f
-from glr.data.stop_switch import StopSwitch, tracked_adapter
+from glr.data.stop_switch import StopSwitch, first_stop_only, signals_held, tracked_adapter
 
 WORKERS = 8
 RATE = 10.0  # requests per second, across the pool
@@ -308,7 +308,7 @@ def download_all(root: Path, targets: pd.DataFrame, report: f.FetchReport,
         if image_id not in known:
             report.fail(image_id, f.NO_URL, "no row in train.csv")
     rows = iter(zip(targets["id"], targets["url"]))
-    total, done = len(targets), 0
+    total = len(targets)
     limiter, stop = RateLimiter(rate, notice), StopSwitch()
     # One session per thread: requests does not promise a Session is safe to share between threads.
     local, sessions = threading.local(), []
@@ -319,29 +319,39 @@ def download_all(root: Path, targets: pd.DataFrame, report: f.FetchReport,
             sessions.append(local.session)
         return local.session
 
-    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="glr-fetch")
-    pending = set()
-    try:
-        while True:
-            for image_id, url in rows:
-                pending.add(pool.submit(_one, root, session, image_id, url, options, limiter, stop))
-                if len(pending) >= 2 * workers:
+    pool, pending, done = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="glr-fetch"), set(), 0
+    with first_stop_only():  # a Ctrl-C pressed twice must not break the locks the first one's stop needs
+        try:
+            while True:
+                for image_id, url in rows:
+                    pending.add(pool.submit(_one, root, session, image_id, url, options, limiter, stop))
+                    if len(pending) >= 2 * workers:
+                        break
+                if not pending:
                     break
-            if not pending:
-                break
-            finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-            for future in finished:
-                image_id, reason, detail = future.result()
-                if reason:
-                    report.fail(image_id, reason, detail)
-                else:
-                    report.fetched += 1
-                done += 1
-                if progress:
-                    progress(done, total)
-    finally:
-        if (slowed := limiter.said()) is not None:
-            report.notes.append(slowed)
+                finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    image_id, reason, detail = future.result()
+                    if reason:
+                        report.fail(image_id, reason, detail)
+                    else:
+                        report.fetched += 1
+                    done += 1
+                    if progress:
+                        progress(done, total)
+        finally:
+            if (slowed := limiter.said()) is not None:
+                report.notes.append(slowed)
+            _wind_down(stop, pending, pool, sessions)
+
+
+def _wind_down(stop: StopSwitch, pending: set, pool: ThreadPoolExecutor, sessions: list) -> None:
+    """Stop the workers and wait until every one is out; a Ctrl-C (or SIGTERM) meanwhile is taken after, not in it.
+
+    A second Ctrl-C raised in here could stop in the middle of a lock (threading.Event.set): the stop then hung for
+    good, or left a worker on a stalled server that the interpreter's exit waited on for the whole time-out.
+    """
+    with signals_held():
         stop.stop()  # a no-op after the last photo; on Ctrl-C it frees the workers a stalled server holds
         for future in pending:
             future.cancel()
