@@ -416,17 +416,36 @@ def test_an_empty_answer_and_an_html_page_are_named_as_such(tmp_path, server):
 def test_ctrl_c_against_a_stalled_server_stops_at_once_and_leaves_no_half_written_photo(tmp_path, server):
     # The downloads under way waited for the stalled server up to the time-out (30 s here, 30 s a retry by
     # default, and up to the 300 s deadline for a dripping body) before Ctrl-C took effect.
-    # ... or slept out a Retry-After of up to a minute.
-    root = release(tmp_path / "gld", server, {1: ["stall", "stall-body", "stall-body-unsized", "429-wait", "ok"]})
-    stalled = [f"/{image_id(1, i)}.jpg" for i in range(4)]
+    # (A Retry-After's pause, which now holds every worker, is test_ctrl_c_during_a_retry_after_pause_stops_at_once.)
+    root = release(tmp_path / "gld", server, {1: ["stall", "stall-body", "stall-body-unsized", "ok"]})
+    stalled = [f"/{image_id(1, i)}.jpg" for i in range(3)]
     photo = jpeg(7)  # the unsized body's first half decodes: only the stop tells it from a whole answer
     server.routes[stalled[2]] = ("stall-body-unsized", photo + b"\0" * (len(photo) + 100))
 
-    seconds = fetch_until_ctrl_c(root, server, stalled, workers=5, retries=1)
+    seconds = fetch_until_ctrl_c(root, server, stalled, workers=4, retries=1)
     assert seconds < 15  # generous: the old code took the 30 s time-out
     assert not server.released.is_set()  # the server was still stalling
-    assert server.hits[stalled[3]] == 1  # the Retry-After wait was cut short: never asked again
-    assert [p.stem for p in (root / "train").rglob("*.jpg")] == [image_id(1, 4)] and leftovers(root) == []
+    assert [p.stem for p in (root / "train").rglob("*.jpg")] == [image_id(1, 3)] and leftovers(root) == []
+
+
+def test_ctrl_c_during_a_retry_after_pause_stops_at_once(tmp_path, server):
+    # A worker slept out a Retry-After of up to a minute before Ctrl-C took effect; now the whole pool pauses for it,
+    # so the Ctrl-C comes from the terminal (a signal to the main thread), not from a photo's progress.
+    root = release(tmp_path / "gld", server, {1: ["429-wait", "ok", "ok"]})
+    asked = f"/{image_id(1, 0)}.jpg"
+
+    def ctrl_c_once_it_is_asked():
+        while not server.hits.get(asked):
+            time.sleep(0.01)
+        time.sleep(0.2)  # into the pause (a stop before it ends it as well)
+        signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)
+
+    threading.Thread(target=ctrl_c_once_it_is_asked, daemon=True).start()
+    start = time.monotonic()
+    with pytest.raises(fetch.FetchInterrupted):
+        fetch.fetch(root, top_n=1, **{**FAST, "workers": 3, "retries": 1, "timeout": 30})
+    assert time.monotonic() - start < 15  # generous: the old code slept the 60 s out
+    assert server.hits[asked] == 1 and leftovers(root) == []  # the pause was cut short: never asked again
 
 
 def test_ctrl_c_against_a_stalled_https_server_stops_at_once(tmp_path, monkeypatch):
