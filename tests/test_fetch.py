@@ -215,3 +215,15 @@ def test_a_full_disk_before_any_photo_is_asked_for_leaves_an_earlier_runs_failur
     with pytest.raises(StorageError):
         fetch.fetch(root, top_n=1, **FAST)
     assert (root / fetch.FAILURES_CSV).read_bytes() == before
+
+
+def test_rows_that_train_csv_holds_but_the_catalog_skips_are_said(tmp_path, server):
+    # A row with an unsafe id ('../x') was skipped without a word: `glr train` says so, fetch said nothing.
+    root = release(tmp_path / "gld", server, {1: ["ok", "ok"]})
+    with open(root / "train.csv", "a") as fh:
+        fh.write(f"../../evil,{server.url}/evil.jpg,1\n")
+    report = fetch.fetch(root, top_n=1, **FAST)
+    assert report.fetched == 2 and "/evil.jpg" not in server.hits
+    assert report.summary().splitlines()[-1] == (
+        "1 row has an id that is not a plain file name (e.g. '../../evil'); skipped, so nothing outside the dataset "
+        "is read")

@@ -171,12 +171,19 @@ def save_image(root: Path, image_id: str, data: bytes) -> str | None:
     return None
 
 
-def curated_ids(data: str | os.PathLike, top_n: int, min_images: int, val_fraction: float, seed: int) -> tuple[Path, pd.Series]:
-    """The dataset's root and the ids of the photos the curated top-N classes hold (as `glr train` will curate them)."""
+def curated_ids(data: str | os.PathLike, top_n: int, min_images: int, val_fraction: float, seed: int,
+                notes: list[str] | None = None) -> tuple[Path, pd.Series]:
+    """The dataset's root and the ids of the photos the curated top-N classes hold (as `glr train` will curate them).
+
+    What reading and curating left out (rows with an unsafe id, classes too small...) goes to `notes`, as `glr train`
+    says it: a row fetch skips without a word is a photo the user thinks is coming.
+    """
     catalog = datasets.load_catalog(data, check_files=False)
     if catalog.layout != "gldv2":
         raise DatasetError(f"{data}: fetch needs a GLDv2 folder (train.csv, or train_clean.csv); this is {catalog.layout}")
     split = datasets.curate(catalog, top_n=top_n, min_images=min_images, val_fraction=val_fraction, seed=seed)
+    if notes is not None:
+        notes += catalog.problems
     return catalog.root, pd.concat([split.train["id"], split.val["id"]], ignore_index=True).astype(str)
 
 
@@ -212,8 +219,9 @@ def fetch(data: str | os.PathLike, top_n: int = datasets.DEFAULT_TOP_N, min_imag
     CSV is written (or removed, when nothing failed) beside train.csv. Ctrl-C raises
     FetchInterrupted with the report so far, once the CSV lists the failures before the stop.
     """
-    root, ids = curated_ids(data, top_n, min_images, val_fraction, seed)
-    report = FetchReport(wanted=len(ids))
+    notes: list[str] = []
+    root, ids = curated_ids(data, top_n, min_images, val_fraction, seed, notes)
+    report = FetchReport(wanted=len(ids), notes=notes)
     asked = False  # whether photos were asked for: an earlier run's failures CSV is then no longer true
     try:
         tick = (lambda _: checking(report.checked, report.wanted)) if checking else None
