@@ -532,3 +532,14 @@ def test_ctrl_c_pressed_again_while_the_first_unwinds_is_dropped_and_the_stop_fi
     assert pressed == [1]
     assert [t.name for t in threading.enumerate() if t.name.startswith("glr-fetch_")] == []
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # Ctrl-C is Ctrl-C again after the fetch
+
+
+def test_a_photo_that_does_not_decode_says_why_in_the_decoders_words(tmp_path, server):
+    # Every photo that did not decode was "does not decode as an image": a truncated JPEG (a proxy that cut it and
+    # sent a whole answer) and a decompression bomb could not be told apart in the failures list.
+    root = release(tmp_path / "gld", server, {1: ["ok", "ok"]})
+    photo = server.routes[f"/{image_id(1, 0)}.jpg"][1]
+    server.routes[f"/{image_id(1, 0)}.jpg"] = ("ok", photo[: len(photo) // 2])  # a whole answer, half a photo
+    failure = fetch.fetch(root, top_n=1, **FAST).failure_table().set_index("id").loc[image_id(1, 0)]
+    assert failure["reason"] == fetch.NOT_AN_IMAGE
+    assert failure["detail"] == "image file is truncated (incomplete download or copy?)"

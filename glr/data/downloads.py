@@ -268,7 +268,7 @@ def _not_an_image(data: bytes) -> str:
         return "empty (0 bytes)"
     if data.lstrip()[:1] == b"<":
         return f"an HTML/XML page, not a photo ({data.lstrip()[:60].decode('utf-8', 'replace')!r}...)"
-    return "does not decode as an image"
+    return f.decode_problem(data) or "does not decode as an image"
 
 
 def _one(root: Path, session: Callable, image_id: str, url: str, options: dict, limiter: RateLimiter,

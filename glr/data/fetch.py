@@ -13,6 +13,7 @@ written to a CSV beside train.csv.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -148,6 +149,15 @@ def check_image(data: bytes, name: str) -> None:
     if not data:
         raise ImageError(f"{name}: empty (0 bytes)")
     decode_image(data, draft_size=CHECK_PX)
+
+
+def decode_problem(data: bytes) -> str:
+    """Why `data` is not a photo, in the decoder's words (a truncated JPEG, a decompression bomb...); "" if it is one."""
+    try:
+        check_image(data, "photo")
+    except ImageError as exc:
+        return re.sub(r"^[^:]*: ", "", str(exc))[:200]  # the name the decoder gives bytes ("the upload") says nothing
+    return ""
 
 
 def is_valid_file(path: Path) -> bool:
