@@ -68,9 +68,9 @@ class Server:
                     self.wfile.flush()
                     server.released.wait(60)
                     return
-                if kind in ("429-once", "503-once") and server.hits[self.path] == 1:  # come back in a second
+                if kind in ("429-once", "503-once") and server.hits[self.path] == 1 or kind == "429-soon":
                     self.send_response(int(kind[:3]))
-                    self.send_header("Retry-After", "1")
+                    self.send_header("Retry-After", "soon" if kind == "429-soon" else "1")  # a second, or nonsense
                     self.send_header("Content-Length", "0")
                     self.end_headers()
                     return

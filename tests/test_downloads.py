@@ -543,3 +543,13 @@ def test_a_photo_that_does_not_decode_says_why_in_the_decoders_words(tmp_path, s
     failure = fetch.fetch(root, top_n=1, **FAST).failure_table().set_index("id").loc[image_id(1, 0)]
     assert failure["reason"] == fetch.NOT_AN_IMAGE
     assert failure["detail"] == "image file is truncated (incomplete download or copy?)"
+
+
+def test_a_429_whose_retry_after_is_nonsense_is_backed_off_and_said_to_be_a_rate_limit(tmp_path, server):
+    # urllib3 raised on "Retry-After: soon": the photo failed as "connection failed: Invalid Retry-After header", with
+    # no word of the rate limit, and the pool went on asking.
+    root = release(tmp_path / "gld", server, {1: ["429-soon", "ok"]})
+    report = fetch.fetch(root, top_n=1, **{**FAST, "retries": 1})
+    failure = report.failure_table().set_index("id").loc[image_id(1, 0)]
+    assert failure["reason"] == fetch.HTTP_ERROR and failure["detail"].startswith("HTTP 429 (rate limited")
+    assert report.fetched == 1 and "rate limited: the server answered 429 or 503 1 time" in report.summary()

@@ -95,11 +95,15 @@ def _capped_retry(stop: StopSwitch, limiter: RateLimiter | None = None):
     """urllib3's Retry, waiting at most MAX_RETRY_AFTER when a 429/503 says Retry-After (it would sleep whatever it is
     told), and sleeping on `stop` so that Ctrl-C ends the wait. A 429 or 503 pauses every worker of `limiter`'s pool
     (for its Retry-After, else the back-off), not only the one that was answered."""
+    from urllib3.exceptions import InvalidHeader
     from urllib3.util.retry import Retry
 
     class CappedRetry(Retry):
         def get_retry_after(self, response):
-            after = super().get_retry_after(response)
+            try:
+                after = super().get_retry_after(response)
+            except InvalidHeader:  # "soon", "-5": no wait is said, so the back-off is waited, as without one
+                return None
             return None if after is None else min(max(after, 0.0), MAX_RETRY_AFTER)
 
         def sleep(self, response=None):
