@@ -267,3 +267,14 @@ def test_a_server_that_says_to_slow_down_is_said_to_as_the_fetch_goes(tmp_path, 
     assert ("note: the server says to slow down (HTTP 429): every download pauses 1 s (and as often as it asks again; "
             "a lower --rate asks less often)") in out.err.splitlines()
     assert "rate limited: the server answered 429 or 503 1 time" in out.out
+
+
+def test_a_photo_folder_that_links_to_a_drive_not_mounted_is_named_not_a_traceback(tmp_path, server, capsys):
+    # train/ -> /mnt/usb/train with the drive not mounted: "FileExistsError: [Errno 17] File exists" and a traceback.
+    root = release(tmp_path / "gld", server, {1: ["ok", "ok"]})
+    (root / "train").symlink_to(tmp_path / "usb" / "train")
+    assert main(["fetch", str(root), *QUICK]) == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err.startswith("error: ") and "Traceback" not in err
+    assert f"cannot be written, {root / 'train'} is a link to {tmp_path / 'usb' / 'train'}, which does not exist " \
+           "(a drive not mounted, or moved?); fix that folder, then run the same command again" in err

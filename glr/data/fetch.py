@@ -177,8 +177,24 @@ def save_image(root: Path, image_id: str, data: bytes) -> str | None:
         check_image(data, image_id)
     except ImageError:
         return NOT_AN_IMAGE
-    write_bytes(image_path(root, image_id), data)
+    path = image_path(root, image_id)
+    try:
+        write_bytes(path, data)
+    except StorageError:
+        raise
+    except OSError as exc:  # not one atomic names (a link to a drive not mounted...): a traceback, else
+        raise unwritable(path, exc) from exc
     return None
+
+
+def unwritable(path: Path, exc: OSError) -> StorageError:
+    """A StorageError naming why `path` cannot be written, for an OSError that glr.atomic leaves as it is."""
+    broken = next((p for p in path.parents if p.is_symlink() and not p.exists()), None)
+    why = (f"{broken} is a link to {os.readlink(broken)}, which does not exist (a drive not mounted, or moved?)"
+           if broken else exc.strerror or str(exc))
+    error = StorageError(f"{path}: cannot be written, {why}; fix that folder, then run the same command again")
+    error.errno = exc.errno
+    return error
 
 
 def curated_ids(data: str | os.PathLike, top_n: int, min_images: int, val_fraction: float, seed: int,
