@@ -7,7 +7,8 @@ column of train.csv, a bounded pool of polite HTTP downloads) or `glr.data.tar_s
 image and written atomically to `train/a/b/c/<id>.jpg`, so a run that is interrupted and
 started again skips what is there and leaves nothing half-written; Ctrl-C raises
 `FetchInterrupted`, which holds the report of what was done. What failed, and why, is
-written to a CSV beside train.csv.
+written to a CSV beside train.csv, never losing an earlier run's (a stopped run keeps its rows for the photos it
+did not get).
 """
 
 from __future__ import annotations
@@ -368,8 +369,8 @@ def not_asked_again(root: Path, report: FetchReport) -> pd.DataFrame:
         return report.failure_table().iloc[:0]
     mine = {image_id for image_id, _, _ in report.failures}
     ids = old["id"].str.strip()
-    gone = ids.map(lambda i: len(i) >= 3 and "/" not in i and image_path(root, i).exists())
-    keep = old.loc[~ids.isin(mine) & ~gone, ["id", "reason", "detail"]].copy()
+    on_disk = ids.map(lambda i: len(i) >= 3 and "/" not in i and image_path(root, i).exists())
+    keep = old.loc[~ids.isin(mine) & ~on_disk, ["id", "reason", "detail"]].copy()
     marked = keep["detail"].str.startswith(EARLIER)
     keep.loc[~marked, "detail"] = EARLIER + keep.loc[~marked, "detail"]
     return keep.reset_index(drop=True)
