@@ -227,3 +227,16 @@ def test_rows_that_train_csv_holds_but_the_catalog_skips_are_said(tmp_path, serv
     assert report.summary().splitlines()[-1] == (
         "1 row has an id that is not a plain file name (e.g. '../../evil'); skipped, so nothing outside the dataset "
         "is read")
+
+
+def test_a_fetch_of_fewer_classes_keeps_the_earlier_failures_of_the_others_listed(tmp_path, server):
+    # `fetch --top-n 2`, then `fetch --top-n 1`: the second run's list replaced the first's, and the failures of the
+    # class it did not ask for were lost.
+    root = release(tmp_path / "gld", server, {1: ["ok", "ok", "ok"], 2: ["ok", "404"]})
+    fetch.fetch(root, top_n=2, **FAST)
+    report = fetch.fetch(root, top_n=1, **FAST)
+    listed = pd.read_csv(root / fetch.FAILURES_CSV)
+    assert list(listed["id"]) == [image_id(2, 1)] and list(listed["detail"]) == ["in an earlier run: HTTP 404"]
+    assert report.summary().splitlines()[-1] == (
+        f"earlier failures kept in {root / fetch.FAILURES_CSV}: 1 (photos not on disk that this run did not fail; "
+        "marked 'in an earlier run:')")

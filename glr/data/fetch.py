@@ -91,10 +91,14 @@ class FetchReport:
         if self.failures:
             listed = f", listed in {self.failures_csv} (only the photos asked for before the stop)" if self.failures_csv else ""
             lines.append(f"{len(self.failures):,} failed before the stop{listed}")
-        if self.earlier_listed and self.failures_csv:
-            lines.append(f"earlier failures kept in {self.failures_csv}: {self.earlier_listed:,} (photos not on disk that "
-                         f"this run did not fail; marked '{EARLIER.strip()}')")
-        return "\n".join(lines + self.notes)
+        return "\n".join(lines + self.earlier_line() + self.notes)
+
+    def earlier_line(self) -> list[str]:
+        """The line that says an earlier run's failures stay listed (none when there are none)."""
+        if not (self.earlier_listed and self.failures_csv):
+            return []
+        return [f"earlier failures kept in {self.failures_csv}: {self.earlier_listed:,} (photos not on disk that this "
+                f"run did not fail; marked '{EARLIER.strip()}')"]
 
     def summary(self) -> str:
         """A few lines for the terminal: counts, then failures by reason."""
@@ -107,7 +111,7 @@ class FetchReport:
                 lines.append(f"failures listed in {self.failures_csv}")
             if not self.fetched and len(by_reason) == 1 and by_reason.index[0] in HINTS:  # one cause, and none came
                 lines.append(f"every photo asked for failed with '{by_reason.index[0]}': {HINTS[by_reason.index[0]]}")
-        lines += self.notes
+        lines += self.earlier_line() + self.notes
         return "\n".join(lines)
 
     def got_nothing(self) -> str | None:
@@ -329,16 +333,15 @@ def first_usable_url(rows: pd.DataFrame, report: FetchReport | None = None) -> p
 def list_failures(root: Path, report: FetchReport, stopped: bool = False) -> None:
     """Write the failures CSV (`report.failures_csv`) atomically, or remove it when nothing failed; never raises OSError.
 
-    A list is never lost: a `stopped` run keeps the rows of the earlier list whose photos it did not get (marked
-    EARLIER: not asked again before the stop, or asked and not yet answered), and a list that cannot be written
-    (a full disk...) leaves the earlier one whole where it is, which `report.notes` says.
+    A list is never lost: the rows of the earlier list whose photos are still not on disk and that this run did not
+    fail stay (marked EARLIER: photos of another --top-n, or not asked again before a stop), and a list that cannot
+    be written (a full disk...) leaves the earlier one whole where it is, which `report.notes` says.
     """
     path = root / FAILURES_CSV
     table = report.failure_table()
-    if stopped:
-        earlier = not_asked_again(root, report)
-        report.earlier_listed = len(earlier)
-        table = pd.concat([table, earlier], ignore_index=True) if len(earlier) else table
+    earlier = not_asked_again(root, report)
+    report.earlier_listed = len(earlier)
+    table = pd.concat([table, earlier], ignore_index=True) if len(earlier) else table
     existed = path.exists()
     try:
         if len(table):
@@ -358,7 +361,7 @@ def list_failures(root: Path, report: FetchReport, stopped: bool = False) -> Non
 
 
 def not_asked_again(root: Path, report: FetchReport) -> pd.DataFrame:
-    """The rows of the earlier failures CSV that a stopped run leaves true: photos not on disk that it did not fail
+    """The rows of the earlier failures CSV that this run leaves true: photos not on disk that it did not fail
     itself (their detail marked EARLIER). Empty when there is no readable list."""
     path = root / FAILURES_CSV
     try:
