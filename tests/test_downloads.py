@@ -553,3 +553,11 @@ def test_a_429_whose_retry_after_is_nonsense_is_backed_off_and_said_to_be_a_rate
     failure = report.failure_table().set_index("id").loc[image_id(1, 0)]
     assert failure["reason"] == fetch.HTTP_ERROR and failure["detail"].startswith("HTTP 429 (rate limited")
     assert report.fetched == 1 and "rate limited: the server answered 429 or 503 1 time" in report.summary()
+
+
+def test_a_url_whose_host_name_cannot_be_a_host_is_no_usable_url_not_a_connection_failure(tmp_path, server):
+    # A host name label over 63 characters (a mangled row) counted as "connection failed", which hints at the network.
+    root = release(tmp_path / "gld", server, {1: ["ok", "ok"]})
+    set_url(root, 0, "http://" + "a" * 300 + ".example/x.jpg")
+    failure = fetch.fetch(root, top_n=1, **FAST).failure_table().iloc[0]
+    assert failure["reason"] == fetch.NO_URL and failure["detail"].startswith("Failed to parse")

@@ -245,7 +245,9 @@ def download(session, url: str, timeout: float, retries: int, backoff: float, li
                 return None, f.PROXY, "a SOCKS proxy is set (ALL_PROXY, HTTPS_PROXY...): it needs `pip install PySocks`"
             target = re.search(r"No connection adapters were found for '(.*)'", str(exc))
             return None, f.HTTP_ERROR, f"redirected to {target[1]}, which is not http(s)" if target else _first_line(exc)
-        except (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema) as exc:  # "http://", no host
+        # "http://" (no host), a host name label over 63 characters (urllib3's, also an HTTPError: before the next)
+        except (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema,
+                urllib3.exceptions.LocationValueError) as exc:
             return None, f.NO_URL, _first_line(exc)
         except (requests.RequestException, urllib3.exceptions.HTTPError) as exc:
             reason = f.TIMED_OUT if _is_timeout(exc) else \
