@@ -3,8 +3,10 @@ copy, shared, so that every test of `glr fetch` asks the same fake server."""
 
 from __future__ import annotations
 
+import hashlib
 import io
 import ssl
+import tarfile
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -185,3 +187,28 @@ def fetch_until_ctrl_c(root, server, stalled: list[str], **options) -> float:
     with pytest.raises(KeyboardInterrupt):
         fetch.fetch(root, top_n=1, progress=ctrl_c_once_the_stalls_have_begun, **{**FAST, "timeout": 30, **options})
     return time.monotonic() - start
+
+
+def shard_release(root, counts: dict[int, int]):
+    """train.csv of a release without images (id,url,landmark_id) for --from-shards; its ids."""
+    rows = [(image_id(lm, i), f"https://example.org/{image_id(lm, i)}.jpg", lm) for lm, n in counts.items() for i in range(n)]
+    root.mkdir(parents=True, exist_ok=True)
+    pd.DataFrame(rows, columns=["id", "url", "landmark_id"]).to_csv(root / "train.csv", index=False)
+    return [r[0] for r in rows]
+
+
+def shard(folder, index: int, members: dict[str, bytes], md5: str | None = "right") -> bytes:
+    """Write images_NNN.tar (members as a/b/c/<id>.jpg, as the release has them) and its md5 file."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name if "/" in name else f"{name[0]}/{name[1]}/{name[2]}/{name}.jpg")
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    data = buffer.getvalue()
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"images_{index:03d}.tar").write_bytes(data)
+    if md5:
+        digest = hashlib.md5(data).hexdigest() if md5 == "right" else "0" * 32
+        (folder / f"md5.images_{index:03d}.txt").write_text(f"{digest}  images_{index:03d}.tar\n")
+    return data

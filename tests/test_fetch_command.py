@@ -79,8 +79,7 @@ def test_a_stop_against_a_stalled_server_ends_at_once_saying_what_was_kept_and_h
 
 def test_download_flags_given_with_from_shards_are_said_to_be_ignored(tmp_path, capsys):
     # --workers 2 --from-shards looked like parallel extraction; the flags were dropped without a word.
-    from test_fetch_shards import release as shard_release, shard
-    from test_fetch import jpeg
+    from fetch_servers import jpeg, shard, shard_release
 
     ids = shard_release(tmp_path / "gld", {1: 2})
     shard(tmp_path / "shards", 0, {i: jpeg(n) for n, i in enumerate(ids)})
@@ -115,8 +114,7 @@ def test_the_download_defaults_have_one_owner_glr_data_downloads(tmp_path, serve
 
 
 def test_a_download_flag_given_at_its_default_with_from_shards_is_said_to_be_ignored_too(tmp_path, capsys):
-    from test_fetch_shards import release as shard_release, shard
-    from test_fetch import jpeg
+    from fetch_servers import jpeg, shard, shard_release
 
     ids = shard_release(tmp_path / "gld", {1: 2})
     shard(tmp_path / "shards", 0, {i: jpeg(n) for n, i in enumerate(ids)})
