@@ -240,3 +240,13 @@ def test_a_fetch_of_fewer_classes_keeps_the_earlier_failures_of_the_others_liste
     assert report.summary().splitlines()[-1] == (
         f"earlier failures kept in {root / fetch.FAILURES_CSV}: 1 (photos not on disk that this run did not fail; "
         "marked 'in an earlier run:')")
+
+
+def test_a_folder_named_as_the_failures_list_is_said_to_be_in_the_way(tmp_path, server):
+    # It was called "an earlier run's list, left as it was".
+    root = release(tmp_path / "gld", server, {1: ["404", "ok"]})
+    (root / fetch.FAILURES_CSV).mkdir()
+    report = fetch.fetch(root, top_n=1, **FAST)
+    assert report.summary().splitlines()[-1] == (
+        f"the failures are not listed: {root / fetch.FAILURES_CSV} cannot be written (Is a directory); a folder has its "
+        "name: move it away, then run the same command again")

@@ -352,7 +352,8 @@ def list_failures(root: Path, report: FetchReport, stopped: bool = False) -> Non
     except OSError as exc:  # a StorageError (a full disk...), or another failure of the disk
         report.failures_csv = None
         why = f"cannot be written ({os.strerror(exc.errno)})" if exc.errno else str(exc)
-        kept = "; the list there is an earlier run's, left as it was" if path.exists() else ""
+        kept = ("; the list there is an earlier run's, left as it was" if path.is_file() else
+                "; a folder has its name: move it away, then run the same command again" if path.is_dir() else "")
         report.notes.append(f"the failures are not listed: {path} {why}{kept}")
         return
     if stopped and existed and not len(table):
