@@ -72,7 +72,7 @@ class Server:
                     return
                 if kind in ("429-once", "503-once") and server.hits[self.path] == 1 or kind == "429-soon":
                     self.send_response(int(kind[:3]))
-                    self.send_header("Retry-After", "soon" if kind == "429-soon" else "1")  # a second, or nonsense
+                    self.send_header("Retry-After", "soon" if kind == "429-soon" else "2")  # 2 seconds, or nonsense
                     self.send_header("Content-Length", "0")
                     self.end_headers()
                     return

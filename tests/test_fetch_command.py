@@ -262,7 +262,7 @@ def test_a_server_that_says_to_slow_down_is_said_to_as_the_fetch_goes(tmp_path, 
     root = release(tmp_path / "gld", server, {1: ["429-once", "ok"]})
     assert main(["fetch", str(root), "--top-n", "1", "--rate", "0", "--retries", "1"]) == 0
     out = capsys.readouterr()
-    assert ("note: the server says to slow down (HTTP 429): every download pauses 1 s (and as often as it asks again; "
+    assert ("note: the server says to slow down (HTTP 429): every download pauses 2 s (and as often as it asks again; "
             "a lower --rate asks less often)") in out.err.splitlines()
     assert "rate limited: the server answered 429 or 503 1 time" in out.out
 

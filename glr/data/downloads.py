@@ -188,6 +188,18 @@ def _incurable(exc: BaseException) -> tuple[str, str] | None:
     return None
 
 
+def _retry_after(resp, backoff: float) -> float:
+    """The seconds a 429/503 answer asks to wait (Retry-After, at most MAX_RETRY_AFTER), else `backoff`."""
+    from urllib3.exceptions import InvalidHeader
+    from urllib3.util.retry import Retry
+
+    try:
+        after = Retry().parse_retry_after(resp.headers["Retry-After"]) if resp.headers.get("Retry-After") else None
+    except InvalidHeader:  # "soon", "-5"
+        after = None
+    return min(max(after, 0.0), MAX_RETRY_AFTER) if after is not None else backoff
+
+
 def _content_length(resp) -> int:
     """The Content-Length the answer states, 0 when it states none or nonsense ("abc", "-5"): the body is counted anyway."""
     try:
@@ -231,6 +243,8 @@ def download(session, url: str, timeout: float, retries: int, backoff: float, li
             with session.get(url, timeout=timeout, stream=True) as resp:
                 if resp.status_code in (404, 410):
                     return None, f.NOT_FOUND, f"HTTP {resp.status_code}"
+                if resp.status_code in SLOW_DOWN:  # its re-tries are spent (or --retries 0): the pool still slows down
+                    limiter.hold(_retry_after(resp, backoff), resp.status_code)
                 if resp.status_code >= 400:
                     limited = " (rate limited: fetch again later, or with a lower --rate)" if resp.status_code == 429 else ""
                     return None, f.HTTP_ERROR, f"HTTP {resp.status_code}{limited}"
