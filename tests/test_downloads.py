@@ -561,3 +561,13 @@ def test_a_url_whose_host_name_cannot_be_a_host_is_no_usable_url_not_a_connectio
     set_url(root, 0, "http://" + "a" * 300 + ".example/x.jpg")
     failure = fetch.fetch(root, top_n=1, **FAST).failure_table().iloc[0]
     assert failure["reason"] == fetch.NO_URL and failure["detail"].startswith("Failed to parse")
+
+
+def test_a_rate_limit_note_that_cannot_be_shown_does_not_fail_the_fetch(tmp_path, server):
+    # The note is printed from the worker that was answered 429: stderr a closed pipe raised there, out of the fetch.
+    def closed_pipe(text):
+        raise BrokenPipeError(32, "Broken pipe")
+
+    root = release(tmp_path / "gld", server, {1: ["429-once", "ok"]})
+    report = fetch.fetch(root, top_n=1, notice=closed_pipe, **{**FAST, "retries": 0})
+    assert report.fetched == 1 and report.failures[0][2].startswith("HTTP 429 (rate limited")

@@ -64,8 +64,11 @@ class RateLimiter:
             self.longest = max(self.longest, seconds)
             first = self.pauses == 1
         if first and self.notice is not None:
-            self.notice(f"the server says to slow down (HTTP {status}): every download pauses {seconds:g} s "
-                        "(and as often as it asks again; a lower --rate asks less often)")
+            try:
+                self.notice(f"the server says to slow down (HTTP {status}): every download pauses {seconds:g} s "
+                            "(and as often as it asks again; a lower --rate asks less often)")
+            except Exception:  # a note that cannot be shown (stderr a closed pipe...) must not fail the photo
+                pass
 
     def wait(self, sleep: Callable[[float], None] = time.sleep) -> None:
         """Block until this caller's turn (sleeping with `sleep`, which a StopSwitch cuts short)."""
