@@ -2,6 +2,9 @@
 
 The fetching itself is glr.data.fetch; this is only what the terminal needs around it:
 options that make sense together, and what to say after Ctrl-C or SIGTERM (what was kept, how to go on).
+Exit codes: 1 when every photo asked for failed (except when only dead URLs are left beside photos on disk: that
+dataset is as whole as it gets), else 0, as some failures are normal (GLDv2 has dead URLs); 2 for a bad command line
+or dataset, or a full disk; 130 after Ctrl-C, 143 after SIGTERM.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from glr.errors import GlrError
 
 INTERRUPTED = 130  # the shell's code for a command ended by Ctrl-C (128 + SIGINT)
 TERMINATED = 143  # ... and by SIGTERM (128 + SIGTERM)
+GOT_NOTHING = 1  # every photo asked for failed (2 is for a bad command line or input, as for every glr command)
 
 
 @contextmanager
@@ -63,11 +67,20 @@ def download_options(args) -> dict:
     return given
 
 
+def say_above_the_bars(text: str) -> None:
+    """Print a note while the progress bars run (from any thread), without cutting a bar in two."""
+    from tqdm import tqdm
+
+    tqdm.write(f"note: {text}", file=sys.stderr)
+
+
 def cmd_fetch(args) -> int:
     """Get the curated photos of a GLDv2 release, from train.csv's URLs or its tar shards; print a summary."""
     from glr.data.fetch import FetchInterrupted, fetch
 
     options = download_options(args)
+    if not args.from_shards:
+        options["notice"] = say_above_the_bars
     progress, checking = PhotoProgress("fetching photos"), PhotoProgress("checking the photos on disk")
 
     def check(done: int, total: int) -> None:  # thousands of photos take a while to check: say so
@@ -94,4 +107,7 @@ def cmd_fetch(args) -> int:
         print(interrupted.interrupted_summary("stopped by SIGTERM" if terminated else "interrupted"), file=sys.stderr)
         return TERMINATED if terminated else INTERRUPTED
     print(report.summary())
+    if (problem := report.got_nothing()) is not None:  # a script running `glr fetch && glr train` must see it
+        print(f"error: {problem}", file=sys.stderr)
+        return GOT_NOTHING
     return 0

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import datetime
 import importlib.util
+import signal
 import socket
 import sys
 import threading
@@ -19,7 +20,8 @@ import trustme
 
 from conftest import image_id
 from glr.data import fetch
-from test_fetch import FAST, Server, leftovers, release
+from fetch_servers import FAST, Server, fetch_until_ctrl_c, jpeg, leftovers, release, server  # noqa: F401
+from glr.data import downloads
 
 
 @contextlib.contextmanager
@@ -348,3 +350,224 @@ def test_a_socks_proxy_without_pysocks_says_what_to_install(tmp_path, monkeypatc
         report = fetch.fetch(root, top_n=1, **FAST)
     assert {(reason, detail) for _, reason, detail in report.failures} == {
         (fetch.PROXY, "a SOCKS proxy is set (ALL_PROXY, HTTPS_PROXY...): it needs `pip install PySocks`")}
+
+
+def test_too_large_is_refused_without_reading_it_all(tmp_path, server):
+    root = release(tmp_path / "gld", server, {1: ["ok", "ok"]})
+    report = fetch.fetch(root, top_n=1, max_bytes=100, **FAST)
+    assert set(report.failure_table()["reason"]) == {fetch.TOO_LARGE}
+
+
+def test_a_long_retry_after_is_waited_only_up_to_the_cap(tmp_path, server, monkeypatch):
+    # urllib3 sleeps whatever Retry-After says: an hour per retry, per photo, in silence.
+    monkeypatch.setattr(downloads, "MAX_RETRY_AFTER", 0.2)
+    root = release(tmp_path / "gld", server, {1: ["429-wait", "ok"]})
+    start = time.monotonic()
+    report = fetch.fetch(root, top_n=1, **{**FAST, "retries": 1})
+    assert time.monotonic() - start < 10
+    assert report.fetched == 1 and server.hits[f"/{image_id(1, 0)}.jpg"] == 2  # waited (0.2 s), asked once more
+    detail = report.failure_table().set_index("id").loc[image_id(1, 0), "detail"]
+    assert detail.startswith("HTTP 429 (rate limited") and "--rate" in detail
+
+
+def test_a_body_sent_a_byte_at_a_time_is_given_up_at_the_deadline(tmp_path, server):
+    # Each byte comes before the time-out, so only a deadline on the whole body ends it (the photo takes minutes).
+    root = release(tmp_path / "gld", server, {1: ["drip", "ok"]})
+    start = time.monotonic()
+    report = fetch.fetch(root, top_n=1, deadline=0.8, **FAST)
+    assert time.monotonic() - start < 10
+    failure = report.failure_table().set_index("id").loc[image_id(1, 0)]
+    assert failure["reason"] == fetch.TIMED_OUT and "still sending after 0.8 s" in failure["detail"]
+    assert report.fetched == 1 and not fetch.image_path(root, image_id(1, 0)).exists() and leftovers(root) == []
+
+
+def test_the_rate_limit_spaces_out_requests():
+    limiter = downloads.RateLimiter(rate=50)
+    start = time.monotonic()
+    for _ in range(6):
+        limiter.wait()
+    assert time.monotonic() - start >= 5 / 50 * 0.9
+
+
+def test_rows_without_a_usable_url_are_named_so_and_an_upper_case_scheme_is_fetched(tmp_path, server):
+    root = release(tmp_path / "gld", server, {1: ["ok"] * 7})
+    table = pd.read_csv(root / "train.csv")
+    ok_url = table.loc[6, "url"]
+    table["url"] = ["", "ftp://example.org/a.jpg", "file:///etc/passwd", "javascript:alert(1)", "a/b.jpg",
+                    "  " + ok_url.replace("http://", "HTTP://") + " ", ok_url]
+    table.to_csv(root / "train.csv", index=False)
+    report = fetch.fetch(root, top_n=1, **FAST)
+    assert report.fetched == 2  # HTTP://... is http, and spaces around a url are not part of it
+    reasons = report.failure_table().set_index("id")
+    assert set(reasons["reason"]) == {fetch.NO_URL}  # not "connection failed": nothing was asked
+    assert sorted(reasons["detail"]) == sorted(["empty", "ftp://example.org/a.jpg", "file:///etc/passwd",
+                                                "javascript:alert(1)", "a/b.jpg"])
+    assert "no usable url: 5" in report.summary()
+
+
+def test_an_empty_answer_and_an_html_page_are_named_as_such(tmp_path, server):
+    # Both were "does not decode as an image", which hides a block or rate-limit page.
+    root = release(tmp_path / "gld", server, {1: ["empty", "html", "ok"]})
+    details = fetch.fetch(root, top_n=1, **FAST).failure_table().set_index("id")["detail"]
+    assert details[image_id(1, 0)] == "empty (0 bytes)"
+    assert details[image_id(1, 1)].startswith("an HTML/XML page, not a photo ('<html><body>Rate limited")
+
+
+def test_ctrl_c_against_a_stalled_server_stops_at_once_and_leaves_no_half_written_photo(tmp_path, server):
+    # The downloads under way waited for the stalled server up to the time-out (30 s here, 30 s a retry by
+    # default, and up to the 300 s deadline for a dripping body) before Ctrl-C took effect.
+    # (A Retry-After's pause, which now holds every worker, is test_ctrl_c_during_a_retry_after_pause_stops_at_once.)
+    root = release(tmp_path / "gld", server, {1: ["stall", "stall-body", "stall-body-unsized", "ok"]})
+    stalled = [f"/{image_id(1, i)}.jpg" for i in range(3)]
+    photo = jpeg(7)  # the unsized body's first half decodes: only the stop tells it from a whole answer
+    server.routes[stalled[2]] = ("stall-body-unsized", photo + b"\0" * (len(photo) + 100))
+
+    seconds = fetch_until_ctrl_c(root, server, stalled, workers=4, retries=1)
+    assert seconds < 15  # generous: the old code took the 30 s time-out
+    assert not server.released.is_set()  # the server was still stalling
+    assert [p.stem for p in (root / "train").rglob("*.jpg")] == [image_id(1, 3)] and leftovers(root) == []
+
+
+def test_ctrl_c_during_a_retry_after_pause_stops_at_once(tmp_path, server):
+    # A worker slept out a Retry-After of up to a minute before Ctrl-C took effect; now the whole pool pauses for it,
+    # so the Ctrl-C comes from the terminal (a signal to the main thread), not from a photo's progress.
+    root = release(tmp_path / "gld", server, {1: ["429-wait", "ok", "ok"]})
+    asked = f"/{image_id(1, 0)}.jpg"
+
+    def ctrl_c_once_it_is_asked():
+        while not server.hits.get(asked):
+            time.sleep(0.01)
+        time.sleep(0.2)  # into the pause (a stop before it ends it as well)
+        signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)
+
+    threading.Thread(target=ctrl_c_once_it_is_asked, daemon=True).start()
+    start = time.monotonic()
+    with pytest.raises(fetch.FetchInterrupted):
+        fetch.fetch(root, top_n=1, **{**FAST, "workers": 3, "retries": 1, "timeout": 30})
+    assert time.monotonic() - start < 15  # generous: the old code slept the 60 s out
+    assert server.hits[asked] == 1 and leftovers(root) == []  # the pause was cut short: never asked again
+
+
+def test_ctrl_c_against_a_stalled_https_server_stops_at_once(tmp_path, monkeypatch):
+    # GLDv2's URLs are https: TLS detached the socket the stop tracked, so a stalled photo held Ctrl-C up to the
+    # time-out (30 s here, up to the 300 s deadline for a dripping one).
+    ca = trustme.CA()
+    with ca.cert_pem.tempfile() as ca_file, Server(tls=ca) as server:
+        monkeypatch.setenv("REQUESTS_CA_BUNDLE", ca_file)  # requests then trusts the test's CA
+        root = release(tmp_path / "gld", server, {1: ["stall-body", "ok"]})
+        seconds = fetch_until_ctrl_c(root, server, [f"/{image_id(1, 0)}.jpg"], workers=2, retries=0)
+        assert seconds < 15  # generous: the old code took the 30 s time-out
+        assert not server.released.is_set()  # the server was still stalling
+        assert [p.stem for p in (root / "train").rglob("*.jpg")] == [image_id(1, 1)] and leftovers(root) == []
+
+
+def test_ctrl_c_while_downloads_wait_their_turn_under_a_slow_rate_stops_at_once(tmp_path, server):
+    # At --rate 0.01 a worker sleeps 100 s before its request; Ctrl-C waited for those sleeps to end.
+    root = release(tmp_path / "gld", server, {1: ["ok"] * 3})
+
+    def ctrl_c(done, total):
+        raise KeyboardInterrupt
+
+    start = time.monotonic()
+    with pytest.raises(fetch.FetchInterrupted) as stopped:
+        fetch.fetch(root, top_n=1, progress=ctrl_c, **{**FAST, "workers": 3, "rate": 0.01})
+    assert time.monotonic() - start < 50  # generous: the old code slept out the 100 s and 200 s turns
+    assert stopped.value.report.fetched == 1 and len(list((root / "train").rglob("*.jpg"))) == 1
+
+
+@pytest.mark.parametrize("status, retries", [("429", 1), ("503", 1), ("429", 0)])
+def test_a_429_or_503_with_retry_after_pauses_every_worker_and_says_so(tmp_path, server, status, retries):
+    # Each worker backed off on its own: the one answered waited its Retry-After while the others went on asking, so
+    # N workers kept asking a server that had said to slow down. With --retries 0, nobody paused at all.
+    root = release(tmp_path / "gld", server, {1: [f"{status}-once"] + ["ok"] * 19})
+    report = fetch.fetch(root, top_n=1, **{**FAST, "workers": 4, "rate": 10, "retries": retries})
+    assert report.fetched == 19 + retries and len(report.failures) == 1 - retries
+    answered = min(when for when, path in server.log if path == f"/{image_id(1, 0)}.jpg")
+    # Requests sent before the answer arrived may come just after it; none may come in the rest of the 2 s asked for.
+    asked_in_the_pause = [path for when, path in server.log if answered + 0.5 < when < answered + 2.0]
+    assert asked_in_the_pause == []
+    assert ("rate limited: the server answered 429 or 503 1 time, and every download paused together (the longest "
+            "pause 2 s); a lower --rate, or fewer --workers, asks less often") in report.summary().splitlines()
+
+
+def test_a_second_ctrl_c_while_the_workers_are_stopped_leaves_none_behind(tmp_path, server, monkeypatch):
+    # Ctrl-C twice: the second cut the stopping of the workers short, and the one on a stalled server was left
+    # waiting; "interrupted" was printed, then the interpreter's exit waited on it for the whole time-out.
+    from glr.data import stop_switch
+
+    class PressedTwice(stop_switch.StopSwitch):
+        def stop(self):
+            if not getattr(self, "pressed", False):  # the second Ctrl-C, as the workers are being stopped
+                self.pressed = True
+                signal.raise_signal(signal.SIGINT)
+            super().stop()
+
+    monkeypatch.setattr(downloads, "StopSwitch", PressedTwice)
+    root = release(tmp_path / "gld", server, {1: ["stall", "ok", "ok"]})
+    fetch_until_ctrl_c(root, server, [f"/{image_id(1, 0)}.jpg"], workers=2, retries=0)  # raises FetchInterrupted
+    assert [t.name for t in threading.enumerate() if t.name.startswith("glr-fetch_")] == []
+    assert not server.released.is_set()  # the stalled server did not end it: the stop did
+
+
+def test_ctrl_c_pressed_again_while_the_first_unwinds_is_dropped_and_the_stop_finishes(tmp_path, server, monkeypatch):
+    # The second KeyboardInterrupt, raised while the first unwound a wait on a lock, broke the lock ("RuntimeError:
+    # release unlocked lock", a traceback) or cut the stop short, leaving a worker on a stalled server.
+    pressed = []
+
+    def ctrl_c_again(self):
+        pressed.append(1)
+        signal.raise_signal(signal.SIGINT)  # as the first Ctrl-C's KeyboardInterrupt unwinds download_all
+        return None
+
+    monkeypatch.setattr(downloads.RateLimiter, "said", ctrl_c_again)
+    root = release(tmp_path / "gld", server, {1: ["stall", "ok", "ok"]})
+
+    def ctrl_c(done, total):
+        while not server.hits.get(f"/{image_id(1, 0)}.jpg"):
+            time.sleep(0.01)
+        signal.raise_signal(signal.SIGINT)
+
+    with pytest.raises(fetch.FetchInterrupted):
+        fetch.fetch(root, top_n=1, progress=ctrl_c, **{**FAST, "workers": 2, "timeout": 30, "retries": 0})
+    assert pressed == [1]
+    assert [t.name for t in threading.enumerate() if t.name.startswith("glr-fetch_")] == []
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # Ctrl-C is Ctrl-C again after the fetch
+
+
+def test_a_photo_that_does_not_decode_says_why_in_the_decoders_words(tmp_path, server):
+    # Every photo that did not decode was "does not decode as an image": a truncated JPEG (a proxy that cut it and
+    # sent a whole answer) and a decompression bomb could not be told apart in the failures list.
+    root = release(tmp_path / "gld", server, {1: ["ok", "ok"]})
+    photo = server.routes[f"/{image_id(1, 0)}.jpg"][1]
+    server.routes[f"/{image_id(1, 0)}.jpg"] = ("ok", photo[: len(photo) // 2])  # a whole answer, half a photo
+    failure = fetch.fetch(root, top_n=1, **FAST).failure_table().set_index("id").loc[image_id(1, 0)]
+    assert failure["reason"] == fetch.NOT_AN_IMAGE
+    assert failure["detail"] == "image file is truncated (incomplete download or copy?)"
+
+
+def test_a_429_whose_retry_after_is_nonsense_is_backed_off_and_said_to_be_a_rate_limit(tmp_path, server):
+    # urllib3 raised on "Retry-After: soon": the photo failed as "connection failed: Invalid Retry-After header", with
+    # no word of the rate limit, and the pool went on asking.
+    root = release(tmp_path / "gld", server, {1: ["429-soon", "ok"]})
+    report = fetch.fetch(root, top_n=1, **{**FAST, "retries": 1})
+    failure = report.failure_table().set_index("id").loc[image_id(1, 0)]
+    assert failure["reason"] == fetch.HTTP_ERROR and failure["detail"].startswith("HTTP 429 (rate limited")
+    assert report.fetched == 1 and "rate limited: the server answered 429 or 503 2 times" in report.summary()
+
+
+def test_a_url_whose_host_name_cannot_be_a_host_is_no_usable_url_not_a_connection_failure(tmp_path, server):
+    # A host name label over 63 characters (a mangled row) counted as "connection failed", which hints at the network.
+    root = release(tmp_path / "gld", server, {1: ["ok", "ok"]})
+    set_url(root, 0, "http://" + "a" * 300 + ".example/x.jpg")
+    failure = fetch.fetch(root, top_n=1, **FAST).failure_table().iloc[0]
+    assert failure["reason"] == fetch.NO_URL and failure["detail"].startswith("Failed to parse")
+
+
+def test_a_rate_limit_note_that_cannot_be_shown_does_not_fail_the_fetch(tmp_path, server):
+    # The note is printed from the worker that was answered 429: stderr a closed pipe raised there, out of the fetch.
+    def closed_pipe(text):
+        raise BrokenPipeError(32, "Broken pipe")
+
+    root = release(tmp_path / "gld", server, {1: ["429-once", "ok"]})
+    report = fetch.fetch(root, top_n=1, notice=closed_pipe, **{**FAST, "retries": 0})
+    assert report.fetched == 1 and report.failures[0][2].startswith("HTTP 429 (rate limited")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import socket
 import threading
 import time
 
@@ -12,15 +13,10 @@ import pytest
 from conftest import image_id
 from glr.cli import main
 from glr.data import fetch
-from test_fetch import Server, leftovers, release
+from glr.fetch_command import say_above_the_bars
+from fetch_servers import leftovers, release, server  # noqa: F401 (server: a fixture)
 
 QUICK = ["--top-n", "1", "--rate", "0", "--retries", "0"]
-
-
-@pytest.fixture
-def server():
-    with Server() as s:
-        yield s
 
 
 def test_deadline_is_a_flag_and_reaches_the_downloads(tmp_path, server, capsys):
@@ -83,8 +79,7 @@ def test_a_stop_against_a_stalled_server_ends_at_once_saying_what_was_kept_and_h
 
 def test_download_flags_given_with_from_shards_are_said_to_be_ignored(tmp_path, capsys):
     # --workers 2 --from-shards looked like parallel extraction; the flags were dropped without a word.
-    from test_fetch_shards import release as shard_release, shard
-    from test_fetch import jpeg
+    from fetch_servers import jpeg, shard, shard_release
 
     ids = shard_release(tmp_path / "gld", {1: 2})
     shard(tmp_path / "shards", 0, {i: jpeg(n) for n, i in enumerate(ids)})
@@ -111,14 +106,15 @@ def test_the_download_defaults_have_one_owner_glr_data_downloads(tmp_path, serve
     ids = sorted([image_id(1, 0), image_id(1, 1)])
     assert main(["fetch", str(root), "--top-n", "1"]) == 0
     assert [sorted(o.pop("ids")) for o in asked] == [ids]
+    assert [o.pop("notice") for o in asked] == [say_above_the_bars]  # where a rate-limited fetch says so
     assert asked == [{}]  # no flag given: download_all's own defaults, nothing restated
     assert main(["fetch", str(root), "--top-n", "1", "--workers", "8", "--retries", "3", "--timeout", "5"]) == 0
-    assert sorted(asked[-1].pop("ids")) == ids and asked[-1] == {"workers": 8, "retries": 3, "timeout": 5.0}
+    assert sorted(asked[-1].pop("ids")) == ids and asked[-1].pop("notice") is say_above_the_bars
+    assert asked[-1] == {"workers": 8, "retries": 3, "timeout": 5.0}
 
 
 def test_a_download_flag_given_at_its_default_with_from_shards_is_said_to_be_ignored_too(tmp_path, capsys):
-    from test_fetch_shards import release as shard_release, shard
-    from test_fetch import jpeg
+    from fetch_servers import jpeg, shard, shard_release
 
     ids = shard_release(tmp_path / "gld", {1: 2})
     shard(tmp_path / "shards", 0, {i: jpeg(n) for n, i in enumerate(ids)})
@@ -176,18 +172,22 @@ def test_a_disk_full_when_the_failures_are_listed_still_prints_the_summary(tmp_p
     def disk_full(path, table):
         raise atomic._storage_error(path, OSError(errno.ENOSPC, "No space left on device"))
 
+    before = (root / fetch.FAILURES_CSV).read_bytes()
     monkeypatch.setattr(fetch, "write_csv", disk_full)
     capsys.readouterr()
-    assert main(["fetch", str(root), *QUICK]) == 0
+    assert main(["fetch", str(root), *QUICK]) == 1  # every photo asked for failed
     out = capsys.readouterr().out.splitlines()
-    assert out == ["wanted 3 photos: 1 already there, 0 fetched, 2 failed", "  not found (404): 1",
-                   "  not an image: 1", f"the failures are not listed: {root / fetch.FAILURES_CSV} cannot be written "
-                   "(No space left on device); the list of an earlier run that was there is removed"]
-    assert not (root / fetch.FAILURES_CSV).exists()
+    assert out == ["wanted 3 photos: 1 already there, 0 fetched, 2 failed", "  not an image: 1",
+                   "  not found (404): 1", f"the failures are not listed: {root / fetch.FAILURES_CSV} cannot be written "
+                   "(No space left on device); the list there is an earlier run's, left as it was"]
+    # It was removed: a list is never lost, and the note says whose it is.
+    assert (root / fetch.FAILURES_CSV).read_bytes() == before
 
 
-def test_a_disk_full_mid_fetch_does_not_leave_an_earlier_runs_failures_listed(tmp_path, server, capsys, monkeypatch):
-    # fetch_failures.csv still listed the earlier run's 404, which this run had not asked for again.
+def test_a_disk_full_mid_fetch_keeps_an_earlier_runs_failures_listed_and_marked_as_such(tmp_path, server, capsys,
+                                                                                       monkeypatch):
+    # fetch_failures.csv still listed the earlier run's 404 as if it were this run's; then it was removed, and with it
+    # the only record of a photo that is still not on disk.
     import errno
 
     from glr import atomic
@@ -203,5 +203,76 @@ def test_a_disk_full_mid_fetch_does_not_leave_an_earlier_runs_failures_listed(tm
     capsys.readouterr()
     assert main(["fetch", str(root), *QUICK]) == 2
     assert capsys.readouterr().err.strip().endswith(
-        f"; {root / fetch.FAILURES_CSV}, the list of an earlier run's failures, is removed: none failed before the stop")
-    assert not (root / fetch.FAILURES_CSV).exists()
+        f"(0 failed, and 1 of an earlier run not got yet, listed in {root / fetch.FAILURES_CSV})")
+    listed = pd.read_csv(root / fetch.FAILURES_CSV)
+    assert list(listed["id"]) == [image_id(1, 0)] and list(listed["detail"]) == ["in an earlier run: HTTP 404"]
+
+
+def test_the_command_line_prints_a_summary(tmp_path, server, capsys):
+    from glr.cli import main
+
+    root = release(tmp_path / "gld", server, {1: ["ok", "404"], 2: ["ok", "ok"]})
+    code = main(["fetch", str(root), "--top-n", "2", "--workers", "2", "--rate", "0", "--retries", "0"])
+    out = capsys.readouterr()
+    assert code == 0 and "3 fetched" in out.out and "not found (404): 1" in out.out
+    assert str(root / fetch.FAILURES_CSV) in out.out
+
+
+def closed_port_url() -> str:
+    """An http address on 127.0.0.1 where nothing listens (connections are refused)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{sock.getsockname()[1]}"
+
+
+@pytest.mark.parametrize("unreachable", [False, True], ids=["every-url-404", "host-unreachable"])
+def test_a_fetch_where_every_photo_fails_exits_non_zero_with_one_line_naming_the_cause(tmp_path, server, capsys,
+                                                                                       unreachable):
+    # It printed the counts and exited 0, so `glr fetch ... && glr train ...` went on to train on nothing.
+    root = release(tmp_path / "gld", server, {1: ["404", "404"]})
+    if unreachable:
+        table = pd.read_csv(root / "train.csv")
+        table["url"] = [f"{closed_port_url()}/{i}.jpg" for i in table["id"]]
+        table.to_csv(root / "train.csv", index=False)
+    assert main(["fetch", str(root), *QUICK]) == 1
+    err = capsys.readouterr().err.strip().splitlines()[-1:]  # after the progress bars
+    csv = root / fetch.FAILURES_CSV
+    cause = ("'connection failed' (is this computer online? Behind a proxy, set HTTPS_PROXY and HTTP_PROXY)"
+             if unreachable else "'not found (404)'")
+    assert err == [f"error: none of the 2 photos asked for could be got: {cause}; listed in {csv}; "
+                   "0 of the 2 wanted are on disk"]
+    assert len(pd.read_csv(csv)) == 2  # the list is still written
+
+
+def test_a_partial_failure_or_a_rerun_that_finds_only_dead_urls_left_exits_0(tmp_path, server, capsys):
+    # GLDv2 always has dead URLs: a fetch that got the rest, or one run again over a complete dataset, succeeded.
+    root = release(tmp_path / "gld", server, {1: ["ok", "404"]})
+    assert main(["fetch", str(root), *QUICK]) == 0
+    assert main(["fetch", str(root), *QUICK]) == 0  # only the 404 left to ask for, and it is gone for good
+    out = capsys.readouterr()
+    assert "1 already there, 0 fetched, 1 failed" in out.out and "error" not in out.err
+    server.routes[f"/{image_id(1, 1)}.jpg"] = ("500", b"")  # but a server error is no dead url: it may pass
+    assert main(["fetch", str(root), *QUICK]) == 1
+    assert capsys.readouterr().err.strip().splitlines()[-1].startswith(
+        "error: none of the 1 photos asked for could be got: 'http error'")
+
+
+def test_a_server_that_says_to_slow_down_is_said_to_as_the_fetch_goes(tmp_path, server, capsys):
+    # A fetch paused by 429s looked stalled: nothing said why until the end, if at all.
+    root = release(tmp_path / "gld", server, {1: ["429-once", "ok"]})
+    assert main(["fetch", str(root), "--top-n", "1", "--rate", "0", "--retries", "1"]) == 0
+    out = capsys.readouterr()
+    assert ("note: the server says to slow down (HTTP 429): every download pauses 2 s (and as often as it asks again; "
+            "a lower --rate asks less often)") in out.err.splitlines()
+    assert "rate limited: the server answered 429 or 503 1 time" in out.out
+
+
+def test_a_photo_folder_that_links_to_a_drive_not_mounted_is_named_not_a_traceback(tmp_path, server, capsys):
+    # train/ -> /mnt/usb/train with the drive not mounted: "FileExistsError: [Errno 17] File exists" and a traceback.
+    root = release(tmp_path / "gld", server, {1: ["ok", "ok"]})
+    (root / "train").symlink_to(tmp_path / "usb" / "train")
+    assert main(["fetch", str(root), *QUICK]) == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err.startswith("error: ") and "Traceback" not in err
+    assert f"cannot be written, {root / 'train'} is a link to {tmp_path / 'usb' / 'train'}, which does not exist " \
+           "(a drive not mounted, or moved?); fix that folder, then run the same command again" in err

@@ -6,38 +6,11 @@ import hashlib
 import io
 import tarfile
 
-import pandas as pd
 import pytest
 
-from conftest import image_id
+from fetch_servers import jpeg, shard, shard_release as release
 from glr.data import fetch, tar_shards
 from glr.errors import DatasetError
-from test_fetch import jpeg
-
-
-def release(root, counts: dict[int, int]):
-    """train.csv of a release without images (id,url,landmark_id)."""
-    rows = [(image_id(lm, i), f"https://example.org/{image_id(lm, i)}.jpg", lm) for lm, n in counts.items() for i in range(n)]
-    root.mkdir(parents=True, exist_ok=True)
-    pd.DataFrame(rows, columns=["id", "url", "landmark_id"]).to_csv(root / "train.csv", index=False)
-    return [r[0] for r in rows]
-
-
-def shard(folder, index: int, members: dict[str, bytes], md5: str | None = "right") -> bytes:
-    """Write images_NNN.tar (members as a/b/c/<id>.jpg, as the release has them) and its md5 file."""
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w") as tar:
-        for name, data in members.items():
-            info = tarfile.TarInfo(name if "/" in name else f"{name[0]}/{name[1]}/{name[2]}/{name}.jpg")
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-    data = buffer.getvalue()
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / f"images_{index:03d}.tar").write_bytes(data)
-    if md5:
-        digest = hashlib.md5(data).hexdigest() if md5 == "right" else "0" * 32
-        (folder / f"md5.images_{index:03d}.txt").write_text(f"{digest}  images_{index:03d}.tar\n")
-    return data
 
 
 def test_shards_give_only_the_curated_photos_and_report_bad_md5_and_missing(tmp_path):

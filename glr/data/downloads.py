@@ -2,7 +2,8 @@
 
 A small pool of threads, each with a `requests` session whose urllib3 `Retry` re-tries 429
 and 5xx answers and failed connections with exponential back-off (and honours
-Retry-After, up to MAX_RETRY_AFTER). A time-out or a body cut short while it streams is
+Retry-After, up to MAX_RETRY_AFTER). A 429 or 503 pauses the whole pool, not only the worker it answered, and the
+report says the server asked to slow down. A time-out or a body cut short while it streams is
 re-tried here, with the same back-off; one photo's body must arrive within DEADLINE, however
 slowly the server sends it. Requests start no faster than `rate` per second across the pool, under a
 User-Agent that says who is asking (Wikimedia, where GLDv2's URLs point, asks for one).
@@ -26,7 +27,7 @@ from typing import Callable
 import pandas as pd
 
 from glr.data import fetch as f
-from glr.data.stop_switch import StopSwitch, tracked_adapter
+from glr.data.stop_switch import StopSwitch, first_stop_only, signals_held, tracked_adapter
 
 WORKERS = 8
 RATE = 10.0  # requests per second, across the pool
@@ -36,55 +37,99 @@ BACKOFF = 1.0  # seconds; the waits are BACKOFF x 1, 2, 4...
 USER_AGENT = "glr-fetch/1.0 (GLDv2 landmark recognition toolkit; python-requests)"
 CHUNK = 64 * 1024
 RETRY_STATUS = (429, 500, 502, 503, 504)
+SLOW_DOWN = (429, 503)  # "too many requests", "unavailable": the server's words for "slow down", said to the whole pool
 MAX_RETRY_AFTER = 60.0  # seconds: the longest Retry-After honoured (a server may ask for an hour, or a date in 2099)
 DEADLINE = 300.0  # seconds for one photo's whole answer: TIMEOUT alone lets a server that drips a byte at a time hold a worker for ever
 
 
 class RateLimiter:
-    """At most `rate` starts per second across threads (rate <= 0: no limit)."""
+    """At most `rate` starts per second across threads (rate <= 0: no limit), and one pause for them all when the
+    server says to slow down (`hold`)."""
 
-    def __init__(self, rate: float):
+    def __init__(self, rate: float, notice: Callable[[str], None] | None = None):
+        self.notice = notice  # told of the first pause as it begins (the terminal's fetch prints it)
         self.interval = 1.0 / rate if rate and rate > 0 else 0.0
         self.next = time.monotonic()
+        self.paused_until = 0.0
+        self.pauses, self.longest = 0, 0.0  # how often the server asked to slow down, and the longest pause
         self.lock = threading.Lock()
+
+    def hold(self, seconds: float, status: int = 429) -> None:
+        """Start nothing for `seconds` (a 429/503's Retry-After, at most MAX_RETRY_AFTER): a server that says to slow
+        down means the whole pool, not the one worker it answered, so N workers do not keep asking N times as often."""
+        seconds = min(max(seconds, 0.0), MAX_RETRY_AFTER)
+        with self.lock:
+            self.paused_until = max(self.paused_until, time.monotonic() + seconds)
+            self.pauses += 1
+            self.longest = max(self.longest, seconds)
+            first = self.pauses == 1
+        if first and self.notice is not None:
+            try:
+                self.notice(f"the server says to slow down (HTTP {status}): every download pauses {seconds:g} s "
+                            "(and as often as it asks again; a lower --rate asks less often)")
+            except Exception:  # a note that cannot be shown (stderr a closed pipe...) must not fail the photo
+                pass
 
     def wait(self, sleep: Callable[[float], None] = time.sleep) -> None:
         """Block until this caller's turn (sleeping with `sleep`, which a StopSwitch cuts short)."""
-        if not self.interval:
-            return
-        with self.lock:
-            now = time.monotonic()
-            start = max(now, self.next)
-            self.next = start + self.interval
-        if start > now:
-            sleep(start - now)
+        while True:
+            with self.lock:
+                now = time.monotonic()
+                turn = now >= self.paused_until
+                start = max(now, self.next) if turn and self.interval else now if turn else self.paused_until
+                if turn and self.interval:
+                    self.next = start + self.interval
+            if start > now:
+                sleep(start - now)
+            # A pause that began while this caller waited its turn holds it too: the turn is taken again after it.
+            if turn and time.monotonic() >= self.paused_until:
+                return
+
+    def said(self) -> str | None:
+        """A note for the report when the server asked the fetch to slow down, else None."""
+        if not self.pauses:
+            return None
+        return (f"rate limited: the server answered 429 or 503 {self.pauses:,} time{'s' if self.pauses > 1 else ''}, "
+                f"and every download paused together (the longest pause {self.longest:g} s); a lower --rate, or "
+                "fewer --workers, asks less often")
 
 
-def _capped_retry(stop: StopSwitch):
+def _capped_retry(stop: StopSwitch, limiter: RateLimiter | None = None):
     """urllib3's Retry, waiting at most MAX_RETRY_AFTER when a 429/503 says Retry-After (it would sleep whatever it is
-    told), and sleeping on `stop` so that Ctrl-C ends the wait."""
+    told), and sleeping on `stop` so that Ctrl-C ends the wait. A 429 or 503 pauses every worker of `limiter`'s pool
+    (for its Retry-After, else the back-off), not only the one that was answered."""
+    from urllib3.exceptions import InvalidHeader
     from urllib3.util.retry import Retry
 
     class CappedRetry(Retry):
         def get_retry_after(self, response):
-            after = super().get_retry_after(response)
+            try:
+                after = super().get_retry_after(response)
+            except InvalidHeader:  # "soon", "-5": no wait is said, so the back-off is waited, as without one
+                return None
             return None if after is None else min(max(after, 0.0), MAX_RETRY_AFTER)
 
         def sleep(self, response=None):
             after = self.get_retry_after(response) if self.respect_retry_after_header and response else None
+            if limiter is not None and response is not None and response.status in SLOW_DOWN:
+                limiter.hold(after if after is not None else max(self.get_backoff_time(), self.backoff_factor),
+                             response.status)
+                limiter.wait(stop.wait)  # the pause, then this worker's turn at the rate, as any other start
+                return
             stop.wait(after if after else self.get_backoff_time())
 
     return CappedRetry
 
 
-def make_session(workers: int, retries: int, backoff: float, user_agent: str, stop: StopSwitch | None = None):
+def make_session(workers: int, retries: int, backoff: float, user_agent: str, stop: StopSwitch | None = None,
+                 limiter: RateLimiter | None = None):
     """A requests session that re-tries 429/5xx and failed connections (urllib3's Retry), sized for the pool;
-    `stop` ends its waits and shuts its connections."""
+    `stop` ends its waits and shuts its connections; a 429/503 pauses every start of `limiter`."""
     import requests
 
     stop = stop or StopSwitch()
     # Time-outs and bodies cut short are re-tried by `download` (read=0 here), so they are not re-tried twice over.
-    retry = _capped_retry(stop)(total=retries, connect=retries, read=0, status=retries, other=0, backoff_factor=backoff,
+    retry = _capped_retry(stop, limiter)(total=retries, connect=retries, read=0, status=retries, other=0, backoff_factor=backoff,
                   status_forcelist=RETRY_STATUS, allowed_methods=frozenset({"GET"}), raise_on_status=False,
                   respect_retry_after_header=True)
     session = requests.Session()
@@ -146,6 +191,18 @@ def _incurable(exc: BaseException) -> tuple[str, str] | None:
     return None
 
 
+def _retry_after(resp, backoff: float) -> float:
+    """The seconds a 429/503 answer asks to wait (Retry-After, at most MAX_RETRY_AFTER), else `backoff`."""
+    from urllib3.exceptions import InvalidHeader
+    from urllib3.util.retry import Retry
+
+    try:
+        after = Retry().parse_retry_after(resp.headers["Retry-After"]) if resp.headers.get("Retry-After") else None
+    except InvalidHeader:  # "soon", "-5"
+        after = None
+    return min(max(after, 0.0), MAX_RETRY_AFTER) if after is not None else backoff
+
+
 def _content_length(resp) -> int:
     """The Content-Length the answer states, 0 when it states none or nonsense ("abc", "-5"): the body is counted anyway."""
     try:
@@ -189,6 +246,8 @@ def download(session, url: str, timeout: float, retries: int, backoff: float, li
             with session.get(url, timeout=timeout, stream=True) as resp:
                 if resp.status_code in (404, 410):
                     return None, f.NOT_FOUND, f"HTTP {resp.status_code}"
+                if resp.status_code in SLOW_DOWN:  # its re-tries are spent (or --retries 0): the pool still slows down
+                    limiter.hold(_retry_after(resp, backoff), resp.status_code)
                 if resp.status_code >= 400:
                     limited = " (rate limited: fetch again later, or with a lower --rate)" if resp.status_code == 429 else ""
                     return None, f.HTTP_ERROR, f"HTTP {resp.status_code}{limited}"
@@ -203,7 +262,9 @@ def download(session, url: str, timeout: float, retries: int, backoff: float, li
                 return None, f.PROXY, "a SOCKS proxy is set (ALL_PROXY, HTTPS_PROXY...): it needs `pip install PySocks`"
             target = re.search(r"No connection adapters were found for '(.*)'", str(exc))
             return None, f.HTTP_ERROR, f"redirected to {target[1]}, which is not http(s)" if target else _first_line(exc)
-        except (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema) as exc:  # "http://", no host
+        # "http://" (no host), a host name label over 63 characters (urllib3's, also an HTTPError: before the next)
+        except (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema,
+                urllib3.exceptions.LocationValueError) as exc:
             return None, f.NO_URL, _first_line(exc)
         except (requests.RequestException, urllib3.exceptions.HTTPError) as exc:
             reason = f.TIMED_OUT if _is_timeout(exc) else \
@@ -230,7 +291,7 @@ def _not_an_image(data: bytes) -> str:
         return "empty (0 bytes)"
     if data.lstrip()[:1] == b"<":
         return f"an HTML/XML page, not a photo ({data.lstrip()[:60].decode('utf-8', 'replace')!r}...)"
-    return "does not decode as an image"
+    return f.decode_problem(data) or "does not decode as an image"
 
 
 def _one(root: Path, session: Callable, image_id: str, url: str, options: dict, limiter: RateLimiter,
@@ -253,13 +314,14 @@ def download_all(root: Path, targets: pd.DataFrame, report: f.FetchReport,
                  progress: Callable[[int, int], None] | None = None, workers: int = WORKERS, rate: float = RATE,
                  timeout: float = TIMEOUT, retries: int = RETRIES, backoff: float = BACKOFF,
                  user_agent: str = USER_AGENT, max_bytes: int = f.MAX_BYTES, ids: list[str] | None = None,
-                 deadline: float = DEADLINE) -> None:
+                 deadline: float = DEADLINE, notice: Callable[[str], None] | None = None) -> None:
     """Download `targets` (id, url) into root's GLDv2 layout with a bounded pool; record results in `report`.
 
     At most `workers` downloads run at once and at most a few more wait, so memory stays
     flat for any number of photos. On Ctrl-C the downloads under way are given up at once
     (their sockets shut; a photo is written whole or not at all), the rest are not started,
-    and KeyboardInterrupt goes on.
+    and KeyboardInterrupt goes on. `notice(text)` is told, from a worker thread, when the server first says to
+    slow down.
     """
     workers = max(1, int(workers))
     options = {"timeout": timeout, "retries": max(0, int(retries)), "backoff": backoff, "max_bytes": max_bytes,
@@ -269,38 +331,50 @@ def download_all(root: Path, targets: pd.DataFrame, report: f.FetchReport,
         if image_id not in known:
             report.fail(image_id, f.NO_URL, "no row in train.csv")
     rows = iter(zip(targets["id"], targets["url"]))
-    total, done = len(targets), 0
-    limiter, stop = RateLimiter(rate), StopSwitch()
+    total = len(targets)
+    limiter, stop = RateLimiter(rate, notice), StopSwitch()
     # One session per thread: requests does not promise a Session is safe to share between threads.
     local, sessions = threading.local(), []
 
     def session():
         if not hasattr(local, "session"):
-            local.session = make_session(1, options["retries"], backoff, user_agent, stop)
+            local.session = make_session(1, options["retries"], backoff, user_agent, stop, limiter)
             sessions.append(local.session)
         return local.session
 
-    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="glr-fetch")
-    pending = set()
-    try:
-        while True:
-            for image_id, url in rows:
-                pending.add(pool.submit(_one, root, session, image_id, url, options, limiter, stop))
-                if len(pending) >= 2 * workers:
+    pool, pending, done = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="glr-fetch"), set(), 0
+    with first_stop_only():  # a Ctrl-C pressed twice must not break the locks the first one's stop needs
+        try:
+            while True:
+                for image_id, url in rows:
+                    pending.add(pool.submit(_one, root, session, image_id, url, options, limiter, stop))
+                    if len(pending) >= 2 * workers:
+                        break
+                if not pending:
                     break
-            if not pending:
-                break
-            finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-            for future in finished:
-                image_id, reason, detail = future.result()
-                if reason:
-                    report.fail(image_id, reason, detail)
-                else:
-                    report.fetched += 1
-                done += 1
-                if progress:
-                    progress(done, total)
-    finally:
+                finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    image_id, reason, detail = future.result()
+                    if reason:
+                        report.fail(image_id, reason, detail)
+                    else:
+                        report.fetched += 1
+                    done += 1
+                    if progress:
+                        progress(done, total)
+        finally:
+            if (slowed := limiter.said()) is not None:
+                report.notes.append(slowed)
+            _wind_down(stop, pending, pool, sessions)
+
+
+def _wind_down(stop: StopSwitch, pending: set, pool: ThreadPoolExecutor, sessions: list) -> None:
+    """Stop the workers and wait until every one is out; a Ctrl-C (or SIGTERM) meanwhile is taken after, not in it.
+
+    A second Ctrl-C raised in here could stop in the middle of a lock (threading.Event.set): the stop then hung for
+    good, or left a worker on a stalled server that the interpreter's exit waited on for the whole time-out.
+    """
+    with signals_held():
         stop.stop()  # a no-op after the last photo; on Ctrl-C it frees the workers a stalled server holds
         for future in pending:
             future.cancel()

@@ -7,12 +7,14 @@ column of train.csv, a bounded pool of polite HTTP downloads) or `glr.data.tar_s
 image and written atomically to `train/a/b/c/<id>.jpg`, so a run that is interrupted and
 started again skips what is there and leaves nothing half-written; Ctrl-C raises
 `FetchInterrupted`, which holds the report of what was done. What failed, and why, is
-written to a CSV beside train.csv.
+written to a CSV beside train.csv, never losing an earlier run's (a stopped run keeps its rows for the photos it
+did not get).
 """
 
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -34,7 +36,9 @@ HTTP_ERROR, CONNECTION, TRUNCATED = "http error", "connection failed", "body cut
 NOT_IN_SHARDS, BAD_MD5 = "not in any shard", "bad md5"
 UNTRUSTED, BAD_ENCODING = "certificate not trusted", "body does not decompress"  # never re-tried: no cure
 PROXY = "proxy failed"
+EARLIER = "in an earlier run: "  # the detail of a row a stopped run keeps from the earlier list
 NO_URL = "no usable url"  # empty, not http(s) (ftp:, file:, javascript:, a relative path), or no row: nothing was asked
+GONE = {NOT_FOUND, NO_URL, NOT_IN_SHARDS}  # the photo is not there to get: asking again changes nothing
 # When every photo asked for fails for one of these, the cause is likely this computer's, not the photos'.
 HINTS = {CONNECTION: "is this computer online? Behind a proxy, set HTTPS_PROXY and HTTP_PROXY",
          HTTP_ERROR: "the server refuses them: if it says HTTP 429, fetch later or with a lower --rate; if HTTP 403, "
@@ -56,6 +60,7 @@ class FetchReport:
     failures: list[tuple[str, str, str]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     failures_csv: Path | None = None
+    earlier_listed: int = 0  # rows a stopped run kept in the failures CSV from the earlier list
 
     def fail(self, image_id: str, reason: str, detail: str = "") -> None:
         """Record a photo that could not be got."""
@@ -64,6 +69,10 @@ class FetchReport:
     def failure_table(self) -> pd.DataFrame:
         """The failures as a table: id, reason, detail."""
         return pd.DataFrame(self.failures, columns=["id", "reason", "detail"])
+
+    def by_reason(self) -> pd.Series:
+        """How many failed for each reason, most first; ties by name (the workers finish in any order)."""
+        return self.failure_table()["reason"].value_counts().sort_index().sort_values(ascending=False, kind="stable")
 
     def kept(self, before: str = " the stop") -> str:
         """What a fetch that stopped part way kept, and how to go on."""
@@ -82,21 +91,47 @@ class FetchReport:
         if self.failures:
             listed = f", listed in {self.failures_csv} (only the photos asked for before the stop)" if self.failures_csv else ""
             lines.append(f"{len(self.failures):,} failed before the stop{listed}")
-        return "\n".join(lines + self.notes)
+        return "\n".join(lines + self.earlier_line() + self.notes)
+
+    def earlier_line(self) -> list[str]:
+        """The line that says an earlier run's failures stay listed (none when there are none)."""
+        if not (self.earlier_listed and self.failures_csv):
+            return []
+        return [f"earlier failures kept in {self.failures_csv}: {self.earlier_listed:,} (photos not on disk that this "
+                f"run did not fail; marked '{EARLIER.strip()}')"]
 
     def summary(self) -> str:
         """A few lines for the terminal: counts, then failures by reason."""
         lines = [f"wanted {self.wanted:,} photos: {self.already:,} already there, {self.fetched:,} fetched, "
                  f"{len(self.failures):,} failed"]
         if self.failures:
-            by_reason = self.failure_table()["reason"].value_counts()
+            by_reason = self.by_reason()
             lines += [f"  {reason}: {n:,}" for reason, n in by_reason.items()]
             if self.failures_csv:
                 lines.append(f"failures listed in {self.failures_csv}")
             if not self.fetched and len(by_reason) == 1 and by_reason.index[0] in HINTS:  # one cause, and none came
                 lines.append(f"every photo asked for failed with '{by_reason.index[0]}': {HINTS[by_reason.index[0]]}")
-        lines += self.notes
+        lines += self.earlier_line() + self.notes
         return "\n".join(lines)
+
+    def got_nothing(self) -> str | None:
+        """One line naming the problem when every photo asked for failed (the command then exits non-zero), else None.
+
+        A partial failure is None: GLDv2 always has dead URLs, and training uses what is on disk. So is a run that
+        finds only photos gone for good (404, no usable url) left to fetch, beside photos already on disk: a fetch run
+        again over a complete dataset has nothing more to get, which is no error.
+        """
+        if self.fetched or not self.failures:
+            return None
+        by_reason = self.by_reason()
+        if self.already and set(by_reason.index) <= GONE:
+            return None
+        main, n = by_reason.index[0], int(by_reason.iloc[0])
+        most = f"'{main}'" if n == len(self.failures) else f"mostly '{main}' ({n:,})"
+        hint = f" ({HINTS[main]})" if main in HINTS else ""
+        listed = f"; listed in {self.failures_csv}" if self.failures_csv else ""
+        return (f"none of the {len(self.failures):,} photos asked for could be got: {most}{hint}{listed}; "
+                f"{self.already:,} of the {self.wanted:,} wanted are on disk")
 
 
 class FetchInterrupted(KeyboardInterrupt):
@@ -121,6 +156,15 @@ def check_image(data: bytes, name: str) -> None:
     decode_image(data, draft_size=CHECK_PX)
 
 
+def decode_problem(data: bytes) -> str:
+    """Why `data` is not a photo, in the decoder's words (a truncated JPEG, a decompression bomb...); "" if it is one."""
+    try:
+        check_image(data, "photo")
+    except ImageError as exc:
+        return re.sub(r"^[^:]*: ", "", str(exc))[:200]  # the name the decoder gives bytes ("the upload") says nothing
+    return ""
+
+
 def is_valid_file(path: Path) -> bool:
     """Whether a photo on disk exists and decodes (a resumed fetch keeps it)."""
     try:
@@ -138,16 +182,39 @@ def save_image(root: Path, image_id: str, data: bytes) -> str | None:
         check_image(data, image_id)
     except ImageError:
         return NOT_AN_IMAGE
-    write_bytes(image_path(root, image_id), data)
+    path = image_path(root, image_id)
+    try:
+        write_bytes(path, data)
+    except StorageError:
+        raise
+    except OSError as exc:  # not one atomic names (a link to a drive not mounted...): a traceback, else
+        raise unwritable(path, exc) from exc
     return None
 
 
-def curated_ids(data: str | os.PathLike, top_n: int, min_images: int, val_fraction: float, seed: int) -> tuple[Path, pd.Series]:
-    """The dataset's root and the ids of the photos the curated top-N classes hold (as `glr train` will curate them)."""
+def unwritable(path: Path, exc: OSError) -> StorageError:
+    """A StorageError naming why `path` cannot be written, for an OSError that glr.atomic leaves as it is."""
+    broken = next((p for p in path.parents if p.is_symlink() and not p.exists()), None)
+    why = (f"{broken} is a link to {os.readlink(broken)}, which does not exist (a drive not mounted, or moved?)"
+           if broken else exc.strerror or str(exc))
+    error = StorageError(f"{path}: cannot be written, {why}; fix that folder, then run the same command again")
+    error.errno = exc.errno
+    return error
+
+
+def curated_ids(data: str | os.PathLike, top_n: int, min_images: int, val_fraction: float, seed: int,
+                notes: list[str] | None = None) -> tuple[Path, pd.Series]:
+    """The dataset's root and the ids of the photos the curated top-N classes hold (as `glr train` will curate them).
+
+    What reading and curating left out (rows with an unsafe id, classes too small...) goes to `notes`, as `glr train`
+    says it: a row fetch skips without a word is a photo the user thinks is coming.
+    """
     catalog = datasets.load_catalog(data, check_files=False)
     if catalog.layout != "gldv2":
         raise DatasetError(f"{data}: fetch needs a GLDv2 folder (train.csv, or train_clean.csv); this is {catalog.layout}")
     split = datasets.curate(catalog, top_n=top_n, min_images=min_images, val_fraction=val_fraction, seed=seed)
+    if notes is not None:
+        notes += catalog.problems
     return catalog.root, pd.concat([split.train["id"], split.val["id"]], ignore_index=True).astype(str)
 
 
@@ -183,8 +250,9 @@ def fetch(data: str | os.PathLike, top_n: int = datasets.DEFAULT_TOP_N, min_imag
     CSV is written (or removed, when nothing failed) beside train.csv. Ctrl-C raises
     FetchInterrupted with the report so far, once the CSV lists the failures before the stop.
     """
-    root, ids = curated_ids(data, top_n, min_images, val_fraction, seed)
-    report = FetchReport(wanted=len(ids))
+    notes: list[str] = []
+    root, ids = curated_ids(data, top_n, min_images, val_fraction, seed, notes)
+    report = FetchReport(wanted=len(ids), notes=notes)
     asked = False  # whether photos were asked for: an earlier run's failures CSV is then no longer true
     try:
         tick = (lambda _: checking(report.checked, report.wanted)) if checking else None
@@ -208,8 +276,10 @@ def fetch(data: str | os.PathLike, top_n: int = datasets.DEFAULT_TOP_N, min_imag
         raise FetchInterrupted(report) from None
     except StorageError as exc:  # a full disk, a read-only folder: what was fetched before is whole, and kept
         said = len(report.notes)
-        list_failures(root, report, stopped=True)
-        listed = f" ({len(report.failures):,} failed, listed in {report.failures_csv})" if report.failures_csv else ""
+        if asked:  # before that, this run knows nothing that an earlier run's list does not: it is left alone
+            list_failures(root, report, stopped=True)
+        earlier = f", and {report.earlier_listed:,} of an earlier run not got yet" if report.earlier_listed else ""
+        listed = f" ({len(report.failures):,} failed{earlier}, listed in {report.failures_csv})" if report.failures_csv else ""
         error = StorageError("; ".join([f"{exc}; the fetch stopped and {report.kept('')}{listed}", *report.notes[said:]]))
         error.errno = exc.errno
         raise error from exc
@@ -261,33 +331,50 @@ def first_usable_url(rows: pd.DataFrame, report: FetchReport | None = None) -> p
 
 
 def list_failures(root: Path, report: FetchReport, stopped: bool = False) -> None:
-    """Write the failures CSV (`report.failures_csv`), or remove an earlier run's; never raises OSError.
+    """Write the failures CSV (`report.failures_csv`) atomically, or remove it when nothing failed; never raises OSError.
 
-    A list that cannot be written is said in `report.notes`, and an earlier run's list is removed rather than left
-    to pass for this run's; so is one that a `stopped` run with no failures yet leaves behind.
+    A list is never lost: the rows of the earlier list whose photos are still not on disk and that this run did not
+    fail stay (marked EARLIER: photos of another --top-n, or not asked again before a stop), and a list that cannot
+    be written (a full disk...) leaves the earlier one whole where it is, which `report.notes` says.
     """
     path = root / FAILURES_CSV
+    table = report.failure_table()
+    earlier = not_asked_again(root, report)
+    report.earlier_listed = len(earlier)
+    table = pd.concat([table, earlier], ignore_index=True) if len(earlier) else table
     existed = path.exists()
     try:
-        report.failures_csv = write_failures(root, report)
+        if len(table):
+            report.failures_csv = write_csv(path, table)
+        else:
+            report.failures_csv = None
+            path.unlink(missing_ok=True)
     except OSError as exc:  # a StorageError (a full disk...), or another failure of the disk
         report.failures_csv = None
         why = f"cannot be written ({os.strerror(exc.errno)})" if exc.errno else str(exc)
-        try:
-            path.unlink(missing_ok=True)
-            gone = "; the list of an earlier run that was there is removed" if existed else ""
-        except OSError:
-            gone = "; the list there is an earlier run's" if existed else ""
-        report.notes.append(f"the failures are not listed: {path} {why}{gone}")
+        kept = ("; the list there is an earlier run's, left as it was" if path.is_file() else
+                "; a folder has its name: move it away, then run the same command again" if path.is_dir() else "")
+        report.notes.append(f"the failures are not listed: {path} {why}{kept}")
         return
-    if stopped and existed and not report.failures:
-        report.notes.append(f"{path}, the list of an earlier run's failures, is removed: none failed before the stop")
+    if stopped and existed and not len(table):
+        report.notes.append(f"{path}, the list of an earlier run's failures, is removed: none failed before the stop, "
+                            "and the photos it listed are on disk now")
 
 
-def write_failures(root: Path, report: FetchReport) -> Path | None:
-    """Write the failures CSV beside train.csv, or remove an old one when nothing failed; its path or None."""
+def not_asked_again(root: Path, report: FetchReport) -> pd.DataFrame:
+    """The rows of the earlier failures CSV that this run leaves true: photos not on disk that it did not fail
+    itself (their detail marked EARLIER). Empty when there is no readable list."""
     path = root / FAILURES_CSV
-    if report.failures:
-        return write_csv(path, report.failure_table())
-    path.unlink(missing_ok=True)
-    return None
+    try:
+        old = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except (OSError, ValueError):  # none, or not a list this wrote (pandas' parse errors are ValueErrors): no loss
+        return report.failure_table().iloc[:0]
+    if not {"id", "reason", "detail"} <= set(old.columns):
+        return report.failure_table().iloc[:0]
+    mine = {image_id for image_id, _, _ in report.failures}
+    ids = old["id"].str.strip()
+    on_disk = ids.map(lambda i: len(i) >= 3 and "/" not in i and image_path(root, i).exists())
+    keep = old.loc[~ids.isin(mine) & ~on_disk, ["id", "reason", "detail"]].copy()
+    marked = keep["detail"].str.startswith(EARLIER)
+    keep.loc[~marked, "detail"] = EARLIER + keep.loc[~marked, "detail"]
+    return keep.reset_index(drop=True)

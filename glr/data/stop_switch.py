@@ -8,11 +8,13 @@ resolved (getaddrinfo, which nothing can interrupt) in a daemon thread that a st
 
 from __future__ import annotations
 
+import signal
 import socket
 import sys
 import threading
 import weakref
-from typing import Callable
+from contextlib import contextmanager
+from typing import Callable, Iterator
 
 
 class Stopped(Exception):
@@ -88,6 +90,67 @@ def _shut(sock: socket.socket) -> None:
     except OSError:  # already closed
         pass
 
+
+
+@contextmanager
+def signals_held(signums: tuple[int, ...] = (signal.SIGINT, signal.SIGTERM)) -> Iterator[None]:
+    """Hold Ctrl-C and SIGTERM while the block runs, then hand them to their handlers as if they came just after it.
+
+    For code that must not stop half way, such as taking a lock: a KeyboardInterrupt raised between a lock's
+    acquire and its release leaves it held for good. Only the main thread takes signals; elsewhere this does nothing.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    got: list[int] = []
+    previous = {}
+    try:
+        for signum in signums:
+            previous[signum] = signal.signal(signum, lambda number, frame: got.append(number))
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        for signum in dict.fromkeys(got):  # each signal once: a second Ctrl-C asks no more than the first
+            handler = previous[signum]
+            if callable(handler):
+                handler(signum, None)
+            elif handler == signal.SIG_DFL:
+                signal.raise_signal(signum)
+
+
+@contextmanager
+def first_stop_only(signums: tuple[int, ...] = (signal.SIGINT, signal.SIGTERM)) -> Iterator[None]:
+    """While the block runs, the first Ctrl-C or SIGTERM goes to its handler as ever (a KeyboardInterrupt, which stops
+    the fetch); any after it are dropped, as the stop it asks for is already under way.
+
+    Python's locks do not survive a second KeyboardInterrupt raised while the first unwinds a wait on them: Ctrl-C
+    pressed twice ended the fetch with "RuntimeError: release unlocked lock", or hung it. Main thread only.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    fired: list[int] = []
+    previous = {}
+
+    def first_only(signum, frame):
+        if fired:
+            return
+        fired.append(signum)
+        handler = previous[signum]
+        if callable(handler):
+            handler(signum, frame)
+        elif handler == signal.SIG_DFL:  # SIGTERM without a handler: end as it would have
+            signal.signal(signum, signal.SIG_DFL)
+            signal.raise_signal(signum)
+
+    try:
+        for signum in signums:
+            previous[signum] = signal.signal(signum, first_only)
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def abandonable(stop: StopSwitch, connect: Callable[[], socket.socket]) -> socket.socket:
