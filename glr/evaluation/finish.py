@@ -143,8 +143,8 @@ def index_run(run: Run, classifier, train: pd.DataFrame, val: pd.DataFrame, labe
         embedded = embed_for_index(kind, lambda: backbone, table["path"].tolist(), cache, **common)
         return table[embedded.ok].reset_index(drop=True), embedded.decoded(), embedded.ok
 
-    def predict(feats):
-        return head.predict(feats, verbose=0, batch_size=256) if len(feats) else np.zeros((0, len(labels)), np.float32)
+    def predict(feats):  # read once by the retrieval evaluation, one block of photos at a time
+        return head_blocks(head, feats, len(labels))
 
     views = {"single": "", "flip": " and their mirror images", "rmac": " and their mirror images, by regions"}[kind]
     say(f"embedding the training and validation photos{views}")
@@ -154,7 +154,7 @@ def index_run(run: Run, classifier, train: pd.DataFrame, val: pd.DataFrame, labe
         val_probs = val_probs[ok] if val_probs is not None else predict(val_embedded.head)
         if kind != "single" and len(val):
             single_view_top1 = head_top1(head, val_embedded.centre, _class_indices(val, labels), len(labels))
-    elif val_probs is None:  # evaluate_run keeps no probabilities: the retrieval evaluation needs them whole
+    elif val_probs is None:  # evaluate_run keeps no probabilities: they are made again, a block at a time
         val_probs = predict(val_embedded.head)
     val_true = _class_indices(val, labels)
     say("embedding the distractors")
