@@ -247,10 +247,10 @@ def finish_run(run: Run, classifier, train: pd.DataFrame, val: pd.DataFrame, *, 
 
 
 # What the streamed retrieval evaluation holds (glr.retrieval.recognition.method_tops): a few blocks of photo x class
-# float32 scores at a time (Keras' output and its batches, the block's blend and its argmax's temporaries), and per photo
-# its k neighbours (similarities, rows, classes, votes) and each method's best class and score. Measured by
-# benchmarks/bench_evaluation.py --retrieval.
-RETRIEVAL_BLOCKS = 4
+# float32 scores at a time (Keras' output and its batches, the block's blend, their temporaries), and per photo its
+# k neighbours (similarities, rows, classes, votes) and each method's best class and score. Measured by
+# benchmarks/bench_evaluation.py --retrieval: 500 MB at 81,313 classes, flat from 2,000 to 20,000 photos.
+RETRIEVAL_BLOCKS = 6
 RETRIEVAL_PHOTO_BYTES = 512
 
 
@@ -259,7 +259,7 @@ def retrieval_too_big(photos: int, classes: int, available: int | None = None) -
     memory free now), or "" when it can.
 
     It is streamed (glr.retrieval.recognition.method_tops): RETRIEVAL_BLOCKS blocks of `head_block_rows` photos x
-    `classes` float32 scores (0.33 GB at 81,313 classes) and RETRIEVAL_PHOTO_BYTES per photo, where the dense
+    `classes` float32 scores (0.5 GB at 81,313 classes) and RETRIEVAL_PHOTO_BYTES per photo, where the dense
     photo x class matrices it held before were 130 GB at 100,000 photos x 81,313 classes. Only a machine nearly
     out of memory now skips it, rather than have the trainer killed before it marks the run finished.
     """
