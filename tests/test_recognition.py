@@ -105,7 +105,7 @@ def test_method_tops_streamed_equal_the_dense_scores(photos, classes, k):
     rng = np.random.default_rng(photos * 1000 + classes + k)
     head, sims, neighbours = _random_case(rng, photos, classes, k)
     dense = method_scores(head, sims, neighbours)
-    for probs in (head, blocks(head, cells=3 * classes), blocks(head.astype(np.float64), cells=7 * classes)):
+    for probs in (head, head.tolist(), blocks(head, cells=3 * classes), blocks(head.astype(np.float64), cells=7 * classes)):
         tops, head_max = method_tops(probs, sims, neighbours, classes)
         assert list(tops) == ["head", "knn", "blend"]
         for method, scores in dense.items():

@@ -245,7 +245,8 @@ def method_tops(head_probs: Any, sims: np.ndarray, neighbour_classes: np.ndarray
     """
     from glr.evaluation.ranked import as_probabilities, blocks
 
-    if hasattr(head_probs, "__array__"):
+    if hasattr(head_probs, "__array__") or (isinstance(head_probs, (list, tuple)) and head_probs
+                                             and np.ndim(head_probs[0]) < 2):  # a matrix, as rank_probabilities reads it
         head_probs = blocks(head_probs)
     votes, slot_classes, first = _neighbour_votes(sims, neighbour_classes)
     kept: dict[str, list] = {"head": [], "blend": [], "max": []}
