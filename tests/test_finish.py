@@ -85,11 +85,18 @@ def test_head_top1_counts_hits_over_blocks(monkeypatch, validation):
     assert head.calls == [256, 256, 88, 600]
 
 
-def test_retrieval_too_big_says_how_much_it_needs():
+def test_retrieval_too_big_counts_the_streamed_evaluation_not_dense_matrices():
+    """Streamed, GLDv2-clean's 100,000 validation photos x 81,313 classes need about 0.55 GB, not the 130 GB of the
+    dense matrices: a machine with 16 GB free (or 1 GB) builds the index; one with 0.2 GB free skips it and says so."""
     assert finish.retrieval_too_big(100, 50, available=10**9) == ""
-    why = finish.retrieval_too_big(100_000, 81_313, available=16 * 10**9)
-    assert why.startswith("the similarity index was not built") and "130.1 GB" in why and "16.0 GB" in why
-    assert "100,000 validation photos x 81,313 classes" in why
+    assert finish.retrieval_too_big(100_000, 81_313, available=16 * 10**9) == ""
+    assert finish.retrieval_too_big(100_000, 81_313, available=10**9) == ""
+    why = finish.retrieval_too_big(100_000, 81_313, available=2 * 10**8)
+    assert why.startswith("the similarity index was not built") and "0.55 GB" in why and "0.20 GB" in why
+    assert "100,000 validation photos, 81,313 classes" in why
+    # The photos count per photo, not per class: ten times the photos is not ten times the memory.
+    ten = finish.retrieval_too_big(1_000_000, 81_313, available=2 * 10**8)
+    assert "1.01 GB" in ten
 
 
 def test_finish_run_skips_an_index_too_big_for_memory_and_still_finishes(tmp_path, monkeypatch, validation):
@@ -108,3 +115,44 @@ def test_finish_run_skips_an_index_too_big_for_memory_and_still_finishes(tmp_pat
     scores, problems = finish.finish_run(run, None, val, val, batch_size=8, progress=progress)
     assert scores == {"top1": 0.5} and problems == [] and reported == [run]
     assert run.status()["message"].startswith("the similarity index was not built")
+
+
+def test_index_run_asks_the_head_for_one_block_of_photos_at_a_time(tmp_path, monkeypatch, validation):
+    """The index's evaluation (validation photos and distractors) asks the head for at most max(256,
+    CHUNK_CELLS / classes) photos at once, never a whole set, and writes the files of the whole matrices."""
+    from glr.demo import distractors as demo_distractors
+    from glr.retrieval import regional, run_index
+    from glr.retrieval.regional import Embedded
+
+    val, labels, feats = validation
+    rng = np.random.default_rng(2)
+    train = val.iloc[:120].assign(id=[f"t{i:04d}" for i in range(120)], path=[f"/gone/t{i}.jpg" for i in range(120)])
+    lookup = dict(zip(val["path"], feats)) | {p: rng.normal(size=8).astype(np.float32) for p in train["path"]}
+    lookup |= {f"/gone/d{i}.jpg": rng.normal(size=8).astype(np.float32) for i in range(300)}
+    decoys = pd.DataFrame({"name": [f"generated:d{i}" for i in range(300)], "source": "generated",
+                           "path": [f"/gone/d{i}.jpg" for i in range(300)]})
+
+    def embed(kind, backbone, paths, cache, **common):
+        x = np.stack([lookup[p] for p in paths])
+        return Embedded(x, x, x, np.ones(len(x), bool))
+
+    monkeypatch.setattr(regional, "embed_for_index", embed)
+    monkeypatch.setattr(demo_distractors, "distractor_set", lambda: decoys)
+    monkeypatch.setattr(finish, "make_thumbnails", lambda paths: 0)
+    monkeypatch.setattr(ranked, "CHUNK_CELLS", 256 * len(labels))  # blocks of 256 photos
+    settings = types.SimpleNamespace(final_feature_cache=lambda: None, input_size=32, spec=types.SimpleNamespace(preprocess=None))
+    head = Head(feats.shape[1], len(labels))
+    (tmp_path / "run").mkdir()
+    (tmp_path / "whole").mkdir()
+    result = finish.index_run(Run(tmp_path / "run"), _classifier(head), train, val, labels, settings, batch_size=8,
+                              embedding="single")
+    assert head.calls == [256, 256, 88, 256, 44]  # 600 validation photos, then 300 distractors
+
+    whole = Head(feats.shape[1], len(labels))
+    d_feats = np.stack([lookup[p] for p in decoys["path"]])
+    expected = run_index.write_run_retrieval(tmp_path / "whole", labels, train, np.stack([lookup[p] for p in train["path"]]),
+                                             finish._class_indices(val, labels), feats, whole.predict(feats), decoys,
+                                             d_feats, whole.predict(d_feats), embedding="single")
+    assert result == expected
+    for name in ("retrieval.json", "val_retrieval.csv", "distractors.csv", "index/items.csv", "index/vectors.npy"):
+        assert (tmp_path / "run" / name).read_bytes() == (tmp_path / "whole" / name).read_bytes(), name

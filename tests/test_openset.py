@@ -139,3 +139,38 @@ def test_classes_curation_drops_are_said(tmp_path):
     with pytest.raises(GlrError, match="between 1 and 1 for 3 classes"):
         openset.run_openset(data, hold_out=2, seeds=[0], config=tiny_config(data), say=said.append)
     assert len(said) == 1 and said[0].startswith("Dropped 1 class with fewer than 2 images")
+
+
+@pytest.mark.parametrize("method", ["head", "knn", "blend"])
+def test_group_scores_a_block_of_photos_at_a_time_as_the_whole_matrix_would(method):
+    """score_run's groups keep each photo's best class and score, plain and re-ranked by verification, from the
+    head's probabilities one block at a time: the same as the whole matrices', ties and unseen classes included."""
+    import weakref
+
+    from glr.evaluation.ranked import blocks
+    from glr.retrieval.recognition import method_scores, verified_scores
+
+    rng = np.random.default_rng(7)
+    photos, classes, k = 45, 12, 6
+    probs = rng.integers(0, 4, (photos, classes)).astype(np.float32) / 4
+    sims = -np.sort(-np.round(rng.uniform(-0.3, 1.0, (photos, k)), 1), axis=1).astype(np.float32)
+    neighbours = rng.integers(0, classes, (photos, k))
+    verification = np.round(rng.uniform(0, 1, (photos, 3)), 1).astype(np.float32)
+    held = []
+
+    def one_at_a_time():
+        for block in blocks(probs, cells=8 * classes):
+            assert not held or held[-1]() is None, "the previous block is still held"
+            block = block.copy()
+            held.append(weakref.ref(block))
+            yield block
+            del block
+
+    out = openset._tops(one_at_a_time(), sims, neighbours, method, verification)
+    plain = method_scores(probs, sims, neighbours)[method]
+    verified = verified_scores(plain, verification, neighbours[:, :3])
+    assert len(held) == 6
+    for mode, scores in (("plain", plain), ("verified", verified)):
+        np.testing.assert_array_equal(out[mode][0], scores.argmax(1))
+        np.testing.assert_array_equal(out[mode][1], scores.max(1))
+    np.testing.assert_array_equal(out["head"], probs.max(1))

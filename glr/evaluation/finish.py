@@ -40,15 +40,20 @@ def _class_indices(table: pd.DataFrame, labels: pd.DataFrame) -> np.ndarray:
 PREDICT_BATCH = 256  # the head's batch in model.predict
 
 
+def head_block_rows(classes: int) -> int:
+    """The photos in one of `head_blocks`' blocks: whole predict batches of about CHUNK_CELLS values."""
+    from glr.evaluation.ranked import CHUNK_CELLS
+
+    return max(PREDICT_BATCH, CHUNK_CELLS // max(1, classes) // PREDICT_BATCH * PREDICT_BATCH)
+
+
 def head_blocks(head, feats: np.ndarray, classes: int) -> Iterator[np.ndarray]:
     """The head's probabilities of `feats`, a block of rows at a time: at most max(256, CHUNK_CELLS / classes)
     photos x `classes`, whatever the photo count (100,000 photos x 81,313 classes were 32 GB whole).
 
     A block is a whole number of predict batches, so every value is the one a single `predict` of all gives.
     """
-    from glr.evaluation.ranked import CHUNK_CELLS
-
-    rows = max(PREDICT_BATCH, CHUNK_CELLS // max(1, classes) // PREDICT_BATCH * PREDICT_BATCH)
+    rows = head_block_rows(classes)
     for start in range(0, len(feats), rows):
         yield head.predict(feats[start:start + rows], verbose=0, batch_size=PREDICT_BATCH)
 
@@ -143,8 +148,8 @@ def index_run(run: Run, classifier, train: pd.DataFrame, val: pd.DataFrame, labe
         embedded = embed_for_index(kind, lambda: backbone, table["path"].tolist(), cache, **common)
         return table[embedded.ok].reset_index(drop=True), embedded.decoded(), embedded.ok
 
-    def predict(feats):
-        return head.predict(feats, verbose=0, batch_size=256) if len(feats) else np.zeros((0, len(labels)), np.float32)
+    def predict(feats):  # read once by the retrieval evaluation, one block of photos at a time
+        return head_blocks(head, feats, len(labels))
 
     views = {"single": "", "flip": " and their mirror images", "rmac": " and their mirror images, by regions"}[kind]
     say(f"embedding the training and validation photos{views}")
@@ -154,7 +159,7 @@ def index_run(run: Run, classifier, train: pd.DataFrame, val: pd.DataFrame, labe
         val_probs = val_probs[ok] if val_probs is not None else predict(val_embedded.head)
         if kind != "single" and len(val):
             single_view_top1 = head_top1(head, val_embedded.centre, _class_indices(val, labels), len(labels))
-    elif val_probs is None:  # evaluate_run keeps no probabilities: the retrieval evaluation needs them whole
+    elif val_probs is None:  # evaluate_run keeps no probabilities: they are made again, a block at a time
         val_probs = predict(val_embedded.head)
     val_true = _class_indices(val, labels)
     say("embedding the distractors")
@@ -241,23 +246,29 @@ def finish_run(run: Run, classifier, train: pd.DataFrame, val: pd.DataFrame, *, 
     return scores, problems
 
 
-RETRIEVAL_COPIES = 4  # photo x class float32 matrices the retrieval evaluation holds: head, kNN and blend scores, a copy
+# What the streamed retrieval evaluation holds (glr.retrieval.recognition.method_tops): a few blocks of photo x class
+# float32 scores at a time (Keras' output and its batches, the block's blend, their temporaries), and per photo its
+# k neighbours (similarities, rows, classes, votes) and each method's best class and score. Measured by
+# benchmarks/bench_evaluation.py --retrieval: 500 MB at 81,313 classes, flat from 2,000 to 20,000 photos.
+RETRIEVAL_BLOCKS = 6
+RETRIEVAL_PHOTO_BYTES = 512
 
 
 def retrieval_too_big(photos: int, classes: int, available: int | None = None) -> str:
     """Why the index's evaluation of `photos` validation photos cannot run in `available` bytes (by default the
     memory free now), or "" when it can.
 
-    Unlike the classifier's evaluation (`evaluate_run`, streamed), it holds RETRIEVAL_COPIES dense photo x class
-    score matrices (glr.retrieval.run_index, glr.retrieval.recognition.method_scores): 130 GB at 100,000 photos
-    x 81,313 classes, which the system would end by killing the trainer before it marks the run finished.
+    It is streamed (glr.retrieval.recognition.method_tops): RETRIEVAL_BLOCKS blocks of `head_block_rows` photos x
+    `classes` float32 scores (0.5 GB at 81,313 classes) and RETRIEVAL_PHOTO_BYTES per photo, where the dense
+    photo x class matrices it held before were 130 GB at 100,000 photos x 81,313 classes. Only a machine nearly
+    out of memory now skips it, rather than have the trainer killed before it marks the run finished.
     """
-    need = RETRIEVAL_COPIES * 4 * photos * classes
+    need = RETRIEVAL_BLOCKS * 4 * head_block_rows(classes) * classes + RETRIEVAL_PHOTO_BYTES * photos
     available = _available_memory() if available is None else available
     if available is None or need <= available:
         return ""
-    return (f"the similarity index was not built: evaluating it holds about {need / 1e9:,.1f} GB of scores "
-            f"({photos:,} validation photos x {classes:,} classes) and {available / 1e9:,.1f} GB of memory is free; "
+    return (f"the similarity index was not built: evaluating it holds about {need / 1e9:,.2f} GB of scores "
+            f"({photos:,} validation photos, {classes:,} classes) and {available / 1e9:,.2f} GB of memory is free; "
             "the run predicts with its head")
 
 

@@ -145,7 +145,8 @@ def score_run(run, val: pd.DataFrame, held: pd.DataFrame, batch_size: int = 32, 
     from glr.demo.distractors import distractor_set
     from glr.retrieval.regional import embed_for_index
     from glr.retrieval import verify as spatial
-    from glr.retrieval.recognition import KNN_K, calibrate, knn_scores, method_scores, run_known_score, verified_scores
+    from glr.evaluation.finish import head_blocks
+    from glr.retrieval.recognition import KNN_K, calibrate, knn_top, run_known_score
     from glr.retrieval.run_index import Recognizer
     from glr.training.model import load_model, split_classifier
 
@@ -169,15 +170,15 @@ def score_run(run, val: pd.DataFrame, held: pd.DataFrame, batch_size: int = 32, 
         # Embedded as the run's index embedded its own photos (by regions in a new run), as the predictor does.
         embedded = embed_for_index(recognizer.embedding, lambda: backbone, paths, settings.final_feature_cache(), **common)
         ok, paths, kept = embedded.ok, [p for p, good in zip(paths, embedded.ok) if good], embedded.decoded()
-        probs = head.predict(kept.head, verbose=0, batch_size=256) if len(paths) else np.zeros((0, len(labels)), np.float32)
         sims, idx = index.search(kept.search, KNN_K)
-        g = {"ok": ok, "probs": probs, "sims": sims, "idx": idx,
-             "scores": method_scores(probs, sims, classes[idx])[recognizer.method],
-             "knn_pred": knn_scores(sims, classes[idx], len(labels)).argmax(1)}
+        g = {"ok": ok, "sims": sims, "idx": idx, "knn_pred": knn_top(sims, classes[idx])[0]}
         if verify:
             items = index.items["path"].tolist()
             g["inliers"] = np.array([[spatial.match(features_of(p), features_of(items[r]))[0] for r in row[:spatial.VERIFY_K]]
                                      for p, row in zip(paths, idx)], np.int64).reshape(len(paths), -1)
+            g["verification"] = spatial.verification_score(g["inliers"])
+        g.update(_tops(head_blocks(head, kept.head, len(labels)), sims, classes[idx], recognizer.method,
+                       g.get("verification")))
         return g
 
     groups = {"val": group(val), "held": group(held), "distractors": group(distractor_set())}
@@ -186,23 +187,49 @@ def score_run(run, val: pd.DataFrame, held: pd.DataFrame, batch_size: int = 32, 
     out = {}
     for mode in ("plain", "verified") if verify else ("plain",):
         for g in groups.values():
-            if mode == "plain":
-                g["s"] = g["scores"]
-                g["known"] = run_known_score(recognizer.known_formula, g["probs"], g["sims"], classes[g["idx"]],
-                                             head_weight=recognizer.head_weight)
-            else:
-                v = spatial.verification_score(g["inliers"])
-                g["s"] = verified_scores(g["scores"], v, classes[g["idx"][:, :v.shape[1]]])
-                g["known"] = run_known_score(recognizer.known_formula, g["probs"], g["sims"], classes[g["idx"]],
-                                             v.max(1) if v.shape[1] else np.zeros(len(v)), recognizer.head_weight)
+            g["s"] = g[mode]  # (best class, its score) of the run's method, plain or re-ranked by verification
+            v = g.get("verification") if mode == "verified" else None
+            g["known"] = run_known_score(recognizer.known_formula, g["head"], g["sims"], classes[g["idx"]],
+                                         None if v is None else v.max(1) if v.shape[1] else np.zeros(len(v)),
+                                         recognizer.head_weight)
         calibration = calibrate(groups["val"]["known"])
         v, h, d = (groups[k] for k in ("val", "held", "distractors"))
-        figures = open_set_scores(val_true, v["s"].argmax(1), v["s"].max(1), v["known"], calibration.is_unknown(v["known"]),
-                                  h["s"].argmax(1), h["s"].max(1), h["known"], calibration.is_unknown(h["known"]),
+        figures = open_set_scores(val_true, *v["s"], v["known"], calibration.is_unknown(v["known"]),
+                                  *h["s"], h["known"], calibration.is_unknown(h["known"]),
                                   calibration.is_unknown(d["known"]), knn_pred=v["knn_pred"])
         figures.update(known_val=int(v["ok"].sum()), held_out_photos=int(h["ok"].sum()),
                        distractors=int(d["ok"].sum()), threshold=float(calibration.threshold), verified=mode == "verified")
         out[mode] = figures
+    return out
+
+
+def _tops(head_probs, sims: np.ndarray, neighbour_classes: np.ndarray, method: str,
+          verification: np.ndarray | None = None) -> dict:
+    """{"plain": (best class, score) of `method`, "verified": the same re-ranked by `verification` (with it),
+    "head": the head's top probability (float32)} per photo, from `head_probs` (blocks of rows in photo order).
+
+    Each block's scores are made, reduced and let go before the next block is read: one block of photos x
+    classes at a time, never a whole group's (glr.retrieval.recognition.method_tops does the same for the run).
+    """
+    from glr.retrieval.recognition import method_scores, verified_scores
+
+    kept: dict[str, list] = {"plain": [], "verified": [], "head": []}
+    start = 0
+    for block in head_probs:
+        rows = slice(start, start + len(block))
+        scores = method_scores(block, sims[rows], neighbour_classes[rows])[method]
+        kept["head"].append(np.asarray(block, np.float32).max(axis=1))
+        kept["plain"].append((scores.argmax(1), scores.max(1)))
+        if verification is not None:
+            k = verification.shape[1]
+            scores = verified_scores(scores, verification[rows], neighbour_classes[rows, :k])
+            kept["verified"].append((scores.argmax(1), scores.max(1)))
+        start += len(block)
+        del block, scores  # held otherwise while the next block is made
+    out = {"head": np.concatenate(kept["head"]) if kept["head"] else np.zeros(0, np.float32)}
+    for mode in ("plain", "verified"):
+        out[mode] = (np.concatenate([p for p, _ in kept[mode]]) if kept[mode] else np.zeros(0, np.int64),
+                     np.concatenate([c for _, c in kept[mode]]) if kept[mode] else np.zeros(0, np.float32))
     return out
 
 

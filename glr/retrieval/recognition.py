@@ -19,6 +19,7 @@ figures stay out-of-sample.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
 
@@ -64,12 +65,15 @@ def known_score(head_probs: np.ndarray, top_similarity: np.ndarray, verification
                 margin: np.ndarray | None = None, head_weight: float = EVEN) -> np.ndarray:
     """How much a photo looks like a known landmark: a weighted mean of the head's top probability and the nearest similarity.
 
+    `head_probs` is the head's probabilities (N, C) or only each photo's top one (N,), all the score reads of them.
+
     `head_weight` is the head's share of that pair (the run's learned one: glr.retrieval.known_weight;
     0.5, the plain mean, in runs made before). With spatial verification (`verification`: each
     photo's best verification score, in [0, 1)) and/or the class margin (`class_margin`), those
     parts join the mean, each counting as much as one half of the pair.
     """
-    pair = (head_weight * np.asarray(head_probs, np.float32).max(axis=1)
+    head = np.asarray(head_probs, np.float32)
+    pair = (head_weight * (head.max(axis=1) if head.ndim == 2 else head)
             + (1.0 - head_weight) * np.asarray(top_similarity, np.float32))
     others = [np.asarray(part, np.float32) for part in (verification, margin) if part is not None]
     return ((2.0 * pair + np.sum(others, axis=0)) / (2 + len(others))).astype(np.float32)
@@ -165,10 +169,11 @@ def roc_auc(known: np.ndarray, unknown: np.ndarray) -> float:
     return float(roc_auc_score(y, np.r_[known, unknown]))
 
 
-def evaluate_methods(val_scores: dict[str, np.ndarray], val_true: np.ndarray,
-                     distractor_scores: dict[str, np.ndarray], val_known: np.ndarray,
-                     distractor_known: np.ndarray, calibration: Calibration) -> dict[str, dict]:
+def evaluate_methods(val_scores: dict[str, Any], val_true: np.ndarray, distractor_scores: dict[str, Any],
+                     val_known: np.ndarray, distractor_known: np.ndarray, calibration: Calibration) -> dict[str, dict]:
     """Top-1 and GAP for each method, without and with the distractors ranked in.
+
+    Each method's scores are its (N, C) matrix or only each photo's (best class, its score), as `method_tops` gives.
 
     `gap_distractors` ranks every distractor's best guess among the validation photos, as
     the competition did. `gap_distractors_unknown` first moves every photo the calibrated
@@ -179,10 +184,10 @@ def evaluate_methods(val_scores: dict[str, np.ndarray], val_true: np.ndarray,
     unknown = np.r_[calibration.is_unknown(val_known), calibration.is_unknown(distractor_known)]
     out = {}
     for method, scores in val_scores.items():
-        d_scores = distractor_scores[method]
-        pred = np.r_[scores.argmax(1), d_scores.argmax(1)]
-        conf = np.r_[scores.max(1), d_scores.max(1)].astype(np.float64)
-        true = list(val_true) + [-1] * len(d_scores)
+        (v_pred, v_conf), (d_pred, d_conf) = _top(scores), _top(distractor_scores[method])
+        pred = np.r_[v_pred, d_pred]
+        conf = np.r_[v_conf, d_conf].astype(np.float64)
+        true = list(val_true) + [-1] * len(d_pred)
         n = len(val_true)
         out[method] = {
             "top1": float(np.mean(pred[:n] == val_true)),
@@ -191,3 +196,83 @@ def evaluate_methods(val_scores: dict[str, np.ndarray], val_true: np.ndarray,
             "gap_distractors_unknown": gap(list(pred), list(conf - unknown), true),
         }
     return out
+
+
+def _top(scores: Any) -> tuple[np.ndarray, np.ndarray]:
+    """(best class, its score) per photo of an (N, C) matrix, or the pair itself."""
+    return scores if isinstance(scores, tuple) else (scores.argmax(1), scores.max(1))
+
+
+def knn_top(sims: np.ndarray, neighbour_classes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each photo's best kNN class and its vote, equal to `knn_scores(...)`'s argmax(1) and max(1), from the k
+    neighbours alone: (N, k) numbers where the votes of all classes were N x C (33 GB at 100,000 x 81,313).
+
+    Every class no neighbour has votes 0, so a photo whose neighbours all vote 0 (or that has none) gets class 0.
+    """
+    votes, slot_classes, _ = _neighbour_votes(sims, neighbour_classes)
+    n, k = votes.shape
+    conf = votes.max(axis=1) if k else np.zeros(n, np.float32)
+    # The first of equal bests, as argmax over all classes: the lowest class index among them.
+    tied = np.where((votes == conf[:, None]) & (conf[:, None] > 0), slot_classes, np.iinfo(np.int64).max)
+    pred = np.where(conf > 0, tied.min(axis=1) if k else 0, 0).astype(np.int64)
+    return pred, conf
+
+
+def _neighbour_votes(sims: np.ndarray, neighbour_classes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(votes, classes, first), each (N, k): the kNN vote of each neighbour's class, held at the first neighbour of
+    that class (`first` True; 0 at the others), summed in neighbour order as knn_scores sums them: the same floats."""
+    sims = np.clip(np.asarray(sims, np.float32), 0.0, None)
+    classes = np.asarray(neighbour_classes, np.int64)
+    n, k = sims.shape
+    votes = np.zeros((n, k), np.float32)
+    slot = np.argmax(classes[:, :, None] == classes[:, None, :], axis=2) if k else np.zeros((n, 0), np.int64)
+    if k:
+        np.add.at(votes, (np.repeat(np.arange(n), k), slot.ravel()), sims.ravel())
+        votes /= k
+    return votes, classes, slot == np.arange(k)
+
+
+def method_tops(head_probs: Any, sims: np.ndarray, neighbour_classes: np.ndarray, num_classes: int,
+                weight: float = BLEND_WEIGHT) -> tuple[dict[str, tuple[np.ndarray, np.ndarray]], np.ndarray]:
+    """({method: (best class, its score)} for head, knn and blend, each photo's top head probability), equal to
+    `method_scores`' argmax(1) and max(1), without any (N, C) matrix.
+
+    `head_probs` is the (N, C) matrix or an iterable of its blocks of rows in photo order (the head's predictions
+    made block by block: glr.evaluation.finish.head_blocks), read one block at a time; kNN needs only the k
+    neighbours (`knn_top`), the blend one block of rows. The top head probability keeps the head's dtype, the
+    methods' scores are float32, as method_scores gives them. GlrError when a block is not `num_classes` wide or
+    the blocks hold another count of photos than `sims`.
+    """
+    from glr.evaluation.ranked import as_probabilities, blocks
+
+    if hasattr(head_probs, "__array__") or (isinstance(head_probs, (list, tuple)) and head_probs
+                                             and np.ndim(head_probs[0]) < 2):  # a matrix, as rank_probabilities reads it
+        head_probs = blocks(head_probs)
+    votes, slot_classes, first = _neighbour_votes(sims, neighbour_classes)
+    kept: dict[str, list] = {"head": [], "blend": [], "max": []}
+    start = 0
+    for block in head_probs:
+        block = as_probabilities(block)
+        if block.ndim != 2 or block.shape[1] != num_classes:
+            raise GlrError(f"retrieval evaluation: the head gives {block.shape[-1] if block.ndim else 0} classes "
+                           f"but the run lists {num_classes}")
+        rows = slice(start, start + len(block))
+        head = block.astype(np.float32, copy=False)
+        kept["max"].append(block.max(axis=1))
+        kept["head"].append((head.argmax(axis=1), head.max(axis=1)))
+        # The blend is weight x head where no neighbour votes (1 - weight times a vote of 0 adds nothing), and
+        # the blend_scores sum, term for term, at each neighbour's class.
+        blend = weight * head
+        r, j = np.nonzero(first[rows])  # one slot per (photo, class): a repeated index would be written twice
+        c = slot_classes[rows][r, j]
+        blend[r, c] = weight * head[r, c] + (1.0 - weight) * votes[rows][r, j]
+        kept["blend"].append((blend.argmax(axis=1), blend.max(axis=1)))
+        start += len(block)
+        del block, head, blend  # held otherwise while the next block is made
+    if start != len(votes):
+        raise GlrError(f"retrieval evaluation: the head classified {start} photos but {len(votes)} were searched")
+    tops = {m: (np.concatenate([p for p, _ in kept[m]]) if kept[m] else np.zeros(0, np.int64),
+                np.concatenate([v for _, v in kept[m]]) if kept[m] else np.zeros(0, np.float32)) for m in ("head", "blend")}
+    tops["knn"] = knn_top(sims, neighbour_classes)
+    head_max = np.concatenate(kept["max"]) if kept["max"] else np.zeros(0, np.float32)
+    return {m: tops[m] for m in METHODS}, head_max

@@ -15,6 +15,7 @@ the run gains:
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -25,7 +26,7 @@ from glr.retrieval.index import EmbeddingIndex
 from glr.retrieval.known_weight import EVEN, head_weight
 from glr.retrieval.recognition import (
     BLEND_WEIGHT, DEFAULT_METHOD, KNN_K, KNOWN_SCORE, METHODS, Calibration, calibrate, evaluate_methods,
-    method_scores, roc_auc, run_known_score, verified_scores,
+    method_scores, method_tops, roc_auc, run_known_score, verified_scores,
 )
 from glr.retrieval.verify import INLIER_HALF, MAX_FEATURES, VERIFY_K, LocalFeatureStore, Verifier, verification_score
 from glr.training.run import Run, RunError, as_run, class_names
@@ -41,14 +42,18 @@ def class_of_items(items: pd.DataFrame, labels: pd.DataFrame) -> np.ndarray:
 
 
 def write_run_retrieval(run: Run | str | os.PathLike, labels: pd.DataFrame, train: pd.DataFrame, train_feats: np.ndarray,
-                        val_true: np.ndarray, val_feats: np.ndarray, val_probs: np.ndarray,
+                        val_true: np.ndarray, val_feats: np.ndarray, val_probs: Any,
                         distractors: pd.DataFrame, distractor_feats: np.ndarray,
-                        distractor_probs: np.ndarray, val_paths: list | None = None, embedding: str = "single",
+                        distractor_probs: Any, val_paths: list | None = None, embedding: str = "single",
                         extra: dict | None = None, train_head_feats: np.ndarray | None = None) -> dict:
     """Save the index of the training photos and evaluate head, kNN and blend; returns the evaluation.
 
     `train` has id, landmark_id, path (one row per row of `train_feats`); `labels` has
-    index, landmark_id, name; `val_true` holds class indices. With `val_paths` (the validation
+    index, landmark_id, name; `val_true` holds class indices. `val_probs` and `distractor_probs`, the head's
+    probabilities, are each a (photos, classes) matrix or an iterable of its blocks of rows in photo order
+    (glr.evaluation.finish.head_blocks), read once, a block at a time: the evaluation keeps only each photo's
+    best class and score per method (glr.retrieval.recognition.method_tops), never a photo x class matrix.
+    With `val_paths` (the validation
     photos, in the order of `val_feats`) the index also gets the training photos' local
     features, and the unknown verdict is calibrated on spatially verified known scores.
     `embedding` records how every feature given was embedded (one of glr.retrieval.flip.EMBEDDINGS),
@@ -65,21 +70,29 @@ def write_run_retrieval(run: Run | str | os.PathLike, labels: pd.DataFrame, trai
     classes = class_of_items(index.items, labels)
     verifier = Verifier(LocalFeatureStore.build(index.items["path"].tolist())) if val_paths is not None else None
     plain = {}
-    val_sims, val_idx = index.search(val_feats, KNN_K)
-    weight = head_weight(index.vectors, index.items["landmark_id"].to_numpy(), val_probs.max(1), val_sims[:, 0],
-                         head_feats=train_head_feats)
 
-    def scored(feats, probs, paths, found=None):
-        sims, idx = found or index.search(feats, KNN_K)
-        known = run_known_score(KNOWN_SCORE, probs, sims, classes[idx], head_weight=weight)
-        plain.setdefault("known", []).append(known)
+    def scored(feats, probs, paths):  # ({method: (best class, score)}, top head probabilities, neighbours, paths)
+        sims, idx = index.search(feats, KNN_K)
+        tops, head_max = method_tops(probs, sims, classes[idx], len(labels))
+        return tops, head_max, sims, idx, paths
+
+    def known(weight, tops, head_max, sims, idx, paths):
+        # The known score reads the head's top probability alone, as float32 like the rest of the head's scores.
+        head = tops["head"][1]
+        score = run_known_score(KNOWN_SCORE, head, sims, classes[idx], head_weight=weight)
+        plain.setdefault("known", []).append(score)
         if verifier is not None:
             verification = verification_score(verifier.inliers(paths, idx)).max(1)
-            known = run_known_score(KNOWN_SCORE, probs, sims, classes[idx], verification, weight)
-        return method_scores(probs, sims, classes[idx]), known, sims[:, 0]
+            score = run_known_score(KNOWN_SCORE, head, sims, classes[idx], verification, weight)
+        return score
 
-    val_scores, val_known, val_top = scored(val_feats, val_probs, val_paths, (val_sims, val_idx))
-    d_scores, d_known, d_top = scored(distractor_feats, distractor_probs, distractors["path"].tolist())
+    val = scored(val_feats, val_probs, val_paths)
+    dis = scored(distractor_feats, distractor_probs, distractors["path"].tolist())
+    (val_scores, val_head, val_sims, _, _), (d_scores, d_head, d_sims, _, _) = val, dis
+    weight = head_weight(index.vectors, index.items["landmark_id"].to_numpy(), val_head, val_sims[:, 0],
+                         head_feats=train_head_feats)
+    val_known, d_known = known(weight, *val), known(weight, *dis)
+    val_top, d_top = val_sims[:, 0], d_sims[:, 0]
     calibration = calibrate(val_known)
     results = evaluate_methods(val_scores, val_true, d_scores, val_known, d_known, calibration)
     d_unknown = calibration.is_unknown(d_known)
@@ -97,7 +110,7 @@ def write_run_retrieval(run: Run | str | os.PathLike, labels: pd.DataFrame, trai
             "flagged_by_source": {str(k): float(v) for k, v in
                                   pd.Series(d_unknown, dtype=float).groupby(distractors["source"].to_numpy()).mean().items()},
             "auroc": {"known_score": roc_auc(val_known, d_known), "top_similarity": roc_auc(val_top, d_top),
-                      "head_confidence": roc_auc(val_probs.max(1), distractor_probs.max(1))},
+                      "head_confidence": roc_auc(val_head, d_head)},
         },
     }
     if verifier is not None:
@@ -105,15 +118,15 @@ def write_run_retrieval(run: Run | str | os.PathLike, labels: pd.DataFrame, trai
         retrieval["verification"] = {"k": VERIFY_K, "inlier_half": INLIER_HALF, "features": f"SIFT, up to {MAX_FEATURES}",
                                      "plain_threshold": calibrate(plain["known"][0]).threshold,
                                      "plain_auroc": roc_auc(plain["known"][0], plain["known"][1])}
-    best = d_scores[DEFAULT_METHOD]
+    best, confidence = d_scores[DEFAULT_METHOD]
     as_run(run).write_retrieval(index, distractors=pd.DataFrame({
         "name": distractors["name"].to_numpy(), "source": distractors["source"].to_numpy(),
-        "pred_landmark_id": labels["landmark_id"].to_numpy()[best.argmax(1)] if len(best) else [],
-        "confidence": best.max(1) if len(best) else [], "known_score": d_known, "unknown": d_unknown,
+        "pred_landmark_id": labels["landmark_id"].to_numpy()[best] if len(best) else [],
+        "confidence": confidence if len(best) else [], "known_score": d_known, "unknown": d_unknown,
     }), val=pd.DataFrame({
         "known_score": val_known, "top_similarity": val_top,
-        **{f"{m}_pred_index": val_scores[m].argmax(1) for m in METHODS},
-        **{f"{m}_confidence": val_scores[m].max(1) for m in METHODS},
+        **{f"{m}_pred_index": val_scores[m][0] for m in METHODS},
+        **{f"{m}_confidence": val_scores[m][1] for m in METHODS},
     }), retrieval=retrieval)
     return retrieval
 
