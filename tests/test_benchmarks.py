@@ -30,3 +30,9 @@ def test_benchmark_runs_in_tiny_mode(bench, name, capsys):
     bench(name).main(["--tiny"])
     out = capsys.readouterr().out.strip().splitlines()
     assert out[-1].startswith("SUMMARY "), out[-5:]
+
+
+def test_bench_evaluation_measures_the_retrieval_step_in_tiny_mode(bench, capsys):
+    bench("bench_evaluation").main(["--tiny", "--retrieval"])
+    out = capsys.readouterr().out.strip().splitlines()
+    assert out[-1].startswith("SUMMARY "), out[-5:]
