@@ -221,6 +221,8 @@ def upload_and_results(run_path: str, run_id: str, stamp: tuple, k: int, n_simil
             files.append((sample["file_name"], Path(sample["path"]).read_bytes()))
         except OSError as exc:
             st.warning(common.md(f"{sample['path']}: the sample photo cannot be read ({exc.strerror or exc})"))
+    if not in_box:  # all taken out of the box, or "Clear all": nothing of them is kept
+        st.session_state.pop(app_predict_kept.KEPT_KEY, None)
     if not files and not in_box:
         st.info("Drop one photo or many (JPEG, PNG, WebP, HEIC, AVIF, BMP, GIF, TIFF), or a zip of photos, to see what the "
                 "model recognises, or try one of the validation photos above.")

@@ -551,3 +551,61 @@ def test_a_class_without_a_name_is_landmark_and_its_id_on_the_page(results, fini
     assert_no_exception(at)
     top = next(m.value for m in at.markdown if m.value.startswith("1. "))
     assert top.split("**")[1] in names and "None" not in top and "nan" not in top, top
+
+
+BOX = "Drop photos here, or a zip of photos"
+
+
+def _top_k_lists(at) -> list[str]:
+    return [m.value for m in at.markdown if m.value.startswith("1. ")]
+
+
+def test_uploads_leave_the_servers_memory_and_the_page_shows_the_same_after_reruns(two_models, finished_run,
+                                                                                   monkeypatch):
+    """Each dropped file is read and predicted once, then released (300 photos of 5 MB were 1.5 GB per tab, and
+    every rerun read them all again); reruns, sliders, another model, a file taken out and "Clear all" still work."""
+    from conftest import zip_of
+    from glr.predict import Predictor
+    from test_app_dataset import LikeAServer
+
+    calls = []
+    original = Predictor.predict
+    monkeypatch.setattr(Predictor, "predict", lambda self, sources, **kw: calls.append(len(sources)) or
+                        original(self, sources, **kw))
+    server = LikeAServer(monkeypatch)
+    at = open_page(PREDICT)
+    server.drop(at, BOX, [("a.jpg", _photo(finished_run, 0)), ("b.jpg", _photo(finished_run, 1)),
+                          ("album.zip", zip_of({"c.jpg": _photo(finished_run, 2)}))])
+    assert_no_exception(at)
+    assert "3 of 3 photos predicted." in texts(at.caption) and len(calls) == 3
+    assert server.held() == 0 and len(server.released) == 3  # were held until the session ended
+    shown = _top_k_lists(at)
+    assert len(shown) == 3
+    server.run(at)  # a rerun: the box lists 3 files Streamlit no longer holds
+    assert_no_exception(at)
+    assert _top_k_lists(at) == shown and len(calls) == 3  # the same, and nothing read or predicted again
+    at.slider(key="predict_k").set_value(2)
+    server.run(at)
+    assert [lines.splitlines() for lines in _top_k_lists(at)] == [lines.splitlines()[:2] for lines in shown]
+    at.slider(key="predict_similar").set_value(1)
+    server.run(at)
+    at.toggle(key="predict_show_similar").set_value(True)
+    server.run(at)
+    assert sum("similar" in str(i.proto) or "·" in str(i.proto) for i in at.image) == 3  # one similar photo each
+    assert len(calls) == 3  # a slider is a slice of what was predicted
+    at.slider(key="predict_k").set_value(5)
+    server.run(at)
+    assert _top_k_lists(at) == shown
+    first = at.selectbox(key="predict_run").value
+    at.selectbox(key="predict_run").set_value(next(r for r in at.selectbox(key="predict_run").options if r != first))
+    server.run(at)  # another model: predicted again from the copies kept (here the same weights: the same guesses)
+    assert_no_exception(at)
+    assert len(calls) == 6 and "3 of 3 photos predicted." in texts(at.caption)
+    assert [lines.splitlines()[0].split("·")[-1] for lines in _top_k_lists(at)] == \
+           [lines.splitlines()[0].split("·")[-1] for lines in shown]
+    server.boxes[BOX].pop(0)  # its ✕, on a file released
+    server.run(at)
+    assert "2 of 2 photos predicted." in texts(at.caption) and not any(m.value == "**a.jpg**" for m in at.markdown)
+    server.boxes[BOX] = []  # "Clear all" gives a new, empty box
+    server.run(at, at.button(key="predict_clear").click())
+    assert "Drop one photo" in texts(at.info) and "predict_kept" not in at.session_state
