@@ -139,7 +139,7 @@ def setup(folder: Path, tiny: bool) -> tuple[Path, Path]:
 def main() -> None:
     p = common.parser(__doc__)
     p.add_argument("--photos", type=int, default=100)
-    p.add_argument("--before", help="also measure the page at this git revision")
+    p.add_argument("--before", help="also measure the page at this git revision (or exported in this folder)")
     p.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.child:
@@ -151,7 +151,8 @@ def main() -> None:
         results, image = setup(Path(tmp), args.tiny)
         apps = {"this code": str(common.ROOT)}
         if args.before:
-            apps[f"git {args.before}"] = str(export(args.before, Path(tmp) / "before"))
+            before = Path(args.before)  # a folder the app was exported to, or a git revision
+            apps[f"{args.before}"] = str(before if before.is_dir() else export(args.before, Path(tmp) / "before"))
         print(f"{count} photos of {image.stat().st_size / 2**20:.1f} MB; load {os.getloadavg()[0]:.1f}")
         for label, app in apps.items():
             out, seconds = common.run_child([__file__, "--child", app, str(results), str(image), str(count)])

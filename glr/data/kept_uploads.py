@@ -27,6 +27,7 @@ from glr.data import uploads
 from glr.errors import ImageError
 
 KEEP_SIDE = 720  # the copy's shorter side: a 12 MP JPEG decodes at 1/4 scale for it (768 needed 1/2: 1.6x slower)
+KEEP_LONG_SIDE = 8192  # and its longer side
 KEEP_QUALITY = 92  # JPEG quality of the copy: it is shown, explained and predicted again, so not a thumbnail's 85
 MAX_K = 10  # the sliders' largest top-k ...
 MAX_SIMILAR = 12  # ... and number of similar photos (pages/4_predict.py): a prediction made with these is sliced
@@ -64,7 +65,9 @@ def small_copy(name: str, data: bytes, side: int = KEEP_SIDE) -> bytes | None:
         image = Image.fromarray(decode_image(uploads.named_upload(name, data), draft_size=side))
     except ImageError:
         return None
-    scale = side / min(image.size)
+    # The longer side too: a 70000 x 1 PNG is no JPEG (65,535 px at most), and a panorama is squeezed into the
+    # model's square anyway.
+    scale = min(side / min(image.size), KEEP_LONG_SIDE / max(image.size))
     if scale < 1:
         image = image.resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))),
                              Image.Resampling.LANCZOS)
