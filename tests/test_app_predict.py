@@ -609,3 +609,64 @@ def test_uploads_leave_the_servers_memory_and_the_page_shows_the_same_after_reru
     server.boxes[BOX] = []  # "Clear all" gives a new, empty box
     server.run(at, at.button(key="predict_clear").click())
     assert "Drop one photo" in texts(at.info) and "predict_kept" not in at.session_state
+
+
+def _encoded(array, fmt: str = "PNG", **options) -> bytes:
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    (array if isinstance(array, Image.Image) else Image.fromarray(array)).save(buffer, fmt, **options)
+    return buffer.getvalue()
+
+
+def _odd_photo(case: str, finished_run) -> bytes:
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(7)
+    if case == "exif-rotated":
+        image = Image.open(io.BytesIO(_photo(finished_run, 0)))
+        exif = Image.Exif()
+        exif[0x0112] = 6  # "rotate 90 degrees clockwise to view"
+        return _encoded(image, "JPEG", exif=exif)
+    if case == "1x1":
+        return _encoded(np.array([[[200, 30, 30]]], np.uint8))
+    if case in ("panorama", "70000x1"):  # a scene that changes along its length (noise would average to flat grey)
+        height, width = (200, 30000) if case == "panorama" else (1, 70000)
+        x = np.linspace(0, 255, width)[None, :, None] * np.ones((height, 1, 3))
+        return _encoded(np.stack([x[..., 0], 255 - x[..., 1], (4 * x[..., 2]) % 256], -1).astype(np.uint8),
+                        "JPEG" if case == "panorama" else "PNG")
+    frames = [Image.fromarray(rng.integers(0, 256, (48, 64, 3), dtype=np.uint8)).convert("P") for _ in range(500)]
+    return _encoded(frames[0], "GIF", save_all=True, append_images=frames[1:])
+
+
+@pytest.mark.parametrize("case", ["exif-rotated", "1x1", "panorama", "70000x1", "gif-500-frames"])
+def test_odd_photos_are_predicted_shown_and_predicted_again_by_another_model(two_models, finished_run, case):
+    at = open_page(PREDICT)
+    at.file_uploader(key="predict_files").set_value([(f"{case}.png", _odd_photo(case, finished_run), "image/png"),
+                                                    ("ok.jpg", _photo(finished_run, 1), "image/jpeg")]).run()
+    assert_no_exception(at)
+    blank = case == "1x1"  # one flat colour: nothing to recognise, said as such
+    assert ("a blank photo" in texts(at.error)) == blank, texts(at.error) + texts(at.warning)
+    assert ("1 of 2 photos predicted; 1 could not be predicted." if blank else "2 of 2 photos predicted.") in \
+        texts(at.caption)
+    first = at.selectbox(key="predict_run").value
+    at.selectbox(key="predict_run").set_value(next(r for r in at.selectbox(key="predict_run").options if r != first))
+    at.run()  # another model predicts from the copy kept
+    assert_no_exception(at)
+    assert ("1 of 2 photos predicted" if blank else "2 of 2 photos predicted.") in texts(at.caption)
+
+
+@pytest.mark.parametrize("name", ["<b>x</b>.jpg", "*a*_[b](c).jpg", "<img src=x onerror=alert(1)>.jpg"])
+def test_a_file_name_with_html_or_markdown_is_shown_as_text(results, finished_run, name):
+    from app_common import md
+
+    at = open_page(PREDICT)
+    at.file_uploader(key="predict_files").set_value([(name, _photo(finished_run, 0), "image/jpeg")]).run()
+    assert_no_exception(at)
+    assert f"**{md(name)}**" in [m.value for m in at.markdown]
+    assert not any(getattr(m.proto, "allow_html", False) for m in at.markdown if name[:2] in m.value)
