@@ -32,7 +32,19 @@ def kept(widget_key: str, max_file_bytes: int, model_key: tuple,
     for gone in set(store) - {f.file_id for f in files}:  # taken out of the box (its ✕), or "Clear all"
         del store[gone]
     new = [f for f in files if f.file_id not in store and hasattr(f, "getvalue")]
-    read = [(f, *uploads.expand_uploads([(f.name, f.getvalue())], max_file_bytes)) for f in new]
+    room = kept_uploads.MAX_PHOTOS - sum(len(k.photos) for k in store.values())
+    read = []
+    for file in new:
+        if room <= 0:  # released unread, and said once for all of them (`over_limit`)
+            store[file.file_id] = kept_uploads.KeptUpload(file.name, [], [], False, skipped=True)
+            continue
+        photos, problems, is_zip = uploads.expand_uploads([(file.name, file.getvalue())], max_file_bytes)
+        if len(photos) > room:
+            problems.append(kept_uploads.OVER_LIMIT.format(count=f"{file.name}: {len(photos) - room} of its photos",
+                                                           name=photos[room][0], limit=kept_uploads.MAX_PHOTOS))
+            photos = photos[:room]
+        room -= len(photos)
+        read.append((file, photos, problems, is_zip))
     todo = sum(len(photos) for _, photos, _, _ in read) + sum(
         len(k.photos) for k in store.values() if any(model_key not in p.predictions for p in k.photos))
     with Progress(todo) as progress:
@@ -55,6 +67,15 @@ def kept(widget_key: str, max_file_bytes: int, model_key: tuple,
     app_upload.release(files, store)
     # A released file the store does not know (its session state lost) has nothing left to show: skipped.
     return [store[f.file_id] for f in files if f.file_id in store]
+
+
+def over_limit(dropped: list[kept_uploads.KeptUpload]) -> str | None:
+    """One sentence for the files not read because the box held MAX_PHOTOS photos already, or None."""
+    skipped = [upload.name for upload in dropped if upload.skipped]
+    if not skipped:
+        return None
+    return kept_uploads.OVER_LIMIT.format(count=plural(len(skipped), "more file"), name=skipped[0],
+                                          limit=kept_uploads.MAX_PHOTOS)
 
 
 def again(photo: kept_uploads.KeptPhoto, predict):

@@ -240,7 +240,8 @@ def upload_and_results(run_path: str, run_id: str, stamp: tuple, k: int, n_simil
     dropped = app_predict_kept.kept(box_key, limit, (run_path, stamp), predict_one)
     others, problems, from_zip = uploads.expand_uploads(files, max_file_bytes=limit)
     from_zip = from_zip or any(u.is_zip for u in dropped)
-    for problem_text in [p for u in dropped for p in u.problems] + problems:
+    over = app_predict_kept.over_limit(dropped)
+    for problem_text in [p for u in dropped for p in u.problems] + problems + ([over] if over else []):
         st.warning(common.md(problem_text))
     # (name, digest, size, the bytes shown and explained, their key in the caches, its prediction at the sliders'
     # largest settings): an upload is shown and explained from its copy, which has a key of its own.
@@ -284,8 +285,8 @@ def upload_and_results(run_path: str, run_id: str, stamp: tuple, k: int, n_simil
                (f"; {len(predictions) - ok} could not be predicted." if ok < len(predictions) else "."))
 
     if len(photos) + len(repeats) > 1 or from_zip:
-        ids, rows = submission.with_repeats([uploads.photo_id(n) for n, _ in photos], predictions,
-                                         [(uploads.photo_id(r), uploads.photo_id(f)) for r, f in repeats])
+        photo_ids, repeat_ids = uploads.submission_ids([n for n, _ in photos], repeats)
+        ids, rows = submission.with_repeats(photo_ids, predictions, repeat_ids)
         table = submission.submission_table(ids, rows)
         st.download_button("Download predictions (submission CSV: id,landmarks)", table.to_csv(index=False).encode(),
                            file_name=f"submission-{run_id}.csv", mime="text/csv", icon=":material/download:",

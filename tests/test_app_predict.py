@@ -670,3 +670,39 @@ def test_a_file_name_with_html_or_markdown_is_shown_as_text(results, finished_ru
     assert_no_exception(at)
     assert f"**{md(name)}**" in [m.value for m in at.markdown]
     assert not any(getattr(m.proto, "allow_html", False) for m in at.markdown if name[:2] in m.value)
+
+
+def test_two_different_photos_with_the_same_name_are_two_rows_of_the_submission(results, finished_run):
+    at = open_page(PREDICT)
+    at.file_uploader(key="predict_files").set_value([("a.jpg", _photo(finished_run, 0), "image/jpeg"),
+                                                    ("a.jpg", _photo(finished_run, 1), "image/jpeg")]).run()
+    assert_no_exception(at)
+    assert "2 of 2 photos predicted." in texts(at.caption)
+    at.toggle(key="predict_table").set_value(True).run()
+    assert at.dataframe[0].value["id"].tolist() == ["a", "a.jpg"]  # was "a" twice: one id, two rows
+
+
+def test_more_photos_than_the_page_predicts_at_once_are_released_unread_and_said_once(results, tmp_path, monkeypatch):
+    from conftest import zip_of
+    from glr.data import kept_uploads
+    from test_app_dataset import LikeAServer
+
+    def photo(seed: int) -> bytes:
+        write_image(tmp_path / f"{seed}.jpg", seed=seed)
+        return (tmp_path / f"{seed}.jpg").read_bytes()
+
+    monkeypatch.setattr(kept_uploads, "MAX_PHOTOS", 3)
+    server = LikeAServer(monkeypatch)
+    at = open_page(PREDICT)
+    server.drop(at, BOX, [("a.jpg", photo(1)), ("two.zip", zip_of({"b.jpg": photo(2), "c.jpg": photo(3),
+                                                                   "d.jpg": photo(4)})),
+                          ("e.jpg", photo(5)), ("f.jpg", photo(6))])
+    assert_no_exception(at)
+    assert "3 of 3 photos predicted." in texts(at.caption)
+    assert ("two.zip: 1 of its photos not predicted (e.g. two.zip/d.jpg): at most 3 photos are predicted at once "
+            "here; for big batches use the command line: python -m glr predict RUN FOLDER") in texts(at.warning)
+    assert "2 more files not predicted (e.g. e.jpg): at most 3 photos" in texts(at.warning)
+    assert server.held() == 0 and len(server.released) == 4  # the files past the limit too, unread
+    server.boxes[BOX].pop(0)  # a.jpg taken out: the files skipped stay skipped (drop them again to predict them)
+    server.run(at)
+    assert "2 of 2 photos predicted." in texts(at.caption) and "2 more files not predicted" in texts(at.warning)

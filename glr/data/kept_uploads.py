@@ -29,6 +29,11 @@ from glr.errors import ImageError
 KEEP_SIDE = 720  # the copy's shorter side: a 12 MP JPEG decodes at 1/4 scale for it (768 needed 1/2: 1.6x slower)
 KEEP_LONG_SIDE = 8192  # and its longer side
 KEEP_QUALITY = 92  # JPEG quality of the copy: it is shown, explained and predicted again, so not a thumbnail's 85
+# Photos predicted from one upload box: as many as a zip may hold. Past it the command line is the tool, and
+# the files past it are released unread (a box of 5,000 phone photos held 25 GB until the session ended).
+MAX_PHOTOS = uploads.ZIP_MAX_FILES
+OVER_LIMIT = ("{count} not predicted (e.g. {name}): at most {limit:,} photos are predicted at once here; for big "
+              "batches use the command line: python -m glr predict RUN FOLDER")
 MAX_K = 10  # the sliders' largest top-k ...
 MAX_SIMILAR = 12  # ... and number of similar photos (pages/4_predict.py): a prediction made with these is sliced
 
@@ -52,6 +57,7 @@ class KeptUpload:
     photos: list[KeptPhoto]
     problems: list[str]
     is_zip: bool
+    skipped: bool = False  # not read: the box held MAX_PHOTOS photos already (said once for all such files)
 
 
 def small_copy(name: str, data: bytes, side: int = KEEP_SIDE) -> bytes | None:
