@@ -30,6 +30,7 @@ import app_upload
 common.setup()
 
 MAX_SHOWN = 20  # photos shown in detail; all of them are in the table and the CSV
+REPEATS_SAID = 5  # photos named as dropped twice; the others in one line
 SAMPLES_KEY = "predict_samples"  # the sample photos tried: [{"path", "file_name", "name"}]
 INPUTS_KEY = "predict_inputs"  # bumped by "Clear all": the upload box and the camera get new, empty widgets
 
@@ -251,9 +252,12 @@ def upload_and_results(run_path: str, run_id: str, stamp: tuple, k: int, n_simil
         digest = uploads.content_digest(data)
         items.append((name, digest, len(data), data, digest, predict_one(name, digest, data)))
     items, repeats = kept_uploads.unique(items, lambda item: item[1], lambda item: item[2])
-    for repeat, first in repeats:
+    for repeat, first in repeats[:REPEATS_SAID]:
         st.caption(f"{common.md(repeat)} was added twice: predicted once." if repeat == first else
                    f"{common.md(repeat)} is the same photo as {common.md(first)}: predicted once.")
+    if len(repeats) > REPEATS_SAID:  # one line, not one per photo: a zip of 2,000 dropped twice drew 2,000
+        st.caption(f"{plural(len(repeats) - REPEATS_SAID, 'more photo')} {'was' if len(repeats) == REPEATS_SAID + 1 else 'were'} "
+                   "added before, as the same photo: each predicted once (the table and the CSV list them all).")
     if not items:
         return
     photos = [(name, data) for name, _, _, data, _, _ in items]

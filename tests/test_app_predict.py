@@ -603,6 +603,10 @@ def test_uploads_leave_the_servers_memory_and_the_page_shows_the_same_after_reru
     assert len(calls) == 6 and "3 of 3 photos predicted." in texts(at.caption)
     assert [lines.splitlines()[0].split("·")[-1] for lines in _top_k_lists(at)] == \
            [lines.splitlines()[0].split("·")[-1] for lines in shown]
+    at.toggle(key="predict_gradcam").set_value(True)
+    server.run(at)  # Grad-CAM from the copies kept
+    assert_no_exception(at)
+    assert heatmaps(at) == 3
     server.boxes[BOX].pop(0)  # its ✕, on a file released
     server.run(at)
     assert "2 of 2 photos predicted." in texts(at.caption) and not any(m.value == "**a.jpg**" for m in at.markdown)
@@ -706,3 +710,23 @@ def test_more_photos_than_the_page_predicts_at_once_are_released_unread_and_said
     server.boxes[BOX].pop(0)  # a.jpg taken out: the files skipped stay skipped (drop them again to predict them)
     server.run(at)
     assert "2 of 2 photos predicted." in texts(at.caption) and "2 more files not predicted" in texts(at.warning)
+
+
+def test_a_zip_dropped_twice_says_its_repeats_in_a_few_lines_not_one_per_photo(results, tmp_path):
+    from conftest import zip_of
+
+    members = {}
+    for seed in range(8):
+        write_image(tmp_path / f"{seed}.jpg", seed=seed)
+        members[f"p{seed}.jpg"] = (tmp_path / f"{seed}.jpg").read_bytes()
+    album = zip_of(members)
+    at = open_page(PREDICT)
+    at.file_uploader(key="predict_files").set_value([("album.zip", album, "application/zip"),
+                                                    ("album (1).zip", album, "application/zip")]).run()
+    assert_no_exception(at)
+    said = [c.value for c in at.caption if "predicted once" in c.value]
+    assert len(said) == 6, said  # was 8 lines: one per photo, 2,000 for a big zip
+    assert "3 more photos were added before, as the same photo: each predicted once" in said[-1]
+    assert "8 of 8 photos predicted." in texts(at.caption)
+    at.toggle(key="predict_table").set_value(True).run()
+    assert len(at.dataframe[0].value) == 16  # every photo still has its row in the submission
