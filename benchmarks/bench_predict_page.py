@@ -89,19 +89,30 @@ def child(app: str, results: str, photos: str, count: int) -> None:
     at.switch_page(PAGE).run()
     gc.collect()
     figures = {"rss_open_gb": common.current_rss_gb()}
+    box = at.file_uploader(key=KEY).set_value(files)
+    records = box._files  # what the browser lists in the box: sent again with every rerun (as LikeAServer does)
+
+    def run(element=None):
+        for uploader in at.file_uploader:
+            uploader._files = list(records)
+        return (element or at).run()
+
     start = time.perf_counter()
-    at.file_uploader(key=KEY).set_value(files).run()
+    run()
     figures["drop_s"] = time.perf_counter() - start
     assert not at.exception, [e.value for e in at.exception]
     shown = [c.value for c in at.caption if "predicted" in c.value]
-    for name, action in (("rerun_s", lambda: at.run()),
-                         ("rerun2_s", lambda: at.run()),
-                         ("top_k_s", lambda: at.slider(key="predict_k").set_value(3).run()),
-                         ("similar_s", lambda: at.slider(key="predict_similar").set_value(2).run())):
+    for name, action in (("rerun_s", lambda: run()),
+                         ("rerun2_s", lambda: run()),
+                         ("top_k_s", lambda: run(at.slider(key="predict_k").set_value(3))),
+                         ("similar_s", lambda: run(at.slider(key="predict_similar").set_value(2)))):
         start = time.perf_counter()
         action()
         figures[name] = time.perf_counter() - start
         assert not at.exception, [e.value for e in at.exception]
+        if os.environ.get("BENCH_DEBUG"):
+            print(name, [c.value for c in at.caption], [i.value for i in at.info], [w.value for w in at.warning],
+                  flush=True)
     shown += [c.value for c in at.caption if "predicted" in c.value]  # still all of them, after the sliders
     gc.collect()
     figures.update(held_mb=sum(len(c) for c in copies.values()) / 2**20, released=len(released),
@@ -136,30 +147,37 @@ def setup(folder: Path, tiny: bool) -> tuple[Path, Path]:
     return results, image
 
 
-def main() -> None:
-    p = common.parser(__doc__)
+def main(argv=None) -> dict:
+    """Run the benchmark; returns the figures of each app measured."""
+    p = common.parser(__doc__.splitlines()[0])
     p.add_argument("--photos", type=int, default=100)
     p.add_argument("--before", help="also measure the page at this git revision (or exported in this folder)")
     p.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
-    args = p.parse_args()
+    args = p.parse_args(argv)
     if args.child:
         child(args.child[0], args.child[1], args.child[2], int(args.child[3]))
-        return
-    common.header(f"The Predict page with {args.photos} big uploads")
+        return {}
     count = 3 if args.tiny else args.photos
+    common.header(f"The Predict page with {count} big uploads")
+    found = {}
     with tempfile.TemporaryDirectory() as tmp:
         results, image = setup(Path(tmp), args.tiny)
         apps = {"this code": str(common.ROOT)}
         if args.before:
             before = Path(args.before)  # a folder the app was exported to, or a git revision
-            apps[f"{args.before}"] = str(before if before.is_dir() else export(args.before, Path(tmp) / "before"))
+            apps[args.before] = str(before if before.is_dir() else export(args.before, Path(tmp) / "before"))
         print(f"{count} photos of {image.stat().st_size / 2**20:.1f} MB; load {os.getloadavg()[0]:.1f}")
         for label, app in apps.items():
-            out, seconds = common.run_child([__file__, "--child", app, str(results), str(image), str(count)])
-            figures = json.loads(out.strip().splitlines()[-1])
+            out, _ = common.run_child([__file__, "--child", app, str(results), str(image), str(count)])
+            if os.environ.get("BENCH_DEBUG"):
+                print(out)
+            found[label] = figures = json.loads(out.strip().splitlines()[-1])
             print(f"{label}: " + ", ".join(f"{k} {v:.2f}" if isinstance(v, float) else f"{k} {v}"
                                              for k, v in figures.items()))
-        print(f"load {os.getloadavg()[0]:.1f}")
+    common.summary("; ".join(f"{label}: held {f['held_mb']:.0f} MB, RSS net of the harness {f['rss_net_gb']:.2f} GB, "
+                             f"drop {f['drop_s']:.1f} s, rerun {f['rerun_s']:.2f} s, top-k {f['top_k_s']:.2f} s"
+                             for label, f in found.items()))
+    return found
 
 
 if __name__ == "__main__":
