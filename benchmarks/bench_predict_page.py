@@ -110,9 +110,6 @@ def child(app: str, results: str, photos: str, count: int) -> None:
         action()
         figures[name] = time.perf_counter() - start
         assert not at.exception, [e.value for e in at.exception]
-        if os.environ.get("BENCH_DEBUG"):
-            print(name, [c.value for c in at.caption], [i.value for i in at.info], [w.value for w in at.warning],
-                  flush=True)
     shown += [c.value for c in at.caption if "predicted" in c.value]  # still all of them, after the sliders
     gc.collect()
     figures.update(held_mb=sum(len(c) for c in copies.values()) / 2**20, released=len(released),
@@ -169,8 +166,6 @@ def main(argv=None) -> dict:
         print(f"{count} photos of {image.stat().st_size / 2**20:.1f} MB; load {os.getloadavg()[0]:.1f}")
         for label, app in apps.items():
             out, _ = common.run_child([__file__, "--child", app, str(results), str(image), str(count)])
-            if os.environ.get("BENCH_DEBUG"):
-                print(out)
             found[label] = figures = json.loads(out.strip().splitlines()[-1])
             print(f"{label}: " + ", ".join(f"{k} {v:.2f}" if isinstance(v, float) else f"{k} {v}"
                                              for k, v in figures.items()))
