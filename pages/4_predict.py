@@ -20,14 +20,17 @@ from glr import class_examples, predict, submission, thumbnails
 from glr.training import run_table
 from glr.retrieval import run_index
 from glr.training.run import Run
-from glr.data import attribution, uploads
+from glr.data import attribution, kept_uploads, uploads
 from glr.data.layouts import plural
 from glr.errors import GlrError
 import app_common as common
+import app_predict_kept
+import app_upload
 
 common.setup()
 
 MAX_SHOWN = 20  # photos shown in detail; all of them are in the table and the CSV
+REPEATS_SAID = 5  # photos named as dropped twice; the others in one line
 SAMPLES_KEY = "predict_samples"  # the sample photos tried: [{"path", "file_name", "name"}]
 INPUTS_KEY = "predict_inputs"  # bumped by "Clear all": the upload box and the camera get new, empty widgets
 
@@ -39,14 +42,15 @@ def samples_of(run_path: str, stamp: float) -> list[class_examples.SamplePhoto]:
 
 
 @st.cache_data(max_entries=1024, show_spinner=False)
-def predicted(run_path: str, stamp: tuple, k: int, n_similar: int, digest: str, name: str,
-              _data: bytes) -> predict.Prediction:
-    """One photo's prediction, once per content (`digest`), name, model and settings, for every session.
+def predicted(run_path: str, stamp: tuple, digest: str, name: str, _data: bytes) -> predict.Prediction:
+    """One photo's prediction at the sliders' largest top-k and similar count (kept_uploads.shown slices it), once per
+    content (`digest`), name and model, for every session.
 
     A rerun (a click, one more photo, another user with the same photo) predicts only what is new.
     """
     model = common.predictor(run_path, stamp)
-    return model.predict([uploads.named_upload(name, _data)], k=k, names=[name], similar=n_similar)[0]
+    return model.predict([uploads.named_upload(name, _data)], k=kept_uploads.MAX_K, names=[name],
+                         similar=kept_uploads.MAX_SIMILAR)[0]
 
 
 @st.cache_data(max_entries=64, show_spinner="Finding where the model looked (the first time loads TensorFlow)...")
@@ -191,8 +195,9 @@ def upload_and_results(run_path: str, run_id: str, stamp: tuple, k: int, n_simil
     # would drop them without a word.
     generation = st.session_state.get(INPUTS_KEY, 0)
     suffix = f"_{generation}" if generation else ""  # a new key is a new, empty widget
-    uploaded = st.file_uploader("Drop photos here, or a zip of photos", type=list(uploads.UPLOAD_TYPES),
-                                accept_multiple_files=True, key=f"predict_files{suffix}")
+    box_key = f"predict_files{suffix}"
+    st.file_uploader("Drop photos here, or a zip of photos", type=list(uploads.UPLOAD_TYPES),
+                     accept_multiple_files=True, key=box_key)
     camera = (st.camera_input("Take a photo", key=f"predict_camera{suffix}")
               if st.toggle("Use the camera", key="predict_use_camera") else None)
     if model_stamps(run_path) != stamp:
@@ -200,9 +205,10 @@ def upload_and_results(run_path: str, run_id: str, stamp: tuple, k: int, n_simil
         # index rebuilt, the run deleted): a fragment-only rerun still holds that page's stamp, whose cached
         # predictor is the old model. The whole page again, with the model as it is now (the uploads stay).
         st.rerun()
+    in_box = app_upload.listed(box_key)  # released files too (a DeletedFile each): the box still lists them
     if problem is not None:
-        if uploaded or camera is not None:
-            kept = len(uploaded or []) + (camera is not None)
+        if in_box or camera is not None:
+            kept = len(in_box) + (camera is not None)
             st.warning(f"Your {plural(kept, 'upload')} {'is' if kept == 1 else 'are'} kept but not predicted: "
                        "choose a model that loads.", icon=":material/pending:")
         return
@@ -210,15 +216,15 @@ def upload_and_results(run_path: str, run_id: str, stamp: tuple, k: int, n_simil
 
     tried = st.session_state.get(SAMPLES_KEY, [])
     truth = {t["file_name"]: t["name"] for t in tried}
-    files = [(f.name, f.getvalue()) for f in uploaded or []]
-    if camera is not None:
-        files.append(("camera.jpg", camera.getvalue()))
+    files = [("camera.jpg", camera.getvalue())] if camera is not None else []
     for sample in tried:
         try:
             files.append((sample["file_name"], Path(sample["path"]).read_bytes()))
         except OSError as exc:
             st.warning(common.md(f"{sample['path']}: the sample photo cannot be read ({exc.strerror or exc})"))
-    if not files:
+    if not in_box:  # all taken out of the box, or "Clear all": nothing of them is kept
+        st.session_state.pop(app_predict_kept.KEPT_KEY, None)
+    if not files and not in_box:
         st.info("Drop one photo or many (JPEG, PNG, WebP, HEIC, AVIF, BMP, GIF, TIFF), or a zip of photos, to see what the "
                 "model recognises, or try one of the validation photos above.")
         return
@@ -226,28 +232,37 @@ def upload_and_results(run_path: str, run_id: str, stamp: tuple, k: int, n_simil
               help="Remove the uploads, the camera photo and the samples tried")
 
     # The server refuses bigger uploads; the same limit is checked again for what bypasses it (the camera).
-    photos, problems, from_zip = uploads.expand_uploads(
-        files, max_file_bytes=st.get_option("server.maxUploadSize") * uploads.MB)
-    for problem_text in problems:
+    limit = st.get_option("server.maxUploadSize") * uploads.MB
+
+    def predict_one(name: str, digest: str, data: bytes) -> predict.Prediction:
+        return predicted(run_path, stamp, digest, name, data)
+
+    # Each upload is read, predicted and kept small once, then leaves the server's memory (app_predict_kept).
+    dropped = app_predict_kept.kept(box_key, limit, (run_path, stamp), predict_one)
+    others, problems, from_zip = uploads.expand_uploads(files, max_file_bytes=limit)
+    from_zip = from_zip or any(u.is_zip for u in dropped)
+    over = app_predict_kept.over_limit(dropped)
+    for problem_text in [p for u in dropped for p in u.problems] + problems + ([over] if over else []):
         st.warning(common.md(problem_text))
-    photos, repeats = uploads.unique_photos(photos)
-    for repeat, first in repeats:
+    # (name, digest, size, the bytes shown and explained, their key in the caches, its prediction at the sliders'
+    # largest settings): an upload is shown and explained from its copy, which has a key of its own.
+    items = [(p.name, p.digest, p.size, p.copy, p.digest + "-copy", p.predictions[(run_path, stamp)])
+             for u in dropped for p in u.photos]
+    for name, data in others:  # the camera and the samples: small, or on disk; each predicted once per content
+        digest = uploads.content_digest(data)
+        items.append((name, digest, len(data), data, digest, predict_one(name, digest, data)))
+    items, repeats = kept_uploads.unique(items, lambda item: item[1], lambda item: item[2])
+    for repeat, first in repeats[:REPEATS_SAID]:
         st.caption(f"{common.md(repeat)} was added twice: predicted once." if repeat == first else
                    f"{common.md(repeat)} is the same photo as {common.md(first)}: predicted once.")
-    if not photos:
+    if len(repeats) > REPEATS_SAID:  # one line, not one per photo: a zip of 2,000 dropped twice drew 2,000
+        st.caption(f"{plural(len(repeats) - REPEATS_SAID, 'more photo')} {'was' if len(repeats) == REPEATS_SAID + 1 else 'were'} "
+                   "added before, as the same photo: each predicted once (the table and the CSV list them all).")
+    if not items:
         return
-
-    # Each photo is predicted once per content, model and settings (predicted() caches it for every
-    # session): a click, or one more photo, predicts only what is new.
-    digests = [uploads.content_digest(data) for _, data in photos]
-    bar = st.progress(0.0, text=f"Predicting {len(photos)} photos...") if len(photos) > 1 else None
-    predictions = []
-    for i, ((name, data), digest) in enumerate(zip(photos, digests)):
-        predictions.append(predicted(run_path, stamp, k, n_similar, digest, name, data))
-        if bar is not None:
-            bar.progress((i + 1) / len(photos), text=f"Predicted {i + 1} of {len(photos)}")
-    if bar is not None:
-        bar.empty()
+    photos = [(name, data) for name, _, _, data, _, _ in items]
+    digests = [key for *_, key, _ in items]
+    predictions = [kept_uploads.shown(p, k, n_similar) for *_, p in items]
 
     # Off by default: Grad-CAM needs TensorFlow's gradients, and a server that loads TensorFlow takes
     # seconds and about 0.8 GB more, while ONNX Runtime predicts without it.
@@ -274,8 +289,8 @@ def upload_and_results(run_path: str, run_id: str, stamp: tuple, k: int, n_simil
                (f"; {len(predictions) - ok} could not be predicted." if ok < len(predictions) else "."))
 
     if len(photos) + len(repeats) > 1 or from_zip:
-        ids, rows = submission.with_repeats([uploads.photo_id(n) for n, _ in photos], predictions,
-                                         [(uploads.photo_id(r), uploads.photo_id(f)) for r, f in repeats])
+        photo_ids, repeat_ids = uploads.submission_ids([n for n, _ in photos], repeats)
+        ids, rows = submission.with_repeats(photo_ids, predictions, repeat_ids)
         table = submission.submission_table(ids, rows)
         st.download_button("Download predictions (submission CSV: id,landmarks)", table.to_csv(index=False).encode(),
                            file_name=f"submission-{run_id}.csv", mime="text/csv", icon=":material/download:",
@@ -359,8 +374,8 @@ c = st.columns([3, 1, 1])
 gone = st.session_state.get("predict_run")  # the run chosen before this rerun; the select falls back to the newest
 gone = gone if gone is not None and gone not in finished else None
 run_id = c[0].selectbox("Model (a finished run)", finished, key="predict_run")
-k = c[1].slider("Top-k", 1, 10, predict.DEFAULT_TOP_K, key="predict_k")
-n_similar = c[2].slider("Similar photos", 0, 12, 6, key="predict_similar",
+k = c[1].slider("Top-k", 1, kept_uploads.MAX_K, predict.DEFAULT_TOP_K, key="predict_k")
+n_similar = c[2].slider("Similar photos", 0, kept_uploads.MAX_SIMILAR, 6, key="predict_similar",
                         help="The most similar training photos, by cosine similarity of their embeddings")
 run = Run.of(results, run_id)
 stamp = model_stamps(str(run.path))

@@ -551,3 +551,182 @@ def test_a_class_without_a_name_is_landmark_and_its_id_on_the_page(results, fini
     assert_no_exception(at)
     top = next(m.value for m in at.markdown if m.value.startswith("1. "))
     assert top.split("**")[1] in names and "None" not in top and "nan" not in top, top
+
+
+BOX = "Drop photos here, or a zip of photos"
+
+
+def _top_k_lists(at) -> list[str]:
+    return [m.value for m in at.markdown if m.value.startswith("1. ")]
+
+
+def test_uploads_leave_the_servers_memory_and_the_page_shows_the_same_after_reruns(two_models, finished_run,
+                                                                                   monkeypatch):
+    """Each dropped file is read and predicted once, then released (300 photos of 5 MB were 1.5 GB per tab, and
+    every rerun read them all again); reruns, sliders, another model, a file taken out and "Clear all" still work."""
+    from conftest import zip_of
+    from glr.predict import Predictor
+    from test_app_dataset import LikeAServer
+
+    calls = []
+    original = Predictor.predict
+    monkeypatch.setattr(Predictor, "predict", lambda self, sources, **kw: calls.append(len(sources)) or
+                        original(self, sources, **kw))
+    server = LikeAServer(monkeypatch)
+    at = open_page(PREDICT)
+    server.drop(at, BOX, [("a.jpg", _photo(finished_run, 0)), ("b.jpg", _photo(finished_run, 1)),
+                          ("album.zip", zip_of({"c.jpg": _photo(finished_run, 2)}))])
+    assert_no_exception(at)
+    assert "3 of 3 photos predicted." in texts(at.caption) and len(calls) == 3
+    assert server.held() == 0 and len(server.released) == 3  # were held until the session ended
+    shown = _top_k_lists(at)
+    assert len(shown) == 3
+    server.run(at)  # a rerun: the box lists 3 files Streamlit no longer holds
+    assert_no_exception(at)
+    assert _top_k_lists(at) == shown and len(calls) == 3  # the same, and nothing read or predicted again
+    at.slider(key="predict_k").set_value(2)
+    server.run(at)
+    assert [lines.splitlines() for lines in _top_k_lists(at)] == [lines.splitlines()[:2] for lines in shown]
+    at.slider(key="predict_similar").set_value(1)
+    server.run(at)
+    at.toggle(key="predict_show_similar").set_value(True)
+    server.run(at)
+    assert sum("similar" in str(i.proto) or "·" in str(i.proto) for i in at.image) == 3  # one similar photo each
+    assert len(calls) == 3  # a slider is a slice of what was predicted
+    at.slider(key="predict_k").set_value(5)
+    server.run(at)
+    assert _top_k_lists(at) == shown
+    first = at.selectbox(key="predict_run").value
+    at.selectbox(key="predict_run").set_value(next(r for r in at.selectbox(key="predict_run").options if r != first))
+    server.run(at)  # another model: predicted again from the copies kept (here the same weights: the same guesses)
+    assert_no_exception(at)
+    assert len(calls) == 6 and "3 of 3 photos predicted." in texts(at.caption)
+    assert [lines.splitlines()[0].split("·")[-1] for lines in _top_k_lists(at)] == \
+           [lines.splitlines()[0].split("·")[-1] for lines in shown]
+    at.toggle(key="predict_gradcam").set_value(True)
+    server.run(at)  # Grad-CAM from the copies kept
+    assert_no_exception(at)
+    assert heatmaps(at) == 3
+    server.boxes[BOX].pop(0)  # its ✕, on a file released
+    server.run(at)
+    assert "2 of 2 photos predicted." in texts(at.caption) and not any(m.value == "**a.jpg**" for m in at.markdown)
+    server.boxes[BOX] = []  # "Clear all" gives a new, empty box
+    server.run(at, at.button(key="predict_clear").click())
+    assert "Drop one photo" in texts(at.info) and "predict_kept" not in at.session_state
+
+
+def _encoded(array, fmt: str = "PNG", **options) -> bytes:
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    (array if isinstance(array, Image.Image) else Image.fromarray(array)).save(buffer, fmt, **options)
+    return buffer.getvalue()
+
+
+def _odd_photo(case: str, finished_run) -> bytes:
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(7)
+    if case == "exif-rotated":
+        image = Image.open(io.BytesIO(_photo(finished_run, 0)))
+        exif = Image.Exif()
+        exif[0x0112] = 6  # "rotate 90 degrees clockwise to view"
+        return _encoded(image, "JPEG", exif=exif)
+    if case == "1x1":
+        return _encoded(np.array([[[200, 30, 30]]], np.uint8))
+    if case in ("panorama", "70000x1"):  # a scene that changes along its length (noise would average to flat grey)
+        height, width = (200, 30000) if case == "panorama" else (1, 70000)
+        x = np.linspace(0, 255, width)[None, :, None] * np.ones((height, 1, 3))
+        return _encoded(np.stack([x[..., 0], 255 - x[..., 1], (4 * x[..., 2]) % 256], -1).astype(np.uint8),
+                        "JPEG" if case == "panorama" else "PNG")
+    frames = [Image.fromarray(rng.integers(0, 256, (48, 64, 3), dtype=np.uint8)).convert("P") for _ in range(500)]
+    return _encoded(frames[0], "GIF", save_all=True, append_images=frames[1:])
+
+
+@pytest.mark.parametrize("case", ["exif-rotated", "1x1", "panorama", "70000x1", "gif-500-frames"])
+def test_odd_photos_are_predicted_shown_and_predicted_again_by_another_model(two_models, finished_run, case):
+    at = open_page(PREDICT)
+    at.file_uploader(key="predict_files").set_value([(f"{case}.png", _odd_photo(case, finished_run), "image/png"),
+                                                    ("ok.jpg", _photo(finished_run, 1), "image/jpeg")]).run()
+    assert_no_exception(at)
+    blank = case == "1x1"  # one flat colour: nothing to recognise, said as such
+    assert ("a blank photo" in texts(at.error)) == blank, texts(at.error) + texts(at.warning)
+    assert ("1 of 2 photos predicted; 1 could not be predicted." if blank else "2 of 2 photos predicted.") in \
+        texts(at.caption)
+    first = at.selectbox(key="predict_run").value
+    at.selectbox(key="predict_run").set_value(next(r for r in at.selectbox(key="predict_run").options if r != first))
+    at.run()  # another model predicts from the copy kept
+    assert_no_exception(at)
+    assert ("1 of 2 photos predicted" if blank else "2 of 2 photos predicted.") in texts(at.caption)
+
+
+@pytest.mark.parametrize("name", ["<b>x</b>.jpg", "*a*_[b](c).jpg", "<img src=x onerror=alert(1)>.jpg"])
+def test_a_file_name_with_html_or_markdown_is_shown_as_text(results, finished_run, name):
+    from app_common import md
+
+    at = open_page(PREDICT)
+    at.file_uploader(key="predict_files").set_value([(name, _photo(finished_run, 0), "image/jpeg")]).run()
+    assert_no_exception(at)
+    assert f"**{md(name)}**" in [m.value for m in at.markdown]
+    assert not any(getattr(m.proto, "allow_html", False) for m in at.markdown if name[:2] in m.value)
+
+
+def test_two_different_photos_with_the_same_name_are_two_rows_of_the_submission(results, finished_run):
+    at = open_page(PREDICT)
+    at.file_uploader(key="predict_files").set_value([("a.jpg", _photo(finished_run, 0), "image/jpeg"),
+                                                    ("a.jpg", _photo(finished_run, 1), "image/jpeg")]).run()
+    assert_no_exception(at)
+    assert "2 of 2 photos predicted." in texts(at.caption)
+    at.toggle(key="predict_table").set_value(True).run()
+    assert at.dataframe[0].value["id"].tolist() == ["a", "a.jpg"]  # was "a" twice: one id, two rows
+
+
+def test_more_photos_than_the_page_predicts_at_once_are_released_unread_and_said_once(results, tmp_path, monkeypatch):
+    from conftest import zip_of
+    from glr.data import kept_uploads
+    from test_app_dataset import LikeAServer
+
+    def photo(seed: int) -> bytes:
+        write_image(tmp_path / f"{seed}.jpg", seed=seed)
+        return (tmp_path / f"{seed}.jpg").read_bytes()
+
+    monkeypatch.setattr(kept_uploads, "MAX_PHOTOS", 3)
+    server = LikeAServer(monkeypatch)
+    at = open_page(PREDICT)
+    server.drop(at, BOX, [("a.jpg", photo(1)), ("two.zip", zip_of({"b.jpg": photo(2), "c.jpg": photo(3),
+                                                                   "d.jpg": photo(4)})),
+                          ("e.jpg", photo(5)), ("f.jpg", photo(6))])
+    assert_no_exception(at)
+    assert "3 of 3 photos predicted." in texts(at.caption)
+    assert ("two.zip: 1 of its photos not predicted (e.g. two.zip/d.jpg): at most 3 photos are predicted at once "
+            "here; for big batches use the command line: python -m glr predict RUN FOLDER") in texts(at.warning)
+    assert "2 more files not predicted (e.g. e.jpg): at most 3 photos" in texts(at.warning)
+    assert server.held() == 0 and len(server.released) == 4  # the files past the limit too, unread
+    server.boxes[BOX].pop(0)  # a.jpg taken out: the files skipped stay skipped (drop them again to predict them)
+    server.run(at)
+    assert "2 of 2 photos predicted." in texts(at.caption) and "2 more files not predicted" in texts(at.warning)
+
+
+def test_a_zip_dropped_twice_says_its_repeats_in_a_few_lines_not_one_per_photo(results, tmp_path):
+    from conftest import zip_of
+
+    members = {}
+    for seed in range(8):
+        write_image(tmp_path / f"{seed}.jpg", seed=seed)
+        members[f"p{seed}.jpg"] = (tmp_path / f"{seed}.jpg").read_bytes()
+    album = zip_of(members)
+    at = open_page(PREDICT)
+    at.file_uploader(key="predict_files").set_value([("album.zip", album, "application/zip"),
+                                                    ("album (1).zip", album, "application/zip")]).run()
+    assert_no_exception(at)
+    said = [c.value for c in at.caption if "predicted once" in c.value]
+    assert len(said) == 6, said  # was 8 lines: one per photo, 2,000 for a big zip
+    assert "3 more photos were added before, as the same photo: each predicted once" in said[-1]
+    assert "8 of 8 photos predicted." in texts(at.caption)
+    at.toggle(key="predict_table").set_value(True).run()
+    assert len(at.dataframe[0].value) == 16  # every photo still has its row in the submission

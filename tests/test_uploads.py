@@ -87,3 +87,21 @@ def test_read_zip_images_passes_over_nas_thumbnail_folders():
 def test_empty_files_are_never_repeats_of_each_other():
     unique, repeats = uploads.unique_photos([("a.jpg", b""), ("b.jpg", b""), ("c.jpg", b"1")])
     assert unique == [("a.jpg", b""), ("b.jpg", b""), ("c.jpg", b"1")] and repeats == []
+
+
+def test_a_zip_inside_a_zip_is_named_not_opened_and_not_called_a_non_image():
+    inner = zip_of({"deep.jpg": _jpeg(1)})
+    images, problems = uploads.read_zip_images(zip_of({"a.jpg": _jpeg(0), "more/inner.zip": inner}), "outer.zip")
+    assert [n for n, _ in images] == ["a.jpg"]
+    assert problems == ["outer.zip: 1 zip inside it not opened (e.g. 'more/inner.zip'); drop the photos in it, or "
+                        "that zip itself"]
+
+
+def test_submission_ids_of_different_photos_with_the_same_name_are_different():
+    ids, repeats = uploads.submission_ids(["a.jpg", "album.zip/x/a.jpg", "album.zip/y/a.jpg", "a.png", "b.jpg"],
+                                          [("b.jpg", "b.jpg"), ("copy of b.jpg", "b.jpg"), ("a.png", "a.jpg")])
+    assert ids == ["a", "a.jpg", "album.zip/y/a.jpg", "a.png", "b"]
+    assert len(set(ids)) == len(ids)  # was "a" four times: one id, four rows, in a Kaggle submission
+    # a repeat under its first's name is that row; under another name a row of its own (its first's prediction)
+    assert repeats[0] == ("b", "b") and repeats[1] == ("copy of b", "b")
+    assert repeats[2][0] not in ids and repeats[2][1] == "a"

@@ -57,7 +57,7 @@ def read_zip_images(data: bytes, name: str = "the zip", max_files: int = ZIP_MAX
     except Exception:  # noqa: BLE001 - a damaged directory fails in many ways (BadZipFile, struct, EOF...)
         return [], [f"{name}: not a valid zip archive"]
     images, problems = [], []
-    unsafe, others, encrypted, too_many, too_big = [], [], [], 0, 0
+    unsafe, others, zips, encrypted, too_many, too_big = [], [], [], [], 0, 0
     total = 0
     with archive:
         for info in sorted(archive.infolist(), key=lambda i: i.filename):
@@ -71,7 +71,7 @@ def read_zip_images(data: bytes, name: str = "the zip", max_files: int = ZIP_MAX
             if is_system_file(PurePosixPath(member)) or any(map(is_system_folder, PurePosixPath(member).parts[:-1])):
                 continue
             if posixpath.splitext(member)[1].lower().lstrip(".") not in IMAGE_TYPES:
-                others.append(member)
+                (zips if member.lower().endswith(".zip") else others).append(member)
                 continue
             if info.flag_bits & 0x1:
                 encrypted.append(member)
@@ -97,6 +97,9 @@ def read_zip_images(data: bytes, name: str = "the zip", max_files: int = ZIP_MAX
     if others:
         problems.append(f"{name}: {plural(len(others), 'file')} that {'is not an image' if len(others) == 1 else 'are not images'} "
                         f"skipped (e.g. {others[0]!r})")
+    if zips:  # not opened: a zip in a zip in a zip... would be a bomb the limits below never see
+        problems.append(f"{name}: {plural(len(zips), 'zip')} inside it not opened (e.g. {zips[0]!r}); "
+                        "drop the photos in it, or that zip itself")
     if encrypted:
         problems.append(f"{name}: {plural(len(encrypted), 'encrypted file')} skipped (e.g. {encrypted[0]!r})")
     if too_many:
@@ -145,6 +148,25 @@ def named_upload(name: str, data: bytes) -> io.BytesIO:
 def photo_id(name: str) -> str:
     """The submission id of an uploaded photo: its file name without folders and extension."""
     return posixpath.splitext(posixpath.basename(str(name).replace("\\", "/")))[0]
+
+
+def submission_ids(names: list[str], repeats: list[tuple[str, str]] = ()) -> tuple[list[str], list[tuple[str, str]]]:
+    """The submission ids of uploaded photos (`names`, each a different photo), and (id, id of its first) of each repeat
+    ((repeat, first name), as unique_photos gives them): a file's stem as Kaggle names its test photos, made unique as
+    `predict_folder` makes them (submission.unique_ids). Two different photos both called a.jpg (two folders of a zip,
+    two uploads) are "a" and "a.jpg", not one id twice; a repeat under its first's name is that id (one row)."""
+    from glr.submission import unique_ids
+
+    paths = [str(name).replace("\\", "/") for name in names]
+    others = [str(r).replace("\\", "/") for r, first in repeats if r != first]
+    ids = unique_ids(paths + others)  # in order: the photos' ids do not depend on the repeats
+    first_id = {}
+    for path, photo in zip(paths, ids):
+        first_id.setdefault(path, photo)
+    extra = iter(ids[len(paths):])
+    pairs = [(first_id.get(str(f).replace("\\", "/"), "") if r == f else next(extra),
+              first_id.get(str(f).replace("\\", "/"), "")) for r, f in repeats]
+    return ids[:len(paths)], pairs
 
 
 def content_digest(data: bytes) -> str:
