@@ -4,7 +4,7 @@ A tiny run is trained in a temp folder (as the tests' `finished_run`), and N dis
 about 5 MB are made (one photo, each with its own bytes after the image's end). A child process
 opens `pages/4_predict.py` in Streamlit's AppTest and drops all N in the upload box, as a browser
 does: the server's upload manager gets its own copy of each file once, and a file it releases stays
-released (AppTest itself registers every file again on each run; see tests/test_app_dataset.py
+released (AppTest itself registers every file again on each run; see tests/streamlit_server.py
 LikeAServer). It then times a rerun, a top-k slider change and a "Similar photos" slider change, and
 prints the bytes the upload manager still holds and the child's RSS (the test harness's own copy
 of the N photos, N x 5 MB, is in every figure alike; the RSS net of it is printed too).

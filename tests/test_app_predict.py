@@ -566,7 +566,7 @@ def test_uploads_leave_the_servers_memory_and_the_page_shows_the_same_after_reru
     every rerun read them all again); reruns, sliders, another model, a file taken out and "Clear all" still work."""
     from conftest import zip_of
     from glr.predict import Predictor
-    from test_app_dataset import LikeAServer
+    from streamlit_server import LikeAServer
 
     calls = []
     original = Predictor.predict
@@ -689,7 +689,7 @@ def test_two_different_photos_with_the_same_name_are_two_rows_of_the_submission(
 def test_more_photos_than_the_page_predicts_at_once_are_released_unread_and_said_once(results, tmp_path, monkeypatch):
     from conftest import zip_of
     from glr.data import kept_uploads
-    from test_app_dataset import LikeAServer
+    from streamlit_server import LikeAServer
 
     def photo(seed: int) -> bytes:
         write_image(tmp_path / f"{seed}.jpg", seed=seed)
