@@ -63,6 +63,28 @@ def float_above(low: float, inclusive: bool = False):
     return parse
 
 
+def setting(name: str, kind: type = int):
+    """An argparse `type` for the training setting `name`: refused, naming the value and what is allowed, by the
+    rule TrainConfig itself checks (glr.training.config.RULES), so nothing is imported or made before it.
+
+    `train --epochs 0` said "invalid configuration: epochs must be at least 1" after the start-up imports, naming
+    neither the flag nor the value; `--learning-rate nan` likewise.
+    """
+    def parse(text: str):
+        from glr.training.config import RULES
+
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"invalid {kind.__name__} value: {text!r}") from None
+        allowed, words = RULES[name]
+        if not allowed(value):
+            raise argparse.ArgumentTypeError(f"must be {words}, got {text}")
+        return value
+
+    return parse
+
+
 SEED = int_at_least(0, datasets.MAX_SEED)  # numpy's and sklearn's generators take 0 .. 2**32 - 1
 
 
@@ -70,11 +92,16 @@ RESULTS_HELP = "results folder (default: $GLR_RESULTS, else results/ in the chec
 RUN_HELP = "run id, run folder, the name given to a run, or 'latest' (the newest run)"
 
 
-def _add_curation_args(parser: argparse.ArgumentParser) -> None:
+def _add_curation_args(parser: argparse.ArgumentParser, classifier: bool = False) -> None:
+    """--top-n and the rest; `classifier`: a command that trains one, so --top-n 1 (one class) is refused too."""
     group = parser.add_argument_group("curation")
-    group.add_argument("--top-n", type=int, default=datasets.DEFAULT_TOP_N, help="keep the N largest classes, 0 for all (default %(default)s)")
-    group.add_argument("--min-images", type=int, default=datasets.DEFAULT_MIN_IMAGES, help="drop classes with fewer images (default %(default)s)")
-    group.add_argument("--val-fraction", type=float, default=datasets.DEFAULT_VAL_FRACTION, help="share of each class held out (default %(default)s)")
+    group.add_argument("--top-n", type=setting("top_n") if classifier else int_at_least(0), default=datasets.DEFAULT_TOP_N,
+                       help="keep the N largest classes, 0 for all (default %(default)s)")
+    # --min-images 0 or -5 was taken as 2 in silence: a class needs one training and one validation photo.
+    group.add_argument("--min-images", type=setting("min_images"), default=datasets.DEFAULT_MIN_IMAGES,
+                       help="drop classes with fewer images, at least 2 (default %(default)s)")
+    group.add_argument("--val-fraction", type=setting("val_fraction", float), default=datasets.DEFAULT_VAL_FRACTION,
+                       help="share of each class held out, between 0 and 1 (default %(default)s)")
     group.add_argument("--seed", type=SEED, default=datasets.DEFAULT_SEED, help="seed of the split (default %(default)s)")
 
 
@@ -128,7 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("probe", help="linear-probe accuracy of frozen features: how separable is the data?")
     p.add_argument("data", nargs="?", help="dataset folder or train.csv (default: the demo dataset)")
-    p.add_argument("--backbone", default=DEFAULT_BACKBONE, choices=list_backbones(), help="default %(default)s")
+    p.add_argument("--backbone", default=DEFAULT_BACKBONE, type=str.lower, choices=list_backbones(), help="default %(default)s")
     p.add_argument("--weights", default="imagenet", help="'imagenet', a local weights file, or 'none' (default %(default)s)")
     p.add_argument("--raw-pixels", type=int_at_least(1, 256), metavar="N", help="probe raw NxN pixels instead of a backbone (the no-learning baseline)")
     p.add_argument("--folds", type=int_at_least(2), default=5, help="cross-validation folds (default %(default)s)")
@@ -139,6 +166,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     from glr.backbones.features import ENGINES
     from glr.training.config import TrainConfig
+    from glr.training.workers import MAX_WORKERS  # beyond it train_local refused, after the run folder was made
 
     d = TrainConfig()
     p = sub.add_parser("train", help="train a classifier into a new run folder")
@@ -147,26 +175,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", metavar="RUN", nargs="?", const=True,
                    help="continue a stopped or failed run from its last checkpoint (--epochs N: its new total)")
     p.add_argument("--run-dir", help=argparse.SUPPRESS)  # used by the app's launcher
-    p.add_argument("--workers", type=int_at_least(1), default=1, metavar="N",
+    p.add_argument("--workers", type=int_at_least(1, MAX_WORKERS), default=1, metavar="N",
                    help="train with N local worker processes under tf.distribute (default 1); on a cluster, "
                         "set TF_CONFIG on each node instead (docs/scale-out.md)")
-    _add_curation_args(p)
+    _add_curation_args(p, classifier=True)
     model = p.add_argument_group("model")
-    model.add_argument("--backbone", choices=list_backbones(), help=f"default {d.backbone}")
+    model.add_argument("--backbone", type=str.lower, choices=list_backbones(), help=f"default {d.backbone}")
     model.add_argument("--weights", help="'imagenet' (default), a local weights file, or 'none'")
-    model.add_argument("--input-size", type=int, help="input side in pixels (default: the backbone's)")
-    model.add_argument("--hidden", type=int, help=f"dense layer size of the head (default {d.hidden})")
-    model.add_argument("--dropout", type=float, help=f"dropout of the head (default {d.dropout})")
+    model.add_argument("--input-size", type=setting("input_size"), help="input side in pixels (default: the backbone's)")
+    model.add_argument("--hidden", type=setting("hidden"), help=f"dense layer size of the head (default {d.hidden})")
+    model.add_argument("--dropout", type=setting("dropout", float), help=f"dropout of the head (default {d.dropout})")
     fit = p.add_argument_group("training")
-    fit.add_argument("--epochs", type=int, help=f"phase 1 epochs (default {d.epochs})")
-    fit.add_argument("--batch-size", type=int, help=f"default {d.batch_size}")
-    fit.add_argument("--learning-rate", type=float, help=f"Adam learning rate (default {d.learning_rate})")
-    fit.add_argument("--label-smoothing", type=float, help=f"cross-entropy label smoothing (default {d.label_smoothing})")
-    fit.add_argument("--patience", type=int, help=f"early-stopping patience in epochs (default {d.patience})")
+    fit.add_argument("--epochs", type=setting("epochs"), help=f"phase 1 epochs (default {d.epochs})")
+    fit.add_argument("--batch-size", type=setting("batch_size"), help=f"default {d.batch_size}")
+    fit.add_argument("--learning-rate", type=setting("learning_rate", float), help=f"Adam learning rate (default {d.learning_rate})")
+    fit.add_argument("--label-smoothing", type=setting("label_smoothing", float), help=f"cross-entropy label smoothing (default {d.label_smoothing})")
+    fit.add_argument("--patience", type=setting("patience"), help=f"early-stopping patience in epochs (default {d.patience})")
     fit.add_argument("--augment-space", choices=("features", "images"),
                      help="crops as windows of the backbone's feature maps of the centre crop and its mirror image, two "
                           "passes per photo (features, the default), or as --views augmented images, one pass each (images)")
-    fit.add_argument("--views", type=int, help="augmented views per training image with --augment-space images: the "
+    fit.add_argument("--views", type=setting("views"), help="augmented views per training image with --augment-space images: the "
                      f"centre crop's mirror image, then random crops and flips (default {d.views})")
     fit.add_argument("--feature-engine", choices=ENGINES,
                      help="what computes the frozen backbone's features: int8 (with --augment-space images, the augmented "
@@ -178,11 +206,11 @@ def build_parser() -> argparse.ArgumentParser:
                      help="force phase 2, fine-tuning the backbone's last layers (default: auto, on when its estimated "
                           "cost here is a few minutes; the command says what it chose and why)")
     fit.add_argument("--no-fine-tune", dest="fine_tune", action="store_const", const=False, help="force the linear probe only")
-    fit.add_argument("--fine-tune-epochs", type=int,
+    fit.add_argument("--fine-tune-epochs", type=setting("fine_tune_epochs"),
                      help=f"phase 2's length (default {d.fine_tune_epochs}; when not given, auto runs up to "
                           f"{AUTO_MAX_FINE_TUNE_EPOCHS} while its estimate stays a few minutes)")
-    fit.add_argument("--fine-tune-layers", type=int, help=f"layers to unfreeze (default {d.fine_tune_layers})")
-    fit.add_argument("--fine-tune-learning-rate", type=float, help=f"default {d.fine_tune_learning_rate}")
+    fit.add_argument("--fine-tune-layers", type=setting("fine_tune_layers"), help=f"layers to unfreeze (default {d.fine_tune_layers})")
+    fit.add_argument("--fine-tune-learning-rate", type=setting("fine_tune_learning_rate", float), help=f"default {d.fine_tune_learning_rate}")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("runs", help="list runs and their states; rename or delete one")
@@ -249,15 +277,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("data", nargs="?", help="dataset folder or train.csv (default: the demo dataset)")
     p.add_argument("--hold-out-classes", type=int_at_least(1), metavar="K", help="classes left out (default: a quarter of them)")
     p.add_argument("--seeds", type=SEED, nargs="+", default=[0, 1, 2], help="one choice of left-out classes per seed")
-    p.add_argument("--backbone", default=DEFAULT_BACKBONE, choices=list_backbones(), help="default %(default)s")
+    p.add_argument("--backbone", default=DEFAULT_BACKBONE, type=str.lower, choices=list_backbones(), help="default %(default)s")
     p.add_argument("--fine-tune", action="store_const", const=True, default="auto",
                    help="force phase 2 in every run (default: auto, decided per seed as train decides)")
     p.add_argument("--no-fine-tune", dest="fine_tune", action="store_const", const=False,
                    help="force the linear probe only (faster)")
-    p.add_argument("--epochs", type=int, help=f"phase 1 epochs (default {d.epochs})")
+    p.add_argument("--epochs", type=setting("epochs"), help=f"phase 1 epochs (default {d.epochs})")
     p.add_argument("--no-verify", action="store_true", help="skip the scores with spatial verification (faster)")
     p.add_argument("--keep", metavar="DIR", help="keep the runs in this results folder (default: a temporary one)")
-    _add_curation_args(p)
+    _add_curation_args(p, classifier=True)
     p.set_defaults(func=cmd_openset)
     return parser
 
