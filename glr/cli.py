@@ -11,6 +11,9 @@ in glr.predict_command).
 from __future__ import annotations
 
 import argparse
+import difflib
+import errno
+import io
 import math
 import os
 import sys
@@ -287,6 +290,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--keep", metavar="DIR", help="keep the runs in this results folder (default: a temporary one)")
     _add_curation_args(p, classifier=True)
     p.set_defaults(func=cmd_openset)
+    parser.commands = tuple(sub.choices)  # for _suggest
     return parser
 
 
@@ -306,8 +310,50 @@ def _ignored_by_resume(parser: argparse.ArgumentParser, args) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of `python -m glr`; returns the exit code."""
+    """Entry point of `python -m glr`; returns the exit code: 0 done, 1 failed, 2 refused (usage or a glr error),
+    130 Ctrl-C, 141 the reader of the output went away (`glr runs | head -1`), as for a tool SIGPIPE ends."""
+    try:
+        code = _run(argv)
+        sys.stdout.flush()  # here, not at exit, where a failed write is an "Exception ignored" traceback
+        return code
+    except GlrError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:  # in a command, or in the seconds of imports before it
+        print("interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        _drop_stdout()
+        return 141
+    except OSError as exc:
+        if exc.filename is not None or exc.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EIO):
+            raise  # a file's error is the command's to name; anything else is a bug and keeps its traceback
+        _drop_stdout()  # `> /dev/full`: print the reason once, not again at exit
+        print(f"error: the output cannot be written: {exc.strerror}", file=sys.stderr)
+        return 1
+
+
+def _drop_stdout() -> None:
+    """Send what is left of stdout to the null device, so the flush at exit cannot fail again (Python's advice for
+    a closed pipe); a stdout with no file (a test's capture) is left."""
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+        pass
+
+
+def _suggest(parser: argparse.ArgumentParser, argv: list[str]) -> None:
+    """A usage error naming the closest command for a mistyped one (`glr rnus`: did you mean 'runs'?)."""
+    first = next((a for a in argv if not a.startswith("-")), None)
+    if first is not None and first not in parser.commands:
+        close = difflib.get_close_matches(first, parser.commands, n=1)
+        if close:
+            parser.error(f"unknown command {first!r}; did you mean {close[0]!r}? (python -m glr --help lists them)")
+
+
+def _run(argv: list[str] | None) -> int:
     parser = build_parser()
+    _suggest(parser, sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
     if getattr(args, "resume", None) is True and not args.run_dir:
         parser.error("--resume needs a run id or folder")
@@ -330,11 +376,4 @@ def main(argv: list[str] | None = None) -> int:
                            ("--out", Path(args.out).expanduser().absolute().parent if getattr(args, "out", None) else None)):
         if folder and (blocker := paths.file_in_the_way(folder)):
             parser.error(f"{option}: {blocker} is a file, not a folder")
-    try:
-        return args.func(args)
-    except GlrError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+    return args.func(args)

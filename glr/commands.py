@@ -18,24 +18,35 @@ from glr.errors import GlrError
 
 @contextmanager
 def progress_bar(total: int, desc: str, unit: str = "img"):
-    """A tqdm bar on stderr; yields a callable that advances it by n."""
+    """A tqdm bar on stderr; yields a callable that advances it by n.
+
+    Off a terminal (a log file, a pipe) there is no bar: its redraws were hundreds of "\r..." updates in the log.
+    """
     from tqdm import tqdm
 
-    with tqdm(total=total, desc=desc, unit=unit, file=sys.stderr, dynamic_ncols=True, leave=False) as bar:
+    with tqdm(total=total, desc=desc, unit=unit, file=sys.stderr, dynamic_ncols=True, leave=False,
+              disable=not sys.stderr.isatty()) as bar:
         yield bar.update
 
 
 class PhotoProgress:
-    """A progress(done, total) callback in photos (drawn by the demo generator, or fetched) shown as a tqdm bar."""
+    """A progress(done, total) callback in photos (drawn by the demo generator, or fetched) shown as a tqdm bar.
 
-    def __init__(self, desc: str):
-        self.desc, self.bar = desc, None
+    `terminal_only`: off a terminal, one line saying what is done ("generating the demo dataset: 8,000 photos")
+    instead of a bar whose redraws fill a log with "\r" updates.
+    """
+
+    def __init__(self, desc: str, terminal_only: bool = False):
+        self.desc, self.bar, self.terminal_only = desc, None, terminal_only
 
     def __call__(self, done: int, total: int) -> None:
         if self.bar is None:
             from tqdm import tqdm
 
-            self.bar = tqdm(total=total, desc=self.desc, unit="photo", file=sys.stderr, leave=False)
+            quiet = self.terminal_only and not sys.stderr.isatty()
+            if quiet:
+                print(f"{self.desc}: {total:,} photos", file=sys.stderr)
+            self.bar = tqdm(total=total, desc=self.desc, unit="photo", file=sys.stderr, leave=False, disable=quiet)
         self.bar.update(done - self.bar.n)
 
     def close(self) -> None:
@@ -47,7 +58,7 @@ def _ensure_demo(out: Path | None = None) -> Path:
     """The demo dataset's folder, generated (with a progress bar) on first use."""
     from glr.demo import dataset as demo
 
-    progress = PhotoProgress("generating the demo dataset")
+    progress = PhotoProgress("generating the demo dataset", terminal_only=True)
     try:
         return demo.ensure_demo(out, progress=progress)
     finally:
@@ -72,7 +83,7 @@ def cmd_demo_data(args) -> int:
 
     out = Path(args.out) if args.out else None
     if args.force:
-        progress = PhotoProgress("generating the demo dataset")
+        progress = PhotoProgress("generating the demo dataset", terminal_only=True)
         path = demo.generate_demo(out, n_classes=args.classes, seed=args.seed, progress=progress)
         progress.close()
     else:
