@@ -253,17 +253,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=submission_file,
                    help="submission CSV for a folder (or for the images), or a folder to write submission.csv into "
                         "(default: <folder>-submission.csv beside the folder)")
-    p.add_argument("--unknown", choices=("last", "empty", "keep"), default="last",
+    p.add_argument("--unknown", type=str.lower, choices=("last", "empty", "keep"), default="last",
                    help="in the submission, photos called not a known landmark: ranked after every known photo "
                         "(last, the default), without a prediction (empty), or with their raw confidence (keep)")
     p.add_argument("--similar", type=int_at_least(0), default=0, metavar="K", help="also list the K most similar training photos")
-    p.add_argument("--backend", choices=("auto", "tf", "onnx"), default="auto",
+    p.add_argument("--backend", type=str.lower, choices=("auto", "tf", "onnx"), default="auto",
                    help="auto (the default): ONNX Runtime, 2.7x faster here, or TensorFlow if the model does not convert")
     p.set_defaults(func=cmd_predict)
 
     p = sub.add_parser("export", help="write a run's classifier as keras, savedmodel, tflite or onnx, with labels and predict.py")
     p.add_argument("run", help=RUN_HELP)
-    p.add_argument("--format", required=True, choices=("keras", "savedmodel", "tflite", "onnx"), help="the model format")
+    p.add_argument("--format", required=True, type=str.lower, choices=("keras", "savedmodel", "tflite", "onnx"), help="the model format")
     p.add_argument("--out", help="the export folder (default <run>/export/<format>/)")
     p.add_argument("--results", help=RESULTS_HELP)
     p.set_defaults(func=cmd_export)
@@ -352,6 +352,9 @@ def _suggest(parser: argparse.ArgumentParser, argv: list[str]) -> None:
 
 
 def _run(argv: list[str] | None) -> int:
+    for stream in (sys.stdout, sys.stderr):  # an ASCII terminal (PYTHONIOENCODING=ascii, a C locale without UTF-8)
+        if hasattr(stream, "reconfigure"):   # raised UnicodeEncodeError at the first "Sacré-Cœur": "?" instead
+            stream.reconfigure(errors="replace")
     parser = build_parser()
     _suggest(parser, sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
@@ -359,6 +362,9 @@ def _run(argv: list[str] | None) -> int:
         parser.error("--resume needs a run id or folder")
     if getattr(args, "resume", None) and not args.run_dir and (ignored := _ignored_by_resume(parser, args)):
         parser.error(f"--resume continues a run with its own dataset and settings; leave out {', '.join(ignored)}")
+    for option in ("results", "out", "keep"):  # `--out "$DIR"` with DIR unset: not a request for the default
+        if getattr(args, option, None) == "":
+            parser.error(f"the --{option} path is empty; give one, or omit --{option} for the default")
     results_option = "--results" if getattr(args, "results", None) else f"${paths.RESULTS_ENV}"  # for the message below
     for option in ("out", "keep"):  # `--out=~/x`: the shell leaves a ~ after "=" as it is, glr made a folder named ~
         if getattr(args, option, None):
@@ -372,7 +378,10 @@ def _run(argv: list[str] | None) -> int:
         parser.error("the dataset path is empty; leave it out to use the embedded demo dataset")
     # Folders glr makes: a file where one of them (or a parent) must go is a usage error, not a
     # FileExistsError from the mkdir deep inside the command. --out is a file or a folder: its parent.
+    # $GLR_CACHE_DIR naming a file: `cache` said "empty (nothing cached yet)", and a training failed at its features.
+    cache_option = "$GLR_CACHE_DIR" if os.environ.get("GLR_CACHE_DIR") else "the cache folder"
     for option, folder in ((results_option, getattr(args, "results", None)), ("--keep", getattr(args, "keep", None)),
+                           (cache_option, paths.cache_dir()),
                            ("--out", Path(args.out).expanduser().absolute().parent if getattr(args, "out", None) else None)):
         if folder and (blocker := paths.file_in_the_way(folder)):
             parser.error(f"{option}: {blocker} is a file, not a folder")

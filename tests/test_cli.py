@@ -474,7 +474,7 @@ def test_openset_defaults_to_auto_fine_tuning_as_train_does():
     (["probe", "DATA", "--raw-pixels", "0"], "argument --raw-pixels: must be between 1 and 256, got 0"),
     (["probe", "DATA", "--raw-pixels", "100000"], "argument --raw-pixels: must be between 1 and 256, got 100000"),
     (["probe", "DATA", "--folds", "1"], "argument --folds: must be at least 2, got 1"),
-    (["train", "DATA", "--workers", "0"], "argument --workers: must be at least 1, got 0"),
+    (["train", "DATA", "--workers", "0"], "argument --workers: must be between 1 and 16, got 0"),
     (["fetch", "DATA", "--workers", "0"], "argument --workers: must be at least 1, got 0"),
     (["inspect", "DATA", "--show", "x"], "argument --show: invalid int value: 'x'"),
     # --timeout 0, negative or nan failed every download as "connection failed".
@@ -674,7 +674,7 @@ def test_resume_with_epochs_trains_a_stopped_run_to_its_new_total(tiny_data, tmp
     assert "epochs" in out.splitlines()[0].split() and " 10/15 " in out
 
 
-@pytest.mark.parametrize("epochs", ["10", "7", "0"])
+@pytest.mark.parametrize("epochs", ["10", "7"])  # 0: refused by argparse as any --epochs 0 (test_cli_args.py)
 def test_resume_with_no_more_epochs_than_done_names_both_and_changes_nothing(tiny_data, tmp_path, fake_train_run,
                                                                             capsys, epochs):
     run = stopped_at(tmp_path, tiny_data, done=10, total=12)

@@ -114,3 +114,25 @@ def test_a_run_folder_and_its_id_still_find_the_run(a_run, capsys):
     for ref in (str(a_run.path), a_run.id, "latest"):
         assert main(["runs", "--results", str(a_run.results_dir), "--rename", ref, "kept"]) == 0
     assert a_run.name() == "kept"
+
+
+@pytest.mark.parametrize("args", [["runs", "--results", ""], ["export", "latest", "--format", "keras", "--out", ""],
+                                  ["predict", "latest", "x.jpg", "--out", ""], ["openset", "--keep", ""]])
+def test_an_empty_path_for_an_option_is_not_its_default(args, capsys):
+    # `--out "$DIR"` with DIR unset wrote to the default place (and `--results ""` read the checkout's runs) in silence.
+    option = args[args.index("") - 1]
+    assert usage_error(args, capsys).endswith(f"error: the {option} path is empty; give one, or omit {option} for the default")
+
+
+def test_glr_cache_dir_naming_a_file_is_named(tmp_path, monkeypatch, capsys):
+    # `cache` said "empty (nothing cached yet)" of a file; a training failed when it cached its features.
+    (tmp_path / "cache").write_text("")
+    monkeypatch.setenv("GLR_CACHE_DIR", str(tmp_path / "cache"))
+    assert usage_error(["cache"], capsys).endswith(f"error: $GLR_CACHE_DIR: {tmp_path / 'cache'} is a file, not a folder")
+
+
+@pytest.mark.parametrize("args, name, value", [(["export", "latest", "--format", "ONNX"], "format", "onnx"),
+                                               (["predict", "latest", "x.jpg", "--backend", "TF"], "backend", "tf"),
+                                               (["predict", "latest", "x.jpg", "--unknown", "Empty"], "unknown", "empty")])
+def test_a_choice_in_capitals_is_the_choice(args, name, value):
+    assert getattr(build_parser().parse_args(args), name) == value

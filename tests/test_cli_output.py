@@ -81,3 +81,12 @@ def test_no_progress_bar_off_a_terminal(gldv2, tmp_path, capsys):
     assert err == "generating the demo dataset: 40 photos\n"
     assert main(["probe", str(gldv2), "--raw-pixels", "4", "--folds", "2"]) == 0
     assert "\r" not in capsys.readouterr().err
+
+
+def test_class_names_on_an_ascii_terminal_are_printed_not_a_traceback(gldv2, tmp_path):
+    # PYTHONIOENCODING=ascii (or a C locale without Python's UTF-8 coercion): UnicodeEncodeError at "Sacré-Cœur".
+    env = dict(os.environ, PYTHONIOENCODING="ascii", PYTHONPATH=str(ROOT))
+    result = subprocess.run([sys.executable, "-m", "glr", "inspect", str(gldv2)], cwd=ROOT, env=env,
+                            capture_output=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert b"  Sacr?-C?ur  " in result.stdout and b"Eiffel Tower" in result.stdout
