@@ -125,9 +125,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("demo-data", help="generate the embedded demo dataset")
-    p.add_argument("--out", help="folder to write (default: the git-ignored data/demo)")
+    p.add_argument("--out", help="folder to write (default: $GLR_DEMO_DIR, else the git-ignored data/demo)")
     p.add_argument("--force", action="store_true", help="regenerate even if it exists")
-    p.add_argument("--classes", type=int, default=100, help="number of classes with --force (default %(default)s)")
+    from glr.demo.dataset import MAX_LANDMARK_ID  # more classes than landmark ids: numpy's ValueError traceback
+
+    p.add_argument("--classes", type=int_at_least(1, MAX_LANDMARK_ID), default=100,
+                   help="number of classes with --force (default %(default)s)")
     p.add_argument("--seed", type=SEED, default=0, help="generator seed with --force (default %(default)s)")
     p.set_defaults(func=cmd_demo_data)
 
@@ -243,7 +246,7 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "stop":
             p.add_argument("--wait", action="store_true", help="wait for it to end (SIGTERM after a timeout)")
         if name == "evaluate":
-            p.add_argument("--show", type=int_at_least(0), default=10, help="weakest classes to list")
+            p.add_argument("--show", type=int_at_least(0), default=10, help="weakest classes to list (default %(default)s)")
 
     p = sub.add_parser("predict", help="top-k landmarks for photos, or a submission CSV for a folder")
     p.add_argument("run", help=RUN_HELP)
@@ -279,7 +282,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("openset", help="open-set benchmark: leave classes out, train, score the unknown verdict on them")
     p.add_argument("data", nargs="?", help="dataset folder or train.csv (default: the demo dataset)")
     p.add_argument("--hold-out-classes", type=int_at_least(1), metavar="K", help="classes left out (default: a quarter of them)")
-    p.add_argument("--seeds", type=SEED, nargs="+", default=[0, 1, 2], help="one choice of left-out classes per seed")
+    p.add_argument("--seeds", type=SEED, nargs="+", default=[0, 1, 2], help="one choice of left-out classes per seed (default 0 1 2)")
     p.add_argument("--backbone", default=DEFAULT_BACKBONE, type=str.lower, choices=list_backbones(), help="default %(default)s")
     p.add_argument("--fine-tune", action="store_const", const=True, default="auto",
                    help="force phase 2 in every run (default: auto, decided per seed as train decides)")
@@ -290,7 +293,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--keep", metavar="DIR", help="keep the runs in this results folder (default: a temporary one)")
     _add_curation_args(p, classifier=True)
     p.set_defaults(func=cmd_openset)
-    parser.commands = tuple(sub.choices)  # for _suggest
+    parser.commands = dict(sub.choices)  # name -> its parser: for _suggest
     return parser
 
 

@@ -272,7 +272,11 @@ def cmd_runs(args) -> int:
 
         run = find_run(args.delete, args.results)
         if not args.yes and sys.stdin.isatty():
-            answer = input(f"Delete run {run.label()} and everything in {run.path}? [y/N] ")
+            try:
+                answer = input(f"Delete run {run.label()} and everything in {run.path}? [y/N] ")
+            except EOFError:  # Ctrl-D at the question: an EOFError traceback; it is a "no"
+                answer = ""
+                print()
             if answer.strip().lower() not in ("y", "yes"):
                 print("not deleted")
                 return 1

@@ -136,3 +136,39 @@ def test_glr_cache_dir_naming_a_file_is_named(tmp_path, monkeypatch, capsys):
                                                (["predict", "latest", "x.jpg", "--unknown", "Empty"], "unknown", "empty")])
 def test_a_choice_in_capitals_is_the_choice(args, name, value):
     assert getattr(build_parser().parse_args(args), name) == value
+
+
+@pytest.mark.parametrize("classes, message", [
+    ("0", "must be between 1 and 200000, got 0"),
+    # More classes than the demo has landmark ids: numpy's "Cannot take a larger sample than population" traceback.
+    ("300000", "must be between 1 and 200000, got 300000"),
+])
+def test_demo_classes_out_of_range_is_a_usage_error(tmp_path, classes, message, capsys):
+    line = usage_error(["demo-data", "--force", "--classes", classes, "--out", str(tmp_path / "demo")], capsys)
+    assert line.endswith(f"error: argument --classes: {message}") and not (tmp_path / "demo").exists()
+
+
+def test_every_option_with_a_default_says_it_in_its_help():
+    # evaluate --show and openset --seeds took 10 and 0 1 2 without saying so.
+    import argparse
+
+    parser = build_parser()
+    for name, command in parser.commands.items():
+        for action in command._actions:
+            if action.option_strings and action.default not in (None, False, argparse.SUPPRESS) and action.help:
+                assert "default" in action.help, f"{name} {action.option_strings[0]}: default {action.default!r} unsaid"
+
+
+def test_ctrl_d_at_the_delete_question_is_a_no(a_run, monkeypatch, capsys):
+    # Ctrl-D (end of input) at "Delete run ...? [y/N]" was an EOFError traceback.
+    import io
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    monkeypatch.setattr("sys.stdin", Terminal(""))
+    assert main(["runs", "--results", str(a_run.results_dir), "--delete", a_run.id]) == 1
+    assert capsys.readouterr().out.splitlines()[:2] == [
+        f"Delete run {a_run.label()} and everything in {a_run.path}? [y/N] ", "not deleted"]
+    assert a_run.path.is_dir()
