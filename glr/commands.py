@@ -178,6 +178,12 @@ def find_run(ref: str, results):
     if not ref.strip():
         raise RunError("the run is empty: give a run id, its folder, its name or 'latest' (`python -m glr runs` lists them)")
     if Path(ref).is_dir() and not (Run(ref).config_path.is_file() or Run(ref).status_path.is_file()):
+        from glr.training.run_table import list_runs
+
+        table = list_runs(results)  # a run the user named ".." or "photos": found by its name, as any other
+        named = [] if table.empty else table.loc[table["name"] == " ".join(ref.split()), "run_id"].tolist()
+        if len(named) == 1:
+            return Run.of(results, named[0])
         raise RunError(f"{ref} is a folder but not a run folder (it holds no config.json or status.json); "
                        "give a run id, its folder, its name or 'latest' (`python -m glr runs` lists them)")
     return find(results, ref)

@@ -172,3 +172,11 @@ def test_ctrl_d_at_the_delete_question_is_a_no(a_run, monkeypatch, capsys):
     assert capsys.readouterr().out.splitlines()[:2] == [
         f"Delete run {a_run.label()} and everything in {a_run.path}? [y/N] ", "not deleted"]
     assert a_run.path.is_dir()
+
+
+def test_a_run_named_like_a_folder_is_found_by_its_name(a_run, tmp_path, monkeypatch, capsys):
+    # Named "..", it could no longer be reached by its name: ".." was taken as a folder (and then as no run).
+    monkeypatch.chdir(tmp_path)
+    a_run.set_name("..")
+    assert main(["runs", "--results", str(a_run.results_dir), "--rename", "..", "kept"]) == 0
+    assert a_run.name() == "kept"
