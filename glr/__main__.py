@@ -2,6 +2,14 @@
 
 import sys
 
-from glr.cli import main
 
-sys.exit(main())
+def _start() -> int:
+    try:
+        from glr.cli import main
+    except KeyboardInterrupt:  # Ctrl-C in the second or two of imports: one line, not an import traceback
+        print("interrupted", file=sys.stderr)
+        return 130
+    return main()
+
+
+sys.exit(_start())

@@ -11,6 +11,9 @@ in glr.predict_command).
 from __future__ import annotations
 
 import argparse
+import difflib
+import errno
+import io
 import math
 import os
 import sys
@@ -63,6 +66,28 @@ def float_above(low: float, inclusive: bool = False):
     return parse
 
 
+def setting(name: str, kind: type = int):
+    """An argparse `type` for the training setting `name`: refused, naming the value and what is allowed, by the
+    rule TrainConfig itself checks (glr.training.config.RULES), so nothing is imported or made before it.
+
+    `train --epochs 0` said "invalid configuration: epochs must be at least 1" after the start-up imports, naming
+    neither the flag nor the value; `--learning-rate nan` likewise.
+    """
+    def parse(text: str):
+        from glr.training.config import RULES
+
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"invalid {kind.__name__} value: {text!r}") from None
+        allowed, words = RULES[name]
+        if not allowed(value):
+            raise argparse.ArgumentTypeError(f"must be {words}, got {text}")
+        return value
+
+    return parse
+
+
 SEED = int_at_least(0, datasets.MAX_SEED)  # numpy's and sklearn's generators take 0 .. 2**32 - 1
 
 
@@ -70,11 +95,16 @@ RESULTS_HELP = "results folder (default: $GLR_RESULTS, else results/ in the chec
 RUN_HELP = "run id, run folder, the name given to a run, or 'latest' (the newest run)"
 
 
-def _add_curation_args(parser: argparse.ArgumentParser) -> None:
+def _add_curation_args(parser: argparse.ArgumentParser, classifier: bool = False) -> None:
+    """--top-n and the rest; `classifier`: a command that trains one, so --top-n 1 (one class) is refused too."""
     group = parser.add_argument_group("curation")
-    group.add_argument("--top-n", type=int, default=datasets.DEFAULT_TOP_N, help="keep the N largest classes, 0 for all (default %(default)s)")
-    group.add_argument("--min-images", type=int, default=datasets.DEFAULT_MIN_IMAGES, help="drop classes with fewer images (default %(default)s)")
-    group.add_argument("--val-fraction", type=float, default=datasets.DEFAULT_VAL_FRACTION, help="share of each class held out (default %(default)s)")
+    group.add_argument("--top-n", type=setting("top_n") if classifier else int_at_least(0), default=datasets.DEFAULT_TOP_N,
+                       help="keep the N largest classes, 0 for all (default %(default)s)")
+    # --min-images 0 or -5 was taken as 2 in silence: a class needs one training and one validation photo.
+    group.add_argument("--min-images", type=setting("min_images"), default=datasets.DEFAULT_MIN_IMAGES,
+                       help="drop classes with fewer images, at least 2 (default %(default)s)")
+    group.add_argument("--val-fraction", type=setting("val_fraction", float), default=datasets.DEFAULT_VAL_FRACTION,
+                       help="share of each class held out, between 0 and 1 (default %(default)s)")
     group.add_argument("--seed", type=SEED, default=datasets.DEFAULT_SEED, help="seed of the split (default %(default)s)")
 
 
@@ -95,9 +125,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("demo-data", help="generate the embedded demo dataset")
-    p.add_argument("--out", help="folder to write (default: the git-ignored data/demo)")
+    p.add_argument("--out", help="folder to write (default: $GLR_DEMO_DIR, else the git-ignored data/demo)")
     p.add_argument("--force", action="store_true", help="regenerate even if it exists")
-    p.add_argument("--classes", type=int, default=100, help="number of classes with --force (default %(default)s)")
+    from glr.demo.dataset import MAX_LANDMARK_ID  # more classes than landmark ids: numpy's ValueError traceback
+
+    p.add_argument("--classes", type=int_at_least(1, MAX_LANDMARK_ID), default=100,
+                   help="number of classes with --force (default %(default)s)")
     p.add_argument("--seed", type=SEED, default=0, help="generator seed with --force (default %(default)s)")
     p.set_defaults(func=cmd_demo_data)
 
@@ -128,7 +161,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("probe", help="linear-probe accuracy of frozen features: how separable is the data?")
     p.add_argument("data", nargs="?", help="dataset folder or train.csv (default: the demo dataset)")
-    p.add_argument("--backbone", default=DEFAULT_BACKBONE, choices=list_backbones(), help="default %(default)s")
+    p.add_argument("--backbone", default=DEFAULT_BACKBONE, type=str.lower, choices=list_backbones(), help="default %(default)s")
     p.add_argument("--weights", default="imagenet", help="'imagenet', a local weights file, or 'none' (default %(default)s)")
     p.add_argument("--raw-pixels", type=int_at_least(1, 256), metavar="N", help="probe raw NxN pixels instead of a backbone (the no-learning baseline)")
     p.add_argument("--folds", type=int_at_least(2), default=5, help="cross-validation folds (default %(default)s)")
@@ -139,6 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     from glr.backbones.features import ENGINES
     from glr.training.config import TrainConfig
+    from glr.training.workers import MAX_WORKERS  # beyond it train_local refused, after the run folder was made
 
     d = TrainConfig()
     p = sub.add_parser("train", help="train a classifier into a new run folder")
@@ -147,26 +181,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", metavar="RUN", nargs="?", const=True,
                    help="continue a stopped or failed run from its last checkpoint (--epochs N: its new total)")
     p.add_argument("--run-dir", help=argparse.SUPPRESS)  # used by the app's launcher
-    p.add_argument("--workers", type=int_at_least(1), default=1, metavar="N",
+    p.add_argument("--workers", type=int_at_least(1, MAX_WORKERS), default=1, metavar="N",
                    help="train with N local worker processes under tf.distribute (default 1); on a cluster, "
                         "set TF_CONFIG on each node instead (docs/scale-out.md)")
-    _add_curation_args(p)
+    _add_curation_args(p, classifier=True)
     model = p.add_argument_group("model")
-    model.add_argument("--backbone", choices=list_backbones(), help=f"default {d.backbone}")
+    model.add_argument("--backbone", type=str.lower, choices=list_backbones(), help=f"default {d.backbone}")
     model.add_argument("--weights", help="'imagenet' (default), a local weights file, or 'none'")
-    model.add_argument("--input-size", type=int, help="input side in pixels (default: the backbone's)")
-    model.add_argument("--hidden", type=int, help=f"dense layer size of the head (default {d.hidden})")
-    model.add_argument("--dropout", type=float, help=f"dropout of the head (default {d.dropout})")
+    model.add_argument("--input-size", type=setting("input_size"), help="input side in pixels (default: the backbone's)")
+    model.add_argument("--hidden", type=setting("hidden"), help=f"dense layer size of the head (default {d.hidden})")
+    model.add_argument("--dropout", type=setting("dropout", float), help=f"dropout of the head (default {d.dropout})")
     fit = p.add_argument_group("training")
-    fit.add_argument("--epochs", type=int, help=f"phase 1 epochs (default {d.epochs})")
-    fit.add_argument("--batch-size", type=int, help=f"default {d.batch_size}")
-    fit.add_argument("--learning-rate", type=float, help=f"Adam learning rate (default {d.learning_rate})")
-    fit.add_argument("--label-smoothing", type=float, help=f"cross-entropy label smoothing (default {d.label_smoothing})")
-    fit.add_argument("--patience", type=int, help=f"early-stopping patience in epochs (default {d.patience})")
+    fit.add_argument("--epochs", type=setting("epochs"), help=f"phase 1 epochs (default {d.epochs})")
+    fit.add_argument("--batch-size", type=setting("batch_size"), help=f"default {d.batch_size}")
+    fit.add_argument("--learning-rate", type=setting("learning_rate", float), help=f"Adam learning rate (default {d.learning_rate})")
+    fit.add_argument("--label-smoothing", type=setting("label_smoothing", float), help=f"cross-entropy label smoothing (default {d.label_smoothing})")
+    fit.add_argument("--patience", type=setting("patience"), help=f"early-stopping patience in epochs (default {d.patience})")
     fit.add_argument("--augment-space", choices=("features", "images"),
                      help="crops as windows of the backbone's feature maps of the centre crop and its mirror image, two "
                           "passes per photo (features, the default), or as --views augmented images, one pass each (images)")
-    fit.add_argument("--views", type=int, help="augmented views per training image with --augment-space images: the "
+    fit.add_argument("--views", type=setting("views"), help="augmented views per training image with --augment-space images: the "
                      f"centre crop's mirror image, then random crops and flips (default {d.views})")
     fit.add_argument("--feature-engine", choices=ENGINES,
                      help="what computes the frozen backbone's features: int8 (with --augment-space images, the augmented "
@@ -178,11 +212,11 @@ def build_parser() -> argparse.ArgumentParser:
                      help="force phase 2, fine-tuning the backbone's last layers (default: auto, on when its estimated "
                           "cost here is a few minutes; the command says what it chose and why)")
     fit.add_argument("--no-fine-tune", dest="fine_tune", action="store_const", const=False, help="force the linear probe only")
-    fit.add_argument("--fine-tune-epochs", type=int,
+    fit.add_argument("--fine-tune-epochs", type=setting("fine_tune_epochs"),
                      help=f"phase 2's length (default {d.fine_tune_epochs}; when not given, auto runs up to "
                           f"{AUTO_MAX_FINE_TUNE_EPOCHS} while its estimate stays a few minutes)")
-    fit.add_argument("--fine-tune-layers", type=int, help=f"layers to unfreeze (default {d.fine_tune_layers})")
-    fit.add_argument("--fine-tune-learning-rate", type=float, help=f"default {d.fine_tune_learning_rate}")
+    fit.add_argument("--fine-tune-layers", type=setting("fine_tune_layers"), help=f"layers to unfreeze (default {d.fine_tune_layers})")
+    fit.add_argument("--fine-tune-learning-rate", type=setting("fine_tune_learning_rate", float), help=f"default {d.fine_tune_learning_rate}")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("runs", help="list runs and their states; rename or delete one")
@@ -212,7 +246,7 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "stop":
             p.add_argument("--wait", action="store_true", help="wait for it to end (SIGTERM after a timeout)")
         if name == "evaluate":
-            p.add_argument("--show", type=int_at_least(0), default=10, help="weakest classes to list")
+            p.add_argument("--show", type=int_at_least(0), default=10, help="weakest classes to list (default %(default)s)")
 
     p = sub.add_parser("predict", help="top-k landmarks for photos, or a submission CSV for a folder")
     p.add_argument("run", help=RUN_HELP)
@@ -222,17 +256,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=submission_file,
                    help="submission CSV for a folder (or for the images), or a folder to write submission.csv into "
                         "(default: <folder>-submission.csv beside the folder)")
-    p.add_argument("--unknown", choices=("last", "empty", "keep"), default="last",
+    p.add_argument("--unknown", type=str.lower, choices=("last", "empty", "keep"), default="last",
                    help="in the submission, photos called not a known landmark: ranked after every known photo "
                         "(last, the default), without a prediction (empty), or with their raw confidence (keep)")
     p.add_argument("--similar", type=int_at_least(0), default=0, metavar="K", help="also list the K most similar training photos")
-    p.add_argument("--backend", choices=("auto", "tf", "onnx"), default="auto",
+    p.add_argument("--backend", type=str.lower, choices=("auto", "tf", "onnx"), default="auto",
                    help="auto (the default): ONNX Runtime, 2.7x faster here, or TensorFlow if the model does not convert")
     p.set_defaults(func=cmd_predict)
 
     p = sub.add_parser("export", help="write a run's classifier as keras, savedmodel, tflite or onnx, with labels and predict.py")
     p.add_argument("run", help=RUN_HELP)
-    p.add_argument("--format", required=True, choices=("keras", "savedmodel", "tflite", "onnx"), help="the model format")
+    p.add_argument("--format", required=True, type=str.lower, choices=("keras", "savedmodel", "tflite", "onnx"), help="the model format")
     p.add_argument("--out", help="the export folder (default <run>/export/<format>/)")
     p.add_argument("--results", help=RESULTS_HELP)
     p.set_defaults(func=cmd_export)
@@ -248,17 +282,18 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("openset", help="open-set benchmark: leave classes out, train, score the unknown verdict on them")
     p.add_argument("data", nargs="?", help="dataset folder or train.csv (default: the demo dataset)")
     p.add_argument("--hold-out-classes", type=int_at_least(1), metavar="K", help="classes left out (default: a quarter of them)")
-    p.add_argument("--seeds", type=SEED, nargs="+", default=[0, 1, 2], help="one choice of left-out classes per seed")
-    p.add_argument("--backbone", default=DEFAULT_BACKBONE, choices=list_backbones(), help="default %(default)s")
+    p.add_argument("--seeds", type=SEED, nargs="+", default=[0, 1, 2], help="one choice of left-out classes per seed (default 0 1 2)")
+    p.add_argument("--backbone", default=DEFAULT_BACKBONE, type=str.lower, choices=list_backbones(), help="default %(default)s")
     p.add_argument("--fine-tune", action="store_const", const=True, default="auto",
                    help="force phase 2 in every run (default: auto, decided per seed as train decides)")
     p.add_argument("--no-fine-tune", dest="fine_tune", action="store_const", const=False,
                    help="force the linear probe only (faster)")
-    p.add_argument("--epochs", type=int, help=f"phase 1 epochs (default {d.epochs})")
+    p.add_argument("--epochs", type=setting("epochs"), help=f"phase 1 epochs (default {d.epochs})")
     p.add_argument("--no-verify", action="store_true", help="skip the scores with spatial verification (faster)")
     p.add_argument("--keep", metavar="DIR", help="keep the runs in this results folder (default: a temporary one)")
-    _add_curation_args(p)
+    _add_curation_args(p, classifier=True)
     p.set_defaults(func=cmd_openset)
+    parser.commands = dict(sub.choices)  # name -> its parser: for _suggest
     return parser
 
 
@@ -278,13 +313,61 @@ def _ignored_by_resume(parser: argparse.ArgumentParser, args) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of `python -m glr`; returns the exit code."""
+    """Entry point of `python -m glr`; returns the exit code: 0 done, 1 failed, 2 refused (usage or a glr error),
+    130 Ctrl-C, 141 the reader of the output went away (`glr runs | head -1`), as for a tool SIGPIPE ends."""
+    try:
+        code = _run(argv)
+        sys.stdout.flush()  # here, not at exit, where a failed write is an "Exception ignored" traceback
+        return code
+    except GlrError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:  # in a command, or in the seconds of imports before it
+        print("interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        _drop_stdout()
+        return 141
+    except OSError as exc:
+        if exc.filename is not None or exc.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EIO):
+            raise  # a file's error is the command's to name; anything else is a bug and keeps its traceback
+        _drop_stdout()  # `> /dev/full`: print the reason once, not again at exit
+        print(f"error: the output cannot be written: {exc.strerror}", file=sys.stderr)
+        return 1
+
+
+def _drop_stdout() -> None:
+    """Send what is left of stdout to the null device, so the flush at exit cannot fail again (Python's advice for
+    a closed pipe); a stdout with no file (a test's capture) is left."""
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+        pass
+
+
+def _suggest(parser: argparse.ArgumentParser, argv: list[str]) -> None:
+    """A usage error naming the closest command for a mistyped one (`glr rnus`: did you mean 'runs'?)."""
+    first = next((a for a in argv if not a.startswith("-")), None)
+    if first is not None and first not in parser.commands:
+        close = difflib.get_close_matches(first, parser.commands, n=1)
+        if close:
+            parser.error(f"unknown command {first!r}; did you mean {close[0]!r}? (python -m glr --help lists them)")
+
+
+def _run(argv: list[str] | None) -> int:
+    for stream in (sys.stdout, sys.stderr):  # an ASCII terminal (PYTHONIOENCODING=ascii, a C locale without UTF-8)
+        if hasattr(stream, "reconfigure"):   # raised UnicodeEncodeError at the first "Sacré-Cœur": "?" instead
+            stream.reconfigure(errors="replace")
     parser = build_parser()
+    _suggest(parser, sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
     if getattr(args, "resume", None) is True and not args.run_dir:
         parser.error("--resume needs a run id or folder")
     if getattr(args, "resume", None) and not args.run_dir and (ignored := _ignored_by_resume(parser, args)):
         parser.error(f"--resume continues a run with its own dataset and settings; leave out {', '.join(ignored)}")
+    for option in ("results", "out", "keep"):  # `--out "$DIR"` with DIR unset: not a request for the default
+        if getattr(args, option, None) == "":
+            parser.error(f"the --{option} path is empty; give one, or omit --{option} for the default")
     results_option = "--results" if getattr(args, "results", None) else f"${paths.RESULTS_ENV}"  # for the message below
     for option in ("out", "keep"):  # `--out=~/x`: the shell leaves a ~ after "=" as it is, glr made a folder named ~
         if getattr(args, option, None):
@@ -298,15 +381,11 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("the dataset path is empty; leave it out to use the embedded demo dataset")
     # Folders glr makes: a file where one of them (or a parent) must go is a usage error, not a
     # FileExistsError from the mkdir deep inside the command. --out is a file or a folder: its parent.
+    # $GLR_CACHE_DIR naming a file: `cache` said "empty (nothing cached yet)", and a training failed at its features.
+    cache_option = "$GLR_CACHE_DIR" if os.environ.get("GLR_CACHE_DIR") else "the cache folder"
     for option, folder in ((results_option, getattr(args, "results", None)), ("--keep", getattr(args, "keep", None)),
+                           (cache_option, paths.cache_dir()),
                            ("--out", Path(args.out).expanduser().absolute().parent if getattr(args, "out", None) else None)):
         if folder and (blocker := paths.file_in_the_way(folder)):
             parser.error(f"{option}: {blocker} is a file, not a folder")
-    try:
-        return args.func(args)
-    except GlrError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+    return args.func(args)

@@ -18,24 +18,35 @@ from glr.errors import GlrError
 
 @contextmanager
 def progress_bar(total: int, desc: str, unit: str = "img"):
-    """A tqdm bar on stderr; yields a callable that advances it by n."""
+    """A tqdm bar on stderr; yields a callable that advances it by n.
+
+    Off a terminal (a log file, a pipe) there is no bar: its redraws were hundreds of "\r..." updates in the log.
+    """
     from tqdm import tqdm
 
-    with tqdm(total=total, desc=desc, unit=unit, file=sys.stderr, dynamic_ncols=True, leave=False) as bar:
+    with tqdm(total=total, desc=desc, unit=unit, file=sys.stderr, dynamic_ncols=True, leave=False,
+              disable=not sys.stderr.isatty()) as bar:
         yield bar.update
 
 
 class PhotoProgress:
-    """A progress(done, total) callback in photos (drawn by the demo generator, or fetched) shown as a tqdm bar."""
+    """A progress(done, total) callback in photos (drawn by the demo generator, or fetched) shown as a tqdm bar.
 
-    def __init__(self, desc: str):
-        self.desc, self.bar = desc, None
+    `terminal_only`: off a terminal, one line saying what is done ("generating the demo dataset: 8,000 photos")
+    instead of a bar whose redraws fill a log with "\r" updates.
+    """
+
+    def __init__(self, desc: str, terminal_only: bool = False):
+        self.desc, self.bar, self.terminal_only = desc, None, terminal_only
 
     def __call__(self, done: int, total: int) -> None:
         if self.bar is None:
             from tqdm import tqdm
 
-            self.bar = tqdm(total=total, desc=self.desc, unit="photo", file=sys.stderr, leave=False)
+            quiet = self.terminal_only and not sys.stderr.isatty()
+            if quiet:
+                print(f"{self.desc}: {total:,} photos", file=sys.stderr)
+            self.bar = tqdm(total=total, desc=self.desc, unit="photo", file=sys.stderr, leave=False, disable=quiet)
         self.bar.update(done - self.bar.n)
 
     def close(self) -> None:
@@ -47,7 +58,7 @@ def _ensure_demo(out: Path | None = None) -> Path:
     """The demo dataset's folder, generated (with a progress bar) on first use."""
     from glr.demo import dataset as demo
 
-    progress = PhotoProgress("generating the demo dataset")
+    progress = PhotoProgress("generating the demo dataset", terminal_only=True)
     try:
         return demo.ensure_demo(out, progress=progress)
     finally:
@@ -72,7 +83,7 @@ def cmd_demo_data(args) -> int:
 
     out = Path(args.out) if args.out else None
     if args.force:
-        progress = PhotoProgress("generating the demo dataset")
+        progress = PhotoProgress("generating the demo dataset", terminal_only=True)
         path = demo.generate_demo(out, n_classes=args.classes, seed=args.seed, progress=progress)
         progress.close()
     else:
@@ -155,11 +166,27 @@ def _train_config(args):
     return TrainConfig.from_dict(values)
 
 
-def _find_run(ref: str, results):
-    """A run by folder path, id, name or "latest" under `results` (glr.training.run_table.find_run)."""
-    from glr.training.run_table import find_run
+def find_run(ref: str, results):
+    """A run by folder path, id, name or "latest" under `results` (glr.training.run_table.find_run).
 
-    return find_run(results, ref)
+    A folder given must be a run folder: `runs --delete . --yes` deleted the current folder, whatever it held,
+    and an empty RUN ("$RUN" unset) was the current folder too.
+    """
+    from glr.training.run import Run, RunError
+    from glr.training.run_table import find_run as find
+
+    if not ref.strip():
+        raise RunError("the run is empty: give a run id, its folder, its name or 'latest' (`python -m glr runs` lists them)")
+    if Path(ref).is_dir() and not (Run(ref).config_path.is_file() or Run(ref).status_path.is_file()):
+        from glr.training.run_table import list_runs
+
+        table = list_runs(results)  # a run the user named ".." or "photos": found by its name, as any other
+        named = [] if table.empty else table.loc[table["name"] == " ".join(ref.split()), "run_id"].tolist()
+        if len(named) == 1:
+            return Run.of(results, named[0])
+        raise RunError(f"{ref} is a folder but not a run folder (it holds no config.json or status.json); "
+                       "give a run id, its folder, its name or 'latest' (`python -m glr runs` lists them)")
+    return find(results, ref)
 
 
 def _ensure_dataset(run, resume: bool = False) -> None:
@@ -206,9 +233,9 @@ def cmd_train(args) -> int:
 
         run = cluster_run(args.run_dir, _train_config(args), cluster_from_env())
     elif args.run_dir:
-        run = _find_run(args.run_dir, args.results)
+        run = find_run(args.run_dir, args.results)
     elif args.resume:
-        run = resumable(_find_run(args.resume, args.results), args.epochs)
+        run = resumable(find_run(args.resume, args.results), args.epochs)
         set_epochs(run, args.epochs)  # --epochs N: the run's new total
     else:
         if not args.data:
@@ -243,15 +270,19 @@ def cmd_runs(args) -> int:
     from glr.training.run_table import list_runs
 
     if getattr(args, "rename", None):
-        run = _find_run(args.rename[0], args.results)
+        run = find_run(args.rename[0], args.results)
         name = run.set_name(args.rename[1])
         print(f"{run.id} is now named {name!r}" if name else f"{run.id} has no name now")
-    if getattr(args, "delete", None):
+    if getattr(args, "delete", None) is not None:  # "" too: `--delete "$RUN"` with RUN unset listed the runs as if done
         from glr.training.launch import delete_run
 
-        run = _find_run(args.delete, args.results)
+        run = find_run(args.delete, args.results)
         if not args.yes and sys.stdin.isatty():
-            answer = input(f"Delete run {run.label()} and everything in {run.path}? [y/N] ")
+            try:
+                answer = input(f"Delete run {run.label()} and everything in {run.path}? [y/N] ")
+            except EOFError:  # Ctrl-D at the question: an EOFError traceback; it is a "no"
+                answer = ""
+                print()
             if answer.strip().lower() not in ("y", "yes"):
                 print("not deleted")
                 return 1
@@ -302,7 +333,7 @@ def cmd_stop(args) -> int:
     """Ask a running training to stop after its current batch."""
     from glr.training.launch import stop
 
-    status = stop(_find_run(args.run, args.results), wait=args.wait)
+    status = stop(find_run(args.run, args.results), wait=args.wait)
     print(f"{status['state']}: {status.get('message', '')}")
     return 0
 
@@ -311,7 +342,7 @@ def cmd_report(args) -> int:
     """Write the run's report folder (as the end of a training does)."""
     from glr.evaluation.finish import report_run
 
-    print(report_run(_find_run(args.run, args.results)))
+    print(report_run(find_run(args.run, args.results)))
     return 0
 
 
@@ -319,7 +350,7 @@ def cmd_export(args) -> int:
     """Export a run's classifier in one format, with its labels, preprocessing note and a predict.py example."""
     from glr.export import export_note, export_run
 
-    folder = export_run(_find_run(args.run, args.results), args.format, out=args.out)
+    folder = export_run(find_run(args.run, args.results), args.format, out=args.out)
     print(folder)
     print(export_note(folder)["verdict"])
     print(f"try it: python {folder / 'predict.py'} PHOTO")
@@ -330,7 +361,7 @@ def cmd_evaluate(args) -> int:
     """Print a finished run's validation metrics and its weakest classes."""
     from glr.evaluation import readout
 
-    run = _find_run(args.run, args.results)
+    run = find_run(args.run, args.results)
     values = run.metrics()  # a damaged file: GlrError naming it, one line
     if values is None:
         raise GlrError(f"{run.path}: no {run.metrics_path.name} yet (the run is {run.status()['state']})")
@@ -350,7 +381,7 @@ def cmd_retrieval(args) -> int:
     from glr.evaluation.finish import rebuild_index
     from glr.retrieval import run_index
 
-    result = run_index.load_retrieval(run := _find_run(args.run, args.results))
+    result = run_index.load_retrieval(run := find_run(args.run, args.results))
     if result is None or args.rebuild or args.verify:
         result = rebuild_index(run, progress=lambda message: print(f"... {message}", file=sys.stderr), verify=args.verify)
     print(f"run {run.id}: {result['val_images']} validation photos, {result['distractors']} distractors "

@@ -11,8 +11,7 @@ import sys
 from pathlib import Path
 
 from glr import paths
-from glr.commands import progress_bar
-from glr.training.run_table import find_run
+from glr.commands import find_run, progress_bar
 
 SKIPPED_LISTED = 20  # skipped files named one per line; the rest are counted by type
 
@@ -22,7 +21,7 @@ def cmd_predict(args) -> int:
     from glr.predict import DEFAULT_TOP_K, Predictor
     from glr import submission
 
-    run = find_run(args.results, args.run)
+    run = find_run(args.run, args.results)
     images = _given_once(args.images)
     folder = images[0] if len(images) == 1 and Path(images[0]).is_dir() else None
     found, skipped = submission.scan_folder(folder) if folder else ([], [])

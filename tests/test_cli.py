@@ -5,7 +5,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pandas as pd
 import pytest
 
 from conftest import tiny_config
@@ -205,28 +204,6 @@ def test_train_without_data_records_the_demo_and_generates_it_at_the_edge(tmp_pa
     assert "glr.demo" not in inspect.getsource(trainer)  # never by the trainer
 
 
-def test_a_resume_whose_demo_cannot_be_generated_leaves_the_run_as_it_was(tmp_path, monkeypatch):
-    # The app's queued resume ended "failed: ... (killed?)" with the reason only in train.log.
-    from glr import commands
-    from glr.training.config import TrainConfig
-    from glr.training.launch import new_run
-
-    monkeypatch.setenv("GLR_DEMO_DIR", str(tmp_path / "demo"))
-    run = new_run(tmp_path / "results", TrainConfig())
-    run.update_status(state="stopped", epoch=2, message="stopped on request")
-    run.update_status(state="queued", message="resuming", resumed_from=run.recorded_status())  # as launch leaves it
-
-    def full_disk():
-        raise OSError(28, "No space left on device")
-
-    monkeypatch.setattr(commands, "_ensure_demo", full_disk)
-    with pytest.raises(OSError):
-        commands._ensure_dataset(run, resume=True)
-    status = run.status()
-    assert status["state"] == "stopped" and status["epoch"] == 2
-    assert status["message"].startswith("resume refused: the demo dataset could not be generated: [Errno 28]")
-
-
 def test_train_without_data_on_a_fresh_checkout_generates_the_demo_first(tmp_path, monkeypatch, tiny_data, capsys):
     # Fine-tuning is settled from the dataset before a run exists: the demo must be there by then.
     import shutil
@@ -243,151 +220,6 @@ def test_train_without_data_on_a_fresh_checkout_generates_the_demo_first(tmp_pat
     assert "fine-tuning (auto) on" in capsys.readouterr().err and str(demo) in (run / "config.json").read_text()
 
 
-def test_runs_rename_and_delete(tmp_path, capsys):
-    from glr.training.run import Run
-
-    results = str(tmp_path)
-    run = Run.create(tmp_path, {"train": {"backbone": "x", "epochs": 2}}, run_id="20260101-000000-x")
-    run.update_status(state="finished")
-    assert main(["runs", "--results", results, "--rename", run.id, "baseline 40 epochs"]) == 0
-    out = capsys.readouterr().out
-    assert "is now named 'baseline 40 epochs'" in out and "baseline 40 epochs" in out.splitlines()[-1]
-    assert run.name() == "baseline 40 epochs"
-    assert main(["runs", "--results", results, "--rename", run.id, ""]) == 0
-    assert "has no name now" in capsys.readouterr().out and run.name() is None
-    assert main(["runs", "--results", results, "--rename", run.id, "x" * 81]) == 2
-    assert "at most 80 characters" in capsys.readouterr().err
-    assert main(["runs", "--results", results, "--rename", "nope", "a"]) == 2
-    assert "no run 'nope'" in capsys.readouterr().err
-
-    assert main(["runs", "--results", results, "--delete", run.id]) == 0  # stdin is no terminal: no question
-    out = capsys.readouterr().out
-    assert f"deleted {run.id}" in out and "no runs under" in out and not run.path.exists()
-    with pytest.raises(SystemExit):  # one change at a time
-        main(["runs", "--results", results, "--delete", "a", "--rename", "b", "c"])
-
-
-def test_runs_delete_is_refused_while_the_run_trains(tmp_path, capsys):
-    import os
-
-    from glr.training.run import Run
-
-    run = Run.create(tmp_path, {"train": {"backbone": "x", "epochs": 2}}, run_id="20260101-000000-live")
-    run.update_status(state="running", pid=os.getpid())  # this process: alive
-    assert main(["runs", "--results", str(tmp_path), "--delete", run.id]) == 2
-    assert "still running; stop it before deleting it" in capsys.readouterr().err and run.path.is_dir()
-
-
-def test_predict_folder_writes_beside_the_folder_and_ranks_unknown_photos_last(finished_run, tmp_path, monkeypatch, capsys):
-    from glr.demo.distractors import package_images
-    from glr.retrieval.index import EmbeddingIndex
-
-    folder = tmp_path / "photos"
-    folder.mkdir()
-    photo = Path(EmbeddingIndex.load(finished_run.path / "index").items["path"].iloc[0])
-    (folder / "known.jpg").write_bytes(photo.read_bytes())
-    (folder / "known.png").write_bytes(photo.read_bytes())  # the same stem: its own id
-    moon = next(p for name, p in package_images() if name == "skimage:moon")
-    (folder / "moon.png").write_bytes(Path(moon).read_bytes())
-    (folder / "README").write_text("no extension")
-    elsewhere = tmp_path / "cwd"
-    elsewhere.mkdir()
-    monkeypatch.chdir(elsewhere)
-    assert main(["predict", str(finished_run.path), str(folder)]) == 0
-    captured = capsys.readouterr()
-    written = tmp_path / "photos-submission.csv"
-    assert f"wrote {written}: 3 predicted, 1 called not a known landmark (ranked after every known photo), " \
-           "0 unreadable or blank, 1 skipped" in captured.out
-    assert f"skipped {folder / 'README'}: no file extension" in captured.err
-    assert list(elsewhere.iterdir()) == []  # never into the current folder
-    table = pd.read_csv(written, dtype=str, keep_default_na=False).set_index("id")
-    assert sorted(table.index) == ["known", "known.png", "moon"]
-    confidence = {i: float(cell.split()[1]) for i, cell in table["landmarks"].items()}
-    assert min(confidence["known"], confidence["known.png"]) > 0.5 > confidence["moon"]
-    out = tmp_path / "elsewhere.csv"
-    assert main(["predict", str(finished_run.path), str(folder), "--out", str(out), "--unknown", "empty"]) == 0
-    assert f"wrote {out}:" in capsys.readouterr().out
-    assert pd.read_csv(out, dtype=str, keep_default_na=False).set_index("id").loc["moon", "landmarks"] == ""
-
-
-@pytest.fixture
-def home_photo(finished_run, tmp_path, monkeypatch) -> Path:
-    """A validation photo copied to ~/trip/a.jpg, with HOME at tmp_path/home and the current folder ~/trip."""
-    home = tmp_path / "home"
-    (home / "trip").mkdir(parents=True)
-    (home / "trip" / "a.jpg").write_bytes(Path(finished_run.predictions()["path"].iloc[0]).read_bytes())
-    monkeypatch.setenv("HOME", str(home))
-    monkeypatch.chdir(home / "trip")
-    return home / "trip" / "a.jpg"
-
-
-def test_predict_a_photo_given_twice_predicts_it_once(finished_run, home_photo, capsys):
-    # It was predicted and printed twice.
-    assert main(["predict", str(finished_run.path), "a.jpg", str(home_photo), "./a.jpg"]) == 0
-    captured = capsys.readouterr()
-    assert f"note: {home_photo} was given twice: predicted once" in captured.err
-    assert captured.out.count("confidence, landmark_id, name:") == 1
-
-
-def test_predict_a_quoted_tilde_path(finished_run, home_photo, capsys):
-    # The shell leaves a quoted "~/..." as it is: it was "file not found".
-    assert main(["predict", str(finished_run.path), "~/trip/a.jpg"]) == 0
-    assert "confidence, landmark_id, name:" in capsys.readouterr().out
-    assert main(["predict", str(finished_run.path), "~/trip"]) == 0  # a folder too
-    assert f"wrote {home_photo.parents[1] / 'trip-submission.csv'}" in capsys.readouterr().out
-
-
-def test_predict_out_for_photos_and_for_a_new_folder_named_with_a_slash(finished_run, home_photo, tmp_path, capsys):
-    # --out was ignored for photos (nothing written, not a word); "--out new/" wrote a FILE named "new".
-    assert main(["predict", str(finished_run.path), "a.jpg", "--out", str(tmp_path / "photos.csv")]) == 0
-    assert f"wrote {tmp_path / 'photos.csv'}" in capsys.readouterr().out
-    table = pd.read_csv(tmp_path / "photos.csv", dtype=str, keep_default_na=False)
-    assert table["id"].tolist() == ["a"] and table["landmarks"].iloc[0].split()[0] in {"3", "5", "9"}
-    assert main(["predict", str(finished_run.path), str(home_photo.parent), "--out", str(tmp_path / "new") + "/"]) == 0
-    assert f"wrote {tmp_path / 'new' / 'submission.csv'}: 1 predicted" in capsys.readouterr().out
-
-
-def test_predict_out_naming_a_photo_is_refused_and_the_photo_kept(finished_run, home_photo, capsys):
-    # `--out photos/a.jpg` (a slip for the folder) wrote the submission CSV over the photo.
-    before = home_photo.read_bytes()
-    for given in (str(home_photo.parent), str(home_photo)):
-        with pytest.raises(SystemExit) as exit_code:
-            main(["predict", str(finished_run.path), given, "--out", str(home_photo)])
-        assert exit_code.value.code == 2
-        assert f"argument --out: {home_photo} names a photo; the submission is a CSV file" in capsys.readouterr().err
-    assert home_photo.read_bytes() == before
-
-
-def test_predict_a_folder_with_top_k_or_similar_says_they_are_for_photos(finished_run, home_photo, capsys):
-    # A folder gives a submission, one landmark per photo: --top-k 3 and --similar 2 were ignored without a word.
-    assert main(["predict", str(finished_run.path), str(home_photo.parent), "--top-k", "3", "--similar", "2"]) == 0
-    assert "note: --top-k and --similar are for photos; a folder's submission has each one's best" in \
-        capsys.readouterr().err
-    assert main(["predict", str(finished_run.path), str(home_photo.parent)]) == 0
-    assert "--top-k" not in capsys.readouterr().err
-
-
-def test_predict_an_empty_folder_says_so_before_loading_the_model(finished_run, tmp_path, monkeypatch, capsys):
-    import glr.predict
-
-    monkeypatch.setattr(glr.predict, "Predictor", lambda *a, **k: pytest.fail("the model was loaded"))
-    (tmp_path / "empty").mkdir()
-    assert main(["predict", str(finished_run.path), str(tmp_path / "empty")]) == 2
-    assert "empty: no images found" in capsys.readouterr().err
-
-
-def test_predict_without_an_index_says_there_is_no_unknown_verdict(finished_run, tmp_path, capsys):
-    # A run from before the index: the verdict's absence was said only with --similar.
-    import shutil
-
-    run = shutil.copytree(finished_run.path, tmp_path / "runs" / "old")
-    shutil.rmtree(run / "index")
-    (run / "retrieval.json").unlink()
-    photo = str(finished_run.predictions()["path"].iloc[0])
-    assert main(["predict", str(run), photo, "--backend", "tf"]) == 0
-    assert "note: no unknown verdict or similar photos: run old has no embedding index yet" in capsys.readouterr().err
-
-
 def test_probe_prints_the_folds_it_really_used(gldv2, capsys):
     # The smallest class has 3 photos: 5 folds asked, 3 used.
     assert main(["probe", str(gldv2), "--raw-pixels", "8", "--folds", "5"]) == 0
@@ -397,25 +229,6 @@ def test_probe_prints_the_folds_it_really_used(gldv2, capsys):
     assert len(captured.out.split("folds      ")[1].splitlines()[0].split()) == 3
     assert main(["probe", str(gldv2), "--raw-pixels", "8", "--folds", "3"]) == 0
     assert "3 folds\n" in capsys.readouterr().out
-
-
-def test_runs_shows_the_saved_models_accuracy(tmp_path, capsys):
-    from glr.training.run import Run
-
-    done = Run.create(tmp_path, {"train": {"backbone": "x"}}, run_id="20260101-000000-done")
-    done.update_status(state="finished", created="2026-01-01T00:00:00+00:00")
-    done.history_path.write_text("phase,epoch,val_accuracy\n1,1,0.5\n1,2,0.9\n")
-    done.write_evaluation(pd.DataFrame(), pd.DataFrame(), pd.DataFrame(), {"top1": 0.75})
-    live = Run.create(tmp_path, {"train": {"backbone": "x"}}, run_id="20260102-000000-live")
-    live.update_status(state="stopped", created="2026-01-02T00:00:00+00:00")
-    live.history_path.write_text("phase,epoch,val_accuracy\n1,1,0.6\n")
-    assert main(["runs", "--results", str(tmp_path)]) == 0
-    out = capsys.readouterr().out
-    rows = {line.split()[0]: line for line in out.splitlines()[1:] if line.startswith("2026")}
-    assert "val_top1" in out.splitlines()[0] and "best_val_accuracy" not in out
-    assert " 0.750 " in rows[done.id] and "0.900" not in rows[done.id]
-    assert "0.600*" in rows[live.id]
-    assert out.strip().endswith("* no saved model yet: the best epoch's validation accuracy so far")
 
 
 @pytest.mark.parametrize("fine_tune", [[], ["--no-fine-tune"], ["--fine-tune"]], ids=["auto", "off", "on"])
@@ -474,7 +287,7 @@ def test_openset_defaults_to_auto_fine_tuning_as_train_does():
     (["probe", "DATA", "--raw-pixels", "0"], "argument --raw-pixels: must be between 1 and 256, got 0"),
     (["probe", "DATA", "--raw-pixels", "100000"], "argument --raw-pixels: must be between 1 and 256, got 100000"),
     (["probe", "DATA", "--folds", "1"], "argument --folds: must be at least 2, got 1"),
-    (["train", "DATA", "--workers", "0"], "argument --workers: must be at least 1, got 0"),
+    (["train", "DATA", "--workers", "0"], "argument --workers: must be between 1 and 16, got 0"),
     (["fetch", "DATA", "--workers", "0"], "argument --workers: must be at least 1, got 0"),
     (["inspect", "DATA", "--show", "x"], "argument --show: invalid int value: 'x'"),
     # --timeout 0, negative or nan failed every download as "connection failed".
@@ -553,25 +366,6 @@ def test_an_empty_dataset_path_is_not_the_demo(command, capsys):
         "error: the dataset path is empty; leave it out to use the embedded demo dataset")
 
 
-def test_resume_of_a_finished_run_is_refused_as_the_app_refuses_it(finished_run, capsys):
-    # `train --resume` on a finished run evaluated it and wrote its files again.
-    before = (finished_run.path / "status.json").read_text()
-    assert main(["train", "--resume", str(finished_run.path)]) == 2
-    assert f"error: run {finished_run.id} has finished; start a new run to train more" in capsys.readouterr().err
-    assert (finished_run.path / "status.json").read_text() == before
-
-
-def test_resume_with_a_dataset_or_settings_is_a_usage_error(gldv2, capsys):
-    # They were ignored in silence: `--resume RUN --epochs 5` trained on to the run's own 40 epochs (--epochs now
-    # sets the run's new total: test_resume_with_epochs_trains_a_stopped_run_to_its_new_total).
-    with pytest.raises(SystemExit) as exit_:
-        main(["train", str(gldv2), "--resume", "latest", "--epochs", "5", "--no-fine-tune", "--weights", "none"])
-    assert exit_.value.code == 2
-    assert capsys.readouterr().err.strip().endswith(
-        "error: --resume continues a run with its own dataset and settings; "
-        "leave out DATA, --weights, --fine-tune/--no-fine-tune")
-
-
 def test_a_tilde_the_shell_left_in_an_option_is_the_home_folder(tmp_path, monkeypatch, capsys):
     # `--results=~/runs`: bash leaves a ~ after "=" as it is, and glr made a folder named "~" here.
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
@@ -591,138 +385,3 @@ def test_inspect_lists_a_class_name_holding_a_newline_on_one_line(tmp_path, caps
     lines = capsys.readouterr().out.splitlines()
     assert any(re.fullmatch(r"\s+1\s+Blue Mosque\s+3", line) for line in lines), lines
     assert not any(line.strip() == "Mosque" or line.rstrip().endswith("Blue") for line in lines)
-
-
-def _copy_run(finished_run, tmp_path) -> Path:
-    import shutil
-
-    shutil.copytree(finished_run.path, tmp_path / "run", ignore=shutil.ignore_patterns("export", "index"))
-    return tmp_path / "run"
-
-
-@pytest.mark.parametrize("content, said", [
-    ("[1, 2]", "metrics.json is damaged: not a JSON object of scores"),  # was TypeError: list indices ...
-    ('{"top1": 0.5, "to', "metrics.json is damaged: Unterminated string"),
-])
-def test_evaluate_of_a_damaged_metrics_json_is_one_line(finished_run, tmp_path, capsys, content, said):
-    run = _copy_run(finished_run, tmp_path)
-    (run / "metrics.json").write_text(content)
-    assert main(["evaluate", str(run)]) == 2
-    err = capsys.readouterr().err
-    assert len(err.strip().splitlines()) == 1 and said in err and "Traceback" not in err
-
-
-def test_evaluate_says_why_a_score_has_no_value_never_nan(finished_run, tmp_path, capsys):
-    run = _copy_run(finished_run, tmp_path)
-    # A hand-edited or older metrics.json: a key missing was a KeyError, a NaN printed as "nan".
-    (run / "metrics.json").write_text('{"top1": NaN, "gap": 0.5, "n_images": 4, "n_classes": 3}')
-    per_class = pd.read_csv(run / "per_class.csv")
-    per_class.loc[0, ["recall", "f1", "support"]] = [0.0, 0.0, 0]  # a class with no validation photo
-    per_class.to_csv(run / "per_class.csv", index=False)
-    assert main(["evaluate", str(run)]) == 0
-    out = capsys.readouterr().out
-    assert "nan" not in out.lower() and "top1       —  (undefined for these photos)" in out
-    assert "top5       —  (only 3 classes" in out and "macro_f1   —  (metrics.json has no macro_f1)" in out
-    # It was ranked first among the "weakest" at recall 0.
-    name = per_class.loc[0, "name"]
-    assert out.strip().splitlines()[-1] == f"1 class with no validation photo, not ranked: {name}"
-    assert name not in out.split("weakest classes (recall):")[1].split("1 class with")[0]
-
-
-# --- --resume RUN --epochs N: a stopped run's new total -------------------------------------
-
-
-def stopped_at(results, data, done: int, total: int):
-    """A run stopped after `done` of its `total` epochs (its history and status written, no training)."""
-    from glr.training.launch import new_run
-
-    run = new_run(results, tiny_config(data, epochs=total))
-    rows = "".join(f"1,{e},0.5,0.5,0.5,0.5,0.5,0.001,0.1\n" for e in range(1, done + 1))
-    run.history_path.write_text("phase,epoch,loss,accuracy,val_loss,val_accuracy,val_top5,lr,seconds\n" + rows)
-    run.update_status(state="stopped", epoch=done, epochs=total, message="stopped on request; --resume continues")
-    return run
-
-
-@pytest.fixture
-def fake_train_run(monkeypatch):
-    """`train_run` replaced: it records what the run says when training would start, and stops."""
-    from glr.training import trainer
-
-    seen = []
-
-    def train_run(run, resume=False, console=False):
-        seen.append((resume, run.train_config().epochs, run.status()["epochs"]))
-        run.update_status(state="stopped", message="stopped on request; --resume continues")
-        return {}
-
-    monkeypatch.setattr(trainer, "train_run", train_run)
-    return seen
-
-
-def test_resume_with_epochs_trains_a_stopped_run_to_its_new_total(tiny_data, tmp_path, fake_train_run, capsys):
-    # `--resume RUN --epochs 15` was a usage error ("leave out --epochs"): a stopped 10-epoch run could not go on to 15.
-    run = stopped_at(tmp_path, tiny_data, done=10, total=10)
-    assert main(["train", "--resume", run.id, "--results", str(tmp_path), "--epochs", "15"]) == 0
-    assert fake_train_run == [(True, 15, 15)]
-    config = run.config()
-    assert config["train"]["epochs"] == 15 and config["epochs_changed"][0]["from"] == 10
-    assert config["epochs_changed"][0]["to"] == 15
-    assert "epochs: 10 -> 15, resuming" in run.log_path.read_text()
-    capsys.readouterr()
-    assert main(["runs", "--results", str(tmp_path)]) == 0
-    out = capsys.readouterr().out
-    assert "epochs" in out.splitlines()[0].split() and " 10/15 " in out
-
-
-@pytest.mark.parametrize("epochs", ["10", "7", "0"])
-def test_resume_with_no_more_epochs_than_done_names_both_and_changes_nothing(tiny_data, tmp_path, fake_train_run,
-                                                                            capsys, epochs):
-    run = stopped_at(tmp_path, tiny_data, done=10, total=12)
-    before = {p.name: p.read_bytes() for p in run.path.iterdir() if p.is_file() and p.suffix != ".lock"}
-    assert main(["train", "--resume", run.id, "--results", str(tmp_path), "--epochs", epochs]) == 2
-    assert f"error: run {run.id} has done 10 epochs, so --epochs {epochs} would end it before its next one; " \
-           "give more than 10 (its total now: 12)" in capsys.readouterr().err
-    assert {p.name: p.read_bytes() for p in run.path.iterdir() if p.is_file() and p.suffix != ".lock"} == before
-    assert fake_train_run == []
-
-
-def test_resume_with_epochs_of_a_run_in_phase_2_says_phase_1_is_over(tiny_data, tmp_path, fake_train_run, capsys):
-    run = stopped_at(tmp_path, tiny_data, done=12, total=10)
-    run.write_checkpoint_state({"phase": 2, "epoch": 12, "end": 18})
-    assert main(["train", "--resume", run.id, "--results", str(tmp_path), "--epochs", "30"]) == 2
-    assert f"error: run {run.id} is fine-tuning (phase 2, 12 epochs done of 18): --epochs sets phase 1's length, " \
-           "which is over; resume it without --epochs" in capsys.readouterr().err
-    assert run.config()["train"]["epochs"] == 10 and fake_train_run == []
-
-
-def test_resume_with_epochs_of_a_finished_run_says_how_to_train_more_and_leaves_it(finished_run, capsys):
-    before = {p: p.read_bytes() for p in finished_run.path.rglob("*") if p.is_file() and p.suffix != ".lock"}
-    assert main(["train", "--resume", str(finished_run.path), "--epochs", "50"]) == 2
-    err = capsys.readouterr().err
-    assert f"error: run {finished_run.id} has finished; start a new run to train more (a finished run is not " \
-           f"trained again: its model and report stay as they are; a new run with --epochs 50 and the settings in " \
-           f"{finished_run.config_path} trains 50 epochs)" in err
-    assert {p: p.read_bytes() for p in finished_run.path.rglob("*") if p.is_file() and p.suffix != ".lock"} == before
-
-
-def test_resume_with_epochs_and_another_setting_refuses_the_other_alone(capsys):
-    with pytest.raises(SystemExit) as exit_:
-        main(["train", "--resume", "latest", "--epochs", "15", "--batch-size", "8"])
-    assert exit_.value.code == 2
-    assert capsys.readouterr().err.strip().endswith(
-        "error: --resume continues a run with its own dataset and settings; leave out --batch-size")
-
-
-
-def test_resume_while_another_training_holds_the_folder_changes_nothing(tiny_data, tmp_path, fake_train_run, capsys):
-    from glr.training.launch import acquire_lock, release_lock
-
-    run = stopped_at(tmp_path, tiny_data, done=3, total=4)
-    before = run.status_path.read_bytes(), run.config_path.read_bytes()
-    acquire_lock(tmp_path, "someone-else")  # held by this (live) process
-    try:
-        assert main(["train", "--resume", run.id, "--results", str(tmp_path), "--epochs", "9"]) == 2
-    finally:
-        release_lock(tmp_path, "someone-else")
-    assert "error: another training is running: someone-else" in capsys.readouterr().err
-    assert (run.status_path.read_bytes(), run.config_path.read_bytes()) == before and fake_train_run == []

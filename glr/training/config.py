@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
-from typing import Any
+from typing import Any, Callable
 
 from glr.backbones.features import ENGINES
 from glr.data import datasets
@@ -16,6 +16,41 @@ AUGMENT_SPACES = ("features", "images")
 
 class ConfigError(GlrError):
     """A configuration value is out of range or of the wrong type."""
+
+
+# What each setting allows: (the test, the words). TrainConfig.validate and the CLI's flags (glr.cli) both
+# check with these, so `--epochs 0` is refused at the command line in the words a config file's 0 gets.
+RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "top_n": (lambda v: v == 0 or v >= 2, "at least 2 (a classifier tells landmarks apart), or 0 for every class"),
+    "min_images": (lambda v: v >= 2, "at least 2 (one image for training, one for validation)"),
+    "val_fraction": (lambda v: 0 < v < 1, "between 0 and 1"),
+    "seed": (lambda v: 0 <= v <= datasets.MAX_SEED, f"between 0 and {datasets.MAX_SEED}"),
+    "backbone": (lambda v: v in list_backbones(), f"one of {', '.join(list_backbones())}"),
+    "input_size": (lambda v: v is None or 32 <= v <= 1024, "between 32 and 1024"),
+    "augment_space": (lambda v: v in AUGMENT_SPACES, f"one of {', '.join(AUGMENT_SPACES)}"),
+    "views": (lambda v: 1 <= v <= 64, "between 1 and 64"),
+    "hidden": (lambda v: v >= 1, "at least 1"),
+    "dropout": (lambda v: 0 <= v < 1, "in [0, 1)"),
+    "epochs": (lambda v: v >= 1, "at least 1"),
+    "batch_size": (lambda v: 1 <= v <= 4096, "between 1 and 4096"),
+    "learning_rate": (lambda v: 0 < v < 1, "between 0 and 1"),
+    "label_smoothing": (lambda v: 0 <= v < 1, "in [0, 1)"),
+    "patience": (lambda v: v >= 1, "at least 1"),
+    "fine_tune": (lambda v: v in (True, False, "auto"), 'true, false or "auto"'),
+    "fine_tune_epochs": (lambda v: v >= 0, "at least 0"),
+    "fine_tune_learning_rate": (lambda v: 0 < v < 1, "between 0 and 1"),
+    "fine_tune_layers": (lambda v: v >= 1, "at least 1"),
+    "feature_engine": (lambda v: v in ENGINES, f"one of {', '.join(ENGINES)}"),
+}
+
+
+def setting_problem(name: str, value: Any) -> str | None:
+    """What is wrong with `value` for the setting `name` ("must be at least 1, got 0"), or None if it is allowed.
+
+    A NaN fails every range (each comparison with it is false).
+    """
+    allowed, words = RULES[name]
+    return None if allowed(value) else f"must be {words}, got {value!r}"
 
 
 @dataclass
@@ -60,31 +95,9 @@ class TrainConfig:
 
     def validate(self) -> "TrainConfig":
         """Raise ConfigError naming the first value that is out of range; return self."""
-        checks = [
-            (self.top_n == 0 or self.top_n >= 2, "top_n must be at least 2 (a classifier tells landmarks apart), or 0 for every class"),
-            (self.min_images >= 2, "min_images must be at least 2 (one image for training, one for validation)"),
-            (0 < self.val_fraction < 1, "val_fraction must be between 0 and 1"),
-            (0 <= self.seed <= datasets.MAX_SEED, f"seed must be between 0 and {datasets.MAX_SEED}"),
-            (self.backbone in list_backbones(), f"backbone must be one of {', '.join(list_backbones())}"),
-            (self.input_size is None or 32 <= self.input_size <= 1024, "input_size must be between 32 and 1024"),
-            (self.augment_space in AUGMENT_SPACES, f"augment_space must be one of {', '.join(AUGMENT_SPACES)}"),
-            (1 <= self.views <= 64, "views must be between 1 and 64"),
-            (self.hidden >= 1, "hidden must be at least 1"),
-            (0 <= self.dropout < 1, "dropout must be in [0, 1)"),
-            (self.epochs >= 1, "epochs must be at least 1"),
-            (1 <= self.batch_size <= 4096, "batch_size must be between 1 and 4096"),
-            (0 < self.learning_rate < 1, "learning_rate must be between 0 and 1"),
-            (0 <= self.label_smoothing < 1, "label_smoothing must be in [0, 1)"),
-            (self.patience >= 1, "patience must be at least 1"),
-            (self.fine_tune in (True, False, "auto"), "fine_tune must be true, false or \"auto\""),
-            (self.fine_tune_epochs >= 0, "fine_tune_epochs must be at least 0"),
-            (0 < self.fine_tune_learning_rate < 1, "fine_tune_learning_rate must be between 0 and 1"),
-            (self.fine_tune_layers >= 1, "fine_tune_layers must be at least 1"),
-            (self.feature_engine in ENGINES, f"feature_engine must be one of {', '.join(ENGINES)}"),
-        ]
-        for ok, message in checks:
-            if not ok:
-                raise ConfigError(f"invalid configuration: {message}")
+        for name in RULES:
+            if problem := setting_problem(name, getattr(self, name)):
+                raise ConfigError(f"invalid configuration: {name} {problem}")
         return self
 
     def to_dict(self) -> dict[str, Any]:

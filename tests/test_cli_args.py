@@ -1,0 +1,182 @@
+"""glr.cli's arguments: a wrong value is refused by argparse, naming the flag, the value and what is allowed,
+before anything is imported or made; a RUN that is no run is refused before anything is read or deleted."""
+
+import pytest
+
+from glr.cli import build_parser, main
+
+
+def usage_error(args, capsys) -> str:
+    """The last line argparse prints for `args`, which must end the program with exit code 2."""
+    with pytest.raises(SystemExit) as exit_:
+        main(args)
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    return err.strip().splitlines()[-1]
+
+
+@pytest.mark.parametrize("args, message", [
+    # Each was "error: invalid configuration: epochs must be at least 1" from the command, after its imports,
+    # naming neither the flag nor the value typed.
+    (["--epochs", "0"], "argument --epochs: must be at least 1, got 0"),
+    (["--epochs", "-1"], "argument --epochs: must be at least 1, got -1"),
+    (["--top-n", "1"], "argument --top-n: must be at least 2 (a classifier tells landmarks apart), or 0 for every class, got 1"),
+    (["--val-fraction", "1.5"], "argument --val-fraction: must be between 0 and 1, got 1.5"),
+    (["--val-fraction", "nan"], "argument --val-fraction: must be between 0 and 1, got nan"),
+    (["--batch-size", "0"], "argument --batch-size: must be between 1 and 4096, got 0"),
+    (["--learning-rate", "-1"], "argument --learning-rate: must be between 0 and 1, got -1"),
+    (["--learning-rate", "inf"], "argument --learning-rate: must be between 0 and 1, got inf"),
+    (["--input-size", "7"], "argument --input-size: must be between 32 and 1024, got 7"),
+    (["--input-size", "100000"], "argument --input-size: must be between 32 and 1024, got 100000"),
+    (["--dropout", "nan"], "argument --dropout: must be in [0, 1), got nan"),
+    (["--label-smoothing", "1"], "argument --label-smoothing: must be in [0, 1), got 1"),
+    (["--min-images", "1"], "argument --min-images: must be at least 2 (one image for training, one for validation), got 1"),
+    (["--views", "0"], "argument --views: must be between 1 and 64, got 0"),
+    (["--hidden", "0"], "argument --hidden: must be at least 1, got 0"),
+    (["--patience", "0"], "argument --patience: must be at least 1, got 0"),
+    (["--fine-tune-epochs", "-1"], "argument --fine-tune-epochs: must be at least 0, got -1"),
+    (["--fine-tune-layers", "0"], "argument --fine-tune-layers: must be at least 1, got 0"),
+    (["--fine-tune-learning-rate", "0"], "argument --fine-tune-learning-rate: must be between 0 and 1, got 0"),
+    (["--epochs", "1e9"], "argument --epochs: invalid int value: '1e9'"),
+    # Beyond the workers train_local takes: refused by it after the run folder was made, left behind.
+    (["--workers", "17"], "argument --workers: must be between 1 and 16, got 17"),
+])
+def test_a_training_setting_out_of_range_names_the_flag_and_makes_no_run(gldv2, tmp_path, args, message, capsys):
+    results = tmp_path / "results"
+    line = usage_error(["train", str(gldv2), "--results", str(results), *args], capsys)
+    assert line == f"python -m glr train: error: {message}"
+    assert not results.exists()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["openset", "DATA", "--epochs", "0"], "argument --epochs: must be at least 1, got 0"),
+    (["openset", "DATA", "--top-n", "1"], "argument --top-n: must be at least 2"),
+    # --min-images 0 or -5 was taken as 2 in silence.
+    (["inspect", "DATA", "--min-images", "0"], "argument --min-images: must be at least 2"),
+    (["probe", "DATA", "--val-fraction", "1"], "argument --val-fraction: must be between 0 and 1, got 1"),
+    (["inspect", "DATA", "--top-n", "-1"], "argument --top-n: must be at least 0, got -1"),
+])
+def test_curation_and_openset_settings_out_of_range_are_usage_errors(gldv2, args, message, capsys):
+    line = usage_error([str(gldv2) if a == "DATA" else a for a in args], capsys)
+    assert f"error: {message}" in line
+
+
+@pytest.mark.parametrize("command", [["train"], ["probe"], ["openset"]])
+def test_a_backbone_in_capitals_is_the_backbone(command):
+    # "--backbone ResNet50" was "invalid choice: 'ResNet50'".
+    assert build_parser().parse_args([*command, "--backbone", "ResNet50"]).backbone == "resnet50"
+
+
+def test_inspect_keeps_one_class_and_all_of_fewer_than_top_n(gldv2, capsys):
+    assert main(["inspect", str(gldv2), "--top-n", "1", "--show", "0"]) == 0
+    assert "curated    top 1 classes" in capsys.readouterr().out
+    assert main(["inspect", str(gldv2), "--top-n", "500", "--show", "0"]) == 0
+    assert "curated    top 4 classes" in capsys.readouterr().out
+
+
+@pytest.fixture
+def a_run(tmp_path):
+    from glr.training.run import Run
+
+    run = Run.create(tmp_path / "results", {"train": {"backbone": "x", "epochs": 2}}, run_id="20260101-000000-x")
+    run.update_status(state="finished")
+    return run
+
+
+@pytest.mark.parametrize("ref", [".", "..", "HERE"])
+def test_runs_delete_of_a_folder_that_is_no_run_deletes_nothing(a_run, tmp_path, monkeypatch, ref, capsys):
+    # `runs --delete . --yes` deleted the current folder with everything in it: any folder was taken as a run.
+    here = tmp_path / "work" / "photos"
+    (here / "keep.jpg").parent.mkdir(parents=True)
+    (here / "keep.jpg").write_bytes(b"x")
+    monkeypatch.chdir(here)
+    given = str(here) if ref == "HERE" else ref
+    assert main(["runs", "--results", str(a_run.results_dir), "--delete", given, "--yes"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"error: {given} is a folder but not a run folder (it holds no config.json or status.json); give a run id, "
+        "its folder, its name or 'latest' (`python -m glr runs` lists them)")
+    assert (here / "keep.jpg").is_file() and a_run.path.is_dir()
+
+
+@pytest.mark.parametrize("args", [["runs", "--delete", ""], ["evaluate", ""], ["predict", "", "x.jpg"],
+                                  ["export", " ", "--format", "keras"]])
+def test_an_empty_run_is_refused(a_run, tmp_path, monkeypatch, args, capsys):
+    # `--delete "$RUN"` with RUN unset listed the runs and exited 0; `evaluate ""` took the current folder as the run.
+    monkeypatch.chdir(tmp_path)
+    assert main([*args, "--results", str(a_run.results_dir)]) == 2
+    assert capsys.readouterr().err.strip() == (
+        "error: the run is empty: give a run id, its folder, its name or 'latest' (`python -m glr runs` lists them)")
+    assert a_run.path.is_dir()
+
+
+def test_a_run_folder_and_its_id_still_find_the_run(a_run, capsys):
+    for ref in (str(a_run.path), a_run.id, "latest"):
+        assert main(["runs", "--results", str(a_run.results_dir), "--rename", ref, "kept"]) == 0
+    assert a_run.name() == "kept"
+
+
+@pytest.mark.parametrize("args", [["runs", "--results", ""], ["export", "latest", "--format", "keras", "--out", ""],
+                                  ["predict", "latest", "x.jpg", "--out", ""], ["openset", "--keep", ""]])
+def test_an_empty_path_for_an_option_is_not_its_default(args, capsys):
+    # `--out "$DIR"` with DIR unset wrote to the default place (and `--results ""` read the checkout's runs) in silence.
+    option = args[args.index("") - 1]
+    assert usage_error(args, capsys).endswith(f"error: the {option} path is empty; give one, or omit {option} for the default")
+
+
+def test_glr_cache_dir_naming_a_file_is_named(tmp_path, monkeypatch, capsys):
+    # `cache` said "empty (nothing cached yet)" of a file; a training failed when it cached its features.
+    (tmp_path / "cache").write_text("")
+    monkeypatch.setenv("GLR_CACHE_DIR", str(tmp_path / "cache"))
+    assert usage_error(["cache"], capsys).endswith(f"error: $GLR_CACHE_DIR: {tmp_path / 'cache'} is a file, not a folder")
+
+
+@pytest.mark.parametrize("args, name, value", [(["export", "latest", "--format", "ONNX"], "format", "onnx"),
+                                               (["predict", "latest", "x.jpg", "--backend", "TF"], "backend", "tf"),
+                                               (["predict", "latest", "x.jpg", "--unknown", "Empty"], "unknown", "empty")])
+def test_a_choice_in_capitals_is_the_choice(args, name, value):
+    assert getattr(build_parser().parse_args(args), name) == value
+
+
+@pytest.mark.parametrize("classes, message", [
+    ("0", "must be between 1 and 200000, got 0"),
+    # More classes than the demo has landmark ids: numpy's "Cannot take a larger sample than population" traceback.
+    ("300000", "must be between 1 and 200000, got 300000"),
+])
+def test_demo_classes_out_of_range_is_a_usage_error(tmp_path, classes, message, capsys):
+    line = usage_error(["demo-data", "--force", "--classes", classes, "--out", str(tmp_path / "demo")], capsys)
+    assert line.endswith(f"error: argument --classes: {message}") and not (tmp_path / "demo").exists()
+
+
+def test_every_option_with_a_default_says_it_in_its_help():
+    # evaluate --show and openset --seeds took 10 and 0 1 2 without saying so.
+    import argparse
+
+    parser = build_parser()
+    for name, command in parser.commands.items():
+        for action in command._actions:
+            if action.option_strings and action.default not in (None, False, argparse.SUPPRESS) and action.help:
+                assert "default" in action.help, f"{name} {action.option_strings[0]}: default {action.default!r} unsaid"
+
+
+def test_ctrl_d_at_the_delete_question_is_a_no(a_run, monkeypatch, capsys):
+    # Ctrl-D (end of input) at "Delete run ...? [y/N]" was an EOFError traceback.
+    import io
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    monkeypatch.setattr("sys.stdin", Terminal(""))
+    assert main(["runs", "--results", str(a_run.results_dir), "--delete", a_run.id]) == 1
+    assert capsys.readouterr().out.splitlines()[:2] == [
+        f"Delete run {a_run.label()} and everything in {a_run.path}? [y/N] ", "not deleted"]
+    assert a_run.path.is_dir()
+
+
+def test_a_run_named_like_a_folder_is_found_by_its_name(a_run, tmp_path, monkeypatch, capsys):
+    # Named "..", it could no longer be reached by its name: ".." was taken as a folder (and then as no run).
+    monkeypatch.chdir(tmp_path)
+    a_run.set_name("..")
+    assert main(["runs", "--results", str(a_run.results_dir), "--rename", "..", "kept"]) == 0
+    assert a_run.name() == "kept"

@@ -1,0 +1,92 @@
+"""glr.cli's output as a shell sees it: a reader that leaves, a full disk, Ctrl-C at any moment, a log file instead
+of a terminal, a mistyped command. Each ends in one line (or none) and the right exit code, never a traceback."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from glr.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def glr(args, tmp_path, stdout=subprocess.PIPE, pythonpath=()):
+    """`python -m glr ARGS` in its own process, its results folder in tmp_path."""
+    env = dict(os.environ, GLR_RESULTS=str(tmp_path / "results"),
+               PYTHONPATH=os.pathsep.join([*map(str, pythonpath), str(ROOT)]))
+    return subprocess.run([sys.executable, "-m", "glr", *args], cwd=ROOT, env=env, stdout=stdout,
+                          stderr=subprocess.PIPE, text=True, timeout=120)
+
+
+def test_a_reader_that_left_ends_the_command_quietly(tmp_path):
+    # `python -m glr runs | head -1` ended in a BrokenPipeError traceback. Here the reader is gone before the
+    # first line, so every write fails, as the writes after head's first line do.
+    read, write = os.pipe()
+    os.close(read)
+    with os.fdopen(write, "w") as stdout:
+        result = glr(["runs"], tmp_path, stdout=stdout)
+    assert (result.returncode, result.stderr) == (141, "")
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs Linux's /dev/full")
+def test_output_to_a_full_disk_is_one_line(tmp_path):
+    # `> /dev/full` was an OSError traceback from print, then a second one at exit.
+    with open("/dev/full", "w") as stdout:
+        result = glr(["runs"], tmp_path, stdout=stdout)
+    assert (result.returncode, result.stderr) == (1, "error: the output cannot be written: No space left on device\n")
+
+
+def test_ctrl_c_during_the_start_up_imports_is_one_line(tmp_path):
+    # The imports before any command take a second or two; Ctrl-C then printed the import's traceback.
+    # A sitecustomize makes the Ctrl-C arrive at a known point: while glr.cli imports its datasets module.
+    (tmp_path / "sitecustomize.py").write_text(
+        "import sys\n"
+        "class Interrupt:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name == 'glr.data.datasets':\n"
+        "            raise KeyboardInterrupt\n"
+        "sys.meta_path.insert(0, Interrupt())\n")
+    result = glr(["runs"], tmp_path, pythonpath=[tmp_path])
+    assert (result.returncode, result.stderr) == (130, "interrupted\n")
+
+
+def test_ctrl_c_while_the_arguments_are_read_is_one_line(monkeypatch, capsys):
+    # Building the parser imports the backbones' registry: outside main's old try, a traceback.
+    from glr import cli
+
+    def interrupted():
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "build_parser", interrupted)
+    assert main(["runs"]) == 130
+    assert capsys.readouterr().err == "interrupted\n"
+
+
+@pytest.mark.parametrize("typed, meant", [("rnus", "runs"), ("trian", "train"), ("evalute", "evaluate")])
+def test_a_mistyped_command_names_the_closest_one(typed, meant, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main([typed, "x"])
+    assert exit_.value.code == 2
+    assert capsys.readouterr().err.strip().splitlines()[-1] == (
+        f"python -m glr: error: unknown command {typed!r}; did you mean {meant!r}? (python -m glr --help lists them)")
+
+
+def test_no_progress_bar_off_a_terminal(gldv2, tmp_path, capsys):
+    # In a log file each bar was hundreds of "\r" redraws; the demo's now says what it does in one line.
+    assert main(["demo-data", "--force", "--classes", "2", "--out", str(tmp_path / "demo")]) == 0
+    err = capsys.readouterr().err
+    assert err == "generating the demo dataset: 40 photos\n"
+    assert main(["probe", str(gldv2), "--raw-pixels", "4", "--folds", "2"]) == 0
+    assert "\r" not in capsys.readouterr().err
+
+
+def test_class_names_on_an_ascii_terminal_are_printed_not_a_traceback(gldv2, tmp_path):
+    # PYTHONIOENCODING=ascii (or a C locale without Python's UTF-8 coercion): UnicodeEncodeError at "Sacré-Cœur".
+    env = dict(os.environ, PYTHONIOENCODING="ascii", PYTHONPATH=str(ROOT))
+    result = subprocess.run([sys.executable, "-m", "glr", "inspect", str(gldv2)], cwd=ROOT, env=env,
+                            capture_output=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert b"  Sacr?-C?ur  " in result.stdout and b"Eiffel Tower" in result.stdout
