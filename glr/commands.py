@@ -238,16 +238,18 @@ def cmd_train(args) -> int:
         run = resumable(find_run(args.resume, args.results), args.epochs)
         set_epochs(run, args.epochs)  # --epochs N: the run's new total
     else:
+        from glr.training.trainer_signals import say  # a stderr that cannot be written must not strand a run queued
+
         if not args.data:
-            print("No dataset given: using the embedded demo dataset.", file=sys.stderr)
+            say("No dataset given: using the embedded demo dataset.")
             _ensure_demo()  # generated before the dataset is read to settle fine-tuning, on a fresh checkout too
         from glr.training.settings import settle_fine_tune
 
         config, choice = settle_fine_tune(_train_config(args), lengthen=args.fine_tune_epochs is None)
         if choice:
-            print(f"fine-tuning (auto) {choice.reason}", file=sys.stderr)
+            say(f"fine-tuning (auto) {choice.reason}")
         run = new_run(args.results, config)
-        print(f"run folder: {run.path}", file=sys.stderr)
+        say(f"run folder: {run.path}")
     _ensure_dataset(run, resume=bool(args.resume))
     if getattr(args, "workers", None) not in (None, 1):
         result = train_local(run, args.workers, resume=bool(args.resume))

@@ -39,6 +39,21 @@ def test_output_to_a_full_disk_is_one_line(tmp_path):
     assert (result.returncode, result.stderr) == (1, "error: the output cannot be written: No space left on device\n")
 
 
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs Linux's /dev/full")
+def test_a_training_whose_terminal_output_cannot_be_written_still_finishes(tiny_data, tmp_path):
+    # `python -m glr train ... >/dev/full 2>&1`: the "run folder" line raised right after the run was made, so it
+    # stayed "queued" for ever; past it, each epoch's line ended the run "failed".
+    with open("/dev/full", "w") as full:
+        subprocess.run([sys.executable, "-m", "glr", "train", str(tiny_data), "--results", str(tmp_path / "results"),
+                        "--input-size", "32", "--epochs", "2", "--views", "1", "--hidden", "8", "--batch-size", "4",
+                        "--no-fine-tune"], cwd=ROOT, env=dict(os.environ, PYTHONPATH=str(ROOT)), stdout=full,
+                       stderr=full, timeout=300)
+    from glr.training.run import Run
+
+    [run] = [Run(p) for p in (tmp_path / "results" / "runs").iterdir()]
+    assert run.status()["state"] == "finished", run.status()
+
+
 def test_ctrl_c_during_the_start_up_imports_is_one_line(tmp_path):
     # The imports before any command take a second or two; Ctrl-C then printed the import's traceback.
     # A sitecustomize makes the Ctrl-C arrive at a known point: while glr.cli imports its datasets module.

@@ -37,6 +37,7 @@ import time
 from typing import TYPE_CHECKING
 
 from glr.training.progress import PHASES, StopRequested
+from glr.training.trainer_signals import say
 
 if TYPE_CHECKING:
     from glr.training.trainer import Trainer
@@ -282,9 +283,9 @@ def train_epochs(trainer: "Trainer", model, phase: int, train_ds, val_ds, first_
             last = stop_now or epoch + 1 >= epochs or (wait >= patience and epoch > 0)
             due, agreed = agree(strategy, saver.due(), pace.n, trainer.distributed)
             saver.keep(model, write=due or last)
-            if trainer.console:
-                print(f"epoch {epoch + 1:>3}  loss {row['loss']:.4f}  acc {row['accuracy']:.3f}  "
-                      f"val_loss {val_loss:.4f}  val_acc {val_acc:.3f}  top5 {val_top5:.3f}", flush=True)
+            if trainer.console:  # a terminal gone or stdout on a full disk must not end the training
+                say(f"epoch {epoch + 1:>3}  loss {row['loss']:.4f}  acc {row['accuracy']:.3f}  "
+                    f"val_loss {val_loss:.4f}  val_acc {val_acc:.3f}  top5 {val_top5:.3f}", stdout=True)
             if stop_now:  # asked during the epoch's last call: the epoch is whole, stop after it
                 return False
             if wait >= patience and epoch > 0:  # Keras' EarlyStopping rule, its counter kept in the checkpoint state

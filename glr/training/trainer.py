@@ -31,7 +31,6 @@ the last step, evaluation, index and report, is glr.evaluation.finish (on the ch
 from __future__ import annotations
 
 import os
-import sys
 import time
 import traceback
 
@@ -58,7 +57,7 @@ from glr.training.model import build_classifier, build_head, compile_model, load
 from glr.training.progress import PHASES, Progress, StopRequested
 from glr.training.run import Run
 from glr.training.settings import resolve
-from glr.training.trainer_signals import install_sigterm_handler, stop_on_signals
+from glr.training.trainer_signals import install_sigterm_handler, say, stop_on_signals
 from glr.training.status import now  # the one clock of the run folder's timestamps
 
 
@@ -206,7 +205,7 @@ class Trainer:
             message = f"dataset: {message}"
         self.run.update_status(message=message)
         if self.console:
-            print(message, file=sys.stderr)
+            say(message)
 
     def training_views(self) -> list[int | str]:
         """The views of each training photo that the head trains on, view 0 (the clean centre crop) first.

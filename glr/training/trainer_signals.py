@@ -20,16 +20,17 @@ HANGUP = getattr(signal, "SIGHUP", None)  # Windows has none
 LOCAL_WORKER_ENV = "GLR_LOCAL_WORKER"  # set for the workers `--workers N` starts (glr.training.workers)
 
 
-def say(text: str) -> None:
-    """Print `text` on stderr; nothing if it cannot be written (closed, a hung-up terminal, a full disk, /dev/full).
+def say(text: str, stdout: bool = False) -> None:
+    """Print `text` on stderr (stdout if asked); nothing if it cannot be written (closed, a hung-up terminal, /dev/full).
 
     What is said here is in the run's status too, and a failed write in a signal handler would
     raise wherever the trainer is, ending a clean stop as a crash.
     """
-    if sys.stderr is None:  # started with stderr closed: print() would write to stdout instead
+    out = sys.stdout if stdout else sys.stderr
+    if out is None:  # started with it closed: print() would write to stdout instead
         return
     try:
-        print(text, file=sys.stderr, flush=True)
+        print(text, file=out, flush=True)
     except (OSError, ValueError):
         pass
 
