@@ -78,3 +78,17 @@ def test_a_child_of_the_launcher_named_in_its_environment_runs_on():
 
     done = child(os.getpid(), dict(os.environ, **launcher_env()))
     assert done.returncode == 0, done.stderr
+
+
+def test_a_process_whose_start_reads_a_second_off_is_still_that_process(monkeypatch):
+    """psutil adds Linux's boot time, whole seconds that move when the clock is set again (a laptop waking, NTP):
+    an exact match took a live training for dead, its lock for stale. A minute off is another process."""
+    import psutil
+
+    from glr.training import processes
+
+    recorded = processes.process_start(os.getpid())
+    real = psutil.Process.create_time
+    monkeypatch.setattr(psutil.Process, "create_time", lambda self: real(self) + 1.0)
+    assert processes.pid_alive(os.getpid(), recorded)
+    assert not processes.pid_alive(os.getpid(), recorded - 60)

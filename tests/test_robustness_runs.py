@@ -163,7 +163,7 @@ def test_lock_whose_pid_was_reused_by_another_process_is_stale(tmp_path):
     # The trainer died and the system gave its pid to an unrelated process (here: this one).
     launch.acquire_lock(tmp_path, "ghost")
     lock = json.loads((tmp_path / launch.LOCK_NAME).read_text())
-    lock["pid_start"] -= 1
+    lock["pid_start"] -= 60
     (tmp_path / launch.LOCK_NAME).write_text(json.dumps(lock))
     assert launch.read_lock(tmp_path) is None
     launch.acquire_lock(tmp_path, "fresh")

@@ -51,6 +51,21 @@ def process_started_at() -> float:
     return process_start(os.getpid()) or _IMPORTED_AT
 
 
+# How far a process's start time may read from the one recorded and still be that process. psutil gives it as the
+# boot time (whole seconds in Linux's /proc/stat) plus the start's ticks since boot: the boot time moves by a second
+# when the wall clock is set again (a laptop waking from sleep, NTP), so an exact match took a live training for
+# dead. A pid reused by another process within 2 s of the first one's start needs millions of processes in between.
+START_SLACK = 2.0
+
+
+def same_start(read: float, recorded: Any) -> bool:
+    """Whether a process's start time `read` now is the `recorded` one, within START_SLACK."""
+    try:
+        return abs(read - float(recorded)) <= START_SLACK
+    except (TypeError, ValueError):
+        return False
+
+
 def pid_alive(pid: Any, start: Any = None, written: Any = None) -> bool:
     """Whether process `pid` runs; if `start` is given, also that it is the same process, not a reuse of its pid.
 
@@ -73,7 +88,7 @@ def pid_alive(pid: Any, start: Any = None, written: Any = None) -> bool:
                 return False  # finished; only waiting for a parent (not us) to reap it
         except psutil.AccessDenied:
             pass  # another user's process: its start time may still be readable
-        return start is None or proc.create_time() == start
+        return start is None or same_start(proc.create_time(), start)
     except psutil.NoSuchProcess:  # also a zombie on macOS
         return False
     except psutil.AccessDenied:
