@@ -148,6 +148,8 @@ def test_bad_arguments():
         demo.class_counts(0)
     with pytest.raises(GlrError):
         demo.demo_classes(0)
+    with pytest.raises(GlrError, match="1 to 200,000 classes, not 300,000"):  # was NumPy's ValueError (the app's caller)
+        demo.demo_classes(300_000)
 
 
 MP_MAIN_MARKER = '''

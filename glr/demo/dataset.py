@@ -86,8 +86,8 @@ DEFAULT_WORKERS = 2
 
 def demo_classes(n_classes: int = DEFAULT_CLASSES, seed: int = DEFAULT_SEED) -> list[LandmarkClass]:
     """Describe the demo's landmarks: ids, names, structure family and colours, by seed."""
-    if n_classes < 1:
-        raise GlrError(f"The demo needs at least one class, not {n_classes}.")
+    if not 1 <= n_classes <= MAX_LANDMARK_ID:  # more than ids to draw from: NumPy's ValueError
+        raise GlrError(f"The demo has 1 to {MAX_LANDMARK_ID:,} classes, not {n_classes:,}.")
     rng = np.random.default_rng([seed, 1])
     ids = np.sort(rng.choice(MAX_LANDMARK_ID, size=n_classes, replace=False))
     # Each family gets its own shuffled palette so its variants never share a colour.
