@@ -167,25 +167,9 @@ def _train_config(args):
 
 
 def find_run(ref: str, results):
-    """A run by folder path, id, name or "latest" under `results` (glr.training.run_table.find_run).
-
-    A folder given must be a run folder: `runs --delete . --yes` deleted the current folder, whatever it held,
-    and an empty RUN ("$RUN" unset) was the current folder too.
-    """
-    from glr.training.run import Run, RunError
+    """A run by folder path, id, name or "latest" under `results` (glr.training.run_table.find_run)."""
     from glr.training.run_table import find_run as find
 
-    if not ref.strip():
-        raise RunError("the run is empty: give a run id, its folder, its name or 'latest' (`python -m glr runs` lists them)")
-    if Path(ref).is_dir() and not (Run(ref).config_path.is_file() or Run(ref).status_path.is_file()):
-        from glr.training.run_table import list_runs
-
-        table = list_runs(results)  # a run the user named ".." or "photos": found by its name, as any other
-        named = [] if table.empty else table.loc[table["name"] == " ".join(ref.split()), "run_id"].tolist()
-        if len(named) == 1:
-            return Run.of(results, named[0])
-        raise RunError(f"{ref} is a folder but not a run folder (it holds no config.json or status.json); "
-                       "give a run id, its folder, its name or 'latest' (`python -m glr runs` lists them)")
     return find(results, ref)
 
 
@@ -228,7 +212,8 @@ def cmd_train(args) -> int:
     from glr.training.resuming import resumable, set_epochs
     from glr.training.trainer import train_run
     from glr.training.workers import LOCAL_WORKER_ENV, train_local
-    if args.run_dir and not Path(args.run_dir).is_dir() and os.environ.get("TF_CONFIG"):
+    if args.run_dir and not (Path(args.run_dir) / "config.json").is_file() and os.environ.get("TF_CONFIG"):
+        # Not made yet, or made but its config not written yet: cluster_run waits for the chief's.
         from glr.training.cluster import cluster_from_env, cluster_run
 
         run = cluster_run(args.run_dir, _train_config(args), cluster_from_env())

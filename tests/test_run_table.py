@@ -201,3 +201,17 @@ def test_a_stopped_runs_damaged_checkpoint_is_listed_as_damaged_naming_the_file(
     assert f"{cut.last_checkpoint} is not a .keras model file (damaged or incomplete?); delete {cut.checkpoint_dir}" \
         in table.loc[cut.id, "message"]
     assert f"{lost.checkpoint_state_path} is damaged" in table.loc[lost.id, "message"]
+
+
+def test_find_run_refuses_a_folder_that_is_no_run_for_every_caller(tmp_path):
+    # The check lived in the CLI alone: run_table.find_run took any folder for a run, so a caller that deletes it
+    # (launch.delete_run) deleted whatever that folder held.
+    from glr.training.run import RunError
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    (photos / "keep.jpg").write_bytes(b"x")
+    with pytest.raises(RunError, match="is a folder but not a run folder"):
+        run_table.find_run(tmp_path / "results", str(photos))
+    with pytest.raises(RunError, match="the run is empty"):
+        run_table.find_run(tmp_path / "results", " ")

@@ -93,23 +93,30 @@ LATEST = "latest"  # the reference to the newest run, for the command line
 def find_run(results_dir: str | os.PathLike, ref: str) -> Run:
     """A run by its folder, its id under `results_dir`, the name the user gave it, or "latest" (the newest run).
 
-    RunError when nothing matches, or when a name is shared by several runs (they are listed, by id).
+    RunError when nothing matches, when a name is shared by several runs (they are listed, by id), when `ref`
+    is empty, or when it is a folder that is no run folder and no run's name: `runs --delete . --yes` deleted
+    the current folder, whatever it held, and an empty RUN ("$RUN" unset) was the current folder too.
     """
-    if Path(ref).is_dir():
+    if not str(ref).strip():
+        raise RunError("the run is empty: give a run id, its folder, its name or 'latest' (`python -m glr runs` lists them)")
+    folder_given = Path(ref).is_dir()
+    if folder_given and (Run(ref).config_path.is_file() or Run(ref).status_path.is_file()):
         return Run(ref)
-    run = Run.of(results_dir, ref)
-    if run.path.is_dir():
+    if not folder_given and (run := Run.of(results_dir, ref)).path.is_dir():
         return run
     table, folder = list_runs(results_dir), runs_dir(results_dir)
-    if table.empty:
+    if table.empty and not folder_given:
         raise RunError(f"no run {ref!r}: there is no run yet under {folder}")
-    if ref == LATEST:
+    if ref == LATEST and not table.empty:
         return Run.of(results_dir, str(table["run_id"].iloc[0]))
-    named = table.loc[table["name"] == " ".join(ref.split()), "run_id"].tolist()
+    named = [] if table.empty else table.loc[table["name"] == " ".join(ref.split()), "run_id"].tolist()
     if len(named) > 1:
         raise RunError(f"{len(named)} runs are named {ref!r} ({', '.join(named)}): give one's id")
-    if named:
+    if named:  # a run the user named ".." or "photos" is found by its name, as any other
         return Run.of(results_dir, named[0])
+    if folder_given:
+        raise RunError(f"{ref} is a folder but not a run folder (it holds no config.json or status.json); "
+                       "give a run id, its folder, its name or 'latest' (`python -m glr runs` lists them)")
     raise RunError(f"no run {ref!r}: neither a folder, a run id, a run's name nor {LATEST!r} under {folder}; "
                    "`python -m glr runs` lists them")
 
