@@ -361,7 +361,7 @@ def _run(argv: list[str] | None) -> int:
     parser = build_parser()
     _suggest(parser, sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
-    if getattr(args, "resume", None) is True and not args.run_dir:
+    if getattr(args, "resume", None) in (True, "") and not args.run_dir:  # "": `--resume "$RUN"` with RUN unset
         parser.error("--resume needs a run id or folder")
     if getattr(args, "resume", None) and not args.run_dir and (ignored := _ignored_by_resume(parser, args)):
         parser.error(f"--resume continues a run with its own dataset and settings; leave out {', '.join(ignored)}")

@@ -2,8 +2,8 @@
 
 The fetching itself is glr.data.fetch; this is only what the terminal needs around it:
 options that make sense together, and what to say after Ctrl-C or SIGTERM (what was kept, how to go on).
-Exit codes: 1 when every photo asked for failed (except when only dead URLs are left beside photos on disk: that
-dataset is as whole as it gets), else 0, as some failures are normal (GLDv2 has dead URLs); 2 for a bad command line
+Exit codes: 1 when every photo asked for failed (except when, beside photos on disk, only photos no asking again will
+get are left: that dataset is as whole as it gets), else 0, as some failures are normal (GLDv2 has dead URLs); 2 for a bad command line
 or dataset, or a full disk; 130 after Ctrl-C, 143 after SIGTERM.
 """
 

@@ -110,6 +110,14 @@ def test_an_empty_run_is_refused(a_run, tmp_path, monkeypatch, args, capsys):
     assert a_run.path.is_dir()
 
 
+def test_resume_of_an_empty_run_is_refused_not_a_new_training(tmp_path, capsys):
+    # `train --resume "$RUN"` with RUN unset started a new training on the demo.
+    with pytest.raises(SystemExit) as usage:
+        main(["train", "--resume", "", "--results", str(tmp_path / "results")])
+    assert usage.value.code == 2 and "--resume needs a run id or folder" in capsys.readouterr().err
+    assert not (tmp_path / "results").exists()
+
+
 def test_a_run_folder_and_its_id_still_find_the_run(a_run, capsys):
     for ref in (str(a_run.path), a_run.id, "latest"):
         assert main(["runs", "--results", str(a_run.results_dir), "--rename", ref, "kept"]) == 0

@@ -181,6 +181,20 @@ def test_a_fetch_stopped_before_any_failure_removes_an_earlier_runs_list_and_say
         "and the photos it listed are on disk now"]
 
 
+def test_a_rerun_left_only_photos_no_asking_again_will_get_is_no_error():
+    # 997 of 1,000 on disk and the last three refused (403), not a photo, gone (404): every rerun exited 1, so
+    # `fetch && train` never trained. A server error or a dropped connection may pass: those still exit 1.
+    report = fetch.FetchReport(wanted=1000, already=997, failures=[
+        ("a", fetch.HTTP_ERROR, "HTTP 403"), ("b", fetch.NOT_AN_IMAGE, "an HTML page"), ("c", fetch.NOT_FOUND, "HTTP 404")])
+    assert report.got_nothing() is None
+    report.failures.append(("d", fetch.HTTP_ERROR, "HTTP 503 (rate limited: ...)"))
+    assert report.got_nothing().startswith("none of the 4 photos asked for could be got: mostly 'http error' (2) (")
+    report.failures[:] = [("a", fetch.HTTP_ERROR, "HTTP 403"), ("b", fetch.NOT_AN_IMAGE, "x"),
+                          ("c", fetch.CONNECTION, "refused")]  # a tie: no "mostly", and no one reason's hint
+    assert report.got_nothing().startswith("none of the 3 photos asked for could be got: 'connection failed' (1), "
+                                           "'http error' (1), 'not an image' (1); 997 of the 1,000 wanted are on disk")
+
+
 def test_a_summary_where_every_photo_failed_to_connect_asks_whether_the_computer_is_online():
     # 10,000 lines of "connection failed" and nothing said of the likely cause: no network, or a proxy not set.
     report = fetch.FetchReport(wanted=10_000)

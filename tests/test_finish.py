@@ -111,7 +111,7 @@ def test_finish_run_skips_an_index_too_big_for_memory_and_still_finishes(tmp_pat
     reported = []
     monkeypatch.setattr(finish, "report_run", reported.append)
     monkeypatch.setattr(finish, "_available_memory", lambda: 1000)
-    progress = types.SimpleNamespace(start=lambda *a, **k: None, advance=lambda *a: None, close=lambda: None)
+    progress = types.SimpleNamespace(start=lambda *a, **k: None, advance=lambda *a, **k: None, close=lambda: None)
     scores, problems = finish.finish_run(run, None, val, val, batch_size=8, progress=progress)
     assert scores == {"top1": 0.5} and problems == [] and reported == [run]
     assert run.status()["message"].startswith("the similarity index was not built")
@@ -156,3 +156,21 @@ def test_index_run_asks_the_head_for_one_block_of_photos_at_a_time(tmp_path, mon
     assert result == expected
     for name in ("retrieval.json", "val_retrieval.csv", "distractors.csv", "index/items.csv", "index/vectors.npy"):
         assert (tmp_path / "run" / name).read_bytes() == (tmp_path / "whole" / name).read_bytes(), name
+
+
+def test_a_stop_asked_while_the_run_evaluates_lets_it_finish(tmp_path, monkeypatch, validation):
+    """launch.stop says a run evaluating "ends finished by itself", yet the trainer's progress raised StopRequested
+    after the evaluation: the run ended "stopped", its index and report never written."""
+    from glr.training.progress import Progress
+
+    val, labels, _ = validation
+    run = Run.create(tmp_path, {"train": {"backbone": "efficientnet_lite0"}}, run_id="20260101-000000-stop")
+    run.write_labels(labels)
+    monkeypatch.setattr(finish, "run_index_kind", lambda *a: "single")
+    monkeypatch.setattr(finish, "evaluate_run", lambda *a, **k: (run.request_stop(), ({"top1": 0.5}, None, None))[1])
+    indexed, reported = [], []
+    monkeypatch.setattr(finish, "index_run", lambda *a, **k: indexed.append(1) or {
+        "index": {"items": 3}, "unknown": {"distractors_flagged": 1.0}})
+    monkeypatch.setattr(finish, "report_run", reported.append)
+    scores, problems = finish.finish_run(run, None, val, val, batch_size=8, progress=Progress(run))
+    assert scores == {"top1": 0.5} and indexed == [1] and reported == [run]

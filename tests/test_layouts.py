@@ -2,6 +2,7 @@
 
 import re
 import unicodedata
+from pathlib import Path
 
 import pytest
 
@@ -191,6 +192,23 @@ def test_class_folders_inside_train_and_val_folders_are_the_classes(tmp_path):
         "train/validation split",
         "1 image in split folders, in no class folder (e.g. 'test/unlabelled.jpg'; an unlabelled test set?); skipped",
         "1 class folder has no images (e.g. 'Castle'); no class made of it"]
+
+
+def test_a_split_folder_that_cannot_be_listed_is_named(tmp_path, monkeypatch):
+    # test/ owned by another user: a PermissionError traceback out of the CLI and the Dataset page.
+    write_image(tmp_path / "train" / "Tower" / "0.jpg", seed=1)
+    write_image(tmp_path / "train" / "Bridge" / "0.jpg", seed=2)
+    (tmp_path / "test").mkdir()
+    listing = Path.iterdir
+
+    def iterdir(self):
+        if self.name == "test":
+            raise PermissionError(13, "Permission denied", str(self))
+        return listing(self)
+
+    monkeypatch.setattr(Path, "iterdir", iterdir)
+    with pytest.raises(DatasetError, match=r"test: cannot be listed \(Permission denied\)"):
+        load_catalog(tmp_path)
 
 
 def test_a_class_empty_in_one_split_only_is_not_called_empty(tmp_path):

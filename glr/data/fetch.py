@@ -38,7 +38,13 @@ UNTRUSTED, BAD_ENCODING = "certificate not trusted", "body does not decompress" 
 PROXY = "proxy failed"
 EARLIER = "in an earlier run: "  # the detail of a row a stopped run keeps from the earlier list
 NO_URL = "no usable url"  # empty, not http(s) (ftp:, file:, javascript:, a relative path), or no row: nothing was asked
-GONE = {NOT_FOUND, NO_URL, NOT_IN_SHARDS}  # the photo is not there to get: asking again changes nothing
+# Failures that asking again, or another setting here, may cure: the network, the proxy, the server's load.
+COULD_PASS = {CONNECTION, TIMED_OUT, PROXY, TRUNCATED, UNTRUSTED}
+
+
+def could_pass(reason: str, detail: str) -> bool:
+    """Whether a photo that failed so may be got by the same command later (a 5xx or 429 too, unlike a 403 or 404)."""
+    return reason in COULD_PASS or (reason == HTTP_ERROR and re.match(r"HTTP (429|5\d\d)\b", str(detail)) is not None)
 # When every photo asked for fails for one of these, the cause is likely this computer's, not the photos'.
 HINTS = {CONNECTION: "is this computer online? Behind a proxy, set HTTPS_PROXY and HTTP_PROXY",
          HTTP_ERROR: "the server refuses them: if it says HTTP 429, fetch later or with a lower --rate; if HTTP 403, "
@@ -118,16 +124,22 @@ class FetchReport:
         """One line naming the problem when every photo asked for failed (the command then exits non-zero), else None.
 
         A partial failure is None: GLDv2 always has dead URLs, and training uses what is on disk. So is a run that
-        finds only photos gone for good (404, no usable url) left to fetch, beside photos already on disk: a fetch run
-        again over a complete dataset has nothing more to get, which is no error.
+        finds left to fetch, beside photos already on disk, only photos no asking again will get (404, 403, not an
+        image, too large): a fetch run again over a dataset as whole as it gets is no error, or `fetch && train`
+        would never train.
         """
         if self.fetched or not self.failures:
             return None
-        by_reason = self.by_reason()
-        if self.already and set(by_reason.index) <= GONE:
+        if self.already and not any(could_pass(reason, detail) for _, reason, detail in self.failures):
             return None
+        by_reason = self.by_reason()
         main, n = by_reason.index[0], int(by_reason.iloc[0])
-        most = f"'{main}'" if n == len(self.failures) else f"mostly '{main}' ({n:,})"
+        if n == len(self.failures):
+            most = f"'{main}'"
+        elif n > int(by_reason.iloc[1]):
+            most = f"mostly '{main}' ({n:,})"
+        else:  # a tie at the top: no reason is "mostly" the cause, and none's hint is the one
+            most, main = ", ".join(f"'{reason}' ({int(count):,})" for reason, count in by_reason.head(3).items()), None
         hint = f" ({HINTS[main]})" if main in HINTS else ""
         listed = f"; listed in {self.failures_csv}" if self.failures_csv else ""
         return (f"none of the {len(self.failures):,} photos asked for could be got: {most}{hint}{listed}; "

@@ -315,7 +315,10 @@ def read_class_folders(root: Path) -> tuple[pd.DataFrame, list[str]]:
     except OSError as exc:
         raise DatasetError(f"{root}: cannot be listed ({exc.strerror or exc})") from None
     rows, skipped, unnamed, loose, empty, dangling, cloud = [], [], [], [], [], [], []
-    folders, split_loose = _class_folders_of_splits(folders)
+    try:
+        folders, split_loose = _class_folders_of_splits(folders)
+    except OSError as exc:  # a split folder (test/, another user's) that cannot be listed
+        raise DatasetError(f"{exc.filename or root}: cannot be listed ({exc.strerror or exc})") from None
     folders, linked = _without_linked_copies(folders)
     # An integer folder name is taken as the landmark_id, as in GLDv2 exports; the other
     # folders are numbered after the largest of those, so two folders never share a class.

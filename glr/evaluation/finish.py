@@ -219,7 +219,8 @@ def finish_run(run: Run, classifier, train: pd.DataFrame, val: pd.DataFrame, *, 
     progress.start("evaluating", 1, "step")
     kind = run_index_kind(classifier, len(train), settings)
     scores, embedded, single_top1 = evaluate_run(run, classifier, val, labels, settings, batch_size, val_feats, kind)
-    progress.advance(1)
+    # A stop asked now is not heeded: the model is saved, and launch.stop told the user the run ends finished by itself.
+    progress.advance(1, heed_stop=False)
     progress.start("indexing", 1, "step", message="building the similarity index")
     too_big = retrieval_too_big(len(val), len(labels))
     if too_big:  # killed for memory, the run would never be marked finished
@@ -236,7 +237,7 @@ def finish_run(run: Run, classifier, train: pd.DataFrame, val: pd.DataFrame, *, 
         except Exception as exc:  # noqa: BLE001 - retrieval is an extra; the classifier is already safe on disk
             print(f"retrieval index failed: {exc.__class__.__name__}: {exc}", file=sys.stderr)
             run.update_status(message=f"the similarity index could not be built: {exc}")
-    progress.advance(1)
+    progress.advance(1, heed_stop=False)
     progress.close()
     problems = []
     try:

@@ -49,14 +49,14 @@ class Progress:
 
             self._bar = tqdm(total=total, desc=desc, unit=unit, leave=False, dynamic_ncols=True)
 
-    def advance(self, n: int = 1, **status) -> None:
-        """Add n units; the status is rewritten at most every PROGRESS_SECONDS; StopRequested if a stop was asked for,
-        RunError if the run folder was deleted."""
+    def advance(self, n: int = 1, heed_stop: bool = True, **status) -> None:
+        """Add n units; the status is rewritten at most every PROGRESS_SECONDS; StopRequested if a stop was asked for
+        (unless not `heed_stop`: the model saved, the run's end is near), RunError if the run folder was deleted."""
         self.step += n
         if self._bar:
             self._bar.update(n)
         self.run.report_progress(force=self.step >= self.total, step=self.step, steps=self.total, **status)
-        if self.run.stop_requested():
+        if heed_stop and self.run.stop_requested():
             raise StopRequested
         if gone := self.run.gone():
             from glr.training.run import RunError
