@@ -264,3 +264,17 @@ def test_a_folder_named_as_the_failures_list_is_said_to_be_in_the_way(tmp_path, 
     assert report.summary().splitlines()[-1] == (
         f"the failures are not listed: {root / fetch.FAILURES_CSV} cannot be written (Is a directory); a folder has its "
         "name: move it away, then run the same command again")
+
+
+def test_a_stopped_fetch_counts_every_photo_it_wrote_as_kept(tmp_path, server):
+    # Photos written while the stop came, their worker's result not yet taken, were on disk but not counted: "kept
+    # the 1 photos fetched before the stop; 1 of the 3 wanted are on disk" with 2 or 3 there.
+    root = release(tmp_path / "gld", server, {1: ["ok", "ok", "ok"]})
+
+    def ctrl_c(done, total):
+        raise KeyboardInterrupt
+
+    with pytest.raises(fetch.FetchInterrupted) as stopped:
+        fetch.fetch(root, top_n=1, progress=ctrl_c, **{**FAST, "workers": 3})
+    on_disk = len(list((root / "train").rglob("*.jpg")))
+    assert stopped.value.report.fetched == on_disk >= 1

@@ -343,6 +343,7 @@ def download_all(root: Path, targets: pd.DataFrame, report: f.FetchReport,
         return local.session
 
     pool, pending, done = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="glr-fetch"), set(), 0
+    finished: set = set()
     with first_stop_only():  # a Ctrl-C pressed twice must not break the locks the first one's stop needs
         try:
             while True:
@@ -353,8 +354,8 @@ def download_all(root: Path, targets: pd.DataFrame, report: f.FetchReport,
                 if not pending:
                     break
                 finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for future in finished:
-                    image_id, reason, detail = future.result()
+                while finished:
+                    image_id, reason, detail = finished.pop().result()
                     if reason:
                         report.fail(image_id, reason, detail)
                     else:
@@ -366,6 +367,9 @@ def download_all(root: Path, targets: pd.DataFrame, report: f.FetchReport,
             if (slowed := limiter.said()) is not None:
                 report.notes.append(slowed)
             _wind_down(stop, pending, pool, sessions)
+            for future in pending | finished:  # written as the stop came, not yet counted: on disk, so said as kept
+                if not future.cancelled() and future.exception() is None and not future.result()[1]:
+                    report.fetched += 1
 
 
 def _wind_down(stop: StopSwitch, pending: set, pool: ThreadPoolExecutor, sessions: list) -> None:
