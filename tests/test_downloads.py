@@ -571,3 +571,25 @@ def test_a_rate_limit_note_that_cannot_be_shown_does_not_fail_the_fetch(tmp_path
     root = release(tmp_path / "gld", server, {1: ["429-once", "ok"]})
     report = fetch.fetch(root, top_n=1, notice=closed_pipe, **{**FAST, "retries": 0})
     assert report.fetched == 1 and report.failures[0][2].startswith("HTTP 429 (rate limited")
+
+
+def test_a_third_ctrl_c_while_the_stop_winds_down_ends_the_fetch_at_once(monkeypatch, capsys):
+    # After the first Ctrl-C every later one was held until the workers were out: one stuck on a hung network mount
+    # held the fetch for good, and only SIGKILL ended it.
+    import signal as signals
+
+    from glr.data import stop_switch
+
+    ended = []
+
+    def exit_now(code):
+        ended.append(code)
+        raise SystemExit(code)
+
+    monkeypatch.setattr(stop_switch.os, "_exit", exit_now)
+    with pytest.raises(SystemExit):
+        with stop_switch.signals_held(give_up_after=2, giving_up="stopping now"):
+            signals.raise_signal(signals.SIGINT)  # the second Ctrl-C: held, as before
+            assert ended == []
+            signals.raise_signal(signals.SIGINT)  # the third: out at once
+    assert ended == [130] and capsys.readouterr().err == "stopping now\n"

@@ -378,7 +378,8 @@ def _wind_down(stop: StopSwitch, pending: set, pool: ThreadPoolExecutor, session
     A second Ctrl-C raised in here could stop in the middle of a lock (threading.Event.set): the stop then hung for
     good, or left a worker on a stalled server that the interpreter's exit waited on for the whole time-out.
     """
-    with signals_held():
+    with signals_held(give_up_after=2, giving_up="stopping now, without waiting for the downloads under way (photos "
+                      "are written whole or not at all; the same command goes on)"):
         stop.stop()  # a no-op after the last photo; on Ctrl-C it frees the workers a stalled server holds
         for future in pending:
             future.cancel()

@@ -8,6 +8,7 @@ resolved (getaddrinfo, which nothing can interrupt) in a daemon thread that a st
 
 from __future__ import annotations
 
+import os
 import signal
 import socket
 import sys
@@ -93,20 +94,33 @@ def _shut(sock: socket.socket) -> None:
 
 
 @contextmanager
-def signals_held(signums: tuple[int, ...] = (signal.SIGINT, signal.SIGTERM)) -> Iterator[None]:
+def signals_held(signums: tuple[int, ...] = (signal.SIGINT, signal.SIGTERM), give_up_after: int | None = None,
+                 giving_up: str = "") -> Iterator[None]:
     """Hold Ctrl-C and SIGTERM while the block runs, then hand them to their handlers as if they came just after it.
 
     For code that must not stop half way, such as taking a lock: a KeyboardInterrupt raised between a lock's
     acquire and its release leaves it held for good. Only the main thread takes signals; elsewhere this does nothing.
+    With `give_up_after`, that many signals held end the process at once (128 + the signal), `giving_up` said first:
+    the way out of a block that hangs (a worker writing to a hung network mount), short of SIGKILL.
     """
     if threading.current_thread() is not threading.main_thread():
         yield
         return
     got: list[int] = []
     previous = {}
+
+    def hold(number, frame):
+        got.append(number)
+        if give_up_after is not None and len(got) >= give_up_after:
+            try:
+                print(giving_up, file=sys.stderr, flush=True)
+            except (OSError, ValueError, AttributeError):
+                pass
+            os._exit(128 + number)
+
     try:
         for signum in signums:
-            previous[signum] = signal.signal(signum, lambda number, frame: got.append(number))
+            previous[signum] = signal.signal(signum, hold)
         yield
     finally:
         for signum, handler in previous.items():
