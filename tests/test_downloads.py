@@ -587,9 +587,14 @@ def test_a_third_ctrl_c_while_the_stop_winds_down_ends_the_fetch_at_once(monkeyp
         raise SystemExit(code)
 
     monkeypatch.setattr(stop_switch.os, "_exit", exit_now)
-    with pytest.raises(SystemExit):
-        with stop_switch.signals_held(give_up_after=2, giving_up="stopping now"):
-            signals.raise_signal(signals.SIGINT)  # the second Ctrl-C: held, as before
-            assert ended == []
-            signals.raise_signal(signals.SIGINT)  # the third: out at once
+    handed = []  # what the block hands on after it: a stand-in for Ctrl-C's KeyboardInterrupt, which would end pytest
+    previous = signals.signal(signals.SIGINT, lambda number, frame: handed.append(number))
+    try:
+        with pytest.raises(SystemExit):
+            with stop_switch.signals_held(give_up_after=2, giving_up="stopping now"):
+                signals.raise_signal(signals.SIGINT)  # the second Ctrl-C: held, as before
+                assert ended == []
+                signals.raise_signal(signals.SIGINT)  # the third: out at once
+    finally:
+        signals.signal(signals.SIGINT, previous)
     assert ended == [130] and capsys.readouterr().err == "stopping now\n"
