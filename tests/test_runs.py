@@ -120,8 +120,8 @@ def test_live_pid_is_running_but_a_reused_pid_is_not(tmp_path):
     assert run.status()["state"] == "running"
     run.update_status(state="stopping")
     assert run.status()["state"] == "stopping"
-    # Same pid, other start time: the pid now belongs to some other process.
-    run.update_status(pid=os.getpid(), pid_start=processes.process_start(os.getpid()) - 1)
+    # Same pid, a start a minute off (a second off is the same process: processes.START_SLACK): another process.
+    run.update_status(pid=os.getpid(), pid_start=processes.process_start(os.getpid()) - 60)
     assert run.status()["state"] == "failed"
 
 
