@@ -44,6 +44,19 @@ def fit_columns(text: str, width: int) -> str:
     return text + " " * (width - text_columns(text))
 
 
+def broken_link(path: str | os.PathLike) -> str | None:
+    """"a link to <target>, which is not there (moved or deleted?)" when `path` is a link whose target is
+    gone, else None: "file not found" for a name the user can see listed would puzzle them."""
+    path = Path(path)
+    if not path.is_symlink() or path.exists():
+        return None
+    try:
+        target = printable(os.readlink(path))
+    except OSError:
+        target = "a target"
+    return f"a link to {target}, which is not there (moved, deleted, or on a drive not mounted?)"
+
+
 def file_in_the_way(folder: str | os.PathLike) -> Path | None:
     """The first of `folder` and its parents that exists but is not a folder, or None.
 

@@ -16,13 +16,26 @@ from PIL import Image
 WONDERS7 = Path(__file__).resolve().parents[2] / "shared" / "data" / "wonders7"
 
 
+_MADE_FOR_THE_SESSION: list[str] = []
+
+
 def pytest_configure(config):
     """Keep tests away from the user's caches: converted weights and features go to a temp dir."""
     import os
     import tempfile
 
-    os.environ.setdefault("GLR_CACHE_DIR", tempfile.mkdtemp(prefix="glr-test-cache-"))
-    os.environ.setdefault("GLR_DEMO_DIR", tempfile.mkdtemp(prefix="glr-test-demo-"))
+    for variable, prefix in (("GLR_CACHE_DIR", "glr-test-cache-"), ("GLR_DEMO_DIR", "glr-test-demo-")):
+        if variable not in os.environ:
+            os.environ[variable] = tempfile.mkdtemp(prefix=prefix)
+            _MADE_FOR_THE_SESSION.append(os.environ[variable])
+
+
+def pytest_unconfigure(config):
+    """Delete the temp dirs made for the session: the converted weights alone are 300 MB, left in /tmp by every run."""
+    import shutil
+
+    for folder in _MADE_FOR_THE_SESSION:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def zip_of(members: dict[str, bytes | str]) -> bytes:

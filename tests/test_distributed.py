@@ -91,8 +91,9 @@ def test_two_workers_equal_one_process_within_a_photo(two_workers, finished_run)
 
 
 def test_killed_worker_fails_the_run_and_resume_finishes_it(tmp_path, tiny_data):
-    results = tmp_path / "results"
-    proc = glr_train(tiny_data, results, "--workers", "2", wait=False, epochs=400, batch_size=1, patience=1000)
+    results, tmp = tmp_path / "results", tmp_path / "tmp"
+    tmp.mkdir()
+    proc = glr_train(tiny_data, results, "--workers", "2", tmp=tmp, wait=False, epochs=400, batch_size=1, patience=1000)
     try:
         deadline = time.monotonic() + TIMEOUT
         while not (runs_dir(results).is_dir() and any(runs_dir(results).iterdir())
@@ -111,6 +112,8 @@ def test_killed_worker_fails_the_run_and_resume_finishes_it(tmp_path, tiny_data)
     status = run.status()
     assert status["state"] == "failed" and "worker 1 was killed by SIGKILL" in status["message"], status["message"]
     assert "--resume" in status["message"]
+    # Killed, worker 1 could not delete its private copy of the run; the launcher did (they were left in /tmp).
+    assert not list(tmp.glob("glr-worker*")), list(tmp.iterdir())
     # Resume in one process (another number of workers), a couple of epochs past the checkpoint.
     config = run.config()
     config["train"]["epochs"] = int(run.history()["epoch"].max()) + 2
@@ -119,6 +122,18 @@ def test_killed_worker_fails_the_run_and_resume_finishes_it(tmp_path, tiny_data)
     assert run.status()["state"] == "finished"
     epochs = run.history()["epoch"].tolist()
     assert epochs == list(range(1, len(epochs) + 1))
+
+
+def test_a_gone_workers_private_run_folder_is_dropped_a_live_ones_kept(tmp_path):
+    from glr.training.processes import process_started_at
+
+    me = f"{os.getpid()}-{process_started_at():.0f}"
+    names = {"live": f"glr-worker1-{me}-a1b2", "reused pid": f"glr-worker1-{os.getpid()}-1000-c3d4",
+             "older glr": "glr-worker1-e5f6g7h8", "a file": f"glr-worker2-{os.getpid()}-1000-x"}
+    for what, name in names.items():
+        (tmp_path / name).touch() if what == "a file" else (tmp_path / name / "run").mkdir(parents=True)
+    assert cluster_module.drop_orphaned_worker_runs(tmp_path) == [tmp_path / names["reused pid"]]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(n for w, n in names.items() if w != "reused pid")
 
 
 def test_unreachable_peer_gives_up_naming_its_address(monkeypatch):

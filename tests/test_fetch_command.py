@@ -274,5 +274,5 @@ def test_a_photo_folder_that_links_to_a_drive_not_mounted_is_named_not_a_traceba
     assert main(["fetch", str(root), *QUICK]) == 2
     err = capsys.readouterr().err.strip().splitlines()[-1]
     assert err.startswith("error: ") and "Traceback" not in err
-    assert f"cannot be written, {root / 'train'} is a link to {tmp_path / 'usb' / 'train'}, which does not exist " \
-           "(a drive not mounted, or moved?); fix that folder, then run the same command again" in err
+    assert f"cannot be written, {root / 'train'} is a link to {tmp_path / 'usb' / 'train'}, which is not there " \
+           "(moved, deleted, or on a drive not mounted?); fix that folder, then run the same command again" in err

@@ -521,7 +521,7 @@ def test_a_link_whose_photo_is_gone_says_where_it_pointed(tmp_path):
     link = tmp_path / "tower.jpg"
     link.symlink_to(tmp_path / "old" / "tower.jpg")
     with pytest.raises(ImageError, match=re.escape(f"tower.jpg: a link to {tmp_path / 'old' / 'tower.jpg'}, which is "
-                                                   "not there (moved or deleted?)")):
+                                                   "not there (moved, deleted, or on a drive not mounted?)")):
         decode_image(link)
     with pytest.raises(ImageError, match="file not found"):
         decode_image(tmp_path / "none.jpg")

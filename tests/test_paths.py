@@ -39,3 +39,15 @@ def test_a_name_with_a_newline_or_a_tab_is_printed_on_one_line():
     assert one_line("Blue\nMosque") == "Blue Mosque"
     assert one_line("  Fort,\t\"Red\"\r\n ") == 'Fort, "Red"'
     assert one_line("東京タワー 🗼") == "東京タワー 🗼"
+
+
+def test_broken_link_names_where_a_link_pointed_and_nothing_else(tmp_path):
+    from glr.paths import broken_link
+
+    (tmp_path / "photo.jpg").write_bytes(b"x")
+    (tmp_path / "good").symlink_to(tmp_path / "photo.jpg")
+    (tmp_path / "gone").symlink_to(tmp_path / "usb" / "photo.jpg")
+    assert broken_link(tmp_path / "photo.jpg") is None and broken_link(tmp_path / "good") is None
+    assert broken_link(tmp_path / "missing.jpg") is None  # not a link: plain "not found" is the caller's to say
+    assert broken_link(tmp_path / "gone") == (f"a link to {tmp_path / 'usb' / 'photo.jpg'}, which is not there "
+                                              "(moved, deleted, or on a drive not mounted?)")

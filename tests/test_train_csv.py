@@ -191,7 +191,7 @@ def test_a_train_csv_that_links_to_a_file_gone_says_so(tmp_path):
     csv = tmp_path / "train.csv"
     csv.symlink_to(tmp_path / "moved" / "train.csv")
     with pytest.raises(DatasetError, match=re.escape(f"train.csv: is a link to {tmp_path / 'moved' / 'train.csv'}, "
-                                                     "which is not there (moved or deleted?)")):
+                                                     "which is not there (moved, deleted, or on a drive not mounted?)")):
         read_train_csv(csv)
 
 

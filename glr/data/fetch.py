@@ -25,6 +25,7 @@ from glr.atomic import StorageError, write_bytes, write_csv
 from glr.data import datasets
 from glr.data.layouts import TRAIN_CSV
 from glr.errors import DatasetError, ImageError
+from glr.paths import broken_link
 
 FAILURES_CSV = "fetch_failures.csv"  # beside train.csv
 MAX_BYTES = 25 * 1024 * 1024  # larger than any GLDv2 photo (Commons originals are capped at 800 px by the release)
@@ -206,9 +207,8 @@ def save_image(root: Path, image_id: str, data: bytes) -> str | None:
 
 def unwritable(path: Path, exc: OSError) -> StorageError:
     """A StorageError naming why `path` cannot be written, for an OSError that glr.atomic leaves as it is."""
-    broken = next((p for p in path.parents if p.is_symlink() and not p.exists()), None)
-    why = (f"{broken} is a link to {os.readlink(broken)}, which does not exist (a drive not mounted, or moved?)"
-           if broken else exc.strerror or str(exc))
+    broken = next((p for p in path.parents if broken_link(p)), None)
+    why = f"{broken} is {broken_link(broken)}" if broken else exc.strerror or str(exc)
     error = StorageError(f"{path}: cannot be written, {why}; fix that folder, then run the same command again")
     error.errno = exc.errno
     return error

@@ -23,7 +23,7 @@ from PIL import Image, ImageCms, ImageFile, ImageOps, PngImagePlugin, Unidentifi
 
 from glr.data.sniff import SUPPORTED_TEXT, jpeg_scans, looks_like, refuse_known_non_images
 from glr.errors import BlankImageError, ImageError
-from glr.paths import printable
+from glr.paths import broken_link, printable
 
 # iPhones save HEIC by default. pi-heif is libheif's decoder alone (no encoder) as a Pillow
 # plugin; it applies the photo's rotation while decoding and resets its EXIF orientation to 1,
@@ -110,10 +110,7 @@ def _read_bytes(source: ImageSource) -> tuple[bytes, str]:
                 raise ImageError(f"{name}: not a regular file")
             return path.read_bytes(), name
         except FileNotFoundError:
-            if path.is_symlink():  # "file not found" for a name the user can see listed would puzzle
-                raise ImageError(f"{name}: a link to {_printable(os.readlink(path))}, which is not there (moved or "
-                                 "deleted?)") from None
-            raise ImageError(f"{name}: file not found") from None
+            raise ImageError(f"{name}: {broken_link(path) or 'file not found'}") from None
         except IsADirectoryError:
             raise ImageError(f"{name}: is a folder, not an image file") from None
         except OSError as exc:

@@ -94,6 +94,33 @@ def _shut(sock: socket.socket) -> None:
 
 
 @contextmanager
+def _installed(signums: tuple[int, ...], handler) -> Iterator[dict | None]:
+    """`handler` on `signums` while the block runs, the previous handlers (signal -> handler) yielded and put back
+    after it; None yielded and nothing installed off the main thread, the only one Python gives signals to."""
+    if threading.current_thread() is not threading.main_thread():
+        yield None
+        return
+    previous = {}
+    try:
+        for signum in signums:
+            previous[signum] = signal.signal(signum, handler)
+        yield previous
+    finally:
+        for signum, old in previous.items():
+            signal.signal(signum, old)
+
+
+def _pass_on(previous: dict, signum: int, frame=None) -> None:
+    """Hand `signum` to the handler it had before: called if a function, delivered again if the default."""
+    handler = previous[signum]
+    if callable(handler):
+        handler(signum, frame)
+    elif handler == signal.SIG_DFL:  # SIGTERM without a handler: end as it would have
+        signal.signal(signum, signal.SIG_DFL)
+        signal.raise_signal(signum)
+
+
+@contextmanager
 def signals_held(signums: tuple[int, ...] = (signal.SIGINT, signal.SIGTERM), give_up_after: int | None = None,
                  giving_up: str = "") -> Iterator[None]:
     """Hold Ctrl-C and SIGTERM while the block runs, then hand them to their handlers as if they came just after it.
@@ -103,11 +130,7 @@ def signals_held(signums: tuple[int, ...] = (signal.SIGINT, signal.SIGTERM), giv
     With `give_up_after`, that many signals held end the process at once (128 + the signal), `giving_up` said first:
     the way out of a block that hangs (a worker writing to a hung network mount), short of SIGKILL.
     """
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
     got: list[int] = []
-    previous = {}
 
     def hold(number, frame):
         got.append(number)
@@ -118,19 +141,14 @@ def signals_held(signums: tuple[int, ...] = (signal.SIGINT, signal.SIGTERM), giv
                 pass
             os._exit(128 + number)
 
+    previous: dict = {}
     try:
-        for signum in signums:
-            previous[signum] = signal.signal(signum, hold)
-        yield
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
-        for signum in dict.fromkeys(got):  # each signal once: a second Ctrl-C asks no more than the first
-            handler = previous[signum]
-            if callable(handler):
-                handler(signum, None)
-            elif handler == signal.SIG_DFL:
-                signal.raise_signal(signum)
+        with _installed(signums, hold) as installed:
+            previous.update(installed or {})
+            yield
+    finally:  # the handlers are back: as if the signals came just after the block, each once (a second
+        for signum in dict.fromkeys(got):  # Ctrl-C asks no more than the first)
+            _pass_on(previous, signum)
 
 
 @contextmanager
@@ -141,30 +159,17 @@ def first_stop_only(signums: tuple[int, ...] = (signal.SIGINT, signal.SIGTERM)) 
     Python's locks do not survive a second KeyboardInterrupt raised while the first unwinds a wait on them: Ctrl-C
     pressed twice ended the fetch with "RuntimeError: release unlocked lock", or hung it. Main thread only.
     """
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
     fired: list[int] = []
-    previous = {}
+    previous: dict = {}
 
     def first_only(signum, frame):
-        if fired:
-            return
-        fired.append(signum)
-        handler = previous[signum]
-        if callable(handler):
-            handler(signum, frame)
-        elif handler == signal.SIG_DFL:  # SIGTERM without a handler: end as it would have
-            signal.signal(signum, signal.SIG_DFL)
-            signal.raise_signal(signum)
+        if not fired:
+            fired.append(signum)
+            _pass_on(previous, signum, frame)
 
-    try:
-        for signum in signums:
-            previous[signum] = signal.signal(signum, first_only)
+    with _installed(signums, first_only) as installed:
+        previous.update(installed or {})
         yield
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
 
 
 def abandonable(stop: StopSwitch, connect: Callable[[], socket.socket]) -> socket.socket:

@@ -10,13 +10,13 @@ integers. The category and attribution files are read through it as well.
 from __future__ import annotations
 
 import csv as _csv
-import os
 import re
 from pathlib import Path
 
 import pandas as pd
 
 from glr.errors import DatasetError
+from glr.paths import broken_link
 
 TRAIN_NAME = "train.csv"
 CLEAN_CSV = "train_clean.csv"  # the cleaned subset (1.58M photos, 81k classes): `landmark_id,images`
@@ -40,8 +40,8 @@ ALIASES = {"id": ("image_id", "imageid", "image id", "img_id"),
 def read_header(csv: Path, expected: str = "id,landmark_id", delimiter: str = ",") -> list[str]:
     """The header fields of a CSV file as written (quotes removed), from its first line; `expected`: the
     columns the file should have, for the messages."""
-    if csv.is_symlink() and not csv.exists():
-        raise DatasetError(f"{csv}: is a link to {os.readlink(csv)}, which is not there (moved or deleted?)")
+    if broken := broken_link(csv):
+        raise DatasetError(f"{csv}: is {broken}")
     if not csv.is_file():
         # A folder, or a pipe that would block the read forever.
         raise DatasetError(f"{csv}: is not a regular file; expected a CSV file `{expected}`")

@@ -160,7 +160,11 @@ def worker_run(run: Run, cluster: Cluster) -> Run:
     resume) so the worker trains exactly as the chief does, and takes everything the
     worker writes, which the chief's folder must never get. Delete it with `drop_worker_run`.
     """
-    path = Path(tempfile.mkdtemp(prefix=f"glr-worker{cluster.index}-")) / run.id
+    from glr.training.processes import process_started_at
+
+    drop_orphaned_worker_runs()
+    owner = f"{os.getpid()}-{process_started_at():.0f}"
+    path = Path(tempfile.mkdtemp(prefix=f"glr-worker{cluster.index}-{owner}-")) / run.id
     path.mkdir()
     copy = Run(path)
     shutil.copy2(run.config_path, copy.config_path)
@@ -200,6 +204,25 @@ def cluster_run(path: str | os.PathLike, config, cluster: Cluster | None) -> Run
 def drop_worker_run(copy: Run) -> None:
     """Delete a worker's temporary run folder."""
     shutil.rmtree(copy.path.parent, ignore_errors=True)
+
+
+def drop_orphaned_worker_runs(folder: str | os.PathLike | None = None) -> list[Path]:
+    """Delete the temporary run folders of workers that are gone (killed, so their own `drop_worker_run` never ran).
+
+    Each folder's name holds its worker's pid and start time, `glr-worker<index>-<pid>-<start>-<random>`; a folder
+    whose worker still runs, or whose name says no owner (made by an older glr), is left. Returns those deleted.
+    """
+    import re
+
+    from glr.training.processes import pid_alive
+
+    dropped = []
+    for path in Path(folder or tempfile.gettempdir()).glob("glr-worker*-*-*-*"):
+        owner = re.fullmatch(r"glr-worker\d+-(\d+)-(\d+)-.+", path.name)
+        if owner and path.is_dir() and not pid_alive(owner[1], owner[2]):
+            shutil.rmtree(path, ignore_errors=True)
+            dropped.append(path)
+    return dropped
 
 
 def lost_worker_message(exc: BaseException) -> str:

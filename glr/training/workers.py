@@ -41,7 +41,7 @@ import time
 from contextlib import ExitStack, contextmanager
 
 from glr.paths import PROJECT_ROOT
-from glr.training.cluster import TF_CONFIG, THREADS_ENV
+from glr.training.cluster import TF_CONFIG, THREADS_ENV, drop_orphaned_worker_runs
 from glr.training.launch import training_lock
 from glr.training.processes import launcher_env, process_start
 from glr.training.progress import PHASES
@@ -278,6 +278,7 @@ def train_local(run: Run, workers: int, resume: bool = False) -> dict:
                 bad, trained = _watch(started, run, signals)
         finally:
             kill_all(signals.workers)
+            drop_orphaned_worker_runs()  # a worker killed (SIGKILL, the OOM killer) left its private copy
     status = run.status()
     state = status["state"]
     if before and bad and bad[1] > 0 and not trained and not signals.stop:  # refused: by the chief, or a worker's error
