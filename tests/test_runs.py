@@ -114,6 +114,25 @@ def test_dead_pid_is_failed(tmp_path):
     assert json.loads(run.status_path.read_text())["state"] == "running"  # reading never writes
 
 
+def test_a_run_whose_queuer_died_before_its_trainer_started_is_failed_not_queued_for_ever(tmp_path):
+    # The app killed between making the run and starting its trainer left it "queued" for ever: the newest
+    # active run, that every page followed and `glr stop latest` stopped.
+    made = subprocess.run([sys.executable, "-c", "import sys; from glr.training.run import Run; "
+                           f"Run.create(sys.argv[1], {CONFIG!r}, run_id='r')", str(tmp_path)], timeout=60)
+    assert made.returncode == 0
+    run = Run(tmp_path / "runs" / "r")
+    status = run.status()
+    assert status["state"] == "failed" and status["message"].startswith("never started: the process that queued it")
+    assert json.loads(run.status_path.read_text())["state"] == "queued"  # reading never writes
+    # Queued by a process that lives (this one), it waits; with its trainer started, it is that process's.
+    mine = Run.create(tmp_path, CONFIG, run_id="mine")
+    assert mine.status()["state"] == "queued"
+    run.update_status(state="queued", pid=None, message="resuming")  # the app queueing a resume: it is the queuer now
+    assert run.status()["state"] == "queued"
+    run.update_status(state="running", pid=os.getpid())
+    assert run.status()["state"] == "running"
+
+
 def test_live_pid_is_running_but_a_reused_pid_is_not(tmp_path):
     run = Run.create(tmp_path, CONFIG, run_id="r")
     run.update_status(state="running", pid=os.getpid())

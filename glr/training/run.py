@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from glr.atomic import read_json, write_csv, write_json, write_text
 from glr.errors import GlrError
 from glr.training.run_results import RunResults
-from glr.training.status import STATUS_FIELDS, RunStatus, now
+from glr.training.status import STATUS_FIELDS, RunStatus, now, queued_by
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -168,7 +168,7 @@ class Run(RunStatus, RunResults):
         run.write_config(config)
         status = dict.fromkeys(STATUS_FIELDS)
         status.update(state="queued", run_id=run.id, epoch=0, epochs=setting(config, "epochs"), step=0,
-                      created=now(), updated=now(), message="")
+                      created=now(), updated=now(), message="", **queued_by())
         write_json(run.status_path, status)
         return run
 

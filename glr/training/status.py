@@ -10,6 +10,7 @@ process) has failed, whatever it last wrote. `Run` (glr.training.run) carries th
 
 from __future__ import annotations
 
+import os
 import time
 from datetime import datetime
 from typing import Any
@@ -27,6 +28,8 @@ STATUS_FIELDS = (
     "created", "started", "updated", "finished", "message", "traceback",
 )  # phase: the current stage; unit: what its steps count ("batch" while epochs train); epoch: epochs done
 DIED_MESSAGE = "the training process ended without saying so (killed?)"
+NEVER_STARTED_MESSAGE = ("never started: the process that queued it (pid {pid}) ended before its training began; "
+                         "start it again, or delete it")
 PROGRESS_SECONDS = 0.5  # report_progress writes the status at most this often
 STATUS_GUARD = ".status.lock"  # locked around each read-merge-write of the status
 
@@ -73,6 +76,12 @@ class RunStatus:
                 status.update(again)
             else:
                 status.update(state="failed", message=DIED_MESSAGE)
+        elif _orphaned_in_queue(status):
+            again = self.recorded_status() or {}
+            if again.get("state") == "queued" and not again.get("pid"):  # its trainer may have just started
+                status.update(state="failed", message=NEVER_STARTED_MESSAGE.format(pid=status["queued_by"]))
+            else:
+                return self.status()
         return status
 
     def update_status(self, only_if: frozenset | None = None, **fields: Any) -> bool:
@@ -91,6 +100,8 @@ class RunStatus:
             new_state, old_state = fields.get("state"), current.get("state")
             if new_state == "running" and old_state == "stopping":
                 fields["state"] = "stopping"
+            if new_state == "queued" and not fields.get("pid"):  # who waits to start it: see _orphaned_in_queue
+                fields.update(queued_by(), **fields)
             if fields.get("pid") and "pid_start" not in fields:
                 fields["pid_start"] = process_start(int(fields["pid"]))
             elif "pid" in fields and not fields["pid"]:
@@ -134,6 +145,18 @@ class RunStatus:
                 self.stop_path.unlink(missing_ok=True)
         except FileNotFoundError:
             pass
+
+
+def queued_by() -> dict:
+    """The fields naming this process as the one that queued a run and will start its trainer."""
+    return {"queued_by": os.getpid(), "queued_by_start": process_started_at()}
+
+
+def _orphaned_in_queue(status: dict) -> bool:
+    """Whether a run queued without a trainer yet was left so for ever: the process that queued it ended (the app
+    killed between making the run and starting its trainer, the CLI killed while TensorFlow loaded)."""
+    return (status["state"] == "queued" and not status["pid"] and bool(status.get("queued_by"))
+            and not pid_alive(status["queued_by"], status.get("queued_by_start")))
 
 
 def _needs_process(status: dict) -> bool:
