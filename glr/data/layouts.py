@@ -5,7 +5,8 @@
   whose Wikimedia category URLs become readable names (`read_gldv2`).
 - GLDv2's `train_clean.csv` (`landmark_id,images`, ids separated by spaces), read as the
   same rows: point glr at the file itself.
-- One folder per class, holding that class's images (`read_class_folders`).
+- One folder per class, holding that class's images (`read_class_folders`), or such folders inside
+  train/val/test split folders, when they clearly are splits (`glr.data.split_folders` decides).
 
 Both return a table with columns id, path, landmark_id, name, and the problems met as
 messages; `glr.data.datasets.load_catalog` chooses the layout, checks the image files and
@@ -21,6 +22,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import pandas as pd
 
+from glr.data.split_folders import SPLIT_FOLDERS, decide, split_note  # noqa: F401 - SPLIT_FOLDERS: read from here too
 from glr.data.train_csv import INVISIBLE, TEXT, arrow_columns, arrow_frame, parse_labels, read_layout, read_train_csv
 from glr.errors import DatasetError
 from glr.paths import is_utf8, printable
@@ -40,8 +42,6 @@ SYSTEM_FOLDERS = {"__macosx", "@eadir", "#recycle", "#snapshot", "$recycle.bin",
                   "lost+found"}
 
 ARCHIVES = (".zip", ".gz", ".tgz", ".tar", ".bz2", ".xz", ".7z", ".rar")  # files glr does not read inside of
-# Folders that hold a train/validation/test split of class folders, not a class.
-SPLIT_FOLDERS = {"train", "training", "val", "valid", "validation", "test", "testing"}
 
 COLUMNS = ["id", "path", "landmark_id", "name"]
 # GLDv2 ids are 16 hex digits. Anything outside this alphabet (a "/" or "..") could make
@@ -278,18 +278,11 @@ def _is_plain_int(text: str) -> bool:
     return text.isascii() and text.isdigit() and len(text) <= 18
 
 
-def _class_folders_of_splits(folders: list[Path]) -> tuple[list[Path], list[Path]]:
-    """The class folders inside split folders (`train/Tower`, `val/Tower`, as Keras and Kaggle datasets ship
-    them) when every folder is one of SPLIT_FOLDERS holding class folders, and the photos loose in those splits;
-    else `folders` as they are. glr makes its own split: read as folders, the splits were the classes."""
-    if not folders or any(f.name.lower() not in SPLIT_FOLDERS for f in folders):
-        return folders, []
-    inner = [sorted(p for p in f.iterdir() if p.is_dir() and not is_system_folder(p.name)) for f in folders]
-    if not any(inner):
-        return folders, []
-    loose = [p for f in folders for p in sorted(f.iterdir())
-             if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS and not is_system_file(p)]
-    return sorted((c for group in inner for c in group), key=lambda c: (c.name, c.parent.name)), loose
+def _contents(folder: Path) -> tuple[list[Path], list[Path]]:
+    """A folder's sub-folders and the photos directly in it, without what an OS writes there."""
+    entries = sorted(folder.iterdir())
+    return ([p for p in entries if p.is_dir() and not is_system_folder(p.name)],
+            [p for p in entries if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS and not is_system_file(p)])
 
 
 def _without_linked_copies(folders: list[Path]) -> tuple[list[Path], list[tuple[Path, Path]]]:
@@ -316,10 +309,10 @@ def read_class_folders(root: Path) -> tuple[pd.DataFrame, list[str]]:
         raise DatasetError(f"{root}: cannot be listed ({exc.strerror or exc})") from None
     rows, skipped, unnamed, loose, empty, dangling, cloud = [], [], [], [], [], [], []
     try:
-        folders, split_loose = _class_folders_of_splits(folders)
+        split = decide(folders, _contents)  # train/<class>/, val/<class>/, or classes named "train" and "test"
     except OSError as exc:  # a split folder (test/, another user's) that cannot be listed
         raise DatasetError(f"{exc.filename or root}: cannot be listed ({exc.strerror or exc})") from None
-    folders, linked = _without_linked_copies(folders)
+    folders, linked = _without_linked_copies(split.folders)
     # An integer folder name is taken as the landmark_id, as in GLDv2 exports; the other
     # folders are numbered after the largest of those, so two folders never share a class.
     numeric = [int(f.name) for f in folders if _is_plain_int(f.name)]
@@ -373,15 +366,13 @@ def read_class_folders(root: Path) -> tuple[pd.DataFrame, list[str]]:
         raise DatasetError(f"{root}: no dataset found. Expected a GLDv2 folder with {TRAIN_CSV} and train/, "
                            f"or one sub-folder of images per class.{hint}")
     problems = []
-    splits = sorted({f.parent.name for f in folders if f.parent != root})
-    if splits and rows:
-        problems.append(f"the class folders inside {', '.join(repr(printable(s)) for s in splits)} are read as one "
-                        "dataset: glr makes its own train/validation split")
+    if rows and (note := split_note(split, printable)):
+        problems.append(note)
     if packed:
         problems.append(f"{unpack} {'it' if len(packed) == 1 else 'each'} into a class folder to use its photos")
-    if split_loose:
-        problems.append(f"{plural(len(split_loose), 'image')} in split folders, in no class folder (e.g. "
-                        f"{examples(printable(p.relative_to(root)) for p in split_loose)}; an unlabelled test set?); skipped")
+    if split.loose:
+        problems.append(f"{plural(len(split.loose), 'image')} in split folders, in no class folder (e.g. "
+                        f"{examples(printable(p.relative_to(root)) for p in split.loose)}; an unlabelled test set?); skipped")
     if loose:  # a photo beside the class folders belongs to no class: said, not dropped in silence
         problems.append(f"{plural(len(loose), 'image')} directly in the dataset folder, in no class folder "
                         f"(e.g. {examples(printable(p.name) for p in loose)}); skipped: move each into its class's folder")
