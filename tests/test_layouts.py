@@ -54,6 +54,16 @@ def test_a_category_row_that_does_not_parse_costs_its_own_name_only(gld):
                                 "are named by their id"]
 
 
+def test_a_category_file_with_a_trailing_separator_on_its_first_row_only_names_every_landmark(gld):
+    # The first row's `7,Eiffel_Tower,` set the width: every other row was "without the header's columns" and its
+    # landmark named by its id.
+    (gld / "train_label_to_category.csv").write_text("landmark_id,category\n7,Eiffel_Tower,\n12,Big Ben\n9,a,b\n")
+    catalog = load_catalog(gld)
+    assert catalog.names() == {7: "Eiffel Tower", 12: "Big Ben"}
+    assert catalog.problems == ["train_label_to_category.csv: 1 row without the header's columns (e.g. '9,a,b'; a name "
+                                "holding the separator must be in quotes); those landmarks are named by their id"]
+
+
 def test_a_negative_landmark_id_is_skipped_and_named(gld):
     # -1 is many tools' "no landmark": those photos were trained as one landmark, "landmark -1".
     with open(gld / "train.csv", "a") as fh:

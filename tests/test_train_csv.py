@@ -124,6 +124,33 @@ def test_a_row_with_a_value_past_the_header_is_still_refused(tmp_path):
         read_train_csv(csv)
 
 
+@pytest.mark.parametrize("text", [
+    "id,landmark_id\nabc1,7,\nabc2,8\nabc3,9\n",  # the first row only
+    "id,landmark_id\nabc1,7\nabc2,8,\nabc3,9,,\n",  # some rows only, not the first
+    "id,url,landmark_id\nabc1,http://x/1.jpg,7,\nabc2,http://x/2.jpg,8\n\nabc3,\"http://x/3,4.jpg\",9,\n",
+    "sep=;\r\nid;landmark_id\r\nabc1;7\r\nabc2;8;\r\nabc3;9\r\n   \r\n",
+])
+def test_rows_ending_in_a_separator_on_some_lines_only_are_read(tmp_path, text):
+    # Was "cannot be parsed as CSV (Expected 3 columns, got 2: abc2,8)": the width was taken from the first row.
+    # (pandas reads such a file with every value shifted one column left, in silence.)
+    csv = tmp_path / "train.csv"
+    csv.write_text(text)
+    df, _ = read_train_csv(csv)
+    assert _rows(df) == [("abc1", "7"), ("abc2", "8"), ("abc3", "9")]
+
+
+@pytest.mark.parametrize("text, line", [
+    ("id,landmark_id\nabc1,7,\nabc2,8\nabc3,9,x\n", "line 4 has a value past the header's columns: abc3,9,x"),
+    ("id,landmark_id\nabc1,7\nabc2,8,\nabc3\n", "line 4 has fewer fields than the header: abc3"),
+    ("id,landmark_id\nabc1,7,\nabc2,8,x\n", "line 3 has a value past the header's columns: abc2,8,x"),
+])
+def test_a_row_of_another_width_that_is_not_only_empty_fields_names_its_line(tmp_path, text, line):
+    csv = tmp_path / "train.csv"
+    csv.write_text(text)
+    with pytest.raises(DatasetError, match=re.escape(f"{csv}: cannot be parsed as CSV ({line}); fix or delete that line")):
+        read_train_csv(csv)
+
+
 @pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be"])
 def test_utf16_without_its_byte_order_mark_is_named(tmp_path, encoding):
     # PowerShell's Out-File and some exports: "missing column 'id' and 'landmark_id'; found 'i\x00d\x00', ...".

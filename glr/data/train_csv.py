@@ -2,9 +2,10 @@
 
 `glr.data.layouts` turns these columns into dataset rows; this module only reads the file: its
 header in any case or quoting or under a common other name (`image_id`), a comma, semicolon, tab or
-pipe separator (or the one Excel's `sep=;` line declares), any line ends (a bare CR too),
-`train_clean.csv`'s one row per class exploded into one row per id, and landmark ids checked as plain
-integers. The category and attribution files are read through it as well.
+pipe separator (or the one Excel's `sep=;` line declares), any line ends (a bare CR too), rows ending in
+empty fields the header lacks (`abc,1,`, on every row or on some; any other row of the wrong width is named by
+its line), `train_clean.csv`'s one row per class exploded into one row per id, and landmark ids checked as
+plain integers. The category and attribution files are read through it as well.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from glr.errors import DatasetError
-from glr.paths import broken_link
+from glr.paths import broken_link, one_line
 
 TRAIN_NAME = "train.csv"
 CLEAN_CSV = "train_clean.csv"  # the cleaned subset (1.58M photos, 81k classes): `landmark_id,images`
@@ -206,17 +207,16 @@ def arrow_columns(csv: Path, names: list[str], columns: list[str], delimiter: st
 
     padding = [n for n in names if n.startswith(EMPTY_COLUMN)]
     table = _arrow_columns(csv, names, columns + padding, delimiter, bad_rows)
+    padding = [n for n in padding if n in table.column_names]  # none once rows of uneven widths were evened
     if not padding:
-        return table
+        return table.select(columns)
     filled = pc.and_kleene(pc.is_valid(table[padding[0]]), pc.not_equal(pc.utf8_trim_whitespace(table[padding[0]]), ""))
     for name in padding[1:]:
         filled = pc.or_kleene(filled, pc.and_kleene(pc.is_valid(table[name]), pc.not_equal(pc.utf8_trim_whitespace(table[name]), "")))
     filled = pc.fill_null(filled, False)
     if pc.any(filled).as_py():
-        row = table.filter(filled).slice(0, 1).to_pylist()[0]
-        text = delimiter.join(str(row[c] or "") for c in columns + padding)
         if bad_rows is None:
-            raise DatasetError(f"{csv}: cannot be parsed as CSV (a row has a value past the header's columns: {text})")
+            _evened(csv, delimiter, len(names) - len(padding), strict=True).close()  # raises, naming the line
         bad_rows.extend(delimiter.join(str(r[c] or "") for c in columns + padding) for r in table.filter(filled).to_pylist())
         table = table.filter(pc.invert(filled))
     return table.select(columns)
@@ -231,22 +231,44 @@ def _arrow_columns(csv: Path, names: list[str], columns: list[str], delimiter: s
         # Arrow parses the 4.1M-row file in under a second. Only the needed columns are kept, as
         # text: parsing labels as int64 directly would silently turn "1.5" into 1 and wrap an
         # overlong number around. `parse_labels` checks them strictly instead.
-        def read(handler=None):
+        width = len([n for n in names if not n.startswith(EMPTY_COLUMN)])
+
+        def read(handler=None, source=None):
+            """The file (or `source`: its rows evened to the header's width, without the header) read by Arrow."""
             return pacsv.read_csv(
-                csv, read_options=pacsv.ReadOptions(column_names=names, skip_rows=2 if declared_separator(csv) else 1),
+                source or csv, read_options=pacsv.ReadOptions(column_names=names[:width] if source else names,
+                                                              skip_rows=0 if source else 2 if declared_separator(csv) else 1),
                 parse_options=pacsv.ParseOptions(delimiter=delimiter, invalid_row_handler=handler),
-                convert_options=pacsv.ConvertOptions(include_columns=columns, column_types={c: pa.string() for c in columns}))
+                convert_options=pacsv.ConvertOptions(include_columns=[c for c in columns if c in names[:width]] if source
+                                                     else columns, column_types={c: pa.string() for c in columns}))
 
         if bad_rows is not None:
-            return read(lambda row: skip_blank_row(row) if not (row.text or "").strip() else bad_rows.append(row.text) or "skip")
+            found: list[str] = []
+            table = read(lambda row: skip_blank_row(row) if not (row.text or "").strip() else found.append(row.text) or "skip")
+            if not any(_fields_past(text, delimiter, width) == "" for text in found):
+                bad_rows.extend(found)
+                return table
+            with _evened(csv, delimiter, width, strict=False) as source:  # rows that only end in empty fields are kept
+                return read(lambda row: skip_blank_row(row) if not (row.text or "").strip() else bad_rows.append(row.text) or "skip",
+                            source)
         try:
-            return read()
+            try:
+                return read()
+            except pa.ArrowInvalid as exc:
+                # A line of only spaces (an editor's last line) is an empty line, not a row short of its fields. Only
+                # then is the file read again with a row handler: Arrow decodes each bad row for it, noisily if not UTF-8.
+                if not re.search(r"Expected \d+ columns, got 1:\s*$", str(exc).splitlines()[0] if str(exc) else ""):
+                    raise
+                return read(skip_blank_row)
         except pa.ArrowInvalid as exc:
-            # A line of only spaces (an editor's last line) is an empty line, not a row short of its fields. Only
-            # then is the file read again with a row handler: Arrow decodes each bad row for it, noisily if not UTF-8.
-            if not re.search(r"Expected \d+ columns, got 1:\s*$", str(exc).splitlines()[0] if str(exc) else ""):
+            # Rows of another width than the first (`abc,1,` on some rows only: a hand edit, files put together):
+            # evened in a slower pass that keeps rows ending in empty fields and names the line of any other.
+            if "\x00" in str(exc) or not re.search(r"Expected \d+ columns, got \d+", str(exc)):
                 raise
-            return read(skip_blank_row)
+            with _evened(csv, delimiter, width, strict=True) as source:
+                return read(skip_blank_row, source)
+    except DatasetError:
+        raise
     except Exception as exc:  # noqa: BLE001 - any parser failure is the file's problem
         text = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
         if any(word in text.lower() for word in ("utf-8", "utf8", "unicode")):
@@ -256,6 +278,57 @@ def _arrow_columns(csv: Path, names: list[str], columns: list[str], delimiter: s
             raise DatasetError(f"{csv}: holds zero bytes where text should be, so part of it was never written (a "
                                "crash, or a copy cut short?); copy or save it again") from None
         raise DatasetError(f"{csv}: cannot be parsed as CSV ({text})") from None
+
+
+def _fields_past(text: str, delimiter: str, width: int) -> str | None:
+    """What a row's fields past the header's `width` hold, joined ("" when they are all empty or spaces, or there
+    are none); None when the row has fewer than `width` fields or does not parse."""
+    try:
+        fields = next(_csv.reader([text], delimiter=delimiter), [])
+    except _csv.Error:
+        return None
+    return "".join(fields[width:]).strip() if len(fields) >= width else None
+
+
+def _evened(csv: Path, delimiter: str, width: int, strict: bool):
+    """The rows of `csv` (without its header) in a temporary file, each cut to the header's `width` fields when
+    those past it are empty (`abc,1,` is `abc,1`); blank lines dropped. A row short of the header's fields or with
+    a value past them is a DatasetError naming its line when `strict`, else written as it is (a bad row)."""
+    import io
+    import tempfile
+
+    out = tempfile.TemporaryFile()
+    text = io.TextIOWrapper(out, encoding="utf-8", newline="", write_through=True)
+    writer = _csv.writer(text, delimiter=delimiter, lineterminator="\n")
+    header_lines = 1 + bool(declared_separator(csv))
+    try:
+        with open(csv, encoding="utf-8-sig", newline="") as fh:
+            reader = _csv.reader(fh, delimiter=delimiter)
+            for row in reader:
+                if reader.line_num <= header_lines or not "".join(row).strip() and len(row) < 2:
+                    continue  # the header (and Excel's `sep=` line), and blank lines
+                if "\x00" in "".join(row):
+                    raise DatasetError(f"{csv}: holds zero bytes where text should be, so part of it was never written "
+                                       "(a crash, or a copy cut short?); copy or save it again")
+                if len(row) > width and not "".join(row[width:]).strip():
+                    row = row[:width]
+                elif len(row) != width and strict:
+                    what = "a value past the header's columns" if len(row) > width else "fewer fields than the header"
+                    raise DatasetError(f"{csv}: cannot be parsed as CSV (line {reader.line_num} has {what}: "
+                                       f"{one_line(delimiter.join(row)[:200])}); fix or delete that line")
+                writer.writerow(row)
+    except UnicodeDecodeError:
+        out.close()
+        raise DatasetError(f"{csv}: is not UTF-8 text; save it as UTF-8 CSV") from None
+    except (_csv.Error, OSError) as exc:
+        out.close()
+        raise DatasetError(f"{csv}: cannot be parsed as CSV ({exc})") from None
+    except DatasetError:
+        out.close()
+        raise
+    text.detach()
+    out.seek(0)
+    return out
 
 
 def skip_blank_row(row) -> str:
