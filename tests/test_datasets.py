@@ -524,8 +524,14 @@ def test_ids_of_digits_a_spreadsheet_stripped_of_leading_zeros_are_found(tmp_pat
                                         "1b2c3d4e5f6a7b8c,2\n2c3d4e5f6a7b8c9d,2\n123,2\n")
     catalog = load_catalog(tmp_path)
     assert len(catalog.df) == 4 and os.path.isfile(catalog.df["path"].iloc[0])
-    assert catalog.problems == ["1 id in train.csv lost its leading zeros (saved from a spreadsheet?); found as "
-                                "GLDv2's 16-digit ids",
+    assert catalog.df["id"].iloc[0] == "0012345678901234"  # GLDv2's id, as the run's tables and `fetch` use it
+    # "123" in a file of GLDv2 ids is one cut short too, but its photo is on disk under neither name: named.
+    assert catalog.problems == ["1 id in train.csv lost its leading zeros (e.g. '12345678901234'; saved from a "
+                                "spreadsheet?): read as GLDv2's 16-digit id (e.g. '0012345678901234'), as its photo is on disk",
+                                "1 id in train.csv is digits only and shorter than GLDv2's 16 (e.g. '123'), and no photo is on "
+                                "disk under it or with leading zeros: a spreadsheet dropped the zeros? Format the id column "
+                                "as Text and save train.csv again from the original file (`glr fetch` would save its photo "
+                                "under the shortened id)",
                                 "1 image file listed in train.csv not found (e.g. 'train/1/2/3/123.jpg'); skipped"]
 
 

@@ -1,7 +1,7 @@
 """Read a landmark dataset into a catalog, curate the top-N classes and split them.
 
 `load_catalog` reads either layout `glr.data.layouts` understands (GLDv2's `train.csv`, or
-one folder per class) into a `Catalog`, checking that the listed image files exist;
+one folder per class) into a `Catalog`, checking that the listed image files exist (`glr.data.photo_files`);
 `curate` keeps the top-N classes and makes a seeded, stratified train/validation split.
 
 Reading never opens an image, so GLDv2's full 4.1M-row `train.csv` takes seconds. Problems
@@ -23,9 +23,10 @@ import pandas as pd
 from sklearn.model_selection import train_test_split
 
 from glr.data.layouts import (
-    ARCHIVES, IMAGE_EXTENSIONS, SAFE_ID_PATTERN, TEXT, TRAIN_CSV, category_to_name, examples, image_paths, is_system_folder,
+    ARCHIVES, IMAGE_EXTENSIONS, SAFE_ID_PATTERN, TRAIN_CSV, category_to_name, examples, is_system_folder,
     looks_like_gldv2_images, plural, read_class_folders, read_gldv2,
 )
+from glr.data.photo_files import drop_missing_files, relative_examples, restore_leading_zeros  # noqa: F401 - relative_examples: read from here too
 from glr.errors import DatasetError
 
 # The reading API callers use. The layout constants and `category_to_name` are
@@ -39,7 +40,6 @@ __all__ = [
 # Above this many rows, checking every file on disk costs more than it tells; curation
 # checks the files of the classes it keeps instead.
 MAX_ROWS_TO_CHECK = 200_000
-SHORT_DIGITS = r"[0-9]{1,15}"  # a GLDv2 id of digits only, its leading zeros lost (GLDv2's ids have 16 hex digits)
 
 DEFAULT_TOP_N = 100
 DEFAULT_MIN_IMAGES = 2
@@ -198,97 +198,14 @@ def _load_gldv2(root: Path, csv: Path, check_files: bool | None) -> Catalog:
     """A GLDv2 folder's catalog, its image files checked as `load_catalog` documents."""
     df, problems = read_gldv2(root, csv)
     catalog = Catalog(root=root, layout="gldv2", df=df, problems=problems)
+    restore_leading_zeros(catalog)  # before the file check, and without it: `fetch` looks for the photos by id
     if check_files or (check_files is None and len(df) <= MAX_ROWS_TO_CHECK):
-        _drop_missing_files(catalog)
+        drop_missing_files(catalog)
     else:
         catalog.check_pending = check_files is None
     if catalog.df.empty:
         raise DatasetError(f"{root}: no usable images; " + "; ".join(catalog.problems or ["train.csv lists none"]))
     return catalog
-
-
-def _drop_missing_files(catalog: Catalog, rows: pd.Index | None = None) -> None:
-    """Drop catalog rows (all, or just `rows`) whose image file does not exist; add a problem."""
-    df = catalog.df
-    paths = df["path"] if rows is None else df["path"].loc[rows]  # one column: taking all four costs seconds at 4.1M
-    missing = paths.index[~_existing(paths)]
-    padded = 0
-    if len(missing):
-        fixed = None
-        # Photos saved flat, as train/<id>.jpg (a download script's choice, not Kaggle's), are found there;
-        # ids written in upper case are found under GLDv2's lower-case file names, nested or flat. Without a
-        # train/ folder, GLDv2's tar shards were unpacked straight into the dataset folder (a/b/c/abc.jpg).
-        upper = bool(df.loc[missing, "id"].str.contains("[A-Z]", regex=True).any())  # else no second look
-        tries = ([_flat_paths, _lower_case_paths, lambda root, ids: _flat_paths(root, ids.str.lower())][:3 if upper else 1]
-                 if os.path.isdir(os.path.join(catalog.root, "train")) else [_paths_without_train])
-        # A spreadsheet reads an id of digits only as a number, and drops its leading zeros: 0123... as 123...
-        if df.loc[missing, "id"].str.fullmatch(SHORT_DIGITS).fillna(False).astype(bool).any():
-            tries.append(_zero_padded)
-        for where in tries:
-            candidates = where(catalog.root, df.loc[missing, "id"])
-            there = _existing(candidates)
-            padded += int(there.sum()) if where is _zero_padded else 0
-            if there.any():
-                fixed = df["path"].to_numpy(dtype=object).copy() if fixed is None else fixed
-                fixed[df.index.get_indexer(missing[there])] = candidates[there].to_numpy()
-                missing = missing[~there]
-            if not len(missing):
-                break
-        if fixed is not None:
-            df = catalog.df = df.assign(path=pd.array(fixed, dtype=TEXT))
-    if padded:
-        catalog.problems.append(f"{plural(padded, 'id')} in {TRAIN_CSV} lost {'its' if padded == 1 else 'their'} "
-                                "leading zeros (saved from a spreadsheet?); found as GLDv2's 16-digit ids")
-    if len(missing):
-        shown = relative_examples(df.loc[missing[:3], "path"], catalog.root)
-        catalog.problems.append(f"{plural(len(missing), 'image file')} listed in {TRAIN_CSV} not found (e.g. {shown}); skipped")
-        keep = np.ones(len(df), dtype=bool)
-        keep[df.index.get_indexer(missing)] = False
-        catalog.df = df[keep]  # a boolean filter: half the time of drop(index=...) at GLDv2's size
-
-
-def _flat_paths(root: Path, ids: pd.Series) -> pd.Series:
-    """root/train/<id>.jpg for each id."""
-    return pd.Series([os.path.join(root, "train", f"{i}.jpg") for i in ids], index=ids.index, dtype=object)
-
-
-def _paths_without_train(root: Path, ids: pd.Series) -> pd.Series:
-    """root/a/b/c/abc....jpg for each id: GLDv2's nesting, in the dataset folder itself."""
-    return image_paths(root, ids).str.replace(f"{root}/train/", f"{root}/", n=1, regex=False).astype(object)
-
-
-def _zero_padded(root: Path, ids: pd.Series) -> pd.Series:
-    """GLDv2's path of each id of digits written without its leading zeros (as 16 digits), in train/ or not."""
-    ids = ids.where(~ids.str.fullmatch(SHORT_DIGITS).fillna(False).astype(bool), ids.str.zfill(16))
-    return (image_paths(root, ids) if os.path.isdir(os.path.join(root, "train")) else _paths_without_train(root, ids)).astype(object)
-
-
-def _lower_case_paths(root: Path, ids: pd.Series) -> pd.Series:
-    """GLDv2's nested path of each id in lower case (its file names are lower-case hex)."""
-    return image_paths(root, ids.str.lower()).astype(object)
-
-
-def _existing(paths: pd.Series) -> np.ndarray:
-    """Which of `paths` exist, listing each folder once instead of a stat call per path.
-
-    GLDv2 spreads its photos over 4,096 folders (train/a/b/c), so a million paths cost a few
-    thousand listings: seconds less than a million stats, and nothing when train/ is absent.
-    """
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    if paths.empty:
-        return np.zeros(0, dtype=bool)
-    # Arrow-backed text converts without a copy; anything else (object dtype) is converted once.
-    arr = pa.array(paths.array) if hasattr(paths.array, "__arrow_array__") else pa.array(paths.astype(str), pa.string())
-    folders = pc.unique(pc.replace_substring_regex(arr, pattern=r"[\\/][^\\/]*$", replacement=""))
-    found = []
-    for folder in folders.to_pylist():
-        try:
-            found += [os.path.join(folder, name) for name in os.listdir(folder or os.sep)]
-        except OSError:  # absent, or not a folder: nothing in it exists
-            pass
-    return pc.is_in(arr, value_set=pa.array(found, arr.type)).to_numpy(zero_copy_only=False)
 
 
 def _sentence(message: str) -> str:
@@ -327,7 +244,7 @@ def curate(
         ranked = catalog.class_counts
         candidates = ranked.index[: max(top_n * 3, top_n + 50)]
         before = len(catalog.problems)
-        _drop_missing_files(catalog, catalog.df.index[catalog.df["landmark_id"].isin(candidates)])
+        drop_missing_files(catalog, catalog.df.index[catalog.df["landmark_id"].isin(candidates)])
         found = catalog.problems[before:]
         df = catalog.df[catalog.df["landmark_id"].isin(candidates)]
     else:
@@ -411,8 +328,3 @@ def summarize(catalog: Catalog) -> dict:
         "per_class_max": int(counts.max()),
         "problems": len(catalog.problems),
     }
-
-
-def relative_examples(paths, root: str | os.PathLike | None) -> str:
-    """`examples` of `paths`, each shown relative to the dataset's `root` (as given when there is none)."""
-    return examples(os.path.relpath(p, root) if root else str(p) for p in paths)
