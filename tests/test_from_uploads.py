@@ -193,6 +193,18 @@ def test_a_class_named_in_utf8_by_a_zip_that_does_not_say_so_keeps_its_name(tmp_
     assert built.counts == {"Café": 2, "Tower": 2} and built.problems == []
 
 
+def test_a_zip_of_classes_named_train_and_test_keeps_them_as_classes_and_says_why():
+    # A class "train" of loose photos and a class "test" of bursts in sub-folders: the bursts became the classes,
+    # and the class "train" was skipped as photos outside a class folder.
+    zipped = zip_of({"trip/train/a.jpg": _jpeg(1), "trip/train/b.jpg": _jpeg(2),
+                     "trip/test/burst1/c.jpg": _jpeg(3), "trip/test/burst2/d.jpg": _jpeg(4)})
+    classes, problems = classes_from_zip(zipped)
+    assert {c: len(p) for c, p in classes.items()} == {"train": 2, "test": 2}
+    assert problems == ["the zip: the folders test, train are read as classes, not as train/test split folders: "
+                        "'train' holds its photos directly, where a training split holds class folders; if they are "
+                        "a split, zip the class folders of 'test' alone"]
+
+
 def test_class_folders_inside_train_and_val_folders_of_a_zip_are_the_classes():
     # "train" and "val" were the two classes of the dataset, each holding every landmark.
     zipped = zip_of({**{f"flowers/{s}/{c}/{i}.jpg": _jpeg(i) for s in ("train", "val") for c in ("rose", "tulip")

@@ -22,13 +22,14 @@ import tempfile
 import time
 import unicodedata
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Mapping, Sequence
 
 from PIL import Image
 
 from glr.data.images import decode_image
-from glr.data.layouts import SPLIT_FOLDERS, is_system_folder, plural
+from glr.data.layouts import is_system_folder, plural
+from glr.data.split_folders import SplitDecision, decide
 from glr.data.uploads import MB, ZIP_MAX_BYTES, ZIP_MAX_FILES, read_zip_images
 from glr.errors import DatasetError, ImageError
 from glr.paths import file_in_the_way, uploads_dir
@@ -120,8 +121,10 @@ def classes_from_zip(data: bytes, name: str = "the zip", max_files: int = ZIP_MA
     parts = [member.split("/") for member, _ in images]
     strip = _folders_around(parts)
     # train/<class>/, val/<class>/ (Keras' and Kaggle's layout): the classes are inside the splits, and glr
-    # makes its own split. Read as they come, "train" and "val" would be the two classes.
-    splits = all(p[strip].lower() in SPLIT_FOLDERS for p in parts) and any(len(p) >= strip + 3 for p in parts)
+    # makes its own split. Read as they come, "train" and "val" would be the two classes. But "train" and "test"
+    # may be classes too (a class of bursts in sub-folders): a split only when clearly one, as for a folder.
+    decision = _split_decision(parts, strip)
+    splits = bool(decision.splits)
     classes: dict[str, list[tuple[str, bytes]]] = {}
     loose = []
     for (member, content), path in zip(images, parts):
@@ -131,8 +134,12 @@ def classes_from_zip(data: bytes, name: str = "the zip", max_files: int = ZIP_MA
             continue
         classes.setdefault(path[0], []).append((member, content))
     if splits and classes:
-        problems.append(f"{name}: the class folders inside {', '.join(sorted({p[strip] for p in parts if len(p) >= strip + 3}))} are "
+        problems.append(f"{name}: the class folders inside {', '.join(decision.splits)} are "
                         "read as one dataset: glr makes its own train/validation split")
+    elif decision.as_classes:
+        problems.append(f"{name}: the folders {', '.join(decision.as_classes)} are read as classes, not as train/test "
+                        f"split folders: {decision.reason}; if they are a split, zip the class folders of "
+                        f"{decision.inner.name!r} alone")
     if loose:
         problems.append(f"{name}: {plural(len(loose), 'photo')} outside a class folder skipped (e.g. {loose[0]!r}); "
                         "put each class's photos in a folder named after it")
@@ -140,6 +147,17 @@ def classes_from_zip(data: bytes, name: str = "the zip", max_files: int = ZIP_MA
         problems.append(f"{name}: no class folders found; the zip must hold one folder of photos per class "
                         "(<class name>/<photo>.jpg)")
     return classes, problems
+
+
+def _split_decision(parts: list[list[str]], strip: int) -> SplitDecision:
+    """glr.data.split_folders' decision for the zip's folders at the class level (`strip` folders around them)."""
+    def contents(folder: PurePosixPath) -> tuple[list[PurePosixPath], list[PurePosixPath]]:
+        inside = [p[strip + 1:] for p in parts if p[strip] == folder.name]
+        return (sorted({folder / rest[0] for rest in inside if len(rest) >= 2}),
+                [folder / rest[0] for rest in inside if len(rest) == 1])
+
+    tops = sorted({p[strip] for p in parts if len(p) >= strip + 2})
+    return decide([PurePosixPath(t) for t in tops], contents)
 
 
 def _folders_around(parts: list[list[str]]) -> int:
