@@ -13,7 +13,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from glr import class_examples
+from glr import class_examples, tf_quiet
 from glr import paths, thumbnails
 from glr.data import browse
 from glr.demo import dataset as demo
@@ -64,6 +64,8 @@ ENDINGS = {  # how a toast announces the end of a training: (verb, icon)
 
 # Characters that would format a name placed inside Markdown (emphasis, links, HTML, Streamlit's
 # LaTeX and colour directives, tables): escaped, so "St_Mark's *new* [1]" shows as written.
+tf_quiet.install()  # the Predict page's first TensorFlow import prints its start-up notices to the server's terminal
+
 _MARKDOWN_SPECIALS = re.compile(r"([\\`*_\[\]<>$~|])")
 
 

@@ -15,4 +15,5 @@ __version__ = "0.1.0"
 
 # TensorFlow's C++ start-up chatter (oneDNN notices, CPU feature lines) drowns the CLI's
 # own output; errors still surface as Python exceptions. A user's own setting wins.
+USER_TF_LOG_LEVEL = os.environ.get("TF_CPP_MIN_LOG_LEVEL")  # glr.tf_quiet heeds the user's own
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")

@@ -315,6 +315,9 @@ def _ignored_by_resume(parser: argparse.ArgumentParser, args) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of `python -m glr`; returns the exit code: 0 done, 1 failed, 2 refused (usage or a glr error),
     130 Ctrl-C, 141 the reader of the output went away (`glr runs | head -1`), as for a tool SIGPIPE ends."""
+    from glr import tf_quiet
+
+    tf_quiet.install()  # TensorFlow's start-up notices, seven lines above the command's own output
     try:
         code = _run(argv)
         sys.stdout.flush()  # here, not at exit, where a failed write is an "Exception ignored" traceback
