@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -32,22 +33,31 @@ def progress_bar(total: int, desc: str, unit: str = "img"):
 class PhotoProgress:
     """A progress(done, total) callback in photos (drawn by the demo generator, or fetched) shown as a tqdm bar.
 
-    `terminal_only`: off a terminal, one line saying what is done ("generating the demo dataset: 8,000 photos")
-    instead of a bar whose redraws fill a log with "\r" updates.
+    Off a terminal (a log file, nohup) a bar's redraws would fill the log with "\r" updates for hours: it says what
+    it does in one line ("fetching photos: 8,000 photos"), then, unless `terminal_only`, a line of progress at most
+    every LOG_SECONDS and one at the end.
     """
+
+    LOG_SECONDS = 30.0
 
     def __init__(self, desc: str, terminal_only: bool = False):
         self.desc, self.bar, self.terminal_only = desc, None, terminal_only
+        self.logged, self.said = None, 0  # off a terminal: when progress was last said, and how far
 
     def __call__(self, done: int, total: int) -> None:
         if self.bar is None:
             from tqdm import tqdm
 
-            quiet = self.terminal_only and not sys.stderr.isatty()
+            quiet = not sys.stderr.isatty()
             if quiet:
-                print(f"{self.desc}: {total:,} photos", file=sys.stderr)
+                print(f"{self.desc}: {total:,} photos", file=sys.stderr, flush=True)
+                self.logged = time.monotonic()
             self.bar = tqdm(total=total, desc=self.desc, unit="photo", file=sys.stderr, leave=False, disable=quiet)
         self.bar.update(done - self.bar.n)
+        if self.logged is not None and not self.terminal_only and done > self.said and (
+                done >= total or time.monotonic() - self.logged >= self.LOG_SECONDS):
+            print(f"{self.desc}: {done:,} of {total:,} ({done / max(total, 1):.0%})", file=sys.stderr, flush=True)
+            self.logged, self.said = time.monotonic(), done
 
     def close(self) -> None:
         if self.bar is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import signal
 import socket
+import sys
 import threading
 import time
 
@@ -149,14 +150,24 @@ def test_a_disk_full_mid_fetch_says_what_was_kept_and_how_to_go_on(tmp_path, ser
     assert len(list((root / "train").rglob("*.jpg"))) == 2 and leftovers(root) == []
 
 
-def test_the_check_of_the_photos_on_disk_has_a_progress_bar(tmp_path, server, capsys):
+def test_the_check_of_the_photos_on_disk_has_a_progress_bar(tmp_path, server, capsys, monkeypatch):
     # Thousands of photos on disk took minutes to check, and the terminal said nothing until the downloads began.
     root = release(tmp_path / "gld", server, {1: ["ok"] * 3})
     assert main(["fetch", str(root), *QUICK]) == 0
     capsys.readouterr()
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
     assert main(["fetch", str(root), *QUICK]) == 0
     out = capsys.readouterr()
     assert "\rchecking the photos on disk:   0%|          | 0/3 [" in out.err and "3 already there" in out.out
+
+
+def test_off_a_terminal_fetch_says_its_progress_in_lines_not_bar_redraws(tmp_path, server, capsys):
+    # `glr fetch ... > fetch.log 2>&1` filled the log with a bar's "\r" redraws, ten a second for hours.
+    root = release(tmp_path / "gld", server, {1: ["ok"] * 3})
+    assert main(["fetch", str(root), *QUICK]) == 0
+    err = capsys.readouterr().err
+    assert "\r" not in err
+    assert "fetching photos: 3 photos\nfetching photos: 3 of 3 (100%)\n" in err
 
 
 def test_a_disk_full_when_the_failures_are_listed_still_prints_the_summary(tmp_path, server, capsys, monkeypatch):
