@@ -31,7 +31,8 @@ def jpeg(seed: int, size: int = 24) -> bytes:
 
 
 class Server:
-    """A loopback HTTP server: path -> behaviour ("ok", "404", "500-once", "500", "slow", "truncated", "html")."""
+    """A loopback HTTP server: path -> behaviour ("ok", "404", "500-once", "500", "slow", "truncated", "html",
+    "429-always"...)."""
 
     def __init__(self, tls=None, host: str = "127.0.0.1", **cert):
         self.routes: dict[str, tuple[str, bytes]] = {}
@@ -73,6 +74,12 @@ class Server:
                 if kind in ("429-once", "503-once") and server.hits[self.path] == 1 or kind == "429-soon":
                     self.send_response(int(kind[:3]))
                     self.send_header("Retry-After", "soon" if kind == "429-soon" else "2")  # 2 seconds, or nonsense
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                if kind in ("429-always", "503-always"):  # says to slow down, to come back at once, every time
+                    self.send_response(int(kind[:3]))
+                    self.send_header("Retry-After", "0")
                     self.send_header("Content-Length", "0")
                     self.end_headers()
                     return

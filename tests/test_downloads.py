@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import datetime
 import importlib.util
+import re
 import signal
 import socket
 import sys
@@ -598,3 +599,107 @@ def test_a_third_ctrl_c_while_the_stop_winds_down_ends_the_fetch_at_once(monkeyp
     finally:
         signals.signal(signals.SIGINT, previous)
     assert ended == [130] and capsys.readouterr().err == "stopping now\n"
+
+
+@pytest.mark.parametrize("status, words", [("429", "'too many requests' (HTTP 429)"), ("503", "'unavailable' (HTTP 503)")])
+def test_a_server_that_says_only_to_slow_down_is_asked_no_more_and_the_rest_listed_to_ask_later(tmp_path, server,
+                                                                                               status, words):
+    # Against a server that answered 429 (Retry-After up to 60 s) for ever, the fetch asked every photo, each a few
+    # times with the whole pool paused: days for 10,000 photos, saying only that the server said to slow down.
+    root = release(tmp_path / "gld", server, {1: [f"{status}-always"] * 40})
+    report = fetch.fetch(root, top_n=1, give_up_photos=3, give_up_after=0, **{**FAST, "workers": 2, "retries": 1})
+    assert report.fetched == 0 and sorted(i for i, _, _ in report.failures) == sorted(image_id(1, i) for i in range(40))
+    table = report.failure_table()
+    refused, given_up = table[table["reason"] == fetch.HTTP_ERROR], table[table["reason"] == fetch.GAVE_UP]
+    assert len(refused) >= 3 and len(refused) + len(given_up) == 40
+    # Asked: at most the 2 x 2 photos the pool holds when the third is refused, and the 2 refused before them.
+    assert len(server.hits) <= 2 + 2 * 2
+    said = (rf"in the last \d+ s the server sent no photo and refused [3-6] with {re.escape(words)}; run the "
+            r"same command later, or with a lower --rate")
+    assert all(re.fullmatch(f"(not asked|given up as the fetch stopped asking): {said}", d) for d in given_up["detail"])
+    note = rf"the fetch stopped asking, {len(given_up)} photos short \(listed as '{re.escape(fetch.GAVE_UP)}'\): {said}"
+    assert [n for n in report.notes if re.fullmatch(note, n)]
+    assert all(fetch.could_pass(reason, detail) for _, reason, detail in report.failures)  # the same command asks again
+    assert pd.read_csv(root / fetch.FAILURES_CSV)["id"].nunique() == 40
+
+
+def test_a_fetch_that_stops_asking_does_not_sit_out_the_pause_the_server_asked_for(tmp_path, server):
+    # The workers waiting out a 60 s Retry-After (an hour, capped) are freed at once, and their photos listed.
+    root = release(tmp_path / "gld", server, {1: ["429-wait"] * 6})
+    start = time.monotonic()
+    report = fetch.fetch(root, top_n=1, give_up_photos=1, give_up_after=0, **{**FAST, "workers": 2, "retries": 0})
+    assert time.monotonic() - start < 15  # generous: the pause is 60 s
+    reasons = report.failure_table().groupby("reason")["detail"].agg(lambda d: sorted({t.split(":")[0] for t in d}))
+    assert reasons[fetch.HTTP_ERROR] == ["HTTP 429 (rate limited"] and len(report.failures) == 6
+    assert set(reasons[fetch.GAVE_UP]) <= {"not asked", "given up as the fetch stopped asking"}
+    assert leftovers(root) == []
+
+
+def test_ctrl_c_while_a_server_says_only_to_slow_down_still_stops_at_once_and_lists_nothing_as_given_up(tmp_path,
+                                                                                                      server):
+    root = release(tmp_path / "gld", server, {1: ["429-wait"] * 6})
+    asked = f"/{image_id(1, 0)}.jpg"
+
+    def ctrl_c_in_the_pause():
+        while not server.hits.get(asked):
+            time.sleep(0.01)
+        time.sleep(0.2)
+        signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)
+
+    threading.Thread(target=ctrl_c_in_the_pause, daemon=True).start()
+    start = time.monotonic()
+    with pytest.raises(fetch.FetchInterrupted) as stopped:  # the give-up is armed on photos, waiting on time
+        fetch.fetch(root, top_n=1, give_up_photos=1, give_up_after=3600, **{**FAST, "workers": 2, "retries": 0})
+    assert time.monotonic() - start < 15  # generous: the pause is 60 s
+    assert fetch.GAVE_UP not in {reason for _, reason, _ in stopped.value.report.failures}
+
+
+class Clock:
+    """A clock a test moves by hand."""
+
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_giving_up_takes_both_enough_photos_refused_and_long_enough_without_a_photo():
+    from glr.data.rate_limit import GIVE_UP_PHOTOS, GIVE_UP_SECONDS, GiveUp
+
+    assert (GIVE_UP_PHOTOS, GIVE_UP_SECONDS) == (10, 600.0)
+    clock = Clock()
+    watch = GiveUp(3, 600, clock)
+    limited = (fetch.HTTP_ERROR, "HTTP 429 (rate limited: fetch again later, or with a lower --rate)")
+    for _ in range(5):
+        watch.record(*limited)
+    assert not watch.due()  # five refused in a moment: a burst, not yet "for a long while"
+    clock.now = 600
+    assert watch.due() and watch.why() == ("in the last 10 minutes the server sent no photo and refused 5 with "
+                                           "'too many requests' (HTTP 429)")
+    watch = GiveUp(3, 600, clock)
+    watch.record(*limited)
+    clock.now = 5000
+    assert not watch.due()  # an hour and more, but one photo refused: a slow pool, not yet a refusing server
+
+
+def test_a_photo_fetched_starts_the_count_afresh_and_a_dead_url_neither_counts_nor_resets_it():
+    from glr.data.rate_limit import GiveUp
+
+    clock = Clock()
+    watch = GiveUp(2, 60, clock)
+    watch.record(fetch.HTTP_ERROR, "HTTP 503")
+    clock.now = 100
+    watch.record("", "")  # a photo came: the server is not refusing everything
+    watch.record(fetch.HTTP_ERROR, "HTTP 429 (rate limited: fetch again later, or with a lower --rate)")
+    clock.now = 150
+    assert not watch.due()  # one refused since, 50 s without a photo
+    for other in [(fetch.NOT_FOUND, "HTTP 404"), (fetch.HTTP_ERROR, "HTTP 403"), (fetch.TIMED_OUT, ""),
+                  (fetch.NOT_AN_IMAGE, "an HTML/XML page, not a photo ('<html>...')")]:
+        watch.record(*other)
+    clock.now = 161
+    assert not watch.due()  # 61 s, but dead URLs, a 403, a time-out are no "slow down"
+    watch.record(fetch.HTTP_ERROR, "HTTP 503")
+    assert watch.due()  # ... nor did they start it afresh: no photo for 61 s, two refused
+    assert watch.why() == ("in the last 61 s the server sent no photo and refused 2 with 'too many requests' (HTTP 429) "
+                           "or 'unavailable' (HTTP 503)")

@@ -287,3 +287,34 @@ def test_a_photo_folder_that_links_to_a_drive_not_mounted_is_named_not_a_traceba
     assert err.startswith("error: ") and "Traceback" not in err
     assert f"cannot be written, {root / 'train'} is a link to {tmp_path / 'usb' / 'train'}, which is not there " \
            "(moved, deleted, or on a drive not mounted?); fix that folder, then run the same command again" in err
+
+
+def test_a_server_that_says_only_to_slow_down_ends_the_fetch_and_the_same_command_later_gets_the_rest(
+        tmp_path, server, capsys, monkeypatch):
+    # A server answering only 429 kept the fetch going for days (10,000 photos, 60 s pauses): it now stops asking, the
+    # photos not got are listed as worth asking again, the exit code says it (1 while none comes), and a later run
+    # asks for them again.
+    from glr.data import rate_limit
+
+    monkeypatch.setattr(rate_limit, "GIVE_UP_PHOTOS", 3)  # from 10 photos and 10 minutes: a test's few and no wait
+    monkeypatch.setattr(rate_limit, "GIVE_UP_SECONDS", 0)
+    root = release(tmp_path / "gld", server, {1: ["ok"] + ["429-always"] * 29})
+    csv, command = root / fetch.FAILURES_CSV, ["fetch", str(root), *QUICK, "--workers", "1"]
+    assert main(command) == 0  # one came, then only "slow down": a partial fetch, as with dead URLs
+    out = capsys.readouterr().out
+    table = pd.read_csv(csv)
+    assert "1 fetched, 29 failed" in out and set(table["reason"]) == {fetch.HTTP_ERROR, fetch.GAVE_UP}
+    assert (table["reason"] == fetch.GAVE_UP).sum() >= 29 - 3 - 2  # refused, under way, the rest never asked
+    assert "the fetch stopped asking, " in out and "run the same command later, or with a lower --rate" in out
+    assert sum(server.hits.values()) <= 1 + 3 + 2
+
+    assert main(command) == 1  # the same command asks them all again; none comes: an error, not "as whole as it gets"
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err.startswith("error: none of the 29 photos asked for could be got: mostly 'given up (rate limited)' (")
+    assert "(the server said only to slow down (HTTP 429 or 503) for a long while: run the same command later, or " \
+           f"with a lower --rate); listed in {csv}; 1 of the 30 wanted are on disk" in err
+
+    for i in range(1, 30):  # the server takes requests again
+        server.routes[f"/{image_id(1, i)}.jpg"] = ("ok", server.routes[f"/{image_id(1, i)}.jpg"][1])
+    assert main(command) == 0
+    assert "1 already there, 29 fetched, 0 failed" in capsys.readouterr().out and not csv.exists()

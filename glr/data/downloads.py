@@ -11,7 +11,8 @@ Each photo is held in memory (at most `glr.data.fetch.MAX_BYTES`), checked to de
 written atomically by `glr.data.fetch.save_image`. On Ctrl-C a `glr.data.stop_switch.StopSwitch` ends
 every wait and shuts every socket under way, so a stalled server (or resolver) holds nobody up to its time-out.
 A failure that asking again cannot cure (an untrusted certificate, a body that does not decompress, a connection
-that urllib3 has already re-tried) is named and not asked again.
+that urllib3 has already re-tried) is named and not asked again. A server that answers nothing but 429/503 for a long
+while (`glr.data.rate_limit.GiveUp`) is asked no more: the photos not got are listed, for the same command later.
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ from typing import Callable
 import pandas as pd
 
 from glr.data import fetch as f
-from glr.data.stop_switch import StopSwitch, first_stop_only, signals_held, tracked_adapter
+from glr.data.rate_limit import LATER, MAX_RETRY_AFTER, SLOW_DOWN, GiveUp, RateLimiter
+from glr.data.stop_switch import Stopped, StopSwitch, first_stop_only, signals_held, tracked_adapter
 
 WORKERS = 8
 RATE = 10.0  # requests per second, across the pool
@@ -37,61 +39,7 @@ BACKOFF = 1.0  # seconds; the waits are BACKOFF x 1, 2, 4...
 USER_AGENT = "glr-fetch/1.0 (GLDv2 landmark recognition toolkit; python-requests)"
 CHUNK = 64 * 1024
 RETRY_STATUS = (429, 500, 502, 503, 504)
-SLOW_DOWN = (429, 503)  # "too many requests", "unavailable": the server's words for "slow down", said to the whole pool
-MAX_RETRY_AFTER = 60.0  # seconds: the longest Retry-After honoured (a server may ask for an hour, or a date in 2099)
 DEADLINE = 300.0  # seconds for one photo's whole answer: TIMEOUT alone lets a server that drips a byte at a time hold a worker for ever
-
-
-class RateLimiter:
-    """At most `rate` starts per second across threads (rate <= 0: no limit), and one pause for them all when the
-    server says to slow down (`hold`)."""
-
-    def __init__(self, rate: float, notice: Callable[[str], None] | None = None):
-        self.notice = notice  # told of the first pause as it begins (the terminal's fetch prints it)
-        self.interval = 1.0 / rate if rate and rate > 0 else 0.0
-        self.next = time.monotonic()
-        self.paused_until = 0.0
-        self.pauses, self.longest = 0, 0.0  # how often the server asked to slow down, and the longest pause
-        self.lock = threading.Lock()
-
-    def hold(self, seconds: float, status: int = 429) -> None:
-        """Start nothing for `seconds` (a 429/503's Retry-After, at most MAX_RETRY_AFTER): a server that says to slow
-        down means the whole pool, not the one worker it answered, so N workers do not keep asking N times as often."""
-        seconds = min(max(seconds, 0.0), MAX_RETRY_AFTER)
-        with self.lock:
-            self.paused_until = max(self.paused_until, time.monotonic() + seconds)
-            self.pauses += 1
-            self.longest = max(self.longest, seconds)
-            first = self.pauses == 1
-        if first and self.notice is not None:
-            try:
-                self.notice(f"the server says to slow down (HTTP {status}): every download pauses {seconds:g} s "
-                            "(and as often as it asks again; a lower --rate asks less often)")
-            except Exception:  # a note that cannot be shown (stderr a closed pipe...) must not fail the photo
-                pass
-
-    def wait(self, sleep: Callable[[float], None] = time.sleep) -> None:
-        """Block until this caller's turn (sleeping with `sleep`, which a StopSwitch cuts short)."""
-        while True:
-            with self.lock:
-                now = time.monotonic()
-                turn = now >= self.paused_until
-                start = max(now, self.next) if turn and self.interval else now if turn else self.paused_until
-                if turn and self.interval:
-                    self.next = start + self.interval
-            if start > now:
-                sleep(start - now)
-            # A pause that began while this caller waited its turn holds it too: the turn is taken again after it.
-            if turn and time.monotonic() >= self.paused_until:
-                return
-
-    def said(self) -> str | None:
-        """A note for the report when the server asked the fetch to slow down, else None."""
-        if not self.pauses:
-            return None
-        return (f"rate limited: the server answered 429 or 503 {self.pauses:,} time{'s' if self.pauses > 1 else ''}, "
-                f"and every download paused together (the longest pause {self.longest:g} s); a lower --rate, or "
-                "fewer --workers, asks less often")
 
 
 def _capped_retry(stop: StopSwitch, limiter: RateLimiter | None = None):
@@ -314,14 +262,17 @@ def download_all(root: Path, targets: pd.DataFrame, report: f.FetchReport,
                  progress: Callable[[int, int], None] | None = None, workers: int = WORKERS, rate: float = RATE,
                  timeout: float = TIMEOUT, retries: int = RETRIES, backoff: float = BACKOFF,
                  user_agent: str = USER_AGENT, max_bytes: int = f.MAX_BYTES, ids: list[str] | None = None,
-                 deadline: float = DEADLINE, notice: Callable[[str], None] | None = None) -> None:
+                 deadline: float = DEADLINE, notice: Callable[[str], None] | None = None,
+                 give_up_photos: int | None = None, give_up_after: float | None = None) -> None:
     """Download `targets` (id, url) into root's GLDv2 layout with a bounded pool; record results in `report`.
 
     At most `workers` downloads run at once and at most a few more wait, so memory stays
     flat for any number of photos. On Ctrl-C the downloads under way are given up at once
     (their sockets shut; a photo is written whole or not at all), the rest are not started,
     and KeyboardInterrupt goes on. `notice(text)` is told, from a worker thread, when the server first says to
-    slow down.
+    slow down. When `give_up_photos` photos have been refused with 429/503 and none fetched for `give_up_after`
+    seconds (None: glr.data.rate_limit's GIVE_UP_PHOTOS and GIVE_UP_SECONDS), the fetch stops asking as it does on
+    Ctrl-C, but returns, every photo not got in `report`.
     """
     workers = max(1, int(workers))
     options = {"timeout": timeout, "retries": max(0, int(retries)), "backoff": backoff, "max_bytes": max_bytes,
@@ -344,18 +295,25 @@ def download_all(root: Path, targets: pd.DataFrame, report: f.FetchReport,
 
     pool, pending, done = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="glr-fetch"), set(), 0
     finished: set = set()
+    asked: dict = {}  # future -> id, of the photos under way
+    watch, gave_up = GiveUp(give_up_photos, give_up_after), False
     with first_stop_only():  # a Ctrl-C pressed twice must not break the locks the first one's stop needs
         try:
-            while True:
+            while not (gave_up := watch.due()):
                 for image_id, url in rows:
-                    pending.add(pool.submit(_one, root, session, image_id, url, options, limiter, stop))
+                    future = pool.submit(_one, root, session, image_id, url, options, limiter, stop)
+                    pending.add(future)
+                    asked[future] = image_id
                     if len(pending) >= 2 * workers:
                         break
                 if not pending:
                     break
                 finished, pending = wait(pending, return_when=FIRST_COMPLETED)
                 while finished:
-                    image_id, reason, detail = finished.pop().result()
+                    future = finished.pop()
+                    del asked[future]
+                    image_id, reason, detail = future.result()
+                    watch.record(reason, detail)
                     if reason:
                         report.fail(image_id, reason, detail)
                     else:
@@ -370,6 +328,25 @@ def download_all(root: Path, targets: pd.DataFrame, report: f.FetchReport,
             for future in pending | finished:  # written as the stop came, not yet counted: on disk, so said as kept
                 if not future.cancelled() and future.exception() is None and not future.result()[1]:
                     report.fetched += 1
+    if gave_up:  # the server said only to slow down for too long: what it did not send is listed, to ask again later
+        _list_given_up(report, asked, rows, f"{watch.why()}; {LATER}")
+
+
+def _list_given_up(report: f.FetchReport, asked: dict, rows, why: str) -> None:
+    """Record the photos a fetch that stopped asking did not get: those cut short in a pause and those never asked for
+    (GAVE_UP, with `why`); one that finished as the stop came, as it finished (counted already when fetched)."""
+    given_up = len(report.failures)
+    for future, image_id in asked.items():
+        if future.cancelled():
+            report.fail(image_id, f.GAVE_UP, f"not asked: {why}")
+        elif isinstance(future.exception(), Stopped):
+            report.fail(image_id, f.GAVE_UP, f"given up as the fetch stopped asking: {why}")
+        elif future.result()[1]:  # another exception (a full disk) is raised here, as when it finishes in the loop
+            report.fail(*future.result())
+    for image_id, _ in rows:
+        report.fail(image_id, f.GAVE_UP, f"not asked: {why}")
+    given_up = sum(reason == f.GAVE_UP for _, reason, _ in report.failures[given_up:])
+    report.notes.append(f"the fetch stopped asking, {given_up:,} photos short (listed as '{f.GAVE_UP}'): {why}")
 
 
 def _wind_down(stop: StopSwitch, pending: set, pool: ThreadPoolExecutor, sessions: list) -> None:

@@ -39,8 +39,9 @@ UNTRUSTED, BAD_ENCODING = "certificate not trusted", "body does not decompress" 
 PROXY = "proxy failed"
 EARLIER = "in an earlier run: "  # the detail of a row a stopped run keeps from the earlier list
 NO_URL = "no usable url"  # empty, not http(s) (ftp:, file:, javascript:, a relative path), or no row: nothing was asked
+GAVE_UP = "given up (rate limited)"  # the fetch stopped asking a server that answered only 429/503 for a long while
 # Failures that asking again, or another setting here, may cure: the network, the proxy, the server's load.
-COULD_PASS = {CONNECTION, TIMED_OUT, PROXY, TRUNCATED, UNTRUSTED}
+COULD_PASS = {CONNECTION, TIMED_OUT, PROXY, TRUNCATED, UNTRUSTED, GAVE_UP}
 
 
 def could_pass(reason: str, detail: str) -> bool:
@@ -50,6 +51,8 @@ def could_pass(reason: str, detail: str) -> bool:
 HINTS = {CONNECTION: "is this computer online? Behind a proxy, set HTTPS_PROXY and HTTP_PROXY",
          HTTP_ERROR: "the server refuses them: if it says HTTP 429, fetch later or with a lower --rate; if HTTP 403, "
                      "give a --user-agent that says who you are (Wikimedia asks for one with a contact)",
+         GAVE_UP: "the server said only to slow down (HTTP 429 or 503) for a long while: run the same command "
+                    "later, or with a lower --rate",
          PROXY: "check HTTPS_PROXY and HTTP_PROXY (and NO_PROXY, the hosts asked directly), or unset them",
          UNTRUSTED: "a proxy that inspects TLS needs its certificate in REQUESTS_CA_BUNDLE; or is this computer's "
                     "clock wrong?"}
