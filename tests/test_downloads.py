@@ -147,7 +147,7 @@ def test_ctrl_c_while_a_worker_connects_to_a_silent_host_stops_at_once(tmp_path)
         point_first_photo_at(root, url)
         waiting = connects_waiting(url)
         seconds = fetch_then_ctrl_c(root, lambda: connects_waiting(url) > waiting)  # a worker is in its connect
-    assert seconds < 2  # the old code took the 20 s time-out
+    assert seconds < 8  # a margin for a loaded machine; the old code took the 20 s time-out
     assert [p.stem for p in (root / "train").rglob("*.jpg")] == [image_id(1, 1)] and leftovers(root) == []
 
 
@@ -160,7 +160,7 @@ def test_ctrl_c_while_a_worker_waits_in_the_tls_handshake_stops_at_once(tmp_path
         root = release(tmp_path / "gld", server, {1: ["ok", "ok"]})
         point_first_photo_at(root, url)
         seconds = fetch_then_ctrl_c(root, accepted.is_set)
-    assert seconds < 2  # the old code took the 20 s time-out
+    assert seconds < 8  # a margin for a loaded machine; the old code took the 20 s time-out
     assert [p.stem for p in (root / "train").rglob("*.jpg")] == [image_id(1, 1)] and leftovers(root) == []
 
 
@@ -207,7 +207,7 @@ def test_ctrl_c_while_a_worker_waits_for_a_hanging_dns_resolver_stops_at_once(tm
             seconds = fetch_then_ctrl_c(root, entered.is_set)
     finally:
         released.set()
-    assert entered.is_set() and seconds < 2  # the old code waited out the resolver's 20 s
+    assert entered.is_set() and seconds < 8  # a margin for a loaded machine; the old code waited out the resolver's 20 s
     assert [p.stem for p in (root / "train").rglob("*.jpg")] == [image_id(1, 1)] and leftovers(root) == []
 
 
@@ -224,8 +224,9 @@ def test_a_certificate_that_is_not_trusted_is_named_and_not_asked_again(tmp_path
             monkeypatch.setenv("REQUESTS_CA_BUNDLE", ca_file)
         root = release(tmp_path / "gld", server, {1: ["ok", "ok"]})
         started = time.monotonic()
-        report = fetch.fetch(root, top_n=1, **{**FAST, "retries": 2, "backoff": 1})
-    assert time.monotonic() - started < 1.5  # the old code slept 1 + 2 s between its three attempts
+        report = fetch.fetch(root, top_n=1, **{**FAST, "retries": 2, "backoff": 10})
+    # The old code slept 10 + 20 s between its three attempts; a margin for a loaded machine, not a speed claim.
+    assert time.monotonic() - started < 8
     assert sorted(report.failures) == [(image_id(1, i), "certificate not trusted", said) for i in range(2)]
     assert report.summary().splitlines()[-1] == (  # every one: the cause is likely this computer's
         "every photo asked for failed with 'certificate not trusted': a proxy that inspects TLS needs its certificate "
@@ -283,7 +284,7 @@ def test_downloads_go_through_the_http_proxy_the_environment_names_and_ctrl_c_st
         urls = [f"{server.url}/{image_id(1, i)}.jpg" for i in range(2)]
         seconds = fetch_then_ctrl_c(root, lambda: urls[0] in asked)
         assert server.hits == {} and sorted(asked) == sorted(urls)  # all through the proxy, none straight
-    assert seconds < 2
+    assert seconds < 8  # at once: a stalled connection is held for the 20 s time-out; a margin for a loaded machine
 
 
 def test_a_url_with_spaces_or_accents_is_asked_for_percent_encoded(tmp_path):
