@@ -151,8 +151,7 @@ class Predictor:
         """Where this run's forward pass is cached as ONNX: the flip-averaged and regional ones are files of their own."""
         from glr.backbones import onnx_backend
 
-        path = onnx_backend.onnx_path(self.run.model_path, self.input_size)
-        return path if self.embedding == "single" else path.with_name(f"{path.stem}-{self.embedding}{path.suffix}")
+        return onnx_backend.forward_path(self.run.model_path, self.input_size, self.embedding)
 
     def _tf_forward(self):
         """The model's forward pass as a `tf.function` (loads TensorFlow and the Keras model, once)."""

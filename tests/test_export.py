@@ -41,6 +41,28 @@ def head_top5(finished_run, photo):
     return [landmark for landmark, _, _ in prediction.top], [p for _, _, p in prediction.top]
 
 
+@pytest.fixture(scope="module")
+def predictor(finished_run):
+    """glr's Predictor (TensorFlow) of the tiny run, with its index: only read by the tests that compare with it."""
+    from glr.predict import Predictor
+
+    return Predictor(finished_run, backend="tf")
+
+
+@pytest.fixture(scope="module")
+def exported(finished_run, tmp_path_factory):
+    """`exported(fmt)`: the tiny run's `fmt` export, made once for the module (a conversion takes seconds) and
+    only read by the tests that use it."""
+    folders = {}
+
+    def folder(fmt: str) -> Path:
+        if fmt not in folders:
+            folders[fmt] = export.export_run(finished_run, fmt, out=tmp_path_factory.mktemp("exported") / fmt)
+        return folders[fmt]
+
+    return folder
+
+
 def view_from_note(folder: Path, photo: Path) -> np.ndarray:
     """The input the note describes, computed here with PIL and numpy only."""
     note = json.loads((folder / export.NOTE_NAME).read_text())
@@ -98,8 +120,9 @@ def verdict_line(prediction) -> str:
 
 
 @pytest.mark.parametrize("fmt", export.FORMATS)
-def test_each_format_gives_the_predictors_top5_in_its_own_runtime(finished_run, photo, head_top5, fmt, tmp_path):
-    folder = export.export_run(finished_run, fmt, out=tmp_path / fmt)
+def test_each_format_gives_the_predictors_top5_in_its_own_runtime(finished_run, photo, head_top5, predictor, exported,
+                                                                 fmt, tmp_path):
+    folder = exported(fmt)
     labels = json.loads((folder / export.LABELS_NAME).read_text())
     assert [row["index"] for row in labels] == list(range(len(labels)))
     note = json.loads((folder / export.NOTE_NAME).read_text())
@@ -118,9 +141,6 @@ def test_each_format_gives_the_predictors_top5_in_its_own_runtime(finished_run, 
     assert np.allclose(np.sort(probs)[::-1][:len(ids)], confidences, atol=1e-3)
 
     # The run has an index, so the export carries the verdict: the embedding is the Predictor's.
-    from glr.predict import Predictor
-
-    predictor = Predictor(finished_run, backend="tf")
     _, features = predictor.forward(view)
     assert embedding is not None and np.allclose(embedding, features[0], atol=1e-4)
     assert "with the verdict" in note["verdict"] and (folder / "verdict.json").is_file()
@@ -145,7 +165,7 @@ def test_default_folder_and_zip(finished_run):
 
 
 
-def test_predict_py_applies_a_photos_colour_profile_as_glr_does(finished_run, tmp_path):
+def test_predict_py_applies_a_photos_colour_profile_as_glr_does(exported, tmp_path):
     """A photo with a Display-P3-like profile (here one with red and blue swapped) is seen in sRGB by both."""
     import importlib.util
 
@@ -153,7 +173,7 @@ def test_predict_py_applies_a_photos_colour_profile_as_glr_does(finished_run, tm
 
     from glr.predict import eval_view
 
-    folder = export.export_run(finished_run, "onnx", out=tmp_path / "onnx")
+    folder = exported("onnx")
     spec = importlib.util.spec_from_file_location("exported_predict", folder / "predict.py")
     script = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(script)  # reads preprocessing.json beside it; runs nothing else
@@ -276,7 +296,7 @@ def test_without_an_index_or_over_its_size_the_export_is_the_classifier_alone(fi
     assert (folder / "model.keras").is_file() and not (folder / "verdict.json").exists()
 
 
-def test_a_flip_averaged_run_exports_the_flip_average(finished_run, photo):
+def test_a_flip_averaged_run_exports_the_flip_average(finished_run, photo, predictor):
     """The export's head sees the mean of the photo's and its mirror's features, as the Predictor's does."""
     from glr.predict import Predictor, eval_view
 
@@ -286,7 +306,7 @@ def test_a_flip_averaged_run_exports_the_flip_average(finished_run, photo):
     probs = np.asarray(model(view))
     mirrored = np.asarray(model(np.ascontiguousarray(view[:, :, ::-1])))
     assert np.allclose(probs, mirrored, atol=1e-5)  # blind to left and right, as flip averaging must be
-    flip_probs, _ = Predictor(finished_run, backend="tf").forward(view)
+    flip_probs, _ = predictor.forward(view)  # the run's own embedding, whose head sees the flip average
     assert np.allclose(probs, flip_probs, atol=1e-5)
     single_probs, _ = Predictor(finished_run, backend="tf", embedding="single").forward(view)
     assert not np.allclose(probs, single_probs, atol=1e-7)  # the mirror pass really changed something
@@ -423,3 +443,43 @@ def test_predict_py_reads_its_files_as_utf8_and_survives_a_console_that_is_not(t
                           timeout=120, cwd=tmp_path, env=env)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "  1. \\u6771\\u4eac\\u30bf\\u30ef\\u30fc \\U0001f5fc (landmark 9): 1.000" in done.stdout.splitlines()
+
+
+def test_an_onnx_export_and_the_predictor_share_one_conversion(finished_run, exported, photo, tmp_path, monkeypatch):
+    """The ONNX export is the Predictor's pass of the same model file: converted once for both (seconds each time),
+    through glr's ONNX cache; a damaged cached file is converted again, and a cache that cannot be written is passed
+    by. The conversion is faked (a copy of a real one): what is checked is which conversions happen."""
+    from glr.backbones import onnx_backend
+    from glr.predict import Predictor
+    from glr.retrieval.run_index import load_retrieval
+
+    real = (exported("onnx") / "model.onnx").read_bytes()
+    conversions = []
+
+    def convert(forward, size, path):
+        Path(path).parent.mkdir(parents=True, exist_ok=True)  # an OSError where the cache cannot be written
+        Path(path).write_bytes(real)
+        conversions.append(Path(path))
+
+    monkeypatch.setattr(onnx_backend, "export", convert)
+    monkeypatch.setenv("GLR_CACHE_DIR", str(tmp_path / "cache"))
+    folder = export.export_run(finished_run, "onnx", out=tmp_path / "first")
+    cached = onnx_backend.forward_path(finished_run.model_path, 32, load_retrieval(finished_run)["embedding"])
+    assert conversions == [cached] and (folder / "model.onnx").read_bytes() == real
+    predictor = Predictor(finished_run, backend="onnx")  # the Predict page's first visitor: nothing to convert
+    assert predictor.backend == "onnx" and len(conversions) == 1
+    assert export.export_run(finished_run, "onnx", out=tmp_path / "second") and len(conversions) == 1
+    from glr.predict import eval_view
+
+    view = eval_view(photo, 32)[None].astype(np.float32)
+    assert np.allclose(run_format("onnx", tmp_path / "second", view)[0], predictor.forward(view)[0][0], atol=1e-5)
+
+    cached.write_bytes(real[:len(real) // 2])  # cut short: not copied, converted again
+    folder = export.export_run(finished_run, "onnx", out=tmp_path / "third")
+    assert conversions == [cached, cached] and (folder / "model.onnx").read_bytes() == real
+    (tmp_path / "not a folder").write_text("")
+    monkeypatch.setenv("GLR_CACHE_DIR", str(tmp_path / "not a folder"))  # the cache cannot be written
+    folder = export.export_run(finished_run, "onnx", out=tmp_path / "fourth")
+    assert len(conversions) == 3 and conversions[-1].parent.name.startswith(".fourth.")  # straight into the export
+    assert (folder / "model.onnx").read_bytes() == real
+

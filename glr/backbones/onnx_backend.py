@@ -92,6 +92,12 @@ def onnx_path(model_file: str | os.PathLike, input_size: int) -> Path:
     return cache_dir() / "onnx" / f"{model_digest(model_file)}-{input_size}.onnx"
 
 
+def forward_path(model_file: str | os.PathLike, input_size: int, embedding: str) -> Path:
+    """Where the Predictor's forward pass embedding as `embedding` is cached ("flip", "rmac": files of their own)."""
+    path = onnx_path(model_file, input_size)
+    return path if embedding == "single" else path.with_name(f"{path.stem}-{embedding}{path.suffix}")
+
+
 DIGESTS_FILE = "model-digests.json"  # in the ONNX cache folder: {absolute path: [size, mtime_ns, ctime_ns, digest]}
 DIGESTS_KEPT = 256  # model files remembered, the most recently hashed
 _digests: dict[str, list] = {}  # this process's, so the app's loads do not read the file either
