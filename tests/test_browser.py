@@ -94,28 +94,38 @@ def results(tmp_path_factory, finished_run) -> Path:
     return folder
 
 
-@contextlib.contextmanager
-def streamlit_server(results: Path, tiny_data: Path, log: Path) -> Iterator[str]:
-    """`streamlit run app.py` on a free port of 127.0.0.1, a new process each time; yields its URL."""
+def start_streamlit(results: Path, tiny_data: Path, log: Path) -> tuple[subprocess.Popen, str]:
+    """`streamlit run app.py` on a free port of 127.0.0.1, started, not yet answering; the process and its URL."""
     port = free_port()
     env = {**os.environ, "GLR_RESULTS": str(results), "GLR_DATA": str(tiny_data or "")}  # "": the demo
     cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
            "--server.address", "127.0.0.1", "--server.port", str(port), "--browser.gatherUsageStats", "false"]
     with open(log, "wb") as out:
         proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
+    return proc, f"http://127.0.0.1:{port}"
+
+
+def stop_streamlit(proc: subprocess.Popen) -> None:
+    """End the server and whatever it started in its session (SIGTERM, then SIGKILL)."""
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=15)
+    except ProcessLookupError:
+        pass
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+
+
+@contextlib.contextmanager
+def streamlit_server(results: Path, tiny_data: Path, log: Path) -> Iterator[str]:
+    """`streamlit run app.py` on a free port of 127.0.0.1, a new process each time; yields its URL."""
+    proc, url = start_streamlit(results, tiny_data, log)
     try:
         wait_healthy(url, proc, log)
         yield url
     finally:
-        try:
-            os.killpg(proc.pid, signal.SIGTERM)
-            proc.wait(timeout=15)
-        except ProcessLookupError:
-            pass
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
+        stop_streamlit(proc)
 
 
 @pytest.fixture(scope="module")
@@ -213,18 +223,39 @@ def screenshot(page, name: str) -> Path:
 # --------------------------------------------------------------------------- tests
 
 
+@pytest.fixture(scope="module")
+def cold_servers(request, results, tiny_data, tmp_path_factory):
+    """One new server per page whose cold deep link is tested, all started together (a start is seconds of imports):
+    page name -> (process, URL, log). None has had a request but /_stcore/health's before its test's."""
+    test = test_a_cold_deep_link_gets_the_page_and_the_shared_sidebar.__name__
+    names = [item.callspec.params["name"] for item in request.session.items if item.originalname == test]
+    folder = tmp_path_factory.mktemp("cold-streamlit")
+    servers = {name: (*start_streamlit(results, tiny_data, folder / f"{name}.log"), folder / f"{name}.log")
+               for name in names}
+    try:
+        yield servers
+    finally:
+        for proc, _, _ in servers.values():
+            if proc.returncode is None:  # not stopped by its test (which stops it, and reaps it, when done)
+                stop_streamlit(proc)
+
+
 @pytest.mark.parametrize("name", list(PAGES))
-def test_a_cold_deep_link_gets_the_page_and_the_shared_sidebar(name, page, tiny_data, results, tmp_path):
+def test_a_cold_deep_link_gets_the_page_and_the_shared_sidebar(name, page, tiny_data, results, cold_servers):
     # The first request a freshly started server gets opens this page by its URL (a bookmark,
     # a tab restored after a restart): Streamlit's state is per process, so only a new server
-    # shows what such a visitor sees. A server starts in about 4 s.
-    with streamlit_server(results, tiny_data, tmp_path / "streamlit.log") as url:
+    # shows what such a visitor sees. A server starts in about 4 s; five of them start together.
+    proc, url, log = cold_servers[name]
+    try:
+        wait_healthy(url, proc, log, timeout=180)  # five starting at once on a loaded machine
         page.goto(f"{url}/{PAGES[name]}")
         page.get_by_role("heading", name=TITLES[name]).wait_for(timeout=90 * SECOND)
         settle(page, CHECKS[name], timeout=90)
         assert page.url.rstrip("/") == f"{url}/{PAGES[name]}".rstrip("/")  # not sent to another page
         assert_no_error(page)
         assert_shared_sidebar(page, tiny_data, results)
+    finally:
+        stop_streamlit(proc)  # its test is done: no idle server for the rest of the module
 
 
 def test_every_page_renders_with_one_navigation_entry_each(server, page, tiny_data, results):
@@ -269,7 +300,7 @@ def test_tiny_training_started_from_the_train_form_finishes(server, page, result
     before = set(list_runs(results)["run_id"])
     page.goto(f"{server}/{PAGES['Train']}")
     settle(page, "Start training", timeout=90)
-    # The tiny configuration of test_app_pages: 32 px, 3 epochs, batch 4 (seconds on a CPU).
+    # The tiny configuration of test_app_pages: 32 px, 3 epochs, batch 4, 1 fine-tune epoch (seconds on a CPU).
     # Each committed value reruns the script; wait for it before touching the next widget.
     for label, value in (("Image size (px)", "32"), ("Epochs (head)", "3")):
         field = page.get_by_label(label, exact=True)
@@ -277,10 +308,12 @@ def test_tiny_training_started_from_the_train_form_finishes(server, page, result
         field.press("Enter")
         settle(page)
     page.get_by_text("More settings").click()
-    batch = page.get_by_label("Batch size", exact=True)
-    batch.fill("4")
-    batch.press("Enter")
-    settle(page)
+    # Fine-tuning stays on (auto turns it on for 14 photos), for 1 epoch: auto's 16 took most of the test's time.
+    for label, value in (("Batch size", "4"), ("Fine-tune epochs", "1")):
+        field = page.get_by_label(label, exact=True)
+        field.fill(value)
+        field.press("Enter")
+        settle(page)
 
     page.get_by_role("button", name="Start training").click()
     page.get_by_role("button", name="Stop").wait_for(timeout=60 * SECOND)  # the page follows the new, active run
@@ -290,8 +323,8 @@ def test_tiny_training_started_from_the_train_form_finishes(server, page, result
     assert len(new) == 1, new
     run_id = new.pop()
     config = Run(results / RUNS_SUBDIR / run_id).config()["train"]
-    assert (config["input_size"], config["epochs"], config["augment_space"], config["batch_size"]) == \
-        (32, 3, "features", 4), config
+    assert (config["input_size"], config["epochs"], config["augment_space"], config["batch_size"], config["fine_tune"],
+            config["fine_tune_epochs"]) == (32, 3, "features", 4, True, 1), config
     assert config["data"] == str(tiny_data)
     page.locator('[data-testid="stProgress"]').first.wait_for()
     screenshot(page, "train-live")

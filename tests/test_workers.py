@@ -21,7 +21,7 @@ from glr.training import workers as workers_module
 from glr.training.launch import LOCK_NAME, new_run, resumable
 from glr.training.run import Run, runs_dir
 from glr.training.workers import last_error, train_local
-from test_distributed import TIMEOUT, glr_train, only_run
+from test_distributed import TIMEOUT, cli_args, only_run
 
 # A stand-in worker: TF_CONFIG says who it is, its stand-in config says what it does.
 FAKE = """
@@ -283,9 +283,16 @@ def test_a_worker_whose_port_is_taken_fails_the_run_at_once_naming_it(tmp_path, 
     assert not alive(status["worker_pids"])
 
 
-def test_glr_train_workers_1_trains_in_one_process(tmp_path, tiny_data):
-    done = glr_train(tiny_data, tmp_path, "--workers", "1", epochs=2)
-    assert done.returncode == 0, done.stderr[-3000:]
+def test_glr_train_workers_1_trains_in_one_process(tmp_path, tiny_data, monkeypatch, capsys):
+    # In this process (TensorFlow is imported once): `glr train` itself, from its arguments on; the launcher of
+    # worker processes, train_local, is the one way to more processes, and must not be called.
+    from glr.cli import main
+
+    launched = []
+    monkeypatch.setattr(workers_module, "train_local", lambda *args, **kwargs: launched.append(args) or {})
+    argv = ["train", str(tiny_data), "--results", str(tmp_path), *cli_args(epochs=2), "--no-fine-tune", "--workers", "1"]
+    assert main(argv) == 0, capsys.readouterr().err[-3000:]
+    assert launched == []
     status = only_run(tmp_path).status()
     assert status["state"] == "finished" and status.get("workers") == 1
 
