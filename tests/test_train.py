@@ -303,13 +303,13 @@ def test_same_seed_same_fine_tune_from_a_cold_and_a_warm_cache(tmp_path, fine_tu
     pd.testing.assert_frame_equal(cold, warm)
 
 
-def test_feature_space_views_are_cached_for_the_next_run(tmp_path, tiny_data):
+def test_feature_space_views_are_cached_for_the_next_run(tmp_path, tiny_data, finished_run):
     # The exact count of backbone inputs (two per photo) is checked on fresh photos above; these may
-    # already be in the session's cache from another test's run.
-    config = tiny_config(tiny_data, epochs=2, augment_space="features")
-    run = new_run(tmp_path / "a", config)
-    train_run(run)
-    assert run.status()["state"] == "finished" and run.history()["epoch"].tolist() == [1, 2]
+    # already be in the session's cache from another test's run. The session's finished run trained
+    # on tiny_data in feature space (the default): a run of its own would cost a training more.
+    run = finished_run
+    assert run.config()["train"]["augment_space"] == "features"
+    assert run.status()["state"] == "finished" and run.history()["epoch"].tolist() == list(range(1, 21))
     data = run.config()["dataset"]
     assert run.status()["features_computed"] <= 2 * (data["train"] + data["val"])
     assert run.status()["windows_kept"] == run.status()["windows_total"]  # a small dataset: all of them
