@@ -75,8 +75,10 @@ def test_module_entry_point(gldv2):
 
 def test_train_runs_evaluate_report_predict(tiny_data, tmp_path, capsys):
     results = str(tmp_path / "results")
+    # Fine-tuning left to auto, which turns it on for so few photos: one epoch of it, not the up to 16 auto
+    # lengthens phase 2 to when its length is not given (test_auto_lengthens_phase_2_... checks that).
     args = ["train", str(tiny_data), "--results", results, "--input-size", "32", "--epochs", "2", "--views", "1",
-            "--hidden", "8", "--batch-size", "4"]
+            "--hidden", "8", "--batch-size", "4", "--fine-tune-epochs", "1"]
     assert main(args) == 0
     out = capsys.readouterr().out
     assert "finished: top-1" in out and out.strip().splitlines()[-1].startswith("top-1 ")

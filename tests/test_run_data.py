@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import pandas as pd
 import pytest
@@ -10,6 +11,7 @@ import pytest
 from conftest import at_epoch, image_id, make_gldv2, tiny_config, write_image
 from glr.errors import GlrError
 from glr.training.launch import new_run
+from glr.training.run import Run
 from glr.training.trainer import train_run
 
 NAMES = {3: "Red_Fort", 5: "Blue_Mosque", 9: "Golden_Gate"}
@@ -45,9 +47,61 @@ def problems(run):
     return " | ".join(run.config()["dataset"]["problems"])
 
 
+def shared_stopped_run(root, make_data):
+    """A dataset made by `make_data(folder)` at `root`/data, a pristine copy of it, and a run stopped on it: trained
+    once for the tests of this module, which get them as they were from `as_made` and `copy_of`."""
+    pristine = make_data(root / "pristine")
+    shutil.copytree(pristine, root / "data")
+    return pristine, root / "data", stopped_run(root / "results", root / "data")
+
+
+def as_made(shared):
+    """The shared dataset put back as it was made (a test before may have changed or moved it): the stopped run
+    records its path, so it stays where it is."""
+    pristine, data, _ = shared
+    shutil.rmtree(data, ignore_errors=True)
+    shutil.copytree(pristine, data)
+    return data
+
+
+def copy_of(run, results):
+    """A copy of a run folder in another results folder: much cheaper than training it again."""
+    return Run(shutil.copytree(run.path, results / "runs" / run.id))
+
+
+@pytest.fixture(scope="module")
+def shared_gld(tmp_path_factory):
+    return shared_stopped_run(tmp_path_factory.mktemp("shared-gld"),
+                              lambda root: make_gldv2(root, {3: 6, 5: 6, 9: 6}, NAMES))
+
+
 @pytest.fixture
-def gld(tmp_path):
-    return make_gldv2(tmp_path / "gld", {3: 6, 5: 6, 9: 6}, NAMES)
+def gld(shared_gld):
+    """Three GLDv2 classes of 6 photos, as made."""
+    return as_made(shared_gld)
+
+
+@pytest.fixture
+def gld_run(gld, shared_gld, tmp_path):
+    """This test's own copy of a run stopped after 2 of 4 epochs on `gld` (as stopped_run leaves it)."""
+    return copy_of(shared_gld[2], tmp_path / "results")
+
+
+@pytest.fixture(scope="module")
+def shared_folders(tmp_path_factory):
+    return shared_stopped_run(tmp_path_factory.mktemp("shared-folders"), class_folders)
+
+
+@pytest.fixture
+def folders(shared_folders):
+    """Three class folders of 6 photos, as made."""
+    return as_made(shared_folders)
+
+
+@pytest.fixture
+def folders_run(folders, shared_folders, tmp_path):
+    """This test's own copy of a run stopped after 2 of 4 epochs on `folders`."""
+    return copy_of(shared_folders[2], tmp_path / "results")
 
 
 def add_gldv2_photos(root, landmark_id, n, first=100):
@@ -83,8 +137,8 @@ def test_photos_and_a_class_added_are_said_and_left_out(tmp_path):
     assert "1 class the run does not know ('landmark 11') is left out" in said
 
 
-def test_photos_of_the_split_deleted_since_are_left_out_and_said(tmp_path, gld):
-    run = stopped_run(tmp_path / "results", gld)
+def test_photos_of_the_split_deleted_since_are_left_out_and_said(gld, gld_run):
+    run = gld_run
     before = run.split()
     gone = before[(before["landmark_id"] == 5) & (before["split"] == "train")]["id"].iloc[0]
     next((gld / "train").rglob(f"{gone}.jpg")).unlink()
@@ -93,11 +147,10 @@ def test_photos_of_the_split_deleted_since_are_left_out_and_said(tmp_path, gld):
     assert run.split()["id"].tolist() == [i for i in before["id"] if i != gone]  # what the model trained on
 
 
-def test_a_class_folder_added_before_the_others_does_not_shift_the_labels(tmp_path):
+def test_a_class_folder_added_before_the_others_does_not_shift_the_labels(folders, folders_run):
     # Class folders are numbered in their names' order: "Aardvark" makes Alpha 1, Beta 2, ...
     # Curating again would have trained the checkpoint's outputs under other classes.
-    data = class_folders(tmp_path / "folders")
-    run = stopped_run(tmp_path / "results", data)
+    data, run = folders, folders_run
     labels = run.labels_path.read_text()
     class_folders(data, classes=("Aardvark",))
     resumed(run)
@@ -108,15 +161,14 @@ def test_a_class_folder_added_before_the_others_does_not_shift_the_labels(tmp_pa
 
 
 @pytest.mark.parametrize("change, how", [("renamed", "cli"), ("removed", "app")])
-def test_a_class_gone_is_refused_naming_it_and_the_run_kept(tmp_path, change, how):
+def test_a_class_gone_is_refused_naming_it_and_the_run_kept(folders, folders_run, change, how):
     import sys
 
     from glr.training import launch
 
     from glr.training.resuming import set_epochs
 
-    data = class_folders(tmp_path / "folders")
-    run = stopped_run(tmp_path / "results", data)
+    data, run = folders, folders_run
     config = run.config()
     if how == "app":  # Resume on the Train page: launch queues the run, then its trainer process refuses
         import time
@@ -150,8 +202,8 @@ def test_a_class_gone_is_refused_naming_it_and_the_run_kept(tmp_path, change, ho
     assert resumable(run) is run
 
 
-def test_a_photo_given_another_landmark_in_train_csv_is_refused(tmp_path, gld):
-    run = stopped_run(tmp_path / "results", gld)
+def test_a_photo_given_another_landmark_in_train_csv_is_refused(gld, gld_run):
+    run = gld_run
     df = pd.read_csv(gld / "train.csv", dtype={"id": str})
     moved = df.index[df["landmark_id"] == 3][0]
     df.loc[moved, "landmark_id"] = 5
@@ -161,23 +213,23 @@ def test_a_photo_given_another_landmark_in_train_csv_is_refused(tmp_path, gld):
         train_run(run, resume=True)
 
 
-def test_a_photo_replaced_by_a_damaged_file_is_left_out_and_said(tmp_path, gld):
-    run = stopped_run(tmp_path / "results", gld)
+def test_a_photo_replaced_by_a_damaged_file_is_left_out_and_said(gld, gld_run):
+    run = gld_run
     photo = sorted((gld / "train").rglob("*.jpg"))[0]
     photo.write_bytes(photo.read_bytes()[:40])
     resumed(run)
     assert "left out 1 image that could not be decoded" in problems(run)
 
 
-def test_labels_json_lost_resumes_if_the_dataset_is_unchanged_else_names_it(tmp_path, gld):
-    run = stopped_run(tmp_path / "results", gld)
+def test_labels_json_lost_resumes_if_the_dataset_is_unchanged_else_names_it(tmp_path, gld, gld_run, shared_gld):
+    run = gld_run
     labels = json.loads(run.labels_path.read_text())
     run.labels_path.unlink()
     resumed(run)
     assert json.loads(run.labels_path.read_text()) == labels
     assert "labels.json is missing: made again from the dataset, unchanged since the run started" in problems(run)
 
-    other = stopped_run(tmp_path / "results2", gld)
+    other = copy_of(shared_gld[2], tmp_path / "results2")
     other.labels_path.unlink()
     add_gldv2_photos(gld, 3, 1)
     with pytest.raises(GlrError, match=f"run {other.id} cannot be resumed: labels.json is missing, so the run's "
@@ -192,8 +244,8 @@ def test_a_run_stopped_before_it_read_its_data_resumes_without_a_word_about_its_
     assert run.status()["state"] == "finished" and "missing" not in problems(run)
 
 
-def test_a_dataset_moved_away_names_it_and_says_to_put_it_back(tmp_path, gld):
-    run = stopped_run(tmp_path / "results", gld)
+def test_a_dataset_moved_away_names_it_and_says_to_put_it_back(tmp_path, gld, gld_run):
+    run = gld_run
     gld.rename(tmp_path / "elsewhere")
     with pytest.raises(GlrError, match=f"run {run.id} cannot be resumed: the dataset it trains on cannot be read now "
                                        rf"\({gld}: no such file or folder\); put it back where the run found it"):
@@ -201,8 +253,8 @@ def test_a_dataset_moved_away_names_it_and_says_to_put_it_back(tmp_path, gld):
     assert run.last_checkpoint.is_file() and run.history()["epoch"].tolist() == [1, 2]
 
 
-def test_a_landmark_renamed_in_the_category_file_takes_its_new_name_and_says_so(tmp_path, gld):
-    run = stopped_run(tmp_path / "results", gld)
+def test_a_landmark_renamed_in_the_category_file_takes_its_new_name_and_says_so(gld, gld_run):
+    run = gld_run
     names = gld / "train_label_to_category.csv"
     names.write_text("landmark_id,category\n3,Red Fort\n5,Blue Mosque (Istanbul)\n9,Golden Gate\n")
     resumed(run)
@@ -211,9 +263,9 @@ def test_a_landmark_renamed_in_the_category_file_takes_its_new_name_and_says_so(
     assert sorted(run.labels()["name"]) == ["Blue Mosque (Istanbul)", "Golden Gate", "Red Fort"]
 
 
-def test_a_split_that_does_not_match_the_labels_is_no_record(tmp_path, gld):
+def test_a_split_that_does_not_match_the_labels_is_no_record(gld, gld_run):
     # Without this check: "1 class of the run (...) is gone from the dataset", which it is not.
-    run = stopped_run(tmp_path / "results", gld)
+    run = gld_run
     split = run.split()
     run.write_split(split.assign(landmark_id=split["landmark_id"].replace({3: 4})))
     add_gldv2_photos(gld, 3, 1)

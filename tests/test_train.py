@@ -136,9 +136,23 @@ def test_each_photo_is_decoded_once_for_its_views_and_the_mirror_the_index_needs
         assert found.all() and not any(np.allclose(v, 0) for v in vectors)
 
 
-def test_fine_tune_continues_epoch_numbers(tmp_path, tiny_data):
-    run = new_run(tmp_path, tiny_config(tiny_data, epochs=2, fine_tune=True, fine_tune_epochs=1, fine_tune_layers=5))
+# Photos no other test has seen: the run computes their features (building the backbone before phase 1); the
+# same configuration run again reads them from the cache (building it for phase 2).
+FRESH = {61: 6, 62: 6, 63: 6}
+FINE_TUNE = dict(epochs=2, fine_tune=True, fine_tune_epochs=1, fine_tune_layers=5)
+
+
+@pytest.fixture(scope="module")
+def fine_tuned(tmp_path_factory):
+    """One finished run with a phase 2, trained from a cold feature cache; its tests only read it."""
+    data = make_gldv2(tmp_path_factory.mktemp("fresh") / "data", FRESH)  # ids no other test uses
+    run = new_run(tmp_path_factory.mktemp("cold"), tiny_config(data, **FINE_TUNE))
     train_run(run)
+    return run
+
+
+def test_fine_tune_continues_epoch_numbers(fine_tuned):
+    run = fine_tuned
     history = run.history()
     assert history["epoch"].tolist() == [1, 2, 3]
     assert history["phase"].tolist() == [1, 1, 2]
@@ -216,17 +230,19 @@ def test_stop_in_phase_2_then_resume_finishes_phase_2(tmp_path, tiny_data):
     """A stop while the backbone is fine-tuned resumes in phase 2 (not phase 1 again) and ends where phase 2 ends."""
     from glr.training.progress import PHASES
 
-    config = tiny_config(tiny_data, epochs=2, batch_size=1, patience=1000, fine_tune=True, fine_tune_epochs=6,
-                         fine_tune_layers=5).to_dict()
-    run = launcher.launch(tmp_path, {"train": config, "versions": launcher.library_versions()})
-    wait_epochs(run, 4)  # epochs 3 and on are phase 2's
-    launcher.stop(run)
-    status = wait_for(run, {"stopped", "finished"})
+    # In one process, the Stop button's request (launcher.stop) made after epoch 4 (epochs 3 and on are phase 2's);
+    # a stop and a resume across processes are test_stop_and_resume's.
+    run = new_run(tmp_path, tiny_config(tiny_data, epochs=2, fine_tune=True, fine_tune_epochs=6, fine_tune_layers=5))
+    with pytest.MonkeyPatch.context() as patch:
+        at_epoch(patch, 4, lambda trainer: launcher.stop(trainer.run))
+        train_run(run)
+    status = run.status()
     assert status["state"] == "stopped", "phase 2 ended before the stop landed"
     assert status["phase"] == PHASES[2] and 4 <= int(run.history()["epoch"].max()) < 8
-    launcher.resume(run)
-    status = wait_for(run, {"finished", "failed"})
-    assert status["state"] == "finished", run.log_path.read_text()[-3000:]
+    run.stop_path.unlink()  # as launcher.resume lowers it
+    train_run(run, resume=True)
+    status = run.status()
+    assert status["state"] == "finished", status.get("message")
     assert_history_continuous(run)
     assert int(run.history()["epoch"].max()) == 8
     assert_run_parses(run)
@@ -274,28 +290,26 @@ def test_same_seed_same_training(tmp_path, tiny_data, finished_run):
     pd.testing.assert_frame_equal(ours.drop(columns="seconds"), theirs.drop(columns="seconds"))
 
 
-def test_same_seed_same_fine_tune_from_a_cold_and_a_warm_cache(tmp_path):
-    # Photos no other test has seen: the first run computes their features (building the backbone
-    # before phase 1), the second reads them from the cache (building it for phase 2). Lite's
-    # drop-connect is live in phase 2 and drew its seeds when built, unseeded before the fix.
-    data = make_gldv2(tmp_path / "data", {61: 6, 62: 6, 63: 6})  # ids no other test uses
-    runs = [new_run(tmp_path / name, tiny_config(data, epochs=2, fine_tune=True, fine_tune_epochs=2, fine_tune_layers=5))
-            for name in ("cold", "warm")]
-    for run in runs:
-        train_run(run)
-    assert runs[0].status()["features_computed"] > 0 and not runs[1].status()["features_computed"]
-    cold, warm = (run.history().drop(columns="seconds") for run in runs)
-    assert cold["epoch"].tolist() == [1, 2, 3, 4]  # phase 2 ran
+def test_same_seed_same_fine_tune_from_a_cold_and_a_warm_cache(tmp_path, fine_tuned):
+    # The cold run computed its photos' features (building the backbone before phase 1), this warm one
+    # reads them from the cache (building it for phase 2). Lite's drop-connect is live in phase 2 and
+    # drew its seeds when built, unseeded before the fix.
+    data = fine_tuned.config()["train"]["data"]
+    warm = new_run(tmp_path, tiny_config(data, **FINE_TUNE))
+    train_run(warm)
+    assert fine_tuned.status()["features_computed"] > 0 and not warm.status()["features_computed"]
+    cold, warm = (run.history().drop(columns="seconds") for run in (fine_tuned, warm))
+    assert cold["epoch"].tolist() == [1, 2, 3] and cold["phase"].tolist()[-1] == 2  # phase 2 ran
     pd.testing.assert_frame_equal(cold, warm)
 
 
-def test_feature_space_views_are_cached_for_the_next_run(tmp_path, tiny_data):
+def test_feature_space_views_are_cached_for_the_next_run(tmp_path, tiny_data, finished_run):
     # The exact count of backbone inputs (two per photo) is checked on fresh photos above; these may
-    # already be in the session's cache from another test's run.
-    config = tiny_config(tiny_data, epochs=2, augment_space="features")
-    run = new_run(tmp_path / "a", config)
-    train_run(run)
-    assert run.status()["state"] == "finished" and run.history()["epoch"].tolist() == [1, 2]
+    # already be in the session's cache from another test's run. The session's finished run trained
+    # on tiny_data in feature space (the default): a run of its own would cost a training more.
+    run = finished_run
+    assert run.config()["train"]["augment_space"] == "features"
+    assert run.status()["state"] == "finished" and run.history()["epoch"].tolist() == list(range(1, 21))
     data = run.config()["dataset"]
     assert run.status()["features_computed"] <= 2 * (data["train"] + data["val"])
     assert run.status()["windows_kept"] == run.status()["windows_total"]  # a small dataset: all of them
