@@ -99,6 +99,15 @@ def test_retrieval_too_big_counts_the_streamed_evaluation_not_dense_matrices():
     assert "1.01 GB" in ten
 
 
+def test_retrieval_too_big_counts_the_training_photos_embeddings_the_index_holds():
+    """GLDv2-clean's 1.58M training photos x 1,280 features held as float32 vectors in several copies while the index
+    is built: about 57 GB, which would have the trainer killed on a 24 GB machine before it marked the run finished."""
+    assert finish.retrieval_too_big(100_000, 81_313, available=24 * 10**9, train_photos=4_800, dim=1280) == ""
+    why = finish.retrieval_too_big(100_000, 81_313, available=24 * 10**9, train_photos=1_580_000, dim=1280)
+    assert why.startswith("the similarity index was not built: building and evaluating it holds about 57.18 GB")
+    assert "(1,580,000 training photos' embeddings, 100,000 validation photos, 81,313 classes)" in why
+
+
 def test_finish_run_skips_an_index_too_big_for_memory_and_still_finishes(tmp_path, monkeypatch, validation):
     """At GLDv2 size the index's dense evaluation would have the trainer killed before the run is finished: it is
     skipped with the reason in the status, the evaluation and the report still written."""

@@ -222,7 +222,7 @@ def finish_run(run: Run, classifier, train: pd.DataFrame, val: pd.DataFrame, *, 
     # A stop asked now is not heeded: the model is saved, and launch.stop told the user the run ends finished by itself.
     progress.advance(1, heed_stop=False)
     progress.start("indexing", 1, "step", message="building the similarity index")
-    too_big = retrieval_too_big(len(val), len(labels))
+    too_big = retrieval_too_big(len(val), len(labels), train_photos=len(train), dim=settings.spec.feature_dim)
     if too_big:  # killed for memory, the run would never be marked finished
         print(too_big, file=sys.stderr)
         run.update_status(message=too_big)
@@ -253,24 +253,32 @@ def finish_run(run: Run, classifier, train: pd.DataFrame, val: pd.DataFrame, *, 
 # benchmarks/bench_evaluation.py --retrieval: 500 MB at 81,313 classes, flat from 2,000 to 20,000 photos.
 RETRIEVAL_BLOCKS = 6
 RETRIEVAL_PHOTO_BYTES = 512
+# What building the index holds per training photo, in float32 vectors of the backbone's features: the three kinds of
+# embedding (glr.retrieval.regional.Embedded: head, search, centre), the copies of the photos that decoded, and the
+# index's own. Counted from the arrays `index_run` holds, not measured: 1.58M photos of GLDv2-clean x 1,280 floats
+# are about 57 GB, which would have the trainer killed on a 24 GB machine.
+INDEX_PHOTO_VECTORS = 7
 
 
-def retrieval_too_big(photos: int, classes: int, available: int | None = None) -> str:
-    """Why the index's evaluation of `photos` validation photos cannot run in `available` bytes (by default the
-    memory free now), or "" when it can.
+def retrieval_too_big(photos: int, classes: int, available: int | None = None, train_photos: int = 0,
+                      dim: int = 0) -> str:
+    """Why the index of `train_photos` training photos (`dim` features each) and its evaluation of `photos`
+    validation photos cannot be made in `available` bytes (by default the memory free now), or "" when they can.
 
     It is streamed (glr.retrieval.recognition.method_tops): RETRIEVAL_BLOCKS blocks of `head_block_rows` photos x
     `classes` float32 scores (0.5 GB at 81,313 classes) and RETRIEVAL_PHOTO_BYTES per photo, where the dense
     photo x class matrices it held before were 130 GB at 100,000 photos x 81,313 classes. Only a machine nearly
     out of memory now skips it, rather than have the trainer killed before it marks the run finished.
     """
-    need = RETRIEVAL_BLOCKS * 4 * head_block_rows(classes) * classes + RETRIEVAL_PHOTO_BYTES * photos
+    need = (RETRIEVAL_BLOCKS * 4 * head_block_rows(classes) * classes + RETRIEVAL_PHOTO_BYTES * photos
+            + INDEX_PHOTO_VECTORS * 4 * dim * train_photos)
     available = _available_memory() if available is None else available
     if available is None or need <= available:
         return ""
-    return (f"the similarity index was not built: evaluating it holds about {need / 1e9:,.2f} GB of scores "
-            f"({photos:,} validation photos, {classes:,} classes) and {available / 1e9:,.2f} GB of memory is free; "
-            "the run predicts with its head")
+    embeddings = f"{train_photos:,} training photos' embeddings, " if train_photos and dim else ""
+    return (f"the similarity index was not built: building and evaluating it holds about {need / 1e9:,.2f} GB "
+            f"({embeddings}{photos:,} validation photos, {classes:,} classes) and {available / 1e9:,.2f} GB of memory "
+            "is free; the run predicts with its head")
 
 
 def _available_memory() -> int | None:
