@@ -23,12 +23,12 @@ import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from pathlib import Path
-from typing import Callable
+from typing import Callable, NamedTuple
 
 import pandas as pd
 
 from glr.data import fetch as f
-from glr.data.rate_limit import LATER, MAX_RETRY_AFTER, SLOW_DOWN, GiveUp, RateLimiter
+from glr.data.rate_limit import LATER, MAX_RETRY_AFTER, SLOW_DOWN, FailingHosts, GiveUp, RateLimiter, host_of
 from glr.data.stop_switch import Stopped, StopSwitch, first_stop_only, signals_held, tracked_adapter
 
 WORKERS = 8
@@ -40,6 +40,25 @@ USER_AGENT = "glr-fetch/1.0 (GLDv2 landmark recognition toolkit; python-requests
 CHUNK = 64 * 1024
 RETRY_STATUS = (429, 500, 502, 503, 504)
 DEADLINE = 300.0  # seconds for one photo's whole answer: TIMEOUT alone lets a server that drips a byte at a time hold a worker for ever
+
+
+class Answer(NamedTuple):
+    """One photo's download: its body, or None with a failure reason and detail (glr.data.fetch's reasons); and the
+    HTTP status it was last answered with (None when no answer came: a time-out, a connection that failed)."""
+
+    data: bytes | None
+    reason: str
+    detail: str
+    status: int | None = None
+
+
+class Outcome(NamedTuple):
+    """What became of one photo: its id, failure reason ("" when saved), detail, and the HTTP status of its answer."""
+
+    image_id: str
+    reason: str
+    detail: str
+    status: int | None = None
 
 
 def _capped_retry(stop: StopSwitch, limiter: RateLimiter | None = None):
@@ -175,8 +194,8 @@ def _read_body(resp, max_bytes: int, deadline: float) -> tuple[bytes | None, str
 
 def download(session, url: str, timeout: float, retries: int, backoff: float, limiter: RateLimiter,
              max_bytes: int = f.MAX_BYTES, deadline: float = DEADLINE,
-             stop: StopSwitch | None = None) -> tuple[bytes | None, str, str]:
-    """The body at `url`, or None with a failure reason and detail (see glr.data.fetch's reasons).
+             stop: StopSwitch | None = None) -> Answer:
+    """The body at `url`, or None with a failure reason and detail (see glr.data.fetch's reasons), and the status.
 
     `timeout` bounds each wait for the server, `deadline` the whole body of one attempt. Raises
     Stopped when `stop` is thrown (the session's connections must be `stop`'s too).
@@ -192,45 +211,49 @@ def download(session, url: str, timeout: float, retries: int, backoff: float, li
         limiter.wait(stop.wait)
         try:
             with session.get(url, timeout=timeout, stream=True) as resp:
-                if resp.status_code in (404, 410):
-                    return None, f.NOT_FOUND, f"HTTP {resp.status_code}"
+                status = resp.status_code
+                if status in (404, 410):
+                    return Answer(None, f.NOT_FOUND, f"HTTP {status}", status)
                 if resp.status_code in SLOW_DOWN:  # its re-tries are spent (or --retries 0): the pool still slows down
                     limiter.hold(_retry_after(resp, backoff), resp.status_code)
                 if resp.status_code >= 400:
                     limited = " (rate limited: fetch again later, or with a lower --rate)" if resp.status_code == 429 else ""
-                    return None, f.HTTP_ERROR, f"HTTP {resp.status_code}{limited}"
+                    return Answer(None, f.HTTP_ERROR, f"HTTP {status}{limited}", status)
                 size = _content_length(resp)
                 if size > max_bytes:
-                    return None, f.TOO_LARGE, f"{size:,} bytes"
-                return _read_body(resp, max_bytes, deadline)  # a deadline overrun is not re-tried: it took long enough
+                    return Answer(None, f.TOO_LARGE, f"{size:,} bytes", status)
+                # A deadline overrun is not re-tried: it took long enough.
+                return Answer(*_read_body(resp, max_bytes, deadline), status)
         except requests.TooManyRedirects as exc:  # a loop, or a chain no browser would follow: asking again is no cure
-            return None, f.HTTP_ERROR, f"redirected too many times (a loop?): {_first_line(exc)}"
+            return Answer(None, f.HTTP_ERROR, f"redirected too many times (a loop?): {_first_line(exc)}")
         except requests.exceptions.InvalidSchema as exc:  # `url` is http(s): a redirect led off the web (ftp:, file:...)
             if "SOCKS" in str(exc):  # "Missing dependencies for SOCKS support."
-                return None, f.PROXY, "a SOCKS proxy is set (ALL_PROXY, HTTPS_PROXY...): it needs `pip install PySocks`"
+                return Answer(None, f.PROXY,
+                              "a SOCKS proxy is set (ALL_PROXY, HTTPS_PROXY...): it needs `pip install PySocks`")
             target = re.search(r"No connection adapters were found for '(.*)'", str(exc))
-            return None, f.HTTP_ERROR, f"redirected to {target[1]}, which is not http(s)" if target else _first_line(exc)
+            return Answer(None, f.HTTP_ERROR,
+                          f"redirected to {target[1]}, which is not http(s)" if target else _first_line(exc))
         # "http://" (no host), a host name label over 63 characters (urllib3's, also an HTTPError: before the next)
         except (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema,
                 urllib3.exceptions.LocationValueError) as exc:
-            return None, f.NO_URL, _first_line(exc)
+            return Answer(None, f.NO_URL, _first_line(exc))
         except (requests.RequestException, urllib3.exceptions.HTTPError) as exc:
             reason = f.TIMED_OUT if _is_timeout(exc) else \
                 f.TRUNCATED if isinstance(exc, (requests.exceptions.ChunkedEncodingError, urllib3.exceptions.ProtocolError)) \
                 else f.CONNECTION
             detail = _detail(exc)
             if (final := _incurable(exc)) is not None:
-                return None, *final
+                return Answer(None, *final)
             retried = _cause(exc, urllib3.exceptions.MaxRetryError)
             if retried is not None and isinstance(retried.reason, urllib3.exceptions.ProxyError):  # re-tried, as below
                 # Its url is not said: it may hold a user name and password.
-                return None, f.PROXY, f"the proxy (HTTPS_PROXY, HTTP_PROXY) failed: {_detail(retried.reason.original_error)}"
+                return Answer(None, f.PROXY, f"the proxy (HTTPS_PROXY, HTTP_PROXY) failed: {_detail(retried.reason.original_error)}")
             if retried is not None and isinstance(retried.reason, urllib3.exceptions.ConnectTimeoutError):
-                return None, reason, detail  # refused, no such host, no answer: urllib3 has re-tried it `retries` times
+                return Answer(None, reason, detail)  # refused, no such host, no answer: urllib3 has re-tried it `retries` times
             # A body cut short (urllib3's ProtocolError), a time-out while streaming, a connection dropped: try again.
         except ValueError as exc:  # a URL requests cannot parse
-            return None, f.CONNECTION, str(exc)[:200]
-    return None, reason, detail
+            return Answer(None, f.CONNECTION, str(exc)[:200])
+    return Answer(None, reason, detail)
 
 
 def _not_an_image(data: bytes) -> str:
@@ -243,19 +266,19 @@ def _not_an_image(data: bytes) -> str:
 
 
 def _one(root: Path, session: Callable, image_id: str, url: str, options: dict, limiter: RateLimiter,
-         stop: StopSwitch) -> tuple[str, str, str]:
-    """Download one photo and save it; (id, failure reason or "", detail)."""
+         stop: StopSwitch) -> Outcome:
+    """Download one photo and save it; its id, failure reason or "", detail and HTTP status."""
     url = url.strip() if isinstance(url, str) else ""
     # Schemes are case-insensitive (HTTP://...); anything but http(s) is never asked for (file:, ftp:, javascript:).
     if not url.lower().startswith(("http://", "https://")):
-        return image_id, f.NO_URL, "empty" if not url else url[:200]
-    data, reason, detail = download(session(), url, options["timeout"], options["retries"], options["backoff"],
+        return Outcome(image_id, f.NO_URL, "empty" if not url else url[:200])
+    data, reason, detail, status = download(session(), url, options["timeout"], options["retries"], options["backoff"],
                                     limiter, options["max_bytes"], options["deadline"], stop)
     stop.check()  # a body whose socket the switch shut may look whole (no Content-Length): never save it
     if data is not None:
         reason = f.save_image(root, image_id, data) or ""
         detail = _not_an_image(data) if reason == f.NOT_AN_IMAGE else detail
-    return image_id, reason, detail
+    return Outcome(image_id, reason, detail, status)
 
 
 def download_all(root: Path, targets: pd.DataFrame, report: f.FetchReport,
@@ -272,7 +295,9 @@ def download_all(root: Path, targets: pd.DataFrame, report: f.FetchReport,
     and KeyboardInterrupt goes on. `notice(text)` is told, from a worker thread, when the server first says to
     slow down. When `give_up_photos` photos have been refused with 429/503 and none fetched for `give_up_after`
     seconds (None: glr.data.rate_limit's GIVE_UP_PHOTOS and GIVE_UP_SECONDS), the fetch stops asking as it does on
-    Ctrl-C, but returns, every photo not got in `report`.
+    Ctrl-C, but returns, every photo not got in `report`. A host whose photos failed so many times and so long with
+    time-outs, failed connections or 5xx (`FailingHosts`) is asked no more: its photos not asked are listed as
+    HOST_FAILING, and the other hosts' go on.
     """
     workers = max(1, int(workers))
     options = {"timeout": timeout, "retries": max(0, int(retries)), "backoff": backoff, "max_bytes": max_bytes,
@@ -295,15 +320,25 @@ def download_all(root: Path, targets: pd.DataFrame, report: f.FetchReport,
 
     pool, pending, done = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="glr-fetch"), set(), 0
     finished: set = set()
-    asked: dict = {}  # future -> id, of the photos under way
+    asked, hosts = {}, {}  # future -> id, and -> the host it asks, of the photos under way
     watch, gave_up = GiveUp(give_up_photos, give_up_after), False
+    failing = FailingHosts(give_up_photos, give_up_after)
+
+    def tick():
+        nonlocal done
+        done += 1
+        if progress:
+            progress(done, total)
     with first_stop_only():  # a Ctrl-C pressed twice must not break the locks the first one's stop needs
         try:
             while not (gave_up := watch.due()):
                 for image_id, url in rows:
+                    if failing.skip(report, image_id, host := host_of(url)):  # listed: its host is asked no more
+                        tick()
+                        continue
                     future = pool.submit(_one, root, session, image_id, url, options, limiter, stop)
                     pending.add(future)
-                    asked[future] = image_id
+                    asked[future], hosts[future] = image_id, host
                     if len(pending) >= 2 * workers:
                         break
                 if not pending:
@@ -312,15 +347,19 @@ def download_all(root: Path, targets: pd.DataFrame, report: f.FetchReport,
                 while finished:
                     future = finished.pop()
                     del asked[future]
-                    image_id, reason, detail = future.result()
-                    watch.record(reason, detail)
+                    image_id, reason, detail, status = future.result()
+                    watch.record(reason, status)
                     if reason:
                         report.fail(image_id, reason, detail)
                     else:
                         report.fetched += 1
-                    done += 1
-                    if progress:
-                        progress(done, total)
+                    tick()
+                    if failing.record(host := hosts.pop(future), reason, status):  # its photos waiting: not asked
+                        for queued in [q for q in pending if hosts[q] == host and q.cancel()]:
+                            pending.discard(queued)
+                            del hosts[queued]
+                            failing.skip(report, asked.pop(queued), host)
+                            tick()
         finally:
             if (slowed := limiter.said()) is not None:
                 report.notes.append(slowed)
@@ -328,11 +367,14 @@ def download_all(root: Path, targets: pd.DataFrame, report: f.FetchReport,
             for future in pending | finished:  # written as the stop came, not yet counted: on disk, so said as kept
                 if not future.cancelled() and future.exception() is None and not future.result()[1]:
                     report.fetched += 1
+            if not gave_up:
+                report.notes += failing.notes()
     if gave_up:  # the server said only to slow down for too long: what it did not send is listed, to ask again later
-        _list_given_up(report, asked, rows, f"{watch.why()}; {LATER}")
+        _list_given_up(report, asked, rows, f"{watch.why()}; {LATER}", failing)
+        report.notes += failing.notes()
 
 
-def _list_given_up(report: f.FetchReport, asked: dict, rows, why: str) -> None:
+def _list_given_up(report: f.FetchReport, asked: dict, rows, why: str, failing: FailingHosts) -> None:
     """Record the photos a fetch that stopped asking did not get: those cut short in a pause and those never asked for
     (GAVE_UP, with `why`); one that finished as the stop came, as it finished (counted already when fetched)."""
     given_up = len(report.failures)
@@ -342,9 +384,10 @@ def _list_given_up(report: f.FetchReport, asked: dict, rows, why: str) -> None:
         elif isinstance(future.exception(), Stopped):
             report.fail(image_id, f.GAVE_UP, f"given up as the fetch stopped asking: {why}")
         elif future.result()[1]:  # another exception (a full disk) is raised here, as when it finishes in the loop
-            report.fail(*future.result())
-    for image_id, _ in rows:
-        report.fail(image_id, f.GAVE_UP, f"not asked: {why}")
+            report.fail(*future.result()[:3])
+    for image_id, url in rows:
+        if not failing.skip(report, image_id, host_of(url)):  # a host asked no more says so, not the rate limit
+            report.fail(image_id, f.GAVE_UP, f"not asked: {why}")
     given_up = sum(reason == f.GAVE_UP for _, reason, _ in report.failures[given_up:])
     report.notes.append(f"the fetch stopped asking, {given_up:,} photos short (listed as '{f.GAVE_UP}'): {why}")
 

@@ -40,8 +40,9 @@ PROXY = "proxy failed"
 EARLIER = "in an earlier run: "  # the detail of a row a stopped run keeps from the earlier list
 NO_URL = "no usable url"  # empty, not http(s) (ftp:, file:, javascript:, a relative path), or no row: nothing was asked
 GAVE_UP = "given up (rate limited)"  # the fetch stopped asking a server that answered only 429/503 for a long while
+HOST_FAILING = "given up (host failing)"  # ... a host that only timed out, dropped connections or answered 5xx
 # Failures that asking again, or another setting here, may cure: the network, the proxy, the server's load.
-COULD_PASS = {CONNECTION, TIMED_OUT, PROXY, TRUNCATED, UNTRUSTED, GAVE_UP}
+COULD_PASS = {CONNECTION, TIMED_OUT, PROXY, TRUNCATED, UNTRUSTED, GAVE_UP, HOST_FAILING}
 
 
 def could_pass(reason: str, detail: str) -> bool:
@@ -53,6 +54,8 @@ HINTS = {CONNECTION: "is this computer online? Behind a proxy, set HTTPS_PROXY a
                      "give a --user-agent that says who you are (Wikimedia asks for one with a contact)",
          GAVE_UP: "the server said only to slow down (HTTP 429 or 503) for a long while: run the same command "
                     "later, or with a lower --rate",
+         HOST_FAILING: "the server only timed out, dropped the connection or failed (HTTP 5xx) for a long while: is "
+                       "this computer online? Run the same command later",
          PROXY: "check HTTPS_PROXY and HTTP_PROXY (and NO_PROXY, the hosts asked directly), or unset them",
          UNTRUSTED: "a proxy that inspects TLS needs its certificate in REQUESTS_CA_BUNDLE; or is this computer's "
                     "clock wrong?"}

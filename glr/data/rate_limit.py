@@ -1,13 +1,15 @@
-"""A server that says to slow down (HTTP 429 "too many requests", 503 "unavailable"), for `glr.data.downloads`.
+"""A server that says to slow down (HTTP 429 "too many requests", 503 "unavailable"), or that answers nothing, for
+`glr.data.downloads`.
 
 `RateLimiter` spaces the pool's requests out (`--rate`) and pauses them all when the server says to slow down.
 `GiveUp` says when to stop asking a server that has answered nothing but that for a long while: at 60 s a pause, a
-fetch of 10,000 photos would otherwise go on for days, saying only that it was told to slow down.
+fetch of 10,000 photos would otherwise go on for days, saying only that it was told to slow down. `FailingHosts`
+says the same, host by host, of a server that only times out, drops the connection or answers 5xx: each photo is
+re-tried with back-off, so a dead host held a fetch of 10,000 photos for days too.
 """
 
 from __future__ import annotations
 
-import re
 import threading
 import time
 from typing import Callable
@@ -23,6 +25,7 @@ MAX_RETRY_AFTER = 60.0  # seconds: the longest Retry-After honoured (a server ma
 GIVE_UP_PHOTOS = 10
 GIVE_UP_SECONDS = 600.0
 LATER = "run the same command later, or with a lower --rate"
+AGAIN = "run the same command later to ask for them again"
 _WORDS = {429: "'too many requests' (HTTP 429)", 503: "'unavailable' (HTTP 503)"}
 
 
@@ -78,10 +81,9 @@ class RateLimiter:
                 "fewer --workers, asks less often")
 
 
-def refused_status(reason: str, detail: str) -> int | None:
-    """429 or 503 when a photo failed because the server said to slow down (its re-tries spent), else None."""
-    said = re.match(r"HTTP (429|503)\b", str(detail)) if reason == f.HTTP_ERROR else None
-    return int(said[1]) if said else None
+def refused(reason: str, status: int | None) -> bool:
+    """Whether a photo failed because the server said to slow down (429/503, its re-tries spent)."""
+    return reason == f.HTTP_ERROR and status in SLOW_DOWN
 
 
 def _span(seconds: float) -> str:
@@ -102,11 +104,12 @@ class GiveUp:
         self.seconds, self.clock = GIVE_UP_SECONDS if seconds is None else seconds, clock
         self.since, self.refused, self.statuses = clock(), 0, set()
 
-    def record(self, reason: str, detail: str) -> None:
-        """Count one photo's outcome ("" for fetched)."""
+    def record(self, reason: str, status: int | None = None) -> None:
+        """Count one photo's outcome: its failure reason ("" for fetched) and the HTTP status it was answered with
+        (None when no answer came)."""
         if not reason:
             self.since, self.refused, self.statuses = self.clock(), 0, set()
-        elif (status := refused_status(reason, detail)) is not None:
+        elif refused(reason, status):
             self.refused += 1
             self.statuses.add(status)
 
@@ -119,3 +122,77 @@ class GiveUp:
         words = " or ".join(_WORDS[s] for s in sorted(self.statuses))
         return (f"in the last {_span(self.clock() - self.since)} the server sent no photo and refused {self.refused:,} with "
                 f"{words}")
+
+
+def failing_kind(reason: str, status: int | None) -> str | None:
+    """How a photo failed when that says its host is down or broken: a time-out, a failed connection, a body cut
+    short, a 5xx other than 503 (that one says to slow down: GiveUp's); None for a photo fetched or any answer a
+    working host gives (a 404, a 403, a page that is not a photo)."""
+    if reason in (f.TIMED_OUT, f.CONNECTION, f.TRUNCATED):
+        return reason
+    if reason == f.HTTP_ERROR and status is not None and status >= 500 and status not in SLOW_DOWN:
+        return f"HTTP {status}"
+    return None
+
+
+def host_of(url) -> str:
+    """The host (with its port, when it says one) a url asks, in lower case; "" for a url without one."""
+    from urllib.parse import urlsplit
+
+    try:
+        return urlsplit(url.strip()).netloc.rpartition("@")[2].lower() if isinstance(url, str) else ""
+    except ValueError:  # "http://[::1" and the like: asked, it fails as a bad url, not as a host
+        return ""
+
+
+class FailingHosts:
+    """Which hosts to stop asking: those with at least `photos` photos failed by time-outs, failed connections,
+    bodies cut short or 5xx (`failing_kind`) since their last photo fetched, and `seconds` gone by since then (or
+    since their first photo came back). Host by host: GLDv2's urls are mostly upload.wikimedia.org, not all, and a
+    dead host must not stop the photos of a working one. A photo fetched from a host starts its count afresh, so one
+    bad photo among good ones never stops it; a 404 or 403 neither counts nor starts it afresh (a front end may
+    answer those while the store behind it is down)."""
+
+    def __init__(self, photos: int | None = None, seconds: float | None = None,
+                 clock: Callable[[], float] = time.monotonic):
+        self.photos = max(1, int(GIVE_UP_PHOTOS if photos is None else photos))
+        self.seconds, self.clock = GIVE_UP_SECONDS if seconds is None else seconds, clock
+        self.hosts: dict[str, tuple[float, dict[str, int]]] = {}  # host -> (since, failures by kind)
+        self.given_up: dict[str, str] = {}  # host -> why it is asked no more
+        self.listed: dict[str, int] = {}  # host -> how many of its photos were listed as not asked
+
+    def record(self, host: str, reason: str, status: int | None = None) -> bool:
+        """Count one photo's outcome from `host` (reason "" for fetched); True when that makes it one to ask no more."""
+        if not host or host in self.given_up:
+            return False
+        now = self.clock()
+        since, failed = self.hosts.setdefault(host, (now, {}))
+        if not reason:
+            self.hosts[host] = (now, {})
+            return False
+        if (kind := failing_kind(reason, status)) is None:
+            return False
+        failed[kind] = failed.get(kind, 0) + 1
+        if sum(failed.values()) < self.photos or now - since < self.seconds:
+            return False
+        kinds = ", ".join(f"{k} ({n:,})" for k, n in sorted(failed.items(), key=lambda kn: (-kn[1], kn[0])))
+        self.given_up[host] = (f"in the last {_span(now - since)} {host} sent no photo and failed "
+                               f"{sum(failed.values()):,} in a row: {kinds}")
+        return True
+
+    def why(self, host: str) -> str | None:
+        """Why `host` is asked no more (for the failures CSV's detail and the summary), or None while it is asked."""
+        return self.given_up.get(host)
+
+    def skip(self, report: f.FetchReport, image_id: str, host: str) -> bool:
+        """List a photo as not asked (HOST_FAILING, saying why) when its host is asked no more; whether it was."""
+        if (why := self.why(host)) is None:
+            return False
+        report.fail(image_id, f.HOST_FAILING, f"not asked: {why}; {AGAIN}")
+        self.listed[host] = self.listed.get(host, 0) + 1
+        return True
+
+    def notes(self) -> list[str]:
+        """A line for the report per host asked no more."""
+        return [f"the fetch stopped asking {host}, {self.listed.get(host, 0):,} photos short (listed as "
+                f"'{f.HOST_FAILING}'): {why}; {AGAIN}" for host, why in self.given_up.items()]
