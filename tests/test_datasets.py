@@ -530,8 +530,8 @@ def test_ids_of_digits_a_spreadsheet_stripped_of_leading_zeros_are_found(tmp_pat
                                 "spreadsheet?): read as GLDv2's 16-digit id (e.g. '0012345678901234'), as its photo is on disk",
                                 "1 id in train.csv is digits only and shorter than GLDv2's 16 (e.g. '123'), and no photo is on "
                                 "disk under it or with leading zeros: a spreadsheet dropped the zeros? Format the id column "
-                                "as Text and save train.csv again from the original file (`glr fetch` would save its photo "
-                                "under the shortened id)",
+                                "as Text and save train.csv again from the original file (`glr fetch` saves its photo "
+                                "under GLDv2's 16-digit id, e.g. '0000000000000123')",
                                 "1 image file listed in train.csv not found (e.g. 'train/1/2/3/123.jpg'); skipped"]
 
 

@@ -1,8 +1,12 @@
 """glr.data.photo_files: a GLDv2 catalog's photos found on disk, ids a spreadsheet cut short among them."""
 
+import os
 from pathlib import Path
 
+import pytest
+
 from conftest import write_image
+from fetch_servers import FAST, jpeg, server  # noqa: F401 (server: a fixture)
 from glr.data import fetch
 from glr.data.datasets import load_catalog
 
@@ -48,3 +52,57 @@ def test_ids_of_a_few_digits_in_a_dataset_numbered_so_are_left_as_they_are(tmp_p
     catalog = load_catalog(tmp_path)
     assert sorted(catalog.df["id"]) == ["101", "102", "201", "202"]
     assert catalog.problems == ["1 image file listed in train.csv not found (e.g. 'train/9/9/9/999.jpg'); skipped"]
+
+
+def _cut_release(root: Path, server, ids: list[str], on_disk: dict[str, bytes] | None = None) -> Path:
+    """train.csv of `ids` (two landmarks), each url at `server` serving a photo, as the id is written; `on_disk`:
+    files written where GLDv2's layout puts them (id -> bytes)."""
+    rows = []
+    for i, iid in enumerate(ids):
+        server.routes[f"/{iid}.jpg"] = ("ok", jpeg(i))
+        rows.append(f"{iid},{server.url}/{iid}.jpg,{1 + i % 2}")
+    for iid, data in (on_disk or {}).items():
+        fetch.image_path(root, iid).parent.mkdir(parents=True, exist_ok=True)
+        fetch.image_path(root, iid).write_bytes(data)
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "train.csv").write_text("id,url,landmark_id\n" + "\n".join(rows) + "\n")
+    return root
+
+
+def test_fetch_saves_the_photo_of_an_id_cut_short_under_its_16_digit_id(tmp_path, server):
+    # An id a spreadsheet cut short, its photo not on disk yet: fetched and saved as train/1/2/3/12345678901234.jpg,
+    # which no later look-up of GLDv2's id 0012345678901234 finds.
+    root = _cut_release(tmp_path / "gld", server, ["12345678901234", *IDS[1:], "123"])
+    report = fetch.fetch(root, top_n=2, min_images=1, **FAST)
+    assert report.fetched == 5 and not report.failures
+    assert fetch.is_valid_file(fetch.image_path(root, "0012345678901234"))
+    assert fetch.is_valid_file(fetch.image_path(root, "0000000000000123"))
+    assert not (root / "train" / "1" / "2").exists()  # nothing under the ids as cut
+    assert server.hits["/12345678901234.jpg"] == 1  # asked by the url train.csv gives
+    catalog = load_catalog(root)  # as training reads it: every photo found, under GLDv2's ids
+    assert sorted(catalog.df["id"]) == sorted([*IDS, "0000000000000123"]) and catalog.df["path"].map(os.path.isfile).all()
+    assert fetch.fetch(root, top_n=2, min_images=1, **FAST).already == 5  # and nothing is fetched again
+
+
+def test_a_photo_of_an_id_cut_short_that_does_not_decode_is_fetched_again_under_its_16_digit_id(tmp_path, server):
+    # The catalog padded the id (a file was there), so the look-up in train.csv found no row: "no usable url".
+    root = _cut_release(tmp_path / "gld", server, ["12345678901234", *IDS[1:]], {"0012345678901234": b"broken"})
+    report = fetch.fetch(root, top_n=2, min_images=1, **FAST)
+    assert report.fetched == 4 and not report.failures
+    assert fetch.is_valid_file(fetch.image_path(root, "0012345678901234"))
+
+
+def test_a_photo_on_disk_under_the_id_as_cut_is_kept_so(tmp_path, server):
+    root = _cut_release(tmp_path / "gld", server, ["12345678901234", *IDS[1:]], {"12345678901234": jpeg(7)})
+    report = fetch.fetch(root, top_n=2, min_images=1, **FAST)
+    assert (report.already, report.fetched) == (1, 3) and "/12345678901234.jpg" not in server.hits
+    assert not fetch.image_path(root, "0012345678901234").exists()
+
+
+@pytest.mark.parametrize("others", [[], ["0a1b2c3d4e5f6a7b"]])
+def test_ids_of_digits_in_a_dataset_numbered_so_are_fetched_as_they_are(tmp_path, server, others):
+    root = _cut_release(tmp_path / "gld", server, ["101", "102", "201", "202", *others])
+    report = fetch.fetch(root, top_n=2, min_images=1, **FAST)
+    assert report.fetched == 4 + len(others) and not report.failures
+    assert all(fetch.is_valid_file(fetch.image_path(root, i)) for i in ("101", "102", "201", "202"))
+    assert not fetch.image_path(root, "0000000000000101").exists()

@@ -12,7 +12,9 @@ written atomically by `glr.data.fetch.save_image`. On Ctrl-C a `glr.data.stop_sw
 every wait and shuts every socket under way, so a stalled server (or resolver) holds nobody up to its time-out.
 A failure that asking again cannot cure (an untrusted certificate, a body that does not decompress, a connection
 that urllib3 has already re-tried) is named and not asked again. A server that answers nothing but 429/503 for a long
-while (`glr.data.rate_limit.GiveUp`) is asked no more: the photos not got are listed, for the same command later.
+while (`glr.data.rate_limit.GiveUp`) is asked no more: the photos not got are listed, for the same command later; so is,
+host by host, one that only times out, drops the connection or answers 5xx (`FailingHosts`), and the others go on.
+Whether a photo was refused or failed so is told by the HTTP status `download` returns, never by its message's words.
 """
 
 from __future__ import annotations

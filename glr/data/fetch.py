@@ -24,6 +24,7 @@ import pandas as pd
 from glr.atomic import StorageError, write_bytes, write_csv
 from glr.data import datasets
 from glr.data.layouts import TRAIN_CSV
+from glr.data.photo_files import pad_for_fetch
 from glr.errors import DatasetError, ImageError
 from glr.paths import broken_link
 
@@ -230,6 +231,7 @@ def curated_ids(data: str | os.PathLike, top_n: int, min_images: int, val_fracti
     catalog = datasets.load_catalog(data, check_files=False)
     if catalog.layout != "gldv2":
         raise DatasetError(f"{data}: fetch needs a GLDv2 folder (train.csv, or train_clean.csv); this is {catalog.layout}")
+    pad_for_fetch(catalog)  # an id a spreadsheet cut short: its photo saved under GLDv2's id, which training reads
     split = datasets.curate(catalog, top_n=top_n, min_images=min_images, val_fraction=val_fraction, seed=seed)
     if notes is not None:
         notes += catalog.problems
@@ -311,7 +313,8 @@ def urls_for(data: str | os.PathLike, root: Path, ids: list[str], report: FetchR
     The file is read as the catalog reads it (glr.data.train_csv): column names in any case,
     with spaces around them, and a spreadsheet's semicolons or tabs for commas. An id listed
     more than once takes its first usable (http or https) url, and `report` notes the ids whose
-    urls differ: one photo, one download, never two racing to one file.
+    urls differ: one photo, one download, never two racing to one file. An id of `ids` given back the leading zeros
+    a spreadsheet took (glr.data.photo_files) is found under the id as train.csv has it, and keeps its zeros.
     """
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -328,8 +331,14 @@ def urls_for(data: str | os.PathLike, root: Path, ids: list[str], report: FetchR
     table = train_csv.arrow_columns(csv, names, ["id", "url"], delimiter)
     # The catalog trims its ids: so must the look-up.
     table = table.set_column(table.schema.get_field_index("id"), "id", pc.utf8_trim_whitespace(table["id"]))
-    table = table.filter(pc.is_in(table["id"], value_set=pa.array(ids, pa.string())))
-    return first_usable_url(table.to_pandas(), report)
+    wanted = set(ids)
+    cut = {i.lstrip("0"): i for i in ids if re.fullmatch("0[0-9]{15}", i)}  # as a spreadsheet left them
+    cut = {short: i for short, i in cut.items() if short and short not in wanted}
+    table = table.filter(pc.is_in(table["id"], value_set=pa.array([*ids, *cut], pa.string())))
+    rows = table.to_pandas()
+    if cut:
+        rows["id"] = rows["id"].map(lambda i: cut.get(i, i))
+    return first_usable_url(rows, report)
 
 
 def first_usable_url(rows: pd.DataFrame, report: FetchReport | None = None) -> pd.DataFrame:

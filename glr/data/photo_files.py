@@ -3,7 +3,8 @@
 `drop_missing_files` checks that each row's photo exists, looking where GLDv2's layout puts it
 (train/a/b/c/abc.jpg) and where downloads and unpacked shards leave it (train/abc.jpg, a/b/c/abc.jpg, upper-case
 ids); `restore_leading_zeros` gives back the leading zeros a spreadsheet takes from an id of digits only when the photo
-is on disk so, and `glr fetch` then does not download it again under a name of its own.
+is on disk so, and `glr fetch` then does not download it again under a name of its own; `pad_for_fetch` gives them back
+to the ids whose photo is not on disk yet, so that `glr fetch` saves it under GLDv2's id.
 """
 
 from __future__ import annotations
@@ -25,10 +26,7 @@ def restore_leading_zeros(catalog) -> None:
     spreadsheet or a script) written back with their zeros when the photo is on disk so and not as written; said in
     a note. In a file of GLDv2 ids, those whose photo is on disk under neither name are named in a note too."""
     df = catalog.df
-    short = (df["id"].str.len() < 16).fillna(False).astype(bool)  # a length first: a regex over 4.1M ids costs 0.5 s
-    if short.any():
-        short[short] = df.loc[short, "id"].str.fullmatch(SHORT_DIGITS).fillna(False).astype(bool)
-    short = short.to_numpy()
+    short = _short_digits(df["id"])
     if not short.any():
         return
     ids, others = df["id"][short], df["id"][~short]
@@ -36,13 +34,7 @@ def restore_leading_zeros(catalog) -> None:
     as_written, with_zeros = _found(catalog.root, ids), _found(catalog.root, padded)
     pad = ~as_written & with_zeros
     if pad.any():
-        # The same photo listed with its zeros too: one row of the two. (`isin` the few: over 4.1M values, 25 s.)
-        listed = padded.isin(set(others[others.isin(padded[pad])])).to_numpy() & pad
-        rows = ids.index[pad & ~listed]
-        df = df.drop(index=ids.index[listed])
-        df.loc[rows, "id"] = padded[pad & ~listed]
-        df.loc[rows, "path"] = image_paths(catalog.root, df.loc[rows, "id"])
-        catalog.df = df
+        listed = _pad(catalog, ids, padded, others, pad)
         n = int(pad.sum())
         catalog.problems.append(
             f"{plural(n, 'id')} in {TRAIN_CSV} lost {'its' if n == 1 else 'their'} leading zeros (e.g. {examples(ids[pad])}; "
@@ -51,16 +43,57 @@ def restore_leading_zeros(catalog) -> None:
             + (f"; {int(listed.sum()):,} of them listed with {'its' if n == 1 else 'their'} zeros too, so the repeat "
                "is skipped" if listed.any() else ""))
     lost = ~as_written & ~with_zeros
-    # Only among GLDv2's ids is an id of 3 digits sure to be one cut short; a dataset of its own may be numbered so.
-    sample = others.iloc[:10_000]  # what kind of ids the file holds: its first ones say it
-    if lost.any() and len(sample) and sample.str.fullmatch(GLDV2_ID).fillna(False).astype(bool).mean() >= 0.5:
+    if lost.any() and _gldv2_ids(others):
         n = int(lost.sum())
         catalog.problems.append(
             f"{plural(n, 'id')} in {TRAIN_CSV} {'is' if n == 1 else 'are'} digits only and shorter than GLDv2's 16 "
             f"(e.g. {examples(ids[lost])}), and no photo is on disk under {'it' if n == 1 else 'them'} or with leading "
             f"zeros: a spreadsheet dropped the zeros? Format the id column as Text and save {TRAIN_CSV} again from the "
-            f"original file (`glr fetch` would save {'its photo' if n == 1 else 'their photos'} under the shortened "
-            f"{'id' if n == 1 else 'ids'})")
+            f"original file (`glr fetch` saves {'its photo' if n == 1 else 'their photos'} under GLDv2's 16-digit "
+            f"{'id' if n == 1 else 'ids'}, e.g. {examples(ids[lost].str.zfill(16))})")
+
+
+def pad_for_fetch(catalog) -> None:
+    """In a file of GLDv2 ids, ids of digits only shorter than 16 whose photo is on disk under neither name (see
+    `restore_leading_zeros`, which says so in a note) get their zeros back: `glr fetch` then saves the photo under
+    GLDv2's id, where training finds it. An id whose photo is on disk as written stays so, and a file of ids of
+    its own kind (numbered 1, 2, 3...) is left as it is: GLDv2's ids are digits only one time in 2,000, so its ids cut
+    short are a few among many."""
+    short = _short_digits(catalog.df["id"])
+    if not short.any() or 2 * short.sum() >= len(short):  # ids of digits, a hex one or two among them: not GLDv2's
+        return
+    ids, others = catalog.df["id"][short], catalog.df["id"][~short]
+    lost = ~_found(catalog.root, ids)
+    if lost.any() and _gldv2_ids(others):
+        _pad(catalog, ids, ids.str.zfill(16), others, lost)
+
+
+def _short_digits(ids: pd.Series) -> np.ndarray:
+    """Which ids are digits only and shorter than GLDv2's 16."""
+    short = (ids.str.len() < 16).fillna(False).astype(bool)  # a length first: a regex over 4.1M ids costs 0.5 s
+    if short.any():
+        short[short] = ids[short].str.fullmatch(SHORT_DIGITS).fillna(False).astype(bool)
+    return short.to_numpy()
+
+
+def _gldv2_ids(ids: pd.Series) -> bool:
+    """Whether `ids` (the file's other ids) are GLDv2's: only among them is an id of 3 digits sure to be one cut
+    short; a dataset of its own may be numbered so."""
+    sample = ids.iloc[:10_000]  # what kind of ids the file holds: its first ones say it
+    return bool(len(sample)) and sample.str.fullmatch(GLDV2_ID).fillna(False).astype(bool).mean() >= 0.5
+
+
+def _pad(catalog, ids: pd.Series, padded: pd.Series, others: pd.Series, pad: np.ndarray) -> np.ndarray:
+    """Write `padded` for the `pad` ones of `ids` (the short ids of catalog.df) into the catalog, id and path; a row
+    whose padded id is listed too is dropped (one photo, one row). Which of them were dropped."""
+    # (`isin` the few: over 4.1M values, 25 s.)
+    listed = padded.isin(set(others[others.isin(padded[pad])])).to_numpy() & pad
+    rows = ids.index[pad & ~listed]
+    df = catalog.df.drop(index=ids.index[listed])
+    df.loc[rows, "id"] = padded[pad & ~listed]
+    df.loc[rows, "path"] = image_paths(catalog.root, df.loc[rows, "id"])
+    catalog.df = df
+    return listed
 
 
 def _found(root: Path, ids: pd.Series) -> np.ndarray:
