@@ -158,7 +158,8 @@ def _inner_gldv2(root: Path) -> Path | None:
         folders = [p for p in root.iterdir() if p.is_dir() and not is_system_folder(p.name)]
     except OSError:
         return None
-    if len(folders) != 1 or not folders[0].joinpath(TRAIN_CSV).is_file():
+    # os.path: a folder that cannot be listed (another user's) is no GLDv2 folder, where Path.is_file() would raise.
+    if len(folders) != 1 or not os.path.isfile(folders[0] / TRAIN_CSV):
         return None
     return folders[0]
 

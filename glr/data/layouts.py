@@ -22,6 +22,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import pandas as pd
 
+from glr.data.class_access import listable
 from glr.data.split_folders import SPLIT_FOLDERS, decide, split_note  # noqa: F401 - SPLIT_FOLDERS: read from here too
 from glr.data.train_csv import INVISIBLE, TEXT, arrow_columns, arrow_frame, parse_labels, read_layout, read_train_csv
 from glr.errors import DatasetError
@@ -307,6 +308,7 @@ def read_class_folders(root: Path) -> tuple[pd.DataFrame, list[str]]:
         folders = sorted(p for p in root.iterdir() if p.is_dir() and not is_system_folder(p.name))
     except OSError as exc:
         raise DatasetError(f"{root}: cannot be listed ({exc.strerror or exc})") from None
+    folders, locked = listable(root, folders, examples, IMAGE_EXTENSIONS + ARCHIVES)  # said, not "no images"
     rows, skipped, unnamed, loose, empty, dangling, cloud = [], [], [], [], [], [], []
     try:
         split = decide(folders, _contents)  # train/<class>/, val/<class>/, or classes named "train" and "test"
@@ -364,8 +366,8 @@ def read_class_folders(root: Path) -> tuple[pd.DataFrame, list[str]]:
         hint = (f" It holds {len(loose)} images directly; put each class's images in a folder of its own." if loose
                 else f" It holds {unpack} {'it' if len(packed) == 1 else 'them'} first." if packed else "")
         raise DatasetError(f"{root}: no dataset found. Expected a GLDv2 folder with {TRAIN_CSV} and train/, "
-                           f"or one sub-folder of images per class.{hint}")
-    problems = []
+                           f"or one sub-folder of images per class.{hint}" + "".join(f" But {p}." for p in locked))
+    problems = list(locked)
     if rows and (note := split_note(split, printable)):
         problems.append(note)
     if packed:
