@@ -185,6 +185,22 @@ def test_ids_written_as_their_photos_paths_are_their_ids(gld):
     assert load_catalog(gld).problems == catalog.problems  # the four are found on disk
 
 
+def test_ids_written_as_windows_paths_with_backslashes_are_their_ids(gld):
+    # A table saved on Windows writes the path with backslashes (`train\\a\\b\\c\\abc.jpg`, `D:\\gldv2\\train\\...`):
+    # was "not a plain file name", every row skipped. A path that climbs out is still refused.
+    csv = gld / "train.csv"
+    lines = csv.read_text().splitlines()
+    ids = [line.split(",")[0] for line in lines[1:]]
+    forms = ["train\\{0}\\{1}\\{2}\\{3}.jpg", "D:\\gldv2\\train\\{0}\\{1}\\{2}\\{3}.jpg", "{0}\\{1}\\{2}\\{3}",
+             "train\\{3}", "..\\..\\{3}", "train\\{2}\\{1}\\{0}\\{3}"]
+    csv.write_text("\n".join([lines[0]] + [form.format(*i[:3], i) + "," + line.split(",")[1]
+                                           for form, i, line in zip(forms, ids, lines[1:])]) + "\n")
+    catalog = load_catalog(gld)
+    assert catalog.df["id"].tolist() == ids[:4]
+    assert len(catalog.problems) == 1 and catalog.problems[0].startswith("2 rows have an id that is not a plain file name")
+    assert "..\\\\..\\\\" in catalog.problems[0]  # named as written
+
+
 def test_class_folders_inside_train_and_val_folders_are_the_classes(tmp_path):
     # Keras' and many Kaggle datasets ship train/<class>/ and val/<class>/: read as folders, "train" and "val"
     # became the two classes, and the model was taught to tell the splits apart, in silence.
