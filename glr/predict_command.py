@@ -6,12 +6,15 @@ around them: each photo once, a folder's skipped files listed, notes on stderr, 
 
 from __future__ import annotations
 
+import glob
 import os
+import re
 import sys
 from pathlib import Path
 
 from glr import paths
 from glr.commands import find_run, progress_bar
+from glr.errors import GlrError
 
 SKIPPED_LISTED = 20  # skipped files named one per line; the rest are counted by type
 
@@ -77,13 +80,26 @@ def cmd_predict(args) -> int:
 
 
 def _given_once(images: list[str]) -> list[str]:
-    """The photos asked for, each once ("a.jpg ./a.jpg" is one photo), a quoted "~/x.jpg" expanded as a shell would."""
+    """The photos asked for, each once ("a.jpg ./a.jpg" is one photo), a quoted "~/x.jpg" or "photos/*.jpg" expanded
+    as a shell would (Windows' cmd passes a pattern on as it was typed)."""
     kept: dict[str, str] = {}
-    for image in (str(Path(given).expanduser()) for given in images):
+    for image in (found for given in images for found in _expanded(str(Path(given).expanduser()))):
         if (key := os.path.abspath(image)) in kept:
             print(f"note: {image} was given twice: predicted once", file=sys.stderr)
         kept.setdefault(key, image)
     return list(kept.values())
+
+
+def _expanded(image: str) -> list[str]:
+    """`image`'s matches, sorted, when it is a pattern (`*`, `?`, `[`) that names no file itself; else `image`.
+
+    A pattern that matches nothing is an error naming it, where "file not found" would leave the user wondering."""
+    if os.path.lexists(image) or not re.search(r"[*?[]", image):
+        return [image]
+    found = sorted(glob.glob(image))
+    if not found:
+        raise GlrError(f"{image}: no file matches this pattern")
+    return found
 
 
 def _say_skipped(skipped: list[tuple[str, str]]) -> None:

@@ -254,10 +254,10 @@ def _decode_pil(source: ImageSource, max_pixels: int = MAX_PIXELS, draft_size: i
             # "Corrupt EXIF data" and the like: the pixels still decode, the warning helps nobody.
             warnings.filterwarnings("ignore", category=UserWarning, module="PIL")
             with Image.open(io.BytesIO(data), formats=_open_formats()) as img:
+                img.seek(_largest_page(img) if img.format == "TIFF" else 0)  # else the first frame of an animation
                 width, height = img.size
                 if width < 1 or height < 1:
                     raise ImageError(f"{name}: image has no pixels ({width}x{height})")
-                img.seek(0)  # first frame of an animated GIF/WebP/PNG
                 # MPO: a JPEG with more pictures after the first (Android's Ultra HDR gain map, 3D cameras).
                 if draft_size and img.format in ("JPEG", "MPO"):
                     img.draft("RGB", (draft_size, draft_size))  # img.size is now the size it will decode at
@@ -301,6 +301,24 @@ def _decode_pil(source: ImageSource, max_pixels: int = MAX_PIXELS, draft_size: i
         if _is_unsupported(detail):
             raise _unsupported(name, looks_like(data) or "image", detail) from None
         raise ImageError(f"{name}: image is corrupt and cannot be decoded ({detail})") from None
+
+
+# A multi-page TIFF may lead with a small preview of the photo (scanner and camera software write one, a
+# "reduced-resolution image"): its largest of the first pages is the photo. Only the first few are looked at: a
+# scanned document can hold thousands of pages, all alike.
+TIFF_PAGES_LOOKED_AT = 8
+
+
+def _largest_page(img: Image.Image) -> int:
+    """The index of the page with the most pixels among a TIFF's first TIFF_PAGES_LOOKED_AT (the first of equals)."""
+    sizes = []
+    for page in range(TIFF_PAGES_LOOKED_AT):
+        try:
+            img.seek(page)
+        except (EOFError, OSError, ValueError, SyntaxError, struct.error):  # no more pages, or one unreadable: the
+            break                                                        # pages before it are still the photo's
+        sizes.append(img.size[0] * img.size[1])
+    return sizes.index(max(sizes)) if sizes else 0
 
 
 ORIENTATION = 0x0112  # the EXIF tag
