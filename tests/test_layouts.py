@@ -298,3 +298,18 @@ def test_photos_kept_in_icloud_only_are_said(tmp_path):
     assert len(catalog.df) == 4
     assert catalog.problems == ["1 photo in iCloud only, not on this disk (e.g. 'Tower/IMG_7.HEIC'); skipped: download "
                                 "it first (Finder: Download Now)"]
+
+
+def test_an_id_listed_in_upper_and_lower_case_is_one_photo(gld):
+    # The photo of `ABC...` is found as `abc....jpg`: listed in both cases it was two photos, so a photo under two
+    # landmarks was trained as both, and a repeat could sit in training and validation at once.
+    csv = gld / "train.csv"
+    lines = csv.read_text().splitlines()
+    first, second = lines[1].split(","), lines[5].split(",")  # landmark 7's first photo, landmark 12's second
+    csv.write_text("\n".join(lines + [f"{first[0].upper()},12", f"{second[0].upper()},{second[1]}"]) + "\n")
+    catalog = load_catalog(gld)
+    assert len(catalog.df) == 5 and catalog.df["id"].str.lower().is_unique
+    assert first[0] not in set(catalog.df["id"]) and first[0].upper() not in set(catalog.df["id"])
+    assert catalog.problems == [f"1 id listed under more than one landmark_id (e.g. '{first[0]}': 7, 12); skipped, as which "
+                                "landmark the photo shows is unknown",
+                                f"1 duplicate id (e.g. '{second[0].upper()}'); kept the first row of each"]

@@ -225,11 +225,13 @@ def read_gldv2(root: Path, csv: Path) -> tuple[pd.DataFrame, list[str]]:
         )
         df = df.loc[~unsafe]
 
-    dup = df["id"].duplicated()
+    # Hex ids name one photo in either case (`ABC` and `abc`: the photo is found as either), so they repeat in either.
+    key = df["id"].str.lower()
+    dup = key.duplicated()
     if dup.any():
         # The same photo under two landmarks: which one it shows is unknown, and keeping the first
         # row would train (and score) it as a landmark the CSV also says it is not.
-        repeated = df.loc[df["id"].duplicated(keep=False), ["id", "landmark_id"]]
+        repeated = pd.DataFrame({"id": key, "landmark_id": df["landmark_id"]})[key.duplicated(keep=False)]
         labels_per_id = repeated.groupby("id", sort=False)["landmark_id"].nunique()
         torn = labels_per_id.index[labels_per_id > 1]
         if len(torn):
@@ -237,8 +239,8 @@ def read_gldv2(root: Path, csv: Path) -> tuple[pd.DataFrame, list[str]]:
                               for i in torn[:EXAMPLES_IN_MESSAGE])
             problems.append(f"{plural(len(torn), 'id')} listed under more than one landmark_id (e.g. {shown}); "
                             "skipped, as which landmark the photo shows is unknown")
-            df = df.loc[~df["id"].isin(torn)]
-            dup = df["id"].duplicated()
+            df, key = df.loc[~key.isin(torn)], key[~key.isin(torn)]
+            dup = key.duplicated()
     if dup.any():
         problems.append(
             f"{plural(int(dup.sum()), 'duplicate id')} (e.g. {examples(df.loc[dup, 'id'].unique())}); "
