@@ -14,6 +14,7 @@ from pathlib import Path
 
 from glr import paths
 from glr.commands import find_run, progress_bar
+from glr.data.sniff import WEB_ADDRESS
 from glr.errors import GlrError
 
 SKIPPED_LISTED = 20  # skipped files named one per line; the rest are counted by type
@@ -83,7 +84,9 @@ def _given_once(images: list[str]) -> list[str]:
     """The photos asked for, each once ("a.jpg ./a.jpg" is one photo), a quoted "~/x.jpg" or "photos/*.jpg" expanded
     as a shell would (Windows' cmd passes a pattern on as it was typed)."""
     kept: dict[str, str] = {}
-    for image in (found for given in images for found in _expanded(str(Path(given).expanduser()))):
+    # A photo's web address is kept as given (Path would make "https:/" of it), for the decoder to name it as one.
+    for image in (found for given in images for found in _expanded(given if re.match(WEB_ADDRESS, given)
+                                                                  else str(Path(given).expanduser()))):
         if (key := os.path.abspath(image)) in kept:
             print(f"note: {image} was given twice: predicted once", file=sys.stderr)
         kept.setdefault(key, image)
@@ -94,7 +97,7 @@ def _expanded(image: str) -> list[str]:
     """`image`'s matches, sorted, when it is a pattern (`*`, `?`, `[`) that names no file itself; else `image`.
 
     A pattern that matches nothing is an error naming it, where "file not found" would leave the user wondering."""
-    if os.path.lexists(image) or not re.search(r"[*?[]", image):
+    if os.path.lexists(image) or not re.search(r"[*?[]", image) or re.match(WEB_ADDRESS, image):  # a URL's "?"
         return [image]
     found = sorted(glob.glob(image))
     if not found:

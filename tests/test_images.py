@@ -538,3 +538,10 @@ def test_a_tiff_that_leads_with_a_small_preview_gives_the_photo_not_the_preview(
     # Pages of one size (a scanned document) keep the first, as before.
     assert np.array_equal(decode_image(encode(photo, "TIFF", save_all=True, append_images=[photo.rotate(180)])),
                           np.asarray(photo))
+
+
+def test_a_web_address_given_as_a_photo_says_so():
+    # `glr predict RUN https://.../Tower.jpg`: was "https:/.../Tower.jpg: file not found".
+    url = "https://upload.wikimedia.org/wikipedia/commons/a/a8/Tower.jpg"
+    with pytest.raises(ImageError, match=re.escape(f"{url}: is a web address, not a file on this computer; download the photo first")):
+        decode_image(url)

@@ -25,3 +25,9 @@ def test_a_file_whose_name_holds_pattern_characters_is_that_file(tmp_path, monke
     (tmp_path / "whatX.jpg").write_bytes(b"x")
     monkeypatch.chdir(tmp_path)
     assert _given_once(["what?.jpg", "missing.jpg"]) == ["what?.jpg", "missing.jpg"]  # a missing photo is said later
+
+
+def test_a_web_address_is_passed_on_as_given_not_as_a_path_or_a_pattern():
+    # Path("https://x/a.jpg") is "https:/x/a.jpg", and the "?" of a query read as a pattern matched nothing.
+    assert _given_once(["https://x.org/a.jpg?w=800", "HTTP://x.org/b.jpg"]) == ["https://x.org/a.jpg?w=800",
+                                                                               "HTTP://x.org/b.jpg"]

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +28,7 @@ from glr.data.layouts import (
     looks_like_gldv2_images, plural, read_class_folders, read_gldv2,
 )
 from glr.data.photo_files import drop_missing_files, relative_examples, restore_leading_zeros  # noqa: F401 - relative_examples: read from here too
+from glr.data.sniff import WEB_ADDRESS
 from glr.errors import DatasetError
 
 # The reading API callers use. The layout constants and `category_to_name` are
@@ -110,7 +112,12 @@ def load_catalog(path: str | os.PathLike, check_files: bool | None = None) -> Ca
     """
     root = Path(path).expanduser()
     if not root.exists():
-        raise DatasetError(f"{root}: no such file or folder")
+        if re.match(WEB_ADDRESS, os.fspath(path)):  # a dataset's page pasted: Path would make "https:/..." of it
+            raise DatasetError(f"{os.fspath(path)}: is a web address, not a folder on this computer; download the "
+                               "dataset first and point glr at its folder (GLDv2's photos: python -m glr fetch)")
+        near = root.with_name(root.name.strip()) if root.name.strip() else root
+        raise DatasetError(f"{root}: no such file or folder" + (
+            f" (its name ends or starts with a space; without it, {near} is there)" if near != root and near.exists() else ""))
     if root.is_file():
         if root.name.lower().endswith(".csv"):
             return _load_gldv2(root.parent, root, check_files)

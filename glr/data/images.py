@@ -13,6 +13,7 @@ import contextlib
 import functools
 import io
 import os
+import re
 import struct
 import warnings
 from pathlib import Path
@@ -21,7 +22,7 @@ from typing import BinaryIO, Callable, Union
 import numpy as np
 from PIL import Image, ImageCms, ImageFile, ImageOps, PngImagePlugin, UnidentifiedImageError
 
-from glr.data.sniff import SUPPORTED_TEXT, jpeg_scans, looks_like, refuse_known_non_images
+from glr.data.sniff import SUPPORTED_TEXT, WEB_ADDRESS, jpeg_scans, looks_like, refuse_known_non_images
 from glr.errors import BlankImageError, ImageError
 from glr.paths import broken_link, printable
 
@@ -110,6 +111,9 @@ def _read_bytes(source: ImageSource) -> tuple[bytes, str]:
                 raise ImageError(f"{name}: not a regular file")
             return path.read_bytes(), name
         except FileNotFoundError:
+            if re.match(WEB_ADDRESS, os.fspath(source)):  # a photo's address pasted, not a file
+                raise ImageError(f"{os.fspath(source)}: is a web address, not a file on this computer; "
+                                 "download the photo first") from None
             raise ImageError(f"{name}: {broken_link(path) or 'file not found'}") from None
         except IsADirectoryError:
             raise ImageError(f"{name}: is a folder, not an image file") from None

@@ -11,6 +11,9 @@ from __future__ import annotations
 from glr.errors import ImageError
 
 SUPPORTED_TEXT = "JPEG, PNG, WebP, HEIC, AVIF, GIF, BMP or TIFF"
+# A web address given where a file or folder goes (a photo's or a dataset's page pasted): glr reads only what is on
+# this computer, and Path would turn "https://x" into "https:/x", a file not found.
+WEB_ADDRESS = r"(?i)(?:https?|ftp)://"
 
 # Files we recognise but do not decode, keyed by their magic bytes (compared without case),
 # so the message can say what the file is instead of "cannot identify image file".
