@@ -12,6 +12,7 @@ unreadable raise `DatasetError`.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
@@ -134,7 +135,14 @@ def load_catalog(path: str | os.PathLike, check_files: bool | None = None) -> Ca
         # `TRAIN.CSV` or `Train.csv`, as a copy from Windows or a camera card may name it: the same file.
         csv = next((p for p in sorted(root.iterdir()) if p.name.lower() == TRAIN_CSV and p.is_file()), csv)
     if csv.exists() or csv.is_symlink():
-        return _load_gldv2(root, csv, check_files)
+        try:
+            return _load_gldv2(root, csv, check_files)
+        except DatasetError as exc:
+            if (root / "train").is_dir() or not (classes := _class_folders_with_photos(root)):
+                raise
+            # A CSV of the user's own (photo notes, a label list) beside class folders: the folders were never read.
+            raise DatasetError(f"{str(exc).rstrip('.')}. This folder also holds class folders of photos (e.g. "
+                               f"{examples(classes)}): to read those as the dataset, move {csv.name} out of it") from None
     packed = next((p.name for p in sorted(root.iterdir()) if p.name.lower().startswith(TRAIN_CSV + ".")
                    and p.name.lower().endswith(ARCHIVES)), None)
     if packed:  # Kaggle's download of one file is zipped: train.csv.zip
@@ -157,6 +165,19 @@ def load_catalog(path: str | os.PathLike, check_files: bool | None = None) -> Ca
             f"put {TRAIN_CSV} (columns id,landmark_id) beside train/"))
     df, problems = read_class_folders(root)
     return Catalog(root=root, layout="folders", df=df, problems=problems + _look_alike_classes(df) + _one_level_up(root, df))
+
+
+def _class_folders_with_photos(root: Path) -> list[str]:
+    """The names of `root`'s folders that hold a photo directly (the first 3 such, in order), [] if none."""
+    found = []
+    with contextlib.suppress(OSError):
+        for folder in sorted(p for p in root.iterdir() if p.is_dir() and not is_system_folder(p.name)):
+            with contextlib.suppress(OSError):
+                if any(f.suffix.lower() in IMAGE_EXTENSIONS for f in folder.iterdir()):
+                    found.append(folder.name)
+            if len(found) == 3:
+                break
+    return found
 
 
 def _inner_gldv2(root: Path) -> Path | None:
