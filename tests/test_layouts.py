@@ -313,3 +313,15 @@ def test_an_id_listed_in_upper_and_lower_case_is_one_photo(gld):
     assert catalog.problems == [f"1 id listed under more than one landmark_id (e.g. '{first[0]}': 7, 12); skipped, as which "
                                 "landmark the photo shows is unknown",
                                 f"1 duplicate id (e.g. '{second[0].upper()}'); kept the first row of each"]
+
+
+@pytest.mark.parametrize("url, name", [
+    ("https://commons.wikimedia.org/wiki/Category%3ABig_Ben", "Big Ben"),  # its colon percent-encoded
+    ("https://de.wikipedia.org/wiki/Kategorie:K%C3%B6lner_Dom", "Kölner Dom"),  # a Wikipedia in its own language
+    ("https://fr.wikipedia.org/wiki/Cat%C3%A9gorie:Tour_Eiffel", "Tour Eiffel"),
+    ("https://es.wikipedia.org/wiki/Categor%C3%ADa:Sagrada_Familia", "Sagrada Familia"),
+    ("https://ru.wikipedia.org/wiki/Категория:Кремль", "Кремль"),
+])
+def test_a_category_url_with_an_escaped_colon_or_another_languages_namespace_is_named_by_its_landmark(url, name):
+    # Were "Category:Big Ben", "Kategorie:Kölner Dom", ...: the namespace shown as part of every class name.
+    assert category_to_name(url) == name

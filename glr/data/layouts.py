@@ -104,6 +104,9 @@ def category_to_name(category: str) -> str:
         text = unquote(text, errors="strict")
     except UnicodeDecodeError:  # a percent-escape cut short: the name as written beats a "�"
         pass
+    # `Category%3AX` (its colon escaped), and Wikipedias' categories in their own language (`.../Kategorie:X`).
+    text = re.sub(r"^(?i:category|kategorie|catégorie|categoría|categoria|categorie|kategori|kategoria|категория|カテゴリ|分类):",
+                  "", text)
     return text.replace("_", " ").strip()
 
 
