@@ -65,3 +65,17 @@ def test_a_class_folder_linked_to_a_drive_not_mounted_is_said(tmp_path):
     assert any(p.startswith("1 class folder is a link to a folder that is not there (e.g. 'Castle': a link to ")
                and "on a drive not mounted?" in p for p in catalog.problems), catalog.problems
     assert not any("moved.jpg" in p for p in catalog.problems)
+
+
+def test_class_folders_made_as_windows_shortcuts_or_macos_aliases_are_said(tmp_path):
+    # A dataset assembled from shortcuts to folders elsewhere: Linux sees small files, and the classes were
+    # dropped in silence. A note beside the class folders is no shortcut.
+    root = _dataset(tmp_path / "data")
+    (root / "Castle.lnk").write_bytes(b"L\x00\x00\x00\x01\x14\x02\x00\x00\x00\x00\x00\xc0\x00\x00\x00\x00\x00\x00F" + bytes(60))
+    (root / "Harbour").write_bytes(b"book\x00\x00\x00\x00mark\x00\x00\x00\x00" + bytes(200))
+    (root / "README").write_text("my photos")
+    catalog = load_catalog(root)
+    assert catalog.df["landmark_id"].nunique() == 3
+    assert [p for p in catalog.problems if "shortcut" in p] == [
+        "2 shortcuts beside the class folders (e.g. 'Castle.lnk', 'Harbour'), which only Windows or macOS can follow: "
+        "skipped; copy the folder here, or make a symbolic link to it (ln -s), which glr follows"]

@@ -1,5 +1,6 @@
 """Class folders glr cannot get into: one that cannot be listed (another user's, a permission lost in a copy),
-and a class folder that is a link to a place not there (a drive not mounted, a folder moved).
+a class folder that is a link to a place not there (a drive not mounted, a folder moved), and one made as a
+Windows shortcut or a macOS alias (a small file that only those systems follow).
 
 Both would otherwise vanish from the dataset, or be called a class folder with "no images", while the
 photos are there: the user needs to hear which folder and why.
@@ -42,4 +43,31 @@ def listable(root: Path, folders: list[Path], examples, files: tuple[str, ...]) 
         # A folder linked from elsewhere (a photo library on an external drive) is a class while the drive is there.
         problems.append(f"{len(gone)} class folder{'s are links' if len(gone) > 1 else ' is a link'} to a folder "
                         f"that is not there (e.g. {printable(gone[0].name)!r}: {broken_link(gone[0])}); skipped")
+    if shortcuts := _shortcuts(root):
+        problems.append(f"{len(shortcuts)} shortcut{'s' if len(shortcuts) > 1 else ''} beside the class folders (e.g. "
+                        f"{examples(printable(p.name) for p in shortcuts)}), which only Windows or macOS can follow: "
+                        "skipped; copy the folder here, or make a symbolic link to it (ln -s), which glr follows")
     return [f for f in folders if f not in dict(locked)], problems
+
+
+# A Windows shortcut (`Tower.lnk`) starts with its header size and class id; a macOS Finder alias is a bookmark.
+_SHORTCUT_MAGIC = (b"L\x00\x00\x00\x01\x14\x02\x00", b"book\x00\x00\x00\x00mark\x00\x00\x00\x00")
+
+
+def _shortcuts(root: Path) -> list[Path]:
+    """The files in `root` that are Windows shortcuts or macOS aliases (a folder linked the OS's way, not the file
+    system's): a class folder made so would vanish from the dataset without a word."""
+    found = []
+    for path in sorted(p for p in root.iterdir() if p.is_file() and not p.name.startswith(".")):
+        if path.suffix.lower() == ".lnk" or _starts_with(path, _SHORTCUT_MAGIC):
+            found.append(path)
+    return found
+
+
+def _starts_with(path: Path, magics: tuple[bytes, ...]) -> bool:
+    """Whether the file starts with one of `magics` (False if it cannot be read)."""
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(16).startswith(magics)
+    except OSError:
+        return False
