@@ -137,6 +137,8 @@ def cmd_probe(args) -> int:
 
     catalog = _open_catalog(args.data)
     split = _curate(catalog, args)
+    for problem in catalog.problems + split.messages:  # as train says them: a class left out changes the score
+        print(f"dataset: {problem}", file=sys.stderr)
     data = split.table(paths=True)
     what = f"raw {args.raw_pixels}px pixels" if args.raw_pixels else args.backbone
     folds = fold_count(data["landmark_id"].to_numpy(), args.folds)

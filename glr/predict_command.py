@@ -6,12 +6,16 @@ around them: each photo once, a folder's skipped files listed, notes on stderr, 
 
 from __future__ import annotations
 
+import glob
 import os
+import re
 import sys
 from pathlib import Path
 
 from glr import paths
 from glr.commands import find_run, progress_bar
+from glr.data.sniff import WEB_ADDRESS
+from glr.errors import GlrError
 
 SKIPPED_LISTED = 20  # skipped files named one per line; the rest are counted by type
 
@@ -77,13 +81,28 @@ def cmd_predict(args) -> int:
 
 
 def _given_once(images: list[str]) -> list[str]:
-    """The photos asked for, each once ("a.jpg ./a.jpg" is one photo), a quoted "~/x.jpg" expanded as a shell would."""
+    """The photos asked for, each once ("a.jpg ./a.jpg" is one photo), a quoted "~/x.jpg" or "photos/*.jpg" expanded
+    as a shell would (Windows' cmd passes a pattern on as it was typed)."""
     kept: dict[str, str] = {}
-    for image in (str(Path(given).expanduser()) for given in images):
+    # A photo's web address is kept as given (Path would make "https:/" of it), for the decoder to name it as one.
+    for image in (found for given in images for found in _expanded(given if re.match(WEB_ADDRESS, given)
+                                                                  else str(Path(given).expanduser()))):
         if (key := os.path.abspath(image)) in kept:
             print(f"note: {image} was given twice: predicted once", file=sys.stderr)
         kept.setdefault(key, image)
     return list(kept.values())
+
+
+def _expanded(image: str) -> list[str]:
+    """`image`'s matches, sorted, when it is a pattern (`*`, `?`, `[`) that names no file itself; else `image`.
+
+    A pattern that matches nothing is an error naming it, where "file not found" would leave the user wondering."""
+    if os.path.lexists(image) or not re.search(r"[*?[]", image) or re.match(WEB_ADDRESS, image):  # a URL's "?"
+        return [image]
+    found = sorted(glob.glob(image))
+    if not found:
+        raise GlrError(f"{image}: no file matches this pattern")
+    return found
 
 
 def _say_skipped(skipped: list[tuple[str, str]]) -> None:

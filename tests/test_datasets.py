@@ -573,3 +573,39 @@ def test_a_gldv2_folder_with_train_clean_csv_only_says_to_point_at_it(gldv2):
     with pytest.raises(DatasetError, match=re.escape(f"no train.csv; point glr at {gldv2 / 'train_clean.csv'} to read "
                                                      "the cleaned subset it lists")):
         load_catalog(gldv2)
+
+
+def test_a_web_address_given_as_the_dataset_says_so(tmp_path):
+    # A dataset's page pasted: was "https:/www.kaggle.com/...: no such file or folder", its "//" collapsed.
+    url = "https://www.kaggle.com/c/landmark-recognition-2021/data"
+    with pytest.raises(DatasetError, match=re.escape(f"{url}: is a web address, not a folder on this computer; "
+                                                     "download the dataset first")):
+        load_catalog(url)
+
+
+def test_a_path_with_a_space_at_its_end_says_the_folder_without_it_is_there(tmp_path):
+    # A path copied with the space after it: "no such file or folder" for a folder the user sees is there.
+    (tmp_path / "photos").mkdir()
+    with pytest.raises(DatasetError, match=re.escape(f"{tmp_path}/photos : no such file or folder (its name ends or "
+                                                     f"starts with a space; without it, {tmp_path}/photos is there)")):
+        load_catalog(f"{tmp_path}/photos ")
+    with pytest.raises(DatasetError, match=r"nothing : no such file or folder$"):
+        load_catalog(tmp_path / "nothing ")
+
+
+@pytest.mark.parametrize("csv_text, first", [
+    ("filename,label\nTower/0.jpg,Tower\n", "train.csv: missing column 'id' and 'landmark_id'"),
+    ("id,landmark_id\n0123456789abcdef,1\n", "no usable images; 1 image file listed in train.csv not found"),
+])
+def test_class_folders_beside_a_train_csv_of_another_kind_are_pointed_out(tmp_path, csv_text, first):
+    # A CSV of the user's own beside good class folders: the refusal named only the CSV, and nothing said that
+    # glr reads class folders by themselves.
+    for i, cls in enumerate(("Tower", "Bridge")):
+        for j in range(2):
+            write_image(tmp_path / cls / f"{j}.jpg", seed=10 * i + j)
+    (tmp_path / "train.csv").write_text(csv_text)
+    with pytest.raises(DatasetError, match=re.escape(first) + r".*\. This folder also holds class folders of photos "
+                       r"\(e\.g\. 'Bridge', 'Tower'\): to read those as the dataset, move train\.csv out of it$"):
+        load_catalog(tmp_path)
+    (tmp_path / "train.csv").unlink()
+    assert load_catalog(tmp_path).df["landmark_id"].nunique() == 2

@@ -525,3 +525,23 @@ def test_a_link_whose_photo_is_gone_says_where_it_pointed(tmp_path):
         decode_image(link)
     with pytest.raises(ImageError, match="file not found"):
         decode_image(tmp_path / "none.jpg")
+
+
+def test_a_tiff_that_leads_with_a_small_preview_gives_the_photo_not_the_preview():
+    # Scanner and camera software write a reduced-resolution preview as a TIFF's first page: that 1x1 (or 160x120)
+    # preview was taken for the photo, and refused as "a blank photo" or predicted from a few pixels.
+    photo = Image.fromarray(quadrants(64, 48))
+    preview = photo.resize((8, 6))
+    data = encode(preview, "TIFF", save_all=True, append_images=[photo, photo.resize((32, 24))])
+    assert np.array_equal(decode_image(data), np.asarray(photo))
+    assert load_resized(data, 48, refuse_blank=True).shape == (48, 48, 3)
+    # Pages of one size (a scanned document) keep the first, as before.
+    assert np.array_equal(decode_image(encode(photo, "TIFF", save_all=True, append_images=[photo.rotate(180)])),
+                          np.asarray(photo))
+
+
+def test_a_web_address_given_as_a_photo_says_so():
+    # `glr predict RUN https://.../Tower.jpg`: was "https:/.../Tower.jpg: file not found".
+    url = "https://upload.wikimedia.org/wikipedia/commons/a/a8/Tower.jpg"
+    with pytest.raises(ImageError, match=re.escape(f"{url}: is a web address, not a file on this computer; download the photo first")):
+        decode_image(url)

@@ -185,6 +185,22 @@ def test_ids_written_as_their_photos_paths_are_their_ids(gld):
     assert load_catalog(gld).problems == catalog.problems  # the four are found on disk
 
 
+def test_ids_written_as_windows_paths_with_backslashes_are_their_ids(gld):
+    # A table saved on Windows writes the path with backslashes (`train\\a\\b\\c\\abc.jpg`, `D:\\gldv2\\train\\...`):
+    # was "not a plain file name", every row skipped. A path that climbs out is still refused.
+    csv = gld / "train.csv"
+    lines = csv.read_text().splitlines()
+    ids = [line.split(",")[0] for line in lines[1:]]
+    forms = ["train\\{0}\\{1}\\{2}\\{3}.jpg", "D:\\gldv2\\train\\{0}\\{1}\\{2}\\{3}.jpg", "{0}\\{1}\\{2}\\{3}",
+             "train\\{3}", "..\\..\\{3}", "train\\{2}\\{1}\\{0}\\{3}"]
+    csv.write_text("\n".join([lines[0]] + [form.format(*i[:3], i) + "," + line.split(",")[1]
+                                           for form, i, line in zip(forms, ids, lines[1:])]) + "\n")
+    catalog = load_catalog(gld)
+    assert catalog.df["id"].tolist() == ids[:4]
+    assert len(catalog.problems) == 1 and catalog.problems[0].startswith("2 rows have an id that is not a plain file name")
+    assert "..\\\\..\\\\" in catalog.problems[0]  # named as written
+
+
 def test_class_folders_inside_train_and_val_folders_are_the_classes(tmp_path):
     # Keras' and many Kaggle datasets ship train/<class>/ and val/<class>/: read as folders, "train" and "val"
     # became the two classes, and the model was taught to tell the splits apart, in silence.
@@ -282,3 +298,30 @@ def test_photos_kept_in_icloud_only_are_said(tmp_path):
     assert len(catalog.df) == 4
     assert catalog.problems == ["1 photo in iCloud only, not on this disk (e.g. 'Tower/IMG_7.HEIC'); skipped: download "
                                 "it first (Finder: Download Now)"]
+
+
+def test_an_id_listed_in_upper_and_lower_case_is_one_photo(gld):
+    # The photo of `ABC...` is found as `abc....jpg`: listed in both cases it was two photos, so a photo under two
+    # landmarks was trained as both, and a repeat could sit in training and validation at once.
+    csv = gld / "train.csv"
+    lines = csv.read_text().splitlines()
+    first, second = lines[1].split(","), lines[5].split(",")  # landmark 7's first photo, landmark 12's second
+    csv.write_text("\n".join(lines + [f"{first[0].upper()},12", f"{second[0].upper()},{second[1]}"]) + "\n")
+    catalog = load_catalog(gld)
+    assert len(catalog.df) == 5 and catalog.df["id"].str.lower().is_unique
+    assert first[0] not in set(catalog.df["id"]) and first[0].upper() not in set(catalog.df["id"])
+    assert catalog.problems == [f"1 id listed under more than one landmark_id (e.g. '{first[0]}': 7, 12); skipped, as which "
+                                "landmark the photo shows is unknown",
+                                f"1 duplicate id (e.g. '{second[0].upper()}'); kept the first row of each"]
+
+
+@pytest.mark.parametrize("url, name", [
+    ("https://commons.wikimedia.org/wiki/Category%3ABig_Ben", "Big Ben"),  # its colon percent-encoded
+    ("https://de.wikipedia.org/wiki/Kategorie:K%C3%B6lner_Dom", "Kölner Dom"),  # a Wikipedia in its own language
+    ("https://fr.wikipedia.org/wiki/Cat%C3%A9gorie:Tour_Eiffel", "Tour Eiffel"),
+    ("https://es.wikipedia.org/wiki/Categor%C3%ADa:Sagrada_Familia", "Sagrada Familia"),
+    ("https://ru.wikipedia.org/wiki/Категория:Кремль", "Кремль"),
+])
+def test_a_category_url_with_an_escaped_colon_or_another_languages_namespace_is_named_by_its_landmark(url, name):
+    # Were "Category:Big Ben", "Kategorie:Kölner Dom", ...: the namespace shown as part of every class name.
+    assert category_to_name(url) == name

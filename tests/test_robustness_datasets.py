@@ -309,3 +309,17 @@ def test_photos_a_browser_saved_as_jfif_are_images_everywhere(tmp_path):
     photos, problems = read_zip_images(buffer.getvalue())
     assert [name for name, _ in photos] == ["Big_Ben/download.jfif"] and problems == []
     assert decode_image(photos[0][1]).shape == (48, 48, 3)
+
+
+def test_probe_says_the_datasets_problems_as_train_does(tmp_path, capsys):
+    # `glr probe` printed only its accuracy: a class folder it could not read (here a link to a drive not
+    # mounted) changed the score without a word, where `inspect` and `train` say it.
+    from glr.cli import main
+
+    for i, cls in enumerate(("Tower", "Bridge")):
+        for j in range(3):
+            write_image(tmp_path / "data" / cls / f"{j}.jpg", seed=10 * i + j)
+    (tmp_path / "data" / "Castle").symlink_to(tmp_path / "usb" / "Castle")
+    assert main(["probe", str(tmp_path / "data"), "--raw-pixels", "4", "--folds", "2"]) == 0
+    err = capsys.readouterr().err
+    assert "dataset: 1 class folder is a link to a folder that is not there (e.g. 'Castle': a link to " in err

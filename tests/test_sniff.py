@@ -65,3 +65,22 @@ def test_a_version_control_placeholder_is_named_with_what_to_run(content, messag
     # Was "not an image, or a format glr cannot read": nothing said the photos were never downloaded.
     with pytest.raises(ImageError, match=re.escape(f"photo.jpg: {message}")):
         refuse_known_non_images(content, "photo.jpg")
+
+
+@pytest.mark.parametrize("body, line", [
+    (b"403 Forbidden\n", "403 Forbidden"),
+    (b"\r\n  Access Denied: you do not have permission\r\n", "Access Denied: you do not have permission"),
+    ("Fehler 404 – Seite nicht gefunden".encode() * 30, "Fehler 404 – Seite nicht gefunden" * 2),
+])
+def test_plain_text_named_as_a_photo_is_said_to_be_text_with_its_first_line(body, line):
+    # A download script that saved a server's error message under the photo's name: was "not an image, or a
+    # format glr cannot read", which hid that the photo was never downloaded.
+    with pytest.raises(ImageError, match=re.escape(f"x.jpg: not an image but text, beginning {line[:60]!r} "
+                                                   "(an error message saved by a download that failed?)")):
+        refuse_known_non_images(body, "x.jpg")
+
+
+@pytest.mark.parametrize("head", [b"GIF89a\x28\x00\x1e\x00\xf7\x00\x00", b"BM6\x10\x00\x00\x00\x00\x00\x006\x00",
+                                  b"P6\n40 30\n255\n\x00\xff"])
+def test_images_whose_first_bytes_are_letters_are_not_taken_for_text(head):
+    refuse_known_non_images(head, "x.jpg")

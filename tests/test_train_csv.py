@@ -228,3 +228,14 @@ def test_a_header_with_characters_no_one_sees_finds_its_columns(tmp_path):
     csv.write_text("\u200bid,landmark_id\u00a0\u2060\nabc1,7\n")
     df, _ = read_train_csv(csv)
     assert _rows(df) == [("abc1", "7")]
+
+
+@pytest.mark.parametrize("above, n", [("GLDv2 export 2024-01-01,,\n", 2), ("# exported by photos.py\n# 2024\n", 3)])
+def test_a_title_or_comment_line_above_the_header_says_where_the_header_is(tmp_path, above, n):
+    # A report's title or a script's comment above the header: "missing column 'id'; found 'gldv2 export ...'"
+    # alone left the user to guess that the header was there, one line down.
+    csv = tmp_path / "train.csv"
+    csv.write_text(above + "id,url,landmark_id\n0123456789abcdef,u,1\n")
+    lines = "line" if n == 2 else "lines"
+    with pytest.raises(DatasetError, match=re.escape(f"; its header is line {n}: delete the {n - 1} {lines} above it")):
+        read_train_csv(csv)

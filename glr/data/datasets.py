@@ -12,8 +12,10 @@ unreadable raise `DatasetError`.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
+import re
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +29,7 @@ from glr.data.layouts import (
     looks_like_gldv2_images, plural, read_class_folders, read_gldv2,
 )
 from glr.data.photo_files import drop_missing_files, relative_examples, restore_leading_zeros  # noqa: F401 - relative_examples: read from here too
+from glr.data.sniff import WEB_ADDRESS
 from glr.errors import DatasetError
 
 # The reading API callers use. The layout constants and `category_to_name` are
@@ -110,7 +113,12 @@ def load_catalog(path: str | os.PathLike, check_files: bool | None = None) -> Ca
     """
     root = Path(path).expanduser()
     if not root.exists():
-        raise DatasetError(f"{root}: no such file or folder")
+        if re.match(WEB_ADDRESS, os.fspath(path)):  # a dataset's page pasted: Path would make "https:/..." of it
+            raise DatasetError(f"{os.fspath(path)}: is a web address, not a folder on this computer; download the "
+                               "dataset first and point glr at its folder (GLDv2's photos: python -m glr fetch)")
+        near = root.with_name(root.name.strip()) if root.name.strip() else root
+        raise DatasetError(f"{root}: no such file or folder" + (
+            f" (its name ends or starts with a space; without it, {near} is there)" if near != root and near.exists() else ""))
     if root.is_file():
         if root.name.lower().endswith(".csv"):
             return _load_gldv2(root.parent, root, check_files)
@@ -127,7 +135,14 @@ def load_catalog(path: str | os.PathLike, check_files: bool | None = None) -> Ca
         # `TRAIN.CSV` or `Train.csv`, as a copy from Windows or a camera card may name it: the same file.
         csv = next((p for p in sorted(root.iterdir()) if p.name.lower() == TRAIN_CSV and p.is_file()), csv)
     if csv.exists() or csv.is_symlink():
-        return _load_gldv2(root, csv, check_files)
+        try:
+            return _load_gldv2(root, csv, check_files)
+        except DatasetError as exc:
+            if (root / "train").is_dir() or not (classes := _class_folders_with_photos(root)):
+                raise
+            # A CSV of the user's own (photo notes, a label list) beside class folders: the folders were never read.
+            raise DatasetError(f"{str(exc).rstrip('.')}. This folder also holds class folders of photos (e.g. "
+                               f"{examples(classes)}): to read those as the dataset, move {csv.name} out of it") from None
     packed = next((p.name for p in sorted(root.iterdir()) if p.name.lower().startswith(TRAIN_CSV + ".")
                    and p.name.lower().endswith(ARCHIVES)), None)
     if packed:  # Kaggle's download of one file is zipped: train.csv.zip
@@ -152,13 +167,27 @@ def load_catalog(path: str | os.PathLike, check_files: bool | None = None) -> Ca
     return Catalog(root=root, layout="folders", df=df, problems=problems + _look_alike_classes(df) + _one_level_up(root, df))
 
 
+def _class_folders_with_photos(root: Path) -> list[str]:
+    """The names of `root`'s folders that hold a photo directly (the first 3 such, in order), [] if none."""
+    found = []
+    with contextlib.suppress(OSError):
+        for folder in sorted(p for p in root.iterdir() if p.is_dir() and not is_system_folder(p.name)):
+            with contextlib.suppress(OSError):
+                if any(f.suffix.lower() in IMAGE_EXTENSIONS for f in folder.iterdir()):
+                    found.append(folder.name)
+            if len(found) == 3:
+                break
+    return found
+
+
 def _inner_gldv2(root: Path) -> Path | None:
     """The folder inside `root` that holds a train.csv, when it is `root`'s only folder (an unzipped GLDv2)."""
     try:
         folders = [p for p in root.iterdir() if p.is_dir() and not is_system_folder(p.name)]
     except OSError:
         return None
-    if len(folders) != 1 or not folders[0].joinpath(TRAIN_CSV).is_file():
+    # os.path: a folder that cannot be listed (another user's) is no GLDv2 folder, where Path.is_file() would raise.
+    if len(folders) != 1 or not os.path.isfile(folders[0] / TRAIN_CSV):
         return None
     return folders[0]
 

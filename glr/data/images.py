@@ -13,6 +13,7 @@ import contextlib
 import functools
 import io
 import os
+import re
 import struct
 import warnings
 from pathlib import Path
@@ -21,7 +22,7 @@ from typing import BinaryIO, Callable, Union
 import numpy as np
 from PIL import Image, ImageCms, ImageFile, ImageOps, PngImagePlugin, UnidentifiedImageError
 
-from glr.data.sniff import SUPPORTED_TEXT, jpeg_scans, looks_like, refuse_known_non_images
+from glr.data.sniff import SUPPORTED_TEXT, WEB_ADDRESS, jpeg_scans, looks_like, refuse_known_non_images
 from glr.errors import BlankImageError, ImageError
 from glr.paths import broken_link, printable
 
@@ -110,6 +111,9 @@ def _read_bytes(source: ImageSource) -> tuple[bytes, str]:
                 raise ImageError(f"{name}: not a regular file")
             return path.read_bytes(), name
         except FileNotFoundError:
+            if re.match(WEB_ADDRESS, os.fspath(source)):  # a photo's address pasted, not a file
+                raise ImageError(f"{os.fspath(source)}: is a web address, not a file on this computer; "
+                                 "download the photo first") from None
             raise ImageError(f"{name}: {broken_link(path) or 'file not found'}") from None
         except IsADirectoryError:
             raise ImageError(f"{name}: is a folder, not an image file") from None
@@ -254,10 +258,10 @@ def _decode_pil(source: ImageSource, max_pixels: int = MAX_PIXELS, draft_size: i
             # "Corrupt EXIF data" and the like: the pixels still decode, the warning helps nobody.
             warnings.filterwarnings("ignore", category=UserWarning, module="PIL")
             with Image.open(io.BytesIO(data), formats=_open_formats()) as img:
+                img.seek(_largest_page(img) if img.format == "TIFF" else 0)  # else the first frame of an animation
                 width, height = img.size
                 if width < 1 or height < 1:
                     raise ImageError(f"{name}: image has no pixels ({width}x{height})")
-                img.seek(0)  # first frame of an animated GIF/WebP/PNG
                 # MPO: a JPEG with more pictures after the first (Android's Ultra HDR gain map, 3D cameras).
                 if draft_size and img.format in ("JPEG", "MPO"):
                     img.draft("RGB", (draft_size, draft_size))  # img.size is now the size it will decode at
@@ -301,6 +305,24 @@ def _decode_pil(source: ImageSource, max_pixels: int = MAX_PIXELS, draft_size: i
         if _is_unsupported(detail):
             raise _unsupported(name, looks_like(data) or "image", detail) from None
         raise ImageError(f"{name}: image is corrupt and cannot be decoded ({detail})") from None
+
+
+# A multi-page TIFF may lead with a small preview of the photo (scanner and camera software write one, a
+# "reduced-resolution image"): its largest of the first pages is the photo. Only the first few are looked at: a
+# scanned document can hold thousands of pages, all alike.
+TIFF_PAGES_LOOKED_AT = 8
+
+
+def _largest_page(img: Image.Image) -> int:
+    """The index of the page with the most pixels among a TIFF's first TIFF_PAGES_LOOKED_AT (the first of equals)."""
+    sizes = []
+    for page in range(TIFF_PAGES_LOOKED_AT):
+        try:
+            img.seek(page)
+        except (EOFError, OSError, ValueError, SyntaxError, struct.error):  # no more pages, or one unreadable: the
+            break                                                        # pages before it are still the photo's
+        sizes.append(img.size[0] * img.size[1])
+    return sizes.index(max(sizes)) if sizes else 0
 
 
 ORIENTATION = 0x0112  # the EXIF tag

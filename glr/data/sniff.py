@@ -1,7 +1,7 @@
 """What a file is, from its first bytes: the image formats glr decodes, and what else people name `.jpg`.
 
 `glr.data.images` asks before decoding: `refuse_known_non_images` raises `ImageError` naming a
-PDF, an HTML page, a video, a JPEG XL or a raw photo, where Pillow would only say "cannot identify
+PDF, an HTML page, a video, a JPEG XL, a raw photo or plain text (a failed download's error message), where Pillow would only say "cannot identify
 image file"; `looks_like` names the allowed format a file starts as, so one that then fails to
 open is called a damaged copy of it rather than "not an image".
 """
@@ -11,6 +11,9 @@ from __future__ import annotations
 from glr.errors import ImageError
 
 SUPPORTED_TEXT = "JPEG, PNG, WebP, HEIC, AVIF, GIF, BMP or TIFF"
+# A web address given where a file or folder goes (a photo's or a dataset's page pasted): glr reads only what is on
+# this computer, and Path would turn "https://x" into "https:/x", a file not found.
+WEB_ADDRESS = r"(?i)(?:https?|ftp)://"
 
 # Files we recognise but do not decode, keyed by their magic bytes (compared without case),
 # so the message can say what the file is instead of "cannot identify image file".
@@ -90,6 +93,30 @@ def refuse_known_non_images(data: bytes, name: str) -> None:
         raise ImageError(f"{name}: {raw}, a format glr cannot read; export it as JPEG first (glr reads {SUPPORTED_TEXT})")
     if brands & _VIDEO_BRANDS and not brands & _HEIF_BRANDS:
         raise ImageError(f"{name}: not an image, it looks like a video (MP4/MOV); use a photo ({SUPPORTED_TEXT})")
+    if (line := _text_start(data)) is not None and looks_like(data) is None:
+        # A server's "403 Forbidden" or "Access Denied" saved under the photo's name by a download script.
+        raise ImageError(f"{name}: not an image but text, beginning {line!r} (an error message saved by a download "
+                         f"that failed?); download the photo again (glr reads {SUPPORTED_TEXT})")
+
+
+def _text_start(data: bytes, sample: int = 512) -> str | None:
+    """The first non-blank line (cut to 60 characters) when `data` starts as plain UTF-8 text, else None.
+
+    Every image format starts with binary bytes (a NUL, a byte over 0x7F, a control character) within its
+    first few dozen bytes, so a sample that is all printable text is no image.
+    """
+    head = data[:sample].removeprefix(b"\xef\xbb\xbf")
+    for cut in range(4):  # a character split at the sample's end is no sign of binary data
+        try:
+            text = head[:len(head) - cut].decode("utf-8")
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        return None
+    if not text.strip() or not all(c.isprintable() or c in "\t\r\n\f" for c in text):
+        return None
+    return next(line.strip() for line in text.splitlines() if line.strip())[:60]
 
 
 def looks_like(data: bytes) -> str | None:

@@ -10,7 +10,9 @@ plain integers. The category and attribution files are read through it as well.
 
 from __future__ import annotations
 
+import contextlib
 import csv as _csv
+import itertools
 import re
 from pathlib import Path
 
@@ -172,11 +174,25 @@ def read_train_csv(csv: Path) -> tuple[pd.DataFrame, list[str]]:
             f"found {', '.join(repr(h) for h in header)}. Expected `id,landmark_id` or `id,url,landmark_id` "
             f"(or {CLEAN_CSV}'s `landmark_id,images`)"
             + (f"; if {maybe[0]!r} holds the landmark ids, rename it landmark_id" if maybe else "")
+            # A title line above the header, as a spreadsheet's report or an export tool writes one.
+            + (f"; its header is line {n}: delete the {n - 1} line{'s' if n > 2 else ''} above it"
+               if (n := _header_line_below(csv, delimiter)) else "")
             # GLDv2's test.csv and index.csv (`id,url`, or `id` alone) are photos without their landmarks.
             + (f"; GLDv2's test.csv and index.csv list photos without their landmarks: use {TRAIN_NAME} (or {CLEAN_CSV})"
                if missing == ["landmark_id"] and set(header) <= {"id", "url", "images"} else "")
         )
     return drop_repeated_headers(arrow_frame(arrow_columns(csv, names, ["id", "landmark_id"], delimiter))), []
+
+
+def _header_line_below(csv: Path, delimiter: str, lines: int = 10) -> int | None:
+    """The number (from 1) of a line after the first, among the first `lines`, that names the id and landmark_id
+    columns (or train_clean.csv's), or None."""
+    with contextlib.suppress(OSError, UnicodeDecodeError), open(csv, encoding="utf-8-sig", newline="") as fh:
+        for n, line in enumerate(itertools.islice(fh, lines), start=1):
+            fields = set(with_aliases([f.strip().strip(INVISIBLE).strip().lower() for f in line.split(delimiter)]))
+            if n > 1 and ({"id", "landmark_id"} <= fields or {"landmark_id", "images"} <= fields):
+                return n
+    return None
 
 
 def drop_repeated_headers(df: pd.DataFrame) -> pd.DataFrame:
