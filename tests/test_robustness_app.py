@@ -5,6 +5,7 @@ tampered model, and a run deleted while its page is open. No case may show a tra
 from __future__ import annotations
 
 import io
+import json
 import os
 import shutil
 import tomllib
@@ -179,3 +180,14 @@ def test_damaged_run_is_listed_as_damaged_on_the_train_page(results):
     assert f"{RUN_B} (damaged)" in follow.options
     assert "history.csv is damaged" in texts(at.error)
     assert os.path.isdir(results / RUNS_SUBDIR / RUN_A)
+
+
+@pytest.mark.parametrize("size", [float("inf"), float("nan"), 32.5])
+def test_a_run_whose_config_holds_an_input_size_that_is_no_pixel_count_is_named_on_the_predict_page(results, size):
+    # json writes and reads Infinity and NaN: a config.json edited by hand (or by a tool) can hold them.
+    path = results / RUNS_SUBDIR / RUN_B / "config.json"
+    config = json.loads(path.read_text())
+    config["train"]["input_size"] = size
+    path.write_text(json.dumps(config))
+    at = open_page(PREDICT)
+    assert f"config.json is damaged: its input_size is {size!r}, not a whole number of pixels" in texts(at.error)
