@@ -4,6 +4,7 @@ tampered model, and a run deleted while its page is open. No case may show a tra
 
 from __future__ import annotations
 
+import errno
 import io
 import json
 import os
@@ -191,3 +192,28 @@ def test_a_run_whose_config_holds_an_input_size_that_is_no_pixel_count_is_named_
     path.write_text(json.dumps(config))
     at = open_page(PREDICT)
     assert f"config.json is damaged: its input_size is {size!r}, not a whole number of pixels" in texts(at.error)
+
+
+@pytest.mark.parametrize("blocked", ["read-only", "file in the way"])
+def test_export_into_a_run_folder_that_cannot_be_written_names_the_folder_on_the_results_page(results, monkeypatch,
+                                                                                            blocked):
+    run = results / RUNS_SUBDIR / RUN_B
+    if blocked == "file in the way":
+        (run / "export").write_text("a note someone saved under the name the exports take")
+    else:  # a results folder copied to a read-only share, or a full disk: mkdir and mkdtemp fail there
+        real_mkdir = Path.mkdir
+
+        def read_only(self, *args, **kwargs):
+            if str(self).startswith(str(run)):
+                raise OSError(errno.EROFS, "Read-only file system", str(self))
+            return real_mkdir(self, *args, **kwargs)
+
+        monkeypatch.setattr(Path, "mkdir", read_only)
+    at = open_page(RESULTS)
+    at.button(key="results_make_keras").click().run()
+    assert_no_exception(at)  # was OSError [Errno 30] / FileExistsError [Errno 17], a traceback
+    why = f"{run / 'export'} is a file where a folder must be" if blocked != "read-only" else "Read-only file system"
+    assert (f"run {RUN_B}: the keras export cannot be written to {run / 'export' / 'keras'} ({why}); free some "
+            f"space or fix that folder, or export elsewhere: python -m glr export {RUN_B} --format keras --out FOLDER"
+            ) in texts(at.error)
+    assert not (run / "export" / "keras").exists()
