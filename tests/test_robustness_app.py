@@ -19,7 +19,7 @@ from PIL import Image
 from streamlit import config as st_config
 
 from glr.training.run import RUNS_SUBDIR
-from test_app_pages import APP, HOME, PREDICT, RESULTS, TRAIN, assert_no_exception, open_page, texts
+from test_app_pages import APP, DATASET, HOME, PREDICT, RESULTS, TRAIN, assert_no_exception, open_page, texts
 from test_robustness_runs import _point_at_os_system_in_head, rewrite
 
 RUN_A, RUN_B = "20260101-000000-a", "20260102-000000-b"
@@ -217,3 +217,19 @@ def test_export_into_a_run_folder_that_cannot_be_written_names_the_folder_on_the
             f"space or fix that folder, or export elsewhere: python -m glr export {RUN_B} --format keras --out FOLDER"
             ) in texts(at.error)
     assert not (run / "export" / "keras").exists()
+
+
+@pytest.mark.parametrize("typed, why", [("/tmp/" + "x" * 300, "File name too long"),
+                                        ("~nosuchuser/photos", "Could not determine home directory.")])
+def test_a_dataset_path_the_os_cannot_look_at_is_named_on_every_page(results, typed, why):
+    # A paragraph pasted into the path box (a folder name over 255 bytes), or "~bob/photos" with no user bob:
+    # an OSError or RuntimeError from the first look at the path, a traceback on every page after.
+    at = open_page(DATASET)
+    at.radio(key="dataset_source").set_value("A folder on this computer").run()
+    at.text_input(key="dataset_path").set_value(typed).run()
+    at.button(key="use_path").click().run()
+    for page in (DATASET, TRAIN, HOME):
+        if page != DATASET:
+            at.switch_page(page).run()
+        assert_no_exception(at)
+        assert f": cannot be opened as a dataset folder ({why})" in texts(at.error), page
