@@ -34,6 +34,7 @@ import numpy as np
 from glr.data.images import draft_side
 from glr.errors import GlrError
 from glr.export_verdict import ITEMS_NAME, VECTORS_NAME, VERDICT_NAME, portable_verdict
+from glr.paths import file_in_the_way
 from glr.training.run import Run, RunError, as_run
 
 FORMATS = ("keras", "savedmodel", "tflite", "onnx")
@@ -297,6 +298,21 @@ def export_run(run: Run | str | os.PathLike, fmt: str, out: str | os.PathLike | 
     verdict, verdict_line = portable_verdict(run)
     model = (_PredictorPass(run, verdict.embedding) if verdict and fmt == "onnx"
              else portable_model(run, verdict.embedding if verdict else None))
+    try:
+        _write_export(run, fmt, folder, model, note, labels, verdict, verdict_line)
+    except GlrError:
+        raise
+    except OSError as exc:  # a results folder on a read-only share or a full disk: say where, not a traceback
+        blocker = file_in_the_way(folder.parent)
+        why = f"{blocker} is a file where a folder must be" if blocker else (exc.strerror or str(exc))
+        raise ExportError(f"run {run.id}: the {fmt} export cannot be written to {folder} ({why}); free some space "
+                          f"or fix that folder, or export elsewhere: python -m glr export {run.id} --format {fmt} "
+                          "--out FOLDER") from None
+    return folder
+
+
+def _write_export(run: Run, fmt: str, folder: Path, model, note: dict, labels, verdict, verdict_line) -> None:
+    """Build the export beside `folder` and swap it in whole (export_run's writing)."""
     folder.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
     try:
@@ -326,7 +342,6 @@ def export_run(run: Run | str | os.PathLike, fmt: str, out: str | os.PathLike | 
             shutil.rmtree(old, ignore_errors=True)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    return folder
 
 
 def export_note(folder: str | os.PathLike) -> dict:

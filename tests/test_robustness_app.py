@@ -4,7 +4,9 @@ tampered model, and a run deleted while its page is open. No case may show a tra
 
 from __future__ import annotations
 
+import errno
 import io
+import json
 import os
 import shutil
 import tomllib
@@ -17,7 +19,7 @@ from PIL import Image
 from streamlit import config as st_config
 
 from glr.training.run import RUNS_SUBDIR
-from test_app_pages import APP, HOME, PREDICT, RESULTS, TRAIN, assert_no_exception, open_page, texts
+from test_app_pages import APP, DATASET, HOME, PREDICT, RESULTS, TRAIN, assert_no_exception, open_page, texts
 from test_robustness_runs import _point_at_os_system_in_head, rewrite
 
 RUN_A, RUN_B = "20260101-000000-a", "20260102-000000-b"
@@ -179,3 +181,55 @@ def test_damaged_run_is_listed_as_damaged_on_the_train_page(results):
     assert f"{RUN_B} (damaged)" in follow.options
     assert "history.csv is damaged" in texts(at.error)
     assert os.path.isdir(results / RUNS_SUBDIR / RUN_A)
+
+
+@pytest.mark.parametrize("size", [float("inf"), float("nan"), 32.5])
+def test_a_run_whose_config_holds_an_input_size_that_is_no_pixel_count_is_named_on_the_predict_page(results, size):
+    # json writes and reads Infinity and NaN: a config.json edited by hand (or by a tool) can hold them.
+    path = results / RUNS_SUBDIR / RUN_B / "config.json"
+    config = json.loads(path.read_text())
+    config["train"]["input_size"] = size
+    path.write_text(json.dumps(config))
+    at = open_page(PREDICT)
+    assert f"config.json is damaged: its input_size is {size!r}, not a whole number of pixels" in texts(at.error)
+
+
+@pytest.mark.parametrize("blocked", ["read-only", "file in the way"])
+def test_export_into_a_run_folder_that_cannot_be_written_names_the_folder_on_the_results_page(results, monkeypatch,
+                                                                                            blocked):
+    run = results / RUNS_SUBDIR / RUN_B
+    if blocked == "file in the way":
+        (run / "export").write_text("a note someone saved under the name the exports take")
+    else:  # a results folder copied to a read-only share, or a full disk: mkdir and mkdtemp fail there
+        real_mkdir = Path.mkdir
+
+        def read_only(self, *args, **kwargs):
+            if str(self).startswith(str(run)):
+                raise OSError(errno.EROFS, "Read-only file system", str(self))
+            return real_mkdir(self, *args, **kwargs)
+
+        monkeypatch.setattr(Path, "mkdir", read_only)
+    at = open_page(RESULTS)
+    at.button(key="results_make_keras").click().run()
+    assert_no_exception(at)  # was OSError [Errno 30] / FileExistsError [Errno 17], a traceback
+    why = f"{run / 'export'} is a file where a folder must be" if blocked != "read-only" else "Read-only file system"
+    assert (f"run {RUN_B}: the keras export cannot be written to {run / 'export' / 'keras'} ({why}); free some "
+            f"space or fix that folder, or export elsewhere: python -m glr export {RUN_B} --format keras --out FOLDER"
+            ) in texts(at.error)
+    assert not (run / "export" / "keras").exists()
+
+
+@pytest.mark.parametrize("typed, why", [("/tmp/" + "x" * 300, "File name too long"),
+                                        ("~nosuchuser/photos", "Could not determine home directory.")])
+def test_a_dataset_path_the_os_cannot_look_at_is_named_on_every_page(results, typed, why):
+    # A paragraph pasted into the path box (a folder name over 255 bytes), or "~bob/photos" with no user bob:
+    # an OSError or RuntimeError from the first look at the path, a traceback on every page after.
+    at = open_page(DATASET)
+    at.radio(key="dataset_source").set_value("A folder on this computer").run()
+    at.text_input(key="dataset_path").set_value(typed).run()
+    at.button(key="use_path").click().run()
+    for page in (DATASET, TRAIN, HOME):
+        if page != DATASET:
+            at.switch_page(page).run()
+        assert_no_exception(at)
+        assert f": cannot be opened as a dataset folder ({why})" in texts(at.error), page

@@ -385,3 +385,16 @@ def test_disk_full_while_saving_a_checkpoint_keeps_the_previous_one_and_resumes(
     train.train_run(run, resume=True)
     assert run.status()["state"] == "finished"
     assert run.history()["epoch"].tolist() == [1, 2, 3, 4]
+
+
+def test_a_metrics_json_score_outside_0_to_1_is_blank_and_said_to_be_damaged():
+    # A hand-edited or tool-written metrics.json (json reads Infinity): the Results page showed GAP "-5.000",
+    # and top-1 inf as "—" "undefined for these photos".
+    from glr.evaluation.readout import headline
+
+    shown = {h.key: h for h in headline({"top1": float("inf"), "top5": 0.5, "gap": -5.0, "macro_f1": float("nan"),
+                                         "n_images": 4, "n_classes": 10})}
+    assert (shown["top1"].text, shown["top1"].why) == ("—", "metrics.json holds inf for top1, outside 0..1: the file is damaged")
+    assert (shown["gap"].text, shown["gap"].why) == ("—", "metrics.json holds -5.0 for gap, outside 0..1: the file is damaged")
+    assert shown["top5"].text == "50.0%" and not shown["top5"].why
+    assert shown["macro_f1"].why == "undefined for these photos"  # NaN keeps its own reason

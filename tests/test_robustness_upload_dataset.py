@@ -131,3 +131,25 @@ def test_a_108_megapixel_phone_photo_is_stored_at_2048_pixels_not_refused(tmp_pa
     assert stored.size == (STORED_SIDE, STORED_SIDE * 3 // 4)
     assert stored.getpixel((STORED_SIDE // 2, STORED_SIDE * 3 // 8))[0] > 150  # the rectangle, where it was
     assert Image.open(built.path / "bridge" / "0001.jpg").size == (40, 40)  # a small photo is never enlarged
+
+
+@pytest.mark.parametrize("top", ["", "gldv2/"])
+def test_a_zip_of_a_gldv2_dataset_is_said_to_be_one_not_read_as_classes_named_by_hex_digits(top):
+    # train.csv beside train/a/b/c/<id>.jpg: the folders are the ids' first hex digits, not landmarks.
+    ids = ["0123456789abcdef", "0fedcba987654321", "f0112233445566ff", "fbeeddccbbaa9988"]
+    members = {f"{top}train.csv": "id,landmark_id\n" + "".join(f"{i},{k % 2}\n" for k, i in enumerate(ids))}
+    members.update({f"{top}train/{i[0]}/{i[1]}/{i[2]}/{i}.jpg": _jpeg(k) for k, i in enumerate(ids)})
+    classes, problems = classes_from_zip(zip_of(members), "gldv2.zip")
+    assert classes == {}  # was {'0': 2, 'f': 2}: two "landmarks" named 0 and f, in silence
+    assert any(p.startswith("gldv2.zip: laid out as GLDv2 (photos in train/a/b/c/ named by their id") and
+               'unzip it and choose it as "A folder on this computer"' in p for p in problems)
+    # Class folders whose names happen to be hex digits are still classes.
+    classes, _ = classes_from_zip(zip_of({"a/1.jpg": _jpeg(1), "b/2.jpg": _jpeg(2), "c/3.jpg": _jpeg(3)}), "abc.zip")
+    assert sorted(classes) == ["a", "b", "c"]
+
+
+def test_a_zip_holding_only_a_train_csv_says_it_holds_no_photos():
+    classes, problems = classes_from_zip(zip_of({"train.csv": "id,landmark_id\n0123456789abcdef,1\n"}), "labels.zip")
+    assert classes == {}
+    assert problems == ["labels.zip: 1 file that is not an image skipped (e.g. 'train.csv')",
+                        "labels.zip: holds no images (jpg, jpeg, jfif, jpe, png, webp, heic, heif, avif, bmp, gif, tif, tiff)"]

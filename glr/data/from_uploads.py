@@ -42,6 +42,7 @@ JPEG_QUALITY = 95
 STORED_SIDE = 2048
 # A dataset or class name becomes a folder name: letters (any script), digits, spaces, - _ . only.
 _NAME_OK = re.compile(r"[\w\- .]+")
+_HEX = frozenset("0123456789abcdefABCDEF")
 PARTIAL_SUFFIX = ".partial"
 # A dataset is written in seconds (at most ZIP_MAX_BYTES, copied on one disk); a folder being written is touched
 # with every photo. One untouched for an hour is a killed server's, never one still in use.
@@ -133,6 +134,12 @@ def classes_from_zip(data: bytes, name: str = "the zip", max_files: int = ZIP_MA
             loose.append(member)
             continue
         classes.setdefault(path[0], []).append((member, content))
+    if classes and _gldv2_nesting(parts):
+        # train/a/b/c/abc....jpg: the folders are an id's first hex digits, its landmark is in train.csv
+        problems.append(f"{name}: laid out as GLDv2 (photos in train/a/b/c/ named by their id, their landmarks in "
+                        "train.csv), so its folders are no classes; unzip it and choose it as \"A folder on this "
+                        "computer\", or zip one folder of photos per class")
+        return {}, problems
     if splits and classes:
         problems.append(f"{name}: the class folders inside {', '.join(decision.splits)} are "
                         "read as one dataset: glr makes its own train/validation split")
@@ -147,6 +154,13 @@ def classes_from_zip(data: bytes, name: str = "the zip", max_files: int = ZIP_MA
         problems.append(f"{name}: no class folders found; the zip must hold one folder of photos per class "
                         "(<class name>/<photo>.jpg)")
     return classes, problems
+
+
+def _gldv2_nesting(parts: list[list[str]]) -> bool:
+    """Whether every photo sits as GLDv2 puts it: .../a/b/c/abc<...>.<ext>, each folder one hex digit of its name."""
+    return bool(parts) and all(
+        len(p) >= 4 and all(len(d) == 1 and d in _HEX for d in p[-4:-1])
+        and p[-1].lower().startswith("".join(p[-4:-1]).lower()) for p in parts)
 
 
 def _split_decision(parts: list[list[str]], strip: int) -> SplitDecision:

@@ -106,7 +106,7 @@ def read_zip_images(data: bytes, name: str = "the zip", max_files: int = ZIP_MAX
         problems.append(f"{name}: only the first {max_files} images are used; {too_many} more skipped")
     if too_big:
         problems.append(f"{name}: {plural(too_big, 'image')} skipped past {max_bytes // MB} MB uncompressed")
-    if not images and not problems:
+    if not images and len(problems) == bool(others):  # only the files skipped as no images say nothing of photos
         problems.append(f"{name}: holds no images ({', '.join(IMAGE_TYPES)})")
     return images, problems
 

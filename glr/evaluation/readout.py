@@ -78,6 +78,8 @@ def headline(scores: dict, classes: int | None = None) -> list[Headline]:
                    "so top-5 says nothing here")
         elif raw is None:
             why = f"metrics.json has no {key}"
+        elif key != "n_images" and _number_type(raw) and raw == raw and not 0 <= raw <= 1:  # NaN has its own reason
+            why = f"metrics.json holds {raw!r} for {key}, outside 0..1: the file is damaged"
         elif value is None and not isinstance(raw, (float, np.floating)):
             why = f"metrics.json holds {one_line(raw)[:40]!r} for {key}, not a number"
         elif value is None and n_images == 0:
@@ -88,6 +90,11 @@ def headline(scores: dict, classes: int | None = None) -> list[Headline]:
             why = ""
         out.append(Headline(key, label, NONE if why else form.format(value), why))
     return out
+
+
+def _number_type(raw) -> bool:
+    """Whether a metrics.json value is a number (a bool is not a score)."""
+    return isinstance(raw, (int, float, np.integer, np.floating)) and not isinstance(raw, bool)
 
 
 def end_line(scores: dict, sep: str = ", ") -> str:

@@ -14,6 +14,7 @@ methods that build tables.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import time
@@ -268,7 +269,11 @@ class Run(RunStatus, RunResults):
         """Its derived settings (backbone, input size, feature cache, fine-tuned), see glr.training.settings."""
         from glr.training.settings import resolve
 
-        return resolve(self.train_section())
+        train = self.train_section()
+        size = train.get("input_size")
+        if size is not None and not _whole_pixels(size):  # json reads NaN and Infinity, and int(inf) would crash
+            raise RunError(f"{self.config_path} is damaged: its input_size is {size!r}, not a whole number of pixels")
+        return resolve(train)
 
     def dataset_root(self) -> str | None:
         """The dataset folder the run was trained on, or None if unknown."""
@@ -392,6 +397,12 @@ class Run(RunStatus, RunResults):
     def index_stamp(self) -> float:
         """When the similarity index was last completed (0 if absent): part of the app's cache keys."""
         return _mtime(self.retrieval_path)
+
+
+def _whole_pixels(size: Any) -> bool:
+    """Whether a stored input size is a positive whole number (an int, or a float such as 224.0)."""
+    return (isinstance(size, (int, float)) and not isinstance(size, bool) and math.isfinite(size)
+            and size == int(size) and size >= 1)
 
 
 def _mtime(path: Path) -> float:
