@@ -609,3 +609,9 @@ def test_class_folders_beside_a_train_csv_of_another_kind_are_pointed_out(tmp_pa
         load_catalog(tmp_path)
     (tmp_path / "train.csv").unlink()
     assert load_catalog(tmp_path).df["landmark_id"].nunique() == 2
+
+
+@pytest.mark.parametrize("path, reason", [("x" * 300, "File name too long"), ("~nosuchuser4242/photos", "home directory")])
+def test_a_path_the_os_cannot_look_at_is_a_dataset_error_naming_it(path, reason):
+    with pytest.raises(DatasetError, match=f"cannot be opened as a dataset folder .*{reason}"):
+        load_catalog(path)

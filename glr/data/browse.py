@@ -58,7 +58,10 @@ def dataset_stamp(path: str | os.PathLike | None) -> float:
     The latest modification time of the folder, its `train.csv` and its class folders (0 if absent):
     a cache keyed on it reloads a dataset that was regenerated or edited, or had photos added.
     """
-    root = Path(path).expanduser() if path else demo_dir()
+    try:
+        root = Path(path).expanduser() if path else demo_dir()
+    except RuntimeError:  # "~nouser/x": no folder to stamp; load_catalog names the problem
+        return 0.0
     stamps = []
     for candidate in (root, root / "train.csv", root / ".complete"):
         try:

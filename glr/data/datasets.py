@@ -102,6 +102,18 @@ class Split:
         return hashlib.sha1(table.to_csv(index=False).encode()).hexdigest()[:16]
 
 
+def dataset_root(path: str | os.PathLike) -> Path:
+    """`path` with `~` expanded; a DatasetError naming it when the OS cannot even look there (a name over 255
+    bytes, a paragraph pasted; `~nouser/x`), which Path reports as an OSError or a RuntimeError."""
+    try:
+        root = Path(path).expanduser()
+        root.exists()
+    except (OSError, RuntimeError) as exc:
+        raise DatasetError(f"{os.fspath(path)}: cannot be opened as a dataset folder "
+                           f"({getattr(exc, 'strerror', None) or exc})") from None
+    return root
+
+
 def load_catalog(path: str | os.PathLike, check_files: bool | None = None) -> Catalog:
     """Read a dataset folder (GLDv2 layout or one folder per class) into a Catalog.
 
@@ -111,7 +123,7 @@ def load_catalog(path: str | os.PathLike, check_files: bool | None = None) -> Ca
     checks (for a CSV without its images). Raises `DatasetError` when nothing usable can
     be read.
     """
-    root = Path(path).expanduser()
+    root = dataset_root(path)
     if not root.exists():
         if re.match(WEB_ADDRESS, os.fspath(path)):  # a dataset's page pasted: Path would make "https:/..." of it
             raise DatasetError(f"{os.fspath(path)}: is a web address, not a folder on this computer; download the "
