@@ -18,7 +18,7 @@ from glr.atomic import write_csv
 from glr.data.datasets import IMAGE_EXTENSIONS
 from glr.data.layouts import is_system_file, is_system_folder, plural
 from glr.errors import GlrError
-from glr.paths import printable
+from glr.paths import broken_link, printable
 from glr.training.run import Run
 
 if TYPE_CHECKING:
@@ -46,7 +46,11 @@ def scan_folder(folder: str | os.PathLike) -> tuple[list[str], list[tuple[str, s
     if not root.is_dir():
         raise GlrError(f"{root}: not a folder")
     images, skipped = [], []
-    files = sorted(p for p in root.rglob("*") if p.is_file())  # one walk: a Kaggle test folder holds 118k photos
+    files, links, unlistable = _walk(root)
+    hidden = lambda path: any(map(is_system_folder, path.relative_to(root).parts))  # noqa: E731
+    skipped += [(str(p), f"a folder that cannot be listed ({why}): its photos are not predicted")
+                for p, why in unlistable if not hidden(p)]
+    skipped += [(str(p), broken_link(p)) for p in links if not hidden(p.parent)]
     # A results folder inside (a run's report charts, its exports): not photos to predict, listed once per run.
     runs = {p.parent for p in files if p.name == Run(root).status_path.name and _is_run(p.parent)}
     skipped += [(str(run), "a glr run folder: its charts and files are not photos to predict") for run in sorted(runs)]
@@ -61,6 +65,21 @@ def scan_folder(folder: str | os.PathLike) -> tuple[list[str], list[tuple[str, s
         else:
             skipped.append((str(path), f"{path.suffix} is not an image type ({', '.join(IMAGE_EXTENSIONS)})"))
     return images, skipped
+
+
+def _walk(root: Path) -> tuple[list[Path], list[Path], list[tuple[Path, str]]]:
+    """(files, links whose target is gone, [(folder, why it cannot be listed)]) under `root`, each sorted: one walk,
+    as a Kaggle test folder holds 118k photos. Unlike Path.rglob, it says which folders it could not look in."""
+    files, links, unlistable = [], [], []
+    failed = lambda exc: unlistable.append((Path(exc.filename), exc.strerror or str(exc)))  # noqa: E731
+    for folder, _, names in os.walk(root, onerror=failed):  # links to folders are not followed, as rglob does not
+        for name in names:
+            path = Path(folder, name)
+            if path.is_file():
+                files.append(path)
+            elif broken_link(path):
+                links.append(path)
+    return sorted(files), sorted(links), sorted(unlistable)
 
 
 def _is_run(folder: Path) -> bool:

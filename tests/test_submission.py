@@ -162,3 +162,28 @@ def test_scan_folder_lists_a_run_folder_inside_once_and_reads_nothing_in_it(fini
     images, skipped = scan_folder(tmp_path)
     assert images == [str(tmp_path / "a.jpg")]
     assert skipped == [(str(run), "a glr run folder: its charts and files are not photos to predict")]
+
+
+def test_scan_folder_lists_a_folder_it_cannot_list_and_a_link_whose_photo_is_gone(tmp_path, monkeypatch):
+    import os
+
+    from glr import submission
+
+    for name in ("a.jpg", "locked/b.jpg", "c/d.jpg"):
+        write_image(tmp_path / name, seed=len(name))
+    (tmp_path / "gone.jpg").symlink_to(tmp_path / "nowhere.jpg")
+    (tmp_path / ".cache").mkdir()
+    real = os.scandir
+
+    def scandir(path="."):  # as chmod 000 does for a user who is not root (the tests may run as root)
+        if os.path.basename(os.fspath(path)) in ("locked", ".cache"):
+            raise PermissionError(13, "Permission denied", os.fspath(path))
+        return real(path)
+    monkeypatch.setattr(submission.os, "scandir", scandir)
+    images, skipped = submission.scan_folder(tmp_path)
+    assert images == [str(tmp_path / "a.jpg"), str(tmp_path / "c" / "d.jpg")]
+    # Was passed over in silence: "2 predicted, 0 skipped" with 4 photos there.
+    assert dict(skipped) == {
+        str(tmp_path / "locked"): "a folder that cannot be listed (Permission denied): its photos are not predicted",
+        str(tmp_path / "gone.jpg"): f"a link to {tmp_path / 'nowhere.jpg'}, which is not there (moved, deleted, or on "
+                                    "a drive not mounted?)"}
