@@ -150,7 +150,7 @@ def cmd_probe(args) -> int:
             data, backbone=args.backbone, raw_pixels=args.raw_pixels, weights=args.weights,
             folds=args.folds, seed=args.seed, progress=advance, holdout=args.holdout,
         )
-    for note in result.notes():
+    for note in result.notes(catalog.root):
         print(note, file=sys.stderr)
     print(f"features   {result.features}")
     if args.holdout:

@@ -1,5 +1,8 @@
 """glr.evaluation.probe: cross-validated logistic regression separates what is separable, and only that."""
 
+import os
+from pathlib import Path
+
 import numpy as np
 
 from glr.data.datasets import curate, load_catalog
@@ -88,9 +91,12 @@ def test_a_class_left_with_one_decodable_photo_is_left_out_not_scored_nan(tmp_pa
     result = run_probe(data, raw_pixels=8, folds=3)
     assert result.thin == 1 and result.classes == 2 and result.skipped == 2 and result.images == 12
     assert not np.isnan(result.accuracy) and not any(np.isnan(result.scores))
-    assert result.notes() == ["left out 2 images that could not be decoded or are blank (one flat colour)",
-                              "left out 1 class with fewer than 2 usable images "
-                              "(cross-validation needs one to fit on and one to score)"]
+    # Was "left out 2 images that could not be decoded or are blank": no file named, as training names them.
+    bad = sorted(p for p in data["path"] if Path(p).read_bytes() == b"not a jpeg")
+    examples = ", ".join(f"'{os.path.relpath(p, tmp_path / 'd')}'" for p in bad)
+    assert result.notes(tmp_path / "d") == [f"left out 2 images that could not be decoded (e.g. {examples})",
+                                            "left out 1 class with fewer than 2 usable images "
+                                            "(cross-validation needs one to fit on and one to score)"]
 
 
 def test_too_few_decodable_photos_to_probe_is_a_clear_error(tmp_path):

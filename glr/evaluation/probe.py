@@ -37,12 +37,15 @@ class ProbeResult:
     copies: int = 0  # holdout: validation photos left out as copies of training photos, as training leaves them out
     scored: int = 0  # holdout: the validation photos scored
     thin: int = 0  # classes left out because fewer than 2 of their photos decode (k-fold cannot score them)
+    left_out: tuple[str, ...] = ()  # the paths of the `skipped` images, to name them as training does
 
-    def notes(self) -> list[str]:
-        """What was left out and why, for the terminal."""
+    def notes(self, root=None) -> list[str]:
+        """What was left out and why, for the terminal; images named relative to the dataset's `root`."""
         from glr.data.datasets import plural
+        from glr.data.usable import undecodable_message
 
-        out = [f"left out {plural(self.skipped, 'image')} that could not be decoded or are blank (one flat colour)"] \
+        out = [undecodable_message(self.left_out, root) if self.left_out else
+               f"left out {plural(self.skipped, 'image')} that could not be decoded or were blank (one flat colour)"] \
             if self.skipped else []
         if self.thin:
             out.append(f"left out {plural(self.thin, 'class')} with fewer than 2 usable images "
@@ -130,7 +133,7 @@ def run_probe(
     return ProbeResult(
         features=name, folds=0 if holdout else len(scores), scores=scores, images=int(ok.sum()),
         classes=int(len(np.unique(y))), skipped=int((~decoded).sum()), copies=int(copies.sum()),
-        scored=int((is_val & ok).sum()) if holdout else 0, thin=thin,
+        scored=int((is_val & ok).sum()) if holdout else 0, thin=thin, left_out=tuple(map(str, data["path"][~decoded])),
     )
 
 
