@@ -73,7 +73,7 @@ def test_module_entry_point(gldv2):
     assert result.returncode == 0 and "classes    4" in result.stdout
 
 
-def test_runs_evaluate_report_predict_and_run_references(finished_run, tmp_path, capsys):
+def test_runs_evaluate_report_predict_and_run_references(finished_run, tiny_data, tmp_path, capsys):
     # On a copy of the session's finished run: `glr train` itself (its outcome lines, in one process) is
     # test_workers.py::test_glr_train_workers_1_trains_in_one_process; a training of its own here cost minutes.
     import shutil
@@ -90,7 +90,7 @@ def test_runs_evaluate_report_predict_and_run_references(finished_run, tmp_path,
     assert "top1" in capsys.readouterr().out
     assert main(["report", run_id, "--results", results]) == 0
     assert capsys.readouterr().out.strip().endswith("report")
-    image = next((Path(finished_run.config()["train"]["data"]) / "train").rglob("*.jpg"))
+    image = next((tiny_data / "train").rglob("*.jpg"))  # finished_run's dataset
     assert main(["predict", run_id, str(image), "--results", results]) == 0
     assert str(image) in capsys.readouterr().out
     # The newest run and a name given to it stand for its id.
