@@ -73,15 +73,15 @@ def test_module_entry_point(gldv2):
     assert result.returncode == 0 and "classes    4" in result.stdout
 
 
-def test_train_runs_evaluate_report_predict(tiny_data, tmp_path, capsys):
+def test_runs_evaluate_report_predict_and_run_references(finished_run, tiny_data, tmp_path, capsys):
+    # On a copy of the session's finished run: `glr train` itself (its outcome lines, in one process) is
+    # test_workers.py::test_glr_train_workers_1_trains_in_one_process; a training of its own here cost minutes.
+    import shutil
+
+    from glr.training.run import runs_dir
+
     results = str(tmp_path / "results")
-    # Fine-tuning left to auto, which turns it on for so few photos: one epoch of it, not the up to 16 auto
-    # lengthens phase 2 to when its length is not given (test_auto_lengthens_phase_2_... checks that).
-    args = ["train", str(tiny_data), "--results", results, "--input-size", "32", "--epochs", "2", "--views", "1",
-            "--hidden", "8", "--batch-size", "4", "--fine-tune-epochs", "1"]
-    assert main(args) == 0
-    out = capsys.readouterr().out
-    assert "finished: top-1" in out and out.strip().splitlines()[-1].startswith("top-1 ")
+    shutil.copytree(finished_run.path, runs_dir(results) / finished_run.id, ignore=shutil.ignore_patterns("*.lock"))
     assert main(["runs", "--results", results]) == 0
     listing = capsys.readouterr().out
     assert "finished" in listing
@@ -90,7 +90,7 @@ def test_train_runs_evaluate_report_predict(tiny_data, tmp_path, capsys):
     assert "top1" in capsys.readouterr().out
     assert main(["report", run_id, "--results", results]) == 0
     assert capsys.readouterr().out.strip().endswith("report")
-    image = next((tiny_data / "train").rglob("*.jpg"))
+    image = next((tiny_data / "train").rglob("*.jpg"))  # finished_run's dataset
     assert main(["predict", run_id, str(image), "--results", results]) == 0
     assert str(image) in capsys.readouterr().out
     # The newest run and a name given to it stand for its id.

@@ -293,6 +293,10 @@ def test_glr_train_workers_1_trains_in_one_process(tmp_path, tiny_data, monkeypa
     argv = ["train", str(tiny_data), "--results", str(tmp_path), *cli_args(epochs=2), "--no-fine-tune", "--workers", "1"]
     assert main(argv) == 0, capsys.readouterr().err[-3000:]
     assert launched == []
+    # Its outcome, as `glr train` prints it (the one real training of a test_cli.py-style command; evaluate, report
+    # and predict on a finished run: test_cli.py::test_runs_evaluate_report_predict_and_run_references).
+    out = capsys.readouterr().out
+    assert "finished: top-1" in out and out.strip().splitlines()[-1].startswith("top-1 "), out[-3000:]
     status = only_run(tmp_path).status()
     assert status["state"] == "finished" and status.get("workers") == 1
 
