@@ -57,10 +57,11 @@ def new_app() -> AppTest:
 
 
 def open_page(page: str | None = None) -> AppTest:
-    """Run the app, switch to `page`, and check that no exception is shown."""
-    at = new_app().run()
+    """Open `page` (default: Home) in a new session, as its address would, and check that no exception is shown."""
+    at = new_app()
     if page and page != HOME:
-        at.switch_page(page).run()
+        at.switch_page(page)  # pages/ mode knows every page by its file before the first run (no st.navigation)
+    at.run()
     assert_no_exception(at)
     return at
 
