@@ -380,12 +380,10 @@ def test_kept_photos_cleared_by_the_servers_cap_are_said_to_be_gone(uploads_root
 
 def _refreshed(at):
     """The page opened again in a new session (a browser refresh) at the address `at` had, the upload form open."""
-    from streamlit.testing.v1 import AppTest
-
-    from test_app_pages import APP
+    from test_app_pages import new_app
 
     key = at.query_params["upload"]
-    again = AppTest.from_file(str(APP), default_timeout=180)
+    again = new_app()
     again.query_params["upload"] = key
     again.run().switch_page(DATASET).run()
     again.query_params["upload"] = key  # the URL the refreshed page was opened with

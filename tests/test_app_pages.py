@@ -8,6 +8,7 @@ training started from the Train form is followed to its end by tests/test_browse
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import os
@@ -34,12 +35,33 @@ APP = Path(__file__).resolve().parents[1] / "app.py"
 PAGES = [HOME, DATASET, TRAIN, RESULTS, PREDICT]
 
 
-def open_page(page: str | None = None) -> AppTest:
-    """Run the app, switch to `page`, and check that no exception is shown."""
+@functools.cache
+def _components():
+    """Streamlit's registry of installed custom components, scanned once for the session (see new_app)."""
+    from streamlit.components.v2.component_manager import BidiComponentManager
+
+    manager = BidiComponentManager()
+    manager.discover_and_register_components(start_file_watching=False)
+    return manager
+
+
+def new_app() -> AppTest:
+    """A new AppTest of the app (a new browser session), not yet run."""
     # A ceiling, not a wait: a page that loads TensorFlow and a model took over 60 s at load 35 (shared machine).
-    at = AppTest.from_file(str(APP), default_timeout=180).run()
+    at = AppTest.from_file(str(APP), default_timeout=180)
+    # Each AppTest's first run scans the metadata of every installed package for components: 0.6-2 s, more than
+    # most pages take to draw, hundreds of times a suite. A real server scans once when it starts, and so do we.
+    if hasattr(at, "_bidi_component_manager"):  # Streamlit's private attribute: without it, only slower
+        at._bidi_component_manager = _components()
+    return at
+
+
+def open_page(page: str | None = None) -> AppTest:
+    """Open `page` (default: Home) in a new session, as its address would, and check that no exception is shown."""
+    at = new_app()
     if page and page != HOME:
-        at.switch_page(page).run()
+        at.switch_page(page)  # pages/ mode knows every page by its file before the first run (no st.navigation)
+    at.run()
     assert_no_exception(at)
     return at
 
