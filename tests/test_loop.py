@@ -267,3 +267,15 @@ def test_a_resume_after_early_stopping_trains_no_epoch_past_it(tmp_path):
         trainer = FakeTrainer(tmp_path, patience=2, state=state)
         train_epochs(trainer, model(), 1, train, val, 8, 30, 5)
         assert trainer.rows[0]["epoch"] == 9
+
+
+def test_agree_sums_over_the_replicas_with_one_compiled_all_reduce_per_strategy():
+    import tensorflow as tf
+
+    from glr.training.loop import agree, summed
+
+    strategy = tf.distribute.MirroredStrategy(["/cpu:0"])
+    assert agree(strategy, True, 7, distributed=True) == (True, 7)
+    assert agree(strategy, False, 3, distributed=True) == (False, 3)
+    # Was a new tf.function per call: traced again every epoch, with TensorFlow's retracing warning each time.
+    assert summed(strategy).experimental_get_tracing_count() == 1

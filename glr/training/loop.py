@@ -34,6 +34,7 @@ of steps per call: they agree on it once per epoch, in the all-reduce that decid
 from __future__ import annotations
 
 import time
+import weakref
 from typing import TYPE_CHECKING
 
 from glr.training.progress import PHASES, StopRequested
@@ -79,15 +80,25 @@ def agree(strategy, due: bool, steps: int, distributed: bool) -> tuple[bool, int
         return due, steps
     import tensorflow as tf
 
-    value = tf.constant([1.0 if due else 0.0, float(steps)])
-
-    @tf.function(autograph=False)
-    def total():
-        return strategy.reduce("SUM", strategy.run(lambda: tf.identity(value)), axis=None)
-
-    sums = total().numpy()
+    sums = summed(strategy)(tf.constant([1.0 if due else 0.0, float(steps)])).numpy()
     # Every worker gets the same sums, so the same mean: the same steps per call everywhere.
     return bool(sums[0] > 0), max(1, int(sums[1] / strategy.num_replicas_in_sync))
+
+
+_SUMMED = weakref.WeakKeyDictionary()  # strategy -> its compiled all-reduce of two numbers
+
+
+def summed(strategy):
+    """A compiled all-reduce (SUM over the workers) of a float32 pair, one per strategy: built afresh on each call,
+    it was traced again every epoch, and TensorFlow warned of the retracing each time."""
+    if (total := _SUMMED.get(strategy)) is None:
+        import tensorflow as tf
+
+        @tf.function(autograph=False, input_signature=[tf.TensorSpec([2], tf.float32)])
+        def total(value):
+            return strategy.reduce("SUM", strategy.run(tf.identity, args=(value,)), axis=None)
+        _SUMMED[strategy] = total
+    return total
 
 
 def weights_digest(model) -> str:
