@@ -3,6 +3,7 @@
 import os
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from conftest import write_image
@@ -106,3 +107,29 @@ def test_ids_of_digits_in_a_dataset_numbered_so_are_fetched_as_they_are(tmp_path
     assert report.fetched == 4 + len(others) and not report.failures
     assert all(fetch.is_valid_file(fetch.image_path(root, i)) for i in ("101", "102", "201", "202"))
     assert not fetch.image_path(root, "0000000000000101").exists()
+
+
+@pytest.mark.parametrize("large", [False, True], ids=["checked-on-load", "checked-at-curation"])
+def test_a_photo_saved_under_another_image_extension_is_found(tmp_path, monkeypatch, large):
+    from PIL import Image
+
+    from conftest import make_gldv2
+    from glr.data.datasets import curate, load_catalog
+
+    root = make_gldv2(tmp_path / "g", {1: 6, 2: 6, 3: 5})
+    paths = load_catalog(root).df["path"].tolist()
+    os.rename(paths[0], paths[0][:-4] + ".JPG")  # a camera's or a Windows tool's upper case
+    os.rename(paths[1], paths[1][:-4] + ".jpeg")
+    Image.open(paths[2]).save(paths[2][:-4] + ".png")  # converted
+    os.remove(paths[2])
+    os.remove(paths[3])  # and one photo missing in every form
+    if large:
+        monkeypatch.setattr("glr.data.datasets.MAX_ROWS_TO_CHECK", 5)
+    catalog = load_catalog(root)
+    split = curate(catalog, top_n=3)
+    table = pd.concat([split.train, split.val])
+    # Were reported "not found", and skipped.
+    assert len(table) == 16 and table["path"].map(os.path.isfile).all()
+    assert {os.path.splitext(p)[1] for p in table["path"]} == {".jpg", ".JPG", ".jpeg", ".png"}
+    problems = catalog.problems + split.messages
+    assert sum("1 image file listed in train.csv not found" in p for p in problems) == 1, problems

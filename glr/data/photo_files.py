@@ -2,7 +2,7 @@
 
 `drop_missing_files` checks that each row's photo exists, looking where GLDv2's layout puts it
 (train/a/b/c/abc.jpg) and where downloads and unpacked shards leave it (train/abc.jpg, a/b/c/abc.jpg, upper-case
-ids); `restore_leading_zeros` gives back the leading zeros a spreadsheet takes from an id of digits only when the photo
+ids, abc.JPG or abc.png); `restore_leading_zeros` gives back the leading zeros a spreadsheet takes from an id of digits only when the photo
 is on disk so, and `glr fetch` then does not download it again under a name of its own; `pad_for_fetch` gives them back
 to the ids whose photo is not on disk yet, so that `glr fetch` saves it under GLDv2's id.
 """
@@ -116,6 +116,8 @@ def drop_missing_files(catalog, rows: pd.Index | None = None) -> None:
         upper = bool(df.loc[missing, "id"].str.contains("[A-Z]", regex=True).any())  # else no second look
         tries = ([_flat_paths, _lower_case_paths, lambda root, ids: _flat_paths(root, ids.str.lower())][:3 if upper else 1]
                  if os.path.isdir(os.path.join(catalog.root, "train")) else [_paths_without_train])
+        # Last, the photo saved under another image extension (.JPG, .jpeg, converted to .png) where it was looked for.
+        tries.append(lambda root, ids: _other_extensions(df.loc[ids.index, "path"]))
         for where in tries:
             candidates = where(catalog.root, df.loc[missing, "id"])
             there = _existing(candidates)
@@ -148,6 +150,27 @@ def _paths_without_train(root: Path, ids: pd.Series) -> pd.Series:
 def _lower_case_paths(root: Path, ids: pd.Series) -> pd.Series:
     """GLDv2's nested path of each id in lower case (its file names are lower-case hex)."""
     return image_paths(root, ids.str.lower()).astype(object)
+
+
+def _other_extensions(paths: pd.Series) -> pd.Series:
+    """Each path with the extension of an image file of the same name in its folder (`abc.JPG`, `abc.png` for
+    `abc.jpg`), the path as it is when there is none; each folder is listed once."""
+    from glr.data.layouts import IMAGE_EXTENSIONS
+
+    named: dict[str, dict[str, str]] = {}
+    out = []
+    for path in paths.astype(str):
+        folder, name = os.path.split(path)
+        if folder not in named:
+            try:
+                names = os.listdir(folder or os.sep)
+            except OSError:
+                names = []
+            named[folder] = {stem: n for n in sorted(names, reverse=True) for stem, ext in [os.path.splitext(n)]
+                             if ext.lower() in IMAGE_EXTENSIONS}
+        found = named[folder].get(os.path.splitext(name)[0])
+        out.append(os.path.join(folder, found) if found else path)
+    return pd.Series(out, index=paths.index, dtype=object)
 
 
 def _existing(paths: pd.Series) -> np.ndarray:
