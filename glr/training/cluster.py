@@ -131,6 +131,9 @@ def make_strategy(cluster: Cluster | None):
     """
     import tensorflow as tf
 
+    from glr.training.processes import exit_quickly
+
+    exit_quickly()  # a trainer ends seconds sooner once its outcome is written; its launcher waits for it
     if cluster is None:
         gpus = tf.config.list_physical_devices("GPU")
         return tf.distribute.MirroredStrategy() if len(gpus) > 1 else tf.distribute.get_strategy()
