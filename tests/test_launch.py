@@ -170,6 +170,9 @@ if json.loads(os.environ["TF_CONFIG"])["task"]["index"] == 0:
     run.update_status(state="stopped", message="stopped on request; --resume continues")
     time.sleep(6)
     sys.exit(0)
+import tempfile  # as TensorFlow's AutoGraph writes its generated code, deleted at exit (not when killed)
+with tempfile.NamedTemporaryFile("w", prefix="__autograph_generated_file", suffix=".py", delete=False) as code:
+    (run.path / "worker1-temp.txt").write_text(code.name)
 while not (run.recorded_status() or {}).get("worker_starts"):
     time.sleep(0.02)
 status = run.recorded_status()
@@ -184,6 +187,7 @@ def test_the_stop_button_stops_a_workers_run_before_its_epochs_at_once_and_stopp
     """The flag reached the chief alone: the launcher waited out its exit, then worker 1's failed collective ended
     the run "failed" 8.5 s after the Stop (a real `--workers 2` run, stopped while extracting features)."""
     import threading
+    from pathlib import Path
 
     from conftest import tiny_config
     from glr.training import workers
@@ -194,7 +198,8 @@ def test_the_stop_button_stops_a_workers_run_before_its_epochs_at_once_and_stopp
     trainer = threading.Thread(target=workers.train_local, args=(run, 2), daemon=True)
     trainer.start()
     deadline = time.monotonic() + 60
-    while (run.recorded_status() or {}).get("phase") != "extracting features" or not run.status().get("worker_starts"):
+    while (run.recorded_status() or {}).get("phase") != "extracting features" or not run.status().get("worker_starts") \
+            or not (run.path / "worker1-temp.txt").exists():
         assert trainer.is_alive() and time.monotonic() < deadline
         time.sleep(0.02)
     status = run.status()
@@ -207,3 +212,5 @@ def test_the_stop_button_stops_a_workers_run_before_its_epochs_at_once_and_stopp
     assert took < 3, took  # the launcher hears the flag within its poll, 0.2 s
     assert not any(pid_alive(p, s) for p, s in zip(status["worker_pids"], status["worker_starts"]))
     assert launch.read_lock(tmp_path) is None
+    left = Path((run.path / "worker1-temp.txt").read_text())  # worker 1, killed, could not delete it
+    assert not left.exists(), left

@@ -33,10 +33,12 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from contextlib import ExitStack, contextmanager
@@ -44,7 +46,7 @@ from contextlib import ExitStack, contextmanager
 from glr.paths import PROJECT_ROOT
 from glr.training.cluster import TF_CONFIG, THREADS_ENV, drop_orphaned_worker_runs
 from glr.training.launch import FINISHING, training_lock
-from glr.training.processes import exit_quickly, launcher_env, process_start
+from glr.training.processes import exit_quickly, launcher_env, process_start, process_started_at
 from glr.training.progress import PHASES
 from glr.training.resuming import refused, restore, snapshot
 from glr.training.run import Run
@@ -278,14 +280,19 @@ def train_local(run: Run, workers: int, resume: bool = False) -> dict:
         run.update_status(state="running", pid=os.getpid(), workers=workers, finished=None, traceback=None, phase=None,
                           launcher_pid=os.getpid(), launcher_start=process_start(os.getpid()), refused=None,
                           resumed_from=None, message=f"starting {workers} workers on 127.0.0.1:{','.join(map(str, ports))}")
+        # The workers' temporary files, deleted with them: a worker killed (at a stop, once the chief is gone) left
+        # TensorFlow's generated code files. Named so that drop_orphaned_worker_runs finds it if we are killed.
+        scratch = tempfile.mkdtemp(prefix=f"glr-workers-{os.getpid()}-{process_started_at():.0f}-")
         try:
-            with signals.start([(argv, worker_env(ports, i, threads)) for i in range(workers)]) as started:
+            envs = [dict(worker_env(ports, i, threads), TMPDIR=scratch, TEMP=scratch, TMP=scratch) for i in range(workers)]
+            with signals.start([(argv, env) for env in envs]) as started:
                 # With their start times: `glr stop --wait` kills every one of them, never a later process given a pid.
                 run.update_status(worker_pids=[w.proc.pid for w in started],
                                   worker_starts=[process_start(w.proc.pid) for w in started])
                 bad, trained = _watch(started, run, signals)
         finally:
             kill_all(signals.workers)
+            shutil.rmtree(scratch, ignore_errors=True)
             drop_orphaned_worker_runs()  # a worker killed (SIGKILL, the OOM killer) left its private copy
     status = run.status()
     state = status["state"]
