@@ -153,3 +153,64 @@ def test_glr_train_into_a_read_only_results_folder_says_so_before_making_a_run(t
     with pytest.raises(RunError, match="cannot be written \\(Read-only file system\\)"):
         launch.new_run(tmp_path, tiny_config(tiny_data))
     assert not (tmp_path / "runs").exists()
+
+
+# `--workers 2` before its epochs, in stand-ins (no TensorFlow): the chief extracts features, hears its stop flag, says
+# "stopped" and then takes TensorFlow's seconds to exit; worker 1 waits in a collective for the chief's features, and
+# fails once the chief is gone (its heartbeat, "UnavailableError: Socket closed").
+WORKERS_BEFORE_EPOCHS = """
+import json, os, sys, time
+from glr.training.processes import pid_alive
+from glr.training.run import Run
+run = Run(sys.argv[sys.argv.index("--run-dir") + 1])
+if json.loads(os.environ["TF_CONFIG"])["task"]["index"] == 0:
+    run.update_status(state="running", pid=os.getpid(), phase="extracting features")
+    while not run.stop_requested():
+        time.sleep(0.02)
+    run.update_status(state="stopped", message="stopped on request; --resume continues")
+    time.sleep(6)
+    sys.exit(0)
+import tempfile  # as TensorFlow's AutoGraph writes its generated code, deleted at exit (not when killed)
+with tempfile.NamedTemporaryFile("w", prefix="__autograph_generated_file", suffix=".py", delete=False) as code:
+    (run.path / "worker1-temp.txt").write_text(code.name)
+while not (run.recorded_status() or {}).get("worker_starts"):
+    time.sleep(0.02)
+status = run.recorded_status()
+while pid_alive(status["worker_pids"][0], status["worker_starts"][0]):
+    time.sleep(0.02)
+print("tensorflow.python.framework.errors_impl.UnavailableError: Socket closed", file=sys.stderr, flush=True)
+sys.exit(1)
+"""
+
+
+def test_the_stop_button_stops_a_workers_run_before_its_epochs_at_once_and_stopped(tmp_path, tiny_data, monkeypatch):
+    """The flag reached the chief alone: the launcher waited out its exit, then worker 1's failed collective ended
+    the run "failed" 8.5 s after the Stop (a real `--workers 2` run, stopped while extracting features)."""
+    import threading
+    from pathlib import Path
+
+    from conftest import tiny_config
+    from glr.training import workers
+    from glr.training.processes import pid_alive
+
+    monkeypatch.setattr(workers, "WORKER_ARGV", [sys.executable, "-c", WORKERS_BEFORE_EPOCHS])
+    run = launch.new_run(tmp_path, tiny_config(tiny_data))
+    trainer = threading.Thread(target=workers.train_local, args=(run, 2), daemon=True)
+    trainer.start()
+    deadline = time.monotonic() + 60
+    while (run.recorded_status() or {}).get("phase") != "extracting features" or not run.status().get("worker_starts") \
+            or not (run.path / "worker1-temp.txt").exists():
+        assert trainer.is_alive() and time.monotonic() < deadline
+        time.sleep(0.02)
+    status = run.status()
+    asked = time.monotonic()
+    launch.stop(run)  # the Train page's Stop: the flag, and "stopping"
+    trainer.join(timeout=60)
+    took = time.monotonic() - asked
+    assert not trainer.is_alive()
+    assert run.status()["state"] == "stopped", run.status()["message"]
+    assert took < 3, took  # the launcher hears the flag within its poll, 0.2 s
+    assert not any(pid_alive(p, s) for p, s in zip(status["worker_pids"], status["worker_starts"]))
+    assert launch.read_lock(tmp_path) is None
+    left = Path((run.path / "worker1-temp.txt").read_text())  # worker 1, killed, could not delete it
+    assert not left.exists(), left

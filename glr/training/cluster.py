@@ -131,6 +131,13 @@ def make_strategy(cluster: Cluster | None):
     """
     import tensorflow as tf
 
+    from glr.training.processes import exit_quickly
+
+    if cluster is None or cluster.is_chief:
+        # It ends seconds sooner once its outcome is written; its launcher waits for it. The other workers exit
+        # as ever: their last collection also tells the coordination service they left (else, while the chief
+        # evaluates, it logs them "unhealthy"), and once the chief is gone their launcher ends them (workers.py).
+        exit_quickly()
     if cluster is None:
         gpus = tf.config.list_physical_devices("GPU")
         return tf.distribute.MirroredStrategy() if len(gpus) > 1 else tf.distribute.get_strategy()
@@ -209,8 +216,9 @@ def drop_worker_run(copy: Run) -> None:
 def drop_orphaned_worker_runs(folder: str | os.PathLike | None = None) -> list[Path]:
     """Delete the temporary run folders of workers that are gone (killed, so their own `drop_worker_run` never ran).
 
-    Each folder's name holds its worker's pid and start time, `glr-worker<index>-<pid>-<start>-<random>`; a folder
-    whose worker still runs, or whose name says no owner (made by an older glr), is left. Returns those deleted.
+    Each folder's name holds its worker's pid and start time, `glr-worker<index>-<pid>-<start>-<random>` (a launcher's
+    folder of its workers' temporary files: `glr-workers-<pid>-<start>-<random>`); a folder whose process still runs,
+    or whose name says no owner (made by an older glr), is left. Returns those deleted.
     """
     import re
 
@@ -218,7 +226,7 @@ def drop_orphaned_worker_runs(folder: str | os.PathLike | None = None) -> list[P
 
     dropped = []
     for path in Path(folder or tempfile.gettempdir()).glob("glr-worker*-*-*-*"):
-        owner = re.fullmatch(r"glr-worker\d+-(\d+)-(\d+)-.+", path.name)
+        owner = re.fullmatch(r"glr-worker(?:\d+|s)-(\d+)-(\d+)-.+", path.name)
         if owner and path.is_dir() and not pid_alive(owner[1], owner[2]):
             shutil.rmtree(path, ignore_errors=True)
             dropped.append(path)

@@ -7,6 +7,8 @@ both the same way on Linux, macOS and Windows.
 
 from __future__ import annotations
 
+import atexit
+import gc
 import os
 import signal
 import subprocess
@@ -117,6 +119,29 @@ def signal_process(pid: int, sig: int) -> None:
 
 
 KILL = getattr(signal, "SIGKILL", signal.SIGTERM)  # Windows has no SIGKILL; its SIGTERM already ends a process
+
+
+def _no_last_collection() -> None:
+    gc.disable()
+    gc.freeze()  # the interpreter's last collection leaves the permanent generation alone
+
+
+_exit_quickly = False
+
+
+def exit_quickly() -> None:
+    """Have this process skip the interpreter's last garbage collection when it exits (once set, for good).
+
+    After TensorFlow's import that collection walks every object TensorFlow and Keras made, for
+    2-10 s after the process's last line ran (measured: 2.3 s for the import alone, 6-9.5 s for a
+    `--workers 2` chief), while its run is "stopped" or "finished" and its launcher still waits
+    for it. Skipping it changes nothing that lasts: exit handlers, the flushing of output and
+    every object freed by its reference count still run, and the system frees the rest.
+    """
+    global _exit_quickly
+    if not _exit_quickly:
+        _exit_quickly = True
+        atexit.register(_no_last_collection)
 
 
 # A launched training yields the CPU to the app that started it: on a shared laptop, pages

@@ -9,7 +9,8 @@ training lock (the chief adopts it) and watches the workers:
 - Ctrl-C and a closed terminal's SIGHUP (the terminal sends them to every process of the
   group) and SIGTERM reach the launcher alone: the workers start with SIGINT and SIGHUP
   ignored. While the epochs train, the launcher raises the chief's stop flag, which travels in the next step's reduced sums, so
-  every worker stops after the same batch and the run ends `stopped` with a checkpoint.
+  every worker stops after the same batch and the run ends `stopped` with a checkpoint. The Train page's Stop
+  and `glr stop` raise that flag without a signal: the launcher watches it and takes it as one.
   Before the epochs (starting, joining, extracting features) the workers are killed at once:
   every feature is already in the cache, written atomically, and a worker waiting in a
   collective (to join, or for the others' features) could not hear a stop anyway. A second
@@ -32,18 +33,20 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from contextlib import ExitStack, contextmanager
 
 from glr.paths import PROJECT_ROOT
 from glr.training.cluster import TF_CONFIG, THREADS_ENV, drop_orphaned_worker_runs
-from glr.training.launch import training_lock
-from glr.training.processes import launcher_env, process_start
+from glr.training.launch import FINISHING, training_lock
+from glr.training.processes import exit_quickly, launcher_env, process_start, process_started_at
 from glr.training.progress import PHASES
 from glr.training.resuming import refused, restore, snapshot
 from glr.training.run import Run
@@ -55,6 +58,7 @@ MAX_WORKERS = 16
 # chief too.
 GRACE_SECONDS = float(os.environ.get("GLR_WORKER_GRACE", "60"))  # > the coordination heartbeat (cluster.py)
 POLL_SECONDS = 0.2
+STOP_FLAG = "the stop flag"  # how a stop asked by the flag alone (the Train page, `glr stop`) is named
 WORKER_ARGV = [sys.executable, "-m", "glr", "train"]  # what each worker runs (tests swap in a stand-in)
 TAIL_BYTES = 8192  # how much of a worker's last output is kept to find its reason
 # TensorFlow's and absl's log lines: never a worker's reason, though they come after it.
@@ -172,10 +176,10 @@ class Signals:
         self.stop, self.quit = None, False  # the signal that asked for the stop; Ctrl-C twice
 
     def _on(self, signum, frame) -> None:
-        if self.stop and signum == signal.SIGINT:
+        if self.stop not in (None, STOP_FLAG) and signum == signal.SIGINT:  # a Stop clicked is no first Ctrl-C
             self.quit = True
             return
-        first, self.stop = self.stop is None, signal.Signals(signum).name
+        first, self.stop = self.stop in (None, STOP_FLAG), signal.Signals(signum).name
         self.run.request_stop()  # the chief's flag: every worker hears it in the next step's sums
         if first:
             say(f"\nstopping the workers (Ctrl-C again to quit at once); "
@@ -210,8 +214,8 @@ class Signals:
 
 
 def _training(run: Run) -> bool:
-    """Whether the chief has reached the epochs (it may have something to save if a worker dies now)."""
-    return (run.recorded_status() or {}).get("phase") in PHASES.values()
+    """Whether the chief has reached the epochs, or passed them (it may have something to save if a worker dies now)."""
+    return (run.recorded_status() or {}).get("phase") in {*PHASES.values(), *FINISHING, "done"}
 
 
 def _watch(workers: list[Worker], run: Run, signals: Signals) -> tuple[tuple[int, int] | None, bool]:
@@ -223,6 +227,10 @@ def _watch(workers: list[Worker], run: Run, signals: Signals) -> tuple[tuple[int
     first, deadline, trained = None, None, False  # trained: the chief has reached the epochs
     while any([p.poll() is None for p in procs]):  # a list: poll every worker, not up to the first alive
         trained = trained or _training(run)
+        if signals.stop is None and run.stop_requested():
+            # Before the epochs the chief alone hears its flag: it would stop, and leave the others in a
+            # collective until their heartbeat fails them, the run then "failed". Taken as a signal here.
+            signals.stop = STOP_FLAG
         if first is None:
             first = next(((i, p.returncode) for i, p in enumerate(procs) if p.returncode not in (None, 0)), None)
             if first:
@@ -264,20 +272,27 @@ def train_local(run: Run, workers: int, resume: bool = False) -> dict:
             "slower than one process; --workers N on one machine is the cluster mode in small")
     argv = [*WORKER_ARGV, "--run-dir", str(run.path)] + (["--resume"] if resume else [])
     signals = Signals(run)
+    exit_quickly()  # once the workers are gone, we end at once too (glr.training.processes)
     with training_lock(run.results_dir, run.id):
+        run.clear_stop_request()  # the flag of an earlier stop, which `glr train --resume` must not take as new
         before = snapshot(run) if resume else None  # put back if the resume is refused before the epochs
         # phase None: a resumed run's old phase must not count as "training" (_watch) before the chief says so.
         run.update_status(state="running", pid=os.getpid(), workers=workers, finished=None, traceback=None, phase=None,
                           launcher_pid=os.getpid(), launcher_start=process_start(os.getpid()), refused=None,
                           resumed_from=None, message=f"starting {workers} workers on 127.0.0.1:{','.join(map(str, ports))}")
+        # The workers' temporary files, deleted with them: a worker killed (at a stop, once the chief is gone) left
+        # TensorFlow's generated code files. Named so that drop_orphaned_worker_runs finds it if we are killed.
+        scratch = tempfile.mkdtemp(prefix=f"glr-workers-{os.getpid()}-{process_started_at():.0f}-")
         try:
-            with signals.start([(argv, worker_env(ports, i, threads)) for i in range(workers)]) as started:
+            envs = [dict(worker_env(ports, i, threads), TMPDIR=scratch, TEMP=scratch, TMP=scratch) for i in range(workers)]
+            with signals.start([(argv, env) for env in envs]) as started:
                 # With their start times: `glr stop --wait` kills every one of them, never a later process given a pid.
                 run.update_status(worker_pids=[w.proc.pid for w in started],
                                   worker_starts=[process_start(w.proc.pid) for w in started])
                 bad, trained = _watch(started, run, signals)
         finally:
             kill_all(signals.workers)
+            shutil.rmtree(scratch, ignore_errors=True)
             drop_orphaned_worker_runs()  # a worker killed (SIGKILL, the OOM killer) left its private copy
     status = run.status()
     state = status["state"]
