@@ -64,18 +64,6 @@ def test_tiny_training_end_to_end(finished_run):
     assert metrics["top1"] >= 0.75 and metrics["top5"] == 1.0
 
 
-def test_second_run_computes_no_features(tmp_path):
-    # Photos no other test has seen, so the first run is the one that fills the cache, whatever ran before.
-    from conftest import make_gldv2
-
-    data = make_gldv2(tmp_path / "data", {71: 4, 72: 4})  # ids no other test uses
-    first, second = (new_run(tmp_path / name, tiny_config(data, epochs=1)) for name in ("first", "second"))
-    train_run(first)
-    train_run(second)
-    assert first.status()["features_computed"] > 0
-    assert second.status()["features_computed"] == 0
-
-
 def test_thumbnails_are_made_beside_phase_1_not_after_it(tmp_path, monkeypatch):
     import threading
 
@@ -212,8 +200,12 @@ def assert_history_continuous(run):
 
 def test_stop_and_resume(tmp_path, tiny_data):
     run = launch(tmp_path, tiny_data)
+    # One training per results folder: a second launch beside a running one is refused (a trainer process
+    # of its own would cost this test seconds more).
+    with pytest.raises(RunError, match="another training is running"):
+        launch(tmp_path, tiny_data)
     wait_epochs(run, 2)
-    launcher.stop(run)
+    assert launcher.stop(run, wait=True, timeout=60)["state"] == "stopped"
     status = wait_for(run, {"stopped"})
     assert "stopped on request" in status["message"]
     assert (run.path / "checkpoints" / "last.keras").is_file()
@@ -273,20 +265,16 @@ def test_ctrl_c_stops_the_run_to_resume_it_instead_of_failing_it(tmp_path, tiny_
     assert "stopping after this batch (Ctrl-C again to quit at once)" in run.log_path.read_text()
 
 
-def test_one_training_per_results_folder(tmp_path, tiny_data):
-    first = launch(tmp_path, tiny_data)
-    try:
-        with pytest.raises(RunError, match="another training is running"):
-            launch(tmp_path, tiny_data)
-    finally:
-        launcher.stop(first, wait=True, timeout=60)
-    assert first.status()["state"] == "stopped"
-
-
-def test_same_seed_same_training(tmp_path, tiny_data, finished_run):
-    run = new_run(tmp_path, tiny_config(tiny_data))
+@pytest.fixture(scope="module")
+def trained_again(tmp_path_factory, tiny_data, finished_run):
+    """The session's finished run trained again, its configuration unchanged: its tests only read it."""
+    run = new_run(tmp_path_factory.mktemp("again"), tiny_config(tiny_data))
     train_run(run)
-    ours, theirs = run.history(), finished_run.history()
+    return run
+
+
+def test_same_seed_same_training(trained_again, finished_run):
+    ours, theirs = trained_again.history(), finished_run.history()
     pd.testing.assert_frame_equal(ours.drop(columns="seconds"), theirs.drop(columns="seconds"))
 
 
@@ -303,19 +291,19 @@ def test_same_seed_same_fine_tune_from_a_cold_and_a_warm_cache(tmp_path, fine_tu
     pd.testing.assert_frame_equal(cold, warm)
 
 
-def test_feature_space_views_are_cached_for_the_next_run(tmp_path, tiny_data, finished_run):
+def test_feature_space_views_are_cached_for_the_next_run(finished_run, trained_again):
     # The exact count of backbone inputs (two per photo) is checked on fresh photos above; these may
     # already be in the session's cache from another test's run. The session's finished run trained
-    # on tiny_data in feature space (the default): a run of its own would cost a training more.
+    # on tiny_data in feature space (the default): a run of its own would cost a training more. So
+    # would a next run of this test's own: the one test_same_seed_same_training compares serves.
     run = finished_run
     assert run.config()["train"]["augment_space"] == "features"
     assert run.status()["state"] == "finished" and run.history()["epoch"].tolist() == list(range(1, 21))
     data = run.config()["dataset"]
     assert run.status()["features_computed"] <= 2 * (data["train"] + data["val"])
     assert run.status()["windows_kept"] == run.status()["windows_total"]  # a small dataset: all of them
-    again = new_run(tmp_path / "b", tiny_config(tiny_data, epochs=1, augment_space="features"))
-    train_run(again)
-    assert again.status()["features_computed"] == 0
+    assert trained_again.config()["train"]["augment_space"] == "features"
+    assert trained_again.status()["state"] == "finished" and trained_again.status()["features_computed"] == 0
 
 
 @pytest.mark.parametrize("memory, kept, total, said", [
