@@ -31,22 +31,22 @@ def photo(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def head_top5(finished_run, photo):
-    """glr's Predictor (TensorFlow, the head alone: an export has no embedding index) on the photo."""
-    from glr.predict import Predictor
-
-    predictor = Predictor(finished_run, backend="tf")  # the run's own embedding: a flip-averaged run exports flip-averaged
-    predictor.recognizer = None
-    (prediction,) = predictor.predict([str(photo)], k=5)
-    return [landmark for landmark, _, _ in prediction.top], [p for _, _, p in prediction.top]
-
-
-@pytest.fixture(scope="module")
 def predictor(finished_run):
     """glr's Predictor (TensorFlow) of the tiny run, with its index: only read by the tests that compare with it."""
     from glr.predict import Predictor
 
-    return Predictor(finished_run, backend="tf")
+    return Predictor(finished_run, backend="tf")  # the run's own embedding: a flip-averaged run exports flip-averaged
+
+
+@pytest.fixture(scope="module")
+def head_top5(predictor, photo):
+    """glr's Predictor (TensorFlow, the head alone: an export has no embedding index) on the photo."""
+    recognizer, predictor.recognizer = predictor.recognizer, None  # the same model: loading it again costs seconds
+    try:
+        (prediction,) = predictor.predict([str(photo)], k=5)
+    finally:
+        predictor.recognizer = recognizer
+    return [landmark for landmark, _, _ in prediction.top], [p for _, _, p in prediction.top]
 
 
 @pytest.fixture(scope="module")
