@@ -64,24 +64,41 @@ def test_tiny_training_end_to_end(finished_run):
     assert metrics["top1"] >= 0.75 and metrics["top5"] == 1.0
 
 
-def test_thumbnails_are_made_beside_phase_1_not_after_it(tmp_path, monkeypatch):
+@pytest.fixture(scope="module", params=[("images", 4), ("features", 2)], ids=["images-4", "features-2"])
+def fresh_run(request, tmp_path_factory):
+    """(run, data, decoded, made, space, inputs per training photo): a one-epoch run of 3 views in each augment space
+    on 8 photos no other test has seen (nor the other space's run), with every photo decoded and every call to
+    make_thumbnails (its thread, its photos, the number it made) recorded. Its tests only read it."""
     import threading
 
-    from conftest import make_gldv2
     from glr import thumbnails
+    from glr.data import pipeline
 
-    data = make_gldv2(tmp_path / "data", {41: 4, 42: 4}, {41: "Red_Fort", 42: "Blue_Mosque"})  # photos never seen
-    made, real = [], thumbnails.make_thumbnails
+    space, inputs_per_train_photo = request.param
+    first = 51 if space == "images" else 53
+    data = make_gldv2(tmp_path_factory.mktemp("fresh") / "data", {first: 4, first + 1: 4},
+                      {first: "Big_Ben", first + 1: "Tower_Bridge"})
+    decoded, made = [], []
+    real_decode, real_thumbnails = pipeline._decode_or_blank, thumbnails.make_thumbnails
 
     def recording(paths, *args, **kwargs):
         paths = list(paths)
-        n = real(paths, *args, **kwargs)
+        n = real_thumbnails(paths, *args, **kwargs)
         made.append((threading.current_thread().name, len(paths), n))
         return n
 
-    monkeypatch.setattr(thumbnails, "make_thumbnails", recording)
-    run = new_run(tmp_path / "results", tiny_config(data, epochs=1))
-    train_run(run)
+    run = new_run(tmp_path_factory.mktemp("results"), tiny_config(data, epochs=1, views=3, augment_space=space))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(pipeline, "_decode_or_blank", lambda path, size: decoded.append(path.decode()) or real_decode(path, size))
+        patch.setattr(thumbnails, "make_thumbnails", recording)
+        train_run(run)
+    return run, data, decoded, made, space, inputs_per_train_photo
+
+
+def test_thumbnails_are_made_beside_phase_1_not_after_it(fresh_run):
+    from glr import thumbnails
+
+    run, data, _, made, _, _ = fresh_run
     assert run.status()["state"] == "finished"
     (background, n_paths, n_made), (_, _, made_at_index) = made
     assert background == "glr-thumbnails" and n_made == n_paths == 8  # every training and validation photo
@@ -90,23 +107,14 @@ def test_thumbnails_are_made_beside_phase_1_not_after_it(tmp_path, monkeypatch):
     assert len(photos) == 8 and all(thumbnails.cache_file(p, thumbnails.SIZE).is_file() for p in photos)
 
 
-@pytest.mark.parametrize("space, inputs_per_train_photo", [("images", 4), ("features", 2)])
-def test_each_photo_is_decoded_once_for_its_views_and_the_mirror_the_index_needs(tmp_path, monkeypatch, space,
-                                                                                 inputs_per_train_photo):
+def test_each_photo_is_decoded_once_for_its_views_and_the_mirror_the_index_needs(fresh_run):
     import numpy as np
 
-    from conftest import make_gldv2
     from glr.backbones.feature_cache import MIRROR_VIEW
     from glr.backbones.features import content_digest
-    from glr.data import pipeline
     from glr.training.settings import resolve
 
-    first = 51 if space == "images" else 53  # photos never seen, by this test's other case either
-    data = make_gldv2(tmp_path / "data", {first: 4, first + 1: 4}, {first: "Big_Ben", first + 1: "Tower_Bridge"})
-    decoded, real = [], pipeline._decode_or_blank
-    monkeypatch.setattr(pipeline, "_decode_or_blank", lambda path, size: decoded.append(path.decode()) or real(path, size))
-    run = new_run(tmp_path / "results", tiny_config(data, epochs=1, views=3, augment_space=space))
-    train_run(run)
+    run, data, decoded, _, space, inputs_per_train_photo = fresh_run
     assert run.status()["state"] == "finished"
     split = pd.read_csv(run.path / "split.csv")
     photos = [str(p) for p in sorted((data / "train").rglob("*.jpg"))]
