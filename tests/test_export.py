@@ -31,22 +31,22 @@ def photo(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def head_top5(finished_run, photo):
-    """glr's Predictor (TensorFlow, the head alone: an export has no embedding index) on the photo."""
-    from glr.predict import Predictor
-
-    predictor = Predictor(finished_run, backend="tf")  # the run's own embedding: a flip-averaged run exports flip-averaged
-    predictor.recognizer = None
-    (prediction,) = predictor.predict([str(photo)], k=5)
-    return [landmark for landmark, _, _ in prediction.top], [p for _, _, p in prediction.top]
-
-
-@pytest.fixture(scope="module")
 def predictor(finished_run):
     """glr's Predictor (TensorFlow) of the tiny run, with its index: only read by the tests that compare with it."""
     from glr.predict import Predictor
 
-    return Predictor(finished_run, backend="tf")
+    return Predictor(finished_run, backend="tf")  # the run's own embedding: a flip-averaged run exports flip-averaged
+
+
+@pytest.fixture(scope="module")
+def head_top5(predictor, photo):
+    """glr's Predictor (TensorFlow, the head alone: an export has no embedding index) on the photo."""
+    recognizer, predictor.recognizer = predictor.recognizer, None  # the same model: loading it again costs seconds
+    try:
+        (prediction,) = predictor.predict([str(photo)], k=5)
+    finally:
+        predictor.recognizer = recognizer
+    return [landmark for landmark, _, _ in prediction.top], [p for _, _, p in prediction.top]
 
 
 @pytest.fixture(scope="module")
@@ -186,13 +186,16 @@ def test_predict_py_applies_a_photos_colour_profile_as_glr_does(exported, tmp_pa
     assert np.abs(view - eval_view(photo, 32)).max() <= 1
     assert view[16, 2, 2] > 200 and view[16, 2, 0] < 50  # the left half, red in the file, is blue in sRGB
 
-def test_bad_requests_say_what_is_wrong(finished_run, tmp_path):
+def test_bad_requests_say_what_is_wrong(finished_run, exported, tmp_path):
+    import shutil
+
     with pytest.raises(GlrError, match="unknown export format 'pt'"):
         export.export_run(finished_run, "pt")
     from glr.training.run import Run
 
     # Exporting again replaces an earlier export whole: a photo put beside its predict.py would be deleted.
-    earlier = export.export_run(finished_run, "keras", out=tmp_path / "earlier")
+    # The earlier export is a copy of the module's (an export of its own would cost seconds).
+    earlier = Path(shutil.copytree(exported("keras"), tmp_path / "earlier"))
     (earlier / "my photo.jpg").write_bytes(b"mine")
     with pytest.raises(GlrError, match="also holds my photo.jpg, which exporting again would delete"):
         export.export_run(finished_run, "keras", out=earlier)
@@ -233,18 +236,27 @@ def test_cli_export(finished_run, tmp_path, capsys):
     assert main(["export", str(finished_run.path), "--format", "keras", "--results", str(tmp_path)]) == 0
 
 
+@pytest.fixture(scope="module")
+def regional_predictor(regional_run):
+    """glr's Predictor (TensorFlow) of the regional run: loaded once for both formats, only read."""
+    from glr.predict import Predictor
+
+    return Predictor(regional_run.path, backend="tf")
+
+
 @pytest.mark.parametrize("fmt", ["tflite", "onnx"])
-def test_a_regional_run_exports_its_regions_and_predict_py_gives_the_predictors_verdict(regional_run, fmt, tmp_path):
+def test_a_regional_run_exports_its_regions_and_predict_py_gives_the_predictors_verdict(regional_run, regional_predictor,
+                                                                                       fmt, tmp_path):
     """The R-MAC output (of standard Keras layers for TFLite, the Predictor's pass for ONNX) is the Predictor's
     vector, and predict.py calls unknown what the Predictor calls unknown."""
     from glr.demo.distractors import package_images
-    from glr.predict import Predictor, eval_view
+    from glr.predict import eval_view
     from glr.retrieval.run_index import load_retrieval
 
     assert load_retrieval(regional_run)["embedding"] == "rmac"
     folder = export.export_run(regional_run, fmt, out=tmp_path / fmt)
     assert json.loads((folder / "verdict.json").read_text())["embedding"] == "rmac"
-    predictor = Predictor(regional_run.path, backend="tf")
+    predictor = regional_predictor
     import pandas as pd
 
     photos = [Path(p) for p in pd.read_csv(regional_run.path / "val_predictions.csv")["path"][:2]]

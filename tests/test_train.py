@@ -64,36 +64,41 @@ def test_tiny_training_end_to_end(finished_run):
     assert metrics["top1"] >= 0.75 and metrics["top5"] == 1.0
 
 
-def test_second_run_computes_no_features(tmp_path):
-    # Photos no other test has seen, so the first run is the one that fills the cache, whatever ran before.
-    from conftest import make_gldv2
-
-    data = make_gldv2(tmp_path / "data", {71: 4, 72: 4})  # ids no other test uses
-    first, second = (new_run(tmp_path / name, tiny_config(data, epochs=1)) for name in ("first", "second"))
-    train_run(first)
-    train_run(second)
-    assert first.status()["features_computed"] > 0
-    assert second.status()["features_computed"] == 0
-
-
-def test_thumbnails_are_made_beside_phase_1_not_after_it(tmp_path, monkeypatch):
+@pytest.fixture(scope="module", params=[("images", 4), ("features", 2)], ids=["images-4", "features-2"])
+def fresh_run(request, tmp_path_factory):
+    """(run, data, decoded, made, space, inputs per training photo): a one-epoch run of 3 views in each augment space
+    on 8 photos no other test has seen (nor the other space's run), with every photo decoded and every call to
+    make_thumbnails (its thread, its photos, the number it made) recorded. Its tests only read it."""
     import threading
 
-    from conftest import make_gldv2
     from glr import thumbnails
+    from glr.data import pipeline
 
-    data = make_gldv2(tmp_path / "data", {41: 4, 42: 4}, {41: "Red_Fort", 42: "Blue_Mosque"})  # photos never seen
-    made, real = [], thumbnails.make_thumbnails
+    space, inputs_per_train_photo = request.param
+    first = 51 if space == "images" else 53
+    data = make_gldv2(tmp_path_factory.mktemp("fresh") / "data", {first: 4, first + 1: 4},
+                      {first: "Big_Ben", first + 1: "Tower_Bridge"})
+    decoded, made = [], []
+    real_decode, real_thumbnails = pipeline._decode_or_blank, thumbnails.make_thumbnails
 
     def recording(paths, *args, **kwargs):
         paths = list(paths)
-        n = real(paths, *args, **kwargs)
+        n = real_thumbnails(paths, *args, **kwargs)
         made.append((threading.current_thread().name, len(paths), n))
         return n
 
-    monkeypatch.setattr(thumbnails, "make_thumbnails", recording)
-    run = new_run(tmp_path / "results", tiny_config(data, epochs=1))
-    train_run(run)
+    run = new_run(tmp_path_factory.mktemp("results"), tiny_config(data, epochs=1, views=3, augment_space=space))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(pipeline, "_decode_or_blank", lambda path, size: decoded.append(path.decode()) or real_decode(path, size))
+        patch.setattr(thumbnails, "make_thumbnails", recording)
+        train_run(run)
+    return run, data, decoded, made, space, inputs_per_train_photo
+
+
+def test_thumbnails_are_made_beside_phase_1_not_after_it(fresh_run):
+    from glr import thumbnails
+
+    run, data, _, made, _, _ = fresh_run
     assert run.status()["state"] == "finished"
     (background, n_paths, n_made), (_, _, made_at_index) = made
     assert background == "glr-thumbnails" and n_made == n_paths == 8  # every training and validation photo
@@ -102,23 +107,14 @@ def test_thumbnails_are_made_beside_phase_1_not_after_it(tmp_path, monkeypatch):
     assert len(photos) == 8 and all(thumbnails.cache_file(p, thumbnails.SIZE).is_file() for p in photos)
 
 
-@pytest.mark.parametrize("space, inputs_per_train_photo", [("images", 4), ("features", 2)])
-def test_each_photo_is_decoded_once_for_its_views_and_the_mirror_the_index_needs(tmp_path, monkeypatch, space,
-                                                                                 inputs_per_train_photo):
+def test_each_photo_is_decoded_once_for_its_views_and_the_mirror_the_index_needs(fresh_run):
     import numpy as np
 
-    from conftest import make_gldv2
     from glr.backbones.feature_cache import MIRROR_VIEW
     from glr.backbones.features import content_digest
-    from glr.data import pipeline
     from glr.training.settings import resolve
 
-    first = 51 if space == "images" else 53  # photos never seen, by this test's other case either
-    data = make_gldv2(tmp_path / "data", {first: 4, first + 1: 4}, {first: "Big_Ben", first + 1: "Tower_Bridge"})
-    decoded, real = [], pipeline._decode_or_blank
-    monkeypatch.setattr(pipeline, "_decode_or_blank", lambda path, size: decoded.append(path.decode()) or real(path, size))
-    run = new_run(tmp_path / "results", tiny_config(data, epochs=1, views=3, augment_space=space))
-    train_run(run)
+    run, data, decoded, _, space, inputs_per_train_photo = fresh_run
     assert run.status()["state"] == "finished"
     split = pd.read_csv(run.path / "split.csv")
     photos = [str(p) for p in sorted((data / "train").rglob("*.jpg"))]
@@ -212,8 +208,12 @@ def assert_history_continuous(run):
 
 def test_stop_and_resume(tmp_path, tiny_data):
     run = launch(tmp_path, tiny_data)
+    # One training per results folder: a second launch beside a running one is refused (a trainer process
+    # of its own would cost this test seconds more).
+    with pytest.raises(RunError, match="another training is running"):
+        launch(tmp_path, tiny_data)
     wait_epochs(run, 2)
-    launcher.stop(run)
+    assert launcher.stop(run, wait=True, timeout=60)["state"] == "stopped"
     status = wait_for(run, {"stopped"})
     assert "stopped on request" in status["message"]
     assert (run.path / "checkpoints" / "last.keras").is_file()
@@ -230,21 +230,22 @@ def test_stop_in_phase_2_then_resume_finishes_phase_2(tmp_path, tiny_data):
     """A stop while the backbone is fine-tuned resumes in phase 2 (not phase 1 again) and ends where phase 2 ends."""
     from glr.training.progress import PHASES
 
-    # In one process, the Stop button's request (launcher.stop) made after epoch 4 (epochs 3 and on are phase 2's);
-    # a stop and a resume across processes are test_stop_and_resume's.
-    run = new_run(tmp_path, tiny_config(tiny_data, epochs=2, fine_tune=True, fine_tune_epochs=6, fine_tune_layers=5))
+    # In one process, the Stop button's request (launcher.stop) made after epoch 4 (epochs 3 to 6 are phase 2's);
+    # a stop and a resume across processes are test_stop_and_resume's. The trainer heeds the flag between batches,
+    # so the stop lands in epoch 5; each phase 2 epoch costs seconds, so there are no more of them than that needs.
+    run = new_run(tmp_path, tiny_config(tiny_data, epochs=2, fine_tune=True, fine_tune_epochs=4, fine_tune_layers=5))
     with pytest.MonkeyPatch.context() as patch:
         at_epoch(patch, 4, lambda trainer: launcher.stop(trainer.run))
         train_run(run)
     status = run.status()
     assert status["state"] == "stopped", "phase 2 ended before the stop landed"
-    assert status["phase"] == PHASES[2] and 4 <= int(run.history()["epoch"].max()) < 8
+    assert status["phase"] == PHASES[2] and 4 <= int(run.history()["epoch"].max()) < 6
     run.stop_path.unlink()  # as launcher.resume lowers it
     train_run(run, resume=True)
     status = run.status()
     assert status["state"] == "finished", status.get("message")
     assert_history_continuous(run)
-    assert int(run.history()["epoch"].max()) == 8
+    assert int(run.history()["epoch"].max()) == 6 and run.history()["phase"].tolist()[-1] == 2
     assert_run_parses(run)
 
 
@@ -273,20 +274,16 @@ def test_ctrl_c_stops_the_run_to_resume_it_instead_of_failing_it(tmp_path, tiny_
     assert "stopping after this batch (Ctrl-C again to quit at once)" in run.log_path.read_text()
 
 
-def test_one_training_per_results_folder(tmp_path, tiny_data):
-    first = launch(tmp_path, tiny_data)
-    try:
-        with pytest.raises(RunError, match="another training is running"):
-            launch(tmp_path, tiny_data)
-    finally:
-        launcher.stop(first, wait=True, timeout=60)
-    assert first.status()["state"] == "stopped"
-
-
-def test_same_seed_same_training(tmp_path, tiny_data, finished_run):
-    run = new_run(tmp_path, tiny_config(tiny_data))
+@pytest.fixture(scope="module")
+def trained_again(tmp_path_factory, tiny_data, finished_run):
+    """The session's finished run trained again, its configuration unchanged: its tests only read it."""
+    run = new_run(tmp_path_factory.mktemp("again"), tiny_config(tiny_data))
     train_run(run)
-    ours, theirs = run.history(), finished_run.history()
+    return run
+
+
+def test_same_seed_same_training(trained_again, finished_run):
+    ours, theirs = trained_again.history(), finished_run.history()
     pd.testing.assert_frame_equal(ours.drop(columns="seconds"), theirs.drop(columns="seconds"))
 
 
@@ -303,19 +300,19 @@ def test_same_seed_same_fine_tune_from_a_cold_and_a_warm_cache(tmp_path, fine_tu
     pd.testing.assert_frame_equal(cold, warm)
 
 
-def test_feature_space_views_are_cached_for_the_next_run(tmp_path, tiny_data, finished_run):
+def test_feature_space_views_are_cached_for_the_next_run(finished_run, trained_again):
     # The exact count of backbone inputs (two per photo) is checked on fresh photos above; these may
     # already be in the session's cache from another test's run. The session's finished run trained
-    # on tiny_data in feature space (the default): a run of its own would cost a training more.
+    # on tiny_data in feature space (the default): a run of its own would cost a training more. So
+    # would a next run of this test's own: the one test_same_seed_same_training compares serves.
     run = finished_run
     assert run.config()["train"]["augment_space"] == "features"
     assert run.status()["state"] == "finished" and run.history()["epoch"].tolist() == list(range(1, 21))
     data = run.config()["dataset"]
     assert run.status()["features_computed"] <= 2 * (data["train"] + data["val"])
     assert run.status()["windows_kept"] == run.status()["windows_total"]  # a small dataset: all of them
-    again = new_run(tmp_path / "b", tiny_config(tiny_data, epochs=1, augment_space="features"))
-    train_run(again)
-    assert again.status()["features_computed"] == 0
+    assert trained_again.config()["train"]["augment_space"] == "features"
+    assert trained_again.status()["state"] == "finished" and trained_again.status()["features_computed"] == 0
 
 
 @pytest.mark.parametrize("memory, kept, total, said", [
