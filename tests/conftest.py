@@ -20,7 +20,7 @@ _MADE_FOR_THE_SESSION: list[str] = []
 
 
 def pytest_configure(config):
-    """Keep tests away from the user's caches: converted weights and features go to a temp dir."""
+    """Keep tests away from the user's caches (converted weights and features go to a temp dir); Ctrl-C as at a terminal."""
     import os
     import tempfile
 
@@ -28,6 +28,12 @@ def pytest_configure(config):
         if variable not in os.environ:
             os.environ[variable] = tempfile.mkdtemp(prefix=prefix)
             _MADE_FOR_THE_SESSION.append(os.environ[variable])
+    # Started as `cmd &` from a script, pytest inherits SIGINT ignored, and so would every trainer the tests start:
+    # the Ctrl-C tests would then meet a background job's trainer, which rightly leaves Ctrl-C alone.
+    import signal
+
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def pytest_unconfigure(config):
