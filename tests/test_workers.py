@@ -44,6 +44,9 @@ if index == 0:  # the chief records itself, as train_run does; "train": at its e
     Run(sys.argv[sys.argv.index("--run-dir") + 1]).update_status(**{"state": "running", "pid": os.getpid(),
                                                                     **at.get(act, {})})
     say("sigint: the chief is running")
+    if act == "finish":  # a real chief ends once it has written its run finished: the launcher waits for that
+        time.sleep(5)
+        sys.exit(0)
 time.sleep(600)  # "waiting for the others to join": only a kill ends it
 """
 
