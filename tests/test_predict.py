@@ -232,7 +232,7 @@ def test_saved_shape_reads_the_model_file_without_loading_it(finished_run, tmp_p
 
 @pytest.mark.parametrize("field, value, problem", [
     ("labels.json", "landmark_id", "invalid literal for int"),  # int("abc"): a ValueError traceback
-    ("config.json", "input_size", "invalid literal"),  # the same, from the settings
+    ("config.json", "input_size", "its input_size is 'abc', not a whole number of pixels"),  # the same, from the settings
     ("retrieval.json", "default_method", "its default_method is 'abc'"),  # a KeyError at the first photo
     ("retrieval.json", "known_head_weight", "could not convert"),  # a ValueError traceback
 ])

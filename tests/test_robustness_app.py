@@ -30,7 +30,8 @@ def results(monkeypatch, tmp_path, finished_run, tiny_data) -> Path:
     """A fresh results folder with two copies of the tiny finished run (B is the newer)."""
     folder = tmp_path / "results"
     for name in (RUN_A, RUN_B):
-        shutil.copytree(finished_run.path, folder / RUNS_SUBDIR / name)
+        # Without exports another test may have made in the session's run: each test starts from none.
+        shutil.copytree(finished_run.path, folder / RUNS_SUBDIR / name, ignore=shutil.ignore_patterns("export"))
     monkeypatch.setenv("GLR_RESULTS", str(folder))
     monkeypatch.setenv("GLR_DATA", str(tiny_data))
     return folder
