@@ -117,7 +117,7 @@ def cmd_inspect(args) -> int:
     print(f"classes    {info['classes']:,}")
     print(f"images     {info['images']:,}")
     print(f"per class  min {info['per_class_min']}, median {info['per_class_median']:g}, max {info['per_class_max']}")
-    print(f"curated    top {split.num_classes} classes: {len(split.train):,} train, {len(split.val):,} validation images")
+    print(f"curated    top {datasets.plural(split.num_classes, 'class')}: {len(split.train):,} train, {len(split.val):,} validation images")
     shown = split.labels.head(args.show)
     width = min(NAME_COLUMNS, max((paths.text_columns(paths.one_line(n)) for n in shown["name"]), default=0))
     for row in shown.itertuples():
@@ -144,7 +144,7 @@ def cmd_probe(args) -> int:
     folds = fold_count(data["landmark_id"].to_numpy(), args.folds)
     how = "the curated train/validation split" if args.holdout else f"{folds}-fold cross-validation" + (
         f" ({args.folds} asked: lowered so that every fold holds every class)" if folds != args.folds else "")
-    print(f"probing {len(data):,} images of {split.num_classes} classes with {what}, {how}", file=sys.stderr)
+    print(f"probing {len(data):,} images of {datasets.plural(split.num_classes, 'class')} with {what}, {how}", file=sys.stderr)
     with progress_bar(len(data), "features") as advance:
         result = run_probe(
             data, backbone=args.backbone, raw_pixels=args.raw_pixels, weights=args.weights,
@@ -160,6 +160,12 @@ def cmd_probe(args) -> int:
         lowered = f" ({args.folds} asked: lowered so that every fold holds every class)" if result.folds != args.folds else ""
         print(f"images     {result.images} in {result.classes} classes, {result.folds} folds{lowered}")
         print("folds      " + " ".join(f"{s:.3f}" for s in result.scores))
+    largest, share = result.majority
+    if share > 1.5 / max(result.classes, 1):  # well above an even share: accuracy alone would flatter the probe
+        scored = result.scored if args.holdout else result.images
+        print(f"baseline   {share:.3f}: always naming the largest class ({catalog.names().get(largest, largest)!r}, "
+              f"{round(share * scored):,} of {scored:,} {'validation ' if args.holdout else ''}images) scores this; "
+              "the classes are of very unequal size, so compare the accuracy with it, not with 0")
     print(f"accuracy {result.accuracy:.3f}")
     return 0
 

@@ -70,7 +70,7 @@ def test_a_backbone_in_capitals_is_the_backbone(command):
 
 def test_inspect_keeps_one_class_and_all_of_fewer_than_top_n(gldv2, capsys):
     assert main(["inspect", str(gldv2), "--top-n", "1", "--show", "0"]) == 0
-    assert "curated    top 1 classes" in capsys.readouterr().out
+    assert "curated    top 1 class:" in capsys.readouterr().out
     assert main(["inspect", str(gldv2), "--top-n", "500", "--show", "0"]) == 0
     assert "curated    top 4 classes" in capsys.readouterr().out
 

@@ -113,3 +113,17 @@ def test_too_few_decodable_photos_to_probe_is_a_clear_error(tmp_path):
         run_probe(data, raw_pixels=8)
     with pytest.raises(DatasetError, match="in the training split"):
         run_probe(data, raw_pixels=8, holdout=True)
+
+
+def test_the_largest_class_share_is_the_baseline_to_beat(tmp_path):
+    # 40 photos of one class and 4 of another: "accuracy 0.909" reads as a good probe, yet always naming the
+    # large class scores it too. The result carries that baseline so the score can be read.
+    from conftest import make_gldv2
+
+    catalog = load_catalog(make_gldv2(tmp_path / "gld", {1: 40, 2: 4}))
+    data = curate(catalog).table(paths=True)
+    result = run_probe(data, raw_pixels=4, folds=2)
+    assert result.majority == (1, 40 / 44)
+    holdout = run_probe(data, raw_pixels=4, holdout=True)
+    val = data[data["split"] == "val"]
+    assert holdout.majority == (1, (val["landmark_id"] == 1).mean())

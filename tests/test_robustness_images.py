@@ -364,3 +364,24 @@ def test_png_with_megabytes_of_text_metadata_decodes_and_a_text_bomb_is_named():
     assert arr.shape == (30, 40, 3) and tuple(arr[0, 0]) == (255, 0, 0)
     with pytest.raises(ImageError, match=r"^the upload: its PNG text metadata is too large to read safely .*16 MB"):
         decode_image(png_with_text(40_000_000))  # 40 kB on disk
+
+
+def test_a_png_colour_profile_bomb_is_named_as_a_colour_profile():
+    # An iCCP chunk inflating to 200 MB (a few hundred kB on disk) was called "text metadata", which it has none of.
+    import struct
+    import zlib
+
+    raw = encode(halves(), "PNG")
+    data = zlib.compress(b"\0" * 200_000_000, 9)
+    chunk = b"iCCP" + b"icc\0\0" + data
+    bomb = raw[:33] + struct.pack(">I", len(chunk) - 4) + chunk + struct.pack(">I", zlib.crc32(chunk)) + raw[33:]
+    with pytest.raises(ImageError, match=r"^the upload: its PNG colour profile is too large to read safely .*16 MB"):
+        decode_image(bomb)
+
+
+def test_a_jpeg_cut_before_its_picture_is_named_truncated():
+    # A download cut after the JPEG's headers (its tables, no picture data yet): "image is corrupt and cannot be
+    # decoded (cannot load this image)", where one cut a little later is "truncated (incomplete download or copy?)".
+    whole = noise_jpeg()
+    with pytest.raises(ImageError, match=r"^the upload: a damaged or truncated JPEG file \(incomplete download or copy\?\)$"):
+        decode_image(whole[:whole.index(b"\xff\xda")])

@@ -137,3 +137,15 @@ def test_a_photo_copied_into_two_classes_is_left_out_of_both_and_named(tmp_path)
     assert train_ok.tolist() == [False, True, True] and val_ok.tolist() == [False, True]
     assert problems[0] == ("left out 2 photos whose file is in more than one class (e.g. 'a/x.jpg', 'c/x.jpg'): "
                            "which landmark it shows is unknown; keep each photo in its own class's folder only")
+
+
+def test_a_photo_in_two_landmarks_of_a_train_csv_says_what_to_do_in_train_csv(tmp_path):
+    # GLDv2 holds the same photo under two ids of two landmarks; "keep each photo in its own class's folder only"
+    # said to move a file in a dataset that has no class folders.
+    (tmp_path / "train.csv").write_text("id,landmark_id\n")
+    train = pd.DataFrame({"path": [str(tmp_path / f"train/a/b/{c}/{c}1.jpg") for c in "cdef"], "label": [0, 1, 0, 1]})
+    val = pd.DataFrame({"path": [str(tmp_path / "train/f/f/f/fff1.jpg")], "label": [0]})
+    _, _, problems = usable_photos(train, val, {"train": ["dx", "dx", "d1", "d2"], "val": ["d3"]}, np.ones(4, bool),
+                                   np.ones(1, bool), LABELS.iloc[:2], tmp_path)
+    assert problems[0].endswith("which landmark it shows is unknown; keep one of its rows in train.csv, "
+                                "under the landmark it shows")

@@ -296,15 +296,28 @@ def _decode_pil(source: ImageSource, max_pixels: int = MAX_PIXELS, draft_size: i
         raise ImageError(f"{name}: not an image, or a format glr cannot read (use {SUPPORTED_TEXT})") from None
     except (OSError, SyntaxError, ValueError, EOFError, IndexError, struct.error) as exc:
         detail = str(exc) or exc.__class__.__name__
-        if "MAX_TEXT" in detail:
-            raise ImageError(f"{name}: its PNG text metadata is too large to read safely (over "
+        if "MAX_TEXT" in detail:  # Pillow inflates text chunks and the colour profile (iCCP) under one limit
+            what = "colour profile" if _png_chunks(data) & {b"iCCP", b"zTXt", b"iTXt"} == {b"iCCP"} else "text metadata"
+            raise ImageError(f"{name}: its PNG {what} is too large to read safely (over "
                              f"{PNG_TEXT_CHUNK >> 20} MB in one chunk or {PngImagePlugin.MAX_TEXT_MEMORY >> 20} MB in all); "
                              "save the photo again without metadata") from None
+        # "cannot load this image": headers and no picture data at all, as a download cut early leaves a file.
+        if detail == "cannot load this image" and (fmt := looks_like(data)):
+            raise ImageError(f"{name}: a damaged or truncated {fmt} file (incomplete download or copy?)") from None
         if "truncated" in detail.lower():
             raise ImageError(f"{name}: image file is truncated (incomplete download or copy?)") from None
         if _is_unsupported(detail):
             raise _unsupported(name, looks_like(data) or "image", detail) from None
         raise ImageError(f"{name}: image is corrupt and cannot be decoded ({detail})") from None
+
+
+def _png_chunks(data: bytes, limit: int = 64) -> set[bytes]:
+    """The types of a PNG's first `limit` chunks (before its pixels, where the metadata sits)."""
+    types, at = set(), 8
+    while len(types) < limit and at + 8 <= len(data) and data[at + 4:at + 8] != b"IDAT":
+        types.add(data[at + 4:at + 8])
+        at += 12 + int.from_bytes(data[at:at + 4], "big")
+    return types
 
 
 # A multi-page TIFF may lead with a small preview of the photo (scanner and camera software write one, a

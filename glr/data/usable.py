@@ -12,6 +12,7 @@ landmark. A class left with no training photo is named too: the model cannot lea
 
 from __future__ import annotations
 
+import contextlib
 import os
 from typing import Sequence
 
@@ -69,6 +70,15 @@ def undecodable_message(paths, root: str | os.PathLike) -> str:
     return "; ".join(parts)
 
 
+def _keep_one_hint(root) -> str:
+    """What to do about one photo in two classes: in class folders, move a file; in a GLDv2 folder, edit train.csv."""
+    with contextlib.suppress(OSError, TypeError):
+        listing = next((e.name for e in os.scandir(root) if e.name.lower() in ("train.csv", "train_clean.csv")), None)
+        if listing:
+            return f"keep one of its rows in {listing}, under the landmark it shows"
+    return "keep each photo in its own class's folder only"
+
+
 def _why(path) -> str:
     """Why the image at `path` does not decode, as glr.data.images says it, without its path."""
     try:
@@ -112,7 +122,7 @@ def usable_photos(train: pd.DataFrame, val: pd.DataFrame, digests: dict, train_o
         paths = pd.concat([train.loc[torn_train, "path"], val.loc[torn_val, "path"]])
         problems.append(f"left out {plural(len(paths), 'photo')} whose file is in more than one class (e.g. "
                         f"{relative_examples(sorted(paths, key=os.path.basename), root)}): which landmark it shows is "
-                        "unknown; keep each photo in its own class's folder only")
+                        f"unknown; {_keep_one_hint(root)}")
         train_ok, val_ok = train_ok & ~torn_train, val_ok & ~torn_val
     copies, near = copies_in_validation(train, val, digests, train_ok, val_ok, hash_store)
     if copies.any():
