@@ -174,3 +174,17 @@ def test_group_scores_a_block_of_photos_at_a_time_as_the_whole_matrix_would(meth
         np.testing.assert_array_equal(out[mode][0], scores.argmax(1))
         np.testing.assert_array_equal(out[mode][1], scores.max(1))
     np.testing.assert_array_equal(out["head"], probs.max(1))
+
+
+def test_seeds_that_leave_out_the_same_classes_train_once(tmp_path):
+    # With 3 classes and 1 left out there are 3 choices; seeds 0 and 2 both leave out landmark 9, so the default
+    # seeds trained the same run twice and counted it twice in the mean, as a repeated seed once did.
+    data = make_gldv2(tmp_path / "data", {3: 4, 5: 4, 9: 4})
+    assert openset.choose_held_out([3, 5, 9], 1, seed=0) == openset.choose_held_out([3, 5, 9], 1, seed=2)
+    said = []
+    results = openset.run_openset(data, hold_out=1, seeds=[0, 2], config=tiny_config(data, epochs=1), verify=False,
+                                  say=said.append)
+    assert [r.seed for r in results] == [0]
+    assert ("seed 2: leaves out the same classes as seed 0 (landmark 9), so it would train the same run again: "
+            "skipped (3 classes allow 3 choices of 1 left out)") in said
+    assert sum(m.endswith("scoring") for m in said) == 1

@@ -370,3 +370,20 @@ def test_one_class_is_not_said_as_one_classes(tmp_path, capsys):
     assert main(["probe", str(root), "--raw-pixels", "4"]) != 0
     err = capsys.readouterr().err
     assert "1 classes" not in err and "probing 3 images of 1 class with raw 4px pixels" in err
+
+
+def test_top_n_through_classes_of_equal_size_does_not_depend_on_the_rows_order(tmp_path):
+    # Ten classes of 3 photos, --top-n 5: which five were kept followed train.csv's row order, so the same
+    # dataset sorted another way (a spreadsheet's sort, a merge) trained on other landmarks, without a word.
+    import pandas as pd
+
+    root = make_gldv2(tmp_path / "gld", {i: 3 for i in range(1, 11)})
+    table = pd.read_csv(root / "train.csv", dtype=str)
+    splits = []
+    for order in (1, 2):
+        table.sample(frac=1, random_state=order).to_csv(root / "train.csv", index=False)
+        splits.append(curate(load_catalog(root), top_n=5, seed=0))
+    assert splits[0].labels["landmark_id"].tolist() == splits[1].labels["landmark_id"].tolist() == [1, 2, 3, 4, 5]
+    assert splits[0].val["id"].tolist() == splits[1].val["id"].tolist()
+    assert ("the top 5 cut through 10 classes of 3 images each: the 5 with the lowest landmark_id kept "
+            "(a tie; a larger top-N keeps more)") in splits[0].messages

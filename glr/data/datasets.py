@@ -67,8 +67,10 @@ class Catalog:
 
     @property
     def class_counts(self) -> pd.Series:
-        """Images per landmark_id, largest first."""
-        return self.df["landmark_id"].value_counts()
+        """Images per landmark_id, largest first; classes of equal size by landmark_id, whatever the rows' order."""
+        counts = self.df["landmark_id"].value_counts()
+        order = np.lexsort((counts.index.to_numpy(), -counts.to_numpy()))
+        return counts.iloc[order]
 
     def names(self) -> dict[int, str]:
         """landmark_id -> readable name."""
@@ -312,7 +314,13 @@ def curate(
         df = catalog.df
 
     counts = df["landmark_id"].value_counts()
+    counts = counts.iloc[np.lexsort((counts.index.to_numpy(), -counts.to_numpy()))]  # as class_counts: ties by id
     top = counts.iloc[:top_n]
+    if top_n < len(counts) and counts.iloc[top_n] == top.iloc[-1]:
+        tied = int((counts == top.iloc[-1]).sum())
+        first = "with the lowest landmark_id" if catalog.layout == "gldv2" else "first by folder name"
+        messages.append(f"the top {top_n} cut through {tied} classes of {top.iloc[-1]} images each: the "
+                        f"{int((top == top.iloc[-1]).sum())} {first} kept (a tie; a larger top-N keeps more)")
     small = top[top < min_images]
     if len(small):
         names = catalog.names()

@@ -19,6 +19,7 @@ seed from the known classes' training photos, as `train` would on a dataset of t
 
 from __future__ import annotations
 
+import math
 import os
 import tempfile
 from dataclasses import asdict, dataclass
@@ -265,8 +266,15 @@ def run_openset(data: str | os.PathLike, hold_out: int | None = None, seeds=DEFA
     out, local = [], {}
     with tempfile.TemporaryDirectory(prefix="glr-openset-") as tmp:
         folder = Path(results) if results else Path(tmp)
+        done: dict[tuple[int, ...], int] = {}  # the classes left out -> the seed that ran them
         for seed in seeds:
             held_out = choose_held_out(split.labels["landmark_id"], k, seed)
+            if tuple(held_out) in done:  # few classes allow few choices: the same run again would count twice in the mean
+                say(f"seed {seed}: leaves out the same classes as seed {done[tuple(held_out)]} "
+                    f"({', '.join(names[i] for i in held_out)}), so it would train the same run again: skipped "
+                    f"({split.num_classes} classes allow {math.comb(split.num_classes, k):,} choices of {k} left out)")
+                continue
+            done[tuple(held_out)] = seed
             say(f"seed {seed}: leaving out {', '.join(names[i] for i in held_out)}; training on "
                 f"{split.num_classes - k} classes")
             seeded = settle_for_known(config, int((~split.train["landmark_id"].isin(held_out)).sum()), say)
