@@ -124,7 +124,10 @@ def cmd_inspect(args) -> int:
         print(f"  {row.landmark_id:>8}  {paths.fit_columns(paths.one_line(row.name), width)}  {row.images:>5}")
     if len(split.labels) > args.show:
         print(f"  ... and {len(split.labels) - args.show} more (--show N lists more)")
-    problems = catalog.problems + split.messages
+    from glr.data.usable import undecodable_sample  # inspect lists files; a few decoded catch a folder of broken ones
+
+    sampled = undecodable_sample(split.table(paths=True)["path"].tolist(), catalog.root)
+    problems = catalog.problems + split.messages + ([sampled] if sampled else [])
     print(f"problems   {len(problems) or 'none'}")
     for problem in problems:
         print(f"  - {problem}")

@@ -387,3 +387,32 @@ def test_top_n_through_classes_of_equal_size_does_not_depend_on_the_rows_order(t
     assert splits[0].val["id"].tolist() == splits[1].val["id"].tolist()
     assert ("the top 5 cut through 10 classes of 3 images each: the 5 with the lowest landmark_id kept "
             "(a tie; a larger top-N keeps more)") in splits[0].messages
+
+
+def test_a_class_folder_named_only_with_spaces_or_underscores_gets_a_name_to_show(tmp_path):
+    # A folder "   " or "___" was the class name "   " / "___": a blank line in inspect, the predictions and the app.
+    for i, cls in enumerate(("Tower", "   ", "___")):
+        for j in range(2):
+            write_image(tmp_path / "data" / cls / f"{j}.jpg", seed=10 * i + j)
+    catalog = load_catalog(tmp_path / "data")
+    names = catalog.names()
+    assert sorted(names.values()) == ["Tower", "landmark 0", "landmark 2"]
+    assert ("2 class folders named only with spaces or '_' (e.g. '   ', '___'): shown as 'landmark 0', 'landmark 2'; "
+            "rename the folders to name their landmarks") in catalog.problems
+
+
+def test_inspect_of_a_folder_of_mostly_broken_files_says_so(tmp_path, capsys):
+    # 300 files, 6 of them photos, the rest an HTML login page saved as .jpg: "problems   none".
+    from glr.cli import main
+
+    for i, cls in enumerate(("Tower", "Bridge")):
+        for j in range(150):
+            path = tmp_path / "data" / cls / f"{j:03d}.jpg"
+            if j < 3:
+                write_image(path, seed=10 * i + j)
+            else:
+                path.write_text("<!DOCTYPE html><title>Sign in</title>")
+    assert main(["inspect", str(tmp_path / "data")]) == 0
+    out = capsys.readouterr().out
+    assert "problems   1\n  - photos that do not decode: " in out and " sampled at random (e.g. '" in out
+    assert "not an image, it looks like an HTML page" in out

@@ -178,7 +178,20 @@ def load_catalog(path: str | os.PathLike, check_files: bool | None = None) -> Ca
             f"point glr at {clean} to read the cleaned subset it lists" if clean else
             f"put {TRAIN_CSV} (columns id,landmark_id) beside train/"))
     df, problems = read_class_folders(root)
-    return Catalog(root=root, layout="folders", df=df, problems=problems + _look_alike_classes(df) + _one_level_up(root, df))
+    return Catalog(root=root, layout="folders", df=df, problems=problems + _look_alike_classes(df) + _one_level_up(root, df)
+                   + _unnamed_classes(df))
+
+
+def _unnamed_classes(df: pd.DataFrame) -> list[str]:
+    """A note on class folders named only with spaces or '_', which read_class_folders names by their id."""
+    classes = df.drop_duplicates("landmark_id")
+    folders = classes["id"].str.split("/").str[0]
+    blank = classes[folders.str.replace("_", " ").str.strip() == ""]
+    if blank.empty:
+        return []
+    return [f"{plural(len(blank), 'class folder')} named only with spaces or '_' (e.g. "
+            f"{examples(folders[blank.index])}): shown as {examples(blank['name'])}; rename "
+            + ("the folder to name its landmark" if len(blank) == 1 else "the folders to name their landmarks")]
 
 
 def _class_folders_with_photos(root: Path) -> list[str]:

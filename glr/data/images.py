@@ -43,6 +43,9 @@ MAX_JPEG_PIXELS = 400_000_000
 # A progressive JPEG is decoded scan by scan, each over the whole picture: encoders write a few dozen at most; 1 MB
 # of 30,000 empty scans took 77 s (djpeg's -maxscans guards the same). Counted in the picture only (sniff.jpeg_scans).
 MAX_JPEG_SCANS = 100
+# Pillow walks a PNG's chunks before its picture in Python at open: 500,000 empty ones (6 MB) took 4.4 s.
+# Editors write a few dozen (text, profile, EXIF, XMP); a picture split into many IDAT chunks comes after.
+MAX_PNG_CHUNKS = 10_000
 # Pillow's own guard, at open: loosened to glr's largest limit; glr checks each image against the one for its decode.
 Image.MAX_IMAGE_PIXELS = MAX_JPEG_PIXELS
 # Pillow would otherwise pad a truncated JPEG with grey and carry on silently.
@@ -251,6 +254,9 @@ def _decode_pil(source: ImageSource, max_pixels: int = MAX_PIXELS, draft_size: i
     if not data:
         raise ImageError(f"{name}: empty file (0 bytes)")
     refuse_known_non_images(data, name)
+    if data.startswith(b"\x89PNG") and len(_png_chunks(data, MAX_PNG_CHUNKS + 1)) > MAX_PNG_CHUNKS:
+        raise ImageError(f"{name}: a PNG of over {MAX_PNG_CHUNKS:,} chunks before its picture (photos have a few dozen); "
+                         "possibly a decompression bomb")
     try:
         with warnings.catch_warnings():
             # Pillow only warns between MAX_IMAGE_PIXELS and twice that; make it an error.
@@ -297,7 +303,7 @@ def _decode_pil(source: ImageSource, max_pixels: int = MAX_PIXELS, draft_size: i
     except (OSError, SyntaxError, ValueError, EOFError, IndexError, struct.error) as exc:
         detail = str(exc) or exc.__class__.__name__
         if "MAX_TEXT" in detail:  # Pillow inflates text chunks and the colour profile (iCCP) under one limit
-            what = "colour profile" if _png_chunks(data) & {b"iCCP", b"zTXt", b"iTXt"} == {b"iCCP"} else "text metadata"
+            what = "colour profile" if set(_png_chunks(data)) & {b"iCCP", b"zTXt", b"iTXt"} == {b"iCCP"} else "text metadata"
             raise ImageError(f"{name}: its PNG {what} is too large to read safely (over "
                              f"{PNG_TEXT_CHUNK >> 20} MB in one chunk or {PngImagePlugin.MAX_TEXT_MEMORY >> 20} MB in all); "
                              "save the photo again without metadata") from None
@@ -311,11 +317,11 @@ def _decode_pil(source: ImageSource, max_pixels: int = MAX_PIXELS, draft_size: i
         raise ImageError(f"{name}: image is corrupt and cannot be decoded ({detail})") from None
 
 
-def _png_chunks(data: bytes, limit: int = 64) -> set[bytes]:
-    """The types of a PNG's first `limit` chunks (before its pixels, where the metadata sits)."""
-    types, at = set(), 8
+def _png_chunks(data: bytes, limit: int = MAX_PNG_CHUNKS) -> list[bytes]:
+    """The types of a PNG's chunks before its pixels (where the metadata sits), at most `limit` of them."""
+    types, at = [], 8
     while len(types) < limit and at + 8 <= len(data) and data[at + 4:at + 8] != b"IDAT":
-        types.add(data[at + 4:at + 8])
+        types.append(data[at + 4:at + 8])
         at += 12 + int.from_bytes(data[at:at + 4], "big")
     return types
 
@@ -332,8 +338,10 @@ def _largest_page(img: Image.Image) -> int:
     for page in range(TIFF_PAGES_LOOKED_AT):
         try:
             img.seek(page)
-        except (EOFError, OSError, ValueError, SyntaxError, struct.error):  # no more pages, or one unreadable: the
-            break                                                        # pages before it are still the photo's
+        # No more pages, or one unreadable (a page without its size is Pillow's TypeError): the pages before it
+        # are still the photo's.
+        except (EOFError, OSError, ValueError, SyntaxError, struct.error, TypeError, KeyError):
+            break
         sizes.append(img.size[0] * img.size[1])
     return sizes.index(max(sizes)) if sizes else 0
 

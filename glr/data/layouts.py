@@ -329,7 +329,7 @@ def read_class_folders(root: Path) -> tuple[pd.DataFrame, list[str]]:
     taken = {int(f.name) for f in folders if _is_plain_int(f.name) and f.name == str(int(f.name))}
     ids: dict[str, int] = {}  # a class's folders in several splits (train/Tower, val/Tower) are one class
     for folder in folders:
-        name = folder.name.replace("_", " ").strip() or folder.name
+        name = folder.name.replace("_", " ").strip()  # "   " or "___": named by its id below, as GLDv2 names them
         if folder.name in ids:
             landmark_id = ids[folder.name]
         elif _is_plain_int(folder.name) and (folder.name == str(int(folder.name)) or int(folder.name) not in taken):
@@ -358,7 +358,7 @@ def read_class_folders(root: Path) -> tuple[pd.DataFrame, list[str]]:
                 # Arrow's strings, TensorFlow's paths and the run's JSON all need UTF-8 names.
                 unnamed.append(file)
                 continue
-            rows.append((rel, str(file), landmark_id, name))
+            rows.append((rel, str(file), landmark_id, name or f"landmark {landmark_id}"))
         if len(rows) + len(unnamed) == before and not any(r[2] == landmark_id for r in rows[-1:]):
             empty.append(folder)
     # A class empty in one split (val/Tower) and not in another is no empty class.

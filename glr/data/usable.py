@@ -50,6 +50,7 @@ def copies_message(val: pd.DataFrame, copies: np.ndarray, root: str | os.PathLik
 RECHECK_LIMIT = 500
 # The side the pipeline resizes to for the default 224 px input (glr.data.pipeline.load_size).
 BLANK_CHECK_SIDE = 256
+SAMPLE_SIZE = 20  # photos `inspect` decodes to catch a dataset of broken files: about 0.2 s of phone JPEGs
 
 
 def undecodable_message(paths, root: str | os.PathLike) -> str:
@@ -68,6 +69,25 @@ def undecodable_message(paths, root: str | os.PathLike) -> str:
         parts.append(f"left out {plural(len(blank), 'blank image')}, one flat colour with nothing to learn from "
                      f"(e.g. {relative_examples(blank, root)})")
     return "; ".join(parts)
+
+
+def undecodable_sample(paths: Sequence[str], root, size: int = SAMPLE_SIZE, seed: int = 0) -> str | None:
+    """A note when photos drawn at random (seeded) from `paths` do not decode, else None.
+
+    `inspect` lists files without decoding them; a folder of mostly broken files (a failed download, Git LFS
+    pointers) would read as fine until training decodes every photo.
+    """
+    picks = sorted(np.random.default_rng(seed).choice(len(paths), size=min(size, len(paths)), replace=False))
+    bad = []
+    for i in picks:
+        try:
+            load_resized(paths[i], BLANK_CHECK_SIDE)
+        except ImageError:
+            bad.append(paths[i])
+    if not bad:
+        return None
+    return (f"photos that do not decode: {len(bad)} of {len(picks)} sampled at random (e.g. {relative_examples(bad, root)}; "
+            f"{relative_examples(bad[:1], root)}: {_why(bad[0])}); training leaves such photos out; the counts above include them")
 
 
 def _keep_one_hint(root) -> str:
