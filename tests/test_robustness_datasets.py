@@ -416,3 +416,27 @@ def test_inspect_of_a_folder_of_mostly_broken_files_says_so(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "problems   1\n  - photos that do not decode: " in out and " sampled at random (e.g. '" in out
     assert "not an image, it looks like an HTML page" in out
+
+
+def test_class_folders_named_by_landmark_id_take_their_names_from_a_category_file_beside_them(tmp_path):
+    # GLDv2 sorted into one folder per landmark_id (Kaggle notebooks do so), with its category file kept beside:
+    # the classes were shown as "138982" and "62798", the file passed over in silence.
+    for i, cls in enumerate(("138982", "62798", "Tower")):
+        for j in range(2):
+            write_image(tmp_path / "data" / cls / f"{j}.jpg", seed=10 * i + j)
+    (tmp_path / "data" / "train_label_to_category.csv").write_text(
+        "landmark_id,category\n138982,http://commons.wikimedia.org/wiki/Category:Eiffel_Tower\n5,Category:Elsewhere\n")
+    catalog = load_catalog(tmp_path / "data")
+    assert catalog.names()[138982] == "Eiffel Tower" and catalog.names()[62798] == "62798"
+    assert catalog.names()[catalog.df.loc[catalog.df["id"].str.startswith("Tower/"), "landmark_id"].iloc[0]] == "Tower"
+    assert catalog.problems == []
+
+
+def test_a_category_file_beside_class_folders_it_names_none_of_is_said(tmp_path):
+    for i, cls in enumerate(("Tower", "Bridge")):
+        for j in range(2):
+            write_image(tmp_path / "data" / cls / f"{j}.jpg", seed=10 * i + j)
+    (tmp_path / "data" / "train_label_to_category.csv").write_text("landmark_id,category\n5,Category:Elsewhere\n")
+    assert load_catalog(tmp_path / "data").problems == [
+        "train_label_to_category.csv: names no class folder here (it names landmark_ids, and only folders named by a "
+        "landmark_id take its names); not used"]

@@ -16,7 +16,6 @@ import contextlib
 import hashlib
 import os
 import re
-import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,8 +23,9 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
+from glr.data import class_names
 from glr.data.layouts import (
-    ARCHIVES, CATEGORY_CSV, IMAGE_EXTENSIONS, SAFE_ID_PATTERN, TRAIN_CSV, category_to_name, examples, is_system_folder,
+    ARCHIVES, IMAGE_EXTENSIONS, SAFE_ID_PATTERN, TRAIN_CSV, category_to_name, examples, is_system_folder,
     looks_like_gldv2_images, plural, read_class_folders, read_gldv2,
 )
 from glr.data.photo_files import drop_missing_files, relative_examples, restore_leading_zeros  # noqa: F401 - relative_examples: read from here too
@@ -178,20 +178,9 @@ def load_catalog(path: str | os.PathLike, check_files: bool | None = None) -> Ca
             f"point glr at {clean} to read the cleaned subset it lists" if clean else
             f"put {TRAIN_CSV} (columns id,landmark_id) beside train/"))
     df, problems = read_class_folders(root)
-    return Catalog(root=root, layout="folders", df=df, problems=problems + _look_alike_classes(df) + _one_level_up(root, df)
-                   + _unnamed_classes(df))
-
-
-def _unnamed_classes(df: pd.DataFrame) -> list[str]:
-    """A note on class folders named only with spaces or '_', which read_class_folders names by their id."""
-    classes = df.drop_duplicates("landmark_id")
-    folders = classes["id"].str.split("/").str[0]
-    blank = classes[folders.str.replace("_", " ").str.strip() == ""]
-    if blank.empty:
-        return []
-    return [f"{plural(len(blank), 'class folder')} named only with spaces or '_' (e.g. "
-            f"{examples(folders[blank.index])}): shown as {examples(blank['name'])}; rename "
-            + ("the folder to name its landmark" if len(blank) == 1 else "the folders to name their landmarks")]
+    df, named = class_names.names_from_category_file(root, df)
+    return Catalog(root=root, layout="folders", df=df, problems=problems + named + class_names.look_alike_classes(df)
+                   + _one_level_up(root, df) + class_names.unnamed_classes(df))
 
 
 def _class_folders_with_photos(root: Path) -> list[str]:
@@ -233,47 +222,10 @@ def _one_level_up(root: Path, df: pd.DataFrame) -> list[str]:
             f"{examples(inner)}): if those are the classes, point glr at {root / top}"]
 
 
-def _alike_key(names: pd.Series) -> pd.Series:
-    """Names as a reader sees them: NFKC, '_' as a space, runs of spaces as one, case folded."""
-    # NFKC: "Café" typed on Linux (NFC) and copied from a Mac (NFD, é as e + accent) look the same and are two names.
-    return names.map(lambda f: unicodedata.normalize("NFKC", f)).str.replace("_", " ").str.split().str.join(" ").str.casefold()
-
-
-def _look_alike_classes(df: pd.DataFrame) -> list[str]:
-    """A note on class folders whose names differ only in case, spaces or '_' ("Tower", "tower", "Big_Ben",
-    "Big Ben"): most likely one landmark twice, which the model would be taught to tell apart from itself."""
-    folders = df.drop_duplicates("landmark_id")["id"].str.split("/").str[0]
-    key = _alike_key(folders)
-    alike = folders[key.duplicated(keep=False)]
-    if alike.empty:
-        return []
-    first = alike[key[alike.index] == key[alike.index[0]]]
-    # Names that print the same need saying how they differ, or the note would read "'Café', 'Café'".
-    forms = (": the same letters, one with its accents as separate characters, as macOS writes names"
-             if first.map(lambda f: unicodedata.normalize("NFC", f)).duplicated().any() else "")
-    return [f"{plural(len(alike), 'class folder')} with names that differ only in case, spaces, '_' or Unicode form (e.g. "
-            f"{', '.join(repr(f) for f in first)}{forms}): kept as different landmarks; merge them if they are one"]
-
-
-def _landmarks_named_alike(df: pd.DataFrame) -> list[str]:
-    """A note on landmark_ids that train_label_to_category.csv names alike (the same category twice, or in
-    another case): the model is taught to tell them apart, and every prediction shows them under one name."""
-    classes = df.drop_duplicates("landmark_id").set_index("landmark_id")["name"].astype(str)
-    classes = classes[classes != "landmark " + classes.index.astype(str)]  # no name in the file: named by its id
-    key = _alike_key(classes)
-    alike = classes[key.duplicated(keep=False).to_numpy()]
-    if alike.empty:
-        return []
-    first = alike[(key[alike.index] == key[alike.index[0]]).to_numpy()]
-    return [f"{CATEGORY_CSV}: {plural(len(alike), 'landmark_id')} with names that differ only in case, spaces, '_' or "
-            f"Unicode form (e.g. {', '.join(f'{i} {n!r}' for i, n in first.items())}): kept as different landmarks; "
-            f"merge them in train.csv if they are one"]
-
-
 def _load_gldv2(root: Path, csv: Path, check_files: bool | None) -> Catalog:
     """A GLDv2 folder's catalog, its image files checked as `load_catalog` documents."""
     df, problems = read_gldv2(root, csv)
-    catalog = Catalog(root=root, layout="gldv2", df=df, problems=problems + _landmarks_named_alike(df))
+    catalog = Catalog(root=root, layout="gldv2", df=df, problems=problems + class_names.landmarks_named_alike(df))
     restore_leading_zeros(catalog)  # before the file check, and without it: `fetch` looks for the photos by id
     if check_files or (check_files is None and len(df) <= MAX_ROWS_TO_CHECK):
         drop_missing_files(catalog)

@@ -120,7 +120,7 @@ def looks_like_gldv2_images(folder: Path) -> bool:
         p.is_dir() and len(p.name) == 1 and p.name in "0123456789abcdef" for p in children)
 
 
-def _read_names(root: Path) -> tuple[dict[int, str], list[str]]:
+def read_names(root: Path) -> tuple[dict[int, str], list[str]]:
     """landmark_id -> name from train_label_to_category.csv, if present and readable.
 
     Read as train.csv is (`glr.data.train_csv`: header in any case, `;` or tab separators, a bare
@@ -253,7 +253,7 @@ def read_gldv2(root: Path, csv: Path) -> tuple[pd.DataFrame, list[str]]:
 
     df = pd.DataFrame({"id": df["id"], "path": image_paths(root, df["id"]), "landmark_id": df["landmark_id"]})
 
-    names, name_problems = _read_names(root)
+    names, name_problems = read_names(root)
     problems += name_problems
     df["name"] = _name_column(df["landmark_id"], names)
 

@@ -1,0 +1,80 @@
+"""What a catalog's class names say: folders or categories named alike, folders named only with spaces, and
+GLDv2's category file beside class folders named by landmark_id.
+
+Each function returns notes for the catalog's problems; names themselves come from `glr.data.layouts`.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from pathlib import Path
+
+import pandas as pd
+
+from glr.data.layouts import CATEGORY_CSV, examples, plural, read_names
+
+
+def names_from_category_file(root: Path, df: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """Class folders named by a landmark_id (`train/138982/`, GLDv2 sorted into folders) named from a
+    train_label_to_category.csv beside them, and the notes; `df` as it was when there is no such file."""
+    if not (root / CATEGORY_CSV).is_file():
+        return df, []
+    names, problems = read_names(root)
+    by_id = df["id"].str.split("/").str[0] == df["landmark_id"].astype(str)
+    named = by_id & df["landmark_id"].map(lambda i: bool(names.get(int(i))))
+    if not named.any():
+        return df, problems + [f"{CATEGORY_CSV}: names no class folder here (it names landmark_ids, and only folders "
+                               "named by a landmark_id take its names); not used"]
+    df = df.copy()
+    df.loc[named, "name"] = df.loc[named, "landmark_id"].map(lambda i: names[int(i)])
+    df["name"] = df["name"].astype("string")
+    return df, problems
+
+
+def _alike_key(names: pd.Series) -> pd.Series:
+    """Names as a reader sees them: NFKC, '_' as a space, runs of spaces as one, case folded."""
+    # NFKC: "Café" typed on Linux (NFC) and copied from a Mac (NFD, é as e + accent) look the same and are two names.
+    return names.map(lambda f: unicodedata.normalize("NFKC", f)).str.replace("_", " ").str.split().str.join(" ").str.casefold()
+
+
+def look_alike_classes(df: pd.DataFrame) -> list[str]:
+    """A note on class folders whose names differ only in case, spaces or '_' ("Tower", "tower", "Big_Ben",
+    "Big Ben"): most likely one landmark twice, which the model would be taught to tell apart from itself."""
+    folders = df.drop_duplicates("landmark_id")["id"].str.split("/").str[0]
+    key = _alike_key(folders)
+    alike = folders[key.duplicated(keep=False)]
+    if alike.empty:
+        return []
+    first = alike[key[alike.index] == key[alike.index[0]]]
+    # Names that print the same need saying how they differ, or the note would read "'Café', 'Café'".
+    forms = (": the same letters, one with its accents as separate characters, as macOS writes names"
+             if first.map(lambda f: unicodedata.normalize("NFC", f)).duplicated().any() else "")
+    return [f"{plural(len(alike), 'class folder')} with names that differ only in case, spaces, '_' or Unicode form (e.g. "
+            f"{', '.join(repr(f) for f in first)}{forms}): kept as different landmarks; merge them if they are one"]
+
+
+def landmarks_named_alike(df: pd.DataFrame) -> list[str]:
+    """A note on landmark_ids that train_label_to_category.csv names alike (the same category twice, or in
+    another case): the model is taught to tell them apart, and every prediction shows them under one name."""
+    classes = df.drop_duplicates("landmark_id").set_index("landmark_id")["name"].astype(str)
+    classes = classes[classes != "landmark " + classes.index.astype(str)]  # no name in the file: named by its id
+    key = _alike_key(classes)
+    alike = classes[key.duplicated(keep=False).to_numpy()]
+    if alike.empty:
+        return []
+    first = alike[(key[alike.index] == key[alike.index[0]]).to_numpy()]
+    return [f"{CATEGORY_CSV}: {plural(len(alike), 'landmark_id')} with names that differ only in case, spaces, '_' or "
+            f"Unicode form (e.g. {', '.join(f'{i} {n!r}' for i, n in first.items())}): kept as different landmarks; "
+            f"merge them in train.csv if they are one"]
+
+
+def unnamed_classes(df: pd.DataFrame) -> list[str]:
+    """A note on class folders named only with spaces or '_', which read_class_folders names by their id."""
+    classes = df.drop_duplicates("landmark_id")
+    folders = classes["id"].str.split("/").str[0]
+    blank = classes[folders.str.replace("_", " ").str.strip() == ""]
+    if blank.empty:
+        return []
+    return [f"{plural(len(blank), 'class folder')} named only with spaces or '_' (e.g. "
+            f"{examples(folders[blank.index])}): shown as {examples(blank['name'])}; rename "
+            + ("the folder to name its landmark" if len(blank) == 1 else "the folders to name their landmarks")]
