@@ -317,12 +317,14 @@ def _decode_pil(source: ImageSource, max_pixels: int = MAX_PIXELS, draft_size: i
         raise ImageError(f"{name}: image is corrupt and cannot be decoded ({detail})") from None
 
 
-def _png_chunks(data: bytes, limit: int = MAX_PNG_CHUNKS) -> list[bytes]:
+def _png_chunks(data: bytes | BinaryIO, limit: int = MAX_PNG_CHUNKS) -> list[bytes]:
     """The types of a PNG's chunks before its pixels (where the metadata sits), at most `limit` of them."""
-    types, at = [], 8
-    while len(types) < limit and at + 8 <= len(data) and data[at + 4:at + 8] != b"IDAT":
-        types.append(data[at + 4:at + 8])
-        at += 12 + int.from_bytes(data[at:at + 4], "big")
+    stream = io.BytesIO(data) if isinstance(data, bytes) else data
+    types = []
+    stream.seek(8)
+    while len(types) < limit and len(head := stream.read(8)) == 8 and head[4:] != b"IDAT":
+        types.append(head[4:])
+        stream.seek(int.from_bytes(head[:4], "big") + 4, io.SEEK_CUR)  # past the chunk's data and CRC
     return types
 
 
@@ -353,6 +355,9 @@ def image_size(path: str | os.PathLike) -> tuple[int, int] | None:
     """Width and height as the photo is shown (its EXIF rotation applied), from the file header only (no pixel
     decoding), or None if unreadable."""
     try:
+        with open(path, "rb") as file:  # a PNG of too many chunks: Pillow's open alone would take seconds
+            if file.read(4) == b"\x89PNG" and len(_png_chunks(file, MAX_PNG_CHUNKS + 1)) > MAX_PNG_CHUNKS:
+                return None
         with Image.open(path, formats=_open_formats()) as img:
             # Phones store a portrait photo as landscape pixels with an orientation of 5-8 (turned a quarter).
             turned = img.getexif().get(ORIENTATION) in (5, 6, 7, 8)
