@@ -38,12 +38,13 @@ A folder stands for the photos in it and its sub-folders (by extension), as with
 import csv
 import io
 import json
+import struct
 import sys
 from pathlib import Path
 
 try:
     import numpy as np
-    from PIL import Image, ImageOps
+    from PIL import Image, ImageOps, UnidentifiedImageError
 except ImportError as exc:  # a bare environment: say what to install, not a traceback
     sys.exit(f"predict.py needs numpy and Pillow ({{exc}}): pip install numpy pillow")
 
@@ -66,6 +67,10 @@ Image.MAX_IMAGE_PIXELS = 400_000_000
 # and a folder's photos are found by extension, past the folders an OS or a NAS writes.
 BLANK_RANGE, BLANK_MIN_SIDE, BLANK_MESSAGE = {blank_range}, {blank_min_side}, {blank_message!r}
 IMAGE_EXTENSIONS, SYSTEM_FOLDERS = {image_extensions!r}, {system_folders!r}
+# As glr: which picture of a file is the photo (a TIFF may lead with a small preview page). Copied from glr.data.images.
+TIFF_PAGES_LOOKED_AT = {tiff_pages}
+# As glr (glr.data.sniff): an iPhone's HEIC or an AVIF is known by its ftyp box, so a missing decoder is named.
+HEIF_BRANDS, AVIF_BRANDS = {heif_brands}, {avif_brands}
 
 HERE = Path(__file__).resolve().parent
 NOTE = json.loads((HERE / "preprocessing.json").read_text(encoding="utf-8"))
@@ -85,6 +90,35 @@ def outputs(out):
 def load_model():
     """The model as a function: a float32 batch (N, S, S, 3) of RGB 0..255 in, (probabilities, embedding) out."""
     {loader}
+
+
+{page_rule}
+
+{ftyp_rule}
+
+def missing_decoder(path):
+    """What to install to read `path`, a HEIC or AVIF photo Pillow could not open; None for any other file."""
+    with open(path, "rb") as f:
+        brands = _ftyp_brands(f.read(256))
+    if not brands & HEIF_BRANDS:
+        return None
+    if brands & AVIF_BRANDS:
+        return "an AVIF photo, and this Pillow cannot read AVIF: pip install --upgrade pillow (11.3 or later), or export it as JPEG"
+    return "a HEIC photo (an iPhone's), and no HEIC decoder is installed: pip install pi-heif, or export it as JPEG"
+
+
+class MissingDecoder(ValueError):
+    """A photo in a format this Python has no decoder for (HEIC without pi-heif): said with what to install."""
+
+
+def opened(path):
+    """The photo opened by Pillow; a HEIC or AVIF it has no decoder for is a MissingDecoder naming what to install."""
+    try:
+        return Image.open(path)
+    except UnidentifiedImageError:
+        if need := missing_decoder(path):
+            raise MissingDecoder(need) from None
+        raise
 
 
 def jpeg_scans(data):
@@ -121,7 +155,8 @@ def to_srgb(img, icc):
 def eval_view(path):
     """The photo as the model expects it: RGB, resized to resize_to (bilinear), the centre input_size crop."""
     big, size = NOTE["resize_to"], NOTE["input_size"]
-    with Image.open(path) as img:
+    with opened(path) as img:
+        seek_photo(img)
         if img.format in ("JPEG", "MPO"):  # MPO: a JPEG holding more pictures (Ultra HDR, 3D cameras)
             draft = NOTE.get("jpeg_draft_to", big)
             img.draft("RGB", (draft, draft))  # as glr decodes: a faster JPEG decode near the final size
@@ -220,7 +255,7 @@ def main(paths):
     for path in photos:
         try:
             view = eval_view(path)
-        except Blank as exc:  # as glr's Predictor: no landmark for nothing
+        except (Blank, MissingDecoder) as exc:  # as glr's Predictor: no landmark for nothing; what to install
             print(f"{{path}}: {{exc}}", file=sys.stderr)
             failed += 1
             continue
@@ -251,10 +286,22 @@ if __name__ == "__main__":
 
 def example_script(fmt: str, runtime: str) -> str:
     """The text of predict.py for format `fmt` whose runtime is described by `runtime`."""
-    from glr.data.images import BLANK_MESSAGE, BLANK_MIN_SIDE, BLANK_RANGE
+    import inspect
+
+    from glr.data.images import BLANK_MESSAGE, BLANK_MIN_SIDE, BLANK_RANGE, TIFF_PAGES_LOOKED_AT, largest_page, seek_photo
     from glr.data.layouts import IMAGE_EXTENSIONS, SYSTEM_FOLDERS
+    from glr.data.sniff import _HEIF_BRANDS, _ftyp_brands
 
     imports, loader = _LOADERS[fmt]
     return _EXAMPLE.format(fmt=fmt, runtime=runtime, imports=textwrap.indent(imports, "    "), loader=loader,
                            blank_range=BLANK_RANGE, blank_min_side=BLANK_MIN_SIDE, blank_message=BLANK_MESSAGE,
-                           image_extensions=IMAGE_EXTENSIONS, system_folders=sorted(SYSTEM_FOLDERS))
+                           image_extensions=IMAGE_EXTENSIONS, system_folders=sorted(SYSTEM_FOLDERS),
+                           tiff_pages=TIFF_PAGES_LOOKED_AT,
+                           heif_brands=_set_literal(_HEIF_BRANDS),
+                           avif_brands=_set_literal({b"avif", b"avis"} & _HEIF_BRANDS), ftyp_rule=inspect.getsource(_ftyp_brands),
+                           page_rule=inspect.getsource(largest_page) + "\n\n" + inspect.getsource(seek_photo))
+
+
+def _set_literal(items: set) -> str:
+    """A set as Python source, sorted: a set's own repr follows string hashing, so the script would differ each run."""
+    return "{" + ", ".join(map(repr, sorted(items))) + "}"

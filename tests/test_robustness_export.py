@@ -1,0 +1,113 @@
+"""The model leaves with the user: the exported predict.py, the predict command and the Predict page's uploads on
+odd photos and odd places, each giving glr's own answer or a message that says what to do."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from test_export import template_script
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def _photo(width: int = 400, height: int = 300, seed: int = 0) -> Image.Image:
+    """A smooth photo-like RGB picture (blocks blurred by a resize), so JPEG and resizing behave as on photos."""
+    blocks = np.random.default_rng(seed).integers(0, 256, (max(height // 10, 1), max(width // 10, 1), 3), np.uint8)
+    return Image.fromarray(blocks).resize((width, height), Image.Resampling.BILINEAR)
+
+
+def _tiff_with_a_preview_first(path: Path) -> Path:
+    """A two-page TIFF as scanner and camera software write it: a 40x30 preview, then the 400x300 photo."""
+    photo = _photo()
+    Image.fromarray(255 - np.asarray(photo.resize((40, 30)))).save(path, save_all=True, append_images=[photo])
+    return path
+
+
+@pytest.fixture
+def script(tmp_path):
+    """The exported predict.py (its onnx template, a tiny note and one label), with a model that always says 1.0."""
+    module = template_script(tmp_path / "export", [{"index": 0, "landmark_id": 7, "name": "Tower"}])
+    module.load_model = lambda: (lambda x: (np.ones((len(x), 1), np.float32), None))
+    return module
+
+
+def test_a_tiff_whose_first_page_is_a_preview_is_the_photo_for_predict_py_and_the_size_statistics(script, tmp_path):
+    """glr decodes such a TIFF by its largest early page; predict.py predicted from the preview, and the Dataset
+    page's size statistics counted a 40x30 photo."""
+    from glr.data.browse import image_size_stats
+    from glr.data.images import image_size
+    from glr.predict import eval_view
+
+    path = _tiff_with_a_preview_first(tmp_path / "scan.tif")
+    assert np.abs(script.eval_view(path)[0] - eval_view(path, 32)).max() <= 1
+    assert image_size(path) == (400, 300)
+    assert image_size_stats([str(path)])["sizes"].values.tolist() == [[400, 300]]
+
+
+@pytest.fixture(scope="module")
+def odd_photos(tmp_path_factory) -> dict[str, Path]:
+    """Photos in the modes and containers phones, scanners and editors write, each saved as such a file would be."""
+    photo = _photo()
+    folder = tmp_path_factory.mktemp("odd photos é")
+    rgba = np.asarray(photo.convert("RGBA")).copy()
+    rgba[:, :200, 3], rgba[:, 200:, 3] = 0, 128
+    palette = photo.convert("P")
+    exif = Image.Exif()
+    exif[0x0112] = 6  # a phone's portrait photo: landscape pixels turned a quarter
+    other = Image.fromarray(255 - np.asarray(photo))
+    saves = {
+        "cmyk.jpg": lambda p: photo.convert("CMYK").save(p),
+        "sixteen_bit.png": lambda p: Image.fromarray(np.asarray(photo.convert("L")).astype(np.uint16) * 257).save(p),
+        "alpha.png": lambda p: Image.fromarray(rgba).save(p),
+        "grey_alpha.png": lambda p: photo.convert("LA").save(p),
+        "exif_rotated.jpg": lambda p: photo.save(p, exif=exif),
+        "grey.jpg": lambda p: photo.convert("L").save(p),
+        "one_bit.png": lambda p: photo.convert("1").save(p),
+        "animated.gif": lambda p: palette.save(p, save_all=True, append_images=[other.convert("P")]),
+        "animated.webp": lambda p: photo.save(p, save_all=True, append_images=[other]),
+        "transparent_index.png": lambda p: palette.save(p, transparency=0),
+        "lab.tif": lambda p: photo.convert("LAB").save(p),
+        "twenty_thousand_wide.jpg": lambda p: _photo(20_000, 300, seed=1).save(p, quality=80),
+    }
+    for name, save in saves.items():
+        save(folder / name)
+    (folder / "iphone.heic").write_bytes((FIXTURES / "photo.heic").read_bytes())
+    return {name: folder / name for name in [*saves, "iphone.heic"]}
+
+
+@pytest.mark.parametrize("name", ["cmyk.jpg", "sixteen_bit.png", "alpha.png", "grey_alpha.png", "exif_rotated.jpg",
+                                  "grey.jpg", "one_bit.png", "animated.gif", "animated.webp", "transparent_index.png",
+                                  "lab.tif", "twenty_thousand_wide.jpg", "iphone.heic"])
+def test_predict_py_sees_an_odd_photo_as_glrs_predictor_does(script, odd_photos, name):
+    """The same pixels in, so the same top-5 out: each mode converted, rotated, composited, scaled as glr does."""
+    from glr.predict import eval_view
+
+    path = odd_photos[name]
+    assert np.abs(script.eval_view(path)[0] - eval_view(path, 32)).max() <= 1, name
+
+
+def test_predict_py_names_pi_heif_for_a_heic_photo_when_it_is_not_installed(script, tmp_path, monkeypatch, capsys):
+    """Without pi-heif an iPhone photo was "not readable as a photo (UnidentifiedImageError: cannot identify image
+    file ...)"; glr names the missing decoder, and so does predict.py now, and goes on with the other photos."""
+    heic = tmp_path / "my photo, été.heic"
+    heic.write_bytes((FIXTURES / "photo.heic").read_bytes())
+    jpeg = tmp_path / "b.jpg"
+    _photo().save(jpeg)
+    import PIL.Image
+
+    monkeypatch.setattr(PIL.Image, "OPEN", {k: v for k, v in PIL.Image.OPEN.items() if k != "HEIF"})  # as if pi-heif never loaded
+    monkeypatch.setattr(PIL.Image, "ID", [k for k in PIL.Image.ID if k != "HEIF"])
+    assert script.main([str(heic), str(jpeg)]) == 1
+    out, err = capsys.readouterr()
+    assert err.strip() == (f"{heic}: a HEIC photo (an iPhone's), and no HEIC decoder is installed: pip install pi-heif, "
+                           "or export it as JPEG")
+    assert out.splitlines()[0] == str(jpeg)
+    avif = tmp_path / "c.avif"
+    avif.write_bytes(b"\x00\x00\x00\x1cftypavif\x00\x00\x00\x00avifmif1miaf" + bytes(64))
+    assert script.missing_decoder(avif).startswith("an AVIF photo, and this Pillow cannot read AVIF: pip install --upgrade")
+    assert script.missing_decoder(jpeg) is None
