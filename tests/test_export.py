@@ -164,6 +164,26 @@ def test_default_folder_and_zip(finished_run):
     assert (finished_run.export_dir / "onnx" / export.NOTE_NAME).stat().st_mtime == stamp
 
 
+def test_an_export_older_than_the_runs_index_or_glrs_predict_py_is_not_handed_out_again(finished_run, monkeypatch):
+    """export_ready compared the export with the model's time only: one made before `glr retrieval` built or rebuilt
+    the index was zipped again on the Results page with no verdict or the old one, and one made by an older glr kept
+    its old predict.py (which read a TIFF's preview page)."""
+    import os
+
+    export.export_zip(finished_run, "onnx")  # the session's export, made if another test has not
+    assert export.export_ready(finished_run, "onnx")
+    index = finished_run.retrieval_path
+    before = index.stat()
+    try:
+        os.utime(index, (before.st_atime, before.st_mtime + 60))  # the index rebuilt after the export
+        assert not export.export_ready(finished_run, "onnx")
+    finally:
+        os.utime(index, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert export.export_ready(finished_run, "onnx")
+    monkeypatch.setattr("glr.export_script.example_script", lambda fmt, runtime: "print('a newer predict.py')")
+    assert not export.export_ready(finished_run, "onnx")
+
+
 
 def test_predict_py_applies_a_photos_colour_profile_as_glr_does(exported, tmp_path):
     """A photo with a Display-P3-like profile (here one with red and blue swapped) is seen in sRGB by both."""
