@@ -36,8 +36,11 @@ A folder stands for the photos in it and its sub-folders (by extension), as with
 """
 
 import csv
+import glob
 import io
 import json
+import os
+import re
 import struct
 import sys
 from pathlib import Path
@@ -67,6 +70,7 @@ Image.MAX_IMAGE_PIXELS = 400_000_000
 # and a folder's photos are found by extension, past the folders an OS or a NAS writes.
 BLANK_RANGE, BLANK_MIN_SIDE, BLANK_MESSAGE = {blank_range}, {blank_min_side}, {blank_message!r}
 IMAGE_EXTENSIONS, SYSTEM_FOLDERS = {image_extensions!r}, {system_folders!r}
+WEB_ADDRESS = {web_address!r}  # as glr.data.sniff: a web address given where a photo goes
 # As glr: which picture of a file is the photo (a TIFF may lead with a small preview page). Copied from glr.data.images.
 TIFF_PAGES_LOOKED_AT = {tiff_pages}
 # As glr (glr.data.sniff): an iPhone's HEIC or an AVIF is known by its ftyp box, so a missing decoder is named.
@@ -191,18 +195,31 @@ class Blank(ValueError):
 
 
 def photos_of(paths):
-    """(the photos to predict: each file as given, each folder's image files, recursively, sorted; the empty folders)."""
-    photos, empty = [], []
-    for path in map(Path, paths):
-        if not path.is_dir():
-            photos.append(str(path))
+    """(the photos to predict, each once, as glr's predict takes them: each file as given, a pattern the shell left as
+    typed (Windows' cmd) expanded and sorted, each folder's image files, recursively, sorted; the
+    lines saying what was given but is no photo to predict)."""
+    photos, problems = {{}}, []
+    for given in paths:
+        if re.match(WEB_ADDRESS, given):  # as glr: a photo's address pasted, which Path would make "https:/..." of
+            problems.append(f"{{given}}: is a web address, not a file on this computer; download the photo first")
             continue
-        found = [str(f) for f in sorted(p for p in path.rglob("*") if p.is_file())
-                 if not any(part.startswith(".") or part.lower() in SYSTEM_FOLDERS for part in f.relative_to(path).parts[:-1])
-                 and not f.name.startswith(".") and f.suffix.lower() in IMAGE_EXTENSIONS]
-        photos += found
-        empty += [] if found else [str(path)]
-    return photos, empty
+        given = os.path.expanduser(given)  # a quoted "~/trip"
+        matched = [given]
+        if not os.path.lexists(given) and re.search(r"[*?[]", given):
+            matched = sorted(glob.glob(given))
+            problems += [] if matched else [f"{{given}}: no file matches this pattern"]
+        for path in map(Path, matched):
+            found = [str(path)] if not path.is_dir() else [
+                str(f) for f in sorted(p for p in path.rglob("*") if p.is_file())
+                if not any(part.startswith(".") or part.lower() in SYSTEM_FOLDERS for part in f.relative_to(path).parts[:-1])
+                and not f.name.startswith(".") and f.suffix.lower() in IMAGE_EXTENSIONS]
+            if not found:  # as glr: said, not an empty listing
+                problems.append(f"{{path}}: no photos in this folder ({{', '.join(IMAGE_EXTENSIONS)}})")
+            for photo in found:
+                if os.path.abspath(photo) in photos:  # "a.jpg ./a.jpg", or a photo and its folder
+                    print(f"note: {{photo}} was given twice: predicted once", file=sys.stderr)
+                photos.setdefault(os.path.abspath(photo), photo)
+    return list(photos.values()), problems
 
 
 def one_line(text):
@@ -248,10 +265,10 @@ def main(paths):
             stream.reconfigure(errors="backslashreplace")
     model = load_model()
     verdict = Verdict() if VERDICT else None
-    photos, empty = photos_of(paths)
-    for folder in empty:  # as glr: said, not an empty listing
-        print(f"{{folder}}: no photos in this folder ({{', '.join(IMAGE_EXTENSIONS)}})", file=sys.stderr)
-    failed = len(empty)
+    photos, problems = photos_of(paths)
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    failed = len(problems)
     for path in photos:
         try:
             view = eval_view(path)
@@ -259,7 +276,11 @@ def main(paths):
             print(f"{{path}}: {{exc}}", file=sys.stderr)
             failed += 1
             continue
-        except Exception as exc:  # noqa: BLE001 - not an image, truncated, a bomb, missing: say so and go on
+        except FileNotFoundError:  # as glr: said plainly, not as an errno
+            print(f"{{path}}: file not found", file=sys.stderr)
+            failed += 1
+            continue
+        except Exception as exc:  # noqa: BLE001 - not an image, truncated, a bomb: say so and go on
             print(f"{{path}}: not readable as a photo ({{exc.__class__.__name__}}: {{exc}})", file=sys.stderr)
             failed += 1
             continue
@@ -290,12 +311,12 @@ def example_script(fmt: str, runtime: str) -> str:
 
     from glr.data.images import BLANK_MESSAGE, BLANK_MIN_SIDE, BLANK_RANGE, TIFF_PAGES_LOOKED_AT, largest_page, seek_photo
     from glr.data.layouts import IMAGE_EXTENSIONS, SYSTEM_FOLDERS
-    from glr.data.sniff import _HEIF_BRANDS, _ftyp_brands
+    from glr.data.sniff import _HEIF_BRANDS, WEB_ADDRESS, _ftyp_brands
 
     imports, loader = _LOADERS[fmt]
     return _EXAMPLE.format(fmt=fmt, runtime=runtime, imports=textwrap.indent(imports, "    "), loader=loader,
                            blank_range=BLANK_RANGE, blank_min_side=BLANK_MIN_SIDE, blank_message=BLANK_MESSAGE,
-                           image_extensions=IMAGE_EXTENSIONS, system_folders=sorted(SYSTEM_FOLDERS),
+                           image_extensions=IMAGE_EXTENSIONS, system_folders=sorted(SYSTEM_FOLDERS), web_address=WEB_ADDRESS,
                            tiff_pages=TIFF_PAGES_LOOKED_AT,
                            heif_brands=_set_literal(_HEIF_BRANDS),
                            avif_brands=_set_literal({b"avif", b"avis"} & _HEIF_BRANDS), ftyp_rule=inspect.getsource(_ftyp_brands),

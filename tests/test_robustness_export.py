@@ -111,3 +111,28 @@ def test_predict_py_names_pi_heif_for_a_heic_photo_when_it_is_not_installed(scri
     avif.write_bytes(b"\x00\x00\x00\x1cftypavif\x00\x00\x00\x00avifmif1miaf" + bytes(64))
     assert script.missing_decoder(avif).startswith("an AVIF photo, and this Pillow cannot read AVIF: pip install --upgrade")
     assert script.missing_decoder(jpeg) is None
+
+
+def test_predict_py_takes_its_arguments_as_glrs_predict_does(script, tmp_path, monkeypatch, capsys):
+    """A pattern Windows' cmd passes on as typed, a web address, the same photo twice, a missing file: predict.py
+    said "not readable as a photo (FileNotFoundError: ...)" of a pattern and of "https:/..." (Path had eaten a slash),
+    and predicted a photo given twice twice; glr expands, names and predicts once."""
+    from glr.predict_command import _given_once
+
+    photos = tmp_path / "trip, day 2 ü"
+    photos.mkdir()
+    for name in ("b.jpg", "a.jpg"):
+        _photo().save(photos / name)
+    monkeypatch.chdir(tmp_path)
+    given = [f"{photos.name}/*.jpg", f"./{photos.name}/a.jpg", "https://x.org/tower.jpg?w=800", "*.png", "missing.jpg"]
+    assert script.main(given) == 3
+    out, err = capsys.readouterr()
+    listed = [line for line in out.splitlines() if not line.startswith("  ")]
+    assert listed == [f"{photos.name}/a.jpg", f"{photos.name}/b.jpg"]  # sorted, each once, as glr expands them
+    assert err.splitlines() == [
+        f"note: {photos.name}/a.jpg was given twice: predicted once",
+        "https://x.org/tower.jpg?w=800: is a web address, not a file on this computer; download the photo first",
+        "*.png: no file matches this pattern",
+        "missing.jpg: file not found"]
+    assert _given_once(given[:2]) == listed  # glr's own reading of the same arguments
+    capsys.readouterr()
