@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from glr import paths
-from glr.commands import find_run, progress_bar
+from glr.commands import PhotoProgress, find_run
 from glr.data.sniff import WEB_ADDRESS
 from glr.errors import GlrError
 
@@ -45,8 +45,7 @@ def cmd_predict(args) -> int:
         if args.top_k != DEFAULT_TOP_K or args.similar:
             print("note: --top-k and --similar are for photos; a folder's submission has each one's best", file=sys.stderr)
         _say_skipped(skipped)
-        with progress_bar(len(found), "predict") as advance:
-            table, predictions = predictor.predict_folder(folder, progress=advance, unknown=args.unknown, paths=found)
+        table, predictions = _predict_folder(predictor, folder, found, args.unknown)
         out = submission.write_submission(target, table)
         failed = [p for p in predictions if not p.ok]
         for p in failed:
@@ -80,6 +79,21 @@ def cmd_predict(args) -> int:
         table = submission.submission_table(submission.unique_ids(images), predictions, unknown=args.unknown)
         print(f"wrote {submission.write_submission(target, table).resolve()}")
     return 0 if all(p.ok for p in predictions) else 1
+
+
+def _predict_folder(predictor, folder: str, found: list[str], unknown: str):
+    """`predictor.predict_folder` with its progress shown: a bar on a terminal; off one (`> log 2>&1`, nohup), a line
+    saying what it does, a line at most every 30 s and one at the end, where a bar said nothing at all for hours."""
+    progress, done = PhotoProgress("predicting photos"), [0]
+
+    def advance(n: int = 1) -> None:
+        done[0] += n
+        progress(done[0], len(found))
+
+    try:
+        return predictor.predict_folder(folder, progress=advance, unknown=unknown, paths=found)
+    finally:
+        progress.close()
 
 
 def _check_writable(out: Path) -> None:

@@ -65,3 +65,38 @@ def test_a_submission_in_a_folder_not_there_yet_is_written_there(tmp_path):
 
     _check_writable(tmp_path / "new" / "deeper" / "submission.csv")  # made, as the writing does
     assert (tmp_path / "new" / "deeper").is_dir() and list((tmp_path / "new" / "deeper").iterdir()) == []
+
+
+def test_a_folder_predicted_into_a_log_says_how_far_it_is(tmp_path, monkeypatch, capsys):
+    """`predict RUN FOLDER > log 2>&1` (nohup, cron) said nothing until the end: the bar is off a terminal."""
+    import pandas as pd
+
+    import glr.predict
+    from glr import commands, predict_command
+
+    photos = [tmp_path / "photos" / f"{i}.jpg" for i in range(5)]
+    photos[0].parent.mkdir()
+    for photo in photos:
+        photo.write_bytes(b"x")
+
+    class Fake:
+        backend_note, recognizer, retrieval_problem = None, None, "no index"
+
+        def __init__(self, *args, **kwargs):
+            pass
+
+        def predict_folder(self, folder, progress, unknown, paths):
+            for _ in paths[:2]:  # one at a time, then a batch of the rest
+                progress(1)
+            progress(len(paths) - 2)
+            return pd.DataFrame({"id": [p.stem for p in photos], "landmarks": ""}), []
+
+    monkeypatch.setattr(predict_command, "find_run", lambda run, results: run)
+    monkeypatch.setattr(glr.predict, "Predictor", Fake)
+    monkeypatch.setattr(commands.PhotoProgress, "LOG_SECONDS", 0.0)
+    args = argparse.Namespace(run="r", results=None, images=[str(photos[0].parent)], out=str(tmp_path / "s.csv"),
+                              backend="auto", top_k=5, similar=0, unknown="last")
+    assert predict_command.cmd_predict(args) == 0
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[1:] == ["predicting photos: 5 photos", "predicting photos: 1 of 5 (20%)", "predicting photos: 2 of 5 (40%)",
+                         "predicting photos: 5 of 5 (100%)"], lines
