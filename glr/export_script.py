@@ -71,7 +71,8 @@ Image.MAX_IMAGE_PIXELS = 400_000_000
 BLANK_RANGE, BLANK_MIN_SIDE, BLANK_MESSAGE = {blank_range}, {blank_min_side}, {blank_message!r}
 IMAGE_EXTENSIONS, SYSTEM_FOLDERS = {image_extensions!r}, {system_folders!r}
 WEB_ADDRESS = {web_address!r}  # as glr.data.sniff: a web address given where a photo goes
-# As glr: which picture of a file is the photo (a TIFF may lead with a small preview page). Copied from glr.data.images.
+# As glr: which picture of a file is the photo (a TIFF may lead with a small preview page); largest_page and
+# seek_photo below are glr.data.images' own, copied.
 TIFF_PAGES_LOOKED_AT = {tiff_pages}
 # As glr (glr.data.sniff): an iPhone's HEIC or an AVIF is known by its ftyp box, so a missing decoder is named.
 HEIF_BRANDS, AVIF_BRANDS = {heif_brands}, {avif_brands}
