@@ -78,9 +78,21 @@ TIFF_PAGES_LOOKED_AT = {tiff_pages}
 HEIF_BRANDS, AVIF_BRANDS = {heif_brands}, {avif_brands}
 
 HERE = Path(__file__).resolve().parent
-NOTE = json.loads((HERE / "preprocessing.json").read_text(encoding="utf-8"))
-LABELS = json.loads((HERE / "labels.json").read_text(encoding="utf-8"))
-VERDICT = json.loads((HERE / "verdict.json").read_text(encoding="utf-8")) if (HERE / "verdict.json").is_file() else None
+KEEP_TOGETHER = "keep predict.py in its export folder, beside the model, labels.json and preprocessing.json (unzip the whole export)"
+
+
+def beside(name):
+    """A JSON file of the export beside this script; a message, not a traceback, when it is missing or damaged."""
+    try:
+        return json.loads((HERE / name).read_text(encoding="utf-8"))
+    except FileNotFoundError:  # predict.py copied out of its folder, or a file left out of the copy
+        sys.exit(f"predict.py: {{name}} is not beside it in {{HERE}}; {{KEEP_TOGETHER}}")
+    except (OSError, ValueError) as exc:
+        sys.exit(f"predict.py: {{HERE / name}} cannot be read ({{exc}}); unzip the export again, or export the run again")
+
+
+NOTE, LABELS = beside("preprocessing.json"), beside("labels.json")
+VERDICT = beside("verdict.json") if (HERE / "verdict.json").is_file() else None
 
 
 def outputs(out):
@@ -264,8 +276,17 @@ def main(paths):
     for stream in (sys.stdout, sys.stderr):  # a console that is not UTF-8 (Windows' cp1252): a CJK name as \\u6771, not a crash
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(errors="backslashreplace")
-    model = load_model()
-    verdict = Verdict() if VERDICT else None
+    try:
+        model = load_model()
+        verdict = Verdict() if VERDICT else None
+    except Exception as exc:  # noqa: BLE001 - a file lost or damaged in copying: say which, not a runtime's traceback
+        detail = (str(exc).strip().splitlines() or [exc.__class__.__name__])[0][:300]
+        missing = [name for name in (NOTE.get("model"), *(("index_vectors.npy", "index_items.csv") if VERDICT else ()))
+                   if name and not (HERE / name).exists()]
+        sys.exit(f"predict.py: {{' and '.join(missing)}} {{'is' if len(missing) == 1 else 'are'}} not beside it in {{HERE}}; "
+                 f"{{KEEP_TOGETHER}}" if missing else
+                 f"predict.py: the model or index beside it cannot be loaded ({{detail}}); unzip the export again, "
+                 "or export the run again")
     photos, problems = photos_of(paths)
     for problem in problems:
         print(problem, file=sys.stderr)

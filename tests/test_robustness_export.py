@@ -136,3 +136,38 @@ def test_predict_py_takes_its_arguments_as_glrs_predict_does(script, tmp_path, m
         "missing.jpg: file not found"]
     assert _given_once(given[:2]) == listed  # glr's own reading of the same arguments
     capsys.readouterr()
+
+
+def _run(script: Path, *args: str, cwd: Path):
+    import subprocess
+
+    return subprocess.run([sys.executable, "-I", str(script), *args], capture_output=True, text=True, timeout=120, cwd=cwd)
+
+
+def test_predict_py_copied_out_of_its_folder_or_missing_a_file_says_which_file_and_what_to_do(tmp_path):
+    """predict.py copied alone to the photos, an export copied without its model, a damaged labels.json or model:
+    each was a traceback (FileNotFoundError, onnxruntime's NoSuchFile, JSONDecodeError, INVALID_PROTOBUF)."""
+    import json
+    import shutil
+
+    template_script(tmp_path / "export", [{"index": 0, "landmark_id": 7, "name": "Tower"}])
+    folder = tmp_path / "export"
+    note = json.loads((folder / "preprocessing.json").read_text())
+    (folder / "preprocessing.json").write_text(json.dumps({**note, "model": "model.onnx"}))
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    _photo().save(photos / "a.jpg")
+    shutil.copy(folder / "predict.py", photos)
+    keep = "keep predict.py in its export folder, beside the model, labels.json and preprocessing.json (unzip the whole export)"
+
+    done = _run(photos / "predict.py", "a.jpg", cwd=photos)  # copied out of its folder
+    assert (done.returncode, done.stderr.strip()) == (1, f"predict.py: preprocessing.json is not beside it in {photos}; {keep}")
+    done = _run(folder / "predict.py", str(photos / "a.jpg"), cwd=photos)  # the export copied without its model
+    assert (done.returncode, done.stderr.strip()) == (1, f"predict.py: model.onnx is not beside it in {folder}; {keep}")
+    (folder / "model.onnx").write_bytes(b"not a model")  # cut or damaged in copying
+    done = _run(folder / "predict.py", str(photos / "a.jpg"), cwd=photos)
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert done.stderr.startswith("predict.py: the model or index beside it cannot be loaded (") and "export again" in done.stderr
+    (folder / "labels.json").write_text("{")
+    done = _run(folder / "predict.py", str(photos / "a.jpg"), cwd=photos)
+    assert done.returncode == 1 and done.stderr.startswith(f"predict.py: {folder / 'labels.json'} cannot be read (Expecting")
