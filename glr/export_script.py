@@ -133,6 +133,8 @@ def opened(path):
     try:
         return Image.open(path)
     except UnidentifiedImageError:
+        if os.path.getsize(path) == 0:  # as glr: a failed download or copy, which Pillow calls "cannot identify"
+            raise ValueError("empty file (0 bytes)") from None
         if need := missing_decoder(path):
             raise MissingDecoder(need) from None
         raise

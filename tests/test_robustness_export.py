@@ -93,7 +93,8 @@ def test_predict_py_sees_an_odd_photo_as_glrs_predictor_does(script, odd_photos,
 
 def test_predict_py_names_pi_heif_for_a_heic_photo_when_it_is_not_installed(script, tmp_path, monkeypatch, capsys):
     """Without pi-heif an iPhone photo was "not readable as a photo (UnidentifiedImageError: cannot identify image
-    file ...)"; glr names the missing decoder, and so does predict.py now, and goes on with the other photos."""
+    file ...)"; glr names the missing decoder, and so does predict.py now, and goes on with the other photos. An
+    empty file was "cannot identify image file" too."""
     heic = tmp_path / "my photo, été.heic"
     heic.write_bytes((FIXTURES / "photo.heic").read_bytes())
     jpeg = tmp_path / "b.jpg"
@@ -111,6 +112,9 @@ def test_predict_py_names_pi_heif_for_a_heic_photo_when_it_is_not_installed(scri
     avif.write_bytes(b"\x00\x00\x00\x1cftypavif\x00\x00\x00\x00avifmif1miaf" + bytes(64))
     assert script.missing_decoder(avif).startswith("an AVIF photo, and this Pillow cannot read AVIF: pip install --upgrade")
     assert script.missing_decoder(jpeg) is None
+    (tmp_path / "empty.heic").write_bytes(b"")  # a download or copy that failed: was "cannot identify image file"
+    assert script.main([str(tmp_path / "empty.heic")]) == 1
+    assert capsys.readouterr().err.strip() == f"{tmp_path / 'empty.heic'}: not readable as a photo (ValueError: empty file (0 bytes))"
 
 
 def test_predict_py_takes_its_arguments_as_glrs_predict_does(script, tmp_path, monkeypatch, capsys):
