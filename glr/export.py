@@ -354,8 +354,9 @@ def export_note(folder: str | os.PathLike) -> dict:
 def export_ready(run: Run | str | os.PathLike, fmt: str) -> bool:
     """Whether the run's default `fmt` export exists and is up to date (so zipping it is instant).
 
-    Up to date: made from the run's model and index as they are now, with this glr's predict.py. An export
-    made before the index was built or rebuilt (or removed) would hand out the old verdict, or none."""
+    Up to date: made from the run's model, index, labels and config as they are now, with this glr's predict.py. An
+    export made before the index was built or rebuilt (or removed) would hand out the old verdict, or none; one made
+    before a class was renamed in labels.json, the old name."""
     run = as_run(run)
     try:
         made = export_note(export_folder(run, fmt)).get("made_from")
@@ -365,9 +366,14 @@ def export_ready(run: Run | str | os.PathLike, fmt: str) -> bool:
 
 
 def _made_from(run: Run, fmt: str) -> dict:
-    """What an export is made from, as its note records it: the model's and index's times and predict.py's digest."""
+    """What an export is made from, as its note records it: when the model, index, labels and config last changed,
+    and predict.py's digest."""
+    from glr.training.run_table import labels_stamp
+
     script = hashlib.sha256(example_script(fmt).encode("utf-8")).hexdigest()[:16]
-    return {"model": run.model_stamp(), "index": run.index_stamp(), "predict_py": script}
+    labels, config = labels_stamp(run)
+    return {"model": run.model_stamp(), "index": run.index_stamp(), "labels": labels, "config": config,
+            "predict_py": script}
 
 
 def export_zip(run: Run | str | os.PathLike, fmt: str) -> bytes:

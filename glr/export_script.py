@@ -224,10 +224,14 @@ def photos_of(paths):
             matched = sorted(glob.glob(given))
             problems += [] if matched else [f"{{given}}: no file matches this pattern"]
         for path in map(Path, matched):
-            found = [str(path)] if not path.is_dir() else [
-                str(f) for f in sorted(p for p in path.rglob("*") if p.is_file())
+            files = [] if not path.is_dir() else [
+                f for f in sorted(path.rglob("*"))
                 if not any(part.startswith(".") or part.lower() in SYSTEM_FOLDERS for part in f.relative_to(path).parts[:-1])
                 and not f.name.startswith(".") and f.suffix.lower() in IMAGE_EXTENSIONS]
+            for link in (f for f in files if f.is_symlink() and not f.exists()):  # as glr: skipped, and said
+                print(f"  skipped {{link}}: a link to {{os.readlink(link)}}, which is not there (moved, deleted, or on a "
+                      "drive not mounted?)", file=sys.stderr)
+            found = [str(path)] if not path.is_dir() else [str(f) for f in files if f.is_file()]
             if not found:  # as glr: said, not an empty listing
                 problems.append(f"{{path}}: no photos in this folder ({{', '.join(IMAGE_EXTENSIONS)}})")
             for photo in found:

@@ -185,7 +185,7 @@ def test_the_zip_unzipped_under_a_name_with_spaces_runs_from_any_folder_on_a_pho
 def test_an_export_older_than_the_runs_index_or_glrs_predict_py_is_not_handed_out_again(finished_run, monkeypatch):
     """export_ready compared the export with the model's time only: one made before `glr retrieval` built or rebuilt
     the index was zipped again on the Results page with no verdict or the old one, and one made by an older glr kept
-    its old predict.py (which read a TIFF's preview page)."""
+    its old predict.py (which read a TIFF's preview page), one made before a class was renamed its old name."""
     import os
 
     export.export_zip(finished_run, "onnx")  # the session's export, made if another test has not
@@ -197,6 +197,14 @@ def test_an_export_older_than_the_runs_index_or_glrs_predict_py_is_not_handed_ou
         assert not export.export_ready(finished_run, "onnx")
     finally:
         os.utime(index, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert export.export_ready(finished_run, "onnx")
+    labels = finished_run.labels_path
+    before = labels.stat()
+    try:
+        os.utime(labels, (before.st_atime, before.st_mtime + 60))  # a class renamed in labels.json since
+        assert not export.export_ready(finished_run, "onnx")
+    finally:
+        os.utime(labels, ns=(before.st_atime_ns, before.st_mtime_ns))
     assert export.export_ready(finished_run, "onnx")
     monkeypatch.setattr("glr.export_script.example_script", lambda fmt, runtime: "print('a newer predict.py')")
     assert not export.export_ready(finished_run, "onnx")

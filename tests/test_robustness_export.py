@@ -175,3 +175,25 @@ def test_predict_py_copied_out_of_its_folder_or_missing_a_file_says_which_file_a
     (folder / "labels.json").write_text("{")
     done = _run(folder / "predict.py", str(photos / "a.jpg"), cwd=photos)
     assert done.returncode == 1 and done.stderr.startswith(f"predict.py: {folder / 'labels.json'} cannot be read (Expecting")
+
+
+def test_predict_py_says_a_link_in_a_folder_whose_photo_is_gone_as_glr_does(script, tmp_path, capsys):
+    """glr's predict FOLDER lists such a link as skipped, saying where it led; predict.py passed it over in silence.
+    A link to a photo elsewhere is predicted by both, and a linked folder is not walked by either."""
+    from glr.submission import scan_folder
+
+    photos, elsewhere = tmp_path / "photos", tmp_path / "elsewhere"
+    photos.mkdir(), elsewhere.mkdir()
+    _photo().save(photos / "a.jpg")
+    _photo(seed=2).save(elsewhere / "b.jpg")
+    (photos / "c.jpg").symlink_to(elsewhere / "b.jpg")
+    (photos / "gone.jpg").symlink_to(tmp_path / "moved away.jpg")
+    (photos / "linked").symlink_to(elsewhere, target_is_directory=True)
+    assert script.main([str(photos)]) == 0
+    out, err = capsys.readouterr()
+    found, skipped = scan_folder(photos)
+    assert [line for line in out.splitlines() if not line.startswith("  ")] == found == [str(photos / "a.jpg"),
+                                                                                          str(photos / "c.jpg")]
+    assert skipped == [(str(photos / "gone.jpg"), f"a link to {tmp_path / 'moved away.jpg'}, which is not there "
+                                                  "(moved, deleted, or on a drive not mounted?)")]
+    assert err.splitlines() == [f"  skipped {path}: {why}" for path, why in skipped]
