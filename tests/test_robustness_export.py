@@ -76,13 +76,15 @@ def odd_photos(tmp_path_factory) -> dict[str, Path]:
     }
     for name, save in saves.items():
         save(folder / name)
-    (folder / "iphone.heic").write_bytes((FIXTURES / "photo.heic").read_bytes())
-    return {name: folder / name for name in [*saves, "iphone.heic"]}
+    for heic in ("photo.heic", "photo-rotated.heic"):  # real iPhone-like HEIC files; the second turned by its tags
+        (folder / f"iphone {heic}").write_bytes((FIXTURES / heic).read_bytes())
+    return {name: folder / name for name in [*saves, "iphone photo.heic", "iphone photo-rotated.heic"]}
 
 
 @pytest.mark.parametrize("name", ["cmyk.jpg", "sixteen_bit.png", "alpha.png", "grey_alpha.png", "exif_rotated.jpg",
                                   "grey.jpg", "one_bit.png", "animated.gif", "animated.webp", "transparent_index.png",
-                                  "lab.tif", "twenty_thousand_wide.jpg", "iphone.heic"])
+                                  "lab.tif", "twenty_thousand_wide.jpg", "iphone photo.heic",
+                                  "iphone photo-rotated.heic"])
 def test_predict_py_sees_an_odd_photo_as_glrs_predictor_does(script, odd_photos, name):
     """The same pixels in, so the same top-5 out: each mode converted, rotated, composited, scaled as glr does."""
     from glr.predict import eval_view
@@ -197,3 +199,17 @@ def test_predict_py_says_a_link_in_a_folder_whose_photo_is_gone_as_glr_does(scri
     assert skipped == [(str(photos / "gone.jpg"), f"a link to {tmp_path / 'moved away.jpg'}, which is not there "
                                                   "(moved, deleted, or on a drive not mounted?)")]
     assert err.splitlines() == [f"  skipped {path}: {why}" for path, why in skipped]
+
+
+def test_the_predict_pages_kept_copy_of_a_tiff_with_a_preview_first_is_the_photo(tmp_path):
+    """The Predict page keeps a small copy of each upload (what another model, Grad-CAM and the preview use): for a
+    TIFF that leads with a preview, it is made from the photo's page, as glr's decoder reads it."""
+    import io
+
+    from glr.data.images import decode_image
+    from glr.data.kept_uploads import small_copy
+
+    data = _tiff_with_a_preview_first(tmp_path / "scan.tif").read_bytes()
+    copy = Image.open(io.BytesIO(small_copy("scan.tif", data, side=300)))
+    assert copy.size == (400, 300)
+    assert np.abs(np.asarray(copy, np.int16) - decode_image(data).astype(np.int16)).mean() < 3  # JPEG's loss only
