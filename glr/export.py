@@ -21,6 +21,7 @@ width (plain `Permute` and `Dense` layers), so every format and runtime takes it
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
@@ -290,7 +291,8 @@ def export_run(run: Run | str | os.PathLike, fmt: str, out: str | os.PathLike | 
     folder = Path(out) if out else export_folder(run, fmt)
     _check_replaceable(folder)
     try:
-        note, labels = preprocessing_note(run), run.labels()
+        # What it is made from, taken before the model and index are read: a change meanwhile leaves it out of date.
+        note, labels = {**preprocessing_note(run), "made_from": _made_from(run, fmt)}, run.labels()
     except RunError as exc:
         raise ExportError(f"run {run.id} cannot be exported: {exc}") from None
     if labels is None:
@@ -350,10 +352,28 @@ def export_note(folder: str | os.PathLike) -> dict:
 
 
 def export_ready(run: Run | str | os.PathLike, fmt: str) -> bool:
-    """Whether the run's default `fmt` export exists and is newer than its model (so zipping it is instant)."""
+    """Whether the run's default `fmt` export exists and is up to date (so zipping it is instant).
+
+    Up to date: made from the run's model, index, labels and config as they are now, with this glr's predict.py. An
+    export made before the index was built or rebuilt (or removed) would hand out the old verdict, or none; one made
+    before a class was renamed in labels.json, the old name."""
     run = as_run(run)
-    note = export_folder(run, fmt) / NOTE_NAME
-    return note.is_file() and note.stat().st_mtime >= run.model_stamp()
+    try:
+        made = export_note(export_folder(run, fmt)).get("made_from")
+    except (OSError, ValueError, AttributeError):  # none yet, or a damaged note: export again
+        return False
+    return made == _made_from(run, fmt)
+
+
+def _made_from(run: Run, fmt: str) -> dict:
+    """What an export is made from, as its note records it: when the model, index, labels and config last changed,
+    and predict.py's digest."""
+    from glr.training.run_table import labels_stamp
+
+    script = hashlib.sha256(example_script(fmt).encode("utf-8")).hexdigest()[:16]
+    labels, config = labels_stamp(run)
+    return {"model": run.model_stamp(), "index": run.index_stamp(), "labels": labels, "config": config,
+            "predict_py": script}
 
 
 def export_zip(run: Run | str | os.PathLike, fmt: str) -> bytes:

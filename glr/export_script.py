@@ -36,14 +36,18 @@ A folder stands for the photos in it and its sub-folders (by extension), as with
 """
 
 import csv
+import glob
 import io
 import json
+import os
+import re
+import struct
 import sys
 from pathlib import Path
 
 try:
     import numpy as np
-    from PIL import Image, ImageOps
+    from PIL import Image, ImageOps, UnidentifiedImageError
 except ImportError as exc:  # a bare environment: say what to install, not a traceback
     sys.exit(f"predict.py needs numpy and Pillow ({{exc}}): pip install numpy pillow")
 
@@ -66,11 +70,29 @@ Image.MAX_IMAGE_PIXELS = 400_000_000
 # and a folder's photos are found by extension, past the folders an OS or a NAS writes.
 BLANK_RANGE, BLANK_MIN_SIDE, BLANK_MESSAGE = {blank_range}, {blank_min_side}, {blank_message!r}
 IMAGE_EXTENSIONS, SYSTEM_FOLDERS = {image_extensions!r}, {system_folders!r}
+WEB_ADDRESS = {web_address!r}  # as glr.data.sniff: a web address given where a photo goes
+# As glr: which picture of a file is the photo (a TIFF may lead with a small preview page); largest_page and
+# seek_photo below are glr.data.images' own, copied.
+TIFF_PAGES_LOOKED_AT = {tiff_pages}
+# As glr (glr.data.sniff): an iPhone's HEIC or an AVIF is known by its ftyp box, so a missing decoder is named.
+HEIF_BRANDS, AVIF_BRANDS = {heif_brands}, {avif_brands}
 
 HERE = Path(__file__).resolve().parent
-NOTE = json.loads((HERE / "preprocessing.json").read_text(encoding="utf-8"))
-LABELS = json.loads((HERE / "labels.json").read_text(encoding="utf-8"))
-VERDICT = json.loads((HERE / "verdict.json").read_text(encoding="utf-8")) if (HERE / "verdict.json").is_file() else None
+KEEP_TOGETHER = "keep predict.py in its export folder, beside the model, labels.json and preprocessing.json (unzip the whole export)"
+
+
+def beside(name):
+    """A JSON file of the export beside this script; a message, not a traceback, when it is missing or damaged."""
+    try:
+        return json.loads((HERE / name).read_text(encoding="utf-8"))
+    except FileNotFoundError:  # predict.py copied out of its folder, or a file left out of the copy
+        sys.exit(f"predict.py: {{name}} is not beside it in {{HERE}}; {{KEEP_TOGETHER}}")
+    except (OSError, ValueError) as exc:
+        sys.exit(f"predict.py: {{HERE / name}} cannot be read ({{exc}}); unzip the export again, or export the run again")
+
+
+NOTE, LABELS = beside("preprocessing.json"), beside("labels.json")
+VERDICT = beside("verdict.json") if (HERE / "verdict.json").is_file() else None
 
 
 def outputs(out):
@@ -85,6 +107,37 @@ def outputs(out):
 def load_model():
     """The model as a function: a float32 batch (N, S, S, 3) of RGB 0..255 in, (probabilities, embedding) out."""
     {loader}
+
+
+{page_rule}
+
+{ftyp_rule}
+
+def missing_decoder(path):
+    """What to install to read `path`, a HEIC or AVIF photo Pillow could not open; None for any other file."""
+    with open(path, "rb") as f:
+        brands = _ftyp_brands(f.read(256))
+    if not brands & HEIF_BRANDS:
+        return None
+    if brands & AVIF_BRANDS:
+        return "an AVIF photo, and this Pillow cannot read AVIF: pip install --upgrade pillow (11.3 or later), or export it as JPEG"
+    return "a HEIC photo (an iPhone's), and no HEIC decoder is installed: pip install pi-heif, or export it as JPEG"
+
+
+class MissingDecoder(ValueError):
+    """A photo in a format this Python has no decoder for (HEIC without pi-heif): said with what to install."""
+
+
+def opened(path):
+    """The photo opened by Pillow; a HEIC or AVIF it has no decoder for is a MissingDecoder naming what to install."""
+    try:
+        return Image.open(path)
+    except UnidentifiedImageError:
+        if os.path.getsize(path) == 0:  # as glr: a failed download or copy, which Pillow calls "cannot identify"
+            raise ValueError("empty file (0 bytes)") from None
+        if need := missing_decoder(path):
+            raise MissingDecoder(need) from None
+        raise
 
 
 def jpeg_scans(data):
@@ -121,7 +174,8 @@ def to_srgb(img, icc):
 def eval_view(path):
     """The photo as the model expects it: RGB, resized to resize_to (bilinear), the centre input_size crop."""
     big, size = NOTE["resize_to"], NOTE["input_size"]
-    with Image.open(path) as img:
+    with opened(path) as img:
+        seek_photo(img)
         if img.format in ("JPEG", "MPO"):  # MPO: a JPEG holding more pictures (Ultra HDR, 3D cameras)
             draft = NOTE.get("jpeg_draft_to", big)
             img.draft("RGB", (draft, draft))  # as glr decodes: a faster JPEG decode near the final size
@@ -156,18 +210,35 @@ class Blank(ValueError):
 
 
 def photos_of(paths):
-    """(the photos to predict: each file as given, each folder's image files, recursively, sorted; the empty folders)."""
-    photos, empty = [], []
-    for path in map(Path, paths):
-        if not path.is_dir():
-            photos.append(str(path))
+    """(the photos to predict, each once, as glr's predict takes them: each file as given, a pattern the shell left as
+    typed (Windows' cmd) expanded and sorted, each folder's image files, recursively, sorted; the
+    lines saying what was given but is no photo to predict)."""
+    photos, problems = {{}}, []
+    for given in paths:
+        if re.match(WEB_ADDRESS, given):  # as glr: a photo's address pasted, which Path would make "https:/..." of
+            problems.append(f"{{given}}: is a web address, not a file on this computer; download the photo first")
             continue
-        found = [str(f) for f in sorted(p for p in path.rglob("*") if p.is_file())
-                 if not any(part.startswith(".") or part.lower() in SYSTEM_FOLDERS for part in f.relative_to(path).parts[:-1])
-                 and not f.name.startswith(".") and f.suffix.lower() in IMAGE_EXTENSIONS]
-        photos += found
-        empty += [] if found else [str(path)]
-    return photos, empty
+        given = os.path.expanduser(given)  # a quoted "~/trip"
+        matched = [given]
+        if not os.path.lexists(given) and re.search(r"[*?[]", given):
+            matched = sorted(glob.glob(given))
+            problems += [] if matched else [f"{{given}}: no file matches this pattern"]
+        for path in map(Path, matched):
+            files = [] if not path.is_dir() else [
+                f for f in sorted(path.rglob("*"))
+                if not any(part.startswith(".") or part.lower() in SYSTEM_FOLDERS for part in f.relative_to(path).parts[:-1])
+                and not f.name.startswith(".") and f.suffix.lower() in IMAGE_EXTENSIONS]
+            for link in (f for f in files if f.is_symlink() and not f.exists()):  # as glr: skipped, and said
+                print(f"  skipped {{link}}: a link to {{os.readlink(link)}}, which is not there (moved, deleted, or on a "
+                      "drive not mounted?)", file=sys.stderr)
+            found = [str(path)] if not path.is_dir() else [str(f) for f in files if f.is_file()]
+            if not found:  # as glr: said, not an empty listing
+                problems.append(f"{{path}}: no photos in this folder ({{', '.join(IMAGE_EXTENSIONS)}})")
+            for photo in found:
+                if os.path.abspath(photo) in photos:  # "a.jpg ./a.jpg", or a photo and its folder
+                    print(f"note: {{photo}} was given twice: predicted once", file=sys.stderr)
+                photos.setdefault(os.path.abspath(photo), photo)
+    return list(photos.values()), problems
 
 
 def one_line(text):
@@ -211,20 +282,33 @@ def main(paths):
     for stream in (sys.stdout, sys.stderr):  # a console that is not UTF-8 (Windows' cp1252): a CJK name as \\u6771, not a crash
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(errors="backslashreplace")
-    model = load_model()
-    verdict = Verdict() if VERDICT else None
-    photos, empty = photos_of(paths)
-    for folder in empty:  # as glr: said, not an empty listing
-        print(f"{{folder}}: no photos in this folder ({{', '.join(IMAGE_EXTENSIONS)}})", file=sys.stderr)
-    failed = len(empty)
+    try:
+        model = load_model()
+        verdict = Verdict() if VERDICT else None
+    except Exception as exc:  # noqa: BLE001 - a file lost or damaged in copying: say which, not a runtime's traceback
+        detail = (str(exc).strip().splitlines() or [exc.__class__.__name__])[0][:300]
+        missing = [name for name in (NOTE.get("model"), *(("index_vectors.npy", "index_items.csv") if VERDICT else ()))
+                   if name and not (HERE / name).exists()]
+        sys.exit(f"predict.py: {{' and '.join(missing)}} {{'is' if len(missing) == 1 else 'are'}} not beside it in {{HERE}}; "
+                 f"{{KEEP_TOGETHER}}" if missing else
+                 f"predict.py: the model or index beside it cannot be loaded ({{detail}}); unzip the export again, "
+                 "or export the run again")
+    photos, problems = photos_of(paths)
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    failed = len(problems)
     for path in photos:
         try:
             view = eval_view(path)
-        except Blank as exc:  # as glr's Predictor: no landmark for nothing
+        except (Blank, MissingDecoder) as exc:  # as glr's Predictor: no landmark for nothing; what to install
             print(f"{{path}}: {{exc}}", file=sys.stderr)
             failed += 1
             continue
-        except Exception as exc:  # noqa: BLE001 - not an image, truncated, a bomb, missing: say so and go on
+        except FileNotFoundError:  # as glr: said plainly, not as an errno
+            print(f"{{path}}: file not found", file=sys.stderr)
+            failed += 1
+            continue
+        except Exception as exc:  # noqa: BLE001 - not an image, truncated, a bomb: say so and go on
             print(f"{{path}}: not readable as a photo ({{exc.__class__.__name__}}: {{exc}})", file=sys.stderr)
             failed += 1
             continue
@@ -251,10 +335,22 @@ if __name__ == "__main__":
 
 def example_script(fmt: str, runtime: str) -> str:
     """The text of predict.py for format `fmt` whose runtime is described by `runtime`."""
-    from glr.data.images import BLANK_MESSAGE, BLANK_MIN_SIDE, BLANK_RANGE
+    import inspect
+
+    from glr.data.images import BLANK_MESSAGE, BLANK_MIN_SIDE, BLANK_RANGE, TIFF_PAGES_LOOKED_AT, largest_page, seek_photo
     from glr.data.layouts import IMAGE_EXTENSIONS, SYSTEM_FOLDERS
+    from glr.data.sniff import _HEIF_BRANDS, WEB_ADDRESS, _ftyp_brands
 
     imports, loader = _LOADERS[fmt]
     return _EXAMPLE.format(fmt=fmt, runtime=runtime, imports=textwrap.indent(imports, "    "), loader=loader,
                            blank_range=BLANK_RANGE, blank_min_side=BLANK_MIN_SIDE, blank_message=BLANK_MESSAGE,
-                           image_extensions=IMAGE_EXTENSIONS, system_folders=sorted(SYSTEM_FOLDERS))
+                           image_extensions=IMAGE_EXTENSIONS, system_folders=sorted(SYSTEM_FOLDERS), web_address=WEB_ADDRESS,
+                           tiff_pages=TIFF_PAGES_LOOKED_AT,
+                           heif_brands=_set_literal(_HEIF_BRANDS),
+                           avif_brands=_set_literal({b"avif", b"avis"} & _HEIF_BRANDS), ftyp_rule=inspect.getsource(_ftyp_brands),
+                           page_rule=inspect.getsource(largest_page) + "\n\n" + inspect.getsource(seek_photo))
+
+
+def _set_literal(items: set) -> str:
+    """A set as Python source, sorted: a set's own repr follows string hashing, so the script would differ each run."""
+    return "{" + ", ".join(map(repr, sorted(items))) + "}"

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from glr import paths
-from glr.commands import find_run, progress_bar
+from glr.commands import PhotoProgress, find_run
 from glr.data.sniff import WEB_ADDRESS
 from glr.errors import GlrError
 
@@ -31,6 +31,9 @@ def cmd_predict(args) -> int:
     found, skipped = submission.scan_folder(folder) if folder else ([], [])
     if folder and not found:
         submission.list_images(folder)  # says why, before the model is loaded
+    target = Path(args.out) if args.out else (submission.default_submission_path(folder) if folder else None)
+    if target:
+        _check_writable(target)
     predictor = Predictor(run, backend=args.backend)
     if predictor.backend_note:
         print(f"note: {predictor.backend_note}", file=sys.stderr)
@@ -41,10 +44,8 @@ def cmd_predict(args) -> int:
     if folder:
         if args.top_k != DEFAULT_TOP_K or args.similar:
             print("note: --top-k and --similar are for photos; a folder's submission has each one's best", file=sys.stderr)
-        target = Path(args.out or submission.default_submission_path(folder))
         _say_skipped(skipped)
-        with progress_bar(len(found), "predict") as advance:
-            table, predictions = predictor.predict_folder(folder, progress=advance, unknown=args.unknown, paths=found)
+        table, predictions = _predict_folder(predictor, folder, found, args.unknown)
         out = submission.write_submission(target, table)
         failed = [p for p in predictions if not p.ok]
         for p in failed:
@@ -76,8 +77,40 @@ def cmd_predict(args) -> int:
                 print(f"  {item['similarity']:6.3f}  {item['landmark_id']:>8}  {paths.one_line(item['name'])}  {item['path']}")
     if args.out:  # the photos' submission too: --out was ignored for anything but a folder
         table = submission.submission_table(submission.unique_ids(images), predictions, unknown=args.unknown)
-        print(f"wrote {submission.write_submission(args.out, table).resolve()}")
+        print(f"wrote {submission.write_submission(target, table).resolve()}")
     return 0 if all(p.ok for p in predictions) else 1
+
+
+def _predict_folder(predictor, folder: str, found: list[str], unknown: str):
+    """`predictor.predict_folder` with its progress shown: a bar on a terminal; off one (`> log 2>&1`, nohup), a line
+    saying what it does, a line at most every 30 s and one at the end, where a bar said nothing at all for hours."""
+    progress, done = PhotoProgress("predicting photos"), [0]
+
+    def advance(n: int = 1) -> None:
+        done[0] += n
+        progress(done[0], len(found))
+
+    try:
+        return predictor.predict_folder(folder, progress=advance, unknown=unknown, paths=found)
+    finally:
+        progress.close()
+
+
+def _check_writable(out: Path) -> None:
+    """Raise GlrError if the submission cannot be written at `out` (a file, or a folder to hold submission.csv).
+
+    Checked before the model is loaded: a read-only folder (a locked photo card, a share, a folder beside the photos
+    that is not the user's) was found only when every photo had been predicted, and the hour it took was lost."""
+    import tempfile
+
+    target = out / "submission.csv" if out.is_dir() else out
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)  # as the writing will
+        with tempfile.TemporaryFile(dir=target.parent, prefix=".glr-write-check-"):
+            pass
+    except OSError as exc:
+        raise GlrError(f"{target}: cannot write the submission ({exc.strerror or exc}); choose another file with --out, "
+                       "or a folder you can write to") from None
 
 
 def _given_once(images: list[str]) -> list[str]:

@@ -164,6 +164,52 @@ def test_default_folder_and_zip(finished_run):
     assert (finished_run.export_dir / "onnx" / export.NOTE_NAME).stat().st_mtime == stamp
 
 
+def test_the_zip_unzipped_under_a_name_with_spaces_runs_from_any_folder_on_a_photo_given_relatively(
+        finished_run, photo, predictor, tmp_path):
+    """The Results page's zip as a user unzips it ("My exports/été 2026/"), predict.py run from their home folder
+    on a photo named from there: its files are found beside the script, the photo from the current folder."""
+    import shutil
+
+    with zipfile.ZipFile(io.BytesIO(export.export_zip(finished_run, "onnx"))) as zf:  # the session's export, zipped
+        zf.extractall(tmp_path / "My exports" / "été 2026")
+    (folder,) = (tmp_path / "My exports" / "été 2026").iterdir()
+    home = tmp_path / "home"
+    (home / "Trip photos").mkdir(parents=True)
+    shutil.copy(photo, home / "Trip photos" / "Red fort, 1st day.jpg")
+    lines = run_script(folder, Path("Trip photos") / "Red fort, 1st day.jpg", cwd=home)
+    (prediction,) = predictor.predict([str(photo)], k=5)
+    assert lines[0].startswith(f"{Path('Trip photos') / 'Red fort, 1st day.jpg'}  {verdict_line(prediction)}")
+    assert [line.split("(landmark ")[1].split(")")[0] for line in lines[1:4]] == [str(lm) for lm, _, _ in prediction.top[:3]]
+
+
+def test_an_export_older_than_the_runs_index_or_glrs_predict_py_is_not_handed_out_again(finished_run, monkeypatch):
+    """export_ready compared the export with the model's time only: one made before `glr retrieval` built or rebuilt
+    the index was zipped again on the Results page with no verdict or the old one, and one made by an older glr kept
+    its old predict.py (which read a TIFF's preview page), one made before a class was renamed its old name."""
+    import os
+
+    export.export_zip(finished_run, "onnx")  # the session's export, made if another test has not
+    assert export.export_ready(finished_run, "onnx")
+    index = finished_run.retrieval_path
+    before = index.stat()
+    try:
+        os.utime(index, (before.st_atime, before.st_mtime + 60))  # the index rebuilt after the export
+        assert not export.export_ready(finished_run, "onnx")
+    finally:
+        os.utime(index, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert export.export_ready(finished_run, "onnx")
+    labels = finished_run.labels_path
+    before = labels.stat()
+    try:
+        os.utime(labels, (before.st_atime, before.st_mtime + 60))  # a class renamed in labels.json since
+        assert not export.export_ready(finished_run, "onnx")
+    finally:
+        os.utime(labels, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert export.export_ready(finished_run, "onnx")
+    monkeypatch.setattr("glr.export_script.example_script", lambda fmt, runtime: "print('a newer predict.py')")
+    assert not export.export_ready(finished_run, "onnx")
+
+
 
 def test_predict_py_applies_a_photos_colour_profile_as_glr_does(exported, tmp_path):
     """A photo with a Display-P3-like profile (here one with red and blue swapped) is seen in sRGB by both."""

@@ -1,6 +1,8 @@
 """glr.predict_command: what the terminal's `predict` does around the predictor (the photos it is given)."""
 
+import argparse
 import re
+from pathlib import Path
 
 import pytest
 
@@ -31,3 +33,70 @@ def test_a_web_address_is_passed_on_as_given_not_as_a_path_or_a_pattern():
     # Path("https://x/a.jpg") is "https:/x/a.jpg", and the "?" of a query read as a pattern matched nothing.
     assert _given_once(["https://x.org/a.jpg?w=800", "HTTP://x.org/b.jpg"]) == ["https://x.org/a.jpg?w=800",
                                                                                "HTTP://x.org/b.jpg"]
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux's /proc, a folder even root cannot write in")
+@pytest.mark.parametrize("where", ["--out", "beside the folder"])
+def test_a_submission_that_cannot_be_written_is_said_before_any_photo_is_predicted(tmp_path, monkeypatch, where):
+    """A read-only place for the submission was found only after every photo had been predicted (an hour for a big
+    folder), and the hour was lost."""
+    import glr.predict
+    from glr import predict_command, submission
+
+    monkeypatch.setattr(predict_command, "find_run", lambda run, results: run)
+    monkeypatch.setattr(glr.predict, "Predictor", lambda *a, **k: pytest.fail("the model was loaded"))
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    (photos / "a.jpg").write_bytes(b"x")
+    out = "/proc/submission.csv" if where == "--out" else None
+    if out is None:  # a folder whose parent cannot be written: a photo card, another user's share
+        monkeypatch.setattr(submission, "default_submission_path", lambda folder: Path("/proc/photos-submission.csv"))
+    args = argparse.Namespace(run="r", results=None, images=[str(photos)], out=out, backend="auto", top_k=5,
+                              similar=0, unknown="last")
+    with pytest.raises(GlrError, match=re.escape("/proc/") + ".*cannot write the submission .*choose another file with --out"):
+        predict_command.cmd_predict(args)
+    args.images, args.out = [str(photos / "a.jpg")], "/proc/photo.csv"  # a photo's --out too
+    with pytest.raises(GlrError, match="/proc/photo.csv: cannot write the submission"):
+        predict_command.cmd_predict(args)
+
+
+def test_a_submission_in_a_folder_not_there_yet_is_written_there(tmp_path):
+    from glr.predict_command import _check_writable
+
+    _check_writable(tmp_path / "new" / "deeper" / "submission.csv")  # made, as the writing does
+    assert (tmp_path / "new" / "deeper").is_dir() and list((tmp_path / "new" / "deeper").iterdir()) == []
+
+
+def test_a_folder_predicted_into_a_log_says_how_far_it_is(tmp_path, monkeypatch, capsys):
+    """`predict RUN FOLDER > log 2>&1` (nohup, cron) said nothing until the end: the bar is off a terminal."""
+    import pandas as pd
+
+    import glr.predict
+    from glr import commands, predict_command
+
+    photos = [tmp_path / "photos" / f"{i}.jpg" for i in range(5)]
+    photos[0].parent.mkdir()
+    for photo in photos:
+        photo.write_bytes(b"x")
+
+    class Fake:
+        backend_note, recognizer, retrieval_problem = None, None, "no index"
+
+        def __init__(self, *args, **kwargs):
+            pass
+
+        def predict_folder(self, folder, progress, unknown, paths):
+            for _ in paths[:2]:  # one at a time, then a batch of the rest
+                progress(1)
+            progress(len(paths) - 2)
+            return pd.DataFrame({"id": [p.stem for p in photos], "landmarks": ""}), []
+
+    monkeypatch.setattr(predict_command, "find_run", lambda run, results: run)
+    monkeypatch.setattr(glr.predict, "Predictor", Fake)
+    monkeypatch.setattr(commands.PhotoProgress, "LOG_SECONDS", 0.0)
+    args = argparse.Namespace(run="r", results=None, images=[str(photos[0].parent)], out=str(tmp_path / "s.csv"),
+                              backend="auto", top_k=5, similar=0, unknown="last")
+    assert predict_command.cmd_predict(args) == 0
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[1:] == ["predicting photos: 5 photos", "predicting photos: 1 of 5 (20%)", "predicting photos: 2 of 5 (40%)",
+                         "predicting photos: 5 of 5 (100%)"], lines

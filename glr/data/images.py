@@ -264,7 +264,7 @@ def _decode_pil(source: ImageSource, max_pixels: int = MAX_PIXELS, draft_size: i
             # "Corrupt EXIF data" and the like: the pixels still decode, the warning helps nobody.
             warnings.filterwarnings("ignore", category=UserWarning, module="PIL")
             with Image.open(io.BytesIO(data), formats=_open_formats()) as img:
-                img.seek(_largest_page(img) if img.format == "TIFF" else 0)  # else the first frame of an animation
+                seek_photo(img)
                 width, height = img.size
                 if width < 1 or height < 1:
                     raise ImageError(f"{name}: image has no pixels ({width}x{height})")
@@ -334,7 +334,7 @@ def _png_chunks(data: bytes | BinaryIO, limit: int = MAX_PNG_CHUNKS) -> list[byt
 TIFF_PAGES_LOOKED_AT = 8
 
 
-def _largest_page(img: Image.Image) -> int:
+def largest_page(img: Image.Image) -> int:
     """The index of the page with the most pixels among a TIFF's first TIFF_PAGES_LOOKED_AT (the first of equals)."""
     sizes = []
     for page in range(TIFF_PAGES_LOOKED_AT):
@@ -348,6 +348,14 @@ def _largest_page(img: Image.Image) -> int:
     return sizes.index(max(sizes)) if sizes else 0
 
 
+def seek_photo(img: Image.Image) -> None:
+    """Move an opened image to the picture glr decodes: a TIFF's largest early page, else the first frame.
+
+    The one owner of this rule: the decoder, the size statistics (image_size) and the exported predict.py
+    (glr.export_script copies these two functions' source) all see the same picture of a file."""
+    img.seek(largest_page(img) if img.format == "TIFF" else 0)
+
+
 ORIENTATION = 0x0112  # the EXIF tag
 
 
@@ -359,6 +367,7 @@ def image_size(path: str | os.PathLike) -> tuple[int, int] | None:
             if file.read(4) == b"\x89PNG" and len(_png_chunks(file, MAX_PNG_CHUNKS + 1)) > MAX_PNG_CHUNKS:
                 return None
         with Image.open(path, formats=_open_formats()) as img:
+            seek_photo(img)  # a TIFF's preview page first is not the photo's size
             # Phones store a portrait photo as landscape pixels with an orientation of 5-8 (turned a quarter).
             turned = img.getexif().get(ORIENTATION) in (5, 6, 7, 8)
             return img.size[::-1] if turned else img.size

@@ -1,0 +1,215 @@
+"""The model leaves with the user: the exported predict.py, the predict command and the Predict page's uploads on
+odd photos and odd places, each giving glr's own answer or a message that says what to do."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from test_export import template_script
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def _photo(width: int = 400, height: int = 300, seed: int = 0) -> Image.Image:
+    """A smooth photo-like RGB picture (blocks blurred by a resize), so JPEG and resizing behave as on photos."""
+    blocks = np.random.default_rng(seed).integers(0, 256, (max(height // 10, 1), max(width // 10, 1), 3), np.uint8)
+    return Image.fromarray(blocks).resize((width, height), Image.Resampling.BILINEAR)
+
+
+def _tiff_with_a_preview_first(path: Path) -> Path:
+    """A two-page TIFF as scanner and camera software write it: a 40x30 preview, then the 400x300 photo."""
+    photo = _photo()
+    Image.fromarray(255 - np.asarray(photo.resize((40, 30)))).save(path, save_all=True, append_images=[photo])
+    return path
+
+
+@pytest.fixture
+def script(tmp_path):
+    """The exported predict.py (its onnx template, a tiny note and one label), with a model that always says 1.0."""
+    module = template_script(tmp_path / "export", [{"index": 0, "landmark_id": 7, "name": "Tower"}])
+    module.load_model = lambda: (lambda x: (np.ones((len(x), 1), np.float32), None))
+    return module
+
+
+def test_a_tiff_whose_first_page_is_a_preview_is_the_photo_for_predict_py_and_the_size_statistics(script, tmp_path):
+    """glr decodes such a TIFF by its largest early page; predict.py predicted from the preview, and the Dataset
+    page's size statistics counted a 40x30 photo."""
+    from glr.data.browse import image_size_stats
+    from glr.data.images import image_size
+    from glr.predict import eval_view
+
+    path = _tiff_with_a_preview_first(tmp_path / "scan.tif")
+    assert np.abs(script.eval_view(path)[0] - eval_view(path, 32)).max() <= 1
+    assert image_size(path) == (400, 300)
+    assert image_size_stats([str(path)])["sizes"].values.tolist() == [[400, 300]]
+
+
+@pytest.fixture(scope="module")
+def odd_photos(tmp_path_factory) -> dict[str, Path]:
+    """Photos in the modes and containers phones, scanners and editors write, each saved as such a file would be."""
+    photo = _photo()
+    folder = tmp_path_factory.mktemp("odd photos é")
+    rgba = np.asarray(photo.convert("RGBA")).copy()
+    rgba[:, :200, 3], rgba[:, 200:, 3] = 0, 128
+    palette = photo.convert("P")
+    exif = Image.Exif()
+    exif[0x0112] = 6  # a phone's portrait photo: landscape pixels turned a quarter
+    other = Image.fromarray(255 - np.asarray(photo))
+    saves = {
+        "cmyk.jpg": lambda p: photo.convert("CMYK").save(p),
+        "sixteen_bit.png": lambda p: Image.fromarray(np.asarray(photo.convert("L")).astype(np.uint16) * 257).save(p),
+        "alpha.png": lambda p: Image.fromarray(rgba).save(p),
+        "grey_alpha.png": lambda p: photo.convert("LA").save(p),
+        "exif_rotated.jpg": lambda p: photo.save(p, exif=exif),
+        "grey.jpg": lambda p: photo.convert("L").save(p),
+        "one_bit.png": lambda p: photo.convert("1").save(p),
+        "animated.gif": lambda p: palette.save(p, save_all=True, append_images=[other.convert("P")]),
+        "animated.webp": lambda p: photo.save(p, save_all=True, append_images=[other]),
+        "transparent_index.png": lambda p: palette.save(p, transparency=0),
+        "lab.tif": lambda p: photo.convert("LAB").save(p),
+        "twenty_thousand_wide.jpg": lambda p: _photo(20_000, 300, seed=1).save(p, quality=80),
+    }
+    for name, save in saves.items():
+        save(folder / name)
+    for heic in ("photo.heic", "photo-rotated.heic"):  # real iPhone-like HEIC files; the second turned by its tags
+        (folder / f"iphone {heic}").write_bytes((FIXTURES / heic).read_bytes())
+    return {name: folder / name for name in [*saves, "iphone photo.heic", "iphone photo-rotated.heic"]}
+
+
+@pytest.mark.parametrize("name", ["cmyk.jpg", "sixteen_bit.png", "alpha.png", "grey_alpha.png", "exif_rotated.jpg",
+                                  "grey.jpg", "one_bit.png", "animated.gif", "animated.webp", "transparent_index.png",
+                                  "lab.tif", "twenty_thousand_wide.jpg", "iphone photo.heic",
+                                  "iphone photo-rotated.heic"])
+def test_predict_py_sees_an_odd_photo_as_glrs_predictor_does(script, odd_photos, name):
+    """The same pixels in, so the same top-5 out: each mode converted, rotated, composited, scaled as glr does."""
+    from glr.predict import eval_view
+
+    path = odd_photos[name]
+    assert np.abs(script.eval_view(path)[0] - eval_view(path, 32)).max() <= 1, name
+
+
+def test_predict_py_names_pi_heif_for_a_heic_photo_when_it_is_not_installed(script, tmp_path, monkeypatch, capsys):
+    """Without pi-heif an iPhone photo was "not readable as a photo (UnidentifiedImageError: cannot identify image
+    file ...)"; glr names the missing decoder, and so does predict.py now, and goes on with the other photos. An
+    empty file was "cannot identify image file" too."""
+    heic = tmp_path / "my photo, été.heic"
+    heic.write_bytes((FIXTURES / "photo.heic").read_bytes())
+    jpeg = tmp_path / "b.jpg"
+    _photo().save(jpeg)
+    import PIL.Image
+
+    monkeypatch.setattr(PIL.Image, "OPEN", {k: v for k, v in PIL.Image.OPEN.items() if k != "HEIF"})  # as if pi-heif never loaded
+    monkeypatch.setattr(PIL.Image, "ID", [k for k in PIL.Image.ID if k != "HEIF"])
+    assert script.main([str(heic), str(jpeg)]) == 1
+    out, err = capsys.readouterr()
+    assert err.strip() == (f"{heic}: a HEIC photo (an iPhone's), and no HEIC decoder is installed: pip install pi-heif, "
+                           "or export it as JPEG")
+    assert out.splitlines()[0] == str(jpeg)
+    avif = tmp_path / "c.avif"
+    avif.write_bytes(b"\x00\x00\x00\x1cftypavif\x00\x00\x00\x00avifmif1miaf" + bytes(64))
+    assert script.missing_decoder(avif).startswith("an AVIF photo, and this Pillow cannot read AVIF: pip install --upgrade")
+    assert script.missing_decoder(jpeg) is None
+    (tmp_path / "empty.heic").write_bytes(b"")  # a download or copy that failed: was "cannot identify image file"
+    assert script.main([str(tmp_path / "empty.heic")]) == 1
+    assert capsys.readouterr().err.strip() == f"{tmp_path / 'empty.heic'}: not readable as a photo (ValueError: empty file (0 bytes))"
+
+
+def test_predict_py_takes_its_arguments_as_glrs_predict_does(script, tmp_path, monkeypatch, capsys):
+    """A pattern Windows' cmd passes on as typed, a web address, the same photo twice, a missing file: predict.py
+    said "not readable as a photo (FileNotFoundError: ...)" of a pattern and of "https:/..." (Path had eaten a slash),
+    and predicted a photo given twice twice; glr expands, names and predicts once."""
+    from glr.predict_command import _given_once
+
+    photos = tmp_path / "trip, day 2 ü"
+    photos.mkdir()
+    for name in ("b.jpg", "a.jpg"):
+        _photo().save(photos / name)
+    monkeypatch.chdir(tmp_path)
+    given = [f"{photos.name}/*.jpg", f"./{photos.name}/a.jpg", "https://x.org/tower.jpg?w=800", "*.png", "missing.jpg"]
+    assert script.main(given) == 3
+    out, err = capsys.readouterr()
+    listed = [line for line in out.splitlines() if not line.startswith("  ")]
+    assert listed == [f"{photos.name}/a.jpg", f"{photos.name}/b.jpg"]  # sorted, each once, as glr expands them
+    assert err.splitlines() == [
+        f"note: {photos.name}/a.jpg was given twice: predicted once",
+        "https://x.org/tower.jpg?w=800: is a web address, not a file on this computer; download the photo first",
+        "*.png: no file matches this pattern",
+        "missing.jpg: file not found"]
+    assert _given_once(given[:2]) == listed  # glr's own reading of the same arguments
+    capsys.readouterr()
+
+
+def _run(script: Path, *args: str, cwd: Path):
+    import subprocess
+
+    return subprocess.run([sys.executable, "-I", str(script), *args], capture_output=True, text=True, timeout=120, cwd=cwd)
+
+
+def test_predict_py_copied_out_of_its_folder_or_missing_a_file_says_which_file_and_what_to_do(tmp_path):
+    """predict.py copied alone to the photos, an export copied without its model, a damaged labels.json or model:
+    each was a traceback (FileNotFoundError, onnxruntime's NoSuchFile, JSONDecodeError, INVALID_PROTOBUF)."""
+    import json
+    import shutil
+
+    template_script(tmp_path / "export", [{"index": 0, "landmark_id": 7, "name": "Tower"}])
+    folder = tmp_path / "export"
+    note = json.loads((folder / "preprocessing.json").read_text())
+    (folder / "preprocessing.json").write_text(json.dumps({**note, "model": "model.onnx"}))
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    _photo().save(photos / "a.jpg")
+    shutil.copy(folder / "predict.py", photos)
+    keep = "keep predict.py in its export folder, beside the model, labels.json and preprocessing.json (unzip the whole export)"
+
+    done = _run(photos / "predict.py", "a.jpg", cwd=photos)  # copied out of its folder
+    assert (done.returncode, done.stderr.strip()) == (1, f"predict.py: preprocessing.json is not beside it in {photos}; {keep}")
+    done = _run(folder / "predict.py", str(photos / "a.jpg"), cwd=photos)  # the export copied without its model
+    assert (done.returncode, done.stderr.strip()) == (1, f"predict.py: model.onnx is not beside it in {folder}; {keep}")
+    (folder / "model.onnx").write_bytes(b"not a model")  # cut or damaged in copying
+    done = _run(folder / "predict.py", str(photos / "a.jpg"), cwd=photos)
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert done.stderr.startswith("predict.py: the model or index beside it cannot be loaded (") and "export again" in done.stderr
+    (folder / "labels.json").write_text("{")
+    done = _run(folder / "predict.py", str(photos / "a.jpg"), cwd=photos)
+    assert done.returncode == 1 and done.stderr.startswith(f"predict.py: {folder / 'labels.json'} cannot be read (Expecting")
+
+
+def test_predict_py_says_a_link_in_a_folder_whose_photo_is_gone_as_glr_does(script, tmp_path, capsys):
+    """glr's predict FOLDER lists such a link as skipped, saying where it led; predict.py passed it over in silence.
+    A link to a photo elsewhere is predicted by both, and a linked folder is not walked by either."""
+    from glr.submission import scan_folder
+
+    photos, elsewhere = tmp_path / "photos", tmp_path / "elsewhere"
+    photos.mkdir(), elsewhere.mkdir()
+    _photo().save(photos / "a.jpg")
+    _photo(seed=2).save(elsewhere / "b.jpg")
+    (photos / "c.jpg").symlink_to(elsewhere / "b.jpg")
+    (photos / "gone.jpg").symlink_to(tmp_path / "moved away.jpg")
+    (photos / "linked").symlink_to(elsewhere, target_is_directory=True)
+    assert script.main([str(photos)]) == 0
+    out, err = capsys.readouterr()
+    found, skipped = scan_folder(photos)
+    assert [line for line in out.splitlines() if not line.startswith("  ")] == found == [str(photos / "a.jpg"),
+                                                                                          str(photos / "c.jpg")]
+    assert skipped == [(str(photos / "gone.jpg"), f"a link to {tmp_path / 'moved away.jpg'}, which is not there "
+                                                  "(moved, deleted, or on a drive not mounted?)")]
+    assert err.splitlines() == [f"  skipped {path}: {why}" for path, why in skipped]
+
+
+def test_the_predict_pages_kept_copy_of_a_tiff_with_a_preview_first_is_the_photo(tmp_path):
+    """The Predict page keeps a small copy of each upload (what another model, Grad-CAM and the preview use): for a
+    TIFF that leads with a preview, it is made from the photo's page, as glr's decoder reads it."""
+    import io
+
+    from glr.data.images import decode_image
+    from glr.data.kept_uploads import small_copy
+
+    data = _tiff_with_a_preview_first(tmp_path / "scan.tif").read_bytes()
+    copy = Image.open(io.BytesIO(small_copy("scan.tif", data, side=300)))
+    assert copy.size == (400, 300)
+    assert np.abs(np.asarray(copy, np.int16) - decode_image(data).astype(np.int16)).mean() < 3  # JPEG's loss only
