@@ -398,3 +398,96 @@ def test_a_metrics_json_score_outside_0_to_1_is_blank_and_said_to_be_damaged():
     assert (shown["gap"].text, shown["gap"].why) == ("—", "metrics.json holds -5.0 for gap, outside 0..1: the file is damaged")
     assert shown["top5"].text == "50.0%" and not shown["top5"].why
     assert shown["macro_f1"].why == "undefined for these photos"  # NaN keeps its own reason
+
+
+# --------------------------------------------------------------------------- cells a spreadsheet would run
+
+# Class and photo names a spreadsheet reads as formulas (OWASP's CSV injection), and names that merely look alike.
+# (A carriage return starts a formula too, but pandas leaves a cell holding one unquoted: see tests/test_spreadsheet.py.)
+FORMULAS = ['=HYPERLINK("http://evil.example","Big Ben")', "+1+1", "-2+3", "@SUM(A1)", "\tTab", "'=already quoted",
+            "''+twice"]
+HARMLESS = ["'s-Hertogenbosch", "Big Ben", "1-2", ""]
+
+
+def _raw_cells(path: Path) -> set[str]:
+    import csv
+
+    with open(path, newline="", encoding="utf-8") as f:
+        return {cell for row in csv.reader(f) for cell in row}
+
+
+def _evaluation_frames(names: list[str]):
+    import pandas as pd
+
+    n = len(names)
+    predictions = pd.DataFrame({"id": [f"-{i}" for i in range(n)], "path": [f"/p/{i}.jpg" for i in range(n)],
+                                "true_index": range(n), "true_name": names, "pred_index": range(n), "pred_name": names,
+                                "confidence": [0.5] * n, "top5": ["0"] * n})
+    per_class = pd.DataFrame({"index": range(n), "landmark_id": range(n), "name": names, "f1": [1.0] * n})
+    confusion = pd.DataFrame([[1] * n] * n)
+    return predictions, per_class, confusion
+
+
+def test_per_class_and_val_predictions_escape_formula_cells_and_read_back_exactly(tmp_path):
+    names = FORMULAS + HARMLESS
+    run = Run.create(tmp_path, CONFIG, run_id="20260101-000000-csv")
+    predictions, per_class, confusion = _evaluation_frames(names)
+    run.write_evaluation(predictions=predictions, per_class=per_class, confusion=confusion, metrics={"top1": 1.0})
+    for path in (run.per_class_path, run.predictions_path):
+        raw = _raw_cells(path)
+        assert "'" + FORMULAS[0] in raw and FORMULAS[0] not in raw, path.name
+        assert "'+1+1" in raw and "'@SUM(A1)" in raw and "'\tTab" in raw and "''=already quoted" in raw
+        assert "'s-Hertogenbosch" in raw and "1-2" in raw  # not formulas: as they are
+    assert run.per_class()["name"].fillna("").tolist() == names
+    read = run.predictions()
+    assert read["true_name"].fillna("").tolist() == names and read["pred_name"].fillna("").tolist() == names
+    assert read["id"].tolist() == predictions["id"].tolist()  # ids that start with "-" too
+
+
+def test_split_csv_escapes_an_id_a_spreadsheet_would_run_and_reads_it_back(tmp_path):
+    import pandas as pd
+
+    run = Run.create(tmp_path, CONFIG, run_id="20260101-000000-split")
+    table = pd.DataFrame({"id": ["=1+1", "-beach", "0012", "'quoted"], "landmark_id": [1, 1, 2, 2],
+                          "split": ["train", "val", "train", "val"]})
+    run.write_split(table)
+    assert {"'=1+1", "'-beach", "0012", "'quoted"} <= _raw_cells(run.split_path)
+    assert run.split()["id"].tolist() == table["id"].tolist()
+
+
+def test_submission_csv_escapes_an_id_a_spreadsheet_would_run(tmp_path):
+    import pandas as pd
+
+    from glr.submission import write_submission
+
+    out = write_submission(tmp_path / "s.csv", pd.DataFrame({"id": ["=cmd|' /C calc'!A0", "abc", "-x"],
+                                                             "landmarks": ["3 0.9", "", "4 0.5"]}))
+    assert _raw_cells(out) == {"id", "landmarks", "'=cmd|' /C calc'!A0", "abc", "'-x", "3 0.9", "", "4 0.5"}
+
+
+def test_the_confusion_csv_download_escapes_class_names_a_spreadsheet_would_run():
+    import csv
+
+    import numpy as np
+    import pandas as pd
+
+    from glr.evaluation import compare
+
+    labels = pd.DataFrame({"index": [0, 1], "landmark_id": [5, 6], "name": ["=1+1", "@Tower"]})
+    rows = list(csv.reader(io.StringIO(compare.confusion_csv(np.array([[1, 2], [0, 3]]), labels).decode())))
+    assert rows[0] == ["true", "predicted", "count", "true_index", "predicted_index"]
+    assert ["'=1+1", "'@Tower", "2", "0", "1"] in rows and "=1+1" not in {c for r in rows for c in r}
+
+
+def test_distractors_csv_escapes_names_a_spreadsheet_would_run(tmp_path):
+    import pandas as pd
+
+    run = Run.create(tmp_path, CONFIG, run_id="20260101-000000-index")
+
+    class Index:
+        def save(self, folder):
+            Path(folder).mkdir()
+
+    run.write_retrieval(Index(), distractors=pd.DataFrame({"name": ["=evil()", "ok"], "confidence": [0.1, 0.2]}),
+                        val=pd.DataFrame({"known_score": [0.5]}), retrieval={"unknown": {}})
+    assert {"'=evil()", "ok"} <= _raw_cells(run.distractors_path)

@@ -13,6 +13,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
+from glr import spreadsheet
 from glr.paths import one_line
 from glr.training.run import Run, RunError, as_run
 
@@ -182,8 +183,8 @@ def confusion_csv(cm, labels: pd.DataFrame) -> bytes:
 
     names = np.array([one_line(n) for n in labels["name"]], dtype=object)
     rows, cols, data = confusion.cells(cm)
-    return pd.DataFrame({"true": names[rows], "predicted": names[cols], "count": data, "true_index": rows,
-                         "predicted_index": cols}).to_csv(index=False).encode("utf-8")
+    return spreadsheet.to_csv_bytes(pd.DataFrame({"true": names[rows], "predicted": names[cols], "count": data,
+                                                  "true_index": rows, "predicted_index": cols}))
 
 
 def display_table(table: pd.DataFrame | None) -> pd.DataFrame | None:
