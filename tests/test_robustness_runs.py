@@ -491,3 +491,30 @@ def test_distractors_csv_escapes_names_a_spreadsheet_would_run(tmp_path):
     run.write_retrieval(Index(), distractors=pd.DataFrame({"name": ["=evil()", "ok"], "confidence": [0.1, 0.2]}),
                         val=pd.DataFrame({"known_score": [0.5]}), retrieval={"unknown": {}})
     assert {"'=evil()", "ok"} <= _raw_cells(run.distractors_path)
+
+
+# --------------------------------------------------------------------------- links in the results folder
+
+
+def test_a_link_to_a_run_is_listed_once_and_a_broken_link_is_named_with_its_target(tmp_path):
+    results = tmp_path / "results"
+    real = Run.create(results, CONFIG, run_id="20260101-000000-real")
+    elsewhere = Run.create(tmp_path / "other", CONFIG, run_id="20260102-000000-elsewhere")
+    runs = real.path.parent
+    (runs / "zz-alias").symlink_to(real.path, target_is_directory=True)  # `ln -s` to give a run a second name
+    (runs / "aa-relative").symlink_to(real.path.name)  # a relative link sorts before the folder it names
+    (runs / "borrowed").symlink_to(elsewhere.path)  # a run kept on another disk, linked in
+    (runs / "gone").symlink_to(tmp_path / "unmounted" / "run")  # its drive not mounted
+    (runs / "loop").symlink_to(runs / "loop")
+    table = list_runs(results).set_index("run_id")
+    assert sorted(table.index) == ["20260101-000000-real", "borrowed", "gone", "loop"]
+    assert table.loc[real.id, "message"] == "also linked here as 'aa-relative', 'zz-alias' (the same run, listed once)"
+    assert table.loc["borrowed", "state"] == "queued"  # by its own name, once
+    gone = table.loc["gone"]
+    assert gone["state"] == "damaged" and gone["message"] == (
+        f"gone is a link to {tmp_path}/unmounted/run, which is not there (moved, deleted, or on a drive not mounted?): "
+        f"no run to show; put the run folder back there, or remove the link (rm {runs}/gone)")
+    assert list_runs(results)["run_id"].tolist()[-2:] == ["loop", "gone"]  # no date: listed after every run
+    from glr.training.run_table import default_run
+
+    assert default_run(list_runs(results)) == "borrowed"  # a broken link is never the run a page shows first

@@ -13,6 +13,7 @@ from datetime import datetime
 from pathlib import Path
 
 from glr.errors import GlrError
+from glr.paths import broken_link
 from glr.training.checkpoints import checkpoint_problem
 from glr.training.run import Run, RunError, as_run, runs_dir, setting
 from glr.training.status import ACTIVE_STATES
@@ -32,14 +33,21 @@ def list_runs(results_dir: str | os.PathLike):
     """
     import pandas as pd
 
-    root = runs_dir(results_dir)
     rows = []
-    folders = [p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")] if root.is_dir() else []
+    folders, links, broken = run_folders(runs_dir(results_dir))
+    for folder in broken:  # said where the runs are listed, not passed over: the user sees the name in the folder
+        rows.append(dict.fromkeys(LIST_COLUMNS) | {
+            "run_id": folder.name, "name": "", "state": "damaged",
+            "message": f"{folder.name} is {broken_link(folder)}: no run to show; put the run folder back there, "
+                       f"or remove the link (rm {folder})"})
     for folder in folders:
         run = Run(folder)
         status = run.status()
         row = {"run_id": run.id, "name": run.name() or "", "state": status["state"], "created": status.get("created"), "backbone": None,
                "epochs_done": None, "model_top1": None, "best_val_accuracy": None, "message": status.get("message") or ""}
+        if aliases := links.get(folder.name):
+            row["message"] = "; ".join(filter(None, [row["message"], "also linked here as " + ", ".join(
+                repr(a) for a in aliases) + " (the same run, listed once)"]))
         if not row["created"]:
             try:
                 row["created"] = datetime.fromtimestamp(folder.stat().st_mtime).astimezone().isoformat(timespec="seconds")
@@ -74,6 +82,36 @@ def list_runs(results_dir: str | os.PathLike):
         rows.append(row)
     df = pd.DataFrame(rows, columns=LIST_COLUMNS)
     return df.sort_values(["created", "run_id"], ascending=False, ignore_index=True)
+
+
+def run_folders(root: Path) -> tuple[list[Path], dict[str, list[str]], list[Path]]:
+    """(the run folders under `root` to list, {a listed folder's name: the links to it}, links whose target is gone).
+
+    A link (`ln -s`) to a run listed already is another name for it, not a second run: it is said beside the run.
+    A link to a run elsewhere is listed once, by its own name; a link whose target is gone (moved, a drive not
+    mounted) is returned to be said. Real folders come first, so a run is listed under its own name.
+    """
+    try:
+        entries = sorted((p for p in root.iterdir() if not p.name.startswith(".")), key=lambda p: (p.is_symlink(), p.name))
+    except OSError:  # no runs/ yet, or not a folder
+        return [], {}, []
+    folders, links, broken, seen = [], {}, [], {}
+    for entry in entries:
+        if not entry.is_dir():
+            if broken_link(entry):
+                broken.append(entry)
+            continue  # a file (a README, a link to a file): no run
+        try:
+            real = entry.resolve()
+        except (OSError, RuntimeError):  # a loop of links
+            broken.append(entry)
+            continue
+        if real in seen:
+            links.setdefault(seen[real], []).append(entry.name)
+            continue
+        seen[real] = entry.name
+        folders.append(entry)
+    return folders, links, broken
 
 
 def default_run(table) -> str | None:
