@@ -234,3 +234,35 @@ def test_a_dataset_path_the_os_cannot_look_at_is_named_on_every_page(results, ty
             at.switch_page(page).run()
         assert_no_exception(at)
         assert f": cannot be opened as a dataset folder ({why})" in texts(at.error), page
+
+
+# --------------------------------------------------------------------------- a training that diverged
+
+
+def _diverge(run_folder: Path, from_epoch: int, value: str = "nan") -> None:
+    """The history of a training whose loss overflowed at `from_epoch`: every value after it NaN (or inf)."""
+    path = run_folder / "history.csv"
+    history = pd.read_csv(path)
+    late = history["epoch"] >= from_epoch
+    for column in ("loss", "accuracy", "val_loss", "val_accuracy", "val_top5"):
+        history[column] = history[column].astype(float)
+        history.loc[late, column] = float(value)
+    history.to_csv(path, index=False)
+
+
+@pytest.mark.parametrize("page", [TRAIN, RESULTS])
+def test_a_diverged_training_says_why_its_curves_stop_where_they_are_drawn(results, page):
+    _diverge(results / RUNS_SUBDIR / RUN_B, from_epoch=3)
+    at = open_page(page)
+    said = texts(at.warning if page == TRAIN else at.error)
+    assert "the loss became NaN at epoch 3: the training diverged" in said
+    assert "start a new run with a lower learning rate (this one used 0.01)" in said
+
+
+def test_a_training_diverged_from_its_first_epoch_says_so_in_its_blank_charts(results):
+    _diverge(results / RUNS_SUBDIR / RUN_B, from_epoch=1, value="inf")
+    at = open_page(RESULTS)
+    assert "the loss became infinite at epoch 1" in texts(at.error)
+    charts = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    notes = [a["text"] for c in charts for a in c["layout"].get("annotations", [])]
+    assert notes and all("training diverged" in n and "no training history" not in n for n in notes[:2])

@@ -15,6 +15,7 @@ import pandas as pd
 
 from glr import spreadsheet
 from glr.paths import one_line
+from glr.training import run_table
 from glr.training.run import Run, RunError, as_run
 
 
@@ -104,6 +105,9 @@ def histories(runs: Sequence[Run | str | os.PathLike]) -> tuple[dict[str, pd.Dat
             found[run.id] = run.history()
         except RunError as exc:
             problems.append(str(exc))
+        else:
+            if note := run_table.divergence(found[run.id]):  # its curves stop or are blank: say why
+                problems.append(f"{run.label()}: {note}")
     return found, problems
 
 

@@ -61,6 +61,7 @@ def list_runs(results_dir: str | os.PathLike):
         try:
             history = run.history()
             row["epochs_done"] = len(history)
+            row["message"] = "; ".join(filter(None, [row["message"], divergence(history)]))  # said, not a damage
             acc = pd.to_numeric(history["val_accuracy"], errors="coerce").dropna()
             row["best_val_accuracy"] = float(acc.max()) if len(acc) else None
         except RunError as exc:
@@ -112,6 +113,29 @@ def run_folders(root: Path) -> tuple[list[Path], dict[str, list[str]], list[Path
         seen[real] = entry.name
         folders.append(entry)
     return folders, links, broken
+
+
+def divergence(history) -> str:
+    """Why a run's curves stop or are empty when its loss stopped being a number ("" when it did not).
+
+    A learning rate too high makes the loss overflow to inf, then NaN, and every epoch after stays NaN:
+    the curves have nothing to draw from there on, and the run may still end "finished".
+    """
+    import numpy as np
+    import pandas as pd
+
+    if history is None or not len(history) or "loss" not in history:
+        return ""
+    loss = pd.to_numeric(history["loss"], errors="coerce").to_numpy(dtype=float)
+    bad = np.flatnonzero(~np.isfinite(loss))
+    if not len(bad):
+        return ""
+    row = history.iloc[bad[0]]
+    value = "NaN" if np.isnan(loss[bad[0]]) else "infinite"
+    lr = pd.to_numeric(pd.Series([row.get("lr")]), errors="coerce").iloc[0]
+    used = f" (this one used {lr:g})" if np.isfinite(lr) else ""
+    return (f"the loss became {value} at epoch {int(row['epoch'])}: the training diverged, so its curves stop there and "
+            f"its model learned nothing after it; start a new run with a lower learning rate{used}")
 
 
 def default_run(table) -> str | None:
