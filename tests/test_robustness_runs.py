@@ -518,3 +518,22 @@ def test_a_link_to_a_run_is_listed_once_and_a_broken_link_is_named_with_its_targ
     from glr.training.run_table import default_run
 
     assert default_run(list_runs(results)) == "borrowed"  # a broken link is never the run a page shows first
+
+
+# --------------------------------------------------------------------------- a run folder renamed while it trains
+
+
+def test_a_run_folder_renamed_while_it_trains_says_so_and_resumes_under_its_new_name(tmp_path):
+    run = launch.launch(tmp_path, {"backbone": "fake", "steps": 200}, argv_prefix=FAKE)
+    wait_until(lambda: run.status()["state"] == "running" and run.status()["epoch"], timeout=20)
+    renamed = Run(run.path.with_name("kept-as-best"))
+    os.rename(run.path, renamed.path)  # in a file manager, or `mv`, to give it a name
+    wait_until(lambda: renamed.status()["state"] == "failed", timeout=20)  # its trainer stops at its next write
+    assert renamed.status()["message"] == (
+        f"the training process ended without saying so, and this run folder was renamed (it was {run.id}): a training "
+        "stops when its folder is renamed, as it writes only into the folder it started in; resume it to continue")
+    wait_until(lambda: launch.read_lock(tmp_path) is None, timeout=20)
+    shutil.rmtree(run.path, ignore_errors=True)  # the fake trainer's last history write (the real one's writers check)
+    launch.resume(renamed, argv_prefix=FAKE)
+    wait_until(lambda: renamed.status()["state"] == "finished", timeout=30)
+    assert json.loads(renamed.status_path.read_text())["run_id"] == "kept-as-best"
