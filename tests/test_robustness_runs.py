@@ -537,3 +537,20 @@ def test_a_run_folder_renamed_while_it_trains_says_so_and_resumes_under_its_new_
     launch.resume(renamed, argv_prefix=FAKE)
     wait_until(lambda: renamed.status()["state"] == "finished", timeout=30)
     assert json.loads(renamed.status_path.read_text())["run_id"] == "kept-as-best"
+
+
+def test_a_runs_folder_that_cannot_be_listed_is_said_in_the_run_list_not_a_traceback(tmp_path, monkeypatch):
+    Run.create(tmp_path, CONFIG, run_id="20260101-000000-a")
+    runs = tmp_path / "runs"
+    real_iterdir = Path.iterdir
+
+    def iterdir(self):  # another user's results folder (chmod 700): root, who runs these tests, could list it
+        if self == runs:
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_iterdir(self)
+
+    monkeypatch.setattr(Path, "iterdir", iterdir)
+    row = list_runs(tmp_path).iloc[0]
+    assert (row["run_id"], row["state"]) == ("runs", "damaged")
+    assert row["message"] == (f"the runs folder {runs} cannot be listed (Permission denied): give your user permission "
+                              "to read it, or set GLR_RESULTS (or --results) to a results folder of your own")

@@ -34,12 +34,9 @@ def list_runs(results_dir: str | os.PathLike):
     import pandas as pd
 
     rows = []
-    folders, links, broken = run_folders(runs_dir(results_dir))
-    for folder in broken:  # said where the runs are listed, not passed over: the user sees the name in the folder
-        rows.append(dict.fromkeys(LIST_COLUMNS) | {
-            "run_id": folder.name, "name": "", "state": "damaged",
-            "message": f"{folder.name} is {broken_link(folder)}: no run to show; put the run folder back there, "
-                       f"or remove the link (rm {folder})"})
+    folders, links, unusable = run_folders(runs_dir(results_dir))
+    for name, why in unusable:  # said where the runs are listed, not passed over: the user sees the name in the folder
+        rows.append(dict.fromkeys(LIST_COLUMNS) | {"run_id": name, "name": "", "state": "damaged", "message": why})
     for folder in folders:
         run = Run(folder)
         status = run.status()
@@ -85,34 +82,37 @@ def list_runs(results_dir: str | os.PathLike):
     return df.sort_values(["created", "run_id"], ascending=False, ignore_index=True)
 
 
-def run_folders(root: Path) -> tuple[list[Path], dict[str, list[str]], list[Path]]:
-    """(the run folders under `root` to list, {a listed folder's name: the links to it}, links whose target is gone).
+def run_folders(root: Path) -> tuple[list[Path], dict[str, list[str]], list[tuple[str, str]]]:
+    """(the run folders under `root` to list, {a listed folder's name: the links to it}, [(a name, why no run is there)]).
 
     A link (`ln -s`) to a run listed already is another name for it, not a second run: it is said beside the run.
-    A link to a run elsewhere is listed once, by its own name; a link whose target is gone (moved, a drive not
-    mounted) is returned to be said. Real folders come first, so a run is listed under its own name.
+    A link to a run elsewhere is listed once, by its own name. A link whose target is gone (moved, a drive not
+    mounted), and a runs folder that cannot be listed (another user's), are said, not passed over in silence.
+    Real folders come first, so a run is listed under its own name.
     """
     try:
         entries = sorted((p for p in root.iterdir() if not p.name.startswith(".")), key=lambda p: (p.is_symlink(), p.name))
-    except OSError:  # no runs/ yet, or not a folder
+    except FileNotFoundError:  # no run yet
         return [], {}, []
-    folders, links, broken, seen = [], {}, [], {}
+    except OSError as exc:
+        if not root.exists() or root.is_file():  # not made yet, or a file: the pages say so apart
+            return [], {}, []
+        return [], {}, [(root.name, f"the runs folder {root} cannot be listed ({exc.strerror or exc}): give your user "
+                                    "permission to read it, or set GLR_RESULTS (or --results) to a results folder of your own")]
+    folders, links, unusable, seen = [], {}, [], {}
     for entry in entries:
-        if not entry.is_dir():
-            if broken_link(entry):
-                broken.append(entry)
+        real = entry.resolve() if entry.is_dir() else None  # is_dir is False for a loop of links, so resolve cannot loop
+        if real is None:
+            if why := broken_link(entry):
+                unusable.append((entry.name, f"{entry.name} is {why}: no run to show; put the run folder back there, "
+                                             f"or remove the link (rm {entry})"))
             continue  # a file (a README, a link to a file): no run
-        try:
-            real = entry.resolve()
-        except (OSError, RuntimeError):  # a loop of links
-            broken.append(entry)
-            continue
         if real in seen:
             links.setdefault(seen[real], []).append(entry.name)
             continue
         seen[real] = entry.name
         folders.append(entry)
-    return folders, links, broken
+    return folders, links, unusable
 
 
 def divergence(history) -> str:
