@@ -229,3 +229,5 @@ def test_a_run_whose_loss_became_nan_or_inf_says_it_diverged_in_the_run_list(tmp
     assert run_table.divergence(run.history()).startswith("the loss became NaN at epoch 1:")
     run.history_path.write_text("phase,epoch,loss\n1,1,0.5\n")
     assert run_table.divergence(run.history()) == "" and list_runs(tmp_path).iloc[0]["message"] == ""
+    run.history_path.write_text("phase,epoch,loss\n1,inf,nan\n")  # edited by hand: said as written, no OverflowError
+    assert run_table.divergence(run.history()).startswith("the loss became NaN at epoch inf:")

@@ -132,9 +132,11 @@ def divergence(history) -> str:
         return ""
     row = history.iloc[bad[0]]
     value = "NaN" if np.isnan(loss[bad[0]]) else "infinite"
+    epoch = pd.to_numeric(pd.Series([row["epoch"]]), errors="coerce").iloc[0]
+    epoch = int(epoch) if np.isfinite(epoch) and epoch == int(epoch) else row["epoch"]  # a hand-edited file: as written
     lr = pd.to_numeric(pd.Series([row.get("lr")]), errors="coerce").iloc[0]
     used = f" (this one used {lr:g})" if np.isfinite(lr) else ""
-    return (f"the loss became {value} at epoch {int(row['epoch'])}: the training diverged, so its curves stop there and "
+    return (f"the loss became {value} at epoch {epoch}: the training diverged, so its curves stop there and "
             f"its model learned nothing after it; start a new run with a lower learning rate{used}")
 
 
