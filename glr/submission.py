@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Iterable, Sequence
 
 import pandas as pd
 
-from glr.atomic import write_csv
+from glr.spreadsheet import write_csv  # an id a spreadsheet would run as a formula is escaped
 from glr.data.datasets import IMAGE_EXTENSIONS
 from glr.data.layouts import is_system_file, is_system_folder, plural
 from glr.errors import GlrError

@@ -91,6 +91,8 @@ def live_view(run_path: str, was_active: bool, key: str) -> None:
         launch.stop(run)
         st.rerun()
     if history is not None and len(history):
+        if diverged := run_table.divergence(history):  # the curves stop there, or are blank: say why above them
+            st.warning(common.md(diverged), icon=":material/trending_up:")
         c = st.columns(2)
         c[0].plotly_chart(plots.history_figure(history, "loss"), key=f"{key}_loss")
         c[1].plotly_chart(plots.history_figure(history, "accuracy"), key=f"{key}_accuracy")

@@ -130,3 +130,15 @@ def test_a_heatmap_of_thousands_of_classes_shows_the_most_confused_part_quickly(
     assert sorted(map(tuple, fig.data[1].customdata)) == [(5, 5), (17, 17), (17, 2999), (400, 400), (2999, 5),
                                                           (2999, 2999)]
     assert plots.shown_mistakes(cm, keep) == (7, 8) and plots.shown_mistakes(cm, [5, 2999]) == (4, 8)
+
+
+def test_history_figure_leaves_out_inf_and_says_why_a_diverged_history_is_blank():
+    history = pd.DataFrame({"phase": [1, 1, 1], "epoch": [1, 2, 3], "loss": [1.0, np.inf, np.nan],
+                            "val_loss": [1.2, np.inf, np.nan]})
+    fig = plots.history_figure(history, "loss")
+    assert all(np.isfinite(pd.to_numeric(pd.Series(t.y), errors="coerce").dropna()).all() for t in fig.data)
+    assert [list(pd.Series(t.y).isna()) for t in fig.data] == [[False, True, True]] * 2  # a gap, not a blank axis
+    blank = plots.history_figure(history.assign(loss=np.nan, val_loss=np.nan), "loss")
+    assert not blank.data and "the loss became NaN at epoch 1: the training diverged" in \
+        blank.layout.annotations[0].text.replace("<br>", " ")
+    assert "no training history yet" in plots.history_figure(history.iloc[:0], "loss").layout.annotations[0].text

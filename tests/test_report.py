@@ -243,3 +243,13 @@ def test_a_run_saved_with_the_dense_confusion_csv_still_gets_its_confused_pairs(
     pairs = summary.split("## Most confused pairs")[1]
     assert "| 9 |" in pairs.splitlines()[4]  # the first row under the header
     assert "## Notes" not in summary
+
+
+def test_the_report_of_a_diverged_training_says_why_its_curves_stop(tmp_path):
+    run = fabricate_run(tmp_path)
+    history = pd.read_csv(run / "history.csv")
+    history["loss"] = history["loss"].astype(float)
+    history.loc[history["epoch"] >= 2, "loss"] = float("nan")
+    history.to_csv(run / "history.csv", index=False)
+    summary = (report.write_report(run) / "summary.md").read_text()
+    assert "- The loss became NaN at epoch 2: the training diverged, so its curves stop there" in summary

@@ -234,3 +234,139 @@ def test_a_dataset_path_the_os_cannot_look_at_is_named_on_every_page(results, ty
             at.switch_page(page).run()
         assert_no_exception(at)
         assert f": cannot be opened as a dataset folder ({why})" in texts(at.error), page
+
+
+# --------------------------------------------------------------------------- a training that diverged
+
+
+def _diverge(run_folder: Path, from_epoch: int, value: str = "nan") -> None:
+    """The history of a training whose loss overflowed at `from_epoch`: every value after it NaN (or inf)."""
+    path = run_folder / "history.csv"
+    history = pd.read_csv(path)
+    late = history["epoch"] >= from_epoch
+    for column in ("loss", "accuracy", "val_loss", "val_accuracy", "val_top5"):
+        history[column] = history[column].astype(float)
+        history.loc[late, column] = float(value)
+    history.to_csv(path, index=False)
+
+
+@pytest.mark.parametrize("page", [TRAIN, RESULTS])
+def test_a_diverged_training_says_why_its_curves_stop_where_they_are_drawn(results, page):
+    _diverge(results / RUNS_SUBDIR / RUN_B, from_epoch=3)
+    at = open_page(page)
+    said = texts(at.warning if page == TRAIN else at.error)
+    assert "the loss became NaN at epoch 3: the training diverged" in said
+    assert "start a new run with a lower learning rate (this one used 0.01)" in said
+
+
+def test_a_training_diverged_from_its_first_epoch_says_so_in_its_blank_charts(results):
+    _diverge(results / RUNS_SUBDIR / RUN_B, from_epoch=1, value="inf")
+    at = open_page(RESULTS)
+    assert "the loss became infinite at epoch 1" in texts(at.error)
+    charts = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    notes = [a["text"] for c in charts for a in c["layout"].get("annotations", [])]
+    assert notes and all("training diverged" in n and "no training history" not in n for n in notes[:2])
+
+
+# --------------------------------------------------------------------------- a training and several tabs
+
+
+def _button(at, label):
+    return next(b for b in at.button if b.label == label)
+
+
+def test_a_training_the_app_did_not_start_is_followed_stopped_in_one_tab_and_resumed_in_another(results, monkeypatch):
+    """The app restarted (or `glr train` in a terminal) while a training runs: every new tab finds it and follows it."""
+    from test_runs import FAKE, wait_until
+    from glr.training import launch
+    from glr.training.run import Run
+
+    real = launch.launch
+    monkeypatch.setattr(launch, "launch", lambda *a, **k: real(*a, **{**k, "argv_prefix": FAKE}))
+    run = real(results, {"backbone": "fake", "steps": 400}, argv_prefix=FAKE)  # started by another process
+    try:
+        wait_until(lambda: run.status()["state"] == "running", 20)
+        first, second = open_page(TRAIN), open_page(TRAIN)
+        assert first.selectbox[-1].value == run.id and "Stop" in [b.label for b in first.button]
+        _button(first, "Stop").click().run()
+        assert_no_exception(first)
+        wait_until(lambda: run.status()["state"] == "stopped", 20)
+        _button(second, "Stop").click().run()  # its Stop was drawn before the stop: no second stop, no error
+        assert_no_exception(second)
+        assert not second.error and "Stop" not in [b.label for b in second.button]
+        _button(second, "Resume").click().run()
+        assert_no_exception(second)
+        wait_until(lambda: run.status()["state"] == "running", 20)
+        first.run()
+        assert_no_exception(first)
+        assert first.selectbox[-1].value == run.id and "Stop" in [b.label for b in first.button]  # following it again
+    finally:
+        launch.stop(run, timeout=20, wait=True)
+
+
+# --------------------------------------------------------------------------- odd run folders, addresses and sizes
+
+
+@pytest.mark.parametrize("name", ["20260103-000000-Kölner Dom 東京 🏰", "2026" + "x" * 196])
+def test_a_run_folder_with_a_non_ascii_or_200_character_name_opens_on_every_page(results, name):
+    os.rename(results / RUNS_SUBDIR / RUN_B, results / RUNS_SUBDIR / name)
+    for page in (HOME, TRAIN, RESULTS, PREDICT):
+        at = open_page(page)
+        assert not at.error, (page, texts(at.error))
+        if page == TRAIN:
+            assert at.selectbox[-1].value == name
+        elif page == RESULTS:
+            assert at.multiselect[0].value == [name]
+        elif page == PREDICT:
+            assert at.selectbox[0].value == name and at.file_uploader
+
+
+@pytest.mark.parametrize("query", [{"upload": "../../etc"}, {"run": "../"}, {"run": "no-such-run"}])
+def test_an_address_naming_a_run_that_is_not_there_or_a_path_outside_changes_nothing(results, query):
+    at = open_page(HOME)
+    for page in (TRAIN, RESULTS, DATASET):
+        for key, value in query.items():
+            at.query_params[key] = value
+        at.switch_page(page)
+        at.run()
+        assert_no_exception(at)
+        assert not at.error, texts(at.error)
+    assert not (results.parent / "etc").exists() and sorted(os.listdir(results / RUNS_SUBDIR)) == [RUN_A, RUN_B]
+
+
+def _classes(folder: Path, n: int, photos: int = 3) -> None:
+    """Make a copied run a run of `n` classes (labels and a consistent evaluation; its model is left as it is)."""
+    import numpy as np
+
+    from glr.evaluation.metrics import write_evaluation
+    from glr.training.run import Run
+
+    run = Run(folder)
+    old = run.predictions()
+    labels = pd.DataFrame({"index": range(n), "landmark_id": range(100, 100 + n),
+                           "name": [f"Landmark number {i} of a long tail" for i in range(n)], "images": [5] * n})
+    run.write_labels(labels)
+    rng = np.random.default_rng(0)
+    y = np.arange(n * photos) % n
+    probs = rng.random((len(y), n))
+    probs[np.arange(len(y)), y] += rng.random(len(y)) * 2
+    write_evaluation(run, [f"{i:016x}" for i in range(len(y))], [old["path"].iloc[i % len(old)] for i in range(len(y))],
+                     y, probs / probs.sum(1, keepdims=True), labels)
+
+
+@pytest.mark.parametrize("n", [1, 300])
+def test_a_run_of_one_class_or_300_classes_opens_on_the_results_page(results, n):
+    import time
+
+    _classes(results / RUNS_SUBDIR / RUN_B, n)
+    started = time.perf_counter()
+    at = open_page(RESULTS)
+    assert time.perf_counter() - started < 30  # 0.7 s measured at 300 classes, on a machine shared with other tests
+    assert not at.error, texts(at.error)
+    scores = {m.label: m.value for m in at.metric}
+    assert scores["Validation images"] == f"{3 * n:,}"
+    assert scores["Top-5 accuracy"] == ("—" if n <= 5 else scores["Top-5 accuracy"])
+    if n == 300:
+        figure = json.loads(at.get("plotly_chart")[2].proto.spec)  # loss, accuracy, then the confusion heatmap
+        assert figure["data"][0]["type"] == "heatmap" and len(figure["data"][0]["y"]) == 30  # not 300 rows of 2 px
+        assert figure["layout"]["title"]["text"] == "confusion matrix: the 30 most confused of 300 classes"

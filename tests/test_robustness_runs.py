@@ -398,3 +398,159 @@ def test_a_metrics_json_score_outside_0_to_1_is_blank_and_said_to_be_damaged():
     assert (shown["gap"].text, shown["gap"].why) == ("—", "metrics.json holds -5.0 for gap, outside 0..1: the file is damaged")
     assert shown["top5"].text == "50.0%" and not shown["top5"].why
     assert shown["macro_f1"].why == "undefined for these photos"  # NaN keeps its own reason
+
+
+# --------------------------------------------------------------------------- cells a spreadsheet would run
+
+# Class and photo names a spreadsheet reads as formulas (OWASP's CSV injection), and names that merely look alike.
+# (A carriage return starts a formula too, but pandas leaves a cell holding one unquoted: see tests/test_spreadsheet.py.)
+FORMULAS = ['=HYPERLINK("http://evil.example","Big Ben")', "+1+1", "-2+3", "@SUM(A1)", "\tTab", "'=already quoted",
+            "''+twice"]
+HARMLESS = ["'s-Hertogenbosch", "Big Ben", "1-2", ""]
+
+
+def _raw_cells(path: Path) -> set[str]:
+    import csv
+
+    with open(path, newline="", encoding="utf-8") as f:
+        return {cell for row in csv.reader(f) for cell in row}
+
+
+def _evaluation_frames(names: list[str]):
+    import pandas as pd
+
+    n = len(names)
+    predictions = pd.DataFrame({"id": [f"-{i}" for i in range(n)], "path": [f"/p/{i}.jpg" for i in range(n)],
+                                "true_index": range(n), "true_name": names, "pred_index": range(n), "pred_name": names,
+                                "confidence": [0.5] * n, "top5": ["0"] * n})
+    per_class = pd.DataFrame({"index": range(n), "landmark_id": range(n), "name": names, "f1": [1.0] * n})
+    confusion = pd.DataFrame([[1] * n] * n)
+    return predictions, per_class, confusion
+
+
+def test_per_class_and_val_predictions_escape_formula_cells_and_read_back_exactly(tmp_path):
+    names = FORMULAS + HARMLESS
+    run = Run.create(tmp_path, CONFIG, run_id="20260101-000000-csv")
+    predictions, per_class, confusion = _evaluation_frames(names)
+    run.write_evaluation(predictions=predictions, per_class=per_class, confusion=confusion, metrics={"top1": 1.0})
+    for path in (run.per_class_path, run.predictions_path):
+        raw = _raw_cells(path)
+        assert "'" + FORMULAS[0] in raw and FORMULAS[0] not in raw, path.name
+        assert "'+1+1" in raw and "'@SUM(A1)" in raw and "'\tTab" in raw and "''=already quoted" in raw
+        assert "'s-Hertogenbosch" in raw and "1-2" in raw  # not formulas: as they are
+    assert run.per_class()["name"].fillna("").tolist() == names
+    read = run.predictions()
+    assert read["true_name"].fillna("").tolist() == names and read["pred_name"].fillna("").tolist() == names
+    assert read["id"].tolist() == predictions["id"].tolist()  # ids that start with "-" too
+
+
+def test_split_csv_escapes_an_id_a_spreadsheet_would_run_and_reads_it_back(tmp_path):
+    import pandas as pd
+
+    run = Run.create(tmp_path, CONFIG, run_id="20260101-000000-split")
+    table = pd.DataFrame({"id": ["=1+1", "-beach", "0012", "'quoted"], "landmark_id": [1, 1, 2, 2],
+                          "split": ["train", "val", "train", "val"]})
+    run.write_split(table)
+    assert {"'=1+1", "'-beach", "0012", "'quoted"} <= _raw_cells(run.split_path)
+    assert run.split()["id"].tolist() == table["id"].tolist()
+
+
+def test_submission_csv_escapes_an_id_a_spreadsheet_would_run(tmp_path):
+    import pandas as pd
+
+    from glr.submission import write_submission
+
+    out = write_submission(tmp_path / "s.csv", pd.DataFrame({"id": ["=cmd|' /C calc'!A0", "abc", "-x"],
+                                                             "landmarks": ["3 0.9", "", "4 0.5"]}))
+    assert _raw_cells(out) == {"id", "landmarks", "'=cmd|' /C calc'!A0", "abc", "'-x", "3 0.9", "", "4 0.5"}
+
+
+def test_the_confusion_csv_download_escapes_class_names_a_spreadsheet_would_run():
+    import csv
+
+    import numpy as np
+    import pandas as pd
+
+    from glr.evaluation import compare
+
+    labels = pd.DataFrame({"index": [0, 1], "landmark_id": [5, 6], "name": ["=1+1", "@Tower"]})
+    rows = list(csv.reader(io.StringIO(compare.confusion_csv(np.array([[1, 2], [0, 3]]), labels).decode())))
+    assert rows[0] == ["true", "predicted", "count", "true_index", "predicted_index"]
+    assert ["'=1+1", "'@Tower", "2", "0", "1"] in rows and "=1+1" not in {c for r in rows for c in r}
+
+
+def test_distractors_csv_escapes_names_a_spreadsheet_would_run(tmp_path):
+    import pandas as pd
+
+    run = Run.create(tmp_path, CONFIG, run_id="20260101-000000-index")
+
+    class Index:
+        def save(self, folder):
+            Path(folder).mkdir()
+
+    run.write_retrieval(Index(), distractors=pd.DataFrame({"name": ["=evil()", "ok"], "confidence": [0.1, 0.2]}),
+                        val=pd.DataFrame({"known_score": [0.5]}), retrieval={"unknown": {}})
+    assert {"'=evil()", "ok"} <= _raw_cells(run.distractors_path)
+
+
+# --------------------------------------------------------------------------- links in the results folder
+
+
+def test_a_link_to_a_run_is_listed_once_and_a_broken_link_is_named_with_its_target(tmp_path):
+    results = tmp_path / "results"
+    real = Run.create(results, CONFIG, run_id="20260101-000000-real")
+    elsewhere = Run.create(tmp_path / "other", CONFIG, run_id="20260102-000000-elsewhere")
+    runs = real.path.parent
+    (runs / "zz-alias").symlink_to(real.path, target_is_directory=True)  # `ln -s` to give a run a second name
+    (runs / "aa-relative").symlink_to(real.path.name)  # a relative link sorts before the folder it names
+    (runs / "borrowed").symlink_to(elsewhere.path)  # a run kept on another disk, linked in
+    (runs / "gone").symlink_to(tmp_path / "unmounted" / "run")  # its drive not mounted
+    (runs / "loop").symlink_to(runs / "loop")
+    table = list_runs(results).set_index("run_id")
+    assert sorted(table.index) == ["20260101-000000-real", "borrowed", "gone", "loop"]
+    assert table.loc[real.id, "message"] == "also linked here as 'aa-relative', 'zz-alias' (the same run, listed once)"
+    assert table.loc["borrowed", "state"] == "queued"  # by its own name, once
+    gone = table.loc["gone"]
+    assert gone["state"] == "damaged" and gone["message"] == (
+        f"gone is a link to {tmp_path}/unmounted/run, which is not there (moved, deleted, or on a drive not mounted?): "
+        f"no run to show; put the run folder back there, or remove the link (rm {runs}/gone)")
+    assert list_runs(results)["run_id"].tolist()[-2:] == ["loop", "gone"]  # no date: listed after every run
+    from glr.training.run_table import default_run
+
+    assert default_run(list_runs(results)) == "borrowed"  # a broken link is never the run a page shows first
+
+
+# --------------------------------------------------------------------------- a run folder renamed while it trains
+
+
+def test_a_run_folder_renamed_while_it_trains_says_so_and_resumes_under_its_new_name(tmp_path):
+    run = launch.launch(tmp_path, {"backbone": "fake", "steps": 200}, argv_prefix=FAKE)
+    wait_until(lambda: run.status()["state"] == "running" and run.status()["epoch"], timeout=20)
+    renamed = Run(run.path.with_name("kept-as-best"))
+    os.rename(run.path, renamed.path)  # in a file manager, or `mv`, to give it a name
+    wait_until(lambda: renamed.status()["state"] == "failed", timeout=20)  # its trainer stops at its next write
+    assert renamed.status()["message"] == (
+        f"the training process ended without saying so, and this run folder was renamed (it was {run.id}): a training "
+        "stops when its folder is renamed, as it writes only into the folder it started in; resume it to continue")
+    wait_until(lambda: launch.read_lock(tmp_path) is None, timeout=20)
+    shutil.rmtree(run.path, ignore_errors=True)  # the fake trainer's last history write (the real one's writers check)
+    launch.resume(renamed, argv_prefix=FAKE)
+    wait_until(lambda: renamed.status()["state"] == "finished", timeout=30)
+    assert json.loads(renamed.status_path.read_text())["run_id"] == "kept-as-best"
+
+
+def test_a_runs_folder_that_cannot_be_listed_is_said_in_the_run_list_not_a_traceback(tmp_path, monkeypatch):
+    Run.create(tmp_path, CONFIG, run_id="20260101-000000-a")
+    runs = tmp_path / "runs"
+    real_iterdir = Path.iterdir
+
+    def iterdir(self):  # another user's results folder (chmod 700): root, who runs these tests, could list it
+        if self == runs:
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_iterdir(self)
+
+    monkeypatch.setattr(Path, "iterdir", iterdir)
+    row = list_runs(tmp_path).iloc[0]
+    assert (row["run_id"], row["state"]) == ("runs", "damaged")
+    assert row["message"] == (f"the runs folder {runs} cannot be listed (Permission denied): give your user permission "
+                              "to read it, or set GLR_RESULTS (or --results) to a results folder of your own")

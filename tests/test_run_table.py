@@ -215,3 +215,19 @@ def test_find_run_refuses_a_folder_that_is_no_run_for_every_caller(tmp_path):
         run_table.find_run(tmp_path / "results", str(photos))
     with pytest.raises(RunError, match="the run is empty"):
         run_table.find_run(tmp_path / "results", " ")
+
+
+def test_a_run_whose_loss_became_nan_or_inf_says_it_diverged_in_the_run_list(tmp_path):
+    run = _run(tmp_path, "a", "finished", "2026-01-01T00:00:00+00:00")
+    run.history_path.write_text("phase,epoch,loss,lr\n1,1,2.5,0.5\n1,2,inf,0.5\n1,3,nan,0.5\n")
+    note = run_table.divergence(run.history())
+    assert note == ("the loss became infinite at epoch 2: the training diverged, so its curves stop there and its "
+                    "model learned nothing after it; start a new run with a lower learning rate (this one used 0.5)")
+    row = list_runs(tmp_path).iloc[0]
+    assert row["state"] == "finished" and row["message"] == note  # `glr runs`, Home and Train show this column
+    run.history_path.write_text("phase,epoch,loss\n1,1,nan\n")
+    assert run_table.divergence(run.history()).startswith("the loss became NaN at epoch 1:")
+    run.history_path.write_text("phase,epoch,loss\n1,1,0.5\n")
+    assert run_table.divergence(run.history()) == "" and list_runs(tmp_path).iloc[0]["message"] == ""
+    run.history_path.write_text("phase,epoch,loss\n1,inf,nan\n")  # edited by hand: said as written, no OverflowError
+    assert run_table.divergence(run.history()).startswith("the loss became NaN at epoch inf:")

@@ -13,7 +13,9 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
+from glr import spreadsheet
 from glr.paths import one_line
+from glr.training import run_table
 from glr.training.run import Run, RunError, as_run
 
 
@@ -103,6 +105,9 @@ def histories(runs: Sequence[Run | str | os.PathLike]) -> tuple[dict[str, pd.Dat
             found[run.id] = run.history()
         except RunError as exc:
             problems.append(str(exc))
+        else:
+            if note := run_table.divergence(found[run.id]):  # its curves stop or are blank: say why
+                problems.append(f"{run.label()}: {note}")
     return found, problems
 
 
@@ -182,8 +187,8 @@ def confusion_csv(cm, labels: pd.DataFrame) -> bytes:
 
     names = np.array([one_line(n) for n in labels["name"]], dtype=object)
     rows, cols, data = confusion.cells(cm)
-    return pd.DataFrame({"true": names[rows], "predicted": names[cols], "count": data, "true_index": rows,
-                         "predicted_index": cols}).to_csv(index=False).encode("utf-8")
+    return spreadsheet.to_csv_bytes(pd.DataFrame({"true": names[rows], "predicted": names[cols], "count": data,
+                                                  "true_index": rows, "predicted_index": cols}))
 
 
 def display_table(table: pd.DataFrame | None) -> pd.DataFrame | None:

@@ -7,6 +7,7 @@ Pure functions: data in, `go.Figure` out, no file or Streamlit access, so a page
 from __future__ import annotations
 
 import html
+import textwrap
 from typing import Any, Mapping, Sequence
 
 import numpy as np
@@ -51,10 +52,12 @@ def history_figure(history: pd.DataFrame | Mapping[str, pd.DataFrame], metric: s
         color = COLORS[n % len(COLORS)]
         prefix = f"{run} " if run else ""
         for column, label, dash in [(metric, "train", "solid"), (f"val_{metric}", "val", "dash")]:
-            if column in df and df[column].notna().any():
+            values = pd.to_numeric(df[column], errors="coerce") if column in df else None
+            if values is not None and np.isfinite(values.to_numpy(dtype=float)).any():
                 fig.add_trace(
                     go.Scatter(
-                        x=df["epoch"], y=df[column], mode="lines+markers", name=f"{prefix}{label}",
+                        # inf (a diverging loss) left in would stretch the axis until every real point is flat
+                        x=df["epoch"], y=values.where(np.isfinite(values)), mode="lines+markers", name=f"{prefix}{label}",
                         line={"color": color, "dash": dash}, marker={"size": 5},
                     )
                 )
@@ -63,7 +66,10 @@ def history_figure(history: pd.DataFrame | Mapping[str, pd.DataFrame], metric: s
             fig.add_vline(x=boundary, line={"color": color, "dash": "dot", "width": 1},
                           annotation_text="fine-tune", annotation_position="top right")
     if not fig.data:
-        return _empty(title, "no training history yet")
+        from glr.training.run_table import divergence  # a loss of NaN from the first epoch draws no point
+
+        said = next((f"{run + ': ' if run else ''}{note}" for run, df in runs.items() if (note := divergence(df))), "")
+        return _empty(title, "<br>".join(textwrap.wrap(said, 60)) if said else "no training history yet")
     fig.update_layout(title=title, xaxis_title="epoch", yaxis_title=title, template="plotly_white",
                       hovermode="x unified", legend={"orientation": "h", "y": -0.2})
     return fig

@@ -27,6 +27,7 @@ from glr.data.images import decode_image
 from glr.errors import GlrError, ImageError
 from glr.evaluation import metrics, plots, readout
 from glr.paths import one_line
+from glr.training import run_table
 from glr.training.run import Run, RunError, as_run, setting
 
 COLLAGE_IMAGES = 16  # a 4 x 4 grid: enough to see a pattern, small enough to read the captions
@@ -379,6 +380,8 @@ def write_report(run: Run | str | os.PathLike, include_plotlyjs: bool | str = PL
         labels = _quietly(run.labels)  # unreadable: said in the summary
         write_curves_png(history, out / "curves.png", len(labels) if labels is not None else None)
         written += ["curves.html", "curves.png"]
+        if diverged := run_table.divergence(history):  # the curves stop there: the summary says why
+            notes.append(f"{diverged[0].upper()}{diverged[1:]}.")
     else:
         notes.append(f"No training history ({run.history_path.name}) yet, so no curves.")
 

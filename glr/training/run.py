@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from glr import spreadsheet
 from glr.atomic import read_json, write_csv, write_json, write_text
 from glr.errors import GlrError
 from glr.training.run_results import RunResults
@@ -218,7 +219,7 @@ class Run(RunStatus, RunResults):
         if not path.is_file():
             return None
         try:
-            return pd.read_csv(path, **read_options)
+            return spreadsheet.unescape_frame(pd.read_csv(path, **read_options))  # its cells as they were written
         except (OSError, ValueError, pd.errors.ParserError) as exc:  # EmptyDataError is a ValueError
             raise RunError(f"{path} is damaged: {exc}") from None
 
@@ -344,7 +345,7 @@ class Run(RunStatus, RunResults):
 
     def write_split(self, table: "pd.DataFrame") -> None:
         """Store the split table."""
-        self.write_file(write_csv, self.split_path, table)
+        self.write_file(spreadsheet.write_csv, self.split_path, table)
 
     # -- its display name -----------------------------------------------------------------
     def name(self) -> str | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from glr.atomic import write_csv, write_json
+from glr.spreadsheet import write_csv as write_people_csv  # cells a spreadsheet would run as formulas escaped
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -43,8 +44,8 @@ class RunResults:
     def write_evaluation(self, predictions: "pd.DataFrame", per_class: "pd.DataFrame", confusion: "pd.DataFrame",
                          metrics: dict) -> None:
         """Store an evaluation. The metrics come last: once they exist, the other files are complete."""
-        self.write_file(write_csv, self.predictions_path, predictions)
-        self.write_file(write_csv, self.per_class_path, per_class)
+        self.write_file(write_people_csv, self.predictions_path, predictions)
+        self.write_file(write_people_csv, self.per_class_path, per_class)
         self.write_file(write_csv, self.confusion_path, confusion.reset_index())  # the true class index becomes the first column
         self.write_file(write_json, self.metrics_path, metrics)
 
@@ -56,6 +57,6 @@ class RunResults:
     def write_retrieval(self, index, distractors: "pd.DataFrame", val: "pd.DataFrame", retrieval: dict) -> None:
         """Store an embedding index (`index.save(folder)`) and its evaluation, the evaluation last."""
         self.write_file(index.save, self.index_dir)
-        self.write_file(write_csv, self.distractors_path, distractors)
+        self.write_file(write_people_csv, self.distractors_path, distractors)
         self.write_file(write_csv, self.val_retrieval_path, val)
         self.write_file(write_json, self.retrieval_path, retrieval)  # once it exists, the index is complete

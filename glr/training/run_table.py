@@ -13,6 +13,7 @@ from datetime import datetime
 from pathlib import Path
 
 from glr.errors import GlrError
+from glr.paths import broken_link
 from glr.training.checkpoints import checkpoint_problem
 from glr.training.run import Run, RunError, as_run, runs_dir, setting
 from glr.training.status import ACTIVE_STATES
@@ -32,14 +33,18 @@ def list_runs(results_dir: str | os.PathLike):
     """
     import pandas as pd
 
-    root = runs_dir(results_dir)
     rows = []
-    folders = [p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")] if root.is_dir() else []
+    folders, links, unusable = run_folders(runs_dir(results_dir))
+    for name, why in unusable:  # said where the runs are listed, not passed over: the user sees the name in the folder
+        rows.append(dict.fromkeys(LIST_COLUMNS) | {"run_id": name, "name": "", "state": "damaged", "message": why})
     for folder in folders:
         run = Run(folder)
         status = run.status()
         row = {"run_id": run.id, "name": run.name() or "", "state": status["state"], "created": status.get("created"), "backbone": None,
                "epochs_done": None, "model_top1": None, "best_val_accuracy": None, "message": status.get("message") or ""}
+        if aliases := links.get(folder.name):
+            row["message"] = "; ".join(filter(None, [row["message"], "also linked here as " + ", ".join(
+                repr(a) for a in aliases) + " (the same run, listed once)"]))
         if not row["created"]:
             try:
                 row["created"] = datetime.fromtimestamp(folder.stat().st_mtime).astimezone().isoformat(timespec="seconds")
@@ -53,6 +58,7 @@ def list_runs(results_dir: str | os.PathLike):
         try:
             history = run.history()
             row["epochs_done"] = len(history)
+            row["message"] = "; ".join(filter(None, [row["message"], divergence(history)]))  # said, not a damage
             acc = pd.to_numeric(history["val_accuracy"], errors="coerce").dropna()
             row["best_val_accuracy"] = float(acc.max()) if len(acc) else None
         except RunError as exc:
@@ -74,6 +80,64 @@ def list_runs(results_dir: str | os.PathLike):
         rows.append(row)
     df = pd.DataFrame(rows, columns=LIST_COLUMNS)
     return df.sort_values(["created", "run_id"], ascending=False, ignore_index=True)
+
+
+def run_folders(root: Path) -> tuple[list[Path], dict[str, list[str]], list[tuple[str, str]]]:
+    """(the run folders under `root` to list, {a listed folder's name: the links to it}, [(a name, why no run is there)]).
+
+    A link (`ln -s`) to a run listed already is another name for it, not a second run: it is said beside the run.
+    A link to a run elsewhere is listed once, by its own name. A link whose target is gone (moved, a drive not
+    mounted), and a runs folder that cannot be listed (another user's), are said, not passed over in silence.
+    Real folders come first, so a run is listed under its own name.
+    """
+    try:
+        entries = sorted((p for p in root.iterdir() if not p.name.startswith(".")), key=lambda p: (p.is_symlink(), p.name))
+    except FileNotFoundError:  # no run yet
+        return [], {}, []
+    except OSError as exc:
+        if not root.exists() or root.is_file():  # not made yet, or a file: the pages say so apart
+            return [], {}, []
+        return [], {}, [(root.name, f"the runs folder {root} cannot be listed ({exc.strerror or exc}): give your user "
+                                    "permission to read it, or set GLR_RESULTS (or --results) to a results folder of your own")]
+    folders, links, unusable, seen = [], {}, [], {}
+    for entry in entries:
+        real = entry.resolve() if entry.is_dir() else None  # is_dir is False for a loop of links, so resolve cannot loop
+        if real is None:
+            if why := broken_link(entry):
+                unusable.append((entry.name, f"{entry.name} is {why}: no run to show; put the run folder back there, "
+                                             f"or remove the link (rm {entry})"))
+            continue  # a file (a README, a link to a file): no run
+        if real in seen:
+            links.setdefault(seen[real], []).append(entry.name)
+            continue
+        seen[real] = entry.name
+        folders.append(entry)
+    return folders, links, unusable
+
+
+def divergence(history) -> str:
+    """Why a run's curves stop or are empty when its loss stopped being a number ("" when it did not).
+
+    A learning rate too high makes the loss overflow to inf, then NaN, and every epoch after stays NaN:
+    the curves have nothing to draw from there on, and the run may still end "finished".
+    """
+    import numpy as np
+    import pandas as pd
+
+    if history is None or not len(history) or "loss" not in history:
+        return ""
+    loss = pd.to_numeric(history["loss"], errors="coerce").to_numpy(dtype=float)
+    bad = np.flatnonzero(~np.isfinite(loss))
+    if not len(bad):
+        return ""
+    row = history.iloc[bad[0]]
+    value = "NaN" if np.isnan(loss[bad[0]]) else "infinite"
+    epoch = pd.to_numeric(pd.Series([row["epoch"]]), errors="coerce").iloc[0]
+    epoch = int(epoch) if np.isfinite(epoch) and epoch == int(epoch) else row["epoch"]  # a hand-edited file: as written
+    lr = pd.to_numeric(pd.Series([row.get("lr")]), errors="coerce").iloc[0]
+    used = f" (this one used {lr:g})" if np.isfinite(lr) else ""
+    return (f"the loss became {value} at epoch {epoch}: the training diverged, so its curves stop there and "
+            f"its model learned nothing after it; start a new run with a lower learning rate{used}")
 
 
 def default_run(table) -> str | None:

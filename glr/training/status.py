@@ -28,6 +28,10 @@ STATUS_FIELDS = (
     "created", "started", "updated", "finished", "message", "traceback",
 )  # phase: the current stage; unit: what its steps count ("batch" while epochs train); epoch: epochs done
 DIED_MESSAGE = "the training process ended without saying so (killed?)"
+# A trainer writes only into the folder it started in: renamed under it, the run stops at its next write.
+RENAMED_MESSAGE = ("the training process ended without saying so, and this run folder was renamed (it was {old}): "
+                   "a training stops when its folder is renamed, as it writes only into the folder it started in; "
+                   "resume it to continue")
 NEVER_STARTED_MESSAGE = ("never started: the process that queued it (pid {pid}) ended before its training began; "
                          "start it again, or delete it")
 PROGRESS_SECONDS = 0.5  # report_progress writes the status at most this often
@@ -66,7 +70,7 @@ class RunStatus:
             return status
         for key in STATUS_FIELDS:
             status.setdefault(key, None)
-        status["run_id"] = self.id
+        recorded_id, status["run_id"] = status["run_id"], self.id
         if status["state"] not in STATES:
             status.update(state="damaged", message=f"{self.status_path} has an unknown state {status['state']!r}")
         elif _needs_process(status) and not pid_alive(status["pid"], status["pid_start"], status["updated"]):
@@ -75,7 +79,8 @@ class RunStatus:
             if again.get("state") in FINAL_STATES:
                 status.update(again)
             else:
-                status.update(state="failed", message=DIED_MESSAGE)
+                renamed = isinstance(recorded_id, str) and recorded_id and recorded_id != self.id
+                status.update(state="failed", message=RENAMED_MESSAGE.format(old=recorded_id) if renamed else DIED_MESSAGE)
         elif _orphaned_in_queue(status):
             again = self.recorded_status() or {}
             if again.get("state") == "queued" and not again.get("pid"):  # its trainer may have just started
@@ -111,7 +116,7 @@ class RunStatus:
                 fields.setdefault("started", stamp)
             if new_state in FINAL_STATES:
                 fields.setdefault("finished", stamp)
-            current.update(fields, updated=stamp)
+            current.update(fields, updated=stamp, run_id=self.id)  # a folder renamed since is this run's now
             write_json(self.status_path, current)
             return True
 

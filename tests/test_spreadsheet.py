@@ -1,0 +1,37 @@
+"""glr.spreadsheet: cells a spreadsheet would run as formulas are escaped, and read back exactly."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from glr.spreadsheet import escape_cell, escape_frame, to_csv_bytes, unescape_cell, unescape_frame
+
+
+@pytest.mark.parametrize("text, written", [
+    ("=1+1", "'=1+1"), ("+x", "'+x"), ("-x", "'-x"), ("@x", "'@x"), ("\tx", "'\tx"), ("\rx", "'\rx"),
+    ("'=x", "''=x"), ("''-x", "'''-x"),  # a name that itself starts with a quote keeps it
+    ("'s-Hertogenbosch", "'s-Hertogenbosch"), ("a=b", "a=b"), ("", ""), ("'", "'"),  # no formula: as it is
+])
+def test_a_cell_is_escaped_only_when_a_spreadsheet_would_run_it_and_comes_back_exactly(text, written):
+    assert escape_cell(text) == written
+    assert unescape_cell(written) == text
+
+
+def test_numbers_and_missing_values_are_left_alone():
+    for value in (-1, -0.5, np.nan, None, True):
+        assert escape_cell(value) is value and unescape_cell(value) is value
+    frame = pd.DataFrame({"n": [-1, 2], "x": [-0.5, 1.0], "name": ["-a", None]})
+    escaped = escape_frame(frame)
+    assert escaped["n"].tolist() == [-1, 2] and escaped["x"].tolist() == [-0.5, 1.0]
+    assert escaped["name"].tolist()[0] == "'-a" and frame["name"].tolist()[0] == "-a"  # a copy
+
+
+def test_a_frame_round_trips_through_csv_bytes_column_names_included():
+    frame = pd.DataFrame({"=col": ["=a", "b", "-1"], "n": [1, 2, 3]})
+    read = unescape_frame(pd.read_csv(io.BytesIO(to_csv_bytes(frame)), dtype={"=col": str}))
+    assert list(read.columns) == ["=col", "n"] and read["=col"].tolist() == ["=a", "b", "-1"]
+    assert unescape_frame(None) is None
