@@ -269,6 +269,8 @@ def cmd_train(args) -> int:
         from glr.evaluation import readout
 
         print(readout.end_line(result, sep="  "))
+        if readout.baseline_note(result):
+            print(readout.baseline_note(result))
     return 0 if status["state"] in ("finished", "stopped") else 1
 
 

@@ -290,3 +290,11 @@ def test_evaluate_takes_the_matrix_as_an_array_a_frame_or_lists_of_rows():
     assert metrics.evaluate([0, 0, 1, 2], pd.DataFrame(probs), LABELS) == want
     assert metrics.evaluate([0, 0, 1, 2], probs.tolist(), LABELS) == want
     assert metrics.evaluate([0, 0, 1, 2], [probs[:3], probs[3:]], LABELS) == want  # a list of blocks
+
+
+def test_scores_carry_what_always_naming_the_most_common_class_would_score():
+    y_true = np.array([0] * 6 + [1, 2, 3])  # 6 of 9 validation photos are of class 0
+    probs = np.eye(4)[[0, 0, 0, 0, 0, 0, 1, 2, 0]]
+    scores = metrics.evaluate(y_true, probs, LABELS)
+    assert scores["majority_top1"] == pytest.approx(6 / 9)
+    assert scores["top1"] == pytest.approx(8 / 9)

@@ -142,3 +142,14 @@ def test_the_end_line_gives_scores_to_three_places_and_a_dash_for_a_top5_that_sa
     assert readout.end_line(scores) == "top-1 0.953, top-5 —, GAP 0.900"
     assert readout.end_line({**scores, "n_classes": 40, "top5": 0.99, "gap": float("nan")}, sep="  ") == \
         "top-1 0.953  top-5 0.990  GAP —"
+
+
+def test_top1_on_very_unequal_classes_is_read_against_always_naming_the_largest():
+    unequal = {"top1": 0.9, "majority_top1": 0.851, "n_classes_in_val": 3}
+    assert "would score top-1 0.851 here" in readout.baseline_note(unequal)
+    assert any(line.startswith("baseline   0.8510") for line in readout.score_lines(unequal))
+    # An even split (or one only a little uneven), one class, or an older metrics.json without the key: no note.
+    for scores in ({"majority_top1": 0.34, "n_classes_in_val": 3}, {"majority_top1": 1.0, "n_classes_in_val": 1},
+                   {"top1": 0.9, "n_classes_in_val": 3}):
+        assert readout.baseline_note(scores) == ""
+        assert not any(line.startswith("baseline") for line in readout.score_lines(scores))

@@ -370,3 +370,12 @@ def test_a_run_of_one_class_or_300_classes_opens_on_the_results_page(results, n)
         figure = json.loads(at.get("plotly_chart")[2].proto.spec)  # loss, accuracy, then the confusion heatmap
         assert figure["data"][0]["type"] == "heatmap" and len(figure["data"][0]["y"]) == 30  # not 300 rows of 2 px
         assert figure["layout"]["title"]["text"] == "confusion matrix: the 30 most confused of 300 classes"
+
+
+def test_top1_on_very_unequal_classes_is_shown_against_always_naming_the_largest(results):
+    path = results / RUNS_SUBDIR / RUN_B / "metrics.json"
+    scores = json.loads(path.read_text())
+    path.write_text(json.dumps({**scores, "majority_top1": 0.8, "n_classes_in_val": 3}))
+    at = open_page(RESULTS)
+    assert not at.exception
+    assert any("would score top-1 0.800 here" in c.value for c in at.caption)

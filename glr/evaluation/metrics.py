@@ -191,6 +191,8 @@ def scores(y_true: np.ndarray, top: Ranked, labels_df: pd.DataFrame, report: pd.
         "weighted_f1": float(np.average(present["f1"], weights=present["support"])),
         "mean_confidence": float(confidence.mean()),
         "classes_never_predicted": int((~np.isin(np.arange(len(labels_df)), y_pred)).sum()),
+        # What always naming the most common validation class scores: top-1 is read against it on unequal classes.
+        "majority_top1": float(np.bincount(np.asarray(y_true, dtype=np.int64)).max() / len(y_true)) if len(y_true) else None,
     }
 
 

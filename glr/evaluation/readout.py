@@ -92,6 +92,16 @@ def headline(scores: dict, classes: int | None = None) -> list[Headline]:
     return out
 
 
+def baseline_note(scores: dict) -> str:
+    """A sentence when the validation classes are so unequal that always naming the most common one scores
+    well above an even share (1.5x): top-1 must then be read against that, not against 0; else ""."""
+    share, classes = number(scores.get("majority_top1")), number(scores.get("n_classes_in_val"))
+    if share is None or classes is None or classes < 2 or share <= 1.5 / classes:
+        return ""
+    return (f"Always naming the most common class would score top-1 {share:.3f} here: the classes are of very "
+            "unequal size, so read top-1 against that, and see macro F1, which counts every class alike")
+
+
 def _number_type(raw) -> bool:
     """Whether a metrics.json value is a number (a bool is not a score)."""
     return isinstance(raw, (int, float, np.integer, np.floating)) and not isinstance(raw, bool)
@@ -233,6 +243,8 @@ def score_lines(scores: dict, classes: int | None = None) -> list[str]:
             lines.append(f"{key:<10} {NONE}  (metrics.json has no usable {key})")
         else:
             lines.append(f"{key:<10} {value:.0f}" if key.startswith("n_") else f"{key:<10} {value:.4f}")
+    if baseline_note(scores):
+        lines.append(f"{'baseline':<10} {scores['majority_top1']:.4f}  ({baseline_note(scores)})")
     return lines
 
 
