@@ -328,3 +328,28 @@ def test_all_views_from_one_decode_equal_the_views_made_one_by_one(tmp_path):
     _, _, computed = cached_views(lambda: (_ for _ in ()).throw(AssertionError("built")), paths[2:], digests[2:],
                                   views, together, input_size=16, preprocess=None)
     assert computed == 0  # all cached: the model is never built
+
+
+def test_a_models_forward_passes_are_traced_once_across_calls_and_freed_with_it(tmp_path):
+    import gc
+    import weakref
+
+    import keras
+
+    from glr.backbones import features
+
+    inputs = keras.Input((16, 16, 3))
+    backbone = keras.Model(inputs, keras.layers.GlobalAveragePooling2D()(keras.layers.Conv2D(4, 3)(inputs)))
+    map_model = features.spatial_model(backbone)
+    assert features.spatial_model(backbone) is map_model  # one map model per backbone
+    paths = photos(tmp_path, 5, size=24)
+    for n in (5, 3, 2, 4):  # the sets of a run: validation, training, distractors, the index
+        features.window_features(map_model, paths[:n], input_size=16, preprocess=None, batch_size=2, engine="tf")
+        features.extract_features(backbone, paths[:n], input_size=16, preprocess=None, batch_size=2, engine="tf")
+    kept = vars(map_model)[features.KEPT]["windows"], vars(backbone)[features.KEPT]["forward"]
+    # A new tf.function per call traced the backbone again each time (and TensorFlow warned of retracing).
+    assert all(1 <= f.experimental_get_tracing_count() <= 2 for f in kept)  # a full batch, then any batch size
+    backbone_ref, map_ref = weakref.ref(backbone), weakref.ref(map_model)
+    del backbone, map_model, kept
+    gc.collect()
+    assert backbone_ref() is None and map_ref() is None  # what is kept on a model does not keep it alive

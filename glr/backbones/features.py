@@ -21,8 +21,7 @@ passes per training photo give all its views, instead of the K + 1 passes of ima
 from __future__ import annotations
 
 import hashlib
-import weakref
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -51,7 +50,28 @@ ENGINES = ("auto", "int8", "onnx", "fp32", "tf")
 # wonders7 against fp32's, more than the half point issue #15 allows on one dataset or
 # the other, so "auto" stays fp32 and int8 is an option.
 AUTO_INT8 = False
-_FORWARDS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+KEPT = "_glr_kept"  # the attribute of a model that holds what glr made from it once (`kept`)
+
+
+def kept(model, key, make: Callable[[], Any]) -> Any:
+    """What `make()` gives, made once per `model` and `key`, then kept on the model itself.
+
+    One traced function per model: tracing a backbone costs a second or two, a run extracts several
+    sets (validation, training, distractors, the index) with the same model, and a new tf.function
+    each time made TensorFlow warn of "triggered tf.function retracing". Kept on the model (a plain
+    attribute, past Keras' tracking), not in a table keyed by it: what is made holds the model, so a
+    table would keep every model ever used alive, where a model and its functions are freed together.
+    """
+    made = vars(model).get(KEPT) if hasattr(model, "__dict__") else None
+    if made is None:
+        made = {}
+        try:
+            object.__setattr__(model, KEPT, made)
+        except (AttributeError, TypeError):  # a stand-in that takes no attributes: made each time
+            return make()
+    if key not in made:
+        made[key] = make()
+    return made[key]
 
 
 def compiled_forward(model) -> Callable:
@@ -62,18 +82,7 @@ def compiled_forward(model) -> Callable:
     """
     import tensorflow as tf
 
-    # One traced function per model: tracing a backbone costs a second or two, and a run
-    # extracts several sets (validation, training, distractors) with the same model.
-    try:
-        return _FORWARDS[model]
-    except (KeyError, TypeError):
-        pass
-    forward = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
-    try:
-        _FORWARDS[model] = forward
-    except TypeError:  # not weak-referenceable: just do not keep it
-        pass
-    return forward
+    return kept(model, "forward", lambda: tf.function(lambda x: model(x, training=False), reduce_retracing=True))
 
 
 def resolve_engine(engine: str | None) -> str:
@@ -180,7 +189,8 @@ def spatial_model(backbone):
     last = backbone.layers[-1]
     if not isinstance(last, keras.layers.GlobalAveragePooling2D):
         return None
-    return keras.Model(backbone.input, last.input, name=f"{backbone.name}_map")
+    # One map model per backbone: a new one would trace its forward passes again (`kept`).
+    return kept(backbone, "map", lambda: keras.Model(backbone.input, last.input, name=f"{backbone.name}_map"))
 
 
 def windows(map_side: int) -> list[tuple[int, int, int]]:
@@ -223,13 +233,14 @@ def window_features(
 
     sides = sorted({k for k, _, _ in boxes}, reverse=True)
 
-    @tf.function(reduce_retracing=True)
-    def forward(x):
+    def windows_forward(x):
         fmap = map_model(x, training=False)
         # One average pool per window side, stride 1: its outputs, row by row, are `boxes`' windows of that side
         # (14 slices and means made the ONNX extractor 17% slower than the pooled one; three pools cost nothing).
         pools = [tf.nn.avg_pool2d(fmap, k, 1, "VALID") for k in sides]
         return tf.concat([tf.reshape(p, (-1, p.shape[1] * p.shape[2], p.shape[3])) for p in pools], axis=1)
+
+    forward = kept(map_model, "windows", lambda: tf.function(windows_forward, reduce_retracing=True))
 
     run = _engine(map_model, forward, input_size, 2 * len(paths), f"windows-pools{boxes}", engine, preprocess, on_engine)
     seeds = np.tile(np.asarray([CENTRE_VIEW, CENTRE_MIRROR_VIEW], np.int64), (len(paths), 1, 1))
@@ -273,13 +284,14 @@ def pooled_features(
     """
     import tensorflow as tf
 
-    @tf.function(reduce_retracing=True)
-    def forward(x):
+    def pooled_forward(x):
         out = []
         for image in (x, tf.reverse(x, axis=[2])):
             fmap = map_model(image, training=False)
             out += [tf.reduce_mean(fmap, axis=(1, 2)), gem_pool(fmap, p)]
         return tf.stack(out, axis=1)
+
+    forward = kept(map_model, ("pooled", p), lambda: tf.function(pooled_forward, reduce_retracing=True))
 
     run = _engine(map_model, forward, input_size, len(paths), f"pooled-gem{p:g}-flip", engine, preprocess, on_engine)
     ds = make_dataset(paths, input_size=input_size, preprocess=preprocess, shuffle=False,
