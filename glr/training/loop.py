@@ -29,6 +29,8 @@ looked at after each call, so a stop comes within about CALL_SECONDS plus a step
 demo's phase 1 this and head_data's per-batch view draws took 13.3 s of CPU to 8.5
 (benchmarks/README.md, "Phase 1, faster"). In a cluster the workers run the same number
 of steps per call: they agree on it once per epoch, in the all-reduce that decides the write.
+CPU workers read their part of every batch from plain tf.data iterators (`distribute`): tf.distribute's
+distributed iterator cost up to seconds per epoch to build.
 """
 
 from __future__ import annotations
@@ -78,7 +80,9 @@ def worker_part(ds, workers: int, index: int):
     order (its "legacy rebatch", which it takes when the batch size is not known statically, as
     for glr's datasets), and worker i takes part i; so the last batch of an epoch may leave a
     worker an empty part. Every worker still gets one part per batch, so all run the same
-    number of steps, and a step's sums over the workers are those of the whole batch.
+    number of steps, and a step's sums over the workers are those of the whole batch. (A
+    dataset whose batch size TensorFlow knew statically would be split otherwise by
+    tf.distribute; this split would still read every row once, just not in the same places.)
     """
     import tensorflow as tf
 
