@@ -11,6 +11,10 @@ faster than one process using both; the ratio shows the cost of the collectives 
 second TensorFlow, not the gain of a second machine.
 
     .venv/bin/python benchmarks/bench_distributed.py [--tiny]
+
+`--epochs [--before REF] [--rounds N]` measures instead the fixed cost of a `--workers 2` epoch: phase 1 only,
+on the tests' tiny dataset and settings (18 photos, 20 epochs), the feature cache warm, this tree against git REF
+(exported with `git archive`) in interleaved rounds: the chief's seconds per epoch (its history) and the whole run.
 """
 
 from __future__ import annotations
@@ -29,6 +33,8 @@ GLDV2_CLEAN = dict(photos=1_580_470, classes=81_313)  # train-clean (NOTES.md)
 VAL_FRACTION, VIEWS = 0.2, 4  # glr's defaults: a fifth for validation, K = 4 augmented views + the clean one
 CASE = dict(classes=8, per_class=20)  # 160 demo photos at Lite0's 224 px
 ARGS = ["--epochs", "10", "--patience", "100", "--fine-tune", "--fine-tune-epochs", "1"]
+EPOCH_ARGS = ["--input-size", "32", "--views", "2", "--epochs", "20", "--batch-size", "4", "--hidden", "32",
+              "--learning-rate", "1e-2", "--patience", "100", "--no-fine-tune"]  # tests/conftest.py's TINY_TRAIN
 TINY_ARGS = ["--input-size", "32", "--views", "1", "--epochs", "2", "--batch-size", "4", "--hidden", "16",
              "--fine-tune", "--fine-tune-epochs", "1", "--fine-tune-layers", "3"]
 
@@ -116,9 +122,60 @@ def loop_vs_fit(tiny: bool, steps: int = 8, rounds: int = 3) -> float:
     return med["fit"] / med["loop"]
 
 
+def epoch_run(tree: Path, data: Path, results: Path) -> dict:
+    """One phase-1 run with 2 workers of the glr in `tree`: the chief's epoch seconds and the whole run's."""
+    import statistics
+
+    from glr.training.run import Run, runs_dir
+
+    env = dict(os.environ, PYTHONPATH=str(tree))
+    with common.Timer() as t:
+        done = subprocess.run([sys.executable, "-m", "glr", "train", str(data), "--results", str(results),
+                               "--workers", "2", *EPOCH_ARGS], capture_output=True, text=True, cwd=tree, env=env)
+    if done.returncode != 0:
+        raise RuntimeError(f"{tree} failed:\n{done.stdout[-2000:]}\n{done.stderr[-3000:]}")
+    (path,) = list(runs_dir(results).iterdir())
+    seconds = Run(path).history()["seconds"].tolist()  # the chief's wall time of each epoch, validation included
+    return {"first": seconds[0], "median": statistics.median(seconds[1:]), "epochs": sum(seconds),
+            "whole": t.seconds, "top1": Run(path).metrics()["top1"]}
+
+
+def epoch_cost(before: str | None, rounds: int) -> dict:
+    """`--epochs`: the fixed cost of an epoch under --workers 2, this tree against `before`, interleaved."""
+    import statistics
+
+    common.header("the fixed cost of an epoch with 2 local workers (phase 1, feature cache warm)")
+    with tempfile.TemporaryDirectory(prefix="glr-bench-epochs-") as tmp, common.empty_feature_cache():
+        tmp = Path(tmp)
+        data = common.tiny_dataset(tmp / "tiny")
+        trees = {"now": common.ROOT}
+        if before:
+            trees = {f"before ({before})": common.checkout(before, tmp / "before"), **trees}
+        epoch_run(common.ROOT, data, tmp / "warm-up")  # fills the feature cache: the rounds train only
+        runs = {name: [] for name in trees}
+        for i in range(rounds):
+            for name, tree in trees.items():
+                r = epoch_run(tree, data, tmp / f"{name[:3]}-{i}")
+                runs[name].append(r)
+                print(f"round {i + 1}, {name}: epoch median {r['median']:.3f} s (first {r['first']:.2f} s), "
+                      f"20 epochs {r['epochs']:.1f} s, the whole run {r['whole']:.1f} s, top-1 {r['top1']:.3f}  "
+                      f"[load {os.getloadavg()[0]:.2f}]", flush=True)
+    out = {name: {k: statistics.median(r[k] for r in rs) for k in ("median", "epochs", "whole")}
+           for name, rs in runs.items()}
+    common.summary("; ".join(f"{name}: {o['median']:.3f} s per epoch, 20 epochs {o['epochs']:.1f} s, whole run "
+                             f"{o['whole']:.1f} s" for name, o in out.items()) + f" (medians of {rounds} rounds)")
+    return out
+
+
 def main(argv=None) -> dict:
     """Run the benchmark; returns its figures."""
-    args = common.parser(__doc__.splitlines()[0]).parse_args(argv)
+    parser = common.parser(__doc__.splitlines()[0])
+    parser.add_argument("--epochs", action="store_true", help="measure the fixed cost of an epoch instead")
+    parser.add_argument("--before", help="with --epochs: also measure this git revision")
+    parser.add_argument("--rounds", type=int, default=3, help="with --epochs: interleaved rounds")
+    args = parser.parse_args(argv)
+    if args.epochs:
+        return epoch_cost(args.before, args.rounds)
     common.header("scale-out: 1 vs 2 local workers (tf.distribute)")
     speed = loop_vs_fit(args.tiny)
     out = {}

@@ -44,7 +44,8 @@ class FakeTrainer(SimpleNamespace):
     def __init__(self, tmp_path, patience=100, stop_after=None, state=None, interval=0.0, classes=CLASSES):
         import tensorflow as tf
 
-        super().__init__(strategy=tf.distribute.get_strategy(), distributed=False, console=False, labels=[0] * classes,
+        super().__init__(strategy=tf.distribute.get_strategy(), distributed=False, cluster=None, console=False,
+                         labels=[0] * classes,
                          cfg=SimpleNamespace(label_smoothing=0.1, patience=patience), rows=[], saved=[],
                          run=FakeRun(tmp_path), state=state, interval=interval)
         self.steps_done, self.stop_after = 0, stop_after
@@ -279,3 +280,68 @@ def test_agree_sums_over_the_replicas_with_one_compiled_all_reduce_per_strategy(
     assert agree(strategy, False, 3, distributed=True) == (False, 3)
     # Was a new tf.function per call: traced again every epoch, with TensorFlow's retracing warning each time.
     assert summed(strategy).experimental_get_tracing_count() == 1
+
+
+# Each worker of a real 2-worker cluster reads, epoch by epoch, tf.distribute's own split of phase 1's and phase 2's
+# datasets (experimental_distribute_dataset, a new iterator each epoch) and then `distribute`'s, and compares them.
+SAME_SPLIT = """
+import hashlib, json, os, sys, time
+t0 = time.monotonic()
+from glr.training.cluster import cluster_from_env, make_strategy
+cluster = cluster_from_env()
+strategy = make_strategy(cluster)
+import keras, numpy as np, tensorflow as tf
+from glr.data.pipeline import make_dataset
+from glr.training.head_data import eval_dataset, train_dataset
+from glr.training.loop import distribute
+paths, labels = json.loads(sys.argv[1])
+feats = np.zeros((13, 3, 2), np.float16)  # row i, view v holds (i, v): what each worker read is seen
+feats[..., 0], feats[..., 1] = np.arange(13)[:, None], np.arange(3)
+builders = {  # 13 rows in batches of 4: the last batch of one row leaves worker 1 nothing
+    "phase 1 train": lambda: train_dataset(feats, np.arange(13) % 3, 4, 7),
+    "phase 1 val, batches of 5": lambda: eval_dataset(feats[:, 0], np.arange(13) % 3, 5),
+    "phase 2 train": lambda: make_dataset(paths, labels, input_size=32, training=True, batch_size=4, seed=7),
+}
+
+def epochs(dist, local, n=2):
+    seen = []
+    for _ in range(n):
+        iterator, batches = iter(dist), []
+        while (batch := iterator.get_next_as_optional()).has_value():
+            batches.append([hashlib.sha1(local(t).numpy().tobytes()).hexdigest()[:12] + str(local(t).shape)
+                            for t in batch.get_value()])
+        seen.append(batches)
+    return seen
+
+options = tf.data.Options()
+options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+for name, build in builders.items():
+    keras.utils.set_random_seed(7)
+    theirs = epochs(strategy.experimental_distribute_dataset(build().with_options(options)),
+                    lambda t: strategy.experimental_local_results(t)[0])
+    keras.utils.set_random_seed(7)
+    ours = epochs(distribute(strategy, build(), cluster), lambda t: t)
+    print(f"worker {cluster.index}: {name}: {'same' if ours == theirs else 'DIFFERENT'}, steps {[len(e) for e in ours]}, "
+          f"the last batch {ours[-1][-1][-1][12:]} {time.monotonic() - t0:.1f} s", flush=True)
+    assert ours == theirs, (ours, theirs)
+"""
+
+
+def test_each_worker_reads_the_same_rows_as_tf_distributes_own_split(tiny_data):
+    """`distribute` in a cluster reads each worker's part of a batch from a plain dataset (a distributed iterator cost
+    seconds per epoch): the same rows, order, view draws and steps as tf.distribute's split, epoch after epoch."""
+    import json
+    import subprocess
+    import sys
+
+    from glr.training.workers import free_ports, worker_env
+
+    photos = sorted(str(p) for p in tiny_data.rglob("*.jpg"))[:14]  # the last batch of 2: one row each
+    args = json.dumps([photos, [i % 3 for i in range(len(photos))]])
+    ports = free_ports(2)
+    procs = [subprocess.Popen([sys.executable, "-c", SAME_SPLIT, args], env=worker_env(ports, i, 1), text=True,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE) for i in range(2)]
+    outs = [p.communicate(timeout=300) for p in procs]
+    for i, (p, (out, err)) in enumerate(zip(procs, outs)):
+        assert p.returncode == 0, out + err[-3000:]
+        assert out.count(": same") == 3, out
