@@ -6,6 +6,7 @@ in two processes costs seconds each on this machine.
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -13,7 +14,7 @@ import time
 
 import pytest
 
-from conftest import TINY_TRAIN, tiny_config
+from conftest import TINY_TRAIN, image_id, tiny_config
 from glr.training import cluster as cluster_module
 from glr.training.cluster import Cluster, ClusterError, cluster_from_env, cluster_run
 from glr.training.launch import new_run
@@ -216,3 +217,24 @@ def test_bad_worker_counts_are_refused(tmp_path, tiny_data):
     for bad in (0, 17):
         with pytest.raises(GlrError, match="--workers must be between 1 and 16"):
             train_local(run, bad)
+
+
+def test_two_workers_train_on_a_warm_cache_with_a_photo_that_does_not_decode(tmp_path, tiny_data, finished_run):
+    """The session's run cached every tiny photo's features; a blank one is never cached, so one worker alone needed
+    the backbone for its shard, and building it (a broadcast of the chief's weights) left the collectives unmatched:
+    "Collective instance 100 expected type 0 ... but got type 1", the run failed at once (wonders7's second run)."""
+    from PIL import Image
+
+    data = tmp_path / "data"
+    shutil.copytree(tiny_data, data)
+    blank = image_id(3, 99)
+    path = data / "train" / blank[0] / blank[1] / blank[2] / f"{blank}.jpg"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.new("RGB", (48, 48), (128, 128, 128)).save(path)
+    with open(data / "train.csv", "a") as csv:
+        csv.write(f"{blank},3\n")
+    done = glr_train(data, tmp_path / "results", "--workers", "2")
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    run = only_run(tmp_path / "results")
+    assert run.status()["state"] == "finished"
+    assert run.status()["features_computed"] <= 4  # the blank photo's views alone: the cache was warm for the 18 others

@@ -231,6 +231,9 @@ class Trainer:
 
         if not self.distributed or cache is None:
             return 0
+        # Built by all together: it broadcasts the chief's weights, and a worker skipping it (its photos cached;
+        # one that does not decode never is) left the collectives unmatched: the run failed at once.
+        self.backbone()
         size, index = self.cluster.size, self.cluster.index
         mine = {name: [i for i, d in enumerate(digests[name]) if int(d[:8], 16) % size == index] for name in digests}
         paths = {name: df["path"].to_numpy()[mine[name]].tolist() for name, df in (("train", self.train), ("val", self.val))}
