@@ -24,7 +24,7 @@ from test_runs import CONFIG, FAKE, wait_until
 from glr.atomic import StorageError, write_json, write_with
 from glr.errors import CheckpointError, GlrError
 from glr.training import launch
-from glr.training.run import Run, RunError
+from glr.training.run import Run, RunError, runs_dir
 from glr.training.run_table import list_runs
 
 TESTS = Path(__file__).resolve().parent
@@ -518,6 +518,21 @@ def test_a_link_to_a_run_is_listed_once_and_a_broken_link_is_named_with_its_targ
     from glr.training.run_table import default_run
 
     assert default_run(list_runs(results)) == "borrowed"  # a broken link is never the run a page shows first
+
+
+def test_deleting_a_link_in_runs_removes_the_link_and_keeps_the_run_it_points_to(tmp_path):
+    from glr.training.launch import delete_run
+
+    results = tmp_path / "results"
+    Run.create(results, CONFIG, run_id="20260101-000000-real")
+    elsewhere = Run.create(tmp_path / "other", CONFIG, run_id="20260102-000000-elsewhere")
+    runs = runs_dir(results)
+    (runs / "borrowed").symlink_to(elsewhere.path)
+    (runs / "gone").symlink_to(tmp_path / "unmounted" / "run")
+    for name in ("borrowed", "gone"):  # was "could not be deleted: Cannot call rmtree on a symbolic link"
+        delete_run(Run(runs / name))
+    assert sorted(p.name for p in runs.iterdir()) == ["20260101-000000-real"]
+    assert (elsewhere.path / "config.json").is_file()  # the linked run itself is untouched
 
 
 # --------------------------------------------------------------------------- a run folder renamed while it trains

@@ -406,11 +406,12 @@ def resume(run: Run, results_dir: str | os.PathLike | None = None, *, argv_prefi
 
 
 def delete_run(run: Run) -> None:
-    """Delete the run folder; RunError if its training is still going."""
-    state = run.status()["state"]
+    """Delete the run folder, or only the link when runs/ holds a link to one; RunError if its training is still going."""
+    link = run.path.is_symlink()  # rmtree refuses a link, and the run it points to (perhaps elsewhere) is not ours
+    state = None if link else run.status()["state"]
     if state in ACTIVE_STATES:
         raise RunError(f"run {run.id} is still {state}; stop it before deleting it")
     try:
-        shutil.rmtree(run.path)
+        run.path.unlink() if link else shutil.rmtree(run.path)
     except OSError as exc:  # a read-only results folder (shared, on a mounted disk), no permission
         raise RunError(f"run {run.id} could not be deleted: {exc.filename}: {exc.strerror or exc}") from None
