@@ -206,13 +206,21 @@ def assert_history_continuous(run):
     assert epochs == list(range(1, len(epochs) + 1)), epochs
 
 
-def test_stop_and_resume(tmp_path, tiny_data):
+def test_sigkill_mid_epoch_then_resume(tmp_path, tiny_data):
+    # One run through both interruptions across processes (a trainer process costs seconds of imports, and its
+    # finishing seconds more): killed mid-epoch and resumed, then stopped on request and resumed to the end.
     run = launch(tmp_path, tiny_data)
     # One training per results folder: a second launch beside a running one is refused (a trainer process
     # of its own would cost this test seconds more).
     with pytest.raises(RunError, match="another training is running"):
         launch(tmp_path, tiny_data)
     wait_epochs(run, 2)
+    os.kill(run.status()["pid"], signal.SIGKILL)
+    status = wait_for(run, {"failed"})
+    assert "ended without saying so" in status["message"]
+    killed_at = int(run.history()["epoch"].max())
+    launcher.resume(run)  # the killed run goes on from its last checkpoint, in a new process
+    wait_epochs(run, killed_at + 2)
     assert launcher.stop(run, wait=True, timeout=60)["state"] == "stopped"
     status = wait_for(run, {"stopped"})
     assert "stopped on request" in status["message"]
@@ -231,8 +239,9 @@ def test_stop_in_phase_2_then_resume_finishes_phase_2(tmp_path, tiny_data):
     from glr.training.progress import PHASES
 
     # In one process, the Stop button's request (launcher.stop) made after epoch 4 (epochs 3 to 6 are phase 2's);
-    # a stop and a resume across processes are test_stop_and_resume's. The trainer heeds the flag between batches,
-    # so the stop lands in epoch 5; each phase 2 epoch costs seconds, so there are no more of them than that needs.
+    # a stop and a resume across processes are test_sigkill_mid_epoch_then_resume's. The trainer heeds the flag
+    # between batches, so the stop lands in epoch 5; each phase 2 epoch costs seconds, so there are no more of them
+    # than that needs.
     run = new_run(tmp_path, tiny_config(tiny_data, epochs=2, fine_tune=True, fine_tune_epochs=4, fine_tune_layers=5))
     with pytest.MonkeyPatch.context() as patch:
         at_epoch(patch, 4, lambda trainer: launcher.stop(trainer.run))
@@ -246,19 +255,6 @@ def test_stop_in_phase_2_then_resume_finishes_phase_2(tmp_path, tiny_data):
     assert status["state"] == "finished", status.get("message")
     assert_history_continuous(run)
     assert int(run.history()["epoch"].max()) == 6 and run.history()["phase"].tolist()[-1] == 2
-    assert_run_parses(run)
-
-
-def test_sigkill_mid_epoch_then_resume(tmp_path, tiny_data):
-    run = launch(tmp_path, tiny_data)
-    wait_epochs(run, 2)
-    os.kill(run.status()["pid"], signal.SIGKILL)
-    status = wait_for(run, {"failed"})
-    assert "ended without saying so" in status["message"]
-    finish_quickly(run)
-    launcher.resume(run)
-    assert wait_for(run, {"finished", "failed"})["state"] == "finished"
-    assert_history_continuous(run)
     assert_run_parses(run)
 
 
