@@ -278,3 +278,17 @@ def test_a_stopped_fetch_counts_every_photo_it_wrote_as_kept(tmp_path, server):
         fetch.fetch(root, top_n=1, progress=ctrl_c, **{**FAST, "workers": 3})
     on_disk = len(list((root / "train").rglob("*.jpg")))
     assert stopped.value.report.fetched == on_disk >= 1
+
+
+def test_the_failures_list_escapes_what_a_spreadsheet_would_run_and_keeps_it_exactly_for_the_next_run(tmp_path):
+    # A server's reason text (or a URL) starting "=", "+", "-" or "@" went raw into fetch_failures.csv, a list a
+    # user opens in a spreadsheet, which would run it as a formula.
+    first = fetch.FetchReport()
+    first.fail("abc0000000000000", fetch.NOT_FOUND, '=HYPERLINK("http://x","y")')
+    first.fail("abd0000000000000", fetch.NOT_FOUND, "-1 bytes")
+    fetch.list_failures(tmp_path, first)
+    raw = pd.read_csv(tmp_path / fetch.FAILURES_CSV, dtype=str, keep_default_na=False)
+    assert raw["detail"].tolist() == ['\'=HYPERLINK("http://x","y")', "'-1 bytes"]
+    # A stopped run that failed none of them keeps the earlier rows, their text as it was (marked EARLIER).
+    kept = fetch.not_asked_again(tmp_path, fetch.FetchReport())
+    assert kept["detail"].tolist() == [fetch.EARLIER + '=HYPERLINK("http://x","y")', fetch.EARLIER + "-1 bytes"]
