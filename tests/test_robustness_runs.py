@@ -549,6 +549,8 @@ def test_a_run_folder_renamed_while_it_trains_says_so_and_resumes_under_its_new_
         "stops when its folder is renamed, as it writes only into the folder it started in; resume it to continue")
     wait_until(lambda: launch.read_lock(tmp_path) is None, timeout=20)
     shutil.rmtree(run.path, ignore_errors=True)  # the fake trainer's last history write (the real one's writers check)
+    config = renamed.config()
+    renamed.write_config({**config, "steps": len(renamed.history()) + 2})  # 2 steps left, not ~195 (0.1 s each)
     launch.resume(renamed, argv_prefix=FAKE)
     wait_until(lambda: renamed.status()["state"] == "finished", timeout=30)
     assert json.loads(renamed.status_path.read_text())["run_id"] == "kept-as-best"
