@@ -163,8 +163,10 @@ def cmd_probe(args) -> int:
         lowered = f" ({args.folds} asked: lowered so that every fold holds every class)" if result.folds != args.folds else ""
         print(f"images     {result.images} in {result.classes} classes, {result.folds} folds{lowered}")
         print("folds      " + " ".join(f"{s:.3f}" for s in result.scores))
+    from glr.evaluation.readout import very_unequal
+
     largest, share = result.majority
-    if share > 1.5 / max(result.classes, 1):  # well above an even share: accuracy alone would flatter the probe
+    if very_unequal(share, result.classes):  # accuracy alone would flatter the probe
         scored = result.scored if args.holdout else result.images
         print(f"baseline   {share:.3f}: always naming the largest class ({catalog.names().get(largest, largest)!r}, "
               f"{round(share * scored):,} of {scored:,} {'validation ' if args.holdout else ''}images) scores this; "

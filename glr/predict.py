@@ -38,6 +38,11 @@ BACKENDS = ("auto", "tf", "onnx")
 TF_NOTE = "predicting with TensorFlow: ONNX Runtime could not take this model ({reason})"
 
 
+# The similarity at which a photo's nearest training photo is the photo itself (or a copy): the same pixels give
+# the same embedding, up to float rounding (0.99994 or more); other photos stayed under 0.933 on wonders7 and the demo.
+SAME_PHOTO = 0.999
+
+
 @dataclass
 class Prediction:
     """The outcome for one image: its top-k, or the error that kept it from being read."""
@@ -50,11 +55,20 @@ class Prediction:
     similar: list[dict] = field(default_factory=list)  # nearest training photos: id, landmark_id, name, path, similarity
     # With spatial verification: RANSAC inliers with each verified nearest training photo (best first by similarity).
     inliers: list[dict] = field(default_factory=list)  # id, landmark_id, name, path, inliers
+    # The training photo this one is (its nearest, at SAME_PHOTO similarity or more): its answer proves little.
+    training_photo: dict | None = None  # id, landmark_id, name, path, similarity
 
     @property
     def ok(self) -> bool:
         """True when the image was decoded and predicted."""
         return self.error is None
+
+
+def training_photo_note(photo: dict) -> str:
+    """What a reader should know when a photo is one of the model's training photos (`Prediction.training_photo`)."""
+    return (f"this is one of the model's training photos, or a copy of one ({photo['path']}, "
+            f"{photo['name']}; similarity {photo['similarity']:.3f}): the model learned its answer from it, so the "
+            "answer says little about photos it has not seen")
 
 
 def eval_view(source, input_size: int) -> np.ndarray:
@@ -211,6 +225,9 @@ class Predictor:
                     results[i].known_score = float(extra["known"][r])
                     results[i].unknown = bool(extra["unknown"][r])
                     results[i].similar = extra["similar"][r].to_dict("records") if similar else []
+                    if extra["nearest"][r] >= SAME_PHOTO:
+                        results[i].training_photo = self.recognizer.index.rows(
+                            extra["neighbours"][r][:1], extra["nearest"][r:r + 1]).to_dict("records")[0]
                     if extra["inliers"] is not None:
                         rows, counts = extra["neighbours"][r][:extra["inliers"].shape[1]], extra["inliers"][r]
                         results[i].inliers = self.recognizer.index.rows(rows, np.zeros(len(rows))).drop(

@@ -22,7 +22,7 @@ SKIPPED_LISTED = 20  # skipped files named one per line; the rest are counted by
 
 def cmd_predict(args) -> int:
     """Top-k predictions for images, or a Kaggle submission CSV for a folder (or for the images, with --out)."""
-    from glr.predict import DEFAULT_TOP_K, Predictor
+    from glr.predict import DEFAULT_TOP_K, Predictor, training_photo_note
     from glr import submission
 
     run = find_run(args.run, args.results)
@@ -68,6 +68,8 @@ def cmd_predict(args) -> int:
             verdict = (f"  NOT A KNOWN LANDMARK (known score {p.known_score:.3f} < {predictor.recognizer.calibration.threshold:.3f})"
                        if p.unknown else f"  (known score {p.known_score:.3f})")
         print(f"{p.source}{verdict}")
+        if p.training_photo:
+            print(f"  note: {training_photo_note(p.training_photo)}")
         print(f"  {predictor.method} confidence, landmark_id, name:")
         for landmark_id, name, prob in p.top:
             print(f"  {prob:6.3f}  {landmark_id:>8}  {paths.one_line(name)}")

@@ -321,6 +321,8 @@ def show_result(model, run_path: str, stamp: tuple, name: str, data: bytes, dige
             return
         if truth:
             st.caption(f"A validation photo of {common.md(truth)}")
+        if result.training_photo:
+            st.info(common.md(predict.training_photo_note(result.training_photo)), icon=":material/school:")
         cols = st.columns([1, 1, 2, 2] if show_heatmaps else [1, 2, 2])
         preview = common.preview(digest, 320, name, data)
         if preview is not None:

@@ -116,3 +116,12 @@ def test_predict_without_an_index_says_there_is_no_unknown_verdict(finished_run,
     photo = str(finished_run.predictions()["path"].iloc[0])
     assert main(["predict", str(run), photo, "--backend", "tf"]) == 0
     assert "note: no unknown verdict or similar photos: run old has no embedding index yet" in capsys.readouterr().err
+
+
+def test_predict_a_training_photo_says_it_is_one(finished_run, capsys):
+    from glr.predict import Predictor
+
+    val = finished_run.predictions()["path"].iloc[0]
+    train = Predictor(finished_run.path).predict([val], similar=1)[0].similar[0]["path"]
+    assert main(["predict", str(finished_run.path), train]) == 0
+    assert f"  note: this is one of the model's training photos, or a copy of one ({train}, " in capsys.readouterr().out

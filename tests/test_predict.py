@@ -413,3 +413,17 @@ def test_a_damaged_local_features_file_is_a_note_and_the_photo_is_predicted(fini
     assert photo in out and "known score" in out
     assert (f"note: no spatial verification: {run.index_dir / 'local_features.npz'}: damaged (an empty file); rebuild "
             f"the index with `python -m glr retrieval {run.path}`") in err, err
+
+
+def test_a_training_photo_is_said_to_be_one_and_a_validation_photo_is_not(predictor, finished_run):
+    val = finished_run.predictions()["path"].iloc[0]
+    (unseen,) = predictor.predict([val], similar=1)
+    assert unseen.training_photo is None and unseen.similar[0]["similarity"] < 0.999
+    train = unseen.similar[0]["path"]  # its nearest training photo, given as a photo to predict
+    (seen,) = predictor.predict([train])
+    # Its nearest training photo is itself: the model learned the answer from it.
+    assert seen.training_photo is not None and seen.training_photo["path"] == train
+    assert seen.training_photo["similarity"] >= 0.999
+    from glr.predict import training_photo_note
+
+    assert training_photo_note(seen.training_photo).startswith("this is one of the model's training photos, or a copy")

@@ -149,7 +149,9 @@ def test_top1_on_very_unequal_classes_is_read_against_always_naming_the_largest(
     assert "would score top-1 0.851 here" in readout.baseline_note(unequal)
     assert any(line.startswith("baseline   0.8510") for line in readout.score_lines(unequal))
     # An even split (or one only a little uneven), one class, or an older metrics.json without the key: no note.
+    # The demo: its largest class is 3% of 400 validation photos, 3x an even share of 100 classes, and irrelevant.
     for scores in ({"majority_top1": 0.34, "n_classes_in_val": 3}, {"majority_top1": 1.0, "n_classes_in_val": 1},
+                   {"top1": 0.9, "majority_top1": 0.03, "n_classes_in_val": 100},
                    {"top1": 0.9, "n_classes_in_val": 3}):
         assert readout.baseline_note(scores) == ""
         assert not any(line.startswith("baseline") for line in readout.score_lines(scores))

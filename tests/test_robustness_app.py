@@ -379,3 +379,15 @@ def test_top1_on_very_unequal_classes_is_shown_against_always_naming_the_largest
     at = open_page(RESULTS)
     assert not at.exception
     assert any("would score top-1 0.800 here" in c.value for c in at.caption)
+
+
+def test_a_training_photo_dropped_on_the_predict_page_is_said_to_be_one(results, finished_run):
+    # Its answer was learned from it: a user testing the model with its own training photos was not told.
+    val = finished_run.predictions()["path"].iloc[0]
+    from glr.predict import Predictor
+
+    train = Path(Predictor(finished_run.path).predict([val], similar=1)[0].similar[0]["path"])
+    at = upload(open_page(PREDICT), [("mine.jpg", train.read_bytes(), "image/jpeg")])
+    assert any("this is one of the model's training photos, or a copy of one" in i.value for i in at.info)
+    at = upload(open_page(PREDICT), [("other.jpg", Path(val).read_bytes(), "image/jpeg")])
+    assert not any("training photos, or a copy" in i.value for i in at.info)

@@ -239,7 +239,7 @@ class Recognizer:
             calibration = self.calibration
         neighbours = [self.index.rows(i, s) for i, s in zip(idx[:, :similar], sims[:, :similar])]
         return {"scores": scores, "known": known, "unknown": calibration.is_unknown(known),
-                "similar": neighbours, "inliers": inliers, "neighbours": idx}
+                "similar": neighbours, "inliers": inliers, "neighbours": idx, "nearest": sims[:, 0]}
 
 
 # How each kind of index embeds photos, in words (glr.retrieval.flip.EMBEDDINGS).
