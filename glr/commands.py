@@ -271,8 +271,8 @@ def cmd_train(args) -> int:
         from glr.evaluation import readout
 
         print(readout.end_line(result, sep="  "))
-        if readout.baseline_note(result):
-            print(readout.baseline_note(result))
+        if note := readout.baseline_note(result):
+            print(note)
     return 0 if status["state"] in ("finished", "stopped") else 1
 
 

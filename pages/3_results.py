@@ -178,8 +178,8 @@ with overview:
             why = f"No value: {score.why}." if score.why else None
             m.metric(score.label, score.text, width="content",
                      help=why or ("Global Average Precision, as in the Kaggle competitions" if score.key == "gap" else None))
-        if readout.baseline_note(scores):
-            st.caption(common.md(readout.baseline_note(scores)))
+        if note := readout.baseline_note(scores):
+            st.caption(common.md(note))
     elif not unreadable:
         st.info(common.md(run_table.no_metrics_note(status)))
     common.data_problems(run)

@@ -250,8 +250,8 @@ def score_lines(scores: dict, classes: int | None = None) -> list[str]:
             lines.append(f"{key:<10} {NONE}  (metrics.json has no usable {key})")
         else:
             lines.append(f"{key:<10} {value:.0f}" if key.startswith("n_") else f"{key:<10} {value:.4f}")
-    if baseline_note(scores):
-        lines.append(f"{'baseline':<10} {scores['majority_top1']:.4f}  ({baseline_note(scores)})")
+    if note := baseline_note(scores):
+        lines.append(f"{'baseline':<10} {scores['majority_top1']:.4f}  ({note})")
     return lines
 
 
