@@ -21,8 +21,9 @@ import pandas as pd
 
 from glr.data.datasets import relative_examples
 from glr.data.images import load_resized
-from glr.data.layouts import examples, plural
+from glr.data.layouts import TRAIN_CSV, examples, plural
 from glr.data.near_copies import HashStore, near_copies_of_training
+from glr.data.train_csv import CLEAN_CSV
 from glr.errors import BlankImageError, DatasetError, ImageError
 
 
@@ -93,7 +94,7 @@ def undecodable_sample(paths: Sequence[str], root, size: int = SAMPLE_SIZE, seed
 def _keep_one_hint(root) -> str:
     """What to do about one photo in two classes: in class folders, move a file; in a GLDv2 folder, edit train.csv."""
     with contextlib.suppress(OSError, TypeError):
-        listing = next((e.name for e in os.scandir(root) if e.name.lower() in ("train.csv", "train_clean.csv")), None)
+        listing = next((e.name for e in os.scandir(root) if e.name.lower() in (TRAIN_CSV, CLEAN_CSV)), None)
         if listing:
             return f"keep one of its rows in {listing}, under the landmark it shows"
     return "keep each photo in its own class's folder only"
