@@ -35,14 +35,18 @@ index beside it (an export of a run with an embedding index), each photo also ge
 A folder stands for the photos in it and its sub-folders (by extension), as with glr.
 """
 
+from __future__ import annotations  # the functions copied from glr keep their annotations
+
 import csv
 import glob
 import io
 import json
 import os
 import re
+import stat
 import struct
 import sys
+import warnings
 from pathlib import Path
 
 try:
@@ -62,6 +66,8 @@ try:
 except ImportError as exc:  # the format's runtime is missing: name it and how to install it
     sys.exit(f"predict.py needs {runtime} ({{exc}})")
 
+# As glr: "Corrupt EXIF data" and the like; the pixels still decode, and the warning helps nobody.
+warnings.filterwarnings("ignore", category=UserWarning, module="PIL")
 # The files beside this script are UTF-8 (glr writes them so): names in any script, read the same on Windows.
 # As glr: a 200-megapixel phone photo is a photo, decoded at reduced size below; Pillow's default
 # refuses anything over 179 MP as a decompression bomb.
@@ -76,6 +82,13 @@ WEB_ADDRESS = {web_address!r}  # as glr.data.sniff: a web address given where a 
 TIFF_PAGES_LOOKED_AT = {tiff_pages}
 # As glr (glr.data.sniff): an iPhone's HEIC or an AVIF is known by its ftyp box, so a missing decoder is named.
 HEIF_BRANDS, AVIF_BRANDS = {heif_brands}, {avif_brands}
+# As glr (glr.data.sniff, glr.data.images): a file that is no photo is named for what it is (a PDF, an HTML page, a
+# video...), and a PNG of more chunks before its picture than any photo has is refused before Pillow walks them (a
+# million took it seconds). refuse_known_non_images and the functions after it are glr's own, copied.
+{sniff_constants}
+PNG_CHUNKS_MESSAGE = {png_chunks_message!r}
+# As glr (glr.predict): a photo whose nearest training photo is this similar is that photo, or a copy of it.
+SAME_PHOTO, TRAINING_PHOTO_NOTE = {same_photo!r}, {training_photo_note!r}
 
 HERE = Path(__file__).resolve().parent
 KEEP_TOGETHER = "keep predict.py in its export folder, beside the model, labels.json and preprocessing.json (unzip the whole export)"
@@ -112,6 +125,29 @@ def load_model():
 {page_rule}
 
 {ftyp_rule}
+
+class ImageError(ValueError):
+    """A file refused as glr refuses it, its message naming the file and the problem, as glr's does."""
+
+
+{sniff_rule}
+
+def refuse_unless_photo(path):
+    """As glr does before Pillow opens a file: ImageError for one that is no regular file (a pipe would block for
+    ever), that cannot be read, that is known to be something else, or a PNG of too many chunks."""
+    try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            raise ImageError(f"{{path}}: not a regular file")
+        with open(path, "rb") as f:
+            refuse_known_non_images(f.read(1024), path)  # it looks at no more than this
+            f.seek(0)
+            if f.read(4) == b"\\x89PNG" and len(_png_chunks(f, MAX_PNG_CHUNKS + 1)) > MAX_PNG_CHUNKS:
+                raise ImageError(f"{{path}}: {{PNG_CHUNKS_MESSAGE}}")
+    except (FileNotFoundError, ImageError):
+        raise
+    except OSError as exc:  # a link that leads in a circle, a file without the right to read it
+        raise ImageError(f"{{path}}: cannot be read ({{exc.strerror or exc}})") from None
+
 
 def missing_decoder(path):
     """What to install to read `path`, a HEIC or AVIF photo Pillow could not open; None for any other file."""
@@ -174,6 +210,7 @@ def to_srgb(img, icc):
 def eval_view(path):
     """The photo as the model expects it: RGB, resized to resize_to (bilinear), the centre input_size crop."""
     big, size = NOTE["resize_to"], NOTE["input_size"]
+    refuse_unless_photo(path)
     with opened(path) as img:
         seek_photo(img)
         if img.format in ("JPEG", "MPO"):  # MPO: a JPEG holding more pictures (Ultra HDR, 3D cameras)
@@ -304,6 +341,10 @@ def main(paths):
             print(f"{{path}}: {{exc}}", file=sys.stderr)
             failed += 1
             continue
+        except ImageError as exc:  # glr's own message, which names the file
+            print(exc, file=sys.stderr)
+            failed += 1
+            continue
         except FileNotFoundError:  # as glr: said plainly, not as an errno
             print(f"{{path}}: file not found", file=sys.stderr)
             failed += 1
@@ -320,6 +361,10 @@ def main(paths):
                     else f"  (known score {{known:.3f}})")
             line += f"; nearest training photo {{nearest['id']}} (landmark {{nearest['landmark_id']}}, similarity {{similarity:.3f}})"
         print(path + line)
+        if verdict is not None and embedding is not None and similarity >= SAME_PHOTO:  # as glr predict notes it
+            name = next((label["name"] for label in LABELS if str(label["landmark_id"]) == str(nearest["landmark_id"])), "")
+            photo = f"training photo {{nearest['id']}}, {{one_line(name) or 'landmark ' + nearest['landmark_id']}}"
+            print(f"  note: {{TRAINING_PHOTO_NOTE.format(photo=photo, similarity=similarity)}}")
         for rank, i in enumerate(np.argsort(-scores, kind="stable")[:5], 1):
             label = LABELS[int(i)]
             print(f"  {{rank}}. {{one_line(label['name'])}} (landmark {{label['landmark_id']}}): {{scores[i]:.3f}}")
@@ -337,20 +382,35 @@ def example_script(fmt: str, runtime: str) -> str:
     """The text of predict.py for format `fmt` whose runtime is described by `runtime`."""
     import inspect
 
+    from glr.data import images, sniff
     from glr.data.images import BLANK_MESSAGE, BLANK_MIN_SIDE, BLANK_RANGE, TIFF_PAGES_LOOKED_AT, largest_page, seek_photo
     from glr.data.layouts import IMAGE_EXTENSIONS, SYSTEM_FOLDERS
     from glr.data.sniff import _HEIF_BRANDS, WEB_ADDRESS, _ftyp_brands
+    from glr.predict import SAME_PHOTO, TRAINING_PHOTO_NOTE
 
     imports, loader = _LOADERS[fmt]
     return _EXAMPLE.format(fmt=fmt, runtime=runtime, imports=textwrap.indent(imports, "    "), loader=loader,
                            blank_range=BLANK_RANGE, blank_min_side=BLANK_MIN_SIDE, blank_message=BLANK_MESSAGE,
                            image_extensions=IMAGE_EXTENSIONS, system_folders=sorted(SYSTEM_FOLDERS), web_address=WEB_ADDRESS,
                            tiff_pages=TIFF_PAGES_LOOKED_AT,
-                           heif_brands=_set_literal(_HEIF_BRANDS),
-                           avif_brands=_set_literal({b"avif", b"avis"} & _HEIF_BRANDS), ftyp_rule=inspect.getsource(_ftyp_brands),
-                           page_rule=inspect.getsource(largest_page) + "\n\n" + inspect.getsource(seek_photo))
+                           heif_brands=_literal(_HEIF_BRANDS),
+                           avif_brands=_literal({b"avif", b"avis"} & _HEIF_BRANDS), ftyp_rule=inspect.getsource(_ftyp_brands),
+                           page_rule=inspect.getsource(largest_page) + "\n\n" + inspect.getsource(seek_photo),
+                           sniff_constants="\n".join(f"{name} = {_literal(getattr(sniff, name))}" for name in _SNIFF_CONSTANTS)
+                           + f"\nMAX_PNG_CHUNKS = {images.MAX_PNG_CHUNKS!r}",
+                           sniff_rule="\n\n".join(inspect.getsource(f) for f in (
+                               sniff.refuse_known_non_images, sniff._text_start, sniff.looks_like, images._png_chunks)),
+                           png_chunks_message=PNG_CHUNKS_MESSAGE.format(images.MAX_PNG_CHUNKS),
+                           same_photo=SAME_PHOTO, training_photo_note=TRAINING_PHOTO_NOTE)
 
 
-def _set_literal(items: set) -> str:
-    """A set as Python source, sorted: a set's own repr follows string hashing, so the script would differ each run."""
-    return "{" + ", ".join(map(repr, sorted(items))) + "}"
+# What glr.data.sniff's refuse_known_non_images and looks_like read, copied into predict.py with them.
+_SNIFF_CONSTANTS = ("SUPPORTED_TEXT", "_KNOWN_NON_IMAGES", "_IMAGE_MAGIC", "_OTHER_IMAGE_FORMATS", "_HEIF_BRANDS",
+                    "_RAW_BRANDS", "_VIDEO_BRANDS", "_PLACEHOLDERS")
+# glr.data.images' words for a PNG of too many chunks (its decoder's message, after the file's name).
+PNG_CHUNKS_MESSAGE = "a PNG of over {:,} chunks before its picture (photos have a few dozen); possibly a decompression bomb"
+
+
+def _literal(value) -> str:
+    """A constant as Python source; a set sorted, as its own repr follows string hashing (the script would differ each run)."""
+    return "{" + ", ".join(map(repr, sorted(value))) + "}" if isinstance(value, (set, frozenset)) else repr(value)

@@ -64,11 +64,14 @@ class Prediction:
         return self.error is None
 
 
+# The note's words, shared with the exported predict.py (glr.export_script), which names the photo by its id.
+TRAINING_PHOTO_NOTE = ("this is one of the model's training photos, or a copy of one ({photo}; similarity {similarity:.3f}): "
+                       "the model learned its answer from it, so the answer says little about photos it has not seen")
+
+
 def training_photo_note(photo: dict) -> str:
     """What a reader should know when a photo is one of the model's training photos (`Prediction.training_photo`)."""
-    return (f"this is one of the model's training photos, or a copy of one ({photo['path']}, "
-            f"{photo['name']}; similarity {photo['similarity']:.3f}): the model learned its answer from it, so the "
-            "answer says little about photos it has not seen")
+    return TRAINING_PHOTO_NOTE.format(photo=f"{photo['path']}, {photo['name']}", similarity=photo["similarity"])
 
 
 def eval_view(source, input_size: int) -> np.ndarray:

@@ -61,7 +61,7 @@ def cmd_predict(args) -> int:
     predictions = predictor.predict(images, k=args.top_k, similar=args.similar)
     for p in predictions:
         if not p.ok:
-            print(f"{p.source}: error: {p.error}")
+            print(f"{p.source}: error: {_unnamed(p.error, p.source)}")
             continue
         verdict = ""
         if p.known_score is not None:
@@ -81,6 +81,15 @@ def cmd_predict(args) -> int:
         table = submission.submission_table(submission.unique_ids(images), predictions, unknown=args.unknown)
         print(f"wrote {submission.write_submission(target, table).resolve()}")
     return 0 if all(p.ok for p in predictions) else 1
+
+
+def _unnamed(error: str, source: str) -> str:
+    """A photo's error without the file's name in front (the decoder's messages begin with it), for a line that
+    names the photo already: "a.pdf: error: a.pdf: not an image" said the name twice."""
+    for name in (source, str(Path(source))):
+        if error.startswith(f"{name}: "):
+            return error[len(name) + 2:]
+    return error
 
 
 def _predict_folder(predictor, folder: str, found: list[str], unknown: str):

@@ -100,3 +100,36 @@ def test_a_folder_predicted_into_a_log_says_how_far_it_is(tmp_path, monkeypatch,
     lines = capsys.readouterr().err.splitlines()
     assert lines[1:] == ["predicting photos: 5 photos", "predicting photos: 1 of 5 (20%)", "predicting photos: 2 of 5 (40%)",
                          "predicting photos: 5 of 5 (100%)"], lines
+
+
+def test_a_photo_that_cannot_be_predicted_is_named_once_on_its_line(tmp_path, monkeypatch, capsys):
+    """The decoder's message begins with the file's name, and the line did too: "a.pdf: error: a.pdf: not an image"."""
+    import glr.predict
+    from glr import predict_command
+    from glr.errors import ImageError
+
+    class Fake:  # glr's own decoder's messages, without a model
+        backend_note, recognizer, retrieval_problem = None, None, "no index"
+
+        def __init__(self, *args, **kwargs):
+            pass
+
+        def predict(self, images, k, similar):
+            found = []
+            for image in images:
+                try:
+                    glr.predict.eval_view(image, 32)
+                except ImageError as exc:
+                    found.append(glr.predict.Prediction(source=image, error=str(exc)))
+            return found
+
+    (tmp_path / "report.pdf").write_bytes(b"%PDF-1.4\n" + bytes(100))
+    monkeypatch.setattr(predict_command, "find_run", lambda run, results: run)
+    monkeypatch.setattr(glr.predict, "Predictor", Fake)
+    monkeypatch.chdir(tmp_path)
+    args = argparse.Namespace(run="r", results=None, images=["report.pdf", "./missing.jpg"], out=None, backend="auto",
+                              top_k=5, similar=0, unknown="last")
+    assert predict_command.cmd_predict(args) == 1
+    assert capsys.readouterr().out.splitlines() == [
+        "report.pdf: error: not an image, it looks like a PDF document; use JPEG, PNG, WebP, HEIC, AVIF, GIF, BMP or TIFF",
+        "missing.jpg: error: file not found"]

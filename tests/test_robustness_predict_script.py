@@ -1,0 +1,212 @@
+"""The exported predict.py against `glr predict` on odd files and odd places: the same model input, or glr's own
+message naming the file and what is wrong, never a traceback or a hang. The template alone: no model, no run."""
+
+from __future__ import annotations
+
+import io
+import os
+import struct
+import threading
+import time
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from test_export import template_script
+from test_robustness_export import _photo
+
+
+@pytest.fixture
+def script(tmp_path):
+    """The exported predict.py (its onnx template, a tiny note and one label), with a model that always says 1.0."""
+    module = template_script(tmp_path / "export", [{"index": 0, "landmark_id": 7, "name": "Tower"}])
+    module.load_model = lambda: (lambda x: (np.ones((len(x), 1), np.float32), None))
+    return module
+
+
+def glr_says(path) -> str:
+    """glr's Predictor's message for a photo it refuses (glr predict prints it after the photo's name)."""
+    from glr.errors import ImageError
+    from glr.predict import eval_view
+
+    with pytest.raises(ImageError) as refused:
+        eval_view(path, 32)
+    return str(refused.value)
+
+
+def predicted(out: str) -> list[str]:
+    """The photos predict.py printed a top-5 for."""
+    return [line.split("  ")[0] for line in out.splitlines() if not line.startswith("  ")]
+
+
+def _png_of_empty_chunks(count: int) -> bytes:
+    """A small PNG with `count` empty chunks before its picture, as a decompression bomb of chunks is made."""
+    buffer = io.BytesIO()
+    _photo(40, 30).save(buffer, "PNG")
+    raw = buffer.getvalue()
+    empty = struct.pack(">I", 0) + b"abCd" + struct.pack(">I", zlib.crc32(b"abCd"))
+    return raw[:33] + empty * count + raw[33:]
+
+
+def test_predict_py_refuses_a_png_of_a_million_empty_chunks_at_once_as_glr_does(script, tmp_path, capsys):
+    """glr refuses it before Pillow walks the chunks; predict.py walked them for 4.4 s (12 MB) and then predicted."""
+    bomb, few = tmp_path / "chunks.png", tmp_path / "few.png"
+    bomb.write_bytes(_png_of_empty_chunks(1_000_000))
+    few.write_bytes(_png_of_empty_chunks(200))  # a few hundred: still a photo, for both
+    start = time.perf_counter()
+    assert script.main([str(bomb)]) == 1
+    assert time.perf_counter() - start < 1.0
+    assert capsys.readouterr().err.strip() == glr_says(bomb) == (
+        f"{bomb}: a PNG of over 10,000 chunks before its picture (photos have a few dozen); possibly a decompression bomb")
+    assert script.main([str(few)]) == 0 and predicted(capsys.readouterr().out) == [str(few)]
+
+
+NOT_PHOTOS = {
+    "report.pdf": b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<<>>\nendobj\n" + bytes(300),
+    "page.jpg": b"<!DOCTYPE html><html><body>Not found</body></html>",
+    "photos.jpg": b"PK\x03\x04" + bytes(300),
+    "clip.jpg": b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom" + bytes(300),
+    "new.jxl": b"\xff\x0a" + bytes(300),
+    "raw.jpg": b"\x00\x00\x00\x18ftypcrx \x00\x00\x00\x01crx isom" + bytes(300),
+    "lfs.jpg": b"version https://git-lfs.github.com/spec/v1\noid sha256:abc\nsize 123\n",
+    "denied.jpg": b"403 Forbidden\nYou do not have access to this photo.\n",
+}
+
+
+def test_predict_py_names_a_file_that_is_no_photo_as_glr_does(script, tmp_path, capsys):
+    """A PDF was "not readable as a photo (UnidentifiedImageError: cannot identify image file '...')" in predict.py,
+    where glr says what it is: "is a PDF document", "a video", "a Git LFS pointer", "text, beginning '403 Forbidden'"."""
+    for name, data in NOT_PHOTOS.items():
+        (tmp_path / name).write_bytes(data)
+    good = tmp_path / "good.jpg"
+    _photo().save(good)
+    assert script.main([str(tmp_path / name) for name in NOT_PHOTOS] + [str(good)]) == len(NOT_PHOTOS)
+    out, err = capsys.readouterr()
+    assert err.splitlines() == [glr_says(tmp_path / name) for name in NOT_PHOTOS]
+    assert err.splitlines()[0] == (f"{tmp_path / 'report.pdf'}: not an image, it looks like a PDF document; use JPEG, "
+                                   "PNG, WebP, HEIC, AVIF, GIF, BMP or TIFF")
+    assert predicted(out) == [str(good)]
+
+
+def test_predict_py_refuses_a_pipe_at_once_and_passes_one_in_a_folder_over_as_glr_does(script, tmp_path, capsys):
+    """A FIFO named as a photo hung predict.py for ever (Pillow waited for a writer); glr says "not a regular file".
+    In a folder, both pass it over, as it is no file."""
+    from glr.submission import scan_folder
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    _photo().save(photos / "a.jpg")
+    os.mkfifo(photos / "pipe.jpg")
+    result = []
+    worker = threading.Thread(target=lambda: result.append(script.main([str(photos / "pipe.jpg")])), daemon=True)
+    worker.start()
+    worker.join(timeout=20)
+    if worker.is_alive():  # let the hung open return, so the test ends
+        os.close(os.open(photos / "pipe.jpg", os.O_WRONLY | os.O_NONBLOCK))
+        pytest.fail("predict.py hung on a pipe")
+    assert result == [1] and capsys.readouterr().err.strip() == glr_says(photos / "pipe.jpg") == (
+        f"{photos / 'pipe.jpg'}: not a regular file")
+    assert script.main([str(photos)]) == 0
+    assert predicted(capsys.readouterr().out) == scan_folder(photos)[0] == [str(photos / "a.jpg")]
+
+
+def test_predict_py_says_a_link_that_leads_in_a_circle_cannot_be_read_as_glr_does(script, tmp_path, capsys):
+    """A link to itself, or two to each other: "not readable as a photo (OSError: [Errno 40] ...)" in predict.py;
+    glr says "cannot be read (Too many levels of symbolic links)". In a folder both list them as skipped."""
+    from glr.submission import scan_folder
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    _photo().save(photos / "a.jpg")
+    (photos / "loop.jpg").symlink_to("loop.jpg")
+    (photos / "x.jpg").symlink_to("y.jpg")
+    (photos / "y.jpg").symlink_to("x.jpg")
+    (photos / "again").symlink_to(".", target_is_directory=True)  # a folder that holds itself: not walked
+    loops = [photos / name for name in ("loop.jpg", "x.jpg")]
+    assert script.main(list(map(str, loops))) == 2
+    assert capsys.readouterr().err.splitlines() == [glr_says(path) for path in loops] == [
+        f"{path}: cannot be read (Too many levels of symbolic links)" for path in loops]
+    assert script.main([str(photos)]) == 0
+    out, err = capsys.readouterr()
+    found, skipped = scan_folder(photos)
+    assert predicted(out) == found == [str(photos / "a.jpg")]
+    assert err.splitlines() == [f"  skipped {path}: {why}" for path, why in skipped] and len(skipped) == 3
+
+
+def test_predict_py_says_a_photo_gone_between_listing_and_reading_and_dash_as_glr_does(script, tmp_path, monkeypatch,
+                                                                                        capsys):
+    """A photo deleted (or synced away) after the folder was listed, and `-` (neither reads a photo from stdin): "file
+    not found" from both, and the other photos predicted."""
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for name in ("a.jpg", "b.jpg"):
+        _photo().save(photos / name)
+    listed = script.photos_of
+
+    def listing_then_gone(paths):
+        found = listed(paths)
+        (photos / "a.jpg").unlink()
+        return found
+
+    monkeypatch.setattr(script, "photos_of", listing_then_gone)
+    monkeypatch.chdir(tmp_path)
+    assert script.main([str(photos), "-"]) == 2
+    out, err = capsys.readouterr()
+    assert predicted(out) == [str(photos / "b.jpg")]
+    assert err.splitlines() == [f"{photos / 'a.jpg'}: file not found", "-: file not found"]
+    assert [glr_says(photos / "a.jpg"), glr_says("-")] == err.splitlines()
+
+
+def _jpeg_with_app1(payload: bytes) -> bytes:
+    """A JPEG photo with `payload` as its APP1 (EXIF) segment."""
+    buffer = io.BytesIO()
+    _photo().save(buffer, "JPEG")
+    raw = buffer.getvalue()
+    return raw[:2] + b"\xff\xe1" + (len(payload) + 2).to_bytes(2, "big") + payload + raw[2:]
+
+
+ODD = {
+    "photo.avif": lambda p: _photo().save(p),
+    "broken_exif.jpg": lambda p: p.write_bytes(_jpeg_with_app1(b"Exif\x00\x00II*\x00\xff\xff\xff\x7f" + bytes(40))),
+    # An orientation of 6 in an IFD cut short: both still turn it.
+    "cut_exif.jpg": lambda p: p.write_bytes(_jpeg_with_app1(b"Exif\x00\x00MM\x00*\x00\x00\x00\x08\x00\x05"
+                                                            b"\x01\x12\x00\x03\x00\x00\x00\x01\x00\x06\x00\x00" + b"\xff" * 8)),
+    "strip.jpg": lambda p: _photo(65_000, 10, seed=2).save(p, quality=80),
+    "strip.png": lambda p: _photo(10, 65_000, seed=2).save(p),
+}
+
+
+@pytest.mark.parametrize("name", list(ODD))
+def test_predict_py_sees_an_avif_a_broken_exif_or_a_65000_px_strip_as_glr_does(script, tmp_path, name, capsys):
+    """The same model input as glr's (within 1 grey level), and no warning: Pillow's "Corrupt EXIF data" was printed
+    by predict.py, which glr keeps to itself."""
+    from glr.predict import eval_view
+
+    path = tmp_path / name
+    ODD[name](path)
+    assert np.abs(script.eval_view(path)[0] - eval_view(path, 32)).max() <= 1
+    assert script.main([str(path)]) == 0
+    assert capsys.readouterr().err == ""
+
+
+def test_predict_py_refuses_a_one_pixel_photo_as_blank_as_glr_does(script, tmp_path, capsys):
+    one = tmp_path / "one.png"
+    Image.new("RGB", (1, 1), (200, 10, 10)).save(one)
+    assert script.main([str(one)]) == 1
+    assert capsys.readouterr().err.strip() == glr_says(one) == (
+        f"{one}: a blank photo (one flat colour): nothing in it to recognise")
+
+
+def test_an_avif_where_pillow_has_no_avif_decoder_is_said_by_both(script, tmp_path, monkeypatch, capsys):
+    """A real AVIF photo, with Pillow's AVIF plugin taken away: each names the missing decoder and what to install."""
+    avif = tmp_path / "photo.avif"
+    _photo().save(avif)
+    monkeypatch.setattr(Image, "OPEN", {k: v for k, v in Image.OPEN.items() if k != "AVIF"})
+    monkeypatch.setattr(Image, "ID", [k for k in Image.ID if k != "AVIF"])
+    assert script.main([str(avif)]) == 1
+    assert capsys.readouterr().err.strip() == (f"{avif}: an AVIF photo, and this Pillow cannot read AVIF: pip install "
+                                               "--upgrade pillow (11.3 or later), or export it as JPEG")
+    assert glr_says(avif).startswith(f"{avif}: an AVIF photo, and this installation has no AVIF decoder; install")
