@@ -35,7 +35,7 @@ index beside it (an export of a run with an embedding index), each photo also ge
 A folder stands for the photos in it and its sub-folders (by extension), as with glr.
 """
 
-from __future__ import annotations  # the functions copied from glr keep their annotations
+from __future__ import annotations  # the copied functions below keep their annotations unevaluated
 
 import csv
 import glob

@@ -152,6 +152,22 @@ def test_each_format_gives_the_predictors_top5_in_its_own_runtime(finished_run, 
     assert lines[1].strip().startswith("1. ") and f"(landmark {prediction.top[0][0]})" in lines[1]
 
 
+def test_predict_py_says_when_a_photo_is_one_of_the_models_training_photos_as_glr_does(predictor, exported, photo,
+                                                                                          tmp_path):
+    """glr predict notes a photo whose nearest training photo is itself (similarity 0.999+); predict.py gave its
+    verdict and top-5 with no such note."""
+    from glr.predict import TRAINING_PHOTO_NOTE
+
+    train = predictor.recognizer.index.items.iloc[0]
+    known, other = predictor.predict([str(train["path"]), str(photo)], k=5)
+    assert known.training_photo["id"] == train["id"] and other.training_photo is None
+    lines = run_script(exported("onnx"), Path(train["path"]), photo, cwd=tmp_path)
+    note = TRAINING_PHOTO_NOTE.format(photo=f"training photo {train['id']}, {known.training_photo['name']}",
+                                      similarity=known.training_photo["similarity"])
+    assert lines[0].startswith(f"{train['path']}  {verdict_line(known)}") and lines[1] == f"  note: {note}"
+    assert [line for line in lines if "note:" in line] == [lines[1]]  # the other photo is none of them
+
+
 def test_default_folder_and_zip(finished_run):
     data = export.export_zip(finished_run, "onnx")
     assert export.export_folder(finished_run, "onnx") == finished_run.export_dir / "onnx"
