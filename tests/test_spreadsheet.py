@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from glr.spreadsheet import escape_cell, escape_frame, to_csv_bytes, unescape_cell, unescape_frame
+from glr.spreadsheet import escape_cell, escape_frame, read_csv, to_csv_bytes, unescape_cell, unescape_frame, write_csv
 
 
 @pytest.mark.parametrize("text, written", [
@@ -35,3 +35,9 @@ def test_a_frame_round_trips_through_csv_bytes_column_names_included():
     read = unescape_frame(pd.read_csv(io.BytesIO(to_csv_bytes(frame)), dtype={"=col": str}))
     assert list(read.columns) == ["=col", "n"] and read["=col"].tolist() == ["=a", "b", "-1"]
     assert unescape_frame(None) is None
+
+
+def test_a_csv_for_people_reads_back_exactly_with_returns_and_words_pandas_calls_missing(tmp_path):
+    names = ["\rx", "a\rb", "=1+1", "None", "NA", "c\nd", "'s-Hertogenbosch"]
+    write_csv(tmp_path / "p.csv", pd.DataFrame({"name": names, "n": range(len(names))}))
+    assert read_csv(tmp_path / "p.csv", dtype={"name": str})["name"].tolist() == names
