@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # (`%0D`, `%00`), and words pandas reads as missing ("None": the class of photos of no landmark).
 ODD = ["bare\rreturn", "new\nline", "crlf\r\nend", "\rleading return", 'say "cheese"', "comma, here", "nul\x00byte",
        "\ufeffbom first", "None", "NA", "null", "nan", "N/A", " spaces around ", "x" * 40_000, "=1+1", "-beach",
-       "'s-Hertogenbosch", "Tōkyō タワー"]
+       "'s-Hertogenbosch", "Tōkyō タワー", "line\u2028separator", "next\x85line", "form\x0cfeed", "\x1aeof"]
 
 
 def _rows(path_or_bytes) -> list[list[str]]:
@@ -59,6 +59,15 @@ def test_class_names_holding_returns_newlines_quotes_nul_a_bom_or_missing_words_
     assert problems == [] and found["per_class"]["name"].tolist() == ODD
     for path in (run.per_class_path, run.predictions_path):  # a spreadsheet or a script sees one row per class
         assert len(_rows(path)) == len(ODD) + 1, path.name
+
+
+def test_a_run_written_before_returns_were_quoted_still_reads_row_for_row(tmp_path):
+    run = Run.create(tmp_path, CONFIG, run_id="20260101-000000-old")
+    names = ["a\rb", "None", "plain"]
+    _, per_class, _ = _evaluation(names)
+    run.per_class_path.write_text(per_class.to_csv(index=False, lineterminator="\n"), encoding="utf-8")  # as before
+    assert b",a\rb," in run.per_class_path.read_bytes()  # the bare \r, unquoted
+    assert run.per_class()["name"].tolist() == names  # was 4 rows: "a", "b", then misaligned numbers
 
 
 def test_split_csv_keeps_ids_holding_a_return_or_named_none_exactly(tmp_path):
