@@ -18,7 +18,11 @@ The rule every CSV glr writes follows: a CSV is either for people or a machine f
   `val_retrieval.csv`.
 Both kinds are written by `glr.atomic.csv_text` (a cell holding a carriage return or a newline is quoted, so
 it never splits a row) and read back by `glr.atomic.read_csv` (a text cell "None" or "NA" stays that text).
-A new CSV picks its kind here; tests/test_spreadsheet.py checks that nothing else in glr calls `to_csv`.
+A new CSV picks its kind here: tests/test_spreadsheet.py checks that nothing else in glr calls `to_csv`.
+Names and ids are kept whatever they hold (a return, a newline, quotes, commas, a NUL, a BOM, 40,000
+characters): CSV quoting holds every character, so no name is changed at the data layer, where it also
+identifies the class in labels.json and on resume. LibreOffice 7.4 opens such a file one cell per name (it
+hides a NUL). A machine file opened in a spreadsheet may run a photo named `=x.jpg`: its ids must stay exact.
 """
 
 from __future__ import annotations
