@@ -97,9 +97,53 @@ def write_json(path: str | os.PathLike, obj: Any) -> Path:
     return write_text(path, json.dumps(obj, indent=2, ensure_ascii=False, default=str) + "\n")
 
 
+def csv_text(df) -> str:
+    """`df` as CSV text without its index, each cell read back whole by pandas, Python's csv and the spreadsheets.
+
+    Python's csv writer quotes a cell holding a character of its line ending only: with "\n" line ends, a cell
+    holding a bare carriage return (a class folder so named on Linux, `%0D` in a category URL) went unquoted,
+    and every reader split its row there. Such a table is written with "\r\n" line ends, which quotes it.
+    """
+    text = df.to_csv(index=False, lineterminator="\n")
+    return df.to_csv(index=False, lineterminator="\r\n") if "\r" in text else text
+
+
 def write_csv(path: str | os.PathLike, df) -> Path:
-    """Atomically write a pandas DataFrame as CSV, without its index."""
-    return write_text(path, df.to_csv(index=False))
+    """Atomically write a pandas DataFrame as CSV, without its index (`csv_text`): a machine file, cells as they are."""
+    return write_text(path, csv_text(df))
+
+
+def _first_line(path) -> bytes:
+    """The first line of a file, its line end included (b"" for an empty file)."""
+    with open(path, "rb") as fh:
+        return fh.readline(1 << 16)
+
+
+# pandas' default missing-value words (its read_csv documentation): kept for the columns that are not text.
+_MISSING_WORDS = ["", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN", "<NA>",
+                  "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null"]
+
+
+def read_csv(path: str | os.PathLike, dtype: dict | None = None, **options):
+    """A CSV glr wrote (`write_csv`), its text columns (those `dtype` gives as `str`) exactly as they were written.
+
+    pandas reads a cell "None", "NA", "null" or "nan" as missing, so a class folder named "None" (the photos of
+    no landmark) or a photo named `null.jpg` came back as NaN; in a text column only an empty cell is missing
+    here. The other columns are read as pandas reads them. A file whose lines end in "\n" alone is read with
+    that line end only: one written before `csv_text` quoted a cell holding a bare "\r" still reads row for
+    row. Raises what pandas.read_csv raises.
+    """
+    import pandas as pd
+
+    first = _first_line(path)
+    if first.endswith(b"\n") and not first.endswith(b"\r\n"):
+        options.setdefault("lineterminator", "\n")
+    text = {column for column, kind in (dtype or {}).items() if kind is str}
+    if text:
+        header = pd.read_csv(path, nrows=0, **{k: v for k, v in options.items() if k in ("sep", "encoding", "lineterminator")})
+        options = {"keep_default_na": False,
+                   "na_values": {c: [""] if c in text else _MISSING_WORDS for c in header.columns}, **options}
+    return pd.read_csv(path, dtype=dtype, **options)
 
 
 def read_json(path: str | os.PathLike) -> Any:

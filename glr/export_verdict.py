@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from glr.atomic import write_csv
 from glr.errors import GlrError
 from glr.training.run import Run
 
@@ -49,7 +50,7 @@ class PortableVerdict:
     def write(self, folder: Path) -> None:
         """The three files of the verdict inside an export folder."""
         np.save(folder / VECTORS_NAME, np.ascontiguousarray(self.vectors, np.float16), allow_pickle=False)
-        self.items.to_csv(folder / ITEMS_NAME, index=False)
+        write_csv(folder / ITEMS_NAME, self.items)  # a machine file (glr.spreadsheet): ids exactly, as predict.py reads them
         (folder / VERDICT_NAME).write_text(json.dumps(self.settings, indent=1), encoding="utf-8")
 
 

@@ -2,11 +2,27 @@
 
 Excel, LibreOffice and Google Sheets read such a cell as a formula (OWASP's "CSV injection"), so a class
 named `=HYPERLINK("http://x", "Big Ben")` or `-cmd|' /C calc'!A0`, or a photo named so, would run when a
-user opens a CSV glr wrote. Every CSV glr writes for people goes through `write_csv` here: such a cell is
-written with a leading `'`, which the spreadsheets show as text. glr reads its own CSVs back through
-`unescape_frame`, so what was written comes back exactly: the `'` is added only before a cell whose text after
-its own leading apostrophes starts with one of those characters, and removed only there (`'s-Hertogenbosch`,
-a real town, is written as it is).
+user opens a CSV glr wrote. Such a cell is written with a leading `'`, which the spreadsheets show as text.
+glr reads its own CSVs back through `read_csv` (`unescape_frame`), so what was written comes back exactly: the
+`'` is added only before a cell whose text after its own leading apostrophes starts with one of those
+characters, and removed only there (`'s-Hertogenbosch`, a real town, is written as it is).
+
+The rule every CSV glr writes follows: a CSV is either for people or a machine file.
+- For people (written by `write_csv` / `to_csv_bytes` here, formula-like cells escaped): what a user opens in
+  a spreadsheet to look at: a run's `per_class.csv`, `val_predictions.csv`, `split.csv`, `distractors.csv`,
+  `fetch_failures.csv` and the Results page's confusion-matrix download.
+- Machine files (written by `glr.atomic.write_csv`, every cell exactly as it is): what a program reads by its
+  values: the Kaggle submission (`predict FOLDER`, the Predict page's download: Kaggle scores its ids as
+  written, so `-beach` must not become `'-beach`), the index's `items.csv` and the export's `index_items.csv`
+  (read by the exported predict.py with Python's csv), and the numbers-only `history.csv`, `confusion.csv`,
+  `val_retrieval.csv`.
+Both kinds are written by `glr.atomic.csv_text` (a cell holding a carriage return or a newline is quoted, so
+it never splits a row) and read back by `glr.atomic.read_csv` (a text cell "None" or "NA" stays that text).
+A new CSV picks its kind here: tests/test_spreadsheet.py checks that nothing else in glr calls `to_csv`.
+Names and ids are kept whatever they hold (a return, a newline, quotes, commas, a NUL, a BOM, 40,000
+characters): CSV quoting holds every character, so no name is changed at the data layer, where it also
+identifies the class in labels.json and on resume. LibreOffice 7.4 opens such a file one cell per name (it
+hides a NUL). A machine file opened in a spreadsheet may run a photo named `=x.jpg`: its ids must stay exact.
 """
 
 from __future__ import annotations
@@ -14,6 +30,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from glr.atomic import csv_text
+from glr.atomic import read_csv as _read_csv
 from glr.atomic import write_csv as _write_csv
 
 TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
@@ -69,9 +87,15 @@ def unescape_frame(df):
 
 def to_csv_bytes(df) -> bytes:
     """`df` as the UTF-8 bytes of a CSV for people (a download button's), its formula-like cells escaped."""
-    return escape_frame(df).to_csv(index=False).encode("utf-8")
+    return csv_text(escape_frame(df)).encode("utf-8")
 
 
 def write_csv(path: str | os.PathLike, df) -> Path:
     """Atomically write `df` as a CSV for people (glr.atomic.write_csv), its formula-like cells escaped."""
     return _write_csv(path, escape_frame(df))
+
+
+def read_csv(path: str | os.PathLike, **options):
+    """A CSV for people that glr wrote (`write_csv`), its cells and column names as they were given: the escape
+    removed, and its text columns (`dtype` str) exact (glr.atomic.read_csv). Raises what pandas.read_csv raises."""
+    return unescape_frame(_read_csv(path, **options))

@@ -2,8 +2,9 @@
 
 The predictor (glr.predict) names the landmarks; this module decides what is listed and how.
 Every file under the folder is either a photo or listed as skipped with the reason; each photo
-gets a unique id (its stem, as Kaggle names test photos); and the photos the run calls "not a
-known landmark" are ranked after every known one, so in GAP they no longer push real landmarks down.
+gets a unique id (its stem, as Kaggle names test photos, written exactly: the CSV is a machine file whose
+ids are never escaped for spreadsheets); and the photos the run calls "not a known landmark" are ranked
+after every known one, so in GAP they no longer push real landmarks down.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import TYPE_CHECKING, Iterable, Sequence
 
 import pandas as pd
 
-from glr.spreadsheet import write_csv  # an id a spreadsheet would run as a formula is escaped
+from glr.atomic import csv_text, write_csv  # a machine file (glr.spreadsheet): Kaggle scores the ids as written
 from glr.data.datasets import IMAGE_EXTENSIONS
 from glr.data.layouts import is_system_file, is_system_folder, plural
 from glr.errors import GlrError
@@ -126,8 +127,16 @@ def default_submission_path(folder: str | os.PathLike) -> Path:
     return root.parent / f"{root.name or 'predictions'}-submission.csv"
 
 
+def csv_bytes(table: pd.DataFrame) -> bytes:
+    """The submission as the UTF-8 bytes of its CSV (the Predict page's download), ids exactly as `write_submission`
+    writes them: a machine file, never escaped for spreadsheets (glr.spreadsheet), as Kaggle scores the ids as written."""
+    return csv_text(table).encode("utf-8")
+
+
 def write_submission(out: str | os.PathLike, table: pd.DataFrame) -> Path:
-    """Write the submission CSV (into `out`/submission.csv if `out` is a folder); returns the file written."""
+    """Write the submission CSV (into `out`/submission.csv if `out` is a folder); returns the file written.
+
+    A machine file (glr.spreadsheet): a photo named `-beach.jpg` is listed as `-beach`, the id Kaggle expects."""
     out = Path(out)
     if out.is_dir():
         out = out / "submission.csv"

@@ -16,7 +16,7 @@ if (_root := str(Path(__file__).resolve().parents[1])) not in sys.path:
 
 import streamlit as st
 
-from glr import class_examples, predict, spreadsheet, submission, thumbnails
+from glr import class_examples, predict, submission, thumbnails
 from glr.training import run_table
 from glr.retrieval import run_index
 from glr.training.run import Run
@@ -292,7 +292,7 @@ def upload_and_results(run_path: str, run_id: str, stamp: tuple, k: int, n_simil
         photo_ids, repeat_ids = uploads.submission_ids([n for n, _ in photos], repeats)
         ids, rows = submission.with_repeats(photo_ids, predictions, repeat_ids)
         table = submission.submission_table(ids, rows)
-        st.download_button("Download predictions (submission CSV: id,landmarks)", spreadsheet.to_csv_bytes(table),
+        st.download_button("Download predictions (submission CSV: id,landmarks)", submission.csv_bytes(table),
                            file_name=f"submission-{run_id}.csv", mime="text/csv", icon=":material/download:",
                            key="predict_csv", on_click="ignore", help=submission.SUBMISSION_NOTE)
         # A toggle, not a collapsed expander: st.dataframe's grid costs each browser about 0.3 CPU-s to set

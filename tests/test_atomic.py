@@ -6,7 +6,7 @@ import stat
 import pandas as pd
 import pytest
 
-from glr.atomic import read_json, write_csv, write_json, write_text, write_with
+from glr.atomic import csv_text, read_csv, read_json, write_csv, write_json, write_text, write_with
 
 
 def test_round_trips(tmp_path):
@@ -29,3 +29,24 @@ def test_failure_keeps_old_content_and_leaves_no_temp(tmp_path):
         write_with(path, half_then_fail)
     assert json.loads(path.read_text()) == {"state": "finished"}
     assert [p.name for p in tmp_path.iterdir()] == ["s.json"]
+
+
+def test_a_cell_holding_a_bare_return_is_quoted_so_no_reader_splits_its_row(tmp_path):
+    import csv
+    import io
+
+    frame = pd.DataFrame({"name": ["a\rb", "plain"], "n": [1, 2]})
+    text = csv_text(frame)
+    assert '"a\rb"' in text  # was written bare: pandas and csv.reader read three rows
+    assert len(list(csv.reader(io.StringIO(text, newline="")))) == 3
+    assert csv_text(pd.DataFrame({"name": ["plain"]})) == "name\nplain\n"  # no return: "\n" line ends, as before
+    write_csv(tmp_path / "t.csv", frame)
+    assert read_csv(tmp_path / "t.csv", dtype={"name": str})["name"].tolist() == ["a\rb", "plain"]
+
+
+def test_read_csv_keeps_text_columns_exactly_and_reads_the_others_as_pandas_does(tmp_path):
+    (tmp_path / "t.csv").write_text("name,score\nNone,NaN\nNA,\n,0.5\nnull,inf\n", encoding="utf-8")
+    table = read_csv(tmp_path / "t.csv", dtype={"name": str})
+    assert table["name"].tolist()[:2] == ["None", "NA"] and pd.isna(table["name"][2]) and table["name"][3] == "null"
+    assert table["score"].isna().tolist() == [True, True, False, False] and table["score"].dtype == float
+    assert pd.isna(read_csv(tmp_path / "t.csv")["name"][0])  # no text column named: pandas' own reading

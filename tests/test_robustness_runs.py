@@ -403,7 +403,7 @@ def test_a_metrics_json_score_outside_0_to_1_is_blank_and_said_to_be_damaged():
 # --------------------------------------------------------------------------- cells a spreadsheet would run
 
 # Class and photo names a spreadsheet reads as formulas (OWASP's CSV injection), and names that merely look alike.
-# (A carriage return starts a formula too, but pandas leaves a cell holding one unquoted: see tests/test_spreadsheet.py.)
+# (A carriage return starts a formula too: tests/test_robustness_csv.py holds the names with one.)
 FORMULAS = ['=HYPERLINK("http://evil.example","Big Ben")', "+1+1", "-2+3", "@SUM(A1)", "\tTab", "'=already quoted",
             "''+twice"]
 HARMLESS = ["'s-Hertogenbosch", "Big Ben", "1-2", ""]
@@ -455,14 +455,15 @@ def test_split_csv_escapes_an_id_a_spreadsheet_would_run_and_reads_it_back(tmp_p
     assert run.split()["id"].tolist() == table["id"].tolist()
 
 
-def test_submission_csv_escapes_an_id_a_spreadsheet_would_run(tmp_path):
+def test_submission_csv_keeps_an_id_a_spreadsheet_would_run_exactly_as_kaggle_reads_it(tmp_path):
     import pandas as pd
 
     from glr.submission import write_submission
 
+    # A machine file (glr/spreadsheet.py): Kaggle scores the ids as written, so they are never escaped.
     out = write_submission(tmp_path / "s.csv", pd.DataFrame({"id": ["=cmd|' /C calc'!A0", "abc", "-x"],
                                                              "landmarks": ["3 0.9", "", "4 0.5"]}))
-    assert _raw_cells(out) == {"id", "landmarks", "'=cmd|' /C calc'!A0", "abc", "'-x", "3 0.9", "", "4 0.5"}
+    assert _raw_cells(out) == {"id", "landmarks", "=cmd|' /C calc'!A0", "abc", "-x", "3 0.9", "", "4 0.5"}
 
 
 def test_the_confusion_csv_download_escapes_class_names_a_spreadsheet_would_run():

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import io
+import re
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from glr.spreadsheet import escape_cell, escape_frame, to_csv_bytes, unescape_cell, unescape_frame
+from glr.spreadsheet import escape_cell, escape_frame, read_csv, to_csv_bytes, unescape_cell, unescape_frame, write_csv
 
 
 @pytest.mark.parametrize("text, written", [
@@ -35,3 +37,19 @@ def test_a_frame_round_trips_through_csv_bytes_column_names_included():
     read = unescape_frame(pd.read_csv(io.BytesIO(to_csv_bytes(frame)), dtype={"=col": str}))
     assert list(read.columns) == ["=col", "n"] and read["=col"].tolist() == ["=a", "b", "-1"]
     assert unescape_frame(None) is None
+
+
+def test_a_csv_for_people_reads_back_exactly_with_returns_and_words_pandas_calls_missing(tmp_path):
+    names = ["\rx", "a\rb", "=1+1", "None", "NA", "c\nd", "'s-Hertogenbosch"]
+    write_csv(tmp_path / "p.csv", pd.DataFrame({"name": names, "n": range(len(names))}))
+    assert read_csv(tmp_path / "p.csv", dtype={"name": str})["name"].tolist() == names
+
+
+def test_every_csv_glr_writes_goes_through_the_one_rule():
+    """glr/spreadsheet.py's rule: a CSV is written by glr.atomic (machine) or glr.spreadsheet (for people), never
+    by a bare `to_csv` that would skip the quoting of a return or the escape."""
+    allowed = {"glr/atomic.py", "glr/data/datasets.py"}  # datasets: the fingerprint hashes a table, writes no file
+    root = Path(__file__).resolve().parent.parent
+    found = sorted(p.relative_to(root).as_posix() for p in (root / "glr").rglob("*.py")
+                   if re.search(r"\.to_csv\(", p.read_text(encoding="utf-8")))
+    assert [p for p in found if p not in allowed] == []

@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from glr.atomic import read_json, write_csv, write_json, write_with
+from glr.atomic import read_csv, read_json, write_csv, write_json, write_with
 from glr.errors import GlrError
 
 log = logging.getLogger(__name__)
@@ -317,7 +317,7 @@ class EmbeddingIndex:
         try:
             vectors = np.load(file, allow_pickle=False)
             file = folder / "items.csv"
-            items = pd.read_csv(file, dtype={"id": str, "name": str, "path": str})
+            items = read_csv(file, dtype={"id": str, "name": str, "path": str})  # a class named "None" stays so
         except FileNotFoundError as exc:
             raise GlrError(f"{folder}: no embedding index ({Path(exc.filename).name} is missing)") from None
         except EOFError:  # numpy's word for an empty .npy

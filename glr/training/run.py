@@ -219,7 +219,7 @@ class Run(RunStatus, RunResults):
         if not path.is_file():
             return None
         try:
-            return spreadsheet.unescape_frame(pd.read_csv(path, **read_options))  # its cells as they were written
+            return spreadsheet.read_csv(path, **read_options)  # its cells as they were written
         except (OSError, ValueError, pd.errors.ParserError) as exc:  # EmptyDataError is a ValueError
             raise RunError(f"{path} is damaged: {exc}") from None
 

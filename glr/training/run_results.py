@@ -35,7 +35,7 @@ class RunResults:
 
     def per_class(self) -> "pd.DataFrame | None":
         """Precision, recall, F1 and support per class, or None."""
-        return self._csv(self.per_class_path)
+        return self._csv(self.per_class_path, dtype={"name": str})
 
     def predictions(self) -> "pd.DataFrame | None":
         """One row per validation image: truth, prediction, confidence, top-5; or None."""

@@ -1,0 +1,173 @@
+"""Robustness of the CSVs glr writes: every one reads back exactly (in glr, pandas and Python's csv, row for row),
+whatever its class names and photo ids hold, and the machine files (the Kaggle submission, the index's items)
+hold their values as they are. See glr/spreadsheet.py for which CSV is for people and which is a machine file."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+
+from test_runs import CONFIG
+from glr.training.run import Run
+
+# Names a class folder on Linux, a quoted cell or a percent-escape of train_label_to_category.csv can give
+# (`%0D`, `%00`), and words pandas reads as missing ("None": the class of photos of no landmark).
+ODD = ["bare\rreturn", "new\nline", "crlf\r\nend", "\rleading return", 'say "cheese"', "comma, here", "nul\x00byte",
+       "\ufeffbom first", "None", "NA", "null", "nan", "N/A", " spaces around ", "x" * 40_000, "=1+1", "-beach",
+       "'s-Hertogenbosch", "Tōkyō タワー", "line\u2028separator", "next\x85line", "form\x0cfeed", "\x1aeof"]
+
+
+def _rows(path_or_bytes) -> list[list[str]]:
+    """The rows as Python's csv module (the exported predict.py, and any script) reads them."""
+    data = path_or_bytes if isinstance(path_or_bytes, bytes) else Path(path_or_bytes).read_bytes()
+    return list(csv.reader(io.StringIO(data.decode("utf-8"), newline="")))
+
+
+def _evaluation(names: list[str]):
+    n = len(names)
+    predictions = pd.DataFrame({"id": [f"{name}/{i}" for i, name in enumerate(names)],
+                                "path": [f"/p/{name}.jpg" for name in names], "true_index": range(n),
+                                "true_name": names, "pred_index": range(n), "pred_name": names,
+                                "confidence": [0.5] * n, "top5": ["0 1"] * n})
+    per_class = pd.DataFrame({"index": range(n), "landmark_id": range(n), "name": names, "precision": [1.0] * n,
+                              "recall": [1.0] * n, "f1": [1.0] * n, "support": [1] * n})
+    from glr.evaluation import confusion
+
+    return predictions, per_class, confusion.to_frame(confusion.counts(range(n), range(n), n))
+
+
+def test_class_names_holding_returns_newlines_quotes_nul_a_bom_or_missing_words_read_back_exactly(tmp_path):
+    from glr.evaluation import readout
+
+    run = Run.create(tmp_path, CONFIG, run_id="20260101-000000-odd")
+    predictions, per_class, confusion = _evaluation(ODD)
+    run.write_evaluation(predictions=predictions, per_class=per_class, confusion=confusion, metrics={"top1": 1.0})
+    assert run.per_class()["name"].tolist() == ODD  # was: a bare \r split its row; "None" came back as NaN
+    read = run.predictions()
+    for column in ("id", "path", "true_name", "pred_name"):
+        assert read[column].tolist() == predictions[column].tolist(), column
+    found, problems = readout.read_results(run)
+    assert problems == [] and found["per_class"]["name"].tolist() == ODD
+    for path in (run.per_class_path, run.predictions_path):  # a spreadsheet or a script sees one row per class
+        assert len(_rows(path)) == len(ODD) + 1, path.name
+
+
+def test_a_run_written_before_returns_were_quoted_still_reads_row_for_row(tmp_path):
+    run = Run.create(tmp_path, CONFIG, run_id="20260101-000000-old")
+    names = ["a\rb", "None", "plain"]
+    _, per_class, _ = _evaluation(names)
+    run.per_class_path.write_text(per_class.to_csv(index=False, lineterminator="\n"), encoding="utf-8")  # as before
+    assert b",a\rb," in run.per_class_path.read_bytes()  # the bare \r, unquoted
+    assert run.per_class()["name"].tolist() == names  # was 4 rows: "a", "b", then misaligned numbers
+
+
+def test_split_csv_keeps_ids_holding_a_return_or_named_none_exactly(tmp_path):
+    run = Run.create(tmp_path, CONFIG, run_id="20260101-000000-split")
+    ids = ["Tower/a\rb.jpg", "None", "NA", "null", "-beach", "0012"]
+    run.write_split(pd.DataFrame({"id": ids, "landmark_id": [1, 1, 2, 2, 3, 3], "split": ["train", "val"] * 3}))
+    assert run.split()["id"].tolist() == ids
+    assert len(_rows(run.split_path)) == len(ids) + 1
+
+
+def test_the_confusion_and_people_downloads_keep_one_row_per_cell_with_a_return_in_a_name():
+    from glr.evaluation import compare
+    from glr.spreadsheet import to_csv_bytes
+
+    labels = pd.DataFrame({"index": [0, 1], "landmark_id": [5, 6], "name": ["a\rb", "c\nd"]})
+    rows = _rows(compare.confusion_csv(np.array([[1, 2], [0, 3]]), labels))
+    assert rows[0] == ["true", "predicted", "count", "true_index", "predicted_index"] and len(rows) == 4
+    assert ["a b", "c d", "2", "0", "1"] in rows  # the download names each class on one line
+    frame = pd.DataFrame({"name": ODD})
+    back = pd.read_csv(io.BytesIO(to_csv_bytes(frame)), dtype=str, keep_default_na=False)
+    from glr.spreadsheet import unescape_frame
+
+    assert unescape_frame(back)["name"].tolist() == ODD
+
+
+def test_the_index_items_keep_names_and_ids_exactly_and_are_a_machine_file(tmp_path):
+    from glr.export_verdict import ITEMS_NAME, PortableVerdict
+    from glr.retrieval.index import EmbeddingIndex
+
+    n = len(ODD)
+    items = pd.DataFrame({"id": [f"-{i}\r" if i % 2 else name for i, name in enumerate(ODD)],
+                          "landmark_id": range(n), "name": ODD, "path": [f"/p/{name}.jpg" for name in ODD]})
+    EmbeddingIndex(np.eye(n, 24, dtype=np.float32), items).save(tmp_path / "index")
+    raw = {cell for row in _rows(tmp_path / "index" / "items.csv") for cell in row}
+    assert "=1+1" in raw and "-beach" in raw  # a machine file: never escaped
+    loaded = EmbeddingIndex.load(tmp_path / "index").items
+    for column in ("id", "name", "path"):
+        assert loaded[column].tolist() == items[column].tolist(), column  # "None" was NaN, "\r" split a row
+    PortableVerdict("single", np.eye(n, 24, dtype=np.float16), items[["id", "landmark_id"]], {}).write(tmp_path)
+    with open(tmp_path / ITEMS_NAME, newline="", encoding="utf-8") as f:  # as the exported predict.py reads it
+        read = list(csv.DictReader(f))
+    assert [r["id"] for r in read] == items["id"].tolist() and [int(r["landmark_id"]) for r in read] == list(range(n))
+
+
+def test_a_submission_lists_every_photo_id_exactly_as_kaggle_reads_it(tmp_path):
+    from glr.submission import csv_bytes, write_submission
+
+    ids = ["-beach", "=cmd|' /C calc'!A0", "+33 view", "@home", "0123456789abcdef", "None", "'quoted"]
+    table = pd.DataFrame({"id": ids, "landmarks": ["3 0.900000"] * len(ids)})
+    out = write_submission(tmp_path / "s.csv", table)
+    assert [row[0] for row in _rows(out)] == ["id", *ids]  # was: '-beach, '=cmd..., Kaggle scored them as wrong ids
+    assert csv_bytes(table) == out.read_bytes()  # the Predict page's download is the same file
+    assert pd.read_csv(out, dtype=str, keep_default_na=False)["id"].tolist() == ids
+
+
+# --------------------------------------------------------------------------- train.csv as people save it (tried)
+
+
+def _gldv2(root: Path, csv_bytes: bytes, category: bytes | None = None) -> Path:
+    for i in ("0123456789abcdef", "fedcba9876543210", "00000000000000aa"):
+        path = root / "train" / i[0] / i[1] / i[2] / f"{i}.jpg"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(np.full((8, 8, 3), 100, np.uint8)).save(path)
+    (root / "train.csv").write_bytes(csv_bytes)
+    if category is not None:
+        (root / "train_label_to_category.csv").write_bytes(category)
+    return root
+
+
+ROWS = "0123456789abcdef,{a}\nfedcba9876543210,{b}\n00000000000000aa,{c}\n"
+
+
+@pytest.mark.parametrize("text", [
+    "id,landmark_id\n" + ROWS.format(a="12.0", b="12.0", c="7.0"),  # a spreadsheet's float column
+    "id,landmark_id\n" + ROWS.format(a="0012", b="12", c="007"),  # leading zeros: the same integers
+    "sep=,\nid,landmark_id\n" + ROWS.format(a=12, b=12, c=7),  # Excel's separator line, with a comma
+])
+def test_landmark_ids_as_float_text_or_with_leading_zeros_and_an_excel_sep_comma_line_are_read(tmp_path, text):
+    from glr.data.datasets import load_catalog
+
+    catalog = load_catalog(_gldv2(tmp_path, text.encode()))
+    assert sorted(catalog.df["landmark_id"].tolist()) == [7, 12, 12] and catalog.problems == []
+
+
+def test_utf16_with_its_byte_order_mark_is_named_as_utf16(tmp_path):
+    from glr.data.datasets import load_catalog
+    from glr.errors import GlrError
+
+    text = "id,landmark_id\r\n" + ROWS.format(a=12, b=12, c=7)
+    with pytest.raises(GlrError, match="is UTF-16 text .*save it as \"CSV UTF-8"):
+        load_catalog(_gldv2(tmp_path, text.encode("utf-16")))
+
+
+def test_percent_encoded_category_names_are_decoded_and_a_return_in_one_survives_the_runs_csvs(tmp_path):
+    from glr.data.datasets import load_catalog
+
+    category = ("landmark_id,category\n12,http://commons.wikimedia.org/wiki/Category:Tour_Eiffel_%C3%A0_Paris\n"
+                "7,https://commons.wikimedia.org/wiki/Category:%E6%9D%B1%E4%BA%AC%0D%E3%82%BF%E3%83%AF%E3%83%BC\n")
+    catalog = load_catalog(_gldv2(tmp_path / "data", ("id,landmark_id\n" + ROWS.format(a=12, b=12, c=7)).encode(),
+                                  category.encode()))
+    names = catalog.df.drop_duplicates("landmark_id").set_index("landmark_id")["name"].to_dict()
+    assert names == {12: "Tour Eiffel à Paris", 7: "東京\rタワー"}  # kept as the file says; the CSVs quote the \r
+    run = Run.create(tmp_path / "results", CONFIG, run_id="20260101-000000-cat")
+    predictions, per_class, confusion = _evaluation(list(names.values()))
+    run.write_evaluation(predictions=predictions, per_class=per_class, confusion=confusion, metrics={})
+    assert run.per_class()["name"].tolist() == list(names.values())
