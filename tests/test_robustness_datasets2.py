@@ -1,0 +1,35 @@
+"""Robustness of dataset reading, second part: odd landmark ids, copies of live runs, folders from other machines."""
+
+import pandas as pd
+
+from glr.data.datasets import load_catalog
+from glr.data.train_csv import parse_labels
+from test_inspect_command import gldv2_with_labels
+
+
+def test_landmark_ids_past_int64_are_said_as_too_large_not_as_not_integers(tmp_path):
+    labels = ["7", "9223372036854775808", "18446744073709551616", "9223372036854775807"]
+    catalog = load_catalog(gldv2_with_labels(tmp_path, labels))
+    assert sorted(catalog.df["landmark_id"].unique()) == [7, 2**63 - 1]  # int64's largest is kept
+    assert catalog.problems == [
+        "6 rows have a landmark_id too large for glr (e.g. '9223372036854775808', '18446744073709551616'): glr keeps "
+        "landmark ids as 64-bit integers, at most 9223372036854775807 (19 digits); skipped: number those landmarks "
+        "below that in train.csv (and in train_label_to_category.csv)"]
+
+
+def test_a_nineteen_digit_landmark_id_is_kept_when_another_row_is_not_a_number(tmp_path):
+    # One bad label sent every label through the slow path, which took 18 digits at most: the 19-digit
+    # landmark was skipped as "not an integer" there, and read in a file without the bad row.
+    catalog = load_catalog(gldv2_with_labels(tmp_path, ["1234567890123456789", "abc", "5"]))
+    assert sorted(catalog.df["landmark_id"].unique()) == [5, 1234567890123456789]
+    assert catalog.problems == ["3 rows have a landmark_id that is not an integer (e.g. 'abc'); skipped"]
+
+
+def test_landmark_ids_that_differ_only_past_float_precision_are_never_merged(tmp_path):
+    labels = ["12345678901234567", "12345678901234568", "abc", "-3"]  # "abc": the row-by-row path too
+    catalog = load_catalog(gldv2_with_labels(tmp_path, labels))
+    counts = catalog.df.groupby("landmark_id").size().to_dict()
+    assert counts == {12345678901234567: 3, 12345678901234568: 3}
+    assert any("negative landmark_id (e.g. -3" in p for p in catalog.problems)
+    both = parse_labels(pd.Series(["12345678901234567", "12345678901234568", "+12345678901234569", "x"], dtype="string"))
+    assert both.tolist()[:3] == [12345678901234567, 12345678901234568, 12345678901234569]
