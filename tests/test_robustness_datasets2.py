@@ -33,3 +33,25 @@ def test_landmark_ids_that_differ_only_past_float_precision_are_never_merged(tmp
     assert any("negative landmark_id (e.g. -3" in p for p in catalog.problems)
     both = parse_labels(pd.Series(["12345678901234567", "12345678901234568", "+12345678901234569", "x"], dtype="string"))
     assert both.tolist()[:3] == [12345678901234567, 12345678901234568, 12345678901234569]
+
+
+def test_gldv2_photos_in_the_wrong_abc_folder_are_found_and_said(tmp_path, monkeypatch):
+    from conftest import make_gldv2
+    from glr.data import photo_files
+
+    root = make_gldv2(tmp_path / "gld", {1: 4, 2: 4})
+    ids = pd.read_csv(root / "train.csv", dtype=str)["id"].tolist()
+    moved = []
+    for k, folder in ((0, "f/f/f"), (1, "0/0/0"), (2, ".thumbnails")):  # the last: hidden, so never used
+        old = root / "train" / ids[k][0] / ids[k][1] / ids[k][2] / f"{ids[k]}.jpg"
+        new = root / "train" / folder / old.name
+        new.parent.mkdir(parents=True, exist_ok=True)
+        old.rename(new)
+        moved.append(new)
+    catalog = load_catalog(root)
+    assert len(catalog.df) == 7 and set(map(str, moved[:2])) <= set(catalog.df["path"])
+    assert (f"2 photos not in GLDv2's folder for their id (train/a/b/c/ for an id starting 'abc') but elsewhere under "
+            f"train/ (e.g. 'train/f/f/f/{ids[0]}.jpg', 'train/0/0/0/{ids[1]}.jpg'); used from there") in catalog.problems
+    assert any(p.startswith("1 image file listed in train.csv not found") for p in catalog.problems)
+    monkeypatch.setattr(photo_files, "WALK_FILES", 0)  # a tree past the walk's budget is not searched
+    assert len(load_catalog(root).df) == 5
