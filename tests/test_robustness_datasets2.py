@@ -55,3 +55,21 @@ def test_gldv2_photos_in_the_wrong_abc_folder_are_found_and_said(tmp_path, monke
     assert any(p.startswith("1 image file listed in train.csv not found") for p in catalog.problems)
     monkeypatch.setattr(photo_files, "WALK_FILES", 0)  # a tree past the walk's budget is not searched
     assert len(load_catalog(root).df) == 5
+
+
+def test_a_country_landmark_photos_tree_is_said_as_read_one_class_per_country(tmp_path):
+    from conftest import write_image
+
+    for n, (country, landmark) in enumerate([("France", "Eiffel"), ("France", "Louvre"), ("Italy", "Colosseum"),
+                                             ("Italy", "Pisa"), ("Italy", "Duomo"), ("Italy", "Trevi")]):
+        for i in range(2):
+            write_image(tmp_path / "trip" / country / landmark / f"{i}.jpg", seed=10 * n + i)
+    catalog = load_catalog(tmp_path / "trip")
+    assert sorted(catalog.df["name"].unique()) == ["France", "Italy"]  # read as before: each class folder one landmark
+    assert catalog.problems == [
+        "the class folders hold their photos only in sub-folders (e.g. 'France': 'Eiffel', 'Louvre'; 'Italy': "
+        "'Colosseum', 'Duomo', 'Pisa', ...): each class folder is read as one landmark, its sub-folders' photos "
+        "together. If the sub-folders are the landmarks (a tree like country/landmark/photos), move them side by side "
+        "into one folder and choose that folder; sub-folders of one landmark (days, trips) are right as they are"]
+    write_image(tmp_path / "trip" / "France" / "cover.jpg", seed=99)  # a class folder with photos of its own: no note
+    assert load_catalog(tmp_path / "trip").problems == []
