@@ -73,3 +73,39 @@ def test_a_country_landmark_photos_tree_is_said_as_read_one_class_per_country(tm
         "into one folder and choose that folder; sub-folders of one landmark (days, trips) are right as they are"]
     write_image(tmp_path / "trip" / "France" / "cover.jpg", seed=99)  # a class folder with photos of its own: no note
     assert load_catalog(tmp_path / "trip").problems == []
+
+
+def test_one_id_under_two_landmarks_with_different_urls_is_skipped_and_named(tmp_path):
+    from conftest import make_gldv2
+
+    root = make_gldv2(tmp_path / "gld", {1: 3, 2: 3}, url_column=True)
+    first = pd.read_csv(root / "train.csv", dtype=str).iloc[0]
+    with open(root / "train.csv", "a") as fh:  # the same id again, another landmark and another photo's url
+        fh.write(f"{first['id']},https://elsewhere.example/other.jpg,2\n")
+    catalog = load_catalog(root)
+    assert first["id"] not in set(catalog.df["id"]) and len(catalog.df) == 5
+    assert catalog.problems == [f"1 id listed under more than one landmark_id (e.g. '{first['id']}': 1, 2); skipped, "
+                                "as which landmark the photo shows is unknown"]
+
+
+def test_a_dataset_folder_that_is_a_link_and_a_read_only_dataset_are_read_and_left_unwritten(tmp_path, capsys):
+    import os
+
+    from conftest import make_gldv2
+    from glr.cli import main
+
+    root = make_gldv2(tmp_path / "real", {1: 3, 2: 3})
+    (tmp_path / "link").symlink_to(root)
+
+    def tree():
+        return sorted((str(p.relative_to(root)), p.stat().st_mtime_ns, p.stat().st_size) for p in root.rglob("*"))
+
+    before = tree()
+    os.chmod(root, 0o555)  # as a read-only mount looks to a user (root may still write: the tree is compared after)
+    try:
+        assert main(["inspect", str(tmp_path / "link")]) == 0
+    finally:
+        os.chmod(root, 0o755)
+    out = capsys.readouterr().out
+    assert "classes    2" in out and "problems   none" in out
+    assert tree() == before  # nothing written into the dataset: the caches live in the user cache folder
