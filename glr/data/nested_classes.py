@@ -20,8 +20,11 @@ def nested_note(folders: list[Path], contents) -> str | None:
     """The note for class `folders` none of which holds a photo directly, one of them holding 2+ folders of photos.
 
     `contents(folder)` gives (its sub-folders, the photos directly in it), as the layout reader lists them.
-    Stops at the first class folder with a photo of its own, so a usual dataset costs one listing.
+    Stops at the first class folder with a photo of its own, so a usual dataset costs one listing. A single
+    class folder is left to `glr.data.datasets`, which points at it (`photos/photos/<class>/`, a zip unpacked).
     """
+    if len(folders) < 2:
+        return None
     split: dict[Path, list[Path]] = {}
     for folder in folders:
         try:
