@@ -1,4 +1,4 @@
-"""Robustness of dataset reading, second part: odd landmark ids, copies of live runs, folders from other machines."""
+"""Robustness of dataset reading, second part: landmark ids past int64, photos out of place, trees of folders."""
 
 import pandas as pd
 

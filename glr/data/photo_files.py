@@ -2,7 +2,7 @@
 
 `drop_missing_files` checks that each row's photo exists, looking where GLDv2's layout puts it
 (train/a/b/c/abc.jpg) and where downloads and unpacked shards leave it (train/abc.jpg, a/b/c/abc.jpg, upper-case
-ids, abc.JPG or abc.png); `restore_leading_zeros` gives back the leading zeros a spreadsheet takes from an id of digits only when the photo
+ids, abc.JPG or abc.png, and last anywhere else under train/); `restore_leading_zeros` gives back the leading zeros a spreadsheet takes from an id of digits only when the photo
 is on disk so, and `glr fetch` then does not download it again under a name of its own; `pad_for_fetch` gives them back
 to the ids whose photo is not on disk yet, so that `glr fetch` saves it under GLDv2's id.
 """
