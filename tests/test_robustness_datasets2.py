@@ -109,3 +109,11 @@ def test_a_dataset_folder_that_is_a_link_and_a_read_only_dataset_are_read_and_le
     out = capsys.readouterr().out
     assert "classes    2" in out and "problems   none" in out
     assert tree() == before  # nothing written into the dataset: the caches live in the user cache folder
+
+
+def test_a_landmark_id_a_spreadsheet_wrote_as_a_number_says_so(tmp_path):
+    catalog = load_catalog(gldv2_with_labels(tmp_path, ["1.23457E+16", "5", "7"]))
+    assert sorted(catalog.df["landmark_id"].unique()) == [5, 7]
+    assert catalog.problems == ["3 rows have a landmark_id a spreadsheet turned into a number (e.g. '1.23457E+16'), "
+                                "losing its digits; skipped: format the landmark_id column as Text and save train.csv "
+                                "again from the original file"]

@@ -21,11 +21,19 @@ def refused_label_problems(texts: pd.Series) -> list[str]:
 
     stripped = texts.fillna("").str.strip().str.strip(INVISIBLE).str.strip()
     large = stripped.str.fullmatch(r"[+-]?[0-9]+(?:\.0+)?").fillna(False).astype(bool)
+    # Excel shows a long number as `1.23457E+16` and saves it so: its last digits are gone for good.
+    excel = stripped.str.fullmatch(r"[0-9][.,][0-9]+[eE]\+[0-9]+").fillna(False).astype(bool)
+    other = ~large & ~excel
     problems = []
-    if (~large).any():
-        n = int((~large).sum())
+    if other.any():
+        n = int(other.sum())
         problems.append(f"{plural(n, 'row')} {have(n)} a landmark_id that is not an integer "
-                        f"(e.g. {examples(texts[~large].fillna('').replace('', '<empty>'))}); skipped")
+                        f"(e.g. {examples(texts[other].fillna('').replace('', '<empty>'))}); skipped")
+    if excel.any():
+        n = int(excel.sum())
+        problems.append(f"{plural(n, 'row')} {have(n)} a landmark_id a spreadsheet turned into a number (e.g. "
+                        f"{examples(texts[excel])}), losing its digits; skipped: format the landmark_id column as Text "
+                        "and save train.csv again from the original file")
     if large.any():
         n = int(large.sum())
         problems.append(f"{plural(n, 'row')} {have(n)} a landmark_id too large for glr (e.g. {examples(texts[large])}): "
