@@ -1,4 +1,4 @@
-"""Why a train.csv landmark_id was refused, said apart for each cause: not a number, or a number too large.
+"""Why a train.csv landmark_id was refused, said apart for each cause: not a number, too large, or a spreadsheet's E notation.
 
 glr keeps landmark ids as 64-bit integers (the class index, labels.json, split.csv). An id past
 int64's largest (9223372036854775807, 19 digits) cannot be kept as the number it is, and a float would
