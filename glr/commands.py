@@ -15,6 +15,7 @@ from pathlib import Path
 from glr import paths
 from glr.data import datasets
 from glr.errors import GlrError
+from glr.inspect_command import cmd_inspect  # noqa: F401 - the CLI takes every command from here
 
 
 @contextmanager
@@ -102,35 +103,6 @@ def cmd_demo_data(args) -> int:
     info = datasets.summarize(catalog)
     print(f"demo dataset: {path}")
     print(f"{info['classes']} classes, {info['images']} images")
-    return 0
-
-
-NAME_COLUMNS = 40  # a class name wider than this is cut short, with "…", in the CLI's tables
-
-
-def cmd_inspect(args) -> int:
-    """Describe a dataset: counts, the curated subset, problems."""
-    catalog = _open_catalog(args.data)
-    split = _curate(catalog, args)
-    info = datasets.summarize(catalog)
-    print(f"dataset    {info['root']} ({info['layout']} layout)")
-    print(f"classes    {info['classes']:,}")
-    print(f"images     {info['images']:,}")
-    print(f"per class  min {info['per_class_min']}, median {info['per_class_median']:g}, max {info['per_class_max']}")
-    print(f"curated    top {datasets.plural(split.num_classes, 'class')}: {len(split.train):,} train, {len(split.val):,} validation images")
-    shown = split.labels.head(args.show)
-    width = min(NAME_COLUMNS, max((paths.text_columns(paths.one_line(n)) for n in shown["name"]), default=0))
-    for row in shown.itertuples():
-        print(f"  {row.landmark_id:>8}  {paths.fit_columns(paths.one_line(row.name), width)}  {row.images:>5}")
-    if len(split.labels) > args.show:
-        print(f"  ... and {len(split.labels) - args.show} more (--show N lists more)")
-    from glr.data.usable import undecodable_sample  # inspect lists files; a few decoded catch a folder of broken ones
-
-    sampled = undecodable_sample(split.table(paths=True)["path"].tolist(), catalog.root)
-    problems = catalog.problems + split.messages + ([sampled] if sampled else [])
-    print(f"problems   {len(problems) or 'none'}")
-    for problem in problems:
-        print(f"  - {problem}")
     return 0
 
 

@@ -166,16 +166,33 @@ def _run_batches(forward: Callable, ds, empty_shape: tuple, progress: Callable[[
     """`forward` over every (images, ok) batch of `ds`: (features, ok-mask), concatenated.
 
     tf.data decodes and resizes the next batches in its own threads while `forward` runs.
+    Only the images that decoded go through `forward`: a photo that does not decode (or is
+    blank) is left out by every caller, and its black stand-in cost a whole backbone pass.
+    Its features are zeros. A batch of such photos alone costs nothing, unless no photo has
+    given the features' shape yet (then one image goes through, at the end).
     """
-    feats, oks = [], []
+    pieces, shape, stand_in = [], None, None
     for images, ok in ds.as_numpy_iterator():
-        feats.append(np.asarray(forward(images)))
-        oks.append(ok)
+        ok = np.asarray(ok, bool)
+        out = np.asarray(forward(images if ok.all() else images[ok])) if ok.any() else None
+        if out is not None:
+            shape = out.shape[1:]
+        else:
+            stand_in = images[:1]
+        pieces.append((out, ok))
         if progress:
             progress(len(ok))
-    if not feats:
+    if not pieces:
         return np.zeros((0, *empty_shape), np.float32), np.zeros((0,), bool)
-    return np.concatenate(feats).astype(np.float32), np.concatenate(oks)
+    if shape is None:  # no photo decoded: one stand-in pass gives the features' shape
+        shape = np.asarray(forward(stand_in)).shape[1:]
+    parts = []
+    for out, ok in pieces:
+        part = out if ok.all() else np.zeros((len(ok), *shape), np.float32)
+        if out is not None and not ok.all():
+            part[ok] = out
+        parts.append(part)
+    return np.concatenate(parts).astype(np.float32), np.concatenate([ok for _, ok in pieces])
 
 
 def spatial_model(backbone):

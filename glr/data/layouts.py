@@ -23,6 +23,8 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import pandas as pd
 
 from glr.data.class_access import listable
+from glr.data.landmark_ids import refused_label_problems
+from glr.data.nested_classes import nested_note
 from glr.data.split_folders import SPLIT_FOLDERS, decide, split_note  # noqa: F401 - SPLIT_FOLDERS: read from here too
 from glr.data.train_csv import INVISIBLE, TEXT, arrow_columns, arrow_frame, parse_labels, read_layout, read_train_csv
 from glr.errors import DatasetError
@@ -193,11 +195,8 @@ def read_gldv2(root: Path, csv: Path) -> tuple[pd.DataFrame, list[str]]:
 
     labels = parse_labels(df["landmark_id"])
     bad = labels.isna()
-    if bad.any():
-        problems.append(
-            f"{plural(int(bad.sum()), 'row')} {have(int(bad.sum()))} a landmark_id that is not an integer "
-            f"(e.g. {examples(df.loc[bad, 'landmark_id'].fillna('').replace('', '<empty>'))}); skipped"
-        )
+    if bad.any():  # not a number, or one too large to keep (said apart)
+        problems += refused_label_problems(df.loc[bad, "landmark_id"])
     df = df.loc[~bad].assign(landmark_id=labels[~bad].astype("int64"))
     negative = df["landmark_id"] < 0
     if negative.any():
@@ -375,6 +374,8 @@ def read_class_folders(root: Path) -> tuple[pd.DataFrame, list[str]]:
                            f"or one sub-folder of images per class.{hint}" + "".join(f" But {p}." for p in locked))
     problems = list(locked)
     if rows and (note := split_note(split, printable)):
+        problems.append(note)
+    if rows and (note := nested_note(folders, _contents)):  # country/landmark/photos reads as one class per country
         problems.append(note)
     if packed:
         problems.append(f"{unpack} {'it' if len(packed) == 1 else 'each'} into a class folder to use its photos")

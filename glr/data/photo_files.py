@@ -2,7 +2,7 @@
 
 `drop_missing_files` checks that each row's photo exists, looking where GLDv2's layout puts it
 (train/a/b/c/abc.jpg) and where downloads and unpacked shards leave it (train/abc.jpg, a/b/c/abc.jpg, upper-case
-ids, abc.JPG or abc.png); `restore_leading_zeros` gives back the leading zeros a spreadsheet takes from an id of digits only when the photo
+ids, abc.JPG or abc.png, and last anywhere else under train/); `restore_leading_zeros` gives back the leading zeros a spreadsheet takes from an id of digits only when the photo
 is on disk so, and `glr fetch` then does not download it again under a name of its own; `pad_for_fetch` gives them back
 to the ids whose photo is not on disk yet, so that `glr fetch` saves it under GLDv2's id.
 """
@@ -18,6 +18,7 @@ import pandas as pd
 from glr.data.layouts import TEXT, TRAIN_CSV, examples, image_paths, plural
 
 GLDV2_ID = r"[0-9a-fA-F]{16}"
+WALK_FILES = 200_000  # names looked at, at most, in a search of train/ for photos outside their a/b/c folder
 SHORT_DIGITS = r"[0-9]{1,15}"  # a GLDv2 id of digits only, its leading zeros lost (GLDv2's ids have 16 hex digits)
 
 
@@ -116,11 +117,19 @@ def drop_missing_files(catalog, rows: pd.Index | None = None) -> None:
         upper = bool(df.loc[missing, "id"].str.contains("[A-Z]", regex=True).any())  # else no second look
         tries = ([_flat_paths, _lower_case_paths, lambda root, ids: _flat_paths(root, ids.str.lower())][:3 if upper else 1]
                  if os.path.isdir(os.path.join(catalog.root, "train")) else [_paths_without_train])
-        # Last, the photo saved under another image extension (.JPG, .jpeg, converted to .png) where it was looked for.
+        # Then the photo saved under another image extension (.JPG, .jpeg, converted to .png) where it was looked for;
+        # last, anywhere else under train/ (a/b/c/ not its id's first characters: moved by hand, a merge of two copies).
         tries.append(lambda root, ids: _other_extensions(df.loc[ids.index, "path"]))
+        if os.path.isdir(os.path.join(catalog.root, "train")):
+            tries.append(_misplaced_paths)
         for where in tries:
             candidates = where(catalog.root, df.loc[missing, "id"])
             there = _existing(candidates)
+            if there.any() and where is _misplaced_paths:
+                shown = relative_examples(candidates[there][:3], catalog.root)
+                catalog.problems.append(
+                    f"{plural(int(there.sum()), 'photo')} not in GLDv2's folder for {'its' if there.sum() == 1 else 'their'} "
+                    f"id (train/a/b/c/ for an id starting 'abc') but elsewhere under train/ (e.g. {shown}); used from there")
             if there.any():
                 fixed = df["path"].to_numpy(dtype=object).copy() if fixed is None else fixed
                 fixed[df.index.get_indexer(missing[there])] = candidates[there].to_numpy()
@@ -145,6 +154,28 @@ def _flat_paths(root: Path, ids: pd.Series) -> pd.Series:
 def _paths_without_train(root: Path, ids: pd.Series) -> pd.Series:
     """root/a/b/c/abc....jpg for each id: GLDv2's nesting, in the dataset folder itself."""
     return image_paths(root, ids).str.replace(f"{root}/train/", f"{root}/", n=1, regex=False).astype(object)
+
+
+def _misplaced_paths(root: Path, ids: pd.Series) -> pd.Series:
+    """Where under root/train each id's photo is (an image file named `<id>.<ext>`, in any case), wherever it sits.
+
+    One walk of train/ in sorted order, made only when photos are missing from their places, and at most
+    WALK_FILES names long: 100,000 names took 0.47 s here, so all of GLDv2's 4.1M would cost 5-20 s on
+    every load of a copy that lacks a few photos. Hidden and system folders are passed over, as everywhere.
+    """
+    from glr.data.layouts import IMAGE_EXTENSIONS, is_system_file, is_system_folder
+
+    wanted, where, budget = set(ids.str.lower()), {}, WALK_FILES
+    for folder, subfolders, files in os.walk(os.path.join(root, "train")):
+        budget -= len(files)
+        if budget < 0:
+            break
+        subfolders[:] = sorted(d for d in subfolders if not is_system_folder(d))
+        for name in sorted(files):
+            stem, ext = os.path.splitext(name)
+            if stem.lower() in wanted and ext.lower() in IMAGE_EXTENSIONS and not is_system_file(Path(name)):
+                where.setdefault(stem.lower(), os.path.join(folder, name))
+    return pd.Series([where.get(i.lower(), "") for i in ids], index=ids.index, dtype=object)
 
 
 def _lower_case_paths(root: Path, ids: pd.Series) -> pd.Series:

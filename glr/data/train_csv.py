@@ -393,6 +393,11 @@ def parse_labels(text: pd.Series) -> pd.Series:
             pass  # some label is not an integer (or is empty): find which below
     # "12.0" is 12 too: pandas writes integer labels so when the column had a missing value.
     # Quotes after a space (`abc , "12"`) are no CSV quotes to the parser: they stay in the text.
-    stripped = text.str.strip().str.strip(INVISIBLE).str.strip().str.replace(r"\.0+$", "", regex=True)
-    plain = stripped.str.fullmatch(r"[+-]?[0-9]{1,18}").fillna(False).astype(bool)  # 18 digits fit in int64
-    return pd.to_numeric(stripped.where(plain), errors="coerce").astype("Int64")
+    stripped = text.str.strip().str.strip(INVISIBLE).str.strip().str.replace(r"^\+|\.0+$", "", regex=True)
+    # Up to int64's largest, as the fast path takes them; never through float64, which would merge
+    # 12345678901234567 and ...68. A 19-digit string compares as its number.
+    digits = stripped.str.lstrip("-").str.lstrip("0")
+    size, small = digits.str.len().fillna(99), (digits <= str(2**63 - 1)).fillna(False).astype(bool)
+    plain = stripped.str.fullmatch(r"-?[0-9]{1,64}").fillna(False).astype(bool) & ((size < 19) | ((size == 19) & small))
+    values = pc.cast(pa.array(stripped.where(plain).array, type=pa.string()), pa.int64())
+    return pd.Series(pd.array(values, dtype=pd.ArrowDtype(pa.int64())), index=text.index).astype("Int64")

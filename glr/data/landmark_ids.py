@@ -1,0 +1,42 @@
+"""Why a train.csv landmark_id was refused, said apart for each cause: not a number, too large, or a spreadsheet's E notation.
+
+glr keeps landmark ids as 64-bit integers (the class index, labels.json, split.csv). An id past
+int64's largest (9223372036854775807, 19 digits) cannot be kept as the number it is, and a float would
+merge ids that differ past its 17 significant digits, so such rows are skipped and said as too large,
+not as "not an integer".
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from glr.data.train_csv import INVISIBLE
+
+INT64_MAX = 2**63 - 1
+
+
+def refused_label_problems(texts: pd.Series) -> list[str]:
+    """The problems to list for `texts`, landmark_id values `parse_labels` refused (one per row skipped)."""
+    from glr.data.layouts import examples, have, plural  # the message helpers; layouts imports this module
+
+    stripped = texts.fillna("").str.strip().str.strip(INVISIBLE).str.strip()
+    large = stripped.str.fullmatch(r"[+-]?[0-9]+(?:\.0+)?").fillna(False).astype(bool)
+    # Excel shows a long number as `1.23457E+16` and saves it so: its last digits are gone for good.
+    excel = stripped.str.fullmatch(r"[0-9][.,][0-9]+[eE]\+[0-9]+").fillna(False).astype(bool)
+    other = ~large & ~excel
+    problems = []
+    if other.any():
+        n = int(other.sum())
+        problems.append(f"{plural(n, 'row')} {have(n)} a landmark_id that is not an integer "
+                        f"(e.g. {examples(texts[other].fillna('').replace('', '<empty>'))}); skipped")
+    if excel.any():
+        n = int(excel.sum())
+        problems.append(f"{plural(n, 'row')} {have(n)} a landmark_id a spreadsheet turned into a number (e.g. "
+                        f"{examples(texts[excel])}), losing its digits; skipped: format the landmark_id column as Text "
+                        "and save train.csv again from the original file")
+    if large.any():
+        n = int(large.sum())
+        problems.append(f"{plural(n, 'row')} {have(n)} a landmark_id too large for glr (e.g. {examples(texts[large])}): "
+                        f"glr keeps landmark ids as 64-bit integers, at most {INT64_MAX} (19 digits); skipped: number "
+                        "those landmarks below that in train.csv (and in train_label_to_category.csv)")
+    return problems

@@ -1,0 +1,46 @@
+"""`python -m glr inspect`: a dataset's counts, its curated classes as a table, and the problems found."""
+
+from __future__ import annotations
+
+from glr import paths
+from glr.data import datasets
+
+NAME_COLUMNS = 40  # a class name wider than this is cut short, with "…", in the CLI's tables
+
+
+def class_table(labels) -> list[str]:
+    """The lines of a table of classes (`labels`: landmark_id, name, images), its columns as wide as their values.
+
+    Each column widens to its widest value: GLDv2's landmark_ids have up to 6 digits, but a
+    dataset of its own may number landmarks with 19, and a fixed width pushed those rows out of line.
+    """
+    names = [paths.one_line(n) for n in labels["name"]]
+    ids, counts = [str(i) for i in labels["landmark_id"]], [f"{n:,}" for n in labels["images"]]
+    width = min(NAME_COLUMNS, max((paths.text_columns(n) for n in names), default=0))
+    id_width, count_width = max([8, *map(len, ids)]), max([5, *map(len, counts)])  # at least as wide as they were
+    return [f"  {i:>{id_width}}  {paths.fit_columns(n, width)}  {c:>{count_width}}" for i, n, c in zip(ids, names, counts)]
+
+
+def cmd_inspect(args) -> int:
+    """Describe a dataset: counts, the curated subset, problems."""
+    from glr.commands import _curate, _open_catalog
+    from glr.data.usable import undecodable_sample  # inspect lists files; a few decoded catch a folder of broken ones
+
+    catalog = _open_catalog(args.data)
+    split = _curate(catalog, args)
+    info = datasets.summarize(catalog)
+    print(f"dataset    {info['root']} ({info['layout']} layout)")
+    print(f"classes    {info['classes']:,}")
+    print(f"images     {info['images']:,}")
+    print(f"per class  min {info['per_class_min']}, median {info['per_class_median']:g}, max {info['per_class_max']}")
+    print(f"curated    top {datasets.plural(split.num_classes, 'class')}: {len(split.train):,} train, {len(split.val):,} validation images")
+    for line in class_table(split.labels.head(args.show)):
+        print(line)
+    if len(split.labels) > args.show:
+        print(f"  ... and {len(split.labels) - args.show} more (--show N lists more)")
+    sampled = undecodable_sample(split.table(paths=True)["path"].tolist(), catalog.root)
+    problems = catalog.problems + split.messages + ([sampled] if sampled else [])
+    print(f"problems   {len(problems) or 'none'}")
+    for problem in problems:
+        print(f"  - {problem}")
+    return 0

@@ -1,0 +1,119 @@
+"""Robustness of dataset reading, second part: landmark ids past int64, photos out of place, trees of folders."""
+
+import pandas as pd
+
+from glr.data.datasets import load_catalog
+from glr.data.train_csv import parse_labels
+from test_inspect_command import gldv2_with_labels
+
+
+def test_landmark_ids_past_int64_are_said_as_too_large_not_as_not_integers(tmp_path):
+    labels = ["7", "9223372036854775808", "18446744073709551616", "9223372036854775807"]
+    catalog = load_catalog(gldv2_with_labels(tmp_path, labels))
+    assert sorted(catalog.df["landmark_id"].unique()) == [7, 2**63 - 1]  # int64's largest is kept
+    assert catalog.problems == [
+        "6 rows have a landmark_id too large for glr (e.g. '9223372036854775808', '18446744073709551616'): glr keeps "
+        "landmark ids as 64-bit integers, at most 9223372036854775807 (19 digits); skipped: number those landmarks "
+        "below that in train.csv (and in train_label_to_category.csv)"]
+
+
+def test_a_nineteen_digit_landmark_id_is_kept_when_another_row_is_not_a_number(tmp_path):
+    # One bad label sent every label through the slow path, which took 18 digits at most: the 19-digit
+    # landmark was skipped as "not an integer" there, and read in a file without the bad row.
+    catalog = load_catalog(gldv2_with_labels(tmp_path, ["1234567890123456789", "abc", "5"]))
+    assert sorted(catalog.df["landmark_id"].unique()) == [5, 1234567890123456789]
+    assert catalog.problems == ["3 rows have a landmark_id that is not an integer (e.g. 'abc'); skipped"]
+
+
+def test_landmark_ids_that_differ_only_past_float_precision_are_never_merged(tmp_path):
+    labels = ["12345678901234567", "12345678901234568", "abc", "-3"]  # "abc": the row-by-row path too
+    catalog = load_catalog(gldv2_with_labels(tmp_path, labels))
+    counts = catalog.df.groupby("landmark_id").size().to_dict()
+    assert counts == {12345678901234567: 3, 12345678901234568: 3}
+    assert any("negative landmark_id (e.g. -3" in p for p in catalog.problems)
+    both = parse_labels(pd.Series(["12345678901234567", "12345678901234568", "+12345678901234569", "x"], dtype="string"))
+    assert both.tolist()[:3] == [12345678901234567, 12345678901234568, 12345678901234569]
+
+
+def test_gldv2_photos_in_the_wrong_abc_folder_are_found_and_said(tmp_path, monkeypatch):
+    from conftest import make_gldv2
+    from glr.data import photo_files
+
+    root = make_gldv2(tmp_path / "gld", {1: 4, 2: 4})
+    ids = pd.read_csv(root / "train.csv", dtype=str)["id"].tolist()
+    moved = []
+    for k, folder in ((0, "f/f/f"), (1, "0/0/0"), (2, ".thumbnails")):  # the last: hidden, so never used
+        old = root / "train" / ids[k][0] / ids[k][1] / ids[k][2] / f"{ids[k]}.jpg"
+        new = root / "train" / folder / old.name
+        new.parent.mkdir(parents=True, exist_ok=True)
+        old.rename(new)
+        moved.append(new)
+    catalog = load_catalog(root)
+    assert len(catalog.df) == 7 and set(map(str, moved[:2])) <= set(catalog.df["path"])
+    assert (f"2 photos not in GLDv2's folder for their id (train/a/b/c/ for an id starting 'abc') but elsewhere under "
+            f"train/ (e.g. 'train/f/f/f/{ids[0]}.jpg', 'train/0/0/0/{ids[1]}.jpg'); used from there") in catalog.problems
+    assert any(p.startswith("1 image file listed in train.csv not found") for p in catalog.problems)
+    monkeypatch.setattr(photo_files, "WALK_FILES", 0)  # a tree past the walk's budget is not searched
+    assert len(load_catalog(root).df) == 5
+
+
+def test_a_country_landmark_photos_tree_is_said_as_read_one_class_per_country(tmp_path):
+    from conftest import write_image
+
+    for n, (country, landmark) in enumerate([("France", "Eiffel"), ("France", "Louvre"), ("Italy", "Colosseum"),
+                                             ("Italy", "Pisa"), ("Italy", "Duomo"), ("Italy", "Trevi")]):
+        for i in range(2):
+            write_image(tmp_path / "trip" / country / landmark / f"{i}.jpg", seed=10 * n + i)
+    catalog = load_catalog(tmp_path / "trip")
+    assert sorted(catalog.df["name"].unique()) == ["France", "Italy"]  # read as before: each class folder one landmark
+    assert catalog.problems == [
+        "the class folders hold their photos only in sub-folders (e.g. 'France': 'Eiffel', 'Louvre'; 'Italy': "
+        "'Colosseum', 'Duomo', 'Pisa', ...): each class folder is read as one landmark, its sub-folders' photos "
+        "together. If the sub-folders are the landmarks (a tree like country/landmark/photos), move them side by side "
+        "into one folder and choose that folder; sub-folders of one landmark (days, trips) are right as they are"]
+    write_image(tmp_path / "trip" / "France" / "cover.jpg", seed=99)  # a class folder with photos of its own: no note
+    assert load_catalog(tmp_path / "trip").problems == []
+
+
+def test_one_id_under_two_landmarks_with_different_urls_is_skipped_and_named(tmp_path):
+    from conftest import make_gldv2
+
+    root = make_gldv2(tmp_path / "gld", {1: 3, 2: 3}, url_column=True)
+    first = pd.read_csv(root / "train.csv", dtype=str).iloc[0]
+    with open(root / "train.csv", "a") as fh:  # the same id again, another landmark and another photo's url
+        fh.write(f"{first['id']},https://elsewhere.example/other.jpg,2\n")
+    catalog = load_catalog(root)
+    assert first["id"] not in set(catalog.df["id"]) and len(catalog.df) == 5
+    assert catalog.problems == [f"1 id listed under more than one landmark_id (e.g. '{first['id']}': 1, 2); skipped, "
+                                "as which landmark the photo shows is unknown"]
+
+
+def test_a_dataset_folder_that_is_a_link_and_a_read_only_dataset_are_read_and_left_unwritten(tmp_path, capsys):
+    import os
+
+    from conftest import make_gldv2
+    from glr.cli import main
+
+    root = make_gldv2(tmp_path / "real", {1: 3, 2: 3})
+    (tmp_path / "link").symlink_to(root)
+
+    def tree():
+        return sorted((str(p.relative_to(root)), p.stat().st_mtime_ns, p.stat().st_size) for p in root.rglob("*"))
+
+    before = tree()
+    os.chmod(root, 0o555)  # as a read-only mount looks to a user (root may still write: the tree is compared after)
+    try:
+        assert main(["inspect", str(tmp_path / "link")]) == 0
+    finally:
+        os.chmod(root, 0o755)
+    out = capsys.readouterr().out
+    assert "classes    2" in out and "problems   none" in out
+    assert tree() == before  # nothing written into the dataset: the caches live in the user cache folder
+
+
+def test_a_landmark_id_a_spreadsheet_wrote_as_a_number_says_so(tmp_path):
+    catalog = load_catalog(gldv2_with_labels(tmp_path, ["1.23457E+16", "5", "7"]))
+    assert sorted(catalog.df["landmark_id"].unique()) == [5, 7]
+    assert catalog.problems == ["3 rows have a landmark_id a spreadsheet turned into a number (e.g. '1.23457E+16'), "
+                                "losing its digits; skipped: format the landmark_id column as Text and save train.csv "
+                                "again from the original file"]
