@@ -391,3 +391,15 @@ def test_a_training_photo_dropped_on_the_predict_page_is_said_to_be_one(results,
     assert any("this is one of the model's training photos, or a copy of one" in i.value for i in at.info)
     at = upload(open_page(PREDICT), [("other.jpg", Path(val).read_bytes(), "image/jpeg")])
     assert not any("training photos, or a copy" in i.value for i in at.info)
+
+
+def test_a_predictions_file_without_its_correct_column_still_shows_its_mistakes(results):
+    # Was "No validation image was misclassified." over a run with mistakes: the wrong ones were read from that column.
+    path = results / RUNS_SUBDIR / RUN_B / "val_predictions.csv"
+    table = pd.read_csv(path)
+    table.loc[0, "pred_index"] = (table.loc[0, "true_index"] + 1) % 3
+    table.drop(columns="correct").to_csv(path, index=False)
+    at = open_page(RESULTS)
+    assert not at.error, texts(at.error)
+    assert "No validation image was misclassified." not in texts(at.success)
+    assert f"1 of {len(table)} validation images are wrong" in texts(at.caption)

@@ -112,12 +112,20 @@ def histories(runs: Sequence[Run | str | os.PathLike]) -> tuple[dict[str, pd.Dat
 
 
 def misclassified(predictions: pd.DataFrame | None, limit: int = 24, true_name: str | None = None) -> pd.DataFrame:
-    """The wrong validation predictions, most confident first (at most `limit`), optionally of one true class."""
-    if predictions is None or predictions.empty or "correct" not in predictions:
+    """The wrong validation predictions, most confident first (at most `limit`), optionally of one true class.
+
+    Wrong is a predicted class index other than the true one, as the heatmap and the report count it; the
+    `correct` column is read only without the indices. Without it, every mistake was passed over in silence.
+    """
+    if predictions is None or predictions.empty or not ({"true_index", "pred_index"} <= set(predictions)
+                                                        or "correct" in predictions):
         return pd.DataFrame(columns=list(predictions.columns) if predictions is not None else [])
-    correct = predictions["correct"]
-    if correct.dtype != bool:
-        correct = correct.astype(str).str.strip().str.lower().isin(["true", "1", "yes"])
+    if {"true_index", "pred_index"} <= set(predictions):
+        correct = predictions["pred_index"] == predictions["true_index"]
+    else:
+        correct = predictions["correct"]
+        if correct.dtype != bool:
+            correct = correct.astype(str).str.strip().str.lower().isin(["true", "1", "yes"])
     wrong = predictions[~correct]
     if true_name:
         wrong = wrong[wrong["true_name"] == true_name]
