@@ -114,13 +114,13 @@ def histories(runs: Sequence[Run | str | os.PathLike]) -> tuple[dict[str, pd.Dat
 def misclassified(predictions: pd.DataFrame | None, limit: int = 24, true_name: str | None = None) -> pd.DataFrame:
     """The wrong validation predictions, most confident first (at most `limit`), optionally of one true class.
 
-    Wrong is a predicted class index other than the true one, as the heatmap and the report count it; the
-    `correct` column is read only without the indices. Without it, every mistake was passed over in silence.
+    Wrong as its `correct` column says; a file without that column (older, or edited by hand) is read by its class
+    indices, as the heatmap and the report count: its mistakes were passed over in silence.
     """
-    if predictions is None or predictions.empty or not ({"true_index", "pred_index"} <= set(predictions)
-                                                        or "correct" in predictions):
+    indices = predictions is not None and {"true_index", "pred_index"} <= set(predictions)
+    if predictions is None or predictions.empty or not ("correct" in predictions or indices):
         return pd.DataFrame(columns=list(predictions.columns) if predictions is not None else [])
-    if {"true_index", "pred_index"} <= set(predictions):
+    if "correct" not in predictions:
         correct = predictions["pred_index"] == predictions["true_index"]
     else:
         correct = predictions["correct"]
