@@ -19,7 +19,7 @@ from glr.data import browse
 from glr.demo import dataset as demo
 from glr.data import datasets
 from glr.training import launch, run_table
-from glr.training.run import Run, runs_dir
+from glr.training.run import Run
 from glr.training.status import ACTIVE_STATES
 from glr.errors import GlrError
 from glr.paths import demo_dir
@@ -275,30 +275,6 @@ def predictor(run_path: str, stamp: tuple):
     if problem is not None:
         raise GlrError(problem)
     return model
-
-
-@st.cache_data(max_entries=8, show_spinner=False)
-def _finished_runs(results: str, stamp: tuple) -> list[str]:
-    return run_table.finished_runs(results)
-
-
-def finished_runs(results: Path) -> list[str]:
-    """run_table.finished_runs (newest first), read again only when a run appears or goes, or its status or model changes.
-
-    Reading every run's status, metrics and history on every rerun of every session was 7% of
-    the server's time with 8 users on the Predict page.
-    """
-    def changed(path: Path) -> int:
-        try:
-            return path.stat().st_mtime_ns
-        except OSError:
-            return 0
-
-    try:
-        runs = [Run(p) for p in sorted(runs_dir(results).iterdir()) if p.is_dir()]
-    except OSError:
-        runs = []
-    return _finished_runs(str(results), tuple((r.path.name, r.model_stamp(), changed(r.status_path)) for r in runs))
 
 
 @st.cache_data(max_entries=8, show_spinner="Finding example images...")

@@ -29,6 +29,7 @@ from glr.training.settings import AUTO_MAX_FINE_TUNE_EPOCHS, page_fine_tune_epoc
 from glr.errors import GlrError
 from glr.paths import demo_dir
 import app_common as common
+import app_runs
 
 common.setup()
 
@@ -51,7 +52,7 @@ DENSE_SIZES = [32, 64, 128, 256, 512, 1024, 2048]
 st.title("Train")
 results = common.results_dir()
 dataset = common.current_dataset()
-table = run_table.list_runs(results)
+table = app_runs.run_list(results)  # read again when a run's files change
 # The training holding the results folder's lock; else a run that says it trains (started by another
 # glr, or by hand with `python -m glr train`).
 active = common.active_run(results) or next(

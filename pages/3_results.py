@@ -26,6 +26,7 @@ from glr.training.run import Run
 from glr.training.status import ACTIVE_STATES
 from glr.errors import GlrError
 import app_common as common
+import app_runs
 
 common.setup()
 
@@ -95,21 +96,22 @@ def mistake_heatmaps(run: Run, wrong) -> "callable":
 
 st.title("Results")
 results = common.results_dir()
-available = run_table.evaluated_runs(results)
+runs_table = app_runs.run_list(results)  # read again only when a run's files change
+available = app_runs.evaluated_runs(results, runs_table)
 if not available:
     common.no_runs(f"No run with results yet in {common.md(results)}.", "results_demo")
     st.stop()
 
-finished = run_table.finished_runs(results)
+finished = app_runs.finished_runs(results, runs_table)
 default = [finished[0] if finished else available[0]]
 shown = st.session_state.get("results_runs")
 if shown is None:
     st.session_state["results_runs"] = default
 elif any(r not in available for r in shown):  # a run shown here was deleted: show what is left, or the newest
     st.session_state["results_runs"] = [r for r in shown if r in available] or default
-# Shown by name (given on the Train page or `runs --rename`) and id, read at every rerun: a rename in another
-# tab shows at once, and the selection (ids) survives it.
-label = {r: Run.of(results, r).label() for r in available}
+# Shown by name (given on the Train page or `runs --rename`) and id; name.txt is in the run list's stamp, so a
+# rename in another tab shows at the next rerun, and the selection (ids) survives it.
+label = app_runs.labels(results, runs_table)
 chosen = st.multiselect("Runs (pick several to compare)", available, key="results_runs", format_func=label.get)
 if not chosen:
     st.info("Pick one run, or several to compare them.")

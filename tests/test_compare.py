@@ -35,6 +35,16 @@ def test_misclassified_most_confident_first():
     assert compare.misclassified(None).empty
 
 
+def test_misclassified_reads_wrong_from_the_class_indices_when_the_correct_column_is_gone():
+    # A val_predictions.csv without its `correct` column (an older or hand-edited file) was "no mistake" in silence.
+    preds = pd.DataFrame({
+        "id": ["a", "b", "c"], "path": ["p"] * 3, "true_index": [0, 1, 1], "pred_index": [1, 1, 0],
+        "true_name": ["X", "Y", "Y"], "pred_name": ["Y", "Y", "X"], "confidence": [0.4, 0.9, 0.8],
+    })
+    assert compare.misclassified(preds)["id"].tolist() == ["c", "a"]
+    assert compare.misclassified(preds.drop(columns="pred_index")).empty  # nothing to tell them by: none listed
+
+
 def test_report_zip(tmp_path):
     run = tmp_path / "runs" / "r1"
     assert compare.report_zip(run) is None

@@ -29,6 +29,13 @@ def test_history_figure_overlays_runs():
     assert len(fig.layout.shapes) == 1
 
 
+def test_history_figure_of_more_runs_than_ten_gives_each_run_its_own_colour():
+    # The Results page compares any number of runs: with 10 colours in a cycle, run 11 took run 1's colour.
+    fig = plots.history_figure({f"run {i}": history() for i in range(25)}, "loss")
+    colours = [fig.data[i].line.color for i in range(0, len(fig.data), 2)]  # train and val of a run share one
+    assert len(colours) == 25 and len(set(colours)) == 25
+
+
 def test_history_figure_empty():
     fig = plots.history_figure(pd.DataFrame(columns=["phase", "epoch", "loss"]))
     assert len(fig.data) == 0 and fig.layout.annotations[0].text == "no training history yet"

@@ -236,6 +236,32 @@ def test_a_dataset_path_the_os_cannot_look_at_is_named_on_every_page(results, ty
         assert f": cannot be opened as a dataset folder ({why})" in texts(at.error), page
 
 
+def _type_dataset_path(typed: str):
+    at = open_page(DATASET)
+    at.radio(key="dataset_source").set_value("A folder on this computer").run()
+    at.text_input(key="dataset_path").set_value(typed).run()
+    at.button(key="use_path").click().run()
+    assert_no_exception(at)
+    return at
+
+
+@pytest.mark.parametrize("typed", ["$GLR_TEST_PHOTOS", "${GLR_TEST_PHOTOS}", "$GLR_TEST_PHOTOS/"])
+def test_a_dataset_path_given_through_an_environment_variable_opens_its_folder(results, tiny_data, monkeypatch, typed):
+    # A path copied from a shell script or a README: was "$GLR_TEST_PHOTOS: no such file or folder", as a shell expands it.
+    monkeypatch.setenv("GLR_TEST_PHOTOS", str(tiny_data))
+    at = _type_dataset_path(typed)
+    assert not at.error, texts(at.error)
+    assert at.session_state["glr_dataset"] == str(tiny_data)
+
+
+@pytest.mark.parametrize("typed", ["C:\\data\\landmarks", "D:/photos", "\\\\nas\\share\\landmarks"])
+def test_a_windows_path_on_a_machine_that_is_not_windows_says_so(results, typed):
+    # Was "C:\\data\\landmarks: no such file or folder", with no word of why a folder the user can see is not found.
+    at = _type_dataset_path(typed)
+    said = texts(at.error)
+    assert "it is a Windows path" in said and "give the folder as this computer, where glr runs, names it" in said, said
+
+
 # --------------------------------------------------------------------------- a training that diverged
 
 
@@ -266,6 +292,17 @@ def test_a_training_diverged_from_its_first_epoch_says_so_in_its_blank_charts(re
     charts = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
     notes = [a["text"] for c in charts for a in c["layout"].get("annotations", [])]
     assert notes and all("training diverged" in n and "no training history" not in n for n in notes[:2])
+
+
+@pytest.mark.parametrize("page", [HOME, TRAIN, RESULTS])
+def test_a_history_without_its_loss_column_is_not_said_to_have_diverged(results, page):
+    # A loss column missing (a hand-edited or foreign history.csv) read as "the loss became NaN at epoch 1".
+    path = results / RUNS_SUBDIR / RUN_B / "history.csv"
+    pd.read_csv(path).drop(columns="loss").to_csv(path, index=False)
+    at = open_page(page)
+    said = texts([*at.warning, *at.error, *at.caption]) + "".join(
+        at.dataframe[0].value["message"].astype(str)) if page != RESULTS else texts([*at.warning, *at.error])
+    assert "diverged" not in said and "became NaN" not in said
 
 
 # --------------------------------------------------------------------------- a training and several tabs
@@ -319,6 +356,21 @@ def test_a_run_folder_with_a_non_ascii_or_200_character_name_opens_on_every_page
             assert at.multiselect[0].value == [name]
         elif page == PREDICT:
             assert at.selectbox[0].value == name and at.file_uploader
+
+
+def test_a_run_folder_whose_name_is_not_utf8_is_named_not_a_traceback_on_every_page(results):
+    # A run folder copied from an old system or unzipped from a Windows archive (Latin-1 "café"): every page, and
+    # `glr runs`, stopped with "'utf-8' codec can't encode character '\\udce9': surrogates not allowed".
+    os.rename(results / RUNS_SUBDIR / RUN_A, os.fsdecode(os.fsencode(results / RUNS_SUBDIR) + b"/20260101-000000-caf\xe9"))
+    for page in (HOME, TRAIN, RESULTS, PREDICT):
+        at = open_page(page)
+        if page in (HOME, TRAIN):
+            table = at.dataframe[0].value
+            row = table[table["run_id"] == "20260101-000000-caf\ufffd"].iloc[0]
+            assert row["state"] == "damaged" and "is not UTF-8 text" in row["message"], row["message"]
+            assert "mv " in row["message"] and "20260101-000000-caf?" in row["message"]
+    at = open_page(RESULTS)
+    assert at.multiselect[0].value == [RUN_B]  # the other run is shown as before
 
 
 @pytest.mark.parametrize("query", [{"upload": "../../etc"}, {"run": "../"}, {"run": "no-such-run"}])
@@ -391,3 +443,15 @@ def test_a_training_photo_dropped_on_the_predict_page_is_said_to_be_one(results,
     assert any("this is one of the model's training photos, or a copy of one" in i.value for i in at.info)
     at = upload(open_page(PREDICT), [("other.jpg", Path(val).read_bytes(), "image/jpeg")])
     assert not any("training photos, or a copy" in i.value for i in at.info)
+
+
+def test_a_predictions_file_without_its_correct_column_still_shows_its_mistakes(results):
+    # Was "No validation image was misclassified." over a run with mistakes: the wrong ones were read from that column.
+    path = results / RUNS_SUBDIR / RUN_B / "val_predictions.csv"
+    table = pd.read_csv(path)
+    table.loc[0, "pred_index"] = (table.loc[0, "true_index"] + 1) % 3
+    table.drop(columns="correct").to_csv(path, index=False)
+    at = open_page(RESULTS)
+    assert not at.error, texts(at.error)
+    assert "No validation image was misclassified." not in texts(at.success)
+    assert f"1 of {len(table)} validation images are wrong" in texts(at.caption)

@@ -34,7 +34,7 @@ def dataset_label(path: str | None) -> str:
 def typed_path(text: str) -> str:
     """A dataset path as typed or pasted, cleaned: trimmed, one pair of surrounding quotes and a
     `file://` prefix removed (a file manager's "copy path" and a dragged folder add them), a terminal's
-    backslash escapes undone when only the unescaped folder exists, a
+    backslash escapes undone when only the unescaped folder exists, environment variables expanded, a
     trailing slash dropped, so one folder is one entry in the recent list, and `~` expanded."""
     from urllib.parse import unquote, urlsplit
 
@@ -48,6 +48,10 @@ def typed_path(text: str) -> str:
     unescaped = re.sub(r"\\([^A-Za-z0-9])", r"\1", text)
     if unescaped != text and not Path(text).expanduser().exists() and Path(unescaped).expanduser().exists():
         text = unescaped
+    # `$HOME/photos` or `${DATA}` copied from a shell script or a README: expanded as the shell would for the CLI
+    # (an unset variable stays as typed), unless a folder really is named so.
+    if "$" in text and not Path(text).expanduser().exists():
+        text = os.path.expandvars(text)
     # "~" made absolute here: the run records the path, and the Results and Predict pages read it back.
     return os.path.expanduser(text.rstrip("/\\") or text[:1])
 

@@ -130,6 +130,10 @@ def load_catalog(path: str | os.PathLike, check_files: bool | None = None) -> Ca
         if re.match(WEB_ADDRESS, os.fspath(path)):  # a dataset's page pasted: Path would make "https:/..." of it
             raise DatasetError(f"{os.fspath(path)}: is a web address, not a folder on this computer; download the "
                                "dataset first and point glr at its folder (GLDv2's photos: python -m glr fetch)")
+        if os.name != "nt" and re.match(r"[A-Za-z]:[\\/]|\\\\", os.fspath(path)):  # C:\data, D:/x, \\nas\share
+            raise DatasetError(f"{os.fspath(path)}: no such folder here: it is a Windows path, and glr runs on a computer "
+                               "that is not Windows; give the folder as this computer, where glr runs, names it (under "
+                               "WSL, C:\\data is /mnt/c/data), or copy the photos there")
         near = root.with_name(root.name.strip()) if root.name.strip() else root
         raise DatasetError(f"{root}: no such file or folder" + (
             f" (its name ends or starts with a space; without it, {near} is there)" if near != root and near.exists() else ""))

@@ -112,12 +112,20 @@ def histories(runs: Sequence[Run | str | os.PathLike]) -> tuple[dict[str, pd.Dat
 
 
 def misclassified(predictions: pd.DataFrame | None, limit: int = 24, true_name: str | None = None) -> pd.DataFrame:
-    """The wrong validation predictions, most confident first (at most `limit`), optionally of one true class."""
-    if predictions is None or predictions.empty or "correct" not in predictions:
+    """The wrong validation predictions, most confident first (at most `limit`), optionally of one true class.
+
+    Wrong as its `correct` column says; a file without that column (older, or edited by hand) is read by its class
+    indices, as the heatmap and the report count: its mistakes were passed over in silence.
+    """
+    indices = predictions is not None and {"true_index", "pred_index"} <= set(predictions)
+    if predictions is None or predictions.empty or not ("correct" in predictions or indices):
         return pd.DataFrame(columns=list(predictions.columns) if predictions is not None else [])
-    correct = predictions["correct"]
-    if correct.dtype != bool:
-        correct = correct.astype(str).str.strip().str.lower().isin(["true", "1", "yes"])
+    if "correct" not in predictions:
+        correct = predictions["pred_index"] == predictions["true_index"]
+    else:
+        correct = predictions["correct"]
+        if correct.dtype != bool:
+            correct = correct.astype(str).str.strip().str.lower().isin(["true", "1", "yes"])
     wrong = predictions[~correct]
     if true_name:
         wrong = wrong[wrong["true_name"] == true_name]

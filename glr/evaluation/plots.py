@@ -46,10 +46,10 @@ def history_figure(history: pd.DataFrame | Mapping[str, pd.DataFrame], metric: s
     runs = dict(history) if isinstance(history, Mapping) else {"": history}
     title = metric.replace("_", " ")
     fig = go.Figure()
-    for n, (run, df) in enumerate(runs.items()):
+    colors = class_colors(len(runs))  # one per run, however many are compared: a cycle of 10 gave run 11 run 1's
+    for color, (run, df) in zip(colors, runs.items()):
         if df is None or df.empty:
             continue
-        color = COLORS[n % len(COLORS)]
         prefix = f"{run} " if run else ""
         for column, label, dash in [(metric, "train", "solid"), (f"val_{metric}", "val", "dash")]:
             values = pd.to_numeric(df[column], errors="coerce") if column in df else None

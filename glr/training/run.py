@@ -301,8 +301,9 @@ class Run(RunStatus, RunResults):
                 raise ValueError("no 'epoch' value in some rows")
         except (OSError, ValueError, pd.errors.ParserError) as exc:  # EmptyDataError is a ValueError
             raise RunError(f"{self.history_path} is damaged: {exc}") from None
-        extra = [c for c in df.columns if c not in HISTORY_COLUMNS]
-        return df.reindex(columns=HISTORY_COLUMNS + extra)
+        full = df.reindex(columns=HISTORY_COLUMNS + [c for c in df.columns if c not in HISTORY_COLUMNS])
+        full.attrs["absent"] = [c for c in HISTORY_COLUMNS if c not in df.columns]  # blank here, not NaN in the file
+        return full
 
     def append_history(self, row: dict) -> None:
         """Add one epoch's row (the small file is rewritten atomically); columns added to the file by hand are kept."""

@@ -101,6 +101,11 @@ def run_folders(root: Path) -> tuple[list[Path], dict[str, list[str]], list[tupl
                                     "permission to read it, or set GLR_RESULTS (or --results) to a results folder of your own")]
     folders, links, unusable, seen = [], {}, [], {}
     for entry in entries:
+        if (shown := _shown_name(entry.name)) != entry.name:  # pages and tables cannot carry such a name
+            unusable.append((shown, f"the folder name {shown!r} is not UTF-8 text (made on another system?), so it "
+                                    f"cannot be shown: rename it, e.g. mv {root}/{_pattern(entry.name)} "
+                                    f"{root}/{shown.replace(chr(0xfffd), '_')}"))
+            continue
         real = entry.resolve() if entry.is_dir() else None  # is_dir is False for a loop of links, so resolve cannot loop
         if real is None:
             if why := broken_link(entry):
@@ -115,6 +120,16 @@ def run_folders(root: Path) -> tuple[list[Path], dict[str, list[str]], list[tupl
     return folders, links, unusable
 
 
+def _shown_name(name: str) -> str:
+    """A folder name as text: the bytes that are not UTF-8 (held by Python as surrogates) as U+FFFD."""
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
+def _pattern(name: str) -> str:
+    """A shell pattern matching a folder name that is not UTF-8: each byte that is not as `?`."""
+    return "".join("?" if "\udc80" <= c <= "\udcff" else c for c in name)
+
+
 def divergence(history) -> str:
     """Why a run's curves stop or are empty when its loss stopped being a number ("" when it did not).
 
@@ -124,8 +139,8 @@ def divergence(history) -> str:
     import numpy as np
     import pandas as pd
 
-    if history is None or not len(history) or "loss" not in history:
-        return ""
+    if history is None or not len(history) or "loss" not in history or "loss" in history.attrs.get("absent", ()):
+        return ""  # a file without a loss column (edited by hand) has nothing to say about one
     loss = pd.to_numeric(history["loss"], errors="coerce").to_numpy(dtype=float)
     bad = np.flatnonzero(~np.isfinite(loss))
     if not len(bad):
