@@ -144,9 +144,11 @@ class FeatureCache:
     def _stop_storing(self, exc: StorageError) -> None:
         """Keep nothing more under this cache's root in this process, and say so once (the run's log)."""
         if self.root not in _not_kept:
-            _not_kept[self.root] = str(exc)
+            # The storage error's advice (free space, the old file is kept) is for a run's files; here it misleads.
+            why = "the file system is read-only" if exc.errno == errno.EROFS else "permission denied"
+            _not_kept[self.root] = why
             log.warning("features are computed and not kept: the feature cache %s cannot be written (%s); "
-                        "set GLR_CACHE_DIR to a writable folder to keep them", self.root, exc)
+                        "set GLR_CACHE_DIR to a writable folder to keep them", self.root, why)
 
 
 def cached_features(
