@@ -61,3 +61,27 @@ def test_a_read_only_cache_folder_still_runs_feature_extraction_on_onnx_runtime(
     assert engines == ["onnx", "onnx"] and exports == []
     notes = [r.getMessage() for r in caplog.records if "temporary folder" in r.getMessage()]
     assert len(notes) == 1 and "read-only" in notes[0], caplog.text
+
+
+def test_clearing_a_read_only_cache_folder_says_nothing_was_removed(tmp_path, monkeypatch):
+    # `glr cache --clear` on a read-only mount printed "removed 2 folders, 1.1 KB" and removed nothing
+    # (shutil.rmtree was told to ignore errors).
+    from glr import cache_folder
+    from glr.errors import GlrError
+
+    root = tmp_path / "cache"
+    monkeypatch.setenv("GLR_CACHE_DIR", str(root))
+    for part in ("thumbnails/ab", "photo-hashes"):
+        (root / part).mkdir(parents=True)
+        (root / part / "x.bin").write_bytes(b"x" * 100)
+
+    def refused(path, *a, **k):
+        raise OSError(errno.EROFS, "Read-only file system", str(path))
+
+    monkeypatch.setattr(os, "unlink", refused)
+    monkeypatch.setattr(os, "rmdir", refused)
+    with pytest.raises(GlrError, match=r"cache/(photo-hashes|thumbnails): cannot be removed \(Read-only file system\); "
+                                       r"nothing was removed \(2 folders left as they were\)"):
+        cache_folder.clear_cache(results=tmp_path / "results")
+    monkeypatch.undo()
+    assert (root / "thumbnails" / "ab" / "x.bin").is_file()
