@@ -94,11 +94,27 @@ def cache_parts(root: str | os.PathLike | None = None) -> list[CachePart]:
 
 
 def prune_stale(root: str | os.PathLike | None = None) -> list[CachePart]:
-    """Remove the stale folders; returns what was removed."""
-    removed = [part for part in cache_parts(root) if part.stale]
-    for part in removed:
-        shutil.rmtree(part.path, ignore_errors=True)
-    return removed
+    """Remove the stale folders; returns what was removed (GlrError when a folder cannot be removed)."""
+    return _remove([part for part in cache_parts(root) if part.stale])
+
+
+def _remove(parts: list[CachePart]) -> list[CachePart]:
+    """Remove the parts' folders; returns those removed. GlrError naming the first that stays (a read-only mount,
+    no permission): "removed" was printed for folders that were all still there."""
+    left = []
+    for part in parts:
+        errors: list[BaseException] = []
+        shutil.rmtree(part.path, onerror=lambda _func, _path, info: errors.append(info[1]))
+        if part.path.exists():
+            left.append((part, errors[0] if errors else None))
+    if left:
+        part, exc = left[0]
+        why = getattr(exc, "strerror", None) or exc or "it is still there"
+        done, kept = len(parts) - len(left), "left as it was" if len(left) == 1 else "left as they were"
+        raise GlrError(f"{part.path}: cannot be removed ({why}); " + (
+            f"{plural(done, 'folder')} removed, {len(left)} {kept}" if done else
+            f"nothing was removed ({plural(len(left), 'folder')} {kept})"))
+    return parts
 
 
 def clear_cache(root: str | os.PathLike | None = None, results: str | os.PathLike | None = None) -> list[CachePart]:
@@ -114,10 +130,7 @@ def clear_cache(root: str | os.PathLike | None = None, results: str | os.PathLik
     if lock:
         raise GlrError(f"run {lock.get('run_id')} is training and uses the cache; clear it once the run ends "
                        "(--prune is safe now)")
-    removed = [part for part in cache_parts(root) if part.stale or part.path.name not in KEPT_BY_CLEAR]
-    for part in removed:
-        shutil.rmtree(part.path, ignore_errors=True)
-    return removed
+    return _remove([part for part in cache_parts(root) if part.stale or part.path.name not in KEPT_BY_CLEAR])
 
 
 def size_text(size: int) -> str:

@@ -16,6 +16,7 @@ from glr import paths
 from glr.commands import PhotoProgress, find_run
 from glr.data.sniff import WEB_ADDRESS
 from glr.errors import GlrError
+from glr.inspect_command import id_column
 
 SKIPPED_LISTED = 20  # skipped files named one per line; the rest are counted by type
 
@@ -71,12 +72,12 @@ def cmd_predict(args) -> int:
         if p.training_photo:
             print(f"  note: {training_photo_note(p.training_photo)}")
         print(f"  {predictor.method} confidence, landmark_id, name:")
-        for landmark_id, name, prob in p.top:
-            print(f"  {prob:6.3f}  {landmark_id:>8}  {paths.one_line(name)}")
+        for (_, name, prob), landmark_id in zip(p.top, id_column(t[0] for t in p.top)):
+            print(f"  {prob:6.3f}  {landmark_id}  {paths.one_line(name)}")
         if p.similar:
             print("  most similar training photos (cosine similarity, landmark_id, name, path):")
-            for item in p.similar:
-                print(f"  {item['similarity']:6.3f}  {item['landmark_id']:>8}  {paths.one_line(item['name'])}  {item['path']}")
+            for item, landmark_id in zip(p.similar, id_column(item["landmark_id"] for item in p.similar)):
+                print(f"  {item['similarity']:6.3f}  {landmark_id}  {paths.one_line(item['name'])}  {item['path']}")
     if args.out:  # the photos' submission too: --out was ignored for anything but a folder
         table = submission.submission_table(submission.unique_ids(images), predictions, unknown=args.unknown)
         print(f"wrote {submission.write_submission(target, table).resolve()}")

@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Iterable
@@ -78,33 +79,44 @@ def thumbnail(path: str | os.PathLike, size: int = SIZE) -> bytes | None:
     return data
 
 
-def _keep(where: Path, data: bytes) -> None:
+def _keep(where: Path, data: bytes) -> bool:
+    """Write a thumbnail into the cache; False only when the cache folder cannot be written (read-only, no permission)."""
+    import errno
+
     from glr.atomic import write_bytes
     from glr.errors import GlrError
 
     try:
         write_bytes(where, data)
-    except (OSError, GlrError):  # a read-only or full cache: the thumbnail is still shown, made again next time
-        pass
+    except (OSError, GlrError) as exc:  # a read-only or full cache: the thumbnail is still shown, made again next time
+        return getattr(exc, "errno", None) not in (errno.EROFS, errno.EACCES, errno.EPERM)
+    return True
 
 
 def make_thumbnails(paths: Iterable[str | os.PathLike], size: int = SIZE, limit: int = MAX_AT_INDEX,
                     workers: int = 2) -> int:
     """Make the missing thumbnails of up to `limit` image files (in `workers` threads); returns how many were made.
 
-    Pillow decodes and encodes without holding the GIL, so two threads use both cores.
+    Pillow decodes and encodes without holding the GIL, so two threads use both cores. A cache
+    folder that cannot be written ends it at the first refused write: the rest would be decoded for nothing.
     """
     todo = []
     for path in list(paths)[:limit]:
         where = cache_file(path, size)
         if where is not None and not where.is_file():
             todo.append((str(path), where))
+    unwritable = threading.Event()
 
     def one(item) -> bool:
+        if unwritable.is_set():
+            return False
         data = _make(item[0], size)
-        if data is not None:
-            _keep(item[1], data)
-        return data is not None
+        if data is None:
+            return False
+        if not _keep(item[1], data):
+            unwritable.set()
+            return False
+        return True
 
     if not todo:
         return 0

@@ -615,3 +615,32 @@ def test_class_folders_beside_a_train_csv_of_another_kind_are_pointed_out(tmp_pa
 def test_a_path_the_os_cannot_look_at_is_a_dataset_error_naming_it(path, reason):
     with pytest.raises(DatasetError, match=f"cannot be opened as a dataset folder .*{reason}"):
         load_catalog(path)
+
+
+def test_a_path_typed_in_nfc_for_a_folder_named_in_nfd_on_disk_is_read_and_said(tmp_path):
+    # A folder copied from a Mac keeps its name decomposed (NFD: "e" + U+0301); the path typed or pasted
+    # on Linux is composed (NFC: "é"), another name to the file system: "no such file or folder".
+    import unicodedata
+
+    on_disk = tmp_path / unicodedata.normalize("NFD", "Café photos") / unicodedata.normalize("NFD", "été")
+    for name in ("Tower", "Bridge"):
+        for i in range(2):
+            write_image(on_disk / name / f"{i}.jpg", seed=i)
+    typed = tmp_path / "Café photos" / "été"
+    catalog = load_catalog(typed)
+    assert catalog.root == on_disk and len(catalog.df) == 4
+    assert catalog.problems[0] == (f"{typed}: not there as typed; {on_disk}, the same name in another Unicode form "
+                                   "(as a Mac writes names), is: read that")
+
+
+def test_a_path_in_another_unicode_form_that_matches_two_folders_names_them(tmp_path):
+    import unicodedata
+
+    first, second = "e\u0301" + "\u00e9", "\u00e9" + "e\u0301"  # both "éé" in NFC, neither in NFC themselves
+    for name in (first, second):
+        (tmp_path / name).mkdir()
+    typed = tmp_path / unicodedata.normalize("NFC", first)
+    with pytest.raises(DatasetError, match=re.escape(
+            f"{typed}: no such file or folder (folders of the same name in another Unicode form are there: "
+            f"{sorted([tmp_path / first, tmp_path / second])[0]}, ")):
+        load_catalog(typed)

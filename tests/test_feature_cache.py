@@ -105,3 +105,59 @@ def test_a_cache_folder_that_is_a_file_is_named_not_a_not_a_directory_error(tmp_
     cache = FeatureCache(tmp_path / "cache" / "sub", "key")
     with pytest.raises(StorageError, match=r"cannot be written, .*/cache is a file where a folder must be \(Not a directory\)"):
         cache.save("ab" * 20, 0, np.ones(4, np.float32))
+
+
+def _read_only_cache_trains_on(tmp_path, cache, caplog):
+    """Two passes of cached_views through `cache`, whose folder cannot be written: features come back, said once."""
+    import logging
+
+    from glr.backbones.features import content_digest
+
+    paths = photos(tmp_path / "photos", 3, size=30)
+    digests = [content_digest(p) for p in paths]
+    common = dict(input_size=16, preprocess=None)
+    with caplog.at_level(logging.WARNING, logger="glr.backbones.feature_cache"):
+        for _ in range(2):  # nothing is kept, so the second pass computes them all again, and says nothing more
+            (feats, mirror), ok, computed = cached_views(lambda: map_then_pool(), paths, digests,
+                                                         [0, feature_cache.MIRROR_VIEW], cache, **common)
+            assert ok.all() and computed == 6 and feats.shape[0] == 3
+    notes = [r.getMessage() for r in caplog.records if "not kept" in r.getMessage()]
+    assert len(notes) == 1, caplog.text
+    return notes[0]
+
+
+def test_a_read_only_cache_folder_computes_the_features_and_says_once_they_are_not_kept(tmp_path, monkeypatch, caplog):
+    # GLR_CACHE_DIR on a read-only mount: a training failed at its first feature write
+    # ("...npy: cannot be written, the file system is read-only"). The file system's answer is made here
+    # by os.replace (this runs as root, which a chmod'ed folder does not stop); the test below uses chmod.
+    import errno
+    import os
+
+    real_replace = os.replace
+    cache_root = tmp_path / "cache"
+
+    def read_only(src, dst, *a, **k):
+        if str(dst).startswith(str(cache_root)):
+            raise OSError(errno.EROFS, "Read-only file system", str(dst))
+        return real_replace(src, dst, *a, **k)
+
+    monkeypatch.setattr(os, "replace", read_only)
+    note = _read_only_cache_trains_on(tmp_path, FeatureCache(cache_root, "map-16-test"), caplog)
+    assert note == (f"features are computed and not kept: the feature cache {cache_root} cannot be written (the file "
+                    "system is read-only); set GLR_CACHE_DIR to a writable folder to keep them")
+
+
+def test_a_cache_folder_without_write_permission_is_passed_over_the_same_way(tmp_path, caplog):
+    import os
+
+    import pytest
+
+    if os.geteuid() == 0:
+        pytest.skip("root writes into any folder")
+    (tmp_path / "cache").mkdir()
+    (tmp_path / "cache").chmod(0o555)
+    try:
+        note = _read_only_cache_trains_on(tmp_path, FeatureCache(tmp_path / "cache", "map-16-test"), caplog)
+    finally:
+        (tmp_path / "cache").chmod(0o755)
+    assert "permission denied" in note

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from glr.paths import PROJECT_ROOT
-from glr.training import launch
+from glr.training import launch, train_lock
 from glr.training.run import Run, RunError
 from glr.training.status import DIED_MESSAGE
 
@@ -84,7 +84,7 @@ class ReadOnlyGuard:
 def test_a_read_only_results_folder_still_shows_its_lock_and_refuses_a_start_clearly(tmp_path, monkeypatch):
     """OSError from the guard: every page's sidebar (which reads the lock) failed with a traceback."""
     launch.acquire_lock(tmp_path, "running-elsewhere")  # held by this process: a live training
-    monkeypatch.setattr(launch, "FileLock", ReadOnlyGuard)
+    monkeypatch.setattr(train_lock, "FileLock", ReadOnlyGuard)
     assert launch.read_lock(tmp_path)["run_id"] == "running-elsewhere"
     (tmp_path / launch.LOCK_NAME).unlink()
     assert launch.read_lock(tmp_path) is None
@@ -149,7 +149,7 @@ def test_glr_train_into_a_read_only_results_folder_says_so_before_making_a_run(t
     """`python -m glr train --results <read-only>`: a traceback, OSError from the run folder's mkdir."""
     from conftest import tiny_config
 
-    monkeypatch.setattr(launch, "FileLock", ReadOnlyGuard)
+    monkeypatch.setattr(train_lock, "FileLock", ReadOnlyGuard)
     with pytest.raises(RunError, match="cannot be written \\(Read-only file system\\)"):
         launch.new_run(tmp_path, tiny_config(tiny_data))
     assert not (tmp_path / "runs").exists()

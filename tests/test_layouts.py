@@ -325,3 +325,20 @@ def test_an_id_listed_in_upper_and_lower_case_is_one_photo(gld):
 def test_a_category_url_with_an_escaped_colon_or_another_languages_namespace_is_named_by_its_landmark(url, name):
     # Were "Category:Big Ben", "Kategorie:Kölner Dom", ...: the namespace shown as part of every class name.
     assert category_to_name(url) == name
+
+
+def test_ids_in_excels_formula_wrapper_are_their_ids_and_said_once(gld):
+    # ="0123" is the way to keep an id's leading zeros in Excel, and a CSV made for Excel holds it so (quoted or not):
+    # "an id that is not a plain file name", skipped. A landmark_id so written was "not an integer".
+    csv = gld / "train.csv"
+    lines = csv.read_text().splitlines()
+    rows = [line.split(",") for line in lines[1:]]
+    wrapped = ['="{}"', '"=""{}"""']
+    labels = ['="{}"'.format(rows[0][1])] + [label for _, label in rows[1:]]  # the first landmark_id wrapped too
+    csv.write_text("\n".join([lines[0]] + [f"{wrapped[k % 2].format(i)},{label}"
+                                           for k, ((i, _), label) in enumerate(zip(rows, labels))]) + "\n")
+    catalog = load_catalog(gld)
+    assert len(catalog.df) == 6 and sorted(catalog.df["id"]) == sorted(i for i, _ in rows)
+    shown = ", ".join(f"'=\"{i}\"'" for i, _ in rows[:3])
+    assert catalog.problems == ['6 rows have an id in Excel\'s ="..." wrapper (the way it keeps leading zeros), e.g. '
+                                f"{shown}; read as what it holds"]

@@ -133,3 +133,36 @@ def test_a_photo_that_cannot_be_predicted_is_named_once_on_its_line(tmp_path, mo
     assert capsys.readouterr().out.splitlines() == [
         "report.pdf: error: not an image, it looks like a PDF document; use JPEG, PNG, WebP, HEIC, AVIF, GIF, BMP or TIFF",
         "missing.jpg: error: file not found"]
+
+
+def test_the_top_k_and_similar_lines_widen_their_id_column_to_the_widest_id(tmp_path, monkeypatch, capsys):
+    # A dataset of its own may number landmarks with 17-19 digits: a fixed 8-wide column pushed those lines out of line.
+    import glr.predict
+    from glr import predict_command
+
+    top = [(1234567890123456789, "Big", 0.5), (7, "Small", 0.25), (42, "Mid", 0.125)]
+    similar = [{"similarity": 0.9, "landmark_id": 12345678901234567, "name": "Big", "path": "a.jpg"},
+               {"similarity": 0.8, "landmark_id": 3, "name": "Small", "path": "b.jpg"}]
+
+    class Fake:
+        backend_note, recognizer, retrieval_problem, method = None, None, "no index", "softmax"
+
+        def __init__(self, *args, **kwargs):
+            pass
+
+        def predict(self, images, k, similar):
+            return [glr.predict.Prediction(source=images[0], top=top, similar=nearest)]
+
+    nearest = similar
+    monkeypatch.setattr(predict_command, "find_run", lambda run, results: run)
+    monkeypatch.setattr(glr.predict, "Predictor", Fake)
+    (tmp_path / "x.jpg").write_bytes(b"")
+    monkeypatch.chdir(tmp_path)
+    args = argparse.Namespace(run="r", results=None, images=["x.jpg"], out=None, backend="auto", top_k=3, similar=2,
+                              unknown="last")
+    assert predict_command.cmd_predict(args) == 0
+    lines = capsys.readouterr().out.splitlines()
+    top_lines, similar_lines = lines[2:5], lines[6:8]
+    assert len({line.index(name) for line, name in zip(top_lines, ["Big", "Small", "Mid"])}) == 1, lines
+    assert len({line.index(name) for line, name in zip(similar_lines, ["Big", "Small"])}) == 1, lines
+    assert top_lines[1] == "   0.250                    7  Small"

@@ -10,7 +10,9 @@ again, and by how it was made (backbone, input size, weights, precision, decode)
 from __future__ import annotations
 
 import contextlib
+import errno
 import io
+import logging
 import os
 import threading
 from pathlib import Path
@@ -18,7 +20,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from glr.atomic import write_with
+from glr.atomic import StorageError, write_with
 from glr.backbones.features import (DEFAULT_BATCH_SIZE, GEM_P, WINDOW_SHRINK, extract_features,
                                     pooled_features, precision, resolve_engine, view_seeds, window_features)
 
@@ -28,6 +30,10 @@ MIRROR_VIEW = "view0-mirror"
 # in float32) are all that is held besides the returned table, so memory follows the table, not twice it
 # (every cached vector, then their stack), at any dataset size; the demo's 1,600 training photos are one round.
 CHUNK_PHOTOS = 2048
+# A cache folder the user cannot write (a read-only mount, no permission): features are computed and not kept.
+UNWRITABLE = frozenset({errno.EROFS, errno.EACCES, errno.EPERM})
+_not_kept: dict[Path, str] = {}  # cache roots found unwritable in this process, and why (said once per root)
+log = logging.getLogger(__name__)
 
 
 def decode_tag() -> str:
@@ -107,7 +113,14 @@ class FeatureCache:
         and is computed again, and the demo's 8,400 fsyncs took 117 s of a cold train's wall
         time on a busy machine (bench_cold_train.py). A write that fails goes through
         `glr.atomic.write_with`, whose error names the file and the problem.
+
+        A folder that cannot be written (UNWRITABLE: a read-only mount, no permission) is no
+        reason to fail a training: this cache root stops storing in this process, says once
+        why, and its vectors are computed again next time. A full disk or a file in the way
+        still raises.
         """
+        if self.root in _not_kept:
+            return
         buf = io.BytesIO()
         np.save(buf, np.asarray(vector, dtype), allow_pickle=False)
         path = self._path(digest, view)
@@ -121,7 +134,21 @@ class FeatureCache:
         except OSError:
             with contextlib.suppress(OSError):  # a file where the folder should be: unlink fails too (ENOTDIR)
                 tmp.unlink(missing_ok=True)
-            write_with(path, lambda t: Path(t).write_bytes(buf.getvalue()), suffix=".npy")
+            try:
+                write_with(path, lambda t: Path(t).write_bytes(buf.getvalue()), suffix=".npy")
+            except StorageError as exc:
+                if exc.errno not in UNWRITABLE:
+                    raise
+                self._stop_storing(exc)
+
+    def _stop_storing(self, exc: StorageError) -> None:
+        """Keep nothing more under this cache's root in this process, and say so once (the run's log)."""
+        if self.root not in _not_kept:
+            # The storage error's advice (free space, the old file is kept) is for a run's files; here it misleads.
+            why = "the file system is read-only" if exc.errno == errno.EROFS else "permission denied"
+            _not_kept[self.root] = why
+            log.warning("features are computed and not kept: the feature cache %s cannot be written (%s); "
+                        "set GLR_CACHE_DIR to a writable folder to keep them", self.root, why)
 
 
 def cached_features(

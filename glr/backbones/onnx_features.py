@@ -40,6 +40,9 @@ MIN_IMAGES_TO_EXPORT = 256
 # Open sessions by key (the weights are hashed every time: a fine-tuned model is another key).
 _SESSIONS: dict[str, Callable] = {}
 _KEEP_SESSIONS = 4
+# Extractor folders that cannot be written (a read-only mount, no permission), and the temporary folder that
+# stands in for each in this process: converting again at every call cost seconds, TensorFlow 1.4x the time.
+_STAND_INS: dict[Path, Path] = {}
 log = logging.getLogger(__name__)
 
 
@@ -58,7 +61,34 @@ def extractor_path(key: str, int8: bool = False) -> Path:
     from glr.backbones import quantize
 
     name = f"{key}-int8-q{quantize.FORMAT}" if int8 else key
-    return cache_dir() / EXTRACTORS_SUBDIR / f"{name}.onnx"
+    kept = cache_dir() / EXTRACTORS_SUBDIR / f"{name}.onnx"
+    stand_in = _STAND_INS.get(kept.parent)
+    return stand_in / kept.name if stand_in and not kept.is_file() else kept
+
+
+def _export(forward: Callable, input_size: int, path: Path) -> Path:
+    """Export the extractor to `path`, or, when its folder cannot be written, to this process's stand-in for it."""
+    import errno
+    import shutil
+    import tempfile
+
+    from glr.atomic import StorageError
+
+    try:
+        onnx_backend.export(forward, input_size, path)
+        return path
+    except StorageError as exc:
+        if exc.errno not in (errno.EROFS, errno.EACCES, errno.EPERM) or path.parent in _STAND_INS.values():
+            raise
+        stand_in = Path(tempfile.mkdtemp(prefix="glr-extractors-"))
+        import atexit
+
+        atexit.register(shutil.rmtree, stand_in, True)
+        _STAND_INS[path.parent] = stand_in
+        log.warning("feature extractors are kept in a temporary folder for this process, %s: %s cannot be written "
+                    "(%s)", stand_in, path.parent, "the file system is read-only" if exc.errno == errno.EROFS
+                    else "permission denied")
+    return onnx_backend.export(forward, input_size, _STAND_INS[path.parent] / path.name)
 
 
 def _quantized(path: Path, fp32: Path, input_size: int, preprocess: Callable | None) -> bool:
@@ -127,11 +157,12 @@ def onnx_extractor(model, forward: Callable, input_size: int, n_images: int, tag
     if int8 and not path.is_file():
         if not fp32.is_file() and onnx_extractor(model, forward, input_size, n_images, tag) is None:
             return None
+        fp32, path = extractor_path(key), extractor_path(key, int8)  # in a stand-in folder if the export made one
         if not _quantized(path, fp32, input_size, preprocess):
             return None
     if not path.is_file():
         try:
-            onnx_backend.export(forward, input_size, path)
+            path = _export(forward, input_size, path)
         except Exception as exc:  # noqa: BLE001 - any converter failure means: stay on TensorFlow
             log.warning("feature extraction stays on TensorFlow: the ONNX export failed (%s)", exc)
             return None

@@ -16,6 +16,7 @@ import contextlib
 import hashlib
 import os
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -126,6 +127,7 @@ def load_catalog(path: str | os.PathLike, check_files: bool | None = None) -> Ca
     be read.
     """
     root = dataset_root(path)
+    typed, twins = root, []
     if not root.exists():
         if re.match(WEB_ADDRESS, os.fspath(path)):  # a dataset's page pasted: Path would make "https:/..." of it
             raise DatasetError(f"{os.fspath(path)}: is a web address, not a folder on this computer; download the "
@@ -135,8 +137,43 @@ def load_catalog(path: str | os.PathLike, check_files: bool | None = None) -> Ca
                                "that is not Windows; give the folder as this computer, where glr runs, names it (under "
                                "WSL, C:\\data is /mnt/c/data), or copy the photos there")
         near = root.with_name(root.name.strip()) if root.name.strip() else root
-        raise DatasetError(f"{root}: no such file or folder" + (
-            f" (its name ends or starts with a space; without it, {near} is there)" if near != root and near.exists() else ""))
+        twins = unicode_twins(root)
+        if len(twins) != 1:
+            raise DatasetError(f"{root}: no such file or folder" + (
+                f" (its name ends or starts with a space; without it, {near} is there)" if near != root and near.exists()
+                else f" (folders of the same name in another Unicode form are there: {', '.join(map(str, twins))})"
+                if twins else ""))
+        root = twins[0]
+    catalog = _load_catalog(root, check_files)
+    if twins:
+        catalog.problems.insert(0, f"{typed}: not there as typed; {root}, the same name in another Unicode form "
+                                   "(as a Mac writes names), is: read that")
+    return catalog
+
+
+def unicode_twins(path: Path, most: int = 8) -> list[Path]:
+    """The paths on disk that are `path` with its missing names in another Unicode form, sorted (up to `most`).
+
+    A folder copied from a Mac keeps its names decomposed (NFD: "e" + U+0301), while a path typed
+    or pasted elsewhere is composed (NFC: "é"): to Linux two names, to the user one.
+    """
+    found = [Path(path.anchor)] if path.is_absolute() else [Path()]
+    for name in path.parts[1:] if path.is_absolute() else path.parts:
+        key, step = unicodedata.normalize("NFC", name), []
+        for base in found:
+            if (base / name).exists():
+                step.append(base / name)
+                continue
+            with contextlib.suppress(OSError):
+                step += [base / e for e in sorted(os.listdir(base)) if unicodedata.normalize("NFC", e) == key]
+        found = step[:most]
+        if not found:
+            break
+    return sorted(found)
+
+
+def _load_catalog(root: Path, check_files: bool | None) -> Catalog:
+    """`load_catalog` of a path that is there."""
     if root.is_file():
         if root.name.lower().endswith(".csv"):
             return _load_gldv2(root.parent, root, check_files)

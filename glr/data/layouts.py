@@ -23,10 +23,11 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import pandas as pd
 
 from glr.data.class_access import listable
+from glr.data.id_cells import SAFE_ID_PATTERN, safe_ids, unwrap_excel  # noqa: F401 - SAFE_ID_PATTERN: read from here too
 from glr.data.landmark_ids import refused_label_problems
 from glr.data.nested_classes import nested_note
 from glr.data.split_folders import SPLIT_FOLDERS, decide, split_note  # noqa: F401 - SPLIT_FOLDERS: read from here too
-from glr.data.train_csv import INVISIBLE, TEXT, arrow_columns, arrow_frame, parse_labels, read_layout, read_train_csv
+from glr.data.train_csv import TEXT, arrow_columns, arrow_frame, parse_labels, read_layout, read_train_csv
 from glr.errors import DatasetError
 from glr.paths import is_utf8, printable
 
@@ -47,9 +48,6 @@ SYSTEM_FOLDERS = {"__macosx", "@eadir", "#recycle", "#snapshot", "$recycle.bin",
 ARCHIVES = (".zip", ".gz", ".tgz", ".tar", ".bz2", ".xz", ".7z", ".rar")  # files glr does not read inside of
 
 COLUMNS = ["id", "path", "landmark_id", "name"]
-# GLDv2 ids are 16 hex digits. Anything outside this alphabet (a "/" or "..") could make
-# the derived path point outside the dataset, so such rows are refused.
-SAFE_ID_PATTERN = r"[0-9A-Za-z_-]{3,64}"
 EXAMPLES_IN_MESSAGE = 3
 
 
@@ -194,7 +192,9 @@ def read_gldv2(root: Path, csv: Path) -> tuple[pd.DataFrame, list[str]]:
         df = df.loc[~no_id]
 
     labels = parse_labels(df["landmark_id"])
-    bad = labels.isna()
+    if (bad := labels.isna()).any():  # ="7": Excel's text cell (glr.data.id_cells), read as what it holds
+        labels[bad] = parse_labels(unwrap_excel(df.loc[bad, "landmark_id"])[0])
+        bad = labels.isna()
     if bad.any():  # not a number, or one too large to keep (said apart)
         problems += refused_label_problems(df.loc[bad, "landmark_id"])
     df = df.loc[~bad].assign(landmark_id=labels[~bad].astype("int64"))
@@ -207,25 +207,8 @@ def read_gldv2(root: Path, csv: Path) -> tuple[pd.DataFrame, list[str]]:
             f"(e.g. {examples(df.loc[negative, 'landmark_id'])}; -1 often marks a photo of no landmark); skipped")
         df = df.loc[~negative]
 
-    unsafe = ~df["id"].str.fullmatch(SAFE_ID_PATTERN).fillna(False).astype(bool)
-    if unsafe.any():  # characters no one sees, pasted from a web page or a chat, and quotes after a space
-        df.loc[unsafe, "id"] = df.loc[unsafe, "id"].str.strip(INVISIBLE).str.strip()
-        unsafe = ~df["id"].str.fullmatch(SAFE_ID_PATTERN).fillna(False).astype(bool)
-    # A spreadsheet shows an id of digits only (`1234567890123456`, valid hex) as `1.23457E+15` and saves it so:
-    # its digits are lost, and "not a plain file name" would not say why.
-    numbers = unsafe & df["id"].str.fullmatch(r"[0-9]+(?:[.,][0-9]*)?[eE]\+?[0-9]+").fillna(False).astype(bool)
-    if numbers.any():
-        problems.append(
-            f"{plural(int(numbers.sum()), 'row')} {have(int(numbers.sum()))} an id a spreadsheet turned into a number "
-            f"(e.g. {examples(df.loc[numbers, 'id'])}), losing its digits; skipped: format the id column as Text "
-            f"and save {csv.name} again from the original file")
-        df, unsafe = df.loc[~numbers], unsafe[~numbers]
-    if unsafe.any():
-        problems.append(
-            f"{plural(int(unsafe.sum()), 'row')} {have(int(unsafe.sum()))} an id that is not a plain file name "
-            f"(e.g. {examples(df.loc[unsafe, 'id'])}); skipped, so nothing outside the dataset is read"
-        )
-        df = df.loc[~unsafe]
+    df, id_problems = safe_ids(df, csv.name)
+    problems += id_problems
 
     # Hex ids name one photo in either case (`ABC` and `abc`: the photo is found as either), so they repeat in either.
     key = df["id"].str.lower()

@@ -27,11 +27,12 @@ def folder_identity(path: str | os.PathLike) -> dict | None:
         return None
 
 
-def copy_message(path: str | os.PathLike, recorded) -> str | None:
-    """Why the run folder at `path` is not the one its recorded training writes into, or None when it is.
+def copied_from(path: str | os.PathLike, recorded) -> str | None:
+    """The folder `recorded` (a FIELD value) names when `path` is another folder (a copy of it), else None.
 
-    `recorded` is the status's FIELD. None as well when it is missing or malformed, or when `path`
-    cannot be looked at: then the pid alone decides, as it did.
+    None as well when `recorded` is missing or malformed, or when `path` cannot be looked at:
+    then the pid alone decides, as it did. The run folder's status and the results folder's
+    train.lock (glr.training.train_lock) both go by this one rule.
     """
     inode = recorded.get("inode") if isinstance(recorded, dict) else None
     if not isinstance(inode, int) or isinstance(inode, bool):
@@ -41,4 +42,13 @@ def copy_message(path: str | os.PathLike, recorded) -> str | None:
             return None
     except OSError:
         return None
-    return COPIED_MESSAGE.format(original=recorded.get("path") or "another folder")
+    return str(recorded.get("path") or "another folder")
+
+
+def copy_message(path: str | os.PathLike, recorded) -> str | None:
+    """Why the run folder at `path` is not the one its recorded training writes into, or None when it is.
+
+    `recorded` is the status's FIELD; see `copied_from`.
+    """
+    original = copied_from(path, recorded)
+    return COPIED_MESSAGE.format(original=original) if original else None

@@ -1,0 +1,172 @@
+"""The one-training lock of a results folder: `<results>/train.lock` names the training that runs there.
+
+A lock whose process is dead (or whose pid now belongs to another process) is stale and taken
+over. So is a lock copied from another results folder (`rsync results/ backup/` while a training
+ran): it names the original's live trainer, which writes only into the original, so the copy is
+free to train. The lock records its folder's inode, and glr.training.folder_identity (the one
+owner of that rule, as for a copied run folder) tells the copy from the original.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+from filelock import FileLock
+
+from glr.atomic import read_json, write_json
+from glr.paths import file_in_the_way
+from glr.training.folder_identity import FIELD, copied_from, folder_identity
+from glr.training.processes import pid_alive, process_start
+from glr.training.run import RunError
+from glr.training.status import now
+
+LOCK_NAME = "train.lock"
+LOCK_GUARD = ".train.lock.guard"  # held while anyone reads or changes train.lock
+
+
+def _busy(lock: dict) -> RunError:
+    """The error of a start refused because the training holding `lock` is running."""
+    return RunError(f"another training is running: {lock.get('run_id')} (pid {lock.get('pid')}); stop it first")
+
+
+def _lock_path(results_dir: str | os.PathLike) -> Path:
+    return Path(results_dir) / LOCK_NAME
+
+
+def _guard(results_dir: str | os.PathLike) -> FileLock:
+    # Every look at or change of train.lock happens under this lock, so "is it stale?
+    # remove it, take it" is one step: two callers can never both clean up and both win.
+    # The operating system drops it if its holder dies.
+    if blocker := file_in_the_way(results_dir):  # else FileExistsError or NotADirectoryError from mkdir
+        raise RunError(f"the results folder {results_dir} cannot be made: {blocker} is a file, not a folder")
+    try:
+        Path(results_dir).mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # read-only, permission denied
+        raise RunError(f"the results folder {results_dir} cannot be made: {exc.strerror}") from None
+    return FileLock(Path(results_dir) / LOCK_GUARD, poll_interval=0.002, preserve_lock_file=True)
+
+
+@contextmanager
+def _guarded(results_dir, reading: bool = False) -> Iterator[None]:
+    """Hold the guard while looking at (`reading`) or changing train.lock.
+
+    A results folder that cannot be written (a read-only file system, no permission) takes no
+    guard. Reading goes on without it: no training can change train.lock there either, and the
+    pages that show a shared read-only results folder must not fail. Changing it is a RunError.
+    """
+    guard = _guard(results_dir)
+    try:
+        guard.acquire()
+    except OSError as exc:
+        if not reading:
+            raise RunError(f"the results folder {results_dir} cannot be written ({exc.strerror or exc}): a training "
+                           "writes its run there; choose a writable results folder (GLR_RESULTS, or --results)") from None
+        yield
+        return
+    try:
+        yield
+    finally:
+        guard.release()
+
+
+def _read_lock_unguarded(results_dir) -> dict | None:
+    try:
+        lock = read_json(_lock_path(results_dir))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError):
+        return {}  # unreadable: nobody can be shown to hold it, so it counts as stale
+    return lock if isinstance(lock, dict) else {}
+
+
+def _held(lock: dict, results_dir: str | os.PathLike) -> bool:
+    """Whether the process a lock names still holds it (not a later process given its pid), in this folder.
+
+    A lock copied here from another results folder names that folder's trainer: it holds the original, not this.
+    """
+    if copied_from(results_dir, lock.get(FIELD)):
+        return False
+    return pid_alive(lock.get("pid"), lock.get("pid_start"), lock.get("created"))
+
+
+def read_lock(results_dir: str | os.PathLike) -> dict | None:
+    """The training lock ({pid, pid_start, run_id, created, folder}), or None if no training holds one here."""
+    with _guarded(results_dir, reading=True):
+        lock = _read_lock_unguarded(results_dir)
+    return lock if lock and _held(lock, results_dir) else None
+
+
+def _write_lock(results_dir, run_id: str, pid: int, exclusive: bool, pid_start: float | None = None) -> None:
+    data = {"pid": pid, "pid_start": pid_start or process_start(pid), "run_id": run_id, "created": now(),
+            FIELD: folder_identity(results_dir)}
+    if not exclusive:
+        write_json(_lock_path(results_dir), data)
+        return
+    fd = os.open(_lock_path(results_dir), os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)  # FileExistsError if held
+    with os.fdopen(fd, "w") as fh:
+        fh.write(json.dumps(data, indent=2) + "\n")
+
+
+def acquire_lock(results_dir: str | os.PathLike, run_id: str, pid: int | None = None) -> None:
+    """Take `<results>/train.lock` for `run_id` (held by `pid`, default this process).
+
+    A stale lock (its process dead, or copied from another folder) is removed first. If a live training holds it:
+    RunError.
+    """
+    with _guarded(results_dir):
+        lock = _read_lock_unguarded(results_dir)
+        if lock is not None:
+            if lock and _held(lock, results_dir):
+                raise _busy(lock)
+            _lock_path(results_dir).unlink(missing_ok=True)  # stale: its training died without cleaning up
+        try:
+            _write_lock(results_dir, run_id, pid or os.getpid(), exclusive=True)
+        except FileExistsError:  # only a process ignoring the guard gets here
+            raise RunError(f"another training is starting in {results_dir}; try again") from None
+
+
+def release_lock(results_dir: str | os.PathLike, run_id: str) -> bool:
+    """Remove the training lock if it names `run_id`; True if it did."""
+    with _guarded(results_dir):
+        lock = _read_lock_unguarded(results_dir)
+        if lock and lock.get("run_id") == run_id:
+            _lock_path(results_dir).unlink(missing_ok=True)
+            return True
+    return False
+
+
+def _set_lock_pid(results_dir, run_id: str, pid: int, pid_start: float | None) -> None:
+    """Point the lock at the trainer's pid, if the lock is still this run's."""
+    with _guarded(results_dir):
+        lock = _read_lock_unguarded(results_dir)
+        if lock and lock.get("run_id") == run_id:
+            _write_lock(results_dir, run_id, pid, exclusive=False, pid_start=pid_start)
+
+
+@contextmanager
+def training_lock(results_dir: str | os.PathLike, run_id: str) -> Iterator[None]:
+    """For the trainer: hold the lock for `run_id` while training, release it on exit.
+
+    If the launcher already took the lock for this run (it names `run_id` and our parent,
+    ourselves, or a dead pid), adopt it; otherwise acquire it (RunError if another holds it).
+    """
+    me = os.getpid()
+    with _guarded(results_dir):
+        lock = _read_lock_unguarded(results_dir)
+        adopt = bool(lock) and lock.get("run_id") == run_id and (
+            lock.get("pid") in (me, os.getppid()) or not _held(lock, results_dir)
+        )
+        if adopt:
+            _write_lock(results_dir, run_id, me, exclusive=False)
+    if not adopt:
+        acquire_lock(results_dir, run_id, me)
+    try:
+        yield
+    finally:
+        release_lock(results_dir, run_id)
+
+
