@@ -81,15 +81,14 @@ def thumbnail(path: str | os.PathLike, size: int = SIZE) -> bytes | None:
 
 def _keep(where: Path, data: bytes) -> bool:
     """Write a thumbnail into the cache; False only when the cache folder cannot be written (read-only, no permission)."""
-    import errno
-
+    from glr import unwritable
     from glr.atomic import write_bytes
     from glr.errors import GlrError
 
     try:
         write_bytes(where, data)
     except (OSError, GlrError) as exc:  # a read-only or full cache: the thumbnail is still shown, made again next time
-        return getattr(exc, "errno", None) not in (errno.EROFS, errno.EACCES, errno.EPERM)
+        return not unwritable.unwritable(exc)
     return True
 
 

@@ -15,12 +15,13 @@ from test_features import conv_model, photos
 @pytest.fixture
 def read_only_cache(tmp_path, monkeypatch):
     """GLR_CACHE_DIR on a file system that refuses every write (as a read-only mount does, even to root)."""
+    from glr import unwritable
     from glr.backbones import onnx_features
 
     cache = tmp_path / "cache"
     monkeypatch.setenv("GLR_CACHE_DIR", str(cache))
     monkeypatch.setattr(onnx_features, "_SESSIONS", {})
-    monkeypatch.setattr(onnx_features, "_STAND_INS", {})
+    monkeypatch.setattr(unwritable, "_STAND_INS", {})
     real_replace = os.replace
 
     def read_only(src, dst, *a, **k):
@@ -85,3 +86,18 @@ def test_clearing_a_read_only_cache_folder_says_nothing_was_removed(tmp_path, mo
         cache_folder.clear_cache(results=tmp_path / "results")
     monkeypatch.undo()
     assert (root / "thumbnails" / "ab" / "x.bin").is_file()
+
+
+def test_a_read_only_cache_folder_still_gives_the_distractor_photos(read_only_cache, caplog):
+    # The retrieval index failed at the end of a training ("retrieval index failed: StorageError: ...scene-12345-000.jpg:
+    # cannot be written, the file system is read-only"): its generated distractor photos went into the cache folder.
+    from glr.demo.distractors import distractor_set
+
+    table = distractor_set(generated=3)
+    generated = table[table.source == "generated"]
+    assert len(generated) == 3
+    assert all(os.path.isfile(p) and not p.startswith(str(read_only_cache)) for p in generated.path)
+    again = distractor_set(generated=3)  # later in the process: the stand-in's photos are found, not made again
+    assert list(again[again.source == "generated"].path) == list(generated.path)
+    notes = [r.getMessage() for r in caplog.records if "temporary folder" in r.getMessage()]
+    assert len(notes) == 1 and "distractor photos" in notes[0] and "read-only" in notes[0], caplog.text

@@ -10,7 +10,6 @@ again, and by how it was made (backbone, input size, weights, precision, decode)
 from __future__ import annotations
 
 import contextlib
-import errno
 import io
 import logging
 import os
@@ -20,6 +19,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from glr import unwritable
 from glr.atomic import StorageError, write_with
 from glr.backbones.features import (DEFAULT_BATCH_SIZE, GEM_P, WINDOW_SHRINK, extract_features,
                                     pooled_features, precision, resolve_engine, view_seeds, window_features)
@@ -30,8 +30,6 @@ MIRROR_VIEW = "view0-mirror"
 # in float32) are all that is held besides the returned table, so memory follows the table, not twice it
 # (every cached vector, then their stack), at any dataset size; the demo's 1,600 training photos are one round.
 CHUNK_PHOTOS = 2048
-# A cache folder the user cannot write (a read-only mount, no permission): features are computed and not kept.
-UNWRITABLE = frozenset({errno.EROFS, errno.EACCES, errno.EPERM})
 _not_kept: dict[Path, str] = {}  # cache roots found unwritable in this process, and why (said once per root)
 log = logging.getLogger(__name__)
 
@@ -114,7 +112,7 @@ class FeatureCache:
         time on a busy machine (bench_cold_train.py). A write that fails goes through
         `glr.atomic.write_with`, whose error names the file and the problem.
 
-        A folder that cannot be written (UNWRITABLE: a read-only mount, no permission) is no
+        A folder that cannot be written (glr.unwritable: a read-only mount, no permission) is no
         reason to fail a training: this cache root stops storing in this process, says once
         why, and its vectors are computed again next time. A full disk or a file in the way
         still raises.
@@ -137,7 +135,7 @@ class FeatureCache:
             try:
                 write_with(path, lambda t: Path(t).write_bytes(buf.getvalue()), suffix=".npy")
             except StorageError as exc:
-                if exc.errno not in UNWRITABLE:
+                if not unwritable.unwritable(exc):
                     raise
                 self._stop_storing(exc)
 
@@ -145,8 +143,7 @@ class FeatureCache:
         """Keep nothing more under this cache's root in this process, and say so once (the run's log)."""
         if self.root not in _not_kept:
             # The storage error's advice (free space, the old file is kept) is for a run's files; here it misleads.
-            why = "the file system is read-only" if exc.errno == errno.EROFS else "permission denied"
-            _not_kept[self.root] = why
+            _not_kept[self.root] = why = unwritable.why(exc)
             log.warning("features are computed and not kept: the feature cache %s cannot be written (%s); "
                         "set GLR_CACHE_DIR to a writable folder to keep them", self.root, why)
 

@@ -40,9 +40,6 @@ MIN_IMAGES_TO_EXPORT = 256
 # Open sessions by key (the weights are hashed every time: a fine-tuned model is another key).
 _SESSIONS: dict[str, Callable] = {}
 _KEEP_SESSIONS = 4
-# Extractor folders that cannot be written (a read-only mount, no permission), and the temporary folder that
-# stands in for each in this process: converting again at every call cost seconds, TensorFlow 1.4x the time.
-_STAND_INS: dict[Path, Path] = {}
 log = logging.getLogger(__name__)
 
 
@@ -58,37 +55,30 @@ def model_key(model, input_size: int, tag: str = "") -> str:
 
 def extractor_path(key: str, int8: bool = False) -> Path:
     """Where the extractor with this key is (or will be) stored; `int8`: its quantized twin."""
+    from glr import unwritable
     from glr.backbones import quantize
 
     name = f"{key}-int8-q{quantize.FORMAT}" if int8 else key
     kept = cache_dir() / EXTRACTORS_SUBDIR / f"{name}.onnx"
-    stand_in = _STAND_INS.get(kept.parent)
+    # An extractor folder that cannot be written has a stand-in (glr.unwritable): converting again at every
+    # call cost seconds, and TensorFlow instead 1.4x the time.
+    stand_in = unwritable.stand_in(kept.parent)
     return stand_in / kept.name if stand_in and not kept.is_file() else kept
 
 
 def _export(forward: Callable, input_size: int, path: Path) -> Path:
     """Export the extractor to `path`, or, when its folder cannot be written, to this process's stand-in for it."""
-    import errno
-    import shutil
-    import tempfile
-
+    from glr import unwritable
     from glr.atomic import StorageError
 
     try:
         onnx_backend.export(forward, input_size, path)
         return path
     except StorageError as exc:
-        if exc.errno not in (errno.EROFS, errno.EACCES, errno.EPERM) or path.parent in _STAND_INS.values():
+        if not unwritable.unwritable(exc) or unwritable.is_stand_in(path.parent):  # a stand-in refused too: say it
             raise
-        stand_in = Path(tempfile.mkdtemp(prefix="glr-extractors-"))
-        import atexit
-
-        atexit.register(shutil.rmtree, stand_in, True)
-        _STAND_INS[path.parent] = stand_in
-        log.warning("feature extractors are kept in a temporary folder for this process, %s: %s cannot be written "
-                    "(%s)", stand_in, path.parent, "the file system is read-only" if exc.errno == errno.EROFS
-                    else "permission denied")
-    return onnx_backend.export(forward, input_size, _STAND_INS[path.parent] / path.name)
+        folder = unwritable.make_stand_in(path.parent, exc, "feature extractors")
+    return onnx_backend.export(forward, input_size, folder / path.name)
 
 
 def _quantized(path: Path, fp32: Path, input_size: int, preprocess: Callable | None) -> bool:

@@ -54,17 +54,30 @@ def package_images() -> list[tuple[str, Path]]:
 
 
 def generate_scenes(folder: str | Path, n: int = GENERATED, seed: int = SEED, width: int = 256) -> list[Path]:
-    """Write `n` demo-style street scenes without a landmark to `folder` (kept if already there)."""
-    from glr.atomic import write_with
+    """Write `n` demo-style street scenes without a landmark to `folder` (kept if already there).
+
+    A `folder` that cannot be written (a read-only cache folder) has the rest written to a temporary
+    stand-in for this process (glr.unwritable): an index is no reason to fail over photos made again.
+    """
+    from glr import unwritable
+    from glr.atomic import StorageError, write_with
     from glr.demo.scenes import render_photo
 
     folder = Path(folder)
     paths = []
     for i in range(n):
         path = folder / f"scene-{seed}-{i:03d}.jpg"
+        if not path.is_file() and (stand_in := unwritable.stand_in(folder)):
+            path = stand_in / path.name
         if not path.is_file():
             image = render_photo(None, np.random.default_rng([seed, i]), width=width)
-            write_with(path, lambda tmp: image.save(tmp, "JPEG", quality=90), suffix=".jpg")
+            try:
+                write_with(path, lambda tmp: image.save(tmp, "JPEG", quality=90), suffix=".jpg")
+            except StorageError as exc:
+                if not unwritable.unwritable(exc) or unwritable.is_stand_in(path.parent):
+                    raise
+                path = unwritable.make_stand_in(folder, exc, "generated distractor photos") / path.name
+                write_with(path, lambda tmp: image.save(tmp, "JPEG", quality=90), suffix=".jpg")
         paths.append(path)
     return paths
 
