@@ -52,7 +52,7 @@ from glr.training.config import TrainConfig
 from glr.training.head_data import WindowChoice, keep_rows, table_plan
 from glr.training.launch import training_lock
 from glr.training.resuming import restore, snapshot
-from glr.training.loop import barrier, train_epochs, weights_digest
+from glr.training.loop import Diverged, barrier, train_epochs, weights_digest
 from glr.training.model import build_classifier, build_head, compile_model, load_model, save_model, split_classifier
 from glr.training.progress import PHASES, Progress, StopRequested
 from glr.training.run import Run
@@ -292,7 +292,7 @@ class Trainer:
 
     # -- phase 2 --------------------------------------------------------------------
     def phase2(self, head, resume_state: dict | None):
-        """Fine-tune the backbone's last layers end to end, epochs numbered after phase 1."""
+        """Fine-tune the backbone's last layers, epochs numbered on (phase 1's model kept if this diverges at once)."""
         import keras
 
         from glr.data.pipeline import make_dataset
@@ -324,7 +324,7 @@ class Trainer:
         val_ds = make_dataset(self.val["path"].tolist(), self.val["label"], **common)
         self.run.update_status(phase=PHASES[2], epochs_pending=None)
         steps = int(np.ceil(len(self.train) / self.cfg.batch_size))
-        if not train_epochs(self, model, 2, train_ds, val_ds, first, self.phase_end, steps):
+        if not train_epochs(self, model, 2, train_ds, val_ds, first, self.phase_end, steps, model.get_weights()):
             raise StopRequested
         return self.load(self.run.best_checkpoint) if self.run.best_checkpoint.exists() else model
 
@@ -371,7 +371,7 @@ def train_worker(run: Run, cluster: Cluster, resume: bool = False) -> None:
         install_sigterm_handler(copy)
         strategy = make_strategy(cluster)
         Trainer(copy, run.train_config(), strategy=strategy, cluster=cluster).train(resume=resume)
-    except StopRequested:
+    except (StopRequested, Diverged):  # the chief says the run's outcome
         pass
     finally:
         drop_worker_run(copy)
