@@ -129,10 +129,15 @@ def divergence(history) -> str:
 
     if history is None or not len(history) or "loss" not in history:
         return ""
-    losses = {column: pd.to_numeric(history[column], errors="coerce").to_numpy(dtype=float)
-              for column in ("loss", "val_loss") if column in history}
-    # A validation loss alone goes first when the epoch's last step broke the weights.
-    bad = np.flatnonzero(np.any([~np.isfinite(v) for v in losses.values()], axis=0))
+    def numbers(column):
+        values = history[column] if column in history else pd.Series(np.nan, index=history.index)
+        return pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
+
+    losses = {column: numbers(column) for column in ("loss", "val_loss")}
+    # A validation loss alone goes first when the epoch's last step broke the weights; it counts where the
+    # validation ran (its accuracy is a number), not where a history has no validation columns.
+    bad = np.flatnonzero(~np.isfinite(losses["loss"]) | (~np.isfinite(losses["val_loss"])
+                                                         & np.isfinite(numbers("val_accuracy"))))
     if not len(bad):
         return ""
     at = int(bad[0])
