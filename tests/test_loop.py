@@ -305,7 +305,7 @@ strategy = make_strategy(cluster)
 import keras, numpy as np, tensorflow as tf
 from glr.data.pipeline import make_dataset
 from glr.training.head_data import eval_dataset, train_dataset
-from glr.training.loop import distribute
+from glr.training.loop import distribute, worker_split
 paths, labels = json.loads(sys.argv[1])
 feats = np.zeros((13, 3, 2), np.float16)  # row i, view v holds (i, v): what each worker read is seen
 feats[..., 0], feats[..., 1] = np.arange(13)[:, None], np.arange(3)
@@ -313,6 +313,13 @@ builders = {  # 13 rows in batches of 4: the last batch of one row leaves worker
     "phase 1 train": lambda: train_dataset(feats, np.arange(13) % 3, 4, 7),
     "phase 1 val, batches of 5": lambda: eval_dataset(feats[:, 0], np.arange(13) % 3, 5),
     "phase 2 train": lambda: make_dataset(paths, labels, input_size=32, training=True, batch_size=4, seed=7),
+}
+# Phase 2 cuts each worker's part before decoding (`parts`): the same rows, crops and pixels, read as they are.
+parted = {
+    "phase 2 train, decoded by part": (builders["phase 2 train"], lambda: make_dataset(
+        paths, labels, input_size=32, training=True, batch_size=4, seed=7, parts=worker_split(strategy, cluster))),
+    "phase 2 val, decoded by part": (lambda: make_dataset(paths, labels, input_size=32, batch_size=4), lambda: make_dataset(
+        paths, labels, input_size=32, batch_size=4, parts=worker_split(strategy, cluster))),
 }
 
 def epochs(dist, local, n=2):
@@ -327,12 +334,14 @@ def epochs(dist, local, n=2):
 
 options = tf.data.Options()
 options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
-for name, build in builders.items():
+cases = {**{name: (build, lambda build=build: distribute(strategy, build(), cluster)) for name, build in builders.items()},
+         **parted}
+for name, (build, ours_built) in cases.items():
     keras.utils.set_random_seed(7)
     theirs = epochs(strategy.experimental_distribute_dataset(build().with_options(options)),
                     lambda t: strategy.experimental_local_results(t)[0])
     keras.utils.set_random_seed(7)
-    ours = epochs(distribute(strategy, build(), cluster), lambda t: t)
+    ours = epochs(ours_built(), lambda t: t)
     print(f"worker {cluster.index}: {name}: {'same' if ours == theirs else 'DIFFERENT'}, steps {[len(e) for e in ours]}, "
           f"the last batch {ours[-1][-1][-1][12:]} {time.monotonic() - t0:.1f} s", flush=True)
     assert ours == theirs, (ours, theirs)
@@ -341,7 +350,8 @@ for name, build in builders.items():
 
 def test_each_worker_reads_the_same_rows_as_tf_distributes_own_split(tiny_data):
     """`distribute` in a cluster reads each worker's part of a batch from a plain dataset (a distributed iterator cost
-    seconds per epoch): the same rows, order, view draws and steps as tf.distribute's split, epoch after epoch."""
+    seconds per epoch): the same rows, order, view draws and steps as tf.distribute's split, epoch after epoch; and
+    so does phase 2's part cut before decoding (each worker decoded the whole global batch, then dropped the rest)."""
     import json
     import subprocess
     import sys
@@ -356,7 +366,7 @@ def test_each_worker_reads_the_same_rows_as_tf_distributes_own_split(tiny_data):
     outs = [p.communicate(timeout=300) for p in procs]
     for i, (p, (out, err)) in enumerate(zip(procs, outs)):
         assert p.returncode == 0, out + err[-3000:]
-        assert out.count(": same") == 3, out
+        assert out.count(": same") == 5, out
 
 
 def poisoned(batch_at: int, batch=8):

@@ -77,11 +77,23 @@ def distribute(strategy, ds, cluster: "Cluster | None" = None):
     """
     import tensorflow as tf
 
-    if cluster is not None and strategy.num_replicas_in_sync == cluster.size:
-        return worker_part(ds, cluster.size, cluster.index)
+    if (part := worker_split(strategy, cluster)) is not None:
+        return part(ds)
     options = tf.data.Options()
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
     return strategy.experimental_distribute_dataset(ds.with_options(options))
+
+
+def worker_split(strategy, cluster: "Cluster | None"):
+    """This worker's `worker_part` (a function of a dataset of global batches) where `distribute` takes it: in a
+    cluster of one replica per worker (CPU workers). None otherwise.
+
+    Phase 2 cuts its batches of paths with it before they are decoded (glr.data.pipeline.make_dataset's `parts`),
+    so each worker decodes and augments only its own rows, and `distribute` leaves the parted datasets as they are.
+    """
+    if cluster is None or strategy.num_replicas_in_sync != cluster.size:
+        return None
+    return lambda ds: worker_part(ds, cluster.size, cluster.index)
 
 
 def worker_part(ds, workers: int, index: int):
@@ -271,13 +283,14 @@ class Pace:
 
 
 def train_epochs(trainer: "Trainer", model, phase: int, train_ds, val_ds, first_epoch: int, epochs: int,
-                 steps: int, fallback: list | None = None) -> bool:
+                 steps: int, fallback: list | None = None, parted: bool = False) -> bool:
     """Train epochs first_epoch+1..epochs with early stopping; False if a stop was requested.
 
     `train_ds` and `val_ds` are tf.data datasets of (x, class index) batches of the global
     size. The checkpoints are `trainer.checkpoints(phase, epochs)`'s (glr.training.checkpoints).
     A loss that is no number ends the phase with its best weights, else `fallback` (the weights it
-    started from, if worth keeping), else raises Diverged (`diverged`).
+    started from, if worth keeping), else raises Diverged (`diverged`). `parted` datasets hold this worker's part
+    of each batch already (`worker_split`).
     """
     import keras
     import numpy as np
@@ -286,7 +299,7 @@ def train_epochs(trainer: "Trainer", model, phase: int, train_ds, val_ds, first_
     strategy = trainer.strategy
     build_optimizer(strategy, model)
     step = Steps(strategy, model, trainer.cfg.label_smoothing, len(trainer.labels))
-    train_dist, val_dist = (distribute(strategy, ds, trainer.cluster) for ds in (train_ds, val_ds))
+    train_dist, val_dist = (ds if parted else distribute(strategy, ds, trainer.cluster) for ds in (train_ds, val_ds))
     progress, patience = trainer.progress, trainer.cfg.patience
     saver = trainer.checkpoints(phase, epochs)
     if first_epoch > 1 and saver.epoch == first_epoch and not saver.partial and saver.wait >= patience:

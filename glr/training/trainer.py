@@ -52,7 +52,7 @@ from glr.training.config import TrainConfig
 from glr.training.head_data import WindowChoice, keep_rows, table_plan
 from glr.training.launch import training_lock
 from glr.training.resuming import restore, snapshot
-from glr.training.loop import Diverged, barrier, train_epochs, weights_digest
+from glr.training.loop import Diverged, barrier, train_epochs, weights_digest, worker_split
 from glr.training.model import build_classifier, build_head, compile_model, load_model, save_model, split_classifier
 from glr.training.progress import PHASES, Progress, StopRequested
 from glr.training.run import Run
@@ -318,13 +318,16 @@ class Trainer:
         if not (resume_state and resume_state["phase"] == 2):
             with self.strategy.scope():
                 self.compile(model, self.cfg.fine_tune_learning_rate)
-        common = dict(input_size=self.input_size, preprocess=self.spec.preprocess, batch_size=self.cfg.batch_size)
+        part = worker_split(self.strategy, self.cluster)  # in a cluster each worker decodes only its rows of a batch
+        common = dict(input_size=self.input_size, preprocess=self.spec.preprocess, batch_size=self.cfg.batch_size,
+                      parts=part)
         train_ds = make_dataset(self.train["path"].tolist(), self.train["label"], training=self.cfg.augment,
                                 shuffle=True, seed=self.cfg.seed, **common)
         val_ds = make_dataset(self.val["path"].tolist(), self.val["label"], **common)
         self.run.update_status(phase=PHASES[2], epochs_pending=None)
         steps = int(np.ceil(len(self.train) / self.cfg.batch_size))
-        if not train_epochs(self, model, 2, train_ds, val_ds, first, self.phase_end, steps, model.get_weights()):
+        if not train_epochs(self, model, 2, train_ds, val_ds, first, self.phase_end, steps, model.get_weights(),
+                            parted=part is not None):
             raise StopRequested
         return self.load(self.run.best_checkpoint) if self.run.best_checkpoint.exists() else model
 
