@@ -47,7 +47,7 @@ from glr.retrieval.flip import EMBEDDING
 from glr.training import run_data
 from glr.training.checkpoints import Checkpoints, resume_model
 from glr.training.cluster import (Cluster, cluster_from_env, drop_worker_run, lost_worker_message, make_strategy,
-                                  worker_run)
+                                  off_strategy, worker_run)
 from glr.training.config import TrainConfig
 from glr.training.head_data import WindowChoice, keep_rows, table_plan
 from glr.training.launch import training_lock
@@ -360,7 +360,7 @@ class Trainer:
             if not self.cluster.is_chief:
                 return {}, []  # the chief alone evaluates, indexes and reports
             self.run.update_status(weights_digest=digest)
-            classifier = load_model(self.run.model_path)  # a plain copy: evaluation is no collective
+            classifier = off_strategy(classifier)  # evaluation is no collective
         if thumbnails is not None:
             thumbnails.join()  # the index step then finds them made
         return finish_run(self.run, classifier, self.train, self.val, batch_size=self.cfg.batch_size,
