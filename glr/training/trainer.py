@@ -253,10 +253,6 @@ class Trainer:
         return computed
 
     # -- phase 1 --------------------------------------------------------------------
-    def compile(self, model, learning_rate: float) -> None:
-        """Adam and cross-entropy with label smoothing, as in the study (glr.training.model.compile_model)."""
-        compile_model(model, learning_rate, self.cfg.label_smoothing)
-
     def load(self, path):
         """A saved model (and its optimizer), its variables the strategy's."""
         with self.strategy.scope():
@@ -277,7 +273,7 @@ class Trainer:
         else:
             with self.strategy.scope():
                 head = build_head(train_feats.shape[-1], len(self.labels), self.cfg.hidden, self.cfg.dropout, self.cfg.seed)
-                self.compile(head, self.cfg.learning_rate)
+                compile_model(head, self.cfg.learning_rate, self.cfg.label_smoothing)  # the study's Adam
             first = 0
         self.run.update_status(phase=PHASES[1], epochs_pending=None)  # under way: a refusal can no longer undo --epochs
         steps = int(np.ceil(len(y_train) / self.cfg.batch_size))
@@ -317,7 +313,7 @@ class Trainer:
                 layer.trainable = False
         if not (resume_state and resume_state["phase"] == 2):
             with self.strategy.scope():
-                self.compile(model, self.cfg.fine_tune_learning_rate)
+                compile_model(model, self.cfg.fine_tune_learning_rate, self.cfg.label_smoothing)
         part = worker_split(self.strategy, self.cluster)  # in a cluster each worker decodes only its rows of a batch
         common = dict(input_size=self.input_size, preprocess=self.spec.preprocess, batch_size=self.cfg.batch_size,
                       parts=part)
