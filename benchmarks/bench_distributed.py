@@ -14,7 +14,10 @@ second TensorFlow, not the gain of a second machine.
 
 `--epochs [--before REF] [--rounds N]` measures instead the fixed cost of a `--workers 2` epoch: phase 1 only,
 on the tests' tiny dataset and settings (18 photos, 20 epochs), the feature cache warm, this tree against git REF
-(exported with `git archive`) in interleaved rounds: the chief's seconds per epoch (its history) and the whole run.
+(exported with `git archive`) in interleaved rounds: the chief's seconds per epoch (its history), the seconds from
+its last epoch to the end of the run (the classifier's save, the evaluation, index and report), and the whole run.
+`--epochs --fine-tune` measures phase 2 so instead, on real photos (a subset of wonders7, up to 640 px): the
+chief's seconds per fine-tune epoch, each worker decoding its photos; and the final weights' digest.
 """
 
 from __future__ import annotations
@@ -35,6 +38,11 @@ CASE = dict(classes=8, per_class=20)  # 160 demo photos at Lite0's 224 px
 ARGS = ["--epochs", "10", "--patience", "100", "--fine-tune", "--fine-tune-epochs", "1"]
 EPOCH_ARGS = ["--input-size", "32", "--views", "2", "--epochs", "20", "--batch-size", "4", "--hidden", "32",
               "--learning-rate", "1e-2", "--patience", "100", "--no-fine-tune"]  # tests/conftest.py's TINY_TRAIN
+# Phase 2 where decoding the photos counts: 7 wonders7 classes of 16 photos, at 160 px, 2 fine-tune epochs.
+WONDERS7 = Path(__file__).resolve().parents[2] / "shared" / "data" / "wonders7"
+FINE_TUNE_CASE = dict(classes=7, per_class=16)
+FINE_TUNE_ARGS = ["--input-size", "160", "--views", "1", "--epochs", "2", "--batch-size", "16", "--hidden", "32",
+                  "--patience", "100", "--fine-tune", "--fine-tune-epochs", "2", "--fine-tune-layers", "5"]
 TINY_ARGS = ["--input-size", "32", "--views", "1", "--epochs", "2", "--batch-size", "4", "--hidden", "16",
              "--fine-tune", "--fine-tune-epochs", "1", "--fine-tune-layers", "3"]
 
@@ -122,48 +130,84 @@ def loop_vs_fit(tiny: bool, steps: int = 8, rounds: int = 3) -> float:
     return med["fit"] / med["loop"]
 
 
-def epoch_run(tree: Path, data: Path, results: Path) -> dict:
-    """One phase-1 run with 2 workers of the glr in `tree`: the chief's epoch seconds and the whole run's."""
+def timed(argv: list[str], cwd: Path, env: dict) -> tuple[str, float, float | None]:
+    """Run `argv`: (its output, its seconds, the seconds from its last "epoch" line on stdout to its end, or None)."""
+    import time
+
+    with tempfile.TemporaryFile() as err:
+        started = time.monotonic()
+        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=err, text=True, cwd=cwd, env=env)
+        lines, last = [], None
+        for line in proc.stdout:  # the chief's epoch lines, as it prints them
+            lines.append(line)
+            if line.startswith("epoch "):
+                last = time.monotonic()
+        proc.wait()
+        ended = time.monotonic()
+        err.seek(0)
+        output = "".join(lines) + err.read().decode(errors="replace")
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(argv)} failed in {cwd}:\n{output[-4000:]}")
+    return output, ended - started, (ended - last) if last else None
+
+
+def epoch_run(tree: Path, data: Path, results: Path, args: list[str] = EPOCH_ARGS) -> dict:
+    """One run with 2 workers of the glr in `tree`: the chief's epoch seconds (each phase), its end, the whole run's."""
     import statistics
 
     from glr.training.run import Run, runs_dir
 
     env = dict(os.environ, PYTHONPATH=str(tree))
-    with common.Timer() as t:
-        done = subprocess.run([sys.executable, "-m", "glr", "train", str(data), "--results", str(results),
-                               "--workers", "2", *EPOCH_ARGS], capture_output=True, text=True, cwd=tree, env=env)
-    if done.returncode != 0:
-        raise RuntimeError(f"{tree} failed:\n{done.stdout[-2000:]}\n{done.stderr[-3000:]}")
+    _, whole, after = timed([sys.executable, "-m", "glr", "train", str(data), "--results", str(results),
+                             "--workers", "2", *args], tree, env)
     (path,) = list(runs_dir(results).iterdir())
-    seconds = Run(path).history()["seconds"].tolist()  # the chief's wall time of each epoch, validation included
-    return {"first": seconds[0], "median": statistics.median(seconds[1:]), "epochs": sum(seconds),
-            "whole": t.seconds, "top1": Run(path).metrics()["top1"]}
+    history = Run(path).history()  # the chief's wall time of each epoch, validation included
+    seconds, tuned = history[history["phase"] == 1]["seconds"].tolist(), history[history["phase"] == 2]["seconds"].tolist()
+    return {"first": seconds[0], "median": statistics.median(seconds[1:] or seconds), "epochs": sum(seconds),
+            "phase2": statistics.median(tuned) if tuned else None, "after": after, "whole": whole,
+            "top1": Run(path).metrics()["top1"], "digest": Run(path).status().get("weights_digest")}
 
 
-def epoch_cost(before: str | None, rounds: int) -> dict:
-    """`--epochs`: the fixed cost of an epoch under --workers 2, this tree against `before`, interleaved."""
+def wonders7_subset(out: Path, classes: int, per_class: int) -> Path:
+    """A GLDv2 folder of wonders7's first `classes` classes, `per_class` photos each (its `train/` linked, not copied)."""
+    import pandas as pd
+
+    table = pd.read_csv(WONDERS7 / "train.csv")
+    table = table[table["landmark_id"].isin(sorted(table["landmark_id"].unique())[:classes])]
+    out.mkdir(parents=True, exist_ok=True)
+    table.groupby("landmark_id").head(per_class).to_csv(out / "train.csv", index=False)
+    (out / "train").symlink_to(WONDERS7 / "train")
+    return out
+
+
+def epoch_cost(before: str | None, rounds: int, fine_tune: bool = False) -> dict:
+    """`--epochs`: the fixed costs of a --workers 2 run, this tree against `before`, interleaved."""
     import statistics
 
-    common.header("the fixed cost of an epoch with 2 local workers (phase 1, feature cache warm)")
+    what = "phase 2 on real photos" if fine_tune else "phase 1, feature cache warm"
+    common.header(f"the fixed cost of an epoch with 2 local workers ({what})")
+    args = FINE_TUNE_ARGS if fine_tune else EPOCH_ARGS
+    keys = ("phase2", "after", "whole") if fine_tune else ("median", "epochs", "after", "whole")
     with tempfile.TemporaryDirectory(prefix="glr-bench-epochs-") as tmp, common.empty_feature_cache():
         tmp = Path(tmp)
-        data = common.tiny_dataset(tmp / "tiny")
+        data = wonders7_subset(tmp / "w7", **FINE_TUNE_CASE) if fine_tune else common.tiny_dataset(tmp / "tiny")
         trees = {"now": common.ROOT}
         if before:
             trees = {f"before ({before})": common.checkout(before, tmp / "before"), **trees}
-        epoch_run(common.ROOT, data, tmp / "warm-up")  # fills the feature cache: the rounds train only
+        epoch_run(common.ROOT, data, tmp / "warm-up", args)  # fills the feature cache: the rounds train only
         runs = {name: [] for name in trees}
         for i in range(rounds):
             for name, tree in trees.items():
-                r = epoch_run(tree, data, tmp / f"{name[:3]}-{i}")
+                r = epoch_run(tree, data, tmp / f"{name[:3]}-{i}", args)
                 runs[name].append(r)
-                print(f"round {i + 1}, {name}: epoch median {r['median']:.3f} s (first {r['first']:.2f} s), "
-                      f"20 epochs {r['epochs']:.1f} s, the whole run {r['whole']:.1f} s, top-1 {r['top1']:.3f}  "
-                      f"[load {os.getloadavg()[0]:.2f}]", flush=True)
-    out = {name: {k: statistics.median(r[k] for r in rs) for k in ("median", "epochs", "whole")}
-           for name, rs in runs.items()}
-    common.summary("; ".join(f"{name}: {o['median']:.3f} s per epoch, 20 epochs {o['epochs']:.1f} s, whole run "
-                             f"{o['whole']:.1f} s" for name, o in out.items()) + f" (medians of {rounds} rounds)")
+                print(f"round {i + 1}, {name}: " + (f"phase 2 epoch median {r['phase2']:.2f} s" if fine_tune else
+                                                    f"epoch median {r['median']:.3f} s (first {r['first']:.2f} s), "
+                                                    f"20 epochs {r['epochs']:.1f} s") +
+                      f", after the last epoch {r['after']:.1f} s, the whole run {r['whole']:.1f} s, top-1 "
+                      f"{r['top1']:.3f}, weights {r['digest']}  [load {os.getloadavg()[0]:.2f}]", flush=True)
+    out = {name: {k: statistics.median(r[k] for r in rs) for k in keys} for name, rs in runs.items()}
+    common.summary("; ".join(f"{name}: " + ", ".join(f"{k} {o[k]:.2f} s" for k in keys) for name, o in out.items())
+                   + f" (medians of {rounds} rounds)")
     return out
 
 
@@ -173,9 +217,10 @@ def main(argv=None) -> dict:
     parser.add_argument("--epochs", action="store_true", help="measure the fixed cost of an epoch instead")
     parser.add_argument("--before", help="with --epochs: also measure this git revision")
     parser.add_argument("--rounds", type=int, default=3, help="with --epochs: interleaved rounds")
+    parser.add_argument("--fine-tune", action="store_true", help="with --epochs: phase 2 on real photos instead")
     args = parser.parse_args(argv)
     if args.epochs:
-        return epoch_cost(args.before, args.rounds)
+        return epoch_cost(args.before, args.rounds, args.fine_tune)
     common.header("scale-out: 1 vs 2 local workers (tf.distribute)")
     speed = loop_vs_fit(args.tiny)
     out = {}

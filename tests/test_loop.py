@@ -37,6 +37,14 @@ class FakeRun(SimpleNamespace):
     def write_checkpoint_state(self, state):
         self.states.append(state)
 
+    def update_status(self, **fields):
+        self.status = {**getattr(self, "status", {}), **fields}
+
+    def history(self):
+        import pandas as pd
+
+        return pd.DataFrame(getattr(self, "rows", []))
+
 
 class FakeTrainer(SimpleNamespace):
     """What train_epochs asks of a Trainer, recorded; its checkpoints are the real policy, saving nothing."""
@@ -46,7 +54,7 @@ class FakeTrainer(SimpleNamespace):
 
         super().__init__(strategy=tf.distribute.get_strategy(), distributed=False, cluster=None, console=False,
                          labels=[0] * classes,
-                         cfg=SimpleNamespace(label_smoothing=0.1, patience=patience), rows=[], saved=[],
+                         cfg=SimpleNamespace(label_smoothing=0.1, patience=patience), rows=[], saved=[], said=[],
                          run=FakeRun(tmp_path), state=state, interval=interval)
         self.steps_done, self.stop_after = 0, stop_after
         self.progress = SimpleNamespace(start=lambda *a, **k: None, close=lambda: None, advance=self.advance)
@@ -58,6 +66,10 @@ class FakeTrainer(SimpleNamespace):
 
     def append_history(self, row):
         self.rows.append(row)
+        self.run.rows = self.rows
+
+    def say(self, message):
+        self.said.append(message)
 
     def checkpoints(self, phase, end):
         from glr.training.checkpoints import Checkpoints
@@ -293,7 +305,7 @@ strategy = make_strategy(cluster)
 import keras, numpy as np, tensorflow as tf
 from glr.data.pipeline import make_dataset
 from glr.training.head_data import eval_dataset, train_dataset
-from glr.training.loop import distribute
+from glr.training.loop import distribute, worker_split
 paths, labels = json.loads(sys.argv[1])
 feats = np.zeros((13, 3, 2), np.float16)  # row i, view v holds (i, v): what each worker read is seen
 feats[..., 0], feats[..., 1] = np.arange(13)[:, None], np.arange(3)
@@ -301,6 +313,13 @@ builders = {  # 13 rows in batches of 4: the last batch of one row leaves worker
     "phase 1 train": lambda: train_dataset(feats, np.arange(13) % 3, 4, 7),
     "phase 1 val, batches of 5": lambda: eval_dataset(feats[:, 0], np.arange(13) % 3, 5),
     "phase 2 train": lambda: make_dataset(paths, labels, input_size=32, training=True, batch_size=4, seed=7),
+}
+# Phase 2 cuts each worker's part before decoding (`parts`): the same rows, crops and pixels, read as they are.
+parted = {
+    "phase 2 train, decoded by part": (builders["phase 2 train"], lambda: make_dataset(
+        paths, labels, input_size=32, training=True, batch_size=4, seed=7, parts=worker_split(strategy, cluster))),
+    "phase 2 val, decoded by part": (lambda: make_dataset(paths, labels, input_size=32, batch_size=4), lambda: make_dataset(
+        paths, labels, input_size=32, batch_size=4, parts=worker_split(strategy, cluster))),
 }
 
 def epochs(dist, local, n=2):
@@ -315,12 +334,14 @@ def epochs(dist, local, n=2):
 
 options = tf.data.Options()
 options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
-for name, build in builders.items():
+cases = {**{name: (build, lambda build=build: distribute(strategy, build(), cluster)) for name, build in builders.items()},
+         **parted}
+for name, (build, ours_built) in cases.items():
     keras.utils.set_random_seed(7)
     theirs = epochs(strategy.experimental_distribute_dataset(build().with_options(options)),
                     lambda t: strategy.experimental_local_results(t)[0])
     keras.utils.set_random_seed(7)
-    ours = epochs(distribute(strategy, build(), cluster), lambda t: t)
+    ours = epochs(ours_built(), lambda t: t)
     print(f"worker {cluster.index}: {name}: {'same' if ours == theirs else 'DIFFERENT'}, steps {[len(e) for e in ours]}, "
           f"the last batch {ours[-1][-1][-1][12:]} {time.monotonic() - t0:.1f} s", flush=True)
     assert ours == theirs, (ours, theirs)
@@ -329,7 +350,8 @@ for name, build in builders.items():
 
 def test_each_worker_reads_the_same_rows_as_tf_distributes_own_split(tiny_data):
     """`distribute` in a cluster reads each worker's part of a batch from a plain dataset (a distributed iterator cost
-    seconds per epoch): the same rows, order, view draws and steps as tf.distribute's split, epoch after epoch."""
+    seconds per epoch): the same rows, order, view draws and steps as tf.distribute's split, epoch after epoch; and
+    so does phase 2's part cut before decoding (each worker decoded the whole global batch, then dropped the rest)."""
     import json
     import subprocess
     import sys
@@ -344,4 +366,103 @@ def test_each_worker_reads_the_same_rows_as_tf_distributes_own_split(tiny_data):
     outs = [p.communicate(timeout=300) for p in procs]
     for i, (p, (out, err)) in enumerate(zip(procs, outs)):
         assert p.returncode == 0, out + err[-3000:]
-        assert out.count(": same") == 3, out
+        assert out.count(": same") == 5, out
+
+
+def poisoned(batch_at: int, batch=8):
+    """datasets() whose training batch number `batch_at` (counted from 1 over every epoch) holds a NaN feature: the
+    loss of that step is NaN and its update breaks the weights, as a learning rate too high does."""
+    import tensorflow as tf
+
+    made = []
+
+    def poison(x):
+        made.append(1)
+        return x * np.float32("nan") if len(made) == batch_at else x
+
+    def mapped(x, y):
+        x = tf.numpy_function(poison, [x], tf.float32, stateful=True)
+        return tf.ensure_shape(x, (None, DIM)), y
+
+    train, val = datasets(batch)
+    return train.map(mapped), val
+
+
+def test_a_loss_that_becomes_nan_ends_the_phase_at_that_batch_with_the_best_weights(tmp_path):
+    """It trained on for --patience more epochs of NaN (val_loss NaN never improves) and the run ended "finished"."""
+    import pandas as pd
+
+    from glr.training.loop import train_epochs
+    from glr.training.run_table import divergence
+
+    trainer = FakeTrainer(tmp_path, interval=3600.0)  # the best weights are in memory, never written before
+    ours = model()
+    train, val = poisoned(12)  # the second of epoch 3's 5 batches
+    assert train_epochs(trainer, ours, 1, train, val, 0, 40, 5)
+    assert [r["epoch"] for r in trainer.rows] == [1, 2, 3] and np.isnan(trainer.rows[-1]["loss"])
+    note = divergence(pd.DataFrame(trainer.rows))
+    assert note.startswith("the loss became NaN at epoch 3: the training diverged")
+    assert trainer.said == [f"{note}; training stopped at its batch 2 of 5, and kept its last good weights as the model"]
+    assert trainer.run.status["diverged"] == trainer.said[0]
+    # The best epoch's weights are the phase's end, in the model and on disk (best and last), never the NaN ones.
+    assert trainer.saved == ["best.keras", "last.keras"]
+    state = trainer.run.states[-1]
+    assert state["diverged"] and state["epoch"] == 3 and not state["partial"]  # resume keeps the NaN row, trains no more
+    reference = model()  # the same two clean epochs, the best of which the model must hold
+    best = int(np.argmin([r["val_loss"] for r in trainer.rows[:2]])) + 1
+    assert train_epochs(FakeTrainer(tmp_path), reference, 1, *datasets(), 0, best, 5)
+    for a, b in zip(ours.get_weights(), reference.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_a_loss_nan_before_any_whole_epoch_keeps_the_starting_weights_or_fails(tmp_path):
+    from glr.training.loop import Diverged, train_epochs
+
+    trainer, fresh = FakeTrainer(tmp_path), model()
+    with pytest.raises(Diverged, match="at epoch 1: the training diverged.*at its batch 3 of 5, before any epoch "
+                                       "was whole, so there is no model to keep"):
+        train_epochs(trainer, fresh, 1, *poisoned(3), 0, 40, 5)
+    assert trainer.saved == [] and trainer.run.states == []  # no NaN checkpoint, not even a partial one
+    # Phase 2 starts from phase 1's model: that is kept.
+    trainer, ours = FakeTrainer(tmp_path), model()
+    start = ours.get_weights()
+    assert train_epochs(trainer, ours, 2, *poisoned(3), 0, 40, 5, fallback=start)
+    assert trainer.saved == ["best.keras", "last.keras"] and trainer.run.states[-1]["diverged"]
+    for a, b in zip(ours.get_weights(), start):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_a_validation_loss_nan_ends_the_phase_too(tmp_path):
+    """The epoch's last step can break the weights with a finite loss: its validation loss is the first NaN. Counted,
+    it became the best (nothing is below NaN) and the NaN weights the run's model."""
+    from glr.training.loop import train_epochs
+
+    trainer, ours = FakeTrainer(tmp_path, interval=3600.0), model()
+    train, val = datasets()
+    import tensorflow as tf
+
+    epochs = []
+
+    def broken(x):  # the validation of epoch 2 sees weights that are NaN
+        epochs.append(1)
+        return x * np.float32("nan") if len(epochs) in (6, 7, 8, 9, 10) else x
+
+    val = val.map(lambda x, y: (tf.ensure_shape(tf.numpy_function(broken, [x], tf.float32, stateful=True), (None, DIM)), y))
+    assert train_epochs(trainer, ours, 1, train, val, 0, 40, 5)
+    assert [r["epoch"] for r in trainer.rows] == [1, 2] and np.isnan(trainer.rows[-1]["val_loss"])
+    assert trainer.said[0].startswith("the validation loss became NaN at epoch 2: the training diverged")
+    assert trainer.said[0].endswith("training stopped after its last batch, and kept its last good weights as the model")
+    assert all(np.isfinite(w).all() for w in ours.get_weights())
+
+
+def test_a_resume_of_a_phase_that_diverged_trains_no_more(tmp_path):
+    from glr.training.loop import train_epochs
+
+    ended = {"phase": 1, "epoch": 3, "end": 30, "partial": False, "best_val_loss": 0.4, "wait": 1, "diverged": True}
+    trainer = FakeTrainer(tmp_path, state=ended)
+    trainer.run.rows = [{"phase": 1, "epoch": e, "loss": loss, "lr": 0.5} for e, loss in ((1, 2.0), (2, 1.0), (3, np.nan))]
+    assert train_epochs(trainer, model(), 1, *datasets(), 3, 30, 5)
+    assert trainer.rows == [] and trainer.saved == []
+    assert trainer.said == ["the loss became NaN at epoch 3: the training diverged, so its curves stop there and its "
+                            "model learned nothing after it; start a new run with a lower learning rate (this one used "
+                            "0.5); resuming from its last good weights, not training again"]

@@ -231,3 +231,13 @@ def test_a_run_whose_loss_became_nan_or_inf_says_it_diverged_in_the_run_list(tmp
     assert run_table.divergence(run.history()) == "" and list_runs(tmp_path).iloc[0]["message"] == ""
     run.history_path.write_text("phase,epoch,loss\n1,inf,nan\n")  # edited by hand: said as written, no OverflowError
     assert run_table.divergence(run.history()).startswith("the loss became NaN at epoch inf:")
+
+
+def test_a_history_without_its_validation_loss_column_is_no_divergence(tmp_path):
+    # The loss check also reads the validation loss where validation ran; a history.csv without that column
+    # (edited by hand) is filled in blank by Run.history, and blank there is no NaN loss.
+    run = Run.create(tmp_path / "results", {"train": {"epochs": 2}}, run_id="no-val-loss")
+    run.history_path.write_text("epoch,loss,accuracy,val_accuracy\n1,1.2,0.5,0.4\n2,0.9,0.6,0.5\n")
+    assert run_table.divergence(run.history()) == ""
+    run.history_path.write_text("epoch,loss,accuracy,val_loss,val_accuracy\n1,1.2,0.5,0.8,0.4\n2,0.9,0.6,nan,0.5\n")
+    assert "validation loss became NaN at epoch 2" in run_table.divergence(run.history())

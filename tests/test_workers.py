@@ -38,6 +38,15 @@ if act == "fail":
     print(f"error: worker {index} could not import something_needed", file=sys.stderr, flush=True)
     print("I0000 00:00:1 some.cc:2] a TensorFlow log line after", file=sys.stderr, flush=True)
     sys.exit(2)
+if act == "diverge":  # the loss NaN before a whole epoch: the chief fails the run saying so, the others end quietly
+    if index == 0:
+        from glr.training.run import Run
+        said = "the loss became NaN at epoch 1: the training diverged; no model to keep"
+        Run(sys.argv[sys.argv.index("--run-dir") + 1]).update_status(
+            state="failed", pid=os.getpid(), phase="phase 1: training the head", message=said, diverged=said)
+        print(f"error: {said}", file=sys.stderr, flush=True)
+        sys.exit(1)
+    sys.exit(0)
 if index == 0:  # the chief records itself, as train_run does; "train": at its epochs, deaf to the stop flag
     from glr.training.run import Run
     at = {"train": {"phase": "phase 1: training the head"}, "finish": {"state": "finished", "phase": "done"}}
@@ -97,6 +106,16 @@ def test_a_worker_that_fails_at_start_fails_the_run_at_once_naming_it_and_its_re
     assert not alive(status["worker_pids"])
     assert not (run.results_dir / LOCK_NAME).exists()
     assert "could not import something_needed" in capfd.readouterr().err  # its output still reaches the terminal
+
+
+def test_a_run_that_diverged_with_no_model_to_keep_keeps_the_chiefs_message(fake_workers):
+    """It became "worker 0 exited with code 1: ...; --resume continues from the last checkpoint", which a resume of
+    a diverged run refuses (tests/test_robustness_training.py trains real ones)."""
+    run = fake_workers("diverge", "diverge")
+    assert train_local(run, 2) == {}
+    status = run.status()
+    assert status["state"] == "failed"
+    assert status["message"] == "the loss became NaN at epoch 1: the training diverged; no model to keep"
 
 
 def test_a_chief_that_fails_at_start_leaves_the_finished_runs_beside_it_alone(fake_workers, finished_run):

@@ -92,6 +92,7 @@ def make_dataset(
     seed: int = 0,
     view_seeds: np.ndarray | None = None,
     with_ok: bool = False,
+    parts: Callable | None = None,
 ):
     """Build a batched, prefetched `tf.data.Dataset` of (image[, label][, ok]) from files.
 
@@ -105,6 +106,8 @@ def make_dataset(
     `preprocess` is the backbone's own input transform, applied to float32 RGB in 0..255 (to
     whole batches: it must be element-wise).
     `with_ok` adds a boolean per image that is False where the file could not be decoded.
+    `parts` (one view per file) maps the dataset of batches of (path, crop box[, label]) before they are
+    decoded: a cluster worker's part of each batch (glr.training.loop.worker_part) decodes only its rows.
     """
     import tensorflow as tf
 
@@ -161,6 +164,8 @@ def make_dataset(
     # Several views per file: batches of files that give about batch_size images, cut to size after.
     files = max(1, batch_size // per_file)
     ds = ds.map(box, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).batch(files)
+    if parts is not None:
+        ds = parts(ds)
     ds = ds.map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     if files * per_file != batch_size:
         ds = ds.rebatch(batch_size)

@@ -239,7 +239,8 @@ def finish_run(run: Run, classifier, train: pd.DataFrame, val: pd.DataFrame, *, 
             run.update_status(message=f"the similarity index could not be built: {exc}")
     progress.advance(1, heed_stop=False)
     progress.close()
-    problems = []
+    # A training stopped at a loss that was no number (glr.training.loop) says so with its outcome.
+    problems = [said] if (said := (run.recorded_status() or {}).get("diverged")) else []
     try:
         report_run(run)
     except Exception as exc:  # noqa: BLE001 - the model and metrics are already safe on disk

@@ -8,6 +8,11 @@ CPU-seconds of a 90-second run, and at GLDv2's 81k classes hundreds of MB per sa
 `SAVE_INTERVAL` seconds, and always at a stop, at the phase's end and when training
 ends with an error (`rescue`).
 
+A loss that stops being a number (a learning rate too high) ends the phase at once, as Keras'
+TerminateOnNaN does: `diverge` writes the last good weights (the best epoch's, or those the phase
+started from) as the phase's end, never the NaN ones, and marks the state `diverged`, so a resume
+finishes the run from them rather than training on NaN.
+
 The trade-off: a SIGKILL or a power cut loses at most about `SAVE_INTERVAL` seconds of
 training (plus the epoch in progress). `--resume` continues from the last written
 checkpoint and trims the history rows written after it, so history stays continuous;
@@ -42,6 +47,7 @@ class Checkpoints:
         self.best = state.get("best_val_loss") if same else None
         self.wait = state.get("wait", 0) if same else 0
         self.epoch, self.partial = (state.get("epoch", 0), bool(state.get("partial"))) if same else (0, False)
+        self.diverged = bool(state.get("diverged")) if same else False  # the phase ended at a loss that was no number
         # The best epoch's weights while best.keras is older than them: the model itself right
         # after `count`, else a copy in memory.
         self.best_weights, self.best_is_model = None, False
@@ -81,10 +87,32 @@ class Checkpoints:
         The error that ended training is the one to report, so a failure here is not
         raised; the previous checkpoint is intact either way (every write is atomic).
         """
+        if self.diverged:
+            return  # the model's weights may be NaN now; the good ones are written already, or never were
         try:
             self.stop(model, epochs_done)
         except Exception:  # noqa: BLE001 - see the docstring
             pass
+
+    def diverge(self, model, epochs_done: int, fallback: list | None = None) -> bool:
+        """End the phase after a loss that is no number: the last good weights become its end; False if there are none.
+
+        The good weights are the best epoch's (in memory, else best.keras on disk as it is), or, when no
+        epoch of the phase was counted, `fallback` (the weights the phase started from, when they are a
+        model worth keeping). `model` gets them when they were in memory. The state counts `epochs_done`
+        (the diverged epoch too, so resume keeps its history row) and says `diverged`.
+        """
+        good = self.best_weights if self.best_weights is not None else fallback if self.best is None else None
+        if self.best is None and good is None:
+            return False
+        self.epoch, self.partial, self.diverged = epochs_done, False, True
+        if good is None:  # best.keras holds the best already, last.keras the last good write
+            self.write_state()
+            return True
+        model.set_weights(good)
+        self.best_weights, self.best_is_model = None, True
+        self.write(model)
+        return True
 
     def write(self, model) -> None:
         """Write best (if newer weights wait in memory), then last, then the state that describes them."""
@@ -100,9 +128,13 @@ class Checkpoints:
                 model.set_weights(current)
             self.best_weights = None
         self.save(model, self.run.last_checkpoint)
+        self.write_state()
+
+    def write_state(self) -> None:
+        """Record what the checkpoints on disk hold."""
         self.run.write_checkpoint_state({"phase": self.phase, "epoch": self.epoch, "end": self.end,
                                          "partial": self.partial, "best_val_loss": self.best, "wait": self.wait,
-                                         "saved": now(), **self.about})
+                                         "saved": now(), **({"diverged": True} if self.diverged else {}), **self.about})
         self.written = self.clock()
 
 

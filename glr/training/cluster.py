@@ -160,6 +160,21 @@ def make_strategy(cluster: Cluster | None):
                            f"({first})") from None
 
 
+def off_strategy(model):
+    """`model` (in place) with Keras' predict run under the default strategy, not the one it was built in.
+
+    Keras records the strategy a model is built in and runs its predict under it, which fails under
+    MultiWorkerMirroredStrategy (keras-team/keras#20585). The chief evaluates alone, after training, so
+    it runs the model as a plain one: its variables are read as they are, every worker holding the same
+    values, with no collective. The chief loaded a plain copy from model.keras instead: 3.5 s of a tiny
+    `--workers 2` run's end (benchmarks/README.md, "The fixed costs after the last epoch").
+    """
+    for part in model._flatten_layers():  # the model itself and its nested models (backbone, head)
+        if getattr(part, "_distribute_strategy", None) is not None:
+            part._distribute_strategy = None
+    return model
+
+
 def worker_run(run: Run, cluster: Cluster) -> Run:
     """A non-chief worker's private copy of the run folder, in a temporary folder.
 

@@ -31,6 +31,12 @@ demo's phase 1 this and head_data's per-batch view draws took 13.3 s of CPU to 8
 of steps per call: they agree on it once per epoch, in the all-reduce that decides the write.
 CPU workers read their part of every batch from plain tf.data iterators (`distribute`): tf.distribute's
 distributed iterator cost up to seconds per epoch to build.
+
+A loss that is not a number (NaN or inf: the learning rate too high) ends the phase at the batch that
+made it, as Keras' TerminateOnNaN does; so does a validation loss that is not one (the epoch's last
+step broke the weights). The reduced sums carry it, so every worker of a cluster ends at the same batch.
+The phase then ends with its last good weights (Checkpoints.diverge), said in the run's status and
+log in glr.training.run_table.divergence's words; with none to keep, the run fails (`Diverged`).
 """
 
 from __future__ import annotations
@@ -39,6 +45,7 @@ import time
 import weakref
 from typing import TYPE_CHECKING
 
+from glr.errors import GlrError
 from glr.training.progress import PHASES, StopRequested
 from glr.training.trainer_signals import say
 
@@ -54,6 +61,10 @@ ALL = 2**31 - 1  # "every batch left": validation runs in one call
 LOSS, CORRECT, TOPK, COUNT, STOP = range(5)
 
 
+class Diverged(GlrError):
+    """The loss stopped being a number before the phase had any weights worth keeping."""
+
+
 def distribute(strategy, ds, cluster: "Cluster | None" = None):
     """The dataset split over the strategy's replicas, by element (`ds` holds batches of the global size).
 
@@ -66,11 +77,23 @@ def distribute(strategy, ds, cluster: "Cluster | None" = None):
     """
     import tensorflow as tf
 
-    if cluster is not None and strategy.num_replicas_in_sync == cluster.size:
-        return worker_part(ds, cluster.size, cluster.index)
+    if (part := worker_split(strategy, cluster)) is not None:
+        return part(ds)
     options = tf.data.Options()
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
     return strategy.experimental_distribute_dataset(ds.with_options(options))
+
+
+def worker_split(strategy, cluster: "Cluster | None"):
+    """This worker's `worker_part` (a function of a dataset of global batches) where `distribute` takes it: in a
+    cluster of one replica per worker (CPU workers). None otherwise.
+
+    Phase 2 cuts its batches of paths with it before they are decoded (glr.data.pipeline.make_dataset's `parts`),
+    so each worker decodes and augments only its own rows, and `distribute` leaves the parted datasets as they are.
+    """
+    if cluster is None or strategy.num_replicas_in_sync != cluster.size:
+        return None
+    return lambda ds: worker_part(ds, cluster.size, cluster.index)
 
 
 def worker_part(ds, workers: int, index: int):
@@ -201,13 +224,14 @@ class Steps:
                 # Up to n steps in one graph: no Python and no host sync between them. The
                 # sums add up in float64, as the host's did step by step. A step whose
                 # reduced sums carry a stop flag is the last (on every worker: the sums are
-                # the same); so is the last batch (agreed over the workers in a cluster).
+                # the same), and so is one whose loss is no number (glr's TerminateOnNaN); so
+                # is the last batch (agreed over the workers in a cluster).
                 def step(done, total, more):
                     batch = iterator.get_next_as_optional()
 
                     def take():
                         sums = tf.cast(one(batch.get_value(), stop), tf.float64)
-                        return done + 1, total + sums, sums[STOP] <= 0
+                        return done + 1, total + sums, (sums[STOP] <= 0) & tf.math.is_finite(sums[LOSS])
 
                     return tf.cond(batch.has_value(), take, lambda: (done, total, tf.constant(False)))
 
@@ -259,11 +283,14 @@ class Pace:
 
 
 def train_epochs(trainer: "Trainer", model, phase: int, train_ds, val_ds, first_epoch: int, epochs: int,
-                 steps: int) -> bool:
+                 steps: int, fallback: list | None = None, parted: bool = False) -> bool:
     """Train epochs first_epoch+1..epochs with early stopping; False if a stop was requested.
 
     `train_ds` and `val_ds` are tf.data datasets of (x, class index) batches of the global
     size. The checkpoints are `trainer.checkpoints(phase, epochs)`'s (glr.training.checkpoints).
+    A loss that is no number ends the phase with its best weights, else `fallback` (the weights it
+    started from, if worth keeping), else raises Diverged (`diverged`). `parted` datasets hold this worker's part
+    of each batch already (`worker_split`).
     """
     import keras
     import numpy as np
@@ -272,12 +299,17 @@ def train_epochs(trainer: "Trainer", model, phase: int, train_ds, val_ds, first_
     strategy = trainer.strategy
     build_optimizer(strategy, model)
     step = Steps(strategy, model, trainer.cfg.label_smoothing, len(trainer.labels))
-    train_dist, val_dist = (distribute(strategy, ds, trainer.cluster) for ds in (train_ds, val_ds))
+    train_dist, val_dist = (ds if parted else distribute(strategy, ds, trainer.cluster) for ds in (train_ds, val_ds))
     progress, patience = trainer.progress, trainer.cfg.patience
     saver = trainer.checkpoints(phase, epochs)
     if first_epoch > 1 and saver.epoch == first_epoch and not saver.partial and saver.wait >= patience:
         # Early stopping ended this phase, and then something failed (saving the model, the disk full):
         # the resume goes on from that end, without one more epoch past it.
+        return True
+    if saver.diverged:  # this phase ended at a loss that was no number: a resume finishes from its good weights
+        from glr.training.run_table import divergence
+
+        trainer.say(f"{divergence(trainer.run.history())}; resuming from its last good weights, not training again")
         return True
     pace, agreed = Pace(), 1  # in a cluster, `agreed` steps per call for the whole epoch
     epoch = first_epoch
@@ -287,7 +319,7 @@ def train_epochs(trainer: "Trainer", model, phase: int, train_ds, val_ds, first_
             # `epoch` in the status counts the epochs done, so the page reads "epoch {epoch + 1} of {epochs}".
             progress.start(PHASES[phase], steps, "batch", epoch=epoch, epochs=epochs,
                            message=f"epoch {epoch + 1} of {epochs}", desc=f"epoch {epoch + 1}")
-            total, want_stop, stopped = np.zeros(5), 0.0, False
+            total, want_stop, stopped, batch = np.zeros(5), 0.0, False, 0
             batches = iter(train_dist)
             while True:
                 n = agreed if trainer.distributed else pace.n
@@ -295,7 +327,9 @@ def train_epochs(trainer: "Trainer", model, phase: int, train_ds, val_ds, first_
                 sums, done = step.train_many(batches, tf.constant(n), tf.constant(want_stop))
                 sums, done = sums.numpy(), int(done)
                 pace.record(time.monotonic() - started, done)
-                total += sums
+                total, batch = total + sums, batch + done
+                if not np.isfinite(sums[LOSS]):
+                    break  # the batch that made it was the call's last (`Steps`)
                 if sums[STOP] > 0:
                     stopped = True  # some worker was asked to stop before this call: all stop after its first step
                     break
@@ -314,7 +348,8 @@ def train_epochs(trainer: "Trainer", model, phase: int, train_ds, val_ds, first_
                 # A partial epoch: keep its weights as the last checkpoint, but do not count it.
                 saver.stop(model, epoch)
                 return False
-            val_loss, val_acc, val_top5, stop_now = step.validate(val_dist, want_stop)
+            finite = bool(np.isfinite(total[LOSS]))
+            val_loss, val_acc, val_top5, stop_now = step.validate(val_dist, want_stop) if finite else (np.nan,) * 3 + (0,)
             n = max(total[COUNT], 1.0)
             row = {"phase": phase, "epoch": epoch + 1, "loss": total[LOSS] / n, "accuracy": total[CORRECT] / n,
                    "val_loss": val_loss, "val_accuracy": val_acc, "val_top5": val_top5,
@@ -324,6 +359,9 @@ def train_epochs(trainer: "Trainer", model, phase: int, train_ds, val_ds, first_
             # write) leaves history rows past the checkpoint, which resume trims, never a
             # checkpoint with no row.
             trainer.append_history(row)
+            if not (finite and np.isfinite(val_loss)):
+                where = f"at its batch {batch} of {steps}" if not finite else "after its last batch"
+                return diverged(trainer, model, saver, row, where, fallback)
             # Every worker counts the same (val_loss is reduced) and decides to write together,
             # and, in the same all-reduce, on the next epoch's steps per call.
             wait = saver.count(epoch + 1, val_loss)
@@ -341,7 +379,25 @@ def train_epochs(trainer: "Trainer", model, phase: int, train_ds, val_ds, first_
         # A failed collective (a worker died), an interrupt: keep what was trained since the
         # last write as a partial checkpoint, then let the error end the run. Not after a
         # failed write (a full disk): the previous checkpoint stays the last one, whole.
-        if not isinstance(exc, OSError):
+        if not isinstance(exc, (OSError, Diverged)):
             saver.rescue(model, max(saver.epoch, epoch))
         raise
+    return True
+
+
+def diverged(trainer: "Trainer", model, saver, row: dict, where: str, fallback: list | None) -> bool:
+    """End the phase at a loss that is no number (`row`, the epoch it happened in, is in the history): with its last
+    good weights (True), said in the status and log; Diverged when it has none."""
+    import pandas as pd
+
+    from glr.training.run_table import divergence
+
+    note = divergence(pd.DataFrame([row]))
+    if not saver.diverge(model, int(row["epoch"]), fallback):
+        message = f"{note}; it happened {where}, before any epoch was whole, so there is no model to keep"
+        trainer.run.update_status(diverged=message)
+        raise Diverged(message)
+    message = f"{note}; training stopped {where}, and kept its last good weights as the model"
+    trainer.run.update_status(diverged=message)
+    trainer.say(message)
     return True

@@ -8,6 +8,9 @@ and the report show it. A finished run is never trained again: its model and rep
 A resume refused once it has begun (the dataset changed under the run, a checkpoint that no
 longer fits its settings, a worker that could not start) leaves the run as it was before the
 attempt: a stopped run stays stopped, and resumable, with the reason in its message.
+
+A run whose loss stopped being a number is not resumed when that would only train on it again
+(`diverged`): the refusal says it diverged, in glr.training.run_table.divergence's words.
 """
 
 from __future__ import annotations
@@ -52,6 +55,8 @@ def resumable(run: Run, epochs: int | None = None) -> Run:
         done = epochs_done(run)
     except RunError as exc:
         raise RunError(f"run {run.id} cannot be resumed: {exc}; start a new run") from None
+    if (note := diverged(run)):
+        raise RunError(f"run {run.id} cannot be resumed: {note}")
     if epochs is not None:
         _check_epochs(run, epochs, done)
     from glr.training.launch import LOCK_NAME, _busy, read_lock  # launch imports this module
@@ -59,6 +64,19 @@ def resumable(run: Run, epochs: int | None = None) -> Run:
     if Path(run.results_dir, LOCK_NAME).exists() and (lock := read_lock(run.results_dir)):
         raise _busy(lock)
     return run
+
+
+def diverged(run: Run) -> str:
+    """Why resuming `run` would only train on a loss that is no number ("" when it would not).
+
+    Its history says the loss became NaN or inf, and no checkpoint of a phase that stopped there with good weights
+    is left (glr.training.checkpoints.Checkpoints.diverge: then a resume finishes the run from them): a run that
+    diverged before any whole epoch, or one trained on past its divergence (before glr stopped at it).
+    """
+    from glr.training.run_table import divergence
+
+    note = divergence(run.history())
+    return note if note and not (run.checkpoint_state() or {}).get("diverged") else ""
 
 
 def _check_epochs(run: Run, epochs: int, done: int) -> None:

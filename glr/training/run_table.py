@@ -58,7 +58,8 @@ def list_runs(results_dir: str | os.PathLike):
         try:
             history = run.history()
             row["epochs_done"] = len(history)
-            row["message"] = "; ".join(filter(None, [row["message"], divergence(history)]))  # said, not a damage
+            if (note := divergence(history)) not in row["message"]:  # said, not a damage; once (the status says it too)
+                row["message"] = "; ".join(filter(None, [row["message"], note]))
             acc = pd.to_numeric(history["val_accuracy"], errors="coerce").dropna()
             row["best_val_accuracy"] = float(acc.max()) if len(acc) else None
         except RunError as exc:
@@ -133,25 +134,41 @@ def _pattern(name: str) -> str:
 def divergence(history) -> str:
     """Why a run's curves stop or are empty when its loss stopped being a number ("" when it did not).
 
-    A learning rate too high makes the loss overflow to inf, then NaN, and every epoch after stays NaN:
-    the curves have nothing to draw from there on, and the run may still end "finished".
+    A learning rate too high makes the loss overflow to inf, then NaN. The trainer stops at the first such
+    batch, or validation loss, keeping its last good weights (glr.training.loop); a run trained before
+    that went on with NaN and may still have ended "finished". This is the one wording of it, for the
+    status, the log, the run list, the curves and the report.
     """
     import numpy as np
     import pandas as pd
 
     if history is None or not len(history) or "loss" not in history or "loss" in history.attrs.get("absent", ()):
         return ""  # a file without a loss column (edited by hand) has nothing to say about one
-    loss = pd.to_numeric(history["loss"], errors="coerce").to_numpy(dtype=float)
-    bad = np.flatnonzero(~np.isfinite(loss))
+    absent = history.attrs.get("absent", ())
+
+    def numbers(column):  # a column the file lacks (glr.training.run fills it in, blank) holds no number
+        values = history[column] if column in history else pd.Series(np.nan, index=history.index)
+        return pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
+
+    losses = {column: numbers(column) for column in ("loss", "val_loss")}
+    # A validation loss alone goes first when the epoch's last step broke the weights; it counts where the
+    # validation ran (its accuracy is a number), not where a history has no validation loss column.
+    val_broke = ~np.isfinite(losses["val_loss"]) & np.isfinite(numbers("val_accuracy"))
+    if "val_loss" not in history or "val_loss" in absent:
+        val_broke[:] = False
+    bad = np.flatnonzero(~np.isfinite(losses["loss"]) | val_broke)
     if not len(bad):
         return ""
-    row = history.iloc[bad[0]]
-    value = "NaN" if np.isnan(loss[bad[0]]) else "infinite"
+    at = int(bad[0])
+    column = "loss" if not np.isfinite(losses["loss"][at]) else "val_loss"
+    row = history.iloc[at]
+    value = "NaN" if np.isnan(losses[column][at]) else "infinite"
     epoch = pd.to_numeric(pd.Series([row["epoch"]]), errors="coerce").iloc[0]
     epoch = int(epoch) if np.isfinite(epoch) and epoch == int(epoch) else row["epoch"]  # a hand-edited file: as written
     lr = pd.to_numeric(pd.Series([row.get("lr")]), errors="coerce").iloc[0]
     used = f" (this one used {lr:g})" if np.isfinite(lr) else ""
-    return (f"the loss became {value} at epoch {epoch}: the training diverged, so its curves stop there and "
+    what = "loss" if column == "loss" else "validation loss"
+    return (f"the {what} became {value} at epoch {epoch}: the training diverged, so its curves stop there and "
             f"its model learned nothing after it; start a new run with a lower learning rate{used}")
 
 

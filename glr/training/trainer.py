@@ -47,12 +47,12 @@ from glr.retrieval.flip import EMBEDDING
 from glr.training import run_data
 from glr.training.checkpoints import Checkpoints, resume_model
 from glr.training.cluster import (Cluster, cluster_from_env, drop_worker_run, lost_worker_message, make_strategy,
-                                  worker_run)
+                                  off_strategy, worker_run)
 from glr.training.config import TrainConfig
 from glr.training.head_data import WindowChoice, keep_rows, table_plan
 from glr.training.launch import training_lock
 from glr.training.resuming import restore, snapshot
-from glr.training.loop import barrier, train_epochs, weights_digest
+from glr.training.loop import Diverged, barrier, train_epochs, weights_digest, worker_split
 from glr.training.model import build_classifier, build_head, compile_model, load_model, save_model, split_classifier
 from glr.training.progress import PHASES, Progress, StopRequested
 from glr.training.run import Run
@@ -253,10 +253,6 @@ class Trainer:
         return computed
 
     # -- phase 1 --------------------------------------------------------------------
-    def compile(self, model, learning_rate: float) -> None:
-        """Adam and cross-entropy with label smoothing, as in the study (glr.training.model.compile_model)."""
-        compile_model(model, learning_rate, self.cfg.label_smoothing)
-
     def load(self, path):
         """A saved model (and its optimizer), its variables the strategy's."""
         with self.strategy.scope():
@@ -277,7 +273,7 @@ class Trainer:
         else:
             with self.strategy.scope():
                 head = build_head(train_feats.shape[-1], len(self.labels), self.cfg.hidden, self.cfg.dropout, self.cfg.seed)
-                self.compile(head, self.cfg.learning_rate)
+                compile_model(head, self.cfg.learning_rate, self.cfg.label_smoothing)  # the study's Adam
             first = 0
         self.run.update_status(phase=PHASES[1], epochs_pending=None)  # under way: a refusal can no longer undo --epochs
         steps = int(np.ceil(len(y_train) / self.cfg.batch_size))
@@ -292,7 +288,7 @@ class Trainer:
 
     # -- phase 2 --------------------------------------------------------------------
     def phase2(self, head, resume_state: dict | None):
-        """Fine-tune the backbone's last layers end to end, epochs numbered after phase 1."""
+        """Fine-tune the backbone's last layers, epochs numbered on (phase 1's model kept if this diverges at once)."""
         import keras
 
         from glr.data.pipeline import make_dataset
@@ -317,14 +313,17 @@ class Trainer:
                 layer.trainable = False
         if not (resume_state and resume_state["phase"] == 2):
             with self.strategy.scope():
-                self.compile(model, self.cfg.fine_tune_learning_rate)
-        common = dict(input_size=self.input_size, preprocess=self.spec.preprocess, batch_size=self.cfg.batch_size)
+                compile_model(model, self.cfg.fine_tune_learning_rate, self.cfg.label_smoothing)
+        part = worker_split(self.strategy, self.cluster)  # in a cluster each worker decodes only its rows of a batch
+        common = dict(input_size=self.input_size, preprocess=self.spec.preprocess, batch_size=self.cfg.batch_size,
+                      parts=part)
         train_ds = make_dataset(self.train["path"].tolist(), self.train["label"], training=self.cfg.augment,
                                 shuffle=True, seed=self.cfg.seed, **common)
         val_ds = make_dataset(self.val["path"].tolist(), self.val["label"], **common)
         self.run.update_status(phase=PHASES[2], epochs_pending=None)
         steps = int(np.ceil(len(self.train) / self.cfg.batch_size))
-        if not train_epochs(self, model, 2, train_ds, val_ds, first, self.phase_end, steps):
+        if not train_epochs(self, model, 2, train_ds, val_ds, first, self.phase_end, steps, model.get_weights(),
+                            parted=part is not None):
             raise StopRequested
         return self.load(self.run.best_checkpoint) if self.run.best_checkpoint.exists() else model
 
@@ -357,7 +356,7 @@ class Trainer:
             if not self.cluster.is_chief:
                 return {}, []  # the chief alone evaluates, indexes and reports
             self.run.update_status(weights_digest=digest)
-            classifier = load_model(self.run.model_path)  # a plain copy: evaluation is no collective
+            classifier = off_strategy(classifier)  # evaluation is no collective
         if thumbnails is not None:
             thumbnails.join()  # the index step then finds them made
         return finish_run(self.run, classifier, self.train, self.val, batch_size=self.cfg.batch_size,
@@ -371,7 +370,7 @@ def train_worker(run: Run, cluster: Cluster, resume: bool = False) -> None:
         install_sigterm_handler(copy)
         strategy = make_strategy(cluster)
         Trainer(copy, run.train_config(), strategy=strategy, cluster=cluster).train(resume=resume)
-    except StopRequested:
+    except (StopRequested, Diverged):  # the chief says the run's outcome
         pass
     finally:
         drop_worker_run(copy)

@@ -250,6 +250,8 @@ def _watch(workers: list[Worker], run: Run, signals: Signals) -> tuple[tuple[int
 def _failure(run: Run, workers: list[Worker], index: int, code: int) -> str:
     """The message of a run that worker `index` ended with `code`: the worker, how it ended, its reason."""
     status = run.recorded_status() or {}
+    if status.get("state") == "failed" and status.get("message") and status.get("message") == status.get("diverged"):
+        return status["message"]  # the loss became NaN with no model to keep: it says what to do, not --resume
     # The chief's own account, if it wrote one; not "ended without saying so" for a chief we killed.
     said = status.get("message") if status.get("state") == "failed" else None
     reason = workers[index].reason() if code > 0 else None
