@@ -28,3 +28,23 @@ def test_a_dead_training_in_a_renamed_folder_names_the_rename_and_a_write_adopts
     assert "this run folder was renamed (it was first)" in status["message"]
     moved.update_status(state="stopped")
     assert json.loads(moved.status_path.read_text())["run_id"] == "second"
+
+
+def test_a_run_folder_copied_while_it_trains_is_not_running_in_the_copy(tmp_path):
+    # cp -r / rsync of a live run: the copy held the same pid and "running", so it showed running for as long as
+    # the original trained (its progress frozen), and a stop of the copy signalled the original's trainer.
+    import shutil
+
+    from glr.training.folder_identity import COPIED_MESSAGE
+
+    run = Run.create(tmp_path / "results", {"train": {"epochs": 2}}, run_id="live")
+    run.update_status(state="running", pid=os.getpid())  # this process stands for the live trainer
+    copy = Run(shutil.copytree(run.path, tmp_path / "backup" / "runs" / "live"))  # the same name elsewhere too
+    status = copy.status()
+    assert status["state"] == "failed" and status["message"] == COPIED_MESSAGE.format(original=run.path)
+    assert run.status()["state"] == "running"  # the original trains on
+    renamed = Run(run.path.with_name("kept"))
+    os.rename(run.path, renamed.path)
+    assert renamed.status()["state"] == "running"  # `mv` on the same disk: the same folder, as before
+    copy.update_status(state="running", pid=os.getpid())  # resumed in the copy: now its own live run
+    assert copy.status()["state"] == "running"

@@ -18,6 +18,7 @@ from typing import Any
 from filelock import FileLock
 
 from glr.atomic import read_json, write_json, write_text
+from glr.training.folder_identity import FIELD as FOLDER_FIELD, copy_message, folder_identity
 from glr.training.processes import pid_alive, process_start, process_started_at
 
 STATES = ("queued", "running", "stopping", "stopped", "failed", "finished", "damaged")
@@ -73,6 +74,8 @@ class RunStatus:
         recorded_id, status["run_id"] = status["run_id"], self.id
         if status["state"] not in STATES:
             status.update(state="damaged", message=f"{self.status_path} has an unknown state {status['state']!r}")
+        elif _needs_process(status) and (copied := copy_message(self.path, status.get(FOLDER_FIELD))):
+            status.update(state="failed", message=copied)  # its trainer, alive or not, writes into another folder
         elif _needs_process(status) and not pid_alive(status["pid"], status["pid_start"], status["updated"]):
             # The trainer may have written its final state and exited just after we read it.
             again = self.recorded_status() or {}
@@ -111,6 +114,8 @@ class RunStatus:
                 fields["pid_start"] = process_start(int(fields["pid"]))
             elif "pid" in fields and not fields["pid"]:
                 fields.setdefault("pid_start", None)
+            if fields.get("pid"):  # the folder this process writes into: a copy of it is told apart (folder_identity)
+                fields.setdefault(FOLDER_FIELD, folder_identity(self.path))
             stamp = now()
             if new_state == "running" and old_state not in ("running", "stopping"):
                 fields.setdefault("started", stamp)
