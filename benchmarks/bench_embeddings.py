@@ -20,6 +20,9 @@ own backbone (no cache: slow).
 
 from __future__ import annotations
 
+import atexit
+import json
+import shutil
 import sys
 import tempfile
 import time
@@ -35,6 +38,10 @@ import common  # noqa: E402
 
 TINY_TRAIN = dict(input_size=32, views=2, epochs=2, batch_size=4, hidden=32, learning_rate=1e-2, patience=100)
 FIGURES = ["knn_top1", "known_kept", "held_out_unknown", "distractors_unknown", "auroc", "top1_kept"]
+# --tiny's dataset and its trained splits, kept for the process: the open-set benchmarks run one after another in
+# one process (tests/test_benchmarks.py) train the very same split, so it is trained once (a tiny mode only).
+_TINY_DATA: list[Path] = []
+_TINY_SPLITS: dict = {}
 
 
 def pooled_table(get_map_model, paths, cache, settings, batch_size: int = 64) -> dict:
@@ -101,6 +108,24 @@ class _ProbeHead:
 
 
 def trained_splits(data: Path, seeds, config, say=print, train: bool = True):
+    """Per seed, the open-set benchmark's split of `data` trained in-process: (seed, trainer, head, pooled, distractors).
+
+    See `_trained_splits`. On --tiny's dataset (`tiny_data`) each seed's split is trained once per process and
+    kept, so the next benchmark of the same process scores the same split without training it again.
+    """
+    if not _TINY_DATA or Path(data) != _TINY_DATA[0]:
+        yield from _trained_splits(data, seeds, config, say, train)
+        return
+    for seed in seeds:
+        key = (seed, train, json.dumps(config.to_dict(), sort_keys=True, default=str))
+        if key in _TINY_SPLITS:
+            say(f"seed {seed}: the split an earlier benchmark of this process trained")
+        else:
+            (_TINY_SPLITS[key],) = _trained_splits(data, [seed], config, say, train)
+        yield _TINY_SPLITS[key]
+
+
+def _trained_splits(data: Path, seeds, config, say=print, train: bool = True):
     """Per seed, the open-set benchmark's split of `data` trained in-process: (seed, trainer, head, pooled, distractors).
 
     `pooled` maps each photo's path to its pooled views (`pooled_table`), from the frozen backbone
@@ -226,10 +251,19 @@ def open_set_setup(args, fine_tune: bool = False):
         yield data, seeds, TrainConfig.from_dict({"data": str(data), "fine_tune": fine_tune, **values})
 
 
+def tiny_data() -> Path:
+    """--tiny's dataset (4 classes of 6 tiny photos), made once per process and deleted at its exit."""
+    if not _TINY_DATA:
+        folder = Path(tempfile.mkdtemp(prefix="glr-bench-open-set-tiny-"))
+        atexit.register(shutil.rmtree, folder, True)
+        _TINY_DATA.append(common.tiny_dataset(folder / "tiny", classes=4, per_class=6))
+    return _TINY_DATA[0]
+
+
 def open_set_data(args, tmp: Path) -> tuple[Path, list[int], dict]:
     """(data folder, seeds, training settings) for these arguments: a tiny dataset and one seed with --tiny."""
     if args.tiny:
-        return common.tiny_dataset(tmp / "tiny", classes=4, per_class=6), [0], TINY_TRAIN
+        return tiny_data(), [0], TINY_TRAIN
     return (Path(args.data) if args.data else common.demo_root()), args.seeds, {}
 
 

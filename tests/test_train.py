@@ -238,23 +238,23 @@ def test_stop_in_phase_2_then_resume_finishes_phase_2(tmp_path, tiny_data):
     """A stop while the backbone is fine-tuned resumes in phase 2 (not phase 1 again) and ends where phase 2 ends."""
     from glr.training.progress import PHASES
 
-    # In one process, the Stop button's request (launcher.stop) made after epoch 4 (epochs 3 to 6 are phase 2's);
-    # a stop and a resume across processes are test_sigkill_mid_epoch_then_resume's. The trainer heeds the flag
-    # between batches, so the stop lands in epoch 5; each phase 2 epoch costs seconds, so there are no more of them
-    # than that needs.
-    run = new_run(tmp_path, tiny_config(tiny_data, epochs=2, fine_tune=True, fine_tune_epochs=4, fine_tune_layers=5))
+    # In one process, the Stop button's request (launcher.stop) made after epoch 3, phase 2's first (epochs 3 to 5
+    # are phase 2's); a stop and a resume across processes are test_sigkill_mid_epoch_then_resume's. The trainer
+    # heeds the flag between batches, so the stop lands in epoch 4, with epoch 5 still to come; each phase 2 epoch
+    # costs seconds, so there are no more of them than that needs.
+    run = new_run(tmp_path, tiny_config(tiny_data, epochs=2, fine_tune=True, fine_tune_epochs=3, fine_tune_layers=5))
     with pytest.MonkeyPatch.context() as patch:
-        at_epoch(patch, 4, lambda trainer: launcher.stop(trainer.run))
+        at_epoch(patch, 3, lambda trainer: launcher.stop(trainer.run))
         train_run(run)
     status = run.status()
     assert status["state"] == "stopped", "phase 2 ended before the stop landed"
-    assert status["phase"] == PHASES[2] and 4 <= int(run.history()["epoch"].max()) < 6
+    assert status["phase"] == PHASES[2] and 3 <= int(run.history()["epoch"].max()) < 5
     run.stop_path.unlink()  # as launcher.resume lowers it
     train_run(run, resume=True)
     status = run.status()
     assert status["state"] == "finished", status.get("message")
     assert_history_continuous(run)
-    assert int(run.history()["epoch"].max()) == 6 and run.history()["phase"].tolist()[-1] == 2
+    assert int(run.history()["epoch"].max()) == 5 and run.history()["phase"].tolist()[-1] == 2
     assert_run_parses(run)
 
 
