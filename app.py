@@ -22,6 +22,7 @@ import streamlit as st
 
 from glr.data import browse
 from glr.demo import dataset as demo
+from glr.training import run_table
 from glr.data import datasets
 from glr.evaluation import readout
 from glr.training.run import Run
@@ -82,7 +83,7 @@ table = app_runs.run_list(results)  # cached: 200 runs took 0.9 s a rerun here
 if table.empty:
     st.info(f"No runs yet in {common.md(results)}. Run the whole demo above, or start a training on the Train page.")
 else:
-    latest = next(iter(app_runs.finished_runs(results, table)), None)
+    latest = next(iter(run_table.finished_runs(results, table)), None)
     if latest:
         try:
             scores = Run.of(results, latest).metrics() or {}

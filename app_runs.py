@@ -18,7 +18,7 @@ import time
 import streamlit as st
 
 from glr.training import run_table
-from glr.training.run import Run, runs_dir
+from glr.training.run import runs_dir
 from glr.training.status import ACTIVE_STATES
 
 POLL_SECONDS = 2.0  # as app_common.POLL_SECONDS: how stale an active run's state may be
@@ -70,22 +70,3 @@ def run_list(results: str | os.PathLike):
     if table["state"].isin(ACTIVE_STATES).any():
         table = _run_list(str(results), stamp, int(time.monotonic() // POLL_SECONDS))
     return table
-
-
-def finished_runs(results: str | os.PathLike, table=None) -> list[str]:
-    """Ids of the runs with a final model, newest first (run_table.finished_runs), from `table` (default: run_list)."""
-    table = run_list(results) if table is None else table
-    return [r for r in table["run_id"] if Run.of(results, r).has_model()]
-
-
-def evaluated_runs(results: str | os.PathLike, table=None) -> list[str]:
-    """Ids of the runs with a history or metrics to show, newest first (run_table.evaluated_runs), from `table`."""
-    table = run_list(results) if table is None else table
-    return [r for r in table["run_id"] if Run.of(results, r).has_results()]
-
-
-def labels(results: str | os.PathLike, table=None) -> dict[str, str]:
-    """run id -> how a selector shows it ("name · id", or the id alone), as Run.label, from `table` (default: run_list)."""
-    table = run_list(results) if table is None else table
-    return {r: (f"{n} · {r}" if n else r) for r, n in zip(table["run_id"], table["name"])}
-

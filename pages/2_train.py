@@ -300,7 +300,7 @@ if table.empty:
     st.stop()
 
 ids = table["run_id"].tolist()
-labels = {r: (f"{n} · {r}" if n else r) for r, n in zip(table["run_id"], table["name"])}  # as Run.label
+labels = run_table.run_labels(table)
 states = dict(zip(table["run_id"], table["state"]))
 wanted = st.session_state.get(common.RUN_KEY)
 default = wanted if wanted in ids else run_table.default_run(table)

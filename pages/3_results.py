@@ -97,12 +97,12 @@ def mistake_heatmaps(run: Run, wrong) -> "callable":
 st.title("Results")
 results = common.results_dir()
 runs_table = app_runs.run_list(results)  # read again only when a run's files change
-available = app_runs.evaluated_runs(results, runs_table)
+available = run_table.evaluated_runs(results, runs_table)
 if not available:
     common.no_runs(f"No run with results yet in {common.md(results)}.", "results_demo")
     st.stop()
 
-finished = app_runs.finished_runs(results, runs_table)
+finished = run_table.finished_runs(results, runs_table)
 default = [finished[0] if finished else available[0]]
 shown = st.session_state.get("results_runs")
 if shown is None:
@@ -111,7 +111,7 @@ elif any(r not in available for r in shown):  # a run shown here was deleted: sh
     st.session_state["results_runs"] = [r for r in shown if r in available] or default
 # Shown by name (given on the Train page or `runs --rename`) and id; name.txt is in the run list's stamp, so a
 # rename in another tab shows at the next rerun, and the selection (ids) survives it.
-label = app_runs.labels(results, runs_table)
+label = run_table.run_labels(runs_table)
 chosen = st.multiselect("Runs (pick several to compare)", available, key="results_runs", format_func=label.get)
 if not chosen:
     st.info("Pick one run, or several to compare them.")

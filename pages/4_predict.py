@@ -369,7 +369,7 @@ def show_result(model, run_path: str, stamp: tuple, name: str, data: bytes, dige
 st.title("Predict")
 results = common.results_dir()
 runs_table = app_runs.run_list(results)  # read again only when a run's files change
-finished = app_runs.finished_runs(results, runs_table)
+finished = run_table.finished_runs(results, runs_table)
 if not finished:
     common.no_runs(f"No finished run with a model in {common.md(results)}.", "predict_demo")
     st.stop()
@@ -377,7 +377,7 @@ if not finished:
 c = st.columns([3, 1, 1])
 gone = st.session_state.get("predict_run")  # the run chosen before this rerun; the select falls back to the newest
 gone = gone if gone is not None and gone not in finished else None
-run_names = app_runs.labels(results, runs_table)  # by the name given on the Train page too, as the other pages
+run_names = run_table.run_labels(runs_table)  # by the name given on the Train page too, as the other pages
 run_id = c[0].selectbox("Model (a finished run)", finished, key="predict_run", format_func=lambda r: run_names.get(r, r))
 k = c[1].slider("Top-k", 1, kept_uploads.MAX_K, predict.DEFAULT_TOP_K, key="predict_k")
 n_similar = c[2].slider("Similar photos", 0, kept_uploads.MAX_SIMILAR, 6, key="predict_similar",

@@ -359,8 +359,9 @@ class Run(RunStatus, RunResults):
 
     def label(self) -> str:
         """How lists and selectors show the run: `name · id`, or the id alone without a name."""
-        name = self.name()
-        return f"{name} · {self.id}" if name else self.id
+        from glr.training.run_table import shown_as
+
+        return shown_as(self.name(), self.id)
 
     def set_name(self, name: str | None) -> str | None:
         """Give the run a display name (None or blank removes it); returns the name stored.

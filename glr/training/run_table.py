@@ -217,14 +217,24 @@ def find_run(results_dir: str | os.PathLike, ref: str) -> Run:
                    "`python -m glr runs` lists them")
 
 
-def finished_runs(results: str | os.PathLike) -> list[str]:
-    """Ids of the runs that have a final model, newest first: the ones that can predict."""
-    return [r for r in list_runs(results)["run_id"] if Run.of(results, r).has_model()]
+def finished_runs(results: str | os.PathLike, table=None) -> list[str]:
+    """Ids of the runs that have a final model, newest first: the ones that can predict (`table`: a list_runs already read)."""
+    return [r for r in (list_runs(results) if table is None else table)["run_id"] if Run.of(results, r).has_model()]
 
 
-def evaluated_runs(results: str | os.PathLike) -> list[str]:
-    """Ids of the runs with something to show on the Results page (history or metrics), newest first."""
-    return [r for r in list_runs(results)["run_id"] if Run.of(results, r).has_results()]
+def evaluated_runs(results: str | os.PathLike, table=None) -> list[str]:
+    """Ids of the runs with something to show on the Results page (history or metrics), newest first (`table`: as above)."""
+    return [r for r in (list_runs(results) if table is None else table)["run_id"] if Run.of(results, r).has_results()]
+
+
+def shown_as(name: str | None, run_id: str) -> str:
+    """How lists and selectors show a run: `name · id`, or the id alone without a name (Run.label)."""
+    return f"{name} · {run_id}" if name else run_id
+
+
+def run_labels(table) -> dict[str, str]:
+    """run id -> how a selector shows it (`shown_as`), from a list_runs table."""
+    return {r: shown_as(n, r) for r, n in zip(table["run_id"], table["name"])}
 
 
 def progress_of(status: dict) -> tuple[float, str]:
