@@ -266,8 +266,9 @@ def photos_of(paths):
                 if not any(part.startswith(".") or part.lower() in SYSTEM_FOLDERS for part in f.relative_to(path).parts[:-1])
                 and not f.name.startswith(".") and f.suffix.lower() in IMAGE_EXTENSIONS]
             for link in (f for f in files if f.is_symlink() and not f.exists()):  # as glr: skipped, and said
-                print(f"  skipped {{link}}: a link to {{os.readlink(link)}}, which is not there (moved, deleted, or on a "
-                      "drive not mounted?)", file=sys.stderr)
+                print(f"  skipped {{link}}: a link to {{os.readlink(link)}}, " + (
+                      "which leads in a circle back to itself, so it cannot be read" if leads_in_a_circle(link) else
+                      "which is not there (moved, deleted, or on a drive not mounted?)"), file=sys.stderr)
             found = [str(path)] if not path.is_dir() else [str(f) for f in files if f.is_file()]
             if not found:  # as glr: said, not an empty listing
                 problems.append(f"{{path}}: no photos in this folder ({{', '.join(IMAGE_EXTENSIONS)}})")
@@ -386,6 +387,7 @@ def example_script(fmt: str, runtime: str) -> str:
     from glr.data.images import BLANK_MESSAGE, BLANK_MIN_SIDE, BLANK_RANGE, TIFF_PAGES_LOOKED_AT, largest_page, seek_photo
     from glr.data.layouts import IMAGE_EXTENSIONS, SYSTEM_FOLDERS
     from glr.data.sniff import _HEIF_BRANDS, WEB_ADDRESS, _ftyp_brands
+    from glr.paths import leads_in_a_circle
     from glr.predict import SAME_PHOTO, TRAINING_PHOTO_NOTE
 
     imports, loader = _LOADERS[fmt]
@@ -394,7 +396,8 @@ def example_script(fmt: str, runtime: str) -> str:
                            image_extensions=IMAGE_EXTENSIONS, system_folders=sorted(SYSTEM_FOLDERS), web_address=WEB_ADDRESS,
                            tiff_pages=TIFF_PAGES_LOOKED_AT,
                            heif_brands=_literal(_HEIF_BRANDS),
-                           avif_brands=_literal({b"avif", b"avis"} & _HEIF_BRANDS), ftyp_rule=inspect.getsource(_ftyp_brands),
+                           avif_brands=_literal({b"avif", b"avis"} & _HEIF_BRANDS),
+                           ftyp_rule=inspect.getsource(_ftyp_brands) + "\n\n" + inspect.getsource(leads_in_a_circle),
                            page_rule=inspect.getsource(largest_page) + "\n\n" + inspect.getsource(seek_photo),
                            sniff_constants="\n".join(f"{name} = {_literal(getattr(sniff, name))}" for name in _SNIFF_CONSTANTS)
                            + f"\nMAX_PNG_CHUNKS = {images.MAX_PNG_CHUNKS!r}",

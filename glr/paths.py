@@ -46,7 +46,8 @@ def fit_columns(text: str, width: int) -> str:
 
 def broken_link(path: str | os.PathLike) -> str | None:
     """"a link to <target>, which is not there (moved or deleted?)" when `path` is a link whose target is
-    gone, else None: "file not found" for a name the user can see listed would puzzle them."""
+    gone, else None: "file not found" for a name the user can see listed would puzzle them. A link that
+    leads back to itself (through others or not) is said as such: its target is there, in a circle."""
     path = Path(path)
     if not path.is_symlink() or path.exists():
         return None
@@ -54,7 +55,20 @@ def broken_link(path: str | os.PathLike) -> str | None:
         target = printable(os.readlink(path))
     except OSError:
         target = "a target"
+    if leads_in_a_circle(path):
+        return f"a link to {target}, which leads in a circle back to itself, so it cannot be read"
     return f"a link to {target}, which is not there (moved, deleted, or on a drive not mounted?)"
+
+
+def leads_in_a_circle(path) -> bool:
+    """Whether the link `path` leads back to itself (ELOOP), through other links or not."""
+    import errno
+
+    try:
+        os.stat(path)
+    except OSError as exc:
+        return exc.errno == errno.ELOOP
+    return False
 
 
 def file_in_the_way(folder: str | os.PathLike) -> Path | None:

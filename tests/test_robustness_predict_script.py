@@ -135,6 +135,8 @@ def test_predict_py_says_a_link_that_leads_in_a_circle_cannot_be_read_as_glr_doe
     found, skipped = scan_folder(photos)
     assert predicted(out) == found == [str(photos / "a.jpg")]
     assert err.splitlines() == [f"  skipped {path}: {why}" for path, why in skipped] and len(skipped) == 3
+    # Their targets are there, in a circle: "which is not there (moved, deleted...)" sent the user looking for them.
+    assert all("leads in a circle back to itself, so it cannot be read" in why for _, why in skipped), skipped
 
 
 def test_predict_py_says_a_photo_gone_between_listing_and_reading_and_dash_as_glr_does(script, tmp_path, monkeypatch,
