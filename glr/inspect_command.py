@@ -8,24 +8,13 @@ from glr.data import datasets
 NAME_COLUMNS = 40  # a class name wider than this is cut short, with "…", in the CLI's tables
 
 
-def id_column(ids, least: int = 8) -> list[str]:
-    """`ids` as the cells of a right-aligned column as wide as the widest (at least `least`, the width it had).
-
-    GLDv2's landmark_ids have up to 6 digits, but a dataset of its own may number landmarks with
-    19, and a fixed width pushed those rows out of line. Shared by inspect's table and predict's lines.
-    """
-    texts = [str(i) for i in ids]
-    width = max([least, *map(len, texts)])
-    return [f"{t:>{width}}" for t in texts]
-
-
 def class_table(labels) -> list[str]:
     """The lines of a table of classes (`labels`: landmark_id, name, images), its columns as wide as their values.
 
-    Each column widens to its widest value (`id_column`).
+    Each column widens to its widest value (`glr.paths.id_column`).
     """
     names = [paths.one_line(n) for n in labels["name"]]
-    ids, counts = id_column(labels["landmark_id"]), id_column((f"{n:,}" for n in labels["images"]), least=5)
+    ids, counts = paths.id_column(labels["landmark_id"]), paths.id_column((f"{n:,}" for n in labels["images"]), least=5)
     width = min(NAME_COLUMNS, max((paths.text_columns(n) for n in names), default=0))
     return [f"  {i}  {paths.fit_columns(n, width)}  {c}" for i, n, c in zip(ids, names, counts)]
 

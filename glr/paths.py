@@ -44,6 +44,17 @@ def fit_columns(text: str, width: int) -> str:
     return text + " " * (width - text_columns(text))
 
 
+def id_column(ids, least: int = 8) -> list[str]:
+    """`ids` as the cells of a right-aligned column as wide as the widest (at least `least`, the width it had).
+
+    GLDv2's landmark_ids have up to 6 digits, but a dataset of its own may number landmarks with
+    19, and a fixed width pushed those rows out of line. Shared by inspect's table and predict's lines.
+    """
+    texts = [str(i) for i in ids]
+    width = max([least, *map(len, texts)])
+    return [f"{t:>{width}}" for t in texts]
+
+
 def broken_link(path: str | os.PathLike) -> str | None:
     """"a link to <target>, which is not there (moved or deleted?)" when `path` is a link whose target is
     gone, else None: "file not found" for a name the user can see listed would puzzle them. A link that

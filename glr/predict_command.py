@@ -16,7 +16,6 @@ from glr import paths
 from glr.commands import PhotoProgress, find_run
 from glr.data.sniff import WEB_ADDRESS
 from glr.errors import GlrError
-from glr.inspect_command import id_column
 
 SKIPPED_LISTED = 20  # skipped files named one per line; the rest are counted by type
 
@@ -72,11 +71,11 @@ def cmd_predict(args) -> int:
         if p.training_photo:
             print(f"  note: {training_photo_note(p.training_photo)}")
         print(f"  {predictor.method} confidence, landmark_id, name:")
-        for (_, name, prob), landmark_id in zip(p.top, id_column(t[0] for t in p.top)):
+        for (_, name, prob), landmark_id in zip(p.top, paths.id_column(t[0] for t in p.top)):
             print(f"  {prob:6.3f}  {landmark_id}  {paths.one_line(name)}")
         if p.similar:
             print("  most similar training photos (cosine similarity, landmark_id, name, path):")
-            for item, landmark_id in zip(p.similar, id_column(item["landmark_id"] for item in p.similar)):
+            for item, landmark_id in zip(p.similar, paths.id_column(item["landmark_id"] for item in p.similar)):
                 print(f"  {item['similarity']:6.3f}  {landmark_id}  {paths.one_line(item['name'])}  {item['path']}")
     if args.out:  # the photos' submission too: --out was ignored for anything but a folder
         table = submission.submission_table(submission.unique_ids(images), predictions, unknown=args.unknown)
