@@ -22,11 +22,14 @@ _MADE_FOR_THE_SESSION: list[str] = []
 def pytest_configure(config):
     """Keep tests away from the user's caches (converted weights and features go to a temp dir); Ctrl-C as at a terminal."""
     import os
-    import tempfile
 
-    for variable, prefix in (("GLR_CACHE_DIR", "glr-test-cache-"), ("GLR_DEMO_DIR", "glr-test-demo-")):
+    import session_dirs
+
+    folders = (("GLR_CACHE_DIR", "glr-test-cache-"), ("GLR_DEMO_DIR", "glr-test-demo-"))
+    session_dirs.sweep_stale(tuple(prefix for _, prefix in folders))  # what killed sessions left behind
+    for variable, prefix in folders:
         if variable not in os.environ:
-            os.environ[variable] = tempfile.mkdtemp(prefix=prefix)
+            os.environ[variable] = session_dirs.make(prefix)
             _MADE_FOR_THE_SESSION.append(os.environ[variable])
     # Started as `cmd &` from a script, pytest inherits SIGINT ignored, and so would every trainer the tests start:
     # the Ctrl-C tests would then meet a background job's trainer, which rightly leaves Ctrl-C alone.
