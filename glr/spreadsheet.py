@@ -16,6 +16,11 @@ The rule every CSV glr writes follows: a CSV is either for people or a machine f
   written, so `-beach` must not become `'-beach`), the index's `items.csv` and the export's `index_items.csv`
   (read by the exported predict.py with Python's csv), and the numbers-only `history.csv`, `confusion.csv`,
   `val_retrieval.csv`.
+A CSV for people starts with a UTF-8 byte-order mark: Excel on Windows reads a CSV without one in the ANSI code
+page, so "Sagrada Família" showed as "Sagrada FamÃ­lia" (Excel takes the mark as "UTF-8"; LibreOffice and Google
+Sheets read the file either way). pandas drops the mark, so glr's readers never see it in the first column's name;
+a script reads such a file with `encoding="utf-8-sig"`. Machine files carry no mark: a reader that is not told
+(Python's csv with "utf-8", the exported predict.py, a scorer) would make it part of the first column's name.
 Both kinds are written by `glr.atomic.csv_text` (a cell holding a carriage return or a newline is quoted, so
 it never splits a row) and read back by `glr.atomic.read_csv` (a text cell "None" or "NA" stays that text).
 A new CSV picks its kind here: tests/test_spreadsheet.py checks that nothing else in glr calls `to_csv`.
@@ -30,12 +35,12 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from glr.atomic import csv_text
+from glr.atomic import csv_text, write_text
 from glr.atomic import read_csv as _read_csv
-from glr.atomic import write_csv as _write_csv
 
 TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 QUOTE = "'"
+BOM = "\ufeff"  # the UTF-8 byte-order mark that makes Excel read a CSV for people as UTF-8
 
 
 def escape_cell(value):
@@ -85,17 +90,23 @@ def unescape_frame(df):
     return None if df is None else _apply(df, unescape_cell, QUOTE)
 
 
+def people_text(df) -> str:
+    """`df` as the text of a CSV for people: a byte-order mark, then its CSV with formula-like cells escaped."""
+    return BOM + csv_text(escape_frame(df))
+
+
 def to_csv_bytes(df) -> bytes:
-    """`df` as the UTF-8 bytes of a CSV for people (a download button's), its formula-like cells escaped."""
-    return csv_text(escape_frame(df)).encode("utf-8")
+    """`df` as the UTF-8 bytes of a CSV for people (a download button's): `people_text`, a BOM first."""
+    return people_text(df).encode("utf-8")
 
 
 def write_csv(path: str | os.PathLike, df) -> Path:
-    """Atomically write `df` as a CSV for people (glr.atomic.write_csv), its formula-like cells escaped."""
-    return _write_csv(path, escape_frame(df))
+    """Atomically write `df` as a CSV for people (`people_text`: a BOM first, its formula-like cells escaped)."""
+    return write_text(path, people_text(df))
 
 
 def read_csv(path: str | os.PathLike, **options):
-    """A CSV for people that glr wrote (`write_csv`), its cells and column names as they were given: the escape
-    removed, and its text columns (`dtype` str) exact (glr.atomic.read_csv). Raises what pandas.read_csv raises."""
+    """A CSV for people that glr wrote (`write_csv`, or before its BOM), its cells and column names as they were
+    given: the BOM and the escape removed, its text columns (`dtype` str) exact (glr.atomic.read_csv). Raises
+    what pandas.read_csv raises."""
     return unescape_frame(_read_csv(path, **options))

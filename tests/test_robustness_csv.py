@@ -24,9 +24,10 @@ ODD = ["bare\rreturn", "new\nline", "crlf\r\nend", "\rleading return", 'say "che
 
 
 def _rows(path_or_bytes) -> list[list[str]]:
-    """The rows as Python's csv module (the exported predict.py, and any script) reads them."""
+    """The rows as Python's csv module (the exported predict.py, and any script) reads them: "utf-8-sig" drops the
+    byte-order mark a CSV for people starts with (glr/spreadsheet.py), and reads a machine file as "utf-8" does."""
     data = path_or_bytes if isinstance(path_or_bytes, bytes) else Path(path_or_bytes).read_bytes()
-    return list(csv.reader(io.StringIO(data.decode("utf-8"), newline="")))
+    return list(csv.reader(io.StringIO(data.decode("utf-8-sig"), newline="")))
 
 
 def _evaluation(names: list[str]):
@@ -117,6 +118,7 @@ def test_a_submission_lists_every_photo_id_exactly_as_kaggle_reads_it(tmp_path):
     out = write_submission(tmp_path / "s.csv", table)
     assert [row[0] for row in _rows(out)] == ["id", *ids]  # was: '-beach, '=cmd..., Kaggle scored them as wrong ids
     assert csv_bytes(table) == out.read_bytes()  # the Predict page's download is the same file
+    assert out.read_bytes().startswith(b"id,")  # no byte-order mark: a machine file, read as written
     assert pd.read_csv(out, dtype=str, keep_default_na=False)["id"].tolist() == ids
 
 

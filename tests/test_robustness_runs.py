@@ -475,7 +475,7 @@ def test_the_confusion_csv_download_escapes_class_names_a_spreadsheet_would_run(
     from glr.evaluation import compare
 
     labels = pd.DataFrame({"index": [0, 1], "landmark_id": [5, 6], "name": ["=1+1", "@Tower"]})
-    rows = list(csv.reader(io.StringIO(compare.confusion_csv(np.array([[1, 2], [0, 3]]), labels).decode())))
+    rows = list(csv.reader(io.StringIO(compare.confusion_csv(np.array([[1, 2], [0, 3]]), labels).decode("utf-8-sig"))))
     assert rows[0] == ["true", "predicted", "count", "true_index", "predicted_index"]
     assert ["'=1+1", "'@Tower", "2", "0", "1"] in rows and "=1+1" not in {c for r in rows for c in r}
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import codecs
+import csv
 import io
 import re
 from pathlib import Path
@@ -10,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from glr import atomic
 from glr.spreadsheet import escape_cell, escape_frame, read_csv, to_csv_bytes, unescape_cell, unescape_frame, write_csv
 
 
@@ -53,3 +56,20 @@ def test_every_csv_glr_writes_goes_through_the_one_rule():
     found = sorted(p.relative_to(root).as_posix() for p in (root / "glr").rglob("*.py")
                    if re.search(r"\.to_csv\(", p.read_text(encoding="utf-8")))
     assert [p for p in found if p not in allowed] == []
+
+
+def test_a_csv_for_people_starts_with_a_bom_so_excel_reads_utf8_and_glr_reads_it_back_without_one(tmp_path):
+    """Excel on Windows reads a CSV without a BOM in the ANSI code page ("Sagrada FamÃ­lia"); the BOM is never part
+    of the first column's name when glr, pandas or Python's csv (utf-8-sig) read the file back."""
+    names = ["Sagrada Família", "東京タワー", "=1+1", "\ufeffbom first"]
+    frame = pd.DataFrame({"name": names, "n": range(len(names))})
+    path = write_csv(tmp_path / "p.csv", frame)
+    for data in (path.read_bytes(), to_csv_bytes(frame)):
+        assert data.startswith(codecs.BOM_UTF8) and data[3:].decode("utf-8") == atomic.csv_text(escape_frame(frame))
+        assert list(pd.read_csv(io.BytesIO(data)).columns) == ["name", "n"]
+        rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"), newline="")))
+        assert rows[0] == ["name", "n"] and [r[0] for r in rows[1:]] == [escape_cell(n) for n in names]
+    back = read_csv(path, dtype={"name": str})
+    assert list(back.columns) == ["name", "n"] and back["name"].tolist() == names
+    machine = atomic.write_csv(tmp_path / "m.csv", frame).read_bytes()  # e.g. the Kaggle submission: no BOM
+    assert not machine.startswith(codecs.BOM_UTF8) and machine.decode("utf-8") == atomic.csv_text(frame)
