@@ -124,25 +124,31 @@ _MISSING_WORDS = ["", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", 
                   "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null"]
 
 
-def read_csv(path: str | os.PathLike, dtype: dict | None = None, **options):
-    """A CSV glr wrote (`write_csv`), its text columns (those `dtype` gives as `str`) exactly as they were written.
+def read_csv(path: str | os.PathLike, dtype: dict | type | None = None, keep_empty: bool = False, **options):
+    """A CSV glr wrote (`write_csv`), its text columns (those `dtype` gives as `str`; `dtype=str`: every column)
+    exactly as they were written.
 
     pandas reads a cell "None", "NA", "null" or "nan" as missing, so a class folder named "None" (the photos of
     no landmark) or a photo named `null.jpg` came back as NaN; in a text column only an empty cell is missing
-    here. The other columns are read as pandas reads them. A file whose lines end in "\n" alone is read with
-    that line end only: one written before `csv_text` quoted a cell holding a bare "\r" still reads row for
-    row. Raises what pandas.read_csv raises.
+    here, and with `keep_empty` not even that: it is "" (a list whose empty cell means "nothing to say"). The other
+    columns are read as pandas reads them. A file whose lines end in "\n" alone is read with that line end only:
+    one written before `csv_text` quoted a cell holding a bare "\r" still reads row for row. A byte-order mark (a
+    CSV for people, glr.spreadsheet) is dropped by pandas, never part of the first column's name. Raises what
+    pandas.read_csv raises.
     """
     import pandas as pd
 
     first = _first_line(path)
     if first.endswith(b"\n") and not first.endswith(b"\r\n"):
         options.setdefault("lineterminator", "\n")
-    text = {column for column, kind in (dtype or {}).items() if kind is str}
-    if text:
+    if dtype is not None:
         header = pd.read_csv(path, nrows=0, **{k: v for k, v in options.items() if k in ("sep", "encoding", "lineterminator")})
-        options = {"keep_default_na": False,
-                   "na_values": {c: [""] if c in text else _MISSING_WORDS for c in header.columns}, **options}
+        kinds = dict.fromkeys(header.columns, str) if dtype is str else dtype
+        text = {column for column, kind in kinds.items() if kind is str}
+        if text:
+            empty = [] if keep_empty else [""]
+            options = {"keep_default_na": False,
+                       "na_values": {c: empty if c in text else _MISSING_WORDS for c in header.columns}, **options}
     return pd.read_csv(path, dtype=dtype, **options)
 
 

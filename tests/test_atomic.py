@@ -50,3 +50,16 @@ def test_read_csv_keeps_text_columns_exactly_and_reads_the_others_as_pandas_does
     assert table["name"].tolist()[:2] == ["None", "NA"] and pd.isna(table["name"][2]) and table["name"][3] == "null"
     assert table["score"].isna().tolist() == [True, True, False, False] and table["score"].dtype == float
     assert pd.isna(read_csv(tmp_path / "t.csv")["name"][0])  # no text column named: pandas' own reading
+
+
+def test_read_csv_with_dtype_str_reads_every_column_as_text_and_keep_empty_keeps_an_empty_cell(tmp_path):
+    # dtype=str (pandas' own spelling for "every column is text") raised AttributeError: 'type' object has no
+    # attribute 'items', so fetch read its failures list with a bare pandas.read_csv instead.
+    (tmp_path / "t.csv").write_bytes(b"\xef\xbb\xbfid,n,detail\nNone,NaN,\nnull,1,NA\n")  # with a BOM, as for people
+    table = read_csv(tmp_path / "t.csv", dtype=str)
+    assert list(table.columns) == ["id", "n", "detail"]
+    assert table["id"].tolist() == ["None", "null"] and table["n"].tolist() == ["NaN", "1"]
+    assert pd.isna(table["detail"][0]) and table["detail"][1] == "NA"  # an empty cell is missing ...
+    kept = read_csv(tmp_path / "t.csv", dtype=str, keep_empty=True)
+    assert kept["detail"].tolist() == ["", "NA"]  # ... unless it is kept as ""
+    assert read_csv(tmp_path / "t.csv", dtype={"detail": str}, keep_empty=True)["n"].isna().tolist() == [True, False]

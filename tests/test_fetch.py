@@ -292,3 +292,25 @@ def test_the_failures_list_escapes_what_a_spreadsheet_would_run_and_keeps_it_exa
     # A stopped run that failed none of them keeps the earlier rows, their text as it was (marked EARLIER).
     kept = fetch.not_asked_again(tmp_path, fetch.FetchReport())
     assert kept["detail"].tolist() == [fetch.EARLIER + '=HYPERLINK("http://x","y")', fetch.EARLIER + "-1 bytes"]
+
+
+def test_an_earlier_failures_list_is_read_back_by_glrs_own_reader_exactly(tmp_path):
+    # fetch_failures.csv was read with a bare pandas.read_csv, not glr's reader: a list written before a cell
+    # holding a bare carriage return was quoted (its lines end in "\n") split that row in two, making up a failure
+    # for a photo "go away" with no reason, and the cut detail lost the rest of its text.
+    (tmp_path / fetch.FAILURES_CSV).write_bytes(b"id,reason,detail\nabc0000000000000,http error,server said\rgo away\n"
+                                                b"abd0000000000000,not found (404),\nNone,not found (404),NA\n")
+    kept = fetch.not_asked_again(tmp_path, fetch.FetchReport())
+    assert kept.to_dict("list") == {"id": ["abc0000000000000", "abd0000000000000", "None"],
+                                    "reason": ["http error", "not found (404)", "not found (404)"],
+                                    "detail": [fetch.EARLIER + "server said\rgo away", fetch.EARLIER, fetch.EARLIER + "NA"]}
+    # The list as glr writes it now (a BOM for Excel, CRLF line ends around a return) reads back the same way; the
+    # earlier row this run did not fail stays, marked once.
+    report = fetch.FetchReport()
+    report.fail("abc0000000000000", fetch.HTTP_ERROR, "server said\rgo away")
+    report.fail("abd0000000000000", fetch.NOT_FOUND, "")
+    fetch.list_failures(tmp_path, report)
+    assert (tmp_path / fetch.FAILURES_CSV).read_bytes().startswith(b"\xef\xbb\xbfid,reason,detail")
+    kept = fetch.not_asked_again(tmp_path, fetch.FetchReport())
+    assert kept["id"].tolist() == ["abc0000000000000", "abd0000000000000", "None"]
+    assert kept["detail"].tolist() == [fetch.EARLIER + "server said\rgo away", fetch.EARLIER, fetch.EARLIER + "NA"]

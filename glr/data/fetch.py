@@ -22,7 +22,7 @@ from typing import Callable
 import pandas as pd
 
 from glr.atomic import StorageError, write_bytes
-from glr.spreadsheet import unescape_frame, write_csv  # a list for people: formula-like cells escaped
+from glr.spreadsheet import read_csv, write_csv  # a list for people: a BOM, formula-like cells escaped
 from glr.data import datasets
 from glr.data.layouts import TRAIN_CSV
 from glr.data.photo_files import pad_for_fetch
@@ -394,7 +394,7 @@ def not_asked_again(root: Path, report: FetchReport) -> pd.DataFrame:
     itself (their detail marked EARLIER). Empty when there is no readable list."""
     path = root / FAILURES_CSV
     try:
-        old = unescape_frame(pd.read_csv(path, dtype=str, keep_default_na=False))
+        old = read_csv(path, dtype=str, keep_empty=True)  # glr's reader: every cell as written, "" kept
     except (OSError, ValueError):  # none, or not a list this wrote (pandas' parse errors are ValueErrors): no loss
         return report.failure_table().iloc[:0]
     if not {"id", "reason", "detail"} <= set(old.columns):
