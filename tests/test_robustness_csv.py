@@ -173,3 +173,32 @@ def test_percent_encoded_category_names_are_decoded_and_a_return_in_one_survives
     predictions, per_class, confusion = _evaluation(list(names.values()))
     run.write_evaluation(predictions=predictions, per_class=per_class, confusion=confusion, metrics={})
     assert run.per_class()["name"].tolist() == list(names.values())
+
+
+# --------------------------------------------------------------------------- CSVs for people opened in Excel
+
+BOM = b"\xef\xbb\xbf"
+
+
+def test_the_runs_csvs_for_people_start_with_a_bom_for_excel_and_glr_reads_them_back_exactly(tmp_path):
+    # Excel on Windows reads a CSV without a byte-order mark in the ANSI code page: "Sagrada FamÃ­lia".
+    from glr.evaluation import compare, readout
+    from glr.submission import csv_bytes
+
+    names = ["Sagrada Família", "Tōkyō タワー", "=1+1"]
+    run = Run.create(tmp_path, CONFIG, run_id="20260101-000000-bom")
+    predictions, per_class, confusion = _evaluation(names)
+    run.write_evaluation(predictions=predictions, per_class=per_class, confusion=confusion, metrics={"top1": 1.0})
+    run.write_split(pd.DataFrame({"id": ["é/1", "b"], "landmark_id": [1, 2], "split": ["train", "val"]}))
+    labels = per_class[["index", "landmark_id", "name"]]
+    for data in (run.per_class_path.read_bytes(), run.predictions_path.read_bytes(), run.split_path.read_bytes(),
+                 compare.confusion_csv(np.eye(3, dtype=int), labels)):
+        assert data.startswith(BOM) and not data[3:].startswith(BOM)
+    assert run.per_class()["name"].tolist() == names and list(run.per_class().columns)[0] == "index"
+    assert run.predictions()["true_name"].tolist() == names and run.split()["id"].tolist() == ["é/1", "b"]
+    found, problems = readout.read_results(run)
+    assert problems == [] and found["per_class"]["name"].tolist() == names
+    # Machine files stay without one: Kaggle's scorer and the exported predict.py read the first column by name.
+    assert not run.confusion_path.read_bytes().startswith(BOM)
+    assert csv_bytes(pd.DataFrame({"id": ["a"], "landmarks": ["1 0.5"]})).startswith(b"id,landmarks")
+
