@@ -19,7 +19,8 @@ The rule every CSV glr writes follows: a CSV is either for people or a machine f
 A CSV for people starts with a UTF-8 byte-order mark: Excel on Windows reads a CSV without one in the ANSI code
 page, so "Sagrada Família" showed as "Sagrada FamÃ­lia" (Excel takes the mark as "UTF-8"; LibreOffice and Google
 Sheets read the file either way). pandas drops the mark, so glr's readers never see it in the first column's name;
-a script reads such a file with `encoding="utf-8-sig"`. Machine files carry no mark: a reader that is not told
+a script reads such a file with `encoding="utf-8-sig"`. Excel asks to save a CSV it opened: one saved again with
+';' separators and decimal commas (Excel in most of Europe) or tabs reads as glr wrote it (`read_csv`). Machine files carry no mark: a reader that is not told
 (Python's csv with "utf-8", the exported predict.py, a scorer) would make it part of the first column's name.
 Both kinds are written by `glr.atomic.csv_text` (a cell holding a carriage return or a newline is quoted, so
 it never splits a row) and read back by `glr.atomic.read_csv` (a text cell "None" or "NA" stays that text).
@@ -105,8 +106,30 @@ def write_csv(path: str | os.PathLike, df) -> Path:
     return write_text(path, people_text(df))
 
 
+def saved_by_a_spreadsheet(path: str | os.PathLike) -> dict:
+    """The pandas options that read `path` when a spreadsheet saved it again in its locale's own CSV: cells
+    separated by ';' with ',' as the decimal mark (Excel in most of Europe), or by tabs; {} for glr's own commas.
+
+    Excel asks to save a CSV it opened, so a run's per_class.csv or split.csv may come back that way. glr's CSVs
+    for people always have more than one column, so a header line without a comma was not written by glr so.
+    """
+    with open(path, "rb") as fh:
+        header = fh.readline(1 << 16).decode("utf-8", "replace").removeprefix(BOM)
+    if "," not in header:
+        if ";" in header:
+            return {"sep": ";", "decimal": ","}
+        if "\t" in header:
+            return {"sep": "\t"}
+    return {}
+
+
 def read_csv(path: str | os.PathLike, **options):
     """A CSV for people that glr wrote (`write_csv`, or before its BOM), its cells and column names as they were
-    given: the BOM and the escape removed, its text columns (`dtype` str) exact (glr.atomic.read_csv). Raises
-    what pandas.read_csv raises."""
-    return unescape_frame(_read_csv(path, **options))
+    given: the BOM and the escape removed, its text columns (`dtype` str) exact (glr.atomic.read_csv). One a
+    spreadsheet saved again with ';' or tab separators is read as well (`saved_by_a_spreadsheet`). Raises what
+    pandas.read_csv raises; ValueError saying so for a file a spreadsheet saved in its ANSI code page."""
+    try:
+        return unescape_frame(_read_csv(path, **{**saved_by_a_spreadsheet(path), **options}))
+    except UnicodeDecodeError:  # which code page is unknown: guessing one could change a name in silence
+        raise ValueError("it is not UTF-8 text (saved again by a spreadsheet in another encoding?); save it as "
+                         "\"CSV UTF-8 (comma delimited)\"") from None

@@ -202,3 +202,48 @@ def test_the_runs_csvs_for_people_start_with_a_bom_for_excel_and_glr_reads_them_
     assert not run.confusion_path.read_bytes().startswith(BOM)
     assert csv_bytes(pd.DataFrame({"id": ["a"], "landmarks": ["1 0.5"]})).startswith(b"id,landmarks")
 
+
+def _saved_by_european_excel(path: Path) -> None:
+    """`path` as Excel in a European locale saves it again ("CSV UTF-8", the format its BOM opened it in): ';'
+    between cells, ',' as the decimal mark, CRLF line ends, and the apostrophe shown before "=1+1" not written."""
+    table = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    table = table.apply(lambda c: c.str.replace(r"^'(?=[=+\-@])", "", regex=True)
+                        .str.replace(r"^(-?\d+)\.(\d+)$", r"\1,\2", regex=True))
+    path.write_bytes(BOM + table.to_csv(index=False, sep=";", lineterminator="\r\n").encode("utf-8"))
+
+
+def test_the_runs_csvs_saved_again_by_a_european_excel_still_read_as_written(tmp_path):
+    # Excel asks to save a CSV it opened; in a European locale it writes ';' separators and decimal commas. glr
+    # read each as one column: "per_class.csv is damaged: it has no 'name' column", and split.csv as damaged.
+    from glr.evaluation import readout
+
+    names = ["Sagrada Família", "Big Ben", "=1+1"]
+    run = Run.create(tmp_path, CONFIG, run_id="20260101-000000-excel")
+    predictions, per_class, confusion = _evaluation(names)
+    per_class["recall"] = [0.5, 0.25, 1.0]
+    predictions["confidence"] = [0.875, 0.5, 0.25]
+    run.write_evaluation(predictions=predictions, per_class=per_class, confusion=confusion, metrics={"top1": 1.0})
+    split = pd.DataFrame({"id": ["0123456789abcdef", "None"], "landmark_id": [1, 2], "split": ["train", "val"]})
+    run.write_split(split)
+    for path in (run.per_class_path, run.predictions_path, run.split_path):
+        _saved_by_european_excel(path)
+    found, problems = readout.read_results(run)
+    assert problems == []
+    assert found["per_class"]["name"].tolist() == names and found["per_class"]["recall"].tolist() == [0.5, 0.25, 1.0]
+    assert found["predictions"]["confidence"].tolist() == [0.875, 0.5, 0.25]
+    assert found["predictions"]["true_name"].tolist() == names
+    assert run.split().to_dict("list") == split.to_dict("list")
+
+
+def test_a_runs_csv_saved_again_in_a_windows_code_page_is_named_so(tmp_path):
+    # Excel's plain "CSV (Comma delimited)" writes the ANSI code page: "Família" as b"Fam\xedlia".
+    from glr.evaluation import readout
+
+    run = Run.create(tmp_path, CONFIG, run_id="20260101-000000-ansi")
+    predictions, per_class, confusion = _evaluation(["Sagrada Família", "Big Ben"])
+    run.write_evaluation(predictions=predictions, per_class=per_class, confusion=confusion, metrics={"top1": 1.0})
+    run.per_class_path.write_bytes(run.per_class_path.read_bytes()[3:].decode("utf-8").encode("cp1252"))
+    found, problems = readout.read_results(run)
+    assert problems == [f"{run.per_class_path} is damaged: it is not UTF-8 text (saved again by a spreadsheet in "
+                        "another encoding?); save it as \"CSV UTF-8 (comma delimited)\""]
+    assert found["predictions"]["true_name"].tolist() == ["Sagrada Família", "Big Ben"]  # the others still read

@@ -73,3 +73,15 @@ def test_a_csv_for_people_starts_with_a_bom_so_excel_reads_utf8_and_glr_reads_it
     assert list(back.columns) == ["name", "n"] and back["name"].tolist() == names
     machine = atomic.write_csv(tmp_path / "m.csv", frame).read_bytes()  # e.g. the Kaggle submission: no BOM
     assert not machine.startswith(codecs.BOM_UTF8) and machine.decode("utf-8") == atomic.csv_text(frame)
+
+
+def test_a_csv_for_people_saved_again_with_semicolons_or_tabs_reads_as_glr_wrote_it(tmp_path):
+    frame = pd.DataFrame({"name": ["a;b", "c\\td", "=x"], "score": [0.5, 1.25, 2.0]})
+    write_csv(tmp_path / "glr.csv", frame)  # glr's own: commas, a ';' or a tab inside a name stays there
+    back = read_csv(tmp_path / "glr.csv", dtype={"name": str})
+    assert back["name"].tolist() == ["a;b", "c\\td", "=x"] and back["score"].tolist() == [0.5, 1.25, 2.0]
+    (tmp_path / "eu.csv").write_bytes("\ufeffname;score\r\nSagrada Família;0,5\r\n=x;1,25\r\n".encode())
+    eu = read_csv(tmp_path / "eu.csv", dtype={"name": str})  # Excel in Europe: ';' and decimal commas
+    assert eu["name"].tolist() == ["Sagrada Família", "=x"] and eu["score"].tolist() == [0.5, 1.25]
+    (tmp_path / "tab.csv").write_bytes(b"name\tscore\r\nBig Ben\t0.5\r\n")  # Excel's "Text (Tab delimited)"
+    assert read_csv(tmp_path / "tab.csv", dtype={"name": str}).to_dict("list") == {"name": ["Big Ben"], "score": [0.5]}
