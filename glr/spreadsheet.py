@@ -19,9 +19,10 @@ The rule every CSV glr writes follows: a CSV is either for people or a machine f
 A CSV for people starts with a UTF-8 byte-order mark: Excel on Windows reads a CSV without one in the ANSI code
 page, so "Sagrada Família" showed as "Sagrada FamÃ­lia" (Excel takes the mark as "UTF-8"; LibreOffice and Google
 Sheets read the file either way). pandas drops the mark, so glr's readers never see it in the first column's name;
-a script reads such a file with `encoding="utf-8-sig"`. Excel asks to save a CSV it opened: one saved again with
-';' separators and decimal commas (Excel in most of Europe) or tabs reads as glr wrote it (`read_csv`). Machine files carry no mark: a reader that is not told
+a script reads such a file with `encoding="utf-8-sig"`. Machine files carry no mark: a reader that is not told
 (Python's csv with "utf-8", the exported predict.py, a scorer) would make it part of the first column's name.
+Excel asks to save a CSV it opened: one saved again with ';' separators and decimal commas (Excel in most of
+Europe) or with tabs reads as glr wrote it (`read_csv`); one saved in an ANSI code page is named as such.
 Both kinds are written by `glr.atomic.csv_text` (a cell holding a carriage return or a newline is quoted, so
 it never splits a row) and read back by `glr.atomic.read_csv` (a text cell "None" or "NA" stays that text).
 A new CSV picks its kind here: tests/test_spreadsheet.py checks that nothing else in glr calls `to_csv`.
