@@ -20,15 +20,16 @@ from pathlib import Path
 from typing import BinaryIO, Callable, Union
 
 import numpy as np
-from PIL import Image, ImageCms, ImageFile, ImageOps, PngImagePlugin, UnidentifiedImageError
+from PIL import Image, ImageCms, ImageFile, PngImagePlugin, UnidentifiedImageError
 
+from glr.data.orientation import QUARTER_TURNS, orientation, upright
 from glr.data.sniff import SUPPORTED_TEXT, WEB_ADDRESS, jpeg_scans, looks_like, refuse_known_non_images
 from glr.errors import BlankImageError, ImageError
 from glr.paths import broken_link, printable
 
 # iPhones save HEIC by default. pi-heif is libheif's decoder alone (no encoder) as a Pillow
 # plugin; it applies the photo's rotation while decoding and resets its EXIF orientation to 1,
-# so `ImageOps.exif_transpose` does not turn it twice. Without it, a HEIC photo is refused naming what to install.
+# so `upright` does not turn it twice. Without it, a HEIC photo is refused naming what to install.
 with contextlib.suppress(ImportError):
     from pi_heif import register_heif_opener
     register_heif_opener()
@@ -282,9 +283,7 @@ def _decode_pil(source: ImageSource, max_pixels: int = MAX_PIXELS, draft_size: i
                     raise ImageError(f"{name}: a JPEG of {scans:,} scans, each decoded over the whole picture (photos have at most "
                                      "a few dozen); possibly a decompression bomb")
                 img.load()
-                # In place: without an orientation tag, exif_transpose would return a copy.
-                ImageOps.exif_transpose(img, in_place=True)
-                return _to_rgb(img, shrink)
+                return _to_rgb(upright(img), shrink)  # a photo's EXIF orientation: turned the way it is shown
     except ImageError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
@@ -356,9 +355,6 @@ def seek_photo(img: Image.Image) -> None:
     img.seek(largest_page(img) if img.format == "TIFF" else 0)
 
 
-ORIENTATION = 0x0112  # the EXIF tag
-
-
 def image_size(path: str | os.PathLike) -> tuple[int, int] | None:
     """Width and height as the photo is shown (its EXIF rotation applied), from the file header only (no pixel
     decoding), or None if unreadable."""
@@ -369,7 +365,7 @@ def image_size(path: str | os.PathLike) -> tuple[int, int] | None:
         with Image.open(path, formats=_open_formats()) as img:
             seek_photo(img)  # a TIFF's preview page first is not the photo's size
             # Phones store a portrait photo as landscape pixels with an orientation of 5-8 (turned a quarter).
-            turned = img.getexif().get(ORIENTATION) in (5, 6, 7, 8)
+            turned = orientation(img) in QUARTER_TURNS
             return img.size[::-1] if turned else img.size
     except Exception:  # noqa: BLE001 - size statistics skip what they cannot read
         return None
