@@ -299,7 +299,8 @@ def _decode_pil(source: ImageSource, max_pixels: int = MAX_PIXELS, draft_size: i
         if fmt:
             raise ImageError(f"{name}: a damaged or truncated {fmt} file (incomplete download or copy?)") from None
         raise ImageError(f"{name}: not an image, or a format glr cannot read (use {SUPPORTED_TEXT})") from None
-    except (OSError, SyntaxError, ValueError, EOFError, IndexError, struct.error) as exc:
+    # TypeError: a TIFF whose strip offsets are stored as text, met by Pillow's load (found by a fuzzer).
+    except (OSError, SyntaxError, ValueError, EOFError, IndexError, struct.error, TypeError) as exc:
         detail = str(exc) or exc.__class__.__name__
         if "MAX_TEXT" in detail:  # Pillow inflates text chunks and the colour profile (iCCP) under one limit
             what = "colour profile" if set(_png_chunks(data)) & {b"iCCP", b"zTXt", b"iTXt"} == {b"iCCP"} else "text metadata"
