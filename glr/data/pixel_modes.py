@@ -49,7 +49,8 @@ def to_rgb(img: Image.Image, shrink: Callable[[Image.Image], Image.Image] | None
     """
     shrink = shrink or (lambda rgb: rgb)
     icc = img.info.get("icc_profile")
-    mode = img.mode if img.mode in _PROFILE_MODES else "RGB"  # alpha and palettes: composited, then as RGB
+    # Alpha, palettes and a colour key (tRNS): composited, then converted as RGB.
+    mode = img.mode if img.mode in _PROFILE_MODES and "transparency" not in img.info else "RGB"
     transform = srgb_transform(bytes(icc), mode) if icc else None
     if transform is not None and mode != "RGB":
         return shrink(ImageCms.applyTransform(img, transform))  # CMYK and grey convert from their own values
@@ -59,6 +60,7 @@ def to_rgb(img: Image.Image, shrink: Callable[[Image.Image], Image.Image] | None
 
 def plain_rgb(img: Image.Image) -> Image.Image:
     """Convert any Pillow mode to 8-bit RGB, its values as they are; transparency is composited onto white."""
+    hidden = colour_key_alpha(img)  # from the stored values, before a 16-bit grey is scaled
     if img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
         # 16-bit and 32-bit greyscale: scale the real range to 0..255 instead of clipping.
         arr = np.nan_to_num(np.asarray(img, dtype=np.float64))
@@ -70,6 +72,9 @@ def plain_rgb(img: Image.Image) -> Image.Image:
             top = 255.0
         arr = np.clip(arr / top * 255.0, 0, 255).astype(np.uint8)
         img = Image.fromarray(arr, mode="L")
+    if hidden is not None:
+        img = img.convert("RGB")
+        img.putalpha(hidden)
     if img.mode == "P" and "transparency" in img.info:
         img = img.convert("RGBA")
     if img.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
@@ -79,3 +84,20 @@ def plain_rgb(img: Image.Image) -> Image.Image:
     # Most photos are RGB already: converting would only copy them.
     return img if img.mode == "RGB" else img.convert("RGB")
 
+
+
+def colour_key_alpha(img: Image.Image) -> Image.Image | None:
+    """The alpha of an image whose one colour stands for transparent (a PNG's tRNS on RGB or grey pixels), or None.
+
+    PNG optimisers (optipng, oxipng) store an RGBA cut-out whose see-through pixels share one colour so; Pillow
+    keeps the colour as `info["transparency"]` and its pixels as they are. A palette's transparency is Pillow's
+    to convert (its `P` to `RGBA`), and a key no pixel has changes nothing.
+    """
+    key = img.info.get("transparency")
+    if img.mode not in ("1", "L", "RGB", "I;16", "I;16B", "I;16L", "I") or not isinstance(key, (int, tuple)):
+        return None
+    pixels = np.asarray(img)
+    if isinstance(key, tuple) != (pixels.ndim == 3) or (isinstance(key, tuple) and len(key) != pixels.shape[-1]):
+        return None  # a key that does not fit the pixels (a damaged tRNS) hides nothing
+    hidden = np.all(pixels == np.asarray(key), axis=-1) if pixels.ndim == 3 else pixels == key
+    return Image.fromarray(np.where(hidden, 0, 255).astype(np.uint8), "L") if hidden.any() else None
