@@ -13,16 +13,6 @@ from __future__ import annotations
 from PIL import Image
 
 ORIENTATION = 0x0112  # the EXIF tag
-# As Pillow's exif_transpose: the transpose that shows a photo of each orientation the right way up.
-_TURNS = {
-    2: Image.Transpose.FLIP_LEFT_RIGHT,
-    3: Image.Transpose.ROTATE_180,
-    4: Image.Transpose.FLIP_TOP_BOTTOM,
-    5: Image.Transpose.TRANSPOSE,
-    6: Image.Transpose.ROTATE_270,
-    7: Image.Transpose.TRANSVERSE,
-    8: Image.Transpose.ROTATE_90,
-}
 QUARTER_TURNS = (5, 6, 7, 8)  # the orientations that swap width and height
 
 
@@ -31,17 +21,21 @@ def orientation(img: Image.Image):
     its EXIF cannot be read. Any other value (0, 9, a text) is returned as stored: no turn is known for it."""
     try:
         return img.getexif().get(ORIENTATION, 1)
-    except Exception:  # noqa: BLE001 - a damaged EXIF block in an untrusted file: shown as stored, as browsers do
+    except Exception:  # noqa: BLE001 - a damaged EXIF block in an untrusted file: the photo as stored
         return 1
 
 
 def upright(img: Image.Image) -> Image.Image:
     """The image turned as its EXIF orientation says (a new image, info kept), or `img` itself when none applies.
 
-    Its EXIF block is left as it was, orientation tag included: glr keeps the pixels, never the metadata.
+    Its EXIF block is left as it was, orientation tag included: glr keeps the pixels, never the metadata. The turns are
+    spelled out inside so that the exported predict.py can copy this function and `orientation` as they are.
     """
+    turns = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 4: Image.Transpose.FLIP_TOP_BOTTOM,
+             5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
+             8: Image.Transpose.ROTATE_90}  # as Pillow's exif_transpose
     try:
-        turn = _TURNS.get(orientation(img))
+        turn = turns.get(orientation(img))
     except TypeError:  # a value no dict key can be (unhashable): no turn, as for any unknown value
         turn = None
     return img if turn is None else img.transpose(turn)
