@@ -236,6 +236,10 @@ def _decode_pil(source: ImageSource, max_pixels: int = MAX_PIXELS, draft_size: i
     # TypeError: a TIFF whose strip offsets are stored as text, met by Pillow's load (found by a fuzzer).
     except (OSError, SyntaxError, ValueError, EOFError, IndexError, struct.error, TypeError) as exc:
         detail = str(exc) or exc.__class__.__name__
+        if detail == "Truncated tRNS chunk":  # too short for its colour type: libpng ignores it; browsers show the photo
+            whole = io.BytesIO(_png_without(data, b"tRNS"))
+            whole.name = name
+            return _decode_pil(whole, max_pixels, draft_size, shrink)
         if "MAX_TEXT" in detail:  # Pillow inflates text chunks and the colour profile (iCCP) under one limit
             what = "colour profile" if set(_png_chunks(data)) & {b"iCCP", b"zTXt", b"iTXt"} == {b"iCCP"} else "text metadata"
             raise ImageError(f"{name}: its PNG {what} is too large to read safely (over "
@@ -260,6 +264,17 @@ def _png_chunks(data: bytes | BinaryIO, limit: int = MAX_PNG_CHUNKS) -> list[byt
         types.append(head[4:])
         stream.seek(int.from_bytes(head[:4], "big") + 4, io.SEEK_CUR)  # past the chunk's data and CRC
     return types
+
+
+def _png_without(data: bytes, kind: bytes) -> bytes:
+    """A PNG's bytes without its chunks of type `kind`."""
+    kept, at = [data[:8]], 8
+    while at + 12 <= len(data):
+        end = at + 12 + int.from_bytes(data[at:at + 4], "big")  # length, type, data, CRC
+        if data[at + 4:at + 8] != kind:
+            kept.append(data[at:end])
+        at = end
+    return b"".join(kept) + data[at:]
 
 
 # A multi-page TIFF may lead with a small preview of the photo (scanner and camera software write one, a
