@@ -545,3 +545,41 @@ def test_a_web_address_given_as_a_photo_says_so():
     url = "https://upload.wikimedia.org/wikipedia/commons/a/a8/Tower.jpg"
     with pytest.raises(ImageError, match=re.escape(f"{url}: is a web address, not a file on this computer; download the photo first")):
         decode_image(url)
+
+
+def _lossless_jpeg(pixels: np.ndarray, precision: int = 8) -> bytes:
+    """A lossless JPEG (SOF3, predictor 1: the sample to the left), written by hand: Pillow cannot write one."""
+    import struct
+
+    def segment(marker: int, payload: bytes) -> bytes:
+        return bytes([0xFF, marker]) + struct.pack(">H", len(payload) + 2) + payload
+
+    arr = (pixels if pixels.ndim == 3 else pixels[..., None]).astype(np.int64)
+    height, width, bands = arr.shape
+    # One Huffman table: each difference category (0..16) coded in 5 bits, then the difference's own bits.
+    huffman = segment(0xC4, b"\x00" + bytes([0, 0, 0, 0, 17] + [0] * 11) + bytes(range(17)))
+    frame = segment(0xC3, struct.pack(">BHHB", precision, height, width, bands)
+                    + b"".join(bytes([b + 1, 0x11, 0]) for b in range(bands)))
+    scan = segment(0xDA, bytes([bands]) + b"".join(bytes([b + 1, 0]) for b in range(bands)) + bytes([1, 0, 0]))
+    left = np.concatenate([arr[:, :1] * 0, arr[:, :-1]], axis=1)  # predictor 1; the first column uses the one above
+    left[1:, 0], left[0, 0] = arr[:-1, 0], 1 << (precision - 1)
+    bits = []
+    for diff in (arr - left).reshape(-1).tolist():
+        diff = (diff + 32768) % 65536 - 32768
+        size = abs(diff).bit_length()
+        bits.append(format(size, "05b") + (format(diff if diff > 0 else diff + (1 << size) - 1, f"0{size}b") if size else ""))
+    stream = "".join(bits)
+    stream += "1" * (-len(stream) % 8)
+    coded = b"".join(b"\xff\x00" if b == 255 else bytes([b]) for b in (int(stream[i:i + 8], 2) for i in range(0, len(stream), 8)))
+    return b"\xff\xd8" + frame + huffman + scan + coded + b"\xff\xd9"
+
+
+def test_a_lossless_jpeg_decodes_and_a_twelve_or_sixteen_bit_one_is_a_kind_glr_cannot_decode():
+    # Tried in session 27 and already right (libjpeg-turbo 3 reads lossless JPEG): held here so a Pillow built on an
+    # older libjpeg shows. Medical and some raw-converter files are lossless JPEGs of 12 or 16 bits.
+    assert np.array_equal(decode_image(_lossless_jpeg(quadrants())), quadrants())
+    grey = quadrants()[..., 1]
+    assert np.array_equal(decode_image(_lossless_jpeg(grey))[..., 0], grey)
+    for bits, scale in ((12, 16), (16, 257)):
+        with pytest.raises(ImageError, match=f"^the upload: a kind of JPEG that glr cannot decode \\(cannot handle {bits}-bit"):
+            decode_image(_lossless_jpeg(grey.astype(np.uint16) * scale, bits))

@@ -436,3 +436,26 @@ def test_the_size_of_a_png_of_a_million_empty_chunks_is_not_read(tmp_path):
     assert image_size(tmp_path / "many.png") is None
     assert time.perf_counter() - start < 1.0
     assert image_size(tmp_path / "few.png") == (40, 30)
+
+
+def test_a_tiff_whose_strip_offset_is_stored_as_text_is_called_corrupt_not_a_crash(tmp_path):
+    # Found by a fuzzer of header bytes (session 27): Pillow's load raised TypeError ("'str' object cannot be
+    # interpreted as an integer") out of decode_image, so training's check, `glr predict` and the Predict page crashed.
+    import struct
+
+    from glr.data.pipeline import _decode_or_blank
+
+    buffer = io.BytesIO()
+    halves().save(buffer, "TIFF")
+    data = bytearray(buffer.getvalue())
+    ifd = struct.unpack_from("<I", data, 4)[0]
+    for entry in range(struct.unpack_from("<H", data, ifd)[0]):
+        at = ifd + 2 + 12 * entry
+        if struct.unpack_from("<H", data, at)[0] == 273:  # StripOffsets: made the text "12"
+            struct.pack_into("<HI4s", data, at + 2, 2, 3, b"12\0\0")
+    path = tmp_path / "scan.tif"
+    path.write_bytes(bytes(data))
+    with pytest.raises(ImageError, match=r"scan.tif: image is corrupt and cannot be decoded \('str' object cannot be"):
+        decode_image(path)
+    pixels, ok = _decode_or_blank(str(path).encode(), 32)
+    assert not ok and pixels.shape == (32, 32, 3)

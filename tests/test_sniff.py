@@ -84,3 +84,16 @@ def test_plain_text_named_as_a_photo_is_said_to_be_text_with_its_first_line(body
                                   b"P6\n40 30\n255\n\x00\xff"])
 def test_images_whose_first_bytes_are_letters_are_not_taken_for_text(head):
     refuse_known_non_images(head, "x.jpg")
+
+
+@pytest.mark.parametrize("head, what", [
+    (b'<!DOCTYPE svg PUBLIC "-//W3C//DTD SVG 1.1//EN" "http://www.w3.org/Graphics/SVG/1.1/DTD/svg11.dtd">\n<svg/>',
+     "an SVG drawing"),
+    (b"<!-- Created with Inkscape (http://www.inkscape.org/) -->\n<svg/>", "an HTML, SVG or XML document"),
+    (b"<!DOCTYPE html>\n<html><body><svg/></body></html>", "an HTML page"),
+])
+def test_an_svg_drawing_that_opens_with_a_doctype_or_a_comment_is_named_as_markup(head, what):
+    # Was "it looks like an HTML page" for the doctype, and for the comment "not an image but text, beginning
+    # '<!-- Created with Inkscape...' (an error message saved by a download that failed?)".
+    with pytest.raises(ImageError, match=f"^drawing.jpg: not an image, it looks like {what}; "):
+        refuse_known_non_images(head, "drawing.jpg")

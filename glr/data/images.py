@@ -10,7 +10,6 @@ problem.
 from __future__ import annotations
 
 import contextlib
-import functools
 import io
 import os
 import re
@@ -20,15 +19,17 @@ from pathlib import Path
 from typing import BinaryIO, Callable, Union
 
 import numpy as np
-from PIL import Image, ImageCms, ImageFile, ImageOps, PngImagePlugin, UnidentifiedImageError
+from PIL import Image, ImageFile, PngImagePlugin, UnidentifiedImageError
 
+from glr.data.orientation import QUARTER_TURNS, orientation, upright
+from glr.data.pixel_modes import to_rgb
 from glr.data.sniff import SUPPORTED_TEXT, WEB_ADDRESS, jpeg_scans, looks_like, refuse_known_non_images
 from glr.errors import BlankImageError, ImageError
 from glr.paths import broken_link, printable
 
 # iPhones save HEIC by default. pi-heif is libheif's decoder alone (no encoder) as a Pillow
 # plugin; it applies the photo's rotation while decoding and resets its EXIF orientation to 1,
-# so `ImageOps.exif_transpose` does not turn it twice. Without it, a HEIC photo is refused naming what to install.
+# so `upright` does not turn it twice. Without it, a HEIC photo is refused naming what to install.
 with contextlib.suppress(ImportError):
     from pi_heif import register_heif_opener
     register_heif_opener()
@@ -130,33 +131,6 @@ def _read_bytes(source: ImageSource) -> tuple[bytes, str]:
     return bytes(data), name
 
 
-# An embedded ICC profile says what the pixel values mean: iPhones save Display P3, cameras and
-# editors Adobe RGB, print files CMYK. Taken as sRGB, as decoders that ignore profiles take them, those
-# photos look washed out or shifted; converted, they look as a browser shows them, and as the sRGB
-# photos the backbones were trained on do. Profiles that name themselves sRGB are left alone.
-_SRGB = ImageCms.createProfile("sRGB")
-# The modes whose pixels a profile describes directly; alpha and palette images are converted after
-# compositing, as RGB.
-_PROFILE_MODES = ("RGB", "CMYK", "L")
-
-
-@functools.lru_cache(maxsize=32)
-def _srgb_transform(icc: bytes, mode: str):
-    """LittleCMS's transform from the embedded profile `icc` to sRGB for `mode` pixels, or None to keep them.
-
-    None for an sRGB profile, and for one that is unreadable or does not fit the mode: the pixels
-    are then taken as sRGB, which is what every profile-blind decoder does.
-    """
-    try:
-        profile = ImageCms.ImageCmsProfile(io.BytesIO(icc))
-        if "srgb" in ImageCms.getProfileDescription(profile).lower():
-            return None
-        # NOCACHE: the pipeline's threads share one transform, and LittleCMS's one-pixel cache is not thread-safe.
-        return ImageCms.buildTransform(profile, _SRGB, mode, "RGB", flags=ImageCms.Flags.NOCACHE)
-    except Exception:  # noqa: BLE001 - a broken profile in an untrusted file must not refuse the photo
-        return None
-
-
 # Pillow's words for a well-formed file in a variant it has no decoder for (a float RGB TIFF, a
 # 64-bit BMP), as opposed to a damaged one: the first needs converting, the second a new copy.
 _UNSUPPORTED_WORDS = ("unsupported", "unknown pixel mode", "not supported", "cannot handle")  # JPEG: 12-bit
@@ -194,45 +168,6 @@ def _plugin_reason(data: bytes, fmt: str) -> str | None:
     return None
 
 
-def _to_rgb(img: Image.Image, shrink: Callable[[Image.Image], Image.Image] | None = None) -> Image.Image:
-    """Convert any Pillow mode to 8-bit sRGB: an embedded colour profile is applied; transparency goes onto white.
-
-    `shrink` (an RGB image to a smaller one: the caller's resize) runs before an RGB profile's
-    conversion, so only the pixels kept are converted: 12 megapixels cost about 150 ms, 256 px 1 ms.
-    """
-    shrink = shrink or (lambda rgb: rgb)
-    icc = img.info.get("icc_profile")
-    mode = img.mode if img.mode in _PROFILE_MODES else "RGB"  # alpha and palettes: composited, then as RGB
-    transform = _srgb_transform(bytes(icc), mode) if icc else None
-    if transform is not None and mode != "RGB":
-        return shrink(ImageCms.applyTransform(img, transform))  # CMYK and grey convert from their own values
-    rgb = shrink(_plain_rgb(img))
-    return rgb if transform is None else ImageCms.applyTransform(rgb, transform)
-
-
-def _plain_rgb(img: Image.Image) -> Image.Image:
-    """Convert any Pillow mode to 8-bit RGB, its values as they are; transparency is composited onto white."""
-    if img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
-        # 16-bit and 32-bit greyscale: scale the real range to 0..255 instead of clipping.
-        arr = np.nan_to_num(np.asarray(img, dtype=np.float64))
-        if img.mode.startswith("I;16") or arr.max() > 255:
-            top = 65535.0
-        elif img.mode == "F" and arr.max() <= 1.0:
-            top = 1.0  # floating-point images usually hold 0..1
-        else:
-            top = 255.0
-        arr = np.clip(arr / top * 255.0, 0, 255).astype(np.uint8)
-        img = Image.fromarray(arr, mode="L")
-    if img.mode == "P" and "transparency" in img.info:
-        img = img.convert("RGBA")
-    if img.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
-        rgba = img.convert("RGBA")
-        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        img = Image.alpha_composite(background, rgba)
-    # Most photos are RGB already: converting would only copy them.
-    return img if img.mode == "RGB" else img.convert("RGB")
-
-
 def decode_image(source: ImageSource, max_pixels: int = MAX_PIXELS, draft_size: int | None = None) -> np.ndarray:
     """Decode a path, bytes or file-like object into an (H, W, 3) uint8 RGB array.
 
@@ -248,7 +183,7 @@ def _decode_pil(source: ImageSource, max_pixels: int = MAX_PIXELS, draft_size: i
                 shrink: Callable[[Image.Image], Image.Image] | None = None) -> Image.Image:
     """`decode_image`'s work, returning the RGB Pillow image (callers that resize skip one copy).
 
-    `shrink`: the caller's resize, run inside the conversion to sRGB (`_to_rgb`).
+    `shrink`: the caller's resize, run inside the conversion to sRGB (`to_rgb`).
     """
     data, name = _read_bytes(source)
     if not data:
@@ -282,9 +217,7 @@ def _decode_pil(source: ImageSource, max_pixels: int = MAX_PIXELS, draft_size: i
                     raise ImageError(f"{name}: a JPEG of {scans:,} scans, each decoded over the whole picture (photos have at most "
                                      "a few dozen); possibly a decompression bomb")
                 img.load()
-                # In place: without an orientation tag, exif_transpose would return a copy.
-                ImageOps.exif_transpose(img, in_place=True)
-                return _to_rgb(img, shrink)
+                return to_rgb(upright(img), shrink)  # a photo's EXIF orientation: turned the way it is shown
     except ImageError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
@@ -300,8 +233,13 @@ def _decode_pil(source: ImageSource, max_pixels: int = MAX_PIXELS, draft_size: i
         if fmt:
             raise ImageError(f"{name}: a damaged or truncated {fmt} file (incomplete download or copy?)") from None
         raise ImageError(f"{name}: not an image, or a format glr cannot read (use {SUPPORTED_TEXT})") from None
-    except (OSError, SyntaxError, ValueError, EOFError, IndexError, struct.error) as exc:
+    # TypeError: a TIFF whose strip offsets are stored as text, met by Pillow's load (found by a fuzzer).
+    except (OSError, SyntaxError, ValueError, EOFError, IndexError, struct.error, TypeError) as exc:
         detail = str(exc) or exc.__class__.__name__
+        if detail == "Truncated tRNS chunk":  # too short for its colour type: libpng ignores it; browsers show the photo
+            whole = io.BytesIO(_png_without(data, b"tRNS"))
+            whole.name = name
+            return _decode_pil(whole, max_pixels, draft_size, shrink)
         if "MAX_TEXT" in detail:  # Pillow inflates text chunks and the colour profile (iCCP) under one limit
             what = "colour profile" if set(_png_chunks(data)) & {b"iCCP", b"zTXt", b"iTXt"} == {b"iCCP"} else "text metadata"
             raise ImageError(f"{name}: its PNG {what} is too large to read safely (over "
@@ -326,6 +264,17 @@ def _png_chunks(data: bytes | BinaryIO, limit: int = MAX_PNG_CHUNKS) -> list[byt
         types.append(head[4:])
         stream.seek(int.from_bytes(head[:4], "big") + 4, io.SEEK_CUR)  # past the chunk's data and CRC
     return types
+
+
+def _png_without(data: bytes, kind: bytes) -> bytes:
+    """A PNG's bytes without its chunks of type `kind`."""
+    kept, at = [data[:8]], 8
+    while at + 12 <= len(data):
+        end = at + 12 + int.from_bytes(data[at:at + 4], "big")  # length, type, data, CRC
+        if data[at + 4:at + 8] != kind:
+            kept.append(data[at:end])
+        at = end
+    return b"".join(kept) + data[at:]
 
 
 # A multi-page TIFF may lead with a small preview of the photo (scanner and camera software write one, a
@@ -356,9 +305,6 @@ def seek_photo(img: Image.Image) -> None:
     img.seek(largest_page(img) if img.format == "TIFF" else 0)
 
 
-ORIENTATION = 0x0112  # the EXIF tag
-
-
 def image_size(path: str | os.PathLike) -> tuple[int, int] | None:
     """Width and height as the photo is shown (its EXIF rotation applied), from the file header only (no pixel
     decoding), or None if unreadable."""
@@ -369,7 +315,7 @@ def image_size(path: str | os.PathLike) -> tuple[int, int] | None:
         with Image.open(path, formats=_open_formats()) as img:
             seek_photo(img)  # a TIFF's preview page first is not the photo's size
             # Phones store a portrait photo as landscape pixels with an orientation of 5-8 (turned a quarter).
-            turned = img.getexif().get(ORIENTATION) in (5, 6, 7, 8)
+            turned = orientation(img) in QUARTER_TURNS
             return img.size[::-1] if turned else img.size
     except Exception:  # noqa: BLE001 - size statistics skip what they cannot read
         return None

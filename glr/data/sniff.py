@@ -20,7 +20,9 @@ WEB_ADDRESS = r"(?i)(?:https?|ftp)://"
 _KNOWN_NON_IMAGES = [
     (b"%pdf", "a PDF document"),
     (b"pk\x03\x04", "a zip archive"),
+    (b"<!doctype svg", "an SVG drawing"),  # before HTML's doctype: an SVG may open with its own
     (b"<!doctype", "an HTML page"),
+    (b"<!--", "an HTML, SVG or XML document"),  # a leading comment (Inkscape's, an editor's): markup, not a message
     (b"<html", "an HTML page"),
     (b"<?xml", "an XML/SVG document"),
     (b"<svg", "an SVG drawing"),
