@@ -198,3 +198,18 @@ def test_a_backbone_whose_weights_hold_nan_fails_the_run_naming_it_not_as_a_dive
     assert status["state"] == "failed" and "weights file holding NaN" in status["message"]
     assert "diverged" not in status["message"] and not run.model_path.exists() and run.history().empty
     assert not list((tmp_path / "cache").rglob("*.npy"))  # nothing NaN kept
+
+
+def test_settings_that_are_likely_a_mistake_are_said_at_the_start_and_with_the_outcome(tmp_path, tiny_data, capsys):
+    """A learning rate of 1e-9, most photos held out and a batch larger than the training photos trained in silence."""
+    run = new_run(tmp_path, tiny_config(tiny_data, epochs=2, learning_rate=1e-9, val_fraction=0.7, batch_size=64,
+                                        feature_engine="tf"))
+    train_run(run, console=True)
+    said = ["the learning rate 1e-09 is so low that the weights will hardly move",
+            "the validation fraction 0.7 holds out more photos than are trained on: 5 training photos for 13 "
+            "validation ones, and 1 class learns from a single photo",
+            "the batch size 64 is more than the 5 training photos, so each epoch is a single step (2 in all)"]
+    status, printed = run.status(), capsys.readouterr().err
+    assert status["state"] == "finished"
+    for note in said:
+        assert note in status["message"] and note in printed, (note, status["message"])

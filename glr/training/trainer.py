@@ -42,7 +42,7 @@ from glr.training import run_data
 from glr.training.checkpoints import Checkpoints, resume_model
 from glr.training.cluster import (Cluster, cluster_from_env, drop_worker_run, lost_worker_message, make_strategy,
                                   off_strategy, worker_run)
-from glr.training.config import TrainConfig
+from glr.training.config import TrainConfig, setting_notes
 from glr.training.launch import training_lock
 from glr.training.resuming import restore, snapshot
 from glr.training.loop import Diverged, train_epochs, weights_digest, worker_split
@@ -109,6 +109,10 @@ class Trainer(FeatureStage):
         self.run.write_labels(split.labels)
         self.run.write_split(split.table())  # what the run trains on: on resume, its photos still in the dataset
         self.train, self.val, self.labels = split.train, split.val, split.labels
+        single = int((self.train["label"].value_counts() == 1).sum())
+        self.notes = setting_notes(self.cfg, len(self.train), len(self.val), single, self.settings.fine_tuned)
+        for note in self.notes:
+            self.say(note)
         self.progress.advance(1)
 
     def backbone(self):
@@ -241,7 +245,7 @@ class Trainer(FeatureStage):
             thumbnails.join()  # the index step then finds them made
         scores, problems = finish_run(self.run, classifier, self.train, self.val, batch_size=self.cfg.batch_size,
                                       val_feats=val_feats, progress=self.progress)
-        return scores, [*problems, *self.cache_notes]  # in the finished run's message, where the user looks
+        return scores, [*problems, *self.notes]  # in the finished run's message, where the user looks
 
 
 def train_worker(run: Run, cluster: Cluster, resume: bool = False) -> None:

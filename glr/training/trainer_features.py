@@ -27,7 +27,7 @@ class FeatureStage:
     """The feature stage of a Trainer."""
 
     _map_model = None
-    cache_notes: list[str] = []  # what the feature cache said during `features`, for the run's final message
+    notes: list[str] = []  # said once and again with the outcome: the settings' (Trainer.prepare_data), the cache's
 
     def map_model(self):
         """The frozen backbone without its global pooling: the feature map whose windows are the crops."""
@@ -77,9 +77,10 @@ class FeatureStage:
             computed += n
         self.progress.close()
         self.run.update_status(features_computed=computed, features_seconds=round(time.monotonic() - started, 1))
-        self.cache_notes = cache_notes.notes(cache.root if cache else None)
-        for note in self.cache_notes:
+        said = cache_notes.notes(cache.root if cache else None)
+        for note in said:
             self.say(note)  # the log alone said it, which neither the app nor `glr runs` shows
+        self.notes = [*self.notes, *said]
         train_ok, val_ok, problems = usable_photos(self.train, self.val, digests, train_ok, val_ok, self.labels,
                                                    self.cfg.data, default_store())
         for problem in problems:
