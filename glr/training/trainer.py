@@ -39,7 +39,7 @@ from glr.backbones.registry import build_backbone
 from glr.errors import GlrError
 from glr.evaluation import readout
 from glr.training import run_data
-from glr.training.checkpoints import Checkpoints, resume_model
+from glr.training.checkpoints import Checkpoints, drop_half_written, resume_model
 from glr.training.cluster import (Cluster, cluster_from_env, drop_worker_run, lost_worker_message, make_strategy,
                                   off_strategy, worker_run)
 from glr.training.config import TrainConfig, setting_notes
@@ -273,6 +273,8 @@ def train_run(run: Run, resume: bool = False, console: bool = False) -> dict | N
         return train_worker(run, cluster, resume)
     with training_lock(run.results_dir, run.id), stop_on_signals(run):
         run.clear_stop_request()
+        if dropped := drop_half_written(run):  # safe under the lock: no save of this run is under way
+            say(dropped)
         before = snapshot(run) if resume else None  # put back if the resume is refused before its epochs
         run.update_status(state="running", pid=os.getpid(), started=now(), finished=None, traceback=None,
                           workers=cluster.size if cluster else 1, refused=None, resumed_from=None, phase=None,
