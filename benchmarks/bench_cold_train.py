@@ -69,12 +69,12 @@ def child(data: str, results: str, engine: str, tiny: bool) -> None:
     from glr.backbones import feature_cache, features, onnx_backend
     from glr.data import pipeline
     from glr.evaluation import finish, report
-    from glr.training import checkpoints, trainer
+    from glr.training import checkpoints, trainer, trainer_features
 
     features.ENGINE = engine
     stages.wrap(trainer.Trainer, "prepare_data", "read the dataset")
     stages.wrap(trainer, "build_backbone", "build the backbone")
-    stages.wrap(trainer, "content_digest", "hash the photos")
+    stages.wrap(trainer_features, "content_digest", "hash the photos")
     stages.wrap(trainer.Trainer, "features", "features (all)")
     stages.wrap(onnx_backend, "export", "  ONNX export")
     stages.wrap(feature_cache.FeatureCache, "load", "  cache reads")

@@ -28,6 +28,7 @@ from glr.errors import CheckpointError, GlrError, ImageError
 from glr.retrieval.flip import EMBEDDINGS, LEGACY_EMBEDDING, MIRRORED
 from glr.retrieval.run_index import Recognizer
 from glr.submission import list_images, submission_table, unique_ids, write_submission
+from glr.training.model import check_backbone
 from glr.training.run import Run, as_run
 
 DEFAULT_TOP_K = 5
@@ -111,6 +112,7 @@ class Predictor:
         # another run is said at once, from the model file's own description, not after loading it all.
         saved_size, classes = saved_shape(run.model_path)
         check_shape(run, saved_size, classes, self.input_size, len(self.labels))
+        check_backbone(run, self.spec.name)  # another backbone's model of that shape predicts, all wrong
         self.recognizer, self.retrieval_problem = None, None
         try:
             self.recognizer = Recognizer(run, self.labels)
@@ -294,7 +296,7 @@ def saved_shape(model_file: str | os.PathLike) -> tuple[int | None, int | None]:
     None for what the description does not say; CheckpointError naming the file when it is not a
     readable .keras file, or names code (glr.training.model.check_model_config).
     """
-    from glr.training.model import KERAS_CONFIG, check_model_config
+    from glr.training.model import KERAS_CONFIG, check_model_config, follow as _follow
 
     path = Path(model_file)
     try:
@@ -308,22 +310,6 @@ def saved_shape(model_file: str | os.PathLike) -> tuple[int | None, int | None]:
     except (OSError, ValueError, zipfile.BadZipFile) as exc:  # changed since it was checked
         raise CheckpointError(f"{path}: damaged model file ({exc}); {RESTORE.format(name=path.name)}") from None
     return _follow(config, "input_layers", "batch_shape", 1), _follow(config, "output_layers", "units")
-
-
-def _follow(node, ends: str, key: str, at: int | None = None) -> int | None:
-    """A value of the layer at the model's inputs or outputs (`ends`), through nested models; None if not found."""
-    try:
-        for _ in range(8):
-            config = node["config"]
-            if key in config:
-                value = config[key] if at is None else config[key][at]
-                return int(value) if value is not None else None
-            first = config[ends][0]
-            name = first[0] if isinstance(first, list) else first
-            node = next(layer for layer in config["layers"] if layer.get("name", layer["config"].get("name")) == name)
-    except (KeyError, TypeError, IndexError, ValueError, StopIteration, AttributeError):
-        return None
-    return None
 
 
 def check_shape(run: Run, input_size: int | None, classes: int | None, expected_size: int, labels: int) -> None:

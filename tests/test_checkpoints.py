@@ -166,3 +166,34 @@ def test_a_checkpoint_of_another_run_or_a_damaged_one_is_refused_and_the_run_kep
     with pytest.raises(CheckpointError, match=r"cannot be resumed from checkpoints/last.keras: .*last.keras: not a .keras "
                                               r"model file \(damaged or incomplete\?\); delete .*checkpoints to train"):
         train_run(run, resume=True)
+
+
+def test_a_save_killed_mid_write_leaves_a_temporary_file_the_next_training_removes(tmp_path, monkeypatch, capsys):
+    # A SIGKILL (or a power cut) in the middle of a checkpoint's save left `.last.keras.<random>.keras` beside the
+    # whole old one for ever: hundreds of MB a checkpoint at GLDv2's 81k classes, and again at every such kill.
+    import subprocess
+    import sys
+
+    from conftest import tiny_config
+    import glr.training.trainer as trainer
+    from glr.training.launch import new_run
+    from glr.training.progress import StopRequested
+
+    run = new_run(tmp_path / "results", tiny_config(tmp_path))
+    run.checkpoint_dir.mkdir()
+    run.last_checkpoint.write_bytes(b"the whole old checkpoint")
+    killed = ("import os, signal; from glr.atomic import write_with\n"
+              "def half(tmp):\n    open(tmp, 'wb').write(b'x' * 3_000_000)\n    os.kill(os.getpid(), signal.SIGKILL)\n"
+              f"write_with({str(run.last_checkpoint)!r}, half, suffix='.keras')\n")
+    assert subprocess.run([sys.executable, "-c", killed]).returncode == -9
+    (left,) = run.checkpoint_dir.glob(".last.keras.*.keras")
+
+    def stop_at_once(self, resume=False):
+        raise StopRequested
+
+    monkeypatch.setattr(trainer.Trainer, "train", stop_at_once)
+    trainer.train_run(run, resume=True)
+    assert not left.exists() and run.last_checkpoint.read_bytes() == b"the whole old checkpoint"
+    assert (f"removed a half-written model file that a save killed mid-write left (checkpoints/{left.name}; 2.9 MB)"
+            in capsys.readouterr().err)
+    assert trainer.drop_half_written(run) is None  # nothing else touched, nothing more to say

@@ -22,11 +22,16 @@ def usage_error(args, capsys) -> str:
     (["--epochs", "0"], "argument --epochs: must be at least 1, got 0"),
     (["--epochs", "-1"], "argument --epochs: must be at least 1, got -1"),
     (["--top-n", "1"], "argument --top-n: must be at least 2 (a classifier tells landmarks apart), or 0 for every class, got 1"),
-    (["--val-fraction", "1.5"], "argument --val-fraction: must be between 0 and 1, got 1.5"),
-    (["--val-fraction", "nan"], "argument --val-fraction: must be between 0 and 1, got nan"),
+    (["--val-fraction", "1.5"], "argument --val-fraction: must be above 0 and below 1, got 1.5"),
+    (["--val-fraction", "nan"], "argument --val-fraction: must be above 0 and below 1, got nan"),
     (["--batch-size", "0"], "argument --batch-size: must be between 1 and 4096, got 0"),
-    (["--learning-rate", "-1"], "argument --learning-rate: must be between 0 and 1, got -1"),
-    (["--learning-rate", "inf"], "argument --learning-rate: must be between 0 and 1, got inf"),
+    (["--learning-rate", "-1"], "argument --learning-rate: must be above 0 and below 1, got -1"),
+    (["--learning-rate", "inf"], "argument --learning-rate: must be above 0 and below 1, got inf"),
+    # "must be between 0 and 1, got 1": 1 is between 0 and 1 as most read it.
+    (["--learning-rate", "1"], "argument --learning-rate: must be above 0 and below 1, got 1"),
+    (["--learning-rate", "0"], "argument --learning-rate: must be above 0 and below 1, got 0"),
+    (["--batch-size", "100000"], "argument --batch-size: must be between 1 and 4096, got 100000"),
+    (["--patience", "-1"], "argument --patience: must be at least 1, got -1"),
     (["--input-size", "7"], "argument --input-size: must be between 32 and 1024, got 7"),
     (["--input-size", "100000"], "argument --input-size: must be between 32 and 1024, got 100000"),
     (["--dropout", "nan"], "argument --dropout: must be in [0, 1), got nan"),
@@ -37,7 +42,7 @@ def usage_error(args, capsys) -> str:
     (["--patience", "0"], "argument --patience: must be at least 1, got 0"),
     (["--fine-tune-epochs", "-1"], "argument --fine-tune-epochs: must be at least 0, got -1"),
     (["--fine-tune-layers", "0"], "argument --fine-tune-layers: must be at least 1, got 0"),
-    (["--fine-tune-learning-rate", "0"], "argument --fine-tune-learning-rate: must be between 0 and 1, got 0"),
+    (["--fine-tune-learning-rate", "0"], "argument --fine-tune-learning-rate: must be above 0 and below 1, got 0"),
     (["--epochs", "1e9"], "argument --epochs: invalid int value: '1e9'"),
     # Beyond the workers train_local takes: refused by it after the run folder was made, left behind.
     (["--workers", "17"], "argument --workers: must be between 1 and 16, got 17"),
@@ -54,7 +59,7 @@ def test_a_training_setting_out_of_range_names_the_flag_and_makes_no_run(gldv2, 
     (["openset", "DATA", "--top-n", "1"], "argument --top-n: must be at least 2"),
     # --min-images 0 or -5 was taken as 2 in silence.
     (["inspect", "DATA", "--min-images", "0"], "argument --min-images: must be at least 2"),
-    (["probe", "DATA", "--val-fraction", "1"], "argument --val-fraction: must be between 0 and 1, got 1"),
+    (["probe", "DATA", "--val-fraction", "1"], "argument --val-fraction: must be above 0 and below 1, got 1"),
     (["inspect", "DATA", "--top-n", "-1"], "argument --top-n: must be at least 0, got -1"),
 ])
 def test_curation_and_openset_settings_out_of_range_are_usage_errors(gldv2, args, message, capsys):

@@ -33,3 +33,20 @@ def test_a_seed_the_generators_cannot_take_is_refused_before_the_run_starts():
         with pytest.raises(ConfigError, match="seed must be between 0 and 4294967295"):
             TrainConfig(seed=seed).validate()
     assert TrainConfig(seed=2**32 - 1).validate().seed == 2**32 - 1
+
+
+def test_settings_allowed_but_likely_a_mistake_are_said_in_words():
+    # A learning rate of 1e-9, a validation fraction of 0.99 or a batch larger than the training photos were taken
+    # in silence: a run that learns nothing, or from one photo a class, in one step an epoch.
+    from glr.training.config import setting_notes
+
+    assert setting_notes(TrainConfig(), 800, 200, 0, fine_tuned=True) == []
+    cfg = TrainConfig(learning_rate=1e-9, val_fraction=0.99, batch_size=64, epochs=3, fine_tune_learning_rate=1e-9)
+    assert setting_notes(cfg, 5, 13, 2, fine_tuned=False) == [
+        "the learning rate 1e-09 is so low that the weights will hardly move (Adam moves each by about the learning "
+        "rate a step); the usual is 0.001",
+        "the validation fraction 0.99 holds out more photos than are trained on: 5 training photos for 13 validation "
+        "ones, and 2 classes learn from a single photo",
+        "the batch size 64 is more than the 5 training photos, so each epoch is a single step (3 in all)",
+    ]
+    assert "the fine-tuning learning rate 1e-09 is so low" in setting_notes(cfg, 5, 13, 2, fine_tuned=True)[1]

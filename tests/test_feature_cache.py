@@ -161,3 +161,70 @@ def test_a_cache_folder_without_write_permission_is_passed_over_the_same_way(tmp
     finally:
         (tmp_path / "cache").chmod(0o755)
     assert "permission denied" in note
+
+
+def nan_backbone():
+    """map_then_pool whose weights hold a NaN: every feature it gives is NaN, as from a damaged weights file."""
+    import keras
+
+    inputs = keras.Input((16, 16, 3))
+    fmap = keras.layers.AveragePooling2D(4)(keras.layers.Rescaling(float("nan"))(inputs))
+    return keras.Model(inputs, keras.layers.GlobalAveragePooling2D()(fmap))
+
+
+def test_a_backbone_giving_nan_features_is_refused_naming_a_photo_and_nothing_is_kept(tmp_path):
+    # The head's ReLU and L2 norm passed NaN features on: the loss was NaN from the first batch and the run was
+    # said to have diverged ("start a new run with a lower learning rate"); the NaN vectors were cached too.
+    import pytest
+
+    from glr.backbones.features import content_digest, spatial_model
+    from glr.backbones.finite import NonFiniteFeatures
+
+    paths = photos(tmp_path / "photos", 3, size=30, bad_at=1)
+    digests = [content_digest(p) for p in paths]
+    cache, common = FeatureCache(tmp_path / "cache", "map-16-nan"), dict(input_size=16, preprocess=None)
+    said = r"features that are not numbers \(NaN or inf\) for 3 of 4 photos \(e\.g\. '.*0\.jpg'\).*weights"
+    with pytest.raises(NonFiniteFeatures, match=said):
+        cached_views(nan_backbone, paths, digests, [0, feature_cache.MIRROR_VIEW], cache, **common)
+    with pytest.raises(NonFiniteFeatures, match=said):
+        cached_window_features(lambda: spatial_model(nan_backbone()), paths, digests, cache, **common)
+    with pytest.raises(NonFiniteFeatures, match=said):
+        cached_views(nan_backbone, paths, digests, [0], None, **common)  # no cache: still never trained on
+    assert not list((tmp_path / "cache").rglob("*.npy"))
+
+
+def test_a_cached_feature_file_holding_nan_is_computed_again_and_said(tmp_path, caplog):
+    # A cached vector damaged on disk into NaN was read and trained on as it was.
+    import logging
+
+    from glr.backbones import cache_notes
+    from glr.backbones.features import content_digest
+
+    paths = photos(tmp_path / "photos", 3, size=30)
+    digests = [content_digest(p) for p in paths]
+    cache, common = FeatureCache(tmp_path / "cache", "map-16-test"), dict(input_size=16, preprocess=None)
+    views = [0, feature_cache.MIRROR_VIEW]
+    first, _, computed = cached_views(map_then_pool, paths, digests, views, cache, **common)
+    assert computed == 6 and cache_notes.notes(cache.root) == []
+    damaged = cache._path(digests[1], feature_cache.MIRROR_VIEW)
+    np.save(damaged, np.full(first[1].shape[1], np.nan, np.float32))
+    with caplog.at_level(logging.WARNING, logger="glr.backbones.feature_cache"):
+        again, ok, computed = cached_views(map_then_pool, paths, digests, views, cache, **common)
+    assert computed == 2 and ok.all()  # that photo's two views, decoded once; the others read
+    for a, b in zip(again, first):
+        np.testing.assert_allclose(a, b, atol=1e-6)
+    assert np.isfinite(np.load(damaged)).all()  # replaced by its new vector
+    note = f"a cached feature file held NaN or inf (damaged; e.g. {damaged}): computed again"
+    assert cache_notes.notes(cache.root) == [note] and note in caplog.text
+
+
+def test_all_finite_finds_nan_and_inf_in_float16_and_float32():
+    from glr.backbones.finite import all_finite
+
+    for dtype in (np.float16, np.float32):
+        table = np.linspace(-60000, 60000, 28 * 64).astype(dtype).reshape(28, 64)
+        assert all_finite(table)
+        for bad in (np.nan, np.inf, -np.inf):
+            damaged = table.copy()
+            damaged[27, 63] = bad
+            assert not all_finite(damaged)

@@ -145,3 +145,71 @@ def test_with_two_workers_both_stop_at_the_same_batch_and_the_run_keeps_its_best
     assert digests["worker 0"] == digests["worker 1"] == status["weights_digest"]  # the same good weights on both
     assert run.history()["epoch"].tolist() == [1, 2, 3] and weights_finite(run.model_path)
     assert "finished: top-1" in output and "the loss became NaN at epoch 3" in output  # the launcher's outcome
+
+
+def test_a_read_only_feature_cache_is_said_in_the_runs_status_and_the_run_list(tmp_path, tiny_data, monkeypatch):
+    """It was said in train.log alone, which neither the app nor `glr runs` shows."""
+    import errno
+
+    import glr.training.settings as settings
+    from glr.training.run_table import list_runs
+
+    features = tmp_path / "cache"
+    monkeypatch.setattr(settings, "cache_dir", lambda: features)  # the feature cache alone: no weights made again
+    real_replace = os.replace
+
+    def read_only(src, dst, *a, **k):
+        if str(dst).startswith(str(features)):
+            raise OSError(errno.EROFS, "Read-only file system", str(dst))
+        return real_replace(src, dst, *a, **k)
+
+    monkeypatch.setattr(os, "replace", read_only)
+    run = new_run(tmp_path / "results", tiny_config(tiny_data, epochs=2, feature_engine="tf"))
+    train_run(run)
+    note = (f"features are computed and not kept: the feature cache {features / settings.FEATURES_SUBDIR} cannot be "
+            "written (the file system is read-only); set GLR_CACHE_DIR to a writable folder to keep them")
+    status = run.status()
+    assert status["state"] == "finished" and note in status["message"], status["message"]
+    assert list_runs(tmp_path / "results").iloc[0]["message"].count(note) == 1
+
+
+def test_a_backbone_whose_weights_hold_nan_fails_the_run_naming_it_not_as_a_divergence(tmp_path, tiny_data,
+                                                                                        monkeypatch):
+    """A NaN in the weights made every feature NaN, which the head's ReLU and L2 norm hid: the loss was NaN from the
+    first batch and the run "diverged", with advice to lower the learning rate."""
+    from glr.errors import GlrError
+    import glr.training.settings as settings
+    import glr.training.trainer as trainer
+
+    monkeypatch.setattr(settings, "cache_dir", lambda: tmp_path / "cache")  # no feature cached by another test
+    real_build = trainer.build_backbone
+
+    def damaged(*args, **kwargs):
+        model = real_build(*args, **kwargs)
+        kernel = next(w for w in model.weights if len(w.shape) == 4)  # the first convolution's kernel
+        kernel.assign(np.full(kernel.shape, np.nan, np.float32))
+        return model
+
+    monkeypatch.setattr(trainer, "build_backbone", damaged)
+    run = new_run(tmp_path / "results", tiny_config(tiny_data, feature_engine="tf"))
+    with pytest.raises(GlrError, match=r"features that are not numbers \(NaN or inf\) for \d+ of \d+ photos"):
+        train_run(run)
+    status = run.status()
+    assert status["state"] == "failed" and "weights file holding NaN" in status["message"]
+    assert "diverged" not in status["message"] and not run.model_path.exists() and run.history().empty
+    assert not list((tmp_path / "cache").rglob("*.npy"))  # nothing NaN kept
+
+
+def test_settings_that_are_likely_a_mistake_are_said_at_the_start_and_with_the_outcome(tmp_path, tiny_data, capsys):
+    """A learning rate of 1e-9, most photos held out and a batch larger than the training photos trained in silence."""
+    run = new_run(tmp_path, tiny_config(tiny_data, epochs=2, learning_rate=1e-9, val_fraction=0.7, batch_size=64,
+                                        feature_engine="tf"))
+    train_run(run, console=True)
+    said = ["the learning rate 1e-09 is so low that the weights will hardly move",
+            "the validation fraction 0.7 holds out more photos than are trained on: 5 training photos for 13 "
+            "validation ones, and 1 class learns from a single photo",
+            "the batch size 64 is more than the 5 training photos, so each epoch is a single step (2 in all)"]
+    status, printed = run.status(), capsys.readouterr().err
+    assert status["state"] == "finished"
+    for note in said:
+        assert note in status["message"] and note in printed, (note, status["message"])

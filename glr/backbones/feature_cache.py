@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import logging
 import os
 import threading
 from pathlib import Path
@@ -21,8 +20,10 @@ import numpy as np
 
 from glr import unwritable
 from glr.atomic import StorageError, write_with
+from glr.backbones import cache_notes
 from glr.backbones.features import (DEFAULT_BATCH_SIZE, GEM_P, WINDOW_SHRINK, extract_features,
                                     pooled_features, precision, resolve_engine, view_seeds, window_features)
+from glr.backbones.finite import all_finite, check_computed
 
 # The feature cache's name for the mirror image of the centre crop (flip averaging, glr.retrieval.flip).
 MIRROR_VIEW = "view0-mirror"
@@ -30,8 +31,6 @@ MIRROR_VIEW = "view0-mirror"
 # in float32) are all that is held besides the returned table, so memory follows the table, not twice it
 # (every cached vector, then their stack), at any dataset size; the demo's 1,600 training photos are one round.
 CHUNK_PHOTOS = 2048
-_not_kept: dict[Path, str] = {}  # cache roots found unwritable in this process, and why (said once per root)
-log = logging.getLogger(__name__)
 
 
 def decode_tag() -> str:
@@ -92,15 +91,19 @@ class FeatureCache:
         return self.dir / f"{f'view{view}' if isinstance(view, int) else view}{decode_tag()}" / digest[:2] / f"{digest}.npy"
 
     def load(self, digests: Sequence[str], view: int | str) -> tuple[list[np.ndarray | None], np.ndarray]:
-        """Cached vectors (None where absent or unreadable) and a found-mask."""
+        """Cached vectors (None where absent, unreadable or holding NaN or inf: computed again, said) and a found-mask."""
         vectors = []
         for digest in digests:
             vector = None
             if digest:
+                path = self._path(digest, view)
                 try:
-                    vector = np.load(self._path(digest, view), allow_pickle=False)
+                    vector = np.load(path, allow_pickle=False)
                 except (OSError, ValueError):
                     vector = None  # absent, or damaged by a crash: recompute
+                if vector is not None and not all_finite(vector):
+                    cache_notes.damaged(self.root, path)  # never trained on; its new vector replaces it
+                    vector = None
             vectors.append(vector)
         return vectors, np.array([v is not None for v in vectors], dtype=bool)
 
@@ -117,7 +120,7 @@ class FeatureCache:
         why, and its vectors are computed again next time. A full disk or a file in the way
         still raises.
         """
-        if self.root in _not_kept:
+        if cache_notes.not_kept(self.root):
             return
         buf = io.BytesIO()
         np.save(buf, np.asarray(vector, dtype), allow_pickle=False)
@@ -137,15 +140,7 @@ class FeatureCache:
             except StorageError as exc:
                 if not unwritable.unwritable(exc):
                     raise
-                self._stop_storing(exc)
-
-    def _stop_storing(self, exc: StorageError) -> None:
-        """Keep nothing more under this cache's root in this process, and say so once (the run's log)."""
-        if self.root not in _not_kept:
-            # The storage error's advice (free space, the old file is kept) is for a run's files; here it misleads.
-            _not_kept[self.root] = why = unwritable.why(exc)
-            log.warning("features are computed and not kept: the feature cache %s cannot be written (%s); "
-                        "set GLR_CACHE_DIR to a writable folder to keep them", self.root, why)
+                cache_notes.stop_storing(self.root, exc)
 
 
 def cached_features(
@@ -281,6 +276,7 @@ def _cached_views_chunk(
                                           **common)
         feats = feats.reshape(len(todo), len(views), -1)
         decoded = decoded.reshape(len(todo), len(views)).all(axis=1)
+        check_computed(feats, decoded, [paths[i] for i in todo])  # before any is kept
         for j, i in enumerate(todo):
             ok[i] = bool(decoded[j])
             for k, (view, c) in enumerate(zip(views, caches)):
@@ -394,6 +390,7 @@ def _round_through_cache(compute, paths, digests, view, cache, progress, inputs,
         used: list[str] = []
         feats, decoded = compute([paths[i] for i in todo], [digests[i] for i in todo],
                                  cache.engine if cache else None, used.append)
+        check_computed(feats, decoded, [paths[i] for i in todo])  # before any is kept
         store = cache.with_engine(used[0]) if cache and used else cache
         for j, i in enumerate(todo):
             ok[i] = bool(decoded[j])

@@ -165,6 +165,32 @@ def resume_model(run, load: Callable, about: dict, inputs: tuple, classes: int):
     return model
 
 
+def drop_half_written(run) -> str | None:
+    """Delete the temporary model files that saves killed mid-write left in the run folder; what was freed, or None.
+
+    glr.atomic writes a model to `.<name>.<random>.keras` beside it, then renames it into place, so a SIGKILL or a
+    power cut mid-save leaves the old file whole and that temporary one for ever: hundreds of MB a checkpoint at
+    GLDv2's 81k classes. Only a trainer saves models into a run folder, and it runs under the results folder's
+    training lock: at its start no save of this run is under way, so each such file is a dead process's.
+    """
+    import os
+
+    removed, freed = [], 0
+    for path in (p for folder in (run.path, run.checkpoint_dir) for p in sorted(folder.glob(".*.keras.*.keras"))):
+        try:
+            size = path.stat().st_size
+            path.unlink()
+        except OSError:
+            continue  # not ours to fail a training for: tried again at the next start
+        removed.append(os.path.relpath(path, run.path))
+        freed += size
+    if not removed:
+        return None
+    names = ", ".join(removed[:3]) + (", ..." if len(removed) > 3 else "")
+    many = f"{len(removed)} half-written model files" if len(removed) > 1 else "a half-written model file"
+    return f"removed {many} that a save killed mid-write left ({names}; {freed / 2**20:.1f} MB)"
+
+
 def checkpoint_problem(run) -> str | None:
     """Why a resume could not start from the run's last checkpoint (state.json or last.keras damaged or lost), or None.
 

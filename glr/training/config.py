@@ -23,7 +23,7 @@ class ConfigError(GlrError):
 RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "top_n": (lambda v: v == 0 or v >= 2, "at least 2 (a classifier tells landmarks apart), or 0 for every class"),
     "min_images": (lambda v: v >= 2, "at least 2 (one image for training, one for validation)"),
-    "val_fraction": (lambda v: 0 < v < 1, "between 0 and 1"),
+    "val_fraction": (lambda v: 0 < v < 1, "above 0 and below 1"),
     "seed": (lambda v: 0 <= v <= datasets.MAX_SEED, f"between 0 and {datasets.MAX_SEED}"),
     "backbone": (lambda v: v in list_backbones(), f"one of {', '.join(list_backbones())}"),
     "input_size": (lambda v: v is None or 32 <= v <= 1024, "between 32 and 1024"),
@@ -33,12 +33,12 @@ RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "dropout": (lambda v: 0 <= v < 1, "in [0, 1)"),
     "epochs": (lambda v: v >= 1, "at least 1"),
     "batch_size": (lambda v: 1 <= v <= 4096, "between 1 and 4096"),
-    "learning_rate": (lambda v: 0 < v < 1, "between 0 and 1"),
+    "learning_rate": (lambda v: 0 < v < 1, "above 0 and below 1"),
     "label_smoothing": (lambda v: 0 <= v < 1, "in [0, 1)"),
     "patience": (lambda v: v >= 1, "at least 1"),
     "fine_tune": (lambda v: v in (True, False, "auto"), 'true, false or "auto"'),
     "fine_tune_epochs": (lambda v: v >= 0, "at least 0"),
-    "fine_tune_learning_rate": (lambda v: 0 < v < 1, "between 0 and 1"),
+    "fine_tune_learning_rate": (lambda v: 0 < v < 1, "above 0 and below 1"),
     "fine_tune_layers": (lambda v: v >= 1, "at least 1"),
     "feature_engine": (lambda v: v in ENGINES, f"one of {', '.join(ENGINES)}"),
 }
@@ -51,6 +51,31 @@ def setting_problem(name: str, value: Any) -> str | None:
     """
     allowed, words = RULES[name]
     return None if allowed(value) else f"must be {words}, got {value!r}"
+
+
+# Below these, Adam (whose step moves each weight by about the learning rate) leaves the weights as they started.
+LOW_LEARNING_RATE, LOW_FINE_TUNE_LEARNING_RATE = 1e-5, 1e-7
+
+
+def setting_notes(config: "TrainConfig", train: int, val: int, single: int, fine_tuned: bool) -> list[str]:
+    """Settings that are allowed but likely a mistake, in words, for a split of `train` and `val` photos
+    (`single`: classes left with one training photo); said when the training starts, and with its outcome."""
+    notes = []
+    steps = config.epochs * -(-train // config.batch_size)
+    for rate, low, usual, what, on in ((config.learning_rate, LOW_LEARNING_RATE, 1e-3, "learning rate", True),
+                                       (config.fine_tune_learning_rate, LOW_FINE_TUNE_LEARNING_RATE, 1e-4,
+                                        "fine-tuning learning rate", fine_tuned)):
+        if on and rate < low:
+            notes.append(f"the {what} {rate:g} is so low that the weights will hardly move (Adam moves each by about "
+                         f"the learning rate a step); the usual is {usual:g}")
+    if val > train:
+        notes.append(f"the validation fraction {config.val_fraction:g} holds out more photos than are trained on: "
+                     f"{train} training photos for {val} validation ones"
+                     + (f", and {single} {'class learns' if single == 1 else 'classes learn'} from a single photo" if single else ""))
+    if config.batch_size > train:
+        notes.append(f"the batch size {config.batch_size} is more than the {train} training photos, so each epoch "
+                     f"is a single step ({steps} in all)")
+    return notes
 
 
 @dataclass

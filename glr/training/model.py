@@ -16,7 +16,7 @@ import zipfile
 from pathlib import Path
 
 from glr.atomic import write_with
-from glr.errors import CheckpointError
+from glr.errors import CheckpointError, GlrError
 
 HEAD_NAME = "head"
 
@@ -86,6 +86,51 @@ _CODE_LAYERS = {"Lambda", "TFSMLayer"}
 # The member of a .keras zip that describes the model (Keras' name; not a run folder's file).
 KERAS_CONFIG = "config.json"
 MAX_CONFIG_BYTES = 50 * 1024 * 1024  # a model's description is a few hundred kB
+
+
+def follow(node, ends: str, key: str, at: int | None = None) -> int | None:
+    """A value of the layer at a saved model's inputs or outputs (`ends`), through nested models; None if not found."""
+    try:
+        for _ in range(8):
+            config = node["config"]
+            if key in config:
+                value = config[key] if at is None else config[key][at]
+                return int(value) if value is not None else None
+            first = config[ends][0]
+            name = first[0] if isinstance(first, list) else first
+            node = next(layer for layer in config["layers"] if layer.get("name", layer["config"].get("name")) == name)
+    except (KeyError, TypeError, IndexError, ValueError, StopIteration, AttributeError):
+        return None
+    return None
+
+
+def saved_backbone(path: str | os.PathLike) -> str | None:
+    """The backbone (a registry name) of a saved classifier, from its description; None if it is none glr knows.
+
+    Keras names its applications its own way (`MobileNetV3Small`, `resnet50`), glr's registry otherwise
+    (`mobilenet_v3_small`): the two match once case and underscores are set aside.
+    """
+    from glr.backbones.registry import list_backbones
+
+    def plain(name) -> str:
+        return "".join(c for c in str(name).lower() if c.isalnum())
+
+    known = {plain(name): name for name in list_backbones()}
+    try:
+        with zipfile.ZipFile(path) as archive:
+            layers = json.loads(archive.read(KERAS_CONFIG))["config"]["layers"]
+    except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile):
+        return None  # what is damaged is said by the loaders
+    names = [plain(layer.get("config", {}).get("name")) for layer in layers if isinstance(layer, dict)]
+    return next((known[name] for name in names if name in known), None)
+
+
+def check_backbone(run, expected: str) -> None:
+    """GlrError when the run's model.keras holds another backbone than its config.json names (a file copied in)."""
+    if (found := saved_backbone(run.model_path)) not in (None, expected):
+        raise GlrError(f"{run.path}: the model is a {found} classifier but {run.config_path.name} says {expected}: "
+                       "the two files come from different runs (its photos would be prepared for the wrong "
+                       "backbone, and every prediction be wrong); train the run again")
 
 
 def _detail(exc: BaseException) -> str:

@@ -31,38 +31,32 @@ the last step, evaluation, index and report, is glr.evaluation.finish (on the ch
 from __future__ import annotations
 
 import os
-import time
 import traceback
 
 import numpy as np
 
-from glr.backbones.feature_cache import MIRROR_VIEW, cached_view_table, cached_views
-from glr.backbones.features import content_digest
 from glr.backbones.registry import build_backbone
-from glr.data.near_copies import default_store
-from glr.data.usable import usable_photos
 from glr.errors import GlrError
 from glr.evaluation import readout
-from glr.retrieval.flip import EMBEDDING
 from glr.training import run_data
-from glr.training.checkpoints import Checkpoints, resume_model
+from glr.training.checkpoints import Checkpoints, drop_half_written, resume_model
 from glr.training.cluster import (Cluster, cluster_from_env, drop_worker_run, lost_worker_message, make_strategy,
                                   off_strategy, worker_run)
-from glr.training.config import TrainConfig
-from glr.training.head_data import WindowChoice, keep_rows, table_plan
+from glr.training.config import TrainConfig, setting_notes
 from glr.training.launch import training_lock
 from glr.training.resuming import restore, snapshot
-from glr.training.loop import Diverged, barrier, train_epochs, weights_digest, worker_split
+from glr.training.loop import Diverged, train_epochs, weights_digest, worker_split
 from glr.training.model import build_classifier, build_head, compile_model, load_model, save_model, split_classifier
 from glr.training.progress import PHASES, Progress, StopRequested
 from glr.training.run import Run
 from glr.training.settings import resolve
+from glr.training.trainer_features import FeatureStage
 from glr.training.trainer_signals import install_sigterm_handler, say, stop_on_signals
 from glr.training.status import now  # the one clock of the run folder's timestamps
 
 
 # --------------------------------------------------------------------------- trainer
-class Trainer:
+class Trainer(FeatureStage):
     """Trains one run folder. Use `train_run` rather than this class directly."""
 
     def __init__(self, run: Run, config: TrainConfig, console: bool = False, strategy=None,
@@ -115,6 +109,10 @@ class Trainer:
         self.run.write_labels(split.labels)
         self.run.write_split(split.table())  # what the run trains on: on resume, its photos still in the dataset
         self.train, self.val, self.labels = split.train, split.val, split.labels
+        single = int((self.train["label"].value_counts() == 1).sum())
+        self.notes = setting_notes(self.cfg, len(self.train), len(self.val), single, self.settings.fine_tuned)
+        for note in self.notes:
+            self.say(note)
         self.progress.advance(1)
 
     def backbone(self):
@@ -129,75 +127,6 @@ class Trainer:
             self.run.update_status(message=self.progress.phase)  # back to the stage it was built for
         return self._backbone
 
-    def map_model(self):
-        """The frozen backbone without its global pooling: the feature map whose windows are the crops."""
-        if self._map_model is None:
-            from glr.backbones.features import spatial_model
-
-            self._map_model = spatial_model(self.backbone())
-            if self._map_model is None:
-                raise GlrError(f"{self.spec.name} does not end in global average pooling, so its crops cannot "
-                               "be taken in feature space; train with --augment-space images")
-        return self._map_model
-
-    def features(self) -> tuple[np.ndarray, np.ndarray]:
-        """(train features (N, K, D), val features (M, D)); images that fail to decode are dropped."""
-        from glr.backbones.feature_cache import cached_window_features
-
-        started = time.monotonic()
-        cache = self.settings.feature_cache()
-        windows = self.cfg.augment and self.cfg.augment_space == "features"
-        views, dtype = self.table_plan(windows)
-        digests = {name: [content_digest(p) for p in df["path"]] for name, df in (("train", self.train), ("val", self.val))}
-        total = len(self.val) * len(self.val_views()) + len(self.train) * (2 if windows else len(views))
-        common = dict(input_size=self.input_size, preprocess=self.spec.preprocess,
-                      batch_size=self.cfg.batch_size, progress=self.progress.advance)
-        computed = self.share_features(digests, views, windows, cache, common)
-        self.progress.start("extracting features", total, "img", desc="features")
-        val_common = common
-        if windows and not views and EMBEDDING == "rmac":  # the index's regions (glr.retrieval.regional), in one pass
-            computed += cached_window_features(self.map_model, self.val["path"].tolist(), digests["val"], cache,
-                                               keep=lambda w: w[:1], **common)[2]
-            val_common = {**common, "progress": None}  # their whole maps are cached now: counted once
-        (val, *_), val_ok, n = cached_views(self.backbone, self.val["path"].tolist(), digests["val"],
-                                            self.val_views(), cache, **val_common)
-        computed += n
-        if windows and not views:
-            # Two passes per photo (the centre crop and its mirror); its views are windows of their feature maps.
-            choice = WindowChoice(len(self.train))
-            train_feats, train_ok, n = cached_window_features(
-                self.map_model, self.train["path"].tolist(), digests["train"], cache, keep=choice, **common)
-            computed += n
-            self.run.update_status(windows_kept=choice.kept, windows_total=choice.total)
-            if message := choice.message():
-                self.say(message)
-        else:
-            train_feats, train_ok, n = cached_view_table(self.backbone, self.train["path"].tolist(), digests["train"],
-                                                         views, cache, dtype=dtype, **common)
-            computed += n
-        self.progress.close()
-        self.run.update_status(features_computed=computed, features_seconds=round(time.monotonic() - started, 1))
-        train_ok, val_ok, problems = usable_photos(self.train, self.val, digests, train_ok, val_ok, self.labels,
-                                                   self.cfg.data, default_store())
-        for problem in problems:
-            self.say(problem, problem=True)
-        self.train, self.val = self.train[train_ok].reset_index(drop=True), self.val[val_ok].reset_index(drop=True)
-        return keep_rows(train_feats, train_ok), keep_rows(val, val_ok)
-
-    def table_plan(self, windows: bool) -> tuple[list[int | str], type]:
-        """(views to ask the cache for (none: the map windows), their dtype), within phase 1's memory budget (said and recorded).
-
-        Over it, the windows become the two whole maps (the cache's view 0 and mirror: 2 vectors per
-        photo made and stored, not 30), the image views float16 and fewer (glr.training.head_data.table_plan).
-        """
-        views, dtype, fields, message = table_plan(
-            len(self.train), self.spec.feature_dim, [0, MIRROR_VIEW] if windows else self.training_views(), windows)
-        if fields:
-            self.run.update_status(**fields)
-        if message:
-            self.say(message)
-        return views, dtype
-
     def say(self, message: str, problem: bool = False) -> None:
         """A message for the run's status and, on the command line, the terminal; a data `problem` is kept for the report."""
         if problem:
@@ -206,51 +135,6 @@ class Trainer:
         self.run.update_status(message=message)
         if self.console:
             say(message)
-
-    def training_views(self) -> list[int | str]:
-        """The views of each training photo that the head trains on, view 0 (the clean centre crop) first.
-
-        The head classifies the mean of a photo's and its mirror image's features (glr.retrieval.flip),
-        so the first augmented view is the centre crop's mirror image: the evaluation and the index
-        need it anyway, so training on it costs no backbone pass of its own, and each photo is
-        decoded once for all of its views. The other `views - 1` are seeded random crops and flips.
-        """
-        return [0, MIRROR_VIEW, *range(1, self.cfg.views)] if self.cfg.augment else [0]
-
-    def val_views(self) -> list[int | str]:
-        """The views computed for each validation photo: the centre crop and its mirror image (glr.retrieval.flip)."""
-        return [0, MIRROR_VIEW]
-
-    def share_features(self, digests: dict, views: list[int], windows: bool, cache, common: dict) -> int:
-        """In a cluster: fill the shared cache with this worker's shard of the photos, then wait for every shard.
-
-        The split is stable (by the photo's content digest), so a resumed or restarted
-        worker takes the same photos. Returns the number of features this worker computed.
-        """
-        from glr.backbones.feature_cache import cached_window_features
-
-        if not self.distributed or cache is None:
-            return 0
-        # Built by all together: it broadcasts the chief's weights, and a worker skipping it (its photos cached;
-        # one that does not decode never is) left the collectives unmatched: the run failed at once.
-        self.backbone()
-        size, index = self.cluster.size, self.cluster.index
-        mine = {name: [i for i, d in enumerate(digests[name]) if int(d[:8], 16) % size == index] for name in digests}
-        paths = {name: df["path"].to_numpy()[mine[name]].tolist() for name, df in (("train", self.train), ("val", self.val))}
-        own = {name: [digests[name][i] for i in mine[name]] for name in digests}
-        total = len(own["val"]) * len(self.val_views()) + len(own["train"]) * (2 if windows else len(views))
-        self.progress.start(f"extracting features (shard {index + 1} of {size})", total, "img", desc="features")
-        computed = cached_views(self.backbone, paths["val"], own["val"], self.val_views(), cache, **common)[2]
-        if windows and not views:
-            computed += cached_window_features(self.map_model, paths["train"], own["train"], cache,
-                                               keep=WindowChoice(len(own["train"])), **common)[2]
-        else:
-            computed += cached_view_table(self.backbone, paths["train"], own["train"], views, cache, dtype=np.float16,
-                                          **common)[2]
-        self.progress.close()
-        self.run.update_status(message="waiting for the other workers' features")
-        barrier(self.strategy)  # every shard is in the cache once every worker has got here
-        return computed
 
     # -- phase 1 --------------------------------------------------------------------
     def load(self, path):
@@ -359,8 +243,9 @@ class Trainer:
             classifier = off_strategy(classifier)  # evaluation is no collective
         if thumbnails is not None:
             thumbnails.join()  # the index step then finds them made
-        return finish_run(self.run, classifier, self.train, self.val, batch_size=self.cfg.batch_size,
-                          val_feats=val_feats, progress=self.progress)
+        scores, problems = finish_run(self.run, classifier, self.train, self.val, batch_size=self.cfg.batch_size,
+                                      val_feats=val_feats, progress=self.progress)
+        return scores, [*problems, *self.notes]  # in the finished run's message, where the user looks
 
 
 def train_worker(run: Run, cluster: Cluster, resume: bool = False) -> None:
@@ -388,6 +273,8 @@ def train_run(run: Run, resume: bool = False, console: bool = False) -> dict | N
         return train_worker(run, cluster, resume)
     with training_lock(run.results_dir, run.id), stop_on_signals(run):
         run.clear_stop_request()
+        if dropped := drop_half_written(run):  # safe under the lock: no save of this run is under way
+            say(dropped)
         before = snapshot(run) if resume else None  # put back if the resume is refused before its epochs
         run.update_status(state="running", pid=os.getpid(), started=now(), finished=None, traceback=None,
                           workers=cluster.size if cluster else 1, refused=None, resumed_from=None, phase=None,
