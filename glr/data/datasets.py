@@ -15,8 +15,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-import re
-import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,12 +23,12 @@ import pandas as pd
 from sklearn.model_selection import train_test_split
 
 from glr.data import class_names
+from glr.data.dataset_path import dataset_root, locate, unicode_twins  # noqa: F401 - read from here too
 from glr.data.layouts import (
     ARCHIVES, IMAGE_EXTENSIONS, SAFE_ID_PATTERN, TRAIN_CSV, category_to_name, examples, is_system_folder,
     looks_like_gldv2_images, plural, read_class_folders, read_gldv2,
 )
 from glr.data.photo_files import drop_missing_files, relative_examples, restore_leading_zeros  # noqa: F401 - relative_examples: read from here too
-from glr.data.sniff import WEB_ADDRESS
 from glr.errors import DatasetError
 
 # The reading API callers use. The layout constants and `category_to_name` are
@@ -105,18 +103,6 @@ class Split:
         return hashlib.sha1(table.to_csv(index=False).encode()).hexdigest()[:16]
 
 
-def dataset_root(path: str | os.PathLike) -> Path:
-    """`path` with `~` expanded; a DatasetError naming it when the OS cannot even look there (a name over 255
-    bytes, a paragraph pasted; `~nouser/x`), which Path reports as an OSError or a RuntimeError."""
-    try:
-        root = Path(path).expanduser()
-        root.exists()
-    except (OSError, RuntimeError) as exc:
-        raise DatasetError(f"{os.fspath(path)}: cannot be opened as a dataset folder "
-                           f"({getattr(exc, 'strerror', None) or exc})") from None
-    return root
-
-
 def load_catalog(path: str | os.PathLike, check_files: bool | None = None) -> Catalog:
     """Read a dataset folder (GLDv2 layout or one folder per class) into a Catalog.
 
@@ -126,50 +112,11 @@ def load_catalog(path: str | os.PathLike, check_files: bool | None = None) -> Ca
     checks (for a CSV without its images). Raises `DatasetError` when nothing usable can
     be read.
     """
-    root = dataset_root(path)
-    typed, twins = root, []
-    if not root.exists():
-        if re.match(WEB_ADDRESS, os.fspath(path)):  # a dataset's page pasted: Path would make "https:/..." of it
-            raise DatasetError(f"{os.fspath(path)}: is a web address, not a folder on this computer; download the "
-                               "dataset first and point glr at its folder (GLDv2's photos: python -m glr fetch)")
-        if os.name != "nt" and re.match(r"[A-Za-z]:[\\/]|\\\\", os.fspath(path)):  # C:\data, D:/x, \\nas\share
-            raise DatasetError(f"{os.fspath(path)}: no such folder here: it is a Windows path, and glr runs on a computer "
-                               "that is not Windows; give the folder as this computer, where glr runs, names it (under "
-                               "WSL, C:\\data is /mnt/c/data), or copy the photos there")
-        near = root.with_name(root.name.strip()) if root.name.strip() else root
-        twins = unicode_twins(root)
-        if len(twins) != 1:
-            raise DatasetError(f"{root}: no such file or folder" + (
-                f" (its name ends or starts with a space; without it, {near} is there)" if near != root and near.exists()
-                else f" (folders of the same name in another Unicode form are there: {', '.join(map(str, twins))})"
-                if twins else ""))
-        root = twins[0]
+    root, note = locate(path)
     catalog = _load_catalog(root, check_files)
-    if twins:
-        catalog.problems.insert(0, f"{typed}: not there as typed; {root}, the same name in another Unicode form "
-                                   "(as a Mac writes names), is: read that")
+    if note:
+        catalog.problems.insert(0, note)
     return catalog
-
-
-def unicode_twins(path: Path, most: int = 8) -> list[Path]:
-    """The paths on disk that are `path` with its missing names in another Unicode form, sorted (up to `most`).
-
-    A folder copied from a Mac keeps its names decomposed (NFD: "e" + U+0301), while a path typed
-    or pasted elsewhere is composed (NFC: "é"): to Linux two names, to the user one.
-    """
-    found = [Path(path.anchor)] if path.is_absolute() else [Path()]
-    for name in path.parts[1:] if path.is_absolute() else path.parts:
-        key, step = unicodedata.normalize("NFC", name), []
-        for base in found:
-            if (base / name).exists():
-                step.append(base / name)
-                continue
-            with contextlib.suppress(OSError):
-                step += [base / e for e in sorted(os.listdir(base)) if unicodedata.normalize("NFC", e) == key]
-        found = step[:most]
-        if not found:
-            break
-    return sorted(found)
 
 
 def _load_catalog(root: Path, check_files: bool | None) -> Catalog:

@@ -1,0 +1,86 @@
+"""Where a dataset path as typed is on disk: `~` expanded, what the OS refuses named, and a folder whose
+name is the typed one in another Unicode form (a Mac's NFD names) found and said.
+
+Every reader of a typed dataset path goes through here (the catalog, a run's resume, the app's cache
+stamp), so a path that reads as a dataset also resumes, and reloads when its folder changes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import unicodedata
+from pathlib import Path
+
+from glr.data.sniff import WEB_ADDRESS
+from glr.errors import DatasetError
+
+
+def dataset_root(path: str | os.PathLike) -> Path:
+    """`path` with `~` expanded; a DatasetError naming it when the OS cannot even look there (a name over 255
+    bytes, a paragraph pasted; `~nouser/x`), which Path reports as an OSError or a RuntimeError."""
+    try:
+        root = Path(path).expanduser()
+        root.exists()
+    except (OSError, RuntimeError) as exc:
+        raise DatasetError(f"{os.fspath(path)}: cannot be opened as a dataset folder "
+                           f"({getattr(exc, 'strerror', None) or exc})") from None
+    return root
+
+
+def locate(path: str | os.PathLike) -> tuple[Path, str | None]:
+    """(the folder or file `path` names on disk, a note when it is not there as typed but in another Unicode form).
+
+    DatasetError, naming the likely cause, when it is not there: a web address, a Windows path, a stray
+    space at an end of its name, or several folders of its name in other Unicode forms.
+    """
+    root = dataset_root(path)
+    if root.exists():
+        return root, None
+    text = os.fspath(path)
+    if re.match(WEB_ADDRESS, text):  # a dataset's page pasted: Path would make "https:/..." of it
+        raise DatasetError(f"{text}: is a web address, not a folder on this computer; download the "
+                           "dataset first and point glr at its folder (GLDv2's photos: python -m glr fetch)")
+    if os.name != "nt" and re.match(r"[A-Za-z]:[\\/]|\\\\", text):  # C:\data, D:/x, \\nas\share
+        raise DatasetError(f"{text}: no such folder here: it is a Windows path, and glr runs on a computer "
+                           "that is not Windows; give the folder as this computer, where glr runs, names it (under "
+                           "WSL, C:\\data is /mnt/c/data), or copy the photos there")
+    near = root.with_name(root.name.strip()) if root.name.strip() else root
+    twins = unicode_twins(root)
+    if len(twins) != 1:
+        raise DatasetError(f"{root}: no such file or folder" + (
+            f" (its name ends or starts with a space; without it, {near} is there)" if near != root and near.exists()
+            else f" (folders of the same name in another Unicode form are there: {', '.join(map(str, twins))})"
+            if twins else ""))
+    return twins[0], (f"{root}: not there as typed; {twins[0]}, the same name in another Unicode form "
+                      "(as a Mac writes names), is: read that")
+
+
+def on_disk(path: str | os.PathLike) -> Path | None:
+    """The folder or file `path` names on disk (as `locate` finds it), or None; never raises."""
+    try:
+        return locate(path)[0]
+    except DatasetError:
+        return None
+
+
+def unicode_twins(path: Path, most: int = 8) -> list[Path]:
+    """The paths on disk that are `path` with its missing names in another Unicode form, sorted (up to `most`).
+
+    A folder copied from a Mac keeps its names decomposed (NFD: "e" + U+0301), while a path typed
+    or pasted elsewhere is composed (NFC: "é"): to Linux two names, to the user one.
+    """
+    found = [Path(path.anchor)] if path.is_absolute() else [Path()]
+    for name in path.parts[1:] if path.is_absolute() else path.parts:
+        key, step = unicodedata.normalize("NFC", name), []
+        for base in found:
+            if (base / name).exists():
+                step.append(base / name)
+                continue
+            with contextlib.suppress(OSError):
+                step += [base / e for e in sorted(os.listdir(base)) if unicodedata.normalize("NFC", e) == key]
+        found = step[:most]
+        if not found:
+            break
+    return sorted(found)
