@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
-from glr.data import class_names
+from glr.data import class_names, gldv2_files
 from glr.data.dataset_path import dataset_root, locate, unicode_twins  # noqa: F401 - read from here too
 from glr.data.layouts import (
     ARCHIVES, IMAGE_EXTENSIONS, SAFE_ID_PATTERN, TRAIN_CSV, category_to_name, examples, is_system_folder,
@@ -138,7 +138,10 @@ def _load_catalog(root: Path, check_files: bool | None) -> Catalog:
         csv = next((p for p in sorted(root.iterdir()) if p.name.lower() == TRAIN_CSV and p.is_file()), csv)
     if csv.exists() or csv.is_symlink():
         try:
-            return _load_gldv2(root, csv, check_files)
+            catalog = _load_gldv2(root, csv, check_files)
+            # GLDv2's download has train_clean.csv beside train.csv: which of the two was read is said.
+            catalog.problems += [note] if (note := gldv2_files.clean_beside(root, csv)) else []
+            return catalog
         except DatasetError as exc:
             if (root / "train").is_dir() or not (classes := _class_folders_with_photos(root)):
                 raise

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from glr.data import gldv2_files
 from glr.errors import DatasetError
 from glr.paths import broken_link, one_line
 
@@ -169,6 +170,7 @@ def read_train_csv(csv: Path) -> tuple[pd.DataFrame, list[str]]:
     if missing:
         # A column whose name may mean either the landmark or its name: only the user knows, so it is named.
         maybe = [h for h in header if h in ("label", "class", "class_id", "target", "landmarks")] if "landmark_id" in missing else []
+        maybe = [] if gldv2_files.what_file_is(header) else maybe  # GLDv2's answers' `landmarks`: no training list
         raise DatasetError(
             f"{csv}: missing column {' and '.join(repr(m) for m in missing)}; "
             f"found {', '.join(repr(h) for h in header)}. Expected `id,landmark_id` or `id,url,landmark_id` "
@@ -179,9 +181,14 @@ def read_train_csv(csv: Path) -> tuple[pd.DataFrame, list[str]]:
                if (n := _header_line_below(csv, delimiter)) else "")
             # GLDv2's test.csv and index.csv (`id,url`, or `id` alone) are photos without their landmarks.
             + (f"; GLDv2's test.csv and index.csv list photos without their landmarks: use {TRAIN_NAME} (or {CLEAN_CSV})"
-               if missing == ["landmark_id"] and set(header) <= {"id", "url", "images"} else "")
+               if missing == ["landmark_id"] and set(header) <= {"id", "url", "images"} else
+               f"; {other}" if (other := gldv2_files.what_file_is(header)) else "")
         )
-    return drop_repeated_headers(arrow_frame(arrow_columns(csv, names, ["id", "landmark_id"], delimiter))), []
+    twice = gldv2_files.repeated_columns(header, names, ["id", "landmark_id"])  # `id,landmark_id,landmark_id`
+    df = drop_repeated_headers(arrow_frame(arrow_columns(csv, names, ["id", "landmark_id", *twice], delimiter)))
+    if twice and (problem := gldv2_files.repeated_column_problem(csv, header, names, df)):
+        raise DatasetError(problem)
+    return df[["id", "landmark_id"]], []
 
 
 def _header_line_below(csv: Path, delimiter: str, lines: int = 10) -> int | None:
