@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from conftest import make_gldv2, write_image
-from glr.data.datasets import category_to_name, curate, load_catalog, summarize
+from glr.data.datasets import Catalog, category_to_name, curate, load_catalog, summarize
 from glr.errors import DatasetError
 
 
@@ -644,3 +644,34 @@ def test_a_path_in_another_unicode_form_that_matches_two_folders_names_them(tmp_
             f"{typed}: no such file or folder (folders of the same name in another Unicode form are there: "
             f"{sorted([tmp_path / first, tmp_path / second])[0]}, ")):
         load_catalog(typed)
+
+
+def _catalog_of(counts: dict[str, int]) -> Catalog:
+    """A class-folder catalog of `counts` photos per class (no files: curate reads only the table)."""
+    rows = [(f"{name}/{i}.jpg", f"/x/{name}/{i}.jpg", n, name) for n, (name, k) in enumerate(counts.items()) for i in range(k)]
+    return Catalog(root=Path("/x"), layout="folders", df=pd.DataFrame(rows, columns=["id", "path", "landmark_id", "name"]))
+
+
+def test_ten_thousand_classes_of_one_photo_say_every_class_is_too_small(tmp_path):
+    # Was "the top 100 cut through 10000 classes of 1 images each: the 100 first by folder name kept (a tie; a larger
+    # top-N keeps more). Dropped 100 classes ... and 90 more": a larger top-N keeps nothing, and 9,900 went unsaid.
+    catalog = _catalog_of({f"class_{i:05d}": 1 for i in range(10_000)})
+    with pytest.raises(DatasetError) as caught:
+        curate(catalog)
+    assert str(caught.value) == (
+        "no class has at least 2 images, so nothing can be split into train and validation. Dropped 10,000 classes "
+        "with fewer than 2 images (too small to split into train and validation): class_00000 (1), class_00001 (1), "
+        "class_00002 (1), class_00003 (1), class_00004 (1), class_00005 (1), class_00006 (1), class_00007 (1), "
+        "class_00008 (1), class_00009 (1) and 9,990 more")
+
+
+def test_a_tie_among_classes_too_small_to_keep_is_not_said_as_a_tie(tmp_path):
+    # 3 classes of 4 and 200 of 1 at top-N 100: the "tie" was said ("cut through 200 classes of 1 images each ...
+    # a larger top-N keeps more"), though no top-N keeps a class of 1.
+    catalog = _catalog_of({"A": 4, "B": 4, "C": 4} | {f"solo{i:03d}": 1 for i in range(200)})
+    split = curate(catalog)
+    assert split.num_classes == 3
+    assert not any("tie" in m for m in split.messages), split.messages
+    assert split.messages == ["Dropped 97 classes with fewer than 2 images (too small to split into train and "
+                              "validation): solo000 (1), solo001 (1), solo002 (1), solo003 (1), solo004 (1), solo005 (1), "
+                              "solo006 (1), solo007 (1), solo008 (1), solo009 (1) and 87 more"]

@@ -271,17 +271,19 @@ def curate(
 
     counts = df["landmark_id"].value_counts()
     counts = counts.iloc[np.lexsort((counts.index.to_numpy(), -counts.to_numpy()))]  # as class_counts: ties by id
-    top = counts.iloc[:top_n]
-    if top_n < len(counts) and counts.iloc[top_n] == top.iloc[-1]:
+    # With no class big enough, every class is named as too small: a top-N cut of them would hide most of them.
+    top = counts.iloc[:top_n] if len(counts) and counts.iloc[0] >= min_images else counts
+    # A tie among classes too small to keep is no tie: they go whatever the top-N.
+    if top_n < len(counts) and counts.iloc[top_n] == top.iloc[-1] and top.iloc[-1] >= min_images:
         tied = int((counts == top.iloc[-1]).sum())
         first = "with the lowest landmark_id" if catalog.layout == "gldv2" else "first by folder name"
-        messages.append(f"the top {top_n} cut through {tied} classes of {top.iloc[-1]} images each: the "
-                        f"{int((top == top.iloc[-1]).sum())} {first} kept (a tie; a larger top-N keeps more)")
+        messages.append(f"the top {top_n} cut through {tied:,} classes of {top.iloc[-1]:,} images each: the "
+                        f"{int((top == top.iloc[-1]).sum()):,} {first} kept (a tie; a larger top-N keeps more)")
     small = top[top < min_images]
     if len(small):
         names = catalog.names()
         listed = ", ".join(f"{names.get(int(i), i)} ({n})" for i, n in small.iloc[:10].items())
-        more = f" and {len(small) - 10} more" if len(small) > 10 else ""
+        more = f" and {len(small) - 10:,} more" if len(small) > 10 else ""
         messages.append(
             f"Dropped {plural(len(small), 'class')} with fewer than {min_images} images "
             f"(too small to split into train and validation): {listed}{more}"
