@@ -22,3 +22,23 @@ def test_on_disk_is_none_where_locate_refuses(tmp_path):
         assert on_disk(path) is None
         with pytest.raises(DatasetError):
             locate(path)
+
+
+def test_a_folder_named_with_a_space_at_its_end_is_read_from_the_name_the_app_leaves(tmp_path):
+    # A folder named "photos " (a Windows or Mac copy keeps the space): the app trims what is typed, so the folder
+    # could never be chosen ("photos: no such file or folder").
+    from conftest import write_image
+    from glr.data import browse
+    from glr.data.datasets import load_catalog
+
+    on_disk = tmp_path / "Trip 2024 " / "photos "
+    for name in ("Tower", "Bridge"):
+        for i in range(2):
+            write_image(on_disk / name / f"{i}.jpg", seed=i)
+    typed = browse.typed_path(f"{tmp_path}/Trip 2024/photos ")
+    assert typed == f"{tmp_path}/Trip 2024/photos"
+    catalog = load_catalog(typed)
+    assert catalog.root == on_disk and len(catalog.df) == 4
+    assert catalog.problems[0] == (f"{typed}: not there as typed; {on_disk}, the same name with spaces at the start "
+                                   "or end of a folder's name, is: read that")
+    assert browse.dataset_stamp(typed) == browse.dataset_stamp(on_disk) > 0

@@ -1,5 +1,5 @@
 """Where a dataset path as typed is on disk: `~` expanded, what the OS refuses named, and a folder whose
-name is the typed one in another Unicode form (a Mac's NFD names) found and said.
+name is the typed one in another Unicode form (a Mac's NFD names) or but for spaces at its ends found and said.
 
 Every reader of a typed dataset path goes through here (the catalog, a run's resume, the app's cache
 stamp), so a path that reads as a dataset also resumes, and reloads when its folder changes.
@@ -30,10 +30,11 @@ def dataset_root(path: str | os.PathLike) -> Path:
 
 
 def locate(path: str | os.PathLike) -> tuple[Path, str | None]:
-    """(the folder or file `path` names on disk, a note when it is not there as typed but in another Unicode form).
+    """(the folder or file `path` names on disk, a note when it is not there as typed but under the same name in
+    another Unicode form or with spaces at the ends of a name: see `name_twins`).
 
-    DatasetError, naming the likely cause, when it is not there: a web address, a Windows path, a stray
-    space at an end of its name, or several folders of its name in other Unicode forms.
+    DatasetError, naming the likely cause, when it is not there: a web address, a Windows path, or several
+    folders of its name in those other forms.
     """
     root = dataset_root(path)
     if root.exists():
@@ -46,15 +47,34 @@ def locate(path: str | os.PathLike) -> tuple[Path, str | None]:
         raise DatasetError(f"{text}: no such folder here: it is a Windows path, and glr runs on a computer "
                            "that is not Windows; give the folder as this computer, where glr runs, names it (under "
                            "WSL, C:\\data is /mnt/c/data), or copy the photos there")
-    near = root.with_name(root.name.strip()) if root.name.strip() else root
-    twins = unicode_twins(root)
+    twins = name_twins(root)
     if len(twins) != 1:
         raise DatasetError(f"{root}: no such file or folder" + (
-            f" (its name ends or starts with a space; without it, {near} is there)" if near != root and near.exists()
-            else f" (folders of the same name in another Unicode form are there: {', '.join(map(str, twins))})"
+            f" (folders of the same name {_how(root, twins, why=False)} are there: {', '.join(map(str, twins))})"
             if twins else ""))
-    return twins[0], (f"{root}: not there as typed; {twins[0]}, the same name in another Unicode form "
-                      "(as a Mac writes names), is: read that")
+    return twins[0], f"{root}: not there as typed; {twins[0]}, the same name {_how(root, twins)}, is: read that"
+
+
+def _key(name: str) -> str:
+    """What a file name is to the user: its NFC form, without spaces at its ends."""
+    return unicodedata.normalize("NFC", name).strip()
+
+
+def _spaces(name: str) -> tuple[int, int]:
+    """How many spaces `name` has at its start and at its end."""
+    return len(name) - len(name.lstrip()), len(name) - len(name.rstrip())
+
+
+def _how(typed: Path, found: list[Path], why: bool = True) -> str:
+    """How the names `found` on disk differ from `typed`'s: their Unicode form, spaces at their ends, or both;
+    `why`: with the likely cause of another Unicode form."""
+    pairs = [(a, b) for twin in found for a, b in zip(typed.parts, twin.parts) if a != b]
+    ways = []
+    if any(a.strip() != b.strip() for a, b in pairs):
+        ways.append("in another Unicode form" + (" (as a Mac writes names)" if why else ""))
+    if any(_spaces(a) != _spaces(b) for a, b in pairs):
+        ways.append("with spaces at the start or end of a folder's name")
+    return " and ".join(ways)
 
 
 def on_disk(path: str | os.PathLike) -> Path | None:
@@ -65,21 +85,23 @@ def on_disk(path: str | os.PathLike) -> Path | None:
         return None
 
 
-def unicode_twins(path: Path, most: int = 8) -> list[Path]:
+def name_twins(path: Path, most: int = 8) -> list[Path]:
     """The paths on disk that are `path` with its missing names in another Unicode form, sorted (up to `most`).
 
     A folder copied from a Mac keeps its names decomposed (NFD: "e" + U+0301), while a path typed
-    or pasted elsewhere is composed (NFC: "é"): to Linux two names, to the user one.
+    or pasted elsewhere is composed (NFC: "é"): to Linux two names, to the user one. Spaces at the
+    ends of a name count for nothing too: the app trims what is typed, and a folder named "photos "
+    (Windows and macOS keep the space) could not be chosen, while a space copied after a path is unseen.
     """
     found = [Path(path.anchor)] if path.is_absolute() else [Path()]
     for name in path.parts[1:] if path.is_absolute() else path.parts:
-        key, step = unicodedata.normalize("NFC", name), []
+        key, step = _key(name), []
         for base in found:
             if (base / name).exists():
                 step.append(base / name)
                 continue
             with contextlib.suppress(OSError):
-                step += [base / e for e in sorted(os.listdir(base)) if unicodedata.normalize("NFC", e) == key]
+                step += [base / e for e in sorted(os.listdir(base)) if _key(e) == key]
         found = step[:most]
         if not found:
             break

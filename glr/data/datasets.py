@@ -23,7 +23,7 @@ import pandas as pd
 from sklearn.model_selection import train_test_split
 
 from glr.data import class_names, gldv2_files
-from glr.data.dataset_path import dataset_root, locate, unicode_twins  # noqa: F401 - read from here too
+from glr.data.dataset_path import dataset_root, locate, name_twins  # noqa: F401 - read from here too
 from glr.data.layouts import (
     ARCHIVES, IMAGE_EXTENSIONS, SAFE_ID_PATTERN, TRAIN_CSV, category_to_name, examples, is_system_folder,
     looks_like_gldv2_images, plural, read_class_folders, read_gldv2,

@@ -52,8 +52,8 @@ def repeated_column_problem(csv: Path, header: list[str], names: list[str], df) 
             other = df[names[i]].fillna("").str.strip()
             differ = (first != other).to_numpy()
             if differ.any():
-                row = int(differ.argmax())
-                return (f"{csv}: has {len(at)} columns named {column!r} (columns {', '.join(str(j + 1) for j in at[:-1])} and {at[-1] + 1}) "
-                        f"that differ on {int(differ.sum()):,} of {len(df):,} rows (e.g. {first.iloc[row]!r} and "
-                        f"{other.iloc[row]!r}); which one is meant is unknown: delete or rename the other")
+                row, numbers = int(differ.argmax()), ", ".join(str(j + 1) for j in at[:-1]) + f" and {at[-1] + 1}"
+                return (f"{csv}: has {len(at)} columns named {column!r} (columns {numbers}) that differ on "
+                        f"{int(differ.sum()):,} of {len(df):,} rows (e.g. {first.iloc[row]!r} and {other.iloc[row]!r}); "
+                        "which one is meant is unknown: delete or rename the other")
     return None
