@@ -39,6 +39,6 @@ def test_a_folder_named_with_a_space_at_its_end_is_read_from_the_name_the_app_le
     assert typed == f"{tmp_path}/Trip 2024/photos"
     catalog = load_catalog(typed)
     assert catalog.root == on_disk and len(catalog.df) == 4
-    assert catalog.problems[0] == (f"{typed}: not there as typed; {on_disk}, the same name with spaces at the start "
+    assert catalog.problems[0] == (f"{typed}: not there as typed; '{on_disk}', the same name with spaces at the start "
                                    "or end of a folder's name, is: read that")
     assert browse.dataset_stamp(typed) == browse.dataset_stamp(on_disk) > 0

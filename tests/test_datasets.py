@@ -591,7 +591,7 @@ def test_a_path_with_a_space_at_its_end_reads_the_folder_without_it_and_says_so(
             write_image(tmp_path / "photos" / name / f"{i}.jpg", seed=i)
     catalog = load_catalog(f"{tmp_path}/photos ")
     assert catalog.root == tmp_path / "photos" and len(catalog.df) == 4
-    assert catalog.problems[0] == (f"{tmp_path}/photos : not there as typed; {tmp_path}/photos, the same name with "
+    assert catalog.problems[0] == (f"{tmp_path}/photos : not there as typed; '{tmp_path}/photos', the same name with "
                                    "spaces at the start or end of a folder's name, is: read that")
     with pytest.raises(DatasetError, match=r"nothing : no such file or folder$"):
         load_catalog(tmp_path / "nothing ")

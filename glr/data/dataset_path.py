@@ -52,7 +52,9 @@ def locate(path: str | os.PathLike) -> tuple[Path, str | None]:
         raise DatasetError(f"{root}: no such file or folder" + (
             f" (folders of the same name {_how(root, twins, why=False)} are there: {', '.join(map(str, twins))})"
             if twins else ""))
-    return twins[0], f"{root}: not there as typed; {twins[0]}, the same name {_how(root, twins)}, is: read that"
+    how = _how(root, twins)
+    shown = f"'{twins[0]}'" if "spaces" in how else twins[0]  # quoted, or a space at its end is unseen
+    return twins[0], f"{root}: not there as typed; {shown}, the same name {how}, is: read that"
 
 
 def _key(name: str) -> str:
