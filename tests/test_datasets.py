@@ -679,3 +679,22 @@ def test_a_tie_among_classes_too_small_to_keep_is_not_said_as_a_tie(tmp_path):
     assert split.messages == ["Dropped 97 classes with fewer than 2 images (too small to split into train and "
                               "validation): solo000 (1), solo001 (1), solo002 (1), solo003 (1), solo004 (1), solo005 (1), "
                               "solo006 (1), solo007 (1), solo008 (1), solo009 (1) and 87 more"]
+
+
+def test_landmark_names_in_the_landmark_id_column_say_how_to_give_them_and_no_class_folder_is_offered(tmp_path):
+    # `id,landmark_id` with `Eiffel Tower` as the label, the photos in images/: was "6 rows have a landmark_id that
+    # is not an integer ...; skipped. This folder also holds class folders of photos (e.g. 'images'): to read those
+    # as the dataset, move train.csv out of it": one folder is no dataset of classes, and the names went unexplained.
+    rows = []
+    for c in ("Eiffel Tower", "Big Ben"):
+        for i in range(3):
+            write_image(tmp_path / "images" / f"{c[:3]}{i}.jpg", seed=i)
+            rows.append(f"{c[:3]}{i},{c}")
+    (tmp_path / "train.csv").write_text("id,landmark_id\n" + "\n".join(rows) + "\n")
+    with pytest.raises(DatasetError) as caught:
+        load_catalog(tmp_path)
+    assert str(caught.value) == (
+        f"{tmp_path}: no usable images; 6 rows have a landmark_id that is not an integer (e.g. 'Eiffel Tower', "
+        "'Big Ben'); skipped: they look like the landmarks' names, and landmark_id takes a number per landmark: number "
+        "them (1, 2, ...) and name them in train_label_to_category.csv (landmark_id,category), or put each landmark's "
+        "photos in a folder of its name")

@@ -143,7 +143,8 @@ def _load_catalog(root: Path, check_files: bool | None) -> Catalog:
             catalog.problems += [note] if (note := gldv2_files.clean_beside(root, csv)) else []
             return catalog
         except DatasetError as exc:
-            if (root / "train").is_dir() or not (classes := _class_folders_with_photos(root)):
+            # One folder of photos (`images/`, beside a CSV of one's own) is no dataset of classes: not offered.
+            if (root / "train").is_dir() or len(classes := _class_folders_with_photos(root)) < 2:
                 raise
             # A CSV of the user's own (photo notes, a label list) beside class folders: the folders were never read.
             raise DatasetError(f"{str(exc).rstrip('.')}. This folder also holds class folders of photos (e.g. "

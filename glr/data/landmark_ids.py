@@ -27,8 +27,13 @@ def refused_label_problems(texts: pd.Series) -> list[str]:
     problems = []
     if other.any():
         n = int(other.sum())
+        # Words in every one (`Eiffel Tower`), of two or more kinds: the landmarks' names, put where their numbers go.
+        named = stripped[other].nunique() > 1 and all(any(c.isalpha() for c in t) for t in stripped[other].unique())
         problems.append(f"{plural(n, 'row')} {have(n)} a landmark_id that is not an integer "
-                        f"(e.g. {examples(texts[other].fillna('').replace('', '<empty>'))}); skipped")
+                        f"(e.g. {examples(texts[other].fillna('').replace('', '<empty>'))}); skipped" + (
+                            ": they look like the landmarks' names, and landmark_id takes a number per landmark: "
+                            "number them (1, 2, ...) and name them in train_label_to_category.csv (landmark_id,category), "
+                            "or put each landmark's photos in a folder of its name" if named else ""))
     if excel.any():
         n = int(excel.sum())
         problems.append(f"{plural(n, 'row')} {have(n)} a landmark_id a spreadsheet turned into a number (e.g. "
