@@ -1,5 +1,6 @@
 """glr.data.dataset_path: a typed dataset path found on disk (the catalog's own cases: test_datasets)."""
 
+import re
 import unicodedata
 
 import pytest
@@ -42,3 +43,30 @@ def test_a_folder_named_with_a_space_at_its_end_is_read_from_the_name_the_app_le
     assert catalog.problems[0] == (f"{typed}: not there as typed; '{on_disk}', the same name with spaces at the start "
                                    "or end of a folder's name, is: read that")
     assert browse.dataset_stamp(typed) == browse.dataset_stamp(on_disk) > 0
+
+
+@pytest.mark.parametrize("name, data, said", [
+    ("photos.zip", None, "a zip archive: unpack it first, and point glr at the folder it gives; or make a dataset of it "
+                         "on the app's Dataset page (Upload photos), which reads a zip of one folder of photos per class"),
+    ("photos", None, "a zip archive: unpack it first"),  # a download saved without its extension
+    ("photos.tar.zst", b"\x28\xb5\x2f\xfd" + b"\0" * 300, "a Zstandard archive: unpack it first"),
+    ("photos.zipx", b"PK\x03\x04" + b"\0" * 300, "a zip archive: unpack it first"),
+    ("photos.dat", b"\0" * 257 + b"ustar\x0000" + b"\0" * 300, "a tar archive: unpack it first"),
+    ("backup.7z", b"7z\xbc\xaf\x27\x1c" + b"\0" * 300, "a 7-Zip archive: unpack it first"),
+])
+def test_an_archive_given_as_the_dataset_is_named_whatever_its_extension(tmp_path, name, data, said):
+    # `.tar.zst`, `.zipx` or no extension were "is a file; point glr at a dataset folder or at its train.csv"; a zip
+    # did not say the app's Dataset page makes a dataset of one.
+    import zipfile
+
+    from glr.data.datasets import load_catalog
+
+    path = tmp_path / name
+    if data is None:
+        with zipfile.ZipFile(path, "w") as zf:
+            zf.writestr("Tower/0.jpg", b"x")
+    else:
+        path.write_bytes(data)
+    with pytest.raises(DatasetError, match=re.escape(f"{path}: is a file; point glr at a dataset folder or at its "
+                                                     f"train.csv ({said}")):
+        load_catalog(path)

@@ -548,7 +548,8 @@ def test_a_train_csv_still_packed_as_kaggle_downloads_it_is_named(gldv2, packed,
 def test_an_archive_given_as_the_dataset_says_to_unpack_it(tmp_path):
     (tmp_path / "landmarks.zip").write_bytes(b"PK\x05\x06" + b"\x00" * 18)
     with pytest.raises(DatasetError, match=re.escape("landmarks.zip: is a file; point glr at a dataset folder or at its "
-                                                     "train.csv (an archive: unpack it first, and point glr at the folder it gives)")):
+                                                     "train.csv (a zip archive: unpack it first, and point glr at the folder it "
+                                                     "gives; or make a dataset of it on the app's Dataset page")):
         load_catalog(tmp_path / "landmarks.zip")
 
 

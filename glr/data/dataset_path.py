@@ -79,6 +79,24 @@ def _how(typed: Path, found: list[Path], why: bool = True) -> str:
     return " and ".join(ways)
 
 
+# Archives by their first bytes (a download saved without its extension, `.tar.zst`, `.zipx`), and tar's mark at 257.
+ARCHIVE_MAGIC = [(b"PK\x03\x04", "a zip archive"), (b"PK\x05\x06", "a zip archive"), (b"\x1f\x8b", "a gzip archive"),
+                 (b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive"), (b"Rar!\x1a\x07", "a RAR archive"),
+                 (b"\xfd7zXZ\x00", "an xz archive"), (b"BZh", "a bzip2 archive"), (b"\x28\xb5\x2f\xfd", "a Zstandard archive")]
+
+
+def archive_kind(path: Path) -> str | None:
+    """What archive the file at `path` is ("a zip archive"), by its first bytes; None if none or unreadable."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(265)
+    except OSError:
+        return None
+    if head[257:262] == b"ustar":
+        return "a tar archive"
+    return next((kind for magic, kind in ARCHIVE_MAGIC if head.startswith(magic)), None)
+
+
 def on_disk(path: str | os.PathLike) -> Path | None:
     """The folder or file `path` names on disk (as `locate` finds it), or None; never raises."""
     try:

@@ -23,7 +23,7 @@ import pandas as pd
 from sklearn.model_selection import train_test_split
 
 from glr.data import class_names, gldv2_files
-from glr.data.dataset_path import dataset_root, locate, name_twins  # noqa: F401 - read from here too
+from glr.data.dataset_path import archive_kind, dataset_root, locate, name_twins  # noqa: F401 - read from here too
 from glr.data.layouts import (
     ARCHIVES, IMAGE_EXTENSIONS, SAFE_ID_PATTERN, TRAIN_CSV, category_to_name, examples, is_system_folder,
     looks_like_gldv2_images, plural, read_class_folders, read_gldv2,
@@ -127,8 +127,10 @@ def _load_catalog(root: Path, check_files: bool | None) -> Catalog:
         # A photo pasted from a class folder: name the folder above the class folders, most likely the dataset.
         photo = (f" (a photo: for one folder of photos per class, that is the folder above the class folders, "
                  f"{root.parent.parent})") if root.suffix.lower() in IMAGE_EXTENSIONS else ""
-        if root.name.lower().endswith(ARCHIVES):
-            photo = " (an archive: unpack it first, and point glr at the folder it gives)"
+        if (kind := archive_kind(root) or ("an archive" if root.name.lower().endswith(ARCHIVES) else None)):
+            photo = f" ({kind}: unpack it first, and point glr at the folder it gives" + (
+                "; or make a dataset of it on the app's Dataset page (Upload photos), which reads a zip of one folder "
+                "of photos per class)" if kind == "a zip archive" else ")")
         raise DatasetError(f"{root}: is a file; point glr at a dataset folder or at its train.csv{photo}")
     if not os.access(root, os.R_OK | os.X_OK):
         raise DatasetError(f"{root}: permission denied, the folder cannot be read")
