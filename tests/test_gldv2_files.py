@@ -29,6 +29,8 @@ def test_a_folder_with_train_clean_csv_beside_train_csv_says_which_it_read(tmp_p
 @pytest.mark.parametrize("name, text, said", [
     ("recognition_solution_v2.1.csv", "id,landmarks,Usage\nabcdef0123456789,12 13,Private\n",
      "it is GLDv2's answers for test.csv (recognition_solution), for scoring a submission, not photos to train on"),
+    ("sample_submission.csv", "id,landmarks\nabcdef0123456789,12 0.5\n",
+     "it is a submission (Kaggle's sample_submission.csv, or one glr's predict wrote): predictions for test photos"),
     ("train_attribution.csv", "id,url,author,license,title\nabcdef0123456789,http://x,A,CC,T\n",
      "it is GLDv2's photo credits (train_attribution.csv), read beside train.csv: use train.csv"),
     ("train_label_to_category.csv", "landmark_id,category\n1,http://commons.wikimedia.org/wiki/Category:X\n",

@@ -26,9 +26,12 @@ def clean_beside(root: Path, csv: Path) -> str | None:
 def what_file_is(header: list[str]) -> str | None:
     """What a CSV that is no training list is, by its lower-cased header (GLDv2's other files), or None."""
     columns = set(header)
-    if {"id", "landmarks"} <= columns and ("usage" in columns or len(columns) == 2):
+    if {"id", "landmarks", "usage"} <= columns:
         return ("it is GLDv2's answers for test.csv (recognition_solution), for scoring a submission, "
                 "not photos to train on: use train.csv (or train_clean.csv)")
+    if columns == {"id", "landmarks"}:
+        return ("it is a submission (Kaggle's sample_submission.csv, or one glr's predict wrote): predictions for test "
+                "photos, not photos to train on: use train.csv (or train_clean.csv)")
     if "id" in columns and columns & {"author", "license", "title"}:
         return "it is GLDv2's photo credits (train_attribution.csv), read beside train.csv: use train.csv"
     if columns == {"landmark_id", "category"}:
