@@ -19,6 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from glr.data import gldv2_files
+from glr.data.dataset_path import archive_kind
 from glr.errors import DatasetError
 from glr.paths import broken_link, one_line
 
@@ -59,6 +60,8 @@ def read_header(csv: Path, expected: str = "id,landmark_id", delimiter: str = ",
                         (b"\xff\xfe", "UTF-16 text (Excel's \"Unicode Text\")"), (b"\xfe\xff", "UTF-16 text")):
         if header_bytes.startswith(magic):
             raise DatasetError(f"{csv}: is {what}, not a CSV file; save it as \"CSV UTF-8 (comma delimited)\"")
+    if (packed := archive_kind(csv)) and packed != "a zip archive":  # a zip is most often an .xlsx: said above
+        raise DatasetError(f"{csv}: is {packed}, not a CSV file: unpack it, and name what it gives {csv.name}")
     # UTF-16 without its byte-order mark (PowerShell's `Out-File`, some exports): every other byte of ASCII is 0.
     zeros = sorted((header_bytes[0::2].count(0), header_bytes[1::2].count(0)))
     if len(header_bytes) >= 4 and zeros[1] > len(header_bytes) // 4 and zeros[0] < len(header_bytes) // 20:
