@@ -699,3 +699,6 @@ def test_landmark_names_in_the_landmark_id_column_say_how_to_give_them_and_no_cl
         "'Big Ben'); skipped: they look like the landmarks' names, and landmark_id takes a number per landmark: number "
         "them (1, 2, ...) and name them in train_label_to_category.csv (landmark_id,category), or put each landmark's "
         "photos in a folder of its name")
+    (tmp_path / "train.csv").write_text("id,landmark_id\nEif0,None\nEif1,nan\nBig0,1\nBig1,1\nBig2,None\n")
+    problems = load_catalog(tmp_path, check_files=False).problems  # GLDv1's "no landmark": no names
+    assert problems == ["3 rows have a landmark_id that is not an integer (e.g. 'None', 'nan'); skipped"]
