@@ -173,7 +173,9 @@ def read_gldv2(root: Path, csv: Path) -> tuple[pd.DataFrame, list[str]]:
     # dot are rewritten: the regex over all of GLDv2's 4.1M ids would cost 0.6 s for a rare case.
     dotted = df["id"].str.contains(".", regex=False).fillna(False).astype(bool)
     if dotted.any():
-        df.loc[dotted, "id"] = df.loc[dotted, "id"].str.replace(r"\.(?i:jpe?g)$", "", regex=True)
+        # Any image format's (a photo converted to PNG or WebP): the file check finds it under that extension.
+        named = "|".join(e.lstrip(".") for e in IMAGE_EXTENSIONS)
+        df.loc[dotted, "id"] = df.loc[dotted, "id"].str.replace(rf"\.(?i:{named})$", "", regex=True)
     # An id written as its photo's path (`train/0/1/2/012...`, `/kaggle/input/.../train/0/1/2/012...`, as Kaggle
     # notebooks save their tables) is the id at its end, when GLDv2's folders match it. Only that id is kept,
     # so the path never leads anywhere. Windows writes it with backslashes (`train\0\1\2\012...`).
