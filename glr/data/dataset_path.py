@@ -1,5 +1,6 @@
-"""Where a dataset path as typed is on disk: `~` expanded, what the OS refuses named, and a folder whose
-name is the typed one in another Unicode form (a Mac's NFD names) or but for spaces at its ends found and said.
+"""Where a dataset path as typed is on disk: `~` expanded, what the OS refuses named, and a folder named as
+typed but in another Unicode form (a Mac's NFD names) or with spaces at the ends of a name found and said;
+and what archive a file given as the dataset is.
 
 Every reader of a typed dataset path goes through here (the catalog, a run's resume, the app's cache
 stamp), so a path that reads as a dataset also resumes, and reloads when its folder changes.

@@ -3,8 +3,10 @@
 A GLDv2 download holds, beside `train.csv`, `train_clean.csv` (the cleaned subset GLDv2's papers train
 on), `train_label_to_category.csv` (the landmarks' names), `train_attribution.csv` (photo credits),
 `index.csv` and `test.csv` (photos without landmarks) and `recognition_solution_v2.1.csv` (the answers
-for test.csv). A folder is read from its `train.csv`; these say so, and name the file given when it is
-one of the others, by its columns (as a download may rename it).
+for test.csv); Kaggle adds `sample_submission.csv`. A folder is read from its `train.csv`; these say so,
+and name the file given when it is one of the others, by its columns (as a download may rename it).
+A train.csv with its `id` or `landmark_id` column twice (a join, a spreadsheet's copy) is refused when
+the two differ: which one is meant is unknown.
 """
 
 from __future__ import annotations
