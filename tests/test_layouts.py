@@ -358,3 +358,18 @@ def test_ids_in_excels_formula_wrapper_are_their_ids_and_said_once(gld):
     shown = ", ".join(f"'=\"{i}\"'" for i, _ in rows[:3])
     assert catalog.problems == ['6 rows have an id in Excel\'s ="..." wrapper (the way it keeps leading zeros), e.g. '
                                 f"{shown}; read as what it holds"]
+
+
+def test_ids_written_as_paths_inside_the_dataset_are_their_photos_names(tmp_path):
+    # A tutorial's table (`images/IMG_1000.jpg`, or `photos\\2024\\IMG_1000.jpg` from Windows): every row "an id that
+    # is not a plain file name; skipped, so nothing outside the dataset is read", though the path stays inside.
+    rows = []
+    for c, folder in ((1, "images"), (2, "images/more")):
+        for i in range(3):
+            write_image(tmp_path / folder / f"IMG_{c}{i:03d}.jpg", seed=10 * c + i)
+            rows.append(f"{folder.replace('/', chr(92)) if c == 2 else folder}/IMG_{c}{i:03d}.jpg,{c}")
+    (tmp_path / "train.csv").write_text("id,landmark_id\n" + "\n".join(rows + ["../outside/IMG_9999.jpg,1"]) + "\n")
+    catalog = load_catalog(tmp_path)
+    assert sorted(catalog.df["id"]) == [f"IMG_{c}{i:03d}" for c in (1, 2) for i in range(3)]
+    assert catalog.problems[0] == ("1 row has an id that is not a plain file name (e.g. '../outside/IMG_9999'); "
+                                   "skipped, so nothing outside the dataset is read")
