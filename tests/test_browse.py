@@ -113,3 +113,18 @@ def test_dataset_stamp_changes_when_a_photo_is_added_to_a_class_folder(tmp_path)
         write_image(tmp_path / folder / "1.jpg", seed=1)
         os.utime(tmp_path / folder, (later, later))  # what adding the photo does, beyond the clock's resolution
         assert browse.dataset_stamp(tmp_path) == later
+
+
+def test_dataset_stamp_of_a_path_typed_in_nfc_follows_its_folder_named_in_nfd(tmp_path):
+    # The app caches the catalog on this stamp: a path typed in NFC for a folder a Mac named in NFD stamped 0.0
+    # for ever, so photos added there never showed until the server restarted.
+    import os
+    import unicodedata
+
+    on_disk = tmp_path / unicodedata.normalize("NFD", "Café")
+    write_image(on_disk / "Tower" / "0.jpg", seed=0)
+    typed = tmp_path / "Café"
+    assert browse.dataset_stamp(typed) == browse.dataset_stamp(on_disk) > 0
+    later = browse.dataset_stamp(on_disk) + 100
+    os.utime(on_disk / "Tower", (later, later))
+    assert browse.dataset_stamp(typed) == later

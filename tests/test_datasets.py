@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from conftest import make_gldv2, write_image
-from glr.data.datasets import category_to_name, curate, load_catalog, summarize
+from glr.data.datasets import Catalog, category_to_name, curate, load_catalog, summarize
 from glr.errors import DatasetError
 
 
@@ -548,7 +548,8 @@ def test_a_train_csv_still_packed_as_kaggle_downloads_it_is_named(gldv2, packed,
 def test_an_archive_given_as_the_dataset_says_to_unpack_it(tmp_path):
     (tmp_path / "landmarks.zip").write_bytes(b"PK\x05\x06" + b"\x00" * 18)
     with pytest.raises(DatasetError, match=re.escape("landmarks.zip: is a file; point glr at a dataset folder or at its "
-                                                     "train.csv (an archive: unpack it first, and point glr at the folder it gives)")):
+                                                     "train.csv (a zip archive: unpack it first, and point glr at the folder it "
+                                                     "gives; or make a dataset of it on the app's Dataset page")):
         load_catalog(tmp_path / "landmarks.zip")
 
 
@@ -583,12 +584,16 @@ def test_a_web_address_given_as_the_dataset_says_so(tmp_path):
         load_catalog(url)
 
 
-def test_a_path_with_a_space_at_its_end_says_the_folder_without_it_is_there(tmp_path):
+def test_a_path_with_a_space_at_its_end_reads_the_folder_without_it_and_says_so(tmp_path):
     # A path copied with the space after it: "no such file or folder" for a folder the user sees is there.
-    (tmp_path / "photos").mkdir()
-    with pytest.raises(DatasetError, match=re.escape(f"{tmp_path}/photos : no such file or folder (its name ends or "
-                                                     f"starts with a space; without it, {tmp_path}/photos is there)")):
-        load_catalog(f"{tmp_path}/photos ")
+    # (Session 27: read and said, as a folder named in another Unicode form is; it was refused, naming the folder.)
+    for name in ("Tower", "Bridge"):
+        for i in range(2):
+            write_image(tmp_path / "photos" / name / f"{i}.jpg", seed=i)
+    catalog = load_catalog(f"{tmp_path}/photos ")
+    assert catalog.root == tmp_path / "photos" and len(catalog.df) == 4
+    assert catalog.problems[0] == (f"{tmp_path}/photos : not there as typed; '{tmp_path}/photos', the same name with "
+                                   "spaces at the start or end of a folder's name, is: read that")
     with pytest.raises(DatasetError, match=r"nothing : no such file or folder$"):
         load_catalog(tmp_path / "nothing ")
 
@@ -644,3 +649,56 @@ def test_a_path_in_another_unicode_form_that_matches_two_folders_names_them(tmp_
             f"{typed}: no such file or folder (folders of the same name in another Unicode form are there: "
             f"{sorted([tmp_path / first, tmp_path / second])[0]}, ")):
         load_catalog(typed)
+
+
+def _catalog_of(counts: dict[str, int]) -> Catalog:
+    """A class-folder catalog of `counts` photos per class (no files: curate reads only the table)."""
+    rows = [(f"{name}/{i}.jpg", f"/x/{name}/{i}.jpg", n, name) for n, (name, k) in enumerate(counts.items()) for i in range(k)]
+    return Catalog(root=Path("/x"), layout="folders", df=pd.DataFrame(rows, columns=["id", "path", "landmark_id", "name"]))
+
+
+def test_ten_thousand_classes_of_one_photo_say_every_class_is_too_small(tmp_path):
+    # Was "the top 100 cut through 10000 classes of 1 images each: the 100 first by folder name kept (a tie; a larger
+    # top-N keeps more). Dropped 100 classes ... and 90 more": a larger top-N keeps nothing, and 9,900 went unsaid.
+    catalog = _catalog_of({f"class_{i:05d}": 1 for i in range(10_000)})
+    with pytest.raises(DatasetError) as caught:
+        curate(catalog)
+    assert str(caught.value) == (
+        "no class has at least 2 images, so nothing can be split into train and validation. Dropped 10,000 classes "
+        "with fewer than 2 images (too small to split into train and validation): class_00000 (1), class_00001 (1), "
+        "class_00002 (1), class_00003 (1), class_00004 (1), class_00005 (1), class_00006 (1), class_00007 (1), "
+        "class_00008 (1), class_00009 (1) and 9,990 more")
+
+
+def test_a_tie_among_classes_too_small_to_keep_is_not_said_as_a_tie(tmp_path):
+    # 3 classes of 4 and 200 of 1 at top-N 100: the "tie" was said ("cut through 200 classes of 1 images each ...
+    # a larger top-N keeps more"), though no top-N keeps a class of 1.
+    catalog = _catalog_of({"A": 4, "B": 4, "C": 4} | {f"solo{i:03d}": 1 for i in range(200)})
+    split = curate(catalog)
+    assert split.num_classes == 3
+    assert not any("tie" in m for m in split.messages), split.messages
+    assert split.messages == ["Dropped 97 classes with fewer than 2 images (too small to split into train and "
+                              "validation): solo000 (1), solo001 (1), solo002 (1), solo003 (1), solo004 (1), solo005 (1), "
+                              "solo006 (1), solo007 (1), solo008 (1), solo009 (1) and 87 more"]
+
+
+def test_landmark_names_in_the_landmark_id_column_say_how_to_give_them_and_no_class_folder_is_offered(tmp_path):
+    # `id,landmark_id` with `Eiffel Tower` as the label, the photos in images/: was "6 rows have a landmark_id that
+    # is not an integer ...; skipped. This folder also holds class folders of photos (e.g. 'images'): to read those
+    # as the dataset, move train.csv out of it": one folder is no dataset of classes, and the names went unexplained.
+    rows = []
+    for c in ("Eiffel Tower", "Big Ben"):
+        for i in range(3):
+            write_image(tmp_path / "images" / f"{c[:3]}{i}.jpg", seed=i)
+            rows.append(f"{c[:3]}{i},{c}")
+    (tmp_path / "train.csv").write_text("id,landmark_id\n" + "\n".join(rows) + "\n")
+    with pytest.raises(DatasetError) as caught:
+        load_catalog(tmp_path)
+    assert str(caught.value) == (
+        f"{tmp_path}: no usable images; 6 rows have a landmark_id that is not an integer (e.g. 'Eiffel Tower', "
+        "'Big Ben'); skipped: they look like the landmarks' names, and landmark_id takes a number per landmark: number "
+        "them (1, 2, ...) and name them in train_label_to_category.csv (landmark_id,category), or put each landmark's "
+        "photos in a folder of its name")
+    (tmp_path / "train.csv").write_text("id,landmark_id\nEif0,None\nEif1,nan\nBig0,1\nBig1,1\nBig2,None\n")
+    problems = load_catalog(tmp_path, check_files=False).problems  # GLDv1's "no landmark": no names
+    assert problems == ["3 rows have a landmark_id that is not an integer (e.g. 'None', 'nan'); skipped"]

@@ -82,6 +82,22 @@ def test_ids_written_as_file_names_are_their_ids(gld):
     assert len(catalog.df) == 6 and catalog.problems == []
 
 
+@pytest.mark.parametrize("ext", [".png", ".webp", ".HEIC", ".jpeg"])
+def test_ids_written_as_file_names_of_any_image_format_find_their_photos(gld, ext):
+    # Photos converted to PNG or WebP and listed by their file names: "6 rows have an id that is not a plain file
+    # name (e.g. '10abc....png'); skipped, so nothing outside the dataset is read", every row.
+    import os
+
+    csv = gld / "train.csv"
+    lines = csv.read_text().splitlines()
+    csv.write_text("\n".join([lines[0]] + [line.replace(",", f"{ext},", 1) for line in lines[1:]]) + "\n")
+    for path in (gld / "train").rglob("*.jpg"):
+        os.rename(path, path.with_suffix(ext))  # the bytes stay JPEG: only the names matter here
+    catalog = load_catalog(gld)
+    assert len(catalog.df) == 6 and catalog.problems == []
+    assert all(p.endswith(ext) for p in catalog.df["path"])
+
+
 def test_a_class_folder_without_images_is_named(tmp_path):
     for name in ("Tower", "Bridge"):
         for i in range(2):
@@ -342,3 +358,18 @@ def test_ids_in_excels_formula_wrapper_are_their_ids_and_said_once(gld):
     shown = ", ".join(f"'=\"{i}\"'" for i, _ in rows[:3])
     assert catalog.problems == ['6 rows have an id in Excel\'s ="..." wrapper (the way it keeps leading zeros), e.g. '
                                 f"{shown}; read as what it holds"]
+
+
+def test_ids_written_as_paths_inside_the_dataset_are_their_photos_names(tmp_path):
+    # A tutorial's table (`images/IMG_1000.jpg`, or `photos\\2024\\IMG_1000.jpg` from Windows): every row "an id that
+    # is not a plain file name; skipped, so nothing outside the dataset is read", though the path stays inside.
+    rows = []
+    for c, folder in ((1, "images"), (2, "images/more")):
+        for i in range(3):
+            write_image(tmp_path / folder / f"IMG_{c}{i:03d}.jpg", seed=10 * c + i)
+            rows.append(f"{folder.replace('/', chr(92)) if c == 2 else folder}/IMG_{c}{i:03d}.jpg,{c}")
+    (tmp_path / "train.csv").write_text("id,landmark_id\n" + "\n".join(rows + ["../outside/IMG_9999.jpg,1"]) + "\n")
+    catalog = load_catalog(tmp_path)
+    assert sorted(catalog.df["id"]) == [f"IMG_{c}{i:03d}" for c in (1, 2) for i in range(3)]
+    assert catalog.problems[0] == ("1 row has an id that is not a plain file name (e.g. '../outside/IMG_9999'); "
+                                   "skipped, so nothing outside the dataset is read")

@@ -133,3 +133,25 @@ def test_a_photo_saved_under_another_image_extension_is_found(tmp_path, monkeypa
     assert {os.path.splitext(p)[1] for p in table["path"]} == {".jpg", ".JPG", ".jpeg", ".png"}
     problems = catalog.problems + split.messages
     assert sum("1 image file listed in train.csv not found" in p for p in problems) == 1, problems
+
+
+@pytest.mark.parametrize("where", ["images", "photos/2024", "."])
+def test_a_train_csv_of_ones_own_beside_its_photos_in_another_folder_finds_them(tmp_path, where):
+    # train.csv + images/ (Kaggle's and many tutorials' layout), or the photos beside train.csv: every photo was
+    # "not found (e.g. 'train/I/M/G/IMG_1000.jpg')", and then "This folder also holds class folders of photos (e.g.
+    # 'images'): ... move train.csv out of it", though 'images' holds the very photos train.csv lists.
+    rows = []
+    for c in (1, 2):
+        for i in range(3):
+            write_image(tmp_path / where / f"IMG_{c}{i:03d}.jpg", seed=10 * c + i)
+            rows.append(f"IMG_{c}{i:03d}.jpg,{c}")
+    (tmp_path / "train.csv").write_text("id,landmark_id\n" + "\n".join(rows) + "\n")
+    catalog = load_catalog(tmp_path)
+    assert len(catalog.df) == 6
+    assert all(Path(p).parent == (tmp_path / where).resolve() or Path(p).parent == tmp_path / where
+               for p in catalog.df["path"])
+    shown = os.path.normpath(os.path.join(where, "IMG_1000.jpg"))
+    assert catalog.problems == [f"6 photos not where GLDv2 keeps them (train/a/b/c/ for an id starting 'abc') but "
+                                f"elsewhere in the dataset folder (e.g. '{shown}', "
+                                f"'{os.path.normpath(os.path.join(where, 'IMG_1001.jpg'))}', "
+                                f"'{os.path.normpath(os.path.join(where, 'IMG_1002.jpg'))}'); used from there"]

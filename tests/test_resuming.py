@@ -32,3 +32,23 @@ def test_an_epochs_change_a_training_took_up_is_no_longer_undone(tmp_path, monke
     assert run.status()["state"] == "stopped" and not run.status().get("epochs_pending")
     restore(run, snapshot(run), "a worker could not start")
     assert setting(run.config(), "epochs") == 6 and run.status()["epochs"] == 6
+
+
+def test_a_run_on_a_path_typed_in_nfc_for_a_folder_named_in_nfd_can_be_resumed(tmp_path, capsys):
+    # The run trained from that folder (glr.data.datasets reads the folder of the same name in another Unicode form),
+    # but a resume was refused: "trains on .../Café, which is no longer there".
+    import unicodedata
+
+    from glr.training.resuming import resumable
+    from glr.training.trainer import train_run
+    from test_run_data import class_folders, stopped_run
+
+    class_folders(tmp_path / unicodedata.normalize("NFD", "Café"))
+    run = stopped_run(tmp_path / "results", tmp_path / "Café")
+    assert resumable(run) is run
+    capsys.readouterr()
+    train_run(run, resume=True, console=True)
+    assert "Unicode form" not in capsys.readouterr().err  # said at the start; each resume said it again
+    assert run.status()["state"] == "finished" and run.history()["epoch"].tolist() == [1, 2, 3, 4]
+    note = [p for p in run.config()["dataset"]["problems"] if "Unicode form" in p]
+    assert len(note) == 1  # said once, not again by the resume

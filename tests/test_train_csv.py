@@ -239,3 +239,17 @@ def test_a_title_or_comment_line_above_the_header_says_where_the_header_is(tmp_p
     lines = "line" if n == 2 else "lines"
     with pytest.raises(DatasetError, match=re.escape(f"; its header is line {n}: delete the {n - 1} {lines} above it")):
         read_train_csv(csv)
+
+
+@pytest.mark.parametrize("compress, kind", [("gzip", "a gzip archive"), ("bz2", "a bzip2 archive")])
+def test_a_compressed_train_csv_under_its_plain_name_says_it_is_compressed(tmp_path, compress, kind):
+    # `curl -o train.csv` of a gzip-encoded answer, or a file gzipped in place and renamed: was "is not UTF-8 text;
+    # save it as UTF-8 CSV", which no re-save of a compressed file mends.
+    import bz2
+    import gzip
+
+    csv = tmp_path / "train.csv"
+    csv.write_bytes({"gzip": gzip, "bz2": bz2}[compress].compress(b"id,landmark_id\nabc1,7\n"))
+    with pytest.raises(DatasetError, match=re.escape(f"{csv}: is {kind}, not a CSV file: unpack it, and name what it "
+                                                     "gives train.csv")):
+        read_train_csv(csv)

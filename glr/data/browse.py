@@ -16,6 +16,7 @@ import pandas as pd
 
 from glr.atomic import read_json, write_json
 from glr.data.class_index import ClassIndex, GalleryPage  # noqa: F401 - GalleryPage is part of this API
+from glr.data.dataset_path import on_disk
 from glr.errors import ImageError
 from glr.paths import cache_dir, demo_dir
 
@@ -66,6 +67,8 @@ def dataset_stamp(path: str | os.PathLike | None) -> float:
         root = Path(path).expanduser() if path else demo_dir()
     except RuntimeError:  # "~nouser/x": no folder to stamp; load_catalog names the problem
         return 0.0
+    # The folder load_catalog reads: a path typed in NFC for a folder named in NFD stamps that folder, not 0 for ever.
+    root = on_disk(root) or root
     stamps = []
     for candidate in (root, root / "train.csv", root / ".complete"):
         try:

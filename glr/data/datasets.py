@@ -15,8 +15,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-import re
-import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,13 +22,13 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
-from glr.data import class_names
+from glr.data import class_names, gldv2_files
+from glr.data.dataset_path import archive_kind, dataset_root, locate, name_twins  # noqa: F401 - read from here too
 from glr.data.layouts import (
     ARCHIVES, IMAGE_EXTENSIONS, SAFE_ID_PATTERN, TRAIN_CSV, category_to_name, examples, is_system_folder,
     looks_like_gldv2_images, plural, read_class_folders, read_gldv2,
 )
 from glr.data.photo_files import drop_missing_files, relative_examples, restore_leading_zeros  # noqa: F401 - relative_examples: read from here too
-from glr.data.sniff import WEB_ADDRESS
 from glr.errors import DatasetError
 
 # The reading API callers use. The layout constants and `category_to_name` are
@@ -105,18 +103,6 @@ class Split:
         return hashlib.sha1(table.to_csv(index=False).encode()).hexdigest()[:16]
 
 
-def dataset_root(path: str | os.PathLike) -> Path:
-    """`path` with `~` expanded; a DatasetError naming it when the OS cannot even look there (a name over 255
-    bytes, a paragraph pasted; `~nouser/x`), which Path reports as an OSError or a RuntimeError."""
-    try:
-        root = Path(path).expanduser()
-        root.exists()
-    except (OSError, RuntimeError) as exc:
-        raise DatasetError(f"{os.fspath(path)}: cannot be opened as a dataset folder "
-                           f"({getattr(exc, 'strerror', None) or exc})") from None
-    return root
-
-
 def load_catalog(path: str | os.PathLike, check_files: bool | None = None) -> Catalog:
     """Read a dataset folder (GLDv2 layout or one folder per class) into a Catalog.
 
@@ -126,50 +112,11 @@ def load_catalog(path: str | os.PathLike, check_files: bool | None = None) -> Ca
     checks (for a CSV without its images). Raises `DatasetError` when nothing usable can
     be read.
     """
-    root = dataset_root(path)
-    typed, twins = root, []
-    if not root.exists():
-        if re.match(WEB_ADDRESS, os.fspath(path)):  # a dataset's page pasted: Path would make "https:/..." of it
-            raise DatasetError(f"{os.fspath(path)}: is a web address, not a folder on this computer; download the "
-                               "dataset first and point glr at its folder (GLDv2's photos: python -m glr fetch)")
-        if os.name != "nt" and re.match(r"[A-Za-z]:[\\/]|\\\\", os.fspath(path)):  # C:\data, D:/x, \\nas\share
-            raise DatasetError(f"{os.fspath(path)}: no such folder here: it is a Windows path, and glr runs on a computer "
-                               "that is not Windows; give the folder as this computer, where glr runs, names it (under "
-                               "WSL, C:\\data is /mnt/c/data), or copy the photos there")
-        near = root.with_name(root.name.strip()) if root.name.strip() else root
-        twins = unicode_twins(root)
-        if len(twins) != 1:
-            raise DatasetError(f"{root}: no such file or folder" + (
-                f" (its name ends or starts with a space; without it, {near} is there)" if near != root and near.exists()
-                else f" (folders of the same name in another Unicode form are there: {', '.join(map(str, twins))})"
-                if twins else ""))
-        root = twins[0]
+    root, note = locate(path)
     catalog = _load_catalog(root, check_files)
-    if twins:
-        catalog.problems.insert(0, f"{typed}: not there as typed; {root}, the same name in another Unicode form "
-                                   "(as a Mac writes names), is: read that")
+    if note:
+        catalog.problems.insert(0, note)
     return catalog
-
-
-def unicode_twins(path: Path, most: int = 8) -> list[Path]:
-    """The paths on disk that are `path` with its missing names in another Unicode form, sorted (up to `most`).
-
-    A folder copied from a Mac keeps its names decomposed (NFD: "e" + U+0301), while a path typed
-    or pasted elsewhere is composed (NFC: "é"): to Linux two names, to the user one.
-    """
-    found = [Path(path.anchor)] if path.is_absolute() else [Path()]
-    for name in path.parts[1:] if path.is_absolute() else path.parts:
-        key, step = unicodedata.normalize("NFC", name), []
-        for base in found:
-            if (base / name).exists():
-                step.append(base / name)
-                continue
-            with contextlib.suppress(OSError):
-                step += [base / e for e in sorted(os.listdir(base)) if unicodedata.normalize("NFC", e) == key]
-        found = step[:most]
-        if not found:
-            break
-    return sorted(found)
 
 
 def _load_catalog(root: Path, check_files: bool | None) -> Catalog:
@@ -180,8 +127,10 @@ def _load_catalog(root: Path, check_files: bool | None) -> Catalog:
         # A photo pasted from a class folder: name the folder above the class folders, most likely the dataset.
         photo = (f" (a photo: for one folder of photos per class, that is the folder above the class folders, "
                  f"{root.parent.parent})") if root.suffix.lower() in IMAGE_EXTENSIONS else ""
-        if root.name.lower().endswith(ARCHIVES):
-            photo = " (an archive: unpack it first, and point glr at the folder it gives)"
+        if (kind := archive_kind(root) or ("an archive" if root.name.lower().endswith(ARCHIVES) else None)):
+            photo = f" ({kind}: unpack it first, and point glr at the folder it gives" + (
+                "; or make a dataset of it on the app's Dataset page (Upload photos), which reads a zip of one folder "
+                "of photos per class)" if kind == "a zip archive" else ")")
         raise DatasetError(f"{root}: is a file; point glr at a dataset folder or at its train.csv{photo}")
     if not os.access(root, os.R_OK | os.X_OK):
         raise DatasetError(f"{root}: permission denied, the folder cannot be read")
@@ -191,9 +140,13 @@ def _load_catalog(root: Path, check_files: bool | None) -> Catalog:
         csv = next((p for p in sorted(root.iterdir()) if p.name.lower() == TRAIN_CSV and p.is_file()), csv)
     if csv.exists() or csv.is_symlink():
         try:
-            return _load_gldv2(root, csv, check_files)
+            catalog = _load_gldv2(root, csv, check_files)
+            # GLDv2's download has train_clean.csv beside train.csv: which of the two was read is said.
+            catalog.problems += [note] if (note := gldv2_files.clean_beside(root, csv)) else []
+            return catalog
         except DatasetError as exc:
-            if (root / "train").is_dir() or not (classes := _class_folders_with_photos(root)):
+            # One folder of photos (`images/`, beside a CSV of one's own) is no dataset of classes: not offered.
+            if (root / "train").is_dir() or len(classes := _class_folders_with_photos(root)) < 2:
                 raise
             # A CSV of the user's own (photo notes, a label list) beside class folders: the folders were never read.
             raise DatasetError(f"{str(exc).rstrip('.')}. This folder also holds class folders of photos (e.g. "
@@ -321,17 +274,19 @@ def curate(
 
     counts = df["landmark_id"].value_counts()
     counts = counts.iloc[np.lexsort((counts.index.to_numpy(), -counts.to_numpy()))]  # as class_counts: ties by id
-    top = counts.iloc[:top_n]
-    if top_n < len(counts) and counts.iloc[top_n] == top.iloc[-1]:
+    # With no class big enough, every class is named as too small: a top-N cut of them would hide most of them.
+    top = counts.iloc[:top_n] if len(counts) and counts.iloc[0] >= min_images else counts
+    # A tie among classes too small to keep is no tie: they go whatever the top-N.
+    if top_n < len(counts) and counts.iloc[top_n] == top.iloc[-1] and top.iloc[-1] >= min_images:
         tied = int((counts == top.iloc[-1]).sum())
         first = "with the lowest landmark_id" if catalog.layout == "gldv2" else "first by folder name"
-        messages.append(f"the top {top_n} cut through {tied} classes of {top.iloc[-1]} images each: the "
-                        f"{int((top == top.iloc[-1]).sum())} {first} kept (a tie; a larger top-N keeps more)")
+        messages.append(f"the top {top_n} cut through {tied:,} classes of {top.iloc[-1]:,} images each: the "
+                        f"{int((top == top.iloc[-1]).sum()):,} {first} kept (a tie; a larger top-N keeps more)")
     small = top[top < min_images]
     if len(small):
         names = catalog.names()
         listed = ", ".join(f"{names.get(int(i), i)} ({n})" for i, n in small.iloc[:10].items())
-        more = f" and {len(small) - 10} more" if len(small) > 10 else ""
+        more = f" and {len(small) - 10:,} more" if len(small) > 10 else ""
         messages.append(
             f"Dropped {plural(len(small), 'class')} with fewer than {min_images} images "
             f"(too small to split into train and validation): {listed}{more}"

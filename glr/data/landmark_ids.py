@@ -13,6 +13,8 @@ import pandas as pd
 from glr.data.train_csv import INVISIBLE
 
 INT64_MAX = 2**63 - 1
+# What files write for "no label" (GLDv1's train.csv has `None`; pandas writes `nan`): no landmark's name.
+NO_LABEL = {"", "none", "nan", "null", "na", "n/a", "-", "?"}
 
 
 def refused_label_problems(texts: pd.Series) -> list[str]:
@@ -27,8 +29,14 @@ def refused_label_problems(texts: pd.Series) -> list[str]:
     problems = []
     if other.any():
         n = int(other.sum())
+        # Words in every one (`Eiffel Tower`), of two or more kinds: the landmarks' names, put where their numbers go.
+        words = [t for t in stripped[other].unique() if t.lower() not in NO_LABEL]  # GLDv1's `None` is no name
+        named = len(words) > 1 and all(any(c.isalpha() for c in t) for t in words)
         problems.append(f"{plural(n, 'row')} {have(n)} a landmark_id that is not an integer "
-                        f"(e.g. {examples(texts[other].fillna('').replace('', '<empty>'))}); skipped")
+                        f"(e.g. {examples(texts[other].fillna('').replace('', '<empty>'))}); skipped" + (
+                            ": they look like the landmarks' names, and landmark_id takes a number per landmark: "
+                            "number them (1, 2, ...) and name them in train_label_to_category.csv (landmark_id,category), "
+                            "or put each landmark's photos in a folder of its name" if named else ""))
     if excel.any():
         n = int(excel.sum())
         problems.append(f"{plural(n, 'row')} {have(n)} a landmark_id a spreadsheet turned into a number (e.g. "

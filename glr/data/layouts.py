@@ -173,7 +173,9 @@ def read_gldv2(root: Path, csv: Path) -> tuple[pd.DataFrame, list[str]]:
     # dot are rewritten: the regex over all of GLDv2's 4.1M ids would cost 0.6 s for a rare case.
     dotted = df["id"].str.contains(".", regex=False).fillna(False).astype(bool)
     if dotted.any():
-        df.loc[dotted, "id"] = df.loc[dotted, "id"].str.replace(r"\.(?i:jpe?g)$", "", regex=True)
+        # Any image format's (a photo converted to PNG or WebP): the file check finds it under that extension.
+        named = "|".join(e.lstrip(".") for e in IMAGE_EXTENSIONS)
+        df.loc[dotted, "id"] = df.loc[dotted, "id"].str.replace(rf"\.(?i:{named})$", "", regex=True)
     # An id written as its photo's path (`train/0/1/2/012...`, `/kaggle/input/.../train/0/1/2/012...`, as Kaggle
     # notebooks save their tables) is the id at its end, when GLDv2's folders match it. Only that id is kept,
     # so the path never leads anywhere. Windows writes it with backslashes (`train\0\1\2\012...`).
@@ -186,6 +188,12 @@ def read_gldv2(root: Path, csv: Path) -> tuple[pd.DataFrame, list[str]]:
                                      (parts[3].str[:3].str.lower() == (parts[0] + parts[1] + parts[2]).str.lower()))
         nested = nested.fillna(False).astype(bool)
         df.loc[nested.index[nested], "id"] = parts.loc[nested, 3]
+        # Any other path inside the dataset to a photo not named in hex (`images/IMG_1.jpg`, a tutorial's table): its
+        # name, which the file check finds in the dataset folder (glr.data.photo_files). Absolute and climbing paths,
+        # and GLDv2's ids in folders that do not match them, stay refused.
+        inner = df.loc[nested.index[~nested], "id"].str.replace("\\", "/", regex=False).str.extract(
+            rf"^(?![A-Za-z]:)(?!.*(?:^|/)\.\.(?:/|$))[^/][^:]*/((?![0-9a-fA-F]+$){SAFE_ID_PATTERN})$")[0].dropna()
+        df.loc[inner.index, "id"] = inner
     no_id = df["id"].isna() | (df["id"] == "")
     if no_id.any():
         problems.append(f"{plural(int(no_id.sum()), 'row')} {have(int(no_id.sum()))} no id; skipped")

@@ -2,7 +2,7 @@
 
 `drop_missing_files` checks that each row's photo exists, looking where GLDv2's layout puts it
 (train/a/b/c/abc.jpg) and where downloads and unpacked shards leave it (train/abc.jpg, a/b/c/abc.jpg, upper-case
-ids, abc.JPG or abc.png, and last anywhere else under train/); `restore_leading_zeros` gives back the leading zeros a spreadsheet takes from an id of digits only when the photo
+ids, abc.JPG or abc.png, and last anywhere else under train/, or in the dataset folder without one: `images/`); `restore_leading_zeros` gives back the leading zeros a spreadsheet takes from an id of digits only when the photo
 is on disk so, and `glr fetch` then does not download it again under a name of its own; `pad_for_fetch` gives them back
 to the ids whose photo is not on disk yet, so that `glr fetch` saves it under GLDv2's id.
 """
@@ -120,16 +120,19 @@ def drop_missing_files(catalog, rows: pd.Index | None = None) -> None:
         # Then the photo saved under another image extension (.JPG, .jpeg, converted to .png) where it was looked for;
         # last, anywhere else under train/ (a/b/c/ not its id's first characters: moved by hand, a merge of two copies).
         tries.append(lambda root, ids: _other_extensions(df.loc[ids.index, "path"]))
-        if os.path.isdir(os.path.join(catalog.root, "train")):
-            tries.append(_misplaced_paths)
+        # Without train/, anywhere in the dataset folder: a train.csv of one's own beside `images/`, or its photos.
+        tries.append(_misplaced_paths)
         for where in tries:
             candidates = where(catalog.root, df.loc[missing, "id"])
             there = _existing(candidates)
             if there.any() and where is _misplaced_paths:
-                shown = relative_examples(candidates[there][:3], catalog.root)
+                shown, n = relative_examples(candidates[there][:3], catalog.root), int(there.sum())
                 catalog.problems.append(
-                    f"{plural(int(there.sum()), 'photo')} not in GLDv2's folder for {'its' if there.sum() == 1 else 'their'} "
-                    f"id (train/a/b/c/ for an id starting 'abc') but elsewhere under train/ (e.g. {shown}); used from there")
+                    f"{plural(n, 'photo')} not in GLDv2's folder for {'its' if n == 1 else 'their'} id (train/a/b/c/ for "
+                    f"an id starting 'abc') but elsewhere under train/ (e.g. {shown}); used from there"
+                    if os.path.isdir(os.path.join(catalog.root, "train")) else
+                    f"{plural(n, 'photo')} not where GLDv2 keeps {'it' if n == 1 else 'them'} (train/a/b/c/ for an id "
+                    f"starting 'abc') but elsewhere in the dataset folder (e.g. {shown}); used from there")
             if there.any():
                 fixed = df["path"].to_numpy(dtype=object).copy() if fixed is None else fixed
                 fixed[df.index.get_indexer(missing[there])] = candidates[there].to_numpy()
@@ -157,7 +160,8 @@ def _paths_without_train(root: Path, ids: pd.Series) -> pd.Series:
 
 
 def _misplaced_paths(root: Path, ids: pd.Series) -> pd.Series:
-    """Where under root/train each id's photo is (an image file named `<id>.<ext>`, in any case), wherever it sits.
+    """Where under root/train (root without one) each id's photo is (an image file named `<id>.<ext>`, in any
+    case), wherever it sits.
 
     One walk of train/ in sorted order, made only when photos are missing from their places, and at most
     WALK_FILES names long: 100,000 names took 0.47 s here, so all of GLDv2's 4.1M would cost 5-20 s on
@@ -166,7 +170,8 @@ def _misplaced_paths(root: Path, ids: pd.Series) -> pd.Series:
     from glr.data.layouts import IMAGE_EXTENSIONS, is_system_file, is_system_folder
 
     wanted, where, budget = set(ids.str.lower()), {}, WALK_FILES
-    for folder, subfolders, files in os.walk(os.path.join(root, "train")):
+    top = os.path.join(root, "train") if os.path.isdir(os.path.join(root, "train")) else root
+    for folder, subfolders, files in os.walk(top):
         budget -= len(files)
         if budget < 0:
             break

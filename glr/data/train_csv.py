@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from glr.data import gldv2_files
+from glr.data.dataset_path import archive_kind
 from glr.errors import DatasetError
 from glr.paths import broken_link, one_line
 
@@ -58,6 +60,8 @@ def read_header(csv: Path, expected: str = "id,landmark_id", delimiter: str = ",
                         (b"\xff\xfe", "UTF-16 text (Excel's \"Unicode Text\")"), (b"\xfe\xff", "UTF-16 text")):
         if header_bytes.startswith(magic):
             raise DatasetError(f"{csv}: is {what}, not a CSV file; save it as \"CSV UTF-8 (comma delimited)\"")
+    if (packed := archive_kind(csv)) and packed != "a zip archive":  # a zip is most often an .xlsx: said above
+        raise DatasetError(f"{csv}: is {packed}, not a CSV file: unpack it, and name what it gives {csv.name}")
     # UTF-16 without its byte-order mark (PowerShell's `Out-File`, some exports): every other byte of ASCII is 0.
     zeros = sorted((header_bytes[0::2].count(0), header_bytes[1::2].count(0)))
     if len(header_bytes) >= 4 and zeros[1] > len(header_bytes) // 4 and zeros[0] < len(header_bytes) // 20:
@@ -169,6 +173,7 @@ def read_train_csv(csv: Path) -> tuple[pd.DataFrame, list[str]]:
     if missing:
         # A column whose name may mean either the landmark or its name: only the user knows, so it is named.
         maybe = [h for h in header if h in ("label", "class", "class_id", "target", "landmarks")] if "landmark_id" in missing else []
+        maybe = [] if gldv2_files.what_file_is(header) else maybe  # GLDv2's answers' `landmarks`: no training list
         raise DatasetError(
             f"{csv}: missing column {' and '.join(repr(m) for m in missing)}; "
             f"found {', '.join(repr(h) for h in header)}. Expected `id,landmark_id` or `id,url,landmark_id` "
@@ -179,9 +184,14 @@ def read_train_csv(csv: Path) -> tuple[pd.DataFrame, list[str]]:
                if (n := _header_line_below(csv, delimiter)) else "")
             # GLDv2's test.csv and index.csv (`id,url`, or `id` alone) are photos without their landmarks.
             + (f"; GLDv2's test.csv and index.csv list photos without their landmarks: use {TRAIN_NAME} (or {CLEAN_CSV})"
-               if missing == ["landmark_id"] and set(header) <= {"id", "url", "images"} else "")
+               if missing == ["landmark_id"] and set(header) <= {"id", "url", "images"} else
+               f"; {other}" if (other := gldv2_files.what_file_is(header)) else "")
         )
-    return drop_repeated_headers(arrow_frame(arrow_columns(csv, names, ["id", "landmark_id"], delimiter))), []
+    twice = gldv2_files.repeated_columns(header, names, ["id", "landmark_id"])  # `id,landmark_id,landmark_id`
+    df = drop_repeated_headers(arrow_frame(arrow_columns(csv, names, ["id", "landmark_id", *twice], delimiter)))
+    if twice and (problem := gldv2_files.repeated_column_problem(csv, header, names, df)):
+        raise DatasetError(problem)
+    return df[["id", "landmark_id"]], []
 
 
 def _header_line_below(csv: Path, delimiter: str, lines: int = 10) -> int | None:

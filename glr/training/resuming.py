@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from glr.data.dataset_path import on_disk
 from glr.paths import demo_dir
 from glr.training.run import Run, RunError, setting
 from glr.training.status import ACTIVE_STATES, now
@@ -48,7 +49,8 @@ def resumable(run: Run, epochs: int | None = None) -> Run:
     if state == "damaged":
         raise RunError(f"run {run.id} cannot be resumed: {run.status()['message']}")
     data = Path(setting(run.config(), "data") or demo_dir()).expanduser()  # RunError if config.json is damaged
-    if not data.exists() and data != demo_dir():  # the trainer makes the demo; any other dataset failed it seconds later
+    # on_disk: as the trainer reads it, so a path typed in NFC for a folder a Mac named in NFD resumes too.
+    if on_disk(data) is None and data != demo_dir():  # the trainer makes the demo; any other dataset failed it seconds later
         raise RunError(f"run {run.id} trains on {data}, which is no longer there: put it back to resume the run, "
                        "or start a new run on another dataset")
     try:

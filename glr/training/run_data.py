@@ -37,8 +37,18 @@ RECORD = "the run's own split"
 def prepare(run: Run, cfg: TrainConfig, resume: bool) -> tuple[datasets.Split, datasets.Catalog, list[str]]:
     """(the split to train on, the catalog, the problems to report) for `run`; GlrError when a resume cannot go on.
 
-    On a resume the split is the run's recorded one whenever it can be read (see the module's notes).
+    On a resume the split is the run's recorded one whenever it can be read (see the module's notes), and the
+    problems are the new ones only: those its earlier starts met are in its record, said then.
     """
+    split, catalog, problems = _prepare(run, cfg, resume)
+    if resume:
+        earlier = (run.config().get("dataset") or {}).get("problems")
+        problems = [p for p in problems if not isinstance(earlier, list) or p not in earlier]
+    return split, catalog, problems
+
+
+def _prepare(run: Run, cfg: TrainConfig, resume: bool) -> tuple[datasets.Split, datasets.Catalog, list[str]]:
+    """`prepare`, with every problem met."""
     root = cfg.data
     if not root:
         raise GlrError(f"run {run.id} names no dataset; start it with `python -m glr train` or from the app")

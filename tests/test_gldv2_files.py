@@ -1,0 +1,59 @@
+"""glr.data.gldv2_files: GLDv2's files beside train.csv told apart, and a column written twice."""
+
+import re
+
+import pandas as pd
+import pytest
+
+from conftest import make_gldv2
+from glr.data.datasets import load_catalog
+from glr.data.train_csv import read_train_csv
+from glr.errors import DatasetError
+
+
+def test_a_folder_with_train_clean_csv_beside_train_csv_says_which_it_read(tmp_path):
+    # GLDv2's download holds both: train.csv was read in silence, and the user could not tell which.
+    root = make_gldv2(tmp_path / "gld", {1: 4, 2: 3, 3: 5})
+    ids = pd.read_csv(root / "train.csv", dtype=str)
+    clean = ids[ids["landmark_id"] != "2"].groupby("landmark_id")["id"].agg(" ".join).rename("images")
+    clean.reset_index().to_csv(root / "train_clean.csv", index=False)
+    catalog = load_catalog(root)
+    assert len(catalog.df) == 12
+    assert catalog.problems == [f"read train.csv, every photo GLDv2 lists; train_clean.csv beside it lists the cleaned "
+                                f"subset (fewer, surer labels): to train on that, point glr at {root / 'train_clean.csv'}"]
+    assert len(load_catalog(root / "train_clean.csv").df) == 9  # the note's advice works, and is not said there
+    assert load_catalog(root / "train_clean.csv").problems == []
+    assert load_catalog(root / "train.csv").problems == []  # the file named: nothing to choose
+
+
+@pytest.mark.parametrize("name, text, said", [
+    ("recognition_solution_v2.1.csv", "id,landmarks,Usage\nabcdef0123456789,12 13,Private\n",
+     "it is GLDv2's answers for test.csv (recognition_solution), for scoring a submission, not photos to train on"),
+    ("sample_submission.csv", "id,landmarks\nabcdef0123456789,12 0.5\n",
+     "it is a submission (Kaggle's sample_submission.csv, or one glr's predict wrote): predictions for test photos"),
+    ("train_attribution.csv", "id,url,author,license,title\nabcdef0123456789,http://x,A,CC,T\n",
+     "it is GLDv2's photo credits (train_attribution.csv), read beside train.csv: use train.csv"),
+    ("train_label_to_category.csv", "landmark_id,category\n1,http://commons.wikimedia.org/wiki/Category:X\n",
+     "it is GLDv2's landmark names (train_label_to_category.csv), read beside train.csv"),
+])
+def test_gldv2s_other_files_given_as_the_dataset_say_what_they_are(tmp_path, name, text, said):
+    # The answers file was told "if 'landmarks' holds the landmark ids, rename it landmark_id": a list of test
+    # photos, mostly of no landmark, whose files are not in train/. The others named only a missing column.
+    (tmp_path / name).write_text(text)
+    with pytest.raises(DatasetError, match=re.escape(said)) as caught:
+        load_catalog(tmp_path / name)
+    assert "rename it" not in str(caught.value)
+
+
+def test_a_label_column_written_twice_is_refused_when_the_two_differ_and_read_when_alike(tmp_path):
+    # `id,landmark_id,landmark_id` (a join or a spreadsheet's copy): the first was read in silence, even where the
+    # second said another landmark on every row.
+    csv = tmp_path / "train.csv"
+    csv.write_text("landmark_id,id,url,Landmark_ID\n1,abc1,http://x,1\n2,abc2,http://y,7\n3,abc3,http://z,3\n")
+    with pytest.raises(DatasetError, match=re.escape(
+            f"{csv}: has 2 columns named 'landmark_id' (columns 1 and 4) that differ on 1 of 3 rows (e.g. '2' and '7'); "
+            "which one is meant is unknown: delete or rename the other")):
+        read_train_csv(csv)
+    csv.write_text("id,id,landmark_id,landmark_id\nabc1,abc1,1, 1\nabc2,abc2,2,2\n")
+    df, problems = read_train_csv(csv)
+    assert list(df.columns) == ["id", "landmark_id"] and df["landmark_id"].tolist() == ["1", "2"] and problems == []
