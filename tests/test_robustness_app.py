@@ -455,3 +455,26 @@ def test_a_predictions_file_without_its_correct_column_still_shows_its_mistakes(
     assert not at.error, texts(at.error)
     assert "No validation image was misclassified." not in texts(at.success)
     assert f"1 of {len(table)} validation images are wrong" in texts(at.caption)
+
+
+@pytest.mark.parametrize("bad", [-3, 2.5])
+def test_impossible_counts_in_a_runs_metrics_or_config_are_said_not_shown(results, bad):
+    # A hand-edited metrics.json showed "Validation images -3", "only -3 classes", and the comparison listed them.
+    run = results / RUNS_SUBDIR / RUN_B
+    scores = json.loads((run / "metrics.json").read_text())
+    (run / "metrics.json").write_text(json.dumps({**scores, "n_images": bad, "n_classes": bad}))
+    config = json.loads((run / "config.json").read_text())
+    config["train"]["input_size"] = bad
+    (run / "config.json").write_text(json.dumps(config))
+    at = open_page(RESULTS)
+    shown = {m.label: m for m in at.metric}
+    assert shown["Validation images"].value == "—"
+    assert f"metrics.json holds {bad!r} for n_images, not a count of photos" in shown["Validation images"].help
+    assert "only 3 classes" in shown["Top-5 accuracy"].help  # labels.json's count, not the damaged one
+    at.multiselect(key="results_runs").set_value([RUN_A, RUN_B]).run()
+    assert_no_exception(at)
+    table = next(d.value for d in at.dataframe if "val_photos" in d.value.columns).set_index("run_id")
+    assert table.loc[RUN_B, ["val_photos", "input_size"]].isna().all() and table.loc[RUN_B, "classes"] == 3
+    note = table.loc[RUN_B, "note"]
+    assert f"n_images: metrics.json holds {bad!r}" in note and f"input_size: config.json holds {bad!r}" in note
+    assert table.loc[RUN_A, "val_photos"] == scores["n_images"] and "n_images" not in table.loc[RUN_A, "note"]

@@ -310,7 +310,7 @@ def summary_markdown(run: Run, history: pd.DataFrame | None, predictions: pd.Dat
         else:
             scores = {}
             notes.append(f"No {run.metrics_path.name} or {run.predictions_path.name} yet: the run has not been evaluated.")
-    n_classes = scores.get("n_classes", len(labels) if labels is not None else None)
+    n_classes = readout.count(scores.get("n_classes"), 1) or (len(labels) if labels is not None else None)
     best = best_epoch(history) if history is not None else None
 
     rows = [
@@ -319,7 +319,7 @@ def summary_markdown(run: Run, history: pd.DataFrame | None, predictions: pd.Dat
         ("GAP", readout.decimal(scores.get("gap"), 4, "n/a")),
         ("macro F1", readout.decimal(scores.get("macro_f1"), 4, "n/a")),
         ("classes", n_classes if n_classes is not None else "n/a"),
-        ("validation images", scores.get("n_images", "n/a")),
+        ("validation images", f"n/a ({why})" if (why := readout.not_a_count(scores.get("n_images"), "n_images")) else scores.get("n_images", "n/a")),
         ("best epoch", f"{best['epoch']} (phase {best['phase']}, {best['by']} {best['value']:.4f})" if best else "n/a"),
         ("epochs run", len(history) if history is not None else "n/a"),
         ("backbone", setting(config, "backbone") or "n/a"),
