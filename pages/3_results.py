@@ -367,7 +367,7 @@ with retrieval_tab:
                  help=f"On the known score, {weight:.2f} x the head's confidence + {1 - weight:.2f} x the nearest "
                       "training photo's similarity (the weight learned from the training photos by leaving classes "
                       f"out); calibrated on {unknown['calibrated_on']} validation photos to keep "
-                      f"{unknown['keep_known']:.0%} of them", width="content")
+                      f"{readout.percent(unknown['keep_known'])} of them", width="content")
         # NaN when no distractor (or no validation photo) could be scored: "—", never "nan%".
         no_value = "No value: no distractor photo, or no validation photo, could be scored."
         flagged, auroc = unknown["distractors_flagged"], unknown["auroc"]["known_score"]

@@ -18,6 +18,7 @@ import streamlit as st
 
 from glr import class_examples, predict, submission, thumbnails
 from glr.training import run_table
+from glr.evaluation import readout
 from glr.retrieval import run_index
 from glr.training.run import Run
 from glr.data import attribution, kept_uploads, uploads
@@ -90,7 +91,7 @@ def top_k_list(top: list[tuple[int, str, float]]) -> None:
         filled = round(p * BAR_CELLS)
         bar = ((f":red[{'█' * filled}]" if filled else "") +
                (f":gray[{'█' * (BAR_CELLS - filled)}]" if filled < BAR_CELLS else ""))
-        lines.append(f"{rank}. {bar} {p:.1%} · {'**' + common.md(name) + '**' if rank == 1 else common.md(name)}")
+        lines.append(f"{rank}. {bar} {readout.percent(p, 1)} · {'**' + common.md(name) + '**' if rank == 1 else common.md(name)}")
     st.markdown("\n".join(lines))
 
 
@@ -342,11 +343,11 @@ def show_result(model, run_path: str, stamp: tuple, name: str, data: bytes, dige
             if result.unknown:
                 st.warning(f"**Not a known landmark.** Its known score {result.known_score:.2f} is below the run's "
                            f"threshold {model.recognizer.calibration.threshold:.2f}, which keeps "
-                           f"{model.recognizer.calibration.keep_known:.0%} of the validation photos. "
+                           f"{readout.percent(model.recognizer.calibration.keep_known)} of the validation photos. "
                            f"The closest landmark would be {common.md(best)}.", icon=":material/help:")
             else:
                 score = f"; known score {result.known_score:.2f}" if result.known_score is not None else ""
-                st.markdown(f"Best guess: **{common.md(best)}** ({probability:.0%} by {model.method}{score}). "
+                st.markdown(f"Best guess: **{common.md(best)}** ({readout.percent(probability)} by {model.method}{score}). "
                             "Training images of this landmark:")
                 thumbnail_row(examples.get(int(landmark_id), []))
         if show_matches and result.inliers:

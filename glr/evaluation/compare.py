@@ -172,10 +172,12 @@ def heatmap_note(classes: int, shown: int, mistakes_shown: int, mistakes: int) -
 
     `mistakes_shown` of the `mistakes` (off-diagonal counts) fall in its cells (glr.evaluation.plots.shown_mistakes).
     """
+    from glr.evaluation import readout
+
     if shown >= classes:
         return None
     share = mistakes_shown / mistakes if mistakes else None
-    share = "" if share is None else " (under 1%)" if 0 < share < 0.01 else f" ({share:.0%})"  # not "(0%)" for 17
+    share = "" if share is None else f" ({readout.percent(share)})"  # "(under 1%)", not "(0%)", for 17
     which = (f"those in the largest confusions: their cells hold {mistakes_shown:,} of the {mistakes:,} mistakes{share}"
              if mistakes else "those with the most validation photos, as no photo is misclassified")
     return (f"The heatmap shows {shown} of the {classes:,} classes, {which}. A {classes:,} x {classes:,} heatmap cannot "

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from glr.evaluation import confusion
+from glr.evaluation import confusion, readout
 
 COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
 LOG_SPAN = 5  # counts spanning this factor or more get a log axis by default
@@ -273,7 +273,7 @@ def top_k_figure(names: Sequence[str], probs: Sequence[float]) -> go.Figure:
     fig = go.Figure(
         go.Bar(
             x=list(probs), y=[_literal(n) for n in names], orientation="h", marker_color=COLORS[0],
-            text=[f"{p:.1%}" for p in probs], textposition="auto",
+            text=[readout.percent(p, 1) for p in probs], textposition="auto",
             hovertemplate="%{y}: %{x:.1%}<extra></extra>",
         )
     )

@@ -61,9 +61,12 @@ def not_a_count(raw: Any, key: str, file: str = "metrics.json", what: str = "pho
 
 
 def percent(value: Any, digits: int = 0, none: str = NONE) -> str:
-    """A share as "87%" (with `digits` decimals), or `none` when it is missing or not a number."""
+    """A share as "87%" (with `digits` decimals); "under 1%" ("under 0.1%") when it is above 0 but too small for
+    them, never "0%" for a class the model still gives a chance; `none` when it is missing or not a number."""
     value = number(value)
-    return none if value is None else f"{value:.{digits}%}"
+    if value is None:
+        return none
+    return f"under {10 ** -digits:g}%" if 0 < value < 10 ** -(digits + 2) else f"{value:.{digits}%}"
 
 
 def decimal(value: Any, digits: int = 3, none: str = NONE) -> str:

@@ -162,7 +162,7 @@ def collage_caption(predictions: pd.DataFrame, n: int = COLLAGE_IMAGES) -> str:
     n_wrong = min(wrong, n - n_right)
     return (f"Validation photos picked at random to show mistakes: {n_wrong} of the {n_wrong + n_right} are drawn from "
             f"the mistakes and {n_right} from the right answers, so this grid is not the accuracy: of all {total:,} "
-            f"validation photos, {wrong:,} ({wrong / max(total, 1):.0%}) are wrong. Green: right; red: wrong "
+            f"validation photos, {wrong:,} ({readout.percent(wrong / max(total, 1))}) are wrong. Green: right; red: wrong "
             "(true name above, prediction below).")
 
 
@@ -222,7 +222,7 @@ def _tile(row: pd.Series, run_dir: Path, font) -> Image.Image:
         draw.text((TILE // 2, TILE // 2), "image not readable", fill="white", font=font, anchor="mm")
     confidence = float(row.get("confidence", float("nan")))
     # A long name is shortened, never the confidence after it.
-    suffix = "" if math.isnan(confidence) else f" ({confidence:.0%})"
+    suffix = "" if math.isnan(confidence) else f" ({readout.percent(confidence)})"
     pred = _fit(draw, f"pred: {row['pred_name']}", font, TILE - 8 - draw.textlength(suffix, font=font)) + suffix
     draw.text((4, TILE + 3), _fit(draw, f"true: {row['true_name']}", font, TILE - 8), fill="black", font=font)
     draw.text((4, TILE + 3 + CAPTION // 2), pred, fill=color, font=font)
