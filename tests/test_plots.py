@@ -175,3 +175,17 @@ def test_comparing_fifty_runs_gives_one_legend_entry_per_run_and_one_fine_tune_l
     # One line where fine-tuning starts, not 50 lines and 50 "fine-tune" labels drawn over each other.
     assert len(fig.layout.shapes) == 1 and [a.text for a in fig.layout.annotations] == ["fine-tune"]
     assert fig.layout.hovermode == "closest"  # a unified hover listed 100 lines
+
+
+def test_figures_set_no_template_of_their_own_and_the_report_writes_plotly_white(tmp_path):
+    # plotly_white set on each figure cost about 8-20 ms per figure at every rerun of the Results page; in the app
+    # Streamlit's theme restyles the figure anyway (screenshots pixel-identical), so only a file gets it.
+    import plotly.io as pio
+    from glr.evaluation import report
+
+    default = pio.templates.default
+    for fig in (plots.history_figure(history()), plots.confusion_figure(np.eye(3, dtype=int), ["a", "b", "c"]),
+                plots.class_distribution_figure({"a": 3, "b": 4})):
+        assert fig.layout.template == pio.templates[default]  # plotly's default, set without a copy
+    html = report.write_curves_html(history(), tmp_path / "curves.html", include_plotlyjs=False).read_text()
+    assert '"plot_bgcolor":"white"' in html  # plotly_white, not plotly's grey default, in a file read on its own

@@ -2,6 +2,12 @@
 
 Pure functions: data in, `go.Figure` out, no file or Streamlit access, so a page calls
 `st.plotly_chart(history_figure(df))` and the report calls `fig.to_html()` on the same figure.
+
+The figures set no template: in the app they take Streamlit's (plotly's default once Streamlit is imported, set
+without being checked again), which its theme restyles anyway; the few settings of plotly_white that still showed
+(tick marks, the colour bar's outline, the zero line's width) are set where they show, so the Results page is
+pixel-identical. Setting plotly_white cost each figure 8-27 ms (its template checked again), at every rerun of the
+Results page and every poll of a training. A file read outside the app gets FILE_TEMPLATE (glr.evaluation.report).
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ import plotly.graph_objects as go
 
 from glr.evaluation import confusion, readout
 
+FILE_TEMPLATE = "plotly_white"  # for figures written to a file: plotly's own default is grey
 COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
 LOG_SPAN = 5  # counts spanning this factor or more get a log axis by default
 BAR_LIMIT = 2000  # above this many classes a bar chart becomes slow; draw a line instead
@@ -25,7 +32,7 @@ def _empty(title: str, message: str) -> go.Figure:
     """A blank figure that says why it is blank, instead of empty axes."""
     fig = go.Figure()
     fig.add_annotation(text=message, showarrow=False, xref="paper", yref="paper", x=0.5, y=0.5, font={"size": 14})
-    fig.update_layout(title=title, xaxis={"visible": False}, yaxis={"visible": False}, template="plotly_white")
+    fig.update_layout(title=title, xaxis={"visible": False}, yaxis={"visible": False})
     return fig
 
 
@@ -93,7 +100,7 @@ def history_figure(history: pd.DataFrame | Mapping[str, pd.DataFrame], metric: s
         notes.insert(0, "solid: train, dashed: validation")
     subtitle = "<br>".join(line for note in notes for line in textwrap.wrap(note, 70))
     fig.update_layout(title={"text": title, "subtitle": {"text": subtitle or None}}, xaxis_title="epoch",
-                      yaxis_title=title, template="plotly_white", legend={"orientation": "h", "y": -0.2},
+                      yaxis_title=title, legend={"orientation": "h", "y": -0.2},
                       hovermode="closest" if len(runs) > 4 else "x unified",
                       margin={"t": 100 + 16 * subtitle.count("<br>")} if "<br>" in subtitle else None)
     return fig
@@ -123,7 +130,8 @@ def class_distribution_figure(counts: Mapping[str, int] | pd.Series | Sequence[i
     names = [str(i) for i in series.index]
     hover = "rank %{x}: %{text}<br>%{y:.0f} images<extra></extra>"
     if len(series) <= BAR_LIMIT:
-        trace = go.Bar(x=rank, y=series.to_numpy(), text=names, hovertemplate=hover, textposition="none", marker_color=COLORS[0])
+        trace = go.Bar(x=rank, y=series.to_numpy(), text=names, hovertemplate=hover, textposition="none", marker_color=COLORS[0],
+                       marker_line={"color": "white", "width": 0.5})  # each bar outlined, as plotly_white drew it
     else:
         trace = go.Scattergl(x=rank, y=series.to_numpy(), text=names, hovertemplate=hover, mode="lines", line={"color": COLORS[0]})
     fig = go.Figure(trace)
@@ -138,7 +146,7 @@ def class_distribution_figure(counts: Mapping[str, int] | pd.Series | Sequence[i
         yaxis = {"type": "linear", "rangemode": "tozero"}  # bars measured from 0: 62 vs 59 is not a fivefold gap
     fig.update_layout(
         title=f"images per class ({len(series):,} classes, median {median:g})",
-        xaxis_title="class rank", yaxis_title="images" + (" (log scale)" if log else ""), template="plotly_white",
+        xaxis_title="class rank", yaxis_title="images" + (" (log scale)" if log else ""),
         yaxis=yaxis, bargap=0,
     )
     return fig
@@ -214,13 +222,14 @@ def confusion_figure(cm: Any, labels: Sequence[str], top: int = 30,
     names = [_literal(name) for name in raw]
     sub = confusion.block(cm, keep)
     fig = go.Figure(go.Heatmap(z=sub, x=names, y=names, colorscale="Blues", hoverongaps=False,
+                               colorbar={"outlinewidth": 0, "ticks": ""},  # as plotly_white drew it
                                hovertemplate="true %{y}<br>predicted %{x}<br>%{z} images<extra></extra>"))
     if clickable:
         _add_cell_markers(fig, sub, names, keep)
     title = ("confusion matrix" if len(keep) == n
              else f"confusion matrix: the {len(keep)} most confused of {n:,} classes")
     fig.update_layout(
-        title=title, xaxis_title="predicted", yaxis_title="true", template="plotly_white",
+        title=title, xaxis_title="predicted", yaxis_title="true",
         height=max(400, 18 * len(keep) + 200),
         # Short tick labels, the full names in the hover: one 120-character name took the width of the heatmap.
         xaxis=_short_ticks(raw), yaxis={"autorange": "reversed", **_short_ticks(raw)},
@@ -234,7 +243,8 @@ TICK_CHARS = 28  # a confusion heatmap's tick labels are cut to this; its hover 
 def _short_ticks(names: list[str]) -> dict:
     """Axis settings that label the categories `names` (as written) with at most TICK_CHARS characters each."""
     text = [n if len(n) <= TICK_CHARS else n[:TICK_CHARS - 1] + "…" for n in names]
-    return {"tickmode": "array", "tickvals": [_literal(n) for n in names], "ticktext": [_literal(t) for t in text]}
+    return {"tickmode": "array", "tickvals": [_literal(n) for n in names], "ticktext": [_literal(t) for t in text],
+            "ticks": ""}  # no tick marks, as plotly_white drew it
 
 
 def _literal(text: str) -> str:
@@ -279,7 +289,7 @@ def top_k_figure(names: Sequence[str], probs: Sequence[float]) -> go.Figure:
     )
     fig.update_layout(
         xaxis={"range": [0, 1], "tickformat": ".0%", "title": "probability"},
-        yaxis={"autorange": "reversed"}, template="plotly_white",
+        yaxis={"autorange": "reversed"},
         height=120 + 40 * len(names), margin={"l": 10, "r": 10, "t": 30, "b": 10},
     )
     return fig
@@ -310,23 +320,23 @@ def embedding_figure(points: pd.DataFrame, max_legend: int = 30) -> go.Figure:
     """
     if points is None or points.empty:
         return _empty("Embedding map", "no embeddings")
-    fig = go.Figure()
     groups = list(points.groupby("name", sort=True))
     colors = class_colors(len(groups))
-    for (name, group), color in zip(groups, colors):
-        fig.add_trace(go.Scattergl(
-            x=group["x"], y=group["y"], mode="markers", name=_literal(name),
-            marker={"size": 7, "opacity": 0.8, "color": color},
-            customdata=group.index.to_numpy(), text=group["id"].astype(str),
-            # The name in the template itself: escaped, and its "%{" cannot start a placeholder.
-            hovertemplate=f"{_literal(name).replace('%', '&#37;')}<br>%{{text}}<extra></extra>",
-        ))
+    # Plain dicts and arrays, checked once by the figure: add_trace per landmark re-checked the figure each time.
+    fig = go.Figure([dict(
+        type="scattergl", x=group["x"].to_numpy(), y=group["y"].to_numpy(), mode="markers", name=_literal(name),
+        marker={"size": 7, "opacity": 0.8, "color": color},
+        customdata=group.index.to_numpy(), text=group["id"].astype(str).to_numpy(),
+        # The name in the template itself: escaped, and its "%{" cannot start a placeholder.
+        hovertemplate=f"{_literal(name).replace('%', '&#37;')}<br>%{{text}}<extra></extra>",
+    ) for (name, group), color in zip(groups, colors)])
     legend = len(groups) <= max_legend
     title = (f"one colour per landmark ({len(groups)})" + ("" if legend else ": hover a point for its name, "
              "click or lasso to see the photos"))
     fig.update_layout(
-        title={"text": title, "font": {"size": 13}}, template="plotly_white", height=560, showlegend=legend,
-        xaxis={"showticklabels": False, "title": None}, yaxis={"showticklabels": False, "title": None},
+        title={"text": title, "font": {"size": 13}}, height=560, showlegend=legend,
+        xaxis={"showticklabels": False, "title": None, "zerolinewidth": 2},  # as plotly_white drew it
+        yaxis={"showticklabels": False, "title": None, "zerolinewidth": 2},
         margin={"l": 10, "r": 10, "t": 40, "b": 10}, dragmode="lasso" if len(points) < 5000 else "zoom",
     )
     return fig

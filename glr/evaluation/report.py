@@ -81,7 +81,7 @@ def best_epoch(history: pd.DataFrame) -> dict[str, Any] | None:
 
 def write_curves_html(history: pd.DataFrame, path: Path, include_plotlyjs: bool | str = PLOTLYJS) -> Path:
     """Loss and accuracy figures in one HTML page; plotly.js is embedded once, in the first."""
-    figures = [plots.history_figure(history, "loss"), plots.history_figure(history, "accuracy")]
+    figures = [plots.history_figure(history, m).update_layout(template=plots.FILE_TEMPLATE) for m in ("loss", "accuracy")]
     parts = [
         fig.to_html(full_html=False, include_plotlyjs=include_plotlyjs if i == 0 else False)
         for i, fig in enumerate(figures)
