@@ -301,7 +301,7 @@ with mistakes:
             st.success("No confusions: every validation image was classified correctly.")
         elif pairs is not None:
             st.markdown("**Most confused pairs**")
-            st.dataframe(pairs[["true", "predicted", "count"]], hide_index=True, column_config={  # names capped, as above
+            st.dataframe(pairs[["count", "true", "predicted"]], hide_index=True, column_config={  # count first: in view on a phone
                 k: st.column_config.TextColumn(k, width="medium") for k in ("true", "predicted")})
 
     if predictions is not None:

@@ -170,9 +170,11 @@ def sample_section(run: Run) -> None:
         return
     st.markdown("**Try a photo the model never trained on** (from its validation split) in one click, or drop "
                 "your own below:")
-    cols = st.columns(len(samples) + 1)
+    # A row that wraps, each photo its own narrow column: st.columns stack on a phone, and each name then sat
+    # under its "Try" but just above the next photo, as if it named that one.
+    row = st.container(horizontal=True)
     for i, sample in enumerate(samples):
-        with cols[i]:
+        with row.container(width=thumbnails.SIZE):
             image = common.thumbnail(sample.path, thumbnails.SIZE)  # a data: URL, made once per process
             if image is not None:
                 st.image(image, width=thumbnails.SIZE)
@@ -180,7 +182,7 @@ def sample_section(run: Run) -> None:
             st.button("Try", key=f"predict_try_{i}", on_click=try_samples, args=([sample],),
                       help=f"A validation photo of {common.md(sample.name)}")
             st.caption(common.md(sample.name))
-    cols[-1].button(f"Try all {len(samples)}", key="predict_try_all", on_click=try_samples, args=(samples,))
+    row.button(f"Try all {len(samples)}", key="predict_try_all", on_click=try_samples, args=(samples,))
 
 
 # The upload box and everything below it: a fragment. An upload, a toggle, "Clear all" rerun only this

@@ -385,6 +385,8 @@ def test_a_long_class_name_never_pushes_the_confused_pairs_count_out_of_view(res
     assert pairs.value["true"].tolist() == ["W" * 120]
     columns = json.loads(pairs.proto.columns)
     assert columns["true"]["width"] == "medium" and columns["predicted"]["width"] == "medium"
+    # First: two "medium" name columns fill a phone's 390 px, and the count was scrolled out of view there.
+    assert list(pairs.value.columns) == ["count", "true", "predicted"]
 
 
 def test_a_run_of_many_classes_shows_its_most_confused_part_and_a_click_still_opens_a_cell(results):
@@ -414,7 +416,8 @@ def test_a_run_of_many_classes_shows_its_most_confused_part_and_a_click_still_op
             "mistakes (100%).") in texts(at.caption)
     assert CONFUSION_CSV in [b.label for b in at.download_button]
     spec = json.loads(at.get("plotly_chart")[2].proto.spec)
-    assert spec["layout"]["title"]["text"] == "confusion matrix: the 30 most confused of 80 classes"
+    assert spec["layout"]["title"]["text"] == "confusion matrix"
+    assert spec["layout"]["title"]["subtitle"]["text"] == "the 30 most confused of 80 classes"
     assert [79, 3] in spec["data"][1]["customdata"]  # the click layer keeps the classes' own indices
     at.session_state["results_confusion"] = {"selection": {"points": [{"customdata": [79, 3]}]}}
     at.run()

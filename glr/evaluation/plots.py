@@ -226,10 +226,10 @@ def confusion_figure(cm: Any, labels: Sequence[str], top: int = 30,
                                hovertemplate="true %{y}<br>predicted %{x}<br>%{z} images<extra></extra>"))
     if clickable:
         _add_cell_markers(fig, sub, names, keep)
-    title = ("confusion matrix" if len(keep) == n
-             else f"confusion matrix: the {len(keep)} most confused of {n:,} classes")
+    # Which classes, under the title: in one line a phone's 390 px cut it to "... of 100 clas".
+    which = None if len(keep) == n else f"the {len(keep)} most confused of {n:,} classes"
     fig.update_layout(
-        title=title, xaxis_title="predicted", yaxis_title="true",
+        title={"text": "confusion matrix", "subtitle": {"text": which}}, xaxis_title="predicted", yaxis_title="true",
         height=max(400, 18 * len(keep) + 200),
         # Short tick labels, the full names in the hover: one 120-character name took the width of the heatmap.
         xaxis=_short_ticks(raw), yaxis={"autorange": "reversed", **_short_ticks(raw)},
