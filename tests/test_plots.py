@@ -157,23 +157,29 @@ def test_a_history_without_its_validation_column_says_which_column_is_missing():
     # The validation curve was dropped in silence: it read as a training that never validated.
     fig = plots.history_figure(history().drop(columns="val_accuracy"), "accuracy")
     assert [t.name for t in fig.data] == ["train"]
-    assert fig.layout.title.subtitle.text == "history.csv has no val_accuracy column, so no validation curve"
+    assert fig.layout.title.subtitle.text.replace("<br>", " ") == ("history.csv has no val_accuracy column, so no "
+                                                                   "validation curve")
     # As glr.training.run reads it: the column filled in blank, and named as absent.
     read = history().assign(val_loss=np.nan)
     read.attrs["absent"] = ["val_loss"]
     both = plots.history_figure({"a": read, "b": history()}, "loss")
     assert [t.name for t in both.data] == ["a", "b", "b"]
-    assert "history.csv of a has no val_loss column, so no validation curve" in both.layout.title.subtitle.text
+    assert "history.csv of a has no val_loss column, so no validation curve" in \
+        both.layout.title.subtitle.text.replace("<br>", " ")
     assert plots.history_figure(history(), "loss").layout.title.subtitle.text is None
 
 
 def test_comparing_fifty_runs_gives_one_legend_entry_per_run_and_one_fine_tune_line():
     fig = plots.history_figure({f"run {i}": history() for i in range(50)}, "loss")
-    shown = [t for t in fig.data if t.showlegend is not False]
-    assert [t.name for t in shown] == [f"run {i}" for i in range(50)]  # was 100: "run 0 train", "run 0 val", ...
-    assert all(a.legendgroup == b.legendgroup for a, b in zip(fig.data[::2], fig.data[1::2]))  # a click hides both
+    # 100 legend entries ("run 0 train", "run 0 val", ...) took the chart's height: the hover names each run's curves.
+    assert fig.layout.showlegend is False and "hover a curve for its run" in fig.layout.title.subtitle.text
+    assert all("run " in t.hovertemplate for t in fig.data)
     assert [t.line.dash for t in fig.data[:2]] == ["solid", "dash"]
     assert "solid: train, dashed: validation" in fig.layout.title.subtitle.text
+    few = plots.history_figure({f"run {i}": history() for i in range(6)}, "loss")
+    shown = [t for t in few.data if t.showlegend is not False]
+    assert [t.name for t in shown] == [f"run {i}" for i in range(6)] and few.layout.showlegend is not False
+    assert all(a.legendgroup == b.legendgroup for a, b in zip(few.data[::2], few.data[1::2]))  # a click hides both
     # One line where fine-tuning starts, not 50 lines and 50 "fine-tune" labels drawn over each other.
     assert len(fig.layout.shapes) == 1 and [a.text for a in fig.layout.annotations] == ["fine-tune"]
     assert fig.layout.hovermode == "closest"  # a unified hover listed 100 lines

@@ -25,6 +25,8 @@ from glr.evaluation import confusion, readout
 FILE_TEMPLATE = "plotly_white"  # for figures written to a file: plotly's own default is grey
 COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
 LOG_SPAN = 5  # counts spanning this factor or more get a log axis by default
+LEGEND_RUNS = 6  # compared runs with a legend entry each; more get their names from the hover
+SUBTITLE_CHARS = 44  # a line under a chart's title: a curve's half of a 1280 px window, or a phone, holds it
 BAR_LIMIT = 2000  # above this many classes a bar chart becomes slow; draw a line instead
 
 
@@ -96,11 +98,14 @@ def history_figure(history: pd.DataFrame | Mapping[str, pd.DataFrame], metric: s
                 for x, c in boundaries.items()],
         annotations=[{"text": "fine-tune", "x": x, "xref": "x", "y": 1, "yref": "y domain", "xanchor": "left",
                       "yanchor": "top", "showarrow": False} for x in boundaries])
+    legend = len(runs) <= LEGEND_RUNS  # past that, the legend took the chart's height: the hover names the run
     if several:
-        notes.insert(0, "solid: train, dashed: validation")
-    subtitle = "<br>".join(line for note in notes for line in textwrap.wrap(note, 70))
+        notes[:0] = ["solid: train, dashed: validation"] + ([] if legend else ["hover a curve for its run"])
+    # Lines a chart half a window wide (or a phone's) holds: at 70 characters they were cut at its edge.
+    subtitle = "<br>".join(line for note in notes for line in textwrap.wrap(note, SUBTITLE_CHARS))
     fig.update_layout(title={"text": title, "subtitle": {"text": subtitle or None}}, xaxis_title="epoch",
-                      yaxis_title=title, legend={"orientation": "h", "y": -0.2},
+                      yaxis_title=title, showlegend=legend if several else None,
+                      legend={"orientation": "h", "y": -0.3 if several else -0.2},  # under the axis title
                       hovermode="closest" if len(runs) > 4 else "x unified",
                       margin={"t": 100 + 16 * subtitle.count("<br>")} if "<br>" in subtitle else None)
     return fig
