@@ -37,7 +37,7 @@ PROJECTION_HELP = ("PCA is instant and keeps the overall distances, so classes o
                    "a minute for a couple of thousand photos here.")
 EXPORT_LABELS = {"keras": "Keras (.keras)", "savedmodel": "TensorFlow SavedModel", "tflite": "TFLite / LiteRT",
                  "onnx": "ONNX"}
-GRID_COLUMNS = 6
+GRID_PHOTO = 108  # px: six to a row beside the sidebar at 1280 px, three on a phone
 # A class name's column at most "medium": sized to a 120-character name, it pushed the scores out of view.
 NAME_COLUMN = st.column_config.TextColumn("name", width="medium")
 
@@ -57,19 +57,19 @@ def selection_points(event) -> list:
 
 
 def photo_grid(paths: list[str], captions: list[str], overlay=None) -> None:
-    """Photos in rows of GRID_COLUMNS, each row its own set of columns, so captions of any length never stagger it."""
-    for start in range(0, len(paths), GRID_COLUMNS):
-        cols = st.columns(GRID_COLUMNS)
-        for col, path, caption in zip(cols, paths[start:start + GRID_COLUMNS], captions[start:start + GRID_COLUMNS]):
-            with col:
-                image = common.thumbnail(str(path), 150)
-                if image is None:
-                    st.caption(f"cannot show {common.md(Path(path).name)}")
-                    continue
-                st.image(image, width="stretch")
-                if overlay is not None:
-                    overlay(path)
-                st.caption(caption)
+    """Photos in a row that wraps, each GRID_PHOTO wide with its caption under it: in columns, a phone stacked them
+    one to a row, each 150 px thumbnail blown up to the whole width (24 mistakes made the page 12,000 px tall)."""
+    row = st.container(horizontal=True)
+    for path, caption in zip(paths, captions):
+        with row.container(width=GRID_PHOTO):
+            image = common.thumbnail(str(path), 150)
+            if image is None:
+                st.caption(f"cannot show {common.md(Path(path).name)}")
+                continue
+            st.image(image, width="stretch")
+            if overlay is not None:
+                overlay(path)
+            st.caption(caption)
 
 
 @st.cache_data(max_entries=64, show_spinner="Finding where the model looked (the first time loads TensorFlow)...")

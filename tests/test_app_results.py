@@ -483,3 +483,16 @@ def test_the_confusion_matrix_is_read_once_per_version_of_its_file(results, monk
     at.run()
     assert_no_exception(at)
     assert len(calls) == before + 1
+
+
+def test_the_photo_grids_wrap_rather_than_stack_one_photo_to_a_phones_row(results):
+    # In st.columns a phone (390 px) stacked the photos one to a row, each 150 px thumbnail blown up to the whole
+    # width: 24 mistakes made the page 12,000 px tall. A row that wraps holds three there, six at 1280 px.
+    at = open_page(RESULTS)
+    spec = json.loads(at.get("plotly_chart")[2].proto.spec)
+    at.session_state["results_confusion"] = {"selection": {"points": [{"customdata": spec["data"][1]["customdata"][0]}],
+                                                           "point_indices": [0], "box": [], "lasso": []}}
+    at.run()
+    assert_no_exception(at)
+    assert re.search(r"\d+% sure", texts(at.caption))  # the cell's photos are shown
+    assert not any(c.get("image") for c in at.columns), "a photo grid is in columns"
