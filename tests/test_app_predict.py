@@ -752,3 +752,10 @@ def test_a_confidence_under_half_a_percent_reads_under_1_percent_not_0(results, 
     shown = texts(at.markdown)
     assert re.search(r"\(under 1% by \w+", shown) and "(0% by" not in shown, shown
     assert "under 0.1% ·" in shown and "0.0%" not in shown
+
+
+def test_the_sample_photos_wrap_with_each_name_under_its_own_photo(results):
+    # In st.columns a phone stacked them: each name sat under its "Try" but just above the next photo.
+    at = open_page(PREDICT)
+    assert [b for b in at.button if b.key.startswith("predict_try_") and b.label == "Try"]
+    assert not any(c.get("image") for c in at.columns), "the samples are in columns"
