@@ -93,7 +93,7 @@ if dataset:
 
 index = class_index((dataset, browse.dataset_stamp(dataset)), catalog)
 summary = index.summary()
-cols = st.container(horizontal=True, gap="large")  # wraps in a narrow window; columns cut values to "10…"
+cols = st.container(horizontal=True, gap="medium")  # wraps in a narrow window; columns cut values to "10…"
 cols.metric("Classes", f"{summary['classes']:,}", width="content")
 cols.metric("Images", f"{summary['images']:,}", width="content")
 cols.metric("Median per class", f"{summary['per_class_median']:g}", width="content",

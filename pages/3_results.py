@@ -175,7 +175,7 @@ with overview:
                    "finishes. " if scores else "its metrics appear when it finishes. ") + "Follow it on the Train page.")
     if scores:
         # A row that wraps: five columns cut "100.0%" to "10…" in a narrow window.
-        m = st.container(horizontal=True, gap="large")
+        m = st.container(horizontal=True, gap="medium")
         for score in readout.headline(scores, len(labels) if labels is not None else None):
             why = f"No value: {score.why}." if score.why else None
             m.metric(score.label, score.text, width="content",
@@ -361,7 +361,7 @@ with retrieval_tab:
             "gap_distractors_unknown": "… unknown applied"}), hide_index=True,
             column_config={k: st.column_config.NumberColumn(k, format="%.3f")
                            for k in ("top-1", "GAP", "GAP with distractors", "… unknown applied")})
-        u = st.container(horizontal=True, gap="large")  # wraps in a narrow window; columns cut values to "10…"
+        u = st.container(horizontal=True, gap="medium")  # wraps in a narrow window; columns cut values to "10…"
         weight = retrieval.get("known_head_weight", 0.5)
         u.metric("Unknown threshold", readout.decimal(unknown["threshold"]),
                  help=f"On the known score, {weight:.2f} x the head's confidence + {1 - weight:.2f} x the nearest "

@@ -496,3 +496,18 @@ def test_the_photo_grids_wrap_rather_than_stack_one_photo_to_a_phones_row(result
     assert_no_exception(at)
     assert re.search(r"\d+% sure", texts(at.caption))  # the cell's photos are shown
     assert not any(c.get("image") for c in at.columns), "a photo grid is in columns"
+
+
+def _blocks(node):
+    for child in getattr(node, "children", {}).values():
+        yield child
+        yield from _blocks(child)
+
+
+def test_the_score_rows_wrap_tightly_on_a_phone(results):
+    # With a large gap, 390 px held two scores to a row with about 100 px between rows: read as separate sections.
+    at = open_page(RESULTS)
+    rows = [b for b in _blocks(at._tree) if getattr(b, "children", None)
+            and any(getattr(c, "type", "") == "metric" for c in b.children.values())]
+    gaps = [str(b.proto.flex_container.gap_config).strip() for b in rows if b.proto.HasField("flex_container")]
+    assert gaps and not any("LARGE" in g for g in gaps), gaps
