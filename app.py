@@ -72,7 +72,7 @@ else:
     except GlrError as exc:
         common.bad_dataset(str(exc), "home_bad_dataset")
     else:
-        c = st.container(horizontal=True, gap="large")  # wraps in a narrow window; columns cut values to "10…"
+        c = st.container(horizontal=True, gap="medium")  # wraps in a narrow window; columns cut values to "10…"
         c.metric("Classes", f"{summary['classes']:,}", width="content")
         c.metric("Images", f"{summary['images']:,}", width="content")
         c.metric("Images per class (median)", f"{summary['per_class_median']:g}", width="content")
@@ -92,7 +92,7 @@ else:
             scores = {}
         if scores:
             st.caption(f"Latest finished run: {latest}")
-            c = st.container(horizontal=True, gap="large")
+            c = st.container(horizontal=True, gap="medium")
             for score in readout.headline(scores)[:3]:  # top-1, top-5, GAP: "—" and why where one has no value
                 c.metric(score.label, score.text, width="content", help=f"No value: {score.why}." if score.why else None)
     st.dataframe(

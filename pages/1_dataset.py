@@ -13,6 +13,7 @@ import streamlit as st
 from glr.data import attribution
 from glr.data import browse
 from glr.data import long_tail
+from glr.evaluation import readout
 from glr.data.class_index import ClassIndex
 from glr.demo import dataset as demo
 from glr.data import datasets
@@ -92,7 +93,7 @@ if dataset:
 
 index = class_index((dataset, browse.dataset_stamp(dataset)), catalog)
 summary = index.summary()
-cols = st.container(horizontal=True, gap="large")  # wraps in a narrow window; columns cut values to "10…"
+cols = st.container(horizontal=True, gap="medium")  # wraps in a narrow window; columns cut values to "10…"
 cols.metric("Classes", f"{summary['classes']:,}", width="content")
 cols.metric("Images", f"{summary['images']:,}", width="content")
 cols.metric("Median per class", f"{summary['per_class_median']:g}", width="content",
@@ -115,7 +116,7 @@ else:
     t[0].plotly_chart(long_tail.rank_size_figure(index), key="rank_size")
     t[1].plotly_chart(long_tail.size_histogram_figure(index), key="size_histogram")
     scale = "(drawn from aggregates: a rank-size curve on log axes, and classes counted by size)."
-st.caption(f"{index.tail_share(10):.0%} of the classes have 10 images or fewer {scale}")
+st.caption(f"{readout.percent(index.tail_share(10))} of the classes have 10 images or fewer {scale}")
 
 # --------------------------------------------------------------------------- curate and split
 st.subheader("Curated top-N and the train/validation split")

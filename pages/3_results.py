@@ -37,7 +37,7 @@ PROJECTION_HELP = ("PCA is instant and keeps the overall distances, so classes o
                    "a minute for a couple of thousand photos here.")
 EXPORT_LABELS = {"keras": "Keras (.keras)", "savedmodel": "TensorFlow SavedModel", "tflite": "TFLite / LiteRT",
                  "onnx": "ONNX"}
-GRID_COLUMNS = 6
+GRID_PHOTO = 108  # px: six to a row beside the sidebar at 1280 px, three on a phone
 # A class name's column at most "medium": sized to a 120-character name, it pushed the scores out of view.
 NAME_COLUMN = st.column_config.TextColumn("name", width="medium")
 
@@ -57,19 +57,19 @@ def selection_points(event) -> list:
 
 
 def photo_grid(paths: list[str], captions: list[str], overlay=None) -> None:
-    """Photos in rows of GRID_COLUMNS, each row its own set of columns, so captions of any length never stagger it."""
-    for start in range(0, len(paths), GRID_COLUMNS):
-        cols = st.columns(GRID_COLUMNS)
-        for col, path, caption in zip(cols, paths[start:start + GRID_COLUMNS], captions[start:start + GRID_COLUMNS]):
-            with col:
-                image = common.thumbnail(str(path), 150)
-                if image is None:
-                    st.caption(f"cannot show {common.md(Path(path).name)}")
-                    continue
-                st.image(image, width="stretch")
-                if overlay is not None:
-                    overlay(path)
-                st.caption(caption)
+    """Photos in a row that wraps, each GRID_PHOTO wide with its caption under it: in columns, a phone stacked them
+    one to a row, each 150 px thumbnail blown up to the whole width (24 mistakes made the page 12,000 px tall)."""
+    row = st.container(horizontal=True)
+    for path, caption in zip(paths, captions):
+        with row.container(width=GRID_PHOTO):
+            image = common.thumbnail(str(path), 150)
+            if image is None:
+                st.caption(f"cannot show {common.md(Path(path).name)}")
+                continue
+            st.image(image, width="stretch")
+            if overlay is not None:
+                overlay(path)
+            st.caption(caption)
 
 
 @st.cache_data(max_entries=64, show_spinner="Finding where the model looked (the first time loads TensorFlow)...")
@@ -175,7 +175,7 @@ with overview:
                    "finishes. " if scores else "its metrics appear when it finishes. ") + "Follow it on the Train page.")
     if scores:
         # A row that wraps: five columns cut "100.0%" to "10…" in a narrow window.
-        m = st.container(horizontal=True, gap="large")
+        m = st.container(horizontal=True, gap="medium")
         for score in readout.headline(scores, len(labels) if labels is not None else None):
             why = f"No value: {score.why}." if score.why else None
             m.metric(score.label, score.text, width="content",
@@ -301,7 +301,7 @@ with mistakes:
             st.success("No confusions: every validation image was classified correctly.")
         elif pairs is not None:
             st.markdown("**Most confused pairs**")
-            st.dataframe(pairs[["true", "predicted", "count"]], hide_index=True, column_config={  # names capped, as above
+            st.dataframe(pairs[["count", "true", "predicted"]], hide_index=True, column_config={  # count first: in view on a phone
                 k: st.column_config.TextColumn(k, width="medium") for k in ("true", "predicted")})
 
     if predictions is not None:
@@ -361,13 +361,13 @@ with retrieval_tab:
             "gap_distractors_unknown": "… unknown applied"}), hide_index=True,
             column_config={k: st.column_config.NumberColumn(k, format="%.3f")
                            for k in ("top-1", "GAP", "GAP with distractors", "… unknown applied")})
-        u = st.container(horizontal=True, gap="large")  # wraps in a narrow window; columns cut values to "10…"
+        u = st.container(horizontal=True, gap="medium")  # wraps in a narrow window; columns cut values to "10…"
         weight = retrieval.get("known_head_weight", 0.5)
         u.metric("Unknown threshold", readout.decimal(unknown["threshold"]),
                  help=f"On the known score, {weight:.2f} x the head's confidence + {1 - weight:.2f} x the nearest "
                       "training photo's similarity (the weight learned from the training photos by leaving classes "
                       f"out); calibrated on {unknown['calibrated_on']} validation photos to keep "
-                      f"{unknown['keep_known']:.0%} of them", width="content")
+                      f"{readout.percent(unknown['keep_known'])} of them", width="content")
         # NaN when no distractor (or no validation photo) could be scored: "—", never "nan%".
         no_value = "No value: no distractor photo, or no validation photo, could be scored."
         flagged, auroc = unknown["distractors_flagged"], unknown["auroc"]["known_score"]

@@ -18,6 +18,7 @@ import streamlit as st
 
 from glr import class_examples, predict, submission, thumbnails
 from glr.training import run_table
+from glr.evaluation import readout
 from glr.retrieval import run_index
 from glr.training.run import Run
 from glr.data import attribution, kept_uploads, uploads
@@ -90,7 +91,7 @@ def top_k_list(top: list[tuple[int, str, float]]) -> None:
         filled = round(p * BAR_CELLS)
         bar = ((f":red[{'█' * filled}]" if filled else "") +
                (f":gray[{'█' * (BAR_CELLS - filled)}]" if filled < BAR_CELLS else ""))
-        lines.append(f"{rank}. {bar} {p:.1%} · {'**' + common.md(name) + '**' if rank == 1 else common.md(name)}")
+        lines.append(f"{rank}. {bar} {readout.percent(p, 1)} · {'**' + common.md(name) + '**' if rank == 1 else common.md(name)}")
     st.markdown("\n".join(lines))
 
 
@@ -169,9 +170,11 @@ def sample_section(run: Run) -> None:
         return
     st.markdown("**Try a photo the model never trained on** (from its validation split) in one click, or drop "
                 "your own below:")
-    cols = st.columns(len(samples) + 1)
+    # A row that wraps, each photo its own narrow column: st.columns stack on a phone, and each name then sat
+    # under its "Try" but just above the next photo, as if it named that one.
+    row = st.container(horizontal=True)
     for i, sample in enumerate(samples):
-        with cols[i]:
+        with row.container(width=thumbnails.SIZE):
             image = common.thumbnail(sample.path, thumbnails.SIZE)  # a data: URL, made once per process
             if image is not None:
                 st.image(image, width=thumbnails.SIZE)
@@ -179,7 +182,7 @@ def sample_section(run: Run) -> None:
             st.button("Try", key=f"predict_try_{i}", on_click=try_samples, args=([sample],),
                       help=f"A validation photo of {common.md(sample.name)}")
             st.caption(common.md(sample.name))
-    cols[-1].button(f"Try all {len(samples)}", key="predict_try_all", on_click=try_samples, args=(samples,))
+    row.button(f"Try all {len(samples)}", key="predict_try_all", on_click=try_samples, args=(samples,))
 
 
 # The upload box and everything below it: a fragment. An upload, a toggle, "Clear all" rerun only this
@@ -342,11 +345,11 @@ def show_result(model, run_path: str, stamp: tuple, name: str, data: bytes, dige
             if result.unknown:
                 st.warning(f"**Not a known landmark.** Its known score {result.known_score:.2f} is below the run's "
                            f"threshold {model.recognizer.calibration.threshold:.2f}, which keeps "
-                           f"{model.recognizer.calibration.keep_known:.0%} of the validation photos. "
+                           f"{readout.percent(model.recognizer.calibration.keep_known)} of the validation photos. "
                            f"The closest landmark would be {common.md(best)}.", icon=":material/help:")
             else:
                 score = f"; known score {result.known_score:.2f}" if result.known_score is not None else ""
-                st.markdown(f"Best guess: **{common.md(best)}** ({probability:.0%} by {model.method}{score}). "
+                st.markdown(f"Best guess: **{common.md(best)}** ({readout.percent(probability)} by {model.method}{score}). "
                             "Training images of this landmark:")
                 thumbnail_row(examples.get(int(landmark_id), []))
         if show_matches and result.inliers:

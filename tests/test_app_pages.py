@@ -366,8 +366,10 @@ def test_results_page_compares_runs(populated):
     assert_no_exception(at)
     comparison = at.dataframe[0].value
     assert sorted(comparison["run_id"]) == ["20260101-000000-a", "20260102-000000-b"]
-    loss = at.get("plotly_chart")[0].proto.spec
-    assert "20260101-000000-a train" in loss and "20260102-000000-b val" in loss
+    loss = json.loads(at.get("plotly_chart")[0].proto.spec)
+    # One legend entry per run (a click hides both its curves); the line style and the hover tell train from val.
+    assert [t["name"] for t in loss["data"]] == ["20260101-000000-a"] * 2 + ["20260102-000000-b"] * 2
+    assert [t["hovertemplate"].split(",")[0] for t in loss["data"]] == ["train", "val"] * 2
     at.selectbox(key="results_detail").set_value("20260101-000000-a").run()
     assert_no_exception(at)
 

@@ -5,6 +5,7 @@ serves the model without TensorFlow."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -730,3 +731,31 @@ def test_a_zip_dropped_twice_says_its_repeats_in_a_few_lines_not_one_per_photo(r
     assert "8 of 8 photos predicted." in texts(at.caption)
     at.toggle(key="predict_table").set_value(True).run()
     assert len(at.dataframe[0].value) == 16  # every photo still has its row in the submission
+
+
+def test_a_confidence_under_half_a_percent_reads_under_1_percent_not_0(results, finished_run, monkeypatch):
+    # Of thousands of classes the best guess may hold 0.3%: it read "(0%)", as if the model gave it no chance.
+    from glr.predict import Predictor
+
+    original = Predictor.predict
+
+    def faint(self, sources, **kw):
+        found = original(self, sources, **kw)
+        for result in found:
+            result.top = [(lid, name, p) for (lid, name, _), p in zip(result.top, (0.003, 0.0004, 0.0001))]
+        return found
+
+    monkeypatch.setattr(Predictor, "predict", faint)
+    at = open_page(PREDICT)
+    at.file_uploader(key="predict_files").set_value([("faint.jpg", _photo(finished_run, 2), "image/jpeg")]).run()
+    assert_no_exception(at)
+    shown = texts(at.markdown)
+    assert re.search(r"\(under 1% by \w+", shown) and "(0% by" not in shown, shown
+    assert "under 0.1% ·" in shown and "0.0%" not in shown
+
+
+def test_the_sample_photos_wrap_with_each_name_under_its_own_photo(results):
+    # In st.columns a phone stacked them: each name sat under its "Try" but just above the next photo.
+    at = open_page(PREDICT)
+    assert [b for b in at.button if b.key.startswith("predict_try_") and b.label == "Try"]
+    assert not any(c.get("image") for c in at.columns), "the samples are in columns"

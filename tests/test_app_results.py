@@ -385,6 +385,8 @@ def test_a_long_class_name_never_pushes_the_confused_pairs_count_out_of_view(res
     assert pairs.value["true"].tolist() == ["W" * 120]
     columns = json.loads(pairs.proto.columns)
     assert columns["true"]["width"] == "medium" and columns["predicted"]["width"] == "medium"
+    # First: two "medium" name columns fill a phone's 390 px, and the count was scrolled out of view there.
+    assert list(pairs.value.columns) == ["count", "true", "predicted"]
 
 
 def test_a_run_of_many_classes_shows_its_most_confused_part_and_a_click_still_opens_a_cell(results):
@@ -414,7 +416,8 @@ def test_a_run_of_many_classes_shows_its_most_confused_part_and_a_click_still_op
             "mistakes (100%).") in texts(at.caption)
     assert CONFUSION_CSV in [b.label for b in at.download_button]
     spec = json.loads(at.get("plotly_chart")[2].proto.spec)
-    assert spec["layout"]["title"]["text"] == "confusion matrix: the 30 most confused of 80 classes"
+    assert spec["layout"]["title"]["text"] == "confusion matrix"
+    assert spec["layout"]["title"]["subtitle"]["text"] == "the 30 most confused of 80 classes"
     assert [79, 3] in spec["data"][1]["customdata"]  # the click layer keeps the classes' own indices
     at.session_state["results_confusion"] = {"selection": {"points": [{"customdata": [79, 3]}]}}
     at.run()
@@ -480,3 +483,31 @@ def test_the_confusion_matrix_is_read_once_per_version_of_its_file(results, monk
     at.run()
     assert_no_exception(at)
     assert len(calls) == before + 1
+
+
+def test_the_photo_grids_wrap_rather_than_stack_one_photo_to_a_phones_row(results):
+    # In st.columns a phone (390 px) stacked the photos one to a row, each 150 px thumbnail blown up to the whole
+    # width: 24 mistakes made the page 12,000 px tall. A row that wraps holds three there, six at 1280 px.
+    at = open_page(RESULTS)
+    spec = json.loads(at.get("plotly_chart")[2].proto.spec)
+    at.session_state["results_confusion"] = {"selection": {"points": [{"customdata": spec["data"][1]["customdata"][0]}],
+                                                           "point_indices": [0], "box": [], "lasso": []}}
+    at.run()
+    assert_no_exception(at)
+    assert re.search(r"\d+% sure", texts(at.caption))  # the cell's photos are shown
+    assert not any(c.get("image") for c in at.columns), "a photo grid is in columns"
+
+
+def _blocks(node):
+    for child in getattr(node, "children", {}).values():
+        yield child
+        yield from _blocks(child)
+
+
+def test_the_score_rows_wrap_tightly_on_a_phone(results):
+    # With a large gap, 390 px held two scores to a row with about 100 px between rows: read as separate sections.
+    at = open_page(RESULTS)
+    rows = [b for b in _blocks(at._tree) if getattr(b, "children", None)
+            and any(getattr(c, "type", "") == "metric" for c in b.children.values())]
+    gaps = [str(b.proto.flex_container.gap_config).strip() for b in rows if b.proto.HasField("flex_container")]
+    assert gaps and not any("LARGE" in g for g in gaps), gaps

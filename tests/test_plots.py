@@ -132,7 +132,9 @@ def test_a_heatmap_of_thousands_of_classes_shows_the_most_confused_part_quickly(
     assert keep == [5, 17, 400, 2999]  # the classes of the largest mix-ups, 2999 -> 5 first
     fig = plots.confusion_figure(cm, [f"c{i}" for i in range(n)], clickable=True, keep=keep)
     assert len(fig.to_json()) < 20_000  # the whole matrix's figure: 35 MB of JSON at 5,000 classes
-    assert fig.layout.title.text == "confusion matrix: the 4 most confused of 3,000 classes"
+    # The title a phone's 390 px can hold; which classes, under it (it was cut to "... of 100 clas").
+    assert (fig.layout.title.text, fig.layout.title.subtitle.text) == ("confusion matrix",
+                                                                       "the 4 most confused of 3,000 classes")
     # A click still names the cell by the classes' own indices.
     assert sorted(map(tuple, fig.data[1].customdata)) == [(5, 5), (17, 17), (17, 2999), (400, 400), (2999, 5),
                                                           (2999, 2999)]
@@ -149,3 +151,49 @@ def test_history_figure_leaves_out_inf_and_says_why_a_diverged_history_is_blank(
     assert not blank.data and "the loss became NaN at epoch 1: the training diverged" in \
         blank.layout.annotations[0].text.replace("<br>", " ")
     assert "no training history yet" in plots.history_figure(history.iloc[:0], "loss").layout.annotations[0].text
+
+
+def test_a_history_without_its_validation_column_says_which_column_is_missing():
+    # The validation curve was dropped in silence: it read as a training that never validated.
+    fig = plots.history_figure(history().drop(columns="val_accuracy"), "accuracy")
+    assert [t.name for t in fig.data] == ["train"]
+    assert fig.layout.title.subtitle.text.replace("<br>", " ") == ("history.csv has no val_accuracy column, so no "
+                                                                   "validation curve")
+    # As glr.training.run reads it: the column filled in blank, and named as absent.
+    read = history().assign(val_loss=np.nan)
+    read.attrs["absent"] = ["val_loss"]
+    both = plots.history_figure({"a": read, "b": history()}, "loss")
+    assert [t.name for t in both.data] == ["a", "b", "b"]
+    assert "history.csv of a has no val_loss column, so no validation curve" in \
+        both.layout.title.subtitle.text.replace("<br>", " ")
+    assert plots.history_figure(history(), "loss").layout.title.subtitle.text is None
+
+
+def test_comparing_fifty_runs_gives_one_legend_entry_per_run_and_one_fine_tune_line():
+    fig = plots.history_figure({f"run {i}": history() for i in range(50)}, "loss")
+    # 100 legend entries ("run 0 train", "run 0 val", ...) took the chart's height: the hover names each run's curves.
+    assert fig.layout.showlegend is False and "hover a curve for its run" in fig.layout.title.subtitle.text
+    assert all("run " in t.hovertemplate for t in fig.data)
+    assert [t.line.dash for t in fig.data[:2]] == ["solid", "dash"]
+    assert "solid: train, dashed: validation" in fig.layout.title.subtitle.text
+    few = plots.history_figure({f"run {i}": history() for i in range(6)}, "loss")
+    shown = [t for t in few.data if t.showlegend is not False]
+    assert [t.name for t in shown] == [f"run {i}" for i in range(6)] and few.layout.showlegend is not False
+    assert all(a.legendgroup == b.legendgroup for a, b in zip(few.data[::2], few.data[1::2]))  # a click hides both
+    # One line where fine-tuning starts, not 50 lines and 50 "fine-tune" labels drawn over each other.
+    assert len(fig.layout.shapes) == 1 and [a.text for a in fig.layout.annotations] == ["fine-tune"]
+    assert fig.layout.hovermode == "closest"  # a unified hover listed 100 lines
+
+
+def test_figures_set_no_template_of_their_own_and_the_report_writes_plotly_white(tmp_path):
+    # plotly_white set on each figure cost about 8-20 ms per figure at every rerun of the Results page; in the app
+    # Streamlit's theme restyles the figure anyway (screenshots pixel-identical), so only a file gets it.
+    import plotly.io as pio
+    from glr.evaluation import report
+
+    default = pio.templates.default
+    for fig in (plots.history_figure(history()), plots.confusion_figure(np.eye(3, dtype=int), ["a", "b", "c"]),
+                plots.class_distribution_figure({"a": 3, "b": 4})):
+        assert fig.layout.template == pio.templates[default]  # plotly's default, set without a copy
+    html = report.write_curves_html(history(), tmp_path / "curves.html", include_plotlyjs=False).read_text()
+    assert '"plot_bgcolor":"white"' in html  # plotly_white, not plotly's grey default, in a file read on its own

@@ -155,3 +155,10 @@ def test_top1_on_very_unequal_classes_is_read_against_always_naming_the_largest(
                    {"top1": 0.9, "n_classes_in_val": 3}):
         assert readout.baseline_note(scores) == ""
         assert not any(line.startswith("baseline") for line in readout.score_lines(scores))
+
+
+def test_a_share_too_small_to_round_to_one_percent_is_under_1_percent_not_0():
+    # A confidence of 0.3% read "(0%)": as if the model gave the class no chance at all.
+    assert [readout.percent(v) for v in (0.003, 0.0, 0.005, 0.87, 1.0)] == ["under 1%", "0%", "under 1%", "87%", "100%"]
+    assert readout.percent(0.0004, 1) == "under 0.1%" and readout.percent(0.0012, 1) == "0.1%"
+    assert readout.percent(float("nan")) == "—" and readout.percent(None, none="n/a") == "n/a"

@@ -253,3 +253,25 @@ def test_the_report_of_a_diverged_training_says_why_its_curves_stop(tmp_path):
     history.to_csv(run / "history.csv", index=False)
     summary = (report.write_report(run) / "summary.md").read_text()
     assert "- The loss became NaN at epoch 2: the training diverged, so its curves stop there" in summary
+
+
+def test_impossible_counts_in_metrics_json_are_said_in_the_summary_not_shown(tmp_path):
+    run = fabricate_run(tmp_path)
+    scores = json.loads((run / "metrics.json").read_text())
+    (run / "metrics.json").write_text(json.dumps({**scores, "n_images": -3, "n_classes": 2.5}))
+    summary = (report.write_report(run) / "summary.md").read_text()
+    assert "| validation images | n/a (metrics.json holds -3 for n_images, not a count of photos" in summary
+    assert "| classes | 4 |" in summary  # labels.json's, not 2.5
+
+
+def test_a_collage_confidence_under_half_a_percent_reads_under_1_percent(tmp_path, monkeypatch):
+    from PIL import ImageDraw
+
+    said = []
+    original = ImageDraw.ImageDraw.text
+    monkeypatch.setattr(ImageDraw.ImageDraw, "text", lambda self, xy, text, *a, **kw: said.append(text) or
+                        original(self, xy, text, *a, **kw))
+    row = pd.Series({"path": str(tmp_path / "gone.jpg"), "true_index": 0, "pred_index": 1, "true_name": "Big Ben",
+                     "pred_name": "Taj Mahal", "confidence": 0.003})
+    report._tile(row, tmp_path, report._font(12))
+    assert "pred: Taj Mahal (under 1%)" in said  # was "(0%)"

@@ -58,6 +58,7 @@ def _table(runs: list[Run], known: dict[str, frozenset | None]) -> pd.DataFrame:
             train = run.config().get("train", {})
         except RunError:
             train = {}
+        train = train if isinstance(train, dict) else {}
         try:
             epochs = len(run.history())
         except RunError:
@@ -70,12 +71,18 @@ def _table(runs: list[Run], known: dict[str, frozenset | None]) -> pd.DataFrame:
         compared = ("top1", "top5", "gap")
         why = {h.key: h.why for h in readout.headline(scores, len(classes) if classes else None) if h.why}
         values = {k: None if k in why else readout.number(scores.get(k)) for k in compared}
+        # A hand-edited count (-3, 2.5) is blank too, and said: shown as is, it read as a real one.
+        counts = {k: reason for k, reason in (
+            ("n_images", readout.not_a_count(scores.get("n_images"), "n_images")),
+            ("input_size", readout.not_a_count(train.get("input_size"), "input_size", "config.json", "pixels", 1)))
+            if reason}
         # A blank cell says nothing by itself: the note gives each blank score's reason ("top5: only 3 classes ...").
-        note = unread if not scores else "; ".join(f"{k}: {why[k]}" for k in compared if k in why)
+        note = "; ".join(([f"{k}: {why[k]}" for k in compared if k in why] if scores else [unread])
+                         + [f"{k}: {reason}" for k, reason in counts.items()])
         rows.append({"run_id": run.id, "state": run.status()["state"], "backbone": train.get("backbone"),
-                     "input_size": train.get("input_size"), "epochs_done": epochs,
-                     "classes": len(classes) if classes is not None else readout.number(scores.get("n_classes")),
-                     "val_photos": readout.number(scores.get("n_images")), **values, "note": note})
+                     "input_size": readout.count(train.get("input_size"), 1), "epochs_done": epochs,
+                     "classes": len(classes) if classes is not None else readout.count(scores.get("n_classes"), 1),
+                     "val_photos": readout.count(scores.get("n_images")), **values, "note": note})
     return pd.DataFrame(rows, columns=COMPARED)
 
 
@@ -165,10 +172,12 @@ def heatmap_note(classes: int, shown: int, mistakes_shown: int, mistakes: int) -
 
     `mistakes_shown` of the `mistakes` (off-diagonal counts) fall in its cells (glr.evaluation.plots.shown_mistakes).
     """
+    from glr.evaluation import readout
+
     if shown >= classes:
         return None
     share = mistakes_shown / mistakes if mistakes else None
-    share = "" if share is None else " (under 1%)" if 0 < share < 0.01 else f" ({share:.0%})"  # not "(0%)" for 17
+    share = "" if share is None else f" ({readout.percent(share)})"  # "(under 1%)", not "(0%)", for 17
     which = (f"those in the largest confusions: their cells hold {mistakes_shown:,} of the {mistakes:,} mistakes{share}"
              if mistakes else "those with the most validation photos, as no photo is misclassified")
     return (f"The heatmap shows {shown} of the {classes:,} classes, {which}. A {classes:,} x {classes:,} heatmap cannot "

@@ -2,6 +2,12 @@
 
 Pure functions: data in, `go.Figure` out, no file or Streamlit access, so a page calls
 `st.plotly_chart(history_figure(df))` and the report calls `fig.to_html()` on the same figure.
+
+The figures set no template: in the app they take Streamlit's (plotly's default once Streamlit is imported, set
+without being checked again), which its theme restyles anyway; the few settings of plotly_white that still showed
+(tick marks, the colour bar's outline, the zero line's width) are set where they show, so the Results page is
+pixel-identical. Setting plotly_white cost each figure 8-27 ms (its template checked again), at every rerun of the
+Results page and every poll of a training. A file read outside the app gets FILE_TEMPLATE (glr.evaluation.report).
 """
 
 from __future__ import annotations
@@ -14,10 +20,13 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from glr.evaluation import confusion
+from glr.evaluation import confusion, readout
 
+FILE_TEMPLATE = "plotly_white"  # for figures written to a file: plotly's own default is grey
 COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
 LOG_SPAN = 5  # counts spanning this factor or more get a log axis by default
+LEGEND_RUNS = 6  # compared runs with a legend entry each; more get their names from the hover
+SUBTITLE_CHARS = 44  # a line under a chart's title: a curve's half of a 1280 px window, or a phone, holds it
 BAR_LIMIT = 2000  # above this many classes a bar chart becomes slow; draw a line instead
 
 
@@ -25,7 +34,7 @@ def _empty(title: str, message: str) -> go.Figure:
     """A blank figure that says why it is blank, instead of empty axes."""
     fig = go.Figure()
     fig.add_annotation(text=message, showarrow=False, xref="paper", yref="paper", x=0.5, y=0.5, font={"size": 14})
-    fig.update_layout(title=title, xaxis={"visible": False}, yaxis={"visible": False}, template="plotly_white")
+    fig.update_layout(title=title, xaxis={"visible": False}, yaxis={"visible": False})
     return fig
 
 
@@ -40,39 +49,73 @@ def phase_boundary(history: pd.DataFrame) -> float | None:
 def history_figure(history: pd.DataFrame | Mapping[str, pd.DataFrame], metric: str = "loss") -> go.Figure:
     """Training curves of `metric` ("loss", "accuracy", ...) per epoch: train solid, validation dashed.
 
-    `history` is one run's history or a dict run name -> history for an overlay; each run
-    keeps one colour. A dotted vertical line marks where fine-tuning (phase 2) starts.
+    `history` is one run's history or a dict run name -> history for an overlay; each run keeps one colour
+    and one legend entry (a click hides both its curves). A dotted vertical line marks where fine-tuning
+    (phase 2) starts, once per epoch it starts at. A curve whose column the file lacks is named under the title.
     """
     runs = dict(history) if isinstance(history, Mapping) else {"": history}
+    several = len(runs) > 1
     title = metric.replace("_", " ")
-    fig = go.Figure()
+    traces, boundaries, missing = [], {}, {}
     colors = class_colors(len(runs))  # one per run, however many are compared: a cycle of 10 gave run 11 run 1's
     for color, (run, df) in zip(colors, runs.items()):
         if df is None or df.empty:
             continue
-        prefix = f"{run} " if run else ""
+        absent = set(df.attrs.get("absent", ()))  # glr.training.run fills a column the file lacks in, blank
         for column, label, dash in [(metric, "train", "solid"), (f"val_{metric}", "val", "dash")]:
-            values = pd.to_numeric(df[column], errors="coerce") if column in df else None
-            if values is not None and np.isfinite(values.to_numpy(dtype=float)).any():
-                fig.add_trace(
-                    go.Scatter(
-                        # inf (a diverging loss) left in would stretch the axis until every real point is flat
-                        x=df["epoch"], y=values.where(np.isfinite(values)), mode="lines+markers", name=f"{prefix}{label}",
-                        line={"color": color, "dash": dash}, marker={"size": 5},
-                    )
-                )
+            if column not in df or column in absent:
+                missing.setdefault(column, []).append(run)
+                continue
+            values = pd.to_numeric(df[column], errors="coerce")
+            if np.isfinite(values.to_numpy(dtype=float)).any():
+                # Several runs: one legend entry per run (100 entries for 50 runs could not be read), the line
+                # style tells train from validation, and the hover names both.
+                extra = {"name": run, "legendgroup": run, "showlegend": dash == "solid" or not any(
+                    t.get("legendgroup") == run for t in traces),
+                         "hovertemplate": f"{label}, epoch %{{x}}: %{{y:.4g}}<extra>{_literal(run).replace('%', '&#37;')}"
+                                          "</extra>"} if several else {"name": label}
+                # Plain dicts and arrays, checked once by the figure: each trace was checked twice, its Series converted.
+                traces.append(dict(
+                    # inf (a diverging loss) left in would stretch the axis until every real point is flat
+                    type="scatter", x=df["epoch"].to_numpy(), y=values.where(np.isfinite(values)).to_numpy(),
+                    mode="lines+markers", line={"color": color, "dash": dash}, marker={"size": 5}, **extra))
         boundary = phase_boundary(df)
         if boundary is not None:
-            fig.add_vline(x=boundary, line={"color": color, "dash": "dot", "width": 1},
-                          annotation_text="fine-tune", annotation_position="top right")
-    if not fig.data:
+            boundaries.setdefault(boundary, []).append(color)
+    notes = [_missing_note(column, names, several) for column, names in missing.items()]
+    if not traces:
         from glr.training.run_table import divergence  # a loss of NaN from the first epoch draws no point
 
         said = next((f"{run + ': ' if run else ''}{note}" for run, df in runs.items() if (note := divergence(df))), "")
+        said = said or ("; ".join(notes) if notes and any(df is not None and len(df) for df in runs.values()) else "")
         return _empty(title, "<br>".join(textwrap.wrap(said, 60)) if said else "no training history yet")
-    fig.update_layout(title=title, xaxis_title="epoch", yaxis_title=title, template="plotly_white",
-                      hovermode="x unified", legend={"orientation": "h", "y": -0.2})
+    fig = go.Figure(traces)
+    # One line per epoch fine-tuning starts at (in its run's colour when it is one run's): a line and a label per
+    # run drew 50 labels over each other, and add_vline rebuilt the layout each time (3.5 s for 50 runs).
+    fig.update_layout(
+        shapes=[{"type": "line", "x0": x, "x1": x, "xref": "x", "y0": 0, "y1": 1, "yref": "y domain",
+                 "line": {"color": c[0] if len(set(c)) == 1 else "#888888", "dash": "dot", "width": 1}}
+                for x, c in boundaries.items()],
+        annotations=[{"text": "fine-tune", "x": x, "xref": "x", "y": 1, "yref": "y domain", "xanchor": "left",
+                      "yanchor": "top", "showarrow": False} for x in boundaries])
+    legend = len(runs) <= LEGEND_RUNS  # past that, the legend took the chart's height: the hover names the run
+    if several:
+        notes[:0] = ["solid: train, dashed: validation"] + ([] if legend else ["hover a curve for its run"])
+    # Lines a chart half a window wide (or a phone's) holds: at 70 characters they were cut at its edge.
+    subtitle = "<br>".join(line for note in notes for line in textwrap.wrap(note, SUBTITLE_CHARS))
+    fig.update_layout(title={"text": title, "subtitle": {"text": subtitle or None}}, xaxis_title="epoch",
+                      yaxis_title=title, showlegend=legend if several else None,
+                      legend={"orientation": "h", "y": -0.3 if several else -0.2},  # under the axis title
+                      hovermode="closest" if len(runs) > 4 else "x unified",
+                      margin={"t": 100 + 16 * subtitle.count("<br>")} if "<br>" in subtitle else None)
     return fig
+
+
+def _missing_note(column: str, runs: list[str], several: bool) -> str:
+    """"history.csv of run a has no val_loss column, so no validation curve": a curve the file cannot draw."""
+    which = "validation" if column.startswith("val_") else "training"
+    names = ", ".join(_literal(r) for r in runs[:2]) + (f" and {len(runs) - 2} more" if len(runs) > 2 else "")
+    return f"history.csv{f' of {names}' if several else ''} has no {column} column, so no {which} curve"
 
 
 def class_distribution_figure(counts: Mapping[str, int] | pd.Series | Sequence[int], log: bool | None = None) -> go.Figure:
@@ -92,7 +135,8 @@ def class_distribution_figure(counts: Mapping[str, int] | pd.Series | Sequence[i
     names = [str(i) for i in series.index]
     hover = "rank %{x}: %{text}<br>%{y:.0f} images<extra></extra>"
     if len(series) <= BAR_LIMIT:
-        trace = go.Bar(x=rank, y=series.to_numpy(), text=names, hovertemplate=hover, textposition="none", marker_color=COLORS[0])
+        trace = go.Bar(x=rank, y=series.to_numpy(), text=names, hovertemplate=hover, textposition="none", marker_color=COLORS[0],
+                       marker_line={"color": "white", "width": 0.5})  # each bar outlined, as plotly_white drew it
     else:
         trace = go.Scattergl(x=rank, y=series.to_numpy(), text=names, hovertemplate=hover, mode="lines", line={"color": COLORS[0]})
     fig = go.Figure(trace)
@@ -107,7 +151,7 @@ def class_distribution_figure(counts: Mapping[str, int] | pd.Series | Sequence[i
         yaxis = {"type": "linear", "rangemode": "tozero"}  # bars measured from 0: 62 vs 59 is not a fivefold gap
     fig.update_layout(
         title=f"images per class ({len(series):,} classes, median {median:g})",
-        xaxis_title="class rank", yaxis_title="images" + (" (log scale)" if log else ""), template="plotly_white",
+        xaxis_title="class rank", yaxis_title="images" + (" (log scale)" if log else ""),
         yaxis=yaxis, bargap=0,
     )
     return fig
@@ -183,13 +227,14 @@ def confusion_figure(cm: Any, labels: Sequence[str], top: int = 30,
     names = [_literal(name) for name in raw]
     sub = confusion.block(cm, keep)
     fig = go.Figure(go.Heatmap(z=sub, x=names, y=names, colorscale="Blues", hoverongaps=False,
+                               colorbar={"outlinewidth": 0, "ticks": ""},  # as plotly_white drew it
                                hovertemplate="true %{y}<br>predicted %{x}<br>%{z} images<extra></extra>"))
     if clickable:
         _add_cell_markers(fig, sub, names, keep)
-    title = ("confusion matrix" if len(keep) == n
-             else f"confusion matrix: the {len(keep)} most confused of {n:,} classes")
+    # Which classes, under the title: in one line a phone's 390 px cut it to "... of 100 clas".
+    which = None if len(keep) == n else f"the {len(keep)} most confused of {n:,} classes"
     fig.update_layout(
-        title=title, xaxis_title="predicted", yaxis_title="true", template="plotly_white",
+        title={"text": "confusion matrix", "subtitle": {"text": which}}, xaxis_title="predicted", yaxis_title="true",
         height=max(400, 18 * len(keep) + 200),
         # Short tick labels, the full names in the hover: one 120-character name took the width of the heatmap.
         xaxis=_short_ticks(raw), yaxis={"autorange": "reversed", **_short_ticks(raw)},
@@ -203,7 +248,8 @@ TICK_CHARS = 28  # a confusion heatmap's tick labels are cut to this; its hover 
 def _short_ticks(names: list[str]) -> dict:
     """Axis settings that label the categories `names` (as written) with at most TICK_CHARS characters each."""
     text = [n if len(n) <= TICK_CHARS else n[:TICK_CHARS - 1] + "…" for n in names]
-    return {"tickmode": "array", "tickvals": [_literal(n) for n in names], "ticktext": [_literal(t) for t in text]}
+    return {"tickmode": "array", "tickvals": [_literal(n) for n in names], "ticktext": [_literal(t) for t in text],
+            "ticks": ""}  # no tick marks, as plotly_white drew it
 
 
 def _literal(text: str) -> str:
@@ -242,13 +288,13 @@ def top_k_figure(names: Sequence[str], probs: Sequence[float]) -> go.Figure:
     fig = go.Figure(
         go.Bar(
             x=list(probs), y=[_literal(n) for n in names], orientation="h", marker_color=COLORS[0],
-            text=[f"{p:.1%}" for p in probs], textposition="auto",
+            text=[readout.percent(p, 1) for p in probs], textposition="auto",
             hovertemplate="%{y}: %{x:.1%}<extra></extra>",
         )
     )
     fig.update_layout(
         xaxis={"range": [0, 1], "tickformat": ".0%", "title": "probability"},
-        yaxis={"autorange": "reversed"}, template="plotly_white",
+        yaxis={"autorange": "reversed"},
         height=120 + 40 * len(names), margin={"l": 10, "r": 10, "t": 30, "b": 10},
     )
     return fig
@@ -279,23 +325,23 @@ def embedding_figure(points: pd.DataFrame, max_legend: int = 30) -> go.Figure:
     """
     if points is None or points.empty:
         return _empty("Embedding map", "no embeddings")
-    fig = go.Figure()
     groups = list(points.groupby("name", sort=True))
     colors = class_colors(len(groups))
-    for (name, group), color in zip(groups, colors):
-        fig.add_trace(go.Scattergl(
-            x=group["x"], y=group["y"], mode="markers", name=_literal(name),
-            marker={"size": 7, "opacity": 0.8, "color": color},
-            customdata=group.index.to_numpy(), text=group["id"].astype(str),
-            # The name in the template itself: escaped, and its "%{" cannot start a placeholder.
-            hovertemplate=f"{_literal(name).replace('%', '&#37;')}<br>%{{text}}<extra></extra>",
-        ))
+    # Plain dicts and arrays, checked once by the figure: add_trace per landmark re-checked the figure each time.
+    fig = go.Figure([dict(
+        type="scattergl", x=group["x"].to_numpy(), y=group["y"].to_numpy(), mode="markers", name=_literal(name),
+        marker={"size": 7, "opacity": 0.8, "color": color},
+        customdata=group.index.to_numpy(), text=group["id"].astype(str).to_numpy(),
+        # The name in the template itself: escaped, and its "%{" cannot start a placeholder.
+        hovertemplate=f"{_literal(name).replace('%', '&#37;')}<br>%{{text}}<extra></extra>",
+    ) for (name, group), color in zip(groups, colors)])
     legend = len(groups) <= max_legend
     title = (f"one colour per landmark ({len(groups)})" + ("" if legend else ": hover a point for its name, "
              "click or lasso to see the photos"))
     fig.update_layout(
-        title={"text": title, "font": {"size": 13}}, template="plotly_white", height=560, showlegend=legend,
-        xaxis={"showticklabels": False, "title": None}, yaxis={"showticklabels": False, "title": None},
+        title={"text": title, "font": {"size": 13}}, height=560, showlegend=legend,
+        xaxis={"showticklabels": False, "title": None, "zerolinewidth": 2},  # as plotly_white drew it
+        yaxis={"showticklabels": False, "title": None, "zerolinewidth": 2},
         margin={"l": 10, "r": 10, "t": 40, "b": 10}, dragmode="lasso" if len(points) < 5000 else "zoom",
     )
     return fig

@@ -46,10 +46,27 @@ def number(value: Any) -> float | None:
     return float(value) if math.isfinite(value) else None
 
 
-def percent(value: Any, digits: int = 0, none: str = NONE) -> str:
-    """A share as "87%" (with `digits` decimals), or `none` when it is missing or not a number."""
+def count(value: Any, least: int = 0) -> int | None:
+    """`value` as a count (a whole number of at least `least`), or None: a hand-edited -3 or 2.5 is no count."""
     value = number(value)
-    return none if value is None else f"{value:.{digits}%}"
+    return int(value) if value is not None and value == int(value) and value >= least else None
+
+
+def not_a_count(raw: Any, key: str, file: str = "metrics.json", what: str = "photos", least: int = 0) -> str:
+    """Why a stored count is shown blank ("metrics.json holds -3 for n_images, not a count of photos: ..."), else ""."""
+    if raw is None or count(raw, least) is not None:
+        return ""
+    shown = raw if _number_type(raw) else one_line(raw)[:40]
+    return f"{file} holds {shown!r} for {key}, not a count of {what}: the file is damaged"
+
+
+def percent(value: Any, digits: int = 0, none: str = NONE) -> str:
+    """A share as "87%" (with `digits` decimals); "under 1%" ("under 0.1%") when it is above 0 but too small for
+    them, never "0%" for a class the model still gives a chance; `none` when it is missing or not a number."""
+    value = number(value)
+    if value is None:
+        return none
+    return f"under {10 ** -digits:g}%" if 0 < value < 10 ** -(digits + 2) else f"{value:.{digits}%}"
 
 
 def decimal(value: Any, digits: int = 3, none: str = NONE) -> str:
@@ -64,9 +81,9 @@ def headline(scores: dict, classes: int | None = None) -> list[Headline]:
     `classes` (the run's labels.json) stands in when `scores` has no n_classes: scores recomputed from
     the predictions, or an older metrics.json, still get their top-5 over 5 classes or fewer blanked.
     """
-    n_classes = number(scores.get("n_classes"))
-    n_classes = number(classes) if n_classes is None else n_classes
-    n_images = number(scores.get("n_images"))
+    n_classes = count(scores.get("n_classes"), 1)  # a damaged count stands aside for labels.json's
+    n_classes = count(classes, 1) if n_classes is None else n_classes
+    n_images = count(scores.get("n_images"))
     items = [("top1", "Top-1 accuracy", "{:.1%}"), ("top5", "Top-5 accuracy", "{:.1%}"), ("gap", "GAP", "{:.3f}"),
              ("macro_f1", "Macro F1", "{:.3f}"), ("n_images", "Validation images", "{:,.0f}")]
     out = []
@@ -78,6 +95,8 @@ def headline(scores: dict, classes: int | None = None) -> list[Headline]:
                    "so top-5 says nothing here")
         elif raw is None:
             why = f"metrics.json has no {key}"
+        elif key == "n_images" and _number_type(raw) and raw == raw and n_images is None:  # -3, 2.5: shown as they were
+            why = not_a_count(raw, key)
         elif key != "n_images" and _number_type(raw) and raw == raw and not 0 <= raw <= 1:  # NaN has its own reason
             why = f"metrics.json holds {raw!r} for {key}, outside 0..1: the file is damaged"
         elif value is None and not isinstance(raw, (float, np.floating)):

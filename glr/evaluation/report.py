@@ -81,7 +81,7 @@ def best_epoch(history: pd.DataFrame) -> dict[str, Any] | None:
 
 def write_curves_html(history: pd.DataFrame, path: Path, include_plotlyjs: bool | str = PLOTLYJS) -> Path:
     """Loss and accuracy figures in one HTML page; plotly.js is embedded once, in the first."""
-    figures = [plots.history_figure(history, "loss"), plots.history_figure(history, "accuracy")]
+    figures = [plots.history_figure(history, m).update_layout(template=plots.FILE_TEMPLATE) for m in ("loss", "accuracy")]
     parts = [
         fig.to_html(full_html=False, include_plotlyjs=include_plotlyjs if i == 0 else False)
         for i, fig in enumerate(figures)
@@ -162,7 +162,7 @@ def collage_caption(predictions: pd.DataFrame, n: int = COLLAGE_IMAGES) -> str:
     n_wrong = min(wrong, n - n_right)
     return (f"Validation photos picked at random to show mistakes: {n_wrong} of the {n_wrong + n_right} are drawn from "
             f"the mistakes and {n_right} from the right answers, so this grid is not the accuracy: of all {total:,} "
-            f"validation photos, {wrong:,} ({wrong / max(total, 1):.0%}) are wrong. Green: right; red: wrong "
+            f"validation photos, {wrong:,} ({readout.percent(wrong / max(total, 1))}) are wrong. Green: right; red: wrong "
             "(true name above, prediction below).")
 
 
@@ -222,7 +222,7 @@ def _tile(row: pd.Series, run_dir: Path, font) -> Image.Image:
         draw.text((TILE // 2, TILE // 2), "image not readable", fill="white", font=font, anchor="mm")
     confidence = float(row.get("confidence", float("nan")))
     # A long name is shortened, never the confidence after it.
-    suffix = "" if math.isnan(confidence) else f" ({confidence:.0%})"
+    suffix = "" if math.isnan(confidence) else f" ({readout.percent(confidence)})"
     pred = _fit(draw, f"pred: {row['pred_name']}", font, TILE - 8 - draw.textlength(suffix, font=font)) + suffix
     draw.text((4, TILE + 3), _fit(draw, f"true: {row['true_name']}", font, TILE - 8), fill="black", font=font)
     draw.text((4, TILE + 3 + CAPTION // 2), pred, fill=color, font=font)
@@ -310,7 +310,7 @@ def summary_markdown(run: Run, history: pd.DataFrame | None, predictions: pd.Dat
         else:
             scores = {}
             notes.append(f"No {run.metrics_path.name} or {run.predictions_path.name} yet: the run has not been evaluated.")
-    n_classes = scores.get("n_classes", len(labels) if labels is not None else None)
+    n_classes = readout.count(scores.get("n_classes"), 1) or (len(labels) if labels is not None else None)
     best = best_epoch(history) if history is not None else None
 
     rows = [
@@ -319,7 +319,7 @@ def summary_markdown(run: Run, history: pd.DataFrame | None, predictions: pd.Dat
         ("GAP", readout.decimal(scores.get("gap"), 4, "n/a")),
         ("macro F1", readout.decimal(scores.get("macro_f1"), 4, "n/a")),
         ("classes", n_classes if n_classes is not None else "n/a"),
-        ("validation images", scores.get("n_images", "n/a")),
+        ("validation images", f"n/a ({why})" if (why := readout.not_a_count(scores.get("n_images"), "n_images")) else scores.get("n_images", "n/a")),
         ("best epoch", f"{best['epoch']} (phase {best['phase']}, {best['by']} {best['value']:.4f})" if best else "n/a"),
         ("epochs run", len(history) if history is not None else "n/a"),
         ("backbone", setting(config, "backbone") or "n/a"),
