@@ -128,20 +128,27 @@ def photos_of(paths):
         if re.match(WEB_ADDRESS, given):  # as glr: a photo's address pasted, which Path would make "https:/..." of
             problems.append(f"{given}: is a web address, not a file on this computer; download the photo first")
             continue
+        if given == "-" and not os.path.lexists(given):  # as glr: a photo piped in is not read
+            problems.append(f"-: {STDIN_NOT_READ}")
+            continue
         given = os.path.expanduser(given)  # a quoted "~/trip"
         matched = [given]
         if not os.path.lexists(given) and re.search(r"[*?[]", given):
             matched = sorted(glob.glob(given))
             problems += [] if matched else [f"{given}: no file matches this pattern"]
         for path in map(Path, matched):
-            files = [] if not path.is_dir() else [
+            listed = [] if not path.is_dir() else [
                 f for f in sorted(path.rglob("*"))
                 if not any(part.startswith(".") or part.lower() in SYSTEM_FOLDERS for part in f.relative_to(path).parts[:-1])
-                and not f.name.startswith(".") and f.suffix.lower() in IMAGE_EXTENSIONS]
+                and not f.name.startswith(".")]
+            files = [f for f in listed if f.suffix.lower() in IMAGE_EXTENSIONS]
             for link in (f for f in files if f.is_symlink() and not f.exists()):  # as glr: skipped, and said
                 print(f"  skipped {link}: a link to {os.readlink(link)}, " + (
                       "which leads in a circle back to itself, so it cannot be read" if leads_in_a_circle(link) else
                       "which is not there (moved, deleted, or on a drive not mounted?)"), file=sys.stderr)
+            for f in listed:  # as glr: a pipe, socket or device is said whatever its name, and never opened
+                if not f.is_file() and not f.is_dir() and (why := special_file(f)):
+                    print(f"  skipped {f}: {why}", file=sys.stderr)
             found = [str(path)] if not path.is_dir() else [str(f) for f in files if f.is_file()]
             if not found:  # as glr: said, not an empty listing
                 problems.append(f"{path}: no photos in this folder ({', '.join(IMAGE_EXTENSIONS)})")

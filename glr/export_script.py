@@ -77,6 +77,7 @@ Image.MAX_IMAGE_PIXELS = 400_000_000
 BLANK_RANGE, BLANK_MIN_SIDE, BLANK_MESSAGE = {blank_range}, {blank_min_side}, {blank_message!r}
 IMAGE_EXTENSIONS, SYSTEM_FOLDERS = {image_extensions!r}, {system_folders!r}
 WEB_ADDRESS = {web_address!r}  # as glr.data.sniff: a web address given where a photo goes
+STDIN_NOT_READ = {stdin_not_read!r}  # as glr predict: `-` names no photo
 # As glr: which picture of a file is the photo (a TIFF may lead with a small preview page); largest_page and
 # seek_photo below are glr.data.images' own, copied.
 TIFF_PAGES_LOOKED_AT = {tiff_pages}
@@ -245,15 +246,18 @@ def example_script(fmt: str, runtime: str) -> str:
     from glr.export_photos import SOURCE as photo_functions
     from glr.paths import leads_in_a_circle
     from glr.predict import SAME_PHOTO, TRAINING_PHOTO_NOTE
+    from glr.predict_command import STDIN_NOT_READ
+    from glr.submission import special_file
 
     imports, loader = _LOADERS[fmt]
     return _EXAMPLE.format(fmt=fmt, runtime=runtime, imports=textwrap.indent(imports, "    "), loader=loader,
                            blank_range=BLANK_RANGE, blank_min_side=BLANK_MIN_SIDE, blank_message=BLANK_MESSAGE,
                            image_extensions=IMAGE_EXTENSIONS, system_folders=sorted(SYSTEM_FOLDERS), web_address=WEB_ADDRESS,
+                           stdin_not_read=STDIN_NOT_READ,
                            tiff_pages=TIFF_PAGES_LOOKED_AT,
                            heif_brands=_literal(_HEIF_BRANDS),
                            avif_brands=_literal({b"avif", b"avis"} & _HEIF_BRANDS),
-                           ftyp_rule=inspect.getsource(_ftyp_brands) + "\n\n" + inspect.getsource(leads_in_a_circle),
+                           ftyp_rule="\n\n".join(map(inspect.getsource, (_ftyp_brands, leads_in_a_circle, special_file))),
                            page_rule=inspect.getsource(largest_page) + "\n\n" + inspect.getsource(seek_photo),
                            sniff_constants="\n".join(f"{name} = {_literal(getattr(sniff, name))}" for name in _SNIFF_CONSTANTS)
                            + f"\nMAX_PNG_CHUNKS = {images.MAX_PNG_CHUNKS!r}",

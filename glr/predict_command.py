@@ -18,6 +18,9 @@ from glr.data.sniff import WEB_ADDRESS
 from glr.errors import GlrError
 
 SKIPPED_LISTED = 20  # skipped files named one per line; the rest are counted by type
+# `-` given as a photo (the exported predict.py says the same): neither reads a photo from a pipe.
+STDIN_NOT_READ = ("standard input is not read: give the photo files or a folder of them (a photo piped in: "
+                  "save it to a file first)")
 
 
 def cmd_predict(args) -> int:
@@ -126,8 +129,10 @@ def _check_writable(out: Path) -> None:
 
 def _given_once(images: list[str]) -> list[str]:
     """The photos asked for, each once ("a.jpg ./a.jpg" is one photo), a quoted "~/x.jpg" or "photos/*.jpg" expanded
-    as a shell would (Windows' cmd passes a pattern on as it was typed)."""
+    as a shell would (Windows' cmd passes a pattern on as it was typed); GlrError for `-`, as stdin is not read."""
     kept: dict[str, str] = {}
+    if "-" in images and not os.path.lexists("-"):  # "file not found" left the user wondering what to give instead
+        raise GlrError(f"-: {STDIN_NOT_READ}")
     # A photo's web address is kept as given (Path would make "https:/" of it), for the decoder to name it as one.
     for image in (found for given in images for found in _expanded(given if re.match(WEB_ADDRESS, given)
                                                                   else str(Path(given).expanduser()))):

@@ -29,6 +29,16 @@ def test_a_file_whose_name_holds_pattern_characters_is_that_file(tmp_path, monke
     assert _given_once(["what?.jpg", "missing.jpg"]) == ["what?.jpg", "missing.jpg"]  # a missing photo is said later
 
 
+def test_a_dash_says_standard_input_is_not_read_unless_a_file_is_named_so(tmp_path, monkeypatch):
+    # `glr predict RUN -` (a photo piped in) said "-: file not found", which does not say what to give instead.
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(GlrError, match=re.escape("-: standard input is not read: give the photo files or a folder of "
+                                                 "them (a photo piped in: save it to a file first)")):
+        _given_once(["a.jpg", "-"])
+    (tmp_path / "-").write_bytes(b"x")  # a file really named "-" is that file
+    assert _given_once(["-"]) == ["-"]
+
+
 def test_a_web_address_is_passed_on_as_given_not_as_a_path_or_a_pattern():
     # Path("https://x/a.jpg") is "https:/x/a.jpg", and the "?" of a query read as a pattern matched nothing.
     assert _given_once(["https://x.org/a.jpg?w=800", "HTTP://x.org/b.jpg"]) == ["https://x.org/a.jpg?w=800",

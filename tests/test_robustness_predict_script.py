@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from glr.errors import GlrError
 from test_export import template_script
 from test_robustness_export import _photo
 
@@ -92,9 +93,10 @@ def test_predict_py_names_a_file_that_is_no_photo_as_glr_does(script, tmp_path, 
     assert predicted(out) == [str(good)]
 
 
-def test_predict_py_refuses_a_pipe_at_once_and_passes_one_in_a_folder_over_as_glr_does(script, tmp_path, capsys):
+def test_predict_py_refuses_a_pipe_at_once_and_lists_one_in_a_folder_as_glr_does(script, tmp_path, capsys):
     """A FIFO named as a photo hung predict.py for ever (Pillow waited for a writer); glr says "not a regular file".
-    In a folder, both pass it over, as it is no file."""
+    In a folder, both list it as skipped, "not a regular file (a named pipe)", whatever its name, and never open it
+    (both passed it over in silence, where the same pipe given alone is named)."""
     from glr.submission import scan_folder
 
     photos = tmp_path / "photos"
@@ -110,8 +112,13 @@ def test_predict_py_refuses_a_pipe_at_once_and_passes_one_in_a_folder_over_as_gl
         pytest.fail("predict.py hung on a pipe")
     assert result == [1] and capsys.readouterr().err.strip() == glr_says(photos / "pipe.jpg") == (
         f"{photos / 'pipe.jpg'}: not a regular file")
+    os.mkfifo(photos / "pipe")  # no extension: listed all the same, as glr lists it
     assert script.main([str(photos)]) == 0
-    assert predicted(capsys.readouterr().out) == scan_folder(photos)[0] == [str(photos / "a.jpg")]
+    out, err = capsys.readouterr()
+    found, skipped = scan_folder(photos)
+    assert predicted(out) == found == [str(photos / "a.jpg")]
+    assert err.splitlines() == [f"  skipped {path}: {why}" for path, why in skipped] == [
+        f"  skipped {photos / name}: not a regular file (a named pipe)" for name in ("pipe", "pipe.jpg")]
 
 
 def test_predict_py_says_a_link_that_leads_in_a_circle_cannot_be_read_as_glr_does(script, tmp_path, capsys):
@@ -141,8 +148,10 @@ def test_predict_py_says_a_link_that_leads_in_a_circle_cannot_be_read_as_glr_doe
 
 def test_predict_py_says_a_photo_gone_between_listing_and_reading_and_dash_as_glr_does(script, tmp_path, monkeypatch,
                                                                                         capsys):
-    """A photo deleted (or synced away) after the folder was listed, and `-` (neither reads a photo from stdin): "file
-    not found" from both, and the other photos predicted."""
+    """A photo deleted (or synced away) after the folder was listed: "file not found" from both, and the other photos
+    predicted. `-`: both say that standard input is not read and what to give instead (both said "file not found")."""
+    from glr.predict_command import _given_once
+
     photos = tmp_path / "photos"
     photos.mkdir()
     for name in ("a.jpg", "b.jpg"):
@@ -159,8 +168,12 @@ def test_predict_py_says_a_photo_gone_between_listing_and_reading_and_dash_as_gl
     assert script.main([str(photos), "-"]) == 2
     out, err = capsys.readouterr()
     assert predicted(out) == [str(photos / "b.jpg")]
-    assert err.splitlines() == [f"{photos / 'a.jpg'}: file not found", "-: file not found"]
-    assert [glr_says(photos / "a.jpg"), glr_says("-")] == err.splitlines()
+    assert err.splitlines() == [f"-: standard input is not read: give the photo files or a folder of them (a photo "
+                                "piped in: save it to a file first)", f"{photos / 'a.jpg'}: file not found"]
+    assert glr_says(photos / "a.jpg") == err.splitlines()[1]
+    with pytest.raises(GlrError) as refused:  # glr predict, before its model loads
+        _given_once([str(photos / "b.jpg"), "-"])
+    assert str(refused.value) == err.splitlines()[0]
 
 
 def _jpeg_with_app1(payload: bytes) -> bytes:

@@ -187,3 +187,31 @@ def test_scan_folder_lists_a_folder_it_cannot_list_and_a_link_whose_photo_is_gon
         str(tmp_path / "locked"): "a folder that cannot be listed (Permission denied): its photos are not predicted",
         str(tmp_path / "gone.jpg"): f"a link to {tmp_path / 'nowhere.jpg'}, which is not there (moved, deleted, or on "
                                     "a drive not mounted?)"}
+
+
+def test_scan_folder_lists_a_pipe_a_socket_and_a_device_as_not_regular_files(tmp_path):
+    """A FIFO or socket in the folder was passed over in silence ("1 predicted, 0 skipped"), where the same FIFO given
+    alone says "not a regular file": each is listed now, whatever its name, never opened; a hidden one stays hidden."""
+    import os
+    import socket
+
+    from glr import submission
+
+    write_image(tmp_path / "a.jpg", seed=1)
+    os.mkfifo(tmp_path / "pipe.jpg")
+    (tmp_path / "sub").mkdir()
+    os.mkfifo(tmp_path / "sub" / "fifo")
+    os.mkfifo(tmp_path / ".hidden.jpg")
+    server = socket.socket(socket.AF_UNIX)
+    server.bind(str(tmp_path / "app.sock"))
+    (tmp_path / "null.jpg").symlink_to("/dev/null")  # a link to a device
+    try:
+        images, skipped = submission.scan_folder(tmp_path)
+    finally:
+        server.close()
+    assert images == [str(tmp_path / "a.jpg")]
+    assert skipped == [(str(tmp_path / "app.sock"), "not a regular file (a socket)"),
+                       (str(tmp_path / "null.jpg"), "not a regular file (a device)"),
+                       (str(tmp_path / "pipe.jpg"), "not a regular file (a named pipe)"),
+                       (str(tmp_path / "sub" / "fifo"), "not a regular file (a named pipe)")]
+    assert submission.special_file(tmp_path / "a.jpg") is None and submission.special_file(tmp_path / "gone") is None
