@@ -28,7 +28,7 @@ from glr.commands import (
 from glr.data import datasets
 from glr.errors import GlrError
 from glr.fetch_command import cmd_fetch
-from glr.predict_command import cmd_predict
+from glr.predict_command import cmd_predict, dash_named_photo
 
 def int_at_least(low: int, high: int | None = None):
     """An argparse `type` for an integer in [low, high]: anything else is a usage error naming the range.
@@ -363,6 +363,8 @@ def _run(argv: list[str] | None) -> int:
             stream.reconfigure(errors="replace")
     parser = build_parser()
     _suggest(parser, sys.argv[1:] if argv is None else argv)
+    if problem := dash_named_photo(parser.commands["predict"], sys.argv[1:] if argv is None else argv):
+        parser.commands["predict"].error(problem)
     args = parser.parse_args(argv)
     if getattr(args, "resume", None) in (True, "") and not args.run_dir:  # "": `--resume "$RUN"` with RUN unset
         parser.error("--resume needs a run id or folder")

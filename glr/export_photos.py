@@ -131,6 +131,9 @@ def photos_of(paths):
         if given == "-" and not os.path.lexists(given):  # as glr: a photo piped in is not read
             problems.append(f"-: {STDIN_NOT_READ}")
             continue
+        if given.startswith("-") and not os.path.lexists(given):  # "--top-k": read as a photo, it was "file not found"
+            problems.append(f"{given}: no such photo or folder; predict.py takes no options, only photos and folders")
+            continue
         given = os.path.expanduser(given)  # a quoted "~/trip"
         matched = [given]
         if not os.path.lexists(given) and re.search(r"[*?[]", given):

@@ -228,10 +228,22 @@ def main(paths):
     return failed
 
 
+def asked_for(argv):
+    """The photos and folders in `argv`, a leading "--" dropped (as a shell user writes it before "-beach.jpg"); None
+    for -h or --help (unless a file is named so), which were "file not found"."""
+    if any(arg in ("-h", "--help") and not os.path.lexists(arg) for arg in argv):
+        return None
+    return argv[1:] if argv[:1] == ["--"] else argv
+
+
 if __name__ == "__main__":
-    if len(sys.argv) < 2:
+    given = asked_for(sys.argv[1:])
+    if given is None:
+        print(__doc__)
+        sys.exit(0)
+    if not given:
         sys.exit(__doc__)
-    sys.exit(1 if main(sys.argv[1:]) else 0)
+    sys.exit(1 if main(given) else 0)
 '''
 
 

@@ -86,6 +86,19 @@ def cmd_predict(args) -> int:
     return 0 if all(p.ok for p in predictions) else 1
 
 
+def dash_named_photo(parser, argv: list[str]) -> str | None:
+    """What to write instead when a photo given to `predict` is named like an option ("-beach.jpg", a name Kaggle's
+    ids allow): argparse took it for one and said "the following arguments are required: images"; else None."""
+    if argv[:1] != ["predict"]:
+        return None
+    for given in argv[1:argv.index("--") if "--" in argv else len(argv)]:  # after "--" it is a photo already
+        if given.startswith("-") and given != "-" and given.split("=")[0] not in parser._option_string_actions \
+                and os.path.lexists(given):
+            return (f"{given} is a photo whose name starts with '-', which reads as an option: write it ./{given}, "
+                    f"or put -- before the photos (python -m glr predict RUN -- {given})")
+    return None
+
+
 def _unnamed(error: str, source: str) -> str:
     """A photo's error without the file's name in front (the decoder's messages begin with it), for a line that
     names the photo already: "a.pdf: error: a.pdf: not an image" said the name twice."""

@@ -176,3 +176,23 @@ def test_the_top_k_and_similar_lines_widen_their_id_column_to_the_widest_id(tmp_
     assert len({line.index(name) for line, name in zip(top_lines, ["Big", "Small", "Mid"])}) == 1, lines
     assert len({line.index(name) for line, name in zip(similar_lines, ["Big", "Small"])}) == 1, lines
     assert top_lines[1] == "   0.250                    7  Small"
+
+
+def test_a_photo_named_like_an_option_says_how_to_give_it(tmp_path, monkeypatch, capsys):
+    # `glr predict RUN -beach.jpg` said "the following arguments are required: images", the photo taken for an option.
+    from glr.cli import build_parser, main
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "-beach.jpg").write_bytes(b"x")
+    with pytest.raises(SystemExit) as refused:
+        main(["predict", "run", "-beach.jpg"])
+    assert refused.value.code == 2
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        "python -m glr predict: error: -beach.jpg is a photo whose name starts with '-', which reads as an option: "
+        "write it ./-beach.jpg, or put -- before the photos (python -m glr predict RUN -- -beach.jpg)")
+    from glr.predict_command import dash_named_photo
+
+    predict = build_parser().commands["predict"]
+    assert dash_named_photo(predict, ["predict", "run", "--", "-beach.jpg"]) is None  # the shell's way: a photo
+    assert dash_named_photo(predict, ["predict", "run", "-nothere.jpg"]) is None  # argparse's own error stands
+    assert dash_named_photo(predict, ["runs", "-beach.jpg"]) is None

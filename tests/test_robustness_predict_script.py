@@ -227,3 +227,25 @@ def test_an_avif_where_pillow_has_no_avif_decoder_is_said_by_both(script, tmp_pa
     assert capsys.readouterr().err.strip() == (f"{avif}: an AVIF photo, and this Pillow cannot read AVIF: pip install "
                                                "--upgrade pillow (11.3 or later), or export it as JPEG")
     assert glr_says(avif).startswith(f"{avif}: an AVIF photo, and this installation has no AVIF decoder; install")
+
+
+def test_predict_py_takes_help_and_a_photo_named_like_an_option(script, tmp_path, monkeypatch, capsys):
+    """`predict.py --help` and `-h` were "file not found"; `-- -beach.jpg` (as a shell user writes it) made "--" a
+    missing photo; `--top-k 3` was "--top-k: file not found", as if it were a photo. A file really named so is one."""
+    import subprocess
+    import sys
+
+    monkeypatch.chdir(tmp_path)
+    _photo().save(tmp_path / "-beach.jpg")
+    assert script.asked_for(["--help"]) is None and script.asked_for(["a.jpg", "-h"]) is None
+    assert script.asked_for(["--", "-beach.jpg"]) == ["-beach.jpg"] and script.asked_for(["-beach.jpg"]) == ["-beach.jpg"]
+    assert script.main(["--top-k", "-beach.jpg"]) == 1
+    out, err = capsys.readouterr()
+    assert predicted(out) == ["-beach.jpg"]
+    assert err.splitlines() == ["--top-k: no such photo or folder; predict.py takes no options, only photos and folders"]
+    # The real script: the usage, exit 0, before any model is loaded (there is none beside this one).
+    shown = subprocess.run([sys.executable, str(Path(script.__file__)), "--help"], capture_output=True, text=True,
+                           timeout=120)
+    assert shown.returncode == 0 and shown.stdout.startswith("Top-5 landmarks of a photo") and not shown.stderr
+    (tmp_path / "--help").write_bytes(b"x")
+    assert script.asked_for(["--help"]) == ["--help"]
