@@ -140,10 +140,16 @@ def photos_of(paths):
             matched = sorted(glob.glob(given))
             problems += [] if matched else [f"{given}: no file matches this pattern"]
         for path in map(Path, matched):
-            listed = [] if not path.is_dir() else [
-                f for f in sorted(path.rglob("*"))
-                if not any(part.startswith(".") or part.lower() in SYSTEM_FOLDERS for part in f.relative_to(path).parts[:-1])
-                and not f.name.startswith(".")]
+            listed, unlistable = [], []
+            # As glr: one walk (links to folders not followed), and a folder it cannot look in said, where rglob was silent.
+            for folder, _, names in os.walk(path, onerror=unlistable.append) if path.is_dir() else ():
+                listed += [Path(folder, name) for name in names]
+            hidden = lambda f: any(part.startswith(".") or part.lower() in SYSTEM_FOLDERS  # noqa: E731
+                                   for part in f.relative_to(path).parts)
+            listed = sorted(f for f in listed if not hidden(f))
+            for exc in sorted(unlistable, key=lambda exc: exc.filename):
+                if not hidden(Path(exc.filename)):
+                    print(f"  skipped {exc.filename}: {UNLISTABLE.format(exc.strerror or exc)}", file=sys.stderr)
             files = [f for f in listed if f.suffix.lower() in IMAGE_EXTENSIONS]
             for link in (f for f in files if f.is_symlink() and not f.exists()):  # as glr: skipped, and said
                 print(f"  skipped {link}: a link to {os.readlink(link)}, " + (

@@ -76,6 +76,7 @@ Image.MAX_IMAGE_PIXELS = 400_000_000
 # and a folder's photos are found by extension, past the folders an OS or a NAS writes.
 BLANK_RANGE, BLANK_MIN_SIDE, BLANK_MESSAGE = {blank_range}, {blank_min_side}, {blank_message!r}
 IMAGE_EXTENSIONS, SYSTEM_FOLDERS = {image_extensions!r}, {system_folders!r}
+UNLISTABLE = {unlistable!r}  # as glr.submission: a folder it cannot look in
 WEB_ADDRESS = {web_address!r}  # as glr.data.sniff: a web address given where a photo goes
 STDIN_NOT_READ = {stdin_not_read!r}  # as glr predict: `-` names no photo
 # As glr: which picture of a file is the photo (a TIFF may lead with a small preview page); largest_page and
@@ -259,13 +260,13 @@ def example_script(fmt: str, runtime: str) -> str:
     from glr.paths import leads_in_a_circle
     from glr.predict import SAME_PHOTO, TRAINING_PHOTO_NOTE
     from glr.predict_command import STDIN_NOT_READ
-    from glr.submission import special_file
+    from glr.submission import UNLISTABLE, special_file
 
     imports, loader = _LOADERS[fmt]
     return _EXAMPLE.format(fmt=fmt, runtime=runtime, imports=textwrap.indent(imports, "    "), loader=loader,
                            blank_range=BLANK_RANGE, blank_min_side=BLANK_MIN_SIDE, blank_message=BLANK_MESSAGE,
                            image_extensions=IMAGE_EXTENSIONS, system_folders=sorted(SYSTEM_FOLDERS), web_address=WEB_ADDRESS,
-                           stdin_not_read=STDIN_NOT_READ,
+                           stdin_not_read=STDIN_NOT_READ, unlistable=UNLISTABLE,
                            tiff_pages=TIFF_PAGES_LOOKED_AT,
                            heif_brands=_literal(_HEIF_BRANDS),
                            avif_brands=_literal({b"avif", b"avis"} & _HEIF_BRANDS),

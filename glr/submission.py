@@ -35,6 +35,9 @@ SUBMISSION_NOTE = ("Photos called not a known landmark are ranked after every kn
                    "below 0.5, the known photos' above (0.5 + confidence / 2), so in GAP they no longer push real "
                    "landmarks down.")
 
+# Why a folder's photos are not predicted when it cannot be listed (glr predict and the exported predict.py).
+UNLISTABLE = "a folder that cannot be listed ({}): its photos are not predicted"
+
 
 def scan_folder(folder: str | os.PathLike) -> tuple[list[str], list[tuple[str, str]]]:
     """(image paths, [(path, why it is skipped)]) of the files under `folder`, recursively, sorted.
@@ -51,8 +54,7 @@ def scan_folder(folder: str | os.PathLike) -> tuple[list[str], list[tuple[str, s
     images, skipped = [], []
     files, links, unlistable, special = _walk(root)
     hidden = lambda path: any(map(is_system_folder, path.relative_to(root).parts))  # noqa: E731
-    skipped += [(str(p), f"a folder that cannot be listed ({why}): its photos are not predicted")
-                for p, why in unlistable if not hidden(p)]
+    skipped += [(str(p), UNLISTABLE.format(why)) for p, why in unlistable if not hidden(p)]
     skipped += [(str(p), broken_link(p)) for p in links if not hidden(p.parent)]
     # A results folder inside (a run's report charts, its exports): not photos to predict, listed once per run.
     runs = {p.parent for p in files if p.name == Run(root).status_path.name and _is_run(p.parent)}

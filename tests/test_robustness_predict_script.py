@@ -249,3 +249,28 @@ def test_predict_py_takes_help_and_a_photo_named_like_an_option(script, tmp_path
     assert shown.returncode == 0 and shown.stdout.startswith("Top-5 landmarks of a photo") and not shown.stderr
     (tmp_path / "--help").write_bytes(b"x")
     assert script.asked_for(["--help"]) == ["--help"]
+
+
+def test_predict_py_says_a_folder_it_cannot_list_as_glr_does(script, tmp_path, monkeypatch, capsys):
+    """A sub-folder predict.py cannot look in (another user's, chmod 000) was passed over in silence (rglob ignores
+    it), where glr lists it as skipped; a hidden one stays unsaid by both."""
+    from glr import submission
+
+    photos = tmp_path / "photos"
+    for name in ("a.jpg", "locked/b.jpg", "c/d.jpg", ".cache/e.jpg"):
+        (photos / name).parent.mkdir(parents=True, exist_ok=True)
+        _photo().save(photos / name)
+    real = os.scandir
+
+    def scandir(path="."):  # as chmod 000 does for a user who is not root (the tests may run as root)
+        if os.path.basename(os.fspath(path)) in ("locked", ".cache"):
+            raise PermissionError(13, "Permission denied", os.fspath(path))
+        return real(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    assert script.main([str(photos)]) == 0
+    out, err = capsys.readouterr()
+    found, skipped = submission.scan_folder(photos)
+    assert predicted(out) == found == [str(photos / "a.jpg"), str(photos / "c" / "d.jpg")]
+    assert err.splitlines() == [f"  skipped {path}: {why}" for path, why in skipped] == [
+        f"  skipped {photos / 'locked'}: a folder that cannot be listed (Permission denied): its photos are not predicted"]
