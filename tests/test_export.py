@@ -289,6 +289,17 @@ def test_channel_affine_matches_every_backbone():
         export.channel_affine(lambda v: np.asarray(v, np.float32) ** 2)
 
 
+def test_an_export_folder_gets_the_mode_any_new_folder_gets(exported, tmp_path):
+    """It was 0700 (tempfile.mkdtemp's), so an export made with --out in a shared folder, or served by another
+    account, could be read by its maker alone, where its files were 0644."""
+    import stat
+
+    (tmp_path / "plain").mkdir()
+    mode = stat.S_IMODE((tmp_path / "plain").stat().st_mode)
+    assert mode != 0o700, "the umask of this test run leaves nothing to compare"
+    assert stat.S_IMODE(exported("keras").stat().st_mode) == mode
+
+
 def test_cli_export(finished_run, tmp_path, capsys):
     from glr.cli import main
 
