@@ -237,14 +237,28 @@ def asked_for(argv):
     return argv[1:] if argv[:1] == ["--"] else argv
 
 
-if __name__ == "__main__":
-    given = asked_for(sys.argv[1:])
-    if given is None:
-        print(__doc__)
-        sys.exit(0)
+def cli(argv):
+    """The exit code of `python predict.py ARGS`, as glr's: 0 all predicted, 1 some not, 130 Ctrl-C, 141 the reader of
+    the output went away (`predict.py photos | head`); both of those were a traceback."""
+    given = asked_for(argv)
     if not given:
-        sys.exit(__doc__)
-    sys.exit(1 if main(given) else 0)
+        print(__doc__, file=sys.stdout if given is None else sys.stderr)
+        return 0 if given is None else 1
+    try:
+        return 1 if main(given) else 0
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        try:  # Python's advice for a closed pipe: so the flush at exit cannot fail again
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError, AttributeError):  # a stdout with no file
+            pass
+        return 141
+
+
+if __name__ == "__main__":
+    sys.exit(cli(sys.argv[1:]))
 '''
 
 

@@ -274,3 +274,18 @@ def test_predict_py_says_a_folder_it_cannot_list_as_glr_does(script, tmp_path, m
     assert predicted(out) == found == [str(photos / "a.jpg"), str(photos / "c" / "d.jpg")]
     assert err.splitlines() == [f"  skipped {path}: {why}" for path, why in skipped] == [
         f"  skipped {photos / 'locked'}: a folder that cannot be listed (Permission denied): its photos are not predicted"]
+
+
+@pytest.mark.parametrize("stop, code, said", [(KeyboardInterrupt, 130, "interrupted\n"), (BrokenPipeError, 141, "")])
+def test_predict_py_stopped_by_ctrl_c_or_a_closed_pipe_says_so_without_a_traceback(script, tmp_path, monkeypatch, capsys,
+                                                                                     stop, code, said):
+    """Ctrl-C over a big folder, or `predict.py photos | head`: a KeyboardInterrupt or BrokenPipeError traceback; now
+    the exit codes glr gives (130, 141), "interrupted" for Ctrl-C and nothing for a reader that went away."""
+    def stopped(paths):
+        raise stop()
+
+    monkeypatch.setattr(script, "main", stopped)
+    assert script.cli([str(tmp_path)]) == code
+    assert capsys.readouterr().err == said
+    monkeypatch.undo()
+    assert script.cli([]) == 1 and capsys.readouterr().err.startswith("Top-5 landmarks of a photo")
