@@ -24,7 +24,19 @@ STDIN_NOT_READ = ("standard input is not read: give the photo files or a folder 
 
 
 def cmd_predict(args) -> int:
-    """Top-k predictions for images, or a Kaggle submission CSV for a folder (or for the images, with --out)."""
+    """Top-k predictions for images, or a Kaggle submission CSV for a folder (or for the images, with --out); with
+    `--out -` the CSV alone on stdout (for `> sub.csv`, `| gzip`), everything else on stderr."""
+    if args.out != "-":  # `--out -` wrote a file named "-", where a pipe's user expects stdout
+        return _predict(args, None)
+    import contextlib
+
+    csv_out = sys.stdout
+    with contextlib.redirect_stdout(sys.stderr):
+        return _predict(args, csv_out)
+
+
+def _predict(args, csv_out) -> int:
+    """cmd_predict, the submission written to `csv_out` (a stream) when given, else to its file."""
     from glr.predict import DEFAULT_TOP_K, Predictor, training_photo_note
     from glr import submission
 
@@ -35,7 +47,7 @@ def cmd_predict(args) -> int:
     if folder and not found:
         submission.list_images(folder)  # says why, before the model is loaded
     target = Path(args.out) if args.out else (submission.default_submission_path(folder) if folder else None)
-    if target:
+    if target and csv_out is None:
         _check_writable(target)
     predictor = Predictor(run, backend=args.backend)
     if predictor.backend_note:
@@ -49,7 +61,7 @@ def cmd_predict(args) -> int:
             print("note: --top-k and --similar are for photos; a folder's submission has each one's best", file=sys.stderr)
         _say_skipped(skipped)
         table, predictions = _predict_folder(predictor, folder, found, args.unknown)
-        out = submission.write_submission(target, table)
+        out = _written(table, target, csv_out)
         failed = [p for p in predictions if not p.ok]
         for p in failed:
             print(f"  not predicted {p.error}", file=sys.stderr)
@@ -58,7 +70,7 @@ def cmd_predict(args) -> int:
                 "keep": "kept with their raw confidence"}[args.unknown]
         verdict = (f", {unknown} called not a known landmark ({what})" if predictor.recognizer is not None
                    else " (no unknown verdict for this run)")
-        print(f"wrote {out.resolve()}: {len(table) - len(failed)} predicted{verdict}, {len(failed)} unreadable or blank, "
+        print(f"wrote {out}: {len(table) - len(failed)} predicted{verdict}, {len(failed)} unreadable or blank, "
               f"{len(skipped)} skipped")
         return 0
     predictions = predictor.predict(images, k=args.top_k, similar=args.similar)
@@ -82,7 +94,7 @@ def cmd_predict(args) -> int:
                 print(f"  {item['similarity']:6.3f}  {landmark_id}  {paths.one_line(item['name'])}  {item['path']}")
     if args.out:  # the photos' submission too: --out was ignored for anything but a folder
         table = submission.submission_table(submission.unique_ids(images), predictions, unknown=args.unknown)
-        print(f"wrote {submission.write_submission(target, table).resolve()}")
+        print(f"wrote {_written(table, target, csv_out)}")
     return 0 if all(p.ok for p in predictions) else 1
 
 
@@ -97,6 +109,22 @@ def dash_named_photo(parser, argv: list[str]) -> str | None:
             return (f"{given} is a photo whose name starts with '-', which reads as an option: write it ./{given}, "
                     f"or put -- before the photos (python -m glr predict RUN -- {given})")
     return None
+
+
+def _written(table, target: Path, csv_out) -> str:
+    """Write the submission to `csv_out` (a stream: `--out -`) or else to `target`; where it went, for the user."""
+    from glr import submission
+
+    if csv_out is None:
+        return str(submission.write_submission(target, table).resolve())
+    data = submission.csv_bytes(table)  # UTF-8 whatever the terminal's encoding: ids as Kaggle expects them
+    if hasattr(csv_out, "buffer"):
+        csv_out.flush()
+        csv_out.buffer.write(data)
+        csv_out.buffer.flush()
+    else:
+        csv_out.write(data.decode("utf-8"))
+    return "the submission to standard output"
 
 
 def _unnamed(error: str, source: str) -> str:

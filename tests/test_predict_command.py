@@ -196,3 +196,41 @@ def test_a_photo_named_like_an_option_says_how_to_give_it(tmp_path, monkeypatch,
     assert dash_named_photo(predict, ["predict", "run", "--", "-beach.jpg"]) is None  # the shell's way: a photo
     assert dash_named_photo(predict, ["predict", "run", "-nothere.jpg"]) is None  # argparse's own error stands
     assert dash_named_photo(predict, ["runs", "-beach.jpg"]) is None
+
+
+def test_out_dash_writes_the_submission_alone_to_stdout(tmp_path, monkeypatch, capsys):
+    # `--out -` (as `> sub.csv` or `| gzip` wants) wrote a file named "-" and printed "wrote /path/-" on stdout.
+    import pandas as pd
+
+    import glr.predict
+    from glr import predict_command
+    from glr.cli import main
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for name in ("-beach.jpg", "東京.jpg"):
+        (photos / name).write_bytes(b"x")
+
+    class Fake:
+        backend_note, recognizer, retrieval_problem, method = None, None, "no index", "head"
+
+        def __init__(self, *args, **kwargs):
+            pass
+
+        def predict_folder(self, folder, progress, unknown, paths):
+            return pd.DataFrame({"id": [Path(p).stem for p in paths], "landmarks": ["7 0.900000", ""]}), []
+
+        def predict(self, images, k, similar):
+            return [glr.predict.Prediction(source=image, top=[(7, "Tower", 0.9)]) for image in images]
+
+    monkeypatch.setattr(predict_command, "find_run", lambda run, results: run)
+    monkeypatch.setattr(glr.predict, "Predictor", Fake)
+    monkeypatch.chdir(tmp_path)
+    assert main(["predict", "r", "photos", "--out", "-"]) == 0
+    out, err = capsys.readouterr()
+    assert out == "id,landmarks\n-beach,7 0.900000\n東京,\n"
+    assert err.splitlines()[-1].startswith("wrote the submission to standard output: 2 predicted")
+    assert main(["predict", "r", "photos/東京.jpg", "--out", "-"]) == 0  # photos: their listing goes to stderr
+    out, err = capsys.readouterr()
+    assert out == "id,landmarks\n東京,7 0.900000\n" and "photos/東京.jpg" in err
+    assert not (tmp_path / "-").exists()
