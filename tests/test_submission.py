@@ -215,3 +215,38 @@ def test_scan_folder_lists_a_pipe_a_socket_and_a_device_as_not_regular_files(tmp
                        (str(tmp_path / "pipe.jpg"), "not a regular file (a named pipe)"),
                        (str(tmp_path / "sub" / "fifo"), "not a regular file (a named pipe)")]
     assert submission.special_file(tmp_path / "a.jpg") is None and submission.special_file(tmp_path / "gone") is None
+
+
+def test_two_submissions_written_to_one_file_at_once_leave_one_whole(tmp_path):
+    """Two `glr predict ... --out same.csv` at once: the file is always one of the two submissions, whole (each is
+    written to a temporary file and moved into place), never a mix or a cut file; the later one stays."""
+    import threading
+
+    from glr.submission import write_submission
+
+    out = tmp_path / "same.csv"
+    tables = [pd.DataFrame({"id": [f"{who}{i:05d}" for i in range(5000)], "landmarks": f"{n} 0.500000"})
+              for n, who in enumerate("ab")]
+    texts = [table.to_csv(index=False, lineterminator="\n") for table in tables]
+    seen, stop = set(), threading.Event()
+
+    def write(table):
+        for _ in range(15):
+            write_submission(out, table)
+
+    def read():
+        while not stop.is_set():
+            if out.exists():
+                seen.add(out.read_text(encoding="utf-8"))
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    writers = [threading.Thread(target=write, args=(table,)) for table in tables]
+    for writer in writers:
+        writer.start()
+    for writer in writers:
+        writer.join()
+    stop.set()
+    reader.join()
+    assert seen and seen <= set(texts)
+    assert out.read_text(encoding="utf-8") in texts and not [p for p in tmp_path.iterdir() if p != out]
