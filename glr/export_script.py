@@ -39,6 +39,7 @@ A folder stands for the photos in it and its sub-folders (by extension), as with
 from __future__ import annotations  # the copied functions below keep their annotations unevaluated
 
 import csv
+import errno
 import glob
 import io
 import json
@@ -240,7 +241,8 @@ def asked_for(argv):
 
 def cli(argv):
     """The exit code of `python predict.py ARGS`, as glr's: 0 all predicted, 1 some not, 130 Ctrl-C, 141 the reader of
-    the output went away (`predict.py photos | head`); both of those were a traceback."""
+    the output went away (`predict.py photos | head`), 1 with a word when the output cannot be written (a full disk);
+    those were a traceback."""
     given = asked_for(argv)
     if not given:
         print(__doc__, file=sys.stdout if given is None else sys.stderr)
@@ -251,11 +253,23 @@ def cli(argv):
         print("interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
-        try:  # Python's advice for a closed pipe: so the flush at exit cannot fail again
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        except (OSError, ValueError, AttributeError):  # a stdout with no file
-            pass
+        drop_stdout()
         return 141
+    except OSError as exc:  # `> /dev/full`, a full disk: said once, as glr says it, not a traceback
+        if exc.filename is not None or exc.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EIO):
+            raise
+        drop_stdout()
+        print(f"predict.py: the output cannot be written: {{exc.strerror}}", file=sys.stderr)
+        return 1
+
+
+def drop_stdout():
+    """What is left of stdout sent to the null device (Python's advice for a closed pipe), so the flush at exit cannot
+    fail again; a stdout with no file is left."""
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass
 
 
 if __name__ == "__main__":

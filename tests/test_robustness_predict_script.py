@@ -276,13 +276,15 @@ def test_predict_py_says_a_folder_it_cannot_list_as_glr_does(script, tmp_path, m
         f"  skipped {photos / 'locked'}: a folder that cannot be listed (Permission denied): its photos are not predicted"]
 
 
-@pytest.mark.parametrize("stop, code, said", [(KeyboardInterrupt, 130, "interrupted\n"), (BrokenPipeError, 141, "")])
-def test_predict_py_stopped_by_ctrl_c_or_a_closed_pipe_says_so_without_a_traceback(script, tmp_path, monkeypatch, capsys,
-                                                                                     stop, code, said):
-    """Ctrl-C over a big folder, or `predict.py photos | head`: a KeyboardInterrupt or BrokenPipeError traceback; now
-    the exit codes glr gives (130, 141), "interrupted" for Ctrl-C and nothing for a reader that went away."""
+@pytest.mark.parametrize("stop, code, said", [
+    (KeyboardInterrupt(), 130, "interrupted\n"), (BrokenPipeError(), 141, ""),
+    (OSError(28, "No space left on device"), 1, "predict.py: the output cannot be written: No space left on device\n")])
+def test_predict_py_stopped_by_ctrl_c_a_closed_pipe_or_a_full_disk_says_so_without_a_traceback(
+        script, tmp_path, monkeypatch, capsys, stop, code, said):
+    """Ctrl-C over a big folder, `predict.py photos | head`, `> /dev/full`: a KeyboardInterrupt, BrokenPipeError or
+    OSError traceback; now the exit codes glr gives (130, 141, 1), and a word for Ctrl-C and a full disk."""
     def stopped(paths):
-        raise stop()
+        raise stop
 
     monkeypatch.setattr(script, "main", stopped)
     assert script.cli([str(tmp_path)]) == code
