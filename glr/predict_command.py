@@ -43,6 +43,7 @@ def _predict(args, csv_out) -> int:
     run = find_run(args.run, args.results)
     images = _given_once(args.images)
     folder = images[0] if len(images) == 1 and Path(images[0]).is_dir() else None
+    images, empty = (images, 0) if folder else _folders_opened(images)
     found, skipped = submission.scan_folder(folder) if folder else ([], [])
     if folder and not found:
         submission.list_images(folder)  # says why, before the model is loaded
@@ -95,7 +96,29 @@ def _predict(args, csv_out) -> int:
     if args.out:  # the photos' submission too: --out was ignored for anything but a folder
         table = submission.submission_table(submission.unique_ids(images), predictions, unknown=args.unknown)
         print(f"wrote {_written(table, target, csv_out)}")
-    return 0 if all(p.ok for p in predictions) else 1
+    return 0 if all(p.ok for p in predictions) and not empty else 1
+
+
+def _folders_opened(images: list[str]) -> tuple[list[str], int]:
+    """(the photos, each once, with each folder among several photos and folders replaced by its photos, as the
+    exported predict.py takes them; how many folders held none). Each folder was "is a folder, not an image file"."""
+    from glr import submission
+
+    photos, empty = [], 0
+    for image in images:
+        if not Path(image).is_dir():
+            photos.append(image)
+            continue
+        found, skipped = submission.scan_folder(image)
+        _say_skipped(skipped)
+        if not found:
+            print(f"{image}: error: no images found in this folder (looked for {', '.join(submission.IMAGE_EXTENSIONS)})",
+                  file=sys.stderr)
+        photos += found
+        empty += not found
+    if not photos:  # said before the model is loaded
+        raise GlrError("no photos to predict in the folders given")
+    return (photos if photos == images else _given_once(photos)), empty  # "a.jpg" and its folder: predicted once
 
 
 def dash_named_photo(parser, argv: list[str]) -> str | None:

@@ -234,3 +234,40 @@ def test_out_dash_writes_the_submission_alone_to_stdout(tmp_path, monkeypatch, c
     out, err = capsys.readouterr()
     assert out == "id,landmarks\n東京,7 0.900000\n" and "photos/東京.jpg" in err
     assert not (tmp_path / "-").exists()
+
+
+def test_several_folders_are_predicted_as_their_photos(tmp_path, monkeypatch, capsys):
+    # `glr predict RUN trip1 trip2` said "trip1: error: is a folder, not an image file" for each, where the exported
+    # predict.py predicts their photos.
+    import glr.predict
+    from glr import predict_command
+    from glr.cli import main
+
+    for name in ("trip1/a.jpg", "trip1/notes.txt", "trip2/b.jpg", "trip2/sub/c.jpg"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_bytes(b"x")
+    (tmp_path / "none").mkdir()
+    (tmp_path / "none2").mkdir()
+    asked = []
+
+    class Fake:
+        backend_note, recognizer, retrieval_problem, method = None, None, "no index", "head"
+
+        def __init__(self, *args, **kwargs):
+            pass
+
+        def predict(self, images, k, similar):
+            asked.extend(images)
+            return [glr.predict.Prediction(source=image, top=[(7, "Tower", 0.9)]) for image in images]
+
+    monkeypatch.setattr(predict_command, "find_run", lambda run, results: run)
+    monkeypatch.setattr(glr.predict, "Predictor", Fake)
+    monkeypatch.chdir(tmp_path)
+    assert main(["predict", "r", "trip1", "trip2", "trip1/a.jpg"]) == 0
+    assert asked == [str(Path("trip1/a.jpg")), str(Path("trip2/b.jpg")), str(Path("trip2/sub/c.jpg"))]
+    err = capsys.readouterr().err
+    assert "skipped trip1/notes.txt: .txt is not an image type" in err and "trip1/a.jpg was given twice" in err
+    assert main(["predict", "r", "trip2", "none"]) == 1  # predicted, and the empty folder said
+    assert capsys.readouterr().err.startswith("none: error: no images found in this folder")
+    with pytest.raises(GlrError, match="no photos to predict in the folders given"):
+        predict_command.cmd_predict(argparse.Namespace(run="r", results=None, images=["none", "none2"], out=None))
