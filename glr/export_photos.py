@@ -123,7 +123,7 @@ def photos_of(paths):
     """(the photos to predict, each once, as glr's predict takes them: each file as given, a pattern the shell left as
     typed (Windows' cmd) expanded and sorted, each folder's image files, recursively, sorted; the
     lines saying what was given but is no photo to predict)."""
-    photos, problems = {}, []
+    photos, problems, folders = {}, [], set()
     for given in paths:
         if re.match(WEB_ADDRESS, given):  # as glr: a photo's address pasted, which Path would make "https:/..." of
             problems.append(f"{given}: is a web address, not a file on this computer; download the photo first")
@@ -140,6 +140,10 @@ def photos_of(paths):
             matched = sorted(glob.glob(given))
             problems += [] if matched else [f"{given}: no file matches this pattern"]
         for path in map(Path, matched):
+            if path.is_dir() and os.path.abspath(path) in folders:  # as glr: once, not a note for each of its photos
+                print(f"note: {path} was given twice: predicted once", file=sys.stderr)
+                continue
+            folders.add(os.path.abspath(path))
             listed, unlistable = [], []
             # As glr: one walk (links to folders not followed), and a folder it cannot look in said, where rglob was silent.
             for folder, _, names in os.walk(path, onerror=unlistable.append) if path.is_dir() else ():

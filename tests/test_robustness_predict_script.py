@@ -291,3 +291,20 @@ def test_predict_py_stopped_by_ctrl_c_a_closed_pipe_or_a_full_disk_says_so_witho
     assert capsys.readouterr().err == said
     monkeypatch.undo()
     assert script.cli([]) == 1 and capsys.readouterr().err.startswith("Top-5 landmarks of a photo")
+
+
+def test_predict_py_given_a_folder_twice_says_so_once(script, tmp_path, capsys):
+    """`predict.py trip trip/` printed "given twice" for each of its photos (1,000 lines for 1,000 photos), where glr
+    says it once of the folder."""
+    from glr.predict_command import _given_once
+
+    trip = tmp_path / "trip"
+    trip.mkdir()
+    for i in range(3):
+        _photo().save(trip / f"{i}.jpg")
+    assert script.main([str(trip), f"{trip}/"]) == 0
+    out, err = capsys.readouterr()
+    assert predicted(out) == [str(trip / f"{i}.jpg") for i in range(3)]
+    assert err.splitlines() == [f"note: {trip} was given twice: predicted once"]
+    assert _given_once([str(trip), f"{trip}/"]) == [str(trip)]
+    assert capsys.readouterr().err.splitlines() == err.splitlines()
