@@ -28,7 +28,7 @@ from glr.commands import (
 from glr.data import datasets
 from glr.errors import GlrError
 from glr.fetch_command import cmd_fetch
-from glr.predict_command import cmd_predict
+from glr.predict_command import cmd_predict, dash_named_photo
 
 def int_at_least(low: int, high: int | None = None):
     """An argparse `type` for an integer in [low, high]: anything else is a usage error naming the range.
@@ -255,7 +255,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--top-k", type=int_at_least(1), default=5, help="default %(default)s")
     p.add_argument("--out", type=submission_file,
                    help="submission CSV for a folder (or for the images), or a folder to write submission.csv into "
-                        "(default: <folder>-submission.csv beside the folder)")
+                        "(default: <folder>-submission.csv beside the folder; - for standard output)")
     p.add_argument("--unknown", type=str.lower, choices=("last", "empty", "keep"), default="last",
                    help="in the submission, photos called not a known landmark: ranked after every known photo "
                         "(last, the default), without a prediction (empty), or with their raw confidence (keep)")
@@ -363,6 +363,8 @@ def _run(argv: list[str] | None) -> int:
             stream.reconfigure(errors="replace")
     parser = build_parser()
     _suggest(parser, sys.argv[1:] if argv is None else argv)
+    if problem := dash_named_photo(parser.commands["predict"], sys.argv[1:] if argv is None else argv):
+        parser.commands["predict"].error(problem)
     args = parser.parse_args(argv)
     if getattr(args, "resume", None) in (True, "") and not args.run_dir:  # "": `--resume "$RUN"` with RUN unset
         parser.error("--resume needs a run id or folder")

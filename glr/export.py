@@ -26,7 +26,7 @@ import io
 import json
 import os
 import shutil
-import tempfile
+import uuid
 import zipfile
 from pathlib import Path
 
@@ -316,7 +316,10 @@ def export_run(run: Run | str | os.PathLike, fmt: str, out: str | os.PathLike | 
 def _write_export(run: Run, fmt: str, folder: Path, model, note: dict, labels, verdict, verdict_line) -> None:
     """Build the export beside `folder` and swap it in whole (export_run's writing)."""
     folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+    # Made as any folder is (the umask's mode, 0755 as a rule): mkdtemp's 0700 kept an export from everyone but its
+    # maker (`--out` a shared model folder, a web server or another account serving it).
+    tmp = folder.parent / f".{folder.name}.{uuid.uuid4().hex[:12]}"
+    tmp.mkdir()
     try:
         try:
             _write_model(model, fmt, tmp, note["input_size"])

@@ -10,8 +10,9 @@ from __future__ import annotations
 import textwrap
 
 _LOADERS = {
+    # predict_on_batch runs a compiled predict step; an eager model(x) took 0.45 s a photo (1,000 photos: 498 s).
     "keras": ("import keras", "model = keras.saving.load_model(HERE / \"model.keras\")\n"
-              "    return lambda x: outputs(model(x, training=False))"),
+              "    return lambda x: outputs(model.predict_on_batch(x))"),
     "savedmodel": ("import tensorflow as tf", "model = tf.saved_model.load(str(HERE / \"saved_model\"))\n"
                    "    return lambda x: outputs(model.serve(tf.constant(x)))"),
     "tflite": ("try:\n    from ai_edge_litert.interpreter import Interpreter\nexcept ImportError:  # TensorFlow's own\n"
@@ -38,6 +39,7 @@ A folder stands for the photos in it and its sub-folders (by extension), as with
 from __future__ import annotations  # the copied functions below keep their annotations unevaluated
 
 import csv
+import errno
 import glob
 import io
 import json
@@ -76,7 +78,9 @@ Image.MAX_IMAGE_PIXELS = 400_000_000
 # and a folder's photos are found by extension, past the folders an OS or a NAS writes.
 BLANK_RANGE, BLANK_MIN_SIDE, BLANK_MESSAGE = {blank_range}, {blank_min_side}, {blank_message!r}
 IMAGE_EXTENSIONS, SYSTEM_FOLDERS = {image_extensions!r}, {system_folders!r}
+UNLISTABLE = {unlistable!r}  # as glr.submission: a folder it cannot look in
 WEB_ADDRESS = {web_address!r}  # as glr.data.sniff: a web address given where a photo goes
+STDIN_NOT_READ = {stdin_not_read!r}  # as glr predict: `-` names no photo
 # As glr: which picture of a file is the photo (a TIFF may lead with a small preview page); largest_page and
 # seek_photo below are glr.data.images' own, copied.
 TIFF_PAGES_LOOKED_AT = {tiff_pages}
@@ -132,152 +136,7 @@ class ImageError(ValueError):
 
 {sniff_rule}
 
-def refuse_unless_photo(path):
-    """As glr does before Pillow opens a file: ImageError for one that is no regular file (a pipe would block for
-    ever), that cannot be read, that is known to be something else, or a PNG of too many chunks."""
-    try:
-        if not stat.S_ISREG(os.stat(path).st_mode):
-            raise ImageError(f"{{path}}: not a regular file")
-        with open(path, "rb") as f:
-            refuse_known_non_images(f.read(1024), path)  # it looks at no more than this
-            f.seek(0)
-            if f.read(4) == b"\\x89PNG" and len(_png_chunks(f, MAX_PNG_CHUNKS + 1)) > MAX_PNG_CHUNKS:
-                raise ImageError(f"{{path}}: {{PNG_CHUNKS_MESSAGE}}")
-    except (FileNotFoundError, ImageError):
-        raise
-    except OSError as exc:  # a link that leads in a circle, a file without the right to read it
-        raise ImageError(f"{{path}}: cannot be read ({{exc.strerror or exc}})") from None
-
-
-def missing_decoder(path):
-    """What to install to read `path`, a HEIC or AVIF photo Pillow could not open; None for any other file."""
-    with open(path, "rb") as f:
-        brands = _ftyp_brands(f.read(256))
-    if not brands & HEIF_BRANDS:
-        return None
-    if brands & AVIF_BRANDS:
-        return "an AVIF photo, and this Pillow cannot read AVIF: pip install --upgrade pillow (11.3 or later), or export it as JPEG"
-    return "a HEIC photo (an iPhone's), and no HEIC decoder is installed: pip install pi-heif, or export it as JPEG"
-
-
-class MissingDecoder(ValueError):
-    """A photo in a format this Python has no decoder for (HEIC without pi-heif): said with what to install."""
-
-
-def opened(path):
-    """The photo opened by Pillow; a HEIC or AVIF it has no decoder for is a MissingDecoder naming what to install."""
-    try:
-        return Image.open(path)
-    except UnidentifiedImageError:
-        if os.path.getsize(path) == 0:  # as glr: a failed download or copy, which Pillow calls "cannot identify"
-            raise ValueError("empty file (0 bytes)") from None
-        if need := missing_decoder(path):
-            raise MissingDecoder(need) from None
-        raise
-
-
-def jpeg_scans(data):
-    """The scans of a JPEG's first picture, as glr counts them: its markers walked to its end, so a motion photo's
-    video or an EXIF thumbnail after or inside it is not counted."""
-    i, n, scans = 2, len(data), 0
-    while (i := data.find(b"\\xff", i)) != -1 and i + 1 < n:
-        marker = data[i + 1]
-        if marker in (0x00, 0x01, 0xFF) or 0xD0 <= marker <= 0xD8:
-            i += 1 if marker == 0xFF else 2
-            continue
-        if marker == 0xD9:
-            break
-        scans += marker == 0xDA
-        i += 2 + int.from_bytes(data[i + 2:i + 4], "big")
-    return scans
-
-
-def to_srgb(img, icc):
-    """The photo in sRGB, as glr decodes it: its embedded colour profile (Display P3, Adobe RGB...) applied."""
-    if not icc:
-        return img
-    try:
-        from PIL import ImageCms
-
-        profile = ImageCms.ImageCmsProfile(io.BytesIO(icc))
-        if "srgb" in ImageCms.getProfileDescription(profile).lower():
-            return img
-        return ImageCms.profileToProfile(img, profile, ImageCms.createProfile("sRGB"), outputMode="RGB")
-    except Exception:  # an unreadable profile, or one that does not fit the photo: its pixels as they are
-        return img
-
-
-def eval_view(path):
-    """The photo as the model expects it: RGB, resized to resize_to (bilinear), the centre input_size crop."""
-    big, size = NOTE["resize_to"], NOTE["input_size"]
-    refuse_unless_photo(path)
-    with opened(path) as img:
-        seek_photo(img)
-        if img.format in ("JPEG", "MPO"):  # MPO: a JPEG holding more pictures (Ultra HDR, 3D cameras)
-            draft = NOTE.get("jpeg_draft_to", big)
-            img.draft("RGB", (draft, draft))  # as glr decodes: a faster JPEG decode near the final size
-        if img.size[0] * img.size[1] > 90_000_000:  # as glr: a full decode this big is more likely a bomb than a photo
-            raise ValueError(f"{{img.size[0]}}x{{img.size[1]}} pixels is too large to decode safely")
-        # as glr: each scan of a progressive JPEG is decoded over the whole picture, and photos have a few dozen
-        if img.format in ("JPEG", "MPO") and (scans := jpeg_scans(Path(path).read_bytes())) > 100:
-            raise ValueError(f"a JPEG of {{scans:,}} scans is too slow to decode safely")
-        img.load()
-        img = ImageOps.exif_transpose(img)
-        icc = img.info.get("icc_profile")
-        if img.mode in ("RGBA", "LA", "PA", "P"):
-            img = Image.alpha_composite(Image.new("RGBA", img.size, (255, 255, 255, 255)), img.convert("RGBA"))
-        if img.mode in ("CMYK", "L"):  # converted from their own values, before resizing; RGB after, as glr does
-            img, icc = to_srgb(img, icc), None
-        if img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):  # 16/32-bit grey: scaled to 0..255 as glr does, not clipped
-            arr = np.nan_to_num(np.asarray(img, dtype=np.float64))
-            top = 65535.0 if img.mode.startswith("I;16") or arr.max() > 255 else 255.0
-            top = 1.0 if img.mode == "F" and arr.max() <= 1 else top  # floating-point images usually hold 0..1
-            img = Image.fromarray(np.clip(arr / top * 255.0, 0, 255).astype(np.uint8))
-        img = img.convert("RGB").resize((big, big), Image.Resampling.BILINEAR, reducing_gap=2.0)
-        img = to_srgb(img, icc).convert("RGB")
-        if big >= BLANK_MIN_SIDE and max(high - low for low, high in img.getextrema()) <= BLANK_RANGE:
-            raise Blank(BLANK_MESSAGE)
-    offset = (big - size) // 2
-    array = np.asarray(img, dtype=np.float32)[offset:offset + size, offset:offset + size]
-    return array[None]
-
-
-class Blank(ValueError):
-    """A photo of one flat colour: glr's Predictor gives no landmark for it, nor does this script."""
-
-
-def photos_of(paths):
-    """(the photos to predict, each once, as glr's predict takes them: each file as given, a pattern the shell left as
-    typed (Windows' cmd) expanded and sorted, each folder's image files, recursively, sorted; the
-    lines saying what was given but is no photo to predict)."""
-    photos, problems = {{}}, []
-    for given in paths:
-        if re.match(WEB_ADDRESS, given):  # as glr: a photo's address pasted, which Path would make "https:/..." of
-            problems.append(f"{{given}}: is a web address, not a file on this computer; download the photo first")
-            continue
-        given = os.path.expanduser(given)  # a quoted "~/trip"
-        matched = [given]
-        if not os.path.lexists(given) and re.search(r"[*?[]", given):
-            matched = sorted(glob.glob(given))
-            problems += [] if matched else [f"{{given}}: no file matches this pattern"]
-        for path in map(Path, matched):
-            files = [] if not path.is_dir() else [
-                f for f in sorted(path.rglob("*"))
-                if not any(part.startswith(".") or part.lower() in SYSTEM_FOLDERS for part in f.relative_to(path).parts[:-1])
-                and not f.name.startswith(".") and f.suffix.lower() in IMAGE_EXTENSIONS]
-            for link in (f for f in files if f.is_symlink() and not f.exists()):  # as glr: skipped, and said
-                print(f"  skipped {{link}}: a link to {{os.readlink(link)}}, " + (
-                      "which leads in a circle back to itself, so it cannot be read" if leads_in_a_circle(link) else
-                      "which is not there (moved, deleted, or on a drive not mounted?)"), file=sys.stderr)
-            found = [str(path)] if not path.is_dir() else [str(f) for f in files if f.is_file()]
-            if not found:  # as glr: said, not an empty listing
-                problems.append(f"{{path}}: no photos in this folder ({{', '.join(IMAGE_EXTENSIONS)}})")
-            for photo in found:
-                if os.path.abspath(photo) in photos:  # "a.jpg ./a.jpg", or a photo and its folder
-                    print(f"note: {{photo}} was given twice: predicted once", file=sys.stderr)
-                photos.setdefault(os.path.abspath(photo), photo)
-    return list(photos.values()), problems
-
+{photo_functions}
 
 def one_line(text):
     """A name on one line: a newline or tab in a class name would break the listing apart."""
@@ -372,10 +231,49 @@ def main(paths):
     return failed
 
 
+def asked_for(argv):
+    """The photos and folders in `argv`, a leading "--" dropped (as a shell user writes it before "-beach.jpg"); None
+    for -h or --help (unless a file is named so), which were "file not found"."""
+    if any(arg in ("-h", "--help") and not os.path.lexists(arg) for arg in argv):
+        return None
+    return argv[1:] if argv[:1] == ["--"] else argv
+
+
+def cli(argv):
+    """The exit code of `python predict.py ARGS`, as glr's: 0 all predicted, 1 some not, 130 Ctrl-C, 141 the reader of
+    the output went away (`predict.py photos | head`), 1 with a word when the output cannot be written (a full disk);
+    those were a traceback."""
+    given = asked_for(argv)
+    if not given:
+        print(__doc__, file=sys.stdout if given is None else sys.stderr)
+        return 0 if given is None else 1
+    try:
+        return 1 if main(given) else 0
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        drop_stdout()
+        return 141
+    except OSError as exc:  # `> /dev/full`, a full disk: said once, as glr says it, not a traceback
+        if exc.filename is not None or exc.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EIO):
+            raise
+        drop_stdout()
+        print(f"predict.py: the output cannot be written: {{exc.strerror}}", file=sys.stderr)
+        return 1
+
+
+def drop_stdout():
+    """What is left of stdout sent to the null device (Python's advice for a closed pipe), so the flush at exit cannot
+    fail again; a stdout with no file is left."""
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
 if __name__ == "__main__":
-    if len(sys.argv) < 2:
-        sys.exit(__doc__)
-    sys.exit(1 if main(sys.argv[1:]) else 0)
+    sys.exit(cli(sys.argv[1:]))
 '''
 
 
@@ -387,24 +285,29 @@ def example_script(fmt: str, runtime: str) -> str:
     from glr.data.images import BLANK_MESSAGE, BLANK_MIN_SIDE, BLANK_RANGE, TIFF_PAGES_LOOKED_AT, largest_page, seek_photo
     from glr.data.layouts import IMAGE_EXTENSIONS, SYSTEM_FOLDERS
     from glr.data.sniff import _HEIF_BRANDS, WEB_ADDRESS, _ftyp_brands
+    from glr.export_photos import SOURCE as photo_functions
     from glr.paths import leads_in_a_circle
     from glr.predict import SAME_PHOTO, TRAINING_PHOTO_NOTE
+    from glr.predict_command import STDIN_NOT_READ
+    from glr.submission import UNLISTABLE, special_file
 
     imports, loader = _LOADERS[fmt]
     return _EXAMPLE.format(fmt=fmt, runtime=runtime, imports=textwrap.indent(imports, "    "), loader=loader,
                            blank_range=BLANK_RANGE, blank_min_side=BLANK_MIN_SIDE, blank_message=BLANK_MESSAGE,
                            image_extensions=IMAGE_EXTENSIONS, system_folders=sorted(SYSTEM_FOLDERS), web_address=WEB_ADDRESS,
+                           stdin_not_read=STDIN_NOT_READ, unlistable=UNLISTABLE,
                            tiff_pages=TIFF_PAGES_LOOKED_AT,
                            heif_brands=_literal(_HEIF_BRANDS),
                            avif_brands=_literal({b"avif", b"avis"} & _HEIF_BRANDS),
-                           ftyp_rule=inspect.getsource(_ftyp_brands) + "\n\n" + inspect.getsource(leads_in_a_circle),
+                           ftyp_rule="\n\n".join(map(inspect.getsource, (_ftyp_brands, leads_in_a_circle, special_file))),
                            page_rule=inspect.getsource(largest_page) + "\n\n" + inspect.getsource(seek_photo),
                            sniff_constants="\n".join(f"{name} = {_literal(getattr(sniff, name))}" for name in _SNIFF_CONSTANTS)
                            + f"\nMAX_PNG_CHUNKS = {images.MAX_PNG_CHUNKS!r}",
                            sniff_rule="\n\n".join(inspect.getsource(f) for f in (
                                sniff.refuse_known_non_images, sniff._text_start, sniff.looks_like, images._png_chunks)),
                            png_chunks_message=PNG_CHUNKS_MESSAGE.format(images.MAX_PNG_CHUNKS),
-                           same_photo=SAME_PHOTO, training_photo_note=TRAINING_PHOTO_NOTE)
+                           same_photo=SAME_PHOTO, training_photo_note=TRAINING_PHOTO_NOTE,
+                           photo_functions=photo_functions)
 
 
 # What glr.data.sniff's refuse_known_non_images and looks_like read, copied into predict.py with them.

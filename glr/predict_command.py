@@ -18,21 +18,37 @@ from glr.data.sniff import WEB_ADDRESS
 from glr.errors import GlrError
 
 SKIPPED_LISTED = 20  # skipped files named one per line; the rest are counted by type
+# `-` given as a photo (the exported predict.py says the same): neither reads a photo from a pipe.
+STDIN_NOT_READ = ("standard input is not read: give the photo files or a folder of them (a photo piped in: "
+                  "save it to a file first)")
 
 
 def cmd_predict(args) -> int:
-    """Top-k predictions for images, or a Kaggle submission CSV for a folder (or for the images, with --out)."""
+    """Top-k predictions for images, or a Kaggle submission CSV for a folder (or for the images, with --out); with
+    `--out -` the CSV alone on stdout (for `> sub.csv`, `| gzip`), everything else on stderr."""
+    if args.out != "-":  # `--out -` wrote a file named "-", where a pipe's user expects stdout
+        return _predict(args, None)
+    import contextlib
+
+    csv_out = sys.stdout
+    with contextlib.redirect_stdout(sys.stderr):
+        return _predict(args, csv_out)
+
+
+def _predict(args, csv_out) -> int:
+    """cmd_predict, the submission written to `csv_out` (a stream) when given, else to its file."""
     from glr.predict import DEFAULT_TOP_K, Predictor, training_photo_note
     from glr import submission
 
     run = find_run(args.run, args.results)
     images = _given_once(args.images)
     folder = images[0] if len(images) == 1 and Path(images[0]).is_dir() else None
+    images, empty = (images, 0) if folder else _folders_opened(images)
     found, skipped = submission.scan_folder(folder) if folder else ([], [])
     if folder and not found:
         submission.list_images(folder)  # says why, before the model is loaded
     target = Path(args.out) if args.out else (submission.default_submission_path(folder) if folder else None)
-    if target:
+    if target and csv_out is None:
         _check_writable(target)
     predictor = Predictor(run, backend=args.backend)
     if predictor.backend_note:
@@ -46,7 +62,7 @@ def cmd_predict(args) -> int:
             print("note: --top-k and --similar are for photos; a folder's submission has each one's best", file=sys.stderr)
         _say_skipped(skipped)
         table, predictions = _predict_folder(predictor, folder, found, args.unknown)
-        out = submission.write_submission(target, table)
+        out = _written(table, target, csv_out)
         failed = [p for p in predictions if not p.ok]
         for p in failed:
             print(f"  not predicted {p.error}", file=sys.stderr)
@@ -55,7 +71,7 @@ def cmd_predict(args) -> int:
                 "keep": "kept with their raw confidence"}[args.unknown]
         verdict = (f", {unknown} called not a known landmark ({what})" if predictor.recognizer is not None
                    else " (no unknown verdict for this run)")
-        print(f"wrote {out.resolve()}: {len(table) - len(failed)} predicted{verdict}, {len(failed)} unreadable or blank, "
+        print(f"wrote {out}: {len(table) - len(failed)} predicted{verdict}, {len(failed)} unreadable or blank, "
               f"{len(skipped)} skipped")
         return 0
     predictions = predictor.predict(images, k=args.top_k, similar=args.similar)
@@ -79,8 +95,59 @@ def cmd_predict(args) -> int:
                 print(f"  {item['similarity']:6.3f}  {landmark_id}  {paths.one_line(item['name'])}  {item['path']}")
     if args.out:  # the photos' submission too: --out was ignored for anything but a folder
         table = submission.submission_table(submission.unique_ids(images), predictions, unknown=args.unknown)
-        print(f"wrote {submission.write_submission(target, table).resolve()}")
-    return 0 if all(p.ok for p in predictions) else 1
+        print(f"wrote {_written(table, target, csv_out)}")
+    return 0 if all(p.ok for p in predictions) and not empty else 1
+
+
+def _folders_opened(images: list[str]) -> tuple[list[str], int]:
+    """(the photos, each once, with each folder among several photos and folders replaced by its photos, as the
+    exported predict.py takes them; how many folders held none). Each folder was "is a folder, not an image file"."""
+    from glr import submission
+
+    photos, empty = [], 0
+    for image in images:
+        if not Path(image).is_dir():
+            photos.append(image)
+            continue
+        found, skipped = submission.scan_folder(image)
+        _say_skipped(skipped)
+        if not found:
+            print(f"{image}: error: no images found in this folder (looked for {', '.join(submission.IMAGE_EXTENSIONS)})",
+                  file=sys.stderr)
+        photos += found
+        empty += not found
+    if not photos:  # said before the model is loaded
+        raise GlrError("no photos to predict in the folders given")
+    return (photos if photos == images else _given_once(photos)), empty  # "a.jpg" and its folder: predicted once
+
+
+def dash_named_photo(parser, argv: list[str]) -> str | None:
+    """What to write instead when a photo given to `predict` is named like an option ("-beach.jpg", a name Kaggle's
+    ids allow): argparse took it for one and said "the following arguments are required: images"; else None."""
+    if argv[:1] != ["predict"]:
+        return None
+    for given in argv[1:argv.index("--") if "--" in argv else len(argv)]:  # after "--" it is a photo already
+        if given.startswith("-") and given != "-" and given.split("=")[0] not in parser._option_string_actions \
+                and os.path.lexists(given):
+            return (f"{given} is a photo whose name starts with '-', which reads as an option: write it ./{given}, "
+                    f"or put -- before the photos (python -m glr predict RUN -- {given})")
+    return None
+
+
+def _written(table, target: Path, csv_out) -> str:
+    """Write the submission to `csv_out` (a stream: `--out -`) or else to `target`; where it went, for the user."""
+    from glr import submission
+
+    if csv_out is None:
+        return str(submission.write_submission(target, table).resolve())
+    data = submission.csv_bytes(table)  # UTF-8 whatever the terminal's encoding: ids as Kaggle expects them
+    if hasattr(csv_out, "buffer"):
+        csv_out.flush()
+        csv_out.buffer.write(data)
+        csv_out.buffer.flush()
+    else:
+        csv_out.write(data.decode("utf-8"))
+    return "the submission to standard output"
 
 
 def _unnamed(error: str, source: str) -> str:
@@ -126,8 +193,10 @@ def _check_writable(out: Path) -> None:
 
 def _given_once(images: list[str]) -> list[str]:
     """The photos asked for, each once ("a.jpg ./a.jpg" is one photo), a quoted "~/x.jpg" or "photos/*.jpg" expanded
-    as a shell would (Windows' cmd passes a pattern on as it was typed)."""
+    as a shell would (Windows' cmd passes a pattern on as it was typed); GlrError for `-`, as stdin is not read."""
     kept: dict[str, str] = {}
+    if "-" in images and not os.path.lexists("-"):  # "file not found" left the user wondering what to give instead
+        raise GlrError(f"-: {STDIN_NOT_READ}")
     # A photo's web address is kept as given (Path would make "https:/" of it), for the decoder to name it as one.
     for image in (found for given in images for found in _expanded(given if re.match(WEB_ADDRESS, given)
                                                                   else str(Path(given).expanduser()))):

@@ -10,6 +10,7 @@ after every known one, so in GAP they no longer push real landmarks down.
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Sequence
 
@@ -34,6 +35,9 @@ SUBMISSION_NOTE = ("Photos called not a known landmark are ranked after every kn
                    "below 0.5, the known photos' above (0.5 + confidence / 2), so in GAP they no longer push real "
                    "landmarks down.")
 
+# Why a folder's photos are not predicted when it cannot be listed (glr predict and the exported predict.py).
+UNLISTABLE = "a folder that cannot be listed ({}): its photos are not predicted"
+
 
 def scan_folder(folder: str | os.PathLike) -> tuple[list[str], list[tuple[str, str]]]:
     """(image paths, [(path, why it is skipped)]) of the files under `folder`, recursively, sorted.
@@ -41,16 +45,16 @@ def scan_folder(folder: str | os.PathLike) -> tuple[list[str], list[tuple[str, s
     A file counts as an image by its extension; every other file is listed with the reason,
     never dropped in silence. Hidden files (".DS_Store", "._photo.jpg") and the files an OS writes
     into folders ("Thumbs.db", "desktop.ini") are the system's and are passed over. A glr run folder
-    inside (a folder holding the results) is listed once, and nothing in it is read as a photo.
+    inside (a folder holding the results) is listed once, and nothing in it is read as a photo. A named pipe,
+    socket or device is listed as "not a regular file", as it is when given alone, and never opened.
     """
     root = Path(folder)
     if not root.is_dir():
         raise GlrError(f"{root}: not a folder")
     images, skipped = [], []
-    files, links, unlistable = _walk(root)
+    files, links, unlistable, special = _walk(root)
     hidden = lambda path: any(map(is_system_folder, path.relative_to(root).parts))  # noqa: E731
-    skipped += [(str(p), f"a folder that cannot be listed ({why}): its photos are not predicted")
-                for p, why in unlistable if not hidden(p)]
+    skipped += [(str(p), UNLISTABLE.format(why)) for p, why in unlistable if not hidden(p)]
     skipped += [(str(p), broken_link(p)) for p in links if not hidden(p.parent)]
     # A results folder inside (a run's report charts, its exports): not photos to predict, listed once per run.
     runs = {p.parent for p in files if p.name == Run(root).status_path.name and _is_run(p.parent)}
@@ -59,7 +63,9 @@ def scan_folder(folder: str | os.PathLike) -> tuple[list[str], list[tuple[str, s
         if any(map(is_system_folder, path.relative_to(root).parts[:-1])) or is_system_file(path) or \
                 not runs.isdisjoint(path.parents):
             continue
-        if path.suffix.lower() in IMAGE_EXTENSIONS:
+        if path in special:
+            skipped.append((str(path), special[path]))
+        elif path.suffix.lower() in IMAGE_EXTENSIONS:
             images.append(str(path))
         elif not path.suffix:
             skipped.append((str(path), "no file extension, so its type is unknown: add one (.jpg, .png, ...)"))
@@ -68,10 +74,11 @@ def scan_folder(folder: str | os.PathLike) -> tuple[list[str], list[tuple[str, s
     return images, skipped
 
 
-def _walk(root: Path) -> tuple[list[Path], list[Path], list[tuple[Path, str]]]:
-    """(files, links whose target is gone, [(folder, why it cannot be listed)]) under `root`, each sorted: one walk,
-    as a Kaggle test folder holds 118k photos. Unlike Path.rglob, it says which folders it could not look in."""
-    files, links, unlistable = [], [], []
+def _walk(root: Path) -> tuple[list[Path], list[Path], list[tuple[Path, str]], dict[Path, str]]:
+    """(files, links whose target is gone, [(folder, why it cannot be listed)], {file that is no regular file: why})
+    under `root`, each sorted, the files holding the special ones: one walk, as a Kaggle test folder holds 118k photos.
+    Unlike Path.rglob, it says which folders it could not look in."""
+    files, links, unlistable, special = [], [], [], {}
     failed = lambda exc: unlistable.append((Path(exc.filename), exc.strerror or str(exc)))  # noqa: E731
     for folder, _, names in os.walk(root, onerror=failed):  # links to folders are not followed, as rglob does not
         for name in names:
@@ -80,7 +87,22 @@ def _walk(root: Path) -> tuple[list[Path], list[Path], list[tuple[Path, str]]]:
                 files.append(path)
             elif broken_link(path):
                 links.append(path)
-    return sorted(files), sorted(links), sorted(unlistable)
+            elif why := special_file(path):  # a pipe the user made, a socket an app left: passed over in silence before
+                files.append(path)
+                special[path] = why
+    return sorted(files), sorted(links), sorted(unlistable), special
+
+
+def special_file(path: str | os.PathLike) -> str | None:
+    """Why `path` is no photo when it is there but is neither a regular file nor a folder (a named pipe, a socket, a
+    device), else None. Never opened: reading a pipe waits for a writer for ever. (The exported predict.py copies it.)"""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return None
+    kinds = {stat.S_ISFIFO: "a named pipe", stat.S_ISSOCK: "a socket", stat.S_ISCHR: "a device", stat.S_ISBLK: "a device"}
+    kind = next((name for is_kind, name in kinds.items() if is_kind(mode)), None)
+    return f"not a regular file ({kind})" if kind else None
 
 
 def _is_run(folder: Path) -> bool:

@@ -289,6 +289,37 @@ def test_channel_affine_matches_every_backbone():
         export.channel_affine(lambda v: np.asarray(v, np.float32) ** 2)
 
 
+def test_the_keras_predict_py_runs_a_compiled_step_not_an_eager_call(exported, photo):
+    """Its eager `model(x)` took 0.45 s a photo (1,000 photos: 498 s, against 4.6 s for the TFLite export): a compiled
+    step (predict_on_batch) takes a twentieth of that, with the same outputs."""
+    import importlib.util
+    import time
+
+    folder = exported("keras")
+    spec = importlib.util.spec_from_file_location("exported_keras_predict", folder / export.EXAMPLE_NAME)
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    model, view = script.load_model(), view_from_note(folder, photo)
+    probs, embedding = model(view)  # the first call builds the step
+    start = time.perf_counter()
+    for _ in range(8):
+        model(view)
+    assert (time.perf_counter() - start) / 8 < 0.08  # here: 15 ms a photo, and 290 ms eager
+    expected_probs, expected_embedding = run_format("keras", folder, view)
+    assert np.allclose(probs, expected_probs, atol=1e-5) and np.allclose(embedding, expected_embedding, atol=1e-5)
+
+
+def test_an_export_folder_gets_the_mode_any_new_folder_gets(exported, tmp_path):
+    """It was 0700 (tempfile.mkdtemp's), so an export made with --out in a shared folder, or served by another
+    account, could be read by its maker alone, where its files were 0644."""
+    import stat
+
+    (tmp_path / "plain").mkdir()
+    mode = stat.S_IMODE((tmp_path / "plain").stat().st_mode)
+    assert mode != 0o700, "the umask of this test run leaves nothing to compare"
+    assert stat.S_IMODE(exported("keras").stat().st_mode) == mode
+
+
 def test_cli_export(finished_run, tmp_path, capsys):
     from glr.cli import main
 

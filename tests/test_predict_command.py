@@ -29,6 +29,16 @@ def test_a_file_whose_name_holds_pattern_characters_is_that_file(tmp_path, monke
     assert _given_once(["what?.jpg", "missing.jpg"]) == ["what?.jpg", "missing.jpg"]  # a missing photo is said later
 
 
+def test_a_dash_says_standard_input_is_not_read_unless_a_file_is_named_so(tmp_path, monkeypatch):
+    # `glr predict RUN -` (a photo piped in) said "-: file not found", which does not say what to give instead.
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(GlrError, match=re.escape("-: standard input is not read: give the photo files or a folder of "
+                                                 "them (a photo piped in: save it to a file first)")):
+        _given_once(["a.jpg", "-"])
+    (tmp_path / "-").write_bytes(b"x")  # a file really named "-" is that file
+    assert _given_once(["-"]) == ["-"]
+
+
 def test_a_web_address_is_passed_on_as_given_not_as_a_path_or_a_pattern():
     # Path("https://x/a.jpg") is "https:/x/a.jpg", and the "?" of a query read as a pattern matched nothing.
     assert _given_once(["https://x.org/a.jpg?w=800", "HTTP://x.org/b.jpg"]) == ["https://x.org/a.jpg?w=800",
@@ -166,3 +176,98 @@ def test_the_top_k_and_similar_lines_widen_their_id_column_to_the_widest_id(tmp_
     assert len({line.index(name) for line, name in zip(top_lines, ["Big", "Small", "Mid"])}) == 1, lines
     assert len({line.index(name) for line, name in zip(similar_lines, ["Big", "Small"])}) == 1, lines
     assert top_lines[1] == "   0.250                    7  Small"
+
+
+def test_a_photo_named_like_an_option_says_how_to_give_it(tmp_path, monkeypatch, capsys):
+    # `glr predict RUN -beach.jpg` said "the following arguments are required: images", the photo taken for an option.
+    from glr.cli import build_parser, main
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "-beach.jpg").write_bytes(b"x")
+    with pytest.raises(SystemExit) as refused:
+        main(["predict", "run", "-beach.jpg"])
+    assert refused.value.code == 2
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        "python -m glr predict: error: -beach.jpg is a photo whose name starts with '-', which reads as an option: "
+        "write it ./-beach.jpg, or put -- before the photos (python -m glr predict RUN -- -beach.jpg)")
+    from glr.predict_command import dash_named_photo
+
+    predict = build_parser().commands["predict"]
+    assert dash_named_photo(predict, ["predict", "run", "--", "-beach.jpg"]) is None  # the shell's way: a photo
+    assert dash_named_photo(predict, ["predict", "run", "-nothere.jpg"]) is None  # argparse's own error stands
+    assert dash_named_photo(predict, ["runs", "-beach.jpg"]) is None
+
+
+def test_out_dash_writes_the_submission_alone_to_stdout(tmp_path, monkeypatch, capsys):
+    # `--out -` (as `> sub.csv` or `| gzip` wants) wrote a file named "-" and printed "wrote /path/-" on stdout.
+    import pandas as pd
+
+    import glr.predict
+    from glr import predict_command
+    from glr.cli import main
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for name in ("-beach.jpg", "東京.jpg"):
+        (photos / name).write_bytes(b"x")
+
+    class Fake:
+        backend_note, recognizer, retrieval_problem, method = None, None, "no index", "head"
+
+        def __init__(self, *args, **kwargs):
+            pass
+
+        def predict_folder(self, folder, progress, unknown, paths):
+            return pd.DataFrame({"id": [Path(p).stem for p in paths], "landmarks": ["7 0.900000", ""]}), []
+
+        def predict(self, images, k, similar):
+            return [glr.predict.Prediction(source=image, top=[(7, "Tower", 0.9)]) for image in images]
+
+    monkeypatch.setattr(predict_command, "find_run", lambda run, results: run)
+    monkeypatch.setattr(glr.predict, "Predictor", Fake)
+    monkeypatch.chdir(tmp_path)
+    assert main(["predict", "r", "photos", "--out", "-"]) == 0
+    out, err = capsys.readouterr()
+    assert out == "id,landmarks\n-beach,7 0.900000\n東京,\n"
+    assert err.splitlines()[-1].startswith("wrote the submission to standard output: 2 predicted")
+    assert main(["predict", "r", "photos/東京.jpg", "--out", "-"]) == 0  # photos: their listing goes to stderr
+    out, err = capsys.readouterr()
+    assert out == "id,landmarks\n東京,7 0.900000\n" and "photos/東京.jpg" in err
+    assert not (tmp_path / "-").exists()
+
+
+def test_several_folders_are_predicted_as_their_photos(tmp_path, monkeypatch, capsys):
+    # `glr predict RUN trip1 trip2` said "trip1: error: is a folder, not an image file" for each, where the exported
+    # predict.py predicts their photos.
+    import glr.predict
+    from glr import predict_command
+    from glr.cli import main
+
+    for name in ("trip1/a.jpg", "trip1/notes.txt", "trip2/b.jpg", "trip2/sub/c.jpg"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_bytes(b"x")
+    (tmp_path / "none").mkdir()
+    (tmp_path / "none2").mkdir()
+    asked = []
+
+    class Fake:
+        backend_note, recognizer, retrieval_problem, method = None, None, "no index", "head"
+
+        def __init__(self, *args, **kwargs):
+            pass
+
+        def predict(self, images, k, similar):
+            asked.extend(images)
+            return [glr.predict.Prediction(source=image, top=[(7, "Tower", 0.9)]) for image in images]
+
+    monkeypatch.setattr(predict_command, "find_run", lambda run, results: run)
+    monkeypatch.setattr(glr.predict, "Predictor", Fake)
+    monkeypatch.chdir(tmp_path)
+    assert main(["predict", "r", "trip1", "trip2", "trip1/a.jpg"]) == 0
+    assert asked == [str(Path("trip1/a.jpg")), str(Path("trip2/b.jpg")), str(Path("trip2/sub/c.jpg"))]
+    err = capsys.readouterr().err
+    assert "skipped trip1/notes.txt: .txt is not an image type" in err and "trip1/a.jpg was given twice" in err
+    assert main(["predict", "r", "trip2", "none"]) == 1  # predicted, and the empty folder said
+    assert capsys.readouterr().err.startswith("none: error: no images found in this folder")
+    with pytest.raises(GlrError, match="no photos to predict in the folders given"):
+        predict_command.cmd_predict(argparse.Namespace(run="r", results=None, images=["none", "none2"], out=None))

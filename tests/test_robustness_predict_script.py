@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from glr.errors import GlrError
 from test_export import template_script
 from test_robustness_export import _photo
 
@@ -92,9 +93,10 @@ def test_predict_py_names_a_file_that_is_no_photo_as_glr_does(script, tmp_path, 
     assert predicted(out) == [str(good)]
 
 
-def test_predict_py_refuses_a_pipe_at_once_and_passes_one_in_a_folder_over_as_glr_does(script, tmp_path, capsys):
+def test_predict_py_refuses_a_pipe_at_once_and_lists_one_in_a_folder_as_glr_does(script, tmp_path, capsys):
     """A FIFO named as a photo hung predict.py for ever (Pillow waited for a writer); glr says "not a regular file".
-    In a folder, both pass it over, as it is no file."""
+    In a folder, both list it as skipped, "not a regular file (a named pipe)", whatever its name, and never open it
+    (both passed it over in silence, where the same pipe given alone is named)."""
     from glr.submission import scan_folder
 
     photos = tmp_path / "photos"
@@ -110,8 +112,13 @@ def test_predict_py_refuses_a_pipe_at_once_and_passes_one_in_a_folder_over_as_gl
         pytest.fail("predict.py hung on a pipe")
     assert result == [1] and capsys.readouterr().err.strip() == glr_says(photos / "pipe.jpg") == (
         f"{photos / 'pipe.jpg'}: not a regular file")
+    os.mkfifo(photos / "pipe")  # no extension: listed all the same, as glr lists it
     assert script.main([str(photos)]) == 0
-    assert predicted(capsys.readouterr().out) == scan_folder(photos)[0] == [str(photos / "a.jpg")]
+    out, err = capsys.readouterr()
+    found, skipped = scan_folder(photos)
+    assert predicted(out) == found == [str(photos / "a.jpg")]
+    assert err.splitlines() == [f"  skipped {path}: {why}" for path, why in skipped] == [
+        f"  skipped {photos / name}: not a regular file (a named pipe)" for name in ("pipe", "pipe.jpg")]
 
 
 def test_predict_py_says_a_link_that_leads_in_a_circle_cannot_be_read_as_glr_does(script, tmp_path, capsys):
@@ -141,8 +148,10 @@ def test_predict_py_says_a_link_that_leads_in_a_circle_cannot_be_read_as_glr_doe
 
 def test_predict_py_says_a_photo_gone_between_listing_and_reading_and_dash_as_glr_does(script, tmp_path, monkeypatch,
                                                                                         capsys):
-    """A photo deleted (or synced away) after the folder was listed, and `-` (neither reads a photo from stdin): "file
-    not found" from both, and the other photos predicted."""
+    """A photo deleted (or synced away) after the folder was listed: "file not found" from both, and the other photos
+    predicted. `-`: both say that standard input is not read and what to give instead (both said "file not found")."""
+    from glr.predict_command import _given_once
+
     photos = tmp_path / "photos"
     photos.mkdir()
     for name in ("a.jpg", "b.jpg"):
@@ -159,8 +168,12 @@ def test_predict_py_says_a_photo_gone_between_listing_and_reading_and_dash_as_gl
     assert script.main([str(photos), "-"]) == 2
     out, err = capsys.readouterr()
     assert predicted(out) == [str(photos / "b.jpg")]
-    assert err.splitlines() == [f"{photos / 'a.jpg'}: file not found", "-: file not found"]
-    assert [glr_says(photos / "a.jpg"), glr_says("-")] == err.splitlines()
+    assert err.splitlines() == [f"-: standard input is not read: give the photo files or a folder of them (a photo "
+                                "piped in: save it to a file first)", f"{photos / 'a.jpg'}: file not found"]
+    assert glr_says(photos / "a.jpg") == err.splitlines()[1]
+    with pytest.raises(GlrError) as refused:  # glr predict, before its model loads
+        _given_once([str(photos / "b.jpg"), "-"])
+    assert str(refused.value) == err.splitlines()[0]
 
 
 def _jpeg_with_app1(payload: bytes) -> bytes:
@@ -214,3 +227,84 @@ def test_an_avif_where_pillow_has_no_avif_decoder_is_said_by_both(script, tmp_pa
     assert capsys.readouterr().err.strip() == (f"{avif}: an AVIF photo, and this Pillow cannot read AVIF: pip install "
                                                "--upgrade pillow (11.3 or later), or export it as JPEG")
     assert glr_says(avif).startswith(f"{avif}: an AVIF photo, and this installation has no AVIF decoder; install")
+
+
+def test_predict_py_takes_help_and_a_photo_named_like_an_option(script, tmp_path, monkeypatch, capsys):
+    """`predict.py --help` and `-h` were "file not found"; `-- -beach.jpg` (as a shell user writes it) made "--" a
+    missing photo; `--top-k 3` was "--top-k: file not found", as if it were a photo. A file really named so is one."""
+    import subprocess
+    import sys
+
+    monkeypatch.chdir(tmp_path)
+    _photo().save(tmp_path / "-beach.jpg")
+    assert script.asked_for(["--help"]) is None and script.asked_for(["a.jpg", "-h"]) is None
+    assert script.asked_for(["--", "-beach.jpg"]) == ["-beach.jpg"] and script.asked_for(["-beach.jpg"]) == ["-beach.jpg"]
+    assert script.main(["--top-k", "-beach.jpg"]) == 1
+    out, err = capsys.readouterr()
+    assert predicted(out) == ["-beach.jpg"]
+    assert err.splitlines() == ["--top-k: no such photo or folder; predict.py takes no options, only photos and folders"]
+    # The real script: the usage, exit 0, before any model is loaded (there is none beside this one).
+    shown = subprocess.run([sys.executable, str(Path(script.__file__)), "--help"], capture_output=True, text=True,
+                           timeout=120)
+    assert shown.returncode == 0 and shown.stdout.startswith("Top-5 landmarks of a photo") and not shown.stderr
+    (tmp_path / "--help").write_bytes(b"x")
+    assert script.asked_for(["--help"]) == ["--help"]
+
+
+def test_predict_py_says_a_folder_it_cannot_list_as_glr_does(script, tmp_path, monkeypatch, capsys):
+    """A sub-folder predict.py cannot look in (another user's, chmod 000) was passed over in silence (rglob ignores
+    it), where glr lists it as skipped; a hidden one stays unsaid by both."""
+    from glr import submission
+
+    photos = tmp_path / "photos"
+    for name in ("a.jpg", "locked/b.jpg", "c/d.jpg", ".cache/e.jpg"):
+        (photos / name).parent.mkdir(parents=True, exist_ok=True)
+        _photo().save(photos / name)
+    real = os.scandir
+
+    def scandir(path="."):  # as chmod 000 does for a user who is not root (the tests may run as root)
+        if os.path.basename(os.fspath(path)) in ("locked", ".cache"):
+            raise PermissionError(13, "Permission denied", os.fspath(path))
+        return real(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    assert script.main([str(photos)]) == 0
+    out, err = capsys.readouterr()
+    found, skipped = submission.scan_folder(photos)
+    assert predicted(out) == found == [str(photos / "a.jpg"), str(photos / "c" / "d.jpg")]
+    assert err.splitlines() == [f"  skipped {path}: {why}" for path, why in skipped] == [
+        f"  skipped {photos / 'locked'}: a folder that cannot be listed (Permission denied): its photos are not predicted"]
+
+
+@pytest.mark.parametrize("stop, code, said", [
+    (KeyboardInterrupt(), 130, "interrupted\n"), (BrokenPipeError(), 141, ""),
+    (OSError(28, "No space left on device"), 1, "predict.py: the output cannot be written: No space left on device\n")])
+def test_predict_py_stopped_by_ctrl_c_a_closed_pipe_or_a_full_disk_says_so_without_a_traceback(
+        script, tmp_path, monkeypatch, capsys, stop, code, said):
+    """Ctrl-C over a big folder, `predict.py photos | head`, `> /dev/full`: a KeyboardInterrupt, BrokenPipeError or
+    OSError traceback; now the exit codes glr gives (130, 141, 1), and a word for Ctrl-C and a full disk."""
+    def stopped(paths):
+        raise stop
+
+    monkeypatch.setattr(script, "main", stopped)
+    assert script.cli([str(tmp_path)]) == code
+    assert capsys.readouterr().err == said
+    monkeypatch.undo()
+    assert script.cli([]) == 1 and capsys.readouterr().err.startswith("Top-5 landmarks of a photo")
+
+
+def test_predict_py_given_a_folder_twice_says_so_once(script, tmp_path, capsys):
+    """`predict.py trip trip/` printed "given twice" for each of its photos (1,000 lines for 1,000 photos), where glr
+    says it once of the folder."""
+    from glr.predict_command import _given_once
+
+    trip = tmp_path / "trip"
+    trip.mkdir()
+    for i in range(3):
+        _photo().save(trip / f"{i}.jpg")
+    assert script.main([str(trip), f"{trip}/"]) == 0
+    out, err = capsys.readouterr()
+    assert predicted(out) == [str(trip / f"{i}.jpg") for i in range(3)]
+    assert err.splitlines() == [f"note: {trip} was given twice: predicted once"]
+    assert _given_once([str(trip), f"{trip}/"]) == [str(trip)]
+    assert capsys.readouterr().err.splitlines() == err.splitlines()

@@ -187,3 +187,66 @@ def test_scan_folder_lists_a_folder_it_cannot_list_and_a_link_whose_photo_is_gon
         str(tmp_path / "locked"): "a folder that cannot be listed (Permission denied): its photos are not predicted",
         str(tmp_path / "gone.jpg"): f"a link to {tmp_path / 'nowhere.jpg'}, which is not there (moved, deleted, or on "
                                     "a drive not mounted?)"}
+
+
+def test_scan_folder_lists_a_pipe_a_socket_and_a_device_as_not_regular_files(tmp_path):
+    """A FIFO or socket in the folder was passed over in silence ("1 predicted, 0 skipped"), where the same FIFO given
+    alone says "not a regular file": each is listed now, whatever its name, never opened; a hidden one stays hidden."""
+    import os
+    import socket
+
+    from glr import submission
+
+    write_image(tmp_path / "a.jpg", seed=1)
+    os.mkfifo(tmp_path / "pipe.jpg")
+    (tmp_path / "sub").mkdir()
+    os.mkfifo(tmp_path / "sub" / "fifo")
+    os.mkfifo(tmp_path / ".hidden.jpg")
+    server = socket.socket(socket.AF_UNIX)
+    server.bind(str(tmp_path / "app.sock"))
+    (tmp_path / "null.jpg").symlink_to("/dev/null")  # a link to a device
+    try:
+        images, skipped = submission.scan_folder(tmp_path)
+    finally:
+        server.close()
+    assert images == [str(tmp_path / "a.jpg")]
+    assert skipped == [(str(tmp_path / "app.sock"), "not a regular file (a socket)"),
+                       (str(tmp_path / "null.jpg"), "not a regular file (a device)"),
+                       (str(tmp_path / "pipe.jpg"), "not a regular file (a named pipe)"),
+                       (str(tmp_path / "sub" / "fifo"), "not a regular file (a named pipe)")]
+    assert submission.special_file(tmp_path / "a.jpg") is None and submission.special_file(tmp_path / "gone") is None
+
+
+def test_two_submissions_written_to_one_file_at_once_leave_one_whole(tmp_path):
+    """Two `glr predict ... --out same.csv` at once: the file is always one of the two submissions, whole (each is
+    written to a temporary file and moved into place), never a mix or a cut file; the later one stays."""
+    import threading
+
+    from glr.submission import write_submission
+
+    out = tmp_path / "same.csv"
+    tables = [pd.DataFrame({"id": [f"{who}{i:05d}" for i in range(5000)], "landmarks": f"{n} 0.500000"})
+              for n, who in enumerate("ab")]
+    texts = [table.to_csv(index=False, lineterminator="\n") for table in tables]
+    seen, stop = set(), threading.Event()
+
+    def write(table):
+        for _ in range(15):
+            write_submission(out, table)
+
+    def read():
+        while not stop.is_set():
+            if out.exists():
+                seen.add(out.read_text(encoding="utf-8"))
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    writers = [threading.Thread(target=write, args=(table,)) for table in tables]
+    for writer in writers:
+        writer.start()
+    for writer in writers:
+        writer.join()
+    stop.set()
+    reader.join()
+    assert seen and seen <= set(texts)
+    assert out.read_text(encoding="utf-8") in texts and not [p for p in tmp_path.iterdir() if p != out]
