@@ -189,3 +189,18 @@ def rgb_profile(red, green, blue, gamma: float = 2.2, name: str = "glr test RGB"
 
 # sRGB's primaries, adapted to D50 as ICC profiles hold them.
 SRGB_RED, SRGB_GREEN, SRGB_BLUE = (0.4361, 0.2225, 0.0139), (0.3851, 0.7169, 0.0971), (0.1431, 0.0606, 0.7141)
+
+
+def refuse_writes_under(monkeypatch, folder: Path) -> None:
+    """Make every atomic write into `folder` fail as a read-only file system does (even for root, which chmod is not)."""
+    import errno
+    import os
+
+    real_replace = os.replace
+
+    def read_only(src, dst, *a, **k):
+        if str(dst).startswith(str(folder)):
+            raise OSError(errno.EROFS, "Read-only file system", str(dst))
+        return real_replace(src, dst, *a, **k)
+
+    monkeypatch.setattr(os, "replace", read_only)

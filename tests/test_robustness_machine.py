@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from glr.backbones.features import extract_features
+from conftest import refuse_writes_under
 from test_features import conv_model, photos
 
 
@@ -22,14 +23,7 @@ def read_only_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("GLR_CACHE_DIR", str(cache))
     monkeypatch.setattr(onnx_features, "_SESSIONS", {})
     monkeypatch.setattr(unwritable, "_STAND_INS", {})
-    real_replace = os.replace
-
-    def read_only(src, dst, *a, **k):
-        if str(dst).startswith(str(cache)):
-            raise OSError(errno.EROFS, "Read-only file system", str(dst))
-        return real_replace(src, dst, *a, **k)
-
-    monkeypatch.setattr(os, "replace", read_only)
+    refuse_writes_under(monkeypatch, cache)
     return cache
 
 

@@ -12,7 +12,7 @@ import os
 import numpy as np
 import pytest
 
-from conftest import tiny_config
+from conftest import refuse_writes_under, tiny_config
 from glr.training.launch import new_run
 from glr.training.run import RunError
 from glr.training.trainer import train_run
@@ -149,21 +149,12 @@ def test_with_two_workers_both_stop_at_the_same_batch_and_the_run_keeps_its_best
 
 def test_a_read_only_feature_cache_is_said_in_the_runs_status_and_the_run_list(tmp_path, tiny_data, monkeypatch):
     """It was said in train.log alone, which neither the app nor `glr runs` shows."""
-    import errno
-
     import glr.training.settings as settings
     from glr.training.run_table import list_runs
 
     features = tmp_path / "cache"
     monkeypatch.setattr(settings, "cache_dir", lambda: features)  # the feature cache alone: no weights made again
-    real_replace = os.replace
-
-    def read_only(src, dst, *a, **k):
-        if str(dst).startswith(str(features)):
-            raise OSError(errno.EROFS, "Read-only file system", str(dst))
-        return real_replace(src, dst, *a, **k)
-
-    monkeypatch.setattr(os, "replace", read_only)
+    refuse_writes_under(monkeypatch, features)
     run = new_run(tmp_path / "results", tiny_config(tiny_data, epochs=2, feature_engine="tf"))
     train_run(run)
     note = (f"features are computed and not kept: the feature cache {features / settings.FEATURES_SUBDIR} cannot be "
