@@ -104,7 +104,7 @@ def _add_curation_args(parser: argparse.ArgumentParser, classifier: bool = False
     group.add_argument("--min-images", type=setting("min_images"), default=datasets.DEFAULT_MIN_IMAGES,
                        help="drop classes with fewer images, at least 2 (default %(default)s)")
     group.add_argument("--val-fraction", type=setting("val_fraction", float), default=datasets.DEFAULT_VAL_FRACTION,
-                       help="share of each class held out, between 0 and 1 (default %(default)s)")
+                       help="share of each class held out, above 0 and below 1 (default %(default)s)")
     group.add_argument("--seed", type=SEED, default=datasets.DEFAULT_SEED, help="seed of the split (default %(default)s)")
 
 

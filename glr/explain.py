@@ -124,11 +124,12 @@ class GradCam:
     def of_run(cls, run: Run | str | os.PathLike) -> "GradCam":
         """The heatmap model of a finished run: its model file, settings and labels (GlrError if it has none).
 
-        labels.json or config.json from another run is said from the model file's description, as the
-        Predictor says it, before the model is loaded (seconds, and the model's size in memory).
+        labels.json or config.json from another run, or a model file of another backbone, is said from the
+        model file's description, as the Predictor says it, before the model is loaded (seconds, and the
+        model's size in memory).
         """
         from glr.predict import check_shape, saved_shape
-        from glr.training.model import load_model
+        from glr.training.model import load_run_model
 
         run = as_run(run)
         try:
@@ -138,7 +139,7 @@ class GradCam:
         if labels is None:
             raise GlrError(f"{run.path}: not a finished run (it has no labels)")
         check_shape(run, *saved_shape(run.model_path), settings.input_size, len(labels))
-        return cls(load_model(run.model_path), settings.spec, settings.input_size, labels)
+        return cls(load_run_model(run), settings.spec, settings.input_size, labels)
 
     def probabilities(self, views: np.ndarray) -> np.ndarray:
         """The heatmap model's class probabilities for a batch of eval views (RGB 0..255)."""

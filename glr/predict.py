@@ -329,9 +329,9 @@ def tf_forward(run: Run, spec, input_size: int, embedding: str):
 
     from glr.backbones.features import spatial_model
     from glr.retrieval.regional import rmac_from_map
-    from glr.training.model import load_model, split_classifier
+    from glr.training.model import load_run_model, split_classifier
 
-    model = load_model(run.model_path)
+    model = load_run_model(run)
     backbone, head = split_classifier(model)
     flip = embedding in MIRRORED
     map_model = spatial_model(backbone) if embedding == "rmac" else None

@@ -172,6 +172,14 @@ def test_every_option_with_a_default_says_it_in_its_help():
                 assert "default" in action.help, f"{name} {action.option_strings[0]}: default {action.default!r} unsaid"
 
 
+def test_the_val_fraction_help_says_the_range_as_its_check_does():
+    # The help said "between 0 and 1" while the check refuses 0 and 1 ("above 0 and below 1").
+    parser = build_parser()
+    helps = {name: action.help for name, command in parser.commands.items() for action in command._actions
+             if "--val-fraction" in action.option_strings}
+    assert helps and all("above 0 and below 1" in text and "between 0 and 1" not in text for text in helps.values())
+
+
 def test_ctrl_d_at_the_delete_question_is_a_no(a_run, monkeypatch, capsys):
     # Ctrl-D (end of input) at "Delete run ...? [y/N]" was an EOFError traceback.
     import io

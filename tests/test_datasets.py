@@ -258,6 +258,13 @@ def test_curate_top_n_and_stratified_split(gldv2):
     assert other.val["id"].tolist() != split.val["id"].tolist()
 
 
+@pytest.mark.parametrize("fraction", [0, 1, 1.5])
+def test_a_val_fraction_at_or_beyond_its_ends_is_refused_saying_the_range_as_training_does(gldv2, fraction):
+    # "must be between 0 and 1, got 1": 1 reads as between 0 and 1; the training settings say "above 0 and below 1".
+    with pytest.raises(DatasetError, match=rf"^val_fraction must be above 0 and below 1, got {fraction}$"):
+        curate(load_catalog(gldv2), val_fraction=fraction)
+
+
 def test_top_n_zero_keeps_every_class(tmp_path):
     root = make_gldv2(tmp_path, {i: 2 + i for i in range(1, 12)})
     every = curate(load_catalog(root), top_n=0)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from glr.data.images import decode_image, load_resized
+from glr.data.images import decode_image, image_size, load_resized
 from test_images import quadrant_colours, quadrants
 
 WHITE_TOP = [(255, 255, 255), (255, 255, 255), (0, 0, 255), (255, 255, 255)]
@@ -79,3 +79,4 @@ def test_a_png_whose_transparency_chunk_is_too_short_decodes_without_it(tmp_path
     out = decode_image(path)
     assert np.array_equal(out if colour_type == 2 else out[..., 0], pixels)
     assert load_resized(path, 32).shape == (32, 32, 3)
+    assert image_size(path) == (64, 48)  # was None: the size statistics counted it unreadable, as decoding no longer does

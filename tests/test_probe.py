@@ -127,3 +127,27 @@ def test_the_largest_class_share_is_the_baseline_to_beat(tmp_path):
     holdout = run_probe(data, raw_pixels=4, holdout=True)
     val = data[data["split"] == "val"]
     assert holdout.majority == (1, (val["landmark_id"] == 1).mean())
+
+
+def test_a_backbone_giving_nan_features_is_refused_naming_a_photo_as_training_refuses_it(gldv2, monkeypatch):
+    # A weights file holding NaN: every feature NaN, and the probe died in sklearn ("Input X contains NaN"), a
+    # traceback that did not say the backbone was at fault.
+    import keras
+    import pytest
+
+    from glr.backbones import registry
+    from glr.backbones.finite import NonFiniteFeatures
+
+    def damaged(name, weights=None, input_size=None):
+        inputs = keras.Input((None, None, 3))
+        conv = keras.layers.Conv2D(4, 3)
+        model = keras.Model(inputs, keras.layers.GlobalAveragePooling2D()(conv(inputs)))
+        conv.kernel.assign(np.full(conv.kernel.shape, np.nan, np.float32))
+        return model
+
+    monkeypatch.setattr(registry, "build_backbone", damaged)
+    catalog = load_catalog(gldv2)
+    data = curate(catalog).table().merge(catalog.df[["id", "path"]], on="id")
+    with pytest.raises(NonFiniteFeatures, match=r"features that are not numbers \(NaN or inf\) for 21 of 21 photos "
+                                                r"\(e\.g\. '.*'\).*weights file holding NaN"):
+        run_probe(data, backbone="mobilenet_v3_small", folds=3)

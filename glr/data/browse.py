@@ -57,16 +57,29 @@ def typed_path(text: str) -> str:
     return os.path.expanduser(text.rstrip("/\\") or text[:1])
 
 
-def dataset_stamp(path: str | os.PathLike | None) -> float:
+def dataset_stamp(path: str | os.PathLike | None, memo: dict | None = None) -> float:
     """A number that changes when the dataset at `path` (None: the demo) is rewritten.
 
     The latest modification time of the folder, its `train.csv` and its class folders (0 if absent):
     a cache keyed on it reloads a dataset that was regenerated or edited, or had photos added.
+    `memo`: a dict the caller keeps for one rerun of a page; a folder's stamp found once is read from it
+    again. Every class folder is looked at (30-50 ms at 10,000 of them), and the Dataset page asked 5 times
+    per rerun; a new dict for the next rerun sees what changed since.
     """
     try:
         root = Path(path).expanduser() if path else demo_dir()
     except RuntimeError:  # "~nouser/x": no folder to stamp; load_catalog names the problem
         return 0.0
+    if memo is None:
+        return _stamp(root)
+    key = str(root)  # the demo as None or as its path, "~/x" or its home: one folder, one entry
+    if key not in memo:
+        memo[key] = _stamp(root)
+    return memo[key]
+
+
+def _stamp(root: Path) -> float:
+    """dataset_stamp of the folder `root`, looked at now."""
     # The folder load_catalog reads: a path typed in NFC for a folder named in NFD stamps that folder, not 0 for ever.
     root = on_disk(root) or root
     stamps = []

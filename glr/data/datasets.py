@@ -254,7 +254,7 @@ def curate(
         raise DatasetError(f"top_n must be at least 1 (or 0 for every class), got {top_n}")
     top_n = top_n or len(catalog.class_counts)
     if not 0 < val_fraction < 1:
-        raise DatasetError(f"val_fraction must be between 0 and 1, got {val_fraction}")
+        raise DatasetError(f"val_fraction must be above 0 and below 1, got {val_fraction}")
     if not 0 <= seed <= MAX_SEED:
         raise DatasetError(f"seed must be between 0 and {MAX_SEED}, got {seed}")
     min_images = max(2, int(min_images))

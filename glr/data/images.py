@@ -51,6 +51,9 @@ MAX_PNG_CHUNKS = 10_000
 Image.MAX_IMAGE_PIXELS = MAX_JPEG_PIXELS
 # Pillow would otherwise pad a truncated JPEG with grey and carry on silently.
 ImageFile.LOAD_TRUNCATED_IMAGES = False
+# Pillow's error for a tRNS chunk too short for its PNG's colour type: libpng ignores the chunk (a benign error) and
+# browsers show the picture, so decode_image and image_size read the file without it.
+SHORT_TRNS = "Truncated tRNS chunk"
 # Pillow refuses a PNG whose one compressed text chunk inflates past 1 MB, as a decompression
 # bomb; photo editors write XMP edit histories near that size into real photos. 16 MB a chunk
 # (with Pillow's 64 MB for all text together) still stops a bomb before it costs anything.
@@ -236,7 +239,7 @@ def _decode_pil(source: ImageSource, max_pixels: int = MAX_PIXELS, draft_size: i
     # TypeError: a TIFF whose strip offsets are stored as text, met by Pillow's load (found by a fuzzer).
     except (OSError, SyntaxError, ValueError, EOFError, IndexError, struct.error, TypeError) as exc:
         detail = str(exc) or exc.__class__.__name__
-        if detail == "Truncated tRNS chunk":  # too short for its colour type: libpng ignores it; browsers show the photo
+        if detail == SHORT_TRNS:  # too short for its colour type: libpng ignores it; browsers show the photo
             whole = io.BytesIO(_png_without(data, b"tRNS"))
             whole.name = name
             return _decode_pil(whole, max_pixels, draft_size, shrink)
@@ -307,18 +310,28 @@ def seek_photo(img: Image.Image) -> None:
 
 def image_size(path: str | os.PathLike) -> tuple[int, int] | None:
     """Width and height as the photo is shown (its EXIF rotation applied), from the file header only (no pixel
-    decoding), or None if unreadable."""
+    decoding), or None if unreadable: a PNG whose tRNS chunk is too short is read without it, as it is decoded."""
     try:
         with open(path, "rb") as file:  # a PNG of too many chunks: Pillow's open alone would take seconds
             if file.read(4) == b"\x89PNG" and len(_png_chunks(file, MAX_PNG_CHUNKS + 1)) > MAX_PNG_CHUNKS:
                 return None
-        with Image.open(path, formats=_open_formats()) as img:
-            seek_photo(img)  # a TIFF's preview page first is not the photo's size
-            # Phones store a portrait photo as landscape pixels with an orientation of 5-8 (turned a quarter).
-            turned = orientation(img) in QUARTER_TURNS
-            return img.size[::-1] if turned else img.size
+        try:
+            return _shown_size(path)
+        except (OSError, SyntaxError, ValueError) as exc:
+            if str(exc) != SHORT_TRNS:
+                raise
+            return _shown_size(io.BytesIO(_png_without(Path(path).read_bytes(), b"tRNS")))
     except Exception:  # noqa: BLE001 - size statistics skip what they cannot read
         return None
+
+
+def _shown_size(source: str | os.PathLike | BinaryIO) -> tuple[int, int]:
+    """The size of the picture glr decodes of an image file, turned as its EXIF orientation says."""
+    with Image.open(source, formats=_open_formats()) as img:
+        seek_photo(img)  # a TIFF's preview page first is not the photo's size
+        # Phones store a portrait photo as landscape pixels with an orientation of 5-8 (turned a quarter).
+        turned = orientation(img) in QUARTER_TURNS
+        return img.size[::-1] if turned else img.size
 
 
 def draft_side(side: int) -> int:

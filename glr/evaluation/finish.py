@@ -303,7 +303,7 @@ def rebuild_index(run: Run | str | os.PathLike, progress: Callable[[str], None] 
     """
     from glr.data import datasets
     from glr.data.pipeline import DEFAULT_BATCH_SIZE
-    from glr.training.model import load_model
+    from glr.training.model import load_run_model
 
     say = progress or (lambda message: None)
     run = as_run(run)
@@ -316,7 +316,7 @@ def rebuild_index(run: Run | str | os.PathLike, progress: Callable[[str], None] 
     if labels is None or split is None or missing:  # model.keras: a running or failed run has none yet
         raise GlrError(f"{run.path}: not a finished run ({' and '.join(missing)} missing; the run is {run.status()['state']})")
     say("loading the model")
-    classifier = load_model(run.model_path)
+    classifier = load_run_model(run)
     say("reading the dataset")
     try:
         paths = datasets.load_catalog(root).df.drop_duplicates("id").set_index("id")["path"]

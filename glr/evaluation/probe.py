@@ -105,7 +105,8 @@ def run_probe(
     Pass `raw_pixels=N` for the no-learning baseline on N x N pixels, else `backbone`.
     k-fold cross-validation by default; `holdout=True` instead fits on the "train" rows and
     scores the "val" rows, to compare with a training run on the same split. Images that
-    fail to decode are left out and counted in `skipped`.
+    fail to decode are left out and counted in `skipped`. NonFiniteFeatures (glr.backbones.finite)
+    when the backbone gives NaN or inf features, as training says it.
     """
     paths = data["path"].tolist()
     if raw_pixels:
@@ -116,12 +117,14 @@ def run_probe(
     else:
         from glr.backbones import registry as backbones
         from glr.backbones.features import extract_features
+        from glr.backbones.finite import check_computed
 
         spec = backbones.get_backbone(backbone or backbones.DEFAULT_BACKBONE)
         model = backbones.build_backbone(spec.name, weights=weights)
         x, ok = extract_features(
             model, paths, input_size=spec.input_size, preprocess=spec.preprocess, progress=progress
         )
+        check_computed(x, ok, paths)  # NaN features (damaged weights) failed in sklearn, not naming the backbone
         name = spec.name
     decoded, copies, is_val = ok.copy(), np.zeros(len(data), dtype=bool), (data["split"] == "val").to_numpy()
     if holdout:

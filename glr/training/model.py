@@ -193,3 +193,14 @@ def load_model(path: str | os.PathLike, compile: bool = False):
         raise CheckpointError(f"{path}: cannot be loaded ({_detail(exc)})") from None
     except (OSError, KeyError, TypeError, AttributeError, zipfile.BadZipFile, EOFError) as exc:
         raise CheckpointError(f"{path}: cannot be loaded ({exc.__class__.__name__}: {_detail(exc)})") from None
+
+
+def load_run_model(run, compile: bool = False):
+    """A run's model.keras, loaded as `load_model` does, after `check_backbone` against the backbone its config.json names.
+
+    Every use of a run's classifier (predictions, Grad-CAM, the index, exports) loads it here, so a model file
+    copied in from another backbone's run is refused (GlrError) wherever it is opened, before Keras reads it.
+    RunError when config.json cannot be read.
+    """
+    check_backbone(run, run.settings().spec.name)
+    return load_model(run.model_path, compile=compile)
