@@ -91,7 +91,7 @@ except GlrError as exc:
 if dataset:
     browse.remember_dataset(dataset)
 
-index = class_index((dataset, browse.dataset_stamp(dataset)), catalog)
+index = class_index((dataset, common.dataset_stamp(dataset)), catalog)
 summary = index.summary()
 cols = st.container(horizontal=True, gap="medium")  # wraps in a narrow window; columns cut values to "10…"
 cols.metric("Classes", f"{summary['classes']:,}", width="content")
@@ -131,7 +131,7 @@ val_fraction = c[2].slider("Validation fraction", 0.05, 0.5, datasets.DEFAULT_VA
                            key="curate_val", persist_state="session")
 seed = c[3].number_input("Seed", min_value=0, max_value=datasets.MAX_SEED, value=datasets.DEFAULT_SEED,
                         key="curate_seed", persist_state="session")
-split, curate_error = curated(dataset, browse.dataset_stamp(dataset), top_n, min_images, val_fraction, seed)
+split, curate_error = curated(dataset, common.dataset_stamp(dataset), top_n, min_images, val_fraction, seed)
 if curate_error:
     st.error(common.md(curate_error))
 if split is not None:

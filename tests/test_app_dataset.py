@@ -566,3 +566,20 @@ def test_one_kept_photo_can_be_seen_and_removed_after_a_refresh(uploads_root):
     assert_no_exception(again)
     assert "2 photos kept for cat" in texts(again.caption)
     assert sorted(_staged(uploads_root)) == sorted([photo_name(_jpeg(0)), photo_name(_jpeg(2))])
+
+
+def test_a_rerun_of_the_dataset_page_looks_at_the_dataset_folders_once(uploads_root, tmp_path, monkeypatch):
+    # Every look stats each class folder (30-50 ms at 10,000 of them), and a rerun of this page looked 5 times.
+    from conftest import make_gldv2
+    from glr.data import browse
+
+    data = make_gldv2(tmp_path / "looked", {1: 4, 2: 4, 3: 4})
+    at = open_page(DATASET)
+    at.text_input(key="dataset_path").input(str(data)).run()
+    button(at, "Use this folder").click().run()
+    looks = []
+    real = browse._stamp
+    monkeypatch.setattr(browse, "_stamp", lambda root: looks.append(str(root)) or real(root))
+    at.run()
+    assert_no_exception(at)
+    assert looks.count(str(data)) == 1, looks

@@ -149,10 +149,10 @@ def score_run(run, val: pd.DataFrame, held: pd.DataFrame, batch_size: int = 32, 
     from glr.evaluation.finish import head_blocks
     from glr.retrieval.recognition import KNN_K, calibrate, knn_top, run_known_score
     from glr.retrieval.run_index import Recognizer
-    from glr.training.model import load_model, split_classifier
+    from glr.training.model import load_run_model, split_classifier
 
     settings, labels = run.settings(), run.labels()
-    backbone, head = split_classifier(load_model(run.model_path))
+    backbone, head = split_classifier(load_run_model(run))
     recognizer = Recognizer(run, labels)
     index, classes = recognizer.index, recognizer.classes
     common = dict(input_size=settings.input_size, preprocess=settings.spec.preprocess, batch_size=batch_size)
