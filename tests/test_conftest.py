@@ -21,7 +21,8 @@ def test_a_session_deletes_the_cache_and_demo_folders_it_made(tmp_path):
         "        folder = os.environ[name]\n"
         "        assert os.path.isdir(folder) and os.path.dirname(folder) == os.environ['TMPDIR']\n"
         "        open(os.path.join(folder, 'weights.npz'), 'w').write('x')\n")
-    (probe / "conftest.py").write_text((ROOT / "tests" / "conftest.py").read_text())
+    for helper in ("conftest.py", "session_dirs.py"):
+        (probe / helper).write_text((ROOT / "tests" / helper).read_text())
     done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--rootdir", str(probe),
                            "-c", os.devnull, str(probe)], cwd=probe, env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and "1 passed" in done.stdout, done.stdout[-2000:] + done.stderr[-2000:]
@@ -35,7 +36,8 @@ def test_folders_given_by_the_user_are_kept(tmp_path):
     probe = tmp_path / "probe"
     probe.mkdir()
     (probe / "test_probe.py").write_text("def test_nothing():\n    pass\n")
-    (probe / "conftest.py").write_text((ROOT / "tests" / "conftest.py").read_text())
+    for helper in ("conftest.py", "session_dirs.py"):
+        (probe / helper).write_text((ROOT / "tests" / helper).read_text())
     done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--rootdir", str(probe),
                            "-c", os.devnull, str(probe)], cwd=probe, env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]

@@ -8,7 +8,7 @@ import subprocess
 import sys
 
 import session_dirs
-from glr.training import processes
+import psutil
 
 
 def _owned_by(tmp_path, name, pid, start):
@@ -20,10 +20,10 @@ def _owned_by(tmp_path, name, pid, start):
 
 def test_a_folder_whose_session_was_killed_is_swept_and_a_live_ones_is_kept(tmp_path):
     gone = subprocess.Popen([sys.executable, "-c", "pass"])
-    gone_start = processes.process_start(gone.pid)
+    gone_start = psutil.Process(gone.pid).create_time()
     gone.wait()
     dead = _owned_by(tmp_path, "glr-test-cache-dead", gone.pid, gone_start)
-    live = _owned_by(tmp_path, "glr-test-cache-live", os.getpid(), processes.process_started_at())
+    live = _owned_by(tmp_path, "glr-test-cache-live", os.getpid(), psutil.Process().create_time())
     unowned = tmp_path / "glr-test-demo-old"
     unowned.mkdir()
     other = _owned_by(tmp_path, "glr-test-elsewhere-dead", gone.pid, gone_start)
@@ -35,7 +35,7 @@ def test_a_folder_whose_session_was_killed_is_swept_and_a_live_ones_is_kept(tmp_
 
 
 def test_a_pid_reused_by_another_process_does_not_keep_a_folder(tmp_path):
-    stale = _owned_by(tmp_path, "glr-test-demo-reused", os.getpid(), processes.process_started_at() - 3600)
+    stale = _owned_by(tmp_path, "glr-test-demo-reused", os.getpid(), psutil.Process().create_time() - 3600)
     assert session_dirs.sweep_stale(("glr-test-demo-",), root=str(tmp_path)) == [str(stale)]
 
 
