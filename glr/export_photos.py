@@ -2,7 +2,8 @@
 
 Python source, pasted into predict.py as it is (not a format template). It repeats glr's rules for a photo file
 (glr.data.images, glr.submission) with only Pillow and numpy, and uses what predict.py defines before it: the
-constants, the functions copied from glr with inspect.getsource, NOTE and ImageError.
+constants, the functions copied from glr with inspect.getsource (glr's decoding from a mode to sRGB, its EXIF turn,
+its formats, its listing of skipped files), NOTE and ImageError.
 """
 
 SOURCE = r'''def refuse_unless_photo(path):
@@ -37,15 +38,19 @@ class MissingDecoder(ValueError):
     """A photo in a format this Python has no decoder for (HEIC without pi-heif): said with what to install."""
 
 
-def opened(path):
-    """The photo opened by Pillow; a HEIC or AVIF it has no decoder for is a MissingDecoder naming what to install."""
+def opened(path, data=None):
+    """The photo at `path` (or its bytes `data`, as mended) opened by Pillow in a format glr decodes; a HEIC or AVIF it
+    has no decoder for is a MissingDecoder naming what to install, any other format glr's ImageError."""
     try:
-        return Image.open(path)
+        return Image.open(data or path, formats=_open_formats())  # as glr: Pillow's other formats are refused
     except UnidentifiedImageError:
         if os.path.getsize(path) == 0:  # as glr: a failed download or copy, which Pillow calls "cannot identify"
             raise ValueError("empty file (0 bytes)") from None
         if need := missing_decoder(path):
             raise MissingDecoder(need) from None
+        with open(path, "rb") as f:
+            if not looks_like(f.read(64)):  # as glr: an ICO, a TGA, a PCX... said in its words
+                raise ImageError(f"{path}: not an image, or a format glr cannot read (use {SUPPORTED_TEXT})") from None
         raise
 
 
@@ -65,26 +70,22 @@ def jpeg_scans(data):
     return scans
 
 
-def to_srgb(img, icc):
-    """The photo in sRGB, as glr decodes it: its embedded colour profile (Display P3, Adobe RGB...) applied."""
-    if not icc:
-        return img
-    try:
-        from PIL import ImageCms
-
-        profile = ImageCms.ImageCmsProfile(io.BytesIO(icc))
-        if "srgb" in ImageCms.getProfileDescription(profile).lower():
-            return img
-        return ImageCms.profileToProfile(img, profile, ImageCms.createProfile("sRGB"), outputMode="RGB")
-    except Exception:  # an unreadable profile, or one that does not fit the photo: its pixels as they are
-        return img
-
-
 def eval_view(path):
     """The photo as the model expects it: RGB, resized to resize_to (bilinear), the centre input_size crop."""
-    big, size = NOTE["resize_to"], NOTE["input_size"]
     refuse_unless_photo(path)
-    with opened(path) as img:
+    try:
+        return decoded_view(path)
+    except ValueError as exc:
+        if str(exc) != "Truncated tRNS chunk":
+            raise
+    # As glr: a tRNS too short for its colour type is ignored by libpng, and browsers show the photo.
+    return decoded_view(path, io.BytesIO(_png_without(Path(path).read_bytes(), b"tRNS")))
+
+
+def decoded_view(path, data=None):
+    """eval_view's decode of `path` (or of its bytes `data`, as mended), after glr's checks on the file."""
+    big, size = NOTE["resize_to"], NOTE["input_size"]
+    with opened(path, data) as img:
         seek_photo(img)
         if img.format in ("JPEG", "MPO"):  # MPO: a JPEG holding more pictures (Ultra HDR, 3D cameras)
             draft = NOTE.get("jpeg_draft_to", big)
@@ -95,24 +96,21 @@ def eval_view(path):
         if img.format in ("JPEG", "MPO") and (scans := jpeg_scans(Path(path).read_bytes())) > 100:
             raise ValueError(f"a JPEG of {scans:,} scans is too slow to decode safely")
         img.load()
-        img = ImageOps.exif_transpose(img)
-        icc = img.info.get("icc_profile")
-        if img.mode in ("RGBA", "LA", "PA", "P"):
-            img = Image.alpha_composite(Image.new("RGBA", img.size, (255, 255, 255, 255)), img.convert("RGBA"))
-        if img.mode in ("CMYK", "L"):  # converted from their own values, before resizing; RGB after, as glr does
-            img, icc = to_srgb(img, icc), None
-        if img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):  # 16/32-bit grey: scaled to 0..255 as glr does, not clipped
-            arr = np.nan_to_num(np.asarray(img, dtype=np.float64))
-            top = 65535.0 if img.mode.startswith("I;16") or arr.max() > 255 else 255.0
-            top = 1.0 if img.mode == "F" and arr.max() <= 1 else top  # floating-point images usually hold 0..1
-            img = Image.fromarray(np.clip(arr / top * 255.0, 0, 255).astype(np.uint8))
-        img = img.convert("RGB").resize((big, big), Image.Resampling.BILINEAR, reducing_gap=2.0)
-        img = to_srgb(img, icc).convert("RGB")
+        # As glr (glr.data.orientation, glr.data.pixel_modes, copied above): turned as EXIF says without rewriting
+        # its EXIF (a damaged block failed exif_transpose), then any mode to sRGB RGB, resized before a profile applies.
+        img = to_rgb(upright(img), lambda rgb: rgb.resize((big, big), Image.Resampling.BILINEAR, reducing_gap=2.0))
         if big >= BLANK_MIN_SIDE and max(high - low for low, high in img.getextrema()) <= BLANK_RANGE:
             raise Blank(BLANK_MESSAGE)
     offset = (big - size) // 2
     array = np.asarray(img, dtype=np.float32)[offset:offset + size, offset:offset + size]
     return array[None]
+
+
+def gone_link(link):
+    """Why a link whose target is gone is skipped, in glr.paths.broken_link's words."""
+    return f"a link to {os.readlink(link)}, " + (
+        "which leads in a circle back to itself, so it cannot be read" if leads_in_a_circle(link) else
+        "which is not there (moved, deleted, or on a drive not mounted?)")
 
 
 class Blank(ValueError):
@@ -148,21 +146,28 @@ def photos_of(paths):
             # As glr: one walk (links to folders not followed), and a folder it cannot look in said, where rglob was silent.
             for folder, _, names in os.walk(path, onerror=unlistable.append) if path.is_dir() else ():
                 listed += [Path(folder, name) for name in names]
-            hidden = lambda f: any(part.startswith(".") or part.lower() in SYSTEM_FOLDERS  # noqa: E731
-                                   for part in f.relative_to(path).parts)
-            listed = sorted(f for f in listed if not hidden(f))
-            for exc in sorted(unlistable, key=lambda exc: exc.filename):
-                if not hidden(Path(exc.filename)):
-                    print(f"  skipped {exc.filename}: {UNLISTABLE.format(exc.strerror or exc)}", file=sys.stderr)
-            files = [f for f in listed if f.suffix.lower() in IMAGE_EXTENSIONS]
-            for link in (f for f in files if f.is_symlink() and not f.exists()):  # as glr: skipped, and said
-                print(f"  skipped {link}: a link to {os.readlink(link)}, " + (
-                      "which leads in a circle back to itself, so it cannot be read" if leads_in_a_circle(link) else
-                      "which is not there (moved, deleted, or on a drive not mounted?)"), file=sys.stderr)
-            for f in listed:  # as glr: a pipe, socket or device is said whatever its name, and never opened
-                if not f.is_file() and not f.is_dir() and (why := special_file(f)):
-                    print(f"  skipped {f}: {why}", file=sys.stderr)
-            found = [str(path)] if not path.is_dir() else [str(f) for f in files if f.is_file()]
+            # As glr.submission.scan_folder: every other file and each broken link listed as skipped, saying why.
+            in_system_folder = lambda f: any(map(is_system_folder, f.relative_to(path).parts))  # noqa: E731
+            skipped = [(exc.filename, UNLISTABLE.format(exc.strerror or exc))
+                       for exc in sorted(unlistable, key=lambda exc: Path(exc.filename)) if not in_system_folder(Path(exc.filename))]
+            listed.sort()
+            links = {f for f in listed if f.is_symlink() and not f.exists()}
+            skipped += [(f, gone_link(f)) for f in sorted(links) if not in_system_folder(f.parent)]
+            files = []
+            for f in listed:
+                if f in links or in_system_folder(f.parent) or is_system_file(f) or f.is_dir():
+                    continue
+                if not f.is_file():  # a pipe, socket or device, whatever its name: said, and never opened
+                    if why := special_file(f):
+                        skipped.append((f, why))
+                elif f.suffix.lower() in IMAGE_EXTENSIONS:
+                    files.append(f)
+                elif not f.suffix:
+                    skipped.append((f, "no file extension, so its type is unknown: add one (.jpg, .png, ...)"))
+                else:
+                    skipped.append((f, f"{f.suffix} is not an image type ({', '.join(IMAGE_EXTENSIONS)})"))
+            _say_skipped([(str(f), why) for f, why in skipped])
+            found = [str(path)] if not path.is_dir() else [str(f) for f in files]
             if not found:  # as glr: said, not an empty listing
                 problems.append(f"{path}: no photos in this folder ({', '.join(IMAGE_EXTENSIONS)})")
             for photo in found:

@@ -40,6 +40,7 @@ from __future__ import annotations  # the copied functions below keep their anno
 
 import csv
 import errno
+import functools
 import glob
 import io
 import json
@@ -53,7 +54,7 @@ from pathlib import Path
 
 try:
     import numpy as np
-    from PIL import Image, ImageOps, UnidentifiedImageError
+    from PIL import Image, ImageCms, UnidentifiedImageError
 except ImportError as exc:  # a bare environment: say what to install, not a traceback
     sys.exit(f"predict.py needs numpy and Pillow ({{exc}}): pip install numpy pillow")
 
@@ -91,6 +92,12 @@ HEIF_BRANDS, AVIF_BRANDS = {heif_brands}, {avif_brands}
 # million took it seconds). refuse_known_non_images and the functions after it are glr's own, copied.
 {sniff_constants}
 PNG_CHUNKS_MESSAGE = {png_chunks_message!r}
+# As glr (glr.data.images, glr.data.orientation, glr.data.pixel_modes): the formats it decodes, and how a photo's
+# pixels become the model's: turned as its EXIF says, any mode to 8-bit sRGB RGB. Their functions are glr's, copied.
+ALLOWED_FORMATS, ORIENTATION = {allowed_formats!r}, {orientation_tag!r}
+_SRGB, _PROFILE_MODES = ImageCms.createProfile("sRGB"), {profile_modes!r}
+# As glr (glr.data.layouts, glr predict): the files an OS writes are passed over; the first few skipped are named.
+SYSTEM_FILES, SKIPPED_LISTED = {system_files}, {skipped_listed!r}
 # As glr (glr.predict): a photo whose nearest training photo is this similar is that photo, or a copy of it.
 SAME_PHOTO, TRAINING_PHOTO_NOTE = {same_photo!r}, {training_photo_note!r}
 
@@ -135,6 +142,8 @@ class ImageError(ValueError):
 
 
 {sniff_rule}
+
+{decode_rule}
 
 {photo_functions}
 
@@ -281,14 +290,14 @@ def example_script(fmt: str, runtime: str) -> str:
     """The text of predict.py for format `fmt` whose runtime is described by `runtime`."""
     import inspect
 
-    from glr.data import images, sniff
+    from glr.data import images, layouts, orientation, pixel_modes, sniff
     from glr.data.images import BLANK_MESSAGE, BLANK_MIN_SIDE, BLANK_RANGE, TIFF_PAGES_LOOKED_AT, largest_page, seek_photo
     from glr.data.layouts import IMAGE_EXTENSIONS, SYSTEM_FOLDERS
     from glr.data.sniff import _HEIF_BRANDS, WEB_ADDRESS, _ftyp_brands
     from glr.export_photos import SOURCE as photo_functions
     from glr.paths import leads_in_a_circle
     from glr.predict import SAME_PHOTO, TRAINING_PHOTO_NOTE
-    from glr.predict_command import STDIN_NOT_READ
+    from glr.predict_command import SKIPPED_LISTED, STDIN_NOT_READ, _say_skipped
     from glr.submission import UNLISTABLE, special_file
 
     imports, loader = _LOADERS[fmt]
@@ -307,6 +316,14 @@ def example_script(fmt: str, runtime: str) -> str:
                                sniff.refuse_known_non_images, sniff._text_start, sniff.looks_like, images._png_chunks)),
                            png_chunks_message=PNG_CHUNKS_MESSAGE.format(images.MAX_PNG_CHUNKS),
                            same_photo=SAME_PHOTO, training_photo_note=TRAINING_PHOTO_NOTE,
+                           allowed_formats=images.ALLOWED_FORMATS, orientation_tag=orientation.ORIENTATION,
+                           profile_modes=pixel_modes._PROFILE_MODES, system_files=_literal(layouts.SYSTEM_FILES),
+                           skipped_listed=SKIPPED_LISTED,
+                           decode_rule="\n\n".join(inspect.getsource(f) for f in (
+                               images._open_formats, images._png_without, orientation.orientation, orientation.upright,
+                               pixel_modes.srgb_transform, pixel_modes.to_rgb, pixel_modes.plain_rgb,
+                               pixel_modes.colour_key_alpha, layouts.is_system_file, layouts.is_system_folder,
+                               _say_skipped)),
                            photo_functions=photo_functions)
 
 

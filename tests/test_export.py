@@ -503,7 +503,10 @@ def test_predict_py_takes_a_folder_keeps_a_name_on_one_line_and_refuses_a_blank_
     assert listed == [str(photos / "a.jpg"), str(photos / "trip" / "day 2" / "b.png")]  # glr's order, images only
     assert listed == [p for p in scan_folder(photos)[0] if "grey" not in p]
     assert "  1. Blue Mosque, \"old\" 🕌 (landmark 5): 1.000" in out.splitlines()
-    assert err.strip() == f"{photos / 'trip' / 'grey.jpg'}: a blank photo (one flat colour): nothing in it to recognise"
+    assert err.splitlines() == [f"  skipped {path}: {why}" for path, why in scan_folder(photos)[1]] + [  # as glr lists them
+        f"{photos / 'trip' / 'grey.jpg'}: a blank photo (one flat colour): nothing in it to recognise"]
+    assert err.splitlines()[0] == f"  skipped {photos / 'notes.txt'}: .txt is not an image type (.jpg, .jpeg, .jfif, .jpe, " \
+        ".png, .webp, .heic, .heif, .avif, .bmp, .gif, .tif, .tiff)"
     from glr.data.images import BlankImageError
     from glr.predict import eval_view
 
@@ -513,7 +516,8 @@ def test_predict_py_takes_a_folder_keeps_a_name_on_one_line_and_refuses_a_blank_
     (tmp_path / "nothing" / "notes.txt").write_text("no photo")
     assert script.main([str(tmp_path / "nothing")]) == 1  # said, not an empty listing and success
     out, err = capsys.readouterr()
-    assert out == "" and err.startswith(f"{tmp_path / 'nothing'}: no photos in this folder (.jpg, .jpeg")
+    assert out == "" and err.splitlines()[0].startswith(f"  skipped {tmp_path / 'nothing' / 'notes.txt'}: .txt is not")
+    assert err.splitlines()[1].startswith(f"{tmp_path / 'nothing'}: no photos in this folder (.jpg, .jpeg")
 
 
 @pytest.mark.parametrize("fmt", export.FORMATS)

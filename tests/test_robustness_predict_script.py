@@ -308,3 +308,80 @@ def test_predict_py_given_a_folder_twice_says_so_once(script, tmp_path, capsys):
     assert err.splitlines() == [f"note: {trip} was given twice: predicted once"]
     assert _given_once([str(trip), f"{trip}/"]) == [str(trip)]
     assert capsys.readouterr().err.splitlines() == err.splitlines()
+
+
+def _same_view(script, path) -> float:
+    """How far predict.py's model input for `path` is from glr's (grey levels); both must decode it."""
+    from glr.predict import eval_view
+
+    return float(np.abs(script.eval_view(path)[0] - eval_view(path, 32)).max())
+
+
+def test_predict_py_turns_a_photo_whose_exif_block_is_damaged_as_glr_does(script, tmp_path, capsys):
+    """Pillow's exif_transpose failed on each (predict.py: "not readable as a photo (TypeError: bad operand type for
+    abs(): 'str')"), where glr turns the pixels alone (glr.data.orientation, now copied into predict.py)."""
+    from test_orientation import DAMAGED, TURN, _exif, _jpeg
+
+    for case, tag in DAMAGED.items():
+        path = tmp_path / f"{case}.jpg"
+        path.write_bytes(_jpeg(_exif(TURN, tag)))
+        assert script.main([str(path)]) == 0, capsys.readouterr().err
+        assert _same_view(script, path) <= 1, case
+
+
+@pytest.mark.parametrize("mode", ["RGB", "L", "I;16"])
+def test_predict_py_puts_a_png_colour_keys_transparent_pixels_on_white_as_glr_does(script, tmp_path, mode):
+    """A tRNS colour key (what optipng makes of a cut-out): predict.py showed the key colour, up to 255 levels off."""
+    from test_pixel_modes import _keyed
+
+    path = tmp_path / "keyed.png"
+    path.write_bytes(_keyed(mode))
+    assert _same_view(script, path) <= 1
+
+
+@pytest.mark.parametrize("colour_type, trns", [(2, b"\0\0"), (0, b"\0")])
+def test_predict_py_decodes_a_png_whose_trns_chunk_is_too_short_as_glr_does(script, tmp_path, colour_type, trns,
+                                                                            capsys):
+    """predict.py said "not readable as a photo (ValueError: Truncated tRNS chunk)"; glr, as libpng, drops the chunk."""
+    from test_images import quadrants
+    from test_pixel_modes import _chunk
+
+    pixels = quadrants() if colour_type == 2 else quadrants()[..., 0]
+    rows = b"".join(b"\0" + row.tobytes() for row in pixels)
+    path = tmp_path / "logo.png"
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", struct.pack(">IIBBBBB", 64, 48, 8, colour_type, 0, 0, 0))
+                     + _chunk(b"tRNS", trns) + _chunk(b"IDAT", zlib.compress(rows)) + _chunk(b"IEND", b""))
+    assert script.main([str(path)]) == 0, capsys.readouterr().err
+    assert _same_view(script, path) <= 1
+
+
+@pytest.mark.parametrize("fmt", ["ICO", "TGA", "PCX", "PPM"])
+def test_predict_py_refuses_a_format_glr_does_not_decode_as_glr_does(script, tmp_path, fmt, capsys):
+    """Pillow opens many formats glr refuses (each is more decoder code on untrusted bytes); predict.py decoded them."""
+    path = tmp_path / f"photo.{fmt.lower()}"
+    _photo(64, 48).save(path, fmt)
+    assert script.main([str(path)]) == 1
+    assert capsys.readouterr().err.strip() == glr_says(path) == (
+        f"{path}: not an image, or a format glr cannot read (use JPEG, PNG, WebP, HEIC, AVIF, GIF, BMP or TIFF)")
+
+
+def test_predict_py_lists_a_folders_other_files_and_broken_links_as_glr_does(script, tmp_path, capsys):
+    """predict.py passed over the files that are no photos in silence, and a broken link unless its name was a photo's;
+    glr lists each as skipped, saying why (the first 20, the rest counted by extension)."""
+    from glr.predict_command import _say_skipped
+    from glr.submission import scan_folder
+
+    photos = tmp_path / "photos"
+    (photos / "sub").mkdir(parents=True)
+    _photo().save(photos / "a.jpg")
+    for name in ["notes.txt", "README", "sub/clip.mov", "Thumbs.db", "~$list.docx", ".hidden.txt"] + [
+            f"sub/{i:02}.json" for i in range(20)]:
+        (photos / name).write_bytes(b"x")
+    for name in ("gone.txt", "gone.jpg", "gone"):
+        (photos / name).symlink_to(tmp_path / "nowhere")
+    assert script.main([str(photos)]) == 0
+    out, err = capsys.readouterr()
+    found, skipped = scan_folder(photos)
+    _say_skipped(skipped)
+    assert predicted(out) == found == [str(photos / "a.jpg")]
+    assert err.splitlines() == capsys.readouterr().err.splitlines() and len(err.splitlines()) == 21
