@@ -57,7 +57,9 @@ class PhotoProgress:
         self.bar.update(done - self.bar.n)
         if self.logged is not None and not self.terminal_only and done > self.said and (
                 done >= total or time.monotonic() - self.logged >= self.LOG_SECONDS):
-            print(f"{self.desc}: {done:,} of {total:,} ({done / max(total, 1):.0%})", file=sys.stderr, flush=True)
+            from glr.evaluation.readout import percent  # "under 1%" for 3 of 1,000, not "0%"
+
+            print(f"{self.desc}: {done:,} of {total:,} ({percent(done / max(total, 1))})", file=sys.stderr, flush=True)
             self.logged, self.said = time.monotonic(), done
 
     def close(self) -> None:
@@ -372,15 +374,22 @@ def cmd_retrieval(args) -> int:
           f"({', '.join(f'{k} {v}' for k, v in result['distractor_sources'].items())}), "
           f"index of {run_index.index_summary(result)}; kNN k={result['knn_k']}")
     print(run_index.retrieval_table(result).to_string(index=False, float_format=lambda v: f"{v:.3f}"))
-    unknown = result["unknown"]
-    print(f"unknown verdict: threshold {unknown['threshold']:.3f} keeps {unknown['val_kept']:.1%} of validation photos "
-          f"and flags {unknown['distractors_flagged']:.1%} of distractors; ROC AUC known score "
-          f"{unknown['auroc']['known_score']:.3f} (top similarity {unknown['auroc']['top_similarity']:.3f}, "
-          f"head confidence {unknown['auroc']['head_confidence']:.3f})")
-    by_source = unknown.get("flagged_by_source") or {}
-    if by_source:
-        print("distractors called unknown, by source: " + ", ".join(f"{k} {v:.0%}" for k, v in by_source.items()))
+    print("\n".join(unknown_lines(result["unknown"])))
     return 0
+
+
+def unknown_lines(unknown: dict) -> list[str]:
+    """`python -m glr retrieval`'s lines on the unknown verdict (its threshold, shares kept and flagged, ROC AUC)."""
+    from glr.evaluation.readout import percent
+
+    auroc = unknown["auroc"]
+    lines = [f"unknown verdict: threshold {unknown['threshold']:.3f} keeps {percent(unknown['val_kept'], 1)} of "
+             f"validation photos and flags {percent(unknown['distractors_flagged'], 1)} of distractors; ROC AUC known score "
+             f"{auroc['known_score']:.3f} (top similarity {auroc['top_similarity']:.3f}, "
+             f"head confidence {auroc['head_confidence']:.3f})"]
+    if by_source := unknown.get("flagged_by_source") or {}:
+        lines.append("distractors called unknown, by source: " + ", ".join(f"{k} {percent(v)}" for k, v in by_source.items()))
+    return lines
 
 
 def cmd_openset(args) -> int:

@@ -174,14 +174,16 @@ def sample_section(run: Run) -> None:
     # under its "Try" but just above the next photo, as if it named that one.
     row = st.container(horizontal=True)
     for i, sample in enumerate(samples):
-        with row.container(width=thumbnails.SIZE):
+        # Photo, its name right under it, then "Try"; the card as tall as the row's tallest and the space
+        # stretched above the button, so a name on two lines does not stagger the buttons of a row.
+        with row.container(width=thumbnails.SIZE, height="stretch", gap="xxsmall"):
             image = common.thumbnail(sample.path, thumbnails.SIZE)  # a data: URL, made once per process
             if image is not None:
                 st.image(image, width=thumbnails.SIZE)
-            # The button before the name: names of different lengths would stagger the buttons.
+            st.caption(common.md(sample.name))
+            st.space("stretch")
             st.button("Try", key=f"predict_try_{i}", on_click=try_samples, args=([sample],),
                       help=f"A validation photo of {common.md(sample.name)}")
-            st.caption(common.md(sample.name))
     row.button(f"Try all {len(samples)}", key="predict_try_all", on_click=try_samples, args=(samples,))
 
 

@@ -509,3 +509,26 @@ def test_results_page_says_when_the_index_is_of_a_kind_it_does_not_know(monkeypa
     assert_no_exception(at)
     assert any("'hyperbolic'" in w.value and "--rebuild" in w.value for w in at.warning)
     assert any("method" in d.value.columns for d in at.dataframe)  # the rest of the tab still reads
+
+
+
+def test_each_home_step_holds_its_caption_close_to_its_link_closer_than_the_next_step():
+    # On a phone the four columns stack, and link, caption, link, caption were evenly spaced (1rem each): each
+    # caption sat midway between two links, as if it could name the next one. Now each step is one container.
+    at = open_page()
+    sizes = {"XXSMALL": 0.25, "XSMALL": 0.5, "SMALL": 1, "MEDIUM": 2, "LARGE": 4}  # rem, as Streamlit draws them
+
+    def parents(node, chain=()):
+        for child in getattr(node, "children", {}).values():
+            yield child, (*chain, node)
+            yield from parents(child, (*chain, node))
+
+    def gap(block) -> float:
+        return sizes[re.search(r"gap_size: (\w+)", str(block.proto)).group(1)]
+
+    links = [(link, chain) for link, chain in parents(at.main) if link.type == "page_link"]
+    assert len(links) == 4
+    for link, chain in links:
+        step, row = chain[-1], next(b for b in reversed(chain) if "direction: HORIZONTAL" in str(b.proto))
+        assert [c.type for c in step.children.values()] == ["page_link", "caption"], link.proto.label
+        assert gap(step) < gap(row), (link.proto.label, gap(step), gap(row))

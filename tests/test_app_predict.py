@@ -51,6 +51,28 @@ def test_the_page_says_what_the_model_knows_and_offers_samples(results):
     assert heatmaps(at) == 0  # nothing predicted yet
 
 
+def _parent_of(node, wanted):
+    """The block holding the widget keyed `wanted`, or None."""
+    for child in getattr(node, "children", {}).values():
+        if getattr(child, "key", None) == wanted:
+            return node
+        if (found := _parent_of(child, wanted)) is not None:
+            return found
+    return None
+
+
+def test_each_sample_card_names_its_photo_right_under_it_and_then_offers_try(results):
+    # The card was photo, "Try", name: on a phone the name sat under the button, nearer the next card's photo.
+    # Now the name is under its photo, and stretched space above "Try" keeps a row's buttons in line.
+    at = open_page(PREDICT)
+    keys = [b.key for b in at.button if b.key.startswith("predict_try_") and b.label == "Try"]
+    assert keys
+    for key in keys:
+        card = _parent_of(at.main, key)
+        assert [c.type for c in card.children.values()] == ["image", "caption", "space", "button"], key
+        assert 'height_config {\n  use_stretch: true' in str(card.proto), key  # as tall as the row's tallest card
+
+
 def test_a_sample_tried_in_one_click_gets_a_prediction_and_a_heatmap_on_request(results):
     at = click(open_page(PREDICT), "predict_try_0")
     assert "1 of 1 photo predicted." in texts(at.caption)

@@ -162,3 +162,10 @@ def test_a_share_too_small_to_round_to_one_percent_is_under_1_percent_not_0():
     assert [readout.percent(v) for v in (0.003, 0.0, 0.005, 0.87, 1.0)] == ["under 1%", "0%", "under 1%", "87%", "100%"]
     assert readout.percent(0.0004, 1) == "under 0.1%" and readout.percent(0.0012, 1) == "0.1%"
     assert readout.percent(float("nan")) == "—" and readout.percent(None, none="n/a") == "n/a"
+
+
+def test_a_share_just_short_of_all_reads_over_99_percent_not_100():
+    # A confidence of 99.6% read "100%": as if the model were certain. The mirror of "under 1%".
+    assert [readout.percent(v) for v in (0.996, 0.9901, 0.99, 1.0)] == ["over 99%", "over 99%", "99%", "100%"]
+    assert readout.percent(0.9996, 1) == "over 99.9%" and readout.percent(0.999, 1) == "99.9%"
+    assert readout.percent(0.99996, 2) == "over 99.99%" and readout.percent(1.3) == "130%"  # damaged: shown as it is

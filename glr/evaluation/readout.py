@@ -62,11 +62,18 @@ def not_a_count(raw: Any, key: str, file: str = "metrics.json", what: str = "pho
 
 def percent(value: Any, digits: int = 0, none: str = NONE) -> str:
     """A share as "87%" (with `digits` decimals); "under 1%" ("under 0.1%") when it is above 0 but too small for
-    them, never "0%" for a class the model still gives a chance; `none` when it is missing or not a number."""
+    them, never "0%" for a class the model still gives a chance, and "over 99%" ("over 99.9%") when it is short
+    of 1 by too little for them, never "100%" for a guess the model is not sure of; `none` when it is missing or
+    not a number."""
     value = number(value)
     if value is None:
         return none
-    return f"under {10 ** -digits:g}%" if 0 < value < 10 ** -(digits + 2) else f"{value:.{digits}%}"
+    step = 10 ** -(digits + 2)  # the smallest share the decimals show
+    if 0 < value < step:
+        return f"under {step * 100:g}%"
+    if 1 - step < value < 1:
+        return f"over {round(100 - step * 100, digits):g}%"
+    return f"{value:.{digits}%}"
 
 
 def decimal(value: Any, digits: int = 3, none: str = NONE) -> str:
