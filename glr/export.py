@@ -114,14 +114,14 @@ def portable_model(run: Run | str | os.PathLike, embedding: str | None = None):
     """
     import keras
 
-    from glr.training.model import load_model, split_classifier
+    from glr.training.model import load_run_model, split_classifier
 
     run = as_run(run)
     if not run.has_model():
         raise ExportError(f"run {run.id} has no final model to export (is it finished?)")
     settings = run.settings()
     matrix, bias = channel_affine(settings.spec.preprocess)
-    backbone, head = split_classifier(load_model(run.model_path))
+    backbone, head = split_classifier(load_run_model(run))
     size = int(settings.input_size)
     inputs = keras.Input((size, size, 3), name="image")
     normalise = keras.layers.Dense(3, name="normalise", trainable=False)

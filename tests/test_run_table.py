@@ -73,22 +73,6 @@ def test_progress_of_status():
     assert run_table.progress_of({"state": "running", "step": 30, "steps": 20})[0] == 1.0
     assert run_table.progress_of({"state": "finished", "step": None, "steps": None}) == (1.0, "finished")
     assert run_table.progress_of({"state": "running", "step": "x", "steps": 3})[0] == 0.0
-    assert run_table.epoch_progress({"epoch": 3, "epochs": 12}) == (0.25, "epoch 3 of 12")
-    assert run_table.epoch_progress({"epoch": None, "epochs": None})[0] == 0.0
-
-
-def test_epoch_progress_says_a_total_that_is_no_count_instead_of_counting_to_it():
-    # A hand-edited or damaged status with epochs -3 read "epoch 2 of -3": any non-zero total was taken as valid.
-    for epochs, shown in ((-3, "-3"), (2.5, "2.5"), (True, "'True'")):
-        fraction, text = run_table.epoch_progress({"epoch": 2, "epochs": epochs})
-        assert fraction == 0.0 and text == (f"epochs: status.json holds {shown} for epochs, not a count of epochs: "
-                                            "the file is damaged"), text
-    assert run_table.epoch_progress({"epoch": -1, "epochs": 4}) == (
-        0.0, "epochs: status.json holds -1 for epoch, not a count of epochs: the file is damaged")
-    assert run_table.epoch_progress({"epoch": 0, "epochs": 0}) == (0.0, "epochs: not started")
-    assert run_table.epoch_progress({"epoch": "x", "epochs": 4}) == (
-        0.0, "epochs: status.json holds 'x' for epoch, not a count of epochs: the file is damaged")
-    assert run_table.epoch_progress({"epoch": 2.0, "epochs": 4.0}) == (0.5, "epoch 2 of 4")
 
 
 def test_log_tail(tmp_path):

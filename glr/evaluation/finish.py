@@ -26,6 +26,7 @@ import pandas as pd
 
 from glr.errors import GlrError
 from glr.evaluation import metrics, report
+from glr.evaluation.readout import percent
 from glr.retrieval import run_index
 from glr.training.run import Run, RunError, as_run
 from glr.training.settings import RunSettings
@@ -233,7 +234,7 @@ def finish_run(run: Run, classifier, train: pd.DataFrame, val: pd.DataFrame, *, 
                                val_embedded=embedded, embedding=kind, single_view_top1=single_top1)
             unknown = result["unknown"]
             run.update_status(message=f"index of {result['index']['items']} photos; "
-                                      f"{unknown['distractors_flagged']:.0%} of distractors flagged unknown")
+                                      f"{percent(unknown['distractors_flagged'])} of distractors flagged unknown")
         except Exception as exc:  # noqa: BLE001 - retrieval is an extra; the classifier is already safe on disk
             print(f"retrieval index failed: {exc.__class__.__name__}: {exc}", file=sys.stderr)
             run.update_status(message=f"the similarity index could not be built: {exc}")

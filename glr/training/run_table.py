@@ -342,19 +342,6 @@ def duration_text(seconds: float | None) -> str:
     return f"{hours} h {minutes:02d} min"
 
 
-def epoch_progress(status: dict) -> tuple[float, str]:
-    """The overall progress in epochs (epoch/epochs from the status), as a bar value and text; a damaged count said."""
-    from glr.evaluation.readout import count, not_a_count  # the one rule of a count: -3 or 2.5 is none
-
-    epoch, epochs = status.get("epoch") or 0, status.get("epochs")
-    if not epochs and epochs is not False:
-        return 0.0, "epochs: not started"
-    for key, raw, least in (("epochs", epochs, 1), ("epoch", epoch, 0)):
-        if why := not_a_count(raw, key, "status.json", "epochs", least):
-            return 0.0, f"epochs: {why}"
-    return min(count(epoch) / count(epochs, 1), 1.0), f"epoch {count(epoch)} of {count(epochs, 1)}"
-
-
 def check_run_for_prediction(run: Run | str | os.PathLike) -> None:
     """Raise GlrError naming what is missing if the run cannot predict (no model, labels or config)."""
     run = as_run(run)
