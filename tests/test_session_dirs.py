@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
 
-import session_dirs
 import psutil
 
+import session_dirs
 
-def _owned_by(tmp_path, name, pid, start):
-    folder = tmp_path / name
+
+def _named_for(tmp_path, prefix, pid, start):
+    folder = tmp_path / f"{prefix}{pid}-{int(start)}-abc123"
     folder.mkdir()
-    (folder / session_dirs.OWNER_FILE).write_text(json.dumps({"pid": pid, "start": start}))
     return folder
 
 
@@ -22,11 +21,11 @@ def test_a_folder_whose_session_was_killed_is_swept_and_a_live_ones_is_kept(tmp_
     gone = subprocess.Popen([sys.executable, "-c", "pass"])
     gone_start = psutil.Process(gone.pid).create_time()
     gone.wait()
-    dead = _owned_by(tmp_path, "glr-test-cache-dead", gone.pid, gone_start)
-    live = _owned_by(tmp_path, "glr-test-cache-live", os.getpid(), psutil.Process().create_time())
-    unowned = tmp_path / "glr-test-demo-old"
+    dead = _named_for(tmp_path, "glr-test-cache-", gone.pid, gone_start)
+    live = _named_for(tmp_path, "glr-test-cache-", os.getpid(), psutil.Process().create_time())
+    unowned = tmp_path / "glr-test-demo-k2j3h4"  # made before folders were named for their owner
     unowned.mkdir()
-    other = _owned_by(tmp_path, "glr-test-elsewhere-dead", gone.pid, gone_start)
+    other = _named_for(tmp_path, "glr-test-elsewhere-", gone.pid, gone_start)
 
     removed = session_dirs.sweep_stale(("glr-test-cache-", "glr-test-demo-"), root=str(tmp_path))
 
@@ -35,13 +34,13 @@ def test_a_folder_whose_session_was_killed_is_swept_and_a_live_ones_is_kept(tmp_
 
 
 def test_a_pid_reused_by_another_process_does_not_keep_a_folder(tmp_path):
-    stale = _owned_by(tmp_path, "glr-test-demo-reused", os.getpid(), psutil.Process().create_time() - 3600)
+    stale = _named_for(tmp_path, "glr-test-demo-", os.getpid(), psutil.Process().create_time() - 3600)
     assert session_dirs.sweep_stale(("glr-test-demo-",), root=str(tmp_path)) == [str(stale)]
 
 
-def test_made_folders_name_their_owner(tmp_path, monkeypatch):
+def test_a_made_folder_is_empty_and_kept_while_its_session_runs(tmp_path, monkeypatch):
+    # Empty: glr writes the demo dataset into its folder and refuses one that holds other files.
     monkeypatch.setattr(session_dirs.tempfile, "tempdir", str(tmp_path))
-    folder = session_dirs.make("glr-test-cache-")
-    assert os.path.dirname(folder) == str(tmp_path)
-    assert json.loads((tmp_path / os.path.basename(folder) / session_dirs.OWNER_FILE).read_text())["pid"] == os.getpid()
-    assert session_dirs.sweep_stale(("glr-test-cache-",), root=str(tmp_path)) == []
+    folder = session_dirs.make("glr-test-demo-")
+    assert os.path.dirname(folder) == str(tmp_path) and os.listdir(folder) == []
+    assert session_dirs.sweep_stale(("glr-test-demo-",), root=str(tmp_path)) == []
