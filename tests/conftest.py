@@ -204,3 +204,18 @@ def refuse_writes_under(monkeypatch, folder: Path) -> None:
         return real_replace(src, dst, *a, **k)
 
     monkeypatch.setattr(os, "replace", read_only)
+
+
+def run_with_another_backbones_model(finished_run, folder: Path):
+    """A copy of the tiny (Lite0) run under `folder` whose model.keras is a MobileNetV3 classifier of the same shape,
+    as if copied in from another run."""
+    import shutil
+
+    from glr.backbones.registry import build_backbone
+    from glr.training.model import build_classifier, build_head, save_model
+    from glr.training.run import Run
+
+    copy = Run(shutil.copytree(finished_run.path, folder / finished_run.path.name))
+    backbone = build_backbone("mobilenet_v3_small", weights=None, input_size=32)
+    save_model(build_classifier(backbone, build_head(backbone.output_shape[-1], 3, 8), 32), copy.model_path)
+    return copy

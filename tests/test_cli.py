@@ -361,15 +361,9 @@ def test_retrieval_on_a_run_without_its_model_yet_says_its_state(finished_run, t
 def test_retrieval_of_a_run_whose_model_is_another_backbones_is_refused_before_indexing(finished_run, tmp_path, capsys):
     # A MobileNetV3 classifier copied into a Lite0 run: `glr retrieval --rebuild` indexed every photo prepared for
     # Lite0 and wrote a retrieval.json of wrong figures, which the Predictor (refusing the model) never used.
-    import shutil
+    from conftest import run_with_another_backbones_model
 
-    from glr.backbones.registry import build_backbone
-    from glr.training.model import build_classifier, build_head, save_model
-    from glr.training.run import Run
-
-    run = Run(shutil.copytree(finished_run.path, tmp_path / finished_run.id))
-    backbone = build_backbone("mobilenet_v3_small", weights=None, input_size=32)
-    save_model(build_classifier(backbone, build_head(backbone.output_shape[-1], 3, 8), 32), run.model_path)
+    run = run_with_another_backbones_model(finished_run, tmp_path)
     before = run.retrieval_path.read_bytes()
     assert main(["retrieval", str(run.path), "--rebuild"]) == 2
     assert (f"error: {run.path}: the model is a mobilenet_v3_small classifier but config.json says efficientnet_lite0: "

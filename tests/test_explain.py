@@ -196,11 +196,9 @@ def test_a_class_without_a_name_is_explained_as_landmark_and_its_id(finished_run
 
 def test_a_model_of_another_backbone_copied_into_the_run_is_refused_as_the_predictor_refuses_it(finished_run, tmp_path):
     # A MobileNetV3 classifier in a Lite0 run: Grad-CAM loaded it and drew heatmaps of photos prepared for Lite0.
-    from glr.backbones.registry import build_backbone
+    from conftest import run_with_another_backbones_model
 
-    copy = Run(shutil.copytree(finished_run.path, tmp_path / finished_run.path.name))
-    backbone = build_backbone("mobilenet_v3_small", weights=None, input_size=32)
-    save_model(build_classifier(backbone, build_head(backbone.output_shape[-1], 3, 8), 32), copy.model_path)
+    copy = run_with_another_backbones_model(finished_run, tmp_path)
     with pytest.raises(GlrError, match=r"the model is a mobilenet_v3_small classifier but config\.json says "
                                        r"efficientnet_lite0: the two files come from different runs"):
         explain.GradCam.of_run(copy)

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from conftest import run_with_another_backbones_model
 from glr.errors import CheckpointError
 from glr.training.model import build_classifier, build_head, load_model, save_model, split_classifier
 
@@ -72,26 +73,13 @@ def test_failed_save_keeps_the_old_file(tmp_path):
     assert list(tmp_path.iterdir()) == [path]
 
 
-def _run_with_another_backbones_model(finished_run, folder):
-    """A copy of the tiny (Lite0) run whose model.keras is a MobileNetV3 classifier of the same shape (copied in)."""
-    import shutil
-
-    from glr.backbones.registry import build_backbone
-    from glr.training.run import Run
-
-    copy = Run(shutil.copytree(finished_run.path, folder / finished_run.path.name))
-    backbone = build_backbone("mobilenet_v3_small", weights=None, input_size=32)
-    save_model(build_classifier(backbone, build_head(backbone.output_shape[-1], 3, 8), 32), copy.model_path)
-    return copy
-
-
 def test_a_runs_model_of_another_backbone_is_refused_by_the_run_loader(finished_run, tmp_path):
     # The Predictor refused it; Grad-CAM, the index rebuild and exports loaded the file as it was, and prepared
     # photos for Lite0 for a MobileNetV3 model. One loader for a run's model refuses it for all of them.
     from glr.errors import GlrError
     from glr.training.model import load_run_model
 
-    copy = _run_with_another_backbones_model(finished_run, tmp_path)
+    copy = run_with_another_backbones_model(finished_run, tmp_path)
     with pytest.raises(GlrError, match=r"the model is a mobilenet_v3_small classifier but config\.json says "
                                        r"efficientnet_lite0: the two files come from different runs"):
         load_run_model(copy)

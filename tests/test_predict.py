@@ -432,16 +432,10 @@ def test_a_training_photo_is_said_to_be_one_and_a_validation_photo_is_not(predic
 def test_tf_forward_refuses_a_model_of_another_backbone_as_the_predictor_does(finished_run, tmp_path):
     # The exports build their TensorFlow graph with tf_forward, not through the Predictor: a MobileNetV3 model
     # copied into a Lite0 run was exported with Lite0's preprocessing, every answer wrong.
-    import shutil
-
-    from glr.backbones.registry import build_backbone
+    from conftest import run_with_another_backbones_model
     from glr.predict import tf_forward
-    from glr.training.model import build_classifier, build_head, save_model
-    from glr.training.run import Run
 
-    run = Run(shutil.copytree(finished_run.path, tmp_path / finished_run.id))
-    backbone = build_backbone("mobilenet_v3_small", weights=None, input_size=32)
-    save_model(build_classifier(backbone, build_head(backbone.output_shape[-1], 3, 8), 32), run.model_path)
+    run = run_with_another_backbones_model(finished_run, tmp_path)
     with pytest.raises(GlrError, match=r"the model is a mobilenet_v3_small classifier but config\.json says "
                                        r"efficientnet_lite0: the two files come from different runs"):
         tf_forward(run, run.settings().spec, 32, "single")

@@ -578,15 +578,11 @@ def test_a_model_of_another_backbone_copied_into_a_finished_run_is_refused_namin
     # Another run's model.keras of the same input size and class count (a MobileNetV3 classifier in a Lite0 run)
     # predicted: its photos prepared for Lite0 ((x - 127) / 128, where MobileNetV3 rescales 0..255 itself), every
     # answer wrong, without a word.
-    from glr.backbones.registry import build_backbone
+    from conftest import run_with_another_backbones_model
     from glr.errors import GlrError
     from glr.predict import Predictor
-    from glr.training.model import build_classifier, build_head, save_model
-    from glr.training.run import Run
 
-    copy = Run(shutil.copytree(finished_run.path, tmp_path / finished_run.path.name))
-    backbone = build_backbone("mobilenet_v3_small", weights=None, input_size=32)
-    save_model(build_classifier(backbone, build_head(backbone.output_shape[-1], 3, 8), 32), copy.model_path)
+    copy = run_with_another_backbones_model(finished_run, tmp_path)
     with pytest.raises(GlrError, match=r"the model is a mobilenet_v3_small classifier but config\.json says "
                                        r"efficientnet_lite0: the two files come from different runs"):
         Predictor(copy, backend="tf")
