@@ -197,3 +197,10 @@ def test_figures_set_no_template_of_their_own_and_the_report_writes_plotly_white
         assert fig.layout.template == pio.templates[default]  # plotly's default, set without a copy
     html = report.write_curves_html(history(), tmp_path / "curves.html", include_plotlyjs=False).read_text()
     assert '"plot_bgcolor":"white"' in html  # plotly_white, not plotly's grey default, in a file read on its own
+
+
+def test_the_top_k_bars_hover_says_a_tiny_share_as_their_label_does():
+    # The label said "under 0.1%" while plotly's own "%{x:.1%}" in the hover said "0.0%" of the same bar.
+    fig = plots.top_k_figure(["Eiffel Tower", "Big Ben"], [0.9996, 0.0004])
+    assert list(fig.data[0].text) == ["over 99.9%", "under 0.1%"]
+    assert "%{text}" in fig.data[0].hovertemplate and "%{x" not in fig.data[0].hovertemplate

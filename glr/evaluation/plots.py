@@ -289,7 +289,8 @@ def top_k_figure(names: Sequence[str], probs: Sequence[float]) -> go.Figure:
         go.Bar(
             x=list(probs), y=[_literal(n) for n in names], orientation="h", marker_color=COLORS[0],
             text=[readout.percent(p, 1) for p in probs], textposition="auto",
-            hovertemplate="%{y}: %{x:.1%}<extra></extra>",
+            # The label's words: plotly's own ".1%" said "0.0%" of a bar labelled "under 0.1%".
+            hovertemplate="%{y}: %{text}<extra></extra>",
         )
     )
     fig.update_layout(
