@@ -4,6 +4,7 @@ hold their values as they are. See glr/spreadsheet.py for which CSV is for peopl
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 from pathlib import Path
@@ -137,6 +138,7 @@ def _gldv2(root: Path, csv_bytes: bytes, category: bytes | None = None) -> Path:
 
 
 ROWS = "0123456789abcdef,{a}\nfedcba9876543210,{b}\n00000000000000aa,{c}\n"
+IDS = [("0123456789abcdef", 12), ("fedcba9876543210", 12), ("00000000000000aa", 7)]
 
 
 @pytest.mark.parametrize("text", [
@@ -151,13 +153,72 @@ def test_landmark_ids_as_float_text_or_with_leading_zeros_and_an_excel_sep_comma
     assert sorted(catalog.df["landmark_id"].tolist()) == [7, 12, 12] and catalog.problems == []
 
 
-def test_utf16_with_its_byte_order_mark_is_named_as_utf16(tmp_path):
-    from glr.data.datasets import load_catalog
-    from glr.errors import GlrError
+CATEGORY = ("landmark_id,category\r\n12,http://commons.wikimedia.org/wiki/Category:Tour_Eiffel\r\n"
+            "7,http://commons.wikimedia.org/wiki/Category:K%C3%B6lner_Dom\r\n")
 
-    text = "id,landmark_id\r\n" + ROWS.format(a=12, b=12, c=7)
-    with pytest.raises(GlrError, match="is UTF-16 text .*save it as \"CSV UTF-8"):
-        load_catalog(_gldv2(tmp_path, text.encode("utf-16")))
+
+def _catalog_rows(catalog) -> list[tuple]:
+    return sorted(zip(catalog.df["id"], catalog.df["landmark_id"], catalog.df["name"]))
+
+
+@pytest.mark.parametrize("codec, bom", [("utf-16-le", codecs.BOM_UTF16_LE), ("utf-16-be", codecs.BOM_UTF16_BE),
+                                        ("utf-16-le", b""), ("utf-16-be", b"")])
+def test_excels_unicode_text_reads_as_its_utf8_version_in_every_reader(tmp_path, codec, bom):
+    # Excel's "Unicode Text" (UTF-16 LE with a BOM, tab-separated), and UTF-16 without a BOM (PowerShell's Out-File):
+    # train.csv and train_label_to_category.csv were refused ("is UTF-16 text ..., not a CSV file"; the names fell
+    # back to "landmark 12"). Now the catalog, fetch's URLs and the credits read what the UTF-8 files give.
+    from glr.data.attribution import Attributions
+    from glr.data.datasets import load_catalog
+    from glr.data.fetch import urls_for
+
+    def wide(text: str) -> bytes:
+        return bom + text.replace(",", "\t").encode(codec)
+
+    train = "id,url,landmark_id\r\n" + "".join(f"{i},http://x/{i}.jpg,{label}\r\n" for i, label in IDS)
+    credits = "id,author,license,title\r\n0123456789abcdef,Zoë,CC-BY,Tour Eiffel\r\n"
+    utf8 = load_catalog(_gldv2(tmp_path / "utf8", train.encode(), CATEGORY.encode()))
+    catalog = load_catalog(_gldv2(tmp_path / "wide", wide(train), wide(CATEGORY)))
+    assert _catalog_rows(catalog) == _catalog_rows(utf8) and catalog.problems == utf8.problems == []
+    assert {"Tour Eiffel", "Kölner Dom"} == set(catalog.df["name"])
+    assert urls_for(tmp_path / "wide", tmp_path / "wide", ["0123456789abcdef"])["url"].tolist() == [
+        "http://x/0123456789abcdef.jpg"]
+    (tmp_path / "wide" / "train_attribution.csv").write_bytes(wide(credits))
+    assert Attributions.read(tmp_path / "wide" / "train_attribution.csv").lookup(["0123456789abcdef"]) == {
+        "0123456789abcdef": {"author": "Zoë", "license": "CC-BY", "title": "Tour Eiffel"}}
+
+
+def test_a_european_excel_csv_with_decimal_comma_labels_reads_whole_numbers_and_names_a_fraction(tmp_path):
+    # Excel in most of Europe: `;` separators, and a number column formatted with decimals saved as "12,0". Every
+    # row was "not an integer"; now 12,0 is 12, and 12,5 is refused naming its row and value.
+    from glr.data.datasets import load_catalog
+
+    text = "sep=;\r\nid;landmark_id\r\n" + ROWS.format(a="12,0", b="12,00", c="7,0").replace(",", ";").replace(
+        ";0", ",0").replace("\n", "\r\n")
+    catalog = load_catalog(_gldv2(tmp_path / "whole", text.encode("utf-8-sig")))
+    assert sorted(catalog.df["landmark_id"].tolist()) == [7, 12, 12] and catalog.problems == []
+    catalog = load_catalog(_gldv2(tmp_path / "half", text.replace("12,00", "12,5").encode()))
+    assert sorted(catalog.df["landmark_id"].tolist()) == [7, 12]
+    assert catalog.problems == ["1 row has a landmark_id with a fraction ('12,5' in data row 2); skipped: a landmark_id "
+                                "is a whole number (12,0 and 12.0 are read as 12)"]
+
+
+def test_a_landmark_id_with_a_thousands_separator_is_refused_as_ambiguous(tmp_path):
+    # "1,000" may be 1000 (a thousands group) or 1 (three decimals): read as 1 it would merge landmarks in silence.
+    from glr.data.datasets import load_catalog
+
+    catalog = load_catalog(_gldv2(tmp_path, ('id,landmark_id\n' + ROWS.format(a='"1,000"', b=12, c=7)).encode()))
+    assert sorted(catalog.df["landmark_id"].tolist()) == [7, 12]
+    assert catalog.problems == ["1 row has a landmark_id written with a thousands separator or three decimals (e.g. "
+                                "'1,000'), so which number it is is unknown; skipped: save the landmark_id column as "
+                                "plain whole numbers (Number format, 0 decimals, no separator)"]
+
+
+def test_a_dos_end_of_file_mark_after_the_last_row_keeps_that_row(tmp_path):
+    # Ctrl-Z (0x1A) ended the last label: its row was skipped as "not an integer (e.g. '7\x1a')".
+    from glr.data.datasets import load_catalog
+
+    catalog = load_catalog(_gldv2(tmp_path, ("id,landmark_id\r\n" + ROWS.format(a=12, b=12, c=7)).encode()[:-1] + b"\x1a"))
+    assert sorted(catalog.df["landmark_id"].tolist()) == [7, 12, 12] and catalog.problems == []
 
 
 def test_percent_encoded_category_names_are_decoded_and_a_return_in_one_survives_the_runs_csvs(tmp_path):

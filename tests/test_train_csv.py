@@ -1,5 +1,6 @@
 """Parsing GLDv2's train.csv and train_clean.csv."""
 
+import codecs
 import re
 
 import pandas as pd
@@ -82,7 +83,6 @@ def test_a_header_repeated_inside_the_file_is_no_row(tmp_path):
 @pytest.mark.parametrize("data, what", [
     (b"PK\x03\x04\x14\x00\x06\x00[Content_Types].xml", r"an Excel workbook \(.xlsx\)"),
     (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1\x00\x00", r"an old Excel workbook \(.xls\)"),
-    ("id\tlandmark_id\nabc1\t7\n".encode("utf-16"), r"UTF-16 text \(Excel's \"Unicode Text\"\)"),
 ])
 def test_a_spreadsheet_saved_under_a_csv_name_is_named(tmp_path, data, what):
     # Was "is not UTF-8 text; save it as UTF-8 CSV" (or "missing column" for an .xlsx whose first line decoded).
@@ -151,13 +151,52 @@ def test_a_row_of_another_width_that_is_not_only_empty_fields_names_its_line(tmp
         read_train_csv(csv)
 
 
-@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be"])
-def test_utf16_without_its_byte_order_mark_is_named(tmp_path, encoding):
-    # PowerShell's Out-File and some exports: "missing column 'id' and 'landmark_id'; found 'i\x00d\x00', ...".
+@pytest.mark.parametrize("data", [
+    "id\tlandmark_id\r\nabc1\t7\r\nabc2\t8\r\n".encode("utf-16"),  # Excel's "Unicode Text": UTF-16 LE, a BOM, tabs
+    codecs.BOM_UTF16_BE + "id,landmark_id\nabc1,7\nabc2,8\n".encode("utf-16-be"),
+    "id,landmark_id\r\nabc1,7\r\nabc2,8\r\n".encode("utf-16-le"),  # PowerShell's Out-File: no BOM
+    "id,landmark_id\r\nabc1,7\r\nabc2,8\r\n".encode("utf-16-be"),
+    "sep=;\r\nid;landmark_id\r\nabc1;7\r\nabc2;8\r\n".encode("utf-16"),  # with Excel's separator line
+    "id,landmark_id\nabc1,7\nabc2,8\n".encode("utf-32"),
+])
+def test_utf16_with_or_without_its_byte_order_mark_is_read(tmp_path, data):
+    # Were "is UTF-16 text (Excel's "Unicode Text"), not a CSV file" and "is UTF-16 text, not a CSV file"; UTF-32:
+    # "is UTF-16 text" too (its mark starts as UTF-16's).
     csv = tmp_path / "train.csv"
-    csv.write_bytes("id,landmark_id\r\nabc1,7\r\n".encode(encoding))
-    with pytest.raises(DatasetError, match=r'train.csv: is UTF-16 text, not a CSV file; save it as "CSV UTF-8'):
+    csv.write_bytes(data)
+    assert _rows(read_train_csv(csv)[0]) == [("abc1", "7"), ("abc2", "8")]
+
+
+def test_utf16_cut_short_mid_character_says_so(tmp_path):
+    csv = tmp_path / "train.csv"
+    csv.write_bytes("id,landmark_id\r\nabc1,7\r\nabc2,8\r\n".encode("utf-16")[:-1])
+    with pytest.raises(DatasetError, match=r"train.csv: is UTF-16 text that does not decode \(truncated data: cut short"):
         read_train_csv(csv)
+
+
+@pytest.mark.parametrize("data", [
+    b'"sep=;"\nid;landmark_id\nabc1;7\nabc2;8\n',  # the line written as a quoted CSV cell
+    b'\xef\xbb\xbf"sep=;"\r\nid;landmark_id\r\nabc1;7\r\nabc2;8\r\n',  # with a BOM before it
+    b"sep=;;\nid;landmark_id\nabc1;7\nabc2;8\n",  # followed by the row's other (empty) cells
+])
+def test_excels_sep_line_quoted_or_with_empty_cells_after_it_is_read(tmp_path, data):
+    # Were "missing column 'id' and 'landmark_id'; found 'sep=;'" (or 'sep=', ''): the line was not recognised.
+    csv = tmp_path / "train.csv"
+    csv.write_bytes(data)
+    assert _rows(read_train_csv(csv)[0]) == [("abc1", "7"), ("abc2", "8")]
+
+
+@pytest.mark.parametrize("data", [
+    b"id,landmark_id\r\nabc1,7\r\nabc2,8\x1a",  # right after the last row
+    b"id,landmark_id\r\nabc1,7\r\nabc2,8\r\n\x1a",  # on a line of its own
+    "id,landmark_id\r\nabc1,7\r\nabc2,8\r\n\x1a".encode("utf-16"),
+])
+def test_a_dos_end_of_file_mark_is_no_part_of_the_last_row(tmp_path, data):
+    # Old DOS tools end a file with Ctrl-Z (0x1A). Were: a last label '8\x1a' ("not an integer"), and
+    # "line 4 has fewer fields than the header".
+    csv = tmp_path / "train.csv"
+    csv.write_bytes(data)
+    assert _rows(read_train_csv(csv)[0]) == [("abc1", "7"), ("abc2", "8")]
 
 
 def test_a_file_padded_or_filled_with_zero_bytes_says_it_was_never_written(tmp_path):
@@ -194,6 +233,13 @@ def test_a_header_repeated_after_a_bom_is_no_row(tmp_path):
     csv.write_text("\ufeffid,landmark_id\nabc1,7\n\ufeffid,landmark_id\nabc2,8\n")
     df, _ = read_train_csv(csv)
     assert _rows(df) == [("abc1", "7"), ("abc2", "8")]
+
+
+def test_a_whole_number_with_a_decimal_comma_is_an_integer():
+    # Excel in most of Europe saves a number column formatted with decimals as "12,0" (in a `;` file); those were
+    # "not an integer". "1,000" stays refused: it may be a thousands group (1000) as much as three decimals.
+    labels = parse_labels(pd.Series(["12,0", "12,00", " 7,0 ", "12,5", "1,000", "12,", "-3,0"], dtype="string"))
+    assert labels.tolist() == [12, 12, 7, pd.NA, pd.NA, pd.NA, -3]
 
 
 def test_labels_in_quotes_after_a_space_or_with_invisible_characters_are_integers():

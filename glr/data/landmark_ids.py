@@ -1,4 +1,5 @@
-"""Why a train.csv landmark_id was refused, said apart for each cause: not a number, too large, or a spreadsheet's E notation.
+"""Why a train.csv landmark_id was refused, said apart for each cause: not a number, a fraction, a thousands
+separator, too large, or a spreadsheet's E notation.
 
 glr keeps landmark ids as 64-bit integers (the class index, labels.json, split.csv). An id past
 int64's largest (9223372036854775807, 19 digits) cannot be kept as the number it is, and a float would
@@ -7,6 +8,8 @@ not as "not an integer".
 """
 
 from __future__ import annotations
+
+import numbers
 
 import pandas as pd
 
@@ -22,10 +25,14 @@ def refused_label_problems(texts: pd.Series) -> list[str]:
     from glr.data.layouts import examples, have, plural  # the message helpers; layouts imports this module
 
     stripped = texts.fillna("").str.strip().str.strip(INVISIBLE).str.strip()
-    large = stripped.str.fullmatch(r"[+-]?[0-9]+(?:\.0+)?").fillna(False).astype(bool)
+    large = stripped.str.fullmatch(r"[+-]?0*[0-9]{19,}(?:[.,]0+)?").fillna(False).astype(bool)
     # Excel shows a long number as `1.23457E+16` and saves it so: its last digits are gone for good.
     excel = stripped.str.fullmatch(r"[0-9][.,][0-9]+[eE]\+[0-9]+").fillna(False).astype(bool)
-    other = ~large & ~excel
+    # A decimal that is no whole number (`12,5`, `12.5`), or `1,000`: a thousands group, or three decimals in Europe.
+    fraction = stripped.str.fullmatch(r"[+-]?[0-9]+[.,][0-9]+").fillna(False).astype(bool) & ~large
+    grouped = fraction & stripped.str.fullmatch(r"[+-]?[0-9]{1,3}(?:,[0-9]{3})+").fillna(False).astype(bool)
+    fraction &= ~grouped
+    other = ~large & ~excel & ~fraction & ~grouped
     problems = []
     if other.any():
         n = int(other.sum())
@@ -37,6 +44,19 @@ def refused_label_problems(texts: pd.Series) -> list[str]:
                             ": they look like the landmarks' names, and landmark_id takes a number per landmark: "
                             "number them (1, 2, ...) and name them in train_label_to_category.csv (landmark_id,category), "
                             "or put each landmark's photos in a folder of its name" if named else ""))
+    # Named with their row (counted from 1 below the header): a few such cells are a typo to find and fix.
+    at = [f"{texts[i]!r} in data row {i + 1}" if isinstance(i, numbers.Integral) else repr(texts[i])
+          for i in texts.index[fraction][:3]]
+    if fraction.any():
+        n = int(fraction.sum())
+        problems.append(f"{plural(n, 'row')} {have(n)} a landmark_id with a fraction ({', '.join(at)}"
+                        f"{', ...' if n > 3 else ''}); skipped: a landmark_id is a whole number (12,0 and 12.0 are "
+                        "read as 12)")
+    if grouped.any():
+        n = int(grouped.sum())
+        problems.append(f"{plural(n, 'row')} {have(n)} a landmark_id written with a thousands separator or three "
+                        f"decimals (e.g. {examples(texts[grouped])}), so which number it is is unknown; skipped: "
+                        "save the landmark_id column as plain whole numbers (Number format, 0 decimals, no separator)")
     if excel.any():
         n = int(excel.sum())
         problems.append(f"{plural(n, 'row')} {have(n)} a landmark_id a spreadsheet turned into a number (e.g. "

@@ -19,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from glr.data import gldv2_files
-from glr.data.dataset_path import archive_kind
+from glr.data.csv_source import refuse_other_kinds, utf8_source
 from glr.errors import DatasetError
 from glr.paths import broken_link, one_line
 
@@ -55,27 +55,11 @@ def read_header(csv: Path, expected: str = "id,landmark_id", delimiter: str = ",
             header_bytes = fh.read(10_000)
     except OSError as exc:
         raise DatasetError(f"{csv}: cannot be read ({exc.strerror or exc})") from None
-    # Files saved from Excel under a .csv name: say what they are, where "not UTF-8" would leave the user guessing.
-    for magic, what in ((b"PK\x03\x04", "an Excel workbook (.xlsx)"), (b"\xd0\xcf\x11\xe0", "an old Excel workbook (.xls)"),
-                        (b"\xff\xfe", "UTF-16 text (Excel's \"Unicode Text\")"), (b"\xfe\xff", "UTF-16 text")):
-        if header_bytes.startswith(magic):
-            raise DatasetError(f"{csv}: is {what}, not a CSV file; save it as \"CSV UTF-8 (comma delimited)\"")
-    if (packed := archive_kind(csv)) and packed != "a zip archive":  # a zip is most often an .xlsx: said above
-        raise DatasetError(f"{csv}: is {packed}, not a CSV file: unpack it, and name what it gives {csv.name}")
-    # UTF-16 without its byte-order mark (PowerShell's `Out-File`, some exports): every other byte of ASCII is 0.
-    zeros = sorted((header_bytes[0::2].count(0), header_bytes[1::2].count(0)))
-    if len(header_bytes) >= 4 and zeros[1] > len(header_bytes) // 4 and zeros[0] < len(header_bytes) // 20:
-        raise DatasetError(f"{csv}: is UTF-16 text, not a CSV file; save it as \"CSV UTF-8 (comma delimited)\"")
-    if header_bytes and not header_bytes.strip(b"\x00"):
-        raise DatasetError(f"{csv}: holds only zero bytes, so it was never written (a crash, or a copy cut short?); "
-                           "copy or save it again")
-    # A failed download (a login or error page saved under the file's name) or a JSON export: said as what it is.
-    start = header_bytes.lstrip(b"\xef\xbb\xbf \t\r\n")[:15].lower()
-    for magic, what in ((b"<!doctype html", "an HTML page"), (b"<html", "an HTML page"), (b"<?xml", "an XML file"),
-                        (b"[{", "JSON"), (b"{", "JSON")):
-        if start.startswith(magic):
-            raise DatasetError(f"{csv}: is {what}, not a CSV file" + (" (a download that failed, or asked for a login?); "
-                               "download it again" if "HTML" in what else f"; save it as CSV with a header `{expected}`"))
+    refuse_other_kinds(csv, header_bytes, expected)
+    if (source := utf8_source(csv)) != csv:  # UTF-16 (Excel's "Unicode Text"): its text, read as UTF-8
+        with open(source, "rb") as fh:
+            header_bytes = fh.read(10_000)
+        refuse_other_kinds(csv, header_bytes, expected)
     # Excel for Mac's "CSV (Macintosh)" ends lines with a bare carriage return, which Arrow reads as
     # a line end too: the first line stops there. After Excel's `sep=;` line, the header is the second.
     lines = re.split(rb"\r\n|\r|\n", header_bytes, maxsplit=2)
@@ -116,7 +100,7 @@ def read_layout(csv: Path, expected: str = "id,landmark_id") -> tuple[list[str],
 def _empty_fields_past_the_header(csv: Path, delimiter: str, width: int) -> int:
     """How many fields the first row has beyond the header's `width`, when all of them are empty (else 0)."""
     try:
-        with open(csv, "rb") as fh:
+        with open(utf8_source(csv), "rb") as fh:
             data = fh.read(10_000)
         lines = re.split(rb"\r\n|\r|\n", data)[1 + bool(declared_separator(csv)):]
         lines = [line for line in (lines[:-1] if len(data) == 10_000 else lines) if line.strip()]  # whole lines only
@@ -127,15 +111,18 @@ def _empty_fields_past_the_header(csv: Path, delimiter: str, width: int) -> int:
 
 
 def declared_separator(csv: Path) -> str | None:
-    """The separator a first line `sep=;` declares (Excel writes and reads it), or None if the file has none."""
+    """The separator a first line `sep=;` declares (Excel writes and reads it), or None if the file has none.
+
+    Also when a tool wrote that line as a CSV cell: quoted (`"sep=;"`), or followed by the row's empty cells (`sep=;;;`).
+    """
     if not csv.is_file():  # a pipe would block the read: `read_header` names it
         return None
     try:
-        with open(csv, "rb") as fh:
-            match = re.match(rb"(?:\xef\xbb\xbf)?sep=([^\r\n])(?:\r\n|\r|\n)", fh.read(16))
+        with open(utf8_source(csv), "rb") as fh:
+            match = re.match(rb'(?:\xef\xbb\xbf)?("?)sep=([^\r\n])\1\2*[ \t]*(?:\r\n|\r|\n)', fh.read(64))
     except OSError:
         return None
-    return match.group(1).decode("latin-1") if match else None
+    return match.group(2).decode("latin-1") if match else None
 
 
 def with_aliases(header: list[str]) -> list[str]:
@@ -197,7 +184,7 @@ def read_train_csv(csv: Path) -> tuple[pd.DataFrame, list[str]]:
 def _header_line_below(csv: Path, delimiter: str, lines: int = 10) -> int | None:
     """The number (from 1) of a line after the first, among the first `lines`, that names the id and landmark_id
     columns (or train_clean.csv's), or None."""
-    with contextlib.suppress(OSError, UnicodeDecodeError), open(csv, encoding="utf-8-sig", newline="") as fh:
+    with contextlib.suppress(OSError, UnicodeDecodeError), open(utf8_source(csv), encoding="utf-8-sig", newline="") as fh:
         for n, line in enumerate(itertools.islice(fh, lines), start=1):
             fields = set(with_aliases([f.strip().strip(INVISIBLE).strip().lower() for f in line.split(delimiter)]))
             if n > 1 and ({"id", "landmark_id"} <= fields or {"landmark_id", "images"} <= fields):
@@ -262,7 +249,7 @@ def _arrow_columns(csv: Path, names: list[str], columns: list[str], delimiter: s
         def read(handler=None, source=None):
             """The file (or `source`: its rows evened to the header's width, without the header) read by Arrow."""
             return pacsv.read_csv(
-                source or csv, read_options=pacsv.ReadOptions(column_names=names[:width] if source else names,
+                source or utf8_source(csv), read_options=pacsv.ReadOptions(column_names=names[:width] if source else names,
                                                               skip_rows=0 if source else 2 if declared_separator(csv) else 1),
                 parse_options=pacsv.ParseOptions(delimiter=delimiter, invalid_row_handler=handler),
                 convert_options=pacsv.ConvertOptions(include_columns=[c for c in columns if c in names[:width]] if source
@@ -328,7 +315,7 @@ def _evened(csv: Path, delimiter: str, width: int, strict: bool):
     writer = _csv.writer(text, delimiter=delimiter, lineterminator="\n")
     header_lines = 1 + bool(declared_separator(csv))
     try:
-        with open(csv, encoding="utf-8-sig", newline="") as fh:
+        with open(utf8_source(csv), encoding="utf-8-sig", newline="") as fh:
             reader = _csv.reader(fh, delimiter=delimiter)
             for row in reader:
                 if reader.line_num <= header_lines or not "".join(row).strip() and len(row) < 2:
@@ -386,7 +373,7 @@ def arrow_frame(table) -> pd.DataFrame:
 
 
 def parse_labels(text: pd.Series) -> pd.Series:
-    """landmark_id text -> integers, with <NA> wherever the text is not a plain integer ("12.0" counts as 12).
+    """landmark_id text -> integers, with <NA> wherever the text is not a plain integer ("12.0" and "12,0" count as 12).
 
     The fast path is Arrow's strict cast (all of GLDv2 in about 0.1 s); only when some value
     fails it does a slower row-by-row pass find which ones.
@@ -401,9 +388,11 @@ def parse_labels(text: pd.Series) -> pd.Series:
             return pd.Series(pc.cast(arr, pa.int64()).to_numpy(zero_copy_only=False), index=text.index)
         except (pa.ArrowInvalid, pa.ArrowTypeError):
             pass  # some label is not an integer (or is empty): find which below
-    # "12.0" is 12 too: pandas writes integer labels so when the column had a missing value.
+    # "12.0" is 12 too: pandas writes integer labels so when the column had a missing value, and "12,0" is how
+    # Excel in most of Europe saves it (a `;` file). Not ",000": that is also a thousands group ("1,000" for 1000).
     # Quotes after a space (`abc , "12"`) are no CSV quotes to the parser: they stay in the text.
-    stripped = text.str.strip().str.strip(INVISIBLE).str.strip().str.replace(r"^\+|\.0+$", "", regex=True)
+    stripped = (text.str.strip().str.strip(INVISIBLE).str.strip()
+                .str.replace(r"^\+|\.0+$|,(?:0{1,2}|0{4,})$", "", regex=True))
     # Up to int64's largest, as the fast path takes them; never through float64, which would merge
     # 12345678901234567 and ...68. A 19-digit string compares as its number.
     digits = stripped.str.lstrip("-").str.lstrip("0")

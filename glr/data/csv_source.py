@@ -1,0 +1,119 @@
+"""A CSV file's bytes as `glr.data.train_csv` reads them: UTF-8 text, or a file said to be something else.
+
+Excel's "Unicode Text" saves UTF-16 LE with a byte-order mark (tab-separated), and PowerShell's `Out-File` and
+some exports write UTF-16 without one; old DOS tools end a file with Ctrl-Z (0x1A), which Arrow would read as part
+of the last row's last cell. `utf8_source` gives the path every reader of the file opens: the file itself when it
+is plain UTF-8, else a UTF-8 copy without the Ctrl-Z, made once per version of the file (its size, time and inode),
+so the header, the `sep=` line, the row checks and Arrow all read the same text, and line numbers stay the file's own.
+`refuse_other_kinds` names a file that is no CSV at all (a workbook, an archive, an HTML page, JSON) by its bytes.
+"""
+
+from __future__ import annotations
+
+import atexit
+import codecs
+import shutil
+import tempfile
+from pathlib import Path
+
+from glr.data.dataset_path import archive_kind
+from glr.errors import DatasetError
+
+# Byte-order marks, the longer ones first: UTF-32 LE's mark starts as UTF-16 LE's does.
+_BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
+         (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
+_COPIES = 4  # UTF-8 copies kept (train.csv, the category and attribution files): each may be as large as GLDv2's
+_copies: dict[tuple, Path] = {}
+_folder: Path | None = None
+
+
+def wide_encoding(head: bytes) -> str | None:
+    """The codec of text in UTF-16 or UTF-32 that starts with `head` (its first few KB), or None for any other.
+
+    With a byte-order mark it says so; without one the evidence is ASCII's: in UTF-16 LE every odd byte of
+    `id,landmark_id` is 0 and almost no even one is (BE the other way round), which UTF-8 text never has.
+    """
+    for bom, codec in _BOMS:
+        if head.startswith(bom):
+            return codec
+    zeros = head[0::2].count(0), head[1::2].count(0)
+    if len(head) >= 4 and max(zeros) > len(head) // 4 and min(zeros) < len(head) // 20:
+        return "utf-16-le" if zeros[1] > zeros[0] else "utf-16-be"
+    return None
+
+
+def refuse_other_kinds(csv: Path, head: bytes, expected: str) -> None:
+    """Raise DatasetError naming what `csv` is when its first bytes `head` show it is no CSV text: an Excel
+    workbook, an archive, an HTML page (a failed download), JSON, or only zero bytes."""
+    # Files saved from Excel under a .csv name: say what they are, where "not UTF-8" would leave the user guessing.
+    for magic, what in ((b"PK\x03\x04", "an Excel workbook (.xlsx)"), (b"\xd0\xcf\x11\xe0", "an old Excel workbook (.xls)")):
+        if head.startswith(magic):
+            raise DatasetError(f"{csv}: is {what}, not a CSV file; save it as \"CSV UTF-8 (comma delimited)\"")
+    if (packed := archive_kind(csv)) and packed != "a zip archive":  # a zip is most often an .xlsx: said above
+        raise DatasetError(f"{csv}: is {packed}, not a CSV file: unpack it, and name what it gives {csv.name}")
+    if head and not head.strip(b"\x00"):
+        raise DatasetError(f"{csv}: holds only zero bytes, so it was never written (a crash, or a copy cut short?); "
+                           "copy or save it again")
+    # A failed download (a login or error page saved under the file's name) or a JSON export: said as what it is.
+    start = head.lstrip(b"\xef\xbb\xbf \t\r\n")[:15].lower()
+    for magic, what in ((b"<!doctype html", "an HTML page"), (b"<html", "an HTML page"), (b"<?xml", "an XML file"),
+                        (b"[{", "JSON"), (b"{", "JSON")):
+        if start.startswith(magic):
+            raise DatasetError(f"{csv}: is {what}, not a CSV file" + (" (a download that failed, or asked for a login?); "
+                               "download it again" if "HTML" in what else f"; save it as CSV with a header `{expected}`"))
+
+
+def utf8_source(csv: Path) -> Path:
+    """The path to read `csv`'s text from as UTF-8: `csv` itself, or for UTF-16/32 text or a file ending in
+    Ctrl-Z its UTF-8 copy without the Ctrl-Z.
+
+    Never raises for a file that cannot be opened (the caller names that); DatasetError for wide text that does
+    not decode (cut short mid-character).
+    """
+    try:
+        with open(csv, "rb") as fh:
+            codec = wide_encoding(fh.read(4096))
+            fh.seek(max(0, csv.stat().st_size - 8))
+            dos_end = fh.read().rstrip(b"\x00" if codec else b"").endswith(b"\x1a")
+        stat = csv.stat()
+    except OSError:
+        return csv
+    if codec is None and not dos_end:
+        return csv
+    key = (str(csv.resolve()), stat.st_size, stat.st_mtime_ns, stat.st_ino)
+    if (copy := _copies.get(key)) is not None and copy.is_file():
+        return copy
+    copy = _transcode(csv, codec or "utf-8")
+    _copies[key] = copy
+    while len(_copies) > _COPIES:  # the oldest copy goes: a dict keeps the order they were made in
+        _copies.pop(next(iter(_copies))).unlink(missing_ok=True)
+    return copy
+
+
+def _transcode(csv: Path, codec: str) -> Path:
+    """A UTF-8 copy of `csv`, read as `codec`, without Ctrl-Z at its end, in glr's temporary folder for this process
+    (removed at exit)."""
+    global _folder
+    if _folder is None or not _folder.is_dir():
+        _folder = Path(tempfile.mkdtemp(prefix="glr-csv-"))
+        atexit.register(shutil.rmtree, _folder, True)
+    fd, name = tempfile.mkstemp(suffix=".csv", dir=_folder)
+    try:
+        # newline="": the file's own line ends are kept, so a bare CR or CRLF reads as it did.
+        with open(csv, encoding=codec, newline="") as src, open(fd, "w", encoding="utf-8", newline="") as out:
+            held = ""  # the last chunk is written once known to be the last, without its Ctrl-Z
+            while chunk := src.read(1 << 20):
+                out.write(held)
+                held = chunk
+            out.write(held.rstrip("\x1a"))
+    except (UnicodeError, OSError) as exc:
+        Path(name).unlink(missing_ok=True)
+        what = codec.upper().replace("-LE", "").replace("-BE", "")
+        if isinstance(exc, OSError):  # most likely the temporary folder is full
+            raise DatasetError(f"{csv}: its UTF-8 copy (to read it as {what} text) cannot be written in {_folder} "
+                               f"({exc.strerror or exc}); free some space there, or save it as \"CSV UTF-8\"") from None
+        if codec == "utf-8":  # a file ending in Ctrl-Z in another encoding: said as any other is
+            raise DatasetError(f"{csv}: is not UTF-8 text; save it as UTF-8 CSV") from None
+        raise DatasetError(f"{csv}: is {what} text that does not decode ({exc.reason}: cut short, or damaged?); "
+                           "save it again, as \"CSV UTF-8 (comma delimited)\" or as Unicode Text") from None
+    return Path(name)
