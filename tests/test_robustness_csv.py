@@ -162,7 +162,8 @@ def _catalog_rows(catalog) -> list[tuple]:
 
 
 @pytest.mark.parametrize("codec, bom", [("utf-16-le", codecs.BOM_UTF16_LE), ("utf-16-be", codecs.BOM_UTF16_BE),
-                                        ("utf-16-le", b""), ("utf-16-be", b"")])
+                                        ("utf-16-le", b""), ("utf-16-be", b"")],
+                         ids=["excel-unicode-text", "utf16-be-bom", "utf16-le-no-bom", "utf16-be-no-bom"])
 def test_excels_unicode_text_reads_as_its_utf8_version_in_every_reader(tmp_path, codec, bom):
     # Excel's "Unicode Text" (UTF-16 LE with a BOM, tab-separated), and UTF-16 without a BOM (PowerShell's Out-File):
     # train.csv and train_label_to_category.csv were refused ("is UTF-16 text ..., not a CSV file"; the names fell

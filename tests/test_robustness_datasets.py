@@ -89,7 +89,9 @@ def test_labels_written_as_decimals_are_integers(gld):
     write_csv(gld, HEADER + "\n".join(lines) + "\n")
     catalog = load_catalog(gld)
     assert sorted(catalog.df["landmark_id"].unique()) == [1, 2] and len(catalog.df) == 3
-    assert catalog.problems == ["3 rows have a landmark_id that is not an integer (e.g. '1.5', 'abc'); skipped"]
+    assert catalog.problems == ["2 rows have a landmark_id that is not an integer (e.g. 'abc'); skipped",
+                                "1 row has a landmark_id with a fraction ('1.5' in data row 2); skipped: a landmark_id "
+                                "is a whole number (12,0 and 12.0 are read as 12)"]
 
 
 @pytest.mark.parametrize("label", ["1.5", "abc", "", "99999999999999999999999", "1e3", "0x1f", "inf"])
@@ -102,6 +104,9 @@ def test_non_integer_landmark_id_rows_are_skipped_and_named(gld, label):
     shown = repr(label) if label else "'<empty>'"
     if label.isdigit():  # an integer past int64's largest: said as too large (it is an integer)
         assert catalog.problems[0].startswith(f"1 row has a landmark_id too large for glr (e.g. {shown}): ")
+    elif label == "1.5":  # a fraction: said with its row, as a typo to find
+        assert catalog.problems == [f"1 row has a landmark_id with a fraction ({shown} in data row 1); skipped: a "
+                                    "landmark_id is a whole number (12,0 and 12.0 are read as 12)"]
     else:
         assert catalog.problems == [f"1 row has a landmark_id that is not an integer (e.g. {shown}); skipped"]
     assert len(catalog.df) == 5 and sorted(catalog.df["landmark_id"].unique()) == [1, 2]
@@ -145,8 +150,9 @@ def test_train_csv_that_cannot_be_read(gld, monkeypatch):
 def test_damaged_category_names_fall_back_to_ids(gld):
     (gld / "train_label_to_category.csv").write_bytes(b"\xff\xfe\x00 not text")
     catalog = load_catalog(gld)
-    assert catalog.problems == ["train_label_to_category.csv: is UTF-16 text (Excel's \"Unicode Text\"), not a CSV file; "
-                                "save it as \"CSV UTF-8 (comma delimited)\"; classes are named by their id"]
+    assert catalog.problems == ["train_label_to_category.csv: starts with a UTF-16 byte-order mark, but what follows is "
+                                "not such text (damaged, or another format?); save it as \"CSV UTF-8 (comma delimited)\"; "
+                                "classes are named by their id"]
     assert set(catalog.names().values()) == {"landmark 1", "landmark 2"}
 
 

@@ -158,7 +158,7 @@ def test_a_row_of_another_width_that_is_not_only_empty_fields_names_its_line(tmp
     "id,landmark_id\r\nabc1,7\r\nabc2,8\r\n".encode("utf-16-be"),
     "sep=;\r\nid;landmark_id\r\nabc1;7\r\nabc2;8\r\n".encode("utf-16"),  # with Excel's separator line
     "id,landmark_id\nabc1,7\nabc2,8\n".encode("utf-32"),
-])
+], ids=["excel-unicode-text", "utf16-be-bom", "utf16-le", "utf16-be", "utf16-sep-line", "utf32"])
 def test_utf16_with_or_without_its_byte_order_mark_is_read(tmp_path, data):
     # Were "is UTF-16 text (Excel's "Unicode Text"), not a CSV file" and "is UTF-16 text, not a CSV file"; UTF-32:
     # "is UTF-16 text" too (its mark starts as UTF-16's).
@@ -178,7 +178,7 @@ def test_utf16_cut_short_mid_character_says_so(tmp_path):
     b'"sep=;"\nid;landmark_id\nabc1;7\nabc2;8\n',  # the line written as a quoted CSV cell
     b'\xef\xbb\xbf"sep=;"\r\nid;landmark_id\r\nabc1;7\r\nabc2;8\r\n',  # with a BOM before it
     b"sep=;;\nid;landmark_id\nabc1;7\nabc2;8\n",  # followed by the row's other (empty) cells
-])
+], ids=["quoted", "bom-quoted", "empty-cells"])
 def test_excels_sep_line_quoted_or_with_empty_cells_after_it_is_read(tmp_path, data):
     # Were "missing column 'id' and 'landmark_id'; found 'sep=;'" (or 'sep=', ''): the line was not recognised.
     csv = tmp_path / "train.csv"
@@ -190,7 +190,7 @@ def test_excels_sep_line_quoted_or_with_empty_cells_after_it_is_read(tmp_path, d
     b"id,landmark_id\r\nabc1,7\r\nabc2,8\x1a",  # right after the last row
     b"id,landmark_id\r\nabc1,7\r\nabc2,8\r\n\x1a",  # on a line of its own
     "id,landmark_id\r\nabc1,7\r\nabc2,8\r\n\x1a".encode("utf-16"),
-])
+], ids=["after-the-row", "own-line", "utf16"])
 def test_a_dos_end_of_file_mark_is_no_part_of_the_last_row(tmp_path, data):
     # Old DOS tools end a file with Ctrl-Z (0x1A). Were: a last label '8\x1a' ("not an integer"), and
     # "line 4 has fewer fields than the header".

@@ -72,7 +72,7 @@ def utf8_source(csv: Path) -> Path:
     """
     try:
         with open(csv, "rb") as fh:
-            codec = wide_encoding(fh.read(4096))
+            codec = wide_encoding(head := fh.read(4096))
             fh.seek(max(0, csv.stat().st_size - 8))
             dos_end = fh.read().rstrip(b"\x00" if codec else b"").endswith(b"\x1a")
         stat = csv.stat()
@@ -80,6 +80,10 @@ def utf8_source(csv: Path) -> Path:
         return csv
     if codec is None and not dos_end:
         return csv
+    # A CSV's header names its columns in ASCII: a byte-order mark followed by no ASCII at all is no such text.
+    if codec and not any(c.isascii() and c.isalpha() for c in head.decode(codec, "replace")[:200]):
+        raise DatasetError(f"{csv}: starts with a {codec.upper()[:6]} byte-order mark, but what follows is not such "
+                           "text (damaged, or another format?); save it as \"CSV UTF-8 (comma delimited)\"")
     key = (str(csv.resolve()), stat.st_size, stat.st_mtime_ns, stat.st_ino)
     if (copy := _copies.get(key)) is not None and copy.is_file():
         return copy
