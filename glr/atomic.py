@@ -113,9 +113,9 @@ def write_csv(path: str | os.PathLike, df) -> Path:
     return write_text(path, csv_text(df))
 
 
-def _first_line(path) -> bytes:
-    """The first line of a file, its line end included (b"" for an empty file)."""
-    with open(path, "rb") as fh:
+def _first_line(path, encoding: str | None = None) -> str:
+    """The first line of a file (in `encoding`, UTF-8 by default), its line end "\n" included ("" for an empty file)."""
+    with open(path, encoding=encoding or "utf-8", errors="replace", newline="\n") as fh:
         return fh.readline(1 << 16)
 
 
@@ -138,8 +138,8 @@ def read_csv(path: str | os.PathLike, dtype: dict | type | None = None, keep_emp
     """
     import pandas as pd
 
-    first = _first_line(path)
-    if first.endswith(b"\n") and not first.endswith(b"\r\n"):
+    first = _first_line(path, options.get("encoding"))  # UTF-16 too (a spreadsheet's "Unicode Text")
+    if first.endswith("\n") and not first.endswith("\r\n"):
         options.setdefault("lineterminator", "\n")
     if dtype is not None:
         header = pd.read_csv(path, nrows=0, **{k: v for k, v in options.items() if k in ("sep", "encoding", "lineterminator")})

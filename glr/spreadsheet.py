@@ -35,6 +35,7 @@ hides a NUL). A machine file opened in a spreadsheet may run a photo named `=x.j
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 from glr.atomic import csv_text, write_text
@@ -109,19 +110,30 @@ def write_csv(path: str | os.PathLike, df) -> Path:
 
 def saved_by_a_spreadsheet(path: str | os.PathLike) -> dict:
     """The pandas options that read `path` when a spreadsheet saved it again in its locale's own CSV: cells
-    separated by ';' with ',' as the decimal mark (Excel in most of Europe), or by tabs; {} for glr's own commas.
+    separated by ';' with ',' as the decimal mark (Excel in most of Europe), or by tabs (with decimal commas when
+    its numbers have them), in UTF-16 too (Excel's "Unicode Text"); {} for glr's own commas.
 
     Excel asks to save a CSV it opened, so a run's per_class.csv or split.csv may come back that way. glr's CSVs
     for people always have more than one column, so a header line without a comma was not written by glr so.
     """
+    from glr.data.csv_source import wide_encoding
+
     with open(path, "rb") as fh:
-        header = fh.readline(1 << 16).decode("utf-8", "replace").removeprefix(BOM)
+        head = fh.read(1 << 16)
+    codec = wide_encoding(head)
+    options = {"encoding": codec} if codec else {}
+    text = head.decode(codec or "utf-8", "replace").removeprefix(BOM)
+    header = text.split("\n", 1)[0]
     if "," not in header:
         if ";" in header:
-            return {"sep": ";", "decimal": ","}
+            return {**options, "sep": ";", "decimal": ","}
         if "\t" in header:
-            return {"sep": "\t"}
-    return {}
+            # A number's decimal mark is the locale's: "0,875" from Excel in Europe, never with a "0.5" beside it.
+            cells = {c.strip() for line in text.splitlines()[1:-1] for c in line.split("\t")}
+            comma = any(re.fullmatch(r"-?[0-9]+,[0-9]+", c) for c in cells)
+            point = any(re.fullmatch(r"-?[0-9]+\.[0-9]+", c) for c in cells)
+            return {**options, "sep": "\t", **({"decimal": ","} if comma and not point else {})}
+    return options
 
 
 def read_csv(path: str | os.PathLike, **options):

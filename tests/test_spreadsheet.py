@@ -85,3 +85,15 @@ def test_a_csv_for_people_saved_again_with_semicolons_or_tabs_reads_as_glr_wrote
     assert eu["name"].tolist() == ["Sagrada Família", "=x"] and eu["score"].tolist() == [0.5, 1.25]
     (tmp_path / "tab.csv").write_bytes(b"name\tscore\r\nBig Ben\t0.5\r\n")  # Excel's "Text (Tab delimited)"
     assert read_csv(tmp_path / "tab.csv", dtype={"name": str}).to_dict("list") == {"name": ["Big Ben"], "score": [0.5]}
+
+
+@pytest.mark.parametrize("decimal", [".", ","])
+def test_a_csv_for_people_saved_again_as_excels_unicode_text_reads_as_glr_wrote_it(tmp_path, decimal):
+    # Excel's "Unicode Text": UTF-16 LE with a BOM, tabs, CRLF, the locale's decimal mark. Was read as one column
+    # of garbled names ("is damaged: it has no 'name' column" on the Results page).
+    text = f"name\tscore\r\nSagrada Família\t0{decimal}5\r\n東京タワー\t1{decimal}25\r\n=x\t2\r\n"
+    (tmp_path / "per_class.csv").write_bytes(text.encode("utf-16"))
+    back = read_csv(tmp_path / "per_class.csv", dtype={"name": str})
+    assert back.to_dict("list") == {"name": ["Sagrada Família", "東京タワー", "=x"], "score": [0.5, 1.25, 2.0]}
+    (tmp_path / "split.csv").write_bytes("id\tsplit\r\nNone\tval\r\n".encode("utf-16-le"))  # no BOM
+    assert read_csv(tmp_path / "split.csv", dtype=str).to_dict("list") == {"id": ["None"], "split": ["val"]}
