@@ -265,18 +265,28 @@ def test_the_runs_csvs_for_people_start_with_a_bom_for_excel_and_glr_reads_them_
     assert csv_bytes(pd.DataFrame({"id": ["a"], "landmarks": ["1 0.5"]})).startswith(b"id,landmarks")
 
 
-def _saved_by_european_excel(path: Path) -> None:
-    """`path` as Excel in a European locale saves it again ("CSV UTF-8", the format its BOM opened it in): ';'
-    between cells, ',' as the decimal mark, CRLF line ends, and the apostrophe shown before "=1+1" not written."""
+def _saved_by_european_excel(path: Path, sep: str = ";", encoding: str = "utf-8") -> None:
+    """`path` as Excel in a European locale saves it again ("CSV UTF-8", the format its BOM opened it in, or
+    `encoding` and `sep`: "Unicode Text" is UTF-16 with tabs): ';' between cells, ',' as the decimal mark, CRLF line
+    ends, and the apostrophe shown before "=1+1" not written."""
     table = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
     table = table.apply(lambda c: c.str.replace(r"^'(?=[=+\-@])", "", regex=True)
                         .str.replace(r"^(-?\d+)\.(\d+)$", r"\1,\2", regex=True))
-    path.write_bytes(BOM + table.to_csv(index=False, sep=";", lineterminator="\r\n").encode("utf-8"))
+    path.write_bytes(("\ufeff" + table.to_csv(index=False, sep=sep, lineterminator="\r\n")).encode(encoding))
 
 
 def test_the_runs_csvs_saved_again_by_a_european_excel_still_read_as_written(tmp_path):
     # Excel asks to save a CSV it opened; in a European locale it writes ';' separators and decimal commas. glr
     # read each as one column: "per_class.csv is damaged: it has no 'name' column", and split.csv as damaged.
+    _runs_csvs_saved_again_read_as_written(tmp_path, _saved_by_european_excel)
+
+
+def test_the_runs_csvs_saved_again_as_excels_unicode_text_still_read_as_written(tmp_path):
+    # "Unicode Text" (UTF-16 LE with a BOM, tabs, decimal commas in Europe): was "... is damaged: it is not UTF-8 text".
+    _runs_csvs_saved_again_read_as_written(tmp_path, lambda path: _saved_by_european_excel(path, "\t", "utf-16-le"))
+
+
+def _runs_csvs_saved_again_read_as_written(tmp_path, save_again) -> None:
     from glr.evaluation import readout
 
     names = ["Sagrada Família", "Big Ben", "=1+1"]
@@ -288,7 +298,7 @@ def test_the_runs_csvs_saved_again_by_a_european_excel_still_read_as_written(tmp
     split = pd.DataFrame({"id": ["0123456789abcdef", "None"], "landmark_id": [1, 2], "split": ["train", "val"]})
     run.write_split(split)
     for path in (run.per_class_path, run.predictions_path, run.split_path):
-        _saved_by_european_excel(path)
+        save_again(path)
     found, problems = readout.read_results(run)
     assert problems == []
     assert found["per_class"]["name"].tolist() == names and found["per_class"]["recall"].tolist() == [0.5, 0.25, 1.0]

@@ -174,10 +174,13 @@ def _cut_short(path) -> bool:
     """True when a CSV of the run does not end with a newline: every writer ends it with one (cut by a crash or a copy)."""
     try:
         with open(path, "rb") as f:
-            if f.seek(0, 2) == 0:
+            if (size := f.seek(0, 2)) == 0:
                 return False  # empty: pandas names it ("No columns to parse")
-            f.seek(-1, 2)
-            return f.read(1) != b"\n"
+            f.seek(0)
+            utf16_le = f.read(2) == b"\xff\xfe"  # saved again as Excel's "Unicode Text": its newline is b"\n\x00"
+            f.seek(-min(size, 2), 2)
+            tail = f.read()
+            return not (tail.endswith(b"\n") or utf16_le and tail == b"\n\x00")
     except OSError:
         return False  # missing or unreadable: the reader says which
 
