@@ -211,6 +211,29 @@ def test_a_file_padded_or_filled_with_zero_bytes_says_it_was_never_written(tmp_p
         read_train_csv(csv)
 
 
+@pytest.mark.parametrize("data", [
+    b"id,landmark_id\nabc1,7\n" + b"\x00" * 512 + b"abc2,8\nabc3,9\n",  # a block of zeros inside the file
+    b"id,landmark_id\nabc1,7\nabc2,8\x00\nabc3,9\n",
+], ids=["block", "one"])
+def test_zero_bytes_inside_a_row_say_the_file_was_never_written_there(tmp_path, data):
+    # Was the row skipped as "an id that is not a plain file name (e.g. '\x00\x00...')", 512 of them quoted, or
+    # as "not an integer"; a block on a line of its own refused the file: both now say what the zeros are.
+    csv = tmp_path / "train.csv"
+    csv.write_bytes(data)
+    with pytest.raises(DatasetError, match=re.escape("holds zero bytes where text should be (in 1 row, e.g. data row 2), "
+                                                     "so part of it was never written")) as err:
+        read_train_csv(csv)
+    assert "\x00" not in str(err.value)
+
+
+@pytest.mark.parametrize("data", [b"id,landmark_id", b"sep=;\r\nid;landmark_id", b"\xef\xbb\xbfid,landmark_id,"])
+def test_a_header_without_a_line_end_is_a_file_without_rows(tmp_path, data):
+    # Was "cannot be parsed as CSV (Could not skip initial 1 rows from CSV file, either file is too short or ...)".
+    csv = tmp_path / "train.csv"
+    csv.write_bytes(data)
+    assert read_train_csv(csv)[0].empty
+
+
 @pytest.mark.parametrize("text, what", [
     ("<!DOCTYPE html>\n<html><body>Sign in to Kaggle</body></html>\n",
      "is an HTML page, not a CSV file (a download that failed, or asked for a login?); download it again"),

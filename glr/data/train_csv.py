@@ -19,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from glr.data import gldv2_files
-from glr.data.csv_source import refuse_other_kinds, utf8_source
+from glr.data.csv_source import refuse_other_kinds, refuse_zero_bytes, utf8_source
 from glr.errors import DatasetError
 from glr.paths import broken_link, one_line
 
@@ -220,6 +220,7 @@ def arrow_columns(csv: Path, names: list[str], columns: list[str], delimiter: st
 
     padding = [n for n in names if n.startswith(EMPTY_COLUMN)]
     table = _arrow_columns(csv, names, columns + padding, delimiter, bad_rows)
+    refuse_zero_bytes(csv, table)
     padding = [n for n in padding if n in table.column_names]  # none once rows of uneven widths were evened
     if not padding:
         return table.select(columns)
@@ -268,6 +269,8 @@ def _arrow_columns(csv: Path, names: list[str], columns: list[str], delimiter: s
             try:
                 return read()
             except pa.ArrowInvalid as exc:
+                if str(exc).startswith("Could not skip initial"):  # a header without a line end: no rows
+                    return pa.table({c: pa.array([], pa.string()) for c in columns})
                 # A line of only spaces (an editor's last line) is an empty line, not a row short of its fields. Only
                 # then is the file read again with a row handler: Arrow decodes each bad row for it, noisily if not UTF-8.
                 if not re.search(r"Expected \d+ columns, got 1:\s*$", str(exc).splitlines()[0] if str(exc) else ""):
