@@ -69,12 +69,22 @@ def refuse_zero_bytes(csv: Path, table) -> None:
     sync or copy cut short), as a file padded with zeros is refused, rather than rows skipped as odd ids."""
     import pyarrow.compute as pc
 
-    for column in table.column_names:  # Arrow's search costs about 0.01 s a column at GLDv2's 4.1M rows
+    for column in table.column_names:
+        if not any(_has_zero(chunk) for chunk in table[column].chunks):
+            continue  # the text bytes scanned at once: per cell, Arrow's search took 0.07 s a column at 4.1M rows
         if pc.any(zero := pc.fill_null(pc.match_substring(table[column], "\x00"), False)).as_py():
             rows = pc.indices_nonzero(zero)
             raise DatasetError(f"{csv}: holds zero bytes where text should be (in {len(rows)} row"
                                f"{'s' if len(rows) > 1 else ''}, e.g. data row {rows[0].as_py() + 1}), so part of it was "
                                "never written (a crash, or a copy cut short?); copy or save it again")
+
+
+def _has_zero(chunk) -> bool:
+    """Whether the text bytes behind an Arrow string array hold a zero byte (bytes past its slice too: a hint)."""
+    import numpy as np
+
+    data = chunk.buffers()[2] if len(chunk.buffers()) > 2 else None
+    return data is not None and data.size > 0 and not np.frombuffer(data, np.uint8).all()
 
 
 def utf8_source(csv: Path) -> Path:
