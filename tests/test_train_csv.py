@@ -260,9 +260,11 @@ def test_a_header_repeated_after_a_bom_is_no_row(tmp_path):
 
 def test_a_whole_number_with_a_decimal_comma_is_an_integer():
     # Excel in most of Europe saves a number column formatted with decimals as "12,0" (in a `;` file); those were
-    # "not an integer". "1,000" stays refused: it may be a thousands group (1000) as much as three decimals.
-    labels = parse_labels(pd.Series(["12,0", "12,00", " 7,0 ", "12,5", "1,000", "12,", "-3,0"], dtype="string"))
-    assert labels.tolist() == [12, 12, 7, pd.NA, pd.NA, pd.NA, -3]
+    # "not an integer". "1,000" and "1.000" are refused: each may be a thousands group (1000) as much as three
+    # decimals (1.000 was read as 1, merging landmark 1000 into landmark 1 for a European Excel's thousands format).
+    labels = parse_labels(pd.Series(["12,0", "12,00", " 7,0 ", "12,5", "1,000", "12,", "-3,0", "1.000", "12.0000"],
+                                    dtype="string"))
+    assert labels.tolist() == [12, 12, 7, pd.NA, pd.NA, pd.NA, -3, pd.NA, 12]
 
 
 def test_labels_in_quotes_after_a_space_or_with_invisible_characters_are_integers():

@@ -28,9 +28,9 @@ def refused_label_problems(texts: pd.Series) -> list[str]:
     large = stripped.str.fullmatch(r"[+-]?0*[0-9]{19,}(?:[.,]0+)?").fillna(False).astype(bool)
     # Excel shows a long number as `1.23457E+16` and saves it so: its last digits are gone for good.
     excel = stripped.str.fullmatch(r"[0-9][.,][0-9]+[eE]\+[0-9]+").fillna(False).astype(bool)
-    # A decimal that is no whole number (`12,5`, `12.5`), or `1,000`: a thousands group, or three decimals in Europe.
+    # A decimal that is no whole number (`12,5`, `12.5`), or `1,000` / `1.000`: a thousands group, or three decimals.
     fraction = stripped.str.fullmatch(r"[+-]?[0-9]+[.,][0-9]+").fillna(False).astype(bool) & ~large
-    grouped = fraction & stripped.str.fullmatch(r"[+-]?[0-9]{1,3}(?:,[0-9]{3})+").fillna(False).astype(bool)
+    grouped = fraction & stripped.str.fullmatch(r"[+-]?[0-9]{1,3}(?:[.,][0-9]{3})+").fillna(False).astype(bool)
     fraction &= ~grouped
     other = ~large & ~excel & ~fraction & ~grouped
     problems = []

@@ -392,10 +392,10 @@ def parse_labels(text: pd.Series) -> pd.Series:
         except (pa.ArrowInvalid, pa.ArrowTypeError):
             pass  # some label is not an integer (or is empty): find which below
     # "12.0" is 12 too: pandas writes integer labels so when the column had a missing value, and "12,0" is how
-    # Excel in most of Europe saves it (a `;` file). Not ",000": that is also a thousands group ("1,000" for 1000).
+    # Excel in most of Europe saves it (a `;` file). Not ".000" or ",000": that is also a thousands group, 1000.
     # Quotes after a space (`abc , "12"`) are no CSV quotes to the parser: they stay in the text.
     stripped = (text.str.strip().str.strip(INVISIBLE).str.strip()
-                .str.replace(r"^\+|\.0+$|,(?:0{1,2}|0{4,})$", "", regex=True))
+                .str.replace(r"^\+|[.,](?:0{1,2}|0{4,})$", "", regex=True))
     # Up to int64's largest, as the fast path takes them; never through float64, which would merge
     # 12345678901234567 and ...68. A 19-digit string compares as its number.
     digits = stripped.str.lstrip("-").str.lstrip("0")
