@@ -206,7 +206,8 @@ def test_a_european_excel_csv_with_decimal_comma_labels_reads_whole_numbers_and_
 @pytest.mark.parametrize("text, shown", [
     ("id,landmark_id\n" + ROWS.format(a='"1,000"', b=12, c=7), "1,000"),  # US Excel's thousands format
     ("id;landmark_id\n" + ROWS.format(a="1.000", b=12, c=7).replace(",", ";"), "1.000"),  # a European one's
-], ids=["comma", "point"])
+    ("id;landmark_id\n" + ROWS.format(a="1\u202f000", b=12, c=7).replace(",", ";"), "1\\u202f000"),  # a French one's
+], ids=["comma", "point", "narrow-no-break-space"])
 def test_a_landmark_id_with_a_thousands_separator_is_refused_as_ambiguous(tmp_path, text, shown):
     # "1,000" and "1.000" may be 1000 (a thousands group) or 1 (three decimals). "1.000" was read as 1: landmark
     # 1000 merged into landmark 1 in silence.
@@ -215,7 +216,7 @@ def test_a_landmark_id_with_a_thousands_separator_is_refused_as_ambiguous(tmp_pa
     catalog = load_catalog(_gldv2(tmp_path, text.encode()))
     assert sorted(catalog.df["landmark_id"].tolist()) == [7, 12]
     assert catalog.problems == ["1 row has a landmark_id written with a thousands separator or three decimals (e.g. "
-                                f"'{shown}'), so which number it is is unknown; skipped: save the landmark_id column as "
+                                f"'{shown}'), which glr does not guess at; skipped: save the landmark_id column as "
                                 "plain whole numbers (Number format, 0 decimals, no separator)"]
 
 

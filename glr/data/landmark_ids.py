@@ -28,9 +28,10 @@ def refused_label_problems(texts: pd.Series) -> list[str]:
     large = stripped.str.fullmatch(r"[+-]?0*[0-9]{19,}(?:[.,]0+)?").fillna(False).astype(bool)
     # Excel shows a long number as `1.23457E+16` and saves it so: its last digits are gone for good.
     excel = stripped.str.fullmatch(r"[0-9][.,][0-9]+[eE]\+[0-9]+").fillna(False).astype(bool)
-    # A decimal that is no whole number (`12,5`, `12.5`), or `1,000` / `1.000`: a thousands group, or three decimals.
+    # A decimal that is no whole number (`12,5`, `12.5`); `1,000` / `1.000`: a thousands group, or three decimals;
+    # `1 000` with a (no-break) space or `1'000`: the thousands groups of French, Swiss and other locales' Excel.
     fraction = stripped.str.fullmatch(r"[+-]?[0-9]+[.,][0-9]+").fillna(False).astype(bool) & ~large
-    grouped = fraction & stripped.str.fullmatch(r"[+-]?[0-9]{1,3}(?:[.,][0-9]{3})+").fillna(False).astype(bool)
+    grouped = stripped.str.fullmatch("[+-]?[0-9]{1,3}(?:[.,\u00a0\u202f '][0-9]{3})+").fillna(False).astype(bool) & ~large
     fraction &= ~grouped
     other = ~large & ~excel & ~fraction & ~grouped
     problems = []
@@ -55,7 +56,7 @@ def refused_label_problems(texts: pd.Series) -> list[str]:
     if grouped.any():
         n = int(grouped.sum())
         problems.append(f"{plural(n, 'row')} {have(n)} a landmark_id written with a thousands separator or three "
-                        f"decimals (e.g. {examples(texts[grouped])}), so which number it is is unknown; skipped: "
+                        f"decimals (e.g. {examples(texts[grouped])}), which glr does not guess at; skipped: "
                         "save the landmark_id column as plain whole numbers (Number format, 0 decimals, no separator)")
     if excel.any():
         n = int(excel.sum())
