@@ -15,6 +15,7 @@ import atexit
 import codecs
 import shutil
 import tempfile
+import threading
 from pathlib import Path
 
 from glr.data.dataset_path import archive_kind
@@ -26,6 +27,7 @@ _BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
 _COPIES = 4  # UTF-8 copies kept (train.csv, the category and attribution files): each may be as large as GLDv2's
 _copies: dict[tuple, Path] = {}
 _folder: Path | None = None
+_lock = threading.Lock()
 
 
 def wide_encoding(head: bytes) -> str | None:
@@ -109,12 +111,13 @@ def utf8_source(csv: Path) -> Path:
         raise DatasetError(f"{csv}: starts with a {codec.upper()[:6]} byte-order mark, but what follows is not such "
                            "text (damaged, or another format?); save it as \"CSV UTF-8 (comma delimited)\"")
     key = (str(csv.resolve()), stat.st_size, stat.st_mtime_ns, stat.st_ino)
-    if (copy := _copies.get(key)) is not None and copy.is_file():
-        return copy
-    copy = _transcode(csv, codec or "utf-8")
-    _copies[key] = copy
-    while len(_copies) > _COPIES:  # the oldest copy goes: a dict keeps the order they were made in
-        _copies.pop(next(iter(_copies))).unlink(missing_ok=True)
+    with _lock:  # the app's sessions are threads of one process: one copy of a file, made once
+        if (copy := _copies.get(key)) is not None and copy.is_file():
+            return copy
+        copy = _transcode(csv, codec or "utf-8")
+        _copies[key] = copy
+        while len(_copies) > _COPIES:  # the oldest copy goes: a dict keeps the order they were made in
+            _copies.pop(next(iter(_copies))).unlink(missing_ok=True)
     return copy
 
 

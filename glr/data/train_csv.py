@@ -5,7 +5,9 @@ header in any case or quoting or under a common other name (`image_id`), a comma
 pipe separator (or the one Excel's `sep=;` line declares), any line ends (a bare CR too), rows ending in
 empty fields the header lacks (`abc,1,`, on every row or on some; any other row of the wrong width is named by
 its line), `train_clean.csv`'s one row per class exploded into one row per id, and landmark ids checked as
-plain integers. The category and attribution files are read through it as well.
+plain integers (`12,0` too). The category and attribution files are read through it as well. Every open of the
+file goes through `glr.data.csv_source.utf8_source`, so UTF-16 text (Excel's "Unicode Text") and a file ending in
+Ctrl-Z read as the same UTF-8 text everywhere.
 """
 
 from __future__ import annotations
