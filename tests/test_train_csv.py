@@ -234,6 +234,20 @@ def test_a_header_without_a_line_end_is_a_file_without_rows(tmp_path, data):
     assert read_train_csv(csv)[0].empty
 
 
+@pytest.mark.parametrize("text", [
+    "id;url;landmark_id\r\nabc1;u;7\r\nabc2;u;8\r\n;;\r\n;;\r\n",  # Excel: rows formatted, then emptied
+    "id,landmark_id\nabc1,7\n,\nabc2,8\n,\n",
+    "sep=;\rid;landmark_id\rabc1;7\rabc2;8\r;\r",  # Excel for Mac: bare CR line ends
+], ids=["semicolons", "commas", "bare-cr"])
+def test_lines_of_separators_only_are_no_rows(tmp_path, text):
+    # Were rows without an id or a landmark_id: "2 rows have no id; skipped" for a file with no such row.
+    csv = tmp_path / "train.csv"
+    csv.write_text(text, newline="")
+    assert _rows(read_train_csv(csv)[0]) == [("abc1", "7"), ("abc2", "8")]
+    csv.write_text(text.replace("abc2", ""), newline="")  # a row that lost its id is still a row, to be named
+    assert len(read_train_csv(csv)[0]) == 2
+
+
 @pytest.mark.parametrize("text, what", [
     ("<!DOCTYPE html>\n<html><body>Sign in to Kaggle</body></html>\n",
      "is an HTML page, not a CSV file (a download that failed, or asked for a login?); download it again"),

@@ -6,13 +6,15 @@ of the last row's last cell. `utf8_source` gives the path every reader of the fi
 is plain UTF-8, else a UTF-8 copy without the Ctrl-Z, made once per version of the file (its size, time and inode),
 so the header, the `sep=` line, the row checks and Arrow all read the same text, and line numbers stay the file's own.
 `refuse_other_kinds` names a file that is no CSV at all (a workbook, an archive, an HTML page, JSON) by its bytes,
-and `refuse_zero_bytes` one whose parsed cells hold zero bytes (a block never written).
+and `refuse_zero_bytes` one whose parsed cells hold zero bytes (a block never written); `drop_separator_only_rows`
+drops a spreadsheet's rows of separators only (`;;`), which are no rows to report.
 """
 
 from __future__ import annotations
 
 import atexit
 import codecs
+import re
 import shutil
 import tempfile
 import threading
@@ -79,6 +81,28 @@ def refuse_zero_bytes(csv: Path, table) -> None:
             raise DatasetError(f"{csv}: holds zero bytes where text should be (in {len(rows)} row"
                                f"{'s' if len(rows) > 1 else ''}, e.g. data row {rows[0].as_py() + 1}), so part of it was "
                                "never written (a crash, or a copy cut short?); copy or save it again")
+
+
+def drop_separator_only_rows(df, csv: Path, delimiter: str):
+    """`df` (columns id and landmark_id, as read from `csv`) without the rows that are lines of separators only
+    (`;;`: Excel writes one for each row whose cells were formatted, then emptied), when every row without an id
+    and a landmark_id is such a line; else `df` as it is, for its rows to be named."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    def blank(column):
+        return pc.fill_null(pc.equal(pc.binary_length(pa.array(df[column].array, type=pa.string())), 0), True)
+
+    if not pc.any(no_id := blank("id")).as_py():  # the usual file: one column looked at, 0.02 s at 4.1M rows
+        return df
+    empty = pc.and_(no_id, blank("landmark_id")).to_numpy(zero_copy_only=False)
+    if not empty.any():
+        return df
+    only = re.compile(f"(?:{re.escape(delimiter)})+")  # as Arrow's rows: a space is a value, "" quoted too
+    # newline=None: a bare CR (Excel for Mac) ends a line too, as it does for Arrow.
+    with open(utf8_source(csv), encoding="utf-8", errors="replace", newline=None) as fh:
+        lines = sum(1 for line in fh if only.fullmatch(line.rstrip("\n")))
+    return df[~empty] if lines == empty.sum() else df
 
 
 def _has_zero(chunk) -> bool:

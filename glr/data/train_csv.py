@@ -21,7 +21,7 @@ from pathlib import Path
 import pandas as pd
 
 from glr.data import gldv2_files
-from glr.data.csv_source import refuse_other_kinds, refuse_zero_bytes, utf8_source
+from glr.data.csv_source import drop_separator_only_rows, refuse_other_kinds, refuse_zero_bytes, utf8_source
 from glr.errors import DatasetError
 from glr.paths import broken_link, one_line
 
@@ -178,6 +178,7 @@ def read_train_csv(csv: Path) -> tuple[pd.DataFrame, list[str]]:
         )
     twice = gldv2_files.repeated_columns(header, names, ["id", "landmark_id"])  # `id,landmark_id,landmark_id`
     df = drop_repeated_headers(arrow_frame(arrow_columns(csv, names, ["id", "landmark_id", *twice], delimiter)))
+    df = drop_separator_only_rows(df, csv, delimiter)
     if twice and (problem := gldv2_files.repeated_column_problem(csv, header, names, df)):
         raise DatasetError(problem)
     return df[["id", "landmark_id"]], []
