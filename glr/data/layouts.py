@@ -23,7 +23,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import pandas as pd
 
 from glr.data.class_access import listable
-from glr.data.id_cells import SAFE_ID_PATTERN, safe_ids, unwrap_excel  # noqa: F401 - SAFE_ID_PATTERN: read from here too
+from glr.data.id_cells import SAFE_ID_PATTERN, is_safe_id, safe_ids, unwrap_excel  # noqa: F401 - SAFE_ID_PATTERN: read from here too
 from glr.data.landmark_ids import refused_label_problems
 from glr.data.nested_classes import nested_note
 from glr.data.split_folders import SPLIT_FOLDERS, decide, split_note  # noqa: F401 - SPLIT_FOLDERS: read from here too
@@ -192,7 +192,8 @@ def read_gldv2(root: Path, csv: Path) -> tuple[pd.DataFrame, list[str]]:
         # name, which the file check finds in the dataset folder (glr.data.photo_files). Absolute and climbing paths,
         # and GLDv2's ids in folders that do not match them, stay refused.
         inner = df.loc[nested.index[~nested], "id"].str.replace("\\", "/", regex=False).str.extract(
-            rf"^(?![A-Za-z]:)(?!.*(?:^|/)\.\.(?:/|$))[^/][^:]*/((?![0-9a-fA-F]+$){SAFE_ID_PATTERN})$")[0].dropna()
+            r"^(?![A-Za-z]:)(?!.*(?:^|/)\.\.(?:/|$))[^/][^:]*/((?![0-9a-fA-F]+$)[^/]+)$")[0].dropna()
+        inner = inner[inner.map(is_safe_id).astype(bool)]  # else the id stays as written, refused and named so
         df.loc[inner.index, "id"] = inner
     no_id = df["id"].isna() | (df["id"] == "")
     if no_id.any():
