@@ -73,8 +73,9 @@ class Catalog:
 
     def names(self) -> dict[int, str]:
         """landmark_id -> readable name."""
-        pairs = self.df.drop_duplicates("landmark_id")
-        return dict(zip(pairs["landmark_id"].astype(int), pairs["name"]))
+        # Each class's first row found on the ints, then its name taken: drop_duplicates of the table costs seconds at 4.1M.
+        first = np.flatnonzero(~self.df["landmark_id"].duplicated().to_numpy())
+        return dict(zip(self.df["landmark_id"].to_numpy()[first].astype(int).tolist(), self.df["name"].iloc[first]))
 
 
 @dataclass

@@ -61,6 +61,10 @@ def is_safe_id(value) -> bool:
 
 def _not_plain(ids: pd.Series) -> pd.Series:
     """Which ids are not plain (SAFE_ID_PATTERN): one regex pass over 4.1M ids; only these are looked at further."""
+    from glr.data.id_text import plain_text  # layouts imports both
+
+    if plain_text(ids, MIN_ID_CHARS, 64):  # GLDv2's: one scan of the text, not 0.9 s of regex
+        return pd.Series(False, index=ids.index)
     return ~ids.str.fullmatch(SAFE_ID_PATTERN).fillna(False).astype(bool)
 
 
@@ -88,7 +92,9 @@ def safe_ids(df: pd.DataFrame, csv_name: str) -> tuple[pd.DataFrame, list[str]]:
         odd = _not_plain(df["id"])
     # A spreadsheet shows an id of digits only (`1234567890123456`, valid hex) as `1.23457E+15` and saves it so:
     # its digits are lost, and no photo is named so.
-    numbers = odd & df["id"].str.fullmatch(r"[0-9]+(?:[.,][0-9]*)?[eE]\+?[0-9]+").fillna(False).astype(bool)
+    numbers = odd.copy()
+    if odd.any():  # (the regex over the few only: over GLDv2's 4.1M ids it costs 0.6 s)
+        numbers[odd] = df.loc[odd, "id"].str.fullmatch(r"[0-9]+(?:[.,][0-9]*)?[eE]\+?[0-9]+").fillna(False).astype(bool)
     if numbers.any():
         problems.append(
             f"{plural(int(numbers.sum()), 'row')} {have(int(numbers.sum()))} an id a spreadsheet turned into a number "
