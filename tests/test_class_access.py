@@ -79,3 +79,19 @@ def test_class_folders_made_as_windows_shortcuts_or_macos_aliases_are_said(tmp_p
     assert [p for p in catalog.problems if "shortcut" in p] == [
         "2 shortcuts beside the class folders (e.g. 'Castle.lnk', 'Harbour'), which only Windows or macOS can follow: "
         "skipped; copy the folder here, or make a symbolic link to it (ln -s), which glr follows"]
+
+
+def test_a_class_folder_that_is_an_archive_named_like_a_folder_is_said(tmp_path):
+    # A class downloaded as a zip that a browser saved as `Castle`, without `.zip`: the class was dropped in silence
+    # (a `Castle.zip` is said). A README, a note without an extension, is no archive.
+    import zipfile
+
+    root = _dataset(tmp_path / "data")
+    with zipfile.ZipFile(root / "Castle", "w") as zf:
+        zf.writestr("Castle/1.jpg", b"not read")
+    (root / "README").write_text("my photos")
+    catalog = load_catalog(root)
+    assert catalog.df["landmark_id"].nunique() == 3
+    assert catalog.problems == [
+        "1 file beside the class folders is an archive without an extension, named like a folder (e.g. 'Castle': a zip "
+        "archive), which glr does not read inside: skipped; unpack it into a class folder to use the photos"]

@@ -70,3 +70,20 @@ def test_an_archive_given_as_the_dataset_is_named_whatever_its_extension(tmp_pat
     with pytest.raises(DatasetError, match=re.escape(f"{path}: is a file; point glr at a dataset folder or at its "
                                                      f"train.csv ({said}")):
         load_catalog(path)
+
+
+def test_a_dataset_path_that_is_a_link_to_nowhere_or_in_a_circle_says_so(tmp_path):
+    # A link to a photo drive not mounted, or one in a circle: "permission denied, the folder cannot be read".
+    (tmp_path / "usb").symlink_to(tmp_path / "mnt" / "photos")
+    with pytest.raises(DatasetError, match=re.escape(f"{tmp_path / 'usb'}: a link to {tmp_path / 'mnt' / 'photos'}, "
+                                                     "which is not there (moved, deleted, or on a drive not mounted?)")):
+        locate(tmp_path / "usb")
+    (tmp_path / "a").symlink_to(tmp_path / "b")
+    (tmp_path / "b").symlink_to(tmp_path / "a")
+    with pytest.raises(DatasetError, match="which leads in a circle back to itself, so it cannot be read"):
+        locate(tmp_path / "a")
+    (tmp_path / "self").symlink_to(tmp_path / "self")
+    with pytest.raises(DatasetError, match=re.escape(f"{tmp_path / 'self' / 'photos'}: cannot be read: a link on the "
+                                                     "way to it leads in a circle back to itself")):
+        locate(tmp_path / "self" / "photos")
+    assert on_disk(tmp_path / "a") is None

@@ -117,7 +117,8 @@ def test_duplicates_non_integer_and_unsafe_ids(gldv2):
     catalog = load_catalog(gldv2)
     problems = " | ".join(catalog.problems)
     assert "1 row has a landmark_id that is not an integer (e.g. 'abc'); skipped" in problems
-    assert "2 rows have an id that is not a plain file name (e.g. '../../etc/passwd', 'a/b/c')" in problems
+    assert ("2 rows have an id that is not a plain file name (e.g. '../../etc/passwd': a path out of the dataset, "
+            "'a/b/c': a path, not a file name)") in problems
     assert "1 duplicate id" in problems
     assert len(catalog.df) == 21
     assert all(str(gldv2) in p and ".." not in p for p in catalog.df["path"])

@@ -1,8 +1,9 @@
-"""glr.data.id_cells: Excel's ="..." wrapper is taken off an id cell, and only that wrapper."""
+"""glr.data.id_cells: Excel's ="..." wrapper is taken off an id cell, and which ids can name a photo file."""
 
 import pandas as pd
+import pytest
 
-from glr.data.id_cells import unwrap_excel
+from glr.data.id_cells import is_safe_id, unsafe_reason, unwrap_excel
 
 
 def test_only_a_whole_cell_in_excels_wrapper_is_unwrapped():
@@ -10,3 +11,24 @@ def test_only_a_whole_cell_in_excels_wrapper_is_unwrapped():
     values, wrapped = unwrap_excel(cells)
     assert values.tolist() == ["0123", "00ab", 'a"b', "0123", '"0123"', "=0123", '="']
     assert wrapped.tolist() == [True, True, True, False, False, False, False]
+
+
+@pytest.mark.parametrize("name", ["IMG 0042", "photo.v2", "café", "東京タワー", "Eiffel (2)", "a..b", "x~1", "abc" * 80])
+def test_a_photos_own_name_is_a_safe_id(name):
+    assert unsafe_reason(name) is None and is_safe_id(name)
+
+
+@pytest.mark.parametrize("name, why", [
+    ("../x", "a path out of the dataset"), ("/etc/passwd", "a path out of the dataset"),
+    ("C:\\Windows\\x", "a path out of the dataset"), ("\\\\server\\share\\x", "a path out of the dataset"),
+    ("a/b", "a path, not a file name"), ("C:x", "holds ':' (a drive letter on Windows)"), ("..", "starts with '.'"),
+    (".DS_Store", "starts with '.'"), ("ab\x00c", "holds a character that does not print (U+0000)"),
+    ("ab\nc", "holds a character that does not print (U+000A)"), ("ab\u202ec", "holds a character that does not print (U+202E)"),
+    ("ab", "shorter than 3 characters"), ("é" * 126, "longer than a file name can be (250 bytes)"),
+])
+def test_what_could_lead_elsewhere_is_refused_with_the_reason(name, why):
+    assert unsafe_reason(name) == why and not is_safe_id(name)
+
+
+def test_an_id_that_is_not_text_is_not_safe():
+    assert not is_safe_id(pd.NA) and not is_safe_id(None) and not is_safe_id(123)

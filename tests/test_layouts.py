@@ -371,5 +371,25 @@ def test_ids_written_as_paths_inside_the_dataset_are_their_photos_names(tmp_path
     (tmp_path / "train.csv").write_text("id,landmark_id\n" + "\n".join(rows + ["../outside/IMG_9999.jpg,1"]) + "\n")
     catalog = load_catalog(tmp_path)
     assert sorted(catalog.df["id"]) == [f"IMG_{c}{i:03d}" for c in (1, 2) for i in range(3)]
-    assert catalog.problems[0] == ("1 row has an id that is not a plain file name (e.g. '../outside/IMG_9999'); "
+    assert catalog.problems[0] == ("1 row has an id that is not a plain file name (e.g. '../outside/IMG_9999': a path out of "
+                                   "the dataset); "
                                    "skipped, so nothing outside the dataset is read")
+
+
+def test_ids_that_are_a_photos_own_name_are_read_and_their_photos_found(tmp_path):
+    # "IMG 0042", "photo.v2", "café": "an id that is not a plain file name", skipped, though each names a photo in
+    # the dataset. As a name, a path inside it, or in GLDv2's nested place (I/M/G/IMG 0099.jpg).
+    names = ["IMG 0042", "photo.v2", "café", "東京タワー", "Tour (2)"]
+    for i, name in enumerate(names):
+        write_image(tmp_path / "images" / f"{name}.jpg", seed=i)
+    write_image(tmp_path / "I" / "M" / "G" / "IMG 0099.jpg", seed=9)  # a shard unpacked without train/
+    rows = [f"{n},{1 + i % 2}" for i, n in enumerate(names[:4])] + ["images/Tour (2).jpg,2", "IMG 0099,1",
+                                                                    "../x y,1", "C:x y,1", ".x y,2"]
+    (tmp_path / "train.csv").write_text("id,landmark_id\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    catalog = load_catalog(tmp_path)
+    assert sorted(catalog.df["id"]) == sorted(names + ["IMG 0099"])
+    assert catalog.problems[0] == (
+        "3 rows have an id that is not a plain file name (e.g. '../x y': a path out of the dataset, 'C:x y': holds ':' "
+        "(a drive letter on Windows), '.x y': starts with '.'); skipped, so nothing outside the dataset is read")
+    assert not any("not found" in p for p in catalog.problems)
+    assert all(Path(p).resolve().is_relative_to(tmp_path.resolve()) for p in catalog.df["path"])

@@ -155,3 +155,21 @@ def test_a_train_csv_of_ones_own_beside_its_photos_in_another_folder_finds_them(
                                 f"elsewhere in the dataset folder (e.g. '{shown}', "
                                 f"'{os.path.normpath(os.path.join(where, 'IMG_1001.jpg'))}', "
                                 f"'{os.path.normpath(os.path.join(where, 'IMG_1002.jpg'))}'); used from there"]
+
+
+@pytest.mark.parametrize("gldv2_tree, extensions, used", [(False, ["JPG", "jpeg", "jpg"], "IMG_1.jpg"),
+                                                            (True, ["JPG", "jpeg"], "IMG_1.JPG")])
+def test_an_id_with_photos_under_several_extensions_uses_the_jpg_and_says_so(tmp_path, gldv2_tree, extensions, used):
+    # images/IMG_1.JPG, .jpeg and .jpg (a camera's, a converter's, an editor's): the first by name (.JPG) was used,
+    # without a word, and the others never. In GLDv2's tree (train/I/M/G/) without the .jpg, the first by name.
+    folder = tmp_path / ("train/I/M/G" if gldv2_tree else "images")
+    for i, ext in enumerate(extensions):
+        write_image(folder / f"IMG_1.{ext}", seed=i)
+    write_image(folder / "IMG_2.JPG", seed=9)
+    (tmp_path / "train.csv").write_text("id,landmark_id\nIMG_1,1\nIMG_2,1\n")
+    catalog = load_catalog(tmp_path)
+    assert sorted(os.path.basename(p) for p in catalog.df["path"]) == [used, "IMG_2.JPG"]
+    shown = ", ".join(repr(f"IMG_1.{e}") for e in extensions)
+    assert catalog.problems[-1] == (
+        f"1 id has photos under several extensions (e.g. 'IMG_1': {shown}); {used!r} "
+        "used (GLDv2's .jpg first, else the first by name): rename the others if they are photos of their own")

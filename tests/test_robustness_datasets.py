@@ -159,18 +159,30 @@ def test_damaged_category_names_fall_back_to_ids(gld):
 # --------------------------------------------------------------------------- ids and files
 
 
-@pytest.mark.parametrize("bad_id", ["../../../../outside", "/etc/passwd", "a/b/c/d", "..", "x\\..\\..\\y", "ab"])
-def test_ids_that_leave_the_root_are_never_read(tmp_path, bad_id):
+OUT = "a path out of the dataset"
+
+
+@pytest.mark.parametrize("bad_id, why", [
+    ("../../../../outside", OUT), ("/etc/passwd", OUT), ("a/b/c/d", "a path, not a file name"), ("..", "starts with '.'"),
+    ("x\\..\\..\\y", OUT), ("ab", "shorter than 3 characters"), ("C:..\\x", OUT), ("C:x", "holds ':' (a drive letter on Windows)"),
+    ("...", "starts with '.'"), (".hidden", "starts with '.'"), ("abc\x00def", "holds a character that does not print (U+0000)"),
+    ("abc\x1b[2Jx", "holds a character that does not print (U+001B)"), ("gpj.\u202eevil", "holds a character that does not print (U+202E)"),
+    ("a\u2028bc", "holds a character that does not print (U+2028)"), ("%2e%2e%2fx", None), ("x" * 251, "longer than a file name can be (250 bytes)"),
+])
+def test_ids_that_leave_the_root_are_never_read(tmp_path, bad_id, why):
     root = make_gldv2(tmp_path / "gld", {1: 3})
     # Plant a real image exactly where the unsafe id would lead.
     target = Path(os.path.normpath(root / "train" / bad_id[0] / bad_id[1] / bad_id[2] / f"{bad_id}.jpg")) \
         if len(bad_id) >= 3 else None
-    if target is not None and not str(target).startswith("/etc"):
+    if target is not None and not str(target).startswith("/etc") and "\x00" not in bad_id and why and os.path.splitext(target.name)[1]:
         write_image(target, seed=1)
     write_csv(root, HEADER + "\n".join(rows(root)) + f"\n{bad_id},1\n")
     catalog = load_catalog(root)
-    assert catalog.problems == [f"1 row has an id that is not a plain file name (e.g. {bad_id!r}); "
-                                "skipped, so nothing outside the dataset is read"]
+    if why is None:  # a plain (odd) file name inside the dataset: read as one, and its photo is not there
+        assert catalog.problems[0].startswith("1 image file listed in train.csv not found")
+    else:
+        assert catalog.problems == [f"1 row has an id that is not a plain file name (e.g. {bad_id!r}: {why}); "
+                                    "skipped, so nothing outside the dataset is read"]
     assert len(catalog.df) == 3
     resolved_root = root.resolve()
     assert all(Path(p).resolve().is_relative_to(resolved_root / "train") for p in catalog.df["path"])

@@ -1,6 +1,7 @@
 """Class folders glr cannot get into: one that cannot be listed (another user's, a permission lost in a copy),
-a class folder that is a link to a place not there (a drive not mounted, a folder moved), and one made as a
-Windows shortcut or a macOS alias (a small file that only those systems follow).
+a class folder that is a link to a place not there (a drive not mounted, a folder moved), one made as a
+Windows shortcut or a macOS alias (a small file that only those systems follow), and one that is a file named like a
+folder: an archive without its extension (a download saved as `Castle`, a zip a browser named after the folder).
 
 Both would otherwise vanish from the dataset, or be called a class folder with "no images", while the
 photos are there: the user needs to hear which folder and why.
@@ -11,6 +12,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from glr.data.dataset_path import archive_kind
 from glr.paths import broken_link, printable
 
 
@@ -47,7 +49,19 @@ def listable(root: Path, folders: list[Path], examples, files: tuple[str, ...]) 
         problems.append(f"{len(shortcuts)} shortcut{'s' if len(shortcuts) > 1 else ''} beside the class folders (e.g. "
                         f"{examples(printable(p.name) for p in shortcuts)}), which only Windows or macOS can follow: "
                         "skipped; copy the folder here, or make a symbolic link to it (ln -s), which glr follows")
+    if packed := _archives_named_like_folders(root):
+        problems.append(f"{len(packed)} file{'s' if len(packed) > 1 else ''} beside the class folders "
+                        f"{'are archives' if len(packed) > 1 else 'is an archive'} without an extension, named like a "
+                        f"folder (e.g. {printable(packed[0].name)!r}: {archive_kind(packed[0])}), which glr does not "
+                        f"read inside: skipped; unpack {'them' if len(packed) > 1 else 'it'} into a class folder to use "
+                        "the photos")
     return [f for f in folders if f not in dict(locked)], problems
+
+
+def _archives_named_like_folders(root: Path) -> list[Path]:
+    """The files in `root` without an extension that are archives by their first bytes."""
+    return sorted(p for p in root.iterdir() if not p.suffix and not p.name.startswith(".") and p.is_file()
+                  and archive_kind(p))
 
 
 # A Windows shortcut (`Tower.lnk`) starts with its header size and class id; a macOS Finder alias is a bookmark.

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from glr.data.sniff import WEB_ADDRESS
 from glr.errors import DatasetError
+from glr.paths import broken_link, leads_in_a_circle
 
 
 def dataset_root(path: str | os.PathLike) -> Path:
@@ -40,6 +41,11 @@ def locate(path: str | os.PathLike) -> tuple[Path, str | None]:
     root = dataset_root(path)
     if root.exists():
         return root, None
+    # A link to a drive not mounted, or one in a circle: said so, where "permission denied" was said.
+    if why := broken_link(root):
+        raise DatasetError(f"{root}: {why}")
+    if leads_in_a_circle(root):  # a link on the way to it (a folder linked to itself)
+        raise DatasetError(f"{root}: cannot be read: a link on the way to it leads in a circle back to itself")
     text = os.fspath(path)
     if re.match(WEB_ADDRESS, text):  # a dataset's page pasted: Path would make "https:/..." of it
         raise DatasetError(f"{text}: is a web address, not a folder on this computer; download the "

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from glr.data.layouts import TEXT, TRAIN_CSV, examples, image_paths, plural
+from glr.data.layouts import TEXT, TRAIN_CSV, examples, have, image_paths, plural
 
 GLDV2_ID = r"[0-9a-fA-F]{16}"
 WALK_FILES = 200_000  # names looked at, at most, in a search of train/ for photos outside their a/b/c folder
@@ -110,7 +110,7 @@ def drop_missing_files(catalog, rows: pd.Index | None = None) -> None:
     paths = df["path"] if rows is None else df["path"].loc[rows]  # one column: taking all four costs seconds at 4.1M
     missing = paths.index[~_existing(paths)]
     if len(missing):
-        fixed = None
+        fixed, several = None, {}
         # Photos saved flat, as train/<id>.jpg (a download script's choice, not Kaggle's), are found there;
         # ids written in upper case are found under GLDv2's lower-case file names, nested or flat. Without a
         # train/ folder, GLDv2's tar shards were unpacked straight into the dataset folder (a/b/c/abc.jpg).
@@ -133,6 +133,7 @@ def drop_missing_files(catalog, rows: pd.Index | None = None) -> None:
                     if os.path.isdir(os.path.join(catalog.root, "train")) else
                     f"{plural(n, 'photo')} not where GLDv2 keeps {'it' if n == 1 else 'them'} (train/a/b/c/ for an id "
                     f"starting 'abc') but elsewhere in the dataset folder (e.g. {shown}); used from there")
+            several.update(candidates.attrs.get("several", {}))
             if there.any():
                 fixed = df["path"].to_numpy(dtype=object).copy() if fixed is None else fixed
                 fixed[df.index.get_indexer(missing[there])] = candidates[there].to_numpy()
@@ -141,6 +142,13 @@ def drop_missing_files(catalog, rows: pd.Index | None = None) -> None:
                 break
         if fixed is not None:
             df = catalog.df = df.assign(path=pd.array(fixed, dtype=TEXT))
+        if several:  # a camera's IMG_1.JPG beside an editor's IMG_1.jpg: maybe two photos, and one is used
+            i, paths = next(iter(several.items()))
+            shown = ", ".join(repr(os.path.basename(p)) for p in paths)
+            catalog.problems.append(
+                f"{plural(len(several), 'id')} {have(len(several))} photos under several extensions (e.g. {i!r}: {shown}); "
+                f"{os.path.basename(_pick(paths))!r} used (GLDv2's .jpg first, else the first by name): rename the "
+                "others if they are photos of their own")
     if len(missing):
         shown = relative_examples(df.loc[missing[:3], "path"], catalog.root)
         catalog.problems.append(f"{plural(len(missing), 'image file')} listed in {TRAIN_CSV} not found (e.g. {shown}); skipped")
@@ -179,8 +187,16 @@ def _misplaced_paths(root: Path, ids: pd.Series) -> pd.Series:
         for name in sorted(files):
             stem, ext = os.path.splitext(name)
             if stem.lower() in wanted and ext.lower() in IMAGE_EXTENSIONS and not is_system_file(Path(name)):
-                where.setdefault(stem.lower(), os.path.join(folder, name))
-    return pd.Series([where.get(i.lower(), "") for i in ids], index=ids.index, dtype=object)
+                where.setdefault(stem.lower(), []).append(os.path.join(folder, name))
+    found = pd.Series([_pick(where.get(i.lower(), [])) for i in ids], index=ids.index, dtype=object)
+    found.attrs["several"] = {i: where[i.lower()] for i in ids if len(where.get(i.lower(), [])) > 1}
+    return found
+
+
+def _pick(paths: list[str]) -> str:
+    """Of the files found for one id (`IMG_1.JPG`, `IMG_1.jpeg`, `IMG_1.jpg`), GLDv2's `.jpg` if there, else the first
+    by name; "" for none."""
+    return next((p for p in paths if p.endswith(".jpg")), paths[0] if paths else "")
 
 
 def _lower_case_paths(root: Path, ids: pd.Series) -> pd.Series:
@@ -193,8 +209,8 @@ def _other_extensions(paths: pd.Series) -> pd.Series:
     `abc.jpg`), the path as it is when there is none; each folder is listed once."""
     from glr.data.layouts import IMAGE_EXTENSIONS
 
-    named: dict[str, dict[str, str]] = {}
-    out = []
+    named: dict[str, dict[str, list[str]]] = {}
+    out, several = [], {}
     for path in paths.astype(str):
         folder, name = os.path.split(path)
         if folder not in named:
@@ -202,11 +218,18 @@ def _other_extensions(paths: pd.Series) -> pd.Series:
                 names = os.listdir(folder or os.sep)
             except OSError:
                 names = []
-            named[folder] = {stem: n for n in sorted(names, reverse=True) for stem, ext in [os.path.splitext(n)]
-                             if ext.lower() in IMAGE_EXTENSIONS}
-        found = named[folder].get(os.path.splitext(name)[0])
-        out.append(os.path.join(folder, found) if found else path)
-    return pd.Series(out, index=paths.index, dtype=object)
+            named[folder] = {}
+            for n in sorted(names):
+                stem, ext = os.path.splitext(n)
+                if ext.lower() in IMAGE_EXTENSIONS:
+                    named[folder].setdefault(stem, []).append(os.path.join(folder, n))
+        found = named[folder].get(os.path.splitext(name)[0], [])
+        out.append(_pick(found) or path)
+        if len(found) > 1:
+            several[os.path.splitext(name)[0]] = found
+    result = pd.Series(out, index=paths.index, dtype=object)
+    result.attrs["several"] = several
+    return result
 
 
 def _existing(paths: pd.Series) -> np.ndarray:

@@ -1,0 +1,60 @@
+"""glr.data.class_names: classes whose names read the same are told apart where the names are made, in a form
+stable across runs, and the results use it."""
+
+import unicodedata
+
+import numpy as np
+import pytest
+
+from conftest import make_gldv2, write_image
+from glr.data.datasets import curate, load_catalog
+from glr.evaluation.metrics import most_confused_pairs, per_class_report
+
+EIFFEL = "https://commons.wikimedia.org/wiki/Category:Eiffel_Tower"
+
+
+def test_two_landmark_ids_with_one_wikimedia_name_are_told_apart_by_their_id(tmp_path):
+    # Both showed as "Eiffel Tower" in the class browser, per-class metrics, the confusion matrix and predictions.
+    root = make_gldv2(tmp_path / "gld", {12: 3, 99: 3, 7: 3}, names={12: EIFFEL, 99: EIFFEL + "?uselang=fr",
+                                                                      7: "Category:Big_Ben"})
+    catalog = load_catalog(root)
+    assert catalog.names() == {12: "Eiffel Tower (landmark 12)", 99: "Eiffel Tower (landmark 99)", 7: "Big Ben"}
+    assert catalog.problems[0].startswith("train_label_to_category.csv: 2 landmark_ids with names that differ only")
+    split = curate(catalog, top_n=0)
+    assert sorted(split.labels["name"]) == ["Big Ben", "Eiffel Tower (landmark 12)", "Eiffel Tower (landmark 99)"]
+    assert set(split.train["name"]) | set(split.val["name"]) == set(split.labels["name"])
+    # What the results pages show: the per-class table and the most confused pairs, by the labels' names.
+    i12, i99 = (int(split.labels.loc[split.labels["landmark_id"] == i, "index"].iloc[0]) for i in (12, 99))
+    report = per_class_report([i12, i99], [i99, i99], split.labels)
+    assert report["name"].is_unique
+    cm = np.zeros((3, 3), int)
+    cm[i12, i99] = 1
+    pair = most_confused_pairs(cm, split.labels).iloc[0]
+    assert (pair["true"], pair["predicted"]) == ("Eiffel Tower (landmark 12)", "Eiffel Tower (landmark 99)")
+    assert load_catalog(root).names() == catalog.names()  # the same on every load
+
+
+def folder_dataset(root, names):
+    for k, name in enumerate(names):
+        for i in range(2):
+            write_image(root / name / f"{i}.jpg", seed=10 * k + i)
+    return root
+
+
+def test_class_folders_whose_names_read_the_same_are_told_apart_by_the_folders_name(tmp_path):
+    nfc, nfd = (unicodedata.normalize(form, "Café") for form in ("NFC", "NFD"))
+    root = folder_dataset(tmp_path / "data", ["Big Ben", "Big_Ben", nfc, nfd, "Tower", "tower", "Eiffel Tower"])
+    names = sorted(load_catalog(root).names().values())
+    assert names == sorted(["Big Ben (folder Big Ben)", "Big Ben (folder Big_Ben)", "Café (folder Café)",
+                            f"{nfd} (folder Cafe\\u0301)", "Tower", "tower", "Eiffel Tower"])
+    assert len({unicodedata.normalize("NFC", n) for n in names}) == len(names)
+    # A folder added beside them changes no name (a folder's number shifts; its name does not).
+    folder_dataset(root, ["Abbey"])
+    assert sorted(set(load_catalog(root).names().values()) - {"Abbey"}) == names
+    labels = curate(load_catalog(root), top_n=0).labels
+    assert labels["name"].is_unique and "Big Ben (folder Big_Ben)" in set(labels["name"])
+
+
+@pytest.mark.parametrize("names", [["Tower", "Bridge"], ["Tower", "tower"]])
+def test_names_that_can_be_told_apart_are_left_as_they_are(tmp_path, names):
+    assert sorted(load_catalog(folder_dataset(tmp_path / "d", names)).names().values()) == sorted(names)
