@@ -213,3 +213,134 @@ def test_the_predict_pages_kept_copy_of_a_tiff_with_a_preview_first_is_the_photo
     copy = Image.open(io.BytesIO(small_copy("scan.tif", data, side=300)))
     assert copy.size == (400, 300)
     assert np.abs(np.asarray(copy, np.int16) - decode_image(data).astype(np.int16)).mean() < 3  # JPEG's loss only
+
+
+def test_predict_py_given_its_export_folder_or_a_run_folder_says_so_once(script, tmp_path, capsys):
+    """predict.py given its own export folder (or a run's) listed every file in it as "not an image type", one by
+    one, then "no photos in this folder"; now one line saying what the folder is and what to give. Inside a folder of
+    photos each is listed once as skipped and nothing in it is read (a run's report charts are PNGs), as glr lists it."""
+    import json
+
+    from glr.submission import scan_folder
+
+    export = Path(script.__file__).parent
+    run = tmp_path / "results" / "run1"
+    (run / "report").mkdir(parents=True)
+    (run / "status.json").write_text(json.dumps({"state": "finished"}))
+    (run / "config.json").write_text("{}")
+    _photo().save(run / "report" / "confusion.png")  # a chart: no photo to predict
+    for folder, what in ((export, "a glr export folder (a model, its labels and predict.py)"), (run, "a glr run folder")):
+        assert script.main([str(folder)]) == 1
+        out, err = capsys.readouterr()
+        assert out == "" and err.splitlines() == [
+            f"{folder}: {what}: its {'charts and ' if folder == run else ''}files are not photos to predict; give "
+            "predict.py the photos, or a folder of them"]
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    _photo().save(photos / "a.jpg")
+    import shutil
+
+    shutil.copytree(export, photos / "export")  # the export unzipped among the photos
+    shutil.copytree(run, photos / "trip" / "run1")
+    assert script.main([str(photos)]) == 0
+    out, err = capsys.readouterr()
+    assert [line for line in out.splitlines() if not line.startswith("  ")] == [str(photos / "a.jpg")]
+    assert err.splitlines() == [f"  skipped {path}: {why}" for path, why in scan_folder(photos)[1]] == [
+        f"  skipped {photos / 'export'}: a glr export folder (a model, its labels and predict.py): its files are not "
+        "photos to predict",
+        f"  skipped {photos / 'trip' / 'run1'}: a glr run folder: its charts and files are not photos to predict"]
+
+
+def test_glr_folders_are_marked_by_the_names_glr_writes():
+    """The files that mark a run and an export folder (glr.submission.GLR_FOLDERS) are the ones glr writes."""
+    from glr import export
+    from glr.submission import GLR_FOLDERS
+    from glr.training.run import Run
+
+    run = Run(Path("x"))
+    assert set(GLR_FOLDERS) == {(run.status_path.name, run.config_path.name),
+                                (export.EXAMPLE_NAME, export.NOTE_NAME, export.LABELS_NAME)}
+
+
+def _cut_and_damaged_photos(folder: Path) -> list[Path]:
+    """Each format glr decodes, cut short at a tenth, half and nine tenths (a download or copy stopped), and with 200
+    bytes flipped in its middle."""
+    import io
+
+    made = []
+    for fmt, ext in (("JPEG", "jpg"), ("PNG", "png"), ("WEBP", "webp"), ("GIF", "gif"), ("BMP", "bmp"), ("TIFF", "tif")):
+        buffer = io.BytesIO()
+        _photo(120, 90).save(buffer, fmt)
+        raw = buffer.getvalue()
+        for part in (0.1, 0.5, 0.9):
+            made.append(folder / f"cut_{part}.{ext}")
+            made[-1].write_bytes(raw[:int(len(raw) * part)])
+        middle = len(raw) // 2
+        made.append(folder / f"flipped.{ext}")
+        made[-1].write_bytes(raw[:middle] + bytes(255 - b for b in raw[middle:middle + 200]) + raw[middle + 200:])
+    return made
+
+
+def test_predict_py_says_a_cut_or_damaged_photo_in_glrs_words(script, tmp_path, capsys):
+    """A JPEG cut short was "not readable as a photo (OSError: image file is truncated (76 bytes not processed))" or
+    "(OSError: Truncated File Read)", where glr says "image file is truncated (incomplete download or copy?)"; now each
+    cut or damaged photo glr refuses gets glr's own line, and the ones glr decodes are predicted by both."""
+    from test_robustness_predict_script import glr_says, predicted
+
+    refused = 0
+    for path in _cut_and_damaged_photos(tmp_path):
+        try:
+            said = glr_says(path)
+        except BaseException:  # noqa: BLE001 - glr decodes it (200 flipped bytes of a WebP): so does predict.py
+            assert script.main([str(path)]) == 0 and predicted(capsys.readouterr().out) == [str(path)]
+            continue
+        refused += 1
+        assert script.main([str(path)]) == 1
+        assert capsys.readouterr().err.strip() == said, path.name
+    assert refused >= 18
+    assert glr_says(tmp_path / "cut_0.5.jpg") == f"{tmp_path / 'cut_0.5.jpg'}: image file is truncated (incomplete " \
+        "download or copy?)"
+
+
+def test_predict_py_reads_a_png_holding_a_large_edit_history_as_glr_does(script, tmp_path, capsys):
+    """A PNG whose XMP edit history is 2 MB (photo editors write them near 1 MB): glr raises Pillow's 1 MB limit on a
+    text chunk and predicts it; predict.py kept Pillow's limit and said "not readable as a photo (ValueError:
+    Decompressed data too large for PngImagePlugin.MAX_TEXT_CHUNK)". One over glr's own limit is said in glr's words."""
+    from PIL import PngImagePlugin
+
+    from glr.data.images import PNG_TEXT_CHUNK
+    from glr.predict import eval_view
+    from test_robustness_predict_script import glr_says, predicted
+
+    for name, size in (("history.png", 2 << 20), ("bomb.png", PNG_TEXT_CHUNK + 1)):
+        info = PngImagePlugin.PngInfo()
+        info.add_itxt("XML:com.adobe.xmp", "<x>" + "a" * size + "</x>", zip=True)
+        _photo(60, 40).save(tmp_path / name, pnginfo=info)
+    assert script.main([str(tmp_path / "history.png")]) == 0
+    assert predicted(capsys.readouterr().out) == [str(tmp_path / "history.png")]
+    assert np.abs(script.eval_view(str(tmp_path / "history.png"))[0] - eval_view(tmp_path / "history.png", 32)).max() <= 1
+    assert script.main([str(tmp_path / "bomb.png")]) == 1
+    assert capsys.readouterr().err.strip() == glr_says(tmp_path / "bomb.png")
+
+
+def test_predict_py_help_works_anywhere_copied_alone_and_without_its_runtime(tmp_path):
+    """`predict.py --help` copied alone (or sent without the export) said "preprocessing.json is not beside it", and
+    without its runtime "predict.py needs onnxruntime": the usage needs none of them."""
+    import shutil
+
+    template_script(tmp_path / "export", [{"index": 0, "landmark_id": 7, "name": "Tower"}])
+    alone = tmp_path / "alone"
+    alone.mkdir()
+    shutil.copy(tmp_path / "export" / "predict.py", alone)
+    done = _run(alone / "predict.py", "--help", cwd=tmp_path)
+    assert (done.returncode, done.stderr) == (0, "") and done.stdout.startswith("Top-5 landmarks of a photo")
+    assert "--out FILE.csv" in done.stdout
+    done = _run(alone / "predict.py", cwd=tmp_path)  # no photos: the usage, on stderr, exit 1
+    assert (done.returncode, done.stdout) == (1, "") and done.stderr.startswith("Top-5 landmarks of a photo")
+    hide = "sys.modules.update(dict.fromkeys(['onnxruntime', 'numpy', 'PIL']))"
+    code = f"import runpy, sys; {hide}; sys.argv = ['predict.py', '-h']; runpy.run_path({str(alone / 'predict.py')!r}, " \
+           "run_name='__main__')"
+    import subprocess
+
+    done = subprocess.run([sys.executable, "-I", "-c", code], capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert (done.returncode, done.stderr) == (0, "") and done.stdout.startswith("Top-5 landmarks of a photo")
