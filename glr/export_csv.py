@@ -4,7 +4,7 @@ Python source, pasted into predict.py as it is (not a format template). It follo
 CSV for people (a UTF-8 byte-order mark first, formula-like cells escaped by glr's own `escape_cell`, copied in) and
 glr.atomic's for writing (a temporary file beside the target, moved onto it when done), but streams its rows: 10,000
 photos are written as they are predicted, not held. It uses what predict.py defines before it: Usage,
-IMAGE_EXTENSIONS, escape_cell and its constants.
+HERE, NOTE, EXPORT_FILES, IMAGE_EXTENSIONS, escape_cell and printable with their constants.
 """
 
 CSV_NAME = "predictions.csv"  # what --out FOLDER/ holds, as glr predict's holds submission.csv
@@ -19,6 +19,12 @@ SOURCE = r'''def csv_target(out, photos):
         there = os.stat(target)
     except OSError:  # not there yet: nothing to overwrite
         return target
+    for name in (NOTE.get("model"), *EXPORT_FILES):
+        try:
+            if name and os.path.samestat(there, os.stat(HERE / name)):  # `--out labels.json` run in the export folder
+                raise Usage(f"--out {out} is this export's {name}, which predict.py needs; give the CSV another name")
+        except OSError:
+            continue
     for photo in photos:
         try:
             same = os.path.samestat(there, os.stat(photo))
@@ -62,12 +68,14 @@ class PredictionsCsv:
     def _write(self, start, cells):
         """One row, each text cell escaped as glr escapes a CSV for people's; a row holding a carriage return is
         quoted whole, as Python's csv would leave a bare one unquoted with "\n" line ends and split the row there."""
-        cells = [escape_cell(c) for c in cells]
+        # As glr writes a file name into a CSV (glr.paths.printable, copied): a name's undecodable bytes as U+FFFD, where
+        # they stopped the CSV with UnicodeEncodeError.
+        cells = [escape_cell(printable(c) if isinstance(c, str) else c) for c in cells]
         line = io.StringIO()
         quoting = csv.QUOTE_ALL if any("\r" in c for c in cells if isinstance(c, str)) else csv.QUOTE_MINIMAL
         csv.writer(line, lineterminator="\n", quoting=quoting).writerow(cells)
         if self.file is not None:
-            self.file.write((start + line.getvalue()).encode("utf-8"))
+            self.file.write((start + line.getvalue()).encode("utf-8", "replace"))  # a lone surrogate in labels.json
         else:
             self.text.write(start + line.getvalue())
 

@@ -56,43 +56,7 @@ import warnings
 from pathlib import Path
 
 
-class Usage(ValueError):
-    """Options predict.py cannot take, said in one line (exit 2, as argparse's)."""
-
-
-def asked_for(argv):
-    """(photos and folders, --out's value or None) from `argv`; None for -h or --help (unless a file is named so),
-    which were "file not found". Everything after "--" is a photo (as a shell user writes it before "-beach.jpg")."""
-    if any(arg in ("-h", "--help") and not os.path.lexists(arg) for arg in argv):
-        return None
-    given, out, rest = [], None, list(argv)
-    while rest:
-        arg = rest.pop(0)
-        if arg == "--":
-            return given + rest, out
-        if arg == "--out" or arg.startswith("--out="):
-            value = arg[6:] if "=" in arg else (rest.pop(0) if rest else None)
-            if not value:
-                raise Usage("--out needs a file name: --out predictions.csv (or --out - for the standard output)")
-            out = value
-        else:
-            given.append(arg)
-    return given, out
-
-
-def usage_code(argv):
-    """The exit code of `python predict.py ARGV` when it only asks for the usage (printed here), else None: it needs
-    none of the files beside the script nor its runtime, so predict.py --help works wherever the file is."""
-    try:
-        given = asked_for(argv)
-    except Usage as exc:
-        print(f"predict.py: {{exc}}", file=sys.stderr)
-        return 2
-    if given is not None and given[0]:
-        return None
-    print(__doc__, file=sys.stdout if given is None else sys.stderr)
-    return 0 if given is None else 1
-
+{cli_head}
 
 if __name__ == "__main__" and (code := usage_code(sys.argv[1:])) is not None:
     sys.exit(code)
@@ -154,6 +118,7 @@ SAME_PHOTO, TRAINING_PHOTO_NOTE = {same_photo!r}, {training_photo_note!r}
 # As glr (glr.spreadsheet): --out's CSV is for people, a byte-order mark first (Excel then reads it as UTF-8) and a
 # cell a spreadsheet would run as a formula escaped (escape_cell below is glr's own, copied).
 BOM, TRIGGERS, QUOTE, CSV_NAME = {bom!r}, {triggers!r}, {quote!r}, {csv_name!r}
+EXPORT_FILES = {export_files!r}  # the export's files beside this script, which --out never writes over
 
 HERE = Path(__file__).resolve().parent
 KEEP_TOGETHER = "keep predict.py in its export folder, beside the model, labels.json and preprocessing.json (unzip the whole export)"
@@ -298,47 +263,7 @@ def predict_each(photos, table):
     return failed
 
 
-def cli(argv):
-    """The exit code of `python predict.py ARGS`, as glr's: 0 all predicted, 1 some not, 2 a bad option, 130 Ctrl-C,
-    141 the reader of the output went away (`predict.py photos | head`), 1 with a word when the output cannot be
-    written (a full disk); those were a traceback."""
-    if (code := usage_code(argv)) is not None:
-        return code
-    given, out = asked_for(argv)
-    try:
-        if out != "-":
-            return 1 if main(given, out) else 0
-        # As glr predict's --out -: the CSV alone on stdout (for `> predictions.csv`, `| gzip`), the listing on stderr.
-        table, sys.stdout = sys.stdout, sys.stderr
-        try:
-            return 1 if main(given, table) else 0
-        finally:
-            sys.stdout = table
-    except Usage as exc:
-        print(f"predict.py: {{exc}}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
-    except BrokenPipeError:
-        drop_stdout()
-        return 141
-    except OSError as exc:  # `> /dev/full`, a full disk: said once, as glr says it, not a traceback
-        if exc.filename is not None or exc.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EIO):
-            raise
-        drop_stdout()
-        print(f"predict.py: the output cannot be written: {{exc.strerror}}", file=sys.stderr)
-        return 1
-
-
-def drop_stdout():
-    """What is left of stdout sent to the null device (Python's advice for a closed pipe), so the flush at exit cannot
-    fail again; a stdout with no file is left."""
-    try:
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-    except (OSError, ValueError, AttributeError):
-        pass
-
+{cli_tail}
 
 if __name__ == "__main__":
     sys.exit(cli(sys.argv[1:]))
@@ -354,10 +279,11 @@ def example_script(fmt: str, runtime: str) -> str:
     from glr.data.layouts import IMAGE_EXTENSIONS, SYSTEM_FOLDERS
     from glr.data.sniff import _HEIF_BRANDS, WEB_ADDRESS, _ftyp_brands
     from glr.export_photos import SOURCE as photo_functions
+    from glr.export_cli import HEAD as cli_head, TAIL as cli_tail
     from glr.export_csv import CSV_NAME, SOURCE as csv_functions
     from glr.export_verdict import SOURCE as verdict_class
     from glr.spreadsheet import BOM, QUOTE, TRIGGERS, escape_cell
-    from glr.paths import leads_in_a_circle
+    from glr.paths import leads_in_a_circle, printable
     from glr.predict import SAME_PHOTO, TRAINING_PHOTO_NOTE
     from glr.predict_command import SKIPPED_LISTED, STDIN_NOT_READ, _say_skipped
     from glr.submission import GLR_FOLDERS, UNLISTABLE, glr_folder, special_file
@@ -387,8 +313,9 @@ def example_script(fmt: str, runtime: str) -> str:
                                pixel_modes.colour_key_alpha, layouts.is_system_file, layouts.is_system_folder,
                                _say_skipped)),
                            photo_functions=photo_functions, csv_functions=csv_functions,
-                           escape_rule=inspect.getsource(escape_cell), bom=BOM, triggers=TRIGGERS, quote=QUOTE,
-                           csv_name=CSV_NAME, verdict_class=verdict_class, png_text_chunk=images.PNG_TEXT_CHUNK, short_trns=images.SHORT_TRNS,
+                           escape_rule="\n\n".join(map(inspect.getsource, (escape_cell, printable))),
+                           bom=BOM, triggers=TRIGGERS, quote=QUOTE, export_files=_export_files(),
+                           csv_name=CSV_NAME, verdict_class=verdict_class, cli_head=cli_head, cli_tail=cli_tail, png_text_chunk=images.PNG_TEXT_CHUNK, short_trns=images.SHORT_TRNS,
                            unsupported_words=images._UNSUPPORTED_WORDS, pillow_formats=images._PILLOW_FORMATS,
                            unsupported_rule="\n\n".join(inspect.getsource(f) for f in (
                                images._is_unsupported, images._unsupported, images._plugin_reason)))
@@ -404,3 +331,11 @@ PNG_CHUNKS_MESSAGE = "a PNG of over {:,} chunks before its picture (photos have 
 def _literal(value) -> str:
     """A constant as Python source; a set sorted, as its own repr follows string hashing (the script would differ each run)."""
     return "{" + ", ".join(map(repr, sorted(value))) + "}" if isinstance(value, (set, frozenset)) else repr(value)
+
+
+def _export_files() -> tuple:
+    """The names of the files an export may hold beside predict.py (its model named apart, in preprocessing.json)."""
+    from glr import export
+    from glr.export_verdict import ITEMS_NAME, VECTORS_NAME, VERDICT_NAME
+
+    return (export.EXAMPLE_NAME, export.NOTE_NAME, export.LABELS_NAME, VERDICT_NAME, VECTORS_NAME, ITEMS_NAME)

@@ -83,7 +83,8 @@ def test_out_dash_writes_the_csv_alone_to_stdout_and_a_folder_holds_predictions_
 
 def test_out_never_writes_over_a_photo(script, photos, tmp_path, capsys):
     """`--out photos/a.jpg` would have put the CSV where the photo was; so would `--out IMG` for a photo without an
-    extension given by name. Both are refused before anything is read (exit 2), the photo kept."""
+    extension given by name, and `--out labels.json` in the export's folder over the file predict.py needs. Each is
+    refused before anything is read (exit 2), the file kept."""
     kept = (photos / "a.jpg").read_bytes()
     assert script.cli(["--out", str(photos / "a.jpg"), str(photos / "b.png")]) == 2
     assert capsys.readouterr().err == f"predict.py: --out {photos / 'a.jpg'} names a photo; the predictions are a CSV " \
@@ -93,6 +94,15 @@ def test_out_never_writes_over_a_photo(script, photos, tmp_path, capsys):
     assert capsys.readouterr().err == f"predict.py: --out {photos / 'IMG'} is {photos / 'IMG'}, one of the photos to " \
         "predict; give the CSV another name\n"
     assert (photos / "a.jpg").read_bytes() == kept == (photos / "IMG").read_bytes()
+    export = Path(script.__file__).parent
+    (export / "model.onnx").write_bytes(b"the model")
+    script.NOTE["model"] = "model.onnx"
+    for name in ("labels.json", "predict.py", "model.onnx"):  # `--out labels.json` run in the export's folder
+        kept = (export / name).read_bytes()
+        assert script.cli(["--out", str(export / name), str(photos / "b.png")]) == 2
+        assert capsys.readouterr().err == f"predict.py: --out {export / name} is this export's {name}, which " \
+            "predict.py needs; give the CSV another name\n"
+        assert (export / name).read_bytes() == kept
     assert script.cli(["a.jpg", "--out"]) == 2
     assert "--out needs a file name" in capsys.readouterr().err
 
@@ -136,3 +146,19 @@ def test_the_verdicts_columns_and_a_name_in_any_script(tmp_path):
     assert rows == [["photo", "rank", "landmark_id", "name", "score", "known_score", "not_a_known_landmark",
                      "nearest_training_photo", "nearest_landmark_id", "similarity", "problem"],
                     ["東京/a.jpg", "1", "9", "東京タワー 🗼", "0.9", "0.61", "no", "'-abc", "9", "0.93", ""]]
+
+
+@pytest.mark.skipif(os.name == "nt", reason="Windows file names are always text")
+def test_a_file_name_that_is_not_utf8_is_written_as_glr_writes_it(script, tmp_path, capsys):
+    """A photo named in another encoding's bytes (caf\\xe9.jpg from an old camera card) stopped the CSV with
+    UnicodeEncodeError after its listing; now its undecodable byte is U+FFFD, as glr.paths.printable writes names."""
+    from glr.paths import printable
+
+    folder = tmp_path / "card"
+    folder.mkdir()
+    photo = os.path.join(os.fsencode(folder), b"caf\xe9.jpg")
+    _photo().save(photo)
+    assert script.cli(["--out", str(tmp_path / "p.csv"), str(folder)]) == 0
+    capsys.readouterr()
+    rows = read_back((tmp_path / "p.csv").read_bytes())
+    assert [row[0] for row in rows[1:]] == [printable(os.fsdecode(photo))] * 2 == [f"{folder}/caf\ufffd.jpg"] * 2
