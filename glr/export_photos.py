@@ -8,6 +8,7 @@ its formats, its listing of skipped files), NOTE and ImageError.
 
 SOURCE = r'''# As glr.data.images catches them around its decode: what Pillow raises for a file cut short or damaged.
 DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, IndexError, struct.error, TypeError)
+TOO_LARGE = "image is too large to decode safely; possibly a decompression bomb"  # glr's words for Pillow's guard
 
 
 def refuse_unless_photo(path):
@@ -47,9 +48,11 @@ def opened(path, data=None):
     has no decoder for is a MissingDecoder naming what to install, any other format glr's ImageError."""
     try:
         return Image.open(data or path, formats=_open_formats())  # as glr: Pillow's other formats are refused
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):  # as glr: Pillow's guard, in glr's words
+        raise ImageError(f"{path}: {TOO_LARGE}") from None
     except UnidentifiedImageError:  # an OSError, so caught before DECODE_ERRORS below
         if os.path.getsize(path) == 0:  # as glr: a failed download or copy, which Pillow calls "cannot identify"
-            raise ValueError("empty file (0 bytes)") from None
+            raise ImageError(f"{path}: empty file (0 bytes)") from None
         if need := missing_decoder(path):
             raise MissingDecoder(need) from None
         with open(path, "rb") as f:
@@ -122,14 +125,22 @@ def decoded_view(path, data=None):
             seek_photo(img)
         except DECODE_ERRORS as exc:
             raise damaged(path, exc) from None
+        width, height = img.size
+        if width < 1 or height < 1:
+            raise ImageError(f"{path}: image has no pixels ({width}x{height})")
         if img.format in ("JPEG", "MPO"):  # MPO: a JPEG holding more pictures (Ultra HDR, 3D cameras)
             draft = NOTE.get("jpeg_draft_to", big)
             img.draft("RGB", (draft, draft))  # as glr decodes: a faster JPEG decode near the final size
-        if img.size[0] * img.size[1] > 90_000_000:  # as glr: a full decode this big is more likely a bomb than a photo
-            raise ValueError(f"{img.size[0]}x{img.size[1]} pixels is too large to decode safely")
+        # As glr, in its words: a full decode this big is more likely a bomb than a photo; a JPEG read at reduced size
+        # costs only its reduced pixels, up to a limit of its own.
+        limit = MAX_JPEG_PIXELS if img.size != (width, height) else MAX_PIXELS
+        if width * height > limit or img.size[0] * img.size[1] > MAX_PIXELS:
+            raise ImageError(f"{path}: {width}x{height} pixels is too large (limit {limit / 1_000_000:g} megapixels); "
+                             "possibly a decompression bomb")
         # as glr: each scan of a progressive JPEG is decoded over the whole picture, and photos have a few dozen
-        if img.format in ("JPEG", "MPO") and (scans := jpeg_scans(Path(path).read_bytes())) > 100:
-            raise ValueError(f"a JPEG of {scans:,} scans is too slow to decode safely")
+        if img.format in ("JPEG", "MPO") and (scans := jpeg_scans(Path(path).read_bytes())) > MAX_JPEG_SCANS:
+            raise ImageError(f"{path}: a JPEG of {scans:,} scans, each decoded over the whole picture (photos have at "
+                             "most a few dozen); possibly a decompression bomb")
         # As glr (glr.data.orientation, glr.data.pixel_modes, copied above): turned as EXIF says without rewriting
         # its EXIF (a damaged block failed exif_transpose), then any mode to sRGB RGB, resized before a profile applies.
         try:
@@ -137,6 +148,8 @@ def decoded_view(path, data=None):
             img = to_rgb(upright(img), lambda rgb: rgb.resize((big, big), Image.Resampling.BILINEAR, reducing_gap=2.0))
         except DECODE_ERRORS as exc:  # a photo cut short or damaged: glr's words, not Pillow's exception
             raise damaged(path, exc) from None
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning):  # a GIF frame larger than its screen
+            raise ImageError(f"{path}: {TOO_LARGE}") from None
         if big >= BLANK_MIN_SIDE and max(high - low for low, high in img.getextrema()) <= BLANK_RANGE:
             raise Blank(BLANK_MESSAGE)
     offset = (big - size) // 2

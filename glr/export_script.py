@@ -83,7 +83,9 @@ warnings.filterwarnings("ignore", category=UserWarning, module="PIL")
 # The files beside this script are UTF-8 (glr writes them so): names in any script, read the same on Windows.
 # As glr: a 200-megapixel phone photo is a photo, decoded at reduced size below; Pillow's default
 # refuses anything over 179 MP as a decompression bomb.
-Image.MAX_IMAGE_PIXELS = 400_000_000
+MAX_PIXELS, MAX_JPEG_PIXELS, MAX_JPEG_SCANS = {max_pixels!r}, {max_jpeg_pixels!r}, {max_jpeg_scans!r}
+Image.MAX_IMAGE_PIXELS = MAX_JPEG_PIXELS
+warnings.simplefilter("error", Image.DecompressionBombWarning)  # as glr: Pillow only warns up to twice its limit
 # As glr (glr.data.images): a PNG's text chunk may hold a photo editor's XMP history near 1 MB, Pillow's limit;
 # a photo Pillow cannot decode is said in glr's words (damaged below, and the functions copied after ImageError).
 PNG_TEXT_CHUNK, SHORT_TRNS = {png_text_chunk!r}, {short_trns!r}
@@ -315,6 +317,8 @@ def example_script(fmt: str, runtime: str) -> str:
                            photo_functions=photo_functions, csv_functions=csv_functions,
                            escape_rule="\n\n".join(map(inspect.getsource, (escape_cell, printable))),
                            bom=BOM, triggers=TRIGGERS, quote=QUOTE, export_files=_export_files(),
+                           max_pixels=images.MAX_PIXELS, max_jpeg_pixels=images.MAX_JPEG_PIXELS,
+                           max_jpeg_scans=images.MAX_JPEG_SCANS,
                            csv_name=CSV_NAME, verdict_class=verdict_class, cli_head=cli_head, cli_tail=cli_tail, png_text_chunk=images.PNG_TEXT_CHUNK, short_trns=images.SHORT_TRNS,
                            unsupported_words=images._UNSUPPORTED_WORDS, pillow_formats=images._PILLOW_FORMATS,
                            unsupported_rule="\n\n".join(inspect.getsource(f) for f in (
