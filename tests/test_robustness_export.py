@@ -354,3 +354,56 @@ def test_predict_py_help_works_anywhere_copied_alone_and_without_its_runtime(tmp
 
     done = subprocess.run([sys.executable, "-I", "-c", code], capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert (done.returncode, done.stderr) == (0, "") and done.stdout.startswith("Top-5 landmarks of a photo")
+
+
+def _tiny_onnx_export(folder: Path) -> Path:
+    """A whole onnx export of two classes (its predict.py, note, labels and a real model.onnx of a few nodes that
+    scores a photo by its mean level), so predict.py runs end to end in a Python of its own."""
+    import json
+
+    import onnx
+    from onnx import TensorProto, helper
+
+    template_script(folder, [{"index": 0, "landmark_id": 7, "name": "Tower"}, {"index": 1, "landmark_id": 8, "name": "Pont"}])
+    note = json.loads((folder / "preprocessing.json").read_text())
+    (folder / "preprocessing.json").write_text(json.dumps({**note, "model": "model.onnx"}))
+    nodes = [helper.make_node("ReduceMean", ["x", "axes"], ["mean"], keepdims=1),
+             helper.make_node("Reshape", ["mean", "shape"], ["column"]),
+             helper.make_node("Mul", ["column", "w"], ["logits"]),
+             helper.make_node("Softmax", ["logits"], ["probabilities"], axis=1)]
+    constants = [helper.make_tensor("axes", TensorProto.INT64, [3], [1, 2, 3]),
+                 helper.make_tensor("shape", TensorProto.INT64, [2], [-1, 1]),
+                 helper.make_tensor("w", TensorProto.FLOAT, [1, 2], [0.01, -0.01])]
+    graph = helper.make_graph(nodes, "tiny", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 32, 32, 3])],
+                              [helper.make_tensor_value_info("probabilities", TensorProto.FLOAT, ["batch", 2])],
+                              initializer=constants)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
+    model.ir_version = 9
+    onnx.save(model, folder / "model.onnx")
+    return folder / "predict.py"
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="symlinks need rights on Windows")
+def test_predict_py_run_through_a_link_from_another_folder_in_an_isolated_python(tmp_path):
+    """Already handled, now tested end to end: predict.py linked into ~/bin, run from another folder with python -I
+    and -E, on a folder named with spaces and accents, its CSV to a file beside the photos and to a pipe: its files
+    found beside the real script, the same rows either way."""
+    import os
+    import subprocess
+
+    script = _tiny_onnx_export(tmp_path / "My exports" / "été 2026")
+    (tmp_path / "bin").mkdir()
+    os.symlink(script, tmp_path / "bin" / "landmarks")
+    photos = tmp_path / "trip to Zürich"
+    photos.mkdir()
+    _photo(seed=1).save(photos / "a 1.jpg")
+    _photo(seed=2).save(photos / "b.png")
+    runs = []
+    for flag, out in (("-I", str(photos / "résultats.csv")), ("-E", "-")):
+        runs.append(subprocess.run([sys.executable, flag, str(tmp_path / "bin" / "landmarks"), "--out", out,
+                                    "trip to Zürich"], capture_output=True, timeout=120, cwd=tmp_path))
+        assert runs[-1].returncode == 0, runs[-1].stderr.decode()[-2000:]
+    written = (photos / "résultats.csv").read_bytes()
+    assert runs[1].stdout == written and written.startswith("\ufeffphoto,rank,".encode())
+    assert written.decode("utf-8-sig").splitlines()[1].startswith("trip to Zürich/a 1.jpg,1,")
+    assert runs[0].stdout.decode().startswith("trip to Zürich/a 1.jpg\n  1. Tower (landmark 7): 0.9")
