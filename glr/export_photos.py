@@ -194,13 +194,20 @@ def photos_of(paths):
                 print(f"note: {path} was given twice: predicted once", file=sys.stderr)
                 continue
             folders.add(os.path.abspath(path))
-            if path.is_dir() and (why := glr_folder(path)):  # this export's own folder, a run's: said once, not per file
-                problems.append(f"{path}: {why}; give predict.py the photos, or a folder of them")
+            # A run's folder or an export's given: said once, where each of its files was listed as no photo. Photos put
+            # beside predict.py in its export folder are still predicted, its own files passed over.
+            mine = glr_folder(path) if path.is_dir() else None
+            export = mine and all(os.path.isfile(os.path.join(path, mark)) for mark in EXPORT_MARKS)
+            if mine and not export:
+                problems.append(f"{path}: {mine}; give predict.py the photos, or a folder of them")
                 continue
             listed, unlistable, made = [], [], []
             # As glr: one walk (links to folders not followed), and a folder it cannot look in said, where rglob was silent.
             for folder, subfolders, names in os.walk(path, onerror=unlistable.append) if path.is_dir() else ():
-                if why := glr_folder(folder):  # as glr.submission.scan_folder: listed once, nothing in it read
+                if folder == os.fspath(path) and export:
+                    names = [name for name in names if name not in EXPORT_FILES]
+                    subfolders[:] = [name for name in subfolders if name not in EXPORT_FILES]  # a SavedModel's folder
+                elif why := glr_folder(folder):  # as glr.submission.scan_folder: listed once, nothing in it read
                     made.append((Path(folder), why))
                     subfolders.clear()
                     continue
@@ -229,7 +236,8 @@ def photos_of(paths):
             _say_skipped([(str(f), why) for f, why in skipped])
             found = [str(path)] if not path.is_dir() else [str(f) for f in files]
             if not found:  # as glr: said, not an empty listing
-                problems.append(f"{path}: no photos in this folder ({', '.join(IMAGE_EXTENSIONS)})")
+                problems.append(f"{path}: {mine}; give predict.py the photos, or a folder of them" if mine else
+                                f"{path}: no photos in this folder ({', '.join(IMAGE_EXTENSIONS)})")
             for photo in found:
                 if os.path.abspath(photo) in photos:  # "a.jpg ./a.jpg", or a photo and its folder
                     print(f"note: {photo} was given twice: predicted once", file=sys.stderr)

@@ -96,7 +96,7 @@ _UNSUPPORTED_WORDS, _PILLOW_FORMATS = {unsupported_words!r}, {pillow_formats!r}
 BLANK_RANGE, BLANK_MIN_SIDE, BLANK_MESSAGE = {blank_range}, {blank_min_side}, {blank_message!r}
 IMAGE_EXTENSIONS, SYSTEM_FOLDERS = {image_extensions!r}, {system_folders!r}
 UNLISTABLE = {unlistable!r}  # as glr.submission: a folder it cannot look in
-GLR_FOLDERS = {glr_folders!r}  # as glr.submission: the files marking a folder glr made, no photos
+GLR_FOLDERS, EXPORT_MARKS = {glr_folders!r}, {export_marks!r}  # as glr.submission: the files marking a folder glr made
 WEB_ADDRESS = {web_address!r}  # as glr.data.sniff: a web address given where a photo goes
 STDIN_NOT_READ = {stdin_not_read!r}  # as glr predict: `-` names no photo
 # As glr: which picture of a file is the photo (a TIFF may lead with a small preview page); largest_page and
@@ -120,7 +120,8 @@ SAME_PHOTO, TRAINING_PHOTO_NOTE = {same_photo!r}, {training_photo_note!r}
 # As glr (glr.spreadsheet): --out's CSV is for people, a byte-order mark first (Excel then reads it as UTF-8) and a
 # cell a spreadsheet would run as a formula escaped (escape_cell below is glr's own, copied).
 BOM, TRIGGERS, QUOTE, CSV_NAME = {bom!r}, {triggers!r}, {quote!r}, {csv_name!r}
-EXPORT_FILES = {export_files!r}  # the export's files beside this script, which --out never writes over
+# The export's files beside this script: passed over among photos put in its folder, never written over by --out.
+EXPORT_FILES = {export_files!r}
 
 HERE = Path(__file__).resolve().parent
 KEEP_TOGETHER = "keep predict.py in its export folder, beside the model, labels.json and preprocessing.json (unzip the whole export)"
@@ -288,13 +289,14 @@ def example_script(fmt: str, runtime: str) -> str:
     from glr.paths import leads_in_a_circle, printable
     from glr.predict import SAME_PHOTO, TRAINING_PHOTO_NOTE
     from glr.predict_command import SKIPPED_LISTED, STDIN_NOT_READ, _say_skipped
-    from glr.submission import GLR_FOLDERS, UNLISTABLE, glr_folder, special_file
+    from glr.submission import EXPORT_MARKS, GLR_FOLDERS, UNLISTABLE, glr_folder, special_file
 
     imports, loader = _LOADERS[fmt]
     return _EXAMPLE.format(fmt=fmt, runtime=runtime, imports=textwrap.indent(imports, "    "), loader=loader,
                            blank_range=BLANK_RANGE, blank_min_side=BLANK_MIN_SIDE, blank_message=BLANK_MESSAGE,
                            image_extensions=IMAGE_EXTENSIONS, system_folders=sorted(SYSTEM_FOLDERS), web_address=WEB_ADDRESS,
                            stdin_not_read=STDIN_NOT_READ, unlistable=UNLISTABLE, glr_folders=GLR_FOLDERS,
+                           export_marks=EXPORT_MARKS,
                            tiff_pages=TIFF_PAGES_LOOKED_AT,
                            heif_brands=_literal(_HEIF_BRANDS),
                            avif_brands=_literal({b"avif", b"avis"} & _HEIF_BRANDS),
@@ -338,8 +340,9 @@ def _literal(value) -> str:
 
 
 def _export_files() -> tuple:
-    """The names of the files an export may hold beside predict.py (its model named apart, in preprocessing.json)."""
+    """The names of the files (and a SavedModel's folder) an export may hold beside predict.py."""
     from glr import export
     from glr.export_verdict import ITEMS_NAME, VECTORS_NAME, VERDICT_NAME
 
-    return (export.EXAMPLE_NAME, export.NOTE_NAME, export.LABELS_NAME, VERDICT_NAME, VECTORS_NAME, ITEMS_NAME)
+    return (export.EXAMPLE_NAME, export.NOTE_NAME, export.LABELS_NAME, VERDICT_NAME, VECTORS_NAME, ITEMS_NAME,
+            *export.MODEL_NAMES.values())

@@ -38,9 +38,9 @@ SUBMISSION_NOTE = ("Photos called not a known landmark are ranked after every kn
 UNLISTABLE = "a folder that cannot be listed ({}): its photos are not predicted"
 # The files that mark a folder glr made, whose files are no photos to predict (glr predict and the exported predict.py,
 # which copies glr_folder): a run's (Run.status_path, Run.config_path) and an export's (glr.export's names).
-GLR_FOLDERS = {("status.json", "config.json"): "a glr run folder: its charts and files are not photos to predict",
-               ("predict.py", "preprocessing.json", "labels.json"):
-                   "a glr export folder (a model, its labels and predict.py): its files are not photos to predict"}
+RUN_MARKS, EXPORT_MARKS = ("status.json", "config.json"), ("predict.py", "preprocessing.json", "labels.json")
+GLR_FOLDERS = {RUN_MARKS: "a glr run folder: its charts and files are not photos to predict",
+               EXPORT_MARKS: "a glr export folder (a model, its labels and predict.py): its files are not photos to predict"}
 
 
 def scan_folder(folder: str | os.PathLike) -> tuple[list[str], list[tuple[str, str]]]:

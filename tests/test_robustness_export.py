@@ -217,8 +217,9 @@ def test_the_predict_pages_kept_copy_of_a_tiff_with_a_preview_first_is_the_photo
 
 def test_predict_py_given_its_export_folder_or_a_run_folder_says_so_once(script, tmp_path, capsys):
     """predict.py given its own export folder (or a run's) listed every file in it as "not an image type", one by
-    one, then "no photos in this folder"; now one line saying what the folder is and what to give. Inside a folder of
-    photos each is listed once as skipped and nothing in it is read (a run's report charts are PNGs), as glr lists it."""
+    one, then "no photos in this folder"; now one line saying what the folder is and what to give (photos put beside
+    predict.py are still predicted). Inside a folder of photos each is listed once as skipped and nothing in it is
+    read (a run's report charts are PNGs), as glr lists it."""
     import json
 
     from glr.submission import scan_folder
@@ -235,12 +236,25 @@ def test_predict_py_given_its_export_folder_or_a_run_folder_says_so_once(script,
         assert out == "" and err.splitlines() == [
             f"{folder}: {what}: its {'charts and ' if folder == run else ''}files are not photos to predict; give "
             "predict.py the photos, or a folder of them"]
+    (export / "saved_model").mkdir()  # a SavedModel export's model is a folder
+    (export / "saved_model" / "saved_model.pb").write_bytes(b"\0")
+    (export / "notes.txt").write_text("mine")
+    assert script.main([str(export)]) == 1  # the export's own files unsaid; the user's note listed, as in any folder
+    assert capsys.readouterr().err.splitlines()[1:] == [
+        f"{export}: a glr export folder (a model, its labels and predict.py): its files are not photos to predict; give "
+        "predict.py the photos, or a folder of them"]
+    _photo().save(export / "tried.jpg")  # a photo put beside predict.py to try it (row 142): predicted, the rest unsaid
+    assert script.main([str(export)]) == 0
+    out, err = capsys.readouterr()
+    assert out.splitlines()[0] == str(export / "tried.jpg") and err == \
+        f"  skipped {export / 'notes.txt'}: .txt is not an image type ({', '.join(script.IMAGE_EXTENSIONS)})\n"
+    (export / "tried.jpg").unlink()
     photos = tmp_path / "photos"
     photos.mkdir()
     _photo().save(photos / "a.jpg")
     import shutil
 
-    shutil.copytree(export, photos / "export")  # the export unzipped among the photos
+    shutil.copytree(export, photos / "export")  # the export unzipped among the photos: passed over whole, as glr does
     shutil.copytree(run, photos / "trip" / "run1")
     assert script.main([str(photos)]) == 0
     out, err = capsys.readouterr()
