@@ -192,6 +192,8 @@ def main(paths, out=None):
         print(problem, file=sys.stderr)
     failed = len(problems)
     if not photos:  # as glr: said before the model is loaded, and no empty CSV written
+        if out is not None:  # where one was asked for, said, so no older CSV of that name is taken for this one's
+            print("predict.py: no photos to predict, so no CSV was written", file=sys.stderr)
         return failed
     # Before the model loads (seconds) and the photos are predicted (hours): a CSV that cannot be written is said now.
     table = None if out is None else PredictionsCsv(out, photos, VERDICT is not None)

@@ -75,6 +75,10 @@ def test_out_dash_writes_the_csv_alone_to_stdout_and_a_folder_holds_predictions_
     out, err = capsys.readouterr()
     assert out.startswith("\ufeffphoto,rank,") and len(read_back(out.encode())) == 3
     assert f"{photos / 'a.jpg'}\n  1. " in err
+    (tmp_path / "none").mkdir()
+    assert script.cli(["--out", str(tmp_path / "none.csv"), str(tmp_path / "none")]) == 1  # an empty folder
+    assert capsys.readouterr().err.splitlines()[-1] == "predict.py: no photos to predict, so no CSV was written"
+    assert not (tmp_path / "none.csv").exists()
     for given in (str(tmp_path / "new") + os.sep, str(photos)):
         assert script.cli([f"--out={given}", str(photos / "a.jpg")]) == 0
         assert len(read_back((Path(given) / "predictions.csv").read_bytes())) == 3
