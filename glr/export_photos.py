@@ -6,7 +6,12 @@ constants, the functions copied from glr with inspect.getsource (glr's decoding 
 its formats, its listing of skipped files), NOTE and ImageError.
 """
 
-SOURCE = r'''def refuse_unless_photo(path):
+SOURCE = r'''# As glr.data.images catches them around its decode: what Pillow raises for a file cut short or damaged.
+DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, IndexError, struct.error, TypeError)
+TOO_LARGE = "image is too large to decode safely; possibly a decompression bomb"  # glr's words for Pillow's guard
+
+
+def refuse_unless_photo(path):
     """As glr does before Pillow opens a file: ImageError for one that is no regular file (a pipe would block for
     ever), that cannot be read, that is known to be something else, or a PNG of too many chunks."""
     try:
@@ -43,15 +48,45 @@ def opened(path, data=None):
     has no decoder for is a MissingDecoder naming what to install, any other format glr's ImageError."""
     try:
         return Image.open(data or path, formats=_open_formats())  # as glr: Pillow's other formats are refused
-    except UnidentifiedImageError:
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):  # as glr: Pillow's guard, in glr's words
+        raise ImageError(f"{path}: {TOO_LARGE}") from None
+    except UnidentifiedImageError:  # an OSError, so caught before DECODE_ERRORS below
         if os.path.getsize(path) == 0:  # as glr: a failed download or copy, which Pillow calls "cannot identify"
-            raise ValueError("empty file (0 bytes)") from None
+            raise ImageError(f"{path}: empty file (0 bytes)") from None
         if need := missing_decoder(path):
             raise MissingDecoder(need) from None
         with open(path, "rb") as f:
-            if not looks_like(f.read(64)):  # as glr: an ICO, a TGA, a PCX... said in its words
+            if not (fmt := looks_like(f.read(64))):  # as glr: an ICO, a TGA, a PCX... said in its words
                 raise ImageError(f"{path}: not an image, or a format glr cannot read (use {SUPPORTED_TEXT})") from None
-        raise
+        # As glr: a well-formed variant Pillow has no decoder for, else a file cut short or damaged.
+        reason = _plugin_reason(Path(path).read_bytes() if data is None else data.getvalue(), fmt)
+        if reason and _is_unsupported(reason):
+            raise _unsupported(path, fmt, reason) from None
+        raise ImageError(f"{path}: a damaged or truncated {fmt} file (incomplete download or copy?)") from None
+    except DECODE_ERRORS as exc:  # a PNG's text chunk past the limit, a tRNS chunk too short: as glr says or mends them
+        raise damaged(path, exc) from None
+
+
+def damaged(path, exc):
+    """glr's words (glr.data.images' decode) for a photo Pillow opened but could not decode: cut short, damaged, a
+    kind it cannot decode, metadata too large; `exc` itself for a tRNS chunk too short, which eval_view mends."""
+    detail = str(exc) or exc.__class__.__name__
+    if detail == SHORT_TRNS:
+        return exc
+    with open(path, "rb") as f:
+        fmt = looks_like(f.read(64))
+    if "MAX_TEXT" in detail:  # Pillow inflates text chunks and the colour profile (iCCP) under one limit
+        what = "colour profile" if set(_png_chunks(Path(path).read_bytes())) & {b"iCCP", b"zTXt", b"iTXt"} == {b"iCCP"} \
+            else "text metadata"
+        return ImageError(f"{path}: its PNG {what} is too large to read safely (over {PNG_TEXT_CHUNK >> 20} MB in one "
+                          f"chunk or {PngImagePlugin.MAX_TEXT_MEMORY >> 20} MB in all); save the photo again without metadata")
+    if detail == "cannot load this image" and fmt:  # headers and no picture data at all, as a download cut early leaves
+        return ImageError(f"{path}: a damaged or truncated {fmt} file (incomplete download or copy?)")
+    if "truncated" in detail.lower():
+        return ImageError(f"{path}: image file is truncated (incomplete download or copy?)")
+    if _is_unsupported(detail):
+        return _unsupported(path, fmt or "image", detail)
+    return ImageError(f"{path}: image is corrupt and cannot be decoded ({detail})")
 
 
 def jpeg_scans(data):
@@ -86,19 +121,35 @@ def decoded_view(path, data=None):
     """eval_view's decode of `path` (or of its bytes `data`, as mended), after glr's checks on the file."""
     big, size = NOTE["resize_to"], NOTE["input_size"]
     with opened(path, data) as img:
-        seek_photo(img)
+        try:
+            seek_photo(img)
+        except DECODE_ERRORS as exc:
+            raise damaged(path, exc) from None
+        width, height = img.size
+        if width < 1 or height < 1:
+            raise ImageError(f"{path}: image has no pixels ({width}x{height})")
         if img.format in ("JPEG", "MPO"):  # MPO: a JPEG holding more pictures (Ultra HDR, 3D cameras)
             draft = NOTE.get("jpeg_draft_to", big)
             img.draft("RGB", (draft, draft))  # as glr decodes: a faster JPEG decode near the final size
-        if img.size[0] * img.size[1] > 90_000_000:  # as glr: a full decode this big is more likely a bomb than a photo
-            raise ValueError(f"{img.size[0]}x{img.size[1]} pixels is too large to decode safely")
+        # As glr, in its words: a full decode this big is more likely a bomb than a photo; a JPEG read at reduced size
+        # costs only its reduced pixels, up to a limit of its own.
+        limit = MAX_JPEG_PIXELS if img.size != (width, height) else MAX_PIXELS
+        if width * height > limit or img.size[0] * img.size[1] > MAX_PIXELS:
+            raise ImageError(f"{path}: {width}x{height} pixels is too large (limit {limit / 1_000_000:g} megapixels); "
+                             "possibly a decompression bomb")
         # as glr: each scan of a progressive JPEG is decoded over the whole picture, and photos have a few dozen
-        if img.format in ("JPEG", "MPO") and (scans := jpeg_scans(Path(path).read_bytes())) > 100:
-            raise ValueError(f"a JPEG of {scans:,} scans is too slow to decode safely")
-        img.load()
+        if img.format in ("JPEG", "MPO") and (scans := jpeg_scans(Path(path).read_bytes())) > MAX_JPEG_SCANS:
+            raise ImageError(f"{path}: a JPEG of {scans:,} scans, each decoded over the whole picture (photos have at "
+                             "most a few dozen); possibly a decompression bomb")
         # As glr (glr.data.orientation, glr.data.pixel_modes, copied above): turned as EXIF says without rewriting
         # its EXIF (a damaged block failed exif_transpose), then any mode to sRGB RGB, resized before a profile applies.
-        img = to_rgb(upright(img), lambda rgb: rgb.resize((big, big), Image.Resampling.BILINEAR, reducing_gap=2.0))
+        try:
+            img.load()
+            img = to_rgb(upright(img), lambda rgb: rgb.resize((big, big), Image.Resampling.BILINEAR, reducing_gap=2.0))
+        except DECODE_ERRORS as exc:  # a photo cut short or damaged: glr's words, not Pillow's exception
+            raise damaged(path, exc) from None
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning):  # a GIF frame larger than its screen
+            raise ImageError(f"{path}: {TOO_LARGE}") from None
         if big >= BLANK_MIN_SIDE and max(high - low for low, high in img.getextrema()) <= BLANK_RANGE:
             raise Blank(BLANK_MESSAGE)
     offset = (big - size) // 2
@@ -130,7 +181,8 @@ def photos_of(paths):
             problems.append(f"-: {STDIN_NOT_READ}")
             continue
         if given.startswith("-") and not os.path.lexists(given):  # "--top-k": read as a photo, it was "file not found"
-            problems.append(f"{given}: no such photo or folder; predict.py takes no options, only photos and folders")
+            problems.append(f"{given}: no such photo or folder; predict.py takes no options but --out FILE.csv, only "
+                            "photos and folders")
             continue
         given = os.path.expanduser(given)  # a quoted "~/trip"
         matched = [given]
@@ -142,9 +194,23 @@ def photos_of(paths):
                 print(f"note: {path} was given twice: predicted once", file=sys.stderr)
                 continue
             folders.add(os.path.abspath(path))
-            listed, unlistable = [], []
+            # A run's folder or an export's given: said once, where each of its files was listed as no photo. Photos put
+            # beside predict.py in its export folder are still predicted, its own files passed over.
+            mine = glr_folder(path) if path.is_dir() else None
+            export = mine and all(os.path.isfile(os.path.join(path, mark)) for mark in EXPORT_MARKS)
+            if mine and not export:
+                problems.append(f"{path}: {mine}; give predict.py the photos, or a folder of them")
+                continue
+            listed, unlistable, made = [], [], []
             # As glr: one walk (links to folders not followed), and a folder it cannot look in said, where rglob was silent.
-            for folder, _, names in os.walk(path, onerror=unlistable.append) if path.is_dir() else ():
+            for folder, subfolders, names in os.walk(path, onerror=unlistable.append) if path.is_dir() else ():
+                if folder == os.fspath(path) and export:
+                    names = [name for name in names if name not in EXPORT_FILES]
+                    subfolders[:] = [name for name in subfolders if name not in EXPORT_FILES]  # a SavedModel's folder
+                elif why := glr_folder(folder):  # as glr.submission.scan_folder: listed once, nothing in it read
+                    made.append((Path(folder), why))
+                    subfolders.clear()
+                    continue
                 listed += [Path(folder, name) for name in names]
             # As glr.submission.scan_folder: every other file and each broken link listed as skipped, saying why.
             in_system_folder = lambda f: any(map(is_system_folder, f.relative_to(path).parts))  # noqa: E731
@@ -153,6 +219,7 @@ def photos_of(paths):
             listed.sort()
             links = {f for f in listed if f.is_symlink() and not f.exists()}
             skipped += [(f, gone_link(f)) for f in sorted(links) if not in_system_folder(f.parent)]
+            skipped += sorted(made)
             files = []
             for f in listed:
                 if f in links or in_system_folder(f.parent) or is_system_file(f) or f.is_dir():
@@ -169,7 +236,8 @@ def photos_of(paths):
             _say_skipped([(str(f), why) for f, why in skipped])
             found = [str(path)] if not path.is_dir() else [str(f) for f in files]
             if not found:  # as glr: said, not an empty listing
-                problems.append(f"{path}: no photos in this folder ({', '.join(IMAGE_EXTENSIONS)})")
+                problems.append(f"{path}: {mine}; give predict.py the photos, or a folder of them" if mine else
+                                f"{path}: no photos in this folder ({', '.join(IMAGE_EXTENSIONS)})")
             for photo in found:
                 if os.path.abspath(photo) in photos:  # "a.jpg ./a.jpg", or a photo and its folder
                     print(f"note: {photo} was given twice: predicted once", file=sys.stderr)

@@ -27,13 +27,15 @@ _LOADERS = {
              "    return lambda x: outputs(session.run(None, {name: x}))  # probabilities first, then the embedding"),
 }
 
-_EXAMPLE = '''"""Top-5 landmarks of a photo with the exported {fmt} model: python predict.py PHOTO_OR_FOLDER [...]
+_EXAMPLE = '''"""Top-5 landmarks of a photo with the exported {fmt} model: python predict.py [--out FILE.csv] PHOTO_OR_FOLDER [...]
 
 Standalone: needs numpy, Pillow and {runtime}; not glr.
 The input is described in preprocessing.json beside this file. With verdict.json and the
 index beside it (an export of a run with an embedding index), each photo also gets the run's
 "not a known landmark" verdict and its nearest training photo, as glr's Predictor gives them.
 A folder stands for the photos in it and its sub-folders (by extension), as with glr.
+--out FILE.csv also writes the predictions as a CSV for a spreadsheet (one row per photo and rank;
+a photo not predicted gets one row saying why); --out - writes the CSV to the standard output.
 """
 
 from __future__ import annotations  # the copied functions below keep their annotations unevaluated
@@ -49,12 +51,19 @@ import re
 import stat
 import struct
 import sys
+import tempfile
 import warnings
 from pathlib import Path
 
+
+{cli_head}
+
+if __name__ == "__main__" and (code := usage_code(sys.argv[1:])) is not None:
+    sys.exit(code)
+
 try:
     import numpy as np
-    from PIL import Image, ImageCms, UnidentifiedImageError
+    from PIL import Image, ImageCms, PngImagePlugin, UnidentifiedImageError
 except ImportError as exc:  # a bare environment: say what to install, not a traceback
     sys.exit(f"predict.py needs numpy and Pillow ({{exc}}): pip install numpy pillow")
 
@@ -74,12 +83,20 @@ warnings.filterwarnings("ignore", category=UserWarning, module="PIL")
 # The files beside this script are UTF-8 (glr writes them so): names in any script, read the same on Windows.
 # As glr: a 200-megapixel phone photo is a photo, decoded at reduced size below; Pillow's default
 # refuses anything over 179 MP as a decompression bomb.
-Image.MAX_IMAGE_PIXELS = 400_000_000
+MAX_PIXELS, MAX_JPEG_PIXELS, MAX_JPEG_SCANS = {max_pixels!r}, {max_jpeg_pixels!r}, {max_jpeg_scans!r}
+Image.MAX_IMAGE_PIXELS = MAX_JPEG_PIXELS
+warnings.simplefilter("error", Image.DecompressionBombWarning)  # as glr: Pillow only warns up to twice its limit
+# As glr (glr.data.images): a PNG's text chunk may hold a photo editor's XMP history near 1 MB, Pillow's limit;
+# a photo Pillow cannot decode is said in glr's words (damaged below, and the functions copied after ImageError).
+PNG_TEXT_CHUNK, SHORT_TRNS = {png_text_chunk!r}, {short_trns!r}
+PngImagePlugin.MAX_TEXT_CHUNK = PNG_TEXT_CHUNK
+_UNSUPPORTED_WORDS, _PILLOW_FORMATS = {unsupported_words!r}, {pillow_formats!r}
 # As glr (glr.data.images, glr.data.layouts): a photo of one flat colour has nothing to recognise,
 # and a folder's photos are found by extension, past the folders an OS or a NAS writes.
 BLANK_RANGE, BLANK_MIN_SIDE, BLANK_MESSAGE = {blank_range}, {blank_min_side}, {blank_message!r}
 IMAGE_EXTENSIONS, SYSTEM_FOLDERS = {image_extensions!r}, {system_folders!r}
 UNLISTABLE = {unlistable!r}  # as glr.submission: a folder it cannot look in
+GLR_FOLDERS, EXPORT_MARKS = {glr_folders!r}, {export_marks!r}  # as glr.submission: the files marking a folder glr made
 WEB_ADDRESS = {web_address!r}  # as glr.data.sniff: a web address given where a photo goes
 STDIN_NOT_READ = {stdin_not_read!r}  # as glr predict: `-` names no photo
 # As glr: which picture of a file is the photo (a TIFF may lead with a small preview page); largest_page and
@@ -100,6 +117,11 @@ _SRGB, _PROFILE_MODES = ImageCms.createProfile("sRGB"), {profile_modes!r}
 SYSTEM_FILES, SKIPPED_LISTED = {system_files}, {skipped_listed!r}
 # As glr (glr.predict): a photo whose nearest training photo is this similar is that photo, or a copy of it.
 SAME_PHOTO, TRAINING_PHOTO_NOTE = {same_photo!r}, {training_photo_note!r}
+# As glr (glr.spreadsheet): --out's CSV is for people, a byte-order mark first (Excel then reads it as UTF-8) and a
+# cell a spreadsheet would run as a formula escaped (escape_cell below is glr's own, copied).
+BOM, TRIGGERS, QUOTE, CSV_NAME = {bom!r}, {triggers!r}, {quote!r}, {csv_name!r}
+# The export's files beside this script: passed over among photos put in its folder, never written over by --out.
+EXPORT_FILES = {export_files!r}
 
 HERE = Path(__file__).resolve().parent
 KEEP_TOGETHER = "keep predict.py in its export folder, beside the model, labels.json and preprocessing.json (unzip the whole export)"
@@ -143,54 +165,53 @@ class ImageError(ValueError):
 
 {sniff_rule}
 
+{unsupported_rule}
+
 {decode_rule}
 
 {photo_functions}
+{csv_functions}
+
+{escape_rule}
 
 def one_line(text):
     """A name on one line: a newline or tab in a class name would break the listing apart."""
     return " ".join(str(text).split())
 
 
-class Verdict:
-    """The run's index and unknown threshold: class scores by its method, the known score, the nearest photo."""
+{verdict_class}
 
-    def __init__(self):
-        self.vectors = np.load(HERE / "index_vectors.npy").astype(np.float32)
-        with open(HERE / "index_items.csv", newline="", encoding="utf-8") as f:
-            self.items = list(csv.DictReader(f))
-        index_of = {{int(label["landmark_id"]): int(label["index"]) for label in LABELS}}
-        self.classes = np.array([index_of[int(item["landmark_id"])] for item in self.items], np.int64)
-
-    def __call__(self, probs, embedding):
-        """(class scores, known score, unknown?, the nearest training photo's row and similarity)."""
-        query = embedding / max(float(np.linalg.norm(embedding)), 1e-12)
-        sims = self.vectors @ query.astype(np.float32)
-        k = min(VERDICT["knn_k"], len(sims))
-        order = np.lexsort((np.arange(len(sims)), -sims))[:k]  # best first; ties keep the lower row
-        near, near_classes = sims[order], self.classes[order]
-        votes = np.zeros(len(probs), np.float32)
-        np.add.at(votes, near_classes, np.clip(near, 0, None))
-        votes /= k
-        weight = VERDICT["blend_weight"]
-        scores = {{"head": probs, "knn": votes, "blend": weight * probs + (1 - weight) * votes}}[VERDICT["method"]]
-        w = VERDICT["known_head_weight"]
-        known = w * probs.max() + (1 - w) * near[0]
-        if VERDICT["known_score"] == "head+top+margin":  # the gap to the nearest photo of another class
-            other = near_classes != near_classes[0]
-            margin = max(near[0] - (near[np.argmax(other)] if other.any() else near[-1]), 0.0)
-            known = (2 * known + margin) / 3
-        return scores, float(known), known < VERDICT["threshold"], self.items[order[0]], float(near[0])
-
-
-def main(paths):
-    """Print each photo's verdict (when exported) and top-5: rank, name, landmark id, confidence; count the unreadable."""
+def main(paths, out=None):
+    """Print each photo's verdict (when exported) and top-5: rank, name, landmark id, confidence; count the unreadable.
+    `out`: --out's file (or a stream: --out -) to hold them as a CSV too (PredictionsCsv), None for none."""
     for stream in (sys.stdout, sys.stderr):  # a console that is not UTF-8 (Windows' cp1252): a CJK name as \\u6771, not a crash
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(errors="backslashreplace")
+    photos, problems = photos_of(paths)
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    failed = len(problems)
+    if not photos:  # as glr: said before the model is loaded, and no empty CSV written
+        if out is not None:  # where one was asked for, said, so no older CSV of that name is taken for this one's
+            print("predict.py: no photos to predict, so no CSV was written", file=sys.stderr)
+        return failed
+    # Before the model loads (seconds) and the photos are predicted (hours): a CSV that cannot be written is said now.
+    table = None if out is None else PredictionsCsv(out, photos, VERDICT is not None)
     try:
-        model = load_model()
-        verdict = Verdict() if VERDICT else None
+        failed += predict_each(photos, table)
+    except BaseException:  # Ctrl-C, a crash, a full disk: the CSV as it was before, never half of one
+        if table is not None:
+            table.discard()
+        raise
+    if table is not None:
+        print(f"wrote {{table.commit()}}", file=sys.stderr)
+    return failed
+
+
+def load_all():
+    """(the model, the verdict or None), or exit with a message naming the file that is missing or damaged."""
+    try:
+        return load_model(), (Verdict() if VERDICT else None)
     except Exception as exc:  # noqa: BLE001 - a file lost or damaged in copying: say which, not a runtime's traceback
         detail = (str(exc).strip().splitlines() or [exc.__class__.__name__])[0][:300]
         missing = [name for name in (NOTE.get("model"), *(("index_vectors.npy", "index_items.csv") if VERDICT else ()))
@@ -199,87 +220,55 @@ def main(paths):
                  f"{{KEEP_TOGETHER}}" if missing else
                  f"predict.py: the model or index beside it cannot be loaded ({{detail}}); unzip the export again, "
                  "or export the run again")
-    photos, problems = photos_of(paths)
-    for problem in problems:
-        print(problem, file=sys.stderr)
-    failed = len(problems)
+
+
+def refusal(path, exc):
+    """Why `path` is not predicted, as glr says it (the message names the file)."""
+    if isinstance(exc, (Blank, MissingDecoder)):  # as glr's Predictor: no landmark for nothing; what to install
+        return f"{{path}}: {{exc}}"
+    if isinstance(exc, ImageError):  # glr's own message, which names the file
+        return str(exc)
+    if isinstance(exc, FileNotFoundError):  # as glr: said plainly, not as an errno
+        return f"{{path}}: file not found"
+    return f"{{path}}: not readable as a photo ({{exc.__class__.__name__}}: {{exc}})"  # a bomb: say so and go on
+
+
+def predict_each(photos, table):
+    """Predict `photos` one at a time (10,000 photos take no more memory than one), printing each and writing it to
+    `table` (or None); the number that could not be predicted."""
+    model, verdict = load_all()
+    failed = 0
     for path in photos:
         try:
             view = eval_view(path)
-        except (Blank, MissingDecoder) as exc:  # as glr's Predictor: no landmark for nothing; what to install
-            print(f"{{path}}: {{exc}}", file=sys.stderr)
+        except Exception as exc:  # noqa: BLE001 - not an image, truncated, a bomb: said as glr says it, and on
+            print(problem := refusal(path, exc), file=sys.stderr)
             failed += 1
-            continue
-        except ImageError as exc:  # glr's own message, which names the file
-            print(exc, file=sys.stderr)
-            failed += 1
-            continue
-        except FileNotFoundError:  # as glr: said plainly, not as an errno
-            print(f"{{path}}: file not found", file=sys.stderr)
-            failed += 1
-            continue
-        except Exception as exc:  # noqa: BLE001 - not an image, truncated, a bomb: say so and go on
-            print(f"{{path}}: not readable as a photo ({{exc.__class__.__name__}}: {{exc}})", file=sys.stderr)
-            failed += 1
+            if table is not None:
+                table.refused(path, problem)
             continue
         probs, embedding = model(view)
-        scores, line = probs[0], ""
+        scores, line, seen = probs[0], "", None
         if verdict is not None and embedding is not None:
             scores, known, unknown, nearest, similarity = verdict(probs[0], embedding[0])
+            seen = (known, unknown, nearest, similarity)
             line = (f"  NOT A KNOWN LANDMARK (known score {{known:.3f}} < {{VERDICT['threshold']:.3f}})" if unknown
                     else f"  (known score {{known:.3f}})")
             line += f"; nearest training photo {{nearest['id']}} (landmark {{nearest['landmark_id']}}, similarity {{similarity:.3f}})"
         print(path + line)
-        if verdict is not None and embedding is not None and similarity >= SAME_PHOTO:  # as glr predict notes it
+        if seen is not None and similarity >= SAME_PHOTO:  # as glr predict notes it
             name = next((label["name"] for label in LABELS if str(label["landmark_id"]) == str(nearest["landmark_id"])), "")
             photo = f"training photo {{nearest['id']}}, {{one_line(name) or 'landmark ' + nearest['landmark_id']}}"
             print(f"  note: {{TRAINING_PHOTO_NOTE.format(photo=photo, similarity=similarity)}}")
-        for rank, i in enumerate(np.argsort(-scores, kind="stable")[:5], 1):
-            label = LABELS[int(i)]
-            print(f"  {{rank}}. {{one_line(label['name'])}} (landmark {{label['landmark_id']}}): {{scores[i]:.3f}}")
+        top = [(LABELS[int(i)], float(scores[i])) for i in np.argsort(-scores, kind="stable")[:5]]
+        for rank, (label, score) in enumerate(top, 1):
+            print(f"  {{rank}}. {{one_line(label['name'])}} (landmark {{label['landmark_id']}}): {{score:.3f}}")
+        if table is not None:
+            table.predicted(path, top, seen)
     return failed
 
 
-def asked_for(argv):
-    """The photos and folders in `argv`, a leading "--" dropped (as a shell user writes it before "-beach.jpg"); None
-    for -h or --help (unless a file is named so), which were "file not found"."""
-    if any(arg in ("-h", "--help") and not os.path.lexists(arg) for arg in argv):
-        return None
-    return argv[1:] if argv[:1] == ["--"] else argv
-
-
-def cli(argv):
-    """The exit code of `python predict.py ARGS`, as glr's: 0 all predicted, 1 some not, 130 Ctrl-C, 141 the reader of
-    the output went away (`predict.py photos | head`), 1 with a word when the output cannot be written (a full disk);
-    those were a traceback."""
-    given = asked_for(argv)
-    if not given:
-        print(__doc__, file=sys.stdout if given is None else sys.stderr)
-        return 0 if given is None else 1
-    try:
-        return 1 if main(given) else 0
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
-    except BrokenPipeError:
-        drop_stdout()
-        return 141
-    except OSError as exc:  # `> /dev/full`, a full disk: said once, as glr says it, not a traceback
-        if exc.filename is not None or exc.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EIO):
-            raise
-        drop_stdout()
-        print(f"predict.py: the output cannot be written: {{exc.strerror}}", file=sys.stderr)
-        return 1
-
-
-def drop_stdout():
-    """What is left of stdout sent to the null device (Python's advice for a closed pipe), so the flush at exit cannot
-    fail again; a stdout with no file is left."""
-    try:
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-    except (OSError, ValueError, AttributeError):
-        pass
-
+{cli_tail}
 
 if __name__ == "__main__":
     sys.exit(cli(sys.argv[1:]))
@@ -295,20 +284,25 @@ def example_script(fmt: str, runtime: str) -> str:
     from glr.data.layouts import IMAGE_EXTENSIONS, SYSTEM_FOLDERS
     from glr.data.sniff import _HEIF_BRANDS, WEB_ADDRESS, _ftyp_brands
     from glr.export_photos import SOURCE as photo_functions
-    from glr.paths import leads_in_a_circle
+    from glr.export_cli import HEAD as cli_head, TAIL as cli_tail
+    from glr.export_csv import CSV_NAME, SOURCE as csv_functions
+    from glr.export_verdict import SOURCE as verdict_class
+    from glr.spreadsheet import BOM, QUOTE, TRIGGERS, escape_cell
+    from glr.paths import leads_in_a_circle, printable
     from glr.predict import SAME_PHOTO, TRAINING_PHOTO_NOTE
     from glr.predict_command import SKIPPED_LISTED, STDIN_NOT_READ, _say_skipped
-    from glr.submission import UNLISTABLE, special_file
+    from glr.submission import EXPORT_MARKS, GLR_FOLDERS, UNLISTABLE, glr_folder, special_file
 
     imports, loader = _LOADERS[fmt]
     return _EXAMPLE.format(fmt=fmt, runtime=runtime, imports=textwrap.indent(imports, "    "), loader=loader,
                            blank_range=BLANK_RANGE, blank_min_side=BLANK_MIN_SIDE, blank_message=BLANK_MESSAGE,
                            image_extensions=IMAGE_EXTENSIONS, system_folders=sorted(SYSTEM_FOLDERS), web_address=WEB_ADDRESS,
-                           stdin_not_read=STDIN_NOT_READ, unlistable=UNLISTABLE,
+                           stdin_not_read=STDIN_NOT_READ, unlistable=UNLISTABLE, glr_folders=GLR_FOLDERS,
+                           export_marks=EXPORT_MARKS,
                            tiff_pages=TIFF_PAGES_LOOKED_AT,
                            heif_brands=_literal(_HEIF_BRANDS),
                            avif_brands=_literal({b"avif", b"avis"} & _HEIF_BRANDS),
-                           ftyp_rule="\n\n".join(map(inspect.getsource, (_ftyp_brands, leads_in_a_circle, special_file))),
+                           ftyp_rule="\n\n".join(map(inspect.getsource, (_ftyp_brands, leads_in_a_circle, special_file, glr_folder))),
                            page_rule=inspect.getsource(largest_page) + "\n\n" + inspect.getsource(seek_photo),
                            sniff_constants="\n".join(f"{name} = {_literal(getattr(sniff, name))}" for name in _SNIFF_CONSTANTS)
                            + f"\nMAX_PNG_CHUNKS = {images.MAX_PNG_CHUNKS!r}",
@@ -324,7 +318,15 @@ def example_script(fmt: str, runtime: str) -> str:
                                pixel_modes.srgb_transform, pixel_modes.to_rgb, pixel_modes.plain_rgb,
                                pixel_modes.colour_key_alpha, layouts.is_system_file, layouts.is_system_folder,
                                _say_skipped)),
-                           photo_functions=photo_functions)
+                           photo_functions=photo_functions, csv_functions=csv_functions,
+                           escape_rule="\n\n".join(map(inspect.getsource, (escape_cell, printable))),
+                           bom=BOM, triggers=TRIGGERS, quote=QUOTE, export_files=_export_files(),
+                           max_pixels=images.MAX_PIXELS, max_jpeg_pixels=images.MAX_JPEG_PIXELS,
+                           max_jpeg_scans=images.MAX_JPEG_SCANS,
+                           csv_name=CSV_NAME, verdict_class=verdict_class, cli_head=cli_head, cli_tail=cli_tail, png_text_chunk=images.PNG_TEXT_CHUNK, short_trns=images.SHORT_TRNS,
+                           unsupported_words=images._UNSUPPORTED_WORDS, pillow_formats=images._PILLOW_FORMATS,
+                           unsupported_rule="\n\n".join(inspect.getsource(f) for f in (
+                               images._is_unsupported, images._unsupported, images._plugin_reason)))
 
 
 # What glr.data.sniff's refuse_known_non_images and looks_like read, copied into predict.py with them.
@@ -337,3 +339,12 @@ PNG_CHUNKS_MESSAGE = "a PNG of over {:,} chunks before its picture (photos have 
 def _literal(value) -> str:
     """A constant as Python source; a set sorted, as its own repr follows string hashing (the script would differ each run)."""
     return "{" + ", ".join(map(repr, sorted(value))) + "}" if isinstance(value, (set, frozenset)) else repr(value)
+
+
+def _export_files() -> tuple:
+    """The names of the files (and a SavedModel's folder) an export may hold beside predict.py."""
+    from glr import export
+    from glr.export_verdict import ITEMS_NAME, VECTORS_NAME, VERDICT_NAME
+
+    return (export.EXAMPLE_NAME, export.NOTE_NAME, export.LABELS_NAME, VERDICT_NAME, VECTORS_NAME, ITEMS_NAME,
+            *export.MODEL_NAMES.values())

@@ -84,3 +84,37 @@ def portable_verdict(run: Run) -> tuple[PortableVerdict | None, str]:
     line = (f"with the verdict: an index of {len(index):,} training photos and the unknown threshold "
             f"{threshold:.3f} (predict.py says 'not a known landmark' as glr does)")
     return PortableVerdict(recognizer.embedding, index.vectors, items, settings), line
+
+
+# The verdict's half of the exported predict.py (glr.export_script), pasted in as it is: numpy only, and what
+# predict.py defines before it (HERE, LABELS, VERDICT).
+SOURCE = r'''class Verdict:
+    """The run's index and unknown threshold: class scores by its method, the known score, the nearest photo."""
+
+    def __init__(self):
+        self.vectors = np.load(HERE / "index_vectors.npy").astype(np.float32)
+        with open(HERE / "index_items.csv", newline="", encoding="utf-8") as f:
+            self.items = list(csv.DictReader(f))
+        index_of = {int(label["landmark_id"]): int(label["index"]) for label in LABELS}
+        self.classes = np.array([index_of[int(item["landmark_id"])] for item in self.items], np.int64)
+
+    def __call__(self, probs, embedding):
+        """(class scores, known score, unknown?, the nearest training photo's row and similarity)."""
+        query = embedding / max(float(np.linalg.norm(embedding)), 1e-12)
+        sims = self.vectors @ query.astype(np.float32)
+        k = min(VERDICT["knn_k"], len(sims))
+        order = np.lexsort((np.arange(len(sims)), -sims))[:k]  # best first; ties keep the lower row
+        near, near_classes = sims[order], self.classes[order]
+        votes = np.zeros(len(probs), np.float32)
+        np.add.at(votes, near_classes, np.clip(near, 0, None))
+        votes /= k
+        weight = VERDICT["blend_weight"]
+        scores = {"head": probs, "knn": votes, "blend": weight * probs + (1 - weight) * votes}[VERDICT["method"]]
+        w = VERDICT["known_head_weight"]
+        known = w * probs.max() + (1 - w) * near[0]
+        if VERDICT["known_score"] == "head+top+margin":  # the gap to the nearest photo of another class
+            other = near_classes != near_classes[0]
+            margin = max(near[0] - (near[np.argmax(other)] if other.any() else near[-1]), 0.0)
+            known = (2 * known + margin) / 3
+        return scores, float(known), known < VERDICT["threshold"], self.items[order[0]], float(near[0])
+'''

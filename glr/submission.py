@@ -21,7 +21,6 @@ from glr.data.datasets import IMAGE_EXTENSIONS
 from glr.data.layouts import is_system_file, is_system_folder, plural
 from glr.errors import GlrError
 from glr.paths import broken_link, printable
-from glr.training.run import Run
 
 if TYPE_CHECKING:
     from glr.predict import Prediction
@@ -37,6 +36,11 @@ SUBMISSION_NOTE = ("Photos called not a known landmark are ranked after every kn
 
 # Why a folder's photos are not predicted when it cannot be listed (glr predict and the exported predict.py).
 UNLISTABLE = "a folder that cannot be listed ({}): its photos are not predicted"
+# The files that mark a folder glr made, whose files are no photos to predict (glr predict and the exported predict.py,
+# which copies glr_folder): a run's (Run.status_path, Run.config_path) and an export's (glr.export's names).
+RUN_MARKS, EXPORT_MARKS = ("status.json", "config.json"), ("predict.py", "preprocessing.json", "labels.json")
+GLR_FOLDERS = {RUN_MARKS: "a glr run folder: its charts and files are not photos to predict",
+               EXPORT_MARKS: "a glr export folder (a model, its labels and predict.py): its files are not photos to predict"}
 
 
 def scan_folder(folder: str | os.PathLike) -> tuple[list[str], list[tuple[str, str]]]:
@@ -56,9 +60,11 @@ def scan_folder(folder: str | os.PathLike) -> tuple[list[str], list[tuple[str, s
     hidden = lambda path: any(map(is_system_folder, path.relative_to(root).parts))  # noqa: E731
     skipped += [(str(p), UNLISTABLE.format(why)) for p, why in unlistable if not hidden(p)]
     skipped += [(str(p), broken_link(p)) for p in links if not hidden(p.parent)]
-    # A results folder inside (a run's report charts, its exports): not photos to predict, listed once per run.
-    runs = {p.parent for p in files if p.name == Run(root).status_path.name and _is_run(p.parent)}
-    skipped += [(str(run), "a glr run folder: its charts and files are not photos to predict") for run in sorted(runs)]
+    # A results folder inside (a run's report charts, its exports), an export unzipped among the photos: not photos
+    # to predict, listed once each.
+    made = {folder: why for folder in {p.parent for p in files} if (why := glr_folder(folder))}
+    runs = {folder for folder in made if not any(parent in made for parent in folder.parents)}
+    skipped += [(str(run), made[run]) for run in sorted(runs)]
     for path in files:
         if any(map(is_system_folder, path.relative_to(root).parts[:-1])) or is_system_file(path) or \
                 not runs.isdisjoint(path.parents):
@@ -105,10 +111,13 @@ def special_file(path: str | os.PathLike) -> str | None:
     return f"not a regular file ({kind})" if kind else None
 
 
-def _is_run(folder: Path) -> bool:
-    """Whether `folder` is a glr run folder (it holds a run's status and configuration)."""
-    run = Run(folder)
-    return run.status_path.is_file() and run.config_path.is_file()
+def glr_folder(folder):
+    """Why `folder`'s files are no photos when glr made it ("a glr run folder: ..."), else None. (The exported
+    predict.py copies it.)"""
+    for marks, what in GLR_FOLDERS.items():
+        if all(os.path.isfile(os.path.join(folder, mark)) for mark in marks):
+            return what
+    return None
 
 
 def list_images(folder: str | os.PathLike) -> list[str]:

@@ -238,17 +238,19 @@ def test_predict_py_takes_help_and_a_photo_named_like_an_option(script, tmp_path
     monkeypatch.chdir(tmp_path)
     _photo().save(tmp_path / "-beach.jpg")
     assert script.asked_for(["--help"]) is None and script.asked_for(["a.jpg", "-h"]) is None
-    assert script.asked_for(["--", "-beach.jpg"]) == ["-beach.jpg"] and script.asked_for(["-beach.jpg"]) == ["-beach.jpg"]
+    assert script.asked_for(["--", "-beach.jpg"]) == (["-beach.jpg"], None)
+    assert script.asked_for(["-beach.jpg"]) == (["-beach.jpg"], None)
     assert script.main(["--top-k", "-beach.jpg"]) == 1
     out, err = capsys.readouterr()
     assert predicted(out) == ["-beach.jpg"]
-    assert err.splitlines() == ["--top-k: no such photo or folder; predict.py takes no options, only photos and folders"]
+    assert err.splitlines() == ["--top-k: no such photo or folder; predict.py takes no options but --out FILE.csv, only "
+                                "photos and folders"]
     # The real script: the usage, exit 0, before any model is loaded (there is none beside this one).
     shown = subprocess.run([sys.executable, str(Path(script.__file__)), "--help"], capture_output=True, text=True,
                            timeout=120)
     assert shown.returncode == 0 and shown.stdout.startswith("Top-5 landmarks of a photo") and not shown.stderr
     (tmp_path / "--help").write_bytes(b"x")
-    assert script.asked_for(["--help"]) == ["--help"]
+    assert script.asked_for(["--help"]) == (["--help"], None)
 
 
 def test_predict_py_says_a_folder_it_cannot_list_as_glr_does(script, tmp_path, monkeypatch, capsys):
@@ -283,7 +285,7 @@ def test_predict_py_stopped_by_ctrl_c_a_closed_pipe_or_a_full_disk_says_so_witho
         script, tmp_path, monkeypatch, capsys, stop, code, said):
     """Ctrl-C over a big folder, `predict.py photos | head`, `> /dev/full`: a KeyboardInterrupt, BrokenPipeError or
     OSError traceback; now the exit codes glr gives (130, 141, 1), and a word for Ctrl-C and a full disk."""
-    def stopped(paths):
+    def stopped(paths, out=None):
         raise stop
 
     monkeypatch.setattr(script, "main", stopped)

@@ -164,6 +164,28 @@ def test_scan_folder_lists_a_run_folder_inside_once_and_reads_nothing_in_it(fini
     assert skipped == [(str(run), "a glr run folder: its charts and files are not photos to predict")]
 
 
+def test_scan_folder_lists_an_export_unzipped_among_the_photos_once(tmp_path):
+    """An export unzipped into the photos (its model, labels.json, predict.py, a SavedModel's folder) was listed file
+    by file as skipped, as any other non-photo; now once, as a run folder is, and nothing in it is read."""
+    import json
+
+    from glr.export_script import example_script
+    from glr.submission import scan_folder
+
+    write_image(tmp_path / "a.jpg", seed=1)
+    export = tmp_path / "run1-savedmodel"
+    (export / "saved_model" / "variables").mkdir(parents=True)
+    (export / "saved_model" / "saved_model.pb").write_bytes(b"\0")
+    (export / "predict.py").write_text(example_script("savedmodel", "tensorflow"), encoding="utf-8")
+    (export / "preprocessing.json").write_text(json.dumps({"resize_to": 37, "input_size": 32}))
+    (export / "labels.json").write_text("[]")
+    write_image(export / "a_test_photo.jpg", seed=2)  # a photo the user tried it on, beside predict.py: left out too
+    images, skipped = scan_folder(tmp_path)
+    assert images == [str(tmp_path / "a.jpg")]
+    assert skipped == [(str(export), "a glr export folder (a model, its labels and predict.py): its files are not "
+                                     "photos to predict")]
+
+
 def test_scan_folder_lists_a_folder_it_cannot_list_and_a_link_whose_photo_is_gone(tmp_path, monkeypatch):
     import os
 

@@ -1,0 +1,87 @@
+"""The command line of the exported predict.py (glr.export_script): its options, usage and exit codes, as glr's.
+
+Python source, pasted into predict.py as it is (not a format template), in two parts. HEAD comes before predict.py
+imports anything but the standard library, so `predict.py --help` works wherever the file is, even copied alone or
+without its runtime. TAIL is `cli`, which runs `main` and turns Ctrl-C, a closed pipe or a full disk into glr's exit
+codes and words rather than a traceback.
+"""
+
+HEAD = r'''class Usage(ValueError):
+    """Options predict.py cannot take, said in one line (exit 2, as argparse's)."""
+
+
+def asked_for(argv):
+    """(photos and folders, --out's value or None) from `argv`; None for -h or --help (unless a file is named so),
+    which were "file not found". Everything after "--" is a photo (as a shell user writes it before "-beach.jpg")."""
+    if any(arg in ("-h", "--help") and not os.path.lexists(arg) for arg in argv):
+        return None
+    given, out, rest = [], None, list(argv)
+    while rest:
+        arg = rest.pop(0)
+        if arg == "--":
+            return given + rest, out
+        if arg == "--out" or arg.startswith("--out="):
+            value = arg[6:] if "=" in arg else (rest.pop(0) if rest else None)
+            if not value:
+                raise Usage("--out needs a file name: --out predictions.csv (or --out - for the standard output)")
+            out = value
+        else:
+            given.append(arg)
+    return given, out
+
+
+def usage_code(argv):
+    """The exit code of `python predict.py ARGV` when it only asks for the usage (printed here), else None: it needs
+    none of the files beside the script nor its runtime, so predict.py --help works wherever the file is."""
+    try:
+        given = asked_for(argv)
+    except Usage as exc:
+        print(f"predict.py: {exc}", file=sys.stderr)
+        return 2
+    if given is not None and given[0]:
+        return None
+    print(__doc__, file=sys.stdout if given is None else sys.stderr)
+    return 0 if given is None else 1
+'''
+
+TAIL = r'''def cli(argv):
+    """The exit code of `python predict.py ARGS`, as glr's: 0 all predicted, 1 some not, 2 a bad option, 130 Ctrl-C,
+    141 the reader of the output went away (`predict.py photos | head`), 1 with a word when the output cannot be
+    written (a full disk); those were a traceback."""
+    if (code := usage_code(argv)) is not None:
+        return code
+    given, out = asked_for(argv)
+    try:
+        if out != "-":
+            return 1 if main(given, out) else 0
+        # As glr predict's --out -: the CSV alone on stdout (for `> predictions.csv`, `| gzip`), the listing on stderr.
+        table, sys.stdout = sys.stdout, sys.stderr
+        try:
+            return 1 if main(given, table) else 0
+        finally:
+            sys.stdout = table
+    except Usage as exc:
+        print(f"predict.py: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        drop_stdout()
+        return 141
+    except OSError as exc:  # `> /dev/full`, a full disk: said once, as glr says it, not a traceback
+        if exc.filename is not None or exc.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EIO):
+            raise
+        drop_stdout()
+        print(f"predict.py: the output cannot be written: {exc.strerror}", file=sys.stderr)
+        return 1
+
+
+def drop_stdout():
+    """What is left of stdout sent to the null device (Python's advice for a closed pipe), so the flush at exit cannot
+    fail again; a stdout with no file is left."""
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass
+'''

@@ -1,0 +1,168 @@
+"""The exported predict.py's --out: its predictions as a CSV for people (glr.export_csv), as glr writes one."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from test_export import template_script
+from test_robustness_export import _photo
+
+NAMES = [{"index": 0, "landmark_id": 7, "name": "=HYPERLINK(\"http://x\", \"Big Ben\")"},
+         {"index": 1, "landmark_id": 8, "name": "Pont\rNeuf, \"old\""}]
+
+
+@pytest.fixture
+def script(tmp_path):
+    """The exported predict.py with two classes, one named like a formula and one holding a carriage return, and a
+    model that says 0.75 / 0.25 for any photo."""
+    module = template_script(tmp_path / "export", NAMES)
+    module.load_model = lambda: (lambda x: (np.tile(np.float32([[0.75, 0.25]]), (len(x), 1)), None))
+    return module
+
+
+@pytest.fixture
+def photos(tmp_path) -> Path:
+    """A folder of two photos and one cut short."""
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    _photo(seed=1).save(folder / "a.jpg")
+    _photo(seed=2).save(folder / "b.png")
+    (folder / "c.jpg").write_bytes((folder / "a.jpg").read_bytes()[:2000])
+    return folder
+
+
+def read_back(data: bytes) -> list[list[str]]:
+    """The CSV's rows as glr's readers see them: a byte-order mark first, dropped; every cell whole."""
+    assert data.startswith("\ufeff".encode())
+    return list(csv.reader(io.StringIO(data.decode("utf-8-sig"), newline="")))
+
+
+def test_out_writes_the_predictions_as_a_csv_for_people(script, photos, tmp_path, capsys):
+    """One row per photo and rank, a photo not predicted one row saying why in glr's words; formula-like cells
+    escaped and a byte-order mark first, as glr.spreadsheet writes a CSV for people; pandas and glr's reader read it
+    back exactly."""
+    from glr.spreadsheet import read_csv
+
+    out = tmp_path / "predictions.csv"
+    assert script.cli(["--out", str(out), str(photos)]) == 1  # one photo could not be predicted
+    printed, err = capsys.readouterr()
+    assert f"{photos / 'a.jpg'}\n  1. =HYPERLINK(\"http://x\", \"Big Ben\") (landmark 7): 0.750" in printed  # as without it
+    assert err.splitlines()[-1] == f"wrote {out}"
+    rows = read_back(out.read_bytes())
+    assert rows[0] == ["photo", "rank", "landmark_id", "name", "score", "problem"]
+    assert rows[1:] == [
+        [str(photos / "a.jpg"), "1", "7", "'=HYPERLINK(\"http://x\", \"Big Ben\")", "0.75", ""],
+        [str(photos / "a.jpg"), "2", "8", "Pont\rNeuf, \"old\"", "0.25", ""],
+        [str(photos / "b.png"), "1", "7", "'=HYPERLINK(\"http://x\", \"Big Ben\")", "0.75", ""],
+        [str(photos / "b.png"), "2", "8", "Pont\rNeuf, \"old\"", "0.25", ""],
+        [str(photos / "c.jpg"), "", "", "", "", "image file is truncated (incomplete download or copy?)"]]
+    table = read_csv(out)
+    assert list(table["name"][:2]) == [NAMES[0]["name"], NAMES[1]["name"]]  # glr's reader undoes the escape
+    assert oct(out.stat().st_mode & 0o777) == oct(0o644)
+
+
+def test_out_dash_writes_the_csv_alone_to_stdout_and_a_folder_holds_predictions_csv(script, photos, tmp_path,
+                                                                                    capsys):
+    """`--out -`: the CSV alone on the standard output (for `> x.csv`, `| gzip`), the listing on stderr, as glr
+    predict's; `--out new/` (a folder not there yet) and `--out FOLDER` write FOLDER/predictions.csv."""
+    assert script.cli(["--out", "-", str(photos / "a.jpg")]) == 0
+    out, err = capsys.readouterr()
+    assert out.startswith("\ufeffphoto,rank,") and len(read_back(out.encode())) == 3
+    assert f"{photos / 'a.jpg'}\n  1. " in err
+    (tmp_path / "none").mkdir()
+    assert script.cli(["--out", str(tmp_path / "none.csv"), str(tmp_path / "none")]) == 1  # an empty folder
+    assert capsys.readouterr().err.splitlines()[-1] == "predict.py: no photos to predict, so no CSV was written"
+    assert not (tmp_path / "none.csv").exists()
+    for given in (str(tmp_path / "new") + os.sep, str(photos)):
+        assert script.cli([f"--out={given}", str(photos / "a.jpg")]) == 0
+        assert len(read_back((Path(given) / "predictions.csv").read_bytes())) == 3
+    capsys.readouterr()
+
+
+def test_out_never_writes_over_a_photo(script, photos, tmp_path, capsys):
+    """`--out photos/a.jpg` would have put the CSV where the photo was; so would `--out IMG` for a photo without an
+    extension given by name, and `--out labels.json` in the export's folder over the file predict.py needs. Each is
+    refused before anything is read (exit 2), the file kept."""
+    kept = (photos / "a.jpg").read_bytes()
+    assert script.cli(["--out", str(photos / "a.jpg"), str(photos / "b.png")]) == 2
+    assert capsys.readouterr().err == f"predict.py: --out {photos / 'a.jpg'} names a photo; the predictions are a CSV " \
+        "file (or give a folder)\n"
+    (photos / "IMG").write_bytes(kept)
+    assert script.cli(["--out", str(photos / "IMG"), str(photos / "IMG")]) == 2
+    assert capsys.readouterr().err == f"predict.py: --out {photos / 'IMG'} is {photos / 'IMG'}, one of the photos to " \
+        "predict; give the CSV another name\n"
+    assert (photos / "a.jpg").read_bytes() == kept == (photos / "IMG").read_bytes()
+    export = Path(script.__file__).parent
+    (export / "model.onnx").write_bytes(b"the model")
+    script.NOTE["model"] = "model.onnx"
+    for name in ("labels.json", "predict.py", "model.onnx"):  # `--out labels.json` run in the export's folder
+        kept = (export / name).read_bytes()
+        assert script.cli(["--out", str(export / name), str(photos / "b.png")]) == 2
+        assert capsys.readouterr().err == f"predict.py: --out {export / name} is this export's {name}, which " \
+            "predict.py needs; give the CSV another name\n"
+        assert (export / name).read_bytes() == kept
+    assert script.cli(["a.jpg", "--out"]) == 2
+    assert "--out needs a file name" in capsys.readouterr().err
+
+
+def test_out_stopped_half_way_leaves_the_old_csv_and_no_half_written_one(script, photos, tmp_path, monkeypatch,
+                                                                         capsys):
+    """Ctrl-C on the second photo: the CSV written before is left as it was and no temporary file stays behind;
+    a folder that cannot be written is said before the model is loaded."""
+    out = tmp_path / "predictions.csv"
+    out.write_text("the old one")
+    calls = []
+
+    def model(x):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return np.float32([[0.75, 0.25]]), None
+
+    monkeypatch.setattr(script, "load_model", lambda: model)
+    assert script.cli(["--out", str(out), str(photos)]) == 130
+    assert capsys.readouterr().err.endswith("interrupted\n")
+    assert out.read_text() == "the old one" and sorted(p.name for p in tmp_path.iterdir()) == [
+        "export", "photos", "predictions.csv"]
+    (tmp_path / "notes.txt").write_text("a file where the CSV's folder would go")
+    monkeypatch.setattr(script, "load_model", lambda: pytest.fail("the model was loaded"))
+    with pytest.raises(SystemExit) as stopped:
+        script.main([str(photos)], str(tmp_path / "notes.txt" / "p.csv"))
+    assert str(stopped.value) == f"predict.py: {tmp_path / 'notes.txt' / 'p.csv'}: cannot write the predictions (a file " \
+        "is where its folder must be); choose another file with --out, or a folder you can write to"
+
+
+def test_the_verdicts_columns_and_a_name_in_any_script(tmp_path):
+    """With the run's verdict each row also says the known score, the verdict and the nearest training photo; a
+    name in any script is written as UTF-8 whatever the console's."""
+    script = template_script(tmp_path / "export", NAMES)
+    table = script.PredictionsCsv(str(tmp_path / "p.csv"), [], True)
+    table.predicted("東京/a.jpg", [({"landmark_id": 9, "name": "東京タワー 🗼"}, 0.9)],
+                    (0.61, False, {"id": "-abc", "landmark_id": "9"}, 0.93))
+    table.commit()
+    rows = read_back((tmp_path / "p.csv").read_bytes())
+    assert rows == [["photo", "rank", "landmark_id", "name", "score", "known_score", "not_a_known_landmark",
+                     "nearest_training_photo", "nearest_landmark_id", "similarity", "problem"],
+                    ["東京/a.jpg", "1", "9", "東京タワー 🗼", "0.9", "0.61", "no", "'-abc", "9", "0.93", ""]]
+
+
+@pytest.mark.skipif(os.name == "nt", reason="Windows file names are always text")
+def test_a_file_name_that_is_not_utf8_is_written_as_glr_writes_it(script, tmp_path, capsys):
+    """A photo named in another encoding's bytes (caf\\xe9.jpg from an old camera card) stopped the CSV with
+    UnicodeEncodeError after its listing; now its undecodable byte is U+FFFD, as glr.paths.printable writes names."""
+    from glr.paths import printable
+
+    folder = tmp_path / "card"
+    folder.mkdir()
+    photo = os.path.join(os.fsencode(folder), b"caf\xe9.jpg")
+    _photo().save(photo)
+    assert script.cli(["--out", str(tmp_path / "p.csv"), str(folder)]) == 0
+    capsys.readouterr()
+    rows = read_back((tmp_path / "p.csv").read_bytes())
+    assert [row[0] for row in rows[1:]] == [printable(os.fsdecode(photo))] * 2 == [f"{folder}/caf\ufffd.jpg"] * 2
