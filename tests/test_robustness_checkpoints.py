@@ -121,3 +121,34 @@ def test_a_kill_after_phase_2s_first_best_keras_removes_it_for_phase_1_to_end_as
     run = fake_run(tmp_path / "a", state(5, best=0.4), last=state(5, best=0.4), best=state(6, phase=2, best=0.9))
     assert reconcile(run).startswith("removed best.keras of phase 2, which the resume trains again")
     assert not run.best_checkpoint.exists() and run.states == [state(5, best=0.4)]
+
+
+def test_a_kill_before_phase_2s_first_checkpoint_resumes_it_from_phase_1s_best_head(tmp_path, tiny_data, monkeypatch):
+    # Before: best.keras was deleted as phase 2 began, last.keras kept phase 1's last epoch: a kill before phase 2's
+    # first checkpoint resumed phase 2 from that head, not from the best one it started from the first time.
+    import pytest
+
+    import glr.training.trainer as trainer
+    from glr.training import checkpoints
+
+    losses = {1: 0.9, 2: 0.2, 3: 0.6, 4: 0.7}  # epoch 2 is phase 1's best, epoch 4 its last
+    count = checkpoints.Checkpoints.count
+    monkeypatch.setattr(checkpoints.Checkpoints, "count", lambda self, epoch, loss: count(self, epoch, losses[epoch]))
+    monkeypatch.setattr(checkpoints, "SAVE_INTERVAL", 0.0)
+    started = []
+
+    def killed(self, head, resume_state):
+        started.append([w.copy() for w in head.get_weights()])
+        raise RuntimeError("killed before phase 2's first checkpoint")
+
+    monkeypatch.setattr(trainer.Trainer, "phase2", killed)
+    run = new_run(tmp_path / "results", tiny_config(tiny_data, epochs=4, fine_tune=True, fine_tune_epochs=1,
+                                                    fine_tune_layers=5))
+    with pytest.raises(RuntimeError, match="killed"):
+        train_run(run)
+    assert run.checkpoint_state()["epoch"] == 4 and saved_note(run.last_checkpoint)["epoch"] == 2
+    monkeypatch.undo()
+    monkeypatch.setattr(trainer.Trainer, "phase2", killed)
+    with pytest.raises(RuntimeError, match="killed"):
+        train_run(run, resume=True)  # phase 1 is over: straight to phase 2, from the same head as the first time
+    assert len(started) == 2 and all((a == b).all() for a, b in zip(*started))

@@ -229,7 +229,10 @@ class Trainer(FeatureStage):
         if resume_state is None or resume_state["phase"] == 1:
             head = self.phase1(train_feats, val_feats, resume_state)
             if self.settings.fine_tuned:
-                self.run.best_checkpoint.unlink(missing_ok=True)  # phase 2's best is judged on its own
+                # Phase 2's best is judged on its own. Phase 1's best head becomes last.keras (a rename: atomic), so
+                # that a kill before phase 2's first checkpoint resumes phase 2 from it, not from phase 1's last epoch.
+                if self.run.best_checkpoint.exists():
+                    os.replace(self.run.best_checkpoint, self.run.last_checkpoint)
                 classifier = self.phase2(head, None)
             else:
                 classifier = build_classifier(self.backbone(), head, self.input_size)
