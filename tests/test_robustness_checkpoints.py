@@ -104,7 +104,7 @@ def test_a_stop_or_a_first_checkpoint_killed_before_its_state_is_taken_from_last
     assert "resuming from epoch 3" in reconcile(stopped)
     assert stopped.states == [state(3, partial=True, wait=1)]
     first = fake_run(tmp_path / "b", None, last=state(1))
-    assert reconcile(first).startswith("state.json said no checkpoint but last.keras holds epoch 1")
+    assert reconcile(first).startswith("state.json was not written yet but last.keras holds epoch 1")
     assert first.states == [state(1)]
 
 

@@ -172,8 +172,8 @@ def reconcile(run) -> str | None:
     state, said = run.checkpoint_state(), []
     last = saved_note(run.last_checkpoint)
     if last is not None and _reach(last) > _reach(state):
-        before = f"epoch {state.get('epoch')}" if state else "no checkpoint"
-        said.append(f"{run.checkpoint_state_path.name} said {before} but {run.last_checkpoint.name} holds epoch "
+        before = f"said epoch {state.get('epoch')}" if state else "was not written yet"
+        said.append(f"{run.checkpoint_state_path.name} {before} but {run.last_checkpoint.name} holds epoch "
                     f"{last.get('epoch')} (the training was killed between writing the two): resuming from epoch "
                     f"{last.get('epoch')}, as {run.last_checkpoint.name} records")
         state = last
