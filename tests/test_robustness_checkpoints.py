@@ -152,3 +152,38 @@ def test_a_kill_before_phase_2s_first_checkpoint_resumes_it_from_phase_1s_best_h
     with pytest.raises(RuntimeError, match="killed"):
         train_run(run, resume=True)  # phase 1 is over: straight to phase 2, from the same head as the first time
     assert len(started) == 2 and all((a == b).all() for a, b in zip(*started))
+
+
+def test_a_disk_that_fills_at_state_json_after_last_keras_resumes_after_the_epoch_last_keras_holds(tmp_path, tiny_data,
+                                                                                                   monkeypatch):
+    # Before: the run failed with the disk full, last.keras held epoch 3 and state.json epoch 2; after space was
+    # freed, the resume trained epoch 3 again on weights that had it.
+    import errno
+
+    import pytest
+
+    from glr.atomic import StorageError, write_with
+    from glr.training import checkpoints
+    from glr.training.run import Run
+
+    run = new_run(tmp_path / "results", tiny_config(tiny_data, epochs=4))
+    real = Run.write_checkpoint_state
+
+    def write(self, state):
+        if state["epoch"] == 3:
+            def full(tmp):
+                raise OSError(errno.ENOSPC, "No space left on device")
+            write_with(self.checkpoint_state_path, full)
+        real(self, state)
+
+    monkeypatch.setattr(checkpoints, "SAVE_INTERVAL", 0.0)
+    monkeypatch.setattr(Run, "write_checkpoint_state", write)
+    with pytest.raises(StorageError, match="state.json: cannot be written, the disk is full"):
+        train_run(run)
+    assert run.checkpoint_state()["epoch"] == 2 and saved_note(run.last_checkpoint)["epoch"] == 3
+    before = run.history()
+    monkeypatch.setattr(Run, "write_checkpoint_state", real)  # space freed
+    train_run(run, resume=True)
+    after = run.history()
+    assert run.status()["state"] == "finished" and list(after["epoch"]) == [1, 2, 3, 4]
+    assert after.iloc[:3].equals(before)
