@@ -187,3 +187,22 @@ def test_a_disk_that_fills_at_state_json_after_last_keras_resumes_after_the_epoc
     after = run.history()
     assert run.status()["state"] == "finished" and list(after["epoch"]) == [1, 2, 3, 4]
     assert after.iloc[:3].equals(before)
+
+
+def test_a_divergence_whose_state_json_a_kill_kept_from_being_written_is_resumed_from_its_good_weights(tmp_path,
+                                                                                                      tiny_data):
+    # Before: the stop at NaN had written its good weights into last.keras, marked diverged, but state.json was still
+    # the epoch before: the resume was refused ("the loss became NaN ... start a new run"), the good weights unused.
+    from glr.training.resuming import resumable
+
+    run = new_run(tmp_path, tiny_config(tiny_data))
+    run.update_status(state="stopped")
+    run.history_path.write_text("phase,epoch,loss,val_loss,lr\n1,1,2.5,2.0,0.5\n1,2,nan,,0.5\n")
+    run.checkpoint_dir.mkdir()
+    run.write_checkpoint_state(state(1, best=2.0))
+    with zipfile.ZipFile(run.last_checkpoint, "w") as archive:
+        archive.writestr("config.json", "{}")
+        archive.writestr(CHECKPOINT_NOTE, json.dumps(state(2, best=2.0, diverged=True)))
+    assert resumable(run) is run
+    assert reconcile(run).startswith("state.json said epoch 1 but last.keras holds epoch 2")
+    assert run.checkpoint_state()["diverged"] and resumable(run) is run

@@ -156,6 +156,14 @@ def _reach(state: dict | None) -> tuple:
         return 0, 0, False
 
 
+def ahead_of_state(run) -> dict | None:
+    """The state last.keras carries when it is ahead of state.json (a kill between the two writes), else None."""
+    from glr.training.model import saved_note
+
+    last = saved_note(run.last_checkpoint)
+    return last if last is not None and _reach(last) > _reach(run.checkpoint_state()) else None
+
+
 def reconcile(run) -> str | None:
     """Set state.json right after a kill between the writes of one checkpoint; what was done, or None.
 
@@ -170,8 +178,7 @@ def reconcile(run) -> str | None:
     from glr.training.model import saved_note
 
     state, said = run.checkpoint_state(), []
-    last = saved_note(run.last_checkpoint)
-    if last is not None and _reach(last) > _reach(state):
+    if (last := ahead_of_state(run)) is not None:
         before = f"said epoch {state.get('epoch')}" if state else "was not written yet"
         said.append(f"{run.checkpoint_state_path.name} {before} but {run.last_checkpoint.name} holds epoch "
                     f"{last.get('epoch')} (the training was killed between writing the two): resuming from epoch "
