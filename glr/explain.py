@@ -128,7 +128,6 @@ class GradCam:
         model file's description, as the Predictor says it, before the model is loaded (seconds, and the
         model's size in memory).
         """
-        from glr.predict import check_shape, saved_shape
         from glr.training.model import load_run_model
 
         run = as_run(run)
@@ -138,8 +137,7 @@ class GradCam:
             raise GlrError(f"{run.path}: cannot explain its predictions ({exc})") from None
         if labels is None:
             raise GlrError(f"{run.path}: not a finished run (it has no labels)")
-        check_shape(run, *saved_shape(run.model_path), settings.input_size, len(labels))
-        return cls(load_run_model(run), settings.spec, settings.input_size, labels)
+        return cls(load_run_model(run), settings.spec, settings.input_size, labels)  # checked against them first
 
     def probabilities(self, views: np.ndarray) -> np.ndarray:
         """The heatmap model's class probabilities for a batch of eval views (RGB 0..255)."""

@@ -10,11 +10,9 @@ by regions (glr.retrieval.regional) also gets the R-MAC vector of the mean of th
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
@@ -28,7 +26,7 @@ from glr.errors import CheckpointError, GlrError, ImageError
 from glr.retrieval.flip import EMBEDDINGS, LEGACY_EMBEDDING, MIRRORED
 from glr.retrieval.run_index import Recognizer
 from glr.submission import list_images, submission_table, unique_ids, write_submission
-from glr.training.model import check_backbone
+from glr.training.model import check_backbone, check_shape  # check_shape: also for importers of glr.predict
 from glr.training.run import Run, as_run
 
 DEFAULT_TOP_K = 5
@@ -291,35 +289,13 @@ def _settings_and_labels(run: Run):
 
 
 def saved_shape(model_file: str | os.PathLike) -> tuple[int | None, int | None]:
-    """(input size, classes) of a saved classifier, read from the .keras file's description without loading it.
+    """glr.training.model.saved_shape, its CheckpointError saying what to do for the run to predict again."""
+    from glr.training.model import saved_shape as read
 
-    None for what the description does not say; CheckpointError naming the file when it is not a
-    readable .keras file, or names code (glr.training.model.check_model_config).
-    """
-    from glr.training.model import KERAS_CONFIG, check_model_config, follow as _follow
-
-    path = Path(model_file)
     try:
-        if not zipfile.is_zipfile(path):
-            raise CheckpointError(f"{path}: not a .keras model file (damaged or incomplete?)")
-        check_model_config(path)
-        with zipfile.ZipFile(path) as archive:
-            config = json.loads(archive.read(KERAS_CONFIG))
+        return read(model_file)
     except CheckpointError as exc:
-        raise CheckpointError(f"{exc}; {RESTORE.format(name=path.name)}") from None
-    except (OSError, ValueError, zipfile.BadZipFile) as exc:  # changed since it was checked
-        raise CheckpointError(f"{path}: damaged model file ({exc}); {RESTORE.format(name=path.name)}") from None
-    return _follow(config, "input_layers", "batch_shape", 1), _follow(config, "output_layers", "units")
-
-
-def check_shape(run: Run, input_size: int | None, classes: int | None, expected_size: int, labels: int) -> None:
-    """GlrError when the model does not take the run's input size or name as many classes as labels.json."""
-    if classes is not None and classes != labels:
-        raise GlrError(f"{run.path}: the model has {classes} classes but {run.labels_path.name} lists "
-                       f"{labels}: the two files come from different runs; train the run again")
-    if input_size is not None and input_size != expected_size:
-        raise GlrError(f"{run.path}: the model takes {input_size} px photos but {run.config_path.name} says "
-                       f"{expected_size}: the two files come from different runs; train the run again")
+        raise CheckpointError(f"{exc}; {RESTORE.format(name=Path(model_file).name)}") from None
 
 
 def tf_forward(run: Run, spec, input_size: int, embedding: str):

@@ -34,7 +34,7 @@ def checkpoints(tmp_path, state=None, fail=()):
                           files={})
     run.write_checkpoint_state = run.states.append
 
-    def save(model, path):
+    def save(model, path, note=None):
         if path.name in fail:
             raise OSError("disk full")
         run.files[path.name] = float(model.w[0])
@@ -197,3 +197,23 @@ def test_a_save_killed_mid_write_leaves_a_temporary_file_the_next_training_remov
     assert (f"removed a half-written model file that a save killed mid-write left (checkpoints/{left.name}; 2.9 MB)"
             in capsys.readouterr().err)
     assert trainer.drop_half_written(run) is None  # nothing else touched, nothing more to say
+
+
+def test_a_checkpoint_of_another_backbone_is_refused_from_its_own_description_when_the_state_does_not_say(tmp_path):
+    # Before: a state.json recording no backbone (older runs) or one copied in beside last.keras let a MobileNetV3
+    # classifier of the same input size and class count resume a Lite0 run, its photos prepared for the wrong one.
+    from glr.backbones.registry import build_backbone
+    from glr.errors import CheckpointError
+    from glr.training.checkpoints import resume_model
+    from glr.training.model import build_classifier, build_head, load_model, save_model
+
+    run = SimpleNamespace(id="r1", last_checkpoint=tmp_path / "checkpoints" / "last.keras",
+                          config_path=tmp_path / "config.json", checkpoint_state=lambda: {"phase": 2, "epoch": 3})
+    backbone = build_backbone("mobilenet_v3_small", weights=None, input_size=32)
+    save_model(build_classifier(backbone, build_head(backbone.output_shape[-1], 3, 8), 32), run.last_checkpoint)
+    about = {"backbone": "efficientnet_lite0", "input_size": 32, "classes": 3}
+    with pytest.raises(CheckpointError, match="run r1 cannot be resumed from checkpoints/last.keras: it is a "
+                                              "mobilenet_v3_small model, and config.json says 'efficientnet_lite0'"):
+        resume_model(run, lambda path: pytest.fail("loaded"), about, (32, 32, 3), 3)
+    about["backbone"] = "mobilenet_v3_small"
+    assert resume_model(run, load_model, about, (32, 32, 3), 3).output_shape == (None, 3)  # its own backbone resumes

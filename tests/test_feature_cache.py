@@ -228,3 +228,41 @@ def test_all_finite_finds_nan_and_inf_in_float16_and_float32():
             damaged = table.copy()
             damaged[27, 63] = bad
             assert not all_finite(damaged)
+
+
+def big_backbone():
+    """map_then_pool scaled by 1000: features up to 255,000, as unnormalised ones (ResNet's) can exceed float16's 65504."""
+    import keras
+
+    inputs = keras.Input((16, 16, 3))
+    fmap = keras.layers.AveragePooling2D(4)(keras.layers.Rescaling(1000.0)(inputs))
+    return keras.Model(inputs, keras.layers.GlobalAveragePooling2D()(fmap))
+
+
+def test_features_above_float16s_range_are_cached_in_float32_and_a_float16_table_is_refused(tmp_path):
+    # Before: the float16 window cache stored them as inf, read them back as "damaged" and computed them again at
+    # every start; phase 1's float16 table held inf, which the head's L2 norm made NaN: a run "diverged" at once,
+    # with advice to lower the learning rate.
+    import pytest
+
+    from glr.backbones.feature_cache import cached_view_table
+    from glr.backbones.features import content_digest, spatial_model
+    from glr.backbones.finite import HALF_MAX, HalfOverflow
+
+    paths = photos(tmp_path / "photos", 3, size=30)
+    digests = [content_digest(p) for p in paths]
+    cache, common = FeatureCache(tmp_path / "cache", "map-16-big"), dict(input_size=16, preprocess=None)
+    model = spatial_model(big_backbone())
+    said = r"the backbone's features reach 2\.\d+e\+05, more than float16 holds \(65504\).*would become inf"
+    with pytest.raises(HalfOverflow, match=said):
+        cached_window_features(lambda: model, paths, digests, cache, **common)  # a float16 table, as phase 1's
+    stored = [np.load(f) for f in (tmp_path / "cache").rglob("*.npy")]
+    assert stored and all(np.isfinite(v).all() for v in stored)
+    assert max(float(np.abs(v).max()) for v in stored) > HALF_MAX and {v.dtype for v in stored} == {np.dtype(np.float32)}
+    feats, ok, computed = cached_window_features(lambda: model, paths, digests, cache, out_dtype=np.float32, **common)
+    assert ok.all() and computed == 0 and np.isfinite(feats).all()  # read back whole, not "damaged" for ever
+    with pytest.raises(HalfOverflow, match=said):
+        cached_view_table(big_backbone, paths, digests, [0, feature_cache.MIRROR_VIEW], None, dtype=np.float16,
+                          **common)
+    table, _, _ = cached_view_table(big_backbone, paths, digests, [0], None, dtype=np.float32, **common)
+    assert np.isfinite(table).all() and table.max() > HALF_MAX

@@ -74,7 +74,7 @@ class FakeTrainer(SimpleNamespace):
     def checkpoints(self, phase, end):
         from glr.training.checkpoints import Checkpoints
 
-        return Checkpoints(self.run, phase, end, self.state, save=lambda model, path: self.saved.append(path.name),
+        return Checkpoints(self.run, phase, end, self.state, save=lambda model, path, note=None: self.saved.append(path.name),
                            interval=self.interval)
 
 

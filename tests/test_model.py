@@ -1,5 +1,6 @@
 """glr.training.model: the study's head, classifier and embedding models; atomic save; safe loading refuses code."""
 
+import json
 import numpy as np
 import pytest
 
@@ -84,3 +85,30 @@ def test_a_runs_model_of_another_backbone_is_refused_by_the_run_loader(finished_
                                        r"efficientnet_lite0: the two files come from different runs"):
         load_run_model(copy)
     assert load_run_model(finished_run).output_shape == (None, 3)  # its own model loads
+
+
+def test_a_runs_model_of_another_size_or_class_count_is_refused_by_every_loader(finished_run, tmp_path):
+    # Only the Predictor and Grad-CAM checked the input size and class count: exports, the index rebuild and
+    # open-set calibration loaded a model of 4 classes for a run of 3 (or another size) and scored the wrong classes.
+    import shutil
+
+    from glr.errors import GlrError
+    from glr.export import portable_model
+    from glr.training.model import load_run_model
+    from glr.training.run import Run
+
+    copy = Run(shutil.copytree(finished_run.path, tmp_path / "classes" / finished_run.path.name))
+    labels = json.loads(copy.labels_path.read_text())
+    copy.labels_path.write_text(json.dumps(labels + [{**labels[-1], "index": 3, "landmark_id": 99, "name": "x"}]))
+    message = r"the model has 3 classes but labels\.json lists 4: the two files come from different runs"
+    with pytest.raises(GlrError, match=message):
+        load_run_model(copy)
+    with pytest.raises(GlrError, match=message):
+        portable_model(copy)  # the exports' loader
+
+    sized = Run(shutil.copytree(finished_run.path, tmp_path / "size" / finished_run.path.name))
+    config = json.loads(sized.config_path.read_text())
+    config["train"]["input_size"] = 64
+    sized.config_path.write_text(json.dumps(config))
+    with pytest.raises(GlrError, match=r"the model takes 32 px photos but config\.json says 64"):
+        load_run_model(sized)

@@ -361,12 +361,12 @@ def test_disk_full_while_saving_a_checkpoint_keeps_the_previous_one_and_resumes(
     run = new_run(tmp_path, tiny_config(tiny_data, epochs=4))
     real_save, saves = train.save_model, []
 
-    def save(model, path):
+    def save(model, path, note=None):
         if Path(path).name == "last.keras":
             saves.append(path)
             if len(saves) == 3:
                 return write_with(path, disk_full, suffix=".keras")
-        return real_save(model, path)
+        return real_save(model, path, note)
 
     monkeypatch.setattr(train, "save_model", save)
     monkeypatch.setattr("glr.training.checkpoints.SAVE_INTERVAL", 0.0)  # a checkpoint after every epoch

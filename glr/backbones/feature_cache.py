@@ -23,7 +23,7 @@ from glr.atomic import StorageError, write_with
 from glr.backbones import cache_notes
 from glr.backbones.features import (DEFAULT_BATCH_SIZE, GEM_P, WINDOW_SHRINK, extract_features,
                                     pooled_features, precision, resolve_engine, view_seeds, window_features)
-from glr.backbones.finite import all_finite, check_computed
+from glr.backbones.finite import all_finite, check_computed, check_half, half_or_float32
 
 # The feature cache's name for the mirror image of the centre crop (flip averaging, glr.retrieval.flip).
 MIRROR_VIEW = "view0-mirror"
@@ -122,6 +122,8 @@ class FeatureCache:
         """
         if cache_notes.not_kept(self.root):
             return
+        if dtype == np.float16:
+            dtype = half_or_float32(vector)  # the cache reads either; inf would be read as damaged for ever
         buf = io.BytesIO()
         np.save(buf, np.asarray(vector, dtype), allow_pickle=False)
         path = self._path(digest, view)
@@ -230,6 +232,8 @@ def _in_rounds(count: int, one_round: Callable, dtype, empty: tuple = (0,)) -> t
         computed += n
         if table is None:
             table = np.zeros((count, *rows.shape[1:]), dtype)
+        if table.dtype == np.float16:
+            check_half(rows)
         table[part] = rows
     return (table if table is not None else np.zeros((count, *empty), dtype)), ok, computed
 
@@ -374,7 +378,10 @@ def _through_cache(compute, paths, digests, view, cache, progress, inputs: int =
     def one_round(part):
         vectors, ok, n = _round_through_cache(compute, paths[part], digests[part], view, cache, progress, inputs,
                                               also, dtype)
-        return np.stack([keep(v) if keep else v for v in vectors]).astype(out_dtype, copy=False), ok, n
+        rows = np.stack([keep(v) if keep else v for v in vectors])
+        if out_dtype == np.float16:
+            check_half(rows)  # before the cast, which would make them inf
+        return rows.astype(out_dtype, copy=False), ok, n
 
     return _in_rounds(len(paths), one_round, out_dtype)
 

@@ -15,8 +15,42 @@ import numpy as np
 from glr.errors import BackboneError
 
 
+# The largest float16: a feature above it (ResNet's are unnormalised) would be stored as inf.
+HALF_MAX = float(np.finfo(np.float16).max)
+
+
 class NonFiniteFeatures(BackboneError):
     """The backbone gave features that are not numbers: its weights are damaged, or it overflowed."""
+
+
+class HalfOverflow(BackboneError):
+    """Features too large for the float16 table they are meant for."""
+
+
+def fits_half(vector: np.ndarray) -> bool:
+    """Whether `vector` keeps every value in float16 (already float16, or none above HALF_MAX in size)."""
+    vector = np.asarray(vector)
+    return vector.dtype == np.float16 or vector.size == 0 or float(np.abs(vector).max()) <= HALF_MAX
+
+
+def half_or_float32(vector: np.ndarray):
+    """The dtype to store `vector` in when float16 is wanted: float16, or float32 where that would make it inf."""
+    return np.float16 if fits_half(vector) else np.float32
+
+
+def check_half(rows: np.ndarray) -> None:
+    """HalfOverflow, saying what to do, when rows meant for a float16 table hold values it turns into inf.
+
+    The memory budget keeps phase 1's feature table (the map windows always) in float16. An inf there is NaN
+    once the head normalises it: the loss would be NaN from the first batch and the run said to have diverged.
+    """
+    if not fits_half(rows):
+        top = float(np.abs(np.asarray(rows, np.float32)).max())
+        raise HalfOverflow(
+            f"the backbone's features reach {top:.4g}, more than float16 holds ({HALF_MAX:g}), and phase 1 keeps "
+            "them in float16 (to fit its memory): they would become inf, and the training NaN. Use a backbone "
+            "whose features are smaller (EfficientNet or MobileNet), or --augment-space images with fewer "
+            "photos or views, so that they fit in float32")
 
 
 def all_finite(vector: np.ndarray) -> bool:

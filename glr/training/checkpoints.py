@@ -115,27 +115,92 @@ class Checkpoints:
         return True
 
     def write(self, model) -> None:
-        """Write best (if newer weights wait in memory), then last, then the state that describes them."""
+        """Write best (if newer weights wait in memory), then last, then the state that describes them.
+
+        Each model file carries that state inside it (glr.training.model.save_model): a kill between these
+        writes leaves files that say which epoch they hold, and `reconcile` sets state.json right from them.
+        """
+        state = self.state()
         if self.best_is_model:
-            self.save(model, self.run.best_checkpoint)
+            self.save(model, self.run.best_checkpoint, state)
             self.best_is_model = False
         elif self.best_weights is not None:
             current = model.get_weights()
             model.set_weights(self.best_weights)
             try:
-                self.save(model, self.run.best_checkpoint)
+                self.save(model, self.run.best_checkpoint, state)
             finally:
                 model.set_weights(current)
             self.best_weights = None
-        self.save(model, self.run.last_checkpoint)
-        self.write_state()
+        self.save(model, self.run.last_checkpoint, state)
+        self.write_state(state)
 
-    def write_state(self) -> None:
+    def state(self) -> dict:
+        """What the checkpoints hold once written now."""
+        return {"phase": self.phase, "epoch": self.epoch, "end": self.end, "partial": self.partial,
+                "best_val_loss": self.best, "wait": self.wait, "saved": now(),
+                **({"diverged": True} if self.diverged else {}), **self.about}
+
+    def write_state(self, state: dict | None = None) -> None:
         """Record what the checkpoints on disk hold."""
-        self.run.write_checkpoint_state({"phase": self.phase, "epoch": self.epoch, "end": self.end,
-                                         "partial": self.partial, "best_val_loss": self.best, "wait": self.wait,
-                                         "saved": now(), **({"diverged": True} if self.diverged else {}), **self.about})
+        self.run.write_checkpoint_state(state or self.state())
         self.written = self.clock()
+
+
+def _reach(state: dict | None) -> tuple:
+    """How far the training a checkpoint state records had gone: later phase, then epoch, then a partial one."""
+    state = state or {}
+    try:
+        return int(state.get("phase") or 0), int(state.get("epoch") or 0), bool(state.get("partial"))
+    except (TypeError, ValueError):
+        return 0, 0, False
+
+
+def ahead_of_state(run) -> dict | None:
+    """The state last.keras carries when it is ahead of state.json (a kill between the two writes), else None."""
+    from glr.training.model import saved_note
+
+    last = saved_note(run.last_checkpoint)
+    return last if last is not None and _reach(last) > _reach(run.checkpoint_state()) else None
+
+
+def reconcile(run) -> str | None:
+    """Set state.json right after a kill between the writes of one checkpoint; what was done, or None.
+
+    `Checkpoints.write` writes best.keras, last.keras, then state.json, each model file carrying the state it
+    belongs to. Killed after last.keras was replaced, state.json still describes the checkpoint before: the weights
+    of epoch N with the epoch count, best loss and early-stopping counter of N-1, and a resume would train epoch N
+    again on them. The state inside last.keras is the pair that agrees, so it becomes state.json. Killed after
+    best.keras alone was replaced, the best weights are of an epoch the resume trains again; they stay the best
+    (they are: the best of more epochs), and state.json takes their val_loss, so that only a better epoch replaces
+    them. Run under the training lock, before the resume reads the state.
+    """
+    from glr.training.model import saved_note
+
+    state, said = run.checkpoint_state(), []
+    if (last := ahead_of_state(run)) is not None:
+        before = f"said epoch {state.get('epoch')}" if state else "was not written yet"
+        said.append(f"{run.checkpoint_state_path.name} {before} but {run.last_checkpoint.name} holds epoch "
+                    f"{last.get('epoch')} (the training was killed between writing the two): resuming from epoch "
+                    f"{last.get('epoch')}, as {run.last_checkpoint.name} records")
+        state = last
+    best = saved_note(run.best_checkpoint)
+    loss = (best or {}).get("best_val_loss")
+    if state and best is not None and _reach(best) > _reach(state):
+        if _reach(best)[0] != _reach(state)[0] or not isinstance(loss, (int, float)):
+            # The next phase's first best (a whole classifier, not this phase's head): the resume redoes that phase.
+            run.best_checkpoint.unlink(missing_ok=True)
+            said.append(f"removed {run.best_checkpoint.name} of phase {best.get('phase')}, which the resume trains "
+                        "again (the training was killed while saving it)")
+        elif state.get("best_val_loss") is None or loss < state["best_val_loss"]:
+            said.append(f"{run.best_checkpoint.name} holds the best weights of epoch {best.get('epoch')} (val_loss "
+                        f"{loss:.4f}), written just before the training was killed: they stay the best until an "
+                        "epoch does better")
+            state = {**state, "best_val_loss": loss}
+    if not said:
+        return None
+    run.write_checkpoint_state(state)
+    return "; ".join(said)
 
 
 def resume_model(run, load: Callable, about: dict, inputs: tuple, classes: int):
@@ -152,6 +217,14 @@ def resume_model(run, load: Callable, about: dict, inputs: tuple, classes: int):
         if state.get(key) not in (None, value):
             raise CheckpointError(f"{cannot}: it was trained with {key} {state[key]!r}, and {run.config_path.name} "
                                   f"now says {value!r}; put that setting back, or start a new run")
+    from glr.training.model import saved_backbone
+
+    # As glr.training.model.check_backbone checks a finished run: the file's own description, which an older
+    # state.json (recording no backbone) or a last.keras copied in from another run cannot contradict.
+    if (found := saved_backbone(path)) not in (None, about.get("backbone", found)):
+        raise CheckpointError(f"{cannot}: it is a {found} model, and {run.config_path.name} says "
+                              f"{about['backbone']!r} (a checkpoint of another run?); delete {path.parent} to train "
+                              "the run again from its first epoch, or start a new run")
     try:
         model = load(path)
     except CheckpointError as exc:

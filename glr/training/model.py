@@ -74,9 +74,29 @@ def split_classifier(classifier):
     return backbone, head
 
 
-def save_model(model, path: str | os.PathLike) -> Path:
-    """Save as .keras atomically (the old file survives a crash or a full disk)."""
-    return write_with(path, lambda tmp: model.save(tmp), suffix=".keras")
+def save_model(model, path: str | os.PathLike, note: dict | None = None) -> Path:
+    """Save as .keras atomically (the old file survives a crash or a full disk), with `note` inside it if given.
+
+    A checkpoint's note is its state (glr.training.checkpoints): written in the same file as its weights, the
+    two can never disagree, whatever kills the training between this write and the next.
+    """
+    def write(tmp: str) -> None:
+        model.save(tmp)
+        if note is not None:  # a member Keras does not read: it loads the file as if it were not there
+            with zipfile.ZipFile(tmp, "a") as archive:
+                archive.writestr(CHECKPOINT_NOTE, json.dumps(note))
+
+    return write_with(path, write, suffix=".keras")
+
+
+def saved_note(path: str | os.PathLike) -> dict | None:
+    """The note `save_model` put in a .keras file; None without one (a model, an older checkpoint, a damaged file)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            note = json.loads(archive.read(CHECKPOINT_NOTE))
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile, EOFError, RuntimeError, NotImplementedError):
+        return None  # what is damaged is said by the loaders
+    return note if isinstance(note, dict) else None
 
 
 LAMBDA_REFUSED = "refused to load: the model contains code (a Lambda layer), which could run anything; glr only loads plain layers"
@@ -85,6 +105,7 @@ LAMBDA_REFUSED = "refused to load: the model contains code (a Lambda layer), whi
 _CODE_LAYERS = {"Lambda", "TFSMLayer"}
 # The member of a .keras zip that describes the model (Keras' name; not a run folder's file).
 KERAS_CONFIG = "config.json"
+CHECKPOINT_NOTE = "glr_checkpoint.json"  # glr's member of a checkpoint's zip: the state its weights are at
 MAX_CONFIG_BYTES = 50 * 1024 * 1024  # a model's description is a few hundred kB
 
 
@@ -195,12 +216,62 @@ def load_model(path: str | os.PathLike, compile: bool = False):
         raise CheckpointError(f"{path}: cannot be loaded ({exc.__class__.__name__}: {_detail(exc)})") from None
 
 
-def load_run_model(run, compile: bool = False):
-    """A run's model.keras, loaded as `load_model` does, after `check_backbone` against the backbone its config.json names.
+def saved_shape(model_file: str | os.PathLike) -> tuple[int | None, int | None]:
+    """(input size, classes) of a saved classifier, read from the .keras file's description without loading it.
 
-    Every use of a run's classifier (predictions, Grad-CAM, the index, exports) loads it here, so a model file
-    copied in from another backbone's run is refused (GlrError) wherever it is opened, before Keras reads it.
-    RunError when config.json cannot be read.
+    None for what the description does not say; CheckpointError naming the file when it is not a
+    readable .keras file, or names code (`check_model_config`).
     """
-    check_backbone(run, run.settings().spec.name)
-    return load_model(run.model_path, compile=compile)
+    path = Path(model_file)
+    if not zipfile.is_zipfile(path):
+        raise CheckpointError(f"{path}: not a .keras model file (damaged or incomplete?)")
+    check_model_config(path)
+    try:
+        with zipfile.ZipFile(path) as archive:
+            config = json.loads(archive.read(KERAS_CONFIG))
+    except (OSError, ValueError, zipfile.BadZipFile) as exc:  # changed since it was checked
+        raise CheckpointError(f"{path}: damaged model file ({exc})") from None
+    return follow(config, "input_layers", "batch_shape", 1), follow(config, "output_layers", "units")
+
+
+def check_shape(run, input_size: int | None, classes: int | None, expected_size: int, labels: int | None) -> None:
+    """GlrError when the model does not take the run's input size or name as many classes as labels.json."""
+    if classes is not None and labels is not None and classes != labels:
+        raise GlrError(f"{run.path}: the model has {classes} classes but {run.labels_path.name} lists "
+                       f"{labels}: the two files come from different runs; train the run again")
+    if input_size is not None and input_size != expected_size:
+        raise GlrError(f"{run.path}: the model takes {input_size} px photos but {run.config_path.name} says "
+                       f"{expected_size}: the two files come from different runs; train the run again")
+
+
+def check_run_model(run) -> tuple[int | None, int | None]:
+    """Refuse a run's model.keras that does not fit its config.json and labels.json, from the file's description.
+
+    GlrError naming the two files when the backbone, the input size or the class count differs (a file copied in
+    from another run); CheckpointError when it is no readable model; RunError when config.json or labels.json
+    cannot be read. Returns what the description said: (input size, classes), None where it did not.
+    """
+    settings, labels = run.settings(), run.labels()
+    size, classes = saved_shape(run.model_path)
+    check_shape(run, size, classes, settings.input_size, None if labels is None else len(labels))
+    check_backbone(run, settings.spec.name)  # another backbone's model of that shape predicts, all wrong
+    return size, classes
+
+
+def load_run_model(run, compile: bool = False):
+    """A run's model.keras, loaded as `load_model` does, once `check_run_model` found it fits the run's files.
+
+    Every use of a run's classifier (predictions, Grad-CAM, the index, exports, open-set calibration) loads it
+    here, so a model file copied in from another run (another backbone, input size or class count) is refused
+    (GlrError) wherever it is opened, before Keras reads it; what its description does not say is checked on the
+    loaded model. RunError when config.json or labels.json cannot be read.
+    """
+    if not run.model_path.is_file():
+        raise CheckpointError(f"{run.model_path}: model file not found")
+    size, classes = check_run_model(run)
+    model = load_model(run.model_path, compile=compile)
+    if size is None or classes is None:
+        labels = run.labels()
+        check_shape(run, model.inputs[0].shape[1], model.outputs[0].shape[-1], run.settings().input_size,
+                    None if labels is None else len(labels))
+    return model

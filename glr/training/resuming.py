@@ -75,10 +75,14 @@ def diverged(run: Run) -> str:
     is left (glr.training.checkpoints.Checkpoints.diverge: then a resume finishes the run from them): a run that
     diverged before any whole epoch, or one trained on past its divergence (before glr stopped at it).
     """
+    from glr.training.checkpoints import ahead_of_state
     from glr.training.run_table import divergence
 
     note = divergence(run.history())
-    return note if note and not (run.checkpoint_state() or {}).get("diverged") else ""
+    if not note or (run.checkpoint_state() or {}).get("diverged"):
+        return ""
+    # Killed between last.keras and state.json of that stop: the checkpoint says it (the trainer's reconcile).
+    return "" if (ahead_of_state(run) or {}).get("diverged") else note
 
 
 def _check_epochs(run: Run, epochs: int, done: int) -> None:

@@ -39,7 +39,7 @@ from glr.backbones.registry import build_backbone
 from glr.errors import GlrError
 from glr.evaluation import readout
 from glr.training import run_data
-from glr.training.checkpoints import Checkpoints, drop_half_written, resume_model
+from glr.training.checkpoints import Checkpoints, drop_half_written, reconcile, resume_model
 from glr.training.cluster import (Cluster, cluster_from_env, drop_worker_run, lost_worker_message, make_strategy,
                                   off_strategy, worker_run)
 from glr.training.config import TrainConfig, setting_notes
@@ -84,9 +84,10 @@ class Trainer(FeatureStage):
         """The checkpoint policy of a phase that starts now (or resumes from the last checkpoint's state)."""
         return Checkpoints(self.run, phase, end, self.checkpoint_state(), save=self.save, about=self.about())
 
-    def save(self, model, path) -> None:
-        """Save a model into the run folder (atomic); RunError if the folder was deleted, which the save would make again."""
-        self.run.write_file(lambda target: save_model(model, target), path)
+    def save(self, model, path, note: dict | None = None) -> None:
+        """Save a model (with a checkpoint's `note`) into the run folder (atomic); RunError if the folder was deleted,
+        which the save would make again."""
+        self.run.write_file(lambda target: save_model(model, target, note), path)
 
     def about(self) -> dict:
         """What the weights of this run fit, recorded with its checkpoints and checked on resume."""
@@ -216,6 +217,8 @@ class Trainer(FeatureStage):
         """Run every stage, then finish the run; returns its metrics and the problems met. StopRequested if asked to stop."""
         from glr.evaluation.finish import finish_run, thumbnails_in_background
 
+        if resume and (fixed := reconcile(self.run)):  # a kill between a checkpoint's writes: its files say which
+            self.say(fixed)
         resume_state = self.checkpoint_state() if resume else None
         self.run.trim_history(resume_state["epoch"] if resume_state else 0)
         self.prepare_data(resume)
@@ -226,7 +229,10 @@ class Trainer(FeatureStage):
         if resume_state is None or resume_state["phase"] == 1:
             head = self.phase1(train_feats, val_feats, resume_state)
             if self.settings.fine_tuned:
-                self.run.best_checkpoint.unlink(missing_ok=True)  # phase 2's best is judged on its own
+                # Phase 2's best is judged on its own. Phase 1's best head becomes last.keras (a rename: atomic), so
+                # that a kill before phase 2's first checkpoint resumes phase 2 from it, not from phase 1's last epoch.
+                if self.run.best_checkpoint.exists():
+                    os.replace(self.run.best_checkpoint, self.run.last_checkpoint)
                 classifier = self.phase2(head, None)
             else:
                 classifier = build_classifier(self.backbone(), head, self.input_size)
