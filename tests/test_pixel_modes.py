@@ -80,3 +80,40 @@ def test_a_png_whose_transparency_chunk_is_too_short_decodes_without_it(tmp_path
     assert np.array_equal(out if colour_type == 2 else out[..., 0], pixels)
     assert load_resized(path, 32).shape == (32, 32, 3)
     assert image_size(path) == (64, 48)  # was None: the size statistics counted it unreadable, as decoding no longer does
+
+
+def _float_tiff(arr: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(arr.astype(np.float32), "F").save(buffer, format="TIFF")
+    return buffer.getvalue()
+
+
+RAMP = np.linspace(0.0, 1.0, 64 * 64).reshape(64, 64)
+
+
+@pytest.mark.parametrize("scale, offset", [(1.0, 0.0), (255.0, 0.0), (10200.0, 0.0), (3.5, 0.0), (2.0, -1.0)],
+                         ids=["0..1", "0..255", "0..10200", "hdr-0..3.5", "-1..1"])
+def test_a_float_tiff_is_scaled_by_its_own_range_not_clipped_or_darkened(scale, offset):
+    # Was: 0..10200 came out at most 39 (divided by 65535), HDR 0..3.5 at most 3 (divided by 255): a black photo.
+    out = decode_image(_float_tiff(RAMP * scale + offset))[..., 0].astype(int)
+    assert out.min() == 0 and out.max() == 255
+    assert abs(out[32, 32] - 128) <= 2  # the ramp's middle stays grey
+
+
+def test_nan_and_inf_pixels_of_a_float_tiff_are_black_and_white_not_the_whole_photo_black():
+    # Was: an inf pixel turned into 1.8e308 and every other pixel went black.
+    arr = RAMP * 255.0
+    arr[0, :3] = [np.nan, np.inf, -np.inf]
+    out = decode_image(_float_tiff(arr))[..., 0]
+    assert list(out[0, :3]) == [0, 255, 0]
+    assert abs(int(out[32, 32]) - 128) <= 2 and out.max() == 255
+    assert decode_image(_float_tiff(np.full((8, 8), np.nan))).max() == 0  # no data at all: black, no crash
+
+
+def test_a_32_bit_integer_tiff_past_16_bits_is_scaled_by_its_range():
+    # Was: everything above 65535 clipped to white.
+    arr = (RAMP * 1_000_000).astype(np.int32)
+    buffer = io.BytesIO()
+    Image.fromarray(arr, "I").save(buffer, format="TIFF")
+    out = decode_image(buffer.getvalue())[..., 0].astype(int)
+    assert out.max() == 255 and abs(out[32, 32] - 128) <= 2

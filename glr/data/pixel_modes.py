@@ -62,15 +62,24 @@ def plain_rgb(img: Image.Image) -> Image.Image:
     """Convert any Pillow mode to 8-bit RGB, its values as they are; transparency is composited onto white."""
     hidden = colour_key_alpha(img)  # from the stored values, before a 16-bit grey is scaled
     if img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
-        # 16-bit and 32-bit greyscale: scale the real range to 0..255 instead of clipping.
-        arr = np.nan_to_num(np.asarray(img, dtype=np.float64))
-        if img.mode.startswith("I;16") or arr.max() > 255:
-            top = 65535.0
-        elif img.mode == "F" and arr.max() <= 1.0:
-            top = 1.0  # floating-point images usually hold 0..1
-        else:
-            top = 255.0
-        arr = np.clip(arr / top * 255.0, 0, 255).astype(np.uint8)
+        # 16-bit, 32-bit and float greyscale: scaled by what its values show, never clipped to black or white.
+        arr = np.asarray(img, dtype=np.float64)
+        finite = arr[np.isfinite(arr)]  # a float scan's NaN or inf pixels (no data, a sensor's overflow)
+        low, high = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 0.0)
+        if img.mode.startswith("I;16"):
+            low, top = 0.0, 65535.0
+        elif 0 <= low and high <= 1.0 and img.mode == "F":
+            low, top = 0.0, 1.0  # floating-point images usually hold 0..1
+        elif 0 <= low and high <= 255 and img.mode == "I":
+            low, top = 0.0, 255.0
+        elif 0 <= low and high <= 65535 and img.mode == "I":
+            low, top = 0.0, 65535.0  # 16-bit values in 32 bits (Pillow opens some 16-bit files so)
+        else:  # other floats (0..255, HDR's 0..3.5, -1..1) and wider integers: the photo's own range, black kept at 0
+            low = min(low, 0.0)
+            top = max(high - low, 1e-12)
+        # NaN is no data (black, as low); +inf past the brightest (white), -inf below the darkest.
+        arr = np.nan_to_num(arr, nan=low, posinf=low + top, neginf=low)
+        arr = np.clip((arr - low) / top * 255.0, 0, 255).astype(np.uint8)
         img = Image.fromarray(arr, mode="L")
     if hidden is not None:
         img = img.convert("RGB")
