@@ -48,6 +48,13 @@ def test_a_palette_png_whose_transparency_chunk_is_longer_than_its_palette_is_re
     assert tuple(out[0, 0]) == (255, 255, 255) and tuple(out[0, 7]) == (255, 0, 0)
 
 
+def test_a_palette_png_whose_transparency_chunk_is_longer_than_any_palette_is_shown_opaque_as_chromium_does():
+    # Measured in Chromium 156: a tRNS of 300 entries (a palette holds at most 256) is ignored, index 1 shown green.
+    # Was: Pillow applied its first 256, and index 1 went see-through (white).
+    out = decode_image(_palette_png(bytes([255, 0] + [255] * 298)))
+    assert tuple(out[0, 0]) == (0, 255, 0) and tuple(out[0, 7]) == (255, 0, 0)
+
+
 def _icon() -> tuple[bytes, np.ndarray]:
     """An ICO of three sizes, 16, 64 and 32 px (so the largest is neither first nor last), and its 64 px picture."""
     picture = np.random.default_rng(3).integers(0, 256, (64, 64, 3), dtype=np.uint8)

@@ -196,6 +196,8 @@ def _decode_pil(source: ImageSource, max_pixels: int = MAX_PIXELS, draft_size: i
     if data.startswith(b"\x89PNG") and len(_png_chunks(data, MAX_PNG_CHUNKS + 1)) > MAX_PNG_CHUNKS:
         raise ImageError(f"{name}: a PNG of over {MAX_PNG_CHUNKS:,} chunks before its picture (photos have a few dozen); "
                          "possibly a decompression bomb")
+    if _palette_trns_too_long(data):
+        data = _png_without(data, b"tRNS")
     try:
         with warnings.catch_warnings():
             # Pillow only warns between MAX_IMAGE_PIXELS and twice that; make it an error.
@@ -261,6 +263,20 @@ def _decode_pil(source: ImageSource, max_pixels: int = MAX_PIXELS, draft_size: i
         if _is_unsupported(detail):
             raise _unsupported(name, looks_like(data) or "image", detail) from None
         raise ImageError(f"{name}: image is corrupt and cannot be decoded ({detail})") from None
+
+
+def _palette_trns_too_long(data: bytes) -> bool:
+    """Whether a palette PNG's tRNS chunk holds more alphas than any palette has (256): Chromium ignores such a chunk,
+    showing every colour opaque, where Pillow would apply its first 256. (One longer than its own palette is applied.)"""
+    if not data.startswith(b"\x89PNG") or data[25:26] != b"\x03":  # IHDR's colour type 3: a palette
+        return False
+    at = 8
+    while at + 8 <= len(data) and (kind := data[at + 4:at + 8]) != b"IDAT":
+        length = int.from_bytes(data[at:at + 4], "big")
+        if kind == b"tRNS":
+            return length > 256
+        at += 12 + length
+    return False
 
 
 def _icon_pixels(data: bytes) -> int:
