@@ -117,3 +117,13 @@ def test_a_32_bit_integer_tiff_past_16_bits_is_scaled_by_its_range():
     Image.fromarray(arr, "I").save(buffer, format="TIFF")
     out = decode_image(buffer.getvalue())[..., 0].astype(int)
     assert out.max() == 255 and abs(out[32, 32] - 128) <= 2
+
+
+def test_a_sixteen_bit_grey_png_shows_each_values_high_byte_as_chromium_does():
+    # Measured in Chromium 156: 16384, 33024, 33288, 51600 show as 64, 129, 130, 201. glr floored v / 65535 * 255:
+    # 63, 128, 129, 200, one grey level darker.
+    values = np.array([[0, 16384, 33024, 33288, 51600, 65535]], np.uint16)
+    assert list(decode_image(_png(Image.fromarray(values)))[0, :, 0]) == [0, 64, 129, 130, 201, 255]
+    as_int = io.BytesIO()
+    Image.fromarray(values.astype(np.int32), "I").save(as_int, format="TIFF")  # 16-bit values as 32-bit integers
+    assert list(decode_image(as_int.getvalue())[0, :, 0]) == [0, 64, 129, 130, 201, 255]

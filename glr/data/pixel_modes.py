@@ -66,20 +66,19 @@ def plain_rgb(img: Image.Image) -> Image.Image:
         arr = np.asarray(img, dtype=np.float64)
         finite = arr[np.isfinite(arr)]  # a float scan's NaN or inf pixels (no data, a sensor's overflow)
         low, high = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 0.0)
-        if img.mode.startswith("I;16"):
-            low, top = 0.0, 65535.0
+        # `step`: how much of the values is one grey level of the 256.
+        if img.mode.startswith("I;16") or (0 <= low and high <= 65535 and img.mode == "I" and high > 255):
+            low, step = 0.0, 256.0  # its high byte, as Chromium shows a 16-bit PNG (Pillow opens some 16-bit files as I)
         elif 0 <= low and high <= 1.0 and img.mode == "F":
-            low, top = 0.0, 1.0  # floating-point images usually hold 0..1
+            low, step = 0.0, 1.0 / 255  # floating-point images usually hold 0..1
         elif 0 <= low and high <= 255 and img.mode == "I":
-            low, top = 0.0, 255.0
-        elif 0 <= low and high <= 65535 and img.mode == "I":
-            low, top = 0.0, 65535.0  # 16-bit values in 32 bits (Pillow opens some 16-bit files so)
+            low, step = 0.0, 1.0
         else:  # other floats (0..255, HDR's 0..3.5, -1..1) and wider integers: the photo's own range, black kept at 0
             low = min(low, 0.0)
-            top = max(high - low, 1e-12)
+            step = max(high - low, 1e-12) / 255
         # NaN is no data (black, as low); +inf past the brightest (white), -inf below the darkest.
-        arr = np.nan_to_num(arr, nan=low, posinf=low + top, neginf=low)
-        arr = np.clip((arr - low) / top * 255.0, 0, 255).astype(np.uint8)
+        arr = np.nan_to_num(arr, nan=low, posinf=low + 255 * step, neginf=low)
+        arr = np.clip((arr - low) / step, 0, 255).astype(np.uint8)
         img = Image.fromarray(arr, mode="L")
     if hidden is not None:
         img = img.convert("RGB")
