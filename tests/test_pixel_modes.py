@@ -127,3 +127,36 @@ def test_a_sixteen_bit_grey_png_shows_each_values_high_byte_as_chromium_does():
     as_int = io.BytesIO()
     Image.fromarray(values.astype(np.int32), "I").save(as_int, format="TIFF")  # 16-bit values as 32-bit integers
     assert list(decode_image(as_int.getvalue())[0, :, 0]) == [0, 64, 129, 130, 201, 255]
+
+
+def _grey_png_with_gamma(values: list[int], gamma: int, extra: bytes = b"") -> bytes:
+    """A grey PNG of `values` (one pixel each) whose gAMA chunk says `gamma` (x 100000), then chunks `extra`."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", len(values), 1, 8, 0, 0, 0, 0))
+            + chunk(b"gAMA", struct.pack(">I", gamma)) + extra
+            + chunk(b"IDAT", zlib.compress(b"\0" + bytes(values))) + chunk(b"IEND", b""))
+
+
+GREYS = [5, 10, 30, 64, 128, 200, 250]
+
+
+@pytest.mark.parametrize("gamma, shown", [
+    (100000, [38, 56, 96, 137, 188, 229, 253]),  # linear (1.0): scientific and 3D tools
+    (55556, [3, 10, 40, 81, 146, 210, 251]),  # 1/1.8: old Mac software
+    (50000, [1, 5, 31, 71, 137, 206, 251]),
+    (45455, GREYS), (45000, GREYS),  # sRGB's 1/2.2 and near it: the values as they are
+])
+def test_a_png_whose_gamma_chunk_is_not_srgbs_is_shown_as_chromium_shows_it(gamma, shown):
+    # Measured in Chromium 156 (every value above, exactly). Was: the values as they are, whatever gAMA said.
+    assert list(decode_image(_grey_png_with_gamma(GREYS, gamma))[0, :, 0]) == shown
+    assert list(load_resized(_grey_png_with_gamma(GREYS, gamma), (7, 1))[0, :, 0]) == shown
+
+
+def test_a_png_gamma_chunk_gives_way_to_an_srgb_chunk():
+    srgb = b"\x00\x00\x00\x01sRGB\x00\xae\xce\x1c\xe9"  # rendering intent 0, as every editor writes it
+    assert list(decode_image(_grey_png_with_gamma(GREYS, 100000, srgb))[0, :, 0]) == GREYS

@@ -55,7 +55,16 @@ def to_rgb(img: Image.Image, shrink: Callable[[Image.Image], Image.Image] | None
     if transform is not None and mode != "RGB":
         return shrink(ImageCms.applyTransform(img, transform))  # CMYK and grey convert from their own values
     rgb = shrink(plain_rgb(img))
-    return rgb if transform is None else ImageCms.applyTransform(rgb, transform)
+    if transform is not None:
+        return ImageCms.applyTransform(rgb, transform)
+    gamma = img.info.get("gamma") if not icc and "srgb" not in img.info else None  # a PNG's gAMA chunk, profile-less
+    if isinstance(gamma, (int, float)) and gamma > 0 and abs(gamma * 2.2 - 1) >= 0.05:
+        # A gamma other than sRGB's 1/2.2 (old Macs wrote 1/1.8, linear tools 1.0): Chromium 156 decodes the values
+        # with it and shows them in sRGB (measured); near 1/2.2 it takes them as sRGB, as here.
+        linear = (np.arange(256) / 255.0) ** (1.0 / gamma)
+        encoded = np.where(linear <= 0.0031308, 12.92 * linear, 1.055 * linear ** (1 / 2.4) - 0.055)
+        rgb = rgb.point([int(v) for v in np.clip(np.rint(encoded * 255), 0, 255)] * 3)
+    return rgb
 
 
 def plain_rgb(img: Image.Image) -> Image.Image:
