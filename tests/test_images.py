@@ -583,3 +583,22 @@ def test_a_lossless_jpeg_decodes_and_a_twelve_or_sixteen_bit_one_is_a_kind_glr_c
     for bits, scale in ((12, 16), (16, 257)):
         with pytest.raises(ImageError, match=f"^the upload: a kind of JPEG that glr cannot decode \\(cannot handle {bits}-bit"):
             decode_image(_lossless_jpeg(grey.astype(np.uint16) * scale, bits))
+
+
+def _apng_with_a_default_image(default: Image.Image, frames: list[Image.Image], **kw) -> bytes:
+    """An APNG whose default image (for viewers without APNG) is not one of its frames."""
+    return encode(default, "PNG", save_all=True, append_images=frames, default_image=True, duration=1000, **kw)
+
+
+def test_an_apng_whose_default_image_is_not_a_frame_gives_its_first_frame_as_browsers_show_it():
+    # Measured in Chromium 156: a red default image and green, blue frames show green. glr gave red.
+    red, green, blue = (Image.new("RGB", (40, 30), c) for c in ((255, 0, 0), (0, 255, 0), (0, 0, 255)))
+    data = _apng_with_a_default_image(red, [green, blue])
+    assert tuple(decode_image(data)[0, 0]) == (0, 255, 0)
+    assert tuple(load_resized(data, 16)[0, 0]) == (0, 255, 0)
+    # Its first frame see-through, blended OVER: drawn on a cleared canvas (white here), not over the red default image.
+    clear = Image.new("RGBA", (40, 30), (0, 255, 0, 0))
+    data = _apng_with_a_default_image(red.convert("RGBA"), [clear, blue.convert("RGBA")], blend=1)
+    assert tuple(decode_image(data)[0, 0]) == (255, 255, 255)
+    # An APNG whose default image is its first frame is unchanged.
+    assert tuple(decode_image(encode(red, "PNG", save_all=True, append_images=[green]))[0, 0]) == (255, 0, 0)

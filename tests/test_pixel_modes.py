@@ -80,3 +80,83 @@ def test_a_png_whose_transparency_chunk_is_too_short_decodes_without_it(tmp_path
     assert np.array_equal(out if colour_type == 2 else out[..., 0], pixels)
     assert load_resized(path, 32).shape == (32, 32, 3)
     assert image_size(path) == (64, 48)  # was None: the size statistics counted it unreadable, as decoding no longer does
+
+
+def _float_tiff(arr: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(arr.astype(np.float32), "F").save(buffer, format="TIFF")
+    return buffer.getvalue()
+
+
+RAMP = np.linspace(0.0, 1.0, 64 * 64).reshape(64, 64)
+
+
+@pytest.mark.parametrize("scale, offset", [(1.0, 0.0), (255.0, 0.0), (10200.0, 0.0), (3.5, 0.0), (2.0, -1.0)],
+                         ids=["0..1", "0..255", "0..10200", "hdr-0..3.5", "-1..1"])
+def test_a_float_tiff_is_scaled_by_its_own_range_not_clipped_or_darkened(scale, offset):
+    # Was: 0..10200 came out at most 39 (divided by 65535), HDR 0..3.5 at most 3 (divided by 255): a black photo.
+    out = decode_image(_float_tiff(RAMP * scale + offset))[..., 0].astype(int)
+    assert out.min() == 0 and out.max() == 255
+    assert abs(out[32, 32] - 128) <= 2  # the ramp's middle stays grey
+
+
+def test_nan_and_inf_pixels_of_a_float_tiff_are_black_and_white_not_the_whole_photo_black():
+    # Was: an inf pixel turned into 1.8e308 and every other pixel went black.
+    arr = RAMP * 255.0
+    arr[0, :3] = [np.nan, np.inf, -np.inf]
+    out = decode_image(_float_tiff(arr))[..., 0]
+    assert list(out[0, :3]) == [0, 255, 0]
+    assert abs(int(out[32, 32]) - 128) <= 2 and out.max() == 255
+    assert decode_image(_float_tiff(np.full((8, 8), np.nan))).max() == 0  # no data at all: black, no crash
+
+
+def test_a_32_bit_integer_tiff_past_16_bits_is_scaled_by_its_range():
+    # Was: everything above 65535 clipped to white.
+    arr = (RAMP * 1_000_000).astype(np.int32)
+    buffer = io.BytesIO()
+    Image.fromarray(arr, "I").save(buffer, format="TIFF")
+    out = decode_image(buffer.getvalue())[..., 0].astype(int)
+    assert out.max() == 255 and abs(out[32, 32] - 128) <= 2
+
+
+def test_a_sixteen_bit_grey_png_shows_each_values_high_byte_as_chromium_does():
+    # Measured in Chromium 156: 16384, 33024, 33288, 51600 show as 64, 129, 130, 201. glr floored v / 65535 * 255:
+    # 63, 128, 129, 200, one grey level darker.
+    values = np.array([[0, 16384, 33024, 33288, 51600, 65535]], np.uint16)
+    assert list(decode_image(_png(Image.fromarray(values)))[0, :, 0]) == [0, 64, 129, 130, 201, 255]
+    as_int = io.BytesIO()
+    Image.fromarray(values.astype(np.int32), "I").save(as_int, format="TIFF")  # 16-bit values as 32-bit integers
+    assert list(decode_image(as_int.getvalue())[0, :, 0]) == [0, 64, 129, 130, 201, 255]
+
+
+def _grey_png_with_gamma(values: list[int], gamma: int, extra: bytes = b"") -> bytes:
+    """A grey PNG of `values` (one pixel each) whose gAMA chunk says `gamma` (x 100000), then chunks `extra`."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", len(values), 1, 8, 0, 0, 0, 0))
+            + chunk(b"gAMA", struct.pack(">I", gamma)) + extra
+            + chunk(b"IDAT", zlib.compress(b"\0" + bytes(values))) + chunk(b"IEND", b""))
+
+
+GREYS = [5, 10, 30, 64, 128, 200, 250]
+
+
+@pytest.mark.parametrize("gamma, shown", [
+    (100000, [38, 56, 96, 137, 188, 229, 253]),  # linear (1.0): scientific and 3D tools
+    (55556, [3, 10, 40, 81, 146, 210, 251]),  # 1/1.8: old Mac software
+    (50000, [1, 5, 31, 71, 137, 206, 251]),
+    (45455, GREYS), (45000, GREYS),  # sRGB's 1/2.2 and near it: the values as they are
+])
+def test_a_png_whose_gamma_chunk_is_not_srgbs_is_shown_as_chromium_shows_it(gamma, shown):
+    # Measured in Chromium 156 (every value above, exactly). Was: the values as they are, whatever gAMA said.
+    assert list(decode_image(_grey_png_with_gamma(GREYS, gamma))[0, :, 0]) == shown
+    assert list(load_resized(_grey_png_with_gamma(GREYS, gamma), (7, 1))[0, :, 0]) == shown
+
+
+def test_a_png_gamma_chunk_gives_way_to_an_srgb_chunk():
+    srgb = b"\x00\x00\x00\x01sRGB\x00\xae\xce\x1c\xe9"  # rendering intent 0, as every editor writes it
+    assert list(decode_image(_grey_png_with_gamma(GREYS, 100000, srgb))[0, :, 0]) == GREYS

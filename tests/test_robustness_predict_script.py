@@ -357,7 +357,7 @@ def test_predict_py_decodes_a_png_whose_trns_chunk_is_too_short_as_glr_does(scri
     assert _same_view(script, path) <= 1
 
 
-@pytest.mark.parametrize("fmt", ["ICO", "TGA", "PCX", "PPM"])
+@pytest.mark.parametrize("fmt", ["TGA", "PCX", "PPM"])
 def test_predict_py_refuses_a_format_glr_does_not_decode_as_glr_does(script, tmp_path, fmt, capsys):
     """Pillow opens many formats glr refuses (each is more decoder code on untrusted bytes); predict.py decoded them."""
     path = tmp_path / f"photo.{fmt.lower()}"
@@ -365,6 +365,14 @@ def test_predict_py_refuses_a_format_glr_does_not_decode_as_glr_does(script, tmp
     assert script.main([str(path)]) == 1
     assert capsys.readouterr().err.strip() == glr_says(path) == (
         f"{path}: not an image, or a format glr cannot read (use JPEG, PNG, WebP, HEIC, AVIF, GIF, BMP or TIFF)")
+
+
+def test_predict_py_reads_an_ico_at_its_largest_size_as_glr_does(script, tmp_path, capsys):
+    """An ICO (a site's icon saved from a web page) holds BMP and PNG pictures: glr reads its largest (copied rule)."""
+    path = tmp_path / "favicon.ico"
+    _photo(64, 64).save(path, "ICO", sizes=[(16, 16), (64, 64), (32, 32)])
+    assert script.main([str(path)]) == 0, capsys.readouterr().err
+    assert _same_view(script, path) <= 1
 
 
 def test_predict_py_lists_a_folders_other_files_and_broken_links_as_glr_does(script, tmp_path, capsys):

@@ -62,8 +62,9 @@ PngImagePlugin.MAX_TEXT_CHUNK = PNG_TEXT_CHUNK
 
 # The formats glr decodes. Pillow can open many more (EPS, PSD, ICNS, FITS...), but each is
 # more decoder code run on untrusted bytes, and EPS even runs Ghostscript; photos come as
-# these. (Camera JPEGs holding several pictures, MPO, open through the JPEG plugin.)
-ALLOWED_FORMATS = ("JPEG", "PNG", "WEBP", "HEIF", "AVIF", "GIF", "BMP", "TIFF")
+# these. (Camera JPEGs holding several pictures, MPO, open through the JPEG plugin.) An ICO (a site's icon, saved
+# from a web page) holds only BMP and PNG pictures, read by those decoders: Pillow gives its largest.
+ALLOWED_FORMATS = ("JPEG", "PNG", "WEBP", "HEIF", "AVIF", "GIF", "BMP", "TIFF", "ICO")
 
 # JPEG's reduced-size decoding (1/2, 1/4, 1/8) may stop at a side down to this fraction
 # of the target, which is then reached by a slight upscale: a 640x480 photo decodes at
@@ -195,6 +196,8 @@ def _decode_pil(source: ImageSource, max_pixels: int = MAX_PIXELS, draft_size: i
     if data.startswith(b"\x89PNG") and len(_png_chunks(data, MAX_PNG_CHUNKS + 1)) > MAX_PNG_CHUNKS:
         raise ImageError(f"{name}: a PNG of over {MAX_PNG_CHUNKS:,} chunks before its picture (photos have a few dozen); "
                          "possibly a decompression bomb")
+    if _palette_trns_too_long(data):
+        data = _png_without(data, b"tRNS")
     try:
         with warnings.catch_warnings():
             # Pillow only warns between MAX_IMAGE_PIXELS and twice that; make it an error.
@@ -204,6 +207,10 @@ def _decode_pil(source: ImageSource, max_pixels: int = MAX_PIXELS, draft_size: i
             with Image.open(io.BytesIO(data), formats=_open_formats()) as img:
                 seek_photo(img)
                 width, height = img.size
+                # An ICO's directory says at most 256 px a side; the pictures inside may say otherwise.
+                if img.format == "ICO" and (inside := _icon_pixels(data)) > max_pixels:
+                    raise ImageError(f"{name}: an icon holding a picture of {inside:,} pixels is too large (limit "
+                                     f"{max_pixels / 1_000_000:g} megapixels); possibly a decompression bomb")
                 if width < 1 or height < 1:
                     raise ImageError(f"{name}: image has no pixels ({width}x{height})")
                 # MPO: a JPEG with more pictures after the first (Android's Ultra HDR gain map, 3D cameras).
@@ -258,6 +265,35 @@ def _decode_pil(source: ImageSource, max_pixels: int = MAX_PIXELS, draft_size: i
         raise ImageError(f"{name}: image is corrupt and cannot be decoded ({detail})") from None
 
 
+def _palette_trns_too_long(data: bytes) -> bool:
+    """Whether a palette PNG's tRNS chunk holds more alphas than any palette has (256): Chromium ignores such a chunk,
+    showing every colour opaque, where Pillow would apply its first 256. (One longer than its own palette is applied.)"""
+    if not data.startswith(b"\x89PNG") or data[25:26] != b"\x03":  # IHDR's colour type 3: a palette
+        return False
+    at = 8
+    while at + 8 <= len(data) and (kind := data[at + 4:at + 8]) != b"IDAT":
+        length = int.from_bytes(data[at:at + 4], "big")
+        if kind == b"tRNS":
+            return length > 256
+        at += 12 + length
+    return False
+
+
+def _icon_pixels(data: bytes) -> int:
+    """The most pixels any picture in an ICO says it holds, from its own header (a PNG's IHDR, a BMP's DIB header):
+    Pillow decodes it at that size, whatever the ICO's directory says, so a bomb is caught before decoding."""
+    most = 0
+    for i in range(int.from_bytes(data[4:6], "little")):
+        offset = int.from_bytes(data[18 + 16 * i:22 + 16 * i], "little")
+        head = data[offset:offset + 24]
+        if head.startswith(b"\x89PNG\r\n\x1a\n"):
+            sides = int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
+        else:  # a DIB header: its height counts the picture and its transparency mask
+            sides = int.from_bytes(head[4:8], "little", signed=True), int.from_bytes(head[8:12], "little", signed=True) // 2
+        most = max(most, abs(sides[0] * sides[1]))
+    return most
+
+
 def _png_chunks(data: bytes | BinaryIO, limit: int = MAX_PNG_CHUNKS) -> list[bytes]:
     """The types of a PNG's chunks before its pixels (where the metadata sits), at most `limit` of them."""
     stream = io.BytesIO(data) if isinstance(data, bytes) else data
@@ -304,7 +340,14 @@ def seek_photo(img: Image.Image) -> None:
     """Move an opened image to the picture glr decodes: a TIFF's largest early page, else the first frame.
 
     The one owner of this rule: the decoder, the size statistics (image_size) and the exported predict.py
-    (glr.export_script copies these two functions' source) all see the same picture of a file."""
+    (glr.export_script copies these two functions' source) all see the same picture of a file.
+    An APNG whose default image is not one of its frames (for viewers without APNG, often a "your browser cannot
+    animate" still) gives its first frame, as browsers show it."""
+    if img.format == "PNG" and img.info.get("default_image") and getattr(img, "n_frames", 1) > 1:
+        img.seek(1)
+        # The first frame of a play is drawn on a cleared canvas (APNG spec), never blended over the default image.
+        img.blend_op = 0  # PngImagePlugin's Blend.OP_SOURCE
+        return
     img.seek(largest_page(img) if img.format == "TIFF" else 0)
 
 

@@ -55,22 +55,39 @@ def to_rgb(img: Image.Image, shrink: Callable[[Image.Image], Image.Image] | None
     if transform is not None and mode != "RGB":
         return shrink(ImageCms.applyTransform(img, transform))  # CMYK and grey convert from their own values
     rgb = shrink(plain_rgb(img))
-    return rgb if transform is None else ImageCms.applyTransform(rgb, transform)
+    if transform is not None:
+        return ImageCms.applyTransform(rgb, transform)
+    gamma = img.info.get("gamma") if not icc and "srgb" not in img.info else None  # a PNG's gAMA chunk, profile-less
+    if isinstance(gamma, (int, float)) and gamma > 0 and abs(gamma * 2.2 - 1) >= 0.05:
+        # A gamma other than sRGB's 1/2.2 (old Macs wrote 1/1.8, linear tools 1.0): Chromium 156 decodes the values
+        # with it and shows them in sRGB (measured); near 1/2.2 it takes them as sRGB, as here.
+        linear = (np.arange(256) / 255.0) ** (1.0 / gamma)
+        encoded = np.where(linear <= 0.0031308, 12.92 * linear, 1.055 * linear ** (1 / 2.4) - 0.055)
+        rgb = rgb.point([int(v) for v in np.clip(np.rint(encoded * 255), 0, 255)] * 3)
+    return rgb
 
 
 def plain_rgb(img: Image.Image) -> Image.Image:
     """Convert any Pillow mode to 8-bit RGB, its values as they are; transparency is composited onto white."""
     hidden = colour_key_alpha(img)  # from the stored values, before a 16-bit grey is scaled
     if img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
-        # 16-bit and 32-bit greyscale: scale the real range to 0..255 instead of clipping.
-        arr = np.nan_to_num(np.asarray(img, dtype=np.float64))
-        if img.mode.startswith("I;16") or arr.max() > 255:
-            top = 65535.0
-        elif img.mode == "F" and arr.max() <= 1.0:
-            top = 1.0  # floating-point images usually hold 0..1
-        else:
-            top = 255.0
-        arr = np.clip(arr / top * 255.0, 0, 255).astype(np.uint8)
+        # 16-bit, 32-bit and float greyscale: scaled by what its values show, never clipped to black or white.
+        arr = np.asarray(img, dtype=np.float64)
+        finite = arr[np.isfinite(arr)]  # a float scan's NaN or inf pixels (no data, a sensor's overflow)
+        low, high = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 0.0)
+        # `step`: how much of the values is one grey level of the 256.
+        if img.mode.startswith("I;16") or (0 <= low and high <= 65535 and img.mode == "I" and high > 255):
+            low, step = 0.0, 256.0  # its high byte, as Chromium shows a 16-bit PNG (Pillow opens some 16-bit files as I)
+        elif 0 <= low and high <= 1.0 and img.mode == "F":
+            low, step = 0.0, 1.0 / 255  # floating-point images usually hold 0..1
+        elif 0 <= low and high <= 255 and img.mode == "I":
+            low, step = 0.0, 1.0
+        else:  # other floats (0..255, HDR's 0..3.5, -1..1) and wider integers: the photo's own range, black kept at 0
+            low = min(low, 0.0)
+            step = max(high - low, 1e-12) / 255
+        # NaN is no data (black, as low); +inf past the brightest (white), -inf below the darkest.
+        arr = np.nan_to_num(arr, nan=low, posinf=low + 255 * step, neginf=low)
+        arr = np.clip((arr - low) / step, 0, 255).astype(np.uint8)
         img = Image.fromarray(arr, mode="L")
     if hidden is not None:
         img = img.convert("RGB")

@@ -1,7 +1,7 @@
 """What a file is, from its first bytes: the image formats glr decodes, and what else people name `.jpg`.
 
 `glr.data.images` asks before decoding: `refuse_known_non_images` raises `ImageError` naming a
-PDF, an HTML page, a video, a JPEG XL, a raw photo or plain text (a failed download's error message), where Pillow would only say "cannot identify
+PDF, an HTML page, an archive, a video, a JPEG XL, a PSD, a raw photo or plain text (a failed download's error message), where Pillow would only say "cannot identify
 image file"; `looks_like` names the allowed format a file starts as, so one that then fails to
 open is called a damaged copy of it rather than "not an image".
 """
@@ -20,6 +20,9 @@ WEB_ADDRESS = r"(?i)(?:https?|ftp)://"
 _KNOWN_NON_IMAGES = [
     (b"%pdf", "a PDF document"),
     (b"pk\x03\x04", "a zip archive"),
+    (b"pk\x05\x06", "a zip archive"),  # an empty one
+    (b"7z\xbc\xaf'\x1c", "a 7z archive"),
+    (b"rar!\x1a\x07", "a RAR archive"),
     (b"<!doctype svg", "an SVG drawing"),  # before HTML's doctype: an SVG may open with its own
     (b"<!doctype", "an HTML page"),
     (b"<!--", "an HTML, SVG or XML document"),  # a leading comment (Inkscape's, an editor's): markup, not a message
@@ -27,7 +30,6 @@ _KNOWN_NON_IMAGES = [
     (b"<?xml", "an XML/SVG document"),
     (b"<svg", "an SVG drawing"),
     (b"%!ps", "a PostScript/EPS file"),
-    (b"8bps", "a Photoshop document"),
     (b"{", "a JSON or text file"),
 ]
 # Magic bytes of the allowed formats: a file that starts like one but cannot be opened is a
@@ -52,6 +54,13 @@ _OTHER_IMAGE_FORMATS = [
     (b"\xff\x0a", "JPEG XL"),  # a bare codestream
     (b"II\xbc", "JPEG XR"),
     (b"qoif", "QOI"),
+    (b"8BPS", "Photoshop (PSD)"),
+    # Raw photos (a camera's sensor data, undeveloped): what a person sees of one is what a raw developer makes of it.
+    (b"II*\x00\x10\x00\x00\x00CR", "Canon RAW (CR2)"),
+    (b"IIRO", "Olympus RAW (ORF)"),
+    (b"IIRS", "Olympus RAW (ORF)"),
+    (b"IIU\x00", "Panasonic RAW (RW2)"),
+    (b"FUJIFILMCCD-RAW", "Fujifilm RAW (RAF)"),
 ]
 # ISO base media files (ftyp box): HEIF/HEIC/AVIF photos, and MP4/MOV videos.
 _HEIF_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1", b"avif", b"avis"}
@@ -83,9 +92,23 @@ def refuse_known_non_images(data: bytes, name: str) -> None:
         if magic in data[:200] and len(data) < 1024:
             raise ImageError(f"{name}: {what}")
     for magic, what in _KNOWN_NON_IMAGES:
+        if head.startswith(magic) and what.endswith(" archive"):  # given where a photo goes: its photos are inside
+            raise ImageError(f"{name}: not an image but {what}: {'unzip' if 'zip' in what else 'unpack'} it first, "
+                             f"and give the photos inside (glr reads {SUPPORTED_TEXT})")
         if head.startswith(magic):
             raise ImageError(f"{name}: not an image, it looks like {what}; use {SUPPORTED_TEXT}")
+    # A DNG is a TIFF whose first directory holds the tag DNGVersion (50706); Pillow would read its small preview or fail.
+    order = {b"II*\x00": "little", b"MM\x00*": "big"}.get(data[:4])
+    if order and (at := int.from_bytes(data[4:8], order)) + 2 <= len(data):
+        entries = data[at + 2:at + 2 + 12 * int.from_bytes(data[at:at + 2], order)]
+        if any(int.from_bytes(entries[i:i + 2], order) == 50706 for i in range(0, len(entries) - 1, 12)):
+            raise ImageError(f"{name}: an Adobe DNG raw photo, a format glr cannot read; export it as JPEG first "
+                             f"(glr reads {SUPPORTED_TEXT})")
     for magic, what in _OTHER_IMAGE_FORMATS:
+        if data.startswith(magic) and "RAW" in what:
+            article = "an" if what[0] in "AEIOU" else "a"
+            raise ImageError(f"{name}: {article} {what} photo, a format glr cannot read; export it as JPEG first "
+                             f"(glr reads {SUPPORTED_TEXT})")
         if data.startswith(magic):
             raise ImageError(f"{name}: a {what} image, a format glr cannot read; save it again as JPEG or PNG "
                              f"(glr reads {SUPPORTED_TEXT})")
