@@ -367,7 +367,7 @@ def show_result(model, run_path: str, stamp: tuple, name: str, data: bytes, dige
             st.markdown("Most similar training photos")
             paths = [s["path"] for s in result.similar]
             credits = attribution.credits(paths)  # author and licence, as the licences require
-            thumbnail_row(paths, [f"{s['name']} · {s['similarity']:.2f}" + (f" · {c}" if c else "")
+            thumbnail_row(paths, [f"{s['name']} · {readout.similarity(s['similarity'], 2)}" + (f" · {c}" if c else "")
                                   for s, c in zip(result.similar, credits)])
 
 

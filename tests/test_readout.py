@@ -169,3 +169,12 @@ def test_a_share_just_short_of_all_reads_over_99_percent_not_100():
     assert [readout.percent(v) for v in (0.996, 0.9901, 0.99, 1.0)] == ["over 99%", "over 99%", "99%", "100%"]
     assert readout.percent(0.9996, 1) == "over 99.9%" and readout.percent(0.999, 1) == "99.9%"
     assert readout.percent(0.99996, 2) == "over 99.99%" and readout.percent(1.3) == "130%"  # damaged: shown as it is
+
+
+def test_a_similarity_is_a_number_never_rounded_onto_0_or_1_it_is_not():
+    # Cosine similarities are no shares: no "%", but 0.0004 printed as 0.000 and 0.9996 as 1.000 said untrue things.
+    shown = [readout.similarity(v) for v in (0.873, 0.0004, 0.9996, -0.0004, 0.0, -0.0, 1.0, -1.0, 0.5)]
+    assert shown == ["0.873", "0.0004", "0.9996", "-0.0004", "0.000", "0.000", "1.000", "-1.000", "0.500"]
+    assert readout.similarity(1e-9) == "under 0.000001" and readout.similarity(1 - 1e-9) == "over 0.999999"
+    assert readout.similarity(-1 + 1e-9) == "under -0.999999" and readout.similarity(0.994, 2) == "0.99"
+    assert readout.similarity(float("nan")) == "—" and readout.similarity(0.9996, 2) == "0.9996"

@@ -82,6 +82,24 @@ def decimal(value: Any, digits: int = 3, none: str = NONE) -> str:
     return none if value is None else f"{value:.{digits}f}"
 
 
+def similarity(value: Any, digits: int = 3, none: str = NONE) -> str:
+    """A cosine similarity as a number ("0.873"), never rounded onto 0 or ±1 when it is not that: more decimals
+    (up to 6) until it differs from them ("0.0004", "0.9996"), else "under 0.000001" ("over 0.999999").
+    It is no share of anything, so no "%"; `none` when it is missing or not a number."""
+    value = number(value)
+    if value is None:
+        return none
+    value += 0.0  # -0.0 as 0.0: "-0.000" says it is below 0
+    for places in range(digits, 7):
+        text = f"{value:.{places}f}"
+        if value in (0.0, 1.0, -1.0) or abs(float(text)) not in (0.0, 1.0):
+            return text
+    tiny = f"{10.0 ** -6:.6f}"
+    if abs(value) < 0.5:
+        return f"under {tiny}" if value > 0 else f"over -{tiny}"
+    return f"over {1 - 10.0 ** -6:.6f}" if value > 0 else f"under -{1 - 10.0 ** -6:.6f}"
+
+
 def headline(scores: dict, classes: int | None = None) -> list[Headline]:
     """Top-1, top-5, GAP, macro F1 and the photo count in words; "—" and the reason where one has no value.
 
