@@ -76,3 +76,24 @@ def test_the_confusion_heatmaps_column_labels_never_overlap_on_a_phone_and_all_s
         else:  # turned: parallel lines of text, a font size apart at least across them
             across = [(b["x"] - a["x"]) * abs(np.sin(np.radians(angle))) for a, b in zip(labels, labels[1:])]
             assert min(across) >= labels[0]["size"], (angle, across, [b["text"] for b in labels])
+
+
+def test_the_confusion_heatmaps_rows_keep_their_height_on_a_phone_whatever_the_column_labels_take(browser):
+    # 8 classes drew a 400 px chart whose upright column labels and title left its 8 rows 60 px on a phone: the row
+    # labels lay on each other (seen on the Results page in Chromium).
+    names = ["Red Fort", "Blue Mosque", "Basilica of the Sagrada Familia in Barcelona", "Tower Bridge",
+             "Eiffel Tower", "Old Town Hall", "Taj Mahal", "Golden Gate"]
+    cm = np.eye(len(names), dtype=int)
+    cm[5, 1] = 2
+    page = browser.new_page(viewport=PHONE)
+    try:
+        page.set_content(plots.confusion_figure(cm, names, clickable=True).to_html(
+            include_plotlyjs=True, full_html=True, config={"responsive": True}, default_width="100%"))
+        page.wait_for_selector(".yaxislayer-above .ytick text", timeout=30_000)
+        rows = page.eval_on_selector_all(".yaxislayer-above .ytick text", """els => els.map(e => [
+            e.getBoundingClientRect().top, parseFloat(getComputedStyle(e).fontSize)])""")
+    finally:
+        page.close()
+    assert len(rows) == len(names)
+    gaps = [b[0] - a[0] for a, b in zip(rows, rows[1:])]
+    assert min(gaps) >= 1.5 * rows[0][1], gaps  # a row and some air

@@ -240,7 +240,9 @@ def confusion_figure(cm: Any, labels: Sequence[str], top: int = 30,
     which = None if len(keep) == n else f"the {len(keep)} most confused of {n:,} classes"
     fig.update_layout(
         title={"text": "confusion matrix", "subtitle": {"text": which}}, xaxis_title="predicted", yaxis_title="true",
-        height=max(400, 18 * len(keep) + 200),
+        # 18 px a row, and room for the column labels, which a narrow chart turns upright (7 px a character):
+        # 400 px in all held 8 rows in 60 px on a phone, their labels on each other.
+        height=18 * len(keep) + 260 + 7 * max(len(_short(n)) for n in raw),
         # Short tick labels, the full names in the hover: one 120-character name took the width of the heatmap.
         # The columns: as many labels as fit the width the browser gives (a phone's 390 px drew 30 on each other).
         xaxis=_aliased_ticks(raw), yaxis={"autorange": "reversed", **_short_ticks(raw)},
