@@ -81,9 +81,9 @@ def _predict(args, csv_out) -> int:
             print(f"{p.source}: error: {_unnamed(p.error, p.source)}")
             continue
         verdict = ""
-        if p.known_score is not None:
-            verdict = (f"  NOT A KNOWN LANDMARK (known score {p.known_score:.3f} < {predictor.recognizer.calibration.threshold:.3f})"
-                       if p.unknown else f"  (known score {p.known_score:.3f})")
+        if p.known_score is not None:  # the score and threshold with the decimals that tell them apart
+            score, threshold = readout.apart(p.known_score, predictor.recognizer.calibration.threshold)
+            verdict = f"  NOT A KNOWN LANDMARK (known score {score} < {threshold})" if p.unknown else f"  (known score {score})"
         print(f"{p.source}{verdict}")
         if p.training_photo:
             print(f"  note: {training_photo_note(p.training_photo)}")

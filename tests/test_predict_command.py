@@ -304,3 +304,30 @@ def test_several_folders_are_predicted_as_their_photos(tmp_path, monkeypatch, ca
     assert capsys.readouterr().err.startswith("none: error: no images found in this folder")
     with pytest.raises(GlrError, match="no photos to predict in the folders given"):
         predict_command.cmd_predict(argparse.Namespace(run="r", results=None, images=["none", "none2"], out=None))
+
+
+def test_a_known_score_below_its_threshold_never_reads_equal_to_it(tmp_path, monkeypatch, capsys):
+    # "NOT A KNOWN LANDMARK (known score 0.312 < 0.312)": at three decimals the two looked equal.
+    import types
+
+    import glr.predict
+    from glr import predict_command
+
+    class Fake:
+        backend_note, retrieval_problem, method = None, None, "softmax"
+        recognizer = types.SimpleNamespace(calibration=types.SimpleNamespace(threshold=0.31249), verify_problem=None)
+
+        def __init__(self, *args, **kwargs):
+            pass
+
+        def predict(self, images, k, similar):
+            return [glr.predict.Prediction(source=images[0], top=[(1, "Fort", 0.5)], known_score=0.31241, unknown=True)]
+
+    monkeypatch.setattr(predict_command, "find_run", lambda run, results: run)
+    monkeypatch.setattr(glr.predict, "Predictor", Fake)
+    (tmp_path / "x.jpg").write_bytes(b"")
+    monkeypatch.chdir(tmp_path)
+    args = argparse.Namespace(run="r", results=None, images=["x.jpg"], out=None, backend="auto", top_k=1, similar=0,
+                              unknown="last")
+    predict_command.cmd_predict(args)
+    assert capsys.readouterr().out.splitlines()[0] == "x.jpg  NOT A KNOWN LANDMARK (known score 0.3124 < 0.3125)"

@@ -178,3 +178,11 @@ def test_a_similarity_is_a_number_never_rounded_onto_0_or_1_it_is_not():
     assert readout.similarity(1e-9) == "under 0.000001" and readout.similarity(1 - 1e-9) == "over 0.999999"
     assert readout.similarity(-1 + 1e-9) == "under -0.999999" and readout.similarity(0.994, 2) == "0.99"
     assert readout.similarity(float("nan")) == "—" and readout.similarity(0.9996, 2) == "0.9996"
+
+
+def test_a_score_and_its_threshold_get_the_decimals_that_tell_them_apart():
+    # "Its known score 0.50 is below the run's threshold 0.50": 0.498 and 0.502 at two decimals.
+    assert readout.apart(0.498, 0.502, 2) == ("0.498", "0.502")
+    assert readout.apart(0.31241, 0.31249) == ("0.3124", "0.3125") and readout.apart(0.2, 0.7) == ("0.200", "0.700")
+    assert readout.apart(0.5, 0.5) == ("0.500", "0.500") and readout.apart(None, 0.5) == ("—", "0.500")
+    assert readout.apart(0.1234567, 0.1234568) == ("0.123457", "0.123457")  # 6 at most: no run of digits

@@ -100,6 +100,16 @@ def similarity(value: Any, digits: int = 3, none: str = NONE) -> str:
     return f"over {1 - 10.0 ** -6:.6f}" if value > 0 else f"under -{1 - 10.0 ** -6:.6f}"
 
 
+def apart(first: Any, second: Any, digits: int = 3) -> tuple[str, str]:
+    """Two scores said side by side ("0.498 < 0.502"), with as many decimals (up to 6) as tell them apart: at two,
+    a known score of 0.498 read "0.50 is below the threshold 0.50"; `decimal`'s NONE for a missing one."""
+    a, b = number(first), number(second)
+    places = digits
+    while a is not None and b is not None and a != b and places < 6 and f"{a:.{places}f}" == f"{b:.{places}f}":
+        places += 1
+    return decimal(a, places), decimal(b, places)
+
+
 def headline(scores: dict, classes: int | None = None) -> list[Headline]:
     """Top-1, top-5, GAP, macro F1 and the photo count in words; "—" and the reason where one has no value.
 
