@@ -178,6 +178,8 @@ def test_a_similarity_is_a_number_never_rounded_onto_0_or_1_it_is_not():
     assert readout.similarity(1e-9) == "under 0.000001" and readout.similarity(1 - 1e-9) == "over 0.999999"
     assert readout.similarity(-1 + 1e-9) == "under -0.999999" and readout.similarity(0.994, 2) == "0.99"
     assert readout.similarity(float("nan")) == "—" and readout.similarity(0.9996, 2) == "0.9996"
+    # float32 rounding put the same photo at 1.0002 (seen on the Predict page): a cosine never passes 1
+    assert readout.similarity(1.0002, 2) == "1.00" and readout.similarity(-1.0003) == "-1.000"
 
 
 def test_a_score_and_its_threshold_get_the_decimals_that_tell_them_apart():

@@ -84,12 +84,14 @@ def decimal(value: Any, digits: int = 3, none: str = NONE) -> str:
 
 def similarity(value: Any, digits: int = 3, none: str = NONE) -> str:
     """A cosine similarity as a number ("0.873"), never rounded onto 0 or ±1 when it is not that: more decimals
-    (up to 6) until it differs from them ("0.0004", "0.9996"), else "under 0.000001" ("over 0.999999").
-    It is no share of anything, so no "%"; `none` when it is missing or not a number."""
+    (up to 6) until it differs from them ("0.0004", "0.9996"), else "under 0.000001" ("over 0.999999"); never
+    past ±1. It is no share of anything, so no "%"; `none` when it is missing or not a number."""
     value = number(value)
     if value is None:
         return none
-    value += 0.0  # -0.0 as 0.0: "-0.000" says it is below 0
+    # -0.0 as 0.0 ("-0.000" says it is below 0); past ±1 by float32 rounding (1.0002 seen for a photo that is a
+    # training photo) as ±1: no cosine exceeds it.
+    value = min(1.0, max(-1.0, value + 0.0))
     for places in range(digits, 7):
         text = f"{value:.{places}f}"
         if value in (0.0, 1.0, -1.0) or abs(float(text)) not in (0.0, 1.0):
