@@ -120,6 +120,13 @@ def test_the_heatmaps_columns_are_labelled_as_the_width_allows_and_hovers_name_b
     assert fig.layout.coloraxis.colorbar.orientation is None and fig.data[0].colorbar.orientation == "h"
 
 
+
+def test_the_heatmaps_colour_bar_counts_whole_images():
+    # Up to 2 photos a cell, the bar read "0 0.5 1 1.5 2" images (Chromium).
+    assert plots.confusion_figure(np.array([[2, 1], [0, 1]]), ["a", "b"]).data[0].colorbar.dtick == 1
+    assert plots.confusion_figure(np.array([[90, 1], [0, 40]]), ["a", "b"]).data[0].colorbar.dtick is None
+
+
 def test_class_names_with_html_show_as_written_in_the_heatmap_the_map_and_the_top_k_bars():
     import html
 

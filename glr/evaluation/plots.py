@@ -230,7 +230,9 @@ def confusion_figure(cm: Any, labels: Sequence[str], top: int = 30,
                                # Across the top, not beside: on a phone its 60 px were a third of the heatmap's width.
                                colorbar={"outlinewidth": 0, "ticks": "",  # as plotly_white drew it
                                          "orientation": "h", "y": 1.0, "yanchor": "bottom", "thickness": 12,
-                                         "title": {"text": "images", "side": "right"}},
+                                         "title": {"text": "images", "side": "right"},
+                                         # whole counts: plotly's own steps read 0.5 and 1.5 images under 6
+                                         **({"dtick": 1} if sub.size and sub.max() <= 6 else {})},
                                # The whole names: %{x} and %{y} are the cut ones the axes show (labelalias, ticktext).
                                hovertext=None if clickable else [[_pair(t, p) for p in names] for t in names],
                                hovertemplate="%{hovertext}<br>%{z} images<extra></extra>"))
