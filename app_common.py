@@ -303,15 +303,16 @@ def examples(run_path: str, stamp: float) -> dict[int, list[str]]:
 # --------------------------------------------------------------------------- shared widgets
 
 
-def show_thumbnails(paths: list[str], captions: list[str] | None = None, columns: int = 4, size: int = 140) -> None:
-    """A grid of square thumbnails; an unreadable image shows a note instead."""
+def show_thumbnails(paths: list[str], captions: list[str] | None = None, size: int = 140) -> None:
+    """Thumbnails `size` wide in a row that wraps (st.columns stack on a phone: one photo a row); a note for an
+    unreadable image."""
     if not paths:
         st.caption("no images")
         return
-    cols = st.columns(columns)
+    row = st.container(horizontal=True)
     for i, path in enumerate(paths):
         caption = captions[i] if captions else None
-        with cols[i % columns]:
+        with row.container(width=size):
             image = thumbnail(str(path), size)
             if image is None:
                 st.caption(f"cannot show {md(Path(path).name)}")

@@ -215,7 +215,7 @@ def earlier_photos(box: staging.Staging, slot: str, listed_names: set[str], wher
                                 format_func=lambda n: f"{shown[n]} ({n[:6]})" if shown[n] in twice else shown[n],
                                 placeholder="type a file name or pick from the list")
         if picked:
-            common.show_thumbnails([str(box.path / slot / n) for n in picked[:SHOWN_PICKED]], columns=4, size=110,
+            common.show_thumbnails([str(box.path / slot / n) for n in picked[:SHOWN_PICKED]], size=110,
                                    captions=[shown[n] for n in picked[:SHOWN_PICKED]])
         if st.button(f"Remove {datasets.plural(len(picked), 'photo')}" if picked else "Remove",
                      key=f"upload_remove_{slot}", disabled=not picked, icon=":material/delete:"):

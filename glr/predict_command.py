@@ -39,6 +39,7 @@ def _predict(args, csv_out) -> int:
     """cmd_predict, the submission written to `csv_out` (a stream) when given, else to its file."""
     from glr.predict import DEFAULT_TOP_K, Predictor, training_photo_note
     from glr import submission
+    from glr.evaluation import readout
 
     run = find_run(args.run, args.results)
     images = _given_once(args.images)
@@ -80,23 +81,34 @@ def _predict(args, csv_out) -> int:
             print(f"{p.source}: error: {_unnamed(p.error, p.source)}")
             continue
         verdict = ""
-        if p.known_score is not None:
-            verdict = (f"  NOT A KNOWN LANDMARK (known score {p.known_score:.3f} < {predictor.recognizer.calibration.threshold:.3f})"
-                       if p.unknown else f"  (known score {p.known_score:.3f})")
+        if p.known_score is not None:  # the score and threshold with the decimals that tell them apart
+            score, threshold = readout.apart(p.known_score, predictor.recognizer.calibration.threshold)
+            verdict = f"  NOT A KNOWN LANDMARK (known score {score} < {threshold})" if p.unknown else f"  (known score {score})"
         print(f"{p.source}{verdict}")
         if p.training_photo:
             print(f"  note: {training_photo_note(p.training_photo)}")
         print(f"  {predictor.method} confidence, landmark_id, name:")
-        for (_, name, prob), landmark_id in zip(p.top, paths.id_column(t[0] for t in p.top)):
-            print(f"  {prob:6.3f}  {landmark_id}  {paths.one_line(name)}")
+        # Shares in the app's words (readout.percent): "0.000" said no chance of a class the model gave 0.04%.
+        shares = _column(readout.percent(prob, 1) for _, _, prob in p.top)
+        for (_, name, _), share, landmark_id in zip(p.top, shares, paths.id_column(t[0] for t in p.top)):
+            print(f"  {share}  {landmark_id}  {paths.one_line(name)}")
         if p.similar:
             print("  most similar training photos (cosine similarity, landmark_id, name, path):")
-            for item, landmark_id in zip(p.similar, paths.id_column(item["landmark_id"] for item in p.similar)):
-                print(f"  {item['similarity']:6.3f}  {landmark_id}  {paths.one_line(item['name'])}  {item['path']}")
+            # No share, so a number; never one rounded onto 0 or 1 it is not (readout.similarity).
+            values = _column(readout.similarity(item["similarity"]) for item in p.similar)
+            for item, value, landmark_id in zip(p.similar, values, paths.id_column(i["landmark_id"] for i in p.similar)):
+                print(f"  {value}  {landmark_id}  {paths.one_line(item['name'])}  {item['path']}")
     if args.out:  # the photos' submission too: --out was ignored for anything but a folder
         table = submission.submission_table(submission.unique_ids(images), predictions, unknown=args.unknown)
         print(f"wrote {_written(table, target, csv_out)}")
     return 0 if all(p.ok for p in predictions) and not empty else 1
+
+
+def _column(texts) -> list[str]:
+    """`texts` right-aligned to the widest, at least 6 wide: a column whose next column starts in one place."""
+    texts = list(texts)
+    width = max([6, *map(len, texts)])
+    return [t.rjust(width) for t in texts]
 
 
 def _folders_opened(images: list[str]) -> tuple[list[str], int]:

@@ -160,7 +160,7 @@ if gallery.matches == 0:
 for _, row in gallery.classes.iterrows():
     st.markdown(f"**{common.md(row['name'])}** · landmark {row['landmark_id']} · {row['images']:,} images")
     credits = attribution.credits(row["examples"])
-    common.show_thumbnails(row["examples"], columns=browse.EXAMPLES_PER_CLASS,
+    common.show_thumbnails(row["examples"],
                            captions=[c or "" for c in credits] if any(credits) else None)
 st.caption(f"{gallery.matches:,} classes match; page {gallery.page} of {gallery.pages}.")
 

@@ -247,7 +247,8 @@ with classes:
         st.caption("Click a column header to sort: the weakest classes first by recall or F1. An empty cell has no "
                    "value: a class with no validation photo has no recall, one never predicted has no precision "
                    "(its note says which).")
-        st.dataframe(compare.display_table(readout.class_table(per_class, confusion)), hide_index=True, height=420,
+        st.dataframe(shown := compare.display_table(readout.class_table(per_class, confusion)), hide_index=True,
+                     height=min(420, 35 * (len(shown) + 1) + 3),  # its rows: 420 px drew 8 classes over 3 empty rows
                      column_config={**{k: st.column_config.ProgressColumn(k, min_value=0.0, max_value=1.0, format="%.2f")
                                        for k in ("precision", "recall", "f1")}, "name": NAME_COLUMN})
     elif not run.per_class_path.is_file():  # a damaged one is named above

@@ -345,9 +345,9 @@ def show_result(model, run_path: str, stamp: tuple, name: str, data: bytes, dige
             top_k_list(result.top)
         with cols[-1]:
             if result.unknown:
-                st.warning(f"**Not a known landmark.** Its known score {result.known_score:.2f} is below the run's "
-                           f"threshold {model.recognizer.calibration.threshold:.2f}, which keeps "
-                           f"{readout.percent(model.recognizer.calibration.keep_known)} of the validation photos. "
+                score, threshold = readout.apart(result.known_score, model.recognizer.calibration.threshold, 2)
+                st.warning(f"**Not a known landmark.** Its known score {score} is below the run's threshold {threshold}, "
+                           f"which keeps {readout.percent(model.recognizer.calibration.keep_known)} of the validation photos. "
                            f"The closest landmark would be {common.md(best)}.", icon=":material/help:")
             else:
                 score = f"; known score {result.known_score:.2f}" if result.known_score is not None else ""
@@ -367,7 +367,7 @@ def show_result(model, run_path: str, stamp: tuple, name: str, data: bytes, dige
             st.markdown("Most similar training photos")
             paths = [s["path"] for s in result.similar]
             credits = attribution.credits(paths)  # author and licence, as the licences require
-            thumbnail_row(paths, [f"{s['name']} · {s['similarity']:.2f}" + (f" · {c}" if c else "")
+            thumbnail_row(paths, [f"{s['name']} · {readout.similarity(s['similarity'], 2)}" + (f" · {c}" if c else "")
                                   for s, c in zip(result.similar, credits)])
 
 

@@ -174,6 +174,20 @@ def test_the_gallery_credits_each_photo(uploads_root, tmp_path):
     assert '"Harbour.jpg" by Jane Doe, CC BY-SA 4.0' in captions
 
 
+def test_the_gallerys_photos_wrap_rather_than_stack_one_to_a_phones_row(uploads_root, tmp_path):
+    # In st.columns a phone (390 px) stacked each class's photos one to a row: 8 classes made the page 8,700 px tall
+    # (6,200 in a row that wraps, two photos to a row there; seen in Chromium).
+    from conftest import make_gldv2
+
+    data = make_gldv2(tmp_path / "gallery", {1: 4, 2: 4})
+    at = open_page(DATASET)
+    at.text_input(key="dataset_path").input(str(data)).run()
+    button(at, "Use this folder").click().run()
+    assert_no_exception(at)
+    assert len(at.get("image")) >= 8
+    assert not any(c.get("image") for c in at.columns), "the gallery is in columns"
+
+
 @pytest.mark.parametrize("typed", ['"{}"', "'{}/'", "  {}/  ", "file://{}", "~/My Photos ü"])
 def test_a_path_pasted_with_quotes_a_slash_or_as_a_file_url_is_the_folder(uploads_root, tmp_path, typed, monkeypatch):
     # A file manager's "copy path" quotes a path with spaces; a dragged folder is a file:// URL.

@@ -781,3 +781,25 @@ def test_the_sample_photos_wrap_with_each_name_under_its_own_photo(results):
     at = open_page(PREDICT)
     assert [b for b in at.button if b.key.startswith("predict_try_") and b.label == "Try"]
     assert not any(c.get("image") for c in at.columns), "the samples are in columns"
+
+
+def test_a_known_score_just_below_the_threshold_never_reads_equal_to_it(results, finished_run, monkeypatch):
+    # "Its known score 0.50 is below the run's threshold 0.50": two decimals made a score 0.0004 short of it equal.
+    from glr.predict import Predictor
+
+    original = Predictor.predict
+
+    def just_short(self, sources, **kw):
+        found = original(self, sources, **kw)
+        for p in found:
+            p.known_score, p.unknown = self.recognizer.calibration.threshold - 0.0004, True
+        return found
+
+    monkeypatch.setattr(Predictor, "predict", just_short)
+    at = open_page(PREDICT)
+    photo = _photo(finished_run, 1) + b"\0just-short"  # bytes of its own: no prediction cached by another test
+    at.file_uploader(key="predict_files").set_value([("short.jpg", photo, "image/jpeg")]).run()
+    assert_no_exception(at)
+    warning = next(w.value for w in at.warning if "Not a known landmark" in w.value)
+    score, threshold = re.search(r"known score ([\d.]+) is below the run's threshold ([\d.]+),", warning).groups()
+    assert float(score) < float(threshold), warning

@@ -511,3 +511,22 @@ def test_the_score_rows_wrap_tightly_on_a_phone(results):
             and any(getattr(c, "type", "") == "metric" for c in b.children.values())]
     gaps = [str(b.proto.flex_container.gap_config).strip() for b in rows if b.proto.HasField("flex_container")]
     assert gaps and not any("LARGE" in g for g in gaps), gaps
+
+
+def test_the_class_table_is_as_tall_as_its_rows(results, monkeypatch):
+    # A fixed 420 px drew 8 classes over 3 empty rows (Chromium, 390 px); the 3-class run's over 8.
+    import streamlit
+
+    heights = []
+    original = streamlit.dataframe
+
+    def dataframe(data=None, *args, **kwargs):
+        if data is not None and "f1" in getattr(data, "columns", ()):
+            heights.append((len(data), kwargs.get("height")))
+        return original(data, *args, **kwargs)
+
+    monkeypatch.setattr(streamlit, "dataframe", dataframe)
+    at = open_page(RESULTS)
+    assert_no_exception(at)
+    rows, height = heights[0]
+    assert height == 35 * (rows + 1) + 3 < 420, heights  # a header and the rows, 35 px each, and the borders

@@ -306,6 +306,23 @@ def test_predict_a_photo_uploaded_through_the_file_input(server, page, finished_
     screenshot(page, "predict-photo")
 
 
+def test_try_all_stays_on_one_line_at_laptop_widths_and_fits_a_phone(server, page):
+    # "Try all 3" wrapped to two lines at 1280 px when the samples sat in st.columns (each a quarter of the row).
+    page.goto(f"{server}/{PAGES['Predict']}")
+    settle(page, "Drop photos here", timeout=90)
+    button = page.get_by_role("button", name="Try all", exact=False)
+    one = page.get_by_role("button", name="Try", exact=True).first
+    for width in (1280, 1366, 1440, 390):
+        page.set_viewport_size({"width": width, "height": 900})
+        settle(page)
+        box, single = button.bounding_box(), one.bounding_box()
+        text = button.locator("p").first.evaluate("p => [p.getBoundingClientRect().height, "
+                                                  "parseFloat(getComputedStyle(p).lineHeight)]")
+        assert text[0] < 1.5 * text[1] and box["height"] <= single["height"] + 1, (width, text, box)
+        assert box["x"] >= 0 and box["x"] + box["width"] <= width, (width, box)
+    page.set_viewport_size(VIEWPORT)
+
+
 def test_tiny_training_started_from_the_train_form_finishes(server, page, results, tiny_data):
     before = set(list_runs(results)["run_id"])
     page.goto(f"{server}/{PAGES['Train']}")

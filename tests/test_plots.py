@@ -96,8 +96,35 @@ def test_confusion_figure_cuts_long_tick_labels_and_keeps_classes_that_share_a_n
     # Two classes shown under one name were drawn as one row and one column (plotly merges categories).
     assert list(fig.data[0].x) == [long_name, "Big Ben (class 1)", "Big Ben (class 2)"]
     # A 120-character label took the heatmap's width (seen in Chromium): cut in the ticks, whole in the hover.
-    assert fig.layout.xaxis.ticktext[0] == "W" * (plots.TICK_CHARS - 1) + "…"
+    assert fig.layout.xaxis.labelalias[long_name] == "W" * (plots.TICK_CHARS - 1) + "…"
+    assert fig.layout.yaxis.ticktext[0] == "W" * (plots.TICK_CHARS - 1) + "…"
     assert list(fig.layout.yaxis.tickvals) == list(fig.data[0].y) and fig.layout.yaxis.autorange == "reversed"
+    assert fig.data[0].hovertext[0][1] == f"true {long_name}<br>predicted Big Ben (class 1)"
+
+
+def test_the_heatmaps_columns_are_labelled_as_the_width_allows_and_hovers_name_both_classes_whole():
+    # At a phone's 390 px, 30 listed column labels (tickmode "array": all drawn) lay on each other (seen in Chromium):
+    # plotly's own ticks keep one per ~15 px. The axes' cut names were the hover's too (ticktext and labelalias
+    # apply to %{x} and %{y}), so the hover names the classes from hovertext.
+    names = [f"{'Basilica of Saint ' * 3}{i}" for i in range(30)]
+    cm = np.eye(30, dtype=int) * 3
+    cm[0, 29] = 2
+    fig = plots.confusion_figure(cm, names, clickable=True)
+    assert fig.layout.xaxis.tickmode == "auto" and fig.layout.xaxis.tickvals is None
+    assert set(fig.layout.xaxis.labelalias) == set(names) and list(fig.data[0].x) == names
+    assert fig.data[0].hoverinfo == "skip" and fig.data[0].hovertext is None  # the click layer's hover says it
+    cells = fig.data[1]
+    assert [list(c) for c in cells.customdata[:2]] == [[0, 0], [0, 29]]  # the page's selection reads these
+    assert cells.hovertext[1] == f"true {names[0]}<br>predicted {names[29]}"
+    assert "%{x}" not in cells.hovertemplate and "%{y}" not in cells.hovertemplate
+    assert fig.layout.coloraxis.colorbar.orientation is None and fig.data[0].colorbar.orientation == "h"
+
+
+
+def test_the_heatmaps_colour_bar_counts_whole_images():
+    # Up to 2 photos a cell, the bar read "0 0.5 1 1.5 2" images (Chromium).
+    assert plots.confusion_figure(np.array([[2, 1], [0, 1]]), ["a", "b"]).data[0].colorbar.dtick == 1
+    assert plots.confusion_figure(np.array([[90, 1], [0, 40]]), ["a", "b"]).data[0].colorbar.dtick is None
 
 
 def test_class_names_with_html_show_as_written_in_the_heatmap_the_map_and_the_top_k_bars():
@@ -110,8 +137,9 @@ def test_class_names_with_html_show_as_written_in_the_heatmap_the_map_and_the_to
     # A newline made two names one after plotly's whitespace: still two rows.
     assert list(fig.data[0].x[2:4]) == ["Big Ben (class 2)", "Big Ben (class 3)"]
     assert list(fig.data[1].x[:1]) == ["&lt;b&gt;Red&lt;/b&gt; Fort"]  # the click layer sits on the same cells
-    assert list(fig.layout.xaxis.tickvals) == list(fig.data[0].x)
-    assert [html.unescape(t) for t in fig.layout.xaxis.ticktext[:2]] == ["<b>Red</b> Fort", "Fort & <i>Co</i>"]
+    assert list(fig.layout.yaxis.tickvals) == list(fig.data[0].y)
+    assert [html.unescape(t) for t in fig.layout.yaxis.ticktext[:2]] == ["<b>Red</b> Fort", "Fort & <i>Co</i>"]
+    assert fig.data[1].hovertext[0] == "true &lt;b&gt;Red&lt;/b&gt; Fort<br>predicted &lt;b&gt;Red&lt;/b&gt; Fort"
     points = pd.DataFrame({"x": [0.0, 1.0], "y": [0.0, 1.0], "name": [names[0], names[4]], "id": ["a", "b"]})
     traces = {t.name: t for t in plots.embedding_figure(points).data}
     assert set(traces) == {"100%{x} Tower", "&lt;b&gt;Red&lt;/b&gt; Fort"}

@@ -175,7 +175,40 @@ def test_the_top_k_and_similar_lines_widen_their_id_column_to_the_widest_id(tmp_
     top_lines, similar_lines = lines[2:5], lines[6:8]
     assert len({line.index(name) for line, name in zip(top_lines, ["Big", "Small", "Mid"])}) == 1, lines
     assert len({line.index(name) for line, name in zip(similar_lines, ["Big", "Small"])}) == 1, lines
-    assert top_lines[1] == "   0.250                    7  Small"
+    assert top_lines[1] == "   25.0%                    7  Small"
+
+
+def test_confidences_read_as_the_apps_shares_and_similarities_never_round_onto_0_or_1(tmp_path, monkeypatch, capsys):
+    # `{prob:6.3f}` printed 0.0004 as 0.000 (no chance) and 0.9996 as 1.000 (certain); the app says "under 0.1%".
+    import glr.predict
+    from glr import predict_command
+
+    top = [(1, "Sure", 0.9996), (2, "Faint", 0.0004), (3, "Half", 0.5)]
+    similar = [{"similarity": 0.99996, "landmark_id": 1, "name": "Twin", "path": "a.jpg"},
+               {"similarity": 0.0004, "landmark_id": 2, "name": "Far", "path": "b.jpg"},
+               {"similarity": -0.25, "landmark_id": 3, "name": "Opposite", "path": "c.jpg"}]
+
+    class Fake:
+        backend_note, recognizer, retrieval_problem, method = None, None, None, "softmax"
+
+        def __init__(self, *args, **kwargs):
+            pass
+
+        def predict(self, images, k, similar):
+            return [glr.predict.Prediction(source=images[0], top=top, similar=nearest)]
+
+    nearest = similar
+    monkeypatch.setattr(predict_command, "find_run", lambda run, results: run)
+    monkeypatch.setattr(glr.predict, "Predictor", Fake)
+    (tmp_path / "x.jpg").write_bytes(b"")
+    monkeypatch.chdir(tmp_path)
+    args = argparse.Namespace(run="r", results=None, images=["x.jpg"], out=None, backend="auto", top_k=3, similar=3,
+                              unknown="last")
+    assert predict_command.cmd_predict(args) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[2:5] == ["  over 99.9%         1  Sure", "  under 0.1%         2  Faint", "       50.0%         3  Half"]
+    assert lines[6:9] == ["  0.99996         1  Twin  a.jpg", "   0.0004         2  Far  b.jpg",
+                          "   -0.250         3  Opposite  c.jpg"]
 
 
 def test_a_photo_named_like_an_option_says_how_to_give_it(tmp_path, monkeypatch, capsys):
@@ -271,3 +304,30 @@ def test_several_folders_are_predicted_as_their_photos(tmp_path, monkeypatch, ca
     assert capsys.readouterr().err.startswith("none: error: no images found in this folder")
     with pytest.raises(GlrError, match="no photos to predict in the folders given"):
         predict_command.cmd_predict(argparse.Namespace(run="r", results=None, images=["none", "none2"], out=None))
+
+
+def test_a_known_score_below_its_threshold_never_reads_equal_to_it(tmp_path, monkeypatch, capsys):
+    # "NOT A KNOWN LANDMARK (known score 0.312 < 0.312)": at three decimals the two looked equal.
+    import types
+
+    import glr.predict
+    from glr import predict_command
+
+    class Fake:
+        backend_note, retrieval_problem, method = None, None, "softmax"
+        recognizer = types.SimpleNamespace(calibration=types.SimpleNamespace(threshold=0.31249), verify_problem=None)
+
+        def __init__(self, *args, **kwargs):
+            pass
+
+        def predict(self, images, k, similar):
+            return [glr.predict.Prediction(source=images[0], top=[(1, "Fort", 0.5)], known_score=0.31241, unknown=True)]
+
+    monkeypatch.setattr(predict_command, "find_run", lambda run, results: run)
+    monkeypatch.setattr(glr.predict, "Predictor", Fake)
+    (tmp_path / "x.jpg").write_bytes(b"")
+    monkeypatch.chdir(tmp_path)
+    args = argparse.Namespace(run="r", results=None, images=["x.jpg"], out=None, backend="auto", top_k=1, similar=0,
+                              unknown="last")
+    predict_command.cmd_predict(args)
+    assert capsys.readouterr().out.splitlines()[0] == "x.jpg  NOT A KNOWN LANDMARK (known score 0.3124 < 0.3125)"

@@ -169,3 +169,22 @@ def test_a_share_just_short_of_all_reads_over_99_percent_not_100():
     assert [readout.percent(v) for v in (0.996, 0.9901, 0.99, 1.0)] == ["over 99%", "over 99%", "99%", "100%"]
     assert readout.percent(0.9996, 1) == "over 99.9%" and readout.percent(0.999, 1) == "99.9%"
     assert readout.percent(0.99996, 2) == "over 99.99%" and readout.percent(1.3) == "130%"  # damaged: shown as it is
+
+
+def test_a_similarity_is_a_number_never_rounded_onto_0_or_1_it_is_not():
+    # Cosine similarities are no shares: no "%", but 0.0004 printed as 0.000 and 0.9996 as 1.000 said untrue things.
+    shown = [readout.similarity(v) for v in (0.873, 0.0004, 0.9996, -0.0004, 0.0, -0.0, 1.0, -1.0, 0.5)]
+    assert shown == ["0.873", "0.0004", "0.9996", "-0.0004", "0.000", "0.000", "1.000", "-1.000", "0.500"]
+    assert readout.similarity(1e-9) == "under 0.000001" and readout.similarity(1 - 1e-9) == "over 0.999999"
+    assert readout.similarity(-1 + 1e-9) == "under -0.999999" and readout.similarity(0.994, 2) == "0.99"
+    assert readout.similarity(float("nan")) == "—" and readout.similarity(0.9996, 2) == "0.9996"
+    # float32 rounding put the same photo at 1.0002 (seen on the Predict page): a cosine never passes 1
+    assert readout.similarity(1.0002, 2) == "1.00" and readout.similarity(-1.0003) == "-1.000"
+
+
+def test_a_score_and_its_threshold_get_the_decimals_that_tell_them_apart():
+    # "Its known score 0.50 is below the run's threshold 0.50": 0.498 and 0.502 at two decimals.
+    assert readout.apart(0.498, 0.502, 2) == ("0.498", "0.502")
+    assert readout.apart(0.31241, 0.31249) == ("0.3124", "0.3125") and readout.apart(0.2, 0.7) == ("0.200", "0.700")
+    assert readout.apart(0.5, 0.5) == ("0.500", "0.500") and readout.apart(None, 0.5) == ("—", "0.500")
+    assert readout.apart(0.1234567, 0.1234568) == ("0.123457", "0.123457")  # 6 at most: no run of digits

@@ -227,17 +227,27 @@ def confusion_figure(cm: Any, labels: Sequence[str], top: int = 30,
     names = [_literal(name) for name in raw]
     sub = confusion.block(cm, keep)
     fig = go.Figure(go.Heatmap(z=sub, x=names, y=names, colorscale="Blues", hoverongaps=False,
-                               colorbar={"outlinewidth": 0, "ticks": ""},  # as plotly_white drew it
-                               hovertemplate="true %{y}<br>predicted %{x}<br>%{z} images<extra></extra>"))
+                               # Across the top, not beside: on a phone its 60 px were a third of the heatmap's width.
+                               colorbar={"outlinewidth": 0, "ticks": "",  # as plotly_white drew it
+                                         "orientation": "h", "y": 1.0, "yanchor": "bottom", "thickness": 12,
+                                         "title": {"text": "images", "side": "right"},
+                                         # whole counts: plotly's own steps read 0.5 and 1.5 images under 6
+                                         **({"dtick": 1} if sub.size and sub.max() <= 6 else {})},
+                               # The whole names: %{x} and %{y} are the cut ones the axes show (labelalias, ticktext).
+                               hovertext=None if clickable else [[_pair(t, p) for p in names] for t in names],
+                               hovertemplate="%{hovertext}<br>%{z} images<extra></extra>"))
     if clickable:
         _add_cell_markers(fig, sub, names, keep)
     # Which classes, under the title: in one line a phone's 390 px cut it to "... of 100 clas".
     which = None if len(keep) == n else f"the {len(keep)} most confused of {n:,} classes"
     fig.update_layout(
         title={"text": "confusion matrix", "subtitle": {"text": which}}, xaxis_title="predicted", yaxis_title="true",
-        height=max(400, 18 * len(keep) + 200),
+        # 18 px a row, and room for the column labels, which a narrow chart turns upright (7 px a character):
+        # 400 px in all held 8 rows in 60 px on a phone, their labels on each other.
+        height=18 * len(keep) + 260 + 7 * max(len(_short(n)) for n in raw),
         # Short tick labels, the full names in the hover: one 120-character name took the width of the heatmap.
-        xaxis=_short_ticks(raw), yaxis={"autorange": "reversed", **_short_ticks(raw)},
+        # The columns: as many labels as fit the width the browser gives (a phone's 390 px drew 30 on each other).
+        xaxis=_aliased_ticks(raw), yaxis={"autorange": "reversed", **_short_ticks(raw)},
     )
     return fig
 
@@ -245,9 +255,23 @@ def confusion_figure(cm: Any, labels: Sequence[str], top: int = 30,
 TICK_CHARS = 28  # a confusion heatmap's tick labels are cut to this; its hover shows the whole name
 
 
+def _short(name: str) -> str:
+    """`name` cut to TICK_CHARS characters, "…" ending a cut one."""
+    return name if len(name) <= TICK_CHARS else name[:TICK_CHARS - 1] + "…"
+
+
+def _aliased_ticks(names: list[str]) -> dict:
+    """Axis settings that let plotly choose which of the categories `names` (as written) to label, each cut to
+    TICK_CHARS characters: plotly leaves one label per ~15 px of a category axis (its font's height) and turns
+    them upright when they would touch, measured in the browser, so a 390 px phone shows every few columns' name
+    and a laptop all of them. Listed ticks (tickmode "array") are all drawn, whatever the width."""
+    return {"tickmode": "auto", "ticks": "",  # no tick marks, as plotly_white drew it
+            "labelalias": {_literal(n): _literal(_short(n)) for n in names if _short(n) != n}}
+
+
 def _short_ticks(names: list[str]) -> dict:
     """Axis settings that label the categories `names` (as written) with at most TICK_CHARS characters each."""
-    text = [n if len(n) <= TICK_CHARS else n[:TICK_CHARS - 1] + "…" for n in names]
+    text = [_short(n) for n in names]
     return {"tickmode": "array", "tickvals": [_literal(n) for n in names], "ticktext": [_literal(t) for t in text],
             "ticks": ""}  # no tick marks, as plotly_white drew it
 
@@ -265,6 +289,11 @@ def _unique_names(names: list[str], indices: list[int]) -> list[str]:
     return [f"{n} (class {i})" if n in seen else n for n, i in zip(names, indices)]
 
 
+def _pair(true: str, predicted: str) -> str:
+    """A confusion cell's hover: its two classes' whole names (as plotly shows text literally), one a line."""
+    return f"true {true}<br>predicted {predicted}"
+
+
 def _add_cell_markers(fig: go.Figure, sub: np.ndarray, names: list[str], keep: list[int]) -> None:
     """An invisible square marker on each non-empty cell of a confusion heatmap, which a click selects.
 
@@ -277,7 +306,8 @@ def _add_cell_markers(fig: go.Figure, sub: np.ndarray, names: list[str], keep: l
         x=[names[c] for c in cols], y=[names[r] for r in rows], mode="markers", showlegend=False,
         marker={"symbol": "square", "size": max(8, min(40, 560 // max(1, len(keep)))), "color": "rgba(0,0,0,0)"},
         customdata=[[keep[r], keep[c]] for r, c in zip(rows, cols)], text=[str(v) for v in sub[rows, cols]],
-        hovertemplate="true %{y}<br>predicted %{x}<br>%{text} images: click to see them<extra></extra>",
+        hovertext=[_pair(names[r], names[c]) for r, c in zip(rows, cols)],  # %{x}, %{y}: the axes' cut names
+        hovertemplate="%{hovertext}<br>%{text} images: click to see them<extra></extra>",
         selected={"marker": {"opacity": 1}}, unselected={"marker": {"opacity": 1}},
     ))
     fig.update_layout(clickmode="event+select")

@@ -82,6 +82,36 @@ def decimal(value: Any, digits: int = 3, none: str = NONE) -> str:
     return none if value is None else f"{value:.{digits}f}"
 
 
+def similarity(value: Any, digits: int = 3, none: str = NONE) -> str:
+    """A cosine similarity as a number ("0.873"), never rounded onto 0 or ±1 when it is not that: more decimals
+    (up to 6) until it differs from them ("0.0004", "0.9996"), else "under 0.000001" ("over 0.999999"); never
+    past ±1. It is no share of anything, so no "%"; `none` when it is missing or not a number."""
+    value = number(value)
+    if value is None:
+        return none
+    # -0.0 as 0.0 ("-0.000" says it is below 0); past ±1 by float32 rounding (1.0002 seen for a photo that is a
+    # training photo) as ±1: no cosine exceeds it.
+    value = min(1.0, max(-1.0, value + 0.0))
+    for places in range(digits, 7):
+        text = f"{value:.{places}f}"
+        if value in (0.0, 1.0, -1.0) or abs(float(text)) not in (0.0, 1.0):
+            return text
+    tiny = f"{10.0 ** -6:.6f}"
+    if abs(value) < 0.5:
+        return f"under {tiny}" if value > 0 else f"over -{tiny}"
+    return f"over {1 - 10.0 ** -6:.6f}" if value > 0 else f"under -{1 - 10.0 ** -6:.6f}"
+
+
+def apart(first: Any, second: Any, digits: int = 3) -> tuple[str, str]:
+    """Two scores said side by side ("0.498 < 0.502"), with as many decimals (up to 6) as tell them apart: at two,
+    a known score of 0.498 read "0.50 is below the threshold 0.50"; `decimal`'s NONE for a missing one."""
+    a, b = number(first), number(second)
+    places = digits
+    while a is not None and b is not None and a != b and places < 6 and f"{a:.{places}f}" == f"{b:.{places}f}":
+        places += 1
+    return decimal(a, places), decimal(b, places)
+
+
 def headline(scores: dict, classes: int | None = None) -> list[Headline]:
     """Top-1, top-5, GAP, macro F1 and the photo count in words; "—" and the reason where one has no value.
 
