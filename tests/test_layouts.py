@@ -393,3 +393,26 @@ def test_ids_that_are_a_photos_own_name_are_read_and_their_photos_found(tmp_path
         "(a drive letter on Windows), '.x y': starts with '.'); skipped, so nothing outside the dataset is read")
     assert not any("not found" in p for p in catalog.problems)
     assert all(Path(p).resolve().is_relative_to(tmp_path.resolve()) for p in catalog.df["path"])
+
+
+@pytest.mark.parametrize("where", ["images/{}.jpg", "{}.jpg", "train/{}.jpg", "photos/set 1/{}.JPG"])
+def test_a_train_csv_of_ones_own_numbered_1_to_n_finds_its_photos(tmp_path, where):
+    # Ids of 1-2 characters were refused ("shorter than 3 characters") wherever the photos were.
+    root = tmp_path / "mine"
+    for i in range(1, 13):
+        write_image(root / where.format(i), seed=i)
+    (root / "train.csv").write_text("id,landmark_id\n" + "".join(f"{i},{i % 2}\n" for i in range(1, 13)))
+    catalog = load_catalog(root)
+    assert sorted(catalog.df["id"], key=int) == [str(i) for i in range(1, 13)]
+    assert all(Path(p).is_file() and Path(p).stem == i for p, i in zip(catalog.df["path"], catalog.df["id"]))
+    assert not any("shorter" in p or "not found" in p for p in catalog.problems)
+
+
+def test_short_ids_in_gldv2s_train_folders_are_skipped_saying_why(gld):
+    with open(gld / "train.csv", "a") as fh:
+        fh.write("1,7\n42,12\n")
+    catalog = load_catalog(gld)
+    assert len(catalog.df) == 6 and catalog.problems == [
+        "2 rows have an id shorter than 3 characters (e.g. '1', '42'), and this dataset's train/ is GLDv2's, where a "
+        "photo's folders are its id's first 3 characters (train/a/b/c/abc....jpg); skipped: no photo there can be "
+        "named so (a dataset of one's own keeps its photos in images/ beside train.csv)"]

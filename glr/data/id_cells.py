@@ -8,6 +8,8 @@
 - A photo's own name (`IMG 0042`, `photo.v2`, `café`): read as it is, as long as the path made of it stays in the
   dataset (`unsafe_reason`). A path, a name starting with ".", a drive letter, control or unprintable characters
   could point elsewhere or hide what they are: skipped, with the reason.
+- An id of 1-2 characters (`1`, `42`: a dataset of one's own numbered so) is read; only where train/ is GLDv2's
+  (train/a/b/c/, folders named by an id's first three characters) is it skipped, as no photo there can be named so.
 """
 
 from __future__ import annotations
@@ -47,8 +49,6 @@ def unsafe_reason(value: str) -> str | None:
     if odd := next((c for c in text if unicodedata.category(c) in NOT_PRINTED), None):
         # Control characters (NUL ends a path), marks that show a name reversed, unassigned code points, line breaks.
         return f"holds a character that does not print (U+{ord(odd):04X})"
-    if len(text) < MIN_ID_CHARS:
-        return f"shorter than {MIN_ID_CHARS} characters"
     if len(text.encode("utf-8", "surrogatepass")) > MAX_ID_BYTES:
         return f"longer than a file name can be ({MAX_ID_BYTES} bytes)"
     return None
@@ -76,8 +76,10 @@ def _with_reasons(ids: pd.Series) -> str:
     return ", ".join(f"{i!r}: {unsafe_reason(i)}" for i in first)
 
 
-def safe_ids(df: pd.DataFrame, csv_name: str) -> tuple[pd.DataFrame, list[str]]:
-    """`df` (its "id" column text) with the ids cleaned as the module says, the rows it cannot use dropped; and notes."""
+def safe_ids(df: pd.DataFrame, csv_name: str, abc_folders: bool = False) -> tuple[pd.DataFrame, list[str]]:
+    """`df` (its "id" column text) with the ids cleaned as the module says, the rows it cannot use dropped; and notes.
+
+    `abc_folders`: the dataset's train/ is GLDv2's (train/a/b/c/), so ids shorter than MIN_ID_CHARS are skipped."""
     from glr.data.layouts import examples, have, plural  # the message helpers; layouts imports this module
 
     problems = []
@@ -109,5 +111,13 @@ def safe_ids(df: pd.DataFrame, csv_name: str) -> tuple[pd.DataFrame, list[str]]:
             f"{plural(int(unsafe.sum()), 'row')} {have(int(unsafe.sum()))} an id that is not a plain file name "
             f"(e.g. {_with_reasons(df.loc[unsafe, 'id'])}); skipped, so nothing outside the dataset is read"
         )
-        df = df.loc[~unsafe]
+        df, odd = df.loc[~unsafe], odd[~unsafe]
+    if abc_folders and odd.any() and (short := (df.loc[odd, "id"].str.len() < MIN_ID_CHARS)).any():
+        n = int(short.sum())
+        problems.append(
+            f"{plural(n, 'row')} {have(n)} an id shorter than {MIN_ID_CHARS} characters (e.g. "
+            f"{examples(df.loc[short.index[short], 'id'])}), and this dataset's train/ is GLDv2's, where a photo's "
+            f"folders are its id's first {MIN_ID_CHARS} characters (train/a/b/c/abc....jpg); skipped: no photo "
+            f"there can be named so (a dataset of one's own keeps its photos in images/ beside {csv_name})")
+        df = df.drop(index=short.index[short])
     return df, problems

@@ -219,7 +219,7 @@ def read_gldv2(root: Path, csv: Path) -> tuple[pd.DataFrame, list[str]]:
             f"(e.g. {examples(df.loc[negative, 'landmark_id'])}; -1 often marks a photo of no landmark); skipped")
         df = df.loc[~negative]
 
-    df, id_problems = safe_ids(df, csv.name)
+    df, id_problems = safe_ids(df, csv.name, looks_like_gldv2_images(root / "train"))
     problems += id_problems
 
     df, repeat_problems = drop_repeated_ids(df)
