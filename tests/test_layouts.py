@@ -416,3 +416,13 @@ def test_short_ids_in_gldv2s_train_folders_are_skipped_saying_why(gld):
         "2 rows have an id shorter than 3 characters (e.g. '1', '42'), and this dataset's train/ is GLDv2's, where a "
         "photo's folders are its id's first 3 characters (train/a/b/c/abc....jpg); skipped: no photo there can be "
         "named so (a dataset of one's own keeps its photos in images/ beside train.csv)"]
+
+
+def test_landmark_ids_with_a_spreadsheets_text_prefix_are_read_without_a_word(gld):
+    text = (gld / "train.csv").read_text()
+    (gld / "train.csv").write_text(text.replace(",7\n", ",'7\n"))
+    assert (gld / "train.csv").read_text().count(",'7\n") == 3
+    (gld / "train_label_to_category.csv").write_text("landmark_id,category\n'7,Eiffel_Tower\n'12,Big_Ben\n")
+    catalog = load_catalog(gld)
+    assert catalog.problems == [] and len(catalog.df) == 6
+    assert catalog.names() == {7: "Eiffel Tower", 12: "Big Ben"}

@@ -338,3 +338,9 @@ def test_a_compressed_train_csv_under_its_plain_name_says_it_is_compressed(tmp_p
     with pytest.raises(DatasetError, match=re.escape(f"{csv}: is {kind}, not a CSV file: unpack it, and name what it "
                                                      "gives train.csv")):
         read_train_csv(csv)
+
+
+def test_a_label_with_a_spreadsheets_text_prefix_is_its_number():
+    # `'12`: a spreadsheet's mark for a number kept as text, saved with the cell; it was "not an integer".
+    labels = parse_labels(pd.Series(["'12", "'+3", "'12.0", " '7 ", "'abc", "''12", "'1.5", "'", "12'"], dtype="string"))
+    assert labels.tolist() == [12, 3, 12, 7, pd.NA, pd.NA, pd.NA, pd.NA, pd.NA]
