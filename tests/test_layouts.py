@@ -426,3 +426,25 @@ def test_landmark_ids_with_a_spreadsheets_text_prefix_are_read_without_a_word(gl
     catalog = load_catalog(gld)
     assert catalog.problems == [] and len(catalog.df) == 6
     assert catalog.names() == {7: "Eiffel Tower", 12: "Big Ben"}
+
+
+def test_a_category_file_in_windows_1252_is_read_and_said_once(gld):
+    # Excel's "CSV (comma delimited)" on a Western Windows: every name was lost as "not UTF-8 text".
+    text = "landmark_id,category\n7,Sagrada_Fam\u00edlia\n12,\u201cK\u00f6lner\u201d Dom \u2013 S\u00fcd\n"
+    (gld / "train_label_to_category.csv").write_bytes(text.encode("cp1252"))
+    catalog = load_catalog(gld)
+    assert catalog.names() == {7: "Sagrada Fam\u00edlia", 12: "\u201cK\u00f6lner\u201d Dom \u2013 S\u00fcd"}
+    assert catalog.problems == ["train_label_to_category.csv: read as Windows-1252 text (not UTF-8)"]
+    (gld / "train_label_to_category.csv").write_bytes(text.encode())  # saved again as UTF-8: read so, nothing said
+    catalog = load_catalog(gld)
+    assert catalog.names()[7] == "Sagrada Fam\u00edlia" and catalog.problems == []
+
+
+@pytest.mark.parametrize("raw", [b"7,Caf\xe9 \xa4\n", b"7,Caf\xe9\x81\n", "7,\u6771\u4eac\n".encode("shift_jis")])
+def test_a_category_file_not_utf8_and_not_clearly_windows_1252_is_named(gld, raw):
+    # A symbol (the currency sign), a byte Windows-1252 lacks, Japanese (Shift JIS, which reads as “Œ‹ž there):
+    # no evidence of Windows-1252, so said, never guessed.
+    (gld / "train_label_to_category.csv").write_bytes(b"landmark_id,category\n" + raw)
+    catalog = load_catalog(gld)
+    assert catalog.problems == ["train_label_to_category.csv: is not UTF-8 text; save it as UTF-8 CSV; classes are "
+                                "named by their id"]

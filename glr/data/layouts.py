@@ -23,6 +23,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import pandas as pd
 
 from glr.data.class_access import listable
+from glr.data.csv_source import read_as_windows_1252
 from glr.data.id_cells import SAFE_ID_PATTERN, is_safe_id, safe_ids, unwrap_excel  # noqa: F401 - SAFE_ID_PATTERN: read from here too
 from glr.data.landmark_ids import refused_label_problems
 from glr.data.nested_classes import nested_note
@@ -132,6 +133,8 @@ def read_names(root: Path) -> tuple[dict[int, str], list[str]]:
     if not path.exists():
         return {}, []
     bad_rows: list[str] = []
+    # Excel on a Western Windows saves "CSV (comma delimited)" so: every name was lost as "not UTF-8 text".
+    legacy = [f"{path.name}: read as Windows-1252 text (not UTF-8)"] if read_as_windows_1252(path) else []
     try:
         header, columns, delimiter = read_layout(path, "landmark_id,category")
         if not {"landmark_id", "category"} <= set(header):
@@ -140,7 +143,7 @@ def read_names(root: Path) -> tuple[dict[int, str], list[str]]:
         cats = arrow_frame(arrow_columns(path, columns, ["landmark_id", "category"], delimiter, bad_rows))
     except DatasetError as exc:
         return {}, [f"{exc}; classes are named by their id".replace(str(path), path.name, 1)]
-    problems = []
+    problems = legacy
     if bad_rows:
         problems.append(f"{path.name}: {plural(len(bad_rows), 'row')} without the header's columns (e.g. "
                         f"{examples(printable(r[:80]) for r in bad_rows)}; a name holding the separator must be "
