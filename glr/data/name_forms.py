@@ -27,8 +27,10 @@ def twin_paths(paths: pd.Series, extensions: tuple[str, ...] = ()) -> pd.Series:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    if paths.empty or pc.all(pc.string_is_ascii(pa.array(paths.astype(str).array, pa.string()))).as_py():
-        return paths.astype(object)  # no other form: no listing at all
+    # Arrow-backed text converts without a copy; anything else (object dtype) is converted once.
+    arr = pa.array(paths.array) if hasattr(paths.array, "__arrow_array__") else pa.array(paths.astype(str), pa.string())
+    if paths.empty or pc.all(pc.string_is_ascii(arr)).as_py():
+        return paths  # no other form: no listing at all
     folders: dict[str, dict[str, list[str]]] = {}
     out = []
     for path in paths.astype(str):
