@@ -448,3 +448,15 @@ def test_a_category_file_not_utf8_and_not_clearly_windows_1252_is_named(gld, raw
     catalog = load_catalog(gld)
     assert catalog.problems == ["train_label_to_category.csv: is not UTF-8 text; save it as UTF-8 CSV; classes are "
                                 "named by their id"]
+
+
+def test_ids_written_as_paths_to_photos_named_in_hex_digits_are_their_names(tmp_path):
+    # `images/1.jpg`, `images\\cafe.jpg` (names of hex digits only, as 1..N are): "a path, not a file name", skipped.
+    root = tmp_path / "mine"
+    for name in ("1", "cafe", "42", "0123"):
+        write_image(root / "images" / f"{name}.jpg", seed=len(name))
+    (root / "train.csv").write_text("id,landmark_id\nimages/1.jpg,1\nimages\\cafe.jpg,2\n./images/42.jpg,1\n"
+                                    "images\\0123,2\n")
+    catalog = load_catalog(root)
+    assert catalog.df["id"].tolist() == ["1", "cafe", "42", "0123"]
+    assert all(Path(p).is_file() for p in catalog.df["path"])

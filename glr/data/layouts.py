@@ -194,11 +194,13 @@ def read_gldv2(root: Path, csv: Path) -> tuple[pd.DataFrame, list[str]]:
                                      (parts[3].str[:3].str.lower() == (parts[0] + parts[1] + parts[2]).str.lower()))
         nested = nested.fillna(False).astype(bool)
         df.loc[nested.index[nested], "id"] = parts.loc[nested, 3]
-        # Any other path inside the dataset to a photo not named in hex (`images/IMG_1.jpg`, a tutorial's table): its
-        # name, which the file check finds in the dataset folder (glr.data.photo_files). Absolute and climbing paths,
-        # and GLDv2's ids in folders that do not match them, stay refused.
+        # Any other path inside the dataset (`images/IMG_1.jpg`, a tutorial's table; `images\\1.jpg`, `images/cafe.jpg`
+        # of one's own, whose names are hex too): its name, which the file check finds in the dataset folder
+        # (glr.data.photo_files). Absolute and climbing paths, and GLDv2's ids (16 hex digits) or folders (one hex
+        # digit) where they do not match, stay refused.
         inner = df.loc[nested.index[~nested], "id"].str.replace("\\", "/", regex=False).str.extract(
-            r"^(?![A-Za-z]:)(?!.*(?:^|/)\.\.(?:/|$))[^/][^:]*/((?![0-9a-fA-F]+$)[^/]+)$")[0].dropna()
+            r"^(?![A-Za-z]:)(?!.*(?:^|/)\.\.(?:/|$))(?!(?:.*/)?[0-9a-fA-F]/[0-9a-fA-F]+$)[^/][^:]*/"
+            r"((?![0-9a-fA-F]{16}$)[^/]+)$")[0].dropna()
         inner = inner[inner.map(is_safe_id).astype(bool)]  # else the id stays as written, refused and named so
         df.loc[inner.index, "id"] = inner
     no_id = df["id"].isna() | (df["id"] == "")
