@@ -460,3 +460,17 @@ def test_ids_written_as_paths_to_photos_named_in_hex_digits_are_their_names(tmp_
     catalog = load_catalog(root)
     assert catalog.df["id"].tolist() == ["1", "cafe", "42", "0123"]
     assert all(Path(p).is_file() for p in catalog.df["path"])
+
+
+def test_ids_with_a_spreadsheets_text_mark_are_their_digits(tmp_path):
+    # `'0123`: looked for as "train/'/0/1/'0123.jpg" and not found. A name of one's own may start with "'".
+    root = tmp_path / "mine"
+    for name in ("0123", "0042", "'t Hoff"):
+        write_image(root / "images" / f"{name}.jpg", seed=len(name))
+    (root / "train.csv").write_text("id,landmark_id\n'0123,1\n'0042,2\n't Hoff,1\n")
+    catalog = load_catalog(root)
+    assert catalog.df["id"].tolist() == ["0123", "0042", "'t Hoff"]
+    assert all(Path(p).is_file() for p in catalog.df["path"])
+    assert [p for p in catalog.problems if "text mark" in p] == [
+        "2 rows have an id with a spreadsheet's text mark, the way it keeps leading zeros (e.g. \"'0123\", \"'0042\"); "
+        "read as the digits after it"]

@@ -3,6 +3,7 @@
 - Characters no one sees (a zero-width space from a web page, a BOM) and quotes after a space: stripped.
 - Excel's `="0123"`, the way to keep an id's leading zeros (a CSV made for Excel holds it so): read as
   what it holds, said once.
+- `'0123`, a spreadsheet's other mark for a number kept as text: read as its digits, said once.
 - An all-digit id a spreadsheet showed and saved as a number (`1.23457E+15`): its digits are lost, so
   it is skipped, with what to do.
 - A photo's own name (`IMG 0042`, `photo.v2`, `café`): read as it is, as long as the path made of it stays in the
@@ -90,7 +91,15 @@ def safe_ids(df: pd.DataFrame, csv_name: str, abc_folders: bool = False) -> tupl
             problems.append(f"{plural(int(excel.sum()), 'row')} {have(int(excel.sum()))} an id in Excel's =\"...\" "
                             f"wrapper (the way it keeps leading zeros), e.g. {examples(df.loc[odd, 'id'][excel])}; "
                             "read as what it holds")
-        df.loc[odd, "id"] = ids.str.strip(INVISIBLE).str.strip()
+        ids = ids.str.strip(INVISIBLE).str.strip()
+        # `'0123`: the other mark a spreadsheet keeps a number as text by (LibreOffice's and Google Sheets' exports
+        # can keep it). Digits only: a photo's own name may start with an apostrophe ('t Hoff).
+        if (marked := ids.str.fullmatch(r"'[0-9]+").fillna(False).astype(bool)).any():
+            n = int(marked.sum())
+            problems.append(f"{plural(n, 'row')} {have(n)} an id with a spreadsheet's text mark, the way it keeps "
+                            f"leading zeros (e.g. {examples(ids[marked])}); read as the digits after it")
+            ids = ids.where(~marked, ids.str[1:])
+        df.loc[odd, "id"] = ids
         odd = _not_plain(df["id"])
     # A spreadsheet shows an id of digits only (`1234567890123456`, valid hex) as `1.23457E+15` and saves it so:
     # its digits are lost, and no photo is named so.
