@@ -699,14 +699,21 @@ def test_landmark_names_in_the_landmark_id_column_say_how_to_give_them_and_no_cl
         for i in range(3):
             write_image(tmp_path / "images" / f"{c[:3]}{i}.jpg", seed=i)
             rows.append(f"{c[:3]}{i},{c}")
+    # (Session 28: names in every row, some repeated, are numbered and name the classes; one name per row, a
+    # caption, is not, and keeps the message.)
     (tmp_path / "train.csv").write_text("id,landmark_id\n" + "\n".join(rows) + "\n")
+    catalog = load_catalog(tmp_path)
+    assert len(catalog.df) == 6 and catalog.names() == {0: "Big Ben", 1: "Eiffel Tower"}
+    assert catalog.problems[0] == ("landmark_id holds the landmarks' names, not numbers (e.g. 'Big Ben', 'Eiffel "
+                                   "Tower'): numbered 0-1 in alphabetical order, and named so")
+    (tmp_path / "train.csv").write_text("id,landmark_id\n" + "\n".join(f"{r} {i}" for i, r in enumerate(rows)) + "\n")
     with pytest.raises(DatasetError) as caught:
         load_catalog(tmp_path)
     assert str(caught.value) == (
-        f"{tmp_path}: no usable images; 6 rows have a landmark_id that is not an integer (e.g. 'Eiffel Tower', "
-        "'Big Ben'); skipped: they look like the landmarks' names, and landmark_id takes a number per landmark: number "
-        "them (1, 2, ...) and name them in train_label_to_category.csv (landmark_id,category), or put each landmark's "
-        "photos in a folder of its name")
+        f"{tmp_path}: no usable images; 6 rows have a landmark_id that is not an integer (e.g. 'Eiffel Tower 0', "
+        "'Eiffel Tower 1', 'Eiffel Tower 2'); skipped: they look like the landmarks' names, and landmark_id takes a "
+        "number per landmark: number them (1, 2, ...) and name them in train_label_to_category.csv "
+        "(landmark_id,category), or put each landmark's photos in a folder of its name")
     (tmp_path / "train.csv").write_text("id,landmark_id\nEif0,None\nEif1,nan\nBig0,1\nBig1,1\nBig2,None\n")
     problems = load_catalog(tmp_path, check_files=False).problems  # GLDv1's "no landmark": no names
     assert problems == ["3 rows have a landmark_id that is not an integer (e.g. 'None', 'nan'); skipped"]

@@ -474,3 +474,23 @@ def test_ids_with_a_spreadsheets_text_mark_are_their_digits(tmp_path):
     assert [p for p in catalog.problems if "text mark" in p] == [
         "2 rows have an id with a spreadsheet's text mark, the way it keeps leading zeros (e.g. \"'0123\", \"'0042\"); "
         "read as the digits after it"]
+
+
+@pytest.mark.parametrize("header", ["id,landmark_id", "id,landmark", "image_id,Landmark"])
+def test_landmark_names_where_their_numbers_go_are_numbered_and_name_the_classes(tmp_path, header):
+    # `id,landmark` / `Eiffel Tower` (a train.csv of one's own): every row was skipped as "not an integer".
+    root = tmp_path / "mine"
+    rows = []
+    for c in ("Eiffel Tower", "Big Ben", "Colosseum"):
+        for i in range(2):
+            write_image(root / "images" / f"{c[:3]}{i}.jpg", seed=i)
+            rows.append(f"{c[:3]}{i},{c}")
+    (root / "train.csv").write_text(header + "\n" + "\n".join(rows) + "\nnone0,None\n")
+    (root / "train_label_to_category.csv").write_text("landmark_id,category\n0,Not this\n")
+    catalog = load_catalog(root)
+    assert catalog.names() == {0: "Big Ben", 1: "Colosseum", 2: "Eiffel Tower"}
+    assert dict(zip(catalog.df["id"], catalog.df["landmark_id"]))["Eif1"] == 2 and len(catalog.df) == 6
+    assert catalog.problems[:2] == [
+        "landmark_id holds the landmarks' names, not numbers (e.g. 'Big Ben', 'Colosseum', 'Eiffel Tower'): numbered "
+        "0-2 in alphabetical order, and named so (train_label_to_category.csv not read)",
+        "1 row has a landmark_id that is not an integer (e.g. 'None'); skipped"]

@@ -25,7 +25,7 @@ import pandas as pd
 from glr.data.class_access import listable
 from glr.data.csv_source import read_as_windows_1252
 from glr.data.id_cells import SAFE_ID_PATTERN, is_safe_id, safe_ids, unwrap_excel  # noqa: F401 - SAFE_ID_PATTERN: read from here too
-from glr.data.landmark_ids import refused_label_problems
+from glr.data.landmark_ids import labels_from_names, refused_label_problems
 from glr.data.nested_classes import nested_note
 from glr.data.id_text import drop_repeated_ids, fixed_width_paths, holds_any, plain_text
 from glr.data.split_folders import SPLIT_FOLDERS, decide, split_note  # noqa: F401 - SPLIT_FOLDERS: read from here too
@@ -212,6 +212,11 @@ def read_gldv2(root: Path, csv: Path) -> tuple[pd.DataFrame, list[str]]:
     if (bad := labels.isna()).any():  # ="7": Excel's text cell (glr.data.id_cells), read as what it holds
         labels[bad] = parse_labels(unwrap_excel(df.loc[bad, "landmark_id"])[0])
         bad = labels.isna()
+    if (given := labels_from_names(df["landmark_id"]) if bad.all() else None) is not None:  # `Eiffel Tower`: numbered
+        labels, bad = given[0], given[0].isna()
+        problems.append(f"landmark_id holds the landmarks' names, not numbers (e.g. {examples(given[1].values())}): "
+                        f"numbered 0-{len(given[1]) - 1} in alphabetical order, and named so"
+                        + (f" ({CATEGORY_CSV} not read)" if (root / CATEGORY_CSV).exists() else ""))
     if bad.any():  # not a number, or one too large to keep (said apart)
         problems += refused_label_problems(df.loc[bad, "landmark_id"])
     df = df.loc[~bad].assign(landmark_id=labels[~bad].astype("int64"))
@@ -232,7 +237,7 @@ def read_gldv2(root: Path, csv: Path) -> tuple[pd.DataFrame, list[str]]:
 
     df = pd.DataFrame({"id": df["id"], "path": image_paths(root, df["id"]), "landmark_id": df["landmark_id"]})
 
-    names, name_problems = read_names(root)
+    names, name_problems = (given[1], []) if given is not None else read_names(root)
     problems += name_problems
     df["name"] = _name_column(df["landmark_id"], names)
 
