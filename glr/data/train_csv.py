@@ -37,9 +37,9 @@ INVISIBLE = '\u200b\u200c\u200d\u2060\ufeff" \t'
 EMPTY_COLUMN = "<empty> "
 # Column separators a train.csv may use besides the comma Kaggle's files have.
 OTHER_DELIMITERS = (";", "\t", "|")
-# Other names people and tools give GLDv2's columns (`image_id` in many Kaggle kernels' CSVs): read as
-# the column they stand for when that one is absent. Names as open as `label` or `class` are not taken.
-ALIASES = {"id": ("image_id", "imageid", "image id", "img_id"),
+# Other names people and tools give GLDv2's columns (`image_id` in Kaggle kernels' CSVs, `filename` or `path` in one's
+# own): read as the column they stand for when that one is absent. Names as open as `label` or `class` are not taken.
+ALIASES = {"id": ("image_id", "imageid", "image id", "img_id", "filename", "file_name", "file name", "image_name", "path"),
            "landmark_id": ("landmark", "landmarkid", "landmark id"),
            "category": ("name", "landmark_name", "category_name")}
 
