@@ -494,3 +494,21 @@ def test_landmark_names_where_their_numbers_go_are_numbered_and_name_the_classes
         "landmark_id holds the landmarks' names, not numbers (e.g. 'Big Ben', 'Colosseum', 'Eiffel Tower'): numbered "
         "0-2 in alphabetical order, and named so (train_label_to_category.csv not read)",
         "1 row has a landmark_id that is not an integer (e.g. 'None'); skipped"]
+
+
+def test_ids_written_as_whole_paths_on_another_computer_are_read_inside_the_dataset(tmp_path):
+    # A table made on Windows (or before the folder moved) writes `C:\\Users\\me\\Mine\\images\\1.jpg`: "a path out of
+    # the dataset", every row skipped. Only a path through a folder named as the dataset's is read so.
+    root = tmp_path / "mine"
+    for name in ("1", "2", "3"):
+        write_image(root / "images" / f"{name}.jpg", seed=int(name))
+    (root / "train.csv").write_text("id,landmark_id\nC:\\Users\\me\\Mine\\images\\1.jpg,1\n/home/me/mine/images/2.jpg,2\n"
+                                    "D:\\other\\images\\3.jpg,1\n/home/me/mine/../secret/3.jpg,1\n")
+    catalog = load_catalog(root)
+    assert catalog.df["id"].tolist() == ["1", "2"]
+    assert catalog.problems[0] == (
+        "2 ids have the whole path of their photo on another computer or before the dataset moved (e.g. "
+        "'C:\\\\Users\\\\me\\\\Mine\\\\images\\\\1', '/home/me/mine/images/2'): read as the path inside the dataset "
+        "folder 'mine'")
+    assert catalog.problems[1].startswith("2 rows have an id that is not a plain file name (e.g. 'D:\\\\other\\\\images\\\\3': "
+                                          "a path out of the dataset, '/home/me/mine/../secret/3': a path out of")

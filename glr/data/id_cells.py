@@ -130,3 +130,25 @@ def safe_ids(df: pd.DataFrame, csv_name: str, abc_folders: bool = False) -> tupl
             f"there can be named so (a dataset of one's own keeps its photos in images/ beside {csv_name})")
         df = df.drop(index=short.index[short])
     return df, problems
+
+
+def paths_from_elsewhere(ids: pd.Series, folder: str) -> tuple[pd.Series, str | None]:
+    """`ids` (text with "/" or "\\") with each absolute path through a folder named as the dataset's (`folder`, in any
+    case) written as the path inside it: `C:\\Users\\me\\mine\\images\\1.jpg` -> `images/1.jpg` for a dataset `mine`
+    (its table made on another computer, or before the folder moved); and a note saying so, None if none was."""
+    from glr.data.layouts import examples, have, plural
+
+    posix = ids.str.replace("\\", "/", regex=False)
+    absolute = posix.str.match(r"(?:[A-Za-z]:)?/").fillna(False).astype(bool)
+    if not folder or not absolute.any():
+        return ids, None
+    # The last folder of that name: the photo's path inside the dataset follows it.
+    inside = posix[absolute].str.extract(rf"(?i:^.*/{re.escape(folder)}/)(.+)$")[0].dropna()
+    inside = inside[~inside.str.contains(r"(?:^|/)\.\.(?:/|$)", regex=True)]  # climbs out: left as written, refused
+    if inside.empty:
+        return ids, None
+    n = len(inside)
+    note = (f"{plural(n, 'id')} {have(n)} the whole path of {'its' if n == 1 else 'their'} photo on another computer "
+            f"or before the dataset moved (e.g. {examples(ids[inside.index])}): read as the path inside "
+            f"the dataset folder {folder!r}")
+    return ids.where(~ids.index.isin(inside.index), inside), note

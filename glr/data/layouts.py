@@ -24,7 +24,7 @@ import pandas as pd
 
 from glr.data.class_access import listable
 from glr.data.csv_source import read_as_windows_1252
-from glr.data.id_cells import SAFE_ID_PATTERN, is_safe_id, safe_ids, unwrap_excel  # noqa: F401 - SAFE_ID_PATTERN: read from here too
+from glr.data.id_cells import SAFE_ID_PATTERN, is_safe_id, paths_from_elsewhere, safe_ids, unwrap_excel  # noqa: F401 - SAFE_ID_PATTERN: read from here too
 from glr.data.landmark_ids import labels_from_names, refused_label_problems
 from glr.data.nested_classes import nested_note
 from glr.data.id_text import drop_repeated_ids, fixed_width_paths, holds_any, plain_text
@@ -198,7 +198,9 @@ def read_gldv2(root: Path, csv: Path) -> tuple[pd.DataFrame, list[str]]:
         # of one's own, whose names are hex too): its name, which the file check finds in the dataset folder
         # (glr.data.photo_files). Absolute and climbing paths, and GLDv2's ids (16 hex digits) or folders (one hex
         # digit) where they do not match, stay refused.
-        inner = df.loc[nested.index[~nested], "id"].str.replace("\\", "/", regex=False).str.extract(
+        others, moved = paths_from_elsewhere(df.loc[nested.index[~nested], "id"], root.resolve().name)
+        problems += [moved] if moved else []
+        inner = others.str.replace("\\", "/", regex=False).str.extract(
             r"^(?![A-Za-z]:)(?!.*(?:^|/)\.\.(?:/|$))(?!(?:.*/)?[0-9a-fA-F]/[0-9a-fA-F]+$)[^/][^:]*/"
             r"((?![0-9a-fA-F]{16}$)[^/]+)$")[0].dropna()
         inner = inner[inner.map(is_safe_id).astype(bool)]  # else the id stays as written, refused and named so
