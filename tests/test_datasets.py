@@ -141,7 +141,8 @@ def test_bad_csv_messages(gldv2, content, message):
 
 
 def test_non_utf8_csv(gldv2):
-    (gldv2 / "train.csv").write_bytes("id,landmark_id\ncaf\xe9abc,1\n".encode("latin-1"))
+    # (Session 28: `caf\xe9abc` alone reads as Windows-1252; the broken bar \xa6 is no evidence of it.)
+    (gldv2 / "train.csv").write_bytes("id,landmark_id\ncaf\xe9\xa6abc,1\n".encode("latin-1"))
     with pytest.raises(DatasetError, match="is not UTF-8 text"):
         load_catalog(gldv2)
 

@@ -512,3 +512,20 @@ def test_ids_written_as_whole_paths_on_another_computer_are_read_inside_the_data
         "folder 'mine'")
     assert catalog.problems[1].startswith("2 rows have an id that is not a plain file name (e.g. 'D:\\\\other\\\\images\\\\3': "
                                           "a path out of the dataset, '/home/me/mine/../secret/3': a path out of")
+
+
+def test_a_train_csv_in_windows_1252_is_read_and_said_once(tmp_path):
+    # Excel's "CSV (comma delimited)" on a Western Windows, ids and names with accents: the whole file was refused
+    # ("is not UTF-8 text").
+    root = tmp_path / "mine"
+    for name in ("caf\u00e9", "K\u00f6ln 1", "K\u00f6ln 2"):
+        write_image(root / "images" / f"{name}.jpg", seed=len(name))
+    text = "id;landmark\ncaf\u00e9;Caf\u00e9 de Flore\nK\u00f6ln 1;K\u00f6lner Dom\nK\u00f6ln 2;K\u00f6lner Dom\n"
+    (root / "train.csv").write_bytes(text.encode("cp1252"))
+    catalog = load_catalog(root)
+    assert catalog.df["id"].tolist() == ["caf\u00e9", "K\u00f6ln 1", "K\u00f6ln 2"]
+    assert catalog.names() == {0: "Caf\u00e9 de Flore", 1: "K\u00f6lner Dom"}
+    assert catalog.problems[0] == "train.csv: read as Windows-1252 text (not UTF-8)"
+    (root / "train.csv").write_bytes(b"id,landmark_id\ncaf\xe9,1\nx\xa4,2\n")  # a symbol: no evidence, refused as before
+    with pytest.raises(DatasetError, match="train.csv: is not UTF-8 text; save it as UTF-8 CSV$"):
+        load_catalog(root)

@@ -30,7 +30,7 @@ _COPIES = 4  # UTF-8 copies kept (train.csv, the category and attribution files)
 _copies: dict[tuple, Path] = {}
 _folder: Path | None = None
 _lock = threading.Lock()
-_windows_1252: set[str] = set()  # files `read_as_windows_1252` found to be such text: utf8_source transcodes them
+_windows_1252: set[tuple] = set()  # file versions `read_as_windows_1252` found to be such text: utf8_source reads so
 # What Excel on Windows writes beside letters in names (curly quotes, dashes, an ellipsis, the euro sign): no sign of
 # another code page, as a letter is not; any other character (a symbol, a box line) leaves the file "not UTF-8".
 _TYPOGRAPHY = set("\u2018\u2019\u201c\u201d\u2013\u2014\u2026\u20ac\u00a0")
@@ -122,10 +122,9 @@ def read_as_windows_1252(csv: Path) -> bool:
     are not UTF-8, and decoded as Windows-1252 its non-ASCII characters are letters (`Sagrada Fam\\xedlia`) or its
     punctuation. Latin-1 decodes any bytes, so that is no evidence; a file with other bytes stays "not UTF-8"."""
     try:
-        data = csv.read_bytes()
+        data, key, found = csv.read_bytes(), _version(csv), False
     except OSError:
         return False
-    key, found = str(csv.resolve()), False
     if wide_encoding(data[:4096]) is None:
         try:
             data.decode("utf-8")
@@ -140,6 +139,24 @@ def read_as_windows_1252(csv: Path) -> bool:
     return found
 
 
+def _version(csv: Path) -> tuple:
+    """One version of the file at `csv`: its path, size, time and inode (a file saved again is another)."""
+    stat = csv.stat()
+    return str(csv.resolve()), stat.st_size, stat.st_mtime_ns, stat.st_ino
+
+
+def retry_as_windows_1252(read, csv: Path):
+    """`read(csv)` and None; when that fails as "not UTF-8 text" and `csv` is Windows-1252 text
+    (`read_as_windows_1252`), `read(csv)` again reading it so, and a note saying so. A file that reads costs nothing
+    more (GLDv2's train.csv is 300 MB: it is not decoded twice)."""
+    try:
+        return read(csv), None
+    except DatasetError as exc:
+        if "is not UTF-8 text" not in str(exc) or not read_as_windows_1252(csv):
+            raise
+    return read(csv), f"{csv.name}: read as Windows-1252 text (not UTF-8)"
+
+
 def utf8_source(csv: Path) -> Path:
     """The path to read `csv`'s text from as UTF-8: `csv` itself, or for UTF-16/32 text or a file ending in
     Ctrl-Z its UTF-8 copy without the Ctrl-Z.
@@ -149,7 +166,7 @@ def utf8_source(csv: Path) -> Path:
     """
     try:
         with open(csv, "rb") as fh:
-            codec = wide_encoding(head := fh.read(4096)) or ("cp1252" if str(csv.resolve()) in _windows_1252 else None)
+            codec = wide_encoding(head := fh.read(4096)) or ("cp1252" if _version(csv) in _windows_1252 else None)
             fh.seek(max(0, csv.stat().st_size - 8))
             dos_end = fh.read().rstrip(b"\x00" if codec else b"").endswith(b"\x1a")
         stat = csv.stat()

@@ -23,7 +23,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import pandas as pd
 
 from glr.data.class_access import listable
-from glr.data.csv_source import read_as_windows_1252
+from glr.data.csv_source import read_as_windows_1252, retry_as_windows_1252
 from glr.data.id_cells import SAFE_ID_PATTERN, is_safe_id, paths_from_elsewhere, safe_ids, unwrap_excel  # noqa: F401 - SAFE_ID_PATTERN: read from here too
 from glr.data.landmark_ids import labels_from_names, refused_label_problems
 from glr.data.nested_classes import nested_note
@@ -169,7 +169,8 @@ def read_gldv2(root: Path, csv: Path) -> tuple[pd.DataFrame, list[str]]:
     plain file name, or repeating an id are dropped and counted in the problems. The image
     files are not looked at (see `glr.data.datasets.load_catalog`).
     """
-    df, problems = read_train_csv(csv)
+    (df, problems), legacy = retry_as_windows_1252(read_train_csv, csv)  # Excel's "CSV" on a Western Windows
+    problems = [legacy, *problems] if legacy else problems
     if df.empty:
         raise DatasetError(f"{csv}: has a header but no rows")
     plain = plain_text(df["id"])  # GLDv2's own ids: nothing below applies, and each step costs 0.3-0.8 s at 4.1M rows
