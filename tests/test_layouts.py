@@ -410,12 +410,15 @@ def test_a_train_csv_of_ones_own_numbered_1_to_n_finds_its_photos(tmp_path, wher
 
 def test_short_ids_in_gldv2s_train_folders_are_skipped_saying_why(gld):
     with open(gld / "train.csv", "a") as fh:
-        fh.write("1,7\n42,12\n")
+        fh.write("a,7\nx1,12\n42,7\n")
+    write_image(gld / "train" / "0" / "0" / "0" / "0000000000000042.jpg", seed=42)
     catalog = load_catalog(gld)
-    assert len(catalog.df) == 6 and catalog.problems == [
-        "2 rows have an id shorter than 3 characters (e.g. '1', '42'), and this dataset's train/ is GLDv2's, where a "
+    assert len(catalog.df) == 7 and catalog.problems[0] == (
+        "2 rows have an id shorter than 3 characters (e.g. 'a', 'x1'), and this dataset's train/ is GLDv2's, where a "
         "photo's folders are its id's first 3 characters (train/a/b/c/abc....jpg); skipped: no photo there can be "
-        "named so (a dataset of one's own keeps its photos in images/ beside train.csv)"]
+        "named so (a dataset of one's own keeps its photos in images/ beside train.csv)")
+    # Digits only: a GLDv2 id a spreadsheet took the zeros from, given back as its photo is on disk so.
+    assert "0000000000000042" in set(catalog.df["id"]) and "lost its leading zeros" in catalog.problems[1]
 
 
 def test_landmark_ids_with_a_spreadsheets_text_prefix_are_read_without_a_word(gld):
