@@ -59,3 +59,16 @@ def test_a_file_ending_in_ctrl_z_is_read_without_it_and_one_not_utf8_is_named(tm
     csv.write_bytes("id,name\r\n1,Köln\r\n".encode("cp1252") + b"\x1a")
     with pytest.raises(DatasetError, match="is not UTF-8 text; save it as UTF-8 CSV"):
         utf8_source(csv)
+
+
+@pytest.mark.parametrize("data, found", [
+    ("id,name\n1,Sagrada Fam\u00edlia\n".encode("cp1252"), True), ("id,name\n1,Sagrada Fam\u00edlia\n".encode(), False),
+    ("id,name\n1,Sagrada Fam\u00edlia\n".encode("utf-16"), False), (b"id,name\n1,plain\n", False),
+    (b"id,name\n1,\xbd price\n", False), (b"", False),
+])
+def test_windows_1252_is_read_only_on_the_evidence_of_its_letters(tmp_path, data, found):
+    csv = tmp_path / "x.csv"
+    csv.write_bytes(data)
+    assert csv_source.read_as_windows_1252(csv) is found
+    if found:  # every reader then opens its UTF-8 copy
+        assert utf8_source(csv).read_text(encoding="utf-8") == "id,name\n1,Sagrada Fam\u00edlia\n"

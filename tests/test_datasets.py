@@ -141,7 +141,8 @@ def test_bad_csv_messages(gldv2, content, message):
 
 
 def test_non_utf8_csv(gldv2):
-    (gldv2 / "train.csv").write_bytes("id,landmark_id\ncaf\xe9abc,1\n".encode("latin-1"))
+    # (Session 28: `caf\xe9abc` alone reads as Windows-1252; the broken bar \xa6 is no evidence of it.)
+    (gldv2 / "train.csv").write_bytes("id,landmark_id\ncaf\xe9\xa6abc,1\n".encode("latin-1"))
     with pytest.raises(DatasetError, match="is not UTF-8 text"):
         load_catalog(gldv2)
 
@@ -607,7 +608,8 @@ def test_a_path_with_a_space_at_its_end_reads_the_folder_without_it_and_says_so(
 
 
 @pytest.mark.parametrize("csv_text, first", [
-    ("filename,label\nTower/0.jpg,Tower\n", "train.csv: missing column 'id' and 'landmark_id'"),
+    # (Session 28: `filename` is read as the id column; the missing one is landmark_id, and 'label' is named.)
+    ("filename,label\nTower/0.jpg,Tower\n", "train.csv: missing column 'landmark_id'; found 'id', 'label'"),
     ("id,landmark_id\n0123456789abcdef,1\n", "no usable images; 1 image file listed in train.csv not found"),
 ])
 def test_class_folders_beside_a_train_csv_of_another_kind_are_pointed_out(tmp_path, csv_text, first):
@@ -699,14 +701,21 @@ def test_landmark_names_in_the_landmark_id_column_say_how_to_give_them_and_no_cl
         for i in range(3):
             write_image(tmp_path / "images" / f"{c[:3]}{i}.jpg", seed=i)
             rows.append(f"{c[:3]}{i},{c}")
+    # (Session 28: names in every row, some repeated, are numbered and name the classes; one name per row, a
+    # caption, is not, and keeps the message.)
     (tmp_path / "train.csv").write_text("id,landmark_id\n" + "\n".join(rows) + "\n")
+    catalog = load_catalog(tmp_path)
+    assert len(catalog.df) == 6 and catalog.names() == {0: "Big Ben", 1: "Eiffel Tower"}
+    assert catalog.problems[0] == ("landmark_id holds the landmarks' names, not numbers (e.g. 'Big Ben', 'Eiffel "
+                                   "Tower'): numbered 0-1 in alphabetical order, and named so")
+    (tmp_path / "train.csv").write_text("id,landmark_id\n" + "\n".join(f"{r} {i}" for i, r in enumerate(rows)) + "\n")
     with pytest.raises(DatasetError) as caught:
         load_catalog(tmp_path)
     assert str(caught.value) == (
-        f"{tmp_path}: no usable images; 6 rows have a landmark_id that is not an integer (e.g. 'Eiffel Tower', "
-        "'Big Ben'); skipped: they look like the landmarks' names, and landmark_id takes a number per landmark: number "
-        "them (1, 2, ...) and name them in train_label_to_category.csv (landmark_id,category), or put each landmark's "
-        "photos in a folder of its name")
+        f"{tmp_path}: no usable images; 6 rows have a landmark_id that is not an integer (e.g. 'Eiffel Tower 0', "
+        "'Eiffel Tower 1', 'Eiffel Tower 2'); skipped: they look like the landmarks' names, and landmark_id takes a "
+        "number per landmark: number them (1, 2, ...) and name them in train_label_to_category.csv "
+        "(landmark_id,category), or put each landmark's photos in a folder of its name")
     (tmp_path / "train.csv").write_text("id,landmark_id\nEif0,None\nEif1,nan\nBig0,1\nBig1,1\nBig2,None\n")
     problems = load_catalog(tmp_path, check_files=False).problems  # GLDv1's "no landmark": no names
     assert problems == ["3 rows have a landmark_id that is not an integer (e.g. 'None', 'nan'); skipped"]

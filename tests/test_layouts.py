@@ -393,3 +393,142 @@ def test_ids_that_are_a_photos_own_name_are_read_and_their_photos_found(tmp_path
         "(a drive letter on Windows), '.x y': starts with '.'); skipped, so nothing outside the dataset is read")
     assert not any("not found" in p for p in catalog.problems)
     assert all(Path(p).resolve().is_relative_to(tmp_path.resolve()) for p in catalog.df["path"])
+
+
+@pytest.mark.parametrize("where", ["images/{}.jpg", "{}.jpg", "train/{}.jpg", "photos/set 1/{}.JPG"])
+def test_a_train_csv_of_ones_own_numbered_1_to_n_finds_its_photos(tmp_path, where):
+    # Ids of 1-2 characters were refused ("shorter than 3 characters") wherever the photos were.
+    root = tmp_path / "mine"
+    for i in range(1, 13):
+        write_image(root / where.format(i), seed=i)
+    (root / "train.csv").write_text("id,landmark_id\n" + "".join(f"{i},{i % 2}\n" for i in range(1, 13)))
+    catalog = load_catalog(root)
+    assert sorted(catalog.df["id"], key=int) == [str(i) for i in range(1, 13)]
+    assert all(Path(p).is_file() and Path(p).stem == i for p, i in zip(catalog.df["path"], catalog.df["id"]))
+    assert not any("shorter" in p or "not found" in p for p in catalog.problems)
+
+
+def test_short_ids_in_gldv2s_train_folders_are_skipped_saying_why(gld):
+    with open(gld / "train.csv", "a") as fh:
+        fh.write("a,7\nx1,12\n42,7\n")
+    write_image(gld / "train" / "0" / "0" / "0" / "0000000000000042.jpg", seed=42)
+    catalog = load_catalog(gld)
+    assert len(catalog.df) == 7 and catalog.problems[0] == (
+        "2 rows have an id shorter than 3 characters (e.g. 'a', 'x1'), and this dataset's train/ is GLDv2's, where a "
+        "photo's folders are its id's first 3 characters (train/a/b/c/abc....jpg); skipped: no photo there can be "
+        "named so (a dataset of one's own keeps its photos in images/ beside train.csv)")
+    # Digits only: a GLDv2 id a spreadsheet took the zeros from, given back as its photo is on disk so.
+    assert "0000000000000042" in set(catalog.df["id"]) and "lost its leading zeros" in catalog.problems[1]
+
+
+def test_landmark_ids_with_a_spreadsheets_text_prefix_are_read_without_a_word(gld):
+    text = (gld / "train.csv").read_text()
+    (gld / "train.csv").write_text(text.replace(",7\n", ",'7\n"))
+    assert (gld / "train.csv").read_text().count(",'7\n") == 3
+    (gld / "train_label_to_category.csv").write_text("landmark_id,category\n'7,Eiffel_Tower\n'12,Big_Ben\n")
+    catalog = load_catalog(gld)
+    assert catalog.problems == [] and len(catalog.df) == 6
+    assert catalog.names() == {7: "Eiffel Tower", 12: "Big Ben"}
+
+
+def test_a_category_file_in_windows_1252_is_read_and_said_once(gld):
+    # Excel's "CSV (comma delimited)" on a Western Windows: every name was lost as "not UTF-8 text".
+    text = "landmark_id,category\n7,Sagrada_Fam\u00edlia\n12,\u201cK\u00f6lner\u201d Dom \u2013 S\u00fcd\n"
+    (gld / "train_label_to_category.csv").write_bytes(text.encode("cp1252"))
+    catalog = load_catalog(gld)
+    assert catalog.names() == {7: "Sagrada Fam\u00edlia", 12: "\u201cK\u00f6lner\u201d Dom \u2013 S\u00fcd"}
+    assert catalog.problems == ["train_label_to_category.csv: read as Windows-1252 text (not UTF-8)"]
+    (gld / "train_label_to_category.csv").write_bytes(text.encode())  # saved again as UTF-8: read so, nothing said
+    catalog = load_catalog(gld)
+    assert catalog.names()[7] == "Sagrada Fam\u00edlia" and catalog.problems == []
+
+
+@pytest.mark.parametrize("raw", [b"7,Caf\xe9 \xa4\n", b"7,Caf\xe9\x81\n", "7,\u6771\u4eac\n".encode("shift_jis")])
+def test_a_category_file_not_utf8_and_not_clearly_windows_1252_is_named(gld, raw):
+    # A symbol (the currency sign), a byte Windows-1252 lacks, Japanese (Shift JIS, which reads as “Œ‹ž there):
+    # no evidence of Windows-1252, so said, never guessed.
+    (gld / "train_label_to_category.csv").write_bytes(b"landmark_id,category\n" + raw)
+    catalog = load_catalog(gld)
+    assert catalog.problems == ["train_label_to_category.csv: is not UTF-8 text; save it as UTF-8 CSV; classes are "
+                                "named by their id"]
+
+
+def test_ids_written_as_paths_to_photos_named_in_hex_digits_are_their_names(tmp_path):
+    # `images/1.jpg`, `images\\cafe.jpg` (names of hex digits only, as 1..N are): "a path, not a file name", skipped.
+    root = tmp_path / "mine"
+    for name in ("1", "cafe", "42", "0123"):
+        write_image(root / "images" / f"{name}.jpg", seed=len(name))
+    (root / "train.csv").write_text("id,landmark_id\nimages/1.jpg,1\nimages\\cafe.jpg,2\n./images/42.jpg,1\n"
+                                    "images\\0123,2\n")
+    catalog = load_catalog(root)
+    assert catalog.df["id"].tolist() == ["1", "cafe", "42", "0123"]
+    assert all(Path(p).is_file() for p in catalog.df["path"])
+
+
+def test_ids_with_a_spreadsheets_text_mark_are_their_digits(tmp_path):
+    # `'0123`: looked for as "train/'/0/1/'0123.jpg" and not found. A name of one's own may start with "'".
+    root = tmp_path / "mine"
+    for name in ("0123", "0042", "'t Hoff"):
+        write_image(root / "images" / f"{name}.jpg", seed=len(name))
+    (root / "train.csv").write_text("id,landmark_id\n'0123,1\n'0042,2\n't Hoff,1\n")
+    catalog = load_catalog(root)
+    assert catalog.df["id"].tolist() == ["0123", "0042", "'t Hoff"]
+    assert all(Path(p).is_file() for p in catalog.df["path"])
+    assert [p for p in catalog.problems if "text mark" in p] == [
+        "2 rows have an id with a spreadsheet's text mark, the way it keeps leading zeros (e.g. \"'0123\", \"'0042\"); "
+        "read as the digits after it"]
+
+
+@pytest.mark.parametrize("header", ["id,landmark_id", "id,landmark", "image_id,Landmark"])
+def test_landmark_names_where_their_numbers_go_are_numbered_and_name_the_classes(tmp_path, header):
+    # `id,landmark` / `Eiffel Tower` (a train.csv of one's own): every row was skipped as "not an integer".
+    root = tmp_path / "mine"
+    rows = []
+    for c in ("Eiffel Tower", "Big Ben", "Colosseum"):
+        for i in range(2):
+            write_image(root / "images" / f"{c[:3]}{i}.jpg", seed=i)
+            rows.append(f"{c[:3]}{i},{c}")
+    (root / "train.csv").write_text(header + "\n" + "\n".join(rows) + "\nnone0,None\n")
+    (root / "train_label_to_category.csv").write_text("landmark_id,category\n0,Not this\n")
+    catalog = load_catalog(root)
+    assert catalog.names() == {0: "Big Ben", 1: "Colosseum", 2: "Eiffel Tower"}
+    assert dict(zip(catalog.df["id"], catalog.df["landmark_id"]))["Eif1"] == 2 and len(catalog.df) == 6
+    assert catalog.problems[:2] == [
+        "landmark_id holds the landmarks' names, not numbers (e.g. 'Big Ben', 'Colosseum', 'Eiffel Tower'): numbered "
+        "0-2 in alphabetical order, and named so (train_label_to_category.csv not read)",
+        "1 row has a landmark_id that is not an integer (e.g. 'None'); skipped"]
+
+
+def test_ids_written_as_whole_paths_on_another_computer_are_read_inside_the_dataset(tmp_path):
+    # A table made on Windows (or before the folder moved) writes `C:\\Users\\me\\Mine\\images\\1.jpg`: "a path out of
+    # the dataset", every row skipped. Only a path through a folder named as the dataset's is read so.
+    root = tmp_path / "mine"
+    for name in ("1", "2", "3"):
+        write_image(root / "images" / f"{name}.jpg", seed=int(name))
+    (root / "train.csv").write_text("id,landmark_id\nC:\\Users\\me\\Mine\\images\\1.jpg,1\n/home/me/mine/images/2.jpg,2\n"
+                                    "D:\\other\\images\\3.jpg,1\n/home/me/mine/../secret/3.jpg,1\n")
+    catalog = load_catalog(root)
+    assert catalog.df["id"].tolist() == ["1", "2"]
+    assert catalog.problems[0] == (
+        "2 ids have the whole path of their photo on another computer or before the dataset moved (e.g. "
+        "'C:\\\\Users\\\\me\\\\Mine\\\\images\\\\1', '/home/me/mine/images/2'): read as the path inside the dataset "
+        "folder 'mine'")
+    assert catalog.problems[1].startswith("2 rows have an id that is not a plain file name (e.g. 'D:\\\\other\\\\images\\\\3': "
+                                          "a path out of the dataset, '/home/me/mine/../secret/3': a path out of")
+
+
+def test_a_train_csv_in_windows_1252_is_read_and_said_once(tmp_path):
+    # Excel's "CSV (comma delimited)" on a Western Windows, ids and names with accents: the whole file was refused
+    # ("is not UTF-8 text").
+    root = tmp_path / "mine"
+    for name in ("caf\u00e9", "K\u00f6ln 1", "K\u00f6ln 2"):
+        write_image(root / "images" / f"{name}.jpg", seed=len(name))
+    text = "id;landmark\ncaf\u00e9;Caf\u00e9 de Flore\nK\u00f6ln 1;K\u00f6lner Dom\nK\u00f6ln 2;K\u00f6lner Dom\n"
+    (root / "train.csv").write_bytes(text.encode("cp1252"))
+    catalog = load_catalog(root)
+    assert catalog.df["id"].tolist() == ["caf\u00e9", "K\u00f6ln 1", "K\u00f6ln 2"]
+    assert catalog.names() == {0: "Caf\u00e9 de Flore", 1: "K\u00f6lner Dom"}
+    assert catalog.problems[0] == "train.csv: read as Windows-1252 text (not UTF-8)"
+    (root / "train.csv").write_bytes(b"id,landmark_id\ncaf\xe9,1\nx\xa4,2\n")  # a symbol: no evidence, refused as before
+    with pytest.raises(DatasetError, match="train.csv: is not UTF-8 text; save it as UTF-8 CSV$"):
+        load_catalog(root)

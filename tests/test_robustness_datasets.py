@@ -63,13 +63,14 @@ def test_unusable_csv(gld, content, message):
 
 
 def test_non_utf8_csv(gld):
-    csv = write_csv(gld, ("id,landmark_id\n" + "\n".join(rows(gld)) + "\ncaf\xe9,1\n").encode("latin-1"))
+    # (Session 28: `caf\xe9` alone reads as Windows-1252; the sign \xa4 among letters is no evidence of it.)
+    csv = write_csv(gld, ("id,landmark_id\n" + "\n".join(rows(gld)) + "\ncaf\xe9\xa4,1\n").encode("latin-1"))
     with pytest.raises(DatasetError, match="^" + re.escape(f"{csv}: is not UTF-8 text; save it as UTF-8 CSV")):
         load_catalog(gld)
 
 
 def test_non_utf8_header(gld):
-    csv = write_csv(gld, "\xefd,landmark_id\n".encode("latin-1"))
+    csv = write_csv(gld, b"\x81d,landmark_id\n")  # (Session 28: a byte Windows-1252 lacks; `\xefd` reads as it)
     with pytest.raises(DatasetError, match=re.escape(f"{csv}: is not UTF-8 text")):
         load_catalog(gld)
 
@@ -164,7 +165,7 @@ OUT = "a path out of the dataset"
 
 @pytest.mark.parametrize("bad_id, why", [
     ("../../../../outside", OUT), ("/etc/passwd", OUT), ("a/b/c/d", "a path, not a file name"), ("..", "starts with '.'"),
-    ("x\\..\\..\\y", OUT), ("ab", "shorter than 3 characters"), ("C:..\\x", OUT), ("C:x", "holds ':' (a drive letter on Windows)"),
+    ("x\\..\\..\\y", OUT), ("C:..\\x", OUT), ("C:x", "holds ':' (a drive letter on Windows)"),
     ("...", "starts with '.'"), (".hidden", "starts with '.'"), ("abc\x07def", "holds a character that does not print (U+0007)"),
     ("abc\x1b[2Jx", "holds a character that does not print (U+001B)"), ("gpj.\u202eevil", "holds a character that does not print (U+202E)"),
     ("a\u2028bc", "holds a character that does not print (U+2028)"), ("%2e%2e%2fx", None), ("x" * 251, "longer than a file name can be (250 bytes)"),

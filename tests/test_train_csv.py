@@ -338,3 +338,21 @@ def test_a_compressed_train_csv_under_its_plain_name_says_it_is_compressed(tmp_p
     with pytest.raises(DatasetError, match=re.escape(f"{csv}: is {kind}, not a CSV file: unpack it, and name what it "
                                                      "gives train.csv")):
         read_train_csv(csv)
+
+
+def test_a_label_with_a_spreadsheets_text_prefix_is_its_number():
+    # `'12`: a spreadsheet's mark for a number kept as text, saved with the cell; it was "not an integer".
+    labels = parse_labels(pd.Series(["'12", "'+3", "'12.0", " '7 ", "'abc", "''12", "'1.5", "'", "12'"], dtype="string"))
+    assert labels.tolist() == [12, 3, 12, 7, pd.NA, pd.NA, pd.NA, pd.NA, pd.NA]
+
+
+@pytest.mark.parametrize("column", ["filename", "File_Name", "path", "image_name"])
+def test_a_file_name_or_path_column_is_the_id_column(tmp_path, column):
+    # A train.csv of one's own names its photos `filename` or `path`: "missing column 'id'".
+    csv = tmp_path / "train.csv"
+    csv.write_text(f"{column},landmark_id\nimages/a1.jpg,1\nb2.jpg,2\n")
+    df, problems = read_train_csv(csv)
+    assert df["id"].tolist() == ["images/a1.jpg", "b2.jpg"] and problems == []
+    csv.write_text("filename,path,landmark_id\na1.jpg,images/a1.jpg,1\n")  # two candidates: neither is taken
+    with pytest.raises(DatasetError, match="missing column 'id'"):
+        read_train_csv(csv)

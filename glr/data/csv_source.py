@@ -30,6 +30,10 @@ _COPIES = 4  # UTF-8 copies kept (train.csv, the category and attribution files)
 _copies: dict[tuple, Path] = {}
 _folder: Path | None = None
 _lock = threading.Lock()
+_windows_1252: set[tuple] = set()  # file versions `read_as_windows_1252` found to be such text: utf8_source reads so
+# What Excel on Windows writes beside letters in names (curly quotes, dashes, an ellipsis, the euro sign): no sign of
+# another code page, as a letter is not; any other character (a symbol, a box line) leaves the file "not UTF-8".
+_TYPOGRAPHY = set("\u2018\u2019\u201c\u201d\u2013\u2014\u2026\u20ac\u00a0")
 
 
 def wide_encoding(head: bytes) -> str | None:
@@ -113,6 +117,46 @@ def _has_zero(chunk) -> bool:
     return data is not None and data.size > 0 and not np.frombuffer(data, np.uint8).all()
 
 
+def read_as_windows_1252(csv: Path) -> bool:
+    """Whether `csv` is read as Windows-1252 text (Excel's "CSV (comma delimited)" on a Western Windows): its bytes
+    are not UTF-8, and decoded as Windows-1252 its non-ASCII characters are letters (`Sagrada Fam\\xedlia`) or its
+    punctuation. Latin-1 decodes any bytes, so that is no evidence; a file with other bytes stays "not UTF-8"."""
+    try:
+        data, key, found = csv.read_bytes(), _version(csv), False
+    except OSError:
+        return False
+    if wide_encoding(data[:4096]) is None:
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError:
+            try:
+                text = data.decode("cp1252")  # strict: 0x81, 0x8D, 0x8F, 0x90, 0x9D are no characters in it
+            except UnicodeDecodeError:
+                text = ""
+            found = bool(text) and all(c.isalpha() or c in _TYPOGRAPHY for c in set(text) if not c.isascii())
+    with _lock:
+        (_windows_1252.add if found else _windows_1252.discard)(key)
+    return found
+
+
+def _version(csv: Path) -> tuple:
+    """One version of the file at `csv`: its path, size, time and inode (a file saved again is another)."""
+    stat = csv.stat()
+    return str(csv.resolve()), stat.st_size, stat.st_mtime_ns, stat.st_ino
+
+
+def retry_as_windows_1252(read, csv: Path):
+    """`read(csv)` and None; when that fails as "not UTF-8 text" and `csv` is Windows-1252 text
+    (`read_as_windows_1252`), `read(csv)` again reading it so, and a note saying so. A file that reads costs nothing
+    more (GLDv2's train.csv is 300 MB: it is not decoded twice)."""
+    try:
+        return read(csv), None
+    except DatasetError as exc:
+        if "is not UTF-8 text" not in str(exc) or not read_as_windows_1252(csv):
+            raise
+    return read(csv), f"{csv.name}: read as Windows-1252 text (not UTF-8)"
+
+
 def utf8_source(csv: Path) -> Path:
     """The path to read `csv`'s text from as UTF-8: `csv` itself, or for UTF-16/32 text or a file ending in
     Ctrl-Z its UTF-8 copy without the Ctrl-Z.
@@ -122,7 +166,7 @@ def utf8_source(csv: Path) -> Path:
     """
     try:
         with open(csv, "rb") as fh:
-            codec = wide_encoding(head := fh.read(4096))
+            codec = wide_encoding(head := fh.read(4096)) or ("cp1252" if _version(csv) in _windows_1252 else None)
             fh.seek(max(0, csv.stat().st_size - 8))
             dos_end = fh.read().rstrip(b"\x00" if codec else b"").endswith(b"\x1a")
         stat = csv.stat()
@@ -131,10 +175,10 @@ def utf8_source(csv: Path) -> Path:
     if codec is None and not dos_end:
         return csv
     # A CSV's header names its columns in ASCII: a byte-order mark followed by no ASCII at all is no such text.
-    if codec and not any(c.isascii() and c.isalpha() for c in head.decode(codec, "replace")[:200]):
+    if codec and codec != "cp1252" and not any(c.isascii() and c.isalpha() for c in head.decode(codec, "replace")[:200]):
         raise DatasetError(f"{csv}: starts with a {codec.upper()[:6]} byte-order mark, but what follows is not such "
                            "text (damaged, or another format?); save it as \"CSV UTF-8 (comma delimited)\"")
-    key = (str(csv.resolve()), stat.st_size, stat.st_mtime_ns, stat.st_ino)
+    key = (str(csv.resolve()), stat.st_size, stat.st_mtime_ns, stat.st_ino, codec)
     with _lock:  # the app's sessions are threads of one process: one copy of a file, made once
         if (copy := _copies.get(key)) is not None and copy.is_file():
             return copy

@@ -3,11 +3,14 @@
 - Characters no one sees (a zero-width space from a web page, a BOM) and quotes after a space: stripped.
 - Excel's `="0123"`, the way to keep an id's leading zeros (a CSV made for Excel holds it so): read as
   what it holds, said once.
+- `'0123`, a spreadsheet's other mark for a number kept as text: read as its digits, said once.
 - An all-digit id a spreadsheet showed and saved as a number (`1.23457E+15`): its digits are lost, so
   it is skipped, with what to do.
 - A photo's own name (`IMG 0042`, `photo.v2`, `café`): read as it is, as long as the path made of it stays in the
   dataset (`unsafe_reason`). A path, a name starting with ".", a drive letter, control or unprintable characters
   could point elsewhere or hide what they are: skipped, with the reason.
+- An id of 1-2 characters (`1`, `42`: a dataset of one's own numbered so) is read; only where train/ is GLDv2's
+  (train/a/b/c/, folders named by an id's first three characters) is it skipped, as no photo there can be named so.
 """
 
 from __future__ import annotations
@@ -47,8 +50,6 @@ def unsafe_reason(value: str) -> str | None:
     if odd := next((c for c in text if unicodedata.category(c) in NOT_PRINTED), None):
         # Control characters (NUL ends a path), marks that show a name reversed, unassigned code points, line breaks.
         return f"holds a character that does not print (U+{ord(odd):04X})"
-    if len(text) < MIN_ID_CHARS:
-        return f"shorter than {MIN_ID_CHARS} characters"
     if len(text.encode("utf-8", "surrogatepass")) > MAX_ID_BYTES:
         return f"longer than a file name can be ({MAX_ID_BYTES} bytes)"
     return None
@@ -76,8 +77,10 @@ def _with_reasons(ids: pd.Series) -> str:
     return ", ".join(f"{i!r}: {unsafe_reason(i)}" for i in first)
 
 
-def safe_ids(df: pd.DataFrame, csv_name: str) -> tuple[pd.DataFrame, list[str]]:
-    """`df` (its "id" column text) with the ids cleaned as the module says, the rows it cannot use dropped; and notes."""
+def safe_ids(df: pd.DataFrame, csv_name: str, abc_folders: bool = False) -> tuple[pd.DataFrame, list[str]]:
+    """`df` (its "id" column text) with the ids cleaned as the module says, the rows it cannot use dropped; and notes.
+
+    `abc_folders`: the dataset's train/ is GLDv2's (train/a/b/c/), so ids shorter than MIN_ID_CHARS are skipped."""
     from glr.data.layouts import examples, have, plural  # the message helpers; layouts imports this module
 
     problems = []
@@ -88,7 +91,15 @@ def safe_ids(df: pd.DataFrame, csv_name: str) -> tuple[pd.DataFrame, list[str]]:
             problems.append(f"{plural(int(excel.sum()), 'row')} {have(int(excel.sum()))} an id in Excel's =\"...\" "
                             f"wrapper (the way it keeps leading zeros), e.g. {examples(df.loc[odd, 'id'][excel])}; "
                             "read as what it holds")
-        df.loc[odd, "id"] = ids.str.strip(INVISIBLE).str.strip()
+        ids = ids.str.strip(INVISIBLE).str.strip()
+        # `'0123`: the other mark a spreadsheet keeps a number as text by (LibreOffice's and Google Sheets' exports
+        # can keep it). Digits only: a photo's own name may start with an apostrophe ('t Hoff).
+        if (marked := ids.str.fullmatch(r"'[0-9]+").fillna(False).astype(bool)).any():
+            n = int(marked.sum())
+            problems.append(f"{plural(n, 'row')} {have(n)} an id with a spreadsheet's text mark, the way it keeps "
+                            f"leading zeros (e.g. {examples(ids[marked])}); read as the digits after it")
+            ids = ids.where(~marked, ids.str[1:])
+        df.loc[odd, "id"] = ids
         odd = _not_plain(df["id"])
     # A spreadsheet shows an id of digits only (`1234567890123456`, valid hex) as `1.23457E+15` and saves it so:
     # its digits are lost, and no photo is named so.
@@ -109,5 +120,38 @@ def safe_ids(df: pd.DataFrame, csv_name: str) -> tuple[pd.DataFrame, list[str]]:
             f"{plural(int(unsafe.sum()), 'row')} {have(int(unsafe.sum()))} an id that is not a plain file name "
             f"(e.g. {_with_reasons(df.loc[unsafe, 'id'])}); skipped, so nothing outside the dataset is read"
         )
-        df = df.loc[~unsafe]
+        df, odd = df.loc[~unsafe], odd[~unsafe]
+    # Digits only (`42`): a GLDv2 id a spreadsheet took the zeros from, which glr.data.photo_files gives back when
+    # its photo is on disk so, and names when it is not.
+    if abc_folders and odd.any() and (short := (df.loc[odd, "id"].str.len() < MIN_ID_CHARS)
+                                      & ~df.loc[odd, "id"].str.isdigit().fillna(False).astype(bool)).any():
+        n = int(short.sum())
+        problems.append(
+            f"{plural(n, 'row')} {have(n)} an id shorter than {MIN_ID_CHARS} characters (e.g. "
+            f"{examples(df.loc[short.index[short], 'id'])}), and this dataset's train/ is GLDv2's, where a photo's "
+            f"folders are its id's first {MIN_ID_CHARS} characters (train/a/b/c/abc....jpg); skipped: no photo "
+            f"there can be named so (a dataset of one's own keeps its photos in images/ beside {csv_name})")
+        df = df.drop(index=short.index[short])
     return df, problems
+
+
+def paths_from_elsewhere(ids: pd.Series, folder: str) -> tuple[pd.Series, str | None]:
+    """`ids` (text with "/" or "\\") with each absolute path through a folder named as the dataset's (`folder`, in any
+    case) written as the path inside it: `C:\\Users\\me\\mine\\images\\1.jpg` -> `images/1.jpg` for a dataset `mine`
+    (its table made on another computer, or before the folder moved); and a note saying so, None if none was."""
+    from glr.data.layouts import examples, have, plural
+
+    posix = ids.str.replace("\\", "/", regex=False)
+    absolute = posix.str.match(r"(?:[A-Za-z]:)?/").fillna(False).astype(bool)
+    if not folder or not absolute.any():
+        return ids, None
+    # The last folder of that name: the photo's path inside the dataset follows it.
+    inside = posix[absolute].str.extract(rf"(?i:^.*/{re.escape(folder)}/)(.+)$")[0].dropna()
+    inside = inside[~inside.str.contains(r"(?:^|/)\.\.(?:/|$)", regex=True)]  # climbs out: left as written, refused
+    if inside.empty:
+        return ids, None
+    n = len(inside)
+    note = (f"{plural(n, 'id')} {have(n)} the whole path of {'its' if n == 1 else 'their'} photo on another computer "
+            f"or before the dataset moved (e.g. {examples(ids[inside.index])}): read as the path inside "
+            f"the dataset folder {folder!r}")
+    return ids.where(~ids.index.isin(inside.index), inside), note

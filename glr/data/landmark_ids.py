@@ -69,3 +69,20 @@ def refused_label_problems(texts: pd.Series) -> list[str]:
                         f"glr keeps landmark ids as 64-bit integers, at most {INT64_MAX} (19 digits); skipped: number "
                         "those landmarks below that in train.csv (and in train_label_to_category.csv)")
     return problems
+
+
+def labels_from_names(texts: pd.Series) -> tuple[pd.Series, dict[int, str]] | None:
+    """When every landmark_id in `texts` is a name (letters in each; `Eiffel Tower`, of two or more kinds, some
+    repeated), the
+    landmark_id of each row, the names numbered from 0 in alphabetical order, and id -> name; None otherwise.
+
+    A train.csv of one's own often holds the landmark's name where GLDv2 has its number; numbered so, nothing is
+    lost, and the names are the classes' names as a category file would give them."""
+    stripped = texts.fillna("").str.strip().str.strip(INVISIBLE).str.strip()
+    given = stripped[stripped.str.lower().map(lambda t: t not in NO_LABEL).astype(bool)]
+    names = sorted(given.unique())
+    # Each row's own text (a caption, a file's description) names no class: it stays refused.
+    if len(names) < 2 or len(names) == len(given) or not all(any(c.isalpha() for c in n) for n in names):
+        return None
+    number = {n: i for i, n in enumerate(names)}
+    return stripped.map(number).astype("Int64"), {i: n for n, i in number.items()}

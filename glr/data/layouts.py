@@ -23,8 +23,9 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import pandas as pd
 
 from glr.data.class_access import listable
-from glr.data.id_cells import SAFE_ID_PATTERN, is_safe_id, safe_ids, unwrap_excel  # noqa: F401 - SAFE_ID_PATTERN: read from here too
-from glr.data.landmark_ids import refused_label_problems
+from glr.data.csv_source import read_as_windows_1252, retry_as_windows_1252
+from glr.data.id_cells import SAFE_ID_PATTERN, is_safe_id, paths_from_elsewhere, safe_ids, unwrap_excel  # noqa: F401 - SAFE_ID_PATTERN: read from here too
+from glr.data.landmark_ids import labels_from_names, refused_label_problems
 from glr.data.nested_classes import nested_note
 from glr.data.id_text import drop_repeated_ids, fixed_width_paths, holds_any, plain_text
 from glr.data.split_folders import SPLIT_FOLDERS, decide, split_note  # noqa: F401 - SPLIT_FOLDERS: read from here too
@@ -132,6 +133,8 @@ def read_names(root: Path) -> tuple[dict[int, str], list[str]]:
     if not path.exists():
         return {}, []
     bad_rows: list[str] = []
+    # Excel on a Western Windows saves "CSV (comma delimited)" so: every name was lost as "not UTF-8 text".
+    legacy = [f"{path.name}: read as Windows-1252 text (not UTF-8)"] if read_as_windows_1252(path) else []
     try:
         header, columns, delimiter = read_layout(path, "landmark_id,category")
         if not {"landmark_id", "category"} <= set(header):
@@ -140,7 +143,7 @@ def read_names(root: Path) -> tuple[dict[int, str], list[str]]:
         cats = arrow_frame(arrow_columns(path, columns, ["landmark_id", "category"], delimiter, bad_rows))
     except DatasetError as exc:
         return {}, [f"{exc}; classes are named by their id".replace(str(path), path.name, 1)]
-    problems = []
+    problems = legacy
     if bad_rows:
         problems.append(f"{path.name}: {plural(len(bad_rows), 'row')} without the header's columns (e.g. "
                         f"{examples(printable(r[:80]) for r in bad_rows)}; a name holding the separator must be "
@@ -166,7 +169,8 @@ def read_gldv2(root: Path, csv: Path) -> tuple[pd.DataFrame, list[str]]:
     plain file name, or repeating an id are dropped and counted in the problems. The image
     files are not looked at (see `glr.data.datasets.load_catalog`).
     """
-    df, problems = read_train_csv(csv)
+    (df, problems), legacy = retry_as_windows_1252(read_train_csv, csv)  # Excel's "CSV" on a Western Windows
+    problems = [legacy, *problems] if legacy else problems
     if df.empty:
         raise DatasetError(f"{csv}: has a header but no rows")
     plain = plain_text(df["id"])  # GLDv2's own ids: nothing below applies, and each step costs 0.3-0.8 s at 4.1M rows
@@ -191,11 +195,15 @@ def read_gldv2(root: Path, csv: Path) -> tuple[pd.DataFrame, list[str]]:
                                      (parts[3].str[:3].str.lower() == (parts[0] + parts[1] + parts[2]).str.lower()))
         nested = nested.fillna(False).astype(bool)
         df.loc[nested.index[nested], "id"] = parts.loc[nested, 3]
-        # Any other path inside the dataset to a photo not named in hex (`images/IMG_1.jpg`, a tutorial's table): its
-        # name, which the file check finds in the dataset folder (glr.data.photo_files). Absolute and climbing paths,
-        # and GLDv2's ids in folders that do not match them, stay refused.
-        inner = df.loc[nested.index[~nested], "id"].str.replace("\\", "/", regex=False).str.extract(
-            r"^(?![A-Za-z]:)(?!.*(?:^|/)\.\.(?:/|$))[^/][^:]*/((?![0-9a-fA-F]+$)[^/]+)$")[0].dropna()
+        # Any other path inside the dataset (`images/IMG_1.jpg`, a tutorial's table; `images\\1.jpg`, `images/cafe.jpg`
+        # of one's own, whose names are hex too): its name, which the file check finds in the dataset folder
+        # (glr.data.photo_files). Absolute and climbing paths, and GLDv2's ids (16 hex digits) or folders (one hex
+        # digit) where they do not match, stay refused.
+        others, moved = paths_from_elsewhere(df.loc[nested.index[~nested], "id"], root.resolve().name)
+        problems += [moved] if moved else []
+        inner = others.str.replace("\\", "/", regex=False).str.extract(
+            r"^(?![A-Za-z]:)(?!.*(?:^|/)\.\.(?:/|$))(?!(?:.*/)?[0-9a-fA-F]/[0-9a-fA-F]+$)[^/][^:]*/"
+            r"((?![0-9a-fA-F]{16}$)[^/]+)$")[0].dropna()
         inner = inner[inner.map(is_safe_id).astype(bool)]  # else the id stays as written, refused and named so
         df.loc[inner.index, "id"] = inner
     no_id = df["id"].isna() | (df["id"] == "")
@@ -207,6 +215,11 @@ def read_gldv2(root: Path, csv: Path) -> tuple[pd.DataFrame, list[str]]:
     if (bad := labels.isna()).any():  # ="7": Excel's text cell (glr.data.id_cells), read as what it holds
         labels[bad] = parse_labels(unwrap_excel(df.loc[bad, "landmark_id"])[0])
         bad = labels.isna()
+    if (given := labels_from_names(df["landmark_id"]) if bad.all() else None) is not None:  # `Eiffel Tower`: numbered
+        labels, bad = given[0], given[0].isna()
+        problems.append(f"landmark_id holds the landmarks' names, not numbers (e.g. {examples(given[1].values())}): "
+                        f"numbered 0-{len(given[1]) - 1} in alphabetical order, and named so"
+                        + (f" ({CATEGORY_CSV} not read)" if (root / CATEGORY_CSV).exists() else ""))
     if bad.any():  # not a number, or one too large to keep (said apart)
         problems += refused_label_problems(df.loc[bad, "landmark_id"])
     df = df.loc[~bad].assign(landmark_id=labels[~bad].astype("int64"))
@@ -219,7 +232,7 @@ def read_gldv2(root: Path, csv: Path) -> tuple[pd.DataFrame, list[str]]:
             f"(e.g. {examples(df.loc[negative, 'landmark_id'])}; -1 often marks a photo of no landmark); skipped")
         df = df.loc[~negative]
 
-    df, id_problems = safe_ids(df, csv.name)
+    df, id_problems = safe_ids(df, csv.name, looks_like_gldv2_images(root / "train"))
     problems += id_problems
 
     df, repeat_problems = drop_repeated_ids(df)
@@ -227,7 +240,7 @@ def read_gldv2(root: Path, csv: Path) -> tuple[pd.DataFrame, list[str]]:
 
     df = pd.DataFrame({"id": df["id"], "path": image_paths(root, df["id"]), "landmark_id": df["landmark_id"]})
 
-    names, name_problems = read_names(root)
+    names, name_problems = (given[1], []) if given is not None else read_names(root)
     problems += name_problems
     df["name"] = _name_column(df["landmark_id"], names)
 

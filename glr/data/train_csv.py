@@ -37,9 +37,9 @@ INVISIBLE = '\u200b\u200c\u200d\u2060\ufeff" \t'
 EMPTY_COLUMN = "<empty> "
 # Column separators a train.csv may use besides the comma Kaggle's files have.
 OTHER_DELIMITERS = (";", "\t", "|")
-# Other names people and tools give GLDv2's columns (`image_id` in many Kaggle kernels' CSVs): read as
-# the column they stand for when that one is absent. Names as open as `label` or `class` are not taken.
-ALIASES = {"id": ("image_id", "imageid", "image id", "img_id"),
+# Other names people and tools give GLDv2's columns (`image_id` in Kaggle kernels' CSVs, `filename` or `path` in one's
+# own): read as the column they stand for when that one is absent. Names as open as `label` or `class` are not taken.
+ALIASES = {"id": ("image_id", "imageid", "image id", "img_id", "filename", "file_name", "file name", "image_name", "path"),
            "landmark_id": ("landmark", "landmarkid", "landmark id"),
            "category": ("name", "landmark_name", "category_name")}
 
@@ -379,7 +379,7 @@ def arrow_frame(table) -> pd.DataFrame:
 
 
 def parse_labels(text: pd.Series) -> pd.Series:
-    """landmark_id text -> integers, with <NA> wherever the text is not a plain integer ("12.0" and "12,0" count as 12).
+    """landmark_id text -> integers, with <NA> wherever the text is not a plain integer ("12.0", "12,0", "'12": 12).
 
     The fast path is Arrow's strict cast (all of GLDv2 in about 0.1 s); only when some value
     fails it does a slower row-by-row pass find which ones.
@@ -396,9 +396,9 @@ def parse_labels(text: pd.Series) -> pd.Series:
             pass  # some label is not an integer (or is empty): find which below
     # "12.0" is 12 too: pandas writes integer labels so when the column had a missing value, and "12,0" is how
     # Excel in most of Europe saves it (a `;` file). Not ".000" or ",000": that is also a thousands group, 1000.
-    # Quotes after a space (`abc , "12"`) are no CSV quotes to the parser: they stay in the text.
+    # Quotes after a space (`abc , "12"`) are no CSV quotes: they stay in the text. `'12` (a spreadsheet's text prefix): 12.
     stripped = (text.str.strip().str.strip(INVISIBLE).str.strip()
-                .str.replace(r"^\+|[.,](?:0{1,2}|0{4,})$", "", regex=True))
+                .str.replace(r"^'?\+?|[.,](?:0{1,2}|0{4,})$", "", regex=True))
     # Up to int64's largest, as the fast path takes them; never through float64, which would merge
     # 12345678901234567 and ...68. A 19-digit string compares as its number.
     digits = stripped.str.lstrip("-").str.lstrip("0")
