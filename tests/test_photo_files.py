@@ -173,3 +173,16 @@ def test_an_id_with_photos_under_several_extensions_uses_the_jpg_and_says_so(tmp
     assert catalog.problems[-1] == (
         f"1 id has photos under several extensions (e.g. 'IMG_1': {shown}); {used!r} "
         "used (GLDv2's .jpg first, else the first by name): rename the others if they are photos of their own")
+
+
+@pytest.mark.parametrize("on_disk, in_csv", [("cafe\u0301", "caf\u00e9"), ("caf\u00e9", "cafe\u0301")])
+@pytest.mark.parametrize("where", ["images/{}.jpg", "train/c/a/f/{}.jpg", "{}.JPG"])
+def test_ids_find_their_photos_across_unicode_forms(tmp_path, on_disk, in_csv, where):
+    """A photo a Mac saved decomposed (NFD) is found for an id typed composed (NFC) in train.csv, and the reverse."""
+    root = tmp_path / "mine"
+    write_image(root / where.format(on_disk), seed=1)
+    write_image(root / where.format("tour"), seed=2)
+    (root / "train.csv").write_text(f"id,landmark_id\n{in_csv},1\ntour,2\n")
+    catalog = load_catalog(root)
+    assert len(catalog.df) == 2, catalog.problems
+    assert not any("not found" in p for p in catalog.problems)

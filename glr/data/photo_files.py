@@ -10,12 +10,14 @@ to the ids whose photo is not on disk yet, so that `glr fetch` saves it under GL
 from __future__ import annotations
 
 import os
+import unicodedata
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from glr.data.layouts import TEXT, TRAIN_CSV, examples, have, image_paths, plural
+from glr.data.layouts import IMAGE_EXTENSIONS, TEXT, TRAIN_CSV, examples, have, image_paths, plural
+from glr.data.name_forms import twin_paths
 
 GLDV2_ID = r"[0-9a-fA-F]{16}"
 WALK_FILES = 200_000  # names looked at, at most, in a search of train/ for photos outside their a/b/c folder
@@ -120,6 +122,7 @@ def drop_missing_files(catalog, rows: pd.Index | None = None) -> None:
         # Then the photo saved under another image extension (.JPG, .jpeg, converted to .png) where it was looked for;
         # last, anywhere else under train/ (a/b/c/ not its id's first characters: moved by hand, a merge of two copies).
         tries.append(lambda root, ids: _other_extensions(df.loc[ids.index, "path"]))
+        tries.append(lambda root, ids: twin_paths(df.loc[ids.index, "path"], IMAGE_EXTENSIONS))  # a Mac's NFD name
         # Without train/, anywhere in the dataset folder: a train.csv of one's own beside `images/`, or its photos.
         tries.append(_misplaced_paths)
         for where in tries:
@@ -177,7 +180,8 @@ def _misplaced_paths(root: Path, ids: pd.Series) -> pd.Series:
     """
     from glr.data.layouts import IMAGE_EXTENSIONS, is_system_file, is_system_folder
 
-    wanted, where, budget = set(ids.str.lower()), {}, WALK_FILES
+    # In NFC: a Mac writes names decomposed (NFD), train.csv most often not.
+    wanted, where, budget = set(ids.str.normalize("NFC").str.lower()), {}, WALK_FILES
     top = os.path.join(root, "train") if os.path.isdir(os.path.join(root, "train")) else root
     for folder, subfolders, files in os.walk(top):
         budget -= len(files)
@@ -186,10 +190,12 @@ def _misplaced_paths(root: Path, ids: pd.Series) -> pd.Series:
         subfolders[:] = sorted(d for d in subfolders if not is_system_folder(d))
         for name in sorted(files):
             stem, ext = os.path.splitext(name)
+            stem = unicodedata.normalize("NFC", stem)
             if stem.lower() in wanted and ext.lower() in IMAGE_EXTENSIONS and not is_system_file(Path(name)):
                 where.setdefault(stem.lower(), []).append(os.path.join(folder, name))
-    found = pd.Series([_pick(where.get(i.lower(), [])) for i in ids], index=ids.index, dtype=object)
-    found.attrs["several"] = {i: where[i.lower()] for i in ids if len(where.get(i.lower(), [])) > 1}
+    keys = ids.str.normalize("NFC").str.lower()
+    found = pd.Series([_pick(where.get(k, [])) for k in keys], index=ids.index, dtype=object)
+    found.attrs["several"] = {i: where[k] for i, k in zip(ids, keys) if len(where.get(k, [])) > 1}
     return found
 
 
