@@ -87,7 +87,7 @@ MAX_PIXELS, MAX_JPEG_PIXELS, MAX_JPEG_SCANS = {max_pixels!r}, {max_jpeg_pixels!r
 Image.MAX_IMAGE_PIXELS = MAX_JPEG_PIXELS
 warnings.simplefilter("error", Image.DecompressionBombWarning)  # as glr: Pillow only warns up to twice its limit
 # As glr (glr.data.images): a PNG's text chunk may hold a photo editor's XMP history near 1 MB, Pillow's limit;
-# a photo Pillow cannot decode is said in glr's words (damaged below, and the functions copied after ImageError).
+# a photo Pillow cannot decode is said in glr's words (glr.data.decode_words' refused, copied after ImageError).
 PNG_TEXT_CHUNK, SHORT_TRNS = {png_text_chunk!r}, {short_trns!r}
 PngImagePlugin.MAX_TEXT_CHUNK = PNG_TEXT_CHUNK
 _UNSUPPORTED_WORDS, _PILLOW_FORMATS = {unsupported_words!r}, {pillow_formats!r}
@@ -279,7 +279,7 @@ def example_script(fmt: str, runtime: str) -> str:
     """The text of predict.py for format `fmt` whose runtime is described by `runtime`."""
     import inspect
 
-    from glr.data import images, layouts, orientation, pixel_modes, sniff
+    from glr.data import decode_words, images, layouts, orientation, pixel_modes, sniff
     from glr.data.images import BLANK_MESSAGE, BLANK_MIN_SIDE, BLANK_RANGE, TIFF_PAGES_LOOKED_AT, largest_page, seek_photo
     from glr.data.layouts import IMAGE_EXTENSIONS, SYSTEM_FOLDERS
     from glr.data.sniff import _HEIF_BRANDS, WEB_ADDRESS, _ftyp_brands
@@ -305,16 +305,16 @@ def example_script(fmt: str, runtime: str) -> str:
                            ftyp_rule="\n\n".join(map(inspect.getsource, (_ftyp_brands, leads_in_a_circle, special_file, glr_folder))),
                            page_rule=inspect.getsource(largest_page) + "\n\n" + inspect.getsource(seek_photo),
                            sniff_constants="\n".join(f"{name} = {_literal(getattr(sniff, name))}" for name in _SNIFF_CONSTANTS)
-                           + f"\nMAX_PNG_CHUNKS = {images.MAX_PNG_CHUNKS!r}",
+                           + f"\nMAX_PNG_CHUNKS = {decode_words.MAX_PNG_CHUNKS!r}",
                            sniff_rule="\n\n".join(inspect.getsource(f) for f in (
-                               sniff.refuse_known_non_images, sniff._text_start, sniff.looks_like, images._png_chunks)),
-                           png_chunks_message=PNG_CHUNKS_MESSAGE.format(images.MAX_PNG_CHUNKS),
+                               sniff.refuse_known_non_images, sniff._text_start, sniff.looks_like, decode_words._png_chunks)),
+                           png_chunks_message=PNG_CHUNKS_MESSAGE.format(decode_words.MAX_PNG_CHUNKS),
                            same_photo=SAME_PHOTO, training_photo_note=TRAINING_PHOTO_NOTE,
                            allowed_formats=images.ALLOWED_FORMATS, orientation_tag=orientation.ORIENTATION,
                            profile_modes=pixel_modes._PROFILE_MODES, system_files=_literal(layouts.SYSTEM_FILES),
                            skipped_listed=SKIPPED_LISTED,
                            decode_rule="\n\n".join(inspect.getsource(f) for f in (
-                               images._open_formats, images._png_without, orientation.orientation, orientation.upright,
+                               images._open_formats, decode_words._png_without, orientation.orientation, orientation.upright,
                                pixel_modes.srgb_transform, pixel_modes.to_rgb, pixel_modes.plain_rgb,
                                pixel_modes.colour_key_alpha, layouts.is_system_file, layouts.is_system_folder,
                                _say_skipped)),
@@ -323,10 +323,13 @@ def example_script(fmt: str, runtime: str) -> str:
                            bom=BOM, triggers=TRIGGERS, quote=QUOTE, export_files=_export_files(),
                            max_pixels=images.MAX_PIXELS, max_jpeg_pixels=images.MAX_JPEG_PIXELS,
                            max_jpeg_scans=images.MAX_JPEG_SCANS,
-                           csv_name=CSV_NAME, verdict_class=verdict_class, cli_head=cli_head, cli_tail=cli_tail, png_text_chunk=images.PNG_TEXT_CHUNK, short_trns=images.SHORT_TRNS,
-                           unsupported_words=images._UNSUPPORTED_WORDS, pillow_formats=images._PILLOW_FORMATS,
+                           csv_name=CSV_NAME, verdict_class=verdict_class, cli_head=cli_head, cli_tail=cli_tail, png_text_chunk=decode_words.PNG_TEXT_CHUNK,
+                           short_trns=decode_words.SHORT_TRNS,
+                           unsupported_words=decode_words._UNSUPPORTED_WORDS, pillow_formats=decode_words._PILLOW_FORMATS,
                            unsupported_rule="\n\n".join(inspect.getsource(f) for f in (
-                               images._is_unsupported, images._unsupported, images._plugin_reason)))
+                               decode_words.refused, decode_words._other_format, decode_words._is_unsupported,
+                               decode_words._unsupported, decode_words._plugin_reason, decode_words.refuse_large_icon,
+                               decode_words._icon_pixels, decode_words._palette_trns_too_long)))
 
 
 # What glr.data.sniff's refuse_known_non_images and looks_like read, copied into predict.py with them.

@@ -364,7 +364,8 @@ def test_predict_py_refuses_a_format_glr_does_not_decode_as_glr_does(script, tmp
     _photo(64, 48).save(path, fmt)
     assert script.main([str(path)]) == 1
     assert capsys.readouterr().err.strip() == glr_says(path) == (
-        f"{path}: not an image, or a format glr cannot read (use JPEG, PNG, WebP, HEIC, AVIF, GIF, BMP or TIFF)")
+        f"{path}: a {fmt} image, a format glr cannot read; save it again as JPEG or PNG (glr reads JPEG, PNG, WebP, HEIC, "
+        "AVIF, GIF, BMP or TIFF)")
 
 
 def test_predict_py_reads_an_ico_at_its_largest_size_as_glr_does(script, tmp_path, capsys):
