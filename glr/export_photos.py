@@ -10,32 +10,38 @@ SOURCE = r'''# As glr.data.images catches them around its decode: what Pillow ra
 DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, IndexError, struct.error, TypeError)
 
 
-def refuse_unless_photo(path):
-    """As glr does before Pillow opens a file: ImageError for one that is no regular file (a pipe would block for
-    ever), that cannot be read, that is known to be something else, or a PNG of too many chunks."""
+def photo_bytes(path):
+    """The bytes of the photo at `path`, after glr's checks before Pillow opens a file: ImageError for one that is no
+    regular file (a pipe would block for ever), that cannot be read, is empty, is known to be something else (all its
+    bytes looked at, as glr does: a DNG's first directory may lie past its first kilobyte), or a PNG of too many chunks."""
     try:
         if not stat.S_ISREG(os.stat(path).st_mode):
             raise ImageError(f"{path}: not a regular file")
-        with open(path, "rb") as f:
-            refuse_known_non_images(f.read(1024), path)  # it looks at no more than this
-            f.seek(0)
-            if f.read(4) == b"\x89PNG" and len(_png_chunks(f, MAX_PNG_CHUNKS + 1)) > MAX_PNG_CHUNKS:
-                raise ImageError(f"{path}: {PNG_CHUNKS_MESSAGE}")
+        data = Path(path).read_bytes()
     except (FileNotFoundError, ImageError):
         raise
     except OSError as exc:  # a link that leads in a circle, a file without the right to read it
         raise ImageError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    if not data:  # as glr: a failed download or copy, which Pillow calls "cannot identify"
+        raise ImageError(f"{path}: empty file (0 bytes)")
+    refuse_known_non_images(data, path)
+    if data.startswith(b"\x89PNG") and len(_png_chunks(data, MAX_PNG_CHUNKS + 1)) > MAX_PNG_CHUNKS:
+        raise ImageError(f"{path}: {PNG_CHUNKS_MESSAGE}")
+    if _palette_trns_too_long(data):  # as glr (copied): shown opaque, as Chromium shows it
+        data = _png_without(data, b"tRNS")
+    return data
 
 
 def missing_decoder(path):
-    """What to install to read `path`, a HEIC or AVIF photo Pillow could not open; None for any other file."""
+    """What to install to read `path`, a HEIC or AVIF photo this Python has no decoder for (glr's rule, decoder_missing,
+    copied: a damaged one, its decoder here, is said to be damaged); None for any other file."""
     with open(path, "rb") as f:
-        brands = _ftyp_brands(f.read(256))
-    if not brands & HEIF_BRANDS:
-        return None
-    if brands & AVIF_BRANDS:
+        fmt = decoder_missing(f.read())
+    if fmt == "AVIF":
         return "an AVIF photo, and this Pillow cannot read AVIF: pip install --upgrade pillow (11.3 or later), or export it as JPEG"
-    return "a HEIC photo (an iPhone's), and no HEIC decoder is installed: pip install pi-heif, or export it as JPEG"
+    if fmt == "HEIC":
+        return "a HEIC photo (an iPhone's), and no HEIC decoder is installed: pip install pi-heif, or export it as JPEG"
+    return None
 
 
 class MissingDecoder(ValueError):
@@ -73,12 +79,7 @@ def jpeg_scans(data):
 
 def eval_view(path):
     """The photo as the model expects it: RGB, resized to resize_to (bilinear), the centre input_size crop."""
-    refuse_unless_photo(path)
-    data = Path(path).read_bytes()
-    if not data:  # as glr: a failed download or copy, which Pillow calls "cannot identify"
-        raise ImageError(f"{path}: empty file (0 bytes)")
-    if _palette_trns_too_long(data):  # as glr (copied): shown opaque, as Chromium shows it
-        data = _png_without(data, b"tRNS")
+    data = photo_bytes(path)
     try:
         return decoded_view(path, data)
     except ValueError as exc:

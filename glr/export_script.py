@@ -102,8 +102,6 @@ STDIN_NOT_READ = {stdin_not_read!r}  # as glr predict: `-` names no photo
 # As glr: which picture of a file is the photo (a TIFF may lead with a small preview page); largest_page and
 # seek_photo below are glr.data.images' own, copied.
 TIFF_PAGES_LOOKED_AT = {tiff_pages}
-# As glr (glr.data.sniff): an iPhone's HEIC or an AVIF is known by its ftyp box, so a missing decoder is named.
-HEIF_BRANDS, AVIF_BRANDS = {heif_brands}, {avif_brands}
 # As glr (glr.data.sniff, glr.data.images): a file that is no photo is named for what it is (a PDF, an HTML page, a
 # video...), and a PNG of more chunks before its picture than any photo has is refused before Pillow walks them (a
 # million took it seconds). refuse_known_non_images and the functions after it are glr's own, copied.
@@ -282,7 +280,7 @@ def example_script(fmt: str, runtime: str) -> str:
     from glr.data import decode_words, images, layouts, orientation, pixel_modes, sniff
     from glr.data.images import BLANK_MESSAGE, BLANK_MIN_SIDE, BLANK_RANGE, TIFF_PAGES_LOOKED_AT, largest_page, seek_photo
     from glr.data.layouts import IMAGE_EXTENSIONS, SYSTEM_FOLDERS
-    from glr.data.sniff import _HEIF_BRANDS, WEB_ADDRESS, _ftyp_brands
+    from glr.data.sniff import WEB_ADDRESS, _ftyp_brands
     from glr.export_photos import SOURCE as photo_functions
     from glr.export_cli import HEAD as cli_head, TAIL as cli_tail
     from glr.export_csv import CSV_NAME, SOURCE as csv_functions
@@ -300,8 +298,6 @@ def example_script(fmt: str, runtime: str) -> str:
                            stdin_not_read=STDIN_NOT_READ, unlistable=UNLISTABLE, glr_folders=GLR_FOLDERS,
                            export_marks=EXPORT_MARKS,
                            tiff_pages=TIFF_PAGES_LOOKED_AT,
-                           heif_brands=_literal(_HEIF_BRANDS),
-                           avif_brands=_literal({b"avif", b"avis"} & _HEIF_BRANDS),
                            ftyp_rule="\n\n".join(map(inspect.getsource, (_ftyp_brands, leads_in_a_circle, special_file, glr_folder))),
                            page_rule=inspect.getsource(largest_page) + "\n\n" + inspect.getsource(seek_photo),
                            sniff_constants="\n".join(f"{name} = {_literal(getattr(sniff, name))}" for name in _SNIFF_CONSTANTS)
@@ -327,7 +323,7 @@ def example_script(fmt: str, runtime: str) -> str:
                            short_trns=decode_words.SHORT_TRNS,
                            unsupported_words=decode_words._UNSUPPORTED_WORDS, pillow_formats=decode_words._PILLOW_FORMATS,
                            unsupported_rule="\n\n".join(inspect.getsource(f) for f in (
-                               decode_words.refused, decode_words._other_format, decode_words._is_unsupported,
+                               decode_words.refused, decode_words.decoder_missing, decode_words._other_format, decode_words._is_unsupported,
                                decode_words._unsupported, decode_words._plugin_reason, decode_words.refuse_large_icon,
                                decode_words._icon_pixels, decode_words._palette_trns_too_long)))
 

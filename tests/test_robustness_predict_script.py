@@ -396,3 +396,62 @@ def test_predict_py_lists_a_folders_other_files_and_broken_links_as_glr_does(scr
     _say_skipped(skipped)
     assert predicted(out) == found == [str(photos / "a.jpg")]
     assert err.splitlines() == capsys.readouterr().err.splitlines() and len(err.splitlines()) == 21
+
+
+def _parity_cases() -> dict:
+    """Every photo case glr's own tests read or refuse (docs/robustness.md), as bytes: predict.py must do the same."""
+    from test_images import OTHER_FORMATS, VARIANTS, _jpeg_of_many_scans, _lossless_jpeg, quadrants
+    from test_pixel_modes import _float_tiff, _grey_png_with_gamma, RAMP
+    from test_robustness_images import UNREADABLE, encode, halves
+    from test_robustness_photos import ARCHIVES, RAWS, _icon, _palette_png
+
+    cases = {f"variant-{name}": data for name, (data, _) in VARIANTS.items()}
+    cases |= {f"unreadable-{name}": data for name, (data, _) in UNREADABLE.items()}
+    cases |= {f"other-{name}": make() for name, (make, _) in OTHER_FORMATS.items()}
+    cases |= {f"archive-{name}": data for name, (data, _) in ARCHIVES.items()}
+    cases |= {f"raw-{name}": data for name, (data, _) in RAWS.items()}
+    png = encode(Image.new("1", (20000, 20000)), "PNG")
+    wide = Image.fromarray(np.asarray(_photo(64, 48)))
+    return cases | {
+        "ico-bomb": struct.pack("<HHH", 0, 1, 1) + struct.pack("<BBBBHHII", 0, 0, 0, 0, 1, 32, len(png), 22) + png,
+        "ico": _icon()[0],
+        "palette-trns-over-256": _palette_png(bytes([255, 0] + [255] * 298)),
+        "palette-trns-longer-than-palette": _palette_png(bytes([255, 0, 255])),
+        "tga": encode(halves(64, 48), "TGA"), "pcx": encode(halves(64, 48), "PCX"), "sgi": encode(halves(64, 48), "SGI"),
+        "float-tiff": _float_tiff(RAMP * 255.0), "float-tiff-nan": _float_tiff(np.where(RAMP > 0.5, np.nan, RAMP)),
+        "png-16-bit-grey": encode(Image.fromarray((RAMP * 65535).astype(np.uint16)), "PNG"),
+        "png-gamma": _grey_png_with_gamma([5, 64, 128, 250] * 16, 100000),
+        "jpeg-lossless": _lossless_jpeg(quadrants()),
+        "jpeg-12-bit": _lossless_jpeg(quadrants()[..., 1].astype(np.uint16) * 16, 12),
+        "jpeg-of-500-scans": _jpeg_of_many_scans(1024, 500),
+        "bigtiff-cut": encode(wide, "TIFF", big_tiff=True)[:300],
+        "dng-directory-past-1-kb": _tiff_with_ifd_at(5000),
+        "heic-damaged": b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic",
+    }
+
+
+def _tiff_with_ifd_at(offset: int) -> bytes:
+    """A DNG whose first directory (holding DNGVersion) lies `offset` bytes in: a TIFF header, padding, then the IFD."""
+    entry = struct.pack("<HHI", 50706, 1, 4) + bytes([1, 4, 0, 0])
+    return b"II*\x00" + struct.pack("<I", offset) + bytes(offset - 8) + struct.pack("<H", 1) + entry + bytes(4)
+
+
+PARITY = _parity_cases()
+
+
+@pytest.mark.parametrize("case", list(PARITY))
+def test_predict_py_reads_or_refuses_each_photo_case_as_glr_does(script, tmp_path, case, capsys):
+    """One table: each photo case glr reads, predict.py reads to the same model input (within 1 level); each glr refuses,
+    predict.py refuses in glr's words. Named .jpg, as a photo would be: the bytes decide."""
+    from glr.errors import ImageError
+    from glr.predict import eval_view
+
+    path = tmp_path / f"{case}.jpg"
+    path.write_bytes(PARITY[case])
+    try:
+        ours = eval_view(path, 32)
+    except ImageError as exc:
+        assert script.main([str(path)]) == 1
+        assert capsys.readouterr().err.strip() == str(exc)
+    else:
+        assert np.abs(script.eval_view(path)[0] - ours).max() <= 1

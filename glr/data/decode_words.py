@@ -65,6 +65,16 @@ def refused(name: str, data: bytes, exc: Exception) -> ImageError | None:
     return ImageError(f"{name}: image is corrupt and cannot be decoded ({detail})")
 
 
+def decoder_missing(data: bytes) -> str | None:
+    """"HEIC" or "AVIF" when `data` starts as such a photo and this Python has no decoder for it (pi-heif not installed,
+    a Pillow built without AVIF), else None: a damaged one, with its decoder here, is refused as damaged."""
+    fmt = looks_like(data)
+    if fmt in ("HEIC", "AVIF") and (_PILLOW_FORMATS.get(fmt, fmt) not in Image.OPEN
+                                    or "not installed" in (_plugin_reason(data, fmt) or "")):
+        return fmt
+    return None
+
+
 def _other_format(data: bytes) -> str | None:
     """The format Pillow's own plugins (all of them, not only glr's) take `data` for, from its header alone, or None:
     a TGA has no magic bytes at its start, so only Pillow's reading of its header names it."""

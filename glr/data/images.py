@@ -22,10 +22,10 @@ import numpy as np
 from PIL import Image, ImageFile, PngImagePlugin, UnidentifiedImageError
 
 from glr.data.decode_words import (MAX_PNG_CHUNKS, PNG_TEXT_CHUNK, SHORT_TRNS, _palette_trns_too_long, _png_chunks,
-                                   _png_without, _PILLOW_FORMATS, _plugin_reason, refuse_large_icon, refused)
+                                   _png_without, decoder_missing, refuse_large_icon, refused)
 from glr.data.orientation import QUARTER_TURNS, orientation, upright
 from glr.data.pixel_modes import to_rgb
-from glr.data.sniff import WEB_ADDRESS, jpeg_scans, looks_like, refuse_known_non_images
+from glr.data.sniff import WEB_ADDRESS, jpeg_scans, refuse_known_non_images
 from glr.errors import BlankImageError, ImageError
 from glr.paths import broken_link, printable
 
@@ -189,9 +189,7 @@ def _decode_pil(source: ImageSource, max_pixels: int = MAX_PIXELS, draft_size: i
     except ImageError:
         raise
     except UnidentifiedImageError as exc:
-        fmt = looks_like(data)
-        reason = _plugin_reason(data, fmt) if fmt else None
-        if fmt in ("HEIC", "AVIF") and (_PILLOW_FORMATS.get(fmt, fmt) not in Image.OPEN or "not installed" in (reason or "")):
+        if fmt := decoder_missing(data):
             raise ImageError(f"{name}: {'an' if fmt == 'AVIF' else 'a'} {fmt} photo, and this installation has no {fmt} decoder; "
                              "install glr's requirements (pip install -r requirements.txt), or export the photo as JPEG") from None
         raise refused(name, data, exc) from None
