@@ -6,11 +6,7 @@ constants, the functions copied from glr with inspect.getsource (glr's decoding 
 its formats, its listing of skipped files), NOTE and ImageError.
 """
 
-SOURCE = r'''# As glr.data.images catches them around its decode: what Pillow raises for a file cut short or damaged.
-DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, IndexError, struct.error, TypeError)
-
-
-def photo_bytes(path):
+SOURCE = r'''def photo_bytes(path):
     """The bytes of the photo at `path`, after glr's checks before Pillow opens a file: ImageError for one that is no
     regular file (a pipe would block for ever), that cannot be read, is empty, is known to be something else (all its
     bytes looked at, as glr does: a DNG's first directory may lie past its first kilobyte), or a PNG of too many chunks."""

@@ -91,6 +91,7 @@ warnings.simplefilter("error", Image.DecompressionBombWarning)  # as glr: Pillow
 PNG_TEXT_CHUNK, SHORT_TRNS = {png_text_chunk!r}, {short_trns!r}
 PngImagePlugin.MAX_TEXT_CHUNK = PNG_TEXT_CHUNK
 _UNSUPPORTED_WORDS, _PILLOW_FORMATS = {unsupported_words!r}, {pillow_formats!r}
+DECODE_ERRORS = {decode_errors}  # as glr.data.decode_words: what Pillow raises for a file cut short or damaged
 # As glr (glr.data.images, glr.data.layouts): a photo of one flat colour has nothing to recognise,
 # and a folder's photos are found by extension, past the folders an OS or a NAS writes.
 BLANK_RANGE, BLANK_MIN_SIDE, BLANK_MESSAGE = {blank_range}, {blank_min_side}, {blank_message!r}
@@ -321,7 +322,7 @@ def example_script(fmt: str, runtime: str) -> str:
                            max_jpeg_scans=images.MAX_JPEG_SCANS,
                            csv_name=CSV_NAME, verdict_class=verdict_class, cli_head=cli_head, cli_tail=cli_tail, png_text_chunk=decode_words.PNG_TEXT_CHUNK,
                            short_trns=decode_words.SHORT_TRNS,
-                           unsupported_words=decode_words._UNSUPPORTED_WORDS, pillow_formats=decode_words._PILLOW_FORMATS,
+                           unsupported_words=decode_words._UNSUPPORTED_WORDS, decode_errors=_classes(decode_words.DECODE_ERRORS), pillow_formats=decode_words._PILLOW_FORMATS,
                            unsupported_rule="\n\n".join(inspect.getsource(f) for f in (
                                decode_words.refused, decode_words.decoder_missing, decode_words._other_format, decode_words._is_unsupported,
                                decode_words._unsupported, decode_words._plugin_reason, decode_words.refuse_large_icon,
@@ -338,6 +339,12 @@ PNG_CHUNKS_MESSAGE = "a PNG of over {:,} chunks before its picture (photos have 
 def _literal(value) -> str:
     """A constant as Python source; a set sorted, as its own repr follows string hashing (the script would differ each run)."""
     return "{" + ", ".join(map(repr, sorted(value))) + "}" if isinstance(value, (set, frozenset)) else repr(value)
+
+
+def _classes(classes: tuple) -> str:
+    """A tuple of exception classes as Python source: a builtin by its name, any other by its module's (struct.error)."""
+    names = [c.__name__ if c.__module__ == "builtins" else f"{c.__module__}.{c.__qualname__}" for c in classes]
+    return "(" + ", ".join(names) + ")"
 
 
 def _export_files() -> tuple:

@@ -407,7 +407,7 @@ def _parity_cases() -> dict:
     from test_pixel_modes import RAMP, _chunk, _float_tiff, _grey_png_with_gamma
     from test_robustness_export import FIXTURES
     from test_robustness_images import UNREADABLE, encode, halves, noise_jpeg
-    from test_robustness_photos import ARCHIVES, RAWS, _icon, _palette_png
+    from test_robustness_photos import ARCHIVES, RAWS, _avif_with_damaged_planes, _icon, _palette_png
 
     cases = {f"variant-{name}": lambda data=data: data for name, (data, _) in VARIANTS.items()}
     cases |= {f"unreadable-{name}": lambda data=data: data for name, (data, _) in UNREADABLE.items()}
@@ -442,6 +442,7 @@ def _parity_cases() -> dict:
         # "no HEIC decoder is installed: pip install pi-heif".
         "dng-directory-past-1-kb": lambda: _tiff_with_ifd_at(5000),
         "heic-damaged": lambda: b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic",
+        "avif-damaged-picture": _avif_with_damaged_planes,  # was a RuntimeError out of glr, "not readable" from predict.py
         "avif-damaged": lambda: b"\x00\x00\x00\x18ftypavif\x00\x00\x00\x00mif1heic" + bytes(200),
         "heic-cut": lambda: heic[:len(heic) // 2],
         "png-bomb-100-mp": lambda: encode(Image.new("1", (10000, 10000)), "PNG"),

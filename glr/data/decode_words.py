@@ -7,6 +7,7 @@ with inspect.getsource (glr.export_script), so both refuse a damaged, cut or odd
 from __future__ import annotations
 
 import io
+import struct
 import warnings
 
 from PIL import Image, PngImagePlugin, UnidentifiedImageError
@@ -28,6 +29,10 @@ PNG_TEXT_CHUNK = 16 * 1024 * 1024
 # 64-bit BMP), as opposed to a damaged one: the first needs converting, the second a new copy.
 _UNSUPPORTED_WORDS = ("unsupported", "unknown pixel mode", "not supported", "cannot handle")  # JPEG: 12-bit
 _PILLOW_FORMATS = {"WebP": "WEBP", "HEIC": "HEIF"}  # `looks_like`'s names that Pillow spells otherwise
+# What Pillow raises for a photo it opened but cannot decode, besides its own bomb guard. TypeError: a TIFF whose strip
+# offsets are stored as text (found by a fuzzer); RuntimeError: a damaged AVIF ("Failed to decode frame 0: Decoding of
+# color planes failed", found by fuzzing predict.py against glr), which crashed glr.
+DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, IndexError, struct.error, TypeError, RuntimeError)
 
 
 def refused(name: str, data: bytes, exc: Exception) -> ImageError | None:

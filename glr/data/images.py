@@ -21,7 +21,7 @@ from typing import BinaryIO, Callable, Union
 import numpy as np
 from PIL import Image, ImageFile, PngImagePlugin, UnidentifiedImageError
 
-from glr.data.decode_words import (MAX_PNG_CHUNKS, PNG_TEXT_CHUNK, SHORT_TRNS, _palette_trns_too_long, _png_chunks,
+from glr.data.decode_words import (DECODE_ERRORS, MAX_PNG_CHUNKS, PNG_TEXT_CHUNK, SHORT_TRNS, _palette_trns_too_long, _png_chunks,
                                    _png_without, decoder_missing, refuse_large_icon, refused)
 from glr.data.orientation import QUARTER_TURNS, orientation, upright
 from glr.data.pixel_modes import to_rgb
@@ -193,9 +193,7 @@ def _decode_pil(source: ImageSource, max_pixels: int = MAX_PIXELS, draft_size: i
             raise ImageError(f"{name}: {'an' if fmt == 'AVIF' else 'a'} {fmt} photo, and this installation has no {fmt} decoder; "
                              "install glr's requirements (pip install -r requirements.txt), or export the photo as JPEG") from None
         raise refused(name, data, exc) from None
-    # TypeError: a TIFF whose strip offsets are stored as text, met by Pillow's load (found by a fuzzer).
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning, OSError, SyntaxError, ValueError, EOFError,
-            IndexError, struct.error, TypeError) as exc:
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning, *DECODE_ERRORS) as exc:
         if (words := refused(name, data, exc)) is None:  # a tRNS too short for its colour type: libpng ignores it
             whole = io.BytesIO(_png_without(data, b"tRNS"))
             whole.name = name
