@@ -28,11 +28,10 @@ SOURCE = r'''def photo_bytes(path):
     return data
 
 
-def missing_decoder(path):
-    """What to install to read `path`, a HEIC or AVIF photo this Python has no decoder for (glr's rule, decoder_missing,
-    copied: a damaged one, its decoder here, is said to be damaged); None for any other file."""
-    with open(path, "rb") as f:
-        fmt = decoder_missing(f.read())
+def missing_decoder(path, data=None):
+    """What to install to read `path` (its bytes `data`), a HEIC or AVIF photo this Python has no decoder for (glr's rule,
+    decoder_missing, copied: a damaged one, its decoder here, is said to be damaged); None for any other file."""
+    fmt = decoder_missing(Path(path).read_bytes() if data is None else data)
     if fmt == "AVIF":
         return "an AVIF photo, and this Pillow cannot read AVIF: pip install --upgrade pillow (11.3 or later), or export it as JPEG"
     if fmt == "HEIC":
@@ -49,10 +48,10 @@ def opened(path, data):
     no decoder for is a MissingDecoder naming what to install, any other refusal glr's ImageError (refused, copied)."""
     try:
         return Image.open(io.BytesIO(data), formats=_open_formats())  # as glr: Pillow's other formats are refused
-    except UnidentifiedImageError:  # an OSError, so caught before DECODE_ERRORS below
-        if need := missing_decoder(path):
+    except UnidentifiedImageError as exc:  # an OSError, so caught before DECODE_ERRORS below
+        if need := missing_decoder(path, data):
             raise MissingDecoder(need) from None
-        raise refused(path, data, UnidentifiedImageError()) from None
+        raise refused(path, data, exc) from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning, *DECODE_ERRORS) as exc:
         raise refused(path, data, exc) or exc from None  # None: a tRNS chunk too short, which eval_view mends
 
