@@ -6,87 +6,54 @@ constants, the functions copied from glr with inspect.getsource (glr's decoding 
 its formats, its listing of skipped files), NOTE and ImageError.
 """
 
-SOURCE = r'''# As glr.data.images catches them around its decode: what Pillow raises for a file cut short or damaged.
-DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, IndexError, struct.error, TypeError)
-TOO_LARGE = "image is too large to decode safely; possibly a decompression bomb"  # glr's words for Pillow's guard
-
-
-def refuse_unless_photo(path):
-    """As glr does before Pillow opens a file: ImageError for one that is no regular file (a pipe would block for
-    ever), that cannot be read, that is known to be something else, or a PNG of too many chunks."""
+SOURCE = r'''def photo_bytes(path):
+    """The bytes of the photo at `path`, after glr's checks before Pillow opens a file: ImageError for one that is no
+    regular file (a pipe would block for ever), that cannot be read, is empty, is known to be something else (all its
+    bytes looked at, as glr does: a DNG's first directory may lie past its first kilobyte), or a PNG of too many chunks."""
     try:
         if not stat.S_ISREG(os.stat(path).st_mode):
             raise ImageError(f"{path}: not a regular file")
-        with open(path, "rb") as f:
-            refuse_known_non_images(f.read(1024), path)  # it looks at no more than this
-            f.seek(0)
-            if f.read(4) == b"\x89PNG" and len(_png_chunks(f, MAX_PNG_CHUNKS + 1)) > MAX_PNG_CHUNKS:
-                raise ImageError(f"{path}: {PNG_CHUNKS_MESSAGE}")
+        data = Path(path).read_bytes()
     except (FileNotFoundError, ImageError):
         raise
     except OSError as exc:  # a link that leads in a circle, a file without the right to read it
         raise ImageError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    if not data:  # as glr: a failed download or copy, which Pillow calls "cannot identify"
+        raise ImageError(f"{path}: empty file (0 bytes)")
+    refuse_known_non_images(data, path)
+    if data.startswith(b"\x89PNG") and len(_png_chunks(data, MAX_PNG_CHUNKS + 1)) > MAX_PNG_CHUNKS:
+        raise ImageError(f"{path}: {PNG_CHUNKS_MESSAGE}")
+    if _palette_trns_too_long(data):  # as glr (copied): shown opaque, as Chromium shows it
+        data = _png_without(data, b"tRNS")
+    return data
 
 
-def missing_decoder(path):
-    """What to install to read `path`, a HEIC or AVIF photo Pillow could not open; None for any other file."""
-    with open(path, "rb") as f:
-        brands = _ftyp_brands(f.read(256))
-    if not brands & HEIF_BRANDS:
-        return None
-    if brands & AVIF_BRANDS:
+def missing_decoder(path, data=None):
+    """What to install to read `path` (its bytes `data`), a HEIC or AVIF photo this Python has no decoder for (glr's rule,
+    decoder_missing, copied: a damaged one, its decoder here, is said to be damaged); None for any other file."""
+    fmt = decoder_missing(Path(path).read_bytes() if data is None else data)
+    if fmt == "AVIF":
         return "an AVIF photo, and this Pillow cannot read AVIF: pip install --upgrade pillow (11.3 or later), or export it as JPEG"
-    return "a HEIC photo (an iPhone's), and no HEIC decoder is installed: pip install pi-heif, or export it as JPEG"
+    if fmt == "HEIC":
+        return "a HEIC photo (an iPhone's), and no HEIC decoder is installed: pip install pi-heif, or export it as JPEG"
+    return None
 
 
 class MissingDecoder(ValueError):
     """A photo in a format this Python has no decoder for (HEIC without pi-heif): said with what to install."""
 
 
-def opened(path, data=None):
-    """The photo at `path` (or its bytes `data`, as mended) opened by Pillow in a format glr decodes; a HEIC or AVIF it
-    has no decoder for is a MissingDecoder naming what to install, any other format glr's ImageError."""
+def opened(path, data):
+    """The photo at `path`, its bytes `data` (as mended), opened by Pillow in a format glr decodes; a HEIC or AVIF it has
+    no decoder for is a MissingDecoder naming what to install, any other refusal glr's ImageError (refused, copied)."""
     try:
-        return Image.open(data or path, formats=_open_formats())  # as glr: Pillow's other formats are refused
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):  # as glr: Pillow's guard, in glr's words
-        raise ImageError(f"{path}: {TOO_LARGE}") from None
-    except UnidentifiedImageError:  # an OSError, so caught before DECODE_ERRORS below
-        if os.path.getsize(path) == 0:  # as glr: a failed download or copy, which Pillow calls "cannot identify"
-            raise ImageError(f"{path}: empty file (0 bytes)") from None
-        if need := missing_decoder(path):
+        return Image.open(io.BytesIO(data), formats=_open_formats())  # as glr: Pillow's other formats are refused
+    except UnidentifiedImageError as exc:  # an OSError, so caught before DECODE_ERRORS below
+        if need := missing_decoder(path, data):
             raise MissingDecoder(need) from None
-        with open(path, "rb") as f:
-            if not (fmt := looks_like(f.read(64))):  # as glr: an ICO, a TGA, a PCX... said in its words
-                raise ImageError(f"{path}: not an image, or a format glr cannot read (use {SUPPORTED_TEXT})") from None
-        # As glr: a well-formed variant Pillow has no decoder for, else a file cut short or damaged.
-        reason = _plugin_reason(Path(path).read_bytes() if data is None else data.getvalue(), fmt)
-        if reason and _is_unsupported(reason):
-            raise _unsupported(path, fmt, reason) from None
-        raise ImageError(f"{path}: a damaged or truncated {fmt} file (incomplete download or copy?)") from None
-    except DECODE_ERRORS as exc:  # a PNG's text chunk past the limit, a tRNS chunk too short: as glr says or mends them
-        raise damaged(path, exc) from None
-
-
-def damaged(path, exc):
-    """glr's words (glr.data.images' decode) for a photo Pillow opened but could not decode: cut short, damaged, a
-    kind it cannot decode, metadata too large; `exc` itself for a tRNS chunk too short, which eval_view mends."""
-    detail = str(exc) or exc.__class__.__name__
-    if detail == SHORT_TRNS:
-        return exc
-    with open(path, "rb") as f:
-        fmt = looks_like(f.read(64))
-    if "MAX_TEXT" in detail:  # Pillow inflates text chunks and the colour profile (iCCP) under one limit
-        what = "colour profile" if set(_png_chunks(Path(path).read_bytes())) & {b"iCCP", b"zTXt", b"iTXt"} == {b"iCCP"} \
-            else "text metadata"
-        return ImageError(f"{path}: its PNG {what} is too large to read safely (over {PNG_TEXT_CHUNK >> 20} MB in one "
-                          f"chunk or {PngImagePlugin.MAX_TEXT_MEMORY >> 20} MB in all); save the photo again without metadata")
-    if detail == "cannot load this image" and fmt:  # headers and no picture data at all, as a download cut early leaves
-        return ImageError(f"{path}: a damaged or truncated {fmt} file (incomplete download or copy?)")
-    if "truncated" in detail.lower():
-        return ImageError(f"{path}: image file is truncated (incomplete download or copy?)")
-    if _is_unsupported(detail):
-        return _unsupported(path, fmt or "image", detail)
-    return ImageError(f"{path}: image is corrupt and cannot be decoded ({detail})")
+        raise refused(path, data, exc) from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning, *DECODE_ERRORS) as exc:
+        raise refused(path, data, exc) or exc from None  # None: a tRNS chunk too short, which eval_view mends
 
 
 def jpeg_scans(data):
@@ -107,25 +74,26 @@ def jpeg_scans(data):
 
 def eval_view(path):
     """The photo as the model expects it: RGB, resized to resize_to (bilinear), the centre input_size crop."""
-    refuse_unless_photo(path)
+    data = photo_bytes(path)
     try:
-        return decoded_view(path)
+        return decoded_view(path, data)
     except ValueError as exc:
-        if str(exc) != "Truncated tRNS chunk":
+        if str(exc) != SHORT_TRNS:
             raise
     # As glr: a tRNS too short for its colour type is ignored by libpng, and browsers show the photo.
-    return decoded_view(path, io.BytesIO(_png_without(Path(path).read_bytes(), b"tRNS")))
+    return decoded_view(path, _png_without(data, b"tRNS"))
 
 
-def decoded_view(path, data=None):
-    """eval_view's decode of `path` (or of its bytes `data`, as mended), after glr's checks on the file."""
+def decoded_view(path, data):
+    """eval_view's decode of `path`, its bytes `data` (as mended), after glr's checks on the file."""
     big, size = NOTE["resize_to"], NOTE["input_size"]
     with opened(path, data) as img:
         try:
             seek_photo(img)
         except DECODE_ERRORS as exc:
-            raise damaged(path, exc) from None
+            raise refused(path, data, exc) or exc from None
         width, height = img.size
+        refuse_large_icon(img, data, path, MAX_PIXELS)  # as glr (copied): a bomb inside an icon
         if width < 1 or height < 1:
             raise ImageError(f"{path}: image has no pixels ({width}x{height})")
         if img.format in ("JPEG", "MPO"):  # MPO: a JPEG holding more pictures (Ultra HDR, 3D cameras)
@@ -138,7 +106,7 @@ def decoded_view(path, data=None):
             raise ImageError(f"{path}: {width}x{height} pixels is too large (limit {limit / 1_000_000:g} megapixels); "
                              "possibly a decompression bomb")
         # as glr: each scan of a progressive JPEG is decoded over the whole picture, and photos have a few dozen
-        if img.format in ("JPEG", "MPO") and (scans := jpeg_scans(Path(path).read_bytes())) > MAX_JPEG_SCANS:
+        if img.format in ("JPEG", "MPO") and (scans := jpeg_scans(data)) > MAX_JPEG_SCANS:
             raise ImageError(f"{path}: a JPEG of {scans:,} scans, each decoded over the whole picture (photos have at "
                              "most a few dozen); possibly a decompression bomb")
         # As glr (glr.data.orientation, glr.data.pixel_modes, copied above): turned as EXIF says without rewriting
@@ -146,10 +114,8 @@ def decoded_view(path, data=None):
         try:
             img.load()
             img = to_rgb(upright(img), lambda rgb: rgb.resize((big, big), Image.Resampling.BILINEAR, reducing_gap=2.0))
-        except DECODE_ERRORS as exc:  # a photo cut short or damaged: glr's words, not Pillow's exception
-            raise damaged(path, exc) from None
-        except (Image.DecompressionBombError, Image.DecompressionBombWarning):  # a GIF frame larger than its screen
-            raise ImageError(f"{path}: {TOO_LARGE}") from None
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning, *DECODE_ERRORS) as exc:
+            raise refused(path, data, exc) or exc from None  # glr's words, not Pillow's exception (copied)
         if big >= BLANK_MIN_SIDE and max(high - low for low, high in img.getextrema()) <= BLANK_RANGE:
             raise Blank(BLANK_MESSAGE)
     offset = (big - size) // 2

@@ -87,10 +87,11 @@ MAX_PIXELS, MAX_JPEG_PIXELS, MAX_JPEG_SCANS = {max_pixels!r}, {max_jpeg_pixels!r
 Image.MAX_IMAGE_PIXELS = MAX_JPEG_PIXELS
 warnings.simplefilter("error", Image.DecompressionBombWarning)  # as glr: Pillow only warns up to twice its limit
 # As glr (glr.data.images): a PNG's text chunk may hold a photo editor's XMP history near 1 MB, Pillow's limit;
-# a photo Pillow cannot decode is said in glr's words (damaged below, and the functions copied after ImageError).
+# a photo Pillow cannot decode is said in glr's words (glr.data.decode_words' refused, copied after ImageError).
 PNG_TEXT_CHUNK, SHORT_TRNS = {png_text_chunk!r}, {short_trns!r}
 PngImagePlugin.MAX_TEXT_CHUNK = PNG_TEXT_CHUNK
 _UNSUPPORTED_WORDS, _PILLOW_FORMATS = {unsupported_words!r}, {pillow_formats!r}
+DECODE_ERRORS = {decode_errors}  # as glr.data.decode_words: what Pillow raises for a file cut short or damaged
 # As glr (glr.data.images, glr.data.layouts): a photo of one flat colour has nothing to recognise,
 # and a folder's photos are found by extension, past the folders an OS or a NAS writes.
 BLANK_RANGE, BLANK_MIN_SIDE, BLANK_MESSAGE = {blank_range}, {blank_min_side}, {blank_message!r}
@@ -102,8 +103,6 @@ STDIN_NOT_READ = {stdin_not_read!r}  # as glr predict: `-` names no photo
 # As glr: which picture of a file is the photo (a TIFF may lead with a small preview page); largest_page and
 # seek_photo below are glr.data.images' own, copied.
 TIFF_PAGES_LOOKED_AT = {tiff_pages}
-# As glr (glr.data.sniff): an iPhone's HEIC or an AVIF is known by its ftyp box, so a missing decoder is named.
-HEIF_BRANDS, AVIF_BRANDS = {heif_brands}, {avif_brands}
 # As glr (glr.data.sniff, glr.data.images): a file that is no photo is named for what it is (a PDF, an HTML page, a
 # video...), and a PNG of more chunks before its picture than any photo has is refused before Pillow walks them (a
 # million took it seconds). refuse_known_non_images and the functions after it are glr's own, copied.
@@ -279,10 +278,10 @@ def example_script(fmt: str, runtime: str) -> str:
     """The text of predict.py for format `fmt` whose runtime is described by `runtime`."""
     import inspect
 
-    from glr.data import images, layouts, orientation, pixel_modes, sniff
+    from glr.data import decode_words, images, layouts, orientation, pixel_modes, sniff
     from glr.data.images import BLANK_MESSAGE, BLANK_MIN_SIDE, BLANK_RANGE, TIFF_PAGES_LOOKED_AT, largest_page, seek_photo
     from glr.data.layouts import IMAGE_EXTENSIONS, SYSTEM_FOLDERS
-    from glr.data.sniff import _HEIF_BRANDS, WEB_ADDRESS, _ftyp_brands
+    from glr.data.sniff import WEB_ADDRESS, _ftyp_brands
     from glr.export_photos import SOURCE as photo_functions
     from glr.export_cli import HEAD as cli_head, TAIL as cli_tail
     from glr.export_csv import CSV_NAME, SOURCE as csv_functions
@@ -300,21 +299,19 @@ def example_script(fmt: str, runtime: str) -> str:
                            stdin_not_read=STDIN_NOT_READ, unlistable=UNLISTABLE, glr_folders=GLR_FOLDERS,
                            export_marks=EXPORT_MARKS,
                            tiff_pages=TIFF_PAGES_LOOKED_AT,
-                           heif_brands=_literal(_HEIF_BRANDS),
-                           avif_brands=_literal({b"avif", b"avis"} & _HEIF_BRANDS),
                            ftyp_rule="\n\n".join(map(inspect.getsource, (_ftyp_brands, leads_in_a_circle, special_file, glr_folder))),
                            page_rule=inspect.getsource(largest_page) + "\n\n" + inspect.getsource(seek_photo),
                            sniff_constants="\n".join(f"{name} = {_literal(getattr(sniff, name))}" for name in _SNIFF_CONSTANTS)
-                           + f"\nMAX_PNG_CHUNKS = {images.MAX_PNG_CHUNKS!r}",
+                           + f"\nMAX_PNG_CHUNKS = {decode_words.MAX_PNG_CHUNKS!r}",
                            sniff_rule="\n\n".join(inspect.getsource(f) for f in (
-                               sniff.refuse_known_non_images, sniff._text_start, sniff.looks_like, images._png_chunks)),
-                           png_chunks_message=PNG_CHUNKS_MESSAGE.format(images.MAX_PNG_CHUNKS),
+                               sniff.refuse_known_non_images, sniff._text_start, sniff.looks_like, decode_words._png_chunks)),
+                           png_chunks_message=PNG_CHUNKS_MESSAGE.format(decode_words.MAX_PNG_CHUNKS),
                            same_photo=SAME_PHOTO, training_photo_note=TRAINING_PHOTO_NOTE,
                            allowed_formats=images.ALLOWED_FORMATS, orientation_tag=orientation.ORIENTATION,
                            profile_modes=pixel_modes._PROFILE_MODES, system_files=_literal(layouts.SYSTEM_FILES),
                            skipped_listed=SKIPPED_LISTED,
                            decode_rule="\n\n".join(inspect.getsource(f) for f in (
-                               images._open_formats, images._png_without, orientation.orientation, orientation.upright,
+                               images._open_formats, decode_words._png_without, orientation.orientation, orientation.upright,
                                pixel_modes.srgb_transform, pixel_modes.to_rgb, pixel_modes.plain_rgb,
                                pixel_modes.colour_key_alpha, layouts.is_system_file, layouts.is_system_folder,
                                _say_skipped)),
@@ -323,10 +320,13 @@ def example_script(fmt: str, runtime: str) -> str:
                            bom=BOM, triggers=TRIGGERS, quote=QUOTE, export_files=_export_files(),
                            max_pixels=images.MAX_PIXELS, max_jpeg_pixels=images.MAX_JPEG_PIXELS,
                            max_jpeg_scans=images.MAX_JPEG_SCANS,
-                           csv_name=CSV_NAME, verdict_class=verdict_class, cli_head=cli_head, cli_tail=cli_tail, png_text_chunk=images.PNG_TEXT_CHUNK, short_trns=images.SHORT_TRNS,
-                           unsupported_words=images._UNSUPPORTED_WORDS, pillow_formats=images._PILLOW_FORMATS,
+                           csv_name=CSV_NAME, verdict_class=verdict_class, cli_head=cli_head, cli_tail=cli_tail, png_text_chunk=decode_words.PNG_TEXT_CHUNK,
+                           short_trns=decode_words.SHORT_TRNS,
+                           unsupported_words=decode_words._UNSUPPORTED_WORDS, decode_errors=_classes(decode_words.DECODE_ERRORS), pillow_formats=decode_words._PILLOW_FORMATS,
                            unsupported_rule="\n\n".join(inspect.getsource(f) for f in (
-                               images._is_unsupported, images._unsupported, images._plugin_reason)))
+                               decode_words.refused, decode_words.decoder_missing, decode_words._other_format, decode_words._is_unsupported,
+                               decode_words._unsupported, decode_words._plugin_reason, decode_words.refuse_large_icon,
+                               decode_words._icon_pixels, decode_words._palette_trns_too_long)))
 
 
 # What glr.data.sniff's refuse_known_non_images and looks_like read, copied into predict.py with them.
@@ -339,6 +339,12 @@ PNG_CHUNKS_MESSAGE = "a PNG of over {:,} chunks before its picture (photos have 
 def _literal(value) -> str:
     """A constant as Python source; a set sorted, as its own repr follows string hashing (the script would differ each run)."""
     return "{" + ", ".join(map(repr, sorted(value))) + "}" if isinstance(value, (set, frozenset)) else repr(value)
+
+
+def _classes(classes: tuple) -> str:
+    """A tuple of exception classes as Python source: a builtin by its name, any other by its module's (struct.error)."""
+    names = [c.__name__ if c.__module__ == "builtins" else f"{c.__module__}.{c.__qualname__}" for c in classes]
+    return "(" + ", ".join(names) + ")"
 
 
 def _export_files() -> tuple:

@@ -112,6 +112,8 @@ def test_predict_py_names_pi_heif_for_a_heic_photo_when_it_is_not_installed(scri
     assert out.splitlines()[0] == str(jpeg)
     avif = tmp_path / "c.avif"
     avif.write_bytes(b"\x00\x00\x00\x1cftypavif\x00\x00\x00\x00avifmif1miaf" + bytes(64))
+    assert script.missing_decoder(avif) is None  # its decoder is here: a damaged AVIF, as glr says (was "cannot read")
+    monkeypatch.setattr(PIL.Image, "OPEN", {k: v for k, v in PIL.Image.OPEN.items() if k != "AVIF"})
     assert script.missing_decoder(avif).startswith("an AVIF photo, and this Pillow cannot read AVIF: pip install --upgrade")
     assert script.missing_decoder(jpeg) is None
     (tmp_path / "empty.heic").write_bytes(b"")  # a download or copy that failed: was "cannot identify image file"

@@ -194,9 +194,11 @@ def test_pixel_limit_is_checked_before_decoding():
 
 @pytest.mark.parametrize("fmt", ["PPM", "TGA", "PCX"])
 def test_formats_outside_the_allow_list_are_refused(fmt):
-    # Pillow could decode these; glr decodes only the photo formats (less decoder surface). An ICO is read
+    # Pillow could decode these; glr decodes only the photo formats (less decoder surface), and names the format (a TGA
+    # has no magic bytes: "not an image" left a user who saved one from an editor puzzled). An ICO is read
     # (test_robustness_photos.py): its pictures are BMP and PNG, decoded by those.
-    with pytest.raises(ImageError, match=re.escape(f"not an image, or a format glr cannot read (use {SUPPORTED})")):
+    with pytest.raises(ImageError, match=re.escape(f"the upload: a {fmt} image, a format glr cannot read; save it again "
+                                                   f"as JPEG or PNG (glr reads {SUPPORTED})")):
         decode_image(encode(halves(), fmt))
 
 

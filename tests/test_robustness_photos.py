@@ -152,3 +152,20 @@ def test_a_photoshop_file_is_named_as_an_image_format_glr_cannot_read():
     with pytest.raises(ImageError, match=r"^the upload: a Photoshop \(PSD\) image, a format glr cannot read; "
                                          r"save it again as JPEG or PNG"):
         decode_image(psd)
+
+
+def _avif_with_damaged_planes() -> bytes:
+    """An AVIF photo with 20 bytes of its picture inverted: Pillow's AVIF plugin raises RuntimeError decoding it."""
+    buffer = io.BytesIO()
+    blocks = np.random.default_rng(0).integers(0, 256, (4, 6, 3), np.uint8)  # a smooth photo-like picture
+    Image.fromarray(blocks).resize((64, 48), Image.Resampling.BILINEAR).save(buffer, "AVIF")
+    raw = buffer.getvalue()
+    at = int(len(raw) * 0.7)
+    return raw[:at] + bytes(255 - b for b in raw[at:at + 20]) + raw[at + 20:]
+
+
+def test_an_avif_whose_picture_is_damaged_is_refused_in_words_not_a_crash():
+    # Found by fuzzing predict.py against glr: "RuntimeError: Failed to decode frame 0: Decoding of color planes
+    # failed" came out of decode_image (a traceback on the Predict page, a crash of a dataset's check).
+    with pytest.raises(ImageError, match=r"^the upload: image is corrupt and cannot be decoded \(Failed to decode frame 0"):
+        decode_image(_avif_with_damaged_planes())

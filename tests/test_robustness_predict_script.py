@@ -3,6 +3,7 @@ message naming the file and what is wrong, never a traceback or a hang. The temp
 
 from __future__ import annotations
 
+import functools
 import io
 import os
 import struct
@@ -364,7 +365,8 @@ def test_predict_py_refuses_a_format_glr_does_not_decode_as_glr_does(script, tmp
     _photo(64, 48).save(path, fmt)
     assert script.main([str(path)]) == 1
     assert capsys.readouterr().err.strip() == glr_says(path) == (
-        f"{path}: not an image, or a format glr cannot read (use JPEG, PNG, WebP, HEIC, AVIF, GIF, BMP or TIFF)")
+        f"{path}: a {fmt} image, a format glr cannot read; save it again as JPEG or PNG (glr reads JPEG, PNG, WebP, HEIC, "
+        "AVIF, GIF, BMP or TIFF)")
 
 
 def test_predict_py_reads_an_ico_at_its_largest_size_as_glr_does(script, tmp_path, capsys):
@@ -395,3 +397,97 @@ def test_predict_py_lists_a_folders_other_files_and_broken_links_as_glr_does(scr
     _say_skipped(skipped)
     assert predicted(out) == found == [str(photos / "a.jpg")]
     assert err.splitlines() == capsys.readouterr().err.splitlines() and len(err.splitlines()) == 21
+
+
+def _parity_cases() -> dict:
+    """Every photo case glr's own tests read or refuse (docs/robustness.md), each a function giving its bytes (made when
+    its case runs: a few take seconds): predict.py must do the same."""
+    from test_images import (OTHER_FORMATS, VARIANTS, _apng_with_a_default_image, _jpeg_of_many_scans, _lossless_jpeg,
+                             _orientation, quadrants)
+    from test_pixel_modes import RAMP, _chunk, _float_tiff, _grey_png_with_gamma
+    from test_robustness_export import FIXTURES
+    from test_robustness_images import UNREADABLE, encode, halves, noise_jpeg
+    from test_robustness_photos import ARCHIVES, RAWS, _avif_with_damaged_planes, _icon, _palette_png
+
+    cases = {f"variant-{name}": lambda data=data: data for name, (data, _) in VARIANTS.items()}
+    cases |= {f"unreadable-{name}": lambda data=data: data for name, (data, _) in UNREADABLE.items()}
+    cases |= {f"other-{name}": make for name, (make, _) in OTHER_FORMATS.items()}
+    cases |= {f"archive-{name}": lambda data=data: data for name, (data, _) in ARCHIVES.items()}
+    cases |= {f"raw-{name}": lambda data=data: data for name, (data, _) in RAWS.items()}
+
+    png = functools.cache(lambda: encode(Image.new("1", (20000, 20000)), "PNG"))
+    heic, gif, raw = (FIXTURES / "photo.heic").read_bytes(), encode(Image.new("P", (1, 1)), "GIF"), encode(halves(), "PNG")
+    iccp = functools.cache(lambda: b"iCCP" + b"icc\0\0" + zlib.compress(b"\0" * 200_000_000, 9))
+    photo, noise = _photo(64, 48), noise_jpeg()
+    return cases | {
+        # An ICO of one 20000x20000 PNG (its directory says 256 px at most), and a palette PNG's tRNS of 300 entries:
+        # predict.py decoded the first (glr refuses it as a bomb) and made the second's index 1 see-through (glr: opaque).
+        "ico-bomb": lambda: struct.pack("<HHH", 0, 1, 1) + struct.pack("<BBBBHHII", 0, 0, 0, 0, 1, 32, len(png()), 22)
+        + png(),
+        "ico": lambda: _icon()[0],
+        "palette-trns-over-256": lambda: _palette_png(bytes([255, 0] + [255] * 298)),
+        "palette-trns-longer-than-palette": lambda: _palette_png(bytes([255, 0, 255])),
+        "tga": lambda: encode(halves(64, 48), "TGA"),
+        "pcx": lambda: encode(halves(64, 48), "PCX"),
+        "sgi": lambda: encode(halves(64, 48), "SGI"),
+        "float-tiff": lambda: _float_tiff(RAMP * 255.0),
+        "float-tiff-nan": lambda: _float_tiff(np.where(RAMP > 0.5, np.nan, RAMP)),
+        "png-16-bit-grey": lambda: encode(Image.fromarray((RAMP * 65535).astype(np.uint16)), "PNG"),
+        "png-gamma": lambda: _grey_png_with_gamma([5, 64, 128, 250] * 16, 100000),
+        "jpeg-lossless": lambda: _lossless_jpeg(quadrants()),
+        "jpeg-12-bit": lambda: _lossless_jpeg(quadrants()[..., 1].astype(np.uint16) * 16, 12),
+        "jpeg-of-500-scans": lambda: _jpeg_of_many_scans(1024, 500),
+        "bigtiff-cut": lambda: encode(photo, "TIFF", big_tiff=True)[:300],
+        # predict.py sniffed the first kilobyte only, and read this DNG as a TIFF; a damaged HEIC, its decoder here, was
+        # "no HEIC decoder is installed: pip install pi-heif".
+        "dng-directory-past-1-kb": lambda: _tiff_with_ifd_at(5000),
+        "heic-damaged": lambda: b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic",
+        "avif-damaged-picture": _avif_with_damaged_planes,  # was a RuntimeError out of glr, "not readable" from predict.py
+        "avif-damaged": lambda: b"\x00\x00\x00\x18ftypavif\x00\x00\x00\x00mif1heic" + bytes(200),
+        "heic-cut": lambda: heic[:len(heic) // 2],
+        "png-bomb-100-mp": lambda: encode(Image.new("1", (10000, 10000)), "PNG"),
+        "gif-screen-65535-square": lambda: gif[:6] + (65535).to_bytes(2, "little") * 2 + gif[10:],
+        "png-colour-profile-bomb": lambda: raw[:33] + struct.pack(">I", len(iccp()) - 4) + iccp()
+        + struct.pack(">I", zlib.crc32(iccp())) + raw[33:],
+        "jpeg-cut-before-its-picture": lambda: noise[:noise.index(b"\xff\xda")],
+        "apng-default-image-not-a-frame": lambda: _apng_with_a_default_image(halves(64, 48), [photo, halves(64, 48)]),
+        "mpo": lambda: encode(photo, "MPO", save_all=True, append_images=[photo.rotate(180)]),
+        "jpeg-arithmetic": lambda: (FIXTURES / "arithmetic.jpg").read_bytes(),
+        "jpeg-arithmetic-progressive": lambda: (FIXTURES / "arithmetic-progressive.jpg").read_bytes(),
+        "tiff-32-bit-integer": lambda: encode(Image.fromarray((RAMP * 200_000).astype(np.int32), "I"), "TIFF"),
+        "tiff-float-all-nan": lambda: _float_tiff(np.full((64, 64), np.nan)),
+        "png-gamma-and-srgb": lambda: _grey_png_with_gamma([5, 64, 128, 250] * 16, 100000, _chunk(b"sRGB", b"\0")),
+        "text-403": lambda: b"403 Forbidden\n\nYou do not have access to this photo.\n",
+        "git-lfs-pointer": lambda: b"version https://git-lfs.github.com/spec/v1\noid sha256:" + b"0" * 64 + b"\nsize 12345\n",
+        "psd": lambda: b"8BPS\x00\x01" + bytes(64),
+        "one-by-one": lambda: encode(Image.new("RGB", (1, 1), (200, 10, 10)), "PNG"),
+        "ten-by-ten-thousand": lambda: encode(_photo(10, 10000, seed=4), "PNG"),
+        "orientation-9": lambda: encode(photo, "JPEG", exif=_orientation(9)),
+    }
+
+
+def _tiff_with_ifd_at(offset: int) -> bytes:
+    """A DNG whose first directory (holding DNGVersion) lies `offset` bytes in: a TIFF header, padding, then the IFD."""
+    entry = struct.pack("<HHI", 50706, 1, 4) + bytes([1, 4, 0, 0])
+    return b"II*\x00" + struct.pack("<I", offset) + bytes(offset - 8) + struct.pack("<H", 1) + entry + bytes(4)
+
+
+PARITY = _parity_cases()
+
+
+@pytest.mark.parametrize("case", list(PARITY))
+def test_predict_py_reads_or_refuses_each_photo_case_as_glr_does(script, tmp_path, case, capsys):
+    """One table: each photo case glr reads, predict.py reads to the same model input (within 1 level); each glr refuses,
+    predict.py refuses in glr's words. Named .jpg, as a photo would be: the bytes decide."""
+    from glr.errors import ImageError
+    from glr.predict import eval_view
+
+    path = tmp_path / f"{case}.jpg"
+    path.write_bytes(PARITY[case]())
+    try:
+        ours = eval_view(path, 32)
+    except ImageError as exc:
+        assert script.main([str(path)]) == 1
+        assert capsys.readouterr().err.strip() == str(exc)
+    else:
+        assert np.abs(script.eval_view(path)[0] - ours).max() <= 1

@@ -21,9 +21,11 @@ from typing import BinaryIO, Callable, Union
 import numpy as np
 from PIL import Image, ImageFile, PngImagePlugin, UnidentifiedImageError
 
+from glr.data.decode_words import (DECODE_ERRORS, MAX_PNG_CHUNKS, PNG_TEXT_CHUNK, SHORT_TRNS, _palette_trns_too_long, _png_chunks,
+                                   _png_without, decoder_missing, refuse_large_icon, refused)
 from glr.data.orientation import QUARTER_TURNS, orientation, upright
 from glr.data.pixel_modes import to_rgb
-from glr.data.sniff import SUPPORTED_TEXT, WEB_ADDRESS, jpeg_scans, looks_like, refuse_known_non_images
+from glr.data.sniff import WEB_ADDRESS, jpeg_scans, refuse_known_non_images
 from glr.errors import BlankImageError, ImageError
 from glr.paths import broken_link, printable
 
@@ -44,20 +46,10 @@ MAX_JPEG_PIXELS = 400_000_000
 # A progressive JPEG is decoded scan by scan, each over the whole picture: encoders write a few dozen at most; 1 MB
 # of 30,000 empty scans took 77 s (djpeg's -maxscans guards the same). Counted in the picture only (sniff.jpeg_scans).
 MAX_JPEG_SCANS = 100
-# Pillow walks a PNG's chunks before its picture in Python at open: 500,000 empty ones (6 MB) took 4.4 s.
-# Editors write a few dozen (text, profile, EXIF, XMP); a picture split into many IDAT chunks comes after.
-MAX_PNG_CHUNKS = 10_000
 # Pillow's own guard, at open: loosened to glr's largest limit; glr checks each image against the one for its decode.
 Image.MAX_IMAGE_PIXELS = MAX_JPEG_PIXELS
 # Pillow would otherwise pad a truncated JPEG with grey and carry on silently.
 ImageFile.LOAD_TRUNCATED_IMAGES = False
-# Pillow's error for a tRNS chunk too short for its PNG's colour type: libpng ignores the chunk (a benign error) and
-# browsers show the picture, so decode_image and image_size read the file without it.
-SHORT_TRNS = "Truncated tRNS chunk"
-# Pillow refuses a PNG whose one compressed text chunk inflates past 1 MB, as a decompression
-# bomb; photo editors write XMP edit histories near that size into real photos. 16 MB a chunk
-# (with Pillow's 64 MB for all text together) still stops a bomb before it costs anything.
-PNG_TEXT_CHUNK = 16 * 1024 * 1024
 PngImagePlugin.MAX_TEXT_CHUNK = PNG_TEXT_CHUNK
 
 # The formats glr decodes. Pillow can open many more (EPS, PSD, ICNS, FITS...), but each is
@@ -135,41 +127,10 @@ def _read_bytes(source: ImageSource) -> tuple[bytes, str]:
     return bytes(data), name
 
 
-# Pillow's words for a well-formed file in a variant it has no decoder for (a float RGB TIFF, a
-# 64-bit BMP), as opposed to a damaged one: the first needs converting, the second a new copy.
-_UNSUPPORTED_WORDS = ("unsupported", "unknown pixel mode", "not supported", "cannot handle")  # JPEG: 12-bit
-_PILLOW_FORMATS = {"WebP": "WEBP", "HEIC": "HEIF"}  # `looks_like`'s names that Pillow spells otherwise
-
-
 def _open_formats() -> list[str]:
     """ALLOWED_FORMATS that have a plugin here (pi-heif may be missing): Image.open raises KeyError for any other."""
     Image.init()
     return [f for f in ALLOWED_FORMATS if f in Image.OPEN]
-
-
-def _is_unsupported(reason: str) -> bool:
-    """Whether Pillow's message says the file is a variant it cannot decode, rather than damaged."""
-    return any(word in reason.lower() for word in _UNSUPPORTED_WORDS)
-
-
-def _unsupported(name: str, fmt: str, reason: str) -> ImageError:
-    """The error for a well-formed file glr has no decoder for: what it is, and what to do."""
-    return ImageError(f"{name}: a kind of {fmt} that glr cannot decode ({reason}); save it again as an 8-bit JPEG or PNG")
-
-
-def _plugin_reason(data: bytes, fmt: str) -> str | None:
-    """Why Pillow's plugin for `fmt` refuses `data`, in its own words (Image.open keeps them to itself), or None."""
-    Image.init()
-    opener = Image.OPEN.get(_PILLOW_FORMATS.get(fmt, fmt))
-    if opener is None:
-        return None
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            opener[0](io.BytesIO(data)).close()
-    except Exception as exc:  # noqa: BLE001 - any refusal is the answer asked for
-        return str(exc) or None
-    return None
 
 
 def decode_image(source: ImageSource, max_pixels: int = MAX_PIXELS, draft_size: int | None = None) -> np.ndarray:
@@ -207,10 +168,7 @@ def _decode_pil(source: ImageSource, max_pixels: int = MAX_PIXELS, draft_size: i
             with Image.open(io.BytesIO(data), formats=_open_formats()) as img:
                 seek_photo(img)
                 width, height = img.size
-                # An ICO's directory says at most 256 px a side; the pictures inside may say otherwise.
-                if img.format == "ICO" and (inside := _icon_pixels(data)) > max_pixels:
-                    raise ImageError(f"{name}: an icon holding a picture of {inside:,} pixels is too large (limit "
-                                     f"{max_pixels / 1_000_000:g} megapixels); possibly a decompression bomb")
+                refuse_large_icon(img, data, name, max_pixels)
                 if width < 1 or height < 1:
                     raise ImageError(f"{name}: image has no pixels ({width}x{height})")
                 # MPO: a JPEG with more pictures after the first (Android's Ultra HDR gain map, 3D cameras).
@@ -230,90 +188,17 @@ def _decode_pil(source: ImageSource, max_pixels: int = MAX_PIXELS, draft_size: i
                 return to_rgb(upright(img), shrink)  # a photo's EXIF orientation: turned the way it is shown
     except ImageError:
         raise
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise ImageError(f"{name}: image is too large to decode safely; possibly a decompression bomb") from None
-    except UnidentifiedImageError:
-        fmt = looks_like(data)
-        reason = _plugin_reason(data, fmt) if fmt else None
-        if fmt in ("HEIC", "AVIF") and (_PILLOW_FORMATS.get(fmt, fmt) not in Image.OPEN or "not installed" in (reason or "")):
+    except UnidentifiedImageError as exc:
+        if fmt := decoder_missing(data):
             raise ImageError(f"{name}: {'an' if fmt == 'AVIF' else 'a'} {fmt} photo, and this installation has no {fmt} decoder; "
                              "install glr's requirements (pip install -r requirements.txt), or export the photo as JPEG") from None
-        if reason and _is_unsupported(reason):
-            raise _unsupported(name, fmt, reason) from None
-        if fmt:
-            raise ImageError(f"{name}: a damaged or truncated {fmt} file (incomplete download or copy?)") from None
-        raise ImageError(f"{name}: not an image, or a format glr cannot read (use {SUPPORTED_TEXT})") from None
-    # TypeError: a TIFF whose strip offsets are stored as text, met by Pillow's load (found by a fuzzer).
-    except (OSError, SyntaxError, ValueError, EOFError, IndexError, struct.error, TypeError) as exc:
-        detail = str(exc) or exc.__class__.__name__
-        if detail == SHORT_TRNS:  # too short for its colour type: libpng ignores it; browsers show the photo
+        raise refused(name, data, exc) from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning, *DECODE_ERRORS) as exc:
+        if (words := refused(name, data, exc)) is None:  # a tRNS too short for its colour type: libpng ignores it
             whole = io.BytesIO(_png_without(data, b"tRNS"))
             whole.name = name
             return _decode_pil(whole, max_pixels, draft_size, shrink)
-        if "MAX_TEXT" in detail:  # Pillow inflates text chunks and the colour profile (iCCP) under one limit
-            what = "colour profile" if set(_png_chunks(data)) & {b"iCCP", b"zTXt", b"iTXt"} == {b"iCCP"} else "text metadata"
-            raise ImageError(f"{name}: its PNG {what} is too large to read safely (over "
-                             f"{PNG_TEXT_CHUNK >> 20} MB in one chunk or {PngImagePlugin.MAX_TEXT_MEMORY >> 20} MB in all); "
-                             "save the photo again without metadata") from None
-        # "cannot load this image": headers and no picture data at all, as a download cut early leaves a file.
-        if detail == "cannot load this image" and (fmt := looks_like(data)):
-            raise ImageError(f"{name}: a damaged or truncated {fmt} file (incomplete download or copy?)") from None
-        if "truncated" in detail.lower():
-            raise ImageError(f"{name}: image file is truncated (incomplete download or copy?)") from None
-        if _is_unsupported(detail):
-            raise _unsupported(name, looks_like(data) or "image", detail) from None
-        raise ImageError(f"{name}: image is corrupt and cannot be decoded ({detail})") from None
-
-
-def _palette_trns_too_long(data: bytes) -> bool:
-    """Whether a palette PNG's tRNS chunk holds more alphas than any palette has (256): Chromium ignores such a chunk,
-    showing every colour opaque, where Pillow would apply its first 256. (One longer than its own palette is applied.)"""
-    if not data.startswith(b"\x89PNG") or data[25:26] != b"\x03":  # IHDR's colour type 3: a palette
-        return False
-    at = 8
-    while at + 8 <= len(data) and (kind := data[at + 4:at + 8]) != b"IDAT":
-        length = int.from_bytes(data[at:at + 4], "big")
-        if kind == b"tRNS":
-            return length > 256
-        at += 12 + length
-    return False
-
-
-def _icon_pixels(data: bytes) -> int:
-    """The most pixels any picture in an ICO says it holds, from its own header (a PNG's IHDR, a BMP's DIB header):
-    Pillow decodes it at that size, whatever the ICO's directory says, so a bomb is caught before decoding."""
-    most = 0
-    for i in range(int.from_bytes(data[4:6], "little")):
-        offset = int.from_bytes(data[18 + 16 * i:22 + 16 * i], "little")
-        head = data[offset:offset + 24]
-        if head.startswith(b"\x89PNG\r\n\x1a\n"):
-            sides = int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
-        else:  # a DIB header: its height counts the picture and its transparency mask
-            sides = int.from_bytes(head[4:8], "little", signed=True), int.from_bytes(head[8:12], "little", signed=True) // 2
-        most = max(most, abs(sides[0] * sides[1]))
-    return most
-
-
-def _png_chunks(data: bytes | BinaryIO, limit: int = MAX_PNG_CHUNKS) -> list[bytes]:
-    """The types of a PNG's chunks before its pixels (where the metadata sits), at most `limit` of them."""
-    stream = io.BytesIO(data) if isinstance(data, bytes) else data
-    types = []
-    stream.seek(8)
-    while len(types) < limit and len(head := stream.read(8)) == 8 and head[4:] != b"IDAT":
-        types.append(head[4:])
-        stream.seek(int.from_bytes(head[:4], "big") + 4, io.SEEK_CUR)  # past the chunk's data and CRC
-    return types
-
-
-def _png_without(data: bytes, kind: bytes) -> bytes:
-    """A PNG's bytes without its chunks of type `kind`."""
-    kept, at = [data[:8]], 8
-    while at + 12 <= len(data):
-        end = at + 12 + int.from_bytes(data[at:at + 4], "big")  # length, type, data, CRC
-        if data[at + 4:at + 8] != kind:
-            kept.append(data[at:end])
-        at = end
-    return b"".join(kept) + data[at:]
+        raise words from None
 
 
 # A multi-page TIFF may lead with a small preview of the photo (scanner and camera software write one, a
