@@ -105,3 +105,19 @@ def test_class_names_on_an_ascii_terminal_are_printed_not_a_traceback(gldv2, tmp
                             capture_output=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert b"  Sacr?-C?ur  " in result.stdout and b"Eiffel Tower" in result.stdout
+
+
+def test_no_command_prints_the_list_of_commands(capsys):
+    # "python -m glr: error: the following arguments are required: command" named none of them.
+    assert main([]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err.startswith("usage: python -m glr [-h] COMMAND ...") and "  train       train a" in err
+
+
+def test_an_unknown_command_is_one_short_line(capsys):
+    # With no close name, argparse's "invalid choice: 'frobnicate' (choose from 'demo-data', ...)": 220 characters.
+    with pytest.raises(SystemExit) as exit_:
+        main(["frobnicate", "x"])
+    assert exit_.value.code == 2
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        "python -m glr: error: unknown command 'frobnicate' (python -m glr --help lists them)")
