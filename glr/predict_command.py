@@ -43,9 +43,8 @@ def cmd_predict(args) -> int:
 
 def _predict(args, csv_out) -> int:
     """cmd_predict, the submission written to `csv_out` (a stream) when given, else to its file."""
-    from glr.predict import DEFAULT_TOP_K, Predictor, training_photo_note
+    from glr.predict import DEFAULT_TOP_K, Predictor
     from glr import submission
-    from glr.evaluation import readout
 
     run = find_run(args.run, args.results)
     images = given = _given_once(args.images)
@@ -85,6 +84,24 @@ def _predict(args, csv_out) -> int:
               f"{len(skipped)} skipped")
         return 0
     predictions = predictor.predict(images, k=args.top_k, similar=args.similar)
+    table = submission.submission_table(submission.unique_ids(list(map(_name, images))), predictions,
+                                        unknown=args.unknown) if args.out else None
+    try:
+        _say_predictions(predictor, predictions)
+    except BrokenPipeError:  # `| head` left: the submission asked for is written all the same, not lost with the listing
+        if table is not None and csv_out is None:
+            _written(table, target, None)
+        raise
+    if table is not None:  # the photos' submission too: --out was ignored for anything but a folder
+        print(f"wrote {_written(table, target, csv_out)}")
+    return 0 if all(p.ok for p in predictions) and not empty else 1
+
+
+def _say_predictions(predictor, predictions) -> None:
+    """Each photo's top-k (and verdict, similar photos), or why it was not predicted, on stdout."""
+    from glr.evaluation import readout
+    from glr.predict import training_photo_note
+
     for p in predictions:
         if not p.ok:
             print(f"{p.source}: error: {_unnamed(p.error, p.source)}")
@@ -107,11 +124,6 @@ def _predict(args, csv_out) -> int:
             values = _column(readout.similarity(item["similarity"]) for item in p.similar)
             for item, value, landmark_id in zip(p.similar, values, paths.id_column(i["landmark_id"] for i in p.similar)):
                 print(f"  {value}  {landmark_id}  {paths.one_line(item['name'])}  {item['path']}")
-    if args.out:  # the photos' submission too: --out was ignored for anything but a folder
-        table = submission.submission_table(submission.unique_ids(list(map(_name, images))), predictions,
-                                            unknown=args.unknown)
-        print(f"wrote {_written(table, target, csv_out)}")
-    return 0 if all(p.ok for p in predictions) and not empty else 1
 
 
 def _column(texts) -> list[str]:

@@ -466,3 +466,28 @@ def test_out_is_never_written_over_a_file_given_or_a_file_of_the_run(tmp_path, m
                                                            backend="auto", top_k=5, similar=0, unknown="last"))
     assert (run / "config.json").read_text() == "{}" and (tmp_path / "IMG_0001").read_bytes() == _jpeg()
     assert main(["predict", "r", "album.zip", "--out", "album.zip"]) == 2
+
+
+def test_a_listing_cut_short_by_its_reader_still_writes_the_submission(tmp_path, monkeypatch):
+    # `glr predict RUN *.jpg --out sub.csv | head`: the BrokenPipeError of the listing came before the CSV was written,
+    # and an hour of predictions was lost with it.
+    import io
+
+    import glr.predict
+    from glr import predict_command
+
+    class Gone(io.StringIO):
+        def write(self, text):
+            raise BrokenPipeError(32, "Broken pipe")
+
+    for name in ("a.jpg", "b.jpg"):
+        (tmp_path / name).write_bytes(_jpeg())
+    monkeypatch.setattr(predict_command, "find_run", lambda ref, results: ref)
+    monkeypatch.setattr(glr.predict, "Predictor", _Reading)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr("sys.stdout", Gone())
+    args = argparse.Namespace(run="r", results=None, images=["a.jpg", "b.jpg"], out="sub.csv", backend="auto", top_k=1,
+                              similar=0, unknown="last")
+    with pytest.raises(BrokenPipeError):  # main makes it exit 141
+        predict_command.cmd_predict(args)
+    assert (tmp_path / "sub.csv").read_text().splitlines() == ["id,landmarks", "a,7 0.900000", "b,7 0.900000"]
