@@ -57,6 +57,9 @@ def build_parser() -> argparse.ArgumentParser:
     BACKBONE_HELP = f"one of {', '.join(list_backbones())} (default %(default)s)"
     parser = argparse.ArgumentParser(prog="python -m glr", description="Landmark recognition on GLDv2: data, training, "
                                      "evaluation.", formatter_class=CommandsFormatter)
+    from glr import __version__
+
+    parser.add_argument("--version", action="version", version=f"glr {__version__}")  # was "arguments are required"
     # COMMAND: the usage line listed all 14 names in braces, 123 columns wide; the help lists them one a line.
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", title="commands")
 
@@ -287,9 +290,16 @@ def _drop_stdout() -> None:
 
 def _suggest(parser: argparse.ArgumentParser, argv: list[str]) -> None:
     """A usage error naming the closest command for a mistyped one (`glr rnus`: did you mean 'runs'?)."""
+    option = argv[0].split("=")[0] if argv and argv[0].startswith("-") else None
+    if option and option not in parser._option_string_actions:
+        # `glr --results R runs`: argparse took R for the command, "invalid choice: 'R' (choose from ...)".
+        takers = [name for name, command in parser.commands.items() if option in command._option_string_actions]
+        command = next((a for a in argv if a in parser.commands), "COMMAND")
+        parser.error(f"{option} goes after the command: python -m glr {command} {option} ..." if takers else
+                     f"unknown option {option} (python -m glr --help lists the commands)")
     first = next((a for a in argv if not a.startswith("-")), None)
     if first is not None and first not in parser.commands:
-        close = difflib.get_close_matches(first, parser.commands, n=1)
+        close = difflib.get_close_matches(first.lower(), parser.commands, n=1)  # "PREDICT" too
         if close:
             parser.error(f"unknown command {first!r}; did you mean {close[0]!r}? (python -m glr --help lists them)")
         if argv[0] == first:  # argparse's "invalid choice: ... (choose from 'demo-data', ...)": 220 characters

@@ -28,7 +28,7 @@ def test_every_help_fits_80_columns(parser, monkeypatch):
 def test_the_commands_are_listed_one_a_line_beside_their_help(parser, monkeypatch):
     # argparse put a line "COMMAND" above them, and "demo-data" and "retrieval" had their help on the next line.
     lines = _help(parser, monkeypatch).splitlines()
-    assert lines[0] == "usage: python -m glr [-h] COMMAND ..."
+    assert lines[0] == "usage: python -m glr [-h] [--version] COMMAND ..."
     listed = lines[lines.index("commands:") + 1:]
     assert listed[0] == "  demo-data   generate the embedded demo dataset"
     assert any(line.startswith("  retrieval   kNN and blend") for line in listed)
