@@ -191,11 +191,15 @@ def _zip_photos(path: str) -> tuple[list, bool]:
     except OSError as exc:
         print(f"{path}: error: cannot be read ({exc.strerror or exc})", file=sys.stderr)
         return [], True
-    inside, problems = uploads.read_zip_images(data, path)
+    inside, problems = uploads.read_zip_images(data, path, max_files=uploads.ZIP_MAX_FILES)
     for i, problem in enumerate(problems):  # with no photo inside, the last says why ("holds no images ...")
         last = not inside and i == len(problems) - 1
         print(f"{path}: error: {problem.removeprefix(f'{path}: ')}" if last else f"  {problem}", file=sys.stderr)
     damaged = any("the zip is damaged" in problem for problem in problems)  # a photo in it not predicted
+    # Past the page's limits (uploads' words for them): the rest are read from the zip's folder, a photo at a time.
+    if any(p.startswith(f"{path}: only the first ") or f"skipped past {ZIP_MAX_BYTES // uploads.MB} MB" in p
+           for p in problems):
+        print(f"  {path}: to predict every photo in it, unzip it and give its folder", file=sys.stderr)
     return [uploads.named_upload(f"{path}/{member}", content) for member, content in inside], damaged or not inside
 
 

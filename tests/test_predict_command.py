@@ -375,6 +375,7 @@ def test_a_zip_of_photos_is_read_as_the_predict_page_reads_one(tmp_path, monkeyp
     import glr.predict
     from glr import predict_command
     from glr.cli import main
+    from glr.data import uploads
 
     with zipfile.ZipFile(tmp_path / "album.zip", "w") as archive:
         archive.writestr("trip/day 1/a.jpg", _jpeg())
@@ -407,6 +408,11 @@ def test_a_zip_of_photos_is_read_as_the_predict_page_reads_one(tmp_path, monkeyp
         predict_command.cmd_predict(argparse.Namespace(run="r", results=None, images=["none.zip"], out=None))
     assert main(["predict", "r", "photos.7z"]) == 1  # a 7z or RAR: still "unpack it first"
     assert "photos.7z: error: not an image but a 7z archive: unpack it first" in capsys.readouterr().out
+    monkeypatch.setattr(uploads, "ZIP_MAX_FILES", 1)  # the Predict page's limits; past them, the way to the rest said
+    assert main(["predict", "r", "album.zip"]) == 0
+    err = capsys.readouterr().err
+    assert "album.zip: only the first 1 images are used; 1 more skipped" in err
+    assert "album.zip: to predict every photo in it, unzip it and give its folder" in err
     monkeypatch.setattr(predict_command, "ZIP_FILE_MAX_BYTES", 100)  # a zip too big to read in memory: said, not read
     assert main(["predict", "r", "album.zip", "loose.jpg"]) == 1
     assert "album.zip: error: 0 MB is over the 0 MB read from a zip; unzip it and give its folder" in capsys.readouterr().err
