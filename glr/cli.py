@@ -190,7 +190,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("predict", help="top-k landmarks for photos, or a submission CSV for a folder")
     p.add_argument("run", help=RUN_HELP)
-    p.add_argument("images", nargs="+", help="image files, or one folder")
+    p.add_argument("images", nargs="+", help="photos, folders of photos or zips of photos (one folder alone: its submission CSV)")
     p.add_argument("--results", help=RESULTS_HELP)
     p.add_argument("--top-k", type=int_at_least(1), default=5, help="default %(default)s")
     p.add_argument("--out", type=submission_file,
