@@ -14,12 +14,13 @@ import argparse
 import difflib
 import errno
 import io
-import math
 import os
 import sys
 from pathlib import Path
 
 from glr import paths
+# int_at_least and the rest are imported from here too (tests, older code).
+from glr.cli_types import SEED, CommandsFormatter, float_above, int_at_least, setting, submission_file  # noqa: F401
 from glr.commands import (
     cmd_cache, cmd_demo_data, cmd_evaluate, cmd_export, cmd_inspect, cmd_openset, cmd_probe, cmd_report,
     cmd_retrieval, cmd_runs,
@@ -29,67 +30,6 @@ from glr.data import datasets
 from glr.errors import GlrError
 from glr.fetch_command import cmd_fetch
 from glr.predict_command import cmd_predict, dash_named_photo
-
-def int_at_least(low: int, high: int | None = None):
-    """An argparse `type` for an integer in [low, high]: anything else is a usage error naming the range.
-
-    Without it, a negative --show or --top-k was taken as Python's "all but the last",
-    --raw-pixels 0 fell back to the backbone in silence, and a negative seed crashed sklearn.
-    """
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"invalid int value: {text!r}") from None
-        if value < low or (high is not None and value > high):
-            bound = f"between {low} and {high}" if high is not None else f"at least {low}"
-            raise argparse.ArgumentTypeError(f"must be {bound}, got {value}")
-        return value
-
-    return parse
-
-
-def float_above(low: float, inclusive: bool = False):
-    """An argparse `type` for a finite number over `low` (or at least it): --timeout 0 or nan failed every download
-    as "connection failed"."""
-    def parse(text: str) -> float:
-        try:
-            value = float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"invalid number: {text!r}") from None
-        if not math.isfinite(value):
-            raise argparse.ArgumentTypeError(f"must be a finite number, got {text}")
-        if value < low or (value == low and not inclusive):
-            raise argparse.ArgumentTypeError(f"must be {'at least' if inclusive else 'over'} {low:g}, got {text}")
-        return value
-
-    return parse
-
-
-def setting(name: str, kind: type = int):
-    """An argparse `type` for the training setting `name`: refused, naming the value and what is allowed, by the
-    rule TrainConfig itself checks (glr.training.config.RULES), so nothing is imported or made before it.
-
-    `train --epochs 0` said "invalid configuration: epochs must be at least 1" after the start-up imports, naming
-    neither the flag nor the value; `--learning-rate nan` likewise.
-    """
-    def parse(text: str):
-        from glr.training.config import RULES
-
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"invalid {kind.__name__} value: {text!r}") from None
-        allowed, words = RULES[name]
-        if not allowed(value):
-            raise argparse.ArgumentTypeError(f"must be {words}, got {text}")
-        return value
-
-    return parse
-
-
-SEED = int_at_least(0, datasets.MAX_SEED)  # numpy's and sklearn's generators take 0 .. 2**32 - 1
-
 
 RESULTS_HELP = "results folder (default: $GLR_RESULTS, else results/ in the checkout)"
 RUN_HELP = "run id, run folder, the name given to a run, or 'latest' (the newest run)"
@@ -108,21 +48,20 @@ def _add_curation_args(parser: argparse.ArgumentParser, classifier: bool = False
     group.add_argument("--seed", type=SEED, default=datasets.DEFAULT_SEED, help="seed of the split (default %(default)s)")
 
 
-def submission_file(value: str) -> str:
-    """predict's --out: a path ending in a slash names a folder, made if missing, to hold submission.csv."""
-    if Path(value).suffix.lower() in datasets.IMAGE_EXTENSIONS:  # `--out photos/a.jpg` wrote the CSV over the photo
-        raise argparse.ArgumentTypeError(f"{value} names a photo; the submission is a CSV file (or give a folder)")
-    # main() normalises --out as a Path, which drops the trailing slash: a missing "new/" became a file named "new".
-    return os.path.join(value, "submission.csv") if value.endswith(("/", os.sep)) else value
-
-
 def build_parser() -> argparse.ArgumentParser:
     """The argparse tree of every command."""
     from glr.backbones.registry import DEFAULT_BACKBONE, list_backbones
     from glr.training.settings import AUTO_MAX_FINE_TUNE_EPOCHS
 
-    parser = argparse.ArgumentParser(prog="python -m glr", description="Landmark recognition on GLDv2: data, training, evaluation.")
-    sub = parser.add_subparsers(dest="command", required=True)
+    # The backbones' names in braces made --help 146 columns wide; as a sentence, argparse wraps them.
+    BACKBONE_HELP = f"one of {', '.join(list_backbones())} (default %(default)s)"
+    parser = argparse.ArgumentParser(prog="python -m glr", description="Landmark recognition on GLDv2: data, training, "
+                                     "evaluation.", formatter_class=CommandsFormatter)
+    from glr import __version__
+
+    parser.add_argument("--version", action="version", version=f"glr {__version__}")  # was "arguments are required"
+    # COMMAND: the usage line listed all 14 names in braces, 123 columns wide; the help lists them one a line.
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", title="commands")
 
     p = sub.add_parser("demo-data", help="generate the embedded demo dataset")
     p.add_argument("--out", help="folder to write (default: $GLR_DEMO_DIR, else the git-ignored data/demo)")
@@ -161,7 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("probe", help="linear-probe accuracy of frozen features: how separable is the data?")
     p.add_argument("data", nargs="?", help="dataset folder or train.csv (default: the demo dataset)")
-    p.add_argument("--backbone", default=DEFAULT_BACKBONE, type=str.lower, choices=list_backbones(), help="default %(default)s")
+    p.add_argument("--backbone", default=DEFAULT_BACKBONE, type=str.lower, choices=list_backbones(), metavar="NAME", help=BACKBONE_HELP)
     p.add_argument("--weights", default="imagenet", help="'imagenet', a local weights file, or 'none' (default %(default)s)")
     p.add_argument("--raw-pixels", type=int_at_least(1, 256), metavar="N", help="probe raw NxN pixels instead of a backbone (the no-learning baseline)")
     p.add_argument("--folds", type=int_at_least(2), default=5, help="cross-validation folds (default %(default)s)")
@@ -186,7 +125,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "set TF_CONFIG on each node instead (docs/scale-out.md)")
     _add_curation_args(p, classifier=True)
     model = p.add_argument_group("model")
-    model.add_argument("--backbone", type=str.lower, choices=list_backbones(), help=f"default {d.backbone}")
+    model.add_argument("--backbone", type=str.lower, choices=list_backbones(), metavar="NAME",
+                       help=f"one of {', '.join(list_backbones())} (default {d.backbone})")
     model.add_argument("--weights", help="'imagenet' (default), a local weights file, or 'none'")
     model.add_argument("--input-size", type=setting("input_size"), help="input side in pixels (default: the backbone's)")
     model.add_argument("--hidden", type=setting("hidden"), help=f"dense layer size of the head (default {d.hidden})")
@@ -250,7 +190,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("predict", help="top-k landmarks for photos, or a submission CSV for a folder")
     p.add_argument("run", help=RUN_HELP)
-    p.add_argument("images", nargs="+", help="image files, or one folder")
+    p.add_argument("images", nargs="+", help="photos, folders of photos or zips of photos (one folder alone: its submission CSV)")
     p.add_argument("--results", help=RESULTS_HELP)
     p.add_argument("--top-k", type=int_at_least(1), default=5, help="default %(default)s")
     p.add_argument("--out", type=submission_file,
@@ -283,7 +223,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("data", nargs="?", help="dataset folder or train.csv (default: the demo dataset)")
     p.add_argument("--hold-out-classes", type=int_at_least(1), metavar="K", help="classes left out (default: a quarter of them)")
     p.add_argument("--seeds", type=SEED, nargs="+", default=[0, 1, 2], help="one choice of left-out classes per seed (default 0 1 2)")
-    p.add_argument("--backbone", default=DEFAULT_BACKBONE, type=str.lower, choices=list_backbones(), help="default %(default)s")
+    p.add_argument("--backbone", default=DEFAULT_BACKBONE, type=str.lower, choices=list_backbones(), metavar="NAME", help=BACKBONE_HELP)
     p.add_argument("--fine-tune", action="store_const", const=True, default="auto",
                    help="force phase 2 in every run (default: auto, decided per seed as train decides)")
     p.add_argument("--no-fine-tune", dest="fine_tune", action="store_const", const=False,
@@ -350,11 +290,20 @@ def _drop_stdout() -> None:
 
 def _suggest(parser: argparse.ArgumentParser, argv: list[str]) -> None:
     """A usage error naming the closest command for a mistyped one (`glr rnus`: did you mean 'runs'?)."""
+    option = argv[0].split("=")[0] if argv and argv[0].startswith("-") else None
+    if option and option not in parser._option_string_actions:
+        # `glr --results R runs`: argparse took R for the command, "invalid choice: 'R' (choose from ...)".
+        takers = [name for name, command in parser.commands.items() if option in command._option_string_actions]
+        command = next((a for a in argv if a in parser.commands), "COMMAND")
+        parser.error(f"{option} goes after the command: python -m glr {command} {option} ..." if takers else
+                     f"unknown option {option} (python -m glr --help lists the commands)")
     first = next((a for a in argv if not a.startswith("-")), None)
     if first is not None and first not in parser.commands:
-        close = difflib.get_close_matches(first, parser.commands, n=1)
+        close = difflib.get_close_matches(first.lower(), parser.commands, n=1)  # "PREDICT" too
         if close:
             parser.error(f"unknown command {first!r}; did you mean {close[0]!r}? (python -m glr --help lists them)")
+        if argv[0] == first:  # argparse's "invalid choice: ... (choose from 'demo-data', ...)": 220 characters
+            parser.error(f"unknown command {first!r} (python -m glr --help lists them)")
 
 
 def _run(argv: list[str] | None) -> int:
@@ -362,6 +311,9 @@ def _run(argv: list[str] | None) -> int:
         if hasattr(stream, "reconfigure"):   # raised UnicodeEncodeError at the first "Sacré-Cœur": "?" instead
             stream.reconfigure(errors="replace")
     parser = build_parser()
+    if not (sys.argv[1:] if argv is None else argv):  # "the following arguments are required: command" named none
+        parser.print_help(sys.stderr)
+        return 2
     _suggest(parser, sys.argv[1:] if argv is None else argv)
     if problem := dash_named_photo(parser.commands["predict"], sys.argv[1:] if argv is None else argv):
         parser.commands["predict"].error(problem)

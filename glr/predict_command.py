@@ -15,12 +15,18 @@ from pathlib import Path
 from glr import paths
 from glr.commands import PhotoProgress, find_run
 from glr.data.sniff import WEB_ADDRESS
+from glr.data.uploads import ZIP_MAX_BYTES
 from glr.errors import GlrError
 
 SKIPPED_LISTED = 20  # skipped files named one per line; the rest are counted by type
 # `-` given as a photo (the exported predict.py says the same): neither reads a photo from a pipe.
 STDIN_NOT_READ = ("standard input is not read: give the photo files or a folder of them (a photo piped in: "
                   "save it to a file first)")
+# A folder glr made (submission.glr_folder) given where photos go: said once, as the exported predict.py says it.
+GIVE_PHOTOS = "give the photos to predict, or a folder of them: python -m glr predict RUN PHOTOS..."
+# A zip is read into memory, as the Predict page reads one; its photos are held to uploads.ZIP_MAX_BYTES, so a zip
+# twice that is mostly no photos (videos of a phone's album export): unzipped, its folder is read a photo at a time.
+ZIP_FILE_MAX_BYTES = 2 * ZIP_MAX_BYTES
 
 
 def cmd_predict(args) -> int:
@@ -37,19 +43,21 @@ def cmd_predict(args) -> int:
 
 def _predict(args, csv_out) -> int:
     """cmd_predict, the submission written to `csv_out` (a stream) when given, else to its file."""
-    from glr.predict import DEFAULT_TOP_K, Predictor, training_photo_note
+    from glr.predict import DEFAULT_TOP_K, Predictor
     from glr import submission
-    from glr.evaluation import readout
 
     run = find_run(args.run, args.results)
-    images = _given_once(args.images)
+    images = given = _given_once(args.images)
     folder = images[0] if len(images) == 1 and Path(images[0]).is_dir() else None
+    if folder and (mine := submission.glr_folder(folder)):  # was "no images found (...); 1 other file skipped, e.g. ..."
+        raise GlrError(f"{folder}: {mine}; {GIVE_PHOTOS}")
     images, empty = (images, 0) if folder else _folders_opened(images)
     found, skipped = submission.scan_folder(folder) if folder else ([], [])
     if folder and not found:
         submission.list_images(folder)  # says why, before the model is loaded
     target = Path(args.out) if args.out else (submission.default_submission_path(folder) if folder else None)
     if target and csv_out is None:
+        _not_over_an_input(target, given, run)
         _check_writable(target)
     predictor = Predictor(run, backend=args.backend)
     if predictor.backend_note:
@@ -76,6 +84,24 @@ def _predict(args, csv_out) -> int:
               f"{len(skipped)} skipped")
         return 0
     predictions = predictor.predict(images, k=args.top_k, similar=args.similar)
+    table = submission.submission_table(submission.unique_ids(list(map(_name, images))), predictions,
+                                        unknown=args.unknown) if args.out else None
+    try:
+        _say_predictions(predictor, predictions)
+    except BrokenPipeError:  # `| head` left: the submission asked for is written all the same, not lost with the listing
+        if table is not None and csv_out is None:
+            _written(table, target, None)
+        raise
+    if table is not None:  # the photos' submission too: --out was ignored for anything but a folder
+        print(f"wrote {_written(table, target, csv_out)}")
+    return 0 if all(p.ok for p in predictions) and not empty else 1
+
+
+def _say_predictions(predictor, predictions) -> None:
+    """Each photo's top-k (and verdict, similar photos), or why it was not predicted, on stdout."""
+    from glr.evaluation import readout
+    from glr.predict import training_photo_note
+
     for p in predictions:
         if not p.ok:
             print(f"{p.source}: error: {_unnamed(p.error, p.source)}")
@@ -98,10 +124,6 @@ def _predict(args, csv_out) -> int:
             values = _column(readout.similarity(item["similarity"]) for item in p.similar)
             for item, value, landmark_id in zip(p.similar, values, paths.id_column(i["landmark_id"] for i in p.similar)):
                 print(f"  {value}  {landmark_id}  {paths.one_line(item['name'])}  {item['path']}")
-    if args.out:  # the photos' submission too: --out was ignored for anything but a folder
-        table = submission.submission_table(submission.unique_ids(images), predictions, unknown=args.unknown)
-        print(f"wrote {_written(table, target, csv_out)}")
-    return 0 if all(p.ok for p in predictions) and not empty else 1
 
 
 def _column(texts) -> list[str]:
@@ -111,15 +133,28 @@ def _column(texts) -> list[str]:
     return [t.rjust(width) for t in texts]
 
 
-def _folders_opened(images: list[str]) -> tuple[list[str], int]:
+def _folders_opened(images: list[str]) -> tuple[list, int]:
     """(the photos, each once, with each folder among several photos and folders replaced by its photos, as the
-    exported predict.py takes them; how many folders held none). Each folder was "is a folder, not an image file"."""
+    exported predict.py takes them, and each zip by the photos inside, as the Predict page takes one; how many folders
+    and zips gave none, or a photo that could not be read). Each folder was "is a folder, not an image file", each zip
+    "not an image but a zip archive: unzip it first"."""
     from glr import submission
 
-    photos, empty = [], 0
+    photos, empty, kinds = [], 0, set()
     for image in images:
+        if _is_zip(image):
+            inside, failed = _zip_photos(image)
+            photos += inside
+            empty += failed
+            kinds.add("zips")
+            continue
         if not Path(image).is_dir():
             photos.append(image)
+            continue
+        kinds.add("folders")
+        if mine := submission.glr_folder(image):  # said once, not "no images found" after a listing of its files
+            print(f"{image}: error: {mine}; {GIVE_PHOTOS}", file=sys.stderr)
+            empty += 1
             continue
         found, skipped = submission.scan_folder(image)
         _say_skipped(skipped)
@@ -129,8 +164,79 @@ def _folders_opened(images: list[str]) -> tuple[list[str], int]:
         photos += found
         empty += not found
     if not photos:  # said before the model is loaded
-        raise GlrError("no photos to predict in the folders given")
-    return (photos if photos == images else _given_once(photos)), empty  # "a.jpg" and its folder: predicted once
+        raise GlrError(f"no photos to predict in the {' and '.join(sorted(kinds))} given")
+    return (photos if photos == images else _once(photos)), empty  # "a.jpg" and its folder: predicted once
+
+
+def _is_zip(image: str) -> bool:
+    """Whether `image` is a zip file to open (by its name, as the Predict page decides): a 7z or RAR archive, or a zip
+    named as a photo, keeps the decoder's "not an image but ...: unpack it first"."""
+    return image.lower().endswith(".zip") and Path(image).is_file()
+
+
+def _zip_photos(path: str) -> tuple[list, bool]:
+    """(the photos inside the zip at `path`, each a file-like object named "album.zip/inner/a.jpg"; whether it gave
+    none or one could not be read). Read in memory by the Predict page's rules (glr.data.uploads.read_zip_images: at
+    most 2,000 photos and 500 MB of them, no bomb inflated, unsafe names and nested zips refused), its problems on
+    stderr."""
+    from glr.data import uploads
+
+    try:
+        size = os.path.getsize(path)
+        if size > ZIP_FILE_MAX_BYTES:
+            print(f"{path}: error: {size / uploads.MB:,.0f} MB is over the {ZIP_FILE_MAX_BYTES // uploads.MB:,} MB "
+                  "read from a zip; unzip it and give its folder", file=sys.stderr)
+            return [], True
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        print(f"{path}: error: cannot be read ({exc.strerror or exc})", file=sys.stderr)
+        return [], True
+    inside, problems = uploads.read_zip_images(data, path, max_files=uploads.ZIP_MAX_FILES)
+    for i, problem in enumerate(problems):  # with no photo inside, the last says why ("holds no images ...")
+        last = not inside and i == len(problems) - 1
+        print(f"{path}: error: {problem.removeprefix(f'{path}: ')}" if last else f"  {problem}", file=sys.stderr)
+    damaged = any("the zip is damaged" in problem for problem in problems)  # a photo in it not predicted
+    # Past the page's limits (uploads' words for them): the rest are read from the zip's folder, a photo at a time.
+    if any(p.startswith(f"{path}: only the first ") or f"skipped past {ZIP_MAX_BYTES // uploads.MB} MB" in p
+           for p in problems):
+        print(f"  {path}: to predict every photo in it, unzip it and give its folder", file=sys.stderr)
+    return [uploads.named_upload(f"{path}/{member}", content) for member, content in inside], damaged or not inside
+
+
+def _name(photo) -> str:
+    """A photo's name: its path, or a zip member's "album.zip/inner/a.jpg"."""
+    return photo if isinstance(photo, str) else photo.name
+
+
+def _once(photos: list) -> list:
+    """The photos, each once by its absolute path (a zip's members are each once already), noting each repeat."""
+    kept: dict = {}
+    for photo in photos:
+        key = os.path.abspath(photo) if isinstance(photo, str) else id(photo)
+        if key in kept:
+            print(f"note: {photo} was given twice: predicted once", file=sys.stderr)
+        kept.setdefault(key, photo)
+    return list(kept.values())
+
+
+def _not_over_an_input(target: Path, given: list[str], run) -> None:
+    """GlrError when the submission would be written over one of the files given (a photo named without an
+    extension, a zip) or a file of the run (`--out RUN/config.json`), as the exported predict.py refuses its own."""
+    target = target / "submission.csv" if target.is_dir() else target
+    try:
+        there = os.stat(target)
+    except OSError:  # not there yet: nothing to overwrite
+        return
+    for path in given:
+        try:
+            same = os.path.samestat(there, os.stat(path))
+        except OSError:
+            continue
+        if same:
+            raise GlrError(f"--out {target} is {path}, one of the files to predict; give the CSV another name")
+    run_folder = getattr(run, "path", None)
+    if run_folder is not None and Path(run_folder).resolve() in Path(target).resolve().parents:
+        raise GlrError(f"--out {target} is a file of the run {run_folder}, which it needs; give the CSV another name")
 
 
 def dash_named_photo(parser, argv: list[str]) -> str | None:

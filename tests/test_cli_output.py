@@ -105,3 +105,40 @@ def test_class_names_on_an_ascii_terminal_are_printed_not_a_traceback(gldv2, tmp
                             capture_output=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert b"  Sacr?-C?ur  " in result.stdout and b"Eiffel Tower" in result.stdout
+
+
+def test_no_command_prints_the_list_of_commands(capsys):
+    # "python -m glr: error: the following arguments are required: command" named none of them.
+    assert main([]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err.startswith("usage: python -m glr [-h] [--version] COMMAND ...") and "  train       train a" in err
+
+
+def test_an_unknown_command_is_one_short_line(capsys):
+    # With no close name, argparse's "invalid choice: 'frobnicate' (choose from 'demo-data', ...)": 220 characters.
+    with pytest.raises(SystemExit) as exit_:
+        main(["frobnicate", "x"])
+    assert exit_.value.code == 2
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        "python -m glr: error: unknown command 'frobnicate' (python -m glr --help lists them)")
+
+
+@pytest.mark.parametrize("argv, said", [
+    (["--results", "r", "runs"], "--results goes after the command: python -m glr runs --results ..."),
+    (["--out=x.csv", "predict", "r", "a.jpg"], "--out goes after the command: python -m glr predict --out ..."),
+    (["-v"], "unknown option -v (python -m glr --help lists the commands)"),
+    (["PREDICT", "r", "a.jpg"], "unknown command 'PREDICT'; did you mean 'predict'? (python -m glr --help lists them)")])
+def test_an_option_before_the_command_or_a_command_in_capitals_says_what_to_type(argv, said, capsys):
+    # `--results R runs` was "argument COMMAND: invalid choice: 'r' (choose from 'demo-data', ...)", and "PREDICT" too.
+    with pytest.raises(SystemExit) as exit_:
+        main(argv)
+    assert exit_.value.code == 2
+    assert capsys.readouterr().err.splitlines()[-1] == f"python -m glr: error: {said}"
+
+
+def test_version_is_printed(capsys):
+    from glr import __version__
+
+    with pytest.raises(SystemExit) as exit_:  # was "the following arguments are required: command"
+        main(["--version"])
+    assert (exit_.value.code, capsys.readouterr().out) == (0, f"glr {__version__}\n")

@@ -125,3 +125,30 @@ def test_predict_a_training_photo_says_it_is_one(finished_run, capsys):
     train = Predictor(finished_run.path).predict([val], similar=1)[0].similar[0]["path"]
     assert main(["predict", str(finished_run.path), train]) == 0
     assert f"  note: this is one of the model's training photos, or a copy of one ({train}, " in capsys.readouterr().out
+
+
+def test_a_zip_predicts_as_its_photos_do_on_disk(finished_run, tmp_path, monkeypatch, capsys):
+    # A zip's members go through the real predictor and its unknown verdict as file-like photos, named album.zip/...
+    import zipfile
+
+    from glr.demo.distractors import package_images
+    from glr.retrieval.index import EmbeddingIndex
+
+    known = Path(EmbeddingIndex.load(finished_run.path / "index").items["path"].iloc[0]).read_bytes()
+    moon = Path(next(p for name, p in package_images() if name == "skimage:moon")).read_bytes()
+    (tmp_path / "known.jpg").write_bytes(known)
+    (tmp_path / "moon.png").write_bytes(moon)
+    with zipfile.ZipFile(tmp_path / "album.zip", "w") as archive:
+        archive.writestr("trip/known.jpg", known)
+        archive.writestr("moon.png", moon)
+    monkeypatch.chdir(tmp_path)
+    assert main(["predict", str(finished_run.path), "known.jpg", "moon.png", "--similar", "1"]) == 0
+    on_disk = capsys.readouterr().out.splitlines()
+    assert main(["predict", str(finished_run.path), "album.zip", "--similar", "1", "--out", "sub.csv"]) == 0
+    zipped = capsys.readouterr().out.splitlines()
+    assert zipped[0].startswith("album.zip/moon.png  NOT A KNOWN LANDMARK")  # members in name order
+    assert any(line.startswith("album.zip/trip/known.jpg") for line in zipped)
+    named = lambda lines: sorted(line.replace("album.zip/trip/", "").replace("album.zip/", "") for line in lines)  # noqa: E731
+    assert named(zipped[:-1]) == named(on_disk)  # the same predictions, the same verdicts, the same similar photos
+    assert "NOT A KNOWN LANDMARK" in "\n".join(zipped)
+    assert sorted(pd.read_csv(tmp_path / "sub.csv", dtype=str)["id"]) == ["known", "moon"]

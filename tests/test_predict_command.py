@@ -331,3 +331,169 @@ def test_a_known_score_below_its_threshold_never_reads_equal_to_it(tmp_path, mon
                               unknown="last")
     predict_command.cmd_predict(args)
     assert capsys.readouterr().out.splitlines()[0] == "x.jpg  NOT A KNOWN LANDMARK (known score 0.3124 < 0.3125)"
+
+
+def _jpeg(color=(200, 30, 30)) -> bytes:
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (8, 8), color).save(buffer, format="JPEG")
+    return buffer.getvalue()
+
+
+class _Reading:
+    """A predictor without a model that decodes each photo as glr does, so a zip given as a photo says so."""
+    backend_note, recognizer, retrieval_problem, method = None, None, "no index", "head"
+    asked: list = []
+
+    def __init__(self, *args, **kwargs):
+        pass
+
+    def predict(self, images, k, similar):
+        import glr.predict
+        from glr.errors import ImageError
+
+        found = []
+        for image in images:
+            name = image if isinstance(image, str) else image.name
+            _Reading.asked.append(name)
+            try:
+                glr.predict.eval_view(image, 8)
+            except ImageError as exc:
+                found.append(glr.predict.Prediction(source=name, error=str(exc)))
+                continue
+            found.append(glr.predict.Prediction(source=name, top=[(7, "Tower", 0.9)]))
+        return found
+
+
+def test_a_zip_of_photos_is_read_as_the_predict_page_reads_one(tmp_path, monkeypatch, capsys):
+    # `glr predict RUN album.zip` said "not an image but a zip archive: unzip it first", where the Predict page opens it.
+    import zipfile
+
+    import glr.predict
+    from glr import predict_command
+    from glr.cli import main
+    from glr.data import uploads
+
+    with zipfile.ZipFile(tmp_path / "album.zip", "w") as archive:
+        archive.writestr("trip/day 1/a.jpg", _jpeg())
+        archive.writestr("b.jpg", _jpeg((0, 90, 200)))
+        archive.writestr("notes.txt", "not a photo")
+        archive.writestr("../escape.jpg", _jpeg())
+        archive.writestr("__MACOSX/trip/._a.jpg", b"resource fork")
+        archive.writestr("more.zip", b"PK\x05\x06" + bytes(18))
+    with zipfile.ZipFile(tmp_path / "none.zip", "w") as archive:
+        archive.writestr("readme.txt", "no photos")
+    (tmp_path / "loose.jpg").write_bytes(_jpeg())
+    (tmp_path / "photos.7z").write_bytes(b"7z\xbc\xaf\x27\x1c" + bytes(40))
+    _Reading.asked = []
+    monkeypatch.setattr(predict_command, "find_run", lambda run, results: run)
+    monkeypatch.setattr(glr.predict, "Predictor", _Reading)
+    monkeypatch.chdir(tmp_path)
+    assert main(["predict", "r", "album.zip", "loose.jpg", "--out", "sub.csv"]) == 0
+    assert _Reading.asked == ["album.zip/b.jpg", "album.zip/trip/day 1/a.jpg", "loose.jpg"]
+    out, err = capsys.readouterr()
+    assert [line for line in out.splitlines() if not line.startswith(" ")][:3] == _Reading.asked
+    assert "album.zip: 1 file that is not an image skipped (e.g. 'notes.txt')" in err
+    assert "album.zip: 1 file with unsafe paths skipped (e.g. '../escape.jpg')" in err
+    assert "album.zip: 1 zip inside it not opened (e.g. 'more.zip')" in err and "._a.jpg" not in err
+    assert (tmp_path / "sub.csv").read_text().splitlines() == ["id,landmarks", "b,7 0.900000", "a,7 0.900000",
+                                                               "loose,7 0.900000"]
+    assert main(["predict", "r", "none.zip", "loose.jpg"]) == 1  # the rest predicted, the zip without photos said
+    assert capsys.readouterr().err.startswith("  none.zip: 1 file that is not an image skipped (e.g. 'readme.txt')\n"
+                                              "none.zip: error: holds no images (jpg, ")
+    with pytest.raises(GlrError, match="no photos to predict in the zips given"):
+        predict_command.cmd_predict(argparse.Namespace(run="r", results=None, images=["none.zip"], out=None))
+    assert main(["predict", "r", "photos.7z"]) == 1  # a 7z or RAR: still "unpack it first"
+    assert "photos.7z: error: not an image but a 7z archive: unpack it first" in capsys.readouterr().out
+    monkeypatch.setattr(uploads, "ZIP_MAX_FILES", 1)  # the Predict page's limits; past them, the way to the rest said
+    assert main(["predict", "r", "album.zip"]) == 0
+    err = capsys.readouterr().err
+    assert "album.zip: only the first 1 images are used; 1 more skipped" in err
+    assert "album.zip: to predict every photo in it, unzip it and give its folder" in err
+    monkeypatch.setattr(predict_command, "ZIP_FILE_MAX_BYTES", 100)  # a zip too big to read in memory: said, not read
+    assert main(["predict", "r", "album.zip", "loose.jpg"]) == 1
+    assert "album.zip: error: 0 MB is over the 0 MB read from a zip; unzip it and give its folder" in capsys.readouterr().err
+
+
+def test_a_run_folder_given_as_photos_is_said_once(tmp_path, monkeypatch, capsys):
+    # It said "no images found (...); 1 other file skipped, e.g. RUN: a glr run folder: ...".
+    import glr.predict
+    from glr import predict_command
+    from glr.cli import main
+
+    run = tmp_path / "20260101-000000-demo"
+    run.mkdir()
+    for name in ("status.json", "config.json", "curves.png"):
+        (run / name).write_text("{}")
+    (tmp_path / "a.jpg").write_bytes(_jpeg())
+    monkeypatch.setattr(predict_command, "find_run", lambda ref, results: ref)
+    monkeypatch.setattr(glr.predict, "Predictor", lambda *a, **k: pytest.fail("the model was loaded"))
+    with pytest.raises(GlrError) as said:
+        predict_command.cmd_predict(argparse.Namespace(run="r", results=None, images=[str(run)], out=None))
+    assert str(said.value) == (f"{run}: a glr run folder: its charts and files are not photos to predict; give the "
+                               "photos to predict, or a folder of them: python -m glr predict RUN PHOTOS...")
+    _Reading.asked = []
+    monkeypatch.setattr(glr.predict, "Predictor", _Reading)
+    assert main(["predict", "r", str(run), str(tmp_path / "a.jpg")]) == 1
+    err = capsys.readouterr().err
+    assert err.splitlines()[:1] == [f"{run}: error: a glr run folder: its charts and files are not photos to predict; "
+                                "give the photos to predict, or a folder of them: python -m glr predict RUN PHOTOS..."]
+    assert "skipped" not in err and "no images found" not in err
+    assert _Reading.asked == [str(tmp_path / "a.jpg")]
+
+
+def test_out_is_never_written_over_a_file_given_or_a_file_of_the_run(tmp_path, monkeypatch):
+    # As the exported predict.py refuses: `--out IMG_0001` (a photo without an extension) or `--out album.zip` replaced
+    # the photo or the zip with the CSV, `--out RUN/config.json` the finished run's settings.
+    import types
+    import zipfile
+
+    import glr.predict
+    from glr import predict_command
+    from glr.cli import main
+
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "config.json").write_text("{}")
+    (tmp_path / "IMG_0001").write_bytes(_jpeg())
+    with zipfile.ZipFile(tmp_path / "album.zip", "w") as archive:
+        archive.writestr("a.jpg", _jpeg())
+    monkeypatch.setattr(predict_command, "find_run", lambda ref, results: types.SimpleNamespace(path=run))
+    monkeypatch.setattr(glr.predict, "Predictor", lambda *a, **k: pytest.fail("the model was loaded"))
+    monkeypatch.chdir(tmp_path)
+    for photos, out, said in ((["IMG_0001"], "IMG_0001", "is IMG_0001, one of the files to predict"),
+                              (["album.zip"], "./album.zip", "is album.zip, one of the files to predict"),
+                              (["IMG_0001"], "run/config.json", f"is a file of the run {run}, which it needs")):
+        with pytest.raises(GlrError, match=re.escape(said)):
+            predict_command.cmd_predict(argparse.Namespace(run="r", results=None, images=photos, out=out,
+                                                           backend="auto", top_k=5, similar=0, unknown="last"))
+    assert (run / "config.json").read_text() == "{}" and (tmp_path / "IMG_0001").read_bytes() == _jpeg()
+    assert main(["predict", "r", "album.zip", "--out", "album.zip"]) == 2
+
+
+def test_a_listing_cut_short_by_its_reader_still_writes_the_submission(tmp_path, monkeypatch):
+    # `glr predict RUN *.jpg --out sub.csv | head`: the BrokenPipeError of the listing came before the CSV was written,
+    # and an hour of predictions was lost with it.
+    import io
+
+    import glr.predict
+    from glr import predict_command
+
+    class Gone(io.StringIO):
+        def write(self, text):
+            raise BrokenPipeError(32, "Broken pipe")
+
+    for name in ("a.jpg", "b.jpg"):
+        (tmp_path / name).write_bytes(_jpeg())
+    monkeypatch.setattr(predict_command, "find_run", lambda ref, results: ref)
+    monkeypatch.setattr(glr.predict, "Predictor", _Reading)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr("sys.stdout", Gone())
+    args = argparse.Namespace(run="r", results=None, images=["a.jpg", "b.jpg"], out="sub.csv", backend="auto", top_k=1,
+                              similar=0, unknown="last")
+    with pytest.raises(BrokenPipeError):  # main makes it exit 141
+        predict_command.cmd_predict(args)
+    assert (tmp_path / "sub.csv").read_text().splitlines() == ["id,landmarks", "a,7 0.900000", "b,7 0.900000"]

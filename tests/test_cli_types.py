@@ -1,0 +1,42 @@
+"""glr.cli_types: the values `python -m glr` takes, and its help's layout (every --help fits an 80-column terminal)."""
+
+import pytest
+
+from glr.cli import build_parser
+
+
+@pytest.fixture(scope="module")
+def parser():
+    return build_parser()
+
+
+def _help(parser, monkeypatch, command=None) -> str:
+    monkeypatch.setenv("COLUMNS", "80")  # argparse wraps to the terminal's width, read from COLUMNS
+    return (parser.commands[command] if command else parser).format_help()
+
+
+def test_every_help_fits_80_columns(parser, monkeypatch):
+    # The usage line listed the 14 commands in braces (123 columns), and probe, train and openset their --backbone's
+    # 7 names (146-148 columns): a terminal wrapped them mid-word.
+    for command in [None, *parser.commands]:
+        text = _help(parser, monkeypatch, command)
+        wide = [line for line in text.splitlines() if len(line) > 80]
+        assert not wide, (command, wide)
+    assert "efficientnet_lite0, efficientnet_lite2" in " ".join(_help(parser, monkeypatch, "train").split())
+
+
+def test_the_commands_are_listed_one_a_line_beside_their_help(parser, monkeypatch):
+    # argparse put a line "COMMAND" above them, and "demo-data" and "retrieval" had their help on the next line.
+    lines = _help(parser, monkeypatch).splitlines()
+    assert lines[0] == "usage: python -m glr [-h] [--version] COMMAND ..."
+    listed = lines[lines.index("commands:") + 1:]
+    assert listed[0] == "  demo-data   generate the embedded demo dataset"
+    assert any(line.startswith("  retrieval   kNN and blend") for line in listed)
+    assert "COMMAND" not in listed[0] and len([line for line in listed if line.startswith("  ") and
+                                               not line.startswith("   ")]) == len(parser.commands)
+
+
+def test_an_invalid_backbone_still_names_the_choices(parser, capsys):
+    with pytest.raises(SystemExit):
+        parser.parse_args(["train", "--backbone", "vgg16"])
+    assert "argument --backbone: invalid choice: 'vgg16' (choose from 'efficientnet_lite0'" in capsys.readouterr().err
