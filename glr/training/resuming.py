@@ -53,6 +53,15 @@ def resumable(run: Run, epochs: int | None = None) -> Run:
     if on_disk(data) is None and data != demo_dir():  # the trainer makes the demo; any other dataset failed it seconds later
         raise RunError(f"run {run.id} trains on {data}, which is no longer there: put it back to resume the run, "
                        "or start a new run on another dataset")
+    from glr.training.config import ConfigError, TrainConfig  # pandas: not for importing this module
+
+    try:
+        # A setting edited by hand in config.json: said now, not by a training process that fails seconds later.
+        if isinstance(train := run.config().get("train"), dict):
+            TrainConfig.from_dict(train)
+    except ConfigError as exc:
+        raise RunError(f"run {run.id} cannot be resumed: {run.config_path} holds an {exc} (edited by hand?); put it "
+                       "right to resume the run") from None
     try:
         done = epochs_done(run)
     except RunError as exc:
@@ -86,14 +95,31 @@ def diverged(run: Run) -> str:
 
 
 def _check_epochs(run: Run, epochs: int, done: int) -> None:
-    """RunError unless `epochs` can be the run's new total: more than it has done, and phase 1 not over."""
-    state = run.checkpoint_state() or {}
+    """RunError unless `epochs` can be the run's new total: more than it has done, and phase 1 not over.
+
+    Judged from the checkpoint the resume goes on from (`reconciled_state`: after a kill between last.keras and
+    state.json, last.keras' own), never from a state.json the trainer would set right first.
+    """
+    from glr.training.checkpoints import early_stopped, handed_over, reconciled_state
+
+    state = reconciled_state(run) or {}
     if state.get("phase") == 2:
         raise RunError(f"run {run.id} is fine-tuning (phase 2, {done} epochs done of {state.get('end')}): --epochs "
                        "sets phase 1's length, which is over; resume it without --epochs")
     if epochs <= done:
         raise RunError(f"run {run.id} has done {done} epochs, so --epochs {epochs} would end it before its next one; "
                        f"give more than {done} (its total now: {setting(run.config(), 'epochs')})")
+    if state.get("phase") != 1:
+        return
+    patience, ended = run.train_config().patience, state.get("epoch")
+    if run.settings().fine_tuned and handed_over(run, state, patience):
+        raise RunError(f"run {run.id} ended phase 1 at epoch {ended} and its best head went on to fine-tuning "
+                       "(phase 2): --epochs sets phase 1's length, which is over; resume it without --epochs")
+    if early_stopped(state, patience):
+        # As a plain resume does (glr.training.loop): an early-stopped phase is finished from its best epoch.
+        raise RunError(f"run {run.id} stopped early at epoch {ended} (val_loss had not improved for {state['wait']} "
+                       f"epochs, its patience {patience}), so --epochs {epochs} would not train it on: resume it "
+                       "without --epochs to finish it from its best epoch, or start a new run with a larger --patience")
 
 
 def set_epochs(run: Run, epochs: int | None) -> None:
