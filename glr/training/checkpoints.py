@@ -271,14 +271,34 @@ def resume_model(run, load: Callable, about: dict, inputs: tuple, classes: int):
     try:
         model = load(path)
     except CheckpointError as exc:
-        raise CheckpointError(f"{cannot}: {exc}; delete {path.parent} to train the run again from its first "
-                              "epoch, or start a new run") from None
+        raise CheckpointError(f"{cannot}: {exc}{other_keras(path)}; delete {path.parent} to train the run again from "
+                              "its first epoch, or start a new run") from None
     took, gives = tuple(model.inputs[0].shape[1:]), model.outputs[0].shape[-1]
     if took != tuple(inputs) or gives != classes:
         raise CheckpointError(f"{cannot}: it takes inputs of shape {took} and scores {gives} classes, and the run "
                               f"needs {tuple(inputs)} and {classes} (a checkpoint of another run or backbone?); "
                               f"delete {path.parent} to train the run again from its first epoch, or start a new run")
     return model
+
+
+def other_keras(path) -> str:
+    """Words for a model file that Keras saved in another version than this machine's ("" for the same or unknown).
+
+    A run resumed on another machine (or after an upgrade) may fail to load for that alone: said, with the way back.
+    """
+    import json
+
+    import keras
+
+    try:
+        with zipfile.ZipFile(path) as archive:  # Keras writes its version in every .keras file's metadata.json
+            saved = json.loads(archive.read("metadata.json")).get("keras_version")
+    except (OSError, KeyError, ValueError, AttributeError, zipfile.BadZipFile, EOFError, RuntimeError):
+        return ""
+    if not isinstance(saved, str) or saved == keras.__version__:
+        return ""
+    return (f" (it was saved by Keras {saved}, and this machine has Keras {keras.__version__}: resume it where Keras "
+            f"{saved} is installed, or install that version)")
 
 
 def drop_half_written(run) -> str | None:
