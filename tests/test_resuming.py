@@ -158,3 +158,19 @@ def test_a_resume_of_a_run_whose_config_json_was_edited_by_hand_names_the_settin
         resumable(run)
     assert str(caught.value) == (f"run {run.id} cannot be resumed: {run.config_path} holds an invalid configuration: "
                                  f"{said} (edited by hand?); put it right to resume the run")
+
+
+def test_a_run_fine_tuning_after_phase_1_diverged_and_ended_with_its_good_weights_can_be_resumed(tmp_path, tiny_data):
+    # Phase 1's loss became NaN at epoch 2: it ended with epoch 1's weights, and phase 2 fine-tuned on from them.
+    # Stopped in phase 2, the run was refused as diverged ("start a new run with a lower learning rate").
+    from glr.training.resuming import resumable
+
+    fine_tuning = {"phase": 2, "epoch": 3, "end": 4, "partial": False, "best_val_loss": 1.0, "wait": 0}
+    run = checkpointed(tmp_path, tiny_data, 0, fine_tuning, epochs=2, fine_tune=True, fine_tune_epochs=2)
+    run.history_path.write_text("phase,epoch,loss,accuracy,val_loss,val_accuracy,lr\n1,1,1.0,0.5,1.1,0.5,0.01\n"
+                                "1,2,nan,0.5,,,0.01\n2,3,0.9,0.5,1.0,0.5,0.001\n")
+    assert resumable(run) is run
+    # Phase 2's own NaN, with no checkpoint of it stopped there, is still refused.
+    run.history_path.write_text(run.history_path.read_text() + "2,4,nan,0.5,,,0.001\n")
+    with pytest.raises(RunError, match="the loss became NaN at epoch 4"):
+        resumable(run)

@@ -80,18 +80,26 @@ def resumable(run: Run, epochs: int | None = None) -> Run:
 def diverged(run: Run) -> str:
     """Why resuming `run` would only train on a loss that is no number ("" when it would not).
 
-    Its history says the loss became NaN or inf, and no checkpoint of a phase that stopped there with good weights
-    is left (glr.training.checkpoints.Checkpoints.diverge: then a resume finishes the run from them): a run that
-    diverged before any whole epoch, or one trained on past its divergence (before glr stopped at it).
+    Its history says the loss became NaN or inf in the phase the resume goes on with, and the checkpoint it goes
+    on from (`reconciled_state`: after a kill between last.keras and state.json, last.keras' own) is not that phase
+    stopped there with good weights (glr.training.checkpoints.Checkpoints.diverge: then a resume finishes the run
+    from them): a run that diverged before any whole epoch, or one trained on past its divergence (before glr
+    stopped at it). A phase 1 that diverged and ended with its good weights, the run fine-tuning since, is resumed.
     """
-    from glr.training.checkpoints import ahead_of_state
+    import pandas as pd
+
+    from glr.training.checkpoints import reconciled_state
     from glr.training.run_table import divergence
 
-    note = divergence(run.history())
-    if not note or (run.checkpoint_state() or {}).get("diverged"):
+    state, history = reconciled_state(run) or {}, run.history()
+    if state.get("diverged"):
         return ""
-    # Killed between last.keras and state.json of that stop: the checkpoint says it (the trainer's reconcile).
-    return "" if (ahead_of_state(run) or {}).get("diverged") else note
+    if isinstance(phase := state.get("phase"), int) and "phase" in history:
+        # The phases before the checkpoint's ended (with good weights, if one diverged): the resume trains none again.
+        attrs = history.attrs
+        history = history[pd.to_numeric(history["phase"], errors="coerce").fillna(phase) >= phase]
+        history.attrs = attrs
+    return divergence(history)
 
 
 def _check_epochs(run: Run, epochs: int, done: int) -> None:
