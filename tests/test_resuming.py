@@ -174,3 +174,15 @@ def test_a_run_fine_tuning_after_phase_1_diverged_and_ended_with_its_good_weight
     run.history_path.write_text(run.history_path.read_text() + "2,4,nan,0.5,,,0.001\n")
     with pytest.raises(RunError, match="the loss became NaN at epoch 4"):
         resumable(run)
+
+
+def test_an_epoch_that_is_no_whole_number_is_refused_by_a_resume(tmp_path):
+    # int() of the last epoch: 1.5 resumed as 1, inf raised an OverflowError traceback. Shown as written elsewhere
+    # (test_run_table.py: the divergence note says "at epoch inf").
+    from glr.training.resuming import epochs_done
+
+    run = Run.create(tmp_path, {"train": {"epochs": 4}})
+    for last in ("1.5", "inf", "-2"):
+        run.history_path.write_text(f"phase,epoch,loss\n1,{last},1.5\n")
+        with pytest.raises(RunError, match=f"history.csv is damaged: its last epoch is {last}, not an epoch's number"):
+            epochs_done(run)

@@ -31,8 +31,7 @@ def read_history(path: str | os.PathLike) -> "pd.DataFrame":  # noqa: F821 - pan
     import pandas as pd
 
     epochs = pd.to_numeric(df["epoch"], errors="coerce")
-    if epochs.isna().any() or (epochs % 1 != 0).any() or (epochs < 1).any():
-        bad = df["epoch"][epochs.isna() | (epochs % 1 != 0) | (epochs < 1)].iloc[0]
-        raise ValueError(f"its 'epoch' column holds \"{bad}\", not an epoch's number")
-    df["epoch"] = epochs.astype(int)
+    if epochs.isna().any():  # text where a number belongs: it would fail every count of epochs
+        raise ValueError(f"its 'epoch' column holds \"{df['epoch'][epochs.isna()].iloc[0]}\", not an epoch's number")
+    df["epoch"] = epochs
     return df

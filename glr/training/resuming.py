@@ -31,7 +31,12 @@ RESTORED = ("state", "pid", "pid_start", "phase", "unit", "stage_started", "epoc
 def epochs_done(run: Run) -> int:
     """The epochs the run has trained, as its history (and `glr runs`) counts them."""
     history = run.history()
-    return int(history["epoch"].max()) if len(history) else 0
+    if not len(history):
+        return 0
+    last = float(history["epoch"].max())
+    if not last.is_integer() or last < 1:  # edited by hand (int(inf) would be an OverflowError)
+        raise RunError(f"{run.history_path} is damaged: its last epoch is {last:g}, not an epoch's number")
+    return int(last)
 
 
 def resumable(run: Run, epochs: int | None = None) -> Run:
