@@ -134,6 +134,11 @@ def test_a_larger_epochs_once_phase_1s_best_head_went_on_to_fine_tuning_is_refus
                                        "resume it without --epochs"):
         resumable(run, 7)
     assert resumable(run) is run
+    # Killed while writing phase 2's first best.keras: phase 1 is as over (the resume removes that file).
+    phase2 = {"phase": 2, "epoch": 5, "end": 6, "partial": False, "best_val_loss": 0.4, "wait": 0}
+    killed = checkpointed(tmp_path / "c", tiny_data, 4, ended, best=phase2, epochs=4, fine_tune=True, fine_tune_epochs=2)
+    with pytest.raises(RunError, match="ended phase 1 at epoch 4 and its best head went on to fine-tuning"):
+        resumable(killed, 7)
     # Before the hand-over (best.keras still there, last.keras epoch 4's): phase 1 trains on to 7.
     other = checkpointed(tmp_path / "b", tiny_data, 4, ended, best=ended, epochs=4, fine_tune=True, fine_tune_epochs=2)
     assert resumable(other, 7) is other

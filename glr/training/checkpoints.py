@@ -181,8 +181,13 @@ def handed_over(run, state: dict | None, patience: int) -> bool:
     checkpoint, state.json describes phase 1's end, last.keras holds its best head and best.keras is gone. Phase 1
     cannot be trained on from there: its last epoch's weights are no more.
     """
+    from glr.training.model import saved_note
+
     state = state or {}
-    if state.get("phase") != 1 or state.get("partial") or run.best_checkpoint.exists() or not run.last_checkpoint.exists():
+    if state.get("phase") != 1 or state.get("partial") or not run.last_checkpoint.exists():
+        return False
+    # A best.keras of phase 2 (killed while writing its first checkpoint, which `reconcile` removes) is no best of phase 1.
+    if run.best_checkpoint.exists() and (saved_note(run.best_checkpoint) or {}).get("phase", 1) == 1:
         return False
     try:
         ended = int(state.get("epoch") or 0) >= int(state.get("end") or 0) > 0
