@@ -217,3 +217,32 @@ def test_a_checkpoint_of_another_backbone_is_refused_from_its_own_description_wh
         resume_model(run, lambda path: pytest.fail("loaded"), about, (32, 32, 3), 3)
     about["backbone"] = "mobilenet_v3_small"
     assert resume_model(run, load_model, about, (32, 32, 3), 3).output_shape == (None, 3)  # its own backbone resumes
+
+
+def test_a_checkpoint_another_keras_saved_that_will_not_load_names_both_versions(tmp_path):
+    # A run resumed on a machine with another Keras failed with Keras' own words and "delete checkpoints to train
+    # the run again": its weights given up, when installing the version that saved them would resume it.
+    import json
+    import zipfile
+
+    import keras
+
+    from glr.errors import CheckpointError
+    from glr.training.checkpoints import resume_model
+
+    run = SimpleNamespace(id="r1", last_checkpoint=tmp_path / "checkpoints" / "last.keras",
+                          config_path=tmp_path / "config.json", checkpoint_state=lambda: {"phase": 1, "epoch": 3})
+    run.last_checkpoint.parent.mkdir()
+
+    def unloadable(path):
+        raise CheckpointError(f"{path}: cannot be loaded (TypeError: Could not deserialize 'keras.layers.Dense')")
+
+    for saved, said in (("2.99.0", f"(it was saved by Keras 2.99.0, and this machine has Keras {keras.__version__}: "
+                                    "resume it where Keras 2.99.0 is installed, or install that version); delete"),
+                        (keras.__version__, "(TypeError: Could not deserialize 'keras.layers.Dense'); delete")):
+        with zipfile.ZipFile(run.last_checkpoint, "w") as archive:
+            archive.writestr("metadata.json", json.dumps({"keras_version": saved}))
+            archive.writestr("config.json", "{}")
+        with pytest.raises(CheckpointError) as caught:
+            resume_model(run, unloadable, {}, (1280,), 3)
+        assert said in str(caught.value)

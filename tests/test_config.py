@@ -50,3 +50,11 @@ def test_settings_allowed_but_likely_a_mistake_are_said_in_words():
         "the batch size 64 is more than the 5 training photos, so each epoch is a single step (3 in all)",
     ]
     assert "the fine-tuning learning rate 1e-09 is so low" in setting_notes(cfg, 5, 13, 2, fine_tuned=True)[1]
+
+
+def test_a_count_edited_to_a_fraction_or_true_is_refused_not_cut_down():
+    # int(2.5) made 2 epochs of a config.json saying 2.5 (and `true` 1), in silence.
+    for name, value in (("epochs", 2.5), ("patience", 7.9), ("batch_size", True)):
+        with pytest.raises(ConfigError, match=f"{name} must be a int, got {value!r}"):
+            TrainConfig.from_dict({name: value})
+    assert TrainConfig.from_dict({"epochs": 3.0, "hidden": "64"}).epochs == 3  # a whole number as JSON may write it

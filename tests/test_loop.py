@@ -275,6 +275,9 @@ def test_a_resume_after_early_stopping_trains_no_epoch_past_it(tmp_path):
     train, val = datasets()
     assert train_epochs(trainer, model(), 1, train, val, 8, 30, 5)
     assert trainer.rows == [] and trainer.saved == []
+    # And says so (it said nothing: a larger total in config.json looked ignored).
+    assert trainer.said == ["early stopping ended phase 1 at epoch 8 (val_loss had not improved for 2 epochs): going "
+                            "on from its best epoch without training more"]
     # Stopped mid-epoch or short of its patience, it trains on.
     for state in ({**ended, "partial": True}, {**ended, "wait": 1}):
         trainer = FakeTrainer(tmp_path, patience=2, state=state)

@@ -206,3 +206,41 @@ def test_a_divergence_whose_state_json_a_kill_kept_from_being_written_is_resumed
     assert resumable(run) is run
     assert reconcile(run).startswith("state.json said epoch 1 but last.keras holds epoch 2")
     assert run.checkpoint_state()["diverged"] and resumable(run) is run
+
+
+def test_phase_1_given_more_epochs_after_its_best_head_went_on_to_phase_2_is_not_trained_on(tmp_path, tiny_data,
+                                                                                            monkeypatch, capsys):
+    # Phase 1 ended at epoch 4 and its best head (epoch 2's) became last.keras; killed before phase 2's first
+    # checkpoint. With config.json's epochs raised to 6 by hand, the resume trained phase 1's epochs 5-6 on from epoch
+    # 2's head with epoch 4's counters (the `--epochs` of a resume is refused there: test_resuming.py).
+    import json
+
+    import pytest
+
+    import glr.training.trainer as trainer
+    from glr.training import checkpoints
+
+    losses = {1: 0.9, 2: 0.2, 3: 0.6, 4: 0.7}
+    count = checkpoints.Checkpoints.count
+    monkeypatch.setattr(checkpoints.Checkpoints, "count", lambda self, epoch, loss: count(self, epoch, losses[epoch]))
+    monkeypatch.setattr(checkpoints, "SAVE_INTERVAL", 0.0)
+    started = []
+
+    def killed(self, head, resume_state):
+        started.append([w.copy() for w in head.get_weights()])
+        raise RuntimeError("killed before phase 2's first checkpoint")
+
+    monkeypatch.setattr(trainer.Trainer, "phase2", killed)
+    run = new_run(tmp_path / "results", tiny_config(tiny_data, epochs=4, fine_tune=True, fine_tune_epochs=1,
+                                                    fine_tune_layers=5))
+    with pytest.raises(RuntimeError, match="killed"):
+        train_run(run)
+    config = run.config()
+    config["train"]["epochs"] = 6
+    run.config_path.write_text(json.dumps(config))
+    with pytest.raises(RuntimeError, match="killed"):
+        train_run(run, resume=True, console=True)
+    assert run.history()["epoch"].tolist() == [1, 2, 3, 4]  # no epoch of phase 1 past its end
+    assert len(started) == 2 and all((a == b).all() for a, b in zip(*started))
+    assert "phase 1 ended at epoch 4 and its best head went on to fine-tuning: resuming phase 2" in \
+        capsys.readouterr().err

@@ -33,3 +33,38 @@ def test_a_lock_written_without_its_folder_is_judged_by_its_pid_alone(tmp_path):
     lock_file.write_text(json.dumps(lock))
     shutil.copytree(tmp_path / "results", tmp_path / "backup")
     assert launch.read_lock(tmp_path / "backup")["run_id"] == "live"
+
+
+def test_a_lock_of_another_host_is_held_while_its_training_speaks_and_stale_once_it_has_long_been_quiet(tmp_path):
+    # A results folder on a shared drive: another machine's trainer (its pid meaning nothing here, dead as a pid
+    # of this machine) was judged dead at once, its lock taken over, and two trainings wrote into one folder. One
+    # that had died there stayed judged by a pid of this machine.
+    import os
+    import time
+
+    import pytest
+
+    from glr.training.run import RunError
+    from glr.training.train_lock import OTHER_HOST_QUIET
+
+    results = tmp_path / "results"
+    launch.acquire_lock(results, "mine")
+    lock_file = results / launch.LOCK_NAME
+    lock = {**json.loads(lock_file.read_text()), "host": "gpu-box-2", "pid": 999_999_999, "run_id": "theirs"}
+    lock_file.write_text(json.dumps(lock))
+    status = results / "runs" / "theirs" / "status.json"
+    status.parent.mkdir(parents=True)
+    status.write_text("{}")  # its training wrote its progress a moment ago
+    with pytest.raises(RunError, match=r"another training is running: theirs \(pid 999999999 on gpu-box-2, another "
+                                       r"computer\); stop it there first. If it no longer runs, its lock is free 30 "
+                                       "minutes after the run last said anything"):
+        launch.acquire_lock(results, "new")
+    assert launch.read_lock(results)["run_id"] == "theirs"
+    quiet = time.time() - OTHER_HOST_QUIET - 60
+    os.utime(lock_file, (quiet, quiet))
+    assert launch.read_lock(results)["run_id"] == "theirs"  # its status still speaks
+    os.utime(status, (quiet, quiet))
+    assert launch.read_lock(results) is None  # died there long ago
+    launch.acquire_lock(results, "new")
+    assert launch.read_lock(results)["run_id"] == "new"
+    assert json.loads(lock_file.read_text())["host"] == __import__("socket").gethostname()  # as others will see it

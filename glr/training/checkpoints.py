@@ -164,6 +164,38 @@ def ahead_of_state(run) -> dict | None:
     return last if last is not None and _reach(last) > _reach(run.checkpoint_state()) else None
 
 
+def early_stopped(state: dict | None, patience: int) -> bool:
+    """Whether early stopping ended the phase `state` records (the loop's rule: `patience` epochs without a better
+    val_loss, never at the first): a resume trains no epoch past it (glr.training.loop.train_epochs)."""
+    state = state or {}
+    try:
+        return int(state.get("epoch") or 0) > 1 and not state.get("partial") and int(state.get("wait") or 0) >= patience
+    except (TypeError, ValueError):
+        return False
+
+
+def handed_over(run, state: dict | None, patience: int) -> bool:
+    """Whether phase 1 is over and its best head went on to phase 2, though `state` still says phase 1.
+
+    The trainer moves phase 1's best.keras onto last.keras as phase 2 begins; killed before phase 2's first
+    checkpoint, state.json describes phase 1's end, last.keras holds its best head and best.keras is gone. Phase 1
+    cannot be trained on from there: its last epoch's weights are no more.
+    """
+    from glr.training.model import saved_note
+
+    state = state or {}
+    if state.get("phase") != 1 or state.get("partial") or not run.last_checkpoint.exists():
+        return False
+    # A best.keras of phase 2 (killed while writing its first checkpoint, which `reconcile` removes) is no best of phase 1.
+    if run.best_checkpoint.exists() and (saved_note(run.best_checkpoint) or {}).get("phase", 1) == 1:
+        return False
+    try:
+        ended = int(state.get("epoch") or 0) >= int(state.get("end") or 0) > 0
+    except (TypeError, ValueError):
+        ended = False
+    return ended or early_stopped(state, patience)
+
+
 def reconcile(run) -> str | None:
     """Set state.json right after a kill between the writes of one checkpoint; what was done, or None.
 
@@ -175,9 +207,28 @@ def reconcile(run) -> str | None:
     (they are: the best of more epochs), and state.json takes their val_loss, so that only a better epoch replaces
     them. Run under the training lock, before the resume reads the state.
     """
+    state, said, drop_best = _reconciled(run)
+    if not said:
+        return None
+    if drop_best:
+        run.best_checkpoint.unlink(missing_ok=True)
+    run.write_checkpoint_state(state)
+    return "; ".join(said)
+
+
+def reconciled_state(run) -> dict | None:
+    """The checkpoint state a resume goes on from: state.json as `reconcile` would set it right, writing nothing.
+
+    For the checks made before a resume starts (glr.training.resuming), and by whoever only asks whether it could.
+    """
+    return _reconciled(run)[0]
+
+
+def _reconciled(run) -> tuple[dict | None, list[str], bool]:
+    """`reconcile`'s findings: the state that agrees with the files, what it would say, and whether best.keras goes."""
     from glr.training.model import saved_note
 
-    state, said = run.checkpoint_state(), []
+    state, said, drop_best = run.checkpoint_state(), [], False
     if (last := ahead_of_state(run)) is not None:
         before = f"said epoch {state.get('epoch')}" if state else "was not written yet"
         said.append(f"{run.checkpoint_state_path.name} {before} but {run.last_checkpoint.name} holds epoch "
@@ -189,7 +240,7 @@ def reconcile(run) -> str | None:
     if state and best is not None and _reach(best) > _reach(state):
         if _reach(best)[0] != _reach(state)[0] or not isinstance(loss, (int, float)):
             # The next phase's first best (a whole classifier, not this phase's head): the resume redoes that phase.
-            run.best_checkpoint.unlink(missing_ok=True)
+            drop_best = True
             said.append(f"removed {run.best_checkpoint.name} of phase {best.get('phase')}, which the resume trains "
                         "again (the training was killed while saving it)")
         elif state.get("best_val_loss") is None or loss < state["best_val_loss"]:
@@ -197,10 +248,7 @@ def reconcile(run) -> str | None:
                         f"{loss:.4f}), written just before the training was killed: they stay the best until an "
                         "epoch does better")
             state = {**state, "best_val_loss": loss}
-    if not said:
-        return None
-    run.write_checkpoint_state(state)
-    return "; ".join(said)
+    return state, said, drop_best
 
 
 def resume_model(run, load: Callable, about: dict, inputs: tuple, classes: int):
@@ -228,14 +276,34 @@ def resume_model(run, load: Callable, about: dict, inputs: tuple, classes: int):
     try:
         model = load(path)
     except CheckpointError as exc:
-        raise CheckpointError(f"{cannot}: {exc}; delete {path.parent} to train the run again from its first "
-                              "epoch, or start a new run") from None
+        raise CheckpointError(f"{cannot}: {exc}{other_keras(path)}; delete {path.parent} to train the run again from "
+                              "its first epoch, or start a new run") from None
     took, gives = tuple(model.inputs[0].shape[1:]), model.outputs[0].shape[-1]
     if took != tuple(inputs) or gives != classes:
         raise CheckpointError(f"{cannot}: it takes inputs of shape {took} and scores {gives} classes, and the run "
                               f"needs {tuple(inputs)} and {classes} (a checkpoint of another run or backbone?); "
                               f"delete {path.parent} to train the run again from its first epoch, or start a new run")
     return model
+
+
+def other_keras(path) -> str:
+    """Words for a model file that Keras saved in another version than this machine's ("" for the same or unknown).
+
+    A run resumed on another machine (or after an upgrade) may fail to load for that alone: said, with the way back.
+    """
+    import json
+
+    import keras
+
+    try:
+        with zipfile.ZipFile(path) as archive:  # Keras writes its version in every .keras file's metadata.json
+            saved = json.loads(archive.read("metadata.json")).get("keras_version")
+    except (OSError, KeyError, ValueError, AttributeError, zipfile.BadZipFile, EOFError, RuntimeError):
+        return ""
+    if not isinstance(saved, str) or saved == keras.__version__:
+        return ""
+    return (f" (it was saved by Keras {saved}, and this machine has Keras {keras.__version__}: resume it where Keras "
+            f"{saved} is installed, or install that version)")
 
 
 def drop_half_written(run) -> str | None:

@@ -151,6 +151,8 @@ class TrainConfig:
                 kind = type(default)
                 if kind is bool and not isinstance(value, bool):
                     raise ValueError
+                if kind is int and (isinstance(value, bool) or (isinstance(value, float) and not value.is_integer())):
+                    raise ValueError  # int(2.5) is 2, int(True) 1: a count edited by hand is not cut down in silence
                 converted[name] = kind(value)
             except (TypeError, ValueError):
                 raise ConfigError(f"invalid configuration: {name} must be a {type(default).__name__}, got {value!r}") from None

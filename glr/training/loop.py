@@ -303,8 +303,10 @@ def train_epochs(trainer: "Trainer", model, phase: int, train_ds, val_ds, first_
     progress, patience = trainer.progress, trainer.cfg.patience
     saver = trainer.checkpoints(phase, epochs)
     if first_epoch > 1 and saver.epoch == first_epoch and not saver.partial and saver.wait >= patience:
-        # Early stopping ended this phase, and then something failed (saving the model, the disk full):
-        # the resume goes on from that end, without one more epoch past it.
+        # Early stopping ended this phase, then something failed (saving the model, the disk full): the resume
+        # goes on from that end, as glr.training.resuming refuses a larger --epochs for it, and says so.
+        trainer.say(f"early stopping ended phase {phase} at epoch {first_epoch} (val_loss had not improved for "
+                    f"{saver.wait} epochs): going on from its best epoch without training more")
         return True
     if saver.diverged:  # this phase ended at a loss that was no number: a resume finishes from its good weights
         from glr.training.run_table import divergence

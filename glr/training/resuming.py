@@ -31,7 +31,12 @@ RESTORED = ("state", "pid", "pid_start", "phase", "unit", "stage_started", "epoc
 def epochs_done(run: Run) -> int:
     """The epochs the run has trained, as its history (and `glr runs`) counts them."""
     history = run.history()
-    return int(history["epoch"].max()) if len(history) else 0
+    if not len(history):
+        return 0
+    last = float(history["epoch"].max())
+    if not last.is_integer() or last < 1:  # edited by hand (int(inf) would be an OverflowError)
+        raise RunError(f"{run.history_path} is damaged: its last epoch is {last:g}, not an epoch's number")
+    return int(last)
 
 
 def resumable(run: Run, epochs: int | None = None) -> Run:
@@ -53,6 +58,15 @@ def resumable(run: Run, epochs: int | None = None) -> Run:
     if on_disk(data) is None and data != demo_dir():  # the trainer makes the demo; any other dataset failed it seconds later
         raise RunError(f"run {run.id} trains on {data}, which is no longer there: put it back to resume the run, "
                        "or start a new run on another dataset")
+    from glr.training.config import ConfigError, TrainConfig  # pandas: not for importing this module
+
+    try:
+        # A setting edited by hand in config.json: said now, not by a training process that fails seconds later.
+        if isinstance(train := run.config().get("train"), dict):
+            TrainConfig.from_dict(train)
+    except ConfigError as exc:
+        raise RunError(f"run {run.id} cannot be resumed: {run.config_path} holds an {exc} (edited by hand?); put it "
+                       "right to resume the run") from None
     try:
         done = epochs_done(run)
     except RunError as exc:
@@ -71,29 +85,54 @@ def resumable(run: Run, epochs: int | None = None) -> Run:
 def diverged(run: Run) -> str:
     """Why resuming `run` would only train on a loss that is no number ("" when it would not).
 
-    Its history says the loss became NaN or inf, and no checkpoint of a phase that stopped there with good weights
-    is left (glr.training.checkpoints.Checkpoints.diverge: then a resume finishes the run from them): a run that
-    diverged before any whole epoch, or one trained on past its divergence (before glr stopped at it).
+    Its history says the loss became NaN or inf in the phase the resume goes on with, and the checkpoint it goes
+    on from (`reconciled_state`: after a kill between last.keras and state.json, last.keras' own) is not that phase
+    stopped there with good weights (glr.training.checkpoints.Checkpoints.diverge: then a resume finishes the run
+    from them): a run that diverged before any whole epoch, or one trained on past its divergence (before glr
+    stopped at it). A phase 1 that diverged and ended with its good weights, the run fine-tuning since, is resumed.
     """
-    from glr.training.checkpoints import ahead_of_state
+    import pandas as pd
+
+    from glr.training.checkpoints import reconciled_state
     from glr.training.run_table import divergence
 
-    note = divergence(run.history())
-    if not note or (run.checkpoint_state() or {}).get("diverged"):
+    state, history = reconciled_state(run) or {}, run.history()
+    if state.get("diverged"):
         return ""
-    # Killed between last.keras and state.json of that stop: the checkpoint says it (the trainer's reconcile).
-    return "" if (ahead_of_state(run) or {}).get("diverged") else note
+    if isinstance(phase := state.get("phase"), int) and "phase" in history:
+        # The phases before the checkpoint's ended (with good weights, if one diverged): the resume trains none again.
+        attrs = history.attrs
+        history = history[pd.to_numeric(history["phase"], errors="coerce").fillna(phase) >= phase]
+        history.attrs = attrs
+    return divergence(history)
 
 
 def _check_epochs(run: Run, epochs: int, done: int) -> None:
-    """RunError unless `epochs` can be the run's new total: more than it has done, and phase 1 not over."""
-    state = run.checkpoint_state() or {}
+    """RunError unless `epochs` can be the run's new total: more than it has done, and phase 1 not over.
+
+    Judged from the checkpoint the resume goes on from (`reconciled_state`: after a kill between last.keras and
+    state.json, last.keras' own), never from a state.json the trainer would set right first.
+    """
+    from glr.training.checkpoints import early_stopped, handed_over, reconciled_state
+
+    state = reconciled_state(run) or {}
     if state.get("phase") == 2:
         raise RunError(f"run {run.id} is fine-tuning (phase 2, {done} epochs done of {state.get('end')}): --epochs "
                        "sets phase 1's length, which is over; resume it without --epochs")
     if epochs <= done:
         raise RunError(f"run {run.id} has done {done} epochs, so --epochs {epochs} would end it before its next one; "
                        f"give more than {done} (its total now: {setting(run.config(), 'epochs')})")
+    if state.get("phase") != 1:
+        return
+    patience, ended = run.train_config().patience, state.get("epoch")
+    if run.settings().fine_tuned and handed_over(run, state, patience):
+        raise RunError(f"run {run.id} ended phase 1 at epoch {ended} and its best head went on to fine-tuning "
+                       "(phase 2): --epochs sets phase 1's length, which is over; resume it without --epochs")
+    if early_stopped(state, patience):
+        # As a plain resume does (glr.training.loop): an early-stopped phase is finished from its best epoch.
+        raise RunError(f"run {run.id} stopped early at epoch {ended} (val_loss had not improved for {state['wait']} "
+                       f"epochs, its patience {patience}), so --epochs {epochs} would not train it on: resume it "
+                       "without --epochs to finish it from its best epoch, or start a new run with a larger --patience")
 
 
 def set_epochs(run: Run, epochs: int | None) -> None:

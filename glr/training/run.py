@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from glr import spreadsheet
 from glr.atomic import read_json, write_csv, write_json, write_text
 from glr.errors import GlrError
+from glr.training.history_file import read_history
 from glr.training.run_results import RunResults
 from glr.training.status import STATUS_FIELDS, RunStatus, now, queued_by
 
@@ -293,12 +294,7 @@ class Run(RunStatus, RunResults):
         if not self.history_path.exists():
             return pd.DataFrame(columns=HISTORY_COLUMNS)
         try:
-            # Every writer ends the file with a newline, so a file without one was cut short.
-            if not self.history_path.read_bytes().endswith(b"\n"):
-                raise ValueError("truncated: it does not end with a newline")
-            df = pd.read_csv(self.history_path)
-            if "epoch" not in df.columns or df["epoch"].isna().any():
-                raise ValueError("no 'epoch' value in some rows")
+            df = read_history(self.history_path)  # as glr wrote it, or as a spreadsheet saved it again
         except (OSError, ValueError, pd.errors.ParserError) as exc:  # EmptyDataError is a ValueError
             raise RunError(f"{self.history_path} is damaged: {exc}") from None
         full = df.reindex(columns=HISTORY_COLUMNS + [c for c in df.columns if c not in HISTORY_COLUMNS])

@@ -5,12 +5,20 @@ over. So is a lock copied from another results folder (`rsync results/ backup/` 
 ran): it names the original's live trainer, which writes only into the original, so the copy is
 free to train. The lock records its folder's inode, and glr.training.folder_identity (the one
 owner of that rule, as for a copied run folder) tells the copy from the original.
+
+A results folder on a shared drive may be trained into from two machines. A lock written on another
+host names a process this machine cannot look at (its pid here is some other process, or none): it is
+held while its run's status or the lock was written in the last `OTHER_HOST_QUIET` seconds (a training
+rewrites its status every few seconds), and stale after that, so a training that died there frees the
+folder on its own, and one still running there is never taken over.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import socket
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -21,16 +29,42 @@ from glr.atomic import read_json, write_json
 from glr.paths import file_in_the_way
 from glr.training.folder_identity import FIELD, copied_from, folder_identity
 from glr.training.processes import pid_alive, process_start
-from glr.training.run import RunError
+from glr.training.run import RunError, runs_dir
 from glr.training.status import now
 
 LOCK_NAME = "train.lock"
 LOCK_GUARD = ".train.lock.guard"  # held while anyone reads or changes train.lock
+OTHER_HOST_QUIET = 30 * 60.0  # seconds without a word from another host's training before its lock is stale
 
 
 def _busy(lock: dict) -> RunError:
     """The error of a start refused because the training holding `lock` is running."""
+    if host := _other_host(lock):
+        return RunError(f"another training is running: {lock.get('run_id')} (pid {lock.get('pid')} on {host}, "
+                        f"another computer); stop it there first. If it no longer runs, its lock is free "
+                        f"{OTHER_HOST_QUIET / 60:.0f} minutes after the run last said anything (or delete {LOCK_NAME} "
+                        "in the results folder)")
     return RunError(f"another training is running: {lock.get('run_id')} (pid {lock.get('pid')}); stop it first")
+
+
+def _other_host(lock: dict) -> str | None:
+    """The host name of the machine that wrote `lock`, when that is not this one (None for this one, or unknown)."""
+    host = lock.get("host")
+    return host if isinstance(host, str) and host and host != socket.gethostname() else None
+
+
+def _heard_from_lately(lock: dict, results_dir) -> bool:
+    """Whether another host's training has written its run's status (or the lock) in the last OTHER_HOST_QUIET s."""
+    latest = 0.0
+    run_id = lock.get("run_id")
+    paths = [_lock_path(results_dir)] + ([runs_dir(results_dir) / run_id / "status.json"]
+                                         if isinstance(run_id, str) and run_id and "/" not in run_id else [])
+    for path in paths:
+        try:
+            latest = max(latest, path.stat().st_mtime)
+        except OSError:
+            continue
+    return time.time() - latest < OTHER_HOST_QUIET
 
 
 def _lock_path(results_dir: str | os.PathLike) -> Path:
@@ -90,6 +124,8 @@ def _held(lock: dict, results_dir: str | os.PathLike) -> bool:
     """
     if copied_from(results_dir, lock.get(FIELD)):
         return False
+    if _other_host(lock):  # its pid is another machine's: what it wrote lately is all there is to go by
+        return _heard_from_lately(lock, results_dir)
     return pid_alive(lock.get("pid"), lock.get("pid_start"), lock.get("created"))
 
 
@@ -102,7 +138,7 @@ def read_lock(results_dir: str | os.PathLike) -> dict | None:
 
 def _write_lock(results_dir, run_id: str, pid: int, exclusive: bool, pid_start: float | None = None) -> None:
     data = {"pid": pid, "pid_start": pid_start or process_start(pid), "run_id": run_id, "created": now(),
-            FIELD: folder_identity(results_dir)}
+            "host": socket.gethostname(), FIELD: folder_identity(results_dir)}
     if not exclusive:
         write_json(_lock_path(results_dir), data)
         return

@@ -39,7 +39,7 @@ from glr.backbones.registry import build_backbone
 from glr.errors import GlrError
 from glr.evaluation import readout
 from glr.training import run_data
-from glr.training.checkpoints import Checkpoints, drop_half_written, reconcile, resume_model
+from glr.training.checkpoints import Checkpoints, drop_half_written, handed_over, reconcile, resume_model
 from glr.training.cluster import (Cluster, cluster_from_env, drop_worker_run, lost_worker_message, make_strategy,
                                   off_strategy, worker_run)
 from glr.training.config import TrainConfig, setting_notes
@@ -161,6 +161,11 @@ class Trainer(FeatureStage):
                 compile_model(head, self.cfg.learning_rate, self.cfg.label_smoothing)  # the study's Adam
             first = 0
         self.run.update_status(phase=PHASES[1], epochs_pending=None)  # under way: a refusal can no longer undo --epochs
+        if first and self.settings.fine_tuned and handed_over(self.run, resume_state, self.cfg.patience):
+            # last.keras is phase 1's best head, which phase 2 had begun from: never phase 1's to train on (config.json
+            # given more epochs by hand would have), its last epoch's weights are gone.
+            self.say(f"phase 1 ended at epoch {first} and its best head went on to fine-tuning: resuming phase 2")
+            return head
         steps = int(np.ceil(len(y_train) / self.cfg.batch_size))
         # Class indices, never one-hot rows (classes x photos), and no copy of the feature tables.
         train_ds = train_dataset(train_feats, y_train, self.cfg.batch_size, self.cfg.seed)
