@@ -153,7 +153,10 @@ def lower_priority(pid: int) -> bool:
     """Run process `pid` (and the workers it starts, which inherit it) at a lower CPU priority; False if it can't."""
     try:
         proc = psutil.Process(pid)
-        proc.nice(psutil.BELOW_NORMAL_PRIORITY_CLASS if os.name == "nt" else TRAINER_NICENESS)
+        # Below the launcher's own priority, not at a fixed level: an app already started under `nice` (or as root,
+        # which may raise priority) would otherwise get a trainer as urgent as itself, or more.
+        proc.nice(psutil.BELOW_NORMAL_PRIORITY_CLASS if os.name == "nt"
+                  else min(19, os.getpriority(os.PRIO_PROCESS, 0) + TRAINER_NICENESS))
         return True
     except (psutil.Error, OSError):
         return False
