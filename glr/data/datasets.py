@@ -23,6 +23,10 @@ import pandas as pd
 from sklearn.model_selection import train_test_split
 
 from glr.data import class_names, gldv2_files
+# The curation defaults sit in a module that imports nothing, so the command line reads them without sklearn.
+from glr.data.curation_defaults import (  # noqa: F401 - read from here too
+    DEFAULT_MIN_IMAGES, DEFAULT_SEED, DEFAULT_TOP_N, DEFAULT_VAL_FRACTION, MAX_SEED, TRAIN_MIN_CLASSES,
+)
 from glr.data.dataset_path import archive_kind, dataset_root, locate, name_twins  # noqa: F401 - read from here too
 from glr.data.layouts import (
     ARCHIVES, IMAGE_EXTENSIONS, SAFE_ID_PATTERN, TRAIN_CSV, category_to_name, examples, is_system_folder,
@@ -43,13 +47,6 @@ __all__ = [
 # checks the files of the classes it keeps instead.
 MAX_ROWS_TO_CHECK = 200_000
 
-DEFAULT_TOP_N = 100
-DEFAULT_MIN_IMAGES = 2
-TRAIN_MIN_CLASSES = 2  # what training curates for: one class is nothing for a classifier to tell apart
-DEFAULT_VAL_FRACTION = 0.2
-DEFAULT_SEED = 42
-# Seeds go to sklearn's and numpy's generators, which take 0 .. 2**32 - 1 only.
-MAX_SEED = 2**32 - 1
 
 
 @dataclass
