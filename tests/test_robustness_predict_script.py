@@ -491,3 +491,34 @@ def test_predict_py_reads_or_refuses_each_photo_case_as_glr_does(script, tmp_pat
         assert capsys.readouterr().err.strip() == str(exc)
     else:
         assert np.abs(script.eval_view(path)[0] - ours).max() <= 1
+
+
+class _GoneReader(io.StringIO):
+    """A stdout whose reader has left (`| head` after its lines): every write after the first `lines` breaks the pipe."""
+
+    def __init__(self, lines: int):
+        super().__init__()
+        self.lines = lines
+
+    def write(self, text):
+        if self.getvalue().count("\n") >= self.lines:
+            raise BrokenPipeError(32, "Broken pipe")
+        return super().write(text)
+
+
+def test_predict_py_with_out_and_its_listing_cut_short_still_writes_the_csv(script, tmp_path, monkeypatch, capsys):
+    """`predict.py photos --out x.csv | head -3`: the BrokenPipeError of the listing discarded the CSV (an hour of
+    photos lost); now the CSV holds every photo and predict.py exits 141, as glr predict does."""
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for i in range(3):
+        _photo().save(photos / f"{i}.jpg")
+    monkeypatch.setattr("sys.stdout", _GoneReader(3))
+    out = tmp_path / "x.csv"
+    assert script.cli([str(photos), "--out", str(out)]) == 141
+    rows = out.read_text(encoding="utf-8-sig").splitlines()
+    assert [row.split(",")[0] for row in rows[1:]] == [str(photos / f"{i}.jpg") for i in range(3)]
+    assert capsys.readouterr().err == f"wrote {out}\n"
+    monkeypatch.setattr("sys.stdout", _GoneReader(3))  # no CSV asked for: nothing to finish, it stops at once
+    assert script.cli([str(photos)]) == 141
+    assert capsys.readouterr().err == ""

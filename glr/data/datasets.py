@@ -20,7 +20,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sklearn.model_selection import train_test_split
 
 from glr.data import class_names, gldv2_files
 # The curation defaults sit in a module that imports nothing, so the command line reads them without sklearn.
@@ -324,6 +323,8 @@ def curate(
 
 def _stratified_split(data: pd.DataFrame, val_fraction: float, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     """sklearn's stratified split, sized so each class can have an image on both sides."""
+    from sklearn.model_selection import train_test_split  # a second to import: not for reading a catalog, nor --help
+
     n, n_classes = len(data), data["landmark_id"].nunique()
     n_val = min(max(round(n * val_fraction), n_classes), n - n_classes)
     train, val = train_test_split(data, test_size=n_val, stratify=data["landmark_id"], random_state=seed)
