@@ -341,7 +341,8 @@ def example_script(fmt: str, runtime: str) -> str:
                            unsupported_rule="\n\n".join(inspect.getsource(f) for f in (
                                decode_words.refused, decode_words.decoder_missing, decode_words._other_format, decode_words._is_unsupported,
                                decode_words._unsupported, decode_words._plugin_reason, decode_words.refuse_large_icon,
-                               decode_words._icon_pixels, decode_words._palette_trns_too_long)))
+                               decode_words._icon_pixels, decode_words._palette_trns_too_long, decode_words.refuse_costly,
+                               sniff.jpeg_scans)))
 
 
 # What glr.data.sniff's refuse_known_non_images and looks_like read, copied into predict.py with them.
