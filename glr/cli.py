@@ -26,7 +26,7 @@ from glr.commands import (
     cmd_retrieval, cmd_runs,
     cmd_stop, cmd_train,
 )
-from glr.data import datasets
+from glr.data import curation_defaults as defaults
 from glr.errors import GlrError
 from glr.fetch_command import cmd_fetch
 from glr.predict_command import cmd_predict, dash_named_photo
@@ -38,14 +38,14 @@ RUN_HELP = "run id, run folder, the name given to a run, or 'latest' (the newest
 def _add_curation_args(parser: argparse.ArgumentParser, classifier: bool = False) -> None:
     """--top-n and the rest; `classifier`: a command that trains one, so --top-n 1 (one class) is refused too."""
     group = parser.add_argument_group("curation")
-    group.add_argument("--top-n", type=setting("top_n") if classifier else int_at_least(0), default=datasets.DEFAULT_TOP_N,
+    group.add_argument("--top-n", type=setting("top_n") if classifier else int_at_least(0), default=defaults.DEFAULT_TOP_N,
                        help="keep the N largest classes, 0 for all (default %(default)s)")
     # --min-images 0 or -5 was taken as 2 in silence: a class needs one training and one validation photo.
-    group.add_argument("--min-images", type=setting("min_images"), default=datasets.DEFAULT_MIN_IMAGES,
+    group.add_argument("--min-images", type=setting("min_images"), default=defaults.DEFAULT_MIN_IMAGES,
                        help="drop classes with fewer images, at least 2 (default %(default)s)")
-    group.add_argument("--val-fraction", type=setting("val_fraction", float), default=datasets.DEFAULT_VAL_FRACTION,
+    group.add_argument("--val-fraction", type=setting("val_fraction", float), default=defaults.DEFAULT_VAL_FRACTION,
                        help="share of each class held out, above 0 and below 1 (default %(default)s)")
-    group.add_argument("--seed", type=SEED, default=datasets.DEFAULT_SEED, help="seed of the split (default %(default)s)")
+    group.add_argument("--seed", type=SEED, default=defaults.DEFAULT_SEED, help="seed of the split (default %(default)s)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -86,7 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     source.add_argument("--from-urls", action="store_true", help="download from train.csv's url column (the default)")
     source.add_argument("--from-shards", metavar="FOLDER", help="take them from the release's images_NNN.tar shards in FOLDER")
     # No defaults here: a flag not given is left to glr.data.downloads, their one owner (the help reads them there).
-    from glr.data import downloads
+    from glr.data import download_settings as downloads  # its numbers alone: glr.data.downloads imports sklearn
     p.add_argument("--workers", type=int_at_least(1), help=f"parallel downloads (default {downloads.WORKERS})")
     p.add_argument("--rate", type=float_above(0, inclusive=True), help=f"requests per second at most, 0 for no limit (default {downloads.RATE:g})")
     p.add_argument("--timeout", type=float_above(0),

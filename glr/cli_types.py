@@ -10,7 +10,7 @@ import math
 import os
 from pathlib import Path
 
-from glr.data import datasets
+from glr.data.curation_defaults import MAX_SEED
 
 
 def int_at_least(low: int, high: int | None = None):
@@ -71,12 +71,14 @@ def setting(name: str, kind: type = int):
     return parse
 
 
-SEED = int_at_least(0, datasets.MAX_SEED)  # numpy's and sklearn's generators take 0 .. 2**32 - 1
+SEED = int_at_least(0, MAX_SEED)  # numpy's and sklearn's generators take 0 .. 2**32 - 1
 
 
 def submission_file(value: str) -> str:
     """predict's --out: a path ending in a slash names a folder, made if missing, to hold submission.csv."""
-    if Path(value).suffix.lower() in datasets.IMAGE_EXTENSIONS:  # `--out photos/a.jpg` wrote the CSV over the photo
+    from glr.data.layouts import IMAGE_EXTENSIONS  # pandas: imported when --out is given, not for --help
+
+    if Path(value).suffix.lower() in IMAGE_EXTENSIONS:  # `--out photos/a.jpg` wrote the CSV over the photo
         raise argparse.ArgumentTypeError(f"{value} names a photo; the submission is a CSV file (or give a folder)")
     # main() normalises --out as a Path, which drops the trailing slash: a missing "new/" became a file named "new".
     return os.path.join(value, "submission.csv") if value.endswith(("/", os.sep)) else value

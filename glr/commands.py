@@ -11,11 +11,14 @@ import sys
 import time
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from glr import paths
-from glr.data import datasets
 from glr.errors import GlrError
 from glr.inspect_command import cmd_inspect  # noqa: F401 - the CLI takes every command from here
+
+if TYPE_CHECKING:  # datasets imports pandas and sklearn (a second or two): each command imports it when it runs
+    from glr.data import datasets
 
 
 @contextmanager
@@ -80,6 +83,8 @@ def _ensure_demo(out: Path | None = None) -> Path:
 
 def _open_catalog(data: str | None) -> datasets.Catalog:
     """The dataset at `data`, or the embedded demo dataset (generated on first use)."""
+    from glr.data import datasets
+
     if data:
         return datasets.load_catalog(data)
     print("No dataset given: using the embedded demo dataset.", file=sys.stderr)
@@ -87,11 +92,14 @@ def _open_catalog(data: str | None) -> datasets.Catalog:
 
 
 def _curate(catalog: datasets.Catalog, args) -> datasets.Split:
+    from glr.data import datasets
+
     return datasets.curate(catalog, top_n=args.top_n, min_images=args.min_images, val_fraction=args.val_fraction, seed=args.seed)
 
 
 def cmd_demo_data(args) -> int:
     """Generate the embedded demo dataset."""
+    from glr.data import datasets
     from glr.demo import dataset as demo
 
     out = Path(args.out) if args.out else None
@@ -110,6 +118,7 @@ def cmd_demo_data(args) -> int:
 
 def cmd_probe(args) -> int:
     """Linear probe on frozen features (or raw pixels), k-fold accuracy."""
+    from glr.data import datasets
     from glr.evaluation.probe import fold_count, run_probe
 
     catalog = _open_catalog(args.data)
@@ -307,6 +316,7 @@ def cmd_runs(args) -> int:
 def cmd_cache(args) -> int:
     """List the user cache folder's parts and sizes; --prune removes what older versions left, --clear all but the weights."""
     from glr import cache_folder
+    from glr.data import datasets
 
     if args.prune or args.clear:
         removed = cache_folder.clear_cache(results=args.results) if args.clear else cache_folder.prune_stale()

@@ -48,6 +48,7 @@ class PredictionsCsv:
             self.columns[5:5] = ["known_score", "not_a_known_landmark", "nearest_training_photo", "nearest_landmark_id",
                                  "similarity"]
         self.target = self.tmp = None
+        self.listing_gone = False  # the stdout listing's reader left (`| head`): this CSV is finished all the same
         if not isinstance(out, str):
             self.file = getattr(out, "buffer", None)  # UTF-8 bytes, whatever the console's encoding
             self.text = out if self.file is None else None

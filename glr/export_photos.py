@@ -56,22 +56,6 @@ def opened(path, data):
         raise refused(path, data, exc) or exc from None  # None: a tRNS chunk too short, which eval_view mends
 
 
-def jpeg_scans(data):
-    """The scans of a JPEG's first picture, as glr counts them: its markers walked to its end, so a motion photo's
-    video or an EXIF thumbnail after or inside it is not counted."""
-    i, n, scans = 2, len(data), 0
-    while (i := data.find(b"\xff", i)) != -1 and i + 1 < n:
-        marker = data[i + 1]
-        if marker in (0x00, 0x01, 0xFF) or 0xD0 <= marker <= 0xD8:
-            i += 1 if marker == 0xFF else 2
-            continue
-        if marker == 0xD9:
-            break
-        scans += marker == 0xDA
-        i += 2 + int.from_bytes(data[i + 2:i + 4], "big")
-    return scans
-
-
 def eval_view(path):
     """The photo as the model expects it: RGB, resized to resize_to (bilinear), the centre input_size crop."""
     data = photo_bytes(path)
@@ -99,16 +83,8 @@ def decoded_view(path, data):
         if img.format in ("JPEG", "MPO"):  # MPO: a JPEG holding more pictures (Ultra HDR, 3D cameras)
             draft = NOTE.get("jpeg_draft_to", big)
             img.draft("RGB", (draft, draft))  # as glr decodes: a faster JPEG decode near the final size
-        # As glr, in its words: a full decode this big is more likely a bomb than a photo; a JPEG read at reduced size
-        # costs only its reduced pixels, up to a limit of its own.
-        limit = MAX_JPEG_PIXELS if img.size != (width, height) else MAX_PIXELS
-        if width * height > limit or img.size[0] * img.size[1] > MAX_PIXELS:
-            raise ImageError(f"{path}: {width}x{height} pixels is too large (limit {limit / 1_000_000:g} megapixels); "
-                             "possibly a decompression bomb")
-        # as glr: each scan of a progressive JPEG is decoded over the whole picture, and photos have a few dozen
-        if img.format in ("JPEG", "MPO") and (scans := jpeg_scans(data)) > MAX_JPEG_SCANS:
-            raise ImageError(f"{path}: a JPEG of {scans:,} scans, each decoded over the whole picture (photos have at "
-                             "most a few dozen); possibly a decompression bomb")
+        # As glr (glr.data.decode_words' refuse_costly, copied): too many pixels or a JPEG's scans, a likely bomb.
+        refuse_costly(img, (width, height), path, data, MAX_PIXELS, MAX_JPEG_PIXELS, MAX_JPEG_SCANS)
         # As glr (glr.data.orientation, glr.data.pixel_modes, copied above): turned as EXIF says without rewriting
         # its EXIF (a damaged block failed exif_transpose), then any mode to sRGB RGB, resized before a profile applies.
         try:
@@ -197,6 +173,8 @@ def photos_of(paths):
                     files.append(f)
                 elif not f.suffix:
                     skipped.append((f, "no file extension, so its type is unknown: add one (.jpg, .png, ...)"))
+                elif f.suffix.lower() == ".zip":  # predict.py opens no zip (given alone: "unzip it first"), so says so
+                    skipped.append((f, "a zip: unzip it, and give the photos inside"))
                 else:
                     skipped.append((f, f"{f.suffix} is not an image type ({', '.join(IMAGE_EXTENSIONS)})"))
             _say_skipped([(str(f), why) for f, why in skipped])

@@ -204,6 +204,8 @@ def main(paths, out=None):
         raise
     if table is not None:
         print(f"wrote {{table.commit()}}", file=sys.stderr)
+        if table.listing_gone:  # the CSV written, the BrokenPipeError goes on: cli() exits 141, as glr predict does
+            raise BrokenPipeError(errno.EPIPE, "the listing's reader left")
     return failed
 
 
@@ -232,6 +234,19 @@ def refusal(path, exc):
     return f"{{path}}: not readable as a photo ({{exc.__class__.__name__}}: {{exc}})"  # a bomb: say so and go on
 
 
+def say(table, text):
+    """A line of the listing on stdout. When its reader leaves (`predict.py photos --out x.csv | head`), the CSV is
+    finished all the same and the rest of the listing dropped (a BrokenPipeError threw away an hour's CSV)."""
+    if table is not None and table.listing_gone:
+        return
+    try:
+        print(text)
+    except BrokenPipeError:
+        if table is None or table.tmp is None:  # no CSV file to finish (--out -: the CSV is the stdout that left)
+            raise
+        table.listing_gone = True
+
+
 def predict_each(photos, table):
     """Predict `photos` one at a time (10,000 photos take no more memory than one), printing each and writing it to
     `table` (or None); the number that could not be predicted."""
@@ -254,14 +269,14 @@ def predict_each(photos, table):
             line = (f"  NOT A KNOWN LANDMARK (known score {{known:.3f}} < {{VERDICT['threshold']:.3f}})" if unknown
                     else f"  (known score {{known:.3f}})")
             line += f"; nearest training photo {{nearest['id']}} (landmark {{nearest['landmark_id']}}, similarity {{similarity:.3f}})"
-        print(path + line)
+        say(table, path + line)
         if seen is not None and similarity >= SAME_PHOTO:  # as glr predict notes it
             name = next((label["name"] for label in LABELS if str(label["landmark_id"]) == str(nearest["landmark_id"])), "")
             photo = f"training photo {{nearest['id']}}, {{one_line(name) or 'landmark ' + nearest['landmark_id']}}"
-            print(f"  note: {{TRAINING_PHOTO_NOTE.format(photo=photo, similarity=similarity)}}")
+            say(table, f"  note: {{TRAINING_PHOTO_NOTE.format(photo=photo, similarity=similarity)}}")
         top = [(LABELS[int(i)], float(scores[i])) for i in np.argsort(-scores, kind="stable")[:5]]
         for rank, (label, score) in enumerate(top, 1):
-            print(f"  {{rank}}. {{one_line(label['name'])}} (landmark {{label['landmark_id']}}): {{score:.3f}}")
+            say(table, f"  {{rank}}. {{one_line(label['name'])}} (landmark {{label['landmark_id']}}): {{score:.3f}}")
         if table is not None:
             table.predicted(path, top, seen)
     return failed
@@ -326,7 +341,8 @@ def example_script(fmt: str, runtime: str) -> str:
                            unsupported_rule="\n\n".join(inspect.getsource(f) for f in (
                                decode_words.refused, decode_words.decoder_missing, decode_words._other_format, decode_words._is_unsupported,
                                decode_words._unsupported, decode_words._plugin_reason, decode_words.refuse_large_icon,
-                               decode_words._icon_pixels, decode_words._palette_trns_too_long)))
+                               decode_words._icon_pixels, decode_words._palette_trns_too_long, decode_words.refuse_costly,
+                               sniff.jpeg_scans)))
 
 
 # What glr.data.sniff's refuse_known_non_images and looks_like read, copied into predict.py with them.

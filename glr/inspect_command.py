@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from glr import paths
-from glr.data import datasets
 
 NAME_COLUMNS = 40  # a class name wider than this is cut short, with "…", in the CLI's tables
 
@@ -22,6 +21,7 @@ def class_table(labels) -> list[str]:
 def cmd_inspect(args) -> int:
     """Describe a dataset: counts, the curated subset, problems."""
     from glr.commands import _curate, _open_catalog
+    from glr.data import datasets  # pandas and sklearn: not for `python -m glr --help`
     from glr.data.usable import undecodable_sample  # inspect lists files; a few decoded catch a folder of broken ones
 
     catalog = _open_catalog(args.data)

@@ -15,7 +15,6 @@ from pathlib import Path
 from glr import paths
 from glr.commands import PhotoProgress, find_run
 from glr.data.sniff import WEB_ADDRESS
-from glr.data.uploads import ZIP_MAX_BYTES
 from glr.errors import GlrError
 
 SKIPPED_LISTED = 20  # skipped files named one per line; the rest are counted by type
@@ -24,9 +23,6 @@ STDIN_NOT_READ = ("standard input is not read: give the photo files or a folder 
                   "save it to a file first)")
 # A folder glr made (submission.glr_folder) given where photos go: said once, as the exported predict.py says it.
 GIVE_PHOTOS = "give the photos to predict, or a folder of them: python -m glr predict RUN PHOTOS..."
-# A zip is read into memory, as the Predict page reads one; its photos are held to uploads.ZIP_MAX_BYTES, so a zip
-# twice that is mostly no photos (videos of a phone's album export): unzipped, its folder is read a photo at a time.
-ZIP_FILE_MAX_BYTES = 2 * ZIP_MAX_BYTES
 
 
 def cmd_predict(args) -> int:
@@ -176,28 +172,22 @@ def _is_zip(image: str) -> bool:
 
 def _zip_photos(path: str) -> tuple[list, bool]:
     """(the photos inside the zip at `path`, each a file-like object named "album.zip/inner/a.jpg"; whether it gave
-    none or one could not be read). Read in memory by the Predict page's rules (glr.data.uploads.read_zip_images: at
-    most 2,000 photos and 500 MB of them, no bomb inflated, unsafe names and nested zips refused), its problems on
-    stderr."""
+    none or one could not be read). Taken by the Predict page's rules (glr.data.uploads.read_zip_images: at most
+    2,000 photos and 500 MB of them, no bomb inflated, unsafe names and nested zips refused), its problems on
+    stderr; the zip itself is not read whole, only its directory and the photos taken."""
     from glr.data import uploads
 
     try:
-        size = os.path.getsize(path)
-        if size > ZIP_FILE_MAX_BYTES:
-            print(f"{path}: error: {size / uploads.MB:,.0f} MB is over the {ZIP_FILE_MAX_BYTES // uploads.MB:,} MB "
-                  "read from a zip; unzip it and give its folder", file=sys.stderr)
-            return [], True
-        data = Path(path).read_bytes()
+        inside, problems = uploads.read_zip_images(path, path, max_files=uploads.ZIP_MAX_FILES)
     except OSError as exc:
         print(f"{path}: error: cannot be read ({exc.strerror or exc})", file=sys.stderr)
         return [], True
-    inside, problems = uploads.read_zip_images(data, path, max_files=uploads.ZIP_MAX_FILES)
     for i, problem in enumerate(problems):  # with no photo inside, the last says why ("holds no images ...")
         last = not inside and i == len(problems) - 1
         print(f"{path}: error: {problem.removeprefix(f'{path}: ')}" if last else f"  {problem}", file=sys.stderr)
     damaged = any("the zip is damaged" in problem for problem in problems)  # a photo in it not predicted
     # Past the page's limits (uploads' words for them): the rest are read from the zip's folder, a photo at a time.
-    if any(p.startswith(f"{path}: only the first ") or f"skipped past {ZIP_MAX_BYTES // uploads.MB} MB" in p
+    if any(p.startswith(f"{path}: only the first ") or f"skipped past {uploads.ZIP_MAX_BYTES // uploads.MB} MB" in p
            for p in problems):
         print(f"  {path}: to predict every photo in it, unzip it and give its folder", file=sys.stderr)
     return [uploads.named_upload(f"{path}/{member}", content) for member, content in inside], damaged or not inside

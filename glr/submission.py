@@ -36,6 +36,9 @@ SUBMISSION_NOTE = ("Photos called not a known landmark are ranked after every kn
 
 # Why a folder's photos are not predicted when it cannot be listed (glr predict and the exported predict.py).
 UNLISTABLE = "a folder that cannot be listed ({}): its photos are not predicted"
+# A zip among a folder's photos is not opened: a folder is a set of photos named by their files (a Kaggle test
+# folder's ids), and a folder of backups could hold many zips of 500 MB each. Given on its own, glr predict opens one.
+ZIP_IN_FOLDER = "a zip: its photos are not read from inside a folder; give the zip on its own to predict them"
 # The files that mark a folder glr made, whose files are no photos to predict (glr predict and the exported predict.py,
 # which copies glr_folder): a run's (Run.status_path, Run.config_path) and an export's (glr.export's names).
 RUN_MARKS, EXPORT_MARKS = ("status.json", "config.json"), ("predict.py", "preprocessing.json", "labels.json")
@@ -75,6 +78,8 @@ def scan_folder(folder: str | os.PathLike) -> tuple[list[str], list[tuple[str, s
             images.append(str(path))
         elif not path.suffix:
             skipped.append((str(path), "no file extension, so its type is unknown: add one (.jpg, .png, ...)"))
+        elif path.suffix.lower() == ".zip":  # was ".zip is not an image type", where a zip given alone is opened
+            skipped.append((str(path), ZIP_IN_FOLDER))
         else:
             skipped.append((str(path), f"{path.suffix} is not an image type ({', '.join(IMAGE_EXTENSIONS)})"))
     return images, skipped

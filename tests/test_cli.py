@@ -62,6 +62,19 @@ def test_errors_are_one_line(args, message, capsys):
     assert "Traceback" not in err
 
 
+def test_importing_the_cli_imports_no_heavy_library():
+    # glr.cli took sklearn (through glr.data.datasets, for the curation defaults) and pandas (through uploads, for a
+    # zip limit): `python -m glr --help` cost about 2 s of imports before it printed a line.
+    heavy = ("sklearn", "scipy", "pandas", "tensorflow", "keras")
+    code = f"import sys, glr.cli; print([m for m in {heavy!r} if m in sys.modules])"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+    # The whole parser (what --help and every argument error need): sklearn only when a split is made.
+    code = f"import sys, glr.cli; glr.cli.build_parser(); print([m for m in {heavy[:2]!r} if m in sys.modules])"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
 def test_help_does_not_import_tensorflow():
     code = "import sys; from glr.cli import build_parser; build_parser(); print('tensorflow' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout

@@ -491,3 +491,45 @@ def test_predict_py_reads_or_refuses_each_photo_case_as_glr_does(script, tmp_pat
         assert capsys.readouterr().err.strip() == str(exc)
     else:
         assert np.abs(script.eval_view(path)[0] - ours).max() <= 1
+
+
+class _GoneReader(io.StringIO):
+    """A stdout whose reader has left (`| head` after its lines): every write after the first `lines` breaks the pipe."""
+
+    def __init__(self, lines: int):
+        super().__init__()
+        self.lines = lines
+
+    def write(self, text):
+        if self.getvalue().count("\n") >= self.lines:
+            raise BrokenPipeError(32, "Broken pipe")
+        return super().write(text)
+
+
+def test_predict_py_with_out_and_its_listing_cut_short_still_writes_the_csv(script, tmp_path, monkeypatch, capsys):
+    """`predict.py photos --out x.csv | head -3`: the BrokenPipeError of the listing discarded the CSV (an hour of
+    photos lost); now the CSV holds every photo and predict.py exits 141, as glr predict does."""
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for i in range(3):
+        _photo().save(photos / f"{i}.jpg")
+    monkeypatch.setattr("sys.stdout", _GoneReader(3))
+    out = tmp_path / "x.csv"
+    assert script.cli([str(photos), "--out", str(out)]) == 141
+    rows = out.read_text(encoding="utf-8-sig").splitlines()
+    assert [row.split(",")[0] for row in rows[1:]] == [str(photos / f"{i}.jpg") for i in range(3)]
+    assert capsys.readouterr().err == f"wrote {out}\n"
+    monkeypatch.setattr("sys.stdout", _GoneReader(3))  # no CSV asked for: nothing to finish, it stops at once
+    assert script.cli([str(photos)]) == 141
+    assert capsys.readouterr().err == ""
+
+
+def test_predict_py_says_a_zip_in_a_folder_is_to_be_unzipped(script, tmp_path, capsys):
+    """A zip among the photos was ".zip is not an image type"; predict.py opens no zip (given alone: "unzip it
+    first"), so it says the same of one in a folder. glr predict opens a zip given alone, and says to give it so."""
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    _photo().save(photos / "a.jpg")
+    (photos / "album.zip").write_bytes(b"PK\x05\x06" + bytes(18))
+    assert script.main([str(photos)]) == 0
+    assert capsys.readouterr().err == f"  skipped {photos / 'album.zip'}: a zip: unzip it, and give the photos inside\n"

@@ -272,3 +272,13 @@ def test_two_submissions_written_to_one_file_at_once_leave_one_whole(tmp_path):
     reader.join()
     assert seen and seen <= set(texts)
     assert out.read_text(encoding="utf-8") in texts and not [p for p in tmp_path.iterdir() if p != out]
+
+
+def test_a_zip_in_a_folder_of_photos_says_to_give_it_on_its_own(tmp_path):
+    # ".zip is not an image type", where the same zip given alone to glr predict has its photos predicted.
+    from glr.submission import ZIP_IN_FOLDER, scan_folder
+
+    (tmp_path / "a.jpg").write_bytes(b"\xff\xd8\xff")
+    (tmp_path / "album.ZIP").write_bytes(b"PK\x05\x06" + bytes(18))
+    assert scan_folder(tmp_path) == ([str(tmp_path / "a.jpg")], [(str(tmp_path / "album.ZIP"), ZIP_IN_FOLDER)])
+    assert ZIP_IN_FOLDER == "a zip: its photos are not read from inside a folder; give the zip on its own to predict them"

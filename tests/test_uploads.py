@@ -105,3 +105,30 @@ def test_submission_ids_of_different_photos_with_the_same_name_are_different():
     # a repeat under its first's name is that row; under another name a row of its own (its first's prediction)
     assert repeats[0] == ("b", "b") and repeats[1] == ("copy of b", "b")
     assert repeats[2][0] not in ids and repeats[2][1] == "a"
+
+
+class _Counting(io.BytesIO):
+    """A zip file that counts the bytes read from it."""
+
+    taken = 0
+
+    def read(self, size=-1):
+        data = super().read(size)
+        self.taken += len(data)
+        return data
+
+
+def test_a_zip_on_disk_is_read_a_photo_at_a_time_not_whole(tmp_path):
+    # The CLI read a zip whole into memory (and refused one over 1 GB): a phone's export of videos and a few photos.
+    video = np.random.default_rng(0).bytes(3_000_000)  # random: deflate cannot shrink it, so it stays 3 MB in the zip
+    data = zip_of({"clip.mp4": video, "a.jpg": _jpeg(1)})
+    counting = _Counting(data)
+    images, problems = uploads.read_zip_images(counting, "album.zip")
+    assert [n for n, _ in images] == ["a.jpg"] and problems == ["album.zip: 1 file that is not an image skipped (e.g. 'clip.mp4')"]
+    assert counting.taken < 100_000  # the directory and the photo, not the video
+    (tmp_path / "album.zip").write_bytes(data)
+    assert uploads.read_zip_images(tmp_path / "album.zip", "album.zip") == (images, problems)  # a path too
+    with pytest.raises(FileNotFoundError):  # the caller names it with its strerror, not "not a valid zip"
+        uploads.read_zip_images(tmp_path / "missing.zip", "missing.zip")
+    (tmp_path / "tiny.zip").write_bytes(b"PK")
+    assert uploads.read_zip_images(tmp_path / "tiny.zip", "tiny.zip") == ([], ["tiny.zip: not a valid zip archive"])

@@ -20,9 +20,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sklearn.model_selection import train_test_split
 
 from glr.data import class_names, gldv2_files
+# The curation defaults sit in a module that imports nothing, so the command line reads them without sklearn.
+from glr.data.curation_defaults import (  # noqa: F401 - read from here too
+    DEFAULT_MIN_IMAGES, DEFAULT_SEED, DEFAULT_TOP_N, DEFAULT_VAL_FRACTION, MAX_SEED, TRAIN_MIN_CLASSES,
+)
 from glr.data.dataset_path import archive_kind, dataset_root, locate, name_twins  # noqa: F401 - read from here too
 from glr.data.layouts import (
     ARCHIVES, IMAGE_EXTENSIONS, SAFE_ID_PATTERN, TRAIN_CSV, category_to_name, examples, is_system_folder,
@@ -43,13 +46,6 @@ __all__ = [
 # checks the files of the classes it keeps instead.
 MAX_ROWS_TO_CHECK = 200_000
 
-DEFAULT_TOP_N = 100
-DEFAULT_MIN_IMAGES = 2
-TRAIN_MIN_CLASSES = 2  # what training curates for: one class is nothing for a classifier to tell apart
-DEFAULT_VAL_FRACTION = 0.2
-DEFAULT_SEED = 42
-# Seeds go to sklearn's and numpy's generators, which take 0 .. 2**32 - 1 only.
-MAX_SEED = 2**32 - 1
 
 
 @dataclass
@@ -327,6 +323,8 @@ def curate(
 
 def _stratified_split(data: pd.DataFrame, val_fraction: float, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     """sklearn's stratified split, sized so each class can have an image on both sides."""
+    from sklearn.model_selection import train_test_split  # a second to import: not for reading a catalog, nor --help
+
     n, n_classes = len(data), data["landmark_id"].nunique()
     n_val = min(max(round(n * val_fraction), n_classes), n - n_classes)
     train, val = train_test_split(data, test_size=n_val, stratify=data["landmark_id"], random_state=seed)

@@ -12,7 +12,7 @@ import warnings
 
 from PIL import Image, PngImagePlugin, UnidentifiedImageError
 
-from glr.data.sniff import SUPPORTED_TEXT, looks_like
+from glr.data.sniff import SUPPORTED_TEXT, jpeg_scans, looks_like
 from glr.errors import ImageError
 
 # Pillow walks a PNG's chunks before its picture in Python at open: 500,000 empty ones (6 MB) took 4.4 s.
@@ -123,6 +123,22 @@ def refuse_large_icon(img: Image.Image, data: bytes, name: str, max_pixels: int)
     if img.format == "ICO" and (inside := _icon_pixels(data)) > max_pixels:
         raise ImageError(f"{name}: an icon holding a picture of {inside:,} pixels is too large (limit "
                          f"{max_pixels / 1_000_000:g} megapixels); possibly a decompression bomb")
+
+
+def refuse_costly(img: Image.Image, size: tuple[int, int], name: str, data: bytes, max_pixels: int,
+                  max_jpeg_pixels: int, max_jpeg_scans: int) -> None:
+    """Refuse, as a likely decompression bomb, a photo whose decode would cost far more than a photo's: over
+    `max_pixels` decoded, or (a JPEG read at reduced size, `img.size` below its full `size`) over `max_jpeg_pixels`
+    in full, or a JPEG of more than `max_jpeg_scans` scans, each decoded over the whole picture. The limits are
+    passed in, so glr.data.images' may be patched and predict.py passes the ones written into it."""
+    width, height = size
+    limit = max_jpeg_pixels if img.size != size else max_pixels
+    if width * height > limit or img.size[0] * img.size[1] > max_pixels:
+        raise ImageError(f"{name}: {width}x{height} pixels is too large (limit {limit / 1_000_000:g} megapixels); "
+                         "possibly a decompression bomb")
+    if img.format in ("JPEG", "MPO") and (scans := jpeg_scans(data)) > max_jpeg_scans:
+        raise ImageError(f"{name}: a JPEG of {scans:,} scans, each decoded over the whole picture (photos have at most "
+                         "a few dozen); possibly a decompression bomb")
 
 
 def _icon_pixels(data: bytes) -> int:

@@ -30,18 +30,13 @@ from typing import Callable, NamedTuple
 import pandas as pd
 
 from glr.data import fetch as f
+from glr.data.download_settings import DEADLINE, RATE, RETRIES, TIMEOUT, USER_AGENT, WORKERS  # noqa: F401 - read from here too
 from glr.data.rate_limit import LATER, MAX_RETRY_AFTER, SLOW_DOWN, FailingHosts, GiveUp, RateLimiter, host_of
 from glr.data.stop_switch import Stopped, StopSwitch, first_stop_only, signals_held, tracked_adapter
 
-WORKERS = 8
-RATE = 10.0  # requests per second, across the pool
-TIMEOUT = 30.0  # seconds to connect, and between two bytes of the answer
-RETRIES = 3
 BACKOFF = 1.0  # seconds; the waits are BACKOFF x 1, 2, 4...
-USER_AGENT = "glr-fetch/1.0 (GLDv2 landmark recognition toolkit; python-requests)"
 CHUNK = 64 * 1024
 RETRY_STATUS = (429, 500, 502, 503, 504)
-DEADLINE = 300.0  # seconds for one photo's whole answer: TIMEOUT alone lets a server that drips a byte at a time hold a worker for ever
 
 
 class Answer(NamedTuple):

@@ -22,10 +22,10 @@ import numpy as np
 from PIL import Image, ImageFile, PngImagePlugin, UnidentifiedImageError
 
 from glr.data.decode_words import (DECODE_ERRORS, MAX_PNG_CHUNKS, PNG_TEXT_CHUNK, SHORT_TRNS, _palette_trns_too_long, _png_chunks,
-                                   _png_without, decoder_missing, refuse_large_icon, refused)
+                                   _png_without, decoder_missing, refuse_costly, refuse_large_icon, refused)
 from glr.data.orientation import QUARTER_TURNS, orientation, upright
 from glr.data.pixel_modes import to_rgb
-from glr.data.sniff import WEB_ADDRESS, jpeg_scans, refuse_known_non_images
+from glr.data.sniff import WEB_ADDRESS, refuse_known_non_images
 from glr.errors import BlankImageError, ImageError
 from glr.paths import broken_link, printable
 
@@ -174,16 +174,7 @@ def _decode_pil(source: ImageSource, max_pixels: int = MAX_PIXELS, draft_size: i
                 # MPO: a JPEG with more pictures after the first (Android's Ultra HDR gain map, 3D cameras).
                 if draft_size and img.format in ("JPEG", "MPO"):
                     img.draft("RGB", (draft_size, draft_size))  # img.size is now the size it will decode at
-                reduced = img.size != (width, height)
-                limit = MAX_JPEG_PIXELS if reduced else max_pixels
-                if width * height > limit or img.size[0] * img.size[1] > max_pixels:
-                    raise ImageError(
-                        f"{name}: {width}x{height} pixels is too large "
-                        f"(limit {limit / 1_000_000:g} megapixels); possibly a decompression bomb"
-                    )
-                if img.format in ("JPEG", "MPO") and (scans := jpeg_scans(data)) > MAX_JPEG_SCANS:
-                    raise ImageError(f"{name}: a JPEG of {scans:,} scans, each decoded over the whole picture (photos have at most "
-                                     "a few dozen); possibly a decompression bomb")
+                refuse_costly(img, (width, height), name, data, max_pixels, MAX_JPEG_PIXELS, MAX_JPEG_SCANS)
                 img.load()
                 return to_rgb(upright(img), shrink)  # a photo's EXIF orientation: turned the way it is shown
     except ImageError:

@@ -44,16 +44,21 @@ def safe_member_name(name: str) -> str | None:
     return posixpath.join(*parts)
 
 
-def read_zip_images(data: bytes, name: str = "the zip", max_files: int = ZIP_MAX_FILES,
+def read_zip_images(data, name: str = "the zip", max_files: int = ZIP_MAX_FILES,
                     max_bytes: int = ZIP_MAX_BYTES) -> tuple[list[tuple[str, bytes]], list[str]]:
     """The images inside a zip as (member name, bytes), in name order, and the problems found.
 
-    Nothing is written to disk. Unsafe names (zip slip), non-images, encrypted members and
-    files past `max_files` or `max_bytes` (uncompressed) are skipped with a message. A file
-    that is not a zip at all gives no images and one message.
+    `data`: the zip's bytes (an upload), or its path or a binary file object, from which only the directory and
+    the photos taken are read (a 3 GB zip of videos and a few photos is not read whole). Nothing is written to
+    disk. Unsafe names (zip slip), non-images, encrypted members and files past `max_files` or `max_bytes`
+    (uncompressed) are skipped with a message. A file that is not a zip at all gives no images and one message.
     """
     try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
+        archive = zipfile.ZipFile(io.BytesIO(data) if isinstance(data, (bytes, bytearray, memoryview)) else data)
+    except OSError as exc:
+        if exc.filename is not None:
+            raise  # a path that cannot be opened: the caller's to name (its strerror), not "not a valid zip"
+        return [], [f"{name}: not a valid zip archive"]  # a seek before the start of a file, its directory lying
     except Exception:  # noqa: BLE001 - a damaged directory fails in many ways (BadZipFile, struct, EOF...)
         return [], [f"{name}: not a valid zip archive"]
     images, problems = [], []
