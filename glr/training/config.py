@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any, Callable
 
 from glr.backbones.features import ENGINES
-from glr.data import datasets
+from glr.data import curation_defaults as datasets  # the defaults alone: --help need not import pandas
 from glr.backbones.registry import DEFAULT_BACKBONE, list_backbones
 from glr.errors import GlrError
 
