@@ -16,7 +16,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from glr.data.layouts import IMAGE_EXTENSIONS, TEXT, TRAIN_CSV, examples, have, image_paths, plural
+from glr.data.layouts import (IMAGE_EXTENSIONS, TEXT, TRAIN_CSV, examples, have, image_paths, is_system_folder,
+                               looks_like_gldv2_images, plural)
 from glr.data.name_forms import twin_paths
 
 GLDV2_ID = r"[0-9a-fA-F]{16}"
@@ -128,13 +129,15 @@ def drop_missing_files(catalog, rows: pd.Index | None = None) -> None:
         for where in tries:
             candidates = where(catalog.root, df.loc[missing, "id"])
             there = _existing(candidates)
-            if there.any() and where is _misplaced_paths:
+            # Only GLDv2's tree has a place a photo can be "not in": a dataset of one's own (images/, photos beside
+            # train.csv, train/ of its own folders) keeps its photos where it likes, so a note would be noise.
+            if there.any() and where is _misplaced_paths and gldv2_tree(catalog.root):
                 shown, n = relative_examples(candidates[there][:3], catalog.root), int(there.sum())
                 catalog.problems.append(
                     f"{plural(n, 'photo')} not in GLDv2's folder for {'its' if n == 1 else 'their'} id (train/a/b/c/ for "
                     f"an id starting 'abc') but elsewhere under train/ (e.g. {shown}); used from there"
                     if os.path.isdir(os.path.join(catalog.root, "train")) else
-                    f"{plural(n, 'photo')} not where GLDv2 keeps {'it' if n == 1 else 'them'} (train/a/b/c/ for an id "
+                    f"{plural(n, 'photo')} not where GLDv2 keeps {'it' if n == 1 else 'them'} (a/b/c/ for an id "
                     f"starting 'abc') but elsewhere in the dataset folder (e.g. {shown}); used from there")
             several.update(candidates.attrs.get("several", {}))
             if there.any():
@@ -153,11 +156,34 @@ def drop_missing_files(catalog, rows: pd.Index | None = None) -> None:
                 f"{os.path.basename(_pick(paths))!r} used (GLDv2's .jpg first, else the first by name): rename the "
                 "others if they are photos of their own")
     if len(missing):
-        shown = relative_examples(df.loc[missing[:3], "path"], catalog.root)
-        catalog.problems.append(f"{plural(len(missing), 'image file')} listed in {TRAIN_CSV} not found (e.g. {shown}); skipped")
+        catalog.problems.append(f"{plural(len(missing), 'image file')} listed in {TRAIN_CSV} not found "
+                                f"({_looked_for(catalog.root, df.loc[missing[:3], 'path'])}); skipped")
         keep = np.ones(len(df), dtype=bool)
         keep[df.index.get_indexer(missing)] = False
         catalog.df = df[keep]  # a boolean filter: half the time of drop(index=...) at GLDv2's size
+
+
+def gldv2_tree(root: Path) -> bool:
+    """Whether the dataset keeps its photos in GLDv2's tree: train/a/b/c/, or a/b/c/ in the dataset folder itself
+    (GLDv2's tar shards unpacked there)."""
+    train = Path(root) / "train"
+    if train.is_dir():
+        return looks_like_gldv2_images(train)
+    try:
+        folders = [p.name for p in Path(root).iterdir()
+                   if p.is_dir() and not p.name.startswith(".") and not is_system_folder(p.name)]
+    except OSError:
+        return False
+    return bool(folders) and all(len(f) == 1 and f in "0123456789abcdef" for f in folders)
+
+
+def _looked_for(root: Path, paths: pd.Series) -> str:
+    """Where the photos of `paths` (GLDv2's path of each missing id) were looked for, as a note shows it: GLDv2's
+    path in its tree; else the file's name and the folder searched (`train/5/5.jpg` means nothing without train/)."""
+    if gldv2_tree(root):
+        return f"e.g. {relative_examples(paths, root)}"
+    where = "under train/" if os.path.isdir(os.path.join(root, "train")) else "in the dataset folder"
+    return f"e.g. {examples(os.path.basename(p) for p in paths)}, looked for anywhere {where}"
 
 
 def _flat_paths(root: Path, ids: pd.Series) -> pd.Series:
