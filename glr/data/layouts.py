@@ -22,6 +22,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import pandas as pd
 
+from glr.data.category_names import category_names, category_to_name  # noqa: F401 - category_to_name: read from here too
 from glr.data.class_access import listable
 from glr.data.csv_source import read_as_windows_1252, retry_as_windows_1252
 from glr.data.id_cells import SAFE_ID_PATTERN, is_safe_id, paths_from_elsewhere, safe_ids, unwrap_excel  # noqa: F401 - SAFE_ID_PATTERN: read from here too
@@ -85,33 +86,6 @@ def plural(n: int, word: str) -> str:
     return f"{n:,} {word}" + ("" if n == 1 else "es" if word.endswith("s") else "s")
 
 
-def category_to_name(category: str) -> str:
-    """A readable name from a Wikimedia category URL (`.../wiki/Category:Eiffel_Tower` -> "Eiffel Tower").
-
-    A URL's query and fragment (`?uselang=fr`, `#History`) and a trailing `/` are no part of the name,
-    and `index.php?title=Category:X` names X. Plain names pass through with underscores turned into spaces.
-    """
-    text = str(category).strip()
-    url = re.match(r"https?://", text, re.IGNORECASE)
-    if url:
-        parts = urlsplit(text)
-        text = parse_qs(parts.query).get("title", [parts.path])[0].rstrip("/")
-    if "Category:" in text:
-        text = text.split("Category:", 1)[1]
-    elif "/wiki/" in text:
-        text = text.rsplit("/wiki/", 1)[1]
-    elif url:  # a URL elsewhere (`https://example.com/my/Old_Bridge`): its last part names it
-        text = text.rstrip("/").rsplit("/", 1)[-1]
-    try:
-        text = unquote(text, errors="strict")
-    except UnicodeDecodeError:  # a percent-escape cut short: the name as written beats a "�"
-        pass
-    # `Category%3AX` (its colon escaped), and Wikipedias' categories in their own language (`.../Kategorie:X`).
-    text = re.sub(r"^(?i:category|kategorie|catégorie|categoría|categoria|categorie|kategori|kategoria|категория|カテゴリ|分类):",
-                  "", text)
-    return text.replace("_", " ").strip()
-
-
 def looks_like_gldv2_images(folder: Path) -> bool:
     """Whether `folder` is laid out as GLDv2's train/: sub-folders named by one hex digit."""
     try:
@@ -152,14 +126,12 @@ def read_names(root: Path) -> tuple[dict[int, str], list[str]]:
     ids = parse_labels(cats["landmark_id"])
     ok = ids.notna() & cats["category"].notna()
     ids, categories = ids[ok].astype("int64"), cats["category"][ok]
-    twice = ids.duplicated() & ~pd.Series(list(zip(ids, categories)), index=ids.index).duplicated()
-    if twice.any():
+    twice = ids.duplicated()
+    if twice.any() and (twice := twice & ~pd.DataFrame({"i": ids, "c": categories}).duplicated()).any():
         problems.append(f"{path.name}: {plural(int(ids[twice].nunique()), 'landmark_id')} given two names "
                         f"(e.g. {examples(ids[twice].tolist())}); the first name kept")
-    names: dict[int, str] = {}
-    for i, c in zip(ids, categories):
-        names.setdefault(int(i), category_to_name(c))
-    return names, problems
+    first = ~ids.duplicated()  # the first name kept, as said above
+    return dict(zip(ids[first].tolist(), category_names(categories[first]).tolist())), problems
 
 
 def read_gldv2(root: Path, csv: Path) -> tuple[pd.DataFrame, list[str]]:
