@@ -532,3 +532,29 @@ def test_a_train_csv_in_windows_1252_is_read_and_said_once(tmp_path):
     (root / "train.csv").write_bytes(b"id,landmark_id\ncaf\xe9,1\nx\xa4,2\n")  # a symbol: no evidence, refused as before
     with pytest.raises(DatasetError, match="train.csv: is not UTF-8 text; save it as UTF-8 CSV$"):
         load_catalog(root)
+
+
+def test_every_format_glr_decodes_is_an_image_type_and_no_other():
+    # .ico was decoded (ALLOWED_FORMATS) but not an image type: class folders, predict folders and upload boxes
+    # passed it over as "not an image type".
+    from PIL import Image
+
+    from glr.data.images import ALLOWED_FORMATS
+    from glr.data.layouts import IMAGE_EXTENSIONS
+
+    known = Image.registered_extensions()
+    here = {f for f in ALLOWED_FORMATS if f in known.values()}  # HEIF and AVIF: their plugin may be missing
+    assert {known[e] for e in IMAGE_EXTENSIONS if e in known} == here
+    assert {".heic", ".heif", ".avif"} <= set(IMAGE_EXTENSIONS)
+
+
+def test_a_photo_saved_as_an_icon_in_a_class_folder_is_a_photo(tmp_path):
+    from PIL import Image
+
+    for name in ("Tower", "Bridge"):
+        for i in range(2):
+            write_image(tmp_path / name / f"{i}.jpg", seed=i)
+    Image.new("RGB", (64, 48), (200, 30, 30)).save(tmp_path / "Tower" / "from_the_web.ico", sizes=[(64, 48)])
+    catalog = load_catalog(tmp_path)
+    assert sorted(Path(p).name for p in catalog.df["path"]) == ["0.jpg", "0.jpg", "1.jpg", "1.jpg", "from_the_web.ico"]
+    assert catalog.problems == []

@@ -36,9 +36,11 @@ from glr.paths import is_utf8, printable
 
 TRAIN_CSV = "train.csv"
 CATEGORY_CSV = "train_label_to_category.csv"
-# .jfif and .jpe are JPEGs too: browsers on Windows save downloaded photos as .jfif.
+# .jfif and .jpe are JPEGs too: browsers on Windows save downloaded photos as .jfif. Every format glr decodes
+# (glr.data.images.ALLOWED_FORMATS) is here, .ico too (a picture saved from a web page as its icon): else class
+# folders, predict folders and upload boxes passed over as "not an image type" a file glr reads.
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".jfif", ".jpe", ".png", ".webp", ".heic", ".heif", ".avif", ".bmp", ".gif",
-                    ".tif", ".tiff")
+                    ".tif", ".tiff", ".ico")
 # Files an OS writes into photo folders by itself (Windows' thumbnail cache and folder settings,
 # macOS' folder icon): passed over like hidden files, not listed as "not images".
 SYSTEM_FILES = {"thumbs.db", "ehthumbs.db", "desktop.ini", "icon\r"}
