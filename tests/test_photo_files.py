@@ -211,3 +211,48 @@ def test_ids_find_their_photos_across_unicode_forms(tmp_path, on_disk, in_csv, w
     catalog = load_catalog(root)
     assert len(catalog.df) == 2, catalog.problems
     assert not any("not found" in p for p in catalog.problems)
+
+
+def _bytes(fmt: str, **kw) -> bytes:
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (40, 30), (20, 120, 200)).save(buf, fmt, **kw)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("listed, fmt", [("IMG_1", "PNG"), ("IMG_1.jpg", "BMP"), ("IMG_1", "WEBP"), ("IMG_1", "TIFF")])
+def test_a_photo_file_without_an_extension_is_found_by_its_content(tmp_path, listed, fmt):
+    # `IMG_1` on disk (a card read by a script, a download saved without its extension) was "not found".
+    for i in range(2, 5):
+        write_image(tmp_path / "images" / f"IMG_{i}.jpg", seed=i)
+    (tmp_path / "images" / "IMG_1").write_bytes(_bytes("JPEG"))
+    (tmp_path / "images" / "IMG_5").write_bytes(_bytes(fmt))
+    (tmp_path / "train.csv").write_text(f"id,landmark_id\n{listed},1\nIMG_2,1\nIMG_3,2\nIMG_4,2\nIMG_5,2\n")
+    catalog = load_catalog(tmp_path)
+    assert catalog.problems == [] and len(catalog.df) == 5
+    assert {os.path.basename(p) for p in catalog.df["path"]} >= {"IMG_1", "IMG_5"}
+
+
+@pytest.mark.parametrize("content", [b"BMW service notes, 2024\n" * 4, b"<!doctype html><p>404</p>" * 3, b"",
+                                     b"BM" + (9999).to_bytes(4, "little") + b"\x00" * 60])
+def test_a_file_without_an_extension_that_is_no_photo_is_never_read_as_one(tmp_path, content):
+    for i in range(2, 5):
+        write_image(tmp_path / "images" / f"IMG_{i}.jpg", seed=i)
+    (tmp_path / "images" / "IMG_1").write_bytes(content)  # `BM`: a BMP's magic, but its size is not the file's
+    (tmp_path / "train.csv").write_text("id,landmark_id\nIMG_1,1\nIMG_2,1\nIMG_3,2\nIMG_4,2\n")
+    catalog = load_catalog(tmp_path)
+    assert len(catalog.df) == 3
+    assert catalog.problems == ["1 image file listed in train.csv not found (e.g. 'IMG_1.jpg', looked for anywhere in "
+                                "the dataset folder); skipped"]
+
+
+def test_a_photo_without_an_extension_in_its_gldv2_folder_is_not_said_moved(tmp_path):
+    root = _gldv2(tmp_path, "".join(f"{i},,{k % 2}\n" for k, i in enumerate(IDS)))
+    i = IDS[1]
+    bare = root / "train" / i[0] / i[1] / i[2] / i
+    os.rename(str(bare) + ".jpg", bare)
+    catalog = load_catalog(root)
+    assert catalog.problems == [] and str(bare) in set(catalog.df["path"])

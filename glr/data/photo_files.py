@@ -2,7 +2,8 @@
 
 `drop_missing_files` checks that each row's photo exists, looking where GLDv2's layout puts it
 (train/a/b/c/abc.jpg) and where downloads and unpacked shards leave it (train/abc.jpg, a/b/c/abc.jpg, upper-case
-ids, abc.JPG or abc.png, and last anywhere else under train/, or in the dataset folder without one: `images/`); `restore_leading_zeros` gives back the leading zeros a spreadsheet takes from an id of digits only when the photo
+ids, abc.JPG or abc.png, and last anywhere else under train/, or in the dataset folder without one: `images/`; a file named as the id with no extension, if it starts as a photo);
+`restore_leading_zeros` gives back the leading zeros a spreadsheet takes from an id of digits only when the photo
 is on disk so, and `glr fetch` then does not download it again under a name of its own; `pad_for_fetch` gives them back
 to the ids whose photo is not on disk yet, so that `glr fetch` saves it under GLDv2's id.
 """
@@ -131,8 +132,9 @@ def drop_missing_files(catalog, rows: pd.Index | None = None) -> None:
             there = _existing(candidates)
             # Only GLDv2's tree has a place a photo can be "not in": a dataset of one's own (images/, photos beside
             # train.csv, train/ of its own folders) keeps its photos where it likes, so a note would be noise.
-            if there.any() and where is _misplaced_paths and gldv2_tree(catalog.root):
-                shown, n = relative_examples(candidates[there][:3], catalog.root), int(there.sum())
+            if there.any() and where is _misplaced_paths and gldv2_tree(catalog.root) and (moved := _moved(
+                    catalog.root, df.loc[missing, "id"], candidates, there)).any():
+                shown, n = relative_examples(candidates[moved][:3], catalog.root), int(moved.sum())
                 catalog.problems.append(
                     f"{plural(n, 'photo')} not in GLDv2's folder for {'its' if n == 1 else 'their'} id (train/a/b/c/ for "
                     f"an id starting 'abc') but elsewhere under train/ (e.g. {shown}); used from there"
@@ -177,6 +179,13 @@ def gldv2_tree(root: Path) -> bool:
     return bool(folders) and all(len(f) == 1 and f in "0123456789abcdef" for f in folders)
 
 
+def _moved(root: Path, ids: pd.Series, found: pd.Series, there: np.ndarray) -> np.ndarray:
+    """Which of the photos `found` (those `there`) sit outside their id's GLDv2 folder: one found in it under no
+    extension (`train/a/b/c/abc`) was not moved."""
+    home = (image_paths(root, ids) if os.path.isdir(os.path.join(root, "train")) else _paths_without_train(root, ids))
+    return there & np.array([os.path.dirname(str(f)) != os.path.dirname(h) for f, h in zip(found, home)], dtype=bool)
+
+
 def _looked_for(root: Path, paths: pd.Series) -> str:
     """Where the photos of `paths` (GLDv2's path of each missing id) were looked for, as a note shows it: GLDv2's
     path in its tree; else the file's name and the folder searched (`train/5/5.jpg` means nothing without train/)."""
@@ -198,7 +207,7 @@ def _paths_without_train(root: Path, ids: pd.Series) -> pd.Series:
 
 def _misplaced_paths(root: Path, ids: pd.Series) -> pd.Series:
     """Where under root/train (root without one) each id's photo is (an image file named `<id>.<ext>`, in any
-    case), wherever it sits.
+    case, else a file named `<id>` alone that starts as a photo), wherever it sits.
 
     One walk of train/ in sorted order, made only when photos are missing from their places, and at most
     WALK_FILES names long: 100,000 names took 0.47 s here, so all of GLDv2's 4.1M would cost 5-20 s on
@@ -207,7 +216,7 @@ def _misplaced_paths(root: Path, ids: pd.Series) -> pd.Series:
     from glr.data.layouts import IMAGE_EXTENSIONS, is_system_file, is_system_folder
 
     # In NFC: a Mac writes names decomposed (NFD), train.csv most often not.
-    wanted, where, budget = set(ids.str.normalize("NFC").str.lower()), {}, WALK_FILES
+    wanted, where, bare, budget = set(ids.str.normalize("NFC").str.lower()), {}, {}, WALK_FILES
     top = os.path.join(root, "train") if os.path.isdir(os.path.join(root, "train")) else root
     for folder, subfolders, files in os.walk(top):
         budget -= len(files)
@@ -217,12 +226,33 @@ def _misplaced_paths(root: Path, ids: pd.Series) -> pd.Series:
         for name in sorted(files):
             stem, ext = os.path.splitext(name)
             stem = unicodedata.normalize("NFC", stem)
-            if stem.lower() in wanted and ext.lower() in IMAGE_EXTENSIONS and not is_system_file(Path(name)):
+            if is_system_file(Path(name)):
+                continue
+            if stem.lower() in wanted and ext.lower() in IMAGE_EXTENSIONS:
                 where.setdefault(stem.lower(), []).append(os.path.join(folder, name))
+            elif (whole := unicodedata.normalize("NFC", name).lower()) in wanted:  # `IMG_1`: no extension at all
+                bare.setdefault(whole, []).append(os.path.join(folder, name))
     keys = ids.str.normalize("NFC").str.lower()
-    found = pd.Series([_pick(where.get(k, [])) for k in keys], index=ids.index, dtype=object)
+    found = pd.Series([_pick(where.get(k, [])) or next(filter(is_photo, bare.get(k, [])), "") for k in keys],
+                      index=ids.index, dtype=object)
     found.attrs["several"] = {i: where[k] for i, k in zip(ids, keys) if len(where.get(k, [])) > 1}
     return found
+
+
+def is_photo(path: str) -> bool:
+    """Whether a file of no image extension (`IMG_1`, as some cameras' cards and scripts leave them) starts as a photo
+    glr decodes. Only a few are asked (ids still missing), and a weak magic is not enough: a text file may start
+    `BM`, so a BMP's header must give the file's own size."""
+    from glr.data.sniff import looks_like
+
+    try:
+        with open(path, "rb") as f:
+            head = f.read(64)
+        size = os.path.getsize(path)
+    except OSError:
+        return False
+    kind = looks_like(head)
+    return kind is not None and (kind != "BMP" or int.from_bytes(head[2:6], "little") == size)
 
 
 def _pick(paths: list[str]) -> str:
