@@ -197,7 +197,7 @@ def test_an_id_with_photos_under_several_extensions_uses_the_jpg_and_says_so(tmp
     shown = ", ".join(repr(f"IMG_1.{e}") for e in extensions)
     assert catalog.problems[-1] == (
         f"1 id has photos under several extensions (e.g. 'IMG_1': {shown}); {used!r} "
-        "used (GLDv2's .jpg first, else the first by name): rename the others if they are photos of their own")
+        "used (the .jpg first, else the first by name): rename the others if they are photos of their own")
 
 
 @pytest.mark.parametrize("on_disk, in_csv", [("cafe\u0301", "caf\u00e9"), ("caf\u00e9", "cafe\u0301")])
@@ -256,3 +256,25 @@ def test_a_photo_without_an_extension_in_its_gldv2_folder_is_not_said_moved(tmp_
     os.rename(str(bare) + ".jpg", bare)
     catalog = load_catalog(root)
     assert catalog.problems == [] and str(bare) in set(catalog.df["path"])
+
+
+@pytest.mark.parametrize("on_disk, listed, found, note", [
+    # A camera's or a scanner's 0001.jpg, its id saved by a spreadsheet as 1: every photo was "not found".
+    (["0001.jpg", "0002.png", "0003.jpg"], ["1", "2", "3"], 3,
+     "3 ids in train.csv lost their leading zeros (e.g. '1' for '0001.jpg'; saved from a spreadsheet?): their photos used"),
+    (["0012345678901234.jpg", "0002.jpg", "0003.jpg"], ["12345678901234", "0002", "0003"], 3,
+     "1 id in train.csv lost its leading zeros (e.g. '12345678901234' for '0012345678901234.jpg'; saved from a "
+     "spreadsheet?): its photo used"),
+    # 0001 listed itself: 1 is another photo, not found; 01.jpg beside 001.jpg: which one is unsure.
+    (["0001.jpg", "0002.jpg", "0003.jpg"], ["0001", "1", "0002", "0003"], 3,
+     "1 image file listed in train.csv not found (e.g. '1.jpg', looked for anywhere in the dataset folder); skipped"),
+    (["01.jpg", "001.jpg", "0002.jpg", "0003.jpg"], ["1", "0002", "0003"], 2,
+     "1 image file listed in train.csv not found (e.g. '1.jpg', looked for anywhere in the dataset folder); skipped"),
+])
+def test_ids_of_ones_own_that_lost_their_leading_zeros_find_their_photos(tmp_path, on_disk, listed, found, note):
+    for k, name in enumerate(on_disk):
+        write_image(tmp_path / "images" / name, seed=k)
+    (tmp_path / "train.csv").write_text("id,landmark_id\n" + "".join(f"{i},{k % 2}\n" for k, i in enumerate(listed)))
+    catalog = load_catalog(tmp_path)
+    assert len(catalog.df) == found and catalog.df["path"].is_unique
+    assert catalog.problems == [note]

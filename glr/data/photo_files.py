@@ -11,6 +11,7 @@ to the ids whose photo is not on disk yet, so that `glr fetch` saves it under GL
 from __future__ import annotations
 
 import os
+import re
 import unicodedata
 from pathlib import Path
 
@@ -129,6 +130,11 @@ def drop_missing_files(catalog, rows: pd.Index | None = None) -> None:
         tries.append(_misplaced_paths)
         for where in tries:
             candidates = where(catalog.root, df.loc[missing, "id"])
+            if zeros := candidates.attrs.get("zeros"):  # `0001.jpg` is id 1's only when no row lists 0001 itself
+                listed = set(df["id"][df["id"].isin({os.path.splitext(os.path.basename(f))[0] for f in zeros.values()})])
+                zeros = {i: f for i, f in zeros.items() if os.path.splitext(os.path.basename(f))[0] not in listed}
+                candidates[[i not in zeros and f in set(candidates.attrs["zeros"].values())
+                            for i, f in zip(df.loc[missing, "id"], candidates)]] = ""
             there = _existing(candidates)
             # Only GLDv2's tree has a place a photo can be "not in": a dataset of one's own (images/, photos beside
             # train.csv, train/ of its own folders) keeps its photos where it likes, so a note would be noise.
@@ -142,6 +148,11 @@ def drop_missing_files(catalog, rows: pd.Index | None = None) -> None:
                     f"{plural(n, 'photo')} not where GLDv2 keeps {'it' if n == 1 else 'them'} (a/b/c/ for an id "
                     f"starting 'abc') but elsewhere in the dataset folder (e.g. {shown}); used from there")
             several.update(candidates.attrs.get("several", {}))
+            if zeros:  # a spreadsheet read `0001` as the number 1
+                i, n = next(iter(zeros)), len(zeros)
+                catalog.problems.append(
+                    f"{plural(n, 'id')} in {TRAIN_CSV} lost {'its' if n == 1 else 'their'} leading zeros (e.g. {i!r} "
+                    f"for {os.path.basename(zeros[i])!r}; saved from a spreadsheet?): {'its photo' if n == 1 else 'their photos'} used")
             if there.any():
                 fixed = df["path"].to_numpy(dtype=object).copy() if fixed is None else fixed
                 fixed[df.index.get_indexer(missing[there])] = candidates[there].to_numpy()
@@ -155,7 +166,7 @@ def drop_missing_files(catalog, rows: pd.Index | None = None) -> None:
             shown = ", ".join(repr(os.path.basename(p)) for p in paths)
             catalog.problems.append(
                 f"{plural(len(several), 'id')} {have(len(several))} photos under several extensions (e.g. {i!r}: {shown}); "
-                f"{os.path.basename(_pick(paths))!r} used (GLDv2's .jpg first, else the first by name): rename the "
+                f"{os.path.basename(_pick(paths))!r} used (the .jpg first, else the first by name): rename the "
                 "others if they are photos of their own")
     if len(missing):
         catalog.problems.append(f"{plural(len(missing), 'image file')} listed in {TRAIN_CSV} not found "
@@ -216,7 +227,7 @@ def _misplaced_paths(root: Path, ids: pd.Series) -> pd.Series:
     from glr.data.layouts import IMAGE_EXTENSIONS, is_system_file, is_system_folder
 
     # In NFC: a Mac writes names decomposed (NFD), train.csv most often not.
-    wanted, where, bare, budget = set(ids.str.normalize("NFC").str.lower()), {}, {}, WALK_FILES
+    wanted, where, bare, zeros, budget = set(ids.str.normalize("NFC").str.lower()), {}, {}, {}, WALK_FILES
     top = os.path.join(root, "train") if os.path.isdir(os.path.join(root, "train")) else root
     for folder, subfolders, files in os.walk(top):
         budget -= len(files)
@@ -230,12 +241,16 @@ def _misplaced_paths(root: Path, ids: pd.Series) -> pd.Series:
                 continue
             if stem.lower() in wanted and ext.lower() in IMAGE_EXTENSIONS:
                 where.setdefault(stem.lower(), []).append(os.path.join(folder, name))
+            elif stem[:1] == "0" and stem.lstrip("0") in wanted and re.fullmatch("[0-9]+", stem) and ext.lower() in IMAGE_EXTENSIONS:
+                zeros.setdefault(stem.lstrip("0"), []).append(os.path.join(folder, name))  # `0001.jpg` for id 1
             elif (whole := unicodedata.normalize("NFC", name).lower()) in wanted:  # `IMG_1`: no extension at all
                 bare.setdefault(whole, []).append(os.path.join(folder, name))
     keys = ids.str.normalize("NFC").str.lower()
-    found = pd.Series([_pick(where.get(k, [])) or next(filter(is_photo, bare.get(k, [])), "") for k in keys],
-                      index=ids.index, dtype=object)
+    found = pd.Series([_pick(where.get(k, [])) or next(filter(is_photo, bare.get(k, [])), "") or
+                       (zeros[k][0] if len(zeros.get(k, [])) == 1 else "") for k in keys], index=ids.index, dtype=object)
     found.attrs["several"] = {i: where[k] for i, k in zip(ids, keys) if len(where.get(k, [])) > 1}
+    # Only a photo of one width is a sure match: `01.jpg` beside `001.jpg` leaves id 1 not found.
+    found.attrs["zeros"] = {i: f for i, k, f in zip(ids, keys, found) if f and k in zeros and f in zeros[k]}
     return found
 
 
