@@ -2,7 +2,8 @@
 
 `drop_missing_files` checks that each row's photo exists, looking where GLDv2's layout puts it
 (train/a/b/c/abc.jpg) and where downloads and unpacked shards leave it (train/abc.jpg, a/b/c/abc.jpg, upper-case
-ids, abc.JPG or abc.png, and last anywhere else under train/, or in the dataset folder without one: `images/`; a file named as the id with no extension, if it starts as a photo);
+ids, abc.JPG or abc.png, and last anywhere else under train/, or in the dataset folder without one: `images/`; a
+file named as the id with no extension, if it starts as a photo; `0001.jpg` for an id of 1 a spreadsheet wrote);
 `restore_leading_zeros` gives back the leading zeros a spreadsheet takes from an id of digits only when the photo
 is on disk so, and `glr fetch` then does not download it again under a name of its own; `pad_for_fetch` gives them back
 to the ids whose photo is not on disk yet, so that `glr fetch` saves it under GLDv2's id.
@@ -237,14 +238,18 @@ def _misplaced_paths(root: Path, ids: pd.Series) -> pd.Series:
         for name in sorted(files):
             stem, ext = os.path.splitext(name)
             stem = unicodedata.normalize("NFC", stem)
-            if is_system_file(Path(name)):
-                continue
+            # (is_system_file last: a Path per name costs a second over GLDv2's files.)
             if stem.lower() in wanted and ext.lower() in IMAGE_EXTENSIONS:
-                where.setdefault(stem.lower(), []).append(os.path.join(folder, name))
+                kind, key = where, stem.lower()
             elif stem[:1] == "0" and stem.lstrip("0") in wanted and re.fullmatch("[0-9]+", stem) and ext.lower() in IMAGE_EXTENSIONS:
-                zeros.setdefault(stem.lstrip("0"), []).append(os.path.join(folder, name))  # `0001.jpg` for id 1
-            elif (whole := unicodedata.normalize("NFC", name).lower()) in wanted:  # `IMG_1`: no extension at all
-                bare.setdefault(whole, []).append(os.path.join(folder, name))
+                kind, key = zeros, stem.lstrip("0")  # `0001.jpg` for id 1
+            elif ext.lower() not in IMAGE_EXTENSIONS and (key := unicodedata.normalize("NFC", name).lower()) in wanted:
+                # `IMG_1`: no extension at all
+                kind = bare
+            else:
+                continue
+            if not is_system_file(Path(name)):
+                kind.setdefault(key, []).append(os.path.join(folder, name))
     keys = ids.str.normalize("NFC").str.lower()
     found = pd.Series([_pick(where.get(k, [])) or next(filter(is_photo, bare.get(k, [])), "") or
                        (zeros[k][0] if len(zeros.get(k, [])) == 1 else "") for k in keys], index=ids.index, dtype=object)
