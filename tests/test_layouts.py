@@ -558,3 +558,22 @@ def test_a_photo_saved_as_an_icon_in_a_class_folder_is_a_photo(tmp_path):
     catalog = load_catalog(tmp_path)
     assert sorted(Path(p).name for p in catalog.df["path"]) == ["0.jpg", "0.jpg", "1.jpg", "1.jpg", "from_the_web.ico"]
     assert catalog.problems == []
+
+
+def test_class_folders_named_by_digits_in_train_and_val_are_classes_not_gldv2s_tree(tmp_path):
+    # Keras' layout of a digits dataset (train/0/, train/1/, val/0/...): was "has GLDv2's train/ folder of images
+    # but no train.csv", as GLDv2's train/ is folders named by one hex digit too (but folders again inside).
+    for split in ("train", "val"):
+        for c in "01":
+            for i in range(2):
+                write_image(tmp_path / split / c / f"{split}{i}.jpg", seed=i)
+    catalog = load_catalog(tmp_path)
+    assert catalog.layout == "folders" and sorted(catalog.df["name"].unique()) == ["0", "1"] and len(catalog.df) == 8
+
+
+def test_gldv2s_tree_with_a_hidden_file_in_train_is_still_gldv2s(tmp_path):
+    root = make_gldv2(tmp_path / "gld", {1: 2, 2: 2})
+    (root / "train" / ".DS_Store").write_bytes(b"\x00")
+    (root / "train.csv").unlink()
+    with pytest.raises(DatasetError, match="has GLDv2's train/ folder of images but no train.csv"):
+        load_catalog(root)

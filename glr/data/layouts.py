@@ -88,14 +88,16 @@ def plural(n: int, word: str) -> str:
     return f"{n:,} {word}" + ("" if n == 1 else "es" if word.endswith("s") else "s")
 
 
-def looks_like_gldv2_images(folder: Path) -> bool:
-    """Whether `folder` is laid out as GLDv2's train/: sub-folders named by one hex digit."""
+def looks_like_gldv2_images(folder: Path, depth: int = 2) -> bool:
+    """Whether `folder` is laid out as GLDv2's train/: sub-folders named by one hex digit, the first of them so too.
+
+    One level is not enough: Keras' layout of classes named by digits (train/0/, train/1/, photos inside) is so."""
     try:
-        children = [p for p in folder.iterdir() if not is_system_folder(p.name)] if folder.is_dir() else []
+        children = sorted(p for p in folder.iterdir() if not is_system_folder(p.name)) if folder.is_dir() else []
     except OSError:
         return False
-    return bool(children) and all(
-        p.is_dir() and len(p.name) == 1 and p.name in "0123456789abcdef" for p in children)
+    return bool(children) and all(p.is_dir() and len(p.name) == 1 and p.name in "0123456789abcdef" for p in children) \
+        and (depth <= 1 or looks_like_gldv2_images(children[0], depth - 1))
 
 
 def read_names(root: Path) -> tuple[dict[int, str], list[str]]:
