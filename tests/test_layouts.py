@@ -577,3 +577,12 @@ def test_gldv2s_tree_with_a_hidden_file_in_train_is_still_gldv2s(tmp_path):
     (root / "train.csv").unlink()
     with pytest.raises(DatasetError, match="has GLDv2's train/ folder of images but no train.csv"):
         load_catalog(root)
+
+
+def test_a_train_csv_of_ones_own_over_class_folders_named_by_one_letter_reads_its_short_ids(tmp_path):
+    # train/a/x.jpg, train/b/y.jpg: was "no usable images; ... this dataset's train/ is GLDv2's ... skipped".
+    for k, (folder, name) in enumerate([("a", "x"), ("a", "w"), ("b", "y"), ("b", "v")]):
+        write_image(tmp_path / "train" / folder / f"{name}.jpg", seed=k)
+    (tmp_path / "train.csv").write_text("id,landmark_id\nx,0\nw,0\ny,1\nv,1\n")
+    catalog = load_catalog(tmp_path)
+    assert sorted(catalog.df["id"]) == ["v", "w", "x", "y"] and catalog.problems == []
