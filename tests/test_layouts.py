@@ -586,3 +586,21 @@ def test_a_train_csv_of_ones_own_over_class_folders_named_by_one_letter_reads_it
     (tmp_path / "train.csv").write_text("id,landmark_id\nx,0\nw,0\ny,1\nv,1\n")
     catalog = load_catalog(tmp_path)
     assert sorted(catalog.df["id"]) == ["v", "w", "x", "y"] and catalog.problems == []
+
+
+def test_a_photo_without_an_extension_in_a_class_folder_is_read_and_a_text_file_is_not(tmp_path):
+    # Was skipped as "not an image" though glr reads it; a file of no extension holding text stays skipped.
+    import io
+
+    from PIL import Image
+
+    for name in ("Tower", "Bridge"):
+        for i in range(2):
+            write_image(tmp_path / name / f"{i}.jpg", seed=i)
+    buf = io.BytesIO()
+    Image.new("RGB", (40, 30), (20, 120, 200)).save(buf, "PNG")
+    (tmp_path / "Tower" / "IMG_7").write_bytes(buf.getvalue())
+    (tmp_path / "Tower" / "README").write_text("BM photos of the tower\n")
+    catalog = load_catalog(tmp_path)
+    assert sorted(Path(p).name for p in catalog.df["path"] if "Tower" in p) == ["0.jpg", "1.jpg", "IMG_7"]
+    assert any("README" in p for p in catalog.problems), catalog.problems

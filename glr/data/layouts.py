@@ -292,6 +292,8 @@ def read_class_folders(root: Path) -> tuple[pd.DataFrame, list[str]]:
     next_id = max(numeric, default=-1) + 1
     # "1" and "001" are one number but two folders: the plain spelling keeps it, the other is numbered on.
     taken = {int(f.name) for f in folders if _is_plain_int(f.name) and f.name == str(int(f.name))}
+    from glr.data.photo_files import is_photo  # (it reads this module)
+
     ids: dict[str, int] = {}  # a class's folders in several splits (train/Tower, val/Tower) are one class
     for folder in folders:
         name = folder.name.replace("_", " ").strip()  # "   " or "___": named by its id below, as GLDv2 names them
@@ -315,7 +317,8 @@ def read_class_folders(root: Path) -> tuple[pd.DataFrame, list[str]]:
                 if file.is_symlink() and not file.exists() and file.suffix.lower() in IMAGE_EXTENSIONS:
                     dangling.append(file)  # a link whose photo was moved or deleted: said, not lost in silence
                 continue
-            if file.suffix.lower() not in IMAGE_EXTENSIONS:
+            # A photo saved with no extension (`IMG_1`: a card read by a script) is read when it starts as one.
+            if file.suffix.lower() not in IMAGE_EXTENSIONS and (file.suffix or not is_photo(str(file))):
                 skipped.append(file)
                 continue
             rel = f"{prefix}/{file.relative_to(folder).with_suffix('').as_posix()}"
