@@ -231,7 +231,7 @@ def upload_and_results(run_path: str, run_id: str, stamp: tuple, k: int, n_simil
     if not in_box:  # all taken out of the box, or "Clear all": nothing of them is kept
         st.session_state.pop(app_predict_kept.KEPT_KEY, None)
     if not files and not in_box:
-        st.info("Drop one photo or many (JPEG, PNG, WebP, HEIC, AVIF, BMP, GIF, TIFF), or a zip of photos, to see what the "
+        st.info("Drop one photo or many (JPEG, PNG, WebP, HEIC, AVIF, BMP, GIF, TIFF, ICO), or a zip of photos, to see what the "
                 "model recognises, or try one of the validation photos above.")
         return
     st.button("Clear all", key="predict_clear", on_click=clear_all, icon=":material/delete_sweep:",

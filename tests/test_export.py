@@ -513,7 +513,7 @@ def test_predict_py_takes_a_folder_keeps_a_name_on_one_line_and_refuses_a_blank_
     assert err.splitlines() == [f"  skipped {path}: {why}" for path, why in scan_folder(photos)[1]] + [  # as glr lists them
         f"{photos / 'trip' / 'grey.jpg'}: a blank photo (one flat colour): nothing in it to recognise"]
     assert err.splitlines()[0] == f"  skipped {photos / 'notes.txt'}: .txt is not an image type (.jpg, .jpeg, .jfif, .jpe, " \
-        ".png, .webp, .heic, .heif, .avif, .bmp, .gif, .tif, .tiff)"
+        ".png, .webp, .heic, .heif, .avif, .bmp, .gif, .tif, .tiff, .ico)"
     from glr.data.images import BlankImageError
     from glr.predict import eval_view
 

@@ -532,3 +532,75 @@ def test_a_train_csv_in_windows_1252_is_read_and_said_once(tmp_path):
     (root / "train.csv").write_bytes(b"id,landmark_id\ncaf\xe9,1\nx\xa4,2\n")  # a symbol: no evidence, refused as before
     with pytest.raises(DatasetError, match="train.csv: is not UTF-8 text; save it as UTF-8 CSV$"):
         load_catalog(root)
+
+
+def test_every_format_glr_decodes_is_an_image_type_and_no_other():
+    # .ico was decoded (ALLOWED_FORMATS) but not an image type: class folders, predict folders and upload boxes
+    # passed it over as "not an image type".
+    from PIL import Image
+
+    from glr.data.images import ALLOWED_FORMATS
+    from glr.data.layouts import IMAGE_EXTENSIONS
+
+    known = Image.registered_extensions()
+    here = {f for f in ALLOWED_FORMATS if f in known.values()}  # HEIF and AVIF: their plugin may be missing
+    assert {known[e] for e in IMAGE_EXTENSIONS if e in known} == here
+    assert {".heic", ".heif", ".avif"} <= set(IMAGE_EXTENSIONS)
+
+
+def test_a_photo_saved_as_an_icon_in_a_class_folder_is_a_photo(tmp_path):
+    from PIL import Image
+
+    for name in ("Tower", "Bridge"):
+        for i in range(2):
+            write_image(tmp_path / name / f"{i}.jpg", seed=i)
+    Image.new("RGB", (64, 48), (200, 30, 30)).save(tmp_path / "Tower" / "from_the_web.ico", sizes=[(64, 48)])
+    catalog = load_catalog(tmp_path)
+    assert sorted(Path(p).name for p in catalog.df["path"]) == ["0.jpg", "0.jpg", "1.jpg", "1.jpg", "from_the_web.ico"]
+    assert catalog.problems == []
+
+
+def test_class_folders_named_by_digits_in_train_and_val_are_classes_not_gldv2s_tree(tmp_path):
+    # Keras' layout of a digits dataset (train/0/, train/1/, val/0/...): was "has GLDv2's train/ folder of images
+    # but no train.csv", as GLDv2's train/ is folders named by one hex digit too (but folders again inside).
+    for split in ("train", "val"):
+        for c in "01":
+            for i in range(2):
+                write_image(tmp_path / split / c / f"{split}{i}.jpg", seed=i)
+    catalog = load_catalog(tmp_path)
+    assert catalog.layout == "folders" and sorted(catalog.df["name"].unique()) == ["0", "1"] and len(catalog.df) == 8
+
+
+def test_gldv2s_tree_with_a_hidden_file_in_train_is_still_gldv2s(tmp_path):
+    root = make_gldv2(tmp_path / "gld", {1: 2, 2: 2})
+    (root / "train" / ".DS_Store").write_bytes(b"\x00")
+    (root / "train.csv").unlink()
+    with pytest.raises(DatasetError, match="has GLDv2's train/ folder of images but no train.csv"):
+        load_catalog(root)
+
+
+def test_a_train_csv_of_ones_own_over_class_folders_named_by_one_letter_reads_its_short_ids(tmp_path):
+    # train/a/x.jpg, train/b/y.jpg: was "no usable images; ... this dataset's train/ is GLDv2's ... skipped".
+    for k, (folder, name) in enumerate([("a", "x"), ("a", "w"), ("b", "y"), ("b", "v")]):
+        write_image(tmp_path / "train" / folder / f"{name}.jpg", seed=k)
+    (tmp_path / "train.csv").write_text("id,landmark_id\nx,0\nw,0\ny,1\nv,1\n")
+    catalog = load_catalog(tmp_path)
+    assert sorted(catalog.df["id"]) == ["v", "w", "x", "y"] and catalog.problems == []
+
+
+def test_a_photo_without_an_extension_in_a_class_folder_is_read_and_a_text_file_is_not(tmp_path):
+    # Was skipped as "not an image" though glr reads it; a file of no extension holding text stays skipped.
+    import io
+
+    from PIL import Image
+
+    for name in ("Tower", "Bridge"):
+        for i in range(2):
+            write_image(tmp_path / name / f"{i}.jpg", seed=i)
+    buf = io.BytesIO()
+    Image.new("RGB", (40, 30), (20, 120, 200)).save(buf, "PNG")
+    (tmp_path / "Tower" / "IMG_7").write_bytes(buf.getvalue())
+    (tmp_path / "Tower" / "README").write_text("BM photos of the tower\n")
+    catalog = load_catalog(tmp_path)
+    assert sorted(Path(p).name for p in catalog.df["path"] if "Tower" in p) == ["0.jpg", "1.jpg", "IMG_7"]
+    assert any("README" in p for p in catalog.problems), catalog.problems

@@ -152,4 +152,4 @@ def test_a_zip_holding_only_a_train_csv_says_it_holds_no_photos():
     classes, problems = classes_from_zip(zip_of({"train.csv": "id,landmark_id\n0123456789abcdef,1\n"}), "labels.zip")
     assert classes == {}
     assert problems == ["labels.zip: 1 file that is not an image skipped (e.g. 'train.csv')",
-                        "labels.zip: holds no images (jpg, jpeg, jfif, jpe, png, webp, heic, heif, avif, bmp, gif, tif, tiff)"]
+                        "labels.zip: holds no images (jpg, jpeg, jfif, jpe, png, webp, heic, heif, avif, bmp, gif, tif, tiff, ico)"]

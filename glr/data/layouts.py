@@ -22,6 +22,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import pandas as pd
 
+from glr.data.category_names import category_names, category_to_name  # noqa: F401 - category_to_name: read from here too
 from glr.data.class_access import listable
 from glr.data.csv_source import read_as_windows_1252, retry_as_windows_1252
 from glr.data.id_cells import SAFE_ID_PATTERN, is_safe_id, paths_from_elsewhere, safe_ids, unwrap_excel  # noqa: F401 - SAFE_ID_PATTERN: read from here too
@@ -35,9 +36,11 @@ from glr.paths import is_utf8, printable
 
 TRAIN_CSV = "train.csv"
 CATEGORY_CSV = "train_label_to_category.csv"
-# .jfif and .jpe are JPEGs too: browsers on Windows save downloaded photos as .jfif.
+# .jfif and .jpe are JPEGs too: browsers on Windows save downloaded photos as .jfif. Every format glr decodes
+# (glr.data.images.ALLOWED_FORMATS) is here, .ico too (a picture saved from a web page as its icon): else class
+# folders, predict folders and upload boxes passed over as "not an image type" a file glr reads.
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".jfif", ".jpe", ".png", ".webp", ".heic", ".heif", ".avif", ".bmp", ".gif",
-                    ".tif", ".tiff")
+                    ".tif", ".tiff", ".ico")
 # Files an OS writes into photo folders by itself (Windows' thumbnail cache and folder settings,
 # macOS' folder icon): passed over like hidden files, not listed as "not images".
 SYSTEM_FILES = {"thumbs.db", "ehthumbs.db", "desktop.ini", "icon\r"}
@@ -85,41 +88,16 @@ def plural(n: int, word: str) -> str:
     return f"{n:,} {word}" + ("" if n == 1 else "es" if word.endswith("s") else "s")
 
 
-def category_to_name(category: str) -> str:
-    """A readable name from a Wikimedia category URL (`.../wiki/Category:Eiffel_Tower` -> "Eiffel Tower").
+def looks_like_gldv2_images(folder: Path, depth: int = 2) -> bool:
+    """Whether `folder` is laid out as GLDv2's train/: sub-folders named by one hex digit, the first of them so too.
 
-    A URL's query and fragment (`?uselang=fr`, `#History`) and a trailing `/` are no part of the name,
-    and `index.php?title=Category:X` names X. Plain names pass through with underscores turned into spaces.
-    """
-    text = str(category).strip()
-    url = re.match(r"https?://", text, re.IGNORECASE)
-    if url:
-        parts = urlsplit(text)
-        text = parse_qs(parts.query).get("title", [parts.path])[0].rstrip("/")
-    if "Category:" in text:
-        text = text.split("Category:", 1)[1]
-    elif "/wiki/" in text:
-        text = text.rsplit("/wiki/", 1)[1]
-    elif url:  # a URL elsewhere (`https://example.com/my/Old_Bridge`): its last part names it
-        text = text.rstrip("/").rsplit("/", 1)[-1]
+    One level is not enough: Keras' layout of classes named by digits (train/0/, train/1/, photos inside) is so."""
     try:
-        text = unquote(text, errors="strict")
-    except UnicodeDecodeError:  # a percent-escape cut short: the name as written beats a "�"
-        pass
-    # `Category%3AX` (its colon escaped), and Wikipedias' categories in their own language (`.../Kategorie:X`).
-    text = re.sub(r"^(?i:category|kategorie|catégorie|categoría|categoria|categorie|kategori|kategoria|категория|カテゴリ|分类):",
-                  "", text)
-    return text.replace("_", " ").strip()
-
-
-def looks_like_gldv2_images(folder: Path) -> bool:
-    """Whether `folder` is laid out as GLDv2's train/: sub-folders named by one hex digit."""
-    try:
-        children = [p for p in folder.iterdir() if not is_system_folder(p.name)] if folder.is_dir() else []
+        children = sorted(p for p in folder.iterdir() if not is_system_folder(p.name)) if folder.is_dir() else []
     except OSError:
         return False
-    return bool(children) and all(
-        p.is_dir() and len(p.name) == 1 and p.name in "0123456789abcdef" for p in children)
+    return bool(children) and all(p.is_dir() and len(p.name) == 1 and p.name in "0123456789abcdef" for p in children) \
+        and (depth <= 1 or looks_like_gldv2_images(children[0], depth - 1))
 
 
 def read_names(root: Path) -> tuple[dict[int, str], list[str]]:
@@ -152,14 +130,12 @@ def read_names(root: Path) -> tuple[dict[int, str], list[str]]:
     ids = parse_labels(cats["landmark_id"])
     ok = ids.notna() & cats["category"].notna()
     ids, categories = ids[ok].astype("int64"), cats["category"][ok]
-    twice = ids.duplicated() & ~pd.Series(list(zip(ids, categories)), index=ids.index).duplicated()
-    if twice.any():
+    twice = ids.duplicated()
+    if twice.any() and (twice := twice & ~pd.DataFrame({"i": ids, "c": categories}).duplicated()).any():
         problems.append(f"{path.name}: {plural(int(ids[twice].nunique()), 'landmark_id')} given two names "
                         f"(e.g. {examples(ids[twice].tolist())}); the first name kept")
-    names: dict[int, str] = {}
-    for i, c in zip(ids, categories):
-        names.setdefault(int(i), category_to_name(c))
-    return names, problems
+    first = ~ids.duplicated()  # the first name kept, as said above
+    return dict(zip(ids[first].tolist(), category_names(categories[first]).tolist())), problems
 
 
 def read_gldv2(root: Path, csv: Path) -> tuple[pd.DataFrame, list[str]]:
@@ -316,6 +292,8 @@ def read_class_folders(root: Path) -> tuple[pd.DataFrame, list[str]]:
     next_id = max(numeric, default=-1) + 1
     # "1" and "001" are one number but two folders: the plain spelling keeps it, the other is numbered on.
     taken = {int(f.name) for f in folders if _is_plain_int(f.name) and f.name == str(int(f.name))}
+    from glr.data.photo_files import is_photo  # (it reads this module)
+
     ids: dict[str, int] = {}  # a class's folders in several splits (train/Tower, val/Tower) are one class
     for folder in folders:
         name = folder.name.replace("_", " ").strip()  # "   " or "___": named by its id below, as GLDv2 names them
@@ -339,7 +317,8 @@ def read_class_folders(root: Path) -> tuple[pd.DataFrame, list[str]]:
                 if file.is_symlink() and not file.exists() and file.suffix.lower() in IMAGE_EXTENSIONS:
                     dangling.append(file)  # a link whose photo was moved or deleted: said, not lost in silence
                 continue
-            if file.suffix.lower() not in IMAGE_EXTENSIONS:
+            # A photo saved with no extension (`IMG_1`: a card read by a script) is read when it starts as one.
+            if file.suffix.lower() not in IMAGE_EXTENSIONS and (file.suffix or not is_photo(str(file))):
                 skipped.append(file)
                 continue
             rel = f"{prefix}/{file.relative_to(folder).with_suffix('').as_posix()}"

@@ -2,7 +2,9 @@
 
 `drop_missing_files` checks that each row's photo exists, looking where GLDv2's layout puts it
 (train/a/b/c/abc.jpg) and where downloads and unpacked shards leave it (train/abc.jpg, a/b/c/abc.jpg, upper-case
-ids, abc.JPG or abc.png, and last anywhere else under train/, or in the dataset folder without one: `images/`); `restore_leading_zeros` gives back the leading zeros a spreadsheet takes from an id of digits only when the photo
+ids, abc.JPG or abc.png, and last anywhere else under train/, or in the dataset folder without one: `images/`; a
+file named as the id with no extension, if it starts as a photo; `0001.jpg` for an id of 1 a spreadsheet wrote);
+`restore_leading_zeros` gives back the leading zeros a spreadsheet takes from an id of digits only when the photo
 is on disk so, and `glr fetch` then does not download it again under a name of its own; `pad_for_fetch` gives them back
 to the ids whose photo is not on disk yet, so that `glr fetch` saves it under GLDv2's id.
 """
@@ -10,13 +12,15 @@ to the ids whose photo is not on disk yet, so that `glr fetch` saves it under GL
 from __future__ import annotations
 
 import os
+import re
 import unicodedata
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from glr.data.layouts import IMAGE_EXTENSIONS, TEXT, TRAIN_CSV, examples, have, image_paths, plural
+from glr.data.layouts import (IMAGE_EXTENSIONS, TEXT, TRAIN_CSV, examples, have, image_paths, is_system_folder,
+                               looks_like_gldv2_images, plural)
 from glr.data.name_forms import twin_paths
 
 GLDV2_ID = r"[0-9a-fA-F]{16}"
@@ -127,16 +131,29 @@ def drop_missing_files(catalog, rows: pd.Index | None = None) -> None:
         tries.append(_misplaced_paths)
         for where in tries:
             candidates = where(catalog.root, df.loc[missing, "id"])
+            if zeros := candidates.attrs.get("zeros"):  # `0001.jpg` is id 1's only when no row lists 0001 itself
+                listed = set(df["id"][df["id"].isin({os.path.splitext(os.path.basename(f))[0] for f in zeros.values()})])
+                zeros = {i: f for i, f in zeros.items() if os.path.splitext(os.path.basename(f))[0] not in listed}
+                candidates[[i not in zeros and f in set(candidates.attrs["zeros"].values())
+                            for i, f in zip(df.loc[missing, "id"], candidates)]] = ""
             there = _existing(candidates)
-            if there.any() and where is _misplaced_paths:
-                shown, n = relative_examples(candidates[there][:3], catalog.root), int(there.sum())
+            # Only GLDv2's tree has a place a photo can be "not in": a dataset of one's own (images/, photos beside
+            # train.csv, train/ of its own folders) keeps its photos where it likes, so a note would be noise.
+            if there.any() and where is _misplaced_paths and gldv2_tree(catalog.root) and (moved := _moved(
+                    catalog.root, df.loc[missing, "id"], candidates, there)).any():
+                shown, n = relative_examples(candidates[moved][:3], catalog.root), int(moved.sum())
                 catalog.problems.append(
                     f"{plural(n, 'photo')} not in GLDv2's folder for {'its' if n == 1 else 'their'} id (train/a/b/c/ for "
                     f"an id starting 'abc') but elsewhere under train/ (e.g. {shown}); used from there"
                     if os.path.isdir(os.path.join(catalog.root, "train")) else
-                    f"{plural(n, 'photo')} not where GLDv2 keeps {'it' if n == 1 else 'them'} (train/a/b/c/ for an id "
+                    f"{plural(n, 'photo')} not where GLDv2 keeps {'it' if n == 1 else 'them'} (a/b/c/ for an id "
                     f"starting 'abc') but elsewhere in the dataset folder (e.g. {shown}); used from there")
             several.update(candidates.attrs.get("several", {}))
+            if zeros:  # a spreadsheet read `0001` as the number 1
+                i, n = next(iter(zeros)), len(zeros)
+                catalog.problems.append(
+                    f"{plural(n, 'id')} in {TRAIN_CSV} lost {'its' if n == 1 else 'their'} leading zeros (e.g. {i!r} "
+                    f"for {os.path.basename(zeros[i])!r}; saved from a spreadsheet?): {'its photo' if n == 1 else 'their photos'} used")
             if there.any():
                 fixed = df["path"].to_numpy(dtype=object).copy() if fixed is None else fixed
                 fixed[df.index.get_indexer(missing[there])] = candidates[there].to_numpy()
@@ -150,14 +167,44 @@ def drop_missing_files(catalog, rows: pd.Index | None = None) -> None:
             shown = ", ".join(repr(os.path.basename(p)) for p in paths)
             catalog.problems.append(
                 f"{plural(len(several), 'id')} {have(len(several))} photos under several extensions (e.g. {i!r}: {shown}); "
-                f"{os.path.basename(_pick(paths))!r} used (GLDv2's .jpg first, else the first by name): rename the "
+                f"{os.path.basename(_pick(paths))!r} used (the .jpg first, else the first by name): rename the "
                 "others if they are photos of their own")
     if len(missing):
-        shown = relative_examples(df.loc[missing[:3], "path"], catalog.root)
-        catalog.problems.append(f"{plural(len(missing), 'image file')} listed in {TRAIN_CSV} not found (e.g. {shown}); skipped")
+        catalog.problems.append(f"{plural(len(missing), 'image file')} listed in {TRAIN_CSV} not found "
+                                f"({_looked_for(catalog.root, df.loc[missing[:3], 'path'])}); skipped")
         keep = np.ones(len(df), dtype=bool)
         keep[df.index.get_indexer(missing)] = False
         catalog.df = df[keep]  # a boolean filter: half the time of drop(index=...) at GLDv2's size
+
+
+def gldv2_tree(root: Path) -> bool:
+    """Whether the dataset keeps its photos in GLDv2's tree: train/a/b/c/, or a/b/c/ in the dataset folder itself
+    (GLDv2's tar shards unpacked there)."""
+    train = Path(root) / "train"
+    if train.is_dir():
+        return looks_like_gldv2_images(train)
+    try:
+        folders = [p.name for p in Path(root).iterdir()
+                   if p.is_dir() and not p.name.startswith(".") and not is_system_folder(p.name)]
+    except OSError:
+        return False
+    return bool(folders) and all(len(f) == 1 and f in "0123456789abcdef" for f in folders)
+
+
+def _moved(root: Path, ids: pd.Series, found: pd.Series, there: np.ndarray) -> np.ndarray:
+    """Which of the photos `found` (those `there`) sit outside their id's GLDv2 folder: one found in it under no
+    extension (`train/a/b/c/abc`) was not moved."""
+    home = (image_paths(root, ids) if os.path.isdir(os.path.join(root, "train")) else _paths_without_train(root, ids))
+    return there & np.array([os.path.dirname(str(f)) != os.path.dirname(h) for f, h in zip(found, home)], dtype=bool)
+
+
+def _looked_for(root: Path, paths: pd.Series) -> str:
+    """Where the photos of `paths` (GLDv2's path of each missing id) were looked for, as a note shows it: GLDv2's
+    path in its tree; else the file's name and the folder searched (`train/5/5.jpg` means nothing without train/)."""
+    if gldv2_tree(root):
+        return f"e.g. {relative_examples(paths, root)}"
+    where = "under train/" if os.path.isdir(os.path.join(root, "train")) else "in the dataset folder"
+    return f"e.g. {examples(os.path.basename(p) for p in paths)}, looked for anywhere {where}"
 
 
 def _flat_paths(root: Path, ids: pd.Series) -> pd.Series:
@@ -172,7 +219,7 @@ def _paths_without_train(root: Path, ids: pd.Series) -> pd.Series:
 
 def _misplaced_paths(root: Path, ids: pd.Series) -> pd.Series:
     """Where under root/train (root without one) each id's photo is (an image file named `<id>.<ext>`, in any
-    case), wherever it sits.
+    case, else a file named `<id>` alone that starts as a photo), wherever it sits.
 
     One walk of train/ in sorted order, made only when photos are missing from their places, and at most
     WALK_FILES names long: 100,000 names took 0.47 s here, so all of GLDv2's 4.1M would cost 5-20 s on
@@ -181,7 +228,7 @@ def _misplaced_paths(root: Path, ids: pd.Series) -> pd.Series:
     from glr.data.layouts import IMAGE_EXTENSIONS, is_system_file, is_system_folder
 
     # In NFC: a Mac writes names decomposed (NFD), train.csv most often not.
-    wanted, where, budget = set(ids.str.normalize("NFC").str.lower()), {}, WALK_FILES
+    wanted, where, bare, zeros, budget = set(ids.str.normalize("NFC").str.lower()), {}, {}, {}, WALK_FILES
     top = os.path.join(root, "train") if os.path.isdir(os.path.join(root, "train")) else root
     for folder, subfolders, files in os.walk(top):
         budget -= len(files)
@@ -191,12 +238,41 @@ def _misplaced_paths(root: Path, ids: pd.Series) -> pd.Series:
         for name in sorted(files):
             stem, ext = os.path.splitext(name)
             stem = unicodedata.normalize("NFC", stem)
-            if stem.lower() in wanted and ext.lower() in IMAGE_EXTENSIONS and not is_system_file(Path(name)):
-                where.setdefault(stem.lower(), []).append(os.path.join(folder, name))
+            # (is_system_file last: a Path per name costs a second over GLDv2's files.)
+            if stem.lower() in wanted and ext.lower() in IMAGE_EXTENSIONS:
+                kind, key = where, stem.lower()
+            elif stem[:1] == "0" and stem.lstrip("0") in wanted and re.fullmatch("[0-9]+", stem) and ext.lower() in IMAGE_EXTENSIONS:
+                kind, key = zeros, stem.lstrip("0")  # `0001.jpg` for id 1
+            elif ext.lower() not in IMAGE_EXTENSIONS and (key := unicodedata.normalize("NFC", name).lower()) in wanted:
+                # `IMG_1`: no extension at all
+                kind = bare
+            else:
+                continue
+            if not is_system_file(Path(name)):
+                kind.setdefault(key, []).append(os.path.join(folder, name))
     keys = ids.str.normalize("NFC").str.lower()
-    found = pd.Series([_pick(where.get(k, [])) for k in keys], index=ids.index, dtype=object)
+    found = pd.Series([_pick(where.get(k, [])) or next(filter(is_photo, bare.get(k, [])), "") or
+                       (zeros[k][0] if len(zeros.get(k, [])) == 1 else "") for k in keys], index=ids.index, dtype=object)
     found.attrs["several"] = {i: where[k] for i, k in zip(ids, keys) if len(where.get(k, [])) > 1}
+    # Only a photo of one width is a sure match: `01.jpg` beside `001.jpg` leaves id 1 not found.
+    found.attrs["zeros"] = {i: f for i, k, f in zip(ids, keys, found) if f and k in zeros and f in zeros[k]}
     return found
+
+
+def is_photo(path: str) -> bool:
+    """Whether a file of no image extension (`IMG_1`, as some cameras' cards and scripts leave them) starts as a photo
+    glr decodes. Only a few are asked (ids still missing), and a weak magic is not enough: a text file may start
+    `BM`, so a BMP's header must give the file's own size."""
+    from glr.data.sniff import looks_like
+
+    try:
+        with open(path, "rb") as f:
+            head = f.read(64)
+        size = os.path.getsize(path)
+    except OSError:
+        return False
+    kind = looks_like(head)
+    return kind is not None and (kind != "BMP" or int.from_bytes(head[2:6], "little") == size)
 
 
 def _pick(paths: list[str]) -> str:
