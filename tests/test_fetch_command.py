@@ -92,12 +92,13 @@ def test_download_flags_given_with_from_shards_are_said_to_be_ignored(tmp_path, 
                                                "--from-shards reads the shards one after another and ignores them")
 
 
-def test_the_download_defaults_have_one_owner_glr_data_downloads(tmp_path, server, capsys, monkeypatch):
+def test_the_download_defaults_have_one_owner_glr_data_download_settings(tmp_path, server, capsys, monkeypatch):
     # The command restated them (and its --from-shards note compared against its own copy): a default changed in
     # downloads was not the one used, and `--workers 8 --from-shards` (8 being the default) was ignored unsaid.
-    from glr.data import downloads
+    # Their owner is download_settings (downloads reads them from it), so that --help need not import downloads.
+    from glr.data import download_settings, downloads
 
-    monkeypatch.setattr(downloads, "RETRIES", 7)
+    monkeypatch.setattr(download_settings, "RETRIES", 7)
     with pytest.raises(SystemExit):
         main(["fetch", "--help"])
     assert "(default 7)" in " ".join(capsys.readouterr().out.split())  # the help reads it from there
