@@ -28,21 +28,15 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-CHROMIUM = Path("/usr/bin/chromium")
-if not CHROMIUM.exists():
-    pytest.skip(f"{CHROMIUM} is missing: run scripts/setup-tests.sh (apt-get install chromium)", allow_module_level=True)
-sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not importable: run scripts/setup-tests.sh",
-                               exc_type=ImportError)
+from chromium_browser import browser, sync_api  # noqa: F401 (browser: a fixture); skips without chromium
 
-from glr.training import launch  # noqa: E402
-from glr.training.run import RUNS_SUBDIR, Run  # noqa: E402
-from glr.training.run_table import list_runs  # noqa: E402
-from glr.training.status import ACTIVE_STATES  # noqa: E402
+from glr.training import launch
+from glr.training.run import RUNS_SUBDIR, Run
+from glr.training.run_table import list_runs
+from glr.training.status import ACTIVE_STATES
 
 ROOT = Path(__file__).resolve().parents[1]
 SCREENSHOTS = ROOT / "artifacts" / "screenshots"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--disable-quic"]
 # Navigation label -> URL path. The URL comes from the file name (pages/1_dataset.py is /dataset);
 # the labels are app_common.NAVIGATION's.
 PAGES = {"Home": "", "Dataset": "dataset", "Train": "train", "Results": "results", "Predict": "predict"}
@@ -141,14 +135,6 @@ def server(results, tiny_data, tmp_path_factory):
         for run_id, state in zip(*(list_runs(results)[c] for c in ("run_id", "state"))):
             if state in ACTIVE_STATES:  # a test failed mid-training: trainers run in their own session
                 launch.stop(Run(results / RUNS_SUBDIR / run_id), timeout=20, wait=True)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture

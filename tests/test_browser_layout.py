@@ -7,31 +7,16 @@ for these figures: seen in both) in a page of the phone's or the laptop's width.
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-CHROMIUM = Path("/usr/bin/chromium")
-if not CHROMIUM.exists():
-    pytest.skip(f"{CHROMIUM} is missing: run scripts/setup-tests.sh (apt-get install chromium)", allow_module_level=True)
-sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not importable: run scripts/setup-tests.sh",
-                               exc_type=ImportError)
+from chromium_browser import browser, sync_api  # noqa: F401 (browser: a fixture); skips without chromium
 
-from glr.evaluation import plots  # noqa: E402
+from glr.evaluation import plots
 
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--disable-quic"]
 PHONE, LAPTOP = {"width": 390, "height": 844}, {"width": 1280, "height": 900}
 STREAMLIT_GUTTER = 16  # px Streamlit leaves on each side of its main column on a phone
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 def drawn(browser, fig, viewport: dict) -> tuple[list[dict], int]:
