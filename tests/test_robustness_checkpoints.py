@@ -129,23 +129,8 @@ def test_a_kill_before_phase_2s_first_checkpoint_resumes_it_from_phase_1s_best_h
     import pytest
 
     import glr.training.trainer as trainer
-    from glr.training import checkpoints
 
-    losses = {1: 0.9, 2: 0.2, 3: 0.6, 4: 0.7}  # epoch 2 is phase 1's best, epoch 4 its last
-    count = checkpoints.Checkpoints.count
-    monkeypatch.setattr(checkpoints.Checkpoints, "count", lambda self, epoch, loss: count(self, epoch, losses[epoch]))
-    monkeypatch.setattr(checkpoints, "SAVE_INTERVAL", 0.0)
-    started = []
-
-    def killed(self, head, resume_state):
-        started.append([w.copy() for w in head.get_weights()])
-        raise RuntimeError("killed before phase 2's first checkpoint")
-
-    monkeypatch.setattr(trainer.Trainer, "phase2", killed)
-    run = new_run(tmp_path / "results", tiny_config(tiny_data, epochs=4, fine_tune=True, fine_tune_epochs=1,
-                                                    fine_tune_layers=5))
-    with pytest.raises(RuntimeError, match="killed"):
-        train_run(run)
+    run, started, killed = _killed_before_phase_2s_first_checkpoint(tmp_path, tiny_data, monkeypatch)
     assert run.checkpoint_state()["epoch"] == 4 and saved_note(run.last_checkpoint)["epoch"] == 2
     monkeypatch.undo()
     monkeypatch.setattr(trainer.Trainer, "phase2", killed)
@@ -217,10 +202,27 @@ def test_phase_1_given_more_epochs_after_its_best_head_went_on_to_phase_2_is_not
 
     import pytest
 
+    run, started, _ = _killed_before_phase_2s_first_checkpoint(tmp_path, tiny_data, monkeypatch)
+    config = run.config()
+    config["train"]["epochs"] = 6
+    run.config_path.write_text(json.dumps(config))
+    with pytest.raises(RuntimeError, match="killed"):
+        train_run(run, resume=True, console=True)
+    assert run.history()["epoch"].tolist() == [1, 2, 3, 4]  # no epoch of phase 1 past its end
+    assert len(started) == 2 and all((a == b).all() for a, b in zip(*started))
+    assert "phase 1 ended at epoch 4 and its best head went on to fine-tuning: resuming phase 2" in \
+        capsys.readouterr().err
+
+
+def _killed_before_phase_2s_first_checkpoint(tmp_path, tiny_data, monkeypatch):
+    """A fine-tuning run whose phase 1 ended at epoch 4 (its best: epoch 2), killed as phase 2 began; the run, the
+    head weights each phase 2 started from (appended to as phase 2 starts again), and the killing phase2."""
+    import pytest
+
     import glr.training.trainer as trainer
     from glr.training import checkpoints
 
-    losses = {1: 0.9, 2: 0.2, 3: 0.6, 4: 0.7}
+    losses = {1: 0.9, 2: 0.2, 3: 0.6, 4: 0.7}  # epoch 2 is phase 1's best, epoch 4 its last
     count = checkpoints.Checkpoints.count
     monkeypatch.setattr(checkpoints.Checkpoints, "count", lambda self, epoch, loss: count(self, epoch, losses[epoch]))
     monkeypatch.setattr(checkpoints, "SAVE_INTERVAL", 0.0)
@@ -235,12 +237,4 @@ def test_phase_1_given_more_epochs_after_its_best_head_went_on_to_phase_2_is_not
                                                     fine_tune_layers=5))
     with pytest.raises(RuntimeError, match="killed"):
         train_run(run)
-    config = run.config()
-    config["train"]["epochs"] = 6
-    run.config_path.write_text(json.dumps(config))
-    with pytest.raises(RuntimeError, match="killed"):
-        train_run(run, resume=True, console=True)
-    assert run.history()["epoch"].tolist() == [1, 2, 3, 4]  # no epoch of phase 1 past its end
-    assert len(started) == 2 and all((a == b).all() for a, b in zip(*started))
-    assert "phase 1 ended at epoch 4 and its best head went on to fine-tuning: resuming phase 2" in \
-        capsys.readouterr().err
+    return run, started, killed
