@@ -147,31 +147,11 @@ def test_a_photo_that_cannot_be_predicted_is_named_once_on_its_line(tmp_path, mo
 
 def test_the_top_k_and_similar_lines_widen_their_id_column_to_the_widest_id(tmp_path, monkeypatch, capsys):
     # A dataset of its own may number landmarks with 17-19 digits: a fixed 8-wide column pushed those lines out of line.
-    import glr.predict
-    from glr import predict_command
-
     top = [(1234567890123456789, "Big", 0.5), (7, "Small", 0.25), (42, "Mid", 0.125)]
     similar = [{"similarity": 0.9, "landmark_id": 12345678901234567, "name": "Big", "path": "a.jpg"},
                {"similarity": 0.8, "landmark_id": 3, "name": "Small", "path": "b.jpg"}]
 
-    class Fake:
-        backend_note, recognizer, retrieval_problem, method = None, None, "no index", "softmax"
-
-        def __init__(self, *args, **kwargs):
-            pass
-
-        def predict(self, images, k, similar):
-            return [glr.predict.Prediction(source=images[0], top=top, similar=nearest)]
-
-    nearest = similar
-    monkeypatch.setattr(predict_command, "find_run", lambda run, results: run)
-    monkeypatch.setattr(glr.predict, "Predictor", Fake)
-    (tmp_path / "x.jpg").write_bytes(b"")
-    monkeypatch.chdir(tmp_path)
-    args = argparse.Namespace(run="r", results=None, images=["x.jpg"], out=None, backend="auto", top_k=3, similar=2,
-                              unknown="last")
-    assert predict_command.cmd_predict(args) == 0
-    lines = capsys.readouterr().out.splitlines()
+    lines = _listed(tmp_path, monkeypatch, capsys, top, similar)
     top_lines, similar_lines = lines[2:5], lines[6:8]
     assert len({line.index(name) for line, name in zip(top_lines, ["Big", "Small", "Mid"])}) == 1, lines
     assert len({line.index(name) for line, name in zip(similar_lines, ["Big", "Small"])}) == 1, lines
@@ -180,32 +160,12 @@ def test_the_top_k_and_similar_lines_widen_their_id_column_to_the_widest_id(tmp_
 
 def test_confidences_read_as_the_apps_shares_and_similarities_never_round_onto_0_or_1(tmp_path, monkeypatch, capsys):
     # `{prob:6.3f}` printed 0.0004 as 0.000 (no chance) and 0.9996 as 1.000 (certain); the app says "under 0.1%".
-    import glr.predict
-    from glr import predict_command
-
     top = [(1, "Sure", 0.9996), (2, "Faint", 0.0004), (3, "Half", 0.5)]
     similar = [{"similarity": 0.99996, "landmark_id": 1, "name": "Twin", "path": "a.jpg"},
                {"similarity": 0.0004, "landmark_id": 2, "name": "Far", "path": "b.jpg"},
                {"similarity": -0.25, "landmark_id": 3, "name": "Opposite", "path": "c.jpg"}]
 
-    class Fake:
-        backend_note, recognizer, retrieval_problem, method = None, None, None, "softmax"
-
-        def __init__(self, *args, **kwargs):
-            pass
-
-        def predict(self, images, k, similar):
-            return [glr.predict.Prediction(source=images[0], top=top, similar=nearest)]
-
-    nearest = similar
-    monkeypatch.setattr(predict_command, "find_run", lambda run, results: run)
-    monkeypatch.setattr(glr.predict, "Predictor", Fake)
-    (tmp_path / "x.jpg").write_bytes(b"")
-    monkeypatch.chdir(tmp_path)
-    args = argparse.Namespace(run="r", results=None, images=["x.jpg"], out=None, backend="auto", top_k=3, similar=3,
-                              unknown="last")
-    assert predict_command.cmd_predict(args) == 0
-    lines = capsys.readouterr().out.splitlines()
+    lines = _listed(tmp_path, monkeypatch, capsys, top, similar)
     assert lines[2:5] == ["  over 99.9%         1  Sure", "  under 0.1%         2  Faint", "       50.0%         3  Half"]
     assert lines[6:9] == ["  0.99996         1  Twin  a.jpg", "   0.0004         2  Far  b.jpg",
                           "   -0.250         3  Opposite  c.jpg"]
@@ -499,3 +459,28 @@ def test_a_listing_cut_short_by_its_reader_still_writes_the_submission(tmp_path,
     with pytest.raises(BrokenPipeError):  # main makes it exit 141
         predict_command.cmd_predict(args)
     assert (tmp_path / "sub.csv").read_text().splitlines() == ["id,landmarks", "a,7 0.900000", "b,7 0.900000"]
+
+
+def _listed(tmp_path, monkeypatch, capsys, top, similar) -> list[str]:
+    """The lines `glr predict` prints for one photo predicted as `top`, with `similar` as its nearest photos."""
+    import glr.predict
+    from glr import predict_command
+
+    class Fake:
+        backend_note, recognizer, retrieval_problem, method = None, None, None, "softmax"
+
+        def __init__(self, *args, **kwargs):
+            pass
+
+        def predict(self, images, k, similar):
+            return [glr.predict.Prediction(source=images[0], top=top, similar=nearest)]
+
+    nearest = similar
+    monkeypatch.setattr(predict_command, "find_run", lambda run, results: run)
+    monkeypatch.setattr(glr.predict, "Predictor", Fake)
+    (tmp_path / "x.jpg").write_bytes(b"")
+    monkeypatch.chdir(tmp_path)
+    args = argparse.Namespace(run="r", results=None, images=["x.jpg"], out=None, backend="auto", top_k=len(top),
+                              similar=len(similar), unknown="last")
+    assert predict_command.cmd_predict(args) == 0
+    return capsys.readouterr().out.splitlines()
