@@ -19,8 +19,9 @@ import zipfile
 
 import pytest
 
-from test_browser import (  # noqa: F401 - browser and page are fixtures
-    CHROMIUM, SECOND, assert_no_error, browser, page, screenshot, settle, streamlit_server, sync_api,
+from chromium_browser import browser, sync_api  # noqa: F401 - browser is a fixture
+from test_browser import (  # noqa: F401 - page is a fixture
+    SECOND, assert_no_error, page, screenshot, settle, streamlit_server,
 )
 from glr.training import launch
 from glr.training.run import RUNS_SUBDIR, Run
