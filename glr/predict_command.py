@@ -171,26 +171,21 @@ def _is_zip(image: str) -> bool:
 
 
 def _zip_photos(path: str) -> tuple[list, bool]:
-    """(the photos inside the zip at `path`, each a file-like object named "album.zip/inner/a.jpg"; whether it gave
-    none or one could not be read). Taken by the Predict page's rules (glr.data.uploads.read_zip_images: at most
-    2,000 photos and 500 MB of them, no bomb inflated, unsafe names and nested zips refused), its problems on
-    stderr; the zip itself is not read whole, only its directory and the photos taken."""
+    """(the photos inside the zip at `path`, each read only when predicted and named "album.zip/inner/a.jpg" (uploads.
+    ZipPhoto); whether it gave none). Taken by the Predict page's rules (unsafe names and nested zips refused,
+    no bomb inflated), its problems on stderr, but not its limits of 2,000 photos and 500 MB, which keep the page's
+    memory bounded: here a photo at a time is in memory (a zip of 500 MB of phone photos held 500 MB+)."""
     from glr.data import uploads
 
     try:
-        inside, problems = uploads.read_zip_images(path, path, max_files=uploads.ZIP_MAX_FILES)
+        inside, problems = uploads.zip_photos(path, path)
     except OSError as exc:
         print(f"{path}: error: cannot be read ({exc.strerror or exc})", file=sys.stderr)
         return [], True
     for i, problem in enumerate(problems):  # with no photo inside, the last says why ("holds no images ...")
         last = not inside and i == len(problems) - 1
         print(f"{path}: error: {problem.removeprefix(f'{path}: ')}" if last else f"  {problem}", file=sys.stderr)
-    damaged = any("the zip is damaged" in problem for problem in problems)  # a photo in it not predicted
-    # Past the page's limits (uploads' words for them): the rest are read from the zip's folder, a photo at a time.
-    if any(p.startswith(f"{path}: only the first ") or f"skipped past {uploads.ZIP_MAX_BYTES // uploads.MB} MB" in p
-           for p in problems):
-        print(f"  {path}: to predict every photo in it, unzip it and give its folder", file=sys.stderr)
-    return [uploads.named_upload(f"{path}/{member}", content) for member, content in inside], damaged or not inside
+    return inside, not inside
 
 
 def _name(photo) -> str:

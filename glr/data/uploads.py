@@ -52,57 +52,113 @@ def read_zip_images(data, name: str = "the zip", max_files: int = ZIP_MAX_FILES,
     the photos taken are read (a 3 GB zip of videos and a few photos is not read whole). Nothing is written to
     disk. Unsafe names (zip slip), non-images, encrypted members and files past `max_files` or `max_bytes`
     (uncompressed) are skipped with a message. A file that is not a zip at all gives no images and one message.
+    A member without an extension is an image when its first bytes are one's, as training reads such a file.
     """
-    try:
-        archive = zipfile.ZipFile(io.BytesIO(data) if isinstance(data, (bytes, bytearray, memoryview)) else data)
-    except OSError as exc:
-        if exc.filename is not None:
-            raise  # a path that cannot be opened: the caller's to name (its strerror), not "not a valid zip"
-        return [], [f"{name}: not a valid zip archive"]  # a seek before the start of a file, its directory lying
-    except Exception:  # noqa: BLE001 - a damaged directory fails in many ways (BadZipFile, struct, EOF...)
-        return [], [f"{name}: not a valid zip archive"]
-    images, problems = [], []
-    unsafe, others, zips, encrypted, too_many, too_big = [], [], [], [], 0, 0
-    total = 0
+    archive, problems = _opened(data, name)
+    if archive is None:
+        return [], problems
+    images, damaged = [], []
     with archive:
-        for info in sorted(archive.infolist(), key=lambda i: i.filename):
-            if info.is_dir() or info.filename.startswith(ZIP_SKIPPED_PREFIXES):
-                continue
-            member = safe_member_name(info.filename)
-            if member is None:
-                unsafe.append(info.filename)
-                continue
-            # .DS_Store, Thumbs.db, a Synology NAS's @eaDir/ thumbnails: the system's, not the user's.
-            if is_system_file(PurePosixPath(member)) or any(map(is_system_folder, PurePosixPath(member).parts[:-1])):
-                continue
-            if posixpath.splitext(member)[1].lower().lstrip(".") not in IMAGE_TYPES:
-                (zips if member.lower().endswith(".zip") else others).append(member)
-                continue
-            if info.flag_bits & 0x1:
-                encrypted.append(member)
-                continue
-            if len(images) >= max_files:
-                too_many += 1
-                continue
-            # The declared size bounds what zipfile will inflate, so checking it first means
-            # a zip bomb is refused before a byte of it is decompressed.
-            if total + info.file_size > max_bytes:
-                too_big += 1
-                continue
+        taken, problems = _taken(archive, name, max_files, max_bytes, total=True)
+        for member, info in taken:
             try:
                 content = archive.read(info)
             except Exception as exc:  # noqa: BLE001 - each decompressor (zlib, bz2, lzma) has its own error type
-                problems.append(f"{name}: {member} cannot be read, the zip is damaged ({exc.__class__.__name__}: {exc})")
+                damaged.append(f"{name}: {member} cannot be read, the zip is damaged ({exc.__class__.__name__}: {exc})")
                 continue
-            total += len(content)
             images.append((member, content))
+    return images, damaged + problems
+
+
+class ZipPhoto:
+    """A photo inside a zip file on disk, named "album.zip/trip/a.jpg", whose bytes are inflated only when it is read
+    and then let go: a 500 MB zip of phone photos is predicted a photo at a time, never held in memory at once."""
+
+    def __init__(self, archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: str):
+        self._archive, self._info, self.name = archive, info, name
+
+    def read(self, size: int = -1) -> bytes:
+        """The photo's bytes, inflated now; OSError naming a damaged zip (the decoder says "cannot be read (...)")."""
+        try:
+            return self._archive.read(self._info)
+        except Exception as exc:  # noqa: BLE001 - each decompressor (zlib, bz2, lzma) has its own error type
+            raise OSError(f"the zip is damaged: {exc.__class__.__name__}: {exc}") from None
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        """Nothing to rewind: every read inflates the photo afresh (spatial verification reads it twice)."""
+        return 0
+
+
+def zip_photos(path, name: str, max_photo_bytes: int = ZIP_MAX_BYTES) -> tuple[list[ZipPhoto], list[str]]:
+    """The photos inside the zip at `path`, each a ZipPhoto read only when predicted, in name order, and the problems.
+
+    For `glr predict`, which holds one photo at a time: no limit on how many photos or their total size (the Predict
+    page's, read_zip_images's, keep its memory bounded), but a photo over `max_photo_bytes` uncompressed (a zip bomb
+    named a.jpg) is skipped before a byte of it is inflated. OSError when the file itself cannot be opened.
+    """
+    archive, problems = _opened(path, name)
+    if archive is None:
+        return [], problems
+    taken, problems = _taken(archive, name, None, max_photo_bytes, total=False)
+    if not taken:
+        archive.close()
+    return [ZipPhoto(archive, info, f"{name}/{member}") for member, info in taken], problems
+
+
+def _opened(data, name: str) -> tuple[zipfile.ZipFile | None, list[str]]:
+    """(the zip of `data`: bytes, a path or a binary file, or None, [why not]); OSError when a path cannot be opened."""
+    try:
+        return zipfile.ZipFile(io.BytesIO(data) if isinstance(data, (bytes, bytearray, memoryview)) else data), []
+    except OSError as exc:
+        if exc.filename is not None:
+            raise  # a path that cannot be opened: the caller's to name (its strerror), not "not a valid zip"
+        return None, [f"{name}: not a valid zip archive"]  # a seek before the start of a file, its directory lying
+    except Exception:  # noqa: BLE001 - a damaged directory fails in many ways (BadZipFile, struct, EOF...)
+        return None, [f"{name}: not a valid zip archive"]
+
+
+def _taken(archive: zipfile.ZipFile, name: str, max_files: int | None, max_bytes: int,
+           total: bool) -> tuple[list[tuple[str, zipfile.ZipInfo]], list[str]]:
+    """The images of `archive` to read, as (safe member name, info) in name order, and the problems of the others.
+
+    `max_bytes` bounds the images' sizes taken together (`total`) or each one's; `max_files` (None: none) their number.
+    The sizes are the directory's: zipfile never inflates a member past its declared size, so a bomb is refused
+    before a byte of it is decompressed."""
+    taken, problems = [], []
+    unsafe, others, zips, encrypted, too_many, too_big = [], [], [], [], 0, 0
+    size = 0
+    for info in sorted(archive.infolist(), key=lambda i: i.filename):
+        if info.is_dir() or info.filename.startswith(ZIP_SKIPPED_PREFIXES):
+            continue
+        member = safe_member_name(info.filename)
+        if member is None:
+            unsafe.append(info.filename)
+            continue
+        # .DS_Store, Thumbs.db, a Synology NAS's @eaDir/ thumbnails: the system's, not the user's.
+        if is_system_file(PurePosixPath(member)) or any(map(is_system_folder, PurePosixPath(member).parts[:-1])):
+            continue
+        extension = posixpath.splitext(member)[1].lower().lstrip(".")
+        if extension not in IMAGE_TYPES and (extension or not _starts_as_photo(archive, info)):
+            (zips if member.lower().endswith(".zip") else others).append(member)
+            continue
+        if info.flag_bits & 0x1:
+            encrypted.append(member)
+            continue
+        if max_files is not None and len(taken) >= max_files:
+            too_many += 1
+            continue
+        if (size if total else 0) + info.file_size > max_bytes:
+            too_big += 1
+            continue
+        size += info.file_size
+        taken.append((member, info))
     if unsafe:
         problems.append(f"{name}: {plural(len(unsafe), 'file')} with unsafe paths skipped (e.g. {unsafe[0]!r}); "
                         "nothing is extracted, so they could not escape")
     if others:
         problems.append(f"{name}: {plural(len(others), 'file')} that {'is not an image' if len(others) == 1 else 'are not images'} "
                         f"skipped (e.g. {others[0]!r})")
-    if zips:  # not opened: a zip in a zip in a zip... would be a bomb the limits below never see
+    if zips:  # not opened: a zip in a zip in a zip... would be a bomb the limits never see
         problems.append(f"{name}: {plural(len(zips), 'zip')} inside it not opened (e.g. {zips[0]!r}); "
                         "drop the photos in it, or that zip itself")
     if encrypted:
@@ -110,10 +166,28 @@ def read_zip_images(data, name: str = "the zip", max_files: int = ZIP_MAX_FILES,
     if too_many:
         problems.append(f"{name}: only the first {max_files} images are used; {too_many} more skipped")
     if too_big:
-        problems.append(f"{name}: {plural(too_big, 'image')} skipped past {max_bytes // MB} MB uncompressed")
-    if not images and len(problems) == bool(others):  # only the files skipped as no images say nothing of photos
+        problems.append(f"{name}: {plural(too_big, 'image')} skipped past {max_bytes // MB} MB uncompressed"
+                        + ("" if total else " each (no photo is that big: a zip bomb?)"))
+    if not taken and len(problems) == bool(others):  # only the files skipped as no images say nothing of photos
         problems.append(f"{name}: holds no images ({', '.join(IMAGE_TYPES)})")
-    return images, problems
+    return taken, problems
+
+
+def _starts_as_photo(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bool:
+    """Whether a member without an extension (`IMG_1`) starts as a photo glr decodes, by the rule training reads such a
+    file by (glr.data.photo_files.is_photo): its magic bytes, and a BMP's header giving the file's own size. Only its
+    first bytes are inflated; an encrypted or damaged member is no photo here."""
+    from glr.data.sniff import looks_like
+
+    if info.flag_bits & 0x1:
+        return False
+    try:
+        with archive.open(info) as member:
+            head = member.read(64)
+    except Exception:  # noqa: BLE001 - a damaged member: left out as the other files are
+        return False
+    kind = looks_like(head)
+    return kind is not None and (kind != "BMP" or int.from_bytes(head[2:6], "little") == info.file_size)
 
 
 def expand_uploads(files: Iterable[tuple[str, bytes]],
