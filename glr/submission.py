@@ -19,6 +19,7 @@ import pandas as pd
 from glr.atomic import csv_text, write_csv  # a machine file (glr.spreadsheet): Kaggle scores the ids as written
 from glr.data.datasets import IMAGE_EXTENSIONS
 from glr.data.layouts import is_system_file, is_system_folder, plural
+from glr.data.photo_files import is_photo
 from glr.errors import GlrError
 from glr.paths import broken_link, printable
 
@@ -36,6 +37,8 @@ SUBMISSION_NOTE = ("Photos called not a known landmark are ranked after every kn
 
 # Why a folder's photos are not predicted when it cannot be listed (glr predict and the exported predict.py).
 UNLISTABLE = "a folder that cannot be listed ({}): its photos are not predicted"
+# A file without an extension whose first bytes are no photo's (a photo's are read, as training reads them).
+NO_EXTENSION = "no file extension, and its first bytes are not a photo's (jpg, png, ...)"
 # A zip among a folder's photos is not opened: a folder is a set of photos named by their files (a Kaggle test
 # folder's ids), and a folder of backups could hold many zips of 500 MB each. Given on its own, glr predict opens one.
 ZIP_IN_FOLDER = "a zip: its photos are not read from inside a folder; give the zip on its own to predict them"
@@ -49,7 +52,8 @@ GLR_FOLDERS = {RUN_MARKS: "a glr run folder: its charts and files are not photos
 def scan_folder(folder: str | os.PathLike) -> tuple[list[str], list[tuple[str, str]]]:
     """(image paths, [(path, why it is skipped)]) of the files under `folder`, recursively, sorted.
 
-    A file counts as an image by its extension; every other file is listed with the reason,
+    A file counts as an image by its extension, or with none (`IMG_1`) by its first bytes, as training counts it
+    (glr.data.photo_files.is_photo); every other file is listed with the reason,
     never dropped in silence. Hidden files (".DS_Store", "._photo.jpg") and the files an OS writes
     into folders ("Thumbs.db", "desktop.ini") are the system's and are passed over. A glr run folder
     inside (a folder holding the results) is listed once, and nothing in it is read as a photo. A named pipe,
@@ -76,8 +80,10 @@ def scan_folder(folder: str | os.PathLike) -> tuple[list[str], list[tuple[str, s
             skipped.append((str(path), special[path]))
         elif path.suffix.lower() in IMAGE_EXTENSIONS:
             images.append(str(path))
+        elif not path.suffix and is_photo(str(path)):  # `IMG_1` from a card: read by its bytes, as training reads it
+            images.append(str(path))
         elif not path.suffix:
-            skipped.append((str(path), "no file extension, so its type is unknown: add one (.jpg, .png, ...)"))
+            skipped.append((str(path), NO_EXTENSION))
         elif path.suffix.lower() == ".zip":  # was ".zip is not an image type", where a zip given alone is opened
             skipped.append((str(path), ZIP_IN_FOLDER))
         else:

@@ -99,19 +99,21 @@ def test_folder_with_shared_stems_and_files_without_an_extension(predictor, tmp_
     write_image(folder / "image.bmp", seed=1)
     write_image(folder / "image.webp", seed=2)
     write_image(folder / "photo.jpg", seed=3)
-    (folder / "photo.jpg").rename(folder / "photo")  # a JPEG without an extension
+    (folder / "photo.jpg").rename(folder / "photo")  # a JPEG without an extension: read by its bytes, as training does
+    (folder / "README").write_text("not a photo either")
     (folder / "notes.txt").write_text("not a photo")
     (folder / ".DS_Store").write_bytes(b"\0")
     (folder / "Thumbs.db").write_bytes(b"\0")  # Windows' thumbnail cache: the system's, passed over like .DS_Store
     images, skipped = scan_folder(folder)
-    assert [p.rsplit("/", 1)[1] for p in images] == ["image.bmp", "image.webp"]
+    # `photo` was skipped ("no file extension, so its type is unknown"), where training read it by its first bytes.
+    assert [p.rsplit("/", 1)[1] for p in images] == ["image.bmp", "image.webp", "photo"]
     assert [(p.rsplit("/", 1)[1], reason.split(",")[0]) for p, reason in skipped] == [
-        ("notes.txt", ".txt is not an image type (.jpg"), ("photo", "no file extension")]
+        ("README", "no file extension"), ("notes.txt", ".txt is not an image type (.jpg")]
     table, predictions = predictor.predict_folder(folder, tmp_path / "out.csv")
-    assert table["id"].tolist() == ["image", "image.webp"] and all(p.ok for p in predictions)
-    assert pd.read_csv(tmp_path / "out.csv", dtype=str)["id"].tolist() == ["image", "image.webp"]
-    (folder / "image.bmp").unlink()
-    (folder / "image.webp").unlink()
+    assert table["id"].tolist() == ["image", "image.webp", "photo"] and all(p.ok for p in predictions)
+    assert pd.read_csv(tmp_path / "out.csv", dtype=str)["id"].tolist() == ["image", "image.webp", "photo"]
+    for name in ("image.bmp", "image.webp", "photo"):
+        (folder / name).unlink()
     with pytest.raises(GlrError, match="no images found .*2 other file"):
         predictor.predict_folder(folder)
 
