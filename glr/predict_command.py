@@ -42,7 +42,7 @@ def _predict(args, csv_out) -> int:
     from glr.predict import DEFAULT_TOP_K, Predictor
     from glr import submission
 
-    run = find_run(args.run, args.results)
+    run = _run_of_export(args.run) or find_run(args.run, args.results)
     images = given = _given_once(args.images)
     folder = images[0] if len(images) == 1 and Path(images[0]).is_dir() else None
     if folder and (mine := submission.glr_folder(folder)):  # was "no images found (...); 1 other file skipped, e.g. ..."
@@ -91,6 +91,25 @@ def _predict(args, csv_out) -> int:
     if table is not None:  # the photos' submission too: --out was ignored for anything but a folder
         print(f"wrote {_written(table, target, csv_out)}")
     return 0 if all(p.ok for p in predictions) and not empty else 1
+
+
+def _run_of_export(ref: str):
+    """The run an export folder (`<run>/export/onnx/`) given as the run was made from, said in a note; None for any
+    other RUN. An export moved out of its run is refused, naming what to give: glr predicts with a run's model.keras,
+    which an export does not hold (it said "is a folder but not a run folder")."""
+    from glr import submission
+    from glr.training.run import Run
+
+    folder = Path(ref)
+    if not all((folder / mark).is_file() for mark in submission.EXPORT_MARKS):
+        return None
+    run = Run(folder.resolve().parent.parent)
+    if run.config_path.is_file() and run.export_dir == folder.resolve().parent:
+        print(f"note: {ref} is an export of the run {run.path}: predicting with that run (the export's own predict.py "
+              f"is: python {folder / 'predict.py'} PHOTOS)", file=sys.stderr)
+        return run
+    raise GlrError(f"{ref} is a glr export folder, not a run: predict with its own predict.py (python "
+                   f"{folder / 'predict.py'} PHOTOS), or give glr predict the run it was exported from")
 
 
 def _say_predictions(predictor, predictions) -> None:

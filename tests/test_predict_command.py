@@ -516,3 +516,34 @@ def test_a_zips_photos_are_read_as_they_are_predicted_not_all_first(tmp_path, mo
     monkeypatch.setattr(glr.predict, "Predictor", Counting)
     monkeypatch.chdir(tmp_path)
     assert main(["predict", "r", "album.zip"]) == 0
+
+
+def test_an_export_folder_given_as_the_run_predicts_with_its_run_or_says_what_to_give(tmp_path, monkeypatch, capsys):
+    # `glr predict RUN/export/onnx photos` said "is a folder but not a run folder", where the export's predict.py takes it.
+    import glr.predict
+    from glr.cli import main
+    from glr.training.run import Run
+
+    run = Run(tmp_path / "runs" / "r1")
+    export = run.export_dir / "onnx"
+    export.mkdir(parents=True)
+    run.config_path.write_text("{}")
+    for mark in ("predict.py", "preprocessing.json", "labels.json"):
+        (export / mark).write_text("{}")
+    (tmp_path / "a.jpg").write_bytes(_jpeg())
+    used = []
+
+    class Recording(_Reading):
+        def __init__(self, run, *args, **kwargs):
+            used.append(run)
+
+    monkeypatch.setattr(glr.predict, "Predictor", Recording)
+    monkeypatch.chdir(tmp_path)
+    assert main(["predict", str(export), "a.jpg"]) == 0
+    assert [Path(r.path) for r in used] == [run.path.resolve()]
+    assert f"note: {export} is an export of the run {run.path.resolve()}: predicting with that run" in capsys.readouterr().err
+    moved = tmp_path / "my export"  # an export copied out of its run: no model.keras for glr to predict with
+    export.rename(moved)
+    assert main(["predict", str(moved), "a.jpg"]) == 2
+    assert (f"{moved} is a glr export folder, not a run: predict with its own predict.py (python {moved / 'predict.py'} "
+            "PHOTOS), or give glr predict the run it was exported from") in capsys.readouterr().err
