@@ -182,3 +182,20 @@ def test_a_zip_member_without_an_extension_is_a_photo_when_its_bytes_say_so():
     images, problems = uploads.read_zip_images(data, "album.zip")
     assert [n for n, _ in images] == ["IMG_7", "a.jpg"]
     assert problems == ["album.zip: 1 file that is not an image skipped (e.g. 'README')"]
+
+
+def test_a_utf8_name_a_zip_tool_did_not_flag_is_read_as_utf8(tmp_path):
+    # Linux's `zip` (Info-ZIP 3.0) writes "café.jpg" in UTF-8 without the UTF-8 flag; zipfile reads such a name as code
+    # page 437, so the photo was "caf├⌐.jpg" (its id "caf├⌐", a class "Caf├⌐"). An old Windows zip's cp437 stays as is.
+    import zipfile
+
+    with zipfile.ZipFile(tmp_path / "album.zip", "w") as archive:
+        archive.writestr("cafXY.jpg", _jpeg(1))  # replaced below by UTF-8 bytes, no flag
+        archive.writestr("Ze.jpg", _jpeg(2))  # replaced below by cp437's 0x82 (é), no flag
+        archive.writestr("Tour/\u00e9t\u00e9.jpg", _jpeg(3))  # flagged UTF-8, as zipfile writes it
+    data = (tmp_path / "album.zip").read_bytes().replace(b"cafXY", b"caf\xc3\xa9").replace(b"Ze.jpg", b"\x82e.jpg")
+    (tmp_path / "album.zip").write_bytes(data)
+    images, problems = uploads.read_zip_images(data, "album.zip")
+    assert [n for n, _ in images] == ["Tour/\u00e9t\u00e9.jpg", "caf\u00e9.jpg", "\u00e9e.jpg"] and problems == []
+    photos, _ = uploads.zip_photos(tmp_path / "album.zip", "album.zip")
+    assert [p.name for p in photos] == [f"album.zip/{n}" for n, _ in images] and photos[1].read() == _jpeg(1)

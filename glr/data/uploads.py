@@ -127,15 +127,15 @@ def _taken(archive: zipfile.ZipFile, name: str, max_files: int | None, max_bytes
     taken, problems = [], []
     unsafe, others, zips, encrypted, too_many, too_big = [], [], [], [], 0, 0
     size = 0
-    for info in sorted(archive.infolist(), key=lambda i: i.filename):
+    for info in sorted(archive.infolist(), key=member_text):
         if info.is_dir() or info.filename.startswith(ZIP_SKIPPED_PREFIXES):
             continue
-        member = safe_member_name(info.filename)
+        member = safe_member_name(member_text(info))
         if member is None:
-            unsafe.append(info.filename)
+            unsafe.append(member_text(info))
             continue
         # .DS_Store, Thumbs.db, a Synology NAS's @eaDir/ thumbnails: the system's, not the user's.
-        if is_system_file(PurePosixPath(member)) or any(map(is_system_folder, PurePosixPath(member).parts[:-1])):
+        if is_system_file(path := PurePosixPath(member)) or any(map(is_system_folder, path.parts[:-1])):
             continue
         extension = posixpath.splitext(member)[1].lower().lstrip(".")
         if extension not in IMAGE_TYPES and (extension or not _starts_as_photo(archive, info)):
@@ -171,6 +171,19 @@ def _taken(archive: zipfile.ZipFile, name: str, max_files: int | None, max_bytes
     if not taken and len(problems) == bool(others):  # only the files skipped as no images say nothing of photos
         problems.append(f"{name}: holds no images ({', '.join(IMAGE_TYPES)})")
     return taken, problems
+
+
+def member_text(info: zipfile.ZipInfo) -> str:
+    """A zip member's name as its maker wrote it. A name without the UTF-8 flag is read by zipfile as DOS's code page
+    437, but Linux's `zip`, macOS's and 7-Zip's write UTF-8 without that flag: "café.jpg" came out "caf├⌐.jpg" (in
+    the listing, the submission's ids, a dataset's class names). Such a name whose bytes are UTF-8 is read as UTF-8;
+    an old Windows zip's code page 437 ("\x82" for é) is not UTF-8, and stays as zipfile read it."""
+    if info.flag_bits & 0x800 or info.filename.isascii():
+        return info.filename
+    try:
+        return info.filename.encode("cp437").decode("utf-8")
+    except UnicodeError:
+        return info.filename
 
 
 def _starts_as_photo(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bool:
