@@ -547,3 +547,30 @@ def test_an_export_folder_given_as_the_run_predicts_with_its_run_or_says_what_to
     assert main(["predict", str(moved), "a.jpg"]) == 2
     assert (f"{moved} is a glr export folder, not a run: predict with its own predict.py (python {moved / 'predict.py'} "
             "PHOTOS), or give glr predict the run it was exported from") in capsys.readouterr().err
+
+
+def test_a_photo_or_folder_given_again_through_a_link_is_predicted_once(tmp_path, monkeypatch, capsys):
+    # `glr predict RUN a.jpg here/a.jpg` (here -> .) predicted a.jpg twice, its rows "a" and "a.jpg" in --out; a folder
+    # given again through a link printed one note per photo. A link named otherwise is a photo of its own (its own id).
+    import glr.predict
+    from glr import predict_command
+    from glr.cli import main
+
+    (tmp_path / "trip").mkdir()
+    for i in range(25):
+        (tmp_path / "trip" / f"{i:02d}.jpg").write_bytes(_jpeg())
+    (tmp_path / "here").symlink_to(tmp_path / "trip")
+    (tmp_path / "trip" / "other.jpg").symlink_to(tmp_path / "trip" / "00.jpg")
+    _Reading.asked = []
+    monkeypatch.setattr(predict_command, "find_run", lambda run, results: run)
+    monkeypatch.setattr(glr.predict, "Predictor", _Reading)
+    monkeypatch.chdir(tmp_path)
+    assert main(["predict", "r", "trip/00.jpg", "here/00.jpg", "trip/other.jpg", "--out", "sub.csv"]) == 0
+    assert _Reading.asked == ["trip/00.jpg", "trip/other.jpg"]
+    assert "note: here/00.jpg was given twice: predicted once" in capsys.readouterr().err
+    assert (tmp_path / "sub.csv").read_text().splitlines()[1:] == ["00,7 0.900000", "other,7 0.900000"]
+    _Reading.asked = []
+    assert main(["predict", "r", "trip", "here"]) == 0
+    assert len(_Reading.asked) == 26
+    notes = [line for line in capsys.readouterr().err.splitlines() if "given twice" in line]
+    assert len(notes) == 21 and notes[-1] == "note: 6 more photos were given twice: each predicted once"
