@@ -199,3 +199,17 @@ def test_a_utf8_name_a_zip_tool_did_not_flag_is_read_as_utf8(tmp_path):
     assert [n for n, _ in images] == ["Tour/\u00e9t\u00e9.jpg", "caf\u00e9.jpg", "\u00e9e.jpg"] and problems == []
     photos, _ = uploads.zip_photos(tmp_path / "album.zip", "album.zip")
     assert [p.name for p in photos] == [f"album.zip/{n}" for n, _ in images] and photos[1].read() == _jpeg(1)
+
+
+def test_a_password_protected_zip_says_how_to_get_its_photos(tmp_path):
+    # It said "1 encrypted file skipped (e.g. 'a.jpg')", and of a zip with only those, nothing more.
+    data = bytearray(zip_of({"a.jpg": _jpeg(1), "b.jpg": _jpeg(2)}))
+    for header, flags in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):  # a's headers marked encrypted, as `zip -e` writes
+        at = data.index(header)
+        data[at + flags] |= 1
+    images, problems = uploads.read_zip_images(bytes(data), "album.zip")
+    assert [n for n, _ in images] == ["b.jpg"]
+    assert problems == ["album.zip: 1 encrypted file skipped (e.g. 'a.jpg'): the zip has a password; unzip it with "
+                        "its password, then give its photos"]
+    (tmp_path / "album.zip").write_bytes(bytes(data))
+    assert uploads.zip_photos(tmp_path / "album.zip", "album.zip")[1] == problems

@@ -162,7 +162,8 @@ def _taken(archive: zipfile.ZipFile, name: str, max_files: int | None, max_bytes
         problems.append(f"{name}: {plural(len(zips), 'zip')} inside it not opened (e.g. {zips[0]!r}); "
                         "drop the photos in it, or that zip itself")
     if encrypted:
-        problems.append(f"{name}: {plural(len(encrypted), 'encrypted file')} skipped (e.g. {encrypted[0]!r})")
+        problems.append(f"{name}: {plural(len(encrypted), 'encrypted file')} skipped (e.g. {encrypted[0]!r}): "
+                        "the zip has a password; unzip it with its password, then give its photos")
     if too_many:
         problems.append(f"{name}: only the first {max_files} images are used; {too_many} more skipped")
     if too_big:
