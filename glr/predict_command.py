@@ -119,13 +119,13 @@ def _say_predictions(predictor, predictions) -> None:
 
     for p in predictions:
         if not p.ok:
-            print(f"{p.source}: error: {_unnamed(p.error, p.source)}")
+            print(f"{shown(p.source)}: error: {_unnamed(p.error, p.source)}")
             continue
         verdict = ""
         if p.known_score is not None:  # the score and threshold with the decimals that tell them apart
             score, threshold = readout.apart(p.known_score, predictor.recognizer.calibration.threshold)
             verdict = f"  NOT A KNOWN LANDMARK (known score {score} < {threshold})" if p.unknown else f"  (known score {score})"
-        print(f"{p.source}{verdict}")
+        print(f"{shown(p.source)}{verdict}")
         if p.training_photo:
             print(f"  note: {training_photo_note(p.training_photo)}")
         print(f"  {predictor.method} confidence, landmark_id, name:")
@@ -139,6 +139,14 @@ def _say_predictions(predictor, predictions) -> None:
             values = _column(readout.similarity(item["similarity"]) for item in p.similar)
             for item, value, landmark_id in zip(p.similar, values, paths.id_column(i["landmark_id"] for i in p.similar)):
                 print(f"  {value}  {landmark_id}  {paths.one_line(item['name'])}  {item['path']}")
+
+
+def shown(name) -> str:
+    """A photo's name on one printable line of the listing: a file named "a<newline>b.jpg" (a zip's member, a script's
+    file) printed its line in two, and a parser of the listing read "b.jpg  (known score ...)" as a photo of its own.
+    Undecodable bytes are U+FFFD, control characters escaped ("a\\nb.jpg"), as the decoder names the file."""
+    text = paths.printable(name)
+    return "".join(c if c.isprintable() or c == " " else c.encode("unicode_escape").decode("ascii") for c in text)
 
 
 def _column(texts) -> list[str]:
@@ -223,7 +231,7 @@ def _once(photos: list) -> list:
             repeats.append(photo)
         kept.setdefault(key, photo)
     for photo in repeats[:SKIPPED_LISTED]:
-        print(f"note: {photo} was given twice: predicted once", file=sys.stderr)
+        print(f"note: {shown(_name(photo))} was given twice: predicted once", file=sys.stderr)
     if len(repeats) > SKIPPED_LISTED:
         print(f"note: {len(repeats) - SKIPPED_LISTED} more photos were given twice: each predicted once", file=sys.stderr)
     return list(kept.values())
@@ -288,7 +296,7 @@ def _written(table, target: Path, csv_out) -> str:
 def _unnamed(error: str, source: str) -> str:
     """A photo's error without the file's name in front (the decoder's messages begin with it), for a line that
     names the photo already: "a.pdf: error: a.pdf: not an image" said the name twice."""
-    for name in (source, str(Path(source))):
+    for name in (source, str(Path(source)), shown(source), shown(Path(source))):
         if error.startswith(f"{name}: "):
             return error[len(name) + 2:]
     return error
@@ -336,7 +344,7 @@ def _given_once(images: list[str]) -> list[str]:
     for image in (found for given in images for found in _expanded(given if re.match(WEB_ADDRESS, given)
                                                                   else str(Path(given).expanduser()))):
         if (key := same_photo(image)) in kept:
-            print(f"note: {image} was given twice: predicted once", file=sys.stderr)
+            print(f"note: {shown(image)} was given twice: predicted once", file=sys.stderr)
         kept.setdefault(key, image)
     return list(kept.values())
 
@@ -361,7 +369,7 @@ def _say_skipped(skipped: list[tuple[str, str]]) -> None:
     from collections import Counter
 
     for path, reason in skipped[:SKIPPED_LISTED]:
-        print(f"  skipped {path}: {reason}", file=sys.stderr)
+        print(f"  skipped {shown(path)}: {reason}", file=sys.stderr)
     if len(skipped) > SKIPPED_LISTED:
         kinds = Counter(Path(path).suffix.lower() or "without an extension" for path, _ in skipped[SKIPPED_LISTED:])
         counted = ", ".join(f"{n} {kind}" for kind, n in kinds.most_common())

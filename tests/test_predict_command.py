@@ -574,3 +574,23 @@ def test_a_photo_or_folder_given_again_through_a_link_is_predicted_once(tmp_path
     assert len(_Reading.asked) == 26
     notes = [line for line in capsys.readouterr().err.splitlines() if "given twice" in line]
     assert len(notes) == 21 and notes[-1] == "note: 6 more photos were given twice: each predicted once"
+
+
+def test_a_name_holding_a_newline_or_tab_is_listed_on_one_line(tmp_path, monkeypatch, capsys):
+    # "a<newline>b.jpg" printed its line in two: "a" and "b.jpg  (known score ...)", a photo of its own to a parser.
+    import glr.predict
+    from glr import predict_command
+    from glr.cli import main
+
+    (tmp_path / "a\nb.jpg").write_bytes(_jpeg())
+    (tmp_path / "c\td.jpg").write_bytes(b"not a photo")
+    (tmp_path / "e\rf.txt").write_text("notes")
+    monkeypatch.setattr(predict_command, "find_run", lambda run, results: run)
+    monkeypatch.setattr(glr.predict, "Predictor", _Reading)
+    monkeypatch.chdir(tmp_path)
+    assert main(["predict", "r", "a\nb.jpg", "c\td.jpg", "."]) == 1
+    out, err = capsys.readouterr()
+    listed = [line for line in out.splitlines() if not line.startswith(" ")]
+    assert len(listed) == 2 and listed[0] == "a\\nb.jpg" and listed[1].startswith("c\\td.jpg: error: ")
+    assert out.count("c\\td.jpg") == 1 and "\t" not in out  # named once, as a readable name
+    assert "note: a\\nb.jpg was given twice: predicted once" in err and "  skipped e\\rf.txt: .txt is not" in err
