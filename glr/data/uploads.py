@@ -4,7 +4,8 @@ People drop anything on an upload box: photos, a zip of an album, a zip made by 
 stores `../` or absolute paths (zip slip), a zip bomb, a file far over the size limit. Every
 function here returns what is usable plus one message per problem, so a bad file never
 stops the good ones. Nothing is written to disk: a zip's members are read into memory, so no
-member name, however crafted, can place a file anywhere. Nothing here imports streamlit.
+member name, however crafted, can place a file anywhere. `glr predict` takes a zip on disk by the
+same rules (`zip_photos`), each photo inflated only when it is predicted. Nothing here imports streamlit.
 """
 
 from __future__ import annotations
