@@ -213,3 +213,20 @@ def test_a_password_protected_zip_says_how_to_get_its_photos(tmp_path):
                         "its password, then give its photos"]
     (tmp_path / "album.zip").write_bytes(bytes(data))
     assert uploads.zip_photos(tmp_path / "album.zip", "album.zip")[1] == problems
+
+
+def test_the_last_part_of_a_split_zip_names_the_photos_in_its_other_parts(tmp_path):
+    # album.zip of album.z01, album.z02 (WinZip, 7-Zip, `zip -s`): a photo starting in an earlier part was read at its
+    # offset in album.zip, "cannot be read, the zip is damaged (Bad magic number for file header)".
+    import struct
+
+    data = bytearray(zip_of({"a.jpg": _jpeg(1), "b.jpg": _jpeg(2)}))
+    end = data.rindex(b"PK\x05\x06")
+    data[end + 4:end + 8] = struct.pack("<HH", 1, 1)  # the directory ends on part 1 (the second): a split zip
+    b_entry = data.rindex(b"PK\x01\x02")  # b.jpg starts in this part, a.jpg in the one before
+    data[b_entry + 34:b_entry + 36] = struct.pack("<H", 1)
+    images, problems = uploads.read_zip_images(bytes(data), "album.zip")
+    assert [n for n, _ in images] == ["b.jpg"]
+    assert problems == ["album.zip: the last part of a split zip: 1 file in its other parts not read (e.g. 'a.jpg'); "
+                        "join the parts into one zip first (zip -s 0 album.zip --out whole.zip, or 7-Zip), then give that"]
+    assert uploads.read_zip_images(zip_of({"a.jpg": _jpeg(1)}), "one.zip")[1] == []  # a zip in one piece: part 0

@@ -126,8 +126,8 @@ def _taken(archive: zipfile.ZipFile, name: str, max_files: int | None, max_bytes
     The sizes are the directory's: zipfile never inflates a member past its declared size, so a bomb is refused
     before a byte of it is decompressed."""
     taken, problems = [], []
-    unsafe, others, zips, encrypted, too_many, too_big = [], [], [], [], 0, 0
-    size = 0
+    unsafe, others, zips, encrypted, too_many, too_big, elsewhere = [], [], [], [], 0, 0, []
+    size, last_disk = 0, _last_disk(archive)
     for info in sorted(archive.infolist(), key=member_text):
         if info.is_dir() or info.filename.startswith(ZIP_SKIPPED_PREFIXES):
             continue
@@ -144,6 +144,9 @@ def _taken(archive: zipfile.ZipFile, name: str, max_files: int | None, max_bytes
             continue
         if info.flag_bits & 0x1:
             encrypted.append(member)
+            continue
+        if info.volume != last_disk:  # in another part of a split zip: read here, it was "the zip is damaged"
+            elsewhere.append(member)
             continue
         if max_files is not None and len(taken) >= max_files:
             too_many += 1
@@ -165,6 +168,10 @@ def _taken(archive: zipfile.ZipFile, name: str, max_files: int | None, max_bytes
     if encrypted:
         problems.append(f"{name}: {plural(len(encrypted), 'encrypted file')} skipped (e.g. {encrypted[0]!r}): "
                         "the zip has a password; unzip it with its password, then give its photos")
+    if elsewhere:
+        problems.append(f"{name}: the last part of a split zip: {plural(len(elsewhere), 'file')} in its other parts not "
+                        f"read (e.g. {elsewhere[0]!r}); join the parts into one zip first (zip -s 0 {posixpath.basename(name)} "
+                        "--out whole.zip, or 7-Zip), then give that")
     if too_many:
         problems.append(f"{name}: only the first {max_files} images are used; {too_many} more skipped")
     if too_big:
@@ -173,6 +180,16 @@ def _taken(archive: zipfile.ZipFile, name: str, max_files: int | None, max_bytes
     if not taken and len(problems) == bool(others):  # only the files skipped as no images say nothing of photos
         problems.append(f"{name}: holds no images ({', '.join(IMAGE_TYPES)})")
     return taken, problems
+
+
+def _last_disk(archive: zipfile.ZipFile) -> int:
+    """The number of the part (disk) a zip's directory ends on: 0 for a zip in one piece; more for the last part
+    (album.zip) of a split zip (album.z01, album.z02, ...), whose members starting in the other parts it cannot read.
+    zipfile reads the end record so but keeps no part number (its own _EndRecData, stable since Python 2)."""
+    try:
+        return int(zipfile._EndRecData(archive.fp)[zipfile._ECD_DISK_NUMBER])
+    except Exception:  # noqa: BLE001 - zipfile read it once already; if it cannot now, take the zip as one piece
+        return 0
 
 
 def member_text(info: zipfile.ZipInfo) -> str:
