@@ -313,6 +313,11 @@ def _predict_folder(predictor, folder: str, found: list[str], unknown: str):
 
     try:
         return predictor.predict_folder(folder, progress=advance, unknown=unknown, paths=found)
+    except KeyboardInterrupt:  # after an hour of a test set's photos, "interrupted" alone left the user looking for a CSV
+        progress.close()
+        print(f"stopped after {done[0]:,} of {len(found):,} photos: no submission written (it is written once every "
+              "photo is predicted)", file=sys.stderr)
+        raise
     finally:
         progress.close()
 

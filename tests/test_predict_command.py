@@ -594,3 +594,26 @@ def test_a_name_holding_a_newline_or_tab_is_listed_on_one_line(tmp_path, monkeyp
     assert len(listed) == 2 and listed[0] == "a\\nb.jpg" and listed[1].startswith("c\\td.jpg: error: ")
     assert out.count("c\\td.jpg") == 1 and "\t" not in out  # named once, as a readable name
     assert "note: a\\nb.jpg was given twice: predicted once" in err and "  skipped e\\rf.txt: .txt is not" in err
+
+
+def test_a_folder_stopped_with_ctrl_c_says_how_far_it_got_and_that_nothing_was_written(tmp_path, monkeypatch, capsys):
+    # Ctrl-C after an hour of a test set's photos said "interrupted" alone: was a CSV written, how far had it got?
+    import glr.predict
+    from glr import predict_command
+    from glr.cli import main
+
+    (tmp_path / "photos").mkdir()
+    for i in range(5):
+        (tmp_path / "photos" / f"{i}.jpg").write_bytes(_jpeg())
+
+    class Stopped(_Reading):
+        def predict_folder(self, folder, progress, unknown, paths):
+            progress(3)
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(predict_command, "find_run", lambda run, results: run)
+    monkeypatch.setattr(glr.predict, "Predictor", Stopped)
+    assert main(["predict", "r", str(tmp_path / "photos"), "--out", str(tmp_path / "sub.csv")]) == 130
+    err = capsys.readouterr().err
+    assert "stopped after 3 of 5 photos: no submission written (it is written once every photo is predicted)\n" \
+           "interrupted" in err and not (tmp_path / "sub.csv").exists()
