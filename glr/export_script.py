@@ -29,7 +29,7 @@ _LOADERS = {
 
 _EXAMPLE = '''"""Top-5 landmarks of a photo with the exported {fmt} model: python predict.py [--out FILE.csv] PHOTO_OR_FOLDER [...]
 
-Standalone: needs numpy, Pillow and {runtime}; not glr.
+Standalone: needs Python 3.9 or later, numpy, Pillow and {runtime}; not glr.
 The input is described in preprocessing.json beside this file. With verdict.json and the
 index beside it (an export of a run with an embedding index), each photo also gets the run's
 "not a known landmark" verdict and its nearest training photo, as glr's Predictor gives them.
@@ -64,6 +64,8 @@ from pathlib import Path
 
 if __name__ == "__main__" and (code := usage_code(sys.argv[1:])) is not None:
     sys.exit(code)
+if sys.version_info < (3, 9):  # glr's copied rules use str.removeprefix: said, not an AttributeError at the first photo
+    sys.exit(f"predict.py needs Python 3.9 or later; this is Python {{sys.version.split()[0]}}")
 
 try:
     import numpy as np
@@ -131,17 +133,10 @@ HERE = Path(__file__).resolve().parent
 KEEP_TOGETHER = "keep predict.py in its export folder, beside the model, labels.json and preprocessing.json (unzip the whole export)"
 
 
-def beside(name):
-    """A JSON file of the export beside this script; a message, not a traceback, when it is missing or damaged."""
-    try:
-        return json.loads((HERE / name).read_text(encoding="utf-8"))
-    except FileNotFoundError:  # predict.py copied out of its folder, or a file left out of the copy
-        sys.exit(f"predict.py: {{name}} is not beside it in {{HERE}}; {{KEEP_TOGETHER}}")
-    except (OSError, ValueError) as exc:
-        sys.exit(f"predict.py: {{HERE / name}} cannot be read ({{exc}}); unzip the export again, or export the run again")
+{files_rule}
 
 
-NOTE, LABELS = beside("preprocessing.json"), beside("labels.json")
+NOTE, LABELS = beside("preprocessing.json"), class_list(beside("labels.json"))
 VERDICT = beside("verdict.json") if (HERE / "verdict.json").is_file() else None
 
 
@@ -267,6 +262,7 @@ def predict_each(photos, table):
                 table.refused(path, problem)
             continue
         probs, embedding = model(view)
+        check_classes(probs)
         scores, line, seen = probs[0], "", None
         if verdict is not None and embedding is not None:
             scores, known, unknown, nearest, near = verdict(probs[0], embedding[0])
@@ -308,6 +304,7 @@ def example_script(fmt: str, runtime: str) -> str:
     from glr.export_photos import source as photo_source
     from glr.export_cli import HEAD as cli_head, TAIL as cli_tail
     from glr.export_csv import CSV_NAME, SOURCE as csv_functions
+    from glr.export_files import source as files_source
     from glr.export_verdict import SOURCE as verdict_class
     from glr.spreadsheet import BOM, QUOTE, TRIGGERS, escape_cell
     from glr.paths import leads_in_a_circle, printable
@@ -338,7 +335,7 @@ def example_script(fmt: str, runtime: str) -> str:
                                pixel_modes.srgb_transform, pixel_modes.to_rgb, pixel_modes.plain_rgb,
                                pixel_modes.colour_key_alpha, layouts.is_system_file, layouts.is_system_folder,
                                _say_skipped)),
-                           photo_functions=photo_source(), csv_functions=csv_functions,
+                           photo_functions=photo_source(), files_rule=files_source(), csv_functions=csv_functions,
                            escape_rule="\n\n".join(map(inspect.getsource, (escape_cell, printable, readout.number,
                                                                              readout.decimal, readout.similarity, readout.apart))),
                            bom=BOM, triggers=TRIGGERS, quote=QUOTE, export_files=_export_files(),
