@@ -279,7 +279,8 @@ def predict_each(photos, table):
             say(table, f"  note: {{TRAINING_PHOTO_NOTE.format(photo=photo, similarity=similarity(near))}}")
         top = [(LABELS[int(i)], float(scores[i])) for i in np.argsort(-scores, kind="stable")[:5]]
         for rank, (label, score) in enumerate(top, 1):
-            say(table, f"  {{rank}}. {{one_line(label['name'])}} (landmark {{label['landmark_id']}}): {{score:.3f}}")
+            # Never rounded onto 0 or 1 either (readout's rule): "1.000" said a model sure of a class it gave 0.9996.
+            say(table, f"  {{rank}}. {{one_line(label['name'])}} (landmark {{label['landmark_id']}}): {{similarity(score)}}")
         if table is not None:
             table.predicted(path, top, seen)
     return failed

@@ -74,8 +74,9 @@ def verdict_export(folder, embedding, items: str = "id,landmark_id\nabc,7\ndef,8
 
 
 def test_predict_py_never_rounds_a_similarity_onto_1_nor_a_score_onto_its_threshold(tmp_path, capsys):
-    """predict.py printed "similarity 1.000" for a photo at 0.9996 and "known score 1.000 < 1.000", where glr predict
-    says the number by glr.evaluation.readout's rules (similarity, apart); it does so now, with those functions copied."""
+    """predict.py printed "similarity 1.000" for a photo at 0.9996, "known score 1.000 < 1.000" and a class at 0.9996
+    as "1.000", where glr predict says each number by glr.evaluation.readout's rules (similarity, apart): it does so
+    now, with those functions copied."""
     from glr.evaluation import readout
     from glr.predict import TRAINING_PHOTO_NOTE
 
@@ -91,3 +92,7 @@ def test_predict_py_never_rounds_a_similarity_onto_1_nor_a_score_onto_its_thresh
     note = TRAINING_PHOTO_NOTE.replace("{similarity:.3f}", "{similarity}").format(
         photo="training photo abc, Tower", similarity="0.9996")
     assert lines[1] == f"  note: {note}"
+    assert lines[2:] == ["  1. Tower (landmark 7): 0.600", "  2. Pont (landmark 8): 0.400"]
+    script.load_model = lambda: (lambda x: (np.array([[0.9996, 0.0004]], np.float32), embedding))
+    assert script.main([str(tmp_path / "a.jpg")]) == 0
+    assert capsys.readouterr().out.splitlines()[2:] == ["  1. Tower (landmark 7): 0.9996", "  2. Pont (landmark 8): 0.0004"]
