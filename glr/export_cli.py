@@ -40,8 +40,21 @@ def usage_code(argv):
         return 2
     if given is not None and given[0]:
         return None
-    print(__doc__, file=sys.stdout if given is None else sys.stderr)
+    try:
+        print(__doc__, file=sys.stdout if given is None else sys.stderr, flush=True)  # a pipe's buffer: written here
+    except BrokenPipeError:  # `predict.py --help | head -3`: as cli() says it, not a traceback
+        drop_stdout()
+        return 141
     return 0 if given is None else 1
+
+
+def drop_stdout():
+    """What is left of stdout sent to the null device (Python's advice for a closed pipe), so the flush at exit cannot
+    fail again; a stdout with no file is left."""
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass
 '''
 
 TAIL = r'''def cli(argv):
@@ -76,12 +89,4 @@ TAIL = r'''def cli(argv):
         print(f"predict.py: the output cannot be written: {exc.strerror}", file=sys.stderr)
         return 1
 
-
-def drop_stdout():
-    """What is left of stdout sent to the null device (Python's advice for a closed pipe), so the flush at exit cannot
-    fail again; a stdout with no file is left."""
-    try:
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-    except (OSError, ValueError, AttributeError):
-        pass
 '''

@@ -26,12 +26,14 @@ SOURCE = r'''def csv_target(out, photos):
         except OSError:
             continue
     for photo in photos:
+        given = getattr(photo, "zip_name", photo)  # a photo inside a zip: the zip is the file given
         try:
-            same = os.path.samestat(there, os.stat(photo))
+            same = os.path.samestat(there, os.stat(given))
         except OSError:
             continue
-        if same:  # a photo without an extension given by name: the CSV would have replaced it
-            raise Usage(f"--out {out} is {photo}, one of the photos to predict; give the CSV another name")
+        if same:  # a photo without an extension given by name, or a zip: the CSV would have replaced it
+            raise Usage(f"--out {out} is {given}, one of the {'photos' if given is photo else 'zips'} to predict; "
+                        "give the CSV another name")
     return target
 
 

@@ -6,14 +6,33 @@ constants, the functions copied from glr with inspect.getsource (glr's decoding 
 its formats, its listing of skipped files), NOTE and ImageError.
 """
 
+
+
+def source() -> str:
+    """SOURCE with glr's rules for a zip's members copied in before it (glr.data.uploads: its limits, which names are
+    safe, and plural for its words), so predict.py reads a zip as glr predict does."""
+    import inspect
+
+    from glr.data import layouts, uploads
+    from glr.submission import ZIP_IN_FOLDER
+
+    constants = (f"ZIP_MAX_FILES, ZIP_MAX_BYTES, MB = {uploads.ZIP_MAX_FILES!r}, {uploads.ZIP_MAX_BYTES!r}, {uploads.MB!r}\n"
+                 f"ZIP_SKIPPED_PREFIXES, IMAGE_TYPES = {uploads.ZIP_SKIPPED_PREFIXES!r}, {uploads.IMAGE_TYPES!r}\n"
+                 f"ZIP_IN_FOLDER = {ZIP_IN_FOLDER!r}\n\n\n")
+    return constants + "\n\n".join(map(inspect.getsource, (uploads.safe_member_name, layouts.plural))) + "\n\n" + SOURCE
+
+
 SOURCE = r'''def photo_bytes(path):
     """The bytes of the photo at `path`, after glr's checks before Pillow opens a file: ImageError for one that is no
     regular file (a pipe would block for ever), that cannot be read, is empty, is known to be something else (all its
     bytes looked at, as glr does: a DNG's first directory may lie past its first kilobyte), or a PNG of too many chunks."""
     try:
-        if not stat.S_ISREG(os.stat(path).st_mode):
+        if isinstance(path, ZipPhoto):  # a photo inside a zip, read from it now: one photo in memory at a time
+            data = path.read()
+        elif not stat.S_ISREG(os.stat(path).st_mode):
             raise ImageError(f"{path}: not a regular file")
-        data = Path(path).read_bytes()
+        else:
+            data = Path(path).read_bytes()
     except (FileNotFoundError, ImageError):
         raise
     except OSError as exc:  # a link that leads in a circle, a file without the right to read it
@@ -106,6 +125,90 @@ def gone_link(link):
         "which is not there (moved, deleted, or on a drive not mounted?)")
 
 
+class ZipPhoto(str):
+    """A photo inside a zip, named as glr predict names it ("album.zip/trip/a.jpg"); its bytes read only when predicted."""
+
+    def __new__(cls, zip_name, member, archive, info):
+        photo = super().__new__(cls, f"{zip_name}/{member}")
+        photo.zip_name, photo.member, photo.archive, photo.info = zip_name, member, archive, info
+        return photo
+
+    def read(self):
+        """The photo's bytes; ImageError in glr's words when the zip is damaged there (a bad CRC, a cut download)."""
+        try:
+            return self.archive.read(self.info)
+        except Exception as exc:  # noqa: BLE001 - each decompressor (zlib, bz2, lzma) has its own error type
+            raise ImageError(f"{self.zip_name}: {self.member} cannot be read, the zip is damaged "
+                             f"({exc.__class__.__name__}: {exc})") from None
+
+
+def zip_photos(path):
+    """(the photos inside the zip at `path`, as ZipPhoto, none of them read yet; the lines that count as not predicted).
+    Taken by glr's rules and in its words (glr.data.uploads.read_zip_images, glr predict): name order, nested folders
+    kept in the name, __MACOSX and an OS's files passed over, unsafe names (../x.jpg), other files, zips inside and
+    encrypted photos skipped and named (on stderr), at most ZIP_MAX_FILES photos and ZIP_MAX_BYTES of them. Nothing is
+    extracted, so no name can place a file anywhere."""
+    try:
+        archive = zipfile.ZipFile(path)
+    except OSError as exc:
+        if exc.filename is not None:  # as glr predict: a zip that cannot be opened, in its system's words
+            return [], [f"{path}: cannot be read ({exc.strerror or exc})"]
+        return [], [f"{path}: not a valid zip archive"]
+    except Exception:  # noqa: BLE001 - a damaged directory fails in many ways (BadZipFile, struct, EOF...)
+        return [], [f"{path}: not a valid zip archive"]
+    photos, problems, unsafe, others, zips, encrypted, too_many, too_big, total = [], [], [], [], [], [], 0, 0, 0
+    for info in sorted(archive.infolist(), key=lambda i: i.filename):
+        if info.is_dir() or info.filename.startswith(ZIP_SKIPPED_PREFIXES):
+            continue
+        member = safe_member_name(info.filename)
+        if member is None:
+            unsafe.append(info.filename)
+            continue
+        if is_system_file(Path(member)) or any(map(is_system_folder, member.split("/")[:-1])):
+            continue
+        if os.path.splitext(member)[1].lower().lstrip(".") not in IMAGE_TYPES:
+            (zips if member.lower().endswith(".zip") else others).append(member)
+            continue
+        if info.flag_bits & 0x1:
+            encrypted.append(member)
+            continue
+        if len(photos) >= ZIP_MAX_FILES:
+            too_many += 1
+            continue
+        if total + info.file_size > ZIP_MAX_BYTES:  # the declared size bounds what zipfile inflates: no bomb read
+            too_big += 1
+            continue
+        total += info.file_size
+        photos.append(ZipPhoto(path, member, archive, info))
+    if unsafe:
+        problems.append(f"{path}: {plural(len(unsafe), 'file')} with unsafe paths skipped (e.g. {unsafe[0]!r}); "
+                        "nothing is extracted, so they could not escape")
+    if others:
+        problems.append(f"{path}: {plural(len(others), 'file')} that {'is not an image' if len(others) == 1 else 'are not images'} "
+                        f"skipped (e.g. {others[0]!r})")
+    if zips:
+        problems.append(f"{path}: {plural(len(zips), 'zip')} inside it not opened (e.g. {zips[0]!r}); "
+                        "drop the photos in it, or that zip itself")
+    if encrypted:
+        problems.append(f"{path}: {plural(len(encrypted), 'encrypted file')} skipped (e.g. {encrypted[0]!r})")
+    if too_many:
+        problems.append(f"{path}: only the first {ZIP_MAX_FILES} images are used; {too_many} more skipped")
+    if too_big:
+        problems.append(f"{path}: {plural(too_big, 'image')} skipped past {ZIP_MAX_BYTES // MB} MB uncompressed")
+    if not photos and len(problems) == bool(others):
+        problems.append(f"{path}: holds no images ({', '.join(IMAGE_TYPES)})")
+    if not photos:  # as glr predict: the last line says why none is predicted, and counts as one not predicted
+        archive.close()
+        for problem in problems[:-1]:
+            print(f"  {problem}", file=sys.stderr)
+        return [], problems[-1:]
+    for problem in problems:
+        print(f"  {problem}", file=sys.stderr)
+    if too_many or too_big:
+        print(f"  {path}: to predict every photo in it, unzip it and give its folder", file=sys.stderr)
+    return photos, []
+
+
 class Blank(ValueError):
     """A photo of one flat colour: glr's Predictor gives no landmark for it, nor does this script."""
 
@@ -132,6 +235,15 @@ def photos_of(paths):
             matched = sorted(glob.glob(given))
             problems += [] if matched else [f"{given}: no file matches this pattern"]
         for path in map(Path, matched):
+            if path.name.lower().endswith(".zip") and path.is_file():  # as glr predict: the photos inside, by its rules
+                if os.path.abspath(path) in folders:
+                    print(f"note: {path} was given twice: predicted once", file=sys.stderr)
+                    continue
+                folders.add(os.path.abspath(path))
+                inside, said = zip_photos(str(path))
+                problems += said
+                photos.update((os.path.abspath(photo), photo) for photo in inside)
+                continue
             if path.is_dir() and os.path.abspath(path) in folders:  # as glr: once, not a note for each of its photos
                 print(f"note: {path} was given twice: predicted once", file=sys.stderr)
                 continue
@@ -173,8 +285,8 @@ def photos_of(paths):
                     files.append(f)
                 elif not f.suffix:
                     skipped.append((f, "no file extension, so its type is unknown: add one (.jpg, .png, ...)"))
-                elif f.suffix.lower() == ".zip":  # predict.py opens no zip (given alone: "unzip it first"), so says so
-                    skipped.append((f, "a zip: unzip it, and give the photos inside"))
+                elif f.suffix.lower() == ".zip":  # as glr.submission.scan_folder: opened only when given on its own
+                    skipped.append((f, ZIP_IN_FOLDER))
                 else:
                     skipped.append((f, f"{f.suffix} is not an image type ({', '.join(IMAGE_EXTENSIONS)})"))
             _say_skipped([(str(f), why) for f, why in skipped])

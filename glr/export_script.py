@@ -29,11 +29,12 @@ _LOADERS = {
 
 _EXAMPLE = '''"""Top-5 landmarks of a photo with the exported {fmt} model: python predict.py [--out FILE.csv] PHOTO_OR_FOLDER [...]
 
-Standalone: needs numpy, Pillow and {runtime}; not glr.
+Standalone: needs Python 3.9 or later, numpy, Pillow and {runtime}; not glr.
 The input is described in preprocessing.json beside this file. With verdict.json and the
 index beside it (an export of a run with an embedding index), each photo also gets the run's
 "not a known landmark" verdict and its nearest training photo, as glr's Predictor gives them.
-A folder stands for the photos in it and its sub-folders (by extension), as with glr.
+A folder stands for the photos in it and its sub-folders (by extension), and a zip for the photos
+inside it (read one at a time, nothing extracted), as with glr.
 --out FILE.csv also writes the predictions as a CSV for a spreadsheet (one row per photo and rank;
 a photo not predicted gets one row saying why); --out - writes the CSV to the standard output.
 """
@@ -46,13 +47,16 @@ import functools
 import glob
 import io
 import json
+import math
 import os
+import posixpath
 import re
 import stat
 import struct
 import sys
 import tempfile
 import warnings
+import zipfile
 from pathlib import Path
 
 
@@ -60,6 +64,8 @@ from pathlib import Path
 
 if __name__ == "__main__" and (code := usage_code(sys.argv[1:])) is not None:
     sys.exit(code)
+if sys.version_info < (3, 9):  # glr's copied rules use str.removeprefix: said, not an AttributeError at the first photo
+    sys.exit(f"predict.py needs Python 3.9 or later; this is Python {{sys.version.split()[0]}}")
 
 try:
     import numpy as np
@@ -116,6 +122,7 @@ _SRGB, _PROFILE_MODES = ImageCms.createProfile("sRGB"), {profile_modes!r}
 SYSTEM_FILES, SKIPPED_LISTED = {system_files}, {skipped_listed!r}
 # As glr (glr.predict): a photo whose nearest training photo is this similar is that photo, or a copy of it.
 SAME_PHOTO, TRAINING_PHOTO_NOTE = {same_photo!r}, {training_photo_note!r}
+NONE = {none!r}  # as glr.evaluation.readout: what a reader sees for a number that is not there
 # As glr (glr.spreadsheet): --out's CSV is for people, a byte-order mark first (Excel then reads it as UTF-8) and a
 # cell a spreadsheet would run as a formula escaped (escape_cell below is glr's own, copied).
 BOM, TRIGGERS, QUOTE, CSV_NAME = {bom!r}, {triggers!r}, {quote!r}, {csv_name!r}
@@ -126,17 +133,10 @@ HERE = Path(__file__).resolve().parent
 KEEP_TOGETHER = "keep predict.py in its export folder, beside the model, labels.json and preprocessing.json (unzip the whole export)"
 
 
-def beside(name):
-    """A JSON file of the export beside this script; a message, not a traceback, when it is missing or damaged."""
-    try:
-        return json.loads((HERE / name).read_text(encoding="utf-8"))
-    except FileNotFoundError:  # predict.py copied out of its folder, or a file left out of the copy
-        sys.exit(f"predict.py: {{name}} is not beside it in {{HERE}}; {{KEEP_TOGETHER}}")
-    except (OSError, ValueError) as exc:
-        sys.exit(f"predict.py: {{HERE / name}} cannot be read ({{exc}}); unzip the export again, or export the run again")
+{files_rule}
 
 
-NOTE, LABELS = beside("preprocessing.json"), beside("labels.json")
+NOTE, LABELS = beside("preprocessing.json"), class_list(beside("labels.json"))
 VERDICT = beside("verdict.json") if (HERE / "verdict.json").is_file() else None
 
 
@@ -262,21 +262,25 @@ def predict_each(photos, table):
                 table.refused(path, problem)
             continue
         probs, embedding = model(view)
+        check_classes(probs)
         scores, line, seen = probs[0], "", None
         if verdict is not None and embedding is not None:
-            scores, known, unknown, nearest, similarity = verdict(probs[0], embedding[0])
-            seen = (known, unknown, nearest, similarity)
-            line = (f"  NOT A KNOWN LANDMARK (known score {{known:.3f}} < {{VERDICT['threshold']:.3f}})" if unknown
-                    else f"  (known score {{known:.3f}})")
-            line += f"; nearest training photo {{nearest['id']}} (landmark {{nearest['landmark_id']}}, similarity {{similarity:.3f}})"
+            scores, known, unknown, nearest, near = verdict(probs[0], embedding[0])
+            seen = (known, unknown, nearest, near)
+            # As glr predict (glr.evaluation.readout, copied): the decimals that tell the score from the threshold
+            # ("0.312 < 0.312" read as equal), and a similarity never rounded onto 1 ("1.000" for a photo at 0.9996).
+            score, threshold = apart(known, VERDICT["threshold"])
+            line = f"  NOT A KNOWN LANDMARK (known score {{score}} < {{threshold}})" if unknown else f"  (known score {{score}})"
+            line += f"; nearest training photo {{nearest['id']}} (landmark {{nearest['landmark_id']}}, similarity {{similarity(near)}})"
         say(table, path + line)
-        if seen is not None and similarity >= SAME_PHOTO:  # as glr predict notes it
+        if seen is not None and near >= SAME_PHOTO:  # as glr predict notes it
             name = next((label["name"] for label in LABELS if str(label["landmark_id"]) == str(nearest["landmark_id"])), "")
             photo = f"training photo {{nearest['id']}}, {{one_line(name) or 'landmark ' + nearest['landmark_id']}}"
-            say(table, f"  note: {{TRAINING_PHOTO_NOTE.format(photo=photo, similarity=similarity)}}")
+            say(table, f"  note: {{TRAINING_PHOTO_NOTE.format(photo=photo, similarity=similarity(near))}}")
         top = [(LABELS[int(i)], float(scores[i])) for i in np.argsort(-scores, kind="stable")[:5]]
         for rank, (label, score) in enumerate(top, 1):
-            say(table, f"  {{rank}}. {{one_line(label['name'])}} (landmark {{label['landmark_id']}}): {{score:.3f}}")
+            # Never rounded onto 0 or 1 either (readout's rule): "1.000" said a model sure of a class it gave 0.9996.
+            say(table, f"  {{rank}}. {{one_line(label['name'])}} (landmark {{label['landmark_id']}}): {{similarity(score)}}")
         if table is not None:
             table.predicted(path, top, seen)
     return failed
@@ -297,9 +301,11 @@ def example_script(fmt: str, runtime: str) -> str:
     from glr.data.images import BLANK_MESSAGE, BLANK_MIN_SIDE, BLANK_RANGE, TIFF_PAGES_LOOKED_AT, largest_page, seek_photo
     from glr.data.layouts import IMAGE_EXTENSIONS, SYSTEM_FOLDERS
     from glr.data.sniff import WEB_ADDRESS, _ftyp_brands
-    from glr.export_photos import SOURCE as photo_functions
+    from glr.evaluation import readout
+    from glr.export_photos import source as photo_source
     from glr.export_cli import HEAD as cli_head, TAIL as cli_tail
     from glr.export_csv import CSV_NAME, SOURCE as csv_functions
+    from glr.export_files import source as files_source
     from glr.export_verdict import SOURCE as verdict_class
     from glr.spreadsheet import BOM, QUOTE, TRIGGERS, escape_cell
     from glr.paths import leads_in_a_circle, printable
@@ -321,7 +327,7 @@ def example_script(fmt: str, runtime: str) -> str:
                            sniff_rule="\n\n".join(inspect.getsource(f) for f in (
                                sniff.refuse_known_non_images, sniff._text_start, sniff.looks_like, decode_words._png_chunks)),
                            png_chunks_message=PNG_CHUNKS_MESSAGE.format(decode_words.MAX_PNG_CHUNKS),
-                           same_photo=SAME_PHOTO, training_photo_note=TRAINING_PHOTO_NOTE,
+                           same_photo=SAME_PHOTO, training_photo_note=_similarity_as_text(TRAINING_PHOTO_NOTE), none=readout.NONE,
                            allowed_formats=images.ALLOWED_FORMATS, orientation_tag=orientation.ORIENTATION,
                            profile_modes=pixel_modes._PROFILE_MODES, system_files=_literal(layouts.SYSTEM_FILES),
                            skipped_listed=SKIPPED_LISTED,
@@ -330,8 +336,9 @@ def example_script(fmt: str, runtime: str) -> str:
                                pixel_modes.srgb_transform, pixel_modes.to_rgb, pixel_modes.plain_rgb,
                                pixel_modes.colour_key_alpha, layouts.is_system_file, layouts.is_system_folder,
                                _say_skipped)),
-                           photo_functions=photo_functions, csv_functions=csv_functions,
-                           escape_rule="\n\n".join(map(inspect.getsource, (escape_cell, printable))),
+                           photo_functions=photo_source(), files_rule=files_source(), csv_functions=csv_functions,
+                           escape_rule="\n\n".join(map(inspect.getsource, (escape_cell, printable, readout.number,
+                                                                             readout.decimal, readout.similarity, readout.apart))),
                            bom=BOM, triggers=TRIGGERS, quote=QUOTE, export_files=_export_files(),
                            max_pixels=images.MAX_PIXELS, max_jpeg_pixels=images.MAX_JPEG_PIXELS,
                            max_jpeg_scans=images.MAX_JPEG_SCANS,
@@ -355,6 +362,13 @@ PNG_CHUNKS_MESSAGE = "a PNG of over {:,} chunks before its picture (photos have 
 def _literal(value) -> str:
     """A constant as Python source; a set sorted, as its own repr follows string hashing (the script would differ each run)."""
     return "{" + ", ".join(map(repr, sorted(value))) + "}" if isinstance(value, (set, frozenset)) else repr(value)
+
+
+def _similarity_as_text(note: str) -> str:
+    """glr's note with its similarity given as text (readout.similarity's, never rounded onto 1), not formatted :.3f."""
+    if "{similarity:.3f}" not in note:
+        raise ValueError(f"glr.predict's training photo note no longer formats {{similarity:.3f}}: {note!r}")
+    return note.replace("{similarity:.3f}", "{similarity}")
 
 
 def _classes(classes: tuple) -> str:

@@ -92,14 +92,27 @@ SOURCE = r'''class Verdict:
     """The run's index and unknown threshold: class scores by its method, the known score, the nearest photo."""
 
     def __init__(self):
+        """The index beside predict.py; ValueError saying which file does not fit (load_all names it and what to do),
+        where a cut or hand-edited file was an IndexError or a KeyError at the first photo."""
         self.vectors = np.load(HERE / "index_vectors.npy").astype(np.float32)
-        with open(HERE / "index_items.csv", newline="", encoding="utf-8") as f:
+        with open(HERE / "index_items.csv", newline="", encoding="utf-8-sig") as f:  # a spreadsheet's BOM read past
             self.items = list(csv.DictReader(f))
+        if self.vectors.ndim != 2 or len(self.vectors) != len(self.items) or not self.items:
+            rows = len(self.vectors) if self.vectors.ndim == 2 else "no"
+            raise ValueError(f"index_vectors.npy holds {rows} photos' vectors but index_items.csv lists {len(self.items)}")
+        if not {"id", "landmark_id"} <= set(self.items[0]):
+            raise ValueError("index_items.csv has not the columns id and landmark_id")
         index_of = {int(label["landmark_id"]): int(label["index"]) for label in LABELS}
+        unknown = {int(item["landmark_id"]) for item in self.items} - set(index_of)
+        if unknown:
+            raise ValueError(f"index_items.csv names landmark {min(unknown)}, which labels.json does not list")
         self.classes = np.array([index_of[int(item["landmark_id"])] for item in self.items], np.int64)
 
     def __call__(self, probs, embedding):
         """(class scores, known score, unknown?, the nearest training photo's row and similarity)."""
+        if embedding.shape[-1] != self.vectors.shape[1]:  # exit, naming the files, as check_classes does
+            sys.exit(f"predict.py: the model's embedding has {embedding.shape[-1]} dimensions but index_vectors.npy "
+                     f"holds {self.vectors.shape[1]}: the two files come from different exports; {AGAIN}")
         query = embedding / max(float(np.linalg.norm(embedding)), 1e-12)
         sims = self.vectors @ query.astype(np.float32)
         k = min(VERDICT["knn_k"], len(sims))

@@ -525,11 +525,13 @@ def test_predict_py_with_out_and_its_listing_cut_short_still_writes_the_csv(scri
 
 
 def test_predict_py_says_a_zip_in_a_folder_is_to_be_unzipped(script, tmp_path, capsys):
-    """A zip among the photos was ".zip is not an image type"; predict.py opens no zip (given alone: "unzip it
-    first"), so it says the same of one in a folder. glr predict opens a zip given alone, and says to give it so."""
+    """A zip among the photos was ".zip is not an image type". predict.py now opens a zip given alone, as glr predict
+    does (test_export_photos.py), so it says of one in a folder what glr.submission.scan_folder says."""
+    from glr.submission import ZIP_IN_FOLDER
+
     photos = tmp_path / "photos"
     photos.mkdir()
     _photo().save(photos / "a.jpg")
     (photos / "album.zip").write_bytes(b"PK\x05\x06" + bytes(18))
     assert script.main([str(photos)]) == 0
-    assert capsys.readouterr().err == f"  skipped {photos / 'album.zip'}: a zip: unzip it, and give the photos inside\n"
+    assert capsys.readouterr().err == f"  skipped {photos / 'album.zip'}: {ZIP_IN_FOLDER}\n"

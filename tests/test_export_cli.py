@@ -1,0 +1,85 @@
+"""The command line of the exported predict.py (glr.export_cli): its usage comes before anything heavy is imported."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from glr import export
+from test_export import template_script
+
+HEAVY = ["numpy", "PIL", "onnxruntime", "ai_edge_litert", "tensorflow", "keras", "pi_heif"]
+
+
+@pytest.mark.parametrize("fmt, argv", [("keras", ["--help"]), ("savedmodel", ["-h"]), ("tflite", []),
+                                       ("onnx", ["--out", "x.csv"]), ("onnx", ["--help"])])
+def test_predict_py_says_its_usage_without_importing_numpy_pillow_or_its_runtime(tmp_path, fmt, argv):
+    """As glr's own CLI test asserts of `python -m glr --help`: the imports, not a time (a time flakes on a busy
+    machine). The usage (and no photos given: the usage, exit 1) needs none of them."""
+    template_script(tmp_path, [{"index": 0, "landmark_id": 5, "name": "x"}], fmt)
+    code = (f"import runpy, sys; sys.argv = ['predict.py', *{argv!r}]\n"
+            f"try:\n    runpy.run_path({str(tmp_path / 'predict.py')!r}, run_name='__main__')\n"
+            f"except SystemExit as exc:\n    code = exc.code\n"
+            f"print(code, sorted({{m.split('.')[0] for m in sys.modules}} & {set(HEAVY)!r}), file=sys.stderr)")
+    done = subprocess.run([sys.executable, "-I", "-c", code], capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    usage = done.stdout if argv[:1] in (["--help"], ["-h"]) else done.stderr
+    assert usage.startswith("Top-5 landmarks of a photo") and "a zip for the photos" in usage
+    assert done.stderr.splitlines()[-1] == f"{0 if usage is done.stdout else 1} []"
+
+
+def _old_pythons() -> dict[str, str]:
+    """The Pythons older than this one found here (pyenv's, or python3.X on the PATH), by version."""
+    import glob
+    import shutil
+
+    found = {}
+    for minor in (8, 9, 10):
+        for path in [*sorted(glob.glob(str(Path.home() / ".pyenv" / "versions" / f"3.{minor}.*" / "bin" / "python"))),
+                     shutil.which(f"python3.{minor}")]:
+            # pyenv's shim for a version not selected is on the PATH but fails: each is asked its version
+            if path and subprocess.run([path, "-c", f"import sys; assert sys.version_info[:2] == (3, {minor})"],
+                                       capture_output=True, timeout=60).returncode == 0:
+                found[f"3.{minor}"] = path
+                break
+    return found
+
+
+def test_predict_py_compiles_on_python_3_8_to_3_10_and_says_what_it_needs_on_3_8(tmp_path):
+    """predict.py runs on the user's Python, not glr's 3.11. Every format's compiles on 3.8, 3.9 and 3.10 (no syntax
+    of a later Python in glr's copied rules); on 3.8, which lacks str.removeprefix, it says what it needs where it
+    was an AttributeError at the first photo, and its usage still works."""
+    pythons = _old_pythons()
+    if not pythons:
+        pytest.skip("no Python older than 3.11 here")
+    for fmt in export.FORMATS:
+        template_script(tmp_path / fmt, [{"index": 0, "landmark_id": 5, "name": "x"}], fmt)
+    for version, python in pythons.items():
+        done = subprocess.run([python, "-m", "py_compile", *(str(tmp_path / fmt / "predict.py") for fmt in export.FORMATS)],
+                              capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, (version, done.stderr[-2000:])
+    if "3.8" in pythons:
+        done = subprocess.run([pythons["3.8"], "-I", str(tmp_path / "onnx" / "predict.py"), "a.jpg"], capture_output=True,
+                              text=True, timeout=120, cwd=tmp_path)
+        assert (done.returncode, done.stdout) == (1, "") and done.stderr.startswith(
+            "predict.py needs Python 3.9 or later; this is Python 3.8.")
+        done = subprocess.run([pythons["3.8"], "-I", str(tmp_path / "onnx" / "predict.py"), "--help"],
+                              capture_output=True, text=True, timeout=120, cwd=tmp_path)
+        assert done.returncode == 0 and done.stdout.startswith("Top-5 landmarks of a photo")
+
+
+def test_predict_py_help_into_a_closed_pipe_exits_141_without_a_traceback(tmp_path):
+    """`predict.py --help | true`: the usage met a closed pipe and printed a BrokenPipeError traceback."""
+    import os
+
+    template_script(tmp_path, [{"index": 0, "landmark_id": 5, "name": "x"}])
+    read, write = os.pipe()
+    os.close(read)
+    try:
+        done = subprocess.run([sys.executable, "-I", str(tmp_path / "predict.py"), "--help"], stdout=write,
+                              stderr=subprocess.PIPE, text=True, timeout=120, cwd=tmp_path)
+    finally:
+        os.close(write)
+    assert (done.returncode, done.stderr) == (141, "")
