@@ -308,7 +308,7 @@ def example_script(fmt: str, runtime: str) -> str:
     from glr.export_files import source as files_source
     from glr.export_verdict import SOURCE as verdict_class
     from glr.spreadsheet import BOM, QUOTE, TRIGGERS, escape_cell
-    from glr.paths import leads_in_a_circle, printable
+    from glr.paths import leads_in_a_circle, printable, shown
     from glr.predict import SAME_PHOTO, TRAINING_PHOTO_NOTE
     from glr.predict_command import SKIPPED_LISTED, STDIN_NOT_READ, _say_skipped
     from glr.submission import EXPORT_MARKS, GLR_FOLDERS, UNLISTABLE, glr_folder, special_file
@@ -337,7 +337,7 @@ def example_script(fmt: str, runtime: str) -> str:
                                pixel_modes.colour_key_alpha, layouts.is_system_file, layouts.is_system_folder,
                                _say_skipped)),
                            photo_functions=photo_source(), files_rule=files_source(), csv_functions=csv_functions,
-                           escape_rule="\n\n".join(map(inspect.getsource, (escape_cell, printable, readout.number,
+                           escape_rule="\n\n".join(map(inspect.getsource, (escape_cell, printable, shown, readout.number,
                                                                              readout.decimal, readout.similarity, readout.apart))),
                            bom=BOM, triggers=TRIGGERS, quote=QUOTE, export_files=_export_files(),
                            max_pixels=images.MAX_PIXELS, max_jpeg_pixels=images.MAX_JPEG_PIXELS,

@@ -25,6 +25,14 @@ def printable(name: str | os.PathLike) -> str:
     return os.fsencode(name).decode("utf-8", "replace")
 
 
+def shown(name) -> str:
+    """A photo's name on one printable line of the listing: a file named "a<newline>b.jpg" (a zip's member, a script's
+    file) printed its line in two, and a parser of the listing read "b.jpg  (known score ...)" as a photo of its own.
+    Undecodable bytes are U+FFFD, control characters escaped ("a\\nb.jpg"), as the decoder names the file."""
+    text = printable(name)
+    return "".join(c if c.isprintable() or c == " " else c.encode("unicode_escape").decode("ascii") for c in text)
+
+
 def one_line(text) -> str:
     """`text` on one line: a class name may hold a newline or a tab (a quoted cell of a category CSV)."""
     return " ".join(str(text).split())

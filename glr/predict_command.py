@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from glr import paths
+from glr.paths import shown
 from glr.commands import PhotoProgress, find_run
 from glr.data.sniff import WEB_ADDRESS
 from glr.errors import GlrError
@@ -139,14 +140,6 @@ def _say_predictions(predictor, predictions) -> None:
             values = _column(readout.similarity(item["similarity"]) for item in p.similar)
             for item, value, landmark_id in zip(p.similar, values, paths.id_column(i["landmark_id"] for i in p.similar)):
                 print(f"  {value}  {landmark_id}  {paths.one_line(item['name'])}  {item['path']}")
-
-
-def shown(name) -> str:
-    """A photo's name on one printable line of the listing: a file named "a<newline>b.jpg" (a zip's member, a script's
-    file) printed its line in two, and a parser of the listing read "b.jpg  (known score ...)" as a photo of its own.
-    Undecodable bytes are U+FFFD, control characters escaped ("a\\nb.jpg"), as the decoder names the file."""
-    text = paths.printable(name)
-    return "".join(c if c.isprintable() or c == " " else c.encode("unicode_escape").decode("ascii") for c in text)
 
 
 def _column(texts) -> list[str]:
