@@ -214,3 +214,17 @@ def test_the_stop_button_stops_a_workers_run_before_its_epochs_at_once_and_stopp
     assert launch.read_lock(tmp_path) is None
     left = Path((run.path / "worker1-temp.txt").read_text())  # worker 1, killed, could not delete it
     assert not left.exists(), left
+
+
+def test_stop_wait_of_another_machines_training_signals_no_process_here(tmp_path, stranger):
+    # Its pid was signalled on this machine after the wait: SIGTERM, then SIGKILL, to whatever process had that pid here.
+    results = tmp_path / "results"
+    run = Run.create(results, {"train": {"epochs": 2}}, run_id="theirs")
+    run.update_status(state="running", pid=stranger.pid, host="gpu-box-2", machine="0000-boot/4026532999")
+    launch.acquire_lock(results, "theirs")
+    lock_file = results / launch.LOCK_NAME
+    lock_file.write_text(json.dumps({**json.loads(lock_file.read_text()), "machine": "0000-boot/4026532999",
+                                     "host": "gpu-box-2", "pid": stranger.pid}))
+    status = launch.stop(run, timeout=0.2, wait=True, grace=0.2)
+    assert status["state"] == "stopping" and run.stop_path.exists()  # its trainer there sees the flag
+    assert stranger.poll() is None  # the process with that pid here lives on

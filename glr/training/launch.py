@@ -27,6 +27,7 @@ from glr.training.processes import (KILL, any_alive, kill_processes, lower_prior
                                     run_processes, signal_process, track)
 from glr.training.run import Run, RunError, new_run_id, runs_dir
 from glr.training.resuming import restore, resumable, set_epochs, snapshot
+from glr.training.machine import same_pid_space
 from glr.training.status import ACTIVE_STATES, FINAL_STATES, now
 from glr.training.train_lock import (LOCK_GUARD, LOCK_NAME, _busy, _guarded, _held,  # noqa: F401 (re-exported)
                                      _read_lock_unguarded, _set_lock_pid, acquire_lock, read_lock, release_lock,
@@ -224,6 +225,8 @@ def stop(run: Run, timeout: float = 30.0, wait: bool = False, *, grace: float = 
     if _wait_for(lambda: run.status()["state"] not in ACTIVE_STATES, timeout):
         return _settle_stopped(run, None)
     recorded = run.recorded_status() or {}
+    if not same_pid_space(recorded):  # its pid is another machine's: a signal would hit whatever has it here
+        return run.status()  # the flag stands; its trainer stops at its next batch there
     if recorded.get("phase") in FINISHING:  # no signal: SIGKILL would cost the evaluation of a model already saved
         run.update_status(message=FINISHING_MESSAGE, only_if=ACTIVE_STATES)
         return run.status()
