@@ -231,7 +231,7 @@ def stop(run: Run, timeout: float = 30.0, wait: bool = False, *, grace: float = 
         run.update_status(message=FINISHING_MESSAGE, only_if=ACTIVE_STATES)
         return run.status()
     pid, start = recorded.get("pid"), recorded.get("pid_start")
-    gone = lambda: not pid_alive(pid, start, recorded.get("updated"))  # noqa: E731
+    gone = lambda: not pid_alive(pid, start, recorded.get("updated"), recorded.get("booted"))  # noqa: E731
     how = None
     if not gone():
         how = "SIGTERM"
@@ -252,7 +252,7 @@ def _settle_stopped(run: Run, how: str | None) -> dict:
     """Record "stopped" for a run whose process ended while stopping without writing a final state."""
     recorded = run.recorded_status() or {}
     if recorded.get("state") in ACTIVE_STATES and not pid_alive(recorded.get("pid"), recorded.get("pid_start"),
-                                                                      recorded.get("updated")):
+                                                                      recorded.get("updated"), recorded.get("booted")):
         message = f"stopped with {how}: the trainer did not stop in time" if how else "stopped"
         run.update_status(state="stopped", message=message, only_if=ACTIVE_STATES)
     return run.status()

@@ -47,8 +47,12 @@ def same_pid_space(record: dict) -> bool:
 
 
 def here() -> dict:
-    """The fields naming this process's pid space in a record: the host name (said to people) and FIELD."""
-    return {"host": socket.gethostname(), FIELD: machine_id()}
+    """The fields naming this process's pid space in a record: the host name (said to people), FIELD, and the boot
+    time as read now (`booted`: a pid's start time recorded beside it is then judged however the clock is set since;
+    glr.training.processes.pid_alive)."""
+    from glr.training.processes import boot_time
+
+    return {"host": socket.gethostname(), FIELD: machine_id(), "booted": boot_time()}
 
 
 def fs_now(beside: str | os.PathLike) -> float:

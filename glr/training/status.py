@@ -84,7 +84,8 @@ class RunStatus:
                 again = self.recorded_status() or {}
                 status.update(again if again.get("state") in FINAL_STATES else
                               {"state": "failed", "message": ELSEWHERE_DIED_MESSAGE.format(host=status.get("host"))})
-        elif _needs_process(status) and not pid_alive(status["pid"], status["pid_start"], status["updated"]):
+        elif _needs_process(status) and not pid_alive(status["pid"], status["pid_start"], status["updated"],
+                                                      status.get("booted")):
             # The trainer may have written its final state and exited just after we read it.
             again = self.recorded_status() or {}
             if again.get("state") in FINAL_STATES:

@@ -129,7 +129,7 @@ def _held(lock: dict, results_dir: str | os.PathLike) -> bool:
         return False
     if _other_host(lock):  # its pid is another machine's: what it wrote lately is all there is to go by
         return _heard_from_lately(lock, results_dir)
-    return pid_alive(lock.get("pid"), lock.get("pid_start"), lock.get("created"))
+    return pid_alive(lock.get("pid"), lock.get("pid_start"), lock.get("created"), lock.get("booted"))
 
 
 def read_lock(results_dir: str | os.PathLike) -> dict | None:
