@@ -156,10 +156,19 @@ def launch(
     # `-m glr` must work wherever the app was started, installed or not.
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH")]))
 
-    acquire_lock(results_dir, run_id)
+    try:
+        acquire_lock(results_dir, run_id)
+    except RunError:
+        lock = read_lock(results_dir) if resume_run else None
+        if lock and lock.get("run_id") == run_id:  # two apps (or an app and the CLI) resuming it at one moment
+            raise RunError(f"run {run_id} is being resumed already (pid {lock.get('pid')}): its training is "
+                           "starting; watch it there") from None
+        raise
     run = None
     try:
         if resume_run:
+            # Judged again under the lock: checked before it, the run may have been resumed and finished since.
+            resumable(resume_run, epochs, locked=True)
             run, before = resume_run, snapshot(resume_run)
             run.stop_path.unlink(missing_ok=True)  # the flag that stopped it last time must not stop it again
             set_epochs(run, epochs)
