@@ -155,3 +155,20 @@ def test_a_lock_stamped_in_the_future_by_a_clock_set_back_is_not_taken_over(tmp_
     lock_file = _lock_of_another_pid_space(results)
     os.utime(lock_file, (time.time() + 3600,) * 2)
     assert launch.read_lock(results)["run_id"] == "theirs"
+
+
+def test_a_results_folder_renamed_while_it_trains_is_not_made_again_under_its_old_name(tmp_path, monkeypatch):
+    # `mv results results-old` during a training: the end of the training (releasing its lock) made an empty
+    # `results/` again, holding only the lock's guard file, where the user had just moved it away.
+    import time
+
+    from glr.training import train_lock
+
+    monkeypatch.setattr(train_lock, "BEAT_SECONDS", 0.02)
+    results = tmp_path / "results"
+    with train_lock.training_lock(results, "live"):
+        results.rename(tmp_path / "results-old")
+        time.sleep(0.2)  # beats go on meanwhile
+        assert not results.exists()
+    assert not results.exists()
+    assert launch.read_lock(tmp_path / "results-old") is not None  # still this live process's until it ends

@@ -169,7 +169,12 @@ def acquire_lock(results_dir: str | os.PathLike, run_id: str, pid: int | None = 
 
 
 def release_lock(results_dir: str | os.PathLike, run_id: str) -> bool:
-    """Remove the training lock if it names `run_id`; True if it did."""
+    """Remove the training lock if it names `run_id`; True if it did.
+
+    A results folder gone (renamed while it trained: `mv results old`) is not made again, empty, to look in.
+    """
+    if not Path(results_dir).is_dir():
+        return False
     with _guarded(results_dir):
         lock = _read_lock_unguarded(results_dir)
         if lock and lock.get("run_id") == run_id:
@@ -217,6 +222,8 @@ def training_lock(results_dir: str | os.PathLike, run_id: str) -> Iterator[None]
 def _beat(results_dir, run_id: str, pid: int, stop: threading.Event) -> None:
     """Touch the lock every BEAT_SECONDS while it names `run_id` held by `pid`: how another pid space sees we live."""
     while not stop.wait(BEAT_SECONDS):
+        if not Path(results_dir).is_dir():
+            continue  # renamed or deleted: the guard would make it again, empty, under its old name
         try:
             with _guarded(results_dir):
                 lock = _read_lock_unguarded(results_dir)
