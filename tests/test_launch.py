@@ -214,3 +214,50 @@ def test_the_stop_button_stops_a_workers_run_before_its_epochs_at_once_and_stopp
     assert launch.read_lock(tmp_path) is None
     left = Path((run.path / "worker1-temp.txt").read_text())  # worker 1, killed, could not delete it
     assert not left.exists(), left
+
+
+def test_stop_wait_of_another_machines_training_signals_no_process_here(tmp_path, stranger):
+    # Its pid was signalled on this machine after the wait: SIGTERM, then SIGKILL, to whatever process had that pid here.
+    results = tmp_path / "results"
+    run = Run.create(results, {"train": {"epochs": 2}}, run_id="theirs")
+    run.update_status(state="running", pid=stranger.pid, host="gpu-box-2", machine="0000-boot/4026532999")
+    launch.acquire_lock(results, "theirs")
+    lock_file = results / launch.LOCK_NAME
+    lock_file.write_text(json.dumps({**json.loads(lock_file.read_text()), "machine": "0000-boot/4026532999",
+                                     "host": "gpu-box-2", "pid": stranger.pid}))
+    status = launch.stop(run, timeout=0.2, wait=True, grace=0.2)
+    assert status["state"] == "stopping" and run.stop_path.exists()  # its trainer there sees the flag
+    assert stranger.poll() is None  # the process with that pid here lives on
+
+
+def _stopped(results, data):
+    """A stopped run that a resume accepts (its dataset there, its files readable)."""
+    run = Run.create(results, {"train": {"epochs": 4}, "data": str(data)}, run_id="r")
+    run.update_status(state="stopped", epochs=4, message="stopped on request")
+    return run
+
+
+def test_two_resumes_of_one_run_at_one_moment_start_one_training_and_the_other_says_so(tmp_path):
+    # Two app instances (or the app and `glr train --resume`) pressed Resume together: the second was told "another
+    # training is running: r (pid N); stop it first", as if some other run held the folder.
+    from glr.training.resuming import resumable
+
+    run = _stopped(tmp_path / "results", tmp_path)
+    assert resumable(run) is run  # both checked it before either took the lock
+    launch.acquire_lock(run.results_dir, run.id)  # the first one's launch holds it now
+    with pytest.raises(RunError, match=r"^run r is being resumed already \(pid \d+\): its training is starting"):
+        launch.launch(run.results_dir, resume_run=run, argv_prefix=[sys.executable, "-c", "pass"])
+    assert run.status()["state"] == "stopped"
+
+
+def test_a_resume_checked_before_another_resumed_and_finished_the_run_is_refused_under_the_lock(tmp_path):
+    # Checked before the lock was taken: the other instance's resume ran to the end in between, and this one then
+    # queued the finished run again and started a trainer on it.
+    from glr.training.resuming import resumable
+
+    run = _stopped(tmp_path / "results", tmp_path)
+    assert resumable(run) is run
+    run.update_status(state="finished", message="done")  # the other resume, start to end
+    with pytest.raises(RunError, match="run r has finished; start a new run to train more"):
+        launch.launch(run.results_dir, resume_run=run, argv_prefix=[sys.executable, "-c", "pass"])
+    assert run.status()["state"] == "finished" and launch.read_lock(run.results_dir) is None

@@ -1,6 +1,7 @@
 """glr.training.model: the study's head, classifier and embedding models; atomic save; safe loading refuses code."""
 
 import json
+import re
 import numpy as np
 import pytest
 
@@ -112,3 +113,51 @@ def test_a_runs_model_of_another_size_or_class_count_is_refused_by_every_loader(
     sized.config_path.write_text(json.dumps(config))
     with pytest.raises(GlrError, match=r"the model takes 32 px photos but config\.json says 64"):
         load_run_model(sized)
+
+
+def _resaved_by(run, version: str, config: bytes | None = None) -> None:
+    """Make the run's model.keras say Keras `version` saved it (and, given, hold `config` as its description)."""
+    import zipfile
+
+    members = {}
+    with zipfile.ZipFile(run.model_path) as archive:
+        for name in archive.namelist():
+            members[name] = archive.read(name)
+    members["metadata.json"] = json.dumps({**json.loads(members["metadata.json"]), "keras_version": version}).encode()
+    if config is not None:
+        members["config.json"] = config
+    with zipfile.ZipFile(run.model_path, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+
+
+def test_a_finished_runs_model_another_keras_saved_that_will_not_load_names_both_versions(finished_run, tmp_path,
+                                                                                             monkeypatch):
+    # Only a resume said so: predict, export and Grad-CAM (load_run_model) gave Keras' own words alone.
+    import shutil
+
+    import keras
+
+    from glr.errors import CheckpointError
+    from glr.training.model import check_run_model, load_run_model
+    from glr.training.run import Run
+
+    hint = (f"(it was saved by Keras 2.99.0, and this machine has Keras {keras.__version__}: use this run where Keras "
+            "2.99.0 is installed, or install that version)")
+    copy = Run(shutil.copytree(finished_run.path, tmp_path / "other" / finished_run.path.name))
+    _resaved_by(copy, "2.99.0")
+
+    def unloadable(*args, **kwargs):
+        raise TypeError("Could not deserialize class 'Functional'")
+
+    monkeypatch.setattr(keras.models, "load_model", unloadable)
+    with pytest.raises(CheckpointError) as caught:
+        load_run_model(copy)
+    assert str(caught.value).endswith("cannot be loaded (TypeError: Could not deserialize class 'Functional') " + hint)
+    _resaved_by(copy, keras.__version__)
+    with pytest.raises(CheckpointError) as caught:
+        load_run_model(copy)
+    assert "saved by Keras" not in str(caught.value)  # this Keras's own file: its failure is no version's
+    _resaved_by(copy, "2.99.0", config=b"{not json")
+    with pytest.raises(CheckpointError, match="damaged model file .*" + re.escape(hint)):
+        check_run_model(copy)  # the description read before loading, as every loader does

@@ -96,6 +96,42 @@ def test_a_process_whose_start_reads_a_second_off_is_still_that_process(monkeypa
     assert not processes.pid_alive(os.getpid(), recorded - 60)
 
 
+def _clock_set_back(monkeypatch, seconds: float) -> None:
+    """NTP steps the wall clock back: psutil's boot time, and with it every start time psutil reads, move with it."""
+    import psutil
+
+    boot, start = psutil.boot_time, psutil.Process.create_time
+    monkeypatch.setattr(psutil, "boot_time", lambda: boot() - seconds)
+    monkeypatch.setattr(psutil.Process, "create_time", lambda self: start(self) - seconds)
+
+
+def test_a_process_recorded_before_the_clock_was_set_back_an_hour_is_still_that_process(monkeypatch):
+    # Beyond START_SLACK (2 s), a clock step took a live training for dead: its start time read an hour off.
+    from glr.training import processes
+
+    recorded, booted = processes.process_start(os.getpid()), processes.boot_time()
+    _clock_set_back(monkeypatch, 3600)
+    assert processes.pid_alive(os.getpid(), recorded, booted=booted)
+    assert not processes.pid_alive(os.getpid(), recorded - 60, booted=booted)  # another process's start: told apart
+    assert processes.pid_alive(os.getpid(), recorded, booted="edited") is False  # no boot time to go by: as before
+
+
+def test_a_training_seen_after_the_clock_was_set_back_runs_on_and_holds_its_lock(tmp_path, monkeypatch):
+    # Its status read "failed" (the trainer ended without saying so) and its lock was free: a second training
+    # started into the same results folder while the first wrote on.
+    from glr.training import launch
+    from glr.training.run import Run, RunError
+
+    results = tmp_path / "results"
+    run = Run.create(results, {"train": {"epochs": 2}}, run_id="live")
+    launch.acquire_lock(results, "live")
+    run.update_status(state="running", pid=os.getpid())
+    _clock_set_back(monkeypatch, 3600)
+    assert run.status()["state"] == "running"
+    with pytest.raises(RunError, match="another training is running: live"):
+        launch.acquire_lock(results, "second")
+
+
 # A trainer's last lines: TensorFlow and Keras imported, its strategy made (as every trainer makes it), a model built.
 TRAINER_END = """
 import time

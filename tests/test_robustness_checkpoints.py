@@ -238,3 +238,51 @@ def _killed_before_phase_2s_first_checkpoint(tmp_path, tiny_data, monkeypatch):
     with pytest.raises(RuntimeError, match="killed"):
         train_run(run)
     return run, started, killed
+
+
+def test_a_damaged_state_json_is_recovered_from_the_state_last_keras_carries(tmp_path):
+    # Before: state.json cut short, zero bytes or not JSON refused the resume ("... state.json is damaged"), though
+    # last.keras records the very state it lost.
+    import pytest
+
+    from glr.training.checkpoints import checkpoint_problem, reconciled_state
+    from glr.training.run import RunError
+
+    run = fake_run(tmp_path / "a", None, last=state(3, wait=1))
+
+    def damaged():
+        raise RunError(f"{run.checkpoint_state_path} is damaged: Expecting value: line 1 column 1 (char 0)")
+
+    run.checkpoint_state, run.checkpoint_dir = damaged, run.last_checkpoint.parent
+    assert reconciled_state(run) == state(3, wait=1) and run.states == []  # what a resume would go on from
+    assert checkpoint_problem(run) is None  # listed as resumable
+    assert reconcile(run) == (f"{run.checkpoint_state_path} is damaged: Expecting value: line 1 column 1 (char 0): "
+                              "recovered from last.keras, which records its own state (phase 1, epoch 3); resuming "
+                              "from there")
+    assert run.states == [state(3, wait=1)]
+    older = fake_run(tmp_path / "b", None)
+    with zipfile.ZipFile(older.last_checkpoint, "w") as archive:  # saved before checkpoints carried their state
+        archive.writestr("config.json", "{}")
+    older.checkpoint_state, older.checkpoint_dir = damaged, older.last_checkpoint.parent
+    with pytest.raises(RunError, match="is damaged"):
+        reconcile(older)  # nothing records the state: refused as before
+    assert "is damaged" in checkpoint_problem(older)
+
+
+def test_a_run_whose_state_json_was_emptied_resumes_and_finishes(tmp_path, tiny_data, capsys):
+    # The whole way: a trainer killed at epoch 3's state.json, then state.json emptied (a disk that lost its last
+    # write): resumable, and the resume goes on after epoch 3, as last.keras records.
+    from glr.training.resuming import resumable
+    from glr.training.run_table import list_runs
+
+    run = new_run(tmp_path / "results", tiny_config(tiny_data, epochs=4))
+    script = tmp_path / "killed.py"
+    script.write_text(KILLED_BEFORE_STATE)
+    killed = subprocess.run([sys.executable, str(script), str(run.path)], cwd=ROOT, capture_output=True, timeout=600,
+                            env={**os.environ, "GLR_TEST_KILL_AT": "3", "PYTHONPATH": str(ROOT)})
+    assert killed.returncode == -signal.SIGKILL, killed.stderr.decode()[-2000:]
+    run.checkpoint_state_path.write_bytes(b"")
+    assert list_runs(tmp_path / "results").iloc[0]["state"] == "failed"  # not "damaged": it can go on
+    train_run(resumable(run), resume=True, console=True)
+    assert run.status()["state"] == "finished" and list(run.history()["epoch"]) == [1, 2, 3, 4]
+    assert "state.json is damaged" in capsys.readouterr().err

@@ -239,3 +239,32 @@ def test_a_history_without_its_validation_loss_column_is_no_divergence(tmp_path)
     assert run_table.divergence(run.history()) == ""
     run.history_path.write_text("epoch,loss,accuracy,val_loss,val_accuracy\n1,1.2,0.5,0.8,0.4\n2,0.9,0.6,nan,0.5\n")
     assert "validation loss became NaN at epoch 2" in run_table.divergence(run.history())
+
+
+def test_time_left_is_paced_by_the_stage_seconds_the_trainer_measured_not_the_wall_clock():
+    # NTP set the clock forward an hour while 100 of 400 photos were done in 50 s: the pace read from the wall clock
+    # was 36.5 s a photo, "about 3 h left" for 150 s of work; set back, no estimate at all.
+    from datetime import datetime, timezone
+
+    t0 = datetime(2026, 1, 1, tzinfo=timezone.utc).timestamp()
+    features = {"state": "running", "started": "2026-01-01T00:00:00+00:00", "unit": "img", "step": 100, "steps": 400,
+                "stage_started": "2026-01-01T00:01:00+00:00", "stage_seconds": 50.0}
+    for moment in (t0 + 110, t0 + 110 + 3600, t0 + 110 - 3600):
+        assert run_table.time_left(features, None, moment) == pytest.approx(150)
+    epochs = {**features, "phase": "phase 1: training the head", "unit": "batch", "epoch": 4, "epochs": 10,
+              "step": 5, "steps": 10, "stage_seconds": 1.0}
+    assert run_table.time_left(epochs, None, t0 + 61 + 3600) == pytest.approx(5.5 * 2.0)
+    for odd in (None, "x", -1.0, float("nan"), True):  # an older glr's status, or one edited: its timestamps as before
+        assert run_table.time_left({**features, "stage_seconds": odd}, None, t0 + 110) == pytest.approx(150)
+
+
+def test_the_trainers_progress_records_the_stage_seconds_beside_its_step(tmp_path):
+    from glr.training.progress import Progress
+
+    run = Run.create(tmp_path, {"train": {"epochs": 2}}, run_id="r")
+    progress = Progress(run)
+    progress.start("features", 4, "img")
+    assert run.status()["stage_seconds"] == 0.0
+    progress.advance(4)
+    recorded = run.status()
+    assert recorded["step"] == 4 and 0.0 <= recorded["stage_seconds"] < 60

@@ -48,3 +48,52 @@ def test_a_run_folder_copied_while_it_trains_is_not_running_in_the_copy(tmp_path
     assert renamed.status()["state"] == "running"  # `mv` on the same disk: the same folder, as before
     copy.update_status(state="running", pid=os.getpid())  # resumed in the copy: now its own live run
     assert copy.status()["state"] == "running"
+
+
+def _running_elsewhere(results, pid: int) -> Run:
+    """A run another container (or machine) trains into this shared results folder: its status and lock name its pid space."""
+    from glr.training import launch
+
+    run = Run.create(results, {"train": {"epochs": 2}}, run_id="theirs")
+    run.update_status(state="running", pid=pid, host="gpu-box-2", machine="0000-boot/4026532999")
+    launch.acquire_lock(results, "theirs")
+    lock_file = results / launch.LOCK_NAME
+    lock = json.loads(lock_file.read_text())
+    lock_file.write_text(json.dumps({**lock, "host": "gpu-box-2", "machine": "0000-boot/4026532999", "pid": pid}))
+    return run
+
+
+def test_another_machines_live_training_is_running_whatever_its_pid_is_here(tmp_path):
+    # Its pid was looked up on this machine: dead here, so a live training there was listed "failed".
+    run = _running_elsewhere(tmp_path / "results", _dead_pid())
+    assert run.status()["state"] == "running"
+    from glr.training.run_table import list_runs
+
+    assert list_runs(tmp_path / "results").set_index("run_id").loc["theirs", "state"] == "running"
+
+
+def test_another_machines_dead_training_is_failed_though_its_pid_lives_here(tmp_path):
+    # The reverse: its pid happened to be a live process here (this one), so a training dead there stayed "running".
+    from glr.training import launch
+    from glr.training.machine import BEAT_STALE
+    from glr.training.status import ELSEWHERE_DIED_MESSAGE
+
+    results = tmp_path / "results"
+    run = _running_elsewhere(results, os.getpid())
+    old = __import__("time").time() - BEAT_STALE - 5
+    os.utime(results / launch.LOCK_NAME, (old, old))  # its lock no longer beats: the trainer died there
+    status = run.status()
+    assert status["state"] == "failed"
+    assert status["message"] == ELSEWHERE_DIED_MESSAGE.format(host="gpu-box-2")
+    (results / launch.LOCK_NAME).unlink()
+    assert run.status()["state"] == "failed"  # no lock at all: nothing runs it
+
+
+def test_a_status_written_here_names_this_pid_space(tmp_path):
+    from glr.training.machine import machine_id
+
+    run = Run.create(tmp_path, {"train": {"epochs": 2}}, run_id="mine")
+    run.update_status(state="running", pid=os.getpid())
+    recorded = json.loads(run.status_path.read_text())
+    assert recorded["machine"] == machine_id() and recorded["host"]
+    assert run.status()["state"] == "running"

@@ -51,12 +51,13 @@ def test_a_lock_of_another_host_is_held_while_its_training_speaks_and_stale_once
     launch.acquire_lock(results, "mine")
     lock_file = results / launch.LOCK_NAME
     lock = {**json.loads(lock_file.read_text()), "host": "gpu-box-2", "pid": 999_999_999, "run_id": "theirs"}
+    del lock["machine"], lock["beat"]  # an older glr's lock: it names its host alone, and does not beat
     lock_file.write_text(json.dumps(lock))
     status = results / "runs" / "theirs" / "status.json"
     status.parent.mkdir(parents=True)
     status.write_text("{}")  # its training wrote its progress a moment ago
     with pytest.raises(RunError, match=r"another training is running: theirs \(pid 999999999 on gpu-box-2, another "
-                                       r"computer\); stop it there first. If it no longer runs, its lock is free 30 "
+                                       r"computer or container\); stop it there first. If it no longer runs, its lock is free 30 "
                                        "minutes after the run last said anything"):
         launch.acquire_lock(results, "new")
     assert launch.read_lock(results)["run_id"] == "theirs"
@@ -68,3 +69,106 @@ def test_a_lock_of_another_host_is_held_while_its_training_speaks_and_stale_once
     launch.acquire_lock(results, "new")
     assert launch.read_lock(results)["run_id"] == "new"
     assert json.loads(lock_file.read_text())["host"] == __import__("socket").gethostname()  # as others will see it
+
+
+def _lock_of_another_pid_space(results, pid=999_999_999, machine="0000-boot/4026532999"):
+    """train.lock as a trainer in another container (or machine) writes it: its pid space and host name are not ours."""
+    launch.acquire_lock(results, "mine")
+    lock_file = results / launch.LOCK_NAME
+    lock = {**json.loads(lock_file.read_text()), "host": "c0ffee123456", "machine": machine, "pid": pid,
+            "run_id": "theirs"}
+    lock_file.write_text(json.dumps(lock))
+    return lock_file
+
+
+def _age(path, seconds):
+    import os
+    import time
+
+    os.utime(path, (time.time() - seconds,) * 2)
+
+
+def test_a_dead_lock_of_a_restarted_container_is_taken_over_in_minutes_not_half_an_hour(tmp_path):
+    # Docker gives a container a new host name at every start: the lock of a training killed with its container
+    # was judged "another computer's" and held for OTHER_HOST_QUIET (30 minutes) after the run last wrote.
+    import pytest
+
+    from glr.training.machine import BEAT_STALE
+    from glr.training.run import RunError
+
+    results = tmp_path / "results"
+    lock_file = _lock_of_another_pid_space(results)
+    with pytest.raises(RunError, match=r"on c0ffee123456, another computer or container\); stop it there first. If it "
+                                       "no longer runs, its lock is free 2 minutes after its trainer last touched it"):
+        launch.acquire_lock(results, "new")  # it beat a moment ago: a live training there is never taken over
+    _age(lock_file, BEAT_STALE - 20)
+    assert launch.read_lock(results)["run_id"] == "theirs"
+    _age(lock_file, BEAT_STALE + 5)  # 12 beats missed: its trainer is gone (its container with it)
+    assert launch.read_lock(results) is None
+    launch.acquire_lock(results, "new")
+    assert launch.read_lock(results)["run_id"] == "new"
+
+
+def test_a_lock_of_this_pid_space_is_judged_by_its_pid_whatever_the_host_name_says(tmp_path):
+    # The same kernel and pid namespace under another host name (`hostname` changed, a container given one):
+    # the pid can be looked at, so a dead one frees the folder at once and a live one holds it.
+    import os
+
+    from glr.training.machine import machine_id
+
+    results = tmp_path / "results"
+    _lock_of_another_pid_space(results, machine=machine_id())
+    assert launch.read_lock(results) is None  # pid 999999999 is dead here
+    lock_file = _lock_of_another_pid_space(results, pid=os.getpid(), machine=machine_id())
+    lock = json.loads(lock_file.read_text())
+    lock_file.write_text(json.dumps({**lock, "pid_start": __import__("psutil").Process().create_time()}))
+    _age(lock_file, 10 * 3600)  # no beat needed: the pid says it lives
+    assert launch.read_lock(results)["run_id"] == "theirs"
+
+
+def test_the_trainer_keeps_its_lock_beating_while_it_trains_and_stops_when_it_ends(tmp_path, monkeypatch):
+    import time
+
+    from glr.training import train_lock
+
+    monkeypatch.setattr(train_lock, "BEAT_SECONDS", 0.05)
+    results = tmp_path / "results"
+    lock_file = results / launch.LOCK_NAME
+    with train_lock.training_lock(results, "live"):
+        _age(lock_file, 3600)
+        deadline = time.monotonic() + 10
+        while time.time() - lock_file.stat().st_mtime > 60 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert time.time() - lock_file.stat().st_mtime < 60  # touched again by the beat
+        assert json.loads(lock_file.read_text())["beat"] == 0.05  # said, so another pid space knows to expect beats
+    assert not lock_file.exists()  # released, and no beat makes it again
+    time.sleep(0.2)
+    assert not lock_file.exists()
+
+
+def test_a_lock_stamped_in_the_future_by_a_clock_set_back_is_not_taken_over(tmp_path):
+    # NTP set the clock back while the training ran: its lock's last beat looks to lie ahead. It counts as just now.
+    import os
+    import time
+
+    results = tmp_path / "results"
+    lock_file = _lock_of_another_pid_space(results)
+    os.utime(lock_file, (time.time() + 3600,) * 2)
+    assert launch.read_lock(results)["run_id"] == "theirs"
+
+
+def test_a_results_folder_renamed_while_it_trains_is_not_made_again_under_its_old_name(tmp_path, monkeypatch):
+    # `mv results results-old` during a training: the end of the training (releasing its lock) made an empty
+    # `results/` again, holding only the lock's guard file, where the user had just moved it away.
+    import time
+
+    from glr.training import train_lock
+
+    monkeypatch.setattr(train_lock, "BEAT_SECONDS", 0.02)
+    results = tmp_path / "results"
+    with train_lock.training_lock(results, "live"):
+        results.rename(tmp_path / "results-old")
+        time.sleep(0.2)  # beats go on meanwhile
+        assert not results.exists()
+    assert not results.exists()
+    assert launch.read_lock(tmp_path / "results-old") is not None  # still this live process's until it ends

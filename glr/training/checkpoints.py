@@ -161,7 +161,17 @@ def ahead_of_state(run) -> dict | None:
     from glr.training.model import saved_note
 
     last = saved_note(run.last_checkpoint)
-    return last if last is not None and _reach(last) > _reach(run.checkpoint_state()) else None
+    return last if last is not None and _reach(last) > _reach(_written_state(run)[0]) else None
+
+
+def _written_state(run) -> tuple[dict | None, str | None]:
+    """state.json as written, or (None, why it cannot be read) when it is damaged (cut short, zero bytes, not JSON)."""
+    from glr.training.run import RunError
+
+    try:
+        return run.checkpoint_state(), None
+    except RunError as exc:
+        return None, str(exc)
 
 
 def early_stopped(state: dict | None, patience: int) -> bool:
@@ -205,7 +215,9 @@ def reconcile(run) -> str | None:
     again on them. The state inside last.keras is the pair that agrees, so it becomes state.json. Killed after
     best.keras alone was replaced, the best weights are of an epoch the resume trains again; they stay the best
     (they are: the best of more epochs), and state.json takes their val_loss, so that only a better epoch replaces
-    them. Run under the training lock, before the resume reads the state.
+    them. A state.json that cannot be read (cut short, zero bytes, not JSON) is rebuilt from the state inside
+    last.keras, said so; without one (a checkpoint of an older glr) it stays a RunError naming the file.
+    Run under the training lock, before the resume reads the state.
     """
     state, said, drop_best = _reconciled(run)
     if not said:
@@ -228,8 +240,16 @@ def _reconciled(run) -> tuple[dict | None, list[str], bool]:
     """`reconcile`'s findings: the state that agrees with the files, what it would say, and whether best.keras goes."""
     from glr.training.model import saved_note
 
-    state, said, drop_best = run.checkpoint_state(), [], False
-    if (last := ahead_of_state(run)) is not None:
+    state, damage = _written_state(run)
+    said, drop_best = [], False
+    if damage:
+        last = saved_note(run.last_checkpoint)
+        if last is None:  # nothing else records where the weights are: refused, naming the file (checkpoint_problem)
+            run.checkpoint_state()
+        said.append(f"{damage}: recovered from {run.last_checkpoint.name}, which records its own state (phase "
+                    f"{last.get('phase')}, epoch {last.get('epoch')}); resuming from there")
+        state = last
+    elif (last := ahead_of_state(run)) is not None:
         before = f"said epoch {state.get('epoch')}" if state else "was not written yet"
         said.append(f"{run.checkpoint_state_path.name} {before} but {run.last_checkpoint.name} holds epoch "
                     f"{last.get('epoch')} (the training was killed between writing the two): resuming from epoch "
@@ -286,10 +306,11 @@ def resume_model(run, load: Callable, about: dict, inputs: tuple, classes: int):
     return model
 
 
-def other_keras(path) -> str:
+def other_keras(path, doing: str = "resume it") -> str:
     """Words for a model file that Keras saved in another version than this machine's ("" for the same or unknown).
 
-    A run resumed on another machine (or after an upgrade) may fail to load for that alone: said, with the way back.
+    A run resumed (or its model used: `doing`) on another machine, or after an upgrade, may fail to load for that
+    alone: said, with the way back.
     """
     import json
 
@@ -302,7 +323,7 @@ def other_keras(path) -> str:
         return ""
     if not isinstance(saved, str) or saved == keras.__version__:
         return ""
-    return (f" (it was saved by Keras {saved}, and this machine has Keras {keras.__version__}: resume it where Keras "
+    return (f" (it was saved by Keras {saved}, and this machine has Keras {keras.__version__}: {doing} where Keras "
             f"{saved} is installed, or install that version)")
 
 
@@ -339,9 +360,13 @@ def checkpoint_problem(run) -> str | None:
     """
     from glr.training.run import RunError
 
+    from glr.training.model import saved_note
+
     try:
         state = run.checkpoint_state()
     except RunError as exc:
+        if saved_note(run.last_checkpoint) is not None:
+            return None  # last.keras records its state: a resume recovers state.json from it (reconcile)
         return f"{exc}; delete {run.checkpoint_dir} to train the run again from its first epoch"
     if state is None:
         return None  # no checkpoint yet: a resume starts from the first epoch

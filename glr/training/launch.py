@@ -27,6 +27,7 @@ from glr.training.processes import (KILL, any_alive, kill_processes, lower_prior
                                     run_processes, signal_process, track)
 from glr.training.run import Run, RunError, new_run_id, runs_dir
 from glr.training.resuming import restore, resumable, set_epochs, snapshot
+from glr.training.machine import same_pid_space
 from glr.training.status import ACTIVE_STATES, FINAL_STATES, now
 from glr.training.train_lock import (LOCK_GUARD, LOCK_NAME, _busy, _guarded, _held,  # noqa: F401 (re-exported)
                                      _read_lock_unguarded, _set_lock_pid, acquire_lock, read_lock, release_lock,
@@ -155,10 +156,19 @@ def launch(
     # `-m glr` must work wherever the app was started, installed or not.
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH")]))
 
-    acquire_lock(results_dir, run_id)
+    try:
+        acquire_lock(results_dir, run_id)
+    except RunError:
+        lock = read_lock(results_dir) if resume_run else None
+        if lock and lock.get("run_id") == run_id:  # two apps (or an app and the CLI) resuming it at one moment
+            raise RunError(f"run {run_id} is being resumed already (pid {lock.get('pid')}): its training is "
+                           "starting; watch it there") from None
+        raise
     run = None
     try:
         if resume_run:
+            # Judged again under the lock: checked before it, the run may have been resumed and finished since.
+            resumable(resume_run, epochs, locked=True)
             run, before = resume_run, snapshot(resume_run)
             run.stop_path.unlink(missing_ok=True)  # the flag that stopped it last time must not stop it again
             set_epochs(run, epochs)
@@ -224,11 +234,13 @@ def stop(run: Run, timeout: float = 30.0, wait: bool = False, *, grace: float = 
     if _wait_for(lambda: run.status()["state"] not in ACTIVE_STATES, timeout):
         return _settle_stopped(run, None)
     recorded = run.recorded_status() or {}
+    if not same_pid_space(recorded):  # its pid is another machine's: a signal would hit whatever has it here
+        return run.status()  # the flag stands; its trainer stops at its next batch there
     if recorded.get("phase") in FINISHING:  # no signal: SIGKILL would cost the evaluation of a model already saved
         run.update_status(message=FINISHING_MESSAGE, only_if=ACTIVE_STATES)
         return run.status()
     pid, start = recorded.get("pid"), recorded.get("pid_start")
-    gone = lambda: not pid_alive(pid, start, recorded.get("updated"))  # noqa: E731
+    gone = lambda: not pid_alive(pid, start, recorded.get("updated"), recorded.get("booted"))  # noqa: E731
     how = None
     if not gone():
         how = "SIGTERM"
@@ -249,7 +261,7 @@ def _settle_stopped(run: Run, how: str | None) -> dict:
     """Record "stopped" for a run whose process ended while stopping without writing a final state."""
     recorded = run.recorded_status() or {}
     if recorded.get("state") in ACTIVE_STATES and not pid_alive(recorded.get("pid"), recorded.get("pid_start"),
-                                                                      recorded.get("updated")):
+                                                                      recorded.get("updated"), recorded.get("booted")):
         message = f"stopped with {how}: the trainer did not stop in time" if how else "stopped"
         run.update_status(state="stopped", message=message, only_if=ACTIVE_STATES)
     return run.status()

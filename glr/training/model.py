@@ -13,7 +13,9 @@ from __future__ import annotations
 import json
 import os
 import zipfile
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 from glr.atomic import write_with
 from glr.errors import CheckpointError, GlrError
@@ -252,10 +254,24 @@ def check_run_model(run) -> tuple[int | None, int | None]:
     cannot be read. Returns what the description said: (input size, classes), None where it did not.
     """
     settings, labels = run.settings(), run.labels()
-    size, classes = saved_shape(run.model_path)
+    with _keras_hint(run):
+        size, classes = saved_shape(run.model_path)
     check_shape(run, size, classes, settings.input_size, None if labels is None else len(labels))
     check_backbone(run, settings.spec.name)  # another backbone's model of that shape predicts, all wrong
     return size, classes
+
+
+@contextmanager
+def _keras_hint(run) -> Iterator[None]:
+    """Add to a CheckpointError about the run's model.keras that another Keras version saved it, when one did."""
+    from glr.training.checkpoints import other_keras  # it imports this module
+
+    try:
+        yield
+    except CheckpointError as exc:
+        if not (hint := other_keras(run.model_path, "use this run")):
+            raise
+        raise CheckpointError(f"{exc}{hint}") from None
 
 
 def load_run_model(run, compile: bool = False):
@@ -269,7 +285,8 @@ def load_run_model(run, compile: bool = False):
     if not run.model_path.is_file():
         raise CheckpointError(f"{run.model_path}: model file not found")
     size, classes = check_run_model(run)
-    model = load_model(run.model_path, compile=compile)
+    with _keras_hint(run):
+        model = load_model(run.model_path, compile=compile)
     if size is None or classes is None:
         labels = run.labels()
         check_shape(run, model.inputs[0].shape[1], model.outputs[0].shape[-1], run.settings().input_size,

@@ -48,6 +48,14 @@ def process_start(pid: int) -> float | None:
         return None
 
 
+def boot_time() -> float | None:
+    """The boot time as psutil reads it now (epoch seconds): it moves with the wall clock, as start times do."""
+    try:
+        return psutil.boot_time()
+    except (psutil.Error, OSError, RuntimeError):
+        return None
+
+
 def process_started_at() -> float:
     """When this process started (epoch seconds); where unknown, when this module was imported."""
     return process_start(os.getpid()) or _IMPORTED_AT
@@ -68,11 +76,14 @@ def same_start(read: float, recorded: Any) -> bool:
         return False
 
 
-def pid_alive(pid: Any, start: Any = None, written: Any = None) -> bool:
+def pid_alive(pid: Any, start: Any = None, written: Any = None, booted: Any = None) -> bool:
     """Whether process `pid` runs; if `start` is given, also that it is the same process, not a reuse of its pid.
 
     `written`: when the record naming `pid` was written (ISO time). A record without `start`
     (made by glr before it kept start times) then counts only a process started before it.
+    `booted`: `boot_time()` when `start` was read. Given, the two are compared as time since boot, which no
+    setting of the wall clock moves (psutil's start times move with it: NTP stepping the clock by a minute
+    took a live training for dead, its lock free to a second one).
     """
     try:
         pid = int(pid)
@@ -90,7 +101,15 @@ def pid_alive(pid: Any, start: Any = None, written: Any = None) -> bool:
                 return False  # finished; only waiting for a parent (not us) to reap it
         except psutil.AccessDenied:
             pass  # another user's process: its start time may still be readable
-        return start is None or same_start(proc.create_time(), start)
+        if start is None:
+            return True
+        now_booted = boot_time() if booted is not None else None
+        if now_booted is not None:
+            try:
+                return same_start(proc.create_time() - now_booted, float(start) - float(booted))
+            except (TypeError, ValueError):
+                pass  # a `booted` edited by hand: the start alone, as before
+        return same_start(proc.create_time(), start)
     except psutil.NoSuchProcess:  # also a zombie on macOS
         return False
     except psutil.AccessDenied:

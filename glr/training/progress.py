@@ -10,6 +10,7 @@ the current one.
 from __future__ import annotations
 
 import sys
+import time
 from dataclasses import dataclass
 
 from glr.training.run import Run
@@ -34,6 +35,7 @@ class Progress:
     def __post_init__(self):
         self._bar = None
         self.phase = ""
+        self._started = time.monotonic()
 
     def start(self, phase: str, total: int, unit: str, **status) -> None:
         """Begin a stage of `total` units (images, batches); its name, unit and start time go to the status."""
@@ -41,8 +43,9 @@ class Progress:
 
         self.close()
         self.step, self.total, self.phase = 0, total, phase
+        self._started = time.monotonic()
         desc = status.pop("desc", phase)
-        self.run.update_status(phase=phase, step=0, steps=total, unit=unit, stage_started=now(),
+        self.run.update_status(phase=phase, step=0, steps=total, unit=unit, stage_started=now(), stage_seconds=0.0,
                                message=status.pop("message", phase), **status)
         if self.console and sys.stderr.isatty():
             from tqdm import tqdm
@@ -55,7 +58,10 @@ class Progress:
         self.step += n
         if self._bar:
             self._bar.update(n)
-        self.run.report_progress(force=self.step >= self.total, step=self.step, steps=self.total, **status)
+        # stage_seconds: the stage's time so far beside its step, on a clock no setting of the wall clock moves
+        # (glr.training.run_table.time_left paces the stage by the pair).
+        self.run.report_progress(force=self.step >= self.total, step=self.step, steps=self.total,
+                                 stage_seconds=round(time.monotonic() - self._started, 3), **status)
         if heed_stop and self.run.stop_requested():
             raise StopRequested
         if gone := self.run.gone():

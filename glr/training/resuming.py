@@ -39,10 +39,11 @@ def epochs_done(run: Run) -> int:
     return int(last)
 
 
-def resumable(run: Run, epochs: int | None = None) -> Run:
+def resumable(run: Run, epochs: int | None = None, locked: bool = False) -> Run:
     """`run` if it can be resumed (stopped or failed, its files readable, `epochs` more than it has done); else RunError.
 
-    `python -m glr train --resume` asks this too: a finished run was evaluated and written again.
+    `python -m glr train --resume` asks this too: a finished run was evaluated and written again. `locked`: the
+    caller holds the results folder's lock for it (the launch asks again under it), so that lock is no other's.
     """
     state = run.status()["state"]
     if state in ACTIVE_STATES:
@@ -77,7 +78,7 @@ def resumable(run: Run, epochs: int | None = None) -> Run:
         _check_epochs(run, epochs, done)
     from glr.training.launch import LOCK_NAME, _busy, read_lock  # launch imports this module
 
-    if Path(run.results_dir, LOCK_NAME).exists() and (lock := read_lock(run.results_dir)):
+    if not locked and Path(run.results_dir, LOCK_NAME).exists() and (lock := read_lock(run.results_dir)):
         raise _busy(lock)
     return run
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import math
 import os
-import time
 from datetime import datetime
 from pathlib import Path
 
@@ -16,6 +15,7 @@ from glr.errors import GlrError
 from glr.paths import broken_link
 from glr.training.checkpoints import checkpoint_problem
 from glr.training.run import Run, RunError, as_run, runs_dir, setting
+from glr.training.run_timing import PACE_AFTER, duration_text, elapsed, time_left  # noqa: F401 (re-exported)
 from glr.training.status import ACTIVE_STATES
 
 LIST_COLUMNS = ["run_id", "name", "state", "created", "backbone", "epochs_done", "model_top1", "best_val_accuracy",
@@ -263,83 +263,6 @@ def progress_of(status: dict) -> tuple[float, str]:
             current = min(done + 1, epochs)
             return min((done + within) / epochs, 1.0), f"{phase}: epoch {current} of {epochs}"
     return within, f"{phase}: {step}/{steps}"
-
-
-def _seconds_since(stamp, moment: float) -> float | None:
-    """Seconds from an ISO timestamp of the status to `moment` (epoch seconds), or None if unreadable."""
-    try:
-        return max(moment - datetime.fromisoformat(str(stamp)).timestamp(), 0.0)
-    except (TypeError, ValueError):
-        return None
-
-
-def elapsed(status: dict, moment: float | None = None) -> float | None:
-    """Seconds the run has trained: from `started` to `finished` (or to now while it runs); None before it starts."""
-    if not status.get("started"):
-        return None
-    end = status.get("finished") if status.get("state") not in ACTIVE_STATES else None
-    moment = time.time() if moment is None else moment
-    if end:
-        try:
-            moment = datetime.fromisoformat(str(end)).timestamp()
-        except ValueError:
-            pass
-    return _seconds_since(status["started"], moment)
-
-
-PACE_AFTER = 50  # a stage's pace is trusted after 1/50 of its steps
-
-
-def time_left(status: dict, history=None, moment: float | None = None) -> float | None:
-    """An estimate of the seconds left in the current stage, or None if it cannot be told yet.
-
-    Training epochs: the epochs left (this one's remaining batches included) at the pace of
-    the last epochs of this phase in `history` (a DataFrame with `phase` and `seconds`), or of
-    this epoch so far. Early stopping can end sooner. Any other stage: its remaining steps at
-    the pace since the stage began (`stage_started`).
-    """
-    if status.get("state") != "running":
-        return None
-    try:
-        step, steps = int(status.get("step") or 0), int(status.get("steps"))
-    except (TypeError, ValueError):
-        return None
-    moment = time.time() if moment is None else moment
-    so_far = _seconds_since(status.get("stage_started"), moment)
-    per_step = so_far / step if so_far and step > 0 else None
-    if status.get("unit") == "batch" and status.get("epochs"):
-        try:
-            remaining = int(status["epochs"]) - int(status.get("epoch") or 0) - min(step / max(steps, 1), 1.0)
-        except (TypeError, ValueError):
-            return None
-        per_epoch = None
-        if history is not None and len(history) and "seconds" in history:
-            phase_number = str(status.get("phase") or "").removeprefix("phase ")[:1]
-            rows = history[history["phase"].astype(str) == phase_number] if phase_number.isdigit() else history
-            seconds = rows["seconds"].dropna().tail(3)
-            per_epoch = float(seconds.mean()) if len(seconds) else None
-        if per_epoch is None and per_step is not None:
-            per_epoch = per_step * steps
-        return None if per_epoch is None else max(remaining, 0.0) * per_epoch
-    # The first steps of a stage also pay its start-up (building the backbone takes seconds):
-    # a pace measured over them would promise far too long a wait.
-    if per_step is None or step < max(1, steps // PACE_AFTER):
-        return None
-    return max(steps - step, 0) * per_step
-
-
-def duration_text(seconds: float | None) -> str:
-    """A duration for people: "45 s", "3 min 20 s", "1 h 05 min"; "unknown" for None."""
-    if seconds is None:
-        return "unknown"
-    seconds = int(round(seconds))
-    if seconds < 60:
-        return f"{seconds} s"
-    minutes, seconds = divmod(seconds, 60)
-    if minutes < 60:
-        return f"{minutes} min {seconds:02d} s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes:02d} min"
 
 
 def check_run_for_prediction(run: Run | str | os.PathLike) -> None:

@@ -19,6 +19,7 @@ from filelock import FileLock
 
 from glr.atomic import read_json, write_json, write_text
 from glr.training.folder_identity import FIELD as FOLDER_FIELD, copy_message, folder_identity
+from glr.training.machine import here, same_pid_space
 from glr.training.processes import pid_alive, process_start, process_started_at
 
 STATES = ("queued", "running", "stopping", "stopped", "failed", "finished", "damaged")
@@ -33,6 +34,8 @@ DIED_MESSAGE = "the training process ended without saying so (killed?)"
 RENAMED_MESSAGE = ("the training process ended without saying so, and this run folder was renamed (it was {old}): "
                    "a training stops when its folder is renamed, as it writes only into the folder it started in; "
                    "resume it to continue")
+ELSEWHERE_DIED_MESSAGE = ("the training process on {host} (another computer or container) ended without saying so: "
+                          "its lock of the results folder is gone or no longer beats")
 NEVER_STARTED_MESSAGE = ("never started: the process that queued it (pid {pid}) ended before its training began; "
                          "start it again, or delete it")
 PROGRESS_SECONDS = 0.5  # report_progress writes the status at most this often
@@ -76,7 +79,13 @@ class RunStatus:
             status.update(state="damaged", message=f"{self.status_path} has an unknown state {status['state']!r}")
         elif _needs_process(status) and (copied := copy_message(self.path, status.get(FOLDER_FIELD))):
             status.update(state="failed", message=copied)  # its trainer, alive or not, writes into another folder
-        elif _needs_process(status) and not pid_alive(status["pid"], status["pid_start"], status["updated"]):
+        elif _needs_process(status) and not same_pid_space(status):
+            if not self._locked_elsewhere():  # its pid means nothing here: the lock's heartbeat says if it lives
+                again = self.recorded_status() or {}
+                status.update(again if again.get("state") in FINAL_STATES else
+                              {"state": "failed", "message": ELSEWHERE_DIED_MESSAGE.format(host=status.get("host"))})
+        elif _needs_process(status) and not pid_alive(status["pid"], status["pid_start"], status["updated"],
+                                                      status.get("booted")):
             # The trainer may have written its final state and exited just after we read it.
             again = self.recorded_status() or {}
             if again.get("state") in FINAL_STATES:
@@ -91,6 +100,16 @@ class RunStatus:
             else:
                 return self.status()
         return status
+
+    def _locked_elsewhere(self) -> bool:
+        """Whether the results folder's lock names this run and its trainer (in another pid space) still beats."""
+        from glr.training.train_lock import read_lock  # it imports glr.training.run, which imports this module
+
+        try:
+            lock = read_lock(self.path.parent.parent)
+        except Exception:  # noqa: BLE001 (a results folder that cannot be looked at: nothing holds this run)
+            return False
+        return bool(lock) and lock.get("run_id") == self.id
 
     def update_status(self, only_if: frozenset | None = None, **fields: Any) -> bool:
         """Merge `fields` into the status atomically and stamp `updated`; with `only_if`, only from those states.
@@ -116,6 +135,7 @@ class RunStatus:
                 fields.setdefault("pid_start", None)
             if fields.get("pid"):  # the folder this process writes into: a copy of it is told apart (folder_identity)
                 fields.setdefault(FOLDER_FIELD, folder_identity(self.path))
+                fields.update({**here(), **fields})  # the pid's pid space: elsewhere, the pid means nothing
             stamp = now()
             if new_state == "running" and old_state not in ("running", "stopping"):
                 fields.setdefault("started", stamp)

@@ -6,19 +6,20 @@ ran): it names the original's live trainer, which writes only into the original,
 free to train. The lock records its folder's inode, and glr.training.folder_identity (the one
 owner of that rule, as for a copied run folder) tells the copy from the original.
 
-A results folder on a shared drive may be trained into from two machines. A lock written on another
-host names a process this machine cannot look at (its pid here is some other process, or none): it is
-held while its run's status or the lock was written in the last `OTHER_HOST_QUIET` seconds (a training
-rewrites its status every few seconds), and stale after that, so a training that died there frees the
-folder on its own, and one still running there is never taken over.
+A results folder on a shared drive may be trained into from two machines. A lock written in another
+pid space (another machine, or another container: glr.training.machine) names a process this machine
+cannot look at (its pid here is some other process, or none). Its trainer touches it every BEAT_SECONDS
+(a thread, so a slow batch or a long save does not silence it): it is held while touched in the last
+BEAT_STALE seconds, so a training that died there (or in a container since restarted) frees the folder
+in two minutes, and one still running there is never taken over. A lock of an older glr, which does not
+beat, is held while its run's status or the lock was written in the last `OTHER_HOST_QUIET` seconds.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import socket
-import time
+import threading
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -28,43 +29,45 @@ from filelock import FileLock
 from glr.atomic import read_json, write_json
 from glr.paths import file_in_the_way
 from glr.training.folder_identity import FIELD, copied_from, folder_identity
+from glr.training.machine import BEAT_FIELD, BEAT_SECONDS, BEAT_STALE, here, same_pid_space, silent_for
 from glr.training.processes import pid_alive, process_start
 from glr.training.run import RunError, runs_dir
 from glr.training.status import now
 
 LOCK_NAME = "train.lock"
 LOCK_GUARD = ".train.lock.guard"  # held while anyone reads or changes train.lock
-OTHER_HOST_QUIET = 30 * 60.0  # seconds without a word from another host's training before its lock is stale
+OTHER_HOST_QUIET = 30 * 60.0  # seconds without a word from an older glr's training elsewhere before its lock is stale
 
 
 def _busy(lock: dict) -> RunError:
     """The error of a start refused because the training holding `lock` is running."""
     if host := _other_host(lock):
+        after = (f"{BEAT_STALE / 60:.0f} minutes after its trainer last touched it" if lock.get(BEAT_FIELD) else
+                 f"{OTHER_HOST_QUIET / 60:.0f} minutes after the run last said anything")
         return RunError(f"another training is running: {lock.get('run_id')} (pid {lock.get('pid')} on {host}, "
-                        f"another computer); stop it there first. If it no longer runs, its lock is free "
-                        f"{OTHER_HOST_QUIET / 60:.0f} minutes after the run last said anything (or delete {LOCK_NAME} "
-                        "in the results folder)")
+                        f"another computer or container); stop it there first. If it no longer runs, its lock is free "
+                        f"{after} (or delete {LOCK_NAME} in the results folder)")
     return RunError(f"another training is running: {lock.get('run_id')} (pid {lock.get('pid')}); stop it first")
 
 
 def _other_host(lock: dict) -> str | None:
-    """The host name of the machine that wrote `lock`, when that is not this one (None for this one, or unknown)."""
+    """The host name of the pid space that wrote `lock`, when that is not this one (None for this one)."""
+    if same_pid_space(lock):
+        return None
     host = lock.get("host")
-    return host if isinstance(host, str) and host and host != socket.gethostname() else None
+    return host if isinstance(host, str) and host else "another host"
 
 
 def _heard_from_lately(lock: dict, results_dir) -> bool:
-    """Whether another host's training has written its run's status (or the lock) in the last OTHER_HOST_QUIET s."""
-    latest = 0.0
+    """Whether another pid space's training still speaks: its lock beat in the last BEAT_STALE s, or (an older glr's
+    lock, which does not beat) its run's status or the lock was written in the last OTHER_HOST_QUIET s."""
+    paths = [_lock_path(results_dir)]
+    if lock.get(BEAT_FIELD):
+        return silent_for(paths, Path(results_dir) / LOCK_GUARD) < BEAT_STALE
     run_id = lock.get("run_id")
-    paths = [_lock_path(results_dir)] + ([runs_dir(results_dir) / run_id / "status.json"]
-                                         if isinstance(run_id, str) and run_id and "/" not in run_id else [])
-    for path in paths:
-        try:
-            latest = max(latest, path.stat().st_mtime)
-        except OSError:
-            continue
-    return time.time() - latest < OTHER_HOST_QUIET
+    if isinstance(run_id, str) and run_id and "/" not in run_id:
+        paths.append(runs_dir(results_dir) / run_id / "status.json")
+    return silent_for(paths, Path(results_dir) / LOCK_GUARD) < OTHER_HOST_QUIET
 
 
 def _lock_path(results_dir: str | os.PathLike) -> Path:
@@ -126,7 +129,7 @@ def _held(lock: dict, results_dir: str | os.PathLike) -> bool:
         return False
     if _other_host(lock):  # its pid is another machine's: what it wrote lately is all there is to go by
         return _heard_from_lately(lock, results_dir)
-    return pid_alive(lock.get("pid"), lock.get("pid_start"), lock.get("created"))
+    return pid_alive(lock.get("pid"), lock.get("pid_start"), lock.get("created"), lock.get("booted"))
 
 
 def read_lock(results_dir: str | os.PathLike) -> dict | None:
@@ -138,7 +141,7 @@ def read_lock(results_dir: str | os.PathLike) -> dict | None:
 
 def _write_lock(results_dir, run_id: str, pid: int, exclusive: bool, pid_start: float | None = None) -> None:
     data = {"pid": pid, "pid_start": pid_start or process_start(pid), "run_id": run_id, "created": now(),
-            "host": socket.gethostname(), FIELD: folder_identity(results_dir)}
+            **here(), BEAT_FIELD: BEAT_SECONDS, FIELD: folder_identity(results_dir)}
     if not exclusive:
         write_json(_lock_path(results_dir), data)
         return
@@ -166,7 +169,12 @@ def acquire_lock(results_dir: str | os.PathLike, run_id: str, pid: int | None = 
 
 
 def release_lock(results_dir: str | os.PathLike, run_id: str) -> bool:
-    """Remove the training lock if it names `run_id`; True if it did."""
+    """Remove the training lock if it names `run_id`; True if it did.
+
+    A results folder gone (renamed while it trained: `mv results old`) is not made again, empty, to look in.
+    """
+    if not Path(results_dir).is_dir():
+        return False
     with _guarded(results_dir):
         lock = _read_lock_unguarded(results_dir)
         if lock and lock.get("run_id") == run_id:
@@ -200,9 +208,28 @@ def training_lock(results_dir: str | os.PathLike, run_id: str) -> Iterator[None]
             _write_lock(results_dir, run_id, me, exclusive=False)
     if not adopt:
         acquire_lock(results_dir, run_id, me)
+    stop = threading.Event()
+    beat = threading.Thread(target=_beat, args=(results_dir, run_id, me, stop), name="glr-lock-beat", daemon=True)
+    beat.start()
     try:
         yield
     finally:
+        stop.set()
+        beat.join()
         release_lock(results_dir, run_id)
+
+
+def _beat(results_dir, run_id: str, pid: int, stop: threading.Event) -> None:
+    """Touch the lock every BEAT_SECONDS while it names `run_id` held by `pid`: how another pid space sees we live."""
+    while not stop.wait(BEAT_SECONDS):
+        if not Path(results_dir).is_dir():
+            continue  # renamed or deleted: the guard would make it again, empty, under its old name
+        try:
+            with _guarded(results_dir):
+                lock = _read_lock_unguarded(results_dir)
+                if lock and lock.get("run_id") == run_id and lock.get("pid") == pid:
+                    os.utime(_lock_path(results_dir))
+        except (OSError, RunError):
+            pass  # a share gone for a moment: the next beat tries again, and the training goes on
 
 

@@ -1,0 +1,85 @@
+"""Which pid space a training runs in, and how long another one's training has been silent.
+
+A pid means something only in the pid space it was taken in. The host name does not name that space:
+Docker gives a container a new host name on every start, while a new container (a restart) is a new pid
+space even on the same kernel. So a record names its pid space by the kernel's boot id (new at every
+boot, the same in every container of one kernel) and the pid namespace; the host name stays for messages.
+A record of another pid space is judged by its heartbeat instead: the trainer touches its train.lock every
+BEAT_SECONDS, and a lock silent for BEAT_STALE seconds is stale. Ages are read on the file system's clock
+(a file touched now, beside the one judged), so another machine's clock, or this one's jumping, does not
+enter into it.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+from functools import lru_cache
+from pathlib import Path
+
+FIELD = "machine"  # the pid space a record's pid belongs to (machine_id())
+BEAT_FIELD = "beat"  # in train.lock: how often its trainer touches it (seconds); absent in an older glr's lock
+BEAT_SECONDS = 10.0
+BEAT_STALE = 120.0  # seconds without a beat before another pid space's lock is stale: 12 beats missed
+
+
+@lru_cache(maxsize=1)
+def machine_id() -> str:
+    """This process's pid space: `<boot id>/<pid namespace>`, or the host name where /proc has neither."""
+    parts = []
+    try:
+        parts.append(Path("/proc/sys/kernel/random/boot_id").read_text().strip())
+        parts.append(os.readlink("/proc/self/ns/pid").removeprefix("pid:"))
+    except OSError:  # macOS, Windows, a /proc hidden from us
+        return "host:" + socket.gethostname()
+    return "/".join(parts)
+
+
+def same_pid_space(record: dict) -> bool:
+    """Whether a record's pid can be looked at here: it names this pid space (or, written before glr kept
+    one, this host name)."""
+    recorded = record.get(FIELD)
+    if isinstance(recorded, str) and recorded:
+        return recorded == machine_id()
+    host = record.get("host")
+    return not (isinstance(host, str) and host and host != socket.gethostname())
+
+
+def here() -> dict:
+    """The fields naming this process's pid space in a record: the host name (said to people), FIELD, and the boot
+    time as read now (`booted`: a pid's start time recorded beside it is then judged however the clock is set since;
+    glr.training.processes.pid_alive)."""
+    from glr.training.processes import boot_time
+
+    return {"host": socket.gethostname(), FIELD: machine_id(), "booted": boot_time()}
+
+
+def fs_now(beside: str | os.PathLike) -> float:
+    """Now on the clock of the file system holding `beside` (a file this process may touch): its new mtime.
+
+    On a network share the server stamps the times, so this and another machine's touches share one clock.
+    A file that cannot be touched (read-only) gives this machine's clock.
+    """
+    try:
+        os.utime(beside)
+        return os.stat(beside).st_mtime
+    except OSError:
+        return time.time()
+
+
+def silent_for(paths, beside: str | os.PathLike) -> float:
+    """Seconds since the newest of `paths` was written, by the file-system clock (see fs_now); inf if none exists.
+
+    Never negative: a file stamped in the future (a clock set back since) counts as written now.
+    """
+    latest = None
+    for path in paths:
+        try:
+            mtime = os.stat(path).st_mtime
+        except OSError:
+            continue
+        latest = mtime if latest is None else max(latest, mtime)
+    if latest is None:
+        return float("inf")
+    return max(0.0, fs_now(beside) - latest)
