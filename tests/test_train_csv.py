@@ -356,3 +356,23 @@ def test_a_file_name_or_path_column_is_the_id_column(tmp_path, column):
     csv.write_text("filename,path,landmark_id\na1.jpg,images/a1.jpg,1\n")  # two candidates: neither is taken
     with pytest.raises(DatasetError, match="missing column 'id'"):
         read_train_csv(csv)
+
+
+@pytest.mark.parametrize("header, found, hint", [
+    ("Image_ID,Label", "found 'Image_ID', 'Label'", "if 'Label' holds the landmark ids, rename it landmark_id"),
+    ('"Photo";"Landmark";Notes', "found 'Photo', 'Landmark', 'Notes'", None),
+    ("ID,URL", "found 'ID', 'URL'", "GLDv2's test.csv and index.csv list photos"),
+])
+def test_a_missing_column_is_said_with_the_header_as_the_file_writes_it(tmp_path, header, found, hint):
+    # It showed glr's own reading of the header: "found 'id', 'label'" for a file whose header is `Image_ID,Label`.
+    csv = tmp_path / "train.csv"
+    csv.write_text(f"{header}\nabc,1,x\n".replace(",", ";") if ";" in header else f"{header}\nabc,1\n")
+    with pytest.raises(DatasetError) as caught:
+        read_train_csv(csv)
+    message = str(caught.value)
+    if "Landmark" in header:  # `landmark` is an alias of landmark_id: only the id is missing
+        assert "missing column 'id'" in message and "has no header line" not in message
+    else:
+        assert "missing column 'landmark_id'" in message
+    assert found + ". Expected" in message
+    assert hint is None or hint in message
