@@ -376,3 +376,36 @@ def test_a_missing_column_is_said_with_the_header_as_the_file_writes_it(tmp_path
         assert "missing column 'landmark_id'" in message
     assert found + ". Expected" in message
     assert hint is None or hint in message
+
+
+@pytest.mark.parametrize("text", [
+    "id,landmark_id,\nabc1,1\nabc2,2\n",  # a sheet's column formatted but never named or filled
+    "id;landmark_id;;\nabc1;1\nabc2;2;;\n",  # LibreOffice's `;`, some rows with the empty cells, some without
+    "ID,Landmark_ID, \r\nabc1,1\r\nabc2,2\r\n",
+])
+def test_a_header_ending_in_empty_columns_over_rows_without_them_is_read(tmp_path, text):
+    # Every row was refused: "line 2 has fewer fields than the header".
+    csv = tmp_path / "train.csv"
+    csv.write_text(text, newline="")
+    df, _ = read_train_csv(csv)
+    assert df["id"].tolist() == ["abc1", "abc2"] and df["landmark_id"].tolist() == ["1", "2"]
+
+
+def test_an_empty_header_column_that_holds_values_is_still_read_as_before(tmp_path):
+    csv = tmp_path / "train.csv"
+    csv.write_text("id,landmark_id,\nabc1,1,note\nabc2,2,\n")
+    assert read_train_csv(csv)[0]["id"].tolist() == ["abc1", "abc2"]
+
+
+def test_a_quote_never_closed_is_named_on_the_line_that_opens_it(tmp_path):
+    # It said "line 4 has fewer fields than the header" for the last line the quote swallowed, not why.
+    csv = tmp_path / "train.csv"
+    csv.write_text('id,url,landmark_id\nabc1,http://x,1\nabc2,"http://y,2\nabc3,http://z,3\nabc4,http://w,4\n')
+    with pytest.raises(DatasetError, match=re.escape('(line 3 has fewer fields than the header: abc2,http://y,2 '
+                                                     'abc3,http://z,3 abc4,http://w,4; a quote (") opened on it runs on '
+                                                     "to line 5: close it where its cell ends, or delete it); fix or "
+                                                     "delete that line")):
+        read_train_csv(csv)
+    csv.write_text('id,url,landmark_id\nabc1,http://x,1\nabc2,"http://y,2\n')
+    with pytest.raises(DatasetError, match=re.escape("runs on to the end of the file")):
+        read_train_csv(csv)

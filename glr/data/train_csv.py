@@ -203,8 +203,9 @@ def _evened(csv: Path, delimiter: str, width: int, strict: bool):
     header_lines = 1 + bool(declared_separator(csv))
     try:
         with open(utf8_source(csv), encoding="utf-8-sig", newline="") as fh:
-            reader = _csv.reader(fh, delimiter=delimiter)
+            reader, end = _csv.reader(fh, delimiter=delimiter), 0
             for row in reader:
+                start, end = end + 1, reader.line_num  # a row's lines: a quoted cell may hold line ends
                 if reader.line_num <= header_lines or not "".join(row).strip() and len(row) < 2:
                     continue  # the header (and Excel's `sep=` line), and blank lines
                 if "\x00" in "".join(row):
@@ -214,8 +215,11 @@ def _evened(csv: Path, delimiter: str, width: int, strict: bool):
                     row = row[:width]
                 elif len(row) != width and strict:
                     what = "a value past the header's columns" if len(row) > width else "fewer fields than the header"
-                    raise DatasetError(f"{csv}: cannot be parsed as CSV (line {reader.line_num} has {what}: "
-                                       f"{one_line(delimiter.join(row)[:200])}); fix or delete that line")
+                    # A quote never closed (`"http://x,1`) takes every line after it into one cell: said so.
+                    quote = (f"; a quote (\") opened on it runs on to {f'line {end}' if end > start else 'the end of the file'}"
+                             ": close it where its cell ends, or delete it" if any("\n" in f or "\r" in f for f in row) else "")
+                    raise DatasetError(f"{csv}: cannot be parsed as CSV (line {start} has {what}: "
+                                       f"{one_line(delimiter.join(row)[:200])}{quote}); fix or delete that line")
                 writer.writerow(row)
     except UnicodeDecodeError:
         out.close()
