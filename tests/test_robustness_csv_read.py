@@ -48,3 +48,12 @@ def test_a_category_file_in_windows_1251_is_never_read_as_windows_1252(tmp_path)
     if names[7] != "Храм Христа Спасителя":
         assert catalog.problems == ["train_label_to_category.csv: is not UTF-8 text (its words read as Windows-1251 "
                                     "(Cyrillic)); save it as UTF-8 CSV; classes are named by their id"]
+
+
+def test_a_refusal_of_a_file_read_in_a_legacy_code_page_says_which_it_was_read_in(tmp_path):
+    # `\x81d` is Mac Roman's `Åd`: the missing column was said with no word of the code page the header was read in.
+    root = make_gldv2(tmp_path / "gld", {7: 3})
+    (root / "train.csv").write_bytes(b"\x81d,landmark_id\nabc,7\n")
+    with pytest.raises(DatasetError, match=r"missing column 'id'; found '\u00c5d', 'landmark_id'.* \(train.csv: read as "
+                                           r"Mac Roman .* text \(not UTF-8\)\)$"):
+        load_catalog(root)

@@ -194,7 +194,11 @@ def retry_as_windows_1252(read, csv: Path):
     except DatasetError as exc:
         if "is not UTF-8 text" not in str(exc) or not (codec := read_as_legacy(csv)):
             raise
-    return read(csv), f"{csv.name}: read as {NAMES[codec]} text (not UTF-8)"
+    note = f"{csv.name}: read as {NAMES[codec]} text (not UTF-8)"
+    try:
+        return read(csv), note
+    except DatasetError as exc:  # what was found is said with the code page it was read in: no guess in silence
+        raise DatasetError(f"{exc} ({note})") from None
 
 
 def utf8_source(csv: Path) -> Path:
