@@ -26,8 +26,8 @@ _SCRIPT = {"cp1251": "CYRILLIC", "cp1253": "GREEK"}  # the others read as Latin
 # What Excel writes beside letters in names (curly quotes, dashes, an ellipsis, the euro sign, guillemets, Russian's
 # numero sign): no sign of another code page, as a letter is not; any other symbol leaves the file "not UTF-8".
 TYPOGRAPHY = set("\u2018\u2019\u201a\u201c\u201d\u201e\u2013\u2014\u2026\u20ac\u00a0\u00ab\u00bb\u2116")
-# A run of letters and bytes past ASCII holding at least one such byte: the words the decision looks at.
-_WORDS = re.compile(rb"[A-Za-z\x80-\xff]*[\x80-\xff][A-Za-z\x80-\xff]*")
+# Bytes a word is made of: ASCII letters and any byte past ASCII.
+_IN_WORD = bytes(1 if b >= 0x80 or 65 <= b <= 90 or 97 <= b <= 122 else 0 for b in range(256))
 _LETTERS = re.compile(r"[^\W\d_]+")
 _VOWELS = {"cp1251": set("аеёиоуыэюяіїєўАЕЁИОУЫЭЮЯІЇЄЎ"), "cp1253": set("αεηιουωάέήίόύώϊϋΐΰΑΕΗΙΟΥΩΆΈΉΊΌΎΏ")}
 
@@ -35,7 +35,7 @@ _VOWELS = {"cp1251": set("аеёиоуыэюяіїєўАЕЁИОУЫЭЮЯІЇЄ
 def legacy_code_page(data: bytes) -> str | None:
     """The code page (`cp1252`, `cp1251`, ...) that text `data`, which is not UTF-8, was saved in, when its words
     show one; None when they show none or more than one (see the module's docstring)."""
-    words = set(_WORDS.findall(data))
+    words = _words(data)
     if not words:
         return None
     plausible = [cp for cp in NAMES if all(_plausible(w, cp) for w in words)]
@@ -56,8 +56,27 @@ def _vowel_ratio(words: set[bytes], code_page: str) -> float:
 
 def candidates(data: bytes) -> list[str]:
     """The code pages whose reading of `data` is plausible, in the order tried (for a message when there are two)."""
-    words = set(_WORDS.findall(data))
+    words = _words(data)
     return [cp for cp in NAMES if words and all(_plausible(w, cp) for w in words)]
+
+
+def _words(data: bytes) -> set[bytes]:
+    """The runs of letters and bytes past ASCII in `data` that hold at least one byte past ASCII: the words the
+    decision looks at. Found from those bytes out (a regex over a 63 MB train.csv took 9 s, this 0.1 s)."""
+    import numpy as np
+
+    words: set[bytes] = set()
+    end = -1
+    for at in np.flatnonzero(np.frombuffer(data, np.uint8) >= 0x80).tolist():
+        if at < end:
+            continue  # inside the word just taken
+        start, end = at, at + 1
+        while start and _IN_WORD[data[start - 1]]:
+            start -= 1
+        while end < len(data) and _IN_WORD[data[end]]:
+            end += 1
+        words.add(data[start:end])
+    return words
 
 
 def _plausible(word: bytes, code_page: str) -> bool:
