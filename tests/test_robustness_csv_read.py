@@ -57,3 +57,12 @@ def test_a_refusal_of_a_file_read_in_a_legacy_code_page_says_which_it_was_read_i
     with pytest.raises(DatasetError, match=r"missing column 'id'; found '\u00c5d', 'landmark_id'.* \(train.csv: read as "
                                            r"Mac Roman .* text \(not UTF-8\)\)$"):
         load_catalog(root)
+
+
+def test_a_category_file_whose_header_ends_in_an_empty_column_names_every_landmark(tmp_path):
+    # `Landmark_ID,Category,` over rows `7,Eiffel Tower` (a sheet's column formatted, never named): every row was
+    # "without the header's columns", so every landmark was shown by its id.
+    root = make_gldv2(tmp_path / "gld", {7: 3, 12: 3})
+    (root / "train_label_to_category.csv").write_text("Landmark_ID,Category,\n7,Eiffel Tower\n12,Big Ben\n")
+    catalog = load_catalog(root)
+    assert catalog.names() == {7: "Eiffel Tower", 12: "Big Ben"} and catalog.problems == []
