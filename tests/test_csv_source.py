@@ -57,7 +57,7 @@ def test_a_file_ending_in_ctrl_z_is_read_without_it_and_one_not_utf8_is_named(tm
     csv.write_bytes(TEXT.encode() + b"\x1a")
     assert utf8_source(csv).read_bytes() == TEXT.encode()
     csv.write_bytes("id,name\r\n1,Köln\r\n".encode("cp1252") + b"\x1a")
-    with pytest.raises(DatasetError, match="is not UTF-8 text; save it as UTF-8 CSV"):
+    with pytest.raises(DatasetError, match=r"is not UTF-8 text \(its words read as Windows-1252\); save it as UTF-8 CSV"):
         utf8_source(csv)
 
 

@@ -608,8 +608,9 @@ def test_a_path_with_a_space_at_its_end_reads_the_folder_without_it_and_says_so(
 
 
 @pytest.mark.parametrize("csv_text, first", [
-    # (Session 28: `filename` is read as the id column; the missing one is landmark_id, and 'label' is named.)
-    ("filename,label\nTower/0.jpg,Tower\n", "train.csv: missing column 'landmark_id'; found 'id', 'label'"),
+    # (Session 28: `filename` is read as the id column; the missing one is landmark_id, and 'label' is named.
+    # Session 29: the header is shown as the file writes it.)
+    ("filename,label\nTower/0.jpg,Tower\n", "train.csv: missing column 'landmark_id'; found 'filename', 'label'"),
     ("id,landmark_id\n0123456789abcdef,1\n", "no usable images; 1 image file listed in train.csv not found"),
 ])
 def test_class_folders_beside_a_train_csv_of_another_kind_are_pointed_out(tmp_path, csv_text, first):

@@ -70,7 +70,9 @@ def test_non_utf8_csv(gld):
 
 
 def test_non_utf8_header(gld):
-    csv = write_csv(gld, b"\x81d,landmark_id\n")  # (Session 28: a byte Windows-1252 lacks; `\xefd` reads as it)
+    # (Session 28: a byte Windows-1252 lacks; `\xefd` reads as it. Session 29: `\x81d` reads as Mac Roman's `Åd`, and
+    # the message says so: `\xa4`, a symbol in every code page glr weighs, is evidence of none.)
+    csv = write_csv(gld, b"\xa4d,landmark_id\n")
     with pytest.raises(DatasetError, match=re.escape(f"{csv}: is not UTF-8 text")):
         load_catalog(gld)
 
@@ -144,6 +146,7 @@ def test_train_csv_that_cannot_be_read(gld, monkeypatch):
         raise PermissionError(13, "Permission denied", str(path))
 
     monkeypatch.setattr("glr.data.train_csv.open", refuse, raising=False)  # where train.csv is opened
+    monkeypatch.setattr("glr.data.csv_header.open", refuse, raising=False)  # and its header (session 29)
     with pytest.raises(DatasetError, match="^" + re.escape(f"{gld / 'train.csv'}: cannot be read (Permission denied)")):
         load_catalog(gld)
 

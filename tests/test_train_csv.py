@@ -356,3 +356,56 @@ def test_a_file_name_or_path_column_is_the_id_column(tmp_path, column):
     csv.write_text("filename,path,landmark_id\na1.jpg,images/a1.jpg,1\n")  # two candidates: neither is taken
     with pytest.raises(DatasetError, match="missing column 'id'"):
         read_train_csv(csv)
+
+
+@pytest.mark.parametrize("header, found, hint", [
+    ("Image_ID,Label", "found 'Image_ID', 'Label'", "if 'Label' holds the landmark ids, rename it landmark_id"),
+    ('"Photo";"Landmark";Notes', "found 'Photo', 'Landmark', 'Notes'", None),
+    ("ID,URL", "found 'ID', 'URL'", "GLDv2's test.csv and index.csv list photos"),
+])
+def test_a_missing_column_is_said_with_the_header_as_the_file_writes_it(tmp_path, header, found, hint):
+    # It showed glr's own reading of the header: "found 'id', 'label'" for a file whose header is `Image_ID,Label`.
+    csv = tmp_path / "train.csv"
+    csv.write_text(f"{header}\nabc,1,x\n".replace(",", ";") if ";" in header else f"{header}\nabc,1\n")
+    with pytest.raises(DatasetError) as caught:
+        read_train_csv(csv)
+    message = str(caught.value)
+    if "Landmark" in header:  # `landmark` is an alias of landmark_id: only the id is missing
+        assert "missing column 'id'" in message and "has no header line" not in message
+    else:
+        assert "missing column 'landmark_id'" in message
+    assert found + ". Expected" in message
+    assert hint is None or hint in message
+
+
+@pytest.mark.parametrize("text", [
+    "id,landmark_id,\nabc1,1\nabc2,2\n",  # a sheet's column formatted but never named or filled
+    "id;landmark_id;;\nabc1;1\nabc2;2;;\n",  # LibreOffice's `;`, some rows with the empty cells, some without
+    "ID,Landmark_ID, \r\nabc1,1\r\nabc2,2\r\n",
+])
+def test_a_header_ending_in_empty_columns_over_rows_without_them_is_read(tmp_path, text):
+    # Every row was refused: "line 2 has fewer fields than the header".
+    csv = tmp_path / "train.csv"
+    csv.write_text(text, newline="")
+    df, _ = read_train_csv(csv)
+    assert df["id"].tolist() == ["abc1", "abc2"] and df["landmark_id"].tolist() == ["1", "2"]
+
+
+def test_an_empty_header_column_that_holds_values_is_still_read_as_before(tmp_path):
+    csv = tmp_path / "train.csv"
+    csv.write_text("id,landmark_id,\nabc1,1,note\nabc2,2,\n")
+    assert read_train_csv(csv)[0]["id"].tolist() == ["abc1", "abc2"]
+
+
+def test_a_quote_never_closed_is_named_on_the_line_that_opens_it(tmp_path):
+    # It said "line 4 has fewer fields than the header" for the last line the quote swallowed, not why.
+    csv = tmp_path / "train.csv"
+    csv.write_text('id,url,landmark_id\nabc1,http://x,1\nabc2,"http://y,2\nabc3,http://z,3\nabc4,http://w,4\n')
+    with pytest.raises(DatasetError, match=re.escape('(line 3 has fewer fields than the header: abc2,http://y,2 '
+                                                     'abc3,http://z,3 abc4,http://w,4; a quote (") opened on it runs on '
+                                                     "to line 5: close it where its cell ends, or delete it); fix or "
+                                                     "delete that line")):
+        read_train_csv(csv)
+    csv.write_text('id,url,landmark_id\nabc1,http://x,1\nabc2,"http://y,2\n')
+    with pytest.raises(DatasetError, match=re.escape("runs on to the end of the file")):
+        read_train_csv(csv)

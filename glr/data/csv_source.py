@@ -20,6 +20,7 @@ import tempfile
 import threading
 from pathlib import Path
 
+from glr.data.code_pages import NAMES, candidates, legacy_code_page
 from glr.data.dataset_path import archive_kind
 from glr.errors import DatasetError
 
@@ -29,11 +30,9 @@ _BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
 _COPIES = 4  # UTF-8 copies kept (train.csv, the category and attribution files): each may be as large as GLDv2's
 _copies: dict[tuple, Path] = {}
 _folder: Path | None = None
-_lock = threading.Lock()
-_windows_1252: set[tuple] = set()  # file versions `read_as_windows_1252` found to be such text: utf8_source reads so
-# What Excel on Windows writes beside letters in names (curly quotes, dashes, an ellipsis, the euro sign): no sign of
-# another code page, as a letter is not; any other character (a symbol, a box line) leaves the file "not UTF-8".
-_TYPOGRAPHY = set("\u2018\u2019\u201c\u201d\u2013\u2014\u2026\u20ac\u00a0")
+_lock = threading.RLock()  # re-entered: a copy that fails names the file, and that looks at its code page
+_legacy: dict[tuple, str] = {}  # file version -> the code page `read_as_legacy` took it for: utf8_source reads so
+_verdicts: dict[tuple, str | None] = {}  # file version -> `legacy_code_page_of`'s decision
 
 
 def wide_encoding(head: bytes) -> str | None:
@@ -117,26 +116,67 @@ def _has_zero(chunk) -> bool:
     return data is not None and data.size > 0 and not np.frombuffer(data, np.uint8).all()
 
 
-def read_as_windows_1252(csv: Path) -> bool:
-    """Whether `csv` is read as Windows-1252 text (Excel's "CSV (comma delimited)" on a Western Windows): its bytes
-    are not UTF-8, and decoded as Windows-1252 its non-ASCII characters are letters (`Sagrada Fam\\xedlia`) or its
-    punctuation. Latin-1 decodes any bytes, so that is no evidence; a file with other bytes stays "not UTF-8"."""
+def read_as_legacy(csv: Path) -> str | None:
+    """The legacy code page `csv` is read as from now on (`cp1252` for Excel's "CSV (comma delimited)" on a Western
+    Windows, `cp1251` on a Cyrillic one, ...: `glr.data.code_pages`), or None: its bytes are UTF-8 (or UTF-16/32),
+    or their words show no one code page, and it stays "not UTF-8"."""
     try:
-        data, key, found = csv.read_bytes(), _version(csv), False
+        key, codec = _version(csv), legacy_code_page_of(csv)
     except OSError:
+        return None
+    with _lock:
+        if codec:
+            _legacy[key] = codec
+        else:
+            _legacy.pop(key, None)
+    return codec
+
+
+def read_as_windows_1252(csv: Path) -> bool:
+    """Whether `csv` is read as Windows-1252 text (`read_as_legacy`, for a reader whose note names that code page):
+    a file of another code page is not read so, and stays "not UTF-8" for it."""
+    if (codec := legacy_code_page_of(csv)) != "cp1252":
         return False
+    return read_as_legacy(csv) == codec
+
+
+def legacy_note(csv: Path) -> str | None:
+    """The note for a reader of `csv` that reads it in its legacy code page (`read_as_legacy`), or None for UTF-8."""
+    return f"{csv.name}: read as {NAMES[codec]} text (not UTF-8)" if (codec := read_as_legacy(csv)) else None
+
+
+def legacy_code_page_of(csv: Path) -> str | None:
+    """`glr.data.code_pages.legacy_code_page` of the file `csv` when it is not UTF-8 (or UTF-16/32) text; None when
+    it is. Decided once per version of the file: GLDv2's train.csv is 300 MB. OSError when it cannot be read."""
+    key = _version(csv)
+    if key in _verdicts:
+        return _verdicts[key]
+    data, codec = csv.read_bytes(), None
     if wide_encoding(data[:4096]) is None:
         try:
-            data.decode("utf-8")
+            data.rstrip(b"\x1a").decode("utf-8")
         except UnicodeDecodeError:
-            try:
-                text = data.decode("cp1252")  # strict: 0x81, 0x8D, 0x8F, 0x90, 0x9D are no characters in it
-            except UnicodeDecodeError:
-                text = ""
-            found = bool(text) and all(c.isalpha() or c in _TYPOGRAPHY for c in set(text) if not c.isascii())
+            codec = legacy_code_page(data.rstrip(b"\x1a"))
     with _lock:
-        (_windows_1252.add if found else _windows_1252.discard)(key)
-    return found
+        _verdicts[key] = codec
+        while len(_verdicts) > 16:
+            _verdicts.pop(next(iter(_verdicts)))
+    return codec
+
+
+def not_utf8(csv: Path) -> str:
+    """The message for `csv` that is not UTF-8 text, with the code page its words read as, or the few they could."""
+    try:
+        codec = legacy_code_page_of(csv)
+        found = [codec] if codec else candidates(csv.read_bytes().rstrip(b"\x1a"))
+    except OSError:
+        found = []
+    if len(found) == 1:  # e.g. Windows-1251 for a reader that only takes Windows-1252
+        return f"{csv}: is not UTF-8 text (its words read as {NAMES[found[0]]}); save it as UTF-8 CSV"
+    if found:
+        return (f"{csv}: is not UTF-8 text, and which code page it was saved in is unclear ("
+                f"{' or '.join(NAMES[c] for c in found)}?); save it as UTF-8 CSV")
+    return f"{csv}: is not UTF-8 text; save it as UTF-8 CSV"
 
 
 def _version(csv: Path) -> tuple:
@@ -146,15 +186,19 @@ def _version(csv: Path) -> tuple:
 
 
 def retry_as_windows_1252(read, csv: Path):
-    """`read(csv)` and None; when that fails as "not UTF-8 text" and `csv` is Windows-1252 text
-    (`read_as_windows_1252`), `read(csv)` again reading it so, and a note saying so. A file that reads costs nothing
-    more (GLDv2's train.csv is 300 MB: it is not decoded twice)."""
+    """`read(csv)` and None; when that fails as "not UTF-8 text" and `csv` is text of a legacy code page whose
+    words show which (`read_as_legacy`: Windows-1252, 1251, ...), `read(csv)` again reading it so, and a note saying
+    so. A file that reads costs nothing more (GLDv2's train.csv is 300 MB: it is not decoded twice)."""
     try:
         return read(csv), None
     except DatasetError as exc:
-        if "is not UTF-8 text" not in str(exc) or not read_as_windows_1252(csv):
+        if "is not UTF-8 text" not in str(exc) or not (codec := read_as_legacy(csv)):
             raise
-    return read(csv), f"{csv.name}: read as Windows-1252 text (not UTF-8)"
+    note = f"{csv.name}: read as {NAMES[codec]} text (not UTF-8)"
+    try:
+        return read(csv), note
+    except DatasetError as exc:  # what was found is said with the code page it was read in: no guess in silence
+        raise DatasetError(f"{exc} ({note})") from None
 
 
 def utf8_source(csv: Path) -> Path:
@@ -166,7 +210,7 @@ def utf8_source(csv: Path) -> Path:
     """
     try:
         with open(csv, "rb") as fh:
-            codec = wide_encoding(head := fh.read(4096)) or ("cp1252" if _version(csv) in _windows_1252 else None)
+            codec = wide_encoding(head := fh.read(4096)) or _legacy.get(_version(csv))
             fh.seek(max(0, csv.stat().st_size - 8))
             dos_end = fh.read().rstrip(b"\x00" if codec else b"").endswith(b"\x1a")
         stat = csv.stat()
@@ -175,7 +219,7 @@ def utf8_source(csv: Path) -> Path:
     if codec is None and not dos_end:
         return csv
     # A CSV's header names its columns in ASCII: a byte-order mark followed by no ASCII at all is no such text.
-    if codec and codec != "cp1252" and not any(c.isascii() and c.isalpha() for c in head.decode(codec, "replace")[:200]):
+    if codec and codec.startswith("utf") and not any(c.isascii() and c.isalpha() for c in head.decode(codec, "replace")[:200]):
         raise DatasetError(f"{csv}: starts with a {codec.upper()[:6]} byte-order mark, but what follows is not such "
                            "text (damaged, or another format?); save it as \"CSV UTF-8 (comma delimited)\"")
     key = (str(csv.resolve()), stat.st_size, stat.st_mtime_ns, stat.st_ino, codec)
@@ -212,7 +256,7 @@ def _transcode(csv: Path, codec: str) -> Path:
             raise DatasetError(f"{csv}: its UTF-8 copy (to read it as {what} text) cannot be written in {_folder} "
                                f"({exc.strerror or exc}); free some space there, or save it as \"CSV UTF-8\"") from None
         if codec == "utf-8":  # a file ending in Ctrl-Z in another encoding: said as any other is
-            raise DatasetError(f"{csv}: is not UTF-8 text; save it as UTF-8 CSV") from None
+            raise DatasetError(not_utf8(csv)) from None
         raise DatasetError(f"{csv}: is {what} text that does not decode ({exc.reason}: cut short, or damaged?); "
                            "save it again, as \"CSV UTF-8 (comma delimited)\" or as Unicode Text") from None
     return Path(name)

@@ -13,6 +13,7 @@ import numbers
 
 import pandas as pd
 
+from glr.data.clean_csv import ATTR
 from glr.data.train_csv import INVISIBLE
 
 INT64_MAX = 2**63 - 1
@@ -35,40 +36,68 @@ def refused_label_problems(texts: pd.Series) -> list[str]:
     fraction &= ~grouped
     other = ~large & ~excel & ~fraction & ~grouped
     problems = []
+    lines = texts.attrs.get(ATTR)  # train_clean.csv: a row is a photo, one of the many its file's line lists
     if other.any():
         n = int(other.sum())
         # Words in every one (`Eiffel Tower`), of two or more kinds: the landmarks' names, put where their numbers go.
         words = [t for t in stripped[other].unique() if t.lower() not in NO_LABEL]  # GLDv1's `None` is no name
         named = len(words) > 1 and all(any(c.isalpha() for c in t) for t in words)
-        problems.append(f"{plural(n, 'row')} {have(n)} a landmark_id that is not an integer "
-                        f"(e.g. {examples(texts[other].fillna('').replace('', '<empty>'))}); skipped" + (
+        shown = (", ".join(f"{texts[i]!r} on {lines.where(i)}" for i in _one_a_line(texts.index[other], lines))
+                 if lines is not None else examples(texts[other].fillna('').replace('', '<empty>')))
+        problems.append(f"{_rows(n, texts.index[other], lines)} a landmark_id that is not an integer "
+                        f"(e.g. {shown}); skipped" + (
                             ": they look like the landmarks' names, and landmark_id takes a number per landmark: "
                             "number them (1, 2, ...) and name them in train_label_to_category.csv (landmark_id,category), "
                             "or put each landmark's photos in a folder of its name" if named else ""))
     # Named with their row (counted from 1 below the header): a few such cells are a typo to find and fix.
-    at = [f"{texts[i]!r} in data row {i + 1}" if isinstance(i, numbers.Integral) else repr(texts[i])
-          for i in texts.index[fraction][:3]]
+    at = [f"{texts[i]!r} on {lines.where(i)}" if lines is not None else
+          f"{texts[i]!r} in data row {i + 1}" if isinstance(i, numbers.Integral) else repr(texts[i])
+          for i in _one_a_line(texts.index[fraction], lines)]
     if fraction.any():
         n = int(fraction.sum())
-        problems.append(f"{plural(n, 'row')} {have(n)} a landmark_id with a fraction ({', '.join(at)}"
-                        f"{', ...' if n > 3 else ''}); skipped: a landmark_id is a whole number (12,0 and 12.0 are "
+        more = (lines.count(texts.index[fraction]) if lines is not None else n) > len(at)
+        problems.append(f"{_rows(n, texts.index[fraction], lines)} a landmark_id with a fraction ({', '.join(at)}"
+                        f"{', ...' if more else ''}); skipped: a landmark_id is a whole number (12,0 and 12.0 are "
                         "read as 12)")
     if grouped.any():
         n = int(grouped.sum())
-        problems.append(f"{plural(n, 'row')} {have(n)} a landmark_id written with a thousands separator or three "
-                        f"decimals (e.g. {examples(texts[grouped])}), which glr does not guess at; skipped: "
+        problems.append(f"{_rows(n, texts.index[grouped], lines)} a landmark_id written with a thousands separator "
+                        f"or three decimals (e.g. {examples(texts[grouped])}), which glr does not guess at; skipped: "
                         "save the landmark_id column as plain whole numbers (Number format, 0 decimals, no separator)")
     if excel.any():
         n = int(excel.sum())
-        problems.append(f"{plural(n, 'row')} {have(n)} a landmark_id a spreadsheet turned into a number (e.g. "
+        problems.append(f"{_rows(n, texts.index[excel], lines)} a landmark_id a spreadsheet turned into a number (e.g. "
                         f"{examples(texts[excel])}), losing its digits; skipped: format the landmark_id column as Text "
                         "and save train.csv again from the original file")
     if large.any():
         n = int(large.sum())
-        problems.append(f"{plural(n, 'row')} {have(n)} a landmark_id too large for glr (e.g. {examples(texts[large])}): "
+        problems.append(f"{_rows(n, texts.index[large], lines)} a landmark_id too large for glr "
+                        f"(e.g. {examples(texts[large])}): "
                         f"glr keeps landmark ids as 64-bit integers, at most {INT64_MAX} (19 digits); skipped: number "
                         "those landmarks below that in train.csv (and in train_label_to_category.csv)")
     return problems
+
+
+def _one_a_line(index, lines, most: int = 3) -> list:
+    """The first `most` of `index` (rows of a frame), one for each line of the file they came from."""
+    if lines is None:
+        return list(index[:most])
+    seen: dict = {}
+    for i in index:  # stops early: `index` may be a million photos of one line
+        seen.setdefault(lines.line(i), i)
+        if len(seen) == most:
+            break
+    return list(seen.values())
+
+
+def _rows(n: int, index, lines) -> str:
+    """`3 rows have`; for train_clean.csv's photos `5 photos (2 lines of train_clean.csv) have`."""
+    from glr.data.layouts import have, plural
+
+    if lines is None:
+        return f"{plural(n, 'row')} {have(n)}"
+    count = lines.count(index)
+    return f"{plural(n, 'photo')} ({plural(count, 'line')} of {lines.csv.name}) {have(n)}"
 
 
 def labels_from_names(texts: pd.Series) -> tuple[pd.Series, dict[int, str]] | None:

@@ -1,8 +1,7 @@
 """GLDv2's train.csv and train_clean.csv, parsed with Arrow into text columns, strictly.
 
 `glr.data.layouts` turns these columns into dataset rows; this module only reads the file: its
-header in any case or quoting or under a common other name (`image_id`), a comma, semicolon, tab or
-pipe separator (or the one Excel's `sep=;` line declares), any line ends (a bare CR too), rows ending in
+header as `glr.data.csv_header` takes it (any case, `image_id`, `;`, tab or `|`, Excel's `sep=;`), any line ends (a bare CR too), rows ending in
 empty fields the header lacks (`abc,1,`, on every row or on some; any other row of the wrong width is named by
 its line), `train_clean.csv`'s one row per class exploded into one row per id, and landmark ids checked as
 plain integers (`12,0` too). The category and attribution files are read through it as well. Every open of the
@@ -12,136 +11,23 @@ Ctrl-Z read as the same UTF-8 text everywhere.
 
 from __future__ import annotations
 
-import contextlib
 import csv as _csv
-import itertools
 import re
 from pathlib import Path
 
 import pandas as pd
 
 from glr.data import gldv2_files
-from glr.data.csv_source import drop_separator_only_rows, refuse_other_kinds, refuse_zero_bytes, utf8_source
+from glr.data.csv_header import (ALIASES, EMPTY_COLUMN, INVISIBLE, declared_separator, header_line_below,  # noqa: F401
+                                 looks_like_a_row, read_layout, written_header)  # ALIASES, INVISIBLE: read from here too
+from glr.data.csv_source import drop_separator_only_rows, not_utf8, refuse_zero_bytes, utf8_source
 from glr.errors import DatasetError
-from glr.paths import broken_link, one_line
+from glr.paths import one_line
 
 TRAIN_NAME = "train.csv"
 CLEAN_CSV = "train_clean.csv"  # the cleaned subset (1.58M photos, 81k classes): `landmark_id,images`
 # Text columns are Arrow-backed strings: Python objects would cost seconds per step at GLDv2's 4.1M rows.
 TEXT = pd.StringDtype("pyarrow")
-
-
-# Characters around a value that no one sees or means (zero-width spaces and joiners, a BOM) and stray quotes.
-INVISIBLE = '\u200b\u200c\u200d\u2060\ufeff" \t'
-# The name given to a column past the header that the first row leaves empty (`abc,1,`).
-EMPTY_COLUMN = "<empty> "
-# Column separators a train.csv may use besides the comma Kaggle's files have.
-OTHER_DELIMITERS = (";", "\t", "|")
-# Other names people and tools give GLDv2's columns (`image_id` in Kaggle kernels' CSVs, `filename` or `path` in one's
-# own): read as the column they stand for when that one is absent. Names as open as `label` or `class` are not taken.
-ALIASES = {"id": ("image_id", "imageid", "image id", "img_id", "filename", "file_name", "file name", "image_name", "path"),
-           "landmark_id": ("landmark", "landmarkid", "landmark id"),
-           "category": ("name", "landmark_name", "category_name")}
-
-
-def read_header(csv: Path, expected: str = "id,landmark_id", delimiter: str = ",") -> list[str]:
-    """The header fields of a CSV file as written (quotes removed), from its first line; `expected`: the
-    columns the file should have, for the messages."""
-    if broken := broken_link(csv):
-        raise DatasetError(f"{csv}: is {broken}")
-    if not csv.is_file():
-        # A folder, or a pipe that would block the read forever.
-        raise DatasetError(f"{csv}: is not a regular file; expected a CSV file `{expected}`")
-    try:
-        with open(csv, "rb") as fh:
-            header_bytes = fh.read(10_000)
-    except OSError as exc:
-        raise DatasetError(f"{csv}: cannot be read ({exc.strerror or exc})") from None
-    refuse_other_kinds(csv, header_bytes, expected)
-    if (source := utf8_source(csv)) != csv:  # UTF-16 (Excel's "Unicode Text"): its text, read as UTF-8
-        with open(source, "rb") as fh:
-            header_bytes = fh.read(10_000)
-        refuse_other_kinds(csv, header_bytes, expected)
-    # Excel for Mac's "CSV (Macintosh)" ends lines with a bare carriage return, which Arrow reads as
-    # a line end too: the first line stops there. After Excel's `sep=;` line, the header is the second.
-    lines = re.split(rb"\r\n|\r|\n", header_bytes, maxsplit=2)
-    header_bytes = lines[1 if declared_separator(csv) else 0]
-    try:
-        line = header_bytes.decode("utf-8-sig").strip()
-    except UnicodeDecodeError:
-        raise DatasetError(f"{csv}: is not UTF-8 text; save it as UTF-8 CSV") from None
-    if not line and any(part.strip() for part in lines[1:]):
-        raise DatasetError(f"{csv}: its first line is blank; delete the blank lines above its header `{expected}`")
-    if not line:
-        raise DatasetError(f"{csv}: is empty; expected a header line `{expected}` and one row per "
-                           f"{'image' if expected.startswith('id') else 'landmark'}")
-    try:
-        return next(_csv.reader([line], delimiter=delimiter))
-    except _csv.Error as exc:  # a malformed first line
-        raise DatasetError(f"{csv}: its first line is not a CSV header ({exc}); expected `{expected}`") from None
-
-
-def read_layout(csv: Path, expected: str = "id,landmark_id") -> tuple[list[str], list[str], str]:
-    """(header, column names, delimiter) of a CSV file: the header's fields lower-cased and trimmed, and the
-    unique names `arrow_columns` reads the columns by."""
-    delimiter = declared_separator(csv) or ","
-    fields = read_header(csv, expected, delimiter)
-    # Spreadsheets in many locales save "CSV" with semicolons, and some exports use tabs.
-    if delimiter == "," and len(fields) == 1 and (delimiter := next((d for d in OTHER_DELIMITERS if d in fields[0]), ",")) != ",":
-        fields = fields[0].split(delimiter)
-    header = with_aliases([f.strip().strip(INVISIBLE).strip().lower() for f in fields])
-    # Our own names for the columns (the header line is skipped), so a header in another case,
-    # with spaces or quotes, or with a repeated name, still finds its columns.
-    names = [h if h not in header[:i] else f"{h}.{i}" for i, h in enumerate(header)]
-    # Rows ending in a separator the header lacks (`abc,1,`: a script's or a spreadsheet's empty last column):
-    # read with that column unnamed, instead of refusing every row as one field too many.
-    extra = _empty_fields_past_the_header(csv, delimiter, len(fields))
-    return header, names + [f"{EMPTY_COLUMN}{i}" for i in range(extra)], delimiter
-
-
-def _empty_fields_past_the_header(csv: Path, delimiter: str, width: int) -> int:
-    """How many fields the first row has beyond the header's `width`, when all of them are empty (else 0)."""
-    try:
-        with open(utf8_source(csv), "rb") as fh:
-            data = fh.read(10_000)
-        lines = re.split(rb"\r\n|\r|\n", data)[1 + bool(declared_separator(csv)):]
-        lines = [line for line in (lines[:-1] if len(data) == 10_000 else lines) if line.strip()]  # whole lines only
-        row = next(_csv.reader([lines[0].decode("utf-8")], delimiter=delimiter)) if lines else []
-    except (OSError, UnicodeDecodeError, _csv.Error):
-        return 0  # the parse names what is wrong with the file
-    return len(row) - width if len(row) > width and not any(f.strip() for f in row[width:]) else 0
-
-
-def declared_separator(csv: Path) -> str | None:
-    """The separator a first line `sep=;` declares (Excel writes and reads it), or None if the file has none.
-
-    Also when a tool wrote that line as a CSV cell: quoted (`"sep=;"`), or followed by the row's empty cells (`sep=;;;`).
-    """
-    if not csv.is_file():  # a pipe would block the read: `read_header` names it
-        return None
-    try:
-        with open(utf8_source(csv), "rb") as fh:
-            match = re.match(rb'(?:\xef\xbb\xbf)?("?)sep=([^\r\n])\1\2*[ \t]*(?:\r\n|\r|\n)', fh.read(64))
-    except OSError:
-        return None
-    return match.group(2).decode("latin-1") if match else None
-
-
-def with_aliases(header: list[str]) -> list[str]:
-    """`header` with each column of ALIASES read as the one it stands for, when that one is absent and the
-    alias is the only one of its kind (two candidates could be either)."""
-    header = list(header)
-    for column, aliases in ALIASES.items():
-        found = [i for i, h in enumerate(header) if h in aliases]
-        if column not in header and len(found) == 1:
-            header[found[0]] = column
-    return header
-
-
-def looks_like_a_row(fields: list[str]) -> bool:
-    """Whether a first line's fields are a row of data rather than column names: an id of hex digits, a
-    number or a URL among them (a header line holds none)."""
-    return any(re.fullmatch(r"[0-9a-fA-F]{8,64}|[+-]?[0-9]+(\.0*)?|https?://\S*", f.strip().strip('"')) for f in fields)
 
 
 def read_train_csv(csv: Path) -> tuple[pd.DataFrame, list[str]]:
@@ -153,11 +39,17 @@ def read_train_csv(csv: Path) -> tuple[pd.DataFrame, list[str]]:
     """
     header, names, delimiter = read_layout(csv)
     if "id" not in header and {"landmark_id", "images"} <= set(header):
-        return explode_clean(arrow_columns(csv, names, ["landmark_id", "images"], delimiter)), []
+        from glr.data.clean_csv import explode_clean
+
+        return explode_clean(arrow_columns(csv, names, ["landmark_id", "images"], delimiter), csv, delimiter, names,
+                             1 + bool(declared_separator(csv))), []
     missing = [c for c in ("id", "landmark_id") if c not in header]
+    # The header as the file has it (`Image_ID`, not the `id` glr reads it as), for the messages.
+    written = written_header(csv, delimiter, len(header)) or header
+    found = ", ".join(repr(w) for w in written)
     if missing and looks_like_a_row(header):
         raise DatasetError(
-            f"{csv}: has no header line: its first line ({', '.join(repr(h) for h in header)}) is a row of data; "
+            f"{csv}: has no header line: its first line ({found}) is a row of data; "
             "add a first line naming the columns, `id,landmark_id` (or `id,url,landmark_id`, in the file's order)")
     if missing:
         # A column whose name may mean either the landmark or its name: only the user knows, so it is named.
@@ -165,12 +57,12 @@ def read_train_csv(csv: Path) -> tuple[pd.DataFrame, list[str]]:
         maybe = [] if gldv2_files.what_file_is(header) else maybe  # GLDv2's answers' `landmarks`: no training list
         raise DatasetError(
             f"{csv}: missing column {' and '.join(repr(m) for m in missing)}; "
-            f"found {', '.join(repr(h) for h in header)}. Expected `id,landmark_id` or `id,url,landmark_id` "
+            f"found {found}. Expected `id,landmark_id` or `id,url,landmark_id` "
             f"(or {CLEAN_CSV}'s `landmark_id,images`)"
-            + (f"; if {maybe[0]!r} holds the landmark ids, rename it landmark_id" if maybe else "")
+            + (f"; if {written[header.index(maybe[0])]!r} holds the landmark ids, rename it landmark_id" if maybe else "")
             # A title line above the header, as a spreadsheet's report or an export tool writes one.
             + (f"; its header is line {n}: delete the {n - 1} line{'s' if n > 2 else ''} above it"
-               if (n := _header_line_below(csv, delimiter)) else "")
+               if (n := header_line_below(csv, delimiter)) else "")
             # GLDv2's test.csv and index.csv (`id,url`, or `id` alone) are photos without their landmarks.
             + (f"; GLDv2's test.csv and index.csv list photos without their landmarks: use {TRAIN_NAME} (or {CLEAN_CSV})"
                if missing == ["landmark_id"] and set(header) <= {"id", "url", "images"} else
@@ -182,17 +74,6 @@ def read_train_csv(csv: Path) -> tuple[pd.DataFrame, list[str]]:
     if twice and (problem := gldv2_files.repeated_column_problem(csv, header, names, df)):
         raise DatasetError(problem)
     return df[["id", "landmark_id"]], []
-
-
-def _header_line_below(csv: Path, delimiter: str, lines: int = 10) -> int | None:
-    """The number (from 1) of a line after the first, among the first `lines`, that names the id and landmark_id
-    columns (or train_clean.csv's), or None."""
-    with contextlib.suppress(OSError, UnicodeDecodeError), open(utf8_source(csv), encoding="utf-8-sig", newline="") as fh:
-        for n, line in enumerate(itertools.islice(fh, lines), start=1):
-            fields = set(with_aliases([f.strip().strip(INVISIBLE).strip().lower() for f in line.split(delimiter)]))
-            if n > 1 and ({"id", "landmark_id"} <= fields or {"landmark_id", "images"} <= fields):
-                return n
-    return None
 
 
 def drop_repeated_headers(df: pd.DataFrame) -> pd.DataFrame:
@@ -291,7 +172,7 @@ def _arrow_columns(csv: Path, names: list[str], columns: list[str], delimiter: s
     except Exception as exc:  # noqa: BLE001 - any parser failure is the file's problem
         text = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
         if any(word in text.lower() for word in ("utf-8", "utf8", "unicode")):
-            raise DatasetError(f"{csv}: is not UTF-8 text; save it as UTF-8 CSV") from None
+            raise DatasetError(not_utf8(csv)) from None
         if "\x00" in text:
             # A file whose end was never written (a crash, a sync or copy cut short) is padded with zero bytes.
             raise DatasetError(f"{csv}: holds zero bytes where text should be, so part of it was never written (a "
@@ -322,8 +203,9 @@ def _evened(csv: Path, delimiter: str, width: int, strict: bool):
     header_lines = 1 + bool(declared_separator(csv))
     try:
         with open(utf8_source(csv), encoding="utf-8-sig", newline="") as fh:
-            reader = _csv.reader(fh, delimiter=delimiter)
+            reader, end = _csv.reader(fh, delimiter=delimiter), 0
             for row in reader:
+                start, end = end + 1, reader.line_num  # a row's lines: a quoted cell may hold line ends
                 if reader.line_num <= header_lines or not "".join(row).strip() and len(row) < 2:
                     continue  # the header (and Excel's `sep=` line), and blank lines
                 if "\x00" in "".join(row):
@@ -333,12 +215,15 @@ def _evened(csv: Path, delimiter: str, width: int, strict: bool):
                     row = row[:width]
                 elif len(row) != width and strict:
                     what = "a value past the header's columns" if len(row) > width else "fewer fields than the header"
-                    raise DatasetError(f"{csv}: cannot be parsed as CSV (line {reader.line_num} has {what}: "
-                                       f"{one_line(delimiter.join(row)[:200])}); fix or delete that line")
+                    # A quote never closed (`"http://x,1`) takes every line after it into one cell: said so.
+                    quote = (f"; a quote (\") opened on it runs on to {f'line {end}' if end > start else 'the end of the file'}"
+                             ": close it where its cell ends, or delete it" if any("\n" in f or "\r" in f for f in row) else "")
+                    raise DatasetError(f"{csv}: cannot be parsed as CSV (line {start} has {what}: "
+                                       f"{one_line(delimiter.join(row)[:200])}{quote}); fix or delete that line")
                 writer.writerow(row)
     except UnicodeDecodeError:
         out.close()
-        raise DatasetError(f"{csv}: is not UTF-8 text; save it as UTF-8 CSV") from None
+        raise DatasetError(not_utf8(csv)) from None
     except (_csv.Error, OSError) as exc:
         out.close()
         raise DatasetError(f"{csv}: cannot be parsed as CSV ({exc})") from None
@@ -354,19 +239,6 @@ def skip_blank_row(row) -> str:
     """Arrow's verdict on a row without the header's columns: a line of only spaces (an editor's last line) is
     skipped as an empty one is; any other is an error naming the line."""
     return "skip" if not (row.text or "").strip() else "error"
-
-
-def explode_clean(table) -> pd.DataFrame:
-    """train_clean.csv's rows (landmark_id, "id id id ...") as one row per id: id, landmark_id (text)."""
-    import pyarrow.compute as pc
-
-    import pyarrow as pa
-
-    # Trimmed first: a trailing space or an empty images field is no photo, not a row without an id.
-    ids = pc.utf8_split_whitespace(pc.utf8_trim_whitespace(pc.fill_null(table["images"], "")))
-    flat, labels = pc.list_flatten(ids), pc.take(table["landmark_id"], pc.list_parent_indices(ids))
-    keep = pc.not_equal(flat, "")
-    return arrow_frame(pa.table({"id": flat.filter(keep), "landmark_id": labels.filter(keep)}))
 
 
 def arrow_frame(table) -> pd.DataFrame:

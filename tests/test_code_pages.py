@@ -1,0 +1,50 @@
+"""Which legacy code page a CSV that is not UTF-8 was saved in: decided on the evidence of its words, or None."""
+
+import pytest
+
+from glr.data.code_pages import candidates, legacy_code_page
+
+RU = "landmark_id,category\n1,Храм Христа Спасителя\n2,Собор Василия Блаженного\n3,Кремль\n"
+WEST = "landmark_id,category\n1,Sagrada Família\n2,“Kölner” Dom – Süd\n3,Tour Eiffel à Paris\n4,Þingvellir\n"
+
+
+@pytest.mark.parametrize("text, saved_as, read_as", [
+    (RU, "cp1251", "cp1251"),
+    ("1,Собор\n", "cp1251", "cp1251"),  # one word: Greek reads it too (Ρξαξπ), with half the vowels
+    ("1,Мост на Неве\n", "cp1251", "cp1251"),
+    ("1,Києво-Печерська лавра\n", "cp1251", "cp1251"),  # Ukrainian
+    ("1,Храм-паметник „Свети Александър Невски“\n", "cp1251", "cp1251"),  # Bulgarian, with its quotes
+    ("1,Παρθενώνας\n2,Ακρόπολη Αθηνών\n", "cp1253", "cp1253"),
+    ("1,Λευκός Πύργος\n", "cp1253", "cp1253"),
+    (WEST, "cp1252", "cp1252"),
+    ("id,landmark_id\ncafé,1\n", "cp1252", "cp1252"),
+    ("1,Coração de Jesus\n2,São João\n", "cp1252", "cp1252"),  # two letters past ASCII in a row: Western still
+    ("1,Zamek Królewski\n2,Kościół Mariacki w Gdańsku\n3,Pałac Kultury\n", "cp1250", "cp1250"),
+    ("1,Sagrada Família\n2,Kölner Dom\n3,Café de Flore\n", "mac_roman", "mac_roman"),
+])
+def test_a_code_page_is_named_when_the_words_show_it(text, saved_as, read_as):
+    assert legacy_code_page(text.encode(saved_as)) == read_as
+
+
+@pytest.mark.parametrize("data", [
+    "1,München Süd\n".encode("mac_roman"),  # MŸnchen in 1252, Mźnchen in 1250, München in Mac Roman: unclear
+    "1,Храм Христа Спасителя\n".encode("koi8_r"),  # iТБН in 1251: case upside down
+    "1,Galata Kulesi ışık\n".encode("cp1254"),  # Turkish: ýþýk
+    "1,東京タワー\n".encode("shift_jis"),
+    "1,Sagrada Família\n".encode("cp437"),  # DOS: a box line in 1252
+    b"7,Caf\xe9 \xa4\n", b"7,Caf\xe9\x81\n", b"plain ascii\n", b"",
+])
+def test_no_code_page_is_guessed_without_evidence(data):
+    assert legacy_code_page(data) is None
+
+
+def test_the_cyrillic_text_read_as_windows_1252_is_no_longer_plausible():
+    # Ñîáîð: Windows-1252 read it before, in silence (its every byte a letter).
+    data = RU.encode("cp1251")
+    assert data.decode("cp1252").split("\n")[2].startswith("2,Ñîáîð")
+    assert "cp1252" not in candidates(data)
+
+
+def test_several_readings_are_listed_for_a_message():
+    assert candidates("1,München Süd\n".encode("mac_roman")) == ["cp1250", "mac_roman"]
+    assert candidates(b"plain") == []

@@ -1,0 +1,68 @@
+"""Robustness of reading the CSVs a person or a spreadsheet saves (train.csv, train_clean.csv, the category file):
+each is read as meant, or refused naming the file, the line and the fix."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import make_gldv2, write_image
+from glr.data.datasets import load_catalog
+from glr.errors import DatasetError
+
+
+def test_a_train_csv_in_windows_1251_is_read_as_cyrillic_and_said(tmp_path):
+    # Excel's "CSV (comma delimited)" on a Cyrillic Windows: Windows-1252 read its every byte as a letter, so the
+    # names came out as "Ñîáîð" in silence (said as "read as Windows-1252").
+    root = tmp_path / "mine"
+    for name in ("собор 1", "собор 2", "мост"):
+        write_image(root / "images" / f"{name}.jpg", seed=len(name))
+    text = "id;landmark\nсобор 1;Исаакиевский собор\nсобор 2;Исаакиевский собор\nмост;Дворцовый мост\n"
+    (root / "train.csv").write_bytes(text.encode("cp1251"))
+    catalog = load_catalog(root)
+    assert catalog.df["id"].tolist() == ["собор 1", "собор 2", "мост"]
+    assert sorted(catalog.names().values()) == ["Дворцовый мост", "Исаакиевский собор"]
+    assert catalog.problems[0] == "train.csv: read as Windows-1251 (Cyrillic) text (not UTF-8)"
+
+
+@pytest.mark.parametrize("text, codec, said", [
+    ("München Süd,7\n", "mac_roman", r"is not UTF-8 text, and which code page it was saved in is unclear "
+                                     r"\(Windows-1250 \(Central European\) or Mac Roman .*\?\); save it as UTF-8 CSV"),
+    ("Храм Христа Спасителя,7\n", "koi8_r", r"is not UTF-8 text; save it as UTF-8 CSV$"),
+])
+def test_a_train_csv_whose_code_page_is_unclear_is_refused_naming_the_candidates(tmp_path, text, codec, said):
+    root = make_gldv2(tmp_path / "gld", {7: 3})
+    (root / "train.csv").write_bytes(("id,landmark_id\n" + text).encode(codec))
+    with pytest.raises(DatasetError, match="train.csv: " + said):
+        load_catalog(root)
+
+
+def test_a_category_file_in_windows_1251_is_never_read_as_windows_1252(tmp_path):
+    # Its names were "Õðàì Õðèñòà Ñïàñèòåëÿ" with the note "read as Windows-1252". Read as Cyrillic once
+    # glr.data.layouts takes `legacy_note`; until then refused with the evidence.
+    root = make_gldv2(tmp_path / "gld", {7: 3, 12: 3})
+    (root / "train_label_to_category.csv").write_bytes(
+        "landmark_id,category\n7,Храм Христа Спасителя\n12,Собор Василия Блаженного\n".encode("cp1251"))
+    catalog = load_catalog(root)
+    names = catalog.names()
+    assert not any("Õ" in n or "Ñ" in n for n in names.values()), names
+    if names[7] != "Храм Христа Спасителя":
+        assert catalog.problems == ["train_label_to_category.csv: is not UTF-8 text (its words read as Windows-1251 "
+                                    "(Cyrillic)); save it as UTF-8 CSV; classes are named by their id"]
+
+
+def test_a_refusal_of_a_file_read_in_a_legacy_code_page_says_which_it_was_read_in(tmp_path):
+    # `\x81d` is Mac Roman's `Åd`: the missing column was said with no word of the code page the header was read in.
+    root = make_gldv2(tmp_path / "gld", {7: 3})
+    (root / "train.csv").write_bytes(b"\x81d,landmark_id\nabc,7\n")
+    with pytest.raises(DatasetError, match=r"missing column 'id'; found '\u00c5d', 'landmark_id'.* \(train.csv: read as "
+                                           r"Mac Roman .* text \(not UTF-8\)\)$"):
+        load_catalog(root)
+
+
+def test_a_category_file_whose_header_ends_in_an_empty_column_names_every_landmark(tmp_path):
+    # `Landmark_ID,Category,` over rows `7,Eiffel Tower` (a sheet's column formatted, never named): every row was
+    # "without the header's columns", so every landmark was shown by its id.
+    root = make_gldv2(tmp_path / "gld", {7: 3, 12: 3})
+    (root / "train_label_to_category.csv").write_text("Landmark_ID,Category,\n7,Eiffel Tower\n12,Big Ben\n")
+    catalog = load_catalog(root)
+    assert catalog.names() == {7: "Eiffel Tower", 12: "Big Ben"} and catalog.problems == []
