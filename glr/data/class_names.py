@@ -115,3 +115,36 @@ def distinct_names(df: pd.DataFrame, folders: bool) -> pd.DataFrame:
     df = df.copy()
     df.loc[rows, "name"] = df.loc[rows, "landmark_id"].map(renamed)
     return df
+
+
+FOLDER_LABEL = " (folder "
+
+
+def _untold(name: str) -> str:
+    """A class folder's name without what `distinct_names` adds to tell it apart ("Big Ben (folder Big_Ben)" -> "Big Ben")."""
+    cut = name.rfind(FOLDER_LABEL)
+    return name[:cut] if cut > 0 and name.endswith(")") else name
+
+
+def recorded_names_now(df: pd.DataFrame, table: pd.DataFrame,
+                       labels: pd.DataFrame) -> tuple[pd.DataFrame, list[tuple[str, str]]]:
+    """A run's labels with each class folder named as the catalog `df` names its photos now; and the (old, new) names.
+
+    A run keeps the names of its day: one made before look-alike folders were told apart recorded "Big Ben" for
+    both `Big Ben` and `Big_Ben`, and one made before `Big_Ben` was added recorded "Big Ben" where the catalog now
+    says "Big Ben (folder Big Ben)" (or the other way round once it is deleted). Matched by name, those classes read
+    as unknown to the run. Each recorded class (its photos in `table`, the run's split.csv) takes the one name its
+    photos have now when the two differ only by that "(folder ...)"; any other name stays the run's.
+    """
+    now = df.drop_duplicates("id").set_index("id")["name"].astype(str)
+    seen = table.assign(now=table["id"].astype(str).map(now)).dropna(subset=["now"])
+    one = seen.groupby("landmark_id")["now"].agg(lambda names: names.iloc[0] if names.nunique() == 1 else None).dropna()
+    renamed = []
+    names = []
+    for landmark_id, name in zip(labels["landmark_id"], labels["name"]):
+        new = one.get(landmark_id)
+        if new is not None and new != name and _untold(new) == _untold(str(name)):
+            renamed.append((name, new))
+            name = new
+        names.append(name)
+    return (labels.assign(name=names) if renamed else labels), renamed
