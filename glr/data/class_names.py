@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from glr.data.layouts import CATEGORY_CSV, examples, plural, read_names
+from glr.data.layouts import CATEGORY_CSV, class_column, examples, plural, read_names
 
 
 def names_from_category_file(root: Path, df: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
@@ -26,10 +26,9 @@ def names_from_category_file(root: Path, df: pd.DataFrame) -> tuple[pd.DataFrame
     if not named.any():
         return df, problems + [f"{CATEGORY_CSV}: names no class folder here (it names landmark_ids, and only folders "
                                "named by a landmark_id take its names); not used"]
-    df = df.copy()
-    df.loc[named, "name"] = df.loc[named, "landmark_id"].map(lambda i: names[int(i)])
-    df["name"] = df["name"].astype("string")
-    return df, problems
+    ours = _class_names(df)
+    ours.update({int(i): names[int(i)] for i in df.loc[named, "landmark_id"].unique()})
+    return df.assign(name=class_column(df["landmark_id"], ours)), problems
 
 
 def _alike_key(names: pd.Series) -> pd.Series:
@@ -111,10 +110,13 @@ def distinct_names(df: pd.DataFrame, folders: bool) -> pd.DataFrame:
     else:
         label = [f"landmark {int(i)}" for i in ids]
     renamed = dict(zip(ids.tolist(), (f"{n} ({lab})" for n, lab in zip(shown, label))))
-    rows = df["landmark_id"].isin(renamed).to_numpy()
-    df = df.copy()
-    df.loc[rows, "name"] = df.loc[rows, "landmark_id"].map(renamed)
-    return df
+    return df.assign(name=class_column(df["landmark_id"], {**_class_names(df), **renamed}))
+
+
+def _class_names(df: pd.DataFrame) -> dict[int, str]:
+    """landmark_id -> the name its first row holds."""
+    first = np.flatnonzero(~df["landmark_id"].duplicated().to_numpy())
+    return dict(zip(df["landmark_id"].to_numpy()[first].tolist(), df["name"].iloc[first].astype(str).tolist()))
 
 
 FOLDER_LABEL = " (folder "
