@@ -20,13 +20,14 @@ import re
 from pathlib import Path, PurePath
 from urllib.parse import parse_qs, unquote, urlsplit
 
-import numpy as np
 import pandas as pd
 
 from glr.data.category_names import category_names, category_to_name  # noqa: F401 - category_to_name: read from here too
 from glr.data.class_access import listable
+from glr.data.class_column import class_column
 from glr.data.csv_source import read_as_windows_1252, retry_as_windows_1252
 from glr.data.id_cells import SAFE_ID_PATTERN, is_safe_id, paths_from_elsewhere, safe_ids, unwrap_excel  # noqa: F401 - SAFE_ID_PATTERN: read from here too
+from glr.data.linked_folders import without_linked_copies
 from glr.data.landmark_ids import labels_from_names, refused_label_problems
 from glr.data.nested_classes import nested_note
 from glr.data.id_text import drop_repeated_ids, fixed_width_paths, holds_any, plain_text
@@ -237,33 +238,6 @@ def image_paths(root: Path, ids: pd.Series) -> pd.Series:
     return pd.Series(pd.array(paths, dtype=TEXT), index=ids.index)
 
 
-def class_column(landmark_ids: pd.Series, names: dict[int, str]) -> pd.Series:
-    """Each row's class name, as a categorical: one text per name and a small code per row; "landmark <id>" if unnamed.
-
-    Every row of a class holds the same name: at GLDv2's 4.1M rows, a text per row cost ~0.1 GB more than the codes.
-    """
-    ids = landmark_ids.to_numpy()
-    # GLDv2's ids (0-203,093 over 4.1M rows) are looked up in a table as long as their range: factorize's hash
-    # table, sized by the rows, and its 64-bit codes raised the load's peak by ~0.1 GB.
-    table = len(ids) and ids.dtype.kind in "iu" and 0 <= ids.min() and ids.max() <= 4 * len(ids)
-    if table:
-        present = np.zeros(int(ids.max()) + 1, dtype=bool)
-        present[ids] = True
-        unique = np.flatnonzero(present)
-    else:
-        codes, unique = pd.factorize(ids)
-    per_class = pd.array([names.get(int(i)) or f"landmark {int(i)}" for i in unique], dtype=TEXT)
-    name_codes, categories = pd.factorize(per_class)  # two classes may share a name until class_names tells them apart
-    if table:
-        by_id = np.full(len(present), -1, dtype=np.int32)
-        by_id[unique] = name_codes
-        rows = by_id[ids]
-    else:
-        rows = np.asarray(name_codes, dtype=np.int32)[codes]
-    column = pd.Categorical.from_codes(rows, dtype=pd.CategoricalDtype(pd.Index(categories)))
-    return pd.Series(column, index=landmark_ids.index)
-
-
 def _is_plain_int(text: str) -> bool:
     """Digits only (ASCII), short enough for int64: "0042" yes, "²" or "1e3" no."""
     return text.isascii() and text.isdigit() and len(text) <= 18
@@ -274,22 +248,6 @@ def _contents(folder: Path) -> tuple[list[Path], list[Path]]:
     entries = sorted(folder.iterdir())
     return ([p for p in entries if p.is_dir() and not is_system_folder(p.name)],
             [p for p in entries if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS and not is_system_file(p)])
-
-
-def _without_linked_copies(folders: list[Path]) -> tuple[list[Path], list[tuple[Path, Path]]]:
-    """`folders` without those that are links to another class folder (or into one), and (link, other) pairs.
-
-    A link made as a shortcut (`Tower_link -> Tower`) would read the same photos as a second class. Of two
-    names for one folder the real one is kept (of two links, the first)."""
-    real = {f: f.resolve() for f in folders}
-    linked = []
-    for i, f in enumerate(folders):
-        if f.is_symlink():
-            other = next((g for j, g in enumerate(folders) if j != i and (real[g] in real[f].parents or (
-                real[g] == real[f] and (not g.is_symlink() or j < i)))), None)
-            if other is not None:
-                linked.append((f, other))
-    return [f for f in folders if f not in dict(linked)], linked
 
 
 def read_class_folders(root: Path) -> tuple[pd.DataFrame, list[str]]:
@@ -304,7 +262,7 @@ def read_class_folders(root: Path) -> tuple[pd.DataFrame, list[str]]:
         split = decide(folders, _contents)  # train/<class>/, val/<class>/, or classes named "train" and "test"
     except OSError as exc:  # a split folder (test/, another user's) that cannot be listed
         raise DatasetError(f"{exc.filename or root}: cannot be listed ({exc.strerror or exc})") from None
-    folders, linked = _without_linked_copies(split.folders)
+    folders, linked = without_linked_copies(root, split.folders)
     # An integer folder name is taken as the landmark_id, as in GLDv2 exports; the other
     # folders are numbered after the largest of those, so two folders never share a class.
     numeric = [int(f.name) for f in folders if _is_plain_int(f.name)]
@@ -383,11 +341,7 @@ def read_class_folders(root: Path) -> tuple[pd.DataFrame, list[str]]:
         problems.append(f"{plural(len(dangling), 'link')} in class folders {'points' if len(dangling) == 1 else 'point'} "
                         f"to a photo that is not there (e.g. {examples(printable(p.relative_to(root)) for p in dangling)}); "
                         "skipped: was the photo moved or deleted?")
-    if linked:
-        pairs = ", ".join(f"{printable(a.name)!r} -> {printable(b.name)!r}" for a, b in linked[:EXAMPLES_IN_MESSAGE])
-        problems.append(f"{plural(len(linked), 'class folder')} {'is a link' if len(linked) == 1 else 'are links'} to "
-                        f"another class's photos (e.g. {pairs}); "
-                        "skipped, so the same photos are not taught as two landmarks")
+    problems += linked
     if unnamed:
         problems.append(f"{plural(len(unnamed), 'image')} with a name that is not valid UTF-8 "
                         f"(e.g. {examples(printable(p.relative_to(root)) for p in unnamed)}); skipped: rename to use")
