@@ -23,7 +23,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import pandas as pd
 
 from glr.data.category_names import category_names, category_to_name  # noqa: F401 - category_to_name: read from here too
-from glr.data.class_access import listable
+from glr.data.class_access import listable, sub_folders
 from glr.data.class_column import class_column
 from glr.data.csv_source import read_as_windows_1252, retry_as_windows_1252
 from glr.data.id_cells import SAFE_ID_PATTERN, is_safe_id, paths_from_elsewhere, safe_ids, unwrap_excel  # noqa: F401 - SAFE_ID_PATTERN: read from here too
@@ -95,11 +95,13 @@ def looks_like_gldv2_images(folder: Path, depth: int = 2) -> bool:
 
     One level is not enough: Keras' layout of classes named by digits (train/0/, train/1/, photos inside) is so."""
     try:
-        children = sorted(p for p in folder.iterdir() if not is_system_folder(p.name)) if folder.is_dir() else []
+        children = [p for p in folder.iterdir() if not is_system_folder(p.name)] if folder.is_dir() else []
     except OSError:
         return False
-    return bool(children) and all(p.is_dir() and len(p.name) == 1 and p.name in "0123456789abcdef" for p in children) \
-        and (depth <= 1 or looks_like_gldv2_images(children[0], depth - 1))
+    # The names first: 50,000 class folders are told from GLDv2's tree by the first, without a sort or a stat each.
+    if not children or not all(len(p.name) == 1 and p.name in "0123456789abcdef" for p in children):
+        return False
+    return all(p.is_dir() for p in children) and (depth <= 1 or looks_like_gldv2_images(min(children), depth - 1))
 
 
 def read_names(root: Path) -> tuple[dict[int, str], list[str]]:
@@ -253,7 +255,7 @@ def _contents(folder: Path) -> tuple[list[Path], list[Path]]:
 def read_class_folders(root: Path) -> tuple[pd.DataFrame, list[str]]:
     """The rows of a folder with one sub-folder per class (its name is the class name), and the problems met."""
     try:
-        folders = sorted(p for p in root.iterdir() if p.is_dir() and not is_system_folder(p.name))
+        folders = sub_folders(root)
     except OSError as exc:
         raise DatasetError(f"{root}: cannot be listed ({exc.strerror or exc})") from None
     folders, locked = listable(root, folders, examples, IMAGE_EXTENSIONS + ARCHIVES)  # said, not "no images"
