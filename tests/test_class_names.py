@@ -102,3 +102,18 @@ def test_a_run_keeps_its_name_when_the_folder_is_named_otherwise_now_or_its_phot
     table, labels = old_run(tmp_path / "run2", [("Big_Ben/0", 0, "train"), ("Big_Ben/1", 0, "val")],
                             [{"index": 0, "landmark_id": 0, "name": "Big Ben (folder Big_Ben)", "images": 2}])
     assert recorded_names_now(load_catalog(root).df, table, labels)[0]["name"].tolist() == ["Big Ben"]
+
+
+def test_class_folders_windows_cannot_hold_are_read_and_said(tmp_path):
+    # `CON`, `NUL.`, `aux ` (a device's name; a trailing dot or space) are folders on Linux only: read in silence,
+    # a copy of the dataset on Windows failed. The run folder and exports hold the names inside files only
+    # (tried by hand: a tiny run trained on them and its keras export zip: no such file name).
+    root = folder_dataset(tmp_path / "data", ["CON", "NUL.", "aux ", "com1.txt", "Console", "Tower"])
+    catalog = load_catalog(root)
+    assert sorted(catalog.names().values()) == ["CON", "Console", "NUL.", "Tower", "aux", "com1.txt"]
+    assert catalog.problems == [
+        "4 class folders named so Windows cannot hold them (e.g. 'CON', 'NUL.', 'aux ': a device's name there, a name "
+        "ending in a dot or space, or one of < > : \" | ? * \\): read here, and runs and exports keep class names inside "
+        "their files only; a copy of this dataset on Windows fails or renames such folders, so rename them to move it "
+        "there"]
+    assert load_catalog(folder_dataset(tmp_path / "fine", ["Console", "Tower", "Auxerre"])).problems == []

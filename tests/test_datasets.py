@@ -477,7 +477,10 @@ def test_class_folders_whose_names_differ_only_in_case_or_underscores_are_pointe
     catalog = load_catalog(tmp_path)
     assert catalog.class_counts.size == 5  # kept apart: only the user knows
     assert catalog.problems == ["4 class folders with names that differ only in case, spaces, '_' or Unicode form "
-                                "(e.g. 'Big Ben', 'Big_Ben'): kept as different landmarks; merge them if they are one"]
+                                "(e.g. 'Big Ben', 'Big_Ben'): kept as different landmarks; merge them if they are one",
+                                "'Tower' and 'tower' differ only in case: on macOS or Windows, whose disks ignore case, "
+                                "they cannot both exist, so a copy of this dataset there mixes their photos in one "
+                                "folder (or stops); rename one to keep them apart"]
 
 
 def test_a_photo_given_as_the_dataset_names_the_folder_above_its_class_folder(tmp_path):

@@ -49,8 +49,17 @@ def look_alike_classes(df: pd.DataFrame) -> list[str]:
     # Names that print the same need saying how they differ, or the note would read "'Café', 'Café'".
     forms = (": the same letters, one with its accents as separate characters, as macOS writes names"
              if first.map(lambda f: unicodedata.normalize("NFC", f)).duplicated().any() else "")
-    return [f"{plural(len(alike), 'class folder')} with names that differ only in case, spaces, '_' or Unicode form (e.g. "
-            f"{', '.join(repr(f) for f in first)}{forms}): kept as different landmarks; merge them if they are one"]
+    notes = [f"{plural(len(alike), 'class folder')} with names that differ only in case, spaces, '_' or Unicode form "
+             f"(e.g. {', '.join(repr(f) for f in first)}{forms}): kept as different landmarks; merge them if they are one"]
+    # On a case-sensitive disk `Eiffel` and `eiffel` are two folders; macOS's and Windows' disks hold one of them.
+    folded = alike.str.casefold()
+    cased = alike[folded.duplicated(keep=False)]
+    if not cased.empty:
+        pair = cased[folded[cased.index] == folded[cased.index[0]]]
+        notes.append(f"{' and '.join(repr(f) for f in pair)} differ only in case: on macOS or Windows, whose disks "
+                     "ignore case, they cannot both exist, so a copy of this dataset there mixes their photos in one "
+                     "folder (or stops); rename one to keep them apart")
+    return notes
 
 
 def landmarks_named_alike(df: pd.DataFrame) -> list[str]:
@@ -68,6 +77,30 @@ def landmarks_named_alike(df: pd.DataFrame) -> list[str]:
     return [f"{CATEGORY_CSV}: {plural(len(alike), 'landmark_id')} with names that differ only in case, spaces, '_' or "
             f"Unicode form (e.g. {', '.join(f'{i} {n!r}' for i, n in first.items())}): kept as different landmarks; "
             f"merge them in train.csv if they are one"]
+
+
+WINDOWS_RESERVED = {"con", "prn", "aux", "nul", *(f"{p}{d}" for p in ("com", "lpt") for d in "123456789¹²³")}
+
+
+def _not_on_windows(name: str) -> bool:
+    """A name Windows cannot give a folder: a device's (CON, NUL.txt), one ending in a dot or space, or one holding
+    a character it reserves."""
+    return (name.split(".")[0].rstrip(" ").lower() in WINDOWS_RESERVED or name.endswith((".", " "))
+            or any(c in '<>:"|?*\\' for c in name))
+
+
+def windows_unsafe_folders(df: pd.DataFrame) -> list[str]:
+    """A note on class folders Windows cannot hold (`CON`, `NUL.`, `aux `, `Tower: old`): read here, and the run and
+    its exports keep names only inside their files, but a copy of the dataset on Windows fails or renames them."""
+    first = np.flatnonzero(~df["landmark_id"].duplicated().to_numpy())
+    folders = pd.Series(df["id"].iloc[first].str.split("/").str[0].to_numpy()).drop_duplicates()
+    bad = folders[folders.map(_not_on_windows).astype(bool)]
+    if bad.empty:
+        return []
+    return [f"{plural(len(bad), 'class folder')} named so Windows cannot hold {'it' if len(bad) == 1 else 'them'} (e.g. "
+            f"{', '.join(repr(f) for f in bad.head(3))}: a device's name there, a name ending in a dot or space, or one "
+            "of < > : \" | ? * \\): read here, and runs and exports keep class names inside their files only; a copy "
+            "of this dataset on Windows fails or renames such folders, so rename them to move it there"]
 
 
 def unnamed_classes(df: pd.DataFrame) -> list[str]:

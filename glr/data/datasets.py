@@ -173,6 +173,7 @@ def _load_catalog(root: Path, check_files: bool | None) -> Catalog:
     df, problems = read_class_folders(root)
     df, named = class_names.names_from_category_file(root, df)
     problems += named + class_names.look_alike_classes(df) + _one_level_up(root, df) + class_names.unnamed_classes(df)
+    problems += class_names.windows_unsafe_folders(df)
     return Catalog(root=root, layout="folders", df=class_names.distinct_names(df, folders=True), problems=problems)
 
 
