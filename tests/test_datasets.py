@@ -351,6 +351,9 @@ def test_folders_an_os_archiver_or_nas_writes_are_never_classes_or_photos(tmp_pa
     write_image(tmp_path / "Big_Ben" / ".thumbnails" / "0.jpg", seed=7)
     write_image(tmp_path / "$RECYCLE.BIN" / "old.jpg", seed=7)
     (tmp_path / "lost+found").mkdir()
+    # QNAP's recycle bin and snapshots, Windows XP's recycle bin, chkdsk's recovered files: were classes of their own.
+    for folder in ("@Recycle", "@Recently-Snapshot", "RECYCLER", "FOUND.000"):
+        write_image(tmp_path / folder / "Big_Ben" / "0.jpg", seed=8)
     write_image(tmp_path / "Big_Ben" / "close-ups" / "3.jpg", seed=3)  # the user's own sub-folder still counts
     catalog = load_catalog(tmp_path)
     assert sorted(set(catalog.df["name"])) == ["Big Ben", "Eiffel Tower"]

@@ -49,8 +49,10 @@ SYSTEM_FILES = {"thumbs.db", "ehthumbs.db", "desktop.ini", "icon\r"}
 # Folders an OS, an archiver or a NAS writes beside the user's (macOS zips' resource forks, a
 # Synology NAS's thumbnails in every folder, recycle bins, ext4's lost+found): never a class or
 # a class's photos, so passed over like hidden folders.
+# QNAP's recycle bin and snapshots (@Recycle, @Recently-Snapshot), Windows XP's recycle bin (RECYCLER) and what
+# chkdsk recovers on a memory card (FOUND.000, FOUND.001, ...) too.
 SYSTEM_FOLDERS = {"__macosx", "@eadir", "#recycle", "#snapshot", "$recycle.bin", "system volume information",
-                  "lost+found"}
+                  "lost+found", "@recycle", "@recently-snapshot", "recycler"}
 
 ARCHIVES = (".zip", ".gz", ".tgz", ".tar", ".bz2", ".xz", ".7z", ".rar")  # files glr does not read inside of
 
@@ -66,7 +68,7 @@ def is_system_file(path: PurePath) -> bool:
 
 def is_system_folder(name: str) -> bool:
     """A hidden folder, or one an OS, archiver or NAS writes (SYSTEM_FOLDERS): never the user's photos."""
-    return name.startswith(".") or name.lower() in SYSTEM_FOLDERS
+    return name.startswith(".") or name.lower() in SYSTEM_FOLDERS or bool(re.fullmatch(r"found\.\d{3}", name, re.I))
 
 
 def examples(values) -> str:
