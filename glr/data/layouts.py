@@ -25,6 +25,7 @@ import pandas as pd
 from glr.data.category_names import category_names, category_to_name  # noqa: F401 - category_to_name: read from here too
 from glr.data.class_access import listable, sub_folders
 from glr.data.class_column import class_column
+from glr.data.folder_tree import folder_tree
 from glr.data.csv_source import read_as_windows_1252, retry_as_windows_1252
 from glr.data.id_cells import SAFE_ID_PATTERN, is_safe_id, paths_from_elsewhere, safe_ids, unwrap_excel  # noqa: F401 - SAFE_ID_PATTERN: read from here too
 from glr.data.linked_folders import without_linked_copies
@@ -289,7 +290,7 @@ def read_class_folders(root: Path) -> tuple[pd.DataFrame, list[str]]:
         before = len(rows) + len(unnamed)
         # The id starts with the class folder's name (`Tower/val/1` in a split), as the look-alike check reads it.
         prefix = folder.name if folder.parent == root else f"{folder.name}/{folder.parent.name}"
-        for file in sorted(folder.rglob("*")):
+        for file in folder_tree(folder):
             if is_system_file(file) or any(map(is_system_folder, file.relative_to(folder).parts[:-1])):
                 if re.fullmatch(r"\..+\.icloud", file.name) and PurePath(file.name[:-7]).suffix.lower() in IMAGE_EXTENSIONS:
                     cloud.append(file)  # `.IMG_1.HEIC.icloud`: a photo macOS keeps in iCloud only ("Optimize Mac Storage")
