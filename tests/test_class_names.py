@@ -1,12 +1,15 @@
 """glr.data.class_names: classes whose names read the same are told apart where the names are made, in a form
 stable across runs, and the results use it."""
 
+import json
+import shutil
 import unicodedata
 
 import numpy as np
 import pytest
 
 from conftest import make_gldv2, write_image
+from glr.data.class_names import recorded_names_now
 from glr.data.datasets import curate, load_catalog
 from glr.evaluation.metrics import most_confused_pairs, per_class_report
 
@@ -58,3 +61,59 @@ def test_class_folders_whose_names_read_the_same_are_told_apart_by_the_folders_n
 @pytest.mark.parametrize("names", [["Tower", "Bridge"], ["Tower", "tower"]])
 def test_names_that_can_be_told_apart_are_left_as_they_are(tmp_path, names):
     assert sorted(load_catalog(folder_dataset(tmp_path / "d", names)).names().values()) == sorted(names)
+
+
+def old_run(folder, split_rows, labels):
+    """A run folder as glr wrote it before session 28 (labels.json, split.csv), read back as glr reads a run."""
+    from glr.training.run import Run
+
+    folder.mkdir(parents=True)
+    (folder / "labels.json").write_text(json.dumps(labels), encoding="utf-8")
+    (folder / "split.csv").write_text("id,landmark_id,split\n" + "".join(f"{i},{c},{s}\n" for i, c, s in split_rows),
+                                      encoding="utf-8")
+    run = Run(folder)
+    return run.split(), run.labels()
+
+
+def test_a_run_made_before_look_alike_folders_were_told_apart_takes_their_names_now_by_folder(tmp_path):
+    # Its labels.json says "Big Ben" twice; matched by name, both classes read as unknown to it on a resume.
+    root = folder_dataset(tmp_path / "data", ["Alpha", "Big Ben", "Big_Ben"])
+    rows = [(f"{f}/{i}", c, "train" if i == 0 else "val") for c, f in enumerate(["Alpha", "Big Ben", "Big_Ben"])
+            for i in range(2)]
+    table, labels = old_run(tmp_path / "run", rows, [{"index": c, "landmark_id": c, "name": n, "images": 2}
+                                                     for c, n in enumerate(["Alpha", "Big Ben", "Big Ben"])])
+    named, renamed = recorded_names_now(load_catalog(root).df, table, labels)
+    assert named["name"].tolist() == ["Alpha", "Big Ben (folder Big Ben)", "Big Ben (folder Big_Ben)"]
+    assert renamed == [("Big Ben", "Big Ben (folder Big Ben)"), ("Big Ben", "Big Ben (folder Big_Ben)")]
+    assert named[["index", "landmark_id", "images"]].equals(labels[["index", "landmark_id", "images"]])
+
+
+def test_a_run_keeps_its_name_when_the_folder_is_named_otherwise_now_or_its_photos_are_two_classes(tmp_path):
+    # Only the "(folder ...)" told-apart form is taken from the catalog: any other new name (a category file's)
+    # is the run's own business, and photos now in two classes give no one name.
+    root = folder_dataset(tmp_path / "data", ["Big Ben", "Big_Ben", "Tower"])
+    rows = [("Big Ben/0", 0, "train"), ("Big_Ben/0", 0, "val"), ("Tower/0", 1, "train"), ("Tower/1", 1, "val")]
+    table, labels = old_run(tmp_path / "run", rows, [{"index": 0, "landmark_id": 0, "name": "Big Ben", "images": 2},
+                                                     {"index": 1, "landmark_id": 1, "name": "Big Tower", "images": 2}])
+    named, renamed = recorded_names_now(load_catalog(root).df, table, labels)
+    assert named["name"].tolist() == ["Big Ben", "Big Tower"] and renamed == []
+    # A run made after: "Big Ben (folder Big_Ben)", the folder `Big Ben` deleted since: "Big Ben" now.
+    shutil.rmtree(root / "Big Ben")
+    table, labels = old_run(tmp_path / "run2", [("Big_Ben/0", 0, "train"), ("Big_Ben/1", 0, "val")],
+                            [{"index": 0, "landmark_id": 0, "name": "Big Ben (folder Big_Ben)", "images": 2}])
+    assert recorded_names_now(load_catalog(root).df, table, labels)[0]["name"].tolist() == ["Big Ben"]
+
+
+def test_class_folders_windows_cannot_hold_are_read_and_said(tmp_path):
+    # `CON`, `NUL.`, `aux ` (a device's name; a trailing dot or space) are folders on Linux only: read in silence,
+    # a copy of the dataset on Windows failed. The run folder and exports hold the names inside files only
+    # (tried by hand: a tiny run trained on them and its keras export zip: no such file name).
+    root = folder_dataset(tmp_path / "data", ["CON", "NUL.", "aux ", "com1.txt", "Console", "Tower"])
+    catalog = load_catalog(root)
+    assert sorted(catalog.names().values()) == ["CON", "Console", "NUL.", "Tower", "aux", "com1.txt"]
+    assert catalog.problems == [
+        "4 class folders named so Windows cannot hold them (e.g. 'CON', 'NUL.', 'aux ': a device's name there, a name "
+        "ending in a dot or space, or one of < > : \" | ? * \\): read here, and runs and exports keep class names inside "
+        "their files only; a copy of this dataset on Windows fails or renames such folders, so rename them to move it "
+        "there"]
+    assert load_catalog(folder_dataset(tmp_path / "fine", ["Console", "Tower", "Auxerre"])).problems == []

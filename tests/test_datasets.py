@@ -351,6 +351,9 @@ def test_folders_an_os_archiver_or_nas_writes_are_never_classes_or_photos(tmp_pa
     write_image(tmp_path / "Big_Ben" / ".thumbnails" / "0.jpg", seed=7)
     write_image(tmp_path / "$RECYCLE.BIN" / "old.jpg", seed=7)
     (tmp_path / "lost+found").mkdir()
+    # QNAP's recycle bin and snapshots, Windows XP's recycle bin, chkdsk's recovered files: were classes of their own.
+    for folder in ("@Recycle", "@Recently-Snapshot", "RECYCLER", "FOUND.000"):
+        write_image(tmp_path / folder / "Big_Ben" / "0.jpg", seed=8)
     write_image(tmp_path / "Big_Ben" / "close-ups" / "3.jpg", seed=3)  # the user's own sub-folder still counts
     catalog = load_catalog(tmp_path)
     assert sorted(set(catalog.df["name"])) == ["Big Ben", "Eiffel Tower"]
@@ -477,7 +480,10 @@ def test_class_folders_whose_names_differ_only_in_case_or_underscores_are_pointe
     catalog = load_catalog(tmp_path)
     assert catalog.class_counts.size == 5  # kept apart: only the user knows
     assert catalog.problems == ["4 class folders with names that differ only in case, spaces, '_' or Unicode form "
-                                "(e.g. 'Big Ben', 'Big_Ben'): kept as different landmarks; merge them if they are one"]
+                                "(e.g. 'Big Ben', 'Big_Ben'): kept as different landmarks; merge them if they are one",
+                                "'Tower' and 'tower' differ only in case: on macOS or Windows, whose disks ignore case, "
+                                "they cannot both exist, so a copy of this dataset there mixes their photos in one "
+                                "folder (or stops); rename one to keep them apart"]
 
 
 def test_a_photo_given_as_the_dataset_names_the_folder_above_its_class_folder(tmp_path):

@@ -168,6 +168,19 @@ def test_a_class_folder_that_links_to_another_class_is_not_a_second_class(tmp_pa
                                 "skipped, so the same photos are not taught as two landmarks"]
 
 
+@pytest.mark.parametrize("target, shown", [(".", "."), ("..", "PARENT")])
+def test_a_class_folder_that_links_to_the_dataset_folder_is_not_one_more_class(tmp_path, target, shown):
+    # `All -> .` (a shortcut to "every photo") read every class's photos again as a third landmark, said nowhere.
+    data = tmp_path / "data"
+    _two_classes(data)
+    (data / "All").symlink_to(target)
+    catalog = load_catalog(data)
+    assert sorted(catalog.names().values()) == ["Bridge", "Tower"] and len(catalog.df) == 4
+    shown = str(tmp_path.resolve()) if shown == "PARENT" else shown
+    assert catalog.problems == [f"1 class folder is a link to a folder holding the other class folders (e.g. 'All' -> "
+                                f"{shown!r}); skipped, so their photos are not taught as one more landmark"]
+
+
 def test_a_class_folder_linked_from_outside_the_dataset_is_a_class(tmp_path):
     _two_classes(tmp_path / "data")
     write_image(tmp_path / "elsewhere" / "Castle" / "0.jpg", seed=5)

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from glr.data.layouts import CATEGORY_CSV, examples, plural, read_names
+from glr.data.layouts import CATEGORY_CSV, class_column, examples, plural, read_names
 
 
 def names_from_category_file(root: Path, df: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
@@ -26,10 +26,9 @@ def names_from_category_file(root: Path, df: pd.DataFrame) -> tuple[pd.DataFrame
     if not named.any():
         return df, problems + [f"{CATEGORY_CSV}: names no class folder here (it names landmark_ids, and only folders "
                                "named by a landmark_id take its names); not used"]
-    df = df.copy()
-    df.loc[named, "name"] = df.loc[named, "landmark_id"].map(lambda i: names[int(i)])
-    df["name"] = df["name"].astype("string")
-    return df, problems
+    ours = _class_names(df)
+    ours.update({int(i): names[int(i)] for i in df.loc[named, "landmark_id"].unique()})
+    return df.assign(name=class_column(df["landmark_id"], ours)), problems
 
 
 def _alike_key(names: pd.Series) -> pd.Series:
@@ -50,8 +49,17 @@ def look_alike_classes(df: pd.DataFrame) -> list[str]:
     # Names that print the same need saying how they differ, or the note would read "'Café', 'Café'".
     forms = (": the same letters, one with its accents as separate characters, as macOS writes names"
              if first.map(lambda f: unicodedata.normalize("NFC", f)).duplicated().any() else "")
-    return [f"{plural(len(alike), 'class folder')} with names that differ only in case, spaces, '_' or Unicode form (e.g. "
-            f"{', '.join(repr(f) for f in first)}{forms}): kept as different landmarks; merge them if they are one"]
+    notes = [f"{plural(len(alike), 'class folder')} with names that differ only in case, spaces, '_' or Unicode form "
+             f"(e.g. {', '.join(repr(f) for f in first)}{forms}): kept as different landmarks; merge them if they are one"]
+    # On a case-sensitive disk `Eiffel` and `eiffel` are two folders; macOS's and Windows' disks hold one of them.
+    folded = alike.str.casefold()
+    cased = alike[folded.duplicated(keep=False)]
+    if not cased.empty:
+        pair = cased[folded[cased.index] == folded[cased.index[0]]]
+        notes.append(f"{' and '.join(repr(f) for f in pair)} differ only in case: on macOS or Windows, whose disks "
+                     "ignore case, they cannot both exist, so a copy of this dataset there mixes their photos in one "
+                     "folder (or stops); rename one to keep them apart")
+    return notes
 
 
 def landmarks_named_alike(df: pd.DataFrame) -> list[str]:
@@ -69,6 +77,30 @@ def landmarks_named_alike(df: pd.DataFrame) -> list[str]:
     return [f"{CATEGORY_CSV}: {plural(len(alike), 'landmark_id')} with names that differ only in case, spaces, '_' or "
             f"Unicode form (e.g. {', '.join(f'{i} {n!r}' for i, n in first.items())}): kept as different landmarks; "
             f"merge them in train.csv if they are one"]
+
+
+WINDOWS_RESERVED = {"con", "prn", "aux", "nul", *(f"{p}{d}" for p in ("com", "lpt") for d in "123456789¹²³")}
+
+
+def _not_on_windows(name: str) -> bool:
+    """A name Windows cannot give a folder: a device's (CON, NUL.txt), one ending in a dot or space, or one holding
+    a character it reserves."""
+    return (name.split(".")[0].rstrip(" ").lower() in WINDOWS_RESERVED or name.endswith((".", " "))
+            or any(c in '<>:"|?*\\' for c in name))
+
+
+def windows_unsafe_folders(df: pd.DataFrame) -> list[str]:
+    """A note on class folders Windows cannot hold (`CON`, `NUL.`, `aux `, `Tower: old`): read here, and the run and
+    its exports keep names only inside their files, but a copy of the dataset on Windows fails or renames them."""
+    first = np.flatnonzero(~df["landmark_id"].duplicated().to_numpy())
+    folders = pd.Series(df["id"].iloc[first].str.split("/").str[0].to_numpy()).drop_duplicates()
+    bad = folders[folders.map(_not_on_windows).astype(bool)]
+    if bad.empty:
+        return []
+    return [f"{plural(len(bad), 'class folder')} named so Windows cannot hold {'it' if len(bad) == 1 else 'them'} (e.g. "
+            f"{', '.join(repr(f) for f in bad.head(3))}: a device's name there, a name ending in a dot or space, or one "
+            "of < > : \" | ? * \\): read here, and runs and exports keep class names inside their files only; a copy "
+            "of this dataset on Windows fails or renames such folders, so rename them to move it there"]
 
 
 def unnamed_classes(df: pd.DataFrame) -> list[str]:
@@ -111,7 +143,43 @@ def distinct_names(df: pd.DataFrame, folders: bool) -> pd.DataFrame:
     else:
         label = [f"landmark {int(i)}" for i in ids]
     renamed = dict(zip(ids.tolist(), (f"{n} ({lab})" for n, lab in zip(shown, label))))
-    rows = df["landmark_id"].isin(renamed).to_numpy()
-    df = df.copy()
-    df.loc[rows, "name"] = df.loc[rows, "landmark_id"].map(renamed)
-    return df
+    return df.assign(name=class_column(df["landmark_id"], {**_class_names(df), **renamed}))
+
+
+def _class_names(df: pd.DataFrame) -> dict[int, str]:
+    """landmark_id -> the name its first row holds."""
+    first = np.flatnonzero(~df["landmark_id"].duplicated().to_numpy())
+    return dict(zip(df["landmark_id"].to_numpy()[first].tolist(), df["name"].iloc[first].astype(str).tolist()))
+
+
+FOLDER_LABEL = " (folder "
+
+
+def _untold(name: str) -> str:
+    """A class folder's name without what `distinct_names` adds to tell it apart ("Big Ben (folder Big_Ben)" -> "Big Ben")."""
+    cut = name.rfind(FOLDER_LABEL)
+    return name[:cut] if cut > 0 and name.endswith(")") else name
+
+
+def recorded_names_now(df: pd.DataFrame, table: pd.DataFrame,
+                       labels: pd.DataFrame) -> tuple[pd.DataFrame, list[tuple[str, str]]]:
+    """A run's labels with each class folder named as the catalog `df` names its photos now; and the (old, new) names.
+
+    A run keeps the names of its day: one made before look-alike folders were told apart recorded "Big Ben" for
+    both `Big Ben` and `Big_Ben`, and one made before `Big_Ben` was added recorded "Big Ben" where the catalog now
+    says "Big Ben (folder Big Ben)" (or the other way round once it is deleted). Matched by name, those classes read
+    as unknown to the run. Each recorded class (its photos in `table`, the run's split.csv) takes the one name its
+    photos have now when the two differ only by that "(folder ...)"; any other name stays the run's.
+    """
+    now = df.drop_duplicates("id").set_index("id")["name"].astype(str)
+    seen = table.assign(now=table["id"].astype(str).map(now)).dropna(subset=["now"])
+    one = seen.groupby("landmark_id")["now"].agg(lambda names: names.iloc[0] if names.nunique() == 1 else None).dropna()
+    renamed = []
+    names = []
+    for landmark_id, name in zip(labels["landmark_id"], labels["name"]):
+        new = one.get(landmark_id)
+        if new is not None and new != name and _untold(new) == _untold(str(name)):
+            renamed.append((name, new))
+            name = new
+        names.append(name)
+    return (labels.assign(name=names) if renamed else labels), renamed

@@ -23,9 +23,12 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import pandas as pd
 
 from glr.data.category_names import category_names, category_to_name  # noqa: F401 - category_to_name: read from here too
-from glr.data.class_access import listable
+from glr.data.class_access import listable, sub_folders
+from glr.data.class_column import class_column
+from glr.data.folder_tree import folder_tree
 from glr.data.csv_source import read_as_windows_1252, retry_as_windows_1252
 from glr.data.id_cells import SAFE_ID_PATTERN, is_safe_id, paths_from_elsewhere, safe_ids, unwrap_excel  # noqa: F401 - SAFE_ID_PATTERN: read from here too
+from glr.data.linked_folders import without_linked_copies
 from glr.data.landmark_ids import labels_from_names, refused_label_problems
 from glr.data.nested_classes import nested_note
 from glr.data.id_text import drop_repeated_ids, fixed_width_paths, holds_any, plain_text
@@ -47,8 +50,10 @@ SYSTEM_FILES = {"thumbs.db", "ehthumbs.db", "desktop.ini", "icon\r"}
 # Folders an OS, an archiver or a NAS writes beside the user's (macOS zips' resource forks, a
 # Synology NAS's thumbnails in every folder, recycle bins, ext4's lost+found): never a class or
 # a class's photos, so passed over like hidden folders.
+# QNAP's recycle bin and snapshots (@Recycle, @Recently-Snapshot), Windows XP's recycle bin (RECYCLER) and what
+# chkdsk recovers on a memory card (FOUND.000, FOUND.001, ...) too.
 SYSTEM_FOLDERS = {"__macosx", "@eadir", "#recycle", "#snapshot", "$recycle.bin", "system volume information",
-                  "lost+found"}
+                  "lost+found", "@recycle", "@recently-snapshot", "recycler"}
 
 ARCHIVES = (".zip", ".gz", ".tgz", ".tar", ".bz2", ".xz", ".7z", ".rar")  # files glr does not read inside of
 
@@ -64,7 +69,7 @@ def is_system_file(path: PurePath) -> bool:
 
 def is_system_folder(name: str) -> bool:
     """A hidden folder, or one an OS, archiver or NAS writes (SYSTEM_FOLDERS): never the user's photos."""
-    return name.startswith(".") or name.lower() in SYSTEM_FOLDERS
+    return name.startswith(".") or name.lower() in SYSTEM_FOLDERS or bool(re.fullmatch(r"found\.\d{3}", name, re.I))
 
 
 def examples(values) -> str:
@@ -93,11 +98,13 @@ def looks_like_gldv2_images(folder: Path, depth: int = 2) -> bool:
 
     One level is not enough: Keras' layout of classes named by digits (train/0/, train/1/, photos inside) is so."""
     try:
-        children = sorted(p for p in folder.iterdir() if not is_system_folder(p.name)) if folder.is_dir() else []
+        children = [p for p in folder.iterdir() if not is_system_folder(p.name)] if folder.is_dir() else []
     except OSError:
         return False
-    return bool(children) and all(p.is_dir() and len(p.name) == 1 and p.name in "0123456789abcdef" for p in children) \
-        and (depth <= 1 or looks_like_gldv2_images(children[0], depth - 1))
+    # The names first: 50,000 class folders are told from GLDv2's tree by the first, without a sort or a stat each.
+    if not children or not all(len(p.name) == 1 and p.name in "0123456789abcdef" for p in children):
+        return False
+    return all(p.is_dir() for p in children) and (depth <= 1 or looks_like_gldv2_images(min(children), depth - 1))
 
 
 def read_names(root: Path) -> tuple[dict[int, str], list[str]]:
@@ -218,7 +225,7 @@ def read_gldv2(root: Path, csv: Path) -> tuple[pd.DataFrame, list[str]]:
 
     names, name_problems = (given[1], []) if given is not None else read_names(root)
     problems += name_problems
-    df["name"] = _name_column(df["landmark_id"], names)
+    df["name"] = class_column(df["landmark_id"], names)
 
     return df.reset_index(drop=True), problems
 
@@ -236,15 +243,6 @@ def image_paths(root: Path, ids: pd.Series) -> pd.Series:
     return pd.Series(pd.array(paths, dtype=TEXT), index=ids.index)
 
 
-def _name_column(landmark_ids: pd.Series, names: dict[int, str]) -> pd.Series:
-    """Readable names for each row, falling back to "landmark <id>"; built once per class, then taken by row."""
-    import pyarrow as pa
-
-    codes, unique = pd.factorize(landmark_ids)
-    per_class = pa.array([names.get(int(i)) or f"landmark {int(i)}" for i in unique], pa.string())
-    return pd.Series(pd.array(per_class.take(pa.array(codes)), dtype=TEXT), index=landmark_ids.index)
-
-
 def _is_plain_int(text: str) -> bool:
     """Digits only (ASCII), short enough for int64: "0042" yes, "²" or "1e3" no."""
     return text.isascii() and text.isdigit() and len(text) <= 18
@@ -257,26 +255,10 @@ def _contents(folder: Path) -> tuple[list[Path], list[Path]]:
             [p for p in entries if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS and not is_system_file(p)])
 
 
-def _without_linked_copies(folders: list[Path]) -> tuple[list[Path], list[tuple[Path, Path]]]:
-    """`folders` without those that are links to another class folder (or into one), and (link, other) pairs.
-
-    A link made as a shortcut (`Tower_link -> Tower`) would read the same photos as a second class. Of two
-    names for one folder the real one is kept (of two links, the first)."""
-    real = {f: f.resolve() for f in folders}
-    linked = []
-    for i, f in enumerate(folders):
-        if f.is_symlink():
-            other = next((g for j, g in enumerate(folders) if j != i and (real[g] in real[f].parents or (
-                real[g] == real[f] and (not g.is_symlink() or j < i)))), None)
-            if other is not None:
-                linked.append((f, other))
-    return [f for f in folders if f not in dict(linked)], linked
-
-
 def read_class_folders(root: Path) -> tuple[pd.DataFrame, list[str]]:
     """The rows of a folder with one sub-folder per class (its name is the class name), and the problems met."""
     try:
-        folders = sorted(p for p in root.iterdir() if p.is_dir() and not is_system_folder(p.name))
+        folders = sub_folders(root)
     except OSError as exc:
         raise DatasetError(f"{root}: cannot be listed ({exc.strerror or exc})") from None
     folders, locked = listable(root, folders, examples, IMAGE_EXTENSIONS + ARCHIVES)  # said, not "no images"
@@ -285,7 +267,7 @@ def read_class_folders(root: Path) -> tuple[pd.DataFrame, list[str]]:
         split = decide(folders, _contents)  # train/<class>/, val/<class>/, or classes named "train" and "test"
     except OSError as exc:  # a split folder (test/, another user's) that cannot be listed
         raise DatasetError(f"{exc.filename or root}: cannot be listed ({exc.strerror or exc})") from None
-    folders, linked = _without_linked_copies(split.folders)
+    folders, linked = without_linked_copies(root, split.folders)
     # An integer folder name is taken as the landmark_id, as in GLDv2 exports; the other
     # folders are numbered after the largest of those, so two folders never share a class.
     numeric = [int(f.name) for f in folders if _is_plain_int(f.name)]
@@ -308,7 +290,7 @@ def read_class_folders(root: Path) -> tuple[pd.DataFrame, list[str]]:
         before = len(rows) + len(unnamed)
         # The id starts with the class folder's name (`Tower/val/1` in a split), as the look-alike check reads it.
         prefix = folder.name if folder.parent == root else f"{folder.name}/{folder.parent.name}"
-        for file in sorted(folder.rglob("*")):
+        for file in folder_tree(folder):
             if is_system_file(file) or any(map(is_system_folder, file.relative_to(folder).parts[:-1])):
                 if re.fullmatch(r"\..+\.icloud", file.name) and PurePath(file.name[:-7]).suffix.lower() in IMAGE_EXTENSIONS:
                     cloud.append(file)  # `.IMG_1.HEIC.icloud`: a photo macOS keeps in iCloud only ("Optimize Mac Storage")
@@ -364,11 +346,7 @@ def read_class_folders(root: Path) -> tuple[pd.DataFrame, list[str]]:
         problems.append(f"{plural(len(dangling), 'link')} in class folders {'points' if len(dangling) == 1 else 'point'} "
                         f"to a photo that is not there (e.g. {examples(printable(p.relative_to(root)) for p in dangling)}); "
                         "skipped: was the photo moved or deleted?")
-    if linked:
-        pairs = ", ".join(f"{printable(a.name)!r} -> {printable(b.name)!r}" for a, b in linked[:EXAMPLES_IN_MESSAGE])
-        problems.append(f"{plural(len(linked), 'class folder')} {'is a link' if len(linked) == 1 else 'are links'} to "
-                        f"another class's photos (e.g. {pairs}); "
-                        "skipped, so the same photos are not taught as two landmarks")
+    problems += linked
     if unnamed:
         problems.append(f"{plural(len(unnamed), 'image')} with a name that is not valid UTF-8 "
                         f"(e.g. {examples(printable(p.relative_to(root)) for p in unnamed)}); skipped: rename to use")
@@ -382,5 +360,6 @@ def read_class_folders(root: Path) -> tuple[pd.DataFrame, list[str]]:
     twice = df["id"].duplicated(keep=False)
     if twice.any():  # IMG_1.JPG beside IMG_1.png (a camera's photo and an editor's): two photos, one id without this
         df.loc[twice, "id"] = df.loc[twice, "id"] + df.loc[twice, "path"].map(lambda p: PurePath(p).suffix)
-    df["name"] = df["name"].astype("string")
+    first = ~df["landmark_id"].duplicated()
+    df["name"] = class_column(df["landmark_id"], dict(zip(df.loc[first, "landmark_id"], df.loc[first, "name"])))
     return df, problems
