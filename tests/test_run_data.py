@@ -273,3 +273,21 @@ def test_a_split_that_does_not_match_the_labels_is_no_record(gld, gld_run):
                                        r"\(one replaced\?\), so the run's classes cannot be read back"):
         train_run(run, resume=True)
 
+
+
+def test_a_run_made_before_look_alike_folders_were_told_apart_knows_its_classes_by_folder(tmp_path):
+    # Its labels.json says "Big Ben" for both `Big Ben` and `Big_Ben` (glr before session 28); the catalog says
+    # "Big Ben (folder Big_Ben)": matched by name, a resume said "2 classes the run does not know" of its own two.
+    from glr.data import datasets
+    from glr.training.run_data import from_record
+
+    data = class_folders(tmp_path / "data", classes=("Alpha", "Big Ben", "Big_Ben"))
+    fresh = datasets.curate(datasets.load_catalog(data), top_n=0, min_images=2, val_fraction=0.3, seed=0)
+    old = fresh.labels.assign(name=["Alpha", "Big Ben", "Big Ben"])
+    write_image(data / "Big_Ben" / "new.jpg", seed=999, colour_seed=2)
+    split, changes = from_record(datasets.load_catalog(data), fresh.table(), old, fresh=fresh)
+    assert not any("does not know" in c for c in changes), changes
+    assert split.labels["name"].tolist() == ["Alpha", "Big Ben (folder Big Ben)", "Big Ben (folder Big_Ben)"]
+    assert set(split.train["name"]) == set(split.labels["name"])
+    assert any("1 photo added to the run's classes" in c for c in changes), changes
+    assert any("told apart by their folder" in c for c in changes), changes

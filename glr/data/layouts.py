@@ -26,7 +26,7 @@ from glr.data.category_names import category_names, category_to_name  # noqa: F4
 from glr.data.class_access import listable, sub_folders
 from glr.data.class_column import class_column
 from glr.data.folder_tree import folder_tree
-from glr.data.csv_source import read_as_windows_1252, retry_as_windows_1252
+from glr.data.csv_source import legacy_note, retry_as_windows_1252
 from glr.data.id_cells import SAFE_ID_PATTERN, is_safe_id, paths_from_elsewhere, safe_ids, unwrap_excel  # noqa: F401 - SAFE_ID_PATTERN: read from here too
 from glr.data.linked_folders import without_linked_copies
 from glr.data.landmark_ids import labels_from_names, refused_label_problems
@@ -118,8 +118,9 @@ def read_names(root: Path) -> tuple[dict[int, str], list[str]]:
     if not path.exists():
         return {}, []
     bad_rows: list[str] = []
-    # Excel on a Western Windows saves "CSV (comma delimited)" so: every name was lost as "not UTF-8 text".
-    legacy = [f"{path.name}: read as Windows-1252 text (not UTF-8)"] if read_as_windows_1252(path) else []
+    # Excel saves "CSV (comma delimited)" in the machine's code page (Windows-1252 in the West, 1251 in Cyrillic):
+    # every name was lost as "not UTF-8 text".
+    legacy = [note] if (note := legacy_note(path)) else []
     try:
         header, columns, delimiter = read_layout(path, "landmark_id,category")
         if not {"landmark_id", "category"} <= set(header):

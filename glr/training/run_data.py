@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from glr.data import datasets
+from glr.data import class_names, datasets
 from glr.data.layouts import examples, plural
 from glr.errors import DatasetError, GlrError
 from glr.training.config import TrainConfig
@@ -113,6 +113,9 @@ def from_record(catalog: datasets.Catalog, table: pd.DataFrame, labels: pd.DataF
     now = catalog.df.drop_duplicates("id").set_index("id")
     table = table.assign(id=table["id"].astype(str))
     there = table["id"].isin(now.index)
+    told_apart = []
+    if catalog.layout == "folders":  # a run made before look-alike folders were told apart: "Big Ben" twice
+        labels, told_apart = class_names.recorded_names_now(catalog.df, table, labels)
     known = labels.set_index("landmark_id")
     root = catalog.root
     gone_classes = known.index.difference(table.loc[there, "landmark_id"].unique())
@@ -133,6 +136,9 @@ def from_record(catalog: datasets.Catalog, table: pd.DataFrame, labels: pd.DataF
                            f"{int(now.loc[first['id'], 'landmark_id'])} now); the run learned them as they were: "
                            "put train.csv back, or start a new run")
     changes = []
+    if told_apart:
+        how = "is told apart by its" if len(told_apart) == 1 else "are told apart by their"
+        changes.append(f"{plural(len(told_apart), 'class')} of the run {how} folder now (e.g. {told_apart[0][0]!r} is now {told_apart[0][1]!r})")
     if (~there).any():
         gone = int((~there).sum())
         changes.append(f"{plural(gone, 'photo')} of {RECORD} {_are(gone)} no longer in the dataset (deleted or "
