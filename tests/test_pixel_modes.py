@@ -160,3 +160,88 @@ def test_a_png_whose_gamma_chunk_is_not_srgbs_is_shown_as_chromium_shows_it(gamm
 def test_a_png_gamma_chunk_gives_way_to_an_srgb_chunk():
     srgb = b"\x00\x00\x00\x01sRGB\x00\xae\xce\x1c\xe9"  # rendering intent 0, as every editor writes it
     assert list(decode_image(_grey_png_with_gamma(GREYS, 100000, srgb))[0, :, 0]) == GREYS
+
+
+def _chunk(kind: bytes, body: bytes) -> bytes:
+    import struct
+    import zlib
+
+    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+
+PATCHES = [(255, 0, 0), (0, 255, 0), (0, 0, 255), (128, 128, 128), (200, 100, 50), (255, 255, 255), (50, 150, 220),
+           (20, 20, 20)]
+# White point, then the red, green and blue primaries (x, y), as a cHRM chunk holds them.
+SRGB_PRIMARIES = ((0.3127, 0.329), (0.64, 0.33), (0.30, 0.60), (0.15, 0.06))
+ADOBE_RGB = ((0.3127, 0.329), (0.64, 0.33), (0.21, 0.71), (0.15, 0.06))
+DISPLAY_P3 = ((0.3127, 0.329), (0.68, 0.32), (0.265, 0.69), (0.15, 0.06))
+D50_WHITE = ((0.3457, 0.3585), (0.64, 0.33), (0.30, 0.60), (0.15, 0.06))
+
+
+def _patches_png(*chunks: bytes) -> bytes:
+    """A PNG of 10x10 patches of PATCHES' colours, `chunks` right after its IHDR (before its pixels)."""
+    img = Image.new("RGB", (10 * len(PATCHES), 10))
+    for i, colour in enumerate(PATCHES):
+        img.paste(colour, (10 * i, 0, 10 * i + 10, 10))
+    png = _png(img)
+    return png[:33] + b"".join(chunks) + png[33:]
+
+
+def _gama(gamma: float) -> bytes:
+    import struct
+
+    return _chunk(b"gAMA", struct.pack(">I", round(gamma * 100000)))
+
+
+def _chrm(points) -> bytes:
+    import struct
+
+    return _chunk(b"cHRM", struct.pack(">8I", *(round(v * 100000) for point in points for v in point)))
+
+
+def _srgb_iccp() -> bytes:
+    import zlib
+
+    from PIL import ImageCms
+
+    return _chunk(b"iCCP", b"sRGB\x00\x00" + zlib.compress(ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()))
+
+
+@pytest.mark.parametrize("chunks, shown", [
+    # Each patch's colour as headless Chromium 156 drew the PNG on a canvas (measured): exactly these values.
+    ((_gama(1 / 2.2), _chrm(SRGB_PRIMARIES)),
+     [(255, 0, 0), (0, 255, 0), (0, 0, 255), (129, 129, 129), (201, 100, 46), (255, 255, 255), (46, 151, 221),
+      (12, 12, 12)]),
+    ((_gama(1 / 2.2), _chrm(ADOBE_RGB)),
+     [(255, 0, 0), (0, 255, 0), (0, 0, 255), (129, 129, 129), (227, 100, 42), (255, 255, 255), (0, 151, 223),
+      (12, 12, 12)]),
+    ((_gama(1 / 2.2), _chrm(DISPLAY_P3)),
+     [(255, 0, 0), (0, 255, 0), (0, 0, 255), (129, 129, 129), (216, 93, 24), (255, 255, 255), (0, 154, 227),
+      (12, 12, 12)]),
+    ((_gama(1 / 2.2), _chrm(D50_WHITE)),
+     [(255, 16, 25), (0, 255, 47), (0, 0, 251), (129, 129, 129), (209, 101, 53), (255, 255, 255), (0, 151, 218),
+      (12, 12, 12)]),
+    ((_gama(1.0), _chrm(ADOBE_RGB)),
+     [(255, 0, 0), (0, 255, 0), (0, 0, 255), (188, 188, 188), (248, 168, 120), (255, 255, 255), (56, 202, 240),
+      (79, 79, 79)]),
+    ((_gama(1 / 1.8), _chrm(ADOBE_RGB)),
+     [(255, 0, 0), (0, 255, 0), (0, 0, 255), (146, 146, 146), (235, 119, 62), (255, 255, 255), (0, 167, 229),
+      (26, 26, 26)]),
+    ((_gama(1.0), _chrm(SRGB_PRIMARIES)),  # as gAMA alone (row 540)
+     [(255, 0, 0), (0, 255, 0), (0, 0, 255), (188, 188, 188), (229, 168, 122), (255, 255, 255), (122, 202, 239),
+      (79, 79, 79)]),
+    ((_chrm(ADOBE_RGB),), PATCHES),  # cHRM without gAMA: no colour space
+    ((_chunk(b"sRGB", b"\x00"), _gama(1.0), _chrm(ADOBE_RGB)), PATCHES),  # an sRGB chunk wins
+    ((_srgb_iccp(), _gama(1.0), _chrm(ADOBE_RGB)), PATCHES),  # so does a colour profile
+], ids=["gamma-2.2-srgb-primaries", "gamma-2.2-adobe-rgb", "gamma-2.2-display-p3", "gamma-2.2-d50-white",
+        "linear-adobe-rgb", "gamma-1.8-adobe-rgb", "linear-srgb-primaries", "chrm-alone", "srgb-chunk-wins",
+        "iccp-wins"])
+def test_a_png_with_gamma_and_chromaticities_is_shown_as_chromium_shows_it(chunks, shown):
+    # Was: cHRM ignored (Adobe RGB's orange 227,100,42 read as 200,100,50), and a gAMA of 1/2.2 beside it taken as
+    # sRGB's curve where Chromium decodes it as a pure power (128 shows as 129, 20 as 12).
+    data = _patches_png(*chunks)
+    decoded = decode_image(data)
+    assert [tuple(int(v) for v in decoded[5, 10 * i + 5]) for i in range(len(PATCHES))] == shown
+    assert np.array_equal(load_resized(data, (10 * len(PATCHES), 10)), decoded)  # training's and prediction's way
+    halved = load_resized(data, (5 * len(PATCHES), 5))  # converted after the resize: the middle of each patch
+    assert all(np.abs(halved[2, 5 * i + 2].astype(int) - shown[i]).max() <= 2 for i in range(len(PATCHES)))

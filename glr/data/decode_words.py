@@ -169,6 +169,13 @@ def _palette_trns_too_long(data: bytes) -> bool:
     return False
 
 
+def _exif_after_pixels(data: bytes) -> bool:
+    """Whether a PNG holds an eXIf chunk only after its pixels (IDAT), where Pillow reads it once they are decoded:
+    Chromium ignores it there (PNG's third edition puts eXIf before them; CSS lets a browser ignore metadata after
+    the pixels), so such a photo is shown as stored. Any false match inside the pixels is left by `_png_without`."""
+    return data.startswith(b"\x89PNG") and b"eXIf" in data and b"eXIf" not in _png_chunks(data)
+
+
 def _png_chunks(data: bytes | io.BufferedIOBase, limit: int = MAX_PNG_CHUNKS) -> list[bytes]:
     """The types of a PNG's chunks before its pixels (where the metadata sits), at most `limit` of them."""
     stream = io.BytesIO(data) if isinstance(data, bytes) else data

@@ -21,8 +21,9 @@ from typing import BinaryIO, Callable, Union
 import numpy as np
 from PIL import Image, ImageFile, PngImagePlugin, UnidentifiedImageError
 
-from glr.data.decode_words import (DECODE_ERRORS, MAX_PNG_CHUNKS, PNG_TEXT_CHUNK, SHORT_TRNS, _palette_trns_too_long, _png_chunks,
-                                   _png_without, decoder_missing, refuse_costly, refuse_large_icon, refused)
+from glr.data.decode_words import (DECODE_ERRORS, MAX_PNG_CHUNKS, PNG_TEXT_CHUNK, SHORT_TRNS, _exif_after_pixels,
+                                   _palette_trns_too_long, _png_chunks, _png_without, decoder_missing, refuse_costly,
+                                   refuse_large_icon, refused)
 from glr.data.orientation import QUARTER_TURNS, orientation, upright
 from glr.data.pixel_modes import to_rgb
 from glr.data.sniff import WEB_ADDRESS, refuse_known_non_images
@@ -159,6 +160,8 @@ def _decode_pil(source: ImageSource, max_pixels: int = MAX_PIXELS, draft_size: i
                          "possibly a decompression bomb")
     if _palette_trns_too_long(data):
         data = _png_without(data, b"tRNS")
+    if _exif_after_pixels(data):  # read with the pixels, it would turn a photo Chromium shows as stored
+        data = _png_without(data, b"eXIf")
     try:
         with warnings.catch_warnings():
             # Pillow only warns between MAX_IMAGE_PIXELS and twice that; make it an error.

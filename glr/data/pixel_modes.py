@@ -58,7 +58,26 @@ def to_rgb(img: Image.Image, shrink: Callable[[Image.Image], Image.Image] | None
     if transform is not None:
         return ImageCms.applyTransform(rgb, transform)
     gamma = img.info.get("gamma") if not icc and "srgb" not in img.info else None  # a PNG's gAMA chunk, profile-less
-    if isinstance(gamma, (int, float)) and gamma > 0 and abs(gamma * 2.2 - 1) >= 0.05:
+    if not isinstance(gamma, (int, float)) or gamma <= 0:
+        return rgb
+    white_and_primaries = np.reshape(img.info.get("chromaticity", ()), (-1, 2))
+    xyz = np.array([(x / y, 1.0, (1 - x - y) / y) for x, y in white_and_primaries if 0 < y <= 1 and 0 <= x <= 1])
+    if len(xyz) == 4 == len(white_and_primaries) and abs(np.linalg.det(xyz[1:])) > 1e-6:
+        # gAMA with cHRM (both, no sRGB or iCCP chunk) is a colour space of its own, which Chromium 156 shows in sRGB
+        # (measured; cHRM alone changes nothing): the values decoded with the gamma as given, 1/2.2 included (a pure
+        # power, not sRGB's curve), from its primaries to sRGB's, its white point onto D65 (Bradford), then clipped.
+        def to_xyz(points):  # the matrix from linear RGB to XYZ of a white point and three primaries (as xyz above)
+            return points[1:].T * np.linalg.solve(points[1:].T, points[0])
+
+        srgb = np.array([(0.3127 / 0.329, 1.0, 0.3583 / 0.329), (0.64 / 0.33, 1.0, 0.03 / 0.33),
+                         (0.5, 1.0, 0.1 / 0.6), (2.5, 1.0, 0.79 / 0.06)])
+        bradford = np.array([[0.8951, 0.2664, -0.1614], [-0.7502, 1.7135, 0.0367], [0.0389, -0.0685, 1.0296]])
+        adapt = np.linalg.inv(bradford) @ np.diag((bradford @ srgb[0]) / (bradford @ xyz[0])) @ bradford
+        matrix = np.linalg.inv(to_xyz(srgb)) @ adapt @ to_xyz(xyz)
+        linear = np.clip(((np.asarray(rgb, dtype=np.float64) / 255.0) ** (1.0 / gamma)) @ matrix.T, 0.0, 1.0)
+        encoded = np.where(linear <= 0.0031308, 12.92 * linear, 1.055 * linear ** (1 / 2.4) - 0.055)
+        return Image.fromarray(np.rint(encoded * 255).astype(np.uint8), "RGB")
+    if abs(gamma * 2.2 - 1) >= 0.05:
         # A gamma other than sRGB's 1/2.2 (old Macs wrote 1/1.8, linear tools 1.0): Chromium 156 decodes the values
         # with it and shows them in sRGB (measured); near 1/2.2 it takes them as sRGB, as here.
         linear = (np.arange(256) / 255.0) ** (1.0 / gamma)
