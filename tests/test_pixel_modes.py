@@ -245,3 +245,21 @@ def test_a_png_with_gamma_and_chromaticities_is_shown_as_chromium_shows_it(chunk
     assert np.array_equal(load_resized(data, (10 * len(PATCHES), 10)), decoded)  # training's and prediction's way
     halved = load_resized(data, (5 * len(PATCHES), 5))  # converted after the resize: the middle of each patch
     assert all(np.abs(halved[2, 5 * i + 2].astype(int) - shown[i]).max() <= 2 for i in range(len(PATCHES)))
+
+
+@pytest.mark.parametrize("chunks, shown", [
+    ((_gama(1.0),),
+     [(255, 0, 0), (0, 255, 0), (0, 0, 255), (188, 188, 188), (229, 168, 122), (255, 255, 255), (122, 202, 239),
+      (79, 79, 79)]),
+    ((_gama(1.0), _chrm(ADOBE_RGB)),
+     [(255, 0, 0), (0, 255, 0), (0, 0, 255), (188, 188, 188), (248, 168, 120), (255, 255, 255), (56, 202, 240),
+      (79, 79, 79)]),
+], ids=["gamma", "gamma-and-chromaticities"])
+def test_an_iccp_chunk_holding_no_profile_leaves_gamma_and_chromaticities_to_speak_as_chromium_does(chunks, shown):
+    # Measured in Chromium 156: an iCCP chunk whose (well-compressed) bytes are no ICC profile is passed over, and the
+    # gAMA and cHRM beside it are applied. Was: the values as they are, the gamma ignored because a profile was there.
+    import zlib
+
+    broken = _chunk(b"iCCP", b"x\x00\x00" + zlib.compress(b"garbage" * 40))
+    decoded = decode_image(_patches_png(broken, *chunks))
+    assert [tuple(int(v) for v in decoded[5, 10 * i + 5]) for i in range(len(PATCHES))] == shown

@@ -26,18 +26,23 @@ _PROFILE_MODES = ("RGB", "CMYK", "L")
 
 @functools.lru_cache(maxsize=32)
 def srgb_transform(icc: bytes, mode: str):
-    """LittleCMS's transform from the embedded profile `icc` to sRGB for `mode` pixels, or None to keep them.
+    """LittleCMS's transform from the embedded profile `icc` to sRGB for `mode` pixels, None to keep them, False when
+    `icc` is no profile at all.
 
-    None for an sRGB profile, and for one that is unreadable or does not fit the mode: the pixels
-    are then taken as sRGB, which is what every profile-blind decoder does.
+    None for an sRGB profile, and for one that does not fit the mode; False for one that cannot be read: the pixels
+    are then taken as sRGB, which is what every profile-blind decoder does (and a PNG's gAMA and cHRM chunks count, as
+    Chromium reads them when its iCCP chunk holds no profile).
     """
     try:
         profile = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+    except Exception:  # noqa: BLE001 - a broken profile in an untrusted file must not refuse the photo
+        return False
+    try:
         if "srgb" in ImageCms.getProfileDescription(profile).lower():
             return None
         # NOCACHE: the pipeline's threads share one transform, and LittleCMS's one-pixel cache is not thread-safe.
         return ImageCms.buildTransform(profile, _SRGB, mode, "RGB", flags=ImageCms.Flags.NOCACHE)
-    except Exception:  # noqa: BLE001 - a broken profile in an untrusted file must not refuse the photo
+    except Exception:  # noqa: BLE001 - a profile that does not fit: the pixels as they are
         return None
 
 
@@ -51,13 +56,14 @@ def to_rgb(img: Image.Image, shrink: Callable[[Image.Image], Image.Image] | None
     icc = img.info.get("icc_profile")
     # Alpha, palettes and a colour key (tRNS): composited, then converted as RGB.
     mode = img.mode if img.mode in _PROFILE_MODES and "transparency" not in img.info else "RGB"
-    transform = srgb_transform(bytes(icc), mode) if icc else None
-    if transform is not None and mode != "RGB":
+    transform = srgb_transform(bytes(icc), mode) if icc else False
+    if transform and mode != "RGB":
         return shrink(ImageCms.applyTransform(img, transform))  # CMYK and grey convert from their own values
     rgb = shrink(plain_rgb(img))
-    if transform is not None:
+    if transform:
         return ImageCms.applyTransform(rgb, transform)
-    gamma = img.info.get("gamma") if not icc and "srgb" not in img.info else None  # a PNG's gAMA chunk, profile-less
+    # A PNG's gAMA chunk, when it has no profile (none, or one that cannot be read) and no sRGB chunk.
+    gamma = img.info.get("gamma") if transform is False and "srgb" not in img.info else None
     if not isinstance(gamma, (int, float)) or gamma <= 0:
         return rgb
     white_and_primaries = np.reshape(img.info.get("chromaticity", ()), (-1, 2))
