@@ -185,6 +185,21 @@ def _palette_trns_too_long(data: bytes) -> bool:
     return False
 
 
+def _short_chunks(data: bytes) -> set[bytes]:
+    """The types of the chunks before a PNG's pixels too short to be read (gAMA, cHRM, sRGB or pHYs under its size, an
+    iCCP without its name's end and method): libpng passes over each (a benign error) and Chromium 156 shows the
+    picture (measured), where Pillow refuses the file as "truncated"; so glr reads the file without them."""
+    sizes = {b"gAMA": 4, b"cHRM": 32, b"sRGB": 1, b"pHYs": 9}  # PNG's own sizes, all Pillow reads
+    short, at = set(), 8
+    while data.startswith(b"\x89PNG") and at + 8 <= len(data) and (kind := data[at + 4:at + 8]) != b"IDAT":
+        length = int.from_bytes(data[at:at + 4], "big")
+        body = data[at + 8:at + 8 + min(length, 81)]
+        if length < sizes.get(kind, 0) or (kind == b"iCCP" and not 0 <= body.find(b"\0") < len(body) - 1):
+            short.add(kind)
+        at += 12 + length
+    return short
+
+
 def _exif_after_pixels(data: bytes) -> bool:
     """Whether a PNG holds an eXIf chunk only after its pixels (IDAT), where Pillow reads it once they are decoded:
     Chromium ignores it there (PNG's third edition puts eXIf before them; CSS lets a browser ignore metadata after

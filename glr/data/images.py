@@ -22,8 +22,8 @@ import numpy as np
 from PIL import Image, ImageFile, PngImagePlugin, UnidentifiedImageError
 
 from glr.data.decode_words import (DECODE_ERRORS, MAX_PNG_CHUNKS, PNG_TEXT_CHUNK, SHORT_TRNS, _exif_after_pixels,
-                                   _palette_trns_too_long, _png_chunks, _png_without, decoder_missing, refuse_costly,
-                                   refuse_large_icon, refused)
+                                   _palette_trns_too_long, _png_chunks, _png_without, _short_chunks, decoder_missing,
+                                   refuse_costly, refuse_large_icon, refused)
 from glr.data.orientation import QUARTER_TURNS, orientation, upright
 from glr.data.pixel_modes import to_rgb
 from glr.data.sniff import WEB_ADDRESS, refuse_known_non_images
@@ -162,6 +162,8 @@ def _decode_pil(source: ImageSource, max_pixels: int = MAX_PIXELS, draft_size: i
         data = _png_without(data, b"tRNS")
     if _exif_after_pixels(data):  # read with the pixels, it would turn a photo Chromium shows as stored
         data = _png_without(data, b"eXIf")
+    for kind in _short_chunks(data):  # too short to read: passed over, as libpng and Chromium do
+        data = _png_without(data, kind)
     try:
         with warnings.catch_warnings():
             # Pillow only warns between MAX_IMAGE_PIXELS and twice that; make it an error.
@@ -232,7 +234,7 @@ def seek_photo(img: Image.Image) -> None:
 
 def image_size(path: str | os.PathLike) -> tuple[int, int] | None:
     """Width and height as the photo is shown (its EXIF rotation applied), from the file header only (no pixel
-    decoding), or None if unreadable: a PNG whose tRNS chunk is too short is read without it, as it is decoded."""
+    decoding), or None if unreadable: a PNG's chunks too short to read (tRNS, gAMA...) are passed over, as decoded."""
     try:
         with open(path, "rb") as file:  # a PNG of too many chunks: Pillow's open alone would take seconds
             if file.read(4) == b"\x89PNG" and len(_png_chunks(file, MAX_PNG_CHUNKS + 1)) > MAX_PNG_CHUNKS:
@@ -240,9 +242,13 @@ def image_size(path: str | os.PathLike) -> tuple[int, int] | None:
         try:
             return _shown_size(path)
         except (OSError, SyntaxError, ValueError) as exc:
-            if str(exc) != SHORT_TRNS:
+            data = Path(path).read_bytes()
+            kinds = _short_chunks(data) | ({b"tRNS"} if str(exc) == SHORT_TRNS else set())
+            if not kinds:
                 raise
-            return _shown_size(io.BytesIO(_png_without(Path(path).read_bytes(), b"tRNS")))
+            for kind in kinds:
+                data = _png_without(data, kind)
+            return _shown_size(io.BytesIO(data))
     except Exception:  # noqa: BLE001 - size statistics skip what they cannot read
         return None
 

@@ -66,9 +66,10 @@ def to_rgb(img: Image.Image, shrink: Callable[[Image.Image], Image.Image] | None
     gamma = img.info.get("gamma") if transform is False and "srgb" not in img.info else None
     if not isinstance(gamma, (int, float)) or gamma <= 0:
         return rgb
-    white_and_primaries = np.reshape(img.info.get("chromaticity", ()), (-1, 2))
+    chromaticity = img.info.get("chromaticity", ())  # a cHRM chunk of any other length than 8 numbers is damaged
+    white_and_primaries = np.reshape(chromaticity, (4, 2)) if len(chromaticity) == 8 else ()
     xyz = np.array([(x / y, 1.0, (1 - x - y) / y) for x, y in white_and_primaries if 0 < y <= 1 and 0 <= x <= 1])
-    if len(xyz) == 4 == len(white_and_primaries) and abs(np.linalg.det(xyz[1:])) > 1e-6:
+    if len(xyz) == 4 and abs(np.linalg.det(xyz[1:])) > 1e-6:
         # gAMA with cHRM (both, no sRGB or iCCP chunk) is a colour space of its own, which Chromium 156 shows in sRGB
         # (measured; cHRM alone changes nothing): the values decoded with the gamma as given, 1/2.2 included (a pure
         # power, not sRGB's curve), from its primaries to sRGB's, its white point onto D65 (Bradford), then clipped.
@@ -80,6 +81,7 @@ def to_rgb(img: Image.Image, shrink: Callable[[Image.Image], Image.Image] | None
         bradford = np.array([[0.8951, 0.2664, -0.1614], [-0.7502, 1.7135, 0.0367], [0.0389, -0.0685, 1.0296]])
         adapt = np.linalg.inv(bradford) @ np.diag((bradford @ srgb[0]) / (bradford @ xyz[0])) @ bradford
         matrix = np.linalg.inv(to_xyz(srgb)) @ adapt @ to_xyz(xyz)
+        matrix = matrix if np.isfinite(matrix).all() else np.eye(3)  # a white point no light has: primaries alone
         linear = np.clip(((np.asarray(rgb, dtype=np.float64) / 255.0) ** (1.0 / gamma)) @ matrix.T, 0.0, 1.0)
         encoded = np.where(linear <= 0.0031308, 12.92 * linear, 1.055 * linear ** (1 / 2.4) - 0.055)
         return Image.fromarray(np.rint(encoded * 255).astype(np.uint8), "RGB")
