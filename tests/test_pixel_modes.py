@@ -263,3 +263,43 @@ def test_an_iccp_chunk_holding_no_profile_leaves_gamma_and_chromaticities_to_spe
     broken = _chunk(b"iCCP", b"x\x00\x00" + zlib.compress(b"garbage" * 40))
     decoded = decode_image(_patches_png(broken, *chunks))
     assert [tuple(int(v) for v in decoded[5, 10 * i + 5]) for i in range(len(PATCHES))] == shown
+
+
+def _patches_avif(primaries: int, transfer: int) -> bytes:
+    """The PATCHES as an AVIF (4:4:4, quality 100) whose nclx colour box says `primaries` and `transfer` (H.273)."""
+    img = Image.new("RGB", (10 * len(PATCHES), 10))
+    for i, colour in enumerate(PATCHES):
+        img.paste(colour, (10 * i, 0, 10 * i + 10, 10))
+    buffer = io.BytesIO()
+    img.save(buffer, "AVIF", quality=100, subsampling="4:4:4")  # Pillow writes nclx 1, 13 (sRGB)
+    data = buffer.getvalue()
+    at = data.index(b"colrnclx") + 8
+    return data[:at] + bytes([0, primaries, 0, transfer]) + data[at + 4:]
+
+
+P3_SHOWN = [(255, 0, 0), (0, 255, 0), (0, 0, 255), (128, 128, 128), (215, 93, 31), (255, 255, 255), (0, 153, 226),
+            (20, 20, 20)]
+LINEAR_SHOWN = [(255, 0, 0), (0, 255, 0), (0, 0, 255), (188, 188, 188), (229, 168, 122), (255, 255, 255),
+                (122, 202, 239), (79, 79, 79)]
+
+
+@pytest.mark.parametrize("data, shown", [
+    # Each as headless Chromium 156 drew it (measured; an AVIF within 2 levels: its YUV rounds).
+    (lambda: _patches_png(_chunk(b"cICP", bytes([12, 13, 0, 1]))), P3_SHOWN),  # Display P3
+    (lambda: _patches_png(_chunk(b"cICP", bytes([1, 8, 0, 1]))), LINEAR_SHOWN),  # BT.709 primaries, linear
+    (lambda: _patches_png(_chunk(b"cICP", bytes([1, 13, 0, 1]))), PATCHES),  # sRGB itself
+    (lambda: _patches_png(_srgb_iccp(), _chunk(b"cICP", bytes([12, 13, 0, 1]))), P3_SHOWN),  # cICP before iCCP
+    (lambda: _patches_png(_chunk(b"cICP", bytes([9, 16, 0, 1]))), PATCHES),  # PQ (HDR): taken as sRGB, not tone-mapped
+    (lambda: _patches_avif(12, 13), P3_SHOWN),
+    (lambda: _patches_avif(9, 13), [(255, 0, 0), (0, 255, 0), (0, 0, 255), (128, 128, 128), (241, 76, 29),
+                                    (255, 255, 255), (0, 158, 225), (20, 20, 20)]),  # BT.2020
+    (lambda: _patches_avif(1, 8), [(255, 0, 13), (0, 255, 0), (0, 0, 254), (188, 188, 188), (229, 168, 122),
+                                   (255, 255, 255), (121, 202, 238), (79, 79, 79)]),  # its YUV's 1 in red: 13
+    (lambda: _patches_avif(1, 13), PATCHES),
+], ids=["png-cicp-display-p3", "png-cicp-linear", "png-cicp-srgb", "png-cicp-before-iccp", "png-cicp-pq",
+        "avif-nclx-display-p3", "avif-nclx-bt2020", "avif-nclx-linear", "avif-nclx-srgb"])
+def test_a_png_cicp_chunk_and_an_avif_nclx_box_are_shown_as_chromium_shows_them(data, shown):
+    # Was: both ignored (Pillow reads neither), so a phone's Display P3 AVIF showed its orange 215,93,31 as 200,100,50.
+    decoded = decode_image(data())
+    got = [decoded[5, 10 * i + 5].astype(int) for i in range(len(PATCHES))]
+    assert all(np.abs(g - want).max() <= 3 for g, want in zip(got, shown)), got

@@ -26,7 +26,7 @@ from glr.data.decode_words import (DECODE_ERRORS, MAX_PNG_CHUNKS, PNG_TEXT_CHUNK
                                    refuse_costly, refuse_large_icon, refused)
 from glr.data.orientation import QUARTER_TURNS, orientation, upright
 from glr.data.pixel_modes import to_rgb
-from glr.data.sniff import WEB_ADDRESS, refuse_known_non_images
+from glr.data.sniff import WEB_ADDRESS, looks_like, refuse_known_non_images
 from glr.errors import BlankImageError, ImageError
 from glr.paths import broken_link, printable
 
@@ -181,7 +181,10 @@ def _decode_pil(source: ImageSource, max_pixels: int = MAX_PIXELS, draft_size: i
                     img.draft("RGB", (draft_size, draft_size))  # img.size is now the size it will decode at
                 refuse_costly(img, (width, height), name, data, max_pixels, MAX_JPEG_PIXELS, MAX_JPEG_SCANS)
                 img.load()
-                return to_rgb(upright(img), shrink)  # a photo's EXIF orientation: turned the way it is shown
+                shown = upright(img)  # a photo's EXIF orientation: turned the way it is shown
+                if (code := colour_code(data)) and (img.format == "PNG" or not img.info.get("icc_profile")):
+                    shown.info["cicp"] = code  # a PNG's cICP before its iCCP; an AVIF's profile before its nclx
+                return to_rgb(shown, shrink)
     except ImageError:
         raise
     except UnidentifiedImageError as exc:
@@ -195,6 +198,21 @@ def _decode_pil(source: ImageSource, max_pixels: int = MAX_PIXELS, draft_size: i
             whole.name = name
             return _decode_pil(whole, max_pixels, draft_size, shrink)
         raise words from None
+
+
+def colour_code(data: bytes) -> tuple[int, int] | None:
+    """The colour primaries and transfer (ITU-T H.273 codes) of a PNG's cICP chunk or an AVIF's nclx colour box, or
+    None: Pillow reads neither, and Chromium shows the pixels by them (a phone's Display P3 AVIF, an HDR PNG)."""
+    if data.startswith(b"\x89PNG"):
+        at = 8  # the chunks before the pixels, at most MAX_PNG_CHUNKS (checked before decoding)
+        while at + 12 <= len(data) and (kind := data[at + 4:at + 8]) != b"IDAT":
+            length = int.from_bytes(data[at:at + 4], "big")
+            if kind == b"cICP" and length == 4 and data[at + 10:at + 12] == b"\x00\x01":  # RGB, full range: PNG's
+                return data[at + 8], data[at + 9]
+            at += 12 + length
+    elif looks_like(data) == "AVIF" and 0 <= (at := data.find(b"colrnclx", 0, 1 << 16)) <= len(data) - 15:
+        return int.from_bytes(data[at + 8:at + 10], "big"), int.from_bytes(data[at + 10:at + 12], "big")
+    return None
 
 
 # A multi-page TIFF may lead with a small preview of the photo (scanner and camera software write one, a
