@@ -296,8 +296,15 @@ LINEAR_SHOWN = [(255, 0, 0), (0, 255, 0), (0, 0, 255), (188, 188, 188), (229, 16
     (lambda: _patches_avif(1, 8), [(255, 0, 13), (0, 255, 0), (0, 0, 254), (188, 188, 188), (229, 168, 122),
                                    (255, 255, 255), (121, 202, 238), (79, 79, 79)]),  # its YUV's 1 in red: 13
     (lambda: _patches_avif(1, 13), PATCHES),
+    (lambda: _patches_avif(12, 1), P3_SHOWN),  # BT.709's transfer: sRGB's curve, as Chromium takes it
+    (lambda: _patches_avif(12, 2), P3_SHOWN),  # an unspecified transfer too
+    (lambda: _patches_avif(1, 1), PATCHES),
+    (lambda: _patches_avif(2, 2), PATCHES),
+    (lambda: _patches_avif(1, 4), [(255, 0, 0), (0, 255, 0), (0, 0, 253), (129, 129, 129), (201, 100, 46),
+                                   (255, 255, 255), (45, 152, 219), (12, 12, 12)]),  # a pure power of 2.2
 ], ids=["png-cicp-display-p3", "png-cicp-linear", "png-cicp-srgb", "png-cicp-before-iccp", "png-cicp-pq",
-        "avif-nclx-display-p3", "avif-nclx-bt2020", "avif-nclx-linear", "avif-nclx-srgb"])
+        "avif-nclx-display-p3", "avif-nclx-bt2020", "avif-nclx-linear", "avif-nclx-srgb", "avif-nclx-p3-bt709-transfer",
+        "avif-nclx-p3-unspecified-transfer", "avif-nclx-bt709", "avif-nclx-unspecified", "avif-nclx-gamma-2.2"])
 def test_a_png_cicp_chunk_and_an_avif_nclx_box_are_shown_as_chromium_shows_them(data, shown):
     # Was: both ignored (Pillow reads neither), so a phone's Display P3 AVIF showed its orange 215,93,31 as 200,100,50.
     decoded = decode_image(data())

@@ -55,13 +55,15 @@ def to_rgb(img: Image.Image, shrink: Callable[[Image.Image], Image.Image] | None
     shrink = shrink or (lambda rgb: rgb)
     # The colour primaries and transfer (ITU-T H.273 codes) of a PNG's cICP chunk or an AVIF's nclx box, which
     # glr.data.images reads (Pillow does not): those Chromium 156 shows by (measured), a PNG's cICP before its iCCP.
-    # PQ and HLG (HDR) are tone-mapped by a browser to the screen's brightness, and are taken as sRGB here.
-    primaries = {1: (0.3127, 0.329, 0.64, 0.33, 0.30, 0.60, 0.15, 0.06), 9: (0.3127, 0.329, 0.708, 0.292, 0.17, 0.797,
-                                                                           0.131, 0.046),
+    # It takes BT.709's transfers (1, 6, 14, 15) and an unspecified one (2) as sRGB's curve, unspecified primaries
+    # as sRGB's. PQ and HLG (HDR) are tone-mapped by a browser to the screen, and are taken as sRGB here.
+    srgb_primaries = (0.3127, 0.329, 0.64, 0.33, 0.30, 0.60, 0.15, 0.06)
+    primaries = {1: srgb_primaries, 2: srgb_primaries, 9: (0.3127, 0.329, 0.708, 0.292, 0.17, 0.797, 0.131, 0.046),
                  11: (0.314, 0.351, 0.68, 0.32, 0.265, 0.69, 0.15, 0.06), 12: (0.3127, 0.329, 0.68, 0.32, 0.265, 0.69,
                                                                               0.15, 0.06)}
+    powers = {1: 0.0, 2: 0.0, 4: 1 / 2.2, 5: 1 / 2.8, 6: 0.0, 8: 1.0, 13: 0.0, 14: 0.0, 15: 0.0}  # 0: sRGB's curve
     cicp = img.info.get("cicp", (0, 0))
-    coded = cicp[0] in primaries and cicp[1] in (4, 5, 8, 13)  # 2.2 and 2.8 powers, linear, sRGB's curve
+    coded = cicp[0] in primaries and cicp[1] in powers
     icc = None if coded else img.info.get("icc_profile")
     # Alpha, palettes and a colour key (tRNS): composited, then converted as RGB.
     mode = img.mode if img.mode in _PROFILE_MODES and "transparency" not in img.info else "RGB"
@@ -71,10 +73,10 @@ def to_rgb(img: Image.Image, shrink: Callable[[Image.Image], Image.Image] | None
     rgb = shrink(plain_rgb(img))
     if transform:
         return ImageCms.applyTransform(rgb, transform)
-    if coded and tuple(cicp[:2]) == (1, 13):  # sRGB itself, as most AVIFs say: nothing to convert
+    if coded and cicp[0] in (1, 2) and powers[cicp[1]] == 0:  # sRGB itself, as most AVIFs say: nothing to convert
         return rgb
     if coded:
-        gamma, chromaticity = {4: 1 / 2.2, 5: 1 / 2.8, 8: 1.0, 13: 0.0}[cicp[1]], primaries[cicp[0]]
+        gamma, chromaticity = powers[cicp[1]], primaries[cicp[0]]
     else:  # A PNG's gAMA chunk, when it has no profile (none, or one that cannot be read) and no sRGB chunk.
         gamma = img.info.get("gamma") if transform is False and "srgb" not in img.info else None
         chromaticity = img.info.get("chromaticity", ())  # a cHRM chunk of any other length than 8 numbers is damaged
