@@ -33,7 +33,7 @@ def test_a_format_pillow_knows_and_glr_does_not_read_is_named_and_unknown_bytes_
     Image.new("RGB", (8, 8)).save(buffer, "TGA")  # no magic bytes at its start: named by Pillow's reading of its header
     said = decode_words.refused("a.tga", buffer.getvalue(), UnidentifiedImageError())
     assert str(said) == ("a.tga: a TGA image, a format glr cannot read; save it again as JPEG or PNG (glr reads JPEG, PNG, "
-                         "WebP, HEIC, AVIF, GIF, BMP or TIFF)")
+                         "WebP, HEIC, AVIF, GIF, BMP, TIFF or ICO)")
     said = decode_words.refused("b.jpg", bytes(range(256)) * 4, UnidentifiedImageError())
     assert str(said).startswith("b.jpg: not an image, or a format glr cannot read (use JPEG")
 

@@ -160,3 +160,153 @@ def test_a_png_whose_gamma_chunk_is_not_srgbs_is_shown_as_chromium_shows_it(gamm
 def test_a_png_gamma_chunk_gives_way_to_an_srgb_chunk():
     srgb = b"\x00\x00\x00\x01sRGB\x00\xae\xce\x1c\xe9"  # rendering intent 0, as every editor writes it
     assert list(decode_image(_grey_png_with_gamma(GREYS, 100000, srgb))[0, :, 0]) == GREYS
+
+
+def _chunk(kind: bytes, body: bytes) -> bytes:
+    import struct
+    import zlib
+
+    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+
+PATCHES = [(255, 0, 0), (0, 255, 0), (0, 0, 255), (128, 128, 128), (200, 100, 50), (255, 255, 255), (50, 150, 220),
+           (20, 20, 20)]
+# White point, then the red, green and blue primaries (x, y), as a cHRM chunk holds them.
+SRGB_PRIMARIES = ((0.3127, 0.329), (0.64, 0.33), (0.30, 0.60), (0.15, 0.06))
+ADOBE_RGB = ((0.3127, 0.329), (0.64, 0.33), (0.21, 0.71), (0.15, 0.06))
+DISPLAY_P3 = ((0.3127, 0.329), (0.68, 0.32), (0.265, 0.69), (0.15, 0.06))
+D50_WHITE = ((0.3457, 0.3585), (0.64, 0.33), (0.30, 0.60), (0.15, 0.06))
+
+
+def _patches_png(*chunks: bytes) -> bytes:
+    """A PNG of 10x10 patches of PATCHES' colours, `chunks` right after its IHDR (before its pixels)."""
+    img = Image.new("RGB", (10 * len(PATCHES), 10))
+    for i, colour in enumerate(PATCHES):
+        img.paste(colour, (10 * i, 0, 10 * i + 10, 10))
+    png = _png(img)
+    return png[:33] + b"".join(chunks) + png[33:]
+
+
+def _gama(gamma: float) -> bytes:
+    import struct
+
+    return _chunk(b"gAMA", struct.pack(">I", round(gamma * 100000)))
+
+
+def _chrm(points) -> bytes:
+    import struct
+
+    return _chunk(b"cHRM", struct.pack(">8I", *(round(v * 100000) for point in points for v in point)))
+
+
+def _srgb_iccp() -> bytes:
+    import zlib
+
+    from PIL import ImageCms
+
+    return _chunk(b"iCCP", b"sRGB\x00\x00" + zlib.compress(ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()))
+
+
+@pytest.mark.parametrize("chunks, shown", [
+    # Each patch's colour as headless Chromium 156 drew the PNG on a canvas (measured): exactly these values.
+    ((_gama(1 / 2.2), _chrm(SRGB_PRIMARIES)),
+     [(255, 0, 0), (0, 255, 0), (0, 0, 255), (129, 129, 129), (201, 100, 46), (255, 255, 255), (46, 151, 221),
+      (12, 12, 12)]),
+    ((_gama(1 / 2.2), _chrm(ADOBE_RGB)),
+     [(255, 0, 0), (0, 255, 0), (0, 0, 255), (129, 129, 129), (227, 100, 42), (255, 255, 255), (0, 151, 223),
+      (12, 12, 12)]),
+    ((_gama(1 / 2.2), _chrm(DISPLAY_P3)),
+     [(255, 0, 0), (0, 255, 0), (0, 0, 255), (129, 129, 129), (216, 93, 24), (255, 255, 255), (0, 154, 227),
+      (12, 12, 12)]),
+    ((_gama(1 / 2.2), _chrm(D50_WHITE)),
+     [(255, 16, 25), (0, 255, 47), (0, 0, 251), (129, 129, 129), (209, 101, 53), (255, 255, 255), (0, 151, 218),
+      (12, 12, 12)]),
+    ((_gama(1.0), _chrm(ADOBE_RGB)),
+     [(255, 0, 0), (0, 255, 0), (0, 0, 255), (188, 188, 188), (248, 168, 120), (255, 255, 255), (56, 202, 240),
+      (79, 79, 79)]),
+    ((_gama(1 / 1.8), _chrm(ADOBE_RGB)),
+     [(255, 0, 0), (0, 255, 0), (0, 0, 255), (146, 146, 146), (235, 119, 62), (255, 255, 255), (0, 167, 229),
+      (26, 26, 26)]),
+    ((_gama(1.0), _chrm(SRGB_PRIMARIES)),  # as gAMA alone (row 540)
+     [(255, 0, 0), (0, 255, 0), (0, 0, 255), (188, 188, 188), (229, 168, 122), (255, 255, 255), (122, 202, 239),
+      (79, 79, 79)]),
+    ((_chrm(ADOBE_RGB),), PATCHES),  # cHRM without gAMA: no colour space
+    ((_chunk(b"sRGB", b"\x00"), _gama(1.0), _chrm(ADOBE_RGB)), PATCHES),  # an sRGB chunk wins
+    ((_srgb_iccp(), _gama(1.0), _chrm(ADOBE_RGB)), PATCHES),  # so does a colour profile
+], ids=["gamma-2.2-srgb-primaries", "gamma-2.2-adobe-rgb", "gamma-2.2-display-p3", "gamma-2.2-d50-white",
+        "linear-adobe-rgb", "gamma-1.8-adobe-rgb", "linear-srgb-primaries", "chrm-alone", "srgb-chunk-wins",
+        "iccp-wins"])
+def test_a_png_with_gamma_and_chromaticities_is_shown_as_chromium_shows_it(chunks, shown):
+    # Was: cHRM ignored (Adobe RGB's orange 227,100,42 read as 200,100,50), and a gAMA of 1/2.2 beside it taken as
+    # sRGB's curve where Chromium decodes it as a pure power (128 shows as 129, 20 as 12).
+    data = _patches_png(*chunks)
+    decoded = decode_image(data)
+    assert [tuple(int(v) for v in decoded[5, 10 * i + 5]) for i in range(len(PATCHES))] == shown
+    assert np.array_equal(load_resized(data, (10 * len(PATCHES), 10)), decoded)  # training's and prediction's way
+    halved = load_resized(data, (5 * len(PATCHES), 5))  # converted after the resize: the middle of each patch
+    assert all(np.abs(halved[2, 5 * i + 2].astype(int) - shown[i]).max() <= 2 for i in range(len(PATCHES)))
+
+
+@pytest.mark.parametrize("chunks, shown", [
+    ((_gama(1.0),),
+     [(255, 0, 0), (0, 255, 0), (0, 0, 255), (188, 188, 188), (229, 168, 122), (255, 255, 255), (122, 202, 239),
+      (79, 79, 79)]),
+    ((_gama(1.0), _chrm(ADOBE_RGB)),
+     [(255, 0, 0), (0, 255, 0), (0, 0, 255), (188, 188, 188), (248, 168, 120), (255, 255, 255), (56, 202, 240),
+      (79, 79, 79)]),
+], ids=["gamma", "gamma-and-chromaticities"])
+def test_an_iccp_chunk_holding_no_profile_leaves_gamma_and_chromaticities_to_speak_as_chromium_does(chunks, shown):
+    # Measured in Chromium 156: an iCCP chunk whose (well-compressed) bytes are no ICC profile is passed over, and the
+    # gAMA and cHRM beside it are applied. Was: the values as they are, the gamma ignored because a profile was there.
+    import zlib
+
+    broken = _chunk(b"iCCP", b"x\x00\x00" + zlib.compress(b"garbage" * 40))
+    decoded = decode_image(_patches_png(broken, *chunks))
+    assert [tuple(int(v) for v in decoded[5, 10 * i + 5]) for i in range(len(PATCHES))] == shown
+
+
+def _patches_avif(primaries: int, transfer: int) -> bytes:
+    """The PATCHES as an AVIF (4:4:4, quality 100) whose nclx colour box says `primaries` and `transfer` (H.273)."""
+    img = Image.new("RGB", (10 * len(PATCHES), 10))
+    for i, colour in enumerate(PATCHES):
+        img.paste(colour, (10 * i, 0, 10 * i + 10, 10))
+    buffer = io.BytesIO()
+    img.save(buffer, "AVIF", quality=100, subsampling="4:4:4")  # Pillow writes nclx 1, 13 (sRGB)
+    data = buffer.getvalue()
+    at = data.index(b"colrnclx") + 8
+    return data[:at] + bytes([0, primaries, 0, transfer]) + data[at + 4:]
+
+
+P3_SHOWN = [(255, 0, 0), (0, 255, 0), (0, 0, 255), (128, 128, 128), (215, 93, 31), (255, 255, 255), (0, 153, 226),
+            (20, 20, 20)]
+LINEAR_SHOWN = [(255, 0, 0), (0, 255, 0), (0, 0, 255), (188, 188, 188), (229, 168, 122), (255, 255, 255),
+                (122, 202, 239), (79, 79, 79)]
+
+
+@pytest.mark.parametrize("data, shown", [
+    # Each as headless Chromium 156 drew it (measured; an AVIF within 2 levels: its YUV rounds).
+    (lambda: _patches_png(_chunk(b"cICP", bytes([12, 13, 0, 1]))), P3_SHOWN),  # Display P3
+    (lambda: _patches_png(_chunk(b"cICP", bytes([1, 8, 0, 1]))), LINEAR_SHOWN),  # BT.709 primaries, linear
+    (lambda: _patches_png(_chunk(b"cICP", bytes([1, 13, 0, 1]))), PATCHES),  # sRGB itself
+    (lambda: _patches_png(_srgb_iccp(), _chunk(b"cICP", bytes([12, 13, 0, 1]))), P3_SHOWN),  # cICP before iCCP
+    (lambda: _patches_png(_chunk(b"cICP", bytes([9, 16, 0, 1]))), PATCHES),  # PQ (HDR): taken as sRGB, not tone-mapped
+    (lambda: _patches_avif(12, 13), P3_SHOWN),
+    (lambda: _patches_avif(9, 13), [(255, 0, 0), (0, 255, 0), (0, 0, 255), (128, 128, 128), (241, 76, 29),
+                                    (255, 255, 255), (0, 158, 225), (20, 20, 20)]),  # BT.2020
+    (lambda: _patches_avif(1, 8), [(255, 0, 13), (0, 255, 0), (0, 0, 254), (188, 188, 188), (229, 168, 122),
+                                   (255, 255, 255), (121, 202, 238), (79, 79, 79)]),  # its YUV's 1 in red: 13
+    (lambda: _patches_avif(1, 13), PATCHES),
+    (lambda: _patches_avif(12, 1), P3_SHOWN),  # BT.709's transfer: sRGB's curve, as Chromium takes it
+    (lambda: _patches_avif(12, 2), P3_SHOWN),  # an unspecified transfer too
+    (lambda: _patches_avif(1, 1), PATCHES),
+    (lambda: _patches_avif(2, 2), PATCHES),
+    (lambda: _patches_avif(1, 4), [(255, 0, 0), (0, 255, 0), (0, 0, 253), (129, 129, 129), (201, 100, 46),
+                                   (255, 255, 255), (45, 152, 219), (12, 12, 12)]),  # a pure power of 2.2
+], ids=["png-cicp-display-p3", "png-cicp-linear", "png-cicp-srgb", "png-cicp-before-iccp", "png-cicp-pq",
+        "avif-nclx-display-p3", "avif-nclx-bt2020", "avif-nclx-linear", "avif-nclx-srgb", "avif-nclx-p3-bt709-transfer",
+        "avif-nclx-p3-unspecified-transfer", "avif-nclx-bt709", "avif-nclx-unspecified", "avif-nclx-gamma-2.2"])
+def test_a_png_cicp_chunk_and_an_avif_nclx_box_are_shown_as_chromium_shows_them(data, shown):
+    # Was: both ignored (Pillow reads neither), so a phone's Display P3 AVIF showed its orange 215,93,31 as 200,100,50.
+    decoded = decode_image(data())
+    got = [decoded[5, 10 * i + 5].astype(int) for i in range(len(PATCHES))]
+    assert all(np.abs(g - want).max() <= 3 for g, want in zip(got, shown)), got

@@ -44,7 +44,7 @@ def test_bad_file_gets_its_own_message(predictor, finished_run, tmp_path):
     bad.write_bytes(b"%PDF-1.4 not a photo")
     results = predictor.predict([str(good), str(bad), str(tmp_path / "missing.jpg")])
     assert results[0].ok and len(results[0].top) == 3  # k is capped at the 3 classes
-    assert results[1].error.endswith("not an image, it looks like a PDF document; use JPEG, PNG, WebP, HEIC, AVIF, GIF, BMP or TIFF")
+    assert results[1].error.endswith("not an image, it looks like a PDF document; use JPEG, PNG, WebP, HEIC, AVIF, GIF, BMP, TIFF or ICO")
     assert "file not found" in results[2].error
 
 

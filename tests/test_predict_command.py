@@ -141,7 +141,7 @@ def test_a_photo_that_cannot_be_predicted_is_named_once_on_its_line(tmp_path, mo
                               top_k=5, similar=0, unknown="last")
     assert predict_command.cmd_predict(args) == 1
     assert capsys.readouterr().out.splitlines() == [
-        "report.pdf: error: not an image, it looks like a PDF document; use JPEG, PNG, WebP, HEIC, AVIF, GIF, BMP or TIFF",
+        "report.pdf: error: not an image, it looks like a PDF document; use JPEG, PNG, WebP, HEIC, AVIF, GIF, BMP, TIFF or ICO",
         "missing.jpg: error: file not found"]
 
 

@@ -22,7 +22,7 @@ from glr.data.images import MAX_PIXELS, decode_image, image_size, load_resized
 
 from conftest import SRGB_BLUE, SRGB_GREEN, SRGB_RED, rgb_profile
 
-SUPPORTED = "JPEG, PNG, WebP, HEIC, AVIF, GIF, BMP or TIFF"
+SUPPORTED = "JPEG, PNG, WebP, HEIC, AVIF, GIF, BMP, TIFF or ICO"
 
 
 def encode(img: Image.Image, fmt: str, **kw) -> bytes:

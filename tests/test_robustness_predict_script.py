@@ -90,7 +90,7 @@ def test_predict_py_names_a_file_that_is_no_photo_as_glr_does(script, tmp_path, 
     out, err = capsys.readouterr()
     assert err.splitlines() == [glr_says(tmp_path / name) for name in NOT_PHOTOS]
     assert err.splitlines()[0] == (f"{tmp_path / 'report.pdf'}: not an image, it looks like a PDF document; use JPEG, "
-                                   "PNG, WebP, HEIC, AVIF, GIF, BMP or TIFF")
+                                   "PNG, WebP, HEIC, AVIF, GIF, BMP, TIFF or ICO")
     assert predicted(out) == [str(good)]
 
 
@@ -366,7 +366,7 @@ def test_predict_py_refuses_a_format_glr_does_not_decode_as_glr_does(script, tmp
     assert script.main([str(path)]) == 1
     assert capsys.readouterr().err.strip() == glr_says(path) == (
         f"{path}: a {fmt} image, a format glr cannot read; save it again as JPEG or PNG (glr reads JPEG, PNG, WebP, HEIC, "
-        "AVIF, GIF, BMP or TIFF)")
+        "AVIF, GIF, BMP, TIFF or ICO)")
 
 
 def test_predict_py_reads_an_ico_at_its_largest_size_as_glr_does(script, tmp_path, capsys):

@@ -56,7 +56,7 @@ def test_a_copy_of_a_photo_that_did_not_decode_is_no_copy(tmp_path):
     assert val_ok.tolist() == [False, True]
     assert problems == ["left out 2 images that could not be decoded (e.g. 'g/0.jpg', 'g/1.jpg')",
                         "why 'g/0.jpg' did not decode: not an image, or a format glr cannot read (use JPEG, PNG, WebP, "
-                        "HEIC, AVIF, GIF, BMP or TIFF)",
+                        "HEIC, AVIF, GIF, BMP, TIFF or ICO)",
                         "no training photo left for 1 class (e.g. 'Gamma'): the model cannot learn to recognise it"]
 
 

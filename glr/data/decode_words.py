@@ -50,7 +50,12 @@ def refused(name: str, data: bytes, exc: Exception) -> ImageError | None:
         if fmt:
             return ImageError(f"{name}: a damaged or truncated {fmt} file (incomplete download or copy?)")
         if other := _other_format(data):  # a TGA, PCX, PPM...: Pillow knows it, glr does not decode it
-            return ImageError(f"{name}: {'an' if other[0] in 'AEIOU' else 'a'} {other} image, a format glr cannot read; "
+            (other, size), article = other, "an" if other[0][0] in "AEIOU" else "a"
+            if size:
+                return ImageError(f"{name}: {article} {other} image of {size[0]}x{size[1]} pixels: too large to decode "
+                                  f"safely (possibly a decompression bomb), and a format glr cannot read (glr reads "
+                                  f"{SUPPORTED_TEXT})")
+            return ImageError(f"{name}: {article} {other} image, a format glr cannot read; "
                               f"save it again as JPEG or PNG (glr reads {SUPPORTED_TEXT})")
         return ImageError(f"{name}: not an image, or a format glr cannot read (use {SUPPORTED_TEXT})")
     detail = str(exc) or exc.__class__.__name__
@@ -80,14 +85,25 @@ def decoder_missing(data: bytes) -> str | None:
     return None
 
 
-def _other_format(data: bytes) -> str | None:
-    """The format Pillow's own plugins (all of them, not only glr's) take `data` for, from its header alone, or None:
-    a TGA has no magic bytes at its start, so only Pillow's reading of its header names it."""
+def _other_format(data: bytes) -> tuple[str, tuple[int, int] | None] | None:
+    """The format Pillow's own plugins (all of them, not only glr's) take `data` for, from its header alone, with its
+    size when Image.open refuses it as too large (else None), or None: a TGA has no magic bytes at its start, so only
+    Pillow's reading of its header names it."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             with Image.open(io.BytesIO(data)) as img:  # opened, never loaded: no pixel is decoded
-                return img.format
+                return img.format, None
+    except Image.DecompressionBombError:  # past Pillow's open limit: its plugins read the header, as Image.open does
+        for fmt in Image.ID:
+            factory, accept = Image.OPEN[fmt]
+            if (taken := not accept or accept(data[:16])) and not isinstance(taken, str):
+                try:
+                    with factory(io.BytesIO(data), None) as img:
+                        return img.format, img.size
+                except Exception:  # noqa: BLE001 - not this plugin's: the next one is asked
+                    continue
+        return None
     except Exception:  # noqa: BLE001 - no plugin takes it: not an image, as far as anyone here knows
         return None
 
@@ -167,6 +183,28 @@ def _palette_trns_too_long(data: bytes) -> bool:
             return length > 256
         at += 12 + length
     return False
+
+
+def _short_chunks(data: bytes) -> set[bytes]:
+    """The types of the chunks before a PNG's pixels too short to be read (gAMA, cHRM, sRGB or pHYs under its size, an
+    iCCP without its name's end and method): libpng passes over each (a benign error) and Chromium 156 shows the
+    picture (measured), where Pillow refuses the file as "truncated"; so glr reads the file without them."""
+    sizes = {b"gAMA": 4, b"cHRM": 32, b"sRGB": 1, b"pHYs": 9}  # PNG's own sizes, all Pillow reads
+    short, at = set(), 8
+    while data.startswith(b"\x89PNG") and at + 8 <= len(data) and (kind := data[at + 4:at + 8]) != b"IDAT":
+        length = int.from_bytes(data[at:at + 4], "big")
+        body = data[at + 8:at + 8 + min(length, 81)]
+        if length < sizes.get(kind, 0) or (kind == b"iCCP" and not 0 <= body.find(b"\0") < len(body) - 1):
+            short.add(kind)
+        at += 12 + length
+    return short
+
+
+def _exif_after_pixels(data: bytes) -> bool:
+    """Whether a PNG holds an eXIf chunk only after its pixels (IDAT), where Pillow reads it once they are decoded:
+    Chromium ignores it there (PNG's third edition puts eXIf before them; CSS lets a browser ignore metadata after
+    the pixels), so such a photo is shown as stored. Any false match inside the pixels is left by `_png_without`."""
+    return data.startswith(b"\x89PNG") and b"eXIf" in data and b"eXIf" not in _png_chunks(data)
 
 
 def _png_chunks(data: bytes | io.BufferedIOBase, limit: int = MAX_PNG_CHUNKS) -> list[bytes]:

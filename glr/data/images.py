@@ -21,11 +21,12 @@ from typing import BinaryIO, Callable, Union
 import numpy as np
 from PIL import Image, ImageFile, PngImagePlugin, UnidentifiedImageError
 
-from glr.data.decode_words import (DECODE_ERRORS, MAX_PNG_CHUNKS, PNG_TEXT_CHUNK, SHORT_TRNS, _palette_trns_too_long, _png_chunks,
-                                   _png_without, decoder_missing, refuse_costly, refuse_large_icon, refused)
+from glr.data.decode_words import (DECODE_ERRORS, MAX_PNG_CHUNKS, PNG_TEXT_CHUNK, SHORT_TRNS, _exif_after_pixels,
+                                   _palette_trns_too_long, _png_chunks, _png_without, _short_chunks, decoder_missing,
+                                   refuse_costly, refuse_large_icon, refused)
 from glr.data.orientation import QUARTER_TURNS, orientation, upright
 from glr.data.pixel_modes import to_rgb
-from glr.data.sniff import WEB_ADDRESS, refuse_known_non_images
+from glr.data.sniff import WEB_ADDRESS, looks_like, refuse_known_non_images
 from glr.errors import BlankImageError, ImageError
 from glr.paths import broken_link, printable
 
@@ -159,6 +160,10 @@ def _decode_pil(source: ImageSource, max_pixels: int = MAX_PIXELS, draft_size: i
                          "possibly a decompression bomb")
     if _palette_trns_too_long(data):
         data = _png_without(data, b"tRNS")
+    if _exif_after_pixels(data):  # read with the pixels, it would turn a photo Chromium shows as stored
+        data = _png_without(data, b"eXIf")
+    for kind in _short_chunks(data):  # too short to read: passed over, as libpng and Chromium do
+        data = _png_without(data, kind)
     try:
         with warnings.catch_warnings():
             # Pillow only warns between MAX_IMAGE_PIXELS and twice that; make it an error.
@@ -176,7 +181,10 @@ def _decode_pil(source: ImageSource, max_pixels: int = MAX_PIXELS, draft_size: i
                     img.draft("RGB", (draft_size, draft_size))  # img.size is now the size it will decode at
                 refuse_costly(img, (width, height), name, data, max_pixels, MAX_JPEG_PIXELS, MAX_JPEG_SCANS)
                 img.load()
-                return to_rgb(upright(img), shrink)  # a photo's EXIF orientation: turned the way it is shown
+                shown = upright(img)  # a photo's EXIF orientation: turned the way it is shown
+                if (code := colour_code(data)) and (img.format == "PNG" or not img.info.get("icc_profile")):
+                    shown.info["cicp"] = code  # a PNG's cICP before its iCCP; an AVIF's profile before its nclx
+                return to_rgb(shown, shrink)
     except ImageError:
         raise
     except UnidentifiedImageError as exc:
@@ -190,6 +198,21 @@ def _decode_pil(source: ImageSource, max_pixels: int = MAX_PIXELS, draft_size: i
             whole.name = name
             return _decode_pil(whole, max_pixels, draft_size, shrink)
         raise words from None
+
+
+def colour_code(data: bytes) -> tuple[int, int] | None:
+    """The colour primaries and transfer (ITU-T H.273 codes) of a PNG's cICP chunk or an AVIF's nclx colour box, or
+    None: Pillow reads neither, and Chromium shows the pixels by them (a phone's Display P3 AVIF, an HDR PNG)."""
+    if data.startswith(b"\x89PNG"):
+        at = 8  # the chunks before the pixels, at most MAX_PNG_CHUNKS (checked before decoding)
+        while at + 12 <= len(data) and (kind := data[at + 4:at + 8]) != b"IDAT":
+            length = int.from_bytes(data[at:at + 4], "big")
+            if kind == b"cICP" and length == 4 and data[at + 10:at + 12] == b"\x00\x01":  # RGB, full range: PNG's
+                return data[at + 8], data[at + 9]
+            at += 12 + length
+    elif looks_like(data) == "AVIF" and 0 <= (at := data.find(b"colrnclx", 0, 1 << 16)) <= len(data) - 15:
+        return int.from_bytes(data[at + 8:at + 10], "big"), int.from_bytes(data[at + 10:at + 12], "big")
+    return None
 
 
 # A multi-page TIFF may lead with a small preview of the photo (scanner and camera software write one, a
@@ -229,7 +252,7 @@ def seek_photo(img: Image.Image) -> None:
 
 def image_size(path: str | os.PathLike) -> tuple[int, int] | None:
     """Width and height as the photo is shown (its EXIF rotation applied), from the file header only (no pixel
-    decoding), or None if unreadable: a PNG whose tRNS chunk is too short is read without it, as it is decoded."""
+    decoding), or None if unreadable: a PNG's chunks too short to read (tRNS, gAMA...) are passed over, as decoded."""
     try:
         with open(path, "rb") as file:  # a PNG of too many chunks: Pillow's open alone would take seconds
             if file.read(4) == b"\x89PNG" and len(_png_chunks(file, MAX_PNG_CHUNKS + 1)) > MAX_PNG_CHUNKS:
@@ -237,9 +260,13 @@ def image_size(path: str | os.PathLike) -> tuple[int, int] | None:
         try:
             return _shown_size(path)
         except (OSError, SyntaxError, ValueError) as exc:
-            if str(exc) != SHORT_TRNS:
+            data = Path(path).read_bytes()
+            kinds = _short_chunks(data) | ({b"tRNS"} if str(exc) == SHORT_TRNS else set())
+            if not kinds:
                 raise
-            return _shown_size(io.BytesIO(_png_without(Path(path).read_bytes(), b"tRNS")))
+            for kind in kinds:
+                data = _png_without(data, kind)
+            return _shown_size(io.BytesIO(data))
     except Exception:  # noqa: BLE001 - size statistics skip what they cannot read
         return None
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from glr.errors import ImageError
 
-SUPPORTED_TEXT = "JPEG, PNG, WebP, HEIC, AVIF, GIF, BMP or TIFF"
+SUPPORTED_TEXT = "JPEG, PNG, WebP, HEIC, AVIF, GIF, BMP, TIFF or ICO"
 # A web address given where a file or folder goes (a photo's or a dataset's page pasted): glr reads only what is on
 # this computer, and Path would turn "https://x" into "https:/x", a file not found.
 WEB_ADDRESS = r"(?i)(?:https?|ftp)://"
@@ -98,11 +98,27 @@ def refuse_known_non_images(data: bytes, name: str) -> None:
         if head.startswith(magic):
             raise ImageError(f"{name}: not an image, it looks like {what}; use {SUPPORTED_TEXT}")
     # A DNG is a TIFF whose first directory holds the tag DNGVersion (50706); Pillow would read its small preview or fail.
+    # A Nikon NEF, Sony ARW or Pentax PEF has no magic of its own either: a TIFF whose first directory names the
+    # camera's maker (Make, 271) and holds the sensor's data (photometric CFA, 32803; the maker's own compression,
+    # 34713 Nikon, 32767 Sony, 65535 Pentax) or points to it (SubIFDs, 330) behind a small preview. A camera's own
+    # TIFF (Nikons can save one) has neither, and decodes.
     order = {b"II*\x00": "little", b"MM\x00*": "big"}.get(data[:4])
     if order and (at := int.from_bytes(data[4:8], order)) + 2 <= len(data):
         entries = data[at + 2:at + 2 + 12 * int.from_bytes(data[at:at + 2], order)]
-        if any(int.from_bytes(entries[i:i + 2], order) == 50706 for i in range(0, len(entries) - 1, 12)):
+        tags = {int.from_bytes(entries[i:i + 2], order): entries[i + 2:i + 12] for i in range(0, len(entries) - 1, 12)}
+        if 50706 in tags:
             raise ImageError(f"{name}: an Adobe DNG raw photo, a format glr cannot read; export it as JPEG first "
+                             f"(glr reads {SUPPORTED_TEXT})")
+        values = {tag: int.from_bytes(entry[6:8] if entry[:2] == (3).to_bytes(2, order) else entry[6:10], order)
+                  for tag, entry in tags.items() if len(entry) == 10}  # SHORT or LONG values (an offset for the rest)
+        count = int.from_bytes(tags.get(271, b"")[2:6], order)
+        make = (tags[271][6:6 + count] if count <= 4 else data[values[271]:values[271] + min(count, 64)]) \
+            if 271 in values else b""
+        makers = {b"NIKON": "Nikon RAW (NEF)", b"SONY": "Sony RAW (ARW)", b"PENTAX": "Pentax RAW (PEF)",
+                  b"RICOH": "Pentax RAW (PEF)"}  # Ricoh makes Pentax's cameras, and writes its name in their PEFs
+        maker = next((raw for key, raw in makers.items() if make.upper().startswith(key)), None)
+        if maker and (330 in values or values.get(262) == 32803 or values.get(259) in (34713, 32767, 65535)):
+            raise ImageError(f"{name}: a {maker} photo, a format glr cannot read; export it as JPEG first "
                              f"(glr reads {SUPPORTED_TEXT})")
     for magic, what in _OTHER_IMAGE_FORMATS:
         if data.startswith(magic) and "RAW" in what:
