@@ -43,7 +43,9 @@ def decode_tag() -> str:
     from glr.data import images
 
     # "-srgb": embedded colour profiles are applied (glr.data.images), which changes those photos' pixels.
-    return (f"-draft{images.DRAFT_SLACK:g}" if images.DRAFT_SLACK != 1 else "") + f"-blank{images.BLANK_RANGE}-srgb"
+    # "-cicp": PNG gAMA+cHRM, cICP and AVIF nclx colours, and orientation only where Chromium turns a photo (not a
+    # WebP's EXIF, nor a PNG's eXIf after its pixels), change those photos' pixels again.
+    return (f"-draft{images.DRAFT_SLACK:g}" if images.DRAFT_SLACK != 1 else "") + f"-blank{images.BLANK_RANGE}-srgb-cicp"
 
 
 def _seeds(digests: Sequence[str], view: int | str) -> np.ndarray:
