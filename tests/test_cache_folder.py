@@ -103,10 +103,8 @@ def test_the_cache_command_lists_prunes_and_clears(cache, tmp_path, capsys):
 def test_features_cached_before_photos_were_coloured_and_turned_as_chromium_shows_them_are_stale(cache):
     # Session 29 changed the pixels of PNGs with gAMA+cHRM or cICP, AVIFs with nclx, and WebPs with an EXIF turn:
     # features cached under the rules before ("...-srgb") would give those photos the old pixels' vectors.
-    from glr.data import images
-
     root, _ = cache
-    before = root / "features" / "efficientnet_lite0-224-imagenet" / f"view0-blank{images.BLANK_RANGE}-srgb"
+    before = root / "features" / "efficientnet_lite0-224-imagenet" / f"view0{decode_tag().removesuffix('-cicp')}"
     before.mkdir(parents=True)
     stale = {str(p.path.relative_to(root)) for p in cache_folder.cache_parts() if p.stale}
     assert str(before.relative_to(root)) in stale
