@@ -27,6 +27,7 @@ from glr.training.status import ACTIVE_STATES
 from glr.errors import GlrError
 import app_common as common
 import app_runs
+import app_style
 
 common.setup()
 
@@ -281,7 +282,8 @@ with mistakes:
                                file_name=f"{run_id}-confusion.csv", mime="text/csv", icon=":material/download:",
                                key="results_confusion_csv", on_click="ignore")
             st.caption("Click a cell to see the validation photos behind it.")
-            event = st.plotly_chart(figure, key="results_confusion", on_select="rerun", selection_mode="points")
+            with app_style.heatmap_box("results_confusion_box", [labels["name"].iloc[i] for i in keep]):
+                event = st.plotly_chart(figure, key="results_confusion", on_select="rerun", selection_mode="points")
             cells = compare.selected_cells(selection_points(event))
             names = labels["name"].astype(str).tolist()
             # A selection outlives a switch to a run with fewer classes: keep only cells this run has.
