@@ -271,23 +271,6 @@ def examples(run_path: str, stamp: float) -> dict[int, list[str]]:
 # --------------------------------------------------------------------------- shared widgets
 
 
-def show_thumbnails(paths: list[str], captions: list[str] | None = None, size: int = 140) -> None:
-    """Thumbnails `size` wide in a row that wraps (st.columns stack on a phone: one photo a row); a note for an
-    unreadable image."""
-    if not paths:
-        st.caption("no images")
-        return
-    row = st.container(horizontal=True)
-    for i, path in enumerate(paths):
-        caption = captions[i] if captions else None
-        with row.container(width=size):
-            image = thumbnail(str(path), size)
-            if image is None:
-                st.caption(f"cannot show {md(Path(path).name)}")
-            else:
-                st.image(image, caption=md(caption) if caption else None, width=size)  # captions read Markdown
-
-
 def generate_demo() -> Path:
     """Generate the demo dataset with a progress bar (about a minute); returns its folder."""
     bar = st.progress(0.0, text="Drawing the demo dataset...")

@@ -532,3 +532,8 @@ def test_each_home_step_holds_its_caption_close_to_its_link_closer_than_the_next
         step, row = chain[-1], next(b for b in reversed(chain) if "direction: HORIZONTAL" in str(b.proto))
         assert [c.type for c in step.children.values()] == ["page_link", "caption"], link.proto.label
         assert gap(step) < gap(row), (link.proto.label, gap(step), gap(row))
+
+
+def alt_texts(at) -> list[str | None]:
+    """The alt text of every photo the page shows (None: the browser gets no alt attribute, read out as "image")."""
+    return [img.alt if img.HasField("alt") else None for image in at.image for img in image.proto.imgs]
