@@ -91,7 +91,7 @@ def top_k_list(top: list[tuple[int, str, float]]) -> None:
         p = min(max(float(probability), 0.0), 1.0)
         filled = round(p * BAR_CELLS)
         bar = ((f":red[{'█' * filled}]" if filled else "") +
-               (f":gray[{'█' * (BAR_CELLS - filled)}]" if filled < BAR_CELLS else ""))
+               (f":gray[{'░' * (BAR_CELLS - filled)}]" if filled < BAR_CELLS else ""))  # not only a colour apart
         lines.append(f"{rank}. {bar} {readout.percent(p, 1)} · {'**' + common.md(name) + '**' if rank == 1 else common.md(name)}")
     st.markdown("\n".join(lines))
 

@@ -817,3 +817,14 @@ def test_every_photo_on_the_page_says_what_it_shows_to_a_screen_reader(results, 
     assert alts and all(alts), alts
     for start in ("A validation photo of ", "Your photo mine.jpg", "Where the model looked for ", "A training photo of "):
         assert any(a.startswith(start) for a in alts), (start, alts)
+
+
+def test_a_top_k_bars_empty_part_differs_from_its_filled_part_by_more_than_colour(results):
+    # Filled and empty cells were the same block in red and in grey, luminance 1.18:1 apart as drawn (Chromium):
+    # one solid bar to a red-green colour-blind eye. Empty cells are a light shade now.
+    at = click(open_page(PREDICT), "predict_try_0")
+    lines = _top_k_lists(at)[0].splitlines()
+    for line in lines:
+        filled, empty = re.search(r"(?::red\[(█*)\])?(?::gray\[(░*)\])?", line.split(". ", 1)[1]).groups()
+        assert len(filled or "") + len(empty or "") == 10, line
+    assert not any(":gray[█" in line for line in lines), lines
