@@ -79,13 +79,22 @@ def dataset_stamp(path: str | None) -> float:
     return browse.dataset_stamp(path, memo=st.session_state.setdefault(STAMPS_KEY, {}))
 
 
-def setup() -> None:
+def page_title(page: str) -> str:
+    """The browser tab's title of `page` (one of the page files above): its navigation label first."""
+    label = next(label for file, label, _ in NAVIGATION if file == page)
+    return "glr: landmark recognition" if page == HOME else f"{label} · glr: landmark recognition"
+
+
+def setup(page: str = HOME) -> None:
     """The page config and the shared sidebar (navigation, dataset, results folder, a running training).
 
-    The first call of app.py and of every page in pages/, so whichever page a visitor opens first (a
-    bookmark, a tab restored) draws the same sidebar. It changes nothing but the session's starting dataset.
+    The first call of app.py and of every page in pages/ (`page`: its file, as NAVIGATION names it), so whichever
+    page a visitor opens first (a bookmark, a tab restored) draws the same sidebar. It changes nothing but the
+    session's starting dataset.
     """
-    st.set_page_config(page_title="glr: landmark recognition", page_icon=":classical_building:", layout="wide")
+    # Each page its own browser tab title, its name first: one title for all five left a screen reader (and a row of
+    # tabs) saying "glr: landmark recognition" whichever page was open.
+    st.set_page_config(page_title=page_title(page), page_icon=":classical_building:", layout="wide")
     app_style.apply()  # first: the rules reach the browser with the first elements
     import app_training_note  # here, not at the top: it reads this module's names
 

@@ -23,7 +23,7 @@ import app_common as common
 import app_photos
 import app_upload
 
-common.setup()
+common.setup(common.DATASET)
 
 BAR_CHART_CLASSES = 500  # up to this many classes, one bar per class; above, the long tail's aggregates
 

@@ -30,7 +30,7 @@ import app_runs
 import app_style
 from app_photos import photo_grid
 
-common.setup()
+common.setup(common.RESULTS)
 
 READ_ERRORS = (GlrError, OSError, ValueError, KeyError, IndexError)  # a damaged run file: say which, never a traceback
 PROJECTIONS = {"PCA": "pca", "t-SNE": "tsne"}

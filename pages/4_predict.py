@@ -30,7 +30,7 @@ import app_predict_kept
 import app_upload
 from app_photos import thumbnail_row
 
-common.setup()
+common.setup(common.PREDICT)
 
 MAX_SHOWN = 20  # photos shown in detail; all of them are in the table and the CSV
 REPEATS_SAID = 5  # photos named as dropped twice; the others in one line

@@ -537,3 +537,25 @@ def test_each_home_step_holds_its_caption_close_to_its_link_closer_than_the_next
 def alt_texts(at) -> list[str | None]:
     """The alt text of every photo the page shows (None: the browser gets no alt attribute, read out as "image")."""
     return [img.alt if img.HasField("alt") else None for image in at.image for img in image.proto.imgs]
+
+
+def test_each_page_has_its_own_browser_tab_title_its_name_first(empty_results, monkeypatch):
+    # Every page set the one title "glr: landmark recognition": a screen reader announced the same name for all five
+    # pages, and a row of browser tabs could not tell them apart.
+    import streamlit
+
+    from app_common import NAVIGATION
+
+    titles = {}
+    original = streamlit.set_page_config
+
+    def set_page_config(*args, **kwargs):
+        titles.setdefault(page, kwargs.get("page_title"))
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(streamlit, "set_page_config", set_page_config)
+    for page, label, _ in NAVIGATION:
+        assert_no_exception(open_page(page))
+    assert titles[HOME] == "glr: landmark recognition"
+    assert all(titles[page].startswith(f"{label} · ") for page, label, _ in NAVIGATION if page != HOME), titles
+    assert len(set(titles.values())) == len(NAVIGATION)
