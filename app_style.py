@@ -16,7 +16,10 @@ SIDEBAR_HIDDEN_WHEN_COLLAPSED = '[data-testid="stSidebar"][data-collapsed="true"
 # st.image given a list lays its photos out in one wrapping row (stImage, a flex box) 16 px apart in height and 0 px
 # across: on a phone two thumbnails touched, one photo's edge running into the next. One photo alone has no gap to fill.
 IMAGE_ROW_GAP = '[data-testid="stImage"] { column-gap: 0.5rem; }'
-RULES = "\n".join([SIDEBAR_HIDDEN_WHEN_COLLAPSED, IMAGE_ROW_GAP])
+# An upload box's line of accepted types is one line cut with "…": a phone (390 px) showed "JPG, JFIF, JPE, PNG, WEBP,
+# HEIC, …" and hid that BMP, GIF, TIFF, icons and zips are taken too. It wraps instead.
+UPLOAD_TYPES_WRAP = '[data-testid="stFileUploaderDropzoneInstructions"] span { white-space: normal; }'
+RULES = "\n".join([SIDEBAR_HIDDEN_WHEN_COLLAPSED, IMAGE_ROW_GAP, UPLOAD_TYPES_WRAP])
 
 
 def apply() -> None:

@@ -102,6 +102,8 @@ with st.sidebar:
     for name in ("Home", "Dataset", "Train"):
         st.button(name)
 st.image([np.full((120, 120, 3), 40 * i, dtype=np.uint8) for i in range(4)], width=120)
+st.file_uploader("Drop photos here", type=["jpg", "jfif", "jpe", "png", "webp", "heic", "heif", "avif", "bmp", "gif",
+                                          "tif", "ico", "zip"], accept_multiple_files=True)
 n = 30
 names = [f"{{'Basilica of Saint ' * (i % 3)}}Tower {{i}}" for i in range(n)]
 with app_style.heatmap_box("heatmap_box", names):
@@ -188,3 +190,15 @@ def test_a_list_of_thumbnails_has_a_gap_and_the_heatmap_scrolls_sideways_on_a_ph
     assert phone["page"] <= PHONE["width"] and phone["main"] <= PHONE["width"], phone  # the box scrolls, not the page
     assert phone["box"] < phone["chart"] and phone["cells"] >= 15 * 30, phone  # 15 px a column at least
     assert laptop["chart"] == laptop["box"] and laptop["main"] <= LAPTOP["width"], laptop  # stretched, no scrolling
+
+
+def test_an_upload_boxs_accepted_types_wrap_on_a_phone_rather_than_end_in_an_ellipsis(browser, style_app):
+    # At 390 px the line of accepted types ended "HEIC, …": BMP, GIF, TIFF, icons and zips were cut from view.
+    page = opened(browser, style_app, PHONE)
+    try:
+        line = page.locator('[data-testid="stFileUploaderDropzoneInstructions"] span', has_text="per file")
+        text, scroll, client, height = line.evaluate("e => [e.innerText, e.scrollWidth, e.clientWidth, e.clientHeight]")
+        assert text.endswith("ICO, ZIP") and scroll <= client, (text, scroll, client)
+        assert height > 20  # on more than one line
+    finally:
+        page.close()
