@@ -138,9 +138,11 @@ def test_pages_folder_holds_every_page_and_nothing_else():
     assert sorted(f"pages/{p.name}" for p in (APP.parent / "pages").glob("*.py")) == PAGES[1:]
     assert not (APP.parent / "app_pages").exists()
     assert "st.navigation" not in APP.read_text()
+    setups = {HOME: "common.setup()", DATASET: "common.setup(common.DATASET)", TRAIN: "common.setup(common.TRAIN)",
+              RESULTS: "common.setup(common.RESULTS)", PREDICT: "common.setup(common.PREDICT)"}  # its own tab title
     for page in PAGES:  # the shared set-up runs before the page draws anything
         lines = [line for line in (APP.parent / page).read_text().splitlines() if line.startswith(("common.", "st."))]
-        assert lines[0] == "common.setup()", page
+        assert lines[0] == setups[page], page
 
 
 @pytest.mark.parametrize("page", PAGES)
