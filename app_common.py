@@ -18,11 +18,12 @@ from glr import paths, thumbnails
 from glr.data import browse
 from glr.demo import dataset as demo
 from glr.data import datasets
-from glr.training import launch, run_table
+from glr.training import launch
 from glr.training.run import Run
 from glr.training.status import ACTIVE_STATES
 from glr.errors import GlrError
 from glr.paths import demo_dir
+import app_style
 import app_server  # noqa: F401  (its changes to Streamlit's server process, made once on import)
 
 # Page files, relative to app.py (st.switch_page and st.page_link take these). Streamlit takes
@@ -51,12 +52,6 @@ RUN_KEY = "glr_selected_run"  # the run the Train page follows
 POLL_SECONDS = 2.0  # how often a live training view re-reads the run folder
 WATCHED_KEY = "glr_watched_run"  # the training this session saw going, so its end is announced once
 ENDED_KEY = "glr_ended_run"  # the training that ended while this session watched it (the Train page offers next steps)
-ENDINGS = {  # how a toast announces the end of a training: (verb, icon)
-    "finished": ("finished", ":material/check_circle:"),
-    "stopped": ("stopped", ":material/stop_circle:"),
-    "failed": ("failed", ":material/error:"),
-    "damaged": ("cannot be read", ":material/error:"),
-}
 
 
 # --------------------------------------------------------------------------- set-up
@@ -84,13 +79,25 @@ def dataset_stamp(path: str | None) -> float:
     return browse.dataset_stamp(path, memo=st.session_state.setdefault(STAMPS_KEY, {}))
 
 
-def setup() -> None:
+def page_title(page: str) -> str:
+    """The browser tab's title of `page` (one of the page files above): its navigation label first."""
+    label = next(label for file, label, _ in NAVIGATION if file == page)
+    return "glr: landmark recognition" if page == HOME else f"{label} · glr: landmark recognition"
+
+
+def setup(page: str = HOME) -> None:
     """The page config and the shared sidebar (navigation, dataset, results folder, a running training).
 
-    The first call of app.py and of every page in pages/, so whichever page a visitor opens first (a
-    bookmark, a tab restored) draws the same sidebar. It changes nothing but the session's starting dataset.
+    The first call of app.py and of every page in pages/ (`page`: its file, as NAVIGATION names it), so whichever
+    page a visitor opens first (a bookmark, a tab restored) draws the same sidebar. It changes nothing but the
+    session's starting dataset.
     """
-    st.set_page_config(page_title="glr: landmark recognition", page_icon=":classical_building:", layout="wide")
+    # Each page its own browser tab title, its name first: one title for all five left a screen reader (and a row of
+    # tabs) saying "glr: landmark recognition" whichever page was open.
+    st.set_page_config(page_title=page_title(page), page_icon=":classical_building:", layout="wide")
+    app_style.apply()  # first: the rules reach the browser with the first elements
+    import app_training_note  # here, not at the top: it reads this module's names
+
     st.session_state[STAMPS_KEY] = {}  # a new rerun: dataset_stamp looks at the folders again, once
     with st.sidebar:
         for page, label, icon in NAVIGATION:
@@ -106,8 +113,8 @@ def setup() -> None:
         active = active_run(results)
         if active:
             st.session_state[WATCHED_KEY] = active.id
-            st.fragment(run_every=POLL_SECONDS)(_training_badge)(str(active.path))
-    announce_ended_training(results)
+            st.fragment(run_every=POLL_SECONDS)(app_training_note.badge)(str(active.path))
+    app_training_note.announce_ended_training(results)
 
 
 def active_run(results: Path) -> Run | None:
@@ -117,36 +124,6 @@ def active_run(results: Path) -> Run | None:
         return None
     run = Run.of(results, str(lock["run_id"]))
     return run if run.status()["state"] in ACTIVE_STATES else None
-
-
-def _training_badge(run_path: str) -> None:
-    """The sidebar's note of the training going on, re-read every POLL_SECONDS; reruns the page once it ends."""
-    run = Run(run_path)
-    status = run.status()
-    if status["state"] not in ACTIVE_STATES:
-        st.rerun()  # the whole page: setup() announces the end, and the page drops its live view
-    _, text = run_table.progress_of(status)
-    st.info(f"Training {md(run.label())}: {text}", icon=":material/hourglass_top:")
-    st.page_link(TRAIN, label="Follow it", icon=":material/model_training:")
-
-
-def announce_ended_training(results: Path) -> None:
-    """A toast, on whatever page is open, when the training this session watched has ended (once)."""
-    run_id = st.session_state.get(WATCHED_KEY)
-    if not run_id:
-        return
-    run = Run.of(results, run_id)
-    if not run.path.is_dir():  # deleted, or the results folder changed
-        st.session_state.pop(WATCHED_KEY, None)
-        return
-    status = run.status()
-    if status["state"] in ACTIVE_STATES:
-        return
-    st.session_state.pop(WATCHED_KEY, None)
-    st.session_state[ENDED_KEY] = run_id
-    verb, icon = ENDINGS.get(status["state"], (status["state"], ":material/info:"))
-    message = status.get("message") or ""
-    st.toast(f"Training {md(run.label())} {verb}" + (f": {md(message)}" if message else ""), icon=icon, duration="long")
 
 
 def open_run(page: str, run_id: str) -> None:
@@ -301,23 +278,6 @@ def examples(run_path: str, stamp: float) -> dict[int, list[str]]:
 
 
 # --------------------------------------------------------------------------- shared widgets
-
-
-def show_thumbnails(paths: list[str], captions: list[str] | None = None, size: int = 140) -> None:
-    """Thumbnails `size` wide in a row that wraps (st.columns stack on a phone: one photo a row); a note for an
-    unreadable image."""
-    if not paths:
-        st.caption("no images")
-        return
-    row = st.container(horizontal=True)
-    for i, path in enumerate(paths):
-        caption = captions[i] if captions else None
-        with row.container(width=size):
-            image = thumbnail(str(path), size)
-            if image is None:
-                st.caption(f"cannot show {md(Path(path).name)}")
-            else:
-                st.image(image, caption=md(caption) if caption else None, width=size)  # captions read Markdown
 
 
 def generate_demo() -> Path:

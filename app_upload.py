@@ -30,6 +30,7 @@ from glr.data import staging
 from glr.data import uploads
 from glr.errors import GlrError
 import app_common as common
+import app_photos
 
 CLASS_COUNT_KEY = "upload_class_count"  # how many "photos per class" boxes the form shows
 BUILT_KEY = "upload_built"  # the dataset just made: (path, counts, problems)
@@ -215,8 +216,8 @@ def earlier_photos(box: staging.Staging, slot: str, listed_names: set[str], wher
                                 format_func=lambda n: f"{shown[n]} ({n[:6]})" if shown[n] in twice else shown[n],
                                 placeholder="type a file name or pick from the list")
         if picked:
-            common.show_thumbnails([str(box.path / slot / n) for n in picked[:SHOWN_PICKED]], size=110,
-                                   captions=[shown[n] for n in picked[:SHOWN_PICKED]])
+            app_photos.show_thumbnails([str(box.path / slot / n) for n in picked[:SHOWN_PICKED]], size=110,
+                                       captions=[shown[n] for n in picked[:SHOWN_PICKED]])
         if st.button(f"Remove {datasets.plural(len(picked), 'photo')}" if picked else "Remove",
                      key=f"upload_remove_{slot}", disabled=not picked, icon=":material/delete:"):
             box.remove(slot, picked)

@@ -20,9 +20,10 @@ from glr.data import datasets
 from glr.evaluation import plots
 from glr.errors import GlrError
 import app_common as common
+import app_photos
 import app_upload
 
-common.setup()
+common.setup(common.DATASET)
 
 BAR_CHART_CLASSES = 500  # up to this many classes, one bar per class; above, the long tail's aggregates
 
@@ -160,8 +161,8 @@ if gallery.matches == 0:
 for _, row in gallery.classes.iterrows():
     st.markdown(f"**{common.md(row['name'])}** · landmark {row['landmark_id']} · {row['images']:,} images")
     credits = attribution.credits(row["examples"])
-    common.show_thumbnails(row["examples"],
-                           captions=[c or "" for c in credits] if any(credits) else None)
+    app_photos.show_thumbnails(row["examples"], captions=[c or "" for c in credits] if any(credits) else None,
+                               alts=f"A photo of {row['name']}")
 st.caption(f"{gallery.matches:,} classes match; page {gallery.page} of {gallery.pages}.")
 
 # --------------------------------------------------------------------------- image sizes

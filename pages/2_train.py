@@ -31,7 +31,7 @@ from glr.paths import demo_dir
 import app_common as common
 import app_runs
 
-common.setup()
+common.setup(common.TRAIN)
 
 DEFAULTS = TrainConfig()
 

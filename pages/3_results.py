@@ -27,8 +27,10 @@ from glr.training.status import ACTIVE_STATES
 from glr.errors import GlrError
 import app_common as common
 import app_runs
+import app_style
+from app_photos import photo_grid
 
-common.setup()
+common.setup(common.RESULTS)
 
 READ_ERRORS = (GlrError, OSError, ValueError, KeyError, IndexError)  # a damaged run file: say which, never a traceback
 PROJECTIONS = {"PCA": "pca", "t-SNE": "tsne"}
@@ -37,7 +39,6 @@ PROJECTION_HELP = ("PCA is instant and keeps the overall distances, so classes o
                    "a minute for a couple of thousand photos here.")
 EXPORT_LABELS = {"keras": "Keras (.keras)", "savedmodel": "TensorFlow SavedModel", "tflite": "TFLite / LiteRT",
                  "onnx": "ONNX"}
-GRID_PHOTO = 108  # px: six to a row beside the sidebar at 1280 px, three on a phone
 # A class name's column at most "medium": sized to a 120-character name, it pushed the scores out of view.
 NAME_COLUMN = st.column_config.TextColumn("name", width="medium")
 
@@ -56,22 +57,6 @@ def selection_points(event) -> list:
         return []
 
 
-def photo_grid(paths: list[str], captions: list[str], overlay=None) -> None:
-    """Photos in a row that wraps, each GRID_PHOTO wide with its caption under it: in columns, a phone stacked them
-    one to a row, each 150 px thumbnail blown up to the whole width (24 mistakes made the page 12,000 px tall)."""
-    row = st.container(horizontal=True)
-    for path, caption in zip(paths, captions):
-        with row.container(width=GRID_PHOTO):
-            image = common.thumbnail(str(path), 150)
-            if image is None:
-                st.caption(f"cannot show {common.md(Path(path).name)}")
-                continue
-            st.image(image, width="stretch")
-            if overlay is not None:
-                overlay(path)
-            st.caption(caption)
-
-
 @st.cache_data(max_entries=64, show_spinner="Finding where the model looked (the first time loads TensorFlow)...")
 def heatmap(run_path: str, stamp: float, path: str, landmark_id: int):
     """The Grad-CAM overlay of the guess `landmark_id` for one validation photo, once per photo, model and guess."""
@@ -87,7 +72,8 @@ def mistake_heatmaps(run: Run, wrong) -> "callable":
 
     def draw(path: str) -> None:
         try:
-            st.image(heatmap(str(run.path), stamp, str(path), int(guesses[str(path)])), width="stretch")
+            st.image(heatmap(str(run.path), stamp, str(path), int(guesses[str(path)])), width="stretch",
+                     alt="Where the model looked for its wrong guess: a heatmap over the photo, red counting most")
         except READ_ERRORS as exc:  # a moved photo or a model that cannot be explained: say so, keep the grid
             st.caption(f"no heatmap: {common.md(exc)}")
 
@@ -196,7 +182,8 @@ with overview:
             caption = report.collage_caption(predictions) if predictions is not None else None
         except READ_ERRORS:
             caption = None
-        st.image(str(collage), caption=caption or "Validation photos: green when right, red when wrong")
+        st.image(str(collage), caption=caption or "Validation photos: green when right, red when wrong",
+                 alt="A collage of validation photos, each framed green when the model was right, red when wrong")
     else:
         st.info("No report yet for this run (or no collage: it needs val_predictions.csv).")
     r = st.container(horizontal=True)  # buttons in columns were cut to "Rewrit…" in a narrow window
@@ -281,7 +268,8 @@ with mistakes:
                                file_name=f"{run_id}-confusion.csv", mime="text/csv", icon=":material/download:",
                                key="results_confusion_csv", on_click="ignore")
             st.caption("Click a cell to see the validation photos behind it.")
-            event = st.plotly_chart(figure, key="results_confusion", on_select="rerun", selection_mode="points")
+            with app_style.heatmap_box("results_confusion_box", [labels["name"].iloc[i] for i in keep]):
+                event = st.plotly_chart(figure, key="results_confusion", on_select="rerun", selection_mode="points")
             cells = compare.selected_cells(selection_points(event))
             names = labels["name"].astype(str).tolist()
             # A selection outlives a switch to a run with fewer classes: keep only cells this run has.
@@ -297,7 +285,9 @@ with mistakes:
                 elif photos.empty:
                     st.caption("no validation photo in this cell")
                 else:
-                    photo_grid(photos["path"].tolist(), [f"{readout.percent(c)} sure" for c in photos["confidence"]])
+                    photo_grid(photos["path"].tolist(), [f"{readout.percent(c)} sure" for c in photos["confidence"]],
+                               alts=f"A validation photo of {names[true_index]}" + (
+                                   "" if true_index == pred_index else f", called {names[pred_index]}"))
         if pairs is not None and pairs.empty:
             st.success("No confusions: every validation image was classified correctly.")
         elif pairs is not None:
@@ -322,6 +312,7 @@ with mistakes:
             photo_grid(wrong["path"].tolist(),
                        [f"{common.md(t)} → {common.md(p)} ({readout.percent(c)})"
                         for t, p, c in zip(wrong["true_name"], wrong["pred_name"], wrong["confidence"])],
+                       alts=[f"A validation photo of {t}, called {p}" for t, p in zip(wrong["true_name"], wrong["pred_name"])],
                        overlay=mistake_heatmaps(run, wrong) if explain and run.has_model() else None)
     elif (confusion is None or labels is None) and not run.predictions_path.is_file():  # a damaged one is named above
         st.info(common.md(run_table.no_metrics_note(status, run.predictions_path.name)))
@@ -399,4 +390,5 @@ with map_tab:
             rows = [int(c[0] if isinstance(c, list) else c) for c in chosen_points if c is not None][:18]
             if rows:
                 picked = points.iloc[rows]
-                photo_grid(picked["path"].tolist(), [common.md(n) for n in picked["name"].astype(str)])
+                photo_grid(picked["path"].tolist(), [common.md(n) for n in picked["name"].astype(str)],
+                           alts=[f"A photo of {n}" for n in picked["name"].astype(str)])

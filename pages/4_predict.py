@@ -28,8 +28,9 @@ import app_common as common
 import app_runs
 import app_predict_kept
 import app_upload
+from app_photos import thumbnail_row
 
-common.setup()
+common.setup(common.PREDICT)
 
 MAX_SHOWN = 20  # photos shown in detail; all of them are in the table and the CSV
 REPEATS_SAID = 5  # photos named as dropped twice; the others in one line
@@ -90,34 +91,9 @@ def top_k_list(top: list[tuple[int, str, float]]) -> None:
         p = min(max(float(probability), 0.0), 1.0)
         filled = round(p * BAR_CELLS)
         bar = ((f":red[{'█' * filled}]" if filled else "") +
-               (f":gray[{'█' * (BAR_CELLS - filled)}]" if filled < BAR_CELLS else ""))
+               (f":gray[{'░' * (BAR_CELLS - filled)}]" if filled < BAR_CELLS else ""))  # not only a colour apart
         lines.append(f"{rank}. {bar} {readout.percent(p, 1)} · {'**' + common.md(name) + '**' if rank == 1 else common.md(name)}")
     st.markdown("\n".join(lines))
-
-
-def thumbnail_row(paths: list[str], captions: list[str] | None = None) -> None:
-    """Training photos side by side, in ONE st.image element; an unreadable one gets a note instead.
-
-    One element, not a grid of columns with an image in each: every element is a message the
-    server queues, hands to its event loop and writes to the websocket, which was most of what
-    was left of the server's time per request (benchmarks/README.md).
-    """
-    shown = [(thumb, captions[i] if captions else None, path) for i, path in enumerate(paths)
-             for thumb in [common.thumbnail(str(path), thumbnails.SIZE)]]
-    good = [(thumb, caption) for thumb, caption, _ in shown if thumb is not None]
-    if good:
-        # Image captions read Markdown: a name or a photo's credit line is shown as written.
-        st.image([thumb for thumb, _ in good], caption=[common.md(c or "") for _, c in good] if captions else None,
-                 width=thumbnails.SIZE)
-    gone = [path for thumb, _, path in shown if thumb is None and not Path(path).exists()]
-    if gone:  # one line, not one per photo: they went together, with the dataset
-        st.caption(f"{plural(len(gone), 'training photo')} {'is' if len(gone) == 1 else 'are'} no longer there, e.g. "
-                   f"{common.md(gone[0])}: was the run's dataset moved or deleted since it was trained?")
-    for thumb, _, path in shown:
-        if thumb is None and path not in gone:
-            st.caption(f"cannot show {common.md(Path(path).name)}")
-    if not paths:
-        st.caption("no images")
 
 
 def try_samples(chosen: list[class_examples.SamplePhoto]) -> None:
@@ -179,7 +155,7 @@ def sample_section(run: Run) -> None:
         with row.container(width=thumbnails.SIZE, height="stretch", gap="xxsmall"):
             image = common.thumbnail(sample.path, thumbnails.SIZE)  # a data: URL, made once per process
             if image is not None:
-                st.image(image, width=thumbnails.SIZE)
+                st.image(image, width=thumbnails.SIZE, alt=f"A validation photo of {sample.name}")
             st.caption(common.md(sample.name))
             st.space("stretch")
             st.button("Try", key=f"predict_try_{i}", on_click=try_samples, args=([sample],),
@@ -332,13 +308,14 @@ def show_result(model, run_path: str, stamp: tuple, name: str, data: bytes, dige
         cols = st.columns([1, 1, 2, 2] if show_heatmaps else [1, 2, 2])
         preview = common.preview(digest, 320, name, data)
         if preview is not None:
-            cols[0].image(preview)
+            cols[0].image(preview, alt=f"Your photo {name}")
         landmark_id, best, probability = result.top[0]
         if show_heatmaps:
             with cols[1]:
                 try:
                     cam, cam_name, _ = heatmap(run_path, stamp, digest, int(landmark_id), data)
-                    st.image(cam, caption=f"Where it looked for {common.md(cam_name)} (Grad-CAM: red counts most)")
+                    st.image(cam, caption=f"Where it looked for {common.md(cam_name)} (Grad-CAM: red counts most)",
+                             alt=f"Where the model looked for {cam_name}: a heatmap over your photo, red counting most")
                 except GlrError as exc:
                     st.caption(f"No heatmap: {common.md(exc)}")
         with cols[-2]:
@@ -353,7 +330,7 @@ def show_result(model, run_path: str, stamp: tuple, name: str, data: bytes, dige
                 score = f"; known score {result.known_score:.2f}" if result.known_score is not None else ""
                 st.markdown(f"Best guess: **{common.md(best)}** ({readout.percent(probability)} by {model.method}{score}). "
                             "Training images of this landmark:")
-                thumbnail_row(examples.get(int(landmark_id), []))
+                thumbnail_row(examples.get(int(landmark_id), []), alts=f"A training photo of {best}")
         if show_matches and result.inliers:
             try:
                 drawn = best_match(run_path, stamp, digest, name, result, data)
@@ -362,13 +339,15 @@ def show_result(model, run_path: str, stamp: tuple, name: str, data: bytes, dige
                 st.caption(f"No matched points: {common.md(exc)}")
             if drawn is not None:
                 st.image(drawn[0], caption=f"{drawn[1]['inliers']} matched points with a training photo of "
-                                           f"{common.md(drawn[1]['name'])} (RANSAC inliers)")
+                                           f"{common.md(drawn[1]['name'])} (RANSAC inliers)",
+                         alt=f"Your photo beside a training photo of {drawn[1]['name']}, lines joining matched points")
         if show_similar and result.similar:
             st.markdown("Most similar training photos")
             paths = [s["path"] for s in result.similar]
             credits = attribution.credits(paths)  # author and licence, as the licences require
             thumbnail_row(paths, [f"{s['name']} · {readout.similarity(s['similarity'], 2)}" + (f" · {c}" if c else "")
-                                  for s, c in zip(result.similar, credits)])
+                                  for s, c in zip(result.similar, credits)],
+                          alts=[f"A training photo of {s['name']}" for s in result.similar])
 
 
 st.title("Predict")

@@ -597,3 +597,17 @@ def test_a_rerun_of_the_dataset_page_looks_at_the_dataset_folders_once(uploads_r
     at.run()
     assert_no_exception(at)
     assert looks.count(str(data)) == 1, looks
+
+
+def test_the_gallerys_photos_name_their_landmark_to_a_screen_reader(uploads_root, tmp_path):
+    # A screen reader read each gallery photo as "image": Streamlit sets no alt text unless asked.
+    from conftest import make_gldv2
+    from test_app_pages import alt_texts
+
+    data = make_gldv2(tmp_path / "gallery", {1: 2, 2: 2}, {1: "Big_Ben", 2: "Red_Fort"})
+    at = open_page(DATASET)
+    at.text_input(key="dataset_path").input(str(data)).run()
+    button(at, "Use this folder").click().run()
+    assert_no_exception(at)
+    alts = alt_texts(at)
+    assert sorted(set(alts)) == ["A photo of Big Ben", "A photo of Red Fort"], alts

@@ -138,9 +138,11 @@ def test_pages_folder_holds_every_page_and_nothing_else():
     assert sorted(f"pages/{p.name}" for p in (APP.parent / "pages").glob("*.py")) == PAGES[1:]
     assert not (APP.parent / "app_pages").exists()
     assert "st.navigation" not in APP.read_text()
+    setups = {HOME: "common.setup()", DATASET: "common.setup(common.DATASET)", TRAIN: "common.setup(common.TRAIN)",
+              RESULTS: "common.setup(common.RESULTS)", PREDICT: "common.setup(common.PREDICT)"}  # its own tab title
     for page in PAGES:  # the shared set-up runs before the page draws anything
         lines = [line for line in (APP.parent / page).read_text().splitlines() if line.startswith(("common.", "st."))]
-        assert lines[0] == "common.setup()", page
+        assert lines[0] == setups[page], page
 
 
 @pytest.mark.parametrize("page", PAGES)
@@ -532,3 +534,30 @@ def test_each_home_step_holds_its_caption_close_to_its_link_closer_than_the_next
         step, row = chain[-1], next(b for b in reversed(chain) if "direction: HORIZONTAL" in str(b.proto))
         assert [c.type for c in step.children.values()] == ["page_link", "caption"], link.proto.label
         assert gap(step) < gap(row), (link.proto.label, gap(step), gap(row))
+
+
+def alt_texts(at) -> list[str | None]:
+    """The alt text of every photo the page shows (None: the browser gets no alt attribute, read out as "image")."""
+    return [img.alt if img.HasField("alt") else None for image in at.image for img in image.proto.imgs]
+
+
+def test_each_page_has_its_own_browser_tab_title_its_name_first(empty_results, monkeypatch):
+    # Every page set the one title "glr: landmark recognition": a screen reader announced the same name for all five
+    # pages, and a row of browser tabs could not tell them apart.
+    import streamlit
+
+    from app_common import NAVIGATION
+
+    titles = {}
+    original = streamlit.set_page_config
+
+    def set_page_config(*args, **kwargs):
+        titles.setdefault(page, kwargs.get("page_title"))
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(streamlit, "set_page_config", set_page_config)
+    for page, label, _ in NAVIGATION:
+        assert_no_exception(open_page(page))
+    assert titles[HOME] == "glr: landmark recognition"
+    assert all(titles[page].startswith(f"{label} · ") for page, label, _ in NAVIGATION if page != HOME), titles
+    assert len(set(titles.values())) == len(NAVIGATION)

@@ -18,7 +18,7 @@ from conftest import write_image
 from glr.retrieval import run_index
 from glr.training import run_table
 from glr.training.run import RUNS_SUBDIR
-from test_app_pages import PREDICT, assert_no_exception, button, open_page, texts, top_k_results
+from test_app_pages import PREDICT, alt_texts, assert_no_exception, button, open_page, texts, top_k_results
 
 HEATMAP_CAPTION = "Where it looked for"
 
@@ -803,3 +803,28 @@ def test_a_known_score_just_below_the_threshold_never_reads_equal_to_it(results,
     warning = next(w.value for w in at.warning if "Not a known landmark" in w.value)
     score, threshold = re.search(r"known score ([\d.]+) is below the run's threshold ([\d.]+),", warning).groups()
     assert float(score) < float(threshold), warning
+
+
+def test_every_photo_on_the_page_says_what_it_shows_to_a_screen_reader(results, finished_run):
+    # Streamlit gives an image no alt text unless asked (a caption is not one): a screen reader read the samples, the
+    # upload, its heatmap and every training photo as "image".
+    at = open_page(PREDICT)
+    at.file_uploader(key="predict_files").set_value([("mine.jpg", _photo(finished_run, 0), "image/jpeg")]).run()
+    at.toggle(key="predict_show_similar").set_value(True)
+    at.toggle(key="predict_gradcam").set_value(True).run()
+    assert_no_exception(at)
+    alts = alt_texts(at)
+    assert alts and all(alts), alts
+    for start in ("A validation photo of ", "Your photo mine.jpg", "Where the model looked for ", "A training photo of "):
+        assert any(a.startswith(start) for a in alts), (start, alts)
+
+
+def test_a_top_k_bars_empty_part_differs_from_its_filled_part_by_more_than_colour(results):
+    # Filled and empty cells were the same block in red and in grey, luminance 1.18:1 apart as drawn (Chromium):
+    # one solid bar to a red-green colour-blind eye. Empty cells are a light shade now.
+    at = click(open_page(PREDICT), "predict_try_0")
+    lines = _top_k_lists(at)[0].splitlines()
+    for line in lines:
+        filled, empty = re.search(r"(?::red\[(█*)\])?(?::gray\[(░*)\])?", line.split(". ", 1)[1]).groups()
+        assert len(filled or "") + len(empty or "") == 10, line
+    assert not any(":gray[█" in line for line in lines), lines

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from glr.training.run import RUNS_SUBDIR
-from test_app_pages import RESULTS, assert_no_exception, button, open_page, raw_texts, texts
+from test_app_pages import RESULTS, alt_texts, assert_no_exception, button, open_page, raw_texts, texts
 
 RUN = "20260101-000000-a"
 CONFUSION_CSV = "Download the whole confusion matrix (CSV)"
@@ -530,3 +530,18 @@ def test_the_class_table_is_as_tall_as_its_rows(results, monkeypatch):
     assert_no_exception(at)
     rows, height = heights[0]
     assert height == 35 * (rows + 1) + 3 < 420, heights  # a header and the rows, 35 px each, and the borders
+
+
+def test_every_photo_on_the_results_page_says_what_it_shows_to_a_screen_reader(results):
+    # Streamlit gives an image no alt text unless asked (a caption is not one): a screen reader read the collage and
+    # every validation photo as "image".
+    at = open_page(RESULTS)
+    spec = json.loads(at.get("plotly_chart")[2].proto.spec)
+    at.session_state["results_confusion"] = {"selection": {"points": [{"customdata": spec["data"][1]["customdata"][0]}],
+                                                           "point_indices": [0], "box": [], "lasso": []}}
+    at.run()
+    assert_no_exception(at)
+    alts = alt_texts(at)
+    assert len(alts) >= 2 and all(alts), alts  # the collage and the cell's photos
+    assert any(a.startswith("A collage of validation photos") for a in alts)
+    assert any(re.fullmatch(r"A validation photo of (Red Fort|Blue Mosque|Golden Gate)(, called .+)?", a) for a in alts)

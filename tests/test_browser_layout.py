@@ -7,6 +7,8 @@ for these figures: seen in both) in a page of the phone's or the laptop's width.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -82,3 +84,121 @@ def test_the_confusion_heatmaps_rows_keep_their_height_on_a_phone_whatever_the_c
     assert len(rows) == len(names)
     gaps = [b[0] - a[0] for a, b in zip(rows, rows[1:])]
     assert min(gaps) >= 1.5 * rows[0][1], gaps  # a row and some air
+
+
+# --------------------------------------------------------------------------- app_style's rules in a real Streamlit page
+
+STYLE_APP = '''
+import sys
+sys.path.insert(0, {root!r})
+import numpy as np
+import streamlit as st
+import app_style
+from glr.evaluation import plots
+
+st.set_page_config(layout="wide")
+app_style.apply()
+with st.sidebar:
+    for name in ("Home", "Dataset", "Train"):
+        st.button(name)
+st.image([np.full((120, 120, 3), 40 * i, dtype=np.uint8) for i in range(4)], width=120)
+st.file_uploader("Drop photos here", type=["jpg", "jfif", "jpe", "png", "webp", "heic", "heif", "avif", "bmp", "gif",
+                                          "tif", "ico", "zip"], accept_multiple_files=True)
+n = 30
+names = [f"{{'Basilica of Saint ' * (i % 3)}}Tower {{i}}" for i in range(n)]
+with app_style.heatmap_box("heatmap_box", names):
+    st.plotly_chart(plots.confusion_figure(np.eye(n, dtype=int) * 4, names, clickable=True), key="heatmap")
+'''
+
+
+@pytest.fixture(scope="module")
+def style_app(tmp_path_factory):
+    """A Streamlit page of app_style's rules: a sidebar of buttons, a list of thumbnails, a 30-class heatmap."""
+    from test_browser import ROOT, free_port, stop_streamlit, wait_healthy  # helpers only: no test is imported
+
+    folder = tmp_path_factory.mktemp("style_app")
+    (folder / "style_app.py").write_text(STYLE_APP.format(root=str(ROOT)))
+    port, log = free_port(), folder / "streamlit.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "style_app.py", "--server.headless", "true",
+                                 "--server.address", "127.0.0.1", "--server.port", str(port),
+                                 "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
+                                cwd=folder, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        wait_healthy(f"http://127.0.0.1:{port}", proc, log, timeout=120)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        stop_streamlit(proc)
+
+
+def opened(browser, url: str, viewport: dict):
+    page = browser.new_page(viewport=viewport)
+    page.goto(url)
+    page.locator(".st-key-heatmap .nsewdrag").first.wait_for(timeout=60_000)
+    page.locator('[data-testid="stApp"][data-test-script-state="notRunning"]').wait_for(timeout=60_000)
+    return page
+
+
+def focused(page) -> dict:
+    return page.evaluate("""() => { const e = document.activeElement, r = e.getBoundingClientRect();
+        return {text: (e.innerText || e.getAttribute('aria-label') || '').trim(), left: r.left, right: r.right,
+                in_sidebar: !!e.closest('[data-testid="stSidebar"]')}; }""")
+
+
+def test_a_collapsed_sidebars_links_are_out_of_the_tab_order_and_back_in_once_it_opens(browser, style_app):
+    # On a phone the sidebar starts collapsed, slid 300 px out of view: Tab still went through its five navigation
+    # links (and a screen reader read them), focus invisible off the screen, before reaching the page.
+    page = opened(browser, style_app, PHONE)
+    try:
+        stops = []
+        for _ in range(6):
+            page.keyboard.press("Tab")
+            stops.append(focused(page))
+        assert not any(s["in_sidebar"] for s in stops), stops
+        assert any("keyboard_double_arrow_right" in s["text"] for s in stops)  # the button that opens it
+        page.locator('[data-testid="stExpandSidebarButton"]').click()
+        page.locator('[data-testid="stSidebar"][data-collapsed="false"]').wait_for()
+        page.locator('[data-testid="stSidebar"] button', has_text="Train").focus()
+        page.keyboard.press("Shift+Tab")
+        page.wait_for_function("() => document.activeElement.getBoundingClientRect().left >= 0")  # slid into view
+        stop = focused(page)
+        assert stop["in_sidebar"] and stop["text"] == "Dataset", stop
+    finally:
+        page.close()
+
+
+def test_a_list_of_thumbnails_has_a_gap_and_the_heatmap_scrolls_sideways_on_a_phone_only(browser, style_app):
+    # On a phone, st.image's list drew the Predict page's similar photos edge to edge (0 px apart); the 30-class
+    # heatmap had 181 px for its 30 columns (6 px each) beside its row labels.
+    widths = {}
+    for viewport in (PHONE, LAPTOP):
+        page = opened(browser, style_app, viewport)
+        try:
+            boxes = page.eval_on_selector_all('[data-testid="stImageContainer"]',
+                                              "els => els.map(e => e.getBoundingClientRect().toJSON())")
+            same_row = [(a, b) for a, b in zip(boxes, boxes[1:]) if a["top"] == b["top"]]
+            assert same_row and all(b["left"] - a["right"] >= 6 for a, b in same_row), boxes
+            widths[viewport["width"]] = page.evaluate("""() => ({
+                cells: document.querySelector('.st-key-heatmap .nsewdrag').getBoundingClientRect().width,
+                chart: document.querySelector('.st-key-heatmap').getBoundingClientRect().width,
+                box: document.querySelector('.st-key-heatmap_box').getBoundingClientRect().width,
+                page: document.documentElement.scrollWidth,
+                main: document.querySelector('[data-testid="stMain"]').scrollWidth})""")
+        finally:
+            page.close()
+    phone, laptop = widths[PHONE["width"]], widths[LAPTOP["width"]]
+    assert phone["page"] <= PHONE["width"] and phone["main"] <= PHONE["width"], phone  # the box scrolls, not the page
+    assert phone["box"] < phone["chart"] and phone["cells"] >= 15 * 30, phone  # 15 px a column at least
+    assert laptop["chart"] == laptop["box"] and laptop["main"] <= LAPTOP["width"], laptop  # stretched, no scrolling
+
+
+def test_an_upload_boxs_accepted_types_wrap_on_a_phone_rather_than_end_in_an_ellipsis(browser, style_app):
+    # At 390 px the line of accepted types ended "HEIC, …": BMP, GIF, TIFF, icons and zips were cut from view.
+    page = opened(browser, style_app, PHONE)
+    try:
+        line = page.locator('[data-testid="stFileUploaderDropzoneInstructions"] span', has_text="per file")
+        text, scroll, client, height = line.evaluate("e => [e.innerText, e.scrollWidth, e.clientWidth, e.clientHeight]")
+        assert text.endswith("ICO, ZIP") and scroll <= client, (text, scroll, client)
+        assert height > 20  # on more than one line
+    finally:
+        page.close()
