@@ -57,7 +57,7 @@ import sys
 import tempfile
 import warnings
 import zipfile
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 
 {cli_head}
