@@ -174,8 +174,8 @@ class Blank(ValueError):
 
 def photos_of(paths):
     """(the photos to predict, each once, as glr's predict takes them: each file as given, a pattern the shell left as
-    typed (Windows' cmd) expanded and sorted, each folder's image files, recursively, sorted; the
-    lines saying what was given but is no photo to predict)."""
+    typed (Windows' cmd) expanded and sorted, each folder's image files (one without an extension by its first bytes),
+    recursively, sorted, and each zip's photos; the lines saying what was given but is no photo to predict)."""
     photos, problems, folders = {}, [], set()
     for given in paths:
         if re.match(WEB_ADDRESS, given):  # as glr: a photo's address pasted, which Path would make "https:/..." of

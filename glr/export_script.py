@@ -33,8 +33,8 @@ Standalone: needs Python 3.9 or later, numpy, Pillow and {runtime}; not glr.
 The input is described in preprocessing.json beside this file. With verdict.json and the
 index beside it (an export of a run with an embedding index), each photo also gets the run's
 "not a known landmark" verdict and its nearest training photo, as glr's Predictor gives them.
-A folder stands for the photos in it and its sub-folders (by extension), and a zip for the photos
-inside it (read one at a time, nothing extracted), as with glr.
+A folder stands for the photos in it and its sub-folders (by extension, a file without one by its
+first bytes), and a zip for the photos inside it (read one at a time, nothing extracted), as with glr.
 --out FILE.csv also writes the predictions as a CSV for a spreadsheet (one row per photo and rank;
 a photo not predicted gets one row saying why); --out - writes the CSV to the standard output.
 """

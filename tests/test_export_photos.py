@@ -217,3 +217,18 @@ def test_a_zip_given_to_predict_py_in_a_python_of_its_own(tmp_path):
     assert listed == [f"{zipped.name}/trip/c.jpg", f"{zipped.name}/b.jpg",
                       f"{zipped.name}/trip/day 1/a.jpg"]
     assert "Traceback" not in done.stderr and f"{zipped.name}/empty.jpg: empty file (0 bytes)" in done.stderr
+
+
+def test_predict_py_holds_glrs_own_zip_and_extension_rules_without_their_glr_imports(script):
+    """glr's functions are pasted as they are, less their imports of glr's modules (predict.py defines those names)."""
+    import inspect
+
+    from glr.data import photo_files, uploads
+    from glr.export_photos import without_glr_imports
+
+    text = Path(script.__file__).read_text(encoding="utf-8")
+    assert "from glr" not in text and "import glr" not in text
+    for function in (uploads._taken, uploads._starts_as_photo, photo_files.starts_as_photo, photo_files.is_photo):
+        code = inspect.getsource(function)
+        assert without_glr_imports(code) in text
+        assert ("from glr" in code) == (without_glr_imports(code) != code)
