@@ -153,5 +153,6 @@ def read_csv(path: str | os.PathLike, dtype: dict | type | None = None, keep_emp
 
 
 def read_json(path: str | os.PathLike) -> Any:
-    """Read a JSON file (raises OSError / ValueError as json does)."""
-    return json.loads(Path(path).read_text(encoding="utf-8"))
+    """Read a JSON file (raises OSError / ValueError as json does). A byte-order mark first (Notepad saves one) is
+    passed over: json called such a run's labels.json damaged, where the exported predict.py reads it."""
+    return json.loads(Path(path).read_text(encoding="utf-8-sig"))

@@ -6,20 +6,49 @@ constants, the functions copied from glr with inspect.getsource (glr's decoding 
 its formats, its listing of skipped files), NOTE and ImageError.
 """
 
+import re
 
 
 def source() -> str:
-    """SOURCE with glr's rules for a zip's members copied in before it (glr.data.uploads: its limits, which names are
-    safe, and plural for its words), so predict.py reads a zip as glr predict does."""
+    """SOURCE with glr's own rules for a zip's members and a file without an extension copied in before it
+    (glr.data.uploads.zip_photos and what it calls, glr.data.photo_files.is_photo), so predict.py takes a zip and a
+    folder as glr predict does. Their imports of glr's modules are left out: what they import is in predict.py."""
     import inspect
+    import textwrap
 
-    from glr.data import layouts, uploads
-    from glr.submission import ZIP_IN_FOLDER
+    from glr.data import layouts, photo_files, uploads
+    from glr.submission import NO_EXTENSION, ZIP_IN_FOLDER
 
-    constants = (f"ZIP_MAX_FILES, ZIP_MAX_BYTES, MB = {uploads.ZIP_MAX_FILES!r}, {uploads.ZIP_MAX_BYTES!r}, {uploads.MB!r}\n"
+    constants = (f"ZIP_MAX_BYTES, MB = {uploads.ZIP_MAX_BYTES!r}, {uploads.MB!r}\n"
                  f"ZIP_SKIPPED_PREFIXES, IMAGE_TYPES = {uploads.ZIP_SKIPPED_PREFIXES!r}, {uploads.IMAGE_TYPES!r}\n"
-                 f"ZIP_IN_FOLDER = {ZIP_IN_FOLDER!r}\n\n\n")
-    return constants + "\n\n".join(map(inspect.getsource, (uploads.safe_member_name, layouts.plural))) + "\n\n" + SOURCE
+                 f"ZIP_IN_FOLDER, NO_EXTENSION = {ZIP_IN_FOLDER!r}, {NO_EXTENSION!r}\n\n\n")
+    # predict.py's photos are their names (str), so its ZipPhoto is a str that reads as glr's does (its read, copied).
+    zip_photo = (ZIP_PHOTO + textwrap.indent(textwrap.dedent(inspect.getsource(uploads.ZipPhoto.read)), "    ")
+                 + "\n\n")
+    functions = (uploads.safe_member_name, layouts.plural, uploads.zip_photos, uploads._opened, uploads._taken,
+                 uploads._last_disk, uploads.member_text, uploads._starts_as_photo, photo_files.starts_as_photo,
+                 photo_files.is_photo)
+    return constants + zip_photo + "\n\n".join(without_glr_imports(inspect.getsource(f)) for f in functions) \
+        + "\n\n" + SOURCE
+
+
+def without_glr_imports(code: str) -> str:
+    """A function's source without its imports of glr's modules (inside it, kept there to keep glr's imports light):
+    pasted into predict.py, which defines what they import, and needs no glr."""
+    return re.sub(r"\n[ \t]+from glr\.[\w.]+ import [\w, ]+(?:  #[^\n]*)?\n(?:[ \t]*\n)?", "\n", code)
+
+
+ZIP_PHOTO = '''class ZipPhoto(str):
+    """A photo inside a zip, named as glr predict names it ("album.zip/trip/a.jpg"); its bytes inflated only when it
+    is predicted (glr.data.uploads.ZipPhoto: its read, copied below)."""
+
+    def __new__(cls, archive, info, name):
+        photo = super().__new__(cls, name)
+        photo._archive, photo._info, photo.name = archive, info, name
+        photo.zip_name = archive.filename  # the file given, which --out must not name
+        return photo
+
+'''
 
 
 SOURCE = r'''def photo_bytes(path):
@@ -125,88 +154,18 @@ def gone_link(link):
         "which is not there (moved, deleted, or on a drive not mounted?)")
 
 
-class ZipPhoto(str):
-    """A photo inside a zip, named as glr predict names it ("album.zip/trip/a.jpg"); its bytes read only when predicted."""
-
-    def __new__(cls, zip_name, member, archive, info):
-        photo = super().__new__(cls, f"{zip_name}/{member}")
-        photo.zip_name, photo.member, photo.archive, photo.info = zip_name, member, archive, info
-        return photo
-
-    def read(self):
-        """The photo's bytes; ImageError in glr's words when the zip is damaged there (a bad CRC, a cut download)."""
-        try:
-            return self.archive.read(self.info)
-        except Exception as exc:  # noqa: BLE001 - each decompressor (zlib, bz2, lzma) has its own error type
-            raise ImageError(f"{self.zip_name}: {self.member} cannot be read, the zip is damaged "
-                             f"({exc.__class__.__name__}: {exc})") from None
-
-
-def zip_photos(path):
-    """(the photos inside the zip at `path`, as ZipPhoto, none of them read yet; the lines that count as not predicted).
-    Taken by glr's rules and in its words (glr.data.uploads.read_zip_images, glr predict): name order, nested folders
-    kept in the name, __MACOSX and an OS's files passed over, unsafe names (../x.jpg), other files, zips inside and
-    encrypted photos skipped and named (on stderr), at most ZIP_MAX_FILES photos and ZIP_MAX_BYTES of them. Nothing is
-    extracted, so no name can place a file anywhere."""
+def zip_listing(path):
+    """(the photos inside the zip at `path`, as ZipPhoto, none of them read yet; the line that counts as not predicted
+    when it gives none), as glr predict takes a zip: glr.data.uploads.zip_photos (copied above), its problems on stderr
+    and the last, when no photo is inside, saying why. Nothing is extracted, so no name can place a file anywhere."""
     try:
-        archive = zipfile.ZipFile(path)
-    except OSError as exc:
-        if exc.filename is not None:  # as glr predict: a zip that cannot be opened, in its system's words
-            return [], [f"{path}: cannot be read ({exc.strerror or exc})"]
-        return [], [f"{path}: not a valid zip archive"]
-    except Exception:  # noqa: BLE001 - a damaged directory fails in many ways (BadZipFile, struct, EOF...)
-        return [], [f"{path}: not a valid zip archive"]
-    photos, problems, unsafe, others, zips, encrypted, too_many, too_big, total = [], [], [], [], [], [], 0, 0, 0
-    for info in sorted(archive.infolist(), key=lambda i: i.filename):
-        if info.is_dir() or info.filename.startswith(ZIP_SKIPPED_PREFIXES):
-            continue
-        member = safe_member_name(info.filename)
-        if member is None:
-            unsafe.append(info.filename)
-            continue
-        if is_system_file(Path(member)) or any(map(is_system_folder, member.split("/")[:-1])):
-            continue
-        if os.path.splitext(member)[1].lower().lstrip(".") not in IMAGE_TYPES:
-            (zips if member.lower().endswith(".zip") else others).append(member)
-            continue
-        if info.flag_bits & 0x1:
-            encrypted.append(member)
-            continue
-        if len(photos) >= ZIP_MAX_FILES:
-            too_many += 1
-            continue
-        if total + info.file_size > ZIP_MAX_BYTES:  # the declared size bounds what zipfile inflates: no bomb read
-            too_big += 1
-            continue
-        total += info.file_size
-        photos.append(ZipPhoto(path, member, archive, info))
-    if unsafe:
-        problems.append(f"{path}: {plural(len(unsafe), 'file')} with unsafe paths skipped (e.g. {unsafe[0]!r}); "
-                        "nothing is extracted, so they could not escape")
-    if others:
-        problems.append(f"{path}: {plural(len(others), 'file')} that {'is not an image' if len(others) == 1 else 'are not images'} "
-                        f"skipped (e.g. {others[0]!r})")
-    if zips:
-        problems.append(f"{path}: {plural(len(zips), 'zip')} inside it not opened (e.g. {zips[0]!r}); "
-                        "drop the photos in it, or that zip itself")
-    if encrypted:
-        problems.append(f"{path}: {plural(len(encrypted), 'encrypted file')} skipped (e.g. {encrypted[0]!r})")
-    if too_many:
-        problems.append(f"{path}: only the first {ZIP_MAX_FILES} images are used; {too_many} more skipped")
-    if too_big:
-        problems.append(f"{path}: {plural(too_big, 'image')} skipped past {ZIP_MAX_BYTES // MB} MB uncompressed")
-    if not photos and len(problems) == bool(others):
-        problems.append(f"{path}: holds no images ({', '.join(IMAGE_TYPES)})")
-    if not photos:  # as glr predict: the last line says why none is predicted, and counts as one not predicted
-        archive.close()
-        for problem in problems[:-1]:
-            print(f"  {problem}", file=sys.stderr)
-        return [], problems[-1:]
-    for problem in problems:
+        photos, problems = zip_photos(path, path)
+    except OSError as exc:  # as glr predict: a zip that cannot be opened, in its system's words
+        return [], [f"{path}: cannot be read ({exc.strerror or exc})"]
+    last = [] if photos else problems[-1:]
+    for problem in problems[:len(problems) - len(last)]:
         print(f"  {problem}", file=sys.stderr)
-    if too_many or too_big:
-        print(f"  {path}: to predict every photo in it, unzip it and give its folder", file=sys.stderr)
-    return photos, []
+    return photos, last
 
 
 class Blank(ValueError):
@@ -215,8 +174,8 @@ class Blank(ValueError):
 
 def photos_of(paths):
     """(the photos to predict, each once, as glr's predict takes them: each file as given, a pattern the shell left as
-    typed (Windows' cmd) expanded and sorted, each folder's image files, recursively, sorted; the
-    lines saying what was given but is no photo to predict)."""
+    typed (Windows' cmd) expanded and sorted, each folder's image files (one without an extension by its first bytes),
+    recursively, sorted, and each zip's photos; the lines saying what was given but is no photo to predict)."""
     photos, problems, folders = {}, [], set()
     for given in paths:
         if re.match(WEB_ADDRESS, given):  # as glr: a photo's address pasted, which Path would make "https:/..." of
@@ -240,7 +199,7 @@ def photos_of(paths):
                     print(f"note: {path} was given twice: predicted once", file=sys.stderr)
                     continue
                 folders.add(os.path.abspath(path))
-                inside, said = zip_photos(str(path))
+                inside, said = zip_listing(str(path))
                 problems += said
                 photos.update((os.path.abspath(photo), photo) for photo in inside)
                 continue
@@ -283,8 +242,10 @@ def photos_of(paths):
                         skipped.append((f, why))
                 elif f.suffix.lower() in IMAGE_EXTENSIONS:
                     files.append(f)
+                elif not f.suffix and is_photo(str(f)):  # as glr.submission.scan_folder: `IMG_1` read by its bytes
+                    files.append(f)
                 elif not f.suffix:
-                    skipped.append((f, "no file extension, so its type is unknown: add one (.jpg, .png, ...)"))
+                    skipped.append((f, NO_EXTENSION))
                 elif f.suffix.lower() == ".zip":  # as glr.submission.scan_folder: opened only when given on its own
                     skipped.append((f, ZIP_IN_FOLDER))
                 else:

@@ -33,8 +33,8 @@ Standalone: needs Python 3.9 or later, numpy, Pillow and {runtime}; not glr.
 The input is described in preprocessing.json beside this file. With verdict.json and the
 index beside it (an export of a run with an embedding index), each photo also gets the run's
 "not a known landmark" verdict and its nearest training photo, as glr's Predictor gives them.
-A folder stands for the photos in it and its sub-folders (by extension), and a zip for the photos
-inside it (read one at a time, nothing extracted), as with glr.
+A folder stands for the photos in it and its sub-folders (by extension, a file without one by its
+first bytes), and a zip for the photos inside it (read one at a time, nothing extracted), as with glr.
 --out FILE.csv also writes the predictions as a CSV for a spreadsheet (one row per photo and rank;
 a photo not predicted gets one row saying why); --out - writes the CSV to the standard output.
 """
@@ -57,7 +57,7 @@ import sys
 import tempfile
 import warnings
 import zipfile
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 
 {cli_head}
@@ -327,7 +327,7 @@ def example_script(fmt: str, runtime: str) -> str:
                            sniff_rule="\n\n".join(inspect.getsource(f) for f in (
                                sniff.refuse_known_non_images, sniff._text_start, sniff.looks_like, decode_words._png_chunks)),
                            png_chunks_message=PNG_CHUNKS_MESSAGE.format(decode_words.MAX_PNG_CHUNKS),
-                           same_photo=SAME_PHOTO, training_photo_note=_similarity_as_text(TRAINING_PHOTO_NOTE), none=readout.NONE,
+                           same_photo=SAME_PHOTO, training_photo_note=TRAINING_PHOTO_NOTE, none=readout.NONE,
                            allowed_formats=images.ALLOWED_FORMATS, orientation_tag=orientation.ORIENTATION,
                            profile_modes=pixel_modes._PROFILE_MODES, system_files=_literal(layouts.SYSTEM_FILES),
                            skipped_listed=SKIPPED_LISTED,
@@ -362,13 +362,6 @@ PNG_CHUNKS_MESSAGE = "a PNG of over {:,} chunks before its picture (photos have 
 def _literal(value) -> str:
     """A constant as Python source; a set sorted, as its own repr follows string hashing (the script would differ each run)."""
     return "{" + ", ".join(map(repr, sorted(value))) + "}" if isinstance(value, (set, frozenset)) else repr(value)
-
-
-def _similarity_as_text(note: str) -> str:
-    """glr's note with its similarity given as text (readout.similarity's, never rounded onto 1), not formatted :.3f."""
-    if "{similarity:.3f}" not in note:
-        raise ValueError(f"glr.predict's training photo note no longer formats {{similarity:.3f}}: {note!r}")
-    return note.replace("{similarity:.3f}", "{similarity}")
 
 
 def _classes(classes: tuple) -> str:

@@ -64,13 +64,16 @@ class Prediction:
 
 
 # The note's words, shared with the exported predict.py (glr.export_script), which names the photo by its id.
-TRAINING_PHOTO_NOTE = ("this is one of the model's training photos, or a copy of one ({photo}; similarity {similarity:.3f}): "
+# Its similarity is text, by glr.evaluation.readout's rule: ":.3f" said "similarity 1.000" of a photo at 0.9996.
+TRAINING_PHOTO_NOTE = ("this is one of the model's training photos, or a copy of one ({photo}; similarity {similarity}): "
                        "the model learned its answer from it, so the answer says little about photos it has not seen")
 
 
 def training_photo_note(photo: dict) -> str:
     """What a reader should know when a photo is one of the model's training photos (`Prediction.training_photo`)."""
-    return TRAINING_PHOTO_NOTE.format(photo=f"{photo['path']}, {photo['name']}", similarity=photo["similarity"])
+    from glr.evaluation.readout import similarity  # not at the top: readout reads glr.training.run, as this module does
+
+    return TRAINING_PHOTO_NOTE.format(photo=f"{photo['path']}, {photo['name']}", similarity=similarity(photo["similarity"]))
 
 
 def eval_view(source, input_size: int) -> np.ndarray:

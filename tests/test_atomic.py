@@ -63,3 +63,9 @@ def test_read_csv_with_dtype_str_reads_every_column_as_text_and_keep_empty_keeps
     kept = read_csv(tmp_path / "t.csv", dtype=str, keep_empty=True)
     assert kept["detail"].tolist() == ["", "NA"]  # ... unless it is kept as ""
     assert read_csv(tmp_path / "t.csv", dtype={"detail": str}, keep_empty=True)["n"].isna().tolist() == [True, False]
+
+
+def test_read_json_passes_over_a_byte_order_mark(tmp_path):
+    # A labels.json or config.json edited in Notepad starts with a BOM: glr called the run damaged, predict.py read it.
+    (tmp_path / "labels.json").write_bytes(b"\xef\xbb\xbf" + '[{"landmark_id": 7, "name": "Tour é"}]'.encode())
+    assert read_json(tmp_path / "labels.json") == [{"landmark_id": 7, "name": "Tour é"}]

@@ -156,6 +156,7 @@ def test_predict_py_says_when_a_photo_is_one_of_the_models_training_photos_as_gl
                                                                                           tmp_path):
     """glr predict notes a photo whose nearest training photo is itself (similarity 0.999+); predict.py gave its
     verdict and top-5 with no such note."""
+    from glr.evaluation.readout import similarity
     from glr.predict import TRAINING_PHOTO_NOTE
 
     train = predictor.recognizer.index.items.iloc[0]
@@ -163,7 +164,7 @@ def test_predict_py_says_when_a_photo_is_one_of_the_models_training_photos_as_gl
     assert known.training_photo["id"] == train["id"] and other.training_photo is None
     lines = run_script(exported("onnx"), Path(train["path"]), photo, cwd=tmp_path)
     note = TRAINING_PHOTO_NOTE.format(photo=f"training photo {train['id']}, {known.training_photo['name']}",
-                                      similarity=known.training_photo["similarity"])
+                                      similarity=similarity(known.training_photo["similarity"]))
     assert lines[0].startswith(f"{train['path']}  {verdict_line(known)}") and lines[1] == f"  note: {note}"
     assert [line for line in lines if "note:" in line] == [lines[1]]  # the other photo is none of them
 

@@ -89,8 +89,7 @@ def test_predict_py_never_rounds_a_similarity_onto_1_nor_a_score_onto_its_thresh
     assert (score, threshold, readout.similarity(near)) == ("0.99960", "0.99961", "0.9996")
     assert lines[0] == f"{tmp_path / 'a.jpg'}  NOT A KNOWN LANDMARK (known score {score} < {threshold}); nearest " \
         "training photo abc (landmark 7, similarity 0.9996)"
-    note = TRAINING_PHOTO_NOTE.replace("{similarity:.3f}", "{similarity}").format(
-        photo="training photo abc, Tower", similarity="0.9996")
+    note = TRAINING_PHOTO_NOTE.format(photo="training photo abc, Tower", similarity="0.9996")
     assert lines[1] == f"  note: {note}"
     assert lines[2:] == ["  1. Tower (landmark 7): 0.600", "  2. Pont (landmark 8): 0.400"]
     script.load_model = lambda: (lambda x: (np.array([[0.9996, 0.0004]], np.float32), embedding))

@@ -441,3 +441,12 @@ def test_tf_forward_refuses_a_model_of_another_backbone_as_the_predictor_does(fi
     with pytest.raises(GlrError, match=r"the model is a mobilenet_v3_small classifier but config\.json says "
                                        r"efficientnet_lite0: the two files come from different runs"):
         tf_forward(run, run.settings().spec, 32, "single")
+
+
+def test_the_training_photo_note_never_rounds_its_similarity_onto_1():
+    # ":.3f" said "similarity 1.000" of a photo at 0.9996, where the listing beside it and predict.py say 0.9996.
+    from glr.predict import training_photo_note
+
+    note = training_photo_note({"path": "train/a.jpg", "name": "Tower", "similarity": 0.9996})
+    assert "(train/a.jpg, Tower; similarity 0.9996): the model learned" in note
+    assert "similarity 1.000)" in training_photo_note({"path": "a.jpg", "name": "T", "similarity": 1.0002})  # float32

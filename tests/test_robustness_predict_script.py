@@ -379,13 +379,15 @@ def test_predict_py_reads_an_ico_at_its_largest_size_as_glr_does(script, tmp_pat
 
 def test_predict_py_lists_a_folders_other_files_and_broken_links_as_glr_does(script, tmp_path, capsys):
     """predict.py passed over the files that are no photos in silence, and a broken link unless its name was a photo's;
-    glr lists each as skipped, saying why (the first 20, the rest counted by extension)."""
+    glr lists each as skipped, saying why (the first 20, the rest counted by extension). A photo without an extension
+    (`IMG_7` from a card) is read by its first bytes, as glr reads it; predict.py skipped every file without one."""
     from glr.predict_command import _say_skipped
     from glr.submission import scan_folder
 
     photos = tmp_path / "photos"
     (photos / "sub").mkdir(parents=True)
     _photo().save(photos / "a.jpg")
+    _photo().save(photos / "sub" / "IMG_7", "JPEG")
     for name in ["notes.txt", "README", "sub/clip.mov", "Thumbs.db", "~$list.docx", ".hidden.txt"] + [
             f"sub/{i:02}.json" for i in range(20)]:
         (photos / name).write_bytes(b"x")
@@ -395,7 +397,7 @@ def test_predict_py_lists_a_folders_other_files_and_broken_links_as_glr_does(scr
     out, err = capsys.readouterr()
     found, skipped = scan_folder(photos)
     _say_skipped(skipped)
-    assert predicted(out) == found == [str(photos / "a.jpg")]
+    assert predicted(out) == found == [str(photos / "a.jpg"), str(photos / "sub" / "IMG_7")]
     assert err.splitlines() == capsys.readouterr().err.splitlines() and len(err.splitlines()) == 21
 
 

@@ -262,15 +262,21 @@ def _misplaced_paths(root: Path, ids: pd.Series) -> pd.Series:
 def is_photo(path: str) -> bool:
     """Whether a file of no image extension (`IMG_1`, as some cameras' cards and scripts leave them) starts as a photo
     glr decodes. Only a few are asked (ids still missing), and a weak magic is not enough: a text file may start
-    `BM`, so a BMP's header must give the file's own size."""
-    from glr.data.sniff import looks_like
-
+    `BM`, so a BMP's header must give the file's own size. (The exported predict.py copies it.)"""
     try:
         with open(path, "rb") as f:
             head = f.read(64)
         size = os.path.getsize(path)
     except OSError:
         return False
+    return starts_as_photo(head, size)
+
+
+def starts_as_photo(head: bytes, size: int) -> bool:
+    """Whether a file of `size` bytes whose first bytes are `head` (64 are enough) starts as a photo glr decodes: its
+    magic bytes, and a BMP's header giving the file's own size. One rule for a file (is_photo) and a zip's member."""
+    from glr.data.sniff import looks_like
+
     kind = looks_like(head)
     return kind is not None and (kind != "BMP" or int.from_bytes(head[2:6], "little") == size)
 

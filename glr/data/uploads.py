@@ -208,8 +208,8 @@ def member_text(info: zipfile.ZipInfo) -> str:
 def _starts_as_photo(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bool:
     """Whether a member without an extension (`IMG_1`) starts as a photo glr decodes, by the rule training reads such a
     file by (glr.data.photo_files.is_photo): its magic bytes, and a BMP's header giving the file's own size. Only its
-    first bytes are inflated; an encrypted or damaged member is no photo here."""
-    from glr.data.sniff import looks_like
+    first bytes are inflated; an encrypted or damaged member is no photo here. (The exported predict.py copies it.)"""
+    from glr.data.photo_files import starts_as_photo
 
     if info.flag_bits & 0x1:
         return False
@@ -218,8 +218,7 @@ def _starts_as_photo(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bool:
             head = member.read(64)
     except Exception:  # noqa: BLE001 - a damaged member: left out as the other files are
         return False
-    kind = looks_like(head)
-    return kind is not None and (kind != "BMP" or int.from_bytes(head[2:6], "little") == info.file_size)
+    return starts_as_photo(head, info.file_size)
 
 
 def expand_uploads(files: Iterable[tuple[str, bytes]],
