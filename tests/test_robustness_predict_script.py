@@ -500,6 +500,10 @@ def _decoded_as_chromium_cases() -> dict:
         "avif-nclx-display-p3": lambda: _patches_avif(12, 13),
         "avif-nclx-bt2020": lambda: _patches_avif(9, 13),
         "avif-nclx-linear": lambda: _patches_avif(1, 8),
+        "avif-nclx-p3-bt709-transfer": lambda: _patches_avif(12, 1),
+        "avif-nclx-gamma-2.2": lambda: _patches_avif(1, 4),
+        "avif-srgb-profile-before-nclx-p3": _avif_with_a_profile_and_nclx_p3,
+        "png-cicp-pq": lambda: _patches_png(_png_chunk(b"cICP", bytes([9, 16, 0, 1]))),
         "tga-past-pillows-open-limit": lambda: _tga(30000, 30000),
         "tga-65535-square": lambda: _tga(65535, 65535),
         "jpeg-progressive-cut-half-way": lambda: half(progressive=True),
@@ -507,6 +511,21 @@ def _decoded_as_chromium_cases() -> dict:
         "nikon-own-tiff": lambda: _camera_tiff(">", b"NIKON CORPORATION"),  # no sensor data: a photo, decoded
         "tiff-subifds-no-maker": lambda: _camera_tiff("<", b"", sub_ifds=True),
     }
+
+
+def _avif_with_a_profile_and_nclx_p3() -> bytes:
+    """An AVIF of orange (200,100,50) and blue with an sRGB ICC profile and an nclx box saying Display P3: its profile
+    counts (glr.data.images.with_colour_code), where a PNG's cICP comes before its iCCP."""
+    from PIL import ImageCms
+
+    buffer = io.BytesIO()
+    img = Image.new("RGB", (80, 10), (200, 100, 50))
+    img.paste((50, 150, 220), (40, 0, 80, 10))
+    img.save(buffer, "AVIF", quality=100, subsampling="4:4:4",
+             icc_profile=ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes())
+    data = buffer.getvalue()
+    at = data.index(b"colrnclx") + 8
+    return data[:at] + bytes([0, 12, 0, 13]) + data[at + 4:]
 
 
 def _tiff_with_ifd_at(offset: int) -> bytes:
