@@ -567,15 +567,16 @@ def test_predict_py_in_a_python_of_its_own_shows_each_photo_as_chromium_does_as_
     from glr.errors import ImageError
     from glr.predict import eval_view
 
-    cases = _decoded_as_chromium_cases()
+    cases, photos = _decoded_as_chromium_cases(), tmp_path / "photos"
+    photos.mkdir()
     for case, make in cases.items():
-        (tmp_path / f"{case}.jpg").write_bytes(make())
+        (photos / f"{case}.jpg").write_bytes(make())
     code = ("import importlib.util, json, sys, numpy\n"
             "spec = importlib.util.spec_from_file_location('p', 'predict.py'); m = importlib.util.module_from_spec(spec)\n"
             "spec.loader.exec_module(m)\n"
             "said, views = {}, {}\n"
             "for case in sys.argv[1:]:\n"
-            f"    path = {str(tmp_path)!r} + '/' + case + '.jpg'\n"
+            f"    path = {str(photos)!r} + '/' + case + '.jpg'\n"
             "    try:\n"
             "        views[case] = m.eval_view(path)[0]\n"
             "    except m.ImageError as exc:\n"
@@ -588,13 +589,22 @@ def test_predict_py_in_a_python_of_its_own_shows_each_photo_as_chromium_does_as_
     said, views = json.loads(done.stdout), np.load(tmp_path / "views.npz")
     for case in cases:
         try:
-            ours = eval_view(tmp_path / f"{case}.jpg", 32)
+            ours = eval_view(photos / f"{case}.jpg", 32)
         except ImageError as exc:
             assert said.get(case) == str(exc), case
         else:
             assert case in views and np.abs(views[case] - ours).max() <= 1, case
     refused = {case for case in cases if case.startswith(("camera-", "tga-", "jpeg-"))}  # named, or cut: by both
     assert set(said) == refused and set(views) == set(cases) - refused
+    # The whole script with a real ONNX model on the folder: each photo predicted or said, no traceback.
+    from test_robustness_export import _tiny_onnx_export
+
+    export = _tiny_onnx_export(tmp_path / "onnx")
+    done = subprocess.run([sys.executable, "-I", str(export), "."], capture_output=True, text=True, timeout=120,
+                          cwd=photos)
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr[-2000:]  # some not predicted
+    assert sorted(done.stderr.splitlines()) == sorted(said[case].replace(str(photos) + "/", "") for case in refused)
+    assert sorted(predicted(done.stdout)) == sorted(f"{case}.jpg" for case in set(cases) - refused)
 
 
 class _GoneReader(io.StringIO):
