@@ -71,9 +71,7 @@ SOURCE = r'''def photo_bytes(path):
     refuse_known_non_images(data, path)
     if data.startswith(b"\x89PNG") and len(_png_chunks(data, MAX_PNG_CHUNKS + 1)) > MAX_PNG_CHUNKS:
         raise ImageError(f"{path}: {PNG_CHUNKS_MESSAGE}")
-    if _palette_trns_too_long(data):  # as glr (copied): shown opaque, as Chromium shows it
-        data = _png_without(data, b"tRNS")
-    return data
+    return mended_png(data)  # as glr (copied): the chunks Chromium passes over taken out
 
 
 def missing_decoder(path, data=None):
@@ -133,11 +131,12 @@ def decoded_view(path, data):
             img.draft("RGB", (draft, draft))  # as glr decodes: a faster JPEG decode near the final size
         # As glr (glr.data.decode_words' refuse_costly, copied): too many pixels or a JPEG's scans, a likely bomb.
         refuse_costly(img, (width, height), path, data, MAX_PIXELS, MAX_JPEG_PIXELS, MAX_JPEG_SCANS)
-        # As glr (glr.data.orientation, glr.data.pixel_modes, copied above): turned as EXIF says without rewriting
-        # its EXIF (a damaged block failed exif_transpose), then any mode to sRGB RGB, resized before a profile applies.
+        # As glr (glr.data.orientation, glr.data.pixel_modes, glr.data.images, copied above): turned where Chromium turns
+        # it, without rewriting its EXIF (a damaged block failed exif_transpose), then any mode to sRGB RGB by its
+        # profile, gAMA/cHRM or cICP/nclx colours, resized before they apply.
         try:
             img.load()
-            img = to_rgb(upright(img), lambda rgb: rgb.resize((big, big), Image.Resampling.BILINEAR, reducing_gap=2.0))
+            img = to_rgb(with_colour_code(upright(img), img, data), lambda rgb: rgb.resize((big, big), Image.Resampling.BILINEAR, reducing_gap=2.0))
         except (Image.DecompressionBombError, Image.DecompressionBombWarning, *DECODE_ERRORS) as exc:
             raise refused(path, data, exc) or exc from None  # glr's words, not Pillow's exception (copied)
         if big >= BLANK_MIN_SIDE and max(high - low for low, high in img.getextrema()) <= BLANK_RANGE:

@@ -332,7 +332,9 @@ def example_script(fmt: str, runtime: str) -> str:
                            profile_modes=pixel_modes._PROFILE_MODES, system_files=_literal(layouts.SYSTEM_FILES),
                            skipped_listed=SKIPPED_LISTED,
                            decode_rule="\n\n".join(inspect.getsource(f) for f in (
-                               images._open_formats, decode_words._png_without, orientation.orientation, orientation.upright,
+                               images._open_formats, decode_words._png_without, decode_words.mended_png,
+                               decode_words._exif_after_pixels, decode_words._short_chunks, images.with_colour_code,
+                               images.colour_code, orientation.orientation, orientation.upright,
                                pixel_modes.srgb_transform, pixel_modes.to_rgb, pixel_modes.plain_rgb,
                                pixel_modes.colour_key_alpha, layouts.is_system_file, layouts.is_system_folder,
                                _say_skipped)),

@@ -465,7 +465,67 @@ def _parity_cases() -> dict:
         "one-by-one": lambda: encode(Image.new("RGB", (1, 1), (200, 10, 10)), "PNG"),
         "ten-by-ten-thousand": lambda: encode(_photo(10, 10000, seed=4), "PNG"),
         "orientation-9": lambda: encode(photo, "JPEG", exif=_orientation(9)),
+    } | _decoded_as_chromium_cases()
+
+
+def _decoded_as_chromium_cases() -> dict:
+    """The photos glr now shows as Chromium 156 does (session 29): turned only where Chromium turns them, a PNG's gAMA
+    with cHRM, an iCCP holding no profile, a too-short colour chunk, cICP and nclx colours, camera raws and a TGA too
+    large to open named. predict.py read each as Pillow alone does (sideways, washed out, "truncated", a thumbnail)."""
+    from test_orientation import SHOWN
+    from test_pixel_modes import ADOBE_RGB, DISPLAY_P3, _chrm, _gama, _patches_avif, _patches_png, _srgb_iccp
+    from test_robustness_photos import CAMERA_RAWS, LINEAR, _camera_tiff, _encode, _grey_png, _png_chunk, _tga
+
+    no_profile = _png_chunk(b"iCCP", b"x\x00\x00" + zlib.compress(b"garbage" * 40))
+    cicp_p3 = _png_chunk(b"cICP", bytes([12, 13, 0, 1]))
+    noise = Image.fromarray(np.random.default_rng(0).integers(0, 255, (12, 16, 3), np.uint8)).resize((320, 240))
+    half = lambda **kw: (lambda data: data[:len(data) // 2])(_encode(noise, "JPEG", quality=90, **kw))  # noqa: E731
+    cases = {f"shown-{name}": make for name, (make, _) in SHOWN.items()}
+    cases |= {f"camera-{name}": lambda data=data: data for name, (data, _) in CAMERA_RAWS.items()}
+    return cases | {
+        "png-gamma-2.2-adobe-rgb": lambda: _patches_png(_gama(1 / 2.2), _chrm(ADOBE_RGB)),
+        "png-linear-adobe-rgb": lambda: _patches_png(_gama(1.0), _chrm(ADOBE_RGB)),
+        "png-gamma-2.2-display-p3": lambda: _patches_png(_gama(1 / 2.2), _chrm(DISPLAY_P3)),
+        "png-iccp-no-profile-and-gamma": lambda: _patches_png(no_profile, _gama(1.0)),
+        "png-iccp-no-profile-gamma-and-chrm": lambda: _patches_png(no_profile, _gama(1.0), _chrm(ADOBE_RGB)),
+        "png-gama-empty": lambda: _grey_png(_png_chunk(b"gAMA", b"")),
+        "png-gama-2-bytes": lambda: _grey_png(_png_chunk(b"gAMA", b"\x00\x01")),
+        "png-chrm-28-bytes-beside-gamma": lambda: _grey_png(LINEAR, _png_chunk(b"cHRM", bytes(28))),
+        "png-srgb-empty-beside-gamma": lambda: _grey_png(LINEAR, _png_chunk(b"sRGB", b"")),
+        "png-phys-3-bytes": lambda: _grey_png(_png_chunk(b"pHYs", b"\x00\x01\x02")),
+        "png-iccp-empty": lambda: _grey_png(_png_chunk(b"iCCP", b"")),
+        "png-cicp-display-p3": lambda: _patches_png(cicp_p3),
+        "png-cicp-linear": lambda: _patches_png(_png_chunk(b"cICP", bytes([1, 8, 0, 1]))),
+        "png-cicp-before-iccp": lambda: _patches_png(_srgb_iccp(), cicp_p3),
+        "avif-nclx-display-p3": lambda: _patches_avif(12, 13),
+        "avif-nclx-bt2020": lambda: _patches_avif(9, 13),
+        "avif-nclx-linear": lambda: _patches_avif(1, 8),
+        "avif-nclx-p3-bt709-transfer": lambda: _patches_avif(12, 1),
+        "avif-nclx-gamma-2.2": lambda: _patches_avif(1, 4),
+        "avif-srgb-profile-before-nclx-p3": _avif_with_a_profile_and_nclx_p3,
+        "png-cicp-pq": lambda: _patches_png(_png_chunk(b"cICP", bytes([9, 16, 0, 1]))),
+        "tga-past-pillows-open-limit": lambda: _tga(30000, 30000),
+        "tga-65535-square": lambda: _tga(65535, 65535),
+        "jpeg-progressive-cut-half-way": lambda: half(progressive=True),
+        "jpeg-baseline-cut-half-way": lambda: half(progressive=False),
+        "nikon-own-tiff": lambda: _camera_tiff(">", b"NIKON CORPORATION"),  # no sensor data: a photo, decoded
+        "tiff-subifds-no-maker": lambda: _camera_tiff("<", b"", sub_ifds=True),
     }
+
+
+def _avif_with_a_profile_and_nclx_p3() -> bytes:
+    """An AVIF of orange (200,100,50) and blue with an sRGB ICC profile and an nclx box saying Display P3: its profile
+    counts (glr.data.images.with_colour_code), where a PNG's cICP comes before its iCCP."""
+    from PIL import ImageCms
+
+    buffer = io.BytesIO()
+    img = Image.new("RGB", (80, 10), (200, 100, 50))
+    img.paste((50, 150, 220), (40, 0, 80, 10))
+    img.save(buffer, "AVIF", quality=100, subsampling="4:4:4",
+             icc_profile=ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes())
+    data = buffer.getvalue()
+    at = data.index(b"colrnclx") + 8
+    return data[:at] + bytes([0, 12, 0, 13]) + data[at + 4:]
 
 
 def _tiff_with_ifd_at(offset: int) -> bytes:
@@ -493,6 +553,58 @@ def test_predict_py_reads_or_refuses_each_photo_case_as_glr_does(script, tmp_pat
         assert capsys.readouterr().err.strip() == str(exc)
     else:
         assert np.abs(script.eval_view(path)[0] - ours).max() <= 1
+
+
+def test_predict_py_in_a_python_of_its_own_shows_each_photo_as_chromium_does_as_glr_does(script, tmp_path):
+    """The session-29 cases, decoded by predict.py under `python -I` (no glr in the process to set Pillow's limits or
+    lend a decoder): the same model input as glr's, or glr's words. predict.py had turned a PNG whose eXIf follows its
+    pixels, refused a PNG with a too-short gAMA, cHRM, sRGB, pHYs or iCCP as "truncated", and read a PNG's cICP and an
+    AVIF's nclx colours as sRGB (a Display P3 photo's orange 215,93,31 as 200,100,50)."""
+    import json
+    import subprocess
+    import sys
+
+    from glr.errors import ImageError
+    from glr.predict import eval_view
+
+    cases, photos = _decoded_as_chromium_cases(), tmp_path / "photos"
+    photos.mkdir()
+    for case, make in cases.items():
+        (photos / f"{case}.jpg").write_bytes(make())
+    code = ("import importlib.util, json, sys, numpy\n"
+            "spec = importlib.util.spec_from_file_location('p', 'predict.py'); m = importlib.util.module_from_spec(spec)\n"
+            "spec.loader.exec_module(m)\n"
+            "said, views = {}, {}\n"
+            "for case in sys.argv[1:]:\n"
+            f"    path = {str(photos)!r} + '/' + case + '.jpg'\n"
+            "    try:\n"
+            "        views[case] = m.eval_view(path)[0]\n"
+            "    except m.ImageError as exc:\n"
+            "        said[case] = str(exc)\n"
+            f"numpy.savez({str(tmp_path / 'views.npz')!r}, **views)\n"
+            "print(json.dumps(said))\n")
+    done = subprocess.run([sys.executable, "-I", "-c", code, *cases], capture_output=True, text=True, timeout=120,
+                          cwd=Path(script.__file__).parent)
+    assert done.returncode == 0 and not done.stderr, done.stderr[-2000:]
+    said, views = json.loads(done.stdout), np.load(tmp_path / "views.npz")
+    for case in cases:
+        try:
+            ours = eval_view(photos / f"{case}.jpg", 32)
+        except ImageError as exc:
+            assert said.get(case) == str(exc), case
+        else:
+            assert case in views and np.abs(views[case] - ours).max() <= 1, case
+    refused = {case for case in cases if case.startswith(("camera-", "tga-", "jpeg-"))}  # named, or cut: by both
+    assert set(said) == refused and set(views) == set(cases) - refused
+    # The whole script with a real ONNX model on the folder: each photo predicted or said, no traceback.
+    from test_robustness_export import _tiny_onnx_export
+
+    export = _tiny_onnx_export(tmp_path / "onnx")
+    done = subprocess.run([sys.executable, "-I", str(export), "."], capture_output=True, text=True, timeout=120,
+                          cwd=photos)
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr[-2000:]  # some not predicted
+    assert sorted(done.stderr.splitlines()) == sorted(said[case].replace(str(photos) + "/", "") for case in refused)
+    assert sorted(predicted(done.stdout)) == sorted(f"{case}.jpg" for case in set(cases) - refused)
 
 
 class _GoneReader(io.StringIO):

@@ -200,6 +200,19 @@ def _short_chunks(data: bytes) -> set[bytes]:
     return short
 
 
+def mended_png(data: bytes) -> bytes:
+    """A PNG's bytes as Chromium reads them, the chunks it passes over taken out (any other file as it is): a palette's
+    tRNS longer than any palette, an eXIf after the pixels, a colour or size chunk too short to read. glr's decoder
+    and the exported predict.py (which copies this and what it calls) mend a photo by this one rule."""
+    if _palette_trns_too_long(data):
+        data = _png_without(data, b"tRNS")
+    if _exif_after_pixels(data):  # read with the pixels, it would turn a photo Chromium shows as stored
+        data = _png_without(data, b"eXIf")
+    for kind in sorted(_short_chunks(data)):  # too short to read: passed over, as libpng and Chromium do
+        data = _png_without(data, kind)
+    return data
+
+
 def _exif_after_pixels(data: bytes) -> bool:
     """Whether a PNG holds an eXIf chunk only after its pixels (IDAT), where Pillow reads it once they are decoded:
     Chromium ignores it there (PNG's third edition puts eXIf before them; CSS lets a browser ignore metadata after

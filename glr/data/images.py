@@ -21,9 +21,8 @@ from typing import BinaryIO, Callable, Union
 import numpy as np
 from PIL import Image, ImageFile, PngImagePlugin, UnidentifiedImageError
 
-from glr.data.decode_words import (DECODE_ERRORS, MAX_PNG_CHUNKS, PNG_TEXT_CHUNK, SHORT_TRNS, _exif_after_pixels,
-                                   _palette_trns_too_long, _png_chunks, _png_without, _short_chunks, decoder_missing,
-                                   refuse_costly, refuse_large_icon, refused)
+from glr.data.decode_words import (DECODE_ERRORS, MAX_PNG_CHUNKS, PNG_TEXT_CHUNK, SHORT_TRNS, _png_chunks, _png_without,
+                                   _short_chunks, decoder_missing, mended_png, refuse_costly, refuse_large_icon, refused)
 from glr.data.orientation import QUARTER_TURNS, orientation, upright
 from glr.data.pixel_modes import to_rgb
 from glr.data.sniff import WEB_ADDRESS, looks_like, refuse_known_non_images
@@ -158,12 +157,7 @@ def _decode_pil(source: ImageSource, max_pixels: int = MAX_PIXELS, draft_size: i
     if data.startswith(b"\x89PNG") and len(_png_chunks(data, MAX_PNG_CHUNKS + 1)) > MAX_PNG_CHUNKS:
         raise ImageError(f"{name}: a PNG of over {MAX_PNG_CHUNKS:,} chunks before its picture (photos have a few dozen); "
                          "possibly a decompression bomb")
-    if _palette_trns_too_long(data):
-        data = _png_without(data, b"tRNS")
-    if _exif_after_pixels(data):  # read with the pixels, it would turn a photo Chromium shows as stored
-        data = _png_without(data, b"eXIf")
-    for kind in _short_chunks(data):  # too short to read: passed over, as libpng and Chromium do
-        data = _png_without(data, kind)
+    data = mended_png(data)  # the chunks Chromium passes over, taken out
     try:
         with warnings.catch_warnings():
             # Pillow only warns between MAX_IMAGE_PIXELS and twice that; make it an error.
@@ -182,9 +176,7 @@ def _decode_pil(source: ImageSource, max_pixels: int = MAX_PIXELS, draft_size: i
                 refuse_costly(img, (width, height), name, data, max_pixels, MAX_JPEG_PIXELS, MAX_JPEG_SCANS)
                 img.load()
                 shown = upright(img)  # a photo's EXIF orientation: turned the way it is shown
-                if (code := colour_code(data)) and (img.format == "PNG" or not img.info.get("icc_profile")):
-                    shown.info["cicp"] = code  # a PNG's cICP before its iCCP; an AVIF's profile before its nclx
-                return to_rgb(shown, shrink)
+                return to_rgb(with_colour_code(shown, img, data), shrink)
     except ImageError:
         raise
     except UnidentifiedImageError as exc:
@@ -198,6 +190,15 @@ def _decode_pil(source: ImageSource, max_pixels: int = MAX_PIXELS, draft_size: i
             whole.name = name
             return _decode_pil(whole, max_pixels, draft_size, shrink)
         raise words from None
+
+
+def with_colour_code(shown: Image.Image, img: Image.Image, data: bytes) -> Image.Image:
+    """`shown` (the opened `img`, turned upright) with the colours of its file's bytes `data` by their H.273 codes
+    (colour_code) in its info["cicp"] for `to_rgb`, where they count: a PNG's cICP before its iCCP, an AVIF's profile
+    before its nclx. One rule for glr and the exported predict.py, which copies it."""
+    if (code := colour_code(data)) and (img.format == "PNG" or not img.info.get("icc_profile")):
+        shown.info["cicp"] = code
+    return shown
 
 
 def colour_code(data: bytes) -> tuple[int, int] | None:
