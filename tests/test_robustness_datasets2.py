@@ -117,3 +117,29 @@ def test_a_landmark_id_a_spreadsheet_wrote_as_a_number_says_so(tmp_path):
     assert catalog.problems == ["3 rows have a landmark_id a spreadsheet turned into a number (e.g. '1.23457E+16'), "
                                 "losing its digits; skipped: format the landmark_id column as Text and save train.csv "
                                 "again from the original file"]
+
+
+def test_camera_raws_in_class_folders_are_named_as_raws_to_export_as_jpeg(tmp_path):
+    from conftest import write_image
+    for name in ("Tower", "Gate"):
+        write_image(tmp_path / name / "0.jpg", seed=0)
+        for raw in ("DSC_1.NEF", "IMG_2.CR3", "_3.ARW"):
+            (tmp_path / name / raw).write_bytes(b"II*\x00" + bytes(60))
+    catalog = load_catalog(tmp_path)
+    assert len(catalog.df) == 2
+    assert catalog.problems == [
+        "6 camera raw photos in class folders (e.g. 'Gate/DSC_1.NEF', 'Gate/IMG_2.CR3', 'Gate/_3.ARW'): a format glr "
+        "cannot read; skipped: export them as JPEG first (glr reads JPEG, PNG, WebP, HEIC, AVIF, GIF, BMP, TIFF or ICO)"]
+
+
+def test_a_photos_export_with_sidecars_beside_each_photo_says_them_once_as_sidecars(tmp_path):
+    from conftest import write_image
+    for name in ("Tower", "Gate"):
+        for i in range(3):
+            write_image(tmp_path / name / f"IMG_{i}.jpg", seed=i)
+            (tmp_path / name / f"IMG_{i}.jpg.xmp").write_text("<x:xmpmeta/>")
+            (tmp_path / name / f"IMG_{i}.AAE").write_text("<?xml?>")
+    catalog = load_catalog(tmp_path)
+    assert len(catalog.df) == 6 and catalog.problems == [
+        "12 sidecar files in class folders (e.g. 'Gate/IMG_0.AAE', 'Gate/IMG_0.jpg.xmp', 'Gate/IMG_1.AAE'): a photo "
+        "app's edits and metadata, written beside its photos (the photos are read); passed over"]

@@ -32,6 +32,7 @@ from glr.data.linked_folders import without_linked_copies
 from glr.data.landmark_ids import labels_from_names, refused_label_problems
 from glr.data.nested_classes import nested_note
 from glr.data.id_text import drop_repeated_ids, fixed_width_paths, holds_any, plain_text
+from glr.data.skipped_files import skipped_notes
 from glr.data.split_folders import SPLIT_FOLDERS, decide, split_note  # noqa: F401 - SPLIT_FOLDERS: read from here too
 from glr.data.train_csv import TEXT, arrow_columns, arrow_frame, parse_labels, read_layout, read_train_csv
 from glr.errors import DatasetError
@@ -337,9 +338,7 @@ def read_class_folders(root: Path) -> tuple[pd.DataFrame, list[str]]:
     if loose:  # a photo beside the class folders belongs to no class: said, not dropped in silence
         problems.append(f"{plural(len(loose), 'image')} directly in the dataset folder, in no class folder "
                         f"(e.g. {examples(printable(p.name) for p in loose)}); skipped: move each into its class's folder")
-    if skipped:
-        problems.append(f"{plural(len(skipped), 'file')} in class folders {'is not an image' if len(skipped) == 1 else 'are not images'} "
-                        f"(e.g. {examples(printable(p.relative_to(root)) for p in skipped)}); skipped")
+    problems += skipped_notes(skipped, root, examples, printable)  # camera raws, sidecars, ... by name
     if empty and rows:  # a class folder left empty (or holding only sub-folders) is no class: said, not dropped in silence
         problems.append(f"{plural(len(empty), 'class folder')} {have(len(empty))} no images "
                         f"(e.g. {examples(printable(p.name) for p in empty)}); no class made of {'it' if len(empty) == 1 else 'them'}")
