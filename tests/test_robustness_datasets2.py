@@ -143,3 +143,39 @@ def test_a_photos_export_with_sidecars_beside_each_photo_says_them_once_as_sidec
     assert len(catalog.df) == 6 and catalog.problems == [
         "12 sidecar files in class folders (e.g. 'Gate/IMG_0.AAE', 'Gate/IMG_0.jpg.xmp', 'Gate/IMG_1.AAE'): a photo "
         "app's edits and metadata, written beside its photos (the photos are read); passed over"]
+
+
+def _locked(monkeypatch, *folders):
+    """os.scandir refusing `folders`, as `chmod 000` does for a user who is not root (the tests may run as root)."""
+    import os
+    from pathlib import Path
+    real = os.scandir
+
+    def scandir(path="."):
+        if Path(path) in folders:
+            raise PermissionError(13, "Permission denied", str(path))
+        return real(path)
+    monkeypatch.setattr(os, "scandir", scandir)
+
+
+def test_half_the_class_folders_unreadable_are_said_in_one_line_and_the_rest_read(tmp_path, monkeypatch):
+    from conftest import write_image
+    names = [f"class_{i}" for i in range(10)]
+    for i, name in enumerate(names):
+        write_image(tmp_path / name / "0.jpg", seed=i)
+    _locked(monkeypatch, *(tmp_path / n for n in names[::2]))
+    catalog = load_catalog(tmp_path)
+    assert sorted(catalog.df["name"].unique()) == ["class 1", "class 3", "class 5", "class 7", "class 9"]
+    assert catalog.problems == [
+        "5 class folders cannot be listed (Permission denied; e.g. 'class_0', 'class_2', 'class_4'); skipped: give your "
+        "user permission to read them (chmod -R u+rX, or copy them as yourself)"]
+
+
+def test_a_class_folder_unreadable_inside_a_split_folder_is_said_not_called_empty(tmp_path, monkeypatch):
+    from conftest import write_image
+    for i, rel in enumerate(("train/Tower/a.jpg", "train/Gate/b.jpg", "val/Tower/c.jpg", "val/Gate/d.jpg")):
+        write_image(tmp_path / rel, seed=i)
+    _locked(monkeypatch, tmp_path / "val" / "Gate")
+    catalog = load_catalog(tmp_path)
+    assert len(catalog.df) == 3 and not any("no images" in p for p in catalog.problems), catalog.problems
+    assert catalog.problems[0].startswith("1 class folder cannot be listed (Permission denied; e.g. 'Gate'); skipped")

@@ -47,18 +47,31 @@ def _why_unlistable(folder: Path) -> str | None:
 
 def listable(root: Path, folders: list[Path], examples, files: tuple[str, ...]) -> tuple[list[Path], list[str]]:
     """`folders` (a dataset's class folders) without those that cannot be listed, and a problem line for each kind of
-    class folder that cannot be got into: unlistable, or a link to a folder not there (found beside `folders` in `root`).
+    class folder that cannot be got into: unlistable (locked_note), and those beside_folders finds in `root`.
 
-    `examples` formats a few names for a message (`glr.data.layouts.examples`); a link ending in one of `files`
-    (photos, archives) is a file's link, not a class folder's.
+    Each folder is opened: for a few (split folders); the class-folder reader finds the rest as it walks them.
     """
     locked = [(f, why) for f in folders if (why := _why_unlistable(f))]
+    return [f for f in folders if f not in dict(locked)], locked_note(locked, examples) + beside_folders(root, examples, files)
+
+
+def locked_note(locked: list[tuple[Path, str]], examples) -> list[str]:
+    """The problem line for class folders that cannot be listed, given as (folder, the OS's reason); [] for none.
+
+    `examples` formats a few names for a message (`glr.data.layouts.examples`)."""
+    if not locked:
+        return []
+    why = locked[0][1]
+    return [f"{len(locked)} class folder{'s' if len(locked) > 1 else ''} cannot be listed "
+            f"({why}; e.g. {examples(printable(f.name) for f, _ in locked)}); skipped: "
+            "give your user permission to read them (chmod -R u+rX, or copy them as yourself)"]
+
+
+def beside_folders(root: Path, examples, files: tuple[str, ...]) -> list[str]:
+    """A problem line for each kind of class folder in `root` that is not one: a link to a folder not there, a
+    Windows shortcut or macOS alias, an archive without its extension. A link ending in one of `files` (photos,
+    archives) is a file's link, not a class folder's."""
     problems = []
-    if locked:
-        why = locked[0][1]
-        problems.append(f"{len(locked)} class folder{'s' if len(locked) > 1 else ''} cannot be listed "
-                        f"({why}; e.g. {examples(printable(f.name) for f, _ in locked)}); skipped: "
-                        "give your user permission to read them (chmod -R u+rX, or copy them as yourself)")
     with os.scandir(root) as entries:  # the file types come with the listing: no stat per class folder
         seen = sorted((e for e in entries if not e.name.startswith(".")), key=lambda e: e.name)
     gone = [root / e.name for e in seen if e.is_symlink() and not os.path.exists(e.path)
@@ -78,7 +91,7 @@ def listable(root: Path, folders: list[Path], examples, files: tuple[str, ...]) 
                         f"folder (e.g. {printable(packed[0].name)!r}: {archive_kind(packed[0])}), which glr does not "
                         f"read inside: skipped; unpack {'them' if len(packed) > 1 else 'it'} into a class folder to use "
                         "the photos")
-    return [f for f in folders if f not in dict(locked)], problems
+    return problems
 
 
 def _is_file(entry: os.DirEntry) -> bool:
