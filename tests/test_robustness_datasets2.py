@@ -179,3 +179,29 @@ def test_a_class_folder_unreadable_inside_a_split_folder_is_said_not_called_empt
     catalog = load_catalog(tmp_path)
     assert len(catalog.df) == 3 and not any("no images" in p for p in catalog.problems), catalog.problems
     assert catalog.problems[0].startswith("1 class folder cannot be listed (Permission denied; e.g. 'Gate'); skipped")
+
+
+def test_a_photos_library_and_an_app_among_the_class_folders_are_skipped_as_macos_packages(tmp_path):
+    from conftest import write_image
+    for i, rel in enumerate(("Tower/a.jpg", "Gate/b.jpg", "Photos Library.photoslibrary/originals/0/X.jpeg",
+                             "Photos Library.photoslibrary/resources/derivatives/0/X_1_105_c.jpeg",
+                             "Preview.app/Contents/Resources/icon.png")):
+        write_image(tmp_path / rel, seed=i)
+    catalog = load_catalog(tmp_path)
+    assert sorted(catalog.df["name"].unique()) == ["Gate", "Tower"]
+    assert catalog.problems == [
+        "2 class folders are macOS packages, not a folder of photos (e.g. 'Photos Library.photoslibrary', "
+        "'Preview.app'; 'Photos Library.photoslibrary' is a Photos library); skipped: export the library's photos "
+        "(Photos: File > Export) into one folder per class"]
+
+
+def test_a_photos_library_given_as_the_dataset_says_to_export_its_photos(tmp_path):
+    import pytest
+    from conftest import write_image
+    from glr.errors import DatasetError
+    library = tmp_path / "Photos Library.photoslibrary"
+    for i, rel in enumerate(("originals/0/X.jpeg", "originals/1/Y.jpeg", "resources/derivatives/0/X_1_105_c.jpeg")):
+        write_image(library / rel, seed=i)
+    with pytest.raises(DatasetError, match=r"a Photos library \(a macOS package\), not a dataset folder; glr does not "
+                                           r"read inside a photo library: export its photos"):
+        load_catalog(library)

@@ -167,3 +167,11 @@ def test_a_name_windows_cannot_give_a_folder_is_refused_by_the_form(tmp_path, na
     assert built.problems[0].startswith(f"class name {name!r}: a name Windows cannot give a folder")
     with pytest.raises(DatasetError, match="a name Windows cannot give a folder"):
         build_dataset(name, {"Gate": [("b.jpg", _jpeg(2))], "Tower": [("c.jpg", _jpeg(3))]}, root=tmp_path)
+
+
+def test_a_class_named_as_a_macos_package_is_refused_as_reading_would_skip_it(tmp_path):
+    built = build_dataset("trip", {"Tower.app": [("a.jpg", _jpeg(1))], "Gate": [("b.jpg", _jpeg(2))],
+                                   "Bridge": [("c.jpg", _jpeg(3))]}, root=tmp_path)
+    assert built.counts == {"Gate": 1, "Bridge": 1}
+    assert built.problems[0].startswith("class name 'Tower.app': a name macOS takes for a package (an app)")
+    assert sorted(datasets.load_catalog(built.path).df["name"].unique()) == ["Bridge", "Gate"]

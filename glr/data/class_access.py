@@ -28,6 +28,31 @@ def sub_folders(root: Path) -> list[Path]:
     return [root / name for name in sorted(found)]
 
 
+# macOS packages: folders Finder shows as one file. A photo library keeps each photo with its thumbnails and edits
+# (read as a class, one landmark of every photo in it, each up to three times); an app holds its icons.
+PACKAGES = {".photoslibrary": "a Photos library", ".photolibrary": "an iPhoto library",
+            ".aplibrary": "an Aperture library", ".app": "an app", ".bundle": "a macOS bundle",
+            ".framework": "a macOS framework"}
+
+
+def package_kind(folder: PurePath) -> str | None:
+    """What macOS package `folder` is by its name (PACKAGES), None for a plain folder."""
+    return PACKAGES.get(folder.suffix.lower())
+
+
+def without_packages(folders: list[Path], examples) -> tuple[list[Path], list[str]]:
+    """`folders` without macOS packages (PACKAGES), and the note naming them; no note for none."""
+    packages = [f for f in folders if package_kind(f)]
+    if not packages:
+        return folders, []
+    n, first = len(packages), packages[0]
+    library = any("library" in package_kind(f) for f in packages)
+    return [f for f in folders if not package_kind(f)], [
+        f"{n} class folder{'s are macOS packages' if n > 1 else ' is a macOS package'}, not a folder of photos "
+        f"(e.g. {examples(printable(f.name) for f in packages)}; {printable(first.name)!r} is {package_kind(first)}); "
+        "skipped" + (": export the library's photos (Photos: File > Export) into one folder per class" if library else "")]
+
+
 def _is_dir(entry: os.DirEntry) -> bool:
     """DirEntry.is_dir, False where the entry cannot be looked at (a link into a folder not readable)."""
     try:

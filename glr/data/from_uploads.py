@@ -27,6 +27,7 @@ from typing import Mapping, Sequence
 
 from PIL import Image
 
+from glr.data.class_access import package_kind
 from glr.data.class_names import WINDOWS_RESERVED
 from glr.data.images import decode_image
 from glr.data.layouts import is_system_folder, plural
@@ -89,6 +90,9 @@ def folder_name(text: str, what: str = "name") -> str:
         raise DatasetError(f"{what} {shown}: a name Windows cannot give a folder (a device's name there, such as CON, "
                            "NUL, AUX or COM1, or a name ending in a dot); a copy of the dataset on Windows would fail, "
                            "so choose another")
+    if kind := package_kind(PurePosixPath(folder)):  # "Tower.app": Finder shows one file; glr skips it when reading
+        raise DatasetError(f"{what} {shown}: a name macOS takes for a package ({kind}), which glr does not read as "
+                           "a folder of photos; choose another")
     return folder
 
 

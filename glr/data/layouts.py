@@ -266,6 +266,7 @@ def read_class_folders(root: Path) -> tuple[pd.DataFrame, list[str]]:
         folders = sub_folders(root)
     except OSError as exc:
         raise DatasetError(f"{root}: cannot be listed ({exc.strerror or exc})") from None
+    folders, packages = class_access.without_packages(folders, examples)  # Photos Library.photoslibrary, X.app
     if all(f.name.lower() in SPLIT_FOLDERS for f in folders):  # decide lists each of them: one it cannot is said
         folders, locked = listable(root, folders, examples, IMAGE_EXTENSIONS + ARCHIVES)
     else:  # a class folder that cannot be listed is found as its tree is walked (at 50,000 folders, 0.5-1.3 s less)
@@ -320,6 +321,7 @@ def read_class_folders(root: Path) -> tuple[pd.DataFrame, list[str]]:
         locked = [*class_access.locked_note(unlisted, examples), *locked]
         gone = {f for f, _ in unlisted}
         folders = [f for f in folders if f not in gone]
+    locked += packages  # said with the folders glr cannot get into, and in "no dataset found" too
     # A class empty in one split (val/Tower) and not in another is no empty class.
     empty = [f for f in empty if f.name not in {name for name, n in counts if n}] if empty else empty
     loose = sorted(p for p in root.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS
