@@ -119,6 +119,13 @@ def beside_folders(root: Path, examples, files: tuple[str, ...]) -> list[str]:
     return problems
 
 
+def files_in(root: Path) -> list[Path]:
+    """The files directly in `root` (links to files too), as `[p for p in root.iterdir() if p.is_file()]` gives them,
+    from one listing: no stat per entry but for links."""
+    with os.scandir(root) as entries:
+        return [root / e.name for e in entries if _is_file(e)]
+
+
 def _is_file(entry: os.DirEntry) -> bool:
     """DirEntry.is_file, False where the entry cannot be looked at."""
     try:
