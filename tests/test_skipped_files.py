@@ -32,3 +32,9 @@ def test_thousands_of_sidecars_are_one_note(tmp_path):
 
 def test_nothing_skipped_says_nothing(tmp_path):
     assert notes(tmp_path, []) == []
+
+
+def test_a_live_photos_video_beside_its_photo_is_said_as_a_video(tmp_path):
+    assert notes(tmp_path, ["Tower/IMG_1.MOV", "Tower/IMG_2.mov"]) == [
+        "2 videos in class folders (e.g. 'Tower/IMG_1.MOV', 'Tower/IMG_2.mov'): not photos (a Live Photo is exported "
+        "as a photo and its video: the photo is read); skipped"]

@@ -1,8 +1,9 @@
 """The files in class folders that are not photos glr reads, said by what they are.
 
 A camera's raw photos and Photoshop documents are photos glr cannot read (export them as JPEG, in sniff.py's
-words), an SVG is a drawing, and the .xmp and .aae files a photo app writes beside each photo it exports are its
-edits and metadata: each kind named once with a count and a few examples, the rest lumped as "not images".
+words), an SVG is a drawing, a Live Photo's video is no photo, and the .xmp and .aae files a photo app writes beside
+each photo it exports are its edits and metadata: each kind named once with a count and a few examples, the rest
+lumped as "not images".
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ _KINDS = [  # (suffixes, one of them, many of them, what to do)
     ((".psd", ".psb"), "Photoshop document", "Photoshop documents",
      f"a format glr cannot read; skipped: export {{them}} as JPEG first (glr reads {SUPPORTED_TEXT})"),
     ((".svg", ".svgz"), "SVG drawing", "SVG drawings", "a drawing, not a photo; skipped"),
+    ((".mov", ".mp4", ".m4v"), "video", "videos",
+     "{not_photos} (a Live Photo is exported as a photo and its video: the photo is read); skipped"),
     (SIDECARS, "sidecar file", "sidecar files",
      "a photo app's edits and metadata, written beside its photos (the photos are read); passed over"),
 ]
@@ -37,7 +40,7 @@ def skipped_notes(skipped: list[Path], root: Path, examples, printable) -> list[
         n = len(these)
         notes.append(f"{n:,} {one if n == 1 else many} in class folders "
                      f"(e.g. {examples(printable(p.relative_to(root)) for p in these)}): "
-                     + then.format(them="it" if n == 1 else "them"))
+                     + then.format(them="it" if n == 1 else "them", not_photos="not a photo" if n == 1 else "not photos"))
     if rest:
         notes.append(f"{len(rest):,} {'file' if len(rest) == 1 else 'files'} in class folders "
                      f"{'is not an image' if len(rest) == 1 else 'are not images'} "
