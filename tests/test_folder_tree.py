@@ -29,3 +29,17 @@ def test_a_sub_folder_that_cannot_be_listed_is_passed_over_as_rglob_does(tmp_pat
         assert folder_tree(tmp_path) == sorted(tmp_path.rglob("*")) == [tmp_path / "2.jpg", tmp_path / "locked"]
     finally:
         (tmp_path / "locked").chmod(0o755)
+
+
+def test_entries_say_which_are_files_and_why_the_folder_itself_cannot_be_listed(tmp_path, monkeypatch):
+    from glr.data.folder_tree import folder_entries
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "a.jpg").write_bytes(b"x")
+    (tmp_path / "b.jpg").symlink_to(tmp_path / "sub" / "a.jpg")
+    (tmp_path / "gone.jpg").symlink_to(tmp_path / "nowhere.jpg")
+    assert folder_entries(tmp_path) == ([(("b.jpg",), True), (("gone.jpg",), False), (("sub",), False),
+                                         (("sub", "a.jpg"), True)], None)
+    real = os.scandir
+    monkeypatch.setattr(os, "scandir", lambda p=".": real(p) if p != tmp_path else (_ for _ in ()).throw(
+        PermissionError(13, "Permission denied", str(p))))
+    assert folder_entries(tmp_path) == ([], "Permission denied")

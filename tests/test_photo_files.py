@@ -4,6 +4,7 @@ import os
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from conftest import write_image
@@ -278,3 +279,14 @@ def test_ids_of_ones_own_that_lost_their_leading_zeros_find_their_photos(tmp_pat
     catalog = load_catalog(tmp_path)
     assert len(catalog.df) == found and catalog.df["path"].is_unique
     assert catalog.problems == [note]
+
+
+def test_short_digit_ids_are_found_alike_in_arrow_and_object_text_across_pieces():
+    from glr.data.photo_files import _shorter_than, _short_digits
+    values = ["123", "0123456789abcdef", None, "12a", "é" * 8, "000000000000001", "1234567890123456", ""] * 3
+    ids = pd.Series(values)
+    want = [True, False, False, False, False, True, False, False] * 3
+    assert _short_digits(ids).tolist() == want and _short_digits(ids.astype(object)).tolist() == want
+    # a million rows at a time in the load: pieces of 5 rows here, over three Arrow chunks
+    chunked = pd.Series(pd.arrays.ArrowStringArray(pa.chunked_array([values[:7], values[7:12], values[12:]])))
+    assert _shorter_than(chunked, 16, rows=5).tolist() == _shorter_than(ids, 16).tolist()

@@ -117,3 +117,91 @@ def test_a_landmark_id_a_spreadsheet_wrote_as_a_number_says_so(tmp_path):
     assert catalog.problems == ["3 rows have a landmark_id a spreadsheet turned into a number (e.g. '1.23457E+16'), "
                                 "losing its digits; skipped: format the landmark_id column as Text and save train.csv "
                                 "again from the original file"]
+
+
+def test_camera_raws_in_class_folders_are_named_as_raws_to_export_as_jpeg(tmp_path):
+    from conftest import write_image
+    for name in ("Tower", "Gate"):
+        write_image(tmp_path / name / "0.jpg", seed=0)
+        for raw in ("DSC_1.NEF", "IMG_2.CR3", "_3.ARW"):
+            (tmp_path / name / raw).write_bytes(b"II*\x00" + bytes(60))
+    catalog = load_catalog(tmp_path)
+    assert len(catalog.df) == 2
+    assert catalog.problems == [
+        "6 camera raw photos in class folders (e.g. 'Gate/DSC_1.NEF', 'Gate/IMG_2.CR3', 'Gate/_3.ARW'): a format glr "
+        "cannot read; skipped: export them as JPEG first (glr reads JPEG, PNG, WebP, HEIC, AVIF, GIF, BMP, TIFF or ICO)"]
+
+
+def test_a_photos_export_with_sidecars_beside_each_photo_says_them_once_as_sidecars(tmp_path):
+    from conftest import write_image
+    for name in ("Tower", "Gate"):
+        for i in range(3):
+            write_image(tmp_path / name / f"IMG_{i}.jpg", seed=i)
+            (tmp_path / name / f"IMG_{i}.jpg.xmp").write_text("<x:xmpmeta/>")
+            (tmp_path / name / f"IMG_{i}.AAE").write_text("<?xml?>")
+    catalog = load_catalog(tmp_path)
+    assert len(catalog.df) == 6 and catalog.problems == [
+        "12 sidecar files in class folders (e.g. 'Gate/IMG_0.AAE', 'Gate/IMG_0.jpg.xmp', 'Gate/IMG_1.AAE'): a photo "
+        "app's edits and metadata, written beside its photos (the photos are read); passed over"]
+
+
+def _locked(monkeypatch, *folders):
+    """os.scandir refusing `folders`, as `chmod 000` does for a user who is not root (the tests may run as root)."""
+    import os
+    from pathlib import Path
+    real = os.scandir
+
+    def scandir(path="."):
+        if Path(path) in folders:
+            raise PermissionError(13, "Permission denied", str(path))
+        return real(path)
+    monkeypatch.setattr(os, "scandir", scandir)
+
+
+def test_half_the_class_folders_unreadable_are_said_in_one_line_and_the_rest_read(tmp_path, monkeypatch):
+    from conftest import write_image
+    names = [f"class_{i}" for i in range(10)]
+    for i, name in enumerate(names):
+        write_image(tmp_path / name / "0.jpg", seed=i)
+    _locked(monkeypatch, *(tmp_path / n for n in names[::2]))
+    catalog = load_catalog(tmp_path)
+    assert sorted(catalog.df["name"].unique()) == ["class 1", "class 3", "class 5", "class 7", "class 9"]
+    assert catalog.problems == [
+        "5 class folders cannot be listed (Permission denied; e.g. 'class_0', 'class_2', 'class_4'); skipped: give your "
+        "user permission to read them (chmod -R u+rX, or copy them as yourself)"]
+
+
+def test_a_class_folder_unreadable_inside_a_split_folder_is_said_not_called_empty(tmp_path, monkeypatch):
+    from conftest import write_image
+    for i, rel in enumerate(("train/Tower/a.jpg", "train/Gate/b.jpg", "val/Tower/c.jpg", "val/Gate/d.jpg")):
+        write_image(tmp_path / rel, seed=i)
+    _locked(monkeypatch, tmp_path / "val" / "Gate")
+    catalog = load_catalog(tmp_path)
+    assert len(catalog.df) == 3 and not any("no images" in p for p in catalog.problems), catalog.problems
+    assert catalog.problems[0].startswith("1 class folder cannot be listed (Permission denied; e.g. 'Gate'); skipped")
+
+
+def test_a_photos_library_and_an_app_among_the_class_folders_are_skipped_as_macos_packages(tmp_path):
+    from conftest import write_image
+    for i, rel in enumerate(("Tower/a.jpg", "Gate/b.jpg", "Photos Library.photoslibrary/originals/0/X.jpeg",
+                             "Photos Library.photoslibrary/resources/derivatives/0/X_1_105_c.jpeg",
+                             "Preview.app/Contents/Resources/icon.png")):
+        write_image(tmp_path / rel, seed=i)
+    catalog = load_catalog(tmp_path)
+    assert sorted(catalog.df["name"].unique()) == ["Gate", "Tower"]
+    assert catalog.problems == [
+        "2 class folders are macOS packages, not a folder of photos (e.g. 'Photos Library.photoslibrary', "
+        "'Preview.app'; 'Photos Library.photoslibrary' is a Photos library); skipped: export the library's photos "
+        "(Photos: File > Export) into one folder per class"]
+
+
+def test_a_photos_library_given_as_the_dataset_says_to_export_its_photos(tmp_path):
+    import pytest
+    from conftest import write_image
+    from glr.errors import DatasetError
+    library = tmp_path / "Photos Library.photoslibrary"
+    for i, rel in enumerate(("originals/0/X.jpeg", "originals/1/Y.jpeg", "resources/derivatives/0/X_1_105_c.jpeg")):
+        write_image(library / rel, seed=i)
+    with pytest.raises(DatasetError, match=r"a Photos library \(a macOS package\), not a dataset folder; glr does not "
+                                           r"read inside a photo library: export its photos"):
+        load_catalog(library)

@@ -153,3 +153,25 @@ def test_a_zip_holding_only_a_train_csv_says_it_holds_no_photos():
     assert classes == {}
     assert problems == ["labels.zip: 1 file that is not an image skipped (e.g. 'train.csv')",
                         "labels.zip: holds no images (jpg, jpeg, jfif, jpe, png, webp, heic, heif, avif, bmp, gif, tif, tiff, ico)"]
+
+
+@pytest.mark.parametrize("name", ["CON", "nul", "com1", "Con.txt", "Tower."])
+def test_a_name_windows_cannot_give_a_folder_is_refused_by_the_form(tmp_path, name):
+    # The class-folder reader says such folders cannot be copied to Windows; the form made them without a word.
+    from glr.data.from_uploads import name_problem
+    for dataset in (True, False):
+        assert "a name Windows cannot give a folder" in name_problem(name, dataset=dataset, root=tmp_path)
+    built = build_dataset("trip", {name: [("a.jpg", _jpeg(1))], "Gate": [("b.jpg", _jpeg(2))],
+                                   "Con Dao": [("c.jpg", _jpeg(3))]}, root=tmp_path)
+    assert built.counts == {"Gate": 1, "Con_Dao": 1} and not (built.path / name).exists()
+    assert built.problems[0].startswith(f"class name {name!r}: a name Windows cannot give a folder")
+    with pytest.raises(DatasetError, match="a name Windows cannot give a folder"):
+        build_dataset(name, {"Gate": [("b.jpg", _jpeg(2))], "Tower": [("c.jpg", _jpeg(3))]}, root=tmp_path)
+
+
+def test_a_class_named_as_a_macos_package_is_refused_as_reading_would_skip_it(tmp_path):
+    built = build_dataset("trip", {"Tower.app": [("a.jpg", _jpeg(1))], "Gate": [("b.jpg", _jpeg(2))],
+                                   "Bridge": [("c.jpg", _jpeg(3))]}, root=tmp_path)
+    assert built.counts == {"Gate": 1, "Bridge": 1}
+    assert built.problems[0].startswith("class name 'Tower.app': a name macOS takes for a package (an app)")
+    assert sorted(datasets.load_catalog(built.path).df["name"].unique()) == ["Bridge", "Gate"]

@@ -28,6 +28,31 @@ def sub_folders(root: Path) -> list[Path]:
     return [root / name for name in sorted(found)]
 
 
+# macOS packages: folders Finder shows as one file. A photo library keeps each photo with its thumbnails and edits
+# (read as a class, one landmark of every photo in it, each up to three times); an app holds its icons.
+PACKAGES = {".photoslibrary": "a Photos library", ".photolibrary": "an iPhoto library",
+            ".aplibrary": "an Aperture library", ".app": "an app", ".bundle": "a macOS bundle",
+            ".framework": "a macOS framework"}
+
+
+def package_kind(folder: PurePath) -> str | None:
+    """What macOS package `folder` is by its name (PACKAGES), None for a plain folder."""
+    return PACKAGES.get(folder.suffix.lower())
+
+
+def without_packages(folders: list[Path], examples) -> tuple[list[Path], list[str]]:
+    """`folders` without macOS packages (PACKAGES), and the note naming them; no note for none."""
+    packages = [f for f in folders if package_kind(f)]
+    if not packages:
+        return folders, []
+    n, first = len(packages), packages[0]
+    library = any("library" in package_kind(f) for f in packages)
+    return [f for f in folders if not package_kind(f)], [
+        f"{n} class folder{'s are macOS packages' if n > 1 else ' is a macOS package'}, not a folder of photos "
+        f"(e.g. {examples(printable(f.name) for f in packages)}; {printable(first.name)!r} is {package_kind(first)}); "
+        "skipped" + (": export the library's photos (Photos: File > Export) into one folder per class" if library else "")]
+
+
 def _is_dir(entry: os.DirEntry) -> bool:
     """DirEntry.is_dir, False where the entry cannot be looked at (a link into a folder not readable)."""
     try:
@@ -47,18 +72,31 @@ def _why_unlistable(folder: Path) -> str | None:
 
 def listable(root: Path, folders: list[Path], examples, files: tuple[str, ...]) -> tuple[list[Path], list[str]]:
     """`folders` (a dataset's class folders) without those that cannot be listed, and a problem line for each kind of
-    class folder that cannot be got into: unlistable, or a link to a folder not there (found beside `folders` in `root`).
+    class folder that cannot be got into: unlistable (locked_note), and those beside_folders finds in `root`.
 
-    `examples` formats a few names for a message (`glr.data.layouts.examples`); a link ending in one of `files`
-    (photos, archives) is a file's link, not a class folder's.
+    Each folder is opened: for a few (split folders); the class-folder reader finds the rest as it walks them.
     """
     locked = [(f, why) for f in folders if (why := _why_unlistable(f))]
+    return [f for f in folders if f not in dict(locked)], locked_note(locked, examples) + beside_folders(root, examples, files)
+
+
+def locked_note(locked: list[tuple[Path, str]], examples) -> list[str]:
+    """The problem line for class folders that cannot be listed, given as (folder, the OS's reason); [] for none.
+
+    `examples` formats a few names for a message (`glr.data.layouts.examples`)."""
+    if not locked:
+        return []
+    why = locked[0][1]
+    return [f"{len(locked)} class folder{'s' if len(locked) > 1 else ''} cannot be listed "
+            f"({why}; e.g. {examples(printable(f.name) for f, _ in locked)}); skipped: "
+            "give your user permission to read them (chmod -R u+rX, or copy them as yourself)"]
+
+
+def beside_folders(root: Path, examples, files: tuple[str, ...]) -> list[str]:
+    """A problem line for each kind of class folder in `root` that is not one: a link to a folder not there, a
+    Windows shortcut or macOS alias, an archive without its extension. A link ending in one of `files` (photos,
+    archives) is a file's link, not a class folder's."""
     problems = []
-    if locked:
-        why = locked[0][1]
-        problems.append(f"{len(locked)} class folder{'s' if len(locked) > 1 else ''} cannot be listed "
-                        f"({why}; e.g. {examples(printable(f.name) for f, _ in locked)}); skipped: "
-                        "give your user permission to read them (chmod -R u+rX, or copy them as yourself)")
     with os.scandir(root) as entries:  # the file types come with the listing: no stat per class folder
         seen = sorted((e for e in entries if not e.name.startswith(".")), key=lambda e: e.name)
     gone = [root / e.name for e in seen if e.is_symlink() and not os.path.exists(e.path)
@@ -78,7 +116,14 @@ def listable(root: Path, folders: list[Path], examples, files: tuple[str, ...]) 
                         f"folder (e.g. {printable(packed[0].name)!r}: {archive_kind(packed[0])}), which glr does not "
                         f"read inside: skipped; unpack {'them' if len(packed) > 1 else 'it'} into a class folder to use "
                         "the photos")
-    return [f for f in folders if f not in dict(locked)], problems
+    return problems
+
+
+def files_in(root: Path) -> list[Path]:
+    """The files directly in `root` (links to files too), as `[p for p in root.iterdir() if p.is_file()]` gives them,
+    from one listing: no stat per entry but for links."""
+    with os.scandir(root) as entries:
+        return [root / e.name for e in entries if _is_file(e)]
 
 
 def _is_file(entry: os.DirEntry) -> bool:

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from glr.data import class_names, gldv2_files
-from glr.data.class_access import sub_folders
+from glr.data.class_access import package_kind, sub_folders
 # The curation defaults sit in a module that imports nothing, so the command line reads them without sklearn.
 from glr.data.curation_defaults import (  # noqa: F401 - read from here too
     DEFAULT_MIN_IMAGES, DEFAULT_SEED, DEFAULT_TOP_N, DEFAULT_VAL_FRACTION, MAX_SEED, TRAIN_MIN_CLASSES,
@@ -132,6 +132,10 @@ def _load_catalog(root: Path, check_files: bool | None) -> Catalog:
         raise DatasetError(f"{root}: is a file; point glr at a dataset folder or at its train.csv{photo}")
     if not os.access(root, os.R_OK | os.X_OK):
         raise DatasetError(f"{root}: permission denied, the folder cannot be read")
+    if kind := package_kind(root):  # a folder Finder shows as one file; a photo library keeps thumbnails beside photos
+        raise DatasetError(f"{root}: {kind} (a macOS package), not a dataset folder" + (
+            "; glr does not read inside a photo library: export its photos (Photos: File > Export) into one folder "
+            "per class, and point glr at the folder holding those" if "library" in kind else ""))
     csv = root / TRAIN_CSV
     if not (csv.exists() or csv.is_symlink()):
         # `TRAIN.CSV` or `Train.csv`, as a copy from Windows or a camera card may name it: the same file.

@@ -27,6 +27,8 @@ from typing import Mapping, Sequence
 
 from PIL import Image
 
+from glr.data.class_access import package_kind
+from glr.data.class_names import WINDOWS_RESERVED
 from glr.data.images import decode_image
 from glr.data.layouts import is_system_folder, plural
 from glr.data.split_folders import SplitDecision, decide
@@ -68,7 +70,8 @@ def folder_name(text: str, what: str = "name") -> str:
     """`text` as a folder name (spaces become `_`, as the class-folder reader turns them back); DatasetError if unsafe.
 
     Refused: empty, `.` or `..`, a path separator, or any character but letters, digits, space, `-`, `_` and `.`;
-    and a name glr passes over when reading (`.hidden`, `__MACOSX`).
+    a name glr passes over when reading (`.hidden`, `__MACOSX`); and one Windows cannot hold (`CON`, `nul.txt`,
+    `Tower.`), which the class-folder reader reads with a note.
     """
     # NFC: "Café" typed here and "Café" from a Mac (its accent a separate character, which the check below
     # refuses) are one name, and one folder.
@@ -81,7 +84,16 @@ def folder_name(text: str, what: str = "name") -> str:
     if is_system_folder(text):  # ".trip", "__MACOSX", "@eaDir": glr passes such folders over, so it would never be read
         raise DatasetError(f"{what} {shown}: a hidden or system folder's name, which glr does not read; "
                            "do not start it with '.', and choose another")
-    return re.sub(r"\s+", "_", text)
+    folder = re.sub(r"\s+", "_", text)
+    if folder.split(".")[0].lower() in WINDOWS_RESERVED or folder.endswith("."):
+        # Class folders so named are read, with class_names' note that a copy on Windows fails: not made here.
+        raise DatasetError(f"{what} {shown}: a name Windows cannot give a folder (a device's name there, such as CON, "
+                           "NUL, AUX or COM1, or a name ending in a dot); a copy of the dataset on Windows would fail, "
+                           "so choose another")
+    if kind := package_kind(PurePosixPath(folder)):  # "Tower.app": Finder shows one file; glr skips it when reading
+        raise DatasetError(f"{what} {shown}: a name macOS takes for a package ({kind}), which glr does not read as "
+                           "a folder of photos; choose another")
+    return folder
 
 
 def name_problem(name: str, dataset: bool = False, root: str | Path | None = None) -> str | None:

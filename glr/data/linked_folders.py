@@ -5,6 +5,7 @@ photos as one more landmark, taught apart from itself.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from glr.paths import printable
@@ -18,7 +19,8 @@ def without_linked_copies(root: Path, folders: list[Path]) -> tuple[list[Path], 
     folders (`All -> .`, `Everything -> ..`) would read all of their photos as one more class."""
     from glr.data.layouts import EXAMPLES_IN_MESSAGE, plural  # layouts reads this module: its helpers at call time
 
-    links = [f for f in folders if f.is_symlink()]
+    listed = {parent: _links_in(parent) for parent in {f.parent for f in folders}}  # the dataset's, or its splits'
+    links = [f for f in folders if f.name in listed[f.parent]]
     if not links:  # resolving each of 50,000 class folders cost 2 s, for none
         return folders, []
     real = {f: f.resolve() for f in folders}
@@ -45,6 +47,15 @@ def without_linked_copies(root: Path, folders: list[Path]) -> tuple[list[Path], 
                      "as one more landmark")
     skipped = {f for f, _ in linked} | set(holders)
     return [f for f in folders if f not in skipped], notes
+
+
+def _links_in(folder: Path) -> frozenset[str]:
+    """The names of the links in `folder`, from one listing (an lstat per class folder cost 0.7 s at 50,000)."""
+    try:
+        with os.scandir(folder) as entries:
+            return frozenset(e.name for e in entries if e.is_symlink())
+    except OSError:
+        return frozenset()
 
 
 def _shown(root: Path, target: Path) -> str:
