@@ -199,7 +199,7 @@ def test_a_european_excel_csv_with_decimal_comma_labels_reads_whole_numbers_and_
     assert sorted(catalog.df["landmark_id"].tolist()) == [7, 12, 12] and catalog.problems == []
     catalog = load_catalog(_gldv2(tmp_path / "half", text.replace("12,00", "12,5").encode()))
     assert sorted(catalog.df["landmark_id"].tolist()) == [7, 12]
-    assert catalog.problems == ["1 row has a landmark_id with a fraction ('12,5' in data row 2); skipped: a landmark_id "
+    assert catalog.problems == ["1 row has a landmark_id with a fraction ('12,5' on line 4); skipped: a landmark_id "
                                 "is a whole number (12,0 and 12.0 are read as 12)"]
 
 

@@ -220,7 +220,7 @@ def test_zero_bytes_inside_a_row_say_the_file_was_never_written_there(tmp_path, 
     # as "not an integer"; a block on a line of its own refused the file: both now say what the zeros are.
     csv = tmp_path / "train.csv"
     csv.write_bytes(data)
-    with pytest.raises(DatasetError, match=re.escape("holds zero bytes where text should be (in 1 row, e.g. data row 2), "
+    with pytest.raises(DatasetError, match=re.escape("holds zero bytes where text should be (in 1 row, e.g. line 3), "
                                                      "so part of it was never written")) as err:
         read_train_csv(csv)
     assert "\x00" not in str(err.value)

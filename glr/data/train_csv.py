@@ -18,6 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from glr.data import gldv2_files
+from glr.data.csv_lines import ATTR as ROW_LINES, RowLines
 from glr.data.csv_header import (ALIASES, EMPTY_COLUMN, INVISIBLE, declared_separator, header_line_below,  # noqa: F401
                                  looks_like_a_row, read_layout, written_header)  # ALIASES, INVISIBLE: read from here too
 from glr.data.csv_source import drop_separator_only_rows, not_utf8, refuse_zero_bytes, utf8_source
@@ -73,7 +74,10 @@ def read_train_csv(csv: Path) -> tuple[pd.DataFrame, list[str]]:
     df = drop_separator_only_rows(df, csv, delimiter)
     if twice and (problem := gldv2_files.repeated_column_problem(csv, header, names, df)):
         raise DatasetError(problem)
-    return df[["id", "landmark_id"]], []
+    df = df[["id", "landmark_id"]]
+    # Messages name a row by the file's line (blank lines, `sep=`, quoted line ends shift Arrow's count): found when asked.
+    df.attrs[ROW_LINES] = RowLines(csv, delimiter, 1 + bool(declared_separator(csv)))
+    return df, []
 
 
 def drop_repeated_headers(df: pd.DataFrame) -> pd.DataFrame:
@@ -104,7 +108,7 @@ def arrow_columns(csv: Path, names: list[str], columns: list[str], delimiter: st
 
     padding = [n for n in names if n.startswith(EMPTY_COLUMN)]
     table = _arrow_columns(csv, names, columns + padding, delimiter, bad_rows)
-    refuse_zero_bytes(csv, table)
+    refuse_zero_bytes(csv, table, delimiter)
     padding = [n for n in padding if n in table.column_names]  # none once rows of uneven widths were evened
     if not padding:
         return table.select(columns)

@@ -1,0 +1,65 @@
+"""Which line of a CSV file each of its parsed data rows starts on, for messages that name a row.
+
+Arrow counts rows, not lines: blank lines, Excel's `sep=;` line and a quoted cell holding line ends all shift a row's
+place from the line an editor shows. `RowLines` (kept in a train.csv frame's `attrs`) finds the lines of the rows a
+message names by reading the file again, as far as the last of them, only when a message needs them: a file that
+reads cleanly costs nothing.
+"""
+
+from __future__ import annotations
+
+import csv as _csv
+from pathlib import Path
+
+ATTR = "row_lines"  # the key of `RowLines` in a train.csv frame's (and its columns') `attrs`
+
+
+def data_rows(csv: Path, delimiter: str, header_lines: int):
+    """(first line, fields) of each data row of `csv` (lines counted from 1), as Arrow counts its rows: the header
+    lines and blank lines (only spaces too) are no rows. Stops at a file that cannot be read (OSError, csv.Error)."""
+    from glr.data.csv_source import utf8_source
+
+    try:
+        with open(utf8_source(csv), encoding="utf-8-sig", errors="replace", newline="") as fh:
+            reader, end = _csv.reader(fh, delimiter=delimiter), 0
+            for row in reader:
+                start, end = end + 1, reader.line_num  # a quoted cell may hold line ends: the row's first line
+                if end <= header_lines or not "".join(row).strip() and len(row) < 2:
+                    continue
+                yield start, row
+    except (OSError, _csv.Error):
+        return  # the rows read so far: the message then says less
+
+
+class RowLines:
+    """The file's line of each data row of a train.csv read by Arrow (row i: the i-th, from 0, below the header)."""
+
+    def __init__(self, csv: Path, delimiter: str, header_lines: int):
+        self.csv, self.delimiter, self.header_lines = csv, delimiter, header_lines
+        self._found: dict[int, int | None] = {}
+
+    def __deepcopy__(self, memo):
+        return self  # pandas copies `attrs` at every step; this holds no rows of its own
+
+    def lines(self, rows) -> list[int | None]:
+        """The line (from 1) of each data row in `rows`; None for one past the file's rows."""
+        rows = [int(r) for r in rows]
+        wanted = {r for r in rows if r not in self._found and r >= 0}
+        if wanted:
+            last = max(wanted)
+            for i, (start, _) in enumerate(data_rows(self.csv, self.delimiter, self.header_lines)):
+                if i in wanted:
+                    self._found[i] = start
+                if i >= last:
+                    break
+            self._found.update({r: None for r in wanted if r not in self._found})
+        return [self._found.get(r) for r in rows]
+
+    def line(self, row: int) -> int | None:
+        """The line (from 1) of data row `row`, or None."""
+        return self.lines([row])[0]
+
+    def where(self, row: int) -> str:
+        """`line 7` for data row `row`, or `data row N` (from 1) when its line cannot be found."""
+        line = self.line(row)
+        return f"line {line}" if line is not None else f"data row {int(row) + 1}"
