@@ -617,3 +617,35 @@ def test_a_photo_without_an_extension_in_a_class_folder_is_read_and_a_text_file_
     catalog = load_catalog(tmp_path)
     assert sorted(Path(p).name for p in catalog.df["path"] if "Tower" in p) == ["0.jpg", "1.jpg", "IMG_7"]
     assert any("README" in p for p in catalog.problems), catalog.problems
+
+
+def test_a_landmark_id_given_two_names_shows_both(tmp_path):
+    # Said only "(e.g. 7)": which two names, and which was kept, had to be looked up in the file.
+    from glr.data.layouts import read_names
+
+    (tmp_path / "train_label_to_category.csv").write_text(
+        "landmark_id,category\n7,Eiffel Tower\n8,Big Ben\n7,Tour Eiffel\n8,Big Ben\n9,Louvre\n9,Musée du Louvre\n")
+    names, problems = read_names(tmp_path)
+    assert names == {7: "Eiffel Tower", 8: "Big Ben", 9: "Louvre"}
+    assert problems == ["train_label_to_category.csv: 2 landmark_ids given two names (e.g. 7: 'Eiffel Tower' and "
+                        "'Tour Eiffel'; 9: 'Louvre' and 'Musée du Louvre'); the first name kept"]
+
+
+@pytest.mark.parametrize("header, named", [("landmark_id,category,Category", False), ("landmark_id,name,category", True),
+                                           ("landmark_id,category,landmark_id", False)])
+def test_a_category_file_with_a_column_written_twice_is_read_only_when_the_two_agree(tmp_path, header, named):
+    # Was read from the first `category` in silence, where train.csv refuses two columns that differ.
+    from glr.data.layouts import read_names
+
+    csv = tmp_path / "train_label_to_category.csv"
+    third = ("9", "8") if header.endswith("landmark_id") else ("Tour Eiffel", "Big Ben")
+    csv.write_text(f"{header}\n7,Eiffel Tower,{third[0]}\n8,Big Ben,{third[1]}\n")
+    names, problems = read_names(tmp_path)
+    if named:  # `name` is read as category only when there is no `category`: one of each is no repeat
+        assert names == {7: "Tour Eiffel", 8: "Big Ben"}
+        return
+    assert names == {} and len(problems) == 1
+    assert problems[0].startswith("train_label_to_category.csv: has 2 columns named ")
+    assert "that differ on 1 of 2 rows" in problems[0] and problems[0].endswith("; classes are named by their id")
+    csv.write_text(f"{header}\n7,Eiffel Tower,{'7' if header.endswith('landmark_id') else 'Eiffel Tower'}\n")
+    assert read_names(tmp_path) == ({7: "Eiffel Tower"}, [])
