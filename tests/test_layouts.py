@@ -462,8 +462,9 @@ def test_a_category_file_not_utf8_and_not_clearly_windows_1252_is_named(gld, raw
     # no evidence of Windows-1252, so said, never guessed.
     (gld / "train_label_to_category.csv").write_bytes(b"landmark_id,category\n" + raw)
     catalog = load_catalog(gld)
-    assert catalog.problems == ["train_label_to_category.csv: is not UTF-8 text; save it as UTF-8 CSV; classes are "
-                                "named by their id"]
+    shown = raw.decode("utf-8", "backslashreplace").strip()  # the line, its first byte that is not UTF-8 on it
+    assert catalog.problems == ["train_label_to_category.csv: is not UTF-8 text; save it as UTF-8 CSV (its first byte "
+                                f"that is not UTF-8 is on line 2: {shown}); classes are named by their id"]
 
 
 def test_ids_written_as_paths_to_photos_named_in_hex_digits_are_their_names(tmp_path):
@@ -543,7 +544,8 @@ def test_a_train_csv_in_windows_1252_is_read_and_said_once(tmp_path):
     assert catalog.names() == {0: "Caf\u00e9 de Flore", 1: "K\u00f6lner Dom"}
     assert catalog.problems[0] == "train.csv: read as Windows-1252 text (not UTF-8)"
     (root / "train.csv").write_bytes(b"id,landmark_id\ncaf\xe9,1\nx\xa4,2\n")  # a symbol: no evidence, refused as before
-    with pytest.raises(DatasetError, match="train.csv: is not UTF-8 text; save it as UTF-8 CSV$"):
+    with pytest.raises(DatasetError, match=re.escape("train.csv: is not UTF-8 text; save it as UTF-8 CSV (its first byte "
+                                                     "that is not UTF-8 is on line 2: caf\\xe9,1)") + "$"):
         load_catalog(root)
 
 
