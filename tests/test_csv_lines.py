@@ -38,3 +38,24 @@ def test_a_legacy_code_page_file_counts_its_own_lines(tmp_path):
     (tmp_path / "train.csv").write_bytes("id;landmark_id\r\n\r\ncaf\xe9;7\r\nabc2;1,5\r\n".encode("cp1252"))
     _, problems = read_gldv2(tmp_path, tmp_path / "train.csv")
     assert any("('1,5' on line 4)" in p for p in problems), problems
+
+
+@pytest.mark.parametrize("end", ["\n", "\r\n", "\r"])
+def test_a_file_without_quotes_finds_its_lines_as_the_csv_reader_does(tmp_path, end):
+    from glr.data.csv_lines import plain_row_lines
+
+    csv = tmp_path / "train.csv"
+    csv.write_bytes(end.join(["sep=,", "id,landmark_id", "", "abc1,7", " \t", ",", "abc3,9", ""]).encode())
+    expected = [start for start, _ in data_rows(csv, ",", 2)]
+    assert expected == [4, 6, 7] and plain_row_lines(csv, 2, chunk=5).tolist() == expected
+    assert RowLines(csv, ",", 2).lines([0, 1, 2, 3]) == [4, 6, 7, None]
+
+
+def test_a_file_with_quotes_or_stray_returns_is_read_as_csv(tmp_path):
+    from glr.data.csv_lines import plain_row_lines
+
+    csv = tmp_path / "train.csv"
+    csv.write_text('id,landmark_id\n"abc\n1",7\nabc2,8\n')
+    assert plain_row_lines(csv, 1) is None and RowLines(csv, ",", 1).lines([1]) == [4]
+    csv.write_bytes(b"id,landmark_id\nabc1,7\rabc2,8\n")  # a bare CR among LFs ends a line for Arrow too
+    assert plain_row_lines(csv, 1) is None and RowLines(csv, ",", 1).lines([1]) == [3]

@@ -31,6 +31,40 @@ def data_rows(csv: Path, delimiter: str, header_lines: int):
         return  # the rows read so far: the message then says less
 
 
+def plain_row_lines(csv: Path, header_lines: int, chunk: int = 1 << 26):
+    """The line (from 1) of each data row of `csv` as a numpy array, found from its line ends by numpy, when the file
+    holds no quote (so no cell spans lines) and one kind of line end; else None (`data_rows` then reads it as CSV).
+
+    GLDv2's train.csv holds no quotes: its 4.1M rows take about a second here, where Python's csv reader took 5-8 s
+    to reach the last."""
+    import numpy as np
+
+    from glr.data.csv_source import utf8_source
+
+    try:
+        data = utf8_source(csv).read_bytes()
+    except OSError:
+        return None
+    crs = data.count(b"\r")
+    if b'"' in data or (crs and b"\n" in data and crs != data.count(b"\r\n")):
+        return None  # a quoted cell may hold a line end; a stray CR ends a line for Arrow and csv both
+    end = ord("\n") if b"\n" in data or not crs else ord("\r")
+    raw = np.frombuffer(data, np.uint8)
+    ends = np.concatenate([np.flatnonzero(raw[at:at + chunk] == end) + at for at in range(0, len(raw), chunk)]
+                          or [np.zeros(0, np.int64)])
+    starts = np.concatenate([[0], ends + 1])
+    stops = np.concatenate([ends, [len(raw)]])
+    if starts[-1] >= len(raw):  # the file ends with a line end: no line after it
+        starts, stops = starts[:-1], stops[:-1]
+    # A blank line (empty, or only spaces, tabs and a CR) is no row: those starting with such a byte are looked at.
+    first = raw[np.minimum(starts, max(len(raw) - 1, 0))] if len(raw) else np.zeros(0, np.uint8)
+    maybe = np.flatnonzero((stops == starts) | np.isin(first, np.frombuffer(b" \t\r", np.uint8)))
+    blank = np.zeros(len(starts), bool)
+    blank[[k for k in maybe.tolist() if not data[starts[k]:stops[k]].strip()]] = True
+    blank[:header_lines] = True  # the header (and Excel's `sep=` line)
+    return np.flatnonzero(~blank) + 1
+
+
 class RowLines:
     """The file's line of each data row of a train.csv read by Arrow (row i: the i-th, from 0, below the header)."""
 
@@ -45,7 +79,9 @@ class RowLines:
         """The line (from 1) of each data row in `rows`; None for one past the file's rows."""
         rows = [int(r) for r in rows]
         wanted = {r for r in rows if r not in self._found and r >= 0}
-        if wanted:
+        if wanted and (found := plain_row_lines(self.csv, self.header_lines)) is not None:
+            self._found.update({r: int(found[r]) if r < len(found) else None for r in wanted})
+        elif wanted:
             last = max(wanted)
             for i, (start, _) in enumerate(data_rows(self.csv, self.delimiter, self.header_lines)):
                 if i in wanted:
