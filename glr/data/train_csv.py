@@ -270,6 +270,25 @@ def parse_labels(text: pd.Series) -> pd.Series:
             return pd.Series(pc.cast(arr, pa.int64()).to_numpy(zero_copy_only=False), index=text.index)
         except (pa.ArrowInvalid, pa.ArrowTypeError):
             pass  # some label is not an integer (or is empty): find which below
+    import numpy as np
+
+    # The row-by-row pass only for the labels that are not plain numbers: over all of GLDv2's 4.1M rows, for one
+    # `12.5`, it took 3-10 s.
+    simple = pc.fill_null(pc.match_substring_regex(arr, r"^-?[0-9]{1,18}$"), False).to_numpy(zero_copy_only=False)
+    if not simple.any():
+        return _parse_labels_slowly(text)
+    values, missing = np.zeros(len(text), np.int64), np.zeros(len(text), bool)
+    values[simple] = pc.cast(arr.filter(pa.array(simple)), pa.int64()).to_numpy(zero_copy_only=False)
+    others = _parse_labels_slowly(text[~simple])
+    values[~simple], missing[~simple] = others.fillna(0).to_numpy("int64"), others.isna().to_numpy()
+    return pd.Series(pd.arrays.IntegerArray(values, missing), index=text.index)
+
+
+def _parse_labels_slowly(text: pd.Series) -> pd.Series:
+    """`parse_labels` row by row, for labels that are not all plain integers: Int64, <NA> where refused."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     # "12.0" is 12 too: pandas writes integer labels so when the column had a missing value, and "12,0" is how
     # Excel in most of Europe saves it (a `;` file). Not ".000" or ",000": that is also a thousands group, 1000.
     # Quotes after a space (`abc , "12"`) are no CSV quotes: they stay in the text. `'12` (a spreadsheet's text prefix): 12.
