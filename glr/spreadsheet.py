@@ -22,7 +22,7 @@ Sheets read the file either way). pandas drops the mark, so glr's readers never 
 a script reads such a file with `encoding="utf-8-sig"`. Machine files carry no mark: a reader that is not told
 (Python's csv with "utf-8", the exported predict.py, a scorer) would make it part of the first column's name.
 Excel asks to save a CSV it opened: one saved again with ';' separators and decimal commas (Excel in most of
-Europe) or with tabs reads as glr wrote it (`read_csv`); one saved in an ANSI code page is named as such.
+Europe) or with tabs reads as glr wrote it (`read_csv`), and one saved in an ANSI code page its words show (as train.csv's).
 Both kinds are written by `glr.atomic.csv_text` (a cell holding a carriage return or a newline is quoted, so
 it never splits a row) and read back by `glr.atomic.read_csv` (a text cell "None" or "NA" stays that text).
 A new CSV picks its kind here: tests/test_spreadsheet.py checks that nothing else in glr calls `to_csv`.
@@ -139,10 +139,21 @@ def saved_by_a_spreadsheet(path: str | os.PathLike) -> dict:
 def read_csv(path: str | os.PathLike, **options):
     """A CSV for people that glr wrote (`write_csv`, or before its BOM), its cells and column names as they were
     given: the BOM and the escape removed, its text columns (`dtype` str) exact (glr.atomic.read_csv). One a
-    spreadsheet saved again with ';' or tab separators is read as well (`saved_by_a_spreadsheet`). Raises what
-    pandas.read_csv raises; ValueError saying so for a file a spreadsheet saved in its ANSI code page."""
+    spreadsheet saved again with ';' or tab separators is read as well (`saved_by_a_spreadsheet`), and one saved in
+    its ANSI code page (Excel's plain "CSV") in the code page its words show, as train.csv is
+    (`glr.data.csv_source.legacy_code_page_of`). Raises what pandas.read_csv raises; ValueError saying so for a
+    file in a code page its words do not show."""
+    options = {**saved_by_a_spreadsheet(path), **options}
     try:
-        return unescape_frame(_read_csv(path, **{**saved_by_a_spreadsheet(path), **options}))
-    except UnicodeDecodeError:  # which code page is unknown: guessing one could change a name in silence
+        return unescape_frame(_read_csv(path, **options))
+    except UnicodeDecodeError:
+        from glr.data.csv_source import legacy_code_page_of
+
+        try:
+            codec = legacy_code_page_of(Path(path))
+        except OSError:
+            codec = None
+    if codec is None:  # no code page shown by the words: guessing one could change a name in silence
         raise ValueError("it is not UTF-8 text (saved again by a spreadsheet in another encoding?); save it as "
-                         "\"CSV UTF-8 (comma delimited)\"") from None
+                         "\"CSV UTF-8 (comma delimited)\"")
+    return unescape_frame(_read_csv(path, **{**options, "encoding": codec}))

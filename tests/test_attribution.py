@@ -63,3 +63,29 @@ def test_a_named_pipe_as_the_file_gives_no_credits_and_does_not_block(tmp_path):
 
     os.mkfifo(tmp_path / attribution.ATTRIBUTION_CSV)
     assert len(attribution.Attributions.read(tmp_path / attribution.ATTRIBUTION_CSV)) == 0
+
+
+def test_a_file_in_a_legacy_code_page_gives_its_credits_and_says_so(tmp_path):
+    # Excel's "CSV (comma delimited)" on a Western Windows: every credit was lost, and nothing said why.
+    csv = tmp_path / attribution.ATTRIBUTION_CSV
+    csv.write_bytes("id,author,license,title\r\nabc,Fran\xe7ois M\xfcller,CC BY 2.0,Caf\xe9 de Flore\r\n".encode("cp1252"))
+    table = attribution.Attributions.read(csv)
+    assert table.lookup(["abc"]) == {"abc": {"author": "François Müller", "license": "CC BY 2.0",
+                                             "title": "Café de Flore"}}
+    assert table.problems == ["train_attribution.csv: read as Windows-1252 text (not UTF-8)"]
+    csv.write_bytes("id,author\nabc,\u0418\u0432\u0430\u043d \u041f\u0435\u0442\u0440\u043e\u0432\n".encode("cp1251"))
+    assert attribution.Attributions.read(csv).lookup(["abc"]) == {"abc": {"author": "Иван Петров"}}
+
+
+def test_a_file_that_cannot_be_read_says_so_where_credits_are_read(gldv2):
+    assert attribution.problems(gldv2) == []  # no file: nothing to say
+    (gldv2 / attribution.ATTRIBUTION_CSV).write_bytes(b"id,author\nabc,\x81\x8d\x8f\x90\x9d\n")  # no code page's words
+    said = attribution.problems(gldv2)
+    assert len(said) == 1 and said[0].startswith("train_attribution.csv: is not UTF-8 text")
+    assert said[0].endswith("; photos are shown without their credits")
+    write_attributions(gldv2, [("x", "y")], header="photo,who")
+    assert attribution.problems(gldv2) == ["train_attribution.csv: has no id column (found 'photo', 'who'); expected "
+                                           "id,author,license,title: photos are shown without their credits"]
+    write_attributions(gldv2, [("abc", "u", "Ann", "CC0", "Tower, at night"), ("def", "u", "Bob", "CC0", "Bridge")])
+    assert attribution.problems(gldv2) == ["train_attribution.csv: 1 row without the header's columns (a title holding "
+                                           "the separator must be in quotes): those photos are shown without their credits"]

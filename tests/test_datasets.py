@@ -425,7 +425,8 @@ def test_category_names_read_as_train_csv_is_read(tmp_path):
         "3,http://commons.wikimedia.org/wiki/Category:Taj_Mahal\n")
     catalog = load_catalog(root)
     assert catalog.names() == {1: "Big Ben", 2: "Eiffel Tower", 3: "Taj Mahal"}
-    assert catalog.problems == ["train_label_to_category.csv: 1 landmark_id given two names (e.g. 2); the first name kept"]
+    assert catalog.problems == ["train_label_to_category.csv: 1 landmark_id given two names "
+                                "(e.g. 2: 'Eiffel Tower' and 'Tour Eiffel'); the first name kept"]
 
 
 def test_train_csv_named_in_another_case_is_found(tmp_path):

@@ -462,8 +462,9 @@ def test_a_category_file_not_utf8_and_not_clearly_windows_1252_is_named(gld, raw
     # no evidence of Windows-1252, so said, never guessed.
     (gld / "train_label_to_category.csv").write_bytes(b"landmark_id,category\n" + raw)
     catalog = load_catalog(gld)
-    assert catalog.problems == ["train_label_to_category.csv: is not UTF-8 text; save it as UTF-8 CSV; classes are "
-                                "named by their id"]
+    shown = raw.decode("utf-8", "backslashreplace").strip()  # the line, its first byte that is not UTF-8 on it
+    assert catalog.problems == ["train_label_to_category.csv: is not UTF-8 text; save it as UTF-8 CSV (its first byte "
+                                f"that is not UTF-8 is on line 2: {shown}); classes are named by their id"]
 
 
 def test_ids_written_as_paths_to_photos_named_in_hex_digits_are_their_names(tmp_path):
@@ -543,7 +544,8 @@ def test_a_train_csv_in_windows_1252_is_read_and_said_once(tmp_path):
     assert catalog.names() == {0: "Caf\u00e9 de Flore", 1: "K\u00f6lner Dom"}
     assert catalog.problems[0] == "train.csv: read as Windows-1252 text (not UTF-8)"
     (root / "train.csv").write_bytes(b"id,landmark_id\ncaf\xe9,1\nx\xa4,2\n")  # a symbol: no evidence, refused as before
-    with pytest.raises(DatasetError, match="train.csv: is not UTF-8 text; save it as UTF-8 CSV$"):
+    with pytest.raises(DatasetError, match=re.escape("train.csv: is not UTF-8 text; save it as UTF-8 CSV (its first byte "
+                                                     "that is not UTF-8 is on line 2: caf\\xe9,1)") + "$"):
         load_catalog(root)
 
 
@@ -617,3 +619,35 @@ def test_a_photo_without_an_extension_in_a_class_folder_is_read_and_a_text_file_
     catalog = load_catalog(tmp_path)
     assert sorted(Path(p).name for p in catalog.df["path"] if "Tower" in p) == ["0.jpg", "1.jpg", "IMG_7"]
     assert any("README" in p for p in catalog.problems), catalog.problems
+
+
+def test_a_landmark_id_given_two_names_shows_both(tmp_path):
+    # Said only "(e.g. 7)": which two names, and which was kept, had to be looked up in the file.
+    from glr.data.layouts import read_names
+
+    (tmp_path / "train_label_to_category.csv").write_text(
+        "landmark_id,category\n7,Eiffel Tower\n8,Big Ben\n7,Tour Eiffel\n8,Big Ben\n9,Louvre\n9,Musée du Louvre\n")
+    names, problems = read_names(tmp_path)
+    assert names == {7: "Eiffel Tower", 8: "Big Ben", 9: "Louvre"}
+    assert problems == ["train_label_to_category.csv: 2 landmark_ids given two names (e.g. 7: 'Eiffel Tower' and "
+                        "'Tour Eiffel'; 9: 'Louvre' and 'Musée du Louvre'); the first name kept"]
+
+
+@pytest.mark.parametrize("header, named", [("landmark_id,category,Category", False), ("landmark_id,name,category", True),
+                                           ("landmark_id,category,landmark_id", False)])
+def test_a_category_file_with_a_column_written_twice_is_read_only_when_the_two_agree(tmp_path, header, named):
+    # Was read from the first `category` in silence, where train.csv refuses two columns that differ.
+    from glr.data.layouts import read_names
+
+    csv = tmp_path / "train_label_to_category.csv"
+    third = ("9", "8") if header.endswith("landmark_id") else ("Tour Eiffel", "Big Ben")
+    csv.write_text(f"{header}\n7,Eiffel Tower,{third[0]}\n8,Big Ben,{third[1]}\n")
+    names, problems = read_names(tmp_path)
+    if named:  # `name` is read as category only when there is no `category`: one of each is no repeat
+        assert names == {7: "Tour Eiffel", 8: "Big Ben"}
+        return
+    assert names == {} and len(problems) == 1
+    assert problems[0].startswith("train_label_to_category.csv: has 2 columns named ")
+    assert "that differ on 1 of 2 rows" in problems[0] and problems[0].endswith("; classes are named by their id")
+    csv.write_text(f"{header}\n7,Eiffel Tower,{'7' if header.endswith('landmark_id') else 'Eiffel Tower'}\n")
+    assert read_names(tmp_path) == ({7: "Eiffel Tower"}, [])

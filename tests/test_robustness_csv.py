@@ -199,7 +199,7 @@ def test_a_european_excel_csv_with_decimal_comma_labels_reads_whole_numbers_and_
     assert sorted(catalog.df["landmark_id"].tolist()) == [7, 12, 12] and catalog.problems == []
     catalog = load_catalog(_gldv2(tmp_path / "half", text.replace("12,00", "12,5").encode()))
     assert sorted(catalog.df["landmark_id"].tolist()) == [7, 12]
-    assert catalog.problems == ["1 row has a landmark_id with a fraction ('12,5' in data row 2); skipped: a landmark_id "
+    assert catalog.problems == ["1 row has a landmark_id with a fraction ('12,5' on line 4); skipped: a landmark_id "
                                 "is a whole number (12,0 and 12.0 are read as 12)"]
 
 
@@ -313,14 +313,20 @@ def _runs_csvs_saved_again_read_as_written(tmp_path, save_again) -> None:
     assert run.split().to_dict("list") == split.to_dict("list")
 
 
-def test_a_runs_csv_saved_again_in_a_windows_code_page_is_named_so(tmp_path):
-    # Excel's plain "CSV (Comma delimited)" writes the ANSI code page: "Família" as b"Fam\xedlia".
+def test_a_runs_csv_saved_again_in_a_windows_code_page_reads_as_train_csv_does(tmp_path):
+    # Excel's plain "CSV (Comma delimited)" writes the ANSI code page: "Família" as b"Fam\xedlia". Was "is damaged:
+    # it is not UTF-8 text", where train.csv in the same code page reads: now read in the code page its words show.
     from glr.evaluation import readout
 
     run = Run.create(tmp_path, CONFIG, run_id="20260101-000000-ansi")
     predictions, per_class, confusion = _evaluation(["Sagrada Família", "Big Ben"])
     run.write_evaluation(predictions=predictions, per_class=per_class, confusion=confusion, metrics={"top1": 1.0})
     run.per_class_path.write_bytes(run.per_class_path.read_bytes()[3:].decode("utf-8").encode("cp1252"))
+    found, problems = readout.read_results(run)
+    assert problems == [] and found["per_class"]["name"].tolist() == ["Sagrada Família", "Big Ben"]
+    assert found["predictions"]["true_name"].tolist() == ["Sagrada Família", "Big Ben"]
+    # Words of no one code page (a symbol beside the accent): named, never guessed.
+    run.per_class_path.write_bytes(run.per_class_path.read_bytes().replace(b"Fam\xedlia", b"Fam\xedlia \xa4"))
     found, problems = readout.read_results(run)
     assert problems == [f"{run.per_class_path} is damaged: it is not UTF-8 text (saved again by a spreadsheet in "
                         "another encoding?); save it as \"CSV UTF-8 (comma delimited)\""]

@@ -93,7 +93,7 @@ def test_labels_written_as_decimals_are_integers(gld):
     catalog = load_catalog(gld)
     assert sorted(catalog.df["landmark_id"].unique()) == [1, 2] and len(catalog.df) == 3
     assert catalog.problems == ["2 rows have a landmark_id that is not an integer (e.g. 'abc'); skipped",
-                                "1 row has a landmark_id with a fraction ('1.5' in data row 2); skipped: a landmark_id "
+                                "1 row has a landmark_id with a fraction ('1.5' on line 3); skipped: a landmark_id "
                                 "is a whole number (12,0 and 12.0 are read as 12)"]
 
 
@@ -108,7 +108,7 @@ def test_non_integer_landmark_id_rows_are_skipped_and_named(gld, label):
     if label.isdigit():  # an integer past int64's largest: said as too large (it is an integer)
         assert catalog.problems[0].startswith(f"1 row has a landmark_id too large for glr (e.g. {shown}): ")
     elif label == "1.5":  # a fraction: said with its row, as a typo to find
-        assert catalog.problems == [f"1 row has a landmark_id with a fraction ({shown} in data row 1); skipped: a "
+        assert catalog.problems == [f"1 row has a landmark_id with a fraction ({shown} on line 2); skipped: a "
                                     "landmark_id is a whole number (12,0 and 12.0 are read as 12)"]
     else:
         assert catalog.problems == [f"1 row has a landmark_id that is not an integer (e.g. {shown}); skipped"]

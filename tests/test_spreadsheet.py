@@ -97,3 +97,13 @@ def test_a_csv_for_people_saved_again_as_excels_unicode_text_reads_as_glr_wrote_
     assert back.to_dict("list") == {"name": ["Sagrada Família", "東京タワー", "=x"], "score": [0.5, 1.25, 2.0]}
     (tmp_path / "split.csv").write_bytes("id\tsplit\r\nNone\tval\r\n".encode("utf-16-le"))  # no BOM
     assert read_csv(tmp_path / "split.csv", dtype=str).to_dict("list") == {"id": ["None"], "split": ["val"]}
+
+
+def test_a_csv_saved_in_a_cyrillic_code_page_reads_in_it(tmp_path):
+    # Excel's plain "CSV" on a Cyrillic Windows: was "it is not UTF-8 text", where train.csv in it reads.
+    from glr import spreadsheet
+
+    path = tmp_path / "per_class.csv"
+    path.write_bytes("name;recall\r\nХрам Христа Спасителя;0,5\r\n".encode("cp1251"))
+    df = spreadsheet.read_csv(path, dtype={"name": str})
+    assert df["name"].tolist() == ["Храм Христа Спасителя"] and df["recall"].tolist() == [0.5]

@@ -220,7 +220,7 @@ def test_zero_bytes_inside_a_row_say_the_file_was_never_written_there(tmp_path, 
     # as "not an integer"; a block on a line of its own refused the file: both now say what the zeros are.
     csv = tmp_path / "train.csv"
     csv.write_bytes(data)
-    with pytest.raises(DatasetError, match=re.escape("holds zero bytes where text should be (in 1 row, e.g. data row 2), "
+    with pytest.raises(DatasetError, match=re.escape("holds zero bytes where text should be (in 1 row, e.g. line 3), "
                                                      "so part of it was never written")) as err:
         read_train_csv(csv)
     assert "\x00" not in str(err.value)
@@ -409,3 +409,14 @@ def test_a_quote_never_closed_is_named_on_the_line_that_opens_it(tmp_path):
     csv.write_text('id,url,landmark_id\nabc1,http://x,1\nabc2,"http://y,2\n')
     with pytest.raises(DatasetError, match=re.escape("runs on to the end of the file")):
         read_train_csv(csv)
+
+
+def test_labels_mostly_plain_are_read_as_the_row_by_row_pass_reads_every_one():
+    # Plain numbers are cast at once and only the others go row by row (one `12.5` among 4.1M rows: 2.5 s -> 0.8 s).
+    from glr.data.train_csv import TEXT, _parse_labels_slowly, parse_labels
+
+    values = ["12", "007", "-3", "12.0", "12,5", " 12 ", "+5", "'9", "abc", "", None, "9223372036854775807",
+              "9223372036854775808", "0x1f", "1e3", "123456789012345678", "1234567890123456789"]
+    text = pd.Series(values * 3, dtype=TEXT, index=[2 * i for i in range(len(values) * 3)][::-1])
+    assert parse_labels(text).equals(_parse_labels_slowly(text))
+    assert parse_labels(text).tolist()[:11] == [12, 7, -3, 12, pd.NA, 12, 5, 9, pd.NA, pd.NA, pd.NA]

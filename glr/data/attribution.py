@@ -27,41 +27,60 @@ _lock = threading.Lock()
 
 
 class Attributions:
-    """The credits of one dataset: an Arrow table with id, author, license, title (missing columns empty)."""
+    """The credits of one dataset: an Arrow table with id, author, license, title (missing columns empty), and the
+    problems met reading them (`problems`: a legacy code page read, a file or rows that could not be read)."""
 
-    def __init__(self, table):
+    def __init__(self, table, problems: list[str] | None = None):
         self.table = table
+        self.problems = list(problems or [])
 
     def __len__(self) -> int:
         return self.table.num_rows
 
     @classmethod
     def read(cls, csv: str | os.PathLike) -> "Attributions":
-        """Read a train_attribution.csv; an unreadable or unusable file gives an empty set (credits are a courtesy).
+        """Read a train_attribution.csv; an unreadable or unusable file gives an empty set (credits are a courtesy),
+        and says why in `problems`.
 
         Read as train.csv is (`glr.data.train_csv`: `;` or tab separators, a bare CR for line ends, never a
-        pipe's endless read); a row that does not parse (an unquoted comma in a title) costs its own credit only.
+        pipe's endless read, a legacy code page its words show: `glr.data.csv_source.retry_as_windows_1252`); a
+        row that does not parse (an unquoted comma in a title) costs its own credit only.
         """
         import pyarrow as pa
 
+        from glr.data.csv_source import retry_as_windows_1252
+        from glr.data.layouts import plural
         from glr.data.train_csv import arrow_columns, read_layout
         from glr.errors import DatasetError
 
+        csv = Path(csv)
         empty = pa.table({name: pa.array([], pa.string()) for name in ("id",) + FIELDS})
+        unshown = "photos are shown without their credits"
+        bad_rows: list[str] = []
+
+        def columns(path: Path):
+            bad_rows.clear()  # a second reading (in a legacy code page) finds them again
+            return arrow_columns(path, names, keep, delimiter, bad_rows=bad_rows)
+
         try:
-            header, _, delimiter = read_layout(Path(csv), "id,author,license,title")
+            header, _, delimiter = read_layout(csv, "id,author,license,title")
             names = [ALIASES.get(h, h) for h in header]
             if "id" not in names:
-                return cls(empty)
+                return cls(empty, [f"{csv.name}: has no id column (found {', '.join(repr(h) for h in header)}); "
+                                   f"expected id,author,license,title: {unshown}"])
             names = [n if n not in names[:i] else f"{n}.{i}" for i, n in enumerate(names)]
             keep = ["id"] + [f for f in FIELDS if f in names]
-            table = arrow_columns(Path(csv), names, keep, delimiter, bad_rows=[])
-        except DatasetError:
-            return cls(empty)
+            table, note = retry_as_windows_1252(columns, csv)
+        except DatasetError as exc:
+            return cls(empty, [f"{str(exc).replace(str(csv), csv.name, 1)}; {unshown}"])
+        problems = [note] if note else []
+        if bad_rows:
+            problems.append(f"{csv.name}: {plural(len(bad_rows), 'row')} without the header's columns (a title holding "
+                            f"the separator must be in quotes): those photos are shown without their credits")
         for name in FIELDS:
             if name not in table.column_names:
                 table = table.append_column(name, pa.nulls(table.num_rows, pa.string()))
-        return cls(table.select(["id", *FIELDS]))
+        return cls(table.select(["id", *FIELDS]), problems)
 
     def lookup(self, ids: Iterable[str]) -> dict[str, dict[str, str]]:
         """id -> {author, license, title} (only the fields that are known) for the ids that have a row."""
@@ -97,7 +116,7 @@ def dataset_root_of(path: str | os.PathLike) -> Path | None:
 
 
 @lru_cache(maxsize=4)
-def _load(csv: str, stamp: float) -> Attributions:
+def _load(csv: str, stamp: tuple) -> Attributions:
     return Attributions.read(csv)
 
 
@@ -105,11 +124,19 @@ def for_dataset(root: str | os.PathLike) -> Attributions | None:
     """The dataset's attributions (read once, then kept until the file changes), or None if it has no file."""
     csv = Path(root) / ATTRIBUTION_CSV
     try:
-        stamp = csv.stat().st_mtime
+        st = csv.stat()
+        stamp = (st.st_mtime_ns, st.st_size)  # a file saved again within the same second too
     except OSError:
         return None
     with _lock:  # two threads of the app asking at once read the file once
         return _load(str(csv), stamp)
+
+
+def problems(root: str | os.PathLike) -> list[str]:
+    """What reading the dataset's train_attribution.csv met (read in a legacy code page, unreadable, rows skipped),
+    for the Dataset page's problems; [] when it has no such file or read cleanly."""
+    table = for_dataset(root)
+    return list(table.problems) if table is not None else []
 
 
 def credits(paths: Iterable[str | os.PathLike]) -> list[str | None]:

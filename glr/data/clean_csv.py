@@ -7,7 +7,6 @@ file it came from and the ids that line lists, read again from the file only whe
 
 from __future__ import annotations
 
-import csv as _csv
 from pathlib import Path
 
 import pandas as pd
@@ -62,21 +61,10 @@ class FileLines:
 
     def _read(self) -> list[tuple[int, list[str]]]:
         """(first line, ids) of each data row, as Arrow counted them: blank lines are no rows."""
-        from glr.data.csv_source import utf8_source
+        from glr.data.csv_lines import data_rows
 
-        records: list[tuple[int, list[str]]] = []
-        try:
-            with open(utf8_source(self.csv), encoding="utf-8-sig", errors="replace", newline="") as fh:
-                reader = _csv.reader(fh, delimiter=self.delimiter)
-                end = 0
-                for row in reader:
-                    start, end = end + 1, reader.line_num
-                    if end <= self.header_lines or not "".join(row).strip() and len(row) < 2:
-                        continue
-                    records.append((start, row[self.column].split() if self.column < len(row) else []))
-        except (OSError, _csv.Error):
-            pass  # the rows read so far, or none: the message then says less
-        return records
+        return [(start, row[self.column].split() if self.column < len(row) else [])
+                for start, row in data_rows(self.csv, self.delimiter, self.header_lines)]
 
 
 def explode_clean(table, csv: Path | None = None, delimiter: str = ",", names: list[str] | None = None,

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import atexit
 import codecs
+import contextlib
 import re
 import shutil
 import tempfile
@@ -23,6 +24,7 @@ from pathlib import Path
 from glr.data.code_pages import NAMES, candidates, legacy_code_page
 from glr.data.dataset_path import archive_kind
 from glr.errors import DatasetError
+from glr.paths import one_line
 
 # Byte-order marks, the longer ones first: UTF-32 LE's mark starts as UTF-16 LE's does.
 _BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
@@ -33,6 +35,7 @@ _folder: Path | None = None
 _lock = threading.RLock()  # re-entered: a copy that fails names the file, and that looks at its code page
 _legacy: dict[tuple, str] = {}  # file version -> the code page `read_as_legacy` took it for: utf8_source reads so
 _verdicts: dict[tuple, str | None] = {}  # file version -> `legacy_code_page_of`'s decision
+_bad_at: dict[tuple, int] = {}  # file version -> where its first byte that is not UTF-8 is (see `legacy_code_page_of`)
 
 
 def wide_encoding(head: bytes) -> str | None:
@@ -54,9 +57,11 @@ def refuse_other_kinds(csv: Path, head: bytes, expected: str) -> None:
     """Raise DatasetError naming what `csv` is when its first bytes `head` show it is no CSV text: an Excel
     workbook, an archive, an HTML page (a failed download), JSON, or only zero bytes."""
     # Files saved from Excel under a .csv name: say what they are, where "not UTF-8" would leave the user guessing.
-    for magic, what in ((b"PK\x03\x04", "an Excel workbook (.xlsx)"), (b"\xd0\xcf\x11\xe0", "an old Excel workbook (.xls)")):
-        if head.startswith(magic):
-            raise DatasetError(f"{csv}: is {what}, not a CSV file; save it as \"CSV UTF-8 (comma delimited)\"")
+    if head.startswith(b"PK\x03\x04"):  # a zip: an .xlsx most often, but Numbers, LibreOffice and Sheets zip theirs too
+        what, do = zip_kind(csv)
+        raise DatasetError(f"{csv}: is {what}, not a CSV file; {do}")
+    if head.startswith(b"\xd0\xcf\x11\xe0"):
+        raise DatasetError(f"{csv}: is an old Excel workbook (.xls), not a CSV file; save it as \"CSV UTF-8 (comma delimited)\"")
     if (packed := archive_kind(csv)) and packed != "a zip archive":  # a zip is most often an .xlsx: said above
         raise DatasetError(f"{csv}: is {packed}, not a CSV file: unpack it, and name what it gives {csv.name}")
     if head and not head.strip(b"\x00"):
@@ -64,6 +69,12 @@ def refuse_other_kinds(csv: Path, head: bytes, expected: str) -> None:
                            "copy or save it again")
     # A failed download (a login or error page saved under the file's name) or a JSON export: said as what it is.
     start = head.lstrip(b"\xef\xbb\xbf \t\r\n")[:15].lower()
+    # A spreadsheet saved or downloaded as a web page (Google Sheets' and Excel's, from `<meta` or `<html` on): its table.
+    if start.startswith((b"<!doctype html", b"<html", b"<meta", b"<style", b"<table", b"<head", b"<body", b"<div")) and (
+            b"<table" in head.lower() or b"schemas-microsoft-com:office:excel" in head):
+        raise DatasetError(f"{csv}: is a web page holding a table (a spreadsheet saved or downloaded as a web page), not "
+                           "a CSV file; download or save it as \"Comma-separated values (.csv)\" (Google Sheets: File > "
+                           "Download > Comma-separated values; Excel: Save As > CSV UTF-8)")
     for magic, what in ((b"<!doctype html", "an HTML page"), (b"<html", "an HTML page"), (b"<?xml", "an XML file"),
                         (b"[{", "JSON"), (b"{", "JSON")):
         if start.startswith(magic):
@@ -71,18 +82,52 @@ def refuse_other_kinds(csv: Path, head: bytes, expected: str) -> None:
                                "download it again" if "HTML" in what else f"; save it as CSV with a header `{expected}`"))
 
 
-def refuse_zero_bytes(csv: Path, table) -> None:
-    """DatasetError when a cell of `table` holds a zero byte: a block of the file that was never written (a crash, a
-    sync or copy cut short), as a file padded with zeros is refused, rather than rows skipped as odd ids."""
+def zip_kind(csv: Path) -> tuple[str, str]:
+    """(what it is, what to do) for a zip file under a CSV's name, by the names it holds: an Excel workbook (also when
+    they cannot be listed), an Apple Numbers or OpenDocument spreadsheet, Google Sheets' "Web page" download, or an
+    archive to unpack."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(csv) as archive:
+            names = archive.namelist()
+            kind = archive.open("mimetype").read(80) if "mimetype" in names else b""  # never all of a bomb
+    except (zipfile.BadZipFile, OSError, KeyError, RuntimeError, ValueError, NotImplementedError, EOFError):
+        names, kind = [], b""
+    excel = ("an Excel workbook (.xlsx)", "save it as \"CSV UTF-8 (comma delimited)\"")
+    if not names or any(n.startswith("xl/") for n in names):
+        return excel
+    if any(n.startswith("Index/") and n.endswith(".iwa") for n in names) or "Index.zip" in names:
+        return ("an Apple Numbers spreadsheet (.numbers)",
+                "export it as CSV (Numbers: File > Export To > CSV, text encoding Unicode (UTF-8))")
+    if b"opendocument.spreadsheet" in kind:
+        return ("an OpenDocument spreadsheet (.ods, LibreOffice or OpenOffice Calc)",
+                "save it as \"Text CSV (.csv)\" with the character set Unicode (UTF-8)")
+    if any(n.lower().endswith((".html", ".htm")) for n in names):
+        return ("a zip of web pages (a spreadsheet downloaded as \"Web page\", as Google Sheets zips it)",
+                "download it as \"Comma-separated values (.csv)\" (Google Sheets: File > Download)")
+    inside = [n for n in names if n.lower().endswith((".csv", ".tsv", ".txt")) and not n.endswith("/")]
+    held = f" holding {', '.join(repr(n) for n in inside[:3])}" if inside else ""
+    return f"a zip archive{held}", f"unpack it, and name what it gives {csv.name}"
+
+
+def refuse_zero_bytes(csv: Path, table, delimiter: str = ",") -> None:
+    """DatasetError when a cell of `table` (the data rows of `csv`) holds a zero byte: a block of the file that was
+    never written (a crash, a sync or copy cut short), as a file padded with zeros is refused, rather than rows
+    skipped as odd ids. The first such row is named by its line in the file."""
     import pyarrow.compute as pc
 
     for column in table.column_names:
         if not any(_has_zero(chunk) for chunk in table[column].chunks):
             continue  # the text bytes scanned at once: per cell, Arrow's search took 0.07 s a column at 4.1M rows
         if pc.any(zero := pc.fill_null(pc.match_substring(table[column], "\x00"), False)).as_py():
+            from glr.data.csv_header import declared_separator
+            from glr.data.csv_lines import RowLines
+
             rows = pc.indices_nonzero(zero)
+            at = RowLines(csv, delimiter, 1 + bool(declared_separator(csv))).where(rows[0].as_py())
             raise DatasetError(f"{csv}: holds zero bytes where text should be (in {len(rows)} row"
-                               f"{'s' if len(rows) > 1 else ''}, e.g. data row {rows[0].as_py() + 1}), so part of it was "
+                               f"{'s' if len(rows) > 1 else ''}, e.g. {at}), so part of it was "
                                "never written (a crash, or a copy cut short?); copy or save it again")
 
 
@@ -151,32 +196,73 @@ def legacy_code_page_of(csv: Path) -> str | None:
     key = _version(csv)
     if key in _verdicts:
         return _verdicts[key]
-    data, codec = csv.read_bytes(), None
+    data, codec = csv.read_bytes().rstrip(b"\x1a"), None
     if wide_encoding(data[:4096]) is None:
         try:
-            data.rstrip(b"\x1a").decode("utf-8")
-        except UnicodeDecodeError:
-            codec = legacy_code_page(data.rstrip(b"\x1a"))
+            data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            _bad_at[key] = exc.start  # for `not_utf8`'s line: found again, it took a second pass over 300 MB
+            # UTF-8's byte-order mark says the file was written as UTF-8: a byte that is not is damage or a pasted
+            # row (said with its line by `not_utf8`), not a code page; read as one, the mark was read as a word (`ď»żid`).
+            codec = None if data.startswith(codecs.BOM_UTF8) else legacy_code_page(data)
     with _lock:
         _verdicts[key] = codec
         while len(_verdicts) > 16:
-            _verdicts.pop(next(iter(_verdicts)))
+            _bad_at.pop(old := next(iter(_verdicts)), None)
+            _verdicts.pop(old)
     return codec
 
 
 def not_utf8(csv: Path) -> str:
-    """The message for `csv` that is not UTF-8 text, with the code page its words read as, or the few they could."""
+    """The message for `csv` that is not UTF-8 text, with the code page its words read as, or the few they could,
+    and the line of its first byte that is not UTF-8."""
     try:
+        data = csv.read_bytes().rstrip(b"\x1a")
         codec = legacy_code_page_of(csv)
-        found = [codec] if codec else candidates(csv.read_bytes().rstrip(b"\x1a"))
     except OSError:
-        found = []
+        return f"{csv}: is not UTF-8 text; save it as UTF-8 CSV"
+    bad = None
+    with contextlib.suppress(OSError):
+        bad = first_bad_byte(data, _bad_at.get(_version(csv))) if wide_encoding(data[:4096]) is None else None
+    where = f" (its first byte that is not UTF-8 is on line {bad[0]}: {bad[1]})" if bad else ""
+    if data.startswith(codecs.BOM_UTF8) and bad:
+        # Excel's "CSV UTF-8" with a row pasted or appended from a file in another code page, or damage.
+        return (f"{csv}: starts as UTF-8 text (its byte-order mark) but line {bad[0]} holds a byte that is not UTF-8 "
+                f"({bad[1]}: a row pasted from a file in another code page, or damage?); fix that line, or save "
+                "the file as UTF-8 CSV again")
+    found = [codec] if codec else candidates(data)
     if len(found) == 1:  # e.g. Windows-1251 for a reader that only takes Windows-1252
-        return f"{csv}: is not UTF-8 text (its words read as {NAMES[found[0]]}); save it as UTF-8 CSV"
+        return f"{csv}: is not UTF-8 text (its words read as {NAMES[found[0]]}); save it as UTF-8 CSV{where}"
     if found:
         return (f"{csv}: is not UTF-8 text, and which code page it was saved in is unclear ("
-                f"{' or '.join(NAMES[c] for c in found)}?); save it as UTF-8 CSV")
-    return f"{csv}: is not UTF-8 text; save it as UTF-8 CSV"
+                f"{' or '.join(NAMES[c] for c in found)}?); save it as UTF-8 CSV{where}")
+    return f"{csv}: is not UTF-8 text; save it as UTF-8 CSV{where}"
+
+
+def first_bad_byte(data: bytes, at: int | None = None, chunk: int = 1 << 24) -> tuple[int, str] | None:
+    """(line from 1, that line shown with its bytes that are not UTF-8 as `\\xe9`) of the first byte of `data` that
+    is not UTF-8 (at offset `at` when known), or None. Decoded a chunk at a time: GLDv2's train.csv is 300 MB, and one
+    string of it 300 MB more."""
+    start = len(data) if at is not None else 0
+    while start < len(data):
+        end = min(len(data), start + chunk)
+        while end < len(data) and end > start + 4 and 0x80 <= data[end] < 0xC0:
+            end -= 1  # a chunk ends before a character, never inside one
+        try:
+            data[start:end].decode("utf-8")
+        except UnicodeDecodeError as exc:
+            at = start + exc.start
+            break
+        start = end
+    if at is None:
+        return None
+    # A bare CR ends lines in Excel for Mac's files: counted when the file holds no LF at all.
+    end_byte = b"\n" if b"\n" in data or b"\r" not in data else b"\r"
+    line = data.count(end_byte, 0, at) + 1
+    first = max(data.rfind(b"\n", 0, at), data.rfind(b"\r", 0, at)) + 1
+    last = min((i for i in (data.find(b"\n", at, at + 60), data.find(b"\r", at, at + 60)) if i >= 0), default=at + 60)
+    text = data[max(first, at - 80):last].decode("utf-8", "backslashreplace")
+    return line, one_line(text)
 
 
 def _version(csv: Path) -> tuple:

@@ -14,6 +14,7 @@ import numbers
 import pandas as pd
 
 from glr.data.clean_csv import ATTR
+from glr.data.csv_lines import ATTR as ROW_LINES
 from glr.data.train_csv import INVISIBLE
 
 INT64_MAX = 2**63 - 1
@@ -49,8 +50,10 @@ def refused_label_problems(texts: pd.Series) -> list[str]:
                             ": they look like the landmarks' names, and landmark_id takes a number per landmark: "
                             "number them (1, 2, ...) and name them in train_label_to_category.csv (landmark_id,category), "
                             "or put each landmark's photos in a folder of its name" if named else ""))
-    # Named with their row (counted from 1 below the header): a few such cells are a typo to find and fix.
+    # Named with the file's line (or the row, counted from 1 below the header): a few such cells are a typo to fix.
+    rows = texts.attrs.get(ROW_LINES)  # train.csv: the file's line of each data row, found when asked
     at = [f"{texts[i]!r} on {lines.where(i)}" if lines is not None else
+          f"{texts[i]!r} on {rows.where(i)}" if rows is not None and isinstance(i, numbers.Integral) else
           f"{texts[i]!r} in data row {i + 1}" if isinstance(i, numbers.Integral) else repr(texts[i])
           for i in _one_a_line(texts.index[fraction], lines)]
     if fraction.any():

@@ -23,6 +23,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import numpy as np
 import pandas as pd
 
+from glr.data import gldv2_files
 from glr.data.category_names import category_names, category_to_name  # noqa: F401 - category_to_name: read from here too
 from glr.data import class_access
 from glr.data.class_access import beside_folders, listable, sub_folders
@@ -129,9 +130,13 @@ def read_names(root: Path) -> tuple[dict[int, str], list[str]]:
         if not {"landmark_id", "category"} <= set(header):
             return {}, [f"{path.name}: expected columns landmark_id,category (found "
                         f"{', '.join(repr(h) for h in header)}); classes are named by their id"]
-        cats = arrow_frame(arrow_columns(path, columns, ["landmark_id", "category"], delimiter, bad_rows))
+        # `landmark_id,category,Category` (two exports joined): the second read too, and compared, as train.csv's are.
+        twice = gldv2_files.repeated_columns(header, columns, ["landmark_id", "category"])
+        cats = arrow_frame(arrow_columns(path, columns, ["landmark_id", "category", *twice], delimiter, bad_rows))
+        if twice and (problem := gldv2_files.repeated_column_problem(path, header, columns, cats)):
+            raise DatasetError(problem)
     except DatasetError as exc:
-        return {}, [f"{exc}; classes are named by their id".replace(str(path), path.name, 1)]
+        return {}, legacy + [f"{exc}; classes are named by their id".replace(str(path), path.name, 1)]
     problems = legacy
     if bad_rows:
         problems.append(f"{path.name}: {plural(len(bad_rows), 'row')} without the header's columns (e.g. "
@@ -143,8 +148,12 @@ def read_names(root: Path) -> tuple[dict[int, str], list[str]]:
     ids, categories = ids[ok].astype("int64"), cats["category"][ok]
     twice = ids.duplicated()
     if twice.any() and (twice := twice & ~pd.DataFrame({"i": ids, "c": categories}).duplicated()).any():
+        # Each with its names, the kept one first: which is right is for the user to see.
+        shown = "; ".join(f"{i}: " + " and ".join(repr(printable(str(n))[:60]) for n in category_names(
+                              pd.Series(categories[ids == i].unique()[:2], dtype="string")))
+                          for i in ids[twice].unique()[:EXAMPLES_IN_MESSAGE])
         problems.append(f"{path.name}: {plural(int(ids[twice].nunique()), 'landmark_id')} given two names "
-                        f"(e.g. {examples(ids[twice].tolist())}); the first name kept")
+                        f"(e.g. {shown}); the first name kept")
     first = ~ids.duplicated()  # the first name kept, as said above
     return dict(zip(ids[first].tolist(), category_names(categories[first]).tolist())), problems
 

@@ -1,0 +1,120 @@
+"""Which line of a CSV file each of its parsed data rows starts on, for messages that name a row.
+
+Arrow counts rows, not lines: blank lines, Excel's `sep=;` line and a quoted cell holding line ends all shift a row's
+place from the line an editor shows. `RowLines` (kept in a train.csv frame's `attrs`) finds the lines of the rows a
+message names by reading the file again, as far as the last of them, only when a message needs them: a file that
+reads cleanly costs nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv as _csv
+import mmap
+from pathlib import Path
+
+ATTR = "row_lines"  # the key of `RowLines` in a train.csv frame's (and its columns') `attrs`
+
+
+def data_rows(csv: Path, delimiter: str, header_lines: int):
+    """(first line, fields) of each data row of `csv` (lines counted from 1), as Arrow counts its rows: the header
+    lines and blank lines (only spaces too) are no rows. Stops at a file that cannot be read (OSError, csv.Error)."""
+    from glr.data.csv_source import utf8_source
+
+    try:
+        with open(utf8_source(csv), encoding="utf-8-sig", errors="replace", newline="") as fh:
+            reader, end = _csv.reader(fh, delimiter=delimiter), 0
+            for row in reader:
+                start, end = end + 1, reader.line_num  # a quoted cell may hold line ends: the row's first line
+                if end <= header_lines or not "".join(row).strip() and len(row) < 2:
+                    continue
+                yield start, row
+    except (OSError, _csv.Error):
+        return  # the rows read so far: the message then says less
+
+
+def plain_row_lines(csv: Path, header_lines: int, chunk: int = 1 << 26):
+    """The line (from 1) of each data row of `csv` as a numpy array, found from its line ends by numpy, when the file
+    holds no quote (so no cell spans lines) and one kind of line end; else None (`data_rows` then reads it as CSV).
+
+    GLDv2's train.csv holds no quotes: its 4.1M rows take about a second here, where Python's csv reader took 5-8 s
+    to reach the last."""
+    from glr.data.csv_source import utf8_source
+
+    try:
+        with open(utf8_source(csv), "rb") as fh:  # mapped, not read: GLDv2's 300 MB stay out of the process's memory
+            data = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+    except (OSError, ValueError):  # ValueError: an empty file cannot be mapped
+        return None
+    try:
+        return _line_ends_rows(data, header_lines, chunk)
+    finally:
+        with contextlib.suppress(BufferError):  # an array still looking into it (an error midway): closed when freed
+            data.close()
+
+
+def _line_ends_rows(data, header_lines: int, chunk: int):
+    """`plain_row_lines` of the bytes `data` (a mapped file)."""
+    import numpy as np
+
+    raw = np.frombuffer(data, np.uint8)
+    crs = sum(int(np.count_nonzero(raw[at:at + chunk] == 13)) for at in range(0, len(raw), chunk))
+    lfs = data.find(b"\n") >= 0
+    before, after = raw[:-1], raw[1:]  # each byte and the next: a CR followed by an LF
+    crlfs = sum(int(np.count_nonzero((before[at:at + chunk] == 13) & (after[at:at + chunk] == 10)))
+                for at in range(0, len(before), chunk)) if crs and lfs else 0
+    del before, after
+    if data.find(b'"') >= 0 or (crs and lfs and crs != crlfs):
+        del raw
+        return None  # a quoted cell may hold a line end; a stray CR ends a line for Arrow and csv both
+    end = ord("\n") if lfs or not crs else ord("\r")
+    ends = np.concatenate([np.flatnonzero(raw[at:at + chunk] == end) + at for at in range(0, len(raw), chunk)]
+                          or [np.zeros(0, np.int64)])
+    starts = np.concatenate([[0], ends + 1])
+    stops = np.concatenate([ends, [len(raw)]])
+    if starts[-1] >= len(raw):  # the file ends with a line end: no line after it
+        starts, stops = starts[:-1], stops[:-1]
+    # A blank line (empty, or only spaces, tabs and a CR) is no row: those starting with such a byte are looked at.
+    first = raw[np.minimum(starts, max(len(raw) - 1, 0))] if len(raw) else np.zeros(0, np.uint8)
+    maybe = np.flatnonzero((stops == starts) | np.isin(first, np.frombuffer(b" \t\r", np.uint8)))
+    blank = np.zeros(len(starts), bool)
+    blank[[k for k in maybe.tolist() if not data[starts[k]:stops[k]].strip()]] = True
+    blank[:header_lines] = True  # the header (and Excel's `sep=` line)
+    del raw, first  # the map closes only once no array looks into it
+    return np.flatnonzero(~blank) + 1
+
+
+class RowLines:
+    """The file's line of each data row of a train.csv read by Arrow (row i: the i-th, from 0, below the header)."""
+
+    def __init__(self, csv: Path, delimiter: str, header_lines: int):
+        self.csv, self.delimiter, self.header_lines = csv, delimiter, header_lines
+        self._found: dict[int, int | None] = {}
+
+    def __deepcopy__(self, memo):
+        return self  # pandas copies `attrs` at every step; this holds no rows of its own
+
+    def lines(self, rows) -> list[int | None]:
+        """The line (from 1) of each data row in `rows`; None for one past the file's rows."""
+        rows = [int(r) for r in rows]
+        wanted = {r for r in rows if r not in self._found and r >= 0}
+        if wanted and (found := plain_row_lines(self.csv, self.header_lines)) is not None:
+            self._found.update({r: int(found[r]) if r < len(found) else None for r in wanted})
+        elif wanted:
+            last = max(wanted)
+            for i, (start, _) in enumerate(data_rows(self.csv, self.delimiter, self.header_lines)):
+                if i in wanted:
+                    self._found[i] = start
+                if i >= last:
+                    break
+            self._found.update({r: None for r in wanted if r not in self._found})
+        return [self._found.get(r) for r in rows]
+
+    def line(self, row: int) -> int | None:
+        """The line (from 1) of data row `row`, or None."""
+        return self.lines([row])[0]
+
+    def where(self, row: int) -> str:
+        """`line 7` for data row `row`, or `data row N` (from 1) when its line cannot be found."""
+        line = self.line(row)
+        return f"line {line}" if line is not None else f"data row {int(row) + 1}"

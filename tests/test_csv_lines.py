@@ -1,0 +1,61 @@
+"""glr.data.csv_lines: a parsed data row's line in the file, as an editor shows it."""
+
+import re
+
+import pytest
+
+from glr.data.csv_lines import RowLines, data_rows
+from glr.data.layouts import read_gldv2
+from glr.data.train_csv import read_train_csv
+from glr.errors import DatasetError
+
+
+def test_blank_lines_a_sep_line_and_a_quoted_line_end_count_as_the_file_counts_them(tmp_path):
+    csv = tmp_path / "train.csv"
+    csv.write_text('sep=,\nid,landmark_id\n\nabc1,7\n"abc\n2",8\n   \nabc3,9\n')
+    assert [start for start, _ in data_rows(csv, ",", 2)] == [4, 5, 8]
+    lines = RowLines(csv, ",", 2)
+    assert lines.lines([2, 0, 1]) == [8, 4, 5] and lines.line(9) is None
+    assert lines.where(2) == "line 8" and lines.where(9) == "data row 10"
+
+
+def test_a_fraction_in_train_csv_is_named_by_the_files_line(tmp_path):
+    # Was "('12.5' in data row 3)": Arrow's count, three lines off from the line an editor shows.
+    (tmp_path / "train.csv").write_text('sep=,\nid,landmark_id\n\nabc1,7\n\nabc2,8\n\nabc3,12.5\n')
+    _, problems = read_gldv2(tmp_path, tmp_path / "train.csv")
+    assert "('12.5' on line 8)" in problems[0]
+
+
+def test_zero_bytes_are_named_by_the_files_line(tmp_path):
+    csv = tmp_path / "train.csv"
+    csv.write_bytes(b"id,landmark_id\n\n\nabc1,7\nabc2,8\x00\n")
+    with pytest.raises(DatasetError, match=re.escape("(in 1 row, e.g. line 5)")):
+        read_train_csv(csv)
+
+
+def test_a_legacy_code_page_file_counts_its_own_lines(tmp_path):
+    # Read through its UTF-8 copy: the copy keeps the file's line ends, so its lines are the file's.
+    (tmp_path / "train.csv").write_bytes("id;landmark_id\r\n\r\ncaf\xe9;7\r\nabc2;1,5\r\n".encode("cp1252"))
+    _, problems = read_gldv2(tmp_path, tmp_path / "train.csv")
+    assert any("('1,5' on line 4)" in p for p in problems), problems
+
+
+@pytest.mark.parametrize("end", ["\n", "\r\n", "\r"])
+def test_a_file_without_quotes_finds_its_lines_as_the_csv_reader_does(tmp_path, end):
+    from glr.data.csv_lines import plain_row_lines
+
+    csv = tmp_path / "train.csv"
+    csv.write_bytes(end.join(["sep=,", "id,landmark_id", "", "abc1,7", " \t", ",", "abc3,9", ""]).encode())
+    expected = [start for start, _ in data_rows(csv, ",", 2)]
+    assert expected == [4, 6, 7] and plain_row_lines(csv, 2, chunk=5).tolist() == expected
+    assert RowLines(csv, ",", 2).lines([0, 1, 2, 3]) == [4, 6, 7, None]
+
+
+def test_a_file_with_quotes_or_stray_returns_is_read_as_csv(tmp_path):
+    from glr.data.csv_lines import plain_row_lines
+
+    csv = tmp_path / "train.csv"
+    csv.write_text('id,landmark_id\n"abc\n1",7\nabc2,8\n')
+    assert plain_row_lines(csv, 1) is None and RowLines(csv, ",", 1).lines([1]) == [4]
+    csv.write_bytes(b"id,landmark_id\nabc1,7\rabc2,8\n")  # a bare CR among LFs ends a line for Arrow too
+    assert plain_row_lines(csv, 1) is None and RowLines(csv, ",", 1).lines([1]) == [3]
