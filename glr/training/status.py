@@ -19,7 +19,7 @@ from filelock import FileLock
 
 from glr.atomic import read_json, write_json, write_text
 from glr.training.folder_identity import FIELD as FOLDER_FIELD, copy_message, folder_identity
-from glr.training.machine import here, same_pid_space
+from glr.training.machine import here, rebooted, same_pid_space
 from glr.training.processes import pid_alive, process_start, process_started_at
 
 STATES = ("queued", "running", "stopping", "stopped", "failed", "finished", "damaged")
@@ -36,6 +36,7 @@ RENAMED_MESSAGE = ("the training process ended without saying so, and this run f
                    "resume it to continue")
 ELSEWHERE_DIED_MESSAGE = ("the training process on {host} (another computer or container) ended without saying so: "
                           "its lock of the results folder is gone or no longer beats")
+REBOOTED_MESSAGE = "the training process ended when this computer restarted; resume it to continue"
 NEVER_STARTED_MESSAGE = ("never started: the process that queued it (pid {pid}) ended before its training began; "
                          "start it again, or delete it")
 PROGRESS_SECONDS = 0.5  # report_progress writes the status at most this often
@@ -82,8 +83,8 @@ class RunStatus:
         elif _needs_process(status) and not same_pid_space(status):
             if not self._locked_elsewhere():  # its pid means nothing here: the lock's heartbeat says if it lives
                 again = self.recorded_status() or {}
-                status.update(again if again.get("state") in FINAL_STATES else
-                              {"state": "failed", "message": ELSEWHERE_DIED_MESSAGE.format(host=status.get("host"))})
+                died = REBOOTED_MESSAGE if rebooted(status) else ELSEWHERE_DIED_MESSAGE.format(host=status.get("host"))
+                status.update(again if again.get("state") in FINAL_STATES else {"state": "failed", "message": died})
         elif _needs_process(status) and not pid_alive(status["pid"], status["pid_start"], status["updated"],
                                                       status.get("booted")):
             # The trainer may have written its final state and exited just after we read it.

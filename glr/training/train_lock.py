@@ -29,7 +29,7 @@ from filelock import FileLock
 from glr.atomic import read_json, write_json
 from glr.paths import file_in_the_way
 from glr.training.folder_identity import FIELD, copied_from, folder_identity
-from glr.training.machine import BEAT_FIELD, BEAT_SECONDS, BEAT_STALE, here, same_pid_space, silent_for
+from glr.training.machine import BEAT_FIELD, BEAT_SECONDS, BEAT_STALE, here, rebooted, same_pid_space, silent_for, uptime
 from glr.training.processes import pid_alive, process_start
 from glr.training.run import RunError, runs_dir
 from glr.training.status import now
@@ -62,6 +62,8 @@ def _heard_from_lately(lock: dict, results_dir) -> bool:
     """Whether another pid space's training still speaks: its lock beat in the last BEAT_STALE s, or (an older glr's
     lock, which does not beat) its run's status or the lock was written in the last OTHER_HOST_QUIET s."""
     paths = [_lock_path(results_dir)]
+    if rebooted(lock) and silent_for(paths, Path(results_dir) / LOCK_GUARD) > (uptime() or float("inf")):
+        return False  # this machine's own lock from before its last boot: its trainer died with that boot
     if lock.get(BEAT_FIELD):
         return silent_for(paths, Path(results_dir) / LOCK_GUARD) < BEAT_STALE
     run_id = lock.get("run_id")
@@ -209,8 +211,7 @@ def training_lock(results_dir: str | os.PathLike, run_id: str) -> Iterator[None]
     if not adopt:
         acquire_lock(results_dir, run_id, me)
     stop = threading.Event()
-    beat = threading.Thread(target=_beat, args=(results_dir, run_id, me, stop), name="glr-lock-beat", daemon=True)
-    beat.start()
+    beat = keep_beating(results_dir, run_id, (me,), stop)
     try:
         yield
     finally:
@@ -219,15 +220,29 @@ def training_lock(results_dir: str | os.PathLike, run_id: str) -> Iterator[None]
         release_lock(results_dir, run_id)
 
 
-def _beat(results_dir, run_id: str, pid: int, stop: threading.Event) -> None:
-    """Touch the lock every BEAT_SECONDS while it names `run_id` held by `pid`: how another pid space sees we live."""
-    while not stop.wait(BEAT_SECONDS):
+def keep_beating(results_dir, run_id: str, pids, stop: threading.Event, alive=lambda: True) -> threading.Thread:
+    """Start a thread touching the lock every BEAT_SECONDS while it names `run_id` held by one of `pids`, until
+    `stop` is set or `alive()` is false: how another pid space sees the training live.
+
+    The trainer beats from its training_lock on; its launcher (glr.training.launch) beats from the moment it takes
+    the lock until its trainer ends, so the seconds to a minute a trainer takes to start (Python's start, the
+    dataset checked, the demo generated) on a loaded machine are never silent.
+    """
+    beat = threading.Thread(target=_beat, args=(results_dir, run_id, frozenset(pids), stop, alive),
+                            name="glr-lock-beat", daemon=True)
+    beat.start()
+    return beat
+
+
+def _beat(results_dir, run_id: str, pids: frozenset, stop: threading.Event, alive) -> None:
+    """keep_beating's thread."""
+    while not stop.wait(BEAT_SECONDS) and alive():
         if not Path(results_dir).is_dir():
             continue  # renamed or deleted: the guard would make it again, empty, under its old name
         try:
             with _guarded(results_dir):
                 lock = _read_lock_unguarded(results_dir)
-                if lock and lock.get("run_id") == run_id and lock.get("pid") == pid:
+                if lock and lock.get("run_id") == run_id and lock.get("pid") in pids:
                     os.utime(_lock_path(results_dir))
         except (OSError, RunError):
             pass  # a share gone for a moment: the next beat tries again, and the training goes on
