@@ -19,7 +19,7 @@ from filelock import FileLock
 
 from glr.atomic import read_json, write_json, write_text
 from glr.training.folder_identity import FIELD as FOLDER_FIELD, copy_message, folder_identity
-from glr.training.machine import here, rebooted, same_pid_space
+from glr.training.machine import here, machine_id, rebooted, same_pid_space
 from glr.training.processes import pid_alive, process_start, process_started_at
 
 STATES = ("queued", "running", "stopping", "stopped", "failed", "finished", "damaged")
@@ -142,7 +142,11 @@ class RunStatus:
                 fields.setdefault("started", stamp)
             if new_state in FINAL_STATES:
                 fields.setdefault("finished", stamp)
-            current.update(fields, updated=stamp, run_id=self.id)  # a folder renamed since is this run's now
+            # Each timestamp also on the monotonic clock, with the pid space it is read in (glr.training.run_timing
+            # measures a run by these: a wall clock set since moves none of them).
+            fields.update({f"{key}_clock": clock() if fields[key] else None for key in ("started", "finished")
+                           if key in fields})
+            current.update(fields, updated=stamp, updated_clock=clock(), run_id=self.id)  # renamed since: this run's now
             write_json(self.status_path, current)
             return True
 
@@ -176,6 +180,12 @@ class RunStatus:
                 self.stop_path.unlink(missing_ok=True)
         except FileNotFoundError:
             pass
+
+
+def clock() -> list:
+    """Now on the monotonic clock, beside the pid space it was read in ([machine_id(), seconds]): two such readings
+    of one pid space (one boot) differ by the time between them, however the wall clock was set meanwhile."""
+    return [machine_id(), round(time.monotonic(), 3)]
 
 
 def queued_by() -> dict:
