@@ -249,7 +249,8 @@ def stop(run: Run, timeout: float = 30.0, wait: bool = False, *, grace: float = 
         how = "SIGTERM"
         signal_process(int(pid), signal.SIGTERM)
         launcher = recorded.get("launcher_pid")
-        if launcher != pid and pid_alive(launcher, recorded.get("launcher_start"), recorded.get("updated")):
+        if launcher != pid and pid_alive(launcher, recorded.get("launcher_start"), recorded.get("updated"),
+                                               recorded.get("launcher_booted")):
             signal_process(int(launcher), signal.SIGTERM)  # it stops its workers together
         if not _wait_for(lambda: gone() or run.status()["state"] in FINAL_STATES, grace):
             how = "SIGKILL"

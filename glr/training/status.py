@@ -20,7 +20,7 @@ from filelock import FileLock
 from glr.atomic import read_json, write_json, write_text
 from glr.training.folder_identity import FIELD as FOLDER_FIELD, copy_message, folder_identity
 from glr.training.machine import here, machine_id, rebooted, same_pid_space
-from glr.training.processes import pid_alive, process_start, process_started_at
+from glr.training.processes import boot_time, pid_alive, process_start, process_started_at
 
 STATES = ("queued", "running", "stopping", "stopped", "failed", "finished", "damaged")
 ACTIVE_STATES = frozenset({"queued", "running", "stopping"})  # a process is (or may soon be) at work
@@ -190,14 +190,18 @@ def clock() -> list:
 
 def queued_by() -> dict:
     """The fields naming this process as the one that queued a run and will start its trainer."""
-    return {"queued_by": os.getpid(), "queued_by_start": process_started_at()}
+    return {"queued_by": os.getpid(), "queued_by_start": process_started_at(), "queued_by_booted": boot_time(),
+            "queued_by_machine": machine_id()}
 
 
 def _orphaned_in_queue(status: dict) -> bool:
     """Whether a run queued without a trainer yet was left so for ever: the process that queued it ended (the app
     killed between making the run and starting its trainer, the CLI killed while TensorFlow loaded)."""
-    return (status["state"] == "queued" and not status["pid"] and bool(status.get("queued_by"))
-            and not pid_alive(status["queued_by"], status.get("queued_by_start")))
+    if status["state"] != "queued" or status["pid"] or not status.get("queued_by"):
+        return False
+    if status.get("queued_by_machine") not in (None, machine_id()):
+        return False  # queued in another pid space (the app on another computer): its pid means nothing here
+    return not pid_alive(status["queued_by"], status.get("queued_by_start"), booted=status.get("queued_by_booted"))
 
 
 def _needs_process(status: dict) -> bool:
