@@ -234,3 +234,48 @@ def test_this_machines_lock_from_before_a_quick_reboot_is_free_at_once_and_a_con
         lock_file.write_text(json.dumps({**lock, **changed}))
         _age(lock_file, age)
         assert launch.read_lock(results)["run_id"] == "theirs", changed
+
+
+def _wait_until(predicate, seconds=10.0):
+    import time
+
+    deadline = time.monotonic() + seconds
+    while not predicate() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return predicate()
+
+
+def test_a_trainer_paused_until_another_computer_took_its_folder_stops_at_once_when_it_goes_on(tmp_path, monkeypatch):
+    # SIGSTOP (or a laptop asleep) for 10 minutes: another computer sharing the results folder found the lock silent
+    # for 2, took it and trained; on SIGCONT the first trainer went on too, two trainings in one folder, the first
+    # one's lock never held again.
+    from glr.training import train_lock
+    from glr.training.run import Run
+
+    monkeypatch.setattr(train_lock, "BEAT_SECONDS", 0.02)
+    results = tmp_path / "results"
+    run = Run.create(results, {"train": {}}, run_id="paused")
+    lock_file = results / launch.LOCK_NAME
+    with train_lock.training_lock(results, "paused"):
+        mine = json.loads(lock_file.read_text())
+        lock_file.write_text(json.dumps({**mine, "run_id": "theirs", "host": "gpu-box-2", "pid": 999_999_999}))
+        assert _wait_until(run.stop_requested)
+        assert run.stop_reason().startswith("stopped: this training was silent for over 2 minutes (paused, or its "
+                                            "computer asleep), and training theirs (gpu-box-2) has taken the results "
+                                            "folder since; it stopped so that the two do not train there at once.")
+        assert json.loads(lock_file.read_text())["run_id"] == "theirs"
+    assert json.loads(lock_file.read_text())["run_id"] == "theirs"  # theirs is left alone, at the release too
+
+
+def test_a_lock_deleted_by_hand_while_its_training_runs_is_taken_again(tmp_path, monkeypatch):
+    # "delete train.lock" (as the busy message says) while the training still ran: a second one could start beside it.
+    from glr.training import train_lock
+
+    monkeypatch.setattr(train_lock, "BEAT_SECONDS", 0.02)
+    results = tmp_path / "results"
+    lock_file = results / launch.LOCK_NAME
+    with train_lock.training_lock(results, "live"):
+        lock_file.unlink()
+        assert _wait_until(lock_file.exists)
+        assert launch.read_lock(results)["run_id"] == "live"
+    assert not lock_file.exists()

@@ -165,9 +165,18 @@ class RunStatus:
         """
         return self.stop_path.exists()
 
-    def request_stop(self) -> None:
-        """Raise the stop flag. Safe to call from a signal handler and more than once."""
-        write_text(self.stop_path, now() + "\n")
+    def request_stop(self, reason: str | None = None) -> None:
+        """Raise the stop flag (with the `reason` the stopped run then says, if not the user's request). Safe to call
+        from a signal handler and more than once."""
+        write_text(self.stop_path, now() + "\n" + (f"{reason}\n" if reason else ""))
+
+    def stop_reason(self) -> str | None:
+        """The reason the stop flag gives, or None (a stop the user asked for, or no flag)."""
+        try:
+            lines = self.stop_path.read_text(encoding="utf-8", errors="replace").splitlines()
+        except OSError:
+            return None
+        return lines[1].strip() or None if len(lines) > 1 else None
 
     def clear_stop_request(self) -> None:
         """For the trainer at start: lower a stop flag left by an earlier stop of this run.
