@@ -279,3 +279,34 @@ def test_a_lock_deleted_by_hand_while_its_training_runs_is_taken_again(tmp_path,
         assert _wait_until(lock_file.exists)
         assert launch.read_lock(results)["run_id"] == "live"
     assert not lock_file.exists()
+
+
+def test_a_full_disk_at_a_heartbeat_neither_stops_the_training_nor_frees_its_lock(tmp_path, monkeypatch):
+    # The results folder's disk filled while a training ran: a beat that cannot be written is skipped, the next tries
+    # again, and the lock stays the training's (no half-written lock, no error out of the beat thread).
+    import errno
+    import os
+    import threading
+    import time
+
+    from glr.training import train_lock
+
+    monkeypatch.setattr(train_lock, "BEAT_SECONDS", 0.02)
+    results = tmp_path / "results"
+    lock_file = results / launch.LOCK_NAME
+    real_utime, failures = os.utime, []
+
+    def full(path, *args, **kwargs):
+        if str(path).endswith(launch.LOCK_NAME) and len(failures) < 5:
+            failures.append(path)
+            raise OSError(errno.ENOSPC, "No space left on device", str(path))
+        return real_utime(path, *args, **kwargs)
+
+    errors = []
+    monkeypatch.setattr(threading, "excepthook", lambda hook: errors.append(hook.exc_value))
+    with train_lock.training_lock(results, "live"):
+        monkeypatch.setattr(os, "utime", full)
+        real_utime(lock_file, (time.time() - 3600,) * 2)
+        assert _wait_until(lambda: len(failures) == 5 and time.time() - lock_file.stat().st_mtime < 60)
+        assert launch.read_lock(results)["run_id"] == "live"  # beats again once there is room
+    assert errors == [] and not lock_file.exists()
