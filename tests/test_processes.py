@@ -157,6 +157,10 @@ def test_a_run_queued_in_another_pid_space_is_not_judged_by_a_pid_of_this_one(tm
     assert run.status()["state"] == "queued"
     run.status_path.write_text(json.dumps({**status, "queued_by": 999_999_999}))
     assert run.status()["state"] == "failed"  # of this pid space (or an older glr's record): dead is dead
+    # Queued here before this machine restarted: its queuer died with that boot.
+    namespace = status["queued_by_machine"].split("/")[1]
+    run.status_path.write_text(json.dumps({**status, "queued_by_machine": f"0ld-b00t/{namespace}"}))
+    assert run.status()["state"] == "failed" and "never started" in run.status()["message"]
 
 
 def test_a_runs_launcher_and_workers_are_found_to_stop_after_the_clock_was_set_back(monkeypatch):

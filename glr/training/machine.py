@@ -59,8 +59,9 @@ def same_pid_space(record: dict) -> bool:
 
 
 def here() -> dict:
-    """The fields naming this process's pid space in a record: the host name (said to people), FIELD, and the boot
-    time as read now (`booted`: a pid's start time recorded beside it is then judged however the clock is set since;
+    """The fields naming this process's pid space in a record: the host name (said to people), FIELD, the machine-id
+    (HOST_ID_FIELD: with the host name, what tells this machine's record from before a reboot), and the boot time as
+    read now (`booted`: a pid's start time recorded beside it is then judged however the clock is set since;
     glr.training.processes.pid_alive)."""
     from glr.training.processes import boot_time
 

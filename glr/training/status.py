@@ -20,7 +20,7 @@ from filelock import FileLock
 from glr.atomic import read_json, write_json, write_text
 from glr.training.folder_identity import FIELD as FOLDER_FIELD, copy_message, folder_identity
 from glr.training.machine import here, machine_id, rebooted, same_pid_space
-from glr.training.processes import boot_time, pid_alive, process_start, process_started_at
+from glr.training.processes import pid_alive, process_start, process_started_at
 
 STATES = ("queued", "running", "stopping", "stopped", "failed", "finished", "damaged")
 ACTIVE_STATES = frozenset({"queued", "running", "stopping"})  # a process is (or may soon be) at work
@@ -199,8 +199,8 @@ def clock() -> list:
 
 def queued_by() -> dict:
     """The fields naming this process as the one that queued a run and will start its trainer."""
-    return {"queued_by": os.getpid(), "queued_by_start": process_started_at(), "queued_by_booted": boot_time(),
-            "queued_by_machine": machine_id()}
+    return {"queued_by": os.getpid(), "queued_by_start": process_started_at(),
+            **{f"queued_by_{key}": value for key, value in here().items()}}  # _booted, _machine, _host, _host_id
 
 
 def _orphaned_in_queue(status: dict) -> bool:
@@ -208,8 +208,8 @@ def _orphaned_in_queue(status: dict) -> bool:
     killed between making the run and starting its trainer, the CLI killed while TensorFlow loaded)."""
     if status["state"] != "queued" or status["pid"] or not status.get("queued_by"):
         return False
-    if status.get("queued_by_machine") not in (None, machine_id()):
-        return False  # queued in another pid space (the app on another computer): its pid means nothing here
+    if status.get("queued_by_machine") not in (None, machine_id()):  # its pid means nothing here
+        return rebooted({key: status.get(f"queued_by_{key}") for key in here()})  # dead with this machine's last boot
     return not pid_alive(status["queued_by"], status.get("queued_by_start"), booted=status.get("queued_by_booted"))
 
 
