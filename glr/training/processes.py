@@ -116,6 +116,14 @@ def pid_alive(pid: Any, start: Any = None, written: Any = None, booted: Any = No
         return True  # it exists, and nothing more can be known
 
 
+def process_paused(pid: Any) -> bool:
+    """Whether process `pid` is stopped (SIGSTOP, Ctrl-Z): alive, but doing nothing until continued."""
+    try:
+        return psutil.Process(int(pid)).status() == psutil.STATUS_STOPPED
+    except (psutil.Error, TypeError, ValueError):
+        return False
+
+
 def _started_before(pid: int, written: Any) -> float | None:
     """The start time of process `pid` if it started before `written` (to the second); else one no process has."""
     try:

@@ -20,7 +20,7 @@ from filelock import FileLock
 from glr.atomic import read_json, write_json, write_text
 from glr.training.folder_identity import FIELD as FOLDER_FIELD, copy_message, folder_identity
 from glr.training.machine import here, machine_id, rebooted, same_pid_space
-from glr.training.processes import pid_alive, process_start, process_started_at
+from glr.training.processes import pid_alive, process_paused, process_start, process_started_at
 
 STATES = ("queued", "running", "stopping", "stopped", "failed", "finished", "damaged")
 ACTIVE_STATES = frozenset({"queued", "running", "stopping"})  # a process is (or may soon be) at work
@@ -36,6 +36,8 @@ RENAMED_MESSAGE = ("the training process ended without saying so, and this run f
                    "resume it to continue")
 ELSEWHERE_DIED_MESSAGE = ("the training process on {host} (another computer or container) ended without saying so: "
                           "its lock of the results folder is gone or no longer beats")
+PAUSED_MESSAGE = ("paused: its training process (pid {pid}) is stopped (Ctrl-Z in its terminal, or SIGSTOP); it goes "
+                  "on where it was when continued (`fg` there, or `kill -CONT {pid}`)")
 REBOOTED_MESSAGE = "the training process ended when this computer restarted; resume it to continue"
 NEVER_STARTED_MESSAGE = ("never started: the process that queued it (pid {pid}) ended before its training began; "
                          "start it again, or delete it")
@@ -100,6 +102,8 @@ class RunStatus:
                 status.update(state="failed", message=NEVER_STARTED_MESSAGE.format(pid=status["queued_by"]))
             else:
                 return self.status()
+        elif status["state"] == "running" and same_pid_space(status) and process_paused(status["pid"]):
+            status["message"] = PAUSED_MESSAGE.format(pid=status["pid"])  # else "running" with no progress, no word why
         return status
 
     def _locked_elsewhere(self) -> bool:
