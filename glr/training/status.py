@@ -149,7 +149,7 @@ class RunStatus:
             # Each timestamp also on the monotonic clock, with the pid space it is read in (glr.training.run_timing
             # measures a run by these: a wall clock set since moves none of them).
             fields.update({f"{key}_clock": clock() if fields[key] else None for key in ("started", "finished")
-                           if key in fields})
+                           if key in fields and f"{key}_clock" not in fields})  # given: put back (resuming.restore)
             current.update(fields, updated=stamp, updated_clock=clock(), run_id=self.id)  # renamed since: this run's now
             write_json(self.status_path, current)
             return True
