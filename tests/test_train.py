@@ -277,8 +277,8 @@ def test_a_training_whose_folder_another_computer_took_while_it_was_paused_stops
     train_run(run)
     status = run.status()
     assert status["state"] == "stopped" and int(run.history()["epoch"].max()) < 4
-    assert status["message"].startswith("stopped: this training was silent for over 2 minutes"), status["message"]
-    assert "training theirs (gpu-box-2) has taken the results folder" in status["message"]
+    assert status["message"].startswith("stopped: training theirs (gpu-box-2) has taken the results folder from this "
+                                        "one (silent for over 2 minutes"), status["message"]
     assert json.loads((tmp_path / launcher.LOCK_NAME).read_text())["run_id"] == "theirs"
 
 

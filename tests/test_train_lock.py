@@ -260,9 +260,10 @@ def test_a_trainer_paused_until_another_computer_took_its_folder_stops_at_once_w
         mine = json.loads(lock_file.read_text())
         lock_file.write_text(json.dumps({**mine, "run_id": "theirs", "host": "gpu-box-2", "pid": 999_999_999}))
         assert _wait_until(run.stop_requested)
-        assert run.stop_reason().startswith("stopped: this training was silent for over 2 minutes (paused, or its "
-                                            "computer asleep), and training theirs (gpu-box-2) has taken the results "
-                                            "folder since; it stopped so that the two do not train there at once.")
+        assert run.stop_reason() == ("stopped: training theirs (gpu-box-2) has taken the results folder from this "
+                                     "one (silent for over 2 minutes while paused or its computer asleep, or its "
+                                     "train.lock deleted); it stopped so that the two do not train there at once. "
+                                     "Resume it once that one has ended")
         assert json.loads(lock_file.read_text())["run_id"] == "theirs"
     assert json.loads(lock_file.read_text())["run_id"] == "theirs"  # theirs is left alone, at the release too
 

@@ -260,9 +260,9 @@ def _beat(results_dir, run_id: str, pids: frozenset, stop: threading.Event, aliv
             return
 
 
-LOST_MESSAGE = ("stopped: this training was silent for over {minutes:.0f} minutes (paused, or its computer asleep), "
-                "and training {other} ({host}) has taken the results folder since; it stopped so that the two do not "
-                "train there at once. Resume it once that one has ended")
+LOST_MESSAGE = ("stopped: training {other} ({host}) has taken the results folder from this one (silent for over "
+                "{minutes:.0f} minutes while paused or its computer asleep, or its train.lock deleted); it stopped so "
+                "that the two do not train there at once. Resume it once that one has ended")
 
 
 def _yield_to(results_dir, run_id: str, lock: dict) -> None:
