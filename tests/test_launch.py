@@ -261,3 +261,48 @@ def test_a_resume_checked_before_another_resumed_and_finished_the_run_is_refused
     with pytest.raises(RunError, match="run r has finished; start a new run to train more"):
         launch.launch(run.results_dir, resume_run=run, argv_prefix=[sys.executable, "-c", "pass"])
     assert run.status()["state"] == "finished" and launch.read_lock(run.results_dir) is None
+
+
+FAKE_TRAINER = """
+import os, sys, time
+from glr.training.run import Run
+from glr.training.train_lock import training_lock
+run = Run(sys.argv[sys.argv.index("--run-dir") + 1])
+with training_lock(run.results_dir, run.id):
+    run.update_status(state="running", pid=os.getpid())
+    time.sleep(3)
+    run.update_status(state="finished", message="done")
+"""
+
+APP_SERVER = """
+import sys, time
+from glr.training import launch
+run = launch.launch(sys.argv[1], {"train": {}}, argv_prefix=[sys.executable, "-c", sys.argv[2]])
+print(run.path, flush=True)
+time.sleep(120)
+"""
+
+
+def test_a_training_started_by_an_app_server_killed_since_trains_on_and_a_new_server_follows_it(tmp_path):
+    # The browser tab closed and the Streamlit server killed (restarted) while the training it started runs.
+    env = dict(os.environ, PYTHONPATH=str(PROJECT_ROOT))
+    server = subprocess.Popen([sys.executable, "-c", APP_SERVER, str(tmp_path / "results"), FAKE_TRAINER],
+                              stdout=subprocess.PIPE, text=True, env=env)
+    try:
+        run = Run(server.stdout.readline().strip())
+        deadline = time.monotonic() + 60
+        while run.status()["state"] != "running" and time.monotonic() < deadline:
+            time.sleep(0.05)
+        server.kill()
+        server.wait()
+        assert run.status()["state"] == "running"  # this process is the new server: it sees the training live
+        assert launch.read_lock(tmp_path / "results")["run_id"] == run.id
+        with pytest.raises(RunError, match="another training is running"):
+            launch.acquire_lock(tmp_path / "results", "second")
+        while run.status()["state"] == "running" and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert run.status()["state"] == "finished"  # it trained on to its end
+        assert launch.read_lock(tmp_path / "results") is None
+    finally:
+        server.kill()
+        server.wait()

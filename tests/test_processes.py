@@ -132,6 +132,59 @@ def test_a_training_seen_after_the_clock_was_set_back_runs_on_and_holds_its_lock
         launch.acquire_lock(results, "second")
 
 
+
+def test_a_run_queued_before_the_clock_was_set_back_is_still_queued_not_never_started(tmp_path, monkeypatch):
+    # The process that queued it was judged by its start time alone: after NTP set the clock back, a run the app was
+    # about to start (or the CLI, importing TensorFlow) read "never started: the process that queued it ended".
+    from glr.training.run import Run
+
+    run = Run.create(tmp_path / "results", {"train": {}}, run_id="queued")
+    assert run.status()["state"] == "queued"
+    _clock_set_back(monkeypatch, 3600)
+    assert run.status()["state"] == "queued"
+
+
+def test_a_run_queued_in_another_pid_space_is_not_judged_by_a_pid_of_this_one(tmp_path):
+    # The app on another computer queued it a moment ago, on a shared results folder: its pid, dead here, made it
+    # "never started" here, and deletable while its trainer was about to start there.
+    import json
+
+    from glr.training.run import Run
+
+    run = Run.create(tmp_path / "results", {"train": {}}, run_id="theirs")
+    status = json.loads(run.status_path.read_text())
+    run.status_path.write_text(json.dumps({**status, "queued_by": 999_999_999, "queued_by_machine": "b00t/4026532999"}))
+    assert run.status()["state"] == "queued"
+    run.status_path.write_text(json.dumps({**status, "queued_by": 999_999_999}))
+    assert run.status()["state"] == "failed"  # of this pid space (or an older glr's record): dead is dead
+    # Queued here before this machine restarted: its queuer died with that boot.
+    namespace = status["queued_by_machine"].split("/")[1]
+    run.status_path.write_text(json.dumps({**status, "queued_by_machine": f"0ld-b00t/{namespace}"}))
+    assert run.status()["state"] == "failed" and "never started" in run.status()["message"]
+
+
+def test_a_runs_launcher_and_workers_are_found_to_stop_after_the_clock_was_set_back(monkeypatch):
+    # `--workers N`'s launcher and workers were recorded with their start times alone: after a clock step, `stop`
+    # no longer found them (no SIGTERM to the launcher, its workers never killed).
+    from glr.training import processes
+
+    me, booted = processes.process_start(os.getpid()), processes.boot_time()
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        started = processes.process_start(child.pid)
+        status = {"pid": None, "launcher_pid": os.getpid(), "launcher_start": me, "launcher_booted": booted,
+                  "worker_pids": [child.pid], "worker_starts": [started], "worker_booted": booted}
+        _clock_set_back(monkeypatch, 3600)
+        found = dict(processes.run_processes(status))
+        assert os.getpid() in found and child.pid in found
+        assert processes.any_alive([(child.pid, found[child.pid])])
+        processes.kill_processes([(child.pid, found[child.pid])])
+        assert child.wait(timeout=10) != 0
+    finally:
+        child.kill()
+        child.wait()
+
+
 # A trainer's last lines: TensorFlow and Keras imported, its strategy made (as every trainer makes it), a model built.
 TRAINER_END = """
 import time

@@ -191,3 +191,23 @@ def test_an_epoch_that_is_no_whole_number_is_refused_by_a_resume(tmp_path):
         run.history_path.write_text(f"phase,epoch,loss\n1,{last},1.5\n")
         with pytest.raises(RunError, match=f"history.csv is damaged: its last epoch is {last}, not an epoch's number"):
             epochs_done(run)
+
+
+def test_a_refused_resume_puts_back_the_runs_clock_readings_with_its_timestamps(tmp_path):
+    # The timestamps were put back, but restoring `started` stamped its monotonic reading anew: the run's elapsed
+    # time (measured by those readings) became the moments since the refusal.
+    import os
+    import time
+
+    from glr.training import run_table
+
+    run = Run.create(tmp_path / "results", {"train": {}}, run_id="r")
+    run.update_status(state="running", pid=os.getpid())
+    time.sleep(0.3)
+    run.update_status(state="stopped")
+    spent = run_table.elapsed(run.status())
+    before = snapshot(run)
+    run.update_status(state="running", pid=os.getpid(), started="2026-01-01T00:00:00+00:00", finished=None)
+    restore(run, before, "a class is gone")
+    assert run.status()["state"] == "stopped"
+    assert run_table.elapsed(run.status()) == spent >= 0.3

@@ -1,5 +1,7 @@
 """glr.training.run_table: the runs of a results folder at a glance, tested without Streamlit."""
 
+import json
+
 import pytest
 
 from glr import class_examples
@@ -268,3 +270,39 @@ def test_the_trainers_progress_records_the_stage_seconds_beside_its_step(tmp_pat
     progress.advance(4)
     recorded = run.status()
     assert recorded["step"] == 4 and 0.0 <= recorded["stage_seconds"] < 60
+
+
+def test_elapsed_is_measured_on_the_monotonic_clock_so_a_clock_step_does_not_show(tmp_path, monkeypatch):
+    # NTP stepped the wall clock an hour forward while a run trained: "elapsed" read from `started` to now said
+    # 1 h 00 min for a minute's training, and a run that finished after the step kept that hour for good.
+    import os
+    import time
+    from datetime import datetime, timedelta
+
+    from glr.training import status as status_module
+
+    run = Run.create(tmp_path / "results", {"train": {}}, run_id="stepped")
+    run.update_status(state="running", pid=os.getpid())
+    real = time.time
+    monkeypatch.setattr(time, "time", lambda: real() + 3600)
+    monkeypatch.setattr(status_module, "now", lambda: (datetime.now().astimezone() + timedelta(hours=1))
+                        .isoformat(timespec="seconds"))
+    assert run_table.elapsed(run.status()) < 60
+    run.update_status(state="finished")
+    assert run_table.elapsed(run.status()) < 60
+    # Another pid space's clock (another machine) cannot be compared with this one's: the timestamps, as before.
+    recorded = json.loads(run.status_path.read_text())
+    recorded["finished_clock"][0] = "another-boot/4026532999"
+    run.status_path.write_text(json.dumps(recorded))
+    assert 3500 < run_table.elapsed(run.status()) < 3700
+
+
+def test_the_elapsed_time_of_a_run_that_died_without_a_word_stops_at_its_last_word(tmp_path, monkeypatch):
+    # Its `elapsed` grew for ever: a trainer killed after a minute showed "elapsed 2 h" the next morning.
+    run = Run.create(tmp_path / "results", {"train": {}}, run_id="killed")
+    run.update_status(state="running", pid=999_999_999, started="2026-01-01T00:00:00+00:00")
+    recorded = json.loads(run.status_path.read_text())
+    recorded.update(updated="2026-01-01T00:01:00+00:00", started_clock=None)  # an older glr's status too
+    run.status_path.write_text(json.dumps(recorded))
+    assert run.status()["state"] == "failed"
+    assert run_table.elapsed(run.status()) == 60

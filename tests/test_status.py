@@ -97,3 +97,34 @@ def test_a_status_written_here_names_this_pid_space(tmp_path):
     recorded = json.loads(run.status_path.read_text())
     assert recorded["machine"] == machine_id() and recorded["host"]
     assert run.status()["state"] == "running"
+
+
+def test_a_training_whose_process_is_paused_says_so_and_goes_on_when_continued(tmp_path):
+    # Ctrl-Z in the terminal of `glr train` (or SIGSTOP): the app showed it "running", its bar still, with no word why.
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from glr.training.run import Run
+
+    proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        run = Run.create(tmp_path / "results", {"train": {}}, run_id="paused")
+        run.update_status(state="running", pid=proc.pid, message="phase 1: training the head")
+        os.kill(proc.pid, signal.SIGSTOP)
+        deadline = time.monotonic() + 10
+        while "paused" not in run.status()["message"] and time.monotonic() < deadline:
+            time.sleep(0.02)
+        status = run.status()
+        assert status["state"] == "running"  # alive: its lock is held and nothing is taken from it
+        assert status["message"] == (f"paused: its training process (pid {proc.pid}) is stopped (Ctrl-Z in its "
+                                     f"terminal, or SIGSTOP); it goes on where it was when continued (`fg` there, or "
+                                     f"`kill -CONT {proc.pid}`)")
+        os.kill(proc.pid, signal.SIGCONT)
+        while "paused" in run.status()["message"] and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert run.status()["message"] == "phase 1: training the head"
+    finally:
+        proc.kill()
+        proc.wait()

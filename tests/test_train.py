@@ -258,6 +258,30 @@ def test_stop_in_phase_2_then_resume_finishes_phase_2(tmp_path, tiny_data):
     assert_run_parses(run)
 
 
+
+def test_a_training_whose_folder_another_computer_took_while_it_was_paused_stops_saying_why(tmp_path, tiny_data,
+                                                                                           monkeypatch):
+    # Paused (SIGSTOP, a laptop asleep) past the heartbeat's 2 minutes, its lock was taken by a training on another
+    # computer sharing the results folder; going on, it trained beside that one. Now it stops, resumable, and says why.
+    from glr.training import train_lock
+
+    monkeypatch.setattr(train_lock, "BEAT_SECONDS", 0.02)
+    run = new_run(tmp_path, tiny_config(tiny_data, epochs=4))
+
+    def taken(trainer):
+        lock_file = tmp_path / launcher.LOCK_NAME
+        lock_file.write_text(json.dumps({**json.loads(lock_file.read_text()), "run_id": "theirs", "host": "gpu-box-2"}))
+        time.sleep(0.5)  # the next beat finds it
+
+    at_epoch(monkeypatch, 1, taken)
+    train_run(run)
+    status = run.status()
+    assert status["state"] == "stopped" and int(run.history()["epoch"].max()) < 4
+    assert status["message"].startswith("stopped: training theirs (gpu-box-2) has taken the results folder from this "
+                                        "one (silent for over 2 minutes"), status["message"]
+    assert json.loads((tmp_path / launcher.LOCK_NAME).read_text())["run_id"] == "theirs"
+
+
 def test_ctrl_c_stops_the_run_to_resume_it_instead_of_failing_it(tmp_path, tiny_data):
     # Ctrl-C in `python -m glr train` raised KeyboardInterrupt mid-batch: the run ended "failed"
     # with the message "KeyboardInterrupt: ". Now it ends after the batch as "stopped", resumable.

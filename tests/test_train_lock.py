@@ -172,3 +172,142 @@ def test_a_results_folder_renamed_while_it_trains_is_not_made_again_under_its_ol
         assert not results.exists()
     assert not results.exists()
     assert launch.read_lock(tmp_path / "results-old") is not None  # still this live process's until it ends
+
+
+def test_a_trainer_slow_to_start_has_its_lock_beaten_by_its_launcher_until_it_ends(tmp_path, monkeypatch):
+    # Between the launcher taking the lock and the trainer's training_lock starting its own beat, nothing touched
+    # train.lock: on a loaded machine (Python's start, the demo generated) another pid space could judge a training
+    # that was starting stale, and start a second one in the folder.
+    import sys
+    import time
+
+    from glr.training import train_lock
+
+    monkeypatch.setattr(train_lock, "BEAT_SECONDS", 0.05)
+    results = tmp_path / "results"
+    lock_file = results / launch.LOCK_NAME
+    slow = [sys.executable, "-c", "import time, sys; time.sleep(1.5)"]  # never reaches a training_lock
+    run = launch.launch(results, {"train": {}}, argv_prefix=slow)
+    _age(lock_file, 3600)  # as another pid space would see it after a long silence
+    deadline = time.monotonic() + 1.0
+    while time.time() - lock_file.stat().st_mtime > 60 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert time.time() - lock_file.stat().st_mtime < 60  # touched again while the trainer starts
+    assert json.loads(lock_file.read_text())["pid"] == run.status()["pid"]
+    deadline = time.monotonic() + 30
+    while run.status()["state"] in ("queued", "running") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.2)
+    _age(lock_file, 3600)  # its trainer ended (without a word): the launcher beats no more
+    time.sleep(0.3)
+    assert time.time() - lock_file.stat().st_mtime > 3000
+
+
+def test_this_machines_lock_from_before_a_quick_reboot_is_free_at_once_and_a_containers_waits_for_its_beat(
+        tmp_path, monkeypatch):
+    # A reboot gives a new boot id: this machine's own lock from before it was judged "another pid space" and held
+    # until 2 minutes after its last beat, and its run shown `running` (before session 29: free at once, `failed`).
+    import socket
+
+    from glr.training import machine, train_lock
+    from glr.training.run import Run
+
+    results = tmp_path / "results"
+    boot, namespace = machine.machine_id().split("/")
+    before_reboot = f"0ld-b00t-1d/{namespace}"
+    lock_file = _lock_of_another_pid_space(results, machine=before_reboot)
+    lock = {**json.loads(lock_file.read_text()), "host": socket.gethostname(), "host_id": machine.host_id()}
+    lock_file.write_text(json.dumps(lock))
+    _age(lock_file, 50)  # its last beat, 50 s ago: before this machine booted (30 s ago)
+    monkeypatch.setattr(train_lock, "uptime", lambda: 30.0)
+    assert launch.read_lock(results) is None
+    run = Run.create(results, {"train": {}}, run_id="theirs")
+    run.update_status(state="running", pid=999_999_999)
+    status = json.loads(run.status_path.read_text())
+    run.status_path.write_text(json.dumps({**status, "machine": before_reboot, "host_id": machine.host_id()}))
+    assert (run.status()["state"], run.status()["message"]) == ("failed", "the training process ended when this "
+                                                                         "computer restarted; resume it to continue")
+    # Not a reboot, so still held: it beat after this boot; another host name; another machine-id; another pid
+    # namespace (a container); this very boot.
+    for changed, age in [({}, 20), ({"host": "c0ffee123456"}, 50), ({"host_id": "another-installation"}, 50),
+                         ({"machine": "0ld-b00t-1d/4026532999"}, 50)]:
+        lock_file.write_text(json.dumps({**lock, **changed}))
+        _age(lock_file, age)
+        assert launch.read_lock(results)["run_id"] == "theirs", changed
+
+
+def _wait_until(predicate, seconds=10.0):
+    import time
+
+    deadline = time.monotonic() + seconds
+    while not predicate() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return predicate()
+
+
+def test_a_trainer_paused_until_another_computer_took_its_folder_stops_at_once_when_it_goes_on(tmp_path, monkeypatch):
+    # SIGSTOP (or a laptop asleep) for 10 minutes: another computer sharing the results folder found the lock silent
+    # for 2, took it and trained; on SIGCONT the first trainer went on too, two trainings in one folder, the first
+    # one's lock never held again.
+    from glr.training import train_lock
+    from glr.training.run import Run
+
+    monkeypatch.setattr(train_lock, "BEAT_SECONDS", 0.02)
+    results = tmp_path / "results"
+    run = Run.create(results, {"train": {}}, run_id="paused")
+    lock_file = results / launch.LOCK_NAME
+    with train_lock.training_lock(results, "paused"):
+        mine = json.loads(lock_file.read_text())
+        lock_file.write_text(json.dumps({**mine, "run_id": "theirs", "host": "gpu-box-2", "pid": 999_999_999}))
+        assert _wait_until(run.stop_requested)
+        assert run.stop_reason() == ("stopped: training theirs (gpu-box-2) has taken the results folder from this "
+                                     "one (silent for over 2 minutes while paused or its computer asleep, or its "
+                                     "train.lock deleted); it stopped so that the two do not train there at once. "
+                                     "Resume it once that one has ended")
+        assert json.loads(lock_file.read_text())["run_id"] == "theirs"
+    assert json.loads(lock_file.read_text())["run_id"] == "theirs"  # theirs is left alone, at the release too
+
+
+def test_a_lock_deleted_by_hand_while_its_training_runs_is_taken_again(tmp_path, monkeypatch):
+    # "delete train.lock" (as the busy message says) while the training still ran: a second one could start beside it.
+    from glr.training import train_lock
+
+    monkeypatch.setattr(train_lock, "BEAT_SECONDS", 0.02)
+    results = tmp_path / "results"
+    lock_file = results / launch.LOCK_NAME
+    with train_lock.training_lock(results, "live"):
+        lock_file.unlink()
+        assert _wait_until(lock_file.exists)
+        assert launch.read_lock(results)["run_id"] == "live"
+    assert not lock_file.exists()
+
+
+def test_a_full_disk_at_a_heartbeat_neither_stops_the_training_nor_frees_its_lock(tmp_path, monkeypatch):
+    # The results folder's disk filled while a training ran: a beat that cannot be written is skipped, the next tries
+    # again, and the lock stays the training's (no half-written lock, no error out of the beat thread).
+    import errno
+    import os
+    import threading
+    import time
+
+    from glr.training import train_lock
+
+    monkeypatch.setattr(train_lock, "BEAT_SECONDS", 0.02)
+    results = tmp_path / "results"
+    lock_file = results / launch.LOCK_NAME
+    real_utime, failures = os.utime, []
+
+    def full(path, *args, **kwargs):
+        if str(path).endswith(launch.LOCK_NAME) and len(failures) < 5:
+            failures.append(path)
+            raise OSError(errno.ENOSPC, "No space left on device", str(path))
+        return real_utime(path, *args, **kwargs)
+
+    errors = []
+    monkeypatch.setattr(threading, "excepthook", lambda hook: errors.append(hook.exc_value))
+    with train_lock.training_lock(results, "live"):
+        monkeypatch.setattr(os, "utime", full)
+        real_utime(lock_file, (time.time() - 3600,) * 2)
+        assert _wait_until(lambda: len(failures) == 5 and time.time() - lock_file.stat().st_mtime < 60)
+        assert launch.read_lock(results)["run_id"] == "live"  # beats again once there is room
+    assert errors == [] and not lock_file.exists()

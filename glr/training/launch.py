@@ -18,6 +18,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -30,8 +31,8 @@ from glr.training.resuming import restore, resumable, set_epochs, snapshot
 from glr.training.machine import same_pid_space
 from glr.training.status import ACTIVE_STATES, FINAL_STATES, now
 from glr.training.train_lock import (LOCK_GUARD, LOCK_NAME, _busy, _guarded, _held,  # noqa: F401 (re-exported)
-                                     _read_lock_unguarded, _set_lock_pid, acquire_lock, read_lock, release_lock,
-                                     training_lock)
+                                     _read_lock_unguarded, _set_lock_pid, acquire_lock, keep_beating, read_lock,
+                                     release_lock, training_lock)
 
 if TYPE_CHECKING:
     from glr.training.config import TrainConfig
@@ -195,6 +196,8 @@ def launch(
     # Read the start time now, while the child is surely still there (alive or unreaped).
     start = process_start(proc.pid)
     _set_lock_pid(results_dir, run_id, proc.pid, start)
+    # Until its trainer's own beat starts (training_lock), the lock would be silent: beat it from here while it runs.
+    keep_beating(results_dir, run_id, (os.getpid(), proc.pid), threading.Event(), alive=lambda: proc.poll() is None)
     run.update_status(pid=proc.pid, pid_start=start)
     return run
 
@@ -246,7 +249,8 @@ def stop(run: Run, timeout: float = 30.0, wait: bool = False, *, grace: float = 
         how = "SIGTERM"
         signal_process(int(pid), signal.SIGTERM)
         launcher = recorded.get("launcher_pid")
-        if launcher != pid and pid_alive(launcher, recorded.get("launcher_start"), recorded.get("updated")):
+        if launcher != pid and pid_alive(launcher, recorded.get("launcher_start"), recorded.get("updated"),
+                                               recorded.get("launcher_booted")):
             signal_process(int(launcher), signal.SIGTERM)  # it stops its workers together
         if not _wait_for(lambda: gone() or run.status()["state"] in FINAL_STATES, grace):
             how = "SIGKILL"

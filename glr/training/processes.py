@@ -116,6 +116,14 @@ def pid_alive(pid: Any, start: Any = None, written: Any = None, booted: Any = No
         return True  # it exists, and nothing more can be known
 
 
+def process_paused(pid: Any) -> bool:
+    """Whether process `pid` is stopped (SIGSTOP, Ctrl-Z): alive, but doing nothing until continued."""
+    try:
+        return psutil.Process(int(pid)).status() == psutil.STATUS_STOPPED
+    except (psutil.Error, TypeError, ValueError):
+        return False
+
+
 def _started_before(pid: int, written: Any) -> float | None:
     """The start time of process `pid` if it started before `written` (to the second); else one no process has."""
     try:
@@ -186,16 +194,19 @@ def lower_priority(pid: int) -> bool:
 
 def run_processes(status: dict) -> list[tuple[int, float]]:
     """(pid, start) of every live process of a run: its trainer (the chief), the `--workers N` launcher,
-    its local workers, and their children. Each recorded pid counts only with its start time."""
-    pairs = [(status.get("pid"), status.get("pid_start")), (status.get("launcher_pid"), status.get("launcher_start"))]
-    pairs += list(zip(status.get("worker_pids") or [], status.get("worker_starts") or []))
+    its local workers, and their children. Each recorded pid counts only with its start time (and the boot time read
+    beside it, so a clock set since does not hide it)."""
+    pairs = [(status.get("pid"), status.get("pid_start"), status.get("booted")),
+             (status.get("launcher_pid"), status.get("launcher_start"), status.get("launcher_booted"))]
+    pairs += [(pid, start, status.get("worker_booted"))
+              for pid, start in zip(status.get("worker_pids") or [], status.get("worker_starts") or [])]
     found: dict[int, float] = {}
-    for pid, start in pairs:
-        if start is None or not pid_alive(pid, start):
+    for pid, start, booted in pairs:
+        if start is None or not pid_alive(pid, start, booted=booted):
             continue
         try:
             proc = psutil.Process(int(pid))
-            found[proc.pid] = start
+            found[proc.pid] = proc.create_time()  # read now, as pid_alive reads it when these are killed (moments on)
             for child in proc.children(recursive=True):
                 found[child.pid] = child.create_time()
         except psutil.Error:

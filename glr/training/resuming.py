@@ -25,7 +25,7 @@ from glr.training.status import ACTIVE_STATES, now
 REFUSED = "resume refused"
 # What a resume attempt rewrites in the status, put back as it was if the resume is refused.
 RESTORED = ("state", "pid", "pid_start", "phase", "unit", "stage_started", "epoch", "epochs", "step", "steps",
-            "started", "finished", "traceback", "workers", "worker_pids")
+            "started", "finished", "started_clock", "finished_clock", "traceback", "workers", "worker_pids")
 
 
 def epochs_done(run: Run) -> int:

@@ -22,17 +22,38 @@ def _seconds_since(stamp, moment: float) -> float | None:
 
 
 def elapsed(status: dict, moment: float | None = None) -> float | None:
-    """Seconds the run has trained: from `started` to `finished` (or to now while it runs); None before it starts."""
+    """Seconds the run has trained: from `started` to `finished` (or to now while it runs, or to its last word if it
+    died without one); None before it starts.
+
+    Measured on the monotonic clock the status records beside those timestamps (`*_clock`), when they and now were
+    read in one pid space: a wall clock set since (NTP) does not show. Else (another machine's run, an older glr's
+    status, a `moment` given) by the timestamps.
+    """
     if not status.get("started"):
         return None
-    end = status.get("finished") if status.get("state") not in ACTIVE_STATES else None
+    active = status.get("state") in ACTIVE_STATES
+    end_key = None if active else "finished" if status.get("finished") else "updated"
+    if moment is None:
+        from glr.training.status import clock
+
+        start, end = status.get("started_clock"), clock() if active else status.get(f"{end_key}_clock")
+        if _readings(start, end):
+            return round(end[1] - start[1], 3)
     moment = time.time() if moment is None else moment
-    if end:
+    if end_key:
         try:
-            moment = datetime.fromisoformat(str(end)).timestamp()
+            moment = datetime.fromisoformat(str(status.get(end_key))).timestamp()
         except ValueError:
             pass
     return _seconds_since(status["started"], moment)
+
+
+def _readings(start, end) -> bool:
+    """Whether `start` and `end` are two readings of one pid space's monotonic clock (status.clock), in order."""
+    try:
+        return start[0] == end[0] and math.isfinite(end[1] - start[1]) and end[1] >= start[1]
+    except (TypeError, IndexError, KeyError):
+        return False
 
 
 PACE_AFTER = 50  # a stage's pace is trusted after 1/50 of its steps

@@ -19,8 +19,8 @@ from filelock import FileLock
 
 from glr.atomic import read_json, write_json, write_text
 from glr.training.folder_identity import FIELD as FOLDER_FIELD, copy_message, folder_identity
-from glr.training.machine import here, same_pid_space
-from glr.training.processes import pid_alive, process_start, process_started_at
+from glr.training.machine import here, machine_id, rebooted, same_pid_space
+from glr.training.processes import pid_alive, process_paused, process_start, process_started_at
 
 STATES = ("queued", "running", "stopping", "stopped", "failed", "finished", "damaged")
 ACTIVE_STATES = frozenset({"queued", "running", "stopping"})  # a process is (or may soon be) at work
@@ -36,6 +36,9 @@ RENAMED_MESSAGE = ("the training process ended without saying so, and this run f
                    "resume it to continue")
 ELSEWHERE_DIED_MESSAGE = ("the training process on {host} (another computer or container) ended without saying so: "
                           "its lock of the results folder is gone or no longer beats")
+PAUSED_MESSAGE = ("paused: its training process (pid {pid}) is stopped (Ctrl-Z in its terminal, or SIGSTOP); it goes "
+                  "on where it was when continued (`fg` there, or `kill -CONT {pid}`)")
+REBOOTED_MESSAGE = "the training process ended when this computer restarted; resume it to continue"
 NEVER_STARTED_MESSAGE = ("never started: the process that queued it (pid {pid}) ended before its training began; "
                          "start it again, or delete it")
 PROGRESS_SECONDS = 0.5  # report_progress writes the status at most this often
@@ -82,8 +85,8 @@ class RunStatus:
         elif _needs_process(status) and not same_pid_space(status):
             if not self._locked_elsewhere():  # its pid means nothing here: the lock's heartbeat says if it lives
                 again = self.recorded_status() or {}
-                status.update(again if again.get("state") in FINAL_STATES else
-                              {"state": "failed", "message": ELSEWHERE_DIED_MESSAGE.format(host=status.get("host"))})
+                died = REBOOTED_MESSAGE if rebooted(status) else ELSEWHERE_DIED_MESSAGE.format(host=status.get("host"))
+                status.update(again if again.get("state") in FINAL_STATES else {"state": "failed", "message": died})
         elif _needs_process(status) and not pid_alive(status["pid"], status["pid_start"], status["updated"],
                                                       status.get("booted")):
             # The trainer may have written its final state and exited just after we read it.
@@ -99,6 +102,8 @@ class RunStatus:
                 status.update(state="failed", message=NEVER_STARTED_MESSAGE.format(pid=status["queued_by"]))
             else:
                 return self.status()
+        elif status["state"] == "running" and same_pid_space(status) and process_paused(status["pid"]):
+            status["message"] = PAUSED_MESSAGE.format(pid=status["pid"])  # else "running" with no progress, no word why
         return status
 
     def _locked_elsewhere(self) -> bool:
@@ -141,7 +146,11 @@ class RunStatus:
                 fields.setdefault("started", stamp)
             if new_state in FINAL_STATES:
                 fields.setdefault("finished", stamp)
-            current.update(fields, updated=stamp, run_id=self.id)  # a folder renamed since is this run's now
+            # Each timestamp also on the monotonic clock, with the pid space it is read in (glr.training.run_timing
+            # measures a run by these: a wall clock set since moves none of them).
+            fields.update({f"{key}_clock": clock() if fields[key] else None for key in ("started", "finished")
+                           if key in fields and f"{key}_clock" not in fields})  # given: put back (resuming.restore)
+            current.update(fields, updated=stamp, updated_clock=clock(), run_id=self.id)  # renamed since: this run's now
             write_json(self.status_path, current)
             return True
 
@@ -160,9 +169,18 @@ class RunStatus:
         """
         return self.stop_path.exists()
 
-    def request_stop(self) -> None:
-        """Raise the stop flag. Safe to call from a signal handler and more than once."""
-        write_text(self.stop_path, now() + "\n")
+    def request_stop(self, reason: str | None = None) -> None:
+        """Raise the stop flag (with the `reason` the stopped run then says, if not the user's request). Safe to call
+        from a signal handler and more than once."""
+        write_text(self.stop_path, now() + "\n" + (f"{reason}\n" if reason else ""))
+
+    def stop_reason(self) -> str | None:
+        """The reason the stop flag gives, or None (a stop the user asked for, or no flag)."""
+        try:
+            lines = self.stop_path.read_text(encoding="utf-8", errors="replace").splitlines()
+        except OSError:
+            return None
+        return lines[1].strip() or None if len(lines) > 1 else None
 
     def clear_stop_request(self) -> None:
         """For the trainer at start: lower a stop flag left by an earlier stop of this run.
@@ -177,16 +195,26 @@ class RunStatus:
             pass
 
 
+def clock() -> list:
+    """Now on the monotonic clock, beside the pid space it was read in ([machine_id(), seconds]): two such readings
+    of one pid space (one boot) differ by the time between them, however the wall clock was set meanwhile."""
+    return [machine_id(), round(time.monotonic(), 3)]
+
+
 def queued_by() -> dict:
     """The fields naming this process as the one that queued a run and will start its trainer."""
-    return {"queued_by": os.getpid(), "queued_by_start": process_started_at()}
+    return {"queued_by": os.getpid(), "queued_by_start": process_started_at(),
+            **{f"queued_by_{key}": value for key, value in here().items()}}  # _booted, _machine, _host, _host_id
 
 
 def _orphaned_in_queue(status: dict) -> bool:
     """Whether a run queued without a trainer yet was left so for ever: the process that queued it ended (the app
     killed between making the run and starting its trainer, the CLI killed while TensorFlow loaded)."""
-    return (status["state"] == "queued" and not status["pid"] and bool(status.get("queued_by"))
-            and not pid_alive(status["queued_by"], status.get("queued_by_start")))
+    if status["state"] != "queued" or status["pid"] or not status.get("queued_by"):
+        return False
+    if status.get("queued_by_machine") not in (None, machine_id()):  # its pid means nothing here
+        return rebooted({key: status.get(f"queued_by_{key}") for key in here()})  # dead with this machine's last boot
+    return not pid_alive(status["queued_by"], status.get("queued_by_start"), booted=status.get("queued_by_booted"))
 
 
 def _needs_process(status: dict) -> bool:

@@ -29,9 +29,9 @@ from filelock import FileLock
 from glr.atomic import read_json, write_json
 from glr.paths import file_in_the_way
 from glr.training.folder_identity import FIELD, copied_from, folder_identity
-from glr.training.machine import BEAT_FIELD, BEAT_SECONDS, BEAT_STALE, here, same_pid_space, silent_for
+from glr.training.machine import BEAT_FIELD, BEAT_SECONDS, BEAT_STALE, here, rebooted, same_pid_space, silent_for, uptime
 from glr.training.processes import pid_alive, process_start
-from glr.training.run import RunError, runs_dir
+from glr.training.run import Run, RunError, runs_dir
 from glr.training.status import now
 
 LOCK_NAME = "train.lock"
@@ -62,6 +62,8 @@ def _heard_from_lately(lock: dict, results_dir) -> bool:
     """Whether another pid space's training still speaks: its lock beat in the last BEAT_STALE s, or (an older glr's
     lock, which does not beat) its run's status or the lock was written in the last OTHER_HOST_QUIET s."""
     paths = [_lock_path(results_dir)]
+    if rebooted(lock) and silent_for(paths, Path(results_dir) / LOCK_GUARD) > (uptime() or float("inf")):
+        return False  # this machine's own lock from before its last boot: its trainer died with that boot
     if lock.get(BEAT_FIELD):
         return silent_for(paths, Path(results_dir) / LOCK_GUARD) < BEAT_STALE
     run_id = lock.get("run_id")
@@ -209,8 +211,7 @@ def training_lock(results_dir: str | os.PathLike, run_id: str) -> Iterator[None]
     if not adopt:
         acquire_lock(results_dir, run_id, me)
     stop = threading.Event()
-    beat = threading.Thread(target=_beat, args=(results_dir, run_id, me, stop), name="glr-lock-beat", daemon=True)
-    beat.start()
+    beat = keep_beating(results_dir, run_id, (me,), stop, on_lost=lambda lock: _yield_to(results_dir, run_id, lock))
     try:
         yield
     finally:
@@ -219,17 +220,59 @@ def training_lock(results_dir: str | os.PathLike, run_id: str) -> Iterator[None]
         release_lock(results_dir, run_id)
 
 
-def _beat(results_dir, run_id: str, pid: int, stop: threading.Event) -> None:
-    """Touch the lock every BEAT_SECONDS while it names `run_id` held by `pid`: how another pid space sees we live."""
-    while not stop.wait(BEAT_SECONDS):
+def keep_beating(results_dir, run_id: str, pids, stop: threading.Event, alive=lambda: True,
+                 on_lost=None) -> threading.Thread:
+    """Start a thread touching the lock every BEAT_SECONDS while it names `run_id` held by one of `pids`, until
+    `stop` is set or `alive()` is false: how another pid space sees the training live.
+
+    The trainer beats from its training_lock on; its launcher (glr.training.launch) beats from the moment it takes
+    the lock until its trainer ends, so the seconds to a minute a trainer takes to start (Python's start, the
+    dataset checked, the demo generated) on a loaded machine are never silent.
+    With `on_lost` (the trainer's beat), a lock found deleted is taken again, and one found naming another run is
+    given to `on_lost`, and beats end.
+    """
+    beat = threading.Thread(target=_beat, args=(results_dir, run_id, frozenset(pids), stop, alive, on_lost),
+                            name="glr-lock-beat", daemon=True)
+    beat.start()
+    return beat
+
+
+def _beat(results_dir, run_id: str, pids: frozenset, stop: threading.Event, alive, on_lost) -> None:
+    """keep_beating's thread."""
+    while not stop.wait(BEAT_SECONDS) and alive():
         if not Path(results_dir).is_dir():
             continue  # renamed or deleted: the guard would make it again, empty, under its old name
+        taken = None
         try:
             with _guarded(results_dir):
                 lock = _read_lock_unguarded(results_dir)
-                if lock and lock.get("run_id") == run_id and lock.get("pid") == pid:
+                if lock and lock.get("run_id") == run_id and lock.get("pid") in pids:
                     os.utime(_lock_path(results_dir))
+                elif on_lost and lock is None:  # deleted by hand while we train: a second training must not start
+                    _write_lock(results_dir, run_id, min(pids), exclusive=False)
+                elif on_lost and lock and lock.get("run_id") != run_id:
+                    taken = lock
+                # else: ours but adopted by our own chief (--workers N), or unreadable for a moment
         except (OSError, RunError):
             pass  # a share gone for a moment: the next beat tries again, and the training goes on
+        if taken is not None:
+            on_lost(taken)
+            return
+
+
+LOST_MESSAGE = ("stopped: training {other} ({host}) has taken the results folder from this one (silent for over "
+                "{minutes:.0f} minutes while paused or its computer asleep, or its train.lock deleted); it stopped so "
+                "that the two do not train there at once. Resume it once that one has ended")
+
+
+def _yield_to(results_dir, run_id: str, lock: dict) -> None:
+    """The trainer found its lock taken by another training (while it was paused, another pid space judged it
+    stale): stop at its next batch, resumable, rather than train beside that one."""
+    host = lock.get("host") if isinstance(lock.get("host"), str) else "another computer"
+    reason = LOST_MESSAGE.format(minutes=BEAT_STALE / 60, other=lock.get("run_id"), host=host)
+    try:
+        Run(runs_dir(results_dir) / run_id).request_stop(reason)
+    except OSError:
+        pass  # cannot be written: the run goes on, as it did before it could tell
 
 

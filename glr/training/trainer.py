@@ -297,7 +297,8 @@ def train_run(run: Run, resume: bool = False, console: bool = False) -> dict | N
             result, problems = trainer.train(resume=resume)
         except StopRequested:
             trainer.progress.close()
-            run.update_status(state="stopped", finished=now(), message="stopped on request; --resume continues")
+            run.update_status(state="stopped", finished=now(),
+                              message=run.stop_reason() or "stopped on request; --resume continues")
             return {}
         except GlrError as exc:
             if before and (run.recorded_status() or {}).get("phase") not in PHASES.values():

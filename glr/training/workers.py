@@ -46,7 +46,7 @@ from contextlib import ExitStack, contextmanager
 from glr.paths import PROJECT_ROOT
 from glr.training.cluster import TF_CONFIG, THREADS_ENV, drop_orphaned_worker_runs
 from glr.training.launch import FINISHING, training_lock
-from glr.training.processes import exit_quickly, launcher_env, process_start, process_started_at
+from glr.training.processes import boot_time, exit_quickly, launcher_env, process_start, process_started_at
 from glr.training.progress import PHASES
 from glr.training.resuming import refused, restore, snapshot
 from glr.training.run import Run
@@ -280,7 +280,8 @@ def train_local(run: Run, workers: int, resume: bool = False) -> dict:
         before = snapshot(run) if resume else None  # put back if the resume is refused before the epochs
         # phase None: a resumed run's old phase must not count as "training" (_watch) before the chief says so.
         run.update_status(state="running", pid=os.getpid(), workers=workers, finished=None, traceback=None, phase=None,
-                          launcher_pid=os.getpid(), launcher_start=process_start(os.getpid()), refused=None,
+                          launcher_pid=os.getpid(), launcher_start=process_start(os.getpid()), launcher_booted=boot_time(),
+                          refused=None,
                           resumed_from=None, message=f"starting {workers} workers on 127.0.0.1:{','.join(map(str, ports))}")
         # The workers' temporary files, deleted with them: a worker killed (at a stop, once the chief is gone) left
         # TensorFlow's generated code files. Named so that drop_orphaned_worker_runs finds it if we are killed.
@@ -290,7 +291,7 @@ def train_local(run: Run, workers: int, resume: bool = False) -> dict:
             with signals.start([(argv, env) for env in envs]) as started:
                 # With their start times: `glr stop --wait` kills every one of them, never a later process given a pid.
                 run.update_status(worker_pids=[w.proc.pid for w in started],
-                                  worker_starts=[process_start(w.proc.pid) for w in started])
+                                  worker_starts=[process_start(w.proc.pid) for w in started], worker_booted=boot_time())
                 bad, trained = _watch(started, run, signals)
         finally:
             kill_all(signals.workers)
