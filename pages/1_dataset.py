@@ -179,7 +179,7 @@ else:
 
 # --------------------------------------------------------------------------- problems
 st.subheader("Problems found")
-problems = catalog.problems + (split.messages if split is not None else [])
+problems = catalog.problems + attribution.problems(catalog.root) + (split.messages if split is not None else [])
 if not problems:
     st.success("No problems found: every listed image exists and every row was usable.")
 for problem in problems:

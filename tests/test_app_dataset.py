@@ -174,6 +174,23 @@ def test_the_gallery_credits_each_photo(uploads_root, tmp_path):
     assert '"Harbour.jpg" by Jane Doe, CC BY-SA 4.0' in captions
 
 
+def test_a_credits_file_in_a_windows_code_page_credits_each_photo_and_says_so_under_problems(uploads_root, tmp_path):
+    # Excel on a Western Windows saves train_attribution.csv in Windows-1252: its credits were lost without a word.
+    from conftest import image_id, make_gldv2
+
+    data = make_gldv2(tmp_path / "credits", {1: 3, 2: 2})
+    (data / "train_attribution.csv").write_bytes(
+        "id,url,author,license,title\n"
+        f"{image_id(1, 0)},u,Zoë Müller,CC BY-SA 4.0,File:Café.jpg\n".encode("cp1252"))
+    at = open_page(DATASET)
+    at.text_input(key="dataset_path").input(str(data)).run()
+    button(at, "Use this folder").click().run()
+    assert_no_exception(at)
+    captions = [img.caption for element in at.get("image") for img in element.proto.imgs]
+    assert '"Café.jpg" by Zoë Müller, CC BY-SA 4.0' in captions
+    assert "train_attribution.csv: read as Windows-1252 text (not UTF-8)" in texts(at.warning)
+
+
 def test_the_gallerys_photos_wrap_rather_than_stack_one_to_a_phones_row(uploads_root, tmp_path):
     # In st.columns a phone (390 px) stacked each class's photos one to a row: 8 classes made the page 8,700 px tall
     # (6,200 in a row that wraps, two photos to a row there; seen in Chromium).
