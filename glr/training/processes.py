@@ -33,10 +33,16 @@ def track(proc: subprocess.Popen) -> None:
         _children[proc.pid] = proc
 
 
-def _reap() -> None:
+def _reap(ending: int | None = None) -> None:
+    """Forget (and wait for) the trainers this process started that have ended; `ending`: one seen ending, whose
+    exit is waited for a moment, as a killed process's other threads end after it shows as a zombie."""
     with _children_lock:
         for pid, proc in list(_children.items()):
-            if proc.poll() is not None:
+            try:
+                ended = proc.wait(timeout=1) if pid == ending else proc.poll()
+            except subprocess.TimeoutExpired:
+                ended = None
+            if ended is not None:
                 del _children[pid]
 
 
@@ -98,6 +104,7 @@ def pid_alive(pid: Any, start: Any = None, written: Any = None, booted: Any = No
         proc = psutil.Process(pid)
         try:
             if proc.status() in (psutil.STATUS_ZOMBIE, psutil.STATUS_DEAD):
+                _reap(pid)  # ours and killed: its threads may still be ending (Linux shows the leader a zombie first)
                 return False  # finished; only waiting for a parent (not us) to reap it
         except psutil.AccessDenied:
             pass  # another user's process: its start time may still be readable
