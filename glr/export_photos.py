@@ -12,7 +12,8 @@ import re
 def source() -> str:
     """SOURCE with glr's own rules for a zip's members, a file without an extension and the files it skips copied in
     before it (glr.data.uploads.zip_photos and what it calls, glr.data.photo_files.is_photo, glr.data.skipped_files),
-    so predict.py takes a zip and a folder as glr predict does. Their imports of glr's modules are left out: what they import is in predict.py."""
+    so predict.py takes a zip and a folder as glr predict does. Their imports of glr's modules are left out: what
+    they import is in predict.py."""
     import inspect
     import textwrap
 
