@@ -10,22 +10,27 @@ import re
 
 
 def source() -> str:
-    """SOURCE with glr's own rules for a zip's members and a file without an extension copied in before it
-    (glr.data.uploads.zip_photos and what it calls, glr.data.photo_files.is_photo), so predict.py takes a zip and a
-    folder as glr predict does. Their imports of glr's modules are left out: what they import is in predict.py."""
+    """SOURCE with glr's own rules for a zip's members, a file without an extension and the files it skips copied in
+    before it (glr.data.uploads.zip_photos and what it calls, glr.data.photo_files.is_photo, glr.data.skipped_files),
+    so predict.py takes a zip and a folder as glr predict does. Their imports of glr's modules are left out: what
+    they import is in predict.py."""
     import inspect
     import textwrap
 
-    from glr.data import layouts, photo_files, uploads
+    from glr.data import layouts, photo_files, skipped_files, uploads
     from glr.submission import NO_EXTENSION, ZIP_IN_FOLDER
 
     constants = (f"ZIP_MAX_BYTES, MB = {uploads.ZIP_MAX_BYTES!r}, {uploads.MB!r}\n"
                  f"ZIP_SKIPPED_PREFIXES, IMAGE_TYPES = {uploads.ZIP_SKIPPED_PREFIXES!r}, {uploads.IMAGE_TYPES!r}\n"
-                 f"ZIP_IN_FOLDER, NO_EXTENSION = {ZIP_IN_FOLDER!r}, {NO_EXTENSION!r}\n\n\n")
+                 f"ZIP_IN_FOLDER, NO_EXTENSION = {ZIP_IN_FOLDER!r}, {NO_EXTENSION!r}\n"
+                 # As glr: the files it skips said by kind (glr.data.skipped_files' kinds, their functions copied)
+                 f"_KINDS, EXAMPLES_IN_MESSAGE = {skipped_files._KINDS!r}, {layouts.EXAMPLES_IN_MESSAGE!r}\n\n\n")
     # predict.py's photos are their names (str), so its ZipPhoto is a str that reads as glr's does (its read, copied).
     zip_photo = (ZIP_PHOTO + textwrap.indent(textwrap.dedent(inspect.getsource(uploads.ZipPhoto.read)), "    ")
                  + "\n\n")
-    functions = (uploads.safe_member_name, layouts.plural, uploads.zip_photos, uploads._opened, uploads._taken,
+    # layouts._is_system_name: what the copied is_system_file calls since s29-csv2 (predict.py failed on any folder)
+    functions = (skipped_files.one_reason, skipped_files.kind_notes, layouts.examples, layouts._is_system_name,
+                 uploads.safe_member_name, layouts.plural, uploads.zip_photos, uploads._opened, uploads._taken,
                  uploads._last_disk, uploads.member_text, uploads._starts_as_photo, photo_files.starts_as_photo,
                  photo_files.is_photo)
     return constants + zip_photo + "\n\n".join(without_glr_imports(inspect.getsource(f)) for f in functions) \
@@ -248,7 +253,8 @@ def photos_of(paths):
                 elif f.suffix.lower() == ".zip":  # as glr.submission.scan_folder: opened only when given on its own
                     skipped.append((f, ZIP_IN_FOLDER))
                 else:
-                    skipped.append((f, f"{f.suffix} is not an image type ({', '.join(IMAGE_EXTENSIONS)})"))
+                    # As glr.submission.scan_folder: a raw, a sidecar, a video said by kind (one_reason, copied)
+                    skipped.append((f, one_reason(f) or f"{f.suffix} is not an image type ({', '.join(IMAGE_EXTENSIONS)})"))
             _say_skipped([(str(f), why) for f, why in skipped])
             found = [str(path)] if not path.is_dir() else [str(f) for f in files]
             if not found:  # as glr: said, not an empty listing

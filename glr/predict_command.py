@@ -15,6 +15,8 @@ from pathlib import Path
 from glr import paths
 from glr.paths import shown
 from glr.commands import PhotoProgress, find_run
+from glr.data.layouts import examples
+from glr.data.skipped_files import kind_notes, one_reason
 from glr.data.sniff import WEB_ADDRESS
 from glr.errors import GlrError
 
@@ -360,15 +362,22 @@ def _expanded(image: str) -> list[str]:
 
 
 def _say_skipped(skipped: list[tuple[str, str]]) -> None:
-    """Name the first SKIPPED_LISTED files that are not photos on stderr, and count the rest by extension.
+    """Say on stderr the files that are not photos: the first SKIPPED_LISTED named, the rest counted by extension,
+    then a raw, a sidecar, a Live Photo's video... one line per kind with a count (glr.data.skipped_files).
 
-    A photo export with a .json beside each photo (Google Takeout) printed one line per file, 10,000 for 10,000.
+    A photo export with a .json beside each photo (Google Takeout) printed one line per file, 10,000 for 10,000;
+    500 photos with a .xmp and a .aae beside each were 20 lines of ".xmp is not an image type" and a count.
     """
     from collections import Counter
 
+    by_kind = [reason == one_reason(path) for path, reason in skipped]  # a broken link named a.xmp is said as one
+    kinds, _ = kind_notes([path for (path, _), kind in zip(skipped, by_kind) if kind], examples, shown)
+    skipped = [item for item, kind in zip(skipped, by_kind) if not kind]
     for path, reason in skipped[:SKIPPED_LISTED]:
         print(f"  skipped {shown(path)}: {reason}", file=sys.stderr)
     if len(skipped) > SKIPPED_LISTED:
-        kinds = Counter(Path(path).suffix.lower() or "without an extension" for path, _ in skipped[SKIPPED_LISTED:])
-        counted = ", ".join(f"{n} {kind}" for kind, n in kinds.most_common())
+        kinds_of = Counter(Path(path).suffix.lower() or "without an extension" for path, _ in skipped[SKIPPED_LISTED:])
+        counted = ", ".join(f"{n} {kind}" for kind, n in kinds_of.most_common())
         print(f"  skipped {len(skipped) - SKIPPED_LISTED} more files that are not photos: {counted}", file=sys.stderr)
+    for note in kinds:
+        print(f"  {note}", file=sys.stderr)

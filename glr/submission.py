@@ -20,6 +20,7 @@ from glr.atomic import csv_text, write_csv  # a machine file (glr.spreadsheet): 
 from glr.data.datasets import IMAGE_EXTENSIONS
 from glr.data.layouts import is_system_file, is_system_folder, plural
 from glr.data.photo_files import is_photo
+from glr.data.skipped_files import one_reason
 from glr.errors import GlrError
 from glr.paths import broken_link, printable
 
@@ -87,7 +88,8 @@ def scan_folder(folder: str | os.PathLike) -> tuple[list[str], list[tuple[str, s
         elif path.suffix.lower() == ".zip":  # was ".zip is not an image type", where a zip given alone is opened
             skipped.append((str(path), ZIP_IN_FOLDER))
         else:
-            skipped.append((str(path), f"{path.suffix} is not an image type ({', '.join(IMAGE_EXTENSIONS)})"))
+            # A raw, a sidecar, a Live Photo's video said by kind (glr.data.skipped_files), as training says them.
+            skipped.append((str(path), one_reason(path) or f"{path.suffix} is not an image type ({', '.join(IMAGE_EXTENSIONS)})"))
     return images, skipped
 
 

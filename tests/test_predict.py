@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from conftest import write_image
+from glr.data.datasets import IMAGE_EXTENSIONS
 from glr.errors import GlrError
 from glr.predict import Predictor, eval_view
 
@@ -450,3 +451,21 @@ def test_the_training_photo_note_never_rounds_its_similarity_onto_1():
     note = training_photo_note({"path": "train/a.jpg", "name": "Tower", "similarity": 0.9996})
     assert "(train/a.jpg, Tower; similarity 0.9996): the model learned" in note
     assert "similarity 1.000)" in training_photo_note({"path": "a.jpg", "name": "T", "similarity": 1.0002})  # float32
+
+
+def test_500_photos_sidecars_are_one_line_per_kind(tmp_path, capsys):
+    # 500 photos exported with a .xmp and a .aae each printed 20 lines of ".xmp is not an image type" and a count.
+    from glr import predict_command
+    from glr.submission import scan_folder
+
+    for i in range(500):
+        for suffix in (".jpg", ".jpg.xmp", ".AAE"):
+            (tmp_path / f"IMG_{i:03}{suffix}").write_bytes(b"")
+    (tmp_path / "notes.txt").write_bytes(b"")
+    found, skipped = scan_folder(tmp_path)
+    predict_command._say_skipped(skipped)
+    assert len(found) == 500 and capsys.readouterr().err.splitlines() == [
+        f"  skipped {tmp_path / 'notes.txt'}: .txt is not an image type ({', '.join(IMAGE_EXTENSIONS)})",
+        f"  1,000 sidecar files (e.g. '{tmp_path / 'IMG_000.AAE'}', '{tmp_path / 'IMG_000.jpg.xmp'}', "
+        f"'{tmp_path / 'IMG_001.AAE'}'): a photo app's edits and metadata, written beside its photos (the photos are "
+        "read); passed over"]

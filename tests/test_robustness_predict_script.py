@@ -380,7 +380,8 @@ def test_predict_py_reads_an_ico_at_its_largest_size_as_glr_does(script, tmp_pat
 def test_predict_py_lists_a_folders_other_files_and_broken_links_as_glr_does(script, tmp_path, capsys):
     """predict.py passed over the files that are no photos in silence, and a broken link unless its name was a photo's;
     glr lists each as skipped, saying why (the first 20, the rest counted by extension). A photo without an extension
-    (`IMG_7` from a card) is read by its first bytes, as glr reads it; predict.py skipped every file without one."""
+    (`IMG_7` from a card) is read by its first bytes, as glr reads it; predict.py skipped every file without one. A raw,
+    a photo app's sidecars and a Live Photo's video are said by kind, one line each, as glr.data.skipped_files says them."""
     from glr.predict_command import _say_skipped
     from glr.submission import scan_folder
 
@@ -388,8 +389,8 @@ def test_predict_py_lists_a_folders_other_files_and_broken_links_as_glr_does(scr
     (photos / "sub").mkdir(parents=True)
     _photo().save(photos / "a.jpg")
     _photo().save(photos / "sub" / "IMG_7", "JPEG")
-    for name in ["notes.txt", "README", "sub/clip.mov", "Thumbs.db", "~$list.docx", ".hidden.txt"] + [
-            f"sub/{i:02}.json" for i in range(20)]:
+    for name in ["notes.txt", "README", "sub/clip.mov", "Thumbs.db", "~$list.docx", ".hidden.txt", "DSC_1.NEF",
+                 "a.jpg.xmp", "sub/IMG_7.AAE", "sub/IMG_8.aae"] + [f"sub/{i:02}.json" for i in range(20)]:
         (photos / name).write_bytes(b"x")
     for name in ("gone.txt", "gone.jpg", "gone"):
         (photos / name).symlink_to(tmp_path / "nowhere")
@@ -398,7 +399,9 @@ def test_predict_py_lists_a_folders_other_files_and_broken_links_as_glr_does(scr
     found, skipped = scan_folder(photos)
     _say_skipped(skipped)
     assert predicted(out) == found == [str(photos / "a.jpg"), str(photos / "sub" / "IMG_7")]
-    assert err.splitlines() == capsys.readouterr().err.splitlines() and len(err.splitlines()) == 21
+    assert err.splitlines() == capsys.readouterr().err.splitlines() and len(err.splitlines()) == 24
+    assert [line.split(" (e.g.")[0] for line in err.splitlines()[-3:]] == [
+        "  1 camera raw photo", "  1 video", "  3 sidecar files"]
 
 
 def _parity_cases() -> dict:

@@ -38,3 +38,22 @@ def test_a_live_photos_video_beside_its_photo_is_said_as_a_video(tmp_path):
     assert notes(tmp_path, ["Tower/IMG_1.MOV", "Tower/IMG_2.mov"]) == [
         "2 videos in class folders (e.g. 'Tower/IMG_1.MOV', 'Tower/IMG_2.mov'): not photos (a Live Photo is exported "
         "as a photo and its video: the photo is read); skipped"]
+
+
+def test_one_file_is_said_by_its_kind_and_a_file_of_no_kind_is_not():
+    from glr.data.skipped_files import one_reason
+
+    assert one_reason("trip/IMG_1.AAE") == ("a sidecar file: a photo app's edits and metadata, written beside its photos "
+                                            "(the photos are read); passed over")
+    assert one_reason("plan.svg").startswith("an SVG drawing: a drawing, not a photo")
+    assert one_reason(Path("DSC_1.NEF")).startswith("a camera raw photo: a format glr cannot read; skipped: export it as JPEG")
+    assert one_reason("notes.txt") is None and one_reason("README") is None
+
+
+def test_kind_notes_say_where_and_give_back_the_files_of_no_kind():
+    from glr.data.skipped_files import kind_notes
+
+    notes, rest = kind_notes(["a.mov", "notes.txt", "b.MP4", "README"], examples)
+    assert notes == ["2 videos (e.g. 'a.mov', 'b.MP4'): not photos (a Live Photo is exported as a photo and its video: "
+                     "the photo is read); skipped"] and rest == ["notes.txt", "README"]
+    assert kind_notes(["a.psd"], examples, where=" in album.zip")[0][0].startswith("1 Photoshop document in album.zip (e.g.")

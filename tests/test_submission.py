@@ -282,3 +282,16 @@ def test_a_zip_in_a_folder_of_photos_says_to_give_it_on_its_own(tmp_path):
     (tmp_path / "album.ZIP").write_bytes(b"PK\x05\x06" + bytes(18))
     assert scan_folder(tmp_path) == ([str(tmp_path / "a.jpg")], [(str(tmp_path / "album.ZIP"), ZIP_IN_FOLDER)])
     assert ZIP_IN_FOLDER == "a zip: its photos are not read from inside a folder; give the zip on its own to predict them"
+
+
+def test_a_raw_a_sidecar_and_a_video_are_skipped_by_kind_not_as_no_image_type(tmp_path):
+    # Each was ".NEF is not an image type (.jpg, ...)", where training says "camera raw photo: export it as JPEG first".
+    from glr.submission import scan_folder
+
+    for name in ("a.jpg", "DSC_1.NEF", "a.jpg.xmp", "IMG_1.MOV", "notes.txt"):
+        (tmp_path / name).write_bytes(b"\xff\xd8\xff")
+    images, skipped = scan_folder(tmp_path)
+    assert images == [str(tmp_path / "a.jpg")]
+    assert {name.rsplit("/", 1)[1]: why.split(":")[0] for name, why in skipped} == {
+        "DSC_1.NEF": "a camera raw photo", "IMG_1.MOV": "a video", "a.jpg.xmp": "a sidecar file",
+        "notes.txt": ".txt is not an image type (.jpg, .jpeg, .jfif, .jpe, .png, .webp, .heic, .heif, .avif, .bmp, .gif, .tif, .tiff, .ico)"}

@@ -124,7 +124,9 @@ def test_a_zip_on_disk_is_read_a_photo_at_a_time_not_whole(tmp_path):
     data = zip_of({"clip.mp4": video, "a.jpg": _jpeg(1)})
     counting = _Counting(data)
     images, problems = uploads.read_zip_images(counting, "album.zip")
-    assert [n for n, _ in images] == ["a.jpg"] and problems == ["album.zip: 1 file that is not an image skipped (e.g. 'clip.mp4')"]
+    assert [n for n, _ in images] == ["a.jpg"] and problems == [
+        "album.zip: 1 video (e.g. 'clip.mp4'): not a photo (a Live Photo is exported as a photo and its video: the photo is "
+        "read); skipped"]
     assert counting.taken < 100_000  # the directory and the photo, not the video
     (tmp_path / "album.zip").write_bytes(data)
     assert uploads.read_zip_images(tmp_path / "album.zip", "album.zip") == (images, problems)  # a path too
@@ -230,3 +232,20 @@ def test_the_last_part_of_a_split_zip_names_the_photos_in_its_other_parts(tmp_pa
     assert problems == ["album.zip: the last part of a split zip: 1 file in its other parts not read (e.g. 'a.jpg'); "
                         "join the parts into one zip first (zip -s 0 album.zip --out whole.zip, or 7-Zip), then give that"]
     assert uploads.read_zip_images(zip_of({"a.jpg": _jpeg(1)}), "one.zip")[1] == []  # a zip in one piece: part 0
+
+
+def test_a_zips_raws_and_sidecars_are_said_by_kind_once_each():
+    # Each kind was "N files that are not images skipped (e.g. 'DSC_1.NEF')", where training says what they are.
+    data = zip_of({"a.jpg": _jpeg(1), "DSC_1.NEF": b"x", "DSC_2.nef": b"x", "a.jpg.xmp": b"x", "notes.txt": b"x"})
+    images, problems = uploads.read_zip_images(data, "album.zip")
+    assert [n for n, _ in images] == ["a.jpg"] and problems == [
+        "album.zip: 2 camera raw photos (e.g. 'DSC_1.NEF', 'DSC_2.nef'): a format glr cannot read; skipped: export them "
+        "as JPEG first (glr reads JPEG, PNG, WebP, HEIC, AVIF, GIF, BMP, TIFF or ICO)",
+        "album.zip: 1 sidecar file (e.g. 'a.jpg.xmp'): a photo app's edits and metadata, written beside its photos (the "
+        "photos are read); passed over",
+        "album.zip: 1 file that is not an image skipped (e.g. 'notes.txt')"]
+
+
+def test_a_zip_of_only_raws_and_sidecars_still_says_it_holds_no_images():
+    images, problems = uploads.read_zip_images(zip_of({"DSC_1.NEF": b"x", "DSC_1.xmp": b"x"}), "raws.zip")
+    assert images == [] and len(problems) == 3 and problems[-1].startswith("raws.zip: holds no images (")

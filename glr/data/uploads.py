@@ -17,7 +17,8 @@ import zipfile
 from pathlib import PurePosixPath
 from typing import Iterable
 
-from glr.data.layouts import IMAGE_EXTENSIONS, is_system_file, is_system_folder, plural
+from glr.data.layouts import IMAGE_EXTENSIONS, examples, is_system_file, is_system_folder, plural
+from glr.data.skipped_files import kind_notes
 
 # What the Predict page accepts. Zips are read in memory, never extracted to disk, and only
 # up to these limits: a zip of a few hundred photos is normal, a zip bomb is not.
@@ -159,6 +160,9 @@ def _taken(archive: zipfile.ZipFile, name: str, max_files: int | None, max_bytes
     if unsafe:
         problems.append(f"{name}: {plural(len(unsafe), 'file')} with unsafe paths skipped (e.g. {unsafe[0]!r}); "
                         "nothing is extracted, so they could not escape")
+    # A raw, a sidecar, a Live Photo's video said by kind (glr.data.skipped_files), the rest as not images.
+    kinds, others = kind_notes(others, examples)
+    problems += [f"{name}: {note}" for note in kinds]
     if others:
         problems.append(f"{name}: {plural(len(others), 'file')} that {'is not an image' if len(others) == 1 else 'are not images'} "
                         f"skipped (e.g. {others[0]!r})")
@@ -177,7 +181,7 @@ def _taken(archive: zipfile.ZipFile, name: str, max_files: int | None, max_bytes
     if too_big:
         problems.append(f"{name}: {plural(too_big, 'image')} skipped past {max_bytes // MB} MB uncompressed"
                         + ("" if total else " each (no photo is that big: a zip bomb?)"))
-    if not taken and len(problems) == bool(others):  # only the files skipped as no images say nothing of photos
+    if not taken and len(problems) == len(kinds) + bool(others):  # the files skipped as no images say nothing of photos
         problems.append(f"{name}: holds no images ({', '.join(IMAGE_TYPES)})")
     return taken, problems
 
