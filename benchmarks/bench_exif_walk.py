@@ -2,12 +2,13 @@
 
 Writes a noise PNG of about 23 MB (a photo-sized file whose pixels do not compress), then times the function on it
 (median of --repeats) and, with --old FILE, the same function from an older copy of decode_words.py, back to back.
-Prints the load average. `python benchmarks/bench_exif_walk.py --old /tmp/old_decode_words.py`
+Prints the load average.
+
+    .venv/bin/python benchmarks/bench_exif_walk.py [--tiny] [--idat-kb 8] [--old /tmp/old_decode_words.py]
 """
 
 from __future__ import annotations
 
-import argparse
 import importlib.util
 import io
 import os
@@ -51,30 +52,36 @@ def _split_pixels(data: bytes, size: int) -> bytes:
             + chunk(b"IEND", b""))
 
 
-def main() -> None:
+def main(argv=None) -> dict:
     """Time the eXIf check on a noise PNG, the current code and (with --old) an older decode_words.py."""
-    args = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    args.add_argument("--side", type=int, default=2800, help="the PNG's width and height (2800: about 23 MB)")
-    args.add_argument("--repeats", type=int, default=21)
-    args.add_argument("--idat-kb", type=int, default=8, help="IDAT chunk size in KB (libpng's 8; 0: Pillow's own)")
-    args.add_argument("--old", help="an older decode_words.py to time against")
-    options = args.parse_args()
-    pixels = np.random.default_rng(0).integers(0, 256, (options.side, options.side, 3), dtype=np.uint8)
+    p = common.parser(__doc__.splitlines()[0])
+    p.add_argument("--side", type=int, default=2800, help="the PNG's width and height (2800: about 23 MB)")
+    p.add_argument("--repeats", type=int, default=21)
+    p.add_argument("--idat-kb", type=int, default=8, help="IDAT chunk size in KB (libpng's 8; 0: Pillow's own)")
+    p.add_argument("--old", help="an older decode_words.py to time against")
+    args = p.parse_args(argv)
+    side, repeats = (64, 3) if args.tiny else (args.side, args.repeats)
+    common.header("the eXIf-after-the-pixels check on a large PNG")
+    pixels = np.random.default_rng(0).integers(0, 256, (side, side, 3), dtype=np.uint8)
     buffer = io.BytesIO()
     Image.fromarray(pixels).save(buffer, "PNG", compress_level=1)
     data = buffer.getvalue()
-    if options.idat_kb:
-        data = _split_pixels(data, options.idat_kb * 1024)
-    print(f"png {len(data) / 1e6:.1f} MB, {options.side}x{options.side}, {data.count(b'IDAT')} IDAT chunks [load {os.getloadavg()[0]:.2f}]")
+    if args.idat_kb:
+        data = _split_pixels(data, args.idat_kb * 1024)
+    print(f"png {len(data) / 1e6:.1f} MB, {side}x{side}, {data.count(b'IDAT')} IDAT chunks [load {os.getloadavg()[0]:.2f}]")
     functions = {"current": decode_words._exif_after_pixels}
-    if options.old:
-        spec = importlib.util.spec_from_file_location("old_decode_words", options.old)
+    if args.old:
+        spec = importlib.util.spec_from_file_location("old_decode_words", args.old)
         old = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(old)
         functions["old"] = old._exif_after_pixels
+    times = {}
     for name, function in functions.items():
-        print(f"{name}: {_median_ms(function, data, options.repeats):.3f} ms (median of {options.repeats}), "
-              f"answer {function(data)} [load {os.getloadavg()[0]:.2f}]")
+        times[name] = _median_ms(function, data, repeats)
+        print(f"{name}: {times[name]:.3f} ms (median of {repeats}), answer {function(data)} "
+              f"[load {os.getloadavg()[0]:.2f}]")
+    common.summary(", ".join(f"{name} {ms:.3f} ms" for name, ms in times.items()) + f" for a {len(data) / 1e6:.1f} MB PNG")
+    return times
 
 
 if __name__ == "__main__":
