@@ -7,8 +7,8 @@ times each. Each child prints the load's seconds, the seconds of the repeated-id
 `duplicated()` before, `glr.data.id_text.duplicated_ids` after, on the same ids), its RSS after the imports, its peak
 RSS (the kernel's VmHWM, which counts Arrow's memory too, where tracemalloc does not) and the catalog table's own
 size; the peak is said as a multiple of the table. Not `ru_maxrss`: Linux carries a process's high-water mark over
-`exec`, so a child's ru_maxrss is at least the RSS of this parent when it forked (0.94 GB once it had written the
-CSV, in every run of either code until session 29).
+`exec`, so a child's ru_maxrss is at least the peak RSS of this parent when it spawned it (0.94 GB once it had written
+the CSV, in every run of either code until session 29); `common.peak_rss_gb` reads VmHWM.
 
     .venv/bin/python benchmarks/bench_catalog_memory.py [--tiny] [--before REV] [--repeat N]
 """
@@ -39,7 +39,7 @@ def child(csv: str, code: str) -> None:
     start = time.perf_counter()
     catalog = datasets.load_catalog(csv, check_files=False)
     seconds = time.perf_counter() - start
-    peak = _own_peak_gb()
+    peak = common.peak_rss_gb()
     ids = catalog.df["id"]
     start = time.perf_counter()
     try:
@@ -52,12 +52,6 @@ def child(csv: str, code: str) -> None:
     print(json.dumps({"seconds": seconds, "repeat_check": check, "repeats": int(repeats.sum()), "base": base,
                       "table": table, "rows": len(catalog.df), "module": datasets.__file__}))
     print(f"peak {peak:.3f}")
-
-
-def _own_peak_gb() -> float:
-    """This process's own peak RSS in GB: VmHWM, of its memory since `exec` alone (ru_maxrss counts the parent's)."""
-    line = next(l for l in Path("/proc/self/status").read_text().splitlines() if l.startswith("VmHWM:"))
-    return int(line.split()[1]) * 1024 / 1e9
 
 
 def main(argv=None) -> dict:

@@ -1,8 +1,9 @@
 """The confusion matrix at GLDv2 scale: writing it at the end of an evaluation, and the Results page that reads it.
 
 Synthetic predictions, no training: N classes, 2 validation photos per class, 70% of them right and the rest
-called a random class. For each N it measures, each step in a fresh process (its wall time and the process's
-peak RSS, the imports included, and that process's RSS before the step):
+called a random class. For each N it measures, each step in a fresh process (its wall time, the process's RSS before
+the step, the imports included, and its peak RSS during the step: VmHWM started again at the step, since session 29;
+before, ru_maxrss began at this parent's peak, which most "write, sparse" figures were):
 
 - write: the confusion matrix built from the predictions and stored as Run.write_evaluation stores it; now
   sparse (glr.evaluation.confusion: one row per non-empty cell), before a dense N x N table (sklearn's
@@ -26,7 +27,6 @@ from __future__ import annotations
 
 import io
 import json
-import resource
 import subprocess
 import sys
 import tarfile
@@ -44,8 +44,16 @@ RUN_ID = "20260101-000000-big"
 
 
 def rss_mb() -> float:
-    """This process's peak resident set so far, in MB (Linux reports KiB)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """This process's own peak resident set since `start_step` (or its start), in MiB (`common.peak_rss_gb`:
+    ru_maxrss, used until session 29, began at the parent's peak and could not be reset)."""
+    return common.peak_rss_gb() * 1e9 / 2**20
+
+
+def start_step() -> float:
+    """The RSS now in MiB, the peak started again from it: the step's peak is then its own, not the set-up's."""
+    now = common.current_rss_gb() * 1e9 / 2**20
+    common.reset_peak_rss()
+    return now
 
 
 def synthetic(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
@@ -91,7 +99,7 @@ def step_write(n: int, folder: Path, dense: bool) -> dict:
     from glr.evaluation import confusion, metrics
 
     true, pred, _ = synthetic(n)
-    before = rss_mb()
+    before = start_step()
     start = time.perf_counter()
     if dense:  # glr before: metrics.confusion_matrix_df, then Run.write_evaluation's reset_index and to_csv
         cm = confusion_matrix(true, pred, labels=np.arange(n))
@@ -119,7 +127,7 @@ def step_evaluate(n: int, photos: int, folder: Path, root: Path) -> dict:
     _, _, labels = synthetic(n)
     ids = [f"{i:06d}" for i in range(photos)]
     folder.mkdir(parents=True, exist_ok=True)
-    before = rss_mb()
+    before = start_step()
     start = time.perf_counter()
     metrics.write_evaluation(folder, ids, [f"/gone/{i}.jpg" for i in ids], true, probs, labels)
     seconds = time.perf_counter() - start
@@ -136,7 +144,7 @@ def step_page(results: Path, root: Path) -> dict:
     from streamlit.testing.v1 import AppTest
 
     at = AppTest.from_file(str(root / "app.py"), default_timeout=1800).run()
-    before = rss_mb()
+    before = start_step()
     start = time.perf_counter()
     at.switch_page("pages/3_results.py").run()
     seconds = time.perf_counter() - start

@@ -3,8 +3,8 @@
 Fake validation photos (random features) against a fake GLDv2-clean head (a Keras Dense softmax of 81,313
 classes, random weights), evaluated as glr.evaluation.finish.evaluate_run does at the end of a training and
 written as a run's evaluation (metrics.json, val_predictions.csv with the top 5, per_class.csv, the sparse
-confusion.csv). Each step runs in a fresh process, so its peak RSS (ru_maxrss) is its own; "before the step"
-is that process's RSS with TensorFlow, the head and the features loaded.
+confusion.csv). Each step runs in a fresh process and its peak RSS (VmHWM) is started again at the step, so it is the step's own;
+"before the step" is that process's RSS with TensorFlow, the head and the features loaded.
 
 - streamed (now): `finish.head_blocks` feeds `metrics.write_evaluation` one predict batch of photos at a
   time (glr.evaluation.ranked keeps each photo's top 5, best class and confidence);
@@ -27,7 +27,6 @@ is that process's RSS with TensorFlow, the head and the features loaded.
 from __future__ import annotations
 
 import json
-import resource
 import subprocess
 import sys
 import tempfile
@@ -43,8 +42,16 @@ DIM = 64  # the features the head's last Dense reads (its hidden layer): the cla
 
 
 def rss_mb() -> float:
-    """This process's peak resident set so far, in MB (Linux reports KiB)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """This process's own peak resident set since `start_step` (or its start), in MiB (`common.peak_rss_gb`:
+    ru_maxrss, used until session 29, began at the parent's peak and could not be reset)."""
+    return common.peak_rss_gb() * 1e9 / 2**20
+
+
+def start_step() -> float:
+    """The RSS now in MiB, the peak started again from it: the step's peak is then its own, not the set-up's."""
+    now = common.current_rss_gb() * 1e9 / 2**20
+    common.reset_peak_rss()
+    return now
 
 
 def step(photos: int, classes: int, folder: str, streamed: bool) -> dict:
@@ -63,7 +70,7 @@ def step(photos: int, classes: int, folder: str, streamed: bool) -> dict:
                            "name": [f"landmark {i}" for i in range(classes)], "images": 1})
     ids = [f"{i:016x}" for i in range(photos)]
     Path(folder).mkdir(parents=True, exist_ok=True)
-    before = rss_mb()
+    before = start_step()
     start = time.perf_counter()
     probs = finish.head_blocks(head, feats, classes) if streamed else head.predict(feats, verbose=0, batch_size=256)
     scores = metrics.write_evaluation(folder, ids, [f"/gone/{i}.jpg" for i in ids], true, probs, labels)
@@ -101,7 +108,7 @@ def retrieval_step(photos: int, classes: int, folder: str, streamed: bool, train
     distractors = pd.DataFrame({"name": [f"generated:d{i}" for i in range(DISTRACTORS)], "source": "generated",
                                 "path": [f"/gone/d{i}.jpg" for i in range(DISTRACTORS)]})
     Path(folder).mkdir(parents=True, exist_ok=True)
-    before = rss_mb()
+    before = start_step()
     start = time.perf_counter()
     if streamed:
         result = run_index.write_run_retrieval(folder, labels, train, train_feats, true, feats,

@@ -8,7 +8,7 @@ plus noise, stored in float16 with one view per photo (K views would take K time
 NumPy table in place), the compiled steps of glr.training.loop under the default strategy, and
 glr.training.checkpoints' writes into a real run folder. It times a fixed number of training and
 validation steps, extrapolates an epoch, times the checkpoint writes, and reports the peak RSS
-(ru_maxrss). Last, it measures what `tf.constant(table)` (the trainer's old way) adds for part of
+(VmHWM, `common.peak_rss_gb`). Last, it measures what `tf.constant(table)` (the trainer's old way) adds for part of
 the table, against the in-place datasets.
 
     nice -n 10 .venv/bin/python benchmarks/bench_head.py [--tiny] [--classes N] [--photos N] [--batch-size B]

@@ -2,7 +2,7 @@
 
 Each training runs in its own child process (glr.training.trainer.train_run on a demo subset, from an
 empty feature cache, so the backbone passes are included), which reports its own peak RSS
-(ru_maxrss). ResNet152 uses random weights: Keras' ImageNet weights cannot be downloaded
+(VmHWM, `common.peak_rss_gb`). ResNet152 uses random weights: Keras' ImageNet weights cannot be downloaded
 here, and the weights' values do not change the memory.
 Goal: at most 4 GB for ResNet152.
 

@@ -4,7 +4,7 @@ The default training (`--augment-space features`) holds 28 map windows per train
 (float16, 1280 numbers each: 72 KB per photo). This fills a temporary feature cache with synthetic
 windows for N photos, then reads them back through `glr.backbones.feature_cache.cached_window_features`,
 exactly as a warm `python -m glr train` does, in a child process per way, each reporting the peak RSS
-it added (ru_maxrss less the RSS before the read):
+it added (its peak RSS during the read, VmHWM, less the RSS before it):
 
 - **before**: the `glr` of git revision `--before` (default 36e3b33, the code before the rounds: every
   cached vector loaded, then stacked), all windows;
@@ -61,6 +61,7 @@ def child(root: str, photos: int, way: str, code: str) -> None:
 
         options["keep"] = WindowChoice(photos, budget=0)
     before = common.current_rss_gb()
+    common.reset_peak_rss()  # the peak of the read alone, not of the imports before it
 
     def never():
         raise AssertionError("everything is cached")
@@ -92,7 +93,7 @@ def main(argv=None) -> dict:
               f"rounds of {CHUNK_PHOTOS:,} photos")
         print(f"{'way':22s} {'table GB':>9s} {'added peak GB':>14s} {'x table':>8s} {'seconds':>8s}")
         codes = {"rounds": str(common.ROOT), "rounds over budget": str(common.ROOT)}
-        if not args.tiny:  # the smoke test has no history to check out
+        if not args.tiny and args.before:  # the smoke test has no history to check out; --before "": none
             codes = {"before": str(common.checkout(args.before, Path(tmp) / "before")), **codes}
         for way, code in codes.items():
             text, peak = common.run_child([__file__, "--child", tmp, str(photos), way, code])

@@ -25,7 +25,7 @@ def bench():
                                   "bench_phase1", "bench_cold_train", "bench_flip_index", "bench_window_table",
                                   "bench_known_scores", "bench_near_copies", "bench_hash_store",
                                   "bench_regional", "bench_head_loss", "bench_posthoc_scores", "bench_confusion",
-                                  "bench_evaluation", "bench_catalog_memory", "bench_read_names"])
+                                  "bench_evaluation", "bench_catalog_memory", "bench_read_names", "bench_exif_walk"])
 def test_benchmark_runs_in_tiny_mode(bench, name, capsys):
     from glr.evaluation import finish
 
@@ -42,3 +42,29 @@ def test_bench_evaluation_measures_the_retrieval_step_in_tiny_mode(bench, capsys
     bench("bench_evaluation").main(["--tiny", "--retrieval"])
     out = capsys.readouterr().out.strip().splitlines()
     assert out[-1].startswith("SUMMARY "), out[-5:]
+
+
+def test_a_childs_peak_rss_is_its_own_and_not_its_parents(bench, tmp_path):
+    # Before, a child's ru_maxrss started at this parent's peak (Linux carries it over exec), so a light child
+    # reported the parent's 0.94 GB as its own peak (bench_catalog_memory, session 29).
+    common = bench("common")
+    held = bytearray(400_000_000)
+    held[::4096] = b"\1" * len(held[::4096])  # touched, so resident: the parent's peak is at least 0.4 GB
+    del held
+    assert common.peak_rss_gb() > 0.4
+    script = tmp_path / "child.py"
+    script.write_text(f"import sys\nsys.path.insert(0, {str(BENCHMARKS)!r})\nimport common\n"
+                      f"print('peak', common.peak_rss_gb())\n")
+    _, peak = common.run_child([str(script)])
+    assert 0 < peak < 0.3
+
+
+def test_the_peak_rss_started_again_is_of_what_follows_alone(bench):
+    common = bench("common")
+    held = bytearray(300_000_000)
+    held[::4096] = b"\1" * len(held[::4096])
+    del held
+    before = common.current_rss_gb()
+    assert common.peak_rss_gb() > before + 0.25
+    if common.reset_peak_rss():
+        assert common.peak_rss_gb() < before + 0.05

@@ -70,3 +70,52 @@ def test_refuse_costly_takes_its_limits_from_the_caller():
             assert str(exc).startswith(f"a.jpg: a JPEG of {scans:,} scans, each decoded over the whole picture")
         else:
             raise AssertionError("not refused")
+
+
+def _chunk(kind: bytes, data: bytes) -> bytes:
+    import struct
+    import zlib
+
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def _png(*chunks: bytes, pixels: bytes = b"\0\0\0\0\0") -> bytes:
+    """A 4x1 grey PNG whose pixels are stored uncompressed (so their bytes show in the file), with `chunks` spliced
+    in: those before the marker b"|" go before the IDAT, the rest after it."""
+    import struct
+    import zlib
+
+    at = chunks.index(b"|") if b"|" in chunks else len(chunks)
+    head = _chunk(b"IHDR", struct.pack(">IIBBBBB", 4, 1, 8, 0, 0, 0, 0))
+    return (b"\x89PNG\r\n\x1a\n" + head + b"".join(chunks[:at]) + _chunk(b"IDAT", zlib.compress(pixels, 0))
+            + b"".join(chunks[at + 1:]) + _chunk(b"IEND", b""))
+
+
+def test_the_bytes_exif_inside_a_pngs_pixels_or_text_are_not_taken_for_an_exif_chunk():
+    # Before, a search of the whole file for b"eXIf" answered yes for both (and glr copied the photo to take out a
+    # chunk it did not have); walking the chunks, as Pillow does, it finds none.
+    in_pixels = _png(pixels=b"\0eXIf")
+    assert b"eXIf" in in_pixels and Image.open(io.BytesIO(in_pixels)).getexif() == {}
+    in_text = _png(_chunk(b"tEXt", b"Comment\0eXIf"))
+    for data in (in_pixels, in_text, _png(b"|", _chunk(b"tEXt", b"Comment\0eXIf"))):
+        assert not decode_words._exif_after_pixels(data)
+        assert decode_words.mended_png(data) == data
+
+
+def test_an_exif_chunk_counts_only_after_the_pixels_and_only_where_none_came_before():
+    exif = _chunk(b"eXIf", b"MM\0*\0\0\0\x08\0\0")
+    assert decode_words._exif_after_pixels(_png(b"|", exif))
+    assert decode_words._exif_after_pixels(_png(b"|", _chunk(b"tEXt", b"a\0b"), exif))
+    assert not decode_words._exif_after_pixels(_png(exif))
+    assert not decode_words._exif_after_pixels(_png(exif, b"|", exif))
+    assert not decode_words._exif_after_pixels(_png(b"|", exif)[:40])  # cut in its pixels: no chunk after them
+    assert not decode_words._exif_after_pixels(b"GIF89a" + exif)
+    assert b"eXIf" not in decode_words.mended_png(_png(b"|", exif))
+
+
+def test_a_png_of_more_chunks_than_the_walk_takes_is_searched_past_them():
+    # 100,000 empty chunks are walked (tens of ms); the bytes after them are searched, as the whole file once was.
+    exif = _chunk(b"eXIf", b"MM\0*\0\0\0\x08\0\0")
+    many = _chunk(b"IDAT", b"") * 100_000
+    assert decode_words._exif_after_pixels(_png(b"|", many, exif))
+    assert not decode_words._exif_after_pixels(_png(b"|", many))

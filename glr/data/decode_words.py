@@ -216,8 +216,22 @@ def mended_png(data: bytes) -> bytes:
 def _exif_after_pixels(data: bytes) -> bool:
     """Whether a PNG holds an eXIf chunk only after its pixels (IDAT), where Pillow reads it once they are decoded:
     Chromium ignores it there (PNG's third edition puts eXIf before them; CSS lets a browser ignore metadata after
-    the pixels), so such a photo is shown as stored. Any false match inside the pixels is left by `_png_without`."""
-    return data.startswith(b"\x89PNG") and b"eXIf" in data and b"eXIf" not in _png_chunks(data)
+    the pixels), so such a photo is shown as stored. Walks the chunks as Pillow does (a search of the whole file
+    took 24 ms for a 23 MB photo and took the bytes "eXIf" inside pixels or text for a chunk)."""
+    if not data.startswith(b"\x89PNG"):
+        return False
+    at, pixels_seen, head = 8, False, struct.Struct(">I4s")  # a chunk's length and type
+    for _ in range(100_000):  # past this many chunks (a photo has a few thousand), the rest is searched, as before
+        if at + 8 > len(data):
+            return False
+        length, kind = head.unpack_from(data, at)
+        if kind == b"eXIf":
+            return pixels_seen  # one before the pixels is read with them, as Chromium reads it
+        if kind == b"IEND":
+            return False
+        pixels_seen = pixels_seen or kind == b"IDAT"
+        at += 12 + length  # length, type, data, CRC
+    return b"eXIf" in data[at:]
 
 
 def _png_chunks(data: bytes | io.BufferedIOBase, limit: int = MAX_PNG_CHUNKS) -> list[bytes]:
