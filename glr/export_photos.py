@@ -28,8 +28,7 @@ def source() -> str:
     # predict.py's photos are their names (str), so its ZipPhoto is a str that reads as glr's does (its read, copied).
     zip_photo = (ZIP_PHOTO + textwrap.indent(textwrap.dedent(inspect.getsource(uploads.ZipPhoto.read)), "    ")
                  + "\n\n")
-    # layouts._is_system_name: what the copied is_system_file calls since s29-csv2 (predict.py failed on any folder)
-    functions = (skipped_files.one_reason, skipped_files.kind_notes, layouts.examples, layouts._is_system_name,
+    functions = (skipped_files.one_reason, skipped_files.kind_notes, layouts.examples,
                  uploads.safe_member_name, layouts.plural, uploads.zip_photos, uploads._opened, uploads._taken,
                  uploads._last_disk, uploads.member_text, uploads._starts_as_photo, photo_files.starts_as_photo,
                  photo_files.is_photo)
