@@ -118,3 +118,43 @@ class RowLines:
         """`line 7` for data row `row`, or `data row N` (from 1) when its line cannot be found."""
         line = self.line(row)
         return f"line {line}" if line is not None else f"data row {int(row) + 1}"
+
+
+def row_lines_of(values) -> RowLines | None:
+    """The `RowLines` of a train.csv frame (or a piece of one: pandas keeps `attrs` through `.loc` and copies), or
+    None when `values` did not come from a train.csv read by `read_train_csv` or its index is no longer Arrow's rows."""
+    import numbers
+
+    rows = getattr(values, "attrs", {}).get(ATTR)
+    if rows is None or not len(values.index) or not isinstance(values.index[0], numbers.Integral):
+        return None
+    return rows
+
+
+def said_lines(lines) -> str:
+    """`line 4`, `lines 2 and 5`, `lines 2, 5 and 9` (None, a row past the file, left out)."""
+    found = [str(n) for n in lines if n is not None]
+    if len(found) < 2:
+        return f"line {found[0]}" if found else "an unknown line"
+    return f"lines {', '.join(found[:-1])} and {found[-1]}"
+
+
+def examples_on_lines(values, most: int = 3) -> str | None:
+    """`'abc' on line 4, 'x y' on line 9` for the first `most` different values of `values` (a piece of a train.csv
+    frame), each named by the file's line of its first row; None when their lines cannot be known (the caller then
+    shows the values alone). Only these few rows' lines are looked for: a file that reads cleanly costs nothing."""
+    import pandas as pd
+
+    rows = row_lines_of(values)
+    if rows is None:
+        return None
+    first: dict = {}
+    for row, value in values.items():  # stops early: `values` may be millions of rows
+        key = "" if pd.isna(value) else value  # a missing cell (None, NaN, <NA>) shows as ''
+        if key not in first:
+            first[key] = row
+            if len(first) == most:
+                break
+    found = rows.lines(first.values())
+    return ", ".join(f"{value!r} on {f'line {line}' if line is not None else f'data row {int(row) + 1}'}"
+                     for (value, row), line in zip(first.items(), found))
