@@ -95,3 +95,14 @@ def test_many_rows_without_an_id_name_the_first_lines_only():
     assert no_id_problem(rows) == "4 rows have no id (e.g. on lines 3, 11 and 13); skipped"
     assert no_id_problem(pd.Series([""], index=[3])) == "1 row has no id; skipped"  # not from train.csv: no line
     assert said_lines([7]) == "line 7" and said_lines([None, 4, 9]) == "lines 4 and 9"
+
+
+def test_a_clean_train_csv_looks_for_no_line(tmp_path, monkeypatch):
+    # Lines are found only for the rows a message shows: a file that reads cleanly never reads itself again.
+    def no(*_):
+        raise AssertionError("a line looked for")
+
+    monkeypatch.setattr(RowLines, "lines", no)
+    (tmp_path / "train.csv").write_text("id,landmark_id\nabc1,7\nabc2,8\n")
+    df, problems = read_gldv2(tmp_path, tmp_path / "train.csv")
+    assert problems == [] and len(df) == 2
