@@ -106,3 +106,17 @@ def test_a_clean_train_csv_looks_for_no_line(tmp_path, monkeypatch):
     (tmp_path / "train.csv").write_text("id,landmark_id\nabc1,7\nabc2,8\n")
     df, problems = read_gldv2(tmp_path, tmp_path / "train.csv")
     assert problems == [] and len(df) == 2
+
+
+def test_the_lines_read_once_answer_every_later_message(tmp_path, monkeypatch):
+    # Each message read the file again (six reads of a 4.1M-row train.csv with a quote: 20 s more than one).
+    import glr.data.csv_lines as csv_lines
+
+    reads = []
+    real = csv_lines.data_rows
+    monkeypatch.setattr(csv_lines, "data_rows", lambda *a: reads.append(a) or real(*a))
+    csv = tmp_path / "train.csv"
+    csv.write_text('id,landmark_id\n"abc\n1",7\n\nabc2,8\nabc3,9\n')  # a quote: read as CSV, not by numpy
+    lines = RowLines(csv, ",", 1)
+    assert lines.lines([2]) == [6] and lines.lines([0, 1]) == [2, 5] and lines.line(5) is None and len(reads) == 2
+    assert lines.line(7) is None and lines.where(1) == "line 5" and len(reads) == 2  # the file's end was reached
