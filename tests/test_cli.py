@@ -42,7 +42,7 @@ def test_inspect_lists_problems(gldv2, capsys):
         fh.write("0123456789abcdef,notanumber\n")
     assert main(["inspect", str(gldv2)]) == 0
     out = capsys.readouterr().out
-    assert "problems   1" in out and "not an integer (e.g. 'notanumber')" in out
+    assert "problems   1" in out and "not an integer (e.g. 'notanumber' on line 23)" in out
 
 
 def test_probe_raw_pixels_last_line(gldv2, capsys):

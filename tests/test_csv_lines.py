@@ -59,3 +59,64 @@ def test_a_file_with_quotes_or_stray_returns_is_read_as_csv(tmp_path):
     assert plain_row_lines(csv, 1) is None and RowLines(csv, ",", 1).lines([1]) == [4]
     csv.write_bytes(b"id,landmark_id\nabc1,7\rabc2,8\n")  # a bare CR among LFs ends a line for Arrow too
     assert plain_row_lines(csv, 1) is None and RowLines(csv, ",", 1).lines([1]) == [3]
+
+
+def test_every_refused_row_of_train_csv_is_named_by_the_files_line(tmp_path):
+    # Were "(e.g. 'x')", "(e.g. '../evil': ...)", "(e.g. 'abc5': 1, 2)", "(e.g. 'abc1')", "no id; skipped": no line at
+    # all, so a typo among 4.1M rows could only be searched for. The `sep=` line and blank lines count, as in an editor.
+    (tmp_path / "train.csv").write_text('sep=,\nid,landmark_id\n\nabc1,7\n\nabc2,x\n\nabc3,"1,000"\nabc4,\n'
+                                        "../evil,3\nabc1,7\nABC5,1\nabc5,2\n,4\n")
+    _, problems = read_gldv2(tmp_path, tmp_path / "train.csv")
+    assert problems == [
+        "1 row has no id (on line 14); skipped",
+        "2 rows have a landmark_id that is not an integer (e.g. 'x' on line 6, '<empty>' on line 9); skipped",
+        "1 row has a landmark_id written with a thousands separator or three decimals (e.g. '1,000' on line 8), which "
+        "glr does not guess at; skipped: save the landmark_id column as plain whole numbers (Number format, 0 decimals, "
+        "no separator)",
+        "1 row has an id that is not a plain file name (e.g. '../evil' on line 10: a path out of the dataset); skipped, "
+        "so nothing outside the dataset is read",
+        "1 id listed under more than one landmark_id (e.g. 'abc5' on lines 12 and 13: 1, 2); skipped, as which "
+        "landmark the photo shows is unknown",
+        "1 duplicate id (e.g. 'abc1' on lines 4 and 11); kept the first row of each"]
+
+
+def test_many_rows_without_an_id_name_the_first_lines_only():
+    import pandas as pd
+
+    from glr.data.csv_lines import ATTR, said_lines
+    from glr.data.id_cells import no_id_problem
+
+    class Lines:  # RowLines' answer without a file: row i is on line 2i + 3
+        def lines(self, rows):
+            return [2 * int(r) + 3 for r in rows]
+
+    rows = pd.Series(["", "", "", ""], index=[0, 4, 5, 9])
+    rows.attrs[ATTR] = Lines()
+    assert no_id_problem(rows) == "4 rows have no id (e.g. on lines 3, 11 and 13); skipped"
+    assert no_id_problem(pd.Series([""], index=[3])) == "1 row has no id; skipped"  # not from train.csv: no line
+    assert said_lines([7]) == "line 7" and said_lines([None, 4, 9]) == "lines 4 and 9"
+
+
+def test_a_clean_train_csv_looks_for_no_line(tmp_path, monkeypatch):
+    # Lines are found only for the rows a message shows: a file that reads cleanly never reads itself again.
+    def no(*_):
+        raise AssertionError("a line looked for")
+
+    monkeypatch.setattr(RowLines, "lines", no)
+    (tmp_path / "train.csv").write_text("id,landmark_id\nabc1,7\nabc2,8\n")
+    df, problems = read_gldv2(tmp_path, tmp_path / "train.csv")
+    assert problems == [] and len(df) == 2
+
+
+def test_the_lines_read_once_answer_every_later_message(tmp_path, monkeypatch):
+    # Each message read the file again (six reads of a 4.1M-row train.csv with a quote: 20 s more than one).
+    import glr.data.csv_lines as csv_lines
+
+    reads = []
+    real = csv_lines.data_rows
+    monkeypatch.setattr(csv_lines, "data_rows", lambda *a: reads.append(a) or real(*a))
+    csv = tmp_path / "train.csv"
+    csv.write_text('id,landmark_id\n"abc\n1",7\n\nabc2,8\nabc3,9\n')  # a quote: read as CSV, not by numpy
+    lines = RowLines(csv, ",", 1)
+    assert lines.lines([2]) == [6] and lines.lines([0, 1]) == [2, 5] and lines.line(5) is None and len(reads) == 2
+    assert lines.line(7) is None and lines.where(1) == "line 5" and len(reads) == 2  # the file's end was reached

@@ -116,9 +116,9 @@ def test_duplicates_non_integer_and_unsafe_ids(gldv2):
     pd.concat([df, extra]).to_csv(gldv2 / "train.csv", index=False)
     catalog = load_catalog(gldv2)
     problems = " | ".join(catalog.problems)
-    assert "1 row has a landmark_id that is not an integer (e.g. 'abc'); skipped" in problems
-    assert ("2 rows have an id that is not a plain file name (e.g. '../../etc/passwd': a path out of the dataset, "
-            "'a/b/c': a path, not a file name)") in problems
+    assert "1 row has a landmark_id that is not an integer (e.g. 'abc' on line 24); skipped" in problems
+    assert ("2 rows have an id that is not a plain file name (e.g. '../../etc/passwd' on line 25: a path out of the "
+            "dataset, 'a/b/c' on line 26: a path, not a file name)") in problems
     assert "1 duplicate id" in problems
     assert len(catalog.df) == 21
     assert all(str(gldv2) in p and ".." not in p for p in catalog.df["path"])
@@ -403,9 +403,9 @@ def test_a_photo_listed_under_two_landmarks_is_skipped_and_named(gldv2):
     pd.concat([csv, extra]).to_csv(gldv2 / "train.csv", index=False)
     catalog = load_catalog(gldv2)
     assert catalog.problems == [
-        f"1 id listed under more than one landmark_id (e.g. {torn!r}: 7, 12, 30); skipped, as which landmark "
+        f"1 id listed under more than one landmark_id (e.g. {torn!r} on lines 2, 23 and 24: 7, 12, 30); skipped, as which landmark "
         "the photo shows is unknown",
-        f"1 duplicate id (e.g. {repeated!r}); kept the first row of each",  # the same label twice: no doubt
+        f"1 duplicate id (e.g. {repeated!r} on lines 3 and 25); kept the first row of each",  # the same label twice: no doubt
     ]
     assert torn not in set(catalog.df["id"]) and len(catalog.df) == 20
     assert catalog.df.loc[catalog.df["id"] == repeated, "landmark_id"].tolist() == [7]
@@ -720,10 +720,10 @@ def test_landmark_names_in_the_landmark_id_column_say_how_to_give_them_and_no_cl
     with pytest.raises(DatasetError) as caught:
         load_catalog(tmp_path)
     assert str(caught.value) == (
-        f"{tmp_path}: no usable images; 6 rows have a landmark_id that is not an integer (e.g. 'Eiffel Tower 0', "
-        "'Eiffel Tower 1', 'Eiffel Tower 2'); skipped: they look like the landmarks' names, and landmark_id takes a "
+        f"{tmp_path}: no usable images; 6 rows have a landmark_id that is not an integer (e.g. 'Eiffel Tower 0' "
+        "on line 2, 'Eiffel Tower 1' on line 3, 'Eiffel Tower 2' on line 4); skipped: they look like the landmarks' names, and landmark_id takes a "
         "number per landmark: number them (1, 2, ...) and name them in train_label_to_category.csv "
         "(landmark_id,category), or put each landmark's photos in a folder of its name")
     (tmp_path / "train.csv").write_text("id,landmark_id\nEif0,None\nEif1,nan\nBig0,1\nBig1,1\nBig2,None\n")
     problems = load_catalog(tmp_path, check_files=False).problems  # GLDv1's "no landmark": no names
-    assert problems == ["3 rows have a landmark_id that is not an integer (e.g. 'None', 'nan'); skipped"]
+    assert problems == ["3 rows have a landmark_id that is not an integer (e.g. 'None' on line 2, 'nan' on line 3); skipped"]

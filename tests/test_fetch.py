@@ -239,7 +239,7 @@ def test_rows_that_train_csv_holds_but_the_catalog_skips_are_said(tmp_path, serv
     report = fetch.fetch(root, top_n=1, **FAST)
     assert report.fetched == 2 and "/evil.jpg" not in server.hits
     assert report.summary().splitlines()[-1] == (
-        "1 row has an id that is not a plain file name (e.g. '../../evil': a path out of the dataset); skipped, so nothing outside the dataset "
+        "1 row has an id that is not a plain file name (e.g. '../../evil' on line 4: a path out of the dataset); skipped, so nothing outside the dataset "
         "is read")
 
 

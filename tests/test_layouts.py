@@ -339,9 +339,10 @@ def test_an_id_listed_in_upper_and_lower_case_is_one_photo(gld):
     catalog = load_catalog(gld)
     assert len(catalog.df) == 5 and catalog.df["id"].str.lower().is_unique
     assert first[0] not in set(catalog.df["id"]) and first[0].upper() not in set(catalog.df["id"])
-    assert catalog.problems == [f"1 id listed under more than one landmark_id (e.g. '{first[0]}': 7, 12); skipped, as which "
+    assert catalog.problems == [f"1 id listed under more than one landmark_id (e.g. '{first[0]}' on lines 2 and 8: 7, 12); skipped, "
+                                "as which "
                                 "landmark the photo shows is unknown",
-                                f"1 duplicate id (e.g. '{second[0].upper()}'); kept the first row of each"]
+                                f"1 duplicate id (e.g. '{second[0].upper()}' on lines 6 and 9); kept the first row of each"]
 
 
 @pytest.mark.parametrize("url, name", [
@@ -384,7 +385,7 @@ def test_ids_written_as_paths_inside_the_dataset_are_their_photos_names(tmp_path
     (tmp_path / "train.csv").write_text("id,landmark_id\n" + "\n".join(rows + ["../outside/IMG_9999.jpg,1"]) + "\n")
     catalog = load_catalog(tmp_path)
     assert sorted(catalog.df["id"]) == [f"IMG_{c}{i:03d}" for c in (1, 2) for i in range(3)]
-    assert catalog.problems[0] == ("1 row has an id that is not a plain file name (e.g. '../outside/IMG_9999': a path out of "
+    assert catalog.problems[0] == ("1 row has an id that is not a plain file name (e.g. '../outside/IMG_9999' on line 8: a path out of "
                                    "the dataset); "
                                    "skipped, so nothing outside the dataset is read")
 
@@ -402,8 +403,8 @@ def test_ids_that_are_a_photos_own_name_are_read_and_their_photos_found(tmp_path
     catalog = load_catalog(tmp_path)
     assert sorted(catalog.df["id"]) == sorted(names + ["IMG 0099"])
     assert catalog.problems[0] == (
-        "3 rows have an id that is not a plain file name (e.g. '../x y': a path out of the dataset, 'C:x y': holds ':' "
-        "(a drive letter on Windows), '.x y': starts with '.'); skipped, so nothing outside the dataset is read")
+        "3 rows have an id that is not a plain file name (e.g. '../x y' on line 8: a path out of the dataset, 'C:x y' on "
+        "line 9: holds ':' (a drive letter on Windows), '.x y' on line 10: starts with '.'); skipped, so nothing outside the dataset is read")
     assert not any("not found" in p for p in catalog.problems)
     assert all(Path(p).resolve().is_relative_to(tmp_path.resolve()) for p in catalog.df["path"])
 
@@ -510,7 +511,7 @@ def test_landmark_names_where_their_numbers_go_are_numbered_and_name_the_classes
     assert catalog.problems[:2] == [
         "landmark_id holds the landmarks' names, not numbers (e.g. 'Big Ben', 'Colosseum', 'Eiffel Tower'): numbered "
         "0-2 in alphabetical order, and named so (train_label_to_category.csv not read)",
-        "1 row has a landmark_id that is not an integer (e.g. 'None'); skipped"]
+        "1 row has a landmark_id that is not an integer (e.g. 'None' on line 8); skipped"]
 
 
 def test_ids_written_as_whole_paths_on_another_computer_are_read_inside_the_dataset(tmp_path):
@@ -527,8 +528,9 @@ def test_ids_written_as_whole_paths_on_another_computer_are_read_inside_the_data
         "2 ids have the whole path of their photo on another computer or before the dataset moved (e.g. "
         "'C:\\\\Users\\\\me\\\\Mine\\\\images\\\\1', '/home/me/mine/images/2'): read as the path inside the dataset "
         "folder 'mine'")
-    assert catalog.problems[1].startswith("2 rows have an id that is not a plain file name (e.g. 'D:\\\\other\\\\images\\\\3': "
-                                          "a path out of the dataset, '/home/me/mine/../secret/3': a path out of")
+    assert catalog.problems[1].startswith("2 rows have an id that is not a plain file name (e.g. 'D:\\\\other\\\\images\\\\3' "
+                                          "on line 4: a path out of the dataset, '/home/me/mine/../secret/3' on line 5: a "
+                                          "path out of")
 
 
 def test_a_train_csv_in_windows_1252_is_read_and_said_once(tmp_path):

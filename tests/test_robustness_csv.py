@@ -216,7 +216,7 @@ def test_a_landmark_id_with_a_thousands_separator_is_refused_as_ambiguous(tmp_pa
     catalog = load_catalog(_gldv2(tmp_path, text.encode()))
     assert sorted(catalog.df["landmark_id"].tolist()) == [7, 12]
     assert catalog.problems == ["1 row has a landmark_id written with a thousands separator or three decimals (e.g. "
-                                f"'{shown}'), which glr does not guess at; skipped: save the landmark_id column as "
+                                f"'{shown}' on line 2), which glr does not guess at; skipped: save the landmark_id column as "
                                 "plain whole numbers (Number format, 0 decimals, no separator)"]
 
 

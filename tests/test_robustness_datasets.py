@@ -92,7 +92,7 @@ def test_labels_written_as_decimals_are_integers(gld):
     write_csv(gld, HEADER + "\n".join(lines) + "\n")
     catalog = load_catalog(gld)
     assert sorted(catalog.df["landmark_id"].unique()) == [1, 2] and len(catalog.df) == 3
-    assert catalog.problems == ["2 rows have a landmark_id that is not an integer (e.g. 'abc'); skipped",
+    assert catalog.problems == ["2 rows have a landmark_id that is not an integer (e.g. 'abc' on line 4); skipped",
                                 "1 row has a landmark_id with a fraction ('1.5' on line 3); skipped: a landmark_id "
                                 "is a whole number (12,0 and 12.0 are read as 12)"]
 
@@ -111,7 +111,7 @@ def test_non_integer_landmark_id_rows_are_skipped_and_named(gld, label):
         assert catalog.problems == [f"1 row has a landmark_id with a fraction ({shown} on line 2); skipped: a "
                                     "landmark_id is a whole number (12,0 and 12.0 are read as 12)"]
     else:
-        assert catalog.problems == [f"1 row has a landmark_id that is not an integer (e.g. {shown}); skipped"]
+        assert catalog.problems == [f"1 row has a landmark_id that is not an integer (e.g. {shown} on line 2); skipped"]
     assert len(catalog.df) == 5 and sorted(catalog.df["landmark_id"].unique()) == [1, 2]
 
 
@@ -125,7 +125,8 @@ def test_header_in_other_case_with_spaces_bom_and_crlf(gld):
 def test_rows_without_an_id_are_counted(gld):
     write_csv(gld, HEADER + "\n".join(rows(gld)) + "\n,1\n  ,2\n")
     catalog = load_catalog(gld)
-    assert catalog.problems == ["2 rows have no id; skipped"] and len(catalog.df) == 6
+    # The lines are named, as train.csv's other messages name theirs: an editor finds them so.
+    assert catalog.problems == ["2 rows have no id (on lines 8 and 9); skipped"] and len(catalog.df) == 6
 
 
 @pytest.mark.parametrize("kind", ["folder", "pipe"])
@@ -185,7 +186,7 @@ def test_ids_that_leave_the_root_are_never_read(tmp_path, bad_id, why):
     if why is None:  # a plain (odd) file name inside the dataset: read as one, and its photo is not there
         assert catalog.problems[0].startswith("1 image file listed in train.csv not found")
     else:
-        assert catalog.problems == [f"1 row has an id that is not a plain file name (e.g. {bad_id!r}: {why}); "
+        assert catalog.problems == [f"1 row has an id that is not a plain file name (e.g. {bad_id!r} on line 5: {why}); "
                                     "skipped, so nothing outside the dataset is read"]
     assert len(catalog.df) == 3
     resolved_root = root.resolve()

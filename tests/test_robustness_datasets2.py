@@ -22,7 +22,7 @@ def test_a_nineteen_digit_landmark_id_is_kept_when_another_row_is_not_a_number(t
     # landmark was skipped as "not an integer" there, and read in a file without the bad row.
     catalog = load_catalog(gldv2_with_labels(tmp_path, ["1234567890123456789", "abc", "5"]))
     assert sorted(catalog.df["landmark_id"].unique()) == [5, 1234567890123456789]
-    assert catalog.problems == ["3 rows have a landmark_id that is not an integer (e.g. 'abc'); skipped"]
+    assert catalog.problems == ["3 rows have a landmark_id that is not an integer (e.g. 'abc' on line 5); skipped"]
 
 
 def test_landmark_ids_that_differ_only_past_float_precision_are_never_merged(tmp_path):
@@ -84,7 +84,8 @@ def test_one_id_under_two_landmarks_with_different_urls_is_skipped_and_named(tmp
         fh.write(f"{first['id']},https://elsewhere.example/other.jpg,2\n")
     catalog = load_catalog(root)
     assert first["id"] not in set(catalog.df["id"]) and len(catalog.df) == 5
-    assert catalog.problems == [f"1 id listed under more than one landmark_id (e.g. '{first['id']}': 1, 2); skipped, "
+    assert catalog.problems == [f"1 id listed under more than one landmark_id (e.g. '{first['id']}' on lines 2 and 8: 1, 2); "
+                                "skipped, "
                                 "as which landmark the photo shows is unknown"]
 
 

@@ -50,6 +50,8 @@ def repeated_columns(header: list[str], names: list[str], columns: list[str]) ->
 def repeated_column_problem(csv: Path, header: list[str], names: list[str], df) -> str | None:
     """Why `csv` cannot be read when a column of `df` is in the file twice with different values, else None:
     which of the two is meant is unknown. `df` holds every column of `header`'s it names, read by `names`."""
+    from glr.data.csv_lines import row_lines_of
+
     for column in [c for c in df.columns if c in header]:
         at = [i for i, h in enumerate(header) if h == column]
         first = df[column].fillna("").str.strip()
@@ -58,7 +60,11 @@ def repeated_column_problem(csv: Path, header: list[str], names: list[str], df) 
             differ = (first != other).to_numpy()
             if differ.any():
                 row, numbers = int(differ.argmax()), ", ".join(str(j + 1) for j in at[:-1]) + f" and {at[-1] + 1}"
+                # train.csv: the file's line of that row (blank lines, `sep=`, quoted line ends shift Arrow's count).
+                rows = row_lines_of(df)
+                line = rows.line(df.index[row]) if rows is not None else None
                 return (f"{csv}: has {len(at)} columns named {column!r} (columns {numbers}) that differ on "
-                        f"{int(differ.sum()):,} of {len(df):,} rows (e.g. {first.iloc[row]!r} and {other.iloc[row]!r}); "
+                        f"{int(differ.sum()):,} of {len(df):,} rows (e.g. {first.iloc[row]!r} and {other.iloc[row]!r}"
+                        f"{f' on line {line}' if line is not None else ''}); "
                         "which one is meant is unknown: delete or rename the other")
     return None

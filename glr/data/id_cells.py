@@ -70,11 +70,31 @@ def _not_plain(ids: pd.Series) -> pd.Series:
 
 
 def _with_reasons(ids: pd.Series) -> str:
-    """`examples` of `ids`, each followed by why it is refused."""
+    """`examples` of `ids`, each with the file's line of its first row (train.csv) and why it is refused."""
+    from glr.data.csv_lines import row_lines_of
     from glr.data.layouts import EXAMPLES_IN_MESSAGE
 
-    first = list(dict.fromkeys(ids.iloc[:1000]))[:EXAMPLES_IN_MESSAGE]  # the first few different ones
-    return ", ".join(f"{i!r}: {unsafe_reason(i)}" for i in first)
+    first: dict = {}
+    for row, value in ids.iloc[:1000].items():  # the first few different ones, and the row of each
+        first.setdefault(value, row)
+        if len(first) == EXAMPLES_IN_MESSAGE:
+            break
+    rows = row_lines_of(ids)
+    at = rows.lines(first.values()) if rows is not None else [None] * len(first)
+    return ", ".join(f"{i!r}{f' on line {line}' if line is not None else ''}: {unsafe_reason(i)}"
+                     for i, line in zip(first, at))
+
+
+def no_id_problem(rows: pd.Series) -> str:
+    """The problem for `rows` (the id cells of a frame's rows without an id): how many, and on which lines of
+    train.csv (the first few), found only now."""
+    from glr.data.csv_lines import row_lines_of, said_lines
+    from glr.data.layouts import EXAMPLES_IN_MESSAGE, have, plural
+
+    n, lines = len(rows), row_lines_of(rows)
+    where = (f" ({'e.g. ' if n > EXAMPLES_IN_MESSAGE else ''}on {said_lines(lines.lines(rows.index[:EXAMPLES_IN_MESSAGE]))})"
+             if lines is not None else "")
+    return f"{plural(n, 'row')} {have(n)} no id{where}; skipped"
 
 
 def safe_ids(df: pd.DataFrame, csv_name: str, abc_folders: bool = False) -> tuple[pd.DataFrame, list[str]]:

@@ -140,6 +140,7 @@ def _text_pieces(chunks, size: int = 1 << 23):
 def drop_repeated_ids(df: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     """`df` (columns id, landmark_id) without its repeated ids, and the notes: an id under two landmark_ids is
     skipped (which one the photo shows is unknown); an id listed twice under one keeps its first row."""
+    from glr.data.csv_lines import row_lines_of, said_lines
     from glr.data.layouts import EXAMPLES_IN_MESSAGE, examples, plural  # the message helpers; layouts imports this
 
     problems: list[str] = []
@@ -152,15 +153,24 @@ def drop_repeated_ids(df: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     repeated = pd.DataFrame({"id": key, "landmark_id": df["landmark_id"]})[key.duplicated(keep=False)]
     labels_per_id = repeated.groupby("id", sort=False)["landmark_id"].nunique()
     torn = labels_per_id.index[labels_per_id > 1]
+    rows = row_lines_of(df)  # train.csv: each example named by the file's lines of its rows, found only for these
+
+    def on_lines(i: str) -> str:
+        """` on lines 4 and 11`: where the repeats of id `i` (lower-cased) are, or "" when unknown."""
+        return f" on {said_lines(rows.lines(repeated.index[repeated['id'] == i][:3]))}" if rows is not None else ""
+
     if len(torn):
-        shown = "; ".join(f"{i!r}: {', '.join(map(str, sorted(set(repeated.loc[repeated['id'] == i, 'landmark_id']))))}"
+        shown = "; ".join(f"{i!r}{on_lines(i)}: "
+                          f"{', '.join(map(str, sorted(set(repeated.loc[repeated['id'] == i, 'landmark_id']))))}"
                           for i in torn[:EXAMPLES_IN_MESSAGE])
         problems.append(f"{plural(len(torn), 'id')} listed under more than one landmark_id (e.g. {shown}); "
                         "skipped, as which landmark the photo shows is unknown")
         df, key = df.loc[~key.isin(torn)], key[~key.isin(torn)]
         dup = key.duplicated()
     if dup.any():
-        problems.append(f"{plural(int(dup.sum()), 'duplicate id')} (e.g. {examples(df.loc[dup, 'id'].unique())}); "
+        shown = (", ".join(f"{i!r}{on_lines(i.lower())}" for i in df.loc[dup, "id"].unique()[:EXAMPLES_IN_MESSAGE])
+                 if rows is not None else examples(df.loc[dup, "id"].unique()))
+        problems.append(f"{plural(int(dup.sum()), 'duplicate id')} (e.g. {shown}); "
                         "kept the first row of each")
         df = df.loc[~dup]
     return df, problems

@@ -14,7 +14,7 @@ import numbers
 import pandas as pd
 
 from glr.data.clean_csv import ATTR
-from glr.data.csv_lines import ATTR as ROW_LINES
+from glr.data.csv_lines import ATTR as ROW_LINES, examples_on_lines
 from glr.data.train_csv import INVISIBLE
 
 INT64_MAX = 2**63 - 1
@@ -44,7 +44,8 @@ def refused_label_problems(texts: pd.Series) -> list[str]:
         words = [t for t in stripped[other].unique() if t.lower() not in NO_LABEL]  # GLDv1's `None` is no name
         named = len(words) > 1 and all(any(c.isalpha() for c in t) for t in words)
         shown = (", ".join(f"{texts[i]!r} on {lines.where(i)}" for i in _one_a_line(texts.index[other], lines))
-                 if lines is not None else examples(texts[other].fillna('').replace('', '<empty>')))
+                 if lines is not None else examples_on_lines(empty := texts[other].fillna('').replace('', '<empty>'))
+                 or examples(empty))
         problems.append(f"{_rows(n, texts.index[other], lines)} a landmark_id that is not an integer "
                         f"(e.g. {shown}); skipped" + (
                             ": they look like the landmarks' names, and landmark_id takes a number per landmark: "
@@ -65,7 +66,7 @@ def refused_label_problems(texts: pd.Series) -> list[str]:
     if grouped.any():
         n = int(grouped.sum())
         problems.append(f"{_rows(n, texts.index[grouped], lines)} a landmark_id written with a thousands separator "
-                        f"or three decimals (e.g. {examples(texts[grouped])}), which glr does not guess at; skipped: "
+                        f"or three decimals (e.g. {examples_on_lines(texts[grouped]) or examples(texts[grouped])}), which glr does not guess at; skipped: "
                         "save the landmark_id column as plain whole numbers (Number format, 0 decimals, no separator)")
     if excel.any():
         n = int(excel.sum())

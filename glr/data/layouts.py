@@ -30,7 +30,7 @@ from glr.data.class_access import beside_folders, listable, sub_folders
 from glr.data.class_column import class_column
 from glr.data.folder_tree import folder_entries
 from glr.data.csv_source import legacy_note, retry_as_windows_1252
-from glr.data.id_cells import SAFE_ID_PATTERN, is_safe_id, paths_from_elsewhere, safe_ids, unwrap_excel  # noqa: F401 - SAFE_ID_PATTERN: read from here too
+from glr.data.id_cells import SAFE_ID_PATTERN, is_safe_id, no_id_problem, paths_from_elsewhere, safe_ids, unwrap_excel  # noqa: F401 - SAFE_ID_PATTERN: read from here too
 from glr.data.linked_folders import without_linked_copies
 from glr.data.landmark_ids import labels_from_names, refused_label_problems
 from glr.data.nested_classes import nested_note
@@ -204,7 +204,7 @@ def read_gldv2(root: Path, csv: Path) -> tuple[pd.DataFrame, list[str]]:
         df.loc[inner.index, "id"] = inner
     no_id = df["id"].isna() | (df["id"] == "")
     if no_id.any():
-        problems.append(f"{plural(int(no_id.sum()), 'row')} {have(int(no_id.sum()))} no id; skipped")
+        problems.append(no_id_problem(df.loc[no_id, "id"]))
         df = df.loc[~no_id]
 
     labels = parse_labels(df["landmark_id"])

@@ -72,11 +72,11 @@ def read_train_csv(csv: Path) -> tuple[pd.DataFrame, list[str]]:
     twice = gldv2_files.repeated_columns(header, names, ["id", "landmark_id"])  # `id,landmark_id,landmark_id`
     df = drop_repeated_headers(arrow_frame(arrow_columns(csv, names, ["id", "landmark_id", *twice], delimiter)))
     df = drop_separator_only_rows(df, csv, delimiter)
-    if twice and (problem := gldv2_files.repeated_column_problem(csv, header, names, df)):
-        raise DatasetError(problem)
-    df = df[["id", "landmark_id"]]
     # Messages name a row by the file's line (blank lines, `sep=`, quoted line ends shift Arrow's count): found when asked.
     df.attrs[ROW_LINES] = RowLines(csv, delimiter, 1 + bool(declared_separator(csv)))
+    if twice and (problem := gldv2_files.repeated_column_problem(csv, header, names, df)):
+        raise DatasetError(problem)
+    df = df[["id", "landmark_id"]]  # (pandas keeps `attrs`)
     return df, []
 
 
