@@ -43,19 +43,6 @@ import common  # noqa: E402
 RUN_ID = "20260101-000000-big"
 
 
-def rss_mb() -> float:
-    """This process's own peak resident set since `start_step` (or its start), in MiB (`common.peak_rss_gb`:
-    ru_maxrss, used until session 29, began at the parent's peak and could not be reset)."""
-    return common.peak_rss_gb() * 1e9 / 2**20
-
-
-def start_step() -> float:
-    """The RSS now in MiB, the peak started again from it: the step's peak is then its own, not the set-up's."""
-    now = common.current_rss_gb() * 1e9 / 2**20
-    common.reset_peak_rss()
-    return now
-
-
 def synthetic(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
     """(true, predicted, labels) of 2 photos per class, 70% right."""
     rng = np.random.default_rng(seed)
@@ -99,7 +86,7 @@ def step_write(n: int, folder: Path, dense: bool) -> dict:
     from glr.evaluation import confusion, metrics
 
     true, pred, _ = synthetic(n)
-    before = start_step()
+    before = common.start_step_mb()
     start = time.perf_counter()
     if dense:  # glr before: metrics.confusion_matrix_df, then Run.write_evaluation's reset_index and to_csv
         cm = confusion_matrix(true, pred, labels=np.arange(n))
@@ -108,7 +95,7 @@ def step_write(n: int, folder: Path, dense: bool) -> dict:
         frame = confusion.to_frame(metrics.confusion_counts(true, pred, n))
     write_csv(folder / "confusion.csv", frame.reset_index())
     seconds = time.perf_counter() - start
-    return {"seconds": seconds, "rss_before": before, "rss_peak": rss_mb(),
+    return {"seconds": seconds, "rss_before": before, "rss_peak": common.peak_rss_mb(),
             "bytes": (folder / "confusion.csv").stat().st_size}
 
 
@@ -127,11 +114,11 @@ def step_evaluate(n: int, photos: int, folder: Path, root: Path) -> dict:
     _, _, labels = synthetic(n)
     ids = [f"{i:06d}" for i in range(photos)]
     folder.mkdir(parents=True, exist_ok=True)
-    before = start_step()
+    before = common.start_step_mb()
     start = time.perf_counter()
     metrics.write_evaluation(folder, ids, [f"/gone/{i}.jpg" for i in ids], true, probs, labels)
     seconds = time.perf_counter() - start
-    return {"seconds": seconds, "rss_before": before, "rss_peak": rss_mb(),
+    return {"seconds": seconds, "rss_before": before, "rss_peak": common.peak_rss_mb(),
             "bytes": (folder / "confusion.csv").stat().st_size}
 
 
@@ -144,7 +131,7 @@ def step_page(results: Path, root: Path) -> dict:
     from streamlit.testing.v1 import AppTest
 
     at = AppTest.from_file(str(root / "app.py"), default_timeout=1800).run()
-    before = start_step()
+    before = common.start_step_mb()
     start = time.perf_counter()
     at.switch_page("pages/3_results.py").run()
     seconds = time.perf_counter() - start
@@ -153,7 +140,7 @@ def step_page(results: Path, root: Path) -> dict:
     rerun = time.perf_counter() - start
     problems = [str(e.value) for e in at.exception] + [str(e.value) for e in at.error]
     charts = len(at.get("plotly_chart"))
-    return {"seconds": seconds, "rerun": rerun, "rss_before": before, "rss_peak": rss_mb(), "problems": problems,
+    return {"seconds": seconds, "rerun": rerun, "rss_before": before, "rss_peak": common.peak_rss_mb(), "problems": problems,
             "charts": charts}
 
 

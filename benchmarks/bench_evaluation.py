@@ -41,19 +41,6 @@ import common  # noqa: E402
 DIM = 64  # the features the head's last Dense reads (its hidden layer): the class count is what costs
 
 
-def rss_mb() -> float:
-    """This process's own peak resident set since `start_step` (or its start), in MiB (`common.peak_rss_gb`:
-    ru_maxrss, used until session 29, began at the parent's peak and could not be reset)."""
-    return common.peak_rss_gb() * 1e9 / 2**20
-
-
-def start_step() -> float:
-    """The RSS now in MiB, the peak started again from it: the step's peak is then its own, not the set-up's."""
-    now = common.current_rss_gb() * 1e9 / 2**20
-    common.reset_peak_rss()
-    return now
-
-
 def step(photos: int, classes: int, folder: str, streamed: bool) -> dict:
     """Evaluate `photos` fake validation photos against a fake `classes`-class head into `folder`."""
     import keras
@@ -70,11 +57,11 @@ def step(photos: int, classes: int, folder: str, streamed: bool) -> dict:
                            "name": [f"landmark {i}" for i in range(classes)], "images": 1})
     ids = [f"{i:016x}" for i in range(photos)]
     Path(folder).mkdir(parents=True, exist_ok=True)
-    before = start_step()
+    before = common.start_step_mb()
     start = time.perf_counter()
     probs = finish.head_blocks(head, feats, classes) if streamed else head.predict(feats, verbose=0, batch_size=256)
     scores = metrics.write_evaluation(folder, ids, [f"/gone/{i}.jpg" for i in ids], true, probs, labels)
-    return {"seconds": time.perf_counter() - start, "rss_before": before, "rss_peak": rss_mb(),
+    return {"seconds": time.perf_counter() - start, "rss_before": before, "rss_peak": common.peak_rss_mb(),
             "top1": scores["top1"]}
 
 
@@ -108,7 +95,7 @@ def retrieval_step(photos: int, classes: int, folder: str, streamed: bool, train
     distractors = pd.DataFrame({"name": [f"generated:d{i}" for i in range(DISTRACTORS)], "source": "generated",
                                 "path": [f"/gone/d{i}.jpg" for i in range(DISTRACTORS)]})
     Path(folder).mkdir(parents=True, exist_ok=True)
-    before = start_step()
+    before = common.start_step_mb()
     start = time.perf_counter()
     if streamed:
         result = run_index.write_run_retrieval(folder, labels, train, train_feats, true, feats,
@@ -124,7 +111,7 @@ def retrieval_step(photos: int, classes: int, folder: str, streamed: bool, train
             sets.append((method_scores(probs, sims, train_classes[idx]), probs.max(1)))
         (v, v_head), (d, d_head) = sets
         top1 = evaluate_methods(v, true, d, v_head, d_head, Calibration(0.5))["blend"]["top1"]
-    return {"seconds": time.perf_counter() - start, "rss_before": before, "rss_peak": rss_mb(), "top1": top1}
+    return {"seconds": time.perf_counter() - start, "rss_before": before, "rss_peak": common.peak_rss_mb(), "top1": top1}
 
 
 def in_process(**kwargs) -> dict:

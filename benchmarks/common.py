@@ -257,6 +257,18 @@ def current_rss_gb() -> float:
     return pages * os.sysconf("SC_PAGE_SIZE") / 1e9
 
 
+def peak_rss_mb() -> float:
+    """`peak_rss_gb` in MiB: this process's own peak since its start or `start_step_mb`."""
+    return peak_rss_gb() * 1e9 / 2**20
+
+
+def start_step_mb() -> float:
+    """The RSS now in MiB, the peak started again from it: a step's peak is then its own, not the set-up's."""
+    now = current_rss_gb() * 1e9 / 2**20
+    reset_peak_rss()
+    return now
+
+
 def checkout(rev: str, out: Path) -> Path:
     """The `glr` package of git revision `rev`, extracted under `out` (put `out` first on sys.path to import it)."""
     out.mkdir(parents=True, exist_ok=True)

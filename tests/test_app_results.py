@@ -485,15 +485,21 @@ def test_the_confusion_matrix_is_read_once_per_version_of_its_file(results, monk
     assert len(calls) == before + 1
 
 
-def test_the_photo_grids_wrap_rather_than_stack_one_photo_to_a_phones_row(results):
-    # In st.columns a phone (390 px) stacked the photos one to a row, each 150 px thumbnail blown up to the whole
-    # width: 24 mistakes made the page 12,000 px tall. A row that wraps holds three there, six at 1280 px.
+def results_with_a_cell_chosen():
+    """The Results page after a click on the confusion heatmap's first cell: that cell's validation photos shown."""
     at = open_page(RESULTS)
     spec = json.loads(at.get("plotly_chart")[2].proto.spec)
     at.session_state["results_confusion"] = {"selection": {"points": [{"customdata": spec["data"][1]["customdata"][0]}],
                                                            "point_indices": [0], "box": [], "lasso": []}}
     at.run()
     assert_no_exception(at)
+    return at
+
+
+def test_the_photo_grids_wrap_rather_than_stack_one_photo_to_a_phones_row(results):
+    # In st.columns a phone (390 px) stacked the photos one to a row, each 150 px thumbnail blown up to the whole
+    # width: 24 mistakes made the page 12,000 px tall. A row that wraps holds three there, six at 1280 px.
+    at = results_with_a_cell_chosen()
     assert re.search(r"\d+% sure", texts(at.caption))  # the cell's photos are shown
     assert not any(c.get("image") for c in at.columns), "a photo grid is in columns"
 
@@ -535,12 +541,7 @@ def test_the_class_table_is_as_tall_as_its_rows(results, monkeypatch):
 def test_every_photo_on_the_results_page_says_what_it_shows_to_a_screen_reader(results):
     # Streamlit gives an image no alt text unless asked (a caption is not one): a screen reader read the collage and
     # every validation photo as "image".
-    at = open_page(RESULTS)
-    spec = json.loads(at.get("plotly_chart")[2].proto.spec)
-    at.session_state["results_confusion"] = {"selection": {"points": [{"customdata": spec["data"][1]["customdata"][0]}],
-                                                           "point_indices": [0], "box": [], "lasso": []}}
-    at.run()
-    assert_no_exception(at)
+    at = results_with_a_cell_chosen()
     alts = alt_texts(at)
     assert len(alts) >= 2 and all(alts), alts  # the collage and the cell's photos
     assert any(a.startswith("A collage of validation photos") for a in alts)
