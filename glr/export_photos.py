@@ -39,7 +39,7 @@ def source() -> str:
 def without_glr_imports(code: str) -> str:
     """A function's source without its imports of glr's modules (inside it, kept there to keep glr's imports light):
     pasted into predict.py, which defines what they import, and needs no glr."""
-    return re.sub(r"\n[ \t]+from glr\.[\w.]+ import [\w, ]+(?:  #[^\n]*)?\n(?:[ \t]*\n)?", "\n", code)
+    return re.sub(r"(?<=\n)[ \t]+from glr\.[\w.]+ import [\w, ]+(?:  #[^\n]*)?\n(?:[ \t]*\n)?", "", code)
 
 
 ZIP_PHOTO = '''class ZipPhoto(str):

@@ -302,7 +302,7 @@ def example_script(fmt: str, runtime: str) -> str:
     from glr.data.layouts import IMAGE_EXTENSIONS, SYSTEM_FOLDERS
     from glr.data.sniff import WEB_ADDRESS, _ftyp_brands
     from glr.evaluation import readout
-    from glr.export_photos import source as photo_source
+    from glr.export_photos import source as photo_source, without_glr_imports
     from glr.export_cli import HEAD as cli_head, TAIL as cli_tail
     from glr.export_csv import CSV_NAME, SOURCE as csv_functions
     from glr.export_files import source as files_source
@@ -331,7 +331,7 @@ def example_script(fmt: str, runtime: str) -> str:
                            allowed_formats=images.ALLOWED_FORMATS, orientation_tag=orientation.ORIENTATION,
                            profile_modes=pixel_modes._PROFILE_MODES, system_files=_literal(layouts.SYSTEM_FILES),
                            skipped_listed=SKIPPED_LISTED,
-                           decode_rule="\n\n".join(inspect.getsource(f) for f in (
+                           decode_rule="\n\n".join(without_glr_imports(inspect.getsource(f)) for f in (
                                images._open_formats, decode_words._png_without, decode_words.mended_png,
                                decode_words._exif_after_pixels, decode_words._short_chunks, images.with_colour_code,
                                images.colour_code, orientation.orientation, orientation.upright,

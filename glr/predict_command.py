@@ -15,8 +15,6 @@ from pathlib import Path
 from glr import paths
 from glr.paths import shown
 from glr.commands import PhotoProgress, find_run
-from glr.data.layouts import examples
-from glr.data.skipped_files import kind_notes, one_reason
 from glr.data.sniff import WEB_ADDRESS
 from glr.errors import GlrError
 
@@ -369,6 +367,9 @@ def _say_skipped(skipped: list[tuple[str, str]]) -> None:
     500 photos with a .xmp and a .aae beside each were 20 lines of ".xmp is not an image type" and a count.
     """
     from collections import Counter
+
+    from glr.data.layouts import examples  # inside: layouts takes pandas, which `python -m glr --help` does without
+    from glr.data.skipped_files import kind_notes, one_reason
 
     by_kind = [reason == one_reason(path) for path, reason in skipped]  # a broken link named a.xmp is said as one
     kinds, _ = kind_notes([path for (path, _), kind in zip(skipped, by_kind) if kind], examples, shown)
