@@ -159,34 +159,29 @@ def test_a_large_catalog_opens_with_aggregates_search_and_paging(monkeypatch, tm
     assert f"page {pages} of {pages}" in texts(at.caption) and "· 1 images" in texts(at.markdown)
 
 
-def test_the_gallery_credits_each_photo(uploads_root, tmp_path):
+def gallery_with_credits(tmp_path, credit: str, encoding: str = "utf-8"):
+    """The Dataset page on a small GLDv2 folder whose train_attribution.csv credits one photo with `credit` (its
+    `author,license,title` cells), saved in `encoding`; and the gallery's captions."""
     from conftest import image_id, make_gldv2
 
     data = make_gldv2(tmp_path / "credits", {1: 3, 2: 2})
-    (data / "train_attribution.csv").write_text(
-        "id,url,author,license,title\n"
-        f"{image_id(1, 0)},u,Jane Doe,CC BY-SA 4.0,File:Harbour.jpg\n", encoding="utf-8")
+    (data / "train_attribution.csv").write_bytes(f"id,url,author,license,title\n{image_id(1, 0)},u,{credit}\n"
+                                                 .encode(encoding))
     at = open_page(DATASET)
     at.text_input(key="dataset_path").input(str(data)).run()
     button(at, "Use this folder").click().run()
     assert_no_exception(at)
-    captions = [img.caption for element in at.get("image") for img in element.proto.imgs]
+    return at, [img.caption for element in at.get("image") for img in element.proto.imgs]
+
+
+def test_the_gallery_credits_each_photo(uploads_root, tmp_path):
+    _, captions = gallery_with_credits(tmp_path, "Jane Doe,CC BY-SA 4.0,File:Harbour.jpg")
     assert '"Harbour.jpg" by Jane Doe, CC BY-SA 4.0' in captions
 
 
 def test_a_credits_file_in_a_windows_code_page_credits_each_photo_and_says_so_under_problems(uploads_root, tmp_path):
     # Excel on a Western Windows saves train_attribution.csv in Windows-1252: its credits were lost without a word.
-    from conftest import image_id, make_gldv2
-
-    data = make_gldv2(tmp_path / "credits", {1: 3, 2: 2})
-    (data / "train_attribution.csv").write_bytes(
-        "id,url,author,license,title\n"
-        f"{image_id(1, 0)},u,Zoë Müller,CC BY-SA 4.0,File:Café.jpg\n".encode("cp1252"))
-    at = open_page(DATASET)
-    at.text_input(key="dataset_path").input(str(data)).run()
-    button(at, "Use this folder").click().run()
-    assert_no_exception(at)
-    captions = [img.caption for element in at.get("image") for img in element.proto.imgs]
+    at, captions = gallery_with_credits(tmp_path, "Zoë Müller,CC BY-SA 4.0,File:Café.jpg", "cp1252")
     assert '"Café.jpg" by Zoë Müller, CC BY-SA 4.0' in captions
     assert "train_attribution.csv: read as Windows-1252 text (not UTF-8)" in texts(at.warning)
 
