@@ -2,7 +2,7 @@
 
 import pytest
 
-from glr.data.code_pages import candidates, legacy_code_page
+from glr.data.code_pages import candidates, legacy_code_page, legacy_reading
 
 RU = "landmark_id,category\n1,Храм Христа Спасителя\n2,Собор Василия Блаженного\n3,Кремль\n"
 WEST = "landmark_id,category\n1,Sagrada Família\n2,“Kölner” Dom – Süd\n3,Tour Eiffel à Paris\n4,Þingvellir\n"
@@ -48,3 +48,17 @@ def test_the_cyrillic_text_read_as_windows_1252_is_no_longer_plausible():
 def test_several_readings_are_listed_for_a_message():
     assert candidates("1,München Süd\n".encode("mac_roman")) == ["cp1250", "mac_roman"]
     assert candidates(b"plain") == []
+
+
+@pytest.mark.parametrize("text", ["landmark_id,category\n1,Karlův most\n2,Staroměstské náměstí\n",
+                                  "landmark_id,category\n1,Hősök tere\n2,Széchenyi lánchíd\n3,Győr\n"])
+def test_czech_and_hungarian_in_windows_1250_are_no_longer_read_as_windows_1252(text):
+    # Were `Karlùv most`, `Hõsök tere`: every byte a Western letter too, so Windows-1252 was taken first.
+    assert legacy_reading(text.encode("cp1250")) == ("cp1250", None)
+
+
+def test_a_reading_as_likely_in_windows_1250_is_said():
+    codec, doubt = legacy_reading("1,Hősök tere\n".encode("cp1250"))
+    assert codec == "cp1252"
+    assert doubt == "its words may be Windows-1250 (Central European) text ('Hõsök' would be 'Hősök')"
+    assert legacy_reading(WEST.encode("cp1252")) == ("cp1252", None)

@@ -66,3 +66,25 @@ def test_a_category_file_whose_header_ends_in_an_empty_column_names_every_landma
     (root / "train_label_to_category.csv").write_text("Landmark_ID,Category,\n7,Eiffel Tower\n12,Big Ben\n")
     catalog = load_catalog(root)
     assert catalog.names() == {7: "Eiffel Tower", 12: "Big Ben"} and catalog.problems == []
+
+
+def test_a_category_file_in_windows_1250_is_read_as_central_european(tmp_path):
+    # Excel's "CSV (comma delimited)" on a Czech or Hungarian Windows: every byte is a Western letter too, so the
+    # names were read as Windows-1252 in silence ("Karlùv most", "Hõsök tere").
+    root = make_gldv2(tmp_path / "gld", {7: 3, 12: 3})
+    (root / "train_label_to_category.csv").write_bytes(
+        "landmark_id,category\n7,Karlův most\n12,Hősök tere\n".encode("cp1250"))
+    catalog = load_catalog(root)
+    assert catalog.names() == {7: "Karlův most", 12: "Hősök tere"}
+    assert catalog.problems == ["train_label_to_category.csv: read as Windows-1250 (Central European) text (not UTF-8)"]
+
+
+def test_a_category_file_whose_words_fit_windows_1250_as_well_says_which_was_assumed(tmp_path):
+    # One word either reads: `Hõsök` (Estonian-looking) or `Hősök`. Windows-1252 is assumed, as before, and said.
+    root = make_gldv2(tmp_path / "gld", {7: 3})
+    (root / "train_label_to_category.csv").write_bytes("landmark_id,category\n7,Hősök tere\n".encode("cp1250"))
+    catalog = load_catalog(root)
+    assert catalog.names() == {7: "H\u00f5s\u00f6k tere"}
+    assert catalog.problems == ["train_label_to_category.csv: read as Windows-1252 text (not UTF-8), but its words may "
+                                "be Windows-1250 (Central European) text ('Hõsök' would be 'Hősök'): if so, save it "
+                                "as UTF-8 CSV"]

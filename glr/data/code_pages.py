@@ -7,8 +7,10 @@ is plausible when every character past ASCII is a letter or typography, each wor
 mixed with Cyrillic, is no word), no word turns from lower to upper case at a letter past ASCII (`CafŽ`, `иТБН`), and
 in a Latin reading no word holds three such letters in a row (`Ñîáîð` is Cyrillic read as Latin: Western words have
 one or two; an upper-case one only starts a word or stands among capitals: `MŸnchen` is Mac Roman), and a Greek
-reading has no final sigma inside a word. Windows-1252 is taken first whenever it is plausible (as glr read such files
-before); else the one other plausible reading. Cyrillic and Greek both plausible (their letters share the same bytes):
+reading has no final sigma inside a word. Windows-1252 is taken whenever it is plausible (as glr read such files
+before), except over a plausible Windows-1250 whose words fit the Central European alphabets better
+(`glr.data.alphabets`: `Karlův`, not `Karlùv`); as well: Windows-1252, with the doubt said. Else the one other
+plausible reading. Cyrillic and Greek both plausible (their letters share the same bytes):
 the reading with clearly more vowels (Russian and Greek words are about 40% vowels, either read as the other 17-33%).
 Any other two, or none: no guess. charset-normalizer was tried and is not used: on
 files this short it named French cp1252 text `cp857` and a one-word Cyrillic file `shift_jis_2004`.
@@ -18,6 +20,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
+
+from glr.data.alphabets import western_or_central
 
 # The code pages tried after Windows-1252, and how a note names each.
 NAMES = {"cp1252": "Windows-1252", "cp1250": "Windows-1250 (Central European)", "cp1251": "Windows-1251 (Cyrillic)",
@@ -35,12 +39,28 @@ _VOWELS = {"cp1251": set("аеёиоуыэюяіїєўАЕЁИОУЫЭЮЯІЇЄ
 def legacy_code_page(data: bytes) -> str | None:
     """The code page (`cp1252`, `cp1251`, ...) that text `data`, which is not UTF-8, was saved in, when its words
     show one; None when they show none or more than one (see the module's docstring)."""
+    return legacy_reading(data)[0]
+
+
+def legacy_reading(data: bytes) -> tuple[str | None, str | None]:
+    """(`legacy_code_page(data)`, None), or (`cp1252`, the doubt in words) when its words fit Windows-1250 as well:
+    `its words may be Windows-1250 (Central European) text ('Hõsök' would be 'Hősök')`."""
     words = _words(data)
     if not words:
-        return None
+        return None, None
     plausible = [cp for cp in NAMES if all(_plausible(w, cp) for w in words)]
+    if plausible[:1] == ["cp1252"] and "cp1250" in plausible:
+        codec, shown = western_or_central(words)
+        doubt = (f"its words may be {NAMES['cp1250']} text ('{shown.decode('cp1252')}' would be "
+                 f"'{shown.decode('cp1250')}')") if shown else None
+        return codec, doubt
+    return _one_of(words, plausible), None
+
+
+def _one_of(words: set[bytes], plausible: list[str]) -> str | None:
+    """The code page of `plausible` (the readings of `words` that are plausible) taken, or None."""
     if plausible[:1] == ["cp1252"] or len(plausible) == 1:
-        return plausible[0]
+        return plausible[0] if plausible else None
     if set(plausible) == {"cp1251", "cp1253"}:
         ratio = {cp: _vowel_ratio(words, cp) for cp in plausible}
         best = max(ratio, key=ratio.get)

@@ -21,7 +21,7 @@ import tempfile
 import threading
 from pathlib import Path
 
-from glr.data.code_pages import NAMES, candidates, legacy_code_page
+from glr.data.code_pages import NAMES, candidates, legacy_reading
 from glr.data.dataset_path import archive_kind
 from glr.errors import DatasetError
 from glr.paths import one_line
@@ -36,6 +36,7 @@ _lock = threading.RLock()  # re-entered: a copy that fails names the file, and t
 _legacy: dict[tuple, str] = {}  # file version -> the code page `read_as_legacy` took it for: utf8_source reads so
 _verdicts: dict[tuple, str | None] = {}  # file version -> `legacy_code_page_of`'s decision
 _bad_at: dict[tuple, int] = {}  # file version -> where its first byte that is not UTF-8 is (see `legacy_code_page_of`)
+_doubts: dict[tuple, str] = {}  # file version -> the other code page its words may be in (`code_pages.legacy_reading`)
 
 
 def wide_encoding(head: bytes) -> str | None:
@@ -187,7 +188,16 @@ def read_as_windows_1252(csv: Path) -> bool:
 
 def legacy_note(csv: Path) -> str | None:
     """The note for a reader of `csv` that reads it in its legacy code page (`read_as_legacy`), or None for UTF-8."""
-    return f"{csv.name}: read as {NAMES[codec]} text (not UTF-8)" if (codec := read_as_legacy(csv)) else None
+    return _read_as(csv, codec) if (codec := read_as_legacy(csv)) else None
+
+
+def _read_as(csv: Path, codec: str) -> str:
+    """The note for `csv` read as `codec`, with the other code page its words may be in (the names would then read
+    otherwise: said, never assumed in silence)."""
+    with contextlib.suppress(OSError):
+        if doubt := _doubts.get(_version(csv)):
+            return f"{csv.name}: read as {NAMES[codec]} text (not UTF-8), but {doubt}: if so, save it as UTF-8 CSV"
+    return f"{csv.name}: read as {NAMES[codec]} text (not UTF-8)"
 
 
 def legacy_code_page_of(csv: Path) -> str | None:
@@ -196,7 +206,7 @@ def legacy_code_page_of(csv: Path) -> str | None:
     key = _version(csv)
     if key in _verdicts:
         return _verdicts[key]
-    data, codec = csv.read_bytes().rstrip(b"\x1a"), None
+    data, codec, doubt = csv.read_bytes().rstrip(b"\x1a"), None, None
     if wide_encoding(data[:4096]) is None:
         try:
             data.decode("utf-8")
@@ -204,11 +214,14 @@ def legacy_code_page_of(csv: Path) -> str | None:
             _bad_at[key] = exc.start  # for `not_utf8`'s line: found again, it took a second pass over 300 MB
             # UTF-8's byte-order mark says the file was written as UTF-8: a byte that is not is damage or a pasted
             # row (said with its line by `not_utf8`), not a code page; read as one, the mark was read as a word (`ď»żid`).
-            codec = None if data.startswith(codecs.BOM_UTF8) else legacy_code_page(data)
+            codec, doubt = (None, None) if data.startswith(codecs.BOM_UTF8) else legacy_reading(data)
     with _lock:
         _verdicts[key] = codec
+        if doubt:
+            _doubts[key] = doubt
         while len(_verdicts) > 16:
             _bad_at.pop(old := next(iter(_verdicts)), None)
+            _doubts.pop(old, None)
             _verdicts.pop(old)
     return codec
 
@@ -280,7 +293,7 @@ def retry_as_windows_1252(read, csv: Path):
     except DatasetError as exc:
         if "is not UTF-8 text" not in str(exc) or not (codec := read_as_legacy(csv)):
             raise
-    note = f"{csv.name}: read as {NAMES[codec]} text (not UTF-8)"
+    note = _read_as(csv, codec)
     try:
         return read(csv), note
     except DatasetError as exc:  # what was found is said with the code page it was read in: no guess in silence
