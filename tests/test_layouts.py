@@ -70,7 +70,7 @@ def test_a_negative_landmark_id_is_skipped_and_named(gld):
         fh.write("".join(f"{i:016x},-1\n" for i in range(4)))
     catalog = load_catalog(gld, check_files=False)
     assert sorted(catalog.class_counts.index) == [7, 12]
-    assert "4 rows have a negative landmark_id (e.g. -1; -1 often marks a photo of no landmark); skipped" in catalog.problems
+    assert "4 rows have a negative landmark_id (e.g. -1 on line 8; -1 often marks a photo of no landmark); skipped" in catalog.problems
 
 
 def test_ids_written_as_file_names_are_their_ids(gld):

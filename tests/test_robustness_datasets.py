@@ -106,7 +106,10 @@ def test_non_integer_landmark_id_rows_are_skipped_and_named(gld, label):
     catalog = load_catalog(gld)
     shown = repr(label) if label else "'<empty>'"
     if label.isdigit():  # an integer past int64's largest: said as too large (it is an integer)
-        assert catalog.problems[0].startswith(f"1 row has a landmark_id too large for glr (e.g. {shown}): ")
+        assert catalog.problems[0].startswith(f"1 row has a landmark_id too large for glr (e.g. {shown} on line 2): ")
+    elif label == "1e3":  # E notation (a float column, a spreadsheet): its digits may be lost
+        assert catalog.problems[0].startswith(f"1 row has a landmark_id in E notation, as a spreadsheet writes a long "
+                                              f"number (e.g. {shown} on line 2), which keeps only its first digits")
     elif label == "1.5":  # a fraction: said with its row, as a typo to find
         assert catalog.problems == [f"1 row has a landmark_id with a fraction ({shown} on line 2); skipped: a "
                                     "landmark_id is a whole number (12,0 and 12.0 are read as 12)"]

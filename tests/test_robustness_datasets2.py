@@ -12,7 +12,8 @@ def test_landmark_ids_past_int64_are_said_as_too_large_not_as_not_integers(tmp_p
     catalog = load_catalog(gldv2_with_labels(tmp_path, labels))
     assert sorted(catalog.df["landmark_id"].unique()) == [7, 2**63 - 1]  # int64's largest is kept
     assert catalog.problems == [
-        "6 rows have a landmark_id too large for glr (e.g. '9223372036854775808', '18446744073709551616'): glr keeps "
+        "6 rows have a landmark_id too large for glr (e.g. '9223372036854775808' on line 5, '18446744073709551616' on line "
+        "8): glr keeps "
         "landmark ids as 64-bit integers, at most 9223372036854775807 (19 digits); skipped: number those landmarks "
         "below that in train.csv (and in train_label_to_category.csv)"]
 
@@ -115,9 +116,9 @@ def test_a_dataset_folder_that_is_a_link_and_a_read_only_dataset_are_read_and_le
 def test_a_landmark_id_a_spreadsheet_wrote_as_a_number_says_so(tmp_path):
     catalog = load_catalog(gldv2_with_labels(tmp_path, ["1.23457E+16", "5", "7"]))
     assert sorted(catalog.df["landmark_id"].unique()) == [5, 7]
-    assert catalog.problems == ["3 rows have a landmark_id a spreadsheet turned into a number (e.g. '1.23457E+16'), "
-                                "losing its digits; skipped: format the landmark_id column as Text and save train.csv "
-                                "again from the original file"]
+    assert catalog.problems == ["3 rows have a landmark_id in E notation, as a spreadsheet writes a long number (e.g. "
+                                "'1.23457E+16' on line 2), which keeps only its first digits; skipped: format the "
+                                "landmark_id column as Text and save train.csv again from the original file"]
 
 
 def test_camera_raws_in_class_folders_are_named_as_raws_to_export_as_jpeg(tmp_path):

@@ -28,8 +28,9 @@ def refused_label_problems(texts: pd.Series) -> list[str]:
 
     stripped = texts.fillna("").str.strip().str.strip(INVISIBLE).str.strip()
     large = stripped.str.fullmatch(r"[+-]?0*[0-9]{19,}(?:[.,]0+)?").fillna(False).astype(bool)
-    # Excel shows a long number as `1.23457E+16` and saves it so: its last digits are gone for good.
-    excel = stripped.str.fullmatch(r"[0-9][.,][0-9]+[eE]\+[0-9]+").fillna(False).astype(bool)
+    # Excel shows a long number as `1.23457E+16` and saves it so (pandas writes a float column's `1e+16`, Excel's
+    # Scientific format `1.23E+05`): its last digits are gone for good, or may be.
+    excel = stripped.str.fullmatch(r"[+-]?[0-9]+(?:[.,][0-9]+)?[eE][+-]?[0-9]+").fillna(False).astype(bool)
     # A decimal that is no whole number (`12,5`, `12.5`); `1,000` / `1.000`: a thousands group, or three decimals;
     # `1 000` with a (no-break) space or `1'000`: the thousands groups of French, Swiss and other locales' Excel.
     fraction = stripped.str.fullmatch(r"[+-]?[0-9]+[.,][0-9]+").fillna(False).astype(bool) & ~large
@@ -66,20 +67,41 @@ def refused_label_problems(texts: pd.Series) -> list[str]:
     if grouped.any():
         n = int(grouped.sum())
         problems.append(f"{_rows(n, texts.index[grouped], lines)} a landmark_id written with a thousands separator "
-                        f"or three decimals (e.g. {examples_on_lines(texts[grouped]) or examples(texts[grouped])}), which glr does not guess at; skipped: "
+                        f"or three decimals (e.g. {_shown(texts[grouped], lines)}), which glr does not guess at; skipped: "
                         "save the landmark_id column as plain whole numbers (Number format, 0 decimals, no separator)")
     if excel.any():
         n = int(excel.sum())
-        problems.append(f"{_rows(n, texts.index[excel], lines)} a landmark_id a spreadsheet turned into a number (e.g. "
-                        f"{examples(texts[excel])}), losing its digits; skipped: format the landmark_id column as Text "
-                        "and save train.csv again from the original file")
+        problems.append(f"{_rows(n, texts.index[excel], lines)} a landmark_id in E notation, as a spreadsheet writes a "
+                        f"long number (e.g. {_shown(texts[excel], lines)}), which keeps only its first digits; skipped: format the "
+                        "landmark_id column as Text and save train.csv again from the original file")
     if large.any():
         n = int(large.sum())
         problems.append(f"{_rows(n, texts.index[large], lines)} a landmark_id too large for glr "
-                        f"(e.g. {examples(texts[large])}): "
+                        f"(e.g. {_shown(texts[large], lines)}): "
                         f"glr keeps landmark ids as 64-bit integers, at most {INT64_MAX} (19 digits); skipped: number "
                         "those landmarks below that in train.csv (and in train_label_to_category.csv)")
     return problems
+
+
+def negative_label_problem(labels: pd.Series) -> str:
+    """The problem to list for `labels`, the negative landmark ids of a train.csv's rows (skipped), with their lines.
+
+    Landmark ids count from 0; -1 is what many tools write for "no landmark" (a distractor, an unlabelled photo).
+    Kept, those photos would be taught as one landmark made of everything else."""
+    from glr.data.layouts import examples, have, plural
+
+    n = len(labels)
+    return (f"{plural(n, 'row')} {have(n)} a negative landmark_id (e.g. {examples_on_lines(labels) or examples(labels)}; "
+            "-1 often marks a photo of no landmark); skipped")
+
+
+def _shown(texts: pd.Series, lines) -> str:
+    """A few of `texts` (landmark_id cells), each with the file's line it is on when that can be known."""
+    from glr.data.layouts import examples
+
+    if lines is not None:  # train_clean.csv: a line lists many photos
+        return ", ".join(f"{texts[i]!r} on {lines.where(i)}" for i in _one_a_line(texts.index, lines))
+    return examples_on_lines(texts) or examples(texts)
 
 
 def _one_a_line(index, lines, most: int = 3) -> list:

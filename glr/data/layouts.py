@@ -32,7 +32,7 @@ from glr.data.folder_tree import folder_entries
 from glr.data.csv_source import legacy_note, retry_as_windows_1252
 from glr.data.id_cells import SAFE_ID_PATTERN, is_safe_id, no_id_problem, paths_from_elsewhere, safe_ids, unwrap_excel  # noqa: F401 - SAFE_ID_PATTERN: read from here too
 from glr.data.linked_folders import without_linked_copies
-from glr.data.landmark_ids import labels_from_names, refused_label_problems
+from glr.data.landmark_ids import labels_from_names, negative_label_problem, refused_label_problems
 from glr.data.nested_classes import nested_note
 from glr.data.id_text import drop_repeated_ids, fixed_width_paths, holds_any, plain_text
 from glr.data.skipped_files import skipped_notes
@@ -219,13 +219,8 @@ def read_gldv2(root: Path, csv: Path) -> tuple[pd.DataFrame, list[str]]:
     if bad.any():  # not a number, or one too large to keep (said apart)
         problems += refused_label_problems(df.loc[bad, "landmark_id"])
     df = df.loc[~bad].assign(landmark_id=labels[~bad].astype("int64"))
-    negative = df["landmark_id"] < 0
-    if negative.any():
-        # Landmark ids count from 0; -1 is what many tools write for "no landmark" (a distractor, an unlabelled
-        # photo). Kept, those photos would be taught as one landmark made of everything else.
-        problems.append(
-            f"{plural(int(negative.sum()), 'row')} {have(int(negative.sum()))} a negative landmark_id "
-            f"(e.g. {examples(df.loc[negative, 'landmark_id'])}; -1 often marks a photo of no landmark); skipped")
+    if (negative := df["landmark_id"] < 0).any():  # -1: "no landmark" in many tools (said so)
+        problems.append(negative_label_problem(df.loc[negative, "landmark_id"]))
         df = df.loc[~negative]
 
     df, id_problems = safe_ids(df, csv.name, looks_like_gldv2_images(root / "train"))
