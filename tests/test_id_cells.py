@@ -3,7 +3,7 @@
 import pandas as pd
 import pytest
 
-from glr.data.id_cells import is_safe_id, unsafe_reason, unwrap_excel
+from glr.data.id_cells import is_safe_id, not_gldv2_ids, unsafe_reason, unwrap_excel
 
 
 def test_only_a_whole_cell_in_excels_wrapper_is_unwrapped():
@@ -32,3 +32,15 @@ def test_what_could_lead_elsewhere_is_refused_with_the_reason(name, why):
 
 def test_an_id_that_is_not_text_is_not_safe():
     assert not is_safe_id(pd.NA) and not is_safe_id(None) and not is_safe_id(123)
+
+
+def test_ids_not_in_gldv2s_form_are_named_with_their_lines(tmp_path):
+    csv = tmp_path / "train.csv"
+    csv.write_text("id,landmark_id\n0123456789abcdef,7\n\nabc,7\n0123456789ABCDEF,7\nIMG_0042,7\n42,7\n")
+    ids = pd.Series(["0123456789abcdef", "abc", "0123456789ABCDEF", "IMG_0042", "42"], dtype="string")
+    assert not_gldv2_ids(ids, csv) == (
+        "2 of them are not GLDv2's form of id, 16 hex digits such as '0123456789abcdef' (e.g. 'abc' on line 4, "
+        "'IMG_0042' on line 6): a train.csv listing other photos, or ids cut short?")
+    assert not_gldv2_ids(ids[[0, 2, 4]], csv) is None  # GLDv2's (either case), or digits only: said elsewhere
+    assert not_gldv2_ids(ids, tmp_path / "gone.csv").endswith("(e.g. 'abc', 'IMG_0042'): a gone.csv listing other "
+                                                               "photos, or ids cut short?")

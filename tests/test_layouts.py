@@ -428,9 +428,10 @@ def test_short_ids_in_gldv2s_train_folders_are_skipped_saying_why(gld):
     write_image(gld / "train" / "0" / "0" / "0" / "0000000000000042.jpg", seed=42)
     catalog = load_catalog(gld)
     assert len(catalog.df) == 7 and catalog.problems[0] == (
-        "2 rows have an id shorter than 3 characters (e.g. 'a', 'x1'), and this dataset's train/ is GLDv2's, where a "
-        "photo's folders are its id's first 3 characters (train/a/b/c/abc....jpg); skipped: no photo there can be "
-        "named so (a dataset of one's own keeps its photos in images/ beside train.csv)")
+        "2 rows have an id shorter than 3 characters (e.g. 'a' on line 8, 'x1' on line 9), and this dataset's train/ "
+        "is GLDv2's (ids of 16 hex digits, such as '0123456789abcdef'), where a photo's folders are its id's first 3 "
+        "characters (train/a/b/c/abc....jpg); skipped: no photo there can be named so (a dataset of one's own keeps "
+        "its photos in images/ beside train.csv)")
     # Digits only: a GLDv2 id a spreadsheet took the zeros from, given back as its photo is on disk so.
     assert "0000000000000042" in set(catalog.df["id"]) and "lost its leading zeros" in catalog.problems[1]
 

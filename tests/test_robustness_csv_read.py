@@ -88,3 +88,20 @@ def test_a_category_file_whose_words_fit_windows_1250_as_well_says_which_was_ass
     assert catalog.problems == ["train_label_to_category.csv: read as Windows-1252 text (not UTF-8), but its words may "
                                 "be Windows-1250 (Central European) text ('Hõsök' would be 'Hősök'): if so, save it "
                                 "as UTF-8 CSV"]
+
+
+@pytest.mark.parametrize("cell, said", [
+    ("41acc356b8c5cec", "1 of them is not GLDv2's form of id, 16 hex digits such as '0123456789abcdef' (e.g. "
+                        "'41acc356b8c5cec' on line 3)"),
+    ("ab", "1 row has an id shorter than 3 characters (e.g. 'ab' on line 3), and this dataset's train/ is GLDv2's "
+           "(ids of 16 hex digits, such as '0123456789abcdef')"),
+])
+def test_an_id_not_in_gldv2s_form_in_its_tree_is_named_with_its_line_and_the_form(tmp_path, cell, said):
+    # Was "1 image file listed in train.csv not found (e.g. 'train/4/1/a/41acc356b8c5cec.jpg')": no line of 4.1M,
+    # and no word that an id of GLDv2 has 16 hex digits (one cut short by an edit).
+    root = make_gldv2(tmp_path / "gld", {7: 3, 12: 3})
+    lines = (root / "train.csv").read_text().splitlines()
+    lines[2] = cell + "," + lines[2].split(",")[1]
+    (root / "train.csv").write_text("\n".join(lines) + "\n")
+    catalog = load_catalog(root)
+    assert len(catalog.df) == 5 and any(said in p for p in catalog.problems), catalog.problems

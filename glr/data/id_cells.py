@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from pathlib import Path
 
 import pandas as pd
 
@@ -101,6 +102,7 @@ def safe_ids(df: pd.DataFrame, csv_name: str, abc_folders: bool = False) -> tupl
     """`df` (its "id" column text) with the ids cleaned as the module says, the rows it cannot use dropped; and notes.
 
     `abc_folders`: the dataset's train/ is GLDv2's (train/a/b/c/), so ids shorter than MIN_ID_CHARS are skipped."""
+    from glr.data.csv_lines import examples_on_lines
     from glr.data.layouts import examples, have, plural  # the message helpers; layouts imports this module
 
     problems = []
@@ -148,7 +150,8 @@ def safe_ids(df: pd.DataFrame, csv_name: str, abc_folders: bool = False) -> tupl
         n = int(short.sum())
         problems.append(
             f"{plural(n, 'row')} {have(n)} an id shorter than {MIN_ID_CHARS} characters (e.g. "
-            f"{examples(df.loc[short.index[short], 'id'])}), and this dataset's train/ is GLDv2's, where a photo's "
+            f"{examples_on_lines(ids := df.loc[short.index[short], 'id']) or examples(ids)}), and this dataset's train/ "
+            "is GLDv2's (ids of 16 hex digits, such as '0123456789abcdef'), where a photo's "
             f"folders are its id's first {MIN_ID_CHARS} characters (train/a/b/c/abc....jpg); skipped: no photo "
             f"there can be named so (a dataset of one's own keeps its photos in images/ beside {csv_name})")
         df = df.drop(index=short.index[short])
@@ -175,3 +178,31 @@ def paths_from_elsewhere(ids: pd.Series, folder: str) -> tuple[pd.Series, str | 
             f"or before the dataset moved (e.g. {examples(ids[inside.index])}): read as the path inside "
             f"the dataset folder {folder!r}")
     return ids.where(~ids.index.isin(inside.index), inside), note
+
+
+def not_gldv2_ids(ids: pd.Series, csv: Path) -> str | None:
+    """For `ids` (a GLDv2-tree catalog's rows whose photos were not found, indexed by train.csv's data rows), what to
+    add to that note when some are not GLDv2's form of id (16 hex digits): how many, the first few with their lines
+    in `csv`, and the form expected; None when all are in it (or are digits only: said as lost zeros elsewhere)."""
+    from glr.data.csv_header import declared_separator, read_layout
+    from glr.data.csv_lines import RowLines
+    from glr.data.id_text import gldv2_text
+    from glr.data.layouts import EXAMPLES_IN_MESSAGE
+
+    if gldv2_text(ids):  # a partial download of GLDv2: millions of its ids missing, each in form
+        return None
+    odd = ids[~ids.str.fullmatch(r"[0-9a-fA-F]{16}|[0-9]+").fillna(True).astype(bool)]
+    if odd.empty:
+        return None
+    first = odd[~odd.duplicated()][:EXAMPLES_IN_MESSAGE]
+    try:
+        header, _, delimiter = read_layout(csv)
+        # train_clean.csv lists a class's photos on one line: its rows are no photos, so no lines are said for it.
+        lines = RowLines(csv, delimiter, 1 + bool(declared_separator(csv))).lines(first.index) if "id" in header else []
+    except Exception:  # noqa: BLE001 - the note without its lines beats no note
+        lines = []
+    shown = ", ".join(f"{i!r}" + (f" on line {line}" if line else "") for i, line in
+                      zip(first, lines + [None] * len(first)))
+    n = len(odd)
+    return (f"{n} of them {'is' if n == 1 else 'are'} not GLDv2's form of id, 16 hex digits such as "
+            f"'0123456789abcdef' (e.g. {shown}): a {csv.name} listing other photos, or ids cut short?")

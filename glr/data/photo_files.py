@@ -22,6 +22,7 @@ import pyarrow.compute as pc
 
 from glr.data.layouts import (IMAGE_EXTENSIONS, TEXT, TRAIN_CSV, examples, have, image_paths, is_system_folder,
                                looks_like_gldv2_images, plural)
+from glr.data.id_cells import not_gldv2_ids
 from glr.data.name_forms import twin_paths
 
 GLDV2_ID = r"[0-9a-fA-F]{16}"
@@ -186,8 +187,10 @@ def drop_missing_files(catalog, rows: pd.Index | None = None) -> None:
                 f"{os.path.basename(_pick(paths))!r} used (the .jpg first, else the first by name): rename the "
                 "others if they are photos of their own")
     if len(missing):
+        # `abc` in GLDv2's tree: its form named, with its line (glr.data.id_cells), not only the path looked at.
+        odd = not_gldv2_ids(df.loc[missing, "id"], Path(catalog.root) / TRAIN_CSV) if gldv2_tree(catalog.root) else None
         catalog.problems.append(f"{plural(len(missing), 'image file')} listed in {TRAIN_CSV} not found "
-                                f"({_looked_for(catalog.root, df.loc[missing[:3], 'path'])}); skipped")
+                                f"({_looked_for(catalog.root, df.loc[missing[:3], 'path'])}); skipped{'; ' + odd if odd else ''}")
         keep = np.ones(len(df), dtype=bool)
         keep[df.index.get_indexer(missing)] = False
         catalog.df = df[keep]  # a boolean filter: half the time of drop(index=...) at GLDv2's size
