@@ -93,8 +93,9 @@ def drop_repeated_headers(df: pd.DataFrame) -> pd.DataFrame:
         return df
     # A BOM too: each part of `cat part1.csv part2.csv` saved by Excel starts with one.
     ids, labels = (df.loc[worded, c].str.strip().str.strip('"\ufeff').str.lower() for c in ("id", "landmark_id"))
-    repeated = ids.isin(["id", *ALIASES["id"]]) & labels.isin(["landmark_id", *ALIASES["landmark_id"]])
-    return df.drop(index=repeated.index[repeated.fillna(False).astype(bool)])
+    repeated = (ids.isin(["id", *ALIASES["id"]]) & labels.isin(["landmark_id", *ALIASES["landmark_id"]])).fillna(False)
+    # Dropping no rows still copied every column: 1.2-2.4 s at 4.1M rows for one label `abc`.
+    return df.drop(index=repeated.index[repeated.astype(bool)]) if repeated.any() else df
 
 
 def arrow_columns(csv: Path, names: list[str], columns: list[str], delimiter: str = ",", bad_rows: list | None = None):
