@@ -425,7 +425,9 @@ def test_category_names_read_as_train_csv_is_read(tmp_path):
         "3,http://commons.wikimedia.org/wiki/Category:Taj_Mahal\n")
     catalog = load_catalog(root)
     assert catalog.names() == {1: "Big Ben", 2: "Eiffel Tower", 3: "Taj Mahal"}
-    assert catalog.problems == ["train_label_to_category.csv: 1 landmark_id given two names "
+    assert catalog.problems == ["train_label_to_category.csv: 1 row has a landmark_id that is not an integer (e.g. "
+                                "'1.7' on line 3); its name is not used",
+                                "train_label_to_category.csv: 1 landmark_id given two names "
                                 "(e.g. 2: 'Eiffel Tower' and 'Tour Eiffel'); the first name kept"]
 
 

@@ -105,3 +105,17 @@ def test_an_id_not_in_gldv2s_form_in_its_tree_is_named_with_its_line_and_the_for
     (root / "train.csv").write_text("\n".join(lines) + "\n")
     catalog = load_catalog(root)
     assert len(catalog.df) == 5 and any(said in p for p in catalog.problems), catalog.problems
+
+
+@pytest.mark.parametrize("cell, name, said", [
+    ('"=""7"""', "Eiffel Tower", None),  # Excel's text cell, as train.csv's is read
+    ("1.2E+01", "Big Ben", "1 row has a landmark_id that is not an integer (e.g. '1.2E+01' on line 2)"),
+    ("", "Big Ben", "1 row has a landmark_id that is not an integer (e.g. '<empty>' on line 2)"),
+])
+def test_a_category_row_whose_landmark_id_is_unreadable_is_said_not_lost_in_silence(tmp_path, cell, name, said):
+    # Its name was dropped with nothing said: the landmark shown as "landmark 12", the file looking fine.
+    root = make_gldv2(tmp_path / "gld", {7: 3, 12: 3})
+    (root / "train_label_to_category.csv").write_text(f"landmark_id,category\n{cell},{name}\n")
+    catalog = load_catalog(root)
+    assert catalog.names()[7 if said is None else 12] == (name if said is None else "landmark 12")
+    assert catalog.problems == ([] if said is None else [f"train_label_to_category.csv: {said}; its name is not used"])

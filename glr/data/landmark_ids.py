@@ -141,3 +141,31 @@ def labels_from_names(texts: pd.Series) -> tuple[pd.Series, dict[int, str]] | No
         return None
     number = {n: i for i, n in enumerate(names)}
     return stripped.map(number).astype("Int64"), {i: n for n, i in number.items()}
+
+
+def category_ids(cats: pd.DataFrame, path, delimiter: str, lines_known: bool) -> tuple[pd.Series, list[str]]:
+    """The landmark_id of each row of a category file's `cats` (columns landmark_id, category; Int64, <NA> where
+    refused) read as train.csv's are (Excel's `="7"` too), and the problem naming the rows refused whose name is
+    lost (by their line in `path` when `lines_known`: no row was skipped before Arrow counted them)."""
+    from glr.data.csv_header import declared_separator
+    from glr.data.csv_lines import RowLines
+    from glr.data.id_cells import unwrap_excel
+    from glr.data.layouts import examples, have, plural
+    from glr.data.train_csv import parse_labels
+
+    ids = parse_labels(cats["landmark_id"])
+    if (bad := ids.isna()).any():  # ="7": Excel's text cell, read as what it holds
+        ids[bad] = parse_labels(unwrap_excel(cats.loc[bad, "landmark_id"])[0])
+    if not ids.isna().any():  # GLDv2's 203k names: no text looked at
+        return ids, []
+    # A row with a name but no usable landmark_id names nothing: said, where it was lost in silence.
+    lost = ids.isna() & cats["category"].fillna("").str.strip().ne("")
+    if not lost.any():
+        return ids, []
+    texts = cats.loc[lost, "landmark_id"].fillna("").replace("", "<empty>")
+    if lines_known:
+        texts.attrs[ROW_LINES] = RowLines(path, delimiter, 1 + bool(declared_separator(path)))
+    n = int(lost.sum())
+    return ids, [f"{path.name}: {plural(n, 'row')} {have(n)} a landmark_id that is not an integer (e.g. "
+                 f"{examples_on_lines(texts) or examples(texts)}); {'its name is' if n == 1 else 'their names are'} "
+                 "not used"]

@@ -32,7 +32,7 @@ from glr.data.folder_tree import folder_entries
 from glr.data.csv_source import legacy_note, retry_as_windows_1252
 from glr.data.id_cells import SAFE_ID_PATTERN, is_safe_id, no_id_problem, paths_from_elsewhere, safe_ids, unwrap_excel  # noqa: F401 - SAFE_ID_PATTERN: read from here too
 from glr.data.linked_folders import without_linked_copies
-from glr.data.landmark_ids import labels_from_names, negative_label_problem, refused_label_problems
+from glr.data.landmark_ids import category_ids, labels_from_names, negative_label_problem, refused_label_problems
 from glr.data.nested_classes import nested_note
 from glr.data.id_text import drop_repeated_ids, fixed_width_paths, holds_any, plain_text
 from glr.data.skipped_files import skipped_notes
@@ -143,7 +143,8 @@ def read_names(root: Path) -> tuple[dict[int, str], list[str]]:
                         f"{examples(printable(r[:80]) for r in bad_rows)}; a name holding the separator must be "
                         "in quotes); those landmarks are named by their id")
     # Strictly, as train.csv's labels: "1.7" would otherwise name landmark 1.
-    ids = parse_labels(cats["landmark_id"])
+    ids, refused = category_ids(cats, path, delimiter, not bad_rows)
+    problems += refused
     ok = ids.notna() & cats["category"].notna()
     ids, categories = ids[ok].astype("int64"), cats["category"][ok]
     twice = ids.duplicated()
