@@ -119,3 +119,16 @@ def test_a_category_row_whose_landmark_id_is_unreadable_is_said_not_lost_in_sile
     catalog = load_catalog(root)
     assert catalog.names()[7 if said is None else 12] == (name if said is None else "landmark 12")
     assert catalog.problems == ([] if said is None else [f"train_label_to_category.csv: {said}; its name is not used"])
+
+
+def test_a_category_file_saved_again_after_excel_read_it_as_windows_1252_is_read_as_written(tmp_path):
+    # GLDv2's UTF-8 file opened in Excel on Windows (read as Windows-1252), then saved as "CSV UTF-8": its names
+    # came out as "Sagrada FamÃ­lia" and "KarlÅ¯v most", with nothing said.
+    root = make_gldv2(tmp_path / "gld", {7: 3, 12: 3})
+    text = "landmark_id,category\n7,Sagrada Família\n12,Karlův most\n".encode().decode("cp1252")
+    (root / "train_label_to_category.csv").write_text("\ufeff" + text, encoding="utf-8")
+    catalog = load_catalog(root)
+    assert catalog.names() == {7: "Sagrada Família", 12: "Karlův most"}
+    assert catalog.problems == ["train_label_to_category.csv: 2 names were UTF-8 text read as Windows-1252 and saved "
+                                "again (opened so by a spreadsheet?), e.g. 'Sagrada FamÃ\\xadlia': read as "
+                                "'Sagrada Família'"]

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from glr.data import gldv2_files
-from glr.data.category_names import category_names, category_to_name  # noqa: F401 - category_to_name: read from here too
+from glr.data.category_names import category_names, category_to_name, undo_double_encoding  # noqa: F401 - category_to_name: read from here too
 from glr.data import class_access
 from glr.data.class_access import beside_folders, listable, sub_folders
 from glr.data.class_column import class_column
@@ -156,7 +156,8 @@ def read_names(root: Path) -> tuple[dict[int, str], list[str]]:
         problems.append(f"{path.name}: {plural(int(ids[twice].nunique()), 'landmark_id')} given two names "
                         f"(e.g. {shown}); the first name kept")
     first = ~ids.duplicated()  # the first name kept, as said above
-    return dict(zip(ids[first].tolist(), category_names(categories[first]).tolist())), problems
+    names, undone = undo_double_encoding(category_names(categories[first]))  # `FamÃ­lia`: said, and read right
+    return dict(zip(ids[first].tolist(), names.tolist())), problems + ([f"{path.name}: {undone}"] if undone else [])
 
 
 def read_gldv2(root: Path, csv: Path) -> tuple[pd.DataFrame, list[str]]:
