@@ -132,3 +132,16 @@ def test_a_category_file_saved_again_after_excel_read_it_as_windows_1252_is_read
     assert catalog.problems == ["train_label_to_category.csv: 2 names were UTF-8 text read as Windows-1252 and saved "
                                 "again (opened so by a spreadsheet?), e.g. 'Sagrada FamÃ\\xadlia': read as "
                                 "'Sagrada Família'"]
+
+
+def test_a_train_csv_in_windows_1250_finds_its_photos_by_their_czech_names(tmp_path):
+    # Read as Windows-1252, its ids were "Karlùv most 1" (no such photo) and its classes "Hradèany".
+    root = tmp_path / "mine"
+    for name in ("Karlův most 1", "Karlův most 2", "Hradčany 1", "Hradčany 2"):
+        write_image(root / "images" / f"{name}.jpg", seed=len(name))
+    text = "id;landmark\nKarlův most 1;Karlův most\nKarlův most 2;Karlův most\nHradčany 1;Hradčany\nHradčany 2;Hradčany\n"
+    (root / "train.csv").write_bytes(text.encode("cp1250"))
+    catalog = load_catalog(root)
+    assert catalog.df["id"].tolist() == ["Karlův most 1", "Karlův most 2", "Hradčany 1", "Hradčany 2"]
+    assert catalog.names() == {0: "Hradčany", 1: "Karlův most"}
+    assert catalog.problems[0] == "train.csv: read as Windows-1250 (Central European) text (not UTF-8)"
