@@ -40,7 +40,9 @@ def test_labels_are_plain_integers_only():
     assert labels.tolist() == [12, 12, pd.NA, pd.NA, pd.NA, pd.NA, 3]
 
 
-@pytest.mark.parametrize("header", ["image_id,landmark_id", "id,Landmark", "Image ID;landmark id"])
+@pytest.mark.parametrize("header", ["image_id,landmark_id", "id,Landmark", "Image ID;landmark id",
+                                    # R's read.csv/write.csv (`landmark.id`), a dash: were "missing column 'landmark_id'"
+                                    "id,landmark.id", "image.id,landmark-id", "file.name,Landmark.ID"])
 def test_other_names_for_the_columns_are_read_as_them(tmp_path, header):
     # Many Kaggle kernels write `image_id`; it was "missing column 'id'".
     csv = tmp_path / "train.csv"

@@ -123,10 +123,17 @@ def with_aliases(header: list[str]) -> list[str]:
     alias is the only one of its kind (two candidates could be either)."""
     header = list(header)
     for column, aliases in ALIASES.items():
-        found = [i for i, h in enumerate(header) if h in aliases]
+        # `landmark.id` (R's read.csv and write.csv name `landmark id` so) and `landmark-id`: the same words.
+        spelled = {_words_of(a) for a in (column, *aliases)}
+        found = [i for i, h in enumerate(header) if h in aliases or (h != column and _words_of(h) in spelled)]
         if column not in header and len(found) == 1:
             header[found[0]] = column
     return header
+
+
+def _words_of(name: str) -> str:
+    """A column name's words joined by `_`, whatever joined them (spaces, dots, dashes, underscores)."""
+    return "_".join(re.split(r"[\s._-]+", name.strip(" ._-")))
 
 
 def looks_like_a_row(fields: list[str]) -> bool:
