@@ -432,3 +432,18 @@ def test_a_word_among_the_labels_that_is_no_repeated_header_costs_no_copy():
     assert drop_repeated_headers(df) is df
     df.loc[2] = ["id", "landmark_id"]
     assert drop_repeated_headers(df)["id"].tolist() == ["a1", "a2"]
+
+
+def test_a_url_holding_an_unquoted_comma_is_one_cell_again(tmp_path):
+    # Wikimedia names photos `Paris,_France.jpg`: a url written unquoted split its row, and the whole file was
+    # refused ("line 3 has a value past the header's columns"). A value too many is still said so.
+    from glr.data.train_csv import arrow_columns
+
+    csv = tmp_path / "train.csv"
+    csv.write_text("id,url,landmark_id\nabc1,https://x.org/a.jpg,7\nabc2,https://x.org/Paris,_Tour,_Eiffel.JPG,8\n")
+    assert _rows(read_train_csv(csv)[0]) == [("abc1", "7"), ("abc2", "8")]
+    urls = arrow_columns(csv, ["id", "url", "landmark_id"], ["id", "url"])["url"].to_pylist()
+    assert urls == ["https://x.org/a.jpg", "https://x.org/Paris,_Tour,_Eiffel.JPG"]
+    csv.write_text("id,url,landmark_id\nabc1,https://x.org/a.jpg,7\nabc2,https://x.org/b.jpg,8,9\n")
+    with pytest.raises(DatasetError, match=r"line 3 has a value past the header's columns"):
+        read_train_csv(csv)

@@ -170,7 +170,8 @@ def _arrow_columns(csv: Path, names: list[str], columns: list[str], delimiter: s
             # evened in a slower pass that keeps rows ending in empty fields and names the line of any other.
             if "\x00" in str(exc) or not re.search(r"Expected \d+ columns, got \d+", str(exc)):
                 raise
-            with _evened(csv, delimiter, width, strict=True) as source:
+            url_at = names.index("url") if "url" in names[:width] else None
+            with _evened(csv, delimiter, width, strict=True, url_at=url_at) as source:
                 return read(skip_blank_row, source)
     except DatasetError:
         raise
@@ -195,10 +196,11 @@ def _fields_past(text: str, delimiter: str, width: int) -> str | None:
     return "".join(fields[width:]).strip() if len(fields) >= width else None
 
 
-def _evened(csv: Path, delimiter: str, width: int, strict: bool):
+def _evened(csv: Path, delimiter: str, width: int, strict: bool, url_at: int | None = None):
     """The rows of `csv` (without its header) in a temporary file, each cut to the header's `width` fields when
     those past it are empty (`abc,1,` is `abc,1`); blank lines dropped. A row short of the header's fields or with
-    a value past them is a DatasetError naming its line when `strict`, else written as it is (a bad row)."""
+    a value past them is a DatasetError naming its line when `strict`, else written as it is (a bad row). A URL at
+    field `url_at` holding the separator unquoted (Wikimedia's `Paris,_France.jpg`) is that one field again."""
     import io
     import tempfile
 
@@ -218,6 +220,8 @@ def _evened(csv: Path, delimiter: str, width: int, strict: bool):
                                        "(a crash, or a copy cut short?); copy or save it again")
                 if len(row) > width and not "".join(row[width:]).strip():
                     row = row[:width]
+                elif len(row) > width and url_at is not None and (whole := _whole_url(row, width, url_at, delimiter)):
+                    row = whole
                 elif len(row) != width and strict:
                     what = "a value past the header's columns" if len(row) > width else "fewer fields than the header"
                     # A quote never closed (`"http://x,1`) takes every line after it into one cell: said so.
@@ -238,6 +242,18 @@ def _evened(csv: Path, delimiter: str, width: int, strict: bool):
     text.detach()
     out.seek(0)
     return out
+
+
+def _whole_url(row: list[str], width: int, url_at: int, delimiter: str) -> list[str] | None:
+    """`row` with its URL at `url_at` put together again, when the separator inside it split it (`https://.../Paris`,
+    `_France.jpg`): the piece there is a URL that does not end as a photo's does, and with the extra fields it
+    does. None otherwise (`abc,https://x/a.jpg,7,8` holds a value too many, said as such)."""
+    end = url_at + len(row) - width + 1
+    url = delimiter.join(row[url_at:end])
+    photo = re.compile(r"\.(?:jpe?g|png|gif|webp|tiff?|bmp|heic)$", re.IGNORECASE)
+    if not re.match(r"https?://", row[url_at]) or photo.search(row[url_at]) or not photo.search(url):
+        return None
+    return row[:url_at] + [url] + row[end:]
 
 
 def skip_blank_row(row) -> str:
