@@ -156,3 +156,14 @@ def test_a_utf8_file_with_one_bad_byte_far_down_names_its_line(tmp_path):
     with pytest.raises(DatasetError, match=re.escape(
             "is not UTF-8 text; save it as UTF-8 CSV (its first byte that is not UTF-8 is on line 20001: caf\\xe9,3)")):
         read_train_csv(csv)
+
+
+def test_a_git_lfs_pointer_under_the_csvs_name_is_named(tmp_path):
+    # A clone without `git lfs pull`: was "missing column 'id' and 'landmark_id'; found 'version https://git-lfs...'".
+    from glr.data.train_csv import read_train_csv
+
+    csv = tmp_path / "train.csv"
+    csv.write_text("version https://git-lfs.github.com/spec/v1\noid sha256:4d7a2146\nsize 528793\n")
+    with pytest.raises(DatasetError, match=r"train.csv: is a Git LFS pointer to the CSV file \(528,793 bytes\), not the "
+                                           r"file: the repository was cloned without its LFS files; run `git lfs pull`"):
+        read_train_csv(csv)

@@ -65,6 +65,10 @@ def refuse_other_kinds(csv: Path, head: bytes, expected: str) -> None:
         raise DatasetError(f"{csv}: is an old Excel workbook (.xls), not a CSV file; save it as \"CSV UTF-8 (comma delimited)\"")
     if (packed := archive_kind(csv)) and packed != "a zip archive":  # a zip is most often an .xlsx: said above
         raise DatasetError(f"{csv}: is {packed}, not a CSV file: unpack it, and name what it gives {csv.name}")
+    if head.startswith(b"version https://git-lfs.github.com/spec/"):  # a clone without `git lfs pull`
+        size = re.search(rb"\nsize (\d+)", head)
+        raise DatasetError(f"{csv}: is a Git LFS pointer to the CSV file" + (f" ({int(size[1]):,} bytes)" if size else "")
+                           + ", not the file: the repository was cloned without its LFS files; run `git lfs pull` in it")
     if head and not head.strip(b"\x00"):
         raise DatasetError(f"{csv}: holds only zero bytes, so it was never written (a crash, or a copy cut short?); "
                            "copy or save it again")
