@@ -447,3 +447,9 @@ def test_a_url_holding_an_unquoted_comma_is_one_cell_again(tmp_path):
     csv.write_text("id,url,landmark_id\nabc1,https://x.org/a.jpg,7\nabc2,https://x.org/b.jpg,8,9\n")
     with pytest.raises(DatasetError, match=r"line 3 has a value past the header's columns"):
         read_train_csv(csv)
+
+
+def test_labels_typed_in_full_width_or_arabic_indic_digits_are_their_numbers():
+    # A Japanese input method types `１２`; they were "not an integer", the photos skipped.
+    labels = parse_labels(pd.Series(["7", "１２", "١٢", "-３", "²", "x"], dtype="string"))
+    assert labels.tolist() == [7, 12, 12, -3, pd.NA, pd.NA]

@@ -311,6 +311,9 @@ def _parse_labels_slowly(text: pd.Series) -> pd.Series:
     # Quotes after a space (`abc , "12"`) are no CSV quotes: they stay in the text. `'12` (a spreadsheet's text prefix): 12.
     stripped = (text.str.strip().str.strip(INVISIBLE).str.strip()
                 .str.replace(r"^'?\+?|[.,](?:0{1,2}|0{4,})$", "", regex=True))
+    # Digits typed in another script (a Japanese input method's full-width `１２`, Arabic-Indic `١٢`): the number.
+    if (wide := stripped.str.fullmatch(r"-?\d+").fillna(False).astype(bool) & ~stripped.str.isascii().fillna(True).astype(bool)).any():
+        stripped = stripped.where(~wide, stripped[wide].map(lambda t: str(int(t))))
     # Up to int64's largest, as the fast path takes them; never through float64, which would merge
     # 12345678901234567 and ...68. A 19-digit string compares as its number.
     digits = stripped.str.lstrip("-").str.lstrip("0")
