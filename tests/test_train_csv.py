@@ -453,3 +453,15 @@ def test_labels_typed_in_full_width_or_arabic_indic_digits_are_their_numbers():
     # A Japanese input method types `１２`; they were "not an integer", the photos skipped.
     labels = parse_labels(pd.Series(["7", "１２", "١٢", "-３", "²", "x"], dtype="string"))
     assert labels.tolist() == [7, 12, 12, -3, pd.NA, pd.NA]
+
+
+def test_a_quote_never_closed_far_above_the_end_names_its_line(tmp_path):
+    # Past 131,072 characters Python's csv gave up first: "cannot be parsed as CSV (field larger than field limit
+    # (131072))", with no line; a short file named it already.
+    rows = [f"{i:016x},https://x.org/{i}.jpg,{i % 7}" for i in range(5000)]
+    rows[5] = f'{5:016x},"https://x.org/5.jpg,3'
+    csv = tmp_path / "train.csv"
+    csv.write_text("id,url,landmark_id\n" + "\n".join(rows) + "\n")
+    with pytest.raises(DatasetError, match=r"train.csv: cannot be parsed as CSV \(a quote \(\"\) opened on line 7 runs on "
+                                           r"over 131,072 characters.*: close it where its cell ends, or delete it$"):
+        read_train_csv(csv)

@@ -207,10 +207,10 @@ def _evened(csv: Path, delimiter: str, width: int, strict: bool, url_at: int | N
     out = tempfile.TemporaryFile()
     text = io.TextIOWrapper(out, encoding="utf-8", newline="", write_through=True)
     writer = _csv.writer(text, delimiter=delimiter, lineterminator="\n")
-    header_lines = 1 + bool(declared_separator(csv))
+    header_lines, end = 1 + bool(declared_separator(csv)), 0
     try:
         with open(utf8_source(csv), encoding="utf-8-sig", newline="") as fh:
-            reader, end = _csv.reader(fh, delimiter=delimiter), 0
+            reader = _csv.reader(fh, delimiter=delimiter)
             for row in reader:
                 start, end = end + 1, reader.line_num  # a row's lines: a quoted cell may hold line ends
                 if reader.line_num <= header_lines or not "".join(row).strip() and len(row) < 2:
@@ -235,6 +235,10 @@ def _evened(csv: Path, delimiter: str, width: int, strict: bool, url_at: int | N
         raise DatasetError(not_utf8(csv)) from None
     except (_csv.Error, OSError) as exc:
         out.close()
+        if "field larger than field limit" in str(exc):  # a quote never closed, a few thousand lines above the end
+            raise DatasetError(f"{csv}: cannot be parsed as CSV (a quote (\") opened on line {end + 1} runs on over "
+                               f"{_csv.field_size_limit():,} characters, the lines after it taken into one cell): close it "
+                               "where its cell ends, or delete it") from None
         raise DatasetError(f"{csv}: cannot be parsed as CSV ({exc})") from None
     except DatasetError:
         out.close()
