@@ -145,3 +145,14 @@ def test_a_train_csv_in_windows_1250_finds_its_photos_by_their_czech_names(tmp_p
     assert catalog.df["id"].tolist() == ["Karlův most 1", "Karlův most 2", "Hradčany 1", "Hradčany 2"]
     assert catalog.names() == {0: "Hradčany", 1: "Karlův most"}
     assert catalog.problems[0] == "train.csv: read as Windows-1250 (Central European) text (not UTF-8)"
+
+
+def test_a_category_name_whose_quote_is_never_closed_is_said_not_read_as_the_rows_below(tmp_path):
+    # `7,"Eiffel Tower` named landmark 7 "Eiffel Tower\n12,Big Ben\n30,Taj Mahal" and lost the names below, in silence.
+    root = make_gldv2(tmp_path / "gld", {7: 3, 12: 3, 30: 3})
+    (root / "train_label_to_category.csv").write_text('landmark_id,category\n7,"Eiffel Tower\n12,Big Ben\n30,Taj Mahal\n')
+    catalog = load_catalog(root)
+    assert catalog.names() == {7: "landmark 7", 12: "landmark 12", 30: "landmark 30"}
+    assert catalog.problems == ["train_label_to_category.csv: a name on line 2 opens a quote (\") never closed, which took "
+                                "the 2 lines after it into that name ('Eiffel Tower\\n12,Big Ben\\n30,Taj Mahal\\n'...); "
+                                "close it where the name ends, or delete it: those landmarks are named by their id"]

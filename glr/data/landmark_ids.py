@@ -10,6 +10,7 @@ not as "not an integer".
 from __future__ import annotations
 
 import numbers
+import re
 
 import pandas as pd
 
@@ -145,27 +146,42 @@ def labels_from_names(texts: pd.Series) -> tuple[pd.Series, dict[int, str]] | No
 
 def category_ids(cats: pd.DataFrame, path, delimiter: str, lines_known: bool) -> tuple[pd.Series, list[str]]:
     """The landmark_id of each row of a category file's `cats` (columns landmark_id, category; Int64, <NA> where
-    refused) read as train.csv's are (Excel's `="7"` too), and the problem naming the rows refused whose name is
-    lost (by their line in `path` when `lines_known`: no row was skipped before Arrow counted them)."""
+    refused) read as train.csv's are (Excel's `="7"` too), and the problems naming the rows whose name is not used
+    (by their line in `path` when `lines_known`: no row was skipped before Arrow counted them)."""
     from glr.data.csv_header import declared_separator
     from glr.data.csv_lines import RowLines
     from glr.data.id_cells import unwrap_excel
-    from glr.data.layouts import examples, have, plural
+    from glr.data.layouts import examples, have, plural, printable
     from glr.data.train_csv import parse_labels
 
     ids = parse_labels(cats["landmark_id"])
     if (bad := ids.isna()).any():  # ="7": Excel's text cell, read as what it holds
         ids[bad] = parse_labels(unwrap_excel(cats.loc[bad, "landmark_id"])[0])
+    lines = RowLines(path, delimiter, 1 + bool(declared_separator(path))) if lines_known else None
+    problems = []
+    # `7,"Eiffel Tower` with its quote never closed: the rows below it read as that one name (`...\n12,Big Ben`).
+    swallowed = pd.Series(False, index=cats.index)
+    if cats["category"].str.contains("\n", regex=False).fillna(False).any():
+        swallowed = cats["category"].str.contains(rf"\n\s*[0-9]+\s*{re.escape(delimiter)}", regex=True)
+        swallowed = swallowed.fillna(False).astype(bool)
+    if swallowed.any():
+        row = swallowed.index[swallowed][0]
+        name = cats.loc[row, "category"]
+        problems.append(f"{path.name}: a name{f' on {lines.where(row)}' if lines is not None else ''} opens a quote "
+                        f"(\") never closed, which took the {plural(name.rstrip(chr(13) + chr(10)).count(chr(10)), 'line')} after it into that name "
+                        f"({printable(name[:50])!r}...); close it where the name ends, or delete it: those landmarks "
+                        "are named by their id")
+        ids[swallowed] = pd.NA
     if not ids.isna().any():  # GLDv2's 203k names: no text looked at
-        return ids, []
+        return ids, problems
     # A row with a name but no usable landmark_id names nothing: said, where it was lost in silence.
-    lost = ids.isna() & cats["category"].fillna("").str.strip().ne("")
+    lost = ids.isna() & cats["category"].fillna("").str.strip().ne("") & ~swallowed
     if not lost.any():
-        return ids, []
+        return ids, problems
     texts = cats.loc[lost, "landmark_id"].fillna("").replace("", "<empty>")
-    if lines_known:
-        texts.attrs[ROW_LINES] = RowLines(path, delimiter, 1 + bool(declared_separator(path)))
+    if lines is not None:
+        texts.attrs[ROW_LINES] = lines
     n = int(lost.sum())
-    return ids, [f"{path.name}: {plural(n, 'row')} {have(n)} a landmark_id that is not an integer (e.g. "
-                 f"{examples_on_lines(texts) or examples(texts)}); {'its name is' if n == 1 else 'their names are'} "
-                 "not used"]
+    return ids, problems + [f"{path.name}: {plural(n, 'row')} {have(n)} a landmark_id that is not an integer (e.g. "
+                            f"{examples_on_lines(texts) or examples(texts)}); {'its name is' if n == 1 else 'their names are'}"
+                            " not used"]
