@@ -19,12 +19,12 @@ _END = " "  # what follows a word's last letter, and precedes its first
 
 
 def _language(letters: str, *, only_last: str = "", ascii_letters: str | None = None, before: dict | None = None,
-              after: dict | None = None, not_among_consonants: str = "") -> dict:
+              after: dict | None = None, not_among_consonants: str = "", not_among_vowels: str = "") -> dict:
     """One language's rule: its letters past ASCII (lower case), those only at a word's end, its ASCII letters when
     they are few, what may follow (`before`) or precede (`after`) a letter (`_END` for the word's end or start),
-    and the letters never between two consonants."""
+    and the letters never between two consonants, or two vowels."""
     return {"letters": letters, "only_last": only_last, "ascii_letters": ascii_letters, "before": before or {},
-            "after": after or {}, "not_among_consonants": not_among_consonants}
+            "after": after or {}, "not_among_consonants": not_among_consonants, "not_among_vowels": not_among_vowels}
 
 
 _NOT_VOWEL = _CONSONANTS + _END
@@ -42,9 +42,9 @@ _WESTERN = {
     "de": _language("äöüß", after={"ß": "aeiouäöü"}),
     "nl": _language("áéíóúàèëïöüê", before={"è": _NOT_VOWEL}, after={"ï": "aeiou"}),
     "da": _language("æøåéü"), "sv": _language("åäöéü"), "fi": _language("äöåšž"),
-    "is": _language("áðéíóúýþæö", after={"ð": "aeiouyáéíóúýæö"}),
+    "is": _language("áðéíóúýþæö", after={"ð": "aeiouyáéíóúýæö" + _CONSONANTS}),  # never a word's first
     "et": _language("äöõüšž", ascii_letters="abdefghijklmnoprstuvz"), "ga": _language("áéíóú"),
-    "gd": _language("àèìòù", ascii_letters="abcdefghilmnoprstu"),
+    "gd": _language("àèìòù", ascii_letters="abcdefghilmnoprstu", not_among_vowels="àèìòù"),
     "cy": _language("âêîôûäëïöüáéíóú", ascii_letters="abcdefghijlmnoprstuwy", after={"ï": "aeiouwy"}),
     "af": _language("êëïôûéèáó", before={"è": _NOT_VOWEL}, after={"ï": "aeiou"}), "lb": _language("äëéè", before={"è": _NOT_VOWEL}),
 }
@@ -55,7 +55,7 @@ _CENTRAL = {
     "pl": _language("ąćęłńóśźż", after={"ą": _CONSONANTS, "ę": _CONSONANTS, "ń": "aeiouyóąę"},
                     before={c: _NOT_VOWEL for c in "ćńśź"}),
     "hu": _language("áéíóöőúüű", before={"ő": _NOT_VOWEL, "ű": _NOT_VOWEL}),
-    "hr": _language("čćđšž", not_among_consonants="čć"), "ro": _language("ăâîşţ", before={"ă": _NOT_VOWEL + "iu"}),
+    "hr": _language("čćđšž", not_among_consonants="čć", before={"đ": "aeiou"}), "ro": _language("ăâîşţ", before={"ă": _NOT_VOWEL + "iu"}),
     "de": _language("äöüß", after={"ß": "aeiouäöü"}), "sq": _language("çë"),
 }
 FAMILIES = {"cp1252": _WESTERN, "cp1250": _CENTRAL}
@@ -70,7 +70,7 @@ def fits(text: str, code_page: str) -> bool:
 
 
 def _written_as(part: str, letters: str, only_last: str, ascii_letters: str | None, before: dict, after: dict,
-                not_among_consonants: str) -> bool:
+                not_among_consonants: str, not_among_vowels: str) -> bool:
     """Whether the lower-case word `part` keeps to one language's alphabet and its letters' places."""
     if any(c not in letters for c in part if not c.isascii()):
         return False
@@ -82,6 +82,8 @@ def _written_as(part: str, letters: str, only_last: str, ascii_letters: str | No
         if (c in before and following not in before[c]) or (c in after and previous not in after[c]):
             return False
         if c in not_among_consonants and previous in _CONSONANTS and following in _CONSONANTS:
+            return False
+        if c in not_among_vowels and previous in _VOWELS and following in _VOWELS:
             return False
     return True
 
