@@ -54,7 +54,7 @@ _CENTRAL = {
                     before={"ĺ": _CONSONANTS, "ŕ": _CONSONANTS}, not_among_consonants="čďňť"),
     "pl": _language("ąćęłńóśźż", after={"ą": _CONSONANTS, "ę": _CONSONANTS, "ń": "aeiouyóąę"},
                     before={c: _NOT_VOWEL for c in "ćńśź"}),
-    "hu": _language("áéíóöőúüű", before={"ő": _NOT_VOWEL, "ű": _NOT_VOWEL}),
+    "hu": _language("áéíóöőúüű", before={"ő": _NOT_VOWEL + "iu", "ű": _NOT_VOWEL + "iu"}),  # `Gödöllői`
     "hr": _language("čćđšž", not_among_consonants="čć", before={"đ": "aeiou"}), "ro": _language("ăâîşţ", before={"ă": _NOT_VOWEL + "iu"}),
     "de": _language("äöüß", after={"ß": "aeiouäöü"}), "sq": _language("çë"),
 }
