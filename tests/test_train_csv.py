@@ -475,6 +475,12 @@ def test_a_row_of_another_width_is_named_without_reading_the_file_as_python_csv(
     monkeypatch.setattr(train_csv, "_evened", lambda *a, **k: pytest.fail("read as Python csv"))
     csv = tmp_path / "train.csv"
     csv.write_text('"id","url","landmark_id"\n\n"abc1","u",7\n"abc2","u",8,x\n"abc2","u",8\n"abc3","u"\n')
+    with pytest.raises(DatasetError, match=r"\(line 4 has a value past the header's columns: abc2,u,8,x\)"):
+        read_train_csv(csv)
+    csv.write_text('id,url,landmark_id\nabc1,u,7\nabc1,u\n')  # the row's text is no whole line above it
+    with pytest.raises(DatasetError, match=r"\(line 3 has fewer fields than the header: abc1,u\)"):
+        read_train_csv(csv)
+    csv.write_text('"id","url","landmark_id"\n\n"abc1","u",7\n"abc2","u",8,x\n"abc2","u",8\n"abc3","u"\n')
     with pytest.raises(DatasetError, match=r"train.csv: cannot be parsed as CSV \(line 4 has a value past the header's "
                                            r"columns: abc2,u,8,x\); fix or delete that line$"):
         read_train_csv(csv)

@@ -276,9 +276,10 @@ def _first_bad_row(csv: Path, delimiter: str, width: int, url_at: int | None, re
     with open(utf8_source(csv), "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:
         first = None
         for text, fields in bad:
-            at = data.find(text.encode())
-            while at > 0 and data[at - 1] not in b"\r\n":  # the row's text at a line's start
-                at = data.find(text.encode(), at + 1)
+            at, raw = -1, text.encode()
+            while (at := data.find(raw, at + 1)) >= 0:  # the row's text as a whole line: `abc,u` is no `abc,u,7`
+                if (at == 0 or data[at - 1] in b"\r\n") and data[at + len(raw):at + len(raw) + 1] in (b"", b"\r", b"\n"):
+                    break
             if at < 0:
                 return None
             first = (at, fields) if first is None or at < first[0] else first
