@@ -67,12 +67,13 @@ def _predict(args, csv_out) -> int:
         if args.top_k != DEFAULT_TOP_K or args.similar:
             print("note: --top-k and --similar are for photos; a folder's submission has each one's best", file=sys.stderr)
         _say_skipped(skipped)
-        table, predictions = _predict_folder(predictor, folder, found, args.unknown)
+        table, outcomes, partial = _predict_folder(predictor, run, folder, found, args.unknown, None if csv_out else target)
         out = _written(table, target, csv_out)
-        failed = [p for p in predictions if not p.ok]
-        for p in failed:
-            print(f"  not predicted {p.error}", file=sys.stderr)
-        unknown = sum(p.ok and p.unknown for p in predictions)
+        partial.remove()  # the submission is written: the predictions it kept are in it
+        failed = [o["error"] for o in outcomes if o["error"]]
+        for error in failed:
+            print(f"  not predicted {error}", file=sys.stderr)
+        unknown = sum(not o["error"] and o["unknown"] for o in outcomes)
         what = {"last": "ranked after every known photo", "empty": "left without a prediction",
                 "keep": "kept with their raw confidence"}[args.unknown]
         verdict = (f", {unknown} called not a known landmark ({what})" if predictor.recognizer is not None
@@ -295,22 +296,14 @@ def _unnamed(error: str, source: str) -> str:
     return error
 
 
-def _predict_folder(predictor, folder: str, found: list[str], unknown: str):
-    """`predictor.predict_folder` with its progress shown: a bar on a terminal; off one (`> log 2>&1`, nohup), a line
-    saying what it does, a line at most every 30 s and one at the end, where a bar said nothing at all for hours."""
-    progress, done = PhotoProgress("predicting photos"), [0]
+def _predict_folder(predictor, run, folder: str, found: list[str], unknown: str, target):
+    """glr.folder_submission.predict_folder with its progress shown: a bar on a terminal; off one (`> log 2>&1`, nohup),
+    a line saying what it does, a line at most every 30 s and one at the end, where a bar said nothing for hours."""
+    from glr.folder_submission import predict_folder
 
-    def advance(n: int = 1) -> None:
-        done[0] += n
-        progress(done[0], len(found))
-
+    progress = PhotoProgress("predicting photos")
     try:
-        return predictor.predict_folder(folder, progress=advance, unknown=unknown, paths=found)
-    except KeyboardInterrupt:  # after an hour of a test set's photos, "interrupted" alone left the user looking for a CSV
-        progress.close()
-        print(f"stopped after {done[0]:,} of {len(found):,} photos: no submission written (it is written once every "
-              "photo is predicted)", file=sys.stderr)
-        raise
+        return predict_folder(predictor, run, folder, found, unknown, target, progress)
     finally:
         progress.close()
 

@@ -1,0 +1,128 @@
+"""`glr predict FOLDER`'s predicting: the folder's photos a batch at a time, each kept in a partial file as it comes.
+
+A test set's 118k photos take hours. Each batch's outcomes go to the partial file beside the submission
+(glr.partial), so Ctrl-C or a crash loses at most a batch, and the same command continues from it; the
+submission itself is written (atomically) only once every photo is predicted, never half of one.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from glr.paths import shown
+
+
+def run_stamp(run) -> str:
+    """The size and time of each file of `run` a prediction reads (its model, labels, settings and index): another
+    stamp says its predictions may differ (the run trained again, its index rebuilt)."""
+    folder = Path(getattr(run, "path", run))
+    files = [folder / name for name in ("model.keras", "labels.json", "config.json", "retrieval.json")]
+    files += sorted((folder / "index").glob("*")) if (folder / "index").is_dir() else []
+    stamps = []
+    for path in files:
+        try:
+            info = os.stat(path)
+        except OSError:
+            continue
+        stamps.append(f"{path.name}:{info.st_size}:{info.st_mtime_ns}")
+    return " ".join(stamps)
+
+
+def photo_stamp(path: str):
+    """[size, modification time] of the photo at `path` (None when it cannot be looked at): a photo replaced since it
+    was predicted has another, and is predicted again."""
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return [info.st_size, info.st_mtime_ns]
+
+
+def partial_for(target: Path | None, run, folder: str, unknown: str, backend):
+    """The PartialFile beside the submission `target` for these predictions, or a Held for a stream (`--out -`)."""
+    from glr.partial import PartialFile
+
+    if target is None:
+        return Held()
+    target = target / "submission.csv" if target.is_dir() else target
+    key = {"run": str(Path(getattr(run, "path", run)).resolve()), "model, labels or index of the run": run_stamp(run),
+           "folder": str(Path(folder).resolve()), "--unknown": unknown, "backend": str(backend)}
+    return PartialFile(target, key)
+
+
+class Held:
+    """A PartialFile's outcomes held in memory, for a submission written to a stream (`--out -`): none to keep."""
+
+    path = None
+
+    def __init__(self):
+        self.offsets = {}
+
+    def add(self, photo, stamp, outcome):
+        self.offsets[photo] = outcome
+
+    def outcomes(self, photos):
+        return (self.offsets[photo] for photo in photos)
+
+    def done(self):
+        return len(self.offsets)
+
+    def close(self):
+        pass
+
+    remove = close
+
+
+def predict_folder(predictor, run, folder: str, found: list[str], unknown: str, target: Path | None, progress):
+    """(the submission table, each photo's outcome, the partial file to remove once the table is written) for `found`,
+    the images of `folder`. An outcome is {"cell": its submission cell, "unknown": called not a known landmark, "error":
+    why it was not predicted, or None}. The outcomes the partial file beside `target` (None: a stream) holds already
+    are reused, the others predicted a batch at a time and kept in it as they come; `progress(done, total)` is told
+    how far it is. On Ctrl-C or a crash the partial file is kept, and where it is said."""
+    import pandas as pd
+
+    from glr import submission
+    from glr.predict import BATCH_SIZE
+
+    partial = partial_for(target, run, folder, unknown, getattr(predictor, "backend", None))
+    keys = [Path(path).relative_to(folder).as_posix() if Path(path).is_relative_to(folder) else path for path in found]
+    stamps = dict(zip(keys, map(photo_stamp, found)))
+    if partial.path is not None:
+        if note := partial.resume(stamps):
+            print(f"note: {note}", file=sys.stderr)
+        try:
+            partial.open()
+        except OSError as exc:
+            from glr.errors import GlrError
+
+            raise GlrError(f"{partial.path}: cannot write the partial file that keeps the predictions as they come "
+                           f"({exc.strerror or exc}); choose another file with --out") from None
+    todo = [(key, path) for key, path in zip(keys, found) if key not in partial.offsets]
+    seen = [partial.done()]
+
+    def advance(n: int) -> None:
+        seen[0] += n
+        progress(seen[0], len(found))
+
+    try:
+        for start in range(0, len(todo), BATCH_SIZE):
+            batch = todo[start:start + BATCH_SIZE]
+            predictions = predictor.predict([path for _, path in batch], k=1, similar=0, progress=advance)
+            cells = submission.submission_table([key for key, _ in batch], predictions, unknown=unknown)["landmarks"]
+            for (key, _), p, cell in zip(batch, predictions, cells):
+                partial.add(key, stamps[key], {"cell": cell, "unknown": bool(p.ok and p.unknown), "error": p.error})
+            seen[0] = partial.done()
+    except BaseException as exc:
+        (partial.close if partial.done() else partial.remove)()  # an empty one is no help to the next run
+        getattr(progress, "close", lambda: None)()  # the bar gone before the line, not drawn over it
+        kept = (f"the {partial.done():,} predicted so far are kept in {shown(partial.path)}: the same command continues "
+                "from them (the submission is written once every photo is predicted)") if partial.path and partial.done() \
+            else "no submission written (it is written once every photo is predicted)"
+        said = f"stopped after {partial.done():,} of {len(found):,} photos: " if isinstance(exc, KeyboardInterrupt) else "note: "
+        print(said + kept, file=sys.stderr)
+        raise
+    outcomes = list(partial.outcomes(keys))
+    table = pd.DataFrame({"id": submission.unique_ids(found, folder), "landmarks": [o["cell"] for o in outcomes]})
+    return table, outcomes, partial
