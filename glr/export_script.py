@@ -243,7 +243,7 @@ def say(table, text):
     try:
         print(text)
     except BrokenPipeError:
-        if table is None or table.tmp is None:  # no CSV file to finish (--out -: the CSV is the stdout that left)
+        if table is None or table.partial is None:  # no CSV file to finish (--out -: the CSV is the stdout that left)
             raise
         table.listing_gone = True
 
