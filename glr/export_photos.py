@@ -20,7 +20,7 @@ def source() -> str:
     from glr.data import layouts, photo_files, skipped_files, uploads
     from glr.submission import NO_EXTENSION, ZIP_IN_FOLDER
 
-    constants = (f"ZIP_MAX_BYTES, MB = {uploads.ZIP_MAX_BYTES!r}, {uploads.MB!r}\n"
+    constants = (f"ZIP_PHOTO_MAX_BYTES, MB = {uploads.ZIP_PHOTO_MAX_BYTES!r}, {uploads.MB!r}\n"
                  f"ZIP_SKIPPED_PREFIXES, IMAGE_TYPES = {uploads.ZIP_SKIPPED_PREFIXES!r}, {uploads.IMAGE_TYPES!r}\n"
                  f"ZIP_IN_FOLDER, NO_EXTENSION = {ZIP_IN_FOLDER!r}, {NO_EXTENSION!r}\n"
                  # As glr: the files it skips said by kind (glr.data.skipped_files' kinds, their functions copied)
