@@ -62,6 +62,15 @@ def photo_stamp(photo):
     return [info.st_size, info.st_mtime_ns]
 
 
+def six_places(value):
+    """A score or similarity for the CSV: 6 decimals, as glr writes its confidences (a submission's, val_predictions.csv),
+    but never rounded onto 0 or 1 (-1) when it is not that, by glr's rule for what a reader sees (glr.evaluation.readout):
+    round() wrote 1.0 for a model's 0.9999996, and a similarity of 1.0 for a photo that is not a training photo's copy.
+    Such a value is written whole. (A similarity past 1 by float32 rounding is 1 first, as glr says it.)"""
+    rounded = round(float(value), 6)
+    return float(value) if rounded in (0.0, 1.0, -1.0) and rounded != value else rounded
+
+
 def export_stamp():
     """The size and time of each of the export's files beside this script: another says its predictions may differ."""
     stamps = []
@@ -145,9 +154,9 @@ class PredictionsCsv:
     def predicted(self, path, top, seen):
         """The rows of a photo predicted: `top` [(label, score)] best first; `seen` the verdict's (known score,
         unknown?, nearest training photo, its similarity), or None."""
-        verdict = [] if seen is None else [round(seen[0], 6), "yes" if seen[1] else "no", seen[2]["id"],
-                                           seen[2]["landmark_id"], round(seen[3], 6)]
-        self._rows(path, [[path, rank, label["landmark_id"], label["name"], round(score, 6), *verdict, ""]
+        verdict = [] if seen is None else [six_places(seen[0]), "yes" if seen[1] else "no", seen[2]["id"],
+                                           seen[2]["landmark_id"], six_places(min(1.0, max(-1.0, seen[3])))]
+        self._rows(path, [[path, rank, label["landmark_id"], label["name"], six_places(score), *verdict, ""]
                           for rank, (label, score) in enumerate(top, 1)])
 
     def refused(self, path, problem):

@@ -206,3 +206,18 @@ def test_out_stopped_with_ctrl_c_continues_from_its_partial_file_to_the_same_csv
     assert len(answered) == 3 and f"{photos / 'a.jpg'}" not in printed and f"{photos / 'd3.png'}" in printed
     assert out.read_bytes() == whole and not partial.exists()
     del forward
+
+
+def test_a_score_or_similarity_is_never_rounded_onto_0_or_1_it_is_not(tmp_path):
+    """round(x, 6) wrote 1.0 for a model's 0.9999996 and a similarity of 1.0 for a photo at 0.9999997, where glr's
+    readout never rounds onto 0 or 1 (glr predict says "over 0.999999"); a similarity past 1 by float32 rounding is 1."""
+    script = template_script(tmp_path / "export", NAMES)
+    table = script.PredictionsCsv(str(tmp_path / "p.csv"), ["a.jpg", "b.jpg"], True)
+    table.predicted("a.jpg", [({"landmark_id": 9, "name": "x"}, 0.9999996), ({"landmark_id": 8, "name": "y"}, 3e-7)],
+                    (0.4999999, True, {"id": "t1", "landmark_id": "9"}, 0.9999997))
+    table.predicted("b.jpg", [({"landmark_id": 9, "name": "x"}, 0.12345678)],
+                    (0.61, False, {"id": "t2", "landmark_id": "9"}, 1.0002))
+    table.commit()
+    rows = read_back((tmp_path / "p.csv").read_bytes())
+    assert [(row[4], row[5], row[9]) for row in rows[1:]] == [("0.9999996", "0.5", "0.9999997"), ("3e-07", "0.5", "0.9999997"),
+                                                              ("0.123457", "0.61", "1.0")]
