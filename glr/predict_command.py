@@ -12,7 +12,6 @@ import re
 import sys
 from pathlib import Path
 
-from glr import paths
 from glr.paths import shown
 from glr.commands import PhotoProgress, find_run
 from glr.data.sniff import WEB_ADDRESS
@@ -81,17 +80,17 @@ def _predict(args, csv_out) -> int:
         print(f"wrote {out}: {len(table) - len(failed)} predicted{verdict}, {len(failed)} unreadable or blank, "
               f"{len(skipped)} skipped")
         return 0
-    predictions = predictor.predict(images, k=args.top_k, similar=args.similar)
-    table = submission.submission_table(submission.unique_ids(list(map(_name, images))), predictions,
-                                        unknown=args.unknown) if args.out else None
-    try:
-        _say_predictions(predictor, predictions)
-    except BrokenPipeError:  # `| head` left: the submission asked for is written all the same, not lost with the listing
-        if table is not None and csv_out is None:
-            _written(table, target, None)
-        raise
-    if table is not None:  # the photos' submission too: --out was ignored for anything but a folder
-        print(f"wrote {_written(table, target, csv_out)}")
+    from glr.photo_listing import predict_listed
+
+    # `| head` left: the submission asked for is still written, not lost with the listing (without one, nothing to do).
+    predictions, gone = predict_listed(predictor, images, args.top_k, args.similar, bool(args.out) and csv_out is None)
+    if args.out:  # the photos' submission too: --out was ignored for anything but a folder
+        out = _written(submission.submission_table(submission.unique_ids(list(map(_name, images))), predictions,
+                                                   unknown=args.unknown), target, csv_out)
+        if not gone:
+            print(f"wrote {out}")
+    if gone:
+        raise BrokenPipeError(32, "the listing's reader left")
     return 0 if all(p.ok for p in predictions) and not empty else 1
 
 
@@ -112,42 +111,6 @@ def _run_of_export(ref: str):
         return run
     raise GlrError(f"{ref} is a glr export folder, not a run: predict with its own predict.py (python "
                    f"{folder / 'predict.py'} PHOTOS), or give glr predict the run it was exported from")
-
-
-def _say_predictions(predictor, predictions) -> None:
-    """Each photo's top-k (and verdict, similar photos), or why it was not predicted, on stdout."""
-    from glr.evaluation import readout
-    from glr.predict import training_photo_note
-
-    for p in predictions:
-        if not p.ok:
-            print(f"{shown(p.source)}: error: {_unnamed(p.error, p.source)}")
-            continue
-        verdict = ""
-        if p.known_score is not None:  # the score and threshold with the decimals that tell them apart
-            score, threshold = readout.apart(p.known_score, predictor.recognizer.calibration.threshold)
-            verdict = f"  NOT A KNOWN LANDMARK (known score {score} < {threshold})" if p.unknown else f"  (known score {score})"
-        print(f"{shown(p.source)}{verdict}")
-        if p.training_photo:
-            print(f"  note: {training_photo_note(p.training_photo)}")
-        print(f"  {predictor.method} confidence, landmark_id, name:")
-        # Shares in the app's words (readout.percent): "0.000" said no chance of a class the model gave 0.04%.
-        shares = _column(readout.percent(prob, 1) for _, _, prob in p.top)
-        for (_, name, _), share, landmark_id in zip(p.top, shares, paths.id_column(t[0] for t in p.top)):
-            print(f"  {share}  {landmark_id}  {paths.one_line(name)}")
-        if p.similar:
-            print("  most similar training photos (cosine similarity, landmark_id, name, path):")
-            # No share, so a number; never one rounded onto 0 or 1 it is not (readout.similarity).
-            values = _column(readout.similarity(item["similarity"]) for item in p.similar)
-            for item, value, landmark_id in zip(p.similar, values, paths.id_column(i["landmark_id"] for i in p.similar)):
-                print(f"  {value}  {landmark_id}  {paths.one_line(item['name'])}  {item['path']}")
-
-
-def _column(texts) -> list[str]:
-    """`texts` right-aligned to the widest, at least 6 wide: a column whose next column starts in one place."""
-    texts = list(texts)
-    width = max([6, *map(len, texts)])
-    return [t.rjust(width) for t in texts]
 
 
 def _folders_opened(images: list[str]) -> tuple[list, int]:
@@ -285,15 +248,6 @@ def _written(table, target: Path, csv_out) -> str:
     else:
         csv_out.write(data.decode("utf-8"))
     return "the submission to standard output"
-
-
-def _unnamed(error: str, source: str) -> str:
-    """A photo's error without the file's name in front (the decoder's messages begin with it), for a line that
-    names the photo already: "a.pdf: error: a.pdf: not an image" said the name twice."""
-    for name in (source, str(Path(source)), shown(source), shown(Path(source))):
-        if error.startswith(f"{name}: "):
-            return error[len(name) + 2:]
-    return error
 
 
 def _predict_folder(predictor, run, folder: str, found: list[str], unknown: str, target):
