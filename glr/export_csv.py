@@ -19,8 +19,8 @@ def source() -> str:
 
     from glr import partial
 
-    return (f"PARTIAL_SUFFIX = {partial.PARTIAL_SUFFIX!r}\n\n\n" + inspect.getsource(partial.PartialFile) + "\n\n"
-            + inspect.getsource(partial._short) + "\n\n" + SOURCE)
+    return (f"PARTIAL_SUFFIX, BUSY = {partial.PARTIAL_SUFFIX!r}, {partial.BUSY!r}\n\n\n"
+            + "\n\n".join(map(inspect.getsource, (partial.PartialFile, partial._lock, partial._short))) + "\n\n" + SOURCE)
 
 SOURCE = r'''def csv_target(out, photos):
     """Where `--out out` writes: a folder (one there, or a name ending in a slash) holds predictions.csv. Usage for a
@@ -115,8 +115,8 @@ class PredictionsCsv:
         except OSError as exc:  # said before any photo is predicted, not after an hour of them
             why = "a file is where its folder must be" if isinstance(exc, (FileExistsError, NotADirectoryError)) \
                 else exc.strerror or exc
-            sys.exit(f"predict.py: {self.target}: cannot write the predictions ({why}); choose another file with "
-                     "--out, or a folder you can write to")
+            sys.exit(f"predict.py: {self.target}: cannot write the predictions ({why})" + (
+                "" if isinstance(exc, BlockingIOError) else "; choose another file with --out, or a folder you can write to"))
         if note:
             print(f"note: {note}", file=sys.stderr)
         kept = [str(photo) for photo in photos if self.kept(photo)]

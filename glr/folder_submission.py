@@ -58,19 +58,22 @@ class Held:
     path = None
 
     def __init__(self):
-        self.offsets = {}
+        self.offsets = {}  # photo: its outcome
 
     def add(self, photo, stamp, outcome):
+        """Hold `photo`'s outcome."""
         self.offsets[photo] = outcome
 
     def outcomes(self, photos):
+        """Each of `photos`' outcomes, in that order."""
         return (self.offsets[photo] for photo in photos)
 
     def done(self):
+        """How many photos' outcomes it holds."""
         return len(self.offsets)
 
     def close(self):
-        pass
+        """Nothing to close or remove."""
 
     remove = close
 
@@ -90,15 +93,17 @@ def predict_folder(predictor, run, folder: str, found: list[str], unknown: str, 
     keys = [Path(path).relative_to(folder).as_posix() if Path(path).is_relative_to(folder) else path for path in found]
     stamps = dict(zip(keys, map(photo_stamp, found)))
     if partial.path is not None:
-        if note := partial.resume(stamps):
-            print(f"note: {note}", file=sys.stderr)
+        note = partial.resume(stamps)  # said once it is open: not "continuing from" a file another command holds
         try:
             partial.open()
         except OSError as exc:
             from glr.errors import GlrError
 
             raise GlrError(f"{partial.path}: cannot write the partial file that keeps the predictions as they come "
-                           f"({exc.strerror or exc}); choose another file with --out") from None
+                           f"({exc.strerror or exc})" + ("" if isinstance(exc, BlockingIOError) else
+                                                         "; choose another file with --out")) from None
+        if note:
+            print(f"note: {note}", file=sys.stderr)
     todo = [(key, path) for key, path in zip(keys, found) if key not in partial.offsets]
     seen = [partial.done()]
 

@@ -8,10 +8,12 @@ continues from it: only the photos not in it are predicted. One made by another 
 reused, and the note says why. Standard library only: predict.py copies PartialFile (inspect.getsource).
 """
 
+import errno
 import json
 import os
 
 PARTIAL_SUFFIX = ".partial"
+BUSY = "another prediction is writing it now (the same command running twice?): wait for it to end, or give another --out"
 
 
 class PartialFile:
@@ -72,15 +74,21 @@ class PartialFile:
                 f"{len(stamps) - self.reused:,} left to predict{again}")
 
     def open(self):
-        """Open the partial file to add to: the one `resume` took, without a last line cut short; else a new one."""
-        folder = os.path.dirname(os.path.abspath(self.path))
-        os.makedirs(folder, exist_ok=True)
-        if self.end is not None:
-            self.file = open(self.path, "r+b")
-            self.file.truncate(self.end)
-            self.file.seek(self.end)
-        else:
-            self.file = open(self.path, "w+b")
+        """Open the partial file to add to: the one `resume` took, without a last line cut short; else a new one.
+        BlockingIOError (saying BUSY) when another prediction is adding to it now (the same command run twice at
+        once), which would have cut the other's lines and replaced each other's CSV."""
+        os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
+        self.file = os.fdopen(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644), "r+b")  # not emptied before locked
+        try:
+            _lock(self.file)
+        except OSError:
+            self.file.close()
+            raise BlockingIOError(errno.EAGAIN, BUSY) from None
+        if self.end is not None and os.fstat(self.file.fileno()).st_size < self.end:  # gone since it was read
+            self.end, self.offsets, self.reused = None, {}, 0
+        self.file.truncate(self.end or 0)
+        self.file.seek(self.end or 0)
+        if self.end is None:
             self._line({"kind": self.KIND, "key": self.key})
 
     def add(self, photo, stamp, outcome):
@@ -117,6 +125,16 @@ class PartialFile:
             os.remove(self.path)
         except FileNotFoundError:
             pass
+
+
+def _lock(file):
+    """Hold `file` for this process alone (OSError if another holds it) until it is closed. Windows has no such lock
+    in the standard library that leaves the file readable: there it is not locked."""
+    try:
+        import fcntl
+    except ImportError:
+        return
+    fcntl.flock(file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
 
 
 def _short(*values):

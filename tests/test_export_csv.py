@@ -221,3 +221,18 @@ def test_a_score_or_similarity_is_never_rounded_onto_0_or_1_it_is_not(tmp_path):
     rows = read_back((tmp_path / "p.csv").read_bytes())
     assert [(row[4], row[5], row[9]) for row in rows[1:]] == [("0.9999996", "0.5", "0.9999997"), ("3e-07", "0.5", "0.9999997"),
                                                               ("0.123457", "0.61", "1.0")]
+
+
+@pytest.mark.skipif(os.name == "nt", reason="Windows: the partial file is not locked")
+def test_out_to_a_csv_another_predict_py_is_writing_is_refused_before_the_model_loads(script, photos, tmp_path,
+                                                                                  monkeypatch):
+    """Two predict.py (or glr predict) runs to one --out at once cut their lines into one partial file."""
+    import fcntl
+
+    monkeypatch.setattr(script, "load_model", lambda: pytest.fail("the model was loaded"))
+    (tmp_path / "p.csv.partial").write_bytes(b"")
+    with open(tmp_path / "p.csv.partial", "rb") as held, pytest.raises(SystemExit) as stopped:
+        fcntl.flock(held.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        script.main([str(photos)], str(tmp_path / "p.csv"))
+    assert str(stopped.value) == f"predict.py: {tmp_path / 'p.csv'}: cannot write the predictions (another prediction " \
+        "is writing it now (the same command running twice?): wait for it to end, or give another --out)"

@@ -135,3 +135,24 @@ def test_a_file_that_is_no_partial_file_is_said_and_replaced(photos, tmp_path, c
     assert "is not a partial file of these predictions: it is not reused; every photo is predicted" in \
         capsys.readouterr().err
     assert len(_Model.asked) == PHOTOS and not (tmp_path / "sub.csv.partial").exists()
+
+
+@pytest.mark.skipif(os.name == "nt", reason="Windows: the partial file is not locked")
+def test_the_same_folder_predicted_twice_at_once_is_refused_not_cut_into_each_other(photos, tmp_path, capsys):
+    """Two `glr predict` of one folder to one CSV at once (two terminals) added their lines into one partial file
+    and each replaced the other's CSV; the second now says another is writing it, and leaves it alone."""
+    import fcntl
+
+    _Model.stop_at = 20
+    assert _predict(photos, tmp_path / "sub.csv") == 130
+    partial = tmp_path / "sub.csv.partial"
+    kept = partial.read_bytes()
+    capsys.readouterr()
+    with open(partial, "rb") as held:  # as the first command holds it while it predicts
+        fcntl.flock(held.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        _Model.asked, _Model.stop_at = [], None
+        assert _predict(photos, tmp_path / "sub.csv") == 2
+        err = capsys.readouterr().err
+        assert "continuing from" not in err and f"{partial}: cannot write the partial file that keeps the predictions as they come (another prediction " \
+               "is writing it now (the same command running twice?): wait for it to end, or give another --out)" in err
+    assert _Model.asked == [] and partial.read_bytes() == kept and not (tmp_path / "sub.csv").exists()
