@@ -30,9 +30,11 @@ def run_stamp(run) -> str:
     return " ".join(stamps)
 
 
-def photo_stamp(path: str):
-    """[size, modification time] of the photo at `path` (None when it cannot be looked at): a photo replaced since it
-    was predicted has another, and is predicted again."""
+def photo_stamp(path):
+    """[size, modification time] of the photo at `path` ([size, CRC] of a zip's, uploads.ZipPhoto; None when it cannot
+    be looked at): a photo replaced since it was predicted has another, and is predicted again."""
+    if hasattr(path, "_info"):
+        return [path._info.file_size, path._info.CRC]
     try:
         info = os.stat(path)
     except OSError:
@@ -48,7 +50,7 @@ def partial_for(target: Path | None, run, folder: str, unknown: str, backend):
         return Held()
     target = target / "submission.csv" if target.is_dir() else target
     key = {"run": str(Path(getattr(run, "path", run)).resolve()), "model, labels or index of the run": run_stamp(run),
-           "folder": str(Path(folder).resolve()), "--unknown": unknown, "backend": str(backend)}
+           "folder": str(Path(folder).resolve()) if folder else "", "--unknown": unknown, "backend": str(backend)}
     return PartialFile(target, key)
 
 
@@ -78,19 +80,22 @@ class Held:
     remove = close
 
 
-def predict_folder(predictor, run, folder: str, found: list[str], unknown: str, target: Path | None, progress):
+def predict_folder(predictor, run, folder: str | None, found: list, unknown: str, target: Path | None, progress,
+                   names: list[str] | None = None, k: int = 1, similar: int = 0, listing=None):
     """(the submission table, each photo's outcome, the partial file to remove once the table is written) for `found`,
-    the images of `folder`. An outcome is {"cell": its submission cell, "unknown": called not a known landmark, "error":
-    why it was not predicted, or None}. The outcomes the partial file beside `target` (None: a stream) holds already
-    are reused, the others predicted a batch at a time and kept in it as they come; `progress(done, total)` is told
-    how far it is. On Ctrl-C or a crash the partial file is kept, and where it is said."""
+    the images of `folder` (None: photos given one by one, named `names`, e.g. a zip's). An outcome is {"cell": its
+    submission cell, "unknown": called not a known landmark, "error": why it was not predicted, or None}. The outcomes
+    the partial file beside `target` (None: a stream) holds already are reused, the others predicted (top `k`, `similar`
+    photos) a batch at a time and kept in it as they come, then given to `listing` (glr predict PHOTOS lists them);
+    `progress(done, total)` is told how far it is. On Ctrl-C or a crash the partial file is kept, and where it is said."""
     import pandas as pd
 
     from glr import submission
     from glr.predict import BATCH_SIZE
 
     partial = partial_for(target, run, folder, unknown, getattr(predictor, "backend", None))
-    keys = [Path(path).relative_to(folder).as_posix() if Path(path).is_relative_to(folder) else path for path in found]
+    keys = names or [Path(path).relative_to(folder).as_posix() if Path(path).is_relative_to(folder) else path
+                     for path in found]
     stamps = dict(zip(keys, map(photo_stamp, found)))
     if partial.path is not None:
         note = partial.resume(stamps)  # said once it is open: not "continuing from" a file another command holds
@@ -114,11 +119,13 @@ def predict_folder(predictor, run, folder: str, found: list[str], unknown: str, 
     try:
         for start in range(0, len(todo), BATCH_SIZE):
             batch = todo[start:start + BATCH_SIZE]
-            predictions = predictor.predict([path for _, path in batch], k=1, similar=0, progress=advance)
+            predictions = predictor.predict([path for _, path in batch], k=k, similar=similar, progress=advance)
             cells = submission.submission_table([key for key, _ in batch], predictions, unknown=unknown)["landmarks"]
             for (key, _), p, cell in zip(batch, predictions, cells):
                 partial.add(key, stamps[key], {"cell": cell, "unknown": bool(p.ok and p.unknown), "error": p.error})
             seen[0] = partial.done()
+            if listing is not None:
+                listing(predictions)
     except BaseException as exc:
         (partial.close if partial.done() else partial.remove)()  # an empty one is no help to the next run
         getattr(progress, "close", lambda: None)()  # the bar gone before the line, not drawn over it
@@ -129,5 +136,5 @@ def predict_folder(predictor, run, folder: str, found: list[str], unknown: str, 
         print(said + kept, file=sys.stderr)
         raise
     outcomes = list(partial.outcomes(keys))
-    table = pd.DataFrame({"id": submission.unique_ids(found, folder), "landmarks": [o["cell"] for o in outcomes]})
+    table = pd.DataFrame({"id": submission.unique_ids(names or found, folder), "landmarks": [o["cell"] for o in outcomes]})
     return table, outcomes, partial

@@ -13,26 +13,36 @@ from glr import paths
 from glr.paths import shown
 
 
-def predict_listed(predictor, images: list, k: int, similar: int, keep_going: bool) -> tuple[list, bool]:
+def predict_listed(predictor, images: list, k: int, similar: int) -> tuple[list, bool]:
     """(the predictions of `images`, whether the listing's reader left), each batch listed as it is predicted (a
-    batch: glr.predict.BATCH_SIZE). When the reader leaves (`| head`), the rest is predicted unlisted if `keep_going`
-    (a submission was asked for: it is written all the same); else BrokenPipeError at once, not after every photo."""
+    batch: glr.predict.BATCH_SIZE); when the reader leaves (`| head`), BrokenPipeError at once, not after every photo.
+    (With a submission to write, glr.folder_submission predicts them, a Lister listing them.)"""
     from glr.predict import BATCH_SIZE
 
-    predictions, gone = [], False
+    predictions = []
     for start in range(0, len(images), BATCH_SIZE):
         batch = predictor.predict(images[start:start + BATCH_SIZE], k=k, similar=similar)
         predictions += batch
-        if gone:
-            continue
+        say_predictions(predictor, batch)
+        sys.stdout.flush()  # a batch's lines now, not when a pipe's buffer fills
+    return predictions, False
+
+
+class Lister:
+    """Lists each batch of predictions given to it, until the listing's reader leaves (`| head`): then `gone`, and the
+    rest unlisted, as the submission asked for is still written (it was lost with the listing)."""
+
+    def __init__(self, predictor):
+        self.predictor, self.gone = predictor, False
+
+    def __call__(self, predictions) -> None:
+        if self.gone:
+            return
         try:
-            say_predictions(predictor, batch)
+            say_predictions(self.predictor, predictions)
             sys.stdout.flush()  # a batch's lines now, not when a pipe's buffer fills
         except BrokenPipeError:
-            if not keep_going:
-                raise
-            gone = True
-    return predictions, gone
+            self.gone = True
 
 
 def say_predictions(predictor, predictions) -> None:

@@ -80,18 +80,25 @@ def _predict(args, csv_out) -> int:
         print(f"wrote {out}: {len(table) - len(failed)} predicted{verdict}, {len(failed)} unreadable or blank, "
               f"{len(skipped)} skipped")
         return 0
-    from glr.photo_listing import predict_listed
+    from glr.photo_listing import Lister, predict_listed
 
-    # `| head` left: the submission asked for is still written, not lost with the listing (without one, nothing to do).
-    predictions, gone = predict_listed(predictor, images, args.top_k, args.similar, bool(args.out) and csv_out is None)
-    if args.out:  # the photos' submission too: --out was ignored for anything but a folder
-        out = _written(submission.submission_table(submission.unique_ids(list(map(_name, images))), predictions,
-                                                   unknown=args.unknown), target, csv_out)
-        if not gone:
-            print(f"wrote {out}")
+    if args.out and csv_out is None:  # the photos' submission (a zip's), kept as it comes, as a folder's is
+        lister = Lister(predictor)  # `| head` left: the submission is still written, not lost with the listing
+        table, outcomes, partial = _predict_folder(predictor, run, None, images, args.unknown, target, names=list(
+            map(_name, images)), k=args.top_k, similar=args.similar, listing=lister)
+        out, gone, ok = _written(table, target, None), lister.gone, not any(o["error"] for o in outcomes)
+        partial.remove()
+    else:
+        predictions, gone = predict_listed(predictor, images, args.top_k, args.similar)
+        ok = all(p.ok for p in predictions)
+        if args.out:
+            out = _written(submission.submission_table(submission.unique_ids(list(map(_name, images))), predictions,
+                                                       unknown=args.unknown), target, csv_out)
+    if args.out and not gone:
+        print(f"wrote {out}")
     if gone:
         raise BrokenPipeError(32, "the listing's reader left")
-    return 0 if all(p.ok for p in predictions) and not empty else 1
+    return 0 if ok and not empty else 1
 
 
 def _run_of_export(ref: str):
@@ -250,16 +257,17 @@ def _written(table, target: Path, csv_out) -> str:
     return "the submission to standard output"
 
 
-def _predict_folder(predictor, run, folder: str, found: list[str], unknown: str, target):
+def _predict_folder(predictor, run, folder: str | None, found: list, unknown: str, target, **photos):
     """glr.folder_submission.predict_folder with its progress shown: a bar on a terminal; off one (`> log 2>&1`, nohup),
-    a line saying what it does, a line at most every 30 s and one at the end, where a bar said nothing for hours."""
+    a line saying what it does, a line at most every 30 s and one at the end, where a bar said nothing for hours.
+    Photos given one by one (`photos`: their names, k, similar, listing) are listed instead, as they come."""
     from glr.folder_submission import predict_folder
 
-    progress = PhotoProgress("predicting photos")
+    progress = PhotoProgress("predicting photos") if folder else (lambda done, total: None)
     try:
-        return predict_folder(predictor, run, folder, found, unknown, target, progress)
+        return predict_folder(predictor, run, folder, found, unknown, target, progress, **photos)
     finally:
-        progress.close()
+        getattr(progress, "close", lambda: None)()
 
 
 def _check_writable(out: Path) -> None:

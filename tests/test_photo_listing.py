@@ -69,3 +69,48 @@ def _args(photos, out):
 
     return argparse.Namespace(run="r", results=None, images=photos, out=out, backend="auto", top_k=1, similar=0,
                               unknown="last")
+
+
+def test_a_zips_submission_stopped_with_ctrl_c_continues_from_its_partial_file(tmp_path, monkeypatch, capsys):
+    """`glr predict RUN test.zip --out sub.csv` held every prediction until the end, as a folder's did: Ctrl-C lost them.
+    Its rows are kept as they come, as a folder's are (glr.folder_submission), and the same command goes on."""
+    import zipfile
+
+    with zipfile.ZipFile(tmp_path / "test.zip", "w") as archive:
+        for i in range(3 * BATCH_SIZE):
+            archive.writestr(f"t/{i:02}.jpg", b"x" * (i + 1))
+    monkeypatch.setattr(predict_command, "find_run", lambda run, results: run)
+    monkeypatch.setattr(glr.predict, "Predictor", _Named)
+    monkeypatch.setattr(_Named, "asked", [])
+    monkeypatch.setattr(_Named, "stop_at", None)
+    monkeypatch.chdir(tmp_path)
+    assert main(["predict", "r", "test.zip", "--out", "whole.csv"]) == 0
+    whole = (tmp_path / "whole.csv").read_bytes()
+    capsys.readouterr()
+    _Named.stop_at, _Named.asked = 2 * BATCH_SIZE + 3, []
+    assert main(["predict", "r", "test.zip", "--out", "sub.csv"]) == 130
+    assert "the 32 predicted so far are kept in sub.csv.partial" in capsys.readouterr().err
+    _Named.stop_at, _Named.asked = None, []
+    assert main(["predict", "r", "test.zip", "--out", "sub.csv"]) == 0
+    out, err = capsys.readouterr()
+    assert "continuing from sub.csv.partial: 32 of 48 photos' predictions reused, 16 left to predict" in err
+    assert _Named.asked == [f"test.zip/t/{i:02}.jpg" for i in range(32, 48)]
+    assert [line for line in out.splitlines() if not line.startswith(" ")][:-1] == _Named.asked  # the new ones listed
+    assert (tmp_path / "sub.csv").read_bytes() == whole and not (tmp_path / "sub.csv.partial").exists()
+
+
+class _Named(_Model):
+    """Each photo's answer from its size, so the CSV's rows tell the photos apart."""
+    asked: list = []
+    stop_at = None
+
+    def predict(self, images, k, similar=0, progress=None):
+        found = []
+        for image in images:
+            if _Named.stop_at is not None and len(_Named.asked) >= _Named.stop_at:
+                raise KeyboardInterrupt
+            _Named.asked.append(image.name)
+            found.append(glr.predict.Prediction(source=image.name, top=[(7, "Tower", len(image.read()) / 100)]))
+        if progress:
+            progress(len(images))
+        return found
