@@ -1,4 +1,4 @@
-"""`glr predict FOLDER`'s predicting: the folder's photos a batch at a time, each kept in a partial file as it comes.
+"""`glr predict FOLDER`'s predicting (and PHOTOS --out's): a batch at a time, each kept in a partial file as it comes.
 
 A test set's 118k photos take hours. Each batch's outcomes go to the partial file beside the submission
 (glr.partial), so Ctrl-C or a crash loses at most a batch, and the same command continues from it; the
