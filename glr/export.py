@@ -32,6 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
+from glr.atomic import read_json
 from glr.data.images import draft_side
 from glr.errors import GlrError
 from glr.export_verdict import ITEMS_NAME, VECTORS_NAME, VERDICT_NAME, portable_verdict
@@ -350,8 +351,9 @@ def _write_export(run: Run, fmt: str, folder: Path, model, note: dict, labels, v
 
 
 def export_note(folder: str | os.PathLike) -> dict:
-    """An export folder's preprocessing note: its input, outputs, runtime and what it holds of the verdict."""
-    return json.loads((Path(folder) / NOTE_NAME).read_text(encoding="utf-8"))
+    """An export folder's preprocessing note: its input, outputs, runtime and what it holds of the verdict; a
+    byte-order mark read past (glr.atomic.read_json), as predict.py reads it, where the export was called out of date."""
+    return read_json(Path(folder) / NOTE_NAME)
 
 
 def export_ready(run: Run | str | os.PathLike, fmt: str) -> bool:

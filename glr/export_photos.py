@@ -18,11 +18,12 @@ def source() -> str:
     import textwrap
 
     from glr.data import layouts, photo_files, skipped_files, uploads
-    from glr.submission import NO_EXTENSION, ZIP_IN_FOLDER
+    from glr.submission import NO_EXTENSION, NO_EXTENSION_UNREAD, ZIP_IN_FOLDER, no_extension
 
-    constants = (f"ZIP_MAX_BYTES, MB = {uploads.ZIP_MAX_BYTES!r}, {uploads.MB!r}\n"
+    constants = (f"ZIP_PHOTO_MAX_BYTES, MB = {uploads.ZIP_PHOTO_MAX_BYTES!r}, {uploads.MB!r}\n"
                  f"ZIP_SKIPPED_PREFIXES, IMAGE_TYPES = {uploads.ZIP_SKIPPED_PREFIXES!r}, {uploads.IMAGE_TYPES!r}\n"
-                 f"ZIP_IN_FOLDER, NO_EXTENSION = {ZIP_IN_FOLDER!r}, {NO_EXTENSION!r}\n"
+                 f"ZIP_IN_FOLDER, NO_EXTENSION, NO_EXTENSION_UNREAD = {ZIP_IN_FOLDER!r}, {NO_EXTENSION!r}, "
+                 f"{NO_EXTENSION_UNREAD!r}\n"
                  # As glr: the files it skips said by kind (glr.data.skipped_files' kinds, their functions copied)
                  f"_KINDS, EXAMPLES_IN_MESSAGE = {skipped_files._KINDS!r}, {layouts.EXAMPLES_IN_MESSAGE!r}\n\n\n")
     # predict.py's photos are their names (str), so its ZipPhoto is a str that reads as glr's does (its read, copied).
@@ -31,7 +32,7 @@ def source() -> str:
     functions = (skipped_files.one_reason, skipped_files.kind_notes, layouts.examples,
                  uploads.safe_member_name, layouts.plural, uploads.zip_photos, uploads._opened, uploads._taken,
                  uploads._last_disk, uploads.member_text, uploads._starts_as_photo, photo_files.starts_as_photo,
-                 photo_files.is_photo)
+                 photo_files.is_photo, no_extension)
     return constants + zip_photo + "\n\n".join(without_glr_imports(inspect.getsource(f)) for f in functions) \
         + "\n\n" + SOURCE
 
@@ -247,8 +248,8 @@ def photos_of(paths):
                     files.append(f)
                 elif not f.suffix and is_photo(str(f)):  # as glr.submission.scan_folder: `IMG_1` read by its bytes
                     files.append(f)
-                elif not f.suffix:
-                    skipped.append((f, NO_EXTENSION))
+                elif not f.suffix:  # as glr.submission.scan_folder: one that cannot be read said so (no_extension, copied)
+                    skipped.append((f, no_extension(f)))
                 elif f.suffix.lower() == ".zip":  # as glr.submission.scan_folder: opened only when given on its own
                     skipped.append((f, ZIP_IN_FOLDER))
                 else:

@@ -196,11 +196,12 @@ def main(paths, out=None):
         return failed
     # Before the model loads (seconds) and the photos are predicted (hours): a CSV that cannot be written is said now.
     table = None if out is None else PredictionsCsv(out, photos, VERDICT is not None)
-    try:
-        failed += predict_each(photos, table)
-    except BaseException:  # Ctrl-C, a crash, a full disk: the CSV as it was before, never half of one
+    try:  # a run stopped before: the photos its partial file holds are not predicted again, its failures counted
+        failed += predict_each([p for p in photos if table is None or not table.kept(p)], table)
+        failed += table.failed_before if table is not None else 0
+    except BaseException as exc:  # Ctrl-C, a crash, a full disk: the CSV as it was before, never half of one
         if table is not None:
-            table.discard()
+            table.keep(isinstance(exc, KeyboardInterrupt))  # the rows so far kept, for the same command to go on
         raise
     if table is not None:
         print(f"wrote {{table.commit()}}", file=sys.stderr)
@@ -242,7 +243,7 @@ def say(table, text):
     try:
         print(text)
     except BrokenPipeError:
-        if table is None or table.tmp is None:  # no CSV file to finish (--out -: the CSV is the stdout that left)
+        if table is None or table.partial is None:  # no CSV file to finish (--out -: the CSV is the stdout that left)
             raise
         table.listing_gone = True
 
@@ -304,7 +305,7 @@ def example_script(fmt: str, runtime: str) -> str:
     from glr.evaluation import readout
     from glr.export_photos import source as photo_source, without_glr_imports
     from glr.export_cli import HEAD as cli_head, TAIL as cli_tail
-    from glr.export_csv import CSV_NAME, SOURCE as csv_functions
+    from glr.export_csv import CSV_NAME, source as csv_source
     from glr.export_files import source as files_source
     from glr.export_verdict import SOURCE as verdict_class
     from glr.spreadsheet import BOM, QUOTE, TRIGGERS, escape_cell
@@ -338,7 +339,7 @@ def example_script(fmt: str, runtime: str) -> str:
                                pixel_modes.srgb_transform, pixel_modes.to_rgb, pixel_modes.plain_rgb,
                                pixel_modes.colour_key_alpha, layouts.is_system_file, layouts._is_system_name, layouts.is_system_folder,
                                _say_skipped)),
-                           photo_functions=photo_source(), files_rule=files_source(), csv_functions=csv_functions,
+                           photo_functions=photo_source(), files_rule=files_source(), csv_functions=csv_source(),
                            escape_rule="\n\n".join(map(inspect.getsource, (escape_cell, printable, shown, readout.number,
                                                                              readout.decimal, readout.similarity, readout.apart))),
                            bom=BOM, triggers=TRIGGERS, quote=QUOTE, export_files=_export_files(),

@@ -12,7 +12,6 @@ import re
 import sys
 from pathlib import Path
 
-from glr import paths
 from glr.paths import shown
 from glr.commands import PhotoProgress, find_run
 from glr.data.sniff import WEB_ADDRESS
@@ -67,12 +66,13 @@ def _predict(args, csv_out) -> int:
         if args.top_k != DEFAULT_TOP_K or args.similar:
             print("note: --top-k and --similar are for photos; a folder's submission has each one's best", file=sys.stderr)
         _say_skipped(skipped)
-        table, predictions = _predict_folder(predictor, folder, found, args.unknown)
+        table, outcomes, partial = _predict_folder(predictor, run, folder, found, args.unknown, None if csv_out else target)
         out = _written(table, target, csv_out)
-        failed = [p for p in predictions if not p.ok]
-        for p in failed:
-            print(f"  not predicted {p.error}", file=sys.stderr)
-        unknown = sum(p.ok and p.unknown for p in predictions)
+        partial.remove()  # the submission is written: the predictions it kept are in it
+        failed = [o["error"] for o in outcomes if o["error"]]
+        for error in failed:
+            print(f"  not predicted {error}", file=sys.stderr)
+        unknown = sum(not o["error"] and o["unknown"] for o in outcomes)
         what = {"last": "ranked after every known photo", "empty": "left without a prediction",
                 "keep": "kept with their raw confidence"}[args.unknown]
         verdict = (f", {unknown} called not a known landmark ({what})" if predictor.recognizer is not None
@@ -80,18 +80,25 @@ def _predict(args, csv_out) -> int:
         print(f"wrote {out}: {len(table) - len(failed)} predicted{verdict}, {len(failed)} unreadable or blank, "
               f"{len(skipped)} skipped")
         return 0
-    predictions = predictor.predict(images, k=args.top_k, similar=args.similar)
-    table = submission.submission_table(submission.unique_ids(list(map(_name, images))), predictions,
-                                        unknown=args.unknown) if args.out else None
-    try:
-        _say_predictions(predictor, predictions)
-    except BrokenPipeError:  # `| head` left: the submission asked for is written all the same, not lost with the listing
-        if table is not None and csv_out is None:
-            _written(table, target, None)
-        raise
-    if table is not None:  # the photos' submission too: --out was ignored for anything but a folder
-        print(f"wrote {_written(table, target, csv_out)}")
-    return 0 if all(p.ok for p in predictions) and not empty else 1
+    from glr.photo_listing import Lister, predict_listed
+
+    if args.out and csv_out is None:  # the photos' submission (a zip's), kept as it comes, as a folder's is
+        lister = Lister(predictor)  # `| head` left: the submission is still written, not lost with the listing
+        table, outcomes, partial = _predict_folder(predictor, run, None, images, args.unknown, target, names=list(
+            map(_name, images)), k=args.top_k, similar=args.similar, listing=lister)
+        out, gone, ok = _written(table, target, None), lister.gone, not any(o["error"] for o in outcomes)
+        partial.remove()
+    else:
+        predictions, gone = predict_listed(predictor, images, args.top_k, args.similar)
+        ok = all(p.ok for p in predictions)
+        if args.out:
+            out = _written(submission.submission_table(submission.unique_ids(list(map(_name, images))), predictions,
+                                                       unknown=args.unknown), target, csv_out)
+    if args.out and not gone:
+        print(f"wrote {out}")
+    if gone:
+        raise BrokenPipeError(32, "the listing's reader left")
+    return 0 if ok and not empty else 1
 
 
 def _run_of_export(ref: str):
@@ -111,42 +118,6 @@ def _run_of_export(ref: str):
         return run
     raise GlrError(f"{ref} is a glr export folder, not a run: predict with its own predict.py (python "
                    f"{folder / 'predict.py'} PHOTOS), or give glr predict the run it was exported from")
-
-
-def _say_predictions(predictor, predictions) -> None:
-    """Each photo's top-k (and verdict, similar photos), or why it was not predicted, on stdout."""
-    from glr.evaluation import readout
-    from glr.predict import training_photo_note
-
-    for p in predictions:
-        if not p.ok:
-            print(f"{shown(p.source)}: error: {_unnamed(p.error, p.source)}")
-            continue
-        verdict = ""
-        if p.known_score is not None:  # the score and threshold with the decimals that tell them apart
-            score, threshold = readout.apart(p.known_score, predictor.recognizer.calibration.threshold)
-            verdict = f"  NOT A KNOWN LANDMARK (known score {score} < {threshold})" if p.unknown else f"  (known score {score})"
-        print(f"{shown(p.source)}{verdict}")
-        if p.training_photo:
-            print(f"  note: {training_photo_note(p.training_photo)}")
-        print(f"  {predictor.method} confidence, landmark_id, name:")
-        # Shares in the app's words (readout.percent): "0.000" said no chance of a class the model gave 0.04%.
-        shares = _column(readout.percent(prob, 1) for _, _, prob in p.top)
-        for (_, name, _), share, landmark_id in zip(p.top, shares, paths.id_column(t[0] for t in p.top)):
-            print(f"  {share}  {landmark_id}  {paths.one_line(name)}")
-        if p.similar:
-            print("  most similar training photos (cosine similarity, landmark_id, name, path):")
-            # No share, so a number; never one rounded onto 0 or 1 it is not (readout.similarity).
-            values = _column(readout.similarity(item["similarity"]) for item in p.similar)
-            for item, value, landmark_id in zip(p.similar, values, paths.id_column(i["landmark_id"] for i in p.similar)):
-                print(f"  {value}  {landmark_id}  {paths.one_line(item['name'])}  {item['path']}")
-
-
-def _column(texts) -> list[str]:
-    """`texts` right-aligned to the widest, at least 6 wide: a column whose next column starts in one place."""
-    texts = list(texts)
-    width = max([6, *map(len, texts)])
-    return [t.rjust(width) for t in texts]
 
 
 def _folders_opened(images: list[str]) -> tuple[list, int]:
@@ -286,33 +257,17 @@ def _written(table, target: Path, csv_out) -> str:
     return "the submission to standard output"
 
 
-def _unnamed(error: str, source: str) -> str:
-    """A photo's error without the file's name in front (the decoder's messages begin with it), for a line that
-    names the photo already: "a.pdf: error: a.pdf: not an image" said the name twice."""
-    for name in (source, str(Path(source)), shown(source), shown(Path(source))):
-        if error.startswith(f"{name}: "):
-            return error[len(name) + 2:]
-    return error
+def _predict_folder(predictor, run, folder: str | None, found: list, unknown: str, target, **photos):
+    """glr.folder_submission.predict_folder with its progress shown: a bar on a terminal; off one (`> log 2>&1`, nohup),
+    a line saying what it does, a line at most every 30 s and one at the end, where a bar said nothing for hours.
+    Photos given one by one (`photos`: their names, k, similar, listing) are listed instead, as they come."""
+    from glr.folder_submission import predict_folder
 
-
-def _predict_folder(predictor, folder: str, found: list[str], unknown: str):
-    """`predictor.predict_folder` with its progress shown: a bar on a terminal; off one (`> log 2>&1`, nohup), a line
-    saying what it does, a line at most every 30 s and one at the end, where a bar said nothing at all for hours."""
-    progress, done = PhotoProgress("predicting photos"), [0]
-
-    def advance(n: int = 1) -> None:
-        done[0] += n
-        progress(done[0], len(found))
-
+    progress = PhotoProgress("predicting photos") if folder else (lambda done, total: None)
     try:
-        return predictor.predict_folder(folder, progress=advance, unknown=unknown, paths=found)
-    except KeyboardInterrupt:  # after an hour of a test set's photos, "interrupted" alone left the user looking for a CSV
-        progress.close()
-        print(f"stopped after {done[0]:,} of {len(found):,} photos: no submission written (it is written once every "
-              "photo is predicted)", file=sys.stderr)
-        raise
+        return predict_folder(predictor, run, folder, found, unknown, target, progress, **photos)
     finally:
-        progress.close()
+        getattr(progress, "close", lambda: None)()
 
 
 def _check_writable(out: Path) -> None:

@@ -40,6 +40,8 @@ SUBMISSION_NOTE = ("Photos called not a known landmark are ranked after every kn
 UNLISTABLE = "a folder that cannot be listed ({}): its photos are not predicted"
 # A file without an extension whose first bytes are no photo's (a photo's are read, as training reads them).
 NO_EXTENSION = "no file extension, and its first bytes are not a photo's (jpg, png, ...)"
+# One whose first bytes could not be read to tell (no right to read it, moved or deleted while the folder was listed).
+NO_EXTENSION_UNREAD = "no file extension, and its first bytes cannot be read to tell whether it is a photo ({})"
 # A zip among a folder's photos is not opened: a folder is a set of photos named by their files (a Kaggle test
 # folder's ids), and a folder of backups could hold many zips of 500 MB each. Given on its own, glr predict opens one.
 ZIP_IN_FOLDER = "a zip: its photos are not read from inside a folder; give the zip on its own to predict them"
@@ -84,7 +86,7 @@ def scan_folder(folder: str | os.PathLike) -> tuple[list[str], list[tuple[str, s
         elif not path.suffix and is_photo(str(path)):  # `IMG_1` from a card: read by its bytes, as training reads it
             images.append(str(path))
         elif not path.suffix:
-            skipped.append((str(path), NO_EXTENSION))
+            skipped.append((str(path), no_extension(path)))
         elif path.suffix.lower() == ".zip":  # was ".zip is not an image type", where a zip given alone is opened
             skipped.append((str(path), ZIP_IN_FOLDER))
         else:
@@ -122,6 +124,19 @@ def special_file(path: str | os.PathLike) -> str | None:
     kinds = {stat.S_ISFIFO: "a named pipe", stat.S_ISSOCK: "a socket", stat.S_ISCHR: "a device", stat.S_ISBLK: "a device"}
     kind = next((name for is_kind, name in kinds.items() if is_kind(mode)), None)
     return f"not a regular file ({kind})" if kind else None
+
+
+def no_extension(path) -> str:
+    """Why a file without an extension that is_photo did not take is skipped: its first bytes are no photo's, or they
+    cannot be read to tell (said as the system says it: "not a photo's bytes" hid a file without the right to read it,
+    or one gone since the folder was listed). (The exported predict.py copies it.)"""
+    try:
+        with open(path, "rb") as file:
+            file.read(1)
+    except OSError as exc:
+        return NO_EXTENSION_UNREAD.format("it was moved or deleted after the folder was listed"
+                                          if isinstance(exc, FileNotFoundError) else exc.strerror or exc)
+    return NO_EXTENSION
 
 
 def glr_folder(folder):

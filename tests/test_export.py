@@ -601,3 +601,10 @@ def test_an_onnx_export_and_the_predictor_share_one_conversion(finished_run, exp
     assert len(conversions) == 3 and conversions[-1].parent.name.startswith(".fourth.")  # straight into the export
     assert (folder / "model.onnx").read_bytes() == real
 
+
+
+def test_an_export_note_saved_with_a_byte_order_mark_is_read_as_predict_py_reads_it(tmp_path):
+    """preprocessing.json saved by Notepad ("UTF-8 with BOM"): predict.py reads past the mark, glr's export_note raised
+    ValueError, so export_ready called the export out of date and the Results page made it again."""
+    (tmp_path / export.NOTE_NAME).write_bytes("\ufeff".encode() + b'{"input_size": 32, "made_from": {"model": "x"}}')
+    assert export.export_note(tmp_path) == {"input_size": 32, "made_from": {"model": "x"}}

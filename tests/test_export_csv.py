@@ -113,8 +113,8 @@ def test_out_never_writes_over_a_photo(script, photos, tmp_path, capsys):
 
 def test_out_stopped_half_way_leaves_the_old_csv_and_no_half_written_one(script, photos, tmp_path, monkeypatch,
                                                                          capsys):
-    """Ctrl-C on the second photo: the CSV written before is left as it was and no temporary file stays behind;
-    a folder that cannot be written is said before the model is loaded."""
+    """Ctrl-C on the second photo: the CSV written before is left as it was and no temporary file stays behind (the
+    photos' rows so far kept in the partial file); a folder that cannot be written is said before the model is loaded."""
     out = tmp_path / "predictions.csv"
     out.write_text("the old one")
     calls = []
@@ -129,7 +129,7 @@ def test_out_stopped_half_way_leaves_the_old_csv_and_no_half_written_one(script,
     assert script.cli(["--out", str(out), str(photos)]) == 130
     assert capsys.readouterr().err.endswith("interrupted\n")
     assert out.read_text() == "the old one" and sorted(p.name for p in tmp_path.iterdir()) == [
-        "export", "photos", "predictions.csv"]
+        "export", "photos", "predictions.csv", "predictions.csv.partial"]  # the first photo's rows kept (see below)
     (tmp_path / "notes.txt").write_text("a file where the CSV's folder would go")
     monkeypatch.setattr(script, "load_model", lambda: pytest.fail("the model was loaded"))
     with pytest.raises(SystemExit) as stopped:
@@ -142,7 +142,7 @@ def test_the_verdicts_columns_and_a_name_in_any_script(tmp_path):
     """With the run's verdict each row also says the known score, the verdict and the nearest training photo; a
     name in any script is written as UTF-8 whatever the console's."""
     script = template_script(tmp_path / "export", NAMES)
-    table = script.PredictionsCsv(str(tmp_path / "p.csv"), [], True)
+    table = script.PredictionsCsv(str(tmp_path / "p.csv"), ["東京/a.jpg"], True)  # the photos it is to hold
     table.predicted("東京/a.jpg", [({"landmark_id": 9, "name": "東京タワー 🗼"}, 0.9)],
                     (0.61, False, {"id": "-abc", "landmark_id": "9"}, 0.93))
     table.commit()
@@ -166,3 +166,73 @@ def test_a_file_name_that_is_not_utf8_is_written_as_glr_writes_it(script, tmp_pa
     capsys.readouterr()
     rows = read_back((tmp_path / "p.csv").read_bytes())
     assert [row[0] for row in rows[1:]] == [printable(os.fsdecode(photo))] * 2 == [f"{folder}/caf\ufffd.jpg"] * 2
+
+
+def test_out_stopped_with_ctrl_c_continues_from_its_partial_file_to_the_same_csv(script, photos, tmp_path, monkeypatch,
+                                                                                 capsys):
+    """Ctrl-C after an hour of photos lost every row: the CSV was written only at the end. The rows so far are kept
+    beside it, and the same command predicts only the photos not in it, to the CSV an uninterrupted run writes."""
+    for i in range(4):  # more photos, each with its own answer
+        _photo(seed=10 + i).save(photos / f"d{i}.png")
+    forward = script.load_model()
+    answered = []
+
+    def model(x):  # the answer from the photo's pixels: rows the CSV tells apart
+        answered.append(float(x.mean()))
+        if len(answered) == stop_at:
+            raise KeyboardInterrupt
+        red = float(x[..., 0].mean()) / 255
+        return np.float32([[red, 1 - red]]), None
+
+    stop_at = None
+    monkeypatch.setattr(script, "load_model", lambda: model)
+    assert script.cli(["--out", str(tmp_path / "whole.csv"), str(photos)]) == 1  # c.jpg is cut short
+    whole = (tmp_path / "whole.csv").read_bytes()
+    capsys.readouterr()
+    answered.clear()
+    stop_at, out = 4, tmp_path / "p.csv"  # Ctrl-C at the 4th photo the model sees: a.jpg, b.png, d0.png kept (and c.jpg)
+    assert script.cli(["--out", str(out), str(photos)]) == 130
+    err = capsys.readouterr().err
+    partial = tmp_path / "p.csv.partial"
+    assert f"stopped after 4 of 7 photos: the 4 predicted so far are kept in {partial}: the same command continues " \
+           "from them (the CSV is written once every photo is predicted)\ninterrupted\n" in err
+    assert not out.exists()
+    answered.clear()
+    stop_at = None
+    assert script.cli(["--out", str(out), str(photos)]) == 1  # c.jpg, reused, still counts as not predicted
+    printed, err = capsys.readouterr()
+    assert f"note: continuing from {partial}: 4 of 7 photos' predictions reused, 3 left to predict" in err
+    assert "c.jpg: image file is truncated" in err  # said again, as an uninterrupted run says it
+    assert len(answered) == 3 and f"{photos / 'a.jpg'}" not in printed and f"{photos / 'd3.png'}" in printed
+    assert out.read_bytes() == whole and not partial.exists()
+    del forward
+
+
+def test_a_score_or_similarity_is_never_rounded_onto_0_or_1_it_is_not(tmp_path):
+    """round(x, 6) wrote 1.0 for a model's 0.9999996 and a similarity of 1.0 for a photo at 0.9999997, where glr's
+    readout never rounds onto 0 or 1 (glr predict says "over 0.999999"); a similarity past 1 by float32 rounding is 1."""
+    script = template_script(tmp_path / "export", NAMES)
+    table = script.PredictionsCsv(str(tmp_path / "p.csv"), ["a.jpg", "b.jpg"], True)
+    table.predicted("a.jpg", [({"landmark_id": 9, "name": "x"}, 0.9999996), ({"landmark_id": 8, "name": "y"}, 3e-7)],
+                    (0.4999999, True, {"id": "t1", "landmark_id": "9"}, 0.9999997))
+    table.predicted("b.jpg", [({"landmark_id": 9, "name": "x"}, 0.12345678)],
+                    (0.61, False, {"id": "t2", "landmark_id": "9"}, 1.0002))
+    table.commit()
+    rows = read_back((tmp_path / "p.csv").read_bytes())
+    assert [(row[4], row[5], row[9]) for row in rows[1:]] == [("0.9999996", "0.5", "0.9999997"), ("3e-07", "0.5", "0.9999997"),
+                                                              ("0.123457", "0.61", "1.0")]
+
+
+@pytest.mark.skipif(os.name == "nt", reason="Windows: the partial file is not locked")
+def test_out_to_a_csv_another_predict_py_is_writing_is_refused_before_the_model_loads(script, photos, tmp_path,
+                                                                                  monkeypatch):
+    """Two predict.py (or glr predict) runs to one --out at once cut their lines into one partial file."""
+    import fcntl
+
+    monkeypatch.setattr(script, "load_model", lambda: pytest.fail("the model was loaded"))
+    (tmp_path / "p.csv.partial").write_bytes(b"")
+    with open(tmp_path / "p.csv.partial", "rb") as held, pytest.raises(SystemExit) as stopped:
+        fcntl.flock(held.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        script.main([str(photos)], str(tmp_path / "p.csv"))
+    assert str(stopped.value) == f"predict.py: {tmp_path / 'p.csv'}: cannot write the predictions (another prediction " \
+        "is writing it now (the same command running twice?): wait for it to end, or give another --out)"

@@ -95,11 +95,11 @@ def test_a_folder_predicted_into_a_log_says_how_far_it_is(tmp_path, monkeypatch,
         def __init__(self, *args, **kwargs):
             pass
 
-        def predict_folder(self, folder, progress, unknown, paths):
-            for _ in paths[:2]:  # one at a time, then a batch of the rest
+        def predict(self, images, k, similar, progress):
+            for _ in images[:2]:  # one at a time, then a batch of the rest
                 progress(1)
-            progress(len(paths) - 2)
-            return pd.DataFrame({"id": [p.stem for p in photos], "landmarks": ""}), []
+            progress(len(images) - 2)
+            return [glr.predict.Prediction(source=image) for image in images]
 
     monkeypatch.setattr(predict_command, "find_run", lambda run, results: run)
     monkeypatch.setattr(glr.predict, "Predictor", Fake)
@@ -210,11 +210,9 @@ def test_out_dash_writes_the_submission_alone_to_stdout(tmp_path, monkeypatch, c
         def __init__(self, *args, **kwargs):
             pass
 
-        def predict_folder(self, folder, progress, unknown, paths):
-            return pd.DataFrame({"id": [Path(p).stem for p in paths], "landmarks": ["7 0.900000", ""]}), []
-
-        def predict(self, images, k, similar):
-            return [glr.predict.Prediction(source=image, top=[(7, "Tower", 0.9)]) for image in images]
+        def predict(self, images, k, similar, progress=None):  # a folder's: only -beach.jpg with a landmark
+            return [glr.predict.Prediction(source=image, top=[(7, "Tower", 0.9)] if progress is None or "beach" in image
+                                           else []) for image in images]
 
     monkeypatch.setattr(predict_command, "find_run", lambda run, results: run)
     monkeypatch.setattr(glr.predict, "Predictor", Fake)
@@ -311,7 +309,7 @@ class _Reading:
     def __init__(self, *args, **kwargs):
         pass
 
-    def predict(self, images, k, similar):
+    def predict(self, images, k, similar, progress=None):
         import glr.predict
         from glr.errors import ImageError
 
@@ -320,12 +318,19 @@ class _Reading:
             name = image if isinstance(image, str) else image.name
             _Reading.asked.append(name)
             try:
-                glr.predict.eval_view(image, 8)
+                view = glr.predict.eval_view(image, 8)
             except ImageError as exc:
                 found.append(glr.predict.Prediction(source=name, error=str(exc)))
                 continue
-            found.append(glr.predict.Prediction(source=name, top=[(7, "Tower", 0.9)]))
+            found.append(self.answer(name, view))
+        if progress:
+            progress(len(images))
         return found
+
+    def answer(self, name, view):
+        import glr.predict
+
+        return glr.predict.Prediction(source=name, top=[(7, "Tower", 0.9)])
 
 
 def test_a_zip_of_photos_is_read_as_the_predict_page_reads_one(tmp_path, monkeypatch, capsys):
@@ -607,13 +612,13 @@ def test_a_folder_stopped_with_ctrl_c_says_how_far_it_got_and_that_nothing_was_w
         (tmp_path / "photos" / f"{i}.jpg").write_bytes(_jpeg())
 
     class Stopped(_Reading):
-        def predict_folder(self, folder, progress, unknown, paths):
-            progress(3)
-            raise KeyboardInterrupt
+        def predict(self, images, k, similar, progress=None):
+            raise KeyboardInterrupt  # in the first batch: nothing to keep (test_folder_submission: a later one)
 
     monkeypatch.setattr(predict_command, "find_run", lambda run, results: run)
     monkeypatch.setattr(glr.predict, "Predictor", Stopped)
     assert main(["predict", "r", str(tmp_path / "photos"), "--out", str(tmp_path / "sub.csv")]) == 130
     err = capsys.readouterr().err
-    assert "stopped after 3 of 5 photos: no submission written (it is written once every photo is predicted)\n" \
+    assert "stopped after 0 of 5 photos: no submission written (it is written once every photo is predicted)\n" \
            "interrupted" in err and not (tmp_path / "sub.csv").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["photos"]  # no empty partial file left either

@@ -652,3 +652,36 @@ def test_predict_py_says_a_zip_in_a_folder_is_to_be_unzipped(script, tmp_path, c
     (photos / "album.zip").write_bytes(b"PK\x05\x06" + bytes(18))
     assert script.main([str(photos)]) == 0
     assert capsys.readouterr().err == f"  skipped {photos / 'album.zip'}: {ZIP_IN_FOLDER}\n"
+
+
+def test_predict_py_says_a_file_without_an_extension_it_cannot_read_as_glr_does(script, tmp_path, monkeypatch, capsys):
+    """A file without an extension gone between the folder's listing and the reading of its first bytes (or one
+    without the right to read it) was "its first bytes are not a photo's", by glr predict and predict.py alike."""
+    from glr import submission
+    from glr.predict_command import _say_skipped
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    _photo().save(photos / "a.jpg")
+    (photos / "IMG_1").write_bytes(b"x")  # deleted as it is looked at: a card's folder synced away, a second copy
+
+    def gone(path):
+        Path(path).unlink(missing_ok=True)
+        return False
+
+    monkeypatch.setattr(submission, "is_photo", gone)
+    _say_skipped(submission.scan_folder(photos)[1])
+    glr_err = capsys.readouterr().err
+    (photos / "IMG_1").write_bytes(b"x")
+    monkeypatch.setattr(script, "is_photo", gone)
+    assert script.main([str(photos)]) == 0
+    err = capsys.readouterr().err
+    said = f"  skipped {photos / 'IMG_1'}: no file extension, and its first bytes cannot be read to tell whether it is " \
+           "a photo (it was moved or deleted after the folder was listed)\n"
+    assert glr_err == said and said in err
+    if os.name == "posix" and os.geteuid() != 0:  # root reads any file
+        (photos / "IMG_2").write_bytes(b"x")
+        (photos / "IMG_2").chmod(0)
+        _say_skipped(submission.scan_folder(photos)[1])
+        assert "IMG_2: no file extension, and its first bytes cannot be read to tell whether it is a photo (Permission " \
+               "denied)" in capsys.readouterr().err

@@ -234,6 +234,35 @@ def test_the_last_part_of_a_split_zip_names_the_photos_in_its_other_parts(tmp_pa
     assert uploads.read_zip_images(zip_of({"a.jpg": _jpeg(1)}), "one.zip")[1] == []  # a zip in one piece: part 0
 
 
+
+def test_a_split_zips_part_is_read_without_zipfiles_private_end_record_reader(tmp_path, monkeypatch):
+    """The part number came from zipfile._EndRecData, private; now from the end record as the zip format lays it out,
+    behind a comment too, and from a zip64 zip's locator (which counts the parts)."""
+    import struct
+    import types
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("a.jpg", _jpeg(1))
+        archive.writestr("b.jpg", _jpeg(2))
+        archive.comment = b"a comment after the end record"
+    data = bytearray(buffer.getvalue())
+    end = data.rindex(b"PK\x05\x06", 0, len(data) - len(archive.comment))
+    data[end + 4:end + 8] = struct.pack("<HH", 1, 1)  # the directory ends on part 1: a split zip
+    b_entry = data.rindex(b"PK\x01\x02")
+    data[b_entry + 34:b_entry + 36] = struct.pack("<H", 1)
+    split, whole = zipfile.ZipFile(io.BytesIO(bytes(data))), zipfile.ZipFile(io.BytesIO(zip_of({"a.jpg": _jpeg(1)})))
+    # Opening a zip reads the end record with it (zipfile's own business); the part number is read without it.
+    monkeypatch.setattr(zipfile, "_EndRecData", lambda fp: pytest.fail("zipfile's private reader used"), raising=False)
+    assert uploads._last_disk(split) == 1 and uploads._last_disk(whole) == 0
+    split.close(), whole.close()
+    zip64 = bytearray(zip_of({"a.jpg": _jpeg(1)}))
+    end = zip64.rindex(b"PK\x05\x06")
+    zip64[end + 4:end + 6] = b"\xff\xff"  # as a zip64 zip says it: the count of parts in the locator before it
+    zip64[end:end] = b"PK\x06\x07" + struct.pack("<IQI", 2, 0, 3)  # parts 0, 1, 2: the directory ends on 2
+    assert uploads._last_disk(types.SimpleNamespace(fp=io.BytesIO(bytes(zip64)))) == 2  # the zip as zipfile holds it
+
 def test_a_zips_raws_and_sidecars_are_said_by_kind_once_each():
     # Each kind was "N files that are not images skipped (e.g. 'DSC_1.NEF')", where training says what they are.
     data = zip_of({"a.jpg": _jpeg(1), "DSC_1.NEF": b"x", "DSC_2.nef": b"x", "a.jpg.xmp": b"x", "notes.txt": b"x"})

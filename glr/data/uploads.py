@@ -25,7 +25,10 @@ from glr.data.skipped_files import kind_notes
 IMAGE_TYPES = tuple(extension.lstrip(".") for extension in IMAGE_EXTENSIONS)  # as st.file_uploader names them
 UPLOAD_TYPES = IMAGE_TYPES + ("zip",)
 ZIP_MAX_FILES = 2000
-ZIP_MAX_BYTES = 500 * 1024 * 1024  # total uncompressed size of the images taken from one zip
+ZIP_MAX_BYTES = 500 * 1024 * 1024  # the Predict page's: the images taken from one zip, uncompressed, all together
+# glr predict's (and predict.py's): one photo inside a zip, uncompressed. They hold a photo at a time, so a zip's photos
+# are not bounded together; but no photo is this big, and a zip bomb named a.jpg is refused before it is inflated.
+ZIP_PHOTO_MAX_BYTES = 500 * 1024 * 1024
 ZIP_SKIPPED_PREFIXES = ("__MACOSX/",)  # macOS resource forks, not photos
 MB = 1024 * 1024
 
@@ -76,6 +79,7 @@ class ZipPhoto:
     """A photo inside a zip file on disk, named "album.zip/trip/a.jpg", whose bytes are inflated only when it is read
     and then let go: a 500 MB zip of phone photos is predicted a photo at a time, never held in memory at once."""
 
+    __slots__ = ("_archive", "_info", "name")  # no dict per photo: a zip of 200,000 held 20 MB less
     def __init__(self, archive: zipfile.ZipFile, info: zipfile.ZipInfo, name: str):
         self._archive, self._info, self.name = archive, info, name
 
@@ -91,7 +95,7 @@ class ZipPhoto:
         return 0
 
 
-def zip_photos(path, name: str, max_photo_bytes: int = ZIP_MAX_BYTES) -> tuple[list[ZipPhoto], list[str]]:
+def zip_photos(path, name: str, max_photo_bytes: int = ZIP_PHOTO_MAX_BYTES) -> tuple[list[ZipPhoto], list[str]]:
     """The photos inside the zip at `path`, each a ZipPhoto read only when predicted, in name order, and the problems.
 
     For `glr predict`, which holds one photo at a time: no limit on how many photos or their total size (the Predict
@@ -189,9 +193,20 @@ def _taken(archive: zipfile.ZipFile, name: str, max_files: int | None, max_bytes
 def _last_disk(archive: zipfile.ZipFile) -> int:
     """The number of the part (disk) a zip's directory ends on: 0 for a zip in one piece; more for the last part
     (album.zip) of a split zip (album.z01, album.z02, ...), whose members starting in the other parts it cannot read.
-    zipfile reads the end record so but keeps no part number (its own _EndRecData, stable since Python 2)."""
+    zipfile reads the end record but keeps no part number (only its private _EndRecData returns it), so it is read
+    here as the zip format lays it out (PKWARE's APPNOTE 4.3.16: the end of central directory record, after which only
+    a comment of up to 65,535 bytes comes; 4.3.15: a zip64 zip's locator before it holds the count of parts)."""
+    end, locator = b"PK\x05\x06", b"PK\x06\x07"
     try:
-        return int(zipfile._EndRecData(archive.fp)[zipfile._ECD_DISK_NUMBER])
+        archive.fp.seek(0, 2)
+        size = archive.fp.tell()
+        archive.fp.seek(max(0, size - 22 - 65535 - 20))
+        tail = archive.fp.read()
+        at = len(tail) - 22 if tail[-22:-18] == end else tail.rfind(end)  # without a comment, then with one
+        disk = int.from_bytes(tail[at + 4:at + 6], "little") if at >= 0 else 0
+        if disk == 0xFFFF and at >= 20 and tail[at - 20:at - 16] == locator:  # zip64: the parts are counted there
+            disk = int.from_bytes(tail[at - 4:at], "little") - 1
+        return disk
     except Exception:  # noqa: BLE001 - zipfile read it once already; if it cannot now, take the zip as one piece
         return 0
 

@@ -1,0 +1,158 @@
+"""glr.folder_submission: `glr predict FOLDER` keeps each batch's predictions as they come, and continues from them."""
+
+import io
+import os
+
+import pytest
+from PIL import Image
+
+import glr.predict
+from glr import predict_command
+from glr.cli import main
+from glr.errors import ImageError
+
+PHOTOS = 40  # more than two of the predictor's batches (glr.predict.BATCH_SIZE, 16)
+
+
+def _jpeg(red: int) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (8, 8), (red, 30, 30)).save(buffer, format="JPEG")
+    return buffer.getvalue()
+
+
+class _Model:
+    """A predictor without a model: each photo's answer from its red, so a CSV's rows tell the photos apart; a photo
+    that does not decode is an error. `stop_at` photos asked for in all, the next raises KeyboardInterrupt (Ctrl-C)."""
+    backend, backend_note, retrieval_problem, method = "onnx", None, None, "head"
+    recognizer = type("Recognizer", (), {"verify_problem": None})()  # a verdict: the unknown photos ranked last
+    asked: list = []
+    stop_at = None
+
+    predict_folder = glr.predict.Predictor.predict_folder  # the whole folder at once, as glr predict asked before
+
+    def __init__(self, *args, **kwargs):
+        pass
+
+    def predict(self, images, k, similar=0, progress=None):
+        found = []
+        for image in images:
+            if _Model.stop_at is not None and len(_Model.asked) >= _Model.stop_at:
+                raise KeyboardInterrupt
+            _Model.asked.append(os.path.basename(image))
+            try:
+                red = float(glr.predict.eval_view(image, 8)[..., 0].mean()) / 255
+            except ImageError as exc:
+                found.append(glr.predict.Prediction(source=image, error=str(exc)))
+                continue
+            found.append(glr.predict.Prediction(source=image, top=[(7, "Tower", red)], known_score=red, unknown=red < 0.5))
+        if progress:
+            progress(len(images))
+        return found
+
+
+@pytest.fixture
+def photos(tmp_path, monkeypatch):
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for i in range(PHOTOS):
+        (folder / f"{i:02}.jpg").write_bytes(_jpeg(6 * i))
+    (folder / "07.jpg").write_bytes(b"not a photo")  # one not predicted: its error is kept as a prediction is
+    monkeypatch.setattr(predict_command, "find_run", lambda run, results: run)
+    monkeypatch.setattr(glr.predict, "Predictor", _Model)
+    monkeypatch.setattr(_Model, "asked", [])
+    monkeypatch.setattr(_Model, "stop_at", None)
+    return folder
+
+
+def _predict(folder, out, *options):
+    return main(["predict", str(folder.parent / "run"), str(folder), "--out", str(out), *options])
+
+
+def test_a_folder_stopped_with_ctrl_c_continues_from_its_partial_file_to_the_same_csv(photos, tmp_path, capsys):
+    """Ctrl-C after an hour lost every prediction: the CSV was written only at the end."""
+    assert _predict(photos, tmp_path / "whole.csv") == 0
+    whole = (tmp_path / "whole.csv").read_bytes()
+    assert whole.count(b"\n") == PHOTOS + 1 and b"07," in whole
+    assert not (tmp_path / "whole.csv.partial").exists()  # removed once the submission is written
+    capsys.readouterr()
+
+    _Model.asked, _Model.stop_at = [], 20  # Ctrl-C in the second batch: the first one's 16 are kept
+    assert _predict(photos, tmp_path / "sub.csv") == 130
+    err = capsys.readouterr().err
+    partial = tmp_path / "sub.csv.partial"
+    assert f"stopped after 16 of {PHOTOS} photos: the 16 predicted so far are kept in {partial}: the same command " \
+           "continues from them (the submission is written once every photo is predicted)" in err
+    assert not (tmp_path / "sub.csv").exists() and partial.is_file()
+
+    _Model.asked, _Model.stop_at = [], None
+    assert _predict(photos, tmp_path / "sub.csv") == 0
+    out, err = capsys.readouterr()
+    assert f"note: continuing from {partial}: 16 of {PHOTOS} photos' predictions reused, 24 left to predict" in err
+    assert _Model.asked == [f"{i:02}.jpg" for i in range(16, PHOTOS)]  # only the photos not in it
+    assert (tmp_path / "sub.csv").read_bytes() == whole  # byte for byte an uninterrupted run's
+    assert not partial.exists()
+    # The reused photo that was not predicted is said, and counted, as in an uninterrupted run.
+    assert "  not predicted " in err and "07.jpg" in err and f"{PHOTOS - 1} predicted" in out and "1 unreadable" in out
+
+
+def test_a_partial_file_of_other_options_or_a_changed_photo_is_not_reused_and_says_why(photos, tmp_path, capsys):
+    _Model.stop_at = 20
+    assert _predict(photos, tmp_path / "sub.csv", "--unknown", "empty") == 130
+    capsys.readouterr()
+    _Model.asked, _Model.stop_at = [], None
+    assert _predict(photos, tmp_path / "sub.csv") == 0  # --unknown last now: other cells
+    err = capsys.readouterr().err
+    assert f"note: {tmp_path / 'sub.csv.partial'} holds predictions made with another --unknown (empty, now last): it " \
+           "is not reused; every photo is predicted, and it is replaced" in err
+    assert len(_Model.asked) == PHOTOS
+
+    _Model.asked, _Model.stop_at = [], 20
+    assert _predict(photos, tmp_path / "sub.csv") == 130
+    (photos / "03.jpg").write_bytes(_jpeg(250))  # replaced since it was predicted
+    os.utime(photos / "03.jpg", ns=(1, 1))
+    _Model.asked, _Model.stop_at = [], None
+    assert _predict(photos, tmp_path / "sub.csv") == 0
+    assert "15 of 40 photos' predictions reused, 25 left to predict; 1 photos changed since are predicted again" \
+           in capsys.readouterr().err
+    assert _Model.asked[0] == "03.jpg" and len(_Model.asked) == 25
+
+
+def test_a_partial_file_cut_short_by_a_crash_is_read_up_to_its_last_whole_line(photos, tmp_path, capsys):
+    _Model.stop_at = 20
+    assert _predict(photos, tmp_path / "sub.csv") == 130
+    partial = tmp_path / "sub.csv.partial"
+    partial.write_bytes(partial.read_bytes()[:-7])  # the last photo's line cut short, as a crash mid-write leaves it
+    _Model.asked, _Model.stop_at = [], None
+    assert _predict(photos, tmp_path / "sub.csv") == 0
+    assert "15 of 40 photos' predictions reused, 25 left to predict" in capsys.readouterr().err
+    assert _Model.asked == [f"{i:02}.jpg" for i in range(15, PHOTOS)]
+    assert (tmp_path / "sub.csv").read_text().count("\n") == PHOTOS + 1
+
+
+def test_a_file_that_is_no_partial_file_is_said_and_replaced(photos, tmp_path, capsys):
+    (tmp_path / "sub.csv.partial").write_text("id,landmarks\n")
+    assert _predict(photos, tmp_path / "sub.csv") == 0
+    assert "is not a partial file of these predictions: it is not reused; every photo is predicted" in \
+        capsys.readouterr().err
+    assert len(_Model.asked) == PHOTOS and not (tmp_path / "sub.csv.partial").exists()
+
+
+@pytest.mark.skipif(os.name == "nt", reason="Windows: the partial file is not locked")
+def test_the_same_folder_predicted_twice_at_once_is_refused_not_cut_into_each_other(photos, tmp_path, capsys):
+    """Two `glr predict` of one folder to one CSV at once (two terminals) added their lines into one partial file
+    and each replaced the other's CSV; the second now says another is writing it, and leaves it alone."""
+    import fcntl
+
+    _Model.stop_at = 20
+    assert _predict(photos, tmp_path / "sub.csv") == 130
+    partial = tmp_path / "sub.csv.partial"
+    kept = partial.read_bytes()
+    capsys.readouterr()
+    with open(partial, "rb") as held:  # as the first command holds it while it predicts
+        fcntl.flock(held.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        _Model.asked, _Model.stop_at = [], None
+        assert _predict(photos, tmp_path / "sub.csv") == 2
+        err = capsys.readouterr().err
+        assert "continuing from" not in err and f"{partial}: cannot write the partial file that keeps the predictions as they come (another prediction " \
+               "is writing it now (the same command running twice?): wait for it to end, or give another --out)" in err
+    assert _Model.asked == [] and partial.read_bytes() == kept and not (tmp_path / "sub.csv").exists()

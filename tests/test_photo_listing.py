@@ -1,0 +1,116 @@
+"""glr.photo_listing: `glr predict PHOTOS` lists each batch of photos as it is predicted."""
+
+import io
+
+import pytest
+
+import glr.predict
+from glr import predict_command
+from glr.cli import main
+from glr.predict import BATCH_SIZE
+
+
+class _Model:
+    """A predictor without a model: every photo is a Tower; `stop_at` photos asked for in all, then Ctrl-C."""
+    backend_note, recognizer, retrieval_problem, method = None, None, "no index", "head"
+    asked: list = []
+    stop_at = None
+
+    def __init__(self, *args, **kwargs):
+        pass
+
+    def predict(self, images, k, similar=0, progress=None):
+        if _Model.stop_at is not None and len(_Model.asked) + len(images) > _Model.stop_at:
+            raise KeyboardInterrupt
+        _Model.asked += images
+        return [glr.predict.Prediction(source=image, top=[(7, "Tower", 0.9)]) for image in images]
+
+
+@pytest.fixture
+def photos(tmp_path, monkeypatch):
+    names = [f"{i:02}.jpg" for i in range(3 * BATCH_SIZE)]
+    for name in names:
+        (tmp_path / name).write_bytes(b"x")
+    monkeypatch.setattr(predict_command, "find_run", lambda run, results: run)
+    monkeypatch.setattr(glr.predict, "Predictor", _Model)
+    monkeypatch.setattr(_Model, "asked", [])
+    monkeypatch.setattr(_Model, "stop_at", None)
+    monkeypatch.chdir(tmp_path)
+    return names
+
+
+def test_photos_are_listed_a_batch_at_a_time_so_ctrl_c_keeps_what_was_listed(photos, capsys):
+    """5,000 photos in a zip were all predicted before the first line: minutes of silence, and Ctrl-C lost them all."""
+    _Model.stop_at = 2 * BATCH_SIZE
+    assert main(["predict", "r", *photos]) == 130
+    listed = [line for line in capsys.readouterr().out.splitlines() if not line.startswith(" ")]
+    assert listed == photos[:2 * BATCH_SIZE]
+
+
+def test_a_listing_whose_reader_left_stops_predicting_unless_a_submission_was_asked_for(photos, monkeypatch, tmp_path):
+    """`glr predict RUN *.jpg | head` predicted every photo before the first line reached head, which had left."""
+    class Gone(io.StringIO):
+        def write(self, text):
+            raise BrokenPipeError(32, "Broken pipe")
+
+    monkeypatch.setattr("sys.stdout", Gone())
+    with pytest.raises(BrokenPipeError):
+        predict_command.cmd_predict(_args(photos, out=None))
+    assert _Model.asked == photos[:BATCH_SIZE]  # the first batch only
+    _Model.asked = []
+    with pytest.raises(BrokenPipeError):  # main makes it exit 141
+        predict_command.cmd_predict(_args(photos, out="sub.csv"))
+    assert _Model.asked == photos  # a submission asked for: every photo, and the CSV written
+    assert (tmp_path / "sub.csv").read_text().count("\n") == len(photos) + 1
+
+
+def _args(photos, out):
+    import argparse
+
+    return argparse.Namespace(run="r", results=None, images=photos, out=out, backend="auto", top_k=1, similar=0,
+                              unknown="last")
+
+
+def test_a_zips_submission_stopped_with_ctrl_c_continues_from_its_partial_file(tmp_path, monkeypatch, capsys):
+    """`glr predict RUN test.zip --out sub.csv` held every prediction until the end, as a folder's did: Ctrl-C lost them.
+    Its rows are kept as they come, as a folder's are (glr.folder_submission), and the same command goes on."""
+    import zipfile
+
+    with zipfile.ZipFile(tmp_path / "test.zip", "w") as archive:
+        for i in range(3 * BATCH_SIZE):
+            archive.writestr(f"t/{i:02}.jpg", b"x" * (i + 1))
+    monkeypatch.setattr(predict_command, "find_run", lambda run, results: run)
+    monkeypatch.setattr(glr.predict, "Predictor", _Named)
+    monkeypatch.setattr(_Named, "asked", [])
+    monkeypatch.setattr(_Named, "stop_at", None)
+    monkeypatch.chdir(tmp_path)
+    assert main(["predict", "r", "test.zip", "--out", "whole.csv"]) == 0
+    whole = (tmp_path / "whole.csv").read_bytes()
+    capsys.readouterr()
+    _Named.stop_at, _Named.asked = 2 * BATCH_SIZE + 3, []
+    assert main(["predict", "r", "test.zip", "--out", "sub.csv"]) == 130
+    assert "the 32 predicted so far are kept in sub.csv.partial" in capsys.readouterr().err
+    _Named.stop_at, _Named.asked = None, []
+    assert main(["predict", "r", "test.zip", "--out", "sub.csv"]) == 0
+    out, err = capsys.readouterr()
+    assert "continuing from sub.csv.partial: 32 of 48 photos' predictions reused, 16 left to predict" in err
+    assert _Named.asked == [f"test.zip/t/{i:02}.jpg" for i in range(32, 48)]
+    assert [line for line in out.splitlines() if not line.startswith(" ")][:-1] == _Named.asked  # the new ones listed
+    assert (tmp_path / "sub.csv").read_bytes() == whole and not (tmp_path / "sub.csv.partial").exists()
+
+
+class _Named(_Model):
+    """Each photo's answer from its size, so the CSV's rows tell the photos apart."""
+    asked: list = []
+    stop_at = None
+
+    def predict(self, images, k, similar=0, progress=None):
+        found = []
+        for image in images:
+            if _Named.stop_at is not None and len(_Named.asked) >= _Named.stop_at:
+                raise KeyboardInterrupt
+            _Named.asked.append(image.name)
+            found.append(glr.predict.Prediction(source=image.name, top=[(7, "Tower", len(image.read()) / 100)]))
+        if progress:
+            progress(len(images))
+        return found
