@@ -312,6 +312,46 @@ def test_a_png_cicp_chunk_and_an_avif_nclx_box_are_shown_as_chromium_shows_them(
     assert all(np.abs(g - want).max() <= 3 for g, want in zip(got, shown)), got
 
 
+@pytest.mark.parametrize("transfer", [1, 6, 14, 15])
+def test_a_png_whose_cicp_says_a_video_transfer_is_shown_as_chromium_shows_it(transfer):
+    # Measured in Chromium 156: a PNG's cICP with BT.709's transfer (or BT.601's, BT.2020's: ffmpeg writes one on a
+    # still taken from a phone's video) is decoded as a pure 2.4 power, where an AVIF's nclx saying the same is taken
+    # as sRGB's curve. Was: sRGB's curve for both, so such a still showed its greys up to 13 levels too light.
+    ramp = np.repeat(np.arange(0, 256, 32, dtype=np.uint8)[None, :, None], 3, axis=2)
+    png = _png(Image.fromarray(ramp))
+    decoded = decode_image(png[:33] + _chunk(b"cICP", bytes([1, transfer, 0, 1])) + png[33:])
+    assert np.abs(decoded[0, :, 0].astype(int) - [0, 20, 54, 87, 121, 155, 189, 222]).max() <= 1, decoded[0, :, 0]
+    assert (decoded[0] == decoded[0, :, :1]).all()  # greys stay grey
+    assert np.array_equal(decode_image(_patches_avif(1, transfer)), decode_image(_patches_avif(1, 13)))
+
+
+def _patches_heic(primaries: int, transfer: int) -> bytes:
+    """tests/fixtures/patches.heic (the PATCHES, nclx 1, 13) with its nclx box saying `primaries` and `transfer`."""
+    from pathlib import Path
+
+    data = (Path(__file__).parent / "fixtures" / "patches.heic").read_bytes()
+    at = data.index(b"colrnclx") + 8
+    return data[:at] + bytes([0, primaries, 0, transfer]) + data[at + 4:]
+
+
+@pytest.mark.parametrize("primaries, transfer, shown", [
+    (12, 13, P3_SHOWN),
+    (9, 13, [(255, 0, 0), (0, 255, 0), (0, 0, 255), (128, 128, 128), (241, 76, 29), (255, 255, 255), (0, 158, 225),
+             (20, 20, 20)]),
+    (1, 8, [(255, 0, 0), (0, 255, 13), *LINEAR_SHOWN[2:]]),  # its YUV's 1 in green's blue: 13
+    (12, 1, P3_SHOWN),  # BT.709's transfer: sRGB's curve, as in an AVIF
+    (1, 13, PATCHES),
+], ids=["display-p3", "bt2020", "linear", "p3-bt709-transfer", "srgb"])
+def test_a_heic_nclx_box_is_shown_as_the_same_box_of_an_avif(primaries, transfer, shown):
+    # Chromium 156 shows no HEIC at all (measured: an <img> of one has no size), so a HEIC's nclx box, the same box
+    # as an AVIF's (both HEIF), is read as Chromium reads an AVIF's. Was: ignored (pi-heif applies none), a Display
+    # P3 HEIC's orange 215,93,31 seen as 200,100,50.
+    decoded = decode_image(_patches_heic(primaries, transfer))
+    got = [decoded[5, 10 * i + 5].astype(int) for i in range(len(PATCHES))]
+    assert all(np.abs(g - want).max() <= 3 for g, want in zip(got, shown)), got
+    assert np.abs(load_resized(_patches_heic(primaries, transfer), (80, 10)).astype(int) - decoded).max() <= 1
+
+
 def test_a_large_coded_photo_is_converted_by_bands_each_row_as_it_would_be_alone():
     # The conversion runs over bands of rows (a 12 MP photo at once took 0.5 s and 600 MB of floats): a row at a
     # band's edge, or in the last short band, gets the colours it gets on its own.

@@ -53,16 +53,20 @@ def to_rgb(img: Image.Image, shrink: Callable[[Image.Image], Image.Image] | None
     conversion, so only the pixels kept are converted: 12 megapixels cost about 150 ms, 256 px 1 ms.
     """
     shrink = shrink or (lambda rgb: rgb)
-    # The colour primaries and transfer (ITU-T H.273 codes) of a PNG's cICP chunk or an AVIF's nclx box, which
-    # glr.data.images reads (Pillow does not): those Chromium 156 shows by (measured), a PNG's cICP before its iCCP.
-    # It takes BT.709's transfers (1, 6, 14, 15) and an unspecified one (2) as sRGB's curve, unspecified primaries
-    # as sRGB's. PQ and HLG (HDR) are tone-mapped by a browser to the screen, and are taken as sRGB here.
+    # The colour primaries and transfer (ITU-T H.273 codes) of a PNG's cICP chunk or an AVIF's or HEIC's nclx box,
+    # which glr.data.images reads (Pillow does not): those Chromium 156 shows by (measured), a PNG's cICP before its
+    # iCCP. It takes an AVIF's BT.709 transfers (1, 6, 14, 15) and an unspecified one (2) as sRGB's curve (a PNG's
+    # BT.709 ones as a 2.4 power), unspecified primaries as sRGB's. PQ and HLG (HDR) Chromium tone-maps to the
+    # screen (its own curve: 20, 128 show as 1, 132 in PQ, 5, 99 in HLG); glr takes them as sRGB. SMPTE 240M (7),
+    # which no camera writes, too.
     srgb_primaries = (0.3127, 0.329, 0.64, 0.33, 0.30, 0.60, 0.15, 0.06)
     primaries = {1: srgb_primaries, 2: srgb_primaries, 9: (0.3127, 0.329, 0.708, 0.292, 0.17, 0.797, 0.131, 0.046),
                  11: (0.314, 0.351, 0.68, 0.32, 0.265, 0.69, 0.15, 0.06), 12: (0.3127, 0.329, 0.68, 0.32, 0.265, 0.69,
                                                                               0.15, 0.06)}
     powers = {1: 0.0, 2: 0.0, 4: 1 / 2.2, 5: 1 / 2.8, 6: 0.0, 8: 1.0, 13: 0.0, 14: 0.0, 15: 0.0}  # 0: sRGB's curve
     cicp = img.info.get("cicp", (0, 0))
+    if cicp[2:] == ("PNG",):  # a PNG's BT.709 transfers (ffmpeg's still of a video) Chromium decodes as a 2.4 power
+        powers.update(dict.fromkeys((1, 6, 14, 15), 1 / 2.4))
     coded = cicp[0] in primaries and cicp[1] in powers
     icc = None if coded else img.info.get("icc_profile")
     # Alpha, palettes and a colour key (tRNS): composited, then converted as RGB.
