@@ -366,3 +366,28 @@ def test_a_large_coded_photo_is_converted_by_bands_each_row_as_it_would_be_alone
     for row in (0, 217, 218, 435, 436, 654, 699):
         assert np.array_equal(decoded[row], decode_image(coded(pixels[row:row + 1]))[0]), row
     assert not np.array_equal(decoded, pixels)  # converted
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "JPEG"])
+@pytest.mark.parametrize("name, gamma, shown", [
+    ("GIMP built-in Linear sRGB", 1.0, LINEAR_SHOWN),
+    ("sRGB IEC61966-2.1", 2.2, [(255, 0, 0), (0, 255, 0), (0, 0, 255), (129, 129, 129), (201, 100, 46),
+                                (255, 255, 255), (46, 151, 221), (12, 12, 12)]),  # sRGB's primaries, a 2.2 power
+    ("sRGB gamma 1.8", 1.8, [(255, 0, 0), (0, 255, 0), (0, 0, 255), (146, 146, 146), (210, 119, 65), (255, 255, 255),
+                             (65, 167, 227), (26, 26, 26)]),
+], ids=["gimp-linear-srgb", "srgb-named-gamma-2.2", "srgb-named-gamma-1.8"])
+def test_a_profile_that_names_itself_srgb_but_is_not_is_applied_as_chromium_applies_it(fmt, name, gamma, shown):
+    # Measured in Chromium 156, which applies a profile by what it says, not by its name. GIMP embeds its "Linear
+    # sRGB" in a high-bit-depth image exported as PNG or JPEG. Was: any profile whose description held "sRGB" was
+    # passed over, so such a photo showed its greys 60 levels dark (128 for 188).
+    from conftest import SRGB_BLUE, SRGB_GREEN, SRGB_RED, rgb_profile
+
+    img = Image.open(io.BytesIO(_patches_png()))
+    buffer = io.BytesIO()
+    img.save(buffer, fmt, icc_profile=rgb_profile(SRGB_RED, SRGB_GREEN, SRGB_BLUE, gamma, name),
+             **({"quality": 100, "subsampling": 0} if fmt == "JPEG" else {}))
+    if fmt == "JPEG" and gamma == 1.0:  # its YCbCr leaves 1 in green's blue: 13 once linear (so Chromium shows it)
+        shown = [(0, 255, 13) if want == (0, 255, 0) else want for want in shown]
+    decoded = decode_image(buffer.getvalue())
+    got = [decoded[5, 10 * i + 5].astype(int) for i in range(len(PATCHES))]
+    assert all(np.abs(g - want).max() <= 2 for g, want in zip(got, shown)), got

@@ -29,21 +29,29 @@ def srgb_transform(icc: bytes, mode: str):
     """LittleCMS's transform from the embedded profile `icc` to sRGB for `mode` pixels, None to keep them, False when
     `icc` is no profile at all.
 
-    None for an sRGB profile, and for one that does not fit the mode; False for one that cannot be read: the pixels
-    are then taken as sRGB, which is what every profile-blind decoder does (and a PNG's gAMA and cHRM chunks count, as
-    Chromium reads them when its iCCP chunk holds no profile).
+    None for an sRGB profile (one that leaves every level of red, green, blue and grey within 1 of itself, whatever
+    its name: GIMP's "Linear sRGB", which its high-bit-depth exports embed, is no sRGB, and Chromium applies it), and
+    for one that does not fit the mode; False for one that cannot be read: the pixels are then taken as sRGB, which is
+    what every profile-blind decoder does (and a PNG's gAMA and cHRM chunks count, as Chromium reads them when its
+    iCCP chunk holds no profile).
     """
     try:
         profile = ImageCms.ImageCmsProfile(io.BytesIO(icc))
     except Exception:  # noqa: BLE001 - a broken profile in an untrusted file must not refuse the photo
         return False
     try:
-        if "srgb" in ImageCms.getProfileDescription(profile).lower():
-            return None
         # NOCACHE: the pipeline's threads share one transform, and LittleCMS's one-pixel cache is not thread-safe.
-        return ImageCms.buildTransform(profile, _SRGB, mode, "RGB", flags=ImageCms.Flags.NOCACHE)
+        transform = ImageCms.buildTransform(profile, _SRGB, mode, "RGB", flags=ImageCms.Flags.NOCACHE)
     except Exception:  # noqa: BLE001 - a profile that does not fit: the pixels as they are
         return None
+    if mode != "RGB":
+        return transform
+    probe = np.zeros((4, 256, 3), dtype=np.uint8)  # every level of red, green and blue alone, then of grey
+    for row in range(3):
+        probe[row, :, row] = np.arange(256)
+    probe[3] = np.arange(256)[:, None]
+    shown = np.asarray(ImageCms.applyTransform(Image.fromarray(probe, "RGB"), transform))
+    return None if np.abs(shown.astype(int) - probe).max() <= 1 else transform
 
 
 def to_rgb(img: Image.Image, shrink: Callable[[Image.Image], Image.Image] | None = None) -> Image.Image:
