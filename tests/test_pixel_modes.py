@@ -391,3 +391,22 @@ def test_a_profile_that_names_itself_srgb_but_is_not_is_applied_as_chromium_appl
     decoded = decode_image(buffer.getvalue())
     got = [decoded[5, 10 * i + 5].astype(int) for i in range(len(PATCHES))]
     assert all(np.abs(g - want).max() <= 2 for g, want in zip(got, shown)), got
+
+
+def test_a_gif_whose_first_frame_covers_part_of_its_screen_shows_the_rest_see_through():
+    # Measured in Chromium 156: the screen outside the first frame is see-through (white here, as all transparency).
+    # Was: Pillow's fill with the GIF's background colour, so the whole picture showed the frame's orange.
+    import struct
+
+    frame = Image.new("RGB", (40, 10), (200, 100, 50)).convert("P", palette=Image.Palette.ADAPTIVE, colors=4)
+    buffer = io.BytesIO()
+    frame.save(buffer, "GIF")
+    data = bytearray(buffer.getvalue())
+    data[6:8] = struct.pack("<H", 80)  # the logical screen: 80 px wide
+    at = data.index(b"\x2c")  # the frame's descriptor: 20 px from the left
+    data[at + 1:at + 3] = struct.pack("<H", 20)
+    decoded = decode_image(bytes(data))
+    assert decoded.shape == (10, 80, 3)
+    assert [tuple(int(v) for v in decoded[5, x]) for x in (5, 19, 20, 59, 60, 75)] == [
+        (255, 255, 255), (255, 255, 255), (200, 100, 50), (200, 100, 50), (255, 255, 255), (255, 255, 255)]
+    assert np.array_equal(decode_image(_png(frame.convert("RGB"))), decoded[:, 20:60])  # a whole frame: as it was

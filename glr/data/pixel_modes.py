@@ -161,8 +161,15 @@ def plain_rgb(img: Image.Image) -> Image.Image:
     if hidden is not None:
         img = img.convert("RGB")
         img.putalpha(hidden)
-    if img.mode == "P" and "transparency" in img.info:
+    # A GIF's first frame may cover part of its screen only: Chromium 156 shows the rest see-through (measured), where
+    # Pillow fills it with the GIF's background colour.
+    frame = getattr(img, "dispose_extent", None) if getattr(img, "format", None) == "GIF" else None
+    if img.mode == "P" and "transparency" in img.info or frame and tuple(frame) != (0, 0, *img.size):
         img = img.convert("RGBA")
+    if frame and tuple(frame) != (0, 0, *img.size):
+        covered = Image.new("L", img.size, 0)
+        covered.paste(img.getchannel("A").crop(frame), frame[:2])
+        img.putalpha(covered)
     if img.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
         rgba = img.convert("RGBA")
         background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
