@@ -133,15 +133,18 @@ def _open_formats() -> list[str]:
     return [f for f in ALLOWED_FORMATS if f in Image.OPEN]
 
 
-def decode_image(source: ImageSource, max_pixels: int = MAX_PIXELS, draft_size: int | None = None) -> np.ndarray:
+def decode_image(source: ImageSource, max_pixels: int = MAX_PIXELS, draft_size: int | None = None,
+                 shrink: Callable[[Image.Image], Image.Image] | None = None) -> np.ndarray:
     """Decode a path, bytes or file-like object into an (H, W, 3) uint8 RGB array.
 
     EXIF orientation is applied, every mode is converted to RGB, and an animated image
     gives its first frame. `draft_size` lets the JPEG decoder downscale while decoding
-    (much faster) when the caller will shrink the image to about that size anyway.
+    (much faster) when the caller will shrink the image to about that size anyway; `shrink`
+    (the caller's resize of the upright RGB image) runs before its colours are converted to
+    sRGB, so a thumbnail's few pixels are converted, not a phone photo's 12 million.
     Raises `ImageError` for anything that is not a decodable image.
     """
-    return np.asarray(_decode_pil(source, max_pixels, draft_size), dtype=np.uint8)
+    return np.asarray(_decode_pil(source, max_pixels, draft_size, shrink), dtype=np.uint8)
 
 
 def _decode_pil(source: ImageSource, max_pixels: int = MAX_PIXELS, draft_size: int | None = None,
