@@ -25,7 +25,8 @@ def bench():
                                   "bench_phase1", "bench_cold_train", "bench_flip_index", "bench_window_table",
                                   "bench_known_scores", "bench_near_copies", "bench_hash_store",
                                   "bench_regional", "bench_head_loss", "bench_posthoc_scores", "bench_confusion",
-                                  "bench_evaluation", "bench_catalog_memory", "bench_read_names", "bench_exif_walk"])
+                                  "bench_evaluation", "bench_catalog_memory", "bench_read_names", "bench_exif_walk",
+                                  "bench_colour"])
 def test_benchmark_runs_in_tiny_mode(bench, name, capsys):
     from glr.evaluation import finish
 

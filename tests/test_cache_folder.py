@@ -104,7 +104,18 @@ def test_features_cached_before_photos_were_coloured_and_turned_as_chromium_show
     # Session 29 changed the pixels of PNGs with gAMA+cHRM or cICP, AVIFs with nclx, and WebPs with an EXIF turn:
     # features cached under the rules before ("...-srgb") would give those photos the old pixels' vectors.
     root, _ = cache
-    before = root / "features" / "efficientnet_lite0-224-imagenet" / f"view0{decode_tag().removesuffix('-cicp')}"
+    before = root / "features" / "efficientnet_lite0-224-imagenet" / f"view0{decode_tag().split('-cicp')[0]}"
     before.mkdir(parents=True)
+    stale = {str(p.path.relative_to(root)) for p in cache_folder.cache_parts() if p.stale}
+    assert str(before.relative_to(root)) in stale
+
+
+def test_features_cached_before_heic_nclx_and_png_video_transfers_were_applied_are_stale(cache):
+    # Session 30 applies a HEIC's nclx colours and decodes a PNG cICP's BT.709 transfer as Chromium does: features
+    # cached under session 29's rules ("...-cicp") would give those photos the old pixels' vectors.
+    root, _ = cache
+    before = root / "features" / "efficientnet_lite0-224-imagenet" / f"view0{decode_tag().removesuffix('-heic')}"
+    before.mkdir(parents=True)
+    assert before.name.endswith("-cicp")
     stale = {str(p.path.relative_to(root)) for p in cache_folder.cache_parts() if p.stale}
     assert str(before.relative_to(root)) in stale

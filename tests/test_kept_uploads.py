@@ -68,3 +68,24 @@ def test_unique_keeps_the_first_name_and_never_merges_empty_files():
     items = [("a.jpg", "d1", 5), ("b.jpg", "d1", 5), ("e1.jpg", "d0", 0), ("e2.jpg", "d0", 0)]
     kept, repeats = kept_uploads.unique(items, lambda i: i[1], lambda i: i[2])
     assert [i[0] for i in kept] == ["a.jpg", "e1.jpg", "e2.jpg"] and repeats == [("b.jpg", "a.jpg")]
+
+
+def test_a_kept_copy_converts_the_colours_of_its_own_pixels_only(monkeypatch):
+    # A kept upload's small copy of a 12 MP Display P3 photo converted all 12 million pixels to sRGB, then shrank
+    # them: now it shrinks first, as training and prediction do.
+    from PIL import ImageCms
+
+    from conftest import rgb_profile
+    from glr.data import pixel_modes
+    from glr.data.images import decode_image
+
+    p3 = rgb_profile((0.5151, 0.2412, -0.0011), (0.2920, 0.6922, 0.0419), (0.1571, 0.0666, 0.7841), 2.2, "Display P3")
+    buffer = io.BytesIO()
+    Image.new("RGB", (400, 300), (200, 100, 50)).save(buffer, "PNG", icc_profile=p3)
+    converted, real = [], ImageCms.applyTransform
+    monkeypatch.setattr(pixel_modes.ImageCms, "applyTransform", lambda im, t, *a: converted.append(im.size) or real(im, t, *a))
+    copy = Image.open(io.BytesIO(kept_uploads.small_copy("p3.png", buffer.getvalue(), side=16)))
+    assert copy.size == (21, 16)
+    assert [size for size in converted if size != (256, 4)] == [(21, 16)]  # (256, 4): the profile's one-off sRGB probe
+    shown = decode_image(buffer.getvalue())[0, 0].astype(int)
+    assert np.abs(np.asarray(copy).astype(int) - shown).max() <= 3  # a JPEG of one colour

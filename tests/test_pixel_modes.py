@@ -310,3 +310,103 @@ def test_a_png_cicp_chunk_and_an_avif_nclx_box_are_shown_as_chromium_shows_them(
     decoded = decode_image(data())
     got = [decoded[5, 10 * i + 5].astype(int) for i in range(len(PATCHES))]
     assert all(np.abs(g - want).max() <= 3 for g, want in zip(got, shown)), got
+
+
+@pytest.mark.parametrize("transfer", [1, 6, 14, 15])
+def test_a_png_whose_cicp_says_a_video_transfer_is_shown_as_chromium_shows_it(transfer):
+    # Measured in Chromium 156: a PNG's cICP with BT.709's transfer (or BT.601's, BT.2020's: ffmpeg writes one on a
+    # still taken from a phone's video) is decoded as a pure 2.4 power, where an AVIF's nclx saying the same is taken
+    # as sRGB's curve. Was: sRGB's curve for both, so such a still showed its greys up to 13 levels too light.
+    ramp = np.repeat(np.arange(0, 256, 32, dtype=np.uint8)[None, :, None], 3, axis=2)
+    png = _png(Image.fromarray(ramp))
+    decoded = decode_image(png[:33] + _chunk(b"cICP", bytes([1, transfer, 0, 1])) + png[33:])
+    assert np.abs(decoded[0, :, 0].astype(int) - [0, 20, 54, 87, 121, 155, 189, 222]).max() <= 1, decoded[0, :, 0]
+    assert (decoded[0] == decoded[0, :, :1]).all()  # greys stay grey
+    assert np.array_equal(decode_image(_patches_avif(1, transfer)), decode_image(_patches_avif(1, 13)))
+
+
+def _patches_heic(primaries: int, transfer: int) -> bytes:
+    """tests/fixtures/patches.heic (the PATCHES, nclx 1, 13) with its nclx box saying `primaries` and `transfer`."""
+    from pathlib import Path
+
+    data = (Path(__file__).parent / "fixtures" / "patches.heic").read_bytes()
+    at = data.index(b"colrnclx") + 8
+    return data[:at] + bytes([0, primaries, 0, transfer]) + data[at + 4:]
+
+
+@pytest.mark.parametrize("primaries, transfer, shown", [
+    (12, 13, P3_SHOWN),
+    (9, 13, [(255, 0, 0), (0, 255, 0), (0, 0, 255), (128, 128, 128), (241, 76, 29), (255, 255, 255), (0, 158, 225),
+             (20, 20, 20)]),
+    (1, 8, [(255, 0, 0), (0, 255, 13), *LINEAR_SHOWN[2:]]),  # its YUV's 1 in green's blue: 13
+    (12, 1, P3_SHOWN),  # BT.709's transfer: sRGB's curve, as in an AVIF
+    (1, 13, PATCHES),
+], ids=["display-p3", "bt2020", "linear", "p3-bt709-transfer", "srgb"])
+def test_a_heic_nclx_box_is_shown_as_the_same_box_of_an_avif(primaries, transfer, shown):
+    # Chromium 156 shows no HEIC at all (measured: an <img> of one has no size), so a HEIC's nclx box, the same box
+    # as an AVIF's (both HEIF), is read as Chromium reads an AVIF's. Was: ignored (pi-heif applies none), a Display
+    # P3 HEIC's orange 215,93,31 seen as 200,100,50.
+    decoded = decode_image(_patches_heic(primaries, transfer))
+    got = [decoded[5, 10 * i + 5].astype(int) for i in range(len(PATCHES))]
+    assert all(np.abs(g - want).max() <= 3 for g, want in zip(got, shown)), got
+    assert np.abs(load_resized(_patches_heic(primaries, transfer), (80, 10)).astype(int) - decoded).max() <= 1
+
+
+def test_a_large_coded_photo_is_converted_by_bands_each_row_as_it_would_be_alone():
+    # The conversion runs over bands of rows (a 12 MP photo at once took 0.5 s and 600 MB of floats): a row at a
+    # band's edge, or in the last short band, gets the colours it gets on its own.
+    pixels = np.random.default_rng(0).integers(0, 256, (700, 300, 3), dtype=np.uint8)  # bands of 218 rows
+    cicp = _chunk(b"cICP", bytes([12, 13, 0, 1]))  # Display P3
+
+    def coded(rows: np.ndarray) -> bytes:
+        png = _png(Image.fromarray(rows))
+        return png[:33] + cicp + png[33:]
+
+    decoded = decode_image(coded(pixels))
+    for row in (0, 217, 218, 435, 436, 654, 699):
+        assert np.array_equal(decoded[row], decode_image(coded(pixels[row:row + 1]))[0]), row
+    assert not np.array_equal(decoded, pixels)  # converted
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "JPEG"])
+@pytest.mark.parametrize("name, gamma, shown", [
+    ("GIMP built-in Linear sRGB", 1.0, LINEAR_SHOWN),
+    ("sRGB IEC61966-2.1", 2.2, [(255, 0, 0), (0, 255, 0), (0, 0, 255), (129, 129, 129), (201, 100, 46),
+                                (255, 255, 255), (46, 151, 221), (12, 12, 12)]),  # sRGB's primaries, a 2.2 power
+    ("sRGB gamma 1.8", 1.8, [(255, 0, 0), (0, 255, 0), (0, 0, 255), (146, 146, 146), (210, 119, 65), (255, 255, 255),
+                             (65, 167, 227), (26, 26, 26)]),
+], ids=["gimp-linear-srgb", "srgb-named-gamma-2.2", "srgb-named-gamma-1.8"])
+def test_a_profile_that_names_itself_srgb_but_is_not_is_applied_as_chromium_applies_it(fmt, name, gamma, shown):
+    # Measured in Chromium 156, which applies a profile by what it says, not by its name. GIMP embeds its "Linear
+    # sRGB" in a high-bit-depth image exported as PNG or JPEG. Was: any profile whose description held "sRGB" was
+    # passed over, so such a photo showed its greys 60 levels dark (128 for 188).
+    from conftest import SRGB_BLUE, SRGB_GREEN, SRGB_RED, rgb_profile
+
+    img = Image.open(io.BytesIO(_patches_png()))
+    buffer = io.BytesIO()
+    img.save(buffer, fmt, icc_profile=rgb_profile(SRGB_RED, SRGB_GREEN, SRGB_BLUE, gamma, name),
+             **({"quality": 100, "subsampling": 0} if fmt == "JPEG" else {}))
+    if fmt == "JPEG" and gamma == 1.0:  # its YCbCr leaves 1 in green's blue: 13 once linear (so Chromium shows it)
+        shown = [(0, 255, 13) if want == (0, 255, 0) else want for want in shown]
+    decoded = decode_image(buffer.getvalue())
+    got = [decoded[5, 10 * i + 5].astype(int) for i in range(len(PATCHES))]
+    assert all(np.abs(g - want).max() <= 2 for g, want in zip(got, shown)), got
+
+
+def test_a_gif_whose_first_frame_covers_part_of_its_screen_shows_the_rest_see_through():
+    # Measured in Chromium 156: the screen outside the first frame is see-through (white here, as all transparency).
+    # Was: Pillow's fill with the GIF's background colour, so the whole picture showed the frame's orange.
+    import struct
+
+    frame = Image.new("RGB", (40, 10), (200, 100, 50)).convert("P", palette=Image.Palette.ADAPTIVE, colors=4)
+    buffer = io.BytesIO()
+    frame.save(buffer, "GIF")
+    data = bytearray(buffer.getvalue())
+    data[6:8] = struct.pack("<H", 80)  # the logical screen: 80 px wide
+    at = data.index(b"\x2c")  # the frame's descriptor: 20 px from the left
+    data[at + 1:at + 3] = struct.pack("<H", 20)
+    decoded = decode_image(bytes(data))
+    assert decoded.shape == (10, 80, 3)
+    assert [tuple(int(v) for v in decoded[5, x]) for x in (5, 19, 20, 59, 60, 75)] == [
+        (255, 255, 255), (255, 255, 255), (200, 100, 50), (200, 100, 50), (255, 255, 255), (255, 255, 255)]
+    assert np.array_equal(decode_image(_png(frame.convert("RGB"))), decoded[:, 20:60])  # a whole frame: as it was

@@ -133,15 +133,18 @@ def _open_formats() -> list[str]:
     return [f for f in ALLOWED_FORMATS if f in Image.OPEN]
 
 
-def decode_image(source: ImageSource, max_pixels: int = MAX_PIXELS, draft_size: int | None = None) -> np.ndarray:
+def decode_image(source: ImageSource, max_pixels: int = MAX_PIXELS, draft_size: int | None = None,
+                 shrink: Callable[[Image.Image], Image.Image] | None = None) -> np.ndarray:
     """Decode a path, bytes or file-like object into an (H, W, 3) uint8 RGB array.
 
     EXIF orientation is applied, every mode is converted to RGB, and an animated image
     gives its first frame. `draft_size` lets the JPEG decoder downscale while decoding
-    (much faster) when the caller will shrink the image to about that size anyway.
+    (much faster) when the caller will shrink the image to about that size anyway; `shrink`
+    (the caller's resize of the upright RGB image) runs before its colours are converted to
+    sRGB, so a thumbnail's few pixels are converted, not a phone photo's 12 million.
     Raises `ImageError` for anything that is not a decodable image.
     """
-    return np.asarray(_decode_pil(source, max_pixels, draft_size), dtype=np.uint8)
+    return np.asarray(_decode_pil(source, max_pixels, draft_size, shrink), dtype=np.uint8)
 
 
 def _decode_pil(source: ImageSource, max_pixels: int = MAX_PIXELS, draft_size: int | None = None,
@@ -194,16 +197,17 @@ def _decode_pil(source: ImageSource, max_pixels: int = MAX_PIXELS, draft_size: i
 
 def with_colour_code(shown: Image.Image, img: Image.Image, data: bytes) -> Image.Image:
     """`shown` (the opened `img`, turned upright) with the colours of its file's bytes `data` by their H.273 codes
-    (colour_code) in its info["cicp"] for `to_rgb`, where they count: a PNG's cICP before its iCCP, an AVIF's profile
-    before its nclx. One rule for glr and the exported predict.py, which copies it."""
+    (colour_code) and its format in its info["cicp"] for `to_rgb`, where they count: a PNG's cICP before its iCCP, an
+    AVIF's or HEIC's profile before its nclx. One rule for glr and the exported predict.py, which copies it."""
     if (code := colour_code(data)) and (img.format == "PNG" or not img.info.get("icc_profile")):
-        shown.info["cicp"] = code
+        shown.info["cicp"] = (*code, img.format)  # Chromium reads some codes of a PNG otherwise than of an AVIF
     return shown
 
 
 def colour_code(data: bytes) -> tuple[int, int] | None:
-    """The colour primaries and transfer (ITU-T H.273 codes) of a PNG's cICP chunk or an AVIF's nclx colour box, or
-    None: Pillow reads neither, and Chromium shows the pixels by them (a phone's Display P3 AVIF, an HDR PNG)."""
+    """The colour primaries and transfer (ITU-T H.273 codes) of a PNG's cICP chunk or an AVIF's or HEIC's nclx colour
+    box, or None: Pillow and pi-heif apply neither, and Chromium shows the pixels by them (a phone's Display P3 AVIF,
+    an HDR PNG). Chromium shows no HEIC at all: its nclx box is read as an AVIF's, the same box of the same family."""
     if data.startswith(b"\x89PNG"):
         at = 8  # the chunks before the pixels, at most MAX_PNG_CHUNKS (checked before decoding)
         while at + 12 <= len(data) and (kind := data[at + 4:at + 8]) != b"IDAT":
@@ -211,7 +215,7 @@ def colour_code(data: bytes) -> tuple[int, int] | None:
             if kind == b"cICP" and length == 4 and data[at + 10:at + 12] == b"\x00\x01":  # RGB, full range: PNG's
                 return data[at + 8], data[at + 9]
             at += 12 + length
-    elif looks_like(data) == "AVIF" and 0 <= (at := data.find(b"colrnclx", 0, 1 << 16)) <= len(data) - 15:
+    elif looks_like(data) in ("AVIF", "HEIC") and 0 <= (at := data.find(b"colrnclx", 0, 1 << 16)) <= len(data) - 15:
         return int.from_bytes(data[at + 8:at + 10], "big"), int.from_bytes(data[at + 10:at + 12], "big")
     return None
 

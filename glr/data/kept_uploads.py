@@ -66,17 +66,21 @@ def small_copy(name: str, data: bytes, side: int = KEEP_SIDE) -> bytes | None:
 
     from glr.data.images import decode_image
 
+    def shrink(image: Image.Image) -> Image.Image:
+        # The longer side too: a 70000 x 1 PNG is no JPEG (65,535 px at most), and a panorama is squeezed into the
+        # model's square anyway.
+        scale = min(side / min(image.size), KEEP_LONG_SIDE / max(image.size))
+        if scale >= 1:
+            return image
+        return image.resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))),
+                            Image.Resampling.LANCZOS)
+
     try:
-        # draft: a JPEG is decoded at the smallest scale still at least `side` px on both sides.
-        image = Image.fromarray(decode_image(uploads.named_upload(name, data), draft_size=side))
+        # draft: a JPEG is decoded at the smallest scale still at least `side` px on both sides; shrunk before its
+        # colours are converted to sRGB (a Display P3 photo's kept pixels only, not its 12 million).
+        image = Image.fromarray(decode_image(uploads.named_upload(name, data), draft_size=side, shrink=shrink))
     except ImageError:
         return None
-    # The longer side too: a 70000 x 1 PNG is no JPEG (65,535 px at most), and a panorama is squeezed into the
-    # model's square anyway.
-    scale = min(side / min(image.size), KEEP_LONG_SIDE / max(image.size))
-    if scale < 1:
-        image = image.resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))),
-                             Image.Resampling.LANCZOS)
     buffer = io.BytesIO()
     image.save(buffer, format="JPEG", quality=KEEP_QUALITY)
     return buffer.getvalue()

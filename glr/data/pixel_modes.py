@@ -29,21 +29,29 @@ def srgb_transform(icc: bytes, mode: str):
     """LittleCMS's transform from the embedded profile `icc` to sRGB for `mode` pixels, None to keep them, False when
     `icc` is no profile at all.
 
-    None for an sRGB profile, and for one that does not fit the mode; False for one that cannot be read: the pixels
-    are then taken as sRGB, which is what every profile-blind decoder does (and a PNG's gAMA and cHRM chunks count, as
-    Chromium reads them when its iCCP chunk holds no profile).
+    None for an sRGB profile (one that leaves every level of red, green, blue and grey within 1 of itself, whatever
+    its name: GIMP's "Linear sRGB", which its high-bit-depth exports embed, is no sRGB, and Chromium applies it), and
+    for one that does not fit the mode; False for one that cannot be read: the pixels are then taken as sRGB, which is
+    what every profile-blind decoder does (and a PNG's gAMA and cHRM chunks count, as Chromium reads them when its
+    iCCP chunk holds no profile).
     """
     try:
         profile = ImageCms.ImageCmsProfile(io.BytesIO(icc))
     except Exception:  # noqa: BLE001 - a broken profile in an untrusted file must not refuse the photo
         return False
     try:
-        if "srgb" in ImageCms.getProfileDescription(profile).lower():
-            return None
         # NOCACHE: the pipeline's threads share one transform, and LittleCMS's one-pixel cache is not thread-safe.
-        return ImageCms.buildTransform(profile, _SRGB, mode, "RGB", flags=ImageCms.Flags.NOCACHE)
+        transform = ImageCms.buildTransform(profile, _SRGB, mode, "RGB", flags=ImageCms.Flags.NOCACHE)
     except Exception:  # noqa: BLE001 - a profile that does not fit: the pixels as they are
         return None
+    if mode != "RGB":
+        return transform
+    probe = np.zeros((4, 256, 3), dtype=np.uint8)  # every level of red, green and blue alone, then of grey
+    for row in range(3):
+        probe[row, :, row] = np.arange(256)
+    probe[3] = np.arange(256)[:, None]
+    shown = np.asarray(ImageCms.applyTransform(Image.fromarray(probe, "RGB"), transform))
+    return None if np.abs(shown.astype(int) - probe).max() <= 1 else transform
 
 
 def to_rgb(img: Image.Image, shrink: Callable[[Image.Image], Image.Image] | None = None) -> Image.Image:
@@ -53,16 +61,20 @@ def to_rgb(img: Image.Image, shrink: Callable[[Image.Image], Image.Image] | None
     conversion, so only the pixels kept are converted: 12 megapixels cost about 150 ms, 256 px 1 ms.
     """
     shrink = shrink or (lambda rgb: rgb)
-    # The colour primaries and transfer (ITU-T H.273 codes) of a PNG's cICP chunk or an AVIF's nclx box, which
-    # glr.data.images reads (Pillow does not): those Chromium 156 shows by (measured), a PNG's cICP before its iCCP.
-    # It takes BT.709's transfers (1, 6, 14, 15) and an unspecified one (2) as sRGB's curve, unspecified primaries
-    # as sRGB's. PQ and HLG (HDR) are tone-mapped by a browser to the screen, and are taken as sRGB here.
+    # The colour primaries and transfer (ITU-T H.273 codes) of a PNG's cICP chunk or an AVIF's or HEIC's nclx box,
+    # which glr.data.images reads (Pillow does not): those Chromium 156 shows by (measured), a PNG's cICP before its
+    # iCCP. It takes an AVIF's BT.709 transfers (1, 6, 14, 15) and an unspecified one (2) as sRGB's curve (a PNG's
+    # BT.709 ones as a 2.4 power), unspecified primaries as sRGB's. PQ and HLG (HDR) Chromium tone-maps to the
+    # screen (its own curve: 20, 128 show as 1, 132 in PQ, 5, 99 in HLG); glr takes them as sRGB. SMPTE 240M (7),
+    # which no camera writes, too.
     srgb_primaries = (0.3127, 0.329, 0.64, 0.33, 0.30, 0.60, 0.15, 0.06)
     primaries = {1: srgb_primaries, 2: srgb_primaries, 9: (0.3127, 0.329, 0.708, 0.292, 0.17, 0.797, 0.131, 0.046),
                  11: (0.314, 0.351, 0.68, 0.32, 0.265, 0.69, 0.15, 0.06), 12: (0.3127, 0.329, 0.68, 0.32, 0.265, 0.69,
                                                                               0.15, 0.06)}
     powers = {1: 0.0, 2: 0.0, 4: 1 / 2.2, 5: 1 / 2.8, 6: 0.0, 8: 1.0, 13: 0.0, 14: 0.0, 15: 0.0}  # 0: sRGB's curve
     cicp = img.info.get("cicp", (0, 0))
+    if cicp[2:] == ("PNG",):  # a PNG's BT.709 transfers (ffmpeg's still of a video) Chromium decodes as a 2.4 power
+        powers.update(dict.fromkeys((1, 6, 14, 15), 1 / 2.4))
     coded = cicp[0] in primaries and cicp[1] in powers
     icc = None if coded else img.info.get("icc_profile")
     # Alpha, palettes and a colour key (tRNS): composited, then converted as RGB.
@@ -104,9 +116,17 @@ def to_rgb(img: Image.Image, shrink: Callable[[Image.Image], Image.Image] | None
             else values ** (1.0 / gamma)  # gamma 0: sRGB's own curve (a cICP's code 13)
         light = np.linspace(0.0, 1.0, 65536)
         encode = np.rint(np.where(light <= 0.0031308, 12.92 * light, 1.055 * light ** (1 / 2.4) - 0.055) * 255)
-        linear = decode.astype(np.float32)[np.asarray(rgb)] @ matrix.T.astype(np.float32)
-        steps = np.rint(np.clip(linear, 0.0, 1.0) * 65535).astype(np.uint16)
-        return Image.fromarray(encode.astype(np.uint8)[steps], "RGB")
+        pixels, table, encode = np.asarray(rgb), decode.astype(np.float32), encode.astype(np.uint8)
+        shown, matrix = np.empty_like(pixels), matrix.T.astype(np.float32)
+        # By bands of about 64k pixels, each band's floats staying in the CPU's cache: a 12 MP photo at once took
+        # 0.5 s and 600 MB of floats (4.8 s on a busy machine), by bands 0.2 s (benchmarks/bench_colour.py).
+        rows = max(1, 65536 // pixels.shape[1])
+        for top in range(0, pixels.shape[0], rows):
+            linear = table[pixels[top:top + rows]] @ matrix
+            np.clip(linear, 0.0, 1.0, out=linear)
+            linear *= 65535
+            shown[top:top + rows] = encode[np.rint(linear, out=linear).astype(np.uint16)]
+        return Image.fromarray(shown, "RGB")
     if abs(gamma * 2.2 - 1) >= 0.05:
         # A gamma other than sRGB's 1/2.2 (old Macs wrote 1/1.8, linear tools 1.0): Chromium 156 decodes the values
         # with it and shows them in sRGB (measured); near 1/2.2 it takes them as sRGB, as here.
@@ -141,8 +161,15 @@ def plain_rgb(img: Image.Image) -> Image.Image:
     if hidden is not None:
         img = img.convert("RGB")
         img.putalpha(hidden)
-    if img.mode == "P" and "transparency" in img.info:
+    # A GIF's first frame may cover part of its screen only: Chromium 156 shows the rest see-through (measured), where
+    # Pillow fills it with the GIF's background colour.
+    frame = getattr(img, "dispose_extent", None) if getattr(img, "format", None) == "GIF" else None
+    if img.mode == "P" and "transparency" in img.info or frame and tuple(frame) != (0, 0, *img.size):
         img = img.convert("RGBA")
+    if frame and tuple(frame) != (0, 0, *img.size):
+        covered = Image.new("L", img.size, 0)
+        covered.paste(img.getchannel("A").crop(frame), frame[:2])
+        img.putalpha(covered)
     if img.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
         rgba = img.convert("RGBA")
         background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
