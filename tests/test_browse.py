@@ -60,7 +60,7 @@ def test_split_table_counts_both_sides(tiny_data):
 
 
 def test_gallery_pages_and_search(tiny_data):
-    df = datasets.load_catalog(tiny_data).df
+    df = datasets.load_catalog(tiny_data)
     first = browse.gallery_page(df, "", page=1, per_page=2, per_class=3)
     assert (first.page, first.pages, first.matches) == (1, 2, 3)
     assert len(first.classes) == 2 and all(len(e) == 3 for e in first.classes["examples"])

@@ -10,7 +10,7 @@ from glr.data import datasets
 
 def test_example_paths_from_catalog_and_fallback(finished_run):
     catalog = datasets.load_catalog(class_examples.run_dataset_root(finished_run.path))
-    with_catalog = class_examples.example_paths(finished_run.path, catalog.df, per_class=2)
+    with_catalog = class_examples.example_paths(finished_run.path, catalog, per_class=2)
     labels = json.loads((finished_run.path / "labels.json").read_text())
     assert set(with_catalog) == {row["landmark_id"] for row in labels}
     split = pd.read_csv(finished_run.path / "split.csv", dtype={"id": str})
@@ -48,7 +48,7 @@ def test_sample_photos_spread_over_classes_and_fall_back_to_the_split(finished_r
     copy.predictions_path.unlink()  # an unevaluated run: its split and the catalog say the same
     assert class_examples.sample_photos(copy) == []
     catalog = datasets.load_catalog(class_examples.run_dataset_root(copy.path))
-    from_split = class_examples.sample_photos(copy, catalog_df=catalog.df)
+    from_split = class_examples.sample_photos(copy, catalog=catalog)
     assert {s.landmark_id for s in from_split} == set(classes)
     assert all(s.path in set(val["path"]) for s in from_split)
 

@@ -150,15 +150,16 @@ def split_table(split) -> pd.DataFrame:
     return table
 
 
-def gallery_page(catalog_df: pd.DataFrame, query: str = "", page: int = 1, per_page: int = 6,
+def gallery_page(catalog, query: str = "", page: int = 1, per_page: int = 6,
                  per_class: int = EXAMPLES_PER_CLASS) -> GalleryPage:
-    """Classes whose name (or landmark_id) contains `query`, largest first, `per_page` at a time.
+    """Classes of `catalog` (a Catalog, or its table with paths) whose name (or landmark_id) contains `query`,
+    largest first, `per_page` at a time.
 
     Each class comes with its first `per_class` image paths (in the catalog's order, so the
     same every time). A page number out of range is clamped; no match gives an empty page. A page that
     browses many pages builds a `ClassIndex` once and calls its `page` instead.
     """
-    return ClassIndex(catalog_df).page(query, page, per_page, per_class)
+    return ClassIndex(catalog).page(query, page, per_page, per_class)
 
 
 def thumbnail(path, size: int = THUMBNAIL_PX) -> np.ndarray | None:
