@@ -729,3 +729,16 @@ def test_landmark_names_in_the_landmark_id_column_say_how_to_give_them_and_no_cl
     (tmp_path / "train.csv").write_text("id,landmark_id\nEif0,None\nEif1,nan\nBig0,1\nBig1,1\nBig2,None\n")
     problems = load_catalog(tmp_path, check_files=False).problems  # GLDv1's "no landmark": no names
     assert problems == ["3 rows have a landmark_id that is not an integer (e.g. 'None' on line 2, 'nan' on line 3); skipped"]
+
+
+def test_the_split_of_many_small_classes_is_the_one_glr_always_made():
+    # Hundreds of classes of 2-11 photos: stratification leaves many on one side, and one photo of each is moved.
+    # The fingerprints are those of the code before the moves were made together (session 30): same seed, same split.
+    sizes = [2, 3, 2, 5, 2, 4, 7, 2, 3, 11]
+    rows = [(f"{c:04d}-{i}", f"/x/{c}/{i}.jpg", c, f"class {c}") for c in range(300) for i in range(sizes[c % 10])]
+    df = pd.DataFrame(rows, columns=["id", "path", "landmark_id", "name"]).sample(frac=1, random_state=3)
+    catalog = Catalog(root=Path("/x"), layout="folders", df=df)
+    for seed, fingerprint in ((0, "3a3e383d267fbe74"), (42, "9d43be1431253a85")):
+        split = curate(catalog, top_n=0, seed=seed)
+        assert (split.fingerprint(), len(split.train), len(split.val)) == (fingerprint, 840, 390)
+        assert split.train["label"].nunique() == split.val["label"].nunique() == 300

@@ -369,11 +369,15 @@ def _stratified_split(data: pd.DataFrame, val_fraction: float, seed: int) -> tup
 
 def _fill_missing_classes(src: pd.DataFrame, dst: pd.DataFrame, rng) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Move one image of each class that `dst` lacks from `src` into `dst`."""
-    for landmark in sorted(set(src["landmark_id"]) - set(dst["landmark_id"])):
-        pick = rng.choice(src.index[src["landmark_id"] == landmark])
-        dst = pd.concat([dst, src.loc[[pick]]])
-        src = src.drop(index=pick)
-    return src, dst
+    missing = sorted(set(src["landmark_id"]) - set(dst["landmark_id"]))
+    if not missing:
+        return src, dst
+    # One draw per class, in the classes' order, from its rows in `src`'s order: the picks a move at a time made.
+    # Moved together: a copy of both tables per class cost 6 s for 439 classes of 200,000 rows (top-N 0).
+    rows = src.index[src["landmark_id"].isin(missing).to_numpy()]
+    of_class = pd.Series(rows, index=src.loc[rows, "landmark_id"].to_numpy()).groupby(level=0, sort=True)
+    picks = [rng.choice(labels.to_numpy()) for _, labels in of_class]
+    return src.drop(index=picks), pd.concat([dst, src.loc[picks]])
 
 
 def summarize(catalog: Catalog) -> dict:
