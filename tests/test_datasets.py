@@ -742,3 +742,23 @@ def test_the_split_of_many_small_classes_is_the_one_glr_always_made():
         split = curate(catalog, top_n=0, seed=seed)
         assert (split.fingerprint(), len(split.train), len(split.val)) == (fingerprint, 840, 390)
         assert split.train["label"].nunique() == split.val["label"].nunique() == 300
+
+
+def test_the_curated_rows_are_the_splits_and_fetch_takes_them_without_sklearn(gldv2):
+    import subprocess
+    import sys
+
+    from glr.data.datasets import curated_rows
+
+    catalog = load_catalog(gldv2)
+    rows, labels, messages = curated_rows(catalog, top_n=3)
+    split = curate(catalog, top_n=3)
+    assert sorted(rows["id"]) == sorted([*split.train["id"], *split.val["id"]]) and rows["path"].map(os.path.isfile).all()
+    assert labels.equals(split.labels) and messages == split.messages
+    # `glr fetch` needs which photos, not their split: sklearn (2-4 s to import, cold) is not imported for it.
+    code = ("import sys; from glr.data.fetch import curated_ids; "
+            f"root, ids = curated_ids({str(gldv2)!r}, top_n=3, min_images=2, val_fraction=0.2, seed=0); "
+            "print(len(ids), 'sklearn' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).resolve().parents[1]).stdout.split()
+    assert out == [str(len(rows)), "False"]
