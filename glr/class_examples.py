@@ -105,7 +105,19 @@ def sample_photos(run: Run | str | os.PathLike, n: int = SAMPLES, catalog=None) 
     first = rows.drop_duplicates("landmark_id")
     if len(first) > n:  # spread over the classes rather than the first n of them
         first = first.iloc[np.unique(np.linspace(0, len(first) - 1, n).round().astype(int))]
+    first = _told_apart(run, first, {"name": "landmark_id"})  # captions of an old run's look-alike classes
     return [SamplePhoto(str(r.path), int(r.landmark_id), str(r.name)) for r in first.itertuples(index=False)]
+
+
+def _told_apart(run: Run, table: pd.DataFrame, columns: dict[str, str]) -> pd.DataFrame:
+    """`table`'s names (`columns`: name -> landmark_id column) as the run's classes read: one made before look-alike
+    classes were told apart recorded "Big Ben" twice (glr.data.class_names.recorded_names_told_apart)."""
+    from glr.data.class_names import names_read_alike, names_told_apart, recorded_names_told_apart
+
+    labels = _quietly(run.labels)
+    if labels is None or not names_read_alike(labels["name"]):
+        return table
+    return names_told_apart(table, recorded_names_told_apart(labels, _quietly(run.split)), columns)
 
 
 def _validation_photos(run: Run, catalog) -> pd.DataFrame | None:
@@ -145,6 +157,7 @@ def what_it_knows(run: Run | str | os.PathLike, unknown_verdict: bool = True) ->
     run = as_run(run)
     labels = _quietly(run.labels)
     count = len(labels) if labels is not None else 0
+    labels = _told_apart(run, labels, {"name": "landmark_id"}) if count else labels
     names = labels["name"].head(NAMES_QUOTED).tolist() if count else []  # Run.labels: "landmark <id>" if unnamed
     quoted = f" ({', '.join(names)}{', ...' if count > len(names) else ''})" if names else ""
     noun = "landmark" if count == 1 else "landmarks"

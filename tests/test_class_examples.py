@@ -68,3 +68,17 @@ def test_what_it_knows(finished_run, tmp_path, monkeypatch):
     assert class_examples.is_demo_run(copy)
     assert class_examples.what_it_knows(copy).startswith("This model knows the 3 invented landmarks of the demo dataset")
     assert "a real landmark included" in class_examples.what_it_knows(copy)
+
+
+def test_an_old_run_that_named_two_look_alike_classes_once_offers_them_apart(finished_run, tmp_path):
+    # The Predict page's sample photos and its sentence of what the model knows said "Big Ben" twice for a run of
+    # folders `Big Ben` and `Big_Ben` made before they were told apart.
+    import shutil
+
+    from test_class_names import like_an_old_folder_run
+
+    copy = shutil.copytree(finished_run.path, tmp_path / "run", ignore=shutil.ignore_patterns("export", "index"))
+    expected = like_an_old_folder_run(copy)
+    samples = class_examples.sample_photos(copy)
+    assert sorted(s.name for s in samples) == sorted(expected)
+    assert "(Big Ben (folder Big Ben), Big Ben (folder Big_Ben), Tower 2)" in class_examples.what_it_knows(copy)
