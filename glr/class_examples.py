@@ -112,12 +112,10 @@ def sample_photos(run: Run | str | os.PathLike, n: int = SAMPLES, catalog=None) 
 def _told_apart(run: Run, table: pd.DataFrame, columns: dict[str, str]) -> pd.DataFrame:
     """`table`'s names (`columns`: name -> landmark_id column) as the run's classes read: one made before look-alike
     classes were told apart recorded "Big Ben" twice (glr.data.class_names.recorded_names_told_apart)."""
-    from glr.data.class_names import names_read_alike, names_told_apart, recorded_names_told_apart
+    from glr.data.class_names import names_told_apart, run_labels_told_apart
 
-    labels = _quietly(run.labels)
-    if labels is None or not names_read_alike(labels["name"]):
-        return table
-    return names_told_apart(table, recorded_names_told_apart(labels, _quietly(run.split)), columns)
+    labels = run_labels_told_apart(run)
+    return table if labels is None else names_told_apart(table, labels, columns)
 
 
 def _validation_photos(run: Run, catalog) -> pd.DataFrame | None:

@@ -288,20 +288,10 @@ def _settings_and_labels(run: Run):
 
     settings = read(run.config_path, run.settings)
     labels = read(run.labels_path, lambda: (lambda df: df.assign(landmark_id=df["landmark_id"].astype(int)))(run.labels()))
-    return settings, _told_apart(run, labels)  # every name text: Run.labels gives one without a name "landmark <id>"
+    from glr.data.class_names import run_labels_told_apart  # an old run's look-alike classes: "Big Ben" twice
 
-
-def _told_apart(run: Run, labels: pd.DataFrame) -> pd.DataFrame:
-    """The labels of a run made before look-alike classes were told apart ("Big Ben" twice) with distinct names."""
-    from glr.data.class_names import names_read_alike, recorded_names_told_apart
-
-    if not names_read_alike(labels["name"]):
-        return labels
-    try:
-        split = run.split()  # a class folder's run is told apart by its folders, which split.csv's ids name
-    except (GlrError, ValueError, KeyError):
-        split = None
-    return recorded_names_told_apart(labels, split)
+    told = run_labels_told_apart(run, labels)
+    return settings, labels if told is None else told  # every name text: Run.labels gives one without a name "landmark <id>"
 
 
 def saved_shape(model_file: str | os.PathLike) -> tuple[int | None, int | None]:

@@ -222,3 +222,20 @@ def names_told_apart(table: pd.DataFrame, labels: pd.DataFrame, columns: dict[st
             ids = pd.to_numeric(table[key], errors="coerce")
             out[name] = [by_id.get(int(i), n) if pd.notna(i) else n for i, n in zip(ids, table[name])]
     return table.assign(**out) if out else table
+
+
+def run_labels_told_apart(run, labels: pd.DataFrame | None = None) -> pd.DataFrame | None:
+    """`run`'s labels (read from it unless given) as `recorded_names_told_apart` names them, its split.csv read only
+    then; None when no two names read alike (most runs), or the run has no readable labels (its reader says why)."""
+    from glr.errors import GlrError
+
+    def quietly(reader):
+        try:
+            return reader()
+        except (GlrError, ValueError, KeyError):
+            return None
+
+    labels = quietly(run.labels) if labels is None else labels
+    if labels is None or not names_read_alike(labels["name"]):
+        return None
+    return recorded_names_told_apart(labels, quietly(run.split))

@@ -245,19 +245,10 @@ def _told_apart(run: Run, name: str, table: Any) -> Any:
     for `Big Ben` and `Big_Ben`) told apart (glr.data.class_names.recorded_names_told_apart)."""
     if table is None or name not in ("labels", *NAMED):
         return table
-    from glr.data.class_names import names_read_alike, names_told_apart, recorded_names_told_apart
+    from glr.data.class_names import names_told_apart, run_labels_told_apart
 
-    def quietly(reader):  # a damaged labels.json or split.csv is named where it is read itself
-        try:
-            return reader()
-        except (RunError, ValueError, KeyError):
-            return None
-
-    labels = table if name == "labels" else quietly(run.labels)
-    if labels is None or not names_read_alike(labels["name"]):  # most runs: split.csv is not read
-        return table
-    told = recorded_names_told_apart(labels, quietly(run.split))
-    return told if name == "labels" else names_told_apart(table, told, NAMED[name])
+    labels = run_labels_told_apart(run, table if name == "labels" else None)
+    return table if labels is None else labels if name == "labels" else names_told_apart(table, labels, NAMED[name])
 
 
 def read_results(run: Run, read_confusion: Callable[[Path], Any] = conf.read) -> tuple[dict[str, Any], list[str]]:
