@@ -147,3 +147,13 @@ def test_dataset_stamp_of_a_path_typed_in_nfc_follows_its_folder_named_in_nfd(tm
     later = browse.dataset_stamp(on_disk) + 100
     os.utime(on_disk / "Tower", (later, later))
     assert browse.dataset_stamp(typed) == later
+
+
+def test_image_sizes_of_a_catalog_make_the_paths_of_their_sample_only(tiny_data, monkeypatch):
+    catalog = datasets.load_catalog(tiny_data)
+    listed = browse.image_size_stats(catalog.paths().tolist(), sample=5)
+    asked = []
+    real = datasets.Catalog.paths
+    monkeypatch.setattr(datasets.Catalog, "paths", lambda self, rows=None: asked.append(rows) or real(self, rows))
+    stats = browse.image_size_stats(catalog, sample=5)  # the same photos as the list of every path gives
+    assert stats["sampled"] == 5 and stats["sizes"].equals(listed["sizes"]) and [len(r) for r in asked] == [5]
