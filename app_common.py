@@ -195,7 +195,7 @@ def curate(path: str | None, top_n: int, min_images: int, val_fraction: float, s
 
 @st.cache_data(max_entries=8, show_spinner="Reading image sizes...")
 def _size_stats(path: str, stamp: float) -> dict:
-    return browse.image_size_stats(_catalog(path, stamp).df["path"].tolist())
+    return browse.image_size_stats(_catalog(path, stamp))
 
 
 def size_stats(path: str | None) -> dict:
@@ -267,14 +267,14 @@ def predictor(run_path: str, stamp: tuple):
 @st.cache_data(max_entries=8, show_spinner="Finding example images...")
 def examples(run_path: str, stamp: float) -> dict[int, list[str]]:
     """landmark_id -> example image paths for a run (its dataset's training images where found)."""
-    catalog_df = None
+    catalog = None
     root = class_examples.run_dataset_root(run_path)
     if root:
         try:
-            catalog_df = _catalog(root, browse.dataset_stamp(root)).df
+            catalog = _catalog(root, browse.dataset_stamp(root))
         except GlrError:
-            catalog_df = None  # the dataset moved: fall back to the run's validation images
-    return class_examples.example_paths(run_path, catalog_df)
+            catalog = None  # the dataset moved: fall back to the run's validation images
+    return class_examples.example_paths(run_path, catalog)
 
 
 # --------------------------------------------------------------------------- shared widgets

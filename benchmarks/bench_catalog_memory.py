@@ -5,8 +5,9 @@ read by `glr.data.datasets.load_catalog(check_files=False)` in a child process p
 `--before` (a git revision, extracted with `git archive`) and once with this checkout's, alternately, `--repeat`
 times each. Each child prints the load's seconds, the seconds of the repeated-id check alone (the lower-case ids'
 `duplicated()` before, `glr.data.id_text.duplicated_ids` after, on the same ids), its RSS after the imports, its peak
-RSS (the kernel's VmHWM, which counts Arrow's memory too, where tracemalloc does not) and the catalog table's own
-size; the peak is said as a multiple of the table. Not `ru_maxrss`: Linux carries a process's high-water mark over
+RSS (the kernel's VmHWM, which counts Arrow's memory too, where tracemalloc does not), the seconds to have every
+row's path (a column until session 30, made of the ids by `Catalog.paths()` since; made after the peak is read) and
+the catalog table's own size; the peak is said as a multiple of the table. Not `ru_maxrss`: Linux carries a process's high-water mark over
 `exec`, so a child's ru_maxrss is at least the peak RSS of this parent when it spawned it (0.94 GB once it had written
 the CSV, in every run of either code until session 29); `common.peak_rss_gb` reads VmHWM.
 
@@ -48,9 +49,13 @@ def child(csv: str, code: str) -> None:
     except ImportError:  # the code before: what read_gldv2 did
         repeats = ids.str.lower().duplicated()
     check = time.perf_counter() - start
+    start = time.perf_counter()  # every row's path: a column before session 30, made of the ids since
+    paths = catalog.paths() if hasattr(catalog, "paths") else catalog.df["path"]
+    paths_s, n_paths = time.perf_counter() - start, len(paths)
+    del paths
     table = catalog.df.memory_usage(deep=True).sum() / 1e9
-    print(json.dumps({"seconds": seconds, "repeat_check": check, "repeats": int(repeats.sum()), "base": base,
-                      "table": table, "rows": len(catalog.df), "module": datasets.__file__}))
+    print(json.dumps({"seconds": seconds, "repeat_check": check, "repeats": int(repeats.sum()), "base": base, "paths": paths_s,
+                      "table": table, "rows": len(catalog.df), "n_paths": n_paths, "module": datasets.__file__}))
     print(f"peak {peak:.3f}")
 
 
@@ -76,7 +81,7 @@ def main(argv=None) -> dict:
             codes = {f"before ({args.before})": str(common.checkout(args.before, Path(tmp) / "before")), **codes}
         except Exception as exc:  # no git history (an unpacked copy): the figures of this code alone
             print(f"no 'before' code: {exc}")
-        print(f"{'code':20s} {'load s':>7s} {'repeat check s':>15s} {'table GB':>9s} {'peak GB':>8s} "
+        print(f"{'code':20s} {'load s':>7s} {'repeat check s':>15s} {'paths s':>8s} {'table GB':>9s} {'peak GB':>8s} "
               f"{'peak/table':>11s} {'(peak-imports)/table':>21s}")
         for _ in range(1 if args.tiny else args.repeat):
             for name, code in codes.items():
@@ -84,11 +89,12 @@ def main(argv=None) -> dict:
                 f = {**json.loads(text.splitlines()[-1]), "peak": peak}
                 assert Path(f["module"]).is_relative_to(code), f["module"]  # the code asked for, not another
                 runs.setdefault(name, []).append(f)
-                print(f"{name:20s} {f['seconds']:7.2f} {f['repeat_check']:15.2f} {f['table']:9.3f} {peak:8.3f} "
+                print(f"{name:20s} {f['seconds']:7.2f} {f['repeat_check']:15.2f} {f['paths']:8.2f} {f['table']:9.3f} {peak:8.3f} "
                       f"{peak / f['table']:11.2f} {(peak - f['base']) / f['table']:21.2f}", flush=True)
-    out = {name: {k: statistics.median(r[k] for r in rs) for k in ("seconds", "repeat_check", "table", "peak", "base")}
+    out = {name: {k: statistics.median(r[k] for r in rs) for k in ("seconds", "repeat_check", "paths", "table", "peak", "base")}
            for name, rs in runs.items()}
-    parts = [f"{name}: load {m['seconds']:.1f} s, repeat check {m['repeat_check']:.2f} s, peak {m['peak']:.2f} GB "
+    parts = [f"{name}: load {m['seconds']:.1f} s, repeat check {m['repeat_check']:.2f} s, every path {m['paths']:.2f} s, "
+             f"peak {m['peak']:.2f} GB "
              f"({m['peak'] / m['table']:.1f}x the {m['table']:.2f} GB table)" for name, m in out.items()]
     common.summary(f"catalog memory, {rows:,} rows (medians of {len(next(iter(runs.values())))}): " + "; ".join(parts))
     return out

@@ -288,7 +288,10 @@ def _settings_and_labels(run: Run):
 
     settings = read(run.config_path, run.settings)
     labels = read(run.labels_path, lambda: (lambda df: df.assign(landmark_id=df["landmark_id"].astype(int)))(run.labels()))
-    return settings, labels  # every name text: Run.labels gives one without a name "landmark <id>"
+    from glr.data.class_names import run_labels_told_apart  # an old run's look-alike classes: "Big Ben" twice
+
+    told = run_labels_told_apart(run, labels)
+    return settings, labels if told is None else told  # every name text: Run.labels gives one without a name "landmark <id>"
 
 
 def saved_shape(model_file: str | os.PathLike) -> tuple[int | None, int | None]:

@@ -32,7 +32,7 @@ BAR_CHART_CLASSES = 500  # up to this many classes, one bar per class; above, th
 # check on a big catalog drops missing files later, and reports them under "Problems found".
 @st.cache_resource(max_entries=4, show_spinner="Indexing the classes...")
 def class_index(key: tuple, _catalog: datasets.Catalog) -> ClassIndex:
-    return ClassIndex(_catalog.df)
+    return ClassIndex(_catalog)
 
 
 # The failure is cached too: on a big catalog without its images, each new attempt would check the

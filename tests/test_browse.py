@@ -60,7 +60,7 @@ def test_split_table_counts_both_sides(tiny_data):
 
 
 def test_gallery_pages_and_search(tiny_data):
-    df = datasets.load_catalog(tiny_data).df
+    df = datasets.load_catalog(tiny_data)
     first = browse.gallery_page(df, "", page=1, per_page=2, per_class=3)
     assert (first.page, first.pages, first.matches) == (1, 2, 3)
     assert len(first.classes) == 2 and all(len(e) == 3 for e in first.classes["examples"])
@@ -168,3 +168,13 @@ def test_dataset_stamp_of_a_path_typed_in_nfc_follows_its_folder_named_in_nfd(tm
     later = browse.dataset_stamp(on_disk) + 100
     os.utime(on_disk / "Tower", (later, later))
     assert browse.dataset_stamp(typed) == later
+
+
+def test_image_sizes_of_a_catalog_make_the_paths_of_their_sample_only(tiny_data, monkeypatch):
+    catalog = datasets.load_catalog(tiny_data)
+    listed = browse.image_size_stats(catalog.paths().tolist(), sample=5)
+    asked = []
+    real = datasets.Catalog.paths
+    monkeypatch.setattr(datasets.Catalog, "paths", lambda self, rows=None: asked.append(rows) or real(self, rows))
+    stats = browse.image_size_stats(catalog, sample=5)  # the same photos as the list of every path gives
+    assert stats["sampled"] == 5 and stats["sizes"].equals(listed["sizes"]) and [len(r) for r in asked] == [5]

@@ -10,7 +10,7 @@ from glr.data import datasets
 
 def test_example_paths_from_catalog_and_fallback(finished_run):
     catalog = datasets.load_catalog(class_examples.run_dataset_root(finished_run.path))
-    with_catalog = class_examples.example_paths(finished_run.path, catalog.df, per_class=2)
+    with_catalog = class_examples.example_paths(finished_run.path, catalog, per_class=2)
     labels = json.loads((finished_run.path / "labels.json").read_text())
     assert set(with_catalog) == {row["landmark_id"] for row in labels}
     split = pd.read_csv(finished_run.path / "split.csv", dtype={"id": str})
@@ -48,7 +48,7 @@ def test_sample_photos_spread_over_classes_and_fall_back_to_the_split(finished_r
     copy.predictions_path.unlink()  # an unevaluated run: its split and the catalog say the same
     assert class_examples.sample_photos(copy) == []
     catalog = datasets.load_catalog(class_examples.run_dataset_root(copy.path))
-    from_split = class_examples.sample_photos(copy, catalog_df=catalog.df)
+    from_split = class_examples.sample_photos(copy, catalog=catalog)
     assert {s.landmark_id for s in from_split} == set(classes)
     assert all(s.path in set(val["path"]) for s in from_split)
 
@@ -68,3 +68,17 @@ def test_what_it_knows(finished_run, tmp_path, monkeypatch):
     assert class_examples.is_demo_run(copy)
     assert class_examples.what_it_knows(copy).startswith("This model knows the 3 invented landmarks of the demo dataset")
     assert "a real landmark included" in class_examples.what_it_knows(copy)
+
+
+def test_an_old_run_that_named_two_look_alike_classes_once_offers_them_apart(finished_run, tmp_path):
+    # The Predict page's sample photos and its sentence of what the model knows said "Big Ben" twice for a run of
+    # folders `Big Ben` and `Big_Ben` made before they were told apart.
+    import shutil
+
+    from test_class_names import like_an_old_folder_run
+
+    copy = shutil.copytree(finished_run.path, tmp_path / "run", ignore=shutil.ignore_patterns("export", "index"))
+    expected = like_an_old_folder_run(copy)
+    samples = class_examples.sample_photos(copy)
+    assert sorted(s.name for s in samples) == sorted(expected)
+    assert "(Big Ben (folder Big Ben), Big Ben (folder Big_Ben), Tower 2)" in class_examples.what_it_knows(copy)

@@ -6,10 +6,11 @@ import shutil
 import unicodedata
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from conftest import make_gldv2, write_image
-from glr.data.class_names import recorded_names_now
+from glr.data.class_names import names_told_apart, recorded_names_now, recorded_names_told_apart
 from glr.data.datasets import curate, load_catalog
 from glr.evaluation.metrics import most_confused_pairs, per_class_report
 
@@ -117,3 +118,45 @@ def test_class_folders_windows_cannot_hold_are_read_and_said(tmp_path):
         "their files only; a copy of this dataset on Windows fails or renames such folders, so rename them to move it "
         "there"]
     assert load_catalog(folder_dataset(tmp_path / "fine", ["Console", "Tower", "Auxerre"])).problems == []
+
+
+def like_an_old_folder_run(folder) -> list[str]:
+    """Rewrite a finished run's files as a run of class folders `Big Ben`, `Big_Ben`, `Tower 2`... made before
+    look-alike folders were told apart wrote them: labels.json, per_class.csv and val_predictions.csv say "Big Ben"
+    for both its first classes, split.csv's ids are `folder/photo`. The names it should show now, in labels order."""
+    labels = json.loads((folder / "labels.json").read_text(encoding="utf-8"))
+    folders = {row["landmark_id"]: f for row, f in zip(labels, ["Big Ben", "Big_Ben", *(f"Tower {i}" for i in range(2, 99))])}
+    old = {i: f.replace("_", " ") for i, f in folders.items()}
+    (folder / "labels.json").write_text(json.dumps([{**row, "name": old[row["landmark_id"]]} for row in labels]))
+    split = pd.read_csv(folder / "split.csv", dtype={"id": str})
+    split.assign(id=split["landmark_id"].map(folders) + "/" + split["id"]).to_csv(folder / "split.csv", index=False)
+    per_class = pd.read_csv(folder / "per_class.csv")
+    per_class.assign(name=per_class["landmark_id"].map(old)).to_csv(folder / "per_class.csv", index=False)
+    predictions = pd.read_csv(folder / "val_predictions.csv", dtype={"id": str})
+    predictions.assign(true_name=predictions["true_landmark_id"].map(old), pred_name=predictions["pred_landmark_id"].map(
+        old)).to_csv(folder / "val_predictions.csv", index=False)
+    return [f"Big Ben (folder {folders[row['landmark_id']]})" if row["landmark_id"] in list(folders)[:2]
+            else old[row["landmark_id"]] for row in labels]
+
+
+def test_an_old_runs_names_that_read_alike_are_told_apart_by_folder_or_landmark(tmp_path):
+    # Told apart as its dataset is named now ("(folder Big_Ben)", so a resume still matches); a GLDv2 run's ids,
+    # or a run without its split.csv, by landmark_id. A run whose names differ comes back as it was.
+    rows = [("Big Ben/0", 4, "train"), ("Big_Ben/0", 7, "train"), ("Tower/0", 9, "val")]
+    labels = [{"index": i, "landmark_id": c, "name": n, "images": 2} for i, (c, n) in enumerate(
+        [(4, "Big Ben"), (7, "Big  Ben"), (9, "Tower")])]
+    table, recorded = old_run(tmp_path / "run", rows, labels)
+    told = recorded_names_told_apart(recorded, table)
+    assert told["name"].tolist() == ["Big Ben (folder Big Ben)", "Big  Ben (folder Big_Ben)", "Tower"]
+    assert told[["index", "landmark_id", "images"]].equals(recorded[["index", "landmark_id", "images"]])
+    gldv2 = table.assign(id=["0a1b2c3d4e5f6a7b", "1a1b2c3d4e5f6a7b", "2a1b2c3d4e5f6a7b"])
+    for split in (gldv2, None):
+        assert recorded_names_told_apart(recorded, split)["name"].tolist() == [
+            "Big Ben (landmark 4)", "Big  Ben (landmark 7)", "Tower"]
+    apart = recorded.assign(name=["Big Ben", "Big Tower", "Tower"])
+    assert recorded_names_told_apart(apart, table) is apart
+    predictions = pd.DataFrame({"true_landmark_id": [7, 9], "true_name": ["Big Ben", "Tower"],
+                                "pred_landmark_id": [4, 11], "pred_name": ["Big Ben", "gone"]})
+    named = names_told_apart(predictions, told, {"true_name": "true_landmark_id", "pred_name": "pred_landmark_id"})
+    assert named["true_name"].tolist() == ["Big  Ben (folder Big_Ben)", "Tower"]
+    assert named["pred_name"].tolist() == ["Big Ben (folder Big Ben)", "gone"]

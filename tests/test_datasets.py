@@ -28,9 +28,10 @@ def test_category_to_name(category, name):
 def test_gldv2_catalog(gldv2):
     catalog = load_catalog(gldv2)
     assert catalog.layout == "gldv2"
-    assert list(catalog.df.columns) == ["id", "path", "landmark_id", "name"]
+    # No path column: GLDv2's paths are made of the ids (at 4.1M rows the column took half the table).
+    assert list(catalog.df.columns) == ["id", "landmark_id", "name"]
     assert len(catalog.df) == 21 and catalog.problems == []
-    row = catalog.df.iloc[0]
+    row = catalog.df.iloc[0].to_dict() | {"path": catalog.paths().iloc[0]}
     assert row["path"].endswith(f"train/{row['id'][0]}/{row['id'][1]}/{row['id'][2]}/{row['id']}.jpg")
     assert os.path.isfile(row["path"])
     assert set(catalog.names().values()) == {"Eiffel Tower", "Sacré-Cœur", "Big Ben", "Taj Mahal"}
@@ -59,7 +60,7 @@ def test_a_train_csv_separated_by_semicolons_or_tabs_reads_as_the_comma_one(gldv
 
 def test_missing_files_dropped_and_counted(gldv2):
     catalog = load_catalog(gldv2)
-    for path in catalog.df["path"].iloc[:2]:
+    for path in catalog.paths().iloc[:2]:
         os.remove(path)
     catalog = load_catalog(gldv2)
     assert len(catalog.df) == 19
@@ -78,9 +79,9 @@ def _read_and_curate(gldv2, monkeypatch, large: bool):
 @pytest.mark.parametrize("large", [False, True], ids=["checked-on-load", "checked-at-curation"])
 def test_photos_saved_flat_in_train_are_found(gldv2, monkeypatch, large):
     catalog = load_catalog(gldv2)
-    for path in catalog.df["path"].iloc[:15]:  # most photos moved to train/<id>.jpg, the rest left nested
+    for path in catalog.paths().iloc[:15]:  # most photos moved to train/<id>.jpg, the rest left nested
         os.rename(path, gldv2 / "train" / os.path.basename(path))
-    os.remove(catalog.df["path"].iloc[20])  # and one photo is missing from both places
+    os.remove(catalog.paths().iloc[20])  # and one photo is missing from both places
     again, split, table = _read_and_curate(gldv2, monkeypatch, large)
     assert len(table) == 20 and table["path"].map(os.path.isfile).all()
     assert (table["path"].str.count("/") - str(gldv2).count("/")).value_counts().to_dict() == {2: 15, 5: 5}
@@ -90,7 +91,7 @@ def test_photos_saved_flat_in_train_are_found(gldv2, monkeypatch, large):
 
 def test_missing_files_checked_at_curation_for_large_catalogs(gldv2, monkeypatch):
     catalog = load_catalog(gldv2)
-    os.remove(catalog.df["path"].iloc[0])
+    os.remove(catalog.paths().iloc[0])
     monkeypatch.setattr("glr.data.datasets.MAX_ROWS_TO_CHECK", 5)
     deferred = load_catalog(gldv2)
     assert deferred.check_pending and len(deferred.df) == 21
@@ -121,7 +122,7 @@ def test_duplicates_non_integer_and_unsafe_ids(gldv2):
             "dataset, 'a/b/c' on line 26: a path, not a file name)") in problems
     assert "1 duplicate id" in problems
     assert len(catalog.df) == 21
-    assert all(str(gldv2) in p and ".." not in p for p in catalog.df["path"])
+    assert all(str(gldv2) in p and ".." not in p for p in catalog.paths())
 
 
 @pytest.mark.parametrize(
@@ -227,7 +228,7 @@ def test_file_and_folder_names_that_are_not_utf8_are_skipped_and_named(tmp_path)
     write_image(tmp_path / os.fsdecode(b"Big_Ben/caf\xe9.jpg"), seed=2)  # Latin-1 bytes, as old cameras and zips write
     write_image(tmp_path / os.fsdecode(b"Caf\xe9") / "0.jpg", seed=3)
     catalog = load_catalog(tmp_path)
-    assert catalog.df["path"].str.endswith(("Big_Ben/0.jpg", "Big_Ben/1.jpg")).all() and len(catalog.df) == 2
+    assert catalog.paths().str.endswith(("Big_Ben/0.jpg", "Big_Ben/1.jpg")).all() and len(catalog.df) == 2
     assert catalog.problems == ["2 images with a name that is not valid UTF-8 (e.g. 'Big_Ben/caf\ufffd.jpg', "
                                 "'Caf\ufffd/0.jpg'); skipped: rename to use"]
     assert summarize(catalog)["images"] == 2
@@ -358,7 +359,7 @@ def test_folders_an_os_archiver_or_nas_writes_are_never_classes_or_photos(tmp_pa
     catalog = load_catalog(tmp_path)
     assert sorted(set(catalog.df["name"])) == ["Big Ben", "Eiffel Tower"]
     assert len(catalog.df) == 7 and catalog.problems == []
-    assert not catalog.df["path"].str.contains("eaDir|MACOSX|thumbnails").any()
+    assert not catalog.paths().str.contains("eaDir|MACOSX|thumbnails").any()
 
 
 def test_gldv2_images_with_a_nas_thumbnail_folder_still_ask_for_train_csv(tmp_path):
@@ -387,7 +388,8 @@ def test_ids_in_upper_case_find_gldv2s_lower_case_files(gldv2, monkeypatch, larg
     csv = pd.read_csv(gldv2 / "train.csv", dtype=str)
     csv["id"] = csv["id"].str.upper()
     csv.to_csv(gldv2 / "train.csv", index=False)
-    first = load_catalog(gldv2).df.sort_values("id")["path"].iloc[0]
+    upper = load_catalog(gldv2)
+    first = upper.paths().loc[upper.df["id"].sort_values().index[0]]
     os.rename(first, gldv2 / "train" / os.path.basename(first))  # and one of them saved flat
     catalog, split, table = _read_and_curate(gldv2, monkeypatch, large)
     assert len(table) == 21 and table["path"].map(os.path.isfile).all()
@@ -541,7 +543,7 @@ def test_ids_of_digits_a_spreadsheet_stripped_of_leading_zeros_are_found(tmp_pat
     (tmp_path / "train.csv").write_text("id,landmark_id\n12345678901234,1\n0a1b2c3d4e5f6a7b,1\n"
                                         "1b2c3d4e5f6a7b8c,2\n2c3d4e5f6a7b8c9d,2\n123,2\n")
     catalog = load_catalog(tmp_path)
-    assert len(catalog.df) == 4 and os.path.isfile(catalog.df["path"].iloc[0])
+    assert len(catalog.df) == 4 and os.path.isfile(catalog.paths().iloc[0])
     assert catalog.df["id"].iloc[0] == "0012345678901234"  # GLDv2's id, as the run's tables and `fetch` use it
     # "123" in a file of GLDv2 ids is one cut short too, but its photo is on disk under neither name: named.
     assert catalog.problems == ["1 id in train.csv lost its leading zeros (e.g. '12345678901234'; saved from a "
@@ -729,3 +731,36 @@ def test_landmark_names_in_the_landmark_id_column_say_how_to_give_them_and_no_cl
     (tmp_path / "train.csv").write_text("id,landmark_id\nEif0,None\nEif1,nan\nBig0,1\nBig1,1\nBig2,None\n")
     problems = load_catalog(tmp_path, check_files=False).problems  # GLDv1's "no landmark": no names
     assert problems == ["3 rows have a landmark_id that is not an integer (e.g. 'None' on line 2, 'nan' on line 3); skipped"]
+
+
+def test_the_split_of_many_small_classes_is_the_one_glr_always_made():
+    # Hundreds of classes of 2-11 photos: stratification leaves many on one side, and one photo of each is moved.
+    # The fingerprints are those of the code before the moves were made together (session 30): same seed, same split.
+    sizes = [2, 3, 2, 5, 2, 4, 7, 2, 3, 11]
+    rows = [(f"{c:04d}-{i}", f"/x/{c}/{i}.jpg", c, f"class {c}") for c in range(300) for i in range(sizes[c % 10])]
+    df = pd.DataFrame(rows, columns=["id", "path", "landmark_id", "name"]).sample(frac=1, random_state=3)
+    catalog = Catalog(root=Path("/x"), layout="folders", df=df)
+    for seed, fingerprint in ((0, "3a3e383d267fbe74"), (42, "9d43be1431253a85")):
+        split = curate(catalog, top_n=0, seed=seed)
+        assert (split.fingerprint(), len(split.train), len(split.val)) == (fingerprint, 840, 390)
+        assert split.train["label"].nunique() == split.val["label"].nunique() == 300
+
+
+def test_the_curated_rows_are_the_splits_and_fetch_takes_them_without_sklearn(gldv2):
+    import subprocess
+    import sys
+
+    from glr.data.datasets import curated_rows
+
+    catalog = load_catalog(gldv2)
+    rows, labels, messages = curated_rows(catalog, top_n=3)
+    split = curate(catalog, top_n=3)
+    assert sorted(rows["id"]) == sorted([*split.train["id"], *split.val["id"]]) and rows["path"].map(os.path.isfile).all()
+    assert labels.equals(split.labels) and messages == split.messages
+    # `glr fetch` needs which photos, not their split: sklearn (2-4 s to import, cold) is not imported for it.
+    code = ("import sys; from glr.data.fetch import curated_ids; "
+            f"root, ids = curated_ids({str(gldv2)!r}, top_n=3, min_images=2, val_fraction=0.2, seed=0); "
+            "print(len(ids), 'sklearn' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).resolve().parents[1]).stdout.split()
+    assert out == [str(len(rows)), "False"]

@@ -95,7 +95,7 @@ def test_ids_written_as_file_names_of_any_image_format_find_their_photos(gld, ex
         os.rename(path, path.with_suffix(ext))  # the bytes stay JPEG: only the names matter here
     catalog = load_catalog(gld)
     assert len(catalog.df) == 6 and catalog.problems == []
-    assert all(p.endswith(ext) for p in catalog.df["path"])
+    assert all(p.endswith(ext) for p in catalog.paths())
 
 
 def test_a_class_folder_without_images_is_named(tmp_path):
@@ -406,7 +406,7 @@ def test_ids_that_are_a_photos_own_name_are_read_and_their_photos_found(tmp_path
         "3 rows have an id that is not a plain file name (e.g. '../x y' on line 8: a path out of the dataset, 'C:x y' on "
         "line 9: holds ':' (a drive letter on Windows), '.x y' on line 10: starts with '.'); skipped, so nothing outside the dataset is read")
     assert not any("not found" in p for p in catalog.problems)
-    assert all(Path(p).resolve().is_relative_to(tmp_path.resolve()) for p in catalog.df["path"])
+    assert all(Path(p).resolve().is_relative_to(tmp_path.resolve()) for p in catalog.paths())
 
 
 @pytest.mark.parametrize("where", ["images/{}.jpg", "{}.jpg", "train/{}.jpg", "photos/set 1/{}.JPG"])
@@ -418,7 +418,7 @@ def test_a_train_csv_of_ones_own_numbered_1_to_n_finds_its_photos(tmp_path, wher
     (root / "train.csv").write_text("id,landmark_id\n" + "".join(f"{i},{i % 2}\n" for i in range(1, 13)))
     catalog = load_catalog(root)
     assert sorted(catalog.df["id"], key=int) == [str(i) for i in range(1, 13)]
-    assert all(Path(p).is_file() and Path(p).stem == i for p, i in zip(catalog.df["path"], catalog.df["id"]))
+    assert all(Path(p).is_file() and Path(p).stem == i for p, i in zip(catalog.paths(), catalog.df["id"]))
     assert not any("shorter" in p or "not found" in p for p in catalog.problems)
 
 
@@ -478,7 +478,7 @@ def test_ids_written_as_paths_to_photos_named_in_hex_digits_are_their_names(tmp_
                                     "images\\0123,2\n")
     catalog = load_catalog(root)
     assert catalog.df["id"].tolist() == ["1", "cafe", "42", "0123"]
-    assert all(Path(p).is_file() for p in catalog.df["path"])
+    assert all(Path(p).is_file() for p in catalog.paths())
 
 
 def test_ids_with_a_spreadsheets_text_mark_are_their_digits(tmp_path):
@@ -489,7 +489,7 @@ def test_ids_with_a_spreadsheets_text_mark_are_their_digits(tmp_path):
     (root / "train.csv").write_text("id,landmark_id\n'0123,1\n'0042,2\n't Hoff,1\n")
     catalog = load_catalog(root)
     assert catalog.df["id"].tolist() == ["0123", "0042", "'t Hoff"]
-    assert all(Path(p).is_file() for p in catalog.df["path"])
+    assert all(Path(p).is_file() for p in catalog.paths())
     assert [p for p in catalog.problems if "text mark" in p] == [
         "2 rows have an id with a spreadsheet's text mark, the way it keeps leading zeros (e.g. \"'0123\", \"'0042\"); "
         "read as the digits after it"]
@@ -574,7 +574,7 @@ def test_a_photo_saved_as_an_icon_in_a_class_folder_is_a_photo(tmp_path):
             write_image(tmp_path / name / f"{i}.jpg", seed=i)
     Image.new("RGB", (64, 48), (200, 30, 30)).save(tmp_path / "Tower" / "from_the_web.ico", sizes=[(64, 48)])
     catalog = load_catalog(tmp_path)
-    assert sorted(Path(p).name for p in catalog.df["path"]) == ["0.jpg", "0.jpg", "1.jpg", "1.jpg", "from_the_web.ico"]
+    assert sorted(Path(p).name for p in catalog.paths()) == ["0.jpg", "0.jpg", "1.jpg", "1.jpg", "from_the_web.ico"]
     assert catalog.problems == []
 
 
@@ -620,7 +620,7 @@ def test_a_photo_without_an_extension_in_a_class_folder_is_read_and_a_text_file_
     (tmp_path / "Tower" / "IMG_7").write_bytes(buf.getvalue())
     (tmp_path / "Tower" / "README").write_text("BM photos of the tower\n")
     catalog = load_catalog(tmp_path)
-    assert sorted(Path(p).name for p in catalog.df["path"] if "Tower" in p) == ["0.jpg", "1.jpg", "IMG_7"]
+    assert sorted(Path(p).name for p in catalog.paths() if "Tower" in p) == ["0.jpg", "1.jpg", "IMG_7"]
     assert any("README" in p for p in catalog.problems), catalog.problems
 
 

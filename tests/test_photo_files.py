@@ -40,7 +40,7 @@ def test_an_id_listed_both_with_and_without_its_zeros_is_one_photo(tmp_path):
     root = _gldv2(tmp_path, "0012345678901234,,1\n12345678901234,,1\n0a1b2c3d4e5f6a7b,,1\n"
                             "1b2c3d4e5f6a7b8c,,2\n2c3d4e5f6a7b8c9d,,2\n")
     catalog = load_catalog(root)
-    assert sorted(catalog.df["id"]) == sorted(IDS) and catalog.df["path"].is_unique
+    assert sorted(catalog.df["id"]) == sorted(IDS) and catalog.paths().is_unique
     assert catalog.problems == [
         "1 id in train.csv lost its leading zeros (e.g. '12345678901234'; saved from a spreadsheet?): read as GLDv2's "
         "16-digit id (e.g. '0012345678901234'), as its photo is on disk; 1 of them listed with its zeros too, so the "
@@ -82,7 +82,7 @@ def test_fetch_saves_the_photo_of_an_id_cut_short_under_its_16_digit_id(tmp_path
     assert not (root / "train" / "1" / "2").exists()  # nothing under the ids as cut
     assert server.hits["/12345678901234.jpg"] == 1  # asked by the url train.csv gives
     catalog = load_catalog(root)  # as training reads it: every photo found, under GLDv2's ids
-    assert sorted(catalog.df["id"]) == sorted([*IDS, "0000000000000123"]) and catalog.df["path"].map(os.path.isfile).all()
+    assert sorted(catalog.df["id"]) == sorted([*IDS, "0000000000000123"]) and catalog.paths().map(os.path.isfile).all()
     assert fetch.fetch(root, top_n=2, min_images=1, **FAST).already == 5  # and nothing is fetched again
 
 
@@ -118,7 +118,7 @@ def test_a_photo_saved_under_another_image_extension_is_found(tmp_path, monkeypa
     from glr.data.datasets import curate, load_catalog
 
     root = make_gldv2(tmp_path / "g", {1: 6, 2: 6, 3: 5})
-    paths = load_catalog(root).df["path"].tolist()
+    paths = load_catalog(root).paths().tolist()
     os.rename(paths[0], paths[0][:-4] + ".JPG")  # a camera's or a Windows tool's upper case
     os.rename(paths[1], paths[1][:-4] + ".jpeg")
     Image.open(paths[2]).save(paths[2][:-4] + ".png")  # converted
@@ -150,7 +150,7 @@ def test_a_train_csv_of_ones_own_beside_its_photos_in_another_folder_finds_them(
     catalog = load_catalog(tmp_path)
     assert len(catalog.df) == 6
     assert all(Path(p).parent == (tmp_path / where).resolve() or Path(p).parent == tmp_path / where
-               for p in catalog.df["path"])
+               for p in catalog.paths())
     # Then "6 photos not where GLDv2 keeps them (train/a/b/c/...)": noise, as this layout is not GLDv2's.
     assert catalog.problems == []
 
@@ -194,11 +194,23 @@ def test_an_id_with_photos_under_several_extensions_uses_the_jpg_and_says_so(tmp
     write_image(folder / "IMG_2.JPG", seed=9)
     (tmp_path / "train.csv").write_text("id,landmark_id\nIMG_1,1\nIMG_2,1\n")
     catalog = load_catalog(tmp_path)
-    assert sorted(os.path.basename(p) for p in catalog.df["path"]) == [used, "IMG_2.JPG"]
+    assert sorted(os.path.basename(p) for p in catalog.paths()) == [used, "IMG_2.JPG"]
     shown = ", ".join(repr(f"IMG_1.{e}") for e in extensions)
     assert catalog.problems[-1] == (
         f"1 id has photos under several extensions (e.g. 'IMG_1': {shown}); {used!r} "
         "used (the .jpg first, else the first by name): rename the others if they are photos of their own")
+
+
+def test_photos_under_several_extensions_beside_a_photo_not_found_say_both(tmp_path):
+    # The message naming the twins took the name of the rows' paths, so the "not found" one below it crashed.
+    for i, ext in enumerate(["JPG", "jpg"]):
+        write_image(tmp_path / "images" / f"IMG_1.{ext}", seed=i)
+    write_image(tmp_path / "images" / "IMG_2.jpg", seed=9)
+    (tmp_path / "train.csv").write_text("id,landmark_id\nIMG_1,1\nIMG_2,1\nIMG_3,1\n")
+    catalog = load_catalog(tmp_path, check_files=True)
+    assert sorted(os.path.basename(p) for p in catalog.paths()) == ["IMG_1.jpg", "IMG_2.jpg"]
+    assert any("several extensions" in p for p in catalog.problems)
+    assert any(p.startswith("1 image file listed in train.csv not found") and "IMG_3" in p for p in catalog.problems)
 
 
 @pytest.mark.parametrize("on_disk, in_csv", [("cafe\u0301", "caf\u00e9"), ("caf\u00e9", "cafe\u0301")])
@@ -234,7 +246,7 @@ def test_a_photo_file_without_an_extension_is_found_by_its_content(tmp_path, lis
     (tmp_path / "train.csv").write_text(f"id,landmark_id\n{listed},1\nIMG_2,1\nIMG_3,2\nIMG_4,2\nIMG_5,2\n")
     catalog = load_catalog(tmp_path)
     assert catalog.problems == [] and len(catalog.df) == 5
-    assert {os.path.basename(p) for p in catalog.df["path"]} >= {"IMG_1", "IMG_5"}
+    assert {os.path.basename(p) for p in catalog.paths()} >= {"IMG_1", "IMG_5"}
 
 
 @pytest.mark.parametrize("content", [b"BMW service notes, 2024\n" * 4, b"<!doctype html><p>404</p>" * 3, b"",
@@ -256,7 +268,7 @@ def test_a_photo_without_an_extension_in_its_gldv2_folder_is_not_said_moved(tmp_
     bare = root / "train" / i[0] / i[1] / i[2] / i
     os.rename(str(bare) + ".jpg", bare)
     catalog = load_catalog(root)
-    assert catalog.problems == [] and str(bare) in set(catalog.df["path"])
+    assert catalog.problems == [] and str(bare) in set(catalog.paths())
 
 
 @pytest.mark.parametrize("on_disk, listed, found, note", [
@@ -277,7 +289,7 @@ def test_ids_of_ones_own_that_lost_their_leading_zeros_find_their_photos(tmp_pat
         write_image(tmp_path / "images" / name, seed=k)
     (tmp_path / "train.csv").write_text("id,landmark_id\n" + "".join(f"{i},{k % 2}\n" for k, i in enumerate(listed)))
     catalog = load_catalog(tmp_path)
-    assert len(catalog.df) == found and catalog.df["path"].is_unique
+    assert len(catalog.df) == found and catalog.paths().is_unique
     assert catalog.problems == [note]
 
 

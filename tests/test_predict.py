@@ -469,3 +469,19 @@ def test_500_photos_sidecars_are_one_line_per_kind(tmp_path, capsys):
         f"  1,000 sidecar files (e.g. '{tmp_path / 'IMG_000.AAE'}', '{tmp_path / 'IMG_000.jpg.xmp'}', "
         f"'{tmp_path / 'IMG_001.AAE'}'): a photo app's edits and metadata, written beside its photos (the photos are "
         "read); passed over"]
+
+
+def test_an_old_run_that_named_two_look_alike_classes_once_predicts_them_apart(finished_run, tmp_path):
+    # The Predict page showed "Big Ben" twice in the top-k of a run of folders `Big Ben` and `Big_Ben` made before
+    # they were told apart: its labels.json says "Big Ben" for both.
+    import shutil
+
+    from test_class_names import like_an_old_folder_run
+
+    copy = shutil.copytree(finished_run.path, tmp_path / "run", ignore=shutil.ignore_patterns("export"))
+    expected = like_an_old_folder_run(copy)
+    predictor = Predictor(copy)
+    assert predictor.labels["name"].tolist() == expected
+    photo = pd.read_csv(copy / "val_predictions.csv", dtype={"id": str})["path"].iloc[0]
+    [result] = predictor.predict([photo], k=3)
+    assert sorted(name for _, name, _ in result.top) == sorted(expected)

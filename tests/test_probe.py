@@ -27,7 +27,7 @@ def test_fold_count_follows_smallest_class():
 def test_raw_pixel_probe_on_colour_classes(gldv2):
     # The fixture's classes differ by colour, which raw pixels see directly.
     split = curate(load_catalog(gldv2))
-    data = split.table().merge(load_catalog(gldv2).df[["id", "path"]], on="id")
+    data = split.table(paths=True)
     result = run_probe(data, raw_pixels=8, folds=3)
     assert result.features == "raw pixels 8x8" and result.images == 21 and result.classes == 4
     assert result.skipped == 0 and len(result.scores) == 3
@@ -37,7 +37,7 @@ def test_raw_pixel_probe_on_colour_classes(gldv2):
 def test_holdout_scores_the_validation_split(gldv2):
     catalog = load_catalog(gldv2)
     split = curate(catalog)
-    data = split.table().merge(catalog.df[["id", "path"]], on="id")
+    data = split.table(paths=True)
     result = run_probe(data, raw_pixels=8, holdout=True)
     assert result.folds == 0 and len(result.scores) == 1
     assert result.accuracy > 0.9
@@ -147,7 +147,7 @@ def test_a_backbone_giving_nan_features_is_refused_naming_a_photo_as_training_re
 
     monkeypatch.setattr(registry, "build_backbone", damaged)
     catalog = load_catalog(gldv2)
-    data = curate(catalog).table().merge(catalog.df[["id", "path"]], on="id")
+    data = curate(catalog).table(paths=True)
     with pytest.raises(NonFiniteFeatures, match=r"features that are not numbers \(NaN or inf\) for 21 of 21 photos "
                                                 r"\(e\.g\. '.*'\).*weights file holding NaN"):
         run_probe(data, backbone="mobilenet_v3_small", folds=3)

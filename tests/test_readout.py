@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from glr.evaluation import readout
+from test_class_names import like_an_old_folder_run
 from glr.training.run import Run
 
 
@@ -188,3 +189,16 @@ def test_a_score_and_its_threshold_get_the_decimals_that_tell_them_apart():
     assert readout.apart(0.31241, 0.31249) == ("0.3124", "0.3125") and readout.apart(0.2, 0.7) == ("0.200", "0.700")
     assert readout.apart(0.5, 0.5) == ("0.500", "0.500") and readout.apart(None, 0.5) == ("—", "0.500")
     assert readout.apart(0.1234567, 0.1234568) == ("0.123457", "0.123457")  # 6 at most: no run of digits
+
+
+def test_an_old_run_that_named_two_look_alike_classes_once_shows_them_apart(run):
+    # A run of folders `Big Ben` and `Big_Ben` made before they were told apart: the Results page showed "Big Ben"
+    # twice in its per-class table, its confusion matrix and its predictions.
+    expected = like_an_old_folder_run(run.path)
+    found, problems = readout.read_results(run)
+    assert problems == [] and found["labels"]["name"].tolist() == expected
+    assert found["per_class"].set_index("index")["name"].sort_index().tolist() == expected
+    predictions = found["predictions"]
+    for side in ("true", "pred"):
+        assert predictions[f"{side}_name"].tolist() == [expected[i] for i in predictions[f"{side}_index"]]
+    assert readout.read_one(run, "per_class")["name"].is_unique

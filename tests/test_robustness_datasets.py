@@ -193,7 +193,7 @@ def test_ids_that_leave_the_root_are_never_read(tmp_path, bad_id, why):
                                     "skipped, so nothing outside the dataset is read"]
     assert len(catalog.df) == 3
     resolved_root = root.resolve()
-    assert all(Path(p).resolve().is_relative_to(resolved_root / "train") for p in catalog.df["path"])
+    assert all(Path(p).resolve().is_relative_to(resolved_root / "train") for p in catalog.paths())
 
 
 def test_missing_image_files_are_skipped_and_counted(gld):
@@ -226,7 +226,7 @@ def test_non_image_files_in_class_folders(tmp_path):
     assert catalog.problems == ["1 file in class folders is not an image (e.g. 'Big_Ben/notes.txt'); skipped"]
     # A file named like a photo is listed (reading a catalog opens no image); decoding it
     # then fails with its own message, which training and the gallery turn into a skip.
-    assert str(fake) in set(catalog.df["path"])
+    assert str(fake) in set(catalog.paths())
     with pytest.raises(ImageError, match="it looks like an HTML page"):
         decode_image(fake)
 

@@ -50,7 +50,7 @@ def test_gldv2_photos_in_the_wrong_abc_folder_are_found_and_said(tmp_path, monke
         old.rename(new)
         moved.append(new)
     catalog = load_catalog(root)
-    assert len(catalog.df) == 7 and set(map(str, moved[:2])) <= set(catalog.df["path"])
+    assert len(catalog.df) == 7 and set(map(str, moved[:2])) <= set(catalog.paths())
     assert (f"2 photos not in GLDv2's folder for their id (train/a/b/c/ for an id starting 'abc') but elsewhere under "
             f"train/ (e.g. 'train/f/f/f/{ids[0]}.jpg', 'train/0/0/0/{ids[1]}.jpg'); used from there") in catalog.problems
     assert any(p.startswith("1 image file listed in train.csv not found") for p in catalog.problems)

@@ -287,3 +287,21 @@ def test_a_damaged_local_features_file_still_predicts_and_says_so(finished_run, 
     assert recognizer.verify_problem.startswith(f"{store}: damaged")
     assert recognizer.verify_problem.endswith(f"; rebuild the index with `python -m glr retrieval {copy}`")
     assert STORE_FILE in recognizer.verify_problem
+
+
+def test_an_old_run_that_named_two_look_alike_classes_once_maps_them_apart(finished_run, tmp_path):
+    # The Results page's map of the training photos named both `Big Ben` and `Big_Ben` "Big Ben": the index's
+    # items.csv keeps the names of the day it was built.
+    import shutil
+
+    from test_class_names import like_an_old_folder_run
+
+    copy = shutil.copytree(finished_run.path, tmp_path / "run", ignore=shutil.ignore_patterns("export"))
+    expected = like_an_old_folder_run(copy)
+    labels = json.loads((copy / "labels.json").read_text())
+    old = {row["landmark_id"]: row["name"] for row in labels}
+    items = pd.read_csv(copy / "index" / "items.csv", dtype={"id": str})
+    items.assign(name=items["landmark_id"].map(old)).to_csv(copy / "index" / "items.csv", index=False)
+    points = run_index.embedding_map(copy, "pca")
+    told = dict(zip([row["landmark_id"] for row in labels], expected))
+    assert points["name"].tolist() == points["landmark_id"].map(told).tolist() and points["name"].nunique() == 3

@@ -10,6 +10,7 @@ id, and a gallery page that reads the rows of the classes it shows only.
 
 from __future__ import annotations
 
+import copy
 import unicodedata
 from dataclasses import dataclass
 
@@ -34,7 +35,12 @@ class GalleryPage:
 class ClassIndex:
     """One row per class of a catalog (`classes`: landmark_id, name, images; largest first) and where its rows are."""
 
-    def __init__(self, catalog_df: pd.DataFrame):
+    def __init__(self, catalog):
+        """Index `catalog`: a `glr.data.datasets.Catalog`, or a table of its columns with each row's path."""
+        # A Catalog makes its GLDv2 paths from the ids (it keeps none): only the few a gallery page shows are made.
+        # Of a copy: curation's file check may drop rows from the catalog later, and the index keeps its rows.
+        catalog_df = getattr(catalog, "df", catalog)
+        self._paths = copy.copy(catalog).paths if hasattr(catalog, "paths") else (lambda rows: catalog_df["path"].loc[rows])
         self.df = catalog_df
         self.labels = catalog_df["landmark_id"].to_numpy()
         # Codes in order of first appearance: a code is new exactly where it exceeds every code before it.
@@ -92,7 +98,7 @@ class ClassIndex:
         # One comparison over the labels per class shown (milliseconds at 4.1M rows) instead of
         # keeping a sorted copy of every row for the few classes a page shows.
         rows = np.flatnonzero(self.labels == int(row["landmark_id"]))[:per_class]
-        return self.df["path"].iloc[rows].tolist()
+        return [str(p) for p in self._paths(self.df.index[rows])]
 
     def page(self, query: str = "", page: int = 1, per_page: int = 6, per_class: int = 4) -> GalleryPage:
         """Classes matching `query`, largest first, `per_page` at a time, each with its first `per_class` paths.

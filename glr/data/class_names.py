@@ -183,3 +183,59 @@ def recorded_names_now(df: pd.DataFrame, table: pd.DataFrame,
             name = new
         names.append(name)
     return (labels.assign(name=names) if renamed else labels), renamed
+
+
+def names_read_alike(names: pd.Series) -> bool:
+    """Whether two of `names` read the same (one Unicode form, runs of spaces as one): `distinct_names` tells such apart."""
+    return bool(names.astype(str).map(_seen_as).duplicated().any())
+
+
+def recorded_names_told_apart(labels: pd.DataFrame, split: pd.DataFrame | None) -> pd.DataFrame:
+    """A run's labels with recorded names that read the same told apart, as `distinct_names` tells a catalog's.
+
+    A run made before look-alike classes were told apart recorded "Big Ben" for both `Big Ben` and `Big_Ben` (and
+    GLDv2's one category for two landmark_ids), so its results and predictions showed one name for two classes.
+    A class folder's run (its split's ids are `folder/photo`) gets "Big Ben (folder Big_Ben)", the name its dataset
+    gives now, so a resume still matches it; GLDv2's, or a run whose split.csv is gone, "Big Ben (landmark 12)".
+    `labels` as they are when no two names read the same.
+    """
+    names = labels["name"].astype(str)
+    if not names_read_alike(names):
+        return labels
+    rows = pd.DataFrame({"id": "", "landmark_id": labels["landmark_id"].to_numpy(), "name": names.to_numpy()})
+    if split is not None and {"id", "landmark_id"} <= set(split.columns):
+        first = split.drop_duplicates("landmark_id")
+        ids = rows["landmark_id"].map(dict(zip(first["landmark_id"].tolist(), first["id"].astype(str))))
+        if ids.notna().all() and ids.str.contains("/", regex=False).all():
+            told = distinct_names(rows.assign(id=ids), folders=True)
+            return labels.assign(name=told["name"].astype(str).to_numpy())
+    return labels.assign(name=distinct_names(rows, folders=False)["name"].astype(str).to_numpy())
+
+
+def names_told_apart(table: pd.DataFrame, labels: pd.DataFrame, columns: dict[str, str]) -> pd.DataFrame:
+    """`table` (a run's per-class scores or predictions) with each name column named by `labels`, through the
+    landmark_id column beside it (`columns`: name column -> its landmark_id column); other names kept."""
+    by_id = dict(zip(labels["landmark_id"].astype("int64").tolist(), labels["name"].astype(str)))
+    out = {}
+    for name, key in columns.items():
+        if name in table.columns and key in table.columns:
+            ids = pd.to_numeric(table[key], errors="coerce")
+            out[name] = [by_id.get(int(i), n) if pd.notna(i) else n for i, n in zip(ids, table[name])]
+    return table.assign(**out) if out else table
+
+
+def run_labels_told_apart(run, labels: pd.DataFrame | None = None) -> pd.DataFrame | None:
+    """`run`'s labels (read from it unless given) as `recorded_names_told_apart` names them, its split.csv read only
+    then; None when no two names read alike (most runs), or the run has no readable labels (its reader says why)."""
+    from glr.errors import GlrError
+
+    def quietly(reader):
+        try:
+            return reader()
+        except (GlrError, ValueError, KeyError):
+            return None
+
+    labels = quietly(run.labels) if labels is None else labels
+    if labels is None or not names_read_alike(labels["name"]):
+        return None
+    return recorded_names_told_apart(labels, quietly(run.split))

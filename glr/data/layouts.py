@@ -8,9 +8,9 @@
 - One folder per class, holding that class's images (`read_class_folders`), or such folders inside
   train/val/test split folders, when they clearly are splits (`glr.data.split_folders` decides).
 
-Both return a table with columns id, path, landmark_id, name, and the problems met as
-messages; `glr.data.datasets.load_catalog` chooses the layout, checks the image files and
-wraps the rows in a `Catalog`. Reading never opens an image; parsing the CSV files is
+Both return a table with columns id, landmark_id, name (and path, the folders'; GLDv2's is made of the id), and
+the problems met as messages; `glr.data.datasets.load_catalog` chooses the layout, checks the image files
+and wraps the rows in a `Catalog`. Reading never opens an image; parsing the CSV files is
 `glr.data.train_csv`'s job.
 """
 
@@ -161,7 +161,7 @@ def read_names(root: Path) -> tuple[dict[int, str], list[str]]:
 
 
 def read_gldv2(root: Path, csv: Path) -> tuple[pd.DataFrame, list[str]]:
-    """The rows of a GLDv2 folder (columns id, path, landmark_id, name) and the problems met.
+    """The rows of a GLDv2 folder (columns id, landmark_id, name: `image_paths` makes the paths) and the problems met.
 
     Rows without an id, with a landmark_id that is not an integer, with an id that is not a
     plain file name, or repeating an id are dropped and counted in the problems. The image
@@ -231,7 +231,7 @@ def read_gldv2(root: Path, csv: Path) -> tuple[pd.DataFrame, list[str]]:
     df, repeat_problems = drop_repeated_ids(df)
     problems += repeat_problems
 
-    df = pd.DataFrame({"id": df["id"], "path": image_paths(root, df["id"]), "landmark_id": df["landmark_id"]})
+    df = pd.DataFrame({"id": df["id"], "landmark_id": df["landmark_id"]})
 
     names, name_problems = (given[1], []) if given is not None else read_names(root)
     problems += name_problems

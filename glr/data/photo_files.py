@@ -115,8 +115,10 @@ def _pad(catalog, ids: pd.Series, padded: pd.Series, others: pd.Series, pad: np.
     rows = ids.index[pad & ~listed]
     df = catalog.df.drop(index=ids.index[listed])
     df.loc[rows, "id"] = padded[pad & ~listed]
-    df.loc[rows, "path"] = image_paths(catalog.root, df.loc[rows, "id"])
+    if "path" in df.columns:  # GLDv2's path is made of the id: none to write
+        df.loc[rows, "path"] = image_paths(catalog.root, df.loc[rows, "id"])
     catalog.df = df
+    catalog.moved = catalog.moved.drop(index=rows, errors="ignore")
     return listed
 
 
@@ -130,10 +132,10 @@ def _found(root: Path, ids: pd.Series) -> np.ndarray:
 def drop_missing_files(catalog, rows: pd.Index | None = None) -> None:
     """Drop catalog rows (all, or just `rows`) whose image file does not exist; add a problem."""
     df = catalog.df
-    paths = df["path"] if rows is None else df["path"].loc[rows]  # one column: taking all four costs seconds at 4.1M
+    paths = catalog.paths(rows)  # one column: taking all four costs seconds at 4.1M
     missing = paths.index[~_existing(paths)]
     if len(missing):
-        fixed, several = None, {}
+        fixed, several = [], {}
         # Photos saved flat, as train/<id>.jpg (a download script's choice, not Kaggle's), are found there;
         # ids written in upper case are found under GLDv2's lower-case file names, nested or flat. Without a
         # train/ folder, GLDv2's tar shards were unpacked straight into the dataset folder (a/b/c/abc.jpg).
@@ -142,8 +144,8 @@ def drop_missing_files(catalog, rows: pd.Index | None = None) -> None:
                  if os.path.isdir(os.path.join(catalog.root, "train")) else [_paths_without_train])
         # Then the photo saved under another image extension (.JPG, .jpeg, converted to .png) where it was looked for;
         # last, anywhere else under train/ (a/b/c/ not its id's first characters: moved by hand, a merge of two copies).
-        tries.append(lambda root, ids: _other_extensions(df.loc[ids.index, "path"]))
-        tries.append(lambda root, ids: twin_paths(df.loc[ids.index, "path"], IMAGE_EXTENSIONS))  # a Mac's NFD name
+        tries.append(lambda root, ids: _other_extensions(paths.loc[ids.index]))
+        tries.append(lambda root, ids: twin_paths(paths.loc[ids.index], IMAGE_EXTENSIONS))  # a Mac's NFD name
         # Without train/, anywhere in the dataset folder: a train.csv of one's own beside `images/`, or its photos.
         tries.append(_misplaced_paths)
         for where in tries:
@@ -172,25 +174,30 @@ def drop_missing_files(catalog, rows: pd.Index | None = None) -> None:
                     f"{plural(n, 'id')} in {TRAIN_CSV} lost {'its' if n == 1 else 'their'} leading zeros (e.g. {i!r} "
                     f"for {os.path.basename(zeros[i])!r}; saved from a spreadsheet?): {'its photo' if n == 1 else 'their photos'} used")
             if there.any():
-                fixed = df["path"].to_numpy(dtype=object).copy() if fixed is None else fixed
-                fixed[df.index.get_indexer(missing[there])] = candidates[there].to_numpy()
+                fixed.append(pd.Series(candidates[there].to_numpy(dtype=object), index=missing[there]))
                 missing = missing[~there]
             if not len(missing):
                 break
-        if fixed is not None:
-            df = catalog.df = df.assign(path=pd.array(fixed, dtype=TEXT))
+        if fixed and "path" in df.columns:
+            column = df["path"].to_numpy(dtype=object).copy()
+            for found in fixed:
+                column[df.index.get_indexer(found.index)] = found.to_numpy()
+            df = catalog.df = df.assign(path=pd.array(column, dtype=TEXT))
+        elif fixed:  # GLDv2's layout keeps only the paths that are not made of the id
+            moved = pd.concat([catalog.moved.astype(object), *fixed])
+            catalog.moved = moved[~moved.index.duplicated(keep="last")]
         if several:  # a camera's IMG_1.JPG beside an editor's IMG_1.jpg: maybe two photos, and one is used
-            i, paths = next(iter(several.items()))
-            shown = ", ".join(repr(os.path.basename(p)) for p in paths)
+            i, twins = next(iter(several.items()))  # not `paths`: the rows' paths are named below
+            shown = ", ".join(repr(os.path.basename(p)) for p in twins)
             catalog.problems.append(
                 f"{plural(len(several), 'id')} {have(len(several))} photos under several extensions (e.g. {i!r}: {shown}); "
-                f"{os.path.basename(_pick(paths))!r} used (the .jpg first, else the first by name): rename the "
+                f"{os.path.basename(_pick(twins))!r} used (the .jpg first, else the first by name): rename the "
                 "others if they are photos of their own")
     if len(missing):
         # `abc` in GLDv2's tree: its form named, with its line (glr.data.id_cells), not only the path looked at.
         odd = not_gldv2_ids(df.loc[missing, "id"], Path(catalog.root) / TRAIN_CSV) if gldv2_tree(catalog.root) else None
         catalog.problems.append(f"{plural(len(missing), 'image file')} listed in {TRAIN_CSV} not found "
-                                f"({_looked_for(catalog.root, df.loc[missing[:3], 'path'])}); skipped{'; ' + odd if odd else ''}")
+                                f"({_looked_for(catalog.root, paths.loc[missing[:3]])}); skipped{'; ' + odd if odd else ''}")
         keep = np.ones(len(df), dtype=bool)
         keep[df.index.get_indexer(missing)] = False
         catalog.df = df[keep]  # a boolean filter: half the time of drop(index=...) at GLDv2's size

@@ -320,7 +320,7 @@ def rebuild_index(run: Run | str | os.PathLike, progress: Callable[[str], None] 
     classifier = load_run_model(run)
     say("reading the dataset")
     try:
-        paths = datasets.load_catalog(root).df.drop_duplicates("id").set_index("id")["path"]
+        paths = datasets.load_catalog(root).paths_by_id()
     except GlrError as exc:  # moved, renamed or deleted since training: the index is built from the same photos
         raise GlrError(f"{run.path}: the index is built from the run's dataset, which cannot be read now ({exc}); "
                        "put it back where it was trained from") from None

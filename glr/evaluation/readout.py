@@ -28,6 +28,7 @@ NEVER_PREDICTED = "never predicted: precision is undefined"
 NUMERIC = {"per_class": ("index", "precision", "recall", "f1", "support"),
            "predictions": ("true_index", "pred_index", "confidence")}
 TEXT = {"per_class": ("name",), "predictions": ("path", "true_name", "pred_name")}
+NAMED = {"per_class": {"name": "landmark_id"}, "predictions": {"true_name": "true_landmark_id", "pred_name": "pred_landmark_id"}}
 
 
 class Headline(NamedTuple):
@@ -232,11 +233,22 @@ def read_one(run: Run, name: str, read_confusion: Callable[[Path], Any] = conf.r
         if path.suffix == ".csv" and _cut_short(path):
             raise ValueError("truncated: it does not end with a newline")
         table = read()
-        return check(table) if check is not None else table
+        return _told_apart(run, name, check(table) if check is not None else table)
     except RunError:
         raise
     except (ValueError, TypeError, KeyError, IndexError) as exc:
         raise RunError(f"{path} is damaged: {exc}") from None
+
+
+def _told_apart(run: Run, name: str, table: Any) -> Any:
+    """`table` with the class names a run made before look-alike classes were told apart recorded twice ("Big Ben"
+    for `Big Ben` and `Big_Ben`) told apart (glr.data.class_names.recorded_names_told_apart)."""
+    if table is None or name not in ("labels", *NAMED):
+        return table
+    from glr.data.class_names import names_told_apart, run_labels_told_apart
+
+    labels = run_labels_told_apart(run, table if name == "labels" else None)
+    return table if labels is None else labels if name == "labels" else names_told_apart(table, labels, NAMED[name])
 
 
 def read_results(run: Run, read_confusion: Callable[[Path], Any] = conf.read) -> tuple[dict[str, Any], list[str]]:

@@ -281,8 +281,12 @@ def embedding_map(run: Run | str | os.PathLike, method: str = "pca", max_points:
     from sklearn.decomposition import PCA
     from sklearn.manifold import TSNE
 
+    from glr.data.class_names import names_told_apart, run_labels_told_apart
+
     index = load_index(run)
     items = index.items.copy()
+    if (labels := run_labels_told_apart(as_run(run))) is not None:  # an old run's look-alike classes: "Big Ben" twice
+        items = names_told_apart(items, labels, {"name": "landmark_id"})
     rows = np.arange(len(items))
     if len(rows) > max_points:
         per_class = max(1, max_points // max(1, items["landmark_id"].nunique()))

@@ -110,7 +110,9 @@ def from_record(catalog: datasets.Catalog, table: pd.DataFrame, labels: pd.DataF
     now (None if it cannot be), to name classes the run does not know. GlrError when a class
     has no photo left or a photo now belongs to another landmark.
     """
-    now = catalog.df.drop_duplicates("id").set_index("id")
+    now = catalog.df.drop_duplicates("id")
+    row_of = pd.Series(now.index, index=now["id"].to_numpy())  # id -> its catalog row, whose path the catalog makes
+    now = now.set_index("id")
     table = table.assign(id=table["id"].astype(str))
     there = table["id"].isin(now.index)
     told_apart = []
@@ -125,7 +127,7 @@ def from_record(catalog: datasets.Catalog, table: pd.DataFrame, labels: pd.DataF
                        f"gone from the dataset at {root}: none of {'its' if len(names) == 1 else 'their'} photos in "
                        f"{RECORD} is there (deleted, or the class folder renamed?); put them back, or start a new run")
     kept = table[there].reset_index(drop=True)
-    kept = kept.assign(path=kept["id"].map(now["path"]))
+    kept = kept.assign(path=catalog.paths(pd.Index(row_of.loc[kept["id"]].to_numpy())).to_numpy())
     if _class_key(catalog) == "landmark_id":
         moved = kept["id"].map(now["landmark_id"]).astype("int64") != kept["landmark_id"].astype("int64")
         if moved.any():
