@@ -174,8 +174,8 @@ if sizes["sizes"].empty:
     st.warning(f"None of the {sizes['sampled']} sampled images could be read.")
 else:
     s = st.columns([1, 1])
-    s[0].dataframe(sizes["summary"], column_config={"_index": st.column_config.TextColumn("")})
-    s[1].dataframe(sizes["common"], hide_index=True)
+    s[0].dataframe(sizes["summary"], column_config={"_index": st.column_config.TextColumn("")}, alt="Image sizes")
+    s[1].dataframe(sizes["common"], hide_index=True, alt="The most common image sizes")
     st.caption(f"From the headers of {sizes['sampled']} images picked at random"
                + (f"; {sizes['unreadable']} could not be read." if sizes["unreadable"] else "."))
 
