@@ -43,6 +43,8 @@ RULES = "\n".join([SIDEBAR_HIDDEN_WHEN_COLLAPSED, IMAGE_ROW_GAP, UPLOAD_TYPES_WR
 # - A select box's value cut by its width gets the whole value as its tooltip (title) when the pointer is over it.
 # - Enter or Space on the button that opens the collapsed sidebar (a phone) hides that button, and focus fell to
 #   the page's body: the next Tab skipped the sidebar. Focus moves to the sidebar's first link once it is open.
+# - A button that a rerun removes (Clear all, Delete the run) took the focus with it: it fell to the page's body and
+#   the next Tab started again at the top of the page. Focus moves to the Tab stop that came before it.
 # - st.code is a Tab stop (tabindex 0, so a keyboard can scroll it) with no role or name: a screen reader said
 #   nothing useful. Each is a region named after its expander ("train.log (last lines)", "Traceback"); st.code has
 #   no parameter for it (st.dataframe and st.plotly_chart take `alt`, which the pages give).
@@ -88,9 +90,21 @@ TOUCH_AND_FOCUS_SCRIPT = """<script>
     code.setAttribute('role', 'region');
     code.setAttribute('aria-label', lines.length ? lines[lines.length - 1].trim() : 'Text');
   });
+  const TABBABLE = 'a[href], button:not([disabled]), input:not([disabled]), [tabindex="0"], summary';
+  let focused = null, before = null;  // the focused element, and the Tab stop before it
+  document.addEventListener('focusin', e => {
+    const stops = [...document.querySelectorAll(TABBABLE)];
+    focused = e.target;
+    before = stops[stops.indexOf(e.target) - 1] || null;
+  });
+  const keepFocus = () => {
+    if (focused && !focused.isConnected && document.activeElement === document.body && before && before.isConnected) {
+      before.focus();
+    }
+  };
   let queued = false;
   new MutationObserver(() => {
-    if (!queued) { queued = true; requestAnimationFrame(() => { queued = false; nameCode(); }); }
+    if (!queued) { queued = true; requestAnimationFrame(() => { queued = false; nameCode(); keepFocus(); }); }
   }).observe(document.body, {childList: true, subtree: true});
 })();
 </script>"""

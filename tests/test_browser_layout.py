@@ -106,6 +106,10 @@ st.file_uploader("Drop photos here", type=["jpg", "jfif", "jpe", "png", "webp", 
                                           "tif", "ico", "zip"], accept_multiple_files=True)
 st.selectbox("Run", [f"20261206-195712-efficientnet_lite0{{s}} (finished)" for s in ("-finetuned-on-the-barcelona-subset-v2", "")])
 st.selectbox("Class", [f"Basilica of Saint Tower {{i}}, Barcelona, Catalonia, Spain" for i in range(30)])
+st.toggle("Use the camera")
+if not st.session_state.get("cleared") and st.button("Clear all"):  # gone once pressed, as the Predict page's is
+    st.session_state["cleared"] = True
+    st.rerun()
 with st.expander("train.log (last lines)"):
     st.code("epoch 1 " * 40, language="text", wrap_lines=True)
 n = 30
@@ -311,5 +315,18 @@ def test_enter_on_the_open_sidebar_button_moves_focus_into_the_sidebar_and_a_cod
         assert focused(page)["text"] == "Home"
         page.keyboard.press("Tab")
         assert focused(page) | {"left": 0, "right": 0} == {"text": "Dataset", "left": 0, "right": 0, "in_sidebar": True}
+    finally:
+        page.close()
+
+
+def test_a_button_a_rerun_removes_leaves_the_focus_on_the_tab_stop_before_it(browser, style_app):
+    # Enter on the Predict page's "Clear all" removed the button, and focus fell to the page's body: the next Tab
+    # started again at "Skip to main content".
+    page = opened(browser, style_app, LAPTOP)
+    try:
+        page.get_by_role("button", name="Clear all").focus()
+        page.keyboard.press("Enter")
+        page.get_by_role("button", name="Clear all").wait_for(state="detached")
+        sync_api.expect(page.get_by_role("switch", name="Use the camera")).to_be_focused()
     finally:
         page.close()
