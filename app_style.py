@@ -52,7 +52,8 @@ TOUCH_AND_FOCUS_SCRIPT = """<script>
 (() => {
   if (window.glrAppScript) return;
   window.glrAppScript = true;
-  const chart = t => (t && t.closest ? t.closest('.js-plotly-plot') : null);
+  // Only a chart's drag surfaces (the plot area, its axes): its mode bar and legend keep their own taps.
+  const chart = t => (t && t.closest && t.closest('.drag') ? t.closest('.js-plotly-plot') : null);
   document.addEventListener('touchstart', e => {
     const gd = chart(e.target);
     if (!gd || !gd._fullLayout || e.touches.length !== 1) return;
