@@ -100,7 +100,7 @@ else:
                 c.metric(score.label, score.text, width="content", help=f"No value: {score.why}." if score.why else None)
     st.dataframe(
         table.head(10), hide_index=True,
-        column_config=common.RUN_TABLE_COLUMNS,
+        column_config=common.RUN_TABLE_COLUMNS, alt="The 10 newest runs",
     )
     if len(table) > 10:
         st.caption(f"and {len(table) - 10} more on the Train page")

@@ -110,12 +110,14 @@ st.subheader("The long tail")
 if summary["classes"] <= BAR_CHART_CLASSES:
     counts = index.counts()
     log = plots.use_log_scale(counts)
-    st.plotly_chart(plots.class_distribution_figure(counts, log=log), key="class_distribution")
+    st.plotly_chart(plots.class_distribution_figure(counts, log=log), key="class_distribution",
+                    alt="Images per class, one bar per class")
     scale = "(log scale: the counts span a wide range)." if log else "(bars from 0: the classes are about even)."
 else:
     t = st.columns(2)
-    t[0].plotly_chart(long_tail.rank_size_figure(index), key="rank_size")
-    t[1].plotly_chart(long_tail.size_histogram_figure(index), key="size_histogram")
+    t[0].plotly_chart(long_tail.rank_size_figure(index), key="rank_size", alt="Class size by rank")
+    t[1].plotly_chart(long_tail.size_histogram_figure(index), key="size_histogram",
+                        alt="Classes counted by size")
     scale = "(drawn from aggregates: a rank-size curve on log axes, and classes counted by size)."
 st.caption(f"{readout.percent(index.tail_share(10))} of the classes have 10 images or fewer {scale}")
 
@@ -140,7 +142,7 @@ if split is not None:
     m[0].metric("Classes kept", f"{split.num_classes:,}")
     m[1].metric("Training images", f"{len(split.train):,}")
     m[2].metric("Validation images", f"{len(split.val):,}")
-    st.dataframe(browse.split_table(split), hide_index=True, height=300,
+    st.dataframe(browse.split_table(split), hide_index=True, height=300, alt="The curated split, class by class",
                  column_config={"images": st.column_config.ProgressColumn(
                      "images", min_value=0, max_value=int(split.labels["images"].max()), format="%d"),
                      # At most "medium": sized to a 120-character class name, it pushed the counts out of view.
@@ -172,8 +174,8 @@ if sizes["sizes"].empty:
     st.warning(f"None of the {sizes['sampled']} sampled images could be read.")
 else:
     s = st.columns([1, 1])
-    s[0].dataframe(sizes["summary"], column_config={"_index": st.column_config.TextColumn("")})
-    s[1].dataframe(sizes["common"], hide_index=True)
+    s[0].dataframe(sizes["summary"], column_config={"_index": st.column_config.TextColumn("")}, alt="Image sizes")
+    s[1].dataframe(sizes["common"], hide_index=True, alt="The most common image sizes")
     st.caption(f"From the headers of {sizes['sampled']} images picked at random"
                + (f"; {sizes['unreadable']} could not be read." if sizes["unreadable"] else "."))
 

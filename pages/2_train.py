@@ -95,14 +95,15 @@ def live_view(run_path: str, was_active: bool, key: str) -> None:
         if diverged := run_table.divergence(history):  # the curves stop there, or are blank: say why above them
             st.warning(common.md(diverged), icon=":material/trending_up:")
         c = st.columns(2)
-        c[0].plotly_chart(plots.history_figure(history, "loss"), key=f"{key}_loss")
-        c[1].plotly_chart(plots.history_figure(history, "accuracy"), key=f"{key}_accuracy")
+        c[0].plotly_chart(plots.history_figure(history, "loss"), key=f"{key}_loss", alt="Loss by epoch")
+        c[1].plotly_chart(plots.history_figure(history, "accuracy"), key=f"{key}_accuracy",
+                          alt="Accuracy by epoch")
     if state == "failed" and status.get("traceback"):
         with st.expander("Traceback"):
-            st.code(status["traceback"], language="text")
+            st.code(status["traceback"], language="text", wrap_lines=True)
     common.data_problems(run)
     with st.expander("train.log (last lines)"):
-        st.code(run_table.log_tail(run.log_path) or "(empty)", language="text")
+        st.code(run_table.log_tail(run.log_path) or "(empty)", language="text", wrap_lines=True)
     if was_active and state not in ACTIVE_STATES:
         st.rerun()  # the training ended: redraw the whole page (toast, next steps, buttons, run list) once
 
@@ -364,4 +365,4 @@ with st.expander("Rename or delete this run"):
             st.rerun()
 
 with st.expander(f"All runs ({len(table)})", expanded=False):
-    st.dataframe(table, hide_index=True, column_config=common.RUN_TABLE_COLUMNS)
+    st.dataframe(table, hide_index=True, column_config=common.RUN_TABLE_COLUMNS, alt="All runs")

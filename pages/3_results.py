@@ -142,7 +142,7 @@ with overview:
     if len(chosen) > 1:
         st.subheader("Comparison")
         table, note = compare.comparison(paths)  # each run's labels.json read once for both
-        st.dataframe(table, hide_index=True, column_config={
+        st.dataframe(table, hide_index=True, alt="Scores of the chosen runs", column_config={
             **{k: st.column_config.NumberColumn(k, format="%.3f") for k in ("top1", "top5", "gap")},
             **{k: st.column_config.NumberColumn(k, format="%d") for k in ("classes", "val_photos")}})
         st.caption("A blank score has no value: its note says why.")
@@ -172,8 +172,8 @@ with overview:
         st.info(common.md(run_table.no_metrics_note(status)))
     common.data_problems(run)
     c = st.columns(2)
-    c[0].plotly_chart(plots.history_figure(histories, "loss"), key="results_loss")
-    c[1].plotly_chart(plots.history_figure(histories, "accuracy"), key="results_accuracy")
+    c[0].plotly_chart(plots.history_figure(histories, "loss"), key="results_loss", alt="Loss by epoch")
+    c[1].plotly_chart(plots.history_figure(histories, "accuracy"), key="results_accuracy", alt="Accuracy by epoch")
 
     st.subheader("Report")
     collage = run.report_dir / "collage.png"
@@ -234,7 +234,7 @@ with classes:
         st.caption("Click a column header to sort: the weakest classes first by recall or F1. An empty cell has no "
                    "value: a class with no validation photo has no recall, one never predicted has no precision "
                    "(its note says which).")
-        st.dataframe(shown := compare.display_table(readout.class_table(per_class, confusion)), hide_index=True,
+        st.dataframe(shown := compare.display_table(readout.class_table(per_class, confusion)), hide_index=True, alt="Scores per class",
                      height=min(420, 35 * (len(shown) + 1) + 3),  # its rows: 420 px drew 8 classes over 3 empty rows
                      column_config={**{k: st.column_config.ProgressColumn(k, min_value=0.0, max_value=1.0, format="%.2f")
                                        for k in ("precision", "recall", "f1")}, "name": NAME_COLUMN})
@@ -269,7 +269,8 @@ with mistakes:
                                key="results_confusion_csv", on_click="ignore")
             st.caption("Click a cell to see the validation photos behind it.")
             with app_style.heatmap_box("results_confusion_box", [labels["name"].iloc[i] for i in keep]):
-                event = st.plotly_chart(figure, key="results_confusion", on_select="rerun", selection_mode="points")
+                event = st.plotly_chart(figure, key="results_confusion", on_select="rerun", selection_mode="points",
+                                        alt="Confusion matrix: true class by predicted class")
             cells = compare.selected_cells(selection_points(event))
             names = labels["name"].astype(str).tolist()
             # A selection outlives a switch to a run with fewer classes: keep only cells this run has.
@@ -292,7 +293,7 @@ with mistakes:
             st.success("No confusions: every validation image was classified correctly.")
         elif pairs is not None:
             st.markdown("**Most confused pairs**")
-            st.dataframe(pairs[["count", "true", "predicted"]], hide_index=True, column_config={  # count first: in view on a phone
+            st.dataframe(pairs[["count", "true", "predicted"]], hide_index=True, alt="Most confused pairs", column_config={  # count first: in view on a phone
                 k: st.column_config.TextColumn(k, width="medium") for k in ("true", "predicted")})
 
     if predictions is not None:
@@ -350,7 +351,7 @@ with retrieval_tab:
                    "unknown to the bottom.")
         st.dataframe(run_index.retrieval_table(retrieval).rename(columns={
             "top1": "top-1", "gap": "GAP", "gap_distractors": "GAP with distractors",
-            "gap_distractors_unknown": "… unknown applied"}), hide_index=True,
+            "gap_distractors_unknown": "… unknown applied"}), hide_index=True, alt="Retrieval scores",
             column_config={k: st.column_config.NumberColumn(k, format="%.3f")
                            for k in ("top-1", "GAP", "GAP with distractors", "… unknown applied")})
         u = st.container(horizontal=True, gap="medium")  # wraps in a narrow window; columns cut values to "10…"
@@ -384,7 +385,7 @@ with map_tab:
             st.error(f"The embedding index of {run_id} cannot be read: {common.md(exc)}")
             points = None
         if points is not None:
-            event = st.plotly_chart(plots.embedding_figure(points), key="results_map", on_select="rerun",
+            event = st.plotly_chart(plots.embedding_figure(points), key="results_map", on_select="rerun", alt="Map of the validation photos",
                                     selection_mode=("points", "lasso", "box"))
             chosen_points = [p.get("customdata") for p in selection_points(event)]
             rows = [int(c[0] if isinstance(c, list) else c) for c in chosen_points if c is not None][:18]

@@ -282,7 +282,7 @@ def upload_and_results(run_path: str, run_id: str, stamp: tuple, k: int, n_simil
         # MAX_SHOWN photos the table is the only place that lists them all, so it is shown at once.
         if len(rows) > MAX_SHOWN or st.toggle(f"Show the table of all {len(rows)} predictions", key="predict_table"):
             st.dataframe(table.assign(name=[p.top[0][1] if p.ok and p.top else (p.error or "") for p in rows]),
-                         hide_index=True)
+                         hide_index=True, alt="Predictions, one row per photo")
 
     examples = common.examples(run_path, stamp[0])
     for (name, data), digest, result in list(zip(photos, digests, predictions))[:MAX_SHOWN]:

@@ -561,3 +561,15 @@ def test_each_page_has_its_own_browser_tab_title_its_name_first(empty_results, m
     assert titles[HOME] == "glr: landmark recognition"
     assert all(titles[page].startswith(f"{label} · ") for page, label, _ in NAVIGATION if page != HOME), titles
     assert len(set(titles.values())) == len(NAVIGATION)
+
+
+def test_every_table_and_chart_has_a_name_for_a_screen_reader(populated):
+    # A table (its grid a Tab stop) and a chart were read out with no name: "region" or nothing at all. Streamlit's
+    # `alt` names the table's region (and its toolbar's buttons) and the chart.
+    unnamed, seen = [], 0
+    for page in (HOME, DATASET, TRAIN, RESULTS):
+        at = open_page(page)
+        for kind, elements in (("table", at.dataframe), ("chart", at.get("plotly_chart"))):
+            seen += len(elements)
+            unnamed += [(page, kind, i) for i, e in enumerate(elements) if not e.proto.alt.strip()]
+    assert seen >= 10 and not unnamed, unnamed

@@ -104,10 +104,22 @@ with st.sidebar:
 st.image([np.full((120, 120, 3), 40 * i, dtype=np.uint8) for i in range(4)], width=120)
 st.file_uploader("Drop photos here", type=["jpg", "jfif", "jpe", "png", "webp", "heic", "heif", "avif", "bmp", "gif",
                                           "tif", "ico", "zip"], accept_multiple_files=True)
+st.selectbox("Run", [f"20261206-195712-efficientnet_lite0{{s}} (finished)" for s in ("-finetuned-on-the-barcelona-subset-v2", "")])
+st.selectbox("Class", [f"Basilica of Saint Tower {{i}}, Barcelona, Catalonia, Spain" for i in range(30)])
+st.toggle("Use the camera")
+if not st.session_state.get("cleared") and st.button("Clear all"):  # gone once pressed, as the Predict page's is
+    st.session_state["cleared"] = True
+    st.rerun()
+with st.expander("train.log (last lines)"):
+    st.code("epoch 1 " * 40, language="text", wrap_lines=True)
 n = 30
 names = [f"{{'Basilica of Saint ' * (i % 3)}}Tower {{i}}" for i in range(n)]
 with app_style.heatmap_box("heatmap_box", names):
-    st.plotly_chart(plots.confusion_figure(np.eye(n, dtype=int) * 4, names, clickable=True), key="heatmap")
+    event = st.plotly_chart(plots.confusion_figure(np.eye(n, dtype=int) * 4, names, clickable=True), key="heatmap",
+                            on_select="rerun", selection_mode="points")  # as the Results page's
+st.text("selected cells: " + str([(p["x"], p["y"]) for p in event.selection.points] if event else []))
+for _ in range(12):
+    st.write("Text below the heatmap, so that a phone's page scrolls past it. " * 4)
 '''
 
 
@@ -200,5 +212,121 @@ def test_an_upload_boxs_accepted_types_wrap_on_a_phone_rather_than_end_in_an_ell
         text, scroll, client, height = line.evaluate("e => [e.innerText, e.scrollWidth, e.clientWidth, e.clientHeight]")
         assert text.endswith("ICO, ZIP") and scroll <= client, (text, scroll, client)
         assert height > 20  # on more than one line
+    finally:
+        page.close()
+
+
+def open_list(box) -> None:
+    """Open a select box's list. A click right after another list closed was sometimes taken for no more than a focus
+    (aria-expanded stayed false): click again."""
+    for _ in range(3):
+        box.click()
+        try:
+            sync_api.expect(box).to_have_attribute("aria-expanded", "true", timeout=3_000)
+            return
+        except AssertionError:
+            continue
+    sync_api.expect(box).to_have_attribute("aria-expanded", "true")
+
+
+def test_a_long_select_value_ends_in_an_ellipsis_with_a_tooltip_and_its_options_wrap_on_a_phone(browser, style_app):
+    # At 320 px the Run box showed "20261206-195712-efficientnet_lite0-finet" and stopped, no "…", no tooltip; its
+    # list cut every option the same way, so "(finished)" was nowhere to be seen.
+    page = opened(browser, style_app, {"width": 320, "height": 700})
+    try:
+        box = page.get_by_role("combobox", name="Run", exact=True)
+        value, overflow, cut = box.evaluate("e => [e.value, getComputedStyle(e).textOverflow, e.scrollWidth > e.clientWidth]")
+        assert cut and overflow == "ellipsis", (value, overflow)
+        box.hover()
+        sync_api.expect(box).to_have_attribute("title", value)  # the whole value, on a pointer's hover
+        open_list(box)
+        options = page.get_by_role("option")
+        shown = options.evaluate_all("""els => els.map(e => ({text: e.innerText.replace(/\\n/g, ' '), height: e.offsetHeight,
+            cut: e.firstElementChild.scrollWidth > e.firstElementChild.clientWidth}))""")
+        assert [o["text"] for o in shown] == [value, "20261206-195712-efficientnet_lite0 (finished)"], shown
+        assert not any(o["cut"] for o in shown) and shown[0]["height"] > 50, shown  # wrapped onto more lines
+        page.keyboard.press("Escape")
+        options.first.wait_for(state="detached")
+        # A list of 30 (virtualised, rows of one height): each option that does not fit ends in "…".
+        open_list(page.get_by_role("combobox", name="Class", exact=True))
+        option = page.get_by_role("option").first
+        assert option.locator("div").first.evaluate("e => getComputedStyle(e).textOverflow") == "ellipsis"
+    finally:
+        page.close()
+
+
+def touch_swipe(page, x: float, y: float, dy: float) -> None:
+    """A one-finger swipe from (x, y) by dy px, as the browser's input pipeline gets it (scrolls what a finger would)."""
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [{"x": x, "y": y}]})
+    for i in range(1, 11):
+        cdp.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [{"x": x, "y": y + dy * i / 10}]})
+        page.wait_for_timeout(16)
+    cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+    page.wait_for_timeout(300)
+    cdp.detach()
+
+
+def test_a_swipe_over_a_clickable_heatmap_scrolls_the_page_and_a_tap_selects_its_cell(browser, style_app):
+    # On a touch screen a swipe over the confusion heatmap (on_select, so Streamlit forces dragmode "pan") panned the
+    # chart and never scrolled the page; a tap on a cell selected nothing.
+    context = browser.new_context(viewport=PHONE, has_touch=True, is_mobile=True)
+    page = context.new_page()
+    try:
+        page.goto(style_app)
+        cells = page.locator(".st-key-heatmap .nsewdrag").first
+        cells.wait_for(timeout=60_000)
+        page.locator('[data-testid="stApp"][data-test-script-state="notRunning"]').wait_for(timeout=60_000)
+        cells.scroll_into_view_if_needed()
+        ranges = "() => ['xaxis', 'yaxis'].map(a => document.querySelector('.st-key-heatmap .js-plotly-plot')._fullLayout[a].range)"
+        scrolled = "() => document.querySelector('[data-testid=\"stMain\"]').scrollTop"
+        box, top, before = cells.bounding_box(), page.evaluate(scrolled), page.evaluate(ranges)
+        touch_swipe(page, box["x"] + 60, box["y"] + min(box["height"], PHONE["height"] - box["y"]) * 0.6, -150)
+        assert page.evaluate(scrolled) >= top + 100  # the page moved with the finger
+        assert page.evaluate(ranges) == before  # the chart did not
+        # The centre of the diagonal cell of class k (its row's and column's), k the first below the page's header.
+        x, y, k = page.evaluate("""() => { const gd = document.querySelector('.st-key-heatmap .js-plotly-plot');
+            const r = gd.getBoundingClientRect(), xa = gd._fullLayout.xaxis, ya = gd._fullLayout.yaxis;
+            for (let k = 0; k < 30; k++) { const x = r.left + xa._offset + xa.l2p(k), y = r.top + ya._offset + ya.l2p(k);
+                if (y > 120 && x > 0 && x < window.innerWidth) return [x, y, k]; } }""")
+        page.touchscreen.tap(x, y)
+        name = f"{'Basilica of Saint ' * (k % 3)}Tower {k}"
+        sync_api.expect(page.get_by_text("selected cells:")).to_have_text(f"selected cells: [('{name}', '{name}')]",
+                                                                          timeout=30_000)
+    finally:
+        context.close()
+
+
+def test_enter_on_the_open_sidebar_button_moves_focus_into_the_sidebar_and_a_code_block_is_a_named_region(browser,
+                                                                                                       style_app):
+    # On a phone, Enter on "Expand sidebar" opened it and dropped focus to the page's body: the next Tab went to the
+    # page, past the sidebar. A code block was a Tab stop with no name.
+    page = opened(browser, style_app, PHONE)
+    try:
+        page.get_by_text("train.log (last lines)").click()
+        code = page.locator('[data-testid="stCode"]')
+        code.wait_for()
+        sync_api.expect(code).to_have_attribute("aria-label", "train.log (last lines)")
+        sync_api.expect(code).to_have_attribute("role", "region")
+        page.locator('[data-testid="stExpandSidebarButton"]').focus()
+        page.keyboard.press("Enter")
+        page.locator('[data-testid="stSidebar"][data-collapsed="false"]').wait_for()
+        page.wait_for_function("() => document.activeElement.closest('[data-testid=\"stSidebar\"]')")
+        assert focused(page)["text"] == "Home"
+        page.keyboard.press("Tab")
+        assert focused(page) | {"left": 0, "right": 0} == {"text": "Dataset", "left": 0, "right": 0, "in_sidebar": True}
+    finally:
+        page.close()
+
+
+def test_a_button_a_rerun_removes_leaves_the_focus_on_the_tab_stop_before_it(browser, style_app):
+    # Enter on the Predict page's "Clear all" removed the button, and focus fell to the page's body: the next Tab
+    # started again at "Skip to main content".
+    page = opened(browser, style_app, LAPTOP)
+    try:
+        page.get_by_role("button", name="Clear all").focus()
+        page.keyboard.press("Enter")
+        page.get_by_role("button", name="Clear all").wait_for(state="detached")
+        sync_api.expect(page.get_by_role("switch", name="Use the camera")).to_be_focused()
     finally:
         page.close()
