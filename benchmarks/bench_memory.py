@@ -78,7 +78,7 @@ def main(argv=None) -> dict:
     deep = [gb for name, gb in peaks.items() if name.startswith("resnet152")]
     line = ", ".join(f"{name} {gb:.2f} GB" for name, gb in peaks.items())
     if not deep:
-        common.summary(f"memory: phase 1 peak RSS {line} (tiny mode: no ResNet152)")
+        common.summary(f"memory: phase 1 peak RSS {line} ({'tiny mode' if args.tiny else '--backbones'}: no ResNet152)")
     else:
         common.summary(f"memory: phase 1 peak RSS {line} (goal <= {GOAL_GB:.0f} GB for resnet152): "
                        f"{'met' if max(deep) <= GOAL_GB else 'NOT met'}")
