@@ -6,7 +6,10 @@ empty feature cache, so the backbone passes are included), which reports its own
 here, and the weights' values do not change the memory.
 Goal: at most 4 GB for ResNet152.
 
-    .venv/bin/python benchmarks/bench_memory.py [--tiny]
+    .venv/bin/python benchmarks/bench_memory.py [--tiny] [--backbones efficientnet_lite0]
+
+ResNet152's two cases take many minutes on a busy 2-core machine: `--backbones efficientnet_lite0` runs the
+default backbone's case alone.
 """
 
 from __future__ import annotations
@@ -44,12 +47,17 @@ def child(backbone: str, weights: str, space: str, data: str, input_size: int, e
 def main(argv=None) -> dict:
     """Run the benchmark; returns its figures."""
     p = common.parser(__doc__.splitlines()[0])
+    p.add_argument("--backbones", nargs="+", help="only the cases of these backbones (default: every case)")
     p.add_argument("--child", nargs=6, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.child:
         backbone, weights, space, data, size, results = args.child
         child(backbone, weights, space, data, int(size), 1 if args.tiny else EPOCHS, results)
         return {}
+    cases = [case for case in CASES if not args.backbones or case[0] in args.backbones]
+    if not cases:  # before any work, so a typo costs nothing
+        p.error(f"--backbones: none of {args.backbones} is measured here (the cases: "
+                f"{', '.join(sorted({case[0] for case in CASES}))})")
     common.header("peak memory of phase 1")
     peaks = {}
     with tempfile.TemporaryDirectory(prefix="glr-bench-memory-") as tmp:
@@ -58,7 +66,7 @@ def main(argv=None) -> dict:
             data, cases, size = common.tiny_dataset(tmp / "tiny"), [("efficientnet_lite0", "imagenet", "features")], \
                 common.TINY_SIZE
         else:
-            data, cases, size = common.demo_subset(tmp / "data", CLASSES, PER_CLASS), CASES, 0
+            data, size = common.demo_subset(tmp / "data", CLASSES, PER_CLASS), 0
         for backbone, weights, space in cases:
             with common.Timer() as t:
                 out, peak = common.run_child([__file__, *(["--tiny"] if args.tiny else []), "--child", backbone,
@@ -70,7 +78,7 @@ def main(argv=None) -> dict:
     deep = [gb for name, gb in peaks.items() if name.startswith("resnet152")]
     line = ", ".join(f"{name} {gb:.2f} GB" for name, gb in peaks.items())
     if not deep:
-        common.summary(f"memory: phase 1 peak RSS {line} (tiny mode: no ResNet152)")
+        common.summary(f"memory: phase 1 peak RSS {line} ({'tiny mode' if args.tiny else '--backbones'}: no ResNet152)")
     else:
         common.summary(f"memory: phase 1 peak RSS {line} (goal <= {GOAL_GB:.0f} GB for resnet152): "
                        f"{'met' if max(deep) <= GOAL_GB else 'NOT met'}")

@@ -69,3 +69,11 @@ def test_the_peak_rss_started_again_is_of_what_follows_alone(bench):
     assert common.peak_rss_gb() > before + 0.25
     if common.reset_peak_rss():
         assert common.peak_rss_gb() < before + 0.05
+
+
+def test_bench_memory_measures_only_the_backbones_asked_for_and_names_a_wrong_one(bench, capsys):
+    # ResNet152's cases take many minutes on 2 shared cores: `--backbones efficientnet_lite0` runs the default alone.
+    with pytest.raises(SystemExit):
+        bench("bench_memory").main(["--backbones", "resnet50"])
+    err = capsys.readouterr().err
+    assert "resnet50" in err and "efficientnet_lite0" in err and "resnet152" in err
