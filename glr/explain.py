@@ -160,7 +160,7 @@ class GradCam:
                 raise GlrError(f"landmark {landmark_id} is not one of this model's {len(self._ids)} landmarks")
             class_index = int(where[0])
         view = eval_view(source(), self.input_size)
-        photo = decode_image(source(), draft_size=max_side)
+        photo = shown_photo(source(), max_side)
         x = self.spec.preprocess(view[None].astype(np.float32))
         fmap, grads, probs, c = self._gradients(x, np.int32(class_index))
         heatmap = gradcam_heatmap(np.asarray(fmap)[0], np.asarray(grads)[0])
@@ -170,6 +170,17 @@ class GradCam:
                            overlay=overlay(photo, heatmap, self.input_size / load_size(self.input_size), max_side,
                                            min_side=min(load_size(self.input_size), max_side)),
                            probabilities=np.asarray(probs)[0])
+
+
+def shown_photo(source, max_side: int = OVERLAY_PX) -> np.ndarray:
+    """The photo (a path, bytes or file-like) as the overlay shows it, RGB uint8 with its longest side at most
+    `max_side`: shrunk before its colours are converted to sRGB, so a 12 MP Display P3 photo's shown pixels are
+    converted, not all 12 million. ImageError naming it if it cannot be decoded."""
+    def within(rgb: Image.Image) -> Image.Image:
+        rgb.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)  # in place (the decoder's own); never enlarges
+        return rgb
+
+    return decode_image(source, draft_size=max_side, shrink=within)
 
 
 def _reusable(source):

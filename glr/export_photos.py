@@ -32,7 +32,7 @@ def source() -> str:
     functions = (skipped_files.one_reason, skipped_files.kind_notes, layouts.examples,
                  uploads.safe_member_name, layouts.plural, uploads.zip_photos, uploads._opened, uploads._taken,
                  uploads._last_disk, uploads.member_text, uploads._starts_as_photo, photo_files.starts_as_photo,
-                 photo_files.is_photo, no_extension)
+                 photo_files.is_photo, photo_files.photo_start, no_extension)
     return constants + zip_photo + "\n\n".join(without_glr_imports(inspect.getsource(f)) for f in functions) \
         + "\n\n" + SOURCE
 
@@ -246,10 +246,10 @@ def photos_of(paths):
                         skipped.append((f, why))
                 elif f.suffix.lower() in IMAGE_EXTENSIONS:
                     files.append(f)
-                elif not f.suffix and is_photo(str(f)):  # as glr.submission.scan_folder: `IMG_1` read by its bytes
+                elif not f.suffix and (start := photo_start(str(f))) is True:  # as glr.submission.scan_folder: `IMG_1`
                     files.append(f)
                 elif not f.suffix:  # as glr.submission.scan_folder: one that cannot be read said so (no_extension, copied)
-                    skipped.append((f, no_extension(f)))
+                    skipped.append((f, no_extension(f, start)))
                 elif f.suffix.lower() == ".zip":  # as glr.submission.scan_folder: opened only when given on its own
                     skipped.append((f, ZIP_IN_FOLDER))
                 else:

@@ -19,7 +19,7 @@ import pandas as pd
 from glr.atomic import csv_text, write_csv  # a machine file (glr.spreadsheet): Kaggle scores the ids as written
 from glr.data.datasets import IMAGE_EXTENSIONS
 from glr.data.layouts import is_system_file, is_system_folder, plural
-from glr.data.photo_files import is_photo
+from glr.data.photo_files import photo_start
 from glr.data.skipped_files import one_reason
 from glr.errors import GlrError
 from glr.paths import broken_link, printable
@@ -83,10 +83,10 @@ def scan_folder(folder: str | os.PathLike) -> tuple[list[str], list[tuple[str, s
             skipped.append((str(path), special[path]))
         elif path.suffix.lower() in IMAGE_EXTENSIONS:
             images.append(str(path))
-        elif not path.suffix and is_photo(str(path)):  # `IMG_1` from a card: read by its bytes, as training reads it
+        elif not path.suffix and (start := photo_start(str(path))) is True:  # `IMG_1` from a card: read by its bytes
             images.append(str(path))
         elif not path.suffix:
-            skipped.append((str(path), no_extension(path)))
+            skipped.append((str(path), no_extension(path, start)))
         elif path.suffix.lower() == ".zip":  # was ".zip is not an image type", where a zip given alone is opened
             skipped.append((str(path), ZIP_IN_FOLDER))
         else:
@@ -126,14 +126,12 @@ def special_file(path: str | os.PathLike) -> str | None:
     return f"not a regular file ({kind})" if kind else None
 
 
-def no_extension(path) -> str:
-    """Why a file without an extension that is_photo did not take is skipped: its first bytes are no photo's, or they
-    cannot be read to tell (said as the system says it: "not a photo's bytes" hid a file without the right to read it,
-    or one gone since the folder was listed). (The exported predict.py copies it.)"""
-    try:
-        with open(path, "rb") as file:
-            file.read(1)
-    except OSError as exc:
+def no_extension(path, start=None) -> str:
+    """Why a file without an extension that photo_start did not take is skipped (`start`: its answer, else asked here):
+    its first bytes are no photo's, or they cannot be read to tell (said as the system says it: "not a photo's bytes"
+    hid a file without the right to read it, or one gone since the folder was listed). (The exported predict.py copies it.)"""
+    exc = photo_start(str(path)) if start is None else start
+    if isinstance(exc, OSError):
         return NO_EXTENSION_UNREAD.format("it was moved or deleted after the folder was listed"
                                           if isinstance(exc, FileNotFoundError) else exc.strerror or exc)
     return NO_EXTENSION

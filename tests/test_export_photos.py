@@ -232,3 +232,43 @@ def test_predict_py_holds_glrs_own_zip_and_extension_rules_without_their_glr_imp
         code = inspect.getsource(function)
         assert without_glr_imports(code) in text
         assert ("from glr" in code) == (without_glr_imports(code) != code)
+
+
+def _flaky_first_open(monkeypatch, path: Path) -> list[str]:
+    """Make the first open of `path` fail as a network share's hiccup does (EIO), later ones work; the opens of it."""
+    import builtins
+    import errno
+
+    opened, real = [], builtins.open
+
+    def flaky(file, *args, **kwargs):
+        if isinstance(file, (str, Path)) and Path(file) == path:
+            opened.append(str(file))
+            if len(opened) == 1:
+                raise OSError(errno.EIO, "Input/output error", str(file))
+        return real(file, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", flaky)
+    return opened
+
+
+def test_a_photo_without_an_extension_whose_first_read_fails_is_never_said_to_be_no_photo(script, tmp_path, monkeypatch,
+                                                                                           capsys):
+    """A file without an extension whose first bytes could not be read (a share's hiccup), and could a moment later,
+    was "its first bytes are not a photo's" of a photo: glr predict and predict.py opened it twice to say why. Now
+    the one read's failure is the reason given, by both."""
+    from glr import submission
+    from glr.predict_command import _say_skipped
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    _photo().save(photos / "a.jpg")
+    _photo(seed=2).save(photos / "IMG_1", "JPEG")
+    said = f"  skipped {photos / 'IMG_1'}: no file extension, and its first bytes cannot be read to tell whether it is " \
+           "a photo (Input/output error)\n"
+    opened = _flaky_first_open(monkeypatch, photos / "IMG_1")
+    _say_skipped(submission.scan_folder(photos)[1])
+    assert capsys.readouterr().err == said and len(opened) == 1
+    opened.clear()
+    assert script.main([str(photos)]) == 0
+    assert said in capsys.readouterr().err and len(opened) == 1

@@ -302,3 +302,20 @@ def test_short_digit_ids_are_found_alike_in_arrow_and_object_text_across_pieces(
     # a million rows at a time in the load: pieces of 5 rows here, over three Arrow chunks
     chunked = pd.Series(pd.arrays.ArrowStringArray(pa.chunked_array([values[:7], values[7:12], values[12:]])))
     assert _shorter_than(chunked, 16, rows=5).tolist() == _shorter_than(ids, 16).tolist()
+
+
+def test_photo_start_says_whether_a_file_starts_as_a_photo_or_why_it_cannot_be_read(tmp_path):
+    # is_photo's False hid why: a caller opened the file again to say "cannot be read (Permission denied)", and said
+    # "not a photo's bytes" when that second open worked.
+    from glr.data.photo_files import is_photo, photo_start
+
+    write_image(tmp_path / "photo.jpg", seed=0)
+    (tmp_path / "photo.jpg").rename(tmp_path / "IMG_1")
+    (tmp_path / "notes").write_text("BM a note, not a bitmap")
+    assert photo_start(str(tmp_path / "IMG_1")) is True and is_photo(str(tmp_path / "IMG_1"))
+    assert photo_start(str(tmp_path / "notes")) is False and not is_photo(str(tmp_path / "notes"))
+    gone = photo_start(str(tmp_path / "IMG_2"))
+    assert isinstance(gone, FileNotFoundError) and not is_photo(str(tmp_path / "IMG_2"))
+    if os.name == "posix" and os.geteuid() != 0:  # root reads any file
+        (tmp_path / "IMG_1").chmod(0)
+        assert isinstance(photo_start(str(tmp_path / "IMG_1")), PermissionError)

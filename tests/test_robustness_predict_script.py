@@ -665,15 +665,17 @@ def test_predict_py_says_a_file_without_an_extension_it_cannot_read_as_glr_does(
     _photo().save(photos / "a.jpg")
     (photos / "IMG_1").write_bytes(b"x")  # deleted as it is looked at: a card's folder synced away, a second copy
 
-    def gone(path):
-        Path(path).unlink(missing_ok=True)
-        return False
+    def gone(photo_start):
+        def deleted_first(path):
+            Path(path).unlink(missing_ok=True)
+            return photo_start(path)
+        return deleted_first
 
-    monkeypatch.setattr(submission, "is_photo", gone)
+    monkeypatch.setattr(submission, "photo_start", gone(submission.photo_start))
     _say_skipped(submission.scan_folder(photos)[1])
     glr_err = capsys.readouterr().err
     (photos / "IMG_1").write_bytes(b"x")
-    monkeypatch.setattr(script, "is_photo", gone)
+    monkeypatch.setattr(script, "photo_start", gone(script.photo_start))
     assert script.main([str(photos)]) == 0
     err = capsys.readouterr().err
     said = f"  skipped {photos / 'IMG_1'}: no file extension, and its first bytes cannot be read to tell whether it is " \

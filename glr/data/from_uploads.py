@@ -290,11 +290,18 @@ def clean_partial(root: str | Path | None = None, max_age: float = PARTIAL_MAX_A
 def stored_jpeg(data: bytes, name: str) -> bytes:
     """The photo as a dataset made here stores it: decoded by glr (ImageError naming it if it is not one), at most
     STORED_SIDE px, encoded again as a JPEG."""
-    photo = Image.fromarray(decode_image(_named(data, name), draft_size=STORED_SIDE))
-    photo.thumbnail((STORED_SIDE, STORED_SIDE), Image.Resampling.LANCZOS)  # keeps the aspect; never enlarges
+    # Shrunk before its colours are converted to sRGB: a 12 MP Display P3 photo's 3 million stored pixels, not all 12.
+    photo = Image.fromarray(decode_image(_named(data, name), draft_size=STORED_SIDE, shrink=_within_stored_side))
     buffer = io.BytesIO()
     photo.save(buffer, format="JPEG", quality=JPEG_QUALITY)
     return buffer.getvalue()
+
+
+def _within_stored_side(photo: Image.Image) -> Image.Image:
+    """The photo with its longer side at most STORED_SIDE px, its aspect kept (never enlarged): shrunk in place, as it
+    is the decoder's own image, not yet converted to sRGB."""
+    photo.thumbnail((STORED_SIDE, STORED_SIDE), Image.Resampling.LANCZOS)
+    return photo
 
 
 def _listed(root: Path) -> list[Path]:

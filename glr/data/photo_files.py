@@ -287,14 +287,21 @@ def _misplaced_paths(root: Path, ids: pd.Series) -> pd.Series:
 
 def is_photo(path: str) -> bool:
     """Whether a file of no image extension (`IMG_1`, as some cameras' cards and scripts leave them) starts as a photo
-    glr decodes. Only a few are asked (ids still missing), and a weak magic is not enough: a text file may start
-    `BM`, so a BMP's header must give the file's own size. (The exported predict.py copies it.)"""
+    glr decodes (photo_start; False too when it cannot be read). (The exported predict.py copies it.)"""
+    return photo_start(path) is True
+
+
+def photo_start(path: str) -> bool | OSError:
+    """Whether a file of no image extension (`IMG_1`, as some cameras' cards and scripts leave them) starts as a photo
+    glr decodes, or the OSError that kept its first bytes from being read (no right to read it, gone since its folder
+    was listed): a caller says why it is skipped without opening it again, when it may be readable or back by then.
+    Only a few are asked (ids still missing), and a weak magic is not enough: a text file may start `BM`, so a BMP's
+    header must give the file's own size, that of the file opened. (The exported predict.py copies it.)"""
     try:
         with open(path, "rb") as f:
-            head = f.read(64)
-        size = os.path.getsize(path)
-    except OSError:
-        return False
+            head, size = f.read(64), os.fstat(f.fileno()).st_size
+    except OSError as exc:
+        return exc
     return starts_as_photo(head, size)
 
 

@@ -214,8 +214,10 @@ def _tile(row: pd.Series, run_dir: Path, font) -> Image.Image:
     draw = ImageDraw.Draw(tile)
     draw.rectangle([0, 0, TILE - 1, TILE - 1], fill=color)
     try:
-        # A centre crop keeps the photo's proportions; the draft lets JPEG decode at reduced size.
-        photo = ImageOps.fit(Image.fromarray(decode_image(_resolve(str(row["path"]), run_dir), draft_size=side)), (side, side))
+        # A centre crop keeps the photo's proportions; the draft lets JPEG decode at reduced size; its colours are
+        # converted to sRGB once cropped and shrunk (a Display P3 photo's tile pixels, not its 12 million).
+        fit = lambda rgb: ImageOps.fit(rgb, (side, side))  # noqa: E731
+        photo = Image.fromarray(decode_image(_resolve(str(row["path"]), run_dir), draft_size=side, shrink=fit))
         tile.paste(photo, (BORDER, BORDER))
     except (ImageError, OSError, ValueError):
         draw.rectangle([BORDER, BORDER, BORDER + side - 1, BORDER + side - 1], fill=GREY)
