@@ -219,12 +219,13 @@ def test_this_machines_lock_from_before_a_quick_reboot_is_free_at_once_and_a_con
     lock = {**json.loads(lock_file.read_text()), "host": socket.gethostname(), "host_id": machine.host_id()}
     lock_file.write_text(json.dumps(lock))
     _age(lock_file, 50)  # its last beat, 50 s ago: before this machine booted (30 s ago)
-    monkeypatch.setattr(train_lock, "uptime", lambda: 30.0)
+    monkeypatch.setattr(machine, "uptime", lambda: 30.0)
     assert launch.read_lock(results) is None
     run = Run.create(results, {"train": {}}, run_id="theirs")
     run.update_status(state="running", pid=999_999_999)
     status = json.loads(run.status_path.read_text())
     run.status_path.write_text(json.dumps({**status, "machine": before_reboot, "host_id": machine.host_id()}))
+    _age(run.status_path, 50)  # its last word, before this boot too
     assert (run.status()["state"], run.status()["message"]) == ("failed", "the training process ended when this "
                                                                          "computer restarted; resume it to continue")
     # Not a reboot, so still held: it beat after this boot; another host name; another machine-id; another pid

@@ -29,7 +29,8 @@ from filelock import FileLock
 from glr.atomic import read_json, write_json
 from glr.paths import file_in_the_way
 from glr.training.folder_identity import FIELD, copied_from, folder_identity
-from glr.training.machine import BEAT_FIELD, BEAT_SECONDS, BEAT_STALE, here, rebooted, same_pid_space, silent_for, uptime
+from glr.training.machine import (BEAT_FIELD, BEAT_SECONDS, BEAT_STALE, died_with_a_boot, here, same_pid_space,
+                                  silent_for)
 from glr.training.processes import pid_alive, process_start
 from glr.training.run import Run, RunError, runs_dir
 from glr.training.status import now
@@ -62,7 +63,7 @@ def _heard_from_lately(lock: dict, results_dir) -> bool:
     """Whether another pid space's training still speaks: its lock beat in the last BEAT_STALE s, or (an older glr's
     lock, which does not beat) its run's status or the lock was written in the last OTHER_HOST_QUIET s."""
     paths = [_lock_path(results_dir)]
-    if rebooted(lock) and silent_for(paths, Path(results_dir) / LOCK_GUARD) > (uptime() or float("inf")):
+    if died_with_a_boot(lock, paths, Path(results_dir) / LOCK_GUARD):
         return False  # this machine's own lock from before its last boot: its trainer died with that boot
     if lock.get(BEAT_FIELD):
         return silent_for(paths, Path(results_dir) / LOCK_GUARD) < BEAT_STALE
