@@ -312,3 +312,49 @@ def test_a_full_disk_at_a_heartbeat_neither_stops_the_training_nor_frees_its_loc
         assert _wait_until(lambda: len(failures) == 5 and time.time() - lock_file.stat().st_mtime < 60)
         assert launch.read_lock(results)["run_id"] == "live"  # beats again once there is room
     assert errors == [] and not lock_file.exists()
+
+
+def test_a_process_paused_while_it_holds_the_lock_guard_blocks_no_reader_and_no_start_for_ever(tmp_path, monkeypatch):
+    # A trainer paused (Ctrl-Z, SIGSTOP) in the milliseconds its beat holds the results folder's guard: every page's
+    # look at the lock, every Start and every other trainer's beat waited for it for ever.
+    import signal
+    import subprocess
+    import sys
+    import threading
+
+    import pytest
+
+    from glr.training import train_lock
+    from glr.training.run import RunError
+
+    results = tmp_path / "results"
+    launch.acquire_lock(results, "live")  # held by this process
+    monkeypatch.setattr(train_lock, "GUARD_READ_SECONDS", 0.2)
+    monkeypatch.setattr(train_lock, "GUARD_WRITE_SECONDS", 0.3)
+    holder = subprocess.Popen([sys.executable, "-c", "import os, signal, sys\nfrom filelock import FileLock\n"
+                               "guard = FileLock(sys.argv[1])\nguard.acquire()\nprint('held', flush=True)\n"
+                               "os.kill(os.getpid(), signal.SIGSTOP)", str(results / launch.LOCK_GUARD)],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        seen, refused = [], []
+
+        def look():
+            seen.append(launch.read_lock(results))
+            try:
+                launch.acquire_lock(results, "second")
+            except RunError as exc:
+                refused.append(str(exc))
+
+        thread = threading.Thread(target=look, daemon=True)
+        thread.start()
+        thread.join(10)
+        assert not thread.is_alive()  # it hung here
+        assert seen[0]["run_id"] == "live"  # read without the guard
+        assert refused[0].startswith(f"the training lock of the results folder {results} is held by another process "
+                                     "that has not let go for 0 s: a training paused (Ctrl-Z, SIGSTOP) as it wrote it?")
+    finally:
+        holder.send_signal(signal.SIGKILL)
+        holder.wait()
+    with pytest.raises(RunError, match="another training is running: live"):  # the guard free again: as before
+        launch.acquire_lock(results, "second")
