@@ -92,6 +92,8 @@ class RunStatus:
                 died = REBOOTED_MESSAGE if self._died_with_a_boot(status) else \
                     ELSEWHERE_DIED_MESSAGE.format(host=status.get("host"))
                 status.update(again if again.get("state") in FINAL_STATES else {"state": "failed", "message": died})
+            else:  # how long since its trainer last wrote, on the file system's clock: no machine's clock skews it
+                status["silent_seconds"] = silent_for([self.status_path], self.path / STATUS_GUARD)
         elif _needs_process(status) and not pid_alive(status["pid"], status["pid_start"], status["updated"],
                                                       status.get("booted")):
             # The trainer may have written its final state and exited just after we read it.
