@@ -273,9 +273,16 @@ def _beat(results_dir, run_id: str, pids: frozenset, stop: threading.Event, aliv
 
 
 def _ours(lock: dict, pids: frozenset) -> bool:
-    """Whether a lock naming our run is held by us or by our own chief (a child of ours that adopted it: --workers N),
-    not by a process that resumed the run elsewhere (another pid space) or here while we were paused."""
-    return not lock or (same_pid_space(lock) and any(descends_from(lock.get("pid"), pid) for pid in pids))
+    """Whether a lock naming our run is held by us, by our own chief (a child of ours that adopted it: --workers N) or
+    by a process now dead (our chief killed: the launcher says how the run ended), not by a live process that resumed
+    the run elsewhere (another pid space) or here while we were paused."""
+    if not lock:
+        return True
+    if not same_pid_space(lock):
+        return False
+    pid = lock.get("pid")
+    return any(descends_from(pid, mine) for mine in pids) or not pid_alive(pid, lock.get("pid_start"),
+                                                                            booted=lock.get("booted"))
 
 
 LOST_MESSAGE = ("stopped: training {other} ({host}) has taken the results folder from this one (silent for over "
