@@ -547,3 +547,20 @@ def test_the_launchers_stop_is_asked_even_if_its_message_cannot_be_written(tmp_p
     monkeypatch.setattr("sys.stderr", Full())
     signals._on(signal.SIGTERM, None)
     assert run.stop_requested() and signals.stop == "SIGTERM"
+
+
+def test_a_chief_killed_while_the_epochs_train_leaves_the_run_failed_resumable_and_the_folder_unlocked(fake_workers):
+    # The chief (worker 0, which writes the run) dying must not leave the results folder locked or the run "running".
+    from glr.training.launch import read_lock
+
+    # Its launcher waited GRACE_SECONDS (60 s) for a chief already dead to save what it could.
+    run = fake_workers("train", "wait")
+    once_up(lambda: os.kill(run.status()["pid"], signal.SIGKILL))
+    started = time.monotonic()
+    train_local(run, 2)
+    assert time.monotonic() - started < 60  # not the 300 s grace the fixture gives
+    status = run.status()
+    assert status["state"] == "failed" and status["message"].startswith("worker 0 was killed by SIGKILL")
+    assert not alive(status["worker_pids"])
+    assert read_lock(run.results_dir) is None
+    assert resumable(run) is run

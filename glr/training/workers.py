@@ -234,7 +234,9 @@ def _watch(workers: list[Worker], run: Run, signals: Signals) -> tuple[tuple[int
         if first is None:
             first = next(((i, p.returncode) for i, p in enumerate(procs) if p.returncode not in (None, 0)), None)
             if first:
-                deadline = time.monotonic() + (GRACE_SECONDS if trained else 0)
+                # The grace lets the chief save what it can: none for the chief itself, dead (the others only wait
+                # in a collective with it until their heartbeat fails them).
+                deadline = time.monotonic() + (GRACE_SECONDS if trained and first[0] != 0 else 0)
         # Nothing more can come of them: past the grace; Ctrl-C twice; a stop before the epochs
         # (see the module's docstring); or a stopped run's chief has ended (a worker still in a
         # collective with it would only fail).
