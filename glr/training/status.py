@@ -36,7 +36,8 @@ RENAMED_MESSAGE = ("the training process ended without saying so, and this run f
                    "a training stops when its folder is renamed, as it writes only into the folder it started in; "
                    "resume it to continue")
 ELSEWHERE_DIED_MESSAGE = ("the training process on {host} (another computer or container) ended without saying so: "
-                          "its lock of the results folder is gone or no longer beats")
+                          "its lock of the results folder is gone or no longer beats (if it is only paused there, a "
+                          "resume here is safe: continued, it ends at once, leaving the run to this one)")
 PAUSED_MESSAGE = ("paused: its training process (pid {pid}) is stopped (Ctrl-Z in its terminal, or SIGSTOP); it goes "
                   "on where it was when continued (`fg` there, or `kill -CONT {pid}`)")
 REBOOTED_MESSAGE = "the training process ended when this computer restarted; resume it to continue"
