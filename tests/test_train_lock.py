@@ -358,3 +358,20 @@ def test_a_process_paused_while_it_holds_the_lock_guard_blocks_no_reader_and_no_
         holder.wait()
     with pytest.raises(RunError, match="another training is running: live"):  # the guard free again: as before
         launch.acquire_lock(results, "second")
+
+
+def test_a_trainer_ending_after_its_run_was_resumed_elsewhere_leaves_that_ones_lock(tmp_path):
+    # Its run resumed on another computer while it was paused: at its end the first trainer removed the lock naming
+    # its run, the other computer's, and the folder was free to a third training while that one trained.
+    from glr.training import train_lock
+
+    results = tmp_path / "results"
+    lock_file = results / launch.LOCK_NAME
+    with train_lock.training_lock(results, "r"):
+        theirs = {**json.loads(lock_file.read_text()), "host": "gpu-box-2", "machine": "0ther-b00t/4026532999",
+                  "pid": 4242}
+        lock_file.write_text(json.dumps(theirs))
+    assert json.loads(lock_file.read_text()) == theirs
+    with train_lock.training_lock(tmp_path / "other", "mine"):  # its own lock it releases as before
+        pass
+    assert not (tmp_path / "other" / launch.LOCK_NAME).exists()

@@ -180,8 +180,9 @@ def acquire_lock(results_dir: str | os.PathLike, run_id: str, pid: int | None = 
             raise RunError(f"another training is starting in {results_dir}; try again") from None
 
 
-def release_lock(results_dir: str | os.PathLike, run_id: str) -> bool:
-    """Remove the training lock if it names `run_id`; True if it did.
+def release_lock(results_dir: str | os.PathLike, run_id: str, pids=None) -> bool:
+    """Remove the training lock if it names `run_id` (and, given `pids`, is held by one of them, a child of theirs or
+    a process now dead: not the run resumed by another process since); True if it did.
 
     A results folder gone (renamed while it trained: `mv results old`) is not made again, empty, to look in.
     """
@@ -189,7 +190,7 @@ def release_lock(results_dir: str | os.PathLike, run_id: str) -> bool:
         return False
     with _guarded(results_dir):
         lock = _read_lock_unguarded(results_dir)
-        if lock and lock.get("run_id") == run_id:
+        if lock and lock.get("run_id") == run_id and (pids is None or _ours(lock, frozenset(pids))):
             _lock_path(results_dir).unlink(missing_ok=True)
             return True
     return False
@@ -227,7 +228,7 @@ def training_lock(results_dir: str | os.PathLike, run_id: str) -> Iterator[None]
     finally:
         stop.set()
         beat.join()
-        release_lock(results_dir, run_id)
+        release_lock(results_dir, run_id, (me,))
 
 
 def keep_beating(results_dir, run_id: str, pids, stop: threading.Event, alive=lambda: True,
@@ -281,7 +282,7 @@ def _ours(lock: dict, pids: frozenset) -> bool:
     if not same_pid_space(lock):
         return False
     pid = lock.get("pid")
-    return any(descends_from(pid, mine) for mine in pids) or not pid_alive(pid, lock.get("pid_start"),
+    return pid in pids or any(descends_from(pid, mine) for mine in pids) or not pid_alive(pid, lock.get("pid_start"),
                                                                             booted=lock.get("booted"))
 
 

@@ -46,6 +46,7 @@ from contextlib import ExitStack, contextmanager
 from glr.paths import PROJECT_ROOT
 from glr.training.cluster import TF_CONFIG, THREADS_ENV, drop_orphaned_worker_runs
 from glr.training.launch import FINISHING, training_lock
+from glr.training.machine import same_pid_space
 from glr.training.processes import boot_time, exit_quickly, launcher_env, process_start, process_started_at
 from glr.training.progress import PHASES
 from glr.training.resuming import refused, restore, snapshot
@@ -299,6 +300,8 @@ def train_local(run: Run, workers: int, resume: bool = False) -> dict:
             kill_all(signals.workers)
             shutil.rmtree(scratch, ignore_errors=True)
             drop_orphaned_worker_runs()  # a worker killed (SIGKILL, the OOM killer) left its private copy
+    if not same_pid_space(run.recorded_status() or {}):  # resumed on another computer while we were paused: its run
+        return {}
     status = run.status()
     state = status["state"]
     if before and bad and bad[1] > 0 and not trained and not signals.stop:  # refused: by the chief, or a worker's error
