@@ -226,8 +226,9 @@ def stop(run: Run, timeout: float = 30.0, wait: bool = False, *, grace: float = 
     status = run.status()
     if status["state"] not in ACTIVE_STATES:
         return status
+    paused = paused_pids(run)  # looked at before the flag: a trainer that is not paused may stop at once once it is up
     run.request_stop()
-    continue_paused(run)  # paused (Ctrl-Z, SIGSTOP), it would never see the flag: continued, it stops at its next batch
+    continue_paused(run, paused)  # paused (Ctrl-Z, SIGSTOP), it would never see the flag: continued, it stops cleanly
     if status["state"] == "queued" and not status["pid"]:
         # No process yet: nothing to wait for. A trainer starting later still sees the flag.
         run.update_status(state="stopped", message="stopped before it started", only_if=frozenset({"queued"}))
@@ -283,9 +284,10 @@ def paused_pids(run: Run) -> list[int]:
     return [pid for pid, _ in run_processes(status) if process_paused(pid)]
 
 
-def continue_paused(run: Run) -> list[int]:
-    """Continue a paused training (SIGCONT to each of its paused processes), from any app or terminal; the pids."""
-    pids = paused_pids(run)
+def continue_paused(run: Run, pids: list[int] | None = None) -> list[int]:
+    """Continue a paused training (SIGCONT to each of its paused processes, or to `pids` found so), from any app or
+    terminal; the pids."""
+    pids = paused_pids(run) if pids is None else pids
     for pid in pids:
         try:
             os.kill(pid, signal.SIGCONT)
