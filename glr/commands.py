@@ -214,7 +214,7 @@ def cmd_train(args) -> int:
 
     if os.environ.get(LAUNCHER_ENV, "").isdigit():  # a local worker: it ends when its launcher does, killed or not
         exit_with_parent(int(os.environ[LAUNCHER_ENV]))  # before TensorFlow's import, which takes seconds
-    from glr.training.launch import new_run
+    from glr.training.launch import continued, new_run
     from glr.training.resuming import resumable, set_epochs
     from glr.training.trainer import train_run
     from glr.training.workers import LOCAL_WORKER_ENV, train_local
@@ -226,7 +226,10 @@ def cmd_train(args) -> int:
     elif args.run_dir:
         run = find_run(args.run_dir, args.results)
     elif args.resume:
-        run = resumable(find_run(args.resume, args.results), args.epochs)
+        if said := continued(run := find_run(args.resume, args.results), args.epochs):  # paused (Ctrl-Z) elsewhere
+            print(said)
+            return 0
+        run = resumable(run, args.epochs)
         set_epochs(run, args.epochs)  # --epochs N: the run's new total
     else:
         from glr.training.trainer_signals import say  # a stderr that cannot be written must not strand a run queued

@@ -69,7 +69,7 @@ class ReadOnlyGuard:
     def __init__(self, path, **kwargs):
         self.path = str(path)
 
-    def acquire(self):
+    def acquire(self, timeout=None):  # as FileLock.acquire
         raise OSError(errno.EROFS, "Read-only file system", self.path)
 
     def release(self):
@@ -306,3 +306,154 @@ def test_a_training_started_by_an_app_server_killed_since_trains_on_and_a_new_se
     finally:
         server.kill()
         server.wait()
+
+
+# --- a paused training, from any app or terminal ----------------------------------------------------------------------
+
+# A trainer that trains in steps until a stop is asked, under the results folder's lock (its beat every 0.05 s).
+LOOPER = """
+import os, sys, time
+from glr.training import train_lock
+from glr.training.run import Run
+train_lock.BEAT_SECONDS = 0.05
+run = Run(sys.argv[sys.argv.index("--run-dir") + 1])
+with train_lock.training_lock(run.results_dir, run.id):
+    run.update_status(state="running", pid=os.getpid(), message="phase 1: training the head")
+    step = 0
+    while not run.stop_requested():
+        step += 1
+        run.report_progress(step=step)
+        time.sleep(0.02)
+    run.update_status(state="stopped", message="stopped on request; --resume continues")
+"""
+
+
+def _wait(predicate, seconds=30.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while not predicate() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return predicate()
+
+
+def _paused_training(results):
+    """A training the app launched, running, then paused (SIGSTOP, as Ctrl-Z does)."""
+    import signal
+
+    run = launch.launch(results, {"train": {}}, argv_prefix=[sys.executable, "-c", LOOPER])
+    assert _wait(lambda: run.status()["state"] == "running")
+    pid = run.status()["pid"]
+    from filelock import FileLock
+
+    from glr.training.status import STATUS_GUARD
+
+    # Paused outside its file locks, so that the test may write as another computer would (a pause inside one is
+    # test_train_lock.py::test_a_process_paused_while_it_holds_the_lock_guard_blocks_no_reader_and_no_start_for_ever).
+    with FileLock(run.path / STATUS_GUARD), FileLock(results / launch.LOCK_GUARD):
+        os.kill(pid, signal.SIGSTOP)
+    assert _wait(lambda: launch.paused_pids(run) == [pid])
+    return run, pid
+
+
+def test_a_paused_training_is_continued_by_a_resume_from_any_app_and_stopped_cleanly_by_a_stop(tmp_path):
+    # A training paused (Ctrl-Z, SIGSTOP) stayed "running" for good: a resume from another app session or tab was
+    # refused ("still running; stop it first"), and Stop raised a flag it never saw: `stop --wait` SIGKILLed it after
+    # 40 s, losing its batches since the last checkpoint.
+    import signal
+
+    import psutil
+
+    run, pid = _paused_training(tmp_path / "results")
+    try:
+        assert launch.resume(run) is run  # the Resume of another tab: continued where it was, no second training
+        assert _wait(lambda: not launch.paused_pids(run))
+        assert run.status()["pid"] == pid and run.status()["state"] == "running"
+        assert launch.read_lock(tmp_path / "results")["pid"] == pid
+        step = run.recorded_status()["step"]
+        assert _wait(lambda: run.recorded_status()["step"] > step)  # it trains on
+        with pytest.raises(RunError, match="run .* is paused, not stopped: it can only be continued as it is"):
+            os.kill(pid, signal.SIGSTOP)
+            assert _wait(lambda: launch.paused_pids(run) == [pid])
+            launch.resume(run, epochs=9)  # --epochs needs a new training process
+        started = time.monotonic()
+        status = launch.stop(run, wait=True, timeout=20)  # paused: continued, so it sees the stop and saves
+        assert (status["state"], status["message"]) == ("stopped", "stopped on request; --resume continues")
+        assert time.monotonic() - started < 15  # not the SIGTERM and SIGKILL of a trainer that never answered
+        assert launch.read_lock(tmp_path / "results") is None
+    finally:
+        if psutil.pid_exists(pid):
+            os.kill(pid, signal.SIGKILL)
+
+
+def test_glr_train_resume_of_a_paused_training_continues_it(tmp_path):
+    # `glr train --resume RUN` in another terminal while the app's training is paused: refused, "still running".
+    import signal
+
+    import psutil
+
+    run, pid = _paused_training(tmp_path / "results")
+    try:
+        env = dict(os.environ, PYTHONPATH=str(PROJECT_ROOT))
+        done = subprocess.run([sys.executable, "-m", "glr", "train", "--resume", run.id, "--results",
+                               str(tmp_path / "results")], capture_output=True, text=True, env=env, timeout=120)
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.strip() == launch.CONTINUED_MESSAGE.format(run=run.id, pids=pid)
+        assert _wait(lambda: not launch.paused_pids(run))
+        assert launch.stop(run, wait=True, timeout=20)["state"] == "stopped"
+    finally:
+        if psutil.pid_exists(pid):
+            os.kill(pid, signal.SIGKILL)
+
+
+def test_the_launcher_does_not_beat_for_its_trainer_while_it_is_paused(tmp_path, monkeypatch):
+    # The app that launched a trainer beat its lock while the trainer lived, paused or not: another computer sharing
+    # the results folder saw a training paused there (Ctrl-Z, SIGSTOP) "running" for as long as that app lived.
+    import signal
+
+    monkeypatch.setattr(train_lock, "BEAT_SECONDS", 0.05)
+    results = tmp_path / "results"
+    lock_file = results / launch.LOCK_NAME
+    run = launch.launch(results, {"train": {}}, argv_prefix=[sys.executable, "-c", "import time; time.sleep(30)"])
+    pid = run.status()["pid"]
+    try:
+        os.kill(pid, signal.SIGSTOP)
+        assert _wait(lambda: launch.paused_pids(run) == [pid])
+        old = time.time() - 3600
+        os.utime(lock_file, (old, old))
+        time.sleep(0.5)  # ten beats
+        assert lock_file.stat().st_mtime == old  # silent: another pid space may judge it stale in time
+        os.kill(pid, signal.SIGCONT)
+        assert _wait(lambda: time.time() - lock_file.stat().st_mtime < 60)  # continued: beaten again
+    finally:
+        os.kill(pid, signal.SIGKILL)
+
+
+def test_a_trainer_paused_while_its_run_was_resumed_elsewhere_ends_at_once_writing_nothing(tmp_path):
+    # A trainer paused past 2 minutes: another computer sharing the results folder judged it stale and resumed the
+    # same run. Continued, the first trainer found the lock naming its own run and trained on beside the second,
+    # one run folder written by two processes.
+    import signal
+
+    run, pid = _paused_training(tmp_path / "results")
+    lock_file = tmp_path / "results" / launch.LOCK_NAME
+    try:
+        theirs = {**json.loads(lock_file.read_text()), "host": "gpu-box-2", "machine": "0ther-b00t/4026532999",
+                  "pid": 4242}
+        lock_file.write_text(json.dumps(theirs))  # the resume there took the lock for this run
+        # Written there (not through update_status here: the paused trainer may hold the status's file lock).
+        from glr.atomic import write_json
+
+        write_json(run.status_path, {**run.recorded_status(), "pid": 4242, "machine": "0ther-b00t/4026532999",
+                                     "host": "gpu-box-2"})
+        os.kill(pid, signal.SIGCONT)
+        assert _wait(lambda: not __import__("psutil").pid_exists(pid) or
+                     __import__("psutil").Process(pid).status() == "zombie")
+        after = run.recorded_status()  # the run trains there now: not its state or its trainer changed from here
+        assert (after["state"], after["pid"], after["machine"]) == ("running", 4242, "0ther-b00t/4026532999")
+        assert json.loads(lock_file.read_text())["pid"] == 4242 and not run.stop_requested()
+        assert train_lock.RESUMED_ELSEWHERE_MESSAGE.format(me=pid, pid=4242, host="gpu-box-2", minutes=2) in \
+            run.log_path.read_text()
+    finally:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass

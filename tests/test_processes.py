@@ -148,7 +148,9 @@ def test_a_run_queued_in_another_pid_space_is_not_judged_by_a_pid_of_this_one(tm
     # The app on another computer queued it a moment ago, on a shared results folder: its pid, dead here, made it
     # "never started" here, and deletable while its trainer was about to start there.
     import json
+    import time
 
+    from glr.training import machine
     from glr.training.run import Run
 
     run = Run.create(tmp_path / "results", {"train": {}}, run_id="theirs")
@@ -160,6 +162,8 @@ def test_a_run_queued_in_another_pid_space_is_not_judged_by_a_pid_of_this_one(tm
     # Queued here before this machine restarted: its queuer died with that boot.
     namespace = status["queued_by_machine"].split("/")[1]
     run.status_path.write_text(json.dumps({**status, "queued_by_machine": f"0ld-b00t/{namespace}"}))
+    before_boot = time.time() - (machine.uptime() or 0) - 60  # written before this boot, silent since
+    os.utime(run.status_path, (before_boot, before_boot))
     assert run.status()["state"] == "failed" and "never started" in run.status()["message"]
 
 

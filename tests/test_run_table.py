@@ -306,3 +306,36 @@ def test_the_elapsed_time_of_a_run_that_died_without_a_word_stops_at_its_last_wo
     run.status_path.write_text(json.dumps(recorded))
     assert run.status()["state"] == "failed"
     assert run_table.elapsed(run.status()) == 60
+
+
+def test_another_computers_training_shows_its_elapsed_time_whatever_either_clock_says(tmp_path, monkeypatch):
+    # A results folder shared with a computer whose clock is minutes off: its training's "elapsed" was this machine's
+    # now minus that machine's `started`: 0 s for its first 5 minutes (a clock 5 minutes ahead), or 5 minutes too
+    # long (behind), whatever it had trained.
+    import json
+    import os
+    import time
+    from datetime import datetime, timedelta
+
+    from glr.training import launch
+
+    results = tmp_path / "results"
+    run = Run.create(results, {"train": {}}, run_id="theirs")
+    there = "0ther-b00t/4026532999"
+    for skew in (-300, 300):  # their clock 5 minutes behind ours, then ahead
+        started = datetime.now().astimezone() + timedelta(seconds=skew - 40)
+        status = {**json.loads(run.status_path.read_text()), "state": "running", "pid": 4242, "machine": there,
+                  "host": "gpu-box-2", "started": started.isoformat(timespec="seconds"),
+                  "updated": (started + timedelta(seconds=30)).isoformat(timespec="seconds"),
+                  "started_clock": [there, 1000.0], "updated_clock": [there, 1030.0]}  # 30 s trained at its last write
+        run.status_path.write_text(json.dumps(status))
+        written = time.time() - 10  # 10 s ago, by the shared folder's clock
+        os.utime(run.status_path, (written, written))
+        launch.acquire_lock(results, "theirs")
+        lock_file = results / launch.LOCK_NAME
+        lock_file.write_text(json.dumps({**json.loads(lock_file.read_text()), "machine": there, "host": "gpu-box-2",
+                                         "pid": 4242}))  # it beats there
+        seen = run.status()
+        assert seen["state"] == "running"
+        assert run_table.elapsed(seen) == pytest.approx(40, abs=2), skew
+        lock_file.unlink()

@@ -128,3 +128,87 @@ def test_a_training_whose_process_is_paused_says_so_and_goes_on_when_continued(t
     finally:
         proc.kill()
         proc.wait()
+
+
+def _age(path, seconds):
+    import time
+
+    os.utime(path, (time.time() - seconds,) * 2)
+
+
+def _queued_elsewhere(results, run_id="theirs", **queuer):
+    """A run queued (no trainer yet) by a process of another pid space on a shared results folder."""
+    run = Run.create(results, {"train": {}}, run_id=run_id)
+    status = json.loads(run.status_path.read_text())
+    status.update({"queued_by": 999_999_999, "queued_by_machine": "0ther-b00t/4026532999",
+                   "queued_by_host": "gpu-box-2"}, **queuer)
+    run.status_path.write_text(json.dumps(status))
+    return run
+
+
+def test_a_run_queued_by_another_computer_whose_app_died_is_never_started_after_the_staleness_rule(tmp_path):
+    # The app (or `glr train`) on another computer queued it, then died before its trainer began: the run stayed
+    # "queued" for ever here, the newest active run, and could be neither resumed nor deleted.
+    from glr.training import launch
+    from glr.training.machine import BEAT_STALE
+    from glr.training.resuming import resumable
+
+    run = _queued_elsewhere(tmp_path / "results")
+    assert run.status()["state"] == "queued"  # just queued there: its trainer may be starting
+    _age(run.status_path, BEAT_STALE - 20)
+    assert run.status()["state"] == "queued"
+    _age(run.status_path, BEAT_STALE + 5)
+    status = run.status()
+    assert status["state"] == "failed"
+    assert status["message"] == ("never started: the process on gpu-box-2 (another computer or container) that queued "
+                                 "it (pid 999999999) has not touched it for over 2 minutes, and no training holds the "
+                                 "results folder for it; resume it to train it here, or delete it")
+    assert resumable(run) is run
+    # A lock of the results folder naming it, still beating there: its trainer is starting, so it is still queued.
+    launch.acquire_lock(tmp_path / "results", "theirs")
+    lock_file = tmp_path / "results" / launch.LOCK_NAME
+    lock_file.write_text(json.dumps({**json.loads(lock_file.read_text()), "machine": "0ther-b00t/4026532999",
+                                     "host": "gpu-box-2", "pid": 999_999_999}))
+    assert run.status()["state"] == "queued"
+
+
+def test_a_queuer_beats_its_run_while_it_waits_to_start_the_trainer_and_stops_when_it_dies(tmp_path):
+    # `glr train` queues the run, then loads TensorFlow and checks the dataset before its trainer takes the lock:
+    # another computer must see it queued while that process lives, however long that takes.
+    import time
+
+    script = ("import sys, time\nfrom glr.training import status\nfrom glr.training.run import Run\n"
+              "status.BEAT_SECONDS = 0.05\nrun = Run.create(sys.argv[1], {'train': {}}, run_id='q')\n"
+              "print('queued', flush=True)\ntime.sleep(60)\n")
+    proc = subprocess.Popen([sys.executable, "-c", script, str(tmp_path / "results")], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "queued"
+        path = tmp_path / "results" / "runs" / "q" / "status.json"
+        _age(path, 3600)
+        deadline = time.monotonic() + 10
+        while time.time() - path.stat().st_mtime > 60 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert time.time() - path.stat().st_mtime < 60  # touched again while it waits
+    finally:
+        proc.kill()
+        proc.wait()
+    _age(path, 3600)
+    time.sleep(0.3)
+    assert time.time() - path.stat().st_mtime > 3000  # dead: it beats no more
+
+
+def test_a_run_queued_a_moment_ago_by_a_cloned_machine_is_not_taken_for_one_of_ours_from_before_a_reboot(
+        tmp_path, monkeypatch):
+    # A VM cloned from ours shares its host name, machine-id and pid namespace under another boot id: its run,
+    # queued a moment ago, read "never started" here at once, as if queued by this machine before it restarted.
+    import socket
+
+    from glr.training import machine
+
+    namespace = machine.machine_id().split("/")[1]
+    run = _queued_elsewhere(tmp_path / "results", queued_by_machine=f"c10ne-b00t/{namespace}",
+                            queued_by_host=socket.gethostname(), queued_by_host_id=machine.host_id())
+    monkeypatch.setattr(machine, "uptime", lambda: 30.0)
+    assert run.status()["state"] == "queued"  # its clone is starting its trainer
+    _age(run.status_path, 50)  # silent since before this machine booted (30 s ago): queued here before a reboot
+    assert run.status()["state"] == "failed" and run.status()["message"].startswith("never started: the process that")

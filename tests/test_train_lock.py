@@ -219,12 +219,13 @@ def test_this_machines_lock_from_before_a_quick_reboot_is_free_at_once_and_a_con
     lock = {**json.loads(lock_file.read_text()), "host": socket.gethostname(), "host_id": machine.host_id()}
     lock_file.write_text(json.dumps(lock))
     _age(lock_file, 50)  # its last beat, 50 s ago: before this machine booted (30 s ago)
-    monkeypatch.setattr(train_lock, "uptime", lambda: 30.0)
+    monkeypatch.setattr(machine, "uptime", lambda: 30.0)
     assert launch.read_lock(results) is None
     run = Run.create(results, {"train": {}}, run_id="theirs")
     run.update_status(state="running", pid=999_999_999)
     status = json.loads(run.status_path.read_text())
     run.status_path.write_text(json.dumps({**status, "machine": before_reboot, "host_id": machine.host_id()}))
+    _age(run.status_path, 50)  # its last word, before this boot too
     assert (run.status()["state"], run.status()["message"]) == ("failed", "the training process ended when this "
                                                                          "computer restarted; resume it to continue")
     # Not a reboot, so still held: it beat after this boot; another host name; another machine-id; another pid
@@ -311,3 +312,66 @@ def test_a_full_disk_at_a_heartbeat_neither_stops_the_training_nor_frees_its_loc
         assert _wait_until(lambda: len(failures) == 5 and time.time() - lock_file.stat().st_mtime < 60)
         assert launch.read_lock(results)["run_id"] == "live"  # beats again once there is room
     assert errors == [] and not lock_file.exists()
+
+
+def test_a_process_paused_while_it_holds_the_lock_guard_blocks_no_reader_and_no_start_for_ever(tmp_path, monkeypatch):
+    # A trainer paused (Ctrl-Z, SIGSTOP) in the milliseconds its beat holds the results folder's guard: every page's
+    # look at the lock, every Start and every other trainer's beat waited for it for ever.
+    import signal
+    import subprocess
+    import sys
+    import threading
+
+    import pytest
+
+    from glr.training import train_lock
+    from glr.training.run import RunError
+
+    results = tmp_path / "results"
+    launch.acquire_lock(results, "live")  # held by this process
+    monkeypatch.setattr(train_lock, "GUARD_READ_SECONDS", 0.2)
+    monkeypatch.setattr(train_lock, "GUARD_WRITE_SECONDS", 0.3)
+    holder = subprocess.Popen([sys.executable, "-c", "import os, signal, sys\nfrom filelock import FileLock\n"
+                               "guard = FileLock(sys.argv[1])\nguard.acquire()\nprint('held', flush=True)\n"
+                               "os.kill(os.getpid(), signal.SIGSTOP)", str(results / launch.LOCK_GUARD)],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        seen, refused = [], []
+
+        def look():
+            seen.append(launch.read_lock(results))
+            try:
+                launch.acquire_lock(results, "second")
+            except RunError as exc:
+                refused.append(str(exc))
+
+        thread = threading.Thread(target=look, daemon=True)
+        thread.start()
+        thread.join(10)
+        assert not thread.is_alive()  # it hung here
+        assert seen[0]["run_id"] == "live"  # read without the guard
+        assert refused[0].startswith(f"the training lock of the results folder {results} is held by another process "
+                                     "that has not let go for 0 s: a training paused (Ctrl-Z, SIGSTOP) as it wrote it?")
+    finally:
+        holder.send_signal(signal.SIGKILL)
+        holder.wait()
+    with pytest.raises(RunError, match="another training is running: live"):  # the guard free again: as before
+        launch.acquire_lock(results, "second")
+
+
+def test_a_trainer_ending_after_its_run_was_resumed_elsewhere_leaves_that_ones_lock(tmp_path):
+    # Its run resumed on another computer while it was paused: at its end the first trainer removed the lock naming
+    # its run, the other computer's, and the folder was free to a third training while that one trained.
+    from glr.training import train_lock
+
+    results = tmp_path / "results"
+    lock_file = results / launch.LOCK_NAME
+    with train_lock.training_lock(results, "r"):
+        theirs = {**json.loads(lock_file.read_text()), "host": "gpu-box-2", "machine": "0ther-b00t/4026532999",
+                  "pid": 4242}
+        lock_file.write_text(json.dumps(theirs))
+    assert json.loads(lock_file.read_text()) == theirs
+    with train_lock.training_lock(tmp_path / "other", "mine"):  # its own lock it releases as before
+        pass
+    assert not (tmp_path / "other" / launch.LOCK_NAME).exists()

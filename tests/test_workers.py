@@ -547,3 +547,38 @@ def test_the_launchers_stop_is_asked_even_if_its_message_cannot_be_written(tmp_p
     monkeypatch.setattr("sys.stderr", Full())
     signals._on(signal.SIGTERM, None)
     assert run.stop_requested() and signals.stop == "SIGTERM"
+
+
+def test_a_chief_killed_while_the_epochs_train_leaves_the_run_failed_resumable_and_the_folder_unlocked(fake_workers):
+    # The chief (worker 0, which writes the run) dying must not leave the results folder locked or the run "running".
+    from glr.training.launch import read_lock
+
+    # Its launcher waited GRACE_SECONDS (60 s) for a chief already dead to save what it could.
+    run = fake_workers("train", "wait")
+    once_up(lambda: os.kill(run.status()["pid"], signal.SIGKILL))
+    started = time.monotonic()
+    train_local(run, 2)
+    assert time.monotonic() - started < 60  # not the 300 s grace the fixture gives
+    status = run.status()
+    assert status["state"] == "failed" and status["message"].startswith("worker 0 was killed by SIGKILL")
+    assert not alive(status["worker_pids"])
+    assert read_lock(run.results_dir) is None
+    assert resumable(run) is run
+
+
+def test_a_launcher_whose_run_was_resumed_on_another_computer_writes_no_outcome_into_it(fake_workers):
+    # Paused past 2 minutes, its run resumed on another computer: when its chief ended, the launcher wrote
+    # "failed: worker 0 ..." into the run that trained there.
+    from glr.atomic import write_json
+
+    run = fake_workers("train", "wait")
+
+    def resumed_there():
+        write_json(run.status_path, {**run.recorded_status(), "pid": 4242, "machine": "0ther-b00t/4026532999",
+                                     "host": "gpu-box-2"})
+        os.kill(run.recorded_status()["worker_pids"][0], signal.SIGKILL)
+
+    once_up(resumed_there)
+    train_local(run, 2)
+    status = run.recorded_status()
+    assert (status["state"], status["pid"], status["machine"]) == ("running", 4242, "0ther-b00t/4026532999")

@@ -24,8 +24,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from glr.paths import PROJECT_ROOT, demo_dir
-from glr.training.processes import (KILL, any_alive, kill_processes, lower_priority, pid_alive, process_start,
-                                    run_processes, signal_process, track)
+from glr.training.processes import (KILL, any_alive, kill_processes, lower_priority, pid_alive, process_paused,
+                                    process_start, run_processes, signal_process, track)
 from glr.training.run import Run, RunError, new_run_id, runs_dir
 from glr.training.resuming import restore, resumable, set_epochs, snapshot
 from glr.training.machine import same_pid_space
@@ -197,7 +197,8 @@ def launch(
     start = process_start(proc.pid)
     _set_lock_pid(results_dir, run_id, proc.pid, start)
     # Until its trainer's own beat starts (training_lock), the lock would be silent: beat it from here while it runs.
-    keep_beating(results_dir, run_id, (os.getpid(), proc.pid), threading.Event(), alive=lambda: proc.poll() is None)
+    keep_beating(results_dir, run_id, (os.getpid(), proc.pid), threading.Event(), alive=lambda: proc.poll() is None,
+                 paused=lambda: process_paused(proc.pid))  # a paused trainer is silent: resumable elsewhere in time
     run.update_status(pid=proc.pid, pid_start=start)
     return run
 
@@ -225,7 +226,9 @@ def stop(run: Run, timeout: float = 30.0, wait: bool = False, *, grace: float = 
     status = run.status()
     if status["state"] not in ACTIVE_STATES:
         return status
+    paused = paused_pids(run)  # looked at before the flag: a trainer that is not paused may stop at once once it is up
     run.request_stop()
+    continue_paused(run, paused)  # paused (Ctrl-Z, SIGSTOP), it would never see the flag: continued, it stops cleanly
     if status["state"] == "queued" and not status["pid"]:
         # No process yet: nothing to wait for. A trainer starting later still sees the flag.
         run.update_status(state="stopped", message="stopped before it started", only_if=frozenset({"queued"}))
@@ -248,6 +251,7 @@ def stop(run: Run, timeout: float = 30.0, wait: bool = False, *, grace: float = 
     if not gone():
         how = "SIGTERM"
         signal_process(int(pid), signal.SIGTERM)
+        continue_paused(run)  # paused since: SIGTERM waits for it to be continued
         launcher = recorded.get("launcher_pid")
         if launcher != pid and pid_alive(launcher, recorded.get("launcher_start"), recorded.get("updated"),
                                                recorded.get("launcher_booted")):
@@ -271,9 +275,52 @@ def _settle_stopped(run: Run, how: str | None) -> dict:
     return run.status()
 
 
+def paused_pids(run: Run) -> list[int]:
+    """The run's processes here that are paused (Ctrl-Z in its terminal, SIGSTOP): its trainer, its `--workers N`
+    launcher and workers. Empty for a run not active, or another pid space's (whose pids mean nothing here)."""
+    status = run.status()
+    if status["state"] not in ACTIVE_STATES or not same_pid_space(status):
+        return []
+    return [pid for pid, _ in run_processes(status) if process_paused(pid)]
+
+
+def continue_paused(run: Run, pids: list[int] | None = None) -> list[int]:
+    """Continue a paused training (SIGCONT to each of its paused processes, or to `pids` found so), from any app or
+    terminal; the pids."""
+    pids = paused_pids(run) if pids is None else pids
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGCONT)
+        except OSError:
+            pass
+    return pids
+
+
+CONTINUED_MESSAGE = ("run {run} was paused (pid {pids}): continued, it goes on where it was in its own process (its "
+                     "terminal, or train.log); follow it with `glr runs`, stop it with `glr stop {run}`")
+
+
+def continued(run: Run, epochs: int | None = None) -> str | None:
+    """For a resume asked (the app's Resume, `glr train --resume`) of a run whose training is paused here: continue
+    it and say so (None if it is not paused). RunError with `epochs`, which only a new training process takes."""
+    if not paused_pids(run):
+        return None
+    if epochs is not None:
+        raise RunError(f"run {run.id} is paused, not stopped: it can only be continued as it is; to change its "
+                       "epochs, stop it (`glr stop`), then resume it with --epochs")
+    pids = continue_paused(run)
+    return CONTINUED_MESSAGE.format(run=run.id, pids=", ".join(map(str, pids)))
+
+
 def resume(run: Run, results_dir: str | os.PathLike | None = None, *, argv_prefix: list[str] | None = None,
            workers: int = 1, epochs: int | None = None) -> Run:
-    """Continue a stopped or failed run from its last checkpoint, in a new training process; `epochs`: its new total."""
+    """Continue a stopped or failed run from its last checkpoint, in a new training process; `epochs`: its new total.
+
+    A run whose training is paused here (Ctrl-Z, SIGSTOP) is continued where it was, in its own process: nothing is
+    lost, and no second training starts (`epochs` is then refused: it is set only by a new training process).
+    """
+    if continued(run, epochs):
+        return run
     return launch(results_dir or run.results_dir, resume_run=resumable(run, epochs), argv_prefix=argv_prefix,
                   workers=workers, epochs=epochs)
 

@@ -95,6 +95,16 @@ def rebooted(record: dict) -> bool:
     return boot != my_boot and namespace == my_namespace
 
 
+def died_with_a_boot(record: dict, paths, beside: str | os.PathLike) -> bool:
+    """Whether `record` is this machine's from before its last boot (`rebooted`) and `paths` (the files its process
+    kept writing) have been silent since before this boot, so its processes died with that boot.
+
+    The silence is what tells a reboot from a cloned VM, which shares our host name, machine-id and pid namespace
+    (the initial one's is the same everywhere) under another boot id while its processes live and write.
+    """
+    return rebooted(record) and silent_for(paths, beside) > (uptime() or float("inf"))
+
+
 def fs_now(beside: str | os.PathLike) -> float:
     """Now on the clock of the file system holding `beside` (a file this process may touch): its new mtime.
 

@@ -131,6 +131,14 @@ def process_paused(pid: Any) -> bool:
         return False
 
 
+def descends_from(pid: Any, ancestor: int) -> bool:
+    """Whether process `pid` is a child (or a child's child...) of process `ancestor`."""
+    try:
+        return any(parent.pid == ancestor for parent in psutil.Process(int(pid)).parents())
+    except (psutil.Error, TypeError, ValueError):
+        return False
+
+
 def _started_before(pid: int, written: Any) -> float | None:
     """The start time of process `pid` if it started before `written` (to the second); else one no process has."""
     try:

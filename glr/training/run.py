@@ -26,7 +26,7 @@ from glr.atomic import read_json, write_csv, write_json, write_text
 from glr.errors import GlrError
 from glr.training.history_file import read_history
 from glr.training.run_results import RunResults
-from glr.training.status import STATUS_FIELDS, RunStatus, now, queued_by
+from glr.training.status import STATUS_FIELDS, RunStatus, keep_queued, now, queued_by
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -173,6 +173,7 @@ class Run(RunStatus, RunResults):
         status.update(state="queued", run_id=run.id, epoch=0, epochs=setting(config, "epochs"), step=0,
                       created=now(), updated=now(), message="", **queued_by())
         write_json(run.status_path, status)
+        keep_queued(run.status_path)  # beaten until its trainer starts: another computer sees the queuer live
         return run
 
     @classmethod

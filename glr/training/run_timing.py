@@ -26,8 +26,10 @@ def elapsed(status: dict, moment: float | None = None) -> float | None:
     died without one); None before it starts.
 
     Measured on the monotonic clock the status records beside those timestamps (`*_clock`), when they and now were
-    read in one pid space: a wall clock set since (NTP) does not show. Else (another machine's run, an older glr's
-    status, a `moment` given) by the timestamps.
+    read in one pid space: a wall clock set since (NTP) does not show. Another pid space's run that trains: its
+    trainer's own readings to its last write, plus the time since that write on the file system's clock
+    (`silent_seconds`, glr.training.status), so neither machine's wall clock (minutes apart) enters. Else (an older
+    glr's status, a `moment` given) by the timestamps.
     """
     if not status.get("started"):
         return None
@@ -39,6 +41,9 @@ def elapsed(status: dict, moment: float | None = None) -> float | None:
         start, end = status.get("started_clock"), clock() if active else status.get(f"{end_key}_clock")
         if _readings(start, end):
             return round(end[1] - start[1], 3)
+        silent = status.get("silent_seconds")
+        if active and _readings(start, status.get("updated_clock")) and _seconds(silent) is not None:
+            return round(status["updated_clock"][1] - start[1] + silent, 3)
     moment = time.time() if moment is None else moment
     if end_key:
         try:
@@ -46,6 +51,13 @@ def elapsed(status: dict, moment: float | None = None) -> float | None:
         except ValueError:
             pass
     return _seconds_since(status["started"], moment)
+
+
+def _seconds(value) -> float | None:
+    """`value` if it is a finite number of seconds, not negative, else None."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+        return None
+    return float(value)
 
 
 def _readings(start, end) -> bool:

@@ -11,6 +11,7 @@ process) has failed, whatever it last wrote. `Run` (glr.training.run) carries th
 from __future__ import annotations
 
 import os
+import threading
 import time
 from datetime import datetime
 from typing import Any
@@ -19,7 +20,7 @@ from filelock import FileLock
 
 from glr.atomic import read_json, write_json, write_text
 from glr.training.folder_identity import FIELD as FOLDER_FIELD, copy_message, folder_identity
-from glr.training.machine import here, machine_id, rebooted, same_pid_space
+from glr.training.machine import BEAT_SECONDS, BEAT_STALE, died_with_a_boot, here, machine_id, same_pid_space, silent_for
 from glr.training.processes import pid_alive, process_paused, process_start, process_started_at
 
 STATES = ("queued", "running", "stopping", "stopped", "failed", "finished", "damaged")
@@ -35,12 +36,16 @@ RENAMED_MESSAGE = ("the training process ended without saying so, and this run f
                    "a training stops when its folder is renamed, as it writes only into the folder it started in; "
                    "resume it to continue")
 ELSEWHERE_DIED_MESSAGE = ("the training process on {host} (another computer or container) ended without saying so: "
-                          "its lock of the results folder is gone or no longer beats")
+                          "its lock of the results folder is gone or no longer beats (if it is only paused there, a "
+                          "resume here is safe: continued, it ends at once, leaving the run to this one)")
 PAUSED_MESSAGE = ("paused: its training process (pid {pid}) is stopped (Ctrl-Z in its terminal, or SIGSTOP); it goes "
                   "on where it was when continued (`fg` there, or `kill -CONT {pid}`)")
 REBOOTED_MESSAGE = "the training process ended when this computer restarted; resume it to continue"
 NEVER_STARTED_MESSAGE = ("never started: the process that queued it (pid {pid}) ended before its training began; "
                          "start it again, or delete it")
+NEVER_STARTED_ELSEWHERE_MESSAGE = ("never started: the process on {host} (another computer or container) that queued it "
+                                   "(pid {pid}) has not touched it for over {minutes:.0f} minutes, and no training "
+                                   "holds the results folder for it; resume it to train it here, or delete it")
 PROGRESS_SECONDS = 0.5  # report_progress writes the status at most this often
 STATUS_GUARD = ".status.lock"  # locked around each read-merge-write of the status
 
@@ -85,8 +90,11 @@ class RunStatus:
         elif _needs_process(status) and not same_pid_space(status):
             if not self._locked_elsewhere():  # its pid means nothing here: the lock's heartbeat says if it lives
                 again = self.recorded_status() or {}
-                died = REBOOTED_MESSAGE if rebooted(status) else ELSEWHERE_DIED_MESSAGE.format(host=status.get("host"))
+                died = REBOOTED_MESSAGE if self._died_with_a_boot(status) else \
+                    ELSEWHERE_DIED_MESSAGE.format(host=status.get("host"))
                 status.update(again if again.get("state") in FINAL_STATES else {"state": "failed", "message": died})
+            else:  # how long since its trainer last wrote, on the file system's clock: no machine's clock skews it
+                status["silent_seconds"] = silent_for([self.status_path], self.path / STATUS_GUARD)
         elif _needs_process(status) and not pid_alive(status["pid"], status["pid_start"], status["updated"],
                                                       status.get("booted")):
             # The trainer may have written its final state and exited just after we read it.
@@ -96,10 +104,10 @@ class RunStatus:
             else:
                 renamed = isinstance(recorded_id, str) and recorded_id and recorded_id != self.id
                 status.update(state="failed", message=RENAMED_MESSAGE.format(old=recorded_id) if renamed else DIED_MESSAGE)
-        elif _orphaned_in_queue(status):
+        elif orphaned := self._orphaned_in_queue(status):
             again = self.recorded_status() or {}
             if again.get("state") == "queued" and not again.get("pid"):  # its trainer may have just started
-                status.update(state="failed", message=NEVER_STARTED_MESSAGE.format(pid=status["queued_by"]))
+                status.update(state="failed", message=orphaned)
             else:
                 return self.status()
         elif status["state"] == "running" and same_pid_space(status) and process_paused(status["pid"]):
@@ -115,6 +123,30 @@ class RunStatus:
         except Exception:  # noqa: BLE001 (a results folder that cannot be looked at: nothing holds this run)
             return False
         return bool(lock) and lock.get("run_id") == self.id
+
+    def _died_with_a_boot(self, record: dict, prefix: str = "") -> bool:
+        """Whether `record` (its fields under `prefix`) is this machine's from before its last boot, the status
+        silent since (machine.died_with_a_boot)."""
+        named = {key: record.get(prefix + key) for key in here()}
+        return died_with_a_boot(named, [self.status_path], self.path / STATUS_GUARD)
+
+    def _orphaned_in_queue(self, status: dict) -> str | None:
+        """Why a run queued without a trainer yet was left so for ever (None while it may still start): the process
+        that queued it ended (the app killed between making the run and starting its trainer, the CLI killed while
+        TensorFlow loaded). Another pid space's queuer cannot be looked at: its run beats (`keep_queued`), so a
+        status silent for BEAT_STALE, with no lock of the results folder naming it, was left there."""
+        if status["state"] != "queued" or status["pid"] or not status.get("queued_by"):
+            return None
+        pid = status["queued_by"]
+        if status.get("queued_by_machine") in (None, machine_id()):
+            alive = pid_alive(pid, status.get("queued_by_start"), booted=status.get("queued_by_booted"))
+            return None if alive else NEVER_STARTED_MESSAGE.format(pid=pid)
+        if self._died_with_a_boot(status, "queued_by_"):
+            return NEVER_STARTED_MESSAGE.format(pid=pid)
+        if silent_for([self.status_path], self.path / STATUS_GUARD) < BEAT_STALE or self._locked_elsewhere():
+            return None
+        return NEVER_STARTED_ELSEWHERE_MESSAGE.format(pid=pid, host=status.get("queued_by_host") or "another computer",
+                                                      minutes=BEAT_STALE / 60)
 
     def update_status(self, only_if: frozenset | None = None, **fields: Any) -> bool:
         """Merge `fields` into the status atomically and stamp `updated`; with `only_if`, only from those states.
@@ -134,6 +166,7 @@ class RunStatus:
                 fields["state"] = "stopping"
             if new_state == "queued" and not fields.get("pid"):  # who waits to start it: see _orphaned_in_queue
                 fields.update(queued_by(), **fields)
+                keep_queued(self.status_path)
             if fields.get("pid") and "pid_start" not in fields:
                 fields["pid_start"] = process_start(int(fields["pid"]))
             elif "pid" in fields and not fields["pid"]:
@@ -207,14 +240,37 @@ def queued_by() -> dict:
             **{f"queued_by_{key}": value for key, value in here().items()}}  # _booted, _machine, _host, _host_id
 
 
-def _orphaned_in_queue(status: dict) -> bool:
-    """Whether a run queued without a trainer yet was left so for ever: the process that queued it ended (the app
-    killed between making the run and starting its trainer, the CLI killed while TensorFlow loaded)."""
-    if status["state"] != "queued" or status["pid"] or not status.get("queued_by"):
-        return False
-    if status.get("queued_by_machine") not in (None, machine_id()):  # its pid means nothing here
-        return rebooted({key: status.get(f"queued_by_{key}") for key in here()})  # dead with this machine's last boot
-    return not pid_alive(status["queued_by"], status.get("queued_by_start"), booted=status.get("queued_by_booted"))
+_queued_beats: set[str] = set()  # status files this process beats while it waits to start their trainers
+_queued_beats_lock = threading.Lock()
+
+
+def keep_queued(status_path) -> None:
+    """Touch a run's status every BEAT_SECONDS while it stays queued by this process with no trainer yet, so that
+    another pid space (a computer sharing the results folder) sees its queuer live (`_orphaned_in_queue`): the CLI
+    loads TensorFlow and checks the dataset between queuing a run and training it."""
+    key = str(status_path)
+    with _queued_beats_lock:
+        if key in _queued_beats:
+            return
+        _queued_beats.add(key)
+    threading.Thread(target=_queued_beat, args=(key,), name="glr-queued-beat", daemon=True).start()
+
+
+def _queued_beat(key: str) -> None:
+    """keep_queued's thread: it ends once the run is started, stopped, deleted or queued by another process."""
+    try:
+        while True:
+            time.sleep(BEAT_SECONDS)
+            try:
+                status = read_json(key)
+                if status.get("state") != "queued" or status.get("pid") or status.get("queued_by") != os.getpid():
+                    return
+                os.utime(key)
+            except (OSError, ValueError, AttributeError):
+                return
+    finally:
+        with _queued_beats_lock:
+            _queued_beats.discard(key)
 
 
 def _needs_process(status: dict) -> bool:

@@ -24,18 +24,21 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from filelock import FileLock
+from filelock import FileLock, Timeout
 
 from glr.atomic import read_json, write_json
 from glr.paths import file_in_the_way
 from glr.training.folder_identity import FIELD, copied_from, folder_identity
-from glr.training.machine import BEAT_FIELD, BEAT_SECONDS, BEAT_STALE, here, rebooted, same_pid_space, silent_for, uptime
-from glr.training.processes import pid_alive, process_start
+from glr.training.machine import (BEAT_FIELD, BEAT_SECONDS, BEAT_STALE, died_with_a_boot, here, same_pid_space,
+                                  silent_for)
+from glr.training.processes import descends_from, pid_alive, process_start
 from glr.training.run import Run, RunError, runs_dir
 from glr.training.status import now
 
 LOCK_NAME = "train.lock"
 LOCK_GUARD = ".train.lock.guard"  # held while anyone reads or changes train.lock
+GUARD_READ_SECONDS = 2.0  # how long a reader waits for the guard before reading without it
+GUARD_WRITE_SECONDS = 30.0  # how long a change of train.lock waits for it before it is refused
 OTHER_HOST_QUIET = 30 * 60.0  # seconds without a word from an older glr's training elsewhere before its lock is stale
 
 
@@ -62,7 +65,7 @@ def _heard_from_lately(lock: dict, results_dir) -> bool:
     """Whether another pid space's training still speaks: its lock beat in the last BEAT_STALE s, or (an older glr's
     lock, which does not beat) its run's status or the lock was written in the last OTHER_HOST_QUIET s."""
     paths = [_lock_path(results_dir)]
-    if rebooted(lock) and silent_for(paths, Path(results_dir) / LOCK_GUARD) > (uptime() or float("inf")):
+    if died_with_a_boot(lock, paths, Path(results_dir) / LOCK_GUARD):
         return False  # this machine's own lock from before its last boot: its trainer died with that boot
     if lock.get(BEAT_FIELD):
         return silent_for(paths, Path(results_dir) / LOCK_GUARD) < BEAT_STALE
@@ -99,7 +102,14 @@ def _guarded(results_dir, reading: bool = False) -> Iterator[None]:
     """
     guard = _guard(results_dir)
     try:
-        guard.acquire()
+        guard.acquire(timeout=GUARD_READ_SECONDS if reading else GUARD_WRITE_SECONDS)
+    except Timeout:  # its holder does not let go: a process paused (Ctrl-Z, SIGSTOP) in the milliseconds it holds it
+        if not reading:
+            raise RunError(f"the training lock of the results folder {results_dir} is held by another process that has "
+                           f"not let go for {GUARD_WRITE_SECONDS:.0f} s: a training paused (Ctrl-Z, SIGSTOP) as it "
+                           "wrote it? Continue it (`fg`, `kill -CONT PID`) and try again") from None
+        yield  # reading needs no guard: train.lock is replaced whole
+        return
     except OSError as exc:
         if not reading:
             raise RunError(f"the results folder {results_dir} cannot be written ({exc.strerror or exc}): a training "
@@ -170,8 +180,9 @@ def acquire_lock(results_dir: str | os.PathLike, run_id: str, pid: int | None = 
             raise RunError(f"another training is starting in {results_dir}; try again") from None
 
 
-def release_lock(results_dir: str | os.PathLike, run_id: str) -> bool:
-    """Remove the training lock if it names `run_id`; True if it did.
+def release_lock(results_dir: str | os.PathLike, run_id: str, pids=None) -> bool:
+    """Remove the training lock if it names `run_id` (and, given `pids`, is held by one of them, a child of theirs or
+    a process now dead: not the run resumed by another process since); True if it did.
 
     A results folder gone (renamed while it trained: `mv results old`) is not made again, empty, to look in.
     """
@@ -179,7 +190,7 @@ def release_lock(results_dir: str | os.PathLike, run_id: str) -> bool:
         return False
     with _guarded(results_dir):
         lock = _read_lock_unguarded(results_dir)
-        if lock and lock.get("run_id") == run_id:
+        if lock and lock.get("run_id") == run_id and (pids is None or _ours(lock, frozenset(pids))):
             _lock_path(results_dir).unlink(missing_ok=True)
             return True
     return False
@@ -217,30 +228,32 @@ def training_lock(results_dir: str | os.PathLike, run_id: str) -> Iterator[None]
     finally:
         stop.set()
         beat.join()
-        release_lock(results_dir, run_id)
+        release_lock(results_dir, run_id, (me,))
 
 
 def keep_beating(results_dir, run_id: str, pids, stop: threading.Event, alive=lambda: True,
-                 on_lost=None) -> threading.Thread:
+                 on_lost=None, paused=lambda: False) -> threading.Thread:
     """Start a thread touching the lock every BEAT_SECONDS while it names `run_id` held by one of `pids`, until
     `stop` is set or `alive()` is false: how another pid space sees the training live.
 
     The trainer beats from its training_lock on; its launcher (glr.training.launch) beats from the moment it takes
     the lock until its trainer ends, so the seconds to a minute a trainer takes to start (Python's start, the
     dataset checked, the demo generated) on a loaded machine are never silent.
-    With `on_lost` (the trainer's beat), a lock found deleted is taken again, and one found naming another run is
-    given to `on_lost`, and beats end.
+    With `on_lost` (the trainer's beat), a lock found deleted is taken again, and one found naming another run, or
+    this run held by a process not ours (resumed elsewhere while we were paused), is given to `on_lost`, and beats
+    end. No beat while `paused()` (the launcher's trainer stopped with SIGSTOP or Ctrl-Z): the trainer is silent then,
+    so another pid space may resume its run after BEAT_STALE, as it may a trainer paused with no launcher alive.
     """
-    beat = threading.Thread(target=_beat, args=(results_dir, run_id, frozenset(pids), stop, alive, on_lost),
+    beat = threading.Thread(target=_beat, args=(results_dir, run_id, frozenset(pids), stop, alive, on_lost, paused),
                             name="glr-lock-beat", daemon=True)
     beat.start()
     return beat
 
 
-def _beat(results_dir, run_id: str, pids: frozenset, stop: threading.Event, alive, on_lost) -> None:
+def _beat(results_dir, run_id: str, pids: frozenset, stop: threading.Event, alive, on_lost, paused) -> None:
     """keep_beating's thread."""
     while not stop.wait(BEAT_SECONDS) and alive():
-        if not Path(results_dir).is_dir():
+        if not Path(results_dir).is_dir() or paused():
             continue  # renamed or deleted: the guard would make it again, empty, under its old name
         taken = None
         try:
@@ -250,7 +263,7 @@ def _beat(results_dir, run_id: str, pids: frozenset, stop: threading.Event, aliv
                     os.utime(_lock_path(results_dir))
                 elif on_lost and lock is None:  # deleted by hand while we train: a second training must not start
                     _write_lock(results_dir, run_id, min(pids), exclusive=False)
-                elif on_lost and lock and lock.get("run_id") != run_id:
+                elif on_lost and lock and (lock.get("run_id") != run_id or not _ours(lock, pids)):
                     taken = lock
                 # else: ours but adopted by our own chief (--workers N), or unreadable for a moment
         except (OSError, RunError):
@@ -260,6 +273,19 @@ def _beat(results_dir, run_id: str, pids: frozenset, stop: threading.Event, aliv
             return
 
 
+def _ours(lock: dict, pids: frozenset) -> bool:
+    """Whether a lock naming our run is held by us, by our own chief (a child of ours that adopted it: --workers N) or
+    by a process now dead (our chief killed: the launcher says how the run ended), not by a live process that resumed
+    the run elsewhere (another pid space) or here while we were paused."""
+    if not lock:
+        return True
+    if not same_pid_space(lock):
+        return False
+    pid = lock.get("pid")
+    return pid in pids or any(descends_from(pid, mine) for mine in pids) or not pid_alive(pid, lock.get("pid_start"),
+                                                                            booted=lock.get("booted"))
+
+
 LOST_MESSAGE = ("stopped: training {other} ({host}) has taken the results folder from this one (silent for over "
                 "{minutes:.0f} minutes while paused or its computer asleep, or its train.lock deleted); it stopped so "
                 "that the two do not train there at once. Resume it once that one has ended")
@@ -267,8 +293,11 @@ LOST_MESSAGE = ("stopped: training {other} ({host}) has taken the results folder
 
 def _yield_to(results_dir, run_id: str, lock: dict) -> None:
     """The trainer found its lock taken by another training (while it was paused, another pid space judged it
-    stale): stop at its next batch, resumable, rather than train beside that one."""
+    stale): stop at its next batch, resumable, rather than train beside that one. Taken by its own run, resumed
+    there: end at once, writing nothing more into the run, which is that trainer's now (`_leave_run`)."""
     host = lock.get("host") if isinstance(lock.get("host"), str) else "another computer"
+    if lock.get("run_id") == run_id:
+        _leave_run(results_dir, run_id, lock, host)
     reason = LOST_MESSAGE.format(minutes=BEAT_STALE / 60, other=lock.get("run_id"), host=host)
     try:
         Run(runs_dir(results_dir) / run_id).request_stop(reason)
@@ -276,3 +305,22 @@ def _yield_to(results_dir, run_id: str, lock: dict) -> None:
         pass  # cannot be written: the run goes on, as it did before it could tell
 
 
+RESUMED_ELSEWHERE_EXIT = 75  # EX_TEMPFAIL: this trainer ended because its run trains in another process
+RESUMED_ELSEWHERE_MESSAGE = ("this trainer (pid {me}) was silent for over {minutes:.0f} minutes (paused, or its computer "
+                             "asleep) and its run was resumed meanwhile by pid {pid} on {host}: it ends now, writing "
+                             "nothing more, so that one run is not trained by two processes")
+
+
+def _leave_run(results_dir, run_id: str, lock: dict, host: str) -> None:
+    """End this process at once: its run trains in another process now (resumed while this one was paused). A stop
+    request would stop that one too (the flag is the run's), and a checkpoint saved here would undo its progress."""
+    text = RESUMED_ELSEWHERE_MESSAGE.format(me=os.getpid(), pid=lock.get("pid"), host=host, minutes=BEAT_STALE / 60)
+    try:
+        with open(Run(runs_dir(results_dir) / run_id).log_path, "a", encoding="utf-8") as log:  # appended to only
+            log.write(f"[{now()}] {text}\n")
+    except OSError:
+        pass
+    from glr.training.trainer_signals import say
+
+    say(text)
+    os._exit(RESUMED_ELSEWHERE_EXIT)

@@ -46,6 +46,7 @@ from contextlib import ExitStack, contextmanager
 from glr.paths import PROJECT_ROOT
 from glr.training.cluster import TF_CONFIG, THREADS_ENV, drop_orphaned_worker_runs
 from glr.training.launch import FINISHING, training_lock
+from glr.training.machine import same_pid_space
 from glr.training.processes import boot_time, exit_quickly, launcher_env, process_start, process_started_at
 from glr.training.progress import PHASES
 from glr.training.resuming import refused, restore, snapshot
@@ -234,7 +235,9 @@ def _watch(workers: list[Worker], run: Run, signals: Signals) -> tuple[tuple[int
         if first is None:
             first = next(((i, p.returncode) for i, p in enumerate(procs) if p.returncode not in (None, 0)), None)
             if first:
-                deadline = time.monotonic() + (GRACE_SECONDS if trained else 0)
+                # The grace lets the chief save what it can: none for the chief itself, dead (the others only wait
+                # in a collective with it until their heartbeat fails them).
+                deadline = time.monotonic() + (GRACE_SECONDS if trained and first[0] != 0 else 0)
         # Nothing more can come of them: past the grace; Ctrl-C twice; a stop before the epochs
         # (see the module's docstring); or a stopped run's chief has ended (a worker still in a
         # collective with it would only fail).
@@ -297,6 +300,8 @@ def train_local(run: Run, workers: int, resume: bool = False) -> dict:
             kill_all(signals.workers)
             shutil.rmtree(scratch, ignore_errors=True)
             drop_orphaned_worker_runs()  # a worker killed (SIGKILL, the OOM killer) left its private copy
+    if not same_pid_space(run.recorded_status() or {}):  # resumed on another computer while we were paused: its run
+        return {}
     status = run.status()
     state = status["state"]
     if before and bad and bad[1] > 0 and not trained and not signals.stop:  # refused: by the chief, or a worker's error
