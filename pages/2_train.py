@@ -91,6 +91,11 @@ def live_view(run_path: str, was_active: bool, key: str) -> None:
                                                  "and ends as stopped; Resume continues it."):
         launch.stop(run)
         st.rerun()
+    # Ctrl-Z in its terminal (its state's message says "paused"): continued from here as a resume would
+    if state in ACTIVE_STATES and launch.paused_pids(run) and st.button(
+            "Continue", icon=":material/play_arrow:", key=f"{key}_continue", help="The paused training goes on where it was."):
+        launch.continued(run)
+        st.rerun()
     if history is not None and len(history):
         if diverged := run_table.divergence(history):  # the curves stop there, or are blank: say why above them
             st.warning(common.md(diverged), icon=":material/trending_up:")

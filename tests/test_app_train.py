@@ -422,3 +422,25 @@ def test_resume_offers_the_runs_total_of_epochs_and_trains_it_longer(results, mo
         assert said in texts(at.error) and resumed == []
     else:
         assert [k["epochs"] for k in resumed] == [30]
+
+
+def test_a_paused_training_says_so_and_continue_sends_it_on(training):
+    # A trainer paused with Ctrl-Z in its terminal: its state said so, but only a resume elsewhere could continue it.
+    import signal
+    import subprocess
+
+    trainer = subprocess.Popen(["sleep", "60"])
+    try:
+        os.kill(trainer.pid, signal.SIGSTOP)
+        training.update_status(pid=trainer.pid)
+        at = open_page(TRAIN)
+        assert_no_exception(at)
+        assert "paused: its training process" in texts(at.info)  # the state says why the bar stands still
+        assert launch.paused_pids(training) == [trainer.pid]
+        button(at, "Continue").click().run()
+        assert_no_exception(at)
+        assert launch.paused_pids(training) == []
+        assert not [b for b in at.button if b.label == "Continue"]
+    finally:
+        trainer.kill()
+        trainer.wait()
