@@ -23,17 +23,17 @@ from glr import paths
 from glr.cli_types import SEED, CommandsFormatter, float_above, int_at_least, one_of, setting, submission_file  # noqa: F401
 from glr.commands import (
     cmd_cache, cmd_demo_data, cmd_evaluate, cmd_export, cmd_inspect, cmd_openset, cmd_probe, cmd_report,
-    cmd_retrieval, cmd_runs,
-    cmd_stop, cmd_train,
+    cmd_retrieval, cmd_stop, cmd_train,
 )
 from glr.data import curation_defaults as defaults
 from glr.errors import GlrError
 from glr.fetch_command import cmd_fetch
 from glr.predict_command import cmd_predict, dash_named_photo
+from glr.runs_command import cmd_runs
 
 RESULTS_HELP = "results folder (default: $GLR_RESULTS, else results/ in the checkout)"
 FORMATS = ("keras", "savedmodel", "tflite", "onnx")
-RUN_HELP = "run id, run folder, the name given to a run, or 'latest' (the newest run)"
+RUN_HELP = "run id (or its start), run folder, the name given to a run, or 'latest' (the newest run)"
 
 
 def _add_curation_args(parser: argparse.ArgumentParser, classifier: bool = False) -> None:
@@ -167,6 +167,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help='give a run a display name ("" removes it); its id stays the same')
     manage.add_argument("--delete", metavar="RUN", help="delete a run folder (refused while it trains)")
     p.add_argument("--yes", action="store_true", help="delete without asking (asked only in a terminal)")
+    p.add_argument("--wide", action="store_true", help="each run's message whole (on a terminal it is cut to fit)")
     p.set_defaults(func=cmd_runs)
 
     p = sub.add_parser("cache", help="what glr keeps in the user cache folder, its size, and what is stale")
