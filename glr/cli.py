@@ -20,6 +20,7 @@ from pathlib import Path
 
 from glr import paths
 # int_at_least and the rest are imported from here too (tests, older code).
+from glr.cli_conflicts import conflict
 from glr.cli_types import SEED, CommandsFormatter, float_above, int_at_least, one_of, setting, submission_file  # noqa: F401
 from glr.commands import (
     cmd_cache, cmd_demo_data, cmd_evaluate, cmd_export, cmd_inspect, cmd_openset, cmd_probe, cmd_report,
@@ -149,10 +150,11 @@ def build_parser() -> argparse.ArgumentParser:
                           "measured), onnx (fp32), "
                           "fp32 (ONNX Runtime when worth it, else TensorFlow), tf; default auto: fp32")
     fit.add_argument("--no-augment", action="store_true", help="no random crop and flip")
-    fit.add_argument("--fine-tune", action="store_const", const=True, default="auto",
-                     help="force phase 2, fine-tuning the backbone's last layers (default: auto, on when its estimated "
-                          "cost here is a few minutes; the command says what it chose and why)")
-    fit.add_argument("--no-fine-tune", dest="fine_tune", action="store_const", const=False, help="force the linear probe only")
+    phase_2 = fit.add_mutually_exclusive_group()  # both given: the last won, in silence
+    phase_2.add_argument("--fine-tune", action="store_const", const=True, default="auto",
+                         help="force phase 2, fine-tuning the backbone's last layers (default: auto, on when its estimated "
+                              "cost here is a few minutes; the command says what it chose and why)")
+    phase_2.add_argument("--no-fine-tune", dest="fine_tune", action="store_const", const=False, help="force the linear probe only")
     fit.add_argument("--fine-tune-epochs", type=setting("fine_tune_epochs"),
                      help=f"phase 2's length (default {d.fine_tune_epochs}; when not given, auto runs up to "
                           f"{AUTO_MAX_FINE_TUNE_EPOCHS} while its estimate stays a few minutes)")
@@ -226,10 +228,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--hold-out-classes", type=int_at_least(1), metavar="K", help="classes left out (default: a quarter of them)")
     p.add_argument("--seeds", type=SEED, nargs="+", default=[0, 1, 2], help="one choice of left-out classes per seed (default 0 1 2)")
     p.add_argument("--backbone", default=DEFAULT_BACKBONE, type=one_of(list_backbones()), choices=list_backbones(), metavar="NAME", help=BACKBONE_HELP)
-    p.add_argument("--fine-tune", action="store_const", const=True, default="auto",
-                   help="force phase 2 in every run (default: auto, decided per seed as train decides)")
-    p.add_argument("--no-fine-tune", dest="fine_tune", action="store_const", const=False,
-                   help="force the linear probe only (faster)")
+    phase_2 = p.add_mutually_exclusive_group()
+    phase_2.add_argument("--fine-tune", action="store_const", const=True, default="auto",
+                         help="force phase 2 in every run (default: auto, decided per seed as train decides)")
+    phase_2.add_argument("--no-fine-tune", dest="fine_tune", action="store_const", const=False,
+                         help="force the linear probe only (faster)")
     p.add_argument("--epochs", type=setting("epochs"), help=f"phase 1 epochs (default {d.epochs})")
     p.add_argument("--no-verify", action="store_true", help="skip the scores with spatial verification (faster)")
     p.add_argument("--keep", metavar="DIR", help="keep the runs in this results folder (default: a temporary one)")
@@ -336,6 +339,8 @@ def _run(argv: list[str] | None) -> int:
     args.random_weights = getattr(args, "weights", None) == "none"
     if args.random_weights:
         args.weights = None
+    if problem := conflict(args):
+        parser.commands[args.command].error(problem)
     if getattr(args, "data", None) == "":  # `glr train "$DATA"` with DATA unset: not a request for the demo
         parser.error("the dataset path is empty; leave it out to use the embedded demo dataset")
     # Folders glr makes: a file where one of them (or a parent) must go is a usage error, not a

@@ -1,0 +1,39 @@
+"""Options of `python -m glr` that have no effect beside another one: refused as a usage error naming both, before
+any import of TensorFlow or any run folder.
+
+`train --no-fine-tune --fine-tune-epochs 5` trained without phase 2 and recorded fine_tune_epochs 5 in the run's
+config; `train --views 8` (without `--augment-space images`) trained on the feature-map windows it never used;
+`probe --raw-pixels 32 --backbone resnet50` printed "raw 32px pixels" and `probe --holdout --folds 3` the split.
+Each was silent. (--fine-tune beside --no-fine-tune is argparse's own "not allowed with", glr.cli.)
+"""
+
+from __future__ import annotations
+
+PHASE_2 = (("--fine-tune-epochs", "fine_tune_epochs"), ("--fine-tune-layers", "fine_tune_layers"),
+           ("--fine-tune-learning-rate", "fine_tune_learning_rate"))
+DEFAULT_FOLDS = 5  # probe's --folds default (glr.cli)
+
+
+def conflict(args) -> str | None:
+    """The usage error's text for options given together where one voids the other, or None."""
+    if args.command == "train" and not args.run_dir and not args.resume:  # a resumed run: glr.cli refuses any setting
+        given = [flag for flag, key in PHASE_2 if getattr(args, key) is not None]
+        if args.fine_tune is False and given:
+            return (f"{' and '.join(given)} set{'s' if len(given) == 1 else ''} phase 2, the fine-tuning that "
+                    "--no-fine-tune skips; leave out one or the other")
+        if args.views is not None and args.no_augment:
+            return "--views sets how many augmented images are made of each photo, and --no-augment makes none; leave out one"
+        if args.views is not None and args.augment_space != "images":
+            return ("--views sets how many augmented images --augment-space images makes of each photo; the default, "
+                    "--augment-space features, crops windows of the feature maps instead: add --augment-space images, "
+                    "or leave out --views")
+    if args.command == "probe":
+        from glr.backbones.registry import DEFAULT_BACKBONE
+
+        backbone = [flag for flag, given in (("--backbone", args.backbone != DEFAULT_BACKBONE),
+                                             ("--weights", args.random_weights or args.weights != "imagenet")) if given]
+        if args.raw_pixels and backbone:
+            return f"--raw-pixels probes the pixels themselves, with no backbone; leave out {' and '.join(backbone)}"
+        if args.holdout and args.folds != DEFAULT_FOLDS:
+            return "--holdout scores the curated validation split, with no folds; leave out --folds or --holdout"
+    return None
