@@ -2,9 +2,9 @@
 any import of TensorFlow or any run folder.
 
 `train --no-fine-tune --fine-tune-epochs 5` trained without phase 2 and recorded fine_tune_epochs 5 in the run's
-config; `train --views 8` (without `--augment-space images`) trained on the feature-map windows it never used;
-`probe --raw-pixels 32 --backbone resnet50` printed "raw 32px pixels" and `probe --holdout --folds 3` the split.
-Each was silent. (--fine-tune beside --no-fine-tune is argparse's own "not allowed with", glr.cli.)
+config; `probe --raw-pixels 32 --backbone resnet50` printed "raw 32px pixels" and `probe --holdout --folds 3` the split.
+Each was silent; so was `train --views 8` without `--augment-space images` (the
+feature-map windows never use it), now said as the run starts (`unused`). (--fine-tune beside --no-fine-tune is argparse's own "not allowed with", glr.cli.)
 """
 
 from __future__ import annotations
@@ -21,12 +21,6 @@ def conflict(args) -> str | None:
         if args.fine_tune is False and given:
             return (f"{' and '.join(given)} set{'s' if len(given) == 1 else ''} phase 2, the fine-tuning that "
                     "--no-fine-tune skips; leave out one or the other")
-        if args.views is not None and args.no_augment:
-            return "--views sets how many augmented images are made of each photo, and --no-augment makes none; leave out one"
-        if args.views is not None and args.augment_space != "images":
-            return ("--views sets how many augmented images --augment-space images makes of each photo; the default, "
-                    "--augment-space features, crops windows of the feature maps instead: add --augment-space images, "
-                    "or leave out --views")
     if args.command == "probe":
         from glr.backbones.registry import DEFAULT_BACKBONE
 
@@ -37,3 +31,17 @@ def conflict(args) -> str | None:
         if args.holdout and args.folds != DEFAULT_FOLDS:
             return "--holdout scores the curated validation split, with no folds; leave out --folds or --holdout"
     return None
+
+
+def unused(args) -> list[str]:
+    """Notes on train's options that the run will not use, said as it starts (not refused: scripts and the tests'
+    tiny settings pass --views with the default --augment-space)."""
+    if args.command != "train" or args.run_dir or args.resume or args.views is None:
+        return []
+    if args.no_augment:
+        return ["note: --views is not used: it sets how many augmented images are made of each photo, and "
+                "--no-augment makes none"]
+    if args.augment_space != "images":
+        return ["note: --views is not used: it sets how many augmented images --augment-space images makes of each "
+                "photo; the default, --augment-space features, crops windows of the feature maps instead"]
+    return []

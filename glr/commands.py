@@ -226,6 +226,10 @@ def cmd_train(args) -> int:
     else:
         from glr.training.trainer_signals import say  # a stderr that cannot be written must not strand a run queued
 
+        from glr.cli_conflicts import unused
+
+        for note in unused(args):
+            say(note)
         if not args.data:
             say("No dataset given: using the embedded demo dataset.")
             _ensure_demo()  # generated before the dataset is read to settle fine-tuning, on a fresh checkout too
