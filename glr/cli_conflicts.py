@@ -21,6 +21,11 @@ def conflict(args) -> str | None:
         if args.fine_tune is False and given:
             return (f"{' and '.join(given)} set{'s' if len(given) == 1 else ''} phase 2, the fine-tuning that "
                     "--no-fine-tune skips; leave out one or the other")
+    if args.command == "demo-data" and not args.force:  # the demo there was kept, or made with 100 classes, in silence
+        given = [flag for flag, value, default in (("--classes", args.classes, 100), ("--seed", args.seed, 0))
+                 if value != default]
+        if given:
+            return f"{' and '.join(given)} set{'s' if len(given) == 1 else ''} how the demo is generated: add --force"
     if args.command == "probe":
         from glr.backbones.registry import DEFAULT_BACKBONE
 

@@ -214,6 +214,8 @@ def test_a_run_named_like_a_folder_is_found_by_its_name(a_run, tmp_path, monkeyp
     (["probe", "--raw-pixels", "16", "--backbone", "resnet50"],
      "probe: error: --raw-pixels probes the pixels themselves, with no backbone; leave out --backbone"),
     (["probe", "--raw-pixels", "16", "--weights", "none"], "leave out --weights"),
+    (["demo-data", "--classes", "5"], "demo-data: error: --classes sets how the demo is generated: add --force"),
+    (["demo-data", "--seed", "3", "--classes", "5"], "demo-data: error: --classes and --seed set how the demo is generated"),
     (["probe", "--holdout", "--folds", "3"],
      "probe: error: --holdout scores the curated validation split, with no folds; leave out --folds or --holdout"),
 ])
@@ -226,6 +228,7 @@ def test_options_that_void_each_other_are_refused_naming_both(tmp_path, args, me
 @pytest.mark.parametrize("args", [
     ["train", "--fine-tune", "--fine-tune-epochs", "5"], ["train", "--views", "8", "--augment-space", "images"],
     ["probe", "--raw-pixels", "16"], ["probe", "--holdout"], ["probe", "--folds", "3", "--backbone", "resnet50"],
+    ["demo-data", "--force", "--classes", "5"], ["demo-data"],
 ])
 def test_options_that_go_together_are_taken(args):
     from glr.cli_conflicts import conflict
