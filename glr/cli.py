@@ -20,19 +20,21 @@ from pathlib import Path
 
 from glr import paths
 # int_at_least and the rest are imported from here too (tests, older code).
-from glr.cli_types import SEED, CommandsFormatter, float_above, int_at_least, setting, submission_file  # noqa: F401
+from glr.cli_conflicts import conflict
+from glr.cli_types import SEED, CommandsFormatter, float_above, int_at_least, one_of, setting, submission_file  # noqa: F401
 from glr.commands import (
     cmd_cache, cmd_demo_data, cmd_evaluate, cmd_export, cmd_inspect, cmd_openset, cmd_probe, cmd_report,
-    cmd_retrieval, cmd_runs,
-    cmd_stop, cmd_train,
+    cmd_retrieval, cmd_stop, cmd_train,
 )
 from glr.data import curation_defaults as defaults
 from glr.errors import GlrError
 from glr.fetch_command import cmd_fetch
 from glr.predict_command import cmd_predict, dash_named_photo
+from glr.runs_command import cmd_runs
 
 RESULTS_HELP = "results folder (default: $GLR_RESULTS, else results/ in the checkout)"
-RUN_HELP = "run id, run folder, the name given to a run, or 'latest' (the newest run)"
+FORMATS = ("keras", "savedmodel", "tflite", "onnx")
+RUN_HELP = "run id (or its start), run folder, the name given to a run, or 'latest' (the newest run)"
 
 
 def _add_curation_args(parser: argparse.ArgumentParser, classifier: bool = False) -> None:
@@ -100,7 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("probe", help="linear-probe accuracy of frozen features: how separable is the data?")
     p.add_argument("data", nargs="?", help="dataset folder or train.csv (default: the demo dataset)")
-    p.add_argument("--backbone", default=DEFAULT_BACKBONE, type=str.lower, choices=list_backbones(), metavar="NAME", help=BACKBONE_HELP)
+    p.add_argument("--backbone", default=DEFAULT_BACKBONE, type=one_of(list_backbones()), choices=list_backbones(), metavar="NAME", help=BACKBONE_HELP)
     p.add_argument("--weights", default="imagenet", help="'imagenet', a local weights file, or 'none' (default %(default)s)")
     p.add_argument("--raw-pixels", type=int_at_least(1, 256), metavar="N", help="probe raw NxN pixels instead of a backbone (the no-learning baseline)")
     p.add_argument("--folds", type=int_at_least(2), default=5, help="cross-validation folds (default %(default)s)")
@@ -125,7 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "set TF_CONFIG on each node instead (docs/scale-out.md)")
     _add_curation_args(p, classifier=True)
     model = p.add_argument_group("model")
-    model.add_argument("--backbone", type=str.lower, choices=list_backbones(), metavar="NAME",
+    model.add_argument("--backbone", type=one_of(list_backbones()), choices=list_backbones(), metavar="NAME",
                        help=f"one of {', '.join(list_backbones())} (default {d.backbone})")
     model.add_argument("--weights", help="'imagenet' (default), a local weights file, or 'none'")
     model.add_argument("--input-size", type=setting("input_size"), help="input side in pixels (default: the backbone's)")
@@ -137,21 +139,22 @@ def build_parser() -> argparse.ArgumentParser:
     fit.add_argument("--learning-rate", type=setting("learning_rate", float), help=f"Adam learning rate (default {d.learning_rate})")
     fit.add_argument("--label-smoothing", type=setting("label_smoothing", float), help=f"cross-entropy label smoothing (default {d.label_smoothing})")
     fit.add_argument("--patience", type=setting("patience"), help=f"early-stopping patience in epochs (default {d.patience})")
-    fit.add_argument("--augment-space", choices=("features", "images"),
+    fit.add_argument("--augment-space", type=one_of(("features", "images")), choices=("features", "images"),
                      help="crops as windows of the backbone's feature maps of the centre crop and its mirror image, two "
                           "passes per photo (features, the default), or as --views augmented images, one pass each (images)")
     fit.add_argument("--views", type=setting("views"), help="augmented views per training image with --augment-space images: the "
                      f"centre crop's mirror image, then random crops and flips (default {d.views})")
-    fit.add_argument("--feature-engine", choices=ENGINES,
+    fit.add_argument("--feature-engine", type=one_of(ENGINES), choices=ENGINES,
                      help="what computes the frozen backbone's features: int8 (with --augment-space images, the augmented "
                           "views on a quantized ONNX Runtime extractor: about 2.3x faster, 0.3-0.8 points less top-1 "
                           "measured), onnx (fp32), "
                           "fp32 (ONNX Runtime when worth it, else TensorFlow), tf; default auto: fp32")
     fit.add_argument("--no-augment", action="store_true", help="no random crop and flip")
-    fit.add_argument("--fine-tune", action="store_const", const=True, default="auto",
-                     help="force phase 2, fine-tuning the backbone's last layers (default: auto, on when its estimated "
-                          "cost here is a few minutes; the command says what it chose and why)")
-    fit.add_argument("--no-fine-tune", dest="fine_tune", action="store_const", const=False, help="force the linear probe only")
+    phase_2 = fit.add_mutually_exclusive_group()  # both given: the last won, in silence
+    phase_2.add_argument("--fine-tune", action="store_const", const=True, default="auto",
+                         help="force phase 2, fine-tuning the backbone's last layers (default: auto, on when its estimated "
+                              "cost here is a few minutes; the command says what it chose and why)")
+    phase_2.add_argument("--no-fine-tune", dest="fine_tune", action="store_const", const=False, help="force the linear probe only")
     fit.add_argument("--fine-tune-epochs", type=setting("fine_tune_epochs"),
                      help=f"phase 2's length (default {d.fine_tune_epochs}; when not given, auto runs up to "
                           f"{AUTO_MAX_FINE_TUNE_EPOCHS} while its estimate stays a few minutes)")
@@ -166,6 +169,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help='give a run a display name ("" removes it); its id stays the same')
     manage.add_argument("--delete", metavar="RUN", help="delete a run folder (refused while it trains)")
     p.add_argument("--yes", action="store_true", help="delete without asking (asked only in a terminal)")
+    p.add_argument("--wide", action="store_true", help="each run's message whole (on a terminal it is cut to fit)")
     p.set_defaults(func=cmd_runs)
 
     p = sub.add_parser("cache", help="what glr keeps in the user cache folder, its size, and what is stale")
@@ -196,17 +200,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=submission_file,
                    help="submission CSV for a folder (or for the images), or a folder to write submission.csv into "
                         "(default: <folder>-submission.csv beside the folder; - for standard output)")
-    p.add_argument("--unknown", type=str.lower, choices=("last", "empty", "keep"), default="last",
+    p.add_argument("--unknown", type=one_of(("last", "empty", "keep")), choices=("last", "empty", "keep"), default="last",
                    help="in the submission, photos called not a known landmark: ranked after every known photo "
                         "(last, the default), without a prediction (empty), or with their raw confidence (keep)")
     p.add_argument("--similar", type=int_at_least(0), default=0, metavar="K", help="also list the K most similar training photos")
-    p.add_argument("--backend", type=str.lower, choices=("auto", "tf", "onnx"), default="auto",
+    p.add_argument("--backend", type=one_of(("auto", "tf", "onnx")), choices=("auto", "tf", "onnx"), default="auto",
                    help="auto (the default): ONNX Runtime, 2.7x faster here, or TensorFlow if the model does not convert")
     p.set_defaults(func=cmd_predict)
 
     p = sub.add_parser("export", help="write a run's classifier as keras, savedmodel, tflite or onnx, with labels and predict.py")
     p.add_argument("run", help=RUN_HELP)
-    p.add_argument("--format", required=True, type=str.lower, choices=("keras", "savedmodel", "tflite", "onnx"), help="the model format")
+    p.add_argument("--format", required=True, type=one_of(FORMATS), choices=FORMATS, help="the model format")
     p.add_argument("--out", help="the export folder (default <run>/export/<format>/)")
     p.add_argument("--results", help=RESULTS_HELP)
     p.set_defaults(func=cmd_export)
@@ -223,11 +227,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("data", nargs="?", help="dataset folder or train.csv (default: the demo dataset)")
     p.add_argument("--hold-out-classes", type=int_at_least(1), metavar="K", help="classes left out (default: a quarter of them)")
     p.add_argument("--seeds", type=SEED, nargs="+", default=[0, 1, 2], help="one choice of left-out classes per seed (default 0 1 2)")
-    p.add_argument("--backbone", default=DEFAULT_BACKBONE, type=str.lower, choices=list_backbones(), metavar="NAME", help=BACKBONE_HELP)
-    p.add_argument("--fine-tune", action="store_const", const=True, default="auto",
-                   help="force phase 2 in every run (default: auto, decided per seed as train decides)")
-    p.add_argument("--no-fine-tune", dest="fine_tune", action="store_const", const=False,
-                   help="force the linear probe only (faster)")
+    p.add_argument("--backbone", default=DEFAULT_BACKBONE, type=one_of(list_backbones()), choices=list_backbones(), metavar="NAME", help=BACKBONE_HELP)
+    phase_2 = p.add_mutually_exclusive_group()
+    phase_2.add_argument("--fine-tune", action="store_const", const=True, default="auto",
+                         help="force phase 2 in every run (default: auto, decided per seed as train decides)")
+    phase_2.add_argument("--no-fine-tune", dest="fine_tune", action="store_const", const=False,
+                         help="force the linear probe only (faster)")
     p.add_argument("--epochs", type=setting("epochs"), help=f"phase 1 epochs (default {d.epochs})")
     p.add_argument("--no-verify", action="store_true", help="skip the scores with spatial verification (faster)")
     p.add_argument("--keep", metavar="DIR", help="keep the runs in this results folder (default: a temporary one)")
@@ -334,6 +339,8 @@ def _run(argv: list[str] | None) -> int:
     args.random_weights = getattr(args, "weights", None) == "none"
     if args.random_weights:
         args.weights = None
+    if problem := conflict(args):
+        parser.commands[args.command].error(problem)
     if getattr(args, "data", None) == "":  # `glr train "$DATA"` with DATA unset: not a request for the demo
         parser.error("the dataset path is empty; leave it out to use the embedded demo dataset")
     # Folders glr makes: a file where one of them (or a parent) must go is a usage error, not a

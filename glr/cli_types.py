@@ -6,6 +6,7 @@ Each value is refused by argparse with the flag, the value and what is allowed, 
 from __future__ import annotations
 
 import argparse
+import difflib
 import math
 import os
 from pathlib import Path
@@ -69,6 +70,33 @@ def setting(name: str, kind: type = int):
         return value
 
     return parse
+
+
+def one_of(names):
+    """An argparse `type` for one of `names`, in any case; anything else is refused naming the nearest name.
+
+    argparse's own "invalid choice: 'resnet5' (choose from ...)" left the user to find resnet50 among seven
+    backbones; "mobilenetv3small" or "efficientnet-lite0" differ from the name by a separator alone.
+    """
+    names = tuple(names)
+
+    def parse(text: str) -> str:
+        value = text.lower()
+        if value in names:
+            return value
+        raise argparse.ArgumentTypeError(f"unknown value {text!r}{nearest(value, names)} (one of {', '.join(names)})")
+
+    return parse
+
+
+def nearest(typed: str, names) -> str:
+    """"; did you mean 'x'?" for the name closest to `typed` (separators aside first), or "" when none is close."""
+    bare = {n.replace("_", "").replace("-", ""): n for n in names}
+    key = typed.lower().replace("_", "").replace("-", "")
+    if key in bare:
+        return f"; did you mean {bare[key]!r}?"
+    close = difflib.get_close_matches(key, bare, n=1, cutoff=0.6)
+    return f"; did you mean {bare[close[0]]!r}?" if close else ""
 
 
 SEED = int_at_least(0, MAX_SEED)  # numpy's and sklearn's generators take 0 .. 2**32 - 1

@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING
 from glr import paths
 from glr.errors import GlrError
 from glr.inspect_command import cmd_inspect  # noqa: F401 - the CLI takes every command from here
+from glr.run_ref import find_run
+from glr.runs_command import cmd_runs  # noqa: F401
 
 if TYPE_CHECKING:  # datasets imports pandas and sklearn (a second or two): each command imports it when it runs
     from glr.data import datasets
@@ -172,13 +174,6 @@ def _train_config(args):
     return TrainConfig.from_dict(values)
 
 
-def find_run(ref: str, results):
-    """A run by folder path, id, name or "latest" under `results` (glr.training.run_table.find_run)."""
-    from glr.training.run_table import find_run as find
-
-    return find(results, ref)
-
-
 def _ensure_dataset(run, resume: bool = False) -> None:
     """The edge where a run's dataset is made ready: the demo is generated here, never by the trainer.
 
@@ -234,6 +229,10 @@ def cmd_train(args) -> int:
     else:
         from glr.training.trainer_signals import say  # a stderr that cannot be written must not strand a run queued
 
+        from glr.cli_conflicts import unused
+
+        for note in unused(args):
+            say(note)
         if not args.data:
             say("No dataset given: using the embedded demo dataset.")
             _ensure_demo()  # generated before the dataset is read to settle fine-tuning, on a fresh checkout too
@@ -260,60 +259,6 @@ def cmd_train(args) -> int:
         if note := readout.baseline_note(result):
             print(note)
     return 0 if status["state"] in ("finished", "stopped") else 1
-
-
-def cmd_runs(args) -> int:
-    """List the runs under the results folder; with --rename or --delete, change one first."""
-    from glr.training.run import Run
-    from glr.training.run_table import list_runs
-
-    if getattr(args, "rename", None):
-        run = find_run(args.rename[0], args.results)
-        name = run.set_name(args.rename[1])
-        print(f"{run.id} is now named {name!r}" if name else f"{run.id} has no name now")
-    if getattr(args, "delete", None) is not None:  # "" too: `--delete "$RUN"` with RUN unset listed the runs as if done
-        from glr.training.launch import delete_run
-
-        run = find_run(args.delete, args.results)
-        if not args.yes and sys.stdin.isatty():
-            try:
-                answer = input(f"Delete run {run.label()} and everything in {run.path}? [y/N] ")
-            except EOFError:  # Ctrl-D at the question: an EOFError traceback; it is a "no"
-                answer = ""
-                print()
-            if answer.strip().lower() not in ("y", "yes"):
-                print("not deleted")
-                return 1
-        delete_run(run)
-        print(f"deleted {run.id} ({run.path})")
-    table = list_runs(args.results)
-    if table.empty:
-        print(f"no runs under {args.results}; start one with: python -m glr train")
-        return 0
-    # One accuracy: the saved model's validation top-1, as every page shows it; a run without a
-    # saved model yet shows its best epoch so far, marked, since the two can differ.
-    def accuracy(row) -> str:
-        if row["model_top1"] is not None and row["model_top1"] == row["model_top1"]:
-            return f"{row['model_top1']:.3f}"
-        best = row["best_val_accuracy"]
-        return f"{best:.3f}*" if best is not None and best == best else ""
-
-    def epochs(row) -> str:
-        """Epochs done; "done/total" for a run that has more to train (its total changes with --resume --epochs)."""
-        done = row["epochs_done"]
-        if done is None or done != done:
-            return ""
-        total = Run.of(args.results, row["run_id"]).status().get("epochs") if row["state"] != "finished" else None
-        return f"{int(done)}/{total}" if isinstance(total, int) and total > done else str(int(done))
-
-    shown = table.assign(val_top1=table.apply(accuracy, axis=1), epochs_done=table.apply(epochs, axis=1))
-    shown = shown.drop(columns=["model_top1", "best_val_accuracy"]).rename(columns={"epochs_done": "epochs"})
-    columns = list(shown.columns)
-    columns.insert(columns.index("epochs") + 1, columns.pop(columns.index("val_top1")))
-    print(shown[columns].to_string(index=False))
-    if shown["val_top1"].str.endswith("*").any():
-        print("* no saved model yet: the best epoch's validation accuracy so far")
-    return 0
 
 
 def cmd_cache(args) -> int:

@@ -201,3 +201,52 @@ def test_a_run_named_like_a_folder_is_found_by_its_name(a_run, tmp_path, monkeyp
     a_run.set_name("..")
     assert main(["runs", "--results", str(a_run.results_dir), "--rename", "..", "kept"]) == 0
     assert a_run.name() == "kept"
+
+
+@pytest.mark.parametrize("args, message", [
+    # Each was taken in silence: phase 2 skipped with its settings recorded, the views never made, the last flag won.
+    (["train", "--no-fine-tune", "--fine-tune-epochs", "5"],
+     "train: error: --fine-tune-epochs sets phase 2, the fine-tuning that --no-fine-tune skips; leave out one or the other"),
+    (["train", "--fine-tune-layers", "9", "--fine-tune-learning-rate", "0.01", "--no-fine-tune"],
+     "train: error: --fine-tune-layers and --fine-tune-learning-rate set phase 2, the fine-tuning that --no-fine-tune skips"),
+    (["train", "--fine-tune", "--no-fine-tune"], "train: error: argument --no-fine-tune: not allowed with argument --fine-tune"),
+    (["openset", "--no-fine-tune", "--fine-tune"], "openset: error: argument --fine-tune: not allowed with argument --no-fine-tune"),
+    (["probe", "--raw-pixels", "16", "--backbone", "resnet50"],
+     "probe: error: --raw-pixels probes the pixels themselves, with no backbone; leave out --backbone"),
+    (["probe", "--raw-pixels", "16", "--weights", "none"], "leave out --weights"),
+    (["demo-data", "--classes", "5"], "demo-data: error: --classes sets how the demo is generated: add --force"),
+    (["demo-data", "--seed", "3", "--classes", "5"], "demo-data: error: --classes and --seed set how the demo is generated"),
+    (["probe", "--holdout", "--folds", "3"],
+     "probe: error: --holdout scores the curated validation split, with no folds; leave out --folds or --holdout"),
+])
+def test_options_that_void_each_other_are_refused_naming_both(tmp_path, args, message, capsys):
+    results = tmp_path / "results"
+    line = usage_error([*args, "--results", str(results)] if args[0] == "train" else args, capsys)
+    assert message in line and not results.exists()
+
+
+@pytest.mark.parametrize("args", [
+    ["train", "--fine-tune", "--fine-tune-epochs", "5"], ["train", "--views", "8", "--augment-space", "images"],
+    ["probe", "--raw-pixels", "16"], ["probe", "--holdout"], ["probe", "--folds", "3", "--backbone", "resnet50"],
+    ["demo-data", "--force", "--classes", "5"], ["demo-data"],
+])
+def test_options_that_go_together_are_taken(args):
+    from glr.cli_conflicts import conflict
+
+    parsed = build_parser().parse_args(args)
+    parsed.random_weights = False
+    assert conflict(parsed) is None
+
+
+@pytest.mark.parametrize("args, note", [
+    (["--views", "8"], "note: --views is not used: it sets how many augmented images --augment-space images makes"),
+    (["--views", "8", "--augment-space", "images", "--no-augment"], "and --no-augment makes none"),
+    (["--views", "8", "--augment-space", "images"], None),
+])
+def test_views_the_run_will_not_use_are_said(args, note):
+    # `train --views 8` trained on the feature-map windows, which never use it, in silence. A note, not a refusal:
+    # scripts (and the tests' tiny settings) pass --views with the default --augment-space.
+    from glr.cli_conflicts import unused
+
+    notes = unused(build_parser().parse_args(["train", *args]))
+    assert notes == [] if note is None else (len(notes) == 1 and note in notes[0])

@@ -1,5 +1,7 @@
 """`python -m glr runs`: the list of runs, --rename and --delete."""
 
+import sys
+
 import pandas as pd
 import pytest
 
@@ -58,3 +60,61 @@ def test_runs_shows_the_saved_models_accuracy(tmp_path, capsys):
     assert " 0.750 " in rows[done.id] and "0.900" not in rows[done.id]
     assert "0.600*" in rows[live.id]
     assert out.strip().endswith("* no saved model yet: the best epoch's validation accuracy so far")
+
+
+def _runs(tmp_path, *ids):
+    from glr.training.run import Run
+
+    made = [Run.create(tmp_path, {"train": {"backbone": "x", "epochs": 2}}, run_id=i) for i in ids]
+    for run in made:
+        run.update_status(state="finished")
+    return made
+
+
+def test_a_run_is_found_by_the_start_of_its_id(tmp_path, capsys):
+    # `evaluate 20261206-203453` (the id without its backbone) said "no run": ids are long to type.
+    (one, _) = _runs(tmp_path, "20260101-000000-resnet50", "20260102-000000-resnet50")
+    assert main(["runs", "--results", str(tmp_path), "--rename", "20260101", "first"]) == 0
+    assert f"{one.id} is now named 'first'" in capsys.readouterr().out and one.name() == "first"
+
+
+def test_a_start_two_ids_share_names_them(tmp_path, capsys):
+    _runs(tmp_path, "20260101-000000-resnet50", "20260101-120000-resnet50")
+    assert main(["runs", "--results", str(tmp_path), "--rename", "20260101", "x"]) == 2
+    assert capsys.readouterr().err == ("error: '20260101' is the start of 2 run ids (20260101-120000-resnet50, "
+                                       "20260101-000000-resnet50): give more of the id\n")
+
+
+def test_a_start_of_an_id_deletes_nothing(tmp_path, capsys):
+    (run,) = _runs(tmp_path, "20260101-000000-resnet50")
+    assert main(["runs", "--results", str(tmp_path), "--delete", "20260101", "--yes"]) == 2
+    assert "did you mean '20260101-000000-resnet50'? (give the whole id)" in capsys.readouterr().err
+    assert run.path.is_dir()
+
+
+def test_a_mistyped_run_id_names_the_closest(tmp_path, capsys):
+    # "no run '20260101-000000-resnet05'" left the user to compare it with the list by eye.
+    _runs(tmp_path, "20260101-000000-resnet50", "20260301-000000-mobilenet_v3_small")
+    assert main(["runs", "--results", str(tmp_path), "--rename", "20260101-000000-resnet05", "x"]) == 2
+    assert "; did you mean '20260101-000000-resnet50'?" in capsys.readouterr().err
+    assert main(["runs", "--results", str(tmp_path), "--rename", "nothing-like-it", "x"]) == 2
+    assert "did you mean" not in capsys.readouterr().err
+
+
+def test_a_long_message_is_cut_on_a_terminal_and_whole_in_a_pipe(tmp_path, capsys, monkeypatch):
+    # A failure's 600-character reason made its row as long, right-aligned: a terminal wrapped each row over lines.
+    (run,) = _runs(tmp_path, "20260101-000000-resnet50")
+    reason = "could not download the weights (offline?): " + "x" * 500 + "\nsecond line"
+    run.update_status(state="failed", message=reason)
+    assert main(["runs", "--results", str(tmp_path)]) == 0  # no terminal: whole, on one line
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2 and lines[0].endswith("  message") and lines[1].endswith("x second line")
+    assert lines[1].index("could not") == lines[0].index("message")  # left-aligned under its header
+    monkeypatch.setenv("COLUMNS", "140")
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    assert main(["runs", "--results", str(tmp_path)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert max(len(line) for line in lines) <= 140 and lines[1].endswith("...")
+    assert lines[-1] == "... messages cut to fit the terminal: `python -m glr runs --wide` shows them whole"
+    assert main(["runs", "--results", str(tmp_path), "--wide"]) == 0
+    assert capsys.readouterr().out.splitlines()[1].endswith("x second line")

@@ -39,4 +39,20 @@ def test_the_commands_are_listed_one_a_line_beside_their_help(parser, monkeypatc
 def test_an_invalid_backbone_still_names_the_choices(parser, capsys):
     with pytest.raises(SystemExit):
         parser.parse_args(["train", "--backbone", "vgg16"])
-    assert "argument --backbone: invalid choice: 'vgg16' (choose from 'efficientnet_lite0'" in capsys.readouterr().err
+    # Was argparse's "invalid choice: 'vgg16' (choose from 'efficientnet_lite0', ...)"; no name is close to vgg16.
+    assert "argument --backbone: unknown value 'vgg16' (one of efficientnet_lite0, " in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("args, nearest", [
+    (["train", "--backbone", "resnet5"], "argument --backbone: unknown value 'resnet5'; did you mean 'resnet50'?"),
+    (["probe", "--backbone", "mobilenetv3small"], "did you mean 'mobilenet_v3_small'?"),
+    (["openset", "--backbone", "EfficientNet-Lite2"], "did you mean 'efficientnet_lite2'?"),
+    (["export", "r", "--format", "onx"], "argument --format: unknown value 'onx'; did you mean 'onnx'? (one of keras, "),
+    (["train", "--augment-space", "image"], "did you mean 'images'?"),
+    (["predict", "r", "a.jpg", "--unknown", "lats"], "did you mean 'last'?"),
+])
+def test_a_mistyped_choice_names_the_nearest_one(parser, capsys, args, nearest):
+    # argparse said "invalid choice: 'resnet5' (choose from ...)": the user had to spot resnet50 among seven names.
+    with pytest.raises(SystemExit) as exit_:
+        parser.parse_args(args)
+    assert exit_.value.code == 2 and nearest in capsys.readouterr().err
