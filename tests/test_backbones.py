@@ -94,6 +94,7 @@ def test_offline_imagenet_resnet_raises_a_helpful_error(keras_home, offline):
     assert "resnet50_weights_tf_dim_ordering_tf_kernels_notop.h5" in message
     assert str(keras_home / "models") in message
     assert "efficientnet_lite0" in message and "efficientnet_lite2" in message
+    assert "`--weights PATH`" in message and "weights=<" not in message  # the CLI's option, not a Python argument
 
 
 def test_missing_local_weights_file():

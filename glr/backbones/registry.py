@@ -206,7 +206,7 @@ def _offline_error(spec: BackboneSpec, error: BaseException) -> BackboneError:
     return BackboneError(
         f"could not download the ImageNet weights for {spec.name} (offline?): {error}. "
         f"Either put the file {spec.keras_weights_file} at {target} (Keras' cache; KERAS_HOME "
-        f"moves it), pass weights=<path to a local weights file>, or use a backbone whose "
+        f"moves it), give a local weights file (`--weights PATH` on the command line), or use a backbone whose "
         f"weights work offline: {', '.join(OFFLINE_BACKBONES)}."
     )
 
