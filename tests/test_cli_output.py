@@ -143,3 +143,11 @@ def test_version_is_printed(capsys):
     with pytest.raises(SystemExit) as exit_:  # was "the following arguments are required: command"
         main(["--version"])
     assert (exit_.value.code, capsys.readouterr().out) == (0, f"glr {__version__}\n")
+
+
+def test_an_epochs_line_over_five_classes_or_fewer_has_no_top5(tiny_data, tmp_path, capsys):
+    # Its 5 guesses hold every class, so "top5 1.000" said nothing on every line (the run's end line already left it).
+    assert main(["train", str(tiny_data), "--results", str(tmp_path / "results"), "--input-size", "32", "--epochs", "1",
+                 "--hidden", "8", "--batch-size", "4", "--no-fine-tune"]) == 0
+    [line] = [x for x in capsys.readouterr().out.splitlines() if x.startswith("epoch   1 ")]
+    assert "val_acc" in line and "top5" not in line

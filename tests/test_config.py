@@ -50,6 +50,7 @@ def test_settings_allowed_but_likely_a_mistake_are_said_in_words():
         "the batch size 64 is more than the 5 training photos, so each epoch is a single step (3 in all)",
     ]
     assert "the fine-tuning learning rate 1e-09 is so low" in setting_notes(cfg, 5, 13, 2, fine_tuned=True)[1]
+    assert setting_notes(cfg, 5, 13, 2, fine_tuned=True)[-1].endswith("a single step (11 in all)")  # 3 + phase 2's 8
 
 
 def test_a_count_edited_to_a_fraction_or_true_is_refused_not_cut_down():

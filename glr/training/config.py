@@ -61,7 +61,8 @@ def setting_notes(config: "TrainConfig", train: int, val: int, single: int, fine
     """Settings that are allowed but likely a mistake, in words, for a split of `train` and `val` photos
     (`single`: classes left with one training photo); said when the training starts, and with its outcome."""
     notes = []
-    steps = config.epochs * -(-train // config.batch_size)
+    # phase 2's epochs are steps too: "1 in all" was said of a run that then fine-tuned for 10 epochs
+    steps = (config.epochs + (config.fine_tune_epochs if fine_tuned else 0)) * -(-train // config.batch_size)
     for rate, low, usual, what, on in ((config.learning_rate, LOW_LEARNING_RATE, 1e-3, "learning rate", True),
                                        (config.fine_tune_learning_rate, LOW_FINE_TUNE_LEARNING_RATE, 1e-4,
                                         "fine-tuning learning rate", fine_tuned)):

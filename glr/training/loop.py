@@ -371,8 +371,9 @@ def train_epochs(trainer: "Trainer", model, phase: int, train_ds, val_ds, first_
             due, agreed = agree(strategy, saver.due(), pace.n, trainer.distributed)
             saver.keep(model, write=due or last)
             if trainer.console:  # a terminal gone or stdout on a full disk must not end the training
+                top5 = f"  top5 {val_top5:.3f}" if len(trainer.labels) > 5 else ""  # 5 guesses of 5 classes: always 1
                 say(f"epoch {epoch + 1:>3}  loss {row['loss']:.4f}  acc {row['accuracy']:.3f}  "
-                    f"val_loss {val_loss:.4f}  val_acc {val_acc:.3f}  top5 {val_top5:.3f}", stdout=True)
+                    f"val_loss {val_loss:.4f}  val_acc {val_acc:.3f}{top5}", stdout=True)
             if stop_now:  # asked during the epoch's last call: the epoch is whole, stop after it
                 return False
             if wait >= patience and epoch > 0:  # Keras' EarlyStopping rule, its counter kept in the checkpoint state
