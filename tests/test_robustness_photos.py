@@ -291,7 +291,8 @@ def _cut_out(kind: str) -> tuple[bytes, tuple[int, int]]:
     """A 400x300 picture whose top half is see-through (and its bottom-left half so), told so as `kind` says; and the
     size a thumbnail of it is: left red, green, blue, white quadrants; a partial GIF frame instead for "gif"."""
     pixels = np.zeros((300, 400, 3), np.uint8)
-    pixels[:150, :200], pixels[:150, 200:], pixels[150:, :200], pixels[150:, 200:] = (255, 0, 0), (0, 255, 0), (0, 0, 255), 255
+    pixels[:150, :200], pixels[:150, 200:], pixels[150:, :200] = (255, 0, 0), (0, 255, 0), (0, 0, 255)
+    pixels[150:, 200:] = 255
     alpha = np.full((300, 400), 255, np.uint8)
     alpha[:150], alpha[150:, :200] = 0, 128
     if kind == "rgba":
