@@ -12,7 +12,7 @@ import io
 from typing import Callable
 
 import numpy as np
-from PIL import Image, ImageChops, ImageCms
+from PIL import Image, ImageCms
 
 # An embedded ICC profile says what the pixel values mean: iPhones save Display P3, cameras and
 # editors Adobe RGB, print files CMYK. Taken as sRGB, as decoders that ignore profiles take them, those
@@ -184,9 +184,10 @@ def plain_rgb(img: Image.Image, shrink: Callable[[Image.Image], Image.Image] | N
         if shrink is None:
             return Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba).convert("RGB")
         # Premultiplied, each colour is already its share over black: onto white adds the see-through rest.
-        *colour, alpha = shrink(rgba.convert("RGBa")).split()
-        see_through = ImageChops.invert(alpha)
-        return Image.merge("RGB", [ImageChops.add(band, see_through) for band in colour])
+        # (As 16-bit: a filter with negative lobes, such as Lanczos, may leave a colour above its alpha.)
+        premultiplied = np.asarray(shrink(rgba.convert("RGBa")), dtype=np.int16)
+        onto_white = premultiplied[..., :3] + (255 - premultiplied[..., 3:])
+        return Image.fromarray(np.clip(onto_white, 0, 255).astype(np.uint8), "RGB")
     # Most photos are RGB already: converting would only copy them.
     rgb = img if img.mode == "RGB" else img.convert("RGB")
     return shrink(rgb) if shrink else rgb
