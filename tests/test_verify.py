@@ -282,3 +282,26 @@ def test_a_store_that_does_not_fit_the_index_is_refused(photos, tmp_path):
     np.savez(tmp_path / "index" / STORE_FILE, **{**arrays, "stamp_digests": arrays["stamp_digests"][:1]})
     with pytest.raises(GlrError, match=r"local_features.npz: damaged \(ValueError\); rebuild the index"):
         LocalFeatureStore.load(tmp_path / "index", paths)
+
+
+def test_a_display_p3_photo_s_colours_are_converted_at_the_size_its_features_are_found_at(monkeypatch):
+    # Was: a photo whose colours need converting (an iPhone's Display P3 HEIC, an AVIF) was converted in full, then
+    # shrunk to 480 px: a 12 MP P3 AVIF's extraction took ~400 ms, ~200 now. Its points stay in its own pixels.
+    import io
+
+    from PIL import ImageCms
+    from skimage import data as samples
+
+    from conftest import rgb_profile
+    from glr.data import pixel_modes
+
+    p3 = rgb_profile((0.5151, 0.2412, -0.0011), (0.2920, 0.6922, 0.0419), (0.1571, 0.0666, 0.7841), 2.2, "Display P3")
+    buffer = io.BytesIO()
+    Image.fromarray(samples.astronaut()).resize((1200, 900)).save(buffer, "PNG", icc_profile=p3)
+    converted, real = [], ImageCms.applyTransform
+    monkeypatch.setattr(pixel_modes.ImageCms, "applyTransform", lambda im, t, *a: converted.append(im.size) or real(im, t, *a))
+    features = extract(buffer.getvalue())
+    assert [size for size in converted if size != (256, 4)] == [(480, 360)]  # (256, 4): the profile's one-off sRGB probe
+    assert features.scale == 2.5 and len(features) > 100 and (features.points.max(axis=0) < [480, 360]).all()
+    inliers, pairs = match(features, extract(buffer.getvalue()))
+    assert inliers > 100 and 480 < pairs[:, 0].max() < 1200 and np.allclose(pairs[:, :2], pairs[:, 2:])

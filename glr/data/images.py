@@ -141,17 +141,19 @@ def decode_image(source: ImageSource, max_pixels: int = MAX_PIXELS, draft_size: 
     gives its first frame. `draft_size` lets the JPEG decoder downscale while decoding
     (much faster) when the caller will shrink the image to about that size anyway; `shrink`
     (the caller's resize of the upright RGB image) runs before its colours are converted to
-    sRGB, so a thumbnail's few pixels are converted, not a phone photo's 12 million.
+    sRGB, so a thumbnail's few pixels are converted, not a phone photo's 12 million; and, given
+    a premultiplied RGBa cut-out, before its transparency goes onto white (pixels only shown:
+    within rounding of `load_resized`'s, which composites first).
     Raises `ImageError` for anything that is not a decodable image.
     """
-    return np.asarray(_decode_pil(source, max_pixels, draft_size, shrink), dtype=np.uint8)
+    return np.asarray(_decode_pil(source, max_pixels, draft_size, shrink, before_white=True), dtype=np.uint8)
 
 
 def _decode_pil(source: ImageSource, max_pixels: int = MAX_PIXELS, draft_size: int | None = None,
-                shrink: Callable[[Image.Image], Image.Image] | None = None) -> Image.Image:
+                shrink: Callable[[Image.Image], Image.Image] | None = None, before_white: bool = False) -> Image.Image:
     """`decode_image`'s work, returning the RGB Pillow image (callers that resize skip one copy).
 
-    `shrink`: the caller's resize, run inside the conversion to sRGB (`to_rgb`).
+    `shrink`: the caller's resize, run inside the conversion to sRGB (`to_rgb`, and `before_white` as it says).
     """
     data, name = _read_bytes(source)
     if not data:
@@ -179,7 +181,7 @@ def _decode_pil(source: ImageSource, max_pixels: int = MAX_PIXELS, draft_size: i
                 refuse_costly(img, (width, height), name, data, max_pixels, MAX_JPEG_PIXELS, MAX_JPEG_SCANS)
                 img.load()
                 shown = upright(img)  # a photo's EXIF orientation: turned the way it is shown
-                return to_rgb(with_colour_code(shown, img, data), shrink)
+                return to_rgb(with_colour_code(shown, img, data), shrink, before_white)
     except ImageError:
         raise
     except UnidentifiedImageError as exc:
@@ -191,7 +193,7 @@ def _decode_pil(source: ImageSource, max_pixels: int = MAX_PIXELS, draft_size: i
         if (words := refused(name, data, exc)) is None:  # a tRNS too short for its colour type: libpng ignores it
             whole = io.BytesIO(_png_without(data, b"tRNS"))
             whole.name = name
-            return _decode_pil(whole, max_pixels, draft_size, shrink)
+            return _decode_pil(whole, max_pixels, draft_size, shrink, before_white)
         raise words from None
 
 
