@@ -187,6 +187,31 @@ def rgb_profile(red, green, blue, gamma: float = 2.2, name: str = "glr test RGB"
     return header + struct.pack(">I", len(tags)) + table + body
 
 
+def display_p3_profile() -> bytes:
+    """A Display P3 profile (an iPhone's photos carry one): colours glr must convert to sRGB."""
+    return rgb_profile((0.5151, 0.2412, -0.0011), (0.2920, 0.6922, 0.0419), (0.1571, 0.0666, 0.7841), 2.2, "Display P3")
+
+
+def display_p3_png(size: tuple[int, int] = (400, 300)) -> bytes:
+    """An orange PNG of `size` carrying a Display P3 profile."""
+    buffer = io.BytesIO()
+    Image.new("RGB", size, (200, 100, 50)).save(buffer, "PNG", icc_profile=display_p3_profile())
+    return buffer.getvalue()
+
+
+def colour_conversions(monkeypatch) -> list[tuple[int, int]]:
+    """The sizes of the images LittleCMS converts from now on (the check of a profile against sRGB, on a 256x4
+    probe, left out): a photo shown small must convert its own pixels only."""
+    from PIL import ImageCms
+
+    from glr.data import pixel_modes
+
+    sizes, real = [], ImageCms.applyTransform
+    monkeypatch.setattr(pixel_modes.ImageCms, "applyTransform",
+                        lambda im, t, *a: (im.size != (256, 4) and sizes.append(im.size)) or real(im, t, *a))
+    return sizes
+
+
 # sRGB's primaries, adapted to D50 as ICC profiles hold them.
 SRGB_RED, SRGB_GREEN, SRGB_BLUE = (0.4361, 0.2225, 0.0139), (0.3851, 0.7169, 0.0971), (0.1431, 0.0606, 0.7141)
 

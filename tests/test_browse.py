@@ -93,21 +93,15 @@ def test_thumbnail_and_image_sizes(tmp_path):
 def test_a_thumbnail_converts_the_colours_of_its_own_pixels_only(monkeypatch):
     # The gallery showed a 12 MP Display P3 photo (an iPhone's HEIC profile, a phone's AVIF nclx) as a thumbnail after
     # converting all 12 million pixels to sRGB: now only the thumbnail's are (a P3 WebP: 1.4 -> 0.7 s at load 6.4).
-    from PIL import Image, ImageCms
-
-    from conftest import rgb_profile
-    from glr.data import pixel_modes
+    from conftest import colour_conversions, display_p3_png
     from glr.data.images import decode_image
 
-    p3 = rgb_profile((0.5151, 0.2412, -0.0011), (0.2920, 0.6922, 0.0419), (0.1571, 0.0666, 0.7841), 2.2, "Display P3")
-    buffer = io.BytesIO()
-    Image.new("RGB", (400, 300), (200, 100, 50)).save(buffer, "PNG", icc_profile=p3)
-    converted, real = [], ImageCms.applyTransform
-    monkeypatch.setattr(pixel_modes.ImageCms, "applyTransform", lambda im, t, *a: converted.append(im.size) or real(im, t, *a))
-    thumb = browse.thumbnail(io.BytesIO(buffer.getvalue()), 16)
+    png = display_p3_png()
+    converted = colour_conversions(monkeypatch)
+    thumb = browse.thumbnail(io.BytesIO(png), 16)
     assert thumb.shape == (16, 16, 3)
-    assert [size for size in converted if size != (256, 4)] == [(16, 16)]  # (256, 4): the profile's one-off sRGB probe
-    whole = decode_image(buffer.getvalue())
+    assert converted == [(16, 16)]
+    whole = decode_image(png)
     assert np.abs(thumb.astype(int) - whole[:16, :16]).max() <= 1 and tuple(whole[0, 0]) != (200, 100, 50)
 
 

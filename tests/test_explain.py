@@ -207,26 +207,20 @@ def test_a_model_of_another_backbone_copied_into_the_run_is_refused_as_the_predi
 def test_the_photo_under_a_heatmap_converts_the_colours_of_its_own_pixels_only(finished_run, monkeypatch):
     # The overlay converted a 12 MP Display P3 photo's 12 million pixels to sRGB, then shrank it to OVERLAY_PX: now
     # only the shown pixels are (and the model's view its own, as the predictor reads it).
-    from PIL import ImageCms
-
-    from conftest import rgb_profile
-    from glr.data import pixel_modes
+    from conftest import colour_conversions, display_p3_profile
     from glr.data.images import decode_image
     from glr.data.pipeline import load_size
 
-    p3 = rgb_profile((0.5151, 0.2412, -0.0011), (0.2920, 0.6922, 0.0419), (0.1571, 0.0666, 0.7841), 2.2, "Display P3")
     buffer = io.BytesIO()
     ramp = np.linspace(40, 220, 400).astype(np.uint8)  # not one flat colour, which the predictor refuses
     pixels = np.stack([np.broadcast_to(ramp, (300, 400)), np.full((300, 400), 100, np.uint8),
                        np.broadcast_to(ramp[::-1], (300, 400))], -1)
-    Image.fromarray(pixels).save(buffer, "PNG", icc_profile=p3)
+    Image.fromarray(pixels).save(buffer, "PNG", icc_profile=display_p3_profile())
     cam = explain.gradcam_for(finished_run)
-    converted, real = [], ImageCms.applyTransform
-    monkeypatch.setattr(pixel_modes.ImageCms, "applyTransform", lambda im, t, *a: converted.append(im.size) or real(im, t, *a))
+    converted = colour_conversions(monkeypatch)
     found = cam.explain(buffer.getvalue(), max_side=64)
     assert found.overlay.shape == (48, 64, 3)
-    sizes = [size for size in converted if size != (256, 4)]  # (256, 4): the profile's one-off sRGB probe
-    assert (64, 48) in sizes and max(map(max, sizes)) <= max(64, load_size(cam.input_size))
+    assert (64, 48) in converted and max(map(max, converted)) <= max(64, load_size(cam.input_size))
     shown = explain.shown_photo(buffer.getvalue(), 64)
     whole = Image.fromarray(decode_image(buffer.getvalue()))
     whole.thumbnail((64, 64), Image.Resampling.LANCZOS)  # converted, then shrunk: as it was

@@ -319,20 +319,12 @@ def test_an_earlier_failures_list_is_read_back_by_glrs_own_reader_exactly(tmp_pa
 def test_the_decode_check_converts_a_display_p3_photo_s_colours_for_one_pixel_only(monkeypatch):
     # Was: each downloaded photo's check converted all its pixels to sRGB only to throw them away (a 12 MP Display P3
     # AVIF: about 400 ms of LittleCMS). Every byte is still decoded: a cut file is still refused.
-    import io
-
-    from PIL import Image, ImageCms
-
-    from conftest import rgb_profile
-    from glr.data import pixel_modes
+    from conftest import colour_conversions, display_p3_png
     from glr.errors import ImageError
 
-    p3 = rgb_profile((0.5151, 0.2412, -0.0011), (0.2920, 0.6922, 0.0419), (0.1571, 0.0666, 0.7841), 2.2, "Display P3")
-    buffer = io.BytesIO()
-    Image.new("RGB", (400, 300), (200, 100, 50)).save(buffer, "PNG", icc_profile=p3)
-    converted, real = [], ImageCms.applyTransform
-    monkeypatch.setattr(pixel_modes.ImageCms, "applyTransform", lambda im, t, *a: converted.append(im.size) or real(im, t, *a))
-    fetch.check_image(buffer.getvalue(), "p3.png")
-    assert [size for size in converted if size != (256, 4)] == [(1, 1)]  # (256, 4): the profile's one-off sRGB probe
+    png = display_p3_png()
+    converted = colour_conversions(monkeypatch)
+    fetch.check_image(png, "p3.png")
+    assert converted == [(1, 1)]
     with pytest.raises(ImageError):
-        fetch.check_image(buffer.getvalue()[:-200], "cut.png")
+        fetch.check_image(png[:-200], "cut.png")

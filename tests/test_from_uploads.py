@@ -220,20 +220,15 @@ def test_class_folders_inside_train_and_val_folders_of_a_zip_are_the_classes():
 def test_a_stored_photo_converts_the_colours_of_its_own_pixels_only(monkeypatch):
     # A dataset made in the browser stored a 12 MP Display P3 photo (an iPhone's profile, a phone's AVIF nclx) after
     # converting all 12 million pixels to sRGB, then shrank it to STORED_SIDE: now only the stored pixels are converted.
-    from PIL import ImageCms
-
-    from conftest import rgb_profile
-    from glr.data import from_uploads, pixel_modes
+    from conftest import colour_conversions, display_p3_png
+    from glr.data import from_uploads
     from glr.data.images import decode_image
 
-    p3 = rgb_profile((0.5151, 0.2412, -0.0011), (0.2920, 0.6922, 0.0419), (0.1571, 0.0666, 0.7841), 2.2, "Display P3")
-    buffer = io.BytesIO()
-    Image.new("RGB", (400, 300), (200, 100, 50)).save(buffer, "PNG", icc_profile=p3)
-    converted, real = [], ImageCms.applyTransform
-    monkeypatch.setattr(pixel_modes.ImageCms, "applyTransform", lambda im, t, *a: converted.append(im.size) or real(im, t, *a))
+    png = display_p3_png()
+    converted = colour_conversions(monkeypatch)
     monkeypatch.setattr(from_uploads, "STORED_SIDE", 16)
-    stored = Image.open(io.BytesIO(from_uploads.stored_jpeg(buffer.getvalue(), "p3.png")))
+    stored = Image.open(io.BytesIO(from_uploads.stored_jpeg(png, "p3.png")))
     assert stored.size == (16, 12)
-    assert [size for size in converted if size != (256, 4)] == [(16, 12)]  # (256, 4): the profile's one-off sRGB probe
-    shown = decode_image(buffer.getvalue())[0, 0].astype(int)
+    assert converted == [(16, 12)]
+    shown = decode_image(png)[0, 0].astype(int)
     assert tuple(shown) != (200, 100, 50) and np.abs(np.asarray(stored).astype(int) - shown).max() <= 3  # a JPEG

@@ -73,19 +73,13 @@ def test_unique_keeps_the_first_name_and_never_merges_empty_files():
 def test_a_kept_copy_converts_the_colours_of_its_own_pixels_only(monkeypatch):
     # A kept upload's small copy of a 12 MP Display P3 photo converted all 12 million pixels to sRGB, then shrank
     # them: now it shrinks first, as training and prediction do.
-    from PIL import ImageCms
-
-    from conftest import rgb_profile
-    from glr.data import pixel_modes
+    from conftest import colour_conversions, display_p3_png
     from glr.data.images import decode_image
 
-    p3 = rgb_profile((0.5151, 0.2412, -0.0011), (0.2920, 0.6922, 0.0419), (0.1571, 0.0666, 0.7841), 2.2, "Display P3")
-    buffer = io.BytesIO()
-    Image.new("RGB", (400, 300), (200, 100, 50)).save(buffer, "PNG", icc_profile=p3)
-    converted, real = [], ImageCms.applyTransform
-    monkeypatch.setattr(pixel_modes.ImageCms, "applyTransform", lambda im, t, *a: converted.append(im.size) or real(im, t, *a))
-    copy = Image.open(io.BytesIO(kept_uploads.small_copy("p3.png", buffer.getvalue(), side=16)))
+    png = display_p3_png()
+    converted = colour_conversions(monkeypatch)
+    copy = Image.open(io.BytesIO(kept_uploads.small_copy("p3.png", png, side=16)))
     assert copy.size == (21, 16)
-    assert [size for size in converted if size != (256, 4)] == [(21, 16)]  # (256, 4): the profile's one-off sRGB probe
-    shown = decode_image(buffer.getvalue())[0, 0].astype(int)
+    assert converted == [(21, 16)]
+    shown = decode_image(png)[0, 0].astype(int)
     assert np.abs(np.asarray(copy).astype(int) - shown).max() <= 3  # a JPEG of one colour
