@@ -10,7 +10,6 @@ load average. The Dataset gallery and kept uploads decode a photo in full; train
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import os
 import statistics
@@ -64,10 +63,7 @@ def main(argv=None) -> dict:
     print(f"avif {width}x{height}, {len(photos['p3']) / 1e6:.1f} MB [load {os.getloadavg()[0]:.2f}]")
     versions = {"current": images.to_rgb}
     if args.old:
-        spec = importlib.util.spec_from_file_location("old_pixel_modes", args.old)
-        old = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(old)
-        versions["old"] = old.to_rgb
+        versions["old"] = common.old_module(args.old, "old_pixel_modes").to_rgb
     times, shown = {}, {}
     try:
         for name, to_rgb in versions.items():

@@ -9,7 +9,6 @@ Prints the load average.
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import os
 import statistics
@@ -71,10 +70,7 @@ def main(argv=None) -> dict:
     print(f"png {len(data) / 1e6:.1f} MB, {side}x{side}, {data.count(b'IDAT')} IDAT chunks [load {os.getloadavg()[0]:.2f}]")
     functions = {"current": decode_words._exif_after_pixels}
     if args.old:
-        spec = importlib.util.spec_from_file_location("old_decode_words", args.old)
-        old = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(old)
-        functions["old"] = old._exif_after_pixels
+        functions["old"] = common.old_module(args.old, "old_decode_words")._exif_after_pixels
     times = {}
     for name, function in functions.items():
         times[name] = _median_ms(function, data, repeats)

@@ -275,3 +275,13 @@ def checkout(rev: str, out: Path) -> Path:
     archive = subprocess.run(["git", "archive", rev, "glr"], cwd=ROOT, capture_output=True, check=True).stdout
     subprocess.run(["tar", "-x", "-C", str(out)], input=archive, check=True)
     return out
+
+
+def old_module(path: str | os.PathLike, name: str):
+    """The module in file `path` (an older copy of a glr module, for `--old`), loaded under `name`."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

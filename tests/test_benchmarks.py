@@ -77,3 +77,10 @@ def test_bench_memory_measures_only_the_backbones_asked_for_and_names_a_wrong_on
         bench("bench_memory").main(["--backbones", "resnet50"])
     err = capsys.readouterr().err
     assert "resnet50" in err and "efficientnet_lite0" in err and "resnet152" in err
+
+
+def test_a_benchmark_times_an_older_copy_of_a_module_given_with_old(bench, capsys):
+    # bench_colour and bench_exif_walk load the module given with --old through common.old_module.
+    bench("bench_exif_walk").main(["--tiny", "--old", str(BENCHMARKS.parent / "glr" / "data" / "decode_words.py")])
+    summary = capsys.readouterr().out.strip().splitlines()[-1]
+    assert summary.startswith("SUMMARY current ") and ", old " in summary
