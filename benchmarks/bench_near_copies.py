@@ -50,7 +50,7 @@ def measure(root: Path, samples: int, out: Path) -> dict:
     from glr.data.datasets import load_catalog
     from glr.data.near_copies import MAX_DISTANCE, HashStore, perceptual_hash, photo_hashes
 
-    paths = load_catalog(root).df["path"].tolist()
+    paths = load_catalog(root).paths().tolist()
     digests = [content_digest(p) for p in paths]
     store = HashStore(out / "store")
     started = time.perf_counter()

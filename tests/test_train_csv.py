@@ -484,3 +484,13 @@ def test_a_row_of_another_width_is_named_without_reading_the_file_as_python_csv(
     with pytest.raises(DatasetError, match=r"train.csv: cannot be parsed as CSV \(line 4 has a value past the header's "
                                            r"columns: abc2,u,8,x\); fix or delete that line$"):
         read_train_csv(csv)
+
+
+@pytest.mark.filterwarnings("error::pytest.PytestUnraisableExceptionWarning")
+def test_a_row_of_another_width_that_is_not_utf8_is_refused_without_noise_on_stderr(tmp_path):
+    # Arrow could not decode the row for the line finder's handler: "Exception ignored in: <function
+    # _first_bad_row...> UnicodeDecodeError" was printed on stderr for each such file (42 times in one test run).
+    csv = tmp_path / "train.csv"
+    csv.write_bytes(b"id,landmark_id\na,1\nb\xaf,2,3\n")
+    with pytest.raises(DatasetError, match="cannot be parsed as CSV"):
+        read_train_csv(csv)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv as _csv
 import re
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -260,9 +261,16 @@ def _first_bad_row(csv: Path, delimiter: str, width: int, url_at: int | None, re
     import numpy as np
 
     texts: list[str] = []
-    read(lambda row: "skip" if not (row.text or "").strip() else texts.append(row.text) or "skip")
+    # Arrow decodes each bad row's bytes for the handler as UTF-8 and, when they are not, reports it as an exception
+    # "ignored" on stderr and skips the handler: such a row cannot be found here, so `_evened` decides (and says so).
+    undecoded, hook = [], sys.unraisablehook
+    sys.unraisablehook = lambda unraisable: undecoded.append(unraisable.exc_value)
+    try:
+        read(lambda row: "skip" if not (row.text or "").strip() else texts.append(row.text) or "skip")
+    finally:
+        sys.unraisablehook = hook
     # A quote left open may take the lines after it into a cell: `_evened` reads such rows as CSV, and says so.
-    if not texts or len(texts) > 1000 or any("\n" in t or "\r" in t or t.count('"') % 2 for t in texts):
+    if undecoded or not texts or len(texts) > 1000 or any("\n" in t or "\r" in t or t.count('"') % 2 for t in texts):
         return None
     bad = []
     for text in texts:
