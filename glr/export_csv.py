@@ -13,14 +13,16 @@ CSV_NAME = "predictions.csv"  # what --out FOLDER/ holds, as glr predict's holds
 
 
 def source() -> str:
-    """SOURCE with glr's partial file (glr.partial: PARTIAL_SUFFIX, PartialFile and what it calls) copied in before it,
-    so predict.py keeps and reuses its predictions as glr predict does."""
+    """SOURCE with glr's partial file (glr.partial: PARTIAL_SUFFIX, PartialFile and what it calls) and its photos'
+    stamps (glr.folder_submission.photo_stamp) copied in before it, so predict.py keeps and reuses its predictions as
+    glr predict does."""
     import inspect
 
-    from glr import partial
+    from glr import folder_submission, partial
 
+    functions = (partial.PartialFile, partial._lock, partial._short, folder_submission.photo_stamp)
     return (f"PARTIAL_SUFFIX, BUSY = {partial.PARTIAL_SUFFIX!r}, {partial.BUSY!r}\n\n\n"
-            + "\n\n".join(map(inspect.getsource, (partial.PartialFile, partial._lock, partial._short))) + "\n\n" + SOURCE)
+            + "\n\n".join(map(inspect.getsource, functions)) + "\n\n" + SOURCE)
 
 SOURCE = r'''def csv_target(out, photos):
     """Where `--out out` writes: a folder (one there, or a name ending in a slash) holds predictions.csv. Usage for a
@@ -48,18 +50,6 @@ SOURCE = r'''def csv_target(out, photos):
             raise Usage(f"--out {out} is {given}, one of the {'photos' if given is photo else 'zips'} to predict; "
                         "give the CSV another name")
     return target
-
-
-def photo_stamp(photo):
-    """[size, time] of a photo file ([size, CRC] of one inside a zip); None when it cannot be looked at: a photo
-    replaced since it was predicted has another, and is predicted again (as glr.folder_submission.photo_stamp)."""
-    if isinstance(photo, ZipPhoto):
-        return [photo._info.file_size, photo._info.CRC]
-    try:
-        info = os.stat(photo)
-    except OSError:
-        return None
-    return [info.st_size, info.st_mtime_ns]
 
 
 def six_places(value):
