@@ -293,3 +293,16 @@ def test_a_collage_photo_converts_the_colours_of_its_own_pixels_only(tmp_path, m
     assert converted == [(side, side)]
     middle = np.asarray(tile)[report.TILE // 2, report.TILE // 2].astype(int)
     assert tuple(middle) != (200, 100, 50) and np.abs(middle - decode_image(path)[0, 0]).max() <= 1
+
+
+def test_the_confused_pairs_of_an_old_run_tell_look_alike_classes_apart_and_keep_long_names_whole(tmp_path, monkeypatch):
+    # A run made before look-alike classes were told apart recorded "Big Ben" for two landmark_ids: its pairs read
+    # "Big Ben | Big Ben", as the summary read labels.json itself, not as the Results page reads it.
+    long = "Category:Basilica of Our Lady of the Assumption in the old town of "
+    monkeypatch.setitem(globals(), "NAMES", ["Big Ben", "Big Ben", long + "Alpha", long + "Beta"])
+    summary = (report.write_report(fabricate_run(tmp_path)) / "summary.md").read_text()
+    pairs = summary.split("## Most confused pairs")[1].split("\n\n")[1].splitlines()[2:]
+    assert "| Big Ben (landmark 100) | Big Ben (landmark 101) | 1 |" in pairs
+    assert "| Big Ben | Big Ben |" not in summary
+    # Names that differ only past a cut (the terminal's 40 characters, a chart's 28) are written whole.
+    assert f"| {long}Alpha | {long}Beta | 1 |" in pairs

@@ -291,8 +291,8 @@ def summary_markdown(run: Run, history: pd.DataFrame | None, predictions: pd.Dat
                      written: list[str], notes: list[str]) -> str:
     """The text of summary.md."""
     labels = None
-    try:
-        labels = run.labels()
+    try:  # read as the page reads them: an old run's "Big Ben" twice told apart, or its pairs read "Big Ben | Big Ben"
+        labels = readout.read_one(run, "labels")
     except RunError as exc:
         notes.append(f"{run.labels_path.name} is unreadable ({exc}).")
     config = _quietly(run.config)
