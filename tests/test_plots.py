@@ -232,3 +232,23 @@ def test_the_top_k_bars_hover_says_a_tiny_share_as_their_label_does():
     fig = plots.top_k_figure(["Eiffel Tower", "Big Ben"], [0.9996, 0.0004])
     assert list(fig.data[0].text) == ["over 99.9%", "under 0.1%"]
     assert "%{text}" in fig.data[0].hovertemplate and "%{x" not in fig.data[0].hovertemplate
+
+
+def test_the_maps_legend_cuts_long_names_with_an_ellipsis_tells_them_apart_and_hovers_them_whole():
+    # A 60-character Wikimedia category was chopped mid-word at the legend's edge, with no sign of the cut.
+    long = "Category:Basilica of Our Lady of the Assumption in the old town of "
+    # The last two: an old run's look-alike classes as glr.data.class_names tells them apart, by their ends only.
+    names = [long + "Alpha", long + "Beta", "Big Ben", "Big Ben " + long + "(landmark 12)", "Big Ben " + long + "(landmark 13)"]
+    points = pd.DataFrame({"x": np.arange(5.0), "y": np.arange(5.0), "name": names, "id": list("abcde")})
+    traces = plots.embedding_figure(points).data
+    legend = [t.name for t in traces]
+    assert len(set(legend)) == 5 and all(len(n) <= plots.TICK_CHARS for n in legend)
+    assert "Big Ben" in legend and all(n.count("…") == 1 for n in legend if n != "Big Ben")
+    assert any(n.endswith("town of Alpha") for n in legend) and any(n.endswith("(landmark 13)") for n in legend)
+    hovers = {t.hovertemplate.split("<br>")[0] for t in traces}
+    assert hovers == set(names)  # the whole name, as the legend cannot
+    # The heatmap's cut tick labels are told apart the same way.
+    fig = plots.confusion_figure(np.eye(2, dtype=int), names[:2])
+    assert len(set(fig.layout.yaxis.ticktext)) == 2 and len(set(fig.layout.xaxis.labelalias.values())) == 2
+    assert plots.short_labels(["x" * 30 + "a" + "y" * 30, "x" * 30 + "b" + "y" * 30]) == [
+        "x" * 23 + "… #1", "x" * 23 + "… #2"]  # alike at both ends: numbered

@@ -255,9 +255,27 @@ def confusion_figure(cm: Any, labels: Sequence[str], top: int = 30,
 TICK_CHARS = 28  # a confusion heatmap's tick labels are cut to this; its hover shows the whole name
 
 
-def _short(name: str) -> str:
-    """`name` cut to TICK_CHARS characters, "…" ending a cut one."""
-    return name if len(name) <= TICK_CHARS else name[:TICK_CHARS - 1] + "…"
+def _short(name: str, chars: int = TICK_CHARS) -> str:
+    """`name` cut to `chars` characters, "…" ending a cut one."""
+    return name if len(name) <= chars else name[:chars - 1] + "…"
+
+
+def short_labels(names: Sequence[str], chars: int = TICK_CHARS) -> list[str]:
+    """Each of `names` cut to `chars` characters with "…", told apart: names that cut alike keep their ends instead.
+
+    Two Wikimedia categories that differ only at the end ("... in Alpha", "... in Beta"), or an old run's look-alike
+    classes told apart by a suffix ("Big Ben (landmark 12)", glr.data.class_names), read the same cut at the end.
+    """
+    short = [_short(n, chars) for n in names]
+    alike = {s for s in short if short.count(s) > 1}
+    tail = chars // 2  # the end the names differ in: "(landmark 12)", "old town of Alpha"
+    short = [f"{n[:chars - 1 - tail]}…{n[-tail:]}" if s in alike and s != n else s for n, s in zip(names, short)]
+    alike, seen = {s for s in short if short.count(s) > 1}, {}
+    for i, s in enumerate(short):  # alike at both ends too: numbered, the whole names are in the hover
+        if s in alike:
+            seen[s] = seen.get(s, 0) + 1
+            short[i] = f"{_short(names[i], chars - 4)} #{seen[s]}"
+    return short
 
 
 def _aliased_ticks(names: list[str]) -> dict:
@@ -266,12 +284,12 @@ def _aliased_ticks(names: list[str]) -> dict:
     them upright when they would touch, measured in the browser, so a 390 px phone shows every few columns' name
     and a laptop all of them. Listed ticks (tickmode "array") are all drawn, whatever the width."""
     return {"tickmode": "auto", "ticks": "",  # no tick marks, as plotly_white drew it
-            "labelalias": {_literal(n): _literal(_short(n)) for n in names if _short(n) != n}}
+            "labelalias": {_literal(n): _literal(t) for n, t in zip(names, short_labels(names)) if t != n}}
 
 
 def _short_ticks(names: list[str]) -> dict:
     """Axis settings that label the categories `names` (as written) with at most TICK_CHARS characters each."""
-    text = [_short(n) for n in names]
+    text = short_labels(names)
     return {"tickmode": "array", "tickvals": [_literal(n) for n in names], "ticktext": [_literal(t) for t in text],
             "ticks": ""}  # no tick marks, as plotly_white drew it
 
@@ -358,14 +376,17 @@ def embedding_figure(points: pd.DataFrame, max_legend: int = 30) -> go.Figure:
         return _empty("Embedding map", "no embeddings")
     groups = list(points.groupby("name", sort=True))
     colors = class_colors(len(groups))
+    # The legend's names cut with "…" and told apart (a 60-character category was chopped mid-word at its edge);
+    # the hover says the whole name.
+    legend_names = short_labels([" ".join(str(name).split()) for name, _ in groups])
     # Plain dicts and arrays, checked once by the figure: add_trace per landmark re-checked the figure each time.
     fig = go.Figure([dict(
-        type="scattergl", x=group["x"].to_numpy(), y=group["y"].to_numpy(), mode="markers", name=_literal(name),
+        type="scattergl", x=group["x"].to_numpy(), y=group["y"].to_numpy(), mode="markers", name=_literal(short),
         marker={"size": 7, "opacity": 0.8, "color": color},
         customdata=group.index.to_numpy(), text=group["id"].astype(str).to_numpy(),
         # The name in the template itself: escaped, and its "%{" cannot start a placeholder.
         hovertemplate=f"{_literal(name).replace('%', '&#37;')}<br>%{{text}}<extra></extra>",
-    ) for (name, group), color in zip(groups, colors)])
+    ) for (name, group), color, short in zip(groups, colors, legend_names)])
     legend = len(groups) <= max_legend
     title = (f"one colour per landmark ({len(groups)})" + ("" if legend else ": hover a point for its name, "
              "click or lasso to see the photos"))
