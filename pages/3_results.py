@@ -172,8 +172,10 @@ with overview:
         st.info(common.md(run_table.no_metrics_note(status)))
     common.data_problems(run)
     c = st.columns(2)
-    c[0].plotly_chart(plots.history_figure(histories, "loss"), key="results_loss", alt="Loss by epoch")
-    c[1].plotly_chart(plots.history_figure(histories, "accuracy"), key="results_accuracy", alt="Accuracy by epoch")
+    c[0].plotly_chart(plots.history_figure(histories, "loss"), key="results_loss", alt="Loss by epoch",
+                      config=app_style.chart_config())
+    c[1].plotly_chart(plots.history_figure(histories, "accuracy"), key="results_accuracy", alt="Accuracy by epoch",
+                      config=app_style.chart_config())
 
     st.subheader("Report")
     collage = run.report_dir / "collage.png"
@@ -270,7 +272,8 @@ with mistakes:
             st.caption("Click a cell to see the validation photos behind it.")
             with app_style.heatmap_box("results_confusion_box", [labels["name"].iloc[i] for i in keep]):
                 event = st.plotly_chart(figure, key="results_confusion", on_select="rerun", selection_mode="points",
-                                        alt="Confusion matrix: true class by predicted class")
+                                        alt="Confusion matrix: true class by predicted class",
+                                        config=app_style.chart_config(selects=True))
             cells = compare.selected_cells(selection_points(event))
             names = labels["name"].astype(str).tolist()
             # A selection outlives a switch to a run with fewer classes: keep only cells this run has.
@@ -386,7 +389,7 @@ with map_tab:
             points = None
         if points is not None:
             event = st.plotly_chart(plots.embedding_figure(points), key="results_map", on_select="rerun", alt="Map of the validation photos",
-                                    selection_mode=("points", "lasso", "box"))
+                                    selection_mode=("points", "lasso", "box"), config=app_style.chart_config(selects=True))
             chosen_points = [p.get("customdata") for p in selection_points(event)]
             rows = [int(c[0] if isinstance(c, list) else c) for c in chosen_points if c is not None][:18]
             if rows:
