@@ -29,6 +29,7 @@ from glr.training.settings import AUTO_MAX_FINE_TUNE_EPOCHS, page_fine_tune_epoc
 from glr.errors import GlrError
 from glr.paths import demo_dir
 import app_common as common
+import app_style
 import app_runs
 
 common.setup(common.TRAIN)
@@ -100,9 +101,10 @@ def live_view(run_path: str, was_active: bool, key: str) -> None:
         if diverged := run_table.divergence(history):  # the curves stop there, or are blank: say why above them
             st.warning(common.md(diverged), icon=":material/trending_up:")
         c = st.columns(2)
-        c[0].plotly_chart(plots.history_figure(history, "loss"), key=f"{key}_loss", alt="Loss by epoch")
+        c[0].plotly_chart(plots.history_figure(history, "loss"), key=f"{key}_loss", alt="Loss by epoch",
+                          config=app_style.chart_config())
         c[1].plotly_chart(plots.history_figure(history, "accuracy"), key=f"{key}_accuracy",
-                          alt="Accuracy by epoch")
+                          alt="Accuracy by epoch", config=app_style.chart_config())
     if state == "failed" and status.get("traceback"):
         with st.expander("Traceback"):
             st.code(status["traceback"], language="text", wrap_lines=True)

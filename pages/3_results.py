@@ -388,7 +388,7 @@ with map_tab:
             st.error(f"The embedding index of {run_id} cannot be read: {common.md(exc)}")
             points = None
         if points is not None:
-            event = st.plotly_chart(plots.embedding_figure(points), key="results_map", on_select="rerun", alt="Map of the validation photos",
+            event = st.plotly_chart(plots.embedding_figure(points), key="results_map", on_select="rerun", alt="Map of the training photos",
                                     selection_mode=("points", "lasso", "box"), config=app_style.chart_config(selects=True))
             chosen_points = [p.get("customdata") for p in selection_points(event)]
             rows = [int(c[0] if isinstance(c, list) else c) for c in chosen_points if c is not None][:18]

@@ -298,6 +298,8 @@ def test_stop_asks_the_followed_run_to_stop(empty_results):
     # One bar for the epochs: 1 done and 3 of the second's 10 batches, (1 + 0.3) / 4.
     assert [p.value for p in at.progress] == [32] and "epoch 2 of 4" in at.progress[0].proto.text
     assert len(at.get("plotly_chart")) == 2
+    # the live curves' mode bars are trimmed as the Results page's are (each button is a Tab stop)
+    assert all("zoomIn2d" in json.loads(c.proto.config)["modeBarButtonsToRemove"] for c in at.get("plotly_chart"))
     button(at, "Stop").click().run()
     assert_no_exception(at)
     assert run.stop_requested() and run.status()["state"] == "stopping"
