@@ -199,7 +199,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--top-k", type=int_at_least(1), default=5, help="default %(default)s")
     p.add_argument("--out", type=submission_file,
                    help="submission CSV for a folder (or for the images), or a folder to write submission.csv into "
-                        "(default: <folder>-submission.csv beside the folder; - for standard output)")
+                        "(default: <folder>-submission.csv beside the folder; - for standard output, "
+                        "with no partial file to continue from)")
     p.add_argument("--unknown", type=one_of(("last", "empty", "keep")), choices=("last", "empty", "keep"), default="last",
                    help="in the submission, photos called not a known landmark: ranked after every known photo "
                         "(last, the default), without a prediction (empty), or with their raw confidence (keep)")

@@ -133,6 +133,8 @@ def _lock(file):
     try:
         import fcntl
     except ImportError:
+        # Windows: msvcrt's lock also bars reading what it covers, and an O_EXCL lock file left by a crash would
+        # refuse every later run until removed by hand; unlocked, two runs at once are the user's to avoid.
         return
     fcntl.flock(file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
 

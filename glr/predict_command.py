@@ -47,11 +47,13 @@ def _predict(args, csv_out) -> int:
     folder = images[0] if len(images) == 1 and Path(images[0]).is_dir() else None
     if folder and (mine := submission.glr_folder(folder)):  # was "no images found (...); 1 other file skipped, e.g. ..."
         raise GlrError(f"{folder}: {mine}; {GIVE_PHOTOS}")
-    images, empty = (images, 0) if folder else _folders_opened(images)
+    target = Path(args.out) if args.out else (submission.default_submission_path(folder) if folder else None)
+    own = _own_outputs(None if csv_out else target)
+    images, empty = (images, 0) if folder else _folders_opened(images, own)
     found, skipped = submission.scan_folder(folder) if folder else ([], [])
+    skipped = _not_own(skipped, own)
     if folder and not found:
         submission.list_images(folder)  # says why, before the model is loaded
-    target = Path(args.out) if args.out else (submission.default_submission_path(folder) if folder else None)
     if target and csv_out is None:
         _not_over_an_input(target, given, run)
         _check_writable(target)
@@ -62,43 +64,73 @@ def _predict(args, csv_out) -> int:
         print(f"note: no unknown verdict or similar photos: {predictor.retrieval_problem}", file=sys.stderr)
     elif predictor.recognizer.verify_problem:
         print(f"note: no spatial verification: {predictor.recognizer.verify_problem}", file=sys.stderr)
+    unknown = _unknown_policy(args.unknown, predictor, bool(folder or args.out))
     if folder:
         if args.top_k != DEFAULT_TOP_K or args.similar:
             print("note: --top-k and --similar are for photos; a folder's submission has each one's best", file=sys.stderr)
         _say_skipped(skipped)
-        table, outcomes, partial = _predict_folder(predictor, run, folder, found, args.unknown, None if csv_out else target)
+        table, outcomes, partial = _predict_folder(predictor, run, folder, found, unknown, None if csv_out else target)
         out = _written(table, target, csv_out)
         partial.remove()  # the submission is written: the predictions it kept are in it
         failed = [o["error"] for o in outcomes if o["error"]]
         for error in failed:
             print(f"  not predicted {error}", file=sys.stderr)
-        unknown = sum(not o["error"] and o["unknown"] for o in outcomes)
+        called = sum(not o["error"] and o["unknown"] for o in outcomes)
         what = {"last": "ranked after every known photo", "empty": "left without a prediction",
-                "keep": "kept with their raw confidence"}[args.unknown]
-        verdict = (f", {unknown} called not a known landmark ({what})" if predictor.recognizer is not None
+                "keep": "kept with their raw confidence"}[unknown]
+        verdict = (f", {called} called not a known landmark ({what})" if predictor.recognizer is not None
                    else " (no unknown verdict for this run)")
         print(f"wrote {out}: {len(table) - len(failed)} predicted{verdict}, {len(failed)} unreadable or blank, "
               f"{len(skipped)} skipped")
         return 0
     from glr.photo_listing import Lister, predict_listed
 
-    if args.out and csv_out is None:  # the photos' submission (a zip's), kept as it comes, as a folder's is
+    if args.out:  # the photos' submission (a zip's), kept as it comes, as a folder's is (`--out -`: held in memory)
         lister = Lister(predictor)  # `| head` left: the submission is still written, not lost with the listing
-        table, outcomes, partial = _predict_folder(predictor, run, None, images, args.unknown, target, names=list(
-            map(_name, images)), k=args.top_k, similar=args.similar, listing=lister)
-        out, gone, ok = _written(table, target, None), lister.gone, not any(o["error"] for o in outcomes)
+        table, outcomes, partial = _predict_folder(predictor, run, None, images, unknown, None if csv_out else target,
+                                                   names=list(map(_name, images)), k=args.top_k, similar=args.similar,
+                                                   listing=lister)
+        out, gone, ok = _written(table, target, csv_out), lister.gone, not any(o["error"] for o in outcomes)
         partial.remove()
-    else:
-        predictions, gone = predict_listed(predictor, images, args.top_k, args.similar)
-        ok = all(p.ok for p in predictions)
-        if args.out:
-            out = _written(submission.submission_table(submission.unique_ids(list(map(_name, images))), predictions,
-                                                       unknown=args.unknown), target, csv_out)
+    else:  # each batch printed and let go: nothing per photo is held (100,000 photos held 121 MB of predictions)
+        ok, gone = predict_listed(predictor, images, args.top_k, args.similar), False
     if args.out and not gone:
         print(f"wrote {out}")
     if gone:
         raise BrokenPipeError(32, "the listing's reader left")
     return 0 if ok and not empty else 1
+
+
+def _own_outputs(target: Path | None) -> set[str]:
+    """The files this command writes for the submission `target` (None: none, or a stream), resolved: the CSV and its
+    partial file. `--out photos/sub.csv` put them among the photos, and the next run listed them as skipped photos."""
+    from glr.partial import PARTIAL_SUFFIX
+
+    if target is None:
+        return set()
+    target = target / "submission.csv" if target.is_dir() else target
+    return {os.path.realpath(target), os.path.realpath(str(target) + PARTIAL_SUFFIX)}
+
+
+def _not_own(skipped: list[tuple[str, str]], own: set[str]) -> list[tuple[str, str]]:
+    """The skipped files of a folder without glr's own outputs (`own`): they are not photos the user gave."""
+    return [item for item in skipped if os.path.realpath(item[0]) not in own] if own else skipped
+
+
+def _unknown_policy(given: str, predictor, submission: bool) -> str:
+    """The --unknown that applies (`given`, a choice of glr.submission.UNKNOWN_POLICIES): one asked for where it means
+    nothing is said once as ignored. A run without a verdict calls no photo unknown, so every choice writes the same
+    CSV: "last" then, and a partial file made with another is still reused (it was "made with another --unknown")."""
+    if given == "last":  # the default: asked for or not, nothing to say
+        return given
+    if not submission:
+        print(f"note: --unknown {given} is ignored: it is for a submission (a folder, or --out)", file=sys.stderr)
+        return given
+    if predictor.recognizer is None:
+        print(f"note: --unknown {given} is ignored: this run gives no unknown verdict, so no "
+              "photo is called not a known landmark", file=sys.stderr)
+        return "last"
+    return given
 
 
 def _run_of_export(ref: str):
@@ -120,11 +152,11 @@ def _run_of_export(ref: str):
                    f"{folder / 'predict.py'} PHOTOS), or give glr predict the run it was exported from")
 
 
-def _folders_opened(images: list[str]) -> tuple[list, int]:
+def _folders_opened(images: list[str], own: set[str] = frozenset()) -> tuple[list, int]:
     """(the photos, each once, with each folder among several photos and folders replaced by its photos, as the
     exported predict.py takes them, and each zip by the photos inside, as the Predict page takes one; how many folders
     and zips gave none, or a photo that could not be read). Each folder was "is a folder, not an image file", each zip
-    "not an image but a zip archive: unzip it first"."""
+    "not an image but a zip archive: unzip it first". The files in `own` (_own_outputs) are not said skipped."""
     from glr import submission
 
     photos, empty, kinds = [], 0, set()
@@ -144,7 +176,7 @@ def _folders_opened(images: list[str]) -> tuple[list, int]:
             empty += 1
             continue
         found, skipped = submission.scan_folder(image)
-        _say_skipped(skipped)
+        _say_skipped(_not_own(skipped, own))
         if not found:
             print(f"{image}: error: no images found in this folder (looked for {', '.join(submission.IMAGE_EXTENSIONS)})",
                   file=sys.stderr)

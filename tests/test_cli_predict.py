@@ -152,3 +152,10 @@ def test_a_zip_predicts_as_its_photos_do_on_disk(finished_run, tmp_path, monkeyp
     assert named(zipped[:-1]) == named(on_disk)  # the same predictions, the same verdicts, the same similar photos
     assert "NOT A KNOWN LANDMARK" in "\n".join(zipped)
     assert sorted(pd.read_csv(tmp_path / "sub.csv", dtype=str)["id"]) == ["known", "moon"]
+
+
+def test_predict_help_says_out_dash_keeps_no_partial_file(capsys):
+    """`--out -` keeps no partial file (a stream cannot be continued), so Ctrl-C starts it again: --help said nothing."""
+    with pytest.raises(SystemExit):
+        main(["predict", "--help"])
+    assert "- for standard output, with no partial file to continue from" in " ".join(capsys.readouterr().out.split())

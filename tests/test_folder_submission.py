@@ -24,7 +24,8 @@ class _Model:
     """A predictor without a model: each photo's answer from its red, so a CSV's rows tell the photos apart; a photo
     that does not decode is an error. `stop_at` photos asked for in all, the next raises KeyboardInterrupt (Ctrl-C)."""
     backend, backend_note, retrieval_problem, method = "onnx", None, None, "head"
-    recognizer = type("Recognizer", (), {"verify_problem": None})()  # a verdict: the unknown photos ranked last
+    recognizer = type("Recognizer", (), {"verify_problem": None,  # a verdict: the unknown photos ranked last
+                                         "calibration": type("Calibration", (), {"threshold": 0.5})()})()
     asked: list = []
     stop_at = None
 
@@ -156,3 +157,58 @@ def test_the_same_folder_predicted_twice_at_once_is_refused_not_cut_into_each_ot
         assert "continuing from" not in err and f"{partial}: cannot write the partial file that keeps the predictions as they come (another prediction " \
                "is writing it now (the same command running twice?): wait for it to end, or give another --out)" in err
     assert _Model.asked == [] and partial.read_bytes() == kept and not (tmp_path / "sub.csv").exists()
+
+
+@pytest.mark.parametrize("out", ["sub.csv", "/"])
+def test_a_submission_written_into_the_photo_folder_is_not_listed_as_a_skipped_photo(photos, capsys, out):
+    """`--out photos/sub.csv`: glr's own partial file (after Ctrl-C) and then its CSV were listed among the skipped
+    files of the folder, "sub.csv.partial: .partial is not an image type", and counted as skipped."""
+    given = str(photos) + out if out == "/" else photos / out
+    target = photos / ("submission.csv" if out == "/" else out)
+    (photos / "notes.txt").write_text("a file of the user's: still said")
+    _Model.stop_at = 20
+    assert _predict(photos, given) == 130
+    assert (photos / f"{target.name}.partial").is_file()
+    capsys.readouterr()
+    _Model.asked, _Model.stop_at = [], None
+    assert _predict(photos, given) == 0  # the partial file among the photos: continued from, not skipped
+    out_text, err = capsys.readouterr()
+    assert f"skipped {photos / 'notes.txt'}" in err and ".partial" not in err.replace(f"{target}.partial:", "")
+    assert "1 skipped" in out_text and target.is_file()
+    assert _predict(photos, given) == 0  # the CSV of the run before, among the photos
+    out_text, err = capsys.readouterr()
+    assert f"skipped {target}" not in err and "1 skipped" in out_text
+    assert main(["predict", "run", str(photos), str(photos / "00.jpg"), "--out", str(given)]) == 1  # as photos (07.jpg: 1)
+    assert f"skipped {target}" not in capsys.readouterr().err
+
+
+class _NoVerdict(_Model):
+    """A run without an unknown verdict (no index, no threshold saved): no known score, no photo called unknown."""
+    recognizer, retrieval_problem = None, "run r has no embedding index yet"
+
+    def predict(self, images, k, similar=0, progress=None):
+        found = super().predict(images, k, similar, progress)
+        for p in found:
+            p.known_score, p.unknown = None, False
+        return found
+
+
+def test_unknown_for_a_run_without_a_verdict_is_said_ignored_once_and_changes_nothing(photos, tmp_path, monkeypatch, capsys):
+    """`--unknown empty` on a run with no verdict was taken in silence; and a run stopped with it could not be continued
+    without it ("holds predictions made with another --unknown (empty, now last)"), though the CSV is the same."""
+    monkeypatch.setattr(glr.predict, "Predictor", _NoVerdict)
+    assert _predict(photos, tmp_path / "whole.csv") == 0
+    capsys.readouterr()
+    _Model.asked, _Model.stop_at = [], 20
+    assert _predict(photos, tmp_path / "sub.csv", "--unknown", "empty") == 130
+    err = capsys.readouterr().err
+    assert err.count("note: --unknown empty is ignored: this run gives no unknown verdict, so no photo is called not a "
+                     "known landmark") == 1
+    _Model.asked, _Model.stop_at = [], None
+    assert _predict(photos, tmp_path / "sub.csv", "--unknown", "keep") == 0
+    out, err = capsys.readouterr()
+    assert f"16 of {PHOTOS} photos' predictions reused" in err and len(_Model.asked) == PHOTOS - 16
+    assert "(no unknown verdict for this run)" in out and "called not a known landmark" not in out
+    assert (tmp_path / "sub.csv").read_bytes() == (tmp_path / "whole.csv").read_bytes()
+    assert main(["predict", "run", str(photos / "00.jpg"), "--unknown", "empty"]) == 0  # no submission: nothing to apply
+    assert "note: --unknown empty is ignored: it is for a submission (a folder, or --out)" in capsys.readouterr().err

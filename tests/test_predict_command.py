@@ -210,9 +210,11 @@ def test_out_dash_writes_the_submission_alone_to_stdout(tmp_path, monkeypatch, c
         def __init__(self, *args, **kwargs):
             pass
 
-        def predict(self, images, k, similar, progress=None):  # a folder's: only -beach.jpg with a landmark
-            return [glr.predict.Prediction(source=image, top=[(7, "Tower", 0.9)] if progress is None or "beach" in image
-                                           else []) for image in images]
+        landmarked = ("beach",)  # the folder's: only -beach.jpg with a landmark
+
+        def predict(self, images, k, similar, progress=None):
+            return [glr.predict.Prediction(source=image, top=[(7, "Tower", 0.9)] if any(
+                name in image for name in self.landmarked) else []) for image in images]
 
     monkeypatch.setattr(predict_command, "find_run", lambda run, results: run)
     monkeypatch.setattr(glr.predict, "Predictor", Fake)
@@ -221,6 +223,7 @@ def test_out_dash_writes_the_submission_alone_to_stdout(tmp_path, monkeypatch, c
     out, err = capsys.readouterr()
     assert out == "id,landmarks\n-beach,7 0.900000\n東京,\n"
     assert err.splitlines()[-1].startswith("wrote the submission to standard output: 2 predicted")
+    Fake.landmarked = ("東京",)
     assert main(["predict", "r", "photos/東京.jpg", "--out", "-"]) == 0  # photos: their listing goes to stderr
     out, err = capsys.readouterr()
     assert out == "id,landmarks\n東京,7 0.900000\n" and "photos/東京.jpg" in err
