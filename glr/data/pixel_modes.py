@@ -86,7 +86,7 @@ def to_rgb(img: Image.Image, shrink: Callable[[Image.Image], Image.Image] | None
     transform = srgb_transform(bytes(icc), mode) if icc else False
     if transform and mode != "RGB":
         return shrink(ImageCms.applyTransform(img, transform))  # CMYK and grey convert from their own values
-    # A 16-bit, 32-bit or float grey without a colour key is shrunk as 8-bit grey, before it becomes RGB: the same pixels.
+    # A 16-bit, 32-bit or float grey without a colour key is shrunk as 8-bit grey, then made RGB: the same pixels.
     wide_grey = img.mode in ("I;16", "I;16B", "I;16L", "I", "F") and "transparency" not in img.info
     rgb = plain_rgb(img, shrink) if before_white or wide_grey else shrink(plain_rgb(img))
     if transform:
