@@ -107,6 +107,28 @@ def test_matched_points_land_where_they_were_found_on_a_large_jpeg(tmp_path):
     assert np.median(offsets) < 0.02, np.median(offsets)
 
 
+
+def test_the_matched_points_picture_decodes_each_photo_once(photos, tmp_path, monkeypatch):
+    # Was twice each: once for its features, once again to draw them (the Predict page's matched points).
+    from glr.data import images
+
+    a, b = crops(photos[0])
+    Image.fromarray(a).save(tmp_path / "query.jpg", quality=95)
+    Image.fromarray(b).save(tmp_path / "train.png")
+    decoded, real = [], images.decode_image
+
+    def counted(source, *args, **kwargs):
+        decoded.append(source)
+        return real(source, *args, **kwargs)
+
+    monkeypatch.setattr(images, "decode_image", counted)
+    image, count = draw_training_match(str(tmp_path / "query.jpg"), str(tmp_path / "train.png"))
+    assert decoded == [str(tmp_path / "query.jpg"), str(tmp_path / "train.png")]
+    # The same count and points as found by `extract`, each photo decoded on its own.
+    decoded.clear()
+    assert count == match(extract(str(tmp_path / "query.jpg")), extract(str(tmp_path / "train.png")))[0] >= 30
+    assert len(decoded) == 2 and image.height == max(a.shape[0], b.shape[0])
+
 def test_a_panorama_strip_is_verified_not_a_crash(photos):
     # A 10000x10 strip's short side rounded to 0 pixels when shrunk to 480: OpenCV's resize
     # raised cv2.error, which crashed the prediction of any such photo on a run with --verify.
@@ -252,7 +274,8 @@ def test_a_store_without_a_version_or_of_another_is_refused_as_out_of_date_never
     assert int(arrays.pop("version")) == verify.STORE_VERSION == 2
     before_stamps = {k: arrays[k] for k in ("offsets", "points", "descriptors", "scales")}
     for saved, marked in ((arrays, "unmarked, format 1"), (before_stamps, "unmarked, format 1"),
-                          ({**arrays, "version": np.array(1)}, "format 1"), ({**arrays, "version": np.array(3)}, "format 3")):
+                          ({**arrays, "version": np.array(1)}, "format 1"),
+                          ({**arrays, "version": np.array(3)}, "format 3")):
         np.savez(path, **saved)
         with pytest.raises(GlrError, match=re.escape(f"{path}: out of date (local features of {marked}; this glr finds "
                                                      "them otherwise, as format 2); rebuild the index")):

@@ -107,18 +107,16 @@ def _decoded(source, max_side: int) -> tuple[np.ndarray, float]:
     return rgb, max(1.0, max(decoded[-1]) / max_side)
 
 
-def _grey(source, max_side: int) -> tuple[np.ndarray, float]:
-    import cv2
-
-    rgb, scale = _decoded(source, max_side)
-    return cv2.cvtColor(np.ascontiguousarray(rgb, np.uint8), cv2.COLOR_RGB2GRAY), scale
-
-
 def extract(source, max_side: int = MAX_SIDE, max_features: int = MAX_FEATURES) -> LocalFeatures:
     """SIFT features of a photo (path, bytes, file-like or RGB array); ImageError if it cannot be read."""
+    return _sift(*_decoded(source, max_side), max_features)
+
+
+def _sift(rgb: np.ndarray, scale: float, max_features: int = MAX_FEATURES) -> LocalFeatures:
+    """SIFT features of `_decoded`'s pixels `rgb`, each `scale` of the photo's own pixels."""
     import cv2
 
-    grey, scale = _grey(source, max_side)
+    grey = cv2.cvtColor(np.ascontiguousarray(rgb, np.uint8), cv2.COLOR_RGB2GRAY)
     keypoints, descriptors = cv2.SIFT_create(nfeatures=max_features).detectAndCompute(grey, None)
     if descriptors is None or not keypoints:
         return LocalFeatures(np.zeros((0, 2), np.float32), np.zeros((0, 128), np.uint8), scale)
@@ -346,9 +344,9 @@ def match_lines(photo, match_photo, height: int = 640) -> tuple[list, list[tuple
     """
     from PIL import Image
 
-    a, b = extract(photo), extract(match_photo)
-    count, pairs = match(a, b)
+    # Each photo decoded once: its features are found in the very pixels shown (it was decoded again to draw them).
     analysed = [_decoded(source, MAX_SIDE) for source in (photo, match_photo)]
+    count, pairs = match(*(_sift(rgb, scale) for rgb, scale in analysed))
     images = [Image.fromarray(np.ascontiguousarray(rgb, np.uint8)) for rgb, _ in analysed]
     height = min(height, max(im.height for im in images))
     # The pairs are in the photos' own pixels: `scale` of them to each pixel shown.
