@@ -60,9 +60,9 @@ def to_rgb(img: Image.Image, shrink: Callable[[Image.Image], Image.Image] | None
 
     `shrink` (an RGB image to a smaller one: the caller's resize) runs before an RGB profile's
     conversion, so only the pixels kept are converted: 12 megapixels cost about 150 ms, 256 px 1 ms. A 16-bit, 32-bit
-    or float grey is given to it as 8-bit grey (L), before it becomes RGB: the same pixels, a third of the memory. `before_white`:
-    an image with transparency is shrunk before it goes onto white too (`plain_rgb`; `shrink` is then given RGBa),
-    which pictures only shown may do.
+    or float grey is given to it as 8-bit grey (L), before it becomes RGB: the same pixels, a third of the memory.
+    `before_white`: an image with transparency is shrunk before it goes onto white too (`plain_rgb`; `shrink` is then
+    given RGBa), which pictures only shown may do.
     """
     shrink = shrink or (lambda rgb: rgb)
     # The colour primaries and transfer (ITU-T H.273 codes) of a PNG's cICP chunk or an AVIF's or HEIC's nclx box,
@@ -86,7 +86,7 @@ def to_rgb(img: Image.Image, shrink: Callable[[Image.Image], Image.Image] | None
     transform = srgb_transform(bytes(icc), mode) if icc else False
     if transform and mode != "RGB":
         return shrink(ImageCms.applyTransform(img, transform))  # CMYK and grey convert from their own values
-    # A 16-bit, 32-bit or float grey without a colour key is shrunk as 8-bit grey, then made RGB: the same pixels.
+    # A wide grey is shrunk in plain_rgb, as 8-bit grey (the same pixels); one with a colour key goes onto white first.
     wide_grey = img.mode in ("I;16", "I;16B", "I;16L", "I", "F") and "transparency" not in img.info
     rgb = plain_rgb(img, shrink) if before_white or wide_grey else shrink(plain_rgb(img))
     if transform:
