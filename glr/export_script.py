@@ -336,7 +336,7 @@ def example_script(fmt: str, runtime: str) -> str:
                                images._open_formats, decode_words._png_without, decode_words.mended_png,
                                decode_words._exif_after_pixels, decode_words._short_chunks, images.with_colour_code,
                                images.colour_code, orientation.orientation, orientation.upright,
-                               pixel_modes.srgb_transform, pixel_modes.to_rgb, pixel_modes.plain_rgb,
+                               pixel_modes.srgb_transform, pixel_modes.to_rgb, pixel_modes.plain_rgb, pixel_modes.grey_levels,
                                pixel_modes.colour_key_alpha, layouts.is_system_file, layouts._is_system_name, layouts.is_system_folder,
                                _say_skipped)),
                            photo_functions=photo_source(), files_rule=files_source(), csv_functions=csv_source(),

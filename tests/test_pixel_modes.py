@@ -410,3 +410,45 @@ def test_a_gif_whose_first_frame_covers_part_of_its_screen_shows_the_rest_see_th
     assert [tuple(int(v) for v in decoded[5, x]) for x in (5, 19, 20, 59, 60, 75)] == [
         (255, 255, 255), (255, 255, 255), (200, 100, 50), (200, 100, 50), (255, 255, 255), (255, 255, 255)]
     assert np.array_equal(decode_image(_png(frame.convert("RGB"))), decoded[:, 20:60])  # a whole frame: as it was
+
+
+def _sixteen_bit_ramp(width: int, height: int) -> np.ndarray:
+    """A 16-bit grey ramp with every row different: its bands (grey_levels) each hold other values."""
+    return (np.add.outer(np.arange(height) * 97, np.arange(width) * 13) % 65536).astype(np.uint16)
+
+
+def test_a_sixteen_bit_grey_photo_is_scaled_by_bands_not_as_whole_photo_floats():
+    # Was: the whole photo as float64 before it was shrunk, five copies at once (a 40 MP scan: 1.3 GB at the peak).
+    import tracemalloc
+
+    data = _png(Image.fromarray(_sixteen_bit_ramp(1000, 1000)))  # 1 MP: 8 MB a float64 copy
+    tracemalloc.start()
+    try:
+        load_resized(data, 32)
+        decode_image(data, shrink=lambda grey: grey.resize((32, 32)))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 3_000_000, f"{peak:,} bytes of arrays at the peak"
+
+
+def test_a_sixteen_bit_grey_photo_shrunk_first_has_the_pixels_of_its_high_byte_shrunk_as_rgb():
+    # Shrunk as 8-bit grey, then made RGB (a 16-bit grey now): the same pixels as the old order, RGB then shrunk, which
+    # an 8-bit grey PNG of its high bytes still takes. 300 px wide: bands of 218 rows, so three of them.
+    values = _sixteen_bit_ramp(300, 500)
+    high_bytes = _png(Image.fromarray((values >> 8).astype(np.uint8)))
+    for size in (32, (37, 23)):
+        assert np.array_equal(load_resized(_png(Image.fromarray(values)), size), load_resized(high_bytes, size))
+    as_int = io.BytesIO()
+    Image.fromarray(values.astype(np.int32), "I").save(as_int, format="TIFF")
+    assert np.array_equal(decode_image(as_int.getvalue()), decode_image(high_bytes))
+
+
+def test_a_float_photos_range_is_read_across_all_its_bands():
+    # Its darkest value in the first band, its brightest and its NaN in the last (bands of 218 rows at 300 px).
+    values = np.linspace(0.5, 3.5, 300 * 500, dtype=np.float32).reshape(500, 300)
+    values[-1, 0] = np.nan
+    buffer = io.BytesIO()
+    Image.fromarray(values, "F").save(buffer, format="TIFF")
+    expected = np.clip(np.nan_to_num(values.astype(np.float64), nan=0.0) / (3.5 / 255), 0, 255).astype(np.uint8)
+    assert np.array_equal(decode_image(buffer.getvalue())[..., 0], expected)

@@ -107,6 +107,28 @@ def test_matched_points_land_where_they_were_found_on_a_large_jpeg(tmp_path):
     assert np.median(offsets) < 0.02, np.median(offsets)
 
 
+
+def test_the_matched_points_picture_decodes_each_photo_once(photos, tmp_path, monkeypatch):
+    # Was twice each: once for its features, once again to draw them (the Predict page's matched points).
+    from glr.data import images
+
+    a, b = crops(photos[0])
+    Image.fromarray(a).save(tmp_path / "query.jpg", quality=95)
+    Image.fromarray(b).save(tmp_path / "train.png")
+    decoded, real = [], images.decode_image
+
+    def counted(source, *args, **kwargs):
+        decoded.append(source)
+        return real(source, *args, **kwargs)
+
+    monkeypatch.setattr(images, "decode_image", counted)
+    image, count = draw_training_match(str(tmp_path / "query.jpg"), str(tmp_path / "train.png"))
+    assert decoded == [str(tmp_path / "query.jpg"), str(tmp_path / "train.png")]
+    # The same count and points as found by `extract`, each photo decoded on its own.
+    decoded.clear()
+    assert count == match(extract(str(tmp_path / "query.jpg")), extract(str(tmp_path / "train.png")))[0] >= 30
+    assert len(decoded) == 2 and image.height == max(a.shape[0], b.shape[0])
+
 def test_a_panorama_strip_is_verified_not_a_crash(photos):
     # A 10000x10 strip's short side rounded to 0 pixels when shrunk to 480: OpenCV's resize
     # raised cv2.error, which crashed the prediction of any such photo on a run with --verify.
@@ -241,36 +263,32 @@ def test_only_the_matched_photos_are_looked_at(photos, tmp_path):
     assert store.refreshed == 2
 
 
-def legacy_store(folder):
-    """Rewrite the folder's store as one written before stamps: offsets, points, descriptors and scales only."""
-    path = folder / STORE_FILE
-    with np.load(path) as data:
-        arrays = {k: data[k] for k in ("offsets", "points", "descriptors", "scales")}
-    np.savez(path, **arrays)
-    return path
-
-
-def test_a_store_from_before_stamps_loads_and_checks_what_it_can(photos, tmp_path, extractions):
+def test_a_store_without_a_version_or_of_another_is_refused_as_out_of_date_never_mixed(photos, tmp_path, extractions):
+    # Was: a store from before the change of resize (480 px by Pillow's bilinear before sRGB, not OpenCV's area resize
+    # of the grey) loaded as it was; a photo changed since was extracted the new way beside the old way's features.
     (a, b), (c, d) = crops(photos[0]), crops(photos[1])
-    paths, _ = indexed(tmp_path, [b, d])
-    counts = Verifier(LocalFeatureStore.load(tmp_path / "index")).inliers([a], np.array([[0, 1]]))
-    path = legacy_store(tmp_path / "index")
-    # Photos whose ctime is older than the store file are the ones it was extracted from: they are only hashed.
-    newest = max(os.stat(p).st_ctime_ns for p in paths)
-    os.utime(path, ns=(newest + 10**9, newest + 10**9))
-    store = LocalFeatureStore.load(tmp_path / "index", paths)
-    assert store.stamps == [None, None] and store.written_ns == newest + 10**9
+    paths, store = indexed(tmp_path, [b, d])
+    path = tmp_path / "index" / STORE_FILE
+    with np.load(path) as data:
+        arrays = dict(data)
+    assert int(arrays.pop("version")) == verify.STORE_VERSION == 2
+    before_stamps = {k: arrays[k] for k in ("offsets", "points", "descriptors", "scales")}
+    for saved, marked in ((arrays, "unmarked, format 1"), (before_stamps, "unmarked, format 1"),
+                          ({**arrays, "version": np.array(1)}, "format 1"),
+                          ({**arrays, "version": np.array(3)}, "format 3")):
+        np.savez(path, **saved)
+        with pytest.raises(GlrError, match=re.escape(f"{path}: out of date (local features of {marked}; this glr finds "
+                                                     "them otherwise, as format 2); rebuild the index")):
+            LocalFeatureStore.load(tmp_path / "index", paths)
+    np.savez(path, **{**arrays, "version": np.array([2, 2])})
+    with pytest.raises(GlrError, match=r"local_features.npz: damaged \(TypeError\); rebuild the index"):
+        LocalFeatureStore.load(tmp_path / "index", paths)
+    # Saved again, it loads with its stamps, and a photo not changed since is not extracted again.
+    store.save(tmp_path / "index")
     extractions.clear()
-    assert np.array_equal(Verifier(store).inliers([a], np.array([[0, 1]])), counts)
-    assert len(extractions) == 1 and store.refreshed == 0 and store.stamps == [read_stamped(p)[1] for p in paths]
-    # A photo changed after the store was written (its ctime later, whatever its mtime) is extracted again.
-    Image.fromarray(c).save(paths[0])
-    os.utime(path, ns=(newest - 1, newest - 1))
-    store = LocalFeatureStore.load(tmp_path / "index", paths)
-    assert Verifier(store, k=1).inliers([a], np.array([[0]]))[0, 0] == match(extract(a), extract(paths[0]))[0] < 15
-    assert store.refreshed == 1
-    # Without the index's paths it loads as before, and nothing is checked.
-    assert LocalFeatureStore.load(tmp_path / "index").paths is None
+    again = LocalFeatureStore.load(tmp_path / "index", paths)
+    assert again.stamps == store.stamps and Verifier(again).inliers([a], np.array([[0, 1]]))[0, 0] > 15
+    assert len(extractions) == 1  # the query only
 
 
 def test_a_store_that_does_not_fit_the_index_is_refused(photos, tmp_path):
@@ -301,3 +319,29 @@ def test_a_display_p3_photo_s_colours_are_converted_at_the_size_its_features_are
     assert features.scale == 2.5 and len(features) > 100 and (features.points.max(axis=0) < [480, 360]).all()
     inliers, pairs = match(features, extract(buffer.getvalue()))
     assert inliers > 100 and 480 < pairs[:, 0].max() < 1200 and np.allclose(pairs[:, :2], pairs[:, 2:])
+
+
+def test_a_run_whose_store_is_out_of_date_predicts_without_verification_and_says_to_rebuild(finished_run, tmp_path):
+    # Was: the old store's features were used beside ones found the new way (photos changed since indexing).
+    import json
+    import shutil
+
+    from glr.predict import _settings_and_labels
+    from glr.retrieval import run_index
+
+    copy = tmp_path / "run"
+    shutil.copytree(finished_run.path, copy, ignore=shutil.ignore_patterns("report", "*.png", "*.html"))
+    retrieval = json.loads((copy / "retrieval.json").read_text())
+    threshold = retrieval["unknown"]["threshold"]
+    retrieval["verification"] = {"k": 5, "plain_threshold": threshold - 0.01}
+    (copy / "retrieval.json").write_text(json.dumps(retrieval))
+    labels = _settings_and_labels(run_index.as_run(copy))[1]
+    store = LocalFeatureStore.build([None] * len(run_index.load_index(copy))).save(copy / "index")
+    assert run_index.Recognizer(copy, labels).verifier is not None
+    with np.load(store) as data:
+        np.savez(store, **{k: data[k] for k in data.files if k != "version"})
+    recognizer = run_index.Recognizer(copy, labels)
+    assert recognizer.verifier is None and recognizer.calibration.threshold == pytest.approx(threshold - 0.01)
+    assert recognizer.verify_problem == (f"{store}: out of date (local features of unmarked, format 1; this glr finds "
+                                         f"them otherwise, as format 2); rebuild the index with "
+                                         f"`python -m glr retrieval {copy}`")

@@ -19,9 +19,9 @@ differs the file is hashed (about 50 us for a 100 kB photo, against 40-70 ms to 
 features), and only different content is extracted again. The fresh features replace the row in
 memory for the life of the process; the file is not rewritten at query time, since that costs
 the whole store per changed photo and could overwrite a store that a rebuild has just written.
-A store from before fingerprints has no stamps: a photo whose ctime is older than the store
-file is taken as the one indexed (ctime cannot be set back, mtime can), any other is extracted
-again at its first use. A photo gone (or unreadable) keeps its stored features, as its
+The store says how its features were found (`STORE_VERSION`): one of another version (or of none, from before
+it) is refused as out of date, as a missing one is, so features found otherwise are never mixed with those
+`current` finds now. A photo gone (or unreadable) keeps its stored features, as its
 embedding keeps its vote: they still describe the photo as indexed, and the verdict was
 calibrated with them; `draw_training_match` says it is gone.
 
@@ -58,6 +58,9 @@ MIN_MATCHES = 6  # fewer ratio-test matches than this: no homography is tried, 0
 VERIFY_K = 5  # nearest training photos verified per query
 INLIER_HALF = 20  # inliers at which the verification score is 0.5
 STORE_FILE = "local_features.npz"
+# How the stored features were found; raised whenever `extract` finds other features in the same photo. 2: in the photo
+# shrunk by Pillow's bilinear before its colours go to sRGB (1, a store without the marker: OpenCV's area resize).
+STORE_VERSION = 2
 
 
 @dataclass
@@ -104,18 +107,16 @@ def _decoded(source, max_side: int) -> tuple[np.ndarray, float]:
     return rgb, max(1.0, max(decoded[-1]) / max_side)
 
 
-def _grey(source, max_side: int) -> tuple[np.ndarray, float]:
-    import cv2
-
-    rgb, scale = _decoded(source, max_side)
-    return cv2.cvtColor(np.ascontiguousarray(rgb, np.uint8), cv2.COLOR_RGB2GRAY), scale
-
-
 def extract(source, max_side: int = MAX_SIDE, max_features: int = MAX_FEATURES) -> LocalFeatures:
     """SIFT features of a photo (path, bytes, file-like or RGB array); ImageError if it cannot be read."""
+    return _sift(*_decoded(source, max_side), max_features)
+
+
+def _sift(rgb: np.ndarray, scale: float, max_features: int = MAX_FEATURES) -> LocalFeatures:
+    """SIFT features of `_decoded`'s pixels `rgb`, each `scale` of the photo's own pixels."""
     import cv2
 
-    grey, scale = _grey(source, max_side)
+    grey = cv2.cvtColor(np.ascontiguousarray(rgb, np.uint8), cv2.COLOR_RGB2GRAY)
     keypoints, descriptors = cv2.SIFT_create(nfeatures=max_features).detectAndCompute(grey, None)
     if descriptors is None or not keypoints:
         return LocalFeatures(np.zeros((0, 2), np.float32), np.zeros((0, 128), np.uint8), scale)
@@ -190,15 +191,14 @@ class LocalFeatureStore:
 
     With `paths` (each row's photo as indexed), `current(row)` checks the photo before its
     features are used (see the module docstring). `stamps[i]` is row i's `Stamp`, None where
-    unknown; `written_ns`, for a store from before stamps, when its file was written.
+    unknown (a photo given as pixels, or unreadable when indexed: extracted again when used).
     """
 
     def __init__(self, features: Sequence[LocalFeatures], stamps: Sequence[Stamp | None] | None = None,
-                 paths: Sequence[str | None] | None = None, written_ns: int | None = None):
+                 paths: Sequence[str | None] | None = None):
         self.features = list(features)
         self.stamps = list(stamps) if stamps is not None else [None] * len(self.features)
         self.paths = list(paths) if paths is not None else None
-        self.written_ns = written_ns
         self.refreshed = 0  # rows whose photo changed since indexing, extracted again in this process
         self._lock = threading.Lock()  # the app's sessions verify in threads: a row's features and stamp go together
 
@@ -236,7 +236,7 @@ class LocalFeatureStore:
         Same stat as stamped: the stored features. Otherwise the file is hashed: the same
         content (a photo touched or copied back) keeps its features and gets the new stat; other
         content is extracted again (none if it is not an image). A photo gone or unreadable keeps
-        the stored features. A store from before stamps trusts a photo older than itself (ctime).
+        the stored features.
         """
         path = self.paths[i] if self.paths is not None else None
         with self._lock:
@@ -249,8 +249,7 @@ class LocalFeatureStore:
             data, now = read_stamped(path)
         except OSError:
             return features
-        legacy_unchanged = stamp is None and self.written_ns is not None and now.ctime_ns < self.written_ns
-        if not (legacy_unchanged or (stamp is not None and stamp.digest == now.digest)):
+        if not (stamp is not None and stamp.digest == now.digest):
             features = _features_of(data)
             with self._lock:
                 self.refreshed += 1
@@ -261,11 +260,12 @@ class LocalFeatureStore:
         return features
 
     def save(self, folder: str | os.PathLike) -> Path:
-        """Write `local_features.npz` into the index folder, atomically, with each row's stamp (-1 where none)."""
+        """Write `local_features.npz` into the index folder, atomically, with each row's stamp (-1 where none) and
+        STORE_VERSION."""
         counts = np.array([len(f) for f in self.features], np.int64)
         stamped = [s or Stamp(-1, -1, -1, bytes(32)) for s in self.stamps]
         buf = io.BytesIO()
-        np.savez(buf, offsets=np.r_[0, np.cumsum(counts)].astype(np.int64),
+        np.savez(buf, version=np.array(STORE_VERSION, np.int64), offsets=np.r_[0, np.cumsum(counts)].astype(np.int64),
                  points=np.concatenate([f.points for f in self.features] or [np.zeros((0, 2), np.float32)]),
                  descriptors=np.concatenate([f.descriptors for f in self.features] or [np.zeros((0, 128), np.uint8)]),
                  scales=np.array([f.scale for f in self.features], np.float32),
@@ -280,31 +280,36 @@ class LocalFeatureStore:
         """Read the store of an index folder; GlrError if it is missing or damaged.
 
         `paths`: the index's photo paths, row for row, to check each photo when its features are
-        used (`current`); GlrError when the store has another number of rows. A store written
-        before stamps loads without them (see the module docstring).
+        used (`current`); GlrError when the store has another number of rows, or another STORE_VERSION
+        (none: from before it), as its features were found otherwise than `extract` finds them now.
         """
         path = Path(folder) / STORE_FILE
         try:
             with np.load(path, allow_pickle=False) as data:
-                offsets, points, descriptors, scales = (data[k] for k in ("offsets", "points", "descriptors", "scales"))
-                stats, digests = (data[k] if k in data.files else None for k in ("stamp_stats", "stamp_digests"))
-            written_ns = None if stats is not None else path.stat().st_mtime_ns
+                version = int(data["version"]) if "version" in data.files else 1
+                if version == STORE_VERSION:
+                    offsets, points, descriptors, scales, stats, digests = (data[k] for k in (
+                        "offsets", "points", "descriptors", "scales", "stamp_stats", "stamp_digests"))
+            if version != STORE_VERSION:
+                marked = f"format {version}" if "version" in data.files else "unmarked, format 1"
+                raise GlrError(f"{path}: out of date (local features of {marked}; this glr finds them otherwise, as "
+                               f"format {STORE_VERSION}); rebuild the index")
             n = len(scales)
-            if len(offsets) != n + 1 or (stats is not None and (stats.shape != (n, 3) or digests.shape != (n, 32))):
+            if len(offsets) != n + 1 or stats.shape != (n, 3) or digests.shape != (n, 32):
                 raise ValueError("its arrays disagree on the number of photos")
         except FileNotFoundError:
             raise GlrError(f"{folder}: no local features for spatial verification ({STORE_FILE} is missing)") from None
         except EOFError:  # numpy's word for an empty file
             raise GlrError(f"{path}: damaged (an empty file); rebuild the index") from None
-        except (OSError, ValueError, KeyError, AttributeError, zipfile.BadZipFile) as exc:  # BadZipFile: a cut file
+        # BadZipFile: a cut file; TypeError: a version of several numbers.
+        except (OSError, ValueError, TypeError, KeyError, AttributeError, zipfile.BadZipFile) as exc:
             raise GlrError(f"{path}: damaged ({exc.__class__.__name__}); rebuild the index") from None
         if paths is not None and len(paths) != n:
             raise GlrError(f"{path}: holds the local features of {n} photos, the index {len(paths)}; rebuild the index")
-        stamps = [None] * n if stats is None else [Stamp(a, b, c, bytes(d)) if a >= 0 else None
-                                                   for (a, b, c), d in zip(stats.tolist(), digests)]
+        stamps = [Stamp(a, b, c, bytes(d)) if a >= 0 else None for (a, b, c), d in zip(stats.tolist(), digests)]
         features = [LocalFeatures(points[s:e], descriptors[s:e], float(c))
                     for s, e, c in zip(offsets[:-1], offsets[1:], scales)]
-        return cls(features, stamps, paths, written_ns)
+        return cls(features, stamps, paths)
 
 
 class Verifier:
@@ -339,9 +344,9 @@ def match_lines(photo, match_photo, height: int = 640) -> tuple[list, list[tuple
     """
     from PIL import Image
 
-    a, b = extract(photo), extract(match_photo)
-    count, pairs = match(a, b)
+    # Each photo decoded once: its features are found in the very pixels shown (it was decoded again to draw them).
     analysed = [_decoded(source, MAX_SIDE) for source in (photo, match_photo)]
+    count, pairs = match(*(_sift(rgb, scale) for rgb, scale in analysed))
     images = [Image.fromarray(np.ascontiguousarray(rgb, np.uint8)) for rgb, _ in analysed]
     height = min(height, max(im.height for im in images))
     # The pairs are in the photos' own pixels: `scale` of them to each pixel shown.
