@@ -95,7 +95,8 @@ def cut_to(text: str, columns: int, mark: str = CUT) -> tuple[str, bool]:
     """`text` cut to at most `columns` terminal columns (wide characters take two), ending in `mark` when cut."""
     if text_columns(text) <= columns:
         return text, False
-    room = columns - len(mark)
+    room = max(columns - len(mark), 0)
+    text = text[:room]  # a character takes a column or more: no need to measure a 100 kB traceback's tail
     while text and text_columns(text) > room:
         text = text[:-1]
     return text.rstrip() + mark, True
