@@ -10,6 +10,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any, Callable
@@ -80,6 +81,28 @@ def write_with(path: str | os.PathLike, writer: Callable[[str], None], suffix: s
             Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def replace_folder(new: str | os.PathLike, folder: str | os.PathLike) -> Path:
+    """Put the finished folder `new` in the place of `folder` (there or not), on the same file system.
+
+    A folder cannot be swapped in one rename, so the old one is moved aside first. A Ctrl-C (or any error) between
+    the two renames put the old one back: it left no folder under its name, the old one hidden as `.NAME.old`.
+    """
+    new, folder = Path(new), Path(folder)
+    old = folder.with_name(f".{folder.name}.old") if folder.exists() else None
+    try:
+        if old:
+            shutil.rmtree(old, ignore_errors=True)  # one an earlier swap could not remove
+            folder.rename(old)
+        new.rename(folder)
+    except BaseException:
+        if old and old.exists() and not folder.exists():
+            old.rename(folder)
+        raise
+    if old:
+        shutil.rmtree(old, ignore_errors=True)
+    return folder
 
 
 def write_bytes(path: str | os.PathLike, data: bytes) -> Path:

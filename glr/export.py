@@ -32,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-from glr.atomic import read_json
+from glr.atomic import read_json, replace_folder
 from glr.data.images import draft_side
 from glr.errors import GlrError
 from glr.export_verdict import ITEMS_NAME, VECTORS_NAME, VERDICT_NAME, portable_verdict
@@ -339,13 +339,7 @@ def _write_export(run: Run, fmt: str, folder: Path, model, note: dict, labels, v
         (tmp / NOTE_NAME).write_text(json.dumps({**note, "format": fmt, "model": MODEL_NAMES[fmt],
                                                  "runtime": RUNTIMES[fmt], "verdict": verdict_line}, indent=1), encoding="utf-8")
         (tmp / EXAMPLE_NAME).write_text(example_script(fmt), encoding="utf-8")
-        old = folder.with_name(f".{folder.name}.old") if folder.exists() else None
-        if old:
-            shutil.rmtree(old, ignore_errors=True)
-            folder.rename(old)
-        tmp.rename(folder)
-        if old:
-            shutil.rmtree(old, ignore_errors=True)
+        replace_folder(tmp, folder)  # a Ctrl-C during the swap keeps the old export
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

@@ -3,6 +3,8 @@
 A run's message (a failure's whole reason, 600 characters for weights that could not be downloaded) made its line
 as long, and pandas right-aligned it: each row wrapped over eight lines of a terminal. On a terminal the message is
 cut to fit (`--wide` keeps it whole); off one (a pipe, a file) it is whole, one line a run, as scripts read it.
+A terminal too narrow to leave the message ROOMY columns beside its row (80 columns left it about 24) gets it on
+its own indented line under the row instead.
 """
 
 from __future__ import annotations
@@ -10,10 +12,13 @@ from __future__ import annotations
 import shutil
 import sys
 
+from glr.paths import text_columns
 from glr.run_ref import find_run
 
-CUT = "..."  # not "…": an ASCII terminal shows "?"
-SHORTEST = 24  # a message is never cut below this many characters, however wide the other columns
+CUT = "…"
+ASCII_CUT = "..."  # for a terminal whose encoding has no "…" (it showed "?", or failed to print)
+ROOMY = 40  # fewer columns than this beside the row: the message goes on its own line under it
+INDENT = "    "
 
 
 def cmd_runs(args) -> int:
@@ -64,25 +69,57 @@ def cmd_runs(args) -> int:
     shown = shown.drop(columns=["model_top1", "best_val_accuracy"]).rename(columns={"epochs_done": "epochs"})
     columns = [c for c in shown.columns if c != "message"]
     columns.insert(columns.index("epochs") + 1, columns.pop(columns.index("val_top1")))
-    width = shutil.get_terminal_size().columns if sys.stdout.isatty() and not getattr(args, "wide", False) else None
-    lines, cut = table_lines(shown[columns].to_string(index=False).splitlines(), list(shown["message"]), width)
+    terminal = shutil.get_terminal_size().columns if sys.stdout.isatty() else None  # a pipe: as it always was
+    width = None if getattr(args, "wide", False) else terminal
+    mark = cut_mark(getattr(sys.stdout, "encoding", None))
+    lines, cut = table_lines(shown[columns].to_string(index=False).splitlines(), list(shown["message"]), width,
+                             below_at=terminal, mark=mark)
     print("\n".join(lines))
     if shown["val_top1"].str.endswith("*").any():
         print("* no saved model yet: the best epoch's validation accuracy so far")
     if cut:
-        print(f"{CUT} messages cut to fit the terminal: `python -m glr runs --wide` shows them whole")
+        print(f"{mark} messages cut to fit the terminal: `python -m glr runs --wide` shows them whole")
     return 0
 
 
-def table_lines(rows: list[str], messages: list, width: int | None) -> tuple[list[str], bool]:
-    """The table's lines (header first) with each run's message left-aligned at the end, on one line, cut to fit
-    `width` columns (None: whole); and whether any was cut."""
+def cut_mark(encoding: str | None) -> str:
+    """The mark ending a cut message: "…", or "..." where the terminal's encoding cannot show it."""
+    try:
+        CUT.encode(encoding or "ascii")
+    except (UnicodeEncodeError, LookupError):
+        return ASCII_CUT
+    return CUT
+
+
+def cut_to(text: str, columns: int, mark: str = CUT) -> tuple[str, bool]:
+    """`text` cut to at most `columns` terminal columns (wide characters take two), ending in `mark` when cut."""
+    if text_columns(text) <= columns:
+        return text, False
+    room = max(columns - len(mark), 0)
+    text = text[:room]  # a character takes a column or more: no need to measure a 100 kB traceback's tail
+    while text and text_columns(text) > room:
+        text = text[:-1]
+    return text.rstrip() + mark, True
+
+
+def table_lines(rows: list[str], messages: list, width: int | None, below_at: int | None = None,
+                mark: str = CUT) -> tuple[list[str], bool]:
+    """The table's lines (header first) and whether any message was cut.
+
+    Each run's message is left-aligned at the end of its row, on one line, cut to fit `width` columns (None: whole).
+    On a terminal `below_at` columns wide that leaves it fewer than ROOMY columns, it goes on its own line under its
+    row, indented, cut to `width` (or whole when `width` is None: --wide) and the header has no message column.
+    """
+    beside = below_at is None or below_at - max(map(text_columns, rows)) - 2 >= ROOMY  # with --wide too
     cut = False
-    lines = [f"{rows[0]}  message"]
+    lines = [f"{rows[0]}  message" if beside else rows[0].rstrip()]
     for row, message in zip(rows[1:], messages):
         text = " ".join(str(message or "").split())  # a message of several lines kept the table's one line a run
-        room = max(SHORTEST, width - len(row) - 2) if width else None
-        if room is not None and len(text) > room:
-            text, cut = text[:room - len(CUT)].rstrip() + CUT, True
-        lines.append(f"{row}  {text}")
+        if beside:
+            text, was_cut = cut_to(text, width - text_columns(row) - 2, mark) if width else (text, False)
+            lines.append(f"{row}  {text}")
+        else:
+            text, was_cut = cut_to(text, width - len(INDENT), mark) if width else (text, False)
+            lines.extend([row.rstrip(), INDENT + text] if text else [row.rstrip()])  # no blank tail to wrap
+        cut = cut or was_cut
     return lines, cut

@@ -69,3 +69,59 @@ def test_read_json_passes_over_a_byte_order_mark(tmp_path):
     # A labels.json or config.json edited in Notepad starts with a BOM: glr called the run damaged, predict.py read it.
     (tmp_path / "labels.json").write_bytes(b"\xef\xbb\xbf" + '[{"landmark_id": 7, "name": "Tour é"}]'.encode())
     assert read_json(tmp_path / "labels.json") == [{"landmark_id": 7, "name": "Tour é"}]
+
+
+def test_ctrl_c_half_way_through_a_write_keeps_the_old_file_and_removes_the_temp(tmp_path, monkeypatch):
+    from pathlib import Path
+
+    from glr.atomic import write_bytes
+
+    path = write_bytes(tmp_path / "model.onnx", b"old and whole")
+
+    def half_then_ctrl_c(self, data):
+        with open(self, "wb") as fh:
+            fh.write(data[:4])
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Path, "write_bytes", half_then_ctrl_c)
+    for target in (path, tmp_path / "new.tflite"):  # a file there already, and a new one
+        with pytest.raises(KeyboardInterrupt):
+            write_bytes(target, b"new bytes, never whole")
+    monkeypatch.undo()
+    assert path.read_bytes() == b"old and whole" and [p.name for p in tmp_path.iterdir()] == ["model.onnx"]
+
+
+def _folder(path, text):
+    path.mkdir()
+    (path / "model.onnx").write_text(text)
+    return path
+
+
+def test_replace_folder_swaps_a_folder_in_whole(tmp_path):
+    from glr.atomic import replace_folder
+
+    folder = replace_folder(_folder(tmp_path / ".new1", "one"), tmp_path / "onnx")  # none there yet
+    assert (folder / "model.onnx").read_text() == "one"
+    replace_folder(_folder(tmp_path / ".new2", "two"), folder)
+    assert (folder / "model.onnx").read_text() == "two" and [p.name for p in tmp_path.iterdir()] == ["onnx"]
+
+
+def test_ctrl_c_between_the_two_renames_of_replace_folder_puts_the_old_folder_back(tmp_path, monkeypatch):
+    # The old folder was moved aside as `.onnx.old`, then the Ctrl-C: no folder was left under its name.
+    from pathlib import Path
+
+    from glr.atomic import replace_folder
+
+    folder, new = _folder(tmp_path / "onnx", "old"), _folder(tmp_path / ".new", "new")
+    real = Path.rename
+
+    def ctrl_c_moving_the_new_one_in(self, target):
+        if self == new:
+            raise KeyboardInterrupt
+        return real(self, target)
+
+    monkeypatch.setattr(Path, "rename", ctrl_c_moving_the_new_one_in)
+    with pytest.raises(KeyboardInterrupt):
+        replace_folder(new, folder)
+    monkeypatch.undo()
+    assert (folder / "model.onnx").read_text() == "old" and sorted(p.name for p in tmp_path.iterdir()) == [".new", "onnx"]

@@ -114,7 +114,61 @@ def test_a_long_message_is_cut_on_a_terminal_and_whole_in_a_pipe(tmp_path, capsy
     monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
     assert main(["runs", "--results", str(tmp_path)]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert max(len(line) for line in lines) <= 140 and lines[1].endswith("...")
-    assert lines[-1] == "... messages cut to fit the terminal: `python -m glr runs --wide` shows them whole"
+    assert max(len(line) for line in lines) <= 140 and lines[1].endswith("…")
+    assert lines[0].endswith("  message") and lines[1].index("could not") == lines[0].index("message")  # room: beside
+    assert lines[-1] == "… messages cut to fit the terminal: `python -m glr runs --wide` shows them whole"
     assert main(["runs", "--results", str(tmp_path), "--wide"]) == 0
     assert capsys.readouterr().out.splitlines()[1].endswith("x second line")
+
+
+def _failed_and_finished(tmp_path, reason):
+    from glr.training.run import Run
+
+    failed = Run.create(tmp_path, {"train": {"backbone": "mobilenet_v3_small", "epochs": 2}},
+                        run_id="20260101-000000-mobilenet_v3_small")
+    failed.update_status(state="failed", message=reason, created="2026-01-01T00:00:00+00:00")
+    failed.set_name("baseline 40 epochs")
+    done = Run.create(tmp_path, {"train": {"backbone": "resnet50", "epochs": 2}}, run_id="20260102-000000-resnet50")
+    done.update_status(state="finished", created="2026-01-02T00:00:00+00:00")
+    return failed, done
+
+
+def test_on_an_80_column_terminal_the_message_gets_its_own_line_under_its_run(tmp_path, capsys, monkeypatch):
+    # At 80 columns the rows left the message its 24-character floor: "could not download th..." said nothing.
+    from glr.paths import text_columns
+
+    failed, done = _failed_and_finished(tmp_path, "could not download the weights (offline?): " + "x" * 300)
+    assert main(["runs", "--results", str(tmp_path)]) == 0
+    piped = capsys.readouterr().out.splitlines()  # a pipe: one line a run, the message whole at its end, as before
+    assert len(piped) == 3 and piped[0].endswith("  message") and piped[2].endswith("x" * 300)
+    monkeypatch.setenv("COLUMNS", "80")
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    assert main(["runs", "--results", str(tmp_path)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert "message" not in lines[0] and lines[1].lstrip().startswith(done.id) and lines[2].startswith(failed.id)
+    assert lines[1] == lines[1].rstrip() and lines[2].endswith("0/2")  # no message beside the row, no blank tail
+    assert lines[3].startswith("    could not download the weights (offline?): xxx") and lines[3].endswith("x…")
+    assert text_columns(lines[3]) == 80 and lines[4].startswith("… messages cut to fit the terminal")
+    assert len(lines) == 5  # the finished run, without a message, gets no line for one
+    assert main(["runs", "--results", str(tmp_path), "--wide"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[3] == "    could not download the weights (offline?): " + "x" * 300 and len(lines) == 4
+
+
+def test_a_message_of_wide_characters_is_cut_to_the_terminals_columns(tmp_path, capsys, monkeypatch):
+    # A class name in a message (東京タワー) takes two columns a character: cut by characters, it ran past the edge.
+    from glr.paths import text_columns
+
+    _failed_and_finished(tmp_path, "photo of 東京タワー unreadable: " + "東" * 100)
+    monkeypatch.setenv("COLUMNS", "80")
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    assert main(["runs", "--results", str(tmp_path)]) == 0
+    message = capsys.readouterr().out.splitlines()[3]
+    assert message.startswith("    photo of 東京タワー") and message.endswith("…") and 78 <= text_columns(message) <= 80
+
+
+def test_a_terminal_that_cannot_show_the_ellipsis_gets_three_dots():
+    from glr.runs_command import cut_mark, cut_to
+
+    assert cut_mark("utf-8") == "…" and cut_mark("ascii") == "..." and cut_mark("no-such-codec") == "..."
+    assert cut_to("abcdefghij", 6, "...") == ("abc...", True) and cut_to("abc", 6) == ("abc", False)

@@ -587,3 +587,106 @@ def test_a_model_of_another_backbone_copied_into_a_finished_run_is_refused_namin
                                        r"efficientnet_lite0: the two files come from different runs"):
         Predictor(copy, backend="tf")
     Predictor(finished_run, backend="tf")  # its own model still predicts
+
+
+# --------------------------------------------------------------------------- Ctrl-C while a file is written
+
+
+def _hidden(folder: Path) -> list[str]:
+    """The temporary files and folders an interrupted write could leave: every dot-name under `folder`."""
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob(".*"))
+
+
+def test_ctrl_c_while_a_feature_vector_is_written_keeps_the_old_one_and_leaves_no_temp_file(tmp_path, monkeypatch):
+    # The cache wrote `.<digest>.npy.<pid>-<thread>.tmp` and renamed it; a Ctrl-C mid-write left the temp file for ever.
+    import numpy as np
+
+    from glr.backbones.feature_cache import FeatureCache
+
+    cache = FeatureCache(tmp_path / "cache", "map-16-test")
+    old, new = np.arange(4, dtype=np.float32), np.full(4, 9, np.float32)
+    cache.save("ab" * 20, 0, old)
+
+    monkeypatch.setattr(Path, "write_bytes", _half_then_ctrl_c)
+    for digest in ("ab" * 20, "cd" * 20):  # a vector there already, and a new one
+        with pytest.raises(KeyboardInterrupt):
+            cache.save(digest, 0, new)
+    monkeypatch.undo()
+    vectors, found = cache.load(["ab" * 20, "cd" * 20], 0)
+    assert found.tolist() == [True, False] and vectors[0].tolist() == old.tolist()  # the old one whole, no new half
+    assert _hidden(tmp_path / "cache") == []
+
+
+def _old_export(tmp_path, monkeypatch):
+    """A finished run's `export/onnx` folder written by glr.export's own writing (the model file faked)."""
+    import pandas as pd
+
+    from glr import export
+
+    run = Run.create(tmp_path, CONFIG, run_id="20260101-000000-x")
+    run.update_status(state="finished")
+    folder = run.path / "export" / "onnx"
+    labels = pd.DataFrame({"index": [0, 1], "landmark_id": [7, 8], "name": ["a", "b"]})
+
+    def write(model, fmt, into, size):
+        (into / export.MODEL_NAMES[fmt]).write_bytes(model)
+
+    monkeypatch.setattr(export, "_write_model", write)
+    export._write_export(run, "onnx", folder, b"old model", {"input_size": 16}, labels, None, "none")
+    return run, folder, {p.name: p.read_bytes() for p in folder.iterdir()}, labels
+
+
+@pytest.mark.parametrize("stage", ["model", "swap"])
+def test_ctrl_c_while_an_export_is_written_keeps_the_old_export_and_leaves_no_temp_folder(tmp_path, monkeypatch, stage):
+    # model: a Ctrl-C while the converter writes model.onnx (the export is built in a hidden folder beside its place).
+    # swap: a Ctrl-C between moving the old export aside and moving the new one in left no export at all, the old
+    # one hidden as `.onnx.old`.
+    from glr import export
+
+    run, folder, before, labels = _old_export(tmp_path, monkeypatch)
+    status = run.status_path.read_bytes()
+    if stage == "model":
+        def half_then_ctrl_c(model, fmt, into, size):
+            (into / export.MODEL_NAMES[fmt]).write_bytes(model[:3])
+            raise KeyboardInterrupt
+
+        monkeypatch.setattr(export, "_write_model", half_then_ctrl_c)
+    else:
+        real = Path.rename
+
+        def ctrl_c_on_swap_in(self, target):
+            if Path(target) == folder and not self.name.endswith(".old"):
+                raise KeyboardInterrupt
+            return real(self, target)
+
+        monkeypatch.setattr(Path, "rename", ctrl_c_on_swap_in)
+    with pytest.raises(KeyboardInterrupt):
+        export._write_export(run, "onnx", folder, b"new model", {"input_size": 16}, labels, None, "none")
+    monkeypatch.undo()
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before  # the old export, whole
+    assert _hidden(run.path / "export") == [] and run.status_path.read_bytes() == status  # no leftover; run untouched
+
+
+def _half_then_ctrl_c(self, data):
+    """Path.write_bytes as a Ctrl-C half way through finds it: half the bytes on disk, then KeyboardInterrupt."""
+    with open(self, "wb") as fh:
+        fh.write(bytes(data)[:len(data) // 2])
+    raise KeyboardInterrupt
+
+
+def test_ctrl_c_while_a_report_is_written_keeps_the_old_report_and_the_finished_run(tmp_path, monkeypatch):
+    # Each report file is written whole or not at all (glr.atomic): a Ctrl-C half way through keeps its old version.
+    from glr.evaluation import report
+
+    run = Run.create(tmp_path, CONFIG, run_id="20260101-000000-x")
+    run.update_status(state="finished", message="done")
+    out = report.write_report(run)
+    before = {p: p.read_bytes() for p in run.path.rglob("*") if p.is_file()}
+    monkeypatch.setattr(report, "summary_markdown", lambda *a: "# another summary, longer than the first one\n" * 9)
+    monkeypatch.setattr(Path, "write_bytes", _half_then_ctrl_c)
+    with pytest.raises(KeyboardInterrupt):
+        report.write_report(run)
+    monkeypatch.undo()
+    after = {p: p.read_bytes() for p in run.path.rglob("*") if p.is_file()}
+    assert after == before and (out / "summary.md") in after  # the old summary whole, the run as it was
+    assert [p.name for p in out.iterdir()] == ["summary.md"]  # no temp file left

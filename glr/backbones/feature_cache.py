@@ -145,6 +145,10 @@ class FeatureCache:
                 if not unwritable.unwritable(exc):
                     raise
                 cache_notes.stop_storing(self.root, exc)
+        except BaseException:  # Ctrl-C mid-write: the old vector (or none) stays, and no temp file is left beside it
+            with contextlib.suppress(OSError):
+                tmp.unlink(missing_ok=True)
+            raise
 
 
 def cached_features(
