@@ -494,3 +494,15 @@ def test_a_row_of_another_width_that_is_not_utf8_is_refused_without_noise_on_std
     csv.write_bytes(b"id,landmark_id\na,1\nb\xaf,2,3\n")
     with pytest.raises(DatasetError, match="cannot be parsed as CSV"):
         read_train_csv(csv)
+
+
+def test_a_bad_row_whose_text_is_also_a_line_inside_a_quoted_cell_above_is_named_on_its_own_line(tmp_path, monkeypatch):
+    # The line finder took the first whole line with the row's text: one inside a quoted cell that spans lines (its
+    # two quotes on the lines around it) was named, two lines above the row Arrow refused.
+    import glr.data.train_csv as train_csv
+
+    monkeypatch.setattr(train_csv, "_evened", lambda *a, **k: pytest.fail("read as Python csv"))
+    csv = tmp_path / "train.csv"
+    csv.write_text('id,url,landmark_id\nabc1,"see\nabc2,u,2,9\nbelow",1\nabc2,u,2,9\nabc3,u,3\n')
+    with pytest.raises(DatasetError, match=r"\(line 5 has a value past the header's columns: abc2,u,2,9\)"):
+        read_train_csv(csv)

@@ -258,8 +258,6 @@ def _first_bad_row(csv: Path, delimiter: str, width: int, url_at: int | None, re
     evened, or when this cannot tell (a row spanning lines, many rows, a row not found): `_evened` then decides."""
     import mmap
 
-    import numpy as np
-
     texts: list[str] = []
     # Arrow decodes each bad row's bytes for the handler as UTF-8 and, when they are not, reports it as an exception
     # "ignored" on stderr and skips the handler: such a row cannot be found here, so `_evened` decides (and says so).
@@ -282,23 +280,33 @@ def _first_bad_row(csv: Path, delimiter: str, width: int, url_at: int | None, re
     if not bad:
         return None
     with open(utf8_source(csv), "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:
-        first = None
+        first, quoted = None, data.find(b'"') >= 0
         for text, fields in bad:
             at, raw = -1, text.encode()
             while (at := data.find(raw, at + 1)) >= 0:  # the row's text as a whole line: `abc,u` is no `abc,u,7`
-                if (at == 0 or data[at - 1] in b"\r\n") and data[at + len(raw):at + len(raw) + 1] in (b"", b"\r", b"\n"):
+                # ...and no line inside a quoted cell above (an odd number of quotes before it): that named a line
+                # above the row's own. GLDv2's file holds no quote, so nothing is counted for it.
+                if (at == 0 or data[at - 1] in b"\r\n") and data[at + len(raw):at + len(raw) + 1] in (
+                        b"", b"\r", b"\n") and not (quoted and _count(data, at, b'"') % 2):
                     break
             if at < 0:
                 return None
             first = (at, fields) if first is None or at < first[0] else first
         at, fields = first
-        end = ord("\n") if data.find(b"\n") >= 0 else ord("\r")
-        before = np.frombuffer(data, np.uint8, count=at)
-        line = int(np.count_nonzero(before == end)) + 1
-        del before  # the map closes only once no array looks into it
+        line = _count(data, at, b"\n" if data.find(b"\n") >= 0 else b"\r") + 1
     what = "a value past the header's columns" if len(fields) > width else "fewer fields than the header"
     return (f"{csv}: cannot be parsed as CSV (line {line} has {what}: {one_line(delimiter.join(fields)[:200])}); "
             "fix or delete that line")
+
+
+def _count(data, at: int, byte: bytes) -> int:
+    """How many times `byte` occurs in `data` (a map of the file) before offset `at`, counted by numpy."""
+    import numpy as np
+
+    before = np.frombuffer(data, np.uint8, count=at)
+    count = int(np.count_nonzero(before == ord(byte)))
+    del before  # the map closes only once no array looks into it
+    return count
 
 
 def _whole_url(row: list[str], width: int, url_at: int, delimiter: str) -> list[str] | None:
