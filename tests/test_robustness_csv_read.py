@@ -156,3 +156,22 @@ def test_a_category_name_whose_quote_is_never_closed_is_said_not_read_as_the_row
     assert catalog.problems == ["train_label_to_category.csv: a name on line 2 opens a quote (\") never closed, which took "
                                 "the 2 lines after it into that name ('Eiffel Tower\\n12,Big Ben\\n30,Taj Mahal\\n'...); "
                                 "close it where the name ends, or delete it: those landmarks are named by their id"]
+
+
+def test_a_train_csv_whose_ids_were_read_as_windows_1252_and_saved_again_finds_its_photos(tmp_path):
+    # A UTF-8 train.csv opened in Excel as Windows-1252, then saved as "CSV UTF-8": its ids came out as `cafÃ© 1`, and
+    # each photo (on disk as `café 1.jpg`) was "not found"; its names as `Sagrada FamÃ­lia`.
+    root = tmp_path / "mine"
+    ids = ["café 1", "café 2", "Sagrada Família 1", "Karlův most 1", "plain 1"]
+    for name in ids:
+        write_image(root / "images" / f"{name}.jpg", seed=len(name))
+    text = "id,landmark\n" + "".join(f"{i},{i[:-2]}\n" for i in ids)
+    (root / "train.csv").write_text(text.encode().decode("cp1252"), encoding="utf-8")
+    catalog = load_catalog(root)
+    assert catalog.df["id"].tolist() == ids
+    assert sorted(catalog.names().values()) == ["Karlův most", "Sagrada Família", "café", "plain"]
+    assert catalog.problems[:2] == [
+        "train.csv: 4 ids were UTF-8 text read as Windows-1252 and saved again (opened so by a spreadsheet?), e.g. "
+        "'cafÃ© 1': read as 'café 1'",
+        "train.csv: 4 landmark names were UTF-8 text read as Windows-1252 and saved again (opened so by a "
+        "spreadsheet?), e.g. 'cafÃ©': read as 'café'"]

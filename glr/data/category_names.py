@@ -70,10 +70,11 @@ _DOUBLE_ENCODED = ("[\u00c2-\u00f4][\u0080-\u00bf\u20ac\u201a\u0192\u201e\u2026\
                    "\u0152\u017d\u2018\u2019\u201c\u201d\u2022\u2013\u2014\u02dc\u2122\u0161\u203a\u0153\u017e\u0178]")
 
 
-def undo_double_encoding(names: pd.Series) -> tuple[pd.Series, str | None]:
+def undo_double_encoding(names: pd.Series, what: str = "name") -> tuple[pd.Series, str | None]:
     """`names` with each name that is UTF-8 text read as Windows-1252 and saved again (`Sagrada FamÃ­lia`: a file
     opened so by Excel, then saved as "CSV UTF-8") read as it was written (`Sagrada Família`), and a note saying
-    so; `names` and None when there is none. Only a name whose bytes so read are wholly UTF-8 is changed."""
+    so (calling each a `what`: train.csv's ids too); `names` and None when there is none. Only a name whose bytes
+    so read are wholly UTF-8 is changed."""
     text = names.astype("string[python]")
     maybe = text.str.contains(_DOUBLE_ENCODED, regex=True).fillna(False).astype(bool)
     if not maybe.any():  # GLDv2's 203k names: one vectorised search
@@ -85,7 +86,7 @@ def undo_double_encoding(names: pd.Series) -> tuple[pd.Series, str | None]:
     out = names.copy()
     out[list(fixed)] = list(fixed.values())
     n = len(fixed)
-    return out, (f"{n} name{'s' if n > 1 else ''} {'were' if n > 1 else 'was'} UTF-8 text read as Windows-1252 and "
+    return out, (f"{n} {what}{'s' if n > 1 else ''} {'were' if n > 1 else 'was'} UTF-8 text read as Windows-1252 and "
                  f"saved again (opened so by a spreadsheet?), e.g. {names[first]!r}: read as {fixed[first]!r}")
 
 

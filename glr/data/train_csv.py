@@ -4,7 +4,8 @@
 header as `glr.data.csv_header` takes it (any case, `image_id`, `;`, tab or `|`, Excel's `sep=;`), any line ends (a bare CR too), rows ending in
 empty fields the header lacks (`abc,1,`, on every row or on some; any other row of the wrong width is named by
 its line), `train_clean.csv`'s one row per class exploded into one row per id, and landmark ids checked as
-plain integers (`12,0` too). The category and attribution files are read through it as well. Every open of the
+plain integers (`12,0` too), and ids and names that are UTF-8 read as Windows-1252 and saved again (`cafÃ©`) read as
+written. The category and attribution files are read through it as well. Every open of the
 file goes through `glr.data.csv_source.utf8_source`, so UTF-16 text (Excel's "Unicode Text") and a file ending in
 Ctrl-Z read as the same UTF-8 text everywhere.
 """
@@ -78,7 +79,23 @@ def read_train_csv(csv: Path) -> tuple[pd.DataFrame, list[str]]:
     if twice and (problem := gldv2_files.repeated_column_problem(csv, header, names, df)):
         raise DatasetError(problem)
     df = df[["id", "landmark_id"]]  # (pandas keeps `attrs`)
-    return df, []
+    return undo_double_encoded(df, csv)
+
+
+def undo_double_encoded(df: pd.DataFrame, csv: Path) -> tuple[pd.DataFrame, list[str]]:
+    """`df` (id, landmark_id) with the ids and landmark names that are UTF-8 read as Windows-1252 and saved again
+    (`cafÃ© 1`, the file opened so by Excel) read as written, their photos being on disk under the right names; and
+    the notes saying so. GLDv2's ids and numbers are ASCII: one Arrow scan each, no text looked at."""
+    from glr.data.category_names import undo_double_encoding
+    from glr.data.id_text import ascii_text
+
+    notes = []
+    for column, what in (("id", "id"), ("landmark_id", "landmark name")):
+        if ascii_text(df[column]):
+            continue
+        df[column], note = undo_double_encoding(df[column], what)
+        notes += [f"{csv.name}: {note}"] if note else []
+    return df, notes
 
 
 def drop_repeated_headers(df: pd.DataFrame) -> pd.DataFrame:
