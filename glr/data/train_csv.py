@@ -24,6 +24,7 @@ from glr.data.csv_lines import ATTR as ROW_LINES, RowLines
 from glr.data.csv_header import (ALIASES, EMPTY_COLUMN, INVISIBLE, declared_separator, header_line_below,  # noqa: F401
                                  looks_like_a_row, read_layout, written_header)  # ALIASES, INVISIBLE: read from here too
 from glr.data.csv_source import drop_separator_only_rows, not_utf8, refuse_zero_bytes, utf8_source
+from glr.data.double_encoding import undo_double_encoded
 from glr.errors import DatasetError
 from glr.paths import one_line
 
@@ -80,22 +81,6 @@ def read_train_csv(csv: Path) -> tuple[pd.DataFrame, list[str]]:
         raise DatasetError(problem)
     df = df[["id", "landmark_id"]]  # (pandas keeps `attrs`)
     return undo_double_encoded(df, csv)
-
-
-def undo_double_encoded(df: pd.DataFrame, csv: Path) -> tuple[pd.DataFrame, list[str]]:
-    """`df` (id, landmark_id) with the ids and landmark names that are UTF-8 read as Windows-1252 and saved again
-    (`cafÃ© 1`, the file opened so by Excel) read as written, their photos being on disk under the right names; and
-    the notes saying so. GLDv2's ids and numbers are ASCII: one Arrow scan each, no text looked at."""
-    from glr.data.category_names import undo_double_encoding
-    from glr.data.id_text import ascii_text
-
-    notes = []
-    for column, what in (("id", "id"), ("landmark_id", "landmark name")):
-        if ascii_text(df[column]):
-            continue
-        df[column], note = undo_double_encoding(df[column], what)
-        notes += [f"{csv.name}: {note}"] if note else []
-    return df, notes
 
 
 def drop_repeated_headers(df: pd.DataFrame) -> pd.DataFrame:
