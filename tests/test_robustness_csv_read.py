@@ -175,3 +175,17 @@ def test_a_train_csv_whose_ids_were_read_as_windows_1252_and_saved_again_finds_i
         "'cafÃ© 1': read as 'café 1'",
         "train.csv: 4 landmark names were UTF-8 text read as Windows-1252 and saved again (opened so by a "
         "spreadsheet?), e.g. 'cafÃ©': read as 'café'"]
+
+
+def test_a_category_holding_the_separator_unquoted_is_one_name_and_a_quoted_one_with_more_is_named(tmp_path):
+    # Wikimedia's `Category:Paris,_France` written unquoted: the row was refused ("without the header's columns") and
+    # the landmark named by its id. A row with a quote and a field more (`"Big Ben",London`) is unsure: still named.
+    root = make_gldv2(tmp_path / "gld", {7: 3, 219: 3, 12: 3, 30: 3})
+    (root / "train_label_to_category.csv").write_text(
+        "landmark_id,category\n7,http://commons.wikimedia.org/wiki/Category:Eiffel_Tower\n"
+        "219,http://commons.wikimedia.org/wiki/Category:Paris,_France\n12,Tower Bridge, London,\n30,\"Big Ben\",London\n")
+    catalog = load_catalog(root)
+    assert catalog.names() == {7: "Eiffel Tower", 219: "Paris, France", 12: "Tower Bridge, London", 30: "landmark 30"}
+    assert catalog.problems == ["train_label_to_category.csv: 1 row without the header's columns (e.g. "
+                                "'30,Big Ben,London'; a name holding the separator must be in quotes); those "
+                                "landmarks are named by their id"]

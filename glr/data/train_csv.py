@@ -101,17 +101,20 @@ def drop_repeated_headers(df: pd.DataFrame) -> pd.DataFrame:
     return df.drop(index=repeated.index[repeated.astype(bool)]) if repeated.any() else df
 
 
-def arrow_columns(csv: Path, names: list[str], columns: list[str], delimiter: str = ",", bad_rows: list | None = None):
+def arrow_columns(csv: Path, names: list[str], columns: list[str], delimiter: str = ",", bad_rows: list | None = None,
+                  rest_in_last: bool = False):
     """The named columns of a CSV, as text, in an Arrow table; DatasetError if it cannot be parsed.
 
     `bad_rows`: rows without the header's number of fields are skipped and their text added to this list,
     instead of refusing the file (for a file whose rows are each worth keeping on their own). Columns past the
     header that `read_layout` named EMPTY_COLUMN must be empty: a row with a value there is such a bad row.
+    `rest_in_last` (with `bad_rows`, for a header of two columns): a row of more fields and no quote is its first
+    field and all the rest as the second (`219,http://.../Category:Paris,_France`: the category file's name).
     """
     import pyarrow.compute as pc
 
     padding = [n for n in names if n.startswith(EMPTY_COLUMN)]
-    table = _arrow_columns(csv, names, columns + padding, delimiter, bad_rows)
+    table = _arrow_columns(csv, names, columns + padding, delimiter, bad_rows, rest_in_last)
     refuse_zero_bytes(csv, table, delimiter)
     padding = [n for n in padding if n in table.column_names]  # none once rows of uneven widths were evened
     if not padding:
@@ -128,7 +131,8 @@ def arrow_columns(csv: Path, names: list[str], columns: list[str], delimiter: st
     return table.select(columns)
 
 
-def _arrow_columns(csv: Path, names: list[str], columns: list[str], delimiter: str = ",", bad_rows: list | None = None):
+def _arrow_columns(csv: Path, names: list[str], columns: list[str], delimiter: str = ",", bad_rows: list | None = None,
+                   rest_in_last: bool = False):
     """`arrow_columns` without the check of the columns past the header."""
     try:
         import pyarrow as pa
@@ -151,10 +155,14 @@ def _arrow_columns(csv: Path, names: list[str], columns: list[str], delimiter: s
         if bad_rows is not None:
             found: list[str] = []
             table = read(lambda row: skip_blank_row(row) if not (row.text or "").strip() else found.append(row.text) or "skip")
-            if not any(_fields_past(text, delimiter, width) == "" for text in found):
+            # The separator unquoted in the last of two columns: joined back. A quote makes it unsure where the name
+            # ends (`7,"Big Ben",London`): such a row stays a bad one, named.
+            joined = {t for t in found if '"' not in t and t.count(delimiter) > 1} if rest_in_last and width == 2 else set()
+            if not joined and not any(_fields_past(text, delimiter, width) == "" for text in found):
                 bad_rows.extend(found)
                 return table
-            with _evened(csv, delimiter, width, strict=False) as source:  # rows that only end in empty fields are kept
+            # Rows that only end in empty fields are kept, and those `joined`.
+            with _evened(csv, delimiter, width, strict=False, joined=joined) as source:
                 return read(lambda row: skip_blank_row(row) if not (row.text or "").strip() else bad_rows.append(row.text) or "skip",
                             source)
         try:
@@ -201,11 +209,12 @@ def _fields_past(text: str, delimiter: str, width: int) -> str | None:
     return "".join(fields[width:]).strip() if len(fields) >= width else None
 
 
-def _evened(csv: Path, delimiter: str, width: int, strict: bool, url_at: int | None = None):
+def _evened(csv: Path, delimiter: str, width: int, strict: bool, url_at: int | None = None, joined: set = frozenset()):
     """The rows of `csv` (without its header) in a temporary file, each cut to the header's `width` fields when
     those past it are empty (`abc,1,` is `abc,1`); blank lines dropped. A row short of the header's fields or with
     a value past them is a DatasetError naming its line when `strict`, else written as it is (a bad row). A URL at
-    field `url_at` holding the separator unquoted (Wikimedia's `Paris,_France.jpg`) is that one field again."""
+    field `url_at` holding the separator unquoted (Wikimedia's `Paris,_France.jpg`) is that one field again, and a row
+    whose text is in `joined` is its first field and the rest, without trailing empty fields, as the second."""
     import io
     import tempfile
 
@@ -227,6 +236,8 @@ def _evened(csv: Path, delimiter: str, width: int, strict: bool, url_at: int | N
                     row = row[:width]
                 elif len(row) > width and url_at is not None and (whole := _whole_url(row, width, url_at, delimiter)):
                     row = whole
+                elif len(row) > width and delimiter.join(row) in joined:
+                    row = [row[0], delimiter.join(row[1:]).rstrip(delimiter + " ")]
                 elif len(row) != width and strict:
                     what = "a value past the header's columns" if len(row) > width else "fewer fields than the header"
                     # A quote never closed (`"http://x,1`) takes every line after it into one cell: said so.
