@@ -189,3 +189,18 @@ def test_a_category_holding_the_separator_unquoted_is_one_name_and_a_quoted_one_
     assert catalog.problems == ["train_label_to_category.csv: 1 row without the header's columns (e.g. "
                                 "'30,Big Ben,London'; a name holding the separator must be in quotes); those "
                                 "landmarks are named by their id"]
+
+
+def test_a_train_csv_saved_by_excel_for_mac_in_central_europe_finds_its_photos(tmp_path):
+    # Mac Central European ("CSV (Macintosh)" on a Czech or Polish Mac) was refused as "not UTF-8 text" while
+    # Windows-1250 was read.
+    root = tmp_path / "mine"
+    ids = ["Hradčany 1", "Hradčany 2", "Pałac Kultury 1", "Pałac Kultury 2"]
+    for name in ids:
+        write_image(root / "images" / f"{name}.jpg", seed=len(name))
+    (root / "train.csv").write_bytes(("id;landmark\n" + "".join(f"{i};{i[:-2]}\n" for i in ids)).encode("mac_latin2"))
+    catalog = load_catalog(root)
+    assert catalog.df["id"].tolist() == ids
+    assert catalog.names() == {0: "Hradčany", 1: "Pałac Kultury"}
+    assert catalog.problems[0] == ("train.csv: read as Mac Central European (Excel for Mac's \"CSV (Macintosh)\" in "
+                                   "Central Europe) text (not UTF-8)")
