@@ -82,3 +82,14 @@ def test_mac_central_european_leaves_western_and_windows_files_as_they_were_read
     assert legacy_reading(WEST.encode("cp1252")) == ("cp1252", None)
     assert legacy_reading("1,Zamek Królewski\n2,Pałac Kultury\n".encode("cp1250")) == ("cp1250", None)
     assert legacy_reading("1,Ľubovniansky hrad\n".encode("cp1250"))[0] == "cp1250"  # `ľubovniansky` in Mac's
+
+
+def test_a_tie_is_settled_by_the_file_names_beside_the_csv(tmp_path):
+    data = "1,Hősök tere\n".encode("cp1250")
+    assert legacy_reading(data, tmp_path)[0] == "cp1252"  # no names: Windows-1252, the doubt said
+    (tmp_path / "photos").mkdir()
+    (tmp_path / "photos" / "Hősök tere 1.jpg").write_bytes(b"")
+    assert legacy_reading(data, tmp_path) == ("cp1250", None)
+    data = "1,Gesù\n".encode("cp1252")  # `Gesů` in Windows-1250
+    (tmp_path / "photos" / "Gesù.jpg").write_bytes(b"")
+    assert legacy_reading(data, tmp_path) == ("cp1252", None)

@@ -204,3 +204,16 @@ def test_a_train_csv_saved_by_excel_for_mac_in_central_europe_finds_its_photos(t
     assert catalog.names() == {0: "Hradčany", 1: "Pałac Kultury"}
     assert catalog.problems[0] == ("train.csv: read as Mac Central European (Excel for Mac's \"CSV (Macintosh)\" in "
                                    "Central Europe) text (not UTF-8)")
+
+
+def test_a_train_csv_whose_words_fit_windows_1250_as_well_is_read_as_its_photos_are_named(tmp_path):
+    # `Hősök tere` in Windows-1250 reads as Estonian-looking `Hõsök tere` in 1252: as likely, so 1252 was assumed
+    # (with the doubt said) and every photo, on disk as `Hősök tere 1.jpg`, was "not found".
+    root = tmp_path / "mine"
+    ids = ["Hősök tere 1", "Hősök tere 2", "Parlament 1", "Parlament 2"]
+    for name in ids:
+        write_image(root / "images" / f"{name}.jpg", seed=len(name))
+    (root / "train.csv").write_bytes(("id;landmark\n" + "".join(f"{i};{i[:-2]}\n" for i in ids)).encode("cp1250"))
+    catalog = load_catalog(root)
+    assert catalog.df["id"].tolist() == ids
+    assert catalog.problems[0] == "train.csv: read as Windows-1250 (Central European) text (not UTF-8)"

@@ -14,14 +14,17 @@ plausible reading. Cyrillic and Greek both plausible (their letters share the sa
 the reading with clearly more vowels (Russian and Greek words are about 40% vowels, either read as the other 17-33%).
 Mac Central European counts only when its reading is Central European words that Mac Roman does not read alike, and
 beside Mac Roman or Windows-1250 is told from them by the alphabets too (as well: the other one, with the doubt said).
+Such a tie is settled by the names of the files beside the CSV when they hold one reading's words (`Hősök tere 1.jpg`).
 Any other two, or none: no guess. charset-normalizer was tried and is not used: on
 files this short it named French cp1252 text `cp857` and a one-word Cyrillic file `shift_jis_2004`.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import unicodedata
+from pathlib import Path
 
 from glr.data.alphabets import FAMILIES, fits, western_or_central
 
@@ -45,29 +48,33 @@ def legacy_code_page(data: bytes) -> str | None:
     return legacy_reading(data)[0]
 
 
-def legacy_reading(data: bytes) -> tuple[str | None, str | None]:
+def legacy_reading(data: bytes, folder: Path | None = None) -> tuple[str | None, str | None]:
     """(`legacy_code_page(data)`, None), or (`cp1252`, the doubt in words) when its words fit Windows-1250 as well:
-    `its words may be Windows-1250 (Central European) text ('Hõsök' would be 'Hősök')`."""
+    `its words may be Windows-1250 (Central European) text ('Hõsök' would be 'Hősök')`. Such a tie is settled by the
+    names of the files under `folder` (the CSV's own, whose photos its ids name) when they hold one reading's words."""
     words = _words(data)
     if not words:
         return None, None
     plausible = _readings(words)
     if plausible[:1] == ["cp1252"] and "cp1250" in plausible:
-        return _west_or_central(words, "cp1252", "cp1250")
+        return _west_or_central(words, "cp1252", "cp1250", folder)
     if "mac_latin2" in plausible and len(plausible) > 1:  # beside Mac Roman or Windows-1250
         if any(cp not in FAMILIES for cp in plausible):
             return None, None
         # The one whose words its languages write; two alike: the first (Windows, Western), with the doubt said.
         fitting = [cp for cp in plausible if all(fits(w.decode(cp), cp) for w in words)]
         if fitting in (["mac_roman", "mac_latin2"], ["cp1250", "mac_latin2"]):
-            return _west_or_central(words, *fitting)
+            return _west_or_central(words, *fitting, folder)
         return (fitting[0] if len(fitting) == 1 else None), None
     return _one_of(words, plausible), None
 
 
-def _west_or_central(words: set[bytes], west: str, central: str) -> tuple[str, str | None]:
-    """`glr.data.alphabets.western_or_central`'s code page, with the doubt in words when it was unsure."""
+def _west_or_central(words: set[bytes], west: str, central: str, folder: Path | None) -> tuple[str, str | None]:
+    """`glr.data.alphabets.western_or_central`'s code page, with the doubt in words when it was unsure and the file
+    names under `folder` do not settle it."""
     codec, shown = western_or_central(words, west, central)
+    if shown and folder is not None and (named := _named_on_disk(words, (west, central), folder)):
+        return named, None
     return codec, (f"its words may be {NAMES[central]} text ('{shown.decode(west)}' would be "
                    f"'{shown.decode(central)}')") if shown else None
 
@@ -82,6 +89,31 @@ def _readings(words: set[bytes]) -> list[str]:
             or "mac_roman" in plausible and all(w.decode("mac_roman") == w.decode("mac_latin2") for w in words)):
         plausible.remove("mac_latin2")
     return plausible
+
+
+def _named_on_disk(words: set[bytes], code_pages: tuple[str, str], folder: Path, most: int = 100_000) -> str | None:
+    """The one of `code_pages` whose reading of `words` more of the names under `folder` hold (`Hősök tere 1.jpg`:
+    Windows-1250's `Hősök`, not 1252's `Hõsök`), or None when as many. At most `most` names are looked at."""
+    first_words, second_words = ({unicodedata.normalize("NFC", w.decode(cp)).lower() for w in words} for cp in code_pages)
+    readings = {code_pages[0]: first_words - second_words, code_pages[1]: second_words - first_words}
+    hits = dict.fromkeys(code_pages, 0)
+    for count, name in enumerate(_names_under(folder)):
+        if count >= most:
+            break
+        if name.isascii():
+            continue
+        found = set(_LETTERS.findall(unicodedata.normalize("NFC", name).lower()))  # macOS writes names decomposed
+        for cp in code_pages:
+            hits[cp] += len(found & readings[cp])
+    first, second = (hits[cp] for cp in code_pages)
+    return None if first == second else code_pages[0] if first > second else code_pages[1]
+
+
+def _names_under(folder: Path):
+    """The names of the files and folders under `folder`, walked top down; nothing when it cannot be read."""
+    for _, folders, files in os.walk(folder):
+        yield from folders
+        yield from files
 
 
 def _one_of(words: set[bytes], plausible: list[str]) -> str | None:
