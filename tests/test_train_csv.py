@@ -506,3 +506,23 @@ def test_a_bad_row_whose_text_is_also_a_line_inside_a_quoted_cell_above_is_named
     csv.write_text('id,url,landmark_id\nabc1,"see\nabc2,u,2,9\nbelow",1\nabc2,u,2,9\nabc3,u,3\n')
     with pytest.raises(DatasetError, match=r"\(line 5 has a value past the header's columns: abc2,u,2,9\)"):
         read_train_csv(csv)
+
+
+def test_the_last_of_two_columns_takes_the_rest_of_a_row_only_when_asked_unquoted_and_not_on_most_rows(tmp_path):
+    # A category holding the separator unquoted (`Paris,_France`) is one name; a quoted cell with a field more is
+    # unsure, and a file where most rows hold a field more has a column its header lacks: those stay bad rows.
+    from glr.data.train_csv import arrow_columns
+
+    csv = tmp_path / "train_label_to_category.csv"
+    csv.write_text('landmark_id,category\n7,Eiffel\n219,Paris,_France\n12,Big Ben,\n30,"Big Ben",London\n')
+    names, bad = ["landmark_id", "category"], []
+    table = arrow_columns(csv, names, names, bad_rows=bad, rest_in_last=True)
+    assert table.to_pydict() == {"landmark_id": ["7", "219", "12"], "category": ["Eiffel", "Paris,_France", "Big Ben"]}
+    assert bad == ["30,Big Ben,London"]
+    bad.clear()
+    assert arrow_columns(csv, names, names, bad_rows=bad)["category"].to_pylist() == ["Eiffel", "Big Ben"]
+    assert bad == ["219,Paris,_France", "30,Big Ben,London"]  # not asked: as before
+    csv.write_text("landmark_id,category\n" + "".join(f"{i},Name {i},x\n" for i in range(4)) + "12,Big Ben\n")
+    bad.clear()
+    assert arrow_columns(csv, names, names, bad_rows=bad, rest_in_last=True)["category"].to_pylist() == ["Big Ben"]
+    assert bad == [f"{i},Name {i},x" for i in range(4)]

@@ -157,7 +157,11 @@ def _arrow_columns(csv: Path, names: list[str], columns: list[str], delimiter: s
             table = read(lambda row: skip_blank_row(row) if not (row.text or "").strip() else found.append(row.text) or "skip")
             # The separator unquoted in the last of two columns: joined back. A quote makes it unsure where the name
             # ends (`7,"Big Ben",London`): such a row stays a bad one, named.
-            joined = {t for t in found if '"' not in t and t.count(delimiter) > 1} if rest_in_last and width == 2 else set()
+            joined = ({t for t in found if '"' not in t and _fields_past(t, delimiter, width)}
+                      if rest_in_last and width == 2 else set())
+            # More such rows than rows of two fields (beyond a few): a column the header lacks, not names holding it.
+            evened = sum(_fields_past(text, delimiter, width) == "" for text in found)
+            joined = joined if len(joined) <= max(3, table.num_rows + evened) else set()
             if not joined and not any(_fields_past(text, delimiter, width) == "" for text in found):
                 bad_rows.extend(found)
                 return table
