@@ -526,3 +526,18 @@ def test_the_last_of_two_columns_takes_the_rest_of_a_row_only_when_asked_unquote
     bad.clear()
     assert arrow_columns(csv, names, names, bad_rows=bad, rest_in_last=True)["category"].to_pylist() == ["Big Ben"]
     assert bad == [f"{i},Name {i},x" for i in range(4)]
+
+
+def test_a_bad_row_below_a_cell_holding_a_line_break_in_a_mac_file_is_named_on_its_line(tmp_path, monkeypatch):
+    # Excel for Mac ends its rows with CR and a line break inside a cell with LF: the line finder counted the LFs
+    # only, and named line 2 for a row on line 5.
+    import glr.data.train_csv as train_csv
+
+    monkeypatch.setattr(train_csv, "_evened", lambda *a, **k: pytest.fail("read as Python csv"))
+    csv = tmp_path / "train.csv"
+    csv.write_bytes(b'id,url,landmark_id\rabc1,"two\nlines",1\rabc2,u,2\rabc3,u,3,9\r')
+    with pytest.raises(DatasetError, match=r"\(line 5 has a value past the header's columns: abc3,u,3,9\)"):
+        read_train_csv(csv)
+    csv.write_bytes(b'id,url,landmark_id\r\nabc1,"two\nlines",1\r\nabc2,u,2\r\nabc3,u,3,9\r\n')  # Windows: as before
+    with pytest.raises(DatasetError, match=r"\(line 5 has a value past the header's columns: abc3,u,3,9\)"):
+        read_train_csv(csv)

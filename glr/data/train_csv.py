@@ -310,20 +310,23 @@ def _first_bad_row(csv: Path, delimiter: str, width: int, url_at: int | None, re
                 return None
             first = (at, fields) if first is None or at < first[0] else first
         at, fields = first
-        line = _count(data, at, b"\n" if data.find(b"\n") >= 0 else b"\r") + 1
+        # A line ends at LF, CR or CRLF, as Python's csv (and `_evened`) counts them: Excel for Mac ends its rows with CR
+        # and a line break inside a cell with LF, so counting one of them named a line far above the row.
+        line = 1 + (_count(data, at, b"\n") if data.find(b"\r") < 0 else _count(data, at, b"\r") if data.find(b"\n") < 0
+                    else _count(data, at, b"\n") + _count(data, at, b"\r") - _count(data, at, b"\r\n"))
     what = "a value past the header's columns" if len(fields) > width else "fewer fields than the header"
     return (f"{csv}: cannot be parsed as CSV (line {line} has {what}: {one_line(delimiter.join(fields)[:200])}); "
             "fix or delete that line")
 
 
-def _count(data, at: int, byte: bytes) -> int:
-    """How many times `byte` occurs in `data` (a map of the file) before offset `at`, counted by numpy."""
+def _count(data, at: int, text: bytes) -> int:
+    """How many times `text` (one byte, or CRLF) occurs in `data` (a map of the file) before offset `at`, by numpy."""
     import numpy as np
 
     before = np.frombuffer(data, np.uint8, count=at)
-    count = int(np.count_nonzero(before == ord(byte)))
+    found = before == text[0] if len(text) == 1 else (before[:-1] == text[0]) & (before[1:] == text[1])
     del before  # the map closes only once no array looks into it
-    return count
+    return int(np.count_nonzero(found))
 
 
 def _whole_url(row: list[str], width: int, url_at: int, delimiter: str) -> list[str] | None:
