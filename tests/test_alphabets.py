@@ -48,3 +48,10 @@ def test_a_name_either_family_writes_is_read_as_windows_1252_with_the_doubt(name
 def test_words_that_read_alike_in_both_are_no_evidence():
     assert western_or_central(_words("Pražský hrad\nKölner Dom\n".encode("cp1250"))) == ("cp1252", None)
     assert fits("Ïumbier", "cp1252") is False and fits("Ďumbier", "cp1250") is True
+
+
+@pytest.mark.parametrize("names, code_page", [(CZECH, "mac_latin2"), (POLISH, "mac_latin2"), (CROATIAN, "mac_latin2"),
+                                              (FRENCH, "mac_roman"), (ITALIAN, "mac_roman")])
+def test_the_mac_code_pages_of_the_two_families_are_told_apart_as_the_windows_ones(names, code_page):
+    words = _words("\n".join(n for n in names if n.encode(code_page, "ignore").decode(code_page) == n).encode(code_page))
+    assert western_or_central(words, "mac_roman", "mac_latin2") == (code_page, None)

@@ -62,3 +62,34 @@ def test_a_reading_as_likely_in_windows_1250_is_said():
     assert codec == "cp1252"
     assert doubt == "its words may be Windows-1250 (Central European) text ('Hõsök' would be 'Hősök')"
     assert legacy_reading(WEST.encode("cp1252")) == ("cp1252", None)
+
+
+@pytest.mark.parametrize("text", ["1,Karlův most\n2,Pražský hrad\n3,Chrám svatého Víta\n", "1,Hradčany\n",
+                                  "1,Zamek Królewski\n2,Pałac Kultury i Nauki\n", "1,Łódź\n", "1,Hősök tere\n2,Lánchíd\n",
+                                  "1,Dioklecijanova palača\n", "1,Bratislavský hrad\n2,Štrbské Pleso\n"])
+def test_mac_central_european_is_named_when_its_words_are_central_european(text):
+    # Excel for Mac's "CSV (Macintosh)" in Prague or Warsaw: refused as "not UTF-8", or read as Mac Roman (`Hradƒany`).
+    assert legacy_reading(text.encode("mac_latin2")) == ("mac_latin2", None)
+
+
+def test_mac_central_european_leaves_western_and_windows_files_as_they_were_read():
+    # Its letters are everywhere another code page's: a Western Mac file stays Mac Roman (the other reading said),
+    # a German one reads alike in both (no doubt), Windows files are untouched.
+    codec, doubt = legacy_reading("1,Città del Vaticano\n".encode("mac_roman"))
+    assert codec == "mac_roman" and doubt == ("its words may be Mac Central European (Excel for Mac's \"CSV (Macintosh)\" "
+                                              "in Central Europe) text ('Città' would be 'Cittą')")
+    assert legacy_reading("1,Schloß Neuschwanstein\n".encode("mac_roman")) == ("mac_roman", None)
+    assert legacy_reading(WEST.encode("cp1252")) == ("cp1252", None)
+    assert legacy_reading("1,Zamek Królewski\n2,Pałac Kultury\n".encode("cp1250")) == ("cp1250", None)
+    assert legacy_reading("1,Ľubovniansky hrad\n".encode("cp1250"))[0] == "cp1250"  # `ľubovniansky` in Mac's
+
+
+def test_a_tie_is_settled_by_the_file_names_beside_the_csv(tmp_path):
+    data = "1,Hősök tere\n".encode("cp1250")
+    assert legacy_reading(data, tmp_path)[0] == "cp1252"  # no names: Windows-1252, the doubt said
+    (tmp_path / "photos").mkdir()
+    (tmp_path / "photos" / "Hősök tere 1.jpg").write_bytes(b"")
+    assert legacy_reading(data, tmp_path) == ("cp1250", None)
+    data = "1,Gesù\n".encode("cp1252")  # `Gesů` in Windows-1250
+    (tmp_path / "photos" / "Gesù.jpg").write_bytes(b"")
+    assert legacy_reading(data, tmp_path) == ("cp1252", None)

@@ -81,3 +81,13 @@ def test_fixed_width_paths_are_gldv2s_paths_as_arrow_joins_them(tmp_path, values
     else:
         assert fast.to_pylist() == joined
     assert image_paths(tmp_path, ids.iloc[1:]).tolist() == joined[1:]  # either way, and of a slice
+
+
+def test_ascii_text_is_one_scan_of_the_bytes_and_says_false_for_any_letter_past_ascii():
+    from glr.data.id_text import ascii_text
+
+    text = pd.StringDtype("pyarrow")
+    assert ascii_text(pd.Series(["0123456789abcdef", "7"], dtype=text))
+    assert ascii_text(pd.Series([], dtype=text)) and ascii_text(pd.Series([None, "a"], dtype=text))
+    assert not ascii_text(pd.Series(["abc", "cafÃ©"], dtype=text))
+    assert not ascii_text(pd.Series(["abc"], dtype=object))  # not Arrow's text: unknown, looked at closer

@@ -156,3 +156,64 @@ def test_a_category_name_whose_quote_is_never_closed_is_said_not_read_as_the_row
     assert catalog.problems == ["train_label_to_category.csv: a name on line 2 opens a quote (\") never closed, which took "
                                 "the 2 lines after it into that name ('Eiffel Tower\\n12,Big Ben\\n30,Taj Mahal\\n'...); "
                                 "close it where the name ends, or delete it: those landmarks are named by their id"]
+
+
+def test_a_train_csv_whose_ids_were_read_as_windows_1252_and_saved_again_finds_its_photos(tmp_path):
+    # A UTF-8 train.csv opened in Excel as Windows-1252, then saved as "CSV UTF-8": its ids came out as `cafÃ© 1`, and
+    # each photo (on disk as `café 1.jpg`) was "not found"; its names as `Sagrada FamÃ­lia`.
+    root = tmp_path / "mine"
+    ids = ["café 1", "café 2", "Sagrada Família 1", "Karlův most 1", "plain 1"]
+    for name in ids:
+        write_image(root / "images" / f"{name}.jpg", seed=len(name))
+    text = "id,landmark\n" + "".join(f"{i},{i[:-2]}\n" for i in ids)
+    (root / "train.csv").write_text(text.encode().decode("cp1252"), encoding="utf-8")
+    catalog = load_catalog(root)
+    assert catalog.df["id"].tolist() == ids
+    assert sorted(catalog.names().values()) == ["Karlův most", "Sagrada Família", "café", "plain"]
+    assert catalog.problems[:2] == [
+        "train.csv: 4 ids were UTF-8 text read as Windows-1252 and saved again (opened so by a spreadsheet?), e.g. "
+        "'cafÃ© 1': read as 'café 1'",
+        "train.csv: 4 landmark names were UTF-8 text read as Windows-1252 and saved again (opened so by a "
+        "spreadsheet?), e.g. 'cafÃ©': read as 'café'"]
+
+
+def test_a_category_holding_the_separator_unquoted_is_one_name_and_a_quoted_one_with_more_is_named(tmp_path):
+    # Wikimedia's `Category:Paris,_France` written unquoted: the row was refused ("without the header's columns") and
+    # the landmark named by its id. A row with a quote and a field more (`"Big Ben",London`) is unsure: still named.
+    root = make_gldv2(tmp_path / "gld", {7: 3, 219: 3, 12: 3, 30: 3})
+    (root / "train_label_to_category.csv").write_text(
+        "landmark_id,category\n7,http://commons.wikimedia.org/wiki/Category:Eiffel_Tower\n"
+        "219,http://commons.wikimedia.org/wiki/Category:Paris,_France\n12,Tower Bridge, London,\n30,\"Big Ben\",London\n")
+    catalog = load_catalog(root)
+    assert catalog.names() == {7: "Eiffel Tower", 219: "Paris, France", 12: "Tower Bridge, London", 30: "landmark 30"}
+    assert catalog.problems == ["train_label_to_category.csv: 1 row without the header's columns (e.g. "
+                                "'30,Big Ben,London'; a name holding the separator must be in quotes); those "
+                                "landmarks are named by their id"]
+
+
+def test_a_train_csv_saved_by_excel_for_mac_in_central_europe_finds_its_photos(tmp_path):
+    # Mac Central European ("CSV (Macintosh)" on a Czech or Polish Mac) was refused as "not UTF-8 text" while
+    # Windows-1250 was read.
+    root = tmp_path / "mine"
+    ids = ["Hradčany 1", "Hradčany 2", "Pałac Kultury 1", "Pałac Kultury 2"]
+    for name in ids:
+        write_image(root / "images" / f"{name}.jpg", seed=len(name))
+    (root / "train.csv").write_bytes(("id;landmark\n" + "".join(f"{i};{i[:-2]}\n" for i in ids)).encode("mac_latin2"))
+    catalog = load_catalog(root)
+    assert catalog.df["id"].tolist() == ids
+    assert catalog.names() == {0: "Hradčany", 1: "Pałac Kultury"}
+    assert catalog.problems[0] == ("train.csv: read as Mac Central European (Excel for Mac's \"CSV (Macintosh)\" in "
+                                   "Central Europe) text (not UTF-8)")
+
+
+def test_a_train_csv_whose_words_fit_windows_1250_as_well_is_read_as_its_photos_are_named(tmp_path):
+    # `Hősök tere` in Windows-1250 reads as Estonian-looking `Hõsök tere` in 1252: as likely, so 1252 was assumed
+    # (with the doubt said) and every photo, on disk as `Hősök tere 1.jpg`, was "not found".
+    root = tmp_path / "mine"
+    ids = ["Hősök tere 1", "Hősök tere 2", "Parlament 1", "Parlament 2"]
+    for name in ids:
+        write_image(root / "images" / f"{name}.jpg", seed=len(name))
+    (root / "train.csv").write_bytes(("id;landmark\n" + "".join(f"{i};{i[:-2]}\n" for i in ids)).encode("cp1250"))
+    catalog = load_catalog(root)
+    assert catalog.df["id"].tolist() == ids
+    assert catalog.problems[0] == "train.csv: read as Windows-1250 (Central European) text (not UTF-8)"

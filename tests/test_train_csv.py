@@ -494,3 +494,50 @@ def test_a_row_of_another_width_that_is_not_utf8_is_refused_without_noise_on_std
     csv.write_bytes(b"id,landmark_id\na,1\nb\xaf,2,3\n")
     with pytest.raises(DatasetError, match="cannot be parsed as CSV"):
         read_train_csv(csv)
+
+
+def test_a_bad_row_whose_text_is_also_a_line_inside_a_quoted_cell_above_is_named_on_its_own_line(tmp_path, monkeypatch):
+    # The line finder took the first whole line with the row's text: one inside a quoted cell that spans lines (its
+    # two quotes on the lines around it) was named, two lines above the row Arrow refused.
+    import glr.data.train_csv as train_csv
+
+    monkeypatch.setattr(train_csv, "_evened", lambda *a, **k: pytest.fail("read as Python csv"))
+    csv = tmp_path / "train.csv"
+    csv.write_text('id,url,landmark_id\nabc1,"see\nabc2,u,2,9\nbelow",1\nabc2,u,2,9\nabc3,u,3\n')
+    with pytest.raises(DatasetError, match=r"\(line 5 has a value past the header's columns: abc2,u,2,9\)"):
+        read_train_csv(csv)
+
+
+def test_the_last_of_two_columns_takes_the_rest_of_a_row_only_when_asked_unquoted_and_not_on_most_rows(tmp_path):
+    # A category holding the separator unquoted (`Paris,_France`) is one name; a quoted cell with a field more is
+    # unsure, and a file where most rows hold a field more has a column its header lacks: those stay bad rows.
+    from glr.data.train_csv import arrow_columns
+
+    csv = tmp_path / "train_label_to_category.csv"
+    csv.write_text('landmark_id,category\n7,Eiffel\n219,Paris,_France\n12,Big Ben,\n30,"Big Ben",London\n')
+    names, bad = ["landmark_id", "category"], []
+    table = arrow_columns(csv, names, names, bad_rows=bad, rest_in_last=True)
+    assert table.to_pydict() == {"landmark_id": ["7", "219", "12"], "category": ["Eiffel", "Paris,_France", "Big Ben"]}
+    assert bad == ["30,Big Ben,London"]
+    bad.clear()
+    assert arrow_columns(csv, names, names, bad_rows=bad)["category"].to_pylist() == ["Eiffel", "Big Ben"]
+    assert bad == ["219,Paris,_France", "30,Big Ben,London"]  # not asked: as before
+    csv.write_text("landmark_id,category\n" + "".join(f"{i},Name {i},x\n" for i in range(4)) + "12,Big Ben\n")
+    bad.clear()
+    assert arrow_columns(csv, names, names, bad_rows=bad, rest_in_last=True)["category"].to_pylist() == ["Big Ben"]
+    assert bad == [f"{i},Name {i},x" for i in range(4)]
+
+
+def test_a_bad_row_below_a_cell_holding_a_line_break_in_a_mac_file_is_named_on_its_line(tmp_path, monkeypatch):
+    # Excel for Mac ends its rows with CR and a line break inside a cell with LF: the line finder counted the LFs
+    # only, and named line 2 for a row on line 5.
+    import glr.data.train_csv as train_csv
+
+    monkeypatch.setattr(train_csv, "_evened", lambda *a, **k: pytest.fail("read as Python csv"))
+    csv = tmp_path / "train.csv"
+    csv.write_bytes(b'id,url,landmark_id\rabc1,"two\nlines",1\rabc2,u,2\rabc3,u,3,9\r')
+    with pytest.raises(DatasetError, match=r"\(line 5 has a value past the header's columns: abc3,u,3,9\)"):
+        read_train_csv(csv)
+    csv.write_bytes(b'id,url,landmark_id\r\nabc1,"two\nlines",1\r\nabc2,u,2\r\nabc3,u,3,9\r\n')  # Windows: as before
+    with pytest.raises(DatasetError, match=r"\(line 5 has a value past the header's columns: abc3,u,3,9\)"):
+        read_train_csv(csv)

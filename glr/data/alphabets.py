@@ -6,7 +6,8 @@ tere`. The words whose two readings differ are the only evidence. A reading of a
 languages writes every letter past ASCII of it, a letter used only at a word's end (Italian's `più`, French's `où`)
 stands there, one never at a word's start (Czech's `ů`, Polish's `ą`) does not, and a language of a short native
 alphabet (Scottish Gaelic) has its other letters too. The family whose readings fit more of those words wins; as
-many: unsure, and Windows-1252 is assumed (as glr read such files before) with the other reading said.
+many: unsure, and Windows-1252 is assumed (as glr read such files before) with the other reading said. Mac Roman and
+Mac Central European (Excel for Mac's two) are told apart the same way.
 """
 
 from __future__ import annotations
@@ -58,7 +59,8 @@ _CENTRAL = {
     "hr": _language("čćđšž", not_among_consonants="čć", before={"đ": "aeiou"}), "ro": _language("ăâîşţ", before={"ă": _NOT_VOWEL + "iu"}),
     "de": _language("äöüß", after={"ß": "aeiouäöü"}), "sq": _language("çë"),
 }
-FAMILIES = {"cp1252": _WESTERN, "cp1250": _CENTRAL}
+# The Mac code pages of the same regions (Excel for Mac's "CSV (Macintosh)") write the same languages.
+FAMILIES = {"cp1252": _WESTERN, "cp1250": _CENTRAL, "mac_roman": _WESTERN, "mac_latin2": _CENTRAL}
 _LETTERS = re.compile(r"[^\W\d_]+")
 
 
@@ -88,14 +90,15 @@ def _written_as(part: str, letters: str, only_last: str, ascii_letters: str | No
     return True
 
 
-def western_or_central(words: set[bytes]) -> tuple[str, bytes | None]:
-    """("cp1252" or "cp1250", None) for the words (bytes, both readings plausible) whose readings differ, by which
-    family fits more of them; ("cp1252", a word to show) when as many fit either: unsure, Windows-1252 assumed."""
-    differ = sorted(w for w in words if w.decode("cp1252", "replace") != w.decode("cp1250", "replace"))
+def western_or_central(words: set[bytes], west: str = "cp1252", central: str = "cp1250") -> tuple[str, bytes | None]:
+    """(`west` or `central`, None) for the words (bytes, both readings plausible) whose readings differ, by which
+    family fits more of them; (`west`, a word to show) when as many fit either: unsure, the Western one assumed.
+    Windows-1252 and 1250 by default; Mac Roman and Mac Central European too."""
+    differ = sorted(w for w in words if w.decode(west, "replace") != w.decode(central, "replace"))
     if not differ:
-        return "cp1252", None
-    western = sum(fits(w.decode("cp1252"), "cp1252") for w in differ)
-    central = sum(fits(w.decode("cp1250"), "cp1250") for w in differ)
-    if western != central:
-        return ("cp1252" if western > central else "cp1250"), None
-    return "cp1252", max(differ, key=len)
+        return west, None
+    western = sum(fits(w.decode(west), west) for w in differ)
+    central_fits = sum(fits(w.decode(central), central) for w in differ)
+    if western != central_fits:
+        return (west if western > central_fits else central), None
+    return west, max(differ, key=len)

@@ -12,6 +12,8 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import pandas as pd
 
+from glr.data.double_encoding import undo_double_encoding  # noqa: F401 - read from here too
+
 # GLDv2's own form: the name is all after `Category:` (no query, fragment, trailing `/` or control character, which
 # urlsplit and the rule read apart), read by `_tail_name` as the rule reads it.
 COMMONS_CATEGORY = r"^https?://commons\.wikimedia\.org/wiki/Category:((?:[^?#\x00-\x1f\x7f]*[^?#/\x00-\x1f\x7f])?)$"
@@ -62,37 +64,3 @@ def category_names(categories: pd.Series) -> pd.Series:
     rest = (tail.isna() & text.notna()).to_numpy(dtype=bool)
     names[rest] = [category_to_name(c) for c in categories.to_numpy(dtype=object)[rest]]
     return pd.Series(names, index=categories.index, dtype=object)
-
-
-# A UTF-8 lead byte read as Windows-1252 (`Ã` for 0xC3), then a continuation byte so read (0x80-0xBF: `©`, `­`, `€`,
-# ...; the five bytes Windows-1252 lacks come through as the control characters of their number).
-_DOUBLE_ENCODED = ("[\u00c2-\u00f4][\u0080-\u00bf\u20ac\u201a\u0192\u201e\u2026\u2020\u2021\u02c6\u2030\u0160\u2039"
-                   "\u0152\u017d\u2018\u2019\u201c\u201d\u2022\u2013\u2014\u02dc\u2122\u0161\u203a\u0153\u017e\u0178]")
-
-
-def undo_double_encoding(names: pd.Series) -> tuple[pd.Series, str | None]:
-    """`names` with each name that is UTF-8 text read as Windows-1252 and saved again (`Sagrada FamÃ­lia`: a file
-    opened so by Excel, then saved as "CSV UTF-8") read as it was written (`Sagrada Família`), and a note saying
-    so; `names` and None when there is none. Only a name whose bytes so read are wholly UTF-8 is changed."""
-    text = names.astype("string[python]")
-    maybe = text.str.contains(_DOUBLE_ENCODED, regex=True).fillna(False).astype(bool)
-    if not maybe.any():  # GLDv2's 203k names: one vectorised search
-        return names, None
-    fixed = {i: undone for i, name in text[maybe].items() if (undone := _undone(name)) is not None}
-    if not fixed:
-        return names, None
-    first = next(iter(fixed))
-    out = names.copy()
-    out[list(fixed)] = list(fixed.values())
-    n = len(fixed)
-    return out, (f"{n} name{'s' if n > 1 else ''} {'were' if n > 1 else 'was'} UTF-8 text read as Windows-1252 and "
-                 f"saved again (opened so by a spreadsheet?), e.g. {names[first]!r}: read as {fixed[first]!r}")
-
-
-def _undone(name: str) -> str | None:
-    """`name` read back from Windows-1252 into its bytes and as UTF-8, or None when those bytes are not UTF-8."""
-    try:
-        data = b"".join(bytes([ord(c)]) if c in "\x81\x8d\x8f\x90\x9d" else c.encode("cp1252") for c in name)
-        return data.decode("utf-8")
-    except UnicodeError:
-        return None

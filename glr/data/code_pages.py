@@ -2,7 +2,7 @@
 
 Excel's plain "CSV (comma delimited)" saves in the machine's ANSI code page: Windows-1252 on a Western Windows,
 Windows-1251 on a Cyrillic one, 1250 in Central Europe, 1253 in Greece; Excel for Mac's "CSV (Macintosh)" saves Mac
-Roman. Every one of them decodes most bytes, so decoding is no evidence: what the words then look like is. A reading
+Roman, or Mac Central European on a Czech, Polish or Hungarian Mac. Every one of them decodes most bytes, so decoding is no evidence: what the words then look like is. A reading
 is plausible when every character past ASCII is a letter or typography, each word is of one script (`Famнlia`, Latin
 mixed with Cyrillic, is no word), no word turns from lower to upper case at a letter past ASCII (`CafŽ`, `иТБН`), and
 in a Latin reading no word holds three such letters in a row (`Ñîáîð` is Cyrillic read as Latin: Western words have
@@ -12,20 +12,26 @@ before), except over a plausible Windows-1250 whose words fit the Central Europe
 (`glr.data.alphabets`: `Karlův`, not `Karlùv`); as well: Windows-1252, with the doubt said. Else the one other
 plausible reading. Cyrillic and Greek both plausible (their letters share the same bytes):
 the reading with clearly more vowels (Russian and Greek words are about 40% vowels, either read as the other 17-33%).
+Mac Central European counts only when its reading is Central European words that Mac Roman does not read alike, and
+beside Mac Roman or Windows-1250 is told from them by the alphabets too (as well: the other one, with the doubt said).
+Such a tie is settled by the names of the files beside the CSV when they hold one reading's words (`Hősök tere 1.jpg`).
 Any other two, or none: no guess. charset-normalizer was tried and is not used: on
 files this short it named French cp1252 text `cp857` and a one-word Cyrillic file `shift_jis_2004`.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import unicodedata
+from pathlib import Path
 
-from glr.data.alphabets import western_or_central
+from glr.data.alphabets import FAMILIES, fits, western_or_central
 
 # The code pages tried after Windows-1252, and how a note names each.
 NAMES = {"cp1252": "Windows-1252", "cp1250": "Windows-1250 (Central European)", "cp1251": "Windows-1251 (Cyrillic)",
-         "cp1253": "Windows-1253 (Greek)", "mac_roman": "Mac Roman (Excel for Mac's \"CSV (Macintosh)\")"}
+         "cp1253": "Windows-1253 (Greek)", "mac_roman": "Mac Roman (Excel for Mac's \"CSV (Macintosh)\")",
+         "mac_latin2": "Mac Central European (Excel for Mac's \"CSV (Macintosh)\" in Central Europe)"}
 _SCRIPT = {"cp1251": "CYRILLIC", "cp1253": "GREEK"}  # the others read as Latin
 # What Excel writes beside letters in names (curly quotes, dashes, an ellipsis, the euro sign, guillemets, Russian's
 # numero sign): no sign of another code page, as a letter is not; any other symbol leaves the file "not UTF-8".
@@ -42,19 +48,72 @@ def legacy_code_page(data: bytes) -> str | None:
     return legacy_reading(data)[0]
 
 
-def legacy_reading(data: bytes) -> tuple[str | None, str | None]:
+def legacy_reading(data: bytes, folder: Path | None = None) -> tuple[str | None, str | None]:
     """(`legacy_code_page(data)`, None), or (`cp1252`, the doubt in words) when its words fit Windows-1250 as well:
-    `its words may be Windows-1250 (Central European) text ('Hõsök' would be 'Hősök')`."""
+    `its words may be Windows-1250 (Central European) text ('Hõsök' would be 'Hősök')`. Such a tie is settled by the
+    names of the files under `folder` (the CSV's own, whose photos its ids name) when they hold one reading's words."""
     words = _words(data)
     if not words:
         return None, None
-    plausible = [cp for cp in NAMES if all(_plausible(w, cp) for w in words)]
+    plausible = _readings(words)
     if plausible[:1] == ["cp1252"] and "cp1250" in plausible:
-        codec, shown = western_or_central(words)
-        doubt = (f"its words may be {NAMES['cp1250']} text ('{shown.decode('cp1252')}' would be "
-                 f"'{shown.decode('cp1250')}')") if shown else None
-        return codec, doubt
+        return _west_or_central(words, "cp1252", "cp1250", folder)
+    if "mac_latin2" in plausible and len(plausible) > 1:  # beside Mac Roman or Windows-1250
+        if any(cp not in FAMILIES for cp in plausible):
+            return None, None
+        # The one whose words its languages write; two alike: the first (Windows, Western), with the doubt said.
+        fitting = [cp for cp in plausible if all(fits(w.decode(cp), cp) for w in words)]
+        if fitting in (["mac_roman", "mac_latin2"], ["cp1250", "mac_latin2"]):
+            return _west_or_central(words, *fitting, folder)
+        return (fitting[0] if len(fitting) == 1 else None), None
     return _one_of(words, plausible), None
+
+
+def _west_or_central(words: set[bytes], west: str, central: str, folder: Path | None) -> tuple[str, str | None]:
+    """`glr.data.alphabets.western_or_central`'s code page, with the doubt in words when it was unsure and the file
+    names under `folder` do not settle it."""
+    codec, shown = western_or_central(words, west, central)
+    if shown and folder is not None and (named := _named_on_disk(words, (west, central), folder)):
+        return named, None
+    return codec, (f"its words may be {NAMES[central]} text ('{shown.decode(west)}' would be "
+                   f"'{shown.decode(central)}')") if shown else None
+
+
+def _readings(words: set[bytes]) -> list[str]:
+    """The code pages whose reading of `words` is plausible, in the order tried. Mac Central European only when its
+    reading is Central European words (`glr.data.alphabets`) that Mac Roman does not read alike (`München`): its
+    letters are everywhere another code page's, so mere plausibility would make most Western files unclear."""
+    plausible = [cp for cp in NAMES if all(_plausible(w, cp) for w in words)]
+    if "mac_latin2" in plausible and (
+            not all(fits(w.decode("mac_latin2"), "mac_latin2") for w in words)
+            or "mac_roman" in plausible and all(w.decode("mac_roman") == w.decode("mac_latin2") for w in words)):
+        plausible.remove("mac_latin2")
+    return plausible
+
+
+def _named_on_disk(words: set[bytes], code_pages: tuple[str, str], folder: Path, most: int = 100_000) -> str | None:
+    """The one of `code_pages` whose reading of `words` more of the names under `folder` hold (`Hősök tere 1.jpg`:
+    Windows-1250's `Hősök`, not 1252's `Hõsök`), or None when as many. At most `most` names are looked at."""
+    first_words, second_words = ({unicodedata.normalize("NFC", w.decode(cp)).lower() for w in words} for cp in code_pages)
+    readings = {code_pages[0]: first_words - second_words, code_pages[1]: second_words - first_words}
+    hits = dict.fromkeys(code_pages, 0)
+    for count, name in enumerate(_names_under(folder)):
+        if count >= most:
+            break
+        if name.isascii():
+            continue
+        found = set(_LETTERS.findall(unicodedata.normalize("NFC", name).lower()))  # macOS writes names decomposed
+        for cp in code_pages:
+            hits[cp] += len(found & readings[cp])
+    first, second = (hits[cp] for cp in code_pages)
+    return None if first == second else code_pages[0] if first > second else code_pages[1]
+
+
+def _names_under(folder: Path):
+    """The names of the files and folders under `folder`, walked top down; nothing when it cannot be read."""
+    for _, folders, files in os.walk(folder):
+        yield from folders
+        yield from files
 
 
 def _one_of(words: set[bytes], plausible: list[str]) -> str | None:
@@ -77,7 +136,7 @@ def _vowel_ratio(words: set[bytes], code_page: str) -> float:
 def candidates(data: bytes) -> list[str]:
     """The code pages whose reading of `data` is plausible, in the order tried (for a message when there are two)."""
     words = _words(data)
-    return [cp for cp in NAMES if words and all(_plausible(w, cp) for w in words)]
+    return _readings(words) if words else []
 
 
 def _words(data: bytes) -> set[bytes]:

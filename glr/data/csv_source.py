@@ -218,7 +218,7 @@ def legacy_code_page_of(csv: Path) -> str | None:
             _bad_at[key] = exc.start  # for `not_utf8`'s line: found again, it took a second pass over 300 MB
             # UTF-8's byte-order mark says the file was written as UTF-8: a byte that is not is damage or a pasted
             # row (said with its line by `not_utf8`), not a code page; read as one, the mark was read as a word (`ď»żid`).
-            codec, doubt = (None, None) if data.startswith(codecs.BOM_UTF8) else legacy_reading(data)
+            codec, doubt = (None, None) if data.startswith(codecs.BOM_UTF8) else legacy_reading(data, csv.parent)
     with _lock:
         _verdicts[key] = codec
         if doubt:

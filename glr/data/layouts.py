@@ -132,7 +132,8 @@ def read_names(root: Path) -> tuple[dict[int, str], list[str]]:
                         f"{', '.join(repr(h) for h in header)}); classes are named by their id"]
         # `landmark_id,category,Category` (two exports joined): the second read too, and compared, as train.csv's are.
         twice = gldv2_files.repeated_columns(header, columns, ["landmark_id", "category"])
-        cats = arrow_frame(arrow_columns(path, columns, ["landmark_id", "category", *twice], delimiter, bad_rows))
+        cats = arrow_frame(arrow_columns(path, columns, ["landmark_id", "category", *twice], delimiter, bad_rows,
+                                         rest_in_last=True))  # `219,...Category:Paris,_France` unquoted: one name
         if twice and (problem := gldv2_files.repeated_column_problem(path, header, columns, cats)):
             raise DatasetError(problem)
     except DatasetError as exc:

@@ -4,7 +4,8 @@
 header as `glr.data.csv_header` takes it (any case, `image_id`, `;`, tab or `|`, Excel's `sep=;`), any line ends (a bare CR too), rows ending in
 empty fields the header lacks (`abc,1,`, on every row or on some; any other row of the wrong width is named by
 its line), `train_clean.csv`'s one row per class exploded into one row per id, and landmark ids checked as
-plain integers (`12,0` too). The category and attribution files are read through it as well. Every open of the
+plain integers (`12,0` too), and ids and names that are UTF-8 read as Windows-1252 and saved again (`cafÃ©`) read as
+written. The category and attribution files are read through it as well. Every open of the
 file goes through `glr.data.csv_source.utf8_source`, so UTF-16 text (Excel's "Unicode Text") and a file ending in
 Ctrl-Z read as the same UTF-8 text everywhere.
 """
@@ -23,6 +24,7 @@ from glr.data.csv_lines import ATTR as ROW_LINES, RowLines
 from glr.data.csv_header import (ALIASES, EMPTY_COLUMN, INVISIBLE, declared_separator, header_line_below,  # noqa: F401
                                  looks_like_a_row, read_layout, written_header)  # ALIASES, INVISIBLE: read from here too
 from glr.data.csv_source import drop_separator_only_rows, not_utf8, refuse_zero_bytes, utf8_source
+from glr.data.double_encoding import undo_double_encoded
 from glr.errors import DatasetError
 from glr.paths import one_line
 
@@ -78,7 +80,7 @@ def read_train_csv(csv: Path) -> tuple[pd.DataFrame, list[str]]:
     if twice and (problem := gldv2_files.repeated_column_problem(csv, header, names, df)):
         raise DatasetError(problem)
     df = df[["id", "landmark_id"]]  # (pandas keeps `attrs`)
-    return df, []
+    return undo_double_encoded(df, csv)
 
 
 def drop_repeated_headers(df: pd.DataFrame) -> pd.DataFrame:
@@ -99,17 +101,20 @@ def drop_repeated_headers(df: pd.DataFrame) -> pd.DataFrame:
     return df.drop(index=repeated.index[repeated.astype(bool)]) if repeated.any() else df
 
 
-def arrow_columns(csv: Path, names: list[str], columns: list[str], delimiter: str = ",", bad_rows: list | None = None):
+def arrow_columns(csv: Path, names: list[str], columns: list[str], delimiter: str = ",", bad_rows: list | None = None,
+                  rest_in_last: bool = False):
     """The named columns of a CSV, as text, in an Arrow table; DatasetError if it cannot be parsed.
 
     `bad_rows`: rows without the header's number of fields are skipped and their text added to this list,
     instead of refusing the file (for a file whose rows are each worth keeping on their own). Columns past the
     header that `read_layout` named EMPTY_COLUMN must be empty: a row with a value there is such a bad row.
+    `rest_in_last` (with `bad_rows`, for a header of two columns): a row of more fields and no quote is its first
+    field and all the rest as the second (`219,http://.../Category:Paris,_France`: the category file's name).
     """
     import pyarrow.compute as pc
 
     padding = [n for n in names if n.startswith(EMPTY_COLUMN)]
-    table = _arrow_columns(csv, names, columns + padding, delimiter, bad_rows)
+    table = _arrow_columns(csv, names, columns + padding, delimiter, bad_rows, rest_in_last)
     refuse_zero_bytes(csv, table, delimiter)
     padding = [n for n in padding if n in table.column_names]  # none once rows of uneven widths were evened
     if not padding:
@@ -126,7 +131,8 @@ def arrow_columns(csv: Path, names: list[str], columns: list[str], delimiter: st
     return table.select(columns)
 
 
-def _arrow_columns(csv: Path, names: list[str], columns: list[str], delimiter: str = ",", bad_rows: list | None = None):
+def _arrow_columns(csv: Path, names: list[str], columns: list[str], delimiter: str = ",", bad_rows: list | None = None,
+                   rest_in_last: bool = False):
     """`arrow_columns` without the check of the columns past the header."""
     try:
         import pyarrow as pa
@@ -149,10 +155,18 @@ def _arrow_columns(csv: Path, names: list[str], columns: list[str], delimiter: s
         if bad_rows is not None:
             found: list[str] = []
             table = read(lambda row: skip_blank_row(row) if not (row.text or "").strip() else found.append(row.text) or "skip")
-            if not any(_fields_past(text, delimiter, width) == "" for text in found):
+            # The separator unquoted in the last of two columns: joined back. A quote makes it unsure where the name
+            # ends (`7,"Big Ben",London`): such a row stays a bad one, named.
+            joined = ({t for t in found if '"' not in t and _fields_past(t, delimiter, width)}
+                      if rest_in_last and width == 2 else set())
+            # More such rows than rows of two fields (beyond a few): a column the header lacks, not names holding it.
+            evened = sum(_fields_past(text, delimiter, width) == "" for text in found)
+            joined = joined if len(joined) <= max(3, table.num_rows + evened) else set()
+            if not joined and not any(_fields_past(text, delimiter, width) == "" for text in found):
                 bad_rows.extend(found)
                 return table
-            with _evened(csv, delimiter, width, strict=False) as source:  # rows that only end in empty fields are kept
+            # Rows that only end in empty fields are kept, and those `joined`.
+            with _evened(csv, delimiter, width, strict=False, joined=joined) as source:
                 return read(lambda row: skip_blank_row(row) if not (row.text or "").strip() else bad_rows.append(row.text) or "skip",
                             source)
         try:
@@ -199,11 +213,12 @@ def _fields_past(text: str, delimiter: str, width: int) -> str | None:
     return "".join(fields[width:]).strip() if len(fields) >= width else None
 
 
-def _evened(csv: Path, delimiter: str, width: int, strict: bool, url_at: int | None = None):
+def _evened(csv: Path, delimiter: str, width: int, strict: bool, url_at: int | None = None, joined: set = frozenset()):
     """The rows of `csv` (without its header) in a temporary file, each cut to the header's `width` fields when
     those past it are empty (`abc,1,` is `abc,1`); blank lines dropped. A row short of the header's fields or with
     a value past them is a DatasetError naming its line when `strict`, else written as it is (a bad row). A URL at
-    field `url_at` holding the separator unquoted (Wikimedia's `Paris,_France.jpg`) is that one field again."""
+    field `url_at` holding the separator unquoted (Wikimedia's `Paris,_France.jpg`) is that one field again, and a row
+    whose text is in `joined` is its first field and the rest, without trailing empty fields, as the second."""
     import io
     import tempfile
 
@@ -225,6 +240,8 @@ def _evened(csv: Path, delimiter: str, width: int, strict: bool, url_at: int | N
                     row = row[:width]
                 elif len(row) > width and url_at is not None and (whole := _whole_url(row, width, url_at, delimiter)):
                     row = whole
+                elif len(row) > width and delimiter.join(row) in joined:
+                    row = [row[0], delimiter.join(row[1:]).rstrip(delimiter + " ")]
                 elif len(row) != width and strict:
                     what = "a value past the header's columns" if len(row) > width else "fewer fields than the header"
                     # A quote never closed (`"http://x,1`) takes every line after it into one cell: said so.
@@ -258,8 +275,6 @@ def _first_bad_row(csv: Path, delimiter: str, width: int, url_at: int | None, re
     evened, or when this cannot tell (a row spanning lines, many rows, a row not found): `_evened` then decides."""
     import mmap
 
-    import numpy as np
-
     texts: list[str] = []
     # Arrow decodes each bad row's bytes for the handler as UTF-8 and, when they are not, reports it as an exception
     # "ignored" on stderr and skips the handler: such a row cannot be found here, so `_evened` decides (and says so).
@@ -282,23 +297,36 @@ def _first_bad_row(csv: Path, delimiter: str, width: int, url_at: int | None, re
     if not bad:
         return None
     with open(utf8_source(csv), "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:
-        first = None
+        first, quoted = None, data.find(b'"') >= 0
         for text, fields in bad:
             at, raw = -1, text.encode()
             while (at := data.find(raw, at + 1)) >= 0:  # the row's text as a whole line: `abc,u` is no `abc,u,7`
-                if (at == 0 or data[at - 1] in b"\r\n") and data[at + len(raw):at + len(raw) + 1] in (b"", b"\r", b"\n"):
+                # ...and no line inside a quoted cell above (an odd number of quotes before it): that named a line
+                # above the row's own. GLDv2's file holds no quote, so nothing is counted for it.
+                if (at == 0 or data[at - 1] in b"\r\n") and data[at + len(raw):at + len(raw) + 1] in (
+                        b"", b"\r", b"\n") and not (quoted and _count(data, at, b'"') % 2):
                     break
             if at < 0:
                 return None
             first = (at, fields) if first is None or at < first[0] else first
         at, fields = first
-        end = ord("\n") if data.find(b"\n") >= 0 else ord("\r")
-        before = np.frombuffer(data, np.uint8, count=at)
-        line = int(np.count_nonzero(before == end)) + 1
-        del before  # the map closes only once no array looks into it
+        # A line ends at LF, CR or CRLF, as Python's csv (and `_evened`) counts them: Excel for Mac ends its rows with CR
+        # and a line break inside a cell with LF, so counting one of them named a line far above the row.
+        line = 1 + (_count(data, at, b"\n") if data.find(b"\r") < 0 else _count(data, at, b"\r") if data.find(b"\n") < 0
+                    else _count(data, at, b"\n") + _count(data, at, b"\r") - _count(data, at, b"\r\n"))
     what = "a value past the header's columns" if len(fields) > width else "fewer fields than the header"
     return (f"{csv}: cannot be parsed as CSV (line {line} has {what}: {one_line(delimiter.join(fields)[:200])}); "
             "fix or delete that line")
+
+
+def _count(data, at: int, text: bytes) -> int:
+    """How many times `text` (one byte, or CRLF) occurs in `data` (a map of the file) before offset `at`, by numpy."""
+    import numpy as np
+
+    before = np.frombuffer(data, np.uint8, count=at)
+    found = before == text[0] if len(text) == 1 else (before[:-1] == text[0]) & (before[1:] == text[1])
+    del before  # the map closes only once no array looks into it
+    return int(np.count_nonzero(found))
 
 
 def _whole_url(row: list[str], width: int, url_at: int, delimiter: str) -> list[str] | None:
