@@ -343,7 +343,7 @@ def curated_rows(catalog: Catalog, top_n: int = DEFAULT_TOP_N, min_images: int =
         )
     # Sort by count then id so the class order, and thus class indices, are reproducible.
     kept = kept.rename("images").reset_index().sort_values(["images", "landmark_id"], ascending=[False, True])
-    # GLDv2's ids sorted as numbers: sorting the text cost 4-7 s at 4.1M rows.
+    # GLDv2's ids sorted as numbers: ordering the text took 7-10 s at 4.1M rows.
     data = sort_by_id(df[df["landmark_id"].isin(kept["landmark_id"])])
     # The kept rows' paths, made in order (GLDv2's are made here, the catalog keeps none): training reads the split's.
     if "path" not in data.columns:
