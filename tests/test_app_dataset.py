@@ -623,3 +623,25 @@ def test_the_gallerys_photos_name_their_landmark_to_a_screen_reader(uploads_root
     assert_no_exception(at)
     alts = alt_texts(at)
     assert sorted(set(alts)) == ["A photo of Big Ben", "A photo of Red Fort"], alts
+
+
+def test_only_the_split_imports_sklearn_for_the_dataset_page_and_inspect(gldv2):
+    import re
+    import subprocess
+    import sys
+
+    # sklearn costs 2-4 s to import, cold: the page's glr modules, inspect's, reading the catalog, its class index
+    # and the curated rows take none of it. Only the split does (the page and inspect show its train/val counts).
+    page = (Path(__file__).resolve().parents[1] / "pages" / "1_dataset.py").read_text()
+    imports = re.findall(r"^(?:from|import) glr\b.*$", page, re.MULTILINE)
+    assert len(imports) >= 5, imports
+    code = "\n".join([
+        "import sys", *imports, "import glr.commands, glr.inspect_command, glr.data.usable",
+        f"catalog = datasets.load_catalog({str(gldv2)!r})",
+        "index = ClassIndex(catalog); index.summary(); index.page('', 1, 8, 3)",
+        "datasets.curated_rows(catalog, top_n=3)",
+        "print('sklearn' in sys.modules)",
+    ])
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).resolve().parents[1]).stdout.split()
+    assert out == ["False"]

@@ -27,6 +27,8 @@ from glr.data.class_access import package_kind, sub_folders
 from glr.data.curation_defaults import (  # noqa: F401 - read from here too
     DEFAULT_MIN_IMAGES, DEFAULT_SEED, DEFAULT_TOP_N, DEFAULT_VAL_FRACTION, MAX_SEED, TRAIN_MIN_CLASSES,
 )
+from glr.data.id_order import sort_by_id
+from glr.data.stratified_split import check_split_settings, stratified_split  # noqa: F401 - read from here too
 from glr.data.dataset_path import archive_kind, dataset_root, locate, name_twins  # noqa: F401 - read from here too
 from glr.data.layouts import (
     ARCHIVES, IMAGE_EXTENSIONS, SAFE_ID_PATTERN, TRAIN_CSV, category_to_name, examples, is_system_folder,
@@ -117,7 +119,7 @@ class Split:
 
     def fingerprint(self) -> str:
         """A short hash of the split (ids, classes, sides): it changes if the data changes."""
-        table = self.table().sort_values("id")
+        table = sort_by_id(self.table())
         return hashlib.sha1(table.to_csv(index=False).encode()).hexdigest()[:16]
 
 
@@ -277,19 +279,11 @@ def curate(
     """
     check_split_settings(val_fraction, seed)
     data, labels, messages = curated_rows(catalog, top_n, min_images, min_classes)
-    train, val = _stratified_split(data, val_fraction, seed)
+    train, val = stratified_split(data, val_fraction, seed)
     index_of = dict(zip(labels["landmark_id"], labels["index"]))
     train = train.assign(label=train["landmark_id"].map(index_of).astype(int))
     val = val.assign(label=val["landmark_id"].map(index_of).astype(int))
     return Split(train=train.reset_index(drop=True), val=val.reset_index(drop=True), labels=labels, messages=messages)
-
-
-def check_split_settings(val_fraction: float, seed: int) -> None:
-    """DatasetError naming a validation fraction or a seed `curate` cannot split with."""
-    if not 0 < val_fraction < 1:
-        raise DatasetError(f"val_fraction must be above 0 and below 1, got {val_fraction}")
-    if not 0 <= seed <= MAX_SEED:
-        raise DatasetError(f"seed must be between 0 and {MAX_SEED}, got {seed}")
 
 
 def curated_rows(catalog: Catalog, top_n: int = DEFAULT_TOP_N, min_images: int = DEFAULT_MIN_IMAGES,
@@ -349,11 +343,12 @@ def curated_rows(catalog: Catalog, top_n: int = DEFAULT_TOP_N, min_images: int =
         )
     # Sort by count then id so the class order, and thus class indices, are reproducible.
     kept = kept.rename("images").reset_index().sort_values(["images", "landmark_id"], ascending=[False, True])
-    data = df[df["landmark_id"].isin(kept["landmark_id"])]
-    # The kept rows' paths (GLDv2's are made here, the catalog keeps none): training reads the split's.
+    # GLDv2's ids sorted as numbers: ordering the text took 7-10 s at 4.1M rows.
+    data = sort_by_id(df[df["landmark_id"].isin(kept["landmark_id"])])
+    # The kept rows' paths, made in order (GLDv2's are made here, the catalog keeps none): training reads the split's.
     if "path" not in data.columns:
         data.insert(1, "path", catalog.paths(data.index))
-    data = data.sort_values("id").reset_index(drop=True)
+    data = data.reset_index(drop=True)
     names = catalog.names()
     labels = pd.DataFrame({
         "index": range(len(kept)),
@@ -362,39 +357,6 @@ def curated_rows(catalog: Catalog, top_n: int = DEFAULT_TOP_N, min_images: int =
         "images": kept["images"].astype(int).to_numpy(),
     })
     return data, labels, messages
-
-
-def _stratified_split(data: pd.DataFrame, val_fraction: float, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """sklearn's stratified split, sized so each class can have an image on both sides."""
-    from sklearn.model_selection import train_test_split  # a second to import: not for reading a catalog, nor --help
-
-    n, n_classes = len(data), data["landmark_id"].nunique()
-    n_val = min(max(round(n * val_fraction), n_classes), n - n_classes)
-    train, val = train_test_split(data, test_size=n_val, stratify=data["landmark_id"], random_state=seed)
-    # Stratification rounds per class, so a small class can end up on one side only; move
-    # one image across for each such class (seeded, like the split itself).
-    rng = np.random.default_rng(seed)
-    train, val = _fill_missing_classes(train, val, rng)
-    val, train = _fill_missing_classes(val, train, rng)
-    # `data` is sorted by id (unique) and numbered so: its numbers sort each side as its ids do, where sorting
-    # GLDv2's ids as text again cost 7 s a side at 4.1M rows.
-    return train.sort_index(), val.sort_index()
-
-
-def _fill_missing_classes(src: pd.DataFrame, dst: pd.DataFrame, rng) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Move one image of each class that `dst` lacks from `src` into `dst`."""
-    missing = sorted(set(src["landmark_id"]) - set(dst["landmark_id"]))
-    if not missing:
-        return src, dst
-    # One draw per class, in the classes' order, from its rows in `src`'s order: the picks a move at a time made.
-    # Moved together: a copy of both tables per class cost 6 s for 439 classes of 200,000 rows (top-N 0).
-    rows = src.index[src["landmark_id"].isin(missing).to_numpy()].to_numpy()
-    classes = src.loc[rows, "landmark_id"].to_numpy()
-    order = np.argsort(classes, kind="stable")  # by class, each class's rows in `src`'s order
-    rows, classes = rows[order], classes[order]
-    bounds = np.r_[np.flatnonzero(np.r_[True, classes[1:] != classes[:-1]]), len(rows)]
-    picks = [rng.choice(rows[a:b]) for a, b in zip(bounds[:-1], bounds[1:])]
-    return src.drop(index=picks), pd.concat([dst, src.loc[picks]])
 
 
 def summarize(catalog: Catalog) -> dict:
