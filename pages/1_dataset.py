@@ -21,6 +21,7 @@ from glr.evaluation import plots
 from glr.errors import GlrError
 import app_common as common
 import app_photos
+import app_style
 import app_upload
 
 common.setup(common.DATASET)
@@ -111,13 +112,14 @@ if summary["classes"] <= BAR_CHART_CLASSES:
     counts = index.counts()
     log = plots.use_log_scale(counts)
     st.plotly_chart(plots.class_distribution_figure(counts, log=log), key="class_distribution",
-                    alt="Images per class, one bar per class")
+                    alt="Images per class, one bar per class", config=app_style.chart_config())
     scale = "(log scale: the counts span a wide range)." if log else "(bars from 0: the classes are about even)."
 else:
     t = st.columns(2)
-    t[0].plotly_chart(long_tail.rank_size_figure(index), key="rank_size", alt="Class size by rank")
+    t[0].plotly_chart(long_tail.rank_size_figure(index), key="rank_size", alt="Class size by rank",
+                      config=app_style.chart_config())
     t[1].plotly_chart(long_tail.size_histogram_figure(index), key="size_histogram",
-                        alt="Classes counted by size")
+                        alt="Classes counted by size", config=app_style.chart_config())
     scale = "(drawn from aggregates: a rank-size curve on log axes, and classes counted by size)."
 st.caption(f"{readout.percent(index.tail_share(10))} of the classes have 10 images or fewer {scale}")
 

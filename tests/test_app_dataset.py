@@ -116,6 +116,8 @@ def test_the_long_tail_axis_reads_in_full(uploads_root, tmp_path):
     spec = json.loads(at.get("plotly_chart")[0].proto.spec)
     axis = spec["layout"]["yaxis"]
     assert axis["type"] == "log" and axis["ticktext"] == ["2", "5", "10", "20", "50"]
+    # its mode bar trimmed as the Results page's are: each button is a Tab stop
+    assert "zoomIn2d" in json.loads(at.get("plotly_chart")[0].proto.config)["modeBarButtonsToRemove"]
 
 
 def _synthetic_release(root: Path, rows: int, classes: int) -> Path:
@@ -141,6 +143,7 @@ def test_a_large_catalog_opens_with_aggregates_search_and_paging(monkeypatch, tm
     monkeypatch.setenv("GLR_RESULTS", str(tmp_path / "results"))
     at = open_page(DATASET)
     assert metric(at, "Classes") == "20,000" and metric(at, "Images") == "250,000"
+    assert all("zoomIn2d" in json.loads(c.proto.config)["modeBarButtonsToRemove"] for c in at.get("plotly_chart"))
     charts = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
     # The long tail from aggregates: a curve of a few hundred points and a dozen bars, not 20,000 bars.
     assert [len(c["data"][0]["x"]) for c in charts][1] <= 16 and len(charts[0]["data"][0]["x"]) <= 400
