@@ -187,7 +187,7 @@ def test_a_category_holding_the_separator_unquoted_is_one_name_and_a_quoted_one_
     catalog = load_catalog(root)
     assert catalog.names() == {7: "Eiffel Tower", 219: "Paris, France", 12: "Tower Bridge, London", 30: "landmark 30"}
     assert catalog.problems == ["train_label_to_category.csv: 1 row without the header's columns (e.g. "
-                                "'30,Big Ben,London'; a name holding the separator must be in quotes); those "
+                                "'30,\"Big Ben\",London'; a name holding the separator must be in quotes); those "
                                 "landmarks are named by their id"]
 
 
