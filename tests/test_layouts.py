@@ -655,3 +655,15 @@ def test_a_category_file_with_a_column_written_twice_is_read_only_when_the_two_a
     assert "that differ on 1 of 2 rows" in problems[0] and problems[0].endswith("; classes are named by their id")
     csv.write_text(f"{header}\n7,Eiffel Tower,{'7' if header.endswith('landmark_id') else 'Eiffel Tower'}\n")
     assert read_names(tmp_path) == ({7: "Eiffel Tower"}, [])
+
+
+def test_a_bad_category_row_is_shown_with_its_quotes_when_other_rows_end_in_empty_fields(gld):
+    # `7,Eiffel_Tower,` makes Python's csv even the file first: the bad row came back as `9,Big Ben,London`, its
+    # quotes gone, in a note saying a name holding the separator "must be in quotes".
+    (gld / "train_label_to_category.csv").write_text(
+        'landmark_id,category\n7,Eiffel_Tower,\n9,"Big Ben",London\n12,Tower\n')
+    catalog = load_catalog(gld)
+    assert catalog.names()[7] == "Eiffel Tower"
+    assert catalog.problems == ["train_label_to_category.csv: 1 row without the header's columns (e.g. "
+                                "'9,\"Big Ben\",London'; a name holding the separator must be in quotes); those "
+                                "landmarks are named by their id"]

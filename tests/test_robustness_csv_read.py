@@ -172,7 +172,7 @@ def test_a_train_csv_whose_ids_were_read_as_windows_1252_and_saved_again_finds_i
     assert sorted(catalog.names().values()) == ["Karlův most", "Sagrada Família", "café", "plain"]
     assert catalog.problems[:2] == [
         "train.csv: 4 ids were UTF-8 text read as Windows-1252 and saved again (opened so by a spreadsheet?), e.g. "
-        "'cafÃ© 1': read as 'café 1'",
+        "'cafÃ© 1': read as 'café 1', as 4 of the 4 photos looked up are on disk so",
         "train.csv: 4 landmark names were UTF-8 text read as Windows-1252 and saved again (opened so by a "
         "spreadsheet?), e.g. 'cafÃ©': read as 'café'"]
 
@@ -187,7 +187,7 @@ def test_a_category_holding_the_separator_unquoted_is_one_name_and_a_quoted_one_
     catalog = load_catalog(root)
     assert catalog.names() == {7: "Eiffel Tower", 219: "Paris, France", 12: "Tower Bridge, London", 30: "landmark 30"}
     assert catalog.problems == ["train_label_to_category.csv: 1 row without the header's columns (e.g. "
-                                "'30,Big Ben,London'; a name holding the separator must be in quotes); those "
+                                "'30,\"Big Ben\",London'; a name holding the separator must be in quotes); those "
                                 "landmarks are named by their id"]
 
 
@@ -217,3 +217,20 @@ def test_a_train_csv_whose_words_fit_windows_1250_as_well_is_read_as_its_photos_
     catalog = load_catalog(root)
     assert catalog.df["id"].tolist() == ids
     assert catalog.problems[0] == "train.csv: read as Windows-1250 (Central European) text (not UTF-8)"
+
+
+def test_a_train_csv_whose_ids_were_read_as_windows_1252_finds_photos_whose_names_went_through_it_too(tmp_path):
+    # The photos themselves on disk as `cafÃ© 1.jpg` (a zip unpacked with the wrong encoding): the ids were read back
+    # as `café 1` all the same, and every photo was "not found".
+    root = tmp_path / "mine"
+    ids = [name.encode().decode("cp1252") for name in ("café 1", "café 2", "Karlův most 1", "plain 1")]
+    for name in ids:
+        write_image(root / "images" / f"{name}.jpg", seed=len(name))
+    (root / "train.csv").write_text("id,landmark\n" + "".join(f"{i},{i[:-2]}\n" for i in ids), encoding="utf-8")
+    catalog = load_catalog(root)
+    assert catalog.df["id"].tolist() == ids
+    assert sorted(catalog.names().values()) == ["Karlův most", "café", "plain"]  # names are no files: read back
+    assert catalog.problems[0] == (
+        "train.csv: 3 ids were UTF-8 text read as Windows-1252 and saved again (opened so by a spreadsheet?), e.g. "
+        "'cafÃ© 1': kept as written, as 3 of the 3 photos looked up are on disk so (their names went through it too: "
+        "a zip unpacked with the wrong encoding?)")

@@ -34,6 +34,7 @@ from glr.data.id_cells import SAFE_ID_PATTERN, is_safe_id, no_id_problem, paths_
 from glr.data.linked_folders import without_linked_copies
 from glr.data.landmark_ids import category_ids, labels_from_names, negative_label_problem, refused_label_problems
 from glr.data.nested_classes import nested_note
+from glr.data.rows_as_written import as_written
 from glr.data.id_text import drop_repeated_ids, fixed_width_paths, holds_any, plain_text
 from glr.data.skipped_files import skipped_notes
 from glr.data.split_folders import SPLIT_FOLDERS, decide, split_note  # noqa: F401 - SPLIT_FOLDERS: read from here too
@@ -139,9 +140,10 @@ def read_names(root: Path) -> tuple[dict[int, str], list[str]]:
     except DatasetError as exc:
         return {}, legacy + [f"{exc}; classes are named by their id".replace(str(path), path.name, 1)]
     problems = legacy
-    if bad_rows:
+    if bad_rows:  # shown as the file writes them, quotes too (an evened file's rows come back without)
+        shown = as_written(path, list(dict.fromkeys(bad_rows))[:EXAMPLES_IN_MESSAGE], delimiter)
         problems.append(f"{path.name}: {plural(len(bad_rows), 'row')} without the header's columns (e.g. "
-                        f"{examples(printable(r[:80]) for r in bad_rows)}; a name holding the separator must be "
+                        f"{examples(printable(r[:80]) for r in shown)}; a name holding the separator must be "
                         "in quotes); those landmarks are named by their id")
     # Strictly, as train.csv's labels: "1.7" would otherwise name landmark 1.
     ids, refused = category_ids(cats, path, delimiter, not bad_rows)
