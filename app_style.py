@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import streamlit as st
 
+# The plotly mode bar's buttons trimmed for keyboard users; the pages call app_style.chart_config.
+from glr.evaluation.mode_bar import DRAG_ZOOMS, chart_config  # noqa: F401
+
 # A collapsed sidebar is only slid out of view (transform: translateX(-300px)): its links stayed in the Tab order and
 # in the accessibility tree, so a keyboard or screen-reader user on a phone (where it starts collapsed) went through
 # five invisible links before the page. Hidden, they leave both; it is visible again the moment it opens.
@@ -35,19 +38,6 @@ SELECT_OPTIONS_WRAP = (  # a plain list's options are the listbox's children; a 
 TABS_WRAP = '[data-testid="stTabs"] [role="tablist"] { flex-wrap: wrap; row-gap: 0; }'
 RULES = "\n".join([SIDEBAR_HIDDEN_WHEN_COLLAPSED, IMAGE_ROW_GAP, UPLOAD_TYPES_WRAP, SELECT_VALUE_ELLIPSIS,
                    SELECT_OPTIONS_WRAP, TABS_WRAP])
-
-# A plotly chart's mode bar is a row of buttons, each a Tab stop (shown on focus as on hover, so displayModeBar "hover",
-# plotly's default, keeps them all): a keyboard user went through 8 on each chart, 34 on the Results page. Kept: download
-# as PNG, Streamlit's full screen, reset axes, and on a chart a click or lasso selects in, the modes a drag can take
-# (zoom, pan, box, lasso). Dropped: zoom in, zoom out and autoscale (a drag zooms, a double click resets), and on a
-# chart without selection the zoom and pan modes (a drag zooms there anyway).
-DRAG_ZOOMS = ["zoomIn2d", "zoomOut2d", "autoScale2d"]
-
-
-def chart_config(selects: bool = False) -> dict:
-    """st.plotly_chart's `config`: the mode bar's buttons trimmed to those a keyboard user needs (`selects`: the chart
-    has on_select, so keep the modes a drag can take)."""
-    return {"modeBarButtonsToRemove": DRAG_ZOOMS + ([] if selects else ["zoom2d", "pan2d"]), "displaylogo": False}
 
 # What CSS cannot do, in one guarded script (it runs once per browser tab however often the page reruns):
 # - Touch over a plotly chart. Streamlit sets dragmode "pan" on a chart with on_select (a falsy dragmode in the figure

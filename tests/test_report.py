@@ -55,6 +55,7 @@ def test_report_writes_all_artefacts(tmp_path):
     html = (out / "curves.html").read_text()
     assert html.count("Plotly.newPlot") == 2
     assert "<script src=" not in html and len(html) > 1_000_000  # plotly.js is inline, for offline use
+    assert html.count('"modeBarButtonsToRemove": ["zoomIn2d"') == 2  # each button a Tab stop: trimmed as in the app
     assert Image.open(out / "curves.png").size[0] > 500
     collage = Image.open(out / "collage.png").convert("RGB")
     assert collage.size == (4 * report.TILE, 3 * (report.TILE + report.CAPTION))  # 12 images in a 4 x 3 grid
