@@ -90,8 +90,12 @@ def live_view(run_path: str, was_active: bool, key: str) -> None:
     elif state in ACTIVE_STATES and st.button("Stop", icon=":material/stop:", key=f"{key}_stop",
                                             help="The trainer finishes its current batch, saves a checkpoint "
                                                  "and ends as stopped; Resume continues it."):
-        launch.stop(run)
-        st.rerun()
+        try:  # RunError: a process paused (Ctrl-Z) as it wrote the run's status holds it; the stop flag is up
+            launch.stop(run)
+        except GlrError as exc:  # a toast outlives this fragment's next rerun
+            st.toast(str(exc), icon=":material/error:", duration="infinite")
+        else:
+            st.rerun()
     # Ctrl-Z in its terminal (its state's message says "paused"): continued from here as a resume would
     if state in ACTIVE_STATES and launch.paused_pids(run) and st.button(
             "Continue", icon=":material/play_arrow:", key=f"{key}_continue", help="The paused training goes on where it was."):

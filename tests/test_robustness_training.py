@@ -204,3 +204,40 @@ def test_settings_that_are_likely_a_mistake_are_said_at_the_start_and_with_the_o
     assert status["state"] == "finished"
     for note in said:
         assert note in status["message"] and note in printed, (note, status["message"])
+
+
+def test_the_train_pages_stop_says_who_holds_the_runs_status_when_a_paused_process_does(tmp_path, monkeypatch, tiny_data):
+    # A process paused (Ctrl-Z) as it wrote the run's status: the page's Stop waited for it for ever, the page frozen.
+    import subprocess
+    import sys
+    import threading
+
+    from app_common import TRAIN
+    from glr.training import launch, status
+    from glr.training.run import Run
+    from test_app_pages import assert_no_exception, button, open_page
+    from test_status import _paused_holder
+
+    monkeypatch.setattr(status, "STATUS_WRITE_SECONDS", 0.5, raising=False)
+    monkeypatch.setenv("GLR_RESULTS", str(tmp_path / "results"))
+    monkeypatch.setenv("GLR_DATA", str(tiny_data))
+    trainer = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    run = Run.create(tmp_path / "results", launch.run_config(tiny_config(tiny_data)), run_id="held")
+    run.update_status(state="running", pid=trainer.pid, message="epoch 1 of 2")
+    launch.acquire_lock(tmp_path / "results", "held")
+    holder = _paused_holder(run)
+    unstick = threading.Timer(20, holder.kill)  # so that a page that waits for it fails rather than hangs
+    try:
+        at = open_page(TRAIN)
+        unstick.start()
+        button(at, "Stop").click().run()
+        assert_no_exception(at)
+        toasts = "\n".join(t.value for t in at.toast)
+        assert f"(pid {holder.pid}, paused)" in toasts and f"kill -CONT {holder.pid}" in toasts, toasts
+        assert run.stop_requested()
+    finally:
+        unstick.cancel()
+        launch.release_lock(tmp_path / "results", "held")
+        for proc in (holder, trainer):
+            proc.kill()
+            proc.wait()

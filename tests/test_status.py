@@ -6,8 +6,9 @@ import json
 import os
 import subprocess
 import sys
+import time
 
-from glr.training.run import Run
+from glr.training.run import Run, RunError
 from glr.training.status import DIED_MESSAGE
 
 
@@ -212,3 +213,95 @@ def test_a_run_queued_a_moment_ago_by_a_cloned_machine_is_not_taken_for_one_of_o
     assert run.status()["state"] == "queued"  # its clone is starting its trainer
     _age(run.status_path, 50)  # silent since before this machine booted (30 s ago): queued here before a reboot
     assert run.status()["state"] == "failed" and run.status()["message"].startswith("never started: the process that")
+
+
+HOLD_PAUSED = """
+import os, signal, sys
+from filelock import FileLock
+lock = FileLock(sys.argv[1])
+lock.acquire()
+print("held", flush=True)
+os.kill(os.getpid(), signal.SIGSTOP)  # paused while it holds the lock, as Ctrl-Z in a write would leave it
+"""
+
+
+def _paused_holder(run):
+    """A process that holds the run's status lock, paused (SIGSTOP) in the middle of its write."""
+    from glr.training.processes import process_paused
+    from glr.training.status import STATUS_GUARD
+
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_PAUSED, str(run.path / STATUS_GUARD)], stdout=subprocess.PIPE,
+                              text=True)
+    assert holder.stdout.readline().strip() == "held"
+    for _ in range(500):
+        if process_paused(holder.pid):
+            break
+        time.sleep(0.01)
+    return holder
+
+
+def _in_thread(call):
+    """Run `call` in a daemon thread; the thread, and a dict that gets its result or error."""
+    import threading
+
+    outcome = {}
+
+    def target():
+        try:
+            outcome["result"] = call()
+        except Exception as exc:  # noqa: BLE001 (handed to the test)
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    return thread, outcome
+
+
+def test_a_process_paused_holding_the_status_lock_freezes_no_reader_and_a_stop_says_who_holds_it(tmp_path, monkeypatch):
+    # A process paused (Ctrl-Z) while it wrote a run's status held its lock for good: the page's Stop and `glr stop`
+    # waited for it for ever, freezing the page. Readers (the Train page, `glr runs`) take no lock: they read on.
+    from glr.training import launch, status as status_module
+    from glr.training.run_table import list_runs
+
+    monkeypatch.setattr(status_module, "STATUS_WRITE_SECONDS", 0.5, raising=False)
+    trainer = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    run = Run.create(tmp_path / "results", {"train": {"epochs": 2}}, run_id="held")
+    run.update_status(state="running", pid=trainer.pid)
+    holder = _paused_holder(run)
+    try:
+        reading, read = _in_thread(lambda: (run.status()["state"], list(list_runs(tmp_path / "results")["state"])))
+        reading.join(20)
+        assert not reading.is_alive() and read["result"] == ("running", ["running"])
+        stopping, stopped = _in_thread(lambda: launch.stop(run))
+        stopping.join(20)
+        assert not stopping.is_alive(), "the stop waited for the paused holder of the status lock"
+        message = str(stopped["error"])
+        assert isinstance(stopped["error"], RunError) and f"(pid {holder.pid}, paused)" in message
+        assert f"kill -CONT {holder.pid}" in message and ".status.lock" in message
+        assert run.stop_requested()  # the flag is up all the same: the trainer stops at its next batch
+    finally:
+        for proc in (holder, trainer):
+            proc.kill()
+            proc.wait()
+
+
+def test_the_runs_own_trainer_waits_out_a_paused_holder_of_the_status_lock_and_writes(tmp_path, monkeypatch):
+    # Its writes are the run's record: a training must not fail because an onlooker was paused mid-write.
+    import signal
+
+    from glr.training import status as status_module
+
+    monkeypatch.setattr(status_module, "STATUS_WRITE_SECONDS", 0.2, raising=False)
+    run = Run.create(tmp_path / "results", {"train": {"epochs": 2}}, run_id="mine")
+    run.update_status(state="running", pid=os.getpid())  # this process stands for the trainer
+    holder = _paused_holder(run)
+    try:
+        writing, wrote = _in_thread(lambda: run.update_status(epoch=1))
+        writing.join(1.0)
+        assert writing.is_alive()  # still waiting, past STATUS_WRITE_SECONDS
+        os.kill(holder.pid, signal.SIGKILL)  # the holder goes: the lock with it
+        writing.join(20)
+        assert wrote == {"result": True} and run.recorded_status()["epoch"] == 1
+    finally:
+        holder.kill()
+        holder.wait()

@@ -74,9 +74,20 @@ MIN_IMAGE_SIZE = 32
 COMPLETE_MARKER = ".complete"
 PARTIAL_SUFFIX = ".partial-"
 
-# Two worker processes: the machine this targets has two cores.
-DEFAULT_WORKERS = 2
+MAX_WORKERS = 8  # beyond this, a first run gains little and holds more memory (a worker holds about 50 MB)
 
+
+def default_workers() -> int:
+    """Drawing processes for this computer: one per core this process may use, at least 2 (the two-core machine this
+    targets) and at most MAX_WORKERS."""
+    try:
+        cores = len(os.sched_getaffinity(0))  # a container's or `taskset`'s limit, where os.cpu_count() is the host's
+    except (AttributeError, OSError):  # not Linux
+        cores = os.cpu_count() or 2
+    return max(2, min(MAX_WORKERS, cores))
+
+
+DEFAULT_WORKERS = default_workers()
 
 
 # ---------------------------------------------------------------------------------------

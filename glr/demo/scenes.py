@@ -12,7 +12,7 @@ import math
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
-from glr.demo.landmarks import draw_landmark
+from glr.demo.landmark_cache import draw_landmark  # drawn once per class where its photos share it
 from glr.demo.sketch import LandmarkClass, mix, shade
 
 # ---------------------------------------------------------------------------------------

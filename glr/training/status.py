@@ -3,7 +3,8 @@
 The status records a state (`queued`, `running`, `stopping`, `stopped`, `failed`,
 `finished`), the trainer's pid and progress, timestamps, the last message and the traceback
 of a failure. Every change is a read-merge-write under a file lock, written atomically, so
-the trainer's progress and a page's stop request never undo each other. A reader gets the
+the trainer's progress and a page's stop request never undo each other; a reader takes no
+lock, so a writer paused while it holds it (Ctrl-Z) freezes no page. A reader gets the
 *effective* state: a run that claims a process whose pid is gone (or now belongs to another
 process) has failed, whatever it last wrote. `Run` (glr.training.run) carries these methods.
 """
@@ -16,7 +17,7 @@ import time
 from datetime import datetime
 from typing import Any
 
-from filelock import FileLock
+from filelock import FileLock, Timeout
 
 from glr.atomic import read_json, write_json, write_text
 from glr.training.folder_identity import FIELD as FOLDER_FIELD, copy_message, folder_identity
@@ -47,7 +48,13 @@ NEVER_STARTED_ELSEWHERE_MESSAGE = ("never started: the process on {host} (anothe
                                    "(pid {pid}) has not touched it for over {minutes:.0f} minutes, and no training "
                                    "holds the results folder for it; resume it to train it here, or delete it")
 PROGRESS_SECONDS = 0.5  # report_progress writes the status at most this often
-STATUS_GUARD = ".status.lock"  # locked around each read-merge-write of the status
+STATUS_GUARD = ".status.lock"  # locked around each read-merge-write of the status (readers never take it)
+# How long a process that is not the run's own waits for STATUS_GUARD before it gives up with BUSY_MESSAGE: the
+# guard is held for milliseconds, so a longer wait means its holder is paused (Ctrl-Z, SIGSTOP) or stuck.
+STATUS_WRITE_SECONDS = 30.0
+BUSY_MESSAGE = ("the status of run {run} cannot be written: {guard} is held by another process{holder} that has not "
+                "let go for {seconds:.0f} s, a glr process paused (Ctrl-Z, SIGSTOP) as it wrote it? Continue it ({how}) "
+                "and try again")
 
 
 def now() -> str:
@@ -154,10 +161,11 @@ class RunStatus:
         Also fills in `pid_start` when `pid` is given, `started` when the state becomes
         running, and `finished` when it becomes stopped/failed/finished. A stop asked for
         while the trainer started still stands. Returns whether it wrote (never into a deleted run folder).
+        RunError when another process holds the status lock for STATUS_WRITE_SECONDS (`_take_guard`).
         """
         if not self.path.is_dir():
             return False  # the folder was deleted: writing would make it again, holding a status alone
-        with FileLock(self.path / STATUS_GUARD, poll_interval=0.002, preserve_lock_file=True):
+        with self._take_guard(fields):
             current = self.recorded_status() or {"run_id": self.id}  # a damaged file is replaced
             if only_if is not None and current.get("state") not in only_if:
                 return False
@@ -186,6 +194,22 @@ class RunStatus:
             current.update(fields, updated=stamp, updated_clock=clock(), run_id=self.id)  # renamed since: this run's now
             write_json(self.status_path, current)
             return True
+
+    def _take_guard(self, fields: dict):
+        """STATUS_GUARD, taken for a write of `fields`: the run's own processes wait as long as it takes (their writes
+        are its record, and a training must not fail for a paused onlooker); any other process waits
+        STATUS_WRITE_SECONDS, then gets a RunError naming the holder, instead of freezing (a page's Stop, `glr stop`)."""
+        guard = FileLock(self.path / STATUS_GUARD, poll_interval=0.002, preserve_lock_file=True)
+        try:
+            return guard.acquire(timeout=-1 if _own_run(self.recorded_status() or {}, fields) else STATUS_WRITE_SECONDS)
+        except Timeout:
+            from glr.training.run import RunError  # it imports this module
+
+            pid = lock_holder(guard.lock_file)
+            holder = f" (pid {pid}{', paused' if process_paused(pid) else ''})" if pid else ""
+            how = f"`kill -CONT {pid}`, or `fg` in its terminal" if pid else "`fg` in its terminal, or `kill -CONT PID`"
+            raise RunError(BUSY_MESSAGE.format(run=self.id, guard=guard.lock_file, holder=holder,
+                                               seconds=STATUS_WRITE_SECONDS, how=how)) from None
 
     def report_progress(self, force: bool = False, **fields: Any) -> bool:
         """update_status for per-batch progress, written at most every PROGRESS_SECONDS unless `force`."""
@@ -271,6 +295,33 @@ def _queued_beat(key: str) -> None:
     finally:
         with _queued_beats_lock:
             _queued_beats.discard(key)
+
+
+def _own_run(status: dict, fields: dict) -> bool:
+    """Whether this process is one of the run's (its trainer, `--workers N` launcher or workers), as recorded or as
+    it is about to record itself."""
+    me = os.getpid()
+    pids = [status.get("pid"), status.get("launcher_pid"), fields.get("pid"), fields.get("launcher_pid"),
+            *(status.get("worker_pids") or []), *(fields.get("worker_pids") or [])]
+    return me in pids
+
+
+def lock_holder(path) -> int | None:
+    """The pid of another process holding a file lock (flock) on `path`, from /proc/locks; None where it cannot be
+    told (not Linux, another pid namespace, not held)."""
+    try:
+        info = os.stat(path)
+        with open("/proc/locks", encoding="ascii", errors="replace") as locks:
+            lines = locks.read().splitlines()
+    except OSError:
+        return None
+    ident = f"{os.major(info.st_dev):02x}:{os.minor(info.st_dev):02x}:{info.st_ino}"
+    for line in lines:  # "1: FLOCK  ADVISORY  WRITE 4242 fe:00:1234 0 EOF"; a waiter's line has "->" after the "1:"
+        parts = line.split()
+        if len(parts) > 5 and parts[1] == "FLOCK" and parts[5] == ident and parts[4].isdigit():
+            if int(parts[4]) not in (0, os.getpid()):
+                return int(parts[4])
+    return None
 
 
 def _needs_process(status: dict) -> bool:
