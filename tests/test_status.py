@@ -278,7 +278,7 @@ def test_a_process_paused_holding_the_status_lock_freezes_no_reader_and_a_stop_s
         message = str(stopped["error"])
         assert isinstance(stopped["error"], RunError) and f"(pid {holder.pid}, paused)" in message
         assert f"kill -CONT {holder.pid}" in message and ".status.lock" in message
-        assert run.stop_requested()  # the flag is up all the same: the trainer stops at its next batch
+        assert run.stop_requested() and "the stop flag is raised all the same" in message  # the trainer stops at its next batch
     finally:
         for proc in (holder, trainer):
             proc.kill()

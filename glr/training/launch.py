@@ -234,7 +234,12 @@ def stop(run: Run, timeout: float = 30.0, wait: bool = False, *, grace: float = 
         run.update_status(state="stopped", message="stopped before it started", only_if=frozenset({"queued"}))
         return run.status()
     finishing = status.get("phase") in FINISHING
-    run.update_status(state="stopping", message=FINISHING_MESSAGE if finishing else "stop requested", only_if=ACTIVE_STATES)
+    try:
+        run.update_status(state="stopping", message=FINISHING_MESSAGE if finishing else "stop requested",
+                          only_if=ACTIVE_STATES)
+    except RunError as exc:  # its status is held by a paused process, but the flag is up: "try again" alone misled
+        raise RunError(f"{exc}; the stop flag is raised all the same, so the training stops at its next batch "
+                       "once it runs") from exc
     if not wait:
         return run.status()
     if _wait_for(lambda: run.status()["state"] not in ACTIVE_STATES, timeout):
