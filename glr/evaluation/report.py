@@ -26,6 +26,7 @@ from glr.atomic import write_bytes, write_text, write_with
 from glr.data.images import decode_image
 from glr.errors import GlrError, ImageError
 from glr.evaluation import metrics, plots, readout
+from glr.evaluation.mode_bar import chart_config
 from glr.paths import one_line
 from glr.training import run_table
 from glr.training.run import Run, RunError, as_run, setting
@@ -83,7 +84,7 @@ def write_curves_html(history: pd.DataFrame, path: Path, include_plotlyjs: bool 
     """Loss and accuracy figures in one HTML page; plotly.js is embedded once, in the first."""
     figures = [plots.history_figure(history, m).update_layout(template=plots.FILE_TEMPLATE) for m in ("loss", "accuracy")]
     parts = [
-        fig.to_html(full_html=False, include_plotlyjs=include_plotlyjs if i == 0 else False)
+        fig.to_html(full_html=False, include_plotlyjs=include_plotlyjs if i == 0 else False, config=chart_config())
         for i, fig in enumerate(figures)
     ]
     html = (
