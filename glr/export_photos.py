@@ -176,10 +176,11 @@ class Blank(ValueError):
     """A photo of one flat colour: glr's Predictor gives no landmark for it, nor does this script."""
 
 
-def photos_of(paths):
+def photos_of(paths, own=frozenset()):
     """(the photos to predict, each once, as glr's predict takes them: each file as given, a pattern the shell left as
     typed (Windows' cmd) expanded and sorted, each folder's image files (one without an extension by its first bytes),
-    recursively, sorted, and each zip's photos; the lines saying what was given but is no photo to predict)."""
+    recursively, sorted, and each zip's photos; the lines saying what was given but is no photo to predict). The files
+    in `own` (own_outputs: this run's CSV and partial file, resolved) are not said to be skipped, as glr predict's."""
     photos, problems, folders = {}, [], set()
     for given in paths:
         if re.match(WEB_ADDRESS, given):  # as glr: a photo's address pasted, which Path would make "https:/..." of
@@ -255,7 +256,7 @@ def photos_of(paths):
                 else:
                     # As glr.submission.scan_folder: a raw, a sidecar, a video said by kind (one_reason, copied)
                     skipped.append((f, one_reason(f) or f"{f.suffix} is not an image type ({', '.join(IMAGE_EXTENSIONS)})"))
-            _say_skipped([(str(f), why) for f, why in skipped])
+            _say_skipped([(str(f), why) for f, why in skipped if os.path.realpath(f) not in own])
             found = [str(path)] if not path.is_dir() else [str(f) for f in files]
             if not found:  # as glr: said, not an empty listing
                 problems.append(f"{path}: {mine}; give predict.py the photos, or a folder of them" if mine else

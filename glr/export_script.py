@@ -186,7 +186,7 @@ def main(paths, out=None):
     for stream in (sys.stdout, sys.stderr):  # a console that is not UTF-8 (Windows' cp1252): a CJK name as \\u6771, not a crash
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(errors="backslashreplace")
-    photos, problems = photos_of(paths)
+    photos, problems = photos_of(paths, own_outputs(out))
     for problem in problems:
         print(problem, file=sys.stderr)
     failed = len(problems)
