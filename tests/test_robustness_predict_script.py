@@ -159,8 +159,8 @@ def test_predict_py_says_a_photo_gone_between_listing_and_reading_and_dash_as_gl
         _photo().save(photos / name)
     listed = script.photos_of
 
-    def listing_then_gone(paths):
-        found = listed(paths)
+    def listing_then_gone(paths, own=frozenset()):
+        found = listed(paths, own)
         (photos / "a.jpg").unlink()
         return found
 
@@ -687,3 +687,31 @@ def test_predict_py_says_a_file_without_an_extension_it_cannot_read_as_glr_does(
         _say_skipped(submission.scan_folder(photos)[1])
         assert "IMG_2: no file extension, and its first bytes cannot be read to tell whether it is a photo (Permission " \
                "denied)" in capsys.readouterr().err
+
+
+class _Watched(io.StringIO):
+    """A stdout that remembers what had been flushed out of it (to a pipe's reader) when last flushed."""
+    flushed = ""
+
+    def flush(self):
+        self.flushed = self.getvalue()
+
+
+def test_predict_py_through_a_pipe_hands_each_photos_lines_on_before_the_next_photo(script, tmp_path, monkeypatch):
+    """`predict.py photos | tee log` showed its lines 30 photos at a time (a pipe's buffer), and `| head -2` was noticed
+    65 photos later; glr predict flushes each batch. Each photo's lines are now out before the next photo is read."""
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for i in range(3):
+        _photo(40, 30, seed=i).save(photos / f"{i}.jpg")
+    stdout, seen = _Watched(), []
+
+    def model(x):
+        seen.append(stdout.flushed)
+        return np.ones((len(x), 1), np.float32), None
+
+    monkeypatch.setattr(script, "load_model", lambda: model)
+    monkeypatch.setattr("sys.stdout", stdout)
+    assert script.cli([str(photos)]) == 0
+    assert [predicted(flushed) for flushed in seen] == [[], [str(photos / "0.jpg")], [str(photos / f"{i}.jpg") for i in (0, 1)]]
+    assert stdout.flushed == stdout.getvalue() and predicted(stdout.getvalue()) == [str(photos / f"{i}.jpg") for i in range(3)]
