@@ -741,3 +741,35 @@ def test_predict_py_without_out_lets_each_photo_go_once_printed_as_glr_predict_d
     monkeypatch.setattr(script, "load_model", lambda: model)
     assert script.cli([str(photos)]) == 0
     assert predicted(capsys.readouterr().out) == [str(photos / f"{i}.jpg") for i in range(5)] and len(made) == 15
+
+
+def test_predict_py_says_unknown_is_ignored_once_as_glr_predict_does_for_a_run_without_a_verdict(script, tmp_path,
+                                                                                                 monkeypatch, capsys):
+    """`predict.py --unknown empty photos` (glr predict's option) said "--unknown: no such photo or folder" and then
+    "empty: file not found", and exited 1 with every photo predicted. Now it is said once to be ignored, in glr
+    predict's words for a run without a verdict, and the photos are predicted as without it."""
+    from glr.predict_command import _unknown_policy
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for i in range(2):
+        _photo(40, 30, seed=i).save(photos / f"{i}.jpg")
+    everything = [str(photos / f"{i}.jpg") for i in range(2)]
+    _unknown_policy("empty", type("NoVerdict", (), {"recognizer": None})(), True)
+    glr_note = capsys.readouterr().err.strip()
+    assert script.cli(["--unknown", "EMPTY", str(photos), "--unknown=keep", "--unknown", "last"]) == 0
+    out, err = capsys.readouterr()
+    assert err.splitlines() == [glr_note.replace("this run", "this export")] and predicted(out) == everything
+    assert script.cli(["--unknown", "last", str(photos)]) == 0  # the default: nothing to say, as glr says nothing
+    out, err = capsys.readouterr()
+    assert err == "" and predicted(out) == everything
+    assert script.main(["--unknown", str(photos / "0.jpg")]) == 1  # no value: the photo after it is a photo, as before
+    out, err = capsys.readouterr()
+    assert predicted(out) == everything[:1] and err.startswith("--unknown: no such photo or folder")
+    assert script.cli(["--unknown", "empty"]) == 1  # nothing but the option: as glr, no photo given is said
+    assert capsys.readouterr().err.splitlines()[-1] == "predict.py: no photos or folders given: python predict.py " \
+        "[--out FILE.csv] PHOTO_OR_FOLDER [...]"
+    monkeypatch.setattr(script, "VERDICT", {"threshold": 0.5})  # an export with a verdict: still no submission
+    assert script.without_unknown(["--unknown=keep", "a.jpg"]) == ["a.jpg"]
+    assert capsys.readouterr().err == "note: --unknown keep is ignored: predict.py writes no submission; its --out CSV " \
+        "says of each photo whether it is called not a known landmark (not_a_known_landmark)\n"
