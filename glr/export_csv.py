@@ -24,10 +24,24 @@ def source() -> str:
     return (f"PARTIAL_SUFFIX, BUSY = {partial.PARTIAL_SUFFIX!r}, {partial.BUSY!r}\n\n\n"
             + "\n\n".join(map(inspect.getsource, functions)) + "\n\n" + SOURCE)
 
-SOURCE = r'''def csv_target(out, photos):
-    """Where `--out out` writes: a folder (one there, or a name ending in a slash) holds predictions.csv. Usage for a
-    name that is a photo's, by its extension or by being one of `photos`: the CSV would be written over it."""
-    target = os.path.join(out, CSV_NAME) if out.endswith(("/", os.sep)) or os.path.isdir(out) else out
+SOURCE = r'''def csv_path(out):
+    """Where `--out out` writes, unchecked: a folder (one there, or a name ending in a slash) holds predictions.csv."""
+    return os.path.join(out, CSV_NAME) if out.endswith(("/", os.sep)) or os.path.isdir(out) else out
+
+
+def own_outputs(out):
+    """The files `--out out` writes (None or a stream: none), resolved: the CSV and its partial file. As glr predict:
+    `--out photos/p.csv` put them among the photos, and the next run listed them as skipped files that are no photos."""
+    if not isinstance(out, str):
+        return frozenset()
+    target = csv_path(out)
+    return frozenset({os.path.realpath(target), os.path.realpath(target + PARTIAL_SUFFIX)})
+
+
+def csv_target(out, photos):
+    """Where `--out out` writes (csv_path). Usage for a name that is a photo's, by its extension or by being one of
+    `photos`: the CSV would be written over it."""
+    target = csv_path(out)
     if Path(target).suffix.lower() in IMAGE_EXTENSIONS:  # as glr predict's --out
         raise Usage(f"--out {out} names a photo; the predictions are a CSV file (or give a folder)")
     try:

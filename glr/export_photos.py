@@ -18,14 +18,16 @@ def source() -> str:
     import textwrap
 
     from glr.data import layouts, photo_files, skipped_files, uploads
-    from glr.submission import NO_EXTENSION, NO_EXTENSION_UNREAD, ZIP_IN_FOLDER, no_extension
+    from glr.submission import NO_EXTENSION, NO_EXTENSION_UNREAD, UNKNOWN_POLICIES, ZIP_IN_FOLDER, no_extension
 
     constants = (f"ZIP_PHOTO_MAX_BYTES, MB = {uploads.ZIP_PHOTO_MAX_BYTES!r}, {uploads.MB!r}\n"
                  f"ZIP_SKIPPED_PREFIXES, IMAGE_TYPES = {uploads.ZIP_SKIPPED_PREFIXES!r}, {uploads.IMAGE_TYPES!r}\n"
                  f"ZIP_IN_FOLDER, NO_EXTENSION, NO_EXTENSION_UNREAD = {ZIP_IN_FOLDER!r}, {NO_EXTENSION!r}, "
                  f"{NO_EXTENSION_UNREAD!r}\n"
                  # As glr: the files it skips said by kind (glr.data.skipped_files' kinds, their functions copied)
-                 f"_KINDS, EXAMPLES_IN_MESSAGE = {skipped_files._KINDS!r}, {layouts.EXAMPLES_IN_MESSAGE!r}\n\n\n")
+                 f"_KINDS, EXAMPLES_IN_MESSAGE = {skipped_files._KINDS!r}, {layouts.EXAMPLES_IN_MESSAGE!r}\n"
+                 # As glr predict: --unknown's choices, and its words for a run without a verdict (without_unknown)
+                 f"UNKNOWN_POLICIES, UNKNOWN_NO_VERDICT = {UNKNOWN_POLICIES!r}, {UNKNOWN_NO_VERDICT!r}\n\n\n")
     # predict.py's photos are their names (str), so its ZipPhoto is a str that reads as glr's does (its read, copied).
     zip_photo = (ZIP_PHOTO + textwrap.indent(textwrap.dedent(inspect.getsource(uploads.ZipPhoto.read)), "    ")
                  + "\n\n")
@@ -42,6 +44,9 @@ def without_glr_imports(code: str) -> str:
     pasted into predict.py, which defines what they import, and needs no glr."""
     return re.sub(r"(?<=\n)[ \t]+from glr\.[\w.]+ import [\w, ]+(?:  #[^\n]*)?\n(?:[ \t]*\n)?", "", code)
 
+
+# glr predict's words for --unknown on a run without a verdict (glr.predict_command._unknown_policy), "run" said "export".
+UNKNOWN_NO_VERDICT = "this export gives no unknown verdict, so no photo is called not a known landmark"
 
 ZIP_PHOTO = '''class ZipPhoto(str):
     """A photo inside a zip, named as glr predict names it ("album.zip/trip/a.jpg"); its bytes inflated only when it
@@ -176,11 +181,37 @@ class Blank(ValueError):
     """A photo of one flat colour: glr's Predictor gives no landmark for it, nor does this script."""
 
 
-def photos_of(paths):
+def without_unknown(paths):
+    """`paths` without glr predict's `--unknown last|empty|keep` (and `--unknown=...`), said once to be ignored as glr
+    predict says it where it means nothing: predict.py writes no submission, and an export without a verdict calls no
+    photo unknown. Its value was "empty: file not found", the option "no such photo", and predict.py exited 1."""
+    kept, said, rest = [], False, list(paths)
+    while rest:
+        given = rest.pop(0)
+        value = given[10:] if given.startswith("--unknown=") else rest[0] if given == "--unknown" and rest else None
+        if value is None or value.lower() not in UNKNOWN_POLICIES or os.path.lexists(given) or (
+                given == "--unknown" and os.path.lexists(value)):  # a photo named so is a photo, as before
+            kept.append(given)
+            continue
+        if given == "--unknown":
+            rest.pop(0)
+        if value.lower() != "last" and not said:  # as glr: the default, asked for or not, is nothing to say
+            said = True
+            print(f"note: --unknown {value.lower()} is ignored: " + (
+                UNKNOWN_NO_VERDICT if VERDICT is None else
+                "predict.py writes no submission; its --out CSV says of each photo whether it is called not a known "
+                "landmark (not_a_known_landmark)"), file=sys.stderr)
+    return kept
+
+
+def photos_of(paths, own=frozenset()):
     """(the photos to predict, each once, as glr's predict takes them: each file as given, a pattern the shell left as
     typed (Windows' cmd) expanded and sorted, each folder's image files (one without an extension by its first bytes),
-    recursively, sorted, and each zip's photos; the lines saying what was given but is no photo to predict)."""
-    photos, problems, folders = {}, [], set()
+    recursively, sorted, and each zip's photos; the lines saying what was given but is no photo to predict). The files
+    in `own` (own_outputs: this run's CSV and partial file, resolved) are not said to be skipped, as glr predict's."""
+    photos, problems, folders, given_all = {}, [], set(), paths
+    if given_all and not (paths := without_unknown(paths)):  # `predict.py --unknown empty`: as predict.py alone says
+        return [], ["predict.py: no photos or folders given: python predict.py [--out FILE.csv] PHOTO_OR_FOLDER [...]"]
     for given in paths:
         if re.match(WEB_ADDRESS, given):  # as glr: a photo's address pasted, which Path would make "https:/..." of
             problems.append(f"{given}: is a web address, not a file on this computer; download the photo first")
@@ -255,7 +286,7 @@ def photos_of(paths):
                 else:
                     # As glr.submission.scan_folder: a raw, a sidecar, a video said by kind (one_reason, copied)
                     skipped.append((f, one_reason(f) or f"{f.suffix} is not an image type ({', '.join(IMAGE_EXTENSIONS)})"))
-            _say_skipped([(str(f), why) for f, why in skipped])
+            _say_skipped([(str(f), why) for f, why in skipped if os.path.realpath(f) not in own])
             found = [str(path)] if not path.is_dir() else [str(f) for f in files]
             if not found:  # as glr: said, not an empty listing
                 problems.append(f"{path}: {mine}; give predict.py the photos, or a folder of them" if mine else

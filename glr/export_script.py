@@ -186,7 +186,7 @@ def main(paths, out=None):
     for stream in (sys.stdout, sys.stderr):  # a console that is not UTF-8 (Windows' cp1252): a CJK name as \\u6771, not a crash
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(errors="backslashreplace")
-    photos, problems = photos_of(paths)
+    photos, problems = photos_of(paths, own_outputs(out))
     for problem in problems:
         print(problem, file=sys.stderr)
     failed = len(problems)
@@ -235,13 +235,15 @@ def refusal(path, exc):
     return f"{{path}}: not readable as a photo ({{exc.__class__.__name__}}: {{exc}})"  # a bomb: say so and go on
 
 
-def say(table, text):
-    """A line of the listing on stdout. When its reader leaves (`predict.py photos --out x.csv | head`), the CSV is
-    finished all the same and the rest of the listing dropped (a BrokenPipeError threw away an hour's CSV)."""
+def say(table, lines):
+    """A photo's lines of the listing on stdout, at once. When its reader leaves (`predict.py photos --out x.csv | head`),
+    the CSV is finished all the same and the rest of the listing dropped (a BrokenPipeError threw away an hour's CSV)."""
     if table is not None and table.listing_gone:
         return
     try:
-        print(text)
+        # As glr predict flushes each batch: through a pipe (`| tee log`) the lines came 30 photos at a time, and a
+        # reader gone (`| head -2`) was noticed only when a buffer filled, 65 photos later.
+        print("\\n".join(lines), flush=True)
     except BrokenPipeError:
         if table is None or table.partial is None:  # no CSV file to finish (--out -: the CSV is the stdout that left)
             raise
@@ -273,15 +275,16 @@ def predict_each(photos, table):
             score, threshold = apart(known, VERDICT["threshold"])
             line = f"  NOT A KNOWN LANDMARK (known score {{score}} < {{threshold}})" if unknown else f"  (known score {{score}})"
             line += f"; nearest training photo {{nearest['id']}} (landmark {{nearest['landmark_id']}}, similarity {{similarity(near)}})"
-        say(table, path + line)
+        lines = [path + line]
         if seen is not None and near >= SAME_PHOTO:  # as glr predict notes it
             name = next((label["name"] for label in LABELS if str(label["landmark_id"]) == str(nearest["landmark_id"])), "")
             photo = f"training photo {{nearest['id']}}, {{one_line(name) or 'landmark ' + nearest['landmark_id']}}"
-            say(table, f"  note: {{TRAINING_PHOTO_NOTE.format(photo=photo, similarity=similarity(near))}}")
+            lines.append(f"  note: {{TRAINING_PHOTO_NOTE.format(photo=photo, similarity=similarity(near))}}")
         top = [(LABELS[int(i)], float(scores[i])) for i in np.argsort(-scores, kind="stable")[:5]]
         for rank, (label, score) in enumerate(top, 1):
             # Never rounded onto 0 or 1 either (readout's rule): "1.000" said a model sure of a class it gave 0.9996.
-            say(table, f"  {{rank}}. {{one_line(label['name'])}} (landmark {{label['landmark_id']}}): {{similarity(score)}}")
+            lines.append(f"  {{rank}}. {{one_line(label['name'])}} (landmark {{label['landmark_id']}}): {{similarity(score)}}")
+        say(table, lines)
         if table is not None:
             table.predicted(path, top, seen)
     return failed

@@ -236,3 +236,47 @@ def test_out_to_a_csv_another_predict_py_is_writing_is_refused_before_the_model_
         script.main([str(photos)], str(tmp_path / "p.csv"))
     assert str(stopped.value) == f"predict.py: {tmp_path / 'p.csv'}: cannot write the predictions (another prediction " \
         "is writing it now (the same command running twice?): wait for it to end, or give another --out)"
+
+
+@pytest.mark.parametrize("given", ["sub.csv", "/"])
+def test_out_into_the_photo_folder_is_not_listed_as_a_skipped_file_as_glr_predict_does(script, photos, monkeypatch,
+                                                                                      capsys, given):
+    """`predict.py --out photos/sub.csv photos`: after Ctrl-C its own partial file, and then its CSV, were listed
+    among the folder's skipped files (".partial is not an image type", ".csv is not an image type"); glr predict no
+    longer lists its own. A file of the user's, and a CSV of another --out, are still said, as glr says them."""
+    from glr.predict_command import _not_own, _own_outputs, _say_skipped
+    from glr.submission import scan_folder
+
+    out = str(photos) + given if given == "/" else str(photos / given)
+    target = photos / ("predictions.csv" if given == "/" else given)
+    (photos / "notes.txt").write_text("a file of the user's: still said")
+    (photos / "other.csv").write_text("another run's CSV: still said")
+    forward = script.load_model()
+    calls = []
+
+    def model(x):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return forward(x)
+
+    monkeypatch.setattr(script, "load_model", lambda: model)
+    assert script.cli(["--out", out, str(photos)]) == 130
+    assert Path(f"{target}.partial").is_file()
+    capsys.readouterr()
+    calls.append("go on")  # no more Ctrl-C
+    for _ in range(2):  # continued from the partial file among the photos; then the CSV written before among them
+        assert script.cli(["--out", out, str(photos)]) == 1  # c.jpg is cut short
+        err = capsys.readouterr().err
+        skipped = [line for line in err.splitlines() if line.startswith("  skipped")]
+        assert skipped == [f"  skipped {photos / 'notes.txt'}: .txt is not an image type (.jpg, .jpeg, .jfif, .jpe, "
+                           ".png, .webp, .heic, .heif, .avif, .bmp, .gif, .tif, .tiff, .ico)",
+                           f"  skipped {photos / 'other.csv'}: .csv is not an image type (.jpg, .jpeg, .jfif, .jpe, "
+                           ".png, .webp, .heic, .heif, .avif, .bmp, .gif, .tif, .tiff, .ico)"]
+        _say_skipped(_not_own(scan_folder(photos)[1], _own_outputs(target)))  # glr predict's, writing the same CSV
+        assert capsys.readouterr().err.splitlines() == skipped and target.is_file()
+        assert f"wrote {target}" in err
+    assert script.cli(["--out", out, str(photos), str(photos / "a.jpg")]) == 1  # the folder among other photos given
+    assert f"skipped {target}" not in capsys.readouterr().err
+    assert script.cli([str(photos)]) == 1  # without --out, a CSV in the folder is a file like any other
+    assert f"skipped {target}: .csv is not an image type" in capsys.readouterr().err

@@ -159,8 +159,8 @@ def test_predict_py_says_a_photo_gone_between_listing_and_reading_and_dash_as_gl
         _photo().save(photos / name)
     listed = script.photos_of
 
-    def listing_then_gone(paths):
-        found = listed(paths)
+    def listing_then_gone(paths, own=frozenset()):
+        found = listed(paths, own)
         (photos / "a.jpg").unlink()
         return found
 
@@ -687,3 +687,89 @@ def test_predict_py_says_a_file_without_an_extension_it_cannot_read_as_glr_does(
         _say_skipped(submission.scan_folder(photos)[1])
         assert "IMG_2: no file extension, and its first bytes cannot be read to tell whether it is a photo (Permission " \
                "denied)" in capsys.readouterr().err
+
+
+class _Watched(io.StringIO):
+    """A stdout that remembers what had been flushed out of it (to a pipe's reader) when last flushed."""
+    flushed = ""
+
+    def flush(self):
+        self.flushed = self.getvalue()
+
+
+def test_predict_py_through_a_pipe_hands_each_photos_lines_on_before_the_next_photo(script, tmp_path, monkeypatch):
+    """`predict.py photos | tee log` showed its lines 30 photos at a time (a pipe's buffer), and `| head -2` was noticed
+    65 photos later; glr predict flushes each batch. Each photo's lines are now out before the next photo is read."""
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for i in range(3):
+        _photo(40, 30, seed=i).save(photos / f"{i}.jpg")
+    stdout, seen = _Watched(), []
+
+    def model(x):
+        seen.append(stdout.flushed)
+        return np.ones((len(x), 1), np.float32), None
+
+    monkeypatch.setattr(script, "load_model", lambda: model)
+    monkeypatch.setattr("sys.stdout", stdout)
+    assert script.cli([str(photos)]) == 0
+    assert [predicted(flushed) for flushed in seen] == [[], [str(photos / "0.jpg")], [str(photos / f"{i}.jpg") for i in (0, 1)]]
+    assert stdout.flushed == stdout.getvalue() and predicted(stdout.getvalue()) == [str(photos / f"{i}.jpg") for i in range(3)]
+
+
+def test_predict_py_without_out_lets_each_photo_go_once_printed_as_glr_predict_does(script, tmp_path, monkeypatch,
+                                                                                    capsys):
+    """glr predict PHOTOS held every photo's prediction until the last was listed (100,000 photos: 121 MB); predict.py
+    never did: each photo's input and the model's answer are let go once printed, whatever the number of photos."""
+    import gc
+    import weakref
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for i in range(5):
+        _photo(40, 30, seed=i).save(photos / f"{i}.jpg")
+    made = []
+
+    def model(x):
+        gc.collect()
+        alive = [ref for ref in made[:-3] if ref() is not None]  # the photo just printed may still be in hand
+        assert not alive, f"{len(alive)} arrays of photos printed before still held"
+        answer = np.ones((len(x), 1), np.float32), np.ones((len(x), 4), np.float32)
+        made.extend(map(weakref.ref, (x, *answer)))
+        return answer
+
+    monkeypatch.setattr(script, "load_model", lambda: model)
+    assert script.cli([str(photos)]) == 0
+    assert predicted(capsys.readouterr().out) == [str(photos / f"{i}.jpg") for i in range(5)] and len(made) == 15
+
+
+def test_predict_py_says_unknown_is_ignored_once_as_glr_predict_does_for_a_run_without_a_verdict(script, tmp_path,
+                                                                                                 monkeypatch, capsys):
+    """`predict.py --unknown empty photos` (glr predict's option) said "--unknown: no such photo or folder" and then
+    "empty: file not found", and exited 1 with every photo predicted. Now it is said once to be ignored, in glr
+    predict's words for a run without a verdict, and the photos are predicted as without it."""
+    from glr.predict_command import _unknown_policy
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for i in range(2):
+        _photo(40, 30, seed=i).save(photos / f"{i}.jpg")
+    everything = [str(photos / f"{i}.jpg") for i in range(2)]
+    _unknown_policy("empty", type("NoVerdict", (), {"recognizer": None})(), True)
+    glr_note = capsys.readouterr().err.strip()
+    assert script.cli(["--unknown", "EMPTY", str(photos), "--unknown=keep", "--unknown", "last"]) == 0
+    out, err = capsys.readouterr()
+    assert err.splitlines() == [glr_note.replace("this run", "this export")] and predicted(out) == everything
+    assert script.cli(["--unknown", "last", str(photos)]) == 0  # the default: nothing to say, as glr says nothing
+    out, err = capsys.readouterr()
+    assert err == "" and predicted(out) == everything
+    assert script.main(["--unknown", str(photos / "0.jpg")]) == 1  # no value: the photo after it is a photo, as before
+    out, err = capsys.readouterr()
+    assert predicted(out) == everything[:1] and err.startswith("--unknown: no such photo or folder")
+    assert script.cli(["--unknown", "empty"]) == 1  # nothing but the option: as glr, no photo given is said
+    assert capsys.readouterr().err.splitlines()[-1] == "predict.py: no photos or folders given: python predict.py " \
+        "[--out FILE.csv] PHOTO_OR_FOLDER [...]"
+    monkeypatch.setattr(script, "VERDICT", {"threshold": 0.5})  # an export with a verdict: still no submission
+    assert script.without_unknown(["--unknown=keep", "a.jpg"]) == ["a.jpg"]
+    assert capsys.readouterr().err == "note: --unknown keep is ignored: predict.py writes no submission; its --out CSV " \
+        "says of each photo whether it is called not a known landmark (not_a_known_landmark)\n"
