@@ -53,7 +53,7 @@ def _add_curation_args(parser: argparse.ArgumentParser, classifier: bool = False
 def build_parser() -> argparse.ArgumentParser:
     """The argparse tree of every command."""
     # Its choices and defaults come from modules that import no numpy (glr.cli_choices): the registry and the rest
-    # cost --help and every command 0.4-0.8 s before the first line.
+    # cost --help and every command 0.4-0.5 s before the first line.
     from glr.cli_choices import AUTO_MAX_FINE_TUNE_EPOCHS, BACKBONES, DEFAULT_BACKBONE, ENGINES, MAX_LANDMARK_ID, MAX_WORKERS
     from glr.training.config import TrainConfig
 

@@ -95,7 +95,7 @@ def test_a_file_that_cannot_be_read_says_so_where_credits_are_read(gldv2):
 
 
 def test_importing_it_imports_no_pandas():
-    # It took train.csv's name from glr.data.layouts, which imports pandas: 0.5-0.9 s for a constant.
+    # It took train.csv's name from glr.data.layouts, which imports pandas: about 0.5 s for a constant.
     code = "import sys; from glr.data import attribution; print([m for m in ('pandas', 'pyarrow') if m in sys.modules])"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

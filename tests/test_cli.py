@@ -78,7 +78,7 @@ def test_importing_the_cli_imports_no_heavy_library():
 
 def test_help_and_usage_errors_import_no_numpy_nor_tensorflow():
     # build_parser read the backbone names, the engines and the limits from their owners, which import numpy, Pillow
-    # and the training stack: 0.4-0.8 s before `--help` or a mistyped option printed a line (glr.cli_choices now).
+    # and the training stack: 0.4-0.5 s before `--help` or a mistyped option printed a line (glr.cli_choices now).
     heavy = ("numpy", "PIL", "pandas", "sklearn", "scipy", "tensorflow", "keras")
     code = ("import sys\nfrom glr.cli import main\n"
             "for argv in (['--help'], ['train', '--help'], ['probe', '--backbone', 'resnet5'], ['rnus']):\n"
