@@ -52,11 +52,13 @@ def _add_curation_args(parser: argparse.ArgumentParser, classifier: bool = False
 
 def build_parser() -> argparse.ArgumentParser:
     """The argparse tree of every command."""
-    from glr.backbones.registry import DEFAULT_BACKBONE, list_backbones
-    from glr.training.settings import AUTO_MAX_FINE_TUNE_EPOCHS
+    # Its choices and defaults come from modules that import no numpy (glr.cli_choices): the registry and the rest
+    # cost --help and every command 0.4-0.5 s before the first line.
+    from glr.cli_choices import AUTO_MAX_FINE_TUNE_EPOCHS, BACKBONES, DEFAULT_BACKBONE, ENGINES, MAX_LANDMARK_ID, MAX_WORKERS
+    from glr.training.config import TrainConfig
 
     # The backbones' names in braces made --help 146 columns wide; as a sentence, argparse wraps them.
-    BACKBONE_HELP = f"one of {', '.join(list_backbones())} (default %(default)s)"
+    BACKBONE_HELP = f"one of {', '.join(BACKBONES)} (default %(default)s)"
     parser = argparse.ArgumentParser(prog="python -m glr", description="Landmark recognition on GLDv2: data, training, "
                                      "evaluation.", formatter_class=CommandsFormatter)
     from glr import __version__
@@ -68,8 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo-data", help="generate the embedded demo dataset")
     p.add_argument("--out", help="folder to write (default: $GLR_DEMO_DIR, else the git-ignored data/demo)")
     p.add_argument("--force", action="store_true", help="regenerate even if it exists")
-    from glr.demo.dataset import MAX_LANDMARK_ID  # more classes than landmark ids: numpy's ValueError traceback
-
+    # MAX_LANDMARK_ID: more classes than landmark ids was numpy's ValueError traceback.
     p.add_argument("--classes", type=int_at_least(1, MAX_LANDMARK_ID), default=100,
                    help="number of classes with --force (default %(default)s)")
     p.add_argument("--seed", type=SEED, default=0, help="generator seed with --force (default %(default)s)")
@@ -102,7 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("probe", help="linear-probe accuracy of frozen features: how separable is the data?")
     p.add_argument("data", nargs="?", help="dataset folder or train.csv (default: the demo dataset)")
-    p.add_argument("--backbone", default=DEFAULT_BACKBONE, type=one_of(list_backbones()), choices=list_backbones(), metavar="NAME", help=BACKBONE_HELP)
+    p.add_argument("--backbone", default=DEFAULT_BACKBONE, type=one_of(BACKBONES), choices=BACKBONES, metavar="NAME", help=BACKBONE_HELP)
     p.add_argument("--weights", default="imagenet", help="'imagenet', a local weights file, or 'none' (default %(default)s)")
     p.add_argument("--raw-pixels", type=int_at_least(1, 256), metavar="N", help="probe raw NxN pixels instead of a backbone (the no-learning baseline)")
     p.add_argument("--folds", type=int_at_least(2), default=5, help="cross-validation folds (default %(default)s)")
@@ -111,10 +112,6 @@ def build_parser() -> argparse.ArgumentParser:
     _add_curation_args(p)
     p.set_defaults(func=cmd_probe)
 
-    from glr.backbones.features import ENGINES
-    from glr.training.config import TrainConfig
-    from glr.training.workers import MAX_WORKERS  # beyond it train_local refused, after the run folder was made
-
     d = TrainConfig()
     p = sub.add_parser("train", help="train a classifier into a new run folder")
     p.add_argument("data", nargs="?", help="dataset folder or train.csv (default: the demo dataset)")
@@ -122,13 +119,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", metavar="RUN", nargs="?", const=True,
                    help="continue a stopped or failed run from its last checkpoint (--epochs N: its new total)")
     p.add_argument("--run-dir", help=argparse.SUPPRESS)  # used by the app's launcher
+    # MAX_WORKERS: beyond it train_local refused, after the run folder was made.
     p.add_argument("--workers", type=int_at_least(1, MAX_WORKERS), default=1, metavar="N",
                    help="train with N local worker processes under tf.distribute (default 1); on a cluster, "
                         "set TF_CONFIG on each node instead (docs/scale-out.md)")
     _add_curation_args(p, classifier=True)
     model = p.add_argument_group("model")
-    model.add_argument("--backbone", type=one_of(list_backbones()), choices=list_backbones(), metavar="NAME",
-                       help=f"one of {', '.join(list_backbones())} (default {d.backbone})")
+    model.add_argument("--backbone", type=one_of(BACKBONES), choices=BACKBONES, metavar="NAME",
+                       help=f"one of {', '.join(BACKBONES)} (default {d.backbone})")
     model.add_argument("--weights", help="'imagenet' (default), a local weights file, or 'none'")
     model.add_argument("--input-size", type=setting("input_size"), help="input side in pixels (default: the backbone's)")
     model.add_argument("--hidden", type=setting("hidden"), help=f"dense layer size of the head (default {d.hidden})")
@@ -228,7 +226,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("data", nargs="?", help="dataset folder or train.csv (default: the demo dataset)")
     p.add_argument("--hold-out-classes", type=int_at_least(1), metavar="K", help="classes left out (default: a quarter of them)")
     p.add_argument("--seeds", type=SEED, nargs="+", default=[0, 1, 2], help="one choice of left-out classes per seed (default 0 1 2)")
-    p.add_argument("--backbone", default=DEFAULT_BACKBONE, type=one_of(list_backbones()), choices=list_backbones(), metavar="NAME", help=BACKBONE_HELP)
+    p.add_argument("--backbone", default=DEFAULT_BACKBONE, type=one_of(BACKBONES), choices=BACKBONES, metavar="NAME", help=BACKBONE_HELP)
     phase_2 = p.add_mutually_exclusive_group()
     phase_2.add_argument("--fine-tune", action="store_const", const=True, default="auto",
                          help="force phase 2 in every run (default: auto, decided per seed as train decides)")

@@ -27,7 +27,7 @@ def conflict(args) -> str | None:
         if given:
             return f"{' and '.join(given)} set{'s' if len(given) == 1 else ''} how the demo is generated: add --force"
     if args.command == "probe":
-        from glr.backbones.registry import DEFAULT_BACKBONE
+        from glr.cli_choices import DEFAULT_BACKBONE
 
         backbone = [flag for flag, given in (("--backbone", args.backbone != DEFAULT_BACKBONE),
                                              ("--weights", args.random_weights or args.weights != "imagenet")) if given]

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pandas as pd
 
 from conftest import image_id
@@ -89,3 +92,10 @@ def test_a_file_that_cannot_be_read_says_so_where_credits_are_read(gldv2):
     write_attributions(gldv2, [("abc", "u", "Ann", "CC0", "Tower, at night"), ("def", "u", "Bob", "CC0", "Bridge")])
     assert attribution.problems(gldv2) == ["train_attribution.csv: 1 row without the header's columns (a title holding "
                                            "the separator must be in quotes): those photos are shown without their credits"]
+
+
+def test_importing_it_imports_no_pandas():
+    # It took train.csv's name from glr.data.layouts, which imports pandas: about 0.5 s for a constant.
+    code = "import sys; from glr.data import attribution; print([m for m in ('pandas', 'pyarrow') if m in sys.modules])"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

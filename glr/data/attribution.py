@@ -17,7 +17,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Iterable
 
-from glr.data.layouts import TRAIN_CSV
 
 ATTRIBUTION_CSV = "train_attribution.csv"
 FIELDS = ("author", "license", "title")
@@ -146,6 +145,8 @@ def credits(paths: Iterable[str | os.PathLike]) -> list[str | None]:
     author and licence; any other photo gets None. For the gallery and the Predict page's
     similar photos.
     """
+    from glr.data.layouts import TRAIN_CSV  # layouts imports pandas: paid when credits are looked up, not on import
+
     paths = [Path(p) for p in paths]
     by_root: dict[Path, list[int]] = {}
     for i, p in enumerate(paths):

@@ -18,8 +18,9 @@ from typing import Any, Callable, NamedTuple
 import numpy as np
 import pandas as pd
 
-from glr.evaluation import confusion as conf
-from glr.evaluation.metrics import TOP_K
+# confusion (scipy.sparse) and metrics are imported where a matrix is read or used: the Home page and `inspect` want
+# `percent` and the like, and importing this module cost them 0.16 s (now 0.04 s, pandas loaded; load 3).
+from glr.evaluation.ranked import TOP_K
 from glr.paths import one_line
 from glr.training.run import Run, RunError
 NONE = "—"  # what a reader sees for a score that does not exist
@@ -216,13 +217,15 @@ def _cut_short(path) -> bool:
         return False  # missing or unreadable: the reader says which
 
 
-def read_one(run: Run, name: str, read_confusion: Callable[[Path], Any] = conf.read) -> Any:
+def read_one(run: Run, name: str, read_confusion: Callable[[Path], Any] | None = None) -> Any:
     """One of the run's evaluation files ("labels", "per_class", "confusion", "predictions"), read and checked.
 
     None when it is missing; RunError naming the file when it is damaged: cut short, unparsable,
     a column missing or holding text where numbers belong. `read_confusion` reads confusion.csv
-    (glr.evaluation.confusion.read, or a cached one).
+    (default glr.evaluation.confusion.read, or a cached one).
     """
+    if read_confusion is None:
+        from glr.evaluation.confusion import read as read_confusion
     path, read, check = {
         "labels": (run.labels_path, run.labels, None),
         "per_class": (run.per_class_path, run.per_class, lambda t: check_table(t, "per_class")),
@@ -251,13 +254,15 @@ def _told_apart(run: Run, name: str, table: Any) -> Any:
     return table if labels is None else labels if name == "labels" else names_told_apart(table, labels, NAMED[name])
 
 
-def read_results(run: Run, read_confusion: Callable[[Path], Any] = conf.read) -> tuple[dict[str, Any], list[str]]:
+def read_results(run: Run, read_confusion: Callable[[Path], Any] | None = None) -> tuple[dict[str, Any], list[str]]:
     """The run's labels, per-class table, confusion matrix and predictions, each read and checked on its own.
 
     Returns ({name: table or None}, problems): a file that is missing is None with no problem (the
     page says why by the run's state); one that is damaged is None with a message naming it.
     `read_confusion`: as for `read_one`.
     """
+    from glr.evaluation import confusion as conf
+
     found: dict[str, Any] = {}
     problems: list[str] = []
     for name in ("labels", "per_class", "confusion", "predictions"):
@@ -284,6 +289,8 @@ def class_table(per_class: pd.DataFrame, confusion: Any = None) -> pd.DataFrame:
     no precision: scikit-learn stores both as 0 (zero_division), which reads as "always wrong".
     "Never predicted" needs the confusion matrix's column sums (sparse or dense); without it precision stays as stored.
     """
+    from glr.evaluation import confusion as conf
+
     table = per_class.copy()
     notes = [[] for _ in range(len(table))]
     if "support" in table:

@@ -5,9 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields
 from typing import Any, Callable
 
-from glr.backbones.features import ENGINES
+from glr.cli_choices import BACKBONES, DEFAULT_BACKBONE, ENGINES  # not their owners': --help need not import numpy
 from glr.data import curation_defaults as datasets  # the defaults alone: --help need not import pandas
-from glr.backbones.registry import DEFAULT_BACKBONE, list_backbones
 from glr.errors import GlrError
 
 
@@ -25,7 +24,7 @@ RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "min_images": (lambda v: v >= 2, "at least 2 (one image for training, one for validation)"),
     "val_fraction": (lambda v: 0 < v < 1, "above 0 and below 1"),
     "seed": (lambda v: 0 <= v <= datasets.MAX_SEED, f"between 0 and {datasets.MAX_SEED}"),
-    "backbone": (lambda v: v in list_backbones(), f"one of {', '.join(list_backbones())}"),
+    "backbone": (lambda v: v in BACKBONES, f"one of {', '.join(BACKBONES)}"),
     "input_size": (lambda v: v is None or 32 <= v <= 1024, "between 32 and 1024"),
     "augment_space": (lambda v: v in AUGMENT_SPACES, f"one of {', '.join(AUGMENT_SPACES)}"),
     "views": (lambda v: 1 <= v <= 64, "between 1 and 64"),
