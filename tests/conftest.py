@@ -244,3 +244,18 @@ def run_with_another_backbones_model(finished_run, folder: Path):
     backbone = build_backbone("mobilenet_v3_small", weights=None, input_size=32)
     save_model(build_classifier(backbone, build_head(backbone.output_shape[-1], 3, 8), 32), copy.model_path)
     return copy
+
+
+def run_copy_to_verify(finished_run, folder: Path) -> tuple[Path, float]:
+    """A copy of the tiny run under `folder` (no report) whose retrieval.json asks for spatial verification (k 5, a
+    plain threshold just under the unknown one), and that unknown threshold."""
+    import json
+    import shutil
+
+    copy = folder / "run"
+    shutil.copytree(finished_run.path, copy, ignore=shutil.ignore_patterns("report", "*.png", "*.html"))
+    retrieval = json.loads((copy / "retrieval.json").read_text())
+    threshold = retrieval["unknown"]["threshold"]
+    retrieval["verification"] = {"k": 5, "plain_threshold": threshold - 0.01}
+    (copy / "retrieval.json").write_text(json.dumps(retrieval))
+    return copy, threshold

@@ -191,15 +191,20 @@ def test_a_category_holding_the_separator_unquoted_is_one_name_and_a_quoted_one_
                                 "landmarks are named by their id"]
 
 
+def _photos_and_csv_in(root, ids: list[str], encoding: str):
+    """`root` holding a photo per id and a train.csv of `id;landmark` (the id less its last 2 characters) saved in
+    `encoding`, as Excel saves one in a legacy code page."""
+    for name in ids:
+        write_image(root / "images" / f"{name}.jpg", seed=len(name))
+    (root / "train.csv").write_bytes(("id;landmark\n" + "".join(f"{i};{i[:-2]}\n" for i in ids)).encode(encoding))
+    return root
+
+
 def test_a_train_csv_saved_by_excel_for_mac_in_central_europe_finds_its_photos(tmp_path):
     # Mac Central European ("CSV (Macintosh)" on a Czech or Polish Mac) was refused as "not UTF-8 text" while
     # Windows-1250 was read.
-    root = tmp_path / "mine"
     ids = ["Hradčany 1", "Hradčany 2", "Pałac Kultury 1", "Pałac Kultury 2"]
-    for name in ids:
-        write_image(root / "images" / f"{name}.jpg", seed=len(name))
-    (root / "train.csv").write_bytes(("id;landmark\n" + "".join(f"{i};{i[:-2]}\n" for i in ids)).encode("mac_latin2"))
-    catalog = load_catalog(root)
+    catalog = load_catalog(_photos_and_csv_in(tmp_path / "mine", ids, "mac_latin2"))
     assert catalog.df["id"].tolist() == ids
     assert catalog.names() == {0: "Hradčany", 1: "Pałac Kultury"}
     assert catalog.problems[0] == ("train.csv: read as Mac Central European (Excel for Mac's \"CSV (Macintosh)\" in "
@@ -209,12 +214,8 @@ def test_a_train_csv_saved_by_excel_for_mac_in_central_europe_finds_its_photos(t
 def test_a_train_csv_whose_words_fit_windows_1250_as_well_is_read_as_its_photos_are_named(tmp_path):
     # `Hősök tere` in Windows-1250 reads as Estonian-looking `Hõsök tere` in 1252: as likely, so 1252 was assumed
     # (with the doubt said) and every photo, on disk as `Hősök tere 1.jpg`, was "not found".
-    root = tmp_path / "mine"
     ids = ["Hősök tere 1", "Hősök tere 2", "Parlament 1", "Parlament 2"]
-    for name in ids:
-        write_image(root / "images" / f"{name}.jpg", seed=len(name))
-    (root / "train.csv").write_bytes(("id;landmark\n" + "".join(f"{i};{i[:-2]}\n" for i in ids)).encode("cp1250"))
-    catalog = load_catalog(root)
+    catalog = load_catalog(_photos_and_csv_in(tmp_path / "mine", ids, "cp1250"))
     assert catalog.df["id"].tolist() == ids
     assert catalog.problems[0] == "train.csv: read as Windows-1250 (Central European) text (not UTF-8)"
 

@@ -265,16 +265,10 @@ def test_a_verified_index_records_absolute_paths_and_matches_a_replaced_photo_as
 def test_a_damaged_local_features_file_still_predicts_and_says_so(finished_run, predictor, tmp_path, how):
     # An empty local_features.npz was an EOFError that only Recognizer caught, and a cut one (BadZipFile) a
     # traceback; either way the verdict fell back to no verification without a word.
-    import shutil
-
+    from conftest import run_copy_to_verify
     from glr.retrieval.verify import STORE_FILE, LocalFeatures, LocalFeatureStore
 
-    copy = tmp_path / "run"
-    shutil.copytree(finished_run.path, copy, ignore=shutil.ignore_patterns("report", "*.png", "*.html"))
-    retrieval = json.loads((copy / "retrieval.json").read_text())
-    threshold = retrieval["unknown"]["threshold"]
-    retrieval["verification"] = {"k": 5, "plain_threshold": threshold - 0.01}
-    (copy / "retrieval.json").write_text(json.dumps(retrieval))
+    copy, threshold = run_copy_to_verify(finished_run, tmp_path)
     none = LocalFeatures(np.zeros((0, 2), np.float32), np.zeros((0, 128), np.uint8))
     store = LocalFeatureStore.save(LocalFeatureStore([none] * len(predictor.recognizer.index)), copy / "index")
     assert run_index.Recognizer(copy, predictor.labels).verify_problem is None

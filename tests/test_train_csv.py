@@ -467,12 +467,17 @@ def test_a_quote_never_closed_far_above_the_end_names_its_line(tmp_path):
         read_train_csv(csv)
 
 
-def test_a_row_of_another_width_is_named_without_reading_the_file_as_python_csv(tmp_path, monkeypatch):
-    # `_evened` (Python's csv over every row) took 25-30 s to name a line near the end of a 4.1M-row file; Arrow's
-    # own pass and the row's place in the bytes name it in 5 s.
+@pytest.fixture
+def no_python_csv(monkeypatch):
+    """The line finder must name a bad row from Arrow's pass and the bytes: reading the file as Python csv fails."""
     import glr.data.train_csv as train_csv
 
     monkeypatch.setattr(train_csv, "_evened", lambda *a, **k: pytest.fail("read as Python csv"))
+
+
+def test_a_row_of_another_width_is_named_without_reading_the_file_as_python_csv(tmp_path, no_python_csv):
+    # `_evened` (Python's csv over every row) took 25-30 s to name a line near the end of a 4.1M-row file; Arrow's
+    # own pass and the row's place in the bytes name it in 5 s.
     csv = tmp_path / "train.csv"
     csv.write_text('"id","url","landmark_id"\n\n"abc1","u",7\n"abc2","u",8,x\n"abc2","u",8\n"abc3","u"\n')
     with pytest.raises(DatasetError, match=r"\(line 4 has a value past the header's columns: abc2,u,8,x\)"):
@@ -496,12 +501,9 @@ def test_a_row_of_another_width_that_is_not_utf8_is_refused_without_noise_on_std
         read_train_csv(csv)
 
 
-def test_a_bad_row_whose_text_is_also_a_line_inside_a_quoted_cell_above_is_named_on_its_own_line(tmp_path, monkeypatch):
+def test_a_bad_row_whose_text_is_also_a_line_inside_a_quoted_cell_above_is_named_on_its_own_line(tmp_path, no_python_csv):
     # The line finder took the first whole line with the row's text: one inside a quoted cell that spans lines (its
     # two quotes on the lines around it) was named, two lines above the row Arrow refused.
-    import glr.data.train_csv as train_csv
-
-    monkeypatch.setattr(train_csv, "_evened", lambda *a, **k: pytest.fail("read as Python csv"))
     csv = tmp_path / "train.csv"
     csv.write_text('id,url,landmark_id\nabc1,"see\nabc2,u,2,9\nbelow",1\nabc2,u,2,9\nabc3,u,3\n')
     with pytest.raises(DatasetError, match=r"\(line 5 has a value past the header's columns: abc2,u,2,9\)"):
@@ -528,12 +530,9 @@ def test_the_last_of_two_columns_takes_the_rest_of_a_row_only_when_asked_unquote
     assert bad == [f"{i},Name {i},x" for i in range(4)]
 
 
-def test_a_bad_row_below_a_cell_holding_a_line_break_in_a_mac_file_is_named_on_its_line(tmp_path, monkeypatch):
+def test_a_bad_row_below_a_cell_holding_a_line_break_in_a_mac_file_is_named_on_its_line(tmp_path, no_python_csv):
     # Excel for Mac ends its rows with CR and a line break inside a cell with LF: the line finder counted the LFs
     # only, and named line 2 for a row on line 5.
-    import glr.data.train_csv as train_csv
-
-    monkeypatch.setattr(train_csv, "_evened", lambda *a, **k: pytest.fail("read as Python csv"))
     csv = tmp_path / "train.csv"
     csv.write_bytes(b'id,url,landmark_id\rabc1,"two\nlines",1\rabc2,u,2\rabc3,u,3,9\r')
     with pytest.raises(DatasetError, match=r"\(line 5 has a value past the header's columns: abc3,u,3,9\)"):

@@ -323,18 +323,11 @@ def test_a_display_p3_photo_s_colours_are_converted_at_the_size_its_features_are
 
 def test_a_run_whose_store_is_out_of_date_predicts_without_verification_and_says_to_rebuild(finished_run, tmp_path):
     # Was: the old store's features were used beside ones found the new way (photos changed since indexing).
-    import json
-    import shutil
-
+    from conftest import run_copy_to_verify
     from glr.predict import _settings_and_labels
     from glr.retrieval import run_index
 
-    copy = tmp_path / "run"
-    shutil.copytree(finished_run.path, copy, ignore=shutil.ignore_patterns("report", "*.png", "*.html"))
-    retrieval = json.loads((copy / "retrieval.json").read_text())
-    threshold = retrieval["unknown"]["threshold"]
-    retrieval["verification"] = {"k": 5, "plain_threshold": threshold - 0.01}
-    (copy / "retrieval.json").write_text(json.dumps(retrieval))
+    copy, threshold = run_copy_to_verify(finished_run, tmp_path)
     labels = _settings_and_labels(run_index.as_run(copy))[1]
     store = LocalFeatureStore.build([None] * len(run_index.load_index(copy))).save(copy / "index")
     assert run_index.Recognizer(copy, labels).verifier is not None
