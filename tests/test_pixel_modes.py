@@ -452,3 +452,67 @@ def test_a_float_photos_range_is_read_across_all_its_bands():
     Image.fromarray(values, "F").save(buffer, format="TIFF")
     expected = np.clip(np.nan_to_num(values.astype(np.float64), nan=0.0) / (3.5 / 255), 0, 255).astype(np.uint8)
     assert np.array_equal(decode_image(buffer.getvalue())[..., 0], expected)
+
+
+def _few_levels(width: int, height: int) -> np.ndarray:
+    """8-bit values with every row and column different, edges and flats both (a ramp folded on itself)."""
+    return (np.add.outer(np.arange(height) * 7, np.arange(width) * 3) % 251).astype(np.uint8)
+
+
+def _palette_photo(levels: np.ndarray, palette: list[int]) -> Image.Image:
+    photo = Image.fromarray(levels, "P")
+    photo.putpalette(palette)
+    return photo
+
+
+def _narrow_modes() -> dict[str, bytes]:
+    """A 90 x 70 photo as each of the modes shrunk as grey: grey, 1-bit, a grey palette, a colour palette, and a palette
+    shorter than its indices (those past it are black), each as a PNG (a GIF's palette too)."""
+    levels = _few_levels(90, 70)
+    colours = [int(v) for v in np.random.default_rng(8).integers(0, 256, 768)]
+    greys = [v for level in np.random.default_rng(9).integers(0, 256, 256) for v in (int(level),) * 3]
+    grey = Image.fromarray(levels, "L")
+    photos = {"L": _png(grey), "1": _png(grey.convert("1")), "P grey": _png(_palette_photo(levels, greys)),
+              "P colour": _png(_palette_photo(levels, colours)), "P short": _png(_palette_photo(levels, colours[:120]))}
+    gif = io.BytesIO()
+    _palette_photo(levels, colours).save(gif, format="GIF")
+    return {**photos, "GIF": gif.getvalue()}
+
+
+NARROW_MODES = _narrow_modes()
+
+
+@pytest.mark.parametrize("name", NARROW_MODES)
+def test_a_grey_1_bit_or_palette_photo_is_shrunk_as_grey_never_made_rgb_at_full_size(name, monkeypatch):
+    # Was: made RGB (4 bytes a pixel in Pillow) at full size, then shrunk: a 40 MP grey PNG's 224 px peaked at +202 MB
+    # (now +48 MB), a 1-bit or palette PNG's at +200 MB (now +88 MB).
+    converted = []
+    convert = Image.Image.convert
+
+    def counted(img, mode=None, *args, **kwargs):
+        converted.append((mode, img.size))
+        return convert(img, mode, *args, **kwargs)
+
+    monkeypatch.setattr(Image.Image, "convert", counted)
+    load_resized(NARROW_MODES[name], 32)
+    decode_image(NARROW_MODES[name], shrink=lambda photo: photo.resize((20, 30), Image.Resampling.LANCZOS))
+    assert all(size[0] <= 32 for mode, size in converted if mode != "L"), converted  # a colour palette: none at all
+
+
+@pytest.mark.parametrize("name", NARROW_MODES)
+def test_a_grey_1_bit_or_palette_photo_shrunk_as_grey_has_the_pixels_of_its_rgb_shrunk(name):
+    # Training's features are cached by the photo, not by how it was decoded: the pixels must not move by one level.
+    from PIL import ImageOps
+
+    def thumbnail(photo):
+        photo.thumbnail((40, 40), Image.Resampling.LANCZOS)  # in place, as glr.explain and from_uploads shrink
+        return photo
+
+    rgb = Image.open(io.BytesIO(NARROW_MODES[name])).convert("RGB")
+    for size in (32, (37, 23), (200, 150)):  # (200, 150): enlarged
+        width, height = (size, size) if isinstance(size, int) else size
+        expected = rgb.resize((width, height), Image.Resampling.BILINEAR, reducing_gap=2.0)
+        assert np.array_equal(load_resized(NARROW_MODES[name], size), np.asarray(expected)), size
+    for shrink in (thumbnail, lambda photo: ImageOps.fit(photo, (24, 24)), lambda photo: photo.crop((5, 6, 7, 9)),
+                   lambda photo: photo.resize((45, 33), Image.Resampling.BICUBIC)):
+        assert np.array_equal(decode_image(NARROW_MODES[name], shrink=shrink), np.asarray(shrink(rgb.copy())))
