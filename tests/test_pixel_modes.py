@@ -482,21 +482,27 @@ def _narrow_modes() -> dict[str, bytes]:
 NARROW_MODES = _narrow_modes()
 
 
-@pytest.mark.parametrize("name", NARROW_MODES)
-def test_a_grey_1_bit_or_palette_photo_is_shrunk_as_grey_never_made_rgb_at_full_size(name, monkeypatch):
-    # Was: made RGB (4 bytes a pixel in Pillow) at full size, then shrunk: a 40 MP grey PNG's 224 px peaked at +202 MB
-    # (now +48 MB), a 1-bit or palette PNG's at +200 MB (now +88 MB).
+def _counted_conversions(monkeypatch) -> list[tuple[str, str | None, tuple[int, int]]]:
+    """Every Image.convert from here on, as (its mode, the mode asked, its size)."""
     converted = []
     convert = Image.Image.convert
 
     def counted(img, mode=None, *args, **kwargs):
-        converted.append((mode, img.size))
+        converted.append((img.mode, mode, img.size))
         return convert(img, mode, *args, **kwargs)
 
     monkeypatch.setattr(Image.Image, "convert", counted)
+    return converted
+
+
+@pytest.mark.parametrize("name", NARROW_MODES)
+def test_a_grey_1_bit_or_palette_photo_is_shrunk_as_grey_never_made_rgb_at_full_size(name, monkeypatch):
+    # Was: made RGB (4 bytes a pixel in Pillow) at full size, then shrunk: a 40 MP grey PNG's 224 px peaked at +202 MB
+    # (now +48 MB), a 1-bit or palette PNG's at +200 MB (now +88 MB).
+    converted = _counted_conversions(monkeypatch)
     load_resized(NARROW_MODES[name], 32)
     decode_image(NARROW_MODES[name], shrink=lambda photo: photo.resize((20, 30), Image.Resampling.LANCZOS))
-    assert all(size[0] <= 32 for mode, size in converted if mode != "L"), converted  # a colour palette: none at all
+    assert all(size[0] <= 32 for _, mode, size in converted if mode != "L"), converted  # a colour palette: none at all
 
 
 @pytest.mark.parametrize("name", NARROW_MODES)
@@ -516,3 +522,13 @@ def test_a_grey_1_bit_or_palette_photo_shrunk_as_grey_has_the_pixels_of_its_rgb_
     for shrink in (thumbnail, lambda photo: ImageOps.fit(photo, (24, 24)), lambda photo: photo.crop((5, 6, 7, 9)),
                    lambda photo: photo.resize((45, 33), Image.Resampling.BICUBIC)):
         assert np.array_equal(decode_image(NARROW_MODES[name], shrink=shrink), np.asarray(shrink(rgb.copy())))
+
+
+def test_a_cmyk_jpeg_becomes_rgb_at_its_reduced_decoding_size_only(monkeypatch):
+    # Checked, not changed: JPEG's DCT scaling (draft) decodes a 40 MP CMYK JPEG at 1/8 (913 x 685) before it becomes
+    # RGB. Shrinking the CMYK itself first would move pixels (Pillow's CMYK to RGB multiplies: up to 24 levels).
+    buffer = io.BytesIO()
+    Image.fromarray(np.stack([_few_levels(800, 600)] * 4, axis=-1), "CMYK").save(buffer, format="JPEG")
+    converted = _counted_conversions(monkeypatch)
+    assert load_resized(buffer.getvalue(), 32).shape == (32, 32, 3)
+    assert ("CMYK", "RGB", (100, 75)) in converted and all(size[0] <= 100 for *_, size in converted), converted
