@@ -85,6 +85,13 @@ def to_rgb(img: Image.Image, shrink: Callable[[Image.Image], Image.Image] | None
     # Alpha, palettes and a colour key (tRNS): composited, then converted as RGB.
     mode = img.mode if img.mode in _PROFILE_MODES and "transparency" not in img.info else "RGB"
     transform = srgb_transform(bytes(icc), mode) if icc else False
+    if transform and mode == "L":
+        # A grey's profile gives each of its 256 levels one colour, whatever its neighbours: a grey one (as profiles
+        # of greys do) is looked up, shrunk as grey, then made RGB: the transform's RGB shrunk, a quarter of the memory.
+        colours = ImageCms.applyTransform(Image.frombytes("L", (256, 1), bytes(range(256))), transform)
+        red, green, blue = (list(band.tobytes()) for band in colours.split())
+        if red == green == blue:
+            return shrink(img.point(red)).convert("RGB")
     if transform and mode != "RGB":
         return shrink(ImageCms.applyTransform(img, transform))  # CMYK and grey convert from their own values
     rgb = plain_rgb(img, shrink, before_white)
