@@ -50,46 +50,58 @@ def write_photos(folder: Path, megapixels: float) -> list[Path]:
     return [folder / name for name in photos]
 
 
-def child(path: str, old: str | None) -> None:
-    """Read `path` at 224 px three times; print its peak MB above the start, the best time and the pixels' digest."""
+def measure(path: str, old: str | None) -> str:
+    """Read `path` at 224 px three times: its peak MB above the start, the best time and the pixels' digest."""
     import hashlib
     import time
 
     import glr.data.images as images
 
+    current = images.to_rgb
     if old:
-        images.to_rgb = common.old_module(old, "old_pixel_modes").to_rgb
-    start = common.start_step_mb()
-    times = []
-    for _ in range(3):
-        began = time.perf_counter()
-        pixels = images.load_resized(path, 224)
-        times.append(time.perf_counter() - began)
-    print(f"{common.peak_rss_mb() - start:.0f} {min(times):.2f} {hashlib.md5(pixels.tobytes()).hexdigest()[:10]}")
+        images.to_rgb = common.old_module(old, "old_pixel_modes").to_rgb  # what _decode_pil calls
+    try:
+        start, times = common.start_step_mb(), []
+        for _ in range(3):
+            began = time.perf_counter()
+            pixels = images.load_resized(path, 224)
+            times.append(time.perf_counter() - began)
+    finally:
+        images.to_rgb = current
+    return f"{common.peak_rss_mb() - start:.0f} {min(times):.2f} {hashlib.md5(pixels.tobytes()).hexdigest()[:10]}"
 
 
-def main() -> None:
+def main(argv=None) -> dict:
     """Write the photos, read each in a child process (with --old, with the older code too), print a table."""
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = common.parser(__doc__.splitlines()[0])
     p.add_argument("--megapixels", type=float, default=40.0)
-    p.add_argument("--tiny", action="store_true", help="1 MP photos: a quick check that it runs")
     p.add_argument("--old", help="an older glr/data/pixel_modes.py to compare with")
     p.add_argument("--child", help=argparse.SUPPRESS)
     p.add_argument("--child-old", help=argparse.SUPPRESS)
-    args = p.parse_args()
+    args = p.parse_args(argv)
     if args.child:
-        return child(args.child, args.child_old)
-    versions = {"current": []} if not args.old else {"old": ["--child-old", args.old], "current": []}
+        print(measure(args.child, args.child_old))
+        return {}
+    common.header("load_resized at 224 px of photos narrower than RGB")
+    versions = {"current": None} if not args.old else {"old": args.old, "current": None}
+    results = {}
     with tempfile.TemporaryDirectory() as folder:
         print(f"{'photo':20s}" + "".join(f"{name + ' MB':>12s}{name + ' s':>11s}{'pixels':>12s}" for name in versions))
-        for path in write_photos(Path(folder), 1.0 if args.tiny else args.megapixels):
+        for path in write_photos(Path(folder), 0.05 if args.tiny else args.megapixels):
             row = f"{path.name:20s}"
-            for extra in versions.values():
-                out = subprocess.run([sys.executable, __file__, "--child", str(path), *extra], capture_output=True,
-                                     text=True, check=True, cwd=Path(__file__).resolve().parents[1])
-                peak, seconds, digest = out.stdout.split()[-3:]
+            for name, old in versions.items():
+                if args.tiny:  # in this process: only that it runs counts
+                    out = measure(str(path), old)
+                else:  # each in a process of its own, so that its peak is its own
+                    extra = ["--child-old", old] if old else []
+                    out = subprocess.run([sys.executable, __file__, "--child", str(path), *extra], capture_output=True,
+                                         text=True, check=True).stdout
+                peak, seconds, digest = out.split()[-3:]
+                results[f"{name} {path.name}"] = float(peak)
                 row += f"{'+' + peak:>12s}{seconds:>11s}{digest:>12s}"
             print(row, flush=True)
+    common.summary(", ".join(f"{name} +{mb:.0f} MB" for name, mb in results.items()))
+    return results
 
 
 if __name__ == "__main__":
