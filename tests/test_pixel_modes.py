@@ -452,3 +452,139 @@ def test_a_float_photos_range_is_read_across_all_its_bands():
     Image.fromarray(values, "F").save(buffer, format="TIFF")
     expected = np.clip(np.nan_to_num(values.astype(np.float64), nan=0.0) / (3.5 / 255), 0, 255).astype(np.uint8)
     assert np.array_equal(decode_image(buffer.getvalue())[..., 0], expected)
+
+
+def _few_levels(width: int, height: int) -> np.ndarray:
+    """8-bit values with every row and column different, edges and flats both (a ramp folded on itself)."""
+    return (np.add.outer(np.arange(height) * 7, np.arange(width) * 3) % 251).astype(np.uint8)
+
+
+def _palette_photo(levels: np.ndarray, palette: list[int]) -> Image.Image:
+    photo = Image.fromarray(levels, "P")
+    photo.putpalette(palette)
+    return photo
+
+
+def _narrow_modes() -> dict[str, bytes]:
+    """A 90 x 70 photo as each of the modes shrunk as grey: grey, 1-bit, a grey palette, a colour palette, and a palette
+    shorter than its indices (those past it are black), each as a PNG (a GIF's palette too)."""
+    levels = _few_levels(90, 70)
+    colours = [int(v) for v in np.random.default_rng(8).integers(0, 256, 768)]
+    greys = [v for level in np.random.default_rng(9).integers(0, 256, 256) for v in (int(level),) * 3]
+    grey = Image.fromarray(levels, "L")
+    photos = {"L": _png(grey), "1": _png(grey.convert("1")), "P grey": _png(_palette_photo(levels, greys)),
+              "P colour": _png(_palette_photo(levels, colours)), "P short": _png(_palette_photo(levels, colours[:120]))}
+    gif = io.BytesIO()
+    _palette_photo(levels, colours).save(gif, format="GIF")
+    return {**photos, "GIF": gif.getvalue()}
+
+
+NARROW_MODES = _narrow_modes()
+
+
+def _counted_conversions(monkeypatch) -> list[tuple[str, str | None, tuple[int, int]]]:
+    """Every Image.convert from here on, as (its mode, the mode asked, its size)."""
+    converted = []
+    convert = Image.Image.convert
+
+    def counted(img, mode=None, *args, **kwargs):
+        converted.append((img.mode, mode, img.size))
+        return convert(img, mode, *args, **kwargs)
+
+    monkeypatch.setattr(Image.Image, "convert", counted)
+    return converted
+
+
+@pytest.mark.parametrize("name", NARROW_MODES)
+def test_a_grey_1_bit_or_palette_photo_is_shrunk_as_grey_never_made_rgb_at_full_size(name, monkeypatch):
+    # Was: made RGB (4 bytes a pixel in Pillow) at full size, then shrunk: a 40 MP grey PNG's 224 px peaked at +202 MB
+    # (now +48 MB), a 1-bit or palette PNG's at +200 MB (now +88 MB).
+    converted = _counted_conversions(monkeypatch)
+    load_resized(NARROW_MODES[name], 32)
+    decode_image(NARROW_MODES[name], shrink=lambda photo: photo.resize((20, 30), Image.Resampling.LANCZOS))
+    assert all(size[0] <= 32 for _, mode, size in converted if mode != "L"), converted  # a colour palette: none at all
+
+
+@pytest.mark.parametrize("name", NARROW_MODES)
+def test_a_grey_1_bit_or_palette_photo_shrunk_as_grey_has_the_pixels_of_its_rgb_shrunk(name):
+    # Training's features are cached by the photo, not by how it was decoded: the pixels must not move by one level.
+    from PIL import ImageOps
+
+    def thumbnail(photo):
+        photo.thumbnail((40, 40), Image.Resampling.LANCZOS)  # in place, as glr.explain and from_uploads shrink
+        return photo
+
+    rgb = Image.open(io.BytesIO(NARROW_MODES[name])).convert("RGB")
+    for size in (32, (37, 23), (200, 150)):  # (200, 150): enlarged
+        width, height = (size, size) if isinstance(size, int) else size
+        expected = rgb.resize((width, height), Image.Resampling.BILINEAR, reducing_gap=2.0)
+        assert np.array_equal(load_resized(NARROW_MODES[name], size), np.asarray(expected)), size
+    for shrink in (thumbnail, lambda photo: ImageOps.fit(photo, (24, 24)), lambda photo: photo.crop((5, 6, 7, 9)),
+                   lambda photo: photo.resize((45, 33), Image.Resampling.BICUBIC)):
+        assert np.array_equal(decode_image(NARROW_MODES[name], shrink=shrink), np.asarray(shrink(rgb.copy())))
+
+
+def test_a_cmyk_jpeg_becomes_rgb_at_its_reduced_decoding_size_only(monkeypatch):
+    # Checked, not changed: JPEG's DCT scaling (draft) decodes a 40 MP CMYK JPEG at 1/8 (913 x 685) before it becomes
+    # RGB. Shrinking the CMYK itself first would move pixels (Pillow's CMYK to RGB multiplies: up to 24 levels).
+    buffer = io.BytesIO()
+    Image.fromarray(np.stack([_few_levels(800, 600)] * 4, axis=-1), "CMYK").save(buffer, format="JPEG")
+    converted = _counted_conversions(monkeypatch)
+    assert load_resized(buffer.getvalue(), 32).shape == (32, 32, 3)
+    assert ("CMYK", "RGB", (100, 75)) in converted and all(size[0] <= 100 for *_, size in converted), converted
+
+
+def _grey_profile(gamma: float = 1.8) -> bytes:
+    """A version 2 ICC profile of a grey with a `gamma` curve and D50 white (as Photoshop's "Gray Gamma 1.8")."""
+    import struct
+
+    def fixed(*values):  # s15Fixed16Number
+        return b"".join(struct.pack(">i", round(v * 65536)) for v in values)
+
+    d50 = fixed(0.9642, 1.0, 0.8249)
+    tags = {b"wtpt": b"XYZ \0\0\0\0" + d50, b"kTRC": b"curv\0\0\0\0" + struct.pack(">IH2x", 1, round(gamma * 256)),
+            b"desc": b"desc\0\0\0\0" + struct.pack(">I", 5) + b"grey\0" + bytes(79)}
+    start, table, body = 132 + 12 * len(tags), b"", b""
+    for signature, data in tags.items():
+        data += bytes(-len(data) % 4)
+        table, body = table + signature + struct.pack(">II", start + len(body), len(data)), body + data
+    header = struct.pack(">I4sI4s4s4s12s4s", start + len(body), b"lcms", 0x02100000, b"mntr", b"GRAY", b"XYZ ",
+                         bytes(12), b"acsp") + bytes(28) + d50
+    return header + bytes(128 - len(header)) + struct.pack(">I", len(tags)) + table + body
+
+
+GREY_WITH_PROFILE = _png(Image.fromarray(_few_levels(120, 90)), icc_profile=_grey_profile())
+
+
+def test_a_grey_photo_with_a_grey_profile_is_looked_up_and_shrunk_as_grey_not_converted_whole(monkeypatch):
+    # Was: the profile applied to every pixel as RGB at full size, then shrunk: a 40 MP grey PNG with a grey profile's
+    # 224 px took 1.1 s and peaked at +202 MB (now 0.3 s, +87 MB).
+    from PIL import ImageCms
+
+    transformed = []
+    apply = ImageCms.applyTransform
+
+    def counted(img, *args, **kwargs):
+        transformed.append(img.size)
+        return apply(img, *args, **kwargs)
+
+    monkeypatch.setattr(ImageCms, "applyTransform", counted)
+    converted = _counted_conversions(monkeypatch)
+    load_resized(GREY_WITH_PROFILE, 32)
+    assert transformed == [(256, 1)] and all(size[0] <= 32 for _, mode, size in converted if mode != "L"), converted
+
+
+def test_a_grey_photo_with_a_grey_profile_shrunk_as_grey_has_the_pixels_of_its_profile_applied_then_shrunk():
+    from PIL import ImageCms
+
+    grey = Image.open(io.BytesIO(GREY_WITH_PROFILE))
+    transform = ImageCms.buildTransform(ImageCms.ImageCmsProfile(io.BytesIO(_grey_profile())),
+                                        ImageCms.createProfile("sRGB"), "L", "RGB")
+    shown = ImageCms.applyTransform(grey, transform)
+    assert np.asarray(shown)[40, 50, 0] not in (0, np.asarray(grey)[40, 50], 255)  # the profile does count
+    for size in (32, (37, 23)):
+        width, height = (size, size) if isinstance(size, int) else size
+        expected = shown.resize((width, height), Image.Resampling.BILINEAR, reducing_gap=2.0)
+        assert np.array_equal(load_resized(GREY_WITH_PROFILE, size), np.asarray(expected)), size
+    thumbnail = decode_image(GREY_WITH_PROFILE, shrink=lambda photo: photo.resize((45, 33), Image.Resampling.LANCZOS))
+    assert np.array_equal(thumbnail, np.asarray(shown.resize((45, 33), Image.Resampling.LANCZOS)))

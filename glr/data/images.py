@@ -140,7 +140,8 @@ def decode_image(source: ImageSource, max_pixels: int = MAX_PIXELS, draft_size: 
     EXIF orientation is applied, every mode is converted to RGB, and an animated image
     gives its first frame. `draft_size` lets the JPEG decoder downscale while decoding
     (much faster) when the caller will shrink the image to about that size anyway; `shrink`
-    (the caller's resize of the upright RGB image, or of a wide grey's L) runs before its colours are converted to
+    (the caller's resize of the upright RGB image, or of a grey, 1-bit or palette photo's L, once per band of a colour
+    palette: the same pixels, a quarter of the memory) runs before its colours are converted to
     sRGB, so a thumbnail's few pixels are converted, not a phone photo's 12 million; and, given
     a premultiplied RGBa cut-out, before its transparency goes onto white (pixels only shown:
     within rounding of `load_resized`'s, which composites first).

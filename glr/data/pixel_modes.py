@@ -59,8 +59,9 @@ def to_rgb(img: Image.Image, shrink: Callable[[Image.Image], Image.Image] | None
     """Convert any Pillow mode to 8-bit sRGB: an embedded colour profile is applied; transparency goes onto white.
 
     `shrink` (an RGB image to a smaller one: the caller's resize) runs before an RGB profile's
-    conversion, so only the pixels kept are converted: 12 megapixels cost about 150 ms, 256 px 1 ms. A 16-bit, 32-bit
-    or float grey is given to it as 8-bit grey (L), before it becomes RGB: the same pixels, a third of the memory.
+    conversion, so only the pixels kept are converted: 12 megapixels cost about 150 ms, 256 px 1 ms. A grey, 1-bit or
+    palette photo (16-bit, 32-bit and float greys as 8-bit) is given to it as grey (L), a colour palette's once per
+    band, before it becomes RGB (`plain_rgb`): the same pixels, a quarter of the memory.
     `before_white`: an image with transparency is shrunk before it goes onto white too (`plain_rgb`; `shrink` is then
     given RGBa), which pictures only shown may do.
     """
@@ -84,11 +85,16 @@ def to_rgb(img: Image.Image, shrink: Callable[[Image.Image], Image.Image] | None
     # Alpha, palettes and a colour key (tRNS): composited, then converted as RGB.
     mode = img.mode if img.mode in _PROFILE_MODES and "transparency" not in img.info else "RGB"
     transform = srgb_transform(bytes(icc), mode) if icc else False
+    if transform and mode == "L":
+        # A grey's profile gives each of its 256 levels one colour, whatever its neighbours: a grey one (as profiles
+        # of greys do) is looked up, shrunk as grey, then made RGB: the transform's RGB shrunk, a quarter of the memory.
+        colours = ImageCms.applyTransform(Image.frombytes("L", (256, 1), bytes(range(256))), transform)
+        red, green, blue = (list(band.tobytes()) for band in colours.split())
+        if red == green == blue:
+            return shrink(img.point(red)).convert("RGB")
     if transform and mode != "RGB":
         return shrink(ImageCms.applyTransform(img, transform))  # CMYK and grey convert from their own values
-    # A wide grey is shrunk in plain_rgb, as 8-bit grey (the same pixels); one with a colour key goes onto white first.
-    wide_grey = img.mode in ("I;16", "I;16B", "I;16L", "I", "F") and "transparency" not in img.info
-    rgb = plain_rgb(img, shrink) if before_white or wide_grey else shrink(plain_rgb(img))
+    rgb = plain_rgb(img, shrink, before_white)
     if transform:
         return ImageCms.applyTransform(rgb, transform)
     if coded and cicp[0] in (1, 2) and powers[cicp[1]] == 0:  # sRGB itself, as most AVIFs say: nothing to convert
@@ -142,21 +148,19 @@ def to_rgb(img: Image.Image, shrink: Callable[[Image.Image], Image.Image] | None
     return rgb
 
 
-def plain_rgb(img: Image.Image, shrink: Callable[[Image.Image], Image.Image] | None = None) -> Image.Image:
+def plain_rgb(img: Image.Image, shrink: Callable[[Image.Image], Image.Image] | None = None,
+              before_white: bool = True) -> Image.Image:
     """Convert any Pillow mode to 8-bit RGB, its values as they are; transparency is composited onto white.
 
-    `shrink` (the caller's resize) runs on the RGB, or on the premultiplied RGBa before it goes onto white: an 80 MP
-    cut-out's 120 px thumbnail composites 14,400 pixels, not 80 million. The two orders differ by rounding only (up
-    to 2 or 3 levels on a third of a cut-out's pixels), so training and prediction, whose features are cached,
+    `shrink` (the caller's resize, of any size alone: it may be given a palette's three bands) runs on the RGB, on the
+    grey of a grey, 1-bit or palette photo, or, `before_white`, on the premultiplied RGBa before it goes onto white: an
+    80 MP cut-out's 120 px thumbnail composites 14,400 pixels, not 80 million. The two orders differ by rounding only
+    (up to 2 or 3 levels on a third of a cut-out's pixels), so training and prediction, whose features are cached,
     composite first (`to_rgb` without `before_white`).
     """
     hidden = colour_key_alpha(img)  # from the stored values, before a 16-bit grey is scaled
     if img.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
         img = grey_levels(img)
-        if shrink is not None and hidden is None:
-            # Grey's bands are alike, so shrinking before or after the RGB conversion gives the same pixels; before,
-            # a 40 MP scan's 224 px thumbnail converts 50,000 pixels, not 40 million (120 MB).
-            return shrink(img).convert("RGB")
     if hidden is not None:
         img = img.convert("RGB")
         img.putalpha(hidden)
@@ -171,13 +175,26 @@ def plain_rgb(img: Image.Image, shrink: Callable[[Image.Image], Image.Image] | N
         img.putalpha(covered)
     if img.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
         rgba = img if img.mode == "RGBA" else img.convert("RGBA")
-        if shrink is None:
-            return Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba).convert("RGB")
+        if shrink is None or not before_white:
+            rgb = Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba).convert("RGB")
+            return shrink(rgb) if shrink else rgb
         # Premultiplied, each colour is already its share over black: onto white adds the see-through rest.
         # (As 16-bit: a filter with negative lobes, such as Lanczos, may leave a colour above its alpha.)
         premultiplied = np.asarray(shrink(rgba.convert("RGBa")), dtype=np.int16)
         onto_white = premultiplied[..., :3] + (255 - premultiplied[..., 3:])
         return Image.fromarray(np.clip(onto_white, 0, 255).astype(np.uint8), "RGB")
+    if shrink is not None and img.mode in ("1", "L", "P"):
+        # Pillow keeps RGB at 4 bytes a pixel, grey at 1, and resizes each band alike: a grey shrunk, then made RGB, is
+        # the same pixels as the RGB shrunk (a 40 MP grey PNG's 224 px: +47 MB, was +201; a palette's +87, was +202).
+        # A palette's bands are its indices looked up (`point`, as `convert` does; past a short palette, black), one
+        # band if they match.
+        if img.mode != "P":
+            return shrink(img.convert("L") if img.mode == "1" else img).convert("RGB")
+        palette = (img.getpalette() or []) + [0] * 768
+        bands = [palette[band:768:3] for band in range(3)]
+        if bands[0] == bands[1] == bands[2]:
+            return shrink(img.point(bands[0], "L")).convert("RGB")
+        return Image.merge("RGB", [shrink(img.point(band, "L")) for band in bands])
     # Most photos are RGB already: converting would only copy them.
     rgb = img if img.mode == "RGB" else img.convert("RGB")
     return shrink(rgb) if shrink else rgb
