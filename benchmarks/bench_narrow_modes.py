@@ -27,7 +27,7 @@ def write_photos(folder: Path, megapixels: float) -> list[Path]:
     from PIL import Image
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-    from test_pixel_modes import _grey_profile
+    from conftest import grey_profile
 
     height = int((megapixels * 1e6 * 3 / 4) ** 0.5)
     width = int(height * 4 / 3)
@@ -39,7 +39,7 @@ def write_photos(folder: Path, megapixels: float) -> list[Path]:
     greys = Image.fromarray(levels, "P")
     greys.putpalette([v for level in range(255, -1, -1) for v in (level,) * 3])
     cmyk = Image.fromarray(np.stack([levels, levels * np.uint8(3), 255 - levels, levels // 4], axis=-1), "CMYK")
-    photos = {"grey.png": (grey, {}), "grey-profile.png": (grey, {"icc_profile": _grey_profile()}),
+    photos = {"grey.png": (grey, {}), "grey-profile.png": (grey, {"icc_profile": grey_profile()}),
               "1-bit.png": (grey.convert("1"), {}), "grey-palette.png": (greys, {}),
               "colour-palette.png": (colour, {}), "cmyk.jpg": (cmyk, {"quality": 90}),
               "cmyk.tif": (cmyk, {"compression": "tiff_adobe_deflate"})}

@@ -187,6 +187,25 @@ def rgb_profile(red, green, blue, gamma: float = 2.2, name: str = "glr test RGB"
     return header + struct.pack(">I", len(tags)) + table + body
 
 
+def grey_profile(gamma: float = 1.8) -> bytes:
+    """A version 2 ICC profile of a grey with a `gamma` curve and D50 white (as Photoshop's "Gray Gamma 1.8")."""
+    import struct
+
+    def fixed(*values):  # s15Fixed16Number
+        return b"".join(struct.pack(">i", round(v * 65536)) for v in values)
+
+    d50 = fixed(0.9642, 1.0, 0.8249)
+    tags = {b"wtpt": b"XYZ \0\0\0\0" + d50, b"kTRC": b"curv\0\0\0\0" + struct.pack(">IH2x", 1, round(gamma * 256)),
+            b"desc": b"desc\0\0\0\0" + struct.pack(">I", 5) + b"grey\0" + bytes(79)}
+    start, table, body = 132 + 12 * len(tags), b"", b""
+    for signature, data in tags.items():
+        data += bytes(-len(data) % 4)
+        table, body = table + signature + struct.pack(">II", start + len(body), len(data)), body + data
+    header = struct.pack(">I4sI4s4s4s12s4s", start + len(body), b"lcms", 0x02100000, b"mntr", b"GRAY", b"XYZ ",
+                         bytes(12), b"acsp") + bytes(28) + d50
+    return header + bytes(128 - len(header)) + struct.pack(">I", len(tags)) + table + body
+
+
 def display_p3_profile() -> bytes:
     """A Display P3 profile (an iPhone's photos carry one): colours glr must convert to sRGB."""
     return rgb_profile((0.5151, 0.2412, -0.0011), (0.2920, 0.6922, 0.0419), (0.1571, 0.0666, 0.7841), 2.2, "Display P3")

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from conftest import grey_profile
 from glr.data.images import decode_image, image_size, load_resized
 from test_images import quadrant_colours, quadrants
 
@@ -534,26 +535,7 @@ def test_a_cmyk_jpeg_becomes_rgb_at_its_reduced_decoding_size_only(monkeypatch):
     assert ("CMYK", "RGB", (100, 75)) in converted and all(size[0] <= 100 for *_, size in converted), converted
 
 
-def _grey_profile(gamma: float = 1.8) -> bytes:
-    """A version 2 ICC profile of a grey with a `gamma` curve and D50 white (as Photoshop's "Gray Gamma 1.8")."""
-    import struct
-
-    def fixed(*values):  # s15Fixed16Number
-        return b"".join(struct.pack(">i", round(v * 65536)) for v in values)
-
-    d50 = fixed(0.9642, 1.0, 0.8249)
-    tags = {b"wtpt": b"XYZ \0\0\0\0" + d50, b"kTRC": b"curv\0\0\0\0" + struct.pack(">IH2x", 1, round(gamma * 256)),
-            b"desc": b"desc\0\0\0\0" + struct.pack(">I", 5) + b"grey\0" + bytes(79)}
-    start, table, body = 132 + 12 * len(tags), b"", b""
-    for signature, data in tags.items():
-        data += bytes(-len(data) % 4)
-        table, body = table + signature + struct.pack(">II", start + len(body), len(data)), body + data
-    header = struct.pack(">I4sI4s4s4s12s4s", start + len(body), b"lcms", 0x02100000, b"mntr", b"GRAY", b"XYZ ",
-                         bytes(12), b"acsp") + bytes(28) + d50
-    return header + bytes(128 - len(header)) + struct.pack(">I", len(tags)) + table + body
-
-
-GREY_WITH_PROFILE = _png(Image.fromarray(_few_levels(120, 90)), icc_profile=_grey_profile())
+GREY_WITH_PROFILE = _png(Image.fromarray(_few_levels(120, 90)), icc_profile=grey_profile())
 
 
 def test_a_grey_photo_with_a_grey_profile_is_looked_up_and_shrunk_as_grey_not_converted_whole(monkeypatch):
@@ -578,7 +560,7 @@ def test_a_grey_photo_with_a_grey_profile_shrunk_as_grey_has_the_pixels_of_its_p
     from PIL import ImageCms
 
     grey = Image.open(io.BytesIO(GREY_WITH_PROFILE))
-    transform = ImageCms.buildTransform(ImageCms.ImageCmsProfile(io.BytesIO(_grey_profile())),
+    transform = ImageCms.buildTransform(ImageCms.ImageCmsProfile(io.BytesIO(grey_profile())),
                                         ImageCms.createProfile("sRGB"), "L", "RGB")
     shown = ImageCms.applyTransform(grey, transform)
     assert np.asarray(shown)[40, 50, 0] not in (0, np.asarray(grey)[40, 50], 255)  # the profile does count
