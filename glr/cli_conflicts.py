@@ -21,11 +21,13 @@ def conflict(args) -> str | None:
         if args.fine_tune is False and given:
             return (f"{' and '.join(given)} set{'s' if len(given) == 1 else ''} phase 2, the fine-tuning that "
                     "--no-fine-tune skips; leave out one or the other")
-    if args.command == "demo-data" and not args.force:  # the demo there was kept, or made with 100 classes, in silence
-        given = [flag for flag, value, default in (("--classes", args.classes, 100), ("--seed", args.seed, 0))
-                 if value != default]
-        if given:
-            return f"{' and '.join(given)} set{'s' if len(given) == 1 else ''} how the demo is generated: add --force"
+    if args.command == "demo-data" and not args.force and demo_settings_given(args):
+        # A demo already there was kept, or made with 100 classes, in silence; a new or empty folder is drawn so.
+        out = _demo_folder(args)
+        if _holds_files(out):
+            given = demo_settings_given(args)
+            return (f"{' and '.join(given)} set{'s' if len(given) == 1 else ''} how the demo is generated, and {out} "
+                    "holds one already: add --force to draw it again")
     if args.command == "probe":
         from glr.cli_choices import DEFAULT_BACKBONE
 
@@ -36,6 +38,29 @@ def conflict(args) -> str | None:
         if args.holdout and args.folds != DEFAULT_FOLDS:
             return "--holdout scores the curated validation split, with no folds; leave out --folds or --holdout"
     return None
+
+
+def demo_settings_given(args) -> list[str]:
+    """demo-data's generation options given other than their defaults (`--classes`, `--seed`)."""
+    return [flag for flag, value, default in (("--classes", args.classes, 100), ("--seed", args.seed, 0))
+            if value != default]
+
+
+def _demo_folder(args):
+    from pathlib import Path
+
+    from glr.paths import demo_dir
+
+    return Path(args.out).expanduser() if args.out else demo_dir()
+
+
+def _holds_files(folder) -> bool:
+    try:
+        return any(folder.iterdir())
+    except FileNotFoundError:
+        return False
+    except OSError:  # not a folder, or unreadable: generate_demo says which
+        return True
 
 
 def unused(args) -> list[str]:

@@ -104,8 +104,10 @@ def cmd_demo_data(args) -> int:
     from glr.data import datasets
     from glr.demo import dataset as demo
 
+    from glr.cli_conflicts import demo_settings_given
+
     out = Path(args.out) if args.out else None
-    if args.force:
+    if args.force or demo_settings_given(args):  # settings without --force: glr.cli_conflicts let them past for a new folder
         progress = PhotoProgress("generating the demo dataset", terminal_only=True)
         path = demo.generate_demo(out, n_classes=args.classes, seed=args.seed, progress=progress)
         progress.close()

@@ -214,8 +214,6 @@ def test_a_run_named_like_a_folder_is_found_by_its_name(a_run, tmp_path, monkeyp
     (["probe", "--raw-pixels", "16", "--backbone", "resnet50"],
      "probe: error: --raw-pixels probes the pixels themselves, with no backbone; leave out --backbone"),
     (["probe", "--raw-pixels", "16", "--weights", "none"], "leave out --weights"),
-    (["demo-data", "--classes", "5"], "demo-data: error: --classes sets how the demo is generated: add --force"),
-    (["demo-data", "--seed", "3", "--classes", "5"], "demo-data: error: --classes and --seed set how the demo is generated"),
     (["probe", "--holdout", "--folds", "3"],
      "probe: error: --holdout scores the curated validation split, with no folds; leave out --folds or --holdout"),
 ])
@@ -236,6 +234,31 @@ def test_options_that_go_together_are_taken(args):
     parsed = build_parser().parse_args(args)
     parsed.random_weights = False
     assert conflict(parsed) is None
+
+
+def test_demo_settings_need_force_only_where_a_demo_is_already(tmp_path, capsys, monkeypatch):
+    # `demo-data --classes 5 --out NEW` was refused ("add --force") though nothing was there to keep or replace.
+    from glr import commands
+    from glr.demo import dataset as demo
+
+    held = tmp_path / "held"
+    held.mkdir()
+    (held / "train.csv").write_text("id,landmark_id\n")
+    line = usage_error(["demo-data", "--classes", "5", "--out", str(held)], capsys)
+    assert f"demo-data: error: --classes sets how the demo is generated, and {held} holds one already: add --force" in line
+    line = usage_error(["demo-data", "--seed", "3", "--classes", "5", "--out", str(held)], capsys)
+    assert "--classes and --seed set how the demo is generated" in line
+    from conftest import make_gldv2
+
+    drawn, made = [], make_gldv2(tmp_path / "made", {1: 3, 2: 3})
+    monkeypatch.setattr(demo, "generate_demo", lambda out, **kw: drawn.append((out, kw)) or made)
+    new = tmp_path / "new"
+    parsed = build_parser().parse_args(["demo-data", "--classes", "5", "--seed", "3", "--out", str(new)])
+    from glr.cli_conflicts import conflict
+
+    assert conflict(parsed) is None
+    commands.cmd_demo_data(parsed)
+    assert drawn[0][0] == new and drawn[0][1]["n_classes"] == 5 and drawn[0][1]["seed"] == 3
 
 
 @pytest.mark.parametrize("args, note", [

@@ -329,6 +329,10 @@ def test_train_clean_csv_reads_as_a_dataset(gldv2):
     assert set(clean.df["id"]) <= set(full.df["id"]) and clean.class_counts.eq(3).all()
     assert clean.names() == full.names()  # train_label_to_category.csv still names the classes
     assert curate(clean, top_n=2).num_classes == 2
+    os.remove(full.paths().loc[full.df["id"] == clean.df["id"].iloc[0]].iloc[0])
+    # A photo it lists missing: the note named train.csv, a file the user never gave.
+    assert any(p.startswith("1 image file listed in train_clean.csv not found")
+               for p in load_catalog(gldv2 / "train_clean.csv").problems)
 
 
 @pytest.mark.parametrize("seed", [-1, 2**32])

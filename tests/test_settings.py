@@ -65,6 +65,9 @@ def test_auto_lengthens_phase_2_while_it_stays_within_the_budget():
 
     chosen = {n: choose_fine_tune("efficientnet_lite0", n, epochs=8) for n in (338, 1000, 1350, 1351)}
     assert chosen[338].epochs == AUTO_MAX_FINE_TUNE_EPOCHS and "fine-tuning 16 epochs costs about 3 min" in chosen[338].reason
+    # One short epoch: "1 epochs costs about 1 min" read of a phase of well under a minute.
+    one = choose_fine_tune("efficientnet_lite0", 20, 1, lengthen=False, input_size=96)
+    assert one.on and f"fine-tuning 1 epoch costs about {round(one.estimate_seconds)} s here" in one.reason
     assert 8 < chosen[1000].epochs < AUTO_MAX_FINE_TUNE_EPOCHS  # as many as fit
     assert chosen[1350].epochs == 8  # the minimum just fits: on, as before
     assert not chosen[1351].on and chosen[1351].epochs == 0 and "about 5.0 min" in chosen[1351].reason

@@ -67,6 +67,7 @@ class Catalog:
     # took 234 MB of the 0.48 GB table at 4.1M rows. Only a photo found elsewhere (train/abc.jpg, abc.png) is kept
     # here: df's index label -> its path.
     moved: pd.Series = field(default_factory=lambda: pd.Series(dtype=object))
+    csv_name: str = TRAIN_CSV  # the CSV read, as the notes on its rows name it (GLDv2's train_clean.csv, given as such)
 
     def paths(self, rows: pd.Index | None = None) -> pd.Series:
         """The image path of each row of `df` (all, or those of the index labels `rows`), on `df`'s index."""
@@ -246,7 +247,8 @@ def _load_gldv2(root: Path, csv: Path, check_files: bool | None) -> Catalog:
     """A GLDv2 folder's catalog, its image files checked as `load_catalog` documents."""
     df, problems = read_gldv2(root, csv)
     problems += class_names.landmarks_named_alike(df)
-    catalog = Catalog(root=root, layout="gldv2", df=class_names.distinct_names(df, folders=False), problems=problems)
+    catalog = Catalog(root=root, layout="gldv2", df=class_names.distinct_names(df, folders=False), problems=problems,
+                      csv_name=csv.name)
     restore_leading_zeros(catalog)  # before the file check, and without it: `fetch` looks for the photos by id
     if check_files or (check_files is None and len(df) <= MAX_ROWS_TO_CHECK):
         drop_missing_files(catalog)

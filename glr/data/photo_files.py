@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 import pyarrow.compute as pc
 
-from glr.data.layouts import (IMAGE_EXTENSIONS, TEXT, TRAIN_CSV, examples, have, image_paths, is_system_folder,
+from glr.data.layouts import (IMAGE_EXTENSIONS, TEXT, examples, have, image_paths, is_system_folder,
                                looks_like_gldv2_images, plural)
 from glr.data.id_cells import not_gldv2_ids
 from glr.data.name_forms import twin_paths
@@ -46,7 +46,7 @@ def restore_leading_zeros(catalog) -> None:
         listed = _pad(catalog, ids, padded, others, pad)
         n = int(pad.sum())
         catalog.problems.append(
-            f"{plural(n, 'id')} in {TRAIN_CSV} lost {'its' if n == 1 else 'their'} leading zeros (e.g. {examples(ids[pad])}; "
+            f"{plural(n, 'id')} in {catalog.csv_name} lost {'its' if n == 1 else 'their'} leading zeros (e.g. {examples(ids[pad])}; "
             f"saved from a spreadsheet?): read as GLDv2's 16-digit {'id' if n == 1 else 'ids'} (e.g. {examples(padded[pad])}), "
             f"as {'its photo is' if n == 1 else 'their photos are'} on disk"
             + (f"; {int(listed.sum()):,} of them listed with {'its' if n == 1 else 'their'} zeros too, so the repeat "
@@ -55,9 +55,9 @@ def restore_leading_zeros(catalog) -> None:
     if lost.any() and _gldv2_ids(others):
         n = int(lost.sum())
         catalog.problems.append(
-            f"{plural(n, 'id')} in {TRAIN_CSV} {'is' if n == 1 else 'are'} digits only and shorter than GLDv2's 16 "
+            f"{plural(n, 'id')} in {catalog.csv_name} {'is' if n == 1 else 'are'} digits only and shorter than GLDv2's 16 "
             f"(e.g. {examples(ids[lost])}), and no photo is on disk under {'it' if n == 1 else 'them'} or with leading "
-            f"zeros: a spreadsheet dropped the zeros? Format the id column as Text and save {TRAIN_CSV} again from the "
+            f"zeros: a spreadsheet dropped the zeros? Format the id column as Text and save {catalog.csv_name} again from the "
             f"original file (`glr fetch` saves {'its photo' if n == 1 else 'their photos'} under GLDv2's 16-digit "
             f"{'id' if n == 1 else 'ids'}, e.g. {examples(ids[lost].str.zfill(16))})")
 
@@ -171,7 +171,7 @@ def drop_missing_files(catalog, rows: pd.Index | None = None) -> None:
             if zeros:  # a spreadsheet read `0001` as the number 1
                 i, n = next(iter(zeros)), len(zeros)
                 catalog.problems.append(
-                    f"{plural(n, 'id')} in {TRAIN_CSV} lost {'its' if n == 1 else 'their'} leading zeros (e.g. {i!r} "
+                    f"{plural(n, 'id')} in {catalog.csv_name} lost {'its' if n == 1 else 'their'} leading zeros (e.g. {i!r} "
                     f"for {os.path.basename(zeros[i])!r}; saved from a spreadsheet?): {'its photo' if n == 1 else 'their photos'} used")
             if there.any():
                 fixed.append(pd.Series(candidates[there].to_numpy(dtype=object), index=missing[there]))
@@ -195,8 +195,8 @@ def drop_missing_files(catalog, rows: pd.Index | None = None) -> None:
                 "others if they are photos of their own")
     if len(missing):
         # `abc` in GLDv2's tree: its form named, with its line (glr.data.id_cells), not only the path looked at.
-        odd = not_gldv2_ids(df.loc[missing, "id"], Path(catalog.root) / TRAIN_CSV) if gldv2_tree(catalog.root) else None
-        catalog.problems.append(f"{plural(len(missing), 'image file')} listed in {TRAIN_CSV} not found "
+        odd = not_gldv2_ids(df.loc[missing, "id"], Path(catalog.root) / catalog.csv_name) if gldv2_tree(catalog.root) else None
+        catalog.problems.append(f"{plural(len(missing), 'image file')} listed in {catalog.csv_name} not found "
                                 f"({_looked_for(catalog.root, paths.loc[missing[:3]])}); skipped{'; ' + odd if odd else ''}")
         keep = np.ones(len(df), dtype=bool)
         keep[df.index.get_indexer(missing)] = False

@@ -83,8 +83,9 @@ def choose_fine_tune(backbone: str, train_images: int, epochs: int, budget: floa
         epochs += 1
     seconds = estimate(epochs)
     rule = f", for up to {AUTO_MAX_FINE_TUNE_EPOCHS} epochs," if lengthen else ""
-    return FineTuneChoice(True, f"on: {photos}, so fine-tuning {epochs} epochs costs about "
-                                f"{max(1, round(seconds / 60))} min here (auto fine-tunes{rule} within {budget / 60:.0f} "
+    cost = f"{round(seconds)} s" if seconds < 90 else f"{round(seconds / 60)} min"  # "about 1 min" of a 35 s phase
+    return FineTuneChoice(True, f"on: {photos}, so fine-tuning {epochs} epoch{'s' if epochs != 1 else ''} costs about "
+                                f"{cost} here (auto fine-tunes{rule} within {budget / 60:.0f} "
                                 "min); --no-fine-tune skips it", seconds, train_images, epochs)
 
 
