@@ -164,3 +164,32 @@ def test_int8_cache_makes_augmented_views_int8_and_the_clean_view_fp32(photos, t
                                               view_seeds=view_seeds(digests, 1))
     assert not np.allclose(view1, fp32_view1, atol=1e-6) and cosines(view1, fp32_view1).min() > 0.98
     assert cache.load(digests, 1)[1].all() and not cache.with_engine("onnx").load(digests, 1)[1].any()
+
+
+@pytest.mark.parametrize("machine, flags, reduced", [
+    ("x86_64", "fpu sse2 avx2 fma", True),  # AVX2 alone (an AMD EPYC Milan): u8s8 sums saturate in 16 bits
+    ("x86_64", "fpu avx2 avx512f avx512_vnni", False),
+    ("x86_64", "fpu avx2 avx_vnni", False),
+    ("aarch64", "fp asimd asimddp", False),
+    ("x86_64", None, True),  # flags that cannot be read: the safe recipe
+])
+def test_int8_weights_keep_7_bits_on_an_x86_cpu_without_vnni_and_are_named_apart(tmp_path, monkeypatch, machine, flags,
+                                                                                  reduced):
+    # Quantized with 8-bit weights on an AVX2-only CPU, a test's int8 features fell to a cosine of 0.94 of fp32's.
+    import platform
+
+    from glr.backbones import onnx_features
+
+    cpuinfo = tmp_path / "cpuinfo"
+    if flags is not None:
+        cpuinfo.write_text(f"processor\t: 0\nflags\t\t: {flags}\n")
+    monkeypatch.setattr(quantize, "CPUINFO", str(cpuinfo))
+    monkeypatch.setattr(platform, "machine", lambda: machine)
+    monkeypatch.setenv("GLR_CACHE_DIR", str(tmp_path / "cache"))
+    quantize.reduce_range.cache_clear()
+    try:
+        assert quantize.reduce_range() is reduced
+        assert onnx_features.extractor_path("k", int8=True).name == f"k-int8-q{quantize.FORMAT}{'r' * reduced}.onnx"
+        assert quantize.int8_suffix() == ("r" if reduced else "")
+    finally:
+        quantize.reduce_range.cache_clear()

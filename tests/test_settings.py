@@ -22,7 +22,9 @@ def test_feature_cache_key_and_fine_tuned(tmp_path):
     assert settings.feature_cache().dir == cache_dir() / "features" / "efficientnet_lite0-32-imagenet"
     # int8 features sit beside them, under their own key.
     int8 = resolve(TrainConfig(input_size=32, feature_engine="int8"))
-    assert int8.feature_cache().dir == cache_dir() / "features" / "efficientnet_lite0-32-imagenet-int8"
+    from glr.backbones.quantize import int8_suffix
+
+    assert int8.feature_cache().dir == cache_dir() / "features" / f"efficientnet_lite0-32-imagenet-int8{int8_suffix()}"
     assert settings.final_feature_cache().dir == settings.feature_cache().dir
     weights = tmp_path / "w.h5"
     weights.write_bytes(b"weights")

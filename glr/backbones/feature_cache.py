@@ -24,6 +24,7 @@ from glr.backbones import cache_notes
 from glr.backbones.features import (DEFAULT_BATCH_SIZE, GEM_P, WINDOW_SHRINK, extract_features,
                                     pooled_features, precision, resolve_engine, view_seeds, window_features)
 from glr.backbones.finite import all_finite, check_computed, check_half, half_or_float32
+from glr.backbones.quantize import int8_suffix
 
 # The feature cache's name for the mirror image of the centre crop (flip averaging, glr.retrieval.flip).
 MIRROR_VIEW = "view0-mirror"
@@ -74,7 +75,7 @@ class FeatureCache:
     def __init__(self, root: str | Path, key: str, engine: str = "fp32"):
         self.root, self.key, self.engine = Path(root), key, resolve_engine(engine)
         self.precision = precision(self.engine)
-        self.dir = self.root / (f"{key}-int8" if self.precision == "int8" else key)
+        self.dir = self.root / (f"{key}-int8{int8_suffix()}" if self.precision == "int8" else key)
         self._made: set[Path] = set()  # folders known to exist
 
     def for_view(self, view: int | str) -> "FeatureCache":

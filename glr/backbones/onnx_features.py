@@ -58,7 +58,7 @@ def extractor_path(key: str, int8: bool = False) -> Path:
     from glr import unwritable
     from glr.backbones import quantize
 
-    name = f"{key}-int8-q{quantize.FORMAT}" if int8 else key
+    name = f"{key}-int8-q{quantize.recipe()}" if int8 else key
     kept = cache_dir() / EXTRACTORS_SUBDIR / f"{name}.onnx"
     # An extractor folder that cannot be written has a stand-in (glr.unwritable): converting again at every
     # call cost seconds, and TensorFlow instead 1.4x the time.

@@ -2,9 +2,11 @@
 
 ONNX Runtime's static quantization (QDQ format, per-channel int8 weights, uint8
 activations) turns the fp32 extractor of `glr.backbones.onnx_features` into one that runs
-on the CPU's int8 dot-product instructions (AVX-512 VNNI here). EfficientNet-Lite was
+on the CPU's int8 dot-product instructions (AVX-512 VNNI where it was first measured). EfficientNet-Lite was
 designed to survive this: its features stay within a cosine of about 0.99 of fp32's
-(benchmarks/README.md, "int8 feature extraction").
+(benchmarks/README.md, "int8 feature extraction"). On an x86 CPU without VNNI (AVX2 only) the weights keep 7 bits
+(`reduce_range`), as ONNX Runtime advises: with 8 they saturated its kernels (Lite0 on wonders7: cosine 0.93 to
+fp32's, 0.975 with 7 bits), and the speed-up there is about 1.4x, not 2.3x.
 
 Static quantization needs the range of every activation, measured on a calibration set.
 Ours is fixed and needs neither the network nor the user's photos: CALIBRATION_IMAGES demo
@@ -15,6 +17,7 @@ on real photos (wonders7) gave the same cosines to fp32 on both datasets.
 
 from __future__ import annotations
 
+import functools
 import os
 import tempfile
 from pathlib import Path
@@ -29,6 +32,40 @@ CALIBRATION_BATCH = 8
 PLAIN_EVERY = 4
 # Bump when the quantization recipe or the calibration set changes, so old files are never read.
 FORMAT = "1"
+
+
+# x86 CPUs with these flags multiply int8 in 32 bits (VNNI); without them ONNX Runtime's u8s8 kernels (VPMADDUBSW)
+# add pairs of products in 16 bits, which saturate: on an AVX2-only AMD EPYC a test's features fell to a cosine of
+# 0.94 of fp32's (0.99 on AVX-512 VNNI). ONNX Runtime's advice for those CPUs is 7-bit weights (reduce_range).
+VNNI_FLAGS = ("avx512_vnni", "avx_vnni", "amx_int8")
+CPUINFO = "/proc/cpuinfo"
+
+
+@functools.lru_cache(maxsize=1)
+def reduce_range() -> bool:
+    """Whether the int8 weights keep 7 bits so this CPU's int8 kernels cannot saturate: on an x86 CPU without VNNI,
+    or one whose flags cannot be read (not Linux); never on ARM, whose int8 dot products do not saturate."""
+    import platform
+
+    if platform.machine().lower() not in ("x86_64", "amd64", "i386", "i686", "x86"):
+        return False
+    try:
+        with open(CPUINFO, encoding="ascii", errors="replace") as f:
+            flags = next((line.split(":", 1)[1].split() for line in f if line.startswith("flags")), None)
+    except OSError:
+        return True
+    return flags is None or not any(flag in flags for flag in VNNI_FLAGS)
+
+
+def recipe() -> str:
+    """The quantization recipe's name in file and cache names: FORMAT, and "r" with 7-bit weights (reduce_range),
+    so an extractor or features made the other way (a cache copied from another CPU) are never read as these."""
+    return FORMAT + ("r" if reduce_range() else "")
+
+
+def int8_suffix() -> str:
+    """What an int8 feature cache's folder name adds for 7-bit weights ("r"; "" for the recipe it always had)."""
+    return "r" if reduce_range() else ""
 
 
 def available() -> bool:
@@ -93,7 +130,7 @@ def quantize(fp32_path: str | os.PathLike, out_path: str | os.PathLike, calibrat
         # Fold and fuse first (the recipe ONNX Runtime recommends); symbolic shape inference
         # is skipped: tf2onnx's graphs already carry their shapes and it fails on some.
         quant_pre_process(str(fp32_path), str(pre), skip_symbolic_shape=True)
-        quantize_static(str(pre), str(quantized), Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
+        quantize_static(str(pre), str(quantized), Reader(), quant_format=QuantFormat.QDQ, per_channel=True, reduce_range=reduce_range(),
                         activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
                         calibrate_method=CalibrationMethod.MinMax)
         os.replace(quantized, out_path)
