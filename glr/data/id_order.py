@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from glr.data.id_text import _as_numbers, holds_any
+from glr.data.id_text import as_numbers, holds_any
 
 
 def id_order(ids: pd.Series) -> np.ndarray | None:
@@ -20,7 +20,7 @@ def id_order(ids: pd.Series) -> np.ndarray | None:
     # "B" sorts before "a" as text but after it as a number: only ids of one case order as their numbers do.
     if holds_any(ids, "ABCDEF") and holds_any(ids, "abcdef"):
         return None
-    numbers = _as_numbers(ids)  # None unless every id is hex of one length, up to 16 digits, none missing
+    numbers = as_numbers(ids)  # None unless every id is hex of one length, up to 16 digits, none missing
     # Stable, as pandas' sort of Arrow text is: an id listed twice keeps its rows' order.
     return None if numbers is None else np.argsort(numbers, kind="stable")
 

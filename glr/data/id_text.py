@@ -32,7 +32,7 @@ def _arrow_chunks(ids: pd.Series) -> list | None:
     return list(data.chunks) if hasattr(data, "chunks") else [data]
 
 
-def _as_numbers(ids: pd.Series) -> np.ndarray | None:
+def as_numbers(ids: pd.Series) -> np.ndarray | None:
     """Each id as the number its hex digits spell, when every id is hex of one length up to HEX_DIGITS; else None."""
     chunks = _arrow_chunks(ids)
     if chunks is None or not len(ids) or any(c.null_count for c in chunks):
@@ -60,7 +60,7 @@ def _as_numbers(ids: pd.Series) -> np.ndarray | None:
 
 def duplicated_ids(ids: pd.Series) -> pd.Series:
     """Which ids repeat an earlier one, case aside (`ABC` after `abc`): pandas' `duplicated` of the lower-case text."""
-    numbers = _as_numbers(ids)
+    numbers = as_numbers(ids)
     if numbers is None:
         return ids.str.lower().duplicated()
     ordered = np.sort(numbers)
