@@ -279,7 +279,7 @@ def test_a_damaged_local_features_file_still_predicts_and_says_so(finished_run, 
     recognizer = run_index.Recognizer(copy, predictor.labels)
     assert recognizer.verifier is None and recognizer.calibration.threshold == pytest.approx(threshold - 0.01)
     assert recognizer.verify_problem.startswith(f"{store}: damaged")
-    assert recognizer.verify_problem.endswith(f"; rebuild the index with `python -m glr retrieval {copy}`")
+    assert recognizer.verify_problem.endswith(f"; rebuild the index with `python -m glr retrieval {copy} --verify`")
     assert STORE_FILE in recognizer.verify_problem
 
 

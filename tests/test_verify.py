@@ -337,4 +337,9 @@ def test_a_run_whose_store_is_out_of_date_predicts_without_verification_and_says
     assert recognizer.verifier is None and recognizer.calibration.threshold == pytest.approx(threshold - 0.01)
     assert recognizer.verify_problem == (f"{store}: out of date (local features of unmarked, format 1; this glr finds "
                                          f"them otherwise, as format 2); rebuild the index with "
-                                         f"`python -m glr retrieval {copy}`")
+                                         f"`python -m glr retrieval {copy} --verify`")
+    # The command it names rebuilds the store (without --verify, an index already there was only shown).
+    from glr.cli import main
+
+    assert main(["retrieval", str(copy), "--verify"]) == 0
+    assert run_index.Recognizer(copy, labels).verifier is not None

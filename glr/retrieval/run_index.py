@@ -217,8 +217,9 @@ class Recognizer:
                 self.verifier = Verifier(store, verify_k)
             except GlrError as exc:  # missing or damaged: the verdict then falls back to the threshold without verification
                 self.calibration = self.plain
+                # --verify: with an index there, `glr retrieval RUN` alone only shows it, and builds no local features
                 self.verify_problem = (f"{str(exc).removesuffix('; rebuild the index')}; rebuild the index with "
-                                       f"`python -m glr retrieval {run.path}`")
+                                       f"`python -m glr retrieval {run.path} --verify`")
 
     def recognize(self, feats: np.ndarray, probs: np.ndarray, similar: int = 0, images=None) -> dict:
         """Scores of the default method (N, C), known scores, unknown flags and the `similar` nearest items.
