@@ -328,14 +328,37 @@ def cmd_retrieval(args) -> int:
     from glr.retrieval import run_index
 
     result = run_index.load_retrieval(run := find_run(args.run, args.results))
-    if result is None or args.rebuild or args.verify:
-        result = rebuild_index(run, progress=lambda message: print(f"... {message}", file=sys.stderr), verify=args.verify)
+    # An index there but not usable (damaged, or its local features missing or of an older format) is built again:
+    # the notes that say so name this command, which only showed it, so they never went.
+    problem = None if result is None or args.rebuild or args.verify else _index_problem(run, result)
+    if problem:
+        print(f"note: {problem.split('; rebuild')[0]}: building the index again", file=sys.stderr)
+    if result is None or args.rebuild or args.verify or problem:
+        verify = args.verify or bool(problem and isinstance(result, dict) and result.get("verification"))
+        result = rebuild_index(run, progress=lambda message: print(f"... {message}", file=sys.stderr), verify=verify)
     print(f"run {run.id}: {result['val_images']} validation photos, {result['distractors']} distractors "
           f"({', '.join(f'{k} {v}' for k, v in result['distractor_sources'].items())}), "
           f"index of {run_index.index_summary(result)}; kNN k={result['knn_k']}")
     print(run_index.retrieval_table(result).to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     print("\n".join(unknown_lines(result["unknown"])))
     return 0
+
+
+def _index_problem(run, result: dict) -> str | None:
+    """Why a run's index cannot be used as it is (its retrieval.json, its vectors, or the local features its spatial
+    verification needs), or None when it can."""
+    from glr.retrieval import run_index
+    from glr.retrieval.verify import LocalFeatureStore
+
+    if problem := run_index.retrieval_problem(run, result):
+        return problem
+    try:
+        index = run_index.load_index(run)
+        if result.get("verification"):
+            LocalFeatureStore.load(run.index_dir, index.items["path"].astype(str).tolist())
+    except GlrError as exc:
+        return str(exc)
+    return None
 
 
 def unknown_lines(unknown: dict) -> list[str]:

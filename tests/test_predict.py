@@ -415,7 +415,7 @@ def test_a_damaged_local_features_file_is_a_note_and_the_photo_is_predicted(fini
     out, err = capsys.readouterr()
     assert photo in out and "known score" in out
     assert (f"note: no spatial verification: {run.index_dir / 'local_features.npz'}: damaged (an empty file); rebuild "
-            f"the index with `python -m glr retrieval {run.path}`") in err, err
+            f"the index with `python -m glr retrieval {run.path} --verify`") in err, err
 
 
 def test_a_training_photo_is_said_to_be_one_and_a_validation_photo_is_not(predictor, finished_run):

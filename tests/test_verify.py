@@ -338,8 +338,8 @@ def test_a_run_whose_store_is_out_of_date_predicts_without_verification_and_says
     assert recognizer.verify_problem == (f"{store}: out of date (local features of unmarked, format 1; this glr finds "
                                          f"them otherwise, as format 2); rebuild the index with "
                                          f"`python -m glr retrieval {copy} --verify`")
-    # The command it names rebuilds the store (without --verify, an index already there was only shown).
+    # `glr retrieval RUN` rebuilds such an index, verification kept (it only showed an index already there).
     from glr.cli import main
 
-    assert main(["retrieval", str(copy), "--verify"]) == 0
+    assert main(["retrieval", str(copy)]) == 0
     assert run_index.Recognizer(copy, labels).verifier is not None
