@@ -60,15 +60,17 @@ def test_a_childs_peak_rss_is_its_own_and_not_its_parents(bench, tmp_path):
     assert 0 < peak < 0.3
 
 
-def test_the_peak_rss_started_again_is_of_what_follows_alone(bench):
-    common = bench("common")
-    held = bytearray(300_000_000)
-    held[::4096] = b"\1" * len(held[::4096])
-    del held
-    before = common.current_rss_gb()
-    assert common.peak_rss_gb() > before + 0.25
-    if common.reset_peak_rss():
-        assert common.peak_rss_gb() < before + 0.05
+def test_the_peak_rss_started_again_is_of_what_follows_alone():
+    # In a fresh process: in a test worker other threads' memory came and went around the 300 MB (CI: a peak of
+    # 2.12 GB against 2.02 still resident after it was freed), so "freed" and "peak" measured them too.
+    import subprocess
+
+    code = (f"import sys; sys.path.insert(0, {str(BENCHMARKS)!r}); import common\n"
+            "held = bytearray(300_000_000)\nheld[::4096] = b'\\1' * len(held[::4096])\ndel held\n"
+            "before = common.current_rss_gb()\nassert common.peak_rss_gb() > before + 0.25, (common.peak_rss_gb(), before)\n"
+            "assert not common.reset_peak_rss() or common.peak_rss_gb() < before + 0.05, (common.peak_rss_gb(), before)\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
 
 
 def test_bench_memory_measures_only_the_backbones_asked_for_and_names_a_wrong_one(bench, capsys):
