@@ -14,7 +14,7 @@ interleaved so that the machine's load hits every engine alike:
 
 FLOPs per image are counted by TensorFlow's profiler (`tf.compat.v1.profiler`, float_operation:
 a multiply-add counts 2) on the frozen graph at batch 1; the peak is cores x clock x 2 FMA units
-x 16 float32 lanes (AVX-512) x 2. Then the whole extraction (`extract_features`: decode,
+x the vector unit's float32 lanes (16 with AVX-512, 8 with AVX2) x 2. Then the whole extraction (`extract_features`: decode,
 resize, crop, preprocess and the backbone, overlapped) runs on 640x480 JPEGs on both engines.
 Goal: ONNX Runtime is the default engine if it wins at batches 16-64, with outputs within 1e-4.
 
@@ -62,14 +62,27 @@ def cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return (a * b).sum(1) / np.maximum(np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1), 1e-12)
 
 
+def vector_unit() -> tuple[str, int]:
+    """The widest float32 FMA unit /proc/cpuinfo names and its lanes: ("AVX-512", 16), ("AVX2", 8) or ("SSE", 4).
+
+    The machine changed from AVX-512 to AVX2 on 6 December: a peak counted with 16 lanes halved every percentage."""
+    try:
+        flags = next((line.split(":")[1].split() for line in open("/proc/cpuinfo") if line.startswith("flags")), [])
+    except OSError:
+        flags = []
+    if "avx512f" in flags:
+        return "AVX-512", 16
+    return ("AVX2", 8) if "fma" in flags and "avx2" in flags else ("SSE", 4)
+
+
 def peak_gflops() -> float:
-    """cores x GHz x 2 FMA units x 16 float32 lanes x 2 flops (AVX-512; from /proc/cpuinfo's clock)."""
+    """cores x GHz x 2 FMA units x the vector unit's float32 lanes x 2 flops (from /proc/cpuinfo's clock and flags)."""
     mhz = 2600.0
     try:
         mhz = next(float(line.split(":")[1]) for line in open("/proc/cpuinfo") if line.startswith("cpu MHz"))
     except (OSError, StopIteration, ValueError):
         pass
-    return (os.cpu_count() or 1) * mhz / 1000 * 2 * 16 * 2
+    return (os.cpu_count() or 1) * mhz / 1000 * 2 * vector_unit()[1] * 2
 
 
 def flops_per_image(model, size: int) -> float:
@@ -186,7 +199,7 @@ def main(argv=None) -> dict:
                 print(f"cosine int8 vs fp32 features, {c['n']} {name} photos: median {c['median']:.4f}, "
                       f"p5 {c['p5']:.4f}, min {c['min']:.4f}")
         print(f"{DEFAULT_BACKBONE} at {size} px: {flops / 1e9:.3f} GFLOP per image (TF profiler); "
-              f"peak {peak:.0f} GFLOP/s ({os.cpu_count()} cores, AVX-512 FMA)")
+              f"peak {peak:.0f} GFLOP/s ({os.cpu_count()} cores, {vector_unit()[0]} FMA)")
         for batch, row in measured.items():
             cells = ", ".join(f"{name} {r:.0f} img/s ({r * flops / 1e9:.0f} GFLOP/s, {100 * r * flops / 1e9 / peak:.0f}%)"
                               for name, r in row.items())
