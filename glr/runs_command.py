@@ -4,7 +4,8 @@ A run's message (a failure's whole reason, 600 characters for weights that could
 as long, and pandas right-aligned it: each row wrapped over eight lines of a terminal. On a terminal the message is
 cut to fit (`--wide` keeps it whole); off one (a pipe, a file) it is whole, one line a run, as scripts read it.
 A terminal too narrow to leave the message ROOMY columns beside its row (80 columns left it about 24) gets it on
-its own indented line under the row instead.
+its own indented line under the row instead. On a terminal the table itself is fitted to its width too, one line
+a run (glr.runs_columns); off one, and with `--wide`, it is pandas' whole table, as it always was.
 """
 
 from __future__ import annotations
@@ -14,9 +15,8 @@ import sys
 
 from glr.paths import text_columns
 from glr.run_ref import find_run
+from glr.runs_columns import ASCII_CUT, CUT, cut_mark, cut_to, fit_table, footer  # noqa: F401 (ASCII_CUT: importable here, as it was)
 
-CUT = "…"
-ASCII_CUT = "..."  # for a terminal whose encoding has no "…" (it showed "?", or failed to print)
 ROOMY = 40  # fewer columns than this beside the row: the message goes on its own line under it
 INDENT = "    "
 
@@ -72,34 +72,18 @@ def cmd_runs(args) -> int:
     terminal = shutil.get_terminal_size().columns if sys.stdout.isatty() else None  # a pipe: as it always was
     width = None if getattr(args, "wide", False) else terminal
     mark = cut_mark(getattr(sys.stdout, "encoding", None))
-    lines, cut = table_lines(shown[columns].to_string(index=False).splitlines(), list(shown["message"]), width,
-                             below_at=terminal, mark=mark)
+    left_out, names_cut = [], False
+    if width:  # a terminal: one line a run (the whole table, ~120 columns, wrapped every row at 80)
+        rows, left_out, names_cut = fit_table(columns, shown[columns].values.tolist(), width, mark)
+    else:  # a pipe, a file, --wide: the whole table, as scripts read it
+        rows = shown[columns].to_string(index=False).splitlines()
+    lines, cut = table_lines(rows, list(shown["message"]), width, below_at=terminal, mark=mark)
     print("\n".join(lines))
-    if shown["val_top1"].str.endswith("*").any():
+    if "val_top1" not in left_out and shown["val_top1"].str.endswith("*").any():
         print("* no saved model yet: the best epoch's validation accuracy so far")
-    if cut:
-        print(f"{mark} messages cut to fit the terminal: `python -m glr runs --wide` shows them whole")
+    for line in footer(cut, names_cut, left_out, mark, width):
+        print(line)
     return 0
-
-
-def cut_mark(encoding: str | None) -> str:
-    """The mark ending a cut message: "…", or "..." where the terminal's encoding cannot show it."""
-    try:
-        CUT.encode(encoding or "ascii")
-    except (UnicodeEncodeError, LookupError):
-        return ASCII_CUT
-    return CUT
-
-
-def cut_to(text: str, columns: int, mark: str = CUT) -> tuple[str, bool]:
-    """`text` cut to at most `columns` terminal columns (wide characters take two), ending in `mark` when cut."""
-    if text_columns(text) <= columns:
-        return text, False
-    room = max(columns - len(mark), 0)
-    text = text[:room]  # a character takes a column or more: no need to measure a 100 kB traceback's tail
-    while text and text_columns(text) > room:
-        text = text[:-1]
-    return text.rstrip() + mark, True
 
 
 def table_lines(rows: list[str], messages: list, width: int | None, below_at: int | None = None,

@@ -148,11 +148,48 @@ def test_on_an_80_column_terminal_the_message_gets_its_own_line_under_its_run(tm
     assert "message" not in lines[0] and lines[1].lstrip().startswith(done.id) and lines[2].startswith(failed.id)
     assert lines[1] == lines[1].rstrip() and lines[2].endswith("0/2")  # no message beside the row, no blank tail
     assert lines[3].startswith("    could not download the weights (offline?): xxx") and lines[3].endswith("x…")
-    assert text_columns(lines[3]) == 80 and lines[4].startswith("… messages cut to fit the terminal")
-    assert len(lines) == 5  # the finished run, without a message, gets no line for one
+    assert text_columns(lines[3]) == 80 and lines[4].startswith("… names and messages cut to fit")
+    assert lines[5].startswith("left out to fit the terminal: backbone, created")  # the run id says both
+    assert len(lines) == 6  # the finished run, without a message, gets no line for one
     assert main(["runs", "--results", str(tmp_path), "--wide"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[3] == "    could not download the weights (offline?): " + "x" * 300 and len(lines) == 4
+
+
+def test_on_an_80_column_terminal_each_run_is_one_line_and_a_pipe_gets_the_whole_table(tmp_path, capsys,
+                                                                                      monkeypatch):
+    # The whole table is ~120 columns wide (ISO times, backbone, a long name): at 80 every row wrapped onto two lines.
+    from glr.paths import text_columns
+    from glr.training.run import Run
+
+    for day, backbone in enumerate(["efficientnet_lite0", "mobilenet_v3_small", "resnet50"], start=1):
+        run = Run.create(tmp_path, {"train": {"backbone": backbone, "epochs": 2}},
+                         run_id=f"2026010{day}-000000-{backbone}")
+        run.update_status(state="finished", created=f"2026-01-0{day}T09:30:00+01:00")
+    run.set_name("resnet50 with the landmarks of Kyoto")
+    assert main(["runs", "--results", str(tmp_path)]) == 0
+    piped = capsys.readouterr().out.splitlines()  # a pipe: the whole table, as scripts read it
+    assert piped[0].split()[3:5] == ["created", "backbone"] and "2026-01-03T09:30:00+01:00" in piped[1]
+    assert max(map(len, piped)) > 100 and "left out" not in "".join(piped)
+    monkeypatch.setenv("COLUMNS", "80")
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    assert main(["runs", "--results", str(tmp_path)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == ["run_id", "name", "state", "epochs", "val_top1"] and len(lines) == 6
+    assert all(text_columns(line) <= 80 for line in lines) and lines[1].startswith(run.id)
+    assert "  resnet50 with t…  finished" in lines[1]  # the name gets the 16 columns left
+    assert [line.split()[0] for line in lines[2:4]] == ["20260102-000000-mobilenet_v3_small",
+                                                        "20260101-000000-efficientnet_lite0"]
+    assert lines[4:] == ["… names cut to fit the terminal: `python -m glr runs --wide` shows them whole",
+                         "left out to fit the terminal: backbone, created (`--wide` shows them)"]
+    monkeypatch.setenv("COLUMNS", "140")  # room for every column (133), its times short
+    assert main(["runs", "--results", str(tmp_path)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert "  01-03 09:30  resnet50  " in lines[1] and "resnet50 with the landmarks of Kyoto" in lines[1]
+    assert len(lines) == 4
+    assert main(["runs", "--results", str(tmp_path), "--wide"]) == 0  # --wide: the whole table, as in a pipe
+    wide = capsys.readouterr().out.splitlines()  # (no room for messages beside the rows: under them, as before)
+    assert wide == [piped[0].removesuffix("  message").rstrip(), *(line.rstrip() for line in piped[1:])]
 
 
 def test_a_message_of_wide_characters_is_cut_to_the_terminals_columns(tmp_path, capsys, monkeypatch):
