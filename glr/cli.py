@@ -167,7 +167,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help='give a run a display name ("" removes it); its id stays the same')
     manage.add_argument("--delete", metavar="RUN", help="delete a run folder (refused while it trains)")
     p.add_argument("--yes", action="store_true", help="delete without asking (asked only in a terminal)")
-    p.add_argument("--wide", action="store_true", help="each run's message whole (on a terminal it is cut to fit)")
+    p.add_argument("--wide", action="store_true", help="every column, full times, names and messages whole (on a terminal they are shortened to fit its width)")
     p.set_defaults(func=cmd_runs)
 
     p = sub.add_parser("cache", help="what glr keeps in the user cache folder, its size, and what is stale")
