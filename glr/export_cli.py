@@ -10,24 +10,58 @@ HEAD = r'''class Usage(ValueError):
     """Options predict.py cannot take, said in one line (exit 2, as argparse's)."""
 
 
-def asked_for(argv):
-    """(photos and folders, --out's value or None) from `argv`; None for -h or --help (unless a file is named so),
-    which were "file not found". Everything after "--" is a photo (as a shell user writes it before "-beach.jpg")."""
+# What predict.py takes, for the line refusing anything else. glr predict's options it has no use for say why too:
+# each was taken for a photo ("--backend: no such photo", then "tf: no such photo").
+TAKES = ("--out FILE.csv (- for the standard output), --top-k N (default 5), -h/--help, then photos and folders "
+         "(a photo named -x.jpg: ./-x.jpg, or after --)")
+GLR_ONLY = {"--results": "it predicts with the export beside it, not a run of a results folder",
+            "--backend": "the export's own runtime runs its model",
+            "--similar": "an export with its run's index lists each photo's nearest training photo"}
+
+
+def options_of(argv):
+    """(photos and folders, --out's value or None, the other options given as main's keywords) from `argv`; None for
+    -h or --help (unless a file is named so), which were "file not found". Everything after "--" is a photo (as a shell
+    user writes it before "-beach.jpg"), and so is a file really named like an option (`predict.py *.jpg` may give
+    one); any other option is refused here (Usage), where each was a missing photo and its value another."""
     if any(arg in ("-h", "--help") and not os.path.lexists(arg) for arg in argv):
         return None
-    given, out, rest = [], None, list(argv)
+    given, out, options, rest = [], None, {}, list(argv)
     while rest:
         arg = rest.pop(0)
+        name, equals, value = arg.partition("=")
         if arg == "--":
-            return given + rest, out
-        if arg == "--out" or arg.startswith("--out="):
-            value = arg[6:] if "=" in arg else (rest.pop(0) if rest else None)
+            return given + rest, out, options
+        if name in ("--out", "--top-k"):
+            value = value if equals else (rest.pop(0) if rest else None)
+        if name == "--out":
             if not value:
                 raise Usage("--out needs a file name: --out predictions.csv (or --out - for the standard output)")
             out = value
+        elif name == "--top-k":
+            options["top_k"] = at_least_one(value)
+        elif name == "--unknown" or not arg.startswith("-") or arg == "-" or os.path.lexists(arg):
+            given.append(arg)  # --unknown: glr predict's, said to be ignored by main (without_unknown), with its value
         else:
-            given.append(arg)
-    return given, out
+            why = f" (glr predict's; {GLR_ONLY[name]})" if name in GLR_ONLY else ""
+            raise Usage(f"unknown option {name}{why}; it takes {TAKES}")
+    return given, out, options
+
+
+def at_least_one(value):
+    """--top-k's value as glr predict reads it (int_at_least(1)), else Usage saying what to give."""
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        number = 0
+    if number < 1:
+        raise Usage(f"--top-k needs a whole number of at least 1: --top-k 3{f', not {value}' if value else ''}")
+    return number
+
+
+def asked_for(argv):
+    """(photos and folders, --out's value or None) from `argv` (options_of without the other options), or None."""
+    return None if (found := options_of(argv)) is None else found[:2]
 
 
 def usage_code(argv):
@@ -63,14 +97,14 @@ TAIL = r'''def cli(argv):
     written (a full disk); those were a traceback."""
     if (code := usage_code(argv)) is not None:
         return code
-    given, out = asked_for(argv)
+    given, out, options = options_of(argv)
     try:
         if out != "-":
-            return 1 if main(given, out) else 0
+            return 1 if main(given, out, **options) else 0
         # As glr predict's --out -: the CSV alone on stdout (for `> predictions.csv`, `| gzip`), the listing on stderr.
         table, sys.stdout = sys.stdout, sys.stderr
         try:
-            return 1 if main(given, table) else 0
+            return 1 if main(given, table, **options) else 0
         finally:
             sys.stdout = table
     except Usage as exc:

@@ -27,7 +27,7 @@ _LOADERS = {
              "    return lambda x: outputs(session.run(None, {name: x}))  # probabilities first, then the embedding"),
 }
 
-_EXAMPLE = '''"""Top-5 landmarks of a photo with the exported {fmt} model: python predict.py [--out FILE.csv] PHOTO_OR_FOLDER [...]
+_EXAMPLE = '''"""Top-5 landmarks of a photo with the exported {fmt} model: python predict.py [--out FILE.csv] [--top-k N] PHOTO_OR_FOLDER [...]
 
 Standalone: needs Python 3.9 or later, numpy, Pillow and {runtime}; not glr.
 The input is described in preprocessing.json beside this file. With verdict.json and the
@@ -37,6 +37,7 @@ A folder stands for the photos in it and its sub-folders (by extension, a file w
 first bytes), and a zip for the photos inside it (read one at a time, nothing extracted), as with glr.
 --out FILE.csv also writes the predictions as a CSV for a spreadsheet (one row per photo and rank;
 a photo not predicted gets one row saying why); --out - writes the CSV to the standard output.
+--top-k N lists the N most likely landmarks of each photo (default 5), as glr predict's --top-k.
 """
 
 from __future__ import annotations  # the copied functions below keep their annotations unevaluated
@@ -180,8 +181,8 @@ def one_line(text):
 
 {verdict_class}
 
-def main(paths, out=None):
-    """Print each photo's verdict (when exported) and top-5: rank, name, landmark id, confidence; count the unreadable.
+def main(paths, out=None, top_k=5):
+    """Print each photo's verdict (when exported) and top-k: rank, name, landmark id, confidence; count the unreadable.
     `out`: --out's file (or a stream: --out -) to hold them as a CSV too (PredictionsCsv), None for none."""
     for stream in (sys.stdout, sys.stderr):  # a console that is not UTF-8 (Windows' cp1252): a CJK name as \\u6771, not a crash
         if hasattr(stream, "reconfigure"):
@@ -197,7 +198,7 @@ def main(paths, out=None):
     # Before the model loads (seconds) and the photos are predicted (hours): a CSV that cannot be written is said now.
     table = None if out is None else PredictionsCsv(out, photos, VERDICT is not None)
     try:  # a run stopped before: the photos its partial file holds are not predicted again, its failures counted
-        failed += predict_each([p for p in photos if table is None or not table.kept(p)], table)
+        failed += predict_each([p for p in photos if table is None or not table.kept(p)], table, top_k)
         failed += table.failed_before if table is not None else 0
     except BaseException as exc:  # Ctrl-C, a crash, a full disk: the CSV as it was before, never half of one
         if table is not None:
@@ -250,9 +251,17 @@ def say(table, lines):
         table.listing_gone = True
 
 
-def predict_each(photos, table):
-    """Predict `photos` one at a time (10,000 photos take no more memory than one), printing each and writing it to
-    `table` (or None); the number that could not be predicted."""
+def sent(table):
+    """A photo's CSV rows on the standard output (--out -) sent on at once, as the listing is: they waited in stdout's
+    8 KB buffer (some 50 photos' rows), so `predict.py photos --out - | head` or a `tail -f` of its file saw none of a
+    small folder's until the end, and a reader gone was noticed only then. A CSV file's rows are in its partial file."""
+    if table.partial is None:
+        (table.file or table.text).flush()
+
+
+def predict_each(photos, table, top_k=5):
+    """Predict `photos` one at a time (10,000 photos take no more memory than one), printing each (its `top_k` most
+    likely landmarks) and writing it to `table` (or None); the number that could not be predicted."""
     model, verdict = load_all()
     failed = 0
     for path in photos:
@@ -263,6 +272,7 @@ def predict_each(photos, table):
             failed += 1
             if table is not None:
                 table.refused(path, problem)
+                sent(table)
             continue
         probs, embedding = model(view)
         check_classes(probs)
@@ -280,13 +290,14 @@ def predict_each(photos, table):
             name = next((label["name"] for label in LABELS if str(label["landmark_id"]) == str(nearest["landmark_id"])), "")
             photo = f"training photo {{nearest['id']}}, {{one_line(name) or 'landmark ' + nearest['landmark_id']}}"
             lines.append(f"  note: {{TRAINING_PHOTO_NOTE.format(photo=photo, similarity=similarity(near))}}")
-        top = [(LABELS[int(i)], float(scores[i])) for i in np.argsort(-scores, kind="stable")[:5]]
+        top = [(LABELS[int(i)], float(scores[i])) for i in np.argsort(-scores, kind="stable")[:top_k]]
         for rank, (label, score) in enumerate(top, 1):
             # Never rounded onto 0 or 1 either (readout's rule): "1.000" said a model sure of a class it gave 0.9996.
             lines.append(f"  {{rank}}. {{one_line(label['name'])}} (landmark {{label['landmark_id']}}): {{similarity(score)}}")
         say(table, lines)
         if table is not None:
             table.predicted(path, top, seen)
+            sent(table)
     return failed
 
 

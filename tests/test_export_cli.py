@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -83,3 +84,41 @@ def test_predict_py_help_into_a_closed_pipe_exits_141_without_a_traceback(tmp_pa
     finally:
         os.close(write)
     assert (done.returncode, done.stderr) == (141, "")
+
+
+def test_predict_py_refuses_an_option_it_does_not_take_at_once_in_one_line(tmp_path, monkeypatch, capsys):
+    """`predict.py photos --backend tf`, `--verify`, `--top-k 0`: each option was taken for a photo ("--backend: no
+    such photo or folder", then "tf: file not found"), exit 1 after every photo was predicted. Now refused before
+    anything is loaded (there is no model beside this script), exit 2 as argparse's, in one line naming the option
+    and what predict.py takes."""
+    script = template_script(tmp_path, [{"index": 0, "landmark_id": 5, "name": "x"}])
+    (tmp_path / "photos").mkdir()
+    done = subprocess.run([sys.executable, "-I", str(tmp_path / "predict.py"), "photos", "--backend", "tf"],
+                          capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert (done.returncode, done.stdout) == (2, "") and done.stderr == (
+        "predict.py: unknown option --backend (glr predict's; the export's own runtime runs its model); it takes --out "
+        "FILE.csv (- for the standard output), --top-k N (default 5), -h/--help, then photos and folders (a photo "
+        "named -x.jpg: ./-x.jpg, or after --)\n")
+    monkeypatch.chdir(tmp_path)
+    for argv, said in ((["--verify", "photos"], "unknown option --verify; it takes --out FILE.csv"),
+                       (["photos", "--top-k=0"], "--top-k needs a whole number of at least 1: --top-k 3, not 0")):
+        assert script.cli(argv) == 2
+        out, err = capsys.readouterr()
+        assert out == "" and err.startswith(f"predict.py: {said}") and len(err.splitlines()) == 1
+
+
+def test_predict_py_reads_top_k_and_takes_a_file_named_like_an_option_as_a_photo(tmp_path, monkeypatch):
+    """--top-k N (and --top-k=N) is main's top_k, as glr predict's; a file really named "-x.jpg" (given by the shell
+    for *.jpg) is a photo, as is anything after "--"; --unknown goes on to main, which says it is ignored."""
+    script = template_script(tmp_path, [{"index": 0, "landmark_id": 5, "name": "x"}])
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "-x.jpg").write_bytes(b"")
+    assert script.options_of(["a.jpg", "--top-k", "3", "--out", "p.csv"]) == (["a.jpg"], "p.csv", {"top_k": 3})
+    assert script.options_of(["--top-k=2", "-x.jpg", "--", "--top-k", "-y.jpg"]) == (
+        ["-x.jpg", "--top-k", "-y.jpg"], None, {"top_k": 2})
+    assert script.options_of(["--unknown", "empty", "a.jpg"]) == (["--unknown", "empty", "a.jpg"], None, {})
+    for argv, said in ((["-y.jpg"], "unknown option -y.jpg;"), (["a.jpg", "--top-k"], "--top-k needs a whole number"),
+                       (["--top-k", "a.jpg"], "--top-k needs a whole number of at least 1: --top-k 3, not a.jpg"),
+                       (["--results=runs", "a.jpg"], "unknown option --results (glr predict's; it predicts with the export")):
+        with pytest.raises(script.Usage, match=f"^{re.escape(said)}"):
+            script.options_of(argv)

@@ -423,3 +423,23 @@ def test_predict_py_run_through_a_link_from_another_folder_in_an_isolated_python
     assert runs[1].stdout == written and written.startswith("\ufeffphoto,rank,".encode())
     assert written.decode("utf-8-sig").splitlines()[1].startswith("trip to Zürich/a 1.jpg,1,")
     assert runs[0].stdout.decode().startswith("trip to Zürich/a 1.jpg\n  1. Tower (landmark 7): 0.9")
+
+
+def test_predict_py_top_k_and_its_csv_on_stdout_photo_by_photo(tmp_path):
+    """`predict.py photos --top-k 1 --out - | head`: --top-k was "no such photo", and the CSV rows sat in stdout's
+    8 KB buffer (some 50 photos' rows), so a pipe's reader saw none until the end. Now each photo's top-1 row reaches
+    the pipe as the photo is listed: with stdout and stderr on one pipe, the rows come between the photos' listings."""
+    import subprocess
+
+    script = _tiny_onnx_export(tmp_path / "export")
+    (tmp_path / "photos").mkdir()
+    for i in range(2):
+        _photo(40, 30, seed=i).save(tmp_path / "photos" / f"{i}.jpg")
+    done = subprocess.run([sys.executable, "-I", str(script), "photos", "--top-k", "1", "--out", "-"], cwd=tmp_path,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=120)
+    lines = done.stdout.decode().splitlines()
+    assert done.returncode == 0, lines
+    assert [line.split(",")[0].split(":")[0].strip() for line in lines] == [
+        "photos/0.jpg", "1. Tower (landmark 7)", "\ufeffphoto", "photos/0.jpg",
+        "photos/1.jpg", "1. Tower (landmark 7)", "photos/1.jpg", "wrote the predictions to standard output"]
+    assert lines[3].startswith("photos/0.jpg,1,7,Tower,0.9")  # one rank of the two classes, as --top-k 1 asks
