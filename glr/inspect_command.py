@@ -18,26 +18,51 @@ def class_table(labels) -> list[str]:
     return [f"  {i}  {paths.fit_columns(n, width)}  {c}" for i, n, c in zip(ids, names, counts)]
 
 
+def split_sizes(data, val_fraction: float, seed: int) -> tuple[int, int]:
+    """(train, validation) image counts of `glr.data.stratified_split.stratified_split(data, val_fraction, seed)`.
+
+    Made without the split when its sizes are certain: its sklearn costs 1-2 s to import, and `inspect` prints
+    only the two counts. sklearn's stratified split gives class i floor or ceil of c_i * n_train / n photos for
+    training, so when c_i * n_train and c_i * n_val both exceed n for every class, each class has a photo on both
+    sides, none is moved across, and the sizes are n - n_val and n_val. Otherwise the split is made.
+    """
+    from glr.data.stratified_split import stratified_split
+
+    counts = data["landmark_id"].value_counts()
+    n, n_classes = len(data), len(counts)
+    n_val = min(max(round(n * val_fraction), n_classes), n - n_classes)  # as stratified_split sizes it
+    if n_classes and int(counts.min()) * min(n_val, n - n_val) > n:
+        return n - n_val, n_val
+    train, val = stratified_split(data, val_fraction, seed)
+    return len(train), len(val)
+
+
 def cmd_inspect(args) -> int:
     """Describe a dataset: counts, the curated subset, problems."""
-    from glr.commands import _curate, _open_catalog
-    from glr.data import datasets  # pandas and sklearn: not for `python -m glr --help`
+    from glr.commands import _open_catalog
+    from glr.data import datasets  # pandas: not for `python -m glr --help`
+    from glr.data.stratified_split import check_split_settings
     from glr.data.usable import undecodable_sample  # inspect lists files; a few decoded catch a folder of broken ones
 
     catalog = _open_catalog(args.data)
-    split = _curate(catalog, args)
+    check_split_settings(args.val_fraction, args.seed)  # first, as datasets.curate does
+    # The curated rows and their split's sizes, not the split (datasets.curate): sklearn's import, 1-2 s.
+    data, labels, messages = datasets.curated_rows(catalog, args.top_n, args.min_images)
+    n_train, n_val = split_sizes(data, args.val_fraction, args.seed)
     info = datasets.summarize(catalog)
     print(f"dataset    {info['root']} ({info['layout']} layout)")
     print(f"classes    {info['classes']:,}")
     print(f"images     {info['images']:,}")
     print(f"per class  min {info['per_class_min']}, median {info['per_class_median']:g}, max {info['per_class_max']}")
-    print(f"curated    top {datasets.plural(split.num_classes, 'class')}: {len(split.train):,} train, {len(split.val):,} validation images")
-    for line in class_table(split.labels.head(args.show)):
+    print(f"curated    top {datasets.plural(len(labels), 'class')}: {n_train:,} train, {n_val:,} validation images")
+    for line in class_table(labels.head(args.show)):
         print(line)
-    if len(split.labels) > args.show:
-        print(f"  ... and {len(split.labels) - args.show} more (--show N lists more)")
-    sampled = undecodable_sample(split.table(paths=True)["path"].tolist(), catalog.root)
-    problems = catalog.problems + split.messages + ([sampled] if sampled else [])
+    if len(labels) > args.show:
+        print(f"  ... and {len(labels) - args.show} more (--show N lists more)")
+    # Drawn from the curated photos in id order (the split's order was train then validation): the same photos
+    # whatever the split's seed or fraction.
+    sampled = undecodable_sample(data["path"].tolist(), catalog.root)
+    problems = catalog.problems + messages + ([sampled] if sampled else [])
     print(f"problems   {len(problems) or 'none'}")
     for problem in problems:
         print(f"  - {problem}")

@@ -2,9 +2,9 @@
 
 import pandas as pd
 
-from conftest import image_id, write_image
+from conftest import image_id, make_gldv2, write_image
 from glr.cli import main
-from glr.inspect_command import class_table
+from glr.inspect_command import class_table, split_sizes
 from glr.paths import text_columns
 
 
@@ -34,3 +34,51 @@ def test_a_table_of_nineteen_digit_landmark_ids_stays_in_line(tmp_path, capsys):
 def test_short_ids_and_counts_keep_their_usual_widths():
     labels = pd.DataFrame({"landmark_id": [144408, 3], "name": ["Great Pyramid", "Tower"], "images": [60, 12345]})
     assert class_table(labels) == ["    144408  Great Pyramid      60", "         3  Tower          12,345"]
+
+
+def test_inspect_imports_no_sklearn_when_the_split_sizes_are_certain(tmp_path):
+    # `inspect` made the split (sklearn, 1-2 s to import) to print its two counts: classes of 6 at 0.2 have a photo
+    # on both sides whatever the split, so the counts are made without it (18 photos: 14 train, 4 validation).
+    import subprocess
+    import sys
+
+    data = make_gldv2(tmp_path / "d", {1: 6, 2: 6, 3: 6})
+    code = (f"import sys; from glr.cli import main; main(['inspect', {str(data)!r}]); "
+            "print([m for m in ('sklearn', 'scipy', 'tensorflow') if m in sys.modules])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert "curated    top 3 classes: 14 train, 4 validation images" in out
+    assert out.strip().splitlines()[-1] == "[]"
+
+
+def test_split_sizes_are_the_splits_own():
+    # Made without the split only where certain: compared with the split itself on small classes around the bound
+    # (c * n_val == n), where a class can end on one side only and stratified_split moves a photo across.
+    import numpy as np
+
+    from glr.data.stratified_split import stratified_split
+
+    rng = np.random.default_rng(0)
+    shortcut = 0
+    for counts, fraction in [([8, 6, 4, 3], 0.2), ([5, 5, 5, 5, 5], 0.2), ([6, 6, 6], 0.2), ([100, 2, 2], 0.02),
+                             ([10, 10], 0.1), ([4, 4, 4, 4], 0.25), ([9, 3], 0.5), ([2, 2, 2], 0.5), ([7, 5], 0.9)] + \
+            [(list(rng.integers(2, 12, size=rng.integers(1, 6))), float(rng.uniform(0.05, 0.95))) for _ in range(12)]:
+        data = pd.DataFrame({"landmark_id": np.repeat(np.arange(len(counts)), counts)})
+        n, n_val = len(data), min(max(round(len(data) * fraction), len(counts)), len(data) - len(counts))
+        shortcut += min(counts) * min(n_val, n - n_val) > n
+        for seed in (0, 7):
+            train, val = stratified_split(data, fraction, seed)
+            assert split_sizes(data, fraction, seed) == (len(train), len(val)), (counts, fraction, seed)
+    assert shortcut >= 5  # the test reaches both ways
+
+
+def test_inspect_prints_the_counts_of_curate(tmp_path, capsys):
+    # The settings reach the counts as they reach datasets.curate, where the split is made (train and fetch use it).
+    from glr.data.datasets import curate, load_catalog
+
+    data = make_gldv2(tmp_path / "d", {1: 9, 2: 7, 3: 6, 4: 2})
+    for argv, settings in ([], {}), (["--top-n", "2", "--min-images", "3", "--val-fraction", "0.5", "--seed", "3"],
+                                     {"top_n": 2, "min_images": 3, "val_fraction": 0.5, "seed": 3}):
+        assert main(["inspect", str(data), *argv]) == 0
+        split = curate(load_catalog(data), **settings)
+        expected = f"top {split.num_classes} classes: {len(split.train)} train, {len(split.val)} validation images"
+        assert expected in capsys.readouterr().out

@@ -252,3 +252,14 @@ def test_the_maps_legend_cuts_long_names_with_an_ellipsis_tells_them_apart_and_h
     assert len(set(fig.layout.yaxis.ticktext)) == 2 and len(set(fig.layout.xaxis.labelalias.values())) == 2
     assert plots.short_labels(["x" * 30 + "a" + "y" * 30, "x" * 30 + "b" + "y" * 30]) == [
         "x" * 23 + "… #1", "x" * 23 + "… #2"]  # alike at both ends: numbered
+
+
+def test_importing_plots_imports_no_scipy():
+    # plots.py imported glr.evaluation.confusion at its top, and with it scipy.sparse (0.2 s): the Dataset page draws
+    # plots but never a confusion matrix. A figure of one imports it when drawn (the tests above).
+    import subprocess
+    import sys
+
+    code = "import sys; from glr.evaluation import plots; print([m for m in ('scipy', 'sklearn') if m in sys.modules])"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

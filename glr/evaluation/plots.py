@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from glr.evaluation import confusion, readout
+from glr.evaluation import readout
 
 FILE_TEMPLATE = "plotly_white"  # for figures written to a file: plotly's own default is grey
 COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
@@ -184,6 +184,8 @@ def confused_classes(cm: Any, top: int) -> list[int]:
     `cm` is sparse (glr.evaluation.confusion) or dense; only its non-empty cells are sorted: a matrix holds
     at most one mistake per validation photo, thousands of cells, not the 81,000 x 81,000 of GLDv2-clean.
     """
+    from glr.evaluation import confusion  # scipy.sparse, 0.2 s: the Dataset page draws plots but no matrix
+
     rows, cols, data = confusion.cells(cm, off_diagonal=True)
     order = np.lexsort((cols, rows, -data))  # ties: row-major order
     chosen: dict[int, None] = {}  # insertion-ordered set
@@ -203,6 +205,8 @@ def confused_classes(cm: Any, top: int) -> list[int]:
 
 def shown_mistakes(cm: Any, keep: Sequence[int]) -> tuple[int, int]:
     """(mistakes in the cells among the classes `keep`, all mistakes): how much of the matrix a cut heatmap shows."""
+    from glr.evaluation import confusion  # scipy: only for a matrix (confused_classes)
+
     sub = confusion.block(cm, keep)
     return int(sub.sum() - np.trace(sub)), confusion.mistakes(cm)
 
@@ -217,6 +221,8 @@ def confusion_figure(cm: Any, labels: Sequence[str], top: int = 30,
     (glr.evaluation.confusion) or dense; `labels` are the class names in class-index order.
     `clickable` adds a layer a click selects, one marker per non-empty cell (for a page's on_select).
     """
+    from glr.evaluation import confusion  # scipy: only for a matrix (confused_classes)
+
     n = confusion.size(cm)
     if n == 0:
         return _empty("confusion matrix", "no predictions yet")
