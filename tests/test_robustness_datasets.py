@@ -469,3 +469,24 @@ def test_a_category_file_beside_class_folders_it_names_none_of_is_said(tmp_path)
     assert load_catalog(tmp_path / "data").problems == [
         "train_label_to_category.csv: names no class folder here (it names landmark_ids, and only folders named by a "
         "landmark_id take its names); not used"]
+
+
+def test_a_category_file_saved_by_excel_for_mac_with_swedish_and_spanish_names_reads_them(gld):
+    # Excel for Mac's "CSV (Macintosh)" is Mac Roman: its `Göteborgs`, `León` read as plausible Windows-1252
+    # (`Gšteborgs`, `Le—n`), which was taken, so every landmark showed so.
+    (gld / "train_label_to_category.csv").write_bytes(
+        "landmark_id,category\n1,Göteborgs domkyrka\n2,Catedral de León\n".encode("mac_roman"))
+    catalog = load_catalog(gld)
+    assert catalog.names() == {1: "Göteborgs domkyrka", 2: "Catedral de León"}
+    assert catalog.problems == ["train_label_to_category.csv: read as Mac Roman (Excel for Mac's \"CSV (Macintosh)\") "
+                                "text (not UTF-8)"]
+
+
+def test_a_train_csv_saved_by_excel_for_mac_finds_photos_named_in_swedish_and_spanish(tmp_path):
+    # Read as Windows-1252, the ids were `Jšnkšping 1`, `Pe–’scola 1`: "no usable images".
+    ids = ["Jönköping 1", "Jönköping 2", "Peñíscola 1", "Peñíscola 2"]
+    for name in ids:
+        write_image(tmp_path / "mine" / "images" / f"{name}.jpg", seed=len(name))
+    write_csv(tmp_path / "mine", ("id;landmark\n" + "".join(f"{i};{i[:-2]}\n" for i in ids)).encode("mac_roman"))
+    catalog = load_catalog(tmp_path / "mine")
+    assert catalog.df["id"].tolist() == ids and sorted(catalog.names().values()) == ["Jönköping", "Peñíscola"]
