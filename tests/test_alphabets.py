@@ -2,7 +2,7 @@
 
 import pytest
 
-from glr.data.alphabets import fits, western_or_central
+from glr.data.alphabets import fits, western_or_central, word_like
 from glr.data.code_pages import _words
 
 CZECH = ["Karlův most", "Pražský hrad", "Staroměstské náměstí", "Hradčany", "Přemyslovci", "Tančící dům", "Plzeň"]
@@ -55,3 +55,17 @@ def test_words_that_read_alike_in_both_are_no_evidence():
 def test_the_mac_code_pages_of_the_two_families_are_told_apart_as_the_windows_ones(names, code_page):
     words = _words("\n".join(n for n in names if n.encode(code_page, "ignore").decode(code_page) == n).encode(code_page))
     assert western_or_central(words, "mac_roman", "mac_latin2") == (code_page, None)
+
+
+@pytest.mark.parametrize("text, code_page, is_word", [
+    ("Le—n", "cp1252", False), ("Pe–’scola", "cp1252", False), ("…land", "cp1252", False),  # Mac Roman's León, ...
+    ("Gšteborgs", "cp1252", False), ("Malmš", "cp1252", False), ("çvila", "cp1252", False),  # Göteborgs, Malmö, Ávila
+    ("León", "mac_roman", True), ("Peñíscola", "mac_roman", True), ("Göteborgs", "mac_roman", True),
+    ("LíArc", "mac_roman", False), ("SaintóDenis", "mac_roman", False),  # Windows-1252's `L’Arc`, `Saint—Denis`
+    ("l’Arc", "cp1252", True), ("don’t", "cp1252", True), ("Paris–Roubaix", "cp1252", True), ("“Big", "cp1252", True),
+    ("Michel…", "cp1252", True), ("Tšehhi", "cp1252", True), ("Kašmiir", "cp1252", True), ("garaaž", "cp1252", True),
+    ("Škoda", "cp1252", True), ("Ça", "cp1252", True), ("Coração", "cp1252", True), ("feliç", "cp1252", True),
+])
+def test_a_word_is_told_from_typography_and_letters_read_where_other_letters_were(text, code_page, is_word):
+    # Mac Roman's words read as Windows-1252, and 1252's as Mac Roman: plausible (letters and typography), no words.
+    assert word_like(text, code_page) is is_word

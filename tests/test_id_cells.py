@@ -3,7 +3,7 @@
 import pandas as pd
 import pytest
 
-from glr.data.id_cells import is_safe_id, not_gldv2_ids, unsafe_reason, unwrap_excel
+from glr.data.id_cells import is_safe_id, not_gldv2_ids, safe_ids, unsafe_reason, unwrap_excel
 
 
 def test_only_a_whole_cell_in_excels_wrapper_is_unwrapped():
@@ -44,3 +44,15 @@ def test_ids_not_in_gldv2s_form_are_named_with_their_lines(tmp_path):
     assert not_gldv2_ids(ids[[0, 2, 4]], csv) is None  # GLDv2's (either case), or digits only: said elsewhere
     assert not_gldv2_ids(ids, tmp_path / "gone.csv").endswith("(e.g. 'abc', 'IMG_0042'): a gone.csv listing other "
                                                                "photos, or ids cut short?")
+
+
+def test_a_soft_hyphen_or_zero_width_space_inside_an_id_is_taken_out_and_said():
+    # Pasted from a web page, which marks where a long word may break so: "not a plain file name", skipped.
+    ids = ["0123\u00ad4567", "ab\u200bc\u2060d", "plain123", "ab\u00adc", "a\u200dbc"]  # U+200D spells emoji, Indic
+    df = pd.DataFrame({"id": pd.Series(ids, dtype="string"), "landmark_id": [1] * 5})
+    kept, notes = safe_ids(df, "train.csv")
+    assert kept["id"].tolist() == ["01234567", "abcd", "plain123", "abc"]
+    assert notes[0] == ("3 rows have an id holding characters no one sees (a soft hyphen U+00AD, a zero-width space "
+                        "U+200B, a word joiner U+2060; pasted from a web page?), e.g. '0123\\xad4567', "
+                        "'ab\\u200bc\\u2060d', 'ab\\xadc'; read without them")
+    assert "U+200D" in notes[1] and len(notes) == 2

@@ -469,3 +469,35 @@ def test_a_category_file_beside_class_folders_it_names_none_of_is_said(tmp_path)
     assert load_catalog(tmp_path / "data").problems == [
         "train_label_to_category.csv: names no class folder here (it names landmark_ids, and only folders named by a "
         "landmark_id take its names); not used"]
+
+
+def test_an_id_pasted_from_a_web_page_with_a_soft_hyphen_in_it_finds_its_photo(gld):
+    # A soft hyphen (U+00AD, unseen: a web page's mark of where a long word may break) inside an id: the row was
+    # skipped as "an id that is not a plain file name", its photo left out.
+    lines = rows(gld)
+    write_csv(gld, HEADER + "\n".join([lines[0][:8] + "\u00ad" + lines[0][8:]] + lines[1:]) + "\n")
+    catalog = load_catalog(gld)
+    assert len(catalog.df) == 6 and lines[0].split(",")[0] in catalog.df["id"].tolist()
+    assert catalog.problems == [f"1 row has an id holding a character no one sees (a soft hyphen U+00AD; pasted from a "
+                                f"web page?), e.g. '{lines[0][:8]}\\xad{lines[0][8:16]}' on line 2; read without it"]
+
+
+def test_a_category_file_saved_by_excel_for_mac_with_swedish_and_spanish_names_reads_them(gld):
+    # Excel for Mac's "CSV (Macintosh)" is Mac Roman: its `Göteborgs`, `León` read as plausible Windows-1252
+    # (`Gšteborgs`, `Le—n`), which was taken, so every landmark showed so.
+    (gld / "train_label_to_category.csv").write_bytes(
+        "landmark_id,category\n1,Göteborgs domkyrka\n2,Catedral de León\n".encode("mac_roman"))
+    catalog = load_catalog(gld)
+    assert catalog.names() == {1: "Göteborgs domkyrka", 2: "Catedral de León"}
+    assert catalog.problems == ["train_label_to_category.csv: read as Mac Roman (Excel for Mac's \"CSV (Macintosh)\") "
+                                "text (not UTF-8)"]
+
+
+def test_a_train_csv_saved_by_excel_for_mac_finds_photos_named_in_swedish_and_spanish(tmp_path):
+    # Read as Windows-1252, the ids were `Jšnkšping 1`, `Pe–’scola 1`: "no usable images".
+    ids = ["Jönköping 1", "Jönköping 2", "Peñíscola 1", "Peñíscola 2"]
+    for name in ids:
+        write_image(tmp_path / "mine" / "images" / f"{name}.jpg", seed=len(name))
+    write_csv(tmp_path / "mine", ("id;landmark\n" + "".join(f"{i};{i[:-2]}\n" for i in ids)).encode("mac_roman"))
+    catalog = load_catalog(tmp_path / "mine")
+    assert catalog.df["id"].tolist() == ids and sorted(catalog.names().values()) == ["Jönköping", "Peñíscola"]

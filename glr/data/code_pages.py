@@ -8,15 +8,18 @@ mixed with Cyrillic, is no word), no word turns from lower to upper case at a le
 in a Latin reading no word holds three such letters in a row (`Ñîáîð` is Cyrillic read as Latin: Western words have
 one or two; an upper-case one only starts a word or stands among capitals: `MŸnchen` is Mac Roman), and a Greek
 reading has no final sigma inside a word. Windows-1252 is taken whenever it is plausible (as glr read such files
-before), except over a plausible Windows-1250 whose words fit the Central European alphabets better
-(`glr.data.alphabets`: `Karlův`, not `Karlùv`); as well: Windows-1252, with the doubt said. Else the one other
+before), except over a plausible Mac Roman of more words (`glr.data.alphabets.word_like`: `León`, `Göteborgs`, not
+`Le—n`, `Gšteborgs`; as many: 1252), and over a plausible Windows-1250 whose words fit the Central European alphabets
+better (`Karlův`, not `Karlùv`); as well: Windows-1252, with the doubt said. Else the one other
 plausible reading. Cyrillic and Greek both plausible (their letters share the same bytes):
 the reading with clearly more vowels (Russian and Greek words are about 40% vowels, either read as the other 17-33%).
 Mac Central European counts only when its reading is Central European words that Mac Roman does not read alike, and
 beside Mac Roman or Windows-1250 is told from them by the alphabets too (as well: the other one, with the doubt said).
 Such a tie is settled by the names of the files beside the CSV when they hold one reading's words (`Hősök tere 1.jpg`).
 Any other two, or none: no guess. charset-normalizer was tried and is not used: on
-files this short it named French cp1252 text `cp857` and a one-word Cyrillic file `shift_jis_2004`.
+files this short it named French cp1252 text `cp857` and a one-word Cyrillic file `shift_jis_2004`; of 283 one-name
+Mac Roman or 1252 files (version 3.5.3) it named none right (`León`: `big5hkscs`), a whole file of Swedish and Spanish
+names in Mac Roman `mac_iceland`, one of Western names in 1252 `cp1258`.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ import re
 import unicodedata
 from pathlib import Path
 
-from glr.data.alphabets import FAMILIES, fits, western_or_central
+from glr.data.alphabets import FAMILIES, fits, western_or_central, word_like
 
 # The code pages tried after Windows-1252, and how a note names each.
 NAMES = {"cp1252": "Windows-1252", "cp1250": "Windows-1250 (Central European)", "cp1251": "Windows-1251 (Cyrillic)",
@@ -49,13 +52,18 @@ def legacy_code_page(data: bytes) -> str | None:
 
 
 def legacy_reading(data: bytes, folder: Path | None = None) -> tuple[str | None, str | None]:
-    """(`legacy_code_page(data)`, None), or (`cp1252`, the doubt in words) when its words fit Windows-1250 as well:
+    """(`legacy_code_page(data)`, None), or (`cp1252`, the doubt in words) when its words fit Windows-1250 as well
+    (Mac Roman, when they fit 1250 or Mac Central European as well):
     `its words may be Windows-1250 (Central European) text ('Hõsök' would be 'Hősök')`. Such a tie is settled by the
     names of the files under `folder` (the CSV's own, whose photos its ids name) when they hold one reading's words."""
     words = _words(data)
     if not words:
         return None, None
     plausible = _readings(words)
+    if "cp1252" in plausible and "mac_roman" in plausible and _mac_over_windows(words):
+        plausible.remove("cp1252")
+        if set(plausible) <= set(FAMILIES):  # the Central European two read as plausible too: told by their words
+            return _mac_roman_or_central(words, [cp for cp in ("cp1250", "mac_latin2") if cp in plausible], folder)
     if plausible[:1] == ["cp1252"] and "cp1250" in plausible:
         return _west_or_central(words, "cp1252", "cp1250", folder)
     if "mac_latin2" in plausible and len(plausible) > 1:  # beside Mac Roman or Windows-1250
@@ -67,6 +75,27 @@ def legacy_reading(data: bytes, folder: Path | None = None) -> tuple[str | None,
             return _west_or_central(words, *fitting, folder)
         return (fitting[0] if len(fitting) == 1 else None), None
     return _one_of(words, plausible), None
+
+
+def _mac_over_windows(words: set[bytes]) -> bool:
+    """Whether more of `words` read as words (`glr.data.alphabets.word_like`) in Mac Roman than in Windows-1252:
+    `León`, `Göteborg`, `Peñíscola` saved by Excel for Mac are `Le—n`, `Gšteborg`, `Pe–’scola` in 1252, plausible
+    but no words. As many (`Río` or `R’o`, an elision?): Windows-1252, as glr read such files before."""
+    return (sum(word_like(w.decode("mac_roman"), "mac_roman") for w in words)
+            > sum(word_like(w.decode("cp1252"), "cp1252") for w in words))
+
+
+def _mac_roman_or_central(words: set[bytes], rivals: list[str], folder: Path | None) -> tuple[str, str | None]:
+    """Mac Roman, once its words beat Windows-1252's, or the first of `rivals` (Windows-1250, Mac Central European,
+    plausible as well) whose words fit its languages better (`glr.data.alphabets.western_or_central`): 1250 shares
+    1252's dashes and `š`, so `Le—n` and `Gšteborg` are no better words there. As likely: Mac Roman, the doubt said."""
+    doubt = None
+    for rival in rivals:
+        codec, said = _west_or_central(words, "mac_roman", rival, folder)
+        if codec != "mac_roman":
+            return codec, said
+        doubt = doubt or said
+    return "mac_roman", doubt
 
 
 def _west_or_central(words: set[bytes], west: str, central: str, folder: Path | None) -> tuple[str, str | None]:

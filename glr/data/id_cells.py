@@ -1,6 +1,9 @@
 """What a spreadsheet or a paste does to train.csv's id cells, undone where it can be and said where it cannot.
 
-- Characters no one sees (a zero-width space from a web page, a BOM) and quotes after a space: stripped.
+- Characters no one sees (a zero-width space from a web page, a BOM) and quotes after a space: stripped. Inside an
+  id, a soft hyphen, a zero-width space or a word joiner (a web page's marks of where a long word may break) or a
+  BOM is taken out, said once: no photo's name holds one. The joiners some scripts spell with (U+200C, U+200D) are
+  not: an id holding one is refused, as are other characters that do not print.
 - Excel's `="0123"`, the way to keep an id's leading zeros (a CSV made for Excel holds it so): read as
   what it holds, said once.
 - `'0123`, a spreadsheet's other mark for a number kept as text: read as its digits, said once.
@@ -28,6 +31,8 @@ MIN_ID_CHARS = 3  # GLDv2's path takes the id's first three characters as folder
 MAX_ID_BYTES = 250  # a file name is at most 255 bytes, and ".jpeg" follows the id
 NOT_PRINTED = {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}  # Unicode categories of characters no one sees as written
 EXCEL_TEXT = r'\s*="(.*)"\s*'  # Excel's formula for a text cell: ="0123"
+HIDDEN = {"\u00ad": "a soft hyphen", "\u200b": "a zero-width space", "\u2060": "a word joiner", "\ufeff": "a BOM"}
+_ANY_HIDDEN = f"[{''.join(HIDDEN)}]"
 
 
 def unwrap_excel(values: pd.Series) -> tuple[pd.Series, pd.Series]:
@@ -86,6 +91,18 @@ def _with_reasons(ids: pd.Series) -> str:
                      for i, line in zip(first, at))
 
 
+def _hidden_note(ids: pd.Series) -> str:
+    """The note for `ids` (train.csv's id cells) holding a character of HIDDEN inside: how many, which, and where."""
+    from glr.data.csv_lines import examples_on_lines
+    from glr.data.layouts import examples, have, plural
+
+    n, found = len(ids), sorted({c for i in ids.iloc[:1000] for c in i if c in HIDDEN})
+    which, many = ", ".join(f"{HIDDEN[c]} U+{ord(c):04X}" for c in found), len(found) > 1
+    return (f"{plural(n, 'row')} {have(n)} an id holding {'characters' if many else 'a character'} no one sees ({which}; "
+            f"pasted from a web page?), e.g. {examples_on_lines(ids) or examples(ids)}; read without "
+            f"{'them' if many else 'it'}")
+
+
 def no_id_problem(rows: pd.Series) -> str:
     """The problem for `rows` (the id cells of a frame's rows without an id): how many, and on which lines of
     train.csv (the first few), found only now."""
@@ -114,6 +131,9 @@ def safe_ids(df: pd.DataFrame, csv_name: str, abc_folders: bool = False) -> tupl
                             f"wrapper (the way it keeps leading zeros), e.g. {examples(df.loc[odd, 'id'][excel])}; "
                             "read as what it holds")
         ids = ids.str.strip(INVISIBLE).str.strip()
+        if (hidden := ids.str.contains(_ANY_HIDDEN, regex=True).fillna(False).astype(bool)).any():
+            problems.append(_hidden_note(ids[hidden]))
+            ids = ids.where(~hidden, ids.str.replace(_ANY_HIDDEN, "", regex=True))
         # `'0123`: the other mark a spreadsheet keeps a number as text by (LibreOffice's and Google Sheets' exports
         # can keep it). Digits only: a photo's own name may start with an apostrophe ('t Hoff).
         if (marked := ids.str.fullmatch(r"'[0-9]+").fillna(False).astype(bool)).any():
