@@ -617,19 +617,24 @@ def cmyk_quadrants(dtype=np.uint8) -> np.ndarray:
     return pixels
 
 
-def cmyk_tiff_16_bit() -> bytes:
-    """cmyk_quadrants as an uncompressed 16-bit CMYK TIFF (Photoshop's 16 bits a channel; Pillow writes none)."""
+def cmyk_tiff(bits: int = 16, extra: int | None = None) -> bytes:
+    """cmyk_quadrants as an uncompressed CMYK TIFF written by hand, of 16 bits a channel (Photoshop's; Pillow writes
+    none) or 8, with a fifth channel of kind `extra` if given (TIFF's ExtraSamples: 1 premultiplied alpha, 2 alpha)."""
     import struct
 
-    pixels = cmyk_quadrants(np.uint16).astype("<u2").tobytes()
-    bits_at = 8 + len(pixels)
-    tags = [(256, 4, 16), (257, 4, 16), (258, 3, bits_at), (259, 3, 1), (262, 3, 5), (273, 4, 8), (277, 3, 4),
-            (278, 4, 16), (279, 4, len(pixels)), (284, 3, 1)]
+    pixels = cmyk_quadrants(np.uint16 if bits == 16 else np.uint8)
+    if extra is not None:
+        pixels = np.dstack([pixels, np.full(pixels.shape[:2], 255 * (257 if bits == 16 else 1), pixels.dtype)])
+    data, channels = pixels.astype(pixels.dtype.newbyteorder("<")).tobytes(), pixels.shape[-1]
+    bits_at = 8 + len(data)
+    tags = [(256, 4, 16), (257, 4, 16), (258, 3, bits_at), (259, 3, 1), (262, 3, 5), (273, 4, 8), (277, 3, channels),
+            (278, 4, 16), (279, 4, len(data)), (284, 3, 1)] + ([(338, 3, extra)] if extra is not None else [])
     directory = struct.pack("<H", len(tags)) + b"".join(
-        struct.pack("<HHI", tag, kind, 4 if tag == 258 else 1) + (struct.pack("<I", value) if kind == 4 or tag == 258
-                                                                   else struct.pack("<HH", value, 0))
+        struct.pack("<HHI", tag, kind, channels if tag == 258 else 1)
+        + (struct.pack("<I", value) if kind == 4 or tag == 258 else struct.pack("<HH", value, 0))
         for tag, kind, value in tags) + bytes(4)
-    return b"II*\0" + struct.pack("<I", bits_at + 8) + pixels + struct.pack("<4H", 16, 16, 16, 16) + directory
+    return (b"II*\0" + struct.pack("<I", bits_at + 2 * channels + 2) + data
+            + struct.pack(f"<{channels}H", *[bits] * channels) + bytes(2) + directory)
 
 
 def quadrant_centres(decoded: np.ndarray) -> list[tuple[int, ...]]:

@@ -473,10 +473,10 @@ def test_a_cmyk_tiff_keeps_its_colours_as_a_cmyk_jpeg_does(kind, profile):
     # Print files (Photoshop, InDesign) come as CMYK TIFFs, 8 or 16 bits a channel, often with a CMYK profile; a CMYK
     # JPEG's inks are stored inverted (Adobe's way, which Pillow writes and reads back). Checked, not changed: each
     # shows its inks as a CMYK JPEG does, and a CMYK profile converts them (one swapping cyan and yellow, here).
-    from test_pixel_modes import SWAPPED_INKS, cmyk_quadrants, cmyk_tiff_16_bit, quadrant_centres
+    from test_pixel_modes import SWAPPED_INKS, cmyk_quadrants, cmyk_tiff, quadrant_centres
 
     if kind == "tiff-16-bit":  # written by hand (Pillow writes no 16-bit CMYK), without a profile
-        data = cmyk_tiff_16_bit()
+        data = cmyk_tiff()
     else:
         options = {"tiff": {}, "tiff-lzw": {"compression": "tiff_lzw"}, "tiff-jpeg": {"compression": "jpeg"},
                    "jpeg": {}}[kind]
@@ -512,3 +512,16 @@ def test_a_grey_profile_is_applied_to_a_grey_photo_of_any_depth_with_alpha_or_a_
     assert np.array_equal(shrunk, Image.fromarray(decoded).resize((20, 4), Image.Resampling.BILINEAR, reducing_gap=2.0))
     misfit = decode_image(encode(photo, fmt, icc_profile=rgb_profile(SRGB_BLUE, SRGB_GREEN, SRGB_RED), **key))
     assert misfit[4, 4::8, 0].tolist() == [255 if key else 0, 64, 128, 200, 255]
+
+
+@pytest.mark.parametrize("extra", [1, 2], ids=["premultiplied-alpha", "alpha"])
+def test_a_cmyk_tiff_with_transparency_is_refused_in_words_saying_what_to_do(extra):
+    # Photoshop saves a CMYK picture's transparency as a fifth channel, which Pillow cannot read (it has no CMYK with
+    # alpha). Checked, not changed: a clear refusal naming the way out, not a traceback or wrong colours.
+    from test_pixel_modes import cmyk_tiff, quadrant_centres
+
+    for bits in (8, 16):
+        with pytest.raises(ImageError, match=r"^the upload: a kind of TIFF that glr cannot decode "
+                                             r"\(unknown pixel mode\); save it again as an 8-bit JPEG or PNG$"):
+            decode_image(cmyk_tiff(bits, extra))
+    assert quadrant_centres(decode_image(cmyk_tiff(8, 0))) == CMYK_SHOWN  # a channel of no meaning: passed over
