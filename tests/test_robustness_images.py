@@ -462,3 +462,66 @@ def test_a_tiff_whose_strip_offset_is_stored_as_text_is_called_corrupt_not_a_cra
         decode_image(path)
     pixels, ok = _decode_or_blank(str(path).encode(), 32)
     assert not ok and pixels.shape == (32, 32, 3)
+
+
+CMYK_SHOWN = [(0, 255, 255), (255, 0, 255), (255, 255, 0), (127, 127, 127)]  # cyan, magenta, yellow ink; half black
+
+
+@pytest.mark.parametrize("kind, profile", [(kind, profile) for kind in ("tiff", "tiff-lzw", "tiff-jpeg", "jpeg")
+                                           for profile in (False, True)] + [("tiff-16-bit", False)])
+def test_a_cmyk_tiff_keeps_its_colours_as_a_cmyk_jpeg_does(kind, profile):
+    # Print files (Photoshop, InDesign) come as CMYK TIFFs, 8 or 16 bits a channel, often with a CMYK profile; a CMYK
+    # JPEG's inks are stored inverted (Adobe's way, which Pillow writes and reads back). Checked, not changed: each
+    # shows its inks as a CMYK JPEG does, and a CMYK profile converts them (one swapping cyan and yellow, here).
+    from test_pixel_modes import SWAPPED_INKS, cmyk_quadrants, cmyk_tiff, quadrant_centres
+
+    if kind == "tiff-16-bit":  # written by hand (Pillow writes no 16-bit CMYK), without a profile
+        data = cmyk_tiff()
+    else:
+        options = {"tiff": {}, "tiff-lzw": {"compression": "tiff_lzw"}, "tiff-jpeg": {"compression": "jpeg"},
+                   "jpeg": {}}[kind]
+        if kind in ("tiff-jpeg", "jpeg"):
+            options["quality"] = 100
+        data = encode(Image.fromarray(cmyk_quadrants(), "CMYK"), "JPEG" if kind == "jpeg" else "TIFF",
+                      **options, **({"icc_profile": SWAPPED_INKS} if profile else {}))
+    with Image.open(io.BytesIO(data)) as img:
+        assert img.mode == "CMYK" and ("icc_profile" in img.info) == profile
+    shown = [CMYK_SHOWN[i] for i in ((2, 1, 0) if profile else (0, 1, 2))]
+    for decoded in (decode_image(data), load_resized(data, 8)):
+        got = quadrant_centres(decoded)
+        assert all(close(g, want, 3) for g, want in zip(got, shown)), got
+        assert got[3][0] == got[3][1] == got[3][2] and 100 <= got[3][0] <= 200, got  # half black: a neutral grey
+
+
+@pytest.mark.parametrize("kind", ["grey", "16-bit", "16-bit-tiff", "grey-alpha", "grey-key"])
+def test_a_grey_profile_is_applied_to_a_grey_photo_of_any_depth_with_alpha_or_a_key(kind):
+    # Grey profiles (a linear grey here: 128 shows as 188) were applied to an 8-bit grey only: a 16-bit grey's, or one
+    # with alpha or a colour key (tRNS), was passed over as a misfit for RGB, so those photos showed too dark. An RGB
+    # profile, which does not fit a grey, leaves each as it leaves an 8-bit grey (it was applied to them).
+    from conftest import grey_profile
+
+    levels = np.tile(np.array([0, 64, 128, 200, 255], np.uint8).repeat(8), (8, 1))
+    photo = {"grey": Image.fromarray(levels), "16-bit": Image.fromarray(levels.astype(np.uint16) * 257),
+             "grey-alpha": Image.merge("LA", [Image.fromarray(levels), Image.new("L", (40, 8), 255)]),
+             "grey-key": Image.fromarray(levels)}[kind.removesuffix("-tiff")]
+    fmt, key = ("TIFF" if kind.endswith("tiff") else "PNG"), ({"transparency": 0} if kind == "grey-key" else {})
+    decoded = decode_image(encode(photo, fmt, icc_profile=grey_profile(1.0), **key))
+    expected = [255 if key else 0, 137, 188, 229, 255]  # the key's see-through black: white
+    assert decoded[4, 4::8, 0].tolist() == expected and (decoded == decoded[..., :1]).all()
+    shrunk = load_resized(encode(photo, fmt, icc_profile=grey_profile(1.0), **key), (20, 4))  # training's way
+    assert np.array_equal(shrunk, Image.fromarray(decoded).resize((20, 4), Image.Resampling.BILINEAR, reducing_gap=2.0))
+    misfit = decode_image(encode(photo, fmt, icc_profile=rgb_profile(SRGB_BLUE, SRGB_GREEN, SRGB_RED), **key))
+    assert misfit[4, 4::8, 0].tolist() == [255 if key else 0, 64, 128, 200, 255]
+
+
+@pytest.mark.parametrize("extra", [1, 2], ids=["premultiplied-alpha", "alpha"])
+def test_a_cmyk_tiff_with_transparency_is_refused_in_words_saying_what_to_do(extra):
+    # Photoshop saves a CMYK picture's transparency as a fifth channel, which Pillow cannot read (it has no CMYK with
+    # alpha). Checked, not changed: a clear refusal naming the way out, not a traceback or wrong colours.
+    from test_pixel_modes import cmyk_tiff, quadrant_centres
+
+    for bits in (8, 16):
+        with pytest.raises(ImageError, match=r"^the upload: a kind of TIFF that glr cannot decode "
+                                             r"\(unknown pixel mode\); save it again as an 8-bit JPEG or PNG$"):
+            decode_image(cmyk_tiff(bits, extra))
+    assert quadrant_centres(decode_image(cmyk_tiff(8, 0))) == CMYK_SHOWN  # a channel of no meaning: passed over
