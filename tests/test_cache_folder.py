@@ -114,8 +114,19 @@ def test_features_cached_before_heic_nclx_and_png_video_transfers_were_applied_a
     # Session 30 applies a HEIC's nclx colours and decodes a PNG cICP's BT.709 transfer as Chromium does: features
     # cached under session 29's rules ("...-cicp") would give those photos the old pixels' vectors.
     root, _ = cache
-    before = root / "features" / "efficientnet_lite0-224-imagenet" / f"view0{decode_tag().removesuffix('-heic')}"
+    before = root / "features" / "efficientnet_lite0-224-imagenet" / f"view0{decode_tag().removesuffix('-heic-grey')}"
     before.mkdir(parents=True)
     assert before.name.endswith("-cicp")
+    stale = {str(p.path.relative_to(root)) for p in cache_folder.cache_parts() if p.stale}
+    assert str(before.relative_to(root)) in stale
+
+
+def test_features_cached_before_grey_profiles_applied_to_every_grey_are_stale(cache):
+    # Session 32 applies a grey profile to 16-bit, keyed and see-through greys (and no longer an RGB profile on them):
+    # features cached under session 30's rules ("...-heic") would give those photos the old pixels' vectors.
+    root, _ = cache
+    before = root / "features" / "efficientnet_lite0-224-imagenet" / f"view0{decode_tag().removesuffix('-grey')}"
+    before.mkdir(parents=True)
+    assert before.name.endswith("-heic")
     stale = {str(p.path.relative_to(root)) for p in cache_folder.cache_parts() if p.stale}
     assert str(before.relative_to(root)) in stale

@@ -46,7 +46,8 @@ def decode_tag() -> str:
     # "-srgb": embedded colour profiles are applied (glr.data.images), which changes those photos' pixels.
     # "-cicp": PNG gAMA+cHRM, cICP and AVIF nclx colours, orientation only where Chromium turns a photo (not a WebP's
     # EXIF, nor a PNG's eXIf after its pixels). "-heic": HEIC nclx, PNG cICP BT.709, profiles named sRGB that are not.
-    return (f"-draft{images.DRAFT_SLACK:g}" if images.DRAFT_SLACK != 1 else "") + f"-blank{images.BLANK_RANGE}-srgb-cicp-heic"
+    # "-grey": a grey profile applied to 16-bit, keyed and see-through greys too (an RGB profile on them ignored).
+    return (f"-draft{images.DRAFT_SLACK:g}" if images.DRAFT_SLACK != 1 else "") + f"-blank{images.BLANK_RANGE}-srgb-cicp-heic-grey"
 
 
 def _seeds(digests: Sequence[str], view: int | str) -> np.ndarray:
