@@ -94,9 +94,9 @@ class PredictionsCsv:
     temporary file beside it and moved onto it only when every photo is done, so Ctrl-C, a crash or a full disk leaves
     no half-written CSV (an older one stays as it was), and the same command continues from the partial file (the
     photos it holds not predicted again: `kept`). `out`: the file's name, or a stream for --out - (the standard output,
-    written as it goes)."""
+    written as it goes). `top_k`: the rows a photo has (--top-k), part of the partial file's key."""
 
-    def __init__(self, out, photos, verdict):
+    def __init__(self, out, photos, verdict, top_k=5):
         self.columns = ["photo", "rank", "landmark_id", "name", "score", "problem"]
         if verdict:
             self.columns[5:5] = ["known_score", "not_a_known_landmark", "nearest_training_photo", "nearest_landmark_id",
@@ -110,8 +110,10 @@ class PredictionsCsv:
             self._write(BOM, self.columns)
             return
         self.target = csv_target(out, photos)
+        # As glr's partial_for keys its options: stopped with --top-k 3 and run again without it, the 3-row photos
+        # kept were written beside 5-row ones. A str, so the note says "(3, now 5)".
         self.partial = PartialFile(self.target, {"export": str(HERE), "model, labels or index of the export":
-                                                 export_stamp(), "columns": ",".join(self.columns)})
+                                                 export_stamp(), "columns": ",".join(self.columns), "--top-k": str(top_k)})
         self.stamps = {str(photo): photo_stamp(photo) for photo in photos}
         note = self.partial.resume(self.stamps)
         try:

@@ -211,7 +211,8 @@ def photos_of(paths, own=frozenset()):
     in `own` (own_outputs: this run's CSV and partial file, resolved) are not said to be skipped, as glr predict's."""
     photos, problems, folders, given_all = {}, [], set(), paths
     if given_all and not (paths := without_unknown(paths)):  # `predict.py --unknown empty`: as predict.py alone says
-        return [], ["predict.py: no photos or folders given: python predict.py [--out FILE.csv] PHOTO_OR_FOLDER [...]"]
+        return [], ["predict.py: no photos or folders given: python predict.py [--out FILE.csv] [--top-k N] "
+                    "PHOTO_OR_FOLDER [...]"]
     for given in paths:
         if re.match(WEB_ADDRESS, given):  # as glr: a photo's address pasted, which Path would make "https:/..." of
             problems.append(f"{given}: is a web address, not a file on this computer; download the photo first")
@@ -219,9 +220,13 @@ def photos_of(paths, own=frozenset()):
         if given == "-" and not os.path.lexists(given):  # as glr: a photo piped in is not read
             problems.append(f"-: {STDIN_NOT_READ}")
             continue
-        if given.startswith("-") and not os.path.lexists(given):  # "--top-k": read as a photo, it was "file not found"
-            problems.append(f"{given}: no such photo or folder; predict.py takes no options but --out FILE.csv, only "
-                            "photos and folders")
+        # Options are read before (options_of): a name like one is here only after "--", as --unknown's missing value,
+        # or from main called directly. It said "predict.py takes no options but --out", untrue since --top-k.
+        if given.startswith("-") and not os.path.lexists(given):
+            problems.append(f"{given}: no such photo or folder; " + (
+                f"glr predict's --unknown takes {', '.join(UNKNOWN_POLICIES[:-1])} or {UNKNOWN_POLICIES[-1]}, and "
+                "predict.py ignores it" if given.partition("=")[0] == "--unknown" else
+                "predict.py's options (--out FILE.csv, --top-k N) go before --, photos and folders after it"))
             continue
         given = os.path.expanduser(given)  # a quoted "~/trip"
         matched = [given]

@@ -196,7 +196,7 @@ def main(paths, out=None, top_k=5):
             print("predict.py: no photos to predict, so no CSV was written", file=sys.stderr)
         return failed
     # Before the model loads (seconds) and the photos are predicted (hours): a CSV that cannot be written is said now.
-    table = None if out is None else PredictionsCsv(out, photos, VERDICT is not None)
+    table = None if out is None else PredictionsCsv(out, photos, VERDICT is not None, top_k)
     try:  # a run stopped before: the photos its partial file holds are not predicted again, its failures counted
         failed += predict_each([p for p in photos if table is None or not table.kept(p)], table, top_k)
         failed += table.failed_before if table is not None else 0

@@ -280,3 +280,32 @@ def test_out_into_the_photo_folder_is_not_listed_as_a_skipped_file_as_glr_predic
     assert f"skipped {target}" not in capsys.readouterr().err
     assert script.cli([str(photos)]) == 1  # without --out, a CSV in the folder is a file like any other
     assert f"skipped {target}: .csv is not an image type" in capsys.readouterr().err
+
+
+def test_out_stopped_with_top_k_and_run_again_without_it_starts_afresh_and_says_why(script, photos, tmp_path,
+                                                                                   monkeypatch, capsys):
+    """`predict.py --out p.csv --top-k 1 photos`, Ctrl-C, then the same command without --top-k: the partial file's
+    key did not hold --top-k, so the 1-row photo kept was written beside 2-row ones. Now, as glr predict's partial file
+    keys its options, it is not reused, and the note says why (the real generated script, its model faked)."""
+    forward, answered, stop_at = script.load_model(), [], [2]
+
+    def model(x):
+        answered.append(x)
+        if len(answered) == stop_at[0]:
+            raise KeyboardInterrupt
+        return forward(x)
+
+    monkeypatch.setattr(script, "load_model", lambda: model)
+    out, partial = tmp_path / "p.csv", tmp_path / "p.csv.partial"
+    assert script.cli(["--out", str(out), "--top-k", "1", str(photos)]) == 130  # Ctrl-C at b.png: a.jpg's row kept
+    assert "stopped after 1 of 3 photos" in capsys.readouterr().err and partial.is_file()
+    answered.clear()
+    stop_at[0] = None
+    assert script.cli(["--out", str(out), str(photos)]) == 1  # c.jpg is cut short
+    err = capsys.readouterr().err
+    assert f"note: {partial} holds predictions made with another --top-k (1, now 5): it is not reused; every photo is " \
+           "predicted, and it is replaced\n" in err
+    assert len(answered) == 2 and not partial.exists()  # a.jpg predicted again
+    rows = read_back(out.read_bytes())
+    assert [(Path(row[0]).name, row[1]) for row in rows[1:]] == [("a.jpg", "1"), ("a.jpg", "2"), ("b.png", "1"),
+                                                                 ("b.png", "2"), ("c.jpg", "")]

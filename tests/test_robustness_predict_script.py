@@ -244,8 +244,11 @@ def test_predict_py_takes_help_and_a_photo_named_like_an_option(script, tmp_path
     assert script.main(["--top-k", "-beach.jpg"]) == 1
     out, err = capsys.readouterr()
     assert predicted(out) == ["-beach.jpg"]
-    assert err.splitlines() == ["--top-k: no such photo or folder; predict.py takes no options but --out FILE.csv, only "
-                                "photos and folders"]
+    # Reached only after "--" (or from main): what predict.py takes now, where it said "takes no options but --out".
+    assert err.splitlines() == ["--top-k: no such photo or folder; predict.py's options (--out FILE.csv, --top-k N) go "
+                                "before --, photos and folders after it"]
+    assert script.cli(["--", "--top-k", "-beach.jpg"]) == 1  # `predict.py -- --top-k ...`: said as the option it is
+    assert capsys.readouterr().err.startswith("--top-k: no such photo or folder; predict.py's options (--out FILE.csv")
     # The real script: the usage, exit 0, before any model is loaded (there is none beside this one).
     shown = subprocess.run([sys.executable, str(Path(script.__file__)), "--help"], capture_output=True, text=True,
                            timeout=120)
@@ -765,10 +768,11 @@ def test_predict_py_says_unknown_is_ignored_once_as_glr_predict_does_for_a_run_w
     assert err == "" and predicted(out) == everything
     assert script.main(["--unknown", str(photos / "0.jpg")]) == 1  # no value: the photo after it is a photo, as before
     out, err = capsys.readouterr()
-    assert predicted(out) == everything[:1] and err.startswith("--unknown: no such photo or folder")
+    assert predicted(out) == everything[:1] and err.splitlines() == [
+        "--unknown: no such photo or folder; glr predict's --unknown takes last, empty or keep, and predict.py ignores it"]
     assert script.cli(["--unknown", "empty"]) == 1  # nothing but the option: as glr, no photo given is said
     assert capsys.readouterr().err.splitlines()[-1] == "predict.py: no photos or folders given: python predict.py " \
-        "[--out FILE.csv] PHOTO_OR_FOLDER [...]"
+        "[--out FILE.csv] [--top-k N] PHOTO_OR_FOLDER [...]"
     monkeypatch.setattr(script, "VERDICT", {"threshold": 0.5})  # an export with a verdict: still no submission
     assert script.without_unknown(["--unknown=keep", "a.jpg"]) == ["a.jpg"]
     assert capsys.readouterr().err == "note: --unknown keep is ignored: predict.py writes no submission; its --out CSV " \
