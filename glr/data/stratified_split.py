@@ -2,6 +2,11 @@
 
 sklearn's import costs 2-4 s cold (`sklearn.base` pulls `scipy.stats`), so it is imported when a split is made, never
 when a catalog is read or its curated rows listed (`glr.data.datasets.curated_rows`, which `glr fetch` uses).
+
+sklearn splits the rows' numbers, not the table, and the classes a side lacks are filled on those numbers too: the
+table is taken from once per side, at the end. Splitting the table itself took each side out of it four times
+(sklearn's pick, the moves' drop and concat, the sort): a split of GLDv2's 4.1M rows (top-N 0) took 36 s where it
+takes 16, 13 of them in sklearn's loop over the 200,000 classes (side by side on a loaded machine; session 32).
 """
 
 from __future__ import annotations
@@ -22,33 +27,44 @@ def check_split_settings(val_fraction: float, seed: int) -> None:
 
 
 def stratified_split(data: pd.DataFrame, val_fraction: float, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """sklearn's stratified split, sized so each class can have an image on both sides."""
+    """sklearn's stratified split, sized so each class can have an image on both sides; each side in `data`'s order
+    (curation's `data` is sorted by id and numbered so, as `split_positions` needs for the same split as ever)."""
+    train, val = split_positions(data["landmark_id"].to_numpy(), val_fraction, seed)
+    return data.iloc[train], data.iloc[val]
+
+
+def split_positions(labels: np.ndarray, val_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """The positions in `labels` (one class per row) of the train and the validation rows, each side ascending.
+
+    The rows are those `stratified_split` ever gave for `seed`: sklearn's split, then one photo moved across for each
+    class left on one side, drawn as the moves on the table drew it."""
     from sklearn.model_selection import train_test_split  # a second to import: not for reading a catalog, nor --help
 
-    n, n_classes = len(data), data["landmark_id"].nunique()
+    # Codes in the classes' sorted order, the order the moves go in (a hash, where np.unique's sort took 1.5 s at 4.1M).
+    codes, classes = pd.factorize(labels, sort=True)
+    n, n_classes = len(labels), len(classes)
     n_val = min(max(round(n * val_fraction), n_classes), n - n_classes)
-    train, val = train_test_split(data, test_size=n_val, stratify=data["landmark_id"], random_state=seed)
+    train, val = train_test_split(np.arange(n), test_size=n_val, stratify=labels, random_state=seed)
     # Stratification rounds per class, so a small class can end up on one side only; move
     # one image across for each such class (seeded, like the split itself).
     rng = np.random.default_rng(seed)
-    train, val = _fill_missing_classes(train, val, rng)
-    val, train = _fill_missing_classes(val, train, rng)
-    # `data` is sorted by id (unique) and numbered so: its numbers sort each side as its ids do, where sorting
-    # GLDv2's ids as text again cost 7 s a side at 4.1M rows.
-    return train.sort_index(), val.sort_index()
+    train, val = _fill_missing_classes(train, val, codes, rng)
+    val, train = _fill_missing_classes(val, train, codes, rng)
+    # Ascending positions: the rows' order in `data`, where each side was sorted by its index labels before.
+    return np.sort(train), np.sort(val)
 
 
-def _fill_missing_classes(src: pd.DataFrame, dst: pd.DataFrame, rng) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Move one image of each class that `dst` lacks from `src` into `dst`."""
-    missing = sorted(set(src["landmark_id"]) - set(dst["landmark_id"]))
-    if not missing:
+def _fill_missing_classes(src: np.ndarray, dst: np.ndarray, codes: np.ndarray, rng) -> tuple[np.ndarray, np.ndarray]:
+    """Move one position of each class (`codes` of the positions) that `dst` lacks from `src` to the end of `dst`."""
+    counts = np.bincount(codes[dst], minlength=codes.max(initial=-1) + 1)
+    lacking = counts[codes[src]] == 0
+    if not lacking.any():
         return src, dst
     # One draw per class, in the classes' order, from its rows in `src`'s order: the picks a move at a time made.
-    # Moved together: a copy of both tables per class cost 6 s for 439 classes of 200,000 rows (top-N 0).
-    rows = src.index[src["landmark_id"].isin(missing).to_numpy()].to_numpy()
-    classes = src.loc[rows, "landmark_id"].to_numpy()
+    rows = src[lacking]
+    classes = codes[rows]
     order = np.argsort(classes, kind="stable")  # by class, each class's rows in `src`'s order
     rows, classes = rows[order], classes[order]
     bounds = np.r_[np.flatnonzero(np.r_[True, classes[1:] != classes[:-1]]), len(rows)]
-    picks = [rng.choice(rows[a:b]) for a, b in zip(bounds[:-1], bounds[1:])]
-    return src.drop(index=picks), pd.concat([dst, src.loc[picks]])
+    picks = np.array([rng.choice(rows[a:b]) for a, b in zip(bounds[:-1], bounds[1:])], dtype=src.dtype)
+    return src[~np.isin(src, picks)], np.concatenate([dst, picks])
