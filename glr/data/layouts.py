@@ -41,6 +41,7 @@ from glr.data.split_folders import SPLIT_FOLDERS, decide, split_note  # noqa: F4
 from glr.data.train_csv import TEXT, arrow_columns, arrow_frame, parse_labels, read_layout, read_train_csv
 from glr.errors import DatasetError
 from glr.paths import is_utf8, printable
+from glr.words import EXAMPLES_IN_MESSAGE, examples, have, plural  # noqa: F401 - read from here too
 
 TRAIN_CSV = "train.csv"
 CATEGORY_CSV = "train_label_to_category.csv"
@@ -63,7 +64,6 @@ SYSTEM_FOLDERS = {"__macosx", "@eadir", "#recycle", "#snapshot", "$recycle.bin",
 ARCHIVES = (".zip", ".gz", ".tgz", ".tar", ".bz2", ".xz", ".7z", ".rar")  # files glr does not read inside of
 
 COLUMNS = ["id", "path", "landmark_id", "name"]
-EXAMPLES_IN_MESSAGE = 3
 
 
 def is_system_file(path: PurePath) -> bool:
@@ -75,27 +75,6 @@ def is_system_file(path: PurePath) -> bool:
 def is_system_folder(name: str) -> bool:
     """A hidden folder, or one an OS, archiver or NAS writes (SYSTEM_FOLDERS): never the user's photos."""
     return name.startswith(".") or name.lower() in SYSTEM_FOLDERS or bool(re.fullmatch(r"found\.\d{3}", name, re.I))
-
-
-def examples(values) -> str:
-    """A short 'e.g.' list for messages: the first few different values."""
-    first = []
-    for value in values:  # stops early: `values` may be millions of rows
-        if value not in first:
-            first.append(value)
-            if len(first) == EXAMPLES_IN_MESSAGE:
-                break
-    return ", ".join(repr(v) if isinstance(v, str) else str(v) for v in first)
-
-
-def have(n: int) -> str:
-    """The verb after `plural(n, ...)`: "1 row has", "2 rows have"."""
-    return "has" if n == 1 else "have"
-
-
-def plural(n: int, word: str) -> str:
-    """`1 row`, `2 rows`, `2 classes`."""
-    return f"{n:,} {word}" + ("" if n == 1 else "es" if word.endswith("s") else "s")
 
 
 def looks_like_gldv2_images(folder: Path, depth: int = 2) -> bool:
