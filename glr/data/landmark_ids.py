@@ -16,11 +16,29 @@ import pandas as pd
 
 from glr.data.clean_csv import ATTR
 from glr.data.csv_lines import ATTR as ROW_LINES, examples_on_lines
-from glr.data.train_csv import INVISIBLE
+from glr.data.id_cells import hidden_note, take_out_hidden, unwrap_excel
+from glr.data.train_csv import INVISIBLE, parse_labels
 
 INT64_MAX = 2**63 - 1
 # What files write for "no label" (GLDv1's train.csv has `None`; pandas writes `nan`): no landmark's name.
 NO_LABEL = {"", "none", "nan", "null", "na", "n/a", "-", "?"}
+
+
+def read_labels(texts: pd.Series) -> tuple[pd.Series, str | None]:
+    """landmark_id cells -> Int64 labels, <NA> where refused, as `parse_labels` reads them and also Excel's `="7"`
+    (read as what it holds) and a number with a soft hyphen or a zero-width space inside (pasted from a web page:
+    read without it); and the note saying which were read so (None if none)."""
+    labels = parse_labels(texts)
+    if not (bad := labels.isna()).any():  # GLDv2's 4.1M: nothing more looked at
+        return labels, None
+    cells = unwrap_excel(texts[bad])[0]  # ="7": Excel's text cell (glr.data.id_cells)
+    labels[bad] = parse_labels(cells)
+    # Invisible inside (`1\u00ad2`), not only at the ends that parse_labels strips: no number is written so.
+    cells, hidden = take_out_hidden(cells[labels[bad].isna()])
+    if not hidden.any() or (read := parse_labels(cells[hidden]).dropna()).empty:
+        return labels, None
+    labels[read.index] = read
+    return labels, hidden_note(texts[read.index], "a landmark_id")
 
 
 def refused_label_problems(texts: pd.Series) -> list[str]:
@@ -150,15 +168,11 @@ def category_ids(cats: pd.DataFrame, path, delimiter: str, lines_known: bool) ->
     (by their line in `path` when `lines_known`: no row was skipped before Arrow counted them)."""
     from glr.data.csv_header import declared_separator
     from glr.data.csv_lines import RowLines
-    from glr.data.id_cells import unwrap_excel
     from glr.data.layouts import examples, have, plural, printable
-    from glr.data.train_csv import parse_labels
 
-    ids = parse_labels(cats["landmark_id"])
-    if (bad := ids.isna()).any():  # ="7": Excel's text cell, read as what it holds
-        ids[bad] = parse_labels(unwrap_excel(cats.loc[bad, "landmark_id"])[0])
+    ids, hidden = read_labels(cats["landmark_id"])
     lines = RowLines(path, delimiter, 1 + bool(declared_separator(path))) if lines_known else None
-    problems = []
+    problems = [f"{path.name}: {hidden}"] if hidden else []
     # `7,"Eiffel Tower` with its quote never closed: the rows below it read as that one name (`...\n12,Big Ben`).
     swallowed = pd.Series(False, index=cats.index)
     if cats["category"].str.contains("\n", regex=False).fillna(False).any():
