@@ -14,12 +14,11 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from glr.backbones.onnx_features import EXTRACTORS_SUBDIR
-from glr.data.layouts import plural
-from glr.data.near_copies import HASHES_SUBDIR
+# The folders' names and the words from modules that import nothing: listing the cache needs no numpy, pandas or PIL.
+from glr.cache_subdirs import DISTRACTORS_SUBDIR, DISTRACTORS_VERSION, EXTRACTORS_SUBDIR, FEATURES_SUBDIR, HASHES_SUBDIR
 from glr.errors import GlrError
 from glr.paths import cache_dir
-from glr.training.settings import FEATURES_SUBDIR
+from glr.words import plural
 
 # The parts glr writes, by sub-folder. `clear` leaves the weights: converting them again is the slow first run.
 PARTS = {
@@ -29,7 +28,7 @@ PARTS = {
     FEATURES_SUBDIR: "features of photos, by backbone",
     HASHES_SUBDIR: "perceptual hashes of photos (the near-copy check)",
     "thumbnails": "the app's thumbnails of photos",
-    "distractors": "photos with no landmark (the unknown verdict's calibration)",
+    DISTRACTORS_SUBDIR: "photos with no landmark (the unknown verdict's calibration)",
 }
 KEPT_BY_CLEAR = ("weights",)
 
@@ -60,16 +59,17 @@ def _size(path: Path) -> tuple[int, int]:
 
 def _stale_folders(root: Path) -> list[tuple[Path, str]]:
     """(folder, why) for what older versions left: feature views under other decode rules, old distractor sets."""
-    from glr.backbones.feature_cache import decode_tag
-    from glr.demo.distractors import GENERATOR_VERSION
-
     stale = []
-    for key in sorted(p for p in (root / FEATURES_SUBDIR).glob("*") if p.is_dir()):
-        for view in sorted(p for p in key.iterdir() if p.is_dir()):
-            if not view.name.endswith(decode_tag()):
-                stale.append((view, "features made under older decode rules"))
-    for old in sorted(p for p in (root / "distractors").glob("v*") if p.is_dir() and p.name != f"v{GENERATOR_VERSION}"):
-        stale.append((old, "an older set of distractor photos"))
+    views = [view for key in sorted(p for p in (root / FEATURES_SUBDIR).glob("*") if p.is_dir())
+             for view in sorted(p for p in key.iterdir() if p.is_dir())]
+    if views:  # the tag's module imports PIL and numpy (0.1-0.2 s): only when there are features to tell apart
+        from glr.backbones.feature_cache import decode_tag
+
+        tag = decode_tag()
+        stale += [(view, "features made under older decode rules") for view in views if not view.name.endswith(tag)]
+    sets = (root / DISTRACTORS_SUBDIR).glob("v*")
+    stale += [(old, "an older set of distractor photos") for old in sorted(sets)
+              if old.is_dir() and old.name != f"v{DISTRACTORS_VERSION}"]
     return stale
 
 

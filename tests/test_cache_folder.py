@@ -1,11 +1,13 @@
 """glr.cache_folder and `python -m glr cache`: sizes, stale parts, pruning and clearing the user cache."""
 
 import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 
-from glr import cache_folder
+from glr import cache_folder, cache_subdirs
 from glr.backbones.feature_cache import FeatureCache, decode_tag
 from glr.demo.distractors import GENERATOR_VERSION
 from glr.errors import GlrError
@@ -130,3 +132,29 @@ def test_features_cached_before_grey_profiles_applied_to_every_grey_are_stale(ca
     assert before.name.endswith("-heic")
     stale = {str(p.path.relative_to(root)) for p in cache_folder.cache_parts() if p.stale}
     assert str(before.relative_to(root)) in stale
+
+
+def test_listing_and_pruning_the_cache_import_no_pandas_numpy_nor_pil(tmp_path):
+    # glr.cache_folder took `plural` from glr.data.layouts (pandas, 0.4 s), the folders' names from the modules that
+    # fill them (numpy) and the distractors' version from glr.demo.distractors (numpy, pandas): 0.6-1 s of imports
+    # to print a few sizes. A cache without features needs none of them (telling stale features apart needs PIL's).
+    heavy = ("pandas", "numpy", "PIL", "pyarrow", "tensorflow")
+    for folder in ("weights", "photo-hashes", "thumbnails", "distractors/v0", f"distractors/v{GENERATOR_VERSION}"):
+        (tmp_path / folder).mkdir(parents=True)
+        (tmp_path / folder / "a").write_bytes(b"x" * 10)
+    code = (f"import sys; from glr import cache_folder as c; root = {str(tmp_path)!r}\n"
+            "print(c.describe(c.cache_parts(root), root)); print([p.path.name for p in c.prune_stale(root)])\n"
+            f"print([m for m in {heavy!r} if m in sys.modules])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert "stale  distractors/v0" in out and out.strip().splitlines()[-2:] == ["['v0']", "[]"], out
+
+
+def test_the_cache_folders_names_are_those_their_owners_write():
+    # glr.cache_subdirs holds them apart from the modules that fill the folders (which import numpy, pandas, PIL).
+    from glr.backbones import onnx_features
+    from glr.data import near_copies
+    from glr.training import settings
+
+    assert (onnx_features.EXTRACTORS_SUBDIR, settings.FEATURES_SUBDIR, near_copies.HASHES_SUBDIR) == (
+        cache_subdirs.EXTRACTORS_SUBDIR, cache_subdirs.FEATURES_SUBDIR, cache_subdirs.HASHES_SUBDIR)
+    assert GENERATOR_VERSION == cache_subdirs.DISTRACTORS_VERSION  # bump both: an older set is pruned by it

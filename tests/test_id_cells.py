@@ -3,7 +3,7 @@
 import pandas as pd
 import pytest
 
-from glr.data.id_cells import is_safe_id, not_gldv2_ids, safe_ids, unsafe_reason, unwrap_excel
+from glr.data.id_cells import hidden_note, is_safe_id, not_gldv2_ids, safe_ids, take_out_hidden, unsafe_reason, unwrap_excel
 
 
 def test_only_a_whole_cell_in_excels_wrapper_is_unwrapped():
@@ -56,3 +56,14 @@ def test_a_soft_hyphen_or_zero_width_space_inside_an_id_is_taken_out_and_said():
                         "U+200B, a word joiner U+2060; pasted from a web page?), e.g. '0123\\xad4567', "
                         "'ab\\u200bc\\u2060d', 'ab\\xadc'; read without them")
     assert "U+200D" in notes[1] and len(notes) == 2
+
+
+def test_hidden_characters_are_taken_out_of_any_cell_and_said_with_its_name():
+    # glr.data.landmark_ids reads a landmark_id so too: the same characters, the same words.
+    cells = pd.Series(["1\u00ad2", "34", "5\u200c6"], dtype="string")
+    stripped, hidden = take_out_hidden(cells)
+    assert stripped.tolist() == ["12", "34", "5\u200c6"] and hidden.tolist() == [True, False, False]
+    assert take_out_hidden(cells[1:])[0].tolist() == ["34", "5\u200c6"] and not take_out_hidden(cells[1:])[1].any()
+    assert hidden_note(cells[hidden], "a landmark_id") == (
+        "1 row has a landmark_id holding a character no one sees (a soft hyphen U+00AD; pasted from a web page?), "
+        "e.g. '1\\xad2'; read without it")

@@ -501,3 +501,15 @@ def test_a_train_csv_saved_by_excel_for_mac_finds_photos_named_in_swedish_and_sp
     write_csv(tmp_path / "mine", ("id;landmark\n" + "".join(f"{i};{i[:-2]}\n" for i in ids)).encode("mac_roman"))
     catalog = load_catalog(tmp_path / "mine")
     assert catalog.df["id"].tolist() == ids and sorted(catalog.names().values()) == ["Jönköping", "Peñíscola"]
+
+
+def test_a_landmark_id_pasted_from_a_web_page_with_a_soft_hyphen_in_it_keeps_its_photo(tmp_path):
+    # A soft hyphen (U+00AD, unseen: a web page's mark of where a long word may break) inside a landmark_id: the row
+    # was skipped as "a landmark_id that is not an integer", its photo left out.
+    root = make_gldv2(tmp_path / "gld", {12: 3, 34: 3})
+    lines = rows(root)
+    write_csv(root, HEADER + "\n".join(lines[:1] + [lines[1].replace(",12", ",1\u00ad2")] + lines[2:]) + "\n")
+    catalog = load_catalog(root)
+    assert len(catalog.df) == 6 and (catalog.df["landmark_id"] == 12).sum() == 3
+    assert catalog.problems == ["1 row has a landmark_id holding a character no one sees (a soft hyphen U+00AD; "
+                                "pasted from a web page?), e.g. '1\\xad2' on line 3; read without it"]

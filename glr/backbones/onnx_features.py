@@ -29,9 +29,9 @@ from typing import Callable
 import numpy as np
 
 from glr.backbones import onnx_backend
+from glr.cache_subdirs import EXTRACTORS_SUBDIR  # under glr.paths.cache_dir(); made once per machine, like the weights
 from glr.paths import cache_dir
 
-EXTRACTORS_SUBDIR = "extractors"  # under glr.paths.cache_dir(); made once per machine, like the weights
 # Bump when what an exported extractor computes changes, so old files are never read.
 FORMAT = "1"
 # Below this many images an extractor that is not exported yet is not worth the export

@@ -91,14 +91,24 @@ def _with_reasons(ids: pd.Series) -> str:
                      for i, line in zip(first, at))
 
 
-def _hidden_note(ids: pd.Series) -> str:
-    """The note for `ids` (train.csv's id cells) holding a character of HIDDEN inside: how many, which, and where."""
+def take_out_hidden(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """`values` (text cells: ids, landmark ids) with the characters of HIDDEN inside taken out, and the mask of
+    those that held one (for `hidden_note`)."""
+    hidden = values.str.contains(_ANY_HIDDEN, regex=True).fillna(False).astype(bool)
+    if not hidden.any():
+        return values, hidden
+    return values.where(~hidden, values.str.replace(_ANY_HIDDEN, "", regex=True)), hidden
+
+
+def hidden_note(ids: pd.Series, what: str = "an id") -> str:
+    """The note for `ids` (train.csv's cells, as written) holding a character of HIDDEN inside, read without it: how
+    many, which, and where. `what`: the cell's name in it ("an id", "a landmark_id")."""
     from glr.data.csv_lines import examples_on_lines
-    from glr.data.layouts import examples, have, plural
+    from glr.words import examples, have, plural
 
     n, found = len(ids), sorted({c for i in ids.iloc[:1000] for c in i if c in HIDDEN})
     which, many = ", ".join(f"{HIDDEN[c]} U+{ord(c):04X}" for c in found), len(found) > 1
-    return (f"{plural(n, 'row')} {have(n)} an id holding {'characters' if many else 'a character'} no one sees ({which}; "
+    return (f"{plural(n, 'row')} {have(n)} {what} holding {'characters' if many else 'a character'} no one sees ({which}; "
             f"pasted from a web page?), e.g. {examples_on_lines(ids) or examples(ids)}; read without "
             f"{'them' if many else 'it'}")
 
@@ -131,9 +141,10 @@ def safe_ids(df: pd.DataFrame, csv_name: str, abc_folders: bool = False) -> tupl
                             f"wrapper (the way it keeps leading zeros), e.g. {examples(df.loc[odd, 'id'][excel])}; "
                             "read as what it holds")
         ids = ids.str.strip(INVISIBLE).str.strip()
-        if (hidden := ids.str.contains(_ANY_HIDDEN, regex=True).fillna(False).astype(bool)).any():
-            problems.append(_hidden_note(ids[hidden]))
-            ids = ids.where(~hidden, ids.str.replace(_ANY_HIDDEN, "", regex=True))
+        stripped, hidden = take_out_hidden(ids)
+        if hidden.any():
+            problems.append(hidden_note(ids[hidden]))
+            ids = stripped
         # `'0123`: the other mark a spreadsheet keeps a number as text by (LibreOffice's and Google Sheets' exports
         # can keep it). Digits only: a photo's own name may start with an apostrophe ('t Hoff).
         if (marked := ids.str.fullmatch(r"'[0-9]+").fillna(False).astype(bool)).any():

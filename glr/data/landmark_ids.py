@@ -16,17 +16,35 @@ import pandas as pd
 
 from glr.data.clean_csv import ATTR
 from glr.data.csv_lines import ATTR as ROW_LINES, examples_on_lines
-from glr.data.train_csv import INVISIBLE
+from glr.data.id_cells import hidden_note, take_out_hidden, unwrap_excel
+from glr.data.train_csv import INVISIBLE, parse_labels
+from glr.paths import printable
+from glr.words import examples, have, plural
 
 INT64_MAX = 2**63 - 1
 # What files write for "no label" (GLDv1's train.csv has `None`; pandas writes `nan`): no landmark's name.
 NO_LABEL = {"", "none", "nan", "null", "na", "n/a", "-", "?"}
 
 
+def read_labels(texts: pd.Series) -> tuple[pd.Series, str | None]:
+    """landmark_id cells -> Int64 labels, <NA> where refused, as `parse_labels` reads them and also Excel's `="7"`
+    (read as what it holds) and a number with a soft hyphen or a zero-width space inside (pasted from a web page:
+    read without it); and the note saying which were read so (None if none)."""
+    labels = parse_labels(texts)
+    if not (bad := labels.isna()).any():  # GLDv2's 4.1M: nothing more looked at
+        return labels, None
+    cells = unwrap_excel(texts[bad])[0]  # ="7": Excel's text cell (glr.data.id_cells)
+    labels[bad] = parse_labels(cells)
+    # Invisible inside (`1\u00ad2`), not only at the ends that parse_labels strips: no number is written so.
+    cells, hidden = take_out_hidden(cells[labels[bad].isna()])
+    if not hidden.any() or (read := parse_labels(cells[hidden]).dropna()).empty:
+        return labels, None
+    labels[read.index] = read
+    return labels, hidden_note(texts[read.index], "a landmark_id")
+
+
 def refused_label_problems(texts: pd.Series) -> list[str]:
     """The problems to list for `texts`, landmark_id values `parse_labels` refused (one per row skipped)."""
-    from glr.data.layouts import examples, have, plural  # the message helpers; layouts imports this module
-
     stripped = texts.fillna("").str.strip().str.strip(INVISIBLE).str.strip()
     large = stripped.str.fullmatch(r"[+-]?0*[0-9]{19,}(?:[.,]0+)?").fillna(False).astype(bool)
     # Excel shows a long number as `1.23457E+16` and saves it so (pandas writes a float column's `1e+16`, Excel's
@@ -89,8 +107,6 @@ def negative_label_problem(labels: pd.Series) -> str:
 
     Landmark ids count from 0; -1 is what many tools write for "no landmark" (a distractor, an unlabelled photo).
     Kept, those photos would be taught as one landmark made of everything else."""
-    from glr.data.layouts import examples, have, plural
-
     n = len(labels)
     return (f"{plural(n, 'row')} {have(n)} a negative landmark_id (e.g. {examples_on_lines(labels) or examples(labels)}; "
             "-1 often marks a photo of no landmark); skipped")
@@ -98,8 +114,6 @@ def negative_label_problem(labels: pd.Series) -> str:
 
 def _shown(texts: pd.Series, lines) -> str:
     """A few of `texts` (landmark_id cells), each with the file's line it is on when that can be known."""
-    from glr.data.layouts import examples
-
     if lines is not None:  # train_clean.csv: a line lists many photos
         return ", ".join(f"{texts[i]!r} on {lines.where(i)}" for i in _one_a_line(texts.index, lines))
     return examples_on_lines(texts) or examples(texts)
@@ -119,8 +133,6 @@ def _one_a_line(index, lines, most: int = 3) -> list:
 
 def _rows(n: int, index, lines) -> str:
     """`3 rows have`; for train_clean.csv's photos `5 photos (2 lines of train_clean.csv) have`."""
-    from glr.data.layouts import have, plural
-
     if lines is None:
         return f"{plural(n, 'row')} {have(n)}"
     count = lines.count(index)
@@ -146,19 +158,14 @@ def labels_from_names(texts: pd.Series) -> tuple[pd.Series, dict[int, str]] | No
 
 def category_ids(cats: pd.DataFrame, path, delimiter: str, lines_known: bool) -> tuple[pd.Series, list[str]]:
     """The landmark_id of each row of a category file's `cats` (columns landmark_id, category; Int64, <NA> where
-    refused) read as train.csv's are (Excel's `="7"` too), and the problems naming the rows whose name is not used
+    refused) read as train.csv's are (`read_labels`), and the problems naming the rows whose name is not used
     (by their line in `path` when `lines_known`: no row was skipped before Arrow counted them)."""
     from glr.data.csv_header import declared_separator
     from glr.data.csv_lines import RowLines
-    from glr.data.id_cells import unwrap_excel
-    from glr.data.layouts import examples, have, plural, printable
-    from glr.data.train_csv import parse_labels
 
-    ids = parse_labels(cats["landmark_id"])
-    if (bad := ids.isna()).any():  # ="7": Excel's text cell, read as what it holds
-        ids[bad] = parse_labels(unwrap_excel(cats.loc[bad, "landmark_id"])[0])
+    ids, hidden = read_labels(cats["landmark_id"])
     lines = RowLines(path, delimiter, 1 + bool(declared_separator(path))) if lines_known else None
-    problems = []
+    problems = [f"{path.name}: {hidden}"] if hidden else []
     # `7,"Eiffel Tower` with its quote never closed: the rows below it read as that one name (`...\n12,Big Ben`).
     swallowed = pd.Series(False, index=cats.index)
     if cats["category"].str.contains("\n", regex=False).fillna(False).any():

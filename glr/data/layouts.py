@@ -30,17 +30,18 @@ from glr.data.class_access import beside_folders, listable, sub_folders
 from glr.data.class_column import class_column
 from glr.data.folder_tree import folder_entries
 from glr.data.csv_source import legacy_note, retry_as_windows_1252
-from glr.data.id_cells import SAFE_ID_PATTERN, is_safe_id, no_id_problem, paths_from_elsewhere, safe_ids, unwrap_excel  # noqa: F401 - SAFE_ID_PATTERN: read from here too
+from glr.data.id_cells import SAFE_ID_PATTERN, is_safe_id, no_id_problem, paths_from_elsewhere, safe_ids  # noqa: F401 - SAFE_ID_PATTERN: read from here too
 from glr.data.linked_folders import without_linked_copies
-from glr.data.landmark_ids import category_ids, labels_from_names, negative_label_problem, refused_label_problems
+from glr.data.landmark_ids import category_ids, labels_from_names, negative_label_problem, read_labels, refused_label_problems
 from glr.data.nested_classes import nested_note
 from glr.data.rows_as_written import as_written
 from glr.data.id_text import drop_repeated_ids, fixed_width_paths, holds_any, plain_text
 from glr.data.skipped_files import skipped_notes
 from glr.data.split_folders import SPLIT_FOLDERS, decide, split_note  # noqa: F401 - SPLIT_FOLDERS: read from here too
-from glr.data.train_csv import TEXT, arrow_columns, arrow_frame, parse_labels, read_layout, read_train_csv
+from glr.data.train_csv import TEXT, arrow_columns, arrow_frame, read_layout, read_train_csv
 from glr.errors import DatasetError
 from glr.paths import is_utf8, printable
+from glr.words import EXAMPLES_IN_MESSAGE, examples, have, plural  # noqa: F401 - read from here too
 
 TRAIN_CSV = "train.csv"
 CATEGORY_CSV = "train_label_to_category.csv"
@@ -63,7 +64,6 @@ SYSTEM_FOLDERS = {"__macosx", "@eadir", "#recycle", "#snapshot", "$recycle.bin",
 ARCHIVES = (".zip", ".gz", ".tgz", ".tar", ".bz2", ".xz", ".7z", ".rar")  # files glr does not read inside of
 
 COLUMNS = ["id", "path", "landmark_id", "name"]
-EXAMPLES_IN_MESSAGE = 3
 
 
 def is_system_file(path: PurePath) -> bool:
@@ -75,27 +75,6 @@ def is_system_file(path: PurePath) -> bool:
 def is_system_folder(name: str) -> bool:
     """A hidden folder, or one an OS, archiver or NAS writes (SYSTEM_FOLDERS): never the user's photos."""
     return name.startswith(".") or name.lower() in SYSTEM_FOLDERS or bool(re.fullmatch(r"found\.\d{3}", name, re.I))
-
-
-def examples(values) -> str:
-    """A short 'e.g.' list for messages: the first few different values."""
-    first = []
-    for value in values:  # stops early: `values` may be millions of rows
-        if value not in first:
-            first.append(value)
-            if len(first) == EXAMPLES_IN_MESSAGE:
-                break
-    return ", ".join(repr(v) if isinstance(v, str) else str(v) for v in first)
-
-
-def have(n: int) -> str:
-    """The verb after `plural(n, ...)`: "1 row has", "2 rows have"."""
-    return "has" if n == 1 else "have"
-
-
-def plural(n: int, word: str) -> str:
-    """`1 row`, `2 rows`, `2 classes`."""
-    return f"{n:,} {word}" + ("" if n == 1 else "es" if word.endswith("s") else "s")
 
 
 def looks_like_gldv2_images(folder: Path, depth: int = 2) -> bool:
@@ -212,10 +191,9 @@ def read_gldv2(root: Path, csv: Path) -> tuple[pd.DataFrame, list[str]]:
         problems.append(no_id_problem(df.loc[no_id, "id"]))
         df = df.loc[~no_id]
 
-    labels = parse_labels(df["landmark_id"])
-    if (bad := labels.isna()).any():  # ="7": Excel's text cell (glr.data.id_cells), read as what it holds
-        labels[bad] = parse_labels(unwrap_excel(df.loc[bad, "landmark_id"])[0])
-        bad = labels.isna()
+    labels, hidden = read_labels(df["landmark_id"])  # `="7"` and `1\u00ad2` (a soft hyphen inside) too
+    problems += [hidden] if hidden else []
+    bad = labels.isna()
     if (given := labels_from_names(df["landmark_id"]) if bad.all() else None) is not None:  # `Eiffel Tower`: numbered
         labels, bad = given[0], given[0].isna()
         problems.append(f"landmark_id holds the landmarks' names, not numbers (e.g. {examples(given[1].values())}): "
