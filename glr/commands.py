@@ -266,11 +266,11 @@ def cmd_train(args) -> int:
 def cmd_cache(args) -> int:
     """List the user cache folder's parts and sizes; --prune removes what older versions left, --clear all but the weights."""
     from glr import cache_folder
-    from glr.data import datasets
+    from glr.words import plural  # not glr.data.datasets' re-export: pandas there cost the listing 1.2 s
 
     if args.prune or args.clear:
         removed = cache_folder.clear_cache(results=args.results) if args.clear else cache_folder.prune_stale()
-        print(f"removed {datasets.plural(len(removed), 'folder')}, {cache_folder.size_text(sum(p.bytes for p in removed))}")
+        print(f"removed {plural(len(removed), 'folder')}, {cache_folder.size_text(sum(p.bytes for p in removed))}")
     print(cache_folder.describe(cache_folder.cache_parts()))
     return 0
 
