@@ -102,36 +102,32 @@ def test_the_cache_command_lists_prunes_and_clears(cache, tmp_path, capsys):
     assert sorted(p.name for p in root.iterdir()) == ["weights"]
 
 
+def assert_stale_under(cache, older_tag: str, ending: str) -> None:
+    """A feature folder named by older decoding rules (`older_tag`, ending in `ending`) is listed as stale."""
+    root, _ = cache
+    before = root / "features" / "efficientnet_lite0-224-imagenet" / f"view0{older_tag}"
+    before.mkdir(parents=True)
+    assert before.name.endswith(ending)
+    stale = {str(p.path.relative_to(root)) for p in cache_folder.cache_parts() if p.stale}
+    assert str(before.relative_to(root)) in stale
+
+
 def test_features_cached_before_photos_were_coloured_and_turned_as_chromium_shows_them_are_stale(cache):
     # Session 29 changed the pixels of PNGs with gAMA+cHRM or cICP, AVIFs with nclx, and WebPs with an EXIF turn:
     # features cached under the rules before ("...-srgb") would give those photos the old pixels' vectors.
-    root, _ = cache
-    before = root / "features" / "efficientnet_lite0-224-imagenet" / f"view0{decode_tag().split('-cicp')[0]}"
-    before.mkdir(parents=True)
-    stale = {str(p.path.relative_to(root)) for p in cache_folder.cache_parts() if p.stale}
-    assert str(before.relative_to(root)) in stale
+    assert_stale_under(cache, decode_tag().split("-cicp")[0], "-srgb")
 
 
 def test_features_cached_before_heic_nclx_and_png_video_transfers_were_applied_are_stale(cache):
     # Session 30 applies a HEIC's nclx colours and decodes a PNG cICP's BT.709 transfer as Chromium does: features
     # cached under session 29's rules ("...-cicp") would give those photos the old pixels' vectors.
-    root, _ = cache
-    before = root / "features" / "efficientnet_lite0-224-imagenet" / f"view0{decode_tag().removesuffix('-heic-grey')}"
-    before.mkdir(parents=True)
-    assert before.name.endswith("-cicp")
-    stale = {str(p.path.relative_to(root)) for p in cache_folder.cache_parts() if p.stale}
-    assert str(before.relative_to(root)) in stale
+    assert_stale_under(cache, decode_tag().split("-heic")[0], "-cicp")
 
 
 def test_features_cached_before_grey_profiles_applied_to_every_grey_are_stale(cache):
     # Session 32 applies a grey profile to 16-bit, keyed and see-through greys (and no longer an RGB profile on them):
     # features cached under session 30's rules ("...-heic") would give those photos the old pixels' vectors.
-    root, _ = cache
-    before = root / "features" / "efficientnet_lite0-224-imagenet" / f"view0{decode_tag().removesuffix('-grey')}"
-    before.mkdir(parents=True)
-    assert before.name.endswith("-heic")
-    stale = {str(p.path.relative_to(root)) for p in cache_folder.cache_parts() if p.stale}
-    assert str(before.relative_to(root)) in stale
+    assert_stale_under(cache, decode_tag().removesuffix("-grey"), "-heic")
 
 
 def test_listing_and_pruning_the_cache_import_no_pandas_numpy_nor_pil(tmp_path):
