@@ -26,11 +26,11 @@ def split_sizes(data, val_fraction: float, seed: int) -> tuple[int, int]:
     training, so when c_i * n_train and c_i * n_val both exceed n for every class, each class has a photo on both
     sides, none is moved across, and the sizes are n - n_val and n_val. Otherwise the split is made.
     """
-    from glr.data.stratified_split import stratified_split
+    from glr.data.stratified_split import stratified_split, validation_size
 
     counts = data["landmark_id"].value_counts()
     n, n_classes = len(data), len(counts)
-    n_val = min(max(round(n * val_fraction), n_classes), n - n_classes)  # as stratified_split sizes it
+    n_val = validation_size(n, n_classes, val_fraction)
     if n_classes and int(counts.min()) * min(n_val, n - n_val) > n:
         return n - n_val, n_val
     train, val = stratified_split(data, val_fraction, seed)
