@@ -49,7 +49,8 @@ def split_positions(labels: np.ndarray, val_fraction: float, seed: int) -> tuple
     # Codes in the classes' sorted order, the order the moves go in (a hash, where np.unique's sort took 1.5 s at 4.1M).
     codes, classes = pd.factorize(labels, sort=True)
     n, n_classes = len(labels), len(classes)
-    train, val = train_test_split(np.arange(n), test_size=validation_size(n, n_classes, val_fraction), stratify=labels, random_state=seed)
+    n_val = validation_size(n, n_classes, val_fraction)
+    train, val = train_test_split(np.arange(n), test_size=n_val, stratify=labels, random_state=seed)
     # Stratification rounds per class, so a small class can end up on one side only; move
     # one image across for each such class (seeded, like the split itself).
     rng = np.random.default_rng(seed)
