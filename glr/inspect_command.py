@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from glr import paths
+from glr.words import plural
 
 NAME_COLUMNS = 40  # a class name wider than this is cut short, with "…", in the CLI's tables
 
@@ -54,7 +55,7 @@ def cmd_inspect(args) -> int:
     print(f"classes    {info['classes']:,}")
     print(f"images     {info['images']:,}")
     print(f"per class  min {info['per_class_min']}, median {info['per_class_median']:g}, max {info['per_class_max']}")
-    print(f"curated    top {datasets.plural(len(labels), 'class')}: {n_train:,} train, {n_val:,} validation images")
+    print(f"curated    top {plural(len(labels), 'class')}: {n_train:,} train, {n_val:,} validation images")
     for line in class_table(labels.head(args.show)):
         print(line)
     if len(labels) > args.show:
