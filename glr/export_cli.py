@@ -10,7 +10,7 @@ glr predict refuses it.
 
 from glr.submission import UNKNOWN_POLICIES
 
-HEAD = "# glr predict's --unknown choices (glr.submission): predict.py ignores the option, and refuses other values.\n" \
+HEAD = "# glr predict's --unknown choices (glr.submission): predict.py ignores the option, refuses other values.\n" \
        f"UNKNOWN_POLICIES = {UNKNOWN_POLICIES!r}\n\n\n" + r'''class Usage(ValueError):
     """Options predict.py cannot take, said in one line (exit 2, as argparse's)."""
 
