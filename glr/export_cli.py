@@ -4,9 +4,14 @@ Python source, pasted into predict.py as it is (not a format template), in two p
 imports anything but the standard library, so `predict.py --help` works wherever the file is, even copied alone or
 without its runtime. TAIL is `cli`, which runs `main` and turns Ctrl-C, a closed pipe or a full disk into glr's exit
 codes and words rather than a traceback.
+HEAD starts with glr predict's --unknown choices (glr.submission.UNKNOWN_POLICIES): any other value is refused, as
+glr predict refuses it.
 """
 
-HEAD = r'''class Usage(ValueError):
+from glr.submission import UNKNOWN_POLICIES
+
+HEAD = "# glr predict's --unknown choices (glr.submission): predict.py ignores the option, refuses other values.\n" \
+       f"UNKNOWN_POLICIES = {UNKNOWN_POLICIES!r}\n\n\n" + r'''class Usage(ValueError):
     """Options predict.py cannot take, said in one line (exit 2, as argparse's)."""
 
 
@@ -40,12 +45,24 @@ def options_of(argv):
             out = value
         elif name == "--top-k":
             options["top_k"] = at_least_one(value)
-        elif name == "--unknown" or not arg.startswith("-") or arg == "-" or os.path.lexists(arg):
-            given.append(arg)  # --unknown: glr predict's, said to be ignored by main (without_unknown), with its value
+        elif name == "--unknown" and not os.path.lexists(arg):
+            check_unknown(value if equals else (rest[0] if rest else None))
+            given.append(arg)  # glr predict's, said to be ignored by main (without_unknown), with its value
+        elif not arg.startswith("-") or arg == "-" or os.path.lexists(arg):
+            given.append(arg)
         else:
             why = f" (glr predict's; {GLR_ONLY[name]})" if name in GLR_ONLY else ""
             raise Usage(f"unknown option {name}{why}; it takes {TAKES}")
     return given, out, options
+
+
+def check_unknown(value):
+    """Usage for an --unknown value glr predict refuses (argparse's choices, in any case), which was taken for a
+    missing photo (exit 1 after every photo was predicted); a file really named so stays a photo, as before."""
+    if value and (value.lower() in UNKNOWN_POLICIES or os.path.lexists(value)):
+        return
+    choices = f"{', '.join(UNKNOWN_POLICIES[:-1])} or {UNKNOWN_POLICIES[-1]}"
+    raise Usage(f"--unknown takes {choices} (glr predict's; predict.py ignores it){f', not {value}' if value else ''}")
 
 
 def at_least_one(value):

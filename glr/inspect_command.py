@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from glr import paths
+from glr.words import plural
 
 NAME_COLUMNS = 40  # a class name wider than this is cut short, with "…", in the CLI's tables
 
@@ -26,11 +27,11 @@ def split_sizes(data, val_fraction: float, seed: int) -> tuple[int, int]:
     training, so when c_i * n_train and c_i * n_val both exceed n for every class, each class has a photo on both
     sides, none is moved across, and the sizes are n - n_val and n_val. Otherwise the split is made.
     """
-    from glr.data.stratified_split import stratified_split
+    from glr.data.stratified_split import stratified_split, validation_size
 
     counts = data["landmark_id"].value_counts()
     n, n_classes = len(data), len(counts)
-    n_val = min(max(round(n * val_fraction), n_classes), n - n_classes)  # as stratified_split sizes it
+    n_val = validation_size(n, n_classes, val_fraction)
     if n_classes and int(counts.min()) * min(n_val, n - n_val) > n:
         return n - n_val, n_val
     train, val = stratified_split(data, val_fraction, seed)
@@ -54,7 +55,7 @@ def cmd_inspect(args) -> int:
     print(f"classes    {info['classes']:,}")
     print(f"images     {info['images']:,}")
     print(f"per class  min {info['per_class_min']}, median {info['per_class_median']:g}, max {info['per_class_max']}")
-    print(f"curated    top {datasets.plural(len(labels), 'class')}: {n_train:,} train, {n_val:,} validation images")
+    print(f"curated    top {plural(len(labels), 'class')}: {n_train:,} train, {n_val:,} validation images")
     for line in class_table(labels.head(args.show)):
         print(line)
     if len(labels) > args.show:

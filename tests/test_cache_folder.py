@@ -3,13 +3,14 @@
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from glr import cache_folder, cache_subdirs
+from glr import cache_folder
 from glr.backbones.feature_cache import FeatureCache, decode_tag
-from glr.demo.distractors import GENERATOR_VERSION
+from glr.cache_subdirs import DISTRACTORS_VERSION
 from glr.errors import GlrError
 
 
@@ -25,7 +26,7 @@ def cache(tmp_path, monkeypatch):
     (old / f"{'ab' * 20}.npy").write_bytes(b"x" * 1000)
     (root / "weights").mkdir()
     (root / "weights" / "efficientnet_lite0-imagenet.weights.h5").write_bytes(b"w" * 500)
-    for version in (0, GENERATOR_VERSION):
+    for version in (0, DISTRACTORS_VERSION):
         (root / "distractors" / f"v{version}").mkdir(parents=True)
         (root / "distractors" / f"v{version}" / "0.jpg").write_bytes(b"j" * 100)
     return root, store
@@ -52,7 +53,7 @@ def test_prune_removes_only_what_no_version_reads_again(cache):
     assert not (root / "features" / "efficientnet_lite0-224-imagenet" / "view0-draft0.8").exists()
     vectors, found = store.load(["ab" * 20], 0)  # the current features are still read
     assert found.all() and np.array_equal(vectors[0], np.arange(4, dtype=np.float32))
-    assert (root / "distractors" / f"v{GENERATOR_VERSION}" / "0.jpg").is_file()
+    assert (root / "distractors" / f"v{DISTRACTORS_VERSION}" / "0.jpg").is_file()
     assert all(view.name.endswith(decode_tag()) for view in (root / "features").glob("*/*"))
     assert "nothing stale" in cache_folder.describe(cache_folder.cache_parts())
 
@@ -135,7 +136,7 @@ def test_listing_and_pruning_the_cache_import_no_pandas_numpy_nor_pil(tmp_path):
     # fill them (numpy) and the distractors' version from glr.demo.distractors (numpy, pandas): 0.6-1 s of imports
     # to print a few sizes. A cache without features needs none of them (telling stale features apart needs PIL's).
     heavy = ("pandas", "numpy", "PIL", "pyarrow", "tensorflow")
-    for folder in ("weights", "photo-hashes", "thumbnails", "distractors/v0", f"distractors/v{GENERATOR_VERSION}"):
+    for folder in ("weights", "photo-hashes", "thumbnails", "distractors/v0", f"distractors/v{DISTRACTORS_VERSION}"):
         (tmp_path / folder).mkdir(parents=True)
         (tmp_path / folder / "a").write_bytes(b"x" * 10)
     code = (f"import sys; from glr import cache_folder as c; root = {str(tmp_path)!r}\n"
@@ -145,12 +146,20 @@ def test_listing_and_pruning_the_cache_import_no_pandas_numpy_nor_pil(tmp_path):
     assert "stale  distractors/v0" in out and out.strip().splitlines()[-2:] == ["['v0']", "[]"], out
 
 
-def test_the_cache_folders_names_are_those_their_owners_write():
-    # glr.cache_subdirs holds them apart from the modules that fill the folders (which import numpy, pandas, PIL).
-    from glr.backbones import onnx_features
-    from glr.data import near_copies
-    from glr.training import settings
+def test_the_cache_folders_owners_write_where_the_cache_lists(tmp_path, monkeypatch):
+    # The owners take the folders' names from glr.cache_subdirs, as glr.cache_folder does (they held copies).
+    from glr.backbones.onnx_features import extractor_path
+    from glr.data.near_copies import default_store
+    from glr.demo import distractors
+    from glr.training.settings import resolve
 
-    assert (onnx_features.EXTRACTORS_SUBDIR, settings.FEATURES_SUBDIR, near_copies.HASHES_SUBDIR) == (
-        cache_subdirs.EXTRACTORS_SUBDIR, cache_subdirs.FEATURES_SUBDIR, cache_subdirs.HASHES_SUBDIR)
-    assert GENERATOR_VERSION == cache_subdirs.DISTRACTORS_VERSION  # bump both: an older set is pruned by it
+    monkeypatch.setenv("GLR_CACHE_DIR", str(tmp_path))
+    drawn_in = []
+    monkeypatch.setattr(distractors, "generate_scenes", lambda folder, n: drawn_in.append(Path(folder)) or [])
+    distractors.distractor_set()
+    features = resolve({"backbone": "efficientnet_lite0", "weights": "imagenet"}).feature_cache()
+    written = {"extractors": extractor_path("k").parent, "features": features.root,
+               "photo-hashes": default_store().path.parent, "distractors": drawn_in[0].parent}
+    assert {name: folder.relative_to(tmp_path).as_posix() for name, folder in written.items()} == {
+        name: name for name in written}
+    assert set(written) <= set(cache_folder.PARTS) and drawn_in[0].name == f"v{DISTRACTORS_VERSION}"

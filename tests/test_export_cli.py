@@ -122,3 +122,21 @@ def test_predict_py_reads_top_k_and_takes_a_file_named_like_an_option_as_a_photo
                        (["--results=runs", "a.jpg"], "unknown option --results (glr predict's; it predicts with the export")):
         with pytest.raises(script.Usage, match=f"^{re.escape(said)}"):
             script.options_of(argv)
+
+
+def test_predict_py_refuses_an_unknown_value_glr_predict_refuses_at_once(tmp_path, monkeypatch, capsys):
+    """`predict.py --unknown foo photos`: glr predict refuses foo (argparse's choices); predict.py took it for a
+    missing photo and exited 1 after predicting every photo. Now refused before anything is loaded, exit 2, one line
+    naming the value and the choices; glr predict's own values (in any case) still go on to main, which ignores them,
+    and a file really named like the value is still a photo."""
+    script = template_script(tmp_path, [{"index": 0, "landmark_id": 5, "name": "x"}])
+    monkeypatch.chdir(tmp_path)
+    assert script.UNKNOWN_POLICIES == ("last", "empty", "keep")  # glr.submission's, written into predict.py
+    said = "predict.py: --unknown takes last, empty or keep (glr predict's; predict.py ignores it)"
+    for argv, value in ((["photos", "--unknown", "foo"], ", not foo"), (["--unknown=lost", "photos"], ", not lost"),
+                        (["photos", "--unknown"], "")):
+        assert script.cli(argv) == 2
+        assert capsys.readouterr() == ("", f"{said}{value}\n")
+    assert script.options_of(["--unknown=KEEP", "a.jpg"]) == (["--unknown=KEEP", "a.jpg"], None, {})
+    (tmp_path / "foo").write_bytes(b"")
+    assert script.options_of(["--unknown", "foo"]) == (["--unknown", "foo"], None, {})

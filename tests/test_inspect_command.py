@@ -55,7 +55,7 @@ def test_split_sizes_are_the_splits_own():
     # (c * n_val == n), where a class can end on one side only and stratified_split moves a photo across.
     import numpy as np
 
-    from glr.data.stratified_split import stratified_split
+    from glr.data.stratified_split import stratified_split, validation_size
 
     rng = np.random.default_rng(0)
     shortcut = 0
@@ -63,7 +63,7 @@ def test_split_sizes_are_the_splits_own():
                              ([10, 10], 0.1), ([4, 4, 4, 4], 0.25), ([9, 3], 0.5), ([2, 2, 2], 0.5), ([7, 5], 0.9)] + \
             [(list(rng.integers(2, 12, size=rng.integers(1, 6))), float(rng.uniform(0.05, 0.95))) for _ in range(12)]:
         data = pd.DataFrame({"landmark_id": np.repeat(np.arange(len(counts)), counts)})
-        n, n_val = len(data), min(max(round(len(data) * fraction), len(counts)), len(data) - len(counts))
+        n, n_val = len(data), validation_size(len(data), len(counts), fraction)
         shortcut += min(counts) * min(n_val, n - n_val) > n
         for seed in (0, 7):
             train, val = stratified_split(data, fraction, seed)

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from glr.data.stratified_split import split_positions, stratified_split
+from glr.data.stratified_split import split_positions, stratified_split, validation_size
 
 # 12 classes of 2-11 rows, shuffled: stratification leaves some on one side only, and a row of each is moved.
 SIZES = [2, 3, 2, 5, 2, 4, 7, 2, 3, 11]
@@ -49,3 +49,9 @@ def test_sklearn_splits_the_row_numbers_and_the_table_keeps_its_rows_labels_and_
     assert given == [(np.ndarray, LABELS.tolist())]  # positions, not the table: sklearn's take of 4.1M rows is saved
     assert val.index.tolist() == [1000 + i for i in [1, 3, 11, 12, 13, 14, 15, 21, 23, 24, 26, 27, 30, 36, 44]]
     assert train["id"].is_monotonic_increasing and pd.concat([train, val]).sort_index().equals(data)
+
+
+def test_the_validation_size_leaves_each_class_a_photo_on_both_sides():
+    # The fraction, rounded; raised to one photo a class, capped at all but one a class. `inspect` counts with it.
+    assert [validation_size(100, 3, 0.2), validation_size(30, 8, 0.1), validation_size(10, 4, 0.9)] == [20, 8, 6]
+    assert len(split_positions(np.repeat(np.arange(4), [4, 2, 2, 2]), 0.9, 0)[1]) == validation_size(10, 4, 0.9)

@@ -35,19 +35,11 @@ CHUNK_PHOTOS = 2048
 
 
 def decode_tag() -> str:
-    """The end of every view folder's name: how this version decodes photos and which it refuses as blank.
+    """The end of every view folder's name (glr.data.decode_rules.decode_tag) for the rules the decoder reads:
+    glr.data.images' draft slack and blank range, which tests and benchmarks set to decode otherwise."""
+    from glr.data import decode_rules, images
 
-    Other pixels, other features; and a cached vector would let a blank photo that older code
-    kept skip the check. Folders that end otherwise were made by older code and are never read
-    again (`python -m glr cache --prune` removes them).
-    """
-    from glr.data import images
-
-    # "-srgb": embedded colour profiles are applied (glr.data.images), which changes those photos' pixels.
-    # "-cicp": PNG gAMA+cHRM, cICP and AVIF nclx colours, orientation only where Chromium turns a photo (not a WebP's
-    # EXIF, nor a PNG's eXIf after its pixels). "-heic": HEIC nclx, PNG cICP BT.709, profiles named sRGB that are not.
-    # "-grey": a grey profile applied to 16-bit, keyed and see-through greys too (an RGB profile on them ignored).
-    return (f"-draft{images.DRAFT_SLACK:g}" if images.DRAFT_SLACK != 1 else "") + f"-blank{images.BLANK_RANGE}-srgb-cicp-heic-grey"
+    return decode_rules.decode_tag(images.DRAFT_SLACK, images.BLANK_RANGE)
 
 
 def _seeds(digests: Sequence[str], view: int | str) -> np.ndarray:

@@ -21,6 +21,9 @@ from typing import BinaryIO, Callable, Union
 import numpy as np
 from PIL import Image, ImageFile, PngImagePlugin, UnidentifiedImageError
 
+# JPEG's draft slack and the blank range, re-exported: glr.data.decode_rules holds them apart from PIL and numpy for
+# the feature cache's folder names. This module's functions read its own names (tests and bench_draft.py set them).
+from glr.data.decode_rules import BLANK_RANGE, DRAFT_SLACK
 from glr.data.decode_words import (DECODE_ERRORS, MAX_PNG_CHUNKS, PNG_TEXT_CHUNK, SHORT_TRNS, _png_chunks, _png_without,
                                    _short_chunks, decoder_missing, mended_png, refuse_costly, refuse_large_icon, refused)
 from glr.data.orientation import QUARTER_TURNS, orientation, upright
@@ -58,16 +61,7 @@ PngImagePlugin.MAX_TEXT_CHUNK = PNG_TEXT_CHUNK
 # from a web page) holds only BMP and PNG pictures, read by those decoders: Pillow gives its largest.
 ALLOWED_FORMATS = ("JPEG", "PNG", "WEBP", "HEIF", "AVIF", "GIF", "BMP", "TIFF", "ICO")
 
-# JPEG's reduced-size decoding (1/2, 1/4, 1/8) may stop at a side down to this fraction
-# of the target, which is then reached by a slight upscale: a 640x480 photo decodes at
-# 320x240 for a 256 px square instead of in full, about 3x faster. Measured on wonders7
-# (benchmarks/bench_draft.py), the features barely move and the predictions do not.
-DRAFT_SLACK = 0.8
-
-# A photo whose every channel stays within this many grey levels of one value shows nothing to
-# recognise: a lens cap, a black frame, a failed download filled with one colour. JPEG's noise
-# on a flat colour stays within about 4 levels; a real photo, even at night, spans far more.
-BLANK_RANGE = 8
+# A photo within BLANK_RANGE grey levels in every channel (glr.data.decode_rules) is refused in these words.
 BLANK_MESSAGE = "a blank photo (one flat colour): nothing in it to recognise"
 # Below this side the resize itself averages a photo's texture away (an 8x8 raw-pixel probe),
 # so a textured photo could look flat: smaller sizes are not checked.

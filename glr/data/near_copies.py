@@ -21,6 +21,7 @@ from typing import Sequence
 
 import numpy as np
 
+from glr.cache_subdirs import HASHES_SUBDIR  # under glr.paths.cache_dir(); named where `glr cache` reads it
 from glr.errors import GlrError, ImageError
 
 HASH_SIZE = 16  # 16 x 16 = 256 bits: 64-bit hashes put distinct synthetic photos 6 bits apart, too near copies' 4
@@ -34,7 +35,6 @@ MAX_DISTANCE = 40
 # The side the hash is computed from: JPEG decodes at an eighth of 640 px, which is what makes it cheap.
 HASH_SIDE = HASH_SIZE * 4
 STORE_NAME = f"phash{HASH_SIZE}-v1.npz"
-HASHES_SUBDIR = "photo-hashes"  # under glr.paths.cache_dir()
 
 
 def perceptual_hash(path: str | os.PathLike) -> np.ndarray | None:

@@ -26,6 +26,12 @@ def check_split_settings(val_fraction: float, seed: int) -> None:
         raise DatasetError(f"seed must be between 0 and {MAX_SEED}, got {seed}")
 
 
+def validation_size(n: int, n_classes: int, val_fraction: float) -> int:
+    """How many of `n` photos of `n_classes` classes the split puts in validation: `val_fraction` of them, but
+    at least one a class and at most all but one a class, so each class can have a photo on both sides."""
+    return min(max(round(n * val_fraction), n_classes), n - n_classes)
+
+
 def stratified_split(data: pd.DataFrame, val_fraction: float, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     """sklearn's stratified split, sized so each class can have an image on both sides; each side in `data`'s order
     (curation's `data` is sorted by id and numbered so, as `split_positions` needs for the same split as ever)."""
@@ -43,7 +49,7 @@ def split_positions(labels: np.ndarray, val_fraction: float, seed: int) -> tuple
     # Codes in the classes' sorted order, the order the moves go in (a hash, where np.unique's sort took 1.5 s at 4.1M).
     codes, classes = pd.factorize(labels, sort=True)
     n, n_classes = len(labels), len(classes)
-    n_val = min(max(round(n * val_fraction), n_classes), n - n_classes)
+    n_val = validation_size(n, n_classes, val_fraction)
     train, val = train_test_split(np.arange(n), test_size=n_val, stratify=labels, random_state=seed)
     # Stratification rounds per class, so a small class can end up on one side only; move
     # one image across for each such class (seeded, like the split itself).

@@ -20,11 +20,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+# The set's folder, distractors/v<version>, named where `glr cache` reads it (and prunes other versions' sets).
+from glr.cache_subdirs import DISTRACTORS_SUBDIR, DISTRACTORS_VERSION
 from glr.paths import cache_dir
 
 GENERATED = 60
 SEED = 12345
-GENERATOR_VERSION = 1
 # scikit-image's bundled photos and textures (the rest of its data folder is tables or stacks).
 SKIMAGE_IMAGES = [
     "astronaut.png", "brick.png", "camera.png", "cell.png", "chelsea.png", "clock_motion.png", "coffee.png",
@@ -84,7 +85,7 @@ def generate_scenes(folder: str | Path, n: int = GENERATED, seed: int = SEED, wi
 
 def distractor_set(folder: str | Path | None = None, generated: int = GENERATED) -> pd.DataFrame:
     """The distractor photos: columns name, source (a package or "generated"), path."""
-    folder = Path(folder) if folder else cache_dir() / "distractors" / f"v{GENERATOR_VERSION}"
+    folder = Path(folder) if folder else cache_dir() / DISTRACTORS_SUBDIR / f"v{DISTRACTORS_VERSION}"
     rows = [{"name": name, "source": name.split(":")[0], "path": str(path)} for name, path in package_images()]
     rows += [{"name": f"generated:{p.stem}", "source": "generated", "path": str(p)}
              for p in generate_scenes(folder, generated)]

@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Mapping
 
 from glr.backbones.registry import BackboneSpec, get_backbone
+from glr.cache_subdirs import FEATURES_SUBDIR  # under glr.paths.cache_dir(); named where `glr cache` reads it
 from glr.paths import cache_dir
 
 if TYPE_CHECKING:
     from glr.backbones.feature_cache import FeatureCache
 
-FEATURES_SUBDIR = "features"  # under the user cache folder (glr.paths.cache_dir)
 AUTO = "auto"
 # `fine_tune="auto"` turns phase 2 on when its estimate is at most this: "a few minutes".
 AUTO_BUDGET_SECONDS = 300.0
