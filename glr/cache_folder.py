@@ -2,7 +2,7 @@
 
 Everything glr caches can be made again, at a cost: features take minutes, the converted
 weights seconds. Features made by an older version (other decode rules: their folder names
-end otherwise, glr.backbones.feature_cache.decode_tag) are never read again, so they are
+end otherwise, glr.data.decode_rules.decode_tag) are never read again, so they are
 "stale" and `python -m glr cache --prune` removes them; `--clear` removes every part but
 the converted weights and the list of recent datasets.
 """
@@ -62,8 +62,8 @@ def _stale_folders(root: Path) -> list[tuple[Path, str]]:
     stale = []
     views = [view for key in sorted(p for p in (root / FEATURES_SUBDIR).glob("*") if p.is_dir())
              for view in sorted(p for p in key.iterdir() if p.is_dir())]
-    if views:  # the tag's module imports PIL and numpy (0.1-0.2 s): only when there are features to tell apart
-        from glr.backbones.feature_cache import decode_tag
+    if views:
+        from glr.data.decode_rules import decode_tag  # the rules' values without glr.data.images' PIL and numpy
 
         tag = decode_tag()
         stale += [(view, "features made under older decode rules") for view in views if not view.name.endswith(tag)]

@@ -134,16 +134,20 @@ def test_features_cached_before_grey_profiles_applied_to_every_grey_are_stale(ca
 def test_listing_and_pruning_the_cache_import_no_pandas_numpy_nor_pil(tmp_path):
     # glr.cache_folder took `plural` from glr.data.layouts (pandas, 0.4 s), the folders' names from the modules that
     # fill them (numpy) and the distractors' version from glr.demo.distractors (numpy, pandas): 0.6-1 s of imports
-    # to print a few sizes. A cache without features needs none of them (telling stale features apart needs PIL's).
+    # to print a few sizes. Telling stale features apart took the decode rules from glr.backbones.feature_cache
+    # (numpy, PIL): they are glr.data.decode_rules' now.
     heavy = ("pandas", "numpy", "PIL", "pyarrow", "tensorflow")
-    for folder in ("weights", "photo-hashes", "thumbnails", "distractors/v0", f"distractors/v{DISTRACTORS_VERSION}"):
+    features = "features/efficientnet_lite0-224-imagenet"
+    for folder in ("weights", "photo-hashes", "thumbnails", "distractors/v0", f"distractors/v{DISTRACTORS_VERSION}",
+                   f"{features}/view0-draft0.8/ab", f"{features}/view0{decode_tag()}/ab"):
         (tmp_path / folder).mkdir(parents=True)
         (tmp_path / folder / "a").write_bytes(b"x" * 10)
     code = (f"import sys; from glr import cache_folder as c; root = {str(tmp_path)!r}\n"
             "print(c.describe(c.cache_parts(root), root)); print([p.path.name for p in c.prune_stale(root)])\n"
             f"print([m for m in {heavy!r} if m in sys.modules])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert "stale  distractors/v0" in out and out.strip().splitlines()[-2:] == ["['v0']", "[]"], out
+    assert "stale  distractors/v0" in out and f"stale  {features}/view0-draft0.8" in out, out
+    assert out.strip().splitlines()[-2:] == ["['view0-draft0.8', 'v0']", "[]"], out
 
 
 def test_the_cache_folders_owners_write_where_the_cache_lists(tmp_path, monkeypatch):
