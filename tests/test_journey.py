@@ -55,7 +55,10 @@ def test_the_journey_from_one_click_to_an_explained_exported_model(journey_serve
     page.get_by_role("button", name="Run the whole demo").click()
     page.wait_for_url(lambda u: u.rstrip("/").endswith("/train"), timeout=300 * SECOND)
     page.get_by_role("button", name="Stop").wait_for(timeout=120 * SECOND)
-    sync_api.expect(page.get_by_role("button", name="Start training")).to_be_disabled()
+    # The form below the live run may still be drawing (a loaded machine took over 5 s): wait for its button first.
+    start = page.get_by_role("button", name="Start training")
+    start.wait_for(timeout=120 * SECOND)
+    sync_api.expect(start).to_be_disabled(timeout=30 * SECOND)
     stop_box = page.get_by_role("button", name="Stop").bounding_box()
     start_box = page.get_by_role("button", name="Start training").bounding_box()
     assert stop_box["y"] < start_box["y"]  # the live run comes first, above the configuration
