@@ -35,6 +35,7 @@ from glr.data.rate_limit import LATER, MAX_RETRY_AFTER, SLOW_DOWN, FailingHosts,
 from glr.data.stop_switch import Stopped, StopSwitch, first_stop_only, signals_held, tracked_adapter
 
 BACKOFF = 1.0  # seconds; the waits are BACKOFF x 1, 2, 4...
+SIGNAL_CHECK_SECONDS = 0.2  # how soon a stop signal taken by another thread is acted on
 CHUNK = 64 * 1024
 RETRY_STATUS = (429, 500, 502, 503, 504)
 
@@ -329,7 +330,7 @@ def download_all(root: Path, targets: pd.DataFrame, report: f.FetchReport,
     with first_stop_only():  # a Ctrl-C pressed twice must not break the locks the first one's stop needs
         try:
             while not (gave_up := watch.due()):
-                for image_id, url in rows:
+                for image_id, url in rows if len(pending) < 2 * workers else ():
                     if failing.skip(report, image_id, host := host_of(url)):  # listed: its host is asked no more
                         tick()
                         continue
@@ -340,7 +341,9 @@ def download_all(root: Path, targets: pd.DataFrame, report: f.FetchReport,
                         break
                 if not pending:
                     break
-                finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+                # Woken now and then: a `kill` may land on a worker thread, whose signal only sets a flag that the
+                # main thread reads when it next runs; blocked in wait() it would hold the stop for a whole time-out.
+                finished, pending = wait(pending, timeout=SIGNAL_CHECK_SECONDS, return_when=FIRST_COMPLETED)
                 while finished:
                     future = finished.pop()
                     del asked[future]
