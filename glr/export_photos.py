@@ -18,7 +18,7 @@ def source() -> str:
     import textwrap
 
     from glr.data import layouts, photo_files, skipped_files, uploads
-    from glr.submission import NO_EXTENSION, NO_EXTENSION_UNREAD, UNKNOWN_POLICIES, ZIP_IN_FOLDER, no_extension
+    from glr.submission import NO_EXTENSION, NO_EXTENSION_UNREAD, ZIP_IN_FOLDER, no_extension
 
     constants = (f"ZIP_PHOTO_MAX_BYTES, MB = {uploads.ZIP_PHOTO_MAX_BYTES!r}, {uploads.MB!r}\n"
                  f"ZIP_SKIPPED_PREFIXES, IMAGE_TYPES = {uploads.ZIP_SKIPPED_PREFIXES!r}, {uploads.IMAGE_TYPES!r}\n"
@@ -26,8 +26,9 @@ def source() -> str:
                  f"{NO_EXTENSION_UNREAD!r}\n"
                  # As glr: the files it skips said by kind (glr.data.skipped_files' kinds, their functions copied)
                  f"_KINDS, EXAMPLES_IN_MESSAGE = {skipped_files._KINDS!r}, {layouts.EXAMPLES_IN_MESSAGE!r}\n"
-                 # As glr predict: --unknown's choices, and its words for a run without a verdict (without_unknown)
-                 f"UNKNOWN_POLICIES, UNKNOWN_NO_VERDICT = {UNKNOWN_POLICIES!r}, {UNKNOWN_NO_VERDICT!r}\n\n\n")
+                 # As glr predict: its words for a run without a verdict (without_unknown); --unknown's choices
+                 # (UNKNOWN_POLICIES) are set once, in glr.export_cli's HEAD, at the top of predict.py
+                 f"UNKNOWN_NO_VERDICT = {UNKNOWN_NO_VERDICT!r}\n\n\n")
     # predict.py's photos are their names (str), so its ZipPhoto is a str that reads as glr's does (its read, copied).
     zip_photo = (ZIP_PHOTO + textwrap.indent(textwrap.dedent(inspect.getsource(uploads.ZipPhoto.read)), "    ")
                  + "\n\n")

@@ -140,3 +140,22 @@ def test_predict_py_refuses_an_unknown_value_glr_predict_refuses_at_once(tmp_pat
     assert script.options_of(["--unknown=KEEP", "a.jpg"]) == (["--unknown=KEEP", "a.jpg"], None, {})
     (tmp_path / "foo").write_bytes(b"")
     assert script.options_of(["--unknown", "foo"]) == (["--unknown", "foo"], None, {})
+
+
+@pytest.mark.parametrize("fmt", ["keras", "onnx"])
+def test_predict_py_defines_each_top_level_name_once(fmt):
+    # predict.py is pasted from several of glr's modules: UNKNOWN_POLICIES was set twice (export_cli's HEAD and
+    # export_photos' constants), so a change to one copy would have been undone by the other, unseen.
+    import ast
+    from collections import Counter
+
+    from glr.export_script import example_script
+
+    names = Counter()
+    for node in ast.parse(example_script(fmt, "a runtime")).body:
+        if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            names[node.name] += 1
+        elif isinstance(node, ast.Assign):
+            names.update(t.id for target in node.targets
+                         for t in (target.elts if isinstance(target, ast.Tuple) else [target]) if isinstance(t, ast.Name))
+    assert "UNKNOWN_POLICIES" in names and [name for name, n in names.items() if n > 1] == []
