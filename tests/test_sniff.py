@@ -3,6 +3,8 @@
 import re
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from glr.data.sniff import looks_like, refuse_known_non_images
 from glr.errors import ImageError
@@ -97,3 +99,32 @@ def test_an_svg_drawing_that_opens_with_a_doctype_or_a_comment_is_named_as_marku
     # '<!-- Created with Inkscape...' (an error message saved by a download that failed?)".
     with pytest.raises(ImageError, match=f"^drawing.jpg: not an image, it looks like {what}; "):
         refuse_known_non_images(head, "drawing.jpg")
+
+
+def _scans_walked_byte_by_byte(data: bytes) -> int:
+    """jpeg_scans as it was, walking each FF in Python: the reference its regex search must agree with."""
+    i, n, scans = 2, len(data), 0
+    while (i := data.find(b"\xff", i)) != -1 and i + 1 < n:
+        marker = data[i + 1]
+        if marker in (0x00, 0x01, 0xFF) or 0xD0 <= marker <= 0xD8:
+            i += 1 if marker == 0xFF else 2
+            continue
+        if marker == 0xD9:
+            break
+        scans += marker == 0xDA
+        i += 2 + int.from_bytes(data[i + 2:i + 4], "big")
+    return scans
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(st.sampled_from([b"\xff", b"\xff\x00", b"\xff\xff", b"\xff\xd9", b"\xff\xda\x00\x02",
+                                           b"\xff\xda\x00\x05", b"\xff\xd0", b"\xff\xd8", b"\xff\x01", b"\xff\xe1\x00",
+                                           b"\xff\xc4\x00\x03\xff", b"\x00", b"\xda"]),
+                          st.binary(max_size=6)), max_size=40))
+def test_the_scan_count_by_regex_is_the_byte_walk_s_on_any_bytes(parts):
+    # The walk was sped up (a regex finds the next marker); on any bytes, truncated segments and markers in odd
+    # places included, it must count what the walk counted.
+    from glr.data.sniff import jpeg_scans
+
+    data = b"\xff\xd8" + b"".join(parts)
+    assert jpeg_scans(data) == _scans_walked_byte_by_byte(data)
