@@ -180,32 +180,13 @@ def plain_rgb(img: Image.Image, shrink: Callable[[Image.Image], Image.Image] | N
     # A GIF's first frame may cover part of its screen only: Chromium 156 shows the rest see-through (measured), where
     # Pillow fills it with the GIF's background colour.
     frame = getattr(img, "dispose_extent", None) if getattr(img, "format", None) == "GIF" else None
+    part_covered = bool(frame) and tuple(frame) != (0, 0, *img.size)
     key = img.info.get("transparency") if img.mode == "P" else None
-    if shrink is not None and not before_white and not (frame and tuple(frame) != (0, 0, *img.size)) and (
-            img.mode in ("LA", "PA") or isinstance(key, int) or isinstance(key, bytes) and len(key) <= len(
-                img.getpalette() or []) // 3):  # (longer than its palette: Pillow's RGBA refuses it, as before)
-        # A grey or palette cut-out goes onto white as grey, band by band, then is shrunk: white pasted through its
-        # see-through share rounds as alpha_composite does (all 65,536 pairs of value and alpha checked), so the pixels
-        # are those of its RGBA composited, then shrunk, in a fraction of the memory and time (a 40 MP grey cut-out's
-        # 224 px: +76 MB, was +457 MB, made RGBA three times over, 4x faster; a palette's +114 MB, 2x faster).
-        # A palette's alpha: its tRNS's per index (past it opaque), or its one see-through index (as Pillow's RGBA).
-        alphas = [0 if i == key else 255 for i in range(256)] if isinstance(key, int) else \
-            [*key[:256], *[255] * (256 - len(key[:256]))] if key is not None else []
-        see_through = img.point([255 - a for a in alphas], "L") if key is not None else \
-            img.getchannel("A").point([255 - a for a in range(256)])
-        indices = img if img.mode == "P" else img.getchannel(0)
-        palette = (img.getpalette() or []) + [0] * 768  # as an index past a short palette: black
-        bands = [None] if img.mode == "LA" else [palette[band:768:3] for band in range(3)]
-        shown = []
-        for band in bands[:1] if all(band == bands[0] for band in bands) else bands:  # a grey palette: one band
-            onto_white = indices.point(band, "L") if band else indices
-            onto_white.paste(255, mask=see_through)
-            shown.append(shrink(onto_white))
-        # Merged, not converted: a band keeps its palette's tRNS, which a convert would read again.
-        return Image.merge("RGB", shown * 3 if len(shown) == 1 else shown)
-    if img.mode == "P" and "transparency" in img.info or frame and tuple(frame) != (0, 0, *img.size):
+    if shrink is not None and not before_white and not part_covered and _keyed_grey_or_palette(img, key):
+        return _onto_white_by_band(img, key, shrink)
+    if img.mode == "P" and "transparency" in img.info or part_covered:
         img = img.convert("RGBA")
-    if frame and tuple(frame) != (0, 0, *img.size):
+    if part_covered:
         covered = Image.new("L", img.size, 0)
         covered.paste(img.getchannel("A").crop(frame), frame[:2])
         img.putalpha(covered)
@@ -235,6 +216,43 @@ def plain_rgb(img: Image.Image, shrink: Callable[[Image.Image], Image.Image] | N
     rgb = img if img.mode == "RGB" else img.convert("RGB")
     return shrink(rgb) if shrink else rgb
 
+
+
+def _keyed_grey_or_palette(img: Image.Image, key) -> bool:
+    """Whether `img` is a grey or palette cut-out that `_onto_white_by_band` can put onto white: LA/PA, or a palette
+    with one see-through index or a tRNS no longer than its palette (a longer one Pillow's RGBA refuses, as before)."""
+    if img.mode in ("LA", "PA") or isinstance(key, int):
+        return True
+    return isinstance(key, bytes) and len(key) <= len(img.getpalette() or []) // 3
+
+
+def _onto_white_by_band(img: Image.Image, key, shrink: Callable[[Image.Image], Image.Image]) -> Image.Image:
+    """A grey or palette cut-out (`_keyed_grey_or_palette`; `key`: its palette's transparency) put onto white band by
+    band, then shrunk: the pixels of its RGBA composited, then shrunk, in a fraction of the memory and time.
+
+    White pasted through its see-through share rounds as alpha_composite does (all 65,536 pairs of value and alpha
+    checked). A 40 MP grey cut-out's 224 px: +76 MB, was +457 MB, made RGBA three times over, 4x faster; a palette's
+    +114 MB, 2x faster. A palette's alpha: its tRNS's per index (past it opaque), or its one see-through index (as
+    Pillow's RGBA).
+    """
+    if isinstance(key, int):
+        alphas = [0 if i == key else 255 for i in range(256)]
+    else:
+        alphas = [*key[:256], *[255] * (256 - len(key[:256]))] if key is not None else []
+    if key is not None:
+        see_through = img.point([255 - a for a in alphas], "L")
+    else:
+        see_through = img.getchannel("A").point([255 - a for a in range(256)])
+    indices = img if img.mode == "P" else img.getchannel(0)
+    palette = (img.getpalette() or []) + [0] * 768  # as an index past a short palette: black
+    bands = [None] if img.mode == "LA" else [palette[band:768:3] for band in range(3)]
+    shown = []
+    for band in bands[:1] if all(band == bands[0] for band in bands) else bands:  # a grey palette: one band
+        onto_white = indices.point(band, "L") if band else indices
+        onto_white.paste(255, mask=see_through)
+        shown.append(shrink(onto_white))
+    # Merged, not converted: a band keeps its palette's tRNS, which a convert would read again.
+    return Image.merge("RGB", shown * 3 if len(shown) == 1 else shown)
 
 
 def grey_levels(img: Image.Image) -> Image.Image:
