@@ -29,7 +29,7 @@ def functions_in(file: Path) -> set[str]:
 def collected_robustness_tests() -> tuple[str, ...]:
     """Node ids of tests/test_robustness_*.py, as pytest collects them (parameters included)."""
     files = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "tests").glob("test_robustness_*.py"))
-    # -n 0: the suite's -n 2 would start two xdist workers to collect, each importing every file (33 s, not 12).
+    # -n 0: the suite's -n 2 would start two xdist workers to collect, each importing every file (33 s, not 8).
     out = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-n", "0", "-p", "no:cacheprovider",
                           *files], cwd=ROOT, capture_output=True, text=True, timeout=120).stdout
     return tuple(line.strip() for line in out.splitlines() if "::" in line)
