@@ -289,7 +289,7 @@ def draft_side(side: int) -> int:
 
 def is_blank(img: Image.Image) -> bool:
     """Whether a decoded photo is one flat colour: every band within BLANK_RANGE grey levels."""
-    extrema = img.getextrema()  # Pillow's C loop: 0.04 ms at 256 px, where NumPy's per-channel min/max take 1.7
+    extrema = img.getextrema()  # Pillow's C loop: 0.19 ms at 256 px here, where NumPy's per-channel min/max take 2.5
     bands = extrema if isinstance(extrema[0], tuple) else (extrema,)
     return max(high - low for low, high in bands) <= BLANK_RANGE
 
