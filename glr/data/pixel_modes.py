@@ -217,7 +217,6 @@ def plain_rgb(img: Image.Image, shrink: Callable[[Image.Image], Image.Image] | N
     return shrink(rgb) if shrink else rgb
 
 
-
 def _keyed_grey_or_palette(img: Image.Image, key) -> bool:
     """Whether `img` is a grey or palette cut-out that `_onto_white_by_band` can put onto white: LA/PA, or a palette
     with one see-through index or a tRNS no longer than its palette (a longer one Pillow's RGBA refuses, as before)."""
@@ -235,14 +234,12 @@ def _onto_white_by_band(img: Image.Image, key, shrink: Callable[[Image.Image], I
     +114 MB, 2x faster. A palette's alpha: its tRNS's per index (past it opaque), or its one see-through index (as
     Pillow's RGBA).
     """
-    if isinstance(key, int):
-        alphas = [0 if i == key else 255 for i in range(256)]
-    else:
-        alphas = [*key[:256], *[255] * (256 - len(key[:256]))] if key is not None else []
-    if key is not None:
-        see_through = img.point([255 - a for a in alphas], "L")
-    else:
+    if key is None:  # LA or PA: its alpha band
         see_through = img.getchannel("A").point([255 - a for a in range(256)])
+    else:
+        alphas = [0 if i == key else 255 for i in range(256)] if isinstance(key, int) else \
+            [*key[:256], *[255] * (256 - len(key[:256]))]
+        see_through = img.point([255 - a for a in alphas], "L")
     indices = img if img.mode == "P" else img.getchannel(0)
     palette = (img.getpalette() or []) + [0] * 768  # as an index past a short palette: black
     bands = [None] if img.mode == "LA" else [palette[band:768:3] for band in range(3)]
