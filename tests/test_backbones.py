@@ -120,4 +120,4 @@ def test_lite_imagenet_backbone_and_classifier(tmp_path, monkeypatch):
     assert classifier.output.shape[1:] == (1000,)
     features = backbones.build_backbone("efficientnet_lite0")  # reuses the cache just written
     assert features.input.shape[1:] == (224, 224, 3) and features.output.shape[1:] == (1280,)
-    assert backbones.weights_status("efficientnet_lite0")[1].endswith(".weights.h5")
+    assert backbones.weights_status("efficientnet_lite0")[1].endswith(".npz")

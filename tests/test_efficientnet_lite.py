@@ -105,10 +105,41 @@ def test_damaged_cache_is_rebuilt(tmp_path, monkeypatch):
     monkeypatch.setenv("GLR_CACHE_DIR", str(tmp_path))
     cached = lite.cached_weights_path("efficientnet_lite0")
     cached.parent.mkdir(parents=True)
-    cached.write_bytes(b"not an h5 file")
+    cached.write_bytes(b"not an npz file")
     model = lite.build_efficientnet_lite("efficientnet_lite0", input_size=64)
     assert cached.stat().st_size > 1_000_000
     assert model.output.shape[-1] == 1280
+
+
+def test_a_cache_missing_a_variable_or_of_another_shape_is_converted_again(tmp_path, monkeypatch):
+    # Matched by the variable's path and shape: a file from another architecture is never assigned in order.
+    monkeypatch.setenv("GLR_CACHE_DIR", str(tmp_path))
+    cached = lite.cached_weights_path("efficientnet_lite0")
+    reference = lite.build_efficientnet_lite("efficientnet_lite0", input_size=32, include_top=True)
+    with np.load(cached) as saved:
+        arrays = dict(saved)
+    for damage in ("missing", "reshaped"):
+        damaged = dict(arrays)
+        if damage == "missing":
+            del damaged["stem_conv/kernel"]
+        else:
+            damaged["predictions/bias"] = np.zeros(10, np.float32)
+        np.savez(cached, **damaged)
+        model = lite.build_efficientnet_lite("efficientnet_lite0", input_size=32, include_top=True)
+        for got, want in zip(model.weights, reference.weights):
+            np.testing.assert_array_equal(np.asarray(got), np.asarray(want), err_msg=f"{damage}: {got.path}")
+        with np.load(cached) as saved:
+            assert set(saved.files) == set(arrays), damage  # converted and written whole again
+
+
+def test_the_weights_h5_cache_of_earlier_versions_is_removed_when_the_npz_is_written(tmp_path, monkeypatch):
+    monkeypatch.setenv("GLR_CACHE_DIR", str(tmp_path))
+    cached = lite.cached_weights_path("efficientnet_lite0")
+    old = cached.with_name(f"{cached.stem}.weights.h5")
+    old.parent.mkdir(parents=True)
+    old.write_bytes(b"h" * 1000)
+    lite.build_efficientnet_lite("efficientnet_lite0", input_size=32)
+    assert sorted(p.name for p in cached.parent.iterdir()) == [cached.name]
 
 
 def test_preprocess_maps_0_255_to_about_minus1_1():
