@@ -31,6 +31,11 @@ def pytest_configure(config):
         if variable not in os.environ:
             os.environ[variable] = session_dirs.make(prefix)
             _MADE_FOR_THE_SESSION.append(os.environ[variable])
+    # One BLAS thread in each test process and what it starts (set before the xdist workers import numpy): two
+    # workers share 2 cores, and OpenBLAS' second thread spins against the other worker (bench_known_scores'
+    # Ledoit-Wolf fits took 8-26 s wall beside other tests, 2.4 s with one thread). TensorFlow and ONNX Runtime
+    # keep their own pools.
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     # Started as `cmd &` from a script, pytest inherits SIGINT ignored, and so would every trainer the tests start:
     # the Ctrl-C tests would then meet a background job's trainer, which rightly leaves Ctrl-C alone.
     import signal

@@ -15,13 +15,8 @@ BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 
 @pytest.fixture(scope="module")
 def bench():
-    # One BLAS thread: the tiny modes' matrices are small, and on 2 shared cores OpenBLAS' second thread spins against
-    # the other work (bench_known_scores' two Ledoit-Wolf fits of 1280 dims: 8-26 s wall, 5-17 CPU-s; 2.4 s, 1.6 alone).
-    from threadpoolctl import threadpool_limits  # scikit-learn's own dependency
-
     sys.path.insert(0, str(BENCHMARKS))
-    with threadpool_limits(1):
-        yield lambda name: importlib.import_module(name)
+    yield lambda name: importlib.import_module(name)
     sys.path.remove(str(BENCHMARKS))
 
 
