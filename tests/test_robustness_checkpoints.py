@@ -7,6 +7,7 @@ checkpoint files by hand, as zips carrying glr's note, which is all it reads.
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -14,10 +15,13 @@ import zipfile
 from pathlib import Path
 from types import SimpleNamespace
 
+import pytest
+
 from conftest import tiny_config
 from glr.training.checkpoints import reconcile
 from glr.training.launch import new_run
 from glr.training.model import CHECKPOINT_NOTE, saved_note
+from glr.training.run import Run
 from glr.training.trainer import train_run
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -45,16 +49,31 @@ train_run(Run(sys.argv[1]))
 """
 
 
-def test_a_kill_between_last_keras_and_state_json_resumes_after_the_epoch_last_keras_holds(tmp_path, tiny_data,
-                                                                                              capsys):
-    # Before: state.json said epoch 2 while last.keras held epoch 3's weights; the resume trimmed epoch 3 from the
-    # history and trained it again on weights that had it already (4 epochs of training called 3), in silence.
-    run = new_run(tmp_path / "results", tiny_config(tiny_data, epochs=5))
-    script = tmp_path / "killed.py"
+@pytest.fixture(scope="module")
+def killed_at_3(tmp_path_factory, tiny_data):
+    """A 5-epoch run whose trainer process was SIGKILLed as it was about to write epoch 3's state.json; its tests
+    resume copies of it (a trainer process and 3 epochs cost seconds)."""
+    results = tmp_path_factory.mktemp("killed") / "results"
+    run = new_run(results, tiny_config(tiny_data, epochs=5))
+    script = results.parent / "killed.py"
     script.write_text(KILLED_BEFORE_STATE)
     killed = subprocess.run([sys.executable, str(script), str(run.path)], cwd=ROOT, capture_output=True, timeout=600,
                             env={**os.environ, "GLR_TEST_KILL_AT": "3", "PYTHONPATH": str(ROOT)})
     assert killed.returncode == -signal.SIGKILL, killed.stderr.decode()[-2000:]
+    return run
+
+
+def copy_of_killed(killed_at_3, folder: Path) -> Run:
+    """A copy of the killed run's results folder under `folder`, for a test to resume."""
+    results = shutil.copytree(killed_at_3.results_dir, folder / "results")
+    return Run(results / killed_at_3.path.relative_to(killed_at_3.results_dir))
+
+
+def test_a_kill_between_last_keras_and_state_json_resumes_after_the_epoch_last_keras_holds(tmp_path, killed_at_3,
+                                                                                              capsys):
+    # Before: state.json said epoch 2 while last.keras held epoch 3's weights; the resume trimmed epoch 3 from the
+    # history and trained it again on weights that had it already (4 epochs of training called 3), in silence.
+    run = copy_of_killed(killed_at_3, tmp_path)
     assert run.checkpoint_state()["epoch"] == 2 and saved_note(run.last_checkpoint)["epoch"] == 3  # they disagree
     before = run.history()
     assert list(before["epoch"]) == [1, 2, 3]
@@ -269,20 +288,15 @@ def test_a_damaged_state_json_is_recovered_from_the_state_last_keras_carries(tmp
     assert "is damaged" in checkpoint_problem(older)
 
 
-def test_a_run_whose_state_json_was_emptied_resumes_and_finishes(tmp_path, tiny_data, capsys):
+def test_a_run_whose_state_json_was_emptied_resumes_and_finishes(tmp_path, killed_at_3, capsys):
     # The whole way: a trainer killed at epoch 3's state.json, then state.json emptied (a disk that lost its last
     # write): resumable, and the resume goes on after epoch 3, as last.keras records.
     from glr.training.resuming import resumable
     from glr.training.run_table import list_runs
 
-    run = new_run(tmp_path / "results", tiny_config(tiny_data, epochs=4))
-    script = tmp_path / "killed.py"
-    script.write_text(KILLED_BEFORE_STATE)
-    killed = subprocess.run([sys.executable, str(script), str(run.path)], cwd=ROOT, capture_output=True, timeout=600,
-                            env={**os.environ, "GLR_TEST_KILL_AT": "3", "PYTHONPATH": str(ROOT)})
-    assert killed.returncode == -signal.SIGKILL, killed.stderr.decode()[-2000:]
+    run = copy_of_killed(killed_at_3, tmp_path)
     run.checkpoint_state_path.write_bytes(b"")
     assert list_runs(tmp_path / "results").iloc[0]["state"] == "failed"  # not "damaged": it can go on
     train_run(resumable(run), resume=True, console=True)
-    assert run.status()["state"] == "finished" and list(run.history()["epoch"]) == [1, 2, 3, 4]
+    assert run.status()["state"] == "finished" and list(run.history()["epoch"]) == [1, 2, 3, 4, 5]
     assert "state.json is damaged" in capsys.readouterr().err

@@ -12,7 +12,7 @@ from PIL import Image
 
 from conftest import at_epoch, make_gldv2, tiny_config
 from glr.training import launch as launcher
-from glr.training.launch import new_run
+from glr.training.launch import new_run, resumable
 from glr.training.run import RunError
 from glr.training.status import ACTIVE_STATES
 from glr.training.trainer import train_run
@@ -206,15 +206,26 @@ def assert_history_continuous(run):
     assert epochs == list(range(1, len(epochs) + 1)), epochs
 
 
-def test_sigkill_mid_epoch_then_resume(tmp_path, tiny_data):
-    # One run through both interruptions across processes (a trainer process costs seconds of imports, and its
-    # finishing seconds more): killed mid-epoch and resumed, then stopped on request and resumed to the end.
+def test_ctrl_c_sigkill_and_a_stop_mid_epoch_each_resume_to_the_end(tmp_path, tiny_data):
+    # One run through three interruptions across processes (a trainer process costs seconds of imports, and its
+    # finishing seconds more): Ctrl-C, then SIGKILL mid-epoch, then a stop on request, each resumed; the last resume
+    # in this process, where TensorFlow is imported already (the two before started trainers of their own).
     run = launch(tmp_path, tiny_data)
     # One training per results folder: a second launch beside a running one is refused (a trainer process
     # of its own would cost this test seconds more).
     with pytest.raises(RunError, match="another training is running"):
         launch(tmp_path, tiny_data)
     wait_epochs(run, 2)
+    # Ctrl-C in `python -m glr train` raised KeyboardInterrupt mid-batch: the run ended "failed"
+    # with the message "KeyboardInterrupt: ". Now it ends after the batch as "stopped", resumable.
+    os.kill(run.status()["pid"], signal.SIGINT)
+    status = wait_for(run, {"stopped", "failed", "finished"})
+    assert status["state"] == "stopped" and "stopped on request" in status["message"], status
+    assert (run.path / "checkpoints" / "last.keras").is_file()
+    assert "stopping after this batch (Ctrl-C again to quit at once)" in run.log_path.read_text()
+    interrupted_at = int(run.history()["epoch"].max())
+    launcher.resume(run)
+    wait_epochs(run, interrupted_at + 1)
     os.kill(run.status()["pid"], signal.SIGKILL)
     status = wait_for(run, {"failed"})
     assert "ended without saying so" in status["message"]
@@ -227,8 +238,9 @@ def test_sigkill_mid_epoch_then_resume(tmp_path, tiny_data):
     assert (run.path / "checkpoints" / "last.keras").is_file()
     stopped_at = int(run.history()["epoch"].max())
     finish_quickly(run)
-    launcher.resume(run)
-    assert wait_for(run, {"finished", "failed"})["state"] == "finished"
+    run.stop_path.unlink(missing_ok=True)  # as launcher.resume lowers it (this process is older than the flag)
+    train_run(resumable(run), resume=True)
+    assert run.status()["state"] == "finished", run.status().get("message")
     assert_history_continuous(run)
     assert int(run.history()["epoch"].max()) == stopped_at + 2
     assert_run_parses(run)
@@ -239,9 +251,10 @@ def test_stop_in_phase_2_then_resume_finishes_phase_2(tmp_path, tiny_data):
     from glr.training.progress import PHASES
 
     # In one process, the Stop button's request (launcher.stop) made after epoch 3, phase 2's first (epochs 3 to 5
-    # are phase 2's); a stop and a resume across processes are test_sigkill_mid_epoch_then_resume's. The trainer
-    # heeds the flag between batches, so the stop lands in epoch 4, with epoch 5 still to come; each phase 2 epoch
-    # costs seconds, so there are no more of them than that needs.
+    # are phase 2's); a stop and a resume across processes are
+    # test_ctrl_c_sigkill_and_a_stop_mid_epoch_each_resume_to_the_end's. The trainer heeds the flag between batches,
+    # so the stop lands in epoch 4, with epoch 5 still to come; each phase 2 epoch costs seconds, so there are no
+    # more of them than that needs.
     run = new_run(tmp_path, tiny_config(tiny_data, epochs=2, fine_tune=True, fine_tune_epochs=3, fine_tune_layers=5))
     with pytest.MonkeyPatch.context() as patch:
         at_epoch(patch, 3, lambda trainer: launcher.stop(trainer.run))
@@ -280,18 +293,6 @@ def test_a_training_whose_folder_another_computer_took_while_it_was_paused_stops
     assert status["message"].startswith("stopped: training theirs (gpu-box-2) has taken the results folder from this "
                                         "one (silent for over 2 minutes"), status["message"]
     assert json.loads((tmp_path / launcher.LOCK_NAME).read_text())["run_id"] == "theirs"
-
-
-def test_ctrl_c_stops_the_run_to_resume_it_instead_of_failing_it(tmp_path, tiny_data):
-    # Ctrl-C in `python -m glr train` raised KeyboardInterrupt mid-batch: the run ended "failed"
-    # with the message "KeyboardInterrupt: ". Now it ends after the batch as "stopped", resumable.
-    run = launch(tmp_path, tiny_data)
-    wait_epochs(run, 2)
-    os.kill(run.status()["pid"], signal.SIGINT)
-    status = wait_for(run, {"stopped", "failed", "finished"})
-    assert status["state"] == "stopped" and "stopped on request" in status["message"], status
-    assert (run.path / "checkpoints" / "last.keras").is_file()
-    assert "stopping after this batch (Ctrl-C again to quit at once)" in run.log_path.read_text()
 
 
 @pytest.fixture(scope="module")

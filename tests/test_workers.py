@@ -209,11 +209,15 @@ def test_last_error_is_the_workers_own_error_line(text, reason):
 
 
 def wait_for_epoch(proc, results, epoch: int):
+    return wait_for_status(proc, results, lambda status: (status.get("epoch") or 0) >= epoch)
+
+
+def wait_for_status(proc, results, done):
+    """The launcher's one run, once `done(its status)`; fails at once if the launcher ends first."""
     deadline = time.monotonic() + TIMEOUT
-    while not (runs_dir(results).is_dir() and any(runs_dir(results).iterdir())
-               and (only_run(results).status().get("epoch") or 0) >= epoch):
+    while not (runs_dir(results).is_dir() and any(runs_dir(results).iterdir()) and done(only_run(results).status())):
         assert proc.poll() is None and time.monotonic() < deadline, proc.stdout.read()[-3000:]
-        time.sleep(0.2)
+        time.sleep(0.1)
     return only_run(results)
 
 
@@ -227,7 +231,7 @@ def test_ctrl_c_or_sigterm_stops_every_worker_after_the_same_batch_and_resume_fi
     # Its own session, as a terminal's foreground job: Ctrl-C is SIGINT to the whole group.
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
     try:
-        run = wait_for_epoch(proc, results, 2)
+        run = wait_for_epoch(proc, results, 1)  # the signal lands in epoch 2, mid-training
         children = [c.pid for c in psutil.Process(proc.pid).children(recursive=True)]
         if how == "Ctrl-C":
             os.killpg(proc.pid, signal.SIGINT)
@@ -267,7 +271,10 @@ def test_real_workers_end_when_their_launcher_is_killed(tmp_path, tiny_data):
     proc, children = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                       start_new_session=True), []
     try:
-        run = wait_for_epoch(proc, results, 1)  # in their collectives: none would end by itself
+        # Every worker in the cluster: the chief's strategy waited for them all, then it read the dataset (the
+        # status's first phase). Each worker has asked the kernel to end it with its launcher, first thing; none
+        # would end by itself, as the chief and worker 1 go on, and then wait on each other in their collectives.
+        run = wait_for_status(proc, results, lambda status: status.get("phase") is not None)
         children = [c.pid for c in psutil.Process(proc.pid).children(recursive=True)]
         proc.kill()
         proc.wait()
