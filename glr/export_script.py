@@ -7,6 +7,7 @@ nearest training photo, and ranks by the run's method, as glr's Predictor does.
 
 from __future__ import annotations
 
+import functools
 import textwrap
 
 _LOADERS = {
@@ -308,8 +309,10 @@ if __name__ == "__main__":
 '''
 
 
+@functools.lru_cache(maxsize=None)
 def example_script(fmt: str, runtime: str) -> str:
     """The text of predict.py for format `fmt` whose runtime is described by `runtime`."""
+    # Cached: 40 ms of inspect.getsource each time, and export_ready digests it per format on every Results page.
     import inspect
 
     from glr.data import decode_words, images, layouts, orientation, pixel_modes, sniff

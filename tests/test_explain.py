@@ -35,12 +35,18 @@ def run_at_128(finished_run, tmp_path_factory) -> Run:
     from glr.backbones.registry import build_backbone
 
     run = Run(shutil.copytree(finished_run.path, tmp_path_factory.mktemp("r128") / "runs" / "r128"))
-    _, head = split_classifier(load_model(run.model_path))
+    _, head = split_classifier(_classifier(finished_run.model_path))  # the trained head, from the module's loaded model
     save_model(build_classifier(build_backbone("efficientnet_lite0", "imagenet", 128), head, 128), run.model_path)
     config = run.config()
     config["train"]["input_size"] = 128
     run.write_config(config)
     return run
+
+
+@pytest.fixture(scope="module")
+def cam_at_128(run_at_128) -> explain.GradCam:
+    """The heatmap model of `run_at_128`, built once for the tests that only read it (building it takes seconds)."""
+    return explain.GradCam.of_run(run_at_128)
 
 
 @functools.lru_cache(maxsize=None)
@@ -66,8 +72,8 @@ def test_heatmap_model_predicts_what_the_classifier_predicts(finished_run, val_p
     assert found.probability == pytest.approx(found.probabilities[best])
 
 
-def test_heatmap_of_a_real_photo(run_at_128):
-    cam = explain.GradCam.of_run(run_at_128)
+def test_heatmap_of_a_real_photo(run_at_128, cam_at_128):
+    cam = cam_at_128
     assert cam.feature_map_shape == (4, 4)  # Lite0 downsamples 32x
     found = cam.explain(CHINA)
     assert found.heatmap.shape == (4, 4) and np.isfinite(found.heatmap).all()
@@ -151,13 +157,13 @@ def test_labels_that_do_not_match_the_model_are_refused(finished_run, tmp_path):
         explain.GradCam(_classifier(finished_run.model_path), finished_run.settings().spec, 32, labels)
 
 
-def test_a_photo_much_smaller_than_the_input_is_shown_at_the_size_the_model_saw(run_at_128):
+def test_a_photo_much_smaller_than_the_input_is_shown_at_the_size_the_model_saw(cam_at_128):
     # A 6x4 px photo: the model enlarges it to 146 px and crops 128, and its overlay was 6x4 px, invisible.
     from glr.data.pipeline import load_size
 
     buffer = io.BytesIO()
     Image.fromarray(np.random.default_rng(1).integers(0, 256, (4, 6, 3)).astype(np.uint8)).save(buffer, "PNG")
-    found = explain.GradCam.of_run(run_at_128).explain(buffer.getvalue())
+    found = cam_at_128.explain(buffer.getvalue())
     side = load_size(128)
     assert found.overlay.shape == (round(4 * side / 6), side, 3) and np.isfinite(found.heatmap).all()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import subprocess
@@ -74,12 +75,18 @@ def view_from_note(folder: Path, photo: Path) -> np.ndarray:
     return np.asarray(img, np.float32)[None, offset:offset + size, offset:offset + size]
 
 
+@functools.lru_cache(maxsize=None)
+def _keras_model(path: Path):
+    """An exported model.keras loaded by Keras alone, once per file (two tests compare with the module's export)."""
+    import keras
+
+    return keras.saving.load_model(path)
+
+
 def run_format(fmt: str, folder: Path, x: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
     """(the probabilities, the embedding or None) from the format's own runtime."""
     if fmt == "keras":
-        import keras
-
-        out = keras.saving.load_model(folder / "model.keras")(x, training=False)
+        out = _keras_model(folder / "model.keras")(x, training=False)
     elif fmt == "savedmodel":
         import tensorflow as tf
 
@@ -374,15 +381,11 @@ def test_without_an_index_or_over_its_size_the_export_is_the_classifier_alone(fi
     from glr.training.run import Run
 
     monkeypatch.setattr(export_verdict, "MAX_EXPORTED_PHOTOS", 3)
+    # The flip-averaged classifier alone, converted by tf2onnx (with a verdict, ONNX is the Predictor's pass).
     folder = export.export_run(finished_run, "onnx", out=tmp_path / "big")
     assert "more than the 3 an export carries" in export.export_note(folder)["verdict"]
-    monkeypatch.undo()
-    bare = Run(shutil.copytree(finished_run.path, tmp_path / "runs" / "bare", ignore=shutil.ignore_patterns("export")))
-    bare.retrieval_path.unlink()
-    folder = export.export_run(bare, "onnx", out=tmp_path / "bare-onnx")
-    note = export.export_note(folder)
-    assert note["verdict"].startswith("classifier only: the run has no embedding index")
     assert not (folder / "verdict.json").exists() and not (folder / "index_vectors.npy").exists()
+    monkeypatch.undo()
     probs, embedding = run_format("onnx", folder, np.zeros((1, 32, 32, 3), np.float32))
     assert embedding is None and np.isclose(probs.sum(), 1, atol=1e-4)
     lines = run_script(folder, next(Path(finished_run.dataset_root()).rglob("*.jpg")), cwd=tmp_path)
@@ -395,6 +398,13 @@ def test_without_an_index_or_over_its_size_the_export_is_the_classifier_alone(fi
     # glr's words for it (were "not readable as a photo (UnidentifiedImageError: cannot identify image file ...)")
     assert done.returncode == 1 and f"{broken}: not an image but text, beginning 'not a jpeg'" in done.stderr, done.stderr[-2000:]
     assert done.stdout.splitlines()[0] == lines[0] and done.stdout.splitlines()[1].strip().startswith("1. ")
+    # No index at all: the note says so (Keras: which format leaves the verdict out does not matter, ONNX is above).
+    bare = Run(shutil.copytree(finished_run.path, tmp_path / "runs" / "bare", ignore=shutil.ignore_patterns("export")))
+    bare.retrieval_path.unlink()
+    bare_folder = export.export_run(bare, "keras", out=tmp_path / "bare-keras")
+    assert export.export_note(bare_folder)["verdict"].startswith("classifier only: the run has no embedding index")
+    assert (bare_folder / "model.keras").is_file()
+    assert not (bare_folder / "verdict.json").exists() and not (bare_folder / "index_vectors.npy").exists()
     # A damaged index: the classifier still leaves, and the note says why the verdict did not.
     damaged = Run(shutil.copytree(finished_run.path, tmp_path / "runs" / "damaged", ignore=shutil.ignore_patterns("export")))
     (damaged.index_dir / "vectors.npy").write_bytes(b"not an array")
@@ -474,19 +484,27 @@ def test_predict_py_reads_phone_mpo_and_sixteen_bit_grey_as_glr_does_and_reports
     assert said[2].startswith(f"{scan_bomb}: a JPEG of 50") and said[0].endswith("possibly a decompression bomb")
 
 
+@functools.lru_cache(maxsize=None)
+def _compiled_script(fmt: str):
+    """(predict.py's text for `fmt`, its code): compiled once, as 130 kB of source takes 30 ms and 150 tests load it."""
+    from glr.export_script import example_script
+
+    text = example_script(fmt, export.RUNTIMES[fmt])
+    return text, compile(text, f"predict.py ({fmt} template)", "exec")
+
+
 def template_script(tmp_path: Path, labels: list[dict], fmt: str = "onnx"):
     """predict.py of `fmt` with a tiny note and `labels` beside it, loaded as a module (no model, no run)."""
     import importlib.util
 
-    from glr.export_script import example_script
-
+    text, code = _compiled_script(fmt)
     tmp_path.mkdir(parents=True, exist_ok=True)
-    (tmp_path / "predict.py").write_text(example_script(fmt, export.RUNTIMES[fmt]), encoding="utf-8")
+    (tmp_path / "predict.py").write_text(text, encoding="utf-8")
     (tmp_path / export.NOTE_NAME).write_text(json.dumps({"resize_to": 37, "input_size": 32, "jpeg_draft_to": draft_side(37)}))
     (tmp_path / "labels.json").write_text(json.dumps(labels, ensure_ascii=False), encoding="utf-8")
     spec = importlib.util.spec_from_file_location(f"exported_predict_{fmt}", tmp_path / "predict.py")
-    script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(script)
+    script = importlib.util.module_from_spec(spec)  # __file__ is the file written here: it reads its note beside it
+    exec(code, script.__dict__)  # what spec.loader.exec_module does, with the code compiled once
     return script
 
 
@@ -575,11 +593,14 @@ def test_an_onnx_export_and_the_predictor_share_one_conversion(finished_run, exp
     conversions = []
 
     def convert(forward, size, path):
+        assert forward == "the Predictor's pass" and size == 32  # what the export hands the converter
         Path(path).parent.mkdir(parents=True, exist_ok=True)  # an OSError where the cache cannot be written
         Path(path).write_bytes(real)
         conversions.append(Path(path))
 
     monkeypatch.setattr(onnx_backend, "export", convert)
+    # The pass itself loads the model (seconds, three times here) only for the converter, which is faked.
+    monkeypatch.setattr(export._PredictorPass, "forward", lambda self: "the Predictor's pass")
     monkeypatch.setenv("GLR_CACHE_DIR", str(tmp_path / "cache"))
     folder = export.export_run(finished_run, "onnx", out=tmp_path / "first")
     cached = onnx_backend.forward_path(finished_run.model_path, 32, load_retrieval(finished_run)["embedding"])

@@ -103,12 +103,13 @@ def test_a_photo_and_its_mirror_get_the_same_embedding_and_verdict(finished_run,
     np.testing.assert_allclose(a["known"], b["known"], atol=1e-5)
     assert (a["unknown"] == b["unknown"]).all()
     # One view alone is not mirror-blind: the test above could fail.
-    _, single = Predictor(finished_run.path, backend="tf", embedding="single").forward(views)
-    _, single_m = Predictor(finished_run.path, backend="tf", embedding="single").forward(mirrored)
+    one_view = Predictor(finished_run.path, backend="tf", embedding="single")
+    _, single = one_view.forward(views)
+    _, single_m = one_view.forward(mirrored)
     assert np.abs(single - single_m).max() > 1e-3
 
 
-def test_an_old_single_view_run_predicts_as_before_and_rebuild_upgrades_it(finished_run, tmp_path):
+def test_an_old_single_view_run_predicts_as_before_and_rebuild_upgrades_it(finished_run, predictor, tmp_path):
     copy = tmp_path / "run"
     shutil.copytree(finished_run.path, copy)
     # An old run: its index and calibration of one view, and no record of the embedding.
@@ -133,6 +134,7 @@ def test_an_old_single_view_run_predicts_as_before_and_rebuild_upgrades_it(finis
     np.testing.assert_allclose(feats, backbone(old.spec.preprocess(view)).numpy(), rtol=1e-4, atol=1e-5)
     # `python -m glr retrieval RUN --rebuild` upgrades it to regions of flips; a new predictor follows the index.
     after = finish.rebuild_index(copy)
-    assert after["embedding"] == "rmac" and Predictor(copy, backend="tf").embedding == "rmac"
-    scores = [p.known_score for p in Predictor(copy, backend="tf").predict(paths, k=1)]
+    upgraded = Predictor(copy)  # the module's predictor's ONNX file serves the same model file: nothing loaded
+    assert after["embedding"] == "rmac" and upgraded.embedding == "rmac"
+    scores = [p.known_score for p in upgraded.predict(paths, k=1)]
     np.testing.assert_allclose(scores, pd.read_csv(copy / "val_retrieval.csv")["known_score"], atol=2e-3)

@@ -89,6 +89,13 @@ def test_a_failed_conversion_is_remembered_and_a_new_model_is_tried_again(finish
 
     monkeypatch.setenv("GLR_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setattr(onnx_backend, "export", refuse)
+    # Each Predictor here falls back to TensorFlow, loading the model (seconds, five times): loaded once instead, as
+    # what is checked is which conversions are tried (the retrained copy has the same weights).
+    from glr import predict
+
+    loaded, load = {}, predict.tf_forward
+    monkeypatch.setattr(predict, "tf_forward", lambda run, spec, size, embedding: loaded.get(embedding) or
+                        loaded.setdefault(embedding, load(run, spec, size, embedding)))
     note = "predicting with TensorFlow: ONNX Runtime could not take this model (Unsupported ops: FancyOp)"
     first = Predictor(finished_run.path, convert="here")
     assert (first.backend, first.backend_note, len(tries)) == ("tf", note, 1)

@@ -127,7 +127,7 @@ def test_a_photo_whose_name_is_not_utf8_is_predicted_under_a_readable_id(predict
     assert pd.read_csv(tmp_path / "out.csv", dtype=str)["id"].tolist() == ["caf\ufffd"]
 
 
-def test_spatial_verification_in_the_predictor(finished_run, tmp_path):
+def test_spatial_verification_in_the_predictor(finished_run, predictor, tmp_path):
     """A run indexed with --verify: each prediction gets its nearest photos' inliers, and the best match is drawn.
 
     (The tiny 48 px photos have almost no SIFT features, so the counts are small here;
@@ -144,18 +144,18 @@ def test_spatial_verification_in_the_predictor(finished_run, tmp_path):
     result = rebuild_index(copy, verify=True)
     assert result["verification"]["k"] == 5 and (copy / "index" / "local_features.npz").is_file()
     assert load_retrieval(copy)["unknown"]["threshold"] == pytest.approx(result["unknown"]["threshold"])
-    predictor = Predictor(copy, backend="tf")
-    assert predictor.recognizer.verifier is not None
-    photo = predictor.recognizer.index.items["path"].iloc[0]
-    [prediction] = predictor.predict([photo], similar=3)
+    verifying = Predictor(copy)  # the same model file: the module's predictor's ONNX file serves it, nothing loaded
+    assert verifying.recognizer.verifier is not None
+    photo = verifying.recognizer.index.items["path"].iloc[0]
+    [prediction] = verifying.predict([photo], similar=3)
     assert prediction.ok and len(prediction.inliers) == 5
     assert [row["path"] for row in prediction.inliers[:3]] == [row["path"] for row in prediction.similar]
     assert prediction.similar[0]["path"] == photo and all(row["inliers"] >= 0 for row in prediction.inliers)
-    image, row = predictor.draw_best_match(photo, prediction)
+    image, row = verifying.draw_best_match(photo, prediction)
     assert isinstance(image, Image.Image) and row == max(prediction.inliers, key=lambda r: r["inliers"])
-    # Without it (the run's first index), the same photo gets no inliers and nothing to draw.
-    [plain] = Predictor(finished_run.path, backend="tf").predict([photo])
-    assert plain.inliers == [] and predictor.draw_best_match(photo, plain) is None
+    # Without it (the run's first index: the module's predictor), the same photo gets no inliers and nothing to draw.
+    [plain] = predictor.predict([photo])
+    assert plain.inliers == [] and verifying.draw_best_match(photo, plain) is None
 
 
 def test_a_run_without_its_model_yet_says_its_state(finished_run, tmp_path):

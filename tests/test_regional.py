@@ -67,7 +67,16 @@ def test_the_kind_is_regional_unless_the_regions_would_cost_a_pass_of_their_own(
     assert regional.index_kind(pooled, 1000, fine_tuned=False, cached_windows=False) == "flip"
 
 
-def test_a_regional_run_is_indexed_by_regions_its_head_sees_flips_and_its_photos_find_themselves(regional_run):
+@pytest.fixture(scope="module")
+def onnx_predictor(regional_run):
+    """The regional run's Predictor on ONNX Runtime, converted once for the module (a conversion takes seconds)."""
+    from glr.predict import Predictor
+
+    return Predictor(regional_run.path, backend="onnx")
+
+
+def test_a_regional_run_is_indexed_by_regions_its_head_sees_flips_and_its_photos_find_themselves(regional_run,
+                                                                                                  onnx_predictor):
     from glr.predict import Predictor, eval_view
     from glr.retrieval.run_index import load_retrieval
 
@@ -84,20 +93,18 @@ def test_a_regional_run_is_indexed_by_regions_its_head_sees_flips_and_its_photos
     # Each training photo finds itself: the predictor computes what the index holds (from cached windows).
     np.testing.assert_allclose(np.sum(rmac * index.vectors[:4], axis=1), 1, atol=2e-3)
     # ONNX Runtime (a file of its own) agrees, and a mirrored photo gets the same vector.
-    onnx = Predictor(regional_run.path, backend="onnx")
+    onnx = onnx_predictor
     assert onnx.backend == "onnx" and onnx._onnx_file().name.endswith("-rmac.onnx")
     onnx_probs, onnx_rmac = onnx.forward(views[:, :, ::-1])
     np.testing.assert_allclose(onnx_rmac, rmac, atol=1e-4)
     np.testing.assert_allclose(onnx_probs, probs, atol=1e-4)
 
 
-def test_a_regional_run_scores_its_validation_photos_as_its_evaluation_did(regional_run):
+def test_a_regional_run_scores_its_validation_photos_as_its_evaluation_did(regional_run, onnx_predictor):
     import pandas as pd
 
-    from glr.predict import Predictor
-
     paths = val_paths(regional_run)
-    scores = [p.known_score for p in Predictor(regional_run.path).predict(paths, k=1)]
+    scores = [p.known_score for p in onnx_predictor.predict(paths, k=1)]  # the default backend's
     np.testing.assert_allclose(scores, pd.read_csv(regional_run.path / "val_retrieval.csv")["known_score"], atol=2e-3)
 
 
@@ -122,7 +129,7 @@ def val_paths(run) -> list[str]:
     return pd.read_csv(run.path / "val_predictions.csv", dtype={"id": str})["path"].tolist()
 
 
-def test_a_run_indexed_before_regions_keeps_its_flips_until_rebuilt(regional_run, tmp_path):
+def test_a_run_indexed_before_regions_keeps_its_flips_until_rebuilt(regional_run, onnx_predictor, tmp_path):
     import shutil
 
     import pandas as pd
@@ -141,4 +148,5 @@ def test_a_run_indexed_before_regions_keeps_its_flips_until_rebuilt(regional_run
     np.testing.assert_allclose(scores, pd.read_csv(copy / "val_retrieval.csv")["known_score"], atol=2e-3)
     regional_scores = pd.read_csv(regional_run.path / "val_retrieval.csv")["known_score"].to_numpy()
     assert np.abs(np.asarray(scores) - regional_scores).max() > 2e-3  # the two kinds do score apart
-    assert finish.rebuild_index(copy)["embedding"] == "rmac" and Predictor(copy, backend="tf").embedding == "rmac"
+    # The module's ONNX file serves the copy's model file (the same bytes): nothing converted or loaded.
+    assert finish.rebuild_index(copy)["embedding"] == "rmac" and Predictor(copy).embedding == "rmac"
