@@ -73,9 +73,8 @@ def test_heatmap_model_predicts_what_the_classifier_predicts(finished_run, val_p
 
 
 def test_heatmap_of_a_real_photo(run_at_128, cam_at_128):
-    cam = cam_at_128
-    assert cam.feature_map_shape == (4, 4)  # Lite0 downsamples 32x
-    found = cam.explain(CHINA)
+    assert cam_at_128.feature_map_shape == (4, 4)  # Lite0 downsamples 32x
+    found = cam_at_128.explain(CHINA)
     assert found.heatmap.shape == (4, 4) and np.isfinite(found.heatmap).all()
     assert found.heatmap.min() >= 0 and found.heatmap.max() == pytest.approx(1.0)
     assert found.heatmap.std() > 0.05  # it points somewhere

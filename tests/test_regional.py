@@ -93,9 +93,8 @@ def test_a_regional_run_is_indexed_by_regions_its_head_sees_flips_and_its_photos
     # Each training photo finds itself: the predictor computes what the index holds (from cached windows).
     np.testing.assert_allclose(np.sum(rmac * index.vectors[:4], axis=1), 1, atol=2e-3)
     # ONNX Runtime (a file of its own) agrees, and a mirrored photo gets the same vector.
-    onnx = onnx_predictor
-    assert onnx.backend == "onnx" and onnx._onnx_file().name.endswith("-rmac.onnx")
-    onnx_probs, onnx_rmac = onnx.forward(views[:, :, ::-1])
+    assert onnx_predictor.backend == "onnx" and onnx_predictor._onnx_file().name.endswith("-rmac.onnx")
+    onnx_probs, onnx_rmac = onnx_predictor.forward(views[:, :, ::-1])
     np.testing.assert_allclose(onnx_rmac, rmac, atol=1e-4)
     np.testing.assert_allclose(onnx_probs, probs, atol=1e-4)
 
