@@ -70,23 +70,30 @@ def thumbnail(path: str | os.PathLike, size: int = SIZE) -> bytes | None:
     where = cache_file(path, size)
     if where is not None:
         try:
-            return where.read_bytes()
+            data = where.read_bytes()
         except OSError:
-            pass
+            data = b""
+        if whole_jpeg(data):
+            return data  # else none yet, or cut short by a crash (the cache's writes are not fsynced): made again
     data = _make(str(path), size)
     if data is not None and where is not None:
         _keep(where, data)
     return data
 
 
+def whole_jpeg(data: bytes) -> bool:
+    """Whether `data` runs from a JPEG's start marker to its end marker (a file cut short does not)."""
+    return data[:2] == b"\xff\xd8" and data[-2:] == b"\xff\xd9"
+
+
 def _keep(where: Path, data: bytes) -> bool:
     """Write a thumbnail into the cache; False only when the cache folder cannot be written (read-only, no permission)."""
     from glr import unwritable
-    from glr.atomic import write_bytes
+    from glr.atomic import write_unsynced
     from glr.errors import GlrError
 
     try:
-        write_bytes(where, data)
+        write_unsynced(where, data)
     except (OSError, GlrError) as exc:  # a read-only or full cache: the thumbnail is still shown, made again next time
         return not unwritable.unwritable(exc)
     return True

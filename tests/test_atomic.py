@@ -125,3 +125,31 @@ def test_ctrl_c_between_the_two_renames_of_replace_folder_puts_the_old_folder_ba
         replace_folder(new, folder)
     monkeypatch.undo()
     assert (folder / "model.onnx").read_text() == "old" and sorted(p.name for p in tmp_path.iterdir()) == [".new", "onnx"]
+
+
+def test_write_unsynced_renames_into_a_new_folder_without_fsync_and_names_the_file_it_cannot_write(tmp_path,
+                                                                                                   monkeypatch):
+    import errno
+    import os
+
+    from glr.atomic import StorageError, write_unsynced
+
+    def no_fsync(fd):
+        raise AssertionError("fsynced")
+
+    monkeypatch.setattr(os, "fsync", no_fsync)
+    target = tmp_path / "a" / "b" / "thumb.jpg"
+    write_unsynced(target, b"new")  # the folders are made on the way
+    write_unsynced(target, b"newer")
+    assert target.read_bytes() == b"newer" and os.listdir(target.parent) == ["thumb.jpg"]
+
+    real_replace = os.replace
+
+    def read_only(src, dst):
+        raise OSError(errno.EROFS, "Read-only file system", str(dst))
+
+    monkeypatch.setattr(os, "replace", read_only)
+    with pytest.raises(StorageError, match="thumb.jpg: cannot be written, the file system is read-only"):
+        write_unsynced(target, b"lost")
+    monkeypatch.setattr(os, "replace", real_replace)
+    assert target.read_bytes() == b"newer" and os.listdir(target.parent) == ["thumb.jpg"]  # no temp file left

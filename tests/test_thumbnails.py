@@ -34,6 +34,18 @@ def test_a_thumbnail_is_a_small_square_jpeg_kept_on_disk_and_read_back(cache, tm
     assert thumbnails.thumbnail(photo, 40) == data  # from the disk cache, not decoded again
 
 
+def test_a_thumbnail_cut_short_on_disk_is_made_again(cache, tmp_path):
+    # The cache's writes are not fsynced: after a crash a thumbnail may be empty or cut short.
+    photo = tmp_path / "a.jpg"
+    write_image(photo, seed=1, size=64)
+    whole = thumbnails.thumbnail(photo, 32)
+    where = thumbnails.cache_file(photo, 32)
+    for damaged in (b"", whole[: len(whole) // 2]):
+        where.write_bytes(damaged)
+        assert thumbnails.thumbnail(photo, 32) == whole
+        assert where.read_bytes() == whole  # and kept whole again
+
+
 def test_a_photo_replaced_on_disk_gets_a_new_thumbnail(cache, tmp_path):
     photo = tmp_path / "a.jpg"
     write_image(photo, seed=1, size=64)

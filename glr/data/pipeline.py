@@ -169,4 +169,9 @@ def make_dataset(
     ds = ds.map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     if files * per_file != batch_size:
         ds = ds.rebatch(batch_size)
-    return ds.prefetch(tf.data.AUTOTUNE)
+    # Without tf.data's autotuning thread: with it, deleting a finished iterator of this pipeline sat idle for
+    # 8-9 s (TensorFlow 2.21; the destructor waits for that thread), once per extraction. AUTOTUNE then means
+    # the machine's cores (at most 16), and the decode kept up with the backbone as before (benchmarks/README.md).
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    return ds.prefetch(tf.data.AUTOTUNE).with_options(options)
