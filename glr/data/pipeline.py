@@ -169,9 +169,18 @@ def make_dataset(
     ds = ds.map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     if files * per_file != batch_size:
         ds = ds.rebatch(batch_size)
-    # Without tf.data's autotuning thread: with it, deleting a finished iterator of this pipeline sat idle for
-    # 8-9 s (TensorFlow 2.21; the destructor waits for that thread), once per extraction. AUTOTUNE then means
-    # the machine's cores (at most 16), and the decode kept up with the backbone as before (benchmarks/README.md).
+    return without_autotuning(ds.prefetch(tf.data.AUTOTUNE))
+
+
+def without_autotuning(ds):
+    """`ds` without tf.data's autotuning thread, whose AUTOTUNE values then mean the machine's cores (at most 16).
+
+    With that thread, deleting a finished iterator sat idle until the thread's timed wait ran out (TensorFlow
+    2.21's destructor waits for it): 8-9 s after an extraction of 1,600 photos, 0.3 s after some of phase 1's
+    epochs (benchmarks/bench_iterator_end.py). The decode keeps up as well without it (bench_pipeline.py).
+    """
+    import tensorflow as tf
+
     options = tf.data.Options()
     options.autotune.enabled = False
-    return ds.prefetch(tf.data.AUTOTUNE).with_options(options)
+    return ds.with_options(options)
