@@ -118,7 +118,7 @@ class GradCam:
 
         signature = [tf.TensorSpec((1, self.input_size, self.input_size, 3), tf.float32),
                      tf.TensorSpec((), tf.int32)]
-        self._gradients = tf.function(gradients, input_signature=signature)
+        self._gradients = tf.function(gradients, input_signature=signature, autograph=False)  # Python branches only
 
     @classmethod
     def of_run(cls, run: Run | str | os.PathLike) -> "GradCam":

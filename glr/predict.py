@@ -341,7 +341,7 @@ def tf_forward(run: Run, spec, input_size: int, embedding: str):
         return head(features, training=False), features
 
     signature = [tf.TensorSpec((None, input_size, input_size, 3), tf.float32)]
-    return model, tf.function(forward, input_signature=signature)
+    return model, tf.function(forward, input_signature=signature, autograph=False)  # Python branches only
 
 
 def _name_of(source) -> str:

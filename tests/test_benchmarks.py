@@ -27,7 +27,7 @@ def bench():
                                   "bench_regional", "bench_head_loss", "bench_posthoc_scores", "bench_confusion",
                                   "bench_evaluation", "bench_catalog_memory", "bench_read_names", "bench_exif_walk",
                                   "bench_colour", "bench_demo_draw", "bench_narrow_modes",
-                                  "bench_iterator_end"])
+                                  "bench_iterator_end", "bench_trace"])
 def test_benchmark_runs_in_tiny_mode(bench, name, capsys):
     from glr.evaluation import finish
 

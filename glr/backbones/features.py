@@ -82,7 +82,8 @@ def compiled_forward(model) -> Callable:
     """
     import tensorflow as tf
 
-    return kept(model, "forward", lambda: tf.function(lambda x: model(x, training=False), reduce_retracing=True))
+    return kept(model, "forward", lambda: tf.function(lambda x: model(x, training=False), reduce_retracing=True,
+                                                        autograph=False))
 
 
 def resolve_engine(engine: str | None) -> str:
@@ -257,7 +258,7 @@ def window_features(
         pools = [tf.nn.avg_pool2d(fmap, k, 1, "VALID") for k in sides]
         return tf.concat([tf.reshape(p, (-1, p.shape[1] * p.shape[2], p.shape[3])) for p in pools], axis=1)
 
-    forward = kept(map_model, "windows", lambda: tf.function(windows_forward, reduce_retracing=True))
+    forward = kept(map_model, "windows", lambda: tf.function(windows_forward, reduce_retracing=True, autograph=False))
 
     run = _engine(map_model, forward, input_size, 2 * len(paths), f"windows-pools{boxes}", engine, preprocess, on_engine)
     seeds = np.tile(np.asarray([CENTRE_VIEW, CENTRE_MIRROR_VIEW], np.int64), (len(paths), 1, 1))
@@ -308,7 +309,7 @@ def pooled_features(
             out += [tf.reduce_mean(fmap, axis=(1, 2)), gem_pool(fmap, p)]
         return tf.stack(out, axis=1)
 
-    forward = kept(map_model, ("pooled", p), lambda: tf.function(pooled_forward, reduce_retracing=True))
+    forward = kept(map_model, ("pooled", p), lambda: tf.function(pooled_forward, reduce_retracing=True, autograph=False))
 
     run = _engine(map_model, forward, input_size, len(paths), f"pooled-gem{p:g}-flip", engine, preprocess, on_engine)
     ds = make_dataset(paths, input_size=input_size, preprocess=preprocess, shuffle=False,

@@ -125,7 +125,7 @@ def make_dataset(
         # Live augmentation: a fresh seed pair per image, from a seeded stream that differs on
         # every pass over the data (each epoch gets new crops) yet repeats run after run.
         pairs = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
-        ds = tf.data.Dataset.zip(ds, pairs).map(lambda cols, pair: (cols[0], pair, *cols[2:]))
+        ds = tf.data.Dataset.zip(ds, pairs).map(plain(lambda cols, pair: (cols[0], pair, *cols[2:])))
     if shuffle if shuffle is not None else training:
         ds = ds.shuffle(n, seed=seed, reshuffle_each_iteration=True)
 
@@ -163,13 +163,25 @@ def make_dataset(
 
     # Several views per file: batches of files that give about batch_size images, cut to size after.
     files = max(1, batch_size // per_file)
-    ds = ds.map(box, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).batch(files)
+    ds = ds.map(plain(box), num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).batch(files)
     if parts is not None:
         ds = parts(ds)
-    ds = ds.map(load, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    ds = ds.map(plain(load), num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     if files * per_file != batch_size:
         ds = ds.rebatch(batch_size)
     return without_autotuning(ds.prefetch(tf.data.AUTOTUNE))
+
+
+def plain(fn):
+    """`fn` as tf.data and tf.function trace it as written, without AutoGraph's rewrite.
+
+    glr's traced functions branch on Python values only, never on tensors, so the rewrite changed
+    nothing in them, and each one cost AutoGraph a conversion in every process (0.3 s of CPU for the
+    pipeline's and phase 1's: benchmarks/bench_trace.py).
+    """
+    import tensorflow as tf
+
+    return tf.autograph.experimental.do_not_convert(fn)
 
 
 def without_autotuning(ds):

@@ -16,7 +16,7 @@ import os
 
 import numpy as np
 
-from glr.data.pipeline import without_autotuning
+from glr.data.pipeline import plain, without_autotuning
 
 # The share of the machine's memory phase 1's training table may take. The default's 28 windows per photo
 # are 72 KB in float16: 115 MB for the demo, but 91 GB for GLDv2-clean's 1.26M training photos.
@@ -146,7 +146,7 @@ def train_dataset(feats: np.ndarray, labels: np.ndarray, batch_size: int, seed: 
         views = tf.random.uniform(tf.shape(i), 0, k, dtype=tf.int32, seed=seed)
         return _gather(feats, i, views), y
 
-    return without_autotuning(ds.map(rows).prefetch(tf.data.AUTOTUNE))
+    return without_autotuning(ds.map(plain(rows)).prefetch(tf.data.AUTOTUNE))
 
 
 def eval_dataset(feats: np.ndarray, labels: np.ndarray, batch_size: int):
@@ -154,7 +154,8 @@ def eval_dataset(feats: np.ndarray, labels: np.ndarray, batch_size: int):
     import tensorflow as tf
 
     ds = tf.data.Dataset.from_tensor_slices((np.arange(len(feats), dtype=np.int32), np.asarray(labels, np.int32)))
-    return without_autotuning(ds.batch(batch_size).map(lambda i, y: (_gather(feats, i), y)).prefetch(tf.data.AUTOTUNE))
+    rows = plain(lambda i, y: (_gather(feats, i), y))
+    return without_autotuning(ds.batch(batch_size).map(rows).prefetch(tf.data.AUTOTUNE))
 
 
 def table_plan(photos: int, dim: int, views: list, windows: bool) -> tuple[list, type, dict, str | None]:

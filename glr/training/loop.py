@@ -109,6 +109,9 @@ def worker_part(ds, workers: int, index: int):
     """
     import tensorflow as tf
 
+    from glr.data.pipeline import plain
+
+    @plain
     def part(*batch):
         n = tf.shape(batch[0])[0]
         size = (n + workers - 1) // workers
