@@ -17,6 +17,7 @@ machine. Goal (issue #15): the whole run in <= 60 s at top-1 >= 0.92.
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 import tempfile
@@ -127,7 +128,7 @@ def main(argv=None) -> dict:
     """Run the benchmark; returns its figures."""
     p = common.parser(__doc__.splitlines()[0])
     p.add_argument("--engine", default="auto", choices=["auto", "int8", "onnx", "fp32", "tf"])
-    p.add_argument("--child", nargs=2, help=argparse_hidden())
+    p.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.child:
         return child(*args.child, args.engine, args.tiny)
@@ -148,12 +149,6 @@ def main(argv=None) -> dict:
                    f"top-1 {top1:.3f}, peak RSS {peak:.2f} GB (goal <= {GOAL_SECONDS:.0f} s at top-1 >= {GOAL_TOP1}): "
                    f"{'met' if met else 'NOT met'}")
     return figures
-
-
-def argparse_hidden():
-    import argparse
-
-    return argparse.SUPPRESS
 
 
 if __name__ == "__main__":

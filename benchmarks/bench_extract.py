@@ -23,6 +23,7 @@ Goal: ONNX Runtime is the default engine if it wins at batches 16-64, with outpu
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import sys
@@ -142,7 +143,7 @@ def tf_threads_child(size: int, rounds: int, tiny: bool) -> None:
 def main(argv=None) -> dict:
     """Run the benchmark; returns its figures."""
     p = common.parser(__doc__.splitlines()[0])
-    p.add_argument("--child", action="store_true", help=argparse_hidden())
+    p.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     from glr.backbones.registry import DEFAULT_BACKBONE, get_backbone
 
@@ -237,12 +238,6 @@ def main(argv=None) -> dict:
                    f"(goal <= {TOLERANCE:g}: {'met' if diff <= TOLERANCE else 'NOT met'}); whole extraction "
                    f"{whole['onnx'] / whole['tf']:.2f}x TF's{int8_text}")
     return {"rates": measured, "diff": diff, "flops": flops, "peak": peak, "whole": whole, "int8_cosine": cos}
-
-
-def argparse_hidden():
-    import argparse
-
-    return argparse.SUPPRESS
 
 
 if __name__ == "__main__":

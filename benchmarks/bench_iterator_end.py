@@ -12,6 +12,7 @@ the wall time, the backbone's part of it, and the time spent after the last batc
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 import time
@@ -85,7 +86,7 @@ def main(argv=None) -> dict:
     """Run the benchmark; returns the passes of each setting."""
     p = common.parser(__doc__.splitlines()[0])
     p.add_argument("--photos", type=int, default=800, help="demo photos per pass (2 backbone inputs each)")
-    p.add_argument("--child", choices=["on", "off"], help=argparse_hidden())
+    p.add_argument("--child", choices=["on", "off"], help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.child:
         print(json.dumps(child(args.photos, args.child == "on", args.tiny)))
@@ -110,12 +111,6 @@ def main(argv=None) -> dict:
                    f"without ({on / max(off, 1e-9):.2f}x); the longest wait after a last batch {after_on:.2f} s vs "
                    f"{after_off:.2f} s")
     return results
-
-
-def argparse_hidden():
-    import argparse
-
-    return argparse.SUPPRESS
 
 
 if __name__ == "__main__":

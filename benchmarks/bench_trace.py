@@ -13,6 +13,7 @@ their first batch, and reports the CPU seconds; "on" makes `plain` a no-op, as b
 
 from __future__ import annotations
 
+import argparse
 import json
 import statistics
 import sys
@@ -54,7 +55,7 @@ def main(argv=None) -> dict:
     """Run the benchmark; returns the median CPU seconds per setting."""
     p = common.parser(__doc__.splitlines()[0])
     p.add_argument("--repeats", type=int, default=3, help="child processes per setting, interleaved")
-    p.add_argument("--child", choices=["on", "off"], help=argparse_hidden())
+    p.add_argument("--child", choices=["on", "off"], help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.child:
         print(json.dumps(child(args.child == "on")))
@@ -77,12 +78,6 @@ def main(argv=None) -> dict:
     common.summary(f"tracing the four datasets: {on:.2f} CPU-s with AutoGraph, {off:.2f} without "
                    f"({on - off:.2f} s less per process)")
     return medians
-
-
-def argparse_hidden():
-    import argparse
-
-    return argparse.SUPPRESS
 
 
 if __name__ == "__main__":
