@@ -188,8 +188,9 @@ def without_autotuning(ds):
     """`ds` without tf.data's autotuning thread, whose AUTOTUNE values then mean the machine's cores (at most 16).
 
     With that thread, deleting a finished iterator sat idle until the thread's timed wait ran out (TensorFlow
-    2.21's destructor waits for it): 8-9 s after an extraction of 1,600 photos, 0.3 s after some of phase 1's
-    epochs (benchmarks/bench_iterator_end.py). The decode keeps up as well without it (bench_pipeline.py).
+    2.21's destructor waits for it): 8-9 s after an extraction of 1,600 photos (benchmarks/bench_iterator_end.py),
+    and some of phase 1's epochs took twice their time (benchmarks/README.md). The decode keeps up as well
+    without it (bench_pipeline.py).
     """
     import tensorflow as tf
 
