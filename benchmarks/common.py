@@ -132,16 +132,18 @@ def empty_feature_cache():
     """A fresh GLR_CACHE_DIR whose feature cache is empty, so extraction is counted.
 
     Everything else in the real cache is linked in (the converted backbone weights, the
-    generated distractor photos): those are made once per machine, not per training. The
-    thumbnails are not: a first training on a dataset makes its photos' thumbnails.
+    exported extractors, the generated distractor photos): those are made once per machine,
+    not per training. What is made per photo is not: a first training on a dataset hashes
+    its photos and makes their thumbnails. Nor are the predictor's exports of runs ("onnx").
     """
+    from glr.cache_subdirs import FEATURES_SUBDIR, HASHES_SUBDIR
     from glr.paths import cache_dir
 
     real = cache_dir()
     old = os.environ.get("GLR_CACHE_DIR")
     with tempfile.TemporaryDirectory(prefix="glr-bench-cache-") as tmp:
         for entry in (real.iterdir() if real.is_dir() else []):
-            if entry.name not in ("features", "onnx", "thumbnails") and entry.is_dir():
+            if entry.name not in (FEATURES_SUBDIR, HASHES_SUBDIR, "onnx", "thumbnails") and entry.is_dir():
                 (Path(tmp) / entry.name).symlink_to(entry)
         os.environ["GLR_CACHE_DIR"] = tmp
         try:

@@ -5,6 +5,7 @@ they live in benchmarks/README.md. This only keeps the scripts from rotting.
 """
 
 import importlib
+import os
 import sys
 from pathlib import Path
 
@@ -27,7 +28,8 @@ def bench():
                                   "bench_regional", "bench_head_loss", "bench_posthoc_scores", "bench_confusion",
                                   "bench_evaluation", "bench_catalog_memory", "bench_read_names", "bench_exif_walk",
                                   "bench_colour", "bench_demo_draw", "bench_narrow_modes",
-                                  "bench_iterator_end", "bench_trace"])
+                                  "bench_iterator_end", "bench_trace", "bench_dataset_page", "bench_draft",
+                                  "bench_extract", "bench_predict_page"])
 def test_benchmark_runs_in_tiny_mode(bench, name, capsys):
     from glr.evaluation import finish
 
@@ -87,3 +89,22 @@ def test_a_benchmark_times_an_older_copy_of_a_module_given_with_old(bench, capsy
     bench("bench_exif_walk").main(["--tiny", "--old", str(BENCHMARKS.parent / "glr" / "data" / "decode_words.py")])
     summary = capsys.readouterr().out.strip().splitlines()[-1]
     assert summary.startswith("SUMMARY current ") and ", old " in summary
+
+
+def test_the_empty_feature_cache_links_what_is_made_once_per_machine_and_nothing_made_per_photo(bench, tmp_path,
+                                                                                                   monkeypatch):
+    # The photo hashes were linked in: a "cold" train on a machine that had trained on the demo before found its
+    # photos hashed (1.2-1.4 s of the run, session 36).
+    from glr.cache_subdirs import DISTRACTORS_SUBDIR, EXTRACTORS_SUBDIR, FEATURES_SUBDIR, HASHES_SUBDIR
+
+    common = bench("common")
+    real = tmp_path / "real"
+    once = ["weights", EXTRACTORS_SUBDIR, DISTRACTORS_SUBDIR]
+    per_photo = [FEATURES_SUBDIR, HASHES_SUBDIR, "thumbnails", "onnx"]
+    for name in once + per_photo:
+        (real / name).mkdir(parents=True)
+    monkeypatch.setenv("GLR_CACHE_DIR", str(real))
+    with common.empty_feature_cache() as cache:
+        assert sorted(p.name for p in cache.iterdir()) == sorted(once)
+        assert all((cache / name).resolve() == (real / name).resolve() for name in once)
+    assert os.environ["GLR_CACHE_DIR"] == str(real)
