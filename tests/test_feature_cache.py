@@ -266,3 +266,24 @@ def test_features_above_float16s_range_are_cached_in_float32_and_a_float16_table
                           **common)
     table, _, _ = cached_view_table(big_backbone, paths, digests, [0], None, dtype=np.float32, **common)
     assert np.isfinite(table).all() and table.max() > HALF_MAX
+
+
+def test_one_round_of_photos_is_the_table_itself_and_several_rounds_fill_one(monkeypatch):
+    # The demo's 2,000 photos are one round: its rows were copied into a second table of the same size before.
+    made = []
+
+    def one_round(part, dtype=np.float16):
+        photos = np.arange(5)[part]
+        rows = (photos[:, None] * np.ones((1, 3))).astype(dtype)
+        made.append(rows)
+        return rows, photos != 3, len(photos)
+
+    table, ok, computed = feature_cache._in_rounds(5, one_round, np.float16)
+    assert table is made[0] and computed == 5 and ok.tolist() == [True, True, True, False, True]
+    table, _, _ = feature_cache._in_rounds(5, lambda part: one_round(part, np.float32), np.float16)
+    assert table.dtype == np.float16 and table is not made[-1]  # another dtype: cast into the table asked for
+    monkeypatch.setattr(feature_cache, "CHUNK_PHOTOS", 2)
+    made.clear()
+    table, ok, computed = feature_cache._in_rounds(5, one_round, np.float16)
+    assert len(made) == 3 and computed == 5 and ok.tolist() == [True, True, True, False, True]
+    np.testing.assert_array_equal(table, np.arange(5)[:, None] * np.ones((1, 3)))

@@ -230,6 +230,9 @@ def _in_rounds(count: int, one_round: Callable, dtype, empty: tuple = (0,)) -> t
         part = slice(start, start + CHUNK_PHOTOS)
         rows, ok[part], n = one_round(part)
         computed += n
+        if table is None and len(rows) == count and rows.dtype == np.dtype(dtype):
+            table = rows  # one round (the demo's 2,000 photos): its rows are the table, not copied into a second one
+            continue
         if table is None:
             table = np.zeros((count, *rows.shape[1:]), dtype)
         if table.dtype == np.float16:
