@@ -134,14 +134,19 @@ def test_each_photo_is_decoded_once_for_its_views_and_the_mirror_the_index_needs
 
 # Photos no other test has seen: the run computes their features (building the backbone before phase 1); the
 # same configuration run again reads them from the cache (building it for phase 2).
-FRESH = {61: 6, 62: 6, 63: 6}
+def fresh_classes() -> dict[int, int]:
+    """Landmark ids (and photos per class) no other test uses, and no other xdist worker: the workers share the
+    session's feature cache, and a second worker's `fine_tuned` found the first's photos (the same pixels) cached."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    offset = 10 * int(worker[2:]) if worker[2:].isdigit() else 0
+    return {61 + offset: 6, 62 + offset: 6, 63 + offset: 6}
 FINE_TUNE = dict(epochs=2, fine_tune=True, fine_tune_epochs=1, fine_tune_layers=5)
 
 
 @pytest.fixture(scope="module")
 def fine_tuned(tmp_path_factory):
     """One finished run with a phase 2, trained from a cold feature cache; its tests only read it."""
-    data = make_gldv2(tmp_path_factory.mktemp("fresh") / "data", FRESH)  # ids no other test uses
+    data = make_gldv2(tmp_path_factory.mktemp("fresh") / "data", fresh_classes())
     run = new_run(tmp_path_factory.mktemp("cold"), tiny_config(data, **FINE_TUNE))
     train_run(run)
     return run

@@ -10,6 +10,7 @@ again, and by how it was made (backbone, input size, weights, precision, decode)
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import os
 import threading
@@ -28,6 +29,14 @@ from glr.backbones.quantize import int8_suffix
 
 # The feature cache's name for the mirror image of the centre crop (flip averaging, glr.retrieval.flip).
 MIRROR_VIEW = "view0-mirror"
+# The views that are a photo's whole feature maps, pooled: its centre crop's and its mirror image's.
+WHOLE_MAP_VIEWS = (0, MIRROR_VIEW)
+# The map windows' name (cached_window_features). Each photo's file holds its windows in float16 and, after them,
+# a second .npy array: its two whole maps in float32, which views 0 and MIRROR_VIEW are read from when they have
+# no file of their own. One file per photo rather than three: a cold demo train wrote 6,000 files, at about
+# 0.4 ms of kernel time each on this machine (benchmarks/README.md). The window set and the precision are in
+# the name: another set must never read these vectors.
+WINDOWS_VIEW = f"windows-s{WINDOW_SHRINK}-mirror-f16"
 # Photos per round of load, compute and store. A round's vectors (2,048 photos x 28 windows x 1,280: 0.3 GB
 # in float32) are all that is held besides the returned table, so memory follows the table, not twice it
 # (every cached vector, then their stack), at any dataset size; the demo's 1,600 training photos are one round.
@@ -37,9 +46,17 @@ CHUNK_PHOTOS = 2048
 def decode_tag() -> str:
     """The end of every view folder's name (glr.data.decode_rules.decode_tag) for the rules the decoder reads:
     glr.data.images' draft slack and blank range, which tests and benchmarks set to decode otherwise."""
-    from glr.data import decode_rules, images
+    from glr.data import images
 
-    return decode_rules.decode_tag(images.DRAFT_SLACK, images.BLANK_RANGE)
+    return _decode_tag(images.DRAFT_SLACK, images.BLANK_RANGE)
+
+
+@functools.lru_cache(maxsize=16)
+def _decode_tag(draft_slack: float, blank_range: int) -> str:
+    # Asked for every file the cache reads or writes (about 10,000 in a cold demo train): made once per rule set.
+    from glr.data import decode_rules
+
+    return decode_rules.decode_tag(draft_slack, blank_range)
 
 
 def _seeds(digests: Sequence[str], view: int | str) -> np.ndarray:
@@ -52,7 +69,8 @@ def _seeds(digests: Sequence[str], view: int | str) -> np.ndarray:
 
 
 class FeatureCache:
-    """Feature vectors on disk, one .npy per (image content, view), under one backbone key.
+    """Feature vectors on disk, one .npy per (image content, view), under one backbone key (a photo's map windows
+    carry its whole maps, views 0 and MIRROR_VIEW, in their file: WINDOWS_VIEW).
 
     `engine` (one of ENGINES) is the one its missing vectors are computed with; "auto" is
     resolved here, so that all of them are made alike. The default, "fp32", is what every
@@ -88,23 +106,55 @@ class FeatureCache:
 
     def load(self, digests: Sequence[str], view: int | str) -> tuple[list[np.ndarray | None], np.ndarray]:
         """Cached vectors (None where absent, unreadable or holding NaN or inf: computed again, said) and a found-mask."""
-        vectors = []
-        for digest in digests:
-            vector = None
-            if digest:
-                path = self._path(digest, view)
-                try:
-                    vector = np.load(path, allow_pickle=False)
-                except (OSError, ValueError):
-                    vector = None  # absent, or damaged by a crash: recompute
-                if vector is not None and not all_finite(vector):
-                    cache_notes.damaged(self.root, path)  # never trained on; its new vector replaces it
-                    vector = None
-            vectors.append(vector)
-        return vectors, np.array([v is not None for v in vectors], dtype=bool)
+        return self.load_views(digests, [view])[0]
 
-    def save(self, digest: str, view: int | str, vector: np.ndarray, dtype=np.float32) -> None:
-        """Store one vector (or table) as `dtype`, atomically (a temp file renamed into place).
+    def load_views(self, digests: Sequence[str], views: Sequence[int | str]) -> list[tuple[list[np.ndarray | None], np.ndarray]]:
+        """`load` of each of `views`; a photo's whole maps (WHOLE_MAP_VIEWS) without files of their own are read
+        from its map windows' file (WINDOWS_VIEW), once for both."""
+        vectors: list[list[np.ndarray | None]] = [[] for _ in views]
+        for digest in digests:
+            maps: np.ndarray | None | bool = False  # the windows file's whole maps: not read yet
+            for k, view in enumerate(views):
+                vector = self._read(self._path(digest, view)) if digest else None
+                if vector is None and digest and view in WHOLE_MAP_VIEWS:
+                    if maps is False:
+                        maps = self._whole_maps(digest)
+                    if maps is not None:
+                        vector = maps[WHOLE_MAP_VIEWS.index(view)]
+                vectors[k].append(vector)
+        return [(vecs, np.array([v is not None for v in vecs], dtype=bool)) for vecs in vectors]
+
+    def _read(self, path: Path) -> np.ndarray | None:
+        try:
+            vector = np.load(path, allow_pickle=False)
+        except (OSError, ValueError):
+            return None  # absent, or damaged by a crash: recompute
+        if not all_finite(vector):
+            cache_notes.damaged(self.root, path)  # never trained on; its new vector replaces it
+            return None
+        return vector
+
+    def _whole_maps(self, digest: str) -> np.ndarray | None:
+        """The (2, D) float32 whole maps stored after a photo's map windows, or None (no such file, or one of
+        the layout before, which held the windows alone)."""
+        path = self._path(digest, WINDOWS_VIEW)
+        try:
+            with open(path, "rb") as f:
+                windows = np.lib.format.read_array(f, allow_pickle=False)
+                maps = np.lib.format.read_array(f, allow_pickle=False)
+        except (OSError, ValueError):
+            return None
+        if maps.shape != (2, windows.shape[-1]) or maps.dtype != np.float32:
+            return None
+        if not all_finite(maps):
+            cache_notes.damaged(self.root, path)
+            return None
+        return maps
+
+    def save(self, digest: str, view: int | str, vector: np.ndarray, dtype=np.float32,
+             maps: np.ndarray | None = None) -> None:
+        """Store one vector (or table) as `dtype`, atomically (a temp file renamed into place); `maps`, a photo's
+        (2, D) whole maps, follow its map windows in the same file, in float32 (WINDOWS_VIEW).
 
         Unlike a run's files these are not fsynced: a vector a crash damaged fails to load
         and is computed again, and the demo's 8,400 fsyncs took 117 s of a cold train's wall
@@ -122,6 +172,8 @@ class FeatureCache:
             dtype = half_or_float32(vector)  # the cache reads either; inf would be read as damaged for ever
         buf = io.BytesIO()
         np.save(buf, np.asarray(vector, dtype), allow_pickle=False)
+        if maps is not None:
+            np.save(buf, np.asarray(maps, np.float32), allow_pickle=False)
         path = self._path(digest, view)
         tmp = path.with_name(f".{path.name}.{os.getpid()}-{threading.get_ident()}.tmp")
         try:
@@ -266,8 +318,9 @@ def _cached_views_chunk(
             ok &= view_ok
             computed += n
         return out, ok, computed
-    loaded = [c.load(digests, v) if c else ([None] * len(paths), np.zeros(len(paths), bool))
-              for c, v in zip(caches, views)]
+    # One precision here, so one folder: a photo's whole maps are read once for both (FeatureCache.load_views).
+    loaded = caches[0].load_views(digests, views) if cache else [([None] * len(paths), np.zeros(len(paths), bool))
+                                                                 for _ in views]
     vectors = [list(vecs) for vecs, _ in loaded]
     found = np.stack([mask for _, mask in loaded], axis=1) if paths else np.zeros((0, len(views)), bool)
     ok = found.all(axis=1)
@@ -314,8 +367,8 @@ def cached_window_features(
     """`window_features` for every path, from the cache where possible: ((N, 2W, D), ok-mask, number computed).
 
     A photo whose windows are computed also gets its view 0 and MIRROR_VIEW stored (its
-    windows 0 and W: the whole maps), so the evaluation and the index find them without a
-    backbone pass. The number computed counts backbone inputs: two per photo. `keep` maps a
+    windows 0 and W: the whole maps, in float32 in the windows' file), so the evaluation and
+    the index find them without a backbone pass. The number computed counts backbone inputs: two per photo. `keep` maps a
     photo's (2W, D) windows to the ones returned (glr.training.head_data.WindowChoice); the cache gets all 2W.
     The cache stores float16; `out_dtype` is the returned table's (float32 keeps what `keep` derives from
     newly computed windows exact).
@@ -324,15 +377,12 @@ def cached_window_features(
         return window_features(get_map_model(), todo_paths, input_size=input_size, preprocess=preprocess,
                                batch_size=batch_size, progress=progress, engine=engine, on_engine=on_engine)
 
-    def whole_maps(store: FeatureCache, digest: str, feats: np.ndarray) -> None:
-        store.save(digest, 0, feats[0])
-        store.save(digest, MIRROR_VIEW, feats[len(feats) // 2])
+    def whole_maps(feats: np.ndarray) -> np.ndarray:
+        return np.stack([feats[0], feats[len(feats) // 2]])
 
-    # The window set and the precision are part of the key: another set must not read these vectors. float16
-    # halves what phase 1 holds (N x 28 x D; head_data casts each batch to float32) and what the cache writes.
-    feats, ok, computed = _through_cache(compute, paths, digests, f"windows-s{WINDOW_SHRINK}-mirror-f16", cache,
-                                         progress, inputs=2, also=whole_maps, dtype=np.float16,
-                                         keep=keep, out_dtype=out_dtype)
+    # float16 halves what phase 1 holds (N x 28 x D; head_data casts each batch to float32) and what the cache writes.
+    feats, ok, computed = _through_cache(compute, paths, digests, WINDOWS_VIEW, cache, progress, inputs=2,
+                                         maps=whole_maps, dtype=np.float16, keep=keep, out_dtype=out_dtype)
     return feats, ok, 2 * computed
 
 
@@ -359,13 +409,13 @@ def cached_pooled_features(
 
 
 def _through_cache(compute, paths, digests, view, cache, progress, inputs: int = 1,
-                   also: Callable | None = None, dtype=np.float32,
+                   maps: Callable[[np.ndarray], np.ndarray] | None = None, dtype=np.float32,
                    keep: Callable[[np.ndarray], np.ndarray] | None = None,
                    out_dtype=None) -> tuple[np.ndarray, np.ndarray, int]:
     """Load what the cache has, `compute(paths, digests, engine, on_engine)` the rest and store it.
 
-    `inputs`: the backbone inputs per photo that `progress` counts. `also(store, digest,
-    vector)` stores more of a newly computed vector (other views it holds). The vectors are
+    `inputs`: the backbone inputs per photo that `progress` counts. `maps(vector)` is what
+    else of a newly computed vector its file keeps (FeatureCache.save's `maps`). The vectors are
     stored as `dtype` and returned as `out_dtype` (by default `dtype`); `keep(vector)` is the part of
     each one returned (all of it by default), while the cache always gets the whole vector. The photos go
     CHUNK_PHOTOS at a time, each round written into the returned table.
@@ -380,16 +430,21 @@ def _through_cache(compute, paths, digests, view, cache, progress, inputs: int =
 
     def one_round(part):
         vectors, ok, n = _round_through_cache(compute, paths[part], digests[part], view, cache, progress, inputs,
-                                              also, dtype)
-        rows = np.stack([keep(v) if keep else v for v in vectors])
-        if out_dtype == np.float16:
-            check_half(rows)  # before the cast, which would make them inf
-        return rows.astype(out_dtype, copy=False), ok, n
+                                              maps, dtype)
+        rows = None  # written photo by photo: a float32 stack of the round, then its cast, cost 0.9 s on the demo
+        for i, vector in enumerate(vectors):
+            kept = keep(vector) if keep else vector
+            if rows is None:
+                rows = np.empty((len(vectors), *np.shape(kept)), out_dtype)
+            if out_dtype == np.float16 and kept.dtype != np.float16:
+                check_half(kept)  # before the cast, which would make them inf
+            rows[i] = kept
+        return rows, ok, n
 
     return _in_rounds(len(paths), one_round, out_dtype)
 
 
-def _round_through_cache(compute, paths, digests, view, cache, progress, inputs, also, dtype):
+def _round_through_cache(compute, paths, digests, view, cache, progress, inputs, maps, dtype):
     """`_through_cache` for one round of photos: (their vectors, ok-mask, number computed)."""
     vectors, found = cache.load(digests, view) if cache else ([None] * len(paths), np.zeros(len(paths), bool))
     ok = found.copy()
@@ -406,7 +461,5 @@ def _round_through_cache(compute, paths, digests, view, cache, progress, inputs,
             ok[i] = bool(decoded[j])
             vectors[i] = feats[j]
             if store and decoded[j] and digests[i]:
-                store.save(digests[i], view, feats[j], dtype)
-                if also:
-                    also(store, digests[i], feats[j])
+                store.save(digests[i], view, feats[j], dtype, maps=maps(feats[j]) if maps else None)
     return vectors, ok, int(len(todo))
