@@ -348,3 +348,37 @@ def test_whole_maps_damaged_in_a_windows_file_are_computed_again_and_said(tmp_pa
         np.testing.assert_allclose(a, b, atol=1e-6)
     assert cache_notes.notes(cache.root) == [
         f"a cached feature file held NaN or inf (damaged; e.g. {damaged}): computed again"]
+
+
+def test_a_rounds_files_are_written_in_threads_and_all_done_on_return(tmp_path):
+    import functools
+    import threading
+
+    names = set()
+
+    def save(i):
+        names.add(threading.current_thread().name)
+        (tmp_path / f"{i}.npy").write_bytes(b"x")
+
+    feature_cache._save_all([functools.partial(save, i) for i in range(40)])
+    assert len(list(tmp_path.iterdir())) == 40
+    assert names and all(name.startswith("glr-cache-write") for name in names)
+
+
+def test_a_failed_write_is_raised_and_the_writes_not_started_are_dropped():
+    import functools
+    import time
+
+    import pytest
+
+    started = []
+
+    def save(i):
+        started.append(i)
+        if i == 2:
+            raise OSError(28, "No space left on device")
+        time.sleep(0.01)
+
+    with pytest.raises(OSError, match="No space left"):
+        feature_cache._save_all([functools.partial(save, i) for i in range(200)])
+    assert 2 in started and len(started) < 200

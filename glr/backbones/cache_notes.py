@@ -7,6 +7,7 @@ puts them in the run's status: the app and `glr runs` show that, not the log.
 from __future__ import annotations
 
 import logging
+import threading
 from pathlib import Path
 
 from glr import unwritable
@@ -14,6 +15,7 @@ from glr import unwritable
 _not_kept: dict[Path, str] = {}  # cache roots found unwritable in this process, and the note said
 _damaged: dict[Path, list[Path]] = {}  # cached files that held NaN or inf, computed again, per cache root
 log = logging.getLogger("glr.backbones.feature_cache")
+_said = threading.Lock()  # the cache's files are written in threads (feature_cache._save_all): said once all the same
 
 
 def not_kept(root: Path) -> bool:
@@ -24,11 +26,13 @@ def not_kept(root: Path) -> bool:
 def stop_storing(root: Path, exc: BaseException) -> None:
     """Keep nothing more under `root` in this process, and say so once (the log; the trainer's status via `notes`)."""
     root = Path(root)
-    if root not in _not_kept:
+    with _said:
+        if root in _not_kept:
+            return
         # The storage error's advice (free space, the old file is kept) is for a run's files; here it misleads.
         _not_kept[root] = note = (f"features are computed and not kept: the feature cache {root} cannot be written "
                                   f"({unwritable.why(exc)}); set GLR_CACHE_DIR to a writable folder to keep them")
-        log.warning("%s", note)
+    log.warning("%s", note)
 
 
 def damaged(root: Path, path: Path) -> None:

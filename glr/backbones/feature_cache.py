@@ -14,6 +14,7 @@ import functools
 import io
 import os
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -41,6 +42,8 @@ WINDOWS_VIEW = f"windows-s{WINDOW_SHRINK}-mirror-f16"
 # in float32) are all that is held besides the returned table, so memory follows the table, not twice it
 # (every cached vector, then their stack), at any dataset size; the demo's 1,600 training photos are one round.
 CHUNK_PHOTOS = 2048
+# Threads that write a round's files (`_save_all`).
+SAVE_THREADS = 2
 
 
 def decode_tag() -> str:
@@ -337,6 +340,7 @@ def _cached_views_chunk(
         feats = feats.reshape(len(todo), len(views), -1)
         decoded = decoded.reshape(len(todo), len(views)).all(axis=1)
         check_computed(feats, decoded, [paths[i] for i in todo])  # before any is kept
+        saves = []
         for j, i in enumerate(todo):
             ok[i] = bool(decoded[j])
             for k, (view, c) in enumerate(zip(views, caches)):
@@ -344,7 +348,8 @@ def _cached_views_chunk(
                     vectors[k][i] = feats[j, k]
                     store = c.with_engine(used[0]) if c and used else c
                     if store and decoded[j] and digests[i]:
-                        store.save(digests[i], view, feats[j, k])
+                        saves.append(functools.partial(store.save, digests[i], view, feats[j, k]))
+        _save_all(saves)
     shape = next((v.shape for vecs in vectors for v in vecs if v is not None), (0,))
     out = [np.stack([v if v is not None else np.zeros(shape, np.float32) for v in vecs]).astype(np.float32)
            if vecs else np.zeros((0, *shape), np.float32) for vecs in vectors]
@@ -457,9 +462,32 @@ def _round_through_cache(compute, paths, digests, view, cache, progress, inputs,
                                  cache.engine if cache else None, used.append)
         check_computed(feats, decoded, [paths[i] for i in todo])  # before any is kept
         store = cache.with_engine(used[0]) if cache and used else cache
+        saves = []
         for j, i in enumerate(todo):
             ok[i] = bool(decoded[j])
             vectors[i] = feats[j]
             if store and decoded[j] and digests[i]:
-                store.save(digests[i], view, feats[j], dtype, maps=maps(feats[j]) if maps else None)
+                saves.append(functools.partial(store.save, digests[i], view, feats[j], dtype,
+                                               maps=maps(feats[j]) if maps else None))
+        _save_all(saves)
     return vectors, ok, int(len(todo))
+
+
+def _save_all(saves: list[Callable[[], None]]) -> None:
+    """Run these cache writes, SAVE_THREADS at a time; all are done, or the first error raised, on return.
+
+    Creating a file is kernel time that a second thread overlaps: 2,000 of a photo's files took
+    0.6-0.75 s in 2 threads against 0.9-1.5 s in one here (benchmarks/README.md), the last
+    stretch of a cold train's extraction, in which one core sat idle.
+    """
+    threads = min(SAVE_THREADS, os.cpu_count() or 1)
+    if threads < 2 or len(saves) < 2 * threads:
+        for save in saves:
+            save()
+        return
+    pool = ThreadPoolExecutor(threads, thread_name_prefix="glr-cache-write")
+    try:
+        for future in [pool.submit(save) for save in saves]:
+            future.result()
+    finally:  # on an error or Ctrl-C the writes not started are dropped: their vectors are computed again next time
+        pool.shutdown(wait=True, cancel_futures=True)
