@@ -78,8 +78,9 @@ def child(data: str, results: str, engine: str, tiny: bool) -> None:
     stages.wrap(trainer_features, "content_digest", "hash the photos")
     stages.wrap(trainer.Trainer, "features", "features (all)")
     stages.wrap(onnx_backend, "export", "  ONNX export")
-    stages.wrap(feature_cache.FeatureCache, "load", "  cache reads")
-    stages.wrap(feature_cache.FeatureCache, "save", "  cache writes")
+    stages.wrap(feature_cache.FeatureCache, "load_views", "  cache reads")  # `load` calls it
+    # Every write goes through _save_all, whose threads write a round's files: its wall time is theirs together.
+    stages.wrap(feature_cache, "_save_all", "  cache writes")
     original_engine, original_run, original_decode = features._engine, features._run_batches, pipeline._decode_or_blank
 
     def engine_timed(*args, **kwargs):

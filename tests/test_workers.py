@@ -594,3 +594,13 @@ def test_a_launcher_whose_run_was_resumed_on_another_computer_writes_no_outcome_
     train_local(run, 2)
     status = run.recorded_status()
     assert (status["state"], status["pid"], status["machine"]) == ("running", 4242, "0ther-b00t/4026532999")
+
+
+def test_a_worker_killed_by_a_signal_is_blamed_before_the_peers_that_lost_it():
+    from glr.training.workers import first_failure
+
+    # Seen in the same poll: the chief's exit (it lost worker 1's connection) and worker 1's kill.
+    assert first_failure([2, -9]) == (1, -9)
+    assert first_failure([2, None, 1]) == (0, 2)
+    assert first_failure([0, None]) is None and first_failure([]) is None
+    assert first_failure([-15, -9]) == (0, -15)

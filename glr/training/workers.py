@@ -233,7 +233,7 @@ def _watch(workers: list[Worker], run: Run, signals: Signals) -> tuple[tuple[int
             # collective until their heartbeat fails them, the run then "failed". Taken as a signal here.
             signals.stop = STOP_FLAG
         if first is None:
-            first = next(((i, p.returncode) for i, p in enumerate(procs) if p.returncode not in (None, 0)), None)
+            first = first_failure([p.returncode for p in procs])
             if first:
                 # The grace lets the chief save what it can: none for the chief itself, dead (the others only wait
                 # in a collective with it until their heartbeat fails them).
@@ -246,8 +246,18 @@ def _watch(workers: list[Worker], run: Run, signals: Signals) -> tuple[tuple[int
             kill_all(workers)
         time.sleep(POLL_SECONDS)
     if first is None:
-        first = next(((i, p.returncode) for i, p in enumerate(procs) if p.returncode != 0), None)
+        first = first_failure([p.returncode for p in procs])
     return first, trained
+
+
+def first_failure(codes: list[int | None]) -> tuple[int, int] | None:
+    """(index, code) of the worker to blame among these exit codes (None: still running), or None if none failed.
+
+    A worker killed by a signal, when there is one: its peers fail only because it is gone (gRPC reports the lost
+    connection at once), and the chief's exit, seen in the same poll, was named instead of the kill.
+    """
+    failed = [(i, code) for i, code in enumerate(codes) if code not in (None, 0)]
+    return min(failed, key=lambda failure: (failure[1] >= 0, failure[0]), default=None)
 
 
 def _failure(run: Run, workers: list[Worker], index: int, code: int) -> str:
