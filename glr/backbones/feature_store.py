@@ -124,13 +124,17 @@ class FeatureCache:
         """The (2, D) float32 whole maps stored after a photo's map windows, or None (no such file, or one of
         the layout before, which held the windows alone)."""
         path = self._path(digest, WINDOWS_VIEW)
+        fmt = np.lib.format
         try:
             with open(path, "rb") as f:
-                windows = np.lib.format.read_array(f, allow_pickle=False)
-                maps = np.lib.format.read_array(f, allow_pickle=False)
+                # The windows' header alone: their numbers are skipped, not read (the maps are 1/14 of the file).
+                header = fmt.read_array_header_1_0 if fmt.read_magic(f) == (1, 0) else fmt.read_array_header_2_0
+                shape, _, dtype = header(f)
+                f.seek(int(np.prod(shape)) * dtype.itemsize, os.SEEK_CUR)
+                maps = fmt.read_array(f, allow_pickle=False)
         except (OSError, ValueError):
             return None
-        if maps.shape != (2, windows.shape[-1]) or maps.dtype != np.float32:
+        if not shape or maps.shape != (2, shape[-1]) or maps.dtype != np.float32:
             return None
         if not all_finite(maps):
             cache_notes.damaged(self.root, path)
