@@ -61,12 +61,17 @@ def photos_at(paths: list[str], out: Path, width: int, height: int) -> list[str]
 def pipeline_rate(paths: list[str], input_size: int, preprocess, passes: int, views: int = 0) -> tuple[float, float]:
     """(images per second, CPU ms per image) through make_dataset (training mode), after one warm-up batch.
 
-    `views` > 0: that many seeded views of each file instead (glr's extraction of image views),
-    asked for all at once, so each file is decoded once; the figures are then per view.
+    `views` > 0: that many views of each file instead, asked for all at once, so each file is decoded once;
+    the figures are then per view. Two are the centre crop and its mirror image, what glr's default extraction
+    asks for (where the pipeline knows the boxes before it starts); more are seeded random views (`--augment-space
+    images`), each drawn from its seed pair inside the pipeline.
     """
-    from glr.data.pipeline import make_dataset
+    from glr.data import pipeline
 
     seeds = np.random.default_rng(0).integers(0, 2**31, (len(paths), views, 2)) if views else None
+    if views == 2 and hasattr(pipeline, "CENTRE_MIRROR_VIEW"):
+        seeds[:, 0], seeds[:, 1] = pipeline.CENTRE_VIEW, pipeline.CENTRE_MIRROR_VIEW
+    make_dataset = pipeline.make_dataset
     ds = make_dataset(paths, list(range(len(paths))), input_size=input_size, preprocess=preprocess,
                       training=True, batch_size=BATCH, view_seeds=seeds)
     next(iter(ds))  # builds the graph and starts the worker threads

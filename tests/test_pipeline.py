@@ -48,6 +48,31 @@ def test_training_views_differ_between_epochs(tmp_path):
     assert not np.array_equal(first, second)
 
 
+def test_live_views_are_crops_and_flips_of_the_resized_photo_drawn_per_batch(tmp_path):
+    # Live augmentation draws a batch's boxes at once: every view must still be one of the photo's crops, as is
+    # or mirrored, with both kinds and several places among them, and the same seed must repeat them.
+    from PIL import Image
+
+    from glr.data.images import load_resized
+
+    path = tmp_path / "noise.png"
+    Image.fromarray(np.random.default_rng(0).integers(0, 256, (50, 60, 3), dtype=np.uint8)).save(path)
+    big = load_resized(path, load_size(32))
+    crops = {}
+    for row in range(big.shape[0] - 31):
+        for col in range(big.shape[1] - 31):
+            crop = big[row:row + 32, col:col + 32]
+            crops[crop.tobytes()], crops[crop[:, ::-1].tobytes()] = (row, col, 0), (row, col, 1)
+    ds = make_dataset([str(path)] * 24, input_size=32, training=True, batch_size=5, seed=4)
+    views = np.concatenate([b.numpy() for b in ds]).astype(np.uint8)
+    boxes = [crops.get(v.tobytes()) for v in views]
+    assert len(views) == 24 and None not in boxes
+    assert {flip for _, _, flip in boxes} == {0, 1} and len({box[:2] for box in boxes}) > 5
+    again = np.concatenate([b.numpy() for b in make_dataset([str(path)] * 24, input_size=32, training=True,
+                                                             batch_size=5, seed=4)])
+    np.testing.assert_array_equal(views, again.astype(np.uint8))
+
+
 def test_preprocess_is_applied(tmp_path):
     paths = files(tmp_path, 2)
     raw = next(iter(make_dataset(paths, input_size=16))).numpy()

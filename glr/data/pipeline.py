@@ -80,6 +80,33 @@ def _view_box(pair, big: int, side: int):
     return tf.stack([offset[0], offset[1], tf.cast(flip, tf.int32)])
 
 
+def _fixed_boxes(views: int | np.ndarray, big: int, side: int) -> np.ndarray:
+    """(N, V, 3) boxes (row, col, flip) of views that need no draw: the centre crop for each of `views` files
+    (a count), or per seed pair of `views` (N, V, 2), all CENTRE_VIEW or CENTRE_MIRROR_VIEW."""
+    centre = (big - side) // 2
+    mirror = np.zeros((views, 1), np.int32) if np.ndim(views) == 0 else \
+        (views[..., 0] == CENTRE_MIRROR_VIEW[0]).astype(np.int32)
+    return np.stack([np.full_like(mirror, centre), np.full_like(mirror, centre), mirror], axis=-1)
+
+
+def _seeded_box(pair, big: int, side: int):
+    """`_view_box` of a view seed pair, or the centre crop (mirrored) for CENTRE_VIEW (CENTRE_MIRROR_VIEW)."""
+    import tensorflow as tf
+
+    centre = (big - side) // 2
+    fixed = tf.stack([centre, centre, tf.cast(pair[0] == CENTRE_MIRROR_VIEW[0], tf.int32)])
+    return tf.where(pair[0] < 0, fixed, _view_box(pair, big, side))
+
+
+def _live_boxes(draws, n, big: int, side: int):
+    """(n, 1, 3) random boxes (row, col, flip) for a batch of n files, from 3n or more of tf.data's random int64s."""
+    import tensorflow as tf
+
+    r = tf.reshape(draws[:3 * n], (n, 3))
+    limits = tf.constant([big - side + 1, big - side + 1, 2], tf.int64)
+    return tf.cast(tf.math.floormod(r, limits), tf.int32)[:, None, :]
+
+
 def make_dataset(
     paths: Sequence[str],
     labels: Sequence[int] | None = None,
@@ -114,41 +141,35 @@ def make_dataset(
     big = load_size(input_size)
     paths = [str(p) for p in paths]
     n = len(paths)
-    # Without view seeds every image gets a dummy pair; only the stateless branch reads it.
-    seeds = np.zeros((n, 2), np.int64) if view_seeds is None else np.asarray(view_seeds, np.int64)
-    per_file = seeds.shape[1] if seeds.ndim == 3 else 1
-    seeds = seeds.reshape(n, per_file, 2) if per_file > 1 else seeds.reshape(n, 2)
-    columns = (paths, seeds) if labels is None else (paths, seeds, np.asarray(labels, dtype=np.int32))
-    ds = tf.data.Dataset.from_tensor_slices(columns)
+    seeds = None if view_seeds is None else np.asarray(view_seeds, np.int64)
+    seeds = seeds if seeds is None or seeds.ndim == 3 else seeds.reshape(n, 1, 2)  # (files, views per file, 2)
+    per_file = 1 if seeds is None else seeds.shape[1]
     live_random = training and view_seeds is None
-    if live_random:
-        # Live augmentation: a fresh seed pair per image, from a seeded stream that differs on
-        # every pass over the data (each epoch gets new crops) yet repeats run after run.
-        pairs = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
-        ds = tf.data.Dataset.zip(ds, pairs).map(plain(lambda cols, pair: (cols[0], pair, *cols[2:])))
+    extra = () if labels is None else (np.asarray(labels, dtype=np.int32),)
+    if live_random or (seeds is not None and (seeds[..., 0] >= 0).any()):
+        boxes = None  # drawn by TensorFlow: per batch (live), or per photo from its seed pairs (drawn views)
+    else:
+        boxes = _fixed_boxes(n if seeds is None else seeds, big, input_size)  # no draw: known before the pipeline
+    ds = tf.data.Dataset.from_tensor_slices((paths, seeds if boxes is None else boxes, *extra)) if not live_random \
+        else tf.data.Dataset.from_tensor_slices((paths, *extra))
     if shuffle if shuffle is not None else training:
         ds = ds.shuffle(n, seed=seed, reshuffle_each_iteration=True)
-
-    augment = view_seeds is not None or live_random
-    centre = tf.constant([(big - input_size) // 2, (big - input_size) // 2, 0], tf.int32)
-
-    def view_box(pair):
-        where = _view_box(pair, big, input_size)
-        if view_seeds is None:
-            return where  # live random pairs may be negative: they are never CENTRE_VIEW
-        # CENTRE_VIEW and CENTRE_MIRROR_VIEW among view seeds ask for the centre crop, as is or mirrored.
-        fixed = centre + tf.stack([0, 0, tf.cast(pair[0] == CENTRE_MIRROR_VIEW[0], tf.int32)])
-        return tf.where(pair[0] < 0, fixed, where)
-
-    def box(path, pair, *rest):
-        if not augment:
-            where = centre[None]
-        elif per_file == 1:
+    # Several views per file: batches of files that give about batch_size images, cut to size after.
+    files = max(1, batch_size // per_file)
+    if live_random:
+        # Live augmentation: fresh crops and flips on every pass over the data (each epoch gets new ones) that
+        # repeat run after run, drawn for a whole batch at once (per-photo TF ops cost more than the crop).
+        draws = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(3 * files)
+        ds = tf.data.Dataset.zip(ds.batch(files), draws).map(plain(lambda cols, r: (cols[0], _live_boxes(
+            r, tf.shape(cols[0])[0], big, input_size), *cols[1:])))
+    elif boxes is None:
+        def box(path, pair, *rest):
             # Stateless draws: the view depends only on the pair, so a parallel map stays repeatable.
-            where = view_box(pair)[None]
-        else:
-            where = tf.stack([view_box(pair[v]) for v in range(per_file)])
-        return (path, where, *rest)
+            return (path, tf.stack([_seeded_box(pair[v], big, input_size) for v in range(per_file)]), *rest)
+
+        ds = ds.map(plain(box), num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).batch(files)
+    else:
+        ds = ds.batch(files)
 
     def load(path, where, *rest):
         images, ok = tf.numpy_function(_load_batch, [path, where, big, input_size], [tf.uint8, tf.bool], stateful=False)
@@ -161,9 +182,6 @@ def make_dataset(
         parts = (images, *rest) + ((ok,) if with_ok else ())
         return parts if len(parts) > 1 else images
 
-    # Several views per file: batches of files that give about batch_size images, cut to size after.
-    files = max(1, batch_size // per_file)
-    ds = ds.map(plain(box), num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).batch(files)
     if parts is not None:
         ds = parts(ds)
     ds = ds.map(plain(load), num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
