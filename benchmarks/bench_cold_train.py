@@ -84,15 +84,8 @@ def child(data: str, results: str, engine: str, tiny: bool) -> None:
     original_engine, original_run, original_decode = features._engine, features._run_batches, pipeline._decode_or_blank
 
     def engine_timed(*args, **kwargs):
-        forward = original_engine(*args, **kwargs)
-
-        def run(images):
-            wall, cpu = time.perf_counter(), time.process_time()
-            try:
-                return forward(images)
-            finally:
-                stages.add("  backbone forward", time.perf_counter() - wall, time.process_time() - cpu)
-        return run
+        return common.timed_forward(original_engine(*args, **kwargs),
+                                    lambda wall, cpu: stages.add("  backbone forward", wall, cpu))
 
     def run_timed(forward, ds, *rest):
         wall, cpu = time.perf_counter(), time.process_time()

@@ -55,17 +55,10 @@ def child(photos: int, autotune: bool, tiny: bool) -> list[dict]:
         return ds
 
     def engine(*args, **kwargs):
-        forward = original_engine(*args, **kwargs)
-
-        def run(images):
-            start = time.perf_counter()
-            try:
-                return forward(images)
-            finally:
-                clock["forward"] += time.perf_counter() - start
-                clock["last batch"] = time.perf_counter()
-        run.engine = getattr(forward, "engine", "tf")
-        return run
+        def add(wall, cpu):
+            clock["forward"] += wall
+            clock["last batch"] = time.perf_counter()
+        return common.timed_forward(original_engine(*args, **kwargs), add)
 
     features.make_dataset, features._engine = make, engine
     passes = []

@@ -114,11 +114,10 @@ def backbone_rate(model, input_size: int, batches: int, engine: str) -> tuple[fl
 
     forward = features._engine(model, features.compiled_forward(model), input_size, 1 << 30, "pooled", engine)
     x = np.random.default_rng(0).uniform(-1, 1, (BATCH, input_size, input_size, 3)).astype(np.float32)
-    forward(x)
+    common.side_by_side(forward, x, getattr(forward, "concurrency", 1))  # each session warmed up
     cpu = _cpu_seconds()
     with common.Timer() as t:
-        for _ in range(batches):
-            forward(x)
+        common.side_by_side(forward, x, batches)  # as extraction runs it: batches side by side, one per session
     return batches * BATCH / t.seconds, 1000 * (_cpu_seconds() - cpu) / (batches * BATCH)
 
 

@@ -94,6 +94,48 @@ def interleaved_median_ms(fns: dict, repeats: int, warmup: int = 3) -> dict[str,
     return {name: 1000 * statistics.median(t) for name, t in times.items()}
 
 
+def side_by_side(forward, images, calls: int) -> None:
+    """`calls` calls of `forward(images)`, as many at once as its `concurrency` allows (glr's extractor runs one
+    batch per session, glr.backbones.onnx_features.ExtractorSessions); one at a time for any other forward."""
+    width = getattr(forward, "concurrency", 1)
+    if width <= 1:
+        for _ in range(calls):
+            forward(images)
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(width) as pool:
+        list(pool.map(lambda _: forward(images), range(calls)))
+
+
+def timed_forward(forward, add):
+    """`forward` wrapped so that each call tells `add(wall, cpu)` its time: wall time counted once where calls run
+    side by side (the span while any runs), CPU the calling threads' when they run side by side (ONNX Runtime
+    sessions of one thread each run in the caller), else the process's, as before; its `engine` and `concurrency` kept."""
+    import threading
+
+    lock, state = threading.Lock(), {"running": 0, "since": 0.0}
+    width = getattr(forward, "concurrency", 1)
+    clock = time.thread_time if width > 1 else time.process_time
+
+    def run(images):
+        cpu = clock()
+        with lock:
+            if not state["running"]:
+                state["since"] = time.perf_counter()
+            state["running"] += 1
+        try:
+            return forward(images)
+        finally:
+            with lock:
+                state["running"] -= 1
+                wall = 0.0 if state["running"] else time.perf_counter() - state["since"]
+            add(wall, clock() - cpu)
+
+    run.engine, run.concurrency = getattr(forward, "engine", "tf"), width
+    return run
+
+
 class _StageTimer:
     """Wraps functions with timers (the code itself is unchanged); `seconds` sums each one's time."""
 

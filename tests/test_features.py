@@ -381,3 +381,54 @@ def test_photos_that_do_not_decode_never_go_through_the_backbone(tmp_path, monke
     seen.clear()
     feats, ok = extract_features(model, paths[3:8], input_size=16, preprocess=None, batch_size=4, engine="tf")
     assert feats.shape == (5, 3) and not ok.any() and seen == [1]  # one stand-in image gives the shape
+
+
+def test_batches_run_side_by_side_in_order_and_no_more_than_the_forward_allows(tmp_path):
+    # An extractor of several sessions (glr.backbones.onnx_features.ExtractorSessions) runs that many batches at
+    # once: the features still come out in the photos' order, the failed photos still skipped, and no more
+    # batches are held than the sessions can take.
+    import threading
+    import time
+
+    from glr.backbones import features
+    from glr.data.pipeline import make_dataset
+
+    good = photos(tmp_path / "good", 7)
+    bad = str(tmp_path / "bad.jpg")
+    (tmp_path / "bad.jpg").write_text("not a photo")
+    paths = good[:2] + [bad] + good[2:]
+    lock, now, most = threading.Lock(), [0], [0]
+
+    def forward(images):
+        with lock:
+            now[0] += 1
+            most[0] = max(most[0], now[0])
+        time.sleep(0.15 if len(images) == 2 else 0.02)  # the first batch (2 photos that decode) ends last
+        with lock:
+            now[0] -= 1
+        return images.reshape(len(images), -1)[:, :3].astype(np.float32)
+
+    forward.concurrency = 2
+    ds = make_dataset(paths, input_size=16, batch_size=3, with_ok=True)
+    feats, ok = features._run_batches(forward, ds, (3,), None)
+    serial, serial_ok = features._run_batches(lambda images: forward(images), ds, (3,), None)
+    assert most == [2] and ok.tolist() == serial_ok.tolist() == [True, True, False] + [True] * 5
+    np.testing.assert_array_equal(feats, serial)
+    assert feats[ok].any() and not feats[~ok].any()
+
+
+def test_two_extractor_sessions_give_the_numbers_one_gives(tmp_path, monkeypatch, extractors):
+    pytest.importorskip("tf2onnx")
+    from glr.backbones import onnx_features
+
+    paths = photos(tmp_path, 9, size=24)
+    model = conv_model()
+    monkeypatch.setattr(onnx_features, "SESSIONS", 1)
+    one, ok = extract_features(model, paths, input_size=16, preprocess=None, batch_size=2, engine="onnx")
+    onnx_features._SESSIONS.clear()
+    monkeypatch.setattr(onnx_features, "SESSIONS", 2)
+    monkeypatch.setattr(onnx_features.os, "cpu_count", lambda: 2)
+    two, ok2 = extract_features(model, paths, input_size=16, preprocess=None, batch_size=2, engine="onnx")
+    run = next(iter(onnx_features._SESSIONS.values()))
+    assert run.concurrency == 2 and ok.all() and ok2.all()
+    np.testing.assert_array_equal(two, one)

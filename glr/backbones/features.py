@@ -21,7 +21,7 @@ passes per training photo give all its views, instead of the K + 1 passes of ima
 from __future__ import annotations
 
 import hashlib
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -163,6 +163,33 @@ def _engine(model, forward: Callable, input_size: int, n_images: int, tag: str, 
     return run
 
 
+def _forwarded(forward: Callable, ds) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray | None]]:
+    """(images, ok, `forward` of the images that decoded or None) for each batch of `ds`, in order.
+
+    A `forward` with a `concurrency` of n (glr.backbones.onnx_features.ExtractorSessions) runs n batches
+    side by side in as many threads, and holds no more than n batches beyond the one being read.
+    """
+    def one(images, ok):
+        return images, ok, np.asarray(forward(images if ok.all() else images[ok])) if ok.any() else None
+
+    batches = ((images, np.asarray(ok, bool)) for images, ok in ds.as_numpy_iterator())
+    width = getattr(forward, "concurrency", 1)
+    if width <= 1:
+        yield from (one(images, ok) for images, ok in batches)
+        return
+    from collections import deque
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(width, thread_name_prefix="glr-extract") as pool:
+        running: deque = deque()
+        for images, ok in batches:
+            running.append(pool.submit(one, images, ok))
+            if len(running) >= width:
+                yield running.popleft().result()
+        while running:
+            yield running.popleft().result()
+
+
 def _run_batches(forward: Callable, ds, empty_shape: tuple, progress: Callable[[int], None] | None):
     """`forward` over every (images, ok) batch of `ds`: (features, ok-mask), concatenated.
 
@@ -173,9 +200,7 @@ def _run_batches(forward: Callable, ds, empty_shape: tuple, progress: Callable[[
     given the features' shape yet (then one image goes through, at the end).
     """
     pieces, shape, stand_in = [], None, None
-    for images, ok in ds.as_numpy_iterator():
-        ok = np.asarray(ok, bool)
-        out = np.asarray(forward(images if ok.all() else images[ok])) if ok.any() else None
+    for images, ok, out in _forwarded(forward, ds):
         if out is not None:
             shape = out.shape[1:]
         else:
