@@ -132,7 +132,7 @@ class ExtractorSessions:
     Called from several threads at once (`concurrency` of them: glr.backbones.features runs that many
     batches together), each call takes a free session. One batch per core here, rather than every core on
     each layer of one batch: a layer split over the cores waits for its slowest part, and the pipeline's
-    decoding keeps taking one core or the other. Extraction of the demo's photos took 7-10% less time so,
+    decoding keeps taking one core or the other. Extraction of the demo's photos took 6-10% less time so,
     with the same numbers (benchmarks/README.md, session 38).
     """
 

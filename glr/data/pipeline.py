@@ -150,8 +150,9 @@ def make_dataset(
         boxes = None  # drawn by TensorFlow: per batch (live), or per photo from its seed pairs (drawn views)
     else:
         boxes = _fixed_boxes(n if seeds is None else seeds, big, input_size)  # no draw: known before the pipeline
-    ds = tf.data.Dataset.from_tensor_slices((paths, seeds if boxes is None else boxes, *extra)) if not live_random \
-        else tf.data.Dataset.from_tensor_slices((paths, *extra))
+    # Live boxes are drawn once batched, so a live dataset has no box column yet.
+    columns = (paths, *extra) if live_random else (paths, seeds if boxes is None else boxes, *extra)
+    ds = tf.data.Dataset.from_tensor_slices(columns)
     if shuffle if shuffle is not None else training:
         ds = ds.shuffle(n, seed=seed, reshuffle_each_iteration=True)
     # Several views per file: batches of files that give about batch_size images, cut to size after.
