@@ -71,9 +71,8 @@ def pipeline_rate(paths: list[str], input_size: int, preprocess, passes: int, vi
     seeds = np.random.default_rng(0).integers(0, 2**31, (len(paths), views, 2)) if views else None
     if views == 2 and hasattr(pipeline, "CENTRE_MIRROR_VIEW"):
         seeds[:, 0], seeds[:, 1] = pipeline.CENTRE_VIEW, pipeline.CENTRE_MIRROR_VIEW
-    make_dataset = pipeline.make_dataset
-    ds = make_dataset(paths, list(range(len(paths))), input_size=input_size, preprocess=preprocess,
-                      training=True, batch_size=BATCH, view_seeds=seeds)
+    ds = pipeline.make_dataset(paths, list(range(len(paths))), input_size=input_size, preprocess=preprocess,
+                               training=True, batch_size=BATCH, view_seeds=seeds)
     next(iter(ds))  # builds the graph and starts the worker threads
     cpu = _cpu_seconds()
     with common.Timer() as t:

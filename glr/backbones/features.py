@@ -21,6 +21,8 @@ passes per training photo give all its views, instead of the K + 1 passes of ima
 from __future__ import annotations
 
 import hashlib
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
@@ -177,9 +179,6 @@ def _forwarded(forward: Callable, ds) -> Iterator[tuple[np.ndarray, np.ndarray, 
     if width <= 1:
         yield from (one(images, ok) for images, ok in batches)
         return
-    from collections import deque
-    from concurrent.futures import ThreadPoolExecutor
-
     with ThreadPoolExecutor(width, thread_name_prefix="glr-extract") as pool:
         running: deque = deque()
         for images, ok in batches:
