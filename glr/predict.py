@@ -80,7 +80,7 @@ def eval_view(source, input_size: int) -> np.ndarray:
     """The evaluation view of an image as the pipeline makes it: resize, then the centre crop (a blank photo is refused)."""
     big = load_size(input_size)
     offset = (big - input_size) // 2
-    return load_resized(source, big, refuse_blank=True)[offset:offset + input_size, offset:offset + input_size]
+    return load_resized(source, big, refuse_blank=True, crop=(offset, offset, input_size))
 
 
 class Predictor:

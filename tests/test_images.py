@@ -175,6 +175,8 @@ def test_load_resized_is_the_decoded_photo_resized_with_pillows_bilinear(tmp_pat
         decoded = decode_image(path, draft_size=draft_side(max(w, h)))
         want = np.asarray(Image.fromarray(decoded).resize((w, h), Image.Resampling.BILINEAR, reducing_gap=2.0))
         np.testing.assert_array_equal(load_resized(path, size), want)
+    # Only the centre crop of 256 px (glr.data.crop_resize): the same pixels.
+    np.testing.assert_array_equal(load_resized(path, 256, crop=(16, 16, 224)), load_resized(path, 256)[16:240, 16:240])
     if orientation == 6:
         assert decode_image(path).shape == (400, 300, 3)  # rotated upright
 
@@ -188,6 +190,23 @@ def test_a_flat_colour_photo_is_refused_as_blank_only_when_asked(tmp_path, colou
     assert load_resized(path, 32).shape == (32, 32, 3)
     with pytest.raises(BlankImageError, match=f"^{re.escape(str(path))}: {re.escape(BLANK_MESSAGE)}$"):
         load_resized(path, 32, refuse_blank=True)
+
+
+def test_a_crop_is_refused_as_blank_only_when_the_whole_photo_is():
+    # The blank check is the whole resize's: a flat middle inside a textured border is no blank photo, from a
+    # path or a stream (read again from its start).
+    from glr.data.images import is_blank
+
+    flat = np.full((300, 400, 3), 90, np.uint8)
+    framed = flat.copy()
+    framed[:, :12] = np.random.default_rng(0).integers(0, 256, (300, 12, 3))  # left of the crop once resized
+    crop = (16, 16, 224)
+    assert is_blank(load_resized(encode(Image.fromarray(framed), "PNG"), 256, crop=crop))
+    for data in (encode(Image.fromarray(framed), "PNG"), io.BytesIO(encode(Image.fromarray(framed), "PNG"))):
+        assert load_resized(data, 256, refuse_blank=True, crop=crop).shape == (224, 224, 3)
+    for data in (encode(Image.fromarray(flat), "PNG"), io.BytesIO(encode(Image.fromarray(flat), "PNG"))):
+        with pytest.raises(BlankImageError):
+            load_resized(data, 256, refuse_blank=True, crop=crop)
 
 
 @pytest.mark.parametrize("scene", ["night", "fog", "noise"])

@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from conftest import write_image
 from glr.data.pipeline import load_size, make_dataset
@@ -48,7 +49,9 @@ def test_training_views_differ_between_epochs(tmp_path):
     assert not np.array_equal(first, second)
 
 
-def test_live_views_are_crops_and_flips_of_the_resized_photo_drawn_per_batch(tmp_path):
+# 28 px: a load size of 32, a power of two, where only each view's square is resized (glr.data.crop_resize).
+@pytest.mark.parametrize("side", [32, 28])
+def test_live_views_are_crops_and_flips_of_the_resized_photo_drawn_per_batch(tmp_path, side):
     # Live augmentation draws a batch's boxes at once: every view must still be one of the photo's crops, as is
     # or mirrored, with both kinds and several places among them, and the same seed must repeat them.
     from PIL import Image
@@ -57,18 +60,18 @@ def test_live_views_are_crops_and_flips_of_the_resized_photo_drawn_per_batch(tmp
 
     path = tmp_path / "noise.png"
     Image.fromarray(np.random.default_rng(0).integers(0, 256, (50, 60, 3), dtype=np.uint8)).save(path)
-    big = load_resized(path, load_size(32))
+    big = load_resized(path, load_size(side))
     crops = {}
-    for row in range(big.shape[0] - 31):
-        for col in range(big.shape[1] - 31):
-            crop = big[row:row + 32, col:col + 32]
+    for row in range(big.shape[0] - side + 1):
+        for col in range(big.shape[1] - side + 1):
+            crop = big[row:row + side, col:col + side]
             crops[crop.tobytes()], crops[crop[:, ::-1].tobytes()] = (row, col, 0), (row, col, 1)
-    ds = make_dataset([str(path)] * 24, input_size=32, training=True, batch_size=5, seed=4)
+    ds = make_dataset([str(path)] * 24, input_size=side, training=True, batch_size=5, seed=4)
     views = np.concatenate([b.numpy() for b in ds]).astype(np.uint8)
     boxes = [crops.get(v.tobytes()) for v in views]
     assert len(views) == 24 and None not in boxes
     assert {flip for _, _, flip in boxes} == {0, 1} and len({box[:2] for box in boxes}) > 5
-    again = np.concatenate([b.numpy() for b in make_dataset([str(path)] * 24, input_size=32, training=True,
+    again = np.concatenate([b.numpy() for b in make_dataset([str(path)] * 24, input_size=side, training=True,
                                                              batch_size=5, seed=4)])
     np.testing.assert_array_equal(views, again.astype(np.uint8))
 
@@ -132,7 +135,8 @@ def test_view_seeds_make_augmentation_reproducible(tmp_path):
     assert not np.array_equal(first[0], first[1]) or not np.array_equal(first[0], first[3])
 
 
-def test_views_equal_tf_stateless_crop_and_flip(tmp_path):
+@pytest.mark.parametrize("side", [32, 28])  # 28: only each view's square resized, as above
+def test_views_equal_tf_stateless_crop_and_flip(tmp_path, side):
     # The feature cache stores views by their seed pair: the batch-level numpy crop must cut
     # exactly what tf.image's stateless crop and flip cut from the same decoded square.
     import tensorflow as tf
@@ -144,12 +148,12 @@ def test_views_equal_tf_stateless_crop_and_flip(tmp_path):
 
     Image.fromarray(np.random.default_rng(0).integers(0, 256, (50, 60, 3), dtype=np.uint8)).save(path)
     seeds = np.random.default_rng(1).integers(0, 2**31, (16, 2))
-    views = np.concatenate([b.numpy() for b in make_dataset([str(path)] * 16, input_size=32, view_seeds=seeds, batch_size=5)])
-    big = tf.constant(load_resized(path, load_size(32)))
+    views = np.concatenate([b.numpy() for b in make_dataset([str(path)] * 16, input_size=side, view_seeds=seeds, batch_size=5)])
+    big = tf.constant(load_resized(path, load_size(side)))
     flips = 0
     for view, pair in zip(views, seeds):
         pair = tf.constant(pair, tf.int64)
-        want = tf.image.stateless_random_crop(big, (32, 32, 3), seed=pair)
+        want = tf.image.stateless_random_crop(big, (side, side, 3), seed=pair)
         flipped = tf.image.stateless_random_flip_left_right(want, seed=pair + 1)
         flips += not np.array_equal(flipped.numpy(), want.numpy())
         np.testing.assert_array_equal(view, flipped.numpy().astype(np.float32))
@@ -178,7 +182,7 @@ def test_several_views_per_file_decode_once_and_equal_one_view_at_a_time(tmp_pat
     seeds[:, 0] = pipeline.CENTRE_VIEW  # view 0: the centre crop, as glr's view 0
     calls = []
     real = pipeline._decode_or_blank
-    monkeypatch.setattr(pipeline, "_decode_or_blank", lambda path, size: calls.append(path) or real(path, size))
+    monkeypatch.setattr(pipeline, "_decode_or_blank", lambda path, size, crop=None: calls.append(path) or real(path, size, crop))
     batches = list(make_dataset(paths, [10, 11, 12, 13, 14], input_size=16, view_seeds=seeds, batch_size=4, with_ok=True))
     assert len(calls) == 5  # each file decoded once for its 3 views
     assert [int(b[0].shape[0]) for b in batches] == [4, 4, 4, 3]  # batch_size images per batch, not files

@@ -26,6 +26,7 @@ from PIL import Image, ImageFile, PngImagePlugin, UnidentifiedImageError
 from glr.data.decode_rules import BLANK_RANGE, DRAFT_SLACK
 from glr.data.decode_words import (DECODE_ERRORS, MAX_PNG_CHUNKS, PNG_TEXT_CHUNK, SHORT_TRNS, _png_chunks, _png_without,
                                    _short_chunks, decoder_missing, mended_png, refuse_costly, refuse_large_icon, refused)
+from glr.data.crop_resize import resized
 from glr.data.orientation import QUARTER_TURNS, orientation, upright
 from glr.data.pixel_modes import to_rgb
 from glr.data.sniff import WEB_ADDRESS, looks_like, refuse_known_non_images
@@ -287,26 +288,44 @@ def draft_side(side: int) -> int:
     return max(1, int(side * DRAFT_SLACK))
 
 
-def is_blank(img: Image.Image) -> bool:
-    """Whether a decoded photo is one flat colour: every band within BLANK_RANGE grey levels."""
-    extrema = img.getextrema()  # Pillow's C loop: 0.19 ms at 256 px here, where NumPy's per-channel min/max take 2.5
-    bands = extrema if isinstance(extrema[0], tuple) else (extrema,)
-    return max(high - low for low, high in bands) <= BLANK_RANGE
+def is_blank(pixels: np.ndarray) -> bool:
+    """Whether decoded pixels (height, width[, bands]) are one flat colour: every band within BLANK_RANGE grey levels."""
+    bands = pixels.shape[2] if pixels.ndim == 3 else 1
+    # Each row's values side by side, so NumPy reduces down contiguous columns (0.03 ms at 224 px, where Pillow's
+    # getextrema, band by band, took 0.1 and NumPy's per-band min and max over strided pixels 2.5).
+    rows = pixels.reshape(pixels.shape[0], -1)
+    high = rows.max(axis=0).reshape(-1, bands).max(axis=0)
+    low = rows.min(axis=0).reshape(-1, bands).min(axis=0)
+    return int((high.astype(np.int16) - low).max()) <= BLANK_RANGE
 
 
-def load_resized(source: ImageSource, size: int | tuple[int, int], refuse_blank: bool = False) -> np.ndarray:
+def load_resized(source: ImageSource, size: int | tuple[int, int], refuse_blank: bool = False,
+                 crop: tuple[int, int, int] | None = None) -> np.ndarray:
     """Decode and resize to `size` (square int or (width, height)) with a good filter.
 
     `refuse_blank`: raise BlankImageError for a photo of one flat colour, which training must
     not learn from and a prediction cannot be made on (checked from BLANK_MIN_SIDE px up).
+    `crop` (row, col, side): only that square of the resized image, the same pixels (glr.data.crop_resize), faster.
     """
     width, height = (size, size) if isinstance(size, int) else size
 
     def fit(img: Image.Image) -> Image.Image:
-        return img if img.size == (width, height) else img.resize((width, height), Image.Resampling.BILINEAR,
-                                                                  reducing_gap=2.0)
+        return resized(img, (width, height), crop)
 
-    img = _decode_pil(source, draft_size=draft_side(max(width, height)), shrink=fit)
-    if refuse_blank and min(width, height) >= BLANK_MIN_SIDE and is_blank(img):
-        raise BlankImageError(f"{_source_name(source)}: {BLANK_MESSAGE}")
-    return np.asarray(img, dtype=np.uint8)
+    pixels = np.asarray(_decode_pil(source, draft_size=draft_side(max(width, height)), shrink=fit), dtype=np.uint8)
+    if refuse_blank and min(width, height) >= BLANK_MIN_SIDE and is_blank(pixels):
+        # A flat crop can be part of a photo with something outside it: then the whole resize decides.
+        if crop is None or _whole_is_blank(source, (width, height)):
+            raise BlankImageError(f"{_source_name(source)}: {BLANK_MESSAGE}")
+    return pixels
+
+
+def _whole_is_blank(source: ImageSource, size: tuple[int, int]) -> bool:
+    """Whether `source` resized whole to `size` is blank, after a crop of it was: decoded again (a stream from its
+    start; one that cannot go back leaves the crop's answer)."""
+    if not isinstance(source, (str, os.PathLike, bytes, bytearray)):
+        try:
+            source.seek(0)
+        except (AttributeError, OSError, ValueError):
+            return True
+    return is_blank(load_resized(source, size))

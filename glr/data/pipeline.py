@@ -35,16 +35,18 @@ def load_size(input_size: int) -> int:
     return int(round(input_size / CROP_RATIO))
 
 
-def _decode_or_blank(path: bytes, size: int) -> tuple[np.ndarray, bool]:
-    """Decode and resize one file; a file that fails, or is one flat colour, gives a black image and ok=False.
+def _decode_or_blank(path: bytes, size: int, crop: tuple[int, int, int] | None = None) -> tuple[np.ndarray, bool]:
+    """Decode and resize one file (only its `crop`, as load_resized); a file that fails, or is one flat colour,
+    gives a black image and ok=False.
 
     Inside tf.data an exception would end the whole epoch, so the failure travels as a
     flag, and callers decide (drop the example, report it).
     """
     try:
-        return load_resized(path.decode("utf-8"), int(size), refuse_blank=True), True
+        return load_resized(path.decode("utf-8"), int(size), refuse_blank=True, crop=crop), True
     except ImageError:
-        return np.zeros((size, size, 3), np.uint8), False
+        side = size if crop is None else crop[2]
+        return np.zeros((side, side, 3), np.uint8), False
 
 
 def _load_batch(paths: np.ndarray, boxes: np.ndarray, big: int, side: int) -> tuple[np.ndarray, np.ndarray]:
@@ -58,9 +60,12 @@ def _load_batch(paths: np.ndarray, boxes: np.ndarray, big: int, side: int) -> tu
     out = np.empty((len(paths) * views, side, side, 3), np.uint8)
     ok = np.empty((len(paths),), bool)
     for i, (path, file_boxes) in enumerate(zip(paths, boxes)):
-        image, ok[i] = _decode_or_blank(path, big)
+        row, col = file_boxes[0, :2]
+        # One crop for all the file's views (one view, or the centre and its mirror): only it is resized.
+        shared = bool((file_boxes[:, :2] == (row, col)).all())
+        image, ok[i] = _decode_or_blank(path, big, (int(row), int(col), side) if shared else None)
         for j, (row, col, flip) in enumerate(file_boxes):
-            view = image[row:row + side, col:col + side]
+            view = image if shared else image[row:row + side, col:col + side]
             out[i * views + j] = view[:, ::-1] if flip else view
     return out, np.repeat(ok, views)
 
