@@ -94,10 +94,10 @@ def child(data: str, results: str, engine: str, tiny: bool) -> None:
         finally:
             stages.add("  batches (forward + waiting for input)", time.perf_counter() - wall, time.process_time() - cpu)
 
-    def decode_timed(path, size):
+    def decode_timed(*args):
         cpu = time.thread_time()
         try:
-            return original_decode(path, size)
+            return original_decode(*args)
         finally:  # CPU of the pipeline's threads, which run beside the backbone
             stages.add("  decode + resize (pipeline threads, CPU)", 0.0, time.thread_time() - cpu)
 

@@ -192,6 +192,22 @@ def test_a_flat_colour_photo_is_refused_as_blank_only_when_asked(tmp_path, colou
         load_resized(path, 32, refuse_blank=True)
 
 
+@pytest.mark.parametrize("size, side", [(256, 224), (37, 32)])
+def test_load_views_are_the_whole_resize_cut_and_mirrored(size, side):
+    from glr.data.images import decode_views
+
+    data = encode(Image.fromarray(np.random.default_rng(0).integers(0, 256, (300, 400, 3), np.uint8)), "JPEG")
+    whole = load_resized(data, size)
+    edge = size - side
+    for boxes in ([[edge, 1, 0]], [[1, edge, 1]], [[edge // 2] * 2 + [0], [edge // 2] * 2 + [1]],  # one place
+                  [[0, edge, 1], [edge, 0, 0], [3, 5, 1]]):  # several: the whole photo resized, then cut
+        views = decode_views(data, size, np.array(boxes), side)
+        assert len(views) == len(boxes)
+        for view, (row, col, flip) in zip(views, boxes):
+            want = whole[row:row + side, col:col + side]
+            np.testing.assert_array_equal(view, want[:, ::-1] if flip else want)
+
+
 def test_a_crop_is_refused_as_blank_only_when_the_whole_photo_is():
     # The blank check is the whole resize's: a flat middle inside a textured border is no blank photo, from a
     # path or a stream (read again from its start).

@@ -182,7 +182,7 @@ def test_several_views_per_file_decode_once_and_equal_one_view_at_a_time(tmp_pat
     seeds[:, 0] = pipeline.CENTRE_VIEW  # view 0: the centre crop, as glr's view 0
     calls = []
     real = pipeline._decode_or_blank
-    monkeypatch.setattr(pipeline, "_decode_or_blank", lambda path, size, crop=None: calls.append(path) or real(path, size, crop))
+    monkeypatch.setattr(pipeline, "_decode_or_blank", lambda path, *args: calls.append(path) or real(path, *args))
     batches = list(make_dataset(paths, [10, 11, 12, 13, 14], input_size=16, view_seeds=seeds, batch_size=4, with_ok=True))
     assert len(calls) == 5  # each file decoded once for its 3 views
     assert [int(b[0].shape[0]) for b in batches] == [4, 4, 4, 3]  # batch_size images per batch, not files

@@ -11,6 +11,7 @@ import os
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from conftest import make_gldv2, write_image
@@ -236,7 +237,7 @@ def test_undecodable_listed_image_becomes_a_flagged_blank_in_the_pipeline(tmp_pa
 
     fake = tmp_path / "fake.jpg"
     fake.write_bytes(b"%PDF-1.4")
-    image, ok = _decode_or_blank(str(fake).encode(), 16)
+    (image,), ok = _decode_or_blank(str(fake).encode(), 16, np.array([[0, 0, 0]]), 16)  # one view: the whole square
     assert not ok and image.shape == (16, 16, 3) and not image.any()
 
 

@@ -89,7 +89,7 @@ def fresh_run(request, tmp_path_factory):
 
     run = new_run(tmp_path_factory.mktemp("results"), tiny_config(data, epochs=1, views=3, augment_space=space))
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(pipeline, "_decode_or_blank", lambda path, size: decoded.append(path.decode()) or real_decode(path, size))
+        patch.setattr(pipeline, "_decode_or_blank", lambda path, *args: decoded.append(path.decode()) or real_decode(path, *args))
         patch.setattr(thumbnails, "make_thumbnails", recording)
         train_run(run)
     return run, data, decoded, made, space, inputs_per_train_photo

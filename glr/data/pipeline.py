@@ -20,7 +20,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from glr.errors import ImageError
-from glr.data.images import load_resized
+from glr.data.images import decode_views
 
 # 256/224: the resize-then-crop ratio of the ImageNet recipes the backbones were trained with.
 CROP_RATIO = 224 / 256
@@ -35,38 +35,33 @@ def load_size(input_size: int) -> int:
     return int(round(input_size / CROP_RATIO))
 
 
-def _decode_or_blank(path: bytes, size: int, crop: tuple[int, int, int] | None = None) -> tuple[np.ndarray, bool]:
-    """Decode and resize one file (only its `crop`, as load_resized); a file that fails, or is one flat colour,
-    gives a black image and ok=False.
+def _decode_or_blank(path: bytes, size: int, boxes: np.ndarray, side: int) -> tuple[list[np.ndarray], bool]:
+    """The (row, col, flip) `boxes` of `side` px cut from one file resized to `size` (decode_views); a file that
+    fails, or is one flat colour, gives black views and ok=False.
 
     Inside tf.data an exception would end the whole epoch, so the failure travels as a
     flag, and callers decide (drop the example, report it).
     """
     try:
-        return load_resized(path.decode("utf-8"), int(size), refuse_blank=True, crop=crop), True
+        return decode_views(path.decode("utf-8"), int(size), boxes, side, refuse_blank=True), True
     except ImageError:
-        side = size if crop is None else crop[2]
-        return np.zeros((side, side, 3), np.uint8), False
+        return [np.zeros((side, side, 3), np.uint8)] * len(boxes), False
 
 
 def _load_batch(paths: np.ndarray, boxes: np.ndarray, big: int, side: int) -> tuple[np.ndarray, np.ndarray]:
     """Decode a batch of files to `big` squares and cut each file's (row, col, flip) boxes of `side` px.
 
-    One Python call per batch instead of several TF ops per image: the per-image crop and
-    flip are numpy slices, and tf.data runs a few batches in parallel. Each file is decoded
-    once however many views are cut from it; the views come out file by file.
+    One Python call per batch instead of several TF ops per image, and tf.data runs a few
+    batches in parallel. Each file is decoded once however many views are cut from it; the
+    views come out file by file.
     """
     views = boxes.shape[1]
     out = np.empty((len(paths) * views, side, side, 3), np.uint8)
     ok = np.empty((len(paths),), bool)
     for i, (path, file_boxes) in enumerate(zip(paths, boxes)):
-        row, col = file_boxes[0, :2]
-        # One crop for all the file's views (one view, or the centre and its mirror): only it is resized.
-        shared = bool((file_boxes[:, :2] == (row, col)).all())
-        image, ok[i] = _decode_or_blank(path, big, (int(row), int(col), side) if shared else None)
-        for j, (row, col, flip) in enumerate(file_boxes):
-            view = image if shared else image[row:row + side, col:col + side]
-            out[i * views + j] = view[:, ::-1] if flip else view
+        file_views, ok[i] = _decode_or_blank(path, big, file_boxes, side)
+        for j, view in enumerate(file_views):
+            out[i * views + j] = view
     return out, np.repeat(ok, views)
 
 
