@@ -86,6 +86,8 @@ def _printable(name: str) -> str:
     A Latin-1 file name arrives with surrogates that no UTF-8 output (the app, a log) can encode,
     and a newline in a name would break a one-line message in two.
     """
+    if name.isascii() and name.isprintable():  # most names: nothing to change, and every photo's decode asks
+        return name
     try:
         name = printable(name)
     except UnicodeEncodeError:  # a surrogate that stands for no byte (not from the OS)
