@@ -68,6 +68,9 @@ BLANK_MESSAGE = "a blank photo (one flat colour): nothing in it to recognise"
 # so a textured photo could look flat: smaller sizes are not checked.
 BLANK_MIN_SIDE = 32
 
+# A view's mirror image, made by Pillow: NumPy's copy of a mirrored RGB array takes 10x as long.
+MIRROR = Image.Transpose.FLIP_LEFT_RIGHT
+
 ImageSource = Union[str, os.PathLike, bytes, bytearray, BinaryIO]
 
 
@@ -285,9 +288,6 @@ def _shown_size(source: str | os.PathLike | BinaryIO) -> tuple[int, int]:
         return img.size[::-1] if turned else img.size
 
 
-MIRROR = Image.Transpose.FLIP_LEFT_RIGHT
-
-
 def draft_side(side: int) -> int:
     """The side to ask JPEG's reduced-size decoding for, when the image will be resized to `side`."""
     return max(1, int(side * DRAFT_SLACK))
@@ -322,16 +322,16 @@ def decode_views(source: ImageSource, size: int, boxes, side: int, refuse_blank:
     When they share one place (one view, or the centre crop and its mirror), only that square is resized. Pillow
     mirrors a view: NumPy's copy of a mirrored RGB array took 0.22 ms, 10x Pillow's (benchmarks/README.md).
     """
-    places = {(row, col) for row, col, _ in np.asarray(boxes).tolist()}
+    boxes = np.asarray(boxes).tolist()
+    places = {(row, col) for row, col, _ in boxes}
     crop = (*places.pop(), side) if len(places) == 1 else None
     img, pixels = _resized(source, size, size, refuse_blank, crop)
     views = []
-    for row, col, flip in np.asarray(boxes).tolist():
-        if crop is None:
-            part = pixels[row:row + side, col:col + side]
-            views.append(np.asarray(img.crop((col, row, col + side, row + side)).transpose(MIRROR)) if flip else part)
+    for row, col, flip in boxes:
+        if not flip:
+            views.append(pixels if crop else pixels[row:row + side, col:col + side])
         else:
-            views.append(np.asarray(img.transpose(MIRROR)) if flip else pixels)
+            views.append(np.asarray((img if crop else img.crop((col, row, col + side, row + side))).transpose(MIRROR)))
     return views
 
 
