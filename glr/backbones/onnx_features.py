@@ -198,7 +198,7 @@ def onnx_extractor(model, forward: Callable, input_size: int, n_images: int, tag
         return outputs[0] if len(outputs) == 1 else outputs
 
     run.engine = "int8" if int8 else "onnx"  # which engine made the features: the cache keys them by it
-    run.concurrency = session.concurrency  # calls that may run at once (glr.backbones.features._run_batches)
+    run.concurrency = session.concurrency  # calls that may run at once (glr.backbones.features._forwarded)
     while len(_SESSIONS) >= _KEEP_SESSIONS:
         _SESSIONS.pop(next(iter(_SESSIONS)))
     _SESSIONS[session_key] = run
