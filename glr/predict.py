@@ -28,6 +28,7 @@ from glr.retrieval.run_index import Recognizer
 from glr.submission import list_images, submission_table, unique_ids, write_submission
 from glr.training.model import check_backbone, check_shape  # check_shape: also for importers of glr.predict
 from glr.training.run import Run, as_run
+from glr.training.run_table import missing_files, not_finished
 
 DEFAULT_TOP_K = 5
 BATCH_SIZE = 16
@@ -101,9 +102,8 @@ class Predictor:
             raise GlrError(f"unknown prediction backend {backend!r}; choose one of: {', '.join(BACKENDS)}")
 
         self.run = run = as_run(run)
-        for path in (run.config_path, run.labels_path, run.model_path):  # a running or failed run has no model.keras
-            if not path.is_file():
-                raise GlrError(f"{run.path}: not a finished run ({path.name} is missing; the run is {run.status()['state']})")
+        if missing := missing_files(run, (run.config_path, run.labels_path, run.model_path)):  # a running run has no model
+            raise GlrError(not_finished(run, missing))
         settings, self.labels = _settings_and_labels(run)
         self.spec, self.input_size = settings.spec, settings.input_size
         # Plain arrays for the top-k lookup: pandas .iloc per class costs more than the head.

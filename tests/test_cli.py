@@ -403,7 +403,10 @@ def test_retrieval_on_a_run_without_its_model_yet_says_its_state(finished_run, t
     run = Run(shutil.copytree(finished_run.path, tmp_path / finished_run.id))
     (run.path / "model.keras").unlink()
     assert main(["retrieval", str(run.path), "--rebuild"]) == 2
-    assert f"error: {run.path}: not a finished run (model.keras missing; the run is " in capsys.readouterr().err
+    assert f"error: {run.path}: model.keras missing from this finished run (deleted or moved?)" in capsys.readouterr().err
+    run.update_status(state="stopped")  # a stopped run has no model yet
+    assert main(["retrieval", str(run.path), "--rebuild"]) == 2
+    assert f"error: {run.path}: not a finished run (model.keras missing; the run is stopped)" in capsys.readouterr().err
 
 
 def test_retrieval_of_a_run_whose_model_is_another_backbones_is_refused_before_indexing(finished_run, tmp_path, capsys):

@@ -168,7 +168,12 @@ def test_a_run_without_its_model_yet_says_its_state(finished_run, tmp_path):
     run = Run(shutil.copytree(finished_run.path, tmp_path / finished_run.id))
     (run.path / "model.keras").unlink()
     run.update_status(state="failed", message="the disk is full")
-    with pytest.raises(GlrError, match=re.escape(f"{run.path}: not a finished run (model.keras is missing; the run is failed)")):
+    with pytest.raises(GlrError, match=re.escape(f"{run.path}: not a finished run (model.keras missing; the run is failed)")):
+        Predictor(run)
+    # A finished run whose model was deleted said "not a finished run (...; the run is finished)", and listed as finished.
+    run.update_status(state="finished", message="")
+    with pytest.raises(GlrError, match=re.escape(f"{run.path}: model.keras missing from this finished run (deleted or "
+                                                 "moved?); put it back, or train again")):
         Predictor(run)
 
 
@@ -329,7 +334,7 @@ def test_predict_command_with_each_run_file_damaged(finished_run, tmp_path, monk
     out, err = capsys.readouterr()
     if name in REFUSED:
         assert code == 2 and f"error: {run.path}" in err and name in err, err
-        assert ("not a finished run" if how == "deleted" else "this run cannot predict until") in err
+        assert ("missing from this finished run" if how == "deleted" else "this run cannot predict until") in err
         return
     assert code == 0 and photo in out, err
     if name in NOTED:

@@ -144,7 +144,7 @@ def test_duration_text():
 def test_list_runs_gives_the_saved_models_top1_beside_the_best_epoch(tmp_path):
     import pandas as pd
 
-    run = _run(tmp_path, "a", "finished", "2026-01-01T00:00:00+00:00")
+    run = _run(tmp_path, "a", "finished", "2026-01-01T00:00:00+00:00", model=True)
     run.history_path.write_text("phase,epoch,val_accuracy\n1,1,0.5\n1,2,0.9\n")
     assert list_runs(tmp_path).iloc[0]["model_top1"] is None or pd.isna(list_runs(tmp_path).iloc[0]["model_top1"])
     run.write_evaluation(pd.DataFrame(), pd.DataFrame(), pd.DataFrame(), {"top1": 0.75})
@@ -217,8 +217,26 @@ def test_find_run_refuses_a_folder_that_is_no_run_for_every_caller(tmp_path):
         run_table.find_run(tmp_path / "results", " ")
 
 
+def test_a_reference_with_a_folder_part_never_reaches_a_folder_outside_runs(tmp_path, monkeypatch):
+    # `runs --results R --delete ../../victim --yes` deleted R/runs/../../victim, any folder on disk, and
+    # `--delete ../runs` every run: the id was joined to runs/ and any folder it reached was taken for a run.
+    from glr.training.run import RunError
+
+    results = tmp_path / "results"
+    kept = _run(results, "20260101-000000-kept", "finished", "2026-01-01T00:00:00", model=True)
+    victim = tmp_path / "victim"
+    (victim / "sub").mkdir(parents=True)
+    (tmp_path / "elsewhere" / "deep").mkdir(parents=True)
+    monkeypatch.chdir(tmp_path / "elsewhere" / "deep")  # where "../../victim" and "../runs" are no folders
+    for ref in ("../../victim", "../runs", "..", ".", f"../runs/{kept.id}"):
+        with pytest.raises(RunError, match="no run|not a run folder"):
+            run_table.find_run(results, ref)
+    assert run_table.find_run(results, kept.id).path == kept.path  # a bare id still finds its run
+    assert (victim / "sub").is_dir() and kept.path.is_dir()
+
+
 def test_a_run_whose_loss_became_nan_or_inf_says_it_diverged_in_the_run_list(tmp_path):
-    run = _run(tmp_path, "a", "finished", "2026-01-01T00:00:00+00:00")
+    run = _run(tmp_path, "a", "finished", "2026-01-01T00:00:00+00:00", model=True)
     run.history_path.write_text("phase,epoch,loss,lr\n1,1,2.5,0.5\n1,2,inf,0.5\n1,3,nan,0.5\n")
     note = run_table.divergence(run.history())
     assert note == ("the loss became infinite at epoch 2: the training diverged, so its curves stop there and its "

@@ -29,6 +29,7 @@ from glr.evaluation import metrics, report
 from glr.evaluation.readout import percent
 from glr.retrieval import run_index
 from glr.training.run import Run, RunError, as_run
+from glr.training.run_table import missing_files, not_finished
 from glr.training.settings import RunSettings
 
 
@@ -313,9 +314,9 @@ def rebuild_index(run: Run | str | os.PathLike, progress: Callable[[str], None] 
         labels, split = run.labels(), run.split()
     except RunError as exc:
         raise GlrError(f"{run.path}: {exc}") from None
-    missing = [p.name for p in (run.labels_path, run.split_path, run.model_path) if not p.is_file()]
+    missing = missing_files(run, (run.labels_path, run.split_path, run.model_path))
     if labels is None or split is None or missing:  # model.keras: a running or failed run has none yet
-        raise GlrError(f"{run.path}: not a finished run ({' and '.join(missing)} missing; the run is {run.status()['state']})")
+        raise GlrError(not_finished(run, missing))
     say("loading the model")
     classifier = load_run_model(run)
     say("reading the dataset")

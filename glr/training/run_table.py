@@ -83,6 +83,19 @@ def list_runs(results_dir: str | os.PathLike):
     return df.sort_values(["created", "run_id"], ascending=False, ignore_index=True)
 
 
+def missing_files(run: Run, paths) -> list[str]:
+    """The names of those of `paths`, a run's files, that are not there."""
+    return [p.name for p in paths if not p.is_file()]
+
+
+def not_finished(run: Run, missing: list[str]) -> str:
+    """Why `run`, whose files `missing` are not there, cannot be used as a finished run."""
+    state, files = run.status()["state"], " and ".join(missing)
+    if state == "finished":  # said as "not a finished run (...; the run is finished)"
+        return f"{run.path}: {files} missing from this finished run (deleted or moved?); put it back, or train again"
+    return f"{run.path}: not a finished run ({files} missing; the run is {state})"
+
+
 def run_folders(root: Path) -> tuple[list[Path], dict[str, list[str]], list[tuple[str, str]]]:
     """(the run folders under `root` to list, {a listed folder's name: the links to it}, [(a name, why no run is there)]).
 
@@ -198,7 +211,8 @@ def find_run(results_dir: str | os.PathLike, ref: str) -> Run:
     folder_given = Path(ref).is_dir()
     if folder_given and (Run(ref).config_path.is_file() or Run(ref).status_path.is_file()):
         return Run(ref)
-    if not folder_given and (run := Run.of(results_dir, ref)).path.is_dir():
+    # Only a bare id names a folder under runs/: "../../x" reached any folder on disk, and `runs --delete` removed it.
+    if not folder_given and _bare_id(ref) and (run := Run.of(results_dir, ref)).path.is_dir():
         return run
     table, folder = list_runs(results_dir), runs_dir(results_dir)
     if table.empty and not folder_given:
@@ -215,6 +229,11 @@ def find_run(results_dir: str | os.PathLike, ref: str) -> Run:
                        "give a run id, its folder, its name or 'latest' (`python -m glr runs` lists them)")
     raise RunError(f"no run {ref!r}: neither a folder, a run id, a run's name nor {LATEST!r} under {folder}; "
                    "`python -m glr runs` lists them")
+
+
+def _bare_id(ref: str) -> bool:
+    """Whether `ref` can be a run's id: one name, no folder part, not "." or ".."."""
+    return ref not in (".", "..") and not any(sep in ref for sep in ("/", "\\", os.sep))
 
 
 def finished_runs(results: str | os.PathLike, table=None) -> list[str]:
