@@ -242,7 +242,10 @@ def same_photo(image: str) -> tuple[str, str]:
 
 def _not_over_an_input(target: Path, given: list[str], run) -> None:
     """GlrError when the submission would be written over one of the files given (a photo named without an
-    extension, a zip) or a file of the run (`--out RUN/config.json`), as the exported predict.py refuses its own."""
+    extension, a zip) or a file of the run (`--out RUN/config.json`), as the exported predict.py refuses its own, or
+    over any file that is no submission."""
+    from glr import submission
+
     target = target / "submission.csv" if target.is_dir() else target
     try:
         there = os.stat(target)
@@ -258,6 +261,10 @@ def _not_over_an_input(target: Path, given: list[str], run) -> None:
     run_folder = getattr(run, "path", None)
     if run_folder is not None and Path(run_folder).resolve() in Path(target).resolve().parents:
         raise GlrError(f"--out {target} is a file of the run {run_folder}, which it needs; give the CSV another name")
+    # Any file was overwritten: another run's model.keras, the dataset's train.csv. A submission is written again.
+    if why := submission.not_a_submission(target):
+        raise GlrError(f"--out {target} exists and is not a submission ({why}), so it is not overwritten; "
+                       "give the CSV another name, or delete that file first")
 
 
 def dash_named_photo(parser, argv: list[str]) -> str | None:

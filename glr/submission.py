@@ -47,6 +47,7 @@ NO_EXTENSION_UNREAD = "no file extension, and its first bytes cannot be read to 
 ZIP_IN_FOLDER = "a zip: its photos are not read from inside a folder; give the zip on its own to predict them"
 # The files that mark a folder glr made, whose files are no photos to predict (glr predict and the exported predict.py,
 # which copies glr_folder): a run's (Run.status_path, Run.config_path) and an export's (glr.export's names).
+SUBMISSION_HEADER = b"id,landmarks"  # a submission's first line, as Kaggle's sample submission has it
 RUN_MARKS, EXPORT_MARKS = ("status.json", "config.json"), ("predict.py", "preprocessing.json", "labels.json")
 GLR_FOLDERS = {RUN_MARKS: "a glr run folder: its charts and files are not photos to predict",
                EXPORT_MARKS: "a glr export folder (a model, its labels and predict.py): its files are not photos to predict"}
@@ -176,6 +177,21 @@ def unique_ids(paths: Sequence[str], folder: str | os.PathLike | None = None) ->
         taken.add(chosen)
         ids.append(chosen)
     return ids
+
+
+def not_a_submission(path: str | os.PathLike) -> str | None:
+    """Why the existing file `path` is no submission glr would write over (its first line is not SUBMISSION_HEADER),
+    else None (a submission, an empty file, or no file)."""
+    try:
+        with open(path, "rb") as file:
+            start = file.read(64).removeprefix(b"\xef\xbb\xbf")
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        return f"it cannot be read: {exc.strerror or exc}"
+    if not start or start.split(b"\n", 1)[0].rstrip(b"\r") == SUBMISSION_HEADER:
+        return None
+    return f"its first line is not {SUBMISSION_HEADER.decode()!r}"
 
 
 def default_submission_path(folder: str | os.PathLike) -> Path:

@@ -445,6 +445,32 @@ def test_out_is_never_written_over_a_file_given_or_a_file_of_the_run(tmp_path, m
     assert main(["predict", "r", "album.zip", "--out", "album.zip"]) == 2
 
 
+def test_out_overwrites_a_submission_and_no_other_file(tmp_path, monkeypatch):
+    # `--out OTHER_RUN/model.keras` replaced another finished run's model with the CSV (it still listed as finished and
+    # could no longer predict), `--out DATASET/train.csv` the catalog a run was trained on: any file went.
+    import glr.predict
+    from glr import predict_command
+
+    (tmp_path / "a.jpg").write_bytes(_jpeg())
+    monkeypatch.setattr(predict_command, "find_run", lambda ref, results: ref)
+    monkeypatch.setattr(glr.predict, "Predictor", _Reading)
+    monkeypatch.chdir(tmp_path)
+    kept = {"model.keras": b"PK\x03\x04 a model", "train.csv": b"id,landmark_id\nabc,1\n", "notes.csv": b"id,landmarks,x\n"}
+    for name, data in kept.items():
+        (tmp_path / name).write_bytes(data)
+        args = argparse.Namespace(run="r", results=None, images=["a.jpg"], out=name, backend="auto", top_k=1,
+                                  similar=0, unknown="last")
+        with pytest.raises(GlrError, match=re.escape(f"--out {name} exists and is not a submission (its first line is "
+                                                     "not 'id,landmarks'), so it is not overwritten")):
+            predict_command.cmd_predict(args)
+        assert (tmp_path / name).read_bytes() == data
+    for before in (b"id,landmarks\nold,3 0.5\n", b"\xef\xbb\xbfid,landmarks\r\nold,3 0.5\r\n", b"id,landmarks", b""):
+        (tmp_path / "sub.csv").write_bytes(before)  # an earlier submission (or an empty file) is written again
+        predict_command.cmd_predict(argparse.Namespace(run="r", results=None, images=["a.jpg"], out="sub.csv",
+                                                       backend="auto", top_k=1, similar=0, unknown="last"))
+        assert (tmp_path / "sub.csv").read_text().splitlines() == ["id,landmarks", "a,7 0.900000"]
+
+
 def test_a_listing_cut_short_by_its_reader_still_writes_the_submission(tmp_path, monkeypatch):
     # `glr predict RUN *.jpg --out sub.csv | head`: the BrokenPipeError of the listing came before the CSV was written,
     # and an hour of predictions was lost with it.
