@@ -120,7 +120,9 @@ def predict_folder(predictor, run, folder: str | None, found: list, unknown: str
         for start in range(0, len(todo), BATCH_SIZE):
             batch = todo[start:start + BATCH_SIZE]
             predictions = predictor.predict([path for _, path in batch], k=k, similar=similar, progress=advance)
-            cells = submission.submission_table([key for key, _ in batch], predictions, unknown=unknown)["landmarks"]
+            # The table's ids are not kept, only its cells: a name of undecodable bytes (b"bad\xffname.jpg") is no
+            # text a table takes ("surrogates not allowed"), so the batch is numbered.
+            cells = submission.submission_table(range(len(batch)), predictions, unknown=unknown)["landmarks"]
             for (key, _), p, cell in zip(batch, predictions, cells):
                 partial.add(key, stamps[key], {"cell": cell, "unknown": bool(p.ok and p.unknown), "error": p.error})
             seen[0] = partial.done()

@@ -2,6 +2,7 @@
 
 import io
 import os
+import sys
 
 import pytest
 from PIL import Image
@@ -212,3 +213,15 @@ def test_unknown_for_a_run_without_a_verdict_is_said_ignored_once_and_changes_no
     assert (tmp_path / "sub.csv").read_bytes() == (tmp_path / "whole.csv").read_bytes()
     assert main(["predict", "run", str(photos / "00.jpg"), "--unknown", "empty"]) == 0  # no submission: nothing to apply
     assert "note: --unknown empty is ignored: it is for a submission (a folder, or --out)" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(sys.platform in ("darwin", "win32"), reason="file names there are Unicode: no undecodable bytes")
+def test_a_photo_whose_name_is_not_utf8_is_predicted_and_given_a_printable_id(photos, tmp_path, capsys):
+    # A file named b"bad\xffname.jpg" (a camera card, an old zip tool) crashed `predict FOLDER` in the batch's table
+    # (pyarrow: "surrogates not allowed") after the photos before it were predicted; no submission was written.
+    (photos / os.fsdecode(b"bad\xffname.jpg")).write_bytes(_jpeg(200))
+    assert _predict(photos, tmp_path / "sub.csv") == 0
+    rows = (tmp_path / "sub.csv").read_text(encoding="utf-8").splitlines()
+    assert len(rows) == PHOTOS + 2 and [r for r in rows if r.startswith("bad")] == ["bad\ufffdname,7 0.896078"], rows
+    assert main(["predict", str(photos.parent / "run"), str(photos / os.fsdecode(b"bad\xffname.jpg")), "--out", "-"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == "bad\ufffdname,7 0.896078"
