@@ -69,8 +69,11 @@ SOURCE = r'''def photo_bytes(path):
     try:
         if isinstance(path, ZipPhoto):  # a photo inside a zip, read from it now: one photo in memory at a time
             data = path.read()
-        elif not stat.S_ISREG(os.stat(path).st_mode):
+        elif not stat.S_ISREG((found := os.stat(path)).st_mode):
             raise ImageError(f"{path}: not a regular file")
+        elif found.st_size > ZIP_PHOTO_MAX_BYTES:  # as glr: read whole, a 3 GB file named huge.jpg took 3 GB of memory
+            raise ImageError(f"{path}: {found.st_size / MB:,.0f} MB, larger than any photo (files of up to "
+                             f"{ZIP_PHOTO_MAX_BYTES // MB} MB are read): not read")
         else:
             data = Path(path).read_bytes()
     except (FileNotFoundError, ImageError):

@@ -272,3 +272,13 @@ def test_a_photo_without_an_extension_whose_first_read_fails_is_never_said_to_be
     opened.clear()
     assert script.main([str(photos)]) == 0
     assert said in capsys.readouterr().err and len(opened) == 1
+
+
+def test_predict_py_refuses_a_file_larger_than_any_photo_unread(script, tmp_path, capsys):
+    # As glr: a 3 GB file named huge.jpg was read whole into memory before it was found to be no photo.
+    huge = tmp_path / "huge.jpg"
+    with open(huge, "wb") as file:  # sparse: no disk used
+        file.write(_jpeg(1))
+        file.truncate(script.ZIP_PHOTO_MAX_BYTES + 1)
+    assert script.main([str(huge)]) == 1  # one photo given, none predicted
+    assert f"{huge}: 500 MB, larger than any photo (files of up to 500 MB are read): not read" in capsys.readouterr().err

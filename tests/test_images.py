@@ -637,3 +637,26 @@ def test_an_apng_whose_default_image_is_not_a_frame_gives_its_first_frame_as_bro
     assert tuple(decode_image(data)[0, 0]) == (255, 255, 255)
     # An APNG whose default image is its first frame is unchanged.
     assert tuple(decode_image(encode(red, "PNG", save_all=True, append_images=[green]))[0, 0]) == (255, 0, 0)
+
+
+def test_a_file_larger_than_any_photo_is_refused_unread(tmp_path, monkeypatch):
+    # A 3 GB file named huge.jpg was read whole (3.3 GB of RAM) by `predict` and `inspect` before it was found to be
+    # no photo, or decoded when it began as a JPEG; a larger one ran the machine out of memory.
+    from glr.data import images
+
+    huge = tmp_path / "huge.jpg"
+    with open(huge, "wb") as file:  # sparse: no disk used, no bytes written but the JPEG's start
+        file.write(encode(Image.new("RGB", (8, 8)), "JPEG"))
+        file.truncate(images.MAX_FILE_BYTES + 1)
+    monkeypatch.setattr(Path, "read_bytes", lambda self: pytest.fail(f"{self} was read"))
+    with pytest.raises(ImageError, match=re.escape(f"{huge}: 500 MB, larger than any photo (glr reads files of up to "
+                                                   "500 MB): not read")):
+        decode_image(huge)
+    junk = tmp_path / "junk.jpg"  # no image's header: `inspect` read it whole to look for a PNG's short chunks
+    with open(junk, "wb") as file:
+        file.truncate(images.MAX_FILE_BYTES + 1)
+    assert image_size(junk) is None and image_size(huge) == (8, 8)  # a header alone is read
+    with open(huge, "r+b") as file:  # at the limit it is read
+        file.truncate(images.MAX_FILE_BYTES)
+    monkeypatch.undo()
+    assert images.larger_than_a_photo(huge.stat().st_size) is None

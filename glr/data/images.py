@@ -50,6 +50,9 @@ MAX_JPEG_PIXELS = 400_000_000
 # A progressive JPEG is decoded scan by scan, each over the whole picture: encoders write a few dozen at most; 1 MB
 # of 30,000 empty scans took 77 s (djpeg's -maxscans guards the same). Counted in the picture only (sniff.jpeg_scans).
 MAX_JPEG_SCANS = 100
+# No photo file is larger (a 200 MP phone JPEG is about 60 MB, a 90 MP 8-bit TIFF 270 MB): a larger one was read
+# whole into memory before it was found to be no photo (3 GB of RAM for a 3 GB file named huge.jpg).
+MAX_FILE_BYTES = 500 * 1024 * 1024
 # Pillow's own guard, at open: loosened to glr's largest limit; glr checks each image against the one for its decode.
 Image.MAX_IMAGE_PIXELS = MAX_JPEG_PIXELS
 # Pillow would otherwise pad a truncated JPEG with grey and carry on silently.
@@ -109,6 +112,8 @@ def _read_bytes(source: ImageSource) -> tuple[bytes, str]:
             if path.exists() and not path.is_file() and not path.is_dir():
                 # A pipe or a device: reading it could block forever or never end.
                 raise ImageError(f"{name}: not a regular file")
+            if too_large := larger_than_a_photo(path.stat().st_size):
+                raise ImageError(f"{name}: {too_large}")
             return path.read_bytes(), name
         except FileNotFoundError:
             if re.match(WEB_ADDRESS, os.fspath(source)):  # a photo's address pasted, not a file
@@ -125,6 +130,13 @@ def _read_bytes(source: ImageSource) -> tuple[bytes, str]:
     except Exception as exc:  # noqa: BLE001 - any reader failure is the upload's problem
         raise ImageError(f"{name}: cannot be read ({exc})") from None
     return bytes(data), name
+
+
+def larger_than_a_photo(size: int) -> str | None:
+    """Why a file of `size` bytes is not read as a photo (over MAX_FILE_BYTES), else None."""
+    if size <= MAX_FILE_BYTES:
+        return None
+    return f"{size / 2 ** 20:,.0f} MB, larger than any photo (glr reads files of up to {MAX_FILE_BYTES // 2 ** 20} MB): not read"
 
 
 def _open_formats() -> list[str]:
@@ -268,6 +280,8 @@ def image_size(path: str | os.PathLike) -> tuple[int, int] | None:
         try:
             return _shown_size(path)
         except (OSError, SyntaxError, ValueError) as exc:
+            if larger_than_a_photo(os.path.getsize(path)):
+                raise
             data = Path(path).read_bytes()
             kinds = _short_chunks(data) | ({b"tRNS"} if str(exc) == SHORT_TRNS else set())
             if not kinds:

@@ -17,6 +17,7 @@ import zipfile
 from pathlib import PurePosixPath
 from typing import Iterable
 
+from glr.data.images import MAX_FILE_BYTES
 from glr.data.layouts import IMAGE_EXTENSIONS, examples, is_system_file, is_system_folder, plural
 from glr.data.skipped_files import kind_notes
 
@@ -28,7 +29,7 @@ ZIP_MAX_FILES = 2000
 ZIP_MAX_BYTES = 500 * 1024 * 1024  # the Predict page's: the images taken from one zip, uncompressed, all together
 # glr predict's (and predict.py's): one photo inside a zip, uncompressed. They hold a photo at a time, so a zip's photos
 # are not bounded together; but no photo is this big, and a zip bomb named a.jpg is refused before it is inflated.
-ZIP_PHOTO_MAX_BYTES = 500 * 1024 * 1024
+ZIP_PHOTO_MAX_BYTES = MAX_FILE_BYTES
 ZIP_SKIPPED_PREFIXES = ("__MACOSX/",)  # macOS resource forks, not photos
 MB = 1024 * 1024
 
