@@ -282,6 +282,17 @@ def _check_replaceable(folder: Path) -> None:
                           "move them out or give another folder")
 
 
+def _other_run_holding(folder: Path, run: Run) -> Path | None:
+    """The run folder, other than `run`'s, that `folder` would be written into, else None."""
+    from glr.submission import RUN_MARKS
+
+    own = run.path.resolve()
+    for parent in Path(os.path.abspath(folder)).parents:
+        if all((parent / mark).is_file() for mark in RUN_MARKS):
+            return None if parent.resolve() == own else parent
+    return None
+
+
 def export_run(run: Run | str | os.PathLike, fmt: str, out: str | os.PathLike | None = None) -> Path:
     """Write the run's classifier in format `fmt` with labels, the preprocessing note and predict.py; return the folder.
 
@@ -290,6 +301,8 @@ def export_run(run: Run | str | os.PathLike, fmt: str, out: str | os.PathLike | 
     """
     run, fmt = as_run(run), _check_format(fmt)
     folder = Path(out) if out else export_folder(run, fmt)
+    if other := _other_run_holding(folder, run):  # its export/keras was replaced by this run's model, unsaid
+        raise ExportError(f"{folder} is inside the run {other}, another run than {run.id}; give a folder outside it")
     _check_replaceable(folder)
     try:
         # What it is made from, taken before the model and index are read: a change meanwhile leaves it out of date.

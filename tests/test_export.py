@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import io
 import json
+import re
 import subprocess
 import sys
 import zipfile
@@ -279,6 +280,13 @@ def test_bad_requests_say_what_is_wrong(finished_run, exported, tmp_path):
     with pytest.raises(GlrError, match="is not an export folder"):
         export.export_run(finished_run, "keras", out=precious)
     assert (precious / "notes.txt").read_text() == "keep me"
+    # `--out OTHER_RUN/export/keras` replaced that run's export with this run's model, unsaid.
+    other = Run.create(tmp_path / "results", {"train": {}}, run_id="other")
+    theirs = Path(shutil.copytree(exported("keras"), other.path / "export" / "keras"))
+    with pytest.raises(GlrError, match=re.escape(f"{theirs} is inside the run {other.path}, another run than "
+                                                 f"{finished_run.id}; give a folder outside it")):
+        export.export_run(finished_run, "keras", out=theirs)
+    assert (theirs / "model.keras").read_bytes() == (exported("keras") / "model.keras").read_bytes()
     empty = Run(tmp_path / "runs" / "nothing")
     empty.path.mkdir(parents=True)
     with pytest.raises(GlrError, match="cannot be exported|no final model"):
