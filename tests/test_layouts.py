@@ -667,3 +667,85 @@ def test_a_bad_category_row_is_shown_with_its_quotes_when_other_rows_end_in_empt
     assert catalog.problems == ["train_label_to_category.csv: 1 row without the header's columns (e.g. "
                                 "'9,\"Big Ben\",London'; a name holding the separator must be in quotes); those "
                                 "landmarks are named by their id"]
+
+
+def _run_folder(folder: Path) -> Path:
+    """A glr run folder as `glr train --results` leaves it: its marks (glr.submission.RUN_MARKS), its charts, files."""
+    import json
+
+    from glr.submission import RUN_MARKS
+
+    for mark in RUN_MARKS:
+        (folder / mark).parent.mkdir(parents=True, exist_ok=True)
+        (folder / mark).write_text(json.dumps({"state": "finished"}))
+    write_image(folder / "report" / "curves.png", seed=90, size=8)
+    write_image(folder / "report" / "collage.png", seed=91, size=8)
+    (folder / "split.csv").write_text("id,landmark_id\n")
+    (folder / ".status.lock").write_text("")
+    return folder
+
+
+def _export_folder(folder: Path) -> Path:
+    """A glr export folder: its marks (glr.submission.EXPORT_MARKS), a model and a photo put beside it to try it."""
+    from glr.submission import EXPORT_MARKS
+
+    folder.mkdir(parents=True)
+    for mark in EXPORT_MARKS:
+        (folder / mark).write_text("{}")
+    (folder / "model.tflite").write_bytes(b"\0")
+    write_image(folder / "tried.jpg", seed=92, size=8)
+    return folder
+
+
+def test_a_results_folder_and_an_export_inside_a_dataset_are_no_classes(tmp_path):
+    # `glr train gin --results gin/results`: the next run trained a landmark "results" on the run's own charts
+    # (split.csv held results/runs/<id>/report/curves.png), and `glr inspect` of a results folder found a class "runs".
+    _two_classes(tmp_path)
+    run = _run_folder(tmp_path / "results" / "runs" / "20261207-222700-efficientnet_lite0")
+    _run_folder(tmp_path / "results" / "runs" / "20261208-101500-efficientnet_lite0")
+    _export_folder(run / "export")  # an export inside a run is the run's
+    _export_folder(tmp_path / "Tower" / "export")  # unzipped into a class folder: Tower's own photos still read
+    catalog = load_catalog(tmp_path)
+    assert catalog.names() == {0: "Bridge", 1: "Tower"} and catalog.class_counts.to_dict() == {0: 2, 1: 2}
+    assert sorted(catalog.df["id"]) == ["Bridge/0", "Bridge/1", "Tower/0", "Tower/1"]  # not Tower/export/tried
+    assert catalog.problems == [
+        "2 glr run folders inside the dataset folder (e.g. 'results/runs/20261207-222700-efficientnet_lite0', "
+        "'results/runs/20261208-101500-efficientnet_lite0'): a run's charts and files are not landmark photos; "
+        "skipped, with everything in them",
+        "1 glr export folder inside the dataset folder (e.g. 'Tower/export'): an export's model, labels and "
+        "predict.py are not landmark photos; skipped, with everything in it",
+        "1 class folder has no images (e.g. 'results'); no class made of it"]
+    with pytest.raises(DatasetError, match=re.escape(  # the results folder itself: no class "runs", and why said
+            "no dataset found. Expected a GLDv2 folder with train.csv and train/, or one sub-folder of images per "
+            "class. But 2 glr run folders inside the dataset folder (e.g. 'runs/20261207-222700-efficientnet_lite0'")):
+        load_catalog(tmp_path / "results")
+
+
+def test_a_class_named_results_or_runs_without_glrs_marks_is_a_class(tmp_path):
+    # Named like glr's folders, holding photos and one mark only (a config.json of one's own): the user's classes.
+    from glr.submission import EXPORT_MARKS, RUN_MARKS
+
+    for j, name in enumerate(("results", "runs")):
+        for i in range(2):
+            write_image(tmp_path / name / "2024" / f"{i}.jpg", seed=j * 10 + i, size=8)
+    (tmp_path / "results" / "2024" / RUN_MARKS[0]).write_text("{}")
+    (tmp_path / "runs" / "2024" / EXPORT_MARKS[0]).write_text("")
+    catalog = load_catalog(tmp_path)
+    assert sorted(catalog.names().values()) == ["results", "runs"] and len(catalog.df) == 4
+    assert not any("glr" in p for p in catalog.problems)
+
+
+def test_a_results_folder_beside_train_and_val_folders_leaves_the_split_read_as_one(tmp_path):
+    # train/, val/ and results/: read as three classes "train", "val" and "results" (the run's charts its photos).
+    for split, seed in (("train", 0), ("val", 10)):
+        for j, name in enumerate(("Tower", "Bridge")):
+            write_image(tmp_path / split / name / f"{split}{j}.jpg", seed=seed + j, size=8)
+    _run_folder(tmp_path / "results" / "runs" / "20261207-222700-efficientnet_lite0")
+    catalog = load_catalog(tmp_path)
+    assert sorted(catalog.names().values()) == ["Bridge", "Tower"] and len(catalog.df) == 4
+    assert catalog.problems[0].startswith("the class folders inside 'train', 'val' are read as one dataset")
+    assert catalog.problems[1].startswith("1 glr run folder inside the dataset folder (e.g. "
+                                          "'results/runs/20261207-222700-efficientnet_lite0'): ")
+    assert len(catalog.problems) == 2
+    write_image(tmp_path / "results" / "mine.jpg", seed=50, size=8)  # a photo beside the runs: a class of its own
+    assert sorted(load_catalog(tmp_path).names().values()) == ["results", "train", "val"]

@@ -32,6 +32,7 @@ from glr.data.folder_tree import folder_entries
 from glr.data.csv_source import legacy_note, retry_as_windows_1252
 from glr.data.id_cells import SAFE_ID_PATTERN, is_safe_id, no_id_problem, paths_from_elsewhere, safe_ids  # noqa: F401 - SAFE_ID_PATTERN: read from here too
 from glr.data.linked_folders import without_linked_copies
+from glr.data.made_by_glr import beside_splits, made_folders, made_notes, outside
 from glr.data.landmark_ids import category_ids, labels_from_names, negative_label_problem, read_labels, refused_label_problems
 from glr.data.nested_classes import nested_note
 from glr.data.rows_as_written import as_written
@@ -253,6 +254,7 @@ def read_class_folders(root: Path) -> tuple[pd.DataFrame, list[str]]:
     except OSError as exc:
         raise DatasetError(f"{root}: cannot be listed ({exc.strerror or exc})") from None
     folders, packages = class_access.without_packages(folders, examples)  # Photos Library.photoslibrary, X.app
+    folders, made = beside_splits(folders, SPLIT_FOLDERS)  # train/, val/ and a results folder kept beside them
     if all(f.name.lower() in SPLIT_FOLDERS for f in folders):  # decide lists each of them: one it cannot is said
         folders, locked = listable(root, folders, examples, IMAGE_EXTENSIONS + ARCHIVES)
     else:  # a class folder that cannot be listed is found as its tree is walked (at 50,000 folders, 0.5-1.3 s less)
@@ -273,7 +275,7 @@ def read_class_folders(root: Path) -> tuple[pd.DataFrame, list[str]]:
         if why is not None:
             unlisted.append((folder, why))
             continue
-        before, first_row = len(rows) + len(unnamed), len(rows)
+        before, first_row, first_skipped = len(rows) + len(unnamed), len(rows), len(skipped)
         # The id starts with the class folder's name (`Tower/val/1` in a split), as the look-alike check reads it.
         prefix = folder.name if folder.parent == root else f"{folder.name}/{folder.parent.name}"
         base = str(folder)
@@ -299,6 +301,12 @@ def read_class_folders(root: Path) -> tuple[pd.DataFrame, list[str]]:
                 unnamed.append(Path(path))
                 continue
             rows.append(("/".join((prefix, *parts[:-1], name[:len(name) - len(suffix)])), path))
+        # A glr run or export folder (a results folder kept in the dataset): told by its files, which are no images.
+        if len(skipped) > first_skipped and (found := made_folders(skipped[first_skipped:])):
+            made.update(found)
+            rows[first_row:] = outside(rows[first_row:], found, lambda row: row[1])
+            skipped[first_skipped:] = outside(skipped[first_skipped:], found)
+            unnamed[:], dangling[:], cloud[:] = (outside(listed, found) for listed in (unnamed, dangling, cloud))
         if len(rows) + len(unnamed) == before and last != folder.name:
             empty.append(folder)
         counts.append((folder.name, len(rows) - first_row))
@@ -315,11 +323,12 @@ def read_class_folders(root: Path) -> tuple[pd.DataFrame, list[str]]:
     # A class downloaded or sent as a zip and not unpacked: glr never reads inside archives.
     packed = sorted(p.name for p in beside if p.name.lower().endswith(ARCHIVES))
     unpack = f"{plural(len(packed), 'archive')} (e.g. {examples(printable(n) for n in packed)}), which glr does not read inside: unpack"
+    notes = made_notes(made, root, examples, printable)  # glr's run and export folders, said before the files skipped
     if not rows and not unnamed:
         hint = (f" It holds {len(loose)} images directly; put each class's images in a folder of its own." if loose
                 else f" It holds {unpack} {'it' if len(packed) == 1 else 'them'} first." if packed else "")
         raise DatasetError(f"{root}: no dataset found. Expected a GLDv2 folder with {TRAIN_CSV} and train/, "
-                           f"or one sub-folder of images per class.{hint}" + "".join(f" But {p}." for p in locked))
+                           f"or one sub-folder of images per class.{hint}" + "".join(f" But {p}." for p in locked + notes))
     problems = list(locked)
     if rows and (note := split_note(split, printable)):
         problems.append(note)
@@ -333,7 +342,7 @@ def read_class_folders(root: Path) -> tuple[pd.DataFrame, list[str]]:
     if loose:  # a photo beside the class folders belongs to no class: said, not dropped in silence
         problems.append(f"{plural(len(loose), 'image')} directly in the dataset folder, in no class folder "
                         f"(e.g. {examples(printable(p.name) for p in loose)}); skipped: move each into its class's folder")
-    problems += skipped_notes(skipped, root, examples, printable)  # camera raws, sidecars, ... by name
+    problems += notes + skipped_notes(skipped, root, examples, printable)  # camera raws, sidecars, ... by name
     if empty and rows:  # a class folder left empty (or holding only sub-folders) is no class: said, not dropped in silence
         problems.append(f"{plural(len(empty), 'class folder')} {have(len(empty))} no images "
                         f"(e.g. {examples(printable(p.name) for p in empty)}); no class made of {'it' if len(empty) == 1 else 'them'}")
