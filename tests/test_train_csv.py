@@ -540,3 +540,12 @@ def test_a_bad_row_below_a_cell_holding_a_line_break_in_a_mac_file_is_named_on_i
     csv.write_bytes(b'id,url,landmark_id\r\nabc1,"two\nlines",1\r\nabc2,u,2\r\nabc3,u,3,9\r\n')  # Windows: as before
     with pytest.raises(DatasetError, match=r"\(line 5 has a value past the header's columns: abc3,u,3,9\)"):
         read_train_csv(csv)
+
+
+def test_a_line_over_a_megabyte_is_named_not_said_in_pyarrows_words(tmp_path):
+    # Was "cannot be parsed as CSV (straddling object straddles two block boundaries (try to increase block size?))".
+    csv = tmp_path / "train.csv"
+    csv.write_text("id,landmark_id\nabc1,7\nabc2," + "x" * 3_000_000 + "\nabc3,9\n")
+    with pytest.raises(DatasetError, match=re.escape("cannot be parsed as CSV (line 3 is over 1 MB long, which no "
+                                                     "catalog's row is")):
+        read_train_csv(csv)

@@ -200,7 +200,16 @@ def _arrow_columns(csv: Path, names: list[str], columns: list[str], delimiter: s
             # A file whose end was never written (a crash, a sync or copy cut short) is padded with zero bytes.
             raise DatasetError(f"{csv}: holds zero bytes where text should be, so part of it was never written (a "
                                "crash, or a copy cut short?); copy or save it again") from None
+        if "straddles two block boundaries" in text:  # pyarrow's words for a line longer than its 1 MB block
+            text = (f"line {_long_line(csv)} is over 1 MB long, which no catalog's row is: a quote (\") left open, or "
+                    "a file that is no train.csv?")
         raise DatasetError(f"{csv}: cannot be parsed as CSV ({text})") from None
+
+
+def _long_line(csv: Path, limit: int = 2 ** 20) -> int | None:
+    """The number of the first line of `csv` longer than `limit` bytes, or None."""
+    with open(csv, "rb") as file:
+        return next((n for n, line in enumerate(file, 1) if len(line) > limit), None)
 
 
 def _fields_past(text: str, delimiter: str, width: int) -> str | None:

@@ -21,6 +21,7 @@ from glr.data.dataset_path import on_disk
 from glr.paths import demo_dir
 from glr.training.run import Run, RunError, setting
 from glr.training.status import ACTIVE_STATES, now
+from glr.words import plural
 
 REFUSED = "resume refused"
 # What a resume attempt rewrites in the status, put back as it was if the resume is refused.
@@ -51,7 +52,7 @@ def resumable(run: Run, epochs: int | None = None, locked: bool = False) -> Run:
     if state == "finished":
         raise RunError(f"run {run.id} has finished; start a new run to train more" + (
             f" (a finished run is not trained again: its model and report stay as they are; a new run with "
-            f"--epochs {epochs} and the settings in {run.config_path} trains {epochs} epochs)" if epochs else ""))
+            f"--epochs {epochs} and the settings in {run.config_path} trains {plural(epochs, 'epoch')})" if epochs else ""))
     if state == "damaged":
         raise RunError(f"run {run.id} cannot be resumed: {run.status()['message']}")
     data = Path(setting(run.config(), "data") or demo_dir()).expanduser()  # RunError if config.json is damaged
