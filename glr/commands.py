@@ -309,8 +309,12 @@ def cmd_evaluate(args) -> int:
 
     run = find_run(args.run, args.results)
     values = run.metrics()  # a damaged file: GlrError naming it, one line
-    if values is None:
-        raise GlrError(f"{run.path}: no {run.metrics_path.name} yet (the run is {run.status()['state']})")
+    if values is None:  # a finished run's was deleted: "no metrics.json yet (the run is finished)" said it would come
+        from glr.training.run_table import not_finished
+
+        state = run.status()["state"]
+        raise GlrError(not_finished(run, [run.metrics_path.name]) if state == "finished"
+                       else f"{run.path}: no {run.metrics_path.name} yet (the run is {state})")
     print("\n".join(readout.score_lines(values)))
     per_class = readout.read_one(run, "per_class")
     if per_class is not None and args.show:  # --show 0: the metrics alone

@@ -80,7 +80,7 @@ def cmd_runs(args) -> int:
     lines, cut = table_lines(rows, list(shown["message"]), width, below_at=terminal, mark=mark)
     print("\n".join(lines))
     if "val_top1" not in left_out and shown["val_top1"].str.endswith("*").any():
-        print("* no saved model yet: the best epoch's validation accuracy so far")
+        print("* no saved model's score (metrics.json) yet: the best epoch's validation accuracy so far")
     for line in footer(cut, names_cut, left_out, mark, width):
         print(line)
     return 0

@@ -27,6 +27,15 @@ def test_evaluate_of_a_damaged_metrics_json_is_one_line(finished_run, tmp_path, 
     assert len(err.strip().splitlines()) == 1 and said in err and "Traceback" not in err
 
 
+def test_evaluate_of_a_finished_run_whose_metrics_json_is_gone_says_it_is_missing(finished_run, tmp_path, capsys):
+    # Was "no metrics.json yet (the run is finished)": as if it were still to come.
+    run = _copy_run(finished_run, tmp_path)
+    (run / "metrics.json").unlink()
+    assert main(["evaluate", str(run)]) == 2
+    assert capsys.readouterr().err.strip() == (f"error: {run}: metrics.json missing from this finished run (deleted or "
+                                               "moved?); put it back, or train again")
+
+
 def test_evaluate_says_why_a_score_has_no_value_never_nan(finished_run, tmp_path, capsys):
     run = _copy_run(finished_run, tmp_path)
     # A hand-edited or older metrics.json: a key missing was a KeyError, a NaN printed as "nan".

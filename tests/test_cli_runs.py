@@ -59,7 +59,7 @@ def test_runs_shows_the_saved_models_accuracy(tmp_path, capsys):
     assert "val_top1" in out.splitlines()[0] and "best_val_accuracy" not in out
     assert " 0.750 " in rows[done.id] and "0.900" not in rows[done.id]
     assert "0.600*" in rows[live.id]
-    assert out.strip().endswith("* no saved model yet: the best epoch's validation accuracy so far")
+    assert out.strip().endswith("* no saved model's score (metrics.json) yet: the best epoch's validation accuracy so far")
 
 
 def _runs(tmp_path, *ids):
