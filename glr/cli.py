@@ -71,8 +71,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="folder to write (default: $GLR_DEMO_DIR, else the git-ignored data/demo)")
     p.add_argument("--force", action="store_true", help="regenerate even if it exists")
     # MAX_LANDMARK_ID: more classes than landmark ids was numpy's ValueError traceback.
-    p.add_argument("--classes", type=int_at_least(1, MAX_LANDMARK_ID), default=100,
-                   help="number of classes with --force (default %(default)s)")
+    p.add_argument("--classes", type=int_at_least(2, MAX_LANDMARK_ID), default=100,
+                   help="number of classes with --force, at least 2: a model tells classes apart (default %(default)s)")
     p.add_argument("--seed", type=SEED, default=0, help="generator seed with --force (default %(default)s)")
     p.set_defaults(func=cmd_demo_data)
 

@@ -111,7 +111,9 @@ def test_the_parser_shows_the_owners_choices_and_defaults():
     parse = parser.parse_args
     assert parse(["train", "--workers", str(MAX_WORKERS)]).workers == MAX_WORKERS
     assert parse(["demo-data", "--force", "--classes", str(MAX_LANDMARK_ID)]).classes == MAX_LANDMARK_ID
-    for argv in (["train", "--workers", str(MAX_WORKERS + 1)], ["demo-data", "--classes", str(MAX_LANDMARK_ID + 1)]):
+    # A demo of one class was made, and no training could use it.
+    for argv in (["train", "--workers", str(MAX_WORKERS + 1)], ["demo-data", "--classes", str(MAX_LANDMARK_ID + 1)],
+                 ["demo-data", "--force", "--classes", "1"]):
         with pytest.raises(SystemExit):
             parse(argv)
 
