@@ -63,6 +63,14 @@ def csv_target(out, photos):
         if same:  # a photo without an extension given by name, or a zip: the CSV would have replaced it
             raise Usage(f"--out {out} is {given}, one of the {'photos' if given is photo else 'zips'} to predict; "
                         "give the CSV another name")
+    try:  # as glr predict's --out: any file was written over (a model, a dataset's train.csv), not only a CSV of ours
+        with open(target, "rb") as file:
+            start = file.read(64).removeprefix(b"\xef\xbb\xbf")
+    except OSError:
+        return target
+    if start and not start.startswith(b"photo,rank,"):
+        raise Usage(f"--out {out} exists and is not a CSV predict.py wrote (its first line is not 'photo,rank,...'), so "
+                    "it is not overwritten; give the CSV another name, or delete that file first")
     return target
 
 

@@ -109,6 +109,13 @@ def test_out_never_writes_over_a_photo(script, photos, tmp_path, capsys):
         assert (export / name).read_bytes() == kept
     assert script.cli(["a.jpg", "--out"]) == 2
     assert "--out needs a file name" in capsys.readouterr().err
+    # As glr predict's: any other file was written over, a dataset's train.csv, another export's model.
+    (tmp_path / "train.csv").write_text("id,landmark_id\nabc,1\n")
+    assert script.cli(["--out", str(tmp_path / "train.csv"), str(photos / "b.png")]) == 2
+    assert capsys.readouterr().err == f"predict.py: --out {tmp_path / 'train.csv'} exists and is not a CSV predict.py " \
+        "wrote (its first line is not 'photo,rank,...'), so it is not overwritten; give the CSV another name, or " \
+        "delete that file first\n"
+    assert (tmp_path / "train.csv").read_text() == "id,landmark_id\nabc,1\n"
 
 
 def test_out_stopped_half_way_leaves_the_old_csv_and_no_half_written_one(script, photos, tmp_path, monkeypatch,
@@ -116,7 +123,7 @@ def test_out_stopped_half_way_leaves_the_old_csv_and_no_half_written_one(script,
     """Ctrl-C on the second photo: the CSV written before is left as it was and no temporary file stays behind (the
     photos' rows so far kept in the partial file); a folder that cannot be written is said before the model is loaded."""
     out = tmp_path / "predictions.csv"
-    out.write_text("the old one")
+    out.write_text("photo,rank,landmark_id\nthe old one\n")
     calls = []
 
     def model(x):
@@ -128,7 +135,7 @@ def test_out_stopped_half_way_leaves_the_old_csv_and_no_half_written_one(script,
     monkeypatch.setattr(script, "load_model", lambda: model)
     assert script.cli(["--out", str(out), str(photos)]) == 130
     assert capsys.readouterr().err.endswith("interrupted\n")
-    assert out.read_text() == "the old one" and sorted(p.name for p in tmp_path.iterdir()) == [
+    assert out.read_text() == "photo,rank,landmark_id\nthe old one\n" and sorted(p.name for p in tmp_path.iterdir()) == [
         "export", "photos", "predictions.csv", "predictions.csv.partial"]  # the first photo's rows kept (see below)
     (tmp_path / "notes.txt").write_text("a file where the CSV's folder would go")
     monkeypatch.setattr(script, "load_model", lambda: pytest.fail("the model was loaded"))
