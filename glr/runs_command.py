@@ -65,7 +65,8 @@ def cmd_runs(args) -> int:
         total = Run.of(args.results, row["run_id"]).status().get("epochs") if row["state"] != "finished" else None
         return f"{int(done)}/{total}" if isinstance(total, int) and total > done else str(int(done))
 
-    shown = table.assign(val_top1=table.apply(accuracy, axis=1), epochs_done=table.apply(epochs, axis=1))
+    shown = table.assign(val_top1=table.apply(accuracy, axis=1), epochs_done=table.apply(epochs, axis=1),
+                         backbone=table["backbone"].fillna(""))  # a damaged config.json: no backbone, not "None"
     shown = shown.drop(columns=["model_top1", "best_val_accuracy"]).rename(columns={"epochs_done": "epochs"})
     columns = [c for c in shown.columns if c != "message"]
     columns.insert(columns.index("epochs") + 1, columns.pop(columns.index("val_top1")))

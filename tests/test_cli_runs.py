@@ -62,6 +62,17 @@ def test_runs_shows_the_saved_models_accuracy(tmp_path, capsys):
     assert out.strip().endswith("* no saved model's score (metrics.json) yet: the best epoch's validation accuracy so far")
 
 
+def test_a_run_whose_config_is_damaged_shows_no_backbone_not_none(tmp_path, capsys):
+    from glr.training.run import Run
+
+    run = Run.create(tmp_path, {"train": {"backbone": "x", "epochs": 2}}, run_id="20260101-000000-x")
+    run.update_status(state="finished", created="2026-01-01T00:00:00+00:00")
+    run.config_path.write_text("")
+    assert main(["runs", "--results", str(tmp_path)]) == 0
+    row = capsys.readouterr().out.splitlines()[1]
+    assert "damaged" in row and "config.json is damaged" in row and "None" not in row, row
+
+
 def _runs(tmp_path, *ids):
     from glr.training.run import Run
 
