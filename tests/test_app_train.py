@@ -444,3 +444,18 @@ def test_a_paused_training_says_so_and_continue_sends_it_on(training):
     finally:
         trainer.kill()
         trainer.wait()
+
+
+def test_a_run_whose_config_json_is_no_json_opens_on_train_and_results_and_can_be_deleted(results):
+    # Its dataset problems were read from config.json on the page: a RunError traceback on Train and Results (the
+    # newest run is shown first), before the "Delete the run" button could be reached.
+    run = Run.of(results, RUN_ID)
+    run.config_path.write_text("{{garbage")
+    for page in (TRAIN, RESULTS):
+        at = open_page(page)
+        assert_no_exception(at)
+    at = open_page(TRAIN)
+    at.checkbox(key=f"train_delete_sure_{RUN_ID}").check().run()
+    button(at, "Delete the run").click().run()
+    assert_no_exception(at)
+    assert not run.path.exists()

@@ -250,7 +250,10 @@ class Run(RunStatus, RunResults):
 
     def data_problems(self) -> list[str]:
         """The dataset's problems this run met (skipped files, dropped classes, images that would not decode)."""
-        dataset = self._json(self.config_path)
+        try:
+            dataset = self._json(self.config_path)
+        except RunError:  # a damaged config.json is said where the run is listed; its problems are not known
+            return []
         dataset = dataset.get("dataset") if isinstance(dataset, dict) else None
         problems = dataset.get("problems") if isinstance(dataset, dict) else None
         return [str(p) for p in problems] if isinstance(problems, list) else []
