@@ -98,13 +98,15 @@ elif any(r not in available for r in shown):  # a run shown here was deleted: sh
 # Shown by name (given on the Train page or `runs --rename`) and id; name.txt is in the run list's stamp, so a
 # rename in another tab shows at the next rerun, and the selection (ids) survives it.
 label = run_table.run_labels(runs_table)
-chosen = st.multiselect("Runs (pick several to compare)", available, key="results_runs", format_func=label.get)
+# A run deleted meanwhile has no label: Streamlit still formats the value it held (None was a TypeError).
+chosen = st.multiselect("Runs (pick several to compare)", available, key="results_runs",
+                        format_func=lambda r: label.get(r, r))
 if not chosen:
     st.info("Pick one run, or several to compare them.")
     st.stop()
 paths = [Run.of(results, r) for r in chosen]
 run_id = chosen[0] if len(chosen) == 1 else st.selectbox("Details for", chosen, key="results_detail",
-                                                         format_func=label.get)
+                                                         format_func=lambda r: label.get(r, r))
 run = Run.of(results, run_id)
 status = run.status()
 
@@ -189,8 +191,10 @@ with overview:
     else:
         st.info("No report yet for this run (or no collage: it needs val_predictions.csv).")
     r = st.container(horizontal=True)  # buttons in columns were cut to "Rewrit…" in a narrow window
+    # Keyed by run, as the export and index buttons are: a click on a run deleted meanwhile (the page then shows
+    # another) rewrote the other run's report.
     if r.button("Write the report" if not run.report_dir.is_dir() else "Rewrite the report",
-                   key="results_write_report", icon=":material/description:"):
+                   key=f"results_write_report_{run_id}", icon=":material/description:"):
         try:
             with st.spinner("Writing the report..."):
                 finish.report_run(run)
@@ -220,7 +224,7 @@ with overview:
                     st.download_button(EXPORT_LABELS[fmt], lambda fmt=fmt: export.export_zip(run, fmt),
                                        file_name=f"{run_id}-{fmt}.zip", mime="application/zip",
                                        icon=":material/download:", key=f"results_export_{fmt}", on_click="ignore")
-                elif st.button(f"Export as {EXPORT_LABELS[fmt]}", key=f"results_make_{fmt}",
+                elif st.button(f"Export as {EXPORT_LABELS[fmt]}", key=f"results_make_{fmt}_{run_id}",
                                icon=":material/deployed_code:", help="takes a few seconds"):
                     try:
                         with st.spinner(f"Exporting as {EXPORT_LABELS[fmt]}..."):
@@ -332,7 +336,7 @@ with retrieval_tab:
         else:
             st.info("This run has no embedding index yet: it gives the Predict page its similar photos and its "
                     "\"not a known landmark\" verdict.")
-        if status["state"] == "finished" and st.button("Build the index", key="results_build_index",
+        if status["state"] == "finished" and st.button("Build the index", key=f"results_build_index_{run_id}",
                                                        icon=":material/hub:"):
             try:
                 with st.status("Building the index...") as box:

@@ -116,7 +116,7 @@ def test_a_retrieval_json_without_its_threshold_says_damaged_and_offers_the_rebu
     (results / RUNS_SUBDIR / RUN / "retrieval.json").write_text(json.dumps({"index": {"items": 14}}))
     at = open_page(RESULTS)
     assert "retrieval.json: damaged (its unknown threshold cannot be read: KeyError 'unknown')" in texts(at.warning)
-    assert any(b.key == "results_build_index" for b in at.button)
+    assert any(b.key == f"results_build_index_{RUN}" for b in at.button)
     assert not any(m.label == "Unknown threshold" for m in at.metric) and "no embedding index yet" not in texts(at.info)
 
 
@@ -558,3 +558,19 @@ def test_every_chart_on_the_results_page_trims_its_mode_bar_for_keyboard_users(r
         assert "zoomIn2d" in removed and "toImage" not in removed
     selecting = [c for c in charts if json.loads(c.proto.spec)["layout"].get("clickmode")]  # the heatmap's click layer
     assert selecting and all("zoom2d" not in json.loads(c.proto.config)["modeBarButtonsToRemove"] for c in selecting)
+
+
+def test_a_click_on_a_run_deleted_meanwhile_acts_on_no_other_run(results):
+    # With runs a and b, b shown: b deleted (another tab, `runs --delete`), then "Rewrite the report" clicked on the
+    # open page rewrote a's report, and the rerun after it was a TypeError in the run selector's format_func.
+    newer = "20260102-000000-b"
+    shutil.copytree(results / RUNS_SUBDIR / RUN, results / RUNS_SUBDIR / newer)
+    at = open_page(RESULTS)
+    assert at.multiselect(key="results_runs").value == [newer]
+    report = results / RUNS_SUBDIR / RUN / "report"
+    before = {p.name: p.stat().st_mtime_ns for p in report.iterdir()}
+    shutil.rmtree(results / RUNS_SUBDIR / newer)
+    at.button(key=f"results_write_report_{newer}").click().run()
+    assert_no_exception(at)
+    assert at.multiselect(key="results_runs").value == [RUN]  # what is left is shown
+    assert {p.name: p.stat().st_mtime_ns for p in report.iterdir()} == before  # and not written by that click

@@ -211,7 +211,7 @@ def test_export_into_a_run_folder_that_cannot_be_written_names_the_folder_on_the
 
         monkeypatch.setattr(Path, "mkdir", read_only)
     at = open_page(RESULTS)
-    at.button(key="results_make_keras").click().run()
+    at.button(key=f"results_make_keras_{RUN_B}").click().run()
     assert_no_exception(at)  # was OSError [Errno 30] / FileExistsError [Errno 17], a traceback
     why = f"{run / 'export'} is a file where a folder must be" if blocked != "read-only" else "Read-only file system"
     assert (f"run {RUN_B}: the keras export cannot be written to {run / 'export' / 'keras'} ({why}); free some "
