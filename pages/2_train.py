@@ -334,7 +334,7 @@ else:
         new_total = c.number_input("Total epochs (phase 1)", min_value=1, max_value=max(10_000, total or 0),
                                    value=total, key=f"train_resume_epochs_{run.id}",
                                    help="Phase 1 (the head): more epochs than it has done trains it longer.")
-        if c.button("Resume", icon=":material/resume:", key="train_resume", disabled=active is not None,
+        if c.button("Resume", icon=":material/resume:", key=f"train_resume_{run.id}", disabled=active is not None,
                     help="Continue from the last checkpoint." if not active else f"{common.md(active.label())} is training"):
             try:
                 launch.resume(run, results, workers=workers, epochs=new_total if new_total not in (None, total) else None)
@@ -345,11 +345,12 @@ else:
                 st.rerun()
     live_view(str(run.path), False, "selected")
 
+# Buttons keyed by run, as Resume is: a click on a run deleted meanwhile acted on the run shown after it.
 with st.expander("Rename or delete this run"):
     c = st.container(horizontal=True, vertical_alignment="bottom")  # a quarter column cut the button to "Save t…"
     name = c.text_input("Name", value=run.name() or "", max_chars=NAME_MAX, key=f"train_name_{run.id}",
                         placeholder="e.g. baseline, 40 epochs", help="Shown in the run lists; the id stays the same.")
-    if c.button("Save the name", key="train_rename", icon=":material/edit:"):
+    if c.button("Save the name", key=f"train_rename_{run.id}", icon=":material/edit:"):
         try:
             run.set_name(name)
         except GlrError as exc:
@@ -362,7 +363,7 @@ with st.expander("Rename or delete this run"):
                        key=f"train_delete_sure_{run.id}", disabled=busy)
     if busy:
         st.caption("A run cannot be deleted while it trains: stop it first.")
-    if st.button("Delete the run", key="train_delete", icon=":material/delete:", disabled=busy or not sure):
+    if st.button("Delete the run", key=f"train_delete_{run.id}", icon=":material/delete:", disabled=busy or not sure):
         label = run.label()  # read before its folder, which holds the name, goes
         try:
             launch.delete_run(run)

@@ -459,3 +459,20 @@ def test_a_run_whose_config_json_is_no_json_opens_on_train_and_results_and_can_b
     button(at, "Delete the run").click().run()
     assert_no_exception(at)
     assert not run.path.exists()
+
+
+def test_resume_clicked_on_a_run_deleted_meanwhile_resumes_no_other_run(results, monkeypatch):
+    # Runs a and b stopped, b shown; b deleted in another tab, then Resume clicked on the open page: the rerun showed
+    # a, and the click (one key for every run) resumed a.
+    from test_app_pages import _fake_run
+
+    older = _fake_run(results, "20260102-000000-a", "stopped")
+    newer = _fake_run(results, "20260103-000000-b", "stopped")
+    resumed = []
+    monkeypatch.setattr(launch, "resume", lambda *a, **k: resumed.append(a))
+    at = open_page(TRAIN)
+    assert next(s for s in at.selectbox if s.label == "Run").value == newer.id
+    shutil.rmtree(newer.path)
+    at.button(key=f"train_resume_{newer.id}").click().run()
+    assert_no_exception(at)
+    assert resumed == [] and older.status()["state"] == "stopped"
