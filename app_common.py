@@ -19,7 +19,7 @@ from glr.data import browse
 from glr.demo import dataset as demo
 from glr.data import datasets
 from glr.training import launch
-from glr.training.run import Run
+from glr.training.run import Run, runs_dir
 from glr.training.status import ACTIVE_STATES
 from glr.errors import GlrError
 from glr.paths import demo_dir
@@ -108,7 +108,7 @@ def setup(page: str = HOME) -> None:
         st.caption(md(browse.dataset_label(current_dataset())))
         st.markdown("**Results folder**")
         st.caption(md(results))
-        if blocker := paths.file_in_the_way(results):  # every Start would fail: say so on every page, at once
+        if blocker := paths.file_in_the_way(runs_dir(results)):  # every Start would fail: say so on every page, at once
             st.error(f"{md(blocker)} is a file, not a folder: no run can be saved here; set GLR_RESULTS to a folder")
         active = active_run(results)
         if active:
@@ -312,7 +312,7 @@ def run_demo(results: Path) -> None:
     from glr.training.config import TrainConfig
 
     lock = launch.read_lock(results) if results.is_dir() else None
-    if lock or (blocker := paths.file_in_the_way(results)):  # before a minute of drawing the demo
+    if lock or (blocker := paths.file_in_the_way(runs_dir(results))):  # before a minute of drawing the demo
         st.error(f"another training is running: {lock.get('run_id')}; stop it on the Train page first" if lock
                  else f"{md(blocker)} is a file, not a folder: no run can be saved in {md(results)}")
         return

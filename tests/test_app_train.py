@@ -476,3 +476,20 @@ def test_resume_clicked_on_a_run_deleted_meanwhile_resumes_no_other_run(results,
     at.button(key=f"train_resume_{newer.id}").click().run()
     assert_no_exception(at)
     assert resumed == [] and older.status()["state"] == "stopped"
+
+
+def test_a_runs_folder_that_is_a_file_is_named_on_every_page_and_at_start(monkeypatch, tmp_path, tiny_data):
+    # Nothing was said until Start, which blamed the trainer: "could not start the trainer (python): [Errno 17] File
+    # exists: '.../runs'".
+    results = tmp_path / "results"
+    results.mkdir()
+    (results / RUNS_SUBDIR).write_text("not a folder")
+    monkeypatch.setenv("GLR_RESULTS", str(results))
+    monkeypatch.setenv("GLR_DATA", str(tiny_data))
+    at = open_page(TRAIN)
+    assert f"{results / RUNS_SUBDIR} is a file, not a folder" in texts(at.sidebar.error)
+    button(at, "Start training").click().run()
+    assert_no_exception(at)
+    assert (f"no run can be saved in {results}: {results / RUNS_SUBDIR} is a file, not the folder glr keeps its runs "
+            "in; move it away") in texts(at.error)
+    assert (results / RUNS_SUBDIR).read_text() == "not a folder"

@@ -375,3 +375,16 @@ def test_a_trainer_ending_after_its_run_was_resumed_elsewhere_leaves_that_ones_l
     with train_lock.training_lock(tmp_path / "other", "mine"):  # its own lock it releases as before
         pass
     assert not (tmp_path / "other" / launch.LOCK_NAME).exists()
+
+
+def test_a_folder_named_train_lock_is_said_not_a_traceback(tmp_path):
+    # Start on the Train page was an IsADirectoryError traceback out of the stale lock's unlink.
+    import pytest
+
+    from glr.training.run import RunError
+
+    (tmp_path / "train.lock").mkdir()
+    with pytest.raises(RunError, match=f"{tmp_path / 'train.lock'} is a folder, not glr's lock file .*; remove it, then "
+                                       "start again"):
+        launch.acquire_lock(tmp_path, "20260101-000000-x")
+    assert (tmp_path / "train.lock").is_dir()

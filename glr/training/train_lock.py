@@ -169,11 +169,20 @@ def acquire_lock(results_dir: str | os.PathLike, run_id: str, pid: int | None = 
     RunError.
     """
     with _guarded(results_dir):
+        # A file named runs: Start said "could not start the trainer (python): [Errno 17] File exists: '.../runs'".
+        if blocker := file_in_the_way(runs_dir(results_dir)):
+            raise RunError(f"no run can be saved in {results_dir}: {blocker} is a file, not the folder glr keeps "
+                           "its runs in; move it away")
         lock = _read_lock_unguarded(results_dir)
         if lock is not None:
             if lock and _held(lock, results_dir):
                 raise _busy(lock)
-            _lock_path(results_dir).unlink(missing_ok=True)  # stale: its training died without cleaning up
+            try:
+                _lock_path(results_dir).unlink(missing_ok=True)  # stale: its training died without cleaning up
+            except OSError as exc:  # a folder made under its name: was an IsADirectoryError traceback on Start
+                what = "is a folder, not glr's lock file" if _lock_path(results_dir).is_dir() else "cannot be removed"
+                raise RunError(f"{_lock_path(results_dir)} {what} ({exc.strerror or exc}); remove it, then start "
+                               "again") from None
         try:
             _write_lock(results_dir, run_id, pid or os.getpid(), exclusive=True)
         except FileExistsError:  # only a process ignoring the guard gets here
