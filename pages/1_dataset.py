@@ -184,6 +184,8 @@ else:
 # --------------------------------------------------------------------------- problems
 st.subheader("Problems found")
 problems = catalog.problems + attribution.problems(catalog.root) + (split.messages if split is not None else [])
+if unread := browse.unread_problem(sizes, catalog.root):  # all empty: was "No problems found" beside "none could be read"
+    problems.append(unread)
 if not problems:
     st.success("No problems found: every listed image exists and every row was usable.")
 for problem in problems:

@@ -88,6 +88,9 @@ def test_thumbnail_and_image_sizes(tmp_path):
     assert stats["summary"].loc["width", "median"] == 64
     empty = browse.image_size_stats([str(bad)])
     assert empty["sizes"].empty and empty["unreadable"] == 1
+    assert browse.unread_problem(empty, tmp_path) == ("1 of the 1 images sampled could not be read (e.g. b.jpg): empty, "
+                                                      "damaged or not images; training leaves such photos out")
+    assert browse.unread_problem(browse.image_size_stats([str(good)]), tmp_path) is None
 
 
 def test_a_thumbnail_converts_the_colours_of_its_own_pixels_only(monkeypatch):

@@ -179,7 +179,7 @@ def image_size_stats(paths, sample: int = SIZE_SAMPLE, seed: int = 0) -> dict:
 
     Returns {"sampled", "unreadable", "sizes": DataFrame(width, height), "summary":
     DataFrame(min, median, max per dimension), "common": DataFrame(size, images) of the most
-    frequent sizes}.
+    frequent sizes, "unread": up to 3 of the paths that could not be read}.
     """
     from glr.data.images import image_size
 
@@ -200,4 +200,13 @@ def image_size_stats(paths, sample: int = SIZE_SAMPLE, seed: int = 0) -> dict:
               .value_counts().head(10).rename_axis("size").reset_index(name="images")) if len(df) else \
         pd.DataFrame(columns=["size", "images"])
     return {"sampled": len(paths), "unreadable": len(sizes) - len(ok), "sizes": df, "summary": summary,
-            "common": common}
+            "common": common, "unread": [str(p) for p, size in zip(paths, sizes) if not size][:3]}
+
+
+def unread_problem(sizes: dict, root) -> str | None:
+    """The problem to list when some of image_size_stats' sample (`sizes`) could not be read, else None."""
+    if not sizes["unreadable"]:
+        return None
+    examples = ", ".join(os.path.relpath(p, root) for p in sizes["unread"])
+    return (f"{sizes['unreadable']:,} of the {sizes['sampled']:,} images sampled could not be read (e.g. {examples}): "
+            "empty, damaged or not images; training leaves such photos out")
