@@ -214,6 +214,8 @@ def test_a_path_pasted_with_quotes_a_slash_or_as_a_file_url_is_the_folder(upload
         for i in range(3):
             write_image(data / name / f"{i}.jpg", seed=10 * c + i)
     monkeypatch.setenv("HOME", str(tmp_path))  # "~" is recorded as the folder it names
+    # The cache folder is the session's, shared by the xdist workers: another test's folder could come first.
+    monkeypatch.setattr(browse, "RECENT_FILE", f"recent-{uuid.uuid4().hex}.json")
     at = open_page(DATASET)
     text = typed.format(str(data).replace(" ", "%20") if typed.startswith("file:") else data)
     at.text_input(key="dataset_path").input(text).run()
@@ -648,3 +650,20 @@ def test_only_the_split_imports_sklearn_for_the_dataset_page_and_inspect(gldv2):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=Path(__file__).resolve().parents[1]).stdout.split()
     assert out == ["False"]
+
+
+def test_a_folder_of_empty_photos_is_no_dataset_without_problems(uploads_root, tmp_path):
+    # Every photo 0 bytes: "No problems found: every listed image exists ..." beside "None of the 6 sampled images
+    # could be read", and Start made a run that failed on "no training photo left".
+    data = tmp_path / "empty photos"
+    for name in ("a", "b"):
+        (data / name).mkdir(parents=True)
+        for i in range(3):
+            (data / name / f"{i}.jpg").write_bytes(b"")
+    at = open_page(DATASET)
+    at.text_input(key="dataset_path").input(str(data)).run()
+    button(at, "Use this folder").click().run()
+    assert_no_exception(at)
+    assert "No problems found" not in texts(at.success)
+    said = texts(at.warning)
+    assert "6 of the 6 images sampled could not be read (e.g. " in said and "training leaves such photos out" in said
