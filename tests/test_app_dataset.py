@@ -667,3 +667,17 @@ def test_a_folder_of_empty_photos_is_no_dataset_without_problems(uploads_root, t
     assert "No problems found" not in texts(at.success)
     said = texts(at.warning)
     assert "6 of the 6 images sampled could not be read (e.g. " in said and "training leaves such photos out" in said
+
+
+def test_a_path_with_a_nul_character_is_said_on_every_page(uploads_root, tmp_path):
+    # "embedded null byte" (ValueError from os.stat) on the Dataset page, then on Train and Home in the same session.
+    from test_app_pages import TRAIN
+
+    at = open_page(DATASET)
+    at.text_input(key="dataset_path").input(f"{tmp_path}/da\x00ta").run()
+    button(at, "Use this folder").click().run()
+    assert_no_exception(at)
+    assert "holds a NUL character" in texts(at.error)
+    for page in (TRAIN, "app.py"):
+        at.switch_page(page).run()
+        assert_no_exception(at)

@@ -87,3 +87,13 @@ def test_a_dataset_path_that_is_a_link_to_nowhere_or_in_a_circle_says_so(tmp_pat
                                                      "way to it leads in a circle back to itself")):
         locate(tmp_path / "self" / "photos")
     assert on_disk(tmp_path / "a") is None
+
+
+def test_a_path_with_a_nul_character_is_a_dataset_error_not_a_value_error():
+    import pytest
+
+    from glr.data.dataset_path import locate
+    from glr.errors import DatasetError
+
+    with pytest.raises(DatasetError, match=r"holds a NUL character \(\\x00\), which no path can"):
+        locate("/tmp/da\x00ta")

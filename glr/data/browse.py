@@ -79,6 +79,8 @@ def dataset_stamp(path: str | os.PathLike | None, memo: dict | None = None) -> f
 
 def _stamp(root: Path) -> float:
     """dataset_stamp of the folder `root`, looked at now."""
+    if "\x00" in str(root):  # no such path (os.stat raises ValueError): load_catalog says why
+        return 0.0
     # The folder load_catalog reads: a path typed in NFC for a folder named in NFD stamps that folder, not 0 for ever.
     root = on_disk(root) or root
     stamps = []

@@ -22,6 +22,8 @@ from glr.paths import broken_link, leads_in_a_circle
 def dataset_root(path: str | os.PathLike) -> Path:
     """`path` with `~` expanded; a DatasetError naming it when the OS cannot even look there (a name over 255
     bytes, a paragraph pasted; `~nouser/x`), which Path reports as an OSError or a RuntimeError."""
+    if "\x00" in os.fspath(path):  # no path holds one: os.stat raised ValueError out of every page
+        raise DatasetError(f"{os.fspath(path)!r}: holds a NUL character (\\x00), which no path can; type it again")
     try:
         root = Path(path).expanduser()
         root.exists()
