@@ -182,7 +182,8 @@ def zip_box(box: staging.Staging) -> dict[str, list]:
             forget(box, slot)
         st.session_state.setdefault(DROP_PROBLEMS_KEY, {}).pop("zip-0", None)
         st.rerun()
-    for problem in drop_problems(["zip-0"] + box.slots("zip-")):
+    # "zip-0" once: it is also the first class's slot, and its problems were said twice.
+    for problem in drop_problems(list(dict.fromkeys(["zip-0", *box.slots("zip-")]))):
         st.warning(common.md(problem))
     return kept
 
@@ -291,11 +292,16 @@ def upload_form() -> None:
         st.caption(f"Also kept: {datasets.plural(elsewhere, 'photo')} " + (
             "dropped per class; choose “Photos per class” to see them." if by_zip
             else "from a zip; choose “A zip of class folders” to see them."))
-    if classes:
-        st.caption("Kept, ready for the dataset: "
-                   + ", ".join(f"{common.md(label)} ({len(photos)})" for label, photos in sorted(classes.items())))
+    # A zip's folder names are said before Make, as the per-class form says a name as it is typed: they were listed
+    # "ready" and refused only by Make.
+    refused = {label: why for label in classes if (why := from_uploads.name_problem(label))}
+    if ready := sorted((label, photos) for label, photos in classes.items() if label not in refused):
+        st.caption("Kept, ready for the dataset: " + ", ".join(f"{common.md(label)} ({len(photos)})" for label, photos in ready))
+    for label, why in sorted(refused.items()):
+        st.warning(common.md(f"{why}. Its {datasets.plural(len(classes[label]), 'photo')} will be left out of the "
+                             "dataset: rename that folder in the zip"))
     if st.button("Make the dataset", key="upload_build", icon=":material/create_new_folder:", type="primary",
-                 disabled=not classes or name_problem is not None):
+                 disabled=not ready or name_problem is not None):
         try:
             with st.spinner("Copying the photos..."):
                 built = from_uploads.build_dataset(name, classes)

@@ -68,6 +68,7 @@ def test_a_zip_of_class_folders_becomes_the_dataset_in_use(uploads_root):
     assert_no_exception(at)
     warnings = texts(at.warning)
     assert "unsafe paths skipped" in warnings and "1 file that is not an image skipped" in warnings
+    assert warnings.count("unsafe paths skipped") == 1  # said twice: "zip-0" is also the first class's slot
     assert "Clock Tower (2), Old Bridge (3)" in texts(at.caption)
     button(at, "Make the dataset").click().run()
     assert_no_exception(at)
@@ -681,3 +682,29 @@ def test_a_path_with_a_nul_character_is_said_on_every_page(uploads_root, tmp_pat
     for page in (TRAIN, "app.py"):
         at.switch_page(page).run()
         assert_no_exception(at)
+
+
+def test_a_zips_folder_names_that_cannot_be_classes_are_said_before_make(uploads_root):
+    # "Kept, ready for the dataset: CON (3), Good One (3)": CON was refused only by Make, its photos skipped then.
+    def zipped(classes):
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w") as zf:
+            for c, name in enumerate(classes):
+                for i in range(3):
+                    zf.writestr(f"{name}/{i}.jpg", _jpeg(10 * c + i))
+        return buffer.getvalue()
+
+    at = open_page(DATASET)
+    at.radio(key="dataset_source").set_value("Upload photos").run()
+    at.text_input(key="upload_name").input("odd names").run()
+    drop(at, "A zip", [("odd.zip", zipped(["Good One", "CON", "Good Two"]))])
+    assert_no_exception(at)
+    assert "Kept, ready for the dataset: Good One (3), Good Two (3)" in texts(at.caption)
+    assert ("a name Windows cannot give a folder" in texts(at.warning)
+            and "Its 3 photos will be left out of the dataset: rename that folder in the zip" in texts(at.warning))
+    assert not button(at, "Make the dataset").disabled
+    at = open_page(DATASET)
+    at.radio(key="dataset_source").set_value("Upload photos").run()
+    at.text_input(key="upload_name").input("all odd").run()
+    drop(at, "A zip", [("odd.zip", zipped(["CON", "a|b"]))])
+    assert "Kept, ready" not in texts(at.caption) and button(at, "Make the dataset").disabled
