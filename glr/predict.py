@@ -102,7 +102,7 @@ class Predictor:
             raise GlrError(f"unknown prediction backend {backend!r}; choose one of: {', '.join(BACKENDS)}")
 
         self.run = run = as_run(run)
-        if missing := missing_files(run, (run.config_path, run.labels_path, run.model_path)):  # a running run has no model
+        if missing := missing_files((run.config_path, run.labels_path, run.model_path)):  # a running run has no model
             raise GlrError(not_finished(run, missing))
         settings, self.labels = _settings_and_labels(run)
         self.spec, self.input_size = settings.spec, settings.input_size

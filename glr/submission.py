@@ -45,9 +45,9 @@ NO_EXTENSION_UNREAD = "no file extension, and its first bytes cannot be read to 
 # A zip among a folder's photos is not opened: a folder is a set of photos named by their files (a Kaggle test
 # folder's ids), and a folder of backups could hold many zips of 500 MB each. Given on its own, glr predict opens one.
 ZIP_IN_FOLDER = "a zip: its photos are not read from inside a folder; give the zip on its own to predict them"
+SUBMISSION_HEADER = b"id,landmarks"  # a submission's first line, as Kaggle's sample submission has it
 # The files that mark a folder glr made, whose files are no photos to predict (glr predict and the exported predict.py,
 # which copies glr_folder): a run's (Run.status_path, Run.config_path) and an export's (glr.export's names).
-SUBMISSION_HEADER = b"id,landmarks"  # a submission's first line, as Kaggle's sample submission has it
 RUN_MARKS, EXPORT_MARKS = ("status.json", "config.json"), ("predict.py", "preprocessing.json", "labels.json")
 GLR_FOLDERS = {RUN_MARKS: "a glr run folder: its charts and files are not photos to predict",
                EXPORT_MARKS: "a glr export folder (a model, its labels and predict.py): its files are not photos to predict"}

@@ -314,7 +314,7 @@ def rebuild_index(run: Run | str | os.PathLike, progress: Callable[[str], None] 
         labels, split = run.labels(), run.split()
     except RunError as exc:
         raise GlrError(f"{run.path}: {exc}") from None
-    missing = missing_files(run, (run.labels_path, run.split_path, run.model_path))
+    missing = missing_files((run.labels_path, run.split_path, run.model_path))
     if labels is None or split is None or missing:  # model.keras: a running or failed run has none yet
         raise GlrError(not_finished(run, missing))
     say("loading the model")

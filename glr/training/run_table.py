@@ -83,7 +83,7 @@ def list_runs(results_dir: str | os.PathLike):
     return df.sort_values(["created", "run_id"], ascending=False, ignore_index=True)
 
 
-def missing_files(run: Run, paths) -> list[str]:
+def missing_files(paths) -> list[str]:
     """The names of those of `paths`, a run's files, that are not there."""
     return [p.name for p in paths if not p.is_file()]
 
