@@ -45,7 +45,7 @@ def dead_pid() -> int:
     (None, "status.json is damaged (unreadable JSON)"),  # cut in half
     (b"", "status.json is damaged (unreadable JSON)"),
     (b"\x00\xff\x00garbage", "status.json is damaged (unreadable JSON)"),
-    (b"[1, 2]", "status.json is damaged (unreadable JSON)"),
+    (b"[1, 2]", "status.json is damaged (not a JSON object)"),  # was said "unreadable JSON"
     (b'{"state": "exploded"}', "status.json has an unknown state 'exploded'"),
 ])
 def test_damaged_status_shows_as_damaged_and_others_keep_working(tmp_path, content, what):

@@ -83,7 +83,7 @@ class RunStatus:
         """
         status = self.recorded_status()
         if status is None:
-            what = "is missing" if not self.status_path.exists() else "is damaged (unreadable JSON)"
+            what = "is missing" if not self.status_path.exists() else f"is damaged ({_damage(self.status_path)})"
             status = dict.fromkeys(STATUS_FIELDS)
             status.update(state="damaged", run_id=self.id, message=f"{self.status_path} {what}")
             return status
@@ -327,3 +327,12 @@ def lock_holder(path) -> int | None:
 def _needs_process(status: dict) -> bool:
     """Whether a recorded status claims a live process: running/stopping, or queued with a pid."""
     return status["state"] in ("running", "stopping") or (status["state"] == "queued" and bool(status["pid"]))
+
+
+def _damage(path) -> str:
+    """What is wrong with a status file that gave no status: JSON that does not parse, or JSON that is no object."""
+    try:
+        read_json(path)
+    except (OSError, ValueError):
+        return "unreadable JSON"
+    return "not a JSON object"
