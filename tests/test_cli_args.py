@@ -152,9 +152,9 @@ def test_a_choice_in_capitals_is_the_choice(args, name, value):
 
 
 @pytest.mark.parametrize("classes, message", [
-    ("0", "must be between 1 and 200000, got 0"),
+    ("1", "must be between 2 and 200000, got 1"),  # a one-class demo, which no training could use
     # More classes than the demo has landmark ids: numpy's "Cannot take a larger sample than population" traceback.
-    ("300000", "must be between 1 and 200000, got 300000"),
+    ("300000", "must be between 2 and 200000, got 300000"),
 ])
 def test_demo_classes_out_of_range_is_a_usage_error(tmp_path, classes, message, capsys):
     line = usage_error(["demo-data", "--force", "--classes", classes, "--out", str(tmp_path / "demo")], capsys)

@@ -74,12 +74,12 @@ def test_a_class_taken_out_of_labels_json_is_said_before_any_csv_is_written(tmp_
     folder = tmp_path / "export"
     script = _one_model(template_script(folder, TWO[:1]))
     _photo().save(tmp_path / "a.jpg")
-    (tmp_path / "p.csv").write_text("older")
+    (tmp_path / "p.csv").write_text("photo,rank,landmark_id\nolder\n")  # an older CSV of predict.py's
     with pytest.raises(SystemExit) as stopped:
         script.main([str(tmp_path / "a.jpg")], str(tmp_path / "p.csv"))
     assert str(stopped.value) == "predict.py: the model has 2 classes but labels.json lists 1: the two files come from " \
         f"different runs, or a class was taken out of labels.json by hand; {AGAIN}"
-    assert (tmp_path / "p.csv").read_text() == "older" and sorted(p.name for p in tmp_path.iterdir()) == [
+    assert (tmp_path / "p.csv").read_text() == "photo,rank,landmark_id\nolder\n" and sorted(p.name for p in tmp_path.iterdir()) == [
         "a.jpg", "export", "p.csv"]
 
 
