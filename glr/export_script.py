@@ -355,7 +355,7 @@ def example_script(fmt: str, runtime: str) -> str:
                                images.colour_code, orientation.orientation, orientation.upright,
                                pixel_modes.srgb_transform, pixel_modes.to_rgb, pixel_modes.plain_rgb, pixel_modes._keyed_grey_or_palette,
                                pixel_modes._onto_white_by_band, pixel_modes.grey_levels,
-                               pixel_modes.colour_key_alpha, layouts.is_system_file, layouts._is_system_name, layouts.is_system_folder,
+                               pixel_modes.colour_key_alpha, layouts.is_system_file, layouts.is_system_name, layouts.is_system_folder,
                                _say_skipped)),
                            photo_functions=photo_source(), files_rule=files_source(), csv_functions=csv_source(),
                            escape_rule="\n\n".join(map(inspect.getsource, (escape_cell, printable, shown, readout.number,

@@ -189,6 +189,16 @@ def test_damaged_evaluation_files_are_named_in_the_summary_not_a_failed_report(t
     assert not (out / "collage.png").exists()
 
 
+def test_a_cut_history_is_said_damaged_in_the_summary_not_missing(tmp_path):
+    run = fabricate_run(tmp_path)
+    text = (run / "history.csv").read_text()
+    (run / "history.csv").write_text(text[:-3])  # a kill mid-write: the last row is half a row
+    out = report.write_report(run)
+    summary = (out / "summary.md").read_text()
+    assert "history.csv is damaged (truncated: it does not end with a newline), so no curves." in summary
+    assert "No training history" not in summary and not (out / "curves.png").exists()
+
+
 def test_a_metrics_json_that_is_not_an_object_is_said_damaged_in_the_summary(tmp_path):
     run = fabricate_run(tmp_path)
     (run / "metrics.json").write_text("[]")

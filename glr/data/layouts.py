@@ -70,7 +70,7 @@ COLUMNS = ["id", "path", "landmark_id", "name"]
 def is_system_file(path: PurePath) -> bool:
     """A hidden file, one an OS writes into every folder (SYSTEM_FILES), or an open Office document's lock
     file (`~$notes.docx`, hidden on Windows and left behind in zips and copies): never the user's photo."""
-    return _is_system_name(path.name)
+    return is_system_name(path.name)
 
 
 def is_system_folder(name: str) -> bool:
@@ -281,7 +281,7 @@ def read_class_folders(root: Path) -> tuple[pd.DataFrame, list[str]]:
         base = str(folder)
         for parts, is_file in entries:
             name = parts[-1]
-            if _is_system_name(name) or any(map(is_system_folder, parts[:-1])):
+            if is_system_name(name) or any(map(is_system_folder, parts[:-1])):
                 if re.fullmatch(r"\..+\.icloud", name) and _suffix(name[:-7]).lower() in IMAGE_EXTENSIONS:
                     cloud.append(folder.joinpath(*parts))  # `.IMG_1.HEIC.icloud`: in iCloud only ("Optimize Mac Storage")
                 continue
@@ -398,6 +398,6 @@ def _suffix(name: str) -> str:
     return name[dot:] if 0 < dot < len(name) - 1 else ""
 
 
-def _is_system_name(name: str) -> bool:
+def is_system_name(name: str) -> bool:
     """is_system_file of a file named `name`."""
     return name.startswith((".", "~$")) or name.lower() in SYSTEM_FILES

@@ -58,12 +58,12 @@ def beside_splits(folders: list[Path], split_names) -> tuple[list[Path], dict[Pa
     if not others or len(others) == len(folders) or len(others) > MOST_BESIDE_SPLITS:
         return folders, {}
     from glr.data.folder_tree import folder_entries
-    from glr.data.layouts import _is_system_name, is_system_folder  # (it reads this module)
+    from glr.data.layouts import is_system_name, is_system_folder  # (it reads this module)
 
     made: dict[Path, str] = {}
     for folder in others:
         entries, why = folder_entries(folder)
-        files = [folder.joinpath(*parts) for parts, is_file in entries if is_file and not _is_system_name(parts[-1])
+        files = [folder.joinpath(*parts) for parts, is_file in entries if is_file and not is_system_name(parts[-1])
                  and not any(map(is_system_folder, parts[:-1]))]
         found = made_folders(files) if why is None else {}
         if not found or outside(files, found):  # a class of its own, or one that holds photos too

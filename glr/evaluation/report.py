@@ -56,10 +56,9 @@ def _quietly(reader: Callable[[], Any]) -> Any:
         return None
 
 
-def _table(reader: Callable[[], pd.DataFrame | None]) -> pd.DataFrame | None:
-    """A table of the run, or None when it is missing, empty or unreadable."""
-    df = _quietly(reader)
-    return None if df is None or df.empty else df
+def _damaged_note(path: Path, exc: RunError, lost: str) -> str:
+    """"history.csv is damaged (truncated: ...), so no curves.": why the report lacks `lost`."""
+    return f"{path.name} is damaged ({str(exc).removeprefix(f'{path} is damaged: ')}), so no {lost}."
 
 
 def best_epoch(history: pd.DataFrame) -> dict[str, Any] | None:
@@ -377,7 +376,15 @@ def write_report(run: Run | str | os.PathLike, include_plotlyjs: bool | str = PL
     written: list[str] = []
     notes: list[str] = []
 
-    history = _table(run.history)
+    try:
+        history = run.history()
+    except RunError as exc:  # cut or hand-edited: no curves, and the summary says why rather than "yet"
+        history = None
+        notes.append(_damaged_note(run.history_path, exc, "curves"))
+    else:
+        history = None if history.empty else history
+        if history is None:
+            notes.append(f"No training history ({run.history_path.name}) yet, so no curves.")
     if history is not None:
         write_curves_html(history, out / "curves.html", include_plotlyjs)
         labels = _quietly(run.labels)  # unreadable: said in the summary
@@ -385,15 +392,12 @@ def write_report(run: Run | str | os.PathLike, include_plotlyjs: bool | str = PL
         written += ["curves.html", "curves.png"]
         if diverged := run_table.divergence(history):  # the curves stop there: the summary says why
             notes.append(f"{diverged[0].upper()}{diverged[1:]}.")
-    else:
-        notes.append(f"No training history ({run.history_path.name}) yet, so no curves.")
 
     try:
         predictions = readout.read_one(run, "predictions")
     except RunError as exc:  # a hand-edited or cut file: no collage, and the summary says why
         predictions = None
-        notes.append(f"{run.predictions_path.name} is damaged ({str(exc).removeprefix(f'{run.predictions_path} is damaged: ')}), "
-                     "so no collage.")
+        notes.append(_damaged_note(run.predictions_path, exc, "collage"))
     else:
         if predictions is None or predictions.empty:
             predictions = None
