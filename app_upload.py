@@ -297,6 +297,9 @@ def upload_form() -> None:
     refused = {label: why for label in classes if (why := from_uploads.name_problem(label))}
     if ready := sorted((label, photos) for label, photos in classes.items() if label not in refused):
         st.caption("Kept, ready for the dataset: " + ", ".join(f"{common.md(label)} ({len(photos)})" for label, photos in ready))
+    for group in from_uploads.same_folder_groups(label for label, _ in ready):  # merged by Make: said now, once
+        st.warning(common.md(f"{' and '.join(group)} name the same folder (letters that differ only in case, or '_' "
+                             "for a space): their photos make one class. Rename a folder in the zip to keep them apart"))
     for label, why in sorted(refused.items()):
         st.warning(common.md(f"{why}. Its {datasets.plural(len(classes[label]), 'photo')} will be left out of the "
                              "dataset: rename that folder in the zip"))

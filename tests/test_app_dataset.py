@@ -708,3 +708,18 @@ def test_a_zips_folder_names_that_cannot_be_classes_are_said_before_make(uploads
     at.text_input(key="upload_name").input("all odd").run()
     drop(at, "A zip", [("odd.zip", zipped(["CON", "a|b"]))])
     assert "Kept, ready" not in texts(at.caption) and button(at, "Make the dataset").disabled
+
+
+def test_a_zips_folders_that_make_one_class_are_said_before_make(uploads_root):
+    # "Kept, ready for the dataset: Tower (1), tower (1)": two classes listed, one made, said only after Make.
+    from conftest import zip_of
+
+    at = open_page(DATASET)
+    at.radio(key="dataset_source").set_value("Upload photos").run()
+    at.text_input(key="upload_name").input("cased").run()
+    drop(at, "A zip", [("cased.zip", zip_of({"Tower/1.jpg": _jpeg(1), "tower/2.jpg": _jpeg(2), "Gate/1.jpg": _jpeg(3),
+                                             "Old Bridge/1.jpg": _jpeg(4), "Old_Bridge/2.jpg": _jpeg(5)}))])
+    assert_no_exception(at)
+    said = [w for w in texts(at.warning).splitlines() if "name the same folder" in w]
+    assert len(said) == 2 and any("Tower and tower" in w for w in said)
+    assert any("Old Bridge and Old_Bridge" in w for w in said)

@@ -53,6 +53,14 @@ def test_classes_that_differ_only_in_case_are_one_class_with_a_message(tmp_path)
     assert sorted(p.name for p in built.path.iterdir()) == ["Old_Bridge", "Tower"]
 
 
+def test_same_folder_groups_are_the_classes_build_dataset_merges():
+    from glr.data.from_uploads import same_folder_groups
+
+    assert same_folder_groups(["Tower", "Gate", "tower", "Old Bridge", "CON", "Old_Bridge", "con"]) == [
+        ["Tower", "tower"], ["Old Bridge", "Old_Bridge"]]  # CON cannot be a class: said on its own
+    assert same_folder_groups(["Gate", "Tower"]) == []
+
+
 def test_a_class_name_from_a_mac_in_decomposed_unicode_is_the_same_class_as_the_one_typed(tmp_path):
     import unicodedata
 

@@ -23,7 +23,7 @@ import time
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Mapping, Sequence
+from typing import Iterable, Mapping, Sequence
 
 from PIL import Image
 
@@ -103,6 +103,18 @@ def name_problem(name: str, dataset: bool = False, root: str | Path | None = Non
     except DatasetError as exc:
         return str(exc)
     return None
+
+
+def same_folder_groups(labels: Iterable[str]) -> list[list[str]]:
+    """The class names that would make one folder, two or more to a group, in the order given ("Tower" and "tower",
+    "Old Bridge" and "Old_Bridge": build_dataset merges them): said before Make, as the per-class form says them."""
+    groups: dict[str, list[str]] = {}
+    for label in labels:
+        try:
+            groups.setdefault(folder_name(label, "class name").casefold(), []).append(label)
+        except DatasetError:  # said on its own, and left out
+            continue
+    return [group for group in groups.values() if len(group) > 1]
 
 
 def new_dataset_folder(name: str, root: str | Path | None = None) -> Path:
