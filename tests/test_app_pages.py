@@ -205,7 +205,11 @@ def test_dataset_page_on_the_tiny_dataset(empty_results):
 
 
 def test_dataset_page_recovers_from_a_bad_path(monkeypatch, tmp_path, tiny_data):
+    import uuid
+
     monkeypatch.setenv("GLR_RESULTS", str(tmp_path / "results"))
+    # Its own recent list: the xdist workers share the session's cache folder, and their pages add to the shared one.
+    monkeypatch.setattr(browse, "RECENT_FILE", f"recent-{uuid.uuid4().hex}.json")
     monkeypatch.setenv("GLR_DATA", str(tmp_path / "typo"))
     at = open_page(DATASET)
     assert "no such file or folder" in texts(at.error)
