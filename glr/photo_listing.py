@@ -60,8 +60,10 @@ def say_predictions(predictor, predictions) -> None:
             score, threshold = readout.apart(p.known_score, predictor.recognizer.calibration.threshold)
             verdict = f"  NOT A KNOWN LANDMARK (known score {score} < {threshold})" if p.unknown else f"  (known score {score})"
         print(f"{shown(p.source)}{verdict}")
-        if p.training_photo:
-            print(f"  note: {training_photo_note(p.training_photo)}")
+        if p.training_photo:  # its path and name on the note's one line, as every path of the listing
+            photo = p.training_photo
+            photo = {**photo, "path": shown(photo["path"]), "name": paths.one_line(photo["name"])}
+            print(f"  note: {training_photo_note(photo)}")
         print(f"  {predictor.method} confidence, landmark_id, name:")
         # Shares in the app's words (readout.percent): "0.000" said no chance of a class the model gave 0.04%.
         shares = _column(readout.percent(prob, 1) for _, _, prob in p.top)
@@ -72,7 +74,8 @@ def say_predictions(predictor, predictions) -> None:
             # No share, so a number; never one rounded onto 0 or 1 it is not (readout.similarity).
             values = _column(readout.similarity(item["similarity"]) for item in p.similar)
             for item, value, landmark_id in zip(p.similar, values, paths.id_column(i["landmark_id"] for i in p.similar)):
-                print(f"  {value}  {landmark_id}  {paths.one_line(item['name'])}  {item['path']}")
+                # A training photo named "a<newline>b.jpg" printed "b.jpg" on a line of its own, read as a photo listed.
+                print(f"  {value}  {landmark_id}  {paths.one_line(item['name'])}  {shown(item['path'])}")
 
 
 def _column(texts) -> list[str]:

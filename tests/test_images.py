@@ -551,6 +551,18 @@ def test_image_size_is_the_size_the_photo_is_shown_at(tmp_path, orientation):
     assert image_size(path) == (width, height) == ((40, 60) if orientation in (6, 8) else (60, 40))
 
 
+@pytest.mark.parametrize("orientation", [1, 3, 5, 6, 8])
+@pytest.mark.parametrize("compression", [None, "tiff_lzw"])
+def test_a_turned_tiffs_size_is_the_size_it_is_shown_at(tmp_path, orientation, compression):
+    # Pillow reports a TIFF's size already turned by its orientation tag: turned again, a portrait TIFF was landscape.
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    path = tmp_path / "scan.tif"
+    Image.new("RGB", (60, 40), (200, 30, 30)).save(path, exif=exif, compression=compression)
+    height, width = decode_image(path).shape[:2]
+    assert image_size(path) == (width, height) == ((40, 60) if orientation in (5, 6, 8) else (60, 40))
+
+
 def test_a_link_whose_photo_is_gone_says_where_it_pointed(tmp_path):
     # Was "file not found" for a file the user sees listed in its folder.
     link = tmp_path / "tower.jpg"

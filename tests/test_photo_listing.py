@@ -137,3 +137,20 @@ def test_photos_listed_without_out_are_let_go_once_printed(photos, monkeypatch, 
     assert main(["predict", "r", *photos]) == 0
     listed = [line for line in capsys.readouterr().out.splitlines() if not line.startswith(" ")]
     assert listed == photos and len(_Model.asked) == 3 * BATCH_SIZE
+
+
+def test_a_training_photo_named_with_a_newline_stays_on_one_line_of_the_listing(capsys):
+    """A similar training photo (or the training photo a photo is) named "nl2<newline>x.jpg" printed "x.jpg" on a line
+    of its own, which a reader of the listing took for a photo listed; its path is escaped, as a listed photo's is."""
+    from types import SimpleNamespace
+
+    from glr.photo_listing import say_predictions
+
+    path = "/data/tower/nl2\nx.jpg"
+    photo = {"id": "tower/nl2\nx", "landmark_id": 1, "name": "Big\nTower", "path": path, "similarity": 0.99995}
+    found = glr.predict.Prediction(source="q.jpg", top=[(1, "Big Tower", 0.9)], similar=[photo], training_photo=photo)
+    say_predictions(SimpleNamespace(method="head"), [found])
+    lines = capsys.readouterr().out.splitlines()
+    assert [line for line in lines if not line.startswith(" ")] == ["q.jpg"]
+    assert sum("/data/tower/nl2\\nx.jpg" in line for line in lines) == 2
+    assert "/data/tower/nl2\\nx.jpg, Big Tower; similarity" in lines[1]

@@ -297,8 +297,9 @@ def _shown_size(source: str | os.PathLike | BinaryIO) -> tuple[int, int]:
     """The size of the picture glr decodes of an image file, turned as its EXIF orientation says."""
     with Image.open(source, formats=_open_formats()) as img:
         seek_photo(img)  # a TIFF's preview page first is not the photo's size
-        # Phones store a portrait photo as landscape pixels with an orientation of 5-8 (turned a quarter).
-        turned = orientation(img) in QUARTER_TURNS
+        # Phones store a portrait photo as landscape pixels with an orientation of 5-8 (turned a quarter). Pillow
+        # gives a TIFF's size turned already (and turns its pixels on load): turned again, a portrait TIFF was landscape.
+        turned = img.format != "TIFF" and orientation(img) in QUARTER_TURNS
         return img.size[::-1] if turned else img.size
 
 
