@@ -217,6 +217,24 @@ def test_find_run_refuses_a_folder_that_is_no_run_for_every_caller(tmp_path):
         run_table.find_run(tmp_path / "results", " ")
 
 
+def test_a_file_or_folder_inside_a_run_names_the_run_to_give(tmp_path):
+    # `predict RUN/model.keras photos` said "no run ...: neither a folder, a run id, a run's name nor 'latest'".
+    from glr.training.run import Run, RunError
+
+    run = Run(tmp_path / "results" / "runs" / "20261208-010101-x")
+    (run.path / "report").mkdir(parents=True)
+    run.config_path.write_text("{}")
+    (run.path / "model.keras").write_bytes(b"x")
+    for inside, kind in ((run.path / "model.keras", "a file"), (run.path / "report", "a folder")):
+        with pytest.raises(RunError, match=f"is {kind} inside the run in .*: give that folder, or the run's id "
+                                           f"'20261208-010101-x'"):
+            run_table.find_run(tmp_path / "results", str(inside))
+    loose = tmp_path / "model.keras"
+    loose.write_bytes(b"x")
+    with pytest.raises(RunError, match="no run"):  # a file in no run: as before
+        run_table.find_run(tmp_path / "results", str(loose))
+
+
 def test_a_reference_with_a_folder_part_never_reaches_a_folder_outside_runs(tmp_path, monkeypatch):
     # `runs --results R --delete ../../victim --yes` deleted R/runs/../../victim, any folder on disk, and
     # `--delete ../runs` every run: the id was joined to runs/ and any folder it reached was taken for a run.

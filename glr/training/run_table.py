@@ -224,11 +224,22 @@ def find_run(results_dir: str | os.PathLike, ref: str) -> Run:
         raise RunError(f"{len(named)} runs are named {ref!r} ({', '.join(named)}): give one's id")
     if named:  # a run the user named ".." or "photos" is found by its name, as any other
         return Run.of(results_dir, named[0])
+    if (folder_given or Path(ref).is_file()) and (owner := _run_holding(Path(ref))):  # `predict RUN/model.keras`
+        raise RunError(f"{ref} is {'a folder' if folder_given else 'a file'} inside the run in {owner.path}: give that "
+                       f"folder, or the run's id {owner.id!r}")
     if folder_given:
         raise RunError(f"{ref} is a folder but not a run folder (it holds no config.json or status.json); "
                        "give a run id, its folder, its name or 'latest' (`python -m glr runs` lists them)")
     raise RunError(f"no run {ref!r}: neither a folder, a run id, a run's name nor {LATEST!r} under {folder}; "
                    "`python -m glr runs` lists them")
+
+
+def _run_holding(path: Path, levels: int = 3) -> Run | None:
+    """The run whose folder holds `path` (its model, report or export), up to `levels` folders up, or None."""
+    for folder in list(path.absolute().parents)[:levels]:
+        if Run(folder).config_path.is_file():
+            return Run(folder)
+    return None
 
 
 def _bare_id(ref: str) -> bool:
