@@ -183,3 +183,43 @@ def test_a_stop_asked_while_the_run_evaluates_lets_it_finish(tmp_path, monkeypat
     monkeypatch.setattr(finish, "report_run", reported.append)
     scores, problems = finish.finish_run(run, None, val, val, batch_size=8, progress=Progress(run))
     assert scores == {"top1": 0.5} and indexed == [1] and reported == [run]
+
+
+def _copy_with_data(finished_run, tiny_data, tmp_path):
+    """A copy of the finished run whose dataset is a copy of its own (config.json points at it)."""
+    import json
+    import shutil
+
+    copy, data = tmp_path / "run", tmp_path / "data"
+    shutil.copytree(finished_run.path, copy)
+    shutil.copytree(tiny_data, data)
+    config = json.loads((copy / "config.json").read_text())
+    config["train"]["data"] = str(data)
+    config.get("dataset", {}).update(root=str(data))
+    (copy / "config.json").write_text(json.dumps(config))
+    split = Run(copy).split()
+    photos = {i: next(data.glob(f"train/{i[0]}/{i[1]}/{i[2]}/{i}.*")) for i in split["id"].astype(str)}
+    return copy, split, photos
+
+
+def test_rebuilding_an_index_whose_photos_are_all_gone_says_so(finished_run, tiny_data, tmp_path):
+    # `glr retrieval RUN --rebuild` ended in an IndexError inside the R-MAC embedding when none of the run's validation
+    # (or training) photos was left in its dataset, and in one inside the evaluation when none of them decoded.
+    from glr.errors import GlrError
+
+    copy, split, photos = _copy_with_data(finished_run, tiny_data, tmp_path)
+    before = (copy / "retrieval.json").read_bytes()
+    val = split.loc[split["split"] == "val", "id"].astype(str)
+    kept = {i: photos[i].read_bytes() for i in val}
+    for i in val:
+        photos[i].unlink()
+    with pytest.raises(GlrError, match=f"none of the run's {len(val)} validation photos is in its dataset"):
+        finish.rebuild_index(copy)
+    for i, content in kept.items():
+        photos[i].write_bytes(content)
+    train = split.loc[split["split"] == "train", "id"].astype(str)
+    for i in train:
+        photos[i].write_bytes(b"not a photo")
+    with pytest.raises(GlrError, match=f"none of the run's {len(train)} training photos can be read now"):
+        finish.rebuild_index(copy)
+    assert (copy / "retrieval.json").read_bytes() == before  # the index there is kept

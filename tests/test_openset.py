@@ -188,3 +188,43 @@ def test_seeds_that_leave_out_the_same_classes_train_once(tmp_path):
     assert ("seed 2: leaves out the same classes as seed 0 (landmark 9), so it would train the same run again: "
             "skipped (3 classes allow 3 choices of 1 left out)") in said
     assert sum(m.endswith("scoring") for m in said) == 1
+
+
+def test_kept_runs_are_listed_finished_not_failed(tmp_path):
+    # The runs --keep keeps were trained in-process without their status moving on from "queued", so `runs` and the
+    # app listed each finished run as failed: "never started: the process that queued it ended".
+    from glr.training.run_table import list_runs
+
+    data = make_gldv2(tmp_path / "data", {3: 4, 5: 4, 9: 4})
+    openset.run_openset(data, hold_out=1, seeds=[0], config=tiny_config(data, epochs=1), verify=False,
+                        results=tmp_path / "kept")
+    [row] = list_runs(tmp_path / "kept").to_dict("records")
+    assert row["state"] == "finished", row["message"]
+    assert row["message"].startswith("top-1 ") and row["model_top1"] is not None
+
+
+def test_a_kept_run_stopped_or_failed_is_recorded_so(tmp_path):
+    from types import SimpleNamespace
+
+    from glr.training.launch import new_run
+    from glr.training.progress import StopRequested
+
+    def raising(exc):
+        class Raising:  # a trainer whose training ends in `exc`
+            trained = None
+
+            def __init__(self, *args, **kwargs):
+                self.progress = SimpleNamespace(close=lambda: None)
+
+            def train(self, resume=False):
+                raise exc
+        return Raising
+
+    stopped = new_run(tmp_path, tiny_config(tmp_path))
+    with pytest.raises(GlrError, match=f"its run {stopped.id} was asked to stop"):  # not a StopRequested traceback
+        openset._train_recorded(stopped, raising(StopRequested()))
+    assert stopped.status()["state"] == "stopped"
+    failed = new_run(tmp_path, tiny_config(tmp_path))
+    with pytest.raises(MemoryError):
+        openset._train_recorded(failed, raising(MemoryError("out of memory")))
+    assert (failed.status()["state"], failed.status()["message"]) == ("failed", "MemoryError: out of memory")

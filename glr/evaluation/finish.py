@@ -146,8 +146,11 @@ def index_run(run: Run, classifier, train: pd.DataFrame, val: pd.DataFrame, labe
     cache = settings.final_feature_cache()
     common = dict(input_size=settings.input_size, preprocess=settings.spec.preprocess, batch_size=batch_size)
 
-    def embed(table):  # (the photos that decoded, their embeddings, the decoded mask)
+    def embed(table, what: str | None = None):  # (the photos that decoded, their embeddings, the decoded mask)
         embedded = embed_for_index(kind, lambda: backbone, table["path"].tolist(), cache, **common)
+        if what and not embedded.ok.any():  # else an IndexError deep in the evaluation, or "no validation images"
+            raise GlrError(f"{run.path}: none of the run's {len(table):,} {what} photos can be read now (each replaced by a file "
+                           "that is not a photo, or damaged, since training?): there is nothing to index or evaluate")
         return table[embedded.ok].reset_index(drop=True), embedded.decoded(), embedded.ok
 
     def predict(feats):  # read once by the retrieval evaluation, one block of photos at a time
@@ -155,9 +158,9 @@ def index_run(run: Run, classifier, train: pd.DataFrame, val: pd.DataFrame, labe
 
     views = {"single": "", "flip": " and their mirror images", "rmac": " and their mirror images, by regions"}[kind]
     say(f"embedding the training and validation photos{views}")
-    train, train_embedded, _ = embed(train)
+    train, train_embedded, _ = embed(train, "training")
     if val_embedded is None:
-        val, val_embedded, ok = embed(val)
+        val, val_embedded, ok = embed(val, "validation")
         val_probs = val_probs[ok] if val_probs is not None else predict(val_embedded.head)
         if kind != "single" and len(val):
             single_view_top1 = head_top1(head, val_embedded.centre, _class_indices(val, labels), len(labels))
@@ -325,6 +328,12 @@ def rebuild_index(run: Run | str | os.PathLike, progress: Callable[[str], None] 
     except GlrError as exc:  # moved, renamed or deleted since training: the index is built from the same photos
         raise GlrError(f"{run.path}: the index is built from the run's dataset, which cannot be read now ({exc}); "
                        "put it back where it was trained from") from None
+    listed = split["split"].value_counts()
     split = split.assign(path=split["id"].map(paths)).dropna(subset=["path"])
+    for part, what in (("train", "training"), ("val", "validation")):
+        if not (split["split"] == part).any():  # embedding no photo at all ended in an IndexError
+            raise GlrError(f"{run.path}: none of the run's {int(listed.get(part, 0)):,} {what} photos is in its dataset "
+                           f"({root}) now: deleted, moved or renamed since training? The index is built from them: "
+                           "put them back")
     return index_run(run, classifier, split[split["split"] == "train"], split[split["split"] == "val"], labels,
                      settings, DEFAULT_BATCH_SIZE, say=say, verify=verify, embedding=embedding)

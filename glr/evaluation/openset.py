@@ -117,8 +117,11 @@ def _hold_out_trainer(held_out: list[int]):
     from glr.training.trainer import Trainer
 
     class HoldOutTrainer(Trainer):
+        trained = None  # the instance train_run made: its split is what the run is scored on
+
         def prepare_data(self, resume: bool) -> None:
             super().prepare_data(resume)
+            HoldOutTrainer.trained = self
             out = set(held_out)
             both = pd.concat([self.train, self.val], ignore_index=True)
             self.held = both[both["landmark_id"].isin(out)].reset_index(drop=True)
@@ -279,8 +282,7 @@ def run_openset(data: str | os.PathLike, hold_out: int | None = None, seeds=DEFA
                 f"{split.num_classes - k} classes")
             seeded = settle_for_known(config, int((~split.train["landmark_id"].isin(held_out)).sum()), say)
             run = new_run(folder, seeded)
-            trainer = _hold_out_trainer(held_out)(run, seeded)
-            trainer.train()
+            trainer = _train_recorded(run, _hold_out_trainer(held_out))
             say(f"seed {seed}: scoring")
             scored = score_run(run, trainer.val, trainer.held, config.batch_size, verify, local)
             if not scored["plain"]["held_out_photos"]:
@@ -291,6 +293,18 @@ def run_openset(data: str | os.PathLike, hold_out: int | None = None, seeds=DEFA
                                          known_classes=split.num_classes - k, **figures,
                                          fine_tune_epochs=seeded.fine_tune_epochs if seeded.fine_tune else 0))
     return out
+
+
+def _train_recorded(run, trainer_class):
+    """Train `run` as `train` does (glr.training.trainer.train_run: under the results folder's lock, its status moved
+    on to finished, stopped or failed); the trainer that trained it. Left "queued", a run kept with --keep was listed
+    as failed ("never started")."""
+    from glr.training.trainer import train_run
+
+    train_run(run, trainer_class=trainer_class)
+    if run.status()["state"] == "stopped":  # `glr stop` of this run: the benchmark ends there, said in one line
+        raise GlrError(f"the open-set benchmark stopped: its run {run.id} was asked to stop")
+    return trainer_class.trained
 
 
 def settle_for_known(config, train_images: int, say: Callable[[str], None] | None = None):

@@ -272,8 +272,10 @@ def train_worker(run: Run, cluster: Cluster, resume: bool = False) -> None:
         drop_worker_run(copy)
 
 
-def train_run(run: Run, resume: bool = False, console: bool = False) -> dict | None:
+def train_run(run: Run, resume: bool = False, console: bool = False, trainer_class: type | None = None) -> dict | None:
     """Train `run` under the results folder's lock, recording the outcome in its status.
+
+    `trainer_class`: a Trainer subclass to train with (the open-set benchmark's leaves classes out).
 
     Ends as finished, stopped (on request) or failed (with the traceback). A `GlrError` is
     re-raised for the CLI to print; any other exception too, after it is recorded. Under a
@@ -293,7 +295,8 @@ def train_run(run: Run, resume: bool = False, console: bool = False) -> dict | N
         trainer = None
         try:
             strategy = make_strategy(cluster)
-            trainer = Trainer(run, run.train_config(), console=console, strategy=strategy, cluster=cluster)
+            trainer = (trainer_class or Trainer)(run, run.train_config(), console=console, strategy=strategy,
+                                                 cluster=cluster)
             result, problems = trainer.train(resume=resume)
         except StopRequested:
             trainer.progress.close()
