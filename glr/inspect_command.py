@@ -64,6 +64,10 @@ def cmd_inspect(args) -> int:
     # whatever the split's seed or fraction.
     sampled = undecodable_sample(data["path"].tolist(), catalog.root)
     problems = catalog.problems + messages + ([sampled] if sampled else [])
+    if len(labels) < datasets.TRAIN_MIN_CLASSES:  # inspect shows it; train, probe and the app refuse it
+        problems.append(f"only {plural(len(labels), 'class')} kept, and a classifier needs at least "
+                        f"{datasets.TRAIN_MIN_CLASSES} landmarks to tell apart: train and probe refuse this"
+                        + (" (a larger --top-n keeps more)" if 0 < args.top_n < datasets.TRAIN_MIN_CLASSES else ""))
     print(f"problems   {len(problems) or 'none'}")
     for problem in problems:
         print(f"  - {problem}")

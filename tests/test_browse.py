@@ -133,6 +133,21 @@ def test_dataset_stamp_changes_when_a_photo_is_added_to_a_class_folder(tmp_path)
         assert browse.dataset_stamp(tmp_path) == later
 
 
+def test_dataset_stamp_changes_when_a_photo_is_added_to_gldv2s_images_tree(tmp_path):
+    # `glr fetch` writes its photos into train/a/b/c/, whose time alone changes: the page kept saying they
+    # were "not found" (its catalog cached on this stamp) until the server restarted.
+    import os
+
+    from conftest import make_gldv2
+
+    root = make_gldv2(tmp_path / "gld", {1: 3, 2: 3})
+    leaf = min(p for p in (root / "train").rglob("*") if p.is_file()).parent
+    stamp = browse.dataset_stamp(root)
+    later = stamp + 100
+    os.utime(leaf, (later, later))  # what a photo fetched into train/a/b/c/ does, beyond the clock's resolution
+    assert browse.dataset_stamp(root) == later
+
+
 def test_dataset_stamp_looks_at_the_class_folders_once_per_memo_and_a_new_memo_sees_a_photo_added(tmp_path, monkeypatch):
     # Every call statted every class folder (40 ms at 10,000) and the Dataset page asked 5 times per rerun: with
     # one memo per rerun the folders are looked at once, and the next rerun's memo still sees photos added.

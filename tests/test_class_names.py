@@ -59,6 +59,18 @@ def test_class_folders_whose_names_read_the_same_are_told_apart_by_the_folders_n
     assert labels["name"].is_unique and "Big Ben (folder Big_Ben)" in set(labels["name"])
 
 
+def test_class_folders_that_differ_only_in_spaces_at_an_end_show_under_different_names(tmp_path):
+    # ` Tower` and `Tower` were both "Tower (folder Tower)" once their spaces were read as a person reads them
+    # (inspect's table, the app's HTML): two classes under one name, what distinct_names is there to prevent.
+    from glr.paths import one_line
+
+    root = folder_dataset(tmp_path / "data", [" Tower", "Tower", "Tower ", "Big  Ben", "Big Ben"])
+    names = sorted(load_catalog(root).names().values())
+    assert names == sorted(["Tower (folder ' Tower')", "Tower (folder Tower)", "Tower (folder 'Tower ')",
+                            "Big  Ben (folder 'Big  Ben')", "Big Ben (folder Big Ben)"])
+    assert len({one_line(n) for n in names}) == len(names)
+
+
 @pytest.mark.parametrize("names", [["Tower", "Bridge"], ["Tower", "tower"]])
 def test_names_that_can_be_told_apart_are_left_as_they_are(tmp_path, names):
     assert sorted(load_catalog(folder_dataset(tmp_path / "d", names)).names().values()) == sorted(names)

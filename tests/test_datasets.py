@@ -242,7 +242,10 @@ def test_a_folder_whose_every_name_is_not_utf8_is_a_dataset_error(tmp_path):
 
 def test_loose_images_hint(tmp_path):
     write_image(tmp_path / "a.jpg", 0)
-    with pytest.raises(DatasetError, match="holds 1 images directly"):
+    with pytest.raises(DatasetError, match="holds 1 image directly"):  # was "1 images"
+        load_catalog(tmp_path)
+    write_image(tmp_path / "b.jpg", 1)
+    with pytest.raises(DatasetError, match="holds 2 images directly"):
         load_catalog(tmp_path)
 
 

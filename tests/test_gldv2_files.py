@@ -65,3 +65,32 @@ def test_a_column_written_twice_names_the_files_line_where_the_two_differ(tmp_pa
     csv.write_text("id,landmark_id,landmark_id\n\nabc1,1,1\n\n\nabc2,2,7\n")
     with pytest.raises(DatasetError, match=re.escape("(e.g. '2' and '7' on line 6); which one is meant")):
         read_train_csv(csv)
+
+
+def test_a_folder_inside_gldv2s_images_tree_is_not_read_as_class_folders(tmp_path):
+    # train/0 read as class folders gave classes named by hex digits (16 of them on GLDv2), without an error.
+    root = make_gldv2(tmp_path / "gld", {1: 12, 2: 12, 3: 12})
+    first = min(p for p in (root / "train").iterdir())
+    second = min(p for p in first.iterdir())
+    third = min(p for p in second.iterdir())
+    for inside in (first, second, third):
+        with pytest.raises(DatasetError) as err:
+            load_catalog(inside)
+        assert str(err.value) == (f"{inside}: is inside GLDv2's folder of images ({root / 'train'}, a/b/c/abc.jpg), "
+                                  f"not one folder per class; point glr at {root}")
+    (root / "train.csv").unlink()
+    with pytest.raises(DatasetError, match=re.escape(f"point glr at {root}, with train.csv put there")):
+        load_catalog(first)
+
+
+def test_class_folders_named_by_digits_are_still_classes(tmp_path):
+    # Keras' layout (train/0/, train/1/ of photos): a class folder named by a digit is no GLDv2 tree.
+    from conftest import write_image
+
+    for c in "0123":
+        for i in range(2):
+            write_image(tmp_path / "data" / "train" / c / f"{i}.jpg", seed=10 * int(c) + i)
+    assert len(load_catalog(tmp_path / "data" / "train").class_counts) == 4
+    for i in range(2):  # a class's bursts in sub-folders named by a digit
+        write_image(tmp_path / "data" / "train" / "0" / "1" / f"x{i}.jpg", seed=99 + i)
+    assert list(load_catalog(tmp_path / "data" / "train" / "0").names().values()) == ["1"]

@@ -82,3 +82,16 @@ def test_inspect_prints_the_counts_of_curate(tmp_path, capsys):
         split = curate(load_catalog(data), **settings)
         expected = f"top {split.num_classes} classes: {len(split.train)} train, {len(split.val)} validation images"
         assert expected in capsys.readouterr().out
+
+
+def test_inspect_says_when_one_class_is_all_that_is_left(tmp_path, capsys):
+    # inspect said "problems   none" for a dataset train and probe refuse: one class is nothing to tell apart.
+    data = make_gldv2(tmp_path / "d", {1: 4, 2: 1})
+    assert main(["inspect", str(data)]) == 0
+    out = capsys.readouterr().out
+    assert "only 1 class kept, and a classifier needs at least 2 landmarks to tell apart" in out
+    assert "problems   2" in out
+    assert main(["inspect", str(make_gldv2(tmp_path / "e", {1: 4, 2: 3})), "--top-n", "1"]) == 0
+    assert "train and probe refuse this (a larger --top-n keeps more)" in capsys.readouterr().out
+    assert main(["inspect", str(tmp_path / "e")]) == 0
+    assert "problems   none" in capsys.readouterr().out

@@ -749,3 +749,26 @@ def test_a_results_folder_beside_train_and_val_folders_leaves_the_split_read_as_
     assert len(catalog.problems) == 2
     write_image(tmp_path / "results" / "mine.jpg", seed=50, size=8)  # a photo beside the runs: a class of its own
     assert sorted(load_catalog(tmp_path).names().values()) == ["results", "train", "val"]
+
+
+def test_a_category_file_that_is_a_pipe_or_a_link_to_a_file_gone_is_said_and_never_waited_on(gld):
+    # A named pipe: reading it for its code page waited for ever, so `inspect` and the app hung. A link to a file
+    # gone: the names were lost without a word.
+    import os
+    import threading
+
+    path = gld / "train_label_to_category.csv"
+    os.mkfifo(path)
+    read = []
+    reader = threading.Thread(target=lambda: read.append(load_catalog(gld)), daemon=True)  # a hang fails, not blocks
+    reader.start()
+    reader.join(60)
+    assert read, "load_catalog waited on the pipe"
+    catalog = read[0]
+    assert catalog.names() == {7: "landmark 7", 12: "landmark 12"}
+    assert catalog.problems == ["train_label_to_category.csv: is not a regular file; expected a CSV file "
+                                "`landmark_id,category`; classes are named by their id"]
+    path.unlink()
+    path.symlink_to(gld / "gone.csv")
+    assert load_catalog(gld).problems == [f"train_label_to_category.csv: is a link to {gld / 'gone.csv'}, which is not "
+                                          "there (moved, deleted, or on a drive not mounted?); classes are named by their id"]

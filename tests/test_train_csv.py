@@ -549,3 +549,23 @@ def test_a_line_over_a_megabyte_is_named_not_said_in_pyarrows_words(tmp_path):
     with pytest.raises(DatasetError, match=re.escape("cannot be parsed as CSV (line 3 is over 1 MB long, which no "
                                                      "catalog's row is")):
         read_train_csv(csv)
+
+
+def test_a_category_row_of_another_width_not_in_utf8_is_said_so_without_a_traceback(tmp_path, capfd):
+    # A row of the wrong width, not UTF-8: Arrow failed to decode it for the row handler, printed "Exception
+    # ignored ... UnicodeDecodeError" on stderr and refused the whole file as "cannot be parsed", every name lost.
+    from conftest import make_gldv2
+    from glr.data.datasets import load_catalog
+
+    root = make_gldv2(tmp_path / "gld", {7: 3, 12: 3})
+    text = "landmark_id,category\n7,Sagrada_Fam\u00edlia\n12,K\u00f6lner Dom, K\u00f6ln\n"  # a comma unquoted
+    (root / "train_label_to_category.csv").write_bytes(text.encode("cp1252"))
+    catalog = load_catalog(root)
+    assert catalog.names() == {7: "Sagrada Fam\u00edlia", 12: "K\u00f6lner Dom, K\u00f6ln"}
+    assert catalog.problems[0] == "train_label_to_category.csv: read as Windows-1252 text (not UTF-8)"
+    assert "Traceback" not in capfd.readouterr().err
+    # No code page's words: "is not UTF-8", with its line; was "cannot be parsed as CSV" after the traceback.
+    (root / "train_label_to_category.csv").write_bytes(b"landmark_id,category\n7,Big Ben\nCaf\xe9 \xa4\n")
+    catalog = load_catalog(root)
+    assert catalog.problems[0].startswith("train_label_to_category.csv: is not UTF-8 text; save it as UTF-8 CSV")
+    assert "Traceback" not in capfd.readouterr().err

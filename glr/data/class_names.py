@@ -139,11 +139,19 @@ def distinct_names(df: pd.DataFrame, folders: bool) -> pd.DataFrame:
     ids, shown = df["landmark_id"].to_numpy()[first][same], names.to_numpy()[same]
     if folders:
         written = df["id"].iloc[first[same]].str.split("/").str[0]
-        label = [f"folder {f if unicodedata.is_normalized('NFC', f) else ascii(f)[1:-1]}" for f in written]
+        label = [f"folder {_folder_shown(f)}" for f in written]
     else:
         label = [f"landmark {int(i)}" for i in ids]
     renamed = dict(zip(ids.tolist(), (f"{n} ({lab})" for n, lab in zip(shown, label))))
     return df.assign(name=class_column(df["landmark_id"], {**_class_names(df), **renamed}))
+
+
+def _folder_shown(folder: str) -> str:
+    """A class folder's name as `distinct_names` shows it: accents macOS wrote apart as escapes, and quoted when
+    its spaces would not show (at an end, or two in a row)."""
+    shown = folder if unicodedata.is_normalized("NFC", folder) else ascii(folder)[1:-1]
+    # Read as _seen_as reads, ` Tower` and `Tower` both showed "Tower (folder Tower)": one name for two classes.
+    return shown if " ".join(folder.split()) == folder else f"'{shown}'"
 
 
 def _class_names(df: pd.DataFrame) -> dict[int, str]:

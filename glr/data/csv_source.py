@@ -288,6 +288,22 @@ def _version(csv: Path) -> tuple:
     return str(csv.resolve()), stat.st_size, stat.st_mtime_ns, stat.st_ino
 
 
+def is_utf8(path: Path, block: int = 1 << 24) -> bool:
+    """Whether the file at `path` is UTF-8 text throughout, read a block at a time (True when it cannot be read:
+    the caller names that)."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    try:
+        with open(path, "rb") as fh:
+            for chunk in iter(lambda: fh.read(block), b""):
+                decoder.decode(chunk)
+            decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    except OSError:
+        return True
+    return True
+
+
 def retry_as_windows_1252(read, csv: Path):
     """`read(csv)` and None; when that fails as "not UTF-8 text" and `csv` is text of a legacy code page whose
     words show which (`read_as_legacy`: Windows-1252, 1251, ...), `read(csv)` again reading it so, and a note saying

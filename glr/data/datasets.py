@@ -230,6 +230,8 @@ def _load_catalog(root: Path, check_files: bool | None) -> Catalog:
         above = f"point glr at the folder above it, {root.parent}" + ("" if (root.parent / TRAIN_CSV).is_file() else
                                                                        f", with {TRAIN_CSV} put there")
         raise DatasetError(f"{root}: is GLDv2's folder of images (a/b/c/abc.jpg), not one folder per class; {above}")
+    if inside := gldv2_files.inside_images_tree(root):
+        raise DatasetError(inside)
     if looks_like_gldv2_images(root / "train"):
         # Without this, the whole train/ tree would be read as one class named "train".
         clean = min((p for p in root.iterdir() if p.name.lower() == "train_clean.csv"), default=None)

@@ -25,6 +25,25 @@ def clean_beside(root: Path, csv: Path) -> str | None:
             f"(fewer, surer labels): to train on that, point glr at {clean}")
 
 
+def inside_images_tree(root: Path) -> str | None:
+    """The message for `root` being a folder inside GLDv2's images tree (`train/0`, `train/0/1`), else None.
+
+    Read as class folders, `train/0` of GLDv2 gave 16 classes named "0" to "f", a model taught hex digits.
+    """
+    from glr.data.layouts import TRAIN_CSV, looks_like_gldv2_images
+
+    # The tree's last folders hold photos, not folders: looks_like_gldv2_images sees them from two levels up.
+    if not (len(root.name) == 1 and root.name in "0123456789abcdef"
+            and (looks_like_gldv2_images(root.parent) or looks_like_gldv2_images(root.parent.parent))):
+        return None
+    images = root.parent
+    while len(images.name) == 1 and images.name in "0123456789abcdef" and images.parent != images:
+        images = images.parent
+    dataset = images.parent
+    return (f"{root}: is inside GLDv2's folder of images ({images}, a/b/c/abc.jpg), not one folder per class; point "
+            f"glr at {dataset}" + ("" if (dataset / TRAIN_CSV).is_file() else f", with {TRAIN_CSV} put there"))
+
+
 def what_file_is(header: list[str]) -> str | None:
     """What a CSV that is no training list is, by its lower-cased header (GLDv2's other files), or None."""
     columns = set(header)

@@ -100,12 +100,13 @@ def read_names(root: Path) -> tuple[dict[int, str], list[str]]:
     its own name only, and is listed.
     """
     path = root / CATEGORY_CSV
-    if not path.exists():
+    if not (path.exists() or path.is_symlink()):  # a link to a file gone is said below, as train.csv's is
         return {}, []
     bad_rows: list[str] = []
     # Excel saves "CSV (comma delimited)" in the machine's code page (Windows-1252 in the West, 1251 in Cyrillic):
-    # every name was lost as "not UTF-8 text".
-    legacy = [note] if (note := legacy_note(path)) else []
+    # every name was lost as "not UTF-8 text". A regular file only: a named pipe's read waited for ever (read_layout
+    # names what it is instead).
+    legacy = [note] if path.is_file() and (note := legacy_note(path)) else []
     try:
         header, columns, delimiter = read_layout(path, "landmark_id,category")
         if not {"landmark_id", "category"} <= set(header):
@@ -325,7 +326,7 @@ def read_class_folders(root: Path) -> tuple[pd.DataFrame, list[str]]:
     unpack = f"{plural(len(packed), 'archive')} (e.g. {examples(printable(n) for n in packed)}), which glr does not read inside: unpack"
     notes = made_notes(made, root, examples, printable)  # glr's run and export folders, said before the files skipped
     if not rows and not unnamed:
-        hint = (f" It holds {len(loose)} images directly; put each class's images in a folder of its own." if loose
+        hint = (f" It holds {plural(len(loose), 'image')} directly; put each class's images in a folder of its own." if loose
                 else f" It holds {unpack} {'it' if len(packed) == 1 else 'them'} first." if packed else "")
         raise DatasetError(f"{root}: no dataset found. Expected a GLDv2 folder with {TRAIN_CSV} and train/, "
                            f"or one sub-folder of images per class.{hint}" + "".join(f" But {p}." for p in locked + notes))

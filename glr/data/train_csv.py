@@ -23,7 +23,7 @@ from glr.data import gldv2_files
 from glr.data.csv_lines import ATTR as ROW_LINES, RowLines
 from glr.data.csv_header import (ALIASES, EMPTY_COLUMN, INVISIBLE, declared_separator, header_line_below,  # noqa: F401
                                  looks_like_a_row, read_layout, written_header)  # ALIASES, INVISIBLE: read from here too
-from glr.data.csv_source import drop_separator_only_rows, not_utf8, refuse_zero_bytes, utf8_source
+from glr.data.csv_source import drop_separator_only_rows, is_utf8, not_utf8, refuse_zero_bytes, utf8_source
 from glr.data.double_encoding import undo_double_encoded
 from glr.errors import DatasetError
 from glr.paths import one_line
@@ -153,6 +153,8 @@ def _arrow_columns(csv: Path, names: list[str], columns: list[str], delimiter: s
                                                      else columns, column_types={c: pa.string() for c in columns}))
 
         if bad_rows is not None:
+            if not is_utf8(utf8_source(csv)):  # Arrow decodes a bad row for the handler: else a traceback, then refused
+                raise DatasetError(not_utf8(csv))
             found: list[str] = []
             table = read(lambda row: skip_blank_row(row) if not (row.text or "").strip() else found.append(row.text) or "skip")
             # The separator unquoted in the last of two columns: joined back. A quote makes it unsure where the name
