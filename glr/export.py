@@ -300,7 +300,9 @@ def export_run(run: Run | str | os.PathLike, fmt: str, out: str | os.PathLike | 
     so an interrupted export never leaves half of one.
     """
     run, fmt = as_run(run), _check_format(fmt)
-    folder = Path(out) if out else export_folder(run, fmt)
+    # Resolved: `--out .` (the empty folder one is in) has no name to build the new folder beside, and a link to a
+    # folder was itself replaced by the export, its target left empty and `.LINK.old` beside it.
+    folder = Path(os.path.realpath(out)) if out else export_folder(run, fmt)
     if other := _other_run_holding(folder, run):  # its export/keras was replaced by this run's model, unsaid
         raise ExportError(f"{folder} is inside the run {other}, another run than {run.id}; give a folder outside it")
     _check_replaceable(folder)
@@ -349,9 +351,11 @@ def _write_export(run: Run, fmt: str, folder: Path, model, note: dict, labels, v
             verdict.write(tmp)
             note["output"] = (f"two outputs: 'probabilities' ({note['output']}) and 'embedding' (the vector "
                               f"{VECTORS_NAME} holds for each training photo; compare by cosine)")
-        (tmp / NOTE_NAME).write_text(json.dumps({**note, "format": fmt, "model": MODEL_NAMES[fmt],
-                                                 "runtime": RUNTIMES[fmt], "verdict": verdict_line}, indent=1), encoding="utf-8")
         (tmp / EXAMPLE_NAME).write_text(example_script(fmt), encoding="utf-8")
+        # What it holds, so export_ready can tell an export whose model or index was moved out since (a zip without them).
+        files = sorted({*(p.name for p in tmp.iterdir()), NOTE_NAME})
+        (tmp / NOTE_NAME).write_text(json.dumps({**note, "format": fmt, "model": MODEL_NAMES[fmt], "runtime": RUNTIMES[fmt],
+                                                 "verdict": verdict_line, "files": files}, indent=1), encoding="utf-8")
         replace_folder(tmp, folder)  # a Ctrl-C during the swap keeps the old export
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -366,15 +370,19 @@ def export_note(folder: str | os.PathLike) -> dict:
 def export_ready(run: Run | str | os.PathLike, fmt: str) -> bool:
     """Whether the run's default `fmt` export exists and is up to date (so zipping it is instant).
 
-    Up to date: made from the run's model, index, labels and config as they are now, with this glr's predict.py. An
-    export made before the index was built or rebuilt (or removed) would hand out the old verdict, or none; one made
-    before a class was renamed in labels.json, the old name."""
+    Up to date: every file it was made with still there, made from the run's model, index, labels and config as they
+    are now, with this glr's predict.py. An export made before the index was built or rebuilt (or removed) would hand
+    out the old verdict, or none; one made before a class was renamed in labels.json, the old name."""
     run = as_run(run)
+    folder = export_folder(run, fmt)
     try:
-        made = export_note(export_folder(run, fmt)).get("made_from")
-    except (OSError, ValueError, AttributeError):  # none yet, or a damaged note: export again
+        note = export_note(folder)
+        made, files = note.get("made_from"), note.get("files") or [MODEL_NAMES[fmt], LABELS_NAME, EXAMPLE_NAME]
+        # A file moved out since (the model, the index): zipped as it was, the export had no model or no verdict.
+        whole = all((folder / name).exists() for name in files)
+    except (OSError, ValueError, AttributeError, TypeError):  # none yet, or a damaged note: export again
         return False
-    return made == _made_from(run, fmt)
+    return whole and made == _made_from(run, fmt)
 
 
 def _made_from(run: Run, fmt: str) -> dict:
@@ -394,10 +402,13 @@ def export_zip(run: Run | str | os.PathLike, fmt: str) -> bytes:
     folder = export_folder(run, fmt)
     if not export_ready(run, fmt):
         export_run(run, fmt)
+    # The export's own files: a CSV of predict.py's (`--out .` run there) or photos tried beside it stay on this machine.
+    ours = set(export_note(folder).get("files") or ()) or None
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as zf:
         for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-            zf.write(path, arcname=f"{run.id}-{fmt}/{path.relative_to(folder).as_posix()}")
+            if ours is None or path.relative_to(folder).parts[0] in ours:
+                zf.write(path, arcname=f"{run.id}-{fmt}/{path.relative_to(folder).as_posix()}")
     return buffer.getvalue()
 
 

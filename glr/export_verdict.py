@@ -62,12 +62,14 @@ def portable_verdict(run: Run) -> tuple[PortableVerdict | None, str]:
     from glr.retrieval.recognition import BLEND_WEIGHT, KNN_K
     from glr.retrieval.run_index import Recognizer, load_retrieval
 
-    if load_retrieval(run) is None:
+    # A retrieval.json there but damaged is no missing index: Recognizer says which file and how to rebuild it.
+    if load_retrieval(run) is None and not run.retrieval_path.exists():
         return None, "classifier only: the run has no embedding index (python -m glr retrieval RUN builds it)"
     try:
         recognizer = Recognizer(run, run.labels())
     except (GlrError, KeyError, TypeError, ValueError) as exc:
-        return None, f"classifier only: the run's index cannot be read ({exc}); rebuild it with python -m glr retrieval RUN --rebuild"
+        again = "" if "python -m glr retrieval" in str(exc) else "; rebuild it with python -m glr retrieval RUN --rebuild"
+        return None, f"classifier only: the run's index cannot be read ({exc}){again}"
     index, verified = recognizer.index, bool(recognizer.retrieval.get("verification"))
     if len(index) > MAX_EXPORTED_PHOTOS:
         return None, (f"classifier only: the index holds {len(index):,} photos, more than the {MAX_EXPORTED_PHOTOS:,} "

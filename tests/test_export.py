@@ -236,6 +236,49 @@ def test_an_export_older_than_the_runs_index_or_glrs_predict_py_is_not_handed_ou
 
 
 
+def test_an_export_into_the_folder_one_is_in_or_through_a_link_is_written_there(finished_run, tmp_path, monkeypatch):
+    """`mkdir model && cd model && glr export RUN --out .` was a ValueError traceback ("PosixPath('.') has an empty
+    name"): the new folder is built beside its target, and "." names none. `--out LINK` replaced the link with the
+    export, left its target empty and a `.LINK.old` link beside it."""
+    (tmp_path / "model").mkdir()
+    monkeypatch.chdir(tmp_path / "model")
+    folder = export.export_run(finished_run, "onnx", out=".")
+    assert folder == tmp_path / "model" and (folder / "model.onnx").is_file() and (folder / "predict.py").is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]  # nothing left beside it
+    # A link to a folder (`~/models/current`): the export goes into its target, the link kept as it was.
+    (tmp_path / "v2").mkdir()
+    (tmp_path / "current").symlink_to("v2")
+    folder = export.export_run(finished_run, "onnx", out=tmp_path / "current")
+    assert (tmp_path / "current").is_symlink() and (tmp_path / "v2" / "model.onnx").is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["current", "model", "v2"]
+
+
+def test_an_export_whose_model_or_index_was_moved_out_is_made_again_not_zipped_without_it(finished_run):
+    """export_ready read the note alone: with model.onnx (or the index) moved out of the default export, the Results
+    page's zip held predict.py and labels.json but no model, and predict.py in it said the model is missing. The zip
+    also held every other file in the folder: predict.py's CSV of someone's photos, the photos tried beside it."""
+    export.export_zip(finished_run, "onnx")  # the session's export, made if another test has not
+    folder = export.export_folder(finished_run, "onnx")
+    assert export.export_ready(finished_run, "onnx")
+    for name in ("model.onnx", "index_vectors.npy"):
+        (folder / name).rename(folder.parent / f"moved-{name}")
+        assert not export.export_ready(finished_run, "onnx")
+        with zipfile.ZipFile(io.BytesIO(export.export_zip(finished_run, "onnx"))) as zf:
+            assert f"{finished_run.id}-onnx/{name}" in zf.namelist()
+        assert export.export_ready(finished_run, "onnx")
+        (folder.parent / f"moved-{name}").unlink()
+    # What someone put there since (predict.py's CSV, written with `--out .` in the folder; a photo tried) stays here.
+    (folder / "predictions.csv").write_text("photo,rank\n")
+    (folder / "tried.jpg").write_bytes(b"mine")
+    try:
+        with zipfile.ZipFile(io.BytesIO(export.export_zip(finished_run, "onnx"))) as zf:
+            names = {name.split("/", 1)[1] for name in zf.namelist()}
+    finally:
+        (folder / "predictions.csv").unlink()
+        (folder / "tried.jpg").unlink()
+    assert "model.onnx" in names and "predictions.csv" not in names and "tried.jpg" not in names
+
+
 def test_predict_py_applies_a_photos_colour_profile_as_glr_does(exported, tmp_path):
     """A photo with a Display-P3-like profile (here one with red and blue swapped) is seen in sRGB by both."""
     import importlib.util

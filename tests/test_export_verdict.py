@@ -52,6 +52,23 @@ def test_an_index_of_an_unknown_kind_is_not_exported(finished_run, tmp_path):
     assert verdict is None and line.startswith("classifier only: the run's index cannot be read")
 
 
+def test_a_damaged_index_is_said_to_be_damaged_with_one_way_to_rebuild_it(finished_run, tmp_path):
+    """A retrieval.json cut short was "the run has no embedding index", where glr predict said it is damaged; a damaged
+    index said how to rebuild it twice, in two ways (`glr retrieval RUN`, then `glr retrieval RUN --rebuild`)."""
+    run = copy_of(finished_run, tmp_path)
+    run.retrieval_path.write_text('{"knn_k": 10,')
+    verdict, line = portable_verdict(run)
+    assert verdict is None and line.startswith("classifier only: the run's index cannot be read")
+    assert "retrieval.json: damaged" in line and line.count("python -m glr retrieval") == 1, line
+    shutil.copy(finished_run.retrieval_path, run.retrieval_path)
+    (run.index_dir / "vectors.npy").write_bytes(b"not an array")
+    verdict, line = portable_verdict(run)
+    assert verdict is None and "vectors.npy" in line and line.count("python -m glr retrieval") == 1, line
+    run.retrieval_path.unlink()
+    assert portable_verdict(run) == (None, "classifier only: the run has no embedding index "
+                                           "(python -m glr retrieval RUN builds it)")
+
+
 def verdict_export(folder, embedding, items: str = "id,landmark_id\nabc,7\ndef,8\n", vectors=None, **settings):
     """predict.py's template with a verdict beside it (two training photos, abc of Tower and def of Pont, on two axes;
     the known score the nearest similarity) and a model giving Tower 0.6 and `embedding`, loaded as a module (SystemExit
