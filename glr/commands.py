@@ -148,7 +148,9 @@ def cmd_probe(args) -> int:
         print(f"images     {result.images} in {result.classes} classes; scored on {result.scored} validation images{copies}")
     else:
         lowered = f" ({args.folds} asked: lowered so that every fold holds every class)" if result.folds != args.folds else ""
-        print(f"images     {result.images} in {result.classes} classes, {result.folds} folds{lowered}")
+        # Photos that did not decode change the smallest class after the line above announced the folds.
+        moved = f"; not the {folds} said above: photos that could not be read changed its classes" if result.folds != folds else ""
+        print(f"images     {result.images} in {result.classes} classes, {result.folds} folds{lowered}{moved}")
         print("folds      " + " ".join(f"{s:.3f}" for s in result.scores))
     from glr.evaluation.readout import very_unequal
 

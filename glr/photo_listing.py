@@ -64,7 +64,7 @@ def say_predictions(predictor, predictions) -> None:
             photo = p.training_photo
             photo = {**photo, "path": shown(photo["path"]), "name": paths.one_line(photo["name"])}
             print(f"  note: {training_photo_note(photo)}")
-        print(f"  {predictor.method} confidence, landmark_id, name:")
+        print(f"  {p.ranked_by(predictor.method)} confidence, landmark_id, name:")
         # Shares in the app's words (readout.percent): "0.000" said no chance of a class the model gave 0.04%.
         shares = _column(readout.percent(prob, 1) for _, _, prob in p.top)
         for (_, name, _), share, landmark_id in zip(p.top, shares, paths.id_column(t[0] for t in p.top)):

@@ -63,6 +63,11 @@ class Prediction:
         """True when the image was decoded and predicted."""
         return self.error is None
 
+    def ranked_by(self, method: str) -> str:
+        """How its confidences were made, in a reader's words: the run's `method` (head, knn, blend), and spatial
+        verification when it re-ranked them (then they are no longer the head's probabilities)."""
+        return method + (" + spatial verification" if self.inliers else "")
+
 
 # The note's words, shared with the exported predict.py (glr.export_script), which names the photo by its id.
 # Its similarity is text, by glr.evaluation.readout's rule: ":.3f" said "similarity 1.000" of a photo at 0.9996.

@@ -328,7 +328,7 @@ def show_result(model, run_path: str, stamp: tuple, name: str, data: bytes, dige
                            f"The closest landmark would be {common.md(best)}.", icon=":material/help:")
             else:
                 score = f"; known score {result.known_score:.2f}" if result.known_score is not None else ""
-                st.markdown(f"Best guess: **{common.md(best)}** ({readout.percent(probability)} by {model.method}{score}). "
+                st.markdown(f"Best guess: **{common.md(best)}** ({readout.percent(probability)} by {result.ranked_by(model.method)}{score}). "
                             "Training images of this landmark:")
                 thumbnail_row(examples.get(int(landmark_id), []), alts=f"A training photo of {best}")
         if show_matches and result.inliers:

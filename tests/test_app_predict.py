@@ -270,6 +270,8 @@ def test_similar_photos_carry_their_credits_and_verified_runs_show_matched_point
         at = open_page(PREDICT)
         at.file_uploader(key="predict_files").set_value([("mine.jpg", _photo(finished_run, 0), "image/jpeg")]).run()
         assert_no_exception(at)
+        # Its confidence is re-ranked by the inliers: "by head" called it the head's probability.
+        assert "% by head + spatial verification; known score" in texts(at.markdown)
         assert not any("by Ann Author" in str(image.proto) for image in at.image)  # similar photos on request
         at.toggle(key="predict_show_similar").set_value(True).run()
         assert_no_exception(at)

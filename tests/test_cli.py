@@ -283,6 +283,20 @@ def test_probe_prints_the_folds_it_really_used(gldv2, capsys):
     assert "3 folds\n" in capsys.readouterr().out
 
 
+def test_probe_says_when_unreadable_photos_changed_the_folds_it_announced(tmp_path, capsys):
+    # "3-fold cross-validation" was announced from the listed photos, then "5 folds" printed: one class was unreadable.
+    from conftest import image_id, make_gldv2
+
+    data = make_gldv2(tmp_path / "data", {1: 6, 2: 6, 3: 5, 4: 3})
+    for i in range(3):  # class 4's photos are not photos: the probe leaves it out, and 5 folds fit the rest
+        iid = image_id(4, i)
+        (data / "train" / iid[0] / iid[1] / iid[2] / f"{iid}.jpg").write_bytes(b"not a photo")
+    assert main(["probe", str(data), "--raw-pixels", "8", "--folds", "5"]) == 0
+    captured = capsys.readouterr()
+    assert "3-fold cross-validation (5 asked" in captured.err
+    assert "3 classes, 5 folds; not the 3 said above: photos that could not be read changed its classes" in captured.out
+
+
 @pytest.mark.parametrize("fine_tune", [[], ["--no-fine-tune"], ["--fine-tune"]], ids=["auto", "off", "on"])
 def test_train_on_one_class_says_so_and_makes_no_run(tmp_path, capsys, fine_tune):
     from conftest import make_gldv2

@@ -154,3 +154,19 @@ def test_a_training_photo_named_with_a_newline_stays_on_one_line_of_the_listing(
     assert [line for line in lines if not line.startswith(" ")] == ["q.jpg"]
     assert sum("/data/tower/nl2\\nx.jpg" in line for line in lines) == 2
     assert "/data/tower/nl2\\nx.jpg, Big Tower; similarity" in lines[1]
+
+
+def test_scores_re_ranked_by_spatial_verification_are_not_called_the_heads(capsys):
+    # Verified runs listed "head confidence" over the mean of the head's and the inliers' scores (17.0% and 16.7%
+    # for the top two of three classes: no head's probabilities).
+    from types import SimpleNamespace
+
+    from glr.photo_listing import say_predictions
+
+    plain = glr.predict.Prediction(source="a.jpg", top=[(1, "Tower", 0.9)])
+    verified = glr.predict.Prediction(source="b.jpg", top=[(1, "Tower", 0.17)],
+                                      inliers=[{"id": "t1", "landmark_id": 1, "name": "Tower", "path": "t1.jpg", "inliers": 40}])
+    say_predictions(SimpleNamespace(method="head"), [plain, verified])
+    out = capsys.readouterr().out
+    assert out.count("  head confidence, landmark_id, name:") == 1
+    assert out.count("  head + spatial verification confidence, landmark_id, name:") == 1
