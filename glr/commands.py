@@ -7,6 +7,7 @@ Each `cmd_*` takes the parsed arguments and returns the exit code. Heavy librari
 from __future__ import annotations
 
 import os
+import shlex
 import sys
 import time
 from contextlib import contextmanager
@@ -301,7 +302,7 @@ def cmd_export(args) -> int:
     folder = export_run(find_run(args.run, args.results), args.format, out=args.out)
     print(folder)
     print(export_note(folder)["verdict"])
-    print(f"try it: python {folder / 'predict.py'} PHOTO")
+    print(f"try it: python {shlex.quote(str(folder / 'predict.py'))} PHOTO")  # pasted into a shell: a space split it
     return 0
 
 
@@ -337,10 +338,18 @@ def cmd_retrieval(args) -> int:
     # An index there but not usable (damaged, or its local features missing or of an older format) is built again:
     # the notes that say so name this command, which only showed it, so they never went.
     problem = None if result is None or args.rebuild or args.verify else _index_problem(run, result)
+    # A retrieval.json there but unreadable (cut, edited) is damaged, not absent: said, and its verification kept when
+    # the index has local features (built again without them, its spatial verification went unsaid).
+    damaged = result is None and run.retrieval_path.exists() and not (args.rebuild or args.verify)
+    if damaged:
+        problem = f"{run.retrieval_path} is damaged"
     if problem:
         print(f"note: {problem.split('; rebuild')[0]}: building the index again", file=sys.stderr)
     if result is None or args.rebuild or args.verify or problem:
-        verify = args.verify or bool(problem and isinstance(result, dict) and result.get("verification"))
+        from glr.retrieval.verify import STORE_FILE
+
+        verify = args.verify or bool(problem and isinstance(result, dict) and result.get("verification")) or (
+            damaged and (run.index_dir / STORE_FILE).is_file())
         result = rebuild_index(run, progress=lambda message: print(f"... {message}", file=sys.stderr), verify=verify)
     print(f"run {run.id}: {result['val_images']} validation photos, {result['distractors']} distractors "
           f"({', '.join(f'{k} {v}' for k, v in result['distractor_sources'].items())}), "

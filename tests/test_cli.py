@@ -192,6 +192,22 @@ def test_predict_similar_and_retrieval(finished_run, capsys):
     assert "exact search, by regions (R-MAC) of each photo and its mirror image;" in out  # glr.retrieval.regional
 
 
+def test_retrieval_of_a_cut_retrieval_json_says_so_and_keeps_the_spatial_verification(finished_run, tmp_path, capsys):
+    # A cut retrieval.json read as "no index yet": rebuilt without a note, and without its spatial verification.
+    import json
+    import shutil
+
+    from glr.evaluation.finish import rebuild_index
+
+    run = shutil.copytree(finished_run.path, tmp_path / "runs" / finished_run.path.name)
+    rebuild_index(run, verify=True)
+    text = (run / "retrieval.json").read_text()
+    (run / "retrieval.json").write_text(text[:len(text) // 2])
+    assert main(["retrieval", str(run)]) == 0
+    assert f"note: {run / 'retrieval.json'} is damaged: building the index again" in capsys.readouterr().err
+    assert json.loads((run / "retrieval.json").read_text()).get("verification")
+
+
 def test_retrieval_on_a_run_without_a_model(tmp_path, capsys):
     from glr.training.run import Run
 

@@ -382,9 +382,11 @@ def test_an_export_folder_gets_the_mode_any_new_folder_gets(exported, tmp_path):
 def test_cli_export(finished_run, tmp_path, capsys):
     from glr.cli import main
 
-    assert main(["export", str(finished_run.path), "--format", "keras", "--out", str(tmp_path / "k")]) == 0
-    assert (tmp_path / "k" / "model.keras").is_file()
-    assert str(tmp_path / "k") in capsys.readouterr().out
+    assert main(["export", str(finished_run.path), "--format", "keras", "--out", str(tmp_path / "my k")]) == 0
+    assert (tmp_path / "my k" / "model.keras").is_file()
+    out = capsys.readouterr().out
+    assert str(tmp_path / "my k") in out
+    assert f"try it: python '{tmp_path / 'my k' / 'predict.py'}' PHOTO" in out  # pastes into a shell whole
     assert main(["export", str(finished_run.path), "--format", "keras", "--results", str(tmp_path)]) == 0
 
 
