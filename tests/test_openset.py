@@ -228,3 +228,26 @@ def test_a_kept_run_stopped_or_failed_is_recorded_so(tmp_path):
     with pytest.raises(MemoryError):
         openset._train_recorded(failed, raising(MemoryError("out of memory")))
     assert (failed.status()["state"], failed.status()["message"]) == ("failed", "MemoryError: out of memory")
+
+
+@pytest.mark.parametrize("stop", [GlrError("seed 1: the dataset changed"), KeyboardInterrupt()], ids=["failed", "ctrl-c"])
+def test_a_later_seed_failing_or_stopped_still_prints_the_finished_seeds(monkeypatch, capsys, stop):
+    # A seed failing (or Ctrl-C) after others had run for minutes printed no table: their figures were lost.
+    from types import SimpleNamespace
+
+    figures = dict(known_classes=5, known_val=60, held_out_photos=120, distractors=84, threshold=0.5, known_kept=0.95,
+                   held_out_unknown=0.4, distractors_unknown=0.7, top1_kept=0.95, knn_top1=0.8, gap=0.8, gap_raw=0.8,
+                   auroc=0.9, verified=False)
+
+    def first_then_stop(*args, collected, **kwargs):
+        collected.append(openset.OpenSetResult(seed=0, held_out=["Petra"], **figures))
+        raise stop
+
+    monkeypatch.setattr(openset, "run_openset", first_then_stop)
+    args = SimpleNamespace(top_n=100, min_images=2, val_fraction=0.2, seed=42, backbone="efficientnet_lite0",
+                           fine_tune="auto", epochs=None, hold_out_classes=1, seeds=[0, 1], keep=None, no_verify=True)
+    with pytest.raises(type(stop)):
+        openset.main(args, data="DATA")
+    out = capsys.readouterr().out
+    assert "open-set benchmark on DATA (only the seeds that finished: 0):" in out
+    assert "Petra" in out and "training per seed: 0: linear probe only" in out

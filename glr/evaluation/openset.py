@@ -239,11 +239,12 @@ def _tops(head_probs, sims: np.ndarray, neighbour_classes: np.ndarray, method: s
 
 def run_openset(data: str | os.PathLike, hold_out: int | None = None, seeds=DEFAULT_SEEDS, config=None,
                 results: str | os.PathLike | None = None, say: Callable[[str], None] | None = None,
-                verify: bool = True) -> list[OpenSetResult]:
+                verify: bool = True, collected: list | None = None) -> list[OpenSetResult]:
     """The benchmark over `seeds`: for each, leave K classes out, train as `config` says, score. One result per seed.
 
     `config` is a TrainConfig (its `data` is replaced by `data`); runs go to a temporary
-    results folder unless `results` names one to keep them.
+    results folder unless `results` names one to keep them. `collected`: a list each seed's results are added to as
+    it ends, so a caller still has the finished seeds' when a later one fails or is stopped.
     """
     from glr.data import datasets
     from glr.training.config import TrainConfig
@@ -266,7 +267,7 @@ def run_openset(data: str | os.PathLike, hold_out: int | None = None, seeds=DEFA
     k = hold_out if hold_out is not None else default_hold_out(split.num_classes)
     names = dict(zip(split.labels["landmark_id"].astype(int), split.labels["name"].astype(str)))
     config = TrainConfig.from_dict({**config.to_dict(), "data": str(data)})
-    out, local = [], {}
+    out, local = collected if collected is not None else [], {}
     with tempfile.TemporaryDirectory(prefix="glr-openset-") as tmp:
         folder = Path(results) if results else Path(tmp)
         done: dict[tuple[int, ...], int] = {}  # the classes left out -> the seed that ran them
@@ -351,10 +352,22 @@ def main(args, data: str) -> int:
               "backbone": args.backbone, "fine_tune": args.fine_tune}  # True, False or "auto" (the default)
     if args.epochs:
         values["epochs"] = args.epochs
-    results = run_openset(data, args.hold_out_classes, args.seeds, TrainConfig.from_dict(values), results=args.keep,
-                          verify=not args.no_verify, say=lambda message: print(f"... {message}", file=sys.stderr))
-    print(f"open-set benchmark on {data}: each mode's threshold keeps 95% of the known validation photos "
+    results: list[OpenSetResult] = []
+    try:
+        run_openset(data, args.hold_out_classes, args.seeds, TrainConfig.from_dict(values), results=args.keep,
+                    verify=not args.no_verify, say=lambda message: print(f"... {message}", file=sys.stderr),
+                    collected=results)
+    except (GlrError, KeyboardInterrupt):  # a later seed failed or was stopped: the finished seeds' minutes are kept
+        if results:
+            _print_results(data, results, f" (only the seeds that finished: {', '.join(sorted({str(r.seed) for r in results}))})")
+        raise
+    _print_results(data, results)
+    return 0
+
+
+def _print_results(data: str, results: list[OpenSetResult], which: str = "") -> None:
+    """The benchmark's table on stdout, with its header and the fine-tuning line."""
+    print(f"open-set benchmark on {data}{which}: each mode's threshold keeps 95% of the known validation photos "
           "(set on them alone); verified = with spatial verification of the nearest training photos")
     print(summary_table(results).to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     print(fine_tuning_line(results))
-    return 0
