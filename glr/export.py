@@ -37,6 +37,7 @@ from glr.data.images import draft_side
 from glr.errors import GlrError
 from glr.export_verdict import ITEMS_NAME, VECTORS_NAME, VERDICT_NAME, portable_verdict
 from glr.paths import file_in_the_way
+from glr.retrieval.flip import head_embedding
 from glr.training.run import Run, RunError, as_run
 
 FORMATS = ("keras", "savedmodel", "tflite", "onnx")
@@ -132,7 +133,7 @@ def portable_model(run: Run | str | os.PathLike, embedding: str | None = None):
         features, vector = _regional(backbone, x, size)
     else:
         features = backbone(x, training=False)
-        if run_embedding(run) == "flip":  # a regional ("rmac") index's head classifies the same mean
+        if head_embedding(run) == "flip":  # a regional ("rmac") index's head classifies the same mean
             features = keras.layers.Average(name="flip_average")([features, backbone(mirror(x, size), training=False)])
         vector = features
     probabilities = head(features, training=False)
@@ -164,21 +165,6 @@ def _regional(backbone, x, size: int):
     unit = keras.layers.UnitNormalization(axis=-1, name="unit_regions")(stacked)
     summed = keras.layers.GlobalAveragePooling1D(name="region_sum")(unit)
     return features, keras.layers.UnitNormalization(axis=-1, name="rmac")(summed)
-
-
-def run_embedding(run: Run) -> str:
-    """How the run's head sees a photo: "flip" (the mean of the photo's and its mirror's features) or "single".
-
-    A regional index ("rmac", glr.retrieval.regional) searches by other vectors, but its head sees "flip".
-    """
-    from glr.retrieval.flip import LEGACY_EMBEDDING, MIRRORED, run_embedding as embedding_of
-    from glr.retrieval.run_index import load_retrieval
-
-    try:
-        kind = embedding_of(load_retrieval(run))
-        return "flip" if kind in MIRRORED else kind
-    except GlrError:
-        return LEGACY_EMBEDDING
 
 
 def mirror(x, width: int, name: str = "mirror"):

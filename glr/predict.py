@@ -23,7 +23,7 @@ import pandas as pd
 from glr.data.images import load_resized
 from glr.data.pipeline import load_size
 from glr.errors import CheckpointError, GlrError, ImageError
-from glr.retrieval.flip import EMBEDDINGS, LEGACY_EMBEDDING, MIRRORED
+from glr.retrieval.flip import EMBEDDINGS, LEGACY_EMBEDDING, MIRRORED, head_embedding
 from glr.retrieval.run_index import Recognizer
 from glr.submission import list_images, submission_table, unique_ids, write_submission
 from glr.training.model import check_backbone, check_shape  # check_shape: also for importers of glr.predict
@@ -124,8 +124,9 @@ class Predictor:
             self.recognizer = Recognizer(run, self.labels)
         except GlrError as exc:  # an older run, or a damaged index: the head alone still predicts
             self.retrieval_problem = str(exc)
-        # Queries are embedded as the index embedded its photos (an old run's index has one view).
-        self.embedding = embedding or (self.recognizer.embedding if self.recognizer else LEGACY_EMBEDDING)
+        # Queries are embedded as the index embedded its photos (an old run's index has one view); without a usable
+        # index, as the head was trained to see them (a damaged vectors file left the head one view, not its mean).
+        self.embedding = embedding or (self.recognizer.embedding if self.recognizer else head_embedding(run))
         if self.embedding not in EMBEDDINGS:
             raise GlrError(f"unknown embedding {self.embedding!r}: use {' or '.join(EMBEDDINGS)}")
         self.model, self._forward = None, None  # the Keras model and its tf.function: only when TF predicts

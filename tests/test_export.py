@@ -469,8 +469,9 @@ def test_without_an_index_or_over_its_size_the_export_is_the_classifier_alone(fi
 def test_a_flip_averaged_run_exports_the_flip_average(finished_run, photo, predictor):
     """The export's head sees the mean of the photo's and its mirror's features, as the Predictor's does."""
     from glr.predict import Predictor, eval_view
+    from glr.retrieval.flip import head_embedding
 
-    assert export.run_embedding(finished_run) == "flip"  # new runs are flip-averaged (glr.retrieval.flip)
+    assert head_embedding(finished_run) == "flip"  # new runs are flip-averaged (glr.retrieval.flip)
     model = export.portable_model(finished_run)
     view = eval_view(photo, 32)[None].astype(np.float32)
     probs = np.asarray(model(view))

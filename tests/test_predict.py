@@ -267,6 +267,26 @@ def test_a_field_edited_by_hand_is_named(finished_run, tmp_path, field, value, p
         Predictor(run)
 
 
+def test_a_run_whose_index_cannot_be_read_predicts_with_the_view_its_head_was_trained_on(finished_run, tmp_path):
+    # With index/vectors.npy damaged, the head was given one view of the photo, not the mean with its mirror image it
+    # was trained on (and the export gives): other probabilities than the same run's with its index.
+    import shutil
+
+    from glr.training.run import Run
+
+    run = Run(shutil.copytree(finished_run.path, tmp_path / finished_run.id,
+                              ignore=shutil.ignore_patterns("report", "*.png", "*.html")))
+    (run.index_dir / "vectors.npy").write_bytes(b"garbage")
+    damaged = Predictor(run, backend="tf")
+    assert damaged.recognizer is None and damaged.embedding == "flip"
+    from glr.predict import eval_view
+
+    view = eval_view(str(finished_run.predictions()["path"].iloc[0]), damaged.input_size)[None]
+    single, mean = (Predictor(finished_run, backend="tf", embedding=e).forward(view)[0] for e in ("single", "flip"))
+    assert np.allclose(damaged.forward(view)[0], mean, atol=1e-6)
+    assert not np.allclose(single, mean, atol=1e-6)  # the two views differ, or the test could not tell
+
+
 # --- every file of a finished run damaged in turn: `python -m glr predict RUN PHOTO` says which and what to do ---
 
 RUN_FILES = ["model.keras", "labels.json", "config.json", "retrieval.json", "index/items.csv", "index/vectors.npy",
@@ -284,8 +304,9 @@ def damage(path, how: str) -> None:
 
 @functools.lru_cache(maxsize=1)
 def converted_files(run_path: str) -> dict[str, bytes]:
-    """The run's ONNX files (the index's embedding first, then one view, for a run without its index), converted once."""
-    files = [Predictor(run_path, embedding=embedding)._onnx_file() for embedding in (None, "single")]
+    """The run's ONNX files, converted once: the index's embedding first, then the flip average its head sees (a run
+    whose index cannot be read but whose retrieval.json says how it embedded), then one view (a run without one)."""
+    files = [Predictor(run_path, embedding=embedding)._onnx_file() for embedding in (None, "flip", "single")]
     return {path.name: path.read_bytes() for path in files}
 
 

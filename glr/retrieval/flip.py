@@ -42,6 +42,21 @@ def run_embedding(retrieval: dict | None) -> str:
     return kind
 
 
+def head_embedding(run) -> str:
+    """How the run's head sees a photo: "flip" (the mean of the photo's and its mirror's features) or "single", from
+    its index's retrieval.json (an index that cannot be read, or none: "single", as runs before flip averaging).
+
+    A regional index ("rmac", glr.retrieval.regional) searches by other vectors, but its head sees "flip".
+    """
+    from glr.retrieval.run_index import load_retrieval  # it reads this module
+
+    try:
+        kind = run_embedding(load_retrieval(run))
+        return "flip" if kind in MIRRORED else kind
+    except GlrError:
+        return LEGACY_EMBEDDING
+
+
 def embed_views(get_backbone: Callable[[], object], paths: Sequence[str], cache, *, flip: bool, input_size: int,
                 preprocess: Callable | None, batch_size: int) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
     """(centre views' features, mirror views' features or None without `flip`, ok-mask), through the feature cache.
