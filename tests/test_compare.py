@@ -172,3 +172,12 @@ def test_a_confusion_matrix_is_recomputed_from_the_predictions_when_its_file_is_
     assert compare.confusion_from(preds, 2) is None  # class 2 is not among 2 classes: not a matrix of this run
     assert compare.confusion_from(preds.assign(pred_index=["1", "x", 1, 1]), 3) is None
     assert compare.confusion_from(None, 3) is None and compare.confusion_from(preds.drop(columns="pred_index"), 3) is None
+
+
+def test_a_run_at_its_backbones_own_input_size_shows_that_size(tmp_path):
+    # A run left at the backbone's default size (input_size null in config.json) had a blank input size in the table.
+    run = _run(tmp_path, "default", "finished", "2026-01-01T00:00:00")
+    config = json.loads(run.config_path.read_text())
+    config.setdefault("train", {}).update({"backbone": "efficientnet_lite0", "input_size": None})
+    run.config_path.write_text(json.dumps(config))
+    assert compare.metrics_table([run.path]).set_index("run_id").loc["default", "input_size"] == 224

@@ -80,10 +80,20 @@ def _table(runs: list[Run], known: dict[str, frozenset | None]) -> pd.DataFrame:
         note = "; ".join(([f"{k}: {why[k]}" for k in compared if k in why] if scores else [unread])
                          + [f"{k}: {reason}" for k, reason in counts.items()])
         rows.append({"run_id": run.id, "state": run.status()["state"], "backbone": train.get("backbone"),
-                     "input_size": readout.count(train.get("input_size"), 1), "epochs_done": epochs,
+                     "input_size": readout.count(_input_size(train), 1), "epochs_done": epochs,
                      "classes": len(classes) if classes is not None else readout.count(scores.get("n_classes"), 1),
                      "val_photos": readout.count(scores.get("n_images")), **values, "note": note})
     return pd.DataFrame(rows, columns=COMPARED)
+
+
+def _input_size(train: dict):
+    """The run's input size as config.json gives it, or, left to the backbone (None), that backbone's own."""
+    if train.get("input_size") is not None:
+        return train["input_size"]
+    from glr.backbones.registry import BACKBONES
+
+    spec = BACKBONES.get(train.get("backbone")) if isinstance(train.get("backbone"), str) else None
+    return spec.input_size if spec else None
 
 
 def _class_ids(run: Run) -> frozenset | None:
