@@ -320,6 +320,8 @@ def cmd_evaluate(args) -> int:
                        else f"{run.path}: no {run.metrics_path.name} yet (the run is {state})")
     print("\n".join(readout.score_lines(values)))
     per_class = readout.read_one(run, "per_class")
+    if per_class is None and args.show:  # deleted: recomputed from the predictions, as the report does (else unsaid)
+        per_class = _per_class_again(run)
     if per_class is not None and args.show:  # --show 0: the metrics alone
         try:
             confusion = readout.read_one(run, "confusion")  # tells "never predicted" apart; optional
@@ -327,6 +329,20 @@ def cmd_evaluate(args) -> int:
             confusion = None
         print("\n".join(readout.weakest_lines(per_class, args.show, confusion)))
     return 0
+
+
+def _per_class_again(run):
+    """The run's per-class scores recomputed from its validation predictions, said in a note; None (said) without them."""
+    from glr.evaluation import metrics, readout
+
+    predictions, labels = readout.read_one(run, "predictions"), run.labels()
+    if predictions is None or predictions.empty or labels is None:
+        print(f"note: {run.per_class_path.name} and {run.predictions_path.name} are missing: no weakest classes",
+              file=sys.stderr)
+        return None
+    print(f"note: {run.per_class_path.name} is missing: the classes' scores recomputed from "
+          f"{run.predictions_path.name}", file=sys.stderr)
+    return metrics.per_class_report(predictions["true_index"].astype(int), predictions["pred_index"].astype(int), labels)
 
 
 def cmd_retrieval(args) -> int:

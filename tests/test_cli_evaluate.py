@@ -51,3 +51,19 @@ def test_evaluate_says_why_a_score_has_no_value_never_nan(finished_run, tmp_path
     name = per_class.loc[0, "name"]
     assert out.strip().splitlines()[-1] == f"1 class with no validation photo, not ranked: {name}"
     assert name not in out.split("weakest classes (recall):")[1].split("1 class with")[0]
+
+
+def test_evaluate_without_per_class_csv_recomputes_the_weakest_classes_and_says_so(finished_run, tmp_path, capsys):
+    # Its weakest-classes table was left out without a word.
+    run = _copy_run(finished_run, tmp_path)
+    assert main(["evaluate", str(run)]) == 0
+    whole = capsys.readouterr().out
+    (run / "per_class.csv").unlink()
+    assert main(["evaluate", str(run)]) == 0
+    out, err = capsys.readouterr()
+    assert "weakest classes (recall):" in out and out == whole  # the same table, from the predictions
+    assert "note: per_class.csv is missing: the classes' scores recomputed from val_predictions.csv" in err
+    (run / "val_predictions.csv").unlink()
+    assert main(["evaluate", str(run)]) == 0
+    out, err = capsys.readouterr()
+    assert "weakest classes" not in out and "per_class.csv and val_predictions.csv are missing" in err
